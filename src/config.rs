@@ -1,0 +1,288 @@
+//! Typed configuration: defaults, then a TOML file (`--config`), then `HEARTH_*` environment
+//! variables (nested keys joined with `__`, e.g. `HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND`).
+//!
+//! A [`Config`] value is passed into [`crate::App::build`]; nothing reads configuration from a
+//! global, so several homeservers can run in one process (the test suite does).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Who may create an account (`registration` setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationPolicy {
+    /// Anyone who can reach the server (the default: the zero-config server listens on loopback).
+    Open,
+    /// Registration needs a valid guild invite code (`invite` field of the register body).
+    InviteOnly,
+    /// Only operators create accounts (`hearth admin create-user`).
+    Closed,
+}
+
+/// SQLite's `synchronous` pragma, the durability knob (see README "Durability").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SqliteSync {
+    /// WAL + NORMAL: an acknowledged write survives `kill -9` of the server (default).
+    Normal,
+    /// WAL + FULL: an acknowledged write also survives power loss (fsync per commit).
+    Full,
+}
+
+/// A token bucket: `limit` requests per `per_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub limit: u32,
+    pub per_seconds: f64,
+}
+
+/// Rate limits (Discord "Topics > Rate Limits"); every limit is per user (or per IP when
+/// unauthenticated) unless named otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimits {
+    /// Global requests per second per user (Discord: 50).
+    pub global_per_second: u32,
+    /// Default per-route bucket (per user and major parameter).
+    pub default_route: Bucket,
+    /// `POST /channels/{id}/messages`: per channel per user (Discord: 5 per 5 s).
+    pub message_create: Bucket,
+    /// Reaction add/remove per channel per user (Discord: 1 per 0.25 s, burst allowed here).
+    pub reactions: Bucket,
+    /// `POST /auth/register` per client IP.
+    pub register_per_ip: Bucket,
+    /// `POST /auth/login` per client IP, whatever account is tried.
+    pub login_per_ip: Bucket,
+    /// Login attempts per (account, client IP): the strict one an attacker hits first.
+    pub login_per_account_ip: Bucket,
+    /// Login attempts per account from all IPs: loose, so a distributed attacker slows down
+    /// but the account is never locked for longer than this bucket takes to refill.
+    pub login_per_account: Bucket,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            global_per_second: 50,
+            default_route: Bucket {
+                limit: 40,
+                per_seconds: 1.0,
+            },
+            message_create: Bucket {
+                limit: 5,
+                per_seconds: 5.0,
+            },
+            reactions: Bucket {
+                limit: 4,
+                per_seconds: 1.0,
+            },
+            register_per_ip: Bucket {
+                limit: 10,
+                per_seconds: 3600.0,
+            },
+            login_per_ip: Bucket {
+                limit: 30,
+                per_seconds: 60.0,
+            },
+            login_per_account_ip: Bucket {
+                limit: 5,
+                per_seconds: 300.0,
+            },
+            login_per_account: Bucket {
+                limit: 20,
+                per_seconds: 600.0,
+            },
+        }
+    }
+}
+
+/// Hard limits on input. Each is enforced with a Discord-format error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes (413 / code 40005 beyond).
+    pub max_body_bytes: usize,
+    /// Message content length in Unicode scalar values (Discord: 2000).
+    pub max_message_length: usize,
+    /// Embeds per message (Discord: 10).
+    pub max_embeds: usize,
+    /// Guilds a user may own or join (Discord: 100 for users).
+    pub max_guilds_per_user: u32,
+    /// Channels per guild (Discord: 500).
+    pub max_channels_per_guild: u32,
+    /// Roles per guild (Discord: 250).
+    pub max_roles_per_guild: u32,
+    /// Pins per channel (Discord: 250).
+    pub max_pins_per_channel: u32,
+    /// Distinct reactions per message (Discord: 20).
+    pub max_reactions_per_message: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            max_message_length: 2000,
+            max_embeds: 10,
+            max_guilds_per_user: 100,
+            max_channels_per_guild: 500,
+            max_roles_per_guild: 250,
+            max_pins_per_channel: 250,
+            max_reactions_per_message: 20,
+        }
+    }
+}
+
+/// Password hashing (argon2id). Defaults are OWASP's: m = 19 MiB, t = 2, p = 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordHashing {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once (each on a blocking thread); others wait their turn.
+    pub max_concurrent: usize,
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        PasswordHashing {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 2,
+        }
+    }
+}
+
+/// Gateway settings (used by the real-time gateway).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GatewayConfig {
+    /// HELLO `heartbeat_interval` in milliseconds (Discord: 41250).
+    pub heartbeat_interval_ms: u64,
+    /// Public gateway URL given by `GET /gateway`; default `ws://{listen}/gateway`.
+    pub public_url: Option<String>,
+    /// Dispatches kept for RESUME (at least this many events ...).
+    pub replay_events: usize,
+    /// ... and for at least this long after a disconnect, in seconds.
+    pub replay_seconds: u64,
+    /// Outbound frames queued per session before a slow client is disconnected.
+    pub session_queue: usize,
+    /// Largest inbound frame in bytes (close 4002 beyond).
+    pub max_frame_bytes: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            heartbeat_interval_ms: 41_250,
+            public_url: None,
+            replay_events: 2_000,
+            replay_seconds: 300,
+            session_queue: 1_024,
+            max_frame_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// The whole homeserver configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server binds (default `127.0.0.1:8080`; port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// This server's name (its DNS name in federation); `localhost` by default.
+    pub server_name: String,
+    /// Folder for the SQLite database, media and generated files (default `./data`).
+    pub data_dir: PathBuf,
+    /// `sqlite://path` or `postgres://...`; default `sqlite://{data_dir}/hearth.db`.
+    pub database_url: Option<String>,
+    /// Durability of SQLite commits.
+    pub sqlite_synchronous: SqliteSync,
+    /// Database connections in the pool.
+    pub database_max_connections: u32,
+    /// Who may register.
+    pub registration: RegistrationPolicy,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies). Empty: the socket address
+    /// is always the client IP.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Lifetime of access tokens (JWT), seconds.
+    pub access_token_ttl_seconds: u64,
+    /// Lifetime of an idle refresh token, seconds.
+    pub refresh_token_ttl_seconds: u64,
+    pub password_hashing: PasswordHashing,
+    pub rate_limits: RateLimits,
+    pub limits: Limits,
+    pub gateway: GatewayConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            server_name: "localhost".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            sqlite_synchronous: SqliteSync::Normal,
+            database_max_connections: 8,
+            registration: RegistrationPolicy::Open,
+            trusted_proxies: Vec::new(),
+            access_token_ttl_seconds: 15 * 60,
+            refresh_token_ttl_seconds: 30 * 24 * 3600,
+            password_hashing: PasswordHashing::default(),
+            rate_limits: RateLimits::default(),
+            limits: Limits::default(),
+            gateway: GatewayConfig::default(),
+        }
+    }
+}
+
+/// Settings documented by `hearth --help` (the full reference is README "Configuration").
+pub const HELP: &str = "\
+Configuration (defaults, then --config FILE (TOML), then HEARTH_* environment variables;
+nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
+  listen                     HEARTH_LISTEN                     127.0.0.1:8080
+  server_name                HEARTH_SERVER_NAME                localhost
+  data_dir                   HEARTH_DATA_DIR                   ./data
+  database_url               HEARTH_DATABASE_URL               sqlite://{data_dir}/hearth.db | postgres://...
+  sqlite_synchronous         HEARTH_SQLITE_SYNCHRONOUS         normal | full
+  database_max_connections   HEARTH_DATABASE_MAX_CONNECTIONS   8
+  registration               HEARTH_REGISTRATION               open | invite_only | closed
+  trusted_proxies            HEARTH_TRUSTED_PROXIES            [] (IPs whose X-Forwarded-For is used)
+  access_token_ttl_seconds   HEARTH_ACCESS_TOKEN_TTL_SECONDS   900
+  refresh_token_ttl_seconds  HEARTH_REFRESH_TOKEN_TTL_SECONDS  2592000
+  password_hashing.{memory_kib,iterations,parallelism,max_concurrent}   19456, 2, 1, 2
+  rate_limits.{global_per_second, default_route, message_create, reactions, register_per_ip,
+               login_per_ip, login_per_account_ip, login_per_account}  (buckets: {limit, per_seconds})
+  limits.{max_body_bytes, max_message_length, max_embeds, max_guilds_per_user,
+          max_channels_per_guild, max_roles_per_guild, max_pins_per_channel,
+          max_reactions_per_message}
+  gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, session_queue,
+           max_frame_bytes}";
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then `HEARTH_*` variables.
+    ///
+    /// Errors: an unreadable file or a value of the wrong type, naming the key.
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        fig = fig.merge(Env::prefixed("HEARTH_").split("__"));
+        fig.extract().map_err(Box::new)
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}/hearth.db", self.data_dir.display()),
+        }
+    }
+}

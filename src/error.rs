@@ -1,0 +1,448 @@
+//! The one error type of the homeserver and its mapping to Discord's error format.
+//!
+//! Every failure a client can cause maps to a 4xx with a JSON body `{code, message, errors?}`
+//! (Discord API docs, "Reference > Error Messages" and "Topics > Opcodes and Status Codes >
+//! JSON Error Codes"). Internal failures are logged and answered with a bare 500; their
+//! details never reach the client. [`Error::status`] is an exhaustive match, so a new variant
+//! forces a decision.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// An entity that was not found; each maps to Discord's "Unknown ..." code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    Account,
+    Application,
+    Ban,
+    Channel,
+    Emoji,
+    Guild,
+    Invite,
+    Member,
+    Message,
+    Overwrite,
+    Role,
+    Session,
+    User,
+}
+
+impl Unknown {
+    fn code_message(self) -> (u32, &'static str) {
+        match self {
+            Unknown::Account => (10001, "Unknown Account"),
+            Unknown::Application => (10002, "Unknown Application"),
+            Unknown::Channel => (10003, "Unknown Channel"),
+            Unknown::Guild => (10004, "Unknown Guild"),
+            Unknown::Invite => (10006, "Unknown Invite"),
+            Unknown::Member => (10007, "Unknown Member"),
+            Unknown::Message => (10008, "Unknown Message"),
+            Unknown::Overwrite => (10009, "Unknown Overwrite"),
+            Unknown::Role => (10011, "Unknown Role"),
+            Unknown::User => (10013, "Unknown User"),
+            Unknown::Emoji => (10014, "Unknown Emoji"),
+            Unknown::Session => (10020, "Unknown Session"),
+            Unknown::Ban => (10026, "Unknown Ban"),
+        }
+    }
+}
+
+/// A domain rule the request broke; each has Discord's code (or the nearest one) and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// 400 / 20001
+    BotsCannotUse,
+    /// 403 / 20002
+    OnlyBots,
+    /// 400 / 30001
+    MaxGuilds,
+    /// 400 / 30003
+    MaxPins,
+    /// 400 / 30005
+    MaxRoles,
+    /// 400 / 30010
+    MaxReactions,
+    /// 400 / 30013
+    MaxChannels,
+    /// 403 / 40007
+    Banned,
+    /// 403 / 40002 (account suspended by an operator)
+    Suspended,
+    /// 400 / 50006
+    EmptyMessage,
+    /// 403 / 50007
+    CannotMessageUser,
+    /// 400 / 50008
+    NonTextChannel,
+    /// 400 / 50016
+    BulkDeleteCount,
+    /// 400 / 50021
+    SystemMessage,
+    /// 400 / 50024
+    ChannelType,
+    /// 400 / 50028
+    InvalidRole,
+    /// 400 / 50034
+    BulkDeleteTooOld,
+    /// 400 / 50005 (editing another user's message)
+    NotAuthor,
+    /// 400 / 50055 (owner-only or otherwise invalid guild action)
+    InvalidGuild,
+    /// 403 / 50001 ... registration closed or invite-only without a valid invite.
+    RegistrationClosed,
+    /// 400 / 50035-like: username taken.
+    UsernameTaken,
+    /// 400 / 50018: password does not match (password change).
+    PasswordMismatch,
+    /// 400 / 40059? Discord has no code; 40060 "Interaction already acknowledged" is wrong too.
+    /// Used when the owner tries to leave their own guild: 400 / 50055.
+    OwnerCannotLeave,
+    /// 400 / 50109: the body is not valid JSON (or not UTF-8).
+    InvalidJson,
+    /// 400 / 50033: invalid recipient(s) (DM with oneself, with a bot ...)
+    InvalidRecipient,
+}
+
+impl Rule {
+    fn status_code_message(self) -> (StatusCode, u32, &'static str) {
+        use StatusCode as S;
+        match self {
+            Rule::BotsCannotUse => (S::FORBIDDEN, 20001, "Bots cannot use this endpoint"),
+            Rule::OnlyBots => (S::FORBIDDEN, 20002, "Only bots can use this endpoint"),
+            Rule::MaxGuilds => (S::BAD_REQUEST, 30001, "Maximum number of guilds reached"),
+            Rule::MaxPins => (S::BAD_REQUEST, 30003, "Maximum number of pins reached"),
+            Rule::MaxRoles => (
+                S::BAD_REQUEST,
+                30005,
+                "Maximum number of guild roles reached",
+            ),
+            Rule::MaxReactions => (S::BAD_REQUEST, 30010, "Maximum number of reactions reached"),
+            Rule::MaxChannels => (
+                S::BAD_REQUEST,
+                30013,
+                "Maximum number of guild channels reached",
+            ),
+            Rule::Banned => (S::FORBIDDEN, 40007, "The user is banned from this guild."),
+            Rule::Suspended => (
+                S::FORBIDDEN,
+                40002,
+                "Your account has been suspended by an operator.",
+            ),
+            Rule::EmptyMessage => (S::BAD_REQUEST, 50006, "Cannot send an empty message"),
+            Rule::CannotMessageUser => (S::FORBIDDEN, 50007, "Cannot send messages to this user"),
+            Rule::NonTextChannel => (
+                S::BAD_REQUEST,
+                50008,
+                "Cannot send messages in a non-text channel",
+            ),
+            Rule::BulkDeleteCount => (
+                S::BAD_REQUEST,
+                50016,
+                "Provided too few or too many messages to delete. Must provide at least 2 and fewer than 100 messages to delete.",
+            ),
+            Rule::SystemMessage => (
+                S::BAD_REQUEST,
+                50021,
+                "Cannot execute action on a system message",
+            ),
+            Rule::ChannelType => (
+                S::BAD_REQUEST,
+                50024,
+                "Cannot execute action on this channel type",
+            ),
+            Rule::InvalidRole => (S::BAD_REQUEST, 50028, "Invalid role"),
+            Rule::BulkDeleteTooOld => (
+                S::BAD_REQUEST,
+                50034,
+                "You can only bulk delete messages that are under 14 days old.",
+            ),
+            Rule::NotAuthor => (
+                S::FORBIDDEN,
+                50005,
+                "Cannot edit a message authored by another user",
+            ),
+            Rule::InvalidGuild => (S::BAD_REQUEST, 50055, "Invalid guild"),
+            Rule::RegistrationClosed => (
+                S::FORBIDDEN,
+                50001,
+                "Registration is not open on this server",
+            ),
+            Rule::UsernameTaken => (S::BAD_REQUEST, 50035, "Username is already taken"),
+            Rule::PasswordMismatch => (S::BAD_REQUEST, 50018, "Password does not match"),
+            Rule::OwnerCannotLeave => (
+                S::BAD_REQUEST,
+                50055,
+                "The guild owner cannot leave the guild; transfer or delete it",
+            ),
+            Rule::InvalidJson => (
+                S::BAD_REQUEST,
+                50109,
+                "The request body contains invalid JSON.",
+            ),
+            Rule::InvalidRecipient => (S::BAD_REQUEST, 50033, "Invalid Recipient(s)"),
+        }
+    }
+}
+
+/// Field errors of an invalid form body (code 50035), keyed by a dotted path such as
+/// `embeds.0.title`; rendered as Discord's nested `{"field": {"_errors": [...]}}` object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<(String, &'static str, String)>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        FieldErrors(Vec::new())
+    }
+    /// Adds an error at `path` with Discord's error `code` (e.g. `BASE_TYPE_MAX_LENGTH`).
+    pub fn add(&mut self, path: impl Into<String>, code: &'static str, message: impl Into<String>) {
+        self.0.push((path.into(), code, message.into()));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// `Ok(())` when empty, otherwise the 50035 error.
+    pub fn into_result(self) -> Result<(), Error> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidForm(self))
+        }
+    }
+    fn to_json(&self) -> Value {
+        let mut root = Map::new();
+        for (path, code, message) in &self.0 {
+            let mut node = &mut root;
+            for part in path.split('.').filter(|p| !p.is_empty()) {
+                node = node
+                    .entry(part.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()))
+                    .as_object_mut()
+                    .expect("error tree nodes are objects");
+            }
+            let errs = node
+                .entry("_errors")
+                .or_insert_with(|| Value::Array(vec![]));
+            if let Value::Array(a) = errs {
+                a.push(json!({"code": code, "message": message}));
+            }
+        }
+        Value::Object(root)
+    }
+}
+
+/// Builds a single-field 50035 error.
+pub fn field_error(path: &str, code: &'static str, message: impl Into<String>) -> Error {
+    let mut f = FieldErrors::new();
+    f.add(path, code, message);
+    Error::InvalidForm(f)
+}
+
+/// Every failure of the homeserver.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 401 / 0: missing, malformed, expired or revoked token.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// 400 / 50035 with `login`/`password` INVALID_LOGIN: wrong credentials (never says which).
+    #[error("invalid login")]
+    InvalidLogin,
+    /// 403 / 50001: the caller may not see the object at all.
+    #[error("missing access")]
+    MissingAccess,
+    /// 403 / 50013: the caller sees the object but lacks a permission (or hierarchy rank).
+    #[error("missing permissions")]
+    MissingPermissions,
+    /// 404 / 100xx.
+    #[error("unknown {0:?}")]
+    Unknown(Unknown),
+    /// A domain rule; status and code per [`Rule`].
+    #[error("rule {0:?}")]
+    Rule(Rule),
+    /// 400 / 50035 with field errors.
+    #[error("invalid form body")]
+    InvalidForm(FieldErrors),
+    /// 413 / 40005.
+    #[error("request entity too large")]
+    PayloadTooLarge,
+    /// 429: a rate limit. `retry_after` in seconds; `global` true for the global limit.
+    #[error("rate limited")]
+    RateLimited {
+        retry_after: f64,
+        global: bool,
+        scope: &'static str,
+    },
+    /// 429 / 20016: slow mode (`rate_limit_per_user`) not yet elapsed; seconds to wait.
+    #[error("slowmode")]
+    SlowMode { retry_after: f64 },
+    /// 404 / 0: no such route.
+    #[error("route not found")]
+    RouteNotFound,
+    /// 405 / 0.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 503: the database is unreachable (readiness).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a bug or an infrastructure failure; logged, never described to the client.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Wraps any internal failure.
+    pub fn internal(e: impl std::fmt::Display) -> Error {
+        Error::Internal(e.to_string())
+    }
+
+    /// HTTP status (exhaustive; no wildcard arm).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::InvalidLogin => StatusCode::BAD_REQUEST,
+            Error::MissingAccess => StatusCode::FORBIDDEN,
+            Error::MissingPermissions => StatusCode::FORBIDDEN,
+            Error::Unknown(_) => StatusCode::NOT_FOUND,
+            Error::Rule(r) => r.status_code_message().0,
+            Error::InvalidForm(_) => StatusCode::BAD_REQUEST,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::SlowMode { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::RouteNotFound => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body in Discord's format.
+    pub fn body(&self) -> Value {
+        match self {
+            Error::Unauthorized => json!({"message": "401: Unauthorized", "code": 0}),
+            Error::InvalidLogin => {
+                let mut f = FieldErrors::new();
+                f.add("login", "INVALID_LOGIN", "Login or password is invalid.");
+                f.add("password", "INVALID_LOGIN", "Login or password is invalid.");
+                json!({"message": "Invalid Form Body", "code": 50035, "errors": f.to_json()})
+            }
+            Error::MissingAccess => json!({"message": "Missing Access", "code": 50001}),
+            Error::MissingPermissions => json!({"message": "Missing Permissions", "code": 50013}),
+            Error::Unknown(u) => {
+                let (code, message) = u.code_message();
+                json!({"message": message, "code": code})
+            }
+            Error::Rule(r) => {
+                let (_, code, message) = r.status_code_message();
+                json!({"message": message, "code": code})
+            }
+            Error::InvalidForm(f) => {
+                json!({"message": "Invalid Form Body", "code": 50035, "errors": f.to_json()})
+            }
+            Error::PayloadTooLarge => json!({"message": "Request entity too large", "code": 40005}),
+            Error::RateLimited {
+                retry_after,
+                global,
+                ..
+            } => json!({
+                "message": "You are being rate limited.",
+                "retry_after": retry_after,
+                "global": global,
+                "code": 0,
+            }),
+            Error::SlowMode { retry_after } => json!({
+                "message": "This action cannot be performed due to slowmode rate limit.",
+                "retry_after": retry_after,
+                "global": false,
+                "code": 20016,
+            }),
+            Error::RouteNotFound => json!({"message": "404: Not Found", "code": 0}),
+            Error::MethodNotAllowed => json!({"message": "405: Method Not Allowed", "code": 0}),
+            Error::Unavailable(_) => json!({"message": "Service Unavailable", "code": 0}),
+            Error::Internal(_) => json!({"message": "Internal Server Error", "code": 0}),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if let Error::Internal(detail) | Error::Unavailable(detail) = &self {
+            tracing::error!(error = %detail, "request failed");
+        }
+        let status = self.status();
+        let mut resp = (status, axum::Json(self.body())).into_response();
+        let h = resp.headers_mut();
+        match &self {
+            Error::RateLimited {
+                retry_after,
+                global,
+                scope,
+            } => {
+                if let Ok(v) = HeaderValue::from_str(&format!("{}", retry_after.ceil() as u64)) {
+                    h.insert("retry-after", v);
+                }
+                if *global {
+                    h.insert("x-ratelimit-global", HeaderValue::from_static("true"));
+                }
+                h.insert("x-ratelimit-scope", HeaderValue::from_static(scope));
+            }
+            Error::SlowMode { retry_after } => {
+                if let Ok(v) = HeaderValue::from_str(&format!("{}", retry_after.ceil() as u64)) {
+                    h.insert("retry-after", v);
+                }
+                h.insert("x-ratelimit-scope", HeaderValue::from_static("user"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Internal(format!("database: {e}"))
+    }
+}
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_nest_like_discord() {
+        let mut f = FieldErrors::new();
+        f.add(
+            "embeds.0.title",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 256 or fewer in length.",
+        );
+        f.add("content", "BASE_TYPE_REQUIRED", "This field is required");
+        let body = Error::InvalidForm(f).body();
+        assert_eq!(body["code"], 50035);
+        assert_eq!(
+            body["errors"]["embeds"]["0"]["title"]["_errors"][0]["code"],
+            "BASE_TYPE_MAX_LENGTH"
+        );
+        assert_eq!(
+            body["errors"]["content"]["_errors"][0]["message"],
+            "This field is required"
+        );
+    }
+
+    #[test]
+    fn statuses_follow_discord() {
+        assert_eq!(
+            Error::Unknown(Unknown::Channel).status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(Error::Unknown(Unknown::Channel).body()["code"], 10003);
+        assert_eq!(Error::MissingPermissions.body()["code"], 50013);
+        assert_eq!(Error::Rule(Rule::Banned).status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            Error::Internal("secret detail".into()).body()["message"],
+            "Internal Server Error"
+        );
+    }
+}

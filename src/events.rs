@@ -1,0 +1,134 @@
+//! The event bus: what the service layer announces after a change is committed.
+//!
+//! Services publish [`Dispatch`]es (Discord gateway event name, payload, audience) and
+//! [`Control`] notices (revocations, membership changes) here; the gateway subscribes and
+//! decides, per session, who receives what. [`EventBus`] is an interface so that a Redis
+//! implementation can sit behind it for scale-out; [`LocalBus`] is the in-process one.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::snowflake::Snowflake;
+
+/// Gateway intents (Discord "Gateway > Gateway Intents").
+pub mod intents {
+    pub const GUILDS: u64 = 1 << 0;
+    pub const GUILD_MEMBERS: u64 = 1 << 1;
+    pub const GUILD_MODERATION: u64 = 1 << 2;
+    pub const GUILD_EXPRESSIONS: u64 = 1 << 3;
+    pub const GUILD_INTEGRATIONS: u64 = 1 << 4;
+    pub const GUILD_WEBHOOKS: u64 = 1 << 5;
+    pub const GUILD_INVITES: u64 = 1 << 6;
+    pub const GUILD_VOICE_STATES: u64 = 1 << 7;
+    pub const GUILD_PRESENCES: u64 = 1 << 8;
+    pub const GUILD_MESSAGES: u64 = 1 << 9;
+    pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
+    pub const GUILD_MESSAGE_TYPING: u64 = 1 << 11;
+    pub const DIRECT_MESSAGES: u64 = 1 << 12;
+    pub const DIRECT_MESSAGE_REACTIONS: u64 = 1 << 13;
+    pub const DIRECT_MESSAGE_TYPING: u64 = 1 << 14;
+    pub const MESSAGE_CONTENT: u64 = 1 << 15;
+    pub const GUILD_SCHEDULED_EVENTS: u64 = 1 << 16;
+    pub const AUTO_MODERATION_CONFIGURATION: u64 = 1 << 20;
+    pub const AUTO_MODERATION_EXECUTION: u64 = 1 << 21;
+    pub const GUILD_MESSAGE_POLLS: u64 = 1 << 24;
+    pub const DIRECT_MESSAGE_POLLS: u64 = 1 << 25;
+    /// Every bit Discord documents.
+    pub const ALL: u64 = (1 << 17) - 1
+        | AUTO_MODERATION_CONFIGURATION
+        | AUTO_MODERATION_EXECUTION
+        | GUILD_MESSAGE_POLLS
+        | DIRECT_MESSAGE_POLLS;
+    /// Privileged intents (need approval on the bot's application).
+    pub const PRIVILEGED: u64 = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT;
+}
+
+/// Who may receive a dispatch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Audience {
+    /// Members of a guild; if `channel` is set, only those who can VIEW_CHANNEL it.
+    Guild {
+        guild_id: Snowflake,
+        channel: Option<Snowflake>,
+    },
+    /// Exactly these users (DM recipients, the user whose account changed ...).
+    Users(Vec<Snowflake>),
+}
+
+/// One gateway dispatch (op 0) as produced by the service layer.
+#[derive(Debug, Clone)]
+pub struct Dispatch {
+    /// Event name, e.g. `MESSAGE_CREATE`.
+    pub event: &'static str,
+    pub data: Value,
+    pub audience: Audience,
+    /// Intent bit(s) a session needs (any of them) to receive it; 0 = always.
+    pub intent: u64,
+    /// Message events: whether `content`/`embeds` are subject to MESSAGE_CONTENT.
+    pub has_content: bool,
+    /// Lossy events (typing, presence) may be dropped under load; the rest never are.
+    pub lossy: bool,
+}
+
+/// Notices for the gateway that are not dispatches themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Control {
+    /// These login sessions (or all of the user's if `None`) are revoked: close with 4004.
+    SessionsRevoked {
+        user_id: Snowflake,
+        sessions: Option<Vec<Snowflake>>,
+    },
+    /// A user joined a guild (their sessions start receiving it).
+    MemberJoined {
+        guild_id: Snowflake,
+        user_id: Snowflake,
+    },
+    /// A user left, was kicked or banned (their sessions get GUILD_DELETE and stop).
+    MemberLeft {
+        guild_id: Snowflake,
+        user_id: Snowflake,
+    },
+    /// Roles, overwrites or member roles changed: visibility must be recomputed.
+    PermissionsChanged { guild_id: Snowflake },
+    /// The guild was deleted.
+    GuildDeleted { guild_id: Snowflake },
+}
+
+/// Everything on the bus.
+#[derive(Debug, Clone)]
+pub enum BusEvent {
+    Dispatch(Arc<Dispatch>),
+    Control(Control),
+}
+
+/// The bus interface: publish after commit, subscribe from the gateway.
+pub trait EventBus: Send + Sync + 'static {
+    fn publish(&self, event: BusEvent);
+    fn subscribe(&self) -> broadcast::Receiver<BusEvent>;
+}
+
+/// In-process bus over a tokio broadcast channel.
+pub struct LocalBus {
+    tx: broadcast::Sender<BusEvent>,
+}
+
+impl LocalBus {
+    /// A bus keeping at most `capacity` undelivered events per subscriber.
+    pub fn new(capacity: usize) -> Self {
+        LocalBus {
+            tx: broadcast::channel(capacity).0,
+        }
+    }
+}
+
+impl EventBus for LocalBus {
+    fn publish(&self, event: BusEvent) {
+        // No subscriber (no gateway yet) is not an error.
+        let _ = self.tx.send(event);
+    }
+    fn subscribe(&self) -> broadcast::Receiver<BusEvent> {
+        self.tx.subscribe()
+    }
+}

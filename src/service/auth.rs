@@ -1,0 +1,674 @@
+//! Accounts and authentication: registration, login, refresh-token rotation, sessions,
+//! bot tokens, password changes.
+//!
+//! - Access tokens are HS256 JWTs (`sub` user id, `sid` session id, `exp`), valid for
+//!   `access_token_ttl_seconds`, and checked against the session store on every request, so
+//!   revocation is immediate.
+//! - Refresh tokens are 256-bit random strings, stored as SHA-256, rotated on each use;
+//!   presenting an already rotated one revokes its whole session (theft detection).
+//! - Passwords are argon2id (OWASP parameters by default), hashed on blocking threads behind
+//!   a semaphore so a login storm cannot stall the async workers.
+//! - Login throttling: per client IP, per (account, IP) strictly, per account loosely; all
+//!   are token buckets that refill, so no one can lock an account out permanently.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use super::{Actor, Hearth};
+use crate::config::{Config, RegistrationPolicy};
+use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
+use crate::events::Control;
+use crate::ratelimit::KeyedLimiter;
+use crate::snowflake::Snowflake;
+use crate::storage::{Db, SessionRow, UserPatch, UserRow, is_unique_violation, now_ms};
+use crate::wire;
+
+/// Secrets and limiters of the auth service.
+pub struct AuthState {
+    enc: EncodingKey,
+    dec: DecodingKey,
+    argon: Argon2<'static>,
+    hash_slots: Arc<Semaphore>,
+    /// A hash of a random password, verified against when the login does not exist so that
+    /// timing does not reveal which accounts exist.
+    dummy_hash: String,
+    pub(crate) register_ip: KeyedLimiter<IpAddr>,
+    login_ip: KeyedLimiter<IpAddr>,
+    login_account_ip: KeyedLimiter<(String, IpAddr)>,
+    login_account: KeyedLimiter<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    sid: String,
+    iat: u64,
+    exp: u64,
+}
+
+/// Random URL-safe token of 32 bytes.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// SHA-256 hex of a token (what is stored).
+pub fn token_hash(t: &str) -> String {
+    hex::encode(Sha256::digest(t.as_bytes()))
+}
+
+impl AuthState {
+    pub async fn new(config: &Config, db: &Db) -> Result<AuthState> {
+        let secret = db.secret("jwt_hs256", random_token).await?;
+        let ph = &config.password_hashing;
+        let params = Params::new(ph.memory_kib, ph.iterations, ph.parallelism, None)
+            .map_err(Error::internal)?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let dummy_hash = argon
+            .hash_password(random_token().as_bytes())
+            .map_err(Error::internal)?
+            .to_string();
+        let rl = &config.rate_limits;
+        Ok(AuthState {
+            enc: EncodingKey::from_secret(secret.as_bytes()),
+            dec: DecodingKey::from_secret(secret.as_bytes()),
+            argon,
+            hash_slots: Arc::new(Semaphore::new(ph.max_concurrent.max(1))),
+            dummy_hash,
+            register_ip: KeyedLimiter::new(rl.register_per_ip, "user", false),
+            login_ip: KeyedLimiter::new(rl.login_per_ip, "user", false),
+            login_account_ip: KeyedLimiter::new(rl.login_per_account_ip, "user", false),
+            login_account: KeyedLimiter::new(rl.login_per_account, "shared", false),
+        })
+    }
+}
+
+impl Hearth {
+    /// Hashes a password with argon2id on a blocking thread, at most `max_concurrent` at once.
+    pub async fn hash_password(&self, pw: &str) -> Result<String> {
+        let _slot = self
+            .auth
+            .hash_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(Error::internal)?;
+        let argon = self.auth.argon.clone();
+        let pw = pw.to_owned();
+        tokio::task::spawn_blocking(move || {
+            argon.hash_password(pw.as_bytes()).map(|h| h.to_string())
+        })
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::internal)
+    }
+
+    /// Verifies a password against a stored PHC string (blocking thread, bounded).
+    pub async fn verify_password(&self, pw: &str, stored: &str) -> Result<bool> {
+        let _slot = self
+            .auth
+            .hash_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(Error::internal)?;
+        let argon = self.auth.argon.clone();
+        let pw = pw.to_owned();
+        let stored = stored.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let Ok(h) = stored.parse::<PasswordHash>() else {
+                return false;
+            };
+            argon.verify_password(pw.as_bytes(), &h).is_ok()
+        })
+        .await
+        .map_err(Error::internal)
+    }
+
+    /// Validates a username: 2-32 characters of `[a-z0-9_.]` (input is lower-cased first).
+    pub fn validate_username(name: &str, errs: &mut FieldErrors) -> String {
+        let n = name.trim().to_lowercase();
+        let len = n.chars().count();
+        if !(2..=32).contains(&len) {
+            errs.add(
+                "username",
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 2 and 32 in length.",
+            );
+        } else if !n
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+        {
+            errs.add(
+                "username",
+                "USERNAME_INVALID_CHARACTERS",
+                "Username can only contain letters a-z, digits, underscores and periods.",
+            );
+        }
+        n
+    }
+
+    fn validate_password(pw: &str, username: &str, field: &str, errs: &mut FieldErrors) {
+        let len = pw.chars().count();
+        if len < 8 {
+            errs.add(
+                field,
+                "PASSWORD_TOO_SHORT",
+                "Must be at least 8 characters long.",
+            );
+        } else if len > 256 {
+            errs.add(
+                field,
+                "BASE_TYPE_MAX_LENGTH",
+                "Must be 256 or fewer in length.",
+            );
+        } else if pw.to_lowercase() == username.to_lowercase() {
+            errs.add(
+                field,
+                "PASSWORD_EQUALS_USERNAME",
+                "Password must not be your username.",
+            );
+        }
+    }
+
+    /// Creates an account (`POST /auth/register`) and a login session.
+    ///
+    /// Errors: 50035 (username/password policy, taken username), 403 registration closed,
+    /// 429 per-IP registration limit.
+    pub async fn register(
+        &self,
+        body: wire::RegisterBody,
+        ip: IpAddr,
+        user_agent: Option<String>,
+    ) -> Result<wire::TokenPair> {
+        self.auth.register_ip.check(&ip)?;
+        match self.config.registration {
+            RegistrationPolicy::Open => {}
+            RegistrationPolicy::Closed => return Err(Error::Rule(Rule::RegistrationClosed)),
+            RegistrationPolicy::InviteOnly => {
+                let ok = match &body.invite {
+                    Some(code) => self.valid_invite(code).await?.is_some(),
+                    None => false,
+                };
+                if !ok {
+                    return Err(Error::Rule(Rule::RegistrationClosed));
+                }
+            }
+        }
+        let user = self
+            .create_user(
+                body.username.as_deref(),
+                body.password.as_deref(),
+                body.email,
+                false,
+            )
+            .await?;
+        self.open_session(&user, Some(ip), user_agent).await
+    }
+
+    /// Creates a user with a password (registration and `hearth admin create-user`). The first
+    /// human account of a server becomes an instance admin, as does `admin = true`.
+    pub async fn create_user(
+        &self,
+        username: Option<&str>,
+        password: Option<&str>,
+        email: Option<String>,
+        admin: bool,
+    ) -> Result<UserRow> {
+        let mut errs = FieldErrors::new();
+        let username = match username {
+            Some(u) => Self::validate_username(u, &mut errs),
+            None => {
+                errs.add("username", "BASE_TYPE_REQUIRED", "This field is required");
+                String::new()
+            }
+        };
+        match password {
+            Some(p) => Self::validate_password(p, &username, "password", &mut errs),
+            None => errs.add("password", "BASE_TYPE_REQUIRED", "This field is required"),
+        }
+        if let Some(e) = &email
+            && (e.len() > 254 || !e.contains('@'))
+        {
+            errs.add(
+                "email",
+                "EMAIL_TYPE_INVALID_EMAIL",
+                "Not a well formed email address.",
+            );
+        }
+        errs.into_result()?;
+        let hash = self.hash_password(password.unwrap_or_default()).await?;
+        let first = self.db.count_users().await? == 0;
+        let user = UserRow {
+            id: self.next_id(),
+            username,
+            global_name: None,
+            email,
+            password_hash: Some(hash),
+            avatar: None,
+            bio: String::new(),
+            bot: false,
+            admin: admin || first,
+            suspended: false,
+            dm_policy: 0,
+            created_at: now_ms(),
+        };
+        self.db.insert_user(&user).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                field_error("username", "USERNAME_ALREADY_TAKEN", "Username is unavailable. Try adding numbers, letters, underscores _ , or periods.")
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(user)
+    }
+
+    /// `POST /auth/login`. Errors: 50035 INVALID_LOGIN (same for unknown user and wrong
+    /// password), 429 when throttled, 403 suspended.
+    pub async fn login(
+        &self,
+        body: wire::LoginBody,
+        ip: IpAddr,
+        user_agent: Option<String>,
+    ) -> Result<wire::TokenPair> {
+        let (Some(login), Some(password)) = (body.login, body.password) else {
+            let mut f = FieldErrors::new();
+            f.add("login", "BASE_TYPE_REQUIRED", "This field is required");
+            f.add("password", "BASE_TYPE_REQUIRED", "This field is required");
+            return Err(Error::InvalidForm(f));
+        };
+        let key = login.trim().to_lowercase();
+        self.auth.login_ip.check(&ip)?;
+        self.auth.login_account_ip.check(&(key.clone(), ip))?;
+        self.auth.login_account.check(&key)?;
+        let user = self.db.user_by_login(&key).await?;
+        let stored = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| self.auth.dummy_hash.clone());
+        let ok = self.verify_password(&password, &stored).await?;
+        let user = match (user, ok) {
+            (Some(u), true) if u.password_hash.is_some() => u,
+            _ => return Err(Error::InvalidLogin),
+        };
+        if user.suspended {
+            return Err(Error::Rule(Rule::Suspended));
+        }
+        self.open_session(&user, Some(ip), user_agent).await
+    }
+
+    async fn open_session(
+        &self,
+        user: &UserRow,
+        ip: Option<IpAddr>,
+        user_agent: Option<String>,
+    ) -> Result<wire::TokenPair> {
+        let refresh = random_token();
+        let now = now_ms();
+        let s = SessionRow {
+            id: self.next_id(),
+            user_id: user.id,
+            refresh_hash: token_hash(&refresh),
+            created_at: now,
+            refreshed_at: now,
+            ip: ip.map(|i| i.to_string()),
+            user_agent: user_agent.map(|u| u.chars().take(256).collect()),
+        };
+        self.db.insert_session(&s).await?;
+        self.token_pair(user.id, s.id, refresh)
+    }
+
+    fn token_pair(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        refresh: String,
+    ) -> Result<wire::TokenPair> {
+        let now = (now_ms() / 1000) as u64;
+        let ttl = self.config.access_token_ttl_seconds;
+        let claims = Claims {
+            sub: user_id.to_string(),
+            sid: session_id.to_string(),
+            iat: now,
+            exp: now + ttl,
+        };
+        let token = jsonwebtoken::encode(&Header::default(), &claims, &self.auth.enc)
+            .map_err(Error::internal)?;
+        Ok(wire::TokenPair {
+            user_id: Snowflake::from_db(user_id),
+            token,
+            refresh_token: refresh,
+            expires_in: ttl,
+            session_id: Snowflake::from_db(session_id),
+        })
+    }
+
+    /// `POST /auth/refresh`: rotates the refresh token. Errors: 401 for an unknown, expired
+    /// or already used token; a reused token also revokes its session.
+    pub async fn refresh(&self, body: wire::RefreshBody) -> Result<wire::TokenPair> {
+        let Some(rt) = body.refresh_token else {
+            return Err(field_error(
+                "refresh_token",
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            ));
+        };
+        let h = token_hash(&rt);
+        let now = now_ms();
+        match self.db.session_by_refresh(&h).await? {
+            Some(s) => {
+                if s.refreshed_at + (self.config.refresh_token_ttl_seconds as i64) * 1000 < now {
+                    self.db.delete_session(s.user_id, s.id).await?;
+                    return Err(Error::Unauthorized);
+                }
+                let user = self.db.user(s.user_id).await?.ok_or(Error::Unauthorized)?;
+                if user.suspended {
+                    return Err(Error::Rule(Rule::Suspended));
+                }
+                let new = random_token();
+                if !self
+                    .db
+                    .rotate_refresh(s.id, &h, &token_hash(&new), now)
+                    .await?
+                {
+                    // Lost a race with a concurrent refresh of the same token: that is reuse.
+                    self.revoke_sessions(s.user_id, Some(vec![s.id])).await?;
+                    return Err(Error::Unauthorized);
+                }
+                self.token_pair(s.user_id, s.id, new)
+            }
+            None => {
+                if let Some(sid) = self.db.spent_refresh(&h).await? {
+                    if let Some(s) = self.db.session(sid).await? {
+                        tracing::warn!(
+                            session = sid,
+                            user = s.user_id,
+                            "refresh token reuse: revoking session"
+                        );
+                        self.revoke_sessions(s.user_id, Some(vec![sid])).await?;
+                    }
+                }
+                Err(Error::Unauthorized)
+            }
+        }
+    }
+
+    /// Deletes sessions (all of the user's when `ids` is `None`) and tells the gateway.
+    pub async fn revoke_sessions(&self, user_id: i64, ids: Option<Vec<i64>>) -> Result<()> {
+        let revoked = match ids {
+            Some(ids) => {
+                for id in &ids {
+                    self.db.delete_session(user_id, *id).await?;
+                }
+                Some(ids)
+            }
+            None => {
+                self.db.delete_sessions_except(user_id, None).await?;
+                None
+            }
+        };
+        self.control(Control::SessionsRevoked {
+            user_id: Snowflake::from_db(user_id),
+            sessions: revoked.map(|v| v.into_iter().map(Snowflake::from_db).collect()),
+        });
+        Ok(())
+    }
+
+    /// Resolves an `Authorization` header value: `Bearer <jwt>`, `Bot <token>`, or a bare
+    /// JWT (Discord user clients send tokens without a prefix).
+    ///
+    /// Errors: 401 for anything invalid, expired or revoked; 403 40002 for suspended users.
+    pub async fn authenticate(&self, header: &str) -> Result<Actor> {
+        let header = header.trim();
+        if let Some(tok) = header.strip_prefix("Bot ") {
+            let app = self
+                .db
+                .application_by_token(&token_hash(tok.trim()))
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            let user = self
+                .db
+                .user(app.bot_user_id)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            if user.suspended {
+                return Err(Error::Rule(Rule::Suspended));
+            }
+            return Ok(Actor {
+                user,
+                session_id: None,
+            });
+        }
+        let jwt = header.strip_prefix("Bearer ").unwrap_or(header).trim();
+        let (user_id, sid) = self.decode_access(jwt)?;
+        let s = self.db.session(sid).await?.ok_or(Error::Unauthorized)?;
+        if s.user_id != user_id {
+            return Err(Error::Unauthorized);
+        }
+        let user = self.db.user(user_id).await?.ok_or(Error::Unauthorized)?;
+        if user.suspended {
+            return Err(Error::Rule(Rule::Suspended));
+        }
+        Ok(Actor {
+            user,
+            session_id: Some(sid),
+        })
+    }
+
+    /// Checks a JWT's signature and expiry; returns (user id, session id).
+    pub fn decode_access(&self, jwt: &str) -> Result<(i64, i64)> {
+        let mut v = Validation::default();
+        v.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(jwt, &self.auth.dec, &v)
+            .map_err(|_| Error::Unauthorized)?;
+        let uid = data
+            .claims
+            .sub
+            .parse::<i64>()
+            .map_err(|_| Error::Unauthorized)?;
+        let sid = data
+            .claims
+            .sid
+            .parse::<i64>()
+            .map_err(|_| Error::Unauthorized)?;
+        Ok((uid, sid))
+    }
+
+    /// `POST /auth/logout`: ends the caller's session.
+    pub async fn logout(&self, actor: &Actor) -> Result<()> {
+        let Some(sid) = actor.session_id else {
+            return Err(Error::Rule(Rule::BotsCannotUse));
+        };
+        self.revoke_sessions(actor.user.id, Some(vec![sid])).await
+    }
+
+    /// `GET /auth/sessions`.
+    pub async fn list_sessions(&self, actor: &Actor) -> Result<Vec<wire::AuthSession>> {
+        if actor.is_bot() {
+            return Err(Error::Rule(Rule::BotsCannotUse));
+        }
+        Ok(self
+            .db
+            .sessions_of(actor.user.id)
+            .await?
+            .into_iter()
+            .map(|s| wire::AuthSession {
+                id: Snowflake::from_db(s.id),
+                created_at: wire::iso(s.created_at),
+                last_refreshed_at: wire::iso(s.refreshed_at),
+                ip: s.ip,
+                user_agent: s.user_agent,
+                current: Some(s.id) == actor.session_id,
+            })
+            .collect())
+    }
+
+    /// `DELETE /auth/sessions/{id}`. Errors: 404 Unknown Session.
+    pub async fn delete_session(&self, actor: &Actor, id: Snowflake) -> Result<()> {
+        if self
+            .db
+            .session(id.db())
+            .await?
+            .is_none_or(|s| s.user_id != actor.user.id)
+        {
+            return Err(Error::Unknown(Unknown::Session));
+        }
+        self.revoke_sessions(actor.user.id, Some(vec![id.db()]))
+            .await
+    }
+
+    /// `PATCH /users/@me`: profile fields; a password change needs `password` (current) and
+    /// `new_password`, and revokes every other session.
+    pub async fn modify_me(&self, actor: &Actor, body: wire::ModifyMeBody) -> Result<wire::User> {
+        let mut errs = FieldErrors::new();
+        let mut patch = UserPatch::default();
+        if let Some(u) = &body.username {
+            patch.username = Some(Self::validate_username(u, &mut errs));
+        }
+        if let Some(g) = body.global_name {
+            if let Some(g) = &g
+                && !(1..=32).contains(&g.chars().count())
+            {
+                errs.add(
+                    "global_name",
+                    "BASE_TYPE_BAD_LENGTH",
+                    "Must be between 1 and 32 in length.",
+                );
+            }
+            patch.global_name = Some(g);
+        }
+        if let Some(a) = body.avatar {
+            if a.as_ref().is_some_and(|a| a.len() > 4096) {
+                errs.add(
+                    "avatar",
+                    "BASE_TYPE_MAX_LENGTH",
+                    "Must be 4096 or fewer in length.",
+                );
+            }
+            patch.avatar = Some(a);
+        }
+        if let Some(b) = body.bio {
+            if b.chars().count() > 190 {
+                errs.add(
+                    "bio",
+                    "BASE_TYPE_MAX_LENGTH",
+                    "Must be 190 or fewer in length.",
+                );
+            }
+            patch.bio = Some(b);
+        }
+        if let Some(d) = body.dm_policy {
+            if !(0..=1).contains(&d) {
+                errs.add(
+                    "dm_policy",
+                    "BASE_TYPE_CHOICES",
+                    "Value must be one of (0, 1).",
+                );
+            }
+            patch.dm_policy = Some(d);
+        }
+        let changing_password = body.new_password.is_some();
+        if let Some(np) = &body.new_password {
+            if actor.is_bot() {
+                return Err(Error::Rule(Rule::BotsCannotUse));
+            }
+            let name = patch
+                .username
+                .clone()
+                .unwrap_or_else(|| actor.user.username.clone());
+            Self::validate_password(np, &name, "new_password", &mut errs);
+        }
+        if (changing_password || patch.username.is_some()) && !actor.is_bot() {
+            // Discord asks for the current password to change username or password.
+            match (&body.password, &actor.user.password_hash) {
+                (Some(pw), Some(stored)) => {
+                    errs.clone().into_result()?;
+                    if !self.verify_password(pw, stored).await? {
+                        return Err(field_error(
+                            "password",
+                            "PASSWORD_DOES_NOT_MATCH",
+                            "Password does not match.",
+                        ));
+                    }
+                }
+                _ => errs.add("password", "BASE_TYPE_REQUIRED", "This field is required"),
+            }
+        }
+        errs.into_result()?;
+        if let Some(np) = &body.new_password {
+            patch.password_hash = Some(self.hash_password(np).await?);
+        }
+        self.db
+            .update_user(actor.user.id, &patch)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    field_error(
+                        "username",
+                        "USERNAME_ALREADY_TAKEN",
+                        "Username is unavailable.",
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+        if changing_password {
+            let revoked = self
+                .db
+                .delete_sessions_except(actor.user.id, actor.session_id)
+                .await?;
+            self.control(Control::SessionsRevoked {
+                user_id: actor.id(),
+                sessions: Some(revoked.into_iter().map(Snowflake::from_db).collect()),
+            });
+        }
+        let user = self
+            .db
+            .user(actor.user.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::User))?;
+        let w = self.user_wire(&user, false);
+        self.dispatch(
+            "USER_UPDATE",
+            crate::events::Audience::Users(vec![actor.id()]),
+            0,
+            serde_json::to_value(self.user_wire(&user, true)).map_err(Error::internal)?,
+        );
+        let _ = w;
+        Ok(self.user_wire(&user, true))
+    }
+
+    /// Operator password reset (`hearth admin reset-password`): sets the password and revokes
+    /// every session of the user.
+    pub async fn admin_reset_password(&self, username: &str, password: &str) -> Result<()> {
+        let user = self
+            .db
+            .user_by_login(username)
+            .await?
+            .ok_or(Error::Unknown(Unknown::User))?;
+        let mut errs = FieldErrors::new();
+        Self::validate_password(password, &user.username, "password", &mut errs);
+        errs.into_result()?;
+        let h = self.hash_password(password).await?;
+        self.db
+            .update_user(
+                user.id,
+                &UserPatch {
+                    password_hash: Some(h),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.revoke_sessions(user.id, None).await
+    }
+}

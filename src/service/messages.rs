@@ -1,0 +1,1239 @@
+//! Messages, replies, mentions, reactions, pins, typing, DMs and blocking (Discord
+//! "Resources > Message", "Resources > Channel", "Resources > User > Create DM").
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+
+use super::{Actor, ChannelAccess, Hearth, audit_action as A};
+use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
+use crate::events::{Audience, Dispatch, intents};
+use crate::permissions as perm;
+use crate::snowflake::Snowflake;
+use crate::storage::{MessageRow, Page, UserRow, now_ms};
+use crate::wire;
+
+/// Message flags a client may set: SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS.
+const CLIENT_FLAGS: u64 = (1 << 2) | (1 << 12);
+/// Bulk delete refuses messages older than this (Discord: 14 days).
+const BULK_DELETE_MAX_AGE_MS: u64 = 14 * 24 * 3600 * 1000;
+/// `enforce_nonce` deduplicates within this window (Discord: a few minutes).
+const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+/// Parsed mentions of a message's content.
+struct Mentions {
+    users: Vec<i64>,
+    roles: Vec<i64>,
+    everyone: bool,
+}
+
+fn parse_mentions(content: &str) -> Mentions {
+    let mut users = vec![];
+    let mut roles = vec![];
+    let bytes = content.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'<' && i + 2 < bytes.len() && bytes[i + 1] == b'@' {
+            let mut j = i + 2;
+            let role = bytes.get(j) == Some(&b'&');
+            if role || bytes.get(j) == Some(&b'!') {
+                j += 1;
+            }
+            let start = j;
+            while j < bytes.len() && bytes[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j > start && j < bytes.len() && bytes[j] == b'>' {
+                if let Ok(id) = content[start..j].parse::<u64>() {
+                    let id = id as i64;
+                    let list = if role { &mut roles } else { &mut users };
+                    if !list.contains(&id) {
+                        list.push(id);
+                    }
+                }
+                i = j + 1;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    Mentions {
+        users,
+        roles,
+        everyone: content.contains("@everyone") || content.contains("@here"),
+    }
+}
+
+/// Validates an emoji path segment: a Unicode emoji (URL-decoded) or `name:id` (custom).
+/// Returns the stored key and the partial emoji object.
+fn parse_emoji(raw: &str) -> Result<(String, wire::Emoji)> {
+    let e = raw.trim();
+    if e.is_empty() || e.len() > 64 || e.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::Unknown(Unknown::Emoji));
+    }
+    if let Some((_name, id)) = e.split_once(':') {
+        // Custom emojis need an emoji of a guild; Hearth has no custom emojis yet.
+        let _ = id;
+        return Err(Error::Unknown(Unknown::Emoji));
+    }
+    if e.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Error::Unknown(Unknown::Emoji));
+    }
+    Ok((
+        e.to_string(),
+        wire::Emoji {
+            id: None,
+            name: Some(e.to_string()),
+            animated: false,
+        },
+    ))
+}
+
+fn validate_embeds(embeds: &[Value], max: usize, field: &str, errs: &mut FieldErrors) {
+    if embeds.len() > max {
+        errs.add(
+            field,
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {max} or fewer in length."),
+        );
+    }
+    let mut total = 0usize;
+    for (i, e) in embeds.iter().enumerate() {
+        let Some(o) = e.as_object() else {
+            errs.add(
+                format!("{field}.{i}"),
+                "MODEL_TYPE_CONVERT",
+                "Only dictionaries may be used in a ModelType",
+            );
+            continue;
+        };
+        for (k, max) in [("title", 256), ("description", 4096)] {
+            if let Some(v) = o.get(k) {
+                match v.as_str() {
+                    Some(s) if s.chars().count() > max => errs.add(
+                        format!("{field}.{i}.{k}"),
+                        "BASE_TYPE_MAX_LENGTH",
+                        format!("Must be {max} or fewer in length."),
+                    ),
+                    Some(s) => total += s.chars().count(),
+                    None if v.is_null() => {}
+                    None => errs.add(
+                        format!("{field}.{i}.{k}"),
+                        "BASE_TYPE_STRING",
+                        "Could not interpret value as string.",
+                    ),
+                }
+            }
+        }
+    }
+    if total > 6000 {
+        errs.add(
+            field,
+            "BASE_TYPE_MAX_LENGTH",
+            "Embed size exceeds maximum size of 6000",
+        );
+    }
+}
+
+impl Hearth {
+    fn message_audience(ca: &ChannelAccess) -> (Audience, bool) {
+        match ca.channel.guild_id {
+            Some(g) => (
+                Audience::Guild {
+                    guild_id: Snowflake::from_db(g),
+                    channel: Some(Snowflake::from_db(ca.channel.id)),
+                },
+                true,
+            ),
+            None => (
+                Audience::Users(
+                    ca.recipients
+                        .iter()
+                        .map(|r| Snowflake::from_db(*r))
+                        .collect(),
+                ),
+                false,
+            ),
+        }
+    }
+
+    /// Checks that a DM between `from` and `to` is allowed: neither blocked the other and
+    /// `to`'s DM policy admits `from`. Errors: 403 50007.
+    async fn check_dm_allowed(&self, from: i64, to: i64) -> Result<()> {
+        if self.db.relationship(to, from).await? == Some(2)
+            || self.db.relationship(from, to).await? == Some(2)
+        {
+            return Err(Error::Rule(Rule::CannotMessageUser));
+        }
+        let target = self
+            .db
+            .user(to)
+            .await?
+            .ok_or(Error::Unknown(Unknown::User))?;
+        if target.dm_policy == 1 && !self.db.share_guild(from, to).await? {
+            return Err(Error::Rule(Rule::CannotMessageUser));
+        }
+        Ok(())
+    }
+
+    /// Renders messages for `viewer`, loading authors, mentions, references and reactions in
+    /// batches.
+    pub async fn render_messages(
+        &self,
+        rows: &[MessageRow],
+        viewer: i64,
+    ) -> Result<Vec<wire::Message>> {
+        let mut refs: Vec<i64> = rows
+            .iter()
+            .filter_map(|m| {
+                if m.kind == 19 {
+                    m.reference_message_id
+                } else {
+                    None
+                }
+            })
+            .collect();
+        refs.sort_unstable();
+        refs.dedup();
+        let referenced: HashMap<i64, MessageRow> = self
+            .db
+            .messages_by_ids(&refs)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        let mut uids: HashSet<i64> = HashSet::new();
+        for m in rows.iter().chain(referenced.values()) {
+            uids.insert(m.author_id);
+            for u in serde_json::from_str::<Vec<Snowflake>>(&m.mentions).unwrap_or_default() {
+                uids.insert(u.db());
+            }
+        }
+        let uids: Vec<i64> = uids.into_iter().collect();
+        let users: HashMap<i64, UserRow> = self
+            .db
+            .users(&uids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+        let mut reactions: HashMap<i64, Vec<wire::Reaction>> = HashMap::new();
+        for r in self.db.reaction_counts(&ids, viewer).await? {
+            reactions
+                .entry(r.message_id)
+                .or_default()
+                .push(wire::Reaction {
+                    count: r.count,
+                    count_details: json!({"burst": 0, "normal": r.count}),
+                    me: r.me > 0,
+                    me_burst: false,
+                    burst_colors: vec![],
+                    emoji: wire::Emoji {
+                        id: None,
+                        name: Some(r.emoji),
+                        animated: false,
+                    },
+                });
+        }
+        Ok(rows
+            .iter()
+            .map(|m| {
+                let mut w =
+                    self.message_wire(m, &users, reactions.remove(&m.id).unwrap_or_default());
+                if m.kind == 19 {
+                    w.referenced_message = Some(
+                        m.reference_message_id
+                            .and_then(|r| referenced.get(&r))
+                            .map(|r| Box::new(self.message_wire(r, &users, vec![]))),
+                    );
+                }
+                w
+            })
+            .collect())
+    }
+
+    fn message_wire(
+        &self,
+        m: &MessageRow,
+        users: &HashMap<i64, UserRow>,
+        reactions: Vec<wire::Reaction>,
+    ) -> wire::Message {
+        let author = users
+            .get(&m.author_id)
+            .map(|u| self.user_wire(u, false))
+            .unwrap_or_else(|| wire::User {
+                id: Snowflake::from_db(m.author_id),
+                username: "deleted_user".into(),
+                discriminator: "0",
+                global_name: Some("Deleted User".into()),
+                avatar: None,
+                bot: false,
+                system: false,
+                public_flags: 0,
+                flags: 0,
+                handle: format!("deleted_user@{}", self.config.server_name),
+                email: None,
+                verified: None,
+                mfa_enabled: None,
+                bio: None,
+                dm_policy: None,
+            });
+        let mentions = serde_json::from_str::<Vec<Snowflake>>(&m.mentions)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|u| users.get(&u.db()).map(|u| self.user_wire(u, false)))
+            .collect();
+        wire::Message {
+            id: Snowflake::from_db(m.id),
+            channel_id: Snowflake::from_db(m.channel_id),
+            guild_id: m.guild_id.map(Snowflake::from_db),
+            author,
+            member: None,
+            content: m.content.clone(),
+            timestamp: wire::iso(Snowflake::from_db(m.id).timestamp_ms() as i64),
+            edited_timestamp: m.edited_at.map(wire::iso),
+            tts: m.tts,
+            mention_everyone: m.mention_everyone,
+            mentions,
+            mention_roles: serde_json::from_str(&m.mention_roles).unwrap_or_default(),
+            attachments: vec![],
+            embeds: serde_json::from_str(&m.embeds).unwrap_or_default(),
+            reactions,
+            nonce: m.nonce.clone().map(Value::String),
+            pinned: m.pinned_at.is_some(),
+            kind: m.kind as u8,
+            flags: m.flags as u64,
+            components: vec![],
+            message_reference: m.reference_message_id.map(|id| wire::MessageReference {
+                kind: Some(0),
+                message_id: Some(Snowflake::from_db(id)),
+                channel_id: m.reference_channel_id.map(Snowflake::from_db),
+                guild_id: m.reference_guild_id.map(Snowflake::from_db),
+                fail_if_not_exists: None,
+            }),
+            referenced_message: None,
+        }
+    }
+
+    async fn render_one(&self, m: &MessageRow, viewer: i64) -> Result<wire::Message> {
+        Ok(self
+            .render_messages(std::slice::from_ref(m), viewer)
+            .await?
+            .remove(0))
+    }
+
+    /// The gateway form of a message event: adds `member` (guild messages) so clients can
+    /// render without another request.
+    async fn message_event(&self, m: &MessageRow, w: &wire::Message) -> Result<Value> {
+        let mut v = serde_json::to_value(w).map_err(Error::internal)?;
+        if let Some(g) = m.guild_id
+            && let Ok(mem) = self.member_wire_by_id(g, m.author_id, false).await
+        {
+            let mut mv = serde_json::to_value(mem).map_err(Error::internal)?;
+            if let Some(o) = mv.as_object_mut() {
+                o.remove("user");
+            }
+            v["member"] = mv;
+        }
+        Ok(v)
+    }
+
+    /// Computes mentions allowed by `allowed_mentions` and the author's permissions.
+    async fn resolve_mentions(
+        &self,
+        ca: &ChannelAccess,
+        content: &str,
+        allowed: Option<&wire::AllowedMentions>,
+        replied_author: Option<i64>,
+    ) -> Result<(Vec<i64>, Vec<i64>, bool)> {
+        let parsed = parse_mentions(content);
+        let parse_all = allowed.is_none();
+        let parse = allowed.and_then(|a| a.parse.clone()).unwrap_or_default();
+        let allow_users = parse_all || parse.iter().any(|p| p == "users");
+        let allow_roles = parse_all || parse.iter().any(|p| p == "roles");
+        let allow_everyone = parse_all || parse.iter().any(|p| p == "everyone");
+        let explicit_users: Vec<i64> = allowed
+            .and_then(|a| a.users.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|u| u.db())
+            .collect();
+        let explicit_roles: Vec<i64> = allowed
+            .and_then(|a| a.roles.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|u| u.db())
+            .collect();
+        let mut users: Vec<i64> = parsed
+            .users
+            .into_iter()
+            .filter(|u| allow_users || explicit_users.contains(u))
+            .collect();
+        // Only users who exist (and, in a guild, are members) are mentioned.
+        let existing: HashSet<i64> = self
+            .db
+            .users(&users)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        users.retain(|u| existing.contains(u));
+        if let Some(g) = ca.channel.guild_id {
+            let mut kept = vec![];
+            for u in users {
+                if self.db.member(g, u).await?.is_some() {
+                    kept.push(u);
+                }
+            }
+            users = kept;
+        } else {
+            users.retain(|u| ca.recipients.contains(u));
+        }
+        let replied = allowed
+            .map(|a| a.replied_user.unwrap_or(false))
+            .unwrap_or(true);
+        if let Some(a) = replied_author
+            && replied
+            && !users.contains(&a)
+        {
+            users.push(a);
+        }
+        let can_everyone = perm::has(ca.perms, perm::MENTION_EVERYONE);
+        let mut roles = vec![];
+        if let Some(ga) = &ca.guild {
+            for r in parsed.roles {
+                if let Some(role) = ga.role(r)
+                    && r != ga.guild.id
+                    && (allow_roles || explicit_roles.contains(&r))
+                    && (role.mentionable || can_everyone)
+                {
+                    roles.push(r);
+                }
+            }
+        }
+        let everyone = parsed.everyone && allow_everyone && can_everyone && ca.guild.is_some();
+        Ok((users, roles, everyone))
+    }
+
+    /// `POST /channels/{id}/messages`.
+    ///
+    /// Needs SEND_MESSAGES (and READ_MESSAGE_HISTORY to reply). `content` up to
+    /// `limits.max_message_length` characters, up to `limits.max_embeds` embeds, at least one
+    /// of them; `nonce` (string or integer, 25 chars) with `enforce_nonce` returns the earlier
+    /// message of the same author and nonce; slow mode applies without MANAGE_MESSAGES,
+    /// MANAGE_CHANNELS or BYPASS_SLOWMODE. Errors: 50006 empty, 50008 non-text channel,
+    /// 50035 invalid fields or unknown reply, 50007 blocked DM, 429 20016 slow mode.
+    pub async fn create_message(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        body: wire::CreateMessageBody,
+    ) -> Result<wire::Message> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if !ca.is_text() {
+            return Err(Error::Rule(Rule::NonTextChannel));
+        }
+        ca.require(perm::SEND_MESSAGES)?;
+        if ca.guild.is_none()
+            && let Some(other) = ca.recipients.iter().find(|r| **r != actor.user.id)
+        {
+            self.check_dm_allowed(actor.user.id, *other).await?;
+        }
+        let mut errs = FieldErrors::new();
+        let content = body.content.unwrap_or_default();
+        if content.chars().count() > self.config.limits.max_message_length {
+            errs.add(
+                "content",
+                "BASE_TYPE_MAX_LENGTH",
+                format!(
+                    "Must be {} or fewer in length.",
+                    self.config.limits.max_message_length
+                ),
+            );
+        }
+        let mut embeds = body.embeds.unwrap_or_default();
+        if let Some(e) = body.embed.filter(|e| !e.is_null()) {
+            embeds.push(e);
+        }
+        validate_embeds(&embeds, self.config.limits.max_embeds, "embeds", &mut errs);
+        let nonce = match body.nonce {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.chars().count() <= 25 => Some(s),
+            Some(Value::Number(n)) if n.to_string().len() <= 25 => Some(n.to_string()),
+            Some(_) => {
+                errs.add(
+                    "nonce",
+                    "BASE_TYPE_BAD_LENGTH",
+                    "Must be a string or integer of 25 or fewer characters.",
+                );
+                None
+            }
+        };
+        errs.into_result()?;
+        if !perm::has(ca.perms, perm::EMBED_LINKS) {
+            embeds.clear();
+        }
+        if content.trim().is_empty() && embeds.is_empty() {
+            return Err(Error::Rule(Rule::EmptyMessage));
+        }
+        if body.enforce_nonce.unwrap_or(false)
+            && let Some(n) = &nonce
+        {
+            let since = Snowflake::from_timestamp_ms(
+                self.ids
+                    .next()
+                    .timestamp_ms()
+                    .saturating_sub(NONCE_WINDOW_MS),
+            )
+            .db();
+            if let Some(existing) = self
+                .db
+                .message_by_nonce(ca.channel.id, actor.user.id, n, since)
+                .await?
+            {
+                return self.render_one(&existing, actor.user.id).await;
+            }
+        }
+        let mut reference = None;
+        let mut replied_author = None;
+        if let Some(r) = &body.message_reference
+            && let Some(mid) = r.message_id
+        {
+            let target_channel = r.channel_id.unwrap_or(channel_id);
+            let found = if target_channel == channel_id {
+                self.db.message(ca.channel.id, mid.db()).await?
+            } else {
+                None
+            };
+            match found {
+                Some(m) => {
+                    ca.require(perm::READ_MESSAGE_HISTORY)?;
+                    replied_author = Some(m.author_id);
+                    reference = Some(m);
+                }
+                None if r.fail_if_not_exists == Some(false) => {}
+                None => {
+                    return Err(field_error(
+                        "message_reference",
+                        "REPLIES_UNKNOWN_MESSAGE",
+                        "Unknown message",
+                    ));
+                }
+            }
+        }
+        let exempt = perm::has(ca.perms, perm::MANAGE_MESSAGES)
+            || perm::has(ca.perms, perm::MANAGE_CHANNELS)
+            || perm::has(ca.perms, perm::BYPASS_SLOWMODE);
+        if ca.channel.rate_limit_per_user > 0 && !exempt {
+            self.slowmode_check(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
+        }
+        let (mentions, mention_roles, everyone) = self
+            .resolve_mentions(
+                &ca,
+                &content,
+                body.allowed_mentions.as_ref(),
+                replied_author,
+            )
+            .await?;
+        let m = MessageRow {
+            id: self.next_id(),
+            channel_id: ca.channel.id,
+            guild_id: ca.channel.guild_id,
+            author_id: actor.user.id,
+            content,
+            embeds: serde_json::to_string(&embeds).map_err(Error::internal)?,
+            kind: if reference.is_some() { 19 } else { 0 },
+            flags: (body.flags.unwrap_or(0) & CLIENT_FLAGS) as i64,
+            tts: body.tts.unwrap_or(false) && perm::has(ca.perms, perm::SEND_TTS_MESSAGES),
+            mention_everyone: everyone,
+            mentions: serde_json::to_string(
+                &mentions
+                    .iter()
+                    .map(|u| Snowflake::from_db(*u))
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(Error::internal)?,
+            mention_roles: serde_json::to_string(
+                &mention_roles
+                    .iter()
+                    .map(|u| Snowflake::from_db(*u))
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(Error::internal)?,
+            reference_message_id: reference.as_ref().map(|r| r.id),
+            reference_channel_id: reference.as_ref().map(|r| r.channel_id),
+            reference_guild_id: reference.as_ref().and_then(|r| r.guild_id),
+            nonce,
+            edited_at: None,
+            pinned_at: None,
+        };
+        self.db.insert_message(&m).await?;
+        let w = self.render_one(&m, actor.user.id).await?;
+        let (audience, guild) = Self::message_audience(&ca);
+        let data = self.message_event(&m, &w).await?;
+        self.publish(Dispatch {
+            event: "MESSAGE_CREATE",
+            data,
+            audience,
+            intent: if guild {
+                intents::GUILD_MESSAGES
+            } else {
+                intents::DIRECT_MESSAGES
+            },
+            has_content: true,
+            lossy: false,
+        });
+        Ok(w)
+    }
+
+    /// `GET /channels/{id}/messages` (`before`/`after`/`around`, `limit` 1-100 default 50).
+    /// Without READ_MESSAGE_HISTORY the list is empty, as Discord documents.
+    pub async fn get_messages(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        before: Option<Snowflake>,
+        after: Option<Snowflake>,
+        around: Option<Snowflake>,
+        limit: Option<i64>,
+    ) -> Result<Vec<wire::Message>> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        let limit = limit.unwrap_or(50);
+        if !(1..=100).contains(&limit) {
+            return Err(field_error(
+                "limit",
+                "NUMBER_TYPE_MAX",
+                "int value should be between 1 and 100.",
+            ));
+        }
+        if !perm::has(ca.perms, perm::READ_MESSAGE_HISTORY) {
+            return Ok(vec![]);
+        }
+        let page = match (around, before, after) {
+            (Some(a), _, _) => Page::Around(a.db()),
+            (None, Some(b), _) => Page::Before(b.db()),
+            (None, None, Some(a)) => Page::After(a.db()),
+            _ => Page::Latest,
+        };
+        let rows = self.db.messages(ca.channel.id, page, limit).await?;
+        self.render_messages(&rows, actor.user.id).await
+    }
+
+    async fn message_in(&self, ca: &ChannelAccess, id: Snowflake) -> Result<MessageRow> {
+        self.db
+            .message(ca.channel.id, id.db())
+            .await?
+            .ok_or(Error::Unknown(Unknown::Message))
+    }
+
+    /// `GET /channels/{id}/messages/{message_id}`: READ_MESSAGE_HISTORY.
+    pub async fn get_message(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+    ) -> Result<wire::Message> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        ca.require(perm::READ_MESSAGE_HISTORY)?;
+        let m = self.message_in(&ca, message_id).await?;
+        self.render_one(&m, actor.user.id).await
+    }
+
+    /// `PATCH /channels/{id}/messages/{message_id}`: the author edits content, embeds and
+    /// flags; others with MANAGE_MESSAGES may only toggle SUPPRESS_EMBEDS. Errors: 50005.
+    pub async fn edit_message(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        body: wire::EditMessageBody,
+    ) -> Result<wire::Message> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        let mut m = self.message_in(&ca, message_id).await?;
+        let author = m.author_id == actor.user.id;
+        if !author {
+            let only_flags =
+                body.content.is_none() && body.embeds.is_none() && body.flags.is_some();
+            if !(only_flags && perm::has(ca.perms, perm::MANAGE_MESSAGES)) {
+                return Err(Error::Rule(Rule::NotAuthor));
+            }
+        }
+        let mut errs = FieldErrors::new();
+        if let Some(c) = &body.content {
+            let c = c.clone().unwrap_or_default();
+            if c.chars().count() > self.config.limits.max_message_length {
+                errs.add(
+                    "content",
+                    "BASE_TYPE_MAX_LENGTH",
+                    format!(
+                        "Must be {} or fewer in length.",
+                        self.config.limits.max_message_length
+                    ),
+                );
+            }
+            let (mentions, roles, everyone) = self
+                .resolve_mentions(&ca, &c, body.allowed_mentions.as_ref(), None)
+                .await?;
+            m.mentions = serde_json::to_string(
+                &mentions
+                    .iter()
+                    .map(|u| Snowflake::from_db(*u))
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(Error::internal)?;
+            m.mention_roles = serde_json::to_string(
+                &roles
+                    .iter()
+                    .map(|u| Snowflake::from_db(*u))
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(Error::internal)?;
+            m.mention_everyone = everyone;
+            m.content = c;
+        }
+        if let Some(e) = &body.embeds {
+            let e = e.clone().unwrap_or_default();
+            validate_embeds(&e, self.config.limits.max_embeds, "embeds", &mut errs);
+            m.embeds = serde_json::to_string(&e).map_err(Error::internal)?;
+        }
+        if let Some(f) = body.flags {
+            let allowed = if author { CLIENT_FLAGS } else { 1 << 2 };
+            m.flags = ((m.flags as u64 & !allowed) | (f & allowed)) as i64;
+        }
+        errs.into_result()?;
+        if m.content.trim().is_empty() && m.embeds == "[]" {
+            return Err(Error::Rule(Rule::EmptyMessage));
+        }
+        if body.content.is_some() || body.embeds.is_some() {
+            m.edited_at = Some(now_ms());
+        }
+        self.db.update_message(&m).await?;
+        let w = self.render_one(&m, actor.user.id).await?;
+        let (audience, guild) = Self::message_audience(&ca);
+        let data = self.message_event(&m, &w).await?;
+        self.publish(Dispatch {
+            event: "MESSAGE_UPDATE",
+            data,
+            audience,
+            intent: if guild {
+                intents::GUILD_MESSAGES
+            } else {
+                intents::DIRECT_MESSAGES
+            },
+            has_content: true,
+            lossy: false,
+        });
+        Ok(w)
+    }
+
+    /// `DELETE /channels/{id}/messages/{message_id}`: the author, or MANAGE_MESSAGES in a
+    /// guild channel (recorded in the audit log).
+    pub async fn delete_message(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        let m = self.message_in(&ca, message_id).await?;
+        let author = m.author_id == actor.user.id;
+        if !author && !(ca.guild.is_some() && perm::has(ca.perms, perm::MANAGE_MESSAGES)) {
+            return Err(Error::MissingPermissions);
+        }
+        self.db.delete_message(ca.channel.id, m.id).await?;
+        if !author && let Some(g) = ca.channel.guild_id {
+            self.audit(
+                g,
+                actor,
+                Some(m.author_id),
+                A::MESSAGE_DELETE,
+                json!([]),
+                Some(json!({"channel_id": channel_id, "count": "1"})),
+                reason,
+            )
+            .await?;
+        }
+        let (audience, guild) = Self::message_audience(&ca);
+        self.dispatch(
+            "MESSAGE_DELETE",
+            audience,
+            if guild {
+                intents::GUILD_MESSAGES
+            } else {
+                intents::DIRECT_MESSAGES
+            },
+            json!({"id": message_id, "channel_id": channel_id, "guild_id": ca.guild_id()}),
+        );
+        Ok(())
+    }
+
+    /// `POST /channels/{id}/messages/bulk-delete`: MANAGE_MESSAGES, 2-100 ids, none older
+    /// than 14 days. Errors: 50016 count, 50034 too old.
+    pub async fn bulk_delete(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        body: wire::BulkDeleteBody,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        let Some(g) = ca.channel.guild_id else {
+            return Err(Error::Rule(Rule::ChannelType));
+        };
+        ca.require(perm::MANAGE_MESSAGES)?;
+        let mut ids: Vec<i64> = body.messages.iter().map(|m| m.db()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if !(2..=100).contains(&ids.len()) {
+            return Err(Error::Rule(Rule::BulkDeleteCount));
+        }
+        let cutoff = self
+            .ids
+            .next()
+            .timestamp_ms()
+            .saturating_sub(BULK_DELETE_MAX_AGE_MS);
+        if ids
+            .iter()
+            .any(|i| Snowflake::from_db(*i).timestamp_ms() < cutoff)
+        {
+            return Err(Error::Rule(Rule::BulkDeleteTooOld));
+        }
+        let deleted = self.db.delete_messages(ca.channel.id, &ids).await?;
+        if deleted.is_empty() {
+            return Ok(());
+        }
+        self.audit(
+            g,
+            actor,
+            None,
+            A::MESSAGE_BULK_DELETE,
+            json!([]),
+            Some(json!({"channel_id": channel_id, "count": deleted.len().to_string()})),
+            reason,
+        )
+        .await?;
+        let ids: Vec<Snowflake> = deleted.into_iter().map(Snowflake::from_db).collect();
+        self.dispatch(
+            "MESSAGE_DELETE_BULK",
+            Audience::Guild {
+                guild_id: Snowflake::from_db(g),
+                channel: Some(channel_id),
+            },
+            intents::GUILD_MESSAGES,
+            json!({"ids": ids, "channel_id": channel_id, "guild_id": Snowflake::from_db(g)}),
+        );
+        Ok(())
+    }
+
+    // ---- pins -----------------------------------------------------------------------
+
+    /// Pinned messages, newest pin first: `(pinned_at ms, message)`. READ_MESSAGE_HISTORY.
+    pub async fn pins(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        before_ms: Option<i64>,
+        limit: i64,
+    ) -> Result<(Vec<(i64, wire::Message)>, bool)> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if !perm::has(ca.perms, perm::READ_MESSAGE_HISTORY) {
+            return Ok((vec![], false));
+        }
+        let rows = self
+            .db
+            .pins(ca.channel.id, before_ms.unwrap_or(i64::MAX), limit + 1)
+            .await?;
+        let has_more = rows.len() as i64 > limit;
+        let rows: Vec<MessageRow> = rows.into_iter().take(limit as usize).collect();
+        let rendered = self.render_messages(&rows, actor.user.id).await?;
+        Ok((
+            rows.iter()
+                .map(|r| r.pinned_at.unwrap_or(0))
+                .zip(rendered)
+                .collect(),
+            has_more,
+        ))
+    }
+
+    /// `PUT`/`DELETE /channels/{id}/messages/pins/{message_id}` (and the older
+    /// `/channels/{id}/pins/{message_id}`): PIN_MESSAGES. Errors: 30003 at the pin limit.
+    pub async fn set_pin(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        pin: bool,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        ca.require(perm::PIN_MESSAGES)?;
+        let m = self.message_in(&ca, message_id).await?;
+        if pin == m.pinned_at.is_some() {
+            return Ok(());
+        }
+        if pin
+            && self.db.count_pins(ca.channel.id).await?
+                >= i64::from(self.config.limits.max_pins_per_channel)
+        {
+            return Err(Error::Rule(Rule::MaxPins));
+        }
+        self.db
+            .set_pinned(ca.channel.id, m.id, pin.then(now_ms))
+            .await?;
+        if let Some(g) = ca.channel.guild_id {
+            let action = if pin {
+                A::MESSAGE_PIN
+            } else {
+                A::MESSAGE_UNPIN
+            };
+            self.audit(
+                g,
+                actor,
+                Some(m.author_id),
+                action,
+                json!([]),
+                Some(json!({"channel_id": channel_id, "message_id": message_id})),
+                reason,
+            )
+            .await?;
+        }
+        let c = self
+            .db
+            .channel(ca.channel.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Channel))?;
+        let (audience, guild) = Self::message_audience(&ca);
+        self.dispatch("CHANNEL_PINS_UPDATE", audience.clone(), if guild { intents::GUILDS } else { intents::DIRECT_MESSAGES },
+            json!({"guild_id": ca.guild_id(), "channel_id": channel_id, "last_pin_timestamp": c.last_pin_timestamp.map(wire::iso)}));
+        let m = self.message_in(&ca, message_id).await?;
+        let w = self.render_one(&m, actor.user.id).await?;
+        let data = self.message_event(&m, &w).await?;
+        self.publish(Dispatch {
+            event: "MESSAGE_UPDATE",
+            data,
+            audience,
+            intent: if guild {
+                intents::GUILD_MESSAGES
+            } else {
+                intents::DIRECT_MESSAGES
+            },
+            has_content: true,
+            lossy: false,
+        });
+        Ok(())
+    }
+
+    // ---- reactions ------------------------------------------------------------------
+
+    fn reaction_intent(ca: &ChannelAccess) -> u64 {
+        if ca.guild.is_some() {
+            intents::GUILD_MESSAGE_REACTIONS
+        } else {
+            intents::DIRECT_MESSAGE_REACTIONS
+        }
+    }
+
+    /// `PUT .../reactions/{emoji}/@me`: READ_MESSAGE_HISTORY, and ADD_REACTIONS when nobody
+    /// has reacted with that emoji yet. Errors: 10014 unknown emoji, 30010 too many.
+    pub async fn add_reaction(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: &str,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        ca.require(perm::READ_MESSAGE_HISTORY)?;
+        let m = self.message_in(&ca, message_id).await?;
+        let (key, emoji) = parse_emoji(emoji)?;
+        if !self.db.has_reaction(m.id, &key).await? {
+            ca.require(perm::ADD_REACTIONS)?;
+            if self.db.count_distinct_reactions(m.id).await?
+                >= i64::from(self.config.limits.max_reactions_per_message)
+            {
+                return Err(Error::Rule(Rule::MaxReactions));
+            }
+        }
+        if !self
+            .db
+            .add_reaction(m.id, &key, actor.user.id, now_ms())
+            .await?
+        {
+            return Ok(());
+        }
+        let mut data = json!({"user_id": actor.id(), "channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(),
+            "emoji": emoji, "message_author_id": Snowflake::from_db(m.author_id), "burst": false, "type": 0});
+        if let Some(g) = ca.channel.guild_id {
+            data["member"] =
+                serde_json::to_value(self.member_wire_by_id(g, actor.user.id, false).await?)
+                    .map_err(Error::internal)?;
+        }
+        let (audience, _) = Self::message_audience(&ca);
+        self.dispatch(
+            "MESSAGE_REACTION_ADD",
+            audience,
+            Self::reaction_intent(&ca),
+            data,
+        );
+        Ok(())
+    }
+
+    /// `DELETE .../reactions/{emoji}/@me` or `/{user_id}` (MANAGE_MESSAGES for others).
+    pub async fn remove_reaction(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: &str,
+        user: Option<Snowflake>,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        let target = user.map_or(actor.user.id, |u| u.db());
+        if target != actor.user.id {
+            ca.require(perm::MANAGE_MESSAGES)?;
+        }
+        let m = self.message_in(&ca, message_id).await?;
+        let (key, emoji) = parse_emoji(emoji)?;
+        if self.db.remove_reaction(m.id, &key, target).await? {
+            let (audience, _) = Self::message_audience(&ca);
+            self.dispatch("MESSAGE_REACTION_REMOVE", audience, Self::reaction_intent(&ca),
+                json!({"user_id": Snowflake::from_db(target), "channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(), "emoji": emoji, "burst": false, "type": 0}));
+        }
+        Ok(())
+    }
+
+    /// `GET .../reactions/{emoji}` (`after`, `limit` 1-100 default 25).
+    pub async fn reaction_users(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: &str,
+        after: Option<Snowflake>,
+        limit: Option<i64>,
+    ) -> Result<Vec<wire::User>> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        ca.require(perm::READ_MESSAGE_HISTORY)?;
+        let m = self.message_in(&ca, message_id).await?;
+        let (key, _) = parse_emoji(emoji)?;
+        let limit = limit.unwrap_or(25);
+        if !(1..=100).contains(&limit) {
+            return Err(field_error(
+                "limit",
+                "NUMBER_TYPE_MAX",
+                "int value should be between 1 and 100.",
+            ));
+        }
+        let ids = self
+            .db
+            .reaction_users(m.id, &key, after.map_or(0, |a| a.db()), limit)
+            .await?;
+        let users: HashMap<i64, UserRow> = self
+            .db
+            .users(&ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        Ok(ids
+            .iter()
+            .filter_map(|i| users.get(i))
+            .map(|u| self.user_wire(u, false))
+            .collect())
+    }
+
+    /// `DELETE .../reactions` or `.../reactions/{emoji}`: MANAGE_MESSAGES.
+    pub async fn clear_reactions(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: Option<&str>,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        ca.require(perm::MANAGE_MESSAGES)?;
+        let m = self.message_in(&ca, message_id).await?;
+        let parsed = emoji.map(parse_emoji).transpose()?;
+        self.db
+            .clear_reactions(m.id, parsed.as_ref().map(|p| p.0.as_str()))
+            .await?;
+        let (audience, _) = Self::message_audience(&ca);
+        match parsed {
+            None => self.dispatch("MESSAGE_REACTION_REMOVE_ALL", audience, Self::reaction_intent(&ca),
+                json!({"channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id()})),
+            Some((_, e)) => self.dispatch("MESSAGE_REACTION_REMOVE_EMOJI", audience, Self::reaction_intent(&ca),
+                json!({"channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(), "emoji": e})),
+        }
+        Ok(())
+    }
+
+    // ---- typing, DMs, relationships -------------------------------------------------
+
+    /// `POST /channels/{id}/typing`: SEND_MESSAGES; dispatches TYPING_START (lossy).
+    pub async fn typing(&self, actor: &Actor, channel_id: Snowflake) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if !ca.is_text() {
+            return Err(Error::Rule(Rule::NonTextChannel));
+        }
+        ca.require(perm::SEND_MESSAGES)?;
+        let mut data = json!({"channel_id": channel_id, "guild_id": ca.guild_id(), "user_id": actor.id(), "timestamp": now_ms() / 1000});
+        if let Some(g) = ca.channel.guild_id {
+            data["member"] =
+                serde_json::to_value(self.member_wire_by_id(g, actor.user.id, false).await?)
+                    .map_err(Error::internal)?;
+        }
+        let (audience, guild) = Self::message_audience(&ca);
+        self.publish(Dispatch {
+            event: "TYPING_START",
+            data,
+            audience,
+            intent: if guild {
+                intents::GUILD_MESSAGE_TYPING
+            } else {
+                intents::DIRECT_MESSAGE_TYPING
+            },
+            has_content: false,
+            lossy: true,
+        });
+        Ok(())
+    }
+
+    /// `POST /users/@me/channels` `{recipient_id}`: the DM channel with a local user (created
+    /// once per pair). Errors: 50033 self, 10013 unknown user, 50007 blocked or DM policy.
+    pub async fn open_dm(&self, actor: &Actor, body: wire::CreateDmBody) -> Result<wire::Channel> {
+        let Some(rid) = body.recipient_id else {
+            return Err(field_error(
+                "recipient_id",
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            ));
+        };
+        if rid.db() == actor.user.id {
+            return Err(Error::Rule(Rule::InvalidRecipient));
+        }
+        let other = self
+            .db
+            .user(rid.db())
+            .await?
+            .ok_or(Error::Unknown(Unknown::User))?;
+        self.check_dm_allowed(actor.user.id, other.id).await?;
+        let id = match self.db.dm_channel(actor.user.id, other.id).await? {
+            Some(id) => id,
+            None => {
+                let id = self
+                    .db
+                    .create_dm_channel(self.next_id(), actor.user.id, other.id, now_ms())
+                    .await?;
+                let c = self
+                    .db
+                    .channel(id)
+                    .await?
+                    .ok_or(Error::Unknown(Unknown::Channel))?;
+                let me = self.user_wire(&actor.user, false);
+                let them = self.user_wire(&other, false);
+                self.dispatch(
+                    "CHANNEL_CREATE",
+                    Audience::Users(vec![actor.id()]),
+                    0,
+                    serde_json::to_value(Self::channel_wire(&c, &[], Some(vec![them.clone()])))
+                        .map_err(Error::internal)?,
+                );
+                let _ = me;
+                id
+            }
+        };
+        let c = self
+            .db
+            .channel(id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Channel))?;
+        Ok(Self::channel_wire(
+            &c,
+            &[],
+            Some(vec![self.user_wire(&other, false)]),
+        ))
+    }
+
+    /// `GET /users/@me/channels`: the caller's DM channels.
+    pub async fn my_dms(&self, actor: &Actor) -> Result<Vec<wire::Channel>> {
+        let mut out = vec![];
+        for (cid, a, b) in self.db.dm_channels_of(actor.user.id).await? {
+            let other = if a == actor.user.id { b } else { a };
+            if let (Some(c), Some(u)) = (self.db.channel(cid).await?, self.db.user(other).await?) {
+                out.push(Self::channel_wire(
+                    &c,
+                    &[],
+                    Some(vec![self.user_wire(&u, false)]),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `PUT /users/@me/relationships/{id}` `{type: 2}`: block a user. Only blocking (type 2)
+    /// is supported; friend requests are not part of Hearth.
+    pub async fn set_relationship(
+        &self,
+        actor: &Actor,
+        target: Snowflake,
+        body: wire::RelationshipBody,
+    ) -> Result<()> {
+        if body.kind.unwrap_or(2) != 2 {
+            return Err(field_error(
+                "type",
+                "BASE_TYPE_CHOICES",
+                "Only type 2 (block) is supported.",
+            ));
+        }
+        if target.db() == actor.user.id {
+            return Err(Error::Rule(Rule::InvalidRecipient));
+        }
+        if self.db.user(target.db()).await?.is_none() {
+            return Err(Error::Unknown(Unknown::User));
+        }
+        self.db
+            .set_relationship(actor.user.id, target.db(), 2, now_ms())
+            .await
+    }
+
+    /// `DELETE /users/@me/relationships/{id}`: unblock.
+    pub async fn delete_relationship(&self, actor: &Actor, target: Snowflake) -> Result<()> {
+        self.db
+            .delete_relationship(actor.user.id, target.db())
+            .await?;
+        Ok(())
+    }
+
+    /// `GET /users/@me/relationships`.
+    pub async fn relationships(&self, actor: &Actor) -> Result<Vec<Value>> {
+        let mut out = vec![];
+        for (t, k) in self.db.relationships_of(actor.user.id).await? {
+            out.push(json!({"id": Snowflake::from_db(t), "type": k, "user": self.user_wire_by_id(t).await?, "nickname": null}));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_parsed() {
+        let m = parse_mentions("hi <@123> and <@!456> and <@&789> @everyone <@abc> <@123>");
+        assert_eq!(m.users, vec![123, 456]);
+        assert_eq!(m.roles, vec![789]);
+        assert!(m.everyone);
+        assert!(!parse_mentions("plain").everyone);
+    }
+
+    #[test]
+    fn emoji_validation() {
+        assert!(parse_emoji("👍").is_ok());
+        assert!(parse_emoji("").is_err());
+        assert!(parse_emoji("name:123").is_err());
+        assert!(parse_emoji("abc").is_err());
+    }
+}

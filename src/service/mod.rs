@@ -1,0 +1,587 @@
+//! The service layer: domain rules and permissions. Handlers call these methods; these
+//! methods call [`crate::storage::Db`] and publish on the [`crate::events::EventBus`] after
+//! each committed change. Nothing here knows about HTTP.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::error::{Error, Result, Unknown};
+use crate::events::{Audience, BusEvent, Control, Dispatch, EventBus};
+use crate::permissions::{self as perm, MemberContext, Overwrite, Permissions};
+use crate::snowflake::{Snowflake, SnowflakeGenerator};
+use crate::storage::{ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow};
+use crate::wire;
+
+pub mod auth;
+pub mod bots;
+pub mod guilds;
+pub mod messages;
+pub mod moderation;
+
+/// Who is making a request: an authenticated user (human or bot).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: UserRow,
+    /// The login session of a user token; `None` for bot tokens.
+    pub session_id: Option<i64>,
+}
+
+impl Actor {
+    pub fn id(&self) -> Snowflake {
+        Snowflake::from_db(self.user.id)
+    }
+    pub fn is_bot(&self) -> bool {
+        self.user.bot
+    }
+}
+
+/// The homeserver's services and shared state. One per running server; cheap to share.
+pub struct Hearth {
+    pub config: Config,
+    pub db: Db,
+    pub ids: SnowflakeGenerator,
+    pub bus: Arc<dyn EventBus>,
+    pub(crate) auth: auth::AuthState,
+    /// Last message time per (channel, user) for slow mode.
+    slowmode: Mutex<HashMap<(i64, i64), Instant>>,
+}
+
+/// A member's view of a guild: what permission checks need.
+#[derive(Debug, Clone)]
+pub struct GuildAccess {
+    pub guild: GuildRow,
+    pub roles: Vec<RoleRow>,
+    pub member_roles: Vec<i64>,
+    pub user_id: i64,
+}
+
+impl GuildAccess {
+    fn role_perms(&self) -> Vec<(Snowflake, Permissions)> {
+        self.roles
+            .iter()
+            .filter(|r| self.member_roles.contains(&r.id))
+            .map(|r| (Snowflake::from_db(r.id), r.permissions as u64))
+            .collect()
+    }
+    fn everyone(&self) -> Permissions {
+        self.roles
+            .iter()
+            .find(|r| r.id == self.guild.id)
+            .map(|r| r.permissions as u64)
+            .unwrap_or(0)
+    }
+    pub fn is_owner(&self) -> bool {
+        self.guild.owner_id == self.user_id
+    }
+    /// Guild-level permissions (Discord `compute_base_permissions`).
+    pub fn base(&self) -> Permissions {
+        let rp = self.role_perms();
+        perm::base_permissions(&self.ctx(&rp))
+    }
+    fn ctx<'a>(&self, rp: &'a [(Snowflake, Permissions)]) -> MemberContext<'a> {
+        MemberContext {
+            guild_id: Snowflake::from_db(self.guild.id),
+            owner_id: Snowflake::from_db(self.guild.owner_id),
+            user_id: Snowflake::from_db(self.user_id),
+            everyone: self.everyone(),
+            roles: rp,
+        }
+    }
+    /// Channel permissions with overwrites (Discord `compute_overwrites`).
+    pub fn in_channel(&self, overwrites: &[OverwriteRow]) -> Permissions {
+        let rp = self.role_perms();
+        let ows: Vec<Overwrite> = overwrites.iter().map(overwrite_of).collect();
+        perm::channel_permissions(&self.ctx(&rp), &ows)
+    }
+    /// Fails with 50013 unless the member has every bit of `need` at guild level.
+    pub fn require(&self, need: Permissions) -> Result<()> {
+        if perm::has(self.base(), need) {
+            Ok(())
+        } else {
+            Err(Error::MissingPermissions)
+        }
+    }
+    /// Position of the member's highest role (`@everyone` is 0); the owner ranks above all.
+    pub fn top_position(&self) -> i64 {
+        if self.is_owner() {
+            return i64::MAX;
+        }
+        self.roles
+            .iter()
+            .filter(|r| self.member_roles.contains(&r.id))
+            .map(|r| r.position)
+            .max()
+            .unwrap_or(0)
+    }
+    pub fn role(&self, id: i64) -> Option<&RoleRow> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+    /// Highest role position of another member given their role ids.
+    pub fn top_position_of(&self, user_id: i64, role_ids: &[i64]) -> i64 {
+        if user_id == self.guild.owner_id {
+            return i64::MAX;
+        }
+        self.roles
+            .iter()
+            .filter(|r| role_ids.contains(&r.id))
+            .map(|r| r.position)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// A channel and the caller's permissions in it.
+#[derive(Debug, Clone)]
+pub struct ChannelAccess {
+    pub channel: ChannelRow,
+    pub overwrites: Vec<OverwriteRow>,
+    /// `None` for DM channels.
+    pub guild: Option<GuildAccess>,
+    pub perms: Permissions,
+    /// DM recipients (both users), empty for guild channels.
+    pub recipients: Vec<i64>,
+}
+
+impl ChannelAccess {
+    pub fn require(&self, need: Permissions) -> Result<()> {
+        if perm::has(self.perms, need) {
+            Ok(())
+        } else {
+            Err(Error::MissingPermissions)
+        }
+    }
+    pub fn guild_id(&self) -> Option<Snowflake> {
+        self.channel.guild_id.map(Snowflake::from_db)
+    }
+    pub fn is_text(&self) -> bool {
+        matches!(self.channel.kind, 0 | 1 | 3 | 5)
+    }
+}
+
+pub fn overwrite_of(o: &OverwriteRow) -> Overwrite {
+    Overwrite {
+        id: Snowflake::from_db(o.target_id),
+        kind: o.kind as u8,
+        allow: o.allow_bits as u64,
+        deny: o.deny_bits as u64,
+    }
+}
+
+impl Hearth {
+    /// Builds the services over an open, migrated database.
+    pub async fn new(config: Config, db: Db, bus: Arc<dyn EventBus>) -> Result<Hearth> {
+        let auth = auth::AuthState::new(&config, &db).await?;
+        Ok(Hearth {
+            config,
+            db,
+            ids: SnowflakeGenerator::new(0, 0),
+            bus,
+            auth,
+            slowmode: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn next_id(&self) -> i64 {
+        self.ids.next().db()
+    }
+
+    /// Publishes a dispatch after a committed change.
+    pub fn dispatch(&self, event: &'static str, audience: Audience, intent: u64, data: Value) {
+        self.bus.publish(BusEvent::Dispatch(Arc::new(Dispatch {
+            event,
+            data,
+            audience,
+            intent,
+            has_content: false,
+            lossy: false,
+        })));
+    }
+    pub(crate) fn publish(&self, d: Dispatch) {
+        self.bus.publish(BusEvent::Dispatch(Arc::new(d)));
+    }
+    pub fn control(&self, c: Control) {
+        self.bus.publish(BusEvent::Control(c));
+    }
+
+    // ---- access ---------------------------------------------------------------------
+
+    /// The caller's view of a guild. Errors: 404 Unknown Guild if it does not exist,
+    /// 403 Missing Access if the caller is not a member.
+    pub async fn guild_access(&self, guild_id: Snowflake, user_id: i64) -> Result<GuildAccess> {
+        let guild = self
+            .db
+            .guild(guild_id.db())
+            .await?
+            .ok_or(Error::Unknown(Unknown::Guild))?;
+        if self.db.member(guild.id, user_id).await?.is_none() {
+            return Err(Error::MissingAccess);
+        }
+        self.guild_access_of(guild, user_id).await
+    }
+
+    /// Like [`Self::guild_access`] for a guild row already loaded and membership known.
+    pub async fn guild_access_of(&self, guild: GuildRow, user_id: i64) -> Result<GuildAccess> {
+        let roles = self.db.roles(guild.id).await?;
+        let member_roles = self.db.member_role_ids(guild.id, user_id).await?;
+        Ok(GuildAccess {
+            guild,
+            roles,
+            member_roles,
+            user_id,
+        })
+    }
+
+    /// The caller's view of a channel. Errors: 404 Unknown Channel; 403 Missing Access when
+    /// the caller is not in the guild, cannot VIEW_CHANNEL, or is not a DM recipient.
+    pub async fn channel_access(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+    ) -> Result<ChannelAccess> {
+        let channel = self
+            .db
+            .channel(channel_id.db())
+            .await?
+            .ok_or(Error::Unknown(Unknown::Channel))?;
+        match channel.guild_id {
+            Some(gid) => {
+                let ga = self
+                    .guild_access(Snowflake::from_db(gid), actor.user.id)
+                    .await?;
+                let overwrites = self.db.overwrites(channel.id).await?;
+                let perms = ga.in_channel(&overwrites);
+                if perms & perm::VIEW_CHANNEL == 0 {
+                    return Err(Error::MissingAccess);
+                }
+                Ok(ChannelAccess {
+                    channel,
+                    overwrites,
+                    guild: Some(ga),
+                    perms,
+                    recipients: vec![],
+                })
+            }
+            None => {
+                let (a, b) = self
+                    .db
+                    .dm_recipients(channel.id)
+                    .await?
+                    .ok_or(Error::Unknown(Unknown::Channel))?;
+                if actor.user.id != a && actor.user.id != b {
+                    return Err(Error::MissingAccess);
+                }
+                let perms = perm::VIEW_CHANNEL
+                    | perm::SEND_MESSAGES
+                    | perm::READ_MESSAGE_HISTORY
+                    | perm::ADD_REACTIONS
+                    | perm::EMBED_LINKS
+                    | perm::ATTACH_FILES
+                    | perm::PIN_MESSAGES
+                    | perm::USE_EXTERNAL_EMOJIS;
+                Ok(ChannelAccess {
+                    channel,
+                    overwrites: vec![],
+                    guild: None,
+                    perms,
+                    recipients: vec![a, b],
+                })
+            }
+        }
+    }
+
+    /// Slow mode: `Err(SlowMode)` if `user` posted in `channel` less than `seconds` ago;
+    /// otherwise records now.
+    pub(crate) fn slowmode_check(&self, channel: i64, user: i64, seconds: i64) -> Result<()> {
+        let mut map = self.slowmode.lock();
+        let now = Instant::now();
+        if let Some(last) = map.get(&(channel, user)) {
+            let elapsed = now.duration_since(*last).as_secs_f64();
+            if elapsed < seconds as f64 {
+                return Err(Error::SlowMode {
+                    retry_after: seconds as f64 - elapsed,
+                });
+            }
+        }
+        if map.len() > 100_000 {
+            map.retain(|_, t| now.duration_since(*t).as_secs() < 21_600);
+        }
+        map.insert((channel, user), now);
+        Ok(())
+    }
+
+    // ---- rendering ------------------------------------------------------------------
+
+    /// The public user object; `own` adds the private fields of `GET /users/@me`.
+    pub fn user_wire(&self, u: &UserRow, own: bool) -> wire::User {
+        wire::User {
+            id: Snowflake::from_db(u.id),
+            username: u.username.clone(),
+            discriminator: "0",
+            global_name: u.global_name.clone(),
+            avatar: u.avatar.clone(),
+            bot: u.bot,
+            system: false,
+            public_flags: 0,
+            flags: 0,
+            handle: format!("{}@{}", u.username, self.config.server_name),
+            email: own.then(|| u.email.clone()),
+            verified: own.then_some(true),
+            mfa_enabled: own.then_some(false),
+            bio: own.then(|| u.bio.clone()),
+            dm_policy: own.then_some(u.dm_policy),
+        }
+    }
+
+    pub async fn user_wire_by_id(&self, id: i64) -> Result<wire::User> {
+        let u = self
+            .db
+            .user(id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::User))?;
+        Ok(self.user_wire(&u, false))
+    }
+
+    pub fn role_wire(r: &RoleRow) -> wire::Role {
+        wire::Role {
+            id: Snowflake::from_db(r.id),
+            name: r.name.clone(),
+            color: r.color as u32,
+            colors: json!({"primary_color": r.color, "secondary_color": null, "tertiary_color": null}),
+            hoist: r.hoist,
+            icon: None,
+            unicode_emoji: None,
+            position: r.position,
+            permissions: wire::perm_string(r.permissions as u64),
+            managed: r.managed,
+            mentionable: r.mentionable,
+            flags: 0,
+            tags: r.bot_id.map(|b| json!({"bot_id": b.to_string()})),
+        }
+    }
+
+    pub fn overwrite_wire(o: &OverwriteRow) -> wire::Overwrite {
+        wire::Overwrite {
+            id: Snowflake::from_db(o.target_id),
+            kind: o.kind as u8,
+            allow: (o.allow_bits as u64).to_string(),
+            deny: (o.deny_bits as u64).to_string(),
+        }
+    }
+
+    pub fn channel_wire(
+        c: &ChannelRow,
+        overwrites: &[OverwriteRow],
+        recipients: Option<Vec<wire::User>>,
+    ) -> wire::Channel {
+        let guild = c.guild_id.is_some();
+        let text = matches!(c.kind, 0 | 5);
+        let voice = matches!(c.kind, 2 | 13);
+        wire::Channel {
+            id: Snowflake::from_db(c.id),
+            kind: c.kind as u8,
+            guild_id: c.guild_id.map(Snowflake::from_db),
+            name: if guild { c.name.clone() } else { None },
+            topic: text.then(|| c.topic.clone()),
+            position: guild.then_some(c.position),
+            permission_overwrites: guild.then(|| {
+                overwrites
+                    .iter()
+                    .filter(|o| o.channel_id == c.id)
+                    .map(Self::overwrite_wire)
+                    .collect()
+            }),
+            parent_id: guild.then(|| c.parent_id.map(Snowflake::from_db)),
+            nsfw: guild.then_some(c.nsfw),
+            rate_limit_per_user: (text || voice).then_some(c.rate_limit_per_user),
+            bitrate: voice.then(|| c.bitrate.unwrap_or(64_000)),
+            user_limit: voice.then(|| c.user_limit.unwrap_or(0)),
+            last_message_id: c.last_message_id.map(Snowflake::from_db),
+            last_pin_timestamp: (text || !guild).then(|| c.last_pin_timestamp.map(wire::iso)),
+            recipients,
+            flags: 0,
+        }
+    }
+
+    pub fn member_wire(
+        &self,
+        m: &MemberRow,
+        user: Option<&UserRow>,
+        roles: Vec<i64>,
+        with_guild: bool,
+    ) -> wire::Member {
+        wire::Member {
+            user: user.map(|u| self.user_wire(u, false)),
+            nick: m.nick.clone(),
+            avatar: None,
+            roles: roles
+                .into_iter()
+                .filter(|r| *r != m.guild_id)
+                .map(Snowflake::from_db)
+                .collect(),
+            joined_at: wire::iso(m.joined_at),
+            premium_since: None,
+            deaf: false,
+            mute: false,
+            flags: 0,
+            pending: false,
+            communication_disabled_until: None,
+            guild_id: with_guild.then(|| Snowflake::from_db(m.guild_id)),
+            permissions: None,
+        }
+    }
+
+    /// Renders members with their users and roles (batched).
+    pub async fn members_wire(
+        &self,
+        guild_id: i64,
+        members: &[MemberRow],
+        with_guild: bool,
+    ) -> Result<Vec<wire::Member>> {
+        let ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
+        let users: HashMap<i64, UserRow> = self
+            .db
+            .users(&ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let mut roles: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (u, r) in self.db.member_roles_of(guild_id, &ids).await? {
+            roles.entry(u).or_default().push(r);
+        }
+        Ok(members
+            .iter()
+            .map(|m| {
+                self.member_wire(
+                    m,
+                    users.get(&m.user_id),
+                    roles.remove(&m.user_id).unwrap_or_default(),
+                    with_guild,
+                )
+            })
+            .collect())
+    }
+
+    pub async fn member_wire_by_id(
+        &self,
+        guild_id: i64,
+        user_id: i64,
+        with_guild: bool,
+    ) -> Result<wire::Member> {
+        let m = self
+            .db
+            .member(guild_id, user_id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Member))?;
+        Ok(self
+            .members_wire(guild_id, &[m], with_guild)
+            .await?
+            .remove(0))
+    }
+
+    pub fn guild_wire(
+        &self,
+        g: &GuildRow,
+        roles: &[RoleRow],
+        member_count: Option<i64>,
+    ) -> wire::Guild {
+        wire::Guild {
+            id: Snowflake::from_db(g.id),
+            name: g.name.clone(),
+            icon: g.icon.clone(),
+            icon_hash: g.icon.clone(),
+            splash: None,
+            discovery_splash: None,
+            description: g.description.clone(),
+            owner_id: Snowflake::from_db(g.owner_id),
+            region: None,
+            afk_channel_id: None,
+            afk_timeout: 300,
+            verification_level: g.verification_level,
+            default_message_notifications: g.default_message_notifications,
+            explicit_content_filter: g.explicit_content_filter,
+            roles: roles.iter().map(Self::role_wire).collect(),
+            emojis: vec![],
+            stickers: vec![],
+            features: vec![],
+            mfa_level: 0,
+            application_id: None,
+            system_channel_id: g.system_channel_id.map(Snowflake::from_db),
+            system_channel_flags: 0,
+            rules_channel_id: None,
+            public_updates_channel_id: None,
+            safety_alerts_channel_id: None,
+            vanity_url_code: None,
+            banner: None,
+            premium_tier: 0,
+            premium_subscription_count: 0,
+            preferred_locale: g.preferred_locale.clone(),
+            nsfw_level: 0,
+            premium_progress_bar_enabled: false,
+            max_members: 500_000,
+            approximate_member_count: member_count,
+        }
+    }
+
+    /// Records an audit log entry (Discord "Audit Log Events" action types).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn audit(
+        &self,
+        guild_id: i64,
+        actor: &Actor,
+        target: Option<i64>,
+        action: i64,
+        changes: Value,
+        options: Option<Value>,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        self.db
+            .insert_audit(&crate::storage::AuditRow {
+                id: self.next_id(),
+                guild_id,
+                user_id: actor.user.id,
+                target_id: target,
+                action_type: action,
+                changes: changes.to_string(),
+                options: options.map(|o| o.to_string()),
+                reason: reason.map(|r| r.chars().take(512).collect()),
+            })
+            .await
+    }
+}
+
+/// Audit log action types used (Discord "Audit Log Events").
+pub mod audit_action {
+    pub const GUILD_UPDATE: i64 = 1;
+    pub const CHANNEL_CREATE: i64 = 10;
+    pub const CHANNEL_UPDATE: i64 = 11;
+    pub const CHANNEL_DELETE: i64 = 12;
+    pub const CHANNEL_OVERWRITE_CREATE: i64 = 13;
+    pub const CHANNEL_OVERWRITE_UPDATE: i64 = 14;
+    pub const CHANNEL_OVERWRITE_DELETE: i64 = 15;
+    pub const MEMBER_KICK: i64 = 20;
+    pub const MEMBER_BAN_ADD: i64 = 22;
+    pub const MEMBER_BAN_REMOVE: i64 = 23;
+    pub const MEMBER_UPDATE: i64 = 24;
+    pub const MEMBER_ROLE_UPDATE: i64 = 25;
+    pub const BOT_ADD: i64 = 28;
+    pub const ROLE_CREATE: i64 = 30;
+    pub const ROLE_UPDATE: i64 = 31;
+    pub const ROLE_DELETE: i64 = 32;
+    pub const INVITE_CREATE: i64 = 40;
+    pub const INVITE_DELETE: i64 = 42;
+    pub const MESSAGE_DELETE: i64 = 72;
+    pub const MESSAGE_BULK_DELETE: i64 = 73;
+    pub const MESSAGE_PIN: i64 = 74;
+    pub const MESSAGE_UNPIN: i64 = 75;
+}
+
+/// A change entry `{key, old_value?, new_value?}` for the audit log.
+pub(crate) fn change(key: &str, old: impl serde::Serialize, new: impl serde::Serialize) -> Value {
+    json!({"key": key, "old_value": old, "new_value": new})
+}

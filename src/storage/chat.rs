@@ -1,0 +1,338 @@
+//! Messages, reactions, pins and DM channels.
+
+use super::{Db, on_db};
+use crate::error::Result;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: i64,
+    pub channel_id: i64,
+    pub guild_id: Option<i64>,
+    pub author_id: i64,
+    pub content: String,
+    /// JSON array of embed objects.
+    pub embeds: String,
+    pub kind: i64,
+    pub flags: i64,
+    pub tts: bool,
+    pub mention_everyone: bool,
+    /// JSON array of user ids (strings).
+    pub mentions: String,
+    /// JSON array of role ids (strings).
+    pub mention_roles: String,
+    pub reference_message_id: Option<i64>,
+    pub reference_channel_id: Option<i64>,
+    pub reference_guild_id: Option<i64>,
+    pub nonce: Option<String>,
+    pub edited_at: Option<i64>,
+    pub pinned_at: Option<i64>,
+}
+
+/// Aggregated reactions of one message: `(message_id, emoji, count, me)`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReactionCount {
+    pub message_id: i64,
+    pub emoji: String,
+    pub count: i64,
+    pub me: i64,
+    pub first: i64,
+}
+
+const MSG_COLS: &str = "id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at";
+
+/// Which page of history (Discord "Get Channel Messages"): ids are exclusive bounds.
+#[derive(Debug, Clone, Copy)]
+pub enum Page {
+    Before(i64),
+    After(i64),
+    Around(i64),
+    Latest,
+}
+
+impl Db {
+    /// Stores a message and advances the channel's `last_message_id`, in one transaction.
+    pub async fn insert_message(&self, m: &MessageRow) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)")
+                .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
+                .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
+                .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
+                .bind(m.edited_at).bind(m.pinned_at).execute(&mut *tx).await?;
+            sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn message(&self, channel_id: i64, id: i64) -> Result<Option<MessageRow>> {
+        let q = format!("SELECT {MSG_COLS} FROM messages WHERE id = $1 AND channel_id = $2");
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).bind(channel_id).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<MessageRow>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let q = format!("SELECT {MSG_COLS} FROM messages WHERE id IN ({list})");
+        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?)
+    }
+
+    /// A message by the same author with the same nonce sent after `since_id` (enforce_nonce).
+    pub async fn message_by_nonce(
+        &self,
+        channel_id: i64,
+        author_id: i64,
+        nonce: &str,
+        since_id: i64,
+    ) -> Result<Option<MessageRow>> {
+        let q = format!(
+            "SELECT {MSG_COLS} FROM messages WHERE author_id = $1 AND nonce = $2 AND channel_id = $3 AND id > $4 ORDER BY id DESC LIMIT 1"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(author_id).bind(nonce).bind(channel_id).bind(since_id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// A page of history, newest first (as Discord returns it), using the `(channel_id, id)` index.
+    pub async fn messages(
+        &self,
+        channel_id: i64,
+        page: Page,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>> {
+        match page {
+            Page::Latest => {
+                let q = format!(
+                    "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 ORDER BY id DESC LIMIT $2"
+                );
+                Ok(
+                    on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).bind(limit).fetch_all(p).await)?,
+                )
+            }
+            Page::Before(b) => {
+                let q = format!(
+                    "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+                );
+                Ok(
+                    on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).bind(b).bind(limit).fetch_all(p).await)?,
+                )
+            }
+            Page::After(a) => {
+                let q = format!(
+                    "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3"
+                );
+                let mut v: Vec<MessageRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).bind(a).bind(limit).fetch_all(p).await)?;
+                v.reverse();
+                Ok(v)
+            }
+            Page::Around(x) => {
+                let half = limit / 2;
+                let q1 = format!(
+                    "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 AND id >= $2 ORDER BY id ASC LIMIT $3"
+                );
+                let q2 = format!(
+                    "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+                );
+                let mut newer: Vec<MessageRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q1.as_str())).bind(channel_id).bind(x).bind(limit - half).fetch_all(p).await)?;
+                let older: Vec<MessageRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q2.as_str())).bind(channel_id).bind(x).bind(half).fetch_all(p).await)?;
+                newer.reverse();
+                newer.extend(older);
+                Ok(newer)
+            }
+        }
+    }
+
+    pub async fn update_message(&self, m: &MessageRow) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE messages SET content = $1, embeds = $2, flags = $3, mention_everyone = $4, mentions = $5, mention_roles = $6, edited_at = $7 WHERE id = $8")
+            .bind(&m.content).bind(&m.embeds).bind(m.flags).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
+            .bind(m.edited_at).bind(m.id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn delete_message(&self, channel_id: i64, id: i64) -> Result<bool> {
+        let n = on_db!(self, p => sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2").bind(id).bind(channel_id).execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Deletes the listed messages of a channel; returns the ids actually deleted.
+    pub async fn delete_messages(&self, channel_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let q =
+            format!("DELETE FROM messages WHERE channel_id = $1 AND id IN ({list}) RETURNING id");
+        let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).fetch_all(p).await)?;
+        Ok(r.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Pinned messages, most recently pinned first, pinned before `before` (ms).
+    pub async fn pins(&self, channel_id: i64, before: i64, limit: i64) -> Result<Vec<MessageRow>> {
+        let q = format!(
+            "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 AND pinned_at IS NOT NULL AND pinned_at < $2 ORDER BY pinned_at DESC, id DESC LIMIT $3"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).bind(before).bind(limit).fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn count_pins(&self, channel_id: i64) -> Result<i64> {
+        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM messages WHERE channel_id = $1 AND pinned_at IS NOT NULL").bind(channel_id).fetch_one(p).await)?;
+        Ok(r.0)
+    }
+
+    /// Sets or clears the pin of a message and the channel's `last_pin_timestamp`.
+    pub async fn set_pinned(&self, channel_id: i64, id: i64, pinned_at: Option<i64>) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE messages SET pinned_at = $1 WHERE id = $2 AND channel_id = $3").bind(pinned_at).bind(id).bind(channel_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE channels SET last_pin_timestamp = (SELECT MAX(pinned_at) FROM messages WHERE channel_id = $1) WHERE id = $1")
+                .bind(channel_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    // ---- reactions ------------------------------------------------------------------
+
+    /// Adds a reaction; `false` if that user already reacted with that emoji.
+    pub async fn add_reaction(
+        &self,
+        message_id: i64,
+        emoji: &str,
+        user_id: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let n = on_db!(self, p => sqlx::query("INSERT INTO reactions (message_id, emoji, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(message_id).bind(emoji).bind(user_id).bind(now).execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    pub async fn remove_reaction(
+        &self,
+        message_id: i64,
+        emoji: &str,
+        user_id: i64,
+    ) -> Result<bool> {
+        let n = on_db!(self, p => sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3")
+            .bind(message_id).bind(emoji).bind(user_id).execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Removes all reactions (of one emoji, if given); returns how many were removed.
+    pub async fn clear_reactions(&self, message_id: i64, emoji: Option<&str>) -> Result<u64> {
+        let n = on_db!(self, p => sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND ($2 IS NULL OR emoji = $2)")
+            .bind(message_id).bind(emoji).execute(p).await?.rows_affected());
+        Ok(n)
+    }
+
+    pub async fn count_distinct_reactions(&self, message_id: i64) -> Result<i64> {
+        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(DISTINCT emoji) FROM reactions WHERE message_id = $1").bind(message_id).fetch_one(p).await)?;
+        Ok(r.0)
+    }
+
+    pub async fn has_reaction(&self, message_id: i64, emoji: &str) -> Result<bool> {
+        let r: Option<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT user_id FROM reactions WHERE message_id = $1 AND emoji = $2 LIMIT 1")
+            .bind(message_id).bind(emoji).fetch_optional(p).await)?;
+        Ok(r.is_some())
+    }
+
+    /// Users who reacted with `emoji`, user id > `after`, ascending.
+    pub async fn reaction_users(
+        &self,
+        message_id: i64,
+        emoji: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>> {
+        let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT user_id FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id > $3 ORDER BY user_id LIMIT $4")
+            .bind(message_id).bind(emoji).bind(after).bind(limit).fetch_all(p).await)?;
+        Ok(r.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Reaction counts for a set of messages, with whether `viewer` reacted.
+    pub async fn reaction_counts(
+        &self,
+        message_ids: &[i64],
+        viewer: i64,
+    ) -> Result<Vec<ReactionCount>> {
+        if message_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = message_ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let q = format!("SELECT message_id, emoji, COUNT(*) AS count, SUM(CASE WHEN user_id = $1 THEN 1 ELSE 0 END) AS me, MIN(created_at) AS first
+            FROM reactions WHERE message_id IN ({list}) GROUP BY message_id, emoji ORDER BY message_id, first");
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(viewer).fetch_all(p).await)?,
+        )
+    }
+
+    // ---- DM channels ----------------------------------------------------------------
+
+    /// The DM channel between two users, if one exists.
+    pub async fn dm_channel(&self, a: i64, b: i64) -> Result<Option<i64>> {
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        let r: Option<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT channel_id FROM dm_channels WHERE user_low = $1 AND user_high = $2")
+            .bind(lo).bind(hi).fetch_optional(p).await)?;
+        Ok(r.map(|r| r.0))
+    }
+
+    /// The two recipients of a DM channel.
+    pub async fn dm_recipients(&self, channel_id: i64) -> Result<Option<(i64, i64)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT user_low, user_high FROM dm_channels WHERE channel_id = $1")
+            .bind(channel_id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Every DM channel id a user is in.
+    pub async fn dm_channels_of(&self, user_id: i64) -> Result<Vec<(i64, i64, i64)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT channel_id, user_low, user_high FROM dm_channels WHERE user_low = $1 OR user_high = $1 ORDER BY channel_id")
+            .bind(user_id).fetch_all(p).await)?,
+        )
+    }
+
+    /// Creates the DM channel for a pair, or returns the existing one if a concurrent request
+    /// won the race.
+    pub async fn create_dm_channel(
+        &self,
+        channel_id: i64,
+        a: i64,
+        b: i64,
+        now: i64,
+    ) -> Result<i64> {
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        let created = on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO channels (id, guild_id, type, created_at) VALUES ($1, NULL, 1, $2)").bind(channel_id).bind(now).execute(&mut *tx).await?;
+            let n = sqlx::query("INSERT INTO dm_channels (channel_id, user_low, user_high) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(channel_id).bind(lo).bind(hi).execute(&mut *tx).await?.rows_affected();
+            if n == 1 { tx.commit().await?; true } else { false }
+        });
+        if created {
+            Ok(channel_id)
+        } else {
+            self.dm_channel(a, b)
+                .await?
+                .ok_or_else(|| crate::error::Error::internal("dm channel vanished"))
+        }
+    }
+}

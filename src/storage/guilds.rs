@@ -1,0 +1,620 @@
+//! Guilds, roles, channels, overwrites, members, invites, bans and the audit log.
+
+use super::{Db, on_db};
+use crate::error::Result;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GuildRow {
+    pub id: i64,
+    pub name: String,
+    pub icon: Option<String>,
+    pub description: Option<String>,
+    pub owner_id: i64,
+    pub system_channel_id: Option<i64>,
+    pub verification_level: i64,
+    pub default_message_notifications: i64,
+    pub explicit_content_filter: i64,
+    pub preferred_locale: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RoleRow {
+    pub id: i64,
+    pub guild_id: i64,
+    pub name: String,
+    pub color: i64,
+    pub hoist: bool,
+    pub position: i64,
+    pub permissions: i64,
+    pub managed: bool,
+    pub mentionable: bool,
+    pub bot_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChannelRow {
+    pub id: i64,
+    pub guild_id: Option<i64>,
+    #[sqlx(rename = "type")]
+    pub kind: i64,
+    pub name: Option<String>,
+    pub topic: Option<String>,
+    pub position: i64,
+    pub parent_id: Option<i64>,
+    pub nsfw: bool,
+    pub rate_limit_per_user: i64,
+    pub bitrate: Option<i64>,
+    pub user_limit: Option<i64>,
+    pub last_message_id: Option<i64>,
+    pub last_pin_timestamp: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OverwriteRow {
+    pub channel_id: i64,
+    pub target_id: i64,
+    pub kind: i64,
+    pub allow_bits: i64,
+    pub deny_bits: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberRow {
+    pub guild_id: i64,
+    pub user_id: i64,
+    pub nick: Option<String>,
+    pub joined_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InviteRow {
+    pub code: String,
+    pub guild_id: i64,
+    pub channel_id: i64,
+    pub inviter_id: i64,
+    pub max_age: i64,
+    pub max_uses: i64,
+    pub uses: i64,
+    pub temporary: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BanRow {
+    pub guild_id: i64,
+    pub user_id: i64,
+    pub reason: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub guild_id: i64,
+    pub user_id: i64,
+    pub target_id: Option<i64>,
+    pub action_type: i64,
+    pub changes: String,
+    pub options: Option<String>,
+    pub reason: Option<String>,
+}
+
+const CHANNEL_COLS: &str = "id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, last_message_id, last_pin_timestamp, created_at";
+
+macro_rules! insert_channel_q {
+    ($c:expr) => {
+        sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            .bind($c.id).bind($c.guild_id).bind($c.kind).bind(&$c.name).bind(&$c.topic).bind($c.position)
+            .bind($c.parent_id).bind($c.nsfw).bind($c.rate_limit_per_user).bind($c.bitrate).bind($c.user_limit).bind($c.created_at)
+    };
+}
+
+macro_rules! insert_role_q {
+    ($r:expr) => {
+        sqlx::query("INSERT INTO roles (id, guild_id, name, color, hoist, position, permissions, managed, mentionable, bot_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind($r.id).bind($r.guild_id).bind(&$r.name).bind($r.color).bind($r.hoist).bind($r.position)
+            .bind($r.permissions).bind($r.managed).bind($r.mentionable).bind($r.bot_id)
+    };
+}
+
+impl Db {
+    // ---- guilds ---------------------------------------------------------------------
+
+    /// Creates a guild with its `@everyone` role, its channels and its owner as first member,
+    /// in one transaction.
+    pub async fn create_guild(
+        &self,
+        g: &GuildRow,
+        everyone: &RoleRow,
+        channels: &[ChannelRow],
+    ) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO guilds (id, name, icon, description, owner_id, system_channel_id, verification_level, default_message_notifications, explicit_content_filter, preferred_locale, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                .bind(g.id).bind(&g.name).bind(&g.icon).bind(&g.description).bind(g.owner_id).bind(g.system_channel_id)
+                .bind(g.verification_level).bind(g.default_message_notifications).bind(g.explicit_content_filter)
+                .bind(&g.preferred_locale).bind(g.created_at).execute(&mut *tx).await?;
+            insert_role_q!(everyone).execute(&mut *tx).await?;
+            for c in channels {
+                insert_channel_q!(c).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO members (guild_id, user_id, nick, joined_at) VALUES ($1, $2, NULL, $3)")
+                .bind(g.id).bind(g.owner_id).bind(g.created_at).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn guild(&self, id: i64) -> Result<Option<GuildRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM guilds WHERE id = $1").bind(id).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn update_guild(&self, g: &GuildRow) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE guilds SET name = $1, icon = $2, description = $3, owner_id = $4, system_channel_id = $5, verification_level = $6, default_message_notifications = $7, explicit_content_filter = $8, preferred_locale = $9 WHERE id = $10")
+            .bind(&g.name).bind(&g.icon).bind(&g.description).bind(g.owner_id).bind(g.system_channel_id)
+            .bind(g.verification_level).bind(g.default_message_notifications).bind(g.explicit_content_filter)
+            .bind(&g.preferred_locale).bind(g.id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Deletes a guild and everything in it (cascades), including its messages.
+    pub async fn delete_guild(&self, id: i64) -> Result<bool> {
+        let n = on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM messages WHERE guild_id = $1").bind(id).execute(&mut *tx).await?;
+            let n = sqlx::query("DELETE FROM guilds WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        });
+        Ok(n > 0)
+    }
+
+    /// Guilds `user_id` is a member of, ids in `(after, before)`, ascending, at most `limit`.
+    pub async fn guilds_of(
+        &self,
+        user_id: i64,
+        after: i64,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<GuildRow>> {
+        Ok(on_db!(self, p => sqlx::query_as(
+            "SELECT g.* FROM guilds g JOIN members m ON m.guild_id = g.id WHERE m.user_id = $1 AND g.id > $2 AND g.id < $3 ORDER BY g.id LIMIT $4")
+            .bind(user_id).bind(after).bind(before).bind(limit).fetch_all(p).await)?)
+    }
+
+    pub async fn guild_ids_of(&self, user_id: i64) -> Result<Vec<i64>> {
+        let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT guild_id FROM members WHERE user_id = $1 ORDER BY guild_id")
+            .bind(user_id).fetch_all(p).await)?;
+        Ok(r.into_iter().map(|r| r.0).collect())
+    }
+
+    pub async fn count_guilds_of(&self, user_id: i64) -> Result<i64> {
+        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM members WHERE user_id = $1").bind(user_id).fetch_one(p).await)?;
+        Ok(r.0)
+    }
+
+    /// Whether two users share at least one guild.
+    pub async fn share_guild(&self, a: i64, b: i64) -> Result<bool> {
+        let r: Option<(i64,)> = on_db!(self, p => sqlx::query_as(
+            "SELECT m1.guild_id FROM members m1 JOIN members m2 ON m1.guild_id = m2.guild_id WHERE m1.user_id = $1 AND m2.user_id = $2 LIMIT 1")
+            .bind(a).bind(b).fetch_optional(p).await)?;
+        Ok(r.is_some())
+    }
+
+    // ---- roles ----------------------------------------------------------------------
+
+    pub async fn roles(&self, guild_id: i64) -> Result<Vec<RoleRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM roles WHERE guild_id = $1 ORDER BY position, id").bind(guild_id).fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn insert_role(&self, r: &RoleRow) -> Result<()> {
+        on_db!(self, p => insert_role_q!(r).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn update_role(&self, r: &RoleRow) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE roles SET name = $1, color = $2, hoist = $3, position = $4, permissions = $5, mentionable = $6 WHERE id = $7")
+            .bind(&r.name).bind(r.color).bind(r.hoist).bind(r.position).bind(r.permissions).bind(r.mentionable).bind(r.id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn set_role_positions(&self, positions: &[(i64, i64)]) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            for (id, pos) in positions {
+                sqlx::query("UPDATE roles SET position = $1 WHERE id = $2").bind(pos).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn delete_role(&self, id: i64) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM overwrites WHERE target_id = $1 AND kind = 0").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    // ---- channels -------------------------------------------------------------------
+
+    pub async fn channels(&self, guild_id: i64) -> Result<Vec<ChannelRow>> {
+        let q = format!(
+            "SELECT {CHANNEL_COLS} FROM channels WHERE guild_id = $1 ORDER BY position, id"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild_id).fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn channel(&self, id: i64) -> Result<Option<ChannelRow>> {
+        let q = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = $1");
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn insert_channel(&self, c: &ChannelRow) -> Result<()> {
+        on_db!(self, p => insert_channel_q!(c).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn update_channel(&self, c: &ChannelRow) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE channels SET type = $1, name = $2, topic = $3, position = $4, parent_id = $5, nsfw = $6, rate_limit_per_user = $7, bitrate = $8, user_limit = $9 WHERE id = $10")
+            .bind(c.kind).bind(&c.name).bind(&c.topic).bind(c.position).bind(c.parent_id).bind(c.nsfw)
+            .bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn set_channel_positions(
+        &self,
+        rows: &[(i64, i64, Option<Option<i64>>)],
+    ) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            for (id, pos, parent) in rows {
+                sqlx::query("UPDATE channels SET position = $1 WHERE id = $2").bind(pos).bind(id).execute(&mut *tx).await?;
+                if let Some(parent) = parent {
+                    sqlx::query("UPDATE channels SET parent_id = $1 WHERE id = $2").bind(parent).bind(id).execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes a channel, its messages, and clears `parent_id` of its children (category).
+    pub async fn delete_channel(&self, id: i64) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM channels WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn count_channels(&self, guild_id: i64) -> Result<i64> {
+        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM channels WHERE guild_id = $1").bind(guild_id).fetch_one(p).await)?;
+        Ok(r.0)
+    }
+
+    pub async fn set_last_message(&self, channel_id: i64, message_id: i64) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2").bind(message_id).bind(channel_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    // ---- overwrites -----------------------------------------------------------------
+
+    pub async fn overwrites(&self, channel_id: i64) -> Result<Vec<OverwriteRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM overwrites WHERE channel_id = $1 ORDER BY target_id").bind(channel_id).fetch_all(p).await)?,
+        )
+    }
+
+    /// Every overwrite of every channel of a guild.
+    pub async fn guild_overwrites(&self, guild_id: i64) -> Result<Vec<OverwriteRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT o.* FROM overwrites o JOIN channels c ON c.id = o.channel_id WHERE c.guild_id = $1 ORDER BY o.channel_id, o.target_id")
+            .bind(guild_id).fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn upsert_overwrite(&self, o: &OverwriteRow) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO overwrites (channel_id, target_id, kind, allow_bits, deny_bits) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (channel_id, target_id) DO UPDATE SET kind = excluded.kind, allow_bits = excluded.allow_bits, deny_bits = excluded.deny_bits")
+            .bind(o.channel_id).bind(o.target_id).bind(o.kind).bind(o.allow_bits).bind(o.deny_bits).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn delete_overwrite(&self, channel_id: i64, target_id: i64) -> Result<bool> {
+        let n = on_db!(self, p => sqlx::query("DELETE FROM overwrites WHERE channel_id = $1 AND target_id = $2")
+            .bind(channel_id).bind(target_id).execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    // ---- members --------------------------------------------------------------------
+
+    pub async fn member(&self, guild_id: i64, user_id: i64) -> Result<Option<MemberRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM members WHERE guild_id = $1 AND user_id = $2")
+            .bind(guild_id).bind(user_id).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn member_role_ids(&self, guild_id: i64, user_id: i64) -> Result<Vec<i64>> {
+        let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT role_id FROM member_roles WHERE guild_id = $1 AND user_id = $2 ORDER BY role_id")
+            .bind(guild_id).bind(user_id).fetch_all(p).await)?;
+        Ok(r.into_iter().map(|r| r.0).collect())
+    }
+
+    /// `(user_id, role_id)` pairs for the given members of a guild.
+    pub async fn member_roles_of(
+        &self,
+        guild_id: i64,
+        user_ids: &[i64],
+    ) -> Result<Vec<(i64, i64)>> {
+        if user_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = user_ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let q = format!(
+            "SELECT user_id, role_id FROM member_roles WHERE guild_id = $1 AND user_id IN ({list})"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild_id).fetch_all(p).await)?,
+        )
+    }
+
+    /// Inserts a member; `false` if already a member.
+    pub async fn insert_member(&self, guild_id: i64, user_id: i64, joined_at: i64) -> Result<bool> {
+        let n = on_db!(self, p => sqlx::query("INSERT INTO members (guild_id, user_id, nick, joined_at) VALUES ($1, $2, NULL, $3) ON CONFLICT DO NOTHING")
+            .bind(guild_id).bind(user_id).bind(joined_at).execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    pub async fn delete_member(&self, guild_id: i64, user_id: i64) -> Result<bool> {
+        let n = on_db!(self, p => sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
+            .bind(guild_id).bind(user_id).execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Members with user id > `after`, ascending (Discord "List Guild Members").
+    pub async fn members_page(
+        &self,
+        guild_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<MemberRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM members WHERE guild_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3")
+            .bind(guild_id).bind(after).bind(limit).fetch_all(p).await)?,
+        )
+    }
+
+    /// Members whose username or nickname starts with `prefix` (case-insensitive).
+    pub async fn search_members(
+        &self,
+        guild_id: i64,
+        prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<MemberRow>> {
+        let pat = format!(
+            "{}%",
+            prefix
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        Ok(on_db!(self, p => sqlx::query_as(
+            "SELECT m.* FROM members m JOIN users u ON u.id = m.user_id WHERE m.guild_id = $1
+             AND (u.username_lower LIKE $2 ESCAPE '\\' OR lower(COALESCE(m.nick, '')) LIKE $2 ESCAPE '\\' OR lower(COALESCE(u.global_name, '')) LIKE $2 ESCAPE '\\')
+             ORDER BY m.user_id LIMIT $3")
+            .bind(guild_id).bind(&pat).bind(limit).fetch_all(p).await)?)
+    }
+
+    pub async fn member_count(&self, guild_id: i64) -> Result<i64> {
+        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM members WHERE guild_id = $1").bind(guild_id).fetch_one(p).await)?;
+        Ok(r.0)
+    }
+
+    pub async fn set_nick(&self, guild_id: i64, user_id: i64, nick: Option<&str>) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE members SET nick = $1 WHERE guild_id = $2 AND user_id = $3")
+            .bind(nick).bind(guild_id).bind(user_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn add_member_role(&self, guild_id: i64, user_id: i64, role_id: i64) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO member_roles (guild_id, user_id, role_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(guild_id).bind(user_id).bind(role_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn remove_member_role(
+        &self,
+        guild_id: i64,
+        user_id: i64,
+        role_id: i64,
+    ) -> Result<()> {
+        on_db!(self, p => sqlx::query("DELETE FROM member_roles WHERE guild_id = $1 AND user_id = $2 AND role_id = $3")
+            .bind(guild_id).bind(user_id).bind(role_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn set_member_roles(&self, guild_id: i64, user_id: i64, roles: &[i64]) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM member_roles WHERE guild_id = $1 AND user_id = $2").bind(guild_id).bind(user_id).execute(&mut *tx).await?;
+            for r in roles {
+                sqlx::query("INSERT INTO member_roles (guild_id, user_id, role_id) VALUES ($1, $2, $3)")
+                    .bind(guild_id).bind(user_id).bind(r).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    // ---- invites --------------------------------------------------------------------
+
+    pub async fn insert_invite(&self, i: &InviteRow) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO invites (code, guild_id, channel_id, inviter_id, max_age, max_uses, uses, temporary, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&i.code).bind(i.guild_id).bind(i.channel_id).bind(i.inviter_id).bind(i.max_age).bind(i.max_uses)
+            .bind(i.uses).bind(i.temporary).bind(i.created_at).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn invite(&self, code: &str) -> Result<Option<InviteRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM invites WHERE code = $1").bind(code).fetch_optional(p).await)?,
+        )
+    }
+
+    /// A reusable invite of `inviter` for `channel` with these settings (Discord reuses one
+    /// unless `unique` is set).
+    pub async fn find_invite(
+        &self,
+        channel_id: i64,
+        inviter: i64,
+        max_age: i64,
+        max_uses: i64,
+        temporary: bool,
+    ) -> Result<Option<InviteRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM invites WHERE channel_id = $1 AND inviter_id = $2 AND max_age = $3 AND max_uses = $4 AND temporary = $5 AND uses = 0 ORDER BY created_at DESC LIMIT 1")
+            .bind(channel_id).bind(inviter).bind(max_age).bind(max_uses).bind(temporary).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn invites_of_channel(&self, channel_id: i64) -> Result<Vec<InviteRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM invites WHERE channel_id = $1 ORDER BY created_at").bind(channel_id).fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn invites_of_guild(&self, guild_id: i64) -> Result<Vec<InviteRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM invites WHERE guild_id = $1 ORDER BY created_at").bind(guild_id).fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn delete_invite(&self, code: &str) -> Result<bool> {
+        let n = on_db!(self, p => sqlx::query("DELETE FROM invites WHERE code = $1").bind(code).execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Consumes one use of an invite and adds the member, atomically: fails (returns `false`)
+    /// when the invite is used up or gone. Returns whether a new member row was created in
+    /// `.1` (joining a guild one is already in consumes nothing).
+    pub async fn use_invite_and_join(
+        &self,
+        code: &str,
+        guild_id: i64,
+        user_id: i64,
+        now: i64,
+    ) -> Result<(bool, bool)> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let existing: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM members WHERE guild_id = $1 AND user_id = $2")
+                .bind(guild_id).bind(user_id).fetch_optional(&mut *tx).await?;
+            if existing.is_some() {
+                return Ok((true, false));
+            }
+            let n = sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code = $1 AND (max_uses = 0 OR uses < max_uses)")
+                .bind(code).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Ok((false, false));
+            }
+            sqlx::query("INSERT INTO members (guild_id, user_id, nick, joined_at) VALUES ($1, $2, NULL, $3)")
+                .bind(guild_id).bind(user_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM invites WHERE code = $1 AND max_uses > 0 AND uses >= max_uses").bind(code).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok((true, true))
+        })
+    }
+
+    // ---- bans -----------------------------------------------------------------------
+
+    pub async fn ban(&self, guild_id: i64, user_id: i64) -> Result<Option<BanRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM bans WHERE guild_id = $1 AND user_id = $2").bind(guild_id).bind(user_id).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn bans(
+        &self,
+        guild_id: i64,
+        after: i64,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<BanRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM bans WHERE guild_id = $1 AND user_id > $2 AND user_id < $3 ORDER BY user_id LIMIT $4")
+            .bind(guild_id).bind(after).bind(before).bind(limit).fetch_all(p).await)?,
+        )
+    }
+
+    /// Bans a user: records the ban, removes the membership and deletes their messages in the
+    /// guild newer than `delete_after` (a snowflake bound), in one transaction.
+    pub async fn insert_ban(
+        &self,
+        b: &BanRow,
+        delete_after: Option<i64>,
+    ) -> Result<Vec<(i64, i64)>> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO bans (guild_id, user_id, reason, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (guild_id, user_id) DO UPDATE SET reason = excluded.reason")
+                .bind(b.guild_id).bind(b.user_id).bind(&b.reason).bind(b.created_at).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2").bind(b.guild_id).bind(b.user_id).execute(&mut *tx).await?;
+            let mut deleted = vec![];
+            if let Some(after) = delete_after {
+                deleted = sqlx::query_as("DELETE FROM messages WHERE guild_id = $1 AND author_id = $2 AND id > $3 RETURNING channel_id, id")
+                    .bind(b.guild_id).bind(b.user_id).bind(after).fetch_all(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(deleted)
+        })
+    }
+
+    pub async fn delete_ban(&self, guild_id: i64, user_id: i64) -> Result<bool> {
+        let n = on_db!(self, p => sqlx::query("DELETE FROM bans WHERE guild_id = $1 AND user_id = $2").bind(guild_id).bind(user_id).execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    // ---- audit log ------------------------------------------------------------------
+
+    pub async fn insert_audit(&self, a: &AuditRow) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO audit_log (id, guild_id, user_id, target_id, action_type, changes, options, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(a.id).bind(a.guild_id).bind(a.user_id).bind(a.target_id).bind(a.action_type).bind(&a.changes).bind(&a.options).bind(&a.reason)
+            .execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Audit entries, newest first, with optional filters (Discord "Get Guild Audit Log").
+    pub async fn audit_log(
+        &self,
+        guild_id: i64,
+        user_id: Option<i64>,
+        action_type: Option<i64>,
+        before: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>> {
+        Ok(on_db!(self, p => sqlx::query_as(
+            "SELECT * FROM audit_log WHERE guild_id = $1 AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR action_type = $3) AND id < $4 AND id > $5 ORDER BY id DESC LIMIT $6")
+            .bind(guild_id).bind(user_id).bind(action_type).bind(before).bind(after).bind(limit).fetch_all(p).await)?)
+    }
+}
