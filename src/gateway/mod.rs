@@ -1,40 +1,697 @@
-//! The real-time gateway (Discord "Gateway" and "Gateway Events").
-use std::sync::Arc;
+//! The real-time gateway (Discord "Gateway" and "Gateway Events" documentation).
+//!
+//! - One dispatcher task consumes the [`crate::events`] bus and routes each dispatch to the
+//!   sessions that may see it: guild membership, VIEW_CHANNEL on the channel (from a
+//!   per-guild permission cache), intents, and MESSAGE_CONTENT for bots.
+//! - A dispatch payload is serialized once ([`Prepared`]) and shared by `Arc`; a session only
+//!   adds the small `{"op":0,"t":..,"s":..,"d":` envelope when writing its frame.
+//! - Each session has a bounded buffer of `(seq, Arc<Prepared>)`: it is both the outbound
+//!   queue and the RESUME replay buffer. A client that falls `session_queue` events behind
+//!   is disconnected (it can resume); a buffer that overflows while disconnected makes the
+//!   session unresumable (INVALID_SESSION `d:false`).
 
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::Query;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::response::Response;
+use parking_lot::Mutex;
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 use crate::api::AppState;
+use crate::events::{Audience, BusEvent, Control, Dispatch, intents};
+use crate::ratelimit::KeyedLimiter;
 use crate::service::{Actor, Hearth};
+use crate::snowflake::Snowflake;
+
+mod cache;
+pub mod compress;
+mod conn;
+
+use cache::GuildCache;
+
+/// Gateway close codes (Discord "Opcodes and Status Codes > Gateway Close Event Codes").
+pub mod close {
+    pub const UNKNOWN_ERROR: u16 = 4000;
+    pub const UNKNOWN_OPCODE: u16 = 4001;
+    pub const DECODE_ERROR: u16 = 4002;
+    pub const NOT_AUTHENTICATED: u16 = 4003;
+    pub const AUTHENTICATION_FAILED: u16 = 4004;
+    pub const ALREADY_AUTHENTICATED: u16 = 4005;
+    pub const INVALID_SEQ: u16 = 4007;
+    pub const RATE_LIMITED: u16 = 4008;
+    pub const SESSION_TIMED_OUT: u16 = 4009;
+    pub const INVALID_SHARD: u16 = 4010;
+    pub const SHARDING_REQUIRED: u16 = 4011;
+    pub const INVALID_API_VERSION: u16 = 4012;
+    pub const INVALID_INTENTS: u16 = 4013;
+    pub const DISALLOWED_INTENTS: u16 = 4014;
+}
+
+/// A dispatch serialized once for every receiver.
+pub struct Prepared {
+    pub event: &'static str,
+    /// `d` as JSON text.
+    pub data: String,
+    /// `d` with message content removed (bots without MESSAGE_CONTENT), when it differs.
+    pub stripped: Option<String>,
+    /// For message events: author and mentioned users (content exemptions).
+    pub author: Option<i64>,
+    pub mentions: Vec<i64>,
+    pub guild: bool,
+}
+
+/// One buffered dispatch of a session.
+pub(crate) struct Buffered {
+    pub seq: u64,
+    pub event: Arc<Prepared>,
+    pub stripped: bool,
+}
+
+/// Mutable state of a gateway session.
+pub(crate) struct SessionState {
+    pub seq: u64,
+    pub buffer: VecDeque<Buffered>,
+    /// Last seq written to the socket.
+    pub sent: u64,
+    pub connected: bool,
+    pub disconnected_at: Option<Instant>,
+    /// Set when the session must end (revoked): the close code to send.
+    pub kill: Option<u16>,
+    pub guilds: HashSet<i64>,
+    /// Channels visible per guild (to emit visibility changes).
+    pub visible: HashMap<i64, HashSet<i64>>,
+    /// Generation of the connection currently attached (a resume bumps it).
+    pub generation: u64,
+}
+
+/// A gateway session (survives disconnects for RESUME).
+pub(crate) struct Session {
+    pub id: String,
+    pub user_id: i64,
+    pub bot: bool,
+    /// The login session behind a user token (revocation), `None` for bots.
+    pub auth_session: Option<i64>,
+    pub intents: u64,
+    pub large_threshold: u64,
+    pub state: Mutex<SessionState>,
+    pub notify: Notify,
+}
+
+impl Session {
+    /// Appends a dispatch; `false` if the client is too far behind (disconnect it).
+    pub(crate) fn push(
+        &self,
+        event: Arc<Prepared>,
+        stripped: bool,
+        cap: usize,
+        queue: usize,
+    ) -> bool {
+        let mut s = self.state.lock();
+        s.seq += 1;
+        let seq = s.seq;
+        s.buffer.push_back(Buffered {
+            seq,
+            event,
+            stripped,
+        });
+        while s.buffer.len() > cap {
+            s.buffer.pop_front();
+        }
+        let behind = (s.seq - s.sent) as usize;
+        drop(s);
+        self.notify.notify_one();
+        behind <= queue
+    }
+}
+
+/// Presence of a user (Discord "Presence Update").
+#[derive(Clone, Debug)]
+pub(crate) struct Presence {
+    pub status: String,
+    pub activities: Value,
+}
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    pub sessions: HashMap<String, Arc<Session>>,
+    pub by_user: HashMap<i64, HashSet<String>>,
+    pub by_guild: HashMap<i64, HashSet<String>>,
+}
 
 /// Gateway state shared by all connections.
 pub struct Gateway {
-    hearth: Arc<Hearth>,
+    pub(crate) hearth: Arc<Hearth>,
     public_url: String,
+    pub(crate) registry: Mutex<Registry>,
+    caches: tokio::sync::Mutex<HashMap<i64, Arc<GuildCache>>>,
+    pub(crate) presences: Mutex<HashMap<i64, Presence>>,
+    /// Per-user presence set by each session (the user's presence is the latest one).
+    pub(crate) shutting_down: std::sync::atomic::AtomicBool,
+    pub(crate) shutdown_notify: Notify,
+    pub(crate) identify_limit: KeyedLimiter<i64>,
 }
 
 impl Gateway {
+    /// Creates the gateway and starts its dispatcher on the current runtime.
     pub fn new(hearth: Arc<Hearth>, public_url: String) -> Arc<Gateway> {
-        Arc::new(Gateway { hearth, public_url })
+        let gw = Arc::new(Gateway {
+            hearth: hearth.clone(),
+            public_url,
+            registry: Mutex::new(Registry::default()),
+            caches: tokio::sync::Mutex::new(HashMap::new()),
+            presences: Mutex::new(HashMap::new()),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
+            shutdown_notify: Notify::new(),
+            identify_limit: KeyedLimiter::new(
+                crate::config::Bucket {
+                    limit: 1000,
+                    per_seconds: 86_400.0,
+                },
+                "user",
+                false,
+            ),
+        });
+        let rx = hearth.bus.subscribe();
+        let weak = Arc::downgrade(&gw);
+        tokio::spawn(dispatcher(weak.clone(), rx));
+        tokio::spawn(janitor(weak));
+        gw
     }
+
     /// The URL clients connect to (`gateway.public_url` or `ws://{listen}/gateway`).
     pub fn public_url(&self) -> String {
         self.public_url.clone()
     }
+
     /// `GET /gateway/bot` body.
     pub fn gateway_bot(&self, _actor: &Actor) -> Value {
-        let _ = &self.hearth;
-        json!({"url": self.public_url, "shards": 1, "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 86_400_000, "max_concurrency": 1}})
+        json!({"url": self.public_url, "shards": 1, "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1}})
+    }
+
+    /// Sends op 7 RECONNECT to every connection and closes them (graceful shutdown).
+    pub fn shutdown(&self) {
+        self.shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shutdown_notify.notify_waiters();
+        let reg = self.registry.lock();
+        for s in reg.sessions.values() {
+            s.notify.notify_one();
+        }
+    }
+
+    /// Number of sessions currently connected.
+    pub fn connected_sessions(&self) -> usize {
+        self.registry
+            .lock()
+            .sessions
+            .values()
+            .filter(|s| s.state.lock().connected)
+            .count()
+    }
+
+    pub(crate) async fn cache(&self, guild_id: i64) -> Option<Arc<GuildCache>> {
+        let mut caches = self.caches.lock().await;
+        if let Some(c) = caches.get(&guild_id) {
+            return Some(c.clone());
+        }
+        match GuildCache::load(&self.hearth, guild_id).await {
+            Ok(Some(c)) => {
+                let c = Arc::new(c);
+                caches.insert(guild_id, c.clone());
+                Some(c)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, guild_id, "gateway cache load failed");
+                None
+            }
+        }
+    }
+
+    async fn invalidate(&self, guild_id: i64) -> Option<Arc<GuildCache>> {
+        self.caches.lock().await.remove(&guild_id)
+    }
+
+    /// The presence object of a user for a guild, if online.
+    pub(crate) fn presence_of(&self, user: i64, guild: i64) -> Option<Value> {
+        let p = self.presences.lock().get(&user).cloned()?;
+        if p.status == "offline" || p.status == "invisible" {
+            return None;
+        }
+        Some(
+            json!({"user": {"id": Snowflake::from_db(user)}, "guild_id": Snowflake::from_db(guild), "status": p.status, "activities": p.activities, "client_status": {"desktop": p.status}}),
+        )
+    }
+
+    /// Registers a new session and its guilds.
+    pub(crate) fn register(&self, s: Arc<Session>, guilds: &[i64]) {
+        let mut reg = self.registry.lock();
+        reg.by_user
+            .entry(s.user_id)
+            .or_default()
+            .insert(s.id.clone());
+        for g in guilds {
+            reg.by_guild.entry(*g).or_default().insert(s.id.clone());
+        }
+        reg.sessions.insert(s.id.clone(), s);
+    }
+
+    /// Removes a session entirely (unresumable).
+    pub(crate) fn unregister(&self, id: &str) {
+        let mut reg = self.registry.lock();
+        if let Some(s) = reg.sessions.remove(id) {
+            if let Some(set) = reg.by_user.get_mut(&s.user_id) {
+                set.remove(id);
+                if set.is_empty() {
+                    reg.by_user.remove(&s.user_id);
+                }
+            }
+            let guilds: Vec<i64> = s.state.lock().guilds.iter().copied().collect();
+            for g in guilds {
+                if let Some(set) = reg.by_guild.get_mut(&g) {
+                    set.remove(id);
+                    if set.is_empty() {
+                        reg.by_guild.remove(&g);
+                    }
+                }
+            }
+        }
+    }
+
+    fn sessions_of_user(&self, user: i64) -> Vec<Arc<Session>> {
+        let reg = self.registry.lock();
+        reg.by_user
+            .get(&user)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|i| reg.sessions.get(i).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn sessions_of_guild(&self, guild: i64) -> Vec<Arc<Session>> {
+        let reg = self.registry.lock();
+        reg.by_guild
+            .get(&guild)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|i| reg.sessions.get(i).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sends a gateway-generated dispatch to one session.
+    pub(crate) fn send_to(&self, s: &Session, event: &'static str, data: Value) {
+        let p = Arc::new(Prepared {
+            event,
+            data: data.to_string(),
+            stripped: None,
+            author: None,
+            mentions: vec![],
+            guild: true,
+        });
+        self.deliver(s, p, false);
+    }
+
+    fn deliver(&self, s: &Session, p: Arc<Prepared>, stripped: bool) {
+        let cfg = &self.hearth.config.gateway;
+        if !s.push(
+            p,
+            stripped,
+            cfg.replay_events.max(cfg.session_queue),
+            cfg.session_queue,
+        ) {
+            // Too slow: disconnect; the client may resume from its buffer.
+            let mut st = s.state.lock();
+            if st.connected && st.kill.is_none() {
+                st.kill = Some(close::UNKNOWN_ERROR);
+                drop(st);
+                s.notify.notify_one();
+                tracing::info!(session = %s.id, "slow consumer disconnected");
+            }
+        }
+    }
+
+    /// Builds the GUILD_CREATE for a user's session.
+    pub(crate) async fn guild_create_for(&self, guild_id: i64, s: &Session) -> Option<Value> {
+        let cache = self.cache(guild_id).await?;
+        let pres = |u: i64| {
+            if s.intents & intents::GUILD_PRESENCES != 0 || !s.bot {
+                self.presence_of(u, guild_id)
+            } else {
+                None
+            }
+        };
+        match cache::guild_create(&self.hearth, &cache, s.user_id, s.large_threshold, &pres).await {
+            Ok(v) => {
+                s.state
+                    .lock()
+                    .visible
+                    .insert(guild_id, cache.visible_channels(s.user_id));
+                v
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "GUILD_CREATE build failed");
+                None
+            }
+        }
+    }
+
+    async fn route(&self, d: &Dispatch) {
+        // Caches follow the structure they describe.
+        if let Audience::Guild { guild_id, .. } = &d.audience
+            && matches!(
+                d.event,
+                "CHANNEL_CREATE"
+                    | "CHANNEL_UPDATE"
+                    | "GUILD_ROLE_CREATE"
+                    | "GUILD_ROLE_DELETE"
+                    | "GUILD_ROLE_UPDATE"
+                    | "GUILD_UPDATE"
+            )
+            && d.event != "CHANNEL_DELETE"
+        {
+            self.invalidate(guild_id.db()).await;
+        }
+        let prepared = Arc::new(prepare(d));
+        match &d.audience {
+            Audience::Users(users) => {
+                for u in users {
+                    for s in self.sessions_of_user(u.db()) {
+                        if d.intent != 0 && s.intents & d.intent == 0 {
+                            continue;
+                        }
+                        self.deliver(&s, prepared.clone(), false);
+                    }
+                }
+            }
+            Audience::Guild { guild_id, channel } => {
+                let sessions = self.sessions_of_guild(guild_id.db());
+                if sessions.is_empty() {
+                    return;
+                }
+                let Some(cache) = self.cache(guild_id.db()).await else {
+                    return;
+                };
+                let fallback = if d.event == "CHANNEL_DELETE" {
+                    cache::overwrites_of_payload(&d.data)
+                } else {
+                    None
+                };
+                let mut view_memo: HashMap<i64, bool> = HashMap::new();
+                for s in sessions {
+                    if d.intent != 0 && s.intents & d.intent == 0 {
+                        continue;
+                    }
+                    if let Some(c) = channel {
+                        let ok = *view_memo.entry(s.user_id).or_insert_with(|| {
+                            cache.can_view(s.user_id, c.db(), fallback.as_deref())
+                        });
+                        if !ok {
+                            continue;
+                        }
+                    }
+                    let strip = d.has_content
+                        && s.bot
+                        && s.intents & intents::MESSAGE_CONTENT == 0
+                        && prepared.author != Some(s.user_id)
+                        && !prepared.mentions.contains(&s.user_id);
+                    if d.lossy {
+                        let st = s.state.lock();
+                        let behind = (st.seq - st.sent) as usize;
+                        drop(st);
+                        if behind > self.hearth.config.gateway.session_queue / 2 {
+                            continue;
+                        }
+                    }
+                    self.deliver(&s, prepared.clone(), strip && prepared.stripped.is_some());
+                }
+                if d.event == "CHANNEL_DELETE" {
+                    self.invalidate(guild_id.db()).await;
+                }
+            }
+        }
+    }
+
+    async fn control(&self, c: Control) {
+        match c {
+            Control::SessionsRevoked { user_id, sessions } => {
+                for s in self.sessions_of_user(user_id.db()) {
+                    let hit = match (&sessions, s.auth_session) {
+                        (None, _) => true,
+                        (Some(list), Some(a)) => list.iter().any(|x| x.db() == a),
+                        (Some(_), None) => false,
+                    };
+                    if hit {
+                        s.state.lock().kill = Some(close::AUTHENTICATION_FAILED);
+                        s.notify.notify_one();
+                        self.unregister(&s.id);
+                    }
+                }
+            }
+            Control::MemberJoined { guild_id, user_id } => {
+                self.invalidate(guild_id.db()).await;
+                for s in self.sessions_of_user(user_id.db()) {
+                    {
+                        let mut reg = self.registry.lock();
+                        reg.by_guild
+                            .entry(guild_id.db())
+                            .or_default()
+                            .insert(s.id.clone());
+                    }
+                    s.state.lock().guilds.insert(guild_id.db());
+                    if s.intents & intents::GUILDS != 0
+                        && let Some(v) = self.guild_create_for(guild_id.db(), &s).await
+                    {
+                        self.send_to(&s, "GUILD_CREATE", v);
+                    }
+                }
+            }
+            Control::MemberLeft { guild_id, user_id } => {
+                self.invalidate(guild_id.db()).await;
+                for s in self.sessions_of_user(user_id.db()) {
+                    self.leave(&s, guild_id.db());
+                }
+            }
+            Control::GuildDeleted { guild_id } => {
+                self.invalidate(guild_id.db()).await;
+                for s in self.sessions_of_guild(guild_id.db()) {
+                    self.leave(&s, guild_id.db());
+                }
+            }
+            Control::PermissionsChanged { guild_id } => {
+                self.invalidate(guild_id.db()).await;
+                let Some(cache) = self.cache(guild_id.db()).await else {
+                    return;
+                };
+                for s in self.sessions_of_guild(guild_id.db()) {
+                    let now = cache.visible_channels(s.user_id);
+                    let before = s
+                        .state
+                        .lock()
+                        .visible
+                        .insert(guild_id.db(), now.clone())
+                        .unwrap_or_default();
+                    if s.intents & intents::GUILDS == 0 {
+                        continue;
+                    }
+                    for gone in before.difference(&now) {
+                        self.send_to(&s, "CHANNEL_DELETE", json!({"id": Snowflake::from_db(*gone), "guild_id": guild_id, "type": 0}));
+                    }
+                    for new in now.difference(&before) {
+                        if let Some(p) = cache.channel_payload(*new) {
+                            self.send_to(&s, "CHANNEL_CREATE", p);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn leave(&self, s: &Session, guild: i64) {
+        let was = s.state.lock().guilds.remove(&guild);
+        {
+            let mut reg = self.registry.lock();
+            if let Some(set) = reg.by_guild.get_mut(&guild) {
+                set.remove(&s.id);
+            }
+        }
+        if was && s.intents & intents::GUILDS != 0 {
+            self.send_to(s, "GUILD_DELETE", json!({"id": Snowflake::from_db(guild)}));
+        }
+    }
+
+    /// Publishes a user's presence to their guilds (lossy).
+    pub(crate) async fn publish_presence(&self, user: i64, p: Presence) {
+        let prev = self.presences.lock().insert(user, p.clone());
+        if prev
+            .as_ref()
+            .is_some_and(|x| x.status == p.status && x.activities == p.activities)
+        {
+            return;
+        }
+        let Ok(guilds) = self.hearth.db.guild_ids_of(user).await else {
+            return;
+        };
+        let shown = if p.status == "invisible" {
+            "offline".to_string()
+        } else {
+            p.status.clone()
+        };
+        for g in guilds {
+            self.hearth.publish(Dispatch {
+                event: "PRESENCE_UPDATE",
+                data: json!({"user": {"id": Snowflake::from_db(user)}, "guild_id": Snowflake::from_db(g), "status": shown, "activities": if shown == "offline" { json!([]) } else { p.activities.clone() }, "client_status": {"desktop": shown}}),
+                audience: Audience::Guild { guild_id: Snowflake::from_db(g), channel: None },
+                intent: intents::GUILD_PRESENCES,
+                has_content: false,
+                lossy: true,
+            });
+        }
+    }
+
+    /// Called when a connection ends; goes offline when the user has no connected session.
+    pub(crate) async fn connection_closed(&self, user: i64) {
+        let any = self
+            .sessions_of_user(user)
+            .iter()
+            .any(|s| s.state.lock().connected);
+        if !any {
+            self.publish_presence(
+                user,
+                Presence {
+                    status: "offline".into(),
+                    activities: json!([]),
+                },
+            )
+            .await;
+        }
     }
 }
 
-/// `GET /gateway`: WebSocket upgrade.
-pub async fn ws_handler(State(_s): State<AppState>) -> Response {
-    crate::error::Error::RouteNotFound.into_response()
+/// Serializes a dispatch once (and its content-stripped variant for message events).
+fn prepare(d: &Dispatch) -> Prepared {
+    let data = d.data.to_string();
+    let (mut author, mut mentions, mut stripped) = (None, vec![], None);
+    if d.has_content {
+        author = d
+            .data
+            .get("author")
+            .and_then(|a| a.get("id"))
+            .and_then(|i| i.as_str())
+            .and_then(|i| i.parse().ok());
+        mentions = d
+            .data
+            .get("mentions")
+            .and_then(|m| m.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.get("id")?.as_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if matches!(d.audience, Audience::Guild { .. }) {
+            let mut s = d.data.clone();
+            for (k, v) in [
+                ("content", json!("")),
+                ("embeds", json!([])),
+                ("attachments", json!([])),
+                ("components", json!([])),
+            ] {
+                if s.get(k).is_some() {
+                    s[k] = v;
+                }
+            }
+            if let Some(r) = s.get_mut("referenced_message").filter(|r| r.is_object()) {
+                r["content"] = json!("");
+                r["embeds"] = json!([]);
+            }
+            stripped = Some(s.to_string());
+        }
+    }
+    Prepared {
+        event: d.event,
+        data,
+        stripped,
+        author,
+        mentions,
+        guild: matches!(d.audience, Audience::Guild { .. }),
+    }
 }
 
-impl Gateway {
-    /// Sends op 7 RECONNECT to every session (graceful shutdown).
-    pub fn shutdown(&self) {}
+async fn dispatcher(
+    gw: std::sync::Weak<Gateway>,
+    mut rx: tokio::sync::broadcast::Receiver<BusEvent>,
+) {
+    loop {
+        let ev = match rx.recv().await {
+            Ok(ev) => ev,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                tracing::error!(missed = n, "gateway dispatcher lagged behind the event bus");
+                continue;
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(gw) = gw.upgrade() else { return };
+        match ev {
+            BusEvent::Dispatch(d) => gw.route(&d).await,
+            BusEvent::Control(c) => gw.control(c).await,
+        }
+    }
+}
+
+/// Drops sessions disconnected for longer than `replay_seconds`.
+async fn janitor(gw: std::sync::Weak<Gateway>) {
+    let mut t = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        t.tick().await;
+        let Some(gw) = gw.upgrade() else { return };
+        let ttl = Duration::from_secs(gw.hearth.config.gateway.replay_seconds);
+        let expired: Vec<String> = {
+            let reg = gw.registry.lock();
+            reg.sessions
+                .values()
+                .filter(|s| {
+                    let st = s.state.lock();
+                    !st.connected && st.disconnected_at.is_some_and(|t| t.elapsed() > ttl)
+                })
+                .map(|s| s.id.clone())
+                .collect()
+        };
+        for id in expired {
+            gw.unregister(&id);
+        }
+        gw.identify_limit.shrink();
+    }
+}
+
+/// Query of the gateway URL: `v`, `encoding`, `compress`.
+#[derive(serde::Deserialize, Default)]
+pub struct GatewayQuery {
+    pub v: Option<String>,
+    pub encoding: Option<String>,
+    pub compress: Option<String>,
+}
+
+/// `GET /gateway`: the WebSocket upgrade. Buffers are kept small (4 KiB read, no write
+/// buffering) so an idle uncompressed session costs a few KiB.
+pub async fn ws_handler(
+    State(s): State<AppState>,
+    Query(q): Query<GatewayQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let gw = s.gateway.clone();
+    let max = s.hearth.config.gateway.max_frame_bytes;
+    ws.read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(max.max(4096) * 4)
+        .max_frame_size(max.max(4096) * 4)
+        .on_upgrade(move |socket| conn::run(gw, socket, q))
 }

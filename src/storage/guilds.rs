@@ -618,3 +618,18 @@ impl Db {
             .bind(guild_id).bind(user_id).bind(action_type).bind(before).bind(after).bind(limit).fetch_all(p).await)?)
     }
 }
+
+impl Db {
+    /// Every `(user_id, role_id)` of a guild (gateway permission cache).
+    pub async fn all_member_roles(&self, guild_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT user_id, role_id FROM member_roles WHERE guild_id = $1").bind(guild_id).fetch_all(p).await)?,
+        )
+    }
+
+    /// Every member user id of a guild, ascending.
+    pub async fn member_ids(&self, guild_id: i64) -> Result<Vec<i64>> {
+        let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT user_id FROM members WHERE guild_id = $1 ORDER BY user_id").bind(guild_id).fetch_all(p).await)?;
+        Ok(r.into_iter().map(|r| r.0).collect())
+    }
+}

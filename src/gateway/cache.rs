@@ -1,0 +1,204 @@
+//! Per-guild permission cache used to route dispatches, and the snapshot payloads a session
+//! receives (READY's GUILD_CREATE per guild).
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+
+use crate::error::Result;
+use crate::permissions::{self as perm, MemberContext, Overwrite};
+use crate::service::{Hearth, overwrite_of};
+use crate::snowflake::Snowflake;
+use crate::storage::ChannelRow;
+use crate::wire;
+
+/// What routing needs to know about one guild: owner, role permissions, each member's roles,
+/// and each channel's overwrites. Reloaded when roles, overwrites, channels or members change.
+#[derive(Debug, Clone, Default)]
+pub struct GuildCache {
+    pub guild_id: i64,
+    owner_id: i64,
+    everyone: u64,
+    roles: HashMap<i64, u64>,
+    member_roles: HashMap<i64, Vec<i64>>,
+    overwrites: HashMap<i64, Vec<Overwrite>>,
+    pub channels: Vec<ChannelRow>,
+}
+
+impl GuildCache {
+    /// Loads the cache of a guild; `None` if the guild no longer exists.
+    pub async fn load(h: &Hearth, guild_id: i64) -> Result<Option<GuildCache>> {
+        let Some(g) = h.db.guild(guild_id).await? else {
+            return Ok(None);
+        };
+        let roles = h.db.roles(guild_id).await?;
+        let channels = h.db.channels(guild_id).await?;
+        let mut overwrites: HashMap<i64, Vec<Overwrite>> = HashMap::new();
+        for o in h.db.guild_overwrites(guild_id).await? {
+            overwrites
+                .entry(o.channel_id)
+                .or_default()
+                .push(overwrite_of(&o));
+        }
+        let mut member_roles: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (u, r) in h.db.all_member_roles(guild_id).await? {
+            member_roles.entry(u).or_default().push(r);
+        }
+        Ok(Some(GuildCache {
+            guild_id,
+            owner_id: g.owner_id,
+            everyone: roles
+                .iter()
+                .find(|r| r.id == guild_id)
+                .map(|r| r.permissions as u64)
+                .unwrap_or(0),
+            roles: roles.iter().map(|r| (r.id, r.permissions as u64)).collect(),
+            member_roles,
+            overwrites,
+            channels,
+        }))
+    }
+
+    fn ctx_roles(&self, user: i64) -> Vec<(Snowflake, u64)> {
+        self.member_roles
+            .get(&user)
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|r| self.roles.get(r).map(|p| (Snowflake::from_db(*r), *p)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A member's permissions in a channel with the given overwrites.
+    pub fn perms_with(&self, user: i64, overwrites: &[Overwrite]) -> u64 {
+        let roles = self.ctx_roles(user);
+        let ctx = MemberContext {
+            guild_id: Snowflake::from_db(self.guild_id),
+            owner_id: Snowflake::from_db(self.owner_id),
+            user_id: Snowflake::from_db(user),
+            everyone: self.everyone,
+            roles: &roles,
+        };
+        perm::channel_permissions(&ctx, overwrites)
+    }
+
+    /// Whether `user` may view `channel`; `fallback` overwrites are used when the channel is
+    /// no longer known (a CHANNEL_DELETE carries its overwrites).
+    pub fn can_view(&self, user: i64, channel: i64, fallback: Option<&[Overwrite]>) -> bool {
+        let known = self.channels.iter().any(|c| c.id == channel);
+        let ows: &[Overwrite] = match (self.overwrites.get(&channel), known, fallback) {
+            (Some(o), _, _) => o,
+            (None, true, _) => &[],
+            (None, false, Some(f)) => f,
+            (None, false, None) => &[],
+        };
+        self.perms_with(user, ows) & perm::VIEW_CHANNEL != 0
+    }
+
+    /// Ids of the channels `user` can view.
+    pub fn visible_channels(&self, user: i64) -> HashSet<i64> {
+        self.channels
+            .iter()
+            .filter(|c| self.can_view(user, c.id, None))
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// The channel object (with overwrites) as clients see it.
+    pub fn channel_payload(&self, channel: i64) -> Option<Value> {
+        let c = self.channels.iter().find(|c| c.id == channel)?;
+        let rows: Vec<crate::storage::OverwriteRow> = self
+            .overwrites
+            .get(&channel)
+            .map(|v| {
+                v.iter()
+                    .map(|o| crate::storage::OverwriteRow {
+                        channel_id: channel,
+                        target_id: o.id.db(),
+                        kind: i64::from(o.kind),
+                        allow_bits: o.allow as i64,
+                        deny_bits: o.deny as i64,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        serde_json::to_value(Hearth::channel_wire(c, &rows, None)).ok()
+    }
+}
+
+/// Parses `permission_overwrites` of a channel payload (for a deleted channel).
+pub fn overwrites_of_payload(v: &Value) -> Option<Vec<Overwrite>> {
+    let arr = v.get("permission_overwrites")?.as_array()?;
+    Some(
+        arr.iter()
+            .filter_map(|o| {
+                Some(Overwrite {
+                    id: Snowflake(o.get("id")?.as_str()?.parse().ok()?),
+                    kind: o.get("type")?.as_u64()? as u8,
+                    allow: o.get("allow")?.as_str()?.parse().ok()?,
+                    deny: o.get("deny")?.as_str()?.parse().ok()?,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The GUILD_CREATE payload for `user`: the guild with its roles, the channels the user can
+/// view (with overwrites), members (all of them up to `large_threshold`, otherwise only the
+/// user), `member_count`, `large`, `joined_at` and presences of listed members.
+pub async fn guild_create(
+    h: &Hearth,
+    cache: &GuildCache,
+    user: i64,
+    large_threshold: u64,
+    presences: &(dyn Fn(i64) -> Option<Value> + Sync),
+) -> Result<Option<Value>> {
+    let Some(g) = h.db.guild(cache.guild_id).await? else {
+        return Ok(None);
+    };
+    let Some(me) = h.db.member(cache.guild_id, user).await? else {
+        return Ok(None);
+    };
+    let roles = h.db.roles(cache.guild_id).await?;
+    let member_count = h.db.member_count(cache.guild_id).await?;
+    let large = member_count as u64 > large_threshold;
+    let member_rows = if large {
+        vec![me.clone()]
+    } else {
+        h.db.members_page(cache.guild_id, 0, large_threshold as i64)
+            .await?
+    };
+    let members = h.members_wire(cache.guild_id, &member_rows, false).await?;
+    let visible = cache.visible_channels(user);
+    let channels: Vec<Value> = cache
+        .channels
+        .iter()
+        .filter(|c| visible.contains(&c.id))
+        .filter_map(|c| cache.channel_payload(c.id))
+        .collect();
+    let presence_list: Vec<Value> = member_rows
+        .iter()
+        .filter_map(|m| presences(m.user_id))
+        .collect();
+    let mut v = serde_json::to_value(h.guild_wire(&g, &roles, None))
+        .map_err(crate::error::Error::internal)?;
+    let o = v.as_object_mut().expect("guild is an object");
+    o.insert("joined_at".into(), json!(wire::iso(me.joined_at)));
+    o.insert("large".into(), json!(large));
+    o.insert("unavailable".into(), json!(false));
+    o.insert("member_count".into(), json!(member_count));
+    o.insert(
+        "members".into(),
+        serde_json::to_value(members).map_err(crate::error::Error::internal)?,
+    );
+    o.insert("channels".into(), json!(channels));
+    o.insert("threads".into(), json!([]));
+    o.insert("presences".into(), json!(presence_list));
+    o.insert("voice_states".into(), json!([]));
+    o.insert("stage_instances".into(), json!([]));
+    o.insert("guild_scheduled_events".into(), json!([]));
+    o.insert("soundboard_sounds".into(), json!([]));
+    o.insert("embedded_activities".into(), json!([]));
+    Ok(Some(v))
+}

@@ -1,0 +1,575 @@
+//! One WebSocket connection: HELLO, IDENTIFY/RESUME, heartbeats, client commands, and
+//! writing the session's buffered dispatches.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use governor::{Quota, RateLimiter};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::compress::Transport;
+use super::{Gateway, GatewayQuery, Presence, Session, SessionState, close};
+use crate::error::Error;
+use crate::events::intents;
+use crate::service::Actor;
+use crate::service::bots::approved_intents;
+use crate::snowflake::Snowflake;
+
+#[derive(Deserialize)]
+struct Frame {
+    op: i64,
+    #[serde(default)]
+    d: Value,
+}
+
+#[derive(Deserialize)]
+struct Identify {
+    token: String,
+    #[serde(default)]
+    intents: Option<u64>,
+    #[serde(default)]
+    large_threshold: Option<u64>,
+    #[serde(default)]
+    presence: Option<Value>,
+    #[serde(default)]
+    shard: Option<[u64; 2]>,
+}
+
+#[derive(Deserialize)]
+struct Resume {
+    token: String,
+    session_id: String,
+    #[serde(default)]
+    seq: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RequestMembers {
+    guild_id: Value,
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+    #[serde(default)]
+    presences: Option<bool>,
+    #[serde(default)]
+    user_ids: Option<Value>,
+    #[serde(default)]
+    nonce: Option<String>,
+}
+
+/// Why a connection loop ended.
+enum End {
+    /// Send this close code.
+    Close(u16, &'static str),
+    /// The peer went away.
+    Gone,
+}
+
+struct Conn {
+    gw: Arc<Gateway>,
+    socket: WebSocket,
+    transport: Transport,
+    session: Option<Arc<Session>>,
+    generation: u64,
+}
+
+impl Conn {
+    async fn send_text(&mut self, text: String) -> Result<(), End> {
+        let msg = match self.transport.encode(text.as_bytes()) {
+            Ok(None) => Message::Text(text.into()),
+            Ok(Some(bin)) => Message::Binary(bin.into()),
+            Err(_) => return Err(End::Close(close::UNKNOWN_ERROR, "compression failed")),
+        };
+        self.socket.send(msg).await.map_err(|_| End::Gone)
+    }
+
+    async fn send_op(&mut self, op: u8, d: Value) -> Result<(), End> {
+        self.send_text(json!({"op": op, "d": d, "s": null, "t": null}).to_string())
+            .await
+    }
+
+    /// Writes every buffered dispatch the client has not received yet.
+    async fn flush(&mut self) -> Result<(), End> {
+        let Some(s) = self.session.clone() else {
+            return Ok(());
+        };
+        loop {
+            let (frames, kill, stale) = {
+                let st = s.state.lock();
+                let stale = st.generation != self.generation;
+                let frames: Vec<(u64, String)> = st
+                    .buffer
+                    .iter()
+                    .filter(|b| b.seq > st.sent)
+                    .take(64)
+                    .map(|b| {
+                        let d = if b.stripped {
+                            b.event.stripped.as_deref().unwrap_or(&b.event.data)
+                        } else {
+                            &b.event.data
+                        };
+                        (
+                            b.seq,
+                            format!(
+                                r#"{{"t":"{}","s":{},"op":0,"d":{}}}"#,
+                                b.event.event, b.seq, d
+                            ),
+                        )
+                    })
+                    .collect();
+                (frames, st.kill, stale)
+            };
+            if stale {
+                // Another connection resumed this session.
+                return Err(End::Close(
+                    close::UNKNOWN_ERROR,
+                    "session resumed elsewhere",
+                ));
+            }
+            if let Some(code) = kill {
+                return Err(End::Close(
+                    code,
+                    if code == close::AUTHENTICATION_FAILED {
+                        "Authentication failed."
+                    } else {
+                        "Too slow; resume."
+                    },
+                ));
+            }
+            if frames.is_empty() {
+                return Ok(());
+            }
+            for (seq, f) in frames {
+                self.send_text(f).await?;
+                let mut st = s.state.lock();
+                if st.generation == self.generation && seq > st.sent {
+                    st.sent = seq;
+                }
+            }
+        }
+    }
+
+    async fn authenticate(gw: &Gateway, token: &str) -> Option<Actor> {
+        let h = &gw.hearth;
+        let t = token.trim();
+        if t.starts_with("Bot ") || t.starts_with("Bearer ") {
+            return h.authenticate(t).await.ok();
+        }
+        match h.authenticate(&format!("Bot {t}")).await {
+            Ok(a) => Some(a),
+            Err(_) => h.authenticate(t).await.ok(),
+        }
+    }
+
+    async fn identify(&mut self, d: Value) -> Result<(), End> {
+        if self.session.is_some() {
+            return Err(End::Close(
+                close::ALREADY_AUTHENTICATED,
+                "You sent more than one identify payload.",
+            ));
+        }
+        let id: Identify = serde_json::from_value(d)
+            .map_err(|_| End::Close(close::DECODE_ERROR, "Invalid identify payload."))?;
+        let Some(actor) = Self::authenticate(&self.gw, &id.token).await else {
+            return Err(End::Close(
+                close::AUTHENTICATION_FAILED,
+                "Authentication failed.",
+            ));
+        };
+        let intents = match (id.intents, actor.is_bot()) {
+            (Some(i), _) => i,
+            (None, true) => {
+                return Err(End::Close(close::INVALID_INTENTS, "Intents are required."));
+            }
+            (None, false) => intents::ALL,
+        };
+        if intents & !intents::ALL != 0 {
+            return Err(End::Close(close::INVALID_INTENTS, "Invalid intent(s)."));
+        }
+        let mut app = None;
+        if actor.is_bot() {
+            let a = self
+                .gw
+                .hearth
+                .application_of_bot(actor.user.id)
+                .await
+                .ok()
+                .flatten();
+            let approved = a.as_ref().map(|a| approved_intents(a.flags)).unwrap_or(0);
+            if intents & intents::PRIVILEGED & !approved != 0 {
+                return Err(End::Close(
+                    close::DISALLOWED_INTENTS,
+                    "Disallowed intent(s).",
+                ));
+            }
+            app = a;
+        }
+        if let Some([shard, count]) = id.shard
+            && (count == 0 || shard >= count || count > 1)
+        {
+            return Err(End::Close(close::INVALID_SHARD, "Invalid shard."));
+        }
+        if self.gw.identify_limit.check(&actor.user.id).is_err() {
+            return Err(End::Close(close::RATE_LIMITED, "Too many identifies."));
+        }
+        let guilds = self
+            .gw
+            .hearth
+            .db
+            .guild_ids_of(actor.user.id)
+            .await
+            .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
+        let mut sid = [0u8; 16];
+        rand::rng().fill_bytes(&mut sid);
+        let session = Arc::new(Session {
+            id: hex::encode(sid),
+            user_id: actor.user.id,
+            bot: actor.is_bot(),
+            auth_session: actor.session_id,
+            intents,
+            large_threshold: id.large_threshold.unwrap_or(50).clamp(50, 250),
+            state: parking_lot::Mutex::new(SessionState {
+                seq: 0,
+                buffer: Default::default(),
+                sent: 0,
+                connected: true,
+                disconnected_at: None,
+                kill: None,
+                guilds: guilds.iter().copied().collect(),
+                visible: Default::default(),
+                generation: 1,
+            }),
+            notify: tokio::sync::Notify::new(),
+        });
+        self.generation = 1;
+        self.gw.register(session.clone(), &guilds);
+        self.session = Some(session.clone());
+        let mut ready = json!({
+            "v": 10,
+            "user": self.gw.hearth.user_wire(&actor.user, true),
+            "guilds": guilds.iter().map(|g| json!({"id": Snowflake::from_db(*g), "unavailable": true})).collect::<Vec<_>>(),
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": self.gw.public_url(),
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "user_settings": {},
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "auth": {},
+        });
+        if let Some(s) = id.shard {
+            ready["shard"] = json!(s);
+        }
+        if let Some(a) = &app {
+            ready["application"] = json!({"id": Snowflake::from_db(a.id), "flags": a.flags});
+        }
+        self.gw.send_to(&session, "READY", ready);
+        if intents & intents::GUILDS != 0 {
+            for g in guilds {
+                if let Some(v) = self.gw.guild_create_for(g, &session).await {
+                    self.gw.send_to(&session, "GUILD_CREATE", v);
+                }
+            }
+        }
+        let p = presence_of(id.presence.as_ref());
+        self.gw.publish_presence(actor.user.id, p).await;
+        Ok(())
+    }
+
+    async fn resume(&mut self, d: Value) -> Result<(), End> {
+        if self.session.is_some() {
+            return Err(End::Close(
+                close::ALREADY_AUTHENTICATED,
+                "Already authenticated.",
+            ));
+        }
+        let r: Resume = serde_json::from_value(d)
+            .map_err(|_| End::Close(close::DECODE_ERROR, "Invalid resume payload."))?;
+        let actor = Self::authenticate(&self.gw, &r.token).await;
+        let session = self.gw.registry.lock().sessions.get(&r.session_id).cloned();
+        let ok = match (&actor, &session) {
+            (Some(a), Some(s)) if a.user.id == s.user_id => {
+                let mut st = s.state.lock();
+                let seq = r.seq.unwrap_or(0);
+                let oldest = st.buffer.front().map_or(st.seq + 1, |b| b.seq);
+                if seq <= st.seq
+                    && seq + 1 >= oldest
+                    && st.kill != Some(close::AUTHENTICATION_FAILED)
+                {
+                    st.sent = seq;
+                    st.connected = true;
+                    st.disconnected_at = None;
+                    st.kill = None;
+                    st.generation += 1;
+                    self.generation = st.generation;
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        };
+        if !ok {
+            // Not resumable: the client must identify anew.
+            self.send_op(9, json!(false)).await?;
+            return Ok(());
+        }
+        let s = session.expect("checked above");
+        s.notify.notify_one();
+        self.session = Some(s.clone());
+        self.flush().await?;
+        self.gw.send_to(&s, "RESUMED", json!({}));
+        Ok(())
+    }
+
+    async fn request_members(&mut self, d: Value) -> Result<(), End> {
+        let Some(s) = self.session.clone() else {
+            return Err(End::Close(close::NOT_AUTHENTICATED, "Not authenticated."));
+        };
+        let req: RequestMembers = serde_json::from_value(d)
+            .map_err(|_| End::Close(close::DECODE_ERROR, "Invalid request."))?;
+        let guild_ids: Vec<i64> = match &req.guild_id {
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_i64()))
+                .collect(),
+            v => v
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .or(v.as_i64())
+                .into_iter()
+                .collect(),
+        };
+        let user_ids: Option<Vec<i64>> = req.user_ids.as_ref().map(|v| match v {
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_i64()))
+                .collect(),
+            v => v
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .or(v.as_i64())
+                .into_iter()
+                .collect(),
+        });
+        if user_ids.is_none()
+            && req.query.as_deref().unwrap_or("").is_empty()
+            && s.intents & intents::GUILD_MEMBERS == 0
+        {
+            return Err(End::Close(
+                close::DISALLOWED_INTENTS,
+                "GUILD_MEMBERS intent required to request all members.",
+            ));
+        }
+        let h = self.gw.hearth.clone();
+        for g in guild_ids {
+            if !s.state.lock().guilds.contains(&g) {
+                continue;
+            }
+            let limit = req.limit.unwrap_or(0);
+            let limit = if limit <= 0 {
+                100_000
+            } else {
+                limit.min(100_000)
+            };
+            let (rows, not_found) = match &user_ids {
+                Some(ids) => {
+                    let mut rows = vec![];
+                    let mut nf = vec![];
+                    for u in ids.iter().take(100) {
+                        match h.db.member(g, *u).await {
+                            Ok(Some(m)) => rows.push(m),
+                            _ => nf.push(Snowflake::from_db(*u)),
+                        }
+                    }
+                    (rows, nf)
+                }
+                None => {
+                    let q = req.query.clone().unwrap_or_default();
+                    let rows = if q.is_empty() {
+                        h.db.members_page(g, 0, limit).await
+                    } else {
+                        h.db.search_members(g, &q, limit).await
+                    };
+                    (rows.unwrap_or_default(), vec![])
+                }
+            };
+            let chunks: Vec<_> = rows.chunks(1000).map(|c| c.to_vec()).collect();
+            let count = chunks.len().max(1);
+            for i in 0..count {
+                let chunk = chunks.get(i).cloned().unwrap_or_default();
+                let members = h.members_wire(g, &chunk, false).await.unwrap_or_default();
+                let mut d = json!({"guild_id": Snowflake::from_db(g), "members": members, "chunk_index": i, "chunk_count": count, "not_found": if i == 0 { json!(not_found) } else { json!([]) }});
+                if req.presences == Some(true) {
+                    d["presences"] = json!(
+                        chunk
+                            .iter()
+                            .filter_map(|m| self.gw.presence_of(m.user_id, g))
+                            .collect::<Vec<_>>()
+                    );
+                }
+                if let Some(n) = &req.nonce {
+                    d["nonce"] = json!(n);
+                }
+                self.gw.send_to(&s, "GUILD_MEMBERS_CHUNK", d);
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle(&mut self, text: &str, deadline: &mut Instant) -> Result<(), End> {
+        if text.len() > self.gw.hearth.config.gateway.max_frame_bytes {
+            return Err(End::Close(close::DECODE_ERROR, "Payload too large."));
+        }
+        let f: Frame = serde_json::from_str(text)
+            .map_err(|_| End::Close(close::DECODE_ERROR, "Error while decoding payload."))?;
+        match f.op {
+            1 => {
+                *deadline = Instant::now() + heartbeat_timeout(&self.gw);
+                self.send_op(11, Value::Null).await
+            }
+            2 => self.identify(f.d).await,
+            6 => self.resume(f.d).await,
+            3 | 4 | 8 if self.session.is_none() => {
+                Err(End::Close(close::NOT_AUTHENTICATED, "Not authenticated."))
+            }
+            3 => {
+                let user = self.session.as_ref().map(|s| s.user_id).unwrap_or_default();
+                self.gw
+                    .publish_presence(user, presence_of(Some(&f.d)))
+                    .await;
+                Ok(())
+            }
+            4 => Ok(()),
+            8 => self.request_members(f.d).await,
+            _ => Err(End::Close(close::UNKNOWN_OPCODE, "Unknown opcode.")),
+        }
+    }
+}
+
+fn presence_of(v: Option<&Value>) -> Presence {
+    let status = v
+        .and_then(|p| p.get("status"))
+        .and_then(|s| s.as_str())
+        .filter(|s| matches!(*s, "online" | "idle" | "dnd" | "invisible" | "offline"))
+        .unwrap_or("online");
+    let activities = v
+        .and_then(|p| p.get("activities"))
+        .filter(|a| a.is_array())
+        .cloned()
+        .unwrap_or(json!([]));
+    Presence {
+        status: status.to_string(),
+        activities,
+    }
+}
+
+fn heartbeat_timeout(gw: &Gateway) -> Duration {
+    Duration::from_millis(gw.hearth.config.gateway.heartbeat_interval_ms * 3 / 2)
+}
+
+/// Runs a connection until it closes.
+pub(crate) async fn run(gw: Arc<Gateway>, socket: WebSocket, q: GatewayQuery) {
+    let mut c = Conn {
+        gw: gw.clone(),
+        socket,
+        transport: Transport::from_query(q.compress.as_deref()),
+        session: None,
+        generation: 0,
+    };
+    let end = drive(&mut c, &q).await;
+    if let End::Close(code, reason) = end {
+        let _ = c
+            .socket
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+    if let Some(s) = &c.session {
+        let detach = {
+            let mut st = s.state.lock();
+            if st.generation == c.generation {
+                st.connected = false;
+                st.disconnected_at = Some(std::time::Instant::now());
+                true
+            } else {
+                false
+            }
+        };
+        if detach {
+            gw.connection_closed(s.user_id).await;
+        }
+    }
+}
+
+async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
+    if let Some(v) = &q.v
+        && !matches!(v.as_str(), "6" | "7" | "8" | "9" | "10")
+    {
+        return End::Close(close::INVALID_API_VERSION, "Invalid API version.");
+    }
+    if q.encoding.as_deref().is_some_and(|e| e != "json") {
+        return End::Close(close::DECODE_ERROR, "Only encoding=json is supported.");
+    }
+    let interval = c.gw.hearth.config.gateway.heartbeat_interval_ms;
+    if let Err(e) = c.send_op(10, json!({"heartbeat_interval": interval})).await {
+        return e;
+    }
+    let mut deadline = Instant::now() + heartbeat_timeout(&c.gw);
+    let limiter = RateLimiter::direct(Quota::per_minute(NonZeroU32::new(120).expect("nonzero")));
+    loop {
+        if c.gw.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = c.send_op(7, Value::Null).await;
+            return End::Close(1012, "Server restarting; resume.");
+        }
+        if let Err(e) = c.flush().await {
+            return e;
+        }
+        let session = c.session.clone();
+        let notified = async {
+            match &session {
+                Some(s) => s.notify.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            msg = c.socket.recv() => {
+                let text = match msg {
+                    None | Some(Err(_)) => return End::Gone,
+                    Some(Ok(Message::Text(t))) => t.to_string(),
+                    Some(Ok(Message::Binary(b))) => match String::from_utf8(b.to_vec()) {
+                        Ok(t) => t,
+                        Err(_) => return End::Close(close::DECODE_ERROR, "Error while decoding payload."),
+                    },
+                    Some(Ok(Message::Close(_))) => return End::Gone,
+                    Some(Ok(_)) => continue,
+                };
+                if limiter.check().is_err() {
+                    return End::Close(close::RATE_LIMITED, "You are being rate limited.");
+                }
+                if let Err(e) = c.handle(&text, &mut deadline).await {
+                    return e;
+                }
+            }
+            _ = notified => {}
+            _ = tokio::time::sleep_until(deadline) => return End::Close(close::SESSION_TIMED_OUT, "Session timed out."),
+            _ = c.gw.shutdown_notify.notified() => {}
+        }
+    }
+}
+
+impl From<Error> for End {
+    fn from(_: Error) -> End {
+        End::Close(close::UNKNOWN_ERROR, "Unknown error.")
+    }
+}
