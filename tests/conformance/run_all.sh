@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Real-client conformance tests: unmodified discord.py 2.x and discord.js v14 bots against Hearth.
+#
+#   tests/conformance/run_all.sh [--zstd] [--scenarios A,B,C,D,E]
+#
+# Installs what is missing (a venv in tests/conformance/.venv from requirements.txt; `npm ci` for
+# node_modules), builds hearth unless HEARTH_BIN is set, runs the scenarios (see run.py) and ends
+# with the line `N passed, M failed`; exit status 1 if anything failed.
+#
+# Environment: HEARTH_BIN (default target/debug/hearth, built here with `cargo build`),
+#   CONFORMANCE_TIMEOUT (seconds per scenario, 60), CONFORMANCE_ZSTD=1 (same as --zstd: also run
+#   the discord.py scenarios with `zstandard` installed, i.e. compress=zstd-stream),
+#   PYTHON (python3.11+), CONFORMANCE_LOG_DIR (default tests/conformance/logs).
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+ZSTD="${CONFORMANCE_ZSTD:-0}"
+SCENARIOS="A,B,C,D,E"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --zstd) ZSTD=1 ;;
+    --scenarios) SCENARIOS="$2"; shift ;;
+    --scenarios=*) SCENARIOS="${1#*=}" ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+NSCEN=$(echo "$SCENARIOS" | tr ',' '\n' | grep -c .)
+
+die() {
+  # Setup failed before any scenario could run: count every scenario as failed.
+  echo "conformance: $*" >&2
+  echo "0 passed, $NSCEN failed"
+  exit 1
+}
+
+# ---- python venv with discord.py ----------------------------------------------------------------
+venv_ok() { # $1 = venv dir, $2 = requirements file
+  [ -x "$1/bin/python" ] && [ -f "$1/.installed" ] && cmp -s "$1/.installed" "$2"
+}
+make_venv() { # $1 = venv dir, $2 = requirements file
+  if ! venv_ok "$1" "$2"; then
+    echo "conformance: installing $(basename "$2") into $1"
+    rm -rf "$1"
+    "$PYTHON" -m venv "$1" || return 1
+    "$1/bin/python" -m pip install --disable-pip-version-check -q -r "$2" || return 1
+    cp "$2" "$1/.installed"
+  fi
+}
+make_venv "$HERE/.venv" "$HERE/requirements.txt" || die "pip install -r requirements.txt failed"
+"$HERE/.venv/bin/python" -c 'import discord, sys; assert discord.version_info.major == 2' \
+  || die "discord.py 2.x not importable from $HERE/.venv"
+if "$HERE/.venv/bin/python" -c 'import zstandard' 2>/dev/null; then
+  echo "conformance: warning: zstandard is importable in .venv; discord.py will use zstd-stream" >&2
+fi
+
+# ---- node_modules with discord.js ---------------------------------------------------------------
+if ! (cd "$HERE" && node -e 'const v=require("./node_modules/discord.js/package.json").version; if(!v.startsWith("14.")) process.exit(1)') 2>/dev/null \
+   || ! cmp -s "$HERE/package-lock.json" "$HERE/node_modules/.package-lock.json.installed"; then
+  echo "conformance: npm ci"
+  (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+  cp "$HERE/package-lock.json" "$HERE/node_modules/.package-lock.json.installed"
+fi
+
+# ---- hearth binary ------------------------------------------------------------------------------
+if [ -z "${HEARTH_BIN:-}" ]; then
+  (cd "$REPO" && cargo build --quiet) || die "cargo build failed"
+  export HEARTH_BIN="$REPO/target/debug/hearth"
+fi
+[ -x "$HEARTH_BIN" ] || die "no executable at HEARTH_BIN=$HEARTH_BIN"
+
+# ---- run ----------------------------------------------------------------------------------------
+OUT="$(mktemp)"
+trap 'rm -f "$OUT"' EXIT
+"$HERE/.venv/bin/python" "$HERE/run.py" --scenarios "$SCENARIOS" --python "$HERE/.venv/bin/python" | tee "$OUT"
+LAST="$(tail -n 1 "$OUT")"
+PASSED=$(echo "$LAST" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+FAILED=$(echo "$LAST" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+if [ -z "$PASSED" ]; then PASSED=0; FAILED=$NSCEN; echo "conformance: run.py did not finish" >&2; fi
+
+if [ "$ZSTD" = "1" ]; then
+  PYSCEN=$(echo "$SCENARIOS" | tr ',' '\n' | grep -iv '^[bd]$' | paste -sd, -)
+  if [ -n "$PYSCEN" ]; then
+    NPY=$(echo "$PYSCEN" | tr ',' '\n' | grep -c .)
+    if make_venv "$HERE/.venv-zstd" "$HERE/requirements-zstd.txt" \
+       && "$HERE/.venv-zstd/bin/python" -c 'import zstandard'; then
+      "$HERE/.venv/bin/python" "$HERE/run.py" --scenarios "$PYSCEN" --python "$HERE/.venv-zstd/bin/python" \
+        --tag=-zstd | tee "$OUT"
+      LAST="$(tail -n 1 "$OUT")"
+      P2=$(echo "$LAST" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+      F2=$(echo "$LAST" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+      if [ -z "$P2" ]; then P2=0; F2=$NPY; fi
+    else
+      echo "conformance: could not install requirements-zstd.txt" >&2
+      P2=0; F2=$NPY
+    fi
+    PASSED=$((PASSED + P2)); FAILED=$((FAILED + F2))
+  fi
+fi
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
