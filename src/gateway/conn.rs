@@ -69,6 +69,8 @@ enum End {
     Close(u16, &'static str),
     /// The peer went away.
     Gone,
+    /// The peer stopped reading while a write was pending; the socket is dropped.
+    Stalled,
 }
 
 struct Conn {
@@ -86,7 +88,22 @@ impl Conn {
             Ok(Some(bin)) => Message::Binary(bin.into()),
             Err(_) => return Err(End::Close(close::UNKNOWN_ERROR, "compression failed")),
         };
-        self.socket.send(msg).await.map_err(|_| End::Gone)
+        let Some(s) = self.session.clone() else { return self.socket.send(msg).await.map_err(|_| End::Gone) };
+        // A write blocked by a client that does not read must not keep the session attached:
+        // wake up when the dispatcher marks this session as too slow.
+        let send = self.socket.send(msg);
+        tokio::pin!(send);
+        loop {
+            tokio::select! {
+                r = &mut send => return r.map_err(|_| End::Gone),
+                _ = s.notify.notified() => {
+                    let kill = s.state.lock().kill;
+                    if kill.is_some() {
+                        return Err(End::Stalled);
+                    }
+                }
+            }
+        }
     }
 
     async fn send_op(&mut self, op: u8, d: Value) -> Result<(), End> {

@@ -116,7 +116,8 @@ impl Hearth {
         let username = format!(
             "{}_{}",
             if base.len() >= 2 { base } else { "bot".into() },
-            &id.to_string()[..6.min(id.to_string().len())]
+            // The low digits of a snowflake change with every id (time and increment).
+            &id.to_string()[id.to_string().len().saturating_sub(8)..]
         );
         let bot = UserRow {
             id,
