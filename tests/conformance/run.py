@@ -491,6 +491,10 @@ class Proxy:
                 conn["blackhole"] = True
             return len(self.conns)
 
+    def dropped(self):
+        with self.lock:
+            return sum(conn["dropped"] for conn in self.conns)
+
     def cut(self):
         with self.lock:
             conns, self.conns = self.conns, []
@@ -537,7 +541,15 @@ def scenario_resume(name, argv, opts, c, n_lost=5, n_gap=5):
         for i in range(1, n_lost + 1):
             content = f"seq-{i:03d}"
             expected.append((post(ctx, content), content))
-        time.sleep(1.0)  # let the server write them into the (black-holed) socket
+        # Let the server write them into the black-holed socket (wait until bytes stop arriving).
+        settle_end = time.monotonic() + 5
+        last = -1
+        while time.monotonic() < settle_end:
+            time.sleep(0.3)
+            now = proxy.dropped()
+            if now > 0 and now == last:
+                break
+            last = now
         # Phase 2: while the bot is disconnected (the proxy holds new connections until released).
         proxy.open.clear()
         dropped = proxy.cut()
