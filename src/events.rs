@@ -36,7 +36,7 @@ pub mod intents {
     pub const GUILD_MESSAGE_POLLS: u64 = 1 << 24;
     pub const DIRECT_MESSAGE_POLLS: u64 = 1 << 25;
     /// Every bit Discord documents.
-    pub const ALL: u64 = (1 << 17) - 1
+    pub const ALL: u64 = ((1 << 17) - 1)
         | AUTO_MODERATION_CONFIGURATION
         | AUTO_MODERATION_EXECUTION
         | GUILD_MESSAGE_POLLS

@@ -68,7 +68,10 @@ async fn main() -> std::process::ExitCode {
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            match &e {
+                hearth::Error::Internal(d) | hearth::Error::Unavailable(d) => eprintln!("error: {d}"),
+                other => eprintln!("error: {}", other.body()),
+            }
             std::process::ExitCode::FAILURE
         }
     }

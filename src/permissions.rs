@@ -64,7 +64,7 @@ pub const BYPASS_SLOWMODE: u64 = 1 << 52;
 
 /// Every bit Discord documents; anything outside is stripped from input.
 pub const ALL: u64 =
-    (1 << 47) - 1 | SEND_POLLS | USE_EXTERNAL_APPS | PIN_MESSAGES | BYPASS_SLOWMODE;
+    ((1 << 47) - 1) | SEND_POLLS | USE_EXTERNAL_APPS | PIN_MESSAGES | BYPASS_SLOWMODE;
 
 /// What `@everyone` gets in a new guild: the non-managing defaults Discord grants.
 pub const EVERYONE_DEFAULT: u64 = CREATE_INSTANT_INVITE

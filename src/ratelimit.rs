@@ -85,6 +85,11 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         }
     }
 
+    /// Requests allowed per window (the burst).
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
     /// Forgets keys whose buckets are full (bounded memory).
     pub fn shrink(&self) {
         self.inner.retain_recent();

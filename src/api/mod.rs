@@ -87,15 +87,41 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         bytes
     };
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        Ok(v) => {
+            // Only whitespace may follow the value (`{...} trailing` is not JSON).
+            de.end().map_err(|_| Error::Rule(Rule::InvalidJson))?;
+            // PostgreSQL cannot store NUL in text: refuse it here, the same on every backend.
+            if has_nul_escape(bytes) {
+                let path = serde_json::from_slice::<serde_json::Value>(bytes)
+                    .ok()
+                    .and_then(|v| nul_path(&v))
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| "_root".to_string());
+                let mut f = FieldErrors::new();
+                f.add(path, "BASE_TYPE_INVALID", "Must not contain NUL characters.");
+                return Err(Error::InvalidForm(f));
+            }
+            Ok(v)
+        }
         Err(e) => {
             let inner = e.inner();
             if inner.is_syntax() || inner.is_eof() {
                 return Err(Error::Rule(Rule::InvalidJson));
             }
-            let path = e.path().to_string();
-            let path = if path == "." {
+            // Dotted path (`messages.0`, `embeds.0.title`) so the error nests like Discord's.
+            let path = e
+                .path()
+                .iter()
+                .filter_map(|seg| match seg {
+                    serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                    serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                    serde_path_to_error::Segment::Unknown => None,
+                })
+                .collect::<Vec<_>>()
+                .join(".");
+            let path = if path.is_empty() {
                 "_root".to_string()
             } else {
                 path
@@ -115,6 +141,49 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             f.add(field, code, strip_position(&msg));
             Err(Error::InvalidForm(f))
         }
+    }
+}
+
+/// Whether raw JSON has a `\u0000` escape (the only way a NUL gets into a JSON string).
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(&b"0000"[..]) {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Dotted path of the first string (value or key) containing NUL.
+fn nul_path(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value as V;
+    let join = |head: String, rest: String| {
+        if rest.is_empty() {
+            head
+        } else {
+            format!("{head}.{rest}")
+        }
+    };
+    match v {
+        V::String(s) if s.contains('\0') => Some(String::new()),
+        V::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_path(x).map(|p| join(i.to_string(), p))),
+        V::Object(o) => o.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some("_root".to_string())
+            } else {
+                nul_path(x).map(|p| join(k.clone(), p))
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -182,6 +251,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Reason {
                     percent_encoding::percent_decode_str(s)
                         .decode_utf8_lossy()
                         .chars()
+                        .filter(|c| *c != '\0')
                         .take(512)
                         .collect()
                 }),
@@ -315,7 +385,13 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
         }
     };
     if let Err(e) = state.limits.global.check(&identity) {
-        return e.into_response();
+        let retry = match &e {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => 0.0,
+        };
+        let mut resp = e.into_response();
+        add_headers(resp.headers_mut(), &Allowed { limit: state.limits.global.limit(), remaining: 0, reset_after: retry }, "global");
+        return resp;
     }
     let method = req.method().clone();
     let (limiter, bucket_name) =

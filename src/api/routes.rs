@@ -949,12 +949,16 @@ async fn authorize(
 // ---- gateway discovery ------------------------------------------------------------------
 
 /// `GET /gateway` -> `{url}`.
-async fn gateway(State(s): State<AppState>) -> Json<Value> {
-    Json(json!({"url": s.gateway.public_url()}))
+async fn gateway(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Json<Value> {
+    Json(json!({"url": s.gateway.public_url(host(&headers))}))
+}
+
+fn host(h: &axum::http::HeaderMap) -> Option<&str> {
+    h.get("host").and_then(|v| v.to_str().ok())
 }
 /// `GET /gateway/bot` -> `{url, shards, session_start_limit}` (bot token).
-async fn gateway_bot(State(s): State<AppState>, Auth(a): Auth) -> Json<Value> {
-    Json(s.gateway.gateway_bot(&a))
+async fn gateway_bot(State(s): State<AppState>, headers: axum::http::HeaderMap, Auth(a): Auth) -> Json<Value> {
+    Json(s.gateway.gateway_bot(&a, host(&headers)))
 }
 
 // ---- admin ------------------------------------------------------------------------------

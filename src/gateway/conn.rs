@@ -79,6 +79,7 @@ struct Conn {
     transport: Transport,
     session: Option<Arc<Session>>,
     generation: u64,
+    resume_url: String,
 }
 
 impl Conn {
@@ -273,7 +274,7 @@ impl Conn {
             "guilds": guilds.iter().map(|g| json!({"id": Snowflake::from_db(*g), "unavailable": true})).collect::<Vec<_>>(),
             "session_id": session.id,
             "session_type": "normal",
-            "resume_gateway_url": self.gw.public_url(),
+            "resume_gateway_url": self.resume_url,
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -494,28 +495,29 @@ fn heartbeat_timeout(gw: &Gateway) -> Duration {
 }
 
 /// Runs a connection until it closes.
-pub(crate) async fn run(gw: Arc<Gateway>, socket: WebSocket, q: GatewayQuery) {
+pub(crate) async fn run(gw: Arc<Gateway>, socket: WebSocket, q: GatewayQuery, resume_url: String) {
     let mut c = Conn {
         gw: gw.clone(),
         socket,
         transport: Transport::from_query(q.compress.as_deref()),
         session: None,
         generation: 0,
+        resume_url,
     };
     let end = drive(&mut c, &q).await;
     if let End::Close(code, reason) = end {
-        let _ = c
-            .socket
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+        // Bounded: a client that stopped reading must not hold the task forever.
+        let close = c.socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() })));
+        let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
     }
     if let Some(s) = &c.session {
         let detach = {
             let mut st = s.state.lock();
             if st.generation == c.generation {
+                // A slow-consumer kill ends only this connection; the session stays resumable.
+                if st.kill == Some(close::UNKNOWN_ERROR) {
+                    st.kill = None;
+                }
                 st.connected = false;
                 st.disconnected_at = Some(std::time::Instant::now());
                 true

@@ -183,14 +183,21 @@ impl Gateway {
         gw
     }
 
-    /// The URL clients connect to (`gateway.public_url` or `ws://{listen}/gateway`).
-    pub fn public_url(&self) -> String {
-        self.public_url.clone()
+    /// The URL clients connect to: `gateway.public_url` when configured, otherwise
+    /// `ws://{Host of the request}/gateway`, otherwise `ws://{listen address}/gateway`.
+    pub fn public_url(&self, host: Option<&str>) -> String {
+        if let Some(u) = &self.hearth.config.gateway.public_url {
+            return u.clone();
+        }
+        match host.filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))) {
+            Some(h) => format!("ws://{h}/gateway"),
+            None => self.public_url.clone(),
+        }
     }
 
-    /// `GET /gateway/bot` body.
-    pub fn gateway_bot(&self, _actor: &Actor) -> Value {
-        json!({"url": self.public_url, "shards": 1, "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1}})
+    /// `GET /gateway/bot` body (Discord "Get Gateway Bot").
+    pub fn gateway_bot(&self, _actor: &Actor, host: Option<&str>) -> Value {
+        json!({"url": self.public_url(host), "shards": 1, "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1}})
     }
 
     /// Sends op 7 RECONNECT to every connection and closes them (graceful shutdown).
@@ -685,13 +692,15 @@ pub struct GatewayQuery {
 pub async fn ws_handler(
     State(s): State<AppState>,
     Query(q): Query<GatewayQuery>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     let gw = s.gateway.clone();
+    let resume_url = gw.public_url(headers.get("host").and_then(|h| h.to_str().ok()));
     let max = s.hearth.config.gateway.max_frame_bytes;
     ws.read_buffer_size(4096)
         .write_buffer_size(0)
         .max_message_size(max.max(4096) * 4)
         .max_frame_size(max.max(4096) * 4)
-        .on_upgrade(move |socket| conn::run(gw, socket, q))
+        .on_upgrade(move |socket| conn::run(gw, socket, q, resume_url))
 }

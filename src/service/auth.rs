@@ -388,15 +388,15 @@ impl Hearth {
                 self.token_pair(s.user_id, s.id, new)
             }
             None => {
-                if let Some(sid) = self.db.spent_refresh(&h).await? {
-                    if let Some(s) = self.db.session(sid).await? {
+                if let Some(sid) = self.db.spent_refresh(&h).await?
+                    && let Some(s) = self.db.session(sid).await?
+                {
                         tracing::warn!(
                             session = sid,
                             user = s.user_id,
                             "refresh token reuse: revoking session"
                         );
                         self.revoke_sessions(s.user_id, Some(vec![sid])).await?;
-                    }
                 }
                 Err(Error::Unauthorized)
             }
@@ -467,8 +467,7 @@ impl Hearth {
 
     /// Checks a JWT's signature and expiry; returns (user id, session id).
     pub fn decode_access(&self, jwt: &str) -> Result<(i64, i64)> {
-        let mut v = Validation::default();
-        v.leeway = 5;
+        let v = Validation { leeway: 5, ..Default::default() };
         let data = jsonwebtoken::decode::<Claims>(jwt, &self.auth.dec, &v)
             .map_err(|_| Error::Unauthorized)?;
         let uid = data

@@ -67,7 +67,7 @@ impl Hearth {
             description: app.description.clone(),
             bot_public: app.bot_public,
             bot_require_code_grant: false,
-            verify_key: hex::encode(&token_hash(&app.id.to_string())[..32]),
+            verify_key: token_hash(&format!("verify-key:{}", app.id)),
             flags: app.flags,
             owner,
             bot,

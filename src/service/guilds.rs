@@ -1216,6 +1216,13 @@ impl Hearth {
                 "This field is required",
             ));
         };
+        if q.contains('\0') {
+            return Err(field_error(
+                "query",
+                "BASE_TYPE_INVALID",
+                "Must not contain NUL characters.",
+            ));
+        }
         let limit = limit.unwrap_or(1);
         if !(1..=1000).contains(&limit) {
             return Err(field_error(
@@ -1453,8 +1460,20 @@ impl Hearth {
 
     // ---- invites --------------------------------------------------------------------
 
+    /// Whether `code` could be an invite code at all (checked before it reaches SQL, where
+    /// PostgreSQL would reject a NUL in text).
+    fn plausible_invite_code(code: &str) -> bool {
+        (1..=64).contains(&code.len())
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
     /// An invite that exists and has not expired.
     pub async fn valid_invite(&self, code: &str) -> Result<Option<InviteRow>> {
+        if !Self::plausible_invite_code(code) {
+            return Ok(None);
+        }
         let Some(inv) = self.db.invite(code).await? else {
             return Ok(None);
         };
@@ -1687,6 +1706,9 @@ impl Hearth {
         code: &str,
         reason: Option<&str>,
     ) -> Result<wire::Invite> {
+        if !Self::plausible_invite_code(code) {
+            return Err(Error::Unknown(Unknown::Invite));
+        }
         let inv = self
             .db
             .invite(code)

@@ -739,7 +739,7 @@ impl Hearth {
         let ca = self.channel_access(actor, channel_id).await?;
         let m = self.message_in(&ca, message_id).await?;
         let author = m.author_id == actor.user.id;
-        if !author && !(ca.guild.is_some() && perm::has(ca.perms, perm::MANAGE_MESSAGES)) {
+        if !(author || (ca.guild.is_some() && perm::has(ca.perms, perm::MANAGE_MESSAGES))) {
             return Err(Error::MissingPermissions);
         }
         self.db.delete_message(ca.channel.id, m.id).await?;

@@ -62,6 +62,9 @@ impl Db {
                 .await?;
             Ok(Db::Postgres(pool))
         } else {
+            // A fresh machine has no data folder yet (`hearth migrate` runs before `serve`).
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| Error::internal(format!("cannot create {}: {e}", config.data_dir.display())))?;
             let opts = SqliteConnectOptions::from_str(&url)
                 .map_err(Error::internal)?
                 .create_if_missing(true)
