@@ -122,7 +122,8 @@ class Rest:
 class Server:
     def __init__(self, name, log_dir, extra_env=None, port=None):
         self.name = name
-        self.bin = os.environ.get("HEARTH_BIN", os.path.join(REPO, "target", "debug", "hearth"))
+        target = os.path.join(REPO, os.environ.get("CARGO_TARGET_DIR") or "target")  # absolute stays absolute
+        self.bin = os.environ.get("HEARTH_BIN") or os.path.join(target, "debug", "hearth")
         self.port = port or free_port()
         self.data_dir = tempfile.mkdtemp(prefix=f"hearth-conf-{name}-")
         self.log_path = os.path.join(log_dir, f"{name}-hearth.log")

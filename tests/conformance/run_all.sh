@@ -7,7 +7,7 @@
 # node_modules), builds hearth unless HEARTH_BIN is set, runs the scenarios (see run.py) and ends
 # with the line `N passed, M failed`; exit status 1 if anything failed.
 #
-# Environment: HEARTH_BIN (default target/debug/hearth, built here with `cargo build`),
+# Environment: HEARTH_BIN (default $CARGO_TARGET_DIR/debug/hearth, built here with `cargo build`),
 #   CONFORMANCE_TIMEOUT (seconds per scenario, 60), CONFORMANCE_ZSTD=1 (same as --zstd: also run
 #   the discord.py scenarios with `zstandard` installed, i.e. compress=zstd-stream),
 #   PYTHON (python3.11+), CONFORMANCE_LOG_DIR (default tests/conformance/logs).
@@ -67,8 +67,10 @@ fi
 
 # ---- hearth binary ------------------------------------------------------------------------------
 if [ -z "${HEARTH_BIN:-}" ]; then
-  (cd "$REPO" && cargo build --quiet) || die "cargo build failed"
-  export HEARTH_BIN="$REPO/target/debug/hearth"
+  (cd "$REPO" && cargo build --quiet --bin hearth) || die "cargo build failed"
+  TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+  case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$REPO/$TARGET_DIR" ;; esac
+  export HEARTH_BIN="$TARGET_DIR/debug/hearth"
 fi
 [ -x "$HEARTH_BIN" ] || die "no executable at HEARTH_BIN=$HEARTH_BIN"
 
