@@ -326,6 +326,12 @@ pub struct HostEvent {
     /// The action's content; absent in stubs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<Value>,
+    /// For a relayed action whose effect the host records alongside it (spec §6.3): the
+    /// content hash of `content.result`, signed by the host. When present, `content` is
+    /// `{"request": <what the origin signed>, "result": <what the host made of it>}` and the
+    /// origin's `content_hash` covers `content.request` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_hash: Option<String>,
 }
 
 impl HostEvent {
@@ -334,6 +340,9 @@ impl HostEvent {
         validate_id("guild_id", &self.guild_id)?;
         if let Some(id) = &self.object_id {
             validate_id("object_id", id)?;
+        }
+        if let Some(h) = &self.result_hash {
+            validate_hash("result_hash", h)?;
         }
         if self.seq == 0 || self.seq > canonical::MAX_SAFE_INTEGER {
             return Err(Error::malformed("seq must be 1..=2^53-1"));
@@ -357,8 +366,17 @@ impl HostEvent {
                 action.host, action.guild_id, self.host, self.guild_id
             )));
         }
-        if let Some(c) = &self.content {
-            action.check_content(c)?;
+        match (&self.content, &self.result_hash) {
+            (Some(c), None) => action.check_content(c)?,
+            (Some(c), Some(rh)) => {
+                let request = c.get("request").ok_or_else(|| Error::malformed("content.request is required with result_hash"))?;
+                let result = c.get("result").ok_or_else(|| Error::malformed("content.result is required with result_hash"))?;
+                action.check_content(request)?;
+                if content_hash(result)? != *rh {
+                    return Err(Error::ContentHashMismatch);
+                }
+            }
+            (None, _) => {}
         }
         Ok(())
     }
@@ -627,6 +645,7 @@ mod tests {
             prev_hash: prev,
             host_ts: T + 500,
             object_id: None,
+            result_hash: None,
             action: signed,
             content: Some(content),
         }
@@ -766,6 +785,7 @@ mod tests {
             prev_hash: None,
             host_ts: T,
             object_id: None,
+            result_hash: None,
             action: signed,
             content: None,
         };
@@ -801,6 +821,7 @@ mod tests {
             prev_hash: None,
             host_ts: T,
             object_id: None,
+            result_hash: None,
             action: fv,
             content: Some(json!({"content": "one"})),
         }
@@ -826,6 +847,7 @@ mod tests {
             prev_hash: None,
             host_ts: T,
             object_id: None,
+            result_hash: None,
             action: inner,
             content: None,
         };

@@ -259,6 +259,7 @@ fn gen_signed_event() -> Value {
             object_id: spec.object_id.map(str::to_owned),
             action: signed_action.clone(),
             content: Some(spec.content.clone()),
+            result_hash: None,
         };
         let signed_event = host_event.sign(&b).unwrap();
         let mut envelope = serde_json::to_value(&host_event).unwrap();
@@ -339,6 +340,7 @@ fn check_signed_event() {
             object_id: env.get("object_id").map(|h| s(h).to_owned()),
             action: signed_action,
             content: Some(content.clone()),
+            result_hash: None,
         };
         let signed_event = host_event.sign(key_of(&host_event.host)).unwrap();
         assert_eq!(signed_event, e["signed_event"]);
