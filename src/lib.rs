@@ -18,6 +18,7 @@ pub mod events;
 pub mod gateway;
 pub mod permissions;
 pub mod ratelimit;
+pub mod s2s;
 pub mod service;
 pub mod snowflake;
 pub mod storage;
@@ -33,6 +34,13 @@ pub struct App {
     pub hearth: Arc<service::Hearth>,
     pub gateway: Arc<gateway::Gateway>,
     limits: Arc<api::RouteLimits>,
+    federation: Option<(FedListener, axum::Router)>,
+}
+
+/// The separate federation listener (`federation.listen`).
+enum FedListener {
+    Plain(TcpListener),
+    Tls(s2s::tls::TlsListener),
 }
 
 impl App {
@@ -65,14 +73,60 @@ impl App {
             limits: limits.clone(),
             gateway: gateway.clone(),
         };
-        let router = api::router(state);
+        let fed_cfg = hearth.config.federation.clone();
+        let mut router = api::router(state.clone());
+        let mut federation = None;
+        if fed_cfg.enabled {
+            match fed_cfg.listen {
+                // No separate listener: the federation routes share the main one.
+                None => router = router.merge(s2s::router().with_state(state.clone())),
+                Some(addr) => {
+                    let tcp = TcpListener::bind(addr).await.map_err(|e| {
+                        Error::internal(format!("cannot listen on federation.listen {addr}: {e}"))
+                    })?;
+                    let listener = match (&fed_cfg.tls_cert, &fed_cfg.tls_key) {
+                        (Some(cert), Some(key)) => {
+                            let tls =
+                                s2s::tls::server_config(cert, key).map_err(Error::Internal)?;
+                            FedListener::Tls(
+                                s2s::tls::TlsListener::new(tcp, tls).map_err(Error::internal)?,
+                            )
+                        }
+                        (None, None) => FedListener::Plain(tcp),
+                        _ => {
+                            return Err(Error::internal(
+                                "federation.tls_cert and federation.tls_key must be set together",
+                            ));
+                        }
+                    };
+                    let fed_router = s2s::router()
+                        .fallback(s2s::not_found)
+                        .layer(axum::extract::DefaultBodyLimit::max(
+                            hearth.config.limits.max_body_bytes,
+                        ))
+                        .layer(tower_http::trace::TraceLayer::new_for_http())
+                        .with_state(state);
+                    federation = Some((listener, fed_router));
+                }
+            }
+        }
         Ok(App {
             listener,
             router,
             hearth,
             gateway,
             limits,
+            federation,
         })
+    }
+
+    /// The bound address of the federation listener, when `federation.listen` is set.
+    pub fn federation_addr(&self) -> Option<SocketAddr> {
+        match &self.federation {
+            Some((FedListener::Plain(l), _)) => l.local_addr().ok(),
+            Some((FedListener::Tls(l), _)) => axum::serve::Listener::local_addr(l).ok(),
+            None => None,
+        }
     }
 
     /// The bound address.
@@ -96,10 +150,47 @@ impl App {
             }
         });
         let gateway = self.gateway.clone();
-        let shutdown = async move {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        tokio::spawn(async move {
             shutdown.await;
             gateway.shutdown();
-        };
+            let _ = stop_tx.send(true);
+        });
+        let shutdown = stopped(stop_rx.clone());
+        let fed = self.hearth.fed.clone();
+        let key_reload = tokio::spawn(async move {
+            let mut t = tokio::time::interval(Duration::from_secs(30));
+            t.tick().await;
+            loop {
+                t.tick().await;
+                if let Err(e) = fed.reload_keys().await {
+                    tracing::warn!(error = %e, "cannot reload the server keys");
+                }
+            }
+        });
+        let fed_task = self.federation.map(|(listener, router)| {
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move {
+                let res = match listener {
+                    FedListener::Plain(l) => {
+                        axum::serve(l, router.into_make_service())
+                            .with_graceful_shutdown(stop)
+                            .await
+                    }
+                    FedListener::Tls(l) => {
+                        axum::serve(l, router.into_make_service())
+                            .with_graceful_shutdown(stop)
+                            .await
+                    }
+                };
+                if let Err(e) = res {
+                    tracing::error!(error = %e, "federation listener failed");
+                }
+            })
+        });
         let res = axum::serve(
             self.listener,
             self.router
@@ -109,6 +200,10 @@ impl App {
         .await
         .map_err(Error::internal);
         janitor.abort();
+        key_reload.abort();
+        if let Some(t) = fed_task {
+            let _ = t.await;
+        }
         self.hearth.db.close().await;
         res
     }

@@ -26,6 +26,23 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// This server's federation signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List every key with its state (current, old, revoked).
+    List,
+    /// Make a new current key; the previous one stays published as an old key, so what it
+    /// signed before stays verifiable.
+    Rotate,
+    /// Revoke a key (e.g. `ed25519:AbCdEfGh`): nothing it signed is accepted any more. A new
+    /// current key is made if it was the current one.
+    Revoke { key_id: String },
 }
 
 #[derive(Subcommand)]
@@ -69,7 +86,9 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             match &e {
-                hearth::Error::Internal(d) | hearth::Error::Unavailable(d) => eprintln!("error: {d}"),
+                hearth::Error::Internal(d) | hearth::Error::Unavailable(d) => {
+                    eprintln!("error: {d}")
+                }
                 other => eprintln!("error: {}", other.body()),
             }
             std::process::ExitCode::FAILURE
@@ -90,7 +109,50 @@ async fn run(cmd: Command, mut config: Config) -> hearth::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Keys { command } => {
+            let db = hearth::storage::Db::connect(&config).await?;
+            db.migrate().await?;
+            let ring = hearth::s2s::Keyring::load(
+                &config.server_name,
+                db.clone(),
+                config.federation.key_validity_ms,
+            )
+            .await?;
+            match command {
+                KeysCommand::List => {}
+                KeysCommand::Rotate => {
+                    let k = ring.rotate().await?;
+                    println!("new current key {}", k.key_id);
+                }
+                KeysCommand::Revoke { key_id } => match ring.revoke(&key_id).await? {
+                    Some(k) => println!("revoked {}", k.key_id),
+                    None => {
+                        db.close().await;
+                        return Err(hearth::Error::Internal(format!("no key {key_id}")));
+                    }
+                },
+            }
+            for k in ring.list() {
+                println!(
+                    "{}\t{}\t{}\tcreated {}{}{}",
+                    k.key_id,
+                    k.state(),
+                    k.public_key,
+                    k.created_at,
+                    k.expired_at
+                        .map(|t| format!(", expired {t}"))
+                        .unwrap_or_default(),
+                    k.revoked_at
+                        .map(|t| format!(", revoked {t}"))
+                        .unwrap_or_default(),
+                );
+            }
+            println!("(a running server picks changes up within 30 s)");
+            db.close().await;
+            Ok(())
+        }
         Command::Admin { command } => {
+            config.federation.listen = None;
             config.listen = "127.0.0.1:0".parse().expect("valid address");
             let app = App::build(config).await?;
             match command {

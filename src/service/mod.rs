@@ -49,6 +49,8 @@ pub struct Hearth {
     pub(crate) auth: auth::AuthState,
     /// Last message time per (channel, user) for slow mode.
     slowmode: Mutex<HashMap<(i64, i64), Instant>>,
+    /// Federation: keys, discovery, signed client, inbound verification.
+    pub fed: Arc<crate::s2s::Federation>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -176,6 +178,7 @@ impl Hearth {
     /// Builds the services over an open, migrated database.
     pub async fn new(config: Config, db: Db, bus: Arc<dyn EventBus>) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
+        let fed = Arc::new(crate::s2s::Federation::new(&config, &db).await?);
         Ok(Hearth {
             config,
             db,
@@ -183,6 +186,7 @@ impl Hearth {
             bus,
             auth,
             slowmode: Mutex::new(HashMap::new()),
+            fed,
         })
     }
 

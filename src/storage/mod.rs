@@ -21,10 +21,12 @@ use crate::error::{Error, Result};
 
 mod chat;
 mod guilds;
+mod server_keys;
 mod users;
 
 pub use chat::*;
 pub use guilds::*;
+pub use server_keys::*;
 pub use users::*;
 
 /// A database handle (cheap to clone).

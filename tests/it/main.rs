@@ -1,1 +1,8 @@
-fn main() {}
+//! Integration tests of the homeserver core: every test starts a real server on a free port
+//! over a fresh database (SQLite by default, PostgreSQL with `HEARTH_TEST_DATABASE=postgres`)
+//! and talks to it over HTTP like a client would.
+
+mod harness;
+mod network;
+
+mod federation_transport;

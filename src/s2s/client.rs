@@ -1,0 +1,441 @@
+//! Outbound federation: [`FederationClient`] signs requests with this server's current key,
+//! sends them over HTTPS to the destination found by [`Discovery`], and fetches and caches
+//! peers' key documents.
+//!
+//! Safety limits (spec/federation.md "Transport"): HTTPS only; every connection address goes
+//! through the address policy (a DNS hook, so redirects are covered too, and redirects to IP
+//! literals are checked by the redirect policy); at most `federation.max_redirects` redirects;
+//! a total timeout of `federation.request_timeout_ms`; response bodies are streamed and
+//! abandoned past `federation.max_response_bytes`. Error bodies of peers are never passed
+//! through: only their `errcode` (if well-formed) and a shortened `error` text.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hearth_federation::keys::{KeyDocument, KeyLookup, KeyStore, KnownKey};
+use hearth_federation::request::{RequestFields, sign_request};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+use reqwest::Method;
+use serde_json::Value;
+
+use super::discovery::{Discovery, DiscoveryError, PolicyResolver, Step, is_public_ip};
+use super::keys::Keyring;
+use super::{DomainPolicy, FedError, now_ms};
+use crate::config::FederationConfig;
+
+/// Path of the key document.
+pub const KEY_PATH: &str = "/_hearth/key/v1/server";
+/// Unknown-key refetches allowed per peer per minute (on top of fetches of stale documents).
+const REFETCHES_PER_MINUTE: usize = 6;
+
+/// An HTTPS client with the federation limits (used for `.well-known` and federation calls).
+pub(crate) fn http_client(
+    cfg: &FederationConfig,
+    extra_roots: &[reqwest::Certificate],
+    resolver: PolicyResolver,
+) -> Result<reqwest::Client, String> {
+    let timeout = Duration::from_millis(cfg.request_timeout_ms.max(1));
+    let max_redirects = cfg.max_redirects;
+    let allow_private = cfg.allow_private_addresses;
+    let policy = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > max_redirects {
+            return attempt.error(format!("more than {max_redirects} redirects"));
+        }
+        if attempt.url().scheme() != "https" {
+            return attempt.error("redirect to a non-https URL");
+        }
+        let ip = attempt
+            .url()
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .and_then(|h| h.parse::<std::net::IpAddr>().ok());
+        if let Some(ip) = ip
+            && !allow_private
+            && !is_public_ip(ip)
+        {
+            let host = attempt.url().host_str().unwrap_or_default().to_owned();
+            return attempt.error(DiscoveryError::Refused {
+                step: Step::Connect,
+                host,
+                addr: ip,
+            });
+        }
+        attempt.follow()
+    });
+    reqwest::Client::builder()
+        .no_proxy()
+        .https_only(true)
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .redirect(policy)
+        .tls_certs_merge(extra_roots.iter().cloned())
+        .dns_resolver(Arc::new(resolver))
+        .user_agent(concat!("hearth/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
+/// Reads a response body, failing once it exceeds `cap` bytes.
+pub(crate) async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, FedError> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(FedError::TooLarge { limit: cap });
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(map_reqwest)? {
+        if out.len() + chunk.len() > cap {
+            return Err(FedError::TooLarge { limit: cap });
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Maps a transport error, surfacing discovery/address-policy refusals as such.
+pub(crate) fn map_reqwest(e: reqwest::Error) -> FedError {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = src {
+        if let Some(d) = s.downcast_ref::<DiscoveryError>() {
+            return FedError::Discovery(d.clone());
+        }
+        src = s.source();
+    }
+    if e.is_timeout() {
+        return FedError::Timeout;
+    }
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    FedError::Transport(msg)
+}
+
+/// Per-peer key fetch bookkeeping: one fetch at a time, and a cap on unknown-key refetches.
+#[derive(Default)]
+struct FetchLog {
+    recent: VecDeque<Instant>,
+}
+
+struct Inner {
+    server_name: String,
+    enabled: bool,
+    policy: DomainPolicy,
+    keyring: Arc<Keyring>,
+    discovery: Arc<Discovery>,
+    http: reqwest::Client,
+    max_response_bytes: usize,
+    store: RwLock<KeyStore>,
+    docs: Mutex<HashMap<String, KeyDocument>>,
+    fetches: Mutex<HashMap<String, Arc<tokio::sync::Mutex<FetchLog>>>>,
+}
+
+/// The outbound federation client (cheap to clone).
+#[derive(Clone)]
+pub struct FederationClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FederationClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FederationClient")
+            .field("server_name", &self.inner.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A synchronous view of the verify keys known at one instant (peers' fetched documents and
+/// this server's own keys); pass it to `hearth_federation` verify functions. Holds a read
+/// lock: do not keep it across an `.await`.
+pub struct KeysView<'a> {
+    guard: RwLockReadGuard<'a, KeyStore>,
+    now: u64,
+}
+
+impl KeyLookup for KeysView<'_> {
+    fn lookup(&self, server_name: &str, key_id: &str) -> Option<KnownKey> {
+        self.guard.at(self.now).lookup(server_name, key_id)
+    }
+}
+
+impl FederationClient {
+    pub(crate) fn new(
+        cfg: &FederationConfig,
+        server_name: &str,
+        policy: DomainPolicy,
+        keyring: Arc<Keyring>,
+        discovery: Arc<Discovery>,
+        extra_roots: &[reqwest::Certificate],
+    ) -> Result<FederationClient, String> {
+        let http = http_client(cfg, extra_roots, discovery.connect_resolver())?;
+        let client = FederationClient {
+            inner: Arc::new(Inner {
+                server_name: server_name.to_owned(),
+                enabled: cfg.enabled,
+                policy,
+                keyring,
+                discovery,
+                http,
+                max_response_bytes: cfg.max_response_bytes,
+                store: RwLock::new(KeyStore::new()),
+                docs: Mutex::new(HashMap::new()),
+                fetches: Mutex::new(HashMap::new()),
+            }),
+        };
+        client.refresh_own_keys();
+        Ok(client)
+    }
+
+    /// Copies this server's keys (and their states) into the verify-key store.
+    pub fn refresh_own_keys(&self) {
+        let mut store = self.inner.store.write();
+        for (id, k) in self.inner.keyring.known_keys() {
+            store.insert_key(&self.inner.server_name, &id, k);
+        }
+    }
+
+    /// The verify keys known now (see [`KeysView`]). Call [`FederationClient::ensure_key`]
+    /// first for keys that may not be cached yet.
+    pub fn keys(&self) -> KeysView<'_> {
+        KeysView {
+            guard: self.inner.store.read(),
+            now: now_ms(),
+        }
+    }
+
+    /// The `Authorization` header value for a request (spec §7.1), signed now with the
+    /// current key.
+    pub fn authorization(
+        &self,
+        destination: &str,
+        method: &Method,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<String, FedError> {
+        sign_request(
+            &self.inner.keyring.current(),
+            &RequestFields {
+                method: method.as_str(),
+                path: path_and_query,
+                origin: &self.inner.server_name,
+                destination,
+                ts: now_ms(),
+                body,
+            },
+        )
+        .map_err(FedError::Protocol)
+    }
+
+    fn check_destination(&self, destination: &str) -> Result<(), FedError> {
+        if !self.inner.enabled {
+            return Err(FedError::Disabled);
+        }
+        if !self.inner.policy.allows(destination) {
+            return Err(FedError::Denied(destination.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Sends a signed federation request and returns the JSON answer (`Null` for an empty
+    /// 2xx body). `path_and_query` is the raw request target (already percent-encoded), e.g.
+    /// `/_hearth/federation/v1/ping`.
+    ///
+    /// # Errors
+    /// [`FedError`]: disabled, denied by domain policy, discovery, transport, timeout, too
+    /// large, or [`FedError::Remote`] with the peer's `errcode` for a non-2xx answer.
+    pub async fn request(
+        &self,
+        destination: &str,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, FedError> {
+        self.check_destination(destination)?;
+        let bytes = match body {
+            Some(v) => {
+                serde_json::to_vec(v).map_err(|e| FedError::InvalidRequest(e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        let auth = self.authorization(destination, &method, path_and_query, &bytes)?;
+        self.send(destination, method, path_and_query, bytes, Some(auth))
+            .await
+    }
+
+    /// Low-level: sends `body` with the given `Authorization` header value (or none) to
+    /// `destination`. [`FederationClient::request`] is this plus signing; tests use it to
+    /// present forged or replayed headers.
+    ///
+    /// # Errors
+    /// As [`FederationClient::request`].
+    pub async fn send(
+        &self,
+        destination: &str,
+        method: Method,
+        path_and_query: &str,
+        body: Vec<u8>,
+        authorization: Option<String>,
+    ) -> Result<Value, FedError> {
+        self.check_destination(destination)?;
+        let dest = self.inner.discovery.resolve(destination).await?;
+        let url = reqwest::Url::parse(&format!("{}{path_and_query}", dest.base_url()))
+            .map_err(|e| FedError::InvalidRequest(format!("bad path {path_and_query:?}: {e}")))?;
+        let sent = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        if sent != path_and_query {
+            return Err(FedError::InvalidRequest(format!(
+                "path {path_and_query:?} is not in its on-the-wire form ({sent:?})"
+            )));
+        }
+        let mut rb = self.inner.http.request(method, url);
+        if let Some(a) = authorization {
+            rb = rb.header(reqwest::header::AUTHORIZATION, a);
+        }
+        if !body.is_empty() {
+            rb = rb
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let resp = rb.send().await.map_err(map_reqwest)?;
+        let status = resp.status();
+        let bytes = read_capped(resp, self.inner.max_response_bytes).await?;
+        if !status.is_success() {
+            return Err(remote_error(status.as_u16(), &bytes));
+        }
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| FedError::InvalidResponse(format!("answer is not JSON: {e}")))
+    }
+
+    /// The key document of `server_name`: from the cache while it is fresh (its
+    /// `valid_until_ts`, at most 7 days after the fetch), fetched and verified otherwise.
+    ///
+    /// # Errors
+    /// [`FedError`] from the fetch, or [`FedError::Keys`] for a document that does not verify.
+    pub async fn server_keys(&self, server_name: &str) -> Result<KeyDocument, FedError> {
+        if server_name == self.inner.server_name {
+            return Ok(self.inner.keyring.document(now_ms()));
+        }
+        if !self.inner.store.read().needs_refresh(server_name, now_ms())
+            && let Some(d) = self.inner.docs.lock().get(server_name)
+        {
+            return Ok(d.clone());
+        }
+        self.fetch_keys(server_name, false).await
+    }
+
+    /// Refetches the key document of `server_name` now (subject to the per-peer refetch cap
+    /// when the cached one is still fresh).
+    ///
+    /// # Errors
+    /// As [`FederationClient::server_keys`].
+    pub async fn refresh_server_keys(&self, server_name: &str) -> Result<KeyDocument, FedError> {
+        self.fetch_keys(server_name, true).await
+    }
+
+    /// Makes sure `key_id` of `server_name` is known: refetches the server's document when the
+    /// cached one is stale or does not list the key (at most a few times per minute per peer).
+    /// Afterwards [`FederationClient::keys`] answers for it (possibly as old or revoked).
+    ///
+    /// # Errors
+    /// [`FedError`] when a needed fetch fails.
+    pub async fn ensure_key(&self, server_name: &str, key_id: &str) -> Result<(), FedError> {
+        if server_name == self.inner.server_name {
+            return Ok(());
+        }
+        if self.keys().lookup(server_name, key_id).is_some() {
+            return Ok(());
+        }
+        let stale = self.inner.store.read().needs_refresh(server_name, now_ms());
+        self.fetch_keys(server_name, !stale).await.map(|_| ())
+    }
+
+    async fn fetch_keys(&self, server_name: &str, forced: bool) -> Result<KeyDocument, FedError> {
+        self.check_destination(server_name)?;
+        let lock = self
+            .inner
+            .fetches
+            .lock()
+            .entry(server_name.to_owned())
+            .or_default()
+            .clone();
+        let started = Instant::now();
+        let mut log = lock.lock().await;
+        // Someone else fetched while we waited: use that.
+        if log.recent.back().is_some_and(|t| *t >= started)
+            && let Some(d) = self.inner.docs.lock().get(server_name)
+        {
+            return Ok(d.clone());
+        }
+        let now = Instant::now();
+        while log
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+        {
+            log.recent.pop_front();
+        }
+        if forced && log.recent.len() >= REFETCHES_PER_MINUTE {
+            return Err(FedError::RateLimited(server_name.to_owned()));
+        }
+        log.recent.push_back(now);
+        let value = self
+            .send(server_name, Method::GET, KEY_PATH, Vec::new(), None)
+            .await?;
+        let doc = KeyDocument::verify(&value, server_name).map_err(FedError::Keys)?;
+        let fetched_at = now_ms();
+        if doc.valid_until_ts <= fetched_at {
+            return Err(FedError::InvalidResponse(format!(
+                "key document of {server_name} expired at {}",
+                doc.valid_until_ts
+            )));
+        }
+        self.inner
+            .store
+            .write()
+            .insert_document(&doc, fetched_at)
+            .map_err(FedError::Keys)?;
+        self.inner
+            .docs
+            .lock()
+            .insert(server_name.to_owned(), doc.clone());
+        Ok(doc)
+    }
+}
+
+fn remote_error(status: u16, body: &[u8]) -> FedError {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let errcode = v
+        .get("errcode")
+        .and_then(Value::as_str)
+        .filter(|c| {
+            !c.is_empty()
+                && c.len() <= 64
+                && c.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .unwrap_or("H_UNKNOWN")
+        .to_owned();
+    let error: String = v
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    FedError::Remote {
+        status,
+        errcode,
+        error,
+    }
+}

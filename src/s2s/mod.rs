@@ -1,0 +1,374 @@
+//! Server-to-server transport (issue 4; spec/federation.md): this server's keys, discovery of
+//! peers, the signed outbound client, inbound request authentication and the federation
+//! routes. Guild replication builds on it (`s2s::guild*`).
+//!
+//! - A service calls a peer with `hearth.fed.client.request(dest, Method::PUT, path, Some(&body))`
+//!   (or [`Federation::request`]); the request is signed with the current key and sent over
+//!   HTTPS to the destination [`discovery`] finds.
+//! - An inbound handler takes an [`inbound::SignedRequest`] extractor; `req.origin` is the
+//!   authenticated sending server. Handlers answer errors with [`inbound::FedRejection`].
+//! - Event verification uses [`client::FederationClient::ensure_key`] (async, fetches keys)
+//!   then `hearth.fed.client.keys()` (a sync `KeyLookup`).
+//!
+//! Routes ([`router`]) are served on the federation listener when `federation.listen` is set
+//! (HTTPS when `tls_cert`/`tls_key` are set), otherwise on the main listener.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hearth_federation::MAX_CLOCK_SKEW_MS;
+use hearth_federation::request::{
+    AuthHeader, Incoming, ReplayGuard, VerifiedRequest, verify_request,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::api::AppState;
+use crate::config::{Config, FederationConfig};
+use crate::error::{Error, Result};
+use crate::storage::Db;
+
+pub mod client;
+pub mod discovery;
+pub mod inbound;
+pub mod keys;
+pub mod tls;
+
+pub use client::{FederationClient, KeysView};
+pub use discovery::{Destination, Discovery, DiscoveryError, Step};
+pub use inbound::{FedRejection, SignedRequest};
+pub use keys::{KeyInfo, Keyring};
+
+/// Milliseconds since the Unix epoch, as the federation crate counts time.
+pub fn now_ms() -> u64 {
+    crate::storage::now_ms().max(0) as u64
+}
+
+/// Why an outbound federation call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FedError {
+    /// `federation.enabled = false`.
+    #[error("federation is disabled")]
+    Disabled,
+    /// The destination is excluded by `deny_domains` / `allow_domains`.
+    #[error("{0} is excluded by the federation domain policy")]
+    Denied(String),
+    /// The destination could not be resolved (the error names the step).
+    #[error("discovery: {0}")]
+    Discovery(#[from] DiscoveryError),
+    /// Connection, TLS or HTTP failure.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// The request took longer than `federation.request_timeout_ms`.
+    #[error("timed out")]
+    Timeout,
+    /// The answer exceeded `federation.max_response_bytes` (or the well-known cap).
+    #[error("response larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    /// The peer answered a non-2xx status; `errcode` is its code (`H_UNKNOWN` if absent).
+    #[error("{status} {errcode}: {error}")]
+    Remote {
+        status: u16,
+        errcode: String,
+        error: String,
+    },
+    /// The answer is not what the protocol says (not JSON, expired key document, ...).
+    #[error("invalid response: {0}")]
+    InvalidResponse(String),
+    /// We could not build the request (bad path, unserializable body).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A fetched key document does not verify.
+    #[error("key document: {0}")]
+    Keys(hearth_federation::Error),
+    /// Signing failed (bad method/path/server name).
+    #[error("protocol: {0}")]
+    Protocol(hearth_federation::Error),
+    /// Too many key refetches for this peer in the last minute.
+    #[error("key refetch rate limit reached for {0}")]
+    RateLimited(String),
+}
+
+impl FedError {
+    /// The peer's error code for [`FedError::Remote`].
+    pub fn errcode(&self) -> Option<&str> {
+        match self {
+            FedError::Remote { errcode, .. } => Some(errcode),
+            _ => None,
+        }
+    }
+}
+
+impl From<FedError> for Error {
+    fn from(e: FedError) -> Error {
+        Error::Unavailable(format!("federation: {e}"))
+    }
+}
+
+/// `deny_domains` / `allow_domains` (see [`FederationConfig`]).
+#[derive(Debug, Clone, Default)]
+pub struct DomainPolicy {
+    deny: Vec<String>,
+    allow: Vec<String>,
+}
+
+fn pattern_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
+        None => pattern == host,
+    }
+}
+
+impl DomainPolicy {
+    /// From the configured lists (lower-cased).
+    pub fn new(deny: &[String], allow: &[String]) -> Self {
+        let norm = |v: &[String]| v.iter().map(|d| d.trim().to_ascii_lowercase()).collect();
+        DomainPolicy {
+            deny: norm(deny),
+            allow: norm(allow),
+        }
+    }
+
+    /// Whether `server_name` may federate with us. Patterns match the name with or without
+    /// its port: `example.org` matches `example.org` and `example.org:8448`; `*.example.org`
+    /// matches every subdomain.
+    pub fn allows(&self, server_name: &str) -> bool {
+        let name = server_name.to_ascii_lowercase();
+        let host = name.rsplit_once(':').map_or(name.as_str(), |(h, _)| h);
+        let hit = |p: &String| pattern_matches(p, &name) || pattern_matches(p, host);
+        if self.deny.iter().any(hit) {
+            return false;
+        }
+        self.allow.is_empty() || self.allow.iter().any(hit)
+    }
+}
+
+/// The federation layer of one homeserver (owned by [`crate::service::Hearth`] as `fed`).
+pub struct Federation {
+    pub config: FederationConfig,
+    pub server_name: String,
+    pub keyring: Arc<Keyring>,
+    pub client: FederationClient,
+    pub discovery: Arc<Discovery>,
+    pub replay: ReplayGuard,
+    pub policy: DomainPolicy,
+}
+
+impl std::fmt::Debug for Federation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Federation")
+            .field("server_name", &self.server_name)
+            .field("enabled", &self.config.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Federation {
+    /// Loads (or creates) the server keys and builds discovery and the client.
+    ///
+    /// # Errors
+    /// Database errors; unreadable `extra_ca_certs`; a resolver or HTTP client that cannot be
+    /// built.
+    pub async fn new(config: &Config, db: &Db) -> Result<Federation> {
+        let cfg = config.federation.clone();
+        let keyring =
+            Arc::new(Keyring::load(&config.server_name, db.clone(), cfg.key_validity_ms).await?);
+        let roots = tls::load_roots(&cfg.extra_ca_certs).map_err(Error::Internal)?;
+        let discovery = Arc::new(Discovery::new(&cfg, &roots).map_err(Error::Internal)?);
+        let policy = DomainPolicy::new(&cfg.deny_domains, &cfg.allow_domains);
+        let client = FederationClient::new(
+            &cfg,
+            &config.server_name,
+            policy.clone(),
+            keyring.clone(),
+            discovery.clone(),
+            &roots,
+        )
+        .map_err(Error::Internal)?;
+        Ok(Federation {
+            server_name: config.server_name.clone(),
+            config: cfg,
+            keyring,
+            client,
+            discovery,
+            replay: ReplayGuard::default(),
+            policy,
+        })
+    }
+
+    /// Whether federation is enabled.
+    pub fn enabled(&self) -> bool {
+        self.config.enabled
+    }
+
+    /// Signed request to a peer; see [`FederationClient::request`].
+    ///
+    /// # Errors
+    /// [`FedError`].
+    pub async fn request(
+        &self,
+        destination: &str,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> std::result::Result<Value, FedError> {
+        self.client
+            .request(destination, method, path_and_query, body)
+            .await
+    }
+
+    /// Rotates this server's key (see [`Keyring::rotate`]).
+    pub async fn rotate_key(&self) -> Result<KeyInfo> {
+        let k = self.keyring.rotate().await?;
+        self.client.refresh_own_keys();
+        Ok(k)
+    }
+
+    /// Revokes one of this server's keys (see [`Keyring::revoke`]).
+    pub async fn revoke_key(&self, key_id: &str) -> Result<Option<KeyInfo>> {
+        let k = self.keyring.revoke(key_id).await?;
+        self.client.refresh_own_keys();
+        Ok(k)
+    }
+
+    /// Rereads the keys from the database (changes made by `hearth keys` in another process).
+    pub async fn reload_keys(&self) -> Result<()> {
+        self.keyring.reload().await?;
+        self.client.refresh_own_keys();
+        Ok(())
+    }
+
+    /// Authenticates an inbound request (what [`SignedRequest`] does): header shape,
+    /// destination, clock skew, domain policy, origin key (fetched if needed), signature,
+    /// replay.
+    ///
+    /// # Errors
+    /// [`FedRejection`] with the code of the first failed check.
+    pub async fn verify_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        authorization: Option<&str>,
+    ) -> std::result::Result<VerifiedRequest, FedRejection> {
+        if !self.config.enabled {
+            return Err(FedRejection::new(
+                StatusCode::FORBIDDEN,
+                "H_FEDERATION_DISABLED",
+                "federation is disabled on this server",
+            ));
+        }
+        let header = AuthHeader::parse(authorization.ok_or_else(|| {
+            hearth_federation::Error::MalformedAuth("missing Authorization header".into())
+        })?)?;
+        // Cheap checks before any key fetch (verify_request repeats them).
+        if header.destination != self.server_name {
+            return Err(hearth_federation::Error::WrongDestination {
+                expected: self.server_name.clone(),
+                got: header.destination,
+            }
+            .into());
+        }
+        let now = now_ms();
+        let skew_ms = now.abs_diff(header.ts);
+        if skew_ms > MAX_CLOCK_SKEW_MS {
+            return Err(hearth_federation::Error::ClockSkew { skew_ms }.into());
+        }
+        if !self.policy.allows(&header.origin) {
+            return Err(FedRejection::forbidden_server(&header.origin));
+        }
+        if let Err(e) = self.client.ensure_key(&header.origin, &header.key).await {
+            tracing::debug!(origin = %header.origin, error = %e, "cannot fetch the origin's keys");
+            if !matches!(e, FedError::RateLimited(_)) {
+                return Err(FedRejection::new(
+                    StatusCode::UNAUTHORIZED,
+                    "H_UNKNOWN_KEY",
+                    format!("cannot fetch the keys of {}: {e}", header.origin),
+                ));
+            }
+        }
+        let incoming = Incoming {
+            method,
+            path,
+            body,
+            authorization,
+        };
+        Ok(verify_request(
+            &incoming,
+            &self.server_name,
+            now_ms(),
+            &self.client.keys(),
+            &self.replay,
+        )?)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Routes
+
+/// The federation routes: `GET /_hearth/key/v1/server`, `GET|POST /_hearth/federation/v1/ping`
+/// (authenticated; answers `{origin, destination}`), `GET /.well-known/hearth/server`.
+/// Guild routes are merged into this router. No fallback: the federation listener adds
+/// [`not_found`], the main listener keeps its own.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(client::KEY_PATH, get(key_document))
+        .route("/_hearth/federation/v1/ping", get(ping).post(ping))
+        .route("/.well-known/hearth/server", get(well_known))
+}
+
+/// Fallback of the federation listener: 404 `H_NOT_FOUND`.
+pub async fn not_found() -> FedRejection {
+    FedRejection::not_found()
+}
+
+async fn key_document(State(state): State<AppState>) -> Response {
+    match state.hearth.fed.keyring.signed_document(now_ms()) {
+        Ok(doc) => axum::Json(doc).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn ping(State(state): State<AppState>, req: SignedRequest) -> axum::Json<Value> {
+    axum::Json(json!({
+        "origin": req.origin,
+        "destination": state.hearth.fed.server_name,
+    }))
+}
+
+async fn well_known(State(state): State<AppState>) -> Response {
+    match &state.hearth.fed.config.delegate_to {
+        Some(server) => axum::Json(json!({ "server": server })).into_response(),
+        None => FedRejection::new(
+            StatusCode::NOT_FOUND,
+            "H_NOT_FOUND",
+            "this server does not delegate",
+        )
+        .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_policy() {
+        let p = DomainPolicy::new(&["bad.example".into(), "*.evil.example".into()], &[]);
+        assert!(p.allows("good.example"));
+        assert!(!p.allows("bad.example"));
+        assert!(!p.allows("bad.example:8448"));
+        assert!(!p.allows("x.evil.example"));
+        assert!(p.allows("evil.example"));
+        assert!(p.allows("notevil.example"));
+        let a = DomainPolicy::new(&[], &["friend.example".into(), "*.club.example".into()]);
+        assert!(a.allows("friend.example"));
+        assert!(a.allows("a.club.example"));
+        assert!(!a.allows("stranger.example"));
+        assert!(!a.allows("club.example"));
+    }
+}
