@@ -27,19 +27,30 @@ use crate::config::FederationConfig;
 /// Path of the key document.
 pub const KEY_PATH: &str = "/_hearth/key/v1/server";
 /// Unknown-key refetches allowed per peer per minute (on top of fetches of stale documents).
-const REFETCHES_PER_MINUTE: usize = 6;
+pub const REFETCHES_PER_MINUTE: usize = 6;
+/// Largest key document read.
+pub const MAX_KEY_DOCUMENT_BYTES: usize = 64 * 1024;
 
-/// An HTTPS client with the federation limits (used for `.well-known` and federation calls).
+/// An HTTPS client with the federation limits: `follow_redirects` for the `.well-known`
+/// lookup (up to `federation.max_redirects`), never for federation calls.
 pub(crate) fn http_client(
     cfg: &FederationConfig,
     extra_roots: &[reqwest::Certificate],
     resolver: PolicyResolver,
+    follow_redirects: bool,
 ) -> Result<reqwest::Client, String> {
     let timeout = Duration::from_millis(cfg.request_timeout_ms.max(1));
-    let max_redirects = cfg.max_redirects;
+    let max_redirects = if follow_redirects {
+        cfg.max_redirects
+    } else {
+        0
+    };
     let allow_private = cfg.allow_private_addresses;
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > max_redirects {
+            if max_redirects == 0 {
+                return attempt.stop();
+            }
             return attempt.error(format!("more than {max_redirects} redirects"));
         }
         if attempt.url().scheme() != "https" {
@@ -172,7 +183,7 @@ impl FederationClient {
         discovery: Arc<Discovery>,
         extra_roots: &[reqwest::Certificate],
     ) -> Result<FederationClient, String> {
-        let http = http_client(cfg, extra_roots, discovery.connect_resolver())?;
+        let http = http_client(cfg, extra_roots, discovery.connect_resolver(), false)?;
         let client = FederationClient {
             inner: Arc::new(Inner {
                 server_name: server_name.to_owned(),
@@ -281,6 +292,27 @@ impl FederationClient {
         body: Vec<u8>,
         authorization: Option<String>,
     ) -> Result<Value, FedError> {
+        let cap = self.inner.max_response_bytes;
+        self.send_capped(
+            destination,
+            method,
+            path_and_query,
+            body,
+            authorization,
+            cap,
+        )
+        .await
+    }
+
+    async fn send_capped(
+        &self,
+        destination: &str,
+        method: Method,
+        path_and_query: &str,
+        body: Vec<u8>,
+        authorization: Option<String>,
+        cap: usize,
+    ) -> Result<Value, FedError> {
         self.check_destination(destination)?;
         let dest = self.inner.discovery.resolve(destination).await?;
         let url = reqwest::Url::parse(&format!("{}{path_and_query}", dest.base_url()))
@@ -305,7 +337,7 @@ impl FederationClient {
         }
         let resp = rb.send().await.map_err(map_reqwest)?;
         let status = resp.status();
-        let bytes = read_capped(resp, self.inner.max_response_bytes).await?;
+        let bytes = read_capped(resp, cap).await?;
         if !status.is_success() {
             return Err(remote_error(status.as_u16(), &bytes));
         }
@@ -388,8 +420,9 @@ impl FederationClient {
             return Err(FedError::RateLimited(server_name.to_owned()));
         }
         log.recent.push_back(now);
+        let cap = MAX_KEY_DOCUMENT_BYTES.min(self.inner.max_response_bytes);
         let value = self
-            .send(server_name, Method::GET, KEY_PATH, Vec::new(), None)
+            .send_capped(server_name, Method::GET, KEY_PATH, Vec::new(), None, cap)
             .await?;
         let doc = KeyDocument::verify(&value, server_name).map_err(FedError::Keys)?;
         let fetched_at = now_ms();

@@ -6,13 +6,13 @@
 //! 1. **Explicit port.** `host:port` connects to `host`'s A/AAAA addresses on `port`; TLS name
 //!    `host`. No delegation, no SRV.
 //! 2. **`.well-known` delegation.** `GET https://{name}/.well-known/hearth/server` (port
-//!    `federation.well_known_port`, 443 by default; at most 64 KiB, redirects followed up to
-//!    `federation.max_redirects`). A 200 answer with `{"server": "host[:port]"}` delegates to
-//!    that value (a server-name form: DNS host and optional port, no IP literal), which is then
-//!    resolved by rule 1 (with a port) or rules 3-4 applied to the delegated host (without).
-//!    The TLS name is the delegated host. Any other outcome (connection failure, non-200, a
-//!    body that is not JSON or has no `server` string) means "no delegation"; a `server` value
-//!    that is not a valid `host[:port]` is an error ([`DiscoveryError::WellKnown`]).
+//!    `federation.well_known_port`, 443 by default; at most 64 KiB, https redirects followed up
+//!    to `federation.max_redirects`). A 200 answer `{"hearth.server": "host[:port]"}` delegates
+//!    to that value (a server-name form: DNS host and optional port, no IP literal), which is
+//!    then resolved by rule 1 (with a port) or rules 3-4 applied to the delegated host
+//!    (without). The TLS name is the delegated host. A 200 answer that is not such an object is
+//!    an error ([`DiscoveryError::WellKnown`]): a broken delegation never silently falls back.
+//!    Any other outcome (connection failure, timeout, non-200) means "no delegation".
 //! 3. **SRV.** `_hearth._tcp.{host}`: the record with the lowest priority (then highest weight)
 //!    whose target resolves gives the target's A/AAAA addresses and the record's port; the TLS
 //!    name stays `{host}` (a DNS answer alone never changes which certificate is accepted).
@@ -452,6 +452,7 @@ impl Discovery {
                 dns: dns.clone(),
                 pins: None,
             },
+            true,
         )?;
         Ok(Discovery {
             dns,
@@ -596,23 +597,29 @@ impl Discovery {
         if resp.status() != reqwest::StatusCode::OK {
             return Ok(None);
         }
-        let Ok(body) = super::client::read_capped(resp, MAX_WELL_KNOWN_BYTES).await else {
-            return Ok(None);
+        let invalid = |reason: String| DiscoveryError::WellKnown {
+            name: name.to_owned(),
+            reason,
         };
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) else {
-            return Ok(None);
-        };
-        let Some(server) = v.get("server").and_then(|s| s.as_str()) else {
-            return Ok(None);
-        };
-        let server = server.trim().to_ascii_lowercase();
-        hearth_federation::names::validate_server_name(&server).map_err(|e| {
-            DiscoveryError::WellKnown {
-                name: name.to_owned(),
-                reason: format!("{server:?}: {e}"),
+        let body = match super::client::read_capped(resp, MAX_WELL_KNOWN_BYTES).await {
+            Ok(b) => b,
+            Err(super::FedError::TooLarge { .. }) => {
+                return Err(invalid(format!(
+                    "body larger than {MAX_WELL_KNOWN_BYTES} bytes"
+                )));
             }
-        })?;
-        Ok(Some(server))
+            // Cut off mid-body (timeout, reset): as if the lookup had failed.
+            Err(_) => return Ok(None),
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| invalid(format!("not JSON: {e}")))?;
+        let server = v
+            .get("hearth.server")
+            .and_then(|s| s.as_str())
+            .ok_or_else(|| invalid("no \"hearth.server\" string".into()))?;
+        hearth_federation::names::validate_server_name(server)
+            .map_err(|e| invalid(format!("{server:?}: {e}")))?;
+        Ok(Some(server.to_owned()))
     }
 }
 

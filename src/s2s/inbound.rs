@@ -46,11 +46,11 @@ impl FedRejection {
         }
     }
 
-    /// 403 `H_FORBIDDEN_SERVER`: the origin is excluded by `deny_domains` / `allow_domains`.
-    pub fn forbidden_server(origin: &str) -> Self {
+    /// 403 `H_DENIED`: the origin is excluded by `deny_domains` / `allow_domains`.
+    pub fn denied(origin: &str) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "H_FORBIDDEN_SERVER",
+            "H_DENIED",
             format!("{origin} may not federate with this server"),
         )
     }

@@ -258,7 +258,7 @@ impl Federation {
         if !self.config.enabled {
             return Err(FedRejection::new(
                 StatusCode::FORBIDDEN,
-                "H_FEDERATION_DISABLED",
+                "H_FORBIDDEN",
                 "federation is disabled on this server",
             ));
         }
@@ -279,7 +279,7 @@ impl Federation {
             return Err(hearth_federation::Error::ClockSkew { skew_ms }.into());
         }
         if !self.policy.allows(&header.origin) {
-            return Err(FedRejection::forbidden_server(&header.origin));
+            return Err(FedRejection::denied(&header.origin));
         }
         if let Err(e) = self.client.ensure_key(&header.origin, &header.key).await {
             tracing::debug!(origin = %header.origin, error = %e, "cannot fetch the origin's keys");
@@ -310,13 +310,15 @@ impl Federation {
 // ---------------------------------------------------------------------------------------
 // Routes
 
-/// The federation routes: `GET /_hearth/key/v1/server`, `GET|POST /_hearth/federation/v1/ping`
-/// (authenticated; answers `{origin, destination}`), `GET /.well-known/hearth/server`.
+/// The federation routes: `GET /_hearth/key/v1/server`, `GET /_hearth/federation/v1/version`,
+/// `GET|POST /_hearth/federation/v1/ping` (authenticated; answers `{origin, destination}`),
+/// `GET /.well-known/hearth/server` (`{"hearth.server": delegate_to}` or 404).
 /// Guild routes are merged into this router. No fallback: the federation listener adds
 /// [`not_found`], the main listener keeps its own.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(client::KEY_PATH, get(key_document))
+        .route("/_hearth/federation/v1/version", get(version))
         .route("/_hearth/federation/v1/ping", get(ping).post(ping))
         .route("/.well-known/hearth/server", get(well_known))
 }
@@ -328,7 +330,11 @@ pub async fn not_found() -> FedRejection {
 
 async fn key_document(State(state): State<AppState>) -> Response {
     match state.hearth.fed.keyring.signed_document(now_ms()) {
-        Ok(doc) => axum::Json(doc).into_response(),
+        Ok(doc) => (
+            [(axum::http::header::CACHE_CONTROL, "max-age=3600")],
+            axum::Json(doc),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -340,9 +346,16 @@ async fn ping(State(state): State<AppState>, req: SignedRequest) -> axum::Json<V
     }))
 }
 
+async fn version() -> axum::Json<Value> {
+    axum::Json(json!({
+        "server": {"name": "hearth", "version": env!("CARGO_PKG_VERSION")},
+        "protocols": ["v1"],
+    }))
+}
+
 async fn well_known(State(state): State<AppState>) -> Response {
     match &state.hearth.fed.config.delegate_to {
-        Some(server) => axum::Json(json!({ "server": server })).into_response(),
+        Some(server) => axum::Json(json!({ "hearth.server": server })).into_response(),
         None => FedRejection::new(
             StatusCode::NOT_FOUND,
             "H_NOT_FOUND",

@@ -74,15 +74,39 @@ async fn key_document_is_served_over_tls_fetched_verified_and_cached() {
         .resolve(B, b.federation_addr.unwrap())
         .build()
         .unwrap();
-    let raw: Value = http
+    let resp = http
         .get(format!("https://{B}:{}/_hearth/key/v1/server", net.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "max-age=3600");
+    let raw: Value = resp.json().await.unwrap();
+    let doc = KeyDocument::verify(&raw, B).unwrap();
+    let version: Value = http
+        .get(format!(
+            "https://{B}:{}/_hearth/federation/v1/version",
+            net.port
+        ))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let doc = KeyDocument::verify(&raw, B).unwrap();
+    assert_eq!(version["protocols"], json!(["v1"]));
+    // Unauthenticated federation call: 401 H_MALFORMED_AUTH, federation error format.
+    let r = http
+        .get(format!(
+            "https://{B}:{}/_hearth/federation/v1/ping",
+            net.port
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errcode"], "H_MALFORMED_AUTH");
+    assert!(body["error"].is_string());
     let b_key = b.hearth.fed.keyring.current();
     assert!(doc.verify_keys.contains_key(b_key.key_id()));
     assert!(doc.valid_until_ts > now() + 23 * 3600 * 1000);
@@ -380,7 +404,7 @@ async fn domain_policy_applies_both_ways_and_responses_are_capped() {
     assert_remote(
         a.hearth.fed.request(B, Method::GET, PING, None).await,
         403,
-        "H_FORBIDDEN_SERVER",
+        "H_DENIED",
     );
     // Outbound: b does not talk to a.
     let r = b.hearth.fed.request(A, Method::GET, PING, None).await;
@@ -493,5 +517,33 @@ async fn discovery_refuses_private_addresses_naming_the_step() {
             }))
         ),
         "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_delegation_fails_discovery_instead_of_falling_back() {
+    // c (the delegated server of the network) publishes an invalid delegation.
+    let net = TestNetwork::start_with(&[A, B, C], |name, c| {
+        if name == C {
+            c.federation.delegate_to = Some("Not A Host!".into());
+        }
+    })
+    .await;
+    let a = net.server(A);
+    let e = a.hearth.fed.discovery.resolve(C).await.unwrap_err();
+    assert!(matches!(&e, DiscoveryError::WellKnown { .. }), "{e:?}");
+    assert_eq!(e.step(), Some(Step::WellKnown));
+    let r = a.hearth.fed.request(C, Method::GET, PING, None).await;
+    assert!(
+        matches!(
+            &r,
+            Err(FedError::Discovery(DiscoveryError::WellKnown { .. }))
+        ),
+        "{r:?}"
+    );
+    // b's .well-known answers 404: no delegation, SRV is used.
+    assert_eq!(
+        a.hearth.fed.discovery.resolve(B).await.unwrap().via,
+        Via::Srv
     );
 }
