@@ -528,13 +528,16 @@ impl Db {
     ) -> Result<(bool, bool)> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
+            // Write first: a SQLite transaction that reads and then writes cannot upgrade its
+            // snapshot once another connection has committed (SQLITE_BUSY_SNAPSHOT, 517), and
+            // the busy timeout does not help then. Returning without commit rolls this back.
+            let n = sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code = $1 AND (max_uses = 0 OR uses < max_uses)")
+                .bind(code).execute(&mut *tx).await?.rows_affected();
             let existing: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM members WHERE guild_id = $1 AND user_id = $2")
                 .bind(guild_id).bind(user_id).fetch_optional(&mut *tx).await?;
             if existing.is_some() {
                 return Ok((true, false));
             }
-            let n = sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code = $1 AND (max_uses = 0 OR uses < max_uses)")
-                .bind(code).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 return Ok((false, false));
             }

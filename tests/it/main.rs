@@ -5,4 +5,9 @@
 mod harness;
 mod network;
 
+mod auth;
+mod authz;
+mod bad_input;
+mod e2e;
 mod federation_transport;
+mod ratelimit;
