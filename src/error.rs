@@ -102,6 +102,9 @@ pub enum Rule {
     InvalidJson,
     /// 400 / 50033: invalid recipient(s) (DM with oneself, with a bot ...)
     InvalidRecipient,
+    /// 403 / 50001: an administrative action on a guild hosted on another server (only
+    /// messages, reactions, pins, typing and leaving are relayed to the host).
+    RemoteGuild,
 }
 
 impl Rule {
@@ -181,6 +184,11 @@ impl Rule {
                 "The request body contains invalid JSON.",
             ),
             Rule::InvalidRecipient => (S::BAD_REQUEST, 50033, "Invalid Recipient(s)"),
+            Rule::RemoteGuild => (
+                S::FORBIDDEN,
+                50001,
+                "This guild is hosted on another server; this action must be made there",
+            ),
         }
     }
 }
@@ -287,6 +295,14 @@ pub enum Error {
     /// 500: a bug or an infrastructure failure; logged, never described to the client.
     #[error("internal: {0}")]
     Internal(String),
+    /// A Discord-format error decided by the guild's host server for a relayed action
+    /// (spec/federation.md §7): passed to the client with the host's status and code.
+    #[error("relayed {status} {code}")]
+    Relayed {
+        status: u16,
+        code: u32,
+        message: String,
+    },
 }
 
 impl Error {
@@ -312,6 +328,10 @@ impl Error {
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Relayed { status, .. } => StatusCode::from_u16(*status)
+                .ok()
+                .filter(|s| s.is_client_error())
+                .unwrap_or(StatusCode::BAD_REQUEST),
         }
     }
 
@@ -359,6 +379,7 @@ impl Error {
             Error::MethodNotAllowed => json!({"message": "405: Method Not Allowed", "code": 0}),
             Error::Unavailable(_) => json!({"message": "Service Unavailable", "code": 0}),
             Error::Internal(_) => json!({"message": "Internal Server Error", "code": 0}),
+            Error::Relayed { code, message, .. } => json!({"message": message, "code": code}),
         }
     }
 }

@@ -70,6 +70,40 @@ pub struct Dispatch {
     pub has_content: bool,
     /// Lossy events (typing, presence) may be dropped under load; the rest never are.
     pub lossy: bool,
+    /// Who caused it (filled in by `Hearth::publish` from the request's [`CAUSE`]).
+    pub cause: Option<Arc<Cause>>,
+}
+
+/// What caused a dispatch: the acting user and, for an action relayed from another server,
+/// the origin-signed action and the request content it signs (spec/federation.md §6).
+#[derive(Debug, Clone, Default)]
+pub struct Cause {
+    /// Local id of the acting user.
+    pub actor: Option<i64>,
+    /// `(signed origin action, request content)` when the action came through federation.
+    pub origin: Option<(Value, Value)>,
+}
+
+tokio::task_local! {
+    /// The cause of whatever the current request publishes (set by the API layer and the
+    /// federation action handler; read by `Hearth::publish`).
+    pub static CAUSE: std::cell::RefCell<Cause>;
+}
+
+/// Records the acting user for the current request, if a cause scope is active.
+pub fn set_actor(user_id: i64) {
+    let _ = CAUSE.try_with(|c| c.borrow_mut().actor = Some(user_id));
+}
+
+/// The cause of the current request, if any.
+pub fn current_cause() -> Option<Arc<Cause>> {
+    CAUSE
+        .try_with(|c| {
+            let c = c.borrow();
+            (c.actor.is_some() || c.origin.is_some()).then(|| Arc::new(c.clone()))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Notices for the gateway that are not dispatches themselves.
@@ -94,6 +128,8 @@ pub enum Control {
     PermissionsChanged { guild_id: Snowflake },
     /// The guild was deleted.
     GuildDeleted { guild_id: Snowflake },
+    /// A marker: consumers that track it report having processed everything before it.
+    Barrier { id: u64 },
 }
 
 /// Everything on the bus.

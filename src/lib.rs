@@ -68,10 +68,12 @@ impl App {
             .unwrap_or_else(|| format!("ws://{addr}/gateway"));
         let gateway = gateway::Gateway::new(hearth.clone(), public);
         let limits = Arc::new(api::RouteLimits::new(&hearth.config.rate_limits));
+        let log = s2s::guild_log::GuildLog::start(hearth.clone());
         let state = api::AppState {
             hearth: hearth.clone(),
             limits: limits.clone(),
             gateway: gateway.clone(),
+            log,
         };
         let fed_cfg = hearth.config.federation.clone();
         let mut router = api::router(state.clone());
@@ -142,6 +144,8 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
         let limits = self.limits.clone();
+        // Replicas catch up with their hosts (after downtime) once we are reachable.
+        let catch_up = tokio::spawn(self.hearth.clone().pull_all_replicas());
         let janitor = tokio::spawn(async move {
             let mut t = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -199,6 +203,7 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(Error::internal);
+        catch_up.abort();
         janitor.abort();
         key_reload.abort();
         if let Some(t) = fed_task {

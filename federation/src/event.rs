@@ -369,8 +369,12 @@ impl HostEvent {
         match (&self.content, &self.result_hash) {
             (Some(c), None) => action.check_content(c)?,
             (Some(c), Some(rh)) => {
-                let request = c.get("request").ok_or_else(|| Error::malformed("content.request is required with result_hash"))?;
-                let result = c.get("result").ok_or_else(|| Error::malformed("content.result is required with result_hash"))?;
+                let request = c.get("request").ok_or_else(|| {
+                    Error::malformed("content.request is required with result_hash")
+                })?;
+                let result = c.get("result").ok_or_else(|| {
+                    Error::malformed("content.result is required with result_hash")
+                })?;
                 action.check_content(request)?;
                 if content_hash(result)? != *rh {
                     return Err(Error::ContentHashMismatch);

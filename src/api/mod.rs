@@ -30,6 +30,8 @@ pub struct AppState {
     pub hearth: Arc<Hearth>,
     pub limits: Arc<RouteLimits>,
     pub gateway: Arc<crate::gateway::Gateway>,
+    /// The federation log writer and delivery queue of guilds hosted here.
+    pub log: Arc<crate::s2s::guild_log::GuildLog>,
 }
 
 impl FromRef<AppState> for Arc<Hearth> {
@@ -53,6 +55,7 @@ impl FromRequestParts<AppState> for Auth {
             .and_then(|v| v.to_str().ok())
             .ok_or(Error::Unauthorized)?;
         let actor = state.hearth.authenticate(h).await?;
+        crate::events::set_actor(actor.user.id);
         parts.extensions.insert(actor.clone());
         Ok(Auth(actor))
     }
@@ -99,7 +102,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
                     .filter(|p| !p.is_empty())
                     .unwrap_or_else(|| "_root".to_string());
                 let mut f = FieldErrors::new();
-                f.add(path, "BASE_TYPE_INVALID", "Must not contain NUL characters.");
+                f.add(
+                    path,
+                    "BASE_TYPE_INVALID",
+                    "Must not contain NUL characters.",
+                );
                 return Err(Error::InvalidForm(f));
             }
             Ok(v)
@@ -390,7 +397,15 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
             _ => 0.0,
         };
         let mut resp = e.into_response();
-        add_headers(resp.headers_mut(), &Allowed { limit: state.limits.global.limit(), remaining: 0, reset_after: retry }, "global");
+        add_headers(
+            resp.headers_mut(),
+            &Allowed {
+                limit: state.limits.global.limit(),
+                remaining: 0,
+                reset_after: retry,
+            },
+            "global",
+        );
         return resp;
     }
     let method = req.method().clone();
@@ -449,9 +464,16 @@ fn add_headers(h: &mut HeaderMap, a: &Allowed, bucket: &str) {
     }
 }
 
-/// Adds `Via` to every response (discord.py treats a 429 without it as a proxy ban).
+/// Adds `Via` to every response (discord.py treats a 429 without it as a proxy ban), and runs
+/// the request inside a [`crate::events::CAUSE`] scope so that what it publishes names its
+/// actor.
 pub async fn via_header(req: Request, next: Next) -> Response {
-    let mut resp = next.run(req).await;
+    let mut resp = crate::events::CAUSE
+        .scope(
+            std::cell::RefCell::new(crate::events::Cause::default()),
+            next.run(req),
+        )
+        .await;
     resp.headers_mut()
         .insert("via", HeaderValue::from_static("1.1 hearth"));
     resp

@@ -957,7 +957,11 @@ fn host(h: &axum::http::HeaderMap) -> Option<&str> {
     h.get("host").and_then(|v| v.to_str().ok())
 }
 /// `GET /gateway/bot` -> `{url, shards, session_start_limit}` (bot token).
-async fn gateway_bot(State(s): State<AppState>, headers: axum::http::HeaderMap, Auth(a): Auth) -> Json<Value> {
+async fn gateway_bot(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Auth(a): Auth,
+) -> Json<Value> {
     Json(s.gateway.gateway_bot(&a, host(&headers)))
 }
 

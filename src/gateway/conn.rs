@@ -89,7 +89,9 @@ impl Conn {
             Ok(Some(bin)) => Message::Binary(bin.into()),
             Err(_) => return Err(End::Close(close::UNKNOWN_ERROR, "compression failed")),
         };
-        let Some(s) = self.session.clone() else { return self.socket.send(msg).await.map_err(|_| End::Gone) };
+        let Some(s) = self.session.clone() else {
+            return self.socket.send(msg).await.map_err(|_| End::Gone);
+        };
         // A write blocked by a client that does not read must not keep the session attached:
         // wake up when the dispatcher marks this session as too slow.
         let send = self.socket.send(msg);
@@ -507,7 +509,10 @@ pub(crate) async fn run(gw: Arc<Gateway>, socket: WebSocket, q: GatewayQuery, re
     let end = drive(&mut c, &q).await;
     if let End::Close(code, reason) = end {
         // Bounded: a client that stopped reading must not hold the task forever.
-        let close = c.socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() })));
+        let close = c.socket.send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })));
         let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
     }
     if let Some(s) = &c.session {

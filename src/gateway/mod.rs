@@ -28,7 +28,7 @@ use crate::ratelimit::KeyedLimiter;
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
 
-mod cache;
+pub(crate) mod cache;
 pub mod compress;
 mod conn;
 
@@ -189,7 +189,11 @@ impl Gateway {
         if let Some(u) = &self.hearth.config.gateway.public_url {
             return u.clone();
         }
-        match host.filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))) {
+        match host.filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        }) {
             Some(h) => format!("ws://{h}/gateway"),
             None => self.public_url.clone(),
         }
@@ -493,6 +497,7 @@ impl Gateway {
                     self.leave(&s, guild_id.db());
                 }
             }
+            Control::Barrier { .. } => {}
             Control::PermissionsChanged { guild_id } => {
                 self.invalidate(guild_id.db()).await;
                 let Some(cache) = self.cache(guild_id.db()).await else {
@@ -560,6 +565,7 @@ impl Gateway {
                 intent: intents::GUILD_PRESENCES,
                 has_content: false,
                 lossy: true,
+                cause: None,
             });
         }
     }

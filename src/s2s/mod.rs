@@ -34,8 +34,11 @@ use crate::storage::Db;
 
 pub mod client;
 pub mod discovery;
+pub mod guild_api;
+pub mod guild_log;
 pub mod inbound;
 pub mod keys;
+pub mod replica;
 pub mod tls;
 
 pub use client::{FederationClient, KeysView};
@@ -321,6 +324,7 @@ pub fn router() -> Router<AppState> {
         .route("/_hearth/federation/v1/version", get(version))
         .route("/_hearth/federation/v1/ping", get(ping).post(ping))
         .route("/.well-known/hearth/server", get(well_known))
+        .merge(guild_api::routes())
 }
 
 /// Fallback of the federation listener: 404 `H_NOT_FOUND`.

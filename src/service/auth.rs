@@ -262,6 +262,7 @@ impl Hearth {
             suspended: false,
             dm_policy: 0,
             created_at: now_ms(),
+            home_server: None,
         };
         self.db.insert_user(&user).await.map_err(|e| {
             if is_unique_violation(&e) {
@@ -391,12 +392,12 @@ impl Hearth {
                 if let Some(sid) = self.db.spent_refresh(&h).await?
                     && let Some(s) = self.db.session(sid).await?
                 {
-                        tracing::warn!(
-                            session = sid,
-                            user = s.user_id,
-                            "refresh token reuse: revoking session"
-                        );
-                        self.revoke_sessions(s.user_id, Some(vec![sid])).await?;
+                    tracing::warn!(
+                        session = sid,
+                        user = s.user_id,
+                        "refresh token reuse: revoking session"
+                    );
+                    self.revoke_sessions(s.user_id, Some(vec![sid])).await?;
                 }
                 Err(Error::Unauthorized)
             }
@@ -467,7 +468,10 @@ impl Hearth {
 
     /// Checks a JWT's signature and expiry; returns (user id, session id).
     pub fn decode_access(&self, jwt: &str) -> Result<(i64, i64)> {
-        let v = Validation { leeway: 5, ..Default::default() };
+        let v = Validation {
+            leeway: 5,
+            ..Default::default()
+        };
         let data = jsonwebtoken::decode::<Claims>(jwt, &self.auth.dec, &v)
             .map_err(|_| Error::Unauthorized)?;
         let uid = data

@@ -132,6 +132,7 @@ impl Hearth {
             suspended: false,
             dm_policy: 0,
             created_at: now_ms(),
+            home_server: None,
         };
         self.db.insert_user(&bot).await?;
         let token = Self::bot_token_for(id);

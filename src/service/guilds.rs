@@ -20,6 +20,16 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
 const GUILD_CHANNEL_TYPES: [u8; 4] = [0, 2, 4, 5];
 
 impl Hearth {
+    /// Fails with 403 when the guild is a replica of a guild hosted elsewhere: only the host
+    /// changes its structure (spec/federation.md §7.2).
+    pub(crate) fn hosted_here(g: &GuildRow) -> Result<()> {
+        if g.host_server.is_some() {
+            Err(Error::Rule(Rule::RemoteGuild))
+        } else {
+            Ok(())
+        }
+    }
+
     fn guild_audience(guild_id: i64) -> Audience {
         Audience::Guild {
             guild_id: Snowflake::from_db(guild_id),
@@ -108,6 +118,7 @@ impl Hearth {
             explicit_content_filter: 0,
             preferred_locale: "en-US".into(),
             created_at: now,
+            host_server: None,
         };
         let everyone = RoleRow {
             id: gid,
@@ -156,6 +167,7 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Guild> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::MANAGE_GUILD)?;
         let mut g = ga.guild.clone();
         let mut errs = FieldErrors::new();
@@ -263,6 +275,7 @@ impl Hearth {
     /// `DELETE /guilds/{id}`: owner only.
     pub async fn delete_guild(&self, actor: &Actor, guild_id: Snowflake) -> Result<()> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         if !ga.is_owner() {
             return Err(Error::MissingPermissions);
         }
@@ -315,6 +328,13 @@ impl Hearth {
     /// `DELETE /users/@me/guilds/{id}`: leave. The owner cannot leave.
     pub async fn leave_guild(&self, actor: &Actor, guild_id: Snowflake) -> Result<()> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        if ga.guild.host_server.is_some()
+            && let Some(rg) = self.db.remote_guild(ga.guild.id).await?
+        {
+            self.relay(actor, &rg, "member_leave", None, None, None, Value::Null)
+                .await?;
+            return Ok(());
+        }
         if ga.is_owner() {
             return Err(Error::Rule(Rule::OwnerCannotLeave));
         }
@@ -398,6 +418,7 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::MANAGE_CHANNELS)?;
         let mut errs = FieldErrors::new();
         let kind = body.kind.unwrap_or(0);
@@ -550,6 +571,9 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(g) = &ca.guild {
+            Self::hosted_here(&g.guild)?;
+        }
         let Some(ga) = &ca.guild else {
             return Err(Error::Rule(Rule::ChannelType));
         };
@@ -684,6 +708,9 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(g) = &ca.guild {
+            Self::hosted_here(&g.guild)?;
+        }
         let Some(ga) = &ca.guild else {
             return self.render_channel(&ca).await;
         };
@@ -721,6 +748,7 @@ impl Hearth {
         body: Vec<wire::ChannelPosition>,
     ) -> Result<()> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::MANAGE_CHANNELS)?;
         let channels = self.db.channels(ga.guild.id).await?;
         let mut errs = FieldErrors::new();
@@ -778,6 +806,9 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(g) = &ca.guild {
+            Self::hosted_here(&g.guild)?;
+        }
         let Some(ga) = &ca.guild else {
             return Err(Error::Rule(Rule::ChannelType));
         };
@@ -844,6 +875,9 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(g) = &ca.guild {
+            Self::hosted_here(&g.guild)?;
+        }
         let Some(ga) = &ca.guild else {
             return Err(Error::Rule(Rule::ChannelType));
         };
@@ -906,6 +940,7 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Role> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::MANAGE_ROLES)?;
         let permissions = body.permissions.unwrap_or(0) & perm::ALL;
         Self::check_grantable(&ga, permissions)?;
@@ -1022,6 +1057,7 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Role> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::MANAGE_ROLES)?;
         let mut role = ga
             .role(role_id.db())
@@ -1097,6 +1133,7 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::MANAGE_ROLES)?;
         let role = ga
             .role(role_id.db())
@@ -1136,6 +1173,7 @@ impl Hearth {
         body: Vec<wire::RolePosition>,
     ) -> Result<Vec<wire::Role>> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::MANAGE_ROLES)?;
         let top = ga.top_position();
         let mut rows = vec![];
@@ -1277,6 +1315,7 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Member> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         let target = user_id.db();
         let member = self
             .db
@@ -1395,6 +1434,7 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::MANAGE_ROLES)?;
         let role = ga
             .role(role_id.db())
@@ -1440,6 +1480,7 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::KICK_MEMBERS)?;
         if self.db.member(ga.guild.id, user_id.db()).await?.is_none() {
             return Err(Error::Unknown(Unknown::Member));
@@ -1528,6 +1569,9 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Invite> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(g) = &ca.guild {
+            Self::hosted_here(&g.guild)?;
+        }
         let Some(ga) = &ca.guild else {
             return Err(Error::Rule(Rule::ChannelType));
         };
@@ -1655,6 +1699,14 @@ impl Hearth {
     /// `POST /invites/{code}`: joins the guild. Errors: 404 Unknown Invite, 403 40007 banned,
     /// 400 30001 too many guilds. Joining a guild one is in returns the invite unchanged.
     pub async fn accept_invite(&self, actor: &Actor, code: &str) -> Result<wire::Invite> {
+        // `code@server`: an invite of another server (federation join, spec §7.1).
+        let code = match code.rsplit_once('@') {
+            Some((c, server)) if !server.eq_ignore_ascii_case(&self.config.server_name) => {
+                return self.remote_join(actor, c, server).await;
+            }
+            Some((c, _)) => c,
+            None => code,
+        };
         let inv = self
             .valid_invite(code)
             .await?

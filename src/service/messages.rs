@@ -136,6 +136,36 @@ fn validate_embeds(embeds: &[Value], max: usize, field: &str, errs: &mut FieldEr
 }
 
 impl Hearth {
+    /// The replica row when the channel belongs to a guild hosted on another server.
+    pub(crate) async fn replica_of(
+        &self,
+        ca: &ChannelAccess,
+    ) -> Result<Option<crate::storage::RemoteGuildRow>> {
+        match &ca.guild {
+            Some(g) if g.guild.host_server.is_some() => self.db.remote_guild(g.guild.id).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// Renders a message the host created or changed, from the replica (already caught up).
+    async fn replicated_message(
+        &self,
+        ca: &ChannelAccess,
+        v: &Value,
+        actor: &Actor,
+    ) -> Result<wire::Message> {
+        let id = v["id"]
+            .as_str()
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| Error::internal("host result without id"))?;
+        let m = self
+            .db
+            .message(ca.channel.id, id as i64)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Message))?;
+        self.render_one(&m, actor.user.id).await
+    }
+
     fn message_audience(ca: &ChannelAccess) -> (Audience, bool) {
         match ca.channel.guild_id {
             Some(g) => (
@@ -431,6 +461,21 @@ impl Hearth {
         body: wire::CreateMessageBody,
     ) -> Result<wire::Message> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            let body = serde_json::to_value(&body).map_err(Error::internal)?;
+            let v = self
+                .relay(
+                    actor,
+                    &rg,
+                    "message_create",
+                    Some(ca.channel.id),
+                    None,
+                    None,
+                    body,
+                )
+                .await?;
+            return self.replicated_message(&ca, &v, actor).await;
+        }
         if !ca.is_text() {
             return Err(Error::Rule(Rule::NonTextChannel));
         }
@@ -583,6 +628,7 @@ impl Hearth {
             },
             has_content: true,
             lossy: false,
+            cause: None,
         });
         Ok(w)
     }
@@ -599,6 +645,19 @@ impl Hearth {
         limit: Option<i64>,
     ) -> Result<Vec<wire::Message>> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await?
+            && perm::has(ca.perms, perm::READ_MESSAGE_HISTORY)
+        {
+            self.backfill(
+                &rg,
+                ca.channel.id,
+                before.map(|b| b.db()),
+                after.map(|a| a.db()),
+                around.map(|a| a.db()),
+                limit.unwrap_or(50).clamp(1, 100),
+            )
+            .await?;
+        }
         let limit = limit.unwrap_or(50);
         if !(1..=100).contains(&limit) {
             return Err(field_error(
@@ -650,6 +709,21 @@ impl Hearth {
         body: wire::EditMessageBody,
     ) -> Result<wire::Message> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            let body = serde_json::to_value(&body).map_err(Error::internal)?;
+            let v = self
+                .relay(
+                    actor,
+                    &rg,
+                    "message_edit",
+                    Some(ca.channel.id),
+                    Some(message_id.db()),
+                    None,
+                    body,
+                )
+                .await?;
+            return self.replicated_message(&ca, &v, actor).await;
+        }
         let mut m = self.message_in(&ca, message_id).await?;
         let author = m.author_id == actor.user.id;
         if !author {
@@ -723,6 +797,7 @@ impl Hearth {
             },
             has_content: true,
             lossy: false,
+            cause: None,
         });
         Ok(w)
     }
@@ -737,6 +812,19 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            self.relay(
+                actor,
+                &rg,
+                "message_delete",
+                Some(ca.channel.id),
+                Some(message_id.db()),
+                None,
+                Value::Null,
+            )
+            .await?;
+            return Ok(());
+        }
         let m = self.message_in(&ca, message_id).await?;
         let author = m.author_id == actor.user.id;
         if !(author || (ca.guild.is_some() && perm::has(ca.perms, perm::MANAGE_MESSAGES))) {
@@ -779,6 +867,13 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if ca
+            .guild
+            .as_ref()
+            .is_some_and(|g| g.guild.host_server.is_some())
+        {
+            return Err(Error::Rule(Rule::RemoteGuild));
+        }
         let Some(g) = ca.channel.guild_id else {
             return Err(Error::Rule(Rule::ChannelType));
         };
@@ -868,6 +963,20 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            let op = if pin { "pin_add" } else { "pin_remove" };
+            self.relay(
+                actor,
+                &rg,
+                op,
+                Some(ca.channel.id),
+                Some(message_id.db()),
+                None,
+                Value::Null,
+            )
+            .await?;
+            return Ok(());
+        }
         ca.require(perm::PIN_MESSAGES)?;
         let m = self.message_in(&ca, message_id).await?;
         if pin == m.pinned_at.is_some() {
@@ -921,6 +1030,7 @@ impl Hearth {
             },
             has_content: true,
             lossy: false,
+            cause: None,
         });
         Ok(())
     }
@@ -945,6 +1055,19 @@ impl Hearth {
         emoji: &str,
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            self.relay(
+                actor,
+                &rg,
+                "reaction_add",
+                Some(ca.channel.id),
+                Some(message_id.db()),
+                Some(emoji),
+                Value::Null,
+            )
+            .await?;
+            return Ok(());
+        }
         ca.require(perm::READ_MESSAGE_HISTORY)?;
         let m = self.message_in(&ca, message_id).await?;
         let (key, emoji) = parse_emoji(emoji)?;
@@ -990,6 +1113,22 @@ impl Hearth {
         user: Option<Snowflake>,
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            if user.is_some_and(|u| u.db() != actor.user.id) {
+                return Err(Error::Rule(Rule::RemoteGuild));
+            }
+            self.relay(
+                actor,
+                &rg,
+                "reaction_remove",
+                Some(ca.channel.id),
+                Some(message_id.db()),
+                Some(emoji),
+                Value::Null,
+            )
+            .await?;
+            return Ok(());
+        }
         let target = user.map_or(actor.user.id, |u| u.db());
         if target != actor.user.id {
             ca.require(perm::MANAGE_MESSAGES)?;
@@ -1053,6 +1192,13 @@ impl Hearth {
         emoji: Option<&str>,
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if ca
+            .guild
+            .as_ref()
+            .is_some_and(|g| g.guild.host_server.is_some())
+        {
+            return Err(Error::Rule(Rule::RemoteGuild));
+        }
         ca.require(perm::MANAGE_MESSAGES)?;
         let m = self.message_in(&ca, message_id).await?;
         let parsed = emoji.map(parse_emoji).transpose()?;
@@ -1074,6 +1220,19 @@ impl Hearth {
     /// `POST /channels/{id}/typing`: SEND_MESSAGES; dispatches TYPING_START (lossy).
     pub async fn typing(&self, actor: &Actor, channel_id: Snowflake) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            self.relay(
+                actor,
+                &rg,
+                "typing_start",
+                Some(ca.channel.id),
+                None,
+                None,
+                Value::Null,
+            )
+            .await?;
+            return Ok(());
+        }
         if !ca.is_text() {
             return Err(Error::Rule(Rule::NonTextChannel));
         }
@@ -1096,6 +1255,7 @@ impl Hearth {
             },
             has_content: false,
             lossy: true,
+            cause: None,
         });
         Ok(())
     }

@@ -51,6 +51,8 @@ pub struct Hearth {
     slowmode: Mutex<HashMap<(i64, i64), Instant>>,
     /// Federation: keys, discovery, signed client, inbound verification.
     pub fed: Arc<crate::s2s::Federation>,
+    /// Per-replica locks: events of one remote guild are applied one at a time.
+    pub(crate) replica_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -187,6 +189,7 @@ impl Hearth {
             auth,
             slowmode: Mutex::new(HashMap::new()),
             fed,
+            replica_locks: Mutex::new(HashMap::new()),
         })
     }
 
@@ -203,9 +206,13 @@ impl Hearth {
             intent,
             has_content: false,
             lossy: false,
+            cause: crate::events::current_cause(),
         })));
     }
-    pub(crate) fn publish(&self, d: Dispatch) {
+    pub(crate) fn publish(&self, mut d: Dispatch) {
+        if d.cause.is_none() {
+            d.cause = crate::events::current_cause();
+        }
         self.bus.publish(BusEvent::Dispatch(Arc::new(d)));
     }
     pub fn control(&self, c: Control) {
@@ -332,7 +339,11 @@ impl Hearth {
             system: false,
             public_flags: 0,
             flags: 0,
-            handle: format!("{}@{}", u.username, self.config.server_name),
+            handle: format!(
+                "{}@{}",
+                u.username,
+                u.home_server.as_deref().unwrap_or(&self.config.server_name)
+            ),
             email: own.then(|| u.email.clone()),
             verified: own.then_some(true),
             mfa_enabled: own.then_some(false),

@@ -83,6 +83,7 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::BAN_MEMBERS)?;
         let target = user_id.db();
         if self.db.user(target).await?.is_none() {
@@ -181,6 +182,7 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
         ga.require(perm::BAN_MEMBERS)?;
         if !self.db.delete_ban(ga.guild.id, user_id.db()).await? {
             return Err(Error::Unknown(Unknown::Ban));

@@ -16,6 +16,8 @@ pub struct GuildRow {
     pub explicit_content_filter: i64,
     pub preferred_locale: String,
     pub created_at: i64,
+    /// The server hosting this guild when it is a replica; `None` when hosted here.
+    pub host_server: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -20,11 +20,13 @@ use crate::config::{Config, SqliteSync};
 use crate::error::{Error, Result};
 
 mod chat;
+mod federation;
 mod guilds;
 mod server_keys;
 mod users;
 
 pub use chat::*;
+pub use federation::*;
 pub use guilds::*;
 pub use server_keys::*;
 pub use users::*;
@@ -65,8 +67,9 @@ impl Db {
             Ok(Db::Postgres(pool))
         } else {
             // A fresh machine has no data folder yet (`hearth migrate` runs before `serve`).
-            std::fs::create_dir_all(&config.data_dir)
-                .map_err(|e| Error::internal(format!("cannot create {}: {e}", config.data_dir.display())))?;
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                Error::internal(format!("cannot create {}: {e}", config.data_dir.display()))
+            })?;
             let opts = SqliteConnectOptions::from_str(&url)
                 .map_err(Error::internal)?
                 .create_if_missing(true)

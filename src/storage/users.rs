@@ -18,9 +18,11 @@ pub struct UserRow {
     pub suspended: bool,
     pub dm_policy: i64,
     pub created_at: i64,
+    /// The user's home server when it is a remote user; `None` for local users.
+    pub home_server: Option<String>,
 }
 
-const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at";
+const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server";
 
 /// A row of `sessions`.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -59,15 +61,24 @@ pub struct UserPatch {
     pub dm_policy: Option<i64>,
 }
 
+/// The unique lookup key of a user: `name` for local users, `name@server` for remote ones
+/// (local names cannot contain `@`, so the two never collide).
+pub fn lower_name(u: &UserRow) -> String {
+    match &u.home_server {
+        Some(s) => format!("{}@{}", u.username.to_lowercase(), s.to_lowercase()),
+        None => u.username.to_lowercase(),
+    }
+}
+
 impl Db {
     /// Inserts a user. Errors: unique violation when the username (case-insensitive) exists.
     pub async fn insert_user(&self, u: &UserRow) -> Result<(), sqlx::Error> {
         on_db!(self, p => sqlx::query(
-            "INSERT INTO users (id, username, username_lower, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
-            .bind(u.id).bind(&u.username).bind(u.username.to_lowercase()).bind(&u.global_name)
+            "INSERT INTO users (id, username, username_lower, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+            .bind(u.id).bind(&u.username).bind(lower_name(u)).bind(&u.global_name)
             .bind(&u.email).bind(&u.password_hash).bind(&u.avatar).bind(&u.bio).bind(u.bot)
-            .bind(u.admin).bind(u.suspended).bind(u.dm_policy).bind(u.created_at)
+            .bind(u.admin).bind(u.suspended).bind(u.dm_policy).bind(u.created_at).bind(&u.home_server)
             .execute(p).await.map(|_| ()))
     }
 
@@ -103,7 +114,7 @@ impl Db {
     }
 
     pub async fn count_users(&self) -> Result<i64> {
-        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM users WHERE bot = FALSE").fetch_one(p).await)?;
+        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM users WHERE bot = FALSE AND home_server IS NULL").fetch_one(p).await)?;
         Ok(r.0)
     }
 

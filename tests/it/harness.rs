@@ -82,6 +82,8 @@ pub struct TestServer {
     pg_database: Option<String>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The configuration the server was built with (for [`TestServer::restart`]).
+    pub config: Config,
     http: reqwest::Client,
 }
 
@@ -95,7 +97,9 @@ impl TestServer {
     pub async fn start_with(f: impl FnOnce(&mut Config)) -> TestServer {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
-            .with_env_filter(std::env::var("HEARTH_TEST_LOG").unwrap_or_else(|_| "hearth=warn".into()))
+            .with_env_filter(
+                std::env::var("HEARTH_TEST_LOG").unwrap_or_else(|_| "hearth=warn".into()),
+            )
             .try_init();
         let backend = backend();
         let suffix = unique_suffix();
@@ -120,6 +124,7 @@ impl TestServer {
             }
         };
         f(&mut config);
+        let kept = config.clone();
         let app = match hearth::App::build(config).await {
             Ok(a) => a,
             Err(e) => {
@@ -152,8 +157,53 @@ impl TestServer {
             pg_database,
             shutdown: Some(tx),
             task: Some(task),
+            config: kept,
             http: http_client(),
         }
+    }
+
+    /// Stops the server gracefully (its data stays) and starts it again with the same
+    /// configuration, database and federation address; the client API port may change.
+    pub async fn restart(&mut self) {
+        self.stop_keeping_data().await;
+        self.start_again().await;
+    }
+
+    /// Stops the server gracefully, keeping its data (see [`TestServer::start_again`]).
+    pub async fn stop_keeping_data(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let abort = t.abort_handle();
+            if tokio::time::timeout(std::time::Duration::from_secs(10), t)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+
+    /// Starts a stopped server again on its data.
+    pub async fn start_again(&mut self) {
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let app = hearth::App::build(config).await.expect("restart");
+        self.addr = app.local_addr();
+        self.federation_addr = app.federation_addr();
+        self.base = format!("http://{}/api/v10", self.addr);
+        self.hearth = app.hearth.clone();
+        self.gateway = app.gateway.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        self.task = Some(tokio::spawn(async move {
+            let _ = app
+                .serve(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        }));
+        self.shutdown = Some(tx);
     }
 
     /// `base + path` (`path` starts with `/`).

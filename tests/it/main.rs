@@ -9,5 +9,7 @@ mod auth;
 mod authz;
 mod bad_input;
 mod e2e;
+mod federation_guilds;
 mod federation_transport;
+mod gateway;
 mod ratelimit;

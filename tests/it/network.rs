@@ -239,6 +239,14 @@ impl TestNetwork {
             .unwrap_or_else(|| panic!("{name} was stopped"))
     }
 
+    /// The running server `name`, mutably (restarts).
+    pub fn server_mut(&mut self, name: &str) -> &mut TestServer {
+        let i = self.index(name);
+        self.servers[i]
+            .as_mut()
+            .unwrap_or_else(|| panic!("{name} was stopped"))
+    }
+
     /// Stops server `name` (its DNS records stay).
     pub fn stop(&mut self, name: &str) {
         let i = self.index(name);

@@ -1,0 +1,585 @@
+//! Server-to-server endpoints of guild federation (spec/federation.md §7). Every handler
+//! takes a [`SignedRequest`], so the caller is an authenticated server (`origin`).
+//!
+//! Host side: `POST /_hearth/federation/v1/join`, `POST .../guilds/{id}/actions`,
+//! `GET .../guilds/{id}/events?from=`, `GET .../guilds/{id}/channels/{id}/messages`.
+//! Member side: `PUT /_hearth/federation/v1/send/{txn_id}`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use hearth_federation::event::{ActionTarget, accept_action};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{FedRejection, SignedRequest, now_ms};
+use crate::api::AppState;
+use crate::error::Error;
+use crate::events::{CAUSE, Cause};
+use crate::gateway::cache::GuildCache;
+use crate::service::{Actor, Hearth};
+use crate::snowflake::Snowflake;
+use crate::storage::UserRow;
+use crate::wire;
+
+/// The guild routes of the federation listener.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/_hearth/federation/v1/join", post(join))
+        .route(
+            "/_hearth/federation/v1/guilds/{guild_id}/actions",
+            post(action),
+        )
+        .route(
+            "/_hearth/federation/v1/guilds/{guild_id}/events",
+            get(events),
+        )
+        .route(
+            "/_hearth/federation/v1/guilds/{guild_id}/channels",
+            get(channels),
+        )
+        .route(
+            "/_hearth/federation/v1/guilds/{guild_id}/channels/{channel_id}/messages",
+            get(history),
+        )
+        .route("/_hearth/federation/v1/send/{txn_id}", put(send))
+}
+
+/// A Discord error decided here, carried to the member server (which shows it to its
+/// client unchanged): `{errcode: "DISCORD_<code>", error, status}`.
+fn discord(e: Error) -> Response {
+    let status = e.status();
+    if status.is_server_error() {
+        tracing::error!(error = %e, "federation request failed");
+        return FedRejection::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "H_INTERNAL",
+            "internal error",
+        )
+        .into_response();
+    }
+    let body = e.body();
+    let code = body["code"].as_u64().unwrap_or(0);
+    (status, Json(json!({"errcode": format!("DISCORD_{code}"), "error": body["message"], "discord": body}))).into_response()
+}
+
+fn bad(msg: impl Into<String>) -> Response {
+    FedRejection::new(StatusCode::BAD_REQUEST, "H_MALFORMED", msg).into_response()
+}
+
+fn id_of(s: &str) -> Option<i64> {
+    s.parse::<u64>().ok().map(|v| v as i64)
+}
+
+impl Hearth {
+    /// The local row of a remote user (created on first sight) for `handle`, which must
+    /// belong to `origin`.
+    pub(crate) async fn remote_user_row(
+        &self,
+        origin: &str,
+        user: &Value,
+    ) -> Result<UserRow, Response> {
+        let handle = user["handle"]
+            .as_str()
+            .ok_or_else(|| bad("user.handle is required"))?;
+        let (name, server) =
+            hearth_federation::names::parse_handle(handle).map_err(|e| bad(e.to_string()))?;
+        if !server.eq_ignore_ascii_case(origin) {
+            return Err(FedRejection::new(
+                StatusCode::FORBIDDEN,
+                "H_ORIGIN_MISMATCH",
+                format!("{origin} cannot speak for {handle}"),
+            )
+            .into_response());
+        }
+        if let Some(u) = self.db.remote_user(server, name).await.map_err(discord)? {
+            let _ = self
+                .db
+                .update_remote_profile(u.id, user["global_name"].as_str(), user["avatar"].as_str())
+                .await;
+            return Ok(u);
+        }
+        let u = UserRow {
+            id: self.next_id(),
+            username: name.to_string(),
+            global_name: user["global_name"].as_str().map(str::to_string),
+            email: None,
+            password_hash: None,
+            avatar: user["avatar"].as_str().map(str::to_string),
+            bio: String::new(),
+            bot: user["bot"].as_bool().unwrap_or(false),
+            admin: false,
+            suspended: false,
+            dm_policy: 0,
+            created_at: crate::storage::now_ms(),
+            home_server: Some(server.to_string()),
+        };
+        if self.db.insert_user(&u).await.is_err() {
+            return self
+                .db
+                .remote_user(server, name)
+                .await
+                .map_err(discord)?
+                .ok_or_else(|| discord(Error::internal("remote user vanished")));
+        }
+        Ok(u)
+    }
+
+    /// Whether some member of `guild` from `server` may view `channel`.
+    async fn server_sees(&self, guild: i64, server: &str, channel: i64) -> crate::Result<bool> {
+        let Some(cache) = GuildCache::load(self, guild).await? else {
+            return Ok(false);
+        };
+        let members = self.db.member_ids_from(guild, server).await?;
+        Ok(members.iter().any(|u| cache.can_view(*u, channel, None)))
+    }
+}
+
+#[derive(Deserialize)]
+struct JoinBody {
+    invite_code: String,
+    user: Value,
+}
+
+/// `POST /_hearth/federation/v1/join` `{invite_code, user}`: a user of `origin` joins a guild
+/// hosted here. Answers a lean snapshot at the join's `seq`: guild with roles, the channels
+/// the origin's members can see (with overwrites), the owner's and the joiner's member
+/// objects, `member_count`, `seq`, `hash`.
+async fn join(State(s): State<AppState>, req: SignedRequest) -> Response {
+    let h = &s.hearth;
+    s.log.contact(&req.origin);
+    let Ok(body) = req.json::<JoinBody>() else {
+        return bad("body must be {invite_code, user}");
+    };
+    let user = match h.remote_user_row(&req.origin, &body.user).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let actor = Actor {
+        user: user.clone(),
+        session_id: None,
+    };
+    let inv = match h.valid_invite(&body.invite_code).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return discord(Error::Unknown(crate::error::Unknown::Invite)),
+        Err(e) => return discord(e),
+    };
+    if let Err(e) = h.accept_invite(&actor, &body.invite_code).await {
+        return discord(e);
+    }
+    snapshot(&s, inv.guild_id, &req.origin, user.id).await
+}
+
+async fn snapshot(s: &AppState, guild_id: i64, origin: &str, joiner: i64) -> Response {
+    let h = &s.hearth;
+    s.log.barrier().await;
+    let (seq, hash) = match s.log.head(guild_id).await {
+        Ok(x) => x,
+        Err(e) => return discord(e),
+    };
+    if let Err(e) = h.db.add_peer(guild_id, origin, seq).await {
+        return discord(e);
+    }
+    s.log.kick(origin);
+    let build = async {
+        let g =
+            h.db.guild(guild_id)
+                .await?
+                .ok_or(Error::Unknown(crate::error::Unknown::Guild))?;
+        let roles = h.db.roles(guild_id).await?;
+        let guild = h.guild_wire(&g, &roles, None);
+        let mut channels = vec![];
+        let ows = h.db.guild_overwrites(guild_id).await?;
+        for c in h.db.channels(guild_id).await? {
+            if h.server_sees(guild_id, origin, c.id).await? {
+                channels.push(Hearth::channel_wire(&c, &ows, None));
+            }
+        }
+        let mut members = vec![h.member_wire_by_id(guild_id, joiner, false).await?];
+        if g.owner_id != joiner {
+            members.push(h.member_wire_by_id(guild_id, g.owner_id, false).await?);
+        }
+        let count = h.db.member_count(guild_id).await?;
+        Ok::<Value, Error>(
+            json!({"guild": guild, "channels": channels, "members": members, "member_count": count, "seq": seq, "hash": hash}),
+        )
+    };
+    match build.await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => discord(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ActionBody {
+    action: Value,
+    content: Value,
+}
+
+/// `POST /_hearth/federation/v1/guilds/{guild_id}/actions` `{action, content}`: a user of
+/// `origin` acts in a guild hosted here. The action must be signed by `origin` for this
+/// host, guild and channel, within the clock-skew window, with `content`'s hash; it is
+/// accepted once per `(origin, txn_id)`. Permissions are those of the sender's member here.
+/// Answers `{result, head}` (result in this server's ids; head = log position after it).
+async fn action(
+    State(s): State<AppState>,
+    Path(guild_id): Path<String>,
+    req: SignedRequest,
+) -> Response {
+    let h = s.hearth.clone();
+    s.log.contact(&req.origin);
+    let Ok(body) = req.json::<ActionBody>() else {
+        return bad("body must be {action, content}");
+    };
+    let Some(gid) = id_of(&guild_id) else {
+        return bad("guild id");
+    };
+    if h.db.remote_guild(gid).await.ok().flatten().is_some() {
+        return FedRejection::new(
+            StatusCode::FORBIDDEN,
+            "H_NOT_HOST",
+            "this server does not host that guild",
+        )
+        .into_response();
+    }
+    let channel = body.content["channel_id"].as_str().map(str::to_string);
+    let origin = body.action["origin"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if !origin.is_empty() && h.fed.client.server_keys(&origin).await.is_err() {
+        return FedRejection::new(
+            StatusCode::UNAUTHORIZED,
+            "H_UNKNOWN_KEY",
+            "cannot fetch the origin's keys",
+        )
+        .into_response();
+    }
+    let server = h.config.server_name.clone();
+    let target = ActionTarget {
+        host: &server,
+        guild_id: &guild_id,
+        channel_id: channel.as_deref(),
+        request_origin: &req.origin,
+        now: now_ms(),
+    };
+    let accepted = { accept_action(&body.action, &body.content, &target, &h.fed.client.keys()) };
+    let a = match accepted {
+        Ok(a) => a,
+        Err(e) => {
+            return FedRejection::new(
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+                e.code(),
+                e.to_string(),
+            )
+            .into_response();
+        }
+    };
+    if let Ok(Some(prev)) = h.db.txn_result(&a.origin, &a.txn_id).await {
+        return (StatusCode::OK, prev).into_response();
+    }
+    let Some((name, _)) = a.sender.split_once('@') else {
+        return bad("sender");
+    };
+    let user = match h.db.remote_user(&a.origin, name).await {
+        Ok(Some(u)) => u,
+        _ => return discord(Error::MissingAccess),
+    };
+    let actor = Actor {
+        user,
+        session_id: None,
+    };
+    let cause = Cause {
+        actor: Some(actor.user.id),
+        origin: Some((body.action.clone(), body.content.clone())),
+    };
+    let c = body.content.clone();
+    let result = CAUSE
+        .scope(
+            std::cell::RefCell::new(cause),
+            execute(h.clone(), actor, gid, c),
+        )
+        .await;
+    let result = match result {
+        Ok(v) => v,
+        Err(e) => return discord(e),
+    };
+    s.log.barrier().await;
+    let head = s.log.head(gid).await.map(|x| x.0).unwrap_or(0);
+    let out = json!({"result": result, "head": head});
+    let _ =
+        h.db.record_txn(
+            &a.origin,
+            &a.txn_id,
+            &out.to_string(),
+            crate::storage::now_ms(),
+        )
+        .await;
+    Json(out).into_response()
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Runs one relayed action through the ordinary service layer (same rules as local users).
+async fn execute(h: Arc<Hearth>, actor: Actor, gid: i64, c: Value) -> crate::Result<Value> {
+    let sf = |v: &Value| {
+        v.as_str()
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(Snowflake)
+    };
+    let channel = sf(&c["channel_id"]);
+    let message = sf(&c["message_id"]);
+    let body = c["body"].clone();
+    let need_channel = || {
+        channel.ok_or_else(|| {
+            crate::error::field_error("channel_id", "BASE_TYPE_REQUIRED", "This field is required")
+        })
+    };
+    let need_message = || {
+        message.ok_or_else(|| {
+            crate::error::field_error("message_id", "BASE_TYPE_REQUIRED", "This field is required")
+        })
+    };
+    // The channel must belong to the guild the action was signed for.
+    if let Some(ch) = channel {
+        let row =
+            h.db.channel(ch.db())
+                .await?
+                .ok_or(Error::Unknown(crate::error::Unknown::Channel))?;
+        if row.guild_id != Some(gid) {
+            return Err(Error::Unknown(crate::error::Unknown::Channel));
+        }
+    }
+    let emoji = c["emoji"].as_str().unwrap_or_default().to_string();
+    match c["op"].as_str().unwrap_or_default() {
+        "message_create" => {
+            let b: wire::CreateMessageBody = crate::api::parse_json(body.to_string().as_bytes())?;
+            Ok(to_value(
+                &h.create_message(&actor, need_channel()?, b).await?,
+            ))
+        }
+        "message_edit" => {
+            let b: wire::EditMessageBody = crate::api::parse_json(body.to_string().as_bytes())?;
+            Ok(to_value(
+                &h.edit_message(&actor, need_channel()?, need_message()?, b)
+                    .await?,
+            ))
+        }
+        "message_delete" => h
+            .delete_message(&actor, need_channel()?, need_message()?, None)
+            .await
+            .map(|_| Value::Null),
+        "reaction_add" => h
+            .add_reaction(&actor, need_channel()?, need_message()?, &emoji)
+            .await
+            .map(|_| Value::Null),
+        "reaction_remove" => h
+            .remove_reaction(&actor, need_channel()?, need_message()?, &emoji, None)
+            .await
+            .map(|_| Value::Null),
+        "pin_add" => h
+            .set_pin(&actor, need_channel()?, need_message()?, true, None)
+            .await
+            .map(|_| Value::Null),
+        "pin_remove" => h
+            .set_pin(&actor, need_channel()?, need_message()?, false, None)
+            .await
+            .map(|_| Value::Null),
+        "typing_start" => h.typing(&actor, need_channel()?).await.map(|_| Value::Null),
+        "member_leave" => h
+            .leave_guild(&actor, Snowflake::from_db(gid))
+            .await
+            .map(|_| Value::Null),
+        other => Err(crate::error::field_error(
+            "op",
+            "BASE_TYPE_CHOICES",
+            format!("unknown action {other:?}"),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    #[serde(default)]
+    from: i64,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /_hearth/federation/v1/guilds/{guild_id}/events?from=&limit=`: events after `from`
+/// (pull catch-up and gap backfill), withheld as stubs where the origin's members cannot see
+/// the channel. Only member servers of the guild may pull.
+async fn events(
+    State(s): State<AppState>,
+    Path(guild_id): Path<String>,
+    Query(q): Query<EventsQuery>,
+    req: SignedRequest,
+) -> Response {
+    let h = &s.hearth;
+    s.log.contact(&req.origin);
+    let Some(gid) = id_of(&guild_id) else {
+        return bad("guild id");
+    };
+    match h.db.peer(gid, &req.origin).await {
+        Ok(Some(_)) => {}
+        _ => {
+            return FedRejection::new(
+                StatusCode::FORBIDDEN,
+                "H_NOT_A_MEMBER",
+                "your server has no members in this guild",
+            )
+            .into_response();
+        }
+    }
+    match super::guild_log::events_for(h, gid, &req.origin, q.from.max(0), q.limit.unwrap_or(200))
+        .await
+    {
+        Ok(ev) => Json(json!({"events": ev})).into_response(),
+        Err(e) => discord(e),
+    }
+}
+
+/// `GET /_hearth/federation/v1/guilds/{guild_id}/channels`: the channels (with overwrites)
+/// some member of the origin may see. A member server refetches them when a role or member
+/// change may have changed what its users see, so newly visible channels are backfilled.
+async fn channels(
+    State(s): State<AppState>,
+    Path(guild_id): Path<String>,
+    req: SignedRequest,
+) -> Response {
+    let h = &s.hearth;
+    s.log.contact(&req.origin);
+    let Some(gid) = id_of(&guild_id) else {
+        return bad("guild id");
+    };
+    if !matches!(h.db.peer(gid, &req.origin).await, Ok(Some(_))) {
+        return FedRejection::new(
+            StatusCode::FORBIDDEN,
+            "H_NOT_A_MEMBER",
+            "your server has no members in this guild",
+        )
+        .into_response();
+    }
+    let build = async {
+        let ows = h.db.guild_overwrites(gid).await?;
+        let mut out = vec![];
+        for c in h.db.channels(gid).await? {
+            if h.server_sees(gid, &req.origin, c.id).await? {
+                out.push(Hearth::channel_wire(&c, &ows, None));
+            }
+        }
+        Ok::<Value, Error>(json!({"channels": out}))
+    };
+    match build.await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => discord(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    before: Option<String>,
+    after: Option<String>,
+    around: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /_hearth/federation/v1/guilds/{guild_id}/channels/{channel_id}/messages`: a page of
+/// history for lazy backfill, for a server with a member who may read it.
+async fn history(
+    State(s): State<AppState>,
+    Path((guild_id, channel_id)): Path<(String, String)>,
+    Query(q): Query<HistoryQuery>,
+    req: SignedRequest,
+) -> Response {
+    let h = &s.hearth;
+    s.log.contact(&req.origin);
+    let (Some(gid), Some(cid)) = (id_of(&guild_id), id_of(&channel_id)) else {
+        return bad("ids");
+    };
+    let members =
+        h.db.member_ids_from(gid, &req.origin)
+            .await
+            .unwrap_or_default();
+    // Read as one of the origin's members who can see the channel.
+    for uid in members {
+        let Ok(Some(user)) = h.db.user(uid).await else {
+            continue;
+        };
+        let actor = Actor {
+            user,
+            session_id: None,
+        };
+        let sf = |s: &Option<String>| {
+            s.as_deref()
+                .and_then(|x| x.parse::<u64>().ok())
+                .map(Snowflake)
+        };
+        if let Ok(msgs) = h
+            .get_messages(
+                &actor,
+                Snowflake::from_db(cid),
+                sf(&q.before),
+                sf(&q.after),
+                sf(&q.around),
+                Some(q.limit.unwrap_or(50).clamp(1, 100)),
+            )
+            .await
+        {
+            if h.db
+                .channel(cid)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.guild_id == Some(gid))
+            {
+                return Json(json!({"messages": msgs})).into_response();
+            }
+        }
+    }
+    discord(Error::MissingAccess)
+}
+
+#[derive(Deserialize)]
+struct SendBody {
+    #[serde(default)]
+    events: Vec<Value>,
+    #[serde(default)]
+    edus: Vec<Value>,
+}
+
+/// `PUT /_hearth/federation/v1/send/{txn_id}` `{events, edus}`: a host delivers events of its
+/// guilds (idempotent: already applied events are skipped) and lossy notices (typing).
+async fn send(State(s): State<AppState>, Path(_txn): Path<String>, req: SignedRequest) -> Response {
+    let h = &s.hearth;
+    s.log.contact(&req.origin);
+    let Ok(body) = req.json::<SendBody>() else {
+        return bad("body must be {events, edus}");
+    };
+    if body.events.len() > 500 {
+        return bad("at most 500 events per transaction");
+    }
+    if let Err(e) = h.receive_events(&req.origin, &body.events).await {
+        return match e {
+            Error::Relayed {
+                status, message, ..
+            } => FedRejection::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                "H_EVENT_REJECTED",
+                message,
+            )
+            .into_response(),
+            other => discord(other),
+        };
+    }
+    for edu in &body.edus {
+        let _ = h.receive_edu(&req.origin, edu).await;
+    }
+    Json(json!({})).into_response()
+}

@@ -1,0 +1,478 @@
+//! Host side of guild federation (spec/federation.md §§6-8): every non-lossy dispatch of a
+//! guild hosted here becomes a signed event in the guild's gapless log, and a durable
+//! delivery queue per (peer, guild) pushes the log to member servers.
+//!
+//! - The **writer** consumes the event bus in order (so `seq` follows commit order) and
+//!   appends `{"t": EVENT, "d": payload}` as the content of a host-signed envelope. For an
+//!   action relayed from another server, the envelope carries that server's signed action
+//!   and the content is `{"request", "result"}`, the result bound by the host-signed
+//!   `result_hash`.
+//! - **Delivery** runs one worker per peer server: contiguous batches from the acknowledged
+//!   `seq`, content withheld (a stub) for events in channels none of the peer's members can
+//!   see, exponential backoff with jitter capped at one hour, reset when the peer contacts
+//!   us; a peer failing for three days is marked dead and catches up by pulling.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hearth_federation::event::{HostEvent, OriginAction, StubReason, event_hash, stub};
+use hearth_federation::sign::content_hash;
+use parking_lot::Mutex;
+use rand::Rng;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::events::{Audience, BusEvent, Control, Dispatch};
+use crate::gateway::cache::{GuildCache, overwrites_of_payload};
+use crate::service::Hearth;
+use crate::storage::now_ms;
+
+/// Events per delivery batch.
+pub const BATCH: i64 = 100;
+/// Longest backoff between delivery attempts.
+pub const MAX_BACKOFF_MS: i64 = 3_600_000;
+/// A peer failing this long is marked dead (it catches up by pulling when back).
+pub const DEAD_AFTER_MS: i64 = 3 * 24 * 3_600_000;
+
+/// The host-side log writer and delivery supervisor of one homeserver.
+pub struct GuildLog {
+    hearth: Arc<Hearth>,
+    hosted: Mutex<HashMap<i64, bool>>,
+    heads: Mutex<HashMap<i64, (i64, String)>>,
+    barrier_next: AtomicU64,
+    barrier_done: watch::Sender<u64>,
+    appended: watch::Sender<u64>,
+    workers: Mutex<HashSet<String>>,
+    /// Per-server "the peer talked to us" signal (resets backoff).
+    contacted: watch::Sender<u64>,
+    /// First failure time per server (for the dead mark).
+    failing_since: Mutex<HashMap<String, i64>>,
+}
+
+impl GuildLog {
+    /// Starts the writer (subscribed to the bus now, so nothing published later is missed)
+    /// and the delivery supervisor.
+    pub fn start(hearth: Arc<Hearth>) -> Arc<GuildLog> {
+        let log = Arc::new(GuildLog {
+            hearth: hearth.clone(),
+            hosted: Mutex::new(HashMap::new()),
+            heads: Mutex::new(HashMap::new()),
+            barrier_next: AtomicU64::new(1),
+            barrier_done: watch::channel(0).0,
+            appended: watch::channel(0).0,
+            workers: Mutex::new(HashSet::new()),
+            contacted: watch::channel(0).0,
+            failing_since: Mutex::new(HashMap::new()),
+        });
+        let rx = hearth.bus.subscribe();
+        tokio::spawn(writer(Arc::downgrade(&log), rx));
+        tokio::spawn(supervisor(Arc::downgrade(&log)));
+        log
+    }
+
+    /// Waits until the writer has processed everything published before this call.
+    pub async fn barrier(&self) {
+        let id = self.barrier_next.fetch_add(1, Ordering::SeqCst);
+        let mut rx = self.barrier_done.subscribe();
+        self.hearth.control(Control::Barrier { id });
+        let _ =
+            tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|done| *done >= id)).await;
+    }
+
+    /// `(seq, hash)` of a hosted guild's newest event (`(0, None)` when empty).
+    pub async fn head(&self, guild_id: i64) -> crate::Result<(i64, Option<String>)> {
+        Ok(match self.hearth.db.log_head(guild_id).await? {
+            Some((s, h)) => (s, Some(h)),
+            None => (0, None),
+        })
+    }
+
+    /// A peer contacted us: retry its deliveries now.
+    pub fn contact(&self, server: &str) {
+        if self.failing_since.lock().remove(server).is_some() {
+            let srv = server.to_string();
+            let db = self.hearth.db.clone();
+            tokio::spawn(async move {
+                let _ = db.peer_failed(&srv, 0, 0, false).await;
+            });
+            self.contacted.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Makes sure a delivery worker runs for `server` and wakes it.
+    pub fn kick(self: &Arc<Self>, server: &str) {
+        let new = self.workers.lock().insert(server.to_string());
+        if new {
+            tokio::spawn(deliver(Arc::downgrade(self), server.to_string()));
+        }
+        self.appended.send_modify(|n| *n += 1);
+    }
+
+    async fn is_hosted(&self, guild_id: i64) -> bool {
+        if let Some(h) = self.hosted.lock().get(&guild_id) {
+            return *h;
+        }
+        let hosted = matches!(self.hearth.db.remote_guild(guild_id).await, Ok(None));
+        self.hosted.lock().insert(guild_id, hosted);
+        hosted
+    }
+
+    async fn sender_handle(&self, actor: Option<i64>) -> String {
+        let server = &self.hearth.config.server_name;
+        if let Some(a) = actor
+            && let Ok(Some(u)) = self.hearth.db.user(a).await
+            && u.home_server.is_none()
+        {
+            return format!("{}@{server}", u.username.to_lowercase());
+        }
+        format!("_host@{server}")
+    }
+
+    async fn append(
+        &self,
+        guild_id: i64,
+        t: &str,
+        data: &Value,
+        channel: Option<i64>,
+        cause: Option<&crate::events::Cause>,
+    ) -> crate::Result<()> {
+        let h = &self.hearth;
+        let server = h.config.server_name.clone();
+        let head = match self.heads.lock().get(&guild_id).cloned() {
+            Some(x) => Some(x),
+            None => None,
+        };
+        let head = match head {
+            Some(x) => Some(x),
+            None => h.db.log_head(guild_id).await?,
+        };
+        let seq = head.as_ref().map_or(1, |(s, _)| s + 1);
+        let now = now_ms() as u64;
+        let result = json!({"t": t, "d": data});
+        let key = h.fed.keyring.current();
+        let (action, content, result_hash) = match cause.and_then(|c| c.origin.clone()) {
+            Some((signed, request)) => {
+                let rh = content_hash(&result).map_err(crate::Error::internal)?;
+                (
+                    signed,
+                    json!({"request": request, "result": result}),
+                    Some(rh),
+                )
+            }
+            None => {
+                let a = OriginAction {
+                    host: server.clone(),
+                    guild_id: guild_id.to_string(),
+                    channel_id: channel.map(|c| c.to_string()),
+                    kind: t.to_lowercase(),
+                    sender: self.sender_handle(cause.and_then(|c| c.actor)).await,
+                    origin: server.clone(),
+                    txn_id: format!("h{}", h.next_id()),
+                    origin_ts: now,
+                    content_hash: content_hash(&result).map_err(crate::Error::internal)?,
+                };
+                (a.sign(&key).map_err(crate::Error::internal)?, result, None)
+            }
+        };
+        let ev = HostEvent {
+            host: server,
+            guild_id: guild_id.to_string(),
+            seq: seq as u64,
+            prev_hash: head.map(|(_, hash)| hash),
+            host_ts: now,
+            object_id: None,
+            action,
+            content: Some(content),
+            result_hash,
+        };
+        let signed = ev.sign(&key).map_err(crate::Error::internal)?;
+        let hash = event_hash(&signed).map_err(crate::Error::internal)?;
+        h.db.append_event(
+            guild_id,
+            seq,
+            &signed.to_string(),
+            &hash,
+            channel,
+            now as i64,
+        )
+        .await?;
+        self.heads.lock().insert(guild_id, (seq, hash));
+        // A server whose last member left receives this event, then no more.
+        if matches!(t, "GUILD_MEMBER_REMOVE" | "GUILD_BAN_ADD")
+            && let Some(handle) = data
+                .get("user")
+                .and_then(|u| u.get("handle"))
+                .and_then(|x| x.as_str())
+            && let Some((_, srv)) = handle.split_once('@')
+            && srv != h.config.server_name
+            && h.db.members_from(guild_id, srv).await? == 0
+        {
+            h.db.set_peer_final(guild_id, srv, Some(seq)).await?;
+        }
+        if t == "GUILD_DELETE_FEDERATED" {
+            for p in h.db.peers_of_guild(guild_id).await? {
+                h.db.set_peer_final(guild_id, &p.server, Some(seq)).await?;
+            }
+        }
+        self.appended.send_modify(|n| *n += 1);
+        Ok(())
+    }
+}
+
+/// The writer task: appends hosted guilds' dispatches in bus order.
+async fn writer(
+    log: std::sync::Weak<GuildLog>,
+    mut rx: tokio::sync::broadcast::Receiver<BusEvent>,
+) {
+    loop {
+        let ev = match rx.recv().await {
+            Ok(ev) => ev,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                tracing::error!(
+                    missed = n,
+                    "federation log writer lagged behind the event bus"
+                );
+                continue;
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(log) = log.upgrade() else { return };
+        match ev {
+            BusEvent::Dispatch(d) => {
+                if let Err(e) = write_dispatch(&log, &d).await {
+                    tracing::error!(error = %e, event = d.event, "federation log append failed");
+                }
+            }
+            BusEvent::Control(Control::Barrier { id }) => {
+                log.barrier_done.send_modify(|v| *v = (*v).max(id));
+            }
+            BusEvent::Control(Control::GuildDeleted { guild_id }) => {
+                if log.is_hosted(guild_id.db()).await {
+                    let data = json!({"id": guild_id});
+                    if let Err(e) = log
+                        .append(guild_id.db(), "GUILD_DELETE_FEDERATED", &data, None, None)
+                        .await
+                    {
+                        tracing::error!(error = %e, "federation log append failed");
+                    }
+                }
+                log.hosted.lock().remove(&guild_id.db());
+            }
+            BusEvent::Control(_) => {}
+        }
+    }
+}
+
+async fn write_dispatch(log: &Arc<GuildLog>, d: &Dispatch) -> crate::Result<()> {
+    let Audience::Guild { guild_id, channel } = &d.audience else {
+        return Ok(());
+    };
+    if !log.is_hosted(guild_id.db()).await {
+        return Ok(());
+    }
+    if d.lossy {
+        if d.event == "TYPING_START" {
+            forward_typing(log, guild_id.db(), &d.data).await;
+        }
+        return Ok(());
+    }
+    log.append(
+        guild_id.db(),
+        d.event,
+        &d.data,
+        channel.map(|c| c.db()),
+        d.cause.as_deref(),
+    )
+    .await?;
+    for p in log.hearth.db.peers_of_guild(guild_id.db()).await? {
+        log.kick(&p.server);
+    }
+    Ok(())
+}
+
+/// Typing is lossy: pushed once to peers, never queued or retried.
+async fn forward_typing(log: &Arc<GuildLog>, guild_id: i64, data: &Value) {
+    let Ok(peers) = log.hearth.db.peers_of_guild(guild_id).await else {
+        return;
+    };
+    for p in peers {
+        let fed = log.hearth.fed.clone();
+        let body = json!({"events": [], "edus": [{"host_guild_id": guild_id.to_string(), "t": "TYPING_START", "d": data}]});
+        tokio::spawn(async move {
+            let txn = format!("edu{}", rand::rng().random::<u64>());
+            let _ = fed
+                .request(
+                    &p.server,
+                    Method::PUT,
+                    &format!("/_hearth/federation/v1/send/{txn}"),
+                    Some(&body),
+                )
+                .await;
+        });
+    }
+}
+
+/// Starts delivery workers for every known peer server (after restarts too).
+async fn supervisor(log: std::sync::Weak<GuildLog>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        let Some(log) = log.upgrade() else { return };
+        if let Ok(servers) = log.hearth.db.peer_servers().await {
+            for s in servers {
+                log.kick(&s);
+            }
+        }
+    }
+}
+
+/// Events of a batch as `server` may see them: content withheld in channels none of its
+/// members can view.
+async fn visible_batch(
+    h: &Hearth,
+    guild_id: i64,
+    server: &str,
+    rows: &[crate::storage::LogRow],
+) -> crate::Result<Vec<Value>> {
+    let cache = GuildCache::load(h, guild_id).await?;
+    let members = h.db.member_ids_from(guild_id, server).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let ev: Value = serde_json::from_str(&r.event).map_err(crate::Error::internal)?;
+        let visible = match (r.channel_id, &cache) {
+            (None, _) => true,
+            (Some(c), Some(cache)) => {
+                let fallback = ev
+                    .get("content")
+                    .and_then(|c| {
+                        c.get("d")
+                            .or_else(|| c.get("result").and_then(|r| r.get("d")))
+                    })
+                    .and_then(overwrites_of_payload);
+                members
+                    .iter()
+                    .any(|u| cache.can_view(*u, c, fallback.as_deref()))
+            }
+            // The guild is gone: only structural events remain meaningful.
+            (Some(_), None) => false,
+        };
+        out.push(if visible {
+            ev
+        } else {
+            stub(&ev, StubReason::Withheld).map_err(crate::Error::internal)?
+        });
+    }
+    Ok(out)
+}
+
+/// Events of a hosted guild after `from`, as `server` may see them (pull and backfill).
+pub async fn events_for(
+    h: &Hearth,
+    guild_id: i64,
+    server: &str,
+    from: i64,
+    limit: i64,
+) -> crate::Result<Vec<Value>> {
+    let rows = h.db.log_range(guild_id, from, limit.clamp(1, 500)).await?;
+    visible_batch(h, guild_id, server, &rows).await
+}
+
+/// One delivery worker per peer server.
+async fn deliver(log: std::sync::Weak<GuildLog>, server: String) {
+    let (mut appended, mut contacted) = match log.upgrade() {
+        Some(l) => (l.appended.subscribe(), l.contacted.subscribe()),
+        None => return,
+    };
+    loop {
+        let Some(l) = log.upgrade() else { return };
+        let wait = match deliver_once(&l, &server).await {
+            Ok(true) => continue,
+            Ok(false) => Duration::from_secs(30),
+            Err(delay) => delay,
+        };
+        drop(l);
+        tokio::select! {
+            _ = appended.changed() => {}
+            _ = contacted.changed() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Delivers one batch per guild; `Ok(true)` if more remains, `Err(delay)` after a failure.
+async fn deliver_once(l: &Arc<GuildLog>, server: &str) -> Result<bool, Duration> {
+    let h = &l.hearth;
+    let now = now_ms();
+    let peers =
+        h.db.peers_of_server(server)
+            .await
+            .map_err(|_| Duration::from_secs(5))?;
+    let mut more = false;
+    for p in peers {
+        if p.next_attempt_at > now {
+            return Err(Duration::from_millis((p.next_attempt_at - now) as u64));
+        }
+        let limit_seq = p.final_seq.unwrap_or(i64::MAX);
+        if p.acked_seq >= limit_seq {
+            let _ = h.db.remove_peer(p.guild_id, server).await;
+            continue;
+        }
+        let rows = match h.db.log_range(p.guild_id, p.acked_seq, BATCH).await {
+            Ok(r) => r
+                .into_iter()
+                .filter(|r| r.seq <= limit_seq)
+                .collect::<Vec<_>>(),
+            Err(_) => return Err(Duration::from_secs(5)),
+        };
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            continue;
+        };
+        let events = match visible_batch(h, p.guild_id, server, &rows).await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "building a delivery batch failed");
+                return Err(Duration::from_secs(5));
+            }
+        };
+        let txn = format!("{}-{}-{}", p.guild_id, rows[0].seq, last);
+        let body = json!({"events": events});
+        match h
+            .fed
+            .request(
+                server,
+                Method::PUT,
+                &format!("/_hearth/federation/v1/send/{txn}"),
+                Some(&body),
+            )
+            .await
+        {
+            Ok(_) => {
+                let _ = h.db.peer_acked(p.guild_id, server, last).await;
+                l.failing_since.lock().remove(server);
+                if last >= limit_seq {
+                    let _ = h.db.remove_peer(p.guild_id, server).await;
+                }
+                more |= rows.len() as i64 == BATCH;
+            }
+            Err(e) => {
+                let failures = p.failures + 1;
+                let since = *l
+                    .failing_since
+                    .lock()
+                    .entry(server.to_string())
+                    .or_insert(now);
+                let base = (1_000i64 << failures.min(12)).min(MAX_BACKOFF_MS);
+                let jitter = rand::rng().random_range(0..=base / 4 + 1);
+                let delay = (base + jitter).min(MAX_BACKOFF_MS);
+                let dead = now - since > DEAD_AFTER_MS;
+                tracing::warn!(server, error = %e, failures, delay_ms = delay, "federation delivery failed");
+                let _ = h.db.peer_failed(server, failures, now + delay, dead).await;
+                return Err(Duration::from_millis(delay as u64));
+            }
+        }
+    }
+    Ok(more)
+}

@@ -1,0 +1,418 @@
+//! Federation storage: the host's guild event logs and delivery cursors, and the member
+//! side's replicas, id maps, applied positions and equivocation proofs (spec/federation.md).
+
+use super::{ChannelRow, Db, GuildRow, MessageRow, OverwriteRow, RoleRow, UserRow, on_db};
+use crate::error::Result;
+
+/// A member server of a hosted guild and its delivery state.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PeerRow {
+    pub guild_id: i64,
+    pub server: String,
+    pub acked_seq: i64,
+    pub failures: i64,
+    pub next_attempt_at: i64,
+    pub dead: bool,
+    pub final_seq: Option<i64>,
+}
+
+/// A replica of a guild hosted elsewhere.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RemoteGuildRow {
+    pub guild_id: i64,
+    pub host: String,
+    pub host_guild_id: i64,
+    pub applied_seq: i64,
+    pub last_hash: Option<String>,
+}
+
+/// One stored event of a hosted guild's log.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LogRow {
+    pub seq: i64,
+    pub event: String,
+    pub hash: String,
+    pub channel_id: Option<i64>,
+}
+
+impl Db {
+    // ---- host: event log -------------------------------------------------------------
+
+    /// Appends an event; fails on a duplicate `(guild, seq)` (the log is gapless and unique).
+    pub async fn append_event(
+        &self,
+        guild_id: i64,
+        seq: i64,
+        event: &str,
+        hash: &str,
+        channel_id: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(guild_id).bind(seq).bind(event).bind(hash).bind(channel_id).bind(now).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// `(seq, hash)` of the newest event of a guild's log.
+    pub async fn log_head(&self, guild_id: i64) -> Result<Option<(i64, String)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT seq, hash FROM guild_events WHERE guild_id = $1 ORDER BY seq DESC LIMIT 1")
+            .bind(guild_id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Events with `seq > after`, ascending, at most `limit`.
+    pub async fn log_range(&self, guild_id: i64, after: i64, limit: i64) -> Result<Vec<LogRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT seq, event, hash, channel_id FROM guild_events WHERE guild_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(guild_id).bind(after).bind(limit).fetch_all(p).await)?,
+        )
+    }
+
+    // ---- host: peers -----------------------------------------------------------------
+
+    /// Adds a member server at `acked` (no-op when it is already a peer).
+    pub async fn add_peer(&self, guild_id: i64, server: &str, acked: i64) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO guild_peers (guild_id, server, acked_seq) VALUES ($1, $2, $3) ON CONFLICT (guild_id, server) DO UPDATE SET dead = FALSE, final_seq = NULL")
+            .bind(guild_id).bind(server).bind(acked).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn peer(&self, guild_id: i64, server: &str) -> Result<Option<PeerRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM guild_peers WHERE guild_id = $1 AND server = $2")
+            .bind(guild_id).bind(server).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn peers_of_guild(&self, guild_id: i64) -> Result<Vec<PeerRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM guild_peers WHERE guild_id = $1 ORDER BY server")
+            .bind(guild_id).fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn peers_of_server(&self, server: &str) -> Result<Vec<PeerRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM guild_peers WHERE server = $1 ORDER BY guild_id")
+            .bind(server).fetch_all(p).await)?,
+        )
+    }
+
+    /// Every server that is a peer of at least one hosted guild.
+    pub async fn peer_servers(&self) -> Result<Vec<String>> {
+        let r: Vec<(String,)> = on_db!(self, p => sqlx::query_as("SELECT DISTINCT server FROM guild_peers ORDER BY server").fetch_all(p).await)?;
+        Ok(r.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Records delivery up to `seq` (never moves backwards) and clears the failure state.
+    pub async fn peer_acked(&self, guild_id: i64, server: &str, seq: i64) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE guild_peers SET acked_seq = CASE WHEN acked_seq > $1 THEN acked_seq ELSE $1 END, failures = 0, next_attempt_at = 0, dead = FALSE WHERE guild_id = $2 AND server = $3")
+            .bind(seq).bind(guild_id).bind(server).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records a failed delivery to a server (all its guilds): next attempt time, failures.
+    pub async fn peer_failed(
+        &self,
+        server: &str,
+        failures: i64,
+        next_attempt_at: i64,
+        dead: bool,
+    ) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE guild_peers SET failures = $1, next_attempt_at = $2, dead = $3 WHERE server = $4")
+            .bind(failures).bind(next_attempt_at).bind(dead).bind(server).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Marks the last event a departing server still receives.
+    pub async fn set_peer_final(
+        &self,
+        guild_id: i64,
+        server: &str,
+        seq: Option<i64>,
+    ) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE guild_peers SET final_seq = $1 WHERE guild_id = $2 AND server = $3")
+            .bind(seq).bind(guild_id).bind(server).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn remove_peer(&self, guild_id: i64, server: &str) -> Result<()> {
+        on_db!(self, p => sqlx::query("DELETE FROM guild_peers WHERE guild_id = $1 AND server = $2")
+            .bind(guild_id).bind(server).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// How many members of a guild have `server` as their home server.
+    pub async fn members_from(&self, guild_id: i64, server: &str) -> Result<i64> {
+        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE m.guild_id = $1 AND u.home_server = $2")
+            .bind(guild_id).bind(server).fetch_one(p).await)?;
+        Ok(r.0)
+    }
+
+    /// User ids of a guild's members whose home is `server`.
+    pub async fn member_ids_from(&self, guild_id: i64, server: &str) -> Result<Vec<i64>> {
+        let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT m.user_id FROM members m JOIN users u ON u.id = m.user_id WHERE m.guild_id = $1 AND u.home_server = $2")
+            .bind(guild_id).bind(server).fetch_all(p).await)?;
+        Ok(r.into_iter().map(|r| r.0).collect())
+    }
+
+    // ---- host: origin transactions ---------------------------------------------------
+
+    pub async fn txn_result(&self, origin: &str, txn_id: &str) -> Result<Option<String>> {
+        let r: Option<(String,)> = on_db!(self, p => sqlx::query_as("SELECT result FROM federation_txns WHERE origin = $1 AND txn_id = $2")
+            .bind(origin).bind(txn_id).fetch_optional(p).await)?;
+        Ok(r.map(|r| r.0))
+    }
+
+    /// Records a transaction; `false` if it was already recorded (a replay).
+    pub async fn record_txn(
+        &self,
+        origin: &str,
+        txn_id: &str,
+        result: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let n = on_db!(self, p => sqlx::query("INSERT INTO federation_txns (origin, txn_id, result, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(origin).bind(txn_id).bind(result).bind(now).execute(p).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    // ---- member side: replicas ---------------------------------------------------------
+
+    pub async fn remote_guild(&self, guild_id: i64) -> Result<Option<RemoteGuildRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM remote_guilds WHERE guild_id = $1").bind(guild_id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Every replica kept here.
+    pub async fn remote_guilds(&self) -> Result<Vec<RemoteGuildRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM remote_guilds ORDER BY guild_id").fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn remote_guild_by_host(
+        &self,
+        host: &str,
+        host_guild_id: i64,
+    ) -> Result<Option<RemoteGuildRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT * FROM remote_guilds WHERE host = $1 AND host_guild_id = $2")
+            .bind(host).bind(host_guild_id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Creates a replica: the guild row (with `host_server`) and its `remote_guilds` row.
+    pub async fn insert_replica(
+        &self,
+        g: &GuildRow,
+        host: &str,
+        host_guild_id: i64,
+        seq: i64,
+        hash: Option<&str>,
+    ) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO guilds (id, name, icon, description, owner_id, system_channel_id, verification_level, default_message_notifications, explicit_content_filter, preferred_locale, created_at, host_server) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                ON CONFLICT (id) DO UPDATE SET name = excluded.name, icon = excluded.icon, description = excluded.description, owner_id = excluded.owner_id, system_channel_id = excluded.system_channel_id")
+                .bind(g.id).bind(&g.name).bind(&g.icon).bind(&g.description).bind(g.owner_id).bind(g.system_channel_id)
+                .bind(g.verification_level).bind(g.default_message_notifications).bind(g.explicit_content_filter)
+                .bind(&g.preferred_locale).bind(g.created_at).bind(host).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO remote_guilds (guild_id, host, host_guild_id, applied_seq, last_hash) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (guild_id) DO UPDATE SET applied_seq = excluded.applied_seq, last_hash = excluded.last_hash")
+                .bind(g.id).bind(host).bind(host_guild_id).bind(seq).bind(hash).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn set_applied(&self, guild_id: i64, seq: i64, hash: &str) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE remote_guilds SET applied_seq = $1, last_hash = $2 WHERE guild_id = $3")
+            .bind(seq).bind(hash).bind(guild_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// `(hash, event JSON)` of an applied event of a replica.
+    pub async fn replica_event(&self, guild_id: i64, seq: i64) -> Result<Option<(String, String)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT hash, event FROM replica_events WHERE guild_id = $1 AND seq = $2")
+            .bind(guild_id).bind(seq).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn record_replica_event(
+        &self,
+        guild_id: i64,
+        seq: i64,
+        hash: &str,
+        event: &str,
+    ) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO replica_events (guild_id, seq, hash, event) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(guild_id).bind(seq).bind(hash).bind(event).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn insert_equivocation(
+        &self,
+        id: i64,
+        host: &str,
+        host_guild_id: i64,
+        seq: i64,
+        proof: &str,
+        now: i64,
+    ) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO equivocations (id, host, host_guild_id, seq, proof, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id).bind(host).bind(host_guild_id).bind(seq).bind(proof).bind(now).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// `(host, host guild id, seq, proof JSON)` of every recorded equivocation.
+    pub async fn equivocations(&self) -> Result<Vec<(String, i64, i64, String)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT host, host_guild_id, seq, proof FROM equivocations ORDER BY id").fetch_all(p).await)?,
+        )
+    }
+
+    // ---- id map ----------------------------------------------------------------------
+
+    pub async fn map_get(&self, server: &str, remote_id: i64) -> Result<Option<i64>> {
+        let r: Option<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT local_id FROM id_map WHERE server = $1 AND remote_id = $2")
+            .bind(server).bind(remote_id).fetch_optional(p).await)?;
+        Ok(r.map(|r| r.0))
+    }
+
+    /// Maps `remote_id` to `local_id` unless it is mapped already; returns the mapping in force.
+    pub async fn map_put(&self, server: &str, remote_id: i64, local_id: i64) -> Result<i64> {
+        on_db!(self, p => sqlx::query("INSERT INTO id_map (server, remote_id, local_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(server).bind(remote_id).bind(local_id).execute(p).await.map(|_| ()))?;
+        Ok(self.map_get(server, remote_id).await?.unwrap_or(local_id))
+    }
+
+    /// Whether a local id is already the image of some mapped id.
+    pub async fn local_id_taken(&self, local_id: i64) -> Result<bool> {
+        let r: Option<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT local_id FROM id_map WHERE local_id = $1 LIMIT 1")
+            .bind(local_id).fetch_optional(p).await)?;
+        Ok(r.is_some())
+    }
+
+    /// The id in `server`'s id space of a local id.
+    pub async fn map_reverse(&self, server: &str, local_id: i64) -> Result<Option<i64>> {
+        let r: Option<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT remote_id FROM id_map WHERE server = $1 AND local_id = $2 LIMIT 1")
+            .bind(server).bind(local_id).fetch_optional(p).await)?;
+        Ok(r.map(|r| r.0))
+    }
+
+    /// A remote user by handle parts.
+    pub async fn remote_user(&self, server: &str, username: &str) -> Result<Option<UserRow>> {
+        let key = format!("{}@{}", username.to_lowercase(), server.to_lowercase());
+        let q = "SELECT id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server FROM users WHERE username_lower = $1";
+        Ok(on_db!(self, p => sqlx::query_as(q).bind(&key).fetch_optional(p).await)?)
+    }
+
+    /// A local user by username (exact, case-insensitive).
+    pub async fn local_user(&self, username: &str) -> Result<Option<UserRow>> {
+        let q = "SELECT id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server FROM users WHERE username_lower = $1 AND home_server IS NULL";
+        Ok(
+            on_db!(self, p => sqlx::query_as(q).bind(username.to_lowercase()).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Updates a remote user's profile fields.
+    pub async fn update_remote_profile(
+        &self,
+        id: i64,
+        global_name: Option<&str>,
+        avatar: Option<&str>,
+    ) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE users SET global_name = $1, avatar = $2 WHERE id = $3 AND home_server IS NOT NULL")
+            .bind(global_name).bind(avatar).bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    // ---- member side: replica upserts --------------------------------------------------
+
+    pub async fn upsert_role(&self, r: &RoleRow) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO roles (id, guild_id, name, color, hoist, position, permissions, managed, mentionable, bot_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT (id) DO UPDATE SET name = excluded.name, color = excluded.color, hoist = excluded.hoist, position = excluded.position, permissions = excluded.permissions, managed = excluded.managed, mentionable = excluded.mentionable")
+            .bind(r.id).bind(r.guild_id).bind(&r.name).bind(r.color).bind(r.hoist).bind(r.position).bind(r.permissions).bind(r.managed).bind(r.mentionable).bind(r.bot_id)
+            .execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Inserts or updates a channel and replaces its overwrites.
+    pub async fn upsert_channel(&self, c: &ChannelRow, overwrites: &[OverwriteRow]) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, last_pin_timestamp, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                ON CONFLICT (id) DO UPDATE SET type = excluded.type, name = excluded.name, topic = excluded.topic, position = excluded.position, parent_id = excluded.parent_id, nsfw = excluded.nsfw, rate_limit_per_user = excluded.rate_limit_per_user, bitrate = excluded.bitrate, user_limit = excluded.user_limit")
+                .bind(c.id).bind(c.guild_id).bind(c.kind).bind(&c.name).bind(&c.topic).bind(c.position).bind(c.parent_id).bind(c.nsfw)
+                .bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.last_pin_timestamp).bind(c.created_at).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM overwrites WHERE channel_id = $1").bind(c.id).execute(&mut *tx).await?;
+            for o in overwrites {
+                sqlx::query("INSERT INTO overwrites (channel_id, target_id, kind, allow_bits, deny_bits) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(c.id).bind(o.target_id).bind(o.kind).bind(o.allow_bits).bind(o.deny_bits).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn set_last_pin(&self, channel_id: i64, ts: Option<i64>) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE channels SET last_pin_timestamp = $1 WHERE id = $2").bind(ts).bind(channel_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Inserts or replaces a member with exactly these roles.
+    pub async fn upsert_member(
+        &self,
+        guild_id: i64,
+        user_id: i64,
+        nick: Option<&str>,
+        joined_at: i64,
+        roles: &[i64],
+    ) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO members (guild_id, user_id, nick, joined_at) VALUES ($1, $2, $3, $4) ON CONFLICT (guild_id, user_id) DO UPDATE SET nick = excluded.nick")
+                .bind(guild_id).bind(user_id).bind(nick).bind(joined_at).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM member_roles WHERE guild_id = $1 AND user_id = $2").bind(guild_id).bind(user_id).execute(&mut *tx).await?;
+            for r in roles {
+                sqlx::query("INSERT INTO member_roles (guild_id, user_id, role_id) SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM roles WHERE id = $3)")
+                    .bind(guild_id).bind(user_id).bind(r).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Inserts or replaces a message (replicas store what the host says).
+    pub async fn upsert_message(&self, m: &MessageRow) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at, pinned_at = excluded.pinned_at")
+                .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
+                .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
+                .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
+                .bind(m.edited_at).bind(m.pinned_at).execute(&mut *tx).await?;
+            sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn upsert_ban(
+        &self,
+        guild_id: i64,
+        user_id: i64,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO bans (guild_id, user_id, reason, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (guild_id, user_id) DO UPDATE SET reason = excluded.reason")
+            .bind(guild_id).bind(user_id).bind(reason).bind(now).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,1022 @@
+//! Guild federation across three homeservers over real TLS and DNS (`TestNetwork`):
+//! joins through `code@server`, chat and its edits/deletes/reactions/pins with gateway
+//! events asserted on every server, per-server id spaces, hidden channels, remote moderation,
+//! downtime of a member and of the host, and the rejections of spec/federation.md §§6-7.
+
+use std::time::Duration;
+
+use hearth_federation::event::{HostEvent, OriginAction};
+use hearth_federation::sign::content_hash;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::gateway::{GUILD_MEMBERS, GUILD_MESSAGE_REACTIONS, GUILD_MESSAGES, GUILDS, Gw};
+use crate::harness::{Client, TestServer, s};
+use crate::network::TestNetwork;
+
+const A: &str = "a.hearth.test";
+const B: &str = "b.hearth.test";
+const C: &str = "c.hearth.test";
+const ALL: u64 = GUILDS | GUILD_MESSAGES | GUILD_MEMBERS | GUILD_MESSAGE_REACTIONS;
+
+/// Waits (bounded) until `f` holds: for effects of asynchronous delivery between servers.
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..500 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// Whether any message or stored replica event of a server contains `needle`.
+async fn db_contains(srv: &TestServer, needle: &str) -> bool {
+    let pat = format!("%{needle}%");
+    let q1 = "SELECT COUNT(*) FROM messages WHERE content LIKE $1";
+    let q2 = "SELECT COUNT(*) FROM replica_events WHERE event LIKE $1";
+    let n: i64 = match &srv.hearth.db {
+        hearth::storage::Db::Sqlite(p) => {
+            sqlx::query_scalar::<_, i64>(q1)
+                .bind(&pat)
+                .fetch_one(p)
+                .await
+                .unwrap()
+                + sqlx::query_scalar::<_, i64>(q2)
+                    .bind(&pat)
+                    .fetch_one(p)
+                    .await
+                    .unwrap()
+        }
+        hearth::storage::Db::Postgres(p) => {
+            sqlx::query_scalar::<_, i64>(q1)
+                .bind(&pat)
+                .fetch_one(p)
+                .await
+                .unwrap()
+                + sqlx::query_scalar::<_, i64>(q2)
+                    .bind(&pat)
+                    .fetch_one(p)
+                    .await
+                    .unwrap()
+        }
+    };
+    n > 0
+}
+
+struct Fed {
+    net: TestNetwork,
+    alice_tok: String,
+    bob_tok: String,
+    carol_tok: String,
+    /// The guild as each server numbers it.
+    gid_a: String,
+    gid_b: String,
+    gid_c: String,
+    general_a: String,
+    general_b: String,
+    general_c: String,
+    code: String,
+}
+
+impl Fed {
+    fn alice(&self) -> Client {
+        self.net.server(A).client(&self.alice_tok)
+    }
+    fn bob(&self) -> Client {
+        self.net.server(B).client(&self.bob_tok)
+    }
+    fn carol(&self) -> Client {
+        self.net.server(C).client(&self.carol_tok)
+    }
+}
+
+fn general_of(guild_create: &Value) -> String {
+    let ch = guild_create["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "general")
+        .unwrap_or_else(|| panic!("general channel in {guild_create}"));
+    s(&ch["id"])
+}
+
+/// Bob hosts "Fed" on b; alice (a) and carol (c) join through their own servers.
+async fn fed_with(f: impl Fn(&str, &mut hearth::Config)) -> Fed {
+    let net = TestNetwork::start_with(&[A, B, C], f).await;
+    let (_, alice_tok) = net.server(A).register("alice").await;
+    let (_, bob_tok) = net.server(B).register("bob").await;
+    let (_, carol_tok) = net.server(C).register("carol").await;
+    let bob = net.server(B).client(&bob_tok);
+    let g = bob.post("/guilds", json!({"name": "Fed"})).await;
+    assert_eq!(g.status, 201);
+    let gid_b = s(&g.body["id"]);
+    let general_b = s(&bob.get(&format!("/guilds/{gid_b}/channels")).await.body[0]["id"]);
+    let inv = bob
+        .post(
+            &format!("/channels/{general_b}/invites"),
+            json!({"max_age": 0}),
+        )
+        .await;
+    let code = s(&inv.body["code"]);
+    let mut fed = Fed {
+        net,
+        alice_tok,
+        bob_tok,
+        carol_tok,
+        gid_a: String::new(),
+        gid_b,
+        gid_c: String::new(),
+        general_a: String::new(),
+        general_b,
+        general_c: String::new(),
+        code,
+    };
+    for (name, who) in [(A, "alice"), (C, "carol")] {
+        let tok = if who == "alice" {
+            fed.alice_tok.clone()
+        } else {
+            fed.carol_tok.clone()
+        };
+        let srv = fed.net.server(name);
+        let mut gw = Gw::identify(srv, &tok, ALL).await;
+        let r = srv
+            .client(&tok)
+            .post(&format!("/invites/{}@{B}", fed.code), json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{who} joins through {name}: {r:?}");
+        let gc = gw.expect("GUILD_CREATE").await;
+        assert_eq!(gc["name"], "Fed");
+        let (gid, general) = (s(&gc["id"]), general_of(&gc));
+        if who == "alice" {
+            fed.gid_a = gid;
+            fed.general_a = general;
+        } else {
+            fed.gid_c = gid;
+            fed.general_c = general;
+        }
+    }
+    fed
+}
+
+async fn fed() -> Fed {
+    fed_with(|_, _| {}).await
+}
+
+#[tokio::test]
+async fn three_servers_join_and_chat_with_gateway_events_on_every_side() {
+    let f = fed().await;
+    let (a, b, c) = (f.net.server(A), f.net.server(B), f.net.server(C));
+    // Every server numbers the guild in its own id space.
+    assert_ne!(f.gid_a, f.gid_b);
+    assert_ne!(f.gid_c, f.gid_b);
+    let mut bob_gw = Gw::identify(b, &f.bob_tok, ALL).await;
+    let mut alice_gw = Gw::identify(a, &f.alice_tok, ALL).await;
+    let mut carol_gw = Gw::identify(c, &f.carol_tok, ALL).await;
+    // The host sees both remote members with their handles.
+    let members = f
+        .bob()
+        .get(&format!("/guilds/{}/members?limit=10", f.gid_b))
+        .await;
+    let handles: Vec<String> = members
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["user"]["handle"]))
+        .collect();
+    assert!(
+        handles.contains(&format!("alice@{A}")) && handles.contains(&format!("carol@{C}")),
+        "{handles:?}"
+    );
+
+    // Alice speaks through a; bob (b) and carol (c) receive it in real time.
+    let m = f
+        .alice()
+        .post(
+            &format!("/channels/{}/messages", f.general_a),
+            json!({"content": "hello from a"}),
+        )
+        .await;
+    assert_eq!(m.status, 200, "{m:?}");
+    assert_eq!(
+        m.body["channel_id"],
+        f.general_a.as_str(),
+        "REST answers in a's ids"
+    );
+    assert_eq!(m.body["author"]["handle"], format!("alice@{A}"));
+    let eb = bob_gw.expect("MESSAGE_CREATE").await;
+    assert_eq!(
+        (eb["content"].as_str(), eb["channel_id"].as_str()),
+        (Some("hello from a"), Some(f.general_b.as_str()))
+    );
+    assert_eq!(eb["author"]["handle"], format!("alice@{A}"));
+    let ec = carol_gw.expect("MESSAGE_CREATE").await;
+    assert_eq!(
+        (ec["content"].as_str(), ec["channel_id"].as_str()),
+        (Some("hello from a"), Some(f.general_c.as_str()))
+    );
+    let ea = alice_gw.expect("MESSAGE_CREATE").await;
+    assert_eq!(
+        ea["id"], m.body["id"],
+        "alice's own session sees her message with a's id"
+    );
+
+    // Carol replies (c's id of alice's message); alice sees the reply pointing at a's id.
+    let reply = f.carol().post(&format!("/channels/{}/messages", f.general_c), json!({"content": "hi alice <@".to_string() + ec["author"]["id"].as_str().unwrap() + ">", "message_reference": {"message_id": ec["id"]}})).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let r = alice_gw.expect("MESSAGE_CREATE").await;
+    assert_eq!(r["type"], 19);
+    assert_eq!(r["message_reference"]["message_id"], m.body["id"]);
+    assert_eq!(r["author"]["handle"], format!("carol@{C}"));
+    let alice_local = s(&m.body["author"]["id"]);
+    assert_eq!(
+        r["mentions"][0]["id"],
+        alice_local.as_str(),
+        "mentions are rewritten into a's ids"
+    );
+    assert!(
+        r["content"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("<@{alice_local}>"))
+    );
+    let own = carol_gw.expect("MESSAGE_CREATE").await;
+    assert_eq!(
+        own["id"], reply.body["id"],
+        "carol's session sees her reply with c's id"
+    );
+    let rb = bob_gw.expect("MESSAGE_CREATE").await;
+    assert_eq!(
+        rb["content"].as_str().unwrap().split('<').next(),
+        Some("hi alice ")
+    );
+
+    // Bob answers on the host; both remote sessions get it.
+    f.bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            json!({"content": "from the host"}),
+        )
+        .await;
+    assert_eq!(
+        alice_gw.expect("MESSAGE_CREATE").await["content"],
+        "from the host"
+    );
+    assert_eq!(
+        carol_gw.expect("MESSAGE_CREATE").await["content"],
+        "from the host"
+    );
+
+    // History on a: three messages, newest first, in a's ids.
+    let h = f
+        .alice()
+        .get(&format!("/channels/{}/messages?limit=10", f.general_a))
+        .await;
+    let contents: Vec<&str> = h
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents[0], "from the host");
+    assert_eq!(contents[2], "hello from a");
+    assert!(
+        h.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["channel_id"] == f.general_a.as_str())
+    );
+}
+
+#[tokio::test]
+async fn edits_deletes_reactions_and_pins_propagate_and_permissions_are_the_hosts() {
+    let f = fed().await;
+    let (a, b, c) = (f.net.server(A), f.net.server(B), f.net.server(C));
+    let mut alice_gw = Gw::identify(a, &f.alice_tok, ALL).await;
+    let mut bob_gw = Gw::identify(b, &f.bob_tok, ALL).await;
+    let mut carol_gw = Gw::identify(c, &f.carol_tok, ALL).await;
+    let m = f
+        .alice()
+        .post(
+            &format!("/channels/{}/messages", f.general_a),
+            json!({"content": "draft"}),
+        )
+        .await;
+    let mid_a = s(&m.body["id"]);
+    let mid_b = s(&bob_gw.expect("MESSAGE_CREATE").await["id"]);
+    let mid_c = s(&carol_gw.expect("MESSAGE_CREATE").await["id"]);
+    alice_gw.expect("MESSAGE_CREATE").await;
+
+    let e = f
+        .alice()
+        .patch(
+            &format!("/channels/{}/messages/{mid_a}", f.general_a),
+            json!({"content": "final"}),
+        )
+        .await;
+    assert_eq!(
+        (e.status, e.body["content"].as_str()),
+        (200, Some("final")),
+        "{e:?}"
+    );
+    assert_eq!(bob_gw.expect("MESSAGE_UPDATE").await["content"], "final");
+    assert_eq!(
+        carol_gw.expect("MESSAGE_UPDATE").await["id"],
+        mid_c.as_str()
+    );
+    assert_eq!(alice_gw.expect("MESSAGE_UPDATE").await["content"], "final");
+
+    // A reaction by bob on the host reaches alice and carol.
+    let r = f
+        .bob()
+        .put_empty(&format!(
+            "/channels/{}/messages/{mid_b}/reactions/%F0%9F%91%8D/@me",
+            f.general_b
+        ))
+        .await;
+    assert_eq!(r.status, 204);
+    let ra = alice_gw.expect("MESSAGE_REACTION_ADD").await;
+    assert_eq!(
+        (ra["message_id"].as_str(), ra["emoji"]["name"].as_str()),
+        (Some(mid_a.as_str()), Some("👍"))
+    );
+    carol_gw.expect("MESSAGE_REACTION_ADD").await;
+    // Carol reacts through c; the count on a is 2.
+    assert_eq!(
+        f.carol()
+            .put_empty(&format!(
+                "/channels/{}/messages/{mid_c}/reactions/%F0%9F%91%8D/@me",
+                f.general_c
+            ))
+            .await
+            .status,
+        204
+    );
+    alice_gw.expect("MESSAGE_REACTION_ADD").await;
+    let got = f
+        .alice()
+        .get(&format!("/channels/{}/messages/{mid_a}", f.general_a))
+        .await;
+    assert_eq!(got.body["reactions"][0]["count"], 2);
+
+    // Alice may not pin (no PIN_MESSAGES at the host): the host's 403 50013 reaches her client.
+    let denied = f
+        .alice()
+        .put_empty(&format!("/channels/{}/messages/pins/{mid_a}", f.general_a))
+        .await;
+    assert_eq!((denied.status, denied.code()), (403, 50013), "{denied:?}");
+    // Nor delete bob's messages.
+    let bm = f
+        .bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            json!({"content": "bob's"}),
+        )
+        .await;
+    let bm_a = s(&alice_gw.expect("MESSAGE_CREATE").await["id"]);
+    let denied = f
+        .alice()
+        .delete(&format!("/channels/{}/messages/{bm_a}", f.general_a))
+        .await;
+    assert_eq!((denied.status, denied.code()), (403, 50013), "{denied:?}");
+    // Bob pins alice's message; a sees the pin.
+    assert_eq!(
+        f.bob()
+            .put_empty(&format!("/channels/{}/messages/pins/{mid_b}", f.general_b))
+            .await
+            .status,
+        204
+    );
+    alice_gw.expect("CHANNEL_PINS_UPDATE").await;
+    assert_eq!(alice_gw.expect("MESSAGE_UPDATE").await["pinned"], true);
+    let pins = f
+        .alice()
+        .get(&format!("/channels/{}/pins", f.general_a))
+        .await;
+    assert_eq!(pins.body[0]["id"], mid_a.as_str(), "{pins:?}");
+    let _ = bm;
+
+    // Alice deletes her message through a; every server drops it.
+    assert_eq!(
+        f.alice()
+            .delete(&format!("/channels/{}/messages/{mid_a}", f.general_a))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        carol_gw.expect("MESSAGE_DELETE").await["id"],
+        mid_c.as_str()
+    );
+    assert_eq!(bob_gw.expect("MESSAGE_DELETE").await["id"], mid_b.as_str());
+    assert_eq!(
+        f.carol()
+            .get(&format!("/channels/{}/messages/{mid_c}", f.general_c))
+            .await
+            .status,
+        404
+    );
+    // Typing is relayed too (lossy path).
+    assert_eq!(
+        f.alice()
+            .post(&format!("/channels/{}/typing", f.general_a), json!({}))
+            .await
+            .status,
+        204
+    );
+    // Structure stays the host's: a remote member cannot create channels through a.
+    let r = f
+        .alice()
+        .post(
+            &format!("/guilds/{}/channels", f.gid_a),
+            json!({"name": "nope"}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}
+
+#[tokio::test]
+async fn hidden_channels_reach_no_server_without_a_member_who_may_see_them() {
+    let f = fed().await;
+    let (a, b) = (f.net.server(A), f.net.server(B));
+    let mut alice_gw = Gw::identify(a, &f.alice_tok, ALL).await;
+    let staff = f.bob().post(&format!("/guilds/{}/channels", f.gid_b), json!({"name": "staff", "permission_overwrites": [{"id": f.gid_b, "type": 0, "allow": "0", "deny": "1024"}]})).await;
+    assert_eq!(staff.status, 201);
+    let staff_b = s(&staff.body["id"]);
+    f.bob()
+        .post(
+            &format!("/channels/{staff_b}/messages"),
+            json!({"content": "top secret plans"}),
+        )
+        .await;
+    f.bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            json!({"content": "barrier"}),
+        )
+        .await;
+    let e = alice_gw
+        .expect_without("MESSAGE_CREATE", "CHANNEL_CREATE")
+        .await;
+    assert_eq!(e["content"], "barrier");
+    // Neither a's database nor c's holds the secret; the host does.
+    assert!(db_contains(b, "top secret plans").await);
+    assert!(
+        !db_contains(a, "top secret plans").await,
+        "a must only get a stub"
+    );
+    assert!(!db_contains(f.net.server(C), "top secret plans").await);
+    let chans = f
+        .alice()
+        .get(&format!("/guilds/{}/channels", f.gid_a))
+        .await;
+    assert!(
+        !chans
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "staff")
+    );
+
+    // Bob lets alice in with a role overwrite: a learns the channel, alice's client gets
+    // CHANNEL_CREATE, and its history is backfilled on demand.
+    let alice_b = {
+        let members = f
+            .bob()
+            .get(&format!(
+                "/guilds/{}/members/search?query=alice&limit=5",
+                f.gid_b
+            ))
+            .await;
+        s(&members.body[0]["user"]["id"])
+    };
+    let role = f
+        .bob()
+        .post(
+            &format!("/guilds/{}/roles", f.gid_b),
+            json!({"name": "staff"}),
+        )
+        .await;
+    let role_b = s(&role.body["id"]);
+    assert_eq!(
+        f.bob()
+            .put(
+                &format!("/channels/{staff_b}/permissions/{role_b}"),
+                json!({"type": 0, "allow": "1024", "deny": "0"})
+            )
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        f.bob()
+            .put_empty(&format!(
+                "/guilds/{}/members/{alice_b}/roles/{role_b}",
+                f.gid_b
+            ))
+            .await
+            .status,
+        204
+    );
+    let created = alice_gw.expect("CHANNEL_CREATE").await;
+    assert_eq!(created["name"], "staff");
+    let staff_a = s(&created["id"]);
+    let hist = f
+        .alice()
+        .get(&format!("/channels/{staff_a}/messages"))
+        .await;
+    assert_eq!(hist.body[0]["content"], "top secret plans", "{hist:?}");
+    // c still has no member who may see it.
+    assert!(!db_contains(f.net.server(C), "top secret plans").await);
+}
+
+#[tokio::test]
+async fn remote_kick_and_ban_stop_events_and_rejoin() {
+    let f = fed().await;
+    let (a, c) = (f.net.server(A), f.net.server(C));
+    let mut alice_gw = Gw::identify(a, &f.alice_tok, ALL).await;
+    let mut carol_gw = Gw::identify(c, &f.carol_tok, ALL).await;
+    let find = |q: &str| {
+        let bob = f.bob();
+        let gid = f.gid_b.clone();
+        let q = q.to_string();
+        async move {
+            s(&bob
+                .get(&format!("/guilds/{gid}/members/search?query={q}&limit=5"))
+                .await
+                .body[0]["user"]["id"])
+        }
+    };
+    let (alice_b, carol_b) = (find("alice").await, find("carol").await);
+    // Kick alice: her sessions on a lose the guild; a stops receiving it.
+    assert_eq!(
+        f.bob()
+            .delete(&format!("/guilds/{}/members/{alice_b}", f.gid_b))
+            .await
+            .status,
+        204
+    );
+    let gd = alice_gw.expect("GUILD_DELETE").await;
+    assert_eq!(gd["id"], f.gid_a.as_str());
+    let r = f
+        .alice()
+        .post(
+            &format!("/channels/{}/messages", f.general_a),
+            json!({"content": "still here?"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{r:?}");
+    let b = f.net.server(B);
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    eventually("b drops a as a peer of the guild", || async {
+        b.hearth.db.peer(gid_b, A).await.unwrap().is_none()
+    })
+    .await;
+    // Ban carol: GUILD_DELETE on c; she cannot rejoin by any invite.
+    assert_eq!(
+        f.bob()
+            .put(&format!("/guilds/{}/bans/{carol_b}", f.gid_b), json!({}))
+            .await
+            .status,
+        204
+    );
+    carol_gw.expect("GUILD_DELETE").await;
+    let r = f
+        .carol()
+        .post(&format!("/invites/{}@{B}", f.code), json!({}))
+        .await;
+    assert_eq!((r.status, r.code()), (403, 40007), "{r:?}");
+    // Alice was only kicked: she may come back.
+    let r = f
+        .alice()
+        .post(&format!("/invites/{}@{B}", f.code), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        alice_gw.expect("GUILD_CREATE").await["id"],
+        f.gid_a.as_str(),
+        "the same local id again"
+    );
+}
+
+#[tokio::test]
+async fn a_member_server_down_for_a_while_catches_up_without_duplicates() {
+    let mut f = fed().await;
+    f.net.server_mut(A).stop_keeping_data().await;
+    for i in 0..5 {
+        f.bob()
+            .post(
+                &format!("/channels/{}/messages", f.general_b),
+                json!({"content": format!("while a was down {i}")}),
+            )
+            .await;
+    }
+    f.net.server_mut(A).start_again().await;
+    let a = f.net.server(A);
+    let gid_a: i64 = f.gid_a.parse().unwrap();
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    let (head, _) = f
+        .net
+        .server(B)
+        .hearth
+        .db
+        .log_head(gid_b)
+        .await
+        .unwrap()
+        .unwrap();
+    eventually("a applied everything", || async {
+        a.hearth
+            .db
+            .remote_guild(gid_a)
+            .await
+            .unwrap()
+            .unwrap()
+            .applied_seq
+            >= head
+    })
+    .await;
+    let h = f
+        .alice()
+        .get(&format!("/channels/{}/messages?limit=50", f.general_a))
+        .await;
+    let contents: Vec<String> = h
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["content"]))
+        .collect();
+    let expected: Vec<String> = (0..5)
+        .rev()
+        .map(|i| format!("while a was down {i}"))
+        .collect();
+    assert_eq!(contents, expected, "all missed messages, in order, once");
+    // The host's delivery queue converges as well (acknowledged up to its head).
+    let b = f.net.server(B);
+    eventually("b's cursor for a reaches the head", || async {
+        b.hearth
+            .db
+            .peer(gid_b, A)
+            .await
+            .unwrap()
+            .is_some_and(|p| p.acked_seq >= head)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_host_restarting_during_a_burst_loses_and_reorders_nothing() {
+    let mut f = fed().await;
+    let mut sent = vec![];
+    for i in 0..20 {
+        let r = f
+            .bob()
+            .post(
+                &format!("/channels/{}/messages", f.general_b),
+                json!({"content": format!("burst {i:02}")}),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        sent.push(format!("burst {i:02}"));
+        if i == 9 {
+            f.net.server_mut(B).restart().await;
+        }
+    }
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    let (head, _) = f
+        .net
+        .server(B)
+        .hearth
+        .db
+        .log_head(gid_b)
+        .await
+        .unwrap()
+        .unwrap();
+    for (srv, gid) in [(A, &f.gid_a), (C, &f.gid_c)] {
+        let t = f.net.server(srv);
+        let gid: i64 = gid.parse().unwrap();
+        eventually("the member applied the whole burst", || async {
+            t.hearth
+                .db
+                .remote_guild(gid)
+                .await
+                .unwrap()
+                .unwrap()
+                .applied_seq
+                >= head
+        })
+        .await;
+    }
+    let h = f
+        .carol()
+        .get(&format!("/channels/{}/messages?limit=50", f.general_c))
+        .await;
+    let mut got: Vec<String> = h
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["content"]))
+        .collect();
+    got.reverse();
+    assert_eq!(got, sent);
+}
+
+#[tokio::test]
+async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected() {
+    let f = fed().await;
+    let (a, b, c) = (f.net.server(A), f.net.server(B), f.net.server(C));
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    f.bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            json!({"content": "genuine"}),
+        )
+        .await;
+    let (head, _) = b.hearth.db.log_head(gid_b).await.unwrap().unwrap();
+    eventually("a has the genuine event", || async {
+        a.hearth
+            .db
+            .remote_guild(f.gid_a.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .applied_seq
+            >= head
+    })
+    .await;
+    let rows = b.hearth.db.log_range(gid_b, head - 1, 1).await.unwrap();
+    let genuine: Value = serde_json::from_str(&rows[0].event).unwrap();
+    let send = |ev: Value| {
+        let fed = b.hearth.fed.clone();
+        async move {
+            fed.request(
+                A,
+                Method::PUT,
+                &format!("/_hearth/federation/v1/send/t{}", rand::random::<u32>()),
+                Some(&json!({"events": [ev]})),
+            )
+            .await
+        }
+    };
+
+    // Tampered content: the content hash no longer matches.
+    let mut tampered = genuine.clone();
+    tampered["content"]["d"]["content"] = json!("forged words");
+    assert!(send(tampered).await.is_err());
+    assert!(!db_contains(a, "forged words").await);
+
+    // A forged host signature (another key claiming to be b) on the next seq.
+    let forger = hearth_federation::keys::ServerKey::generate();
+    let fake = next_event(
+        &genuine,
+        head + 1,
+        json!({"t": "MESSAGE_CREATE", "d": {"content": "forged by key"}}),
+        &forger,
+        B,
+    );
+    assert!(send(fake).await.is_err());
+
+    // Equivocation: b's real key signs a different event at an already applied position.
+    let equivocal = next_event_at(
+        &genuine,
+        head,
+        json!({"t": "GUILD_UPDATE", "d": {"name": "rewritten"}}),
+        &b.hearth.fed.keyring.current(),
+        B,
+    );
+    assert!(send(equivocal).await.is_err());
+    let proofs = a.hearth.db.equivocations().await.unwrap();
+    assert_eq!(proofs.len(), 1, "the proof is kept for the operator");
+    assert_eq!(proofs[0].2, head);
+
+    // Events of b's guild delivered by c are refused (only the host may deliver).
+    let r = c
+        .hearth
+        .fed
+        .request(
+            A,
+            Method::PUT,
+            "/_hearth/federation/v1/send/x1",
+            Some(&json!({"events": [genuine.clone()]})),
+        )
+        .await;
+    assert!(r.is_err());
+
+    // A server speaking for a user of another domain: c joins as alice@a.
+    let r = c.hearth.fed.request(B, Method::POST, "/_hearth/federation/v1/join", Some(&json!({"invite_code": f.code, "user": {"username": "alice", "handle": format!("alice@{A}")}}))).await;
+    assert!(
+        matches!(r, Err(hearth::s2s::FedError::Remote { status: 403, .. })),
+        "{r:?}"
+    );
+
+    // An origin-signed action replayed into another channel, and replayed as is.
+    let staff = f
+        .bob()
+        .post(
+            &format!("/guilds/{}/channels", f.gid_b),
+            json!({"name": "other"}),
+        )
+        .await;
+    let other_b = s(&staff.body["id"]);
+    let request = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null, "emoji": null, "body": {"content": "signed once"}});
+    let action = OriginAction {
+        host: B.into(),
+        guild_id: f.gid_b.clone(),
+        channel_id: Some(f.general_b.clone()),
+        kind: "message_create".into(),
+        sender: format!("alice@{A}"),
+        origin: A.into(),
+        txn_id: "replay1".into(),
+        origin_ts: hearth::s2s::now_ms(),
+        content_hash: content_hash(&request).unwrap(),
+    }
+    .sign(&a.hearth.fed.keyring.current())
+    .unwrap();
+    let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
+    let ok = a
+        .hearth
+        .fed
+        .request(
+            B,
+            Method::POST,
+            &path,
+            Some(&json!({"action": action, "content": request})),
+        )
+        .await
+        .expect("genuine action");
+    let again = a
+        .hearth
+        .fed
+        .request(
+            B,
+            Method::POST,
+            &path,
+            Some(&json!({"action": action, "content": request})),
+        )
+        .await
+        .expect("replay answers the first result");
+    assert_eq!(
+        ok["result"]["id"], again["result"]["id"],
+        "an action is applied once per (origin, txn)"
+    );
+    let mut moved = request.clone();
+    moved["channel_id"] = json!(other_b);
+    let r = a
+        .hearth
+        .fed
+        .request(
+            B,
+            Method::POST,
+            &path,
+            Some(&json!({"action": action, "content": moved})),
+        )
+        .await;
+    assert!(r.is_err(), "replayed into another channel: {r:?}");
+    let other_guild = f.bob().post("/guilds", json!({"name": "Other"})).await;
+    let r = a
+        .hearth
+        .fed
+        .request(
+            B,
+            Method::POST,
+            &format!(
+                "/_hearth/federation/v1/guilds/{}/actions",
+                s(&other_guild.body["id"])
+            ),
+            Some(&json!({"action": action, "content": request})),
+        )
+        .await;
+    assert!(r.is_err(), "replayed into another guild: {r:?}");
+    // c relaying a's action is refused too.
+    let r = c
+        .hearth
+        .fed
+        .request(
+            B,
+            Method::POST,
+            &path,
+            Some(&json!({"action": action, "content": request})),
+        )
+        .await;
+    assert!(r.is_err(), "relayed by another server: {r:?}");
+    let hist = f
+        .bob()
+        .get(&format!("/channels/{}/messages?limit=20", f.general_b))
+        .await;
+    let n = hist
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["content"] == "signed once")
+        .count();
+    assert_eq!(n, 1);
+}
+
+/// An event following `prev` at `seq` (prev_hash = hash of `prev`), signed by `key` as `host`.
+fn next_event(
+    prev: &Value,
+    seq: i64,
+    content: Value,
+    key: &hearth_federation::keys::ServerKey,
+    host: &str,
+) -> Value {
+    let prev_hash = hearth_federation::event::event_hash(prev).unwrap();
+    build_event(prev, seq, Some(prev_hash), content, key, host)
+}
+
+/// An event at `seq` with the same predecessor as `at` (an alternative history).
+fn next_event_at(
+    at: &Value,
+    seq: i64,
+    content: Value,
+    key: &hearth_federation::keys::ServerKey,
+    host: &str,
+) -> Value {
+    build_event(
+        at,
+        seq,
+        at["prev_hash"].as_str().map(str::to_string),
+        content,
+        key,
+        host,
+    )
+}
+
+fn build_event(
+    like: &Value,
+    seq: i64,
+    prev_hash: Option<String>,
+    content: Value,
+    key: &hearth_federation::keys::ServerKey,
+    host: &str,
+) -> Value {
+    let action = OriginAction {
+        host: host.into(),
+        guild_id: s(&like["guild_id"]),
+        channel_id: None,
+        kind: "guild_update".into(),
+        sender: format!("_host@{host}"),
+        origin: host.into(),
+        txn_id: format!("f{}", rand::random::<u32>()),
+        origin_ts: hearth::s2s::now_ms(),
+        content_hash: content_hash(&content).unwrap(),
+    }
+    .sign(key)
+    .unwrap();
+    HostEvent {
+        host: host.into(),
+        guild_id: s(&like["guild_id"]),
+        seq: seq as u64,
+        prev_hash,
+        host_ts: hearth::s2s::now_ms(),
+        object_id: None,
+        action,
+        content: Some(content),
+        result_hash: None,
+    }
+    .sign(key)
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_server_on_the_hosts_deny_list_cannot_join() {
+    let net = TestNetwork::start_with(&[A, B, C], |name, c| {
+        if name == B {
+            c.federation.deny_domains = vec![C.to_string()];
+        }
+    })
+    .await;
+    let (_, bob_tok) = net.server(B).register("bob").await;
+    let bob = net.server(B).client(&bob_tok);
+    let g = bob.post("/guilds", json!({"name": "Closed"})).await;
+    let gid = s(&g.body["id"]);
+    let general = s(&bob.get(&format!("/guilds/{gid}/channels")).await.body[0]["id"]);
+    let code = s(&bob
+        .post(&format!("/channels/{general}/invites"), json!({}))
+        .await
+        .body["code"]);
+    let (_, carol_tok) = net.server(C).register("carol").await;
+    let r = net
+        .server(C)
+        .client(&carol_tok)
+        .post(&format!("/invites/{code}@{B}"), json!({}))
+        .await;
+    assert_eq!(r.status, 403, "{r:?}");
+    let (_, alice_tok) = net.server(A).register("alice").await;
+    let r = net
+        .server(A)
+        .client(&alice_tok)
+        .post(&format!("/invites/{code}@{B}"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "a is not denied: {r:?}");
+}
