@@ -1020,3 +1020,210 @@ async fn a_server_on_the_hosts_deny_list_cannot_join() {
         .await;
     assert_eq!(r.status, 200, "a is not denied: {r:?}");
 }
+
+#[tokio::test]
+async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
+    let f = fed().await;
+    let (a, b) = (f.net.server(A), f.net.server(B));
+    let gid_a: i64 = f.gid_a.parse().unwrap();
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    // Hold b's pushes to a back (as after failures), so a only sees what we hand it.
+    b.hearth
+        .db
+        .peer_failed(A, 1, hearth::storage::now_ms() + 3_600_000, false)
+        .await
+        .unwrap();
+    f.bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            json!({"content": "first of two"}),
+        )
+        .await;
+    f.bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            json!({"content": "second of two"}),
+        )
+        .await;
+    let (head, _) = b.hearth.db.log_head(gid_b).await.unwrap().unwrap();
+    let before = a
+        .hearth
+        .db
+        .remote_guild(gid_a)
+        .await
+        .unwrap()
+        .unwrap()
+        .applied_seq;
+    assert!(before < head - 1, "a must be missing at least two events");
+    // Deliver only the newest: a sees the gap, pulls the missing range, applies in order.
+    let last = b.hearth.db.log_range(gid_b, head - 1, 1).await.unwrap();
+    let ev: Value = serde_json::from_str(&last[0].event).unwrap();
+    b.hearth
+        .fed
+        .request(
+            A,
+            Method::PUT,
+            "/_hearth/federation/v1/send/gap1",
+            Some(&json!({"events": [ev]})),
+        )
+        .await
+        .expect("accepted after filling the gap");
+    assert_eq!(
+        a.hearth
+            .db
+            .remote_guild(gid_a)
+            .await
+            .unwrap()
+            .unwrap()
+            .applied_seq,
+        head
+    );
+    let h = f
+        .alice()
+        .get(&format!("/channels/{}/messages?limit=2", f.general_a))
+        .await;
+    let contents: Vec<String> = h
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["content"]))
+        .collect();
+    assert_eq!(
+        contents,
+        vec!["second of two".to_string(), "first of two".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_the_conversation_verifiable() {
+    let f = fed().await;
+    let (a, b, c) = (f.net.server(A), f.net.server(B), f.net.server(C));
+    let mut carol_gw = Gw::identify(c, &f.carol_tok, ALL).await;
+    f.bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            json!({"content": "before rotation"}),
+        )
+        .await;
+    assert_eq!(
+        carol_gw.expect("MESSAGE_CREATE").await["content"],
+        "before rotation"
+    );
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    let (old_head, _) = b.hearth.db.log_head(gid_b).await.unwrap().unwrap();
+    // The host rotates: new events carry the new key, which peers fetch on first sight.
+    let old_key = b.hearth.fed.keyring.current().key_id().to_string();
+    b.hearth.fed.rotate_key().await.unwrap();
+    assert_ne!(b.hearth.fed.keyring.current().key_id(), old_key);
+    f.bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            json!({"content": "after rotation"}),
+        )
+        .await;
+    assert_eq!(
+        carol_gw.expect("MESSAGE_CREATE").await["content"],
+        "after rotation"
+    );
+    // A member rotates too: its relayed actions still verify at the host.
+    a.hearth.fed.rotate_key().await.unwrap();
+    let r = f
+        .alice()
+        .post(
+            &format!("/channels/{}/messages", f.general_a),
+            json!({"content": "a rotated"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        carol_gw.expect("MESSAGE_CREATE").await["content"],
+        "a rotated"
+    );
+    // Events signed by the old key still verify (old keys stay in the key document).
+    let old = b.hearth.db.log_range(gid_b, old_head - 1, 1).await.unwrap();
+    let ev: Value = serde_json::from_str(&old[0].event).unwrap();
+    c.hearth.fed.client.refresh_server_keys(B).await.unwrap();
+    let verified = { hearth_federation::event::verify_event(&ev, &c.hearth.fed.client.keys()) };
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+#[tokio::test]
+async fn an_action_with_a_forged_origin_signature_is_refused() {
+    let f = fed().await;
+    let a = f.net.server(A);
+    let request = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null, "emoji": null, "body": {"content": "forged origin"}});
+    let forged = OriginAction {
+        host: B.into(),
+        guild_id: f.gid_b.clone(),
+        channel_id: Some(f.general_b.clone()),
+        kind: "message_create".into(),
+        sender: format!("alice@{A}"),
+        origin: A.into(),
+        txn_id: "forged1".into(),
+        origin_ts: hearth::s2s::now_ms(),
+        content_hash: content_hash(&request).unwrap(),
+    }
+    .sign(&hearth_federation::keys::ServerKey::generate())
+    .unwrap();
+    let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
+    let r = a
+        .hearth
+        .fed
+        .request(
+            B,
+            Method::POST,
+            &path,
+            Some(&json!({"action": forged, "content": request})),
+        )
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(hearth::s2s::FedError::Remote {
+                status: 401 | 403,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    // Tampered content under a genuine signature is refused as well.
+    let genuine = OriginAction {
+        host: B.into(),
+        guild_id: f.gid_b.clone(),
+        channel_id: Some(f.general_b.clone()),
+        kind: "message_create".into(),
+        sender: format!("alice@{A}"),
+        origin: A.into(),
+        txn_id: "tamper1".into(),
+        origin_ts: hearth::s2s::now_ms(),
+        content_hash: content_hash(&request).unwrap(),
+    }
+    .sign(&a.hearth.fed.keyring.current())
+    .unwrap();
+    let mut changed = request.clone();
+    changed["body"]["content"] = json!("changed in transit");
+    let r = a
+        .hearth
+        .fed
+        .request(
+            B,
+            Method::POST,
+            &path,
+            Some(&json!({"action": genuine, "content": changed})),
+        )
+        .await;
+    assert!(r.is_err(), "{r:?}");
+    let hist = f
+        .bob()
+        .get(&format!("/channels/{}/messages?limit=10", f.general_b))
+        .await;
+    assert!(
+        !hist
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["content"] == "forged origin" || m["content"] == "changed in transit")
+    );
+}
