@@ -531,16 +531,14 @@ async fn history(
                 Some(q.limit.unwrap_or(50).clamp(1, 100)),
             )
             .await
-        {
-            if h.db
+            && h.db
                 .channel(cid)
                 .await
                 .ok()
                 .flatten()
                 .is_some_and(|c| c.guild_id == Some(gid))
-            {
-                return Json(json!({"messages": msgs})).into_response();
-            }
+        {
+            return Json(json!({"messages": msgs})).into_response();
         }
     }
     discord(Error::MissingAccess)

@@ -141,11 +141,8 @@ impl GuildLog {
     ) -> crate::Result<()> {
         let h = &self.hearth;
         let server = h.config.server_name.clone();
-        let head = match self.heads.lock().get(&guild_id).cloned() {
-            Some(x) => Some(x),
-            None => None,
-        };
-        let head = match head {
+        let cached = self.heads.lock().get(&guild_id).cloned();
+        let head = match cached {
             Some(x) => Some(x),
             None => h.db.log_head(guild_id).await?,
         };

@@ -747,11 +747,11 @@ impl Hearth {
             } else {
                 content.clone()
             };
-            if let (Some(t), Some(d)) = (result["t"].as_str(), result.get("d")) {
-                if let Err(e) = self.apply_payload(&rg, t, d.clone()).await {
-                    tracing::error!(error = %e, event = t, "applying a federated event failed");
-                    return Err(e);
-                }
+            if let (Some(t), Some(d)) = (result["t"].as_str(), result.get("d"))
+                && let Err(e) = self.apply_payload(&rg, t, d.clone()).await
+            {
+                tracing::error!(error = %e, event = t, "applying a federated event failed");
+                return Err(e);
             }
         }
         // Keep the whole event for equivocation proofs.
@@ -1043,10 +1043,9 @@ impl Hearth {
         if matches!(
             t,
             "GUILD_ROLE_CREATE" | "GUILD_ROLE_UPDATE" | "GUILD_MEMBER_UPDATE"
-        ) {
-            if let Err(e) = self.resync_channels(rg).await {
-                tracing::warn!(error = %e, "channel resync failed");
-            }
+        ) && let Err(e) = self.resync_channels(rg).await
+        {
+            tracing::warn!(error = %e, "channel resync failed");
         }
         // Members joining get their GUILD_CREATE before the member event.
         let (before, after): (Vec<_>, Vec<_>) = controls
@@ -1116,6 +1115,10 @@ impl Hearth {
     /// events are applied here, and returns the host's result translated to local ids.
     ///
     /// `op` is one of the action types of spec §7.2; `channel` and `message` are local ids.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "an action's fields, all in local ids"
+    )]
     pub async fn relay(
         &self,
         actor: &Actor,
