@@ -891,3 +891,52 @@ async fn dm_events_need_direct_message_intents() {
     assert_eq!(e["emoji"]["name"], "👍");
     assert_eq!(e["user_id"], w.alice_id.as_str());
 }
+
+#[tokio::test]
+async fn graceful_shutdown_sends_reconnect_and_clients_can_resume_after_restart() {
+    let mut w = world().await;
+    let mut b = Gw::identify(&w.ts, &w.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    b.expect("GUILD_CREATE").await;
+    w.ts.stop_keeping_data().await;
+    // op 7 RECONNECT arrives before the connection closes.
+    let mut saw_reconnect = false;
+    loop {
+        match b.next().await {
+            Ok(v) if v["op"] == 7 => saw_reconnect = true,
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    assert!(
+        saw_reconnect,
+        "the server must ask clients to reconnect before shutting down"
+    );
+    // A new process does not know the old session: the client identifies again.
+    w.ts.start_again().await;
+    let mut r = Gw::connect(&w.ts, "v=10&encoding=json").await;
+    r.send(json!({"op": 6, "d": {"token": w.bob_tok, "session_id": b.session_id, "seq": b.seq}}))
+        .await;
+    let v = r.next().await.expect("INVALID_SESSION");
+    assert_eq!((v["op"].as_u64(), v["d"].as_bool()), (Some(9), Some(false)));
+    let bob = w.ts.client(&w.bob_tok);
+    w.bob = bob;
+    let mut again = Gw::identify(&w.ts, &w.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    assert_eq!(again.expect("GUILD_CREATE").await["id"], w.guild.as_str());
+}
+
+#[tokio::test]
+async fn more_than_120_commands_a_minute_close_with_4008() {
+    let w = world().await;
+    let mut g = Gw::identify(&w.ts, &w.bob_tok, GUILDS).await;
+    for _ in 0..125 {
+        let seq = g.seq;
+        if g.ws
+            .send(Message::Text(json!({"op": 1, "d": seq}).to_string().into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    assert_eq!(g.closed().await, Some(4008));
+}
