@@ -161,6 +161,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/admin/users", get(admin_users))
         .route("/admin/users/{user_id}", patch(admin_modify_user))
         .route("/admin/guilds/{guild_id}", delete(admin_delete_guild))
+        .route("/admin/federation/equivocations", get(admin_equivocations))
 }
 
 /// Routes outside the API prefix: health, readiness, the gateway WebSocket.
@@ -985,4 +986,9 @@ async fn admin_modify_user(
 async fn admin_delete_guild(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Response> {
     h.admin_delete_guild(&a, g).await?;
     Ok(no_content())
+}
+
+/// `GET /admin/federation/equivocations` (instance admins).
+async fn admin_equivocations(h: H, Auth(a): Auth) -> Result<Json<Vec<Value>>> {
+    Ok(Json(h.admin_equivocations(&a).await?))
 }

@@ -43,6 +43,10 @@ pub fn routes() -> Router<AppState> {
             get(channels),
         )
         .route(
+            "/_hearth/federation/v1/guilds/{guild_id}/members",
+            get(members),
+        )
+        .route(
             "/_hearth/federation/v1/guilds/{guild_id}/channels/{channel_id}/messages",
             get(history),
         )
@@ -475,6 +479,50 @@ async fn channels(
             }
         }
         Ok::<Value, Error>(json!({"channels": out}))
+    };
+    match build.await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => discord(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct MembersQuery {
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /_hearth/federation/v1/guilds/{guild_id}/members?after=&limit=`: a page of members
+/// (with users) ordered by this server's user ids, for member servers paging the member list
+/// in lazily (`limit` 1-1000).
+async fn members(
+    State(s): State<AppState>,
+    Path(guild_id): Path<String>,
+    Query(q): Query<MembersQuery>,
+    req: SignedRequest,
+) -> Response {
+    let h = &s.hearth;
+    s.log.contact(&req.origin);
+    let Some(gid) = id_of(&guild_id) else {
+        return bad("guild id");
+    };
+    if !matches!(h.db.peer(gid, &req.origin).await, Ok(Some(_))) {
+        return FedRejection::new(
+            StatusCode::FORBIDDEN,
+            "H_NOT_A_MEMBER",
+            "your server has no members in this guild",
+        )
+        .into_response();
+    }
+    let after = q.after.as_deref().and_then(id_of).unwrap_or(0);
+    let build = async {
+        let rows =
+            h.db.members_page(gid, after, q.limit.unwrap_or(100).clamp(1, 1000))
+                .await?;
+        let members = h.members_wire(gid, &rows, false).await?;
+        Ok::<Value, Error>(json!({"members": members}))
     };
     match build.await {
         Ok(v) => Json(v).into_response(),

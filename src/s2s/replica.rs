@@ -821,6 +821,40 @@ impl Hearth {
         Ok(())
     }
 
+    /// Pages a replica's member list in from the host (`after` is a local user id, as the
+    /// client sent it) and returns the members' local user ids in the host's order.
+    pub async fn fetch_members(
+        &self,
+        rg: &RemoteGuildRow,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>> {
+        let host_after = if after == 0 {
+            0
+        } else {
+            self.db.map_reverse(&rg.host, after).await?.unwrap_or(0)
+        };
+        let path = format!(
+            "/_hearth/federation/v1/guilds/{}/members?after={host_after}&limit={limit}",
+            rg.host_guild_id
+        );
+        let r = self
+            .fed
+            .request(&rg.host, Method::GET, &path, None)
+            .await
+            .map_err(relay_error)?;
+        let mut tr = Translator::new(self, &rg.host);
+        tr.bind(&rg.host_guild_id.to_string(), rg.guild_id).await?;
+        let members = tr.translate(r["members"].clone()).await?;
+        let mut ids = vec![];
+        for m in members.as_array().into_iter().flatten() {
+            if let Some(uid) = self.apply_member(rg.guild_id, m).await? {
+                ids.push(uid);
+            }
+        }
+        Ok(ids)
+    }
+
     /// Pulls what every replica missed (at start-up: a member server that was down catches up
     /// by pulling, which also tells each host it is back).
     pub async fn pull_all_replicas(self: Arc<Self>) {

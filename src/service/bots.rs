@@ -413,6 +413,21 @@ impl Hearth {
         Ok(())
     }
 
+    /// `GET /admin/federation/equivocations`: proofs that a host signed two different events
+    /// at one position of a guild log (spec/federation.md, equivocation), for operators.
+    pub async fn admin_equivocations(&self, actor: &Actor) -> Result<Vec<serde_json::Value>> {
+        Self::require_admin(actor)?;
+        Ok(self
+            .db
+            .equivocations()
+            .await?
+            .into_iter()
+            .map(|(host, guild, seq, proof)| {
+                json!({"host": host, "host_guild_id": guild.to_string(), "seq": seq, "proof": serde_json::from_str::<serde_json::Value>(&proof).unwrap_or_default()})
+            })
+            .collect())
+    }
+
     /// `DELETE /admin/guilds/{id}`: an instance admin deletes any guild.
     pub async fn admin_delete_guild(&self, actor: &Actor, guild_id: Snowflake) -> Result<()> {
         Self::require_admin(actor)?;

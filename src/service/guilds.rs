@@ -1231,6 +1231,21 @@ impl Hearth {
                 "int value should be between 1 and 1000.",
             ));
         }
+        if ga.guild.host_server.is_some()
+            && let Some(rg) = self.db.remote_guild(ga.guild.id).await?
+        {
+            // Members page in lazily from the host, in the host's order.
+            match self.fetch_members(&rg, after.map_or(0, |a| a.db()), limit).await {
+                Ok(ids) => {
+                    let mut out = Vec::with_capacity(ids.len());
+                    for uid in ids {
+                        out.push(self.member_wire_by_id(ga.guild.id, uid, false).await?);
+                    }
+                    return Ok(out);
+                }
+                Err(e) => tracing::warn!(error = %e, "member paging from the host failed; serving the replica"),
+            }
+        }
         let rows = self
             .db
             .members_page(ga.guild.id, after.map_or(0, |a| a.db()), limit)

@@ -272,6 +272,27 @@ async fn three_servers_join_and_chat_with_gateway_events_on_every_side() {
         "from the host"
     );
 
+    // The member list pages in from the host: a only had alice and bob, now also carol.
+    let members = f
+        .alice()
+        .get(&format!("/guilds/{}/members?limit=10", f.gid_a))
+        .await;
+    let mut hs: Vec<String> = members
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["user"]["handle"]))
+        .collect();
+    hs.sort();
+    assert_eq!(
+        hs,
+        vec![
+            format!("alice@{A}"),
+            format!("bob@{B}"),
+            format!("carol@{C}")
+        ]
+    );
     // History on a: three messages, newest first, in a's ids.
     let h = f
         .alice()
@@ -797,6 +818,13 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
     let proofs = a.hearth.db.equivocations().await.unwrap();
     assert_eq!(proofs.len(), 1, "the proof is kept for the operator");
     assert_eq!(proofs[0].2, head);
+    // Alice registered first on a, so she is its operator: the proof is listed for her.
+    let listed = f.alice().get("/admin/federation/equivocations").await;
+    assert_eq!(
+        (listed.status, listed.body[0]["host"].as_str()),
+        (200, Some(B)),
+        "{listed:?}"
+    );
 
     // Events of b's guild delivered by c are refused (only the host may deliver).
     let r = c
