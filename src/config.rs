@@ -257,6 +257,30 @@ impl Default for FederationConfig {
     }
 }
 
+/// The registrar this server lists itself with (README "Registrar"; spec/registrar.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistrarLinkConfig {
+    /// Base URL of the registrar (`https://registrar.example.org`); `None` (default): no
+    /// registrar. Reached with the federation transport rules (DNS, CA roots, address policy).
+    pub url: Option<String>,
+    /// The registrar's ed25519 verify key (unpadded base64), pinned: notary answers and the
+    /// registrar's `/info` must match it. `None`: notary answers are not trusted.
+    pub public_key: Option<String>,
+    /// Seconds between full refreshes (re-registration, guild summaries, handles).
+    pub refresh_secs: u64,
+}
+
+impl Default for RegistrarLinkConfig {
+    fn default() -> Self {
+        RegistrarLinkConfig {
+            url: None,
+            public_key: None,
+            refresh_secs: 3600,
+        }
+    }
+}
+
 /// The whole homeserver configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -287,6 +311,7 @@ pub struct Config {
     pub limits: Limits,
     pub gateway: GatewayConfig,
     pub federation: FederationConfig,
+    pub registrar: RegistrarLinkConfig,
 }
 
 impl Default for Config {
@@ -307,6 +332,7 @@ impl Default for Config {
             limits: Limits::default(),
             gateway: GatewayConfig::default(),
             federation: FederationConfig::default(),
+            registrar: RegistrarLinkConfig::default(),
         }
     }
 }
@@ -337,7 +363,8 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
               nameservers, deny_domains, allow_domains, max_response_bytes, request_timeout_ms,
               max_redirects, delegate_to, well_known_port, key_validity_ms}
                              true, none (routes on `listen`), none, none, [], false, [] (system),
-                             [], [] (everyone), 8388608, 10000, 3, none, 443, 86400000";
+                             [], [] (everyone), 8388608, 10000, 3, none, 443, 86400000
+  registrar.{url, public_key, refresh_secs}   none, none, 3600";
 
 impl Config {
     /// Loads defaults, then `file` (if any), then `HEARTH_*` variables.

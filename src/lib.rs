@@ -104,7 +104,8 @@ impl App {
                     let fed_router = s2s::router()
                         .fallback(s2s::not_found)
                         .layer(axum::extract::DefaultBodyLimit::max(
-                            hearth.config.limits.max_body_bytes,
+                            s2s::guild_log::MAX_TXN_BYTES
+                                .max(4 * hearth.config.limits.max_body_bytes),
                         ))
                         .layer(tower_http::trace::TraceLayer::new_for_http())
                         .with_state(state);

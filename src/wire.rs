@@ -454,6 +454,12 @@ pub struct ModifyGuildBody {
     pub explicit_content_filter: Option<i64>,
     #[serde(default)]
     pub preferred_locale: Option<String>,
+    /// Hearth: list the guild in the registrar's public directory (spec/registrar.md).
+    #[serde(default)]
+    pub discoverable: Option<bool>,
+    /// Hearth: directory tags (at most 5, each 1-24 characters of `[a-z0-9-]`).
+    #[serde(default)]
+    pub discovery_tags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Clone)]

@@ -38,19 +38,23 @@ pub enum Purpose {
     RegistrarChallenge,
     /// `hearth.guild-summary.v1`: a public guild summary for the registrar directory.
     GuildSummary,
+    /// `hearth.registrar-notary.v1`: a registrar's notary answer vouching for another
+    /// server's key document (registrar spec).
+    RegistrarNotary,
     /// `hearth.device-credential.v1`: an MLS device credential (E2EE spec).
     DeviceCredential,
 }
 
 impl Purpose {
     /// Every purpose of protocol version 1.
-    pub const ALL: [Purpose; 7] = [
+    pub const ALL: [Purpose; 8] = [
         Purpose::Event,
         Purpose::HostEvent,
         Purpose::Request,
         Purpose::KeyDocument,
         Purpose::RegistrarChallenge,
         Purpose::GuildSummary,
+        Purpose::RegistrarNotary,
         Purpose::DeviceCredential,
     ];
 
@@ -63,6 +67,7 @@ impl Purpose {
             Purpose::KeyDocument => "hearth.key-document.v1",
             Purpose::RegistrarChallenge => "hearth.registrar-challenge.v1",
             Purpose::GuildSummary => "hearth.guild-summary.v1",
+            Purpose::RegistrarNotary => "hearth.registrar-notary.v1",
             Purpose::DeviceCredential => "hearth.device-credential.v1",
         }
     }

@@ -11,9 +11,12 @@ CREATE TABLE guild_events (
     event TEXT NOT NULL,
     hash TEXT NOT NULL,
     channel_id BIGINT,
+    -- The message an event carries (so its content can be dropped when it is deleted).
+    object_id BIGINT,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (guild_id, seq)
 );
+CREATE INDEX guild_events_object ON guild_events(guild_id, object_id);
 
 -- Host side: member servers of each hosted guild and their delivery cursor.
 CREATE TABLE guild_peers (
@@ -25,6 +28,8 @@ CREATE TABLE guild_peers (
     dead BOOLEAN NOT NULL DEFAULT FALSE,
     -- Set when the server's last member left: deliver up to here, then drop the peer.
     final_seq BIGINT,
+    -- The log position the server joined at: it may not pull events before it.
+    since_seq BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (guild_id, server)
 );
 CREATE INDEX guild_peers_server ON guild_peers(server);
@@ -54,8 +59,10 @@ CREATE TABLE replica_events (
     seq BIGINT NOT NULL,
     hash TEXT NOT NULL,
     event TEXT NOT NULL,
+    object_id BIGINT,
     PRIMARY KEY (guild_id, seq)
 );
+CREATE INDEX replica_events_object ON replica_events(guild_id, object_id);
 
 -- Member side: proofs that a host signed two different events at one position.
 CREATE TABLE equivocations (

@@ -26,6 +26,7 @@ fn no_content() -> Response {
 /// Routes mounted under `/api`, `/api/v9` and `/api/v10`.
 pub fn api_routes() -> Router<AppState> {
     Router::new()
+        .merge(crate::registrar::client_routes())
         // auth
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))

@@ -127,6 +127,16 @@ pub(crate) fn map_reqwest(e: reqwest::Error) -> FedError {
     FedError::Transport(msg)
 }
 
+/// A last-resort source of a peer's key document (the registrar's key notary, see
+/// `crate::registrar`), asked only when the peer's own key endpoint cannot be reached. The
+/// answer must already be verified (notary signature with the pinned key, and the document's
+/// own self-signature).
+#[async_trait::async_trait]
+pub trait KeyFallback: Send + Sync {
+    /// The last verified key document of `server_name`, if the fallback has one.
+    async fn key_document(&self, server_name: &str) -> Option<KeyDocument>;
+}
+
 /// Per-peer key fetch bookkeeping: one fetch at a time, and a cap on unknown-key refetches.
 #[derive(Default)]
 struct FetchLog {
@@ -144,6 +154,7 @@ struct Inner {
     store: RwLock<KeyStore>,
     docs: Mutex<HashMap<String, KeyDocument>>,
     fetches: Mutex<HashMap<String, Arc<tokio::sync::Mutex<FetchLog>>>>,
+    fallback: RwLock<Option<Arc<dyn KeyFallback>>>,
 }
 
 /// The outbound federation client (cheap to clone).
@@ -196,10 +207,17 @@ impl FederationClient {
                 store: RwLock::new(KeyStore::new()),
                 docs: Mutex::new(HashMap::new()),
                 fetches: Mutex::new(HashMap::new()),
+                fallback: RwLock::new(None),
             }),
         };
         client.refresh_own_keys();
         Ok(client)
+    }
+
+    /// Installs the key fallback (the registrar notary), used when a peer's key endpoint is
+    /// unreachable; never asked first.
+    pub fn set_key_fallback(&self, fallback: Arc<dyn KeyFallback>) {
+        *self.inner.fallback.write() = Some(fallback);
     }
 
     /// Copies this server's keys (and their states) into the verify-key store.
@@ -421,10 +439,30 @@ impl FederationClient {
         }
         log.recent.push_back(now);
         let cap = MAX_KEY_DOCUMENT_BYTES.min(self.inner.max_response_bytes);
-        let value = self
+        let fetched = self
             .send_capped(server_name, Method::GET, KEY_PATH, Vec::new(), None, cap)
-            .await?;
-        let doc = KeyDocument::verify(&value, server_name).map_err(FedError::Keys)?;
+            .await;
+        let doc = match fetched {
+            Ok(value) => KeyDocument::verify(&value, server_name).map_err(FedError::Keys)?,
+            // Unreachable peer: the registrar notary, if configured, vouches for its keys.
+            Err(
+                e @ (FedError::Discovery(_)
+                | FedError::Transport(_)
+                | FedError::Timeout
+                | FedError::Remote { .. }),
+            ) => {
+                let fallback = self.inner.fallback.read().clone();
+                let Some(f) = fallback else { return Err(e) };
+                match f.key_document(server_name).await {
+                    Some(d) if d.server_name == server_name => {
+                        tracing::info!(peer = server_name, error = %e, "peer key endpoint unreachable; using the registrar notary");
+                        d
+                    }
+                    _ => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         let fetched_at = now_ms();
         if doc.valid_until_ts <= fetched_at {
             return Err(FedError::InvalidResponse(format!(

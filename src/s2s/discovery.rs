@@ -471,6 +471,15 @@ impl Discovery {
         }
     }
 
+    /// The DNS hook for an HTTP client that talks to configured URLs (the registrar): plain
+    /// A/AAAA lookups through the same resolver and address policy, no discovery pins.
+    pub(crate) fn plain_resolver(&self) -> PolicyResolver {
+        PolicyResolver {
+            dns: self.dns.clone(),
+            pins: None,
+        }
+    }
+
     /// Whether outbound connections to non-public addresses are allowed.
     pub fn allows_private(&self) -> bool {
         self.dns.allow_private

@@ -159,6 +159,12 @@ async fn join(State(s): State<AppState>, req: SignedRequest) -> Response {
     let Ok(body) = req.json::<JoinBody>() else {
         return bad("body must be {invite_code, user}");
     };
+    // The invite first: a server cannot create user rows here without one.
+    let inv = match h.valid_invite(&body.invite_code).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return discord(Error::Unknown(crate::error::Unknown::Invite)),
+        Err(e) => return discord(e),
+    };
     let user = match h.remote_user_row(&req.origin, &body.user).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -167,11 +173,9 @@ async fn join(State(s): State<AppState>, req: SignedRequest) -> Response {
         user: user.clone(),
         session_id: None,
     };
-    let inv = match h.valid_invite(&body.invite_code).await {
-        Ok(Some(i)) => i,
-        Ok(None) => return discord(Error::Unknown(crate::error::Unknown::Invite)),
-        Err(e) => return discord(e),
-    };
+    // Log the guild from now on (if it was not federated yet), so that nothing published
+    // between the join and the snapshot escapes the new member server.
+    s.log.federate(inv.guild_id);
     if let Err(e) = h.accept_invite(&actor, &body.invite_code).await {
         return discord(e);
     }
@@ -283,15 +287,26 @@ async fn action(
             .into_response();
         }
     };
-    if let Ok(Some(prev)) = h.db.txn_result(&a.origin, &a.txn_id).await {
-        return (StatusCode::OK, prev).into_response();
+    // Once per (origin, txn_id): claim the transaction before acting on it.
+    match h.db.begin_txn(&a.origin, &a.txn_id, crate::storage::now_ms()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return match h.db.txn_result(&a.origin, &a.txn_id).await {
+                Ok(Some(prev)) if !prev.is_empty() => Json(serde_json::from_str::<Value>(&prev).unwrap_or(Value::Null)).into_response(),
+                _ => FedRejection::new(StatusCode::CONFLICT, "H_IN_FLIGHT", "this transaction is being applied; retry").into_response(),
+            };
+        }
+        Err(e) => return discord(e),
     }
     let Some((name, _)) = a.sender.split_once('@') else {
         return bad("sender");
     };
     let user = match h.db.remote_user(&a.origin, name).await {
         Ok(Some(u)) => u,
-        _ => return discord(Error::MissingAccess),
+        _ => {
+            let _ = h.db.abort_txn(&a.origin, &a.txn_id).await;
+            return discord(Error::MissingAccess);
+        }
     };
     let actor = Actor {
         user,
@@ -310,19 +325,16 @@ async fn action(
         .await;
     let result = match result {
         Ok(v) => v,
-        Err(e) => return discord(e),
+        Err(e) => {
+            // A refused action may be retried (with the same txn) once the cause is fixed.
+            let _ = h.db.abort_txn(&a.origin, &a.txn_id).await;
+            return discord(e);
+        }
     };
     s.log.barrier().await;
     let head = s.log.head(gid).await.map(|x| x.0).unwrap_or(0);
     let out = json!({"result": result, "head": head});
-    let _ =
-        h.db.record_txn(
-            &a.origin,
-            &a.txn_id,
-            &out.to_string(),
-            crate::storage::now_ms(),
-        )
-        .await;
+    let _ = h.db.finish_txn(&a.origin, &a.txn_id, &out.to_string()).await;
     Json(out).into_response()
 }
 
@@ -430,8 +442,9 @@ async fn events(
     let Some(gid) = id_of(&guild_id) else {
         return bad("guild id");
     };
-    match h.db.peer(gid, &req.origin).await {
-        Ok(Some(_)) => {}
+    // A member server reads the log from the point it joined at, never before.
+    let since = match h.db.peer(gid, &req.origin).await {
+        Ok(Some(p)) => p.since_seq,
         _ => {
             return FedRejection::new(
                 StatusCode::FORBIDDEN,
@@ -440,8 +453,8 @@ async fn events(
             )
             .into_response();
         }
-    }
-    match super::guild_log::events_for(h, gid, &req.origin, q.from.max(0), q.limit.unwrap_or(200))
+    };
+    match super::guild_log::events_for(h, gid, &req.origin, q.from.max(since), q.limit.unwrap_or(200))
         .await
     {
         Ok(ev) => Json(json!({"events": ev})).into_response(),

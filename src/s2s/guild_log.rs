@@ -30,8 +30,12 @@ use crate::gateway::cache::{GuildCache, overwrites_of_payload};
 use crate::service::Hearth;
 use crate::storage::now_ms;
 
-/// Events per delivery batch.
+/// Events per delivery batch (at most).
 pub const BATCH: i64 = 100;
+/// Bytes per delivery batch (at most; a single larger event travels alone).
+pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
+/// Largest federation request body accepted (a transaction of one large event fits).
+pub const MAX_TXN_BYTES: usize = 8 * 1024 * 1024;
 /// Longest backoff between delivery attempts.
 pub const MAX_BACKOFF_MS: i64 = 3_600_000;
 /// A peer failing this long is marked dead (it catches up by pulling when back).
@@ -41,6 +45,8 @@ pub const DEAD_AFTER_MS: i64 = 3 * 24 * 3_600_000;
 pub struct GuildLog {
     hearth: Arc<Hearth>,
     hosted: Mutex<HashMap<i64, bool>>,
+    /// Whether a hosted guild has member servers (only those guilds keep a log).
+    federated: Mutex<HashMap<i64, bool>>,
     heads: Mutex<HashMap<i64, (i64, String)>>,
     barrier_next: AtomicU64,
     barrier_done: watch::Sender<u64>,
@@ -59,6 +65,7 @@ impl GuildLog {
         let log = Arc::new(GuildLog {
             hearth: hearth.clone(),
             hosted: Mutex::new(HashMap::new()),
+            federated: Mutex::new(HashMap::new()),
             heads: Mutex::new(HashMap::new()),
             barrier_next: AtomicU64::new(1),
             barrier_done: watch::channel(0).0,
@@ -118,6 +125,23 @@ impl GuildLog {
         let hosted = matches!(self.hearth.db.remote_guild(guild_id).await, Ok(None));
         self.hosted.lock().insert(guild_id, hosted);
         hosted
+    }
+
+    /// Starts logging a guild before a server joins it, so that nothing published between
+    /// the join and its snapshot is missed.
+    pub fn federate(&self, guild_id: i64) {
+        self.federated.lock().insert(guild_id, true);
+    }
+
+    /// Whether a hosted guild has member servers (cached; a guild without them keeps no log:
+    /// a server that joins later starts from a snapshot).
+    async fn is_federated(&self, guild_id: i64) -> bool {
+        if let Some(f) = self.federated.lock().get(&guild_id) {
+            return *f;
+        }
+        let f = matches!(self.hearth.db.peers_of_guild(guild_id).await, Ok(p) if !p.is_empty());
+        self.federated.lock().insert(guild_id, f);
+        f
     }
 
     async fn sender_handle(&self, actor: Option<i64>) -> String {
@@ -193,10 +217,25 @@ impl GuildLog {
             &signed.to_string(),
             &hash,
             channel,
+            message_object(t, data),
             now as i64,
         )
         .await?;
         self.heads.lock().insert(guild_id, (seq, hash));
+        // A deleted message's content leaves the log (the stubs keep the chain intact).
+        if matches!(t, "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK") {
+            let ids: Vec<i64> = match t {
+                "MESSAGE_DELETE" => data.get("id").and_then(|i| i.as_str()).and_then(|i| i.parse().ok()).into_iter().collect(),
+                _ => data.get("ids").and_then(|a| a.as_array()).map(|a| a.iter().filter_map(|i| i.as_str()?.parse().ok()).collect()).unwrap_or_default(),
+            };
+            for id in ids {
+                for (s, ev) in h.db.events_about(guild_id, id).await? {
+                    let ev: Value = serde_json::from_str(&ev).map_err(crate::Error::internal)?;
+                    let st = stub(&ev, StubReason::Removed).map_err(crate::Error::internal)?;
+                    h.db.replace_event(guild_id, s, &st.to_string()).await?;
+                }
+            }
+        }
         // A server whose last member left receives this event, then no more.
         if matches!(t, "GUILD_MEMBER_REMOVE" | "GUILD_BAN_ADD")
             && let Some(handle) = data
@@ -216,6 +255,14 @@ impl GuildLog {
         }
         self.appended.send_modify(|n| *n += 1);
         Ok(())
+    }
+}
+
+/// The message an event carries content of (message create and update events).
+pub fn message_object(t: &str, data: &Value) -> Option<i64> {
+    match t {
+        "MESSAGE_CREATE" | "MESSAGE_UPDATE" => data.get("id").and_then(|i| i.as_str()).and_then(|i| i.parse().ok()),
+        _ => None,
     }
 }
 
@@ -247,7 +294,7 @@ async fn writer(
                 log.barrier_done.send_modify(|v| *v = (*v).max(id));
             }
             BusEvent::Control(Control::GuildDeleted { guild_id }) => {
-                if log.is_hosted(guild_id.db()).await {
+                if log.is_hosted(guild_id.db()).await && log.is_federated(guild_id.db()).await {
                     let data = json!({"id": guild_id});
                     if let Err(e) = log
                         .append(guild_id.db(), "GUILD_DELETE_FEDERATED", &data, None, None)
@@ -267,7 +314,7 @@ async fn write_dispatch(log: &Arc<GuildLog>, d: &Dispatch) -> crate::Result<()> 
     let Audience::Guild { guild_id, channel } = &d.audience else {
         return Ok(());
     };
-    if !log.is_hosted(guild_id.db()).await {
+    if !log.is_hosted(guild_id.db()).await || !log.is_federated(guild_id.db()).await {
         return Ok(());
     }
     if d.lossy {
@@ -349,9 +396,13 @@ async fn visible_batch(
                             .or_else(|| c.get("result").and_then(|r| r.get("d")))
                     })
                     .and_then(overwrites_of_payload);
-                members
-                    .iter()
-                    .any(|u| cache.can_view(*u, c, fallback.as_deref()))
+                let known = cache.channels.iter().any(|ch| ch.id == c);
+                // A deleted channel is judged by the overwrites it had (CHANNEL_DELETE carries
+                // them); anything else about it is withheld rather than judged by base rights.
+                (known || fallback.is_some())
+                    && members
+                        .iter()
+                        .any(|u| cache.can_view(*u, c, fallback.as_deref()))
             }
             // The guild is gone: only structural events remain meaningful.
             (Some(_), None) => false,
@@ -363,6 +414,10 @@ async fn visible_batch(
         });
     }
     Ok(out)
+}
+
+async fn p_head(h: &Hearth, guild_id: i64) -> i64 {
+    h.db.log_head(guild_id).await.ok().flatten().map_or(0, |(s, _)| s)
 }
 
 /// Events of a hosted guild after `from`, as `server` may see them (pull and backfill).
@@ -418,10 +473,17 @@ async fn deliver_once(l: &Arc<GuildLog>, server: &str) -> Result<bool, Duration>
             continue;
         }
         let rows = match h.db.log_range(p.guild_id, p.acked_seq, BATCH).await {
-            Ok(r) => r
-                .into_iter()
-                .filter(|r| r.seq <= limit_seq)
-                .collect::<Vec<_>>(),
+            Ok(r) => {
+                let mut bytes = 0usize;
+                r.into_iter()
+                    .filter(|r| r.seq <= limit_seq)
+                    .take_while(|r| {
+                        let first = bytes == 0;
+                        bytes += r.event.len();
+                        first || bytes <= MAX_BATCH_BYTES
+                    })
+                    .collect::<Vec<_>>()
+            }
             Err(_) => return Err(Duration::from_secs(5)),
         };
         let Some(last) = rows.last().map(|r| r.seq) else {
@@ -452,7 +514,7 @@ async fn deliver_once(l: &Arc<GuildLog>, server: &str) -> Result<bool, Duration>
                 if last >= limit_seq {
                     let _ = h.db.remove_peer(p.guild_id, server).await;
                 }
-                more |= rows.len() as i64 == BATCH;
+                more |= last < p_head(h, p.guild_id).await.min(limit_seq);
             }
             Err(e) => {
                 let failures = p.failures + 1;

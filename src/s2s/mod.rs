@@ -325,6 +325,7 @@ pub fn router() -> Router<AppState> {
         .route("/_hearth/federation/v1/ping", get(ping).post(ping))
         .route("/.well-known/hearth/server", get(well_known))
         .merge(guild_api::routes())
+        .merge(crate::registrar::federation_routes())
 }
 
 /// Fallback of the federation listener: 404 `H_NOT_FOUND`.

@@ -577,6 +577,9 @@ impl Hearth {
             self.apply_member(local_gid, m).await?;
         }
         drop(_guard);
+        // A replica that existed (another local member joined before) keeps its position
+        // and catches up to the snapshot instead of skipping what it had not applied.
+        self.catch_up(local_gid, seq).await?;
         self.control(Control::MemberJoined {
             guild_id: Snowflake::from_db(local_gid),
             user_id: actor.id(),
@@ -676,6 +679,9 @@ impl Hearth {
             Err(e) => {
                 // A key may have rotated since we cached the document: refetch once.
                 let _ = self.fed.client.refresh_server_keys(host).await;
+                if origin != host && !origin.is_empty() {
+                    let _ = self.fed.client.refresh_server_keys(origin).await;
+                }
                 let again = { verify_event(ev, &self.fed.client.keys()) };
                 again.map_err(|_| Error::Relayed {
                     status: 403,
@@ -741,22 +747,29 @@ impl Hearth {
                 message: format!("seq {seq} does not chain to our seq {}", rg.applied_seq),
             });
         }
+        let mut object = None;
         if let Some(content) = &v.envelope.content {
             let result = if v.envelope.result_hash.is_some() {
                 content.get("result").cloned().unwrap_or(Value::Null)
             } else {
                 content.clone()
             };
-            if let (Some(t), Some(d)) = (result["t"].as_str(), result.get("d"))
-                && let Err(e) = self.apply_payload(&rg, t, d.clone()).await
-            {
-                tracing::error!(error = %e, event = t, "applying a federated event failed");
-                return Err(e);
+            if let (Some(t), Some(d)) = (result["t"].as_str(), result.get("d")) {
+                match self.apply_payload(&rg, t, d.clone()).await {
+                    Ok(o) => object = o,
+                    // A verified event we cannot apply must not block the guild forever: the
+                    // position advances and the failure is left to the operator.
+                    Err(e) => tracing::error!(error = %e, event = t, seq, host = %rg.host, "applying a federated event failed; skipped"),
+                }
             }
+        }
+        if self.db.remote_guild(local_gid).await?.is_none() {
+            // The replica was dropped (our last member left).
+            return Ok(());
         }
         // Keep the whole event for equivocation proofs.
         self.db
-            .record_replica_event(local_gid, seq, &v.hash, &ev.to_string())
+            .record_replica_event(local_gid, seq, &v.hash, &ev.to_string(), object)
             .await?;
         self.db.set_applied(local_gid, seq, &v.hash).await?;
         Ok(())
@@ -882,7 +895,7 @@ impl Hearth {
     }
 
     /// Applies a translated dispatch to the replica and republishes it locally.
-    async fn apply_payload(&self, rg: &RemoteGuildRow, t: &str, d: Value) -> Result<()> {
+    async fn apply_payload(&self, rg: &RemoteGuildRow, t: &str, d: Value) -> Result<Option<i64>> {
         let gid = rg.guild_id;
         let mut tr = Translator::new(self, &rg.host);
         tr.bind(&rg.host_guild_id.to_string(), gid).await?;
@@ -920,6 +933,7 @@ impl Hearth {
             "MESSAGE_DELETE" => {
                 if let (Some(c), Some(m)) = (s_id(&d["channel_id"]), s_id(&d["id"])) {
                     self.db.delete_message(c, m).await?;
+                    self.scrub_replica(gid, m).await?;
                     channel = Some(c);
                 }
             }
@@ -930,6 +944,9 @@ impl Hearth {
                         .map(|a| a.iter().filter_map(s_id).collect())
                         .unwrap_or_default();
                     self.db.delete_messages(c, &ids).await?;
+                    for m in &ids {
+                        self.scrub_replica(gid, *m).await?;
+                    }
                     channel = Some(c);
                 }
             }
@@ -1041,12 +1058,16 @@ impl Hearth {
                 }
             }
             "GUILD_DELETE_FEDERATED" => {
-                self.db.delete_guild(gid).await?;
                 self.control(Control::GuildDeleted { guild_id: gsf });
-                return Ok(());
+                self.db.drop_replica(gid).await?;
+                return Ok(None);
             }
-            _ => return Ok(()),
+            _ => return Ok(None),
         }
+        let object = match t {
+            "MESSAGE_CREATE" | "MESSAGE_UPDATE" => s_id(&d["id"]),
+            _ => None,
+        };
         let _ = local_server;
         // Publish locally like a dispatch of our own (GUILD_BAN_ADD also implies a removal).
         let event: &'static str = match t {
@@ -1071,7 +1092,7 @@ impl Hearth {
             "GUILD_MEMBER_REMOVE" => "GUILD_MEMBER_REMOVE",
             "GUILD_BAN_ADD" => "GUILD_BAN_ADD",
             "GUILD_BAN_REMOVE" => "GUILD_BAN_REMOVE",
-            _ => return Ok(()),
+            _ => return Ok(object),
         };
         // A role or member change may show our users channels we never received.
         if matches!(
@@ -1106,8 +1127,25 @@ impl Hearth {
             lossy: false,
             cause: None,
         });
+        let someone_left = after.iter().any(|c| matches!(c, Control::MemberLeft { .. }));
         for c in after {
             self.control(c);
+        }
+        // Without local members the replica has no reader: forget it (the host stops
+        // delivering after this event); the id map stays for a later rejoin.
+        if someone_left && self.db.local_member_count(gid).await? == 0 {
+            self.db.drop_replica(gid).await?;
+        }
+        Ok(object)
+    }
+
+    /// Replaces the stored events about a deleted message by their stubs (spec §6.4:
+    /// deleted content is dropped everywhere; the hash chain is unchanged).
+    async fn scrub_replica(&self, guild_id: i64, message_id: i64) -> Result<()> {
+        for (seq, ev) in self.db.replica_events_about(guild_id, message_id).await? {
+            let ev: Value = serde_json::from_str(&ev).map_err(Error::internal)?;
+            let st = hearth_federation::event::stub(&ev, hearth_federation::event::StubReason::Removed).map_err(Error::internal)?;
+            self.db.replace_replica_event(guild_id, seq, &st.to_string()).await?;
         }
         Ok(())
     }

@@ -247,8 +247,18 @@ impl Hearth {
             changes.push(change("owner_id", g.owner_id.to_string(), o.to_string()));
             g.owner_id = o.db();
         }
+        let tags = body
+            .discovery_tags
+            .as_ref()
+            .map(|t| crate::registrar::check_tags(t, &mut errs));
         errs.into_result()?;
         self.db.update_guild(&g).await?;
+        if let Some(d) = body.discoverable {
+            self.db.set_guild_discoverable(g.id, d).await?;
+        }
+        if let Some(t) = tags {
+            self.db.set_guild_discovery_tags(g.id, &t).await?;
+        }
         self.audit(
             g.id,
             actor,

@@ -89,6 +89,21 @@ fn parse_emoji(raw: &str) -> Result<(String, wire::Emoji)> {
     ))
 }
 
+/// Whether a JSON value holds a number that is not an integer within ±(2^53-1) (embeds
+/// are stored and federated as canonical JSON, which has integers only; Discord's embed
+/// fields that are numbers are integers).
+fn has_non_integer(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => {
+            !(n.as_i64().is_some_and(|i| i.unsigned_abs() < (1 << 53))
+                || n.as_u64().is_some_and(|u| u < (1 << 53)))
+        }
+        Value::Array(a) => a.iter().any(has_non_integer),
+        Value::Object(o) => o.values().any(has_non_integer),
+        _ => false,
+    }
+}
+
 fn validate_embeds(embeds: &[Value], max: usize, field: &str, errs: &mut FieldErrors) {
     if embeds.len() > max {
         errs.add(
@@ -107,6 +122,13 @@ fn validate_embeds(embeds: &[Value], max: usize, field: &str, errs: &mut FieldEr
             );
             continue;
         };
+        if has_non_integer(e) {
+            errs.add(
+                format!("{field}.{i}"),
+                "NUMBER_TYPE_COERCE",
+                "Numbers in embeds must be integers.",
+            );
+        }
         for (k, max) in [("title", 256), ("description", 4096)] {
             if let Some(v) = o.get(k) {
                 match v.as_str() {

@@ -53,6 +53,8 @@ pub struct Hearth {
     pub fed: Arc<crate::s2s::Federation>,
     /// Per-replica locks: events of one remote guild are applied one at a time.
     pub(crate) replica_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// The registrar link (`registrar.url`), if configured (spec/registrar.md).
+    pub registrar: Option<Arc<crate::registrar::Link>>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -181,6 +183,7 @@ impl Hearth {
     pub async fn new(config: Config, db: Db, bus: Arc<dyn EventBus>) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
         let fed = Arc::new(crate::s2s::Federation::new(&config, &db).await?);
+        let registrar = crate::registrar::Link::new(&config, &fed)?;
         Ok(Hearth {
             config,
             db,
@@ -190,6 +193,7 @@ impl Hearth {
             slowmode: Mutex::new(HashMap::new()),
             fed,
             replica_locks: Mutex::new(HashMap::new()),
+            registrar,
         })
     }
 

@@ -14,6 +14,7 @@ pub struct PeerRow {
     pub next_attempt_at: i64,
     pub dead: bool,
     pub final_seq: Option<i64>,
+    pub since_seq: i64,
 }
 
 /// A replica of a guild hosted elsewhere.
@@ -46,10 +47,73 @@ impl Db {
         event: &str,
         hash: &str,
         channel_id: Option<i64>,
+        object_id: Option<i64>,
         now: i64,
     ) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(guild_id).bind(seq).bind(event).bind(hash).bind(channel_id).bind(now).execute(p).await.map(|_| ()))?;
+        on_db!(self, p => sqlx::query("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, object_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(guild_id).bind(seq).bind(event).bind(hash).bind(channel_id).bind(object_id).bind(now).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// `(seq, event)` of a hosted guild's events about `object_id` (a message).
+    pub async fn events_about(&self, guild_id: i64, object_id: i64) -> Result<Vec<(i64, String)>> {
+        Ok(on_db!(self, p => sqlx::query_as("SELECT seq, event FROM guild_events WHERE guild_id = $1 AND object_id = $2")
+            .bind(guild_id).bind(object_id).fetch_all(p).await)?)
+    }
+
+    /// Replaces a stored event (with its content-less stub: the hash does not change).
+    pub async fn replace_event(&self, guild_id: i64, seq: i64, event: &str) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE guild_events SET event = $1 WHERE guild_id = $2 AND seq = $3")
+            .bind(event).bind(guild_id).bind(seq).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// `(seq, event)` of a replica's applied events about a (local) message.
+    pub async fn replica_events_about(&self, guild_id: i64, object_id: i64) -> Result<Vec<(i64, String)>> {
+        Ok(on_db!(self, p => sqlx::query_as("SELECT seq, event FROM replica_events WHERE guild_id = $1 AND object_id = $2")
+            .bind(guild_id).bind(object_id).fetch_all(p).await)?)
+    }
+
+    pub async fn replace_replica_event(&self, guild_id: i64, seq: i64, event: &str) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE replica_events SET event = $1 WHERE guild_id = $2 AND seq = $3")
+            .bind(event).bind(guild_id).bind(seq).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Local (home-server) members of a guild.
+    pub async fn local_member_count(&self, guild_id: i64) -> Result<i64> {
+        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM members m JOIN users u ON u.id = m.user_id WHERE m.guild_id = $1 AND u.home_server IS NULL")
+            .bind(guild_id).fetch_one(p).await)?;
+        Ok(r.0)
+    }
+
+    /// Forgets a replica (its guild rows cascade; the id map stays, so a rejoin reuses ids).
+    pub async fn drop_replica(&self, guild_id: i64) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM remote_guilds WHERE guild_id = $1").bind(guild_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM replica_events WHERE guild_id = $1").bind(guild_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM messages WHERE guild_id = $1").bind(guild_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM guilds WHERE id = $1").bind(guild_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Records a pending origin transaction; `false` if it exists (a replay, or in flight).
+    pub async fn begin_txn(&self, origin: &str, txn_id: &str, now: i64) -> Result<bool> {
+        self.record_txn(origin, txn_id, "", now).await
+    }
+
+    pub async fn finish_txn(&self, origin: &str, txn_id: &str, result: &str) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE federation_txns SET result = $1 WHERE origin = $2 AND txn_id = $3")
+            .bind(result).bind(origin).bind(txn_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn abort_txn(&self, origin: &str, txn_id: &str) -> Result<()> {
+        on_db!(self, p => sqlx::query("DELETE FROM federation_txns WHERE origin = $1 AND txn_id = $2")
+            .bind(origin).bind(txn_id).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -73,7 +137,7 @@ impl Db {
 
     /// Adds a member server at `acked` (no-op when it is already a peer).
     pub async fn add_peer(&self, guild_id: i64, server: &str, acked: i64) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO guild_peers (guild_id, server, acked_seq) VALUES ($1, $2, $3) ON CONFLICT (guild_id, server) DO UPDATE SET dead = FALSE, final_seq = NULL")
+        on_db!(self, p => sqlx::query("INSERT INTO guild_peers (guild_id, server, acked_seq, since_seq) VALUES ($1, $2, $3, $3) ON CONFLICT (guild_id, server) DO UPDATE SET dead = FALSE, final_seq = NULL")
             .bind(guild_id).bind(server).bind(acked).execute(p).await.map(|_| ()))?;
         Ok(())
     }
@@ -221,7 +285,7 @@ impl Db {
                 .bind(g.verification_level).bind(g.default_message_notifications).bind(g.explicit_content_filter)
                 .bind(&g.preferred_locale).bind(g.created_at).bind(host).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO remote_guilds (guild_id, host, host_guild_id, applied_seq, last_hash) VALUES ($1, $2, $3, $4, $5)
-                ON CONFLICT (guild_id) DO UPDATE SET applied_seq = excluded.applied_seq, last_hash = excluded.last_hash")
+                ON CONFLICT (guild_id) DO NOTHING")
                 .bind(g.id).bind(host).bind(host_guild_id).bind(seq).bind(hash).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -248,9 +312,10 @@ impl Db {
         seq: i64,
         hash: &str,
         event: &str,
+        object_id: Option<i64>,
     ) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO replica_events (guild_id, seq, hash, event) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(guild_id).bind(seq).bind(hash).bind(event).execute(p).await.map(|_| ()))?;
+        on_db!(self, p => sqlx::query("INSERT INTO replica_events (guild_id, seq, hash, event, object_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+            .bind(guild_id).bind(seq).bind(hash).bind(event).bind(object_id).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 

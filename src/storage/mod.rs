@@ -22,12 +22,14 @@ use crate::error::{Error, Result};
 mod chat;
 mod federation;
 mod guilds;
+mod registrar;
 mod server_keys;
 mod users;
 
 pub use chat::*;
 pub use federation::*;
 pub use guilds::*;
+pub use registrar::*;
 pub use server_keys::*;
 pub use users::*;
 

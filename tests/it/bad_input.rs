@@ -868,3 +868,24 @@ async fn nul_characters_never_500() {
     assert_err(&r, 404, 10006);
     assert_eq!(a.get("/users/@me").await.status, 200);
 }
+
+#[tokio::test]
+async fn embeds_with_non_integer_numbers_are_refused() {
+    let ts = TestServer::start().await;
+    let (_, c) = ts.user("alice").await;
+    let g = create_guild(&c, "Embeds").await;
+    let r = c
+        .post(
+            &format!("/channels/{}/messages", g.general),
+            json!({"embeds": [{"title": "t", "color": 1.5}]}),
+        )
+        .await;
+    assert_err(&r, 400, 50035);
+    let ok = c
+        .post(
+            &format!("/channels/{}/messages", g.general),
+            json!({"embeds": [{"title": "t", "color": 16711680}]}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{ok:?}");
+}

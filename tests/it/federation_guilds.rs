@@ -38,7 +38,7 @@ where
 async fn db_contains(srv: &TestServer, needle: &str) -> bool {
     let pat = format!("%{needle}%");
     let q1 = "SELECT COUNT(*) FROM messages WHERE content LIKE $1";
-    let q2 = "SELECT COUNT(*) FROM replica_events WHERE event LIKE $1";
+    let q2 = "SELECT (SELECT COUNT(*) FROM replica_events WHERE event LIKE $1) + (SELECT COUNT(*) FROM guild_events WHERE event LIKE $1)";
     let n: i64 = match &srv.hearth.db {
         hearth::storage::Db::Sqlite(p) => {
             sqlx::query_scalar::<_, i64>(q1)
@@ -339,20 +339,26 @@ async fn edits_deletes_reactions_and_pins_propagate_and_permissions_are_the_host
         .alice()
         .patch(
             &format!("/channels/{}/messages/{mid_a}", f.general_a),
-            json!({"content": "final"}),
+            json!({"content": "final words 7f3a"}),
         )
         .await;
     assert_eq!(
         (e.status, e.body["content"].as_str()),
-        (200, Some("final")),
+        (200, Some("final words 7f3a")),
         "{e:?}"
     );
-    assert_eq!(bob_gw.expect("MESSAGE_UPDATE").await["content"], "final");
+    assert_eq!(
+        bob_gw.expect("MESSAGE_UPDATE").await["content"],
+        "final words 7f3a"
+    );
     assert_eq!(
         carol_gw.expect("MESSAGE_UPDATE").await["id"],
         mid_c.as_str()
     );
-    assert_eq!(alice_gw.expect("MESSAGE_UPDATE").await["content"], "final");
+    assert_eq!(
+        alice_gw.expect("MESSAGE_UPDATE").await["content"],
+        "final words 7f3a"
+    );
 
     // A reaction by bob on the host reaches alice and carol.
     let r = f
@@ -444,6 +450,14 @@ async fn edits_deletes_reactions_and_pins_propagate_and_permissions_are_the_host
             .status,
         404
     );
+    // The deleted content is gone from every server's storage, logs included (stubs remain).
+    for srv in [A, B, C] {
+        let t = f.net.server(srv);
+        eventually("the deleted message's words are gone", || async {
+            !db_contains(t, "final words 7f3a").await
+        })
+        .await;
+    }
     // Typing is relayed too (lossy path).
     assert_eq!(
         f.alice()
@@ -594,7 +608,10 @@ async fn remote_kick_and_ban_stop_events_and_rejoin() {
             json!({"content": "still here?"}),
         )
         .await;
-    assert_eq!(r.status, 403, "{r:?}");
+    // Its last member gone, a forgot the replica (the id map stays for a rejoin).
+    assert!(matches!(r.status, 403 | 404), "{r:?}");
+    let gid_a: i64 = f.gid_a.parse().unwrap();
+    assert!(a.hearth.db.remote_guild(gid_a).await.unwrap().is_none());
     let b = f.net.server(B);
     let gid_b: i64 = f.gid_b.parse().unwrap();
     eventually("b drops a as a peer of the guild", || async {
@@ -1056,6 +1073,17 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
     let gid_a: i64 = f.gid_a.parse().unwrap();
     let gid_b: i64 = f.gid_b.parse().unwrap();
     // Hold b's pushes to a back (as after failures), so a only sees what we hand it.
+    // Let b's delivery to a go idle at the head first, so no round is in flight.
+    let (h0, _) = b.hearth.db.log_head(gid_b).await.unwrap().unwrap();
+    eventually("b's delivery to a is idle", || async {
+        b.hearth
+            .db
+            .peer(gid_b, A)
+            .await
+            .unwrap()
+            .is_some_and(|p| p.acked_seq >= h0)
+    })
+    .await;
     b.hearth
         .db
         .peer_failed(A, 1, hearth::storage::now_ms() + 3_600_000, false)

@@ -41,7 +41,7 @@ pub fn backend() -> Backend {
     }
 }
 
-fn unique_suffix() -> String {
+pub fn unique_suffix() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let r: u32 = rand::random();
     format!("{}_{}_{:08x}", std::process::id(), n, r)
@@ -285,7 +285,7 @@ fn http_client() -> reqwest::Client {
         .expect("reqwest client")
 }
 
-async fn create_pg_database(name: &str) {
+pub async fn create_pg_database(name: &str) {
     let mut conn = sqlx::PgConnection::connect(PG_ADMIN_URL)
         .await
         .unwrap_or_else(|e| {
@@ -302,7 +302,7 @@ async fn create_pg_database(name: &str) {
 
 /// Drops a test database from a separate thread with its own runtime, so it works from
 /// `Drop` inside (or outside) any async runtime.
-fn drop_pg_database(name: String) {
+pub fn drop_pg_database(name: String) {
     let res = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

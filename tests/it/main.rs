@@ -13,3 +13,4 @@ mod federation_guilds;
 mod federation_transport;
 mod gateway;
 mod ratelimit;
+mod registrar;

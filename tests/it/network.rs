@@ -49,6 +49,8 @@ pub struct TestNetwork {
     dir: PathBuf,
     zone: Arc<InMemoryZoneHandler>,
     serial: std::sync::atomic::AtomicU32,
+    /// The registrar, when started with [`TestNetwork::start_with_registrar`].
+    pub registrar: Option<crate::registrar::TestRegistrar>,
     _dns: Server<Catalog>,
 }
 
@@ -92,6 +94,26 @@ impl TestNetwork {
     /// Like [`TestNetwork::start`]; `f(name, config)` adjusts each server's configuration
     /// after the network settings are applied.
     pub async fn start_with(names: &[&str], f: impl Fn(&str, &mut Config)) -> TestNetwork {
+        Self::start_inner(names, f, None::<fn(&mut hearth_registrar::RegistrarConfig)>).await
+    }
+
+    /// Like [`TestNetwork::start_with`], plus a registrar named [`crate::registrar::NAME`]
+    /// on the next 127.0.0.x address (its own certificate and A record), started before the
+    /// homeservers, which get `registrar.url` and the pinned `registrar.public_key`; `rf`
+    /// adjusts the registrar's configuration.
+    pub async fn start_with_registrar(
+        names: &[&str],
+        f: impl Fn(&str, &mut Config),
+        rf: impl FnOnce(&mut hearth_registrar::RegistrarConfig),
+    ) -> TestNetwork {
+        Self::start_inner(names, f, Some(rf)).await
+    }
+
+    async fn start_inner(
+        names: &[&str],
+        f: impl Fn(&str, &mut Config),
+        registrar: Option<impl FnOnce(&mut hearth_registrar::RegistrarConfig)>,
+    ) -> TestNetwork {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let dir = std::env::temp_dir().join(format!(
             "hearth_net_{}_{:08x}",
@@ -190,6 +212,29 @@ impl TestNetwork {
         let mut dns = Server::new(catalog);
         dns.register_socket(udp);
 
+        let registrar = match registrar {
+            Some(rf) => Some(
+                crate::registrar::TestRegistrar::start(
+                    &zone,
+                    &issuer,
+                    &dir,
+                    server_ip(names.len()),
+                    FederationConfig {
+                        extra_ca_certs: vec![ca_pem.clone()],
+                        allow_private_addresses: true,
+                        nameservers: vec![dns_addr],
+                        well_known_port: port,
+                        request_timeout_ms: 5_000,
+                        ..FederationConfig::default()
+                    },
+                    ca_pem.clone(),
+                    rf,
+                )
+                .await,
+            ),
+            None => None,
+        };
+
         let mut servers = Vec::new();
         for (i, name) in names.iter().enumerate() {
             let (cert, key) = certs[i].clone();
@@ -207,6 +252,10 @@ impl TestNetwork {
                 if delegated(i) {
                     c.federation.delegate_to = Some(format!("fed.{name}"));
                 }
+                if let Some(r) = &registrar {
+                    c.registrar.url = Some(r.url.clone());
+                    c.registrar.public_key = Some(r.public_key.clone());
+                }
                 f(name, c);
             })
             .await;
@@ -221,6 +270,7 @@ impl TestNetwork {
             dir,
             zone,
             serial: std::sync::atomic::AtomicU32::new(2),
+            registrar,
             _dns: dns,
         }
     }

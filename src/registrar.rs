@@ -1,0 +1,1063 @@
+//! Registrar integration of the homeserver (issue 5; spec/registrar.md).
+//!
+//! - [`SafeHttp`]: outbound HTTPS with the federation transport rules (discovery, address
+//!   policy, extra CA roots, size/time/redirect caps). The `hearth-registrar` service uses it
+//!   to fetch challenge and key documents from homeservers; the homeserver uses it to call the
+//!   registrar.
+//! - [`Link`]: this server's side. With `registrar.url` set, a background task ([`Link::run`])
+//!   registers at start-up (retrying with backoff while the registrar is down; federation never
+//!   waits for it), re-registers on every key change and every `registrar.refresh_secs`, and
+//!   keeps the summaries of discoverable guilds and the cards of opted-in users current.
+//! - The challenge document (`GET /.well-known/hearth/registrar-challenge/{token}`) is served
+//!   only for a token this server asked a registrar for (stored in `registrar_challenges`),
+//!   signed under `hearth.registrar-challenge.v1`.
+//! - The key notary fallback ([`crate::s2s::client::KeyFallback`]): when a peer's key endpoint
+//!   is unreachable, its keys as last verified by the registrar, accepted only with a valid
+//!   signature by the pinned `registrar.public_key`.
+//! - Client routes: `GET /discovery/guilds`, `GET /discovery/servers`,
+//!   `GET /discovery/users/{handle}`, `GET|PATCH /discovery/@me`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use hearth_federation::keys::{KeyDocument, PublicKey};
+use hearth_federation::sign::{self, Purpose};
+use parking_lot::Mutex;
+use rand::Rng as _;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+use crate::api::{AppState, Auth};
+use crate::config::{Config, FederationConfig, RegistrationPolicy};
+use crate::error::{Error, FieldErrors, Result};
+use crate::events::{Audience, BusEvent, Control};
+use crate::s2s::client::{KeyFallback, map_reqwest, read_capped};
+use crate::s2s::inbound::FedRejection;
+use crate::s2s::{Discovery, FedError, Federation, now_ms};
+use crate::service::Hearth;
+use crate::snowflake::Snowflake;
+use crate::storage::{DiscoverableGuildRow, InviteRow};
+
+/// Prefix of every registrar endpoint.
+pub const API: &str = "/_registrar/v1";
+/// Where a homeserver serves challenge documents (followed by the token).
+pub const CHALLENGE_PATH: &str = "/.well-known/hearth/registrar-challenge";
+/// Largest answer read from the registrar.
+pub const MAX_REGISTRAR_RESPONSE: usize = 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------
+// Outbound HTTPS with the federation rules
+
+/// Outbound HTTPS under the federation transport rules (see the module docs).
+pub struct SafeHttp {
+    discovery: Arc<Discovery>,
+    pinned: reqwest::Client,
+    plain: reqwest::Client,
+}
+
+impl std::fmt::Debug for SafeHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SafeHttp").finish_non_exhaustive()
+    }
+}
+
+impl SafeHttp {
+    /// Builds discovery (DNS servers, address policy, well-known port) and the HTTPS clients
+    /// (system roots plus `extra_ca_certs`, `request_timeout_ms`, no redirects) from `cfg`.
+    ///
+    /// # Errors
+    /// Unreadable CA files, a resolver or client that cannot be built.
+    pub fn new(cfg: &FederationConfig) -> std::result::Result<SafeHttp, String> {
+        let roots = crate::s2s::tls::load_roots(&cfg.extra_ca_certs)?;
+        let discovery = Arc::new(Discovery::new(cfg, &roots)?);
+        Self::with_discovery(cfg, &roots, discovery)
+    }
+
+    fn with_discovery(
+        cfg: &FederationConfig,
+        roots: &[reqwest::Certificate],
+        discovery: Arc<Discovery>,
+    ) -> std::result::Result<SafeHttp, String> {
+        let pinned =
+            crate::s2s::client::http_client(cfg, roots, discovery.connect_resolver(), false)?;
+        let plain = crate::s2s::client::http_client(cfg, roots, discovery.plain_resolver(), false)?;
+        Ok(SafeHttp {
+            discovery,
+            pinned,
+            plain,
+        })
+    }
+
+    /// The discovery used for server names.
+    pub fn discovery(&self) -> &Discovery {
+        &self.discovery
+    }
+
+    /// `GET path_and_query` from the server `server_name`, found by federation discovery
+    /// (`.well-known`, SRV, default port), over HTTPS, reading at most `cap` bytes of JSON.
+    ///
+    /// # Errors
+    /// [`FedError`]: discovery (naming the step), refused address, transport, timeout, too
+    /// large, non-2xx ([`FedError::Remote`]) or not JSON.
+    pub async fn get_from_server(
+        &self,
+        server_name: &str,
+        path_and_query: &str,
+        cap: usize,
+    ) -> std::result::Result<Value, FedError> {
+        let dest = self.discovery.resolve(server_name).await?;
+        let url = reqwest::Url::parse(&format!("{}{path_and_query}", dest.base_url()))
+            .map_err(|e| FedError::InvalidRequest(format!("bad path {path_and_query:?}: {e}")))?;
+        let resp = self.pinned.get(url).send().await.map_err(map_reqwest)?;
+        json_answer(resp, cap).await
+    }
+
+    /// A request to a configured HTTPS URL (the registrar), with the address policy applied
+    /// to its host. Answers the JSON body of a 2xx (`Null` when empty).
+    ///
+    /// # Errors
+    /// As [`SafeHttp::get_from_server`].
+    pub async fn request_url(
+        &self,
+        method: Method,
+        url: &str,
+        authorization: Option<&str>,
+        body: Option<Vec<u8>>,
+        cap: usize,
+    ) -> std::result::Result<Value, FedError> {
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| FedError::InvalidRequest(format!("bad URL {url:?}: {e}")))?;
+        let mut rb = self.plain.request(method, url);
+        if let Some(a) = authorization {
+            rb = rb.header(reqwest::header::AUTHORIZATION, a);
+        }
+        if let Some(b) = body {
+            rb = rb
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b);
+        }
+        let resp = rb.send().await.map_err(map_reqwest)?;
+        json_answer(resp, cap).await
+    }
+}
+
+async fn json_answer(resp: reqwest::Response, cap: usize) -> std::result::Result<Value, FedError> {
+    let status = resp.status();
+    let bytes = read_capped(resp, cap).await?;
+    if !status.is_success() {
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let errcode = v["errcode"]
+            .as_str()
+            .filter(|c| {
+                !c.is_empty()
+                    && c.len() <= 64
+                    && c.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            })
+            .unwrap_or("H_UNKNOWN")
+            .to_owned();
+        let error = v["error"]
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(300)
+            .collect();
+        return Err(FedError::Remote {
+            status: status.as_u16(),
+            errcode,
+            error,
+        });
+    }
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| FedError::InvalidResponse(format!("answer is not JSON: {e}")))
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared checks
+
+/// Whether `token` has the shape of a registrar challenge token: 22-128 characters of
+/// `[A-Za-z0-9_-]`.
+pub fn valid_token(token: &str) -> bool {
+    (22..=128).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Validates directory tags (at most 5, each 1-24 characters of `[a-z0-9-]`, lower-cased,
+/// duplicates dropped) and returns them space-separated; problems go to `errs` at
+/// `discovery_tags`.
+pub fn check_tags(tags: &[String], errs: &mut FieldErrors) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = t.trim().to_ascii_lowercase();
+        let ok = (1..=24).contains(&t.len())
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            errs.add(
+                "discovery_tags",
+                "BASE_TYPE_BAD_VALUE",
+                "Tags are 1-24 characters of a-z, 0-9 and '-'.",
+            );
+            continue;
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.len() > 5 {
+        errs.add("discovery_tags", "BASE_TYPE_MAX_LENGTH", "At most 5 tags.");
+    }
+    out.join(" ")
+}
+
+/// Verifies a notary answer (spec/registrar.md "Key notary"): a
+/// `hearth.registrar-notary.v1` signature by the registrar with `registrar_key`, the
+/// `server_name` asked for, and the enclosed key document's own self-signature. Returns the
+/// key document, its `valid_until_ts` capped by the answer's.
+///
+/// # Errors
+/// A description of the first failed check.
+pub fn verify_notary(
+    answer: &Value,
+    registrar_key: &PublicKey,
+    server_name: &str,
+    now: u64,
+) -> std::result::Result<KeyDocument, String> {
+    let registrar = answer["registrar"]
+        .as_str()
+        .ok_or("notary answer without registrar")?;
+    let sigs = sign::signatures(answer).map_err(|e| e.to_string())?;
+    let ok = sigs.get(registrar).is_some_and(|m| {
+        m.keys().any(|id| {
+            sign::verify_signature(
+                Purpose::RegistrarNotary,
+                answer,
+                registrar,
+                id,
+                registrar_key,
+            )
+            .is_ok()
+        })
+    });
+    if !ok {
+        return Err("notary answer is not signed by the pinned registrar key".into());
+    }
+    if answer["server_name"].as_str() != Some(server_name) {
+        return Err("notary answer is about another server".into());
+    }
+    let valid_until = answer["valid_until_ts"]
+        .as_u64()
+        .ok_or("notary answer without valid_until_ts")?;
+    if valid_until <= now {
+        return Err("notary answer expired".into());
+    }
+    let mut doc =
+        KeyDocument::verify(&answer["key_document"], server_name).map_err(|e| e.to_string())?;
+    doc.valid_until_ts = doc.valid_until_ts.min(valid_until);
+    if doc.valid_until_ts <= now {
+        return Err("notarised key document expired".into());
+    }
+    Ok(doc)
+}
+
+// ---------------------------------------------------------------------------------------
+// The link
+
+enum Job {
+    Guild(i64),
+    User(i64),
+}
+
+/// What the link has done so far (for operators and tests).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkStatus {
+    /// Successful registrations since start.
+    pub registrations: u64,
+    /// The key id current at the last successful registration.
+    pub registered_key: Option<String>,
+    /// The last error, if the last attempt failed.
+    pub last_error: Option<String>,
+    /// Completed full synchronisations (registration, summaries, handles).
+    pub full_syncs: u64,
+}
+
+/// This server's link to its registrar (see the module docs).
+pub struct Link {
+    base: String,
+    pinned: Option<PublicKey>,
+    refresh: Duration,
+    server_name: String,
+    http: SafeHttp,
+    fed: Arc<Federation>,
+    registrar_name: Mutex<Option<String>>,
+    status: watch::Sender<LinkStatus>,
+    jobs: mpsc::UnboundedSender<Job>,
+    jobs_rx: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link")
+            .field("url", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Link {
+    /// The link for `config.registrar` (`None` without `registrar.url`). Installs the notary
+    /// fallback in the federation client when `registrar.public_key` is pinned.
+    ///
+    /// # Errors
+    /// A `registrar.url` that is not `https://`, a malformed `registrar.public_key`, or an
+    /// HTTP client that cannot be built.
+    pub fn new(config: &Config, fed: &Arc<Federation>) -> Result<Option<Arc<Link>>> {
+        let Some(url) = &config.registrar.url else {
+            return Ok(None);
+        };
+        let base = url.trim_end_matches('/').to_owned();
+        if !base.starts_with("https://") {
+            return Err(Error::internal(format!(
+                "registrar.url {url:?} must be an https:// URL"
+            )));
+        }
+        let pinned = match &config.registrar.public_key {
+            Some(k) => Some(
+                PublicKey::from_b64(k.trim())
+                    .map_err(|e| Error::internal(format!("registrar.public_key: {e}")))?,
+            ),
+            None => None,
+        };
+        let roots = crate::s2s::tls::load_roots(&config.federation.extra_ca_certs)
+            .map_err(Error::Internal)?;
+        let http = SafeHttp::with_discovery(&config.federation, &roots, fed.discovery.clone())
+            .map_err(Error::Internal)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let link = Arc::new(Link {
+            base,
+            pinned,
+            refresh: Duration::from_secs(config.registrar.refresh_secs.max(1)),
+            server_name: config.server_name.clone(),
+            http,
+            fed: fed.clone(),
+            registrar_name: Mutex::new(None),
+            status: watch::channel(LinkStatus::default()).0,
+            jobs: tx,
+            jobs_rx: Mutex::new(Some(rx)),
+        });
+        if link.pinned.is_some() {
+            fed.client.set_key_fallback(link.clone());
+        }
+        Ok(Some(link))
+    }
+
+    /// The registrar's base URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// Watches the link's status (registrations, errors).
+    pub fn status(&self) -> watch::Receiver<LinkStatus> {
+        self.status.subscribe()
+    }
+
+    fn url_of(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The registrar's server name, from its `/info` (checked against the pinned key).
+    ///
+    /// # Errors
+    /// The registrar is unreachable, or its key is not the pinned one.
+    pub async fn registrar_name(&self) -> std::result::Result<String, FedError> {
+        if let Some(n) = self.registrar_name.lock().clone() {
+            return Ok(n);
+        }
+        let info = self
+            .http
+            .request_url(
+                Method::GET,
+                &self.url_of(&format!("{API}/info")),
+                None,
+                None,
+                64 * 1024,
+            )
+            .await?;
+        let name = info["server_name"]
+            .as_str()
+            .ok_or_else(|| FedError::InvalidResponse("registrar info without server_name".into()))?
+            .to_owned();
+        if let Some(pinned) = &self.pinned {
+            let listed = info["verify_keys"]
+                .as_object()
+                .is_some_and(|m| m.values().any(|k| k["key"] == pinned.to_b64()));
+            if !listed {
+                return Err(FedError::InvalidResponse(
+                    "the registrar does not present the pinned registrar.public_key".into(),
+                ));
+            }
+        }
+        *self.registrar_name.lock() = Some(name.clone());
+        Ok(name)
+    }
+
+    /// A request to the registrar signed by this server (`Authorization: X-Hearth`).
+    ///
+    /// # Errors
+    /// [`FedError`].
+    pub async fn signed(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> std::result::Result<Value, FedError> {
+        let registrar = self.registrar_name().await?;
+        let bytes = match body {
+            Some(v) => {
+                serde_json::to_vec(v).map_err(|e| FedError::InvalidRequest(e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        let auth = self
+            .fed
+            .client
+            .authorization(&registrar, &method, path_and_query, &bytes)?;
+        self.http
+            .request_url(
+                method,
+                &self.url_of(path_and_query),
+                Some(&auth),
+                body.map(|_| bytes),
+                MAX_REGISTRAR_RESPONSE,
+            )
+            .await
+    }
+
+    /// An unauthenticated GET of a registrar path.
+    ///
+    /// # Errors
+    /// [`FedError`].
+    pub async fn get(&self, path_and_query: &str) -> std::result::Result<Value, FedError> {
+        self.http
+            .request_url(
+                Method::GET,
+                &self.url_of(path_and_query),
+                None,
+                None,
+                MAX_REGISTRAR_RESPONSE,
+            )
+            .await
+    }
+
+    /// Registers (or re-registers) this server: asks for a challenge token, records it as
+    /// pending, and submits it; the registrar then fetches the signed challenge document from
+    /// this server's domain. Returns the registrar's entry for this server.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the registrar is unreachable or refuses.
+    pub async fn register(&self, h: &Hearth) -> Result<Value> {
+        let res = self.register_inner(h).await;
+        self.status.send_modify(|s| match &res {
+            Ok(_) => {
+                s.registrations += 1;
+                s.registered_key = Some(h.fed.keyring.current().key_id().to_owned());
+                s.last_error = None;
+            }
+            Err(e) => s.last_error = Some(e.to_string()),
+        });
+        res
+    }
+
+    async fn register_inner(&self, h: &Hearth) -> Result<Value> {
+        let registrar = self.registrar_name().await?;
+        let me = &self.server_name;
+        let ch = self
+            .signed(
+                Method::POST,
+                &format!("{API}/servers/{me}/challenge"),
+                Some(&json!({})),
+            )
+            .await?;
+        let token = ch["token"].as_str().unwrap_or_default().to_owned();
+        if !valid_token(&token) || ch["server_name"].as_str() != Some(me) {
+            return Err(Error::Unavailable(
+                "registrar: malformed challenge answer".into(),
+            ));
+        }
+        let now = crate::storage::now_ms();
+        let expires = ch["expires_ts"]
+            .as_i64()
+            .unwrap_or(now + 600_000)
+            .min(now + 3_600_000);
+        h.db.insert_registrar_challenge(&token, &registrar, now, expires)
+            .await?;
+        let policy = match h.config.registration {
+            RegistrationPolicy::Open => "open",
+            RegistrationPolicy::InviteOnly => "invite_only",
+            RegistrationPolicy::Closed => "closed",
+        };
+        let body = json!({
+            "token": token,
+            "software": {"name": "hearth", "version": env!("CARGO_PKG_VERSION")},
+            "registration_policy": policy,
+        });
+        let res = self
+            .signed(Method::PUT, &format!("{API}/servers/{me}"), Some(&body))
+            .await;
+        h.db.delete_registrar_challenge(&token, crate::storage::now_ms())
+            .await?;
+        Ok(res?)
+    }
+
+    /// Publishes or withdraws the summary of one guild.
+    ///
+    /// # Errors
+    /// Database or registrar errors.
+    pub async fn sync_guild(&self, h: &Hearth, guild_id: i64) -> Result<()> {
+        let me = &self.server_name;
+        let path = format!("{API}/servers/{me}/guilds/{guild_id}");
+        match guild_summary(h, guild_id).await? {
+            Some(summary) => {
+                self.signed(Method::PUT, &path, Some(&summary)).await?;
+            }
+            None => match self.signed(Method::DELETE, &path, None).await {
+                Ok(_) => {}
+                Err(FedError::Remote { status: 404, .. }) => {}
+                Err(e) => return Err(e.into()),
+            },
+        }
+        Ok(())
+    }
+
+    /// Publishes or withdraws the handle card of one local user.
+    ///
+    /// # Errors
+    /// Database or registrar errors.
+    pub async fn sync_user(&self, h: &Hearth, user_id: i64) -> Result<()> {
+        let Some(u) = h.db.user(user_id).await? else {
+            return Ok(());
+        };
+        if u.home_server.is_some() {
+            return Ok(());
+        }
+        let me = &self.server_name;
+        let path = format!("{API}/servers/{me}/handles/{}", u.username);
+        if h.db.user_discoverable(user_id).await? {
+            let card = json!({
+                "handle": format!("{}@{me}", u.username),
+                "username": u.username,
+                "global_name": u.global_name,
+                "avatar": u.avatar,
+                "bio": u.bio,
+            });
+            self.signed(Method::PUT, &path, Some(&card)).await?;
+        } else {
+            match self.signed(Method::DELETE, &path, None).await {
+                Ok(_) | Err(FedError::Remote { status: 404, .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers, then publishes every discoverable guild and opted-in user and withdraws
+    /// guilds the registrar lists that are no longer discoverable.
+    ///
+    /// # Errors
+    /// The first failure.
+    pub async fn full_sync(&self, h: &Hearth) -> Result<()> {
+        self.register(h).await?;
+        let me = &self.server_name;
+        let mut listed: HashSet<i64> = HashSet::new();
+        let mut offset = 0u64;
+        loop {
+            let page = self
+                .get(&format!(
+                    "{API}/guilds?server={me}&limit=50&offset={offset}"
+                ))
+                .await?;
+            let results = page["results"].as_array().cloned().unwrap_or_default();
+            for r in &results {
+                if let Some(id) = r["guild_id"].as_str().and_then(|s| s.parse().ok()) {
+                    listed.insert(id);
+                }
+            }
+            match page["next_offset"].as_u64() {
+                Some(n) if n > offset && !results.is_empty() && offset < 10_000 => offset = n,
+                _ => break,
+            }
+        }
+        for g in h.db.discoverable_guilds().await? {
+            listed.remove(&g.id);
+            self.sync_guild(h, g.id).await?;
+        }
+        for id in listed {
+            self.sync_guild(h, id).await?;
+        }
+        for u in h.db.discoverable_users().await? {
+            self.sync_user(h, u.id).await?;
+        }
+        self.status.send_modify(|s| s.full_syncs += 1);
+        Ok(())
+    }
+
+    /// Asks the background task to resync the summary of `guild_id`.
+    pub fn guild_changed(&self, guild_id: i64) {
+        let _ = self.jobs.send(Job::Guild(guild_id));
+    }
+
+    /// Asks the background task to resync the handle card of `user_id`.
+    pub fn user_changed(&self, user_id: i64) {
+        let _ = self.jobs.send(Job::User(user_id));
+    }
+
+    /// The background task (spawned by [`crate::App::serve`]): full sync at start-up with
+    /// retries (1 s doubling up to `refresh_secs`), then incremental updates from the event bus,
+    /// re-registration when this server's current key changes, and a full sync every
+    /// `refresh_secs`.
+    pub async fn run(self: Arc<Self>, h: Arc<Hearth>) {
+        let Some(mut jobs) = self.jobs_rx.lock().take() else {
+            return;
+        };
+        let mut bus = h.bus.subscribe();
+        let mut need_full = true;
+        let mut backoff = Duration::from_secs(1);
+        let mut next_full = tokio::time::Instant::now();
+        let mut key_check = tokio::time::interval(Duration::from_secs(1));
+        let mut dirty_guilds: HashSet<i64> = HashSet::new();
+        let mut dirty_users: HashSet<i64> = HashSet::new();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(next_full) => { need_full = true; }
+                ev = bus.recv() => match ev {
+                    Ok(BusEvent::Dispatch(d)) => {
+                        if matches!(d.event, "GUILD_UPDATE" | "GUILD_DELETE" | "GUILD_MEMBER_ADD" | "GUILD_MEMBER_REMOVE")
+                            && let Audience::Guild { guild_id, .. } = &d.audience
+                        {
+                            dirty_guilds.insert(guild_id.db());
+                        }
+                        if d.event == "USER_UPDATE"
+                            && let Audience::Users(users) = &d.audience
+                        {
+                            dirty_users.extend(users.iter().map(|u| u.db()));
+                        }
+                    }
+                    Ok(BusEvent::Control(c)) => match c {
+                        Control::GuildDeleted { guild_id }
+                        | Control::MemberJoined { guild_id, .. }
+                        | Control::MemberLeft { guild_id, .. } => {
+                            dirty_guilds.insert(guild_id.db());
+                        }
+                        _ => {}
+                    },
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => need_full = true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                j = jobs.recv() => match j {
+                    Some(Job::Guild(g)) => { dirty_guilds.insert(g); }
+                    Some(Job::User(u)) => { dirty_users.insert(u); }
+                    None => return,
+                },
+                _ = key_check.tick() => {
+                    let current = h.fed.keyring.current().key_id().to_owned();
+                    let st = self.status.borrow().clone();
+                    if st.registrations > 0
+                        && st.registered_key.as_deref() != Some(current.as_str())
+                        && let Err(e) = self.register(&h).await
+                    {
+                        tracing::warn!(error = %e, "registrar: re-registration after a key change failed");
+                    }
+                }
+            }
+            if need_full && tokio::time::Instant::now() >= next_full {
+                match self.full_sync(&h).await {
+                    Ok(()) => {
+                        need_full = false;
+                        backoff = Duration::from_secs(1);
+                        next_full = tokio::time::Instant::now() + self.refresh;
+                        dirty_guilds.clear();
+                        dirty_users.clear();
+                    }
+                    Err(e) => {
+                        tracing::info!(error = %e, retry_in = ?backoff, "registrar: sync failed");
+                        next_full = tokio::time::Instant::now() + backoff;
+                        backoff = (backoff * 2).min(self.refresh);
+                    }
+                }
+                continue;
+            }
+            if need_full {
+                continue;
+            }
+            for g in std::mem::take(&mut dirty_guilds) {
+                if let Err(e) = self.sync_guild(&h, g).await {
+                    tracing::info!(error = %e, guild = g, "registrar: guild sync failed");
+                    need_full = true;
+                }
+            }
+            for u in std::mem::take(&mut dirty_users) {
+                if let Err(e) = self.sync_user(&h, u).await {
+                    tracing::info!(error = %e, user = u, "registrar: handle sync failed");
+                    need_full = true;
+                }
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyFallback for Link {
+    async fn key_document(&self, server_name: &str) -> Option<KeyDocument> {
+        let pinned = self.pinned?;
+        let answer = match self.get(&format!("{API}/notary/{server_name}")).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::info!(peer = server_name, error = %e, "registrar notary unavailable");
+                return None;
+            }
+        };
+        match verify_notary(&answer, &pinned, server_name, now_ms()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::warn!(peer = server_name, error = %e, "registrar notary answer rejected");
+                None
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Guild summaries
+
+const INVITE_ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// The permanent invite a discoverable guild is joined through: an existing one that never
+/// expires, or a new one in the system channel (else the first text channel) by the owner.
+async fn directory_invite(h: &Hearth, g: &DiscoverableGuildRow) -> Result<Option<String>> {
+    let invites = h.db.invites_of_guild(g.id).await?;
+    if let Some(i) = invites
+        .iter()
+        .find(|i| i.max_age == 0 && i.max_uses == 0 && !i.temporary)
+    {
+        return Ok(Some(i.code.clone()));
+    }
+    let channels = h.db.channels(g.id).await?;
+    let channel = g
+        .system_channel_id
+        .filter(|id| channels.iter().any(|c| c.id == *id && c.kind == 0))
+        .or_else(|| channels.iter().find(|c| c.kind == 0).map(|c| c.id));
+    let Some(channel_id) = channel else {
+        return Ok(None);
+    };
+    let code: String = {
+        let mut rng = rand::rng();
+        (0..10)
+            .map(|_| INVITE_ALPHABET[rng.random_range(0..INVITE_ALPHABET.len())] as char)
+            .collect()
+    };
+    h.db.insert_invite(&InviteRow {
+        code: code.clone(),
+        guild_id: g.id,
+        channel_id,
+        inviter_id: g.owner_id,
+        max_age: 0,
+        max_uses: 0,
+        uses: 0,
+        temporary: false,
+        created_at: crate::storage::now_ms(),
+    })
+    .await?;
+    Ok(Some(code))
+}
+
+/// The signed summary of guild `guild_id`, or `None` when it is not discoverable, not hosted
+/// here, or gone (spec/registrar.md "Guild summary").
+///
+/// # Errors
+/// Database errors.
+pub async fn guild_summary(h: &Hearth, guild_id: i64) -> Result<Option<Value>> {
+    let Some(g) = h.db.discoverable_guild(guild_id).await? else {
+        return Ok(None);
+    };
+    if !g.discoverable || g.host_server.is_some() {
+        return Ok(None);
+    }
+    let Some(invite) = directory_invite(h, &g).await? else {
+        return Ok(None);
+    };
+    let member_count = h.db.member_count(g.id).await?;
+    let last_activity =
+        h.db.guild_last_message_id(g.id)
+            .await?
+            .map(|id| Snowflake::from_db(id).timestamp_ms())
+            .unwrap_or_else(|| Snowflake::from_db(g.id).timestamp_ms());
+    let tags: Vec<&str> = g.discovery_tags.split_whitespace().collect();
+    let mut v = json!({
+        "server_name": h.fed.server_name,
+        "guild_id": g.id.to_string(),
+        "name": g.name,
+        "description": g.description,
+        "icon": g.icon,
+        "member_count": member_count,
+        "online_count": 0,
+        "tags": tags,
+        "language": g.preferred_locale,
+        "invite_code": invite,
+        "last_activity_ts": last_activity,
+        "ts": now_ms(),
+    });
+    sign::sign_json(
+        Purpose::GuildSummary,
+        &mut v,
+        &h.fed.server_name,
+        &h.fed.keyring.current(),
+    )
+    .map_err(Error::internal)?;
+    Ok(Some(v))
+}
+
+// ---------------------------------------------------------------------------------------
+// Routes
+
+/// Federation-listener routes: the challenge document.
+pub fn federation_routes() -> Router<AppState> {
+    Router::new().route(
+        &format!("{CHALLENGE_PATH}/{{token}}"),
+        get(challenge_document),
+    )
+}
+
+/// `GET /.well-known/hearth/registrar-challenge/{token}`: the signed challenge document for a
+/// token of this server's own pending registration; 404 `H_NOT_FOUND` for any other token.
+async fn challenge_document(State(h): State<Arc<Hearth>>, Path(token): Path<String>) -> Response {
+    if !valid_token(&token) {
+        return FedRejection::new(StatusCode::NOT_FOUND, "H_NOT_FOUND", "no such challenge")
+            .into_response();
+    }
+    let registrar = match h
+        .db
+        .registrar_challenge(&token, crate::storage::now_ms())
+        .await
+    {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return FedRejection::new(StatusCode::NOT_FOUND, "H_NOT_FOUND", "no such challenge")
+                .into_response();
+        }
+        Err(e) => return e.into_response(),
+    };
+    let mut doc = json!({
+        "registrar": registrar,
+        "server_name": h.fed.server_name,
+        "token": token,
+        "ts": now_ms(),
+    });
+    match sign::sign_json(
+        Purpose::RegistrarChallenge,
+        &mut doc,
+        &h.fed.server_name,
+        &h.fed.keyring.current(),
+    ) {
+        Ok(()) => Json(doc).into_response(),
+        Err(e) => Error::internal(e).into_response(),
+    }
+}
+
+/// Client routes (mounted under `/api/v10` with the API's rate limits).
+pub fn client_routes() -> Router<AppState> {
+    Router::new()
+        .route("/discovery/guilds", get(discovery_guilds))
+        .route("/discovery/servers", get(discovery_servers))
+        .route("/discovery/users/{handle}", get(discovery_user))
+        .route("/discovery/@me", get(my_discovery).patch(set_my_discovery))
+}
+
+fn link(h: &Hearth) -> Result<&Arc<Link>> {
+    h.registrar
+        .as_ref()
+        .ok_or_else(|| Error::Unavailable("no registrar is configured".into()))
+}
+
+/// Query parameters passed through to the registrar's guild search.
+const GUILD_QUERY_KEYS: [&str; 8] = [
+    "q",
+    "tag",
+    "language",
+    "server",
+    "min_members",
+    "sort",
+    "limit",
+    "offset",
+];
+
+fn passthrough(raw: Option<&str>, allowed: &[&str]) -> Result<String> {
+    let mut out = reqwest::Url::parse("https://x/").map_err(Error::internal)?;
+    {
+        let mut pairs = out.query_pairs_mut();
+        for (k, v) in reqwest::Url::parse(&format!("https://x/?{}", raw.unwrap_or("")))
+            .map_err(Error::internal)?
+            .query_pairs()
+        {
+            if allowed.contains(&k.as_ref()) {
+                if v.len() > 256 {
+                    return Err(crate::error::field_error(
+                        k.as_ref(),
+                        "BASE_TYPE_MAX_LENGTH",
+                        "Must be 256 or fewer in length.",
+                    ));
+                }
+                pairs.append_pair(&k, &v);
+            }
+        }
+    }
+    Ok(out.query().unwrap_or("").to_owned())
+}
+
+fn registrar_error(e: FedError) -> Error {
+    match e {
+        FedError::Remote { status, error, .. } if status == 400 || status == 422 => {
+            crate::error::field_error("q", "BASE_TYPE_BAD_VALUE", error)
+        }
+        FedError::Remote { status: 429, .. } => Error::RateLimited {
+            retry_after: 1.0,
+            global: false,
+            scope: "registrar",
+        },
+        e => Error::Unavailable(format!("registrar: {e}")),
+    }
+}
+
+/// `GET /discovery/guilds?q=&tag=&language=&server=&min_members=&sort=&limit=&offset=`: the
+/// registrar's search, each summary's signature checked against its server's keys; every
+/// result carries `join_code` (`code@server`) for `POST /invites/{join_code}`.
+async fn discovery_guilds(
+    State(h): State<Arc<Hearth>>,
+    Auth(_a): Auth,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let link = link(&h)?;
+    let query = passthrough(raw.as_deref(), &GUILD_QUERY_KEYS)?;
+    let page = link
+        .get(&format!("{API}/guilds?{query}"))
+        .await
+        .map_err(registrar_error)?;
+    let mut guilds = Vec::new();
+    for s in page["results"].as_array().cloned().unwrap_or_default() {
+        let Some(server) = s["server_name"].as_str().map(str::to_owned) else {
+            continue;
+        };
+        if !verify_summary(&h, &s, &server).await {
+            tracing::info!(server, "dropping a guild summary that does not verify");
+            continue;
+        }
+        let code = s["invite_code"].as_str().unwrap_or_default();
+        let join_code = if server == h.fed.server_name {
+            code.to_owned()
+        } else {
+            format!("{code}@{server}")
+        };
+        let mut out = s.clone();
+        if let Some(o) = out.as_object_mut() {
+            o.remove("signatures");
+            o.insert("join_code".into(), json!(join_code));
+        }
+        guilds.push(out);
+    }
+    Ok(Json(json!({
+        "guilds": guilds,
+        "total": page["total"],
+        "next_offset": page["next_offset"],
+    })))
+}
+
+async fn verify_summary(h: &Hearth, s: &Value, server: &str) -> bool {
+    let ts = s["ts"].as_u64().unwrap_or(0);
+    let sigs = sign::signatures(s).unwrap_or_default();
+    let Some(key_id) = sigs.get(server).and_then(|m| m.keys().next()).cloned() else {
+        return false;
+    };
+    if h.fed.client.ensure_key(server, &key_id).await.is_err() {
+        return false;
+    }
+    sign::verify_signed_by(Purpose::GuildSummary, s, server, &h.fed.client.keys(), ts).is_ok()
+}
+
+/// `GET /discovery/servers?limit=&offset=`: the registrar's server directory.
+async fn discovery_servers(
+    State(h): State<Arc<Hearth>>,
+    Auth(_a): Auth,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
+    let link = link(&h)?;
+    let query = passthrough(raw.as_deref(), &["limit", "offset", "include_stale"])?;
+    let page = link
+        .get(&format!("{API}/servers?{query}"))
+        .await
+        .map_err(registrar_error)?;
+    Ok(Json(page))
+}
+
+/// `GET /discovery/users/{handle}`: exact handle lookup at the registrar (404 10013 when
+/// unknown or not opted in).
+async fn discovery_user(
+    State(h): State<Arc<Hearth>>,
+    Auth(_a): Auth,
+    Path(handle): Path<String>,
+) -> Result<Json<Value>> {
+    let link = link(&h)?;
+    if hearth_federation::names::parse_handle(&handle).is_err() {
+        return Err(crate::error::field_error(
+            "handle",
+            "BASE_TYPE_BAD_VALUE",
+            "Expected localpart@server.",
+        ));
+    }
+    match link.get(&format!("{API}/handles/{handle}")).await {
+        Ok(v) => Ok(Json(v)),
+        Err(FedError::Remote { status: 404, .. }) => {
+            Err(Error::Unknown(crate::error::Unknown::User))
+        }
+        Err(e) => Err(registrar_error(e)),
+    }
+}
+
+/// `GET /discovery/@me`: `{discoverable}` (handle lookup opt-in).
+async fn my_discovery(State(h): State<Arc<Hearth>>, Auth(a): Auth) -> Result<Json<Value>> {
+    let on = h.db.user_discoverable(a.user.id).await?;
+    Ok(Json(json!({ "discoverable": on })))
+}
+
+/// `PATCH /discovery/@me` `{discoverable: bool}`: opt in to (or out of) handle lookup.
+async fn set_my_discovery(
+    State(h): State<Arc<Hearth>>,
+    Auth(a): Auth,
+    crate::api::Body(body): crate::api::Body<Value>,
+) -> Result<Json<Value>> {
+    let Some(on) = body["discoverable"].as_bool() else {
+        return Err(crate::error::field_error(
+            "discoverable",
+            "BASE_TYPE_REQUIRED",
+            "This field is required and must be a boolean.",
+        ));
+    };
+    if a.user.bot || a.user.home_server.is_some() {
+        return Err(Error::MissingPermissions);
+    }
+    h.db.set_user_discoverable(a.user.id, on).await?;
+    if let Some(l) = &h.registrar {
+        l.user_changed(a.user.id);
+    }
+    Ok(Json(json!({ "discoverable": on })))
+}
