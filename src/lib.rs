@@ -18,6 +18,7 @@ pub mod events;
 pub mod gateway;
 pub mod permissions;
 pub mod ratelimit;
+pub mod registrar;
 pub mod s2s;
 pub mod service;
 pub mod snowflake;
@@ -147,6 +148,12 @@ impl App {
         let limits = self.limits.clone();
         // Replicas catch up with their hosts (after downtime) once we are reachable.
         let catch_up = tokio::spawn(self.hearth.clone().pull_all_replicas());
+        // Registrar listing (issue 5): in the background, never blocking federation.
+        let registrar = self
+            .hearth
+            .registrar
+            .clone()
+            .map(|l| tokio::spawn(l.run(self.hearth.clone())));
         let janitor = tokio::spawn(async move {
             let mut t = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -205,6 +212,9 @@ impl App {
         .await
         .map_err(Error::internal);
         catch_up.abort();
+        if let Some(r) = registrar {
+            r.abort();
+        }
         janitor.abort();
         key_reload.abort();
         if let Some(t) = fed_task {
