@@ -19,8 +19,9 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin hearth \
- && install -m 0755 target/release/hearth /usr/local/bin/hearth
+    cargo build --release --locked -p hearth --bin hearth -p hearth-registrar --bin hearth-registrar \
+ && install -m 0755 target/release/hearth /usr/local/bin/hearth \
+ && install -m 0755 target/release/hearth-registrar /usr/local/bin/hearth-registrar
 
 # ---- runtime ------------------------------------------------------------------------------------
 FROM debian:bookworm-slim
@@ -31,6 +32,8 @@ RUN apt-get update \
  && mkdir -p /data \
  && chown hearth:hearth /data
 COPY --from=builder /usr/local/bin/hearth /usr/local/bin/hearth
+# The registrar (spec/registrar.md) ships in the same image: `--entrypoint hearth-registrar`.
+COPY --from=builder /usr/local/bin/hearth-registrar /usr/local/bin/hearth-registrar
 
 # Listen on all interfaces inside the container; keep the SQLite database (default) and other
 # generated files in the /data volume. Every other setting: README.md "Configuration".

@@ -1166,3 +1166,42 @@ async fn registrar_down_does_not_block_federation() {
     let r = alice.get("/discovery/guilds?q=x").await;
     assert_eq!(r.status, 503, "{r:?}");
 }
+
+#[tokio::test]
+async fn outbound_fetches_refuse_private_addresses_unless_allowed() {
+    // The test homeservers live on 127.0.0.x: a registrar with the default address policy
+    // refuses to fetch their key and challenge documents.
+    let net = TestNetwork::start_with_registrar(
+        &["a.hearth.test", "b.hearth.test"],
+        |_, _| {},
+        |c| c.outbound.allow_private_addresses = false,
+    )
+    .await;
+    let r = reg(&net);
+    let a = net.server(A_);
+    let (st, e) = r
+        .signed(
+            a,
+            Method::POST,
+            &format!("/_registrar/v1/servers/{A_}/challenge"),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["errcode"].as_str()),
+        (403, Some("R_VERIFICATION_FAILED")),
+        "{e}"
+    );
+    assert!(s(&e["error"]).contains("refused"), "{e}");
+    // The homeserver's link reports the failure and keeps retrying in the background.
+    let mut st = a.hearth.registrar.as_ref().unwrap().status();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        st.wait_for(|s| s.last_error.is_some()),
+    )
+    .await
+    .expect("the link reports its failure")
+    .unwrap();
+    let (st, _) = r.get(&format!("/_registrar/v1/servers/{A_}")).await;
+    assert_eq!(st, 404);
+}
