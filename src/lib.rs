@@ -68,6 +68,9 @@ impl App {
             .clone()
             .unwrap_or_else(|| format!("ws://{addr}/gateway"));
         let gateway = gateway::Gateway::new(hearth.clone(), public);
+        if let Some(l) = &hearth.registrar {
+            l.set_gateway(&gateway);
+        }
         let limits = Arc::new(api::RouteLimits::new(&hearth.config.rate_limits));
         let log = s2s::guild_log::GuildLog::start(hearth.clone());
         let state = api::AppState {

@@ -306,6 +306,7 @@ pub struct Link {
     status: watch::Sender<LinkStatus>,
     jobs: mpsc::UnboundedSender<Job>,
     jobs_rx: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
+    gateway: std::sync::OnceLock<std::sync::Weak<crate::gateway::Gateway>>,
 }
 
 impl std::fmt::Debug for Link {
@@ -356,11 +357,35 @@ impl Link {
             status: watch::channel(LinkStatus::default()).0,
             jobs: tx,
             jobs_rx: Mutex::new(Some(rx)),
+            gateway: std::sync::OnceLock::new(),
         });
         if link.pinned.is_some() {
             fed.client.set_key_fallback(link.clone());
         }
         Ok(Some(link))
+    }
+
+    /// Lets summaries count online members (users with a connected gateway session).
+    pub fn set_gateway(&self, gateway: &Arc<crate::gateway::Gateway>) {
+        let _ = self.gateway.set(Arc::downgrade(gateway));
+    }
+
+    /// Members of `guild_id` with at least one connected gateway session.
+    fn online_count(&self, guild_id: i64) -> i64 {
+        let Some(gw) = self.gateway.get().and_then(std::sync::Weak::upgrade) else {
+            return 0;
+        };
+        let reg = gw.registry.lock();
+        let Some(ids) = reg.by_guild.get(&guild_id) else {
+            return 0;
+        };
+        let users: HashSet<i64> = ids
+            .iter()
+            .filter_map(|id| reg.sessions.get(id))
+            .filter(|s| s.state.lock().connected)
+            .map(|s| s.user_id)
+            .collect();
+        users.len() as i64
     }
 
     /// The registrar's base URL.
@@ -528,7 +553,7 @@ impl Link {
     pub async fn sync_guild(&self, h: &Hearth, guild_id: i64) -> Result<()> {
         let me = &self.server_name;
         let path = format!("{API}/servers/{me}/guilds/{guild_id}");
-        match guild_summary(h, guild_id).await? {
+        match guild_summary(h, guild_id, self.online_count(guild_id)).await? {
             Some(summary) => {
                 self.signed(Method::PUT, &path, Some(&summary)).await?;
             }
@@ -782,12 +807,12 @@ async fn directory_invite(h: &Hearth, g: &DiscoverableGuildRow) -> Result<Option
     Ok(Some(code))
 }
 
-/// The signed summary of guild `guild_id`, or `None` when it is not discoverable, not hosted
-/// here, or gone (spec/registrar.md "Guild summary").
+/// The signed summary of guild `guild_id` (with `online_count` members online), or `None`
+/// when it is not discoverable, not hosted here, or gone (spec/registrar.md "Guild summary").
 ///
 /// # Errors
 /// Database errors.
-pub async fn guild_summary(h: &Hearth, guild_id: i64) -> Result<Option<Value>> {
+pub async fn guild_summary(h: &Hearth, guild_id: i64, online_count: i64) -> Result<Option<Value>> {
     let Some(g) = h.db.discoverable_guild(guild_id).await? else {
         return Ok(None);
     };
@@ -811,7 +836,7 @@ pub async fn guild_summary(h: &Hearth, guild_id: i64) -> Result<Option<Value>> {
         "description": g.description,
         "icon": g.icon,
         "member_count": member_count,
-        "online_count": 0,
+        "online_count": online_count,
         "tags": tags,
         "language": g.preferred_locale,
         "invite_code": invite,

@@ -657,7 +657,8 @@ async fn discoverable_guild_is_found_from_another_server_and_joined_through_fede
     let net = network(|_| {}).await;
     let a = net.server(A_);
     let b = net.server(B_);
-    let (_, owner) = b.user("owner").await;
+    let (_, owner_token) = b.register("owner").await;
+    let owner = b.client(&owner_token);
     let g = create_guild(&owner, "Rustaceans Hearth").await;
     let (_, alice) = a.user("alice").await;
     // Not discoverable yet: nothing to find.
@@ -727,6 +728,24 @@ async fn discoverable_guild_is_found_from_another_server_and_joined_through_fede
             let r = alice.get("/discovery/guilds?q=rustaceans").await;
             let first = r.body["guilds"].as_array().unwrap().first().cloned()?;
             (first["member_count"] == 2).then_some(())
+        }
+    })
+    .await;
+    // The owner comes online on b (a gateway session): the next update counts them.
+    let _gw = crate::gateway::Gw::identify(b, &owner_token, 1).await;
+    let p = owner
+        .patch(
+            &format!("/guilds/{}", g.id),
+            json!({"description": "systems programming chat, now with people online"}),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{p:?}");
+    eventually(20, "online_count 1 in the summary", || {
+        let alice = alice.clone();
+        async move {
+            let r = alice.get("/discovery/guilds?q=rustaceans").await;
+            let first = r.body["guilds"].as_array().unwrap().first().cloned()?;
+            (first["online_count"] == 1).then_some(())
         }
     })
     .await;
