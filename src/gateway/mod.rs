@@ -590,7 +590,9 @@ impl Gateway {
 }
 
 /// Serializes a dispatch once (and its content-stripped variant for message events).
-fn prepare(d: &Dispatch) -> Prepared {
+/// Public (hidden) for the micro-benchmarks of `hearth-bench`.
+#[doc(hidden)]
+pub fn prepare(d: &Dispatch) -> Prepared {
     let data = d.data.to_string();
     let (mut author, mut mentions, mut stripped) = (None, vec![], None);
     if d.has_content {

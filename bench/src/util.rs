@@ -1,0 +1,624 @@
+//! Shared pieces: the spawned `hearth` child process, process statistics from `/proc`, the
+//! REST client, the raw gateway client, and result figures.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::net::TcpSocket;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+pub type Res<T> = Result<T, String>;
+
+pub fn err<E: std::fmt::Display>(ctx: &str) -> impl FnOnce(E) -> String + '_ {
+    move |e| format!("{ctx}: {e}")
+}
+
+/// One measured figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    pub scenario: String,
+    pub metric: String,
+    pub value: f64,
+    pub unit: String,
+    /// The target of issue 7, as text (`""` when the figure is informative only).
+    pub target: String,
+    /// Whether the target is met (only meaningful at `--scale full`).
+    pub met: Option<bool>,
+    pub command: String,
+}
+
+pub struct Figures {
+    pub list: Vec<Figure>,
+    pub command: String,
+    pub scenario: String,
+    /// Whether targets are judged (only at `--scale full`, the sizes the targets are for).
+    pub judge: bool,
+}
+
+impl Figures {
+    pub fn add(&mut self, metric: &str, value: f64, unit: &str) {
+        self.push(metric, value, unit, "", None);
+    }
+    /// A figure with a target: `le` = smaller is better (`value <= target`).
+    pub fn target(&mut self, metric: &str, value: f64, unit: &str, target: f64, le: bool) {
+        let met = if le { value <= target } else { value >= target };
+        let met = if self.judge { Some(met) } else { None };
+        let t = format!("{} {}", if le { "<=" } else { ">=" }, fmt_num(target));
+        self.push(metric, value, unit, &t, met);
+    }
+    fn push(&mut self, metric: &str, value: f64, unit: &str, target: &str, met: Option<bool>) {
+        eprintln!(
+            "  [{}] {metric} = {} {unit}{}",
+            self.scenario,
+            fmt_num(value),
+            if target.is_empty() {
+                String::new()
+            } else {
+                format!("  (target {target})")
+            }
+        );
+        self.list.push(Figure {
+            scenario: self.scenario.clone(),
+            metric: metric.into(),
+            value,
+            unit: unit.into(),
+            target: target.into(),
+            met,
+            command: self.command.clone(),
+        });
+    }
+}
+
+pub fn fmt_num(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Prints the figures as an aligned table.
+pub fn print_table(figs: &[Figure]) {
+    let rows: Vec<[String; 5]> = figs
+        .iter()
+        .map(|f| {
+            [
+                f.scenario.clone(),
+                f.metric.clone(),
+                format!("{} {}", fmt_num(f.value), f.unit),
+                f.target.clone(),
+                match f.met {
+                    Some(true) => "met".into(),
+                    Some(false) => "NOT met".into(),
+                    None => String::new(),
+                },
+            ]
+        })
+        .collect();
+    let head = ["scenario", "metric", "value", "target", ""];
+    let mut w = head.map(str::len);
+    for r in &rows {
+        for i in 0..5 {
+            w[i] = w[i].max(r[i].len());
+        }
+    }
+    let line = |r: &[String; 5]| {
+        println!(
+            "{:<a$}  {:<b$}  {:>c$}  {:<d$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            a = w[0],
+            b = w[1],
+            c = w[2],
+            d = w[3]
+        )
+    };
+    line(&head.map(String::from));
+    let mut last_cmd = String::new();
+    for (r, f) in rows.iter().zip(figs) {
+        if f.command != last_cmd {
+            println!("# {}", f.command);
+            last_cmd = f.command.clone();
+        }
+        line(r);
+    }
+}
+
+/// Resident set size of `pid` in KiB (`VmRSS`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// User + system CPU time of `pid` in seconds.
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Own process CPU seconds.
+pub fn self_cpu() -> f64 {
+    cpu_secs(std::process::id()).unwrap_or(0.0)
+}
+
+/// The server under test: a spawned `hearth` child, or a running one (`--target`).
+pub struct Server {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub child: Option<tokio::process::Child>,
+    pub pid: Option<u32>,
+    pub dir: Option<PathBuf>,
+    pub pg_db: Option<String>,
+    pub started_in: Duration,
+}
+
+#[derive(Clone, Default)]
+pub struct Spawn {
+    /// Extra `HEARTH_*` variables.
+    pub env: Vec<(String, String)>,
+    /// Keep real argon2 parameters (login storm).
+    pub real_hashing: bool,
+    /// A PostgreSQL database to create and use.
+    pub postgres: bool,
+    /// Reuse this data dir (restart).
+    pub dir: Option<PathBuf>,
+}
+
+pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn hearth_bin(opt: &Option<PathBuf>) -> Res<PathBuf> {
+    if let Some(p) = opt {
+        return Ok(p.clone());
+    }
+    let exe = std::env::current_exe().map_err(err("current_exe"))?;
+    let dir = exe.parent().ok_or("no exe dir")?;
+    let bin = dir.join("hearth");
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{} not found: build it first (`cargo build [--release] --bin hearth`) or pass --hearth-bin",
+            bin.display()
+        ))
+    }
+}
+
+fn free_port() -> Res<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(err("bind"))?;
+    Ok(l.local_addr().map_err(err("addr"))?.port())
+}
+
+impl Server {
+    /// Spawns `hearth` on a fresh temp data dir (or PostgreSQL database) and waits for `/ready`.
+    pub async fn spawn(bin: &std::path::Path, sp: &Spawn) -> Res<Server> {
+        let port = free_port()?;
+        let dir = match &sp.dir {
+            Some(d) => d.clone(),
+            None => std::env::temp_dir().join(format!(
+                "hearth_bench_{}_{:08x}",
+                std::process::id(),
+                rand::random::<u32>()
+            )),
+        };
+        let mut cmd = tokio::process::Command::new(bin);
+        cmd.env("HEARTH_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HEARTH_DATA_DIR", &dir)
+            .env("HEARTH_LOG", "warn")
+            .env("HEARTH_FEDERATION__ENABLED", "false")
+            .env("HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND", "100000000");
+        for b in [
+            "DEFAULT_ROUTE",
+            "MESSAGE_CREATE",
+            "REACTIONS",
+            "REGISTER_PER_IP",
+            "LOGIN_PER_IP",
+            "LOGIN_PER_ACCOUNT_IP",
+            "LOGIN_PER_ACCOUNT",
+        ] {
+            cmd.env(format!("HEARTH_RATE_LIMITS__{b}__LIMIT"), "100000000")
+                .env(format!("HEARTH_RATE_LIMITS__{b}__PER_SECONDS"), "1");
+        }
+        if !sp.real_hashing {
+            // Seeding thousands of users through the real API: argon2 at its minimum cost.
+            cmd.env("HEARTH_PASSWORD_HASHING__MEMORY_KIB", "8")
+                .env("HEARTH_PASSWORD_HASHING__ITERATIONS", "1")
+                .env("HEARTH_PASSWORD_HASHING__MAX_CONCURRENT", "4");
+        }
+        let mut pg_db = None;
+        if sp.postgres {
+            let name = format!("hearth_bench_{:08x}", rand::random::<u32>());
+            pg_exec(&format!("CREATE DATABASE \"{name}\"")).await?;
+            cmd.env(
+                "HEARTH_DATABASE_URL",
+                format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            );
+            pg_db = Some(name);
+        }
+        for (k, v) in &sp.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let t0 = Instant::now();
+        let child = cmd.spawn().map_err(err("spawn hearth"))?;
+        let pid = child.id();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut srv = Server {
+            base: format!("http://{addr}/api/v10"),
+            addr,
+            child: Some(child),
+            pid,
+            dir: Some(dir),
+            pg_db,
+            started_in: Duration::ZERO,
+        };
+        // Ready = the HTTP listener answers `/ready` (database reachable).
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(err("client"))?;
+        let url = format!("http://{addr}/ready");
+        let deadline = t0 + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = http.get(&url).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err("hearth did not become ready within 60 s".into());
+            }
+            if let Some(c) = srv.child.as_mut()
+                && let Ok(Some(st)) = c.try_wait()
+            {
+                return Err(format!("hearth exited: {st}"));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        srv.started_in = t0.elapsed();
+        Ok(srv)
+    }
+
+    /// A server started elsewhere.
+    pub fn target(url: &str) -> Res<Server> {
+        let u = url.trim_end_matches('/');
+        let hostport = u
+            .strip_prefix("http://")
+            .ok_or("--target must be http://HOST:PORT")?;
+        let addr: SocketAddr = hostport.parse().map_err(err("--target address"))?;
+        Ok(Server {
+            base: format!("{u}/api/v10"),
+            addr,
+            child: None,
+            pid: None,
+            dir: None,
+            pg_db: None,
+            started_in: Duration::ZERO,
+        })
+    }
+
+    pub fn ws_url(&self, query: &str) -> String {
+        format!("ws://{}/gateway?v=10&encoding=json{query}", self.addr)
+    }
+
+    pub fn rss(&self) -> Option<u64> {
+        self.pid.and_then(rss_kib)
+    }
+
+    pub fn cpu(&self) -> Option<f64> {
+        self.pid.and_then(cpu_secs)
+    }
+
+    /// Stops the child (SIGKILL) and deletes its data.
+    pub async fn stop(mut self, keep_dir: bool) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill().await;
+        }
+        if !keep_dir && let Some(d) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        if let Some(db) = self.pg_db.take() {
+            let _ = pg_exec(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).await;
+        }
+    }
+}
+
+pub async fn pg_exec(sql: &str) -> Res<()> {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(PG_ADMIN)
+        .await
+        .map_err(err("PostgreSQL at 127.0.0.1:5432"))?;
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut c)
+        .await
+        .map_err(err("PostgreSQL"))?;
+    let _ = c.close().await;
+    Ok(())
+}
+
+/// A JSON REST client for one server.
+#[derive(Clone)]
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Api {
+        Api {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .pool_max_idle_per_host(256)
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("reqwest client"),
+            base: base.to_string(),
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Res<(u16, Value)> {
+        let mut rq = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            rq = rq.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            rq = rq.json(&b);
+        }
+        let r = rq.send().await.map_err(err(path))?;
+        let st = r.status().as_u16();
+        let text = r.text().await.map_err(err(path))?;
+        let v = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok((st, v))
+    }
+
+    pub async fn ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Res<Value> {
+        let (st, v) = self.call(method, path, token, body).await?;
+        if (200..300).contains(&st) {
+            Ok(v)
+        } else {
+            Err(format!("{path}: HTTP {st}: {v}"))
+        }
+    }
+
+    /// Registers `name`; returns `(user id, token)`.
+    pub async fn register(&self, name: &str) -> Res<(String, String)> {
+        let v = self
+            .ok(
+                reqwest::Method::POST,
+                "/auth/register",
+                None,
+                Some(json!({"username": name, "password": password_of(name)})),
+            )
+            .await?;
+        Ok((s(&v["user_id"]), s(&v["token"])))
+    }
+
+    pub async fn login(&self, name: &str) -> Res<String> {
+        let v = self
+            .ok(
+                reqwest::Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"login": name, "password": password_of(name)})),
+            )
+            .await?;
+        Ok(s(&v["token"]))
+    }
+
+    /// Creates a guild; returns `(guild id, first channel id, invite code)`.
+    pub async fn guild(&self, token: &str, name: &str) -> Res<(String, String, String)> {
+        use reqwest::Method;
+        let g = self
+            .ok(
+                Method::POST,
+                "/guilds",
+                Some(token),
+                Some(json!({"name": name})),
+            )
+            .await?;
+        let gid = s(&g["id"]);
+        let ch = self
+            .ok(
+                Method::GET,
+                &format!("/guilds/{gid}/channels"),
+                Some(token),
+                None,
+            )
+            .await?;
+        let cid = s(&ch[0]["id"]);
+        let inv = self
+            .ok(
+                Method::POST,
+                &format!("/channels/{cid}/invites"),
+                Some(token),
+                Some(json!({"max_age": 0})),
+            )
+            .await?;
+        Ok((gid, cid, s(&inv["code"])))
+    }
+
+    pub async fn join(&self, token: &str, code: &str) -> Res<()> {
+        self.ok(
+            reqwest::Method::POST,
+            &format!("/invites/{code}"),
+            Some(token),
+            Some(json!({})),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn say(&self, token: &str, channel: &str, content: &str) -> Res<Value> {
+        self.ok(
+            reqwest::Method::POST,
+            &format!("/channels/{channel}/messages"),
+            Some(token),
+            Some(json!({"content": content})),
+        )
+        .await
+    }
+
+    /// Registers `n` users named `{prefix}{i}` (concurrently) and joins them to `code`.
+    pub async fn users(&self, prefix: &str, n: usize, code: Option<&str>) -> Res<Vec<String>> {
+        let conc = 32.min(n.max(1));
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..conc {
+            let (api, next, prefix, code) = (
+                self.clone(),
+                next.clone(),
+                prefix.to_string(),
+                code.map(String::from),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n {
+                        return Ok::<_, String>(out);
+                    }
+                    let (_, tok) = api.register(&format!("{prefix}{i}")).await?;
+                    if let Some(c) = &code {
+                        api.join(&tok, c).await?;
+                    }
+                    out.push((i, tok));
+                }
+            }));
+        }
+        let mut all = Vec::with_capacity(n);
+        for t in tasks {
+            all.extend(t.await.map_err(err("join"))??);
+        }
+        all.sort_by_key(|(i, _)| *i);
+        Ok(all.into_iter().map(|(_, t)| t).collect())
+    }
+}
+
+pub fn password_of(name: &str) -> String {
+    format!("{name}-bench-pass-1")
+}
+
+pub fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// Small client buffers: thousands of client sockets live in one load-generator process.
+pub fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+}
+
+/// Opens a WebSocket to `url` from source address `src` (port chosen by the kernel).
+pub async fn ws_connect(url: &str, server: SocketAddr, src: Option<IpAddr>) -> Res<Ws> {
+    let sock = TcpSocket::new_v4().map_err(err("socket"))?;
+    if let Some(ip) = src {
+        sock.bind(SocketAddr::new(ip, 0))
+            .map_err(err("bind source"))?;
+    }
+    let tcp = sock.connect(server).await.map_err(err("connect"))?;
+    let _ = tcp.set_nodelay(true);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(ws_config()))
+        .await
+        .map_err(err("websocket handshake"))?;
+    Ok(ws)
+}
+
+/// Connects, reads HELLO, sends IDENTIFY and waits for READY (uncompressed connections) or
+/// for the first frame after HELLO (compressed ones). Returns the socket.
+pub async fn identify(
+    url: &str,
+    server: SocketAddr,
+    src: Option<IpAddr>,
+    token: &str,
+    intents: u64,
+    compressed: bool,
+) -> Res<Ws> {
+    let mut ws = ws_connect(url, server, src).await?;
+    let _hello = next_frame(&mut ws).await?;
+    let ident = json!({"op": 2, "d": {"token": token, "intents": intents,
+        "properties": {"os": "linux", "browser": "hearth-bench", "device": "hearth-bench"}}});
+    ws.send(Message::Text(ident.to_string().into()))
+        .await
+        .map_err(err("send identify"))?;
+    loop {
+        let m = next_frame(&mut ws).await?;
+        match m {
+            Message::Text(t) if t.contains("\"READY\"") => return Ok(ws),
+            Message::Binary(_) if compressed => return Ok(ws),
+            Message::Close(c) => return Err(format!("closed during identify: {c:?}")),
+            _ => {}
+        }
+    }
+}
+
+pub async fn next_frame(ws: &mut Ws) -> Res<Message> {
+    match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
+        Err(_) => Err("timed out waiting for a gateway frame".into()),
+        Ok(None) => Err("gateway connection ended".into()),
+        Ok(Some(Err(e))) => Err(format!("gateway: {e}")),
+        Ok(Some(Ok(m))) => Ok(m),
+    }
+}
+
+/// Extracts the number after `"content":"{prefix}` in a MESSAGE_CREATE frame, without a
+/// full JSON parse (the load generator must stay cheap).
+pub fn marker(text: &str, prefix: &str) -> Option<usize> {
+    if !text.contains("\"MESSAGE_CREATE\"") {
+        return None;
+    }
+    let key = format!("\"content\":\"{prefix}");
+    let i = text.find(&key)? + key.len();
+    let digits: String = text[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// Percentiles of a histogram of microseconds, in milliseconds.
+pub fn pct_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
+pub fn hist() -> hdrhistogram::Histogram<u64> {
+    hdrhistogram::Histogram::new_with_bounds(1, 600_000_000, 3).expect("histogram")
+}
