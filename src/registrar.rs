@@ -11,9 +11,10 @@
 //! - The challenge document (`GET /.well-known/hearth/registrar-challenge/{token}`) is served
 //!   only for a token this server asked a registrar for (stored in `registrar_challenges`),
 //!   signed under `hearth.registrar-challenge.v1`.
-//! - The key notary fallback ([`crate::s2s::client::KeyFallback`]): when a peer's key endpoint
-//!   is unreachable, its keys as last verified by the registrar, accepted only with a valid
-//!   signature by the pinned `registrar.public_key`.
+//! - The notary fallback ([`crate::s2s::client::KeyFallback`]): when a peer's key endpoint is
+//!   unreachable, its keys as last verified by the registrar; when discovery of a peer fails,
+//!   the endpoint where the registrar found it (its own host only, so TLS still authenticates
+//!   the peer). Accepted only with a valid signature by the pinned `registrar.public_key`.
 //! - Client routes: `GET /discovery/guilds`, `GET /discovery/servers`,
 //!   `GET /discovery/users/{handle}`, `GET|PATCH /discovery/@me`.
 
@@ -744,6 +745,45 @@ impl Link {
 
 #[async_trait::async_trait]
 impl KeyFallback for Link {
+    async fn destination(&self, server_name: &str) -> Option<crate::s2s::Destination> {
+        let pinned = self.pinned?;
+        let answer = self
+            .get(&format!("{API}/notary/{server_name}"))
+            .await
+            .ok()?;
+        verify_notary(&answer, &pinned, server_name, now_ms()).ok()?;
+        let ep = &answer["endpoint"];
+        let host = ep["host"].as_str()?.to_ascii_lowercase();
+        let port = u16::try_from(ep["port"].as_u64()?).ok()?;
+        // Only the server name's own host: its certificate then still authenticates the peer.
+        let (name_host, name_port) = match server_name.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().ok()),
+            None => (server_name, None),
+        };
+        if host != name_host || name_port.is_some_and(|p| p != port) {
+            return None;
+        }
+        let allow_private = self.http.discovery().allows_private();
+        let addrs: Vec<std::net::SocketAddr> = ep["addresses"]
+            .as_array()?
+            .iter()
+            .filter_map(|a| a.as_str()?.parse::<std::net::IpAddr>().ok())
+            .filter(|ip| allow_private || crate::s2s::discovery::is_public_ip(*ip))
+            .take(16)
+            .map(|ip| std::net::SocketAddr::new(ip, port))
+            .collect();
+        if addrs.is_empty() {
+            return None;
+        }
+        Some(crate::s2s::Destination {
+            server_name: server_name.to_owned(),
+            host,
+            port,
+            addrs,
+            via: crate::s2s::discovery::Via::Default,
+        })
+    }
+
     async fn key_document(&self, server_name: &str) -> Option<KeyDocument> {
         let pinned = self.pinned?;
         let answer = match self.get(&format!("{API}/notary/{server_name}")).await {

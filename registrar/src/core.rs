@@ -545,9 +545,20 @@ impl Core {
             .as_u64()
             .unwrap_or(0)
             .min(s.verified_at as u64 + hearth_federation::keys::MAX_KEY_VALIDITY_MS);
+        // Where discovery finds the server from here (a fallback for peers whose discovery
+        // fails); omitted when it cannot be resolved now.
+        let endpoint = match self.http.discovery().resolve(name).await {
+            Ok(d) => json!({
+                "host": d.host,
+                "port": d.port,
+                "addresses": d.addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>(),
+            }),
+            Err(_) => Value::Null,
+        };
         let mut answer = json!({
             "registrar": self.config.server_name,
             "server_name": name,
+            "endpoint": endpoint,
             "key_document": doc,
             "verified_ts": s.verified_at,
             "status": s.status,

@@ -135,6 +135,13 @@ pub(crate) fn map_reqwest(e: reqwest::Error) -> FedError {
 pub trait KeyFallback: Send + Sync {
     /// The last verified key document of `server_name`, if the fallback has one.
     async fn key_document(&self, server_name: &str) -> Option<KeyDocument>;
+
+    /// Where `server_name` was last found, when discovery fails here. Only destinations whose
+    /// TLS host is the server name's own host are acceptable (the certificate then still
+    /// authenticates the peer); addresses must already pass the address policy.
+    async fn destination(&self, _server_name: &str) -> Option<super::Destination> {
+        None
+    }
 }
 
 /// Per-peer key fetch bookkeeping: one fetch at a time, and a cap on unknown-key refetches.
@@ -332,7 +339,25 @@ impl FederationClient {
         cap: usize,
     ) -> Result<Value, FedError> {
         self.check_destination(destination)?;
-        let dest = self.inner.discovery.resolve(destination).await?;
+        let dest = match self.inner.discovery.resolve(destination).await {
+            Ok(d) => d,
+            // Discovery failed here: the registrar (if configured) may know the endpoint.
+            Err(e) => {
+                let fallback = self.inner.fallback.read().clone();
+                let found = match fallback {
+                    Some(f) => f.destination(destination).await,
+                    None => None,
+                };
+                match found {
+                    Some(d) => {
+                        tracing::info!(peer = destination, error = %e, "discovery failed; using the registrar's endpoint");
+                        self.inner.discovery.pin_fallback(&d);
+                        d
+                    }
+                    None => return Err(e.into()),
+                }
+            }
+        };
         let url = reqwest::Url::parse(&format!("{}{path_and_query}", dest.base_url()))
             .map_err(|e| FedError::InvalidRequest(format!("bad path {path_and_query:?}: {e}")))?;
         let sent = match url.query() {

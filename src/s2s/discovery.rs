@@ -530,6 +530,12 @@ impl Discovery {
         }
     }
 
+    /// Pins the addresses of a destination found elsewhere (the registrar fallback) for the
+    /// connect resolver, for the minimum TTL.
+    pub(crate) fn pin_fallback(&self, d: &Destination) {
+        self.pin(d, Instant::now() + MIN_TTL);
+    }
+
     fn pin(&self, d: &Destination, until: Instant) {
         self.pins
             .lock()

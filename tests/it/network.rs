@@ -303,6 +303,17 @@ impl TestNetwork {
         self.servers[i] = None;
     }
 
+    /// Removes every record of `name` and of `_hearth._tcp.{name}` (a server that vanishes
+    /// from DNS).
+    pub async fn remove_records(&self, name: &str) {
+        let a = LowerName::new(&Name::from_str(&format!("{name}.")).unwrap());
+        let srv = LowerName::new(&Name::from_str(&format!("_hearth._tcp.{name}.")).unwrap());
+        self.zone
+            .records_mut()
+            .await
+            .retain(|k, _| k.name != a && k.name != srv);
+    }
+
     /// Adds an A record `name` → `ip`.
     pub async fn add_a(&self, name: &str, ip: Ipv4Addr) {
         let serial = self

@@ -1224,3 +1224,24 @@ async fn outbound_fetches_refuse_private_addresses_unless_allowed() {
     let (st, _) = r.get(&format!("/_registrar/v1/servers/{A_}")).await;
     assert_eq!(st, 404);
 }
+
+#[tokio::test]
+async fn discovery_falls_back_to_the_endpoint_the_registrar_verified() {
+    let net = network(|_| {}).await;
+    let a = net.server(A_);
+    // b vanishes from the DNS a uses (a never resolved it); the registrar found it before.
+    net.remove_records(B_).await;
+    assert!(a.hearth.fed.discovery.resolve(B_).await.is_err());
+    let v = a
+        .hearth
+        .fed
+        .request(B_, Method::GET, "/_hearth/federation/v1/ping", None)
+        .await
+        .expect("federation reaches b through the registrar's endpoint");
+    assert_eq!(v["origin"], A_);
+    assert_eq!(v["destination"], B_);
+    // The endpoint is part of the signed notary answer.
+    let (_, n) = reg(&net).get(&format!("/_registrar/v1/notary/{B_}")).await;
+    assert_eq!(n["endpoint"]["host"], B_, "{n}");
+    assert_eq!(n["endpoint"]["port"], net.port, "{n}");
+}
