@@ -852,6 +852,12 @@ async fn handle_lookup_is_opt_in_exact_and_rate_limited() {
     .await;
     assert_eq!(card["handle"], format!("alice@{A_}"));
     assert_eq!(card["username"], "alice");
+    // The homeserver's client API proxies the lookup (and validates the handle first).
+    let via_a = alice.get(&format!("/discovery/users/alice@{A_}")).await;
+    assert_eq!(via_a.status, 200, "{via_a:?}");
+    assert_eq!(via_a.body["username"], "alice");
+    let bad = alice.get("/discovery/users/not-a-handle").await;
+    assert_eq!(bad.status, 400, "{bad:?}");
     // Not opted in: not found; exact match only (no prefix search).
     let (st, _) = r.get(&format!("/_registrar/v1/handles/bob@{A_}")).await;
     assert_eq!(st, 404);
