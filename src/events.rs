@@ -82,6 +82,9 @@ pub struct Cause {
     pub actor: Option<i64>,
     /// `(signed origin action, request content)` when the action came through federation.
     pub origin: Option<(Value, Value)>,
+    /// The dispatch republishes a lossy notice received through federation (it must not be
+    /// forwarded again).
+    pub federated: bool,
 }
 
 tokio::task_local! {
@@ -100,7 +103,7 @@ pub fn current_cause() -> Option<Arc<Cause>> {
     CAUSE
         .try_with(|c| {
             let c = c.borrow();
-            (c.actor.is_some() || c.origin.is_some()).then(|| Arc::new(c.clone()))
+            (c.actor.is_some() || c.origin.is_some() || c.federated).then(|| Arc::new(c.clone()))
         })
         .ok()
         .flatten()

@@ -557,10 +557,18 @@ impl Gateway {
         } else {
             p.status.clone()
         };
+        // Partial user with the handle: member servers match users by handle.
+        let user_obj = match self.hearth.db.user(user).await {
+            Ok(Some(u)) => {
+                let w = self.hearth.user_wire(&u, false);
+                json!({"id": w.id, "username": w.username, "handle": w.handle, "global_name": w.global_name, "avatar": w.avatar, "bot": w.bot})
+            }
+            _ => json!({"id": Snowflake::from_db(user)}),
+        };
         for g in guilds {
             self.hearth.publish(Dispatch {
                 event: "PRESENCE_UPDATE",
-                data: json!({"user": {"id": Snowflake::from_db(user)}, "guild_id": Snowflake::from_db(g), "status": shown, "activities": if shown == "offline" { json!([]) } else { p.activities.clone() }, "client_status": {"desktop": shown}}),
+                data: json!({"user": user_obj, "guild_id": Snowflake::from_db(g), "status": shown, "activities": if shown == "offline" { json!([]) } else { p.activities.clone() }, "client_status": {"desktop": shown}}),
                 audience: Audience::Guild { guild_id: Snowflake::from_db(g), channel: None },
                 intent: intents::GUILD_PRESENCES,
                 has_content: false,

@@ -134,7 +134,7 @@ impl Hearth {
     }
 
     /// Whether some member of `guild` from `server` may view `channel`.
-    async fn server_sees(&self, guild: i64, server: &str, channel: i64) -> crate::Result<bool> {
+    pub(crate) async fn server_sees(&self, guild: i64, server: &str, channel: i64) -> crate::Result<bool> {
         let Some(cache) = GuildCache::load(self, guild).await? else {
             return Ok(false);
         };
@@ -315,6 +315,7 @@ async fn action(
     let cause = Cause {
         actor: Some(actor.user.id),
         origin: Some((body.action.clone(), body.content.clone())),
+        federated: false,
     };
     let c = body.content.clone();
     let result = CAUSE
@@ -638,7 +639,32 @@ async fn send(State(s): State<AppState>, Path(_txn): Path<String>, req: SignedRe
         };
     }
     for edu in &body.edus {
+        if edu["t"] == "PRESENCE_UPDATE"
+            && let Some(gid) = edu["host_guild_id"].as_str().and_then(id_of)
+            && matches!(h.db.guild(gid).await, Ok(Some(g)) if g.host_server.is_none())
+        {
+            // A member server tells the host about its user's presence; the host shares it.
+            presence_from_member(&s, &req.origin, gid, &edu["d"]).await;
+            continue;
+        }
         let _ = h.receive_edu(&req.origin, edu).await;
     }
     Json(json!({})).into_response()
+}
+
+/// Applies a member server's presence notice for one of its users in a guild hosted here.
+async fn presence_from_member(s: &AppState, origin: &str, guild_id: i64, d: &Value) {
+    let h = &s.hearth;
+    let Some(handle) = d["user"]["handle"].as_str() else { return };
+    let Ok((name, server)) = hearth_federation::names::parse_handle(handle) else { return };
+    if !server.eq_ignore_ascii_case(origin) {
+        return;
+    }
+    let Ok(Some(user)) = h.db.remote_user(server, name).await else { return };
+    if !matches!(h.db.member(guild_id, user.id).await, Ok(Some(_))) {
+        return;
+    }
+    let status = d["status"].as_str().filter(|st| matches!(*st, "online" | "idle" | "dnd" | "offline")).unwrap_or("online");
+    let activities = d["activities"].as_array().map(|a| Value::Array(a.iter().take(10).cloned().collect())).unwrap_or(json!([]));
+    s.gateway.publish_presence(user.id, crate::gateway::Presence { status: status.to_string(), activities }).await;
 }

@@ -314,13 +314,22 @@ async fn write_dispatch(log: &Arc<GuildLog>, d: &Dispatch) -> crate::Result<()> 
     let Audience::Guild { guild_id, channel } = &d.audience else {
         return Ok(());
     };
-    if !log.is_hosted(guild_id.db()).await || !log.is_federated(guild_id.db()).await {
+    if d.lossy {
+        // Typing and presence: pushed once, never queued, never forwarded twice.
+        if d.cause.as_ref().is_some_and(|c| c.federated) {
+            return Ok(());
+        }
+        let gid = guild_id.db();
+        if log.is_hosted(gid).await {
+            if log.is_federated(gid).await {
+                forward_edu(log, gid, d.event, &d.data, channel.map(|c| c.db())).await;
+            }
+        } else if d.event == "PRESENCE_UPDATE" {
+            presence_to_host(log, gid, &d.data).await;
+        }
         return Ok(());
     }
-    if d.lossy {
-        if d.event == "TYPING_START" {
-            forward_typing(log, guild_id.db(), &d.data).await;
-        }
+    if !log.is_hosted(guild_id.db()).await || !log.is_federated(guild_id.db()).await {
         return Ok(());
     }
     log.append(
@@ -337,26 +346,49 @@ async fn write_dispatch(log: &Arc<GuildLog>, d: &Dispatch) -> crate::Result<()> 
     Ok(())
 }
 
-/// Typing is lossy: pushed once to peers, never queued or retried.
-async fn forward_typing(log: &Arc<GuildLog>, guild_id: i64, data: &Value) {
-    let Ok(peers) = log.hearth.db.peers_of_guild(guild_id).await else {
-        return;
-    };
+/// Sends a lossy notice to one server (fire and forget).
+fn push_edu(log: &Arc<GuildLog>, server: String, edu: Value) {
+    let fed = log.hearth.fed.clone();
+    tokio::spawn(async move {
+        let txn = format!("edu{}", rand::rng().random::<u64>());
+        let body = json!({"events": [], "edus": [edu]});
+        if let Err(e) = fed.request(&server, Method::PUT, &format!("/_hearth/federation/v1/send/{txn}"), Some(&body)).await {
+            tracing::debug!(server, error = %e, "lossy notice not delivered");
+        }
+    });
+}
+
+/// The home server of the user a notice is about (from its handle).
+fn home_of(data: &Value) -> Option<String> {
+    data.get("user").and_then(|u| u.get("handle")).and_then(|h| h.as_str()).and_then(|h| h.rsplit_once('@')).map(|(_, s)| s.to_string())
+}
+
+/// Typing and presence of a hosted guild go to its member servers: typing only to servers
+/// with a member who may see the channel, presence not back to the user's own server.
+async fn forward_edu(log: &Arc<GuildLog>, guild_id: i64, t: &str, data: &Value, channel: Option<i64>) {
+    let Ok(peers) = log.hearth.db.peers_of_guild(guild_id).await else { return };
+    let home = home_of(data);
     for p in peers {
-        let fed = log.hearth.fed.clone();
-        let body = json!({"events": [], "edus": [{"host_guild_id": guild_id.to_string(), "t": "TYPING_START", "d": data}]});
-        tokio::spawn(async move {
-            let txn = format!("edu{}", rand::rng().random::<u64>());
-            let _ = fed
-                .request(
-                    &p.server,
-                    Method::PUT,
-                    &format!("/_hearth/federation/v1/send/{txn}"),
-                    Some(&body),
-                )
-                .await;
-        });
+        if home.as_deref() == Some(p.server.as_str()) {
+            continue;
+        }
+        if let Some(c) = channel
+            && !log.hearth.server_sees(guild_id, &p.server, c).await.unwrap_or(false)
+        {
+            continue;
+        }
+        push_edu(log, p.server, json!({"host_guild_id": guild_id.to_string(), "t": t, "d": data}));
     }
+}
+
+/// A local user's presence in a replica goes to the guild's host, which shares it.
+async fn presence_to_host(log: &Arc<GuildLog>, guild_id: i64, data: &Value) {
+    if home_of(data).as_deref() != Some(log.hearth.config.server_name.as_str()) {
+        return;
+    }
+    let Ok(Some(rg)) = log.hearth.db.remote_guild(guild_id).await else { return };
+    let d = json!({"user": {"handle": data["user"]["handle"]}, "status": data["status"], "activities": data["activities"]});
+    push_edu(log, rg.host, json!({"host_guild_id": rg.host_guild_id.to_string(), "t": "PRESENCE_UPDATE", "d": d}));
 }
 
 /// Starts delivery workers for every known peer server (after restarts too).
@@ -454,84 +486,73 @@ async fn deliver(log: std::sync::Weak<GuildLog>, server: String) {
     }
 }
 
-/// Delivers one batch per guild; `Ok(true)` if more remains, `Err(delay)` after a failure.
+/// Guild batches in flight at once towards one server.
+pub const IN_FLIGHT: usize = 4;
+
+/// Delivers one batch of each guild shared with `server`, up to [`IN_FLIGHT`] at once;
+/// `Ok(true)` if more remains, `Err(delay)` after a failure (backoff for the whole server).
 async fn deliver_once(l: &Arc<GuildLog>, server: &str) -> Result<bool, Duration> {
     let h = &l.hearth;
     let now = now_ms();
-    let peers =
-        h.db.peers_of_server(server)
-            .await
-            .map_err(|_| Duration::from_secs(5))?;
+    let peers = h.db.peers_of_server(server).await.map_err(|_| Duration::from_secs(5))?;
+    if let Some(p) = peers.iter().find(|p| p.next_attempt_at > now) {
+        return Err(Duration::from_millis((p.next_attempt_at - now) as u64));
+    }
     let mut more = false;
-    for p in peers {
-        if p.next_attempt_at > now {
-            return Err(Duration::from_millis((p.next_attempt_at - now) as u64));
+    for chunk in peers.chunks(IN_FLIGHT) {
+        let results = futures_util::future::join_all(chunk.iter().map(|p| deliver_guild(l, server, p))).await;
+        let mut failed = None;
+        for r in results {
+            match r {
+                Ok(m) => more |= m,
+                Err(e) => failed = Some(e),
+            }
         }
-        let limit_seq = p.final_seq.unwrap_or(i64::MAX);
-        if p.acked_seq >= limit_seq {
-            let _ = h.db.remove_peer(p.guild_id, server).await;
-            continue;
-        }
-        let rows = match h.db.log_range(p.guild_id, p.acked_seq, BATCH).await {
-            Ok(r) => {
-                let mut bytes = 0usize;
-                r.into_iter()
-                    .filter(|r| r.seq <= limit_seq)
-                    .take_while(|r| {
-                        let first = bytes == 0;
-                        bytes += r.event.len();
-                        first || bytes <= MAX_BATCH_BYTES
-                    })
-                    .collect::<Vec<_>>()
-            }
-            Err(_) => return Err(Duration::from_secs(5)),
-        };
-        let Some(last) = rows.last().map(|r| r.seq) else {
-            continue;
-        };
-        let events = match visible_batch(h, p.guild_id, server, &rows).await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(error = %e, "building a delivery batch failed");
-                return Err(Duration::from_secs(5));
-            }
-        };
-        let txn = format!("{}-{}-{}", p.guild_id, rows[0].seq, last);
-        let body = json!({"events": events});
-        match h
-            .fed
-            .request(
-                server,
-                Method::PUT,
-                &format!("/_hearth/federation/v1/send/{txn}"),
-                Some(&body),
-            )
-            .await
-        {
-            Ok(_) => {
-                let _ = h.db.peer_acked(p.guild_id, server, last).await;
-                l.failing_since.lock().remove(server);
-                if last >= limit_seq {
-                    let _ = h.db.remove_peer(p.guild_id, server).await;
-                }
-                more |= last < p_head(h, p.guild_id).await.min(limit_seq);
-            }
-            Err(e) => {
-                let failures = p.failures + 1;
-                let since = *l
-                    .failing_since
-                    .lock()
-                    .entry(server.to_string())
-                    .or_insert(now);
-                let base = (1_000i64 << failures.min(12)).min(MAX_BACKOFF_MS);
-                let jitter = rand::rng().random_range(0..=base / 4 + 1);
-                let delay = (base + jitter).min(MAX_BACKOFF_MS);
-                let dead = now - since > DEAD_AFTER_MS;
-                tracing::warn!(server, error = %e, failures, delay_ms = delay, "federation delivery failed");
-                let _ = h.db.peer_failed(server, failures, now + delay, dead).await;
-                return Err(Duration::from_millis(delay as u64));
-            }
+        if let Some(e) = failed {
+            let failures = peers.iter().map(|p| p.failures).max().unwrap_or(0) + 1;
+            let since = *l.failing_since.lock().entry(server.to_string()).or_insert(now);
+            let base = (1_000i64 << failures.min(12)).min(MAX_BACKOFF_MS);
+            let jitter = rand::rng().random_range(0..=base / 4 + 1);
+            let delay = (base + jitter).min(MAX_BACKOFF_MS);
+            let dead = now - since > DEAD_AFTER_MS;
+            tracing::warn!(server, error = %e, failures, delay_ms = delay, "federation delivery failed");
+            let _ = h.db.peer_failed(server, failures, now + delay, dead).await;
+            return Err(Duration::from_millis(delay as u64));
         }
     }
     Ok(more)
+}
+
+/// Delivers the next batch of one guild to `server`; `Ok(true)` if more remains.
+async fn deliver_guild(l: &Arc<GuildLog>, server: &str, p: &crate::storage::PeerRow) -> Result<bool, String> {
+    let h = &l.hearth;
+    let limit_seq = p.final_seq.unwrap_or(i64::MAX);
+    if p.acked_seq >= limit_seq {
+        let _ = h.db.remove_peer(p.guild_id, server).await;
+        return Ok(false);
+    }
+    let rows = h.db.log_range(p.guild_id, p.acked_seq, BATCH).await.map_err(|e| e.to_string())?;
+    let mut bytes = 0usize;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| r.seq <= limit_seq)
+        .take_while(|r| {
+            let first = bytes == 0;
+            bytes += r.event.len();
+            first || bytes <= MAX_BATCH_BYTES
+        })
+        .collect();
+    let Some(last) = rows.last().map(|r| r.seq) else { return Ok(false) };
+    let events = visible_batch(h, p.guild_id, server, &rows).await.map_err(|e| e.to_string())?;
+    let txn = format!("{}-{}-{}", p.guild_id, rows[0].seq, last);
+    h.fed
+        .request(server, Method::PUT, &format!("/_hearth/federation/v1/send/{txn}"), Some(&json!({"events": events})))
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = h.db.peer_acked(p.guild_id, server, last).await;
+    l.failing_since.lock().remove(server);
+    if last >= limit_seq {
+        let _ = h.db.remove_peer(p.guild_id, server).await;
+    }
+    Ok(last < p_head(h, p.guild_id).await.min(limit_seq))
 }

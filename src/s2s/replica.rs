@@ -1159,26 +1159,30 @@ impl Hearth {
         let Some(rg) = self.db.remote_guild_by_host(origin, hgid).await? else {
             return Ok(());
         };
-        if edu["t"] != "TYPING_START" {
-            return Ok(());
-        }
+        let (event, intent) = match edu["t"].as_str() {
+            Some("TYPING_START") => ("TYPING_START", intents::GUILD_MESSAGE_TYPING),
+            Some("PRESENCE_UPDATE") => ("PRESENCE_UPDATE", intents::GUILD_PRESENCES),
+            _ => return Ok(()),
+        };
         let mut tr = Translator::new(self, origin);
         tr.bind(&hgid.to_string(), rg.guild_id).await?;
         let d = tr.translate(edu["d"].clone()).await?;
-        let Some(c) = s_id(&d["channel_id"]) else {
+        let channel = s_id(&d["channel_id"]);
+        if event == "TYPING_START" && channel.is_none() {
             return Ok(());
-        };
+        }
         self.publish(Dispatch {
-            event: "TYPING_START",
+            event,
             data: d,
             audience: Audience::Guild {
                 guild_id: Snowflake::from_db(rg.guild_id),
-                channel: Some(Snowflake::from_db(c)),
+                channel: channel.map(Snowflake::from_db),
             },
-            intent: intents::GUILD_MESSAGE_TYPING,
+            intent,
             has_content: false,
             lossy: true,
-            cause: None,
+            // Republished here; never forwarded again.
+            cause: Some(Arc::new(crate::events::Cause { federated: true, ..Default::default() })),
         });
         Ok(())
     }

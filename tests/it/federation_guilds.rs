@@ -1072,23 +1072,6 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
     let (a, b) = (f.net.server(A), f.net.server(B));
     let gid_a: i64 = f.gid_a.parse().unwrap();
     let gid_b: i64 = f.gid_b.parse().unwrap();
-    // Hold b's pushes to a back (as after failures), so a only sees what we hand it.
-    // Let b's delivery to a go idle at the head first, so no round is in flight.
-    let (h0, _) = b.hearth.db.log_head(gid_b).await.unwrap().unwrap();
-    eventually("b's delivery to a is idle", || async {
-        b.hearth
-            .db
-            .peer(gid_b, A)
-            .await
-            .unwrap()
-            .is_some_and(|p| p.acked_seq >= h0)
-    })
-    .await;
-    b.hearth
-        .db
-        .peer_failed(A, 1, hearth::storage::now_ms() + 3_600_000, false)
-        .await
-        .unwrap();
     f.bob()
         .post(
             &format!("/channels/{}/messages", f.general_b),
@@ -1102,18 +1085,54 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
         )
         .await;
     let (head, _) = b.hearth.db.log_head(gid_b).await.unwrap().unwrap();
-    let before = a
-        .hearth
+    eventually("a applied both", || async {
+        a.hearth
+            .db
+            .remote_guild(gid_a)
+            .await
+            .unwrap()
+            .unwrap()
+            .applied_seq
+            >= head
+    })
+    .await;
+    // Rewind a by two events, as if they had never arrived.
+    let rows = b.hearth.db.log_range(gid_b, head - 3, 3).await.unwrap();
+    a.hearth
         .db
-        .remote_guild(gid_a)
+        .set_applied(gid_a, rows[0].seq, &rows[0].hash)
         .await
-        .unwrap()
-        .unwrap()
-        .applied_seq;
-    assert!(before < head - 1, "a must be missing at least two events");
-    // Deliver only the newest: a sees the gap, pulls the missing range, applies in order.
-    let last = b.hearth.db.log_range(gid_b, head - 1, 1).await.unwrap();
-    let ev: Value = serde_json::from_str(&last[0].event).unwrap();
+        .unwrap();
+    let q = "DELETE FROM replica_events WHERE guild_id = $1 AND seq > $2";
+    match &a.hearth.db {
+        hearth::storage::Db::Sqlite(p) => {
+            sqlx::query(q)
+                .bind(gid_a)
+                .bind(rows[0].seq)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        hearth::storage::Db::Postgres(p) => {
+            sqlx::query(q)
+                .bind(gid_a)
+                .bind(rows[0].seq)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    assert!(
+        a.hearth
+            .db
+            .replica_event(gid_a, head - 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Hand a only the newest: it sees the gap, pulls the missing event, applies in order.
+    let ev: Value = serde_json::from_str(&rows[2].event).unwrap();
+    assert_eq!(rows[2].seq, head);
     b.hearth
         .fed
         .request(
@@ -1133,6 +1152,15 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
             .unwrap()
             .applied_seq,
         head
+    );
+    assert!(
+        a.hearth
+            .db
+            .replica_event(gid_a, head - 1)
+            .await
+            .unwrap()
+            .is_some(),
+        "the missing event was pulled"
     );
     let h = f
         .alice()
@@ -1281,5 +1309,78 @@ async fn an_action_with_a_forged_origin_signature_is_refused() {
             .unwrap()
             .iter()
             .any(|m| m["content"] == "forged origin" || m["content"] == "changed in transit")
+    );
+}
+
+/// Waits for a PRESENCE_UPDATE about `handle` (others are skipped).
+async fn presence_of(gw: &mut Gw, handle: &str) -> Value {
+    for _ in 0..20 {
+        let p = gw.expect("PRESENCE_UPDATE").await;
+        if p["user"]["handle"] == handle {
+            return p;
+        }
+    }
+    panic!("no presence of {handle}");
+}
+
+#[tokio::test]
+async fn presence_and_typing_cross_servers_as_lossy_notices() {
+    use crate::gateway::{GUILD_MESSAGE_TYPING, GUILD_PRESENCES};
+    let f = fed().await;
+    let (a, b, c) = (f.net.server(A), f.net.server(B), f.net.server(C));
+    let intents = GUILDS | GUILD_PRESENCES | GUILD_MESSAGE_TYPING;
+    let mut bob_gw = Gw::identify(b, &f.bob_tok, intents).await;
+    let mut carol_gw = Gw::identify(c, &f.carol_tok, intents).await;
+    // Alice comes online on a: the host and the third server see it, in their own ids.
+    let mut alice_gw = Gw::identify(a, &f.alice_tok, intents).await;
+    let alice = format!("alice@{A}");
+    let pb = presence_of(&mut bob_gw, &alice).await;
+    assert_eq!(
+        (pb["status"].as_str(), pb["guild_id"].as_str()),
+        (Some("online"), Some(f.gid_b.as_str()))
+    );
+    let pc = presence_of(&mut carol_gw, &alice).await;
+    assert_eq!(pc["guild_id"], f.gid_c.as_str());
+    // She goes idle with an activity.
+    alice_gw.send(json!({"op": 3, "d": {"since": null, "activities": [{"name": "federating", "type": 0}], "status": "idle", "afk": false}})).await;
+    let pc = presence_of(&mut carol_gw, &alice).await;
+    assert_eq!(
+        (pc["status"].as_str(), pc["activities"][0]["name"].as_str()),
+        (Some("idle"), Some("federating"))
+    );
+    // Typing in general reaches both other servers.
+    assert_eq!(
+        f.alice()
+            .post(&format!("/channels/{}/typing", f.general_a), json!({}))
+            .await
+            .status,
+        204
+    );
+    let t = bob_gw.expect("TYPING_START").await;
+    assert_eq!(t["channel_id"], f.general_b.as_str());
+    let t = carol_gw.expect("TYPING_START").await;
+    assert_eq!(t["channel_id"], f.general_c.as_str());
+    // Typing in a channel c's members cannot see does not reach c.
+    let staff = f.bob().post(&format!("/guilds/{}/channels", f.gid_b), json!({"name": "staff", "permission_overwrites": [{"id": f.gid_b, "type": 0, "allow": "0", "deny": "1024"}]})).await;
+    let staff_b = s(&staff.body["id"]);
+    assert_eq!(
+        f.bob()
+            .post(&format!("/channels/{staff_b}/typing"), json!({}))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        f.bob()
+            .post(&format!("/channels/{}/typing", f.general_b), json!({}))
+            .await
+            .status,
+        204
+    );
+    let t = carol_gw.expect("TYPING_START").await;
+    assert_eq!(
+        t["channel_id"],
+        f.general_c.as_str(),
+        "the hidden channel's typing must not reach c"
     );
 }

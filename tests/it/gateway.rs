@@ -18,7 +18,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 pub const GUILDS: u64 = 1;
 pub const GUILD_MEMBERS: u64 = 1 << 1;
-const GUILD_PRESENCES: u64 = 1 << 8;
+pub const GUILD_PRESENCES: u64 = 1 << 8;
 pub const GUILD_MESSAGES: u64 = 1 << 9;
 pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
 pub const GUILD_MESSAGE_TYPING: u64 = 1 << 11;
