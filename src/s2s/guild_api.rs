@@ -134,7 +134,12 @@ impl Hearth {
     }
 
     /// Whether some member of `guild` from `server` may view `channel`.
-    pub(crate) async fn server_sees(&self, guild: i64, server: &str, channel: i64) -> crate::Result<bool> {
+    pub(crate) async fn server_sees(
+        &self,
+        guild: i64,
+        server: &str,
+        channel: i64,
+    ) -> crate::Result<bool> {
         let Some(cache) = GuildCache::load(self, guild).await? else {
             return Ok(false);
         };
@@ -288,12 +293,24 @@ async fn action(
         }
     };
     // Once per (origin, txn_id): claim the transaction before acting on it.
-    match h.db.begin_txn(&a.origin, &a.txn_id, crate::storage::now_ms()).await {
+    match h
+        .db
+        .begin_txn(&a.origin, &a.txn_id, crate::storage::now_ms())
+        .await
+    {
         Ok(true) => {}
         Ok(false) => {
             return match h.db.txn_result(&a.origin, &a.txn_id).await {
-                Ok(Some(prev)) if !prev.is_empty() => Json(serde_json::from_str::<Value>(&prev).unwrap_or(Value::Null)).into_response(),
-                _ => FedRejection::new(StatusCode::CONFLICT, "H_IN_FLIGHT", "this transaction is being applied; retry").into_response(),
+                Ok(Some(prev)) if !prev.is_empty() => {
+                    Json(serde_json::from_str::<Value>(&prev).unwrap_or(Value::Null))
+                        .into_response()
+                }
+                _ => FedRejection::new(
+                    StatusCode::CONFLICT,
+                    "H_IN_FLIGHT",
+                    "this transaction is being applied; retry",
+                )
+                .into_response(),
             };
         }
         Err(e) => return discord(e),
@@ -335,7 +352,9 @@ async fn action(
     s.log.barrier().await;
     let head = s.log.head(gid).await.map(|x| x.0).unwrap_or(0);
     let out = json!({"result": result, "head": head});
-    let _ = h.db.finish_txn(&a.origin, &a.txn_id, &out.to_string()).await;
+    let _ =
+        h.db.finish_txn(&a.origin, &a.txn_id, &out.to_string())
+            .await;
     Json(out).into_response()
 }
 
@@ -455,8 +474,14 @@ async fn events(
             .into_response();
         }
     };
-    match super::guild_log::events_for(h, gid, &req.origin, q.from.max(since), q.limit.unwrap_or(200))
-        .await
+    match super::guild_log::events_for(
+        h,
+        gid,
+        &req.origin,
+        q.from.max(since),
+        q.limit.unwrap_or(200),
+    )
+    .await
     {
         Ok(ev) => Json(json!({"events": ev})).into_response(),
         Err(e) => discord(e),
@@ -655,16 +680,36 @@ async fn send(State(s): State<AppState>, Path(_txn): Path<String>, req: SignedRe
 /// Applies a member server's presence notice for one of its users in a guild hosted here.
 async fn presence_from_member(s: &AppState, origin: &str, guild_id: i64, d: &Value) {
     let h = &s.hearth;
-    let Some(handle) = d["user"]["handle"].as_str() else { return };
-    let Ok((name, server)) = hearth_federation::names::parse_handle(handle) else { return };
+    let Some(handle) = d["user"]["handle"].as_str() else {
+        return;
+    };
+    let Ok((name, server)) = hearth_federation::names::parse_handle(handle) else {
+        return;
+    };
     if !server.eq_ignore_ascii_case(origin) {
         return;
     }
-    let Ok(Some(user)) = h.db.remote_user(server, name).await else { return };
+    let Ok(Some(user)) = h.db.remote_user(server, name).await else {
+        return;
+    };
     if !matches!(h.db.member(guild_id, user.id).await, Ok(Some(_))) {
         return;
     }
-    let status = d["status"].as_str().filter(|st| matches!(*st, "online" | "idle" | "dnd" | "offline")).unwrap_or("online");
-    let activities = d["activities"].as_array().map(|a| Value::Array(a.iter().take(10).cloned().collect())).unwrap_or(json!([]));
-    s.gateway.publish_presence(user.id, crate::gateway::Presence { status: status.to_string(), activities }).await;
+    let status = d["status"]
+        .as_str()
+        .filter(|st| matches!(*st, "online" | "idle" | "dnd" | "offline"))
+        .unwrap_or("online");
+    let activities = d["activities"]
+        .as_array()
+        .map(|a| Value::Array(a.iter().take(10).cloned().collect()))
+        .unwrap_or(json!([]));
+    s.gateway
+        .publish_presence(
+            user.id,
+            crate::gateway::Presence {
+                status: status.to_string(),
+                activities,
+            },
+        )
+        .await;
 }

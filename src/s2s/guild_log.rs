@@ -225,8 +225,17 @@ impl GuildLog {
         // A deleted message's content leaves the log (the stubs keep the chain intact).
         if matches!(t, "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK") {
             let ids: Vec<i64> = match t {
-                "MESSAGE_DELETE" => data.get("id").and_then(|i| i.as_str()).and_then(|i| i.parse().ok()).into_iter().collect(),
-                _ => data.get("ids").and_then(|a| a.as_array()).map(|a| a.iter().filter_map(|i| i.as_str()?.parse().ok()).collect()).unwrap_or_default(),
+                "MESSAGE_DELETE" => data
+                    .get("id")
+                    .and_then(|i| i.as_str())
+                    .and_then(|i| i.parse().ok())
+                    .into_iter()
+                    .collect(),
+                _ => data
+                    .get("ids")
+                    .and_then(|a| a.as_array())
+                    .map(|a| a.iter().filter_map(|i| i.as_str()?.parse().ok()).collect())
+                    .unwrap_or_default(),
             };
             for id in ids {
                 for (s, ev) in h.db.events_about(guild_id, id).await? {
@@ -261,7 +270,10 @@ impl GuildLog {
 /// The message an event carries content of (message create and update events).
 pub fn message_object(t: &str, data: &Value) -> Option<i64> {
     match t {
-        "MESSAGE_CREATE" | "MESSAGE_UPDATE" => data.get("id").and_then(|i| i.as_str()).and_then(|i| i.parse().ok()),
+        "MESSAGE_CREATE" | "MESSAGE_UPDATE" => data
+            .get("id")
+            .and_then(|i| i.as_str())
+            .and_then(|i| i.parse().ok()),
         _ => None,
     }
 }
@@ -352,7 +364,15 @@ fn push_edu(log: &Arc<GuildLog>, server: String, edu: Value) {
     tokio::spawn(async move {
         let txn = format!("edu{}", rand::rng().random::<u64>());
         let body = json!({"events": [], "edus": [edu]});
-        if let Err(e) = fed.request(&server, Method::PUT, &format!("/_hearth/federation/v1/send/{txn}"), Some(&body)).await {
+        if let Err(e) = fed
+            .request(
+                &server,
+                Method::PUT,
+                &format!("/_hearth/federation/v1/send/{txn}"),
+                Some(&body),
+            )
+            .await
+        {
             tracing::debug!(server, error = %e, "lossy notice not delivered");
         }
     });
@@ -360,24 +380,44 @@ fn push_edu(log: &Arc<GuildLog>, server: String, edu: Value) {
 
 /// The home server of the user a notice is about (from its handle).
 fn home_of(data: &Value) -> Option<String> {
-    data.get("user").and_then(|u| u.get("handle")).and_then(|h| h.as_str()).and_then(|h| h.rsplit_once('@')).map(|(_, s)| s.to_string())
+    data.get("user")
+        .and_then(|u| u.get("handle"))
+        .and_then(|h| h.as_str())
+        .and_then(|h| h.rsplit_once('@'))
+        .map(|(_, s)| s.to_string())
 }
 
 /// Typing and presence of a hosted guild go to its member servers: typing only to servers
 /// with a member who may see the channel, presence not back to the user's own server.
-async fn forward_edu(log: &Arc<GuildLog>, guild_id: i64, t: &str, data: &Value, channel: Option<i64>) {
-    let Ok(peers) = log.hearth.db.peers_of_guild(guild_id).await else { return };
+async fn forward_edu(
+    log: &Arc<GuildLog>,
+    guild_id: i64,
+    t: &str,
+    data: &Value,
+    channel: Option<i64>,
+) {
+    let Ok(peers) = log.hearth.db.peers_of_guild(guild_id).await else {
+        return;
+    };
     let home = home_of(data);
     for p in peers {
         if home.as_deref() == Some(p.server.as_str()) {
             continue;
         }
         if let Some(c) = channel
-            && !log.hearth.server_sees(guild_id, &p.server, c).await.unwrap_or(false)
+            && !log
+                .hearth
+                .server_sees(guild_id, &p.server, c)
+                .await
+                .unwrap_or(false)
         {
             continue;
         }
-        push_edu(log, p.server, json!({"host_guild_id": guild_id.to_string(), "t": t, "d": data}));
+        push_edu(
+            log,
+            p.server,
+            json!({"host_guild_id": guild_id.to_string(), "t": t, "d": data}),
+        );
     }
 }
 
@@ -386,9 +426,15 @@ async fn presence_to_host(log: &Arc<GuildLog>, guild_id: i64, data: &Value) {
     if home_of(data).as_deref() != Some(log.hearth.config.server_name.as_str()) {
         return;
     }
-    let Ok(Some(rg)) = log.hearth.db.remote_guild(guild_id).await else { return };
+    let Ok(Some(rg)) = log.hearth.db.remote_guild(guild_id).await else {
+        return;
+    };
     let d = json!({"user": {"handle": data["user"]["handle"]}, "status": data["status"], "activities": data["activities"]});
-    push_edu(log, rg.host, json!({"host_guild_id": rg.host_guild_id.to_string(), "t": "PRESENCE_UPDATE", "d": d}));
+    push_edu(
+        log,
+        rg.host,
+        json!({"host_guild_id": rg.host_guild_id.to_string(), "t": "PRESENCE_UPDATE", "d": d}),
+    );
 }
 
 /// Starts delivery workers for every known peer server (after restarts too).
@@ -449,7 +495,11 @@ async fn visible_batch(
 }
 
 async fn p_head(h: &Hearth, guild_id: i64) -> i64 {
-    h.db.log_head(guild_id).await.ok().flatten().map_or(0, |(s, _)| s)
+    h.db.log_head(guild_id)
+        .await
+        .ok()
+        .flatten()
+        .map_or(0, |(s, _)| s)
 }
 
 /// Events of a hosted guild after `from`, as `server` may see them (pull and backfill).
@@ -494,13 +544,17 @@ pub const IN_FLIGHT: usize = 4;
 async fn deliver_once(l: &Arc<GuildLog>, server: &str) -> Result<bool, Duration> {
     let h = &l.hearth;
     let now = now_ms();
-    let peers = h.db.peers_of_server(server).await.map_err(|_| Duration::from_secs(5))?;
+    let peers =
+        h.db.peers_of_server(server)
+            .await
+            .map_err(|_| Duration::from_secs(5))?;
     if let Some(p) = peers.iter().find(|p| p.next_attempt_at > now) {
         return Err(Duration::from_millis((p.next_attempt_at - now) as u64));
     }
     let mut more = false;
     for chunk in peers.chunks(IN_FLIGHT) {
-        let results = futures_util::future::join_all(chunk.iter().map(|p| deliver_guild(l, server, p))).await;
+        let results =
+            futures_util::future::join_all(chunk.iter().map(|p| deliver_guild(l, server, p))).await;
         let mut failed = None;
         for r in results {
             match r {
@@ -510,7 +564,11 @@ async fn deliver_once(l: &Arc<GuildLog>, server: &str) -> Result<bool, Duration>
         }
         if let Some(e) = failed {
             let failures = peers.iter().map(|p| p.failures).max().unwrap_or(0) + 1;
-            let since = *l.failing_since.lock().entry(server.to_string()).or_insert(now);
+            let since = *l
+                .failing_since
+                .lock()
+                .entry(server.to_string())
+                .or_insert(now);
             let base = (1_000i64 << failures.min(12)).min(MAX_BACKOFF_MS);
             let jitter = rand::rng().random_range(0..=base / 4 + 1);
             let delay = (base + jitter).min(MAX_BACKOFF_MS);
@@ -524,14 +582,21 @@ async fn deliver_once(l: &Arc<GuildLog>, server: &str) -> Result<bool, Duration>
 }
 
 /// Delivers the next batch of one guild to `server`; `Ok(true)` if more remains.
-async fn deliver_guild(l: &Arc<GuildLog>, server: &str, p: &crate::storage::PeerRow) -> Result<bool, String> {
+async fn deliver_guild(
+    l: &Arc<GuildLog>,
+    server: &str,
+    p: &crate::storage::PeerRow,
+) -> Result<bool, String> {
     let h = &l.hearth;
     let limit_seq = p.final_seq.unwrap_or(i64::MAX);
     if p.acked_seq >= limit_seq {
         let _ = h.db.remove_peer(p.guild_id, server).await;
         return Ok(false);
     }
-    let rows = h.db.log_range(p.guild_id, p.acked_seq, BATCH).await.map_err(|e| e.to_string())?;
+    let rows =
+        h.db.log_range(p.guild_id, p.acked_seq, BATCH)
+            .await
+            .map_err(|e| e.to_string())?;
     let mut bytes = 0usize;
     let rows: Vec<_> = rows
         .into_iter()
@@ -542,11 +607,20 @@ async fn deliver_guild(l: &Arc<GuildLog>, server: &str, p: &crate::storage::Peer
             first || bytes <= MAX_BATCH_BYTES
         })
         .collect();
-    let Some(last) = rows.last().map(|r| r.seq) else { return Ok(false) };
-    let events = visible_batch(h, p.guild_id, server, &rows).await.map_err(|e| e.to_string())?;
+    let Some(last) = rows.last().map(|r| r.seq) else {
+        return Ok(false);
+    };
+    let events = visible_batch(h, p.guild_id, server, &rows)
+        .await
+        .map_err(|e| e.to_string())?;
     let txn = format!("{}-{}-{}", p.guild_id, rows[0].seq, last);
     h.fed
-        .request(server, Method::PUT, &format!("/_hearth/federation/v1/send/{txn}"), Some(&json!({"events": events})))
+        .request(
+            server,
+            Method::PUT,
+            &format!("/_hearth/federation/v1/send/{txn}"),
+            Some(&json!({"events": events})),
+        )
         .await
         .map_err(|e| e.to_string())?;
     let _ = h.db.peer_acked(p.guild_id, server, last).await;

@@ -759,7 +759,9 @@ impl Hearth {
                     Ok(o) => object = o,
                     // A verified event we cannot apply must not block the guild forever: the
                     // position advances and the failure is left to the operator.
-                    Err(e) => tracing::error!(error = %e, event = t, seq, host = %rg.host, "applying a federated event failed; skipped"),
+                    Err(e) => {
+                        tracing::error!(error = %e, event = t, seq, host = %rg.host, "applying a federated event failed; skipped")
+                    }
                 }
             }
         }
@@ -1127,7 +1129,9 @@ impl Hearth {
             lossy: false,
             cause: None,
         });
-        let someone_left = after.iter().any(|c| matches!(c, Control::MemberLeft { .. }));
+        let someone_left = after
+            .iter()
+            .any(|c| matches!(c, Control::MemberLeft { .. }));
         for c in after {
             self.control(c);
         }
@@ -1144,8 +1148,12 @@ impl Hearth {
     async fn scrub_replica(&self, guild_id: i64, message_id: i64) -> Result<()> {
         for (seq, ev) in self.db.replica_events_about(guild_id, message_id).await? {
             let ev: Value = serde_json::from_str(&ev).map_err(Error::internal)?;
-            let st = hearth_federation::event::stub(&ev, hearth_federation::event::StubReason::Removed).map_err(Error::internal)?;
-            self.db.replace_replica_event(guild_id, seq, &st.to_string()).await?;
+            let st =
+                hearth_federation::event::stub(&ev, hearth_federation::event::StubReason::Removed)
+                    .map_err(Error::internal)?;
+            self.db
+                .replace_replica_event(guild_id, seq, &st.to_string())
+                .await?;
         }
         Ok(())
     }
@@ -1182,7 +1190,10 @@ impl Hearth {
             has_content: false,
             lossy: true,
             // Republished here; never forwarded again.
-            cause: Some(Arc::new(crate::events::Cause { federated: true, ..Default::default() })),
+            cause: Some(Arc::new(crate::events::Cause {
+                federated: true,
+                ..Default::default()
+            })),
         });
         Ok(())
     }

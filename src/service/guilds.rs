@@ -1245,7 +1245,10 @@ impl Hearth {
             && let Some(rg) = self.db.remote_guild(ga.guild.id).await?
         {
             // Members page in lazily from the host, in the host's order.
-            match self.fetch_members(&rg, after.map_or(0, |a| a.db()), limit).await {
+            match self
+                .fetch_members(&rg, after.map_or(0, |a| a.db()), limit)
+                .await
+            {
                 Ok(ids) => {
                     let mut out = Vec::with_capacity(ids.len());
                     for uid in ids {
@@ -1253,7 +1256,9 @@ impl Hearth {
                     }
                     return Ok(out);
                 }
-                Err(e) => tracing::warn!(error = %e, "member paging from the host failed; serving the replica"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "member paging from the host failed; serving the replica")
+                }
             }
         }
         let rows = self

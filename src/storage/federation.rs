@@ -57,8 +57,10 @@ impl Db {
 
     /// `(seq, event)` of a hosted guild's events about `object_id` (a message).
     pub async fn events_about(&self, guild_id: i64, object_id: i64) -> Result<Vec<(i64, String)>> {
-        Ok(on_db!(self, p => sqlx::query_as("SELECT seq, event FROM guild_events WHERE guild_id = $1 AND object_id = $2")
-            .bind(guild_id).bind(object_id).fetch_all(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT seq, event FROM guild_events WHERE guild_id = $1 AND object_id = $2")
+            .bind(guild_id).bind(object_id).fetch_all(p).await)?,
+        )
     }
 
     /// Replaces a stored event (with its content-less stub: the hash does not change).
@@ -69,9 +71,15 @@ impl Db {
     }
 
     /// `(seq, event)` of a replica's applied events about a (local) message.
-    pub async fn replica_events_about(&self, guild_id: i64, object_id: i64) -> Result<Vec<(i64, String)>> {
-        Ok(on_db!(self, p => sqlx::query_as("SELECT seq, event FROM replica_events WHERE guild_id = $1 AND object_id = $2")
-            .bind(guild_id).bind(object_id).fetch_all(p).await)?)
+    pub async fn replica_events_about(
+        &self,
+        guild_id: i64,
+        object_id: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT seq, event FROM replica_events WHERE guild_id = $1 AND object_id = $2")
+            .bind(guild_id).bind(object_id).fetch_all(p).await)?,
+        )
     }
 
     pub async fn replace_replica_event(&self, guild_id: i64, seq: i64, event: &str) -> Result<()> {
