@@ -1251,3 +1251,26 @@ async fn discovery_falls_back_to_the_endpoint_the_registrar_verified() {
     assert_eq!(n["endpoint"]["host"], B_, "{n}");
     assert_eq!(n["endpoint"]["port"], net.port, "{n}");
 }
+
+#[tokio::test]
+async fn every_request_counts_against_the_client_rate_limit() {
+    let r = TestRegistrar::standalone(|c| {
+        c.rate_limits.per_client = Bucket {
+            limit: 3,
+            per_seconds: 3600.0,
+        };
+    })
+    .await;
+    for _ in 0..3 {
+        let (st, v) = r.get("/_registrar/v1/info").await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["server_name"], NAME);
+    }
+    let (st, v) = r.get("/_registrar/v1/servers").await;
+    assert_eq!(
+        (st, v["errcode"].as_str()),
+        (429, Some("R_RATE_LIMITED")),
+        "{v}"
+    );
+    assert!(v["retry_after_ms"].as_u64().unwrap() > 0, "{v}");
+}
