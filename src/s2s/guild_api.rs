@@ -75,6 +75,23 @@ fn bad(msg: impl Into<String>) -> Response {
     FedRejection::new(StatusCode::BAD_REQUEST, "H_MALFORMED", msg).into_response()
 }
 
+/// The caller must be a member server of the guild (403 `H_NOT_A_MEMBER` otherwise).
+async fn require_peer(
+    h: &Hearth,
+    guild_id: i64,
+    origin: &str,
+) -> Result<crate::storage::PeerRow, Response> {
+    match h.db.peer(guild_id, origin).await {
+        Ok(Some(p)) => Ok(p),
+        _ => Err(FedRejection::new(
+            StatusCode::FORBIDDEN,
+            "H_NOT_A_MEMBER",
+            "your server has no members in this guild",
+        )
+        .into_response()),
+    }
+}
+
 fn id_of(s: &str) -> Option<i64> {
     s.parse::<u64>().ok().map(|v| v as i64)
 }
@@ -463,16 +480,9 @@ async fn events(
         return bad("guild id");
     };
     // A member server reads the log from the point it joined at, never before.
-    let since = match h.db.peer(gid, &req.origin).await {
-        Ok(Some(p)) => p.since_seq,
-        _ => {
-            return FedRejection::new(
-                StatusCode::FORBIDDEN,
-                "H_NOT_A_MEMBER",
-                "your server has no members in this guild",
-            )
-            .into_response();
-        }
+    let since = match require_peer(h, gid, &req.origin).await {
+        Ok(p) => p.since_seq,
+        Err(r) => return r,
     };
     match super::guild_log::events_for(
         h,
@@ -501,13 +511,8 @@ async fn channels(
     let Some(gid) = id_of(&guild_id) else {
         return bad("guild id");
     };
-    if !matches!(h.db.peer(gid, &req.origin).await, Ok(Some(_))) {
-        return FedRejection::new(
-            StatusCode::FORBIDDEN,
-            "H_NOT_A_MEMBER",
-            "your server has no members in this guild",
-        )
-        .into_response();
+    if let Err(r) = require_peer(h, gid, &req.origin).await {
+        return r;
     }
     let build = async {
         let ows = h.db.guild_overwrites(gid).await?;
@@ -547,13 +552,8 @@ async fn members(
     let Some(gid) = id_of(&guild_id) else {
         return bad("guild id");
     };
-    if !matches!(h.db.peer(gid, &req.origin).await, Ok(Some(_))) {
-        return FedRejection::new(
-            StatusCode::FORBIDDEN,
-            "H_NOT_A_MEMBER",
-            "your server has no members in this guild",
-        )
-        .into_response();
+    if let Err(r) = require_peer(h, gid, &req.origin).await {
+        return r;
     }
     let after = q.after.as_deref().and_then(id_of).unwrap_or(0);
     let build = async {

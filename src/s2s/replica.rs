@@ -166,6 +166,13 @@ impl<'a> Translator<'a> {
         Ok(self.h.next_id())
     }
 
+    /// A translator for a replica's host, with the guild id already bound.
+    pub async fn for_replica(h: &'a Hearth, rg: &'a RemoteGuildRow) -> Result<Translator<'a>> {
+        let mut tr = Translator::new(h, &rg.host);
+        tr.bind(&rg.host_guild_id.to_string(), rg.guild_id).await?;
+        Ok(tr)
+    }
+
     /// Pre-binds a remote id to a local one (the guild id of a join).
     pub async fn bind(&mut self, remote: &str, local: i64) -> Result<i64> {
         let r: i64 = remote
@@ -825,8 +832,7 @@ impl Hearth {
             .request(&rg.host, Method::GET, &path, None)
             .await
             .map_err(relay_error)?;
-        let mut tr = Translator::new(self, &rg.host);
-        tr.bind(&rg.host_guild_id.to_string(), rg.guild_id).await?;
+        let mut tr = Translator::for_replica(self, rg).await?;
         let chans = tr.translate(r["channels"].clone()).await?;
         for c in chans.as_array().into_iter().flatten() {
             if let Some((cr, ows)) = channel_row(rg.guild_id, c) {
@@ -858,8 +864,7 @@ impl Hearth {
             .request(&rg.host, Method::GET, &path, None)
             .await
             .map_err(relay_error)?;
-        let mut tr = Translator::new(self, &rg.host);
-        tr.bind(&rg.host_guild_id.to_string(), rg.guild_id).await?;
+        let mut tr = Translator::for_replica(self, rg).await?;
         let members = tr.translate(r["members"].clone()).await?;
         let mut ids = vec![];
         for m in members.as_array().into_iter().flatten() {
@@ -899,8 +904,7 @@ impl Hearth {
     /// Applies a translated dispatch to the replica and republishes it locally.
     async fn apply_payload(&self, rg: &RemoteGuildRow, t: &str, d: Value) -> Result<Option<i64>> {
         let gid = rg.guild_id;
-        let mut tr = Translator::new(self, &rg.host);
-        tr.bind(&rg.host_guild_id.to_string(), gid).await?;
+        let mut tr = Translator::for_replica(self, rg).await?;
         let d = tr.translate(d).await?;
         let local_server = self.config.server_name.clone();
         let is_local_user = |uid: i64| {
@@ -1311,8 +1315,7 @@ impl Hearth {
         if let Some(head) = resp["head"].as_i64() {
             self.catch_up(rg.guild_id, head).await?;
         }
-        let mut tr = Translator::new(self, &rg.host);
-        tr.bind(&rg.host_guild_id.to_string(), rg.guild_id).await?;
+        let mut tr = Translator::for_replica(self, rg).await?;
         tr.translate(resp["result"].clone()).await
     }
 
@@ -1350,8 +1353,7 @@ impl Hearth {
                 return Ok(());
             }
         };
-        let mut tr = Translator::new(self, &rg.host);
-        tr.bind(&rg.host_guild_id.to_string(), rg.guild_id).await?;
+        let mut tr = Translator::for_replica(self, rg).await?;
         let msgs = tr.translate(resp["messages"].clone()).await?;
         for m in msgs.as_array().into_iter().flatten() {
             let prev = match (s_id(&m["channel_id"]), s_id(&m["id"])) {
