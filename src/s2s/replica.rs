@@ -906,7 +906,6 @@ impl Hearth {
         let gid = rg.guild_id;
         let mut tr = Translator::for_replica(self, rg).await?;
         let d = tr.translate(d).await?;
-        let local_server = self.config.server_name.clone();
         let is_local_user = |uid: i64| {
             let db = self.db.clone();
             async move {
@@ -1074,7 +1073,6 @@ impl Hearth {
             "MESSAGE_CREATE" | "MESSAGE_UPDATE" => s_id(&d["id"]),
             _ => None,
         };
-        let _ = local_server;
         // Publish locally like a dispatch of our own (GUILD_BAN_ADD also implies a removal).
         let event: &'static str = match t {
             "MESSAGE_CREATE" => "MESSAGE_CREATE",
