@@ -71,6 +71,9 @@ enum Cmd {
         /// Sessions for the compressed runs (default 10 / 1,000 / 4,000).
         #[arg(long)]
         compressed_sessions: Option<usize>,
+        /// IDENTIFY intents (default GUILDS: each session receives its GUILD_CREATE).
+        #[arg(long, default_value_t = GUILDS)]
+        intents: u64,
     },
     /// One message to a channel with N connected members.
     Fanout {
@@ -117,6 +120,8 @@ enum Cmd {
         heartbeat_ms: u64,
         #[arg(long)]
         compressed: bool,
+        #[arg(long)]
+        intents: u64,
     },
 }
 
@@ -173,9 +178,10 @@ async fn main() -> std::process::ExitCode {
         tokens,
         heartbeat_ms,
         compressed,
+        intents,
     } = cli.cmd.clone()
     {
-        return match worker(url, server, src, tokens, heartbeat_ms, compressed).await {
+        return match worker(url, server, src, tokens, heartbeat_ms, compressed, intents).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("worker: {e}");
@@ -206,6 +212,7 @@ async fn main() -> std::process::ExitCode {
             Cmd::Idle {
                 sessions: None,
                 compressed_sessions: None,
+                intents: GUILDS,
             },
             Cmd::History { messages: None },
             Cmd::LoginStorm,
@@ -220,7 +227,8 @@ async fn main() -> std::process::ExitCode {
             Cmd::Idle {
                 sessions,
                 compressed_sessions,
-            } => idle(&mut ctx, sessions, compressed_sessions).await,
+                intents,
+            } => idle(&mut ctx, sessions, compressed_sessions, intents).await,
             Cmd::Fanout { members } => fanout(&mut ctx, members).await,
             Cmd::Sends { db, concurrency } => sends(&mut ctx, db, concurrency).await,
             Cmd::Latency => latency(&mut ctx).await,
@@ -308,6 +316,7 @@ async fn worker(
     tokens: PathBuf,
     heartbeat_ms: u64,
     compressed: bool,
+    intents: u64,
 ) -> Res<()> {
     let tokens: Vec<String> = std::fs::read_to_string(&tokens)
         .map_err(err("tokens file"))?
@@ -339,7 +348,7 @@ async fn worker(
             let (tx, rx) = tokio::sync::oneshot::channel::<bool>();
             tokio::spawn(async move {
                 let permit = sem.acquire_owned().await;
-                let r = identify(&url, server, Some(src), &tok, GUILDS, compressed).await;
+                let r = identify(&url, server, Some(src), &tok, intents, compressed).await;
                 drop(permit);
                 match r {
                     Ok(ws) => {
@@ -403,7 +412,12 @@ impl Worker {
 /// Sessions per load-generator worker process (each process may open 20,000 files).
 const PER_WORKER: usize = 9_000;
 
-async fn idle(ctx: &mut Ctx, sessions: Option<usize>, compressed: Option<usize>) -> Res<()> {
+async fn idle(
+    ctx: &mut Ctx,
+    sessions: Option<usize>,
+    compressed: Option<usize>,
+    intents: u64,
+) -> Res<()> {
     let n_plain = sessions.unwrap_or(ctx.by_scale(20, 2_000, 19_000));
     let n_comp = compressed.unwrap_or(ctx.by_scale(10, 1_000, 4_000));
     let hold = Duration::from_secs(ctx.by_scale(2, 10, 30));
@@ -417,7 +431,7 @@ async fn idle(ctx: &mut Ctx, sessions: Option<usize>, compressed: Option<usize>)
         let label = if mode.is_empty() { "plain" } else { mode };
         ctx.begin(
             "idle",
-            &format!("--sessions {n_plain} --compressed-sessions {n_comp}"),
+            &format!("--sessions {n_plain} --compressed-sessions {n_comp} --intents {intents}"),
         );
         let srv = ctx
             .server(&Spawn {
@@ -428,13 +442,14 @@ async fn idle(ctx: &mut Ctx, sessions: Option<usize>, compressed: Option<usize>)
                 ..Spawn::default()
             })
             .await?;
-        let r = idle_run(ctx, &srv, mode, label, n, hold, hb_ms).await;
+        let r = idle_run(ctx, &srv, mode, label, n, hold, hb_ms, intents).await;
         srv.stop(false).await;
         r?;
     }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn idle_run(
     ctx: &mut Ctx,
     srv: &Server,
@@ -443,6 +458,7 @@ async fn idle_run(
     n: usize,
     hold: Duration,
     hb_ms: u64,
+    intents: u64,
 ) -> Res<()> {
     let api = Api::new(&srv.base);
     let (_, _, _, code) = setup_guild(&api, &tag()).await?;
@@ -475,6 +491,8 @@ async fn idle_run(
             .arg(&tok_file)
             .arg("--heartbeat-ms")
             .arg(hb_ms.to_string())
+            .arg("--intents")
+            .arg(intents.to_string())
             .args(if mode.is_empty() {
                 vec![]
             } else {
