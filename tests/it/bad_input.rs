@@ -831,7 +831,8 @@ async fn nul_characters_never_500() {
         let r = a.send(method.clone(), &path, Some(body.clone())).await;
         assert!(r.status < 500, "{method} {path} {body}: {r:?}");
     }
-    let raw_cases: Vec<(Method, String, Vec<(&str, &str)>)> = vec![
+    type RawCase<'a> = (Method, String, Vec<(&'a str, &'a str)>);
+    let raw_cases: Vec<RawCase> = vec![
         (Method::GET, "/invites/a%00b".into(), vec![]),
         (Method::POST, "/invites/a%00b".into(), vec![]),
         (Method::DELETE, "/invites/a%00b".into(), vec![]),

@@ -145,7 +145,7 @@ async fn global_limit_is_flagged_global() {
     let ok = all.iter().filter(|r| r.status == 200).count();
     let limited: Vec<&Resp> = all.iter().filter(|r| r.status == 429).collect();
     assert_eq!(ok + limited.len(), 20, "only 200 or 429 expected");
-    assert!(ok >= 1 && ok <= 6, "{ok} passed a global limit of 5/s");
+    assert!((1..=6).contains(&ok), "{ok} passed a global limit of 5/s");
     let r = limited[0];
     assert_eq!(r.body["global"], true, "{r:?}");
     assert!(r.body["message"].is_string());
