@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod gateway;
+pub mod mls;
 pub mod permissions;
 pub mod ratelimit;
 pub mod registrar;
@@ -73,6 +74,7 @@ impl App {
         }
         let limits = Arc::new(api::RouteLimits::new(&hearth.config.rate_limits));
         let log = s2s::guild_log::GuildLog::start(hearth.clone());
+        mls::start(&hearth);
         let state = api::AppState {
             hearth: hearth.clone(),
             limits: limits.clone(),

@@ -17,6 +17,7 @@
 //! `spec/vectors/*.json` are reproduced exactly by this crate's tests (`src/vectors.rs`).
 
 pub mod canonical;
+pub mod device;
 pub mod error;
 pub mod event;
 pub mod keys;

@@ -27,6 +27,7 @@ fn no_content() -> Response {
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         .merge(crate::registrar::client_routes())
+        .merge(crate::mls::client_routes())
         // auth
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))

@@ -326,6 +326,7 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/hearth/server", get(well_known))
         .merge(guild_api::routes())
         .merge(crate::registrar::federation_routes())
+        .merge(crate::mls::federation_routes())
 }
 
 /// Fallback of the federation listener: 404 `H_NOT_FOUND`.

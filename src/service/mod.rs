@@ -53,6 +53,8 @@ pub struct Hearth {
     pub fed: Arc<crate::s2s::Federation>,
     /// Per-replica locks: events of one remote guild are applied one at a time.
     pub(crate) replica_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// MLS: claim limits, per-group hub locks, the outbox wake-up (issue 6).
+    pub mls: crate::mls::MlsState,
     /// The registrar link (`registrar.url`), if configured (spec/registrar.md).
     pub registrar: Option<Arc<crate::registrar::Link>>,
 }
@@ -193,6 +195,7 @@ impl Hearth {
             slowmode: Mutex::new(HashMap::new()),
             fed,
             replica_locks: Mutex::new(HashMap::new()),
+            mls: crate::mls::MlsState::default(),
             registrar,
         })
     }

@@ -12,5 +12,6 @@ mod e2e;
 mod federation_guilds;
 mod federation_transport;
 mod gateway;
+mod mls;
 mod ratelimit;
 mod registrar;

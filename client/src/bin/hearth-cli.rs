@@ -1,0 +1,146 @@
+//! `hearth-cli`: end-to-end-encrypted DMs from a terminal.
+//!
+//! ```text
+//! hearth-cli --server http://127.0.0.1:8080 --server-name a.example register alice PASSWORD
+//! hearth-cli dm send bob@b.example "hi"
+//! hearth-cli dm read
+//! ```
+//! State (token, device, MLS store, pinned domain keys) lives in `--state-dir`
+//! (default `./hearth-cli-state`).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use hearth_client::{Client, Config, HttpsKeySource};
+
+#[derive(Parser)]
+#[command(name = "hearth-cli", about = "End-to-end-encrypted Hearth DMs")]
+struct Cli {
+    /// Base URL of your homeserver's client API.
+    #[arg(
+        long,
+        env = "HEARTH_CLI_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    server: String,
+    /// Your homeserver's server_name.
+    #[arg(long, env = "HEARTH_CLI_SERVER_NAME", default_value = "localhost")]
+    server_name: String,
+    /// Where the device state is kept.
+    #[arg(long, env = "HEARTH_CLI_STATE", default_value = "hearth-cli-state")]
+    state_dir: PathBuf,
+    /// `domain=https://host:port`: where to fetch a domain's signing key (default
+    /// `https://domain`). Repeatable.
+    #[arg(long = "key-url", env = "HEARTH_CLI_KEY_URLS", value_delimiter = ',')]
+    key_urls: Vec<String>,
+    /// PEM file of an extra CA trusted when fetching domain keys (local test setups).
+    #[arg(long, env = "HEARTH_CLI_CA")]
+    ca: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Creates an account and this device.
+    Register { username: String, password: String },
+    /// Logs in as a new device of an existing account.
+    Login { username: String, password: String },
+    /// Encrypted DMs.
+    Dm {
+        #[command(subcommand)]
+        cmd: Dm,
+    },
+    /// Shows pinned domain keys.
+    Keys,
+}
+
+#[derive(Subcommand)]
+enum Dm {
+    /// Sends `text` to `user@server` (starting the DM if needed).
+    Send { user: String, text: String },
+    /// Prints new messages.
+    Read,
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn key_source(
+    bases: HashMap<String, String>,
+    ca: Option<&std::path::Path>,
+) -> Result<HttpsKeySource, hearth_client::ClientError> {
+    let mut src = HttpsKeySource::new(bases);
+    if let Some(ca) = ca {
+        let err = |e: String| hearth_client::ClientError::State(e);
+        let pem = std::fs::read(ca).map_err(|e| err(e.to_string()))?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| err(e.to_string()))?;
+        src.http = reqwest::Client::builder()
+            .tls_certs_merge([cert])
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+    }
+    Ok(src)
+}
+
+async fn run(cli: Cli) -> Result<(), hearth_client::ClientError> {
+    let bases: HashMap<String, String> = cli
+        .key_urls
+        .iter()
+        .filter_map(|s| s.split_once('=').map(|(a, b)| (a.to_owned(), b.to_owned())))
+        .collect();
+    let cfg = Config {
+        base_url: cli.server.trim_end_matches('/').to_owned(),
+        server_name: cli.server_name.clone(),
+        state_dir: cli.state_dir.clone(),
+        keys: Arc::new(key_source(bases, cli.ca.as_deref())?),
+    };
+    match cli.cmd {
+        Cmd::Register { username, password } => {
+            let c = Client::register(cfg, &username, &password).await?;
+            println!("registered {} (device {})", c.user(), c.device_id());
+        }
+        Cmd::Login { username, password } => {
+            let c = Client::login(cfg, &username, &password).await?;
+            println!("logged in as {} (new device {})", c.user(), c.device_id());
+        }
+        Cmd::Dm {
+            cmd: Dm::Send { user, text },
+        } => {
+            let mut c = Client::open(cfg).await?;
+            c.sync().await?;
+            let existing = c.groups().into_iter().find(|g| {
+                c.members(g)
+                    .is_ok_and(|m| m.iter().any(|(u, _)| *u == user))
+            });
+            let group = match existing {
+                Some(g) => g,
+                None => c.start_dm(&[&user]).await?,
+            };
+            c.send(&group, &text).await?;
+            c.replenish().await?;
+            println!("sent to {user} (group {group})");
+        }
+        Cmd::Dm { cmd: Dm::Read } => {
+            let mut c = Client::open(cfg).await?;
+            for m in c.sync().await? {
+                println!("[{}] {}: {}", m.group_id, m.sender, m.text);
+            }
+            c.replenish().await?;
+        }
+        Cmd::Keys => {
+            let c = Client::open(cfg).await?;
+            let _ = &c;
+            println!("device {} of {}", c.device_id(), c.user());
+        }
+    }
+    Ok(())
+}

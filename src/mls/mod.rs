@@ -1,0 +1,470 @@
+//! End-to-end-encrypted DMs with MLS (RFC 9420; issue 6; `spec/mls.md`).
+//!
+//! The homeserver never sees plaintext. It is
+//! - the **Authentication Service** of its users: it signs device credentials
+//!   ([`hearth_federation::device::DeviceCredential`]) with its federation key;
+//! - the **KeyPackage directory** of their devices: validated uploads, stock counts, atomic
+//!   one-per-device claims with a last-resort fallback, rate limits and the DM policy;
+//! - the **hub** (Delivery Service) of the groups its users create: it keeps each group's
+//!   public state with openmls's `PublicGroup`, accepts one commit per epoch (409 otherwise),
+//!   releases Welcomes only with accepted commits, and fans every accepted message out to the
+//!   member devices, locally and through federation (durable outbox, retried with backoff);
+//! - the **inbox** of its users' devices: read by cursor over REST and pushed to gateway
+//!   sessions as `MLS_MESSAGE` dispatches.
+//!
+//! `store.rs` holds the SQL (migration 0005), `service.rs` the rules, this file the routes,
+//! the error type and the outbox worker.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use openmls::prelude::Ciphersuite;
+use parking_lot::Mutex;
+use rand::Rng;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api::{AppState, Auth, Body, P, Q};
+use crate::error::Error;
+use crate::s2s::{FedRejection, SignedRequest};
+use crate::service::Hearth;
+use crate::storage::now_ms;
+
+pub mod service;
+pub mod store;
+
+/// The one ciphersuite accepted.
+pub const CIPHERSUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
+/// Validity of a device credential: 90 days.
+pub const CREDENTIAL_VALIDITY_MS: u64 = 90 * 24 * 3_600_000;
+/// Application messages may use this many recent epochs (the current one included).
+pub const APPLICATION_EPOCH_WINDOW: u64 = 3;
+/// Claims per minute by one claimer of one user's packages.
+pub const CLAIMS_PER_MINUTE_PER_TARGET: usize = 10;
+/// Claims per minute by one claimer in total.
+pub const CLAIMS_PER_MINUTE_PER_CLAIMER: usize = 60;
+/// KeyPackages per upload request.
+pub const MAX_KEY_PACKAGES: usize = 100;
+/// Largest inbox page.
+pub const MAX_INBOX_PAGE: i64 = 500;
+/// Longest wait between outbox delivery attempts.
+pub const MAX_BACKOFF_MS: i64 = 3_600_000;
+
+/// Error codes of the MLS routes (spec/mls.md §6).
+pub mod code {
+    pub const UNKNOWN_DEVICE: u32 = 10070;
+    pub const UNKNOWN_GROUP: u32 = 10071;
+    pub const BAD_MESSAGE: u32 = 60001;
+    pub const BAD_KEY_PACKAGE: u32 = 60002;
+    pub const WRONG_DEVICE: u32 = 60003;
+    pub const WRONG_EPOCH: u32 = 60004;
+    pub const NOT_MEMBER: u32 = 60005;
+    pub const INVALID_COMMIT: u32 = 60006;
+    pub const EXTERNAL_COMMIT: u32 = 60007;
+    pub const GROUP_EXISTS: u32 = 60008;
+    pub const FEDERATION: u32 = 60009;
+}
+
+/// In-memory state of the MLS services (owned by [`Hearth`] as `mls`).
+#[derive(Default)]
+pub struct MlsState {
+    pub(crate) claims: Mutex<HashMap<(String, i64), VecDeque<Instant>>>,
+    pub(crate) group_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Inbox ids are taken and inserted under this lock, so a cursor never skips an item.
+    pub(crate) inbox_lock: tokio::sync::Mutex<()>,
+    pub(crate) wake: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for MlsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MlsState").finish_non_exhaustive()
+    }
+}
+
+/// An MLS route's error: a core [`Error`], or an MLS refusal in Discord's format
+/// `{code, message}` plus `epoch` for 409 wrong epoch.
+#[derive(Debug)]
+pub enum MlsError {
+    Core(Error),
+    Mls {
+        status: u16,
+        code: u32,
+        message: String,
+        epoch: Option<u64>,
+    },
+}
+
+impl From<Error> for MlsError {
+    fn from(e: Error) -> Self {
+        MlsError::Core(e)
+    }
+}
+
+impl MlsError {
+    pub fn new(status: u16, code: u32, message: &str) -> Self {
+        MlsError::Mls {
+            status,
+            code,
+            message: message.to_owned(),
+            epoch: None,
+        }
+    }
+    pub fn form(field: &str, message: &str) -> Self {
+        let mut f = crate::error::FieldErrors::new();
+        f.add(field, "BASE_TYPE_INVALID", message);
+        MlsError::Core(Error::InvalidForm(f))
+    }
+    pub fn bad_message(m: &str) -> Self {
+        Self::new(400, code::BAD_MESSAGE, m)
+    }
+    pub fn bad_key_package(m: &str) -> Self {
+        Self::new(400, code::BAD_KEY_PACKAGE, m)
+    }
+    pub fn invalid_commit(m: &str) -> Self {
+        Self::new(400, code::INVALID_COMMIT, &format!("Invalid commit: {m}"))
+    }
+    pub fn wrong_epoch(current: u64) -> Self {
+        MlsError::Mls {
+            status: 409,
+            code: code::WRONG_EPOCH,
+            message: format!("Wrong epoch: the group is at epoch {current}"),
+            epoch: Some(current),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            MlsError::Core(e) => e.status(),
+            MlsError::Mls { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+        }
+    }
+
+    fn body(&self) -> Value {
+        match self {
+            MlsError::Core(e) => e.body(),
+            MlsError::Mls {
+                code,
+                message,
+                epoch,
+                ..
+            } => {
+                let mut v = json!({"code": code, "message": message});
+                if let Some(e) = epoch {
+                    v["epoch"] = json!(e);
+                }
+                v
+            }
+        }
+    }
+
+    /// The federation form: 200 with `{ok: false, status, error: body}` (peers do not pass
+    /// error bodies through, and these are application answers, not transport failures).
+    fn relayed(&self) -> Value {
+        json!({"ok": false, "status": self.status().as_u16(), "error": self.body()})
+    }
+
+    /// Decodes a relayed answer: `{ok: true, result}` or an error.
+    pub fn from_relayed(v: Value) -> Result<Value, MlsError> {
+        if v["ok"] == json!(true) {
+            return Ok(v["result"].clone());
+        }
+        let status = v["status"].as_u64().unwrap_or(502) as u16;
+        let status = if (400..500).contains(&status) {
+            status
+        } else {
+            502
+        };
+        let err = &v["error"];
+        Err(MlsError::Mls {
+            status,
+            code: err["code"].as_u64().unwrap_or(code::FEDERATION as u64) as u32,
+            message: err["message"]
+                .as_str()
+                .unwrap_or("refused by the remote server")
+                .to_owned(),
+            epoch: err["epoch"].as_u64(),
+        })
+    }
+}
+
+impl IntoResponse for MlsError {
+    fn into_response(self) -> Response {
+        match self {
+            MlsError::Core(e) => e.into_response(),
+            e => (e.status(), axum::Json(e.body())).into_response(),
+        }
+    }
+}
+
+fn relay(r: Result<Value, MlsError>) -> axum::Json<Value> {
+    axum::Json(match r {
+        Ok(v) => json!({"ok": true, "result": v}),
+        Err(MlsError::Core(Error::Internal(e))) => {
+            tracing::error!(error = %e, "mls federation request failed");
+            json!({"ok": false, "status": 500, "error": {"code": 0, "message": "internal error"}})
+        }
+        Err(e) => e.relayed(),
+    })
+}
+
+type H = State<Arc<Hearth>>;
+type Res = Result<axum::Json<Value>, MlsError>;
+
+// ---------------------------------------------------------------------------------------
+// Client routes (mounted under /api, /api/v9, /api/v10)
+
+/// The client routes (spec/mls.md §3).
+pub fn client_routes() -> Router<AppState> {
+    Router::new()
+        .route("/mls/devices", get(list_devices).post(register_device))
+        .route(
+            "/mls/devices/{device_id}/key-packages",
+            get(stock).post(upload_key_packages),
+        )
+        .route("/mls/devices/{device_id}/inbox", get(inbox))
+        .route("/mls/key-packages/claim", post(claim))
+        .route("/mls/groups", post(create_group))
+        .route("/mls/messages", post(send))
+}
+
+#[derive(Deserialize)]
+struct RegisterDevice {
+    signature_key: String,
+}
+
+async fn register_device(
+    State(h): H,
+    Auth(a): Auth,
+    Body(b): Body<RegisterDevice>,
+) -> Result<Response, MlsError> {
+    let v = h.mls_register_device(&a, &b.signature_key).await?;
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+async fn list_devices(State(h): H, Auth(a): Auth) -> Res {
+    Ok(axum::Json(h.mls_devices(&a).await?))
+}
+
+#[derive(Deserialize)]
+struct Upload {
+    #[serde(default)]
+    key_packages: Vec<String>,
+    last_resort: Option<String>,
+}
+
+async fn upload_key_packages(
+    State(h): H,
+    Auth(a): Auth,
+    P(device_id): P<String>,
+    Body(b): Body<Upload>,
+) -> Res {
+    Ok(axum::Json(
+        h.mls_upload_key_packages(&a, &device_id, &b.key_packages, b.last_resort.as_deref())
+            .await?,
+    ))
+}
+
+async fn stock(State(h): H, Auth(a): Auth, P(device_id): P<String>) -> Res {
+    Ok(axum::Json(h.mls_stock(&a, &device_id).await?))
+}
+
+#[derive(Deserialize)]
+struct InboxQuery {
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn inbox(State(h): H, Auth(a): Auth, P(device_id): P<String>, Q(q): Q<InboxQuery>) -> Res {
+    Ok(axum::Json(
+        h.mls_inbox(&a, &device_id, q.after.as_deref(), q.limit)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct Claim {
+    user: String,
+    /// The caller's own device, left out when claiming the caller's own devices.
+    device_id: Option<String>,
+}
+
+async fn claim(State(h): H, Auth(a): Auth, Body(b): Body<Claim>) -> Res {
+    Ok(axum::Json(
+        h.mls_claim(&a, &b.user, b.device_id.as_deref()).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct CreateGroup {
+    device_id: String,
+    group_info: String,
+    ratchet_tree: String,
+}
+
+async fn create_group(
+    State(h): H,
+    Auth(a): Auth,
+    Body(b): Body<CreateGroup>,
+) -> Result<Response, MlsError> {
+    let v = h
+        .mls_create_group(&a, &b.device_id, &b.group_info, &b.ratchet_tree)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+#[derive(Deserialize)]
+struct Send {
+    device_id: String,
+    message: String,
+    welcome: Option<String>,
+    group_info: Option<String>,
+}
+
+async fn send(State(h): H, Auth(a): Auth, Body(b): Body<Send>) -> Res {
+    Ok(axum::Json(
+        h.mls_send(
+            &a,
+            &b.device_id,
+            &b.message,
+            b.welcome.as_deref(),
+            b.group_info.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Federation routes (spec/federation.md §8.x)
+
+/// The MLS federation routes.
+pub fn federation_routes() -> Router<AppState> {
+    Router::new()
+        .route("/_hearth/federation/v1/mls/claim", post(fed_claim))
+        .route("/_hearth/federation/v1/mls/submit", post(fed_submit))
+        .route("/_hearth/federation/v1/mls/deliver", post(fed_deliver))
+}
+
+fn handle_server(handle: &str) -> Option<&str> {
+    handle.rsplit_once('@').map(|(_, s)| s)
+}
+
+fn forbidden(m: &str) -> FedRejection {
+    FedRejection::new(StatusCode::FORBIDDEN, "H_FORBIDDEN", m)
+}
+
+#[derive(Deserialize)]
+struct FedClaim {
+    claimer: String,
+    user: String,
+}
+
+async fn fed_claim(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>, FedRejection> {
+    let b: FedClaim = req.json()?;
+    if handle_server(&b.claimer) != Some(req.origin.as_str()) {
+        return Err(forbidden("the claimer must be a user of the origin server"));
+    }
+    Ok(relay(h.mls_claim_local(&b.claimer, &b.user, None).await))
+}
+
+#[derive(Deserialize)]
+struct FedSubmit {
+    sender: String,
+    device_id: String,
+    message: String,
+    welcome: Option<String>,
+    group_info: Option<String>,
+}
+
+async fn fed_submit(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>, FedRejection> {
+    let b: FedSubmit = req.json()?;
+    if handle_server(&b.sender) != Some(req.origin.as_str()) {
+        return Err(forbidden("the sender must be a user of the origin server"));
+    }
+    let bytes = match hearth_federation::b64::decode(&b.message, "message") {
+        Ok(x) => x,
+        Err(e) => return Ok(relay(Err(MlsError::form("message", &e.to_string())))),
+    };
+    Ok(relay(
+        h.mls_hub_submit(
+            &b.sender,
+            &b.device_id,
+            &bytes,
+            b.welcome.as_deref(),
+            b.group_info.as_deref(),
+        )
+        .await,
+    ))
+}
+
+async fn fed_deliver(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>, FedRejection> {
+    let item: Value = req.json()?;
+    let gid = item["group_id"].as_str().unwrap_or_default();
+    let hub = service::hub_of(gid.as_bytes()).map(|(hub, _)| hub).ok();
+    if hub.as_deref() != Some(req.origin.as_str()) || item["hub"].as_str() != hub.as_deref() {
+        return Err(forbidden("only a group's hub delivers its messages"));
+    }
+    let n = h.mls_receive(&item).await.map_err(|e| {
+        tracing::error!(error = %e, "mls delivery failed");
+        FedRejection::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "H_INTERNAL",
+            "internal error",
+        )
+    })?;
+    Ok(axum::Json(json!({"stored": n})))
+}
+
+// ---------------------------------------------------------------------------------------
+// Outbox worker
+
+/// Starts the outbox worker of `hearth` (it ends when the server is dropped).
+pub fn start(hearth: &Arc<Hearth>) {
+    tokio::spawn(outbox_worker(Arc::downgrade(hearth)));
+}
+
+async fn outbox_worker(weak: Weak<Hearth>) {
+    loop {
+        let Some(h) = weak.upgrade() else { return };
+        let now = now_ms();
+        let due = h.db.mls_outbox_due(now, 50).await.unwrap_or_default();
+        for row in due {
+            let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
+            let res = h
+                .fed
+                .request(&row.destination, Method::POST, &row.path, Some(&body))
+                .await;
+            match res {
+                Ok(_) => {
+                    let _ = h.db.mls_outbox_done(row.id).await;
+                }
+                Err(e) => {
+                    let attempts = row.attempts + 1;
+                    let base = (500i64 << attempts.min(20)).min(MAX_BACKOFF_MS);
+                    let jitter = rand::rng().random_range(0..=base / 4);
+                    tracing::debug!(dest = %row.destination, error = %e, attempts, "mls delivery failed");
+                    let _ =
+                        h.db.mls_outbox_retry(row.id, attempts, now_ms() + base + jitter)
+                            .await;
+                }
+            }
+        }
+        let wait = match h.db.mls_outbox_next().await {
+            Ok(Some(t)) => (t - now_ms()).clamp(0, 5_000) as u64,
+            _ => 5_000,
+        };
+        let wake = async {
+            h.mls.wake.notified().await;
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(wait.max(1)), wake).await;
+        drop(h);
+    }
+}

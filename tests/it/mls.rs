@@ -1,0 +1,541 @@
+//! End-to-end-encrypted DMs (issue 6, spec/mls.md) in the three-server `TestNetwork` (TLS,
+//! local DNS) with the real client SDK (`hearth-client`) and openmls on both sides.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hearth_client::{Client, ClientError, Config, KeySource, Received};
+use hearth_federation::b64;
+use hearth_federation::sign::{Purpose, sign_json};
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, assert_err, password_of};
+use crate::network::TestNetwork;
+
+const A: &str = "a.hearth.test";
+const B: &str = "b.hearth.test";
+const C: &str = "c.hearth.test";
+
+/// Fetches a domain's key document from that domain itself: discovery through the test DNS
+/// (SRV or `.well-known` delegation), then HTTPS trusting the test CA.
+struct DiscoveredKeys {
+    discovery: hearth::s2s::Discovery,
+    roots: Vec<reqwest::Certificate>,
+}
+
+#[async_trait::async_trait]
+impl KeySource for DiscoveredKeys {
+    async fn key_document(&self, domain: &str) -> Result<Value, ClientError> {
+        let dest = self
+            .discovery
+            .resolve(domain)
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut b = reqwest::Client::builder().tls_certs_merge(self.roots.iter().cloned());
+        for a in &dest.addrs {
+            b = b.resolve(&dest.host, *a);
+        }
+        let http = b.build().map_err(|e| ClientError::Http(e.to_string()))?;
+        let r = http
+            .get(format!("{}/_hearth/key/v1/server", dest.base_url()))
+            .send()
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        r.json().await.map_err(|e| ClientError::Http(e.to_string()))
+    }
+}
+
+struct World {
+    net: TestNetwork,
+    keys: Arc<dyn KeySource>,
+    dir: PathBuf,
+}
+
+impl World {
+    async fn start() -> World {
+        let net = TestNetwork::start(&[A, B, C]).await;
+        let cfg = net.federation_config();
+        let roots = hearth::s2s::tls::load_roots(&cfg.extra_ca_certs).unwrap();
+        let discovery = hearth::s2s::Discovery::new(&cfg, &roots).unwrap();
+        let dir = std::env::temp_dir().join(format!("hearth_mls_{:08x}", rand::random::<u32>()));
+        World {
+            net,
+            keys: Arc::new(DiscoveredKeys { discovery, roots }),
+            dir,
+        }
+    }
+
+    fn cfg(&self, server: &str, who: &str) -> Config {
+        Config {
+            base_url: format!("http://{}", self.net.server(server).addr),
+            server_name: server.to_owned(),
+            state_dir: self.dir.join(who),
+            keys: self.keys.clone(),
+        }
+    }
+
+    async fn user(&self, server: &str, name: &str) -> Client {
+        let mut c = Client::register(self.cfg(server, name), name, &password_of(name))
+            .await
+            .unwrap();
+        c.connect_gateway().await.unwrap();
+        c
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Syncs (woken by gateway pushes) until `n` messages arrived; bounded.
+async fn recv(c: &mut Client, n: usize) -> Vec<Received> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = Vec::new();
+    while got.len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "{} got {got:?}, wanted {n} messages",
+            c.user()
+        );
+        got.extend(c.wait(Duration::from_millis(500)).await.unwrap());
+    }
+    got
+}
+
+/// Syncs until `c` is at `epoch` in `group` (commits are delivered asynchronously); bounded.
+async fn reach_epoch(c: &mut Client, group: &str, epoch: u64) -> Vec<Received> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = Vec::new();
+    loop {
+        got.extend(c.wait(Duration::from_millis(300)).await.unwrap());
+        if c.groups().iter().any(|g| g == group) && c.epoch(group).unwrap() >= epoch {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not reach epoch {epoch}",
+            c.user()
+        );
+    }
+}
+
+fn texts(v: &[Received]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|m| (m.sender.clone(), m.text.clone()))
+        .collect()
+}
+
+async fn api(
+    c: &Client,
+    w: &World,
+    server: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> crate::harness::Resp {
+    w.net
+        .server(server)
+        .client(c.token())
+        .send(method, path, body)
+        .await
+}
+
+/// Every byte the server stores: SQLite files (all of the data folder) or, on PostgreSQL,
+/// every MLS column (base64-decoded).
+async fn scan_for(w: &World, server: &str, secrets: &[&str]) {
+    let s = w.net.server(server);
+    let mut blobs: Vec<Vec<u8>> = Vec::new();
+    if s.backend == Backend::Sqlite {
+        for e in std::fs::read_dir(&s.data_dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                blobs.push(std::fs::read(p).unwrap());
+            }
+        }
+    }
+    for t in s.hearth.db.mls_all_blobs().await.unwrap() {
+        blobs.push(t.clone().into_bytes());
+        if let Ok(b) = b64::decode(&t, "blob") {
+            blobs.push(b);
+        }
+    }
+    for secret in secrets {
+        for b in &blobs {
+            assert!(
+                !b.windows(secret.len()).any(|x| x == secret.as_bytes()),
+                "{server} stores the plaintext {secret:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn encrypted_dms_across_three_servers() {
+    let w = World::start().await;
+    let mut alice = w.user(A, "alice").await;
+    let mut bob = w.user(B, "bob").await;
+    let mut carol = w.user(C, "carol").await;
+    assert_eq!(alice.user(), "alice@a.hearth.test");
+
+    // alice@a and bob@b: a DM, messages both ways.
+    let dm = alice.start_dm(&["bob@b.hearth.test"]).await.unwrap();
+    alice.send(&dm, "hello bob, secret one").await.unwrap();
+    let got = recv(&mut bob, 1).await;
+    assert_eq!(
+        texts(&got),
+        [("alice@a.hearth.test".into(), "hello bob, secret one".into())]
+    );
+    bob.send(&dm, "hi alice, secret two").await.unwrap();
+    let got = recv(&mut alice, 1).await;
+    assert_eq!(
+        texts(&got),
+        [("bob@b.hearth.test".into(), "hi alice, secret two".into())]
+    );
+    assert_eq!(
+        alice.epoch_authenticator(&dm).unwrap(),
+        bob.epoch_authenticator(&dm).unwrap()
+    );
+    // Both pinned the other's domain key, fetched from that domain.
+    assert_eq!(alice.pins(B).len(), 1);
+    assert_eq!(bob.pins(A).len(), 1);
+
+    // A second device of bob's joins (added by his first device) and reads new messages.
+    let mut bob2 = Client::login(w.cfg(B, "bob2"), "bob", &password_of("bob"))
+        .await
+        .unwrap();
+    bob2.connect_gateway().await.unwrap();
+    assert_eq!(bob.add_own_devices(&dm).await.unwrap(), 1);
+    let epoch = bob.epoch(&dm).unwrap();
+    let _ = reach_epoch(&mut alice, &dm, epoch).await;
+    let _ = reach_epoch(&mut bob2, &dm, epoch).await;
+    alice
+        .send(&dm, "secret three for both devices")
+        .await
+        .unwrap();
+    assert_eq!(
+        recv(&mut bob2, 1).await[0].text,
+        "secret three for both devices"
+    );
+    assert_eq!(
+        recv(&mut bob, 1).await[0].text,
+        "secret three for both devices"
+    );
+    assert_eq!(alice.members(&dm).unwrap().len(), 3);
+
+    // A group DM with carol@c (hub: a).
+    let group = alice
+        .start_dm(&["bob@b.hearth.test", "carol@c.hearth.test"])
+        .await
+        .unwrap();
+    let _ = reach_epoch(&mut carol, &group, 1).await;
+    carol.send(&group, "carol's secret four").await.unwrap();
+    let got = recv(&mut alice, 1).await;
+    assert_eq!(
+        texts(&got),
+        [("carol@c.hearth.test".into(), "carol's secret four".into())]
+    );
+    let mut all = reach_epoch(&mut bob, &group, 1).await;
+    while !all
+        .iter()
+        .any(|m: &Received| m.text == "carol's secret four")
+    {
+        all.extend(recv(&mut bob, 1).await);
+    }
+    assert_eq!(
+        alice.epoch_authenticator(&group).unwrap(),
+        carol.epoch_authenticator(&group).unwrap()
+    );
+
+    // A restart keeps the groups (openmls state persisted by the SDK).
+    drop(alice);
+    let mut alice = Client::open(w.cfg(A, "alice")).await.unwrap();
+    assert!(alice.groups().contains(&dm) && alice.groups().contains(&group));
+    alice.send(&dm, "secret five after restart").await.unwrap();
+    let mut got = Vec::new();
+    while !got
+        .iter()
+        .any(|m: &Received| m.text == "secret five after restart")
+    {
+        got.extend(recv(&mut bob2, 1).await);
+    }
+    bob.send(&dm, "secret six to the restarted alice")
+        .await
+        .unwrap();
+    assert_eq!(
+        recv(&mut alice, 1).await[0].text,
+        "secret six to the restarted alice"
+    );
+
+    // No server stores any plaintext.
+    let secrets = [
+        "secret one",
+        "secret two",
+        "secret three",
+        "secret four",
+        "secret five",
+        "secret six",
+    ];
+    for s in [A, B, C] {
+        scan_for(&w, s, &secrets).await;
+    }
+}
+
+#[tokio::test]
+async fn hub_ordering_policies_and_refusals() {
+    let w = World::start().await;
+    let mut alice = w.user(A, "alice").await;
+    let mut bob = w.user(B, "bob").await;
+    let dm = alice.start_dm(&["bob@b.hearth.test"]).await.unwrap();
+    let _ = reach_epoch(&mut bob, &dm, 1).await;
+
+    // Two concurrent commits for epoch 1: one accepted, the other refused with 409; the loser
+    // catches up and commits again; both end with the same epoch authenticator.
+    let (ra, rb) = tokio::join!(alice.try_self_update(&dm), bob.try_self_update(&dm));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert!(ra ^ rb, "exactly one commit wins: alice {ra}, bob {rb}");
+    let (winner, loser) = if ra {
+        (&mut alice, &mut bob)
+    } else {
+        (&mut bob, &mut alice)
+    };
+    let _ = reach_epoch(loser, &dm, 2).await;
+    assert!(loser.try_self_update(&dm).await.unwrap());
+    let _ = reach_epoch(winner, &dm, 3).await;
+    assert_eq!(
+        alice.epoch_authenticator(&dm).unwrap(),
+        bob.epoch_authenticator(&dm).unwrap()
+    );
+
+    // A commit at a stale epoch is refused with the current epoch, and its Welcome is never
+    // delivered: carol (c) gets nothing.
+    let mut carol = w.user(C, "carol").await;
+    let kps = alice.claim("carol@c.hearth.test").await.unwrap();
+    assert!(bob.try_self_update(&dm).await.unwrap()); // epoch 4; alice has not synced
+    let stale = alice.self_update_raw(&dm).unwrap();
+    let r = api(
+        &alice,
+        &w,
+        A,
+        reqwest::Method::POST,
+        "/mls/messages",
+        Some(json!({"device_id": alice.device_id(), "message": b64::encode(&stale)})),
+    )
+    .await;
+    assert_err(&r, 409, 60004);
+    assert_eq!(r.body["epoch"], 4);
+    assert!(!alice.add_once(&dm, &kps).await.unwrap());
+    // The hub's answer was final; give the (absent) delivery every chance, then check.
+    let _ = reach_epoch(&mut alice, &dm, 4).await;
+    assert!(carol.sync().await.unwrap().is_empty());
+    assert!(carol.groups().is_empty(), "no Welcome for a refused commit");
+    let inbox = api(
+        &carol,
+        &w,
+        C,
+        reqwest::Method::GET,
+        &format!("/mls/devices/{}/inbox", carol.device_id()),
+        None,
+    )
+    .await;
+    assert_eq!(inbox.body["items"].as_array().unwrap().len(), 0);
+
+    // Bad input gets clear 4xx answers.
+    let dev = alice.device_id().to_owned();
+    let alice_http = w.net.server(A).client(alice.token());
+    let post = |body: Value| {
+        let c = alice_http.clone();
+        async move { c.post("/mls/messages", body).await }
+    };
+    let good = alice.encrypt_raw(&dm, "x").unwrap();
+    let r = post(json!({"device_id": dev, "message": b64::encode(&good[..good.len() / 2])})).await;
+    assert_err(&r, 400, 60001); // truncated MLS bytes
+    let r = post(json!({"device_id": dev, "message": "not base64!"})).await;
+    assert_err(&r, 400, 50035);
+    let r = post(json!({"device_id": bob.device_id(), "message": b64::encode(&good)})).await;
+    assert_err(&r, 404, 10070); // a device this server does not know
+    // A commit of bob's sent as if from alice's device: wrong sender device.
+    let bobs = bob.self_update_raw(&dm).unwrap();
+    let r = post(json!({"device_id": dev, "message": b64::encode(&bobs)})).await;
+    assert_err(&r, 403, 60003);
+    // A commit for a group the hub does not know.
+    let unknown = format!("{A}/{}", "f".repeat(32));
+    alice.create_unregistered_group(&unknown).unwrap();
+    let c = alice.self_update_raw(&unknown).unwrap();
+    let r = post(json!({"device_id": dev, "message": b64::encode(&c)})).await;
+    assert_err(&r, 404, 10071);
+    // A commit from a non-member (dave forges a group with the same id): refused.
+    let mut dave = w.user(A, "dave").await;
+    dave.create_unregistered_group(&dm).unwrap();
+    let forged = dave.self_update_raw(&dm).unwrap();
+    let r = api(
+        &dave,
+        &w,
+        A,
+        reqwest::Method::POST,
+        "/mls/messages",
+        Some(json!({"device_id": dave.device_id(), "message": b64::encode(&forged)})),
+    )
+    .await;
+    assert!(
+        r.status == 400 || r.status == 403 || r.status == 409,
+        "{r:?}"
+    );
+    // An invalid commit: a valid commit with a flipped byte in its signature (the signature
+    // precedes the 33-byte confirmation and membership tags).
+    let mut bad = alice.self_update_raw(&dm).unwrap();
+    let n = bad.len();
+    bad[n - 66 - 20] ^= 0x55;
+    let r = post(json!({"device_id": dev, "message": b64::encode(&bad)})).await;
+    assert!(r.status == 400, "{r:?}");
+    // Everyone still agrees.
+    alice.send(&dm, "still fine").await.unwrap();
+    assert_eq!(recv(&mut bob, 1).await[0].text, "still fine");
+
+    // KeyPackage exhaustion falls back to the last-resort package; then the rate limit.
+    let frank = w.user(B, "frank").await;
+    let claim = |who: &Client| {
+        let c = w.net.server(A).client(who.token());
+        async move {
+            c.post(
+                "/mls/key-packages/claim",
+                json!({"user": "frank@b.hearth.test"}),
+            )
+            .await
+        }
+    };
+    let mut last_resort = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..7 {
+        let r = claim(&alice).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        let d = &r.body["devices"][0];
+        assert_eq!(d["device_id"], frank.device_id());
+        let lr = d["last_resort"].as_bool().unwrap();
+        if !lr {
+            assert!(
+                seen.insert(d["key_package"].to_string()),
+                "a package handed out twice"
+            );
+        }
+        last_resort.push(lr);
+    }
+    assert_eq!(last_resort, [false, false, false, false, false, true, true]);
+    let stock = api(
+        &frank,
+        &w,
+        B,
+        reqwest::Method::GET,
+        &format!("/mls/devices/{}/key-packages", frank.device_id()),
+        None,
+    )
+    .await;
+    assert_eq!(stock.body["stock"], 0);
+    assert_eq!(stock.body["last_resort"], true);
+    for _ in 0..3 {
+        assert_eq!(claim(&alice).await.status, 200);
+    }
+    let r = claim(&alice).await;
+    assert_eq!(r.status, 429, "{r:?}");
+
+    // DM policy: gina admits only people she shares a guild with.
+    let gina = w.user(B, "gina").await;
+    let r = api(
+        &gina,
+        &w,
+        B,
+        reqwest::Method::PATCH,
+        "/users/@me",
+        Some(json!({"dm_policy": 1})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = api(
+        &alice,
+        &w,
+        A,
+        reqwest::Method::POST,
+        "/mls/key-packages/claim",
+        Some(json!({"user": "gina@b.hearth.test"})),
+    )
+    .await;
+    assert_err(&r, 403, 50007);
+    match alice.claim("gina@b.hearth.test").await {
+        Err(ClientError::Api {
+            status: 403,
+            code: 50007,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_verified_and_keys_pinned() {
+    let w = World::start().await;
+    let mut alice = w.user(A, "alice").await;
+    let bob = w.user(B, "bob").await;
+
+    // A credential for a user of b signed by a (a malicious server speaking for b's users),
+    // and one naming b but signed with a's key: both rejected by the SDK.
+    let key = w.net.server(A).hearth.fed.keyring.current();
+    let sk = [9u8; 32];
+    let now = hearth_federation_now();
+    let mut forged = json!({"user": "mallory@b.hearth.test", "device_id": "1",
+        "signature_key": b64::encode(sk), "issued_ts": now, "expires_ts": now + 3_600_000});
+    sign_json(Purpose::DeviceCredential, &mut forged, A, &key).unwrap();
+    let bytes = hearth_federation::canonical::canonical_json(&forged).unwrap();
+    assert!(matches!(
+        alice.verify_identity(&bytes, &sk).await,
+        Err(ClientError::BadCredential { .. })
+    ));
+    let mut forged2 = json!({"user": "mallory@b.hearth.test", "device_id": "1",
+        "signature_key": b64::encode(sk), "issued_ts": now, "expires_ts": now + 3_600_000});
+    sign_json(Purpose::DeviceCredential, &mut forged2, B, &key).unwrap();
+    let bytes = hearth_federation::canonical::canonical_json(&forged2).unwrap();
+    assert!(matches!(
+        alice.verify_identity(&bytes, &sk).await,
+        Err(ClientError::BadCredential { .. })
+    ));
+
+    // bob's genuine packages verify, and alice pins b's key.
+    let kps = alice.claim("bob@b.hearth.test").await.unwrap();
+    assert_eq!(kps.len(), 1);
+    let pinned = alice.pins(B);
+    assert_eq!(pinned.len(), 1);
+
+    // b rotates its key; bob's new device is signed with the new key: alice flags the change
+    // and refuses it until accepted.
+    w.net.server(B).hearth.fed.rotate_key().await.unwrap();
+    let _bob2 = Client::login(w.cfg(B, "bob2"), "bob", &password_of("bob"))
+        .await
+        .unwrap();
+    alice.forget_key_documents();
+    let mut flagged = false;
+    for _ in 0..3 {
+        match alice.claim("bob@b.hearth.test").await {
+            Err(ClientError::KeyChanged { domain, .. }) => {
+                assert_eq!(domain, B);
+                flagged = true;
+                break;
+            }
+            Ok(_) => {} // a package signed by the old key came first
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(flagged, "the changed key of b must be flagged");
+    assert_eq!(alice.key_warnings().len(), 1);
+    assert_eq!(alice.key_warnings()[0].domain, B);
+    alice.accept_key_change(B).unwrap();
+    assert!(alice.key_warnings().is_empty());
+    drop(bob);
+}
+
+fn hearth_federation_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
