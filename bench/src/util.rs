@@ -2,6 +2,7 @@
 //! REST client, the raw gateway client, and result figures.
 
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -256,8 +257,14 @@ impl Server {
         for (k, v) in &sp.env {
             cmd.env(k, v);
         }
+        // hearth logs (tracing) to stdout: send them to our stderr, next to the progress.
+        let log = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null());
         cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(log)
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         let t0 = Instant::now();
