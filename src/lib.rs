@@ -37,6 +37,7 @@ pub struct App {
     pub gateway: Arc<gateway::Gateway>,
     limits: Arc<api::RouteLimits>,
     federation: Option<(FedListener, axum::Router)>,
+    log: Arc<s2s::guild_log::GuildLog>,
 }
 
 /// The separate federation listener (`federation.listen`).
@@ -79,7 +80,7 @@ impl App {
             hearth: hearth.clone(),
             limits: limits.clone(),
             gateway: gateway.clone(),
-            log,
+            log: log.clone(),
         };
         let fed_cfg = hearth.config.federation.clone();
         let mut router = api::router(state.clone());
@@ -126,6 +127,7 @@ impl App {
             gateway,
             limits,
             federation,
+            log,
         })
     }
 
@@ -225,6 +227,8 @@ impl App {
         if let Some(t) = fed_task {
             let _ = t.await;
         }
+        // Everything committed is in the federation log before the database closes.
+        self.log.barrier().await;
         self.hearth.db.close().await;
         res
     }

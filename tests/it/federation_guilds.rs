@@ -648,6 +648,16 @@ async fn remote_kick_and_ban_stop_events_and_rejoin() {
 #[tokio::test]
 async fn a_member_server_down_for_a_while_catches_up_without_duplicates() {
     let mut f = fed().await;
+    let gid_b_: i64 = f.gid_b.parse().unwrap();
+    let h0 = f
+        .net
+        .server(B)
+        .hearth
+        .db
+        .log_head(gid_b_)
+        .await
+        .unwrap()
+        .map_or(0, |(s, _)| s);
     f.net.server_mut(A).stop_keeping_data().await;
     for i in 0..5 {
         f.bob()
@@ -658,6 +668,16 @@ async fn a_member_server_down_for_a_while_catches_up_without_duplicates() {
             .await;
     }
     f.net.server_mut(A).start_again().await;
+    let b0 = f.net.server(B);
+    eventually("the five messages are in the host's log", || async {
+        b0.hearth
+            .db
+            .log_head(gid_b_)
+            .await
+            .unwrap()
+            .is_some_and(|(s, _)| s >= h0 + 5)
+    })
+    .await;
     let a = f.net.server(A);
     let gid_a: i64 = f.gid_a.parse().unwrap();
     let gid_b: i64 = f.gid_b.parse().unwrap();
@@ -713,6 +733,16 @@ async fn a_member_server_down_for_a_while_catches_up_without_duplicates() {
 #[tokio::test]
 async fn the_host_restarting_during_a_burst_loses_and_reorders_nothing() {
     let mut f = fed().await;
+    let gid_b0: i64 = f.gid_b.parse().unwrap();
+    let h0 = f
+        .net
+        .server(B)
+        .hearth
+        .db
+        .log_head(gid_b0)
+        .await
+        .unwrap()
+        .map_or(0, |(s, _)| s);
     let mut sent = vec![];
     for i in 0..20 {
         let r = f
@@ -728,6 +758,16 @@ async fn the_host_restarting_during_a_burst_loses_and_reorders_nothing() {
             f.net.server_mut(B).restart().await;
         }
     }
+    let b0 = f.net.server(B);
+    eventually("the whole burst is in the host's log", || async {
+        b0.hearth
+            .db
+            .log_head(gid_b0)
+            .await
+            .unwrap()
+            .is_some_and(|(s, _)| s >= h0 + 20)
+    })
+    .await;
     let gid_b: i64 = f.gid_b.parse().unwrap();
     let (head, _) = f
         .net
@@ -1072,6 +1112,14 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
     let (a, b) = (f.net.server(A), f.net.server(B));
     let gid_a: i64 = f.gid_a.parse().unwrap();
     let gid_b: i64 = f.gid_b.parse().unwrap();
+    // The log writer appends asynchronously: know where the log stands first.
+    let h0 = b
+        .hearth
+        .db
+        .log_head(gid_b)
+        .await
+        .unwrap()
+        .map_or(0, |(s, _)| s);
     f.bob()
         .post(
             &format!("/channels/{}/messages", f.general_b),
@@ -1084,6 +1132,15 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
             json!({"content": "second of two"}),
         )
         .await;
+    eventually("both messages are in the host's log", || async {
+        b.hearth
+            .db
+            .log_head(gid_b)
+            .await
+            .unwrap()
+            .is_some_and(|(s, _)| s >= h0 + 2)
+    })
+    .await;
     let (head, _) = b.hearth.db.log_head(gid_b).await.unwrap().unwrap();
     eventually("a applied both", || async {
         a.hearth
