@@ -124,30 +124,9 @@ impl Hearth {
                 .await;
             return Ok(u);
         }
-        let u = UserRow {
-            id: self.next_id(),
-            username: name.to_string(),
-            global_name: user["global_name"].as_str().map(str::to_string),
-            email: None,
-            password_hash: None,
-            avatar: user["avatar"].as_str().map(str::to_string),
-            bio: String::new(),
-            bot: user["bot"].as_bool().unwrap_or(false),
-            admin: false,
-            suspended: false,
-            dm_policy: 0,
-            created_at: crate::storage::now_ms(),
-            home_server: Some(server.to_string()),
-        };
-        if self.db.insert_user(&u).await.is_err() {
-            return self
-                .db
-                .remote_user(server, name)
-                .await
-                .map_err(discord)?
-                .ok_or_else(|| discord(Error::internal("remote user vanished")));
-        }
-        Ok(u)
+        self.insert_remote_user(name, server, user)
+            .await
+            .map_err(discord)
     }
 
     /// Whether some member of `guild` from `server` may view `channel`.

@@ -272,33 +272,7 @@ impl<'a> Translator<'a> {
                         .await?;
                     u.id
                 }
-                None => {
-                    let u = UserRow {
-                        id: self.h.next_id(),
-                        username: name.to_lowercase(),
-                        global_name: obj["global_name"].as_str().map(str::to_string),
-                        email: None,
-                        password_hash: None,
-                        avatar: obj["avatar"].as_str().map(str::to_string),
-                        bio: String::new(),
-                        bot: obj["bot"].as_bool().unwrap_or(false),
-                        admin: false,
-                        suspended: false,
-                        dm_policy: 0,
-                        created_at: now_ms(),
-                        home_server: Some(server.to_lowercase()),
-                    };
-                    match self.h.db.insert_user(&u).await {
-                        Ok(()) => u.id,
-                        Err(_) => self
-                            .h
-                            .db
-                            .remote_user(server, name)
-                            .await?
-                            .map(|u| u.id)
-                            .ok_or_else(|| Error::internal("remote user vanished"))?,
-                    }
-                }
+                None => self.h.insert_remote_user(name, server, obj).await?.id,
             }
         };
         let r: i64 = rid.parse::<u64>().map_err(Error::internal)? as i64;
@@ -478,6 +452,39 @@ fn intent_of(t: &str) -> u64 {
 }
 
 impl Hearth {
+    /// Creates the local row of a remote user `name@server` from a profile object
+    /// (`global_name`, `avatar`, `bot`); if a concurrent request created it first, that row.
+    pub(crate) async fn insert_remote_user(
+        &self,
+        name: &str,
+        server: &str,
+        profile: &Value,
+    ) -> Result<UserRow> {
+        let u = UserRow {
+            id: self.next_id(),
+            username: name.to_lowercase(),
+            global_name: profile["global_name"].as_str().map(str::to_string),
+            email: None,
+            password_hash: None,
+            avatar: profile["avatar"].as_str().map(str::to_string),
+            bio: String::new(),
+            bot: profile["bot"].as_bool().unwrap_or(false),
+            admin: false,
+            suspended: false,
+            dm_policy: 0,
+            created_at: now_ms(),
+            home_server: Some(server.to_lowercase()),
+        };
+        match self.db.insert_user(&u).await {
+            Ok(()) => Ok(u),
+            Err(_) => self
+                .db
+                .remote_user(server, name)
+                .await?
+                .ok_or_else(|| Error::internal("remote user vanished")),
+        }
+    }
+
     fn replica_lock(&self, guild_id: i64) -> Arc<tokio::sync::Mutex<()>> {
         self.replica_locks
             .lock()

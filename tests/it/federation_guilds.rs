@@ -93,6 +93,16 @@ impl Fed {
     fn carol(&self) -> Client {
         self.net.server(C).client(&self.carol_tok)
     }
+    /// The newest `seq` of the guild's log on the host (0 when empty).
+    async fn host_head(&self) -> i64 {
+        let gid: i64 = self.gid_b.parse().unwrap();
+        let db = &self.net.server(B).hearth.db;
+        db.log_head(gid).await.unwrap().map_or(0, |(s, _)| s)
+    }
+    /// Waits until the host's log reaches `seq` (its writer appends asynchronously).
+    async fn host_head_reaches(&self, what: &str, seq: i64) {
+        eventually(what, || async { self.host_head().await >= seq }).await;
+    }
 }
 
 fn general_of(guild_create: &Value) -> String {
@@ -651,16 +661,7 @@ async fn remote_kick_and_ban_stop_events_and_rejoin() {
 #[tokio::test]
 async fn a_member_server_down_for_a_while_catches_up_without_duplicates() {
     let mut f = fed().await;
-    let gid_b_: i64 = f.gid_b.parse().unwrap();
-    let h0 = f
-        .net
-        .server(B)
-        .hearth
-        .db
-        .log_head(gid_b_)
-        .await
-        .unwrap()
-        .map_or(0, |(s, _)| s);
+    let h0 = f.host_head().await;
     f.net.server_mut(A).stop_keeping_data().await;
     for i in 0..5 {
         f.bob()
@@ -671,28 +672,12 @@ async fn a_member_server_down_for_a_while_catches_up_without_duplicates() {
             .await;
     }
     f.net.server_mut(A).start_again().await;
-    let b0 = f.net.server(B);
-    eventually("the five messages are in the host's log", || async {
-        b0.hearth
-            .db
-            .log_head(gid_b_)
-            .await
-            .unwrap()
-            .is_some_and(|(s, _)| s >= h0 + 5)
-    })
-    .await;
+    f.host_head_reaches("the five messages are in the host's log", h0 + 5)
+        .await;
     let a = f.net.server(A);
     let gid_a: i64 = f.gid_a.parse().unwrap();
     let gid_b: i64 = f.gid_b.parse().unwrap();
-    let (head, _) = f
-        .net
-        .server(B)
-        .hearth
-        .db
-        .log_head(gid_b)
-        .await
-        .unwrap()
-        .unwrap();
+    let head = f.host_head().await;
     eventually("a applied everything", || async {
         a.hearth
             .db
@@ -736,16 +721,7 @@ async fn a_member_server_down_for_a_while_catches_up_without_duplicates() {
 #[tokio::test]
 async fn the_host_restarting_during_a_burst_loses_and_reorders_nothing() {
     let mut f = fed().await;
-    let gid_b0: i64 = f.gid_b.parse().unwrap();
-    let h0 = f
-        .net
-        .server(B)
-        .hearth
-        .db
-        .log_head(gid_b0)
-        .await
-        .unwrap()
-        .map_or(0, |(s, _)| s);
+    let h0 = f.host_head().await;
     let mut sent = vec![];
     for i in 0..20 {
         let r = f
@@ -761,26 +737,9 @@ async fn the_host_restarting_during_a_burst_loses_and_reorders_nothing() {
             f.net.server_mut(B).restart().await;
         }
     }
-    let b0 = f.net.server(B);
-    eventually("the whole burst is in the host's log", || async {
-        b0.hearth
-            .db
-            .log_head(gid_b0)
-            .await
-            .unwrap()
-            .is_some_and(|(s, _)| s >= h0 + 20)
-    })
-    .await;
-    let gid_b: i64 = f.gid_b.parse().unwrap();
-    let (head, _) = f
-        .net
-        .server(B)
-        .hearth
-        .db
-        .log_head(gid_b)
-        .await
-        .unwrap()
-        .unwrap();
+    f.host_head_reaches("the whole burst is in the host's log", h0 + 20)
+        .await;
+    let head = f.host_head().await;
     for (srv, gid) in [(A, &f.gid_a), (C, &f.gid_c)] {
         let t = f.net.server(srv);
         let gid: i64 = gid.parse().unwrap();
