@@ -21,137 +21,30 @@
 #
 # Environment: HEARTH_BIN (skip the build), A_PORT/B_PORT (client API ports, default 8081/8082),
 # A_FED_PORT/B_FED_PORT (federation ports, default 8448/8449), KEEP=1 (keep the temp dir).
-# Needs: bash, curl, python3, openssl.
+# Needs: bash, curl, python3, openssl. The shared setup (CA, servers, cleanup) is in
+# scripts/lib/two-servers.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-A_PORT="${A_PORT:-8081}"
-B_PORT="${B_PORT:-8082}"
-A_FED_PORT="${A_FED_PORT:-8448}"
-B_FED_PORT="${B_FED_PORT:-8449}"
-A_NAME="a.localhost:${A_FED_PORT}"
-B_NAME="b.localhost:${B_FED_PORT}"
-OPENSSL="${OPENSSL:-openssl}"
-
-if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
-step() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
-fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-for tool in curl python3 "$OPENSSL"; do
-  command -v "$tool" >/dev/null || fail "$tool is required"
-done
-for port in "$A_PORT" "$B_PORT" "$A_FED_PORT" "$B_FED_PORT"; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    fail "127.0.0.1:$port is already in use (set A_PORT/B_PORT/A_FED_PORT/B_FED_PORT)"
-  fi
-done
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/hearth-fed-demo.XXXXXX")"
-PIDS=()
-cleanup() {
-  local status=$?
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ "$status" -ne 0 ]; then
-    for s in a b; do
-      if [ -f "$WORK/$s.log" ]; then
-        echo "--- last lines of server $s's log ($WORK/$s.log) ---" >&2
-        tail -n 20 "$WORK/$s.log" >&2
-      fi
-    done
-  fi
-  if [ "${KEEP:-0}" = 1 ]; then
-    echo "kept $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# json EXPR: evaluates a Python expression over the JSON document on stdin, bound to `d`.
-json() { python3 -c 'import sys, json; d = json.load(sys.stdin); r = eval(sys.argv[1]); print(r if isinstance(r, str) else json.dumps(r))' "$1"; }
+# shellcheck source=lib/two-servers.sh
+source "$ROOT/scripts/lib/two-servers.sh"
+two_servers_init hearth-fed-demo
 
 # ---------------------------------------------------------------------------------------------
 step "1. Build"
-if [ -n "${HEARTH_BIN:-}" ]; then
-  BIN="$HEARTH_BIN"
-  echo "using HEARTH_BIN=$BIN"
-else
-  (cd "$ROOT" && cargo build --bin hearth)
-  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/hearth"
-fi
-[ -x "$BIN" ] || fail "$BIN is not an executable"
+two_servers_build
 
 # ---------------------------------------------------------------------------------------------
 step "2. A throwaway CA and a certificate for each server (openssl)"
+two_servers_certs
 cd "$WORK"
-"$OPENSSL" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-  -subj "/CN=Hearth demo CA" -keyout ca.key -out ca.pem \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  2>/dev/null
-for s in a b; do
-  "$OPENSSL" req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -subj "/CN=$s.localhost" -keyout "$s.key" -out "$s.csr" 2>/dev/null
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" \
-    "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" \
-    "subjectAltName=DNS:$s.localhost" > "$s.ext"
-  "$OPENSSL" x509 -req -in "$s.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-    -extfile "$s.ext" -out "$s.pem" 2>/dev/null
-  echo "$s.pem: $("$OPENSSL" x509 -in "$s.pem" -noout -subject) ($("$OPENSSL" x509 -in "$s.pem" -noout -ext subjectAltName | tail -n 1 | tr -d ' '))"
-done
 
 # ---------------------------------------------------------------------------------------------
 step "3. Start server a ($A_NAME) and server b ($B_NAME)"
-start() { # start LETTER NAME CLIENT_PORT FED_PORT
-  local s=$1 name=$2 port=$3 fed_port=$4
-  mkdir -p "$WORK/$s-data"
-  env HEARTH_SERVER_NAME="$name" \
-    HEARTH_LISTEN="127.0.0.1:$port" \
-    HEARTH_DATA_DIR="$WORK/$s-data" \
-    HEARTH_FEDERATION__LISTEN="127.0.0.1:$fed_port" \
-    HEARTH_FEDERATION__TLS_CERT="$WORK/$s.pem" \
-    HEARTH_FEDERATION__TLS_KEY="$WORK/$s.key" \
-    HEARTH_FEDERATION__EXTRA_CA_CERTS="[\"$WORK/ca.pem\"]" \
-    HEARTH_FEDERATION__ALLOW_PRIVATE_ADDRESSES=true \
-    HEARTH_LOG="${HEARTH_LOG:-info,sqlx=warn,tower_http=warn}" \
-    "$BIN" serve > "$WORK/$s.log" 2>&1 &
-  PIDS+=($!)
-  echo "server $s: pid $!, client API http://127.0.0.1:$port, federation https://$name (log: $WORK/$s.log)"
-}
-start a "$A_NAME" "$A_PORT" "$A_FED_PORT"
-start b "$B_NAME" "$B_PORT" "$B_FED_PORT"
-for s in a b; do
-  if [ $s = a ]; then port=$A_PORT; name=$A_NAME; else port=$B_PORT; name=$B_NAME; fi
-  for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 \
-      && curl -sf --cacert ca.pem "https://$name/_hearth/federation/v1/version" >/dev/null 2>&1 \
-      && break
-    sleep 0.2
-  done
-  curl -sf "http://127.0.0.1:$port/health" >/dev/null || fail "server $s did not start"
-  printf 'https://%s/_hearth/federation/v1/version -> %s\n' "$name" \
-    "$(curl -sS --cacert ca.pem "https://$name/_hearth/federation/v1/version")"
-done
+two_servers_start
 printf 'https://%s/_hearth/key/v1/server -> %s\n' "$A_NAME" \
   "$(curl -sS --cacert ca.pem "https://$A_NAME/_hearth/key/v1/server" \
      | json '{"server_name": d["server_name"], "verify_keys": list(d["verify_keys"])}')"
-
-A="http://127.0.0.1:$A_PORT/api/v10"
-B="http://127.0.0.1:$B_PORT/api/v10"
-# call METHOD URL TOKEN [BODY]: a client API request; fails on an HTTP error.
-call() {
-  local method=$1 url=$2 token=$3 body=${4:-}
-  local args=(-sS --fail-with-body -X "$method" "$url")
-  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
-  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' -d "$body")
-  curl "${args[@]}" || { echo >&2; fail "$method $url failed"; }
-}
 
 # ---------------------------------------------------------------------------------------------
 step "4. alice registers on a, bob on b; alice creates a guild and an invite on a"

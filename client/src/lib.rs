@@ -86,17 +86,57 @@ pub trait KeySource: Send + Sync {
 
 /// Fetches `https://{domain}/_hearth/key/v1/server`, or `{base}/_hearth/key/v1/server` for a
 /// domain listed in `bases` (a server reached at another address or port).
+///
+/// A domain with an explicit port (`b.example:8449`) is fetched on that port, as federation
+/// does (spec/federation.md "Discovery", rule 1). `localhost` and `*.localhost` resolve to the
+/// loopback addresses (RFC 6761 §6.3) whatever the system resolver says, as in federation.
+/// Limitation: `.well-known/hearth/server` delegation and `_hearth._tcp` SRV records are not
+/// followed (spec/mls.md §2.1); a domain served elsewhere needs an entry in `bases`.
 pub struct HttpsKeySource {
     pub http: reqwest::Client,
     pub bases: HashMap<String, String>,
 }
 
 impl HttpsKeySource {
+    /// A source trusting the system's (webpki) roots.
     pub fn new(bases: HashMap<String, String>) -> Self {
-        HttpsKeySource {
-            http: reqwest::Client::new(),
-            bases,
-        }
+        Self::with_roots(bases, Vec::new()).expect("a default HTTP client builds")
+    }
+
+    /// A source that also trusts `roots` (extra CAs of local test setups). Errors:
+    /// [`ClientError::Http`] if the HTTP client cannot be built.
+    pub fn with_roots(
+        bases: HashMap<String, String>,
+        roots: Vec<reqwest::Certificate>,
+    ) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .tls_certs_merge(roots)
+            .dns_resolver(Arc::new(LoopbackAwareResolver))
+            .build()
+            .map_err(|e| ClientError::Http(e.to_string()))?;
+        Ok(HttpsKeySource { http, bases })
+    }
+}
+
+/// The system resolver, except that `localhost` and `*.localhost` are the loopback addresses
+/// (RFC 6761 §6.3), which glibc does not guarantee.
+struct LoopbackAwareResolver;
+
+impl reqwest::dns::Resolve for LoopbackAwareResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> =
+                if host == "localhost" || host.ends_with(".localhost") {
+                    vec![
+                        (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+                        (std::net::Ipv6Addr::LOCALHOST, 0).into(),
+                    ]
+                } else {
+                    tokio::net::lookup_host((host.as_str(), 0)).await?.collect()
+                };
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 

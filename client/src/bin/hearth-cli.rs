@@ -3,7 +3,7 @@
 //! ```text
 //! hearth-cli --server http://127.0.0.1:8080 --server-name a.example register alice PASSWORD
 //! hearth-cli dm send bob@b.example "hi"
-//! hearth-cli dm read
+//! hearth-cli dm read --wait 10
 //! ```
 //! State (token, device, MLS store, pinned domain keys) lives in `--state-dir`
 //! (default `./hearth-cli-state`).
@@ -61,8 +61,13 @@ enum Cmd {
 enum Dm {
     /// Sends `text` to `user@server` (starting the DM if needed).
     Send { user: String, text: String },
-    /// Prints new messages.
-    Read,
+    /// Prints new messages, one `[group] sender: text` line each.
+    Read {
+        /// Wait up to this many seconds for at least one message (messages from other
+        /// servers arrive asynchronously); 0 returns at once.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
 }
 
 #[tokio::main]
@@ -78,17 +83,13 @@ fn key_source(
     bases: HashMap<String, String>,
     ca: Option<&std::path::Path>,
 ) -> Result<HttpsKeySource, hearth_client::ClientError> {
-    let mut src = HttpsKeySource::new(bases);
+    let err = |e: String| hearth_client::ClientError::State(e);
+    let mut roots = Vec::new();
     if let Some(ca) = ca {
-        let err = |e: String| hearth_client::ClientError::State(e);
-        let pem = std::fs::read(ca).map_err(|e| err(e.to_string()))?;
-        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| err(e.to_string()))?;
-        src.http = reqwest::Client::builder()
-            .tls_certs_merge([cert])
-            .build()
-            .map_err(|e| err(e.to_string()))?;
+        let pem = std::fs::read(ca).map_err(|e| err(format!("{}: {e}", ca.display())))?;
+        roots.push(reqwest::Certificate::from_pem(&pem).map_err(|e| err(e.to_string()))?);
     }
-    Ok(src)
+    HttpsKeySource::with_roots(bases, roots)
 }
 
 async fn run(cli: Cli) -> Result<(), hearth_client::ClientError> {
@@ -116,7 +117,9 @@ async fn run(cli: Cli) -> Result<(), hearth_client::ClientError> {
             cmd: Dm::Send { user, text },
         } => {
             let mut c = Client::open(cfg).await?;
-            c.sync().await?;
+            for m in c.sync().await? {
+                println!("[{}] {}: {}", m.group_id, m.sender, m.text);
+            }
             let existing = c.groups().into_iter().find(|g| {
                 c.members(g)
                     .is_ok_and(|m| m.iter().any(|(u, _)| *u == user))
@@ -129,10 +132,20 @@ async fn run(cli: Cli) -> Result<(), hearth_client::ClientError> {
             c.replenish().await?;
             println!("sent to {user} (group {group})");
         }
-        Cmd::Dm { cmd: Dm::Read } => {
+        Cmd::Dm {
+            cmd: Dm::Read { wait },
+        } => {
             let mut c = Client::open(cfg).await?;
-            for m in c.sync().await? {
-                println!("[{}] {}: {}", m.group_id, m.sender, m.text);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait);
+            loop {
+                let got = c.sync().await?;
+                for m in &got {
+                    println!("[{}] {}: {}", m.group_id, m.sender, m.text);
+                }
+                if !got.is_empty() || std::time::Instant::now() >= deadline {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             }
             c.replenish().await?;
         }
