@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 
 use crate::api::{AppState, Auth, Body, P, Q};
 use crate::error::Error;
-use crate::s2s::{FedRejection, SignedRequest};
+use crate::s2s::{FedError, FedRejection, SignedRequest};
 use crate::service::Hearth;
 use crate::storage::now_ms;
 
@@ -405,21 +405,39 @@ async fn fed_submit(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>
     ))
 }
 
+/// `POST /_hearth/federation/v1/mls/deliver`: one item, or `{"items": [...]}` in the hub's
+/// order. Every item must come from its group's hub; each is stored idempotently.
 async fn fed_deliver(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>, FedRejection> {
-    let item: Value = req.json()?;
-    let gid = item["group_id"].as_str().unwrap_or_default();
-    let hub = service::hub_of(gid.as_bytes()).map(|(hub, _)| hub).ok();
-    if hub.as_deref() != Some(req.origin.as_str()) || item["hub"].as_str() != hub.as_deref() {
-        return Err(forbidden("only a group's hub delivers its messages"));
+    let body: Value = req.json()?;
+    let items: Vec<Value> = match body.get("items") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(_) => {
+            return Err(FedRejection::new(
+                StatusCode::BAD_REQUEST,
+                "H_MALFORMED",
+                "items must be an array",
+            ));
+        }
+        None => vec![body],
+    };
+    for item in &items {
+        let gid = item["group_id"].as_str().unwrap_or_default();
+        let hub = service::hub_of(gid.as_bytes()).map(|(hub, _)| hub).ok();
+        if hub.as_deref() != Some(req.origin.as_str()) || item["hub"].as_str() != hub.as_deref() {
+            return Err(forbidden("only a group's hub delivers its messages"));
+        }
     }
-    let n = h.mls_receive(&item).await.map_err(|e| {
-        tracing::error!(error = %e, "mls delivery failed");
-        FedRejection::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "H_INTERNAL",
-            "internal error",
-        )
-    })?;
+    let mut n = 0;
+    for item in &items {
+        n += h.mls_receive(item).await.map_err(|e| {
+            tracing::error!(error = %e, "mls delivery failed");
+            FedRejection::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "H_INTERNAL",
+                "internal error",
+            )
+        })?;
+    }
     Ok(axum::Json(json!({"stored": n})))
 }
 
@@ -431,32 +449,35 @@ pub fn start(hearth: &Arc<Hearth>) {
     tokio::spawn(outbox_worker(Arc::downgrade(hearth)));
 }
 
+/// Rows sent in one `/mls/deliver` request.
+pub const DELIVER_BATCH: i64 = 50;
+/// Batches sent to one destination per worker pass (then other work gets a turn).
+const BATCHES_PER_PASS: usize = 8;
+
+/// Whether a delivery failure can never succeed by retrying the same bytes (the peer refused
+/// the request as such); those rows are dropped instead of blocking the peer's queue.
+fn permanent(e: &FedError) -> bool {
+    match e {
+        FedError::Denied(_) | FedError::InvalidRequest(_) => true,
+        FedError::Remote { status, .. } => {
+            (400..500).contains(status) && !matches!(status, 401 | 408 | 421 | 429)
+        }
+        _ => false,
+    }
+}
+
 async fn outbox_worker(weak: Weak<Hearth>) {
     loop {
         let Some(h) = weak.upgrade() else { return };
-        let now = now_ms();
-        let due = h.db.mls_outbox_due(now, 50).await.unwrap_or_default();
-        for row in due {
-            let body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
-            let res = h
-                .fed
-                .request(&row.destination, Method::POST, &row.path, Some(&body))
-                .await;
-            match res {
-                Ok(_) => {
-                    let _ = h.db.mls_outbox_done(row.id).await;
-                }
-                Err(e) => {
-                    let attempts = row.attempts + 1;
-                    let base = (500i64 << attempts.min(20)).min(MAX_BACKOFF_MS);
-                    let jitter = rand::rng().random_range(0..=base / 4);
-                    tracing::debug!(dest = %row.destination, error = %e, attempts, "mls delivery failed");
-                    let _ =
-                        h.db.mls_outbox_retry(row.id, attempts, now_ms() + base + jitter)
-                            .await;
-                }
-            }
+        let due =
+            h.db.mls_outbox_due_destinations(now_ms())
+                .await
+                .unwrap_or_default();
+        let mut tasks = tokio::task::JoinSet::new();
+        for dest in due {
+            tasks.spawn(deliver_queue(h.clone(), dest));
         }
+        while tasks.join_next().await.is_some() {}
         let wait = match h.db.mls_outbox_next().await {
             Ok(Some(t)) => (t - now_ms()).clamp(0, 5_000) as u64,
             _ => 5_000,
@@ -467,4 +488,56 @@ async fn outbox_worker(weak: Weak<Hearth>) {
         let _ = tokio::time::timeout(Duration::from_millis(wait.max(1)), wake).await;
         drop(h);
     }
+}
+
+/// Delivers `destination`'s queue in order (spec/federation.md §8.9): batches of up to
+/// [`DELIVER_BATCH`] rows, oldest first. A transient failure puts the head row in backoff
+/// (0.5 s doubling, capped at [`MAX_BACKOFF_MS`], with jitter) and stops, so no later row
+/// overtakes it. A permanent refusal of a batch is retried row by row, and a row refused on its
+/// own is dropped with a warning.
+async fn deliver_queue(h: Arc<Hearth>, destination: String) {
+    let mut limit = DELIVER_BATCH;
+    for _ in 0..BATCHES_PER_PASS {
+        let rows = match h.db.mls_outbox_queue(&destination, limit).await {
+            Ok(r) if !r.is_empty() => r,
+            _ => return,
+        };
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|r| serde_json::from_str(&r.body).unwrap_or(Value::Null))
+            .collect();
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let body = json!({ "items": items });
+        match h
+            .fed
+            .request(&destination, Method::POST, &rows[0].path, Some(&body))
+            .await
+        {
+            Ok(_) => {
+                let _ = h.db.mls_outbox_done(&ids).await;
+                limit = DELIVER_BATCH;
+            }
+            Err(e) if permanent(&e) && rows.len() > 1 => {
+                tracing::debug!(dest = %destination, error = %e, "mls batch refused; sending rows one by one");
+                limit = 1;
+            }
+            Err(e) if permanent(&e) => {
+                tracing::warn!(dest = %destination, error = %e, row = rows[0].id, "mls delivery refused by the peer; dropped");
+                let _ = h.db.mls_outbox_done(&ids).await;
+            }
+            Err(e) => {
+                let head = &rows[0];
+                let attempts = head.attempts + 1;
+                let base = (500i64 << attempts.min(20)).min(MAX_BACKOFF_MS);
+                let jitter = rand::rng().random_range(0..=base / 4);
+                tracing::debug!(dest = %destination, error = %e, attempts, "mls delivery failed");
+                let _ =
+                    h.db.mls_outbox_retry(head.id, attempts, now_ms() + base + jitter)
+                        .await;
+                return;
+            }
+        }
+    }
+    // More rows than one pass takes: come back at once.
+    h.mls.wake.notify_one();
 }

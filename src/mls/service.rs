@@ -319,33 +319,40 @@ impl Hearth {
         Ok(())
     }
 
-    /// Whether `target` (a local user) admits DMs from `claimer` (a handle): neither blocked
-    /// the other, and with DM policy 1 they share a guild. Errors: 403 50007.
+    /// Whether `target` (a local user) admits DMs from `claimer` (a handle `name@server`,
+    /// local or remote; spec/mls.md §4), the same rules as Discord-style DMs: neither blocked
+    /// the other, and unless the target's `dm_policy` is 0 (anyone), they share a guild.
+    /// Fails closed: a claimer this server has no user row for (a remote user it never met)
+    /// shares no guild, so any policy other than 0 refuses them; blocks are relationships
+    /// between user rows, so a blocked user always has one and is always found. Errors:
+    /// 403 50007.
     async fn mls_dm_admits(&self, target: &UserRow, claimer: &str) -> R<()> {
         let (local, server) = claimer
             .rsplit_once('@')
             .ok_or_else(|| MlsError::form("user", "not a handle"))?;
-        if server == self.config.server_name && local.eq_ignore_ascii_case(&target.username) {
+        let (local, server) = (local.to_lowercase(), server.to_lowercase());
+        if server == self.config.server_name && local == target.username.to_lowercase() {
             return Ok(()); // one's own devices
         }
         let row = if server == self.config.server_name {
-            self.db.local_user(local).await?
+            self.db.local_user(&local).await?
         } else {
-            self.db.remote_user(server, local).await?
+            self.db.remote_user(&server, &local).await?
         };
+        let refused = || Err(Error::Rule(Rule::CannotMessageUser).into());
         if let Some(c) = &row
             && (self.db.relationship(target.id, c.id).await? == Some(2)
                 || self.db.relationship(c.id, target.id).await? == Some(2))
         {
-            return Err(Error::Rule(Rule::CannotMessageUser).into());
+            return refused();
         }
-        if target.dm_policy == 1 {
+        if target.dm_policy != 0 {
             let shared = match &row {
                 Some(c) => self.db.share_guild(c.id, target.id).await?,
                 None => false,
             };
             if !shared {
-                return Err(Error::Rule(Rule::CannotMessageUser).into());
+                return refused();
             }
         }
         Ok(())

@@ -237,23 +237,35 @@ impl Db {
         Ok(())
     }
 
-    /// Deliveries due at `now`, oldest first.
-    pub async fn mls_outbox_due(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>> {
+    /// Destinations whose queue head (their oldest row) is due at `now`. Each destination's
+    /// rows are delivered strictly in insertion (= per-group `seq`) order, so only the head's
+    /// `next_attempt_at` counts: a head in backoff holds back the rows behind it.
+    pub async fn mls_outbox_due_destinations(&self, now: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_db!(self, p => sqlx::query_as("SELECT o.destination FROM mls_outbox o JOIN (SELECT MIN(id) AS id FROM mls_outbox GROUP BY destination) h ON o.id = h.id WHERE o.next_attempt_at <= $1 ORDER BY o.id")
+            .bind(now).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// The first `limit` rows queued for `destination`, oldest first.
+    pub async fn mls_outbox_queue(&self, destination: &str, limit: i64) -> Result<Vec<OutboxRow>> {
         Ok(
-            on_db!(self, p => sqlx::query_as("SELECT id, destination, path, body, attempts, next_attempt_at FROM mls_outbox WHERE next_attempt_at <= $1 ORDER BY id LIMIT $2")
-            .bind(now).bind(limit).fetch_all(p).await)?,
+            on_db!(self, p => sqlx::query_as("SELECT id, destination, path, body, attempts, next_attempt_at FROM mls_outbox WHERE destination = $1 ORDER BY id LIMIT $2")
+            .bind(destination).bind(limit).fetch_all(p).await)?,
         )
     }
 
-    /// The earliest pending attempt time.
+    /// The earliest attempt time of any destination's queue head.
     pub async fn mls_outbox_next(&self) -> Result<Option<i64>> {
-        let r: (Option<i64>,) = on_db!(self, p => sqlx::query_as("SELECT MIN(next_attempt_at) FROM mls_outbox")
+        let r: (Option<i64>,) = on_db!(self, p => sqlx::query_as("SELECT MIN(o.next_attempt_at) FROM mls_outbox o JOIN (SELECT MIN(id) AS id FROM mls_outbox GROUP BY destination) h ON o.id = h.id")
             .fetch_one(p).await)?;
         Ok(r.0)
     }
 
-    pub async fn mls_outbox_done(&self, id: i64) -> Result<()> {
-        on_db!(self, p => sqlx::query("DELETE FROM mls_outbox WHERE id = $1").bind(id).execute(p).await.map(|_| ()))?;
+    /// Removes delivered (or dropped) rows.
+    pub async fn mls_outbox_done(&self, ids: &[i64]) -> Result<()> {
+        for id in ids {
+            on_db!(self, p => sqlx::query("DELETE FROM mls_outbox WHERE id = $1").bind(*id).execute(p).await.map(|_| ()))?;
+        }
         Ok(())
     }
 

@@ -533,6 +533,198 @@ async fn credentials_are_verified_and_keys_pinned() {
     drop(bob);
 }
 
+/// The hub delivers to a member server in `(group, seq)` order, also across an outage of that
+/// server: later items wait behind a failed one (spec/federation.md §8.9).
+#[tokio::test]
+async fn remote_delivery_keeps_seq_order_across_an_outage() {
+    let mut w = World::start().await;
+    let mut alice = w.user(A, "alice").await;
+    let mut bob = w.user(B, "bob").await;
+    let group = alice.start_dm(&["bob@b.hearth.test"]).await.unwrap();
+    reach_epoch(&mut bob, &group, 1).await;
+    let bob_device = bob.device_id().to_owned();
+    drop(bob);
+
+    // B goes down; alice goes on, with a commit in the middle: the messages after it are in
+    // the next epoch, so bob cannot read them unless the commit reaches him first.
+    w.net.server_mut(B).stop_keeping_data().await;
+    alice.send(&group, "one").await.unwrap();
+    alice.send(&group, "two").await.unwrap();
+    assert!(alice.try_self_update(&group).await.unwrap());
+    alice.send(&group, "three").await.unwrap();
+    alice.send(&group, "four").await.unwrap();
+
+    // The hub tried B, failed, and holds all five items for it in seq order.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let queued = loop {
+        let q = w
+            .net
+            .server(A)
+            .hearth
+            .db
+            .mls_outbox_queue(B, 100)
+            .await
+            .unwrap();
+        if q.len() == 5 && q[0].attempts >= 1 {
+            break q;
+        }
+        assert!(Instant::now() < deadline, "outbox for {B}: {q:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let queued_seqs: Vec<i64> = queued
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.body).unwrap()["seq"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        queued_seqs.windows(2).all(|p| p[0] < p[1]),
+        "{queued_seqs:?}"
+    );
+
+    // B comes back: bob (the same device, reopened from its state) reads everything, in order.
+    w.net.server_mut(B).start_again().await;
+    let mut bob = Client::open(w.cfg(B, "bob")).await.unwrap();
+    assert_eq!(bob.device_id(), bob_device);
+    bob.connect_gateway().await.unwrap();
+    let got = recv(&mut bob, 4).await;
+    let who = "alice@a.hearth.test".to_owned();
+    assert_eq!(
+        texts(&got),
+        ["one", "two", "three", "four"].map(|t| (who.clone(), t.to_owned()))
+    );
+    assert_eq!(bob.epoch(&group).unwrap(), 2);
+    assert_eq!(
+        bob.epoch_authenticator(&group).unwrap(),
+        alice.epoch_authenticator(&group).unwrap()
+    );
+    // B's inbox for the device holds the group's items in seq order, each once.
+    let inbox = api(
+        &bob,
+        &w,
+        B,
+        reqwest::Method::GET,
+        &format!("/mls/devices/{bob_device}/inbox?limit=100"),
+        None,
+    )
+    .await;
+    let seqs: Vec<i64> = inbox.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|it| it["group_id"] == group.as_str() && it["kind"] != "welcome")
+        .map(|it| it["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, queued_seqs);
+    // And the hub's queue drains.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !w
+        .net
+        .server(A)
+        .hearth
+        .db
+        .mls_outbox_queue(B, 100)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the outbox to {B} did not drain");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Remote claims follow the target's blocks and DM policy whether or not the target's server
+/// knows the claimer (spec/mls.md §4).
+#[tokio::test]
+async fn remote_claims_respect_blocks_and_dm_policy() {
+    let w = World::start().await;
+    let mut alice = w.user(A, "alice").await; // will share a guild with gina
+    let frank = w.user(A, "frank").await; // never meets gina
+    let gina = w.user(B, "gina").await;
+    let gina_api = w.net.server(B).client(gina.token());
+    let g = gina_api.post("/guilds", json!({"name": "Shared"})).await;
+    assert_eq!(g.status, 201, "{g:?}");
+    let gid = g.body["id"].as_str().unwrap().to_owned();
+    let chans = gina_api.get(&format!("/guilds/{gid}/channels")).await;
+    let general = chans.body[0]["id"].as_str().unwrap().to_owned();
+    let inv = gina_api
+        .post(&format!("/channels/{general}/invites"), json!({}))
+        .await;
+    let code = inv.body["code"].as_str().unwrap().to_owned();
+    let r = w
+        .net
+        .server(A)
+        .client(alice.token())
+        .post(&format!("/invites/{code}@{B}"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let members = gina_api
+        .get(&format!("/guilds/{gid}/members?limit=10"))
+        .await;
+    let alice_on_b = members
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"]["handle"] == "alice@a.hearth.test")
+        .unwrap_or_else(|| panic!("alice is not a member on B: {members:?}"))["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b_db = &w.net.server(B).hearth.db;
+    assert!(b_db.remote_user(A, "frank").await.unwrap().is_none());
+
+    async fn claim_gina(c: &Client, w: &World) -> crate::harness::Resp {
+        api(
+            c,
+            w,
+            A,
+            reqwest::Method::POST,
+            "/mls/key-packages/claim",
+            Some(json!({"user": "gina@b.hearth.test"})),
+        )
+        .await
+    }
+    let set_policy = |p: i64| {
+        gina_api.send(
+            reqwest::Method::PATCH,
+            "/users/@me",
+            Some(json!({"dm_policy": p})),
+        )
+    };
+    // Policy 1 (shared guild only): alice may claim, frank (no user row on B) may not.
+    assert_eq!(set_policy(1).await.status, 200);
+    let r = claim_gina(&alice, &w).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["devices"].as_array().unwrap().len(), 1);
+    assert_err(&claim_gina(&frank, &w).await, 403, 50007);
+
+    // gina blocks alice: refused despite the shared guild, under either policy.
+    let r = gina_api
+        .put(
+            &format!("/users/@me/relationships/{alice_on_b}"),
+            json!({"type": 2}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_err(&claim_gina(&alice, &w).await, 403, 50007);
+    assert_eq!(set_policy(0).await.status, 200);
+    assert_err(&claim_gina(&alice, &w).await, 403, 50007);
+    match alice.claim("gina@b.hearth.test").await {
+        Err(ClientError::Api {
+            status: 403,
+            code: 50007,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    // Policy 0 admits a stranger.
+    let r = claim_gina(&frank, &w).await;
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
 fn hearth_federation_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
