@@ -188,6 +188,9 @@ struct State {
     /// Known groups: group id → peers' handles when created/joined.
     groups: BTreeMap<String, Vec<String>>,
     pins: BTreeMap<String, Vec<Pin>>,
+    /// Groups this device can no longer use: group id → why (see [`Client::unusable_groups`]).
+    #[serde(default)]
+    unusable: BTreeMap<String, String>,
 }
 
 /// A decrypted message.
@@ -644,9 +647,75 @@ impl Client {
 
     // ---- groups -----------------------------------------------------------------------
 
-    /// Known group ids.
+    /// Known group ids (usable or not).
     pub fn groups(&self) -> Vec<String> {
         self.state.groups.keys().cloned().collect()
+    }
+
+    /// Groups this device can no longer use, with the reason: it was removed, or the hub
+    /// accepted a commit this device cannot process (a member's corrupted membership tag,
+    /// spec/mls.md §5.1), so the group is stuck at its epoch for us. Start a new DM with the
+    /// same people instead ([`Client::start_dm`]).
+    pub fn unusable_groups(&self) -> Vec<(String, String)> {
+        self.state
+            .unusable
+            .iter()
+            .map(|(g, r)| (g.clone(), r.clone()))
+            .collect()
+    }
+
+    /// Removes every device of `user` from the group with one commit (the hub validates it
+    /// like any commit and delivers it to every previous member, the removed ones included).
+    /// On a 409 the inbox is synced and the commit rebuilt (5 attempts). Returns the number
+    /// of leaves removed. Errors: [`ClientError::State`] if `user` has no device in the group.
+    pub async fn remove(&mut self, group_id: &str, user: &str) -> Result<usize> {
+        for _ in 0..5 {
+            let mut group = self.load_group(group_id)?;
+            let leaves: Vec<LeafNodeIndex> = group
+                .members()
+                .filter(|m| {
+                    identity_of(&m.credential)
+                        .and_then(|i| DeviceCredential::parse(&i).ok())
+                        .is_some_and(|(c, _)| c.user.eq_ignore_ascii_case(user))
+                })
+                .map(|m| m.index)
+                .collect();
+            if leaves.is_empty() {
+                return Err(ClientError::State(format!(
+                    "{user} has no device in {group_id}"
+                )));
+            }
+            let (commit, _, _) = group
+                .remove_members(&self.provider, self.signer()?, &leaves)
+                .map_err(mls_err)?;
+            let body = json!({"device_id": self.state.device_id, "message": tls(&commit)?});
+            let res = self.post("/mls/messages", body).await;
+            match res {
+                Ok(_) => {
+                    group
+                        .merge_pending_commit(&self.provider)
+                        .map_err(mls_err)?;
+                    if let Some(peers) = self.state.groups.get_mut(group_id) {
+                        peers.retain(|p| !p.eq_ignore_ascii_case(user));
+                    }
+                    self.save()?;
+                    return Ok(leaves.len());
+                }
+                Err(e) => {
+                    group
+                        .clear_pending_commit(self.provider.storage())
+                        .map_err(mls_err)?;
+                    self.save()?;
+                    match e {
+                        ClientError::Api { status: 409, .. } => {
+                            self.sync().await?;
+                        }
+                        e => return Err(e),
+                    }
+                }
+            }
+        }
+        Err(ClientError::Mls("could not commit after 5 attempts".into()))
     }
 
     fn load_group(&self, group_id: &str) -> Result<MlsGroup> {
@@ -1000,7 +1069,27 @@ impl Client {
     ) -> Result<()> {
         let gid = String::from_utf8_lossy(m.group_id().as_slice()).into_owned();
         let mut group = self.load_group(&gid)?;
-        let processed = group.process_message(&self.provider, m).map_err(mls_err)?;
+        let is_current_commit =
+            m.content_type() == ContentType::Commit && m.epoch() == group.epoch();
+        let processed = match group.process_message(&self.provider, m) {
+            Ok(p) => p,
+            Err(e) => {
+                // The hub accepted this commit (it is the group's next epoch) but this device
+                // cannot process it, e.g. a bad membership tag the hub cannot check (spec/mls.md
+                // §5.1): the group cannot advance for us any more.
+                if is_current_commit {
+                    self.state.unusable.insert(
+                        gid.clone(),
+                        format!(
+                            "the accepted commit of epoch {} cannot be processed: {e:?}",
+                            group.epoch().as_u64()
+                        ),
+                    );
+                    self.save()?;
+                }
+                return Err(mls_err(e));
+            }
+        };
         let sender_cred = processed.credential().clone();
         let sender_leaf = match processed.sender() {
             Sender::Member(i) => group.member(*i).cloned(),
@@ -1020,7 +1109,6 @@ impl Client {
                 self.save()?;
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let _ = sender_leaf;
                 for a in staged.add_proposals() {
                     let kp = a.add_proposal().key_package();
                     let (cred, key) = (
@@ -1029,9 +1117,20 @@ impl Client {
                     );
                     self.verify_member(&cred, &key).await?;
                 }
+                let removed_by = sender_leaf
+                    .as_ref()
+                    .and_then(|m| identity_of(m))
+                    .and_then(|i| DeviceCredential::parse(&i).ok())
+                    .map_or_else(|| "?".to_owned(), |(c, _)| c.user);
                 group
                     .merge_staged_commit(&self.provider, *staged)
                     .map_err(mls_err)?;
+                if !group.is_active() {
+                    self.state.unusable.insert(
+                        gid.clone(),
+                        format!("removed from the group by {removed_by}"),
+                    );
+                }
                 self.save()?;
             }
             _ => {

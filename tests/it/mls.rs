@@ -725,6 +725,165 @@ async fn remote_claims_respect_blocks_and_dm_policy() {
     assert_eq!(r.status, 200, "{r:?}");
 }
 
+/// `Client::remove`: alice removes carol from a group DM with one commit, validated by the hub
+/// and delivered to carol too; carol's SDK reports the group unusable, the hub refuses her
+/// messages, and alice and bob go on without her.
+#[tokio::test]
+async fn a_removed_member_is_told_and_refused() {
+    let w = World::start().await;
+    let mut alice = w.user(A, "alice").await;
+    let mut bob = w.user(B, "bob").await;
+    let mut carol = w.user(C, "carol").await;
+    let group = alice
+        .start_dm(&["bob@b.hearth.test", "carol@c.hearth.test"])
+        .await
+        .unwrap();
+    reach_epoch(&mut bob, &group, 1).await;
+    reach_epoch(&mut carol, &group, 1).await;
+    let stale = carol.encrypt_raw(&group, "still here?").unwrap();
+
+    match alice.remove(&group, "dave@c.hearth.test").await {
+        Err(ClientError::State(_)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        alice.remove(&group, "carol@c.hearth.test").await.unwrap(),
+        1
+    );
+    let members: Vec<String> = alice
+        .members(&group)
+        .unwrap()
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect();
+    assert_eq!(members, ["alice@a.hearth.test", "bob@b.hearth.test"]);
+    reach_epoch(&mut bob, &group, 2).await;
+    assert_eq!(
+        bob.epoch_authenticator(&group).unwrap(),
+        alice.epoch_authenticator(&group).unwrap()
+    );
+
+    // carol receives the commit that removes her and is told.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        carol.wait(Duration::from_millis(300)).await.unwrap();
+        if let Some((_, why)) = carol
+            .unusable_groups()
+            .into_iter()
+            .find(|(g, _)| *g == group)
+        {
+            assert!(
+                why.contains("removed from the group by alice@a.hearth.test"),
+                "{why}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "carol was not told of her removal"
+        );
+    }
+    // The hub refuses what she encrypted before (epoch 1 is still in the window): not a member.
+    let r = api(
+        &carol,
+        &w,
+        C,
+        reqwest::Method::POST,
+        "/mls/messages",
+        Some(json!({"device_id": carol.device_id(), "message": b64::encode(&stale)})),
+    )
+    .await;
+    assert_err(&r, 403, 60005);
+
+    // alice and bob go on; carol gets nothing more.
+    alice.send(&group, "just us").await.unwrap();
+    let got = recv(&mut bob, 1).await;
+    assert_eq!(
+        texts(&got),
+        [("alice@a.hearth.test".to_owned(), "just us".to_owned())]
+    );
+    let inbox = api(
+        &carol,
+        &w,
+        C,
+        reqwest::Method::GET,
+        &format!("/mls/devices/{}/inbox?limit=100", carol.device_id()),
+        None,
+    )
+    .await;
+    let kinds: Vec<(String, i64)> = inbox.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|it| it["group_id"] == group.as_str())
+        .map(|it| {
+            (
+                it["kind"].as_str().unwrap().to_owned(),
+                it["seq"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["welcome", "commit"],
+        "{kinds:?}"
+    );
+}
+
+/// The hub cannot check a commit's membership tag (RFC 9420 §6.2: a MAC under the epoch's
+/// membership_key, which only members hold). A member device that corrupts it gets the commit
+/// accepted; the other members cannot process it, their SDK reports the group unusable, and a
+/// new DM works (spec/mls.md §5.1).
+#[tokio::test]
+async fn a_commit_with_a_corrupted_membership_tag_is_reported_and_the_dm_restarted() {
+    let w = World::start().await;
+    let mut alice = w.user(A, "alice").await;
+    let mut bob = w.user(B, "bob").await;
+    let group = alice.start_dm(&["bob@b.hearth.test"]).await.unwrap();
+    reach_epoch(&mut bob, &group, 1).await;
+
+    // bob's device sends a self-update commit whose membership tag (the last bytes of the
+    // PublicMessage) is corrupted; signature and framing are intact, so the hub accepts it.
+    let mut commit = bob.self_update_raw(&group).unwrap();
+    let last = commit.len() - 1;
+    commit[last] ^= 0x01;
+    let r = api(
+        &bob,
+        &w,
+        B,
+        reqwest::Method::POST,
+        "/mls/messages",
+        Some(json!({"device_id": bob.device_id(), "message": b64::encode(&commit)})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["epoch"], 2);
+
+    // alice cannot process it: her SDK reports the group as unusable.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        alice.wait(Duration::from_millis(300)).await.unwrap();
+        if let Some((_, why)) = alice
+            .unusable_groups()
+            .into_iter()
+            .find(|(g, _)| *g == group)
+        {
+            assert!(why.contains("cannot be processed"), "{why}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "alice did not report the group");
+    }
+    assert_eq!(alice.epoch(&group).unwrap(), 1);
+
+    // A new DM replaces it.
+    let again = alice.start_dm(&["bob@b.hearth.test"]).await.unwrap();
+    assert_ne!(again, group);
+    alice.send(&again, "new group").await.unwrap();
+    let got = recv(&mut bob, 1).await;
+    assert_eq!(got[0].group_id, again);
+    assert_eq!(got[0].text, "new group");
+}
+
 fn hearth_federation_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -61,6 +61,8 @@ enum Cmd {
 enum Dm {
     /// Sends `text` to `user@server` (starting the DM if needed).
     Send { user: String, text: String },
+    /// Removes every device of `user@server` from your groups with them (one commit each).
+    Remove { user: String },
     /// Prints new messages, one `[group] sender: text` line each.
     Read {
         /// Wait up to this many seconds for at least one message (messages from other
@@ -120,9 +122,11 @@ async fn run(cli: Cli) -> Result<(), hearth_client::ClientError> {
             for m in c.sync().await? {
                 println!("[{}] {}: {}", m.group_id, m.sender, m.text);
             }
+            let unusable: Vec<String> = c.unusable_groups().into_iter().map(|(g, _)| g).collect();
             let existing = c.groups().into_iter().find(|g| {
-                c.members(g)
-                    .is_ok_and(|m| m.iter().any(|(u, _)| *u == user))
+                !unusable.contains(g)
+                    && c.members(g)
+                        .is_ok_and(|m| m.iter().any(|(u, _)| *u == user))
             });
             let group = match existing {
                 Some(g) => g,
@@ -147,7 +151,31 @@ async fn run(cli: Cli) -> Result<(), hearth_client::ClientError> {
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             }
+            for (g, why) in c.unusable_groups() {
+                eprintln!("warning: group {g} is unusable ({why}); `dm send` starts a new one");
+            }
             c.replenish().await?;
+        }
+        Cmd::Dm {
+            cmd: Dm::Remove { user },
+        } => {
+            let mut c = Client::open(cfg).await?;
+            c.sync().await?;
+            let unusable: Vec<String> = c.unusable_groups().into_iter().map(|(g, _)| g).collect();
+            let mut n = 0;
+            for g in c.groups() {
+                if !unusable.contains(&g)
+                    && c.members(&g)
+                        .is_ok_and(|m| m.iter().any(|(u, _)| *u == user))
+                {
+                    let leaves = c.remove(&g, &user).await?;
+                    println!("removed {user} ({leaves} devices) from group {g}");
+                    n += 1;
+                }
+            }
+            if n == 0 {
+                println!("{user} is in none of your groups");
+            }
         }
         Cmd::Keys => {
             let c = Client::open(cfg).await?;
