@@ -1119,7 +1119,7 @@ impl Client {
                 }
                 let removed_by = sender_leaf
                     .as_ref()
-                    .and_then(|m| identity_of(m))
+                    .and_then(identity_of)
                     .and_then(|i| DeviceCredential::parse(&i).ok())
                     .map_or_else(|| "?".to_owned(), |(c, _)| c.user);
                 group

@@ -12,8 +12,8 @@
 //! - the **inbox** of its users' devices: read by cursor over REST and pushed to gateway
 //!   sessions as `MLS_MESSAGE` dispatches.
 //!
-//! `store.rs` holds the SQL (migration 0005), `service.rs` the rules, this file the routes,
-//! the error type and the outbox worker.
+//! `service.rs` holds the rules, this file the routes, the error type and the outbox worker;
+//! the SQL is in `src/storage/mls.rs` (migration 0005).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Weak};
@@ -28,7 +28,6 @@ use openmls::prelude::Ciphersuite;
 use parking_lot::Mutex;
 use rand::Rng;
 use reqwest::Method;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::{AppState, Auth, Body, P, Q};
@@ -36,9 +35,9 @@ use crate::error::Error;
 use crate::s2s::{FedError, FedRejection, SignedRequest};
 use crate::service::Hearth;
 use crate::storage::now_ms;
+use crate::wire;
 
 pub mod service;
-pub mod store;
 
 /// The one ciphersuite accepted.
 pub const CIPHERSUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
@@ -236,15 +235,10 @@ pub fn client_routes() -> Router<AppState> {
         .route("/mls/messages", post(send))
 }
 
-#[derive(Deserialize)]
-struct RegisterDevice {
-    signature_key: String,
-}
-
 async fn register_device(
     State(h): H,
     Auth(a): Auth,
-    Body(b): Body<RegisterDevice>,
+    Body(b): Body<wire::MlsRegisterDeviceBody>,
 ) -> Result<Response, MlsError> {
     let v = h.mls_register_device(&a, &b.signature_key).await?;
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
@@ -254,18 +248,11 @@ async fn list_devices(State(h): H, Auth(a): Auth) -> Res {
     Ok(axum::Json(h.mls_devices(&a).await?))
 }
 
-#[derive(Deserialize)]
-struct Upload {
-    #[serde(default)]
-    key_packages: Vec<String>,
-    last_resort: Option<String>,
-}
-
 async fn upload_key_packages(
     State(h): H,
     Auth(a): Auth,
     P(device_id): P<String>,
-    Body(b): Body<Upload>,
+    Body(b): Body<wire::MlsUploadBody>,
 ) -> Res {
     Ok(axum::Json(
         h.mls_upload_key_packages(&a, &device_id, &b.key_packages, b.last_resort.as_deref())
@@ -277,43 +264,28 @@ async fn stock(State(h): H, Auth(a): Auth, P(device_id): P<String>) -> Res {
     Ok(axum::Json(h.mls_stock(&a, &device_id).await?))
 }
 
-#[derive(Deserialize)]
-struct InboxQuery {
-    after: Option<String>,
-    limit: Option<i64>,
-}
-
-async fn inbox(State(h): H, Auth(a): Auth, P(device_id): P<String>, Q(q): Q<InboxQuery>) -> Res {
+async fn inbox(
+    State(h): H,
+    Auth(a): Auth,
+    P(device_id): P<String>,
+    Q(q): Q<wire::MlsInboxQuery>,
+) -> Res {
     Ok(axum::Json(
         h.mls_inbox(&a, &device_id, q.after.as_deref(), q.limit)
             .await?,
     ))
 }
 
-#[derive(Deserialize)]
-struct Claim {
-    user: String,
-    /// The caller's own device, left out when claiming the caller's own devices.
-    device_id: Option<String>,
-}
-
-async fn claim(State(h): H, Auth(a): Auth, Body(b): Body<Claim>) -> Res {
+async fn claim(State(h): H, Auth(a): Auth, Body(b): Body<wire::MlsClaimBody>) -> Res {
     Ok(axum::Json(
         h.mls_claim(&a, &b.user, b.device_id.as_deref()).await?,
     ))
 }
 
-#[derive(Deserialize)]
-struct CreateGroup {
-    device_id: String,
-    group_info: String,
-    ratchet_tree: String,
-}
-
 async fn create_group(
     State(h): H,
     Auth(a): Auth,
-    Body(b): Body<CreateGroup>,
+    Body(b): Body<wire::MlsCreateGroupBody>,
 ) -> Result<Response, MlsError> {
     let v = h
         .mls_create_group(&a, &b.device_id, &b.group_info, &b.ratchet_tree)
@@ -321,15 +293,7 @@ async fn create_group(
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 
-#[derive(Deserialize)]
-struct Send {
-    device_id: String,
-    message: String,
-    welcome: Option<String>,
-    group_info: Option<String>,
-}
-
-async fn send(State(h): H, Auth(a): Auth, Body(b): Body<Send>) -> Res {
+async fn send(State(h): H, Auth(a): Auth, Body(b): Body<wire::MlsSendBody>) -> Res {
     Ok(axum::Json(
         h.mls_send(
             &a,
@@ -361,31 +325,16 @@ fn forbidden(m: &str) -> FedRejection {
     FedRejection::new(StatusCode::FORBIDDEN, "H_FORBIDDEN", m)
 }
 
-#[derive(Deserialize)]
-struct FedClaim {
-    claimer: String,
-    user: String,
-}
-
 async fn fed_claim(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>, FedRejection> {
-    let b: FedClaim = req.json()?;
+    let b: wire::MlsFedClaimBody = req.json()?;
     if handle_server(&b.claimer) != Some(req.origin.as_str()) {
         return Err(forbidden("the claimer must be a user of the origin server"));
     }
     Ok(relay(h.mls_claim_local(&b.claimer, &b.user, None).await))
 }
 
-#[derive(Deserialize)]
-struct FedSubmit {
-    sender: String,
-    device_id: String,
-    message: String,
-    welcome: Option<String>,
-    group_info: Option<String>,
-}
-
 async fn fed_submit(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>, FedRejection> {
-    let b: FedSubmit = req.json()?;
+    let b: wire::MlsFedSubmitBody = req.json()?;
     if handle_server(&b.sender) != Some(req.origin.as_str()) {
         return Err(forbidden("the sender must be a user of the origin server"));
     }
@@ -409,21 +358,19 @@ async fn fed_submit(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>
 /// order. Every item must come from its group's hub; each is stored idempotently.
 async fn fed_deliver(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>, FedRejection> {
     let body: Value = req.json()?;
-    let items: Vec<Value> = match body.get("items") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(_) => {
-            return Err(FedRejection::new(
-                StatusCode::BAD_REQUEST,
-                "H_MALFORMED",
-                "items must be an array",
-            ));
-        }
-        None => vec![body],
+    let malformed = |e: serde_json::Error| {
+        FedRejection::new(StatusCode::BAD_REQUEST, "H_MALFORMED", format!("body: {e}"))
+    };
+    let items: Vec<wire::MlsDeliverItem> = match body.get("items") {
+        Some(items) => serde_json::from_value(items.clone()).map_err(malformed)?,
+        None => vec![serde_json::from_value(body).map_err(malformed)?],
     };
     for item in &items {
-        let gid = item["group_id"].as_str().unwrap_or_default();
-        let hub = service::hub_of(gid.as_bytes()).map(|(hub, _)| hub).ok();
-        if hub.as_deref() != Some(req.origin.as_str()) || item["hub"].as_str() != hub.as_deref() {
+        let hub = service::hub_of(item.group_id.as_bytes())
+            .map(|(hub, _)| hub)
+            .ok();
+        if hub.as_deref() != Some(req.origin.as_str()) || Some(item.hub.as_str()) != hub.as_deref()
+        {
             return Err(forbidden("only a group's hub delivers its messages"));
         }
     }

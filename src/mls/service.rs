@@ -14,7 +14,6 @@ use openmls_rust_crypto::{MemoryStorage, RustCrypto};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::store::{DeviceRow, GroupRow, InboxRow, LogEntry};
 use super::{
     APPLICATION_EPOCH_WINDOW, CIPHERSUITE, CLAIMS_PER_MINUTE_PER_CLAIMER,
     CLAIMS_PER_MINUTE_PER_TARGET, CREDENTIAL_VALIDITY_MS, MAX_INBOX_PAGE, MAX_KEY_PACKAGES,
@@ -24,7 +23,9 @@ use crate::error::{Error, Rule, Unknown};
 use crate::events::Audience;
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
+use crate::storage::{MlsDeviceRow, MlsGroupRow, MlsInboxRow, MlsLogEntry};
 use crate::storage::{UserRow, now_ms};
+use crate::wire;
 
 type R<T> = std::result::Result<T, MlsError>;
 
@@ -112,7 +113,7 @@ impl Hearth {
     }
 
     /// Loads `device_id` and checks that it belongs to `actor`.
-    async fn own_device(&self, actor: &Actor, device_id: &str) -> R<DeviceRow> {
+    async fn own_device(&self, actor: &Actor, device_id: &str) -> R<MlsDeviceRow> {
         let id: i64 = device_id
             .parse()
             .map_err(|_| MlsError::form("device_id", "not a device id"))?;
@@ -151,7 +152,7 @@ impl Hearth {
         let identity = cred
             .sign(&self.config.server_name, &self.fed.keyring.current())
             .map_err(Error::internal)?;
-        let row = DeviceRow {
+        let row = MlsDeviceRow {
             id,
             user_id: actor.user.id,
             signature_key: cred.signature_key.clone(),
@@ -196,7 +197,7 @@ impl Hearth {
     /// openmls, lifetime range, ciphersuite, credential = the device's, last-resort flag).
     fn mls_check_key_package(
         &self,
-        device: &DeviceRow,
+        device: &MlsDeviceRow,
         bytes: &[u8],
         want_last_resort: bool,
     ) -> R<(String, i64)> {
@@ -406,7 +407,11 @@ impl Hearth {
         if server == self.config.server_name {
             return self.mls_claim_local(&claimer, &local, exclude_device).await;
         }
-        let body = json!({"claimer": claimer, "user": local});
+        let body = serde_json::to_value(wire::MlsFedClaimBody {
+            claimer,
+            user: local,
+        })
+        .map_err(Error::internal)?;
         let v = self
             .fed
             .request(
@@ -484,7 +489,7 @@ impl Hearth {
                 "a new group has exactly one member: the creating device",
             ));
         }
-        let row = GroupRow {
+        let row = MlsGroupRow {
             group_id: group_id.clone(),
             epoch: 0,
             next_seq: 1,
@@ -531,8 +536,14 @@ impl Hearth {
                 .mls_hub_submit(&sender, &dev, &bytes, welcome, group_info)
                 .await;
         }
-        let req = json!({"sender": sender, "device_id": dev, "message": message,
-                         "welcome": welcome, "group_info": group_info});
+        let req = serde_json::to_value(wire::MlsFedSubmitBody {
+            sender,
+            device_id: dev,
+            message: message.to_owned(),
+            welcome: welcome.map(str::to_owned),
+            group_info: group_info.map(str::to_owned),
+        })
+        .map_err(Error::internal)?;
         let v = self
             .fed
             .request(
@@ -609,7 +620,7 @@ impl Hearth {
                 }
                 let seq = group.next_seq;
                 let text = b64::encode(bytes);
-                let entry = LogEntry {
+                let entry = MlsLogEntry {
                     seq,
                     epoch: msg_epoch as i64,
                     kind: "application",
@@ -728,7 +739,7 @@ impl Hearth {
                 let seq = group.next_seq;
                 let text = b64::encode(bytes);
                 let new_epoch = epoch + 1;
-                let entry = LogEntry {
+                let entry = MlsLogEntry {
                     seq,
                     epoch: epoch as i64,
                     kind: "commit",
@@ -811,20 +822,32 @@ impl Hearth {
         }
         let hub = self.config.server_name.clone();
         for (server, devices) in by_server {
-            let item = json!({
-                "group_id": group_id, "hub": hub, "seq": seq, "kind": kind, "epoch": epoch,
-                "sender": sender, "message": message,
-                "devices": devices.iter().map(|d| json!({"user": d.user, "device_id": d.device_id})).collect::<Vec<_>>(),
-            });
+            let item = wire::MlsDeliverItem {
+                group_id: group_id.to_owned(),
+                hub: hub.clone(),
+                seq,
+                kind: kind.to_owned(),
+                epoch: epoch as i64,
+                sender: sender.to_owned(),
+                message: message.to_owned(),
+                devices: devices
+                    .iter()
+                    .map(|d| wire::MlsDeviceRef {
+                        user: d.user.clone(),
+                        device_id: d.device_id.clone(),
+                    })
+                    .collect(),
+            };
             if server == hub {
                 self.mls_receive(&item).await?;
             } else {
+                let body = serde_json::to_string(&item).map_err(Error::internal)?;
                 self.db
                     .mls_outbox_insert(
                         self.next_id(),
                         server,
                         "/_hearth/federation/v1/mls/deliver",
-                        &item.to_string(),
+                        &body,
                         now_ms(),
                     )
                     .await?;
@@ -836,21 +859,11 @@ impl Hearth {
 
     /// Puts a delivered item into the inboxes of the listed local devices (idempotent on
     /// (device, group, seq, kind)) and pushes it to their users' gateway sessions.
-    pub async fn mls_receive(&self, item: &Value) -> crate::Result<usize> {
-        let s = |k: &str| item[k].as_str().unwrap_or_default().to_owned();
-        let (group_id, hub, kind, sender, message) = (
-            s("group_id"),
-            s("hub"),
-            s("kind"),
-            s("sender"),
-            s("message"),
-        );
-        let seq = item["seq"].as_i64().unwrap_or(0);
-        let epoch = item["epoch"].as_i64().unwrap_or(0);
+    pub async fn mls_receive(&self, item: &wire::MlsDeliverItem) -> crate::Result<usize> {
         let mut n = 0;
-        let mut pushes: HashMap<i64, Vec<Value>> = HashMap::new();
-        for d in item["devices"].as_array().into_iter().flatten() {
-            let Some(id) = d["device_id"].as_str().and_then(|x| x.parse::<i64>().ok()) else {
+        let mut pushes: HashMap<i64, Vec<wire::MlsInboxItem>> = HashMap::new();
+        for d in &item.devices {
+            let Ok(id) = d.device_id.parse::<i64>() else {
                 continue;
             };
             let Some(dev) = self.db.mls_device(id).await? else {
@@ -859,25 +872,25 @@ impl Hearth {
             let Some(user) = self.db.user(dev.user_id).await? else {
                 continue;
             };
-            if Some(self.handle_of(&user).as_str()) != d["user"].as_str() {
+            if self.handle_of(&user) != d.user {
                 continue;
             }
             let _g = self.mls.inbox_lock.lock().await;
-            let row = InboxRow {
+            let row = MlsInboxRow {
                 id: self.next_id(),
                 device_id: id,
-                group_id: group_id.clone(),
-                hub: hub.clone(),
-                seq,
-                kind: kind.clone(),
-                epoch,
-                sender: sender.clone(),
-                message: message.clone(),
+                group_id: item.group_id.clone(),
+                hub: item.hub.clone(),
+                seq: item.seq,
+                kind: item.kind.clone(),
+                epoch: item.epoch,
+                sender: item.sender.clone(),
+                message: item.message.clone(),
                 created_at: now_ms(),
             };
             if self.db.mls_inbox_insert(&row).await? {
                 n += 1;
-                pushes.entry(user.id).or_default().push(inbox_json(&row));
+                pushes.entry(user.id).or_default().push(inbox_item(&row));
             }
         }
         for (user, items) in pushes {
@@ -886,7 +899,7 @@ impl Hearth {
                     "MLS_MESSAGE",
                     Audience::Users(vec![Snowflake::from_db(user)]),
                     0,
-                    it,
+                    serde_json::to_value(it).map_err(Error::internal)?,
                 );
             }
         }
@@ -911,19 +924,27 @@ impl Hearth {
         let limit = limit.unwrap_or(100).clamp(1, MAX_INBOX_PAGE);
         let rows = self.db.mls_inbox(device.id, after, limit).await?;
         let cursor = rows.last().map_or(after, |r| r.id);
-        Ok(
-            json!({"items": rows.iter().map(inbox_json).collect::<Vec<_>>(), "cursor": cursor.to_string()}),
-        )
+        let page = wire::MlsInboxPage {
+            items: rows.iter().map(inbox_item).collect(),
+            cursor: cursor.to_string(),
+        };
+        Ok(serde_json::to_value(page).map_err(Error::internal)?)
     }
 }
 
-/// The JSON of an inbox item (REST and `MLS_MESSAGE` dispatches).
-pub fn inbox_json(r: &InboxRow) -> Value {
-    json!({
-        "id": r.id.to_string(), "device_id": r.device_id.to_string(), "group_id": r.group_id,
-        "hub": r.hub, "seq": r.seq, "kind": r.kind, "epoch": r.epoch, "sender": r.sender,
-        "message": r.message,
-    })
+/// The wire form of an inbox row (REST and `MLS_MESSAGE` dispatches).
+pub fn inbox_item(r: &MlsInboxRow) -> wire::MlsInboxItem {
+    wire::MlsInboxItem {
+        id: r.id.to_string(),
+        device_id: r.device_id.to_string(),
+        group_id: r.group_id.clone(),
+        hub: r.hub.clone(),
+        seq: r.seq,
+        kind: r.kind.clone(),
+        epoch: r.epoch,
+        sender: r.sender.clone(),
+        message: r.message.clone(),
+    }
 }
 
 /// Serializes an MLS object (client helpers and tests).

@@ -1,12 +1,13 @@
-//! SQL of the MLS delivery and authentication service (migration 0005). Every statement runs
+//! SQL of the MLS services (`src/mls/`, spec/mls.md; migration 0005): devices, KeyPackages,
+//! hub groups and their log, device inboxes, the remote-delivery outbox. Every statement runs
 //! on SQLite and PostgreSQL. Binary values are unpadded base64 text.
 
+use super::{Db, on_db};
 use crate::error::Result;
-use crate::storage::{Db, on_db};
 
 /// A row of `mls_devices`.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DeviceRow {
+pub struct MlsDeviceRow {
     pub id: i64,
     pub user_id: i64,
     pub signature_key: String,
@@ -17,7 +18,7 @@ pub struct DeviceRow {
 
 /// A row of `mls_groups` (hub side).
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct GroupRow {
+pub struct MlsGroupRow {
     pub group_id: String,
     pub epoch: i64,
     pub next_seq: i64,
@@ -27,7 +28,7 @@ pub struct GroupRow {
 
 /// A row of `mls_inbox`.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct InboxRow {
+pub struct MlsInboxRow {
     pub id: i64,
     pub device_id: i64,
     pub group_id: String,
@@ -42,7 +43,7 @@ pub struct InboxRow {
 
 /// A row of `mls_outbox`.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OutboxRow {
+pub struct MlsOutboxRow {
     pub id: i64,
     pub destination: String,
     pub path: String,
@@ -53,7 +54,7 @@ pub struct OutboxRow {
 
 /// An accepted message to append to a group's log.
 #[derive(Debug, Clone)]
-pub struct LogEntry<'a> {
+pub struct MlsLogEntry<'a> {
     pub seq: i64,
     pub epoch: i64,
     pub kind: &'a str,
@@ -69,21 +70,21 @@ const INBOX_COLS: &str =
 impl Db {
     // ---- devices ------------------------------------------------------------------------
 
-    pub async fn mls_insert_device(&self, d: &DeviceRow) -> Result<()> {
+    pub async fn mls_insert_device(&self, d: &MlsDeviceRow) -> Result<()> {
         on_db!(self, p => sqlx::query("INSERT INTO mls_devices (id, user_id, signature_key, credential, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(d.id).bind(d.user_id).bind(&d.signature_key).bind(&d.credential).bind(d.created_at).bind(d.expires_at)
             .execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
-    pub async fn mls_device(&self, id: i64) -> Result<Option<DeviceRow>> {
+    pub async fn mls_device(&self, id: i64) -> Result<Option<MlsDeviceRow>> {
         let q = format!("SELECT {DEVICE_COLS} FROM mls_devices WHERE id = $1");
         Ok(
             on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
         )
     }
 
-    pub async fn mls_devices_of(&self, user_id: i64) -> Result<Vec<DeviceRow>> {
+    pub async fn mls_devices_of(&self, user_id: i64) -> Result<Vec<MlsDeviceRow>> {
         let q = format!("SELECT {DEVICE_COLS} FROM mls_devices WHERE user_id = $1 ORDER BY id");
         Ok(
             on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(user_id).fetch_all(p).await)?,
@@ -162,14 +163,14 @@ impl Db {
 
     // ---- groups (hub) ----------------------------------------------------------------
 
-    pub async fn mls_insert_group(&self, g: &GroupRow, now: i64) -> Result<bool> {
+    pub async fn mls_insert_group(&self, g: &MlsGroupRow, now: i64) -> Result<bool> {
         let n = on_db!(self, p => sqlx::query("INSERT INTO mls_groups (group_id, epoch, next_seq, state, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (group_id) DO NOTHING")
             .bind(&g.group_id).bind(g.epoch).bind(g.next_seq).bind(&g.state).bind(g.created_by).bind(now)
             .execute(p).await?.rows_affected());
         Ok(n == 1)
     }
 
-    pub async fn mls_group(&self, group_id: &str) -> Result<Option<GroupRow>> {
+    pub async fn mls_group(&self, group_id: &str) -> Result<Option<MlsGroupRow>> {
         Ok(
             on_db!(self, p => sqlx::query_as("SELECT group_id, epoch, next_seq, state, created_by FROM mls_groups WHERE group_id = $1")
             .bind(group_id).fetch_optional(p).await)?,
@@ -181,7 +182,7 @@ impl Db {
     pub async fn mls_append(
         &self,
         group_id: &str,
-        e: &LogEntry<'_>,
+        e: &MlsLogEntry<'_>,
         new_epoch: i64,
         state: Option<&str>,
         now: i64,
@@ -206,14 +207,19 @@ impl Db {
     // ---- inboxes ----------------------------------------------------------------------
 
     /// Inserts an inbox item; `false` if the same (device, group, seq, kind) exists already.
-    pub async fn mls_inbox_insert(&self, r: &InboxRow) -> Result<bool> {
+    pub async fn mls_inbox_insert(&self, r: &MlsInboxRow) -> Result<bool> {
         let n = on_db!(self, p => sqlx::query("INSERT INTO mls_inbox (id, device_id, group_id, hub, seq, kind, epoch, sender, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (device_id, group_id, seq, kind) DO NOTHING")
             .bind(r.id).bind(r.device_id).bind(&r.group_id).bind(&r.hub).bind(r.seq).bind(&r.kind).bind(r.epoch).bind(&r.sender).bind(&r.message).bind(r.created_at)
             .execute(p).await?.rows_affected());
         Ok(n == 1)
     }
 
-    pub async fn mls_inbox(&self, device_id: i64, after: i64, limit: i64) -> Result<Vec<InboxRow>> {
+    pub async fn mls_inbox(
+        &self,
+        device_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<MlsInboxRow>> {
         let q = format!(
             "SELECT {INBOX_COLS} FROM mls_inbox WHERE device_id = $1 AND id > $2 ORDER BY id LIMIT $3"
         );
@@ -247,7 +253,11 @@ impl Db {
     }
 
     /// The first `limit` rows queued for `destination`, oldest first.
-    pub async fn mls_outbox_queue(&self, destination: &str, limit: i64) -> Result<Vec<OutboxRow>> {
+    pub async fn mls_outbox_queue(
+        &self,
+        destination: &str,
+        limit: i64,
+    ) -> Result<Vec<MlsOutboxRow>> {
         Ok(
             on_db!(self, p => sqlx::query_as("SELECT id, destination, path, body, attempts, next_attempt_at FROM mls_outbox WHERE destination = $1 ORDER BY id LIMIT $2")
             .bind(destination).bind(limit).fetch_all(p).await)?,
