@@ -87,11 +87,12 @@ pub trait KeySource: Send + Sync {
 /// Fetches `https://{domain}/_hearth/key/v1/server`, or `{base}/_hearth/key/v1/server` for a
 /// domain listed in `bases` (a server reached at another address or port).
 ///
-/// A domain with an explicit port (`b.example:8449`) is fetched on that port, as federation
-/// does (spec/federation.md "Discovery", rule 1). `localhost` and `*.localhost` resolve to the
-/// loopback addresses (RFC 6761 §6.3) whatever the system resolver says, as in federation.
+/// A domain with an explicit port (`b.example:8449`) is fetched on that port, one without on
+/// port 8448, as federation does without delegation ([`default_base`]; spec/federation.md
+/// "Discovery", rules 1 and 4). `localhost` and `*.localhost` resolve to the loopback
+/// addresses (RFC 6761 §6.3) whatever the system resolver says, as in federation.
 /// Limitation: `.well-known/hearth/server` delegation and `_hearth._tcp` SRV records are not
-/// followed (spec/mls.md §2.1); a domain served elsewhere needs an entry in `bases`.
+/// followed (spec/mls.md §9); a domain served elsewhere needs an entry in `bases`.
 pub struct HttpsKeySource {
     pub http: reqwest::Client,
     pub bases: HashMap<String, String>,
@@ -115,6 +116,22 @@ impl HttpsKeySource {
             .build()
             .map_err(|e| ClientError::Http(e.to_string()))?;
         Ok(HttpsKeySource { http, bases })
+    }
+}
+
+/// Federation's port when a server name has none (spec/federation.md "Discovery", rule 4).
+pub const DEFAULT_FEDERATION_PORT: u16 = 8448;
+
+/// `https://{domain}` when the domain names a port (rule 1), else
+/// `https://{domain}:8448` (rule 4, no delegation or SRV record assumed).
+pub fn default_base(domain: &str) -> String {
+    let has_port = domain
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && !h.ends_with(':') && p.parse::<u16>().is_ok());
+    if has_port {
+        format!("https://{domain}")
+    } else {
+        format!("https://{domain}:{DEFAULT_FEDERATION_PORT}")
     }
 }
 
@@ -147,7 +164,7 @@ impl KeySource for HttpsKeySource {
             .bases
             .get(domain)
             .cloned()
-            .unwrap_or_else(|| format!("https://{domain}"));
+            .unwrap_or_else(|| default_base(domain));
         let r = self
             .http
             .get(format!("{base}/_hearth/key/v1/server"))
@@ -1218,4 +1235,18 @@ fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_base;
+
+    #[test]
+    fn key_base_follows_federation_ports() {
+        assert_eq!(default_base("b.example"), "https://b.example:8448");
+        assert_eq!(default_base("b.example:8449"), "https://b.example:8449");
+        assert_eq!(default_base("b.localhost:443"), "https://b.localhost:443");
+        assert_eq!(default_base("[::1]:9000"), "https://[::1]:9000");
+        assert_eq!(default_base("[::1]"), "https://[::1]:8448");
+    }
 }
