@@ -57,10 +57,12 @@ if [ "${SERVERS_ONLY:-0}" = 1 ]; then
   exit 0
 fi
 
-# One CLI per user: its homeserver's client API and server name, the demo CA (to fetch the
-# other domain's signing key over HTTPS), and its own state directory.
-alice() { "$CLI" --server "http://127.0.0.1:$A_PORT" --server-name "$A_NAME" --ca "$WORK/ca.pem" --state-dir "$WORK/alice" "$@"; }
-bob() { "$CLI" --server "http://127.0.0.1:$B_PORT" --server-name "$B_NAME" --ca "$WORK/ca.pem" --state-dir "$WORK/bob" "$@"; }
+# One CLI per user: its homeserver's client API and server name, the demo CA and the
+# private-address allowance (to fetch the other domain's signing key over HTTPS from
+# b.localhost, a loopback address, found by the same discovery as federation; a public
+# domain with a publicly trusted certificate needs neither), and its own state directory.
+alice() { "$CLI" --server "http://127.0.0.1:$A_PORT" --server-name "$A_NAME" --ca "$WORK/ca.pem" --allow-private-addresses --state-dir "$WORK/alice" "$@"; }
+bob() { "$CLI" --server "http://127.0.0.1:$B_PORT" --server-name "$B_NAME" --ca "$WORK/ca.pem" --allow-private-addresses --state-dir "$WORK/bob" "$@"; }
 
 # expect OUTPUT PATTERN WHAT: fails unless OUTPUT has a line matching the fixed string PATTERN.
 expect() {

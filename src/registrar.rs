@@ -77,7 +77,7 @@ impl SafeHttp {
     /// Unreadable CA files, a resolver or client that cannot be built.
     pub fn new(cfg: &FederationConfig) -> std::result::Result<SafeHttp, String> {
         let roots = crate::s2s::tls::load_roots(&cfg.extra_ca_certs)?;
-        let discovery = Arc::new(Discovery::new(cfg, &roots)?);
+        let discovery = Arc::new(Discovery::new(&cfg.discovery_config(), &roots)?);
         Self::with_discovery(cfg, &roots, discovery)
     }
 

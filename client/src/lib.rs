@@ -84,95 +84,133 @@ pub trait KeySource: Send + Sync {
     async fn key_document(&self, domain: &str) -> Result<Value>;
 }
 
-/// Fetches `https://{domain}/_hearth/key/v1/server`, or `{base}/_hearth/key/v1/server` for a
-/// domain listed in `bases` (a server reached at another address or port).
+pub use hearth_federation::discovery::DiscoveryConfig;
+use hearth_federation::discovery::{Discovery, https_client, read_capped};
+
+/// Path of a server's key document.
+pub const KEY_PATH: &str = "/_hearth/key/v1/server";
+/// Largest key document read, bytes.
+pub const MAX_KEY_DOCUMENT_BYTES: usize = 64 * 1024;
+
+/// Fetches a domain's key document from that domain itself, finding the server exactly as
+/// federation does: the shared [`hearth_federation::discovery::Discovery`] (spec/federation.md
+/// "Discovery": explicit port, then `.well-known/hearth/server` delegation, then
+/// `_hearth._tcp` SRV records, then A/AAAA on port 8448; the address policy; caching), then
+/// `GET https://{host}:{port}/_hearth/key/v1/server` over TLS checked for the destination's
+/// host (the delegated host, or the server name's own host for SRV and default), at most
+/// [`MAX_KEY_DOCUMENT_BYTES`], with federation's transport limits (HTTPS only, no redirects,
+/// the configured timeout).
 ///
-/// A domain with an explicit port (`b.example:8449`) is fetched on that port, one without on
-/// port 8448, as federation does without delegation ([`default_base`]; spec/federation.md
-/// "Discovery", rules 1 and 4). `localhost` and `*.localhost` resolve to the loopback
-/// addresses (RFC 6761 §6.3) whatever the system resolver says, as in federation.
-/// Limitation: `.well-known/hearth/server` delegation and `_hearth._tcp` SRV records are not
-/// followed (spec/mls.md §9); a domain served elsewhere needs an entry in `bases`.
+/// `localhost` and `*.localhost` are the loopback addresses (RFC 6761 §6.3, answered by the
+/// resolver itself), which the address policy refuses unless
+/// [`DiscoveryConfig::allow_private_addresses`] is set (local setups). A domain listed in
+/// `bases` is fetched from `{base}/_hearth/key/v1/server` instead (an explicit override, for
+/// a server reached at an address discovery cannot find), with the same DNS and policy.
 pub struct HttpsKeySource {
-    pub http: reqwest::Client,
-    pub bases: HashMap<String, String>,
+    discovery: Discovery,
+    /// Connects to the addresses discovery chose for a destination's host.
+    http: reqwest::Client,
+    /// For `bases` URLs: plain A/AAAA lookups with the address policy.
+    plain: reqwest::Client,
+    bases: HashMap<String, String>,
 }
 
 impl HttpsKeySource {
-    /// A source trusting the system's (webpki) roots.
+    /// A source with the system's DNS configuration and (webpki) roots, public addresses
+    /// only ([`DiscoveryConfig::default`]). Panics only if the resolver or HTTP client cannot
+    /// be built, which [`HttpsKeySource::with_config`] reports instead.
     pub fn new(bases: HashMap<String, String>) -> Self {
-        Self::with_roots(bases, Vec::new()).expect("a default HTTP client builds")
+        Self::with_roots(bases, Vec::new()).expect("a default key source builds")
     }
 
-    /// A source that also trusts `roots` (extra CAs of local test setups). Errors:
-    /// [`ClientError::Http`] if the HTTP client cannot be built.
+    /// [`HttpsKeySource::new`] that also trusts `roots` (extra CAs of local test setups).
+    ///
+    /// # Errors
+    /// [`ClientError::Http`] if the resolver or the HTTP client cannot be built.
     pub fn with_roots(
         bases: HashMap<String, String>,
         roots: Vec<reqwest::Certificate>,
     ) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .tls_certs_merge(roots)
-            .dns_resolver(Arc::new(LoopbackAwareResolver))
-            .build()
-            .map_err(|e| ClientError::Http(e.to_string()))?;
-        Ok(HttpsKeySource { http, bases })
+        Self::with_config(&DiscoveryConfig::default(), bases, roots)
     }
-}
 
-/// Federation's port when a server name has none (spec/federation.md "Discovery", rule 4).
-pub const DEFAULT_FEDERATION_PORT: u16 = 8448;
-
-/// `https://{domain}` when the domain names a port (rule 1), else
-/// `https://{domain}:8448` (rule 4, no delegation or SRV record assumed).
-pub fn default_base(domain: &str) -> String {
-    let has_port = domain
-        .rsplit_once(':')
-        .is_some_and(|(h, p)| !h.is_empty() && !h.ends_with(':') && p.parse::<u16>().is_ok());
-    if has_port {
-        format!("https://{domain}")
-    } else {
-        format!("https://{domain}:{DEFAULT_FEDERATION_PORT}")
-    }
-}
-
-/// The system resolver, except that `localhost` and `*.localhost` are the loopback addresses
-/// (RFC 6761 §6.3), which glibc does not guarantee.
-struct LoopbackAwareResolver;
-
-impl reqwest::dns::Resolve for LoopbackAwareResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
-        Box::pin(async move {
-            let addrs: Vec<std::net::SocketAddr> =
-                if host == "localhost" || host.ends_with(".localhost") {
-                    vec![
-                        (std::net::Ipv4Addr::LOCALHOST, 0).into(),
-                        (std::net::Ipv6Addr::LOCALHOST, 0).into(),
-                    ]
-                } else {
-                    tokio::net::lookup_host((host.as_str(), 0)).await?.collect()
-                };
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+    /// A source with explicit discovery settings: name servers (empty: the system's), the
+    /// address policy, the `.well-known` port, timeout and redirects (the homeserver's
+    /// `federation.*` settings of the same names), trusting `roots` besides the system roots.
+    ///
+    /// # Errors
+    /// [`ClientError::Http`] if the resolver or the HTTP client cannot be built.
+    pub fn with_config(
+        cfg: &DiscoveryConfig,
+        bases: HashMap<String, String>,
+        roots: Vec<reqwest::Certificate>,
+    ) -> Result<Self> {
+        let discovery = Discovery::new(cfg, &roots).map_err(ClientError::Http)?;
+        let http = https_client(cfg, &roots, discovery.connect_resolver(), false)
+            .map_err(ClientError::Http)?;
+        let plain = https_client(cfg, &roots, discovery.plain_resolver(), false)
+            .map_err(ClientError::Http)?;
+        Ok(HttpsKeySource {
+            discovery,
+            http,
+            plain,
+            bases,
         })
+    }
+
+    /// The `https://host:port` base `domain`'s key is fetched from (an entry of `bases`, else
+    /// the discovered destination).
+    ///
+    /// # Errors
+    /// [`ClientError::Http`] naming the discovery step that failed.
+    pub async fn base_url(&self, domain: &str) -> Result<String> {
+        if let Some(b) = self.bases.get(domain) {
+            return Ok(b.trim_end_matches('/').to_owned());
+        }
+        let d = self
+            .discovery
+            .resolve(domain)
+            .await
+            .map_err(|e| ClientError::Http(format!("discovery of {domain}: {e}")))?;
+        Ok(d.base_url())
     }
 }
 
 #[async_trait::async_trait]
 impl KeySource for HttpsKeySource {
     async fn key_document(&self, domain: &str) -> Result<Value> {
-        let base = self
-            .bases
-            .get(domain)
-            .cloned()
-            .unwrap_or_else(|| default_base(domain));
-        let r = self
-            .http
-            .get(format!("{base}/_hearth/key/v1/server"))
+        let base = self.base_url(domain).await?;
+        let http = if self.bases.contains_key(domain) {
+            &self.plain
+        } else {
+            &self.http
+        };
+        let err = |e: String| ClientError::Http(format!("key of {domain} ({base}{KEY_PATH}): {e}"));
+        let r = http
+            .get(format!("{base}{KEY_PATH}"))
             .send()
             .await
-            .map_err(|e| ClientError::Http(e.to_string()))?;
-        r.json().await.map_err(|e| ClientError::Http(e.to_string()))
+            .map_err(|e| err(error_chain(&e)))?;
+        if !r.status().is_success() {
+            return Err(err(format!("HTTP {}", r.status())));
+        }
+        let body = read_capped(r, MAX_KEY_DOCUMENT_BYTES)
+            .await
+            .map_err(|e| err(error_chain(&e)))?;
+        serde_json::from_slice(&body).map_err(|e| err(format!("not JSON: {e}")))
     }
+}
+
+/// An error with its sources (`a: b: c`), so a refused address or a TLS failure is visible.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
 }
 
 /// How to reach the homeserver and where to keep state.
@@ -1235,18 +1273,4 @@ fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::default_base;
-
-    #[test]
-    fn key_base_follows_federation_ports() {
-        assert_eq!(default_base("b.example"), "https://b.example:8448");
-        assert_eq!(default_base("b.example:8449"), "https://b.example:8449");
-        assert_eq!(default_base("b.localhost:443"), "https://b.localhost:443");
-        assert_eq!(default_base("[::1]:9000"), "https://[::1]:9000");
-        assert_eq!(default_base("[::1]"), "https://[::1]:8448");
-    }
 }

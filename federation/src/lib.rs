@@ -9,7 +9,10 @@
 //!   replay guard (spec §7);
 //! - [`event`]: the guild event envelope with origin and host signatures, content-less stubs,
 //!   hash chaining and equivocation proofs (spec §6);
-//! - [`names`]: server names and user handles (spec §2).
+//! - [`names`]: server names and user handles (spec §2);
+//! - [`discovery`]: from a server name to where its server is reached (`.well-known`
+//!   delegation, SRV, A/AAAA), with the address policy and the HTTPS client rules (spec
+//!   "Discovery", "Transport"); shared by the homeserver and the client SDK.
 //!
 //! Time is always milliseconds since the Unix epoch (`u64`); binary values travel as unpadded
 //! standard base64 (RFC 4648 §4 alphabet, no `=`), see [`b64`].
@@ -18,6 +21,7 @@
 
 pub mod canonical;
 pub mod device;
+pub mod discovery;
 pub mod error;
 pub mod event;
 pub mod keys;

@@ -19,7 +19,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::discovery::{Discovery, DiscoveryError, PolicyResolver, Step, is_public_ip};
+use super::discovery::{BodyError, Discovery, DiscoveryError, PolicyResolver, https_client};
 use super::keys::Keyring;
 use super::{DomainPolicy, FedError, now_ms};
 use crate::config::FederationConfig;
@@ -31,78 +31,31 @@ pub const REFETCHES_PER_MINUTE: usize = 6;
 /// Largest key document read.
 pub const MAX_KEY_DOCUMENT_BYTES: usize = 64 * 1024;
 
-/// An HTTPS client with the federation limits: `follow_redirects` for the `.well-known`
-/// lookup (up to `federation.max_redirects`), never for federation calls.
+/// An HTTPS client with the federation limits ([`https_client`] with this configuration's
+/// settings): `follow_redirects` for the `.well-known` lookup (up to
+/// `federation.max_redirects`), never for federation calls.
 pub(crate) fn http_client(
     cfg: &FederationConfig,
     extra_roots: &[reqwest::Certificate],
     resolver: PolicyResolver,
     follow_redirects: bool,
 ) -> Result<reqwest::Client, String> {
-    let timeout = Duration::from_millis(cfg.request_timeout_ms.max(1));
-    let max_redirects = if follow_redirects {
-        cfg.max_redirects
-    } else {
-        0
-    };
-    let allow_private = cfg.allow_private_addresses;
-    let policy = reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() > max_redirects {
-            if max_redirects == 0 {
-                return attempt.stop();
-            }
-            return attempt.error(format!("more than {max_redirects} redirects"));
-        }
-        if attempt.url().scheme() != "https" {
-            return attempt.error("redirect to a non-https URL");
-        }
-        let ip = attempt
-            .url()
-            .host_str()
-            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-            .and_then(|h| h.parse::<std::net::IpAddr>().ok());
-        if let Some(ip) = ip
-            && !allow_private
-            && !is_public_ip(ip)
-        {
-            let host = attempt.url().host_str().unwrap_or_default().to_owned();
-            return attempt.error(DiscoveryError::Refused {
-                step: Step::Connect,
-                host,
-                addr: ip,
-            });
-        }
-        attempt.follow()
-    });
-    reqwest::Client::builder()
-        .no_proxy()
-        .https_only(true)
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .redirect(policy)
-        .tls_certs_merge(extra_roots.iter().cloned())
-        .dns_resolver(Arc::new(resolver))
-        .user_agent(concat!("hearth/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))
+    https_client(
+        &cfg.discovery_config(),
+        extra_roots,
+        resolver,
+        follow_redirects,
+    )
 }
 
 /// Reads a response body, failing once it exceeds `cap` bytes.
-pub(crate) async fn read_capped(
-    mut resp: reqwest::Response,
-    cap: usize,
-) -> Result<Vec<u8>, FedError> {
-    if resp.content_length().is_some_and(|n| n > cap as u64) {
-        return Err(FedError::TooLarge { limit: cap });
-    }
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(map_reqwest)? {
-        if out.len() + chunk.len() > cap {
-            return Err(FedError::TooLarge { limit: cap });
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
+pub(crate) async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, FedError> {
+    hearth_federation::discovery::read_capped(resp, cap)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { limit } => FedError::TooLarge { limit },
+            BodyError::Transport(e) => map_reqwest(e),
+        })
 }
 
 /// Maps a transport error, surfacing discovery/address-policy refusals as such.

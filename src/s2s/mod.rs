@@ -181,7 +181,8 @@ impl Federation {
         let keyring =
             Arc::new(Keyring::load(&config.server_name, db.clone(), cfg.key_validity_ms).await?);
         let roots = tls::load_roots(&cfg.extra_ca_certs).map_err(Error::Internal)?;
-        let discovery = Arc::new(Discovery::new(&cfg, &roots).map_err(Error::Internal)?);
+        let discovery =
+            Arc::new(Discovery::new(&cfg.discovery_config(), &roots).map_err(Error::Internal)?);
         let policy = DomainPolicy::new(&cfg.deny_domains, &cfg.allow_domains);
         let client = FederationClient::new(
             &cfg,

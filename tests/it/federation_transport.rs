@@ -437,7 +437,7 @@ async fn discovery_refuses_private_addresses_naming_the_step() {
 
     let mut cfg = net.federation_config();
     cfg.allow_private_addresses = false;
-    let strict = Discovery::new(&cfg, &[]).unwrap();
+    let strict = Discovery::new(&cfg.discovery_config(), &[]).unwrap();
     // a.hearth.test: SRV → a.hearth.test → 127.0.0.2.
     let e = strict.resolve(A).await.unwrap_err();
     assert!(
@@ -489,7 +489,7 @@ async fn discovery_refuses_private_addresses_naming_the_step() {
     assert!(matches!(&e, DiscoveryError::InvalidName { .. }), "{e:?}");
 
     // With private addresses allowed the same names resolve.
-    let lax = Discovery::new(&net.federation_config(), &[]).unwrap();
+    let lax = Discovery::new(&net.federation_config().discovery_config(), &[]).unwrap();
     let d = lax.resolve("lan.hearth.test").await.unwrap();
     assert_eq!((d.via, d.port), (Via::Default, 8448));
     let d = lax.resolve("srv.hearth.test").await.unwrap();

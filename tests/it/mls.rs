@@ -1,11 +1,14 @@
 //! End-to-end-encrypted DMs (issue 6, spec/mls.md) in the three-server `TestNetwork` (TLS,
 //! local DNS) with the real client SDK (`hearth-client`) and openmls on both sides.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hearth_client::{Client, ClientError, Config, KeySource, Received};
+use hearth_client::{
+    Client, ClientError, Config, DiscoveryConfig, HttpsKeySource, KeySource, Received,
+};
 use hearth_federation::b64;
 use hearth_federation::sign::{Purpose, sign_json};
 use serde_json::{Value, json};
@@ -17,33 +20,17 @@ const A: &str = "a.hearth.test";
 const B: &str = "b.hearth.test";
 const C: &str = "c.hearth.test";
 
-/// Fetches a domain's key document from that domain itself: discovery through the test DNS
-/// (SRV or `.well-known` delegation), then HTTPS trusting the test CA.
-struct DiscoveredKeys {
-    discovery: hearth::s2s::Discovery,
-    roots: Vec<reqwest::Certificate>,
-}
-
-#[async_trait::async_trait]
-impl KeySource for DiscoveredKeys {
-    async fn key_document(&self, domain: &str) -> Result<Value, ClientError> {
-        let dest = self
-            .discovery
-            .resolve(domain)
-            .await
-            .map_err(|e| ClientError::Http(e.to_string()))?;
-        let mut b = reqwest::Client::builder().tls_certs_merge(self.roots.iter().cloned());
-        for a in &dest.addrs {
-            b = b.resolve(&dest.host, *a);
-        }
-        let http = b.build().map_err(|e| ClientError::Http(e.to_string()))?;
-        let r = http
-            .get(format!("{}/_hearth/key/v1/server", dest.base_url()))
-            .send()
-            .await
-            .map_err(|e| ClientError::Http(e.to_string()))?;
-        r.json().await.map_err(|e| ClientError::Http(e.to_string()))
-    }
+/// The SDK's own key source, finding domains through the network's DNS server (SRV for a and
+/// b, `.well-known` delegation for c) and trusting its CA; `allow_private` as the SDK option
+/// (every test server listens on a loopback address).
+fn key_source(net: &TestNetwork, allow_private: bool) -> HttpsKeySource {
+    let fed = net.federation_config();
+    let roots = hearth::s2s::tls::load_roots(&fed.extra_ca_certs).unwrap();
+    let cfg = DiscoveryConfig {
+        allow_private_addresses: allow_private,
+        ..fed.discovery_config()
+    };
+    HttpsKeySource::with_config(&cfg, HashMap::new(), roots).unwrap()
 }
 
 struct World {
@@ -55,15 +42,9 @@ struct World {
 impl World {
     async fn start() -> World {
         let net = TestNetwork::start(&[A, B, C]).await;
-        let cfg = net.federation_config();
-        let roots = hearth::s2s::tls::load_roots(&cfg.extra_ca_certs).unwrap();
-        let discovery = hearth::s2s::Discovery::new(&cfg, &roots).unwrap();
+        let keys = Arc::new(key_source(&net, true));
         let dir = std::env::temp_dir().join(format!("hearth_mls_{:08x}", rand::random::<u32>()));
-        World {
-            net,
-            keys: Arc::new(DiscoveredKeys { discovery, roots }),
-            dir,
-        }
+        World { net, keys, dir }
     }
 
     fn cfg(&self, server: &str, who: &str) -> Config {
@@ -470,6 +451,44 @@ async fn hub_ordering_policies_and_refusals() {
         }) => {}
         other => panic!("{other:?}"),
     }
+}
+
+/// The SDK's key source finds each domain as federation does (SRV for b, `.well-known`
+/// delegation to `fed.c...` for c), fetches the key document from that domain's own server,
+/// and applies the address policy unless allowed.
+#[tokio::test]
+async fn sdk_key_source_uses_federation_discovery() {
+    let w = World::start().await;
+    let keys = key_source(&w.net, true);
+    let port = w.net.port;
+    assert_eq!(
+        keys.base_url(B).await.unwrap(),
+        format!("https://{B}:{port}")
+    );
+    assert_eq!(
+        keys.base_url(C).await.unwrap(),
+        format!("https://fed.{C}:{port}")
+    );
+    for d in [A, B, C] {
+        let doc = keys.key_document(d).await.unwrap();
+        assert_eq!(doc["server_name"], d);
+        let key = w.net.server(d).hearth.fed.keyring.current();
+        assert!(doc["verify_keys"].get(key.key_id()).is_some(), "{d}: {doc}");
+    }
+    // Unknown domain: discovery fails, named in the error.
+    let e = keys.key_document("nowhere.hearth.test").await.unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Http(m) if m.contains("nowhere.hearth.test")),
+        "{e}"
+    );
+    // Without the private-address allowance, the loopback addresses of the test servers are
+    // refused, as federation refuses them.
+    let strict = key_source(&w.net, false);
+    let e = strict.key_document(B).await.unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Http(m) if m.contains("non-public address")),
+        "{e}"
+    );
 }
 
 #[tokio::test]

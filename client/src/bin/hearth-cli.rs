@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use hearth_client::{Client, Config, HttpsKeySource};
+use hearth_client::{Client, Config, DiscoveryConfig, HttpsKeySource};
 
 #[derive(Parser)]
 #[command(name = "hearth-cli", about = "End-to-end-encrypted Hearth DMs")]
@@ -31,13 +31,25 @@ struct Cli {
     /// Where the device state is kept.
     #[arg(long, env = "HEARTH_CLI_STATE", default_value = "hearth-cli-state")]
     state_dir: PathBuf,
-    /// `domain=https://host:port`: where to fetch a domain's signing key (default
-    /// `https://domain`). Repeatable.
+    /// `domain=https://host:port`: where to fetch a domain's signing key, overriding
+    /// discovery (default: the domain's server found as federation finds it: explicit port,
+    /// `.well-known` delegation, SRV, port 8448). Repeatable.
     #[arg(long = "key-url", env = "HEARTH_CLI_KEY_URLS", value_delimiter = ',')]
     key_urls: Vec<String>,
     /// PEM file of an extra CA trusted when fetching domain keys (local test setups).
     #[arg(long, env = "HEARTH_CLI_CA")]
     ca: Option<PathBuf>,
+    /// Allow fetching domain keys from loopback and private addresses (local setups such as
+    /// `*.localhost` servers); refused by default, as in federation.
+    #[arg(long, env = "HEARTH_CLI_ALLOW_PRIVATE_ADDRESSES")]
+    allow_private_addresses: bool,
+    /// DNS server (`ip:port`) for finding domains' servers; default the system's. Repeatable.
+    #[arg(
+        long = "nameserver",
+        env = "HEARTH_CLI_NAMESERVERS",
+        value_delimiter = ','
+    )]
+    nameservers: Vec<std::net::SocketAddr>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -82,16 +94,22 @@ async fn main() {
 }
 
 fn key_source(
+    cli: &Cli,
     bases: HashMap<String, String>,
-    ca: Option<&std::path::Path>,
 ) -> Result<HttpsKeySource, hearth_client::ClientError> {
+    let ca = cli.ca.as_deref();
     let err = |e: String| hearth_client::ClientError::State(e);
     let mut roots = Vec::new();
     if let Some(ca) = ca {
         let pem = std::fs::read(ca).map_err(|e| err(format!("{}: {e}", ca.display())))?;
         roots.push(reqwest::Certificate::from_pem(&pem).map_err(|e| err(e.to_string()))?);
     }
-    HttpsKeySource::with_roots(bases, roots)
+    let cfg = DiscoveryConfig {
+        nameservers: cli.nameservers.clone(),
+        allow_private_addresses: cli.allow_private_addresses,
+        ..DiscoveryConfig::default()
+    };
+    HttpsKeySource::with_config(&cfg, bases, roots)
 }
 
 async fn run(cli: Cli) -> Result<(), hearth_client::ClientError> {
@@ -104,7 +122,7 @@ async fn run(cli: Cli) -> Result<(), hearth_client::ClientError> {
         base_url: cli.server.trim_end_matches('/').to_owned(),
         server_name: cli.server_name.clone(),
         state_dir: cli.state_dir.clone(),
-        keys: Arc::new(key_source(bases, cli.ca.as_deref())?),
+        keys: Arc::new(key_source(&cli, bases)?),
     };
     match cli.cmd {
         Cmd::Register { username, password } => {
