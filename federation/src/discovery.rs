@@ -253,7 +253,7 @@ impl Dns {
             match TokioResolver::builder_tokio() {
                 Ok(b) => b,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the system DNS configuration; federation discovery will fail until federation.nameservers is set");
+                    tracing::warn!(error = %e, "cannot read the system DNS configuration; discovery will fail until name servers are configured (DiscoveryConfig::nameservers, federation.nameservers)");
                     TokioResolver::builder_with_config(
                         ResolverConfig::from_name_servers(Vec::new()),
                         provider,
