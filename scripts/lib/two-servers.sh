@@ -1,4 +1,5 @@
-# Shared setup of the two-server demos (scripts/federation-demo.sh, scripts/mls-demo.sh):
+# Shared setup of the two-server demos (scripts/federation-demo.sh, scripts/mls-demo.sh,
+# scripts/registrar-demo.sh):
 # a throwaway CA and TLS certificates made with openssl, two federating Hearth servers on
 # 127.0.0.1 with their own data directories, readiness checks, and cleanup.
 #
@@ -9,6 +10,12 @@
 #   two_servers_build                  # sets $BIN: $HEARTH_BIN, or `cargo build --bin hearth`
 #   two_servers_certs                  # $WORK/ca.pem, $WORK/{a,b}.pem and keys
 #   two_servers_start                  # starts a and b, waits until both answer
+#
+# Extras for a script that runs more services: `two_servers_init PREFIX PORT...` also checks
+# those ports; `two_servers_certs NAME...` also makes $WORK/NAME.pem for NAME.localhost;
+# `SERVER_ENV=(VAR=value ...)` set before two_servers_start is added to both servers'
+# environment; a service started by the script is stopped on exit if its pid is appended to
+# PIDS, and every $WORK/*.log is shown on failure.
 #
 # Servers:  a = $A_NAME (a.localhost:8448), client API http://127.0.0.1:$A_PORT (8081)
 #           b = $B_NAME (b.localhost:8449), client API http://127.0.0.1:$B_PORT (8082)
@@ -32,6 +39,7 @@ A="http://127.0.0.1:$A_PORT/api/v10"
 B="http://127.0.0.1:$B_PORT/api/v10"
 OPENSSL="${OPENSSL:-openssl}"
 PIDS=()
+SERVER_ENV=()
 
 if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
 step() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
@@ -58,10 +66,11 @@ _two_servers_cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   if [ "$status" -ne 0 ]; then
-    for s in a b; do
-      if [ -f "$WORK/$s.log" ]; then
-        echo "--- last lines of server $s's log ($WORK/$s.log) ---" >&2
-        tail -n 20 "$WORK/$s.log" >&2
+    local log
+    for log in "$WORK"/*.log; do
+      if [ -f "$log" ]; then
+        echo "--- last lines of $log ---" >&2
+        tail -n 20 "$log" >&2
       fi
     done
   fi
@@ -73,18 +82,20 @@ _two_servers_cleanup() {
   exit "$status"
 }
 
-# two_servers_init PREFIX: checks the tools and ports, makes $WORK, installs the cleanup trap.
+# two_servers_init PREFIX [PORT...]: checks the tools and ports (the servers' and PORTs), makes
+# $WORK, installs the cleanup trap.
 two_servers_init() {
-  local tool port
+  local tool port prefix=$1
+  shift
   for tool in curl python3 "$OPENSSL"; do
     command -v "$tool" >/dev/null || fail "$tool is required"
   done
-  for port in "$A_PORT" "$B_PORT" "$A_FED_PORT" "$B_FED_PORT"; do
+  for port in "$A_PORT" "$B_PORT" "$A_FED_PORT" "$B_FED_PORT" "$@"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       fail "127.0.0.1:$port is already in use (set A_PORT/B_PORT/A_FED_PORT/B_FED_PORT)"
     fi
   done
-  WORK="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")"
   trap _two_servers_cleanup EXIT
   trap 'exit 130' INT TERM
 }
@@ -101,7 +112,8 @@ two_servers_build() {
   [ -x "$BIN" ] || fail "$BIN is not an executable"
 }
 
-# two_servers_certs: a throwaway CA ($WORK/ca.pem) and a certificate for each server.
+# two_servers_certs [NAME...]: a throwaway CA ($WORK/ca.pem) and a certificate for each
+# server, and for NAME.localhost ($WORK/NAME.pem, NAME.key) for each NAME.
 two_servers_certs() {
   local s
   (
@@ -110,7 +122,7 @@ two_servers_certs() {
       -subj "/CN=Hearth demo CA" -keyout ca.key -out ca.pem \
       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
       2>/dev/null
-    for s in a b; do
+    for s in a b "$@"; do
       "$OPENSSL" req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
         -subj "/CN=$s.localhost" -keyout "$s.key" -out "$s.csr" 2>/dev/null
       printf '%s\n' "basicConstraints=critical,CA:FALSE" \
@@ -126,7 +138,7 @@ two_servers_certs() {
 _two_servers_start_one() { # LETTER NAME CLIENT_PORT FED_PORT
   local s=$1 name=$2 port=$3 fed_port=$4
   mkdir -p "$WORK/$s-data"
-  env HEARTH_SERVER_NAME="$name" \
+  env "${SERVER_ENV[@]}" HEARTH_SERVER_NAME="$name" \
     HEARTH_LISTEN="127.0.0.1:$port" \
     HEARTH_DATA_DIR="$WORK/$s-data" \
     HEARTH_FEDERATION__LISTEN="127.0.0.1:$fed_port" \
