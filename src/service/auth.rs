@@ -452,11 +452,15 @@ impl Hearth {
         }
         let jwt = header.strip_prefix("Bearer ").unwrap_or(header).trim();
         let (user_id, sid) = self.decode_access(jwt)?;
-        let s = self.db.session(sid).await?.ok_or(Error::Unauthorized)?;
-        if s.user_id != user_id {
+        // The session row (revocation is immediate) joined with its user: one statement.
+        let user = self
+            .db
+            .session_user(sid)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if user.id != user_id {
             return Err(Error::Unauthorized);
         }
-        let user = self.db.user(user_id).await?.ok_or(Error::Unauthorized)?;
         if user.suspended {
             return Err(Error::Rule(Rule::Suspended));
         }

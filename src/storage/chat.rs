@@ -66,6 +66,40 @@ impl Db {
         })
     }
 
+    /// Stores a batch of messages in ONE transaction (group commit): one multi-row INSERT,
+    /// then one `last_message_id` update per channel (never moving it backwards). Either
+    /// every row is stored or none is; the caller retries rows one by one on failure.
+    pub async fn insert_messages(&self, ms: &[MessageRow]) -> Result<()> {
+        if ms.is_empty() {
+            return Ok(());
+        }
+        let mut last: std::collections::BTreeMap<i64, i64> = Default::default();
+        for m in ms {
+            let e = last.entry(m.channel_id).or_insert(m.id);
+            *e = (*e).max(m.id);
+        }
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO messages ({MSG_COLS}) "));
+            qb.push_values(ms, |mut b, m| {
+                b.push_bind(m.id).push_bind(m.channel_id).push_bind(m.guild_id).push_bind(m.author_id)
+                    .push_bind(&m.content).push_bind(&m.embeds).push_bind(m.kind).push_bind(m.flags)
+                    .push_bind(m.tts).push_bind(m.mention_everyone).push_bind(&m.mentions)
+                    .push_bind(&m.mention_roles).push_bind(m.reference_message_id)
+                    .push_bind(m.reference_channel_id).push_bind(m.reference_guild_id)
+                    .push_bind(&m.nonce).push_bind(m.edited_at).push_bind(m.pinned_at);
+            });
+            // Batch sizes vary: keep these one-off statements out of the statement cache.
+            qb.build().persistent(false).execute(&mut *tx).await?;
+            for (channel_id, id) in last {
+                sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)")
+                    .bind(id).bind(channel_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     pub async fn message(&self, channel_id: i64, id: i64) -> Result<Option<MessageRow>> {
         let q = format!("SELECT {MSG_COLS} FROM messages WHERE id = $1 AND channel_id = $2");
         Ok(

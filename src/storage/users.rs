@@ -182,6 +182,22 @@ impl Db {
         )
     }
 
+    /// The user of login session `id` (sessions joined with users: one statement for
+    /// `authenticate`); `None` when the session was revoked or the user is gone.
+    pub async fn session_user(&self, id: i64) -> Result<Option<UserRow>> {
+        let cols = USER_COLS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let q = format!(
+            "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
+        )
+    }
+
     pub async fn session_by_refresh(&self, hash: &str) -> Result<Option<SessionRow>> {
         Ok(
             on_db!(self, p => sqlx::query_as("SELECT id, user_id, refresh_hash, created_at, refreshed_at, ip, user_agent FROM sessions WHERE refresh_hash = $1")
