@@ -235,6 +235,19 @@ impl Hearth {
         rows: &[MessageRow],
         viewer: i64,
     ) -> Result<Vec<wire::Message>> {
+        self.render_with(rows, viewer, HashMap::new(), None).await
+    }
+
+    /// [`Self::render_messages`] with users already in hand (`known`, only the others are
+    /// loaded) and, when `reacted` is given, the only messages that can have reactions (an
+    /// empty list skips the reaction query).
+    async fn render_with(
+        &self,
+        rows: &[MessageRow],
+        viewer: i64,
+        known: HashMap<i64, UserRow>,
+        reacted: Option<Vec<i64>>,
+    ) -> Result<Vec<wire::Message>> {
         let mut refs: Vec<i64> = rows
             .iter()
             .filter_map(|m| {
@@ -261,15 +274,13 @@ impl Hearth {
                 uids.insert(u.db());
             }
         }
-        let uids: Vec<i64> = uids.into_iter().collect();
-        let users: HashMap<i64, UserRow> = self
-            .db
-            .users(&uids)
-            .await?
+        let uids: Vec<i64> = uids
             .into_iter()
-            .map(|u| (u.id, u))
+            .filter(|u| !known.contains_key(u))
             .collect();
-        let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+        let mut users = known;
+        users.extend(self.db.users(&uids).await?.into_iter().map(|u| (u.id, u)));
+        let ids: Vec<i64> = reacted.unwrap_or_else(|| rows.iter().map(|m| m.id).collect());
         let mut reactions: HashMap<i64, Vec<wire::Reaction>> = HashMap::new();
         for r in self.db.reaction_counts(&ids, viewer).await? {
             reactions
@@ -742,8 +753,23 @@ impl Hearth {
             (None, None, Some(a)) => Page::After(a.db()),
             _ => Page::Latest,
         };
-        let rows = self.db.messages(ca.channel.id, page, limit).await?;
-        self.render_messages(&rows, actor.user.id).await
+        // One statement for the page with authors and reaction flags; users mentioned or
+        // replied to and reaction counts are read only when the page has any.
+        let page = self.db.messages(ca.channel.id, page, limit).await?;
+        let mut known = HashMap::new();
+        let mut reacted = vec![];
+        let mut rows = Vec::with_capacity(page.len());
+        for p in page {
+            if let Some(a) = p.author {
+                known.insert(a.id, a);
+            }
+            if p.has_reactions {
+                reacted.push(p.row.id);
+            }
+            rows.push(p.row);
+        }
+        self.render_with(&rows, actor.user.id, known, Some(reacted))
+            .await
     }
 
     async fn message_in(&self, ca: &ChannelAccess, id: Snowflake) -> Result<MessageRow> {

@@ -22,7 +22,7 @@ pub struct UserRow {
     pub home_server: Option<String>,
 }
 
-const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server";
+pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server";
 
 /// A row of `sessions`.
 #[derive(Debug, Clone, sqlx::FromRow)]
