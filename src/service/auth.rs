@@ -432,14 +432,9 @@ impl Hearth {
     pub async fn authenticate(&self, header: &str) -> Result<Actor> {
         let header = header.trim();
         if let Some(tok) = header.strip_prefix("Bot ") {
-            let app = self
-                .db
-                .application_by_token(&token_hash(tok.trim()))
-                .await?
-                .ok_or(Error::Unauthorized)?;
             let user = self
                 .db
-                .user(app.bot_user_id)
+                .bot_user_by_token(&token_hash(tok.trim()))
                 .await?
                 .ok_or(Error::Unauthorized)?;
             if user.suspended {

@@ -198,6 +198,22 @@ impl Db {
         )
     }
 
+    /// The bot user of the application whose token hashes to `hash` (one statement for
+    /// `authenticate`); `None` for an unknown or reset token.
+    pub async fn bot_user_by_token(&self, hash: &str) -> Result<Option<UserRow>> {
+        let cols = USER_COLS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let q = format!(
+            "SELECT {cols} FROM applications a JOIN users u ON u.id = a.bot_user_id WHERE a.bot_token_hash = $1"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(hash).fetch_optional(p).await)?,
+        )
+    }
+
     pub async fn session_by_refresh(&self, hash: &str) -> Result<Option<SessionRow>> {
         Ok(
             on_db!(self, p => sqlx::query_as("SELECT id, user_id, refresh_hash, created_at, refreshed_at, ip, user_agent FROM sessions WHERE refresh_hash = $1")
