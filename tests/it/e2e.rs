@@ -921,6 +921,6 @@ async fn concurrent_sends_commit_in_id_order_and_events_follow_it() {
         assert_eq!(d["timestamp"], body["timestamp"]);
         assert_eq!(d["content"], body["content"]);
         assert_eq!(d["author"]["id"], body["author"]["id"]);
-        assert_eq!(d["member"]["joined_at"].is_string(), true);
+        assert!(d["member"]["joined_at"].is_string());
     }
 }
