@@ -138,6 +138,9 @@ pub struct Translator<'a> {
     h: &'a Hearth,
     server: &'a str,
     map: HashMap<String, String>,
+    /// `(global_name, avatar)` of each peer user object already resolved, so that one
+    /// translator reused over a delivery updates a profile only when it changes.
+    profiles: HashMap<String, (Option<String>, Option<String>)>,
 }
 
 impl<'a> Translator<'a> {
@@ -146,6 +149,7 @@ impl<'a> Translator<'a> {
             h,
             server,
             map: HashMap::new(),
+            profiles: HashMap::new(),
         }
     }
 
@@ -221,11 +225,16 @@ impl<'a> Translator<'a> {
         let mut ids = HashSet::new();
         Self::collect(v, &mut users, &mut ids);
         for (rid, obj) in users {
-            if self.map.contains_key(&rid) {
+            let profile = (
+                obj["global_name"].as_str().map(str::to_string),
+                obj["avatar"].as_str().map(str::to_string),
+            );
+            if self.map.contains_key(&rid) && self.profiles.get(&rid) == Some(&profile) {
                 continue;
             }
             let local = self.ensure_user(&rid, &obj).await?;
-            self.map.insert(rid, local.to_string());
+            self.map.insert(rid.clone(), local.to_string());
+            self.profiles.insert(rid, profile);
         }
         for id in ids {
             if self.map.contains_key(&id) {
@@ -641,6 +650,14 @@ impl Hearth {
     /// Errors: a forged or tampered event, a broken chain, an equivocation (the proof is
     /// stored). Events of guilds we do not replicate are ignored.
     pub async fn receive_events(&self, origin: &str, events: &[Value]) -> Result<()> {
+        // A run of events of one replica is applied under one lock and with one translator,
+        // so the replica lookup, the guild's id binding, the authors' profiles and the ids
+        // already mapped are read once per delivery instead of once per event.
+        type Run<'t> = (
+            i64,
+            Option<(i64, tokio::sync::OwnedMutexGuard<()>, Translator<'t>)>,
+        );
+        let mut current: Option<Run<'_>> = None;
         for ev in events {
             let host = ev["host"].as_str().unwrap_or_default();
             if host != origin {
@@ -654,12 +671,23 @@ impl Hearth {
                 .as_str()
                 .and_then(|s| s.parse::<u64>().ok())
                 .unwrap_or(0) as i64;
-            let Some(rg) = self.db.remote_guild_by_host(host, hgid).await? else {
-                continue;
-            };
-            let lock = self.replica_lock(rg.guild_id);
-            let _g = lock.lock().await;
-            self.apply_one(rg.guild_id, ev, true).await?;
+            if current.as_ref().map(|c| c.0) != Some(hgid) {
+                // Release the previous replica's lock before taking the next one.
+                drop(current.take());
+                let state = match self.db.remote_guild_by_host(host, hgid).await? {
+                    None => None,
+                    Some(rg) => {
+                        let g = self.replica_lock(rg.guild_id).lock_owned().await;
+                        let mut tr = Translator::new(self, origin);
+                        tr.bind(&hgid.to_string(), rg.guild_id).await?;
+                        Some((rg.guild_id, g, tr))
+                    }
+                };
+                current = Some((hgid, state));
+            }
+            if let Some((_, Some((gid, _guard, tr)))) = current.as_mut() {
+                self.apply_one(*gid, ev, true, tr).await?;
+            }
         }
         Ok(())
     }
@@ -707,12 +735,18 @@ impl Hearth {
     }
 
     /// Applies one event to a replica (the caller holds the replica lock).
-    async fn apply_one(&self, local_gid: i64, ev: &Value, allow_fill: bool) -> Result<()> {
-        let rg = self
-            .db
-            .remote_guild(local_gid)
-            .await?
-            .ok_or(Error::Unknown(Unknown::Guild))?;
+    /// `tr` is a translator for this replica (it may carry mappings of earlier events).
+    /// A replica that is gone (our last member left) ignores the event.
+    async fn apply_one(
+        &self,
+        local_gid: i64,
+        ev: &Value,
+        allow_fill: bool,
+        tr: &mut Translator<'_>,
+    ) -> Result<()> {
+        let Some(rg) = self.db.remote_guild(local_gid).await? else {
+            return Ok(());
+        };
         let v = self.verify(ev).await?;
         let seq = v.envelope.seq as i64;
         if seq <= rg.applied_seq {
@@ -752,7 +786,7 @@ impl Hearth {
                 });
             }
             self.fill_gap(&rg, seq - 1).await?;
-            return Box::pin(self.apply_one(local_gid, ev, false)).await;
+            return Box::pin(self.apply_one(local_gid, ev, false, tr)).await;
         }
         if seq > 1 && rg.last_hash.is_some() && v.envelope.prev_hash != rg.last_hash {
             return Err(Error::Relayed {
@@ -769,7 +803,7 @@ impl Hearth {
                 content.clone()
             };
             if let (Some(t), Some(d)) = (result["t"].as_str(), result.get("d")) {
-                match self.apply_payload(&rg, t, d.clone()).await {
+                match self.apply_payload(&rg, t, d.clone(), tr).await {
                     Ok(o) => object = o,
                     // A verified event we cannot apply must not block the guild forever: the
                     // position advances and the failure is left to the operator.
@@ -808,11 +842,12 @@ impl Hearth {
             if events.is_empty() {
                 break;
             }
+            let mut tr = Translator::for_replica(self, rg).await?;
             for e in &events {
                 if e["seq"].as_i64().unwrap_or(0) > upto {
                     break;
                 }
-                Box::pin(self.apply_one(rg.guild_id, e, false)).await?;
+                Box::pin(self.apply_one(rg.guild_id, e, false, &mut tr)).await?;
             }
             let applied = self
                 .db
@@ -909,9 +944,14 @@ impl Hearth {
     }
 
     /// Applies a translated dispatch to the replica and republishes it locally.
-    async fn apply_payload(&self, rg: &RemoteGuildRow, t: &str, d: Value) -> Result<Option<i64>> {
+    async fn apply_payload(
+        &self,
+        rg: &RemoteGuildRow,
+        t: &str,
+        d: Value,
+        tr: &mut Translator<'_>,
+    ) -> Result<Option<i64>> {
         let gid = rg.guild_id;
-        let mut tr = Translator::for_replica(self, rg).await?;
         let d = tr.translate(d).await?;
         let is_local_user = |uid: i64| {
             let db = self.db.clone();

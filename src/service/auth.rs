@@ -432,14 +432,9 @@ impl Hearth {
     pub async fn authenticate(&self, header: &str) -> Result<Actor> {
         let header = header.trim();
         if let Some(tok) = header.strip_prefix("Bot ") {
-            let app = self
-                .db
-                .application_by_token(&token_hash(tok.trim()))
-                .await?
-                .ok_or(Error::Unauthorized)?;
             let user = self
                 .db
-                .user(app.bot_user_id)
+                .bot_user_by_token(&token_hash(tok.trim()))
                 .await?
                 .ok_or(Error::Unauthorized)?;
             if user.suspended {
@@ -452,11 +447,15 @@ impl Hearth {
         }
         let jwt = header.strip_prefix("Bearer ").unwrap_or(header).trim();
         let (user_id, sid) = self.decode_access(jwt)?;
-        let s = self.db.session(sid).await?.ok_or(Error::Unauthorized)?;
-        if s.user_id != user_id {
+        // The session row (revocation is immediate) joined with its user: one statement.
+        let user = self
+            .db
+            .session_user(sid)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if user.id != user_id {
             return Err(Error::Unauthorized);
         }
-        let user = self.db.user(user_id).await?.ok_or(Error::Unauthorized)?;
         if user.suspended {
             return Err(Error::Rule(Rule::Suspended));
         }

@@ -235,6 +235,19 @@ impl Hearth {
         rows: &[MessageRow],
         viewer: i64,
     ) -> Result<Vec<wire::Message>> {
+        self.render_with(rows, viewer, HashMap::new(), None).await
+    }
+
+    /// [`Self::render_messages`] with users already in hand (`known`, only the others are
+    /// loaded) and, when `reacted` is given, the only messages that can have reactions (an
+    /// empty list skips the reaction query).
+    async fn render_with(
+        &self,
+        rows: &[MessageRow],
+        viewer: i64,
+        known: HashMap<i64, UserRow>,
+        reacted: Option<Vec<i64>>,
+    ) -> Result<Vec<wire::Message>> {
         let mut refs: Vec<i64> = rows
             .iter()
             .filter_map(|m| {
@@ -261,15 +274,13 @@ impl Hearth {
                 uids.insert(u.db());
             }
         }
-        let uids: Vec<i64> = uids.into_iter().collect();
-        let users: HashMap<i64, UserRow> = self
-            .db
-            .users(&uids)
-            .await?
+        let uids: Vec<i64> = uids
             .into_iter()
-            .map(|u| (u.id, u))
+            .filter(|u| !known.contains_key(u))
             .collect();
-        let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+        let mut users = known;
+        users.extend(self.db.users(&uids).await?.into_iter().map(|u| (u.id, u)));
+        let ids: Vec<i64> = reacted.unwrap_or_else(|| rows.iter().map(|m| m.id).collect());
         let mut reactions: HashMap<i64, Vec<wire::Reaction>> = HashMap::new();
         for r in self.db.reaction_counts(&ids, viewer).await? {
             reactions
@@ -398,7 +409,7 @@ impl Hearth {
         content: &str,
         allowed: Option<&wire::AllowedMentions>,
         replied_author: Option<i64>,
-    ) -> Result<(Vec<i64>, Vec<i64>, bool)> {
+    ) -> Result<(Vec<i64>, Vec<i64>, bool, HashMap<i64, UserRow>)> {
         let parsed = parse_mentions(content);
         let parse_all = allowed.is_none();
         let parse = allowed.and_then(|a| a.parse.clone()).unwrap_or_default();
@@ -423,14 +434,14 @@ impl Hearth {
             .filter(|u| allow_users || explicit_users.contains(u))
             .collect();
         // Only users who exist (and, in a guild, are members) are mentioned.
-        let existing: HashSet<i64> = self
+        let existing: HashMap<i64, UserRow> = self
             .db
             .users(&users)
             .await?
             .into_iter()
-            .map(|u| u.id)
+            .map(|u| (u.id, u))
             .collect();
-        users.retain(|u| existing.contains(u));
+        users.retain(|u| existing.contains_key(u));
         if let Some(g) = ca.channel.guild_id {
             let mut kept = vec![];
             for u in users {
@@ -465,7 +476,7 @@ impl Hearth {
             }
         }
         let everyone = parsed.everyone && allow_everyone && can_everyone && ca.guild.is_some();
-        Ok((users, roles, everyone))
+        Ok((users, roles, everyone, existing))
     }
 
     /// `POST /channels/{id}/messages`.
@@ -595,7 +606,7 @@ impl Hearth {
         if ca.channel.rate_limit_per_user > 0 && !exempt {
             self.slowmode_check(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
         }
-        let (mentions, mention_roles, everyone) = self
+        let (mentions, mention_roles, everyone, mut users) = self
             .resolve_mentions(
                 &ca,
                 &content,
@@ -603,8 +614,9 @@ impl Hearth {
                 replied_author,
             )
             .await?;
-        let m = MessageRow {
-            id: self.next_id(),
+        let mut m = MessageRow {
+            // Assigned by the writer at commit time (ids follow commit order).
+            id: 0,
             channel_id: ca.channel.id,
             guild_id: ca.channel.guild_id,
             author_id: actor.user.id,
@@ -635,11 +647,49 @@ impl Hearth {
             edited_at: None,
             pinned_at: None,
         };
-        self.db.insert_message(&m).await?;
-        let w = self.render_one(&m, actor.user.id).await?;
+        // Render the response and the event from the data in hand (author, mentioned users,
+        // the replied-to message, the member row of the access check): a new message has no
+        // reactions, so only users not yet loaded are read.
+        users.insert(actor.user.id, actor.user.clone());
+        let mut missing: HashSet<i64> = HashSet::new();
+        for r in std::iter::once(&m).chain(reference.as_ref()) {
+            missing.insert(r.author_id);
+            for u in serde_json::from_str::<Vec<Snowflake>>(&r.mentions).unwrap_or_default() {
+                missing.insert(u.db());
+            }
+        }
+        missing.retain(|u| !users.contains_key(u));
+        if !missing.is_empty() {
+            let missing: Vec<i64> = missing.into_iter().collect();
+            users.extend(
+                self.db
+                    .users(&missing)
+                    .await?
+                    .into_iter()
+                    .map(|u| (u.id, u)),
+            );
+        }
+        let mut w = self.message_wire(&m, &users, vec![]);
+        if m.kind == 19 {
+            w.referenced_message = Some(
+                reference
+                    .as_ref()
+                    .map(|r| Box::new(self.message_wire(r, &users, vec![]))),
+            );
+        }
+        let mut data = serde_json::to_value(&w).map_err(Error::internal)?;
+        if let Some(ga) = &ca.guild
+            && let Some(mem) = &ga.member
+        {
+            let mw = self.member_wire(mem, None, ga.member_roles.clone(), false);
+            let mut mv = serde_json::to_value(mw).map_err(Error::internal)?;
+            if let Some(o) = mv.as_object_mut() {
+                o.remove("user");
+            }
+            data["member"] = mv;
+        }
         let (audience, guild) = Self::message_audience(&ca);
-        let data = self.message_event(&m, &w).await?;
-        self.publish(Dispatch {
+        let event = Dispatch {
             event: "MESSAGE_CREATE",
             data,
             audience,
@@ -650,8 +700,14 @@ impl Hearth {
             },
             has_content: true,
             lossy: false,
-            cause: None,
-        });
+            cause: crate::events::current_cause(),
+        };
+        // Group commit: acknowledged after the batch's commit; the writer publishes the
+        // event after that commit, in id order.
+        m.id = self.writer.submit(m.clone(), Some(event)).await?;
+        let sf = Snowflake::from_db(m.id);
+        w.id = sf;
+        w.timestamp = wire::iso(sf.timestamp_ms() as i64);
         Ok(w)
     }
 
@@ -697,8 +753,23 @@ impl Hearth {
             (None, None, Some(a)) => Page::After(a.db()),
             _ => Page::Latest,
         };
-        let rows = self.db.messages(ca.channel.id, page, limit).await?;
-        self.render_messages(&rows, actor.user.id).await
+        // One statement for the page with authors and reaction flags; users mentioned or
+        // replied to and reaction counts are read only when the page has any.
+        let page = self.db.messages(ca.channel.id, page, limit).await?;
+        let mut known = HashMap::new();
+        let mut reacted = vec![];
+        let mut rows = Vec::with_capacity(page.len());
+        for p in page {
+            if let Some(a) = p.author {
+                known.insert(a.id, a);
+            }
+            if p.has_reactions {
+                reacted.push(p.row.id);
+            }
+            rows.push(p.row);
+        }
+        self.render_with(&rows, actor.user.id, known, Some(reacted))
+            .await
     }
 
     async fn message_in(&self, ca: &ChannelAccess, id: Snowflake) -> Result<MessageRow> {
@@ -768,7 +839,7 @@ impl Hearth {
                     ),
                 );
             }
-            let (mentions, roles, everyone) = self
+            let (mentions, roles, everyone, _) = self
                 .resolve_mentions(&ca, &c, body.allowed_mentions.as_ref(), None)
                 .await?;
             m.mentions = serde_json::to_string(

@@ -22,6 +22,7 @@ pub mod bots;
 pub mod guilds;
 pub mod messages;
 pub mod moderation;
+pub mod writer;
 
 /// Who is making a request: an authenticated user (human or bot).
 #[derive(Debug, Clone)]
@@ -44,7 +45,9 @@ impl Actor {
 pub struct Hearth {
     pub config: Config,
     pub db: Db,
-    pub ids: SnowflakeGenerator,
+    pub ids: Arc<SnowflakeGenerator>,
+    /// Group commit of message inserts ([`writer::MessageWriter`]).
+    pub(crate) writer: writer::MessageWriter,
     pub bus: Arc<dyn EventBus>,
     pub(crate) auth: auth::AuthState,
     /// Last message time per (channel, user) for slow mode.
@@ -66,6 +69,8 @@ pub struct GuildAccess {
     pub roles: Vec<RoleRow>,
     pub member_roles: Vec<i64>,
     pub user_id: i64,
+    /// The caller's member row (nick, joined_at), when it was loaded with the access check.
+    pub member: Option<MemberRow>,
 }
 
 impl GuildAccess {
@@ -186,10 +191,13 @@ impl Hearth {
         let auth = auth::AuthState::new(&config, &db).await?;
         let fed = Arc::new(crate::s2s::Federation::new(&config, &db).await?);
         let registrar = crate::registrar::Link::new(&config, &fed)?;
+        let ids = Arc::new(SnowflakeGenerator::new(0, 0));
+        let writer = writer::MessageWriter::spawn(db.clone(), ids.clone(), bus.clone());
         Ok(Hearth {
             config,
             db,
-            ids: SnowflakeGenerator::new(0, 0),
+            ids,
+            writer,
             bus,
             auth,
             slowmode: Mutex::new(HashMap::new()),
@@ -231,15 +239,22 @@ impl Hearth {
     /// The caller's view of a guild. Errors: 404 Unknown Guild if it does not exist,
     /// 403 Missing Access if the caller is not a member.
     pub async fn guild_access(&self, guild_id: Snowflake, user_id: i64) -> Result<GuildAccess> {
-        let guild = self
+        // Guild, membership, roles and the member's roles in one statement.
+        let view = self
             .db
-            .guild(guild_id.db())
+            .guild_view(guild_id.db(), user_id)
             .await?
             .ok_or(Error::Unknown(Unknown::Guild))?;
-        if self.db.member(guild.id, user_id).await?.is_none() {
+        let Some(member) = view.member else {
             return Err(Error::MissingAccess);
-        }
-        self.guild_access_of(guild, user_id).await
+        };
+        Ok(GuildAccess {
+            guild: view.guild,
+            roles: view.roles,
+            member_roles: view.member_roles,
+            user_id,
+            member: Some(member),
+        })
     }
 
     /// Like [`Self::guild_access`] for a guild row already loaded and membership known.
@@ -251,6 +266,7 @@ impl Hearth {
             roles,
             member_roles,
             user_id,
+            member: None,
         })
     }
 
@@ -261,9 +277,10 @@ impl Hearth {
         actor: &Actor,
         channel_id: Snowflake,
     ) -> Result<ChannelAccess> {
-        let channel = self
+        // Two statements: the channel with its overwrites, then the caller's guild view.
+        let (channel, overwrites) = self
             .db
-            .channel(channel_id.db())
+            .channel_with_overwrites(channel_id.db())
             .await?
             .ok_or(Error::Unknown(Unknown::Channel))?;
         match channel.guild_id {
@@ -271,7 +288,6 @@ impl Hearth {
                 let ga = self
                     .guild_access(Snowflake::from_db(gid), actor.user.id)
                     .await?;
-                let overwrites = self.db.overwrites(channel.id).await?;
                 let perms = ga.in_channel(&overwrites);
                 if perms & perm::VIEW_CHANNEL == 0 {
                     return Err(Error::MissingAccess);

@@ -1,6 +1,6 @@
 //! Messages, reactions, pins and DM channels.
 
-use super::{Db, on_db};
+use super::{Db, UserRow, on_db};
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -38,6 +38,81 @@ pub struct ReactionCount {
     pub first: i64,
 }
 
+/// A message of a history page ([`Db::messages`]).
+#[derive(Debug, Clone)]
+pub struct PageMessage {
+    pub row: MessageRow,
+    /// The author's user row (`None` if the user is gone).
+    pub author: Option<UserRow>,
+    /// Whether the message has at least one reaction.
+    pub has_reactions: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    #[sqlx(flatten)]
+    row: MessageRow,
+    has_reactions: bool,
+    a_id: Option<i64>,
+    a_username: Option<String>,
+    a_global_name: Option<String>,
+    a_email: Option<String>,
+    a_password_hash: Option<String>,
+    a_avatar: Option<String>,
+    a_bio: Option<String>,
+    a_bot: Option<bool>,
+    a_admin: Option<bool>,
+    a_suspended: Option<bool>,
+    a_dm_policy: Option<i64>,
+    a_created_at: Option<i64>,
+    a_home_server: Option<String>,
+}
+
+impl PageRow {
+    fn into_page_message(self) -> PageMessage {
+        let author = match (self.a_id, self.a_username) {
+            (Some(id), Some(username)) => Some(UserRow {
+                id,
+                username,
+                global_name: self.a_global_name,
+                email: self.a_email,
+                password_hash: self.a_password_hash,
+                avatar: self.a_avatar,
+                bio: self.a_bio.unwrap_or_default(),
+                bot: self.a_bot.unwrap_or_default(),
+                admin: self.a_admin.unwrap_or_default(),
+                suspended: self.a_suspended.unwrap_or_default(),
+                dm_policy: self.a_dm_policy.unwrap_or_default(),
+                created_at: self.a_created_at.unwrap_or_default(),
+                home_server: self.a_home_server,
+            }),
+            _ => None,
+        };
+        PageMessage {
+            row: self.row,
+            author,
+            has_reactions: self.has_reactions,
+        }
+    }
+}
+
+/// Columns of a history page: the message, whether it has reactions, its author (`a_*`).
+fn page_cols() -> String {
+    let m = MSG_COLS
+        .split(", ")
+        .map(|c| format!("m.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let u = super::users::USER_COLS
+        .split(", ")
+        .map(|c| format!("u.{c} AS a_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{m}, EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = m.id) AS has_reactions, {u}"
+    )
+}
+
 const MSG_COLS: &str = "id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at";
 
 /// Which page of history (Discord "Get Channel Messages"): ids are exclusive bounds.
@@ -61,6 +136,40 @@ impl Db {
                 .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
                 .bind(m.edited_at).bind(m.pinned_at).execute(&mut *tx).await?;
             sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Stores a batch of messages in ONE transaction (group commit): one multi-row INSERT,
+    /// then one `last_message_id` update per channel (never moving it backwards). Either
+    /// every row is stored or none is; the caller retries rows one by one on failure.
+    pub async fn insert_messages(&self, ms: &[MessageRow]) -> Result<()> {
+        if ms.is_empty() {
+            return Ok(());
+        }
+        let mut last: std::collections::BTreeMap<i64, i64> = Default::default();
+        for m in ms {
+            let e = last.entry(m.channel_id).or_insert(m.id);
+            *e = (*e).max(m.id);
+        }
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO messages ({MSG_COLS}) "));
+            qb.push_values(ms, |mut b, m| {
+                b.push_bind(m.id).push_bind(m.channel_id).push_bind(m.guild_id).push_bind(m.author_id)
+                    .push_bind(&m.content).push_bind(&m.embeds).push_bind(m.kind).push_bind(m.flags)
+                    .push_bind(m.tts).push_bind(m.mention_everyone).push_bind(&m.mentions)
+                    .push_bind(&m.mention_roles).push_bind(m.reference_message_id)
+                    .push_bind(m.reference_channel_id).push_bind(m.reference_guild_id)
+                    .push_bind(&m.nonce).push_bind(m.edited_at).push_bind(m.pinned_at);
+            });
+            // Batch sizes vary: keep these one-off statements out of the statement cache.
+            qb.build().persistent(false).execute(&mut *tx).await?;
+            for (channel_id, id) in last {
+                sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)")
+                    .bind(id).bind(channel_id).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(())
         })
@@ -102,53 +211,50 @@ impl Db {
         )
     }
 
-    /// A page of history, newest first (as Discord returns it), using the `(channel_id, id)` index.
+    /// A page of history, newest first (as Discord returns it), using the `(channel_id, id)`
+    /// index. Each row comes with its author (one join instead of a second query) and
+    /// whether it has any reaction, so that rendering a page without reactions or mentions
+    /// needs no further statement.
     pub async fn messages(
         &self,
         channel_id: i64,
         page: Page,
         limit: i64,
-    ) -> Result<Vec<MessageRow>> {
-        match page {
+    ) -> Result<Vec<PageMessage>> {
+        let cols = page_cols();
+        let q = |cond: &str, order: &str| {
+            format!(
+                "SELECT {cols} FROM messages m LEFT JOIN users u ON u.id = m.author_id
+                 WHERE m.channel_id = $1 {cond} ORDER BY m.id {order}"
+            )
+        };
+        let rows: Vec<PageRow> = match page {
             Page::Latest => {
-                let q = format!(
-                    "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 ORDER BY id DESC LIMIT $2"
-                );
-                Ok(
-                    on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).bind(limit).fetch_all(p).await)?,
-                )
+                let q = q("", "DESC LIMIT $2");
+                on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).bind(limit).fetch_all(p).await)?
             }
             Page::Before(b) => {
-                let q = format!(
-                    "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
-                );
-                Ok(
-                    on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).bind(b).bind(limit).fetch_all(p).await)?,
-                )
+                let q = q("AND m.id < $2", "DESC LIMIT $3");
+                on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).bind(b).bind(limit).fetch_all(p).await)?
             }
             Page::After(a) => {
-                let q = format!(
-                    "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3"
-                );
-                let mut v: Vec<MessageRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).bind(a).bind(limit).fetch_all(p).await)?;
+                let q = q("AND m.id > $2", "ASC LIMIT $3");
+                let mut v: Vec<PageRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).bind(a).bind(limit).fetch_all(p).await)?;
                 v.reverse();
-                Ok(v)
+                v
             }
             Page::Around(x) => {
                 let half = limit / 2;
-                let q1 = format!(
-                    "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 AND id >= $2 ORDER BY id ASC LIMIT $3"
-                );
-                let q2 = format!(
-                    "SELECT {MSG_COLS} FROM messages WHERE channel_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
-                );
-                let mut newer: Vec<MessageRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q1.as_str())).bind(channel_id).bind(x).bind(limit - half).fetch_all(p).await)?;
-                let older: Vec<MessageRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q2.as_str())).bind(channel_id).bind(x).bind(half).fetch_all(p).await)?;
+                let q1 = q("AND m.id >= $2", "ASC LIMIT $3");
+                let q2 = q("AND m.id < $2", "DESC LIMIT $3");
+                let mut newer: Vec<PageRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q1.as_str())).bind(channel_id).bind(x).bind(limit - half).fetch_all(p).await)?;
+                let older: Vec<PageRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q2.as_str())).bind(channel_id).bind(x).bind(half).fetch_all(p).await)?;
                 newer.reverse();
                 newer.extend(older);
-                Ok(newer)
+                newer
             }
-        }
+        };
+        Ok(rows.into_iter().map(PageRow::into_page_message).collect())
     }
 
     pub async fn update_message(&self, m: &MessageRow) -> Result<()> {

@@ -359,8 +359,13 @@ impl Db {
 
     /// Maps `remote_id` to `local_id` unless it is mapped already; returns the mapping in force.
     pub async fn map_put(&self, server: &str, remote_id: i64, local_id: i64) -> Result<i64> {
-        on_db!(self, p => sqlx::query("INSERT INTO id_map (server, remote_id, local_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(server).bind(remote_id).bind(local_id).execute(p).await.map(|_| ()))?;
+        // One statement when the mapping is new (RETURNING yields the inserted row); an
+        // existing mapping is read back.
+        let inserted: Option<(i64,)> = on_db!(self, p => sqlx::query_as("INSERT INTO id_map (server, remote_id, local_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING local_id")
+            .bind(server).bind(remote_id).bind(local_id).fetch_optional(p).await)?;
+        if let Some((l,)) = inserted {
+            return Ok(l);
+        }
         Ok(self.map_get(server, remote_id).await?.unwrap_or(local_id))
     }
 

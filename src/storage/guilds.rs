@@ -70,6 +70,47 @@ pub struct MemberRow {
     pub joined_at: i64,
 }
 
+/// A guild as one user sees it ([`Db::guild_view`]).
+#[derive(Debug, Clone)]
+pub struct GuildView {
+    pub guild: GuildRow,
+    /// The user's member row; `None` if the user is not a member.
+    pub member: Option<MemberRow>,
+    /// Every role of the guild, ordered by position then id.
+    pub roles: Vec<RoleRow>,
+    /// Ids of the roles the user has, ascending.
+    pub member_roles: Vec<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct GuildViewRow {
+    #[sqlx(flatten)]
+    guild: GuildRow,
+    m_user: Option<i64>,
+    m_nick: Option<String>,
+    m_joined_at: Option<i64>,
+    r_id: Option<i64>,
+    r_name: Option<String>,
+    r_color: Option<i64>,
+    r_hoist: Option<bool>,
+    r_position: Option<i64>,
+    r_permissions: Option<i64>,
+    r_managed: Option<bool>,
+    r_mentionable: Option<bool>,
+    r_bot_id: Option<i64>,
+    r_mine: Option<bool>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChannelOverwriteRow {
+    #[sqlx(flatten)]
+    channel: ChannelRow,
+    ow_target: Option<i64>,
+    ow_kind: Option<i64>,
+    ow_allow: Option<i64>,
+    ow_deny: Option<i64>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InviteRow {
     pub code: String,
@@ -256,6 +297,98 @@ impl Db {
         Ok(
             on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild_id).fetch_all(p).await)?,
         )
+    }
+
+    /// A channel with its permission overwrites (ordered by target), in one statement
+    /// (`channel_access`). `None` if the channel does not exist.
+    pub async fn channel_with_overwrites(
+        &self,
+        id: i64,
+    ) -> Result<Option<(ChannelRow, Vec<OverwriteRow>)>> {
+        let cols = CHANNEL_COLS
+            .split(", ")
+            .map(|c| format!("c.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let q = format!(
+            "SELECT {cols}, o.target_id AS ow_target, o.kind AS ow_kind, o.allow_bits AS ow_allow, o.deny_bits AS ow_deny
+             FROM channels c LEFT JOIN overwrites o ON o.channel_id = c.id WHERE c.id = $1 ORDER BY o.target_id"
+        );
+        let rows: Vec<ChannelOverwriteRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_all(p).await)?;
+        let mut it = rows.into_iter();
+        let Some(first) = it.next() else {
+            return Ok(None);
+        };
+        let channel = first.channel.clone();
+        let overwrites = std::iter::once(first)
+            .chain(it)
+            .filter_map(|r| {
+                Some(OverwriteRow {
+                    channel_id: channel.id,
+                    target_id: r.ow_target?,
+                    kind: r.ow_kind?,
+                    allow_bits: r.ow_allow?,
+                    deny_bits: r.ow_deny?,
+                })
+            })
+            .collect();
+        Ok(Some((channel, overwrites)))
+    }
+
+    /// A guild as seen by `user_id`, in one statement (`guild_access`): the guild row, the
+    /// user's member row (`None` if not a member), every role (ordered by position, id) and
+    /// the ids of the roles the user has. `None` if the guild does not exist.
+    pub async fn guild_view(&self, guild_id: i64, user_id: i64) -> Result<Option<GuildView>> {
+        let rows: Vec<GuildViewRow> = on_db!(self, p => sqlx::query_as(
+            "SELECT g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at,
+                r.id AS r_id, r.name AS r_name, r.color AS r_color, r.hoist AS r_hoist, r.position AS r_position,
+                r.permissions AS r_permissions, r.managed AS r_managed, r.mentionable AS r_mentionable, r.bot_id AS r_bot_id,
+                EXISTS (SELECT 1 FROM member_roles mr WHERE mr.guild_id = g.id AND mr.user_id = $2 AND mr.role_id = r.id) AS r_mine
+             FROM guilds g
+             LEFT JOIN members m ON m.guild_id = g.id AND m.user_id = $2
+             LEFT JOIN roles r ON r.guild_id = g.id
+             WHERE g.id = $1 ORDER BY r.position, r.id")
+            .bind(guild_id).bind(user_id).fetch_all(p).await)?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let guild = first.guild.clone();
+        let member = match (first.m_user, first.m_joined_at) {
+            (Some(u), Some(joined_at)) => Some(MemberRow {
+                guild_id,
+                user_id: u,
+                nick: first.m_nick.clone(),
+                joined_at,
+            }),
+            _ => None,
+        };
+        let mut roles = Vec::with_capacity(rows.len());
+        let mut member_roles = vec![];
+        for r in rows {
+            let Some(id) = r.r_id else { continue };
+            if r.r_mine == Some(true) {
+                member_roles.push(id);
+            }
+            roles.push(RoleRow {
+                id,
+                guild_id,
+                name: r.r_name.unwrap_or_default(),
+                color: r.r_color.unwrap_or_default(),
+                hoist: r.r_hoist.unwrap_or_default(),
+                position: r.r_position.unwrap_or_default(),
+                permissions: r.r_permissions.unwrap_or_default(),
+                managed: r.r_managed.unwrap_or_default(),
+                mentionable: r.r_mentionable.unwrap_or_default(),
+                bot_id: r.r_bot_id,
+            });
+        }
+        member_roles.sort_unstable();
+        Ok(Some(GuildView {
+            guild,
+            member,
+            roles,
+            member_roles,
+        }))
     }
 
     pub async fn channel(&self, id: i64) -> Result<Option<ChannelRow>> {

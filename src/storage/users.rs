@@ -22,7 +22,7 @@ pub struct UserRow {
     pub home_server: Option<String>,
 }
 
-const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server";
+pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server";
 
 /// A row of `sessions`.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -179,6 +179,38 @@ impl Db {
         Ok(
             on_db!(self, p => sqlx::query_as("SELECT id, user_id, refresh_hash, created_at, refreshed_at, ip, user_agent FROM sessions WHERE id = $1")
             .bind(id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// The user of login session `id` (sessions joined with users: one statement for
+    /// `authenticate`); `None` when the session was revoked or the user is gone.
+    pub async fn session_user(&self, id: i64) -> Result<Option<UserRow>> {
+        let cols = USER_COLS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let q = format!(
+            "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// The bot user of the application whose token hashes to `hash` (one statement for
+    /// `authenticate`); `None` for an unknown or reset token.
+    pub async fn bot_user_by_token(&self, hash: &str) -> Result<Option<UserRow>> {
+        let cols = USER_COLS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let q = format!(
+            "SELECT {cols} FROM applications a JOIN users u ON u.id = a.bot_user_id WHERE a.bot_token_hash = $1"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(hash).fetch_optional(p).await)?,
         )
     }
 

@@ -868,3 +868,59 @@ async fn leave_kick_and_typing() {
     assert_eq!(w.bob.get("/users/@me/guilds").await.body, json!([]));
     let _ = &w.alice_id;
 }
+
+/// Group commit: concurrent sends are each acknowledged with a distinct id, history holds
+/// every one of them, the channel's `last_message_id` is the newest, and a member's gateway
+/// receives the MESSAGE_CREATE events in id order with the ids and timestamps of the
+/// responses.
+#[tokio::test]
+async fn concurrent_sends_commit_in_id_order_and_events_follow_it() {
+    use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
+    let w = world().await;
+    let (_, carol_tok) = w.srv.register("carol").await;
+    let carol = w.srv.client(&carol_tok);
+    let inv = create_invite(&w.alice, &w.chan).await;
+    join(&carol, &inv).await;
+    let mut gw = Gw::identify(&w.srv, &carol_tok, GUILDS | GUILD_MESSAGES | (1 << 15)).await;
+    const N: usize = 40;
+    let mut tasks = vec![];
+    for i in 0..N {
+        let c = if i % 2 == 0 {
+            w.alice.clone()
+        } else {
+            w.bob.clone()
+        };
+        let path = msgs(&w.chan);
+        tasks.push(tokio::spawn(async move {
+            c.post(&path, json!({"content": format!("burst {i}")}))
+                .await
+        }));
+    }
+    let mut sent: Vec<(u64, Value)> = vec![];
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, 200, "{r:?}");
+        sent.push((s(&r.body["id"]).parse().unwrap(), r.body));
+    }
+    sent.sort_by_key(|(id, _)| *id);
+    let unique: std::collections::HashSet<u64> = sent.iter().map(|(id, _)| *id).collect();
+    assert_eq!(unique.len(), N, "every send got its own id");
+    // History (newest first) holds exactly these messages.
+    let page = w.bob.get(&format!("{}?limit=100", msgs(&w.chan))).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let listed: Vec<u64> = ids(&page.body).iter().map(|i| i.parse().unwrap()).collect();
+    let mut expected: Vec<u64> = sent.iter().map(|(id, _)| *id).collect();
+    expected.reverse();
+    assert_eq!(listed, expected);
+    let chan = w.bob.get(&format!("/channels/{}", w.chan)).await;
+    assert_eq!(s(&chan.body["last_message_id"]), expected[0].to_string());
+    // Events arrive in id order and match the responses (id, timestamp, author, content).
+    for (id, body) in &sent {
+        let d = gw.expect("MESSAGE_CREATE").await;
+        assert_eq!(s(&d["id"]), id.to_string(), "events in id order");
+        assert_eq!(d["timestamp"], body["timestamp"]);
+        assert_eq!(d["content"], body["content"]);
+        assert_eq!(d["author"]["id"], body["author"]["id"]);
+        assert!(d["member"]["joined_at"].is_string());
+    }
+}

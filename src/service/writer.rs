@@ -1,0 +1,127 @@
+//! Group commit for message writes (issue 7).
+//!
+//! One [`MessageWriter`] task per server takes the pending inserts of
+//! `POST /channels/{id}/messages` from a channel and stores everything pending (up to
+//! [`MAX_BATCH`] messages) in ONE transaction ([`crate::storage::Db::insert_messages`]).
+//! There is no timer: a lone message is written at once, and messages that arrive while a
+//! commit is in flight form the next batch, so batches grow with load only.
+//!
+//! Rules kept:
+//! - **Durability:** a send is acknowledged only after the commit of its batch.
+//! - **Order:** the writer assigns each message its snowflake when it takes the batch, so ids
+//!   follow commit order, and it publishes the batch's `MESSAGE_CREATE` events after the
+//!   commit in id order; a channel's events therefore arrive in the order of its history.
+//! - **Isolation:** if the batch's transaction fails, every message of it is retried in its
+//!   own transaction, so one bad row fails only its own send.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Error, Result};
+use crate::events::{BusEvent, Dispatch, EventBus};
+use crate::snowflake::{Snowflake, SnowflakeGenerator};
+use crate::storage::{Db, MessageRow};
+use crate::wire;
+
+/// Most messages stored by one transaction.
+pub const MAX_BATCH: usize = 128;
+/// Pending sends queued before `submit` waits (back-pressure).
+const QUEUE: usize = 4096;
+
+/// One send waiting for the writer.
+struct Pending {
+    /// The row to store; its `id` is assigned by the writer.
+    row: MessageRow,
+    /// The event to publish after the commit; its `data.id` and `data.timestamp` are filled
+    /// in by the writer.
+    event: Option<Dispatch>,
+    ack: oneshot::Sender<Result<i64>>,
+}
+
+/// The handle to the writer task (cheap to share; the task ends when it is dropped).
+pub struct MessageWriter {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl MessageWriter {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn spawn(db: Db, ids: Arc<SnowflakeGenerator>, bus: Arc<dyn EventBus>) -> MessageWriter {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, ids, bus, rx));
+        MessageWriter { tx }
+    }
+
+    /// Queues `row` (its `id` is ignored) and waits until it is committed; then `event`, if
+    /// any, has been published. Returns the message's id. Errors: the storage error of this
+    /// row; `Internal` if the writer is gone.
+    pub async fn submit(&self, row: MessageRow, event: Option<Dispatch>) -> Result<i64> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Pending { row, event, ack })
+            .await
+            .map_err(|_| Error::internal("message writer stopped"))?;
+        done.await
+            .map_err(|_| Error::internal("message writer dropped a send"))?
+    }
+}
+
+/// Sets the id and timestamp of a message event prepared before its id was known.
+pub fn stamp(data: &mut Value, id: i64) {
+    let sf = Snowflake::from_db(id);
+    if let Some(o) = data.as_object_mut() {
+        o.insert("id".into(), Value::String(sf.to_string()));
+        o.insert(
+            "timestamp".into(),
+            Value::String(wire::iso(sf.timestamp_ms() as i64)),
+        );
+    }
+}
+
+async fn run(
+    db: Db,
+    ids: Arc<SnowflakeGenerator>,
+    bus: Arc<dyn EventBus>,
+    mut rx: mpsc::Receiver<Pending>,
+) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        for p in batch.iter_mut() {
+            p.row.id = ids.next().db();
+        }
+        let rows: Vec<MessageRow> = batch.iter().map(|p| p.row.clone()).collect();
+        let results: Vec<Result<()>> = match db.insert_messages(&rows).await {
+            Ok(()) => rows.iter().map(|_| Ok(())).collect(),
+            Err(e) => {
+                if rows.len() > 1 {
+                    tracing::debug!(error = %e, n = rows.len(), "batch insert failed; retrying one by one");
+                }
+                let mut v = Vec::with_capacity(rows.len());
+                if rows.len() == 1 {
+                    v.push(Err(e));
+                } else {
+                    for r in &rows {
+                        v.push(db.insert_message(r).await);
+                    }
+                }
+                v
+            }
+        };
+        for (p, r) in batch.drain(..).zip(results) {
+            let id = p.row.id;
+            match r {
+                Ok(()) => {
+                    if let Some(mut d) = p.event {
+                        stamp(&mut d.data, id);
+                        bus.publish(BusEvent::Dispatch(Arc::new(d)));
+                    }
+                    let _ = p.ack.send(Ok(id));
+                }
+                Err(e) => {
+                    let _ = p.ack.send(Err(e));
+                }
+            }
+        }
+    }
+}
