@@ -590,7 +590,11 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
     if let Err(e) = c.send_op(10, json!({"heartbeat_interval": interval})).await {
         return e;
     }
-    let mut deadline = Instant::now() + heartbeat_timeout(&c.gw);
+    let gw = c.gw.clone();
+    let mut deadline = Instant::now() + heartbeat_timeout(&gw);
+    // One timer for the connection, moved by heartbeats (not a new timer per wake-up).
+    let timeout = tokio::time::sleep_until(deadline);
+    tokio::pin!(timeout);
     let limiter = RateLimiter::direct(Quota::per_minute(NonZeroU32::new(120).expect("nonzero")));
     loop {
         if c.gw.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
@@ -605,6 +609,14 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
             match &session {
                 Some(s) => s.notify.notified().await,
                 None => std::future::pending().await,
+            }
+        };
+        // `Gateway::shutdown` wakes every session through its own `notify`; only a
+        // connection without a session waits on the shared one.
+        let shutdown = async {
+            match &session {
+                Some(_) => std::future::pending().await,
+                None => gw.shutdown_notify.notified().await,
             }
         };
         tokio::select! {
@@ -622,13 +634,18 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
                 if limiter.check().is_err() {
                     return End::Close(close::RATE_LIMITED, "You are being rate limited.");
                 }
-                if let Err(e) = c.handle(&text, &mut deadline).await {
+                // Boxed: the idle connection's future stays small; the command's own future
+                // (IDENTIFY's storage reads) lives only while it runs.
+                if let Err(e) = Box::pin(c.handle(&text, &mut deadline)).await {
                     return e;
+                }
+                if timeout.deadline() != deadline {
+                    timeout.as_mut().reset(deadline);
                 }
             }
             _ = notified => {}
-            _ = tokio::time::sleep_until(deadline) => return End::Close(close::SESSION_TIMED_OUT, "Session timed out."),
-            _ = c.gw.shutdown_notify.notified() => {}
+            _ = &mut timeout => return End::Close(close::SESSION_TIMED_OUT, "Session timed out."),
+            _ = shutdown => {}
         }
     }
 }

@@ -829,7 +829,7 @@ pub struct GatewayQuery {
     pub compress: Option<String>,
 }
 
-/// `GET /gateway`: the WebSocket upgrade. Buffers are kept small (4 KiB read, no write
+/// `GET /gateway`: the WebSocket upgrade. Buffers are kept small (1 KiB read, no write
 /// buffering) so an idle uncompressed session costs a few KiB.
 pub async fn ws_handler(
     State(s): State<AppState>,
@@ -840,7 +840,7 @@ pub async fn ws_handler(
     let gw = s.gateway.clone();
     let resume_url = gw.public_url(headers.get("host").and_then(|h| h.to_str().ok()));
     let max = s.hearth.config.gateway.max_frame_bytes;
-    ws.read_buffer_size(4096)
+    ws.read_buffer_size(1024)
         .write_buffer_size(0)
         .max_message_size(max.max(4096) * 4)
         .max_frame_size(max.max(4096) * 4)
