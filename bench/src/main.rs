@@ -275,7 +275,7 @@ fn tag() -> String {
 }
 
 /// Keeps a session alive: heartbeats carrying the last `s` received (which lets the server
-/// drop what it no longer needs to replay), the first within a second, then every `hb`; hands
+/// drop what it no longer needs to replay), the first within 0.5 s, then every `hb`; hands
 /// the text of frames to `on_text` (decompressed with `inflate` on compressed sessions),
 /// until `stop` flips or the connection ends. The session has received READY (`s` = 1).
 async fn session_loop(
@@ -285,7 +285,7 @@ async fn session_loop(
     mut inflate: Option<Inflate>,
     mut on_text: impl FnMut(&str),
 ) {
-    let first = Duration::from_millis(rand::random::<u64>() % hb.as_millis().clamp(1, 1000) as u64);
+    let first = Duration::from_millis(rand::random::<u64>() % hb.as_millis().clamp(1, 500) as u64);
     let mut t = tokio::time::interval_at(tokio::time::Instant::now() + first, hb);
     let mut seq = 1u64;
     loop {

@@ -829,8 +829,9 @@ pub struct GatewayQuery {
     pub compress: Option<String>,
 }
 
-/// `GET /gateway`: the WebSocket upgrade. Buffers are kept small (1 KiB read, no write
-/// buffering) so an idle uncompressed session costs a few KiB.
+/// `GET /gateway`: the WebSocket upgrade. Buffers are kept small (1 KiB read) so an idle
+/// uncompressed session costs a few KiB; frames queued in one flush are written together up
+/// to 8 KiB (tungstenite's write buffer keeps the capacity of the largest write).
 pub async fn ws_handler(
     State(s): State<AppState>,
     Query(q): Query<GatewayQuery>,
@@ -841,7 +842,7 @@ pub async fn ws_handler(
     let resume_url = gw.public_url(headers.get("host").and_then(|h| h.to_str().ok()));
     let max = s.hearth.config.gateway.max_frame_bytes;
     ws.read_buffer_size(1024)
-        .write_buffer_size(0)
+        .write_buffer_size(8 * 1024)
         .max_message_size(max.max(4096) * 4)
         .max_frame_size(max.max(4096) * 4)
         .on_upgrade(move |socket| conn::run(gw, socket, q, resume_url))
