@@ -376,17 +376,7 @@ impl Link {
         let Some(gw) = self.gateway.get().and_then(std::sync::Weak::upgrade) else {
             return 0;
         };
-        let reg = gw.registry.lock();
-        let Some(ids) = reg.by_guild.get(&guild_id) else {
-            return 0;
-        };
-        let users: HashSet<i64> = ids
-            .iter()
-            .filter_map(|id| reg.sessions.get(id))
-            .filter(|s| s.state.lock().connected)
-            .map(|s| s.user_id)
-            .collect();
-        users.len() as i64
+        gw.online_members(guild_id)
     }
 
     /// The registrar's base URL.

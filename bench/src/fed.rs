@@ -254,6 +254,7 @@ pub async fn federation(ctx: &mut Ctx) -> Res<()> {
         ws,
         Duration::from_secs(40),
         stop_rx,
+        None,
         move |t| {
             if let Some(k) = marker(t, "fx-") {
                 if k < lat_n {

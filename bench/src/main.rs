@@ -274,17 +274,20 @@ fn tag() -> String {
     format!("b{:05x}", rand::random::<u32>() & 0xfffff)
 }
 
-/// Keeps a session alive: heartbeats every `hb` and hands text frames to `on_text`, until
-/// `stop` flips or the connection ends.
+/// Keeps a session alive: heartbeats carrying the last `s` received (which lets the server
+/// drop what it no longer needs to replay), the first within 0.5 s, then every `hb`; hands
+/// the text of frames to `on_text` (decompressed with `inflate` on compressed sessions),
+/// until `stop` flips or the connection ends. The session has received READY (`s` = 1).
 async fn session_loop(
     mut ws: Ws,
     hb: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    mut inflate: Option<Inflate>,
     mut on_text: impl FnMut(&str),
 ) {
-    let jitter = Duration::from_millis(rand::random::<u64>() % hb.as_millis().max(1) as u64);
-    let mut t = tokio::time::interval_at(tokio::time::Instant::now() + jitter, hb);
-    let mut seq = 0u64;
+    let first = Duration::from_millis(rand::random::<u64>() % hb.as_millis().clamp(1, 500) as u64);
+    let mut t = tokio::time::interval_at(tokio::time::Instant::now() + first, hb);
+    let mut seq = 1u64;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
@@ -293,13 +296,24 @@ async fn session_loop(
                     break;
                 }
             }
-            m = ws.next() => match m {
-                Some(Ok(Message::Text(txt))) => {
-                    seq += 1;
-                    on_text(&txt);
+            m = ws.next() => {
+                let inflated;
+                let text: &str = match &m {
+                    Some(Ok(Message::Text(txt))) => txt.as_str(),
+                    Some(Ok(Message::Binary(b))) => match inflate.as_mut().map(|i| i.text(b)) {
+                        Some(Ok(txt)) => {
+                            inflated = txt;
+                            &inflated
+                        }
+                        _ => break,
+                    },
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    _ => continue,
+                };
+                if let Some(s) = seq_of(text) {
+                    seq = seq.max(s);
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                _ => {}
+                on_text(text);
             }
         }
     }
@@ -348,12 +362,13 @@ async fn worker(
             let (tx, rx) = tokio::sync::oneshot::channel::<bool>();
             tokio::spawn(async move {
                 let permit = sem.acquire_owned().await;
-                let r = identify(&url, server, Some(src), &tok, intents, compressed).await;
+                let mut inflate = compressed.then(|| Inflate::new(&url)).flatten();
+                let r = identify_with(&url, server, Some(src), &tok, intents, &mut inflate).await;
                 drop(permit);
                 match r {
                     Ok(ws) => {
                         let _ = tx.send(true);
-                        session_loop(ws, hb, stop, |_| {}).await;
+                        session_loop(ws, hb, stop, inflate, |_| {}).await;
                     }
                     Err(e) => {
                         eprintln!("worker session: {e}");
@@ -679,7 +694,7 @@ async fn fanout_run(
             match ws {
                 Ok(ws) => {
                     let _ = tx.send(Ok(()));
-                    session_loop(ws, Duration::from_secs(40), stop, |t| {
+                    session_loop(ws, Duration::from_secs(40), stop, None, |t| {
                         if let Some(k) = marker(t, "fo-")
                             && k < count.len()
                         {
@@ -938,6 +953,7 @@ async fn chat_latency(
         ws,
         Duration::from_secs(40),
         stop_rx,
+        None,
         move |t| {
             if let Some(k) = marker(t, &p) {
                 let _ = tx.send((k, Instant::now()));

@@ -579,8 +579,25 @@ pub async fn identify(
     intents: u64,
     compressed: bool,
 ) -> Res<Ws> {
+    let mut inflate = compressed.then(|| Inflate::new(url)).flatten();
+    identify_with(url, server, src, token, intents, &mut inflate).await
+}
+
+/// [`identify`] with the decompressor of a compressed session, which must see every frame
+/// of the connection (the stream context spans it).
+pub async fn identify_with(
+    url: &str,
+    server: SocketAddr,
+    src: Option<IpAddr>,
+    token: &str,
+    intents: u64,
+    inflate: &mut Option<Inflate>,
+) -> Res<Ws> {
     let mut ws = ws_connect(url, server, src).await?;
-    let _hello = next_frame(&mut ws).await?;
+    let hello = next_frame(&mut ws).await?;
+    if let (Some(i), Message::Binary(b)) = (inflate.as_mut(), &hello) {
+        i.text(b)?;
+    }
     let ident = json!({"op": 2, "d": {"token": token, "intents": intents,
         "properties": {"os": "linux", "browser": "hearth-bench", "device": "hearth-bench"}}});
     ws.send(Message::Text(ident.to_string().into()))
@@ -590,11 +607,83 @@ pub async fn identify(
         let m = next_frame(&mut ws).await?;
         match m {
             Message::Text(t) if t.contains("\"READY\"") => return Ok(ws),
-            Message::Binary(_) if compressed => return Ok(ws),
+            Message::Binary(b) => match inflate.as_mut() {
+                Some(i) => {
+                    if i.text(&b)?.contains("\"READY\"") {
+                        return Ok(ws);
+                    }
+                }
+                None => return Ok(ws),
+            },
             Message::Close(c) => return Err(format!("closed during identify: {c:?}")),
             _ => {}
         }
     }
+}
+
+/// Decompresses the binary frames of a `zlib-stream` or `zstd-stream` session, so that the
+/// load generator can read their `s` (heartbeats acknowledge it) like a real client.
+pub enum Inflate {
+    Zlib(Box<flate2::Decompress>),
+    Zstd(Box<zstd::stream::raw::Decoder<'static>>),
+}
+
+impl Inflate {
+    /// The decompressor for the `compress=` of a gateway URL, if any.
+    pub fn new(url: &str) -> Option<Inflate> {
+        if url.contains("compress=zlib-stream") {
+            Some(Inflate::Zlib(Box::new(flate2::Decompress::new(true))))
+        } else if url.contains("compress=zstd-stream") {
+            zstd::stream::raw::Decoder::new()
+                .ok()
+                .map(|d| Inflate::Zstd(Box::new(d)))
+        } else {
+            None
+        }
+    }
+
+    /// The text of one binary frame (each frame is flushed by the server).
+    pub fn text(&mut self, b: &[u8]) -> Res<String> {
+        let mut out: Vec<u8> = Vec::with_capacity(b.len() * 4 + 256);
+        match self {
+            Inflate::Zlib(d) => {
+                let mut pos = 0;
+                loop {
+                    out.reserve(4096);
+                    let before = d.total_in();
+                    d.decompress_vec(&b[pos..], &mut out, flate2::FlushDecompress::Sync)
+                        .map_err(err("zlib"))?;
+                    pos += (d.total_in() - before) as usize;
+                    if pos >= b.len() && out.len() < out.capacity() {
+                        break;
+                    }
+                }
+            }
+            Inflate::Zstd(d) => {
+                use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut input = InBuffer::around(b);
+                loop {
+                    let mut o = OutBuffer::around(&mut buf[..]);
+                    d.run(&mut input, &mut o).map_err(err("zstd"))?;
+                    let n = o.pos();
+                    out.extend_from_slice(&buf[..n]);
+                    if input.pos == b.len() && n < buf.len() {
+                        break;
+                    }
+                }
+            }
+        }
+        String::from_utf8(out).map_err(err("frame text"))
+    }
+}
+
+/// The `s` of a dispatch frame (`{"t":..,"s":N,...}`) without a full JSON parse; `None` for
+/// other payloads (`"s":null`).
+pub fn seq_of(text: &str) -> Option<u64> {
+    let i = text.find("\"s\":")? + 4;
+    let digits = text[i..].bytes().take_while(u8::is_ascii_digit).count();
+    text[i..i + digits].parse().ok()
 }
 
 pub async fn next_frame(ws: &mut Ws) -> Res<Message> {

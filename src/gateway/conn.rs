@@ -1,11 +1,13 @@
 //! One WebSocket connection: HELLO, IDENTIFY/RESUME, heartbeats, client commands, and
 //! writing the session's buffered dispatches.
 
+use std::fmt::Write as _;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::SinkExt;
 use governor::{Quota, RateLimiter};
 use rand::RngCore;
 use serde::Deserialize;
@@ -83,18 +85,37 @@ struct Conn {
 }
 
 impl Conn {
+    /// The WebSocket message of one payload: a text frame, or a binary one compressed with
+    /// the connection's transport.
+    fn message(&mut self, text: String) -> Result<Message, End> {
+        match self.transport.encode(text.as_bytes()) {
+            Ok(None) => Ok(Message::Text(text.into())),
+            Ok(Some(bin)) => Ok(Message::Binary(bin.into())),
+            Err(_) => Err(End::Close(close::UNKNOWN_ERROR, "compression failed")),
+        }
+    }
+
     async fn send_text(&mut self, text: String) -> Result<(), End> {
-        let msg = match self.transport.encode(text.as_bytes()) {
-            Ok(None) => Message::Text(text.into()),
-            Ok(Some(bin)) => Message::Binary(bin.into()),
-            Err(_) => return Err(End::Close(close::UNKNOWN_ERROR, "compression failed")),
+        let msg = self.message(text)?;
+        self.send_all(vec![msg]).await
+    }
+
+    /// Queues `msgs` on the socket and flushes once: frames queued together leave in as few
+    /// writes as the socket takes.
+    async fn send_all(&mut self, msgs: Vec<Message>) -> Result<(), End> {
+        let session = self.session.clone();
+        let socket = &mut self.socket;
+        let send = async move {
+            for m in msgs {
+                socket.feed(m).await?;
+            }
+            socket.flush().await
         };
-        let Some(s) = self.session.clone() else {
-            return self.socket.send(msg).await.map_err(|_| End::Gone);
+        let Some(s) = session else {
+            return send.await.map_err(|_| End::Gone);
         };
         // A write blocked by a client that does not read must not keep the session attached:
         // wake up when the dispatcher marks this session as too slow.
-        let send = self.socket.send(msg);
         tokio::pin!(send);
         loop {
             tokio::select! {
@@ -114,19 +135,21 @@ impl Conn {
             .await
     }
 
-    /// Writes every buffered dispatch the client has not received yet.
+    /// Writes every buffered dispatch the client has not received yet, up to 64 frames per
+    /// write and flush.
     async fn flush(&mut self) -> Result<(), End> {
         let Some(s) = self.session.clone() else {
             return Ok(());
         };
         loop {
-            let (frames, kill, stale) = {
+            let (frames, last, kill, stale) = {
                 let st = s.state.lock();
                 let stale = st.generation != self.generation;
-                let frames: Vec<(u64, String)> = st
+                // The buffer is ordered by seq: skip what was sent without scanning it.
+                let start = st.buffer.partition_point(|b| b.seq <= st.sent);
+                let frames: Vec<String> = st
                     .buffer
-                    .iter()
-                    .filter(|b| b.seq > st.sent)
+                    .range(start..)
                     .take(64)
                     .map(|b| {
                         let d = if b.stripped {
@@ -134,16 +157,14 @@ impl Conn {
                         } else {
                             &b.event.data
                         };
-                        (
-                            b.seq,
-                            format!(
-                                r#"{{"t":"{}","s":{},"op":0,"d":{}}}"#,
-                                b.event.event, b.seq, d
-                            ),
-                        )
+                        frame(b.event.event, b.seq, d)
                     })
                     .collect();
-                (frames, st.kill, stale)
+                let last = st
+                    .buffer
+                    .get(start + frames.len().saturating_sub(1))
+                    .map(|b| b.seq);
+                (frames, last, st.kill, stale)
             };
             if stale {
                 // Another connection resumed this session.
@@ -162,15 +183,17 @@ impl Conn {
                     },
                 ));
             }
-            if frames.is_empty() {
+            let Some(last) = last.filter(|_| !frames.is_empty()) else {
                 return Ok(());
-            }
-            for (seq, f) in frames {
-                self.send_text(f).await?;
-                let mut st = s.state.lock();
-                if st.generation == self.generation && seq > st.sent {
-                    st.sent = seq;
-                }
+            };
+            let msgs = frames
+                .into_iter()
+                .map(|f| self.message(f))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.send_all(msgs).await?;
+            let mut st = s.state.lock();
+            if st.generation == self.generation && last > st.sent {
+                st.sent = last;
             }
         }
     }
@@ -257,6 +280,7 @@ impl Conn {
             state: parking_lot::Mutex::new(SessionState {
                 seq: 0,
                 buffer: Default::default(),
+                floor: 0,
                 sent: 0,
                 connected: true,
                 disconnected_at: None,
@@ -293,14 +317,14 @@ impl Conn {
         }
         self.gw.send_to(&session, "READY", ready);
         if intents & intents::GUILDS != 0 {
-            for g in guilds {
+            for &g in &guilds {
                 if let Some(v) = self.gw.guild_create_for(g, &session).await {
                     self.gw.send_to(&session, "GUILD_CREATE", v);
                 }
             }
         }
         let p = presence_of(id.presence.as_ref());
-        self.gw.publish_presence(actor.user.id, p).await;
+        self.gw.publish_presence_of(&actor.user, &guilds, p);
         Ok(())
     }
 
@@ -319,11 +343,7 @@ impl Conn {
             (Some(a), Some(s)) if a.user.id == s.user_id => {
                 let mut st = s.state.lock();
                 let seq = r.seq.unwrap_or(0);
-                let oldest = st.buffer.front().map_or(st.seq + 1, |b| b.seq);
-                if seq <= st.seq
-                    && seq + 1 >= oldest
-                    && st.kill != Some(close::AUTHENTICATION_FAILED)
-                {
+                if st.resumable_from(seq) && st.kill != Some(close::AUTHENTICATION_FAILED) {
                     st.sent = seq;
                     st.connected = true;
                     st.disconnected_at = None;
@@ -454,6 +474,13 @@ impl Conn {
         match f.op {
             1 => {
                 *deadline = Instant::now() + heartbeat_timeout(&self.gw);
+                // `d` is the last seq the client received: those events are acknowledged.
+                if let (Some(s), Some(seq)) = (&self.session, f.d.as_u64()) {
+                    let mut st = s.state.lock();
+                    if st.generation == self.generation {
+                        st.ack(seq);
+                    }
+                }
                 self.send_op(11, Value::Null).await
             }
             2 => self.identify(f.d).await,
@@ -473,6 +500,20 @@ impl Conn {
             _ => Err(End::Close(close::UNKNOWN_OPCODE, "Unknown opcode.")),
         }
     }
+}
+
+/// One dispatch frame, `{"t":..,"s":..,"op":0,"d":..}`, around the shared payload `d`
+/// (one copy of `d`).
+fn frame(event: &str, seq: u64, d: &str) -> String {
+    let mut f = String::with_capacity(d.len() + event.len() + 40);
+    f.push_str(r#"{"t":""#);
+    f.push_str(event);
+    f.push_str(r#"","s":"#);
+    let _ = write!(f, "{seq}");
+    f.push_str(r#","op":0,"d":"#);
+    f.push_str(d);
+    f.push('}');
+    f
 }
 
 fn presence_of(v: Option<&Value>) -> Presence {
@@ -549,7 +590,11 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
     if let Err(e) = c.send_op(10, json!({"heartbeat_interval": interval})).await {
         return e;
     }
-    let mut deadline = Instant::now() + heartbeat_timeout(&c.gw);
+    let gw = c.gw.clone();
+    let mut deadline = Instant::now() + heartbeat_timeout(&gw);
+    // One timer for the connection, moved by heartbeats (not a new timer per wake-up).
+    let timeout = tokio::time::sleep_until(deadline);
+    tokio::pin!(timeout);
     let limiter = RateLimiter::direct(Quota::per_minute(NonZeroU32::new(120).expect("nonzero")));
     loop {
         if c.gw.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
@@ -564,6 +609,14 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
             match &session {
                 Some(s) => s.notify.notified().await,
                 None => std::future::pending().await,
+            }
+        };
+        // `Gateway::shutdown` wakes every session through its own `notify`; only a
+        // connection without a session waits on the shared one.
+        let shutdown = async {
+            match &session {
+                Some(_) => std::future::pending().await,
+                None => gw.shutdown_notify.notified().await,
             }
         };
         tokio::select! {
@@ -581,13 +634,18 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
                 if limiter.check().is_err() {
                     return End::Close(close::RATE_LIMITED, "You are being rate limited.");
                 }
-                if let Err(e) = c.handle(&text, &mut deadline).await {
+                // Boxed: the idle connection's future stays small; the command's own future
+                // (IDENTIFY's storage reads) lives only while it runs.
+                if let Err(e) = Box::pin(c.handle(&text, &mut deadline)).await {
                     return e;
+                }
+                if timeout.deadline() != deadline {
+                    timeout.as_mut().reset(deadline);
                 }
             }
             _ = notified => {}
-            _ = tokio::time::sleep_until(deadline) => return End::Close(close::SESSION_TIMED_OUT, "Session timed out."),
-            _ = c.gw.shutdown_notify.notified() => {}
+            _ = &mut timeout => return End::Close(close::SESSION_TIMED_OUT, "Session timed out."),
+            _ = shutdown => {}
         }
     }
 }

@@ -9,6 +9,10 @@
 //!   queue and the RESUME replay buffer. A client that falls `session_queue` events behind
 //!   is disconnected (it can resume); a buffer that overflows while disconnected makes the
 //!   session unresumable (INVALID_SESSION `d:false`).
+//! - A heartbeat's `d` (the last seq the client received) acknowledges everything up to it:
+//!   those events are dropped from the buffer, since a RESUME must carry a seq at least that
+//!   large (an older one gets INVALID_SESSION `d:false`). An idle session therefore keeps no
+//!   copy of its READY and GUILD_CREATE after its first heartbeat.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -27,6 +31,7 @@ use crate::events::{Audience, BusEvent, Control, Dispatch, intents};
 use crate::ratelimit::KeyedLimiter;
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
+use crate::storage::UserRow;
 
 pub(crate) mod cache;
 pub mod compress;
@@ -76,6 +81,9 @@ pub(crate) struct Buffered {
 pub(crate) struct SessionState {
     pub seq: u64,
     pub buffer: VecDeque<Buffered>,
+    /// The oldest seq a RESUME may carry: every event up to it has been dropped from
+    /// `buffer` (acknowledged by a heartbeat, or pushed out by newer events).
+    pub floor: u64,
     /// Last seq written to the socket.
     pub sent: u64,
     pub connected: bool,
@@ -120,12 +128,37 @@ impl Session {
             stripped,
         });
         while s.buffer.len() > cap {
-            s.buffer.pop_front();
+            if let Some(b) = s.buffer.pop_front() {
+                s.floor = b.seq;
+            }
         }
         let behind = (s.seq - s.sent) as usize;
         drop(s);
         self.notify.notify_one();
         behind <= queue
+    }
+}
+
+impl SessionState {
+    /// Drops buffered events up to `seq` (the `d` of a heartbeat: the last seq the client
+    /// received), clamped to what was written to the socket. A RESUME must then carry at
+    /// least this seq.
+    pub(crate) fn ack(&mut self, seq: u64) {
+        let upto = seq.min(self.sent);
+        while self.buffer.front().is_some_and(|b| b.seq <= upto) {
+            if let Some(b) = self.buffer.pop_front() {
+                self.floor = b.seq;
+            }
+        }
+        // A burst may have grown the queue; an idle session should not keep that memory.
+        if self.buffer.capacity() > 64 && self.buffer.len() < self.buffer.capacity() / 4 {
+            self.buffer.shrink_to(self.buffer.len().max(8) * 2);
+        }
+    }
+
+    /// Whether a RESUME with `seq` can be served from the buffer.
+    pub(crate) fn resumable_from(&self, seq: u64) -> bool {
+        seq >= self.floor && seq <= self.seq
     }
 }
 
@@ -136,11 +169,44 @@ pub(crate) struct Presence {
     pub activities: Value,
 }
 
+/// The sessions subscribed to one guild.
+#[derive(Default)]
+pub(crate) struct GuildSessions {
+    pub sessions: HashMap<String, Arc<Session>>,
+    /// How many of them have the GUILD_PRESENCES intent (none: presence updates of the guild
+    /// are dropped before any routing work).
+    pub presences: usize,
+}
+
 #[derive(Default)]
 pub(crate) struct Registry {
     pub sessions: HashMap<String, Arc<Session>>,
     pub by_user: HashMap<i64, HashSet<String>>,
-    pub by_guild: HashMap<i64, HashSet<String>>,
+    pub by_guild: HashMap<i64, GuildSessions>,
+}
+
+impl Registry {
+    fn add_to_guild(&mut self, guild: i64, s: &Arc<Session>) {
+        let gs = self.by_guild.entry(guild).or_default();
+        if gs.sessions.insert(s.id.clone(), s.clone()).is_none()
+            && s.intents & intents::GUILD_PRESENCES != 0
+        {
+            gs.presences += 1;
+        }
+    }
+
+    fn remove_from_guild(&mut self, guild: i64, id: &str) {
+        if let Some(gs) = self.by_guild.get_mut(&guild) {
+            if let Some(s) = gs.sessions.remove(id)
+                && s.intents & intents::GUILD_PRESENCES != 0
+            {
+                gs.presences -= 1;
+            }
+            if gs.sessions.is_empty() {
+                self.by_guild.remove(&guild);
+            }
+        }
+    }
 }
 
 /// Gateway state shared by all connections.
@@ -215,6 +281,21 @@ impl Gateway {
         }
     }
 
+    /// Members of `guild_id` with at least one connected session (registrar summaries).
+    pub(crate) fn online_members(&self, guild_id: i64) -> i64 {
+        let reg = self.registry.lock();
+        let Some(gs) = reg.by_guild.get(&guild_id) else {
+            return 0;
+        };
+        let users: HashSet<i64> = gs
+            .sessions
+            .values()
+            .filter(|s| s.state.lock().connected)
+            .map(|s| s.user_id)
+            .collect();
+        users.len() as i64
+    }
+
     /// Number of sessions currently connected.
     pub fn connected_sessions(&self) -> usize {
         self.registry
@@ -267,7 +348,7 @@ impl Gateway {
             .or_default()
             .insert(s.id.clone());
         for g in guilds {
-            reg.by_guild.entry(*g).or_default().insert(s.id.clone());
+            reg.add_to_guild(*g, &s);
         }
         reg.sessions.insert(s.id.clone(), s);
     }
@@ -284,12 +365,7 @@ impl Gateway {
             }
             let guilds: Vec<i64> = s.state.lock().guilds.iter().copied().collect();
             for g in guilds {
-                if let Some(set) = reg.by_guild.get_mut(&g) {
-                    set.remove(id);
-                    if set.is_empty() {
-                        reg.by_guild.remove(&g);
-                    }
-                }
+                reg.remove_from_guild(g, id);
             }
         }
     }
@@ -310,12 +386,20 @@ impl Gateway {
         let reg = self.registry.lock();
         reg.by_guild
             .get(&guild)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|i| reg.sessions.get(i).cloned())
-                    .collect()
-            })
+            .map(|gs| gs.sessions.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The sessions of `guild` a dispatch gated by `intent` may reach; empty when none has
+    /// the intent (checked per guild for GUILD_PRESENCES, per session by the caller).
+    fn audience_of_guild(&self, guild: i64, intent: u64) -> Vec<Arc<Session>> {
+        let reg = self.registry.lock();
+        match reg.by_guild.get(&guild) {
+            Some(gs) if intent != intents::GUILD_PRESENCES || gs.presences > 0 => {
+                gs.sessions.values().cloned().collect()
+            }
+            _ => vec![],
+        }
     }
 
     /// Sends a gateway-generated dispatch to one session.
@@ -391,6 +475,19 @@ impl Gateway {
         {
             self.invalidate(guild_id.db()).await;
         }
+        let guild_sessions = match &d.audience {
+            Audience::Guild { guild_id, .. } => {
+                let sessions = self.audience_of_guild(guild_id.db(), d.intent);
+                if sessions.is_empty() {
+                    if d.event == "CHANNEL_DELETE" {
+                        self.invalidate(guild_id.db()).await;
+                    }
+                    return;
+                }
+                sessions
+            }
+            Audience::Users(_) => vec![],
+        };
         let prepared = Arc::new(prepare(d));
         match &d.audience {
             Audience::Users(users) => {
@@ -404,10 +501,6 @@ impl Gateway {
                 }
             }
             Audience::Guild { guild_id, channel } => {
-                let sessions = self.sessions_of_guild(guild_id.db());
-                if sessions.is_empty() {
-                    return;
-                }
                 let Some(cache) = self.cache(guild_id.db()).await else {
                     return;
                 };
@@ -416,15 +509,22 @@ impl Gateway {
                 } else {
                     None
                 };
+                let ows = channel.map(|c| cache.overwrites_of(c.db(), fallback.as_deref()));
+                // Members with @everyone's permissions only share one answer; the others are
+                // computed once per user.
+                let mut plain_view: Option<bool> = None;
                 let mut view_memo: HashMap<i64, bool> = HashMap::new();
-                for s in sessions {
+                for s in guild_sessions {
                     if d.intent != 0 && s.intents & d.intent == 0 {
                         continue;
                     }
-                    if let Some(c) = channel {
-                        let ok = *view_memo.entry(s.user_id).or_insert_with(|| {
-                            cache.can_view(s.user_id, c.db(), fallback.as_deref())
-                        });
+                    if let (Some(c), Some(ows)) = (channel, ows) {
+                        let view = || cache.can_view(s.user_id, c.db(), fallback.as_deref());
+                        let ok = if cache.is_plain(s.user_id, ows) {
+                            *plain_view.get_or_insert_with(view)
+                        } else {
+                            *view_memo.entry(s.user_id).or_insert_with(view)
+                        };
                         if !ok {
                             continue;
                         }
@@ -468,15 +568,24 @@ impl Gateway {
                 }
             }
             Control::MemberJoined { guild_id, user_id } => {
-                self.invalidate(guild_id.db()).await;
-                for s in self.sessions_of_user(user_id.db()) {
+                // O(1): only the new member's roles are read (a reload would read every
+                // member, O(n^2) for n joins).
+                let cached = self.caches.lock().await.get(&guild_id.db()).cloned();
+                if let Some(c) = cached {
+                    match self
+                        .hearth
+                        .db
+                        .member_role_ids(guild_id.db(), user_id.db())
+                        .await
                     {
-                        let mut reg = self.registry.lock();
-                        reg.by_guild
-                            .entry(guild_id.db())
-                            .or_default()
-                            .insert(s.id.clone());
+                        Ok(roles) => c.set_member_roles(user_id.db(), roles),
+                        Err(_) => {
+                            self.invalidate(guild_id.db()).await;
+                        }
                     }
+                }
+                for s in self.sessions_of_user(user_id.db()) {
+                    self.registry.lock().add_to_guild(guild_id.db(), &s);
                     s.state.lock().guilds.insert(guild_id.db());
                     if s.intents & intents::GUILDS != 0
                         && let Some(v) = self.guild_create_for(guild_id.db(), &s).await
@@ -486,7 +595,10 @@ impl Gateway {
                 }
             }
             Control::MemberLeft { guild_id, user_id } => {
-                self.invalidate(guild_id.db()).await;
+                let cached = self.caches.lock().await.get(&guild_id.db()).cloned();
+                if let Some(c) = cached {
+                    c.remove_member(user_id.db());
+                }
                 for s in self.sessions_of_user(user_id.db()) {
                     self.leave(&s, guild_id.db());
                 }
@@ -529,47 +641,61 @@ impl Gateway {
 
     fn leave(&self, s: &Session, guild: i64) {
         let was = s.state.lock().guilds.remove(&guild);
-        {
-            let mut reg = self.registry.lock();
-            if let Some(set) = reg.by_guild.get_mut(&guild) {
-                set.remove(&s.id);
-            }
-        }
+        self.registry.lock().remove_from_guild(guild, &s.id);
         if was && s.intents & intents::GUILDS != 0 {
             self.send_to(s, "GUILD_DELETE", json!({"id": Snowflake::from_db(guild)}));
         }
     }
 
-    /// Publishes a user's presence to their guilds (lossy).
+    /// Publishes a user's presence to their guilds (lossy). Reads the user's guilds and
+    /// profile from storage; [`Gateway::publish_presence_of`] takes them when known.
     pub(crate) async fn publish_presence(&self, user: i64, p: Presence) {
-        let prev = self.presences.lock().insert(user, p.clone());
-        if prev
-            .as_ref()
-            .is_some_and(|x| x.status == p.status && x.activities == p.activities)
-        {
+        if !self.set_presence(user, &p) {
             return;
         }
         let Ok(guilds) = self.hearth.db.guild_ids_of(user).await else {
             return;
         };
+        let user_obj = match self.hearth.db.user(user).await {
+            Ok(Some(u)) => self.presence_user(&u),
+            _ => json!({"id": Snowflake::from_db(user)}),
+        };
+        self.broadcast_presence(user_obj, &guilds, &p);
+    }
+
+    /// [`Gateway::publish_presence`] for a user whose row and guild ids are at hand (IDENTIFY):
+    /// no storage round trip.
+    pub(crate) fn publish_presence_of(&self, user: &UserRow, guilds: &[i64], p: Presence) {
+        if self.set_presence(user.id, &p) {
+            self.broadcast_presence(self.presence_user(user), guilds, &p);
+        }
+    }
+
+    /// Records the presence; `false` if it did not change (nothing to publish).
+    fn set_presence(&self, user: i64, p: &Presence) -> bool {
+        let prev = self.presences.lock().insert(user, p.clone());
+        !prev
+            .as_ref()
+            .is_some_and(|x| x.status == p.status && x.activities == p.activities)
+    }
+
+    /// Partial user with the handle: member servers match users by handle.
+    fn presence_user(&self, u: &UserRow) -> Value {
+        let w = self.hearth.user_wire(u, false);
+        json!({"id": w.id, "username": w.username, "handle": w.handle, "global_name": w.global_name, "avatar": w.avatar, "bot": w.bot})
+    }
+
+    fn broadcast_presence(&self, user_obj: Value, guilds: &[i64], p: &Presence) {
         let shown = if p.status == "invisible" {
             "offline".to_string()
         } else {
             p.status.clone()
         };
-        // Partial user with the handle: member servers match users by handle.
-        let user_obj = match self.hearth.db.user(user).await {
-            Ok(Some(u)) => {
-                let w = self.hearth.user_wire(&u, false);
-                json!({"id": w.id, "username": w.username, "handle": w.handle, "global_name": w.global_name, "avatar": w.avatar, "bot": w.bot})
-            }
-            _ => json!({"id": Snowflake::from_db(user)}),
-        };
         for g in guilds {
             self.hearth.publish(Dispatch {
                 event: "PRESENCE_UPDATE",
-                data: json!({"user": user_obj, "guild_id": Snowflake::from_db(g), "status": shown, "activities": if shown == "offline" { json!([]) } else { p.activities.clone() }, "client_status": {"desktop": shown}}),
-                audience: Audience::Guild { guild_id: Snowflake::from_db(g), channel: None },
+                data: json!({"user": user_obj, "guild_id": Snowflake::from_db(*g), "status": shown, "activities": if shown == "offline" { json!([]) } else { p.activities.clone() }, "client_status": {"desktop": shown}}),
+                audience: Audience::Guild { guild_id: Snowflake::from_db(*g), channel: None },
                 intent: intents::GUILD_PRESENCES,
                 has_content: false,
                 lossy: true,
@@ -703,8 +829,9 @@ pub struct GatewayQuery {
     pub compress: Option<String>,
 }
 
-/// `GET /gateway`: the WebSocket upgrade. Buffers are kept small (4 KiB read, no write
-/// buffering) so an idle uncompressed session costs a few KiB.
+/// `GET /gateway`: the WebSocket upgrade. Buffers are kept small (1 KiB read) so an idle
+/// uncompressed session costs a few KiB; frames queued in one flush are written together up
+/// to 8 KiB (tungstenite's write buffer keeps the capacity of the largest write).
 pub async fn ws_handler(
     State(s): State<AppState>,
     Query(q): Query<GatewayQuery>,
@@ -714,8 +841,8 @@ pub async fn ws_handler(
     let gw = s.gateway.clone();
     let resume_url = gw.public_url(headers.get("host").and_then(|h| h.to_str().ok()));
     let max = s.hearth.config.gateway.max_frame_bytes;
-    ws.read_buffer_size(4096)
-        .write_buffer_size(0)
+    ws.read_buffer_size(1024)
+        .write_buffer_size(8 * 1024)
         .max_message_size(max.max(4096) * 4)
         .max_frame_size(max.max(4096) * 4)
         .on_upgrade(move |socket| conn::run(gw, socket, q, resume_url))

@@ -687,6 +687,48 @@ async fn resume_beyond_the_replay_buffer_is_refused() {
 }
 
 #[tokio::test]
+async fn heartbeat_acknowledges_events_and_older_resumes_are_refused() {
+    let w = world().await;
+    let mut b = Gw::identify(&w.ts, &w.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    let ready_seq = b.seq;
+    b.expect("GUILD_CREATE").await;
+    say(&w.alice, &w.general, "seen").await;
+    b.expect("MESSAGE_CREATE").await;
+    // The heartbeat carries the last seq received: everything up to it is acknowledged.
+    b.heartbeat().await;
+    let (session, acked) = (b.session_id.clone(), b.seq);
+    assert!(acked > ready_seq, "{acked} > {ready_seq}");
+    drop(b);
+    let missed = s(&say(&w.alice, &w.general, "missed").await["id"]);
+
+    // Resuming from before the acknowledged seq cannot be served completely: op 9 d:false
+    // (not a replay that silently starts after a gap).
+    let mut old = Gw::connect(&w.ts, "v=10&encoding=json").await;
+    old.send(json!({"op": 6, "d": {"token": w.bob_tok, "session_id": session, "seq": ready_seq}}))
+        .await;
+    let v = old.next().await.expect("INVALID_SESSION");
+    assert_eq!(
+        (v["op"].as_u64(), v["d"].as_bool()),
+        (Some(9), Some(false)),
+        "{v}"
+    );
+
+    // Resuming from the acknowledged seq replays exactly what came after it.
+    let mut r = Gw::connect(&w.ts, "v=10&encoding=json").await;
+    r.seq = acked;
+    r.send(json!({"op": 6, "d": {"token": w.bob_tok, "session_id": session, "seq": acked}}))
+        .await;
+    let m = r.expect("MESSAGE_CREATE").await;
+    assert_eq!(s(&m["id"]), missed);
+    assert_eq!(
+        r.seq,
+        acked + 1,
+        "replay starts right after the acknowledged seq"
+    );
+    r.expect("RESUMED").await;
+}
+
+#[tokio::test]
 async fn compressed_transports_deliver_the_same_events() {
     let w = world().await;
     for q in [
