@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hearth_federation::keys::{KeyDocument, KeyLookup, KeyStore, KnownKey};
@@ -115,6 +116,8 @@ struct Inner {
     docs: Mutex<HashMap<String, KeyDocument>>,
     fetches: Mutex<HashMap<String, Arc<tokio::sync::Mutex<FetchLog>>>>,
     fallback: RwLock<Option<Arc<dyn KeyFallback>>>,
+    /// The `ts` of the last signed request (ms): see [`FederationClient::next_ts`].
+    last_ts: AtomicU64,
 }
 
 /// The outbound federation client (cheap to clone).
@@ -157,6 +160,7 @@ impl FederationClient {
         let http = http_client(cfg, extra_roots, discovery.connect_resolver(), false)?;
         let client = FederationClient {
             inner: Arc::new(Inner {
+                last_ts: AtomicU64::new(0),
                 server_name: server_name.to_owned(),
                 enabled: cfg.enabled,
                 policy,
@@ -213,11 +217,27 @@ impl FederationClient {
                 path: path_and_query,
                 origin: &self.inner.server_name,
                 destination,
-                ts: now_ms(),
+                ts: self.next_ts(),
                 body,
             },
         )
         .map_err(FedError::Protocol)
+    }
+
+    /// The `ts` for the next signed request: now in ms, but strictly after the previous
+    /// request's. ed25519 signatures are deterministic, so two identical requests (same
+    /// method, path, body and destination) signed in the same millisecond would carry the same
+    /// signature, and the receiver's replay guard (spec §7.4) would refuse the second.
+    fn next_ts(&self) -> u64 {
+        let now = now_ms();
+        let prev = self
+            .inner
+            .last_ts
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+                Some(now.max(last + 1))
+            })
+            .unwrap_or(now);
+        now.max(prev + 1)
     }
 
     fn check_destination(&self, destination: &str) -> Result<(), FedError> {

@@ -24,6 +24,18 @@ pub struct UserRow {
 
 pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server";
 
+/// `USER_COLS` qualified by the alias `u` (`u.id, u.username, ...`), built once.
+fn user_cols_u() -> &'static str {
+    static COLS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        USER_COLS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    COLS.as_str()
+}
+
 /// A row of `sessions`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
@@ -185,32 +197,36 @@ impl Db {
     /// The user of login session `id` (sessions joined with users: one statement for
     /// `authenticate`); `None` when the session was revoked or the user is gone.
     pub async fn session_user(&self, id: i64) -> Result<Option<UserRow>> {
-        let cols = USER_COLS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let q = format!(
-            "SELECT {cols} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
-        );
-        Ok(
-            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
+        self.joined_user(
+            "sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+            id,
         )
+        .await
     }
 
     /// The bot user of the application whose token hashes to `hash` (one statement for
     /// `authenticate`); `None` for an unknown or reset token.
     pub async fn bot_user_by_token(&self, hash: &str) -> Result<Option<UserRow>> {
-        let cols = USER_COLS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let q = format!(
-            "SELECT {cols} FROM applications a JOIN users u ON u.id = a.bot_user_id WHERE a.bot_token_hash = $1"
-        );
+        self.joined_user(
+            "applications a JOIN users u ON u.id = a.bot_user_id WHERE a.bot_token_hash = $1",
+            hash,
+        )
+        .await
+    }
+
+    /// `SELECT u.<user columns> FROM {from_where}` with `$1` bound to `key`: one user row
+    /// reached through a join (the users table must be aliased `u`).
+    async fn joined_user<K>(&self, from_where: &str, key: K) -> Result<Option<UserRow>>
+    where
+        K: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>
+            + Send,
+    {
+        let q = format!("SELECT {} FROM {from_where}", user_cols_u());
         Ok(
-            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(hash).fetch_optional(p).await)?,
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(key).fetch_optional(p).await)?,
         )
     }
 

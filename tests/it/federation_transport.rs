@@ -170,6 +170,18 @@ async fn signed_requests_are_accepted_over_srv_and_well_known() {
         .unwrap();
     assert_eq!(r, json!({"origin": C, "destination": B}));
 
+    // Identical requests sent at once (same method, path, body, so the same signature if
+    // signed in the same millisecond) are all accepted: the client never signs two requests
+    // with the same ts, so the receiver's replay guard sees distinct signatures.
+    let body = json!({"n": 1});
+    let same = futures_util::future::join_all(
+        (0..20).map(|_| a.hearth.fed.request(B, Method::POST, PING, Some(&body))),
+    )
+    .await;
+    for r in same {
+        assert_eq!(r.unwrap(), json!({"origin": A, "destination": B}));
+    }
+
     let d = a.hearth.fed.discovery.resolve(B).await.unwrap();
     assert_eq!((d.via, d.host.as_str(), d.port), (Via::Srv, B, net.port));
     assert_eq!(d.addrs, vec![b.federation_addr.unwrap()]);
