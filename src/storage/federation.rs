@@ -27,6 +27,21 @@ pub struct RemoteGuildRow {
     pub last_hash: Option<String>,
 }
 
+/// One signed event to append to a hosted guild's log (see [`Db::append_events`]).
+#[derive(Debug, Clone)]
+pub struct LogAppend {
+    pub guild_id: i64,
+    pub seq: i64,
+    /// The signed event JSON.
+    pub event: String,
+    pub hash: String,
+    pub channel_id: Option<i64>,
+    /// The message the event carries content of, if any.
+    pub object_id: Option<i64>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
 /// One stored event of a hosted guild's log.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LogRow {
@@ -34,6 +49,18 @@ pub struct LogRow {
     pub event: String,
     pub hash: String,
     pub channel_id: Option<i64>,
+}
+
+/// One event of a run applied by [`Db::apply_replica_run`]: its position, hash, whole
+/// signed JSON (kept for equivocation proofs), the (local) message id it is about and the
+/// message row it carries, in local ids.
+#[derive(Debug, Clone)]
+pub struct ReplicaApply {
+    pub seq: i64,
+    pub hash: String,
+    pub event: String,
+    pub object_id: Option<i64>,
+    pub message: Option<MessageRow>,
 }
 
 impl Db {
@@ -53,6 +80,24 @@ impl Db {
     ) -> Result<()> {
         on_db!(self, p => sqlx::query("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, object_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(guild_id).bind(seq).bind(event).bind(hash).bind(channel_id).bind(object_id).bind(now).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Appends several events (of one or more guilds) in one statement: all or none.
+    /// Fails on a duplicate `(guild, seq)` like [`Db::append_event`].
+    pub async fn append_events(&self, rows: &[LogAppend]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        on_db!(self, p => {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, object_id, created_at) ");
+            qb.push_values(rows, |mut b, r| {
+                b.push_bind(r.guild_id).push_bind(r.seq).push_bind(&r.event).push_bind(&r.hash)
+                    .push_bind(r.channel_id).push_bind(r.object_id).push_bind(r.created_at);
+            });
+            // Group sizes vary: keep these one-off statements out of the statement cache.
+            qb.build().persistent(false).execute(p).await.map(|_| ())
+        })?;
         Ok(())
     }
 
@@ -326,6 +371,55 @@ impl Db {
         on_db!(self, p => sqlx::query("INSERT INTO replica_events (guild_id, seq, hash, event, object_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
             .bind(guild_id).bind(seq).bind(hash).bind(event).bind(object_id).execute(p).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// Applies a run of consecutive replica events in ONE transaction (spec/federation.md
+    /// §8): for each event the message it carries (if any) is upserted, only when its channel
+    /// exists, keeping an existing pin time, and the channel's `last_message_id` moves
+    /// forward; the event is recorded; then the position moves from `from_seq` to the last
+    /// event's `(seq, hash)`.
+    ///
+    /// Returns `false` (and writes nothing) when the replica is no longer at `from_seq`
+    /// (dropped or moved by someone else). Errors roll the whole run back; the caller then
+    /// applies the events one by one.
+    pub async fn apply_replica_run(
+        &self,
+        guild_id: i64,
+        from_seq: i64,
+        run: &[ReplicaApply],
+    ) -> Result<bool> {
+        let Some(last) = run.last() else {
+            return Ok(true);
+        };
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            // The position first: it takes the write lock and checks nobody moved it.
+            let n = sqlx::query("UPDATE remote_guilds SET applied_seq = $1, last_hash = $2 WHERE guild_id = $3 AND applied_seq = $4")
+                .bind(last.seq).bind(&last.hash).bind(guild_id).bind(from_seq).execute(&mut *tx).await?.rows_affected();
+            if n != 1 {
+                return Ok(false);
+            }
+            for e in run {
+                if let Some(m) = &e.message {
+                    let inserted = sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at)
+                        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 WHERE EXISTS (SELECT 1 FROM channels WHERE id = $2)
+                        ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at,
+                        pinned_at = CASE WHEN excluded.pinned_at IS NULL THEN NULL ELSE COALESCE(messages.pinned_at, excluded.pinned_at) END")
+                        .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
+                        .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
+                        .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
+                        .bind(m.edited_at).bind(m.pinned_at).execute(&mut *tx).await?.rows_affected();
+                    if inserted > 0 {
+                        sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)")
+                            .bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
+                    }
+                }
+                sqlx::query("INSERT INTO replica_events (guild_id, seq, hash, event, object_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+                    .bind(guild_id).bind(e.seq).bind(&e.hash).bind(&e.event).bind(e.object_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     pub async fn insert_equivocation(
