@@ -374,10 +374,10 @@ impl Db {
     }
 
     /// Applies a run of consecutive replica events in ONE transaction (spec/federation.md
-    /// §8): for each event the message it carries (if any) is upserted, only when its channel
-    /// exists, keeping an existing pin time, and the channel's `last_message_id` moves
-    /// forward; the event is recorded; then the position moves from `from_seq` to the last
-    /// event's `(seq, hash)`.
+    /// §8) with a handful of statements whatever its length: the position moves from
+    /// `from_seq` to the last event's `(seq, hash)`; the messages the events carry are
+    /// upserted (only in channels that exist, keeping an existing pin time, in event order),
+    /// each channel's `last_message_id` moves forward; the events are recorded.
     ///
     /// Returns `false` (and writes nothing) when the replica is no longer at `from_seq`
     /// (dropped or moved by someone else). Errors roll the whole run back; the caller then
@@ -391,6 +391,18 @@ impl Db {
         let Some(last) = run.last() else {
             return Ok(true);
         };
+        // The channels of the run's messages (a message is stored only in a known channel),
+        // and each message's newest id per channel for `last_message_id`.
+        let channels: std::collections::BTreeSet<i64> = run
+            .iter()
+            .filter_map(|e| e.message.as_ref().map(|m| m.channel_id))
+            .collect();
+        let list = channels
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let known_q = format!("SELECT id FROM channels WHERE id IN ({list})");
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             // The position first: it takes the write lock and checks nobody moved it.
@@ -399,24 +411,56 @@ impl Db {
             if n != 1 {
                 return Ok(false);
             }
-            for e in run {
-                if let Some(m) = &e.message {
-                    let inserted = sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at)
-                        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 WHERE EXISTS (SELECT 1 FROM channels WHERE id = $2)
-                        ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at,
-                        pinned_at = CASE WHEN excluded.pinned_at IS NULL THEN NULL ELSE COALESCE(messages.pinned_at, excluded.pinned_at) END")
-                        .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
-                        .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
-                        .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
-                        .bind(m.edited_at).bind(m.pinned_at).execute(&mut *tx).await?.rows_affected();
-                    if inserted > 0 {
-                        sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)")
-                            .bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
-                    }
+            let known: Vec<(i64,)> = if channels.is_empty() {
+                vec![]
+            } else {
+                sqlx::query_as(sqlx::AssertSqlSafe(known_q.as_str())).persistent(false).fetch_all(&mut *tx).await?
+            };
+            let known: std::collections::HashSet<i64> = known.into_iter().map(|r| r.0).collect();
+            let rows: Vec<&MessageRow> = run
+                .iter()
+                .filter_map(|e| e.message.as_ref())
+                .filter(|m| known.contains(&m.channel_id))
+                .collect();
+            // One upsert per chunk of distinct ids (an upsert may not touch a row twice).
+            let mut newest: std::collections::BTreeMap<i64, i64> = Default::default();
+            let mut start = 0;
+            while start < rows.len() {
+                let mut ids = std::collections::HashSet::new();
+                let mut end = start;
+                while end < rows.len() && ids.insert(rows[end].id) {
+                    end += 1;
                 }
-                sqlx::query("INSERT INTO replica_events (guild_id, seq, hash, event, object_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
-                    .bind(guild_id).bind(e.seq).bind(&e.hash).bind(&e.event).bind(e.object_id).execute(&mut *tx).await?;
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at) ");
+                qb.push_values(&rows[start..end], |mut b, m| {
+                    b.push_bind(m.id).push_bind(m.channel_id).push_bind(m.guild_id).push_bind(m.author_id)
+                        .push_bind(&m.content).push_bind(&m.embeds).push_bind(m.kind).push_bind(m.flags)
+                        .push_bind(m.tts).push_bind(m.mention_everyone).push_bind(&m.mentions)
+                        .push_bind(&m.mention_roles).push_bind(m.reference_message_id)
+                        .push_bind(m.reference_channel_id).push_bind(m.reference_guild_id)
+                        .push_bind(&m.nonce).push_bind(m.edited_at).push_bind(m.pinned_at);
+                });
+                // An update keeps an existing pin time (the host says only whether it is pinned).
+                qb.push(" ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at,
+                    pinned_at = CASE WHEN excluded.pinned_at IS NULL THEN NULL ELSE COALESCE(messages.pinned_at, excluded.pinned_at) END");
+                // Run sizes vary: keep these one-off statements out of the statement cache.
+                qb.build().persistent(false).execute(&mut *tx).await?;
+                for m in &rows[start..end] {
+                    let e = newest.entry(m.channel_id).or_insert(m.id);
+                    *e = (*e).max(m.id);
+                }
+                start = end;
             }
+            for (channel_id, id) in newest {
+                sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)")
+                    .bind(id).bind(channel_id).execute(&mut *tx).await?;
+            }
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO replica_events (guild_id, seq, hash, event, object_id) ");
+            qb.push_values(run, |mut b, e| {
+                b.push_bind(guild_id).push_bind(e.seq).push_bind(&e.hash).push_bind(&e.event).push_bind(e.object_id);
+            });
+            qb.push(" ON CONFLICT DO NOTHING");
+            qb.build().persistent(false).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(true)
         })

@@ -861,9 +861,13 @@ async fn a_bad_event_in_a_delivery_keeps_the_valid_ones_before_it_and_redelivery
     assert!(!db_contains(a, "batch tampered").await);
     assert!(!db_contains(a, "batch four").await);
 
-    // Redelivering the applied events (with the rest) stores each message once.
-    send(vec![e1, e2, e3, e4]).await.unwrap();
-    assert_eq!(applied().await, head + 4);
+    // Redelivering the applied events (with the rest, and an edit of the first message in
+    // the same delivery) stores each message once, edited.
+    let mut edit = message(1, "batch one edited");
+    edit["t"] = json!("MESSAGE_UPDATE");
+    let e5 = next_event(&e4, head + 5, edit, &key, B);
+    send(vec![e1, e2, e3, e4, e5]).await.unwrap();
+    assert_eq!(applied().await, head + 5);
     let h = f
         .alice()
         .get(&format!("/channels/{}/messages?limit=10", f.general_a))
@@ -878,7 +882,7 @@ async fn a_bad_event_in_a_delivery_keeps_the_valid_ones_before_it_and_redelivery
         .collect();
     assert_eq!(
         got,
-        ["batch four", "batch three", "batch two", "batch one"],
+        ["batch four", "batch three", "batch two", "batch one edited"],
         "each once, in order"
     );
 }
