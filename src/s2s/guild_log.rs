@@ -28,7 +28,7 @@ use tokio::sync::watch;
 use crate::events::{Audience, BusEvent, Control, Dispatch};
 use crate::gateway::cache::{GuildCache, overwrites_of_payload};
 use crate::service::Hearth;
-use crate::storage::now_ms;
+use crate::storage::{LogAppend, now_ms};
 
 /// Events per delivery batch (at most).
 pub const BATCH: i64 = 100;
@@ -164,6 +164,36 @@ impl GuildLog {
         cause: Option<&crate::events::Cause>,
     ) -> crate::Result<()> {
         let h = &self.hearth;
+        let row = self
+            .prepare(guild_id, t, data, channel, cause, &mut HashMap::new())
+            .await?;
+        h.db.append_event(
+            guild_id,
+            row.seq,
+            &row.event,
+            &row.hash,
+            channel,
+            row.object_id,
+            row.created_at,
+        )
+        .await?;
+        let seq = row.seq;
+        self.heads.lock().insert(guild_id, (seq, row.hash));
+        self.after_append(guild_id, t, data, seq).await
+    }
+
+    /// Signs the next event of a guild's log (after the cached head) without storing it.
+    /// `senders` caches sender handles by user id over one group of appends.
+    async fn prepare(
+        &self,
+        guild_id: i64,
+        t: &str,
+        data: &Value,
+        channel: Option<i64>,
+        cause: Option<&crate::events::Cause>,
+        senders: &mut HashMap<i64, String>,
+    ) -> crate::Result<LogAppend> {
+        let h = &self.hearth;
         let server = h.config.server_name.clone();
         let cached = self.heads.lock().get(&guild_id).cloned();
         let head = match cached {
@@ -189,7 +219,17 @@ impl GuildLog {
                     guild_id: guild_id.to_string(),
                     channel_id: channel.map(|c| c.to_string()),
                     kind: t.to_lowercase(),
-                    sender: self.sender_handle(cause.and_then(|c| c.actor)).await,
+                    sender: match cause.and_then(|c| c.actor) {
+                        Some(a) => match senders.get(&a) {
+                            Some(s) => s.clone(),
+                            None => {
+                                let s = self.sender_handle(Some(a)).await;
+                                senders.insert(a, s.clone());
+                                s
+                            }
+                        },
+                        None => self.sender_handle(None).await,
+                    },
                     origin: server.clone(),
                     txn_id: format!("h{}", h.next_id()),
                     origin_ts: now,
@@ -211,17 +251,27 @@ impl GuildLog {
         };
         let signed = ev.sign(&key).map_err(crate::Error::internal)?;
         let hash = event_hash(&signed).map_err(crate::Error::internal)?;
-        h.db.append_event(
+        Ok(LogAppend {
             guild_id,
             seq,
-            &signed.to_string(),
-            &hash,
-            channel,
-            message_object(t, data),
-            now as i64,
-        )
-        .await?;
-        self.heads.lock().insert(guild_id, (seq, hash));
+            event: signed.to_string(),
+            hash,
+            channel_id: channel,
+            object_id: message_object(t, data),
+            created_at: now as i64,
+        })
+    }
+
+    /// What follows a stored append: scrubbing deleted content, final positions of
+    /// departing servers, the wake-up of the delivery workers.
+    async fn after_append(
+        &self,
+        guild_id: i64,
+        t: &str,
+        data: &Value,
+        seq: i64,
+    ) -> crate::Result<()> {
+        let h = &self.hearth;
         // A deleted message's content leaves the log (the stubs keep the chain intact).
         if matches!(t, "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK") {
             let ids: Vec<i64> = match t {
@@ -278,47 +328,176 @@ pub fn message_object(t: &str, data: &Value) -> Option<i64> {
     }
 }
 
-/// The writer task: appends hosted guilds' dispatches in bus order.
+/// Bus events the writer takes at once (what is already pending, up to this many).
+const WRITER_GROUP: usize = 256;
+
+/// The writer task: appends hosted guilds' dispatches in bus order. What is pending on the
+/// bus is taken at once and its plain dispatches are appended in one transaction.
 async fn writer(
     log: std::sync::Weak<GuildLog>,
     mut rx: tokio::sync::broadcast::Receiver<BusEvent>,
 ) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     loop {
-        let ev = match rx.recv().await {
+        let first = match rx.recv().await {
             Ok(ev) => ev,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+            Err(RecvError::Lagged(n)) => {
                 tracing::error!(
                     missed = n,
                     "federation log writer lagged behind the event bus"
                 );
                 continue;
             }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            Err(RecvError::Closed) => return,
         };
-        let Some(log) = log.upgrade() else { return };
-        match ev {
-            BusEvent::Dispatch(d) => {
-                if let Err(e) = write_dispatch(&log, &d).await {
-                    tracing::error!(error = %e, event = d.event, "federation log append failed");
+        let mut pending = vec![first];
+        while pending.len() < WRITER_GROUP {
+            match rx.try_recv() {
+                Ok(ev) => pending.push(ev),
+                Err(TryRecvError::Lagged(n)) => {
+                    tracing::error!(
+                        missed = n,
+                        "federation log writer lagged behind the event bus"
+                    );
                 }
+                Err(_) => break,
             }
-            BusEvent::Control(Control::Barrier { id }) => {
-                log.barrier_done.send_modify(|v| *v = (*v).max(id));
-            }
-            BusEvent::Control(Control::GuildDeleted { guild_id }) => {
-                if log.is_hosted(guild_id.db()).await && log.is_federated(guild_id.db()).await {
-                    let data = json!({"id": guild_id});
-                    if let Err(e) = log
-                        .append(guild_id.db(), "GUILD_DELETE_FEDERATED", &data, None, None)
-                        .await
-                    {
-                        tracing::error!(error = %e, "federation log append failed");
-                    }
-                }
-                log.hosted.lock().remove(&guild_id.db());
-            }
-            BusEvent::Control(_) => {}
         }
+        let Some(log) = log.upgrade() else { return };
+        let mut group: Vec<Arc<Dispatch>> = vec![];
+        for ev in pending {
+            match ev {
+                BusEvent::Dispatch(d) if groupable(&d) => group.push(d),
+                other => {
+                    write_group(&log, std::mem::take(&mut group)).await;
+                    write_one(&log, other).await;
+                }
+            }
+        }
+        write_group(&log, group).await;
+    }
+}
+
+/// Whether a dispatch can be appended with others in one transaction: a non-lossy guild
+/// event whose append has no follow-up writes (deletions scrub content, departures set
+/// final positions).
+fn groupable(d: &Dispatch) -> bool {
+    matches!(d.audience, Audience::Guild { .. })
+        && !d.lossy
+        && !matches!(
+            d.event,
+            "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK" | "GUILD_MEMBER_REMOVE" | "GUILD_BAN_ADD"
+        )
+}
+
+/// Appends a group of plain dispatches (in bus order) in one transaction, then wakes the
+/// peers of the guilds concerned. If the transaction fails, nothing of it is stored and each
+/// dispatch is appended on its own instead.
+async fn write_group(log: &Arc<GuildLog>, group: Vec<Arc<Dispatch>>) {
+    if group.len() <= 1 {
+        for d in group {
+            write_one(log, BusEvent::Dispatch(d)).await;
+        }
+        return;
+    }
+    let mut rows = vec![];
+    let mut senders = HashMap::new();
+    let mut failed = false;
+    for d in &group {
+        let Audience::Guild { guild_id, channel } = &d.audience else {
+            continue;
+        };
+        let gid = guild_id.db();
+        if !log.is_hosted(gid).await || !log.is_federated(gid).await {
+            continue;
+        }
+        match log
+            .prepare(
+                gid,
+                d.event,
+                &d.data,
+                channel.map(|c| c.db()),
+                d.cause.as_deref(),
+                &mut senders,
+            )
+            .await
+        {
+            Ok(row) => {
+                // Tentatively: the next event of the guild chains to this one.
+                log.heads.lock().insert(gid, (row.seq, row.hash.clone()));
+                rows.push(row);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, event = d.event, "federation log append failed");
+                failed = true;
+                break;
+            }
+        }
+    }
+    let guilds: HashSet<i64> = rows.iter().map(|r| r.guild_id).collect();
+    let stored = !failed
+        && {
+            match log.hearth.db.append_events(&rows).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "grouped federation log append failed; appending one by one");
+                    false
+                }
+            }
+        };
+    if !stored {
+        // Nothing of the group is stored: forget the tentative heads and go one by one.
+        {
+            let mut heads = log.heads.lock();
+            for g in &guilds {
+                heads.remove(g);
+            }
+        }
+        for d in group {
+            write_one(log, BusEvent::Dispatch(d)).await;
+        }
+        return;
+    }
+    if rows.is_empty() {
+        return;
+    }
+    log.appended.send_modify(|n| *n += 1);
+    for g in guilds {
+        match log.hearth.db.peers_of_guild(g).await {
+            Ok(peers) => {
+                for p in peers {
+                    log.kick(&p.server);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "federation peers lookup failed"),
+        }
+    }
+}
+
+/// Handles one bus event on its own.
+async fn write_one(log: &Arc<GuildLog>, ev: BusEvent) {
+    match ev {
+        BusEvent::Dispatch(d) => {
+            if let Err(e) = write_dispatch(log, &d).await {
+                tracing::error!(error = %e, event = d.event, "federation log append failed");
+            }
+        }
+        BusEvent::Control(Control::Barrier { id }) => {
+            log.barrier_done.send_modify(|v| *v = (*v).max(id));
+        }
+        BusEvent::Control(Control::GuildDeleted { guild_id }) => {
+            if log.is_hosted(guild_id.db()).await && log.is_federated(guild_id.db()).await {
+                let data = json!({"id": guild_id});
+                if let Err(e) = log
+                    .append(guild_id.db(), "GUILD_DELETE_FEDERATED", &data, None, None)
+                    .await
+                {
+                    tracing::error!(error = %e, "federation log append failed");
+                }
+            }
+            log.hosted.lock().remove(&guild_id.db());
+        }
+        BusEvent::Control(_) => {}
     }
 }
 

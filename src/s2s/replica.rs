@@ -23,7 +23,8 @@ use crate::events::{Audience, Control, Dispatch, intents};
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
 use crate::storage::{
-    ChannelRow, GuildRow, MessageRow, OverwriteRow, RemoteGuildRow, RoleRow, UserRow, now_ms,
+    ChannelRow, GuildRow, MessageRow, OverwriteRow, RemoteGuildRow, ReplicaApply, RoleRow, UserRow,
+    now_ms,
 };
 use crate::wire;
 
@@ -460,6 +461,27 @@ fn intent_of(t: &str) -> u64 {
     }
 }
 
+/// The replica a delivery is applying to, under its lock, with the events staged for one
+/// transaction.
+struct Run<'t> {
+    gid: i64,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    tr: Translator<'t>,
+    /// The replica as of the last committed event (`None`: read it again).
+    rg: Option<RemoteGuildRow>,
+    staged: Vec<Staged>,
+}
+
+/// A verified message event waiting for its run's transaction.
+struct Staged {
+    row: ReplicaApply,
+    /// The signed event as received (to apply it alone if the run fails).
+    source: Value,
+    event: &'static str,
+    /// The dispatch payload in local ids.
+    data: Value,
+}
+
 impl Hearth {
     /// Creates the local row of a remote user `name@server` from a profile object
     /// (`global_name`, `avatar`, `bot`); if a concurrent request created it first, that row.
@@ -648,19 +670,20 @@ impl Hearth {
     /// Receives events from `origin` (a push or a pull answer): verifies, orders, applies.
     ///
     /// Errors: a forged or tampered event, a broken chain, an equivocation (the proof is
-    /// stored). Events of guilds we do not replicate are ignored.
+    /// stored). Events of guilds we do not replicate are ignored. The events before a
+    /// rejected one stay applied; the ones after it are not looked at.
     pub async fn receive_events(&self, origin: &str, events: &[Value]) -> Result<()> {
         // A run of events of one replica is applied under one lock and with one translator,
         // so the replica lookup, the guild's id binding, the authors' profiles and the ids
-        // already mapped are read once per delivery instead of once per event.
-        type Run<'t> = (
-            i64,
-            Option<(i64, tokio::sync::OwnedMutexGuard<()>, Translator<'t>)>,
-        );
-        let mut current: Option<Run<'_>> = None;
+        // already mapped are read once per delivery instead of once per event. Consecutive
+        // message events are applied in one transaction (see `Run`).
+        let mut current: Option<(i64, Option<Run<'_>>)> = None;
         for ev in events {
             let host = ev["host"].as_str().unwrap_or_default();
             if host != origin {
+                if let Some((_, Some(run))) = current.as_mut() {
+                    self.flush_run(run).await?;
+                }
                 return Err(Error::Relayed {
                     status: 403,
                     code: 50001,
@@ -672,7 +695,11 @@ impl Hearth {
                 .and_then(|s| s.parse::<u64>().ok())
                 .unwrap_or(0) as i64;
             if current.as_ref().map(|c| c.0) != Some(hgid) {
-                // Release the previous replica's lock before taking the next one.
+                // Apply what is staged and release the previous replica's lock before taking
+                // the next one.
+                if let Some((_, Some(run))) = current.as_mut() {
+                    self.flush_run(run).await?;
+                }
                 drop(current.take());
                 let state = match self.db.remote_guild_by_host(host, hgid).await? {
                     None => None,
@@ -680,16 +707,151 @@ impl Hearth {
                         let g = self.replica_lock(rg.guild_id).lock_owned().await;
                         let mut tr = Translator::new(self, origin);
                         tr.bind(&hgid.to_string(), rg.guild_id).await?;
-                        Some((rg.guild_id, g, tr))
+                        Some(Run {
+                            gid: rg.guild_id,
+                            _guard: g,
+                            tr,
+                            rg: Some(rg),
+                            staged: vec![],
+                        })
                     }
                 };
                 current = Some((hgid, state));
             }
-            if let Some((_, Some((gid, _guard, tr)))) = current.as_mut() {
-                self.apply_one(*gid, ev, true, tr).await?;
+            if let Some((_, Some(run))) = current.as_mut()
+                && let Err(e) = self.stage_or_apply(run, ev).await
+            {
+                // The events before the rejected one stay applied.
+                self.flush_run(run).await?;
+                return Err(e);
             }
         }
+        if let Some((_, Some(run))) = current.as_mut() {
+            self.flush_run(run).await?;
+        }
         Ok(())
+    }
+
+    /// Stages `ev` in `run` when it is the next message event of the replica (applied later
+    /// in one transaction by [`Hearth::flush_run`]); any other event flushes the run and is
+    /// applied on its own by [`Hearth::apply_one`].
+    async fn stage_or_apply<'t>(&'t self, run: &mut Run<'t>, ev: &Value) -> Result<()> {
+        if run.rg.is_none() {
+            run.rg = self.db.remote_guild(run.gid).await?;
+        }
+        let Some(rg) = run.rg.clone() else {
+            // The replica is gone (our last member left): nothing to apply.
+            return Ok(());
+        };
+        let v = self.verify(ev).await?;
+        let seq = v.envelope.seq as i64;
+        let next = rg.applied_seq + run.staged.len() as i64 + 1;
+        let prev_hash = run
+            .staged
+            .last()
+            .map(|s| Some(s.row.hash.clone()))
+            .unwrap_or_else(|| rg.last_hash.clone());
+        let chained = seq == 1 || prev_hash.is_none() || v.envelope.prev_hash == prev_hash;
+        let result = v.envelope.content.as_ref().map(|content| {
+            if v.envelope.result_hash.is_some() {
+                content.get("result").cloned().unwrap_or(Value::Null)
+            } else {
+                content.clone()
+            }
+        });
+        let message = result.as_ref().and_then(|r| {
+            let t = r["t"].as_str()?;
+            matches!(t, "MESSAGE_CREATE" | "MESSAGE_UPDATE").then(|| (t, r.get("d")))
+        });
+        if seq == next
+            && chained
+            && let Some((t, Some(d))) = message
+        {
+            let staged_translation = run.tr.translate(d.clone()).await;
+            if let Ok(d) = staged_translation {
+                let event: &'static str = if t == "MESSAGE_CREATE" {
+                    "MESSAGE_CREATE"
+                } else {
+                    "MESSAGE_UPDATE"
+                };
+                let object = s_id(&d["id"]);
+                let row =
+                    message_row(rg.guild_id, &d, None).filter(|_| s_id(&d["channel_id"]).is_some());
+                run.staged.push(Staged {
+                    row: ReplicaApply {
+                        seq,
+                        hash: v.hash.clone(),
+                        event: ev.to_string(),
+                        object_id: object,
+                        message: row,
+                    },
+                    source: ev.clone(),
+                    event,
+                    data: d,
+                });
+                return Ok(());
+            }
+            // Translation failed: the event goes the long way, which logs and skips it.
+        }
+        self.flush_run(run).await?;
+        let r = self.apply_one(run.gid, ev, true, &mut run.tr).await;
+        // `apply_one` may have moved or dropped the replica: read it again when needed.
+        run.rg = None;
+        r
+    }
+
+    /// Applies the staged events of `run` in one transaction, then publishes them. If the
+    /// transaction fails, or the replica moved meanwhile, they are applied one by one.
+    async fn flush_run<'t>(&'t self, run: &mut Run<'t>) -> Result<()> {
+        if run.staged.is_empty() {
+            return Ok(());
+        }
+        let staged = std::mem::take(&mut run.staged);
+        let from = run.rg.as_ref().map_or(-1, |r| r.applied_seq);
+        let rows: Vec<ReplicaApply> = staged.iter().map(|s| s.row.clone()).collect();
+        match self.db.apply_replica_run(run.gid, from, &rows).await {
+            Ok(true) => {
+                if let (Some(rg), Some(last)) = (run.rg.as_mut(), rows.last()) {
+                    rg.applied_seq = last.seq;
+                    rg.last_hash = Some(last.hash.clone());
+                }
+                let gsf = Snowflake::from_db(run.gid);
+                for s in staged {
+                    let channel = s_id(&s.data["channel_id"]);
+                    self.publish(Dispatch {
+                        event: s.event,
+                        data: s.data,
+                        audience: Audience::Guild {
+                            guild_id: gsf,
+                            channel: channel.map(Snowflake::from_db),
+                        },
+                        intent: intent_of(s.event),
+                        has_content: true,
+                        lossy: false,
+                        cause: None,
+                    });
+                }
+                Ok(())
+            }
+            other => {
+                if let Err(e) = other {
+                    tracing::warn!(error = %e, "applying a run of federated events failed; applying them one by one");
+                }
+                // Mappings made for the failed run may be uncommitted: start afresh.
+                run.rg = None;
+                let Some(rg) = self.db.remote_guild(run.gid).await? else {
+                    return Ok(());
+                };
+                let mut tr = Translator::new(self, run.tr.server);
+                tr.bind(&rg.host_guild_id.to_string(), rg.guild_id).await?;
+                run.tr = tr;
+                for s in staged {
+                    self.apply_one(run.gid, &s.source, true, &mut run.tr)
+                        .await?;
+                }
+                Ok(())
+            }
+        }
     }
 
     async fn verify(&self, ev: &Value) -> Result<hearth_federation::event::VerifiedEvent> {

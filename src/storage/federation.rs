@@ -27,6 +27,21 @@ pub struct RemoteGuildRow {
     pub last_hash: Option<String>,
 }
 
+/// One signed event to append to a hosted guild's log (see [`Db::append_events`]).
+#[derive(Debug, Clone)]
+pub struct LogAppend {
+    pub guild_id: i64,
+    pub seq: i64,
+    /// The signed event JSON.
+    pub event: String,
+    pub hash: String,
+    pub channel_id: Option<i64>,
+    /// The message the event carries content of, if any.
+    pub object_id: Option<i64>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
 /// One stored event of a hosted guild's log.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LogRow {
@@ -34,6 +49,18 @@ pub struct LogRow {
     pub event: String,
     pub hash: String,
     pub channel_id: Option<i64>,
+}
+
+/// One event of a run applied by [`Db::apply_replica_run`]: its position, hash, whole
+/// signed JSON (kept for equivocation proofs), the (local) message id it is about and the
+/// message row it carries, in local ids.
+#[derive(Debug, Clone)]
+pub struct ReplicaApply {
+    pub seq: i64,
+    pub hash: String,
+    pub event: String,
+    pub object_id: Option<i64>,
+    pub message: Option<MessageRow>,
 }
 
 impl Db {
@@ -53,6 +80,24 @@ impl Db {
     ) -> Result<()> {
         on_db!(self, p => sqlx::query("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, object_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(guild_id).bind(seq).bind(event).bind(hash).bind(channel_id).bind(object_id).bind(now).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Appends several events (of one or more guilds) in one statement: all or none.
+    /// Fails on a duplicate `(guild, seq)` like [`Db::append_event`].
+    pub async fn append_events(&self, rows: &[LogAppend]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        on_db!(self, p => {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, object_id, created_at) ");
+            qb.push_values(rows, |mut b, r| {
+                b.push_bind(r.guild_id).push_bind(r.seq).push_bind(&r.event).push_bind(&r.hash)
+                    .push_bind(r.channel_id).push_bind(r.object_id).push_bind(r.created_at);
+            });
+            // Group sizes vary: keep these one-off statements out of the statement cache.
+            qb.build().persistent(false).execute(p).await.map(|_| ())
+        })?;
         Ok(())
     }
 
@@ -326,6 +371,99 @@ impl Db {
         on_db!(self, p => sqlx::query("INSERT INTO replica_events (guild_id, seq, hash, event, object_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
             .bind(guild_id).bind(seq).bind(hash).bind(event).bind(object_id).execute(p).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// Applies a run of consecutive replica events in ONE transaction (spec/federation.md
+    /// §8) with a handful of statements whatever its length: the position moves from
+    /// `from_seq` to the last event's `(seq, hash)`; the messages the events carry are
+    /// upserted (only in channels that exist, keeping an existing pin time, in event order),
+    /// each channel's `last_message_id` moves forward; the events are recorded.
+    ///
+    /// Returns `false` (and writes nothing) when the replica is no longer at `from_seq`
+    /// (dropped or moved by someone else). Errors roll the whole run back; the caller then
+    /// applies the events one by one.
+    pub async fn apply_replica_run(
+        &self,
+        guild_id: i64,
+        from_seq: i64,
+        run: &[ReplicaApply],
+    ) -> Result<bool> {
+        let Some(last) = run.last() else {
+            return Ok(true);
+        };
+        // The channels of the run's messages (a message is stored only in a known channel),
+        // and each message's newest id per channel for `last_message_id`.
+        let channels: std::collections::BTreeSet<i64> = run
+            .iter()
+            .filter_map(|e| e.message.as_ref().map(|m| m.channel_id))
+            .collect();
+        let list = channels
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let known_q = format!("SELECT id FROM channels WHERE id IN ({list})");
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            // The position first: it takes the write lock and checks nobody moved it.
+            let n = sqlx::query("UPDATE remote_guilds SET applied_seq = $1, last_hash = $2 WHERE guild_id = $3 AND applied_seq = $4")
+                .bind(last.seq).bind(&last.hash).bind(guild_id).bind(from_seq).execute(&mut *tx).await?.rows_affected();
+            if n != 1 {
+                return Ok(false);
+            }
+            let known: Vec<(i64,)> = if channels.is_empty() {
+                vec![]
+            } else {
+                sqlx::query_as(sqlx::AssertSqlSafe(known_q.as_str())).persistent(false).fetch_all(&mut *tx).await?
+            };
+            let known: std::collections::HashSet<i64> = known.into_iter().map(|r| r.0).collect();
+            let rows: Vec<&MessageRow> = run
+                .iter()
+                .filter_map(|e| e.message.as_ref())
+                .filter(|m| known.contains(&m.channel_id))
+                .collect();
+            // One upsert per chunk of distinct ids (an upsert may not touch a row twice).
+            let mut newest: std::collections::BTreeMap<i64, i64> = Default::default();
+            let mut start = 0;
+            while start < rows.len() {
+                let mut ids = std::collections::HashSet::new();
+                let mut end = start;
+                while end < rows.len() && ids.insert(rows[end].id) {
+                    end += 1;
+                }
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at) ");
+                qb.push_values(&rows[start..end], |mut b, m| {
+                    b.push_bind(m.id).push_bind(m.channel_id).push_bind(m.guild_id).push_bind(m.author_id)
+                        .push_bind(&m.content).push_bind(&m.embeds).push_bind(m.kind).push_bind(m.flags)
+                        .push_bind(m.tts).push_bind(m.mention_everyone).push_bind(&m.mentions)
+                        .push_bind(&m.mention_roles).push_bind(m.reference_message_id)
+                        .push_bind(m.reference_channel_id).push_bind(m.reference_guild_id)
+                        .push_bind(&m.nonce).push_bind(m.edited_at).push_bind(m.pinned_at);
+                });
+                // An update keeps an existing pin time (the host says only whether it is pinned).
+                qb.push(" ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at,
+                    pinned_at = CASE WHEN excluded.pinned_at IS NULL THEN NULL ELSE COALESCE(messages.pinned_at, excluded.pinned_at) END");
+                // Run sizes vary: keep these one-off statements out of the statement cache.
+                qb.build().persistent(false).execute(&mut *tx).await?;
+                for m in &rows[start..end] {
+                    let e = newest.entry(m.channel_id).or_insert(m.id);
+                    *e = (*e).max(m.id);
+                }
+                start = end;
+            }
+            for (channel_id, id) in newest {
+                sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)")
+                    .bind(id).bind(channel_id).execute(&mut *tx).await?;
+            }
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO replica_events (guild_id, seq, hash, event, object_id) ");
+            qb.push_values(run, |mut b, e| {
+                b.push_bind(guild_id).push_bind(e.seq).push_bind(&e.hash).push_bind(&e.event).push_bind(e.object_id);
+            });
+            qb.push(" ON CONFLICT DO NOTHING");
+            qb.build().persistent(false).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     pub async fn insert_equivocation(

@@ -771,6 +771,123 @@ async fn the_host_restarting_during_a_burst_loses_and_reorders_nothing() {
 }
 
 #[tokio::test]
+async fn a_bad_event_in_a_delivery_keeps_the_valid_ones_before_it_and_redelivery_is_idempotent() {
+    let f = fed().await;
+    let (a, b) = (f.net.server(A), f.net.server(B));
+    let gid_a: i64 = f.gid_a.parse().unwrap();
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    f.bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            json!({"content": "before the batch"}),
+        )
+        .await;
+    // The host's log, once its writer appended the message (asynchronously).
+    let log = || async {
+        b.hearth
+            .db
+            .log_range(gid_b, 0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_str::<Value>(&r.event).unwrap())
+            .collect::<Vec<_>>()
+    };
+    eventually("b logged the message", || async {
+        log()
+            .await
+            .last()
+            .is_some_and(|e| e["content"]["d"]["content"] == "before the batch")
+    })
+    .await;
+    let template = log().await.last().unwrap().clone();
+    let genuine = template.clone();
+    let head = genuine["seq"].as_i64().unwrap();
+    let applied = || async {
+        a.hearth
+            .db
+            .remote_guild(gid_a)
+            .await
+            .unwrap()
+            .unwrap()
+            .applied_seq
+    };
+    eventually("a has the genuine event", || async {
+        applied().await >= head
+    })
+    .await;
+    // Message events signed by b's real key after its head, in b's id space.
+    let key = b.hearth.fed.keyring.current();
+    let base_id: u64 = s(&template["content"]["d"]["id"]).parse().unwrap();
+    let message = |k: u64, text: &str| {
+        let mut c = template["content"].clone();
+        c["d"]["id"] = json!((base_id + k).to_string());
+        c["d"]["content"] = json!(text);
+        c
+    };
+    let e1 = next_event(&genuine, head + 1, message(1, "batch one"), &key, B);
+    let e2 = next_event(&e1, head + 2, message(2, "batch two"), &key, B);
+    let e3 = next_event(&e2, head + 3, message(3, "batch three"), &key, B);
+    let e4 = next_event(&e3, head + 4, message(4, "batch four"), &key, B);
+    let mut bad = e3.clone();
+    bad["content"]["d"]["content"] = json!("batch tampered");
+    let send = |events: Vec<Value>| {
+        let fed = b.hearth.fed.clone();
+        async move {
+            fed.request(
+                A,
+                Method::PUT,
+                &format!("/_hearth/federation/v1/send/t{}", rand::random::<u32>()),
+                Some(&json!({"events": events})),
+            )
+            .await
+        }
+    };
+    let mut gw = Gw::identify(a, &f.alice_tok, ALL).await;
+
+    // The tampered third event is refused; the two before it stay applied and are
+    // dispatched, the one after it is not looked at.
+    assert!(
+        send(vec![e1.clone(), e2.clone(), bad, e4.clone()])
+            .await
+            .is_err()
+    );
+    assert_eq!(applied().await, head + 2);
+    for text in ["batch one", "batch two"] {
+        let d = gw.expect("MESSAGE_CREATE").await;
+        assert_eq!(d["content"], text);
+    }
+    assert!(db_contains(a, "batch two").await);
+    assert!(!db_contains(a, "batch tampered").await);
+    assert!(!db_contains(a, "batch four").await);
+
+    // Redelivering the applied events (with the rest, and an edit of the first message in
+    // the same delivery) stores each message once, edited.
+    let mut edit = message(1, "batch one edited");
+    edit["t"] = json!("MESSAGE_UPDATE");
+    let e5 = next_event(&e4, head + 5, edit, &key, B);
+    send(vec![e1, e2, e3, e4, e5]).await.unwrap();
+    assert_eq!(applied().await, head + 5);
+    let h = f
+        .alice()
+        .get(&format!("/channels/{}/messages?limit=10", f.general_a))
+        .await;
+    let got: Vec<String> = h
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["content"]))
+        .filter(|c| c.starts_with("batch"))
+        .collect();
+    assert_eq!(
+        got,
+        ["batch four", "batch three", "batch two", "batch one edited"],
+        "each once, in order"
+    );
+}
+
+#[tokio::test]
 async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected() {
     let f = fed().await;
     let (a, b, c) = (f.net.server(A), f.net.server(B), f.net.server(C));
