@@ -432,27 +432,20 @@ impl Client {
 
     /// Registers an account, sets up this device and its KeyPackages.
     pub async fn register(cfg: Config, username: &str, password: &str) -> Result<Client> {
-        let mut c = Client::new(cfg);
-        let v = c
-            .post(
-                "/auth/register",
-                json!({"username": username, "password": password}),
-            )
-            .await?;
-        c.state.token = v["token"].as_str().unwrap_or_default().to_owned();
-        c.setup_device().await?;
-        Ok(c)
+        let body = json!({"username": username, "password": password});
+        Client::sign_in(cfg, "/auth/register", body).await
     }
 
     /// Logs in to an existing account as a new device (a second device of the user).
     pub async fn login(cfg: Config, username: &str, password: &str) -> Result<Client> {
+        let body = json!({"login": username, "password": password});
+        Client::sign_in(cfg, "/auth/login", body).await
+    }
+
+    /// `POST path` (register or login), keeps the returned token, sets up this device.
+    async fn sign_in(cfg: Config, path: &str, body: Value) -> Result<Client> {
         let mut c = Client::new(cfg);
-        let v = c
-            .post(
-                "/auth/login",
-                json!({"login": username, "password": password}),
-            )
-            .await?;
+        let v = c.post(path, body).await?;
         c.state.token = v["token"].as_str().unwrap_or_default().to_owned();
         c.setup_device().await?;
         Ok(c)

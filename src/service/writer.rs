@@ -87,39 +87,35 @@ async fn run(
 ) {
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        for p in batch.iter_mut() {
-            p.row.id = ids.next().db();
+        // Rows and their waiters apart, so the rows go to storage without a copy.
+        let (mut rows, waiters): (Vec<MessageRow>, Vec<_>) =
+            batch.drain(..).map(|p| (p.row, (p.event, p.ack))).unzip();
+        for r in rows.iter_mut() {
+            r.id = ids.next().db();
         }
-        let rows: Vec<MessageRow> = batch.iter().map(|p| p.row.clone()).collect();
         let results: Vec<Result<()>> = match db.insert_messages(&rows).await {
             Ok(()) => rows.iter().map(|_| Ok(())).collect(),
+            Err(e) if rows.len() == 1 => vec![Err(e)],
             Err(e) => {
-                if rows.len() > 1 {
-                    tracing::debug!(error = %e, n = rows.len(), "batch insert failed; retrying one by one");
-                }
+                tracing::debug!(error = %e, n = rows.len(), "batch insert failed; retrying one by one");
                 let mut v = Vec::with_capacity(rows.len());
-                if rows.len() == 1 {
-                    v.push(Err(e));
-                } else {
-                    for r in &rows {
-                        v.push(db.insert_message(r).await);
-                    }
+                for r in &rows {
+                    v.push(db.insert_message(r).await);
                 }
                 v
             }
         };
-        for (p, r) in batch.drain(..).zip(results) {
-            let id = p.row.id;
+        for ((row, (event, ack)), r) in rows.iter().zip(waiters).zip(results) {
             match r {
                 Ok(()) => {
-                    if let Some(mut d) = p.event {
-                        stamp(&mut d.data, id);
+                    if let Some(mut d) = event {
+                        stamp(&mut d.data, row.id);
                         bus.publish(BusEvent::Dispatch(Arc::new(d)));
                     }
-                    let _ = p.ack.send(Ok(id));
+                    let _ = ack.send(Ok(row.id));
                 }
                 Err(e) => {
-                    let _ = p.ack.send(Err(e));
+                    let _ = ack.send(Err(e));
                 }
             }
         }
