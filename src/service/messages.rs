@@ -1,5 +1,5 @@
-//! Messages, replies, mentions, reactions, pins, typing, DMs and blocking (Discord
-//! "Resources > Message", "Resources > Channel", "Resources > User > Create DM").
+//! Messages: create (with replies, mentions, embeds, nonces), read, edit, delete, bulk
+//! delete (Discord "Resources > Message"). Pins, reactions and DMs are in sibling modules.
 
 use std::collections::{HashMap, HashSet};
 
@@ -66,7 +66,7 @@ fn parse_mentions(content: &str) -> Mentions {
 
 /// Validates an emoji path segment: a Unicode emoji (URL-decoded) or `name:id` (custom).
 /// Returns the stored key and the partial emoji object.
-fn parse_emoji(raw: &str) -> Result<(String, wire::Emoji)> {
+pub(super) fn parse_emoji(raw: &str) -> Result<(String, wire::Emoji)> {
     let e = raw.trim();
     if e.is_empty() || e.len() > 64 || e.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(Error::Unknown(Unknown::Emoji));
@@ -170,7 +170,7 @@ impl Hearth {
     }
 
     /// Renders a message the host created or changed, from the replica (already caught up).
-    async fn replicated_message(
+    pub(super) async fn replicated_message(
         &self,
         ca: &ChannelAccess,
         v: &Value,
@@ -188,7 +188,7 @@ impl Hearth {
         self.render_one(&m, actor.user.id).await
     }
 
-    fn message_audience(ca: &ChannelAccess) -> (Audience, bool) {
+    pub(super) fn message_audience(ca: &ChannelAccess) -> (Audience, bool) {
         match ca.channel.guild_id {
             Some(g) => (
                 Audience::Guild {
@@ -211,7 +211,7 @@ impl Hearth {
 
     /// Checks that a DM between `from` and `to` is allowed: neither blocked the other and
     /// `to`'s DM policy admits `from`. Errors: 403 50007.
-    async fn check_dm_allowed(&self, from: i64, to: i64) -> Result<()> {
+    pub(super) async fn check_dm_allowed(&self, from: i64, to: i64) -> Result<()> {
         if self.db.relationship(to, from).await? == Some(2)
             || self.db.relationship(from, to).await? == Some(2)
         {
@@ -241,7 +241,7 @@ impl Hearth {
     /// [`Self::render_messages`] with users already in hand (`known`, only the others are
     /// loaded) and, when `reacted` is given, the only messages that can have reactions (an
     /// empty list skips the reaction query).
-    async fn render_with(
+    pub(super) async fn render_with(
         &self,
         rows: &[MessageRow],
         viewer: i64,
@@ -316,7 +316,7 @@ impl Hearth {
             .collect())
     }
 
-    fn message_wire(
+    pub(super) fn message_wire(
         &self,
         m: &MessageRow,
         users: &HashMap<i64, UserRow>,
@@ -379,7 +379,7 @@ impl Hearth {
         }
     }
 
-    async fn render_one(&self, m: &MessageRow, viewer: i64) -> Result<wire::Message> {
+    pub(super) async fn render_one(&self, m: &MessageRow, viewer: i64) -> Result<wire::Message> {
         Ok(self
             .render_messages(std::slice::from_ref(m), viewer)
             .await?
@@ -388,7 +388,7 @@ impl Hearth {
 
     /// The gateway form of a message event: adds `member` (guild messages) so clients can
     /// render without another request.
-    async fn message_event(&self, m: &MessageRow, w: &wire::Message) -> Result<Value> {
+    pub(super) async fn message_event(&self, m: &MessageRow, w: &wire::Message) -> Result<Value> {
         let mut v = serde_json::to_value(w).map_err(Error::internal)?;
         if let Some(g) = m.guild_id
             && let Ok(mem) = self.member_wire_by_id(g, m.author_id, false).await
@@ -403,7 +403,7 @@ impl Hearth {
     }
 
     /// Computes mentions allowed by `allowed_mentions` and the author's permissions.
-    async fn resolve_mentions(
+    pub(super) async fn resolve_mentions(
         &self,
         ca: &ChannelAccess,
         content: &str,
@@ -772,7 +772,7 @@ impl Hearth {
             .await
     }
 
-    async fn message_in(&self, ca: &ChannelAccess, id: Snowflake) -> Result<MessageRow> {
+    pub(super) async fn message_in(&self, ca: &ChannelAccess, id: Snowflake) -> Result<MessageRow> {
         self.db
             .message(ca.channel.id, id.db())
             .await?
@@ -1014,459 +1014,6 @@ impl Hearth {
         );
         Ok(())
     }
-
-    // ---- pins -----------------------------------------------------------------------
-
-    /// Pinned messages, newest pin first: `(pinned_at ms, message)`. READ_MESSAGE_HISTORY.
-    pub async fn pins(
-        &self,
-        actor: &Actor,
-        channel_id: Snowflake,
-        before_ms: Option<i64>,
-        limit: i64,
-    ) -> Result<(Vec<(i64, wire::Message)>, bool)> {
-        let ca = self.channel_access(actor, channel_id).await?;
-        if !perm::has(ca.perms, perm::READ_MESSAGE_HISTORY) {
-            return Ok((vec![], false));
-        }
-        let rows = self
-            .db
-            .pins(ca.channel.id, before_ms.unwrap_or(i64::MAX), limit + 1)
-            .await?;
-        let has_more = rows.len() as i64 > limit;
-        let rows: Vec<MessageRow> = rows.into_iter().take(limit as usize).collect();
-        let rendered = self.render_messages(&rows, actor.user.id).await?;
-        Ok((
-            rows.iter()
-                .map(|r| r.pinned_at.unwrap_or(0))
-                .zip(rendered)
-                .collect(),
-            has_more,
-        ))
-    }
-
-    /// `PUT`/`DELETE /channels/{id}/messages/pins/{message_id}` (and the older
-    /// `/channels/{id}/pins/{message_id}`): PIN_MESSAGES. Errors: 30003 at the pin limit.
-    pub async fn set_pin(
-        &self,
-        actor: &Actor,
-        channel_id: Snowflake,
-        message_id: Snowflake,
-        pin: bool,
-        reason: Option<&str>,
-    ) -> Result<()> {
-        let ca = self.channel_access(actor, channel_id).await?;
-        if let Some(rg) = self.replica_of(&ca).await? {
-            let op = if pin { "pin_add" } else { "pin_remove" };
-            self.relay(
-                actor,
-                &rg,
-                op,
-                Some(ca.channel.id),
-                Some(message_id.db()),
-                None,
-                Value::Null,
-            )
-            .await?;
-            return Ok(());
-        }
-        ca.require(perm::PIN_MESSAGES)?;
-        let m = self.message_in(&ca, message_id).await?;
-        if pin == m.pinned_at.is_some() {
-            return Ok(());
-        }
-        if pin
-            && self.db.count_pins(ca.channel.id).await?
-                >= i64::from(self.config.limits.max_pins_per_channel)
-        {
-            return Err(Error::Rule(Rule::MaxPins));
-        }
-        self.db
-            .set_pinned(ca.channel.id, m.id, pin.then(now_ms))
-            .await?;
-        if let Some(g) = ca.channel.guild_id {
-            let action = if pin {
-                A::MESSAGE_PIN
-            } else {
-                A::MESSAGE_UNPIN
-            };
-            self.audit(
-                g,
-                actor,
-                Some(m.author_id),
-                action,
-                json!([]),
-                Some(json!({"channel_id": channel_id, "message_id": message_id})),
-                reason,
-            )
-            .await?;
-        }
-        let c = self
-            .db
-            .channel(ca.channel.id)
-            .await?
-            .ok_or(Error::Unknown(Unknown::Channel))?;
-        let (audience, guild) = Self::message_audience(&ca);
-        self.dispatch("CHANNEL_PINS_UPDATE", audience.clone(), if guild { intents::GUILDS } else { intents::DIRECT_MESSAGES },
-            json!({"guild_id": ca.guild_id(), "channel_id": channel_id, "last_pin_timestamp": c.last_pin_timestamp.map(wire::iso)}));
-        let m = self.message_in(&ca, message_id).await?;
-        let w = self.render_one(&m, actor.user.id).await?;
-        let data = self.message_event(&m, &w).await?;
-        self.publish(Dispatch {
-            event: "MESSAGE_UPDATE",
-            data,
-            audience,
-            intent: if guild {
-                intents::GUILD_MESSAGES
-            } else {
-                intents::DIRECT_MESSAGES
-            },
-            has_content: true,
-            lossy: false,
-            cause: None,
-        });
-        Ok(())
-    }
-
-    // ---- reactions ------------------------------------------------------------------
-
-    fn reaction_intent(ca: &ChannelAccess) -> u64 {
-        if ca.guild.is_some() {
-            intents::GUILD_MESSAGE_REACTIONS
-        } else {
-            intents::DIRECT_MESSAGE_REACTIONS
-        }
-    }
-
-    /// `PUT .../reactions/{emoji}/@me`: READ_MESSAGE_HISTORY, and ADD_REACTIONS when nobody
-    /// has reacted with that emoji yet. Errors: 10014 unknown emoji, 30010 too many.
-    pub async fn add_reaction(
-        &self,
-        actor: &Actor,
-        channel_id: Snowflake,
-        message_id: Snowflake,
-        emoji: &str,
-    ) -> Result<()> {
-        let ca = self.channel_access(actor, channel_id).await?;
-        if let Some(rg) = self.replica_of(&ca).await? {
-            self.relay(
-                actor,
-                &rg,
-                "reaction_add",
-                Some(ca.channel.id),
-                Some(message_id.db()),
-                Some(emoji),
-                Value::Null,
-            )
-            .await?;
-            return Ok(());
-        }
-        ca.require(perm::READ_MESSAGE_HISTORY)?;
-        let m = self.message_in(&ca, message_id).await?;
-        let (key, emoji) = parse_emoji(emoji)?;
-        if !self.db.has_reaction(m.id, &key).await? {
-            ca.require(perm::ADD_REACTIONS)?;
-            if self.db.count_distinct_reactions(m.id).await?
-                >= i64::from(self.config.limits.max_reactions_per_message)
-            {
-                return Err(Error::Rule(Rule::MaxReactions));
-            }
-        }
-        if !self
-            .db
-            .add_reaction(m.id, &key, actor.user.id, now_ms())
-            .await?
-        {
-            return Ok(());
-        }
-        let mut data = json!({"user_id": actor.id(), "channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(),
-            "emoji": emoji, "message_author_id": Snowflake::from_db(m.author_id), "burst": false, "type": 0});
-        if let Some(g) = ca.channel.guild_id {
-            data["member"] =
-                serde_json::to_value(self.member_wire_by_id(g, actor.user.id, false).await?)
-                    .map_err(Error::internal)?;
-        }
-        let (audience, _) = Self::message_audience(&ca);
-        self.dispatch(
-            "MESSAGE_REACTION_ADD",
-            audience,
-            Self::reaction_intent(&ca),
-            data,
-        );
-        Ok(())
-    }
-
-    /// `DELETE .../reactions/{emoji}/@me` or `/{user_id}` (MANAGE_MESSAGES for others).
-    pub async fn remove_reaction(
-        &self,
-        actor: &Actor,
-        channel_id: Snowflake,
-        message_id: Snowflake,
-        emoji: &str,
-        user: Option<Snowflake>,
-    ) -> Result<()> {
-        let ca = self.channel_access(actor, channel_id).await?;
-        if let Some(rg) = self.replica_of(&ca).await? {
-            if user.is_some_and(|u| u.db() != actor.user.id) {
-                return Err(Error::Rule(Rule::RemoteGuild));
-            }
-            self.relay(
-                actor,
-                &rg,
-                "reaction_remove",
-                Some(ca.channel.id),
-                Some(message_id.db()),
-                Some(emoji),
-                Value::Null,
-            )
-            .await?;
-            return Ok(());
-        }
-        let target = user.map_or(actor.user.id, |u| u.db());
-        if target != actor.user.id {
-            ca.require(perm::MANAGE_MESSAGES)?;
-        }
-        let m = self.message_in(&ca, message_id).await?;
-        let (key, emoji) = parse_emoji(emoji)?;
-        if self.db.remove_reaction(m.id, &key, target).await? {
-            let (audience, _) = Self::message_audience(&ca);
-            self.dispatch("MESSAGE_REACTION_REMOVE", audience, Self::reaction_intent(&ca),
-                json!({"user_id": Snowflake::from_db(target), "channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(), "emoji": emoji, "burst": false, "type": 0}));
-        }
-        Ok(())
-    }
-
-    /// `GET .../reactions/{emoji}` (`after`, `limit` 1-100 default 25).
-    pub async fn reaction_users(
-        &self,
-        actor: &Actor,
-        channel_id: Snowflake,
-        message_id: Snowflake,
-        emoji: &str,
-        after: Option<Snowflake>,
-        limit: Option<i64>,
-    ) -> Result<Vec<wire::User>> {
-        let ca = self.channel_access(actor, channel_id).await?;
-        ca.require(perm::READ_MESSAGE_HISTORY)?;
-        let m = self.message_in(&ca, message_id).await?;
-        let (key, _) = parse_emoji(emoji)?;
-        let limit = limit.unwrap_or(25);
-        if !(1..=100).contains(&limit) {
-            return Err(field_error(
-                "limit",
-                "NUMBER_TYPE_MAX",
-                "int value should be between 1 and 100.",
-            ));
-        }
-        let ids = self
-            .db
-            .reaction_users(m.id, &key, after.map_or(0, |a| a.db()), limit)
-            .await?;
-        let users: HashMap<i64, UserRow> = self
-            .db
-            .users(&ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
-        Ok(ids
-            .iter()
-            .filter_map(|i| users.get(i))
-            .map(|u| self.user_wire(u, false))
-            .collect())
-    }
-
-    /// `DELETE .../reactions` or `.../reactions/{emoji}`: MANAGE_MESSAGES.
-    pub async fn clear_reactions(
-        &self,
-        actor: &Actor,
-        channel_id: Snowflake,
-        message_id: Snowflake,
-        emoji: Option<&str>,
-    ) -> Result<()> {
-        let ca = self.channel_access(actor, channel_id).await?;
-        if ca
-            .guild
-            .as_ref()
-            .is_some_and(|g| g.guild.host_server.is_some())
-        {
-            return Err(Error::Rule(Rule::RemoteGuild));
-        }
-        ca.require(perm::MANAGE_MESSAGES)?;
-        let m = self.message_in(&ca, message_id).await?;
-        let parsed = emoji.map(parse_emoji).transpose()?;
-        self.db
-            .clear_reactions(m.id, parsed.as_ref().map(|p| p.0.as_str()))
-            .await?;
-        let (audience, _) = Self::message_audience(&ca);
-        match parsed {
-            None => self.dispatch("MESSAGE_REACTION_REMOVE_ALL", audience, Self::reaction_intent(&ca),
-                json!({"channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id()})),
-            Some((_, e)) => self.dispatch("MESSAGE_REACTION_REMOVE_EMOJI", audience, Self::reaction_intent(&ca),
-                json!({"channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(), "emoji": e})),
-        }
-        Ok(())
-    }
-
-    // ---- typing, DMs, relationships -------------------------------------------------
-
-    /// `POST /channels/{id}/typing`: SEND_MESSAGES; dispatches TYPING_START (lossy).
-    pub async fn typing(&self, actor: &Actor, channel_id: Snowflake) -> Result<()> {
-        let ca = self.channel_access(actor, channel_id).await?;
-        if let Some(rg) = self.replica_of(&ca).await? {
-            self.relay(
-                actor,
-                &rg,
-                "typing_start",
-                Some(ca.channel.id),
-                None,
-                None,
-                Value::Null,
-            )
-            .await?;
-            return Ok(());
-        }
-        if !ca.is_text() {
-            return Err(Error::Rule(Rule::NonTextChannel));
-        }
-        ca.require(perm::SEND_MESSAGES)?;
-        let mut data = json!({"channel_id": channel_id, "guild_id": ca.guild_id(), "user_id": actor.id(), "timestamp": now_ms() / 1000});
-        if let Some(g) = ca.channel.guild_id {
-            data["member"] =
-                serde_json::to_value(self.member_wire_by_id(g, actor.user.id, false).await?)
-                    .map_err(Error::internal)?;
-        }
-        let (audience, guild) = Self::message_audience(&ca);
-        self.publish(Dispatch {
-            event: "TYPING_START",
-            data,
-            audience,
-            intent: if guild {
-                intents::GUILD_MESSAGE_TYPING
-            } else {
-                intents::DIRECT_MESSAGE_TYPING
-            },
-            has_content: false,
-            lossy: true,
-            cause: None,
-        });
-        Ok(())
-    }
-
-    /// `POST /users/@me/channels` `{recipient_id}`: the DM channel with a local user (created
-    /// once per pair). Errors: 50033 self, 10013 unknown user, 50007 blocked or DM policy.
-    pub async fn open_dm(&self, actor: &Actor, body: wire::CreateDmBody) -> Result<wire::Channel> {
-        let Some(rid) = body.recipient_id else {
-            return Err(field_error(
-                "recipient_id",
-                "BASE_TYPE_REQUIRED",
-                "This field is required",
-            ));
-        };
-        if rid.db() == actor.user.id {
-            return Err(Error::Rule(Rule::InvalidRecipient));
-        }
-        let other = self
-            .db
-            .user(rid.db())
-            .await?
-            .ok_or(Error::Unknown(Unknown::User))?;
-        self.check_dm_allowed(actor.user.id, other.id).await?;
-        let id = match self.db.dm_channel(actor.user.id, other.id).await? {
-            Some(id) => id,
-            None => {
-                let id = self
-                    .db
-                    .create_dm_channel(self.next_id(), actor.user.id, other.id, now_ms())
-                    .await?;
-                let c = self
-                    .db
-                    .channel(id)
-                    .await?
-                    .ok_or(Error::Unknown(Unknown::Channel))?;
-                let me = self.user_wire(&actor.user, false);
-                let them = self.user_wire(&other, false);
-                self.dispatch(
-                    "CHANNEL_CREATE",
-                    Audience::Users(vec![actor.id()]),
-                    0,
-                    serde_json::to_value(Self::channel_wire(&c, &[], Some(vec![them.clone()])))
-                        .map_err(Error::internal)?,
-                );
-                let _ = me;
-                id
-            }
-        };
-        let c = self
-            .db
-            .channel(id)
-            .await?
-            .ok_or(Error::Unknown(Unknown::Channel))?;
-        Ok(Self::channel_wire(
-            &c,
-            &[],
-            Some(vec![self.user_wire(&other, false)]),
-        ))
-    }
-
-    /// `GET /users/@me/channels`: the caller's DM channels.
-    pub async fn my_dms(&self, actor: &Actor) -> Result<Vec<wire::Channel>> {
-        let mut out = vec![];
-        for (cid, a, b) in self.db.dm_channels_of(actor.user.id).await? {
-            let other = if a == actor.user.id { b } else { a };
-            if let (Some(c), Some(u)) = (self.db.channel(cid).await?, self.db.user(other).await?) {
-                out.push(Self::channel_wire(
-                    &c,
-                    &[],
-                    Some(vec![self.user_wire(&u, false)]),
-                ));
-            }
-        }
-        Ok(out)
-    }
-
-    /// `PUT /users/@me/relationships/{id}` `{type: 2}`: block a user. Only blocking (type 2)
-    /// is supported; friend requests are not part of Hearth.
-    pub async fn set_relationship(
-        &self,
-        actor: &Actor,
-        target: Snowflake,
-        body: wire::RelationshipBody,
-    ) -> Result<()> {
-        if body.kind.unwrap_or(2) != 2 {
-            return Err(field_error(
-                "type",
-                "BASE_TYPE_CHOICES",
-                "Only type 2 (block) is supported.",
-            ));
-        }
-        if target.db() == actor.user.id {
-            return Err(Error::Rule(Rule::InvalidRecipient));
-        }
-        if self.db.user(target.db()).await?.is_none() {
-            return Err(Error::Unknown(Unknown::User));
-        }
-        self.db
-            .set_relationship(actor.user.id, target.db(), 2, now_ms())
-            .await
-    }
-
-    /// `DELETE /users/@me/relationships/{id}`: unblock.
-    pub async fn delete_relationship(&self, actor: &Actor, target: Snowflake) -> Result<()> {
-        self.db
-            .delete_relationship(actor.user.id, target.db())
-            .await?;
-        Ok(())
-    }
-
-    /// `GET /users/@me/relationships`.
-    pub async fn relationships(&self, actor: &Actor) -> Result<Vec<Value>> {
-        let mut out = vec![];
-        for (t, k) in self.db.relationships_of(actor.user.id).await? {
-            out.push(json!({"id": Snowflake::from_db(t), "type": k, "user": self.user_wire_by_id(t).await?, "nickname": null}));
-        }
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
@@ -1474,7 +1021,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mentions_are_parsed() {
+    pub(super) fn mentions_are_parsed() {
         let m = parse_mentions("hi <@123> and <@!456> and <@&789> @everyone <@abc> <@123>");
         assert_eq!(m.users, vec![123, 456]);
         assert_eq!(m.roles, vec![789]);
@@ -1483,7 +1030,7 @@ mod tests {
     }
 
     #[test]
-    fn emoji_validation() {
+    pub(super) fn emoji_validation() {
         assert!(parse_emoji("👍").is_ok());
         assert!(parse_emoji("").is_err());
         assert!(parse_emoji("name:123").is_err());

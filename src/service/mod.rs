@@ -19,9 +19,16 @@ use crate::wire;
 
 pub mod auth;
 pub mod bots;
+pub mod channels;
+pub mod dms;
 pub mod guilds;
+pub mod invites;
+pub mod members;
 pub mod messages;
 pub mod moderation;
+pub mod pins;
+pub mod reactions;
+pub mod roles;
 pub mod writer;
 
 /// Who is making a request: an authenticated user (human or bot).
@@ -617,6 +624,11 @@ pub mod audit_action {
     pub const MESSAGE_BULK_DELETE: i64 = 73;
     pub const MESSAGE_PIN: i64 = 74;
     pub const MESSAGE_UNPIN: i64 = 75;
+}
+
+/// Serializes a wire value for a dispatch payload (`null` if it cannot be serialized).
+pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 /// A change entry `{key, old_value?, new_value?}` for the audit log.

@@ -1,0 +1,578 @@
+//! Guild channels and permission overwrites (Discord "Resources > Channel", "Topics > Permissions").
+
+use super::{Actor, ChannelAccess, GuildAccess, Hearth, audit_action as A, change, to_value};
+use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
+use crate::events::{Audience, Control, intents};
+use crate::permissions::{self as perm};
+use crate::snowflake::Snowflake;
+use crate::storage::{ChannelRow, OverwriteRow, now_ms};
+use crate::wire;
+use serde_json::{Value, json};
+
+/// Channel types Hearth creates in guilds: text, voice, category, announcement.
+const GUILD_CHANNEL_TYPES: [u8; 4] = [0, 2, 4, 5];
+
+impl Hearth {
+    // ---- channels -------------------------------------------------------------------
+
+    /// `GET /guilds/{id}/channels`: only channels the caller can view.
+    pub async fn guild_channels(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+    ) -> Result<Vec<wire::Channel>> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        let channels = self.db.channels(ga.guild.id).await?;
+        let ows = self.db.guild_overwrites(ga.guild.id).await?;
+        Ok(channels
+            .iter()
+            .filter(|c| {
+                let co: Vec<OverwriteRow> = ows
+                    .iter()
+                    .filter(|o| o.channel_id == c.id)
+                    .cloned()
+                    .collect();
+                ga.in_channel(&co) & perm::VIEW_CHANNEL != 0
+            })
+            .map(|c| Self::channel_wire(c, &ows, None))
+            .collect())
+    }
+
+    pub(super) fn validate_overwrites(
+        ga: &GuildAccess,
+        list: &[wire::OverwriteBody],
+        errs: &mut FieldErrors,
+    ) -> Result<()> {
+        for (i, o) in list.iter().enumerate() {
+            if o.kind > 1 {
+                errs.add(
+                    format!("permission_overwrites.{i}.type"),
+                    "BASE_TYPE_CHOICES",
+                    "Value must be one of (0, 1).",
+                );
+            }
+            if o.kind == 0 && ga.role(o.id.db()).is_none() {
+                errs.add(
+                    format!("permission_overwrites.{i}.id"),
+                    "UNKNOWN_ROLE",
+                    "Unknown role.",
+                );
+            }
+            Self::check_grantable(ga, o.allow.unwrap_or(0) | o.deny.unwrap_or(0))?;
+        }
+        Ok(())
+    }
+
+    /// `POST /guilds/{id}/channels`: MANAGE_CHANNELS (and MANAGE_ROLES for overwrites).
+    pub async fn create_channel(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        body: wire::ChannelBody,
+        reason: Option<&str>,
+    ) -> Result<wire::Channel> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
+        ga.require(perm::MANAGE_CHANNELS)?;
+        let mut errs = FieldErrors::new();
+        let kind = body.kind.unwrap_or(0);
+        if !GUILD_CHANNEL_TYPES.contains(&kind) {
+            errs.add(
+                "type",
+                "BASE_TYPE_CHOICES",
+                "Value must be one of (0, 2, 4, 5).",
+            );
+        }
+        let name = body.name.clone().unwrap_or_default();
+        Self::check_name(&name, "name", 1, 100, &mut errs);
+        let name = if matches!(kind, 0 | 5) {
+            name.trim().to_lowercase().replace(' ', "-")
+        } else {
+            name.trim().to_string()
+        };
+        if let Some(Some(t)) = &body.topic
+            && t.chars().count() > 1024
+        {
+            errs.add(
+                "topic",
+                "BASE_TYPE_MAX_LENGTH",
+                "Must be 1024 or fewer in length.",
+            );
+        }
+        if let Some(r) = body.rate_limit_per_user
+            && !(0..=21600).contains(&r)
+        {
+            errs.add(
+                "rate_limit_per_user",
+                "NUMBER_TYPE_MAX",
+                "int value should be between 0 and 21600.",
+            );
+        }
+        let parent = body.parent_id.flatten();
+        if let Some(p) = parent {
+            let pc = self.db.channel(p.db()).await?;
+            if kind == 4 || pc.is_none_or(|pc| pc.guild_id != Some(ga.guild.id) || pc.kind != 4) {
+                errs.add(
+                    "parent_id",
+                    "CHANNEL_PARENT_INVALID",
+                    "Parent must be a category of this guild.",
+                );
+            }
+        }
+        if let Some(list) = &body.permission_overwrites {
+            if !list.is_empty() {
+                ga.require(perm::MANAGE_ROLES)?;
+            }
+            Self::validate_overwrites(&ga, list, &mut errs)?;
+        }
+        errs.into_result()?;
+        if self.db.count_channels(ga.guild.id).await?
+            >= i64::from(self.config.limits.max_channels_per_guild)
+        {
+            return Err(Error::Rule(Rule::MaxChannels));
+        }
+        let position = match body.position {
+            Some(p) => p,
+            None => self
+                .db
+                .channels(ga.guild.id)
+                .await?
+                .iter()
+                .map(|c| c.position + 1)
+                .max()
+                .unwrap_or(0),
+        };
+        let c = ChannelRow {
+            id: self.next_id(),
+            guild_id: Some(ga.guild.id),
+            kind: i64::from(kind),
+            name: Some(name),
+            topic: body.topic.flatten(),
+            position,
+            parent_id: parent.map(|p| p.db()),
+            nsfw: body.nsfw.unwrap_or(false),
+            rate_limit_per_user: body.rate_limit_per_user.unwrap_or(0),
+            bitrate: (kind == 2).then(|| body.bitrate.unwrap_or(64_000)),
+            user_limit: (kind == 2).then(|| body.user_limit.unwrap_or(0)),
+            last_message_id: None,
+            last_pin_timestamp: None,
+            created_at: now_ms(),
+        };
+        self.db.insert_channel(&c).await?;
+        let mut ows = vec![];
+        for o in body.permission_overwrites.unwrap_or_default() {
+            let row = OverwriteRow {
+                channel_id: c.id,
+                target_id: o.id.db(),
+                kind: i64::from(o.kind),
+                allow_bits: o.allow.unwrap_or(0) as i64,
+                deny_bits: o.deny.unwrap_or(0) as i64,
+            };
+            self.db.upsert_overwrite(&row).await?;
+            ows.push(row);
+        }
+        self.audit(
+            ga.guild.id,
+            actor,
+            Some(c.id),
+            A::CHANNEL_CREATE,
+            json!([
+                change("name", Value::Null, &c.name),
+                change("type", Value::Null, c.kind)
+            ]),
+            None,
+            reason,
+        )
+        .await?;
+        let w = Self::channel_wire(&c, &ows, None);
+        self.dispatch(
+            "CHANNEL_CREATE",
+            Audience::Guild {
+                guild_id,
+                channel: Some(Snowflake::from_db(c.id)),
+            },
+            intents::GUILDS,
+            to_value(&w),
+        );
+        Ok(w)
+    }
+
+    /// `GET /channels/{id}`.
+    pub async fn get_channel(&self, actor: &Actor, channel_id: Snowflake) -> Result<wire::Channel> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        self.render_channel(&ca).await
+    }
+
+    pub(super) async fn render_channel(&self, ca: &ChannelAccess) -> Result<wire::Channel> {
+        let recipients = if ca.channel.guild_id.is_none() {
+            let mut v = vec![];
+            for r in &ca.recipients {
+                v.push(self.user_wire_by_id(*r).await?);
+            }
+            Some(v)
+        } else {
+            None
+        };
+        Ok(Self::channel_wire(&ca.channel, &ca.overwrites, recipients))
+    }
+
+    /// `PATCH /channels/{id}`: MANAGE_CHANNELS in the channel; overwrites need MANAGE_ROLES.
+    pub async fn modify_channel(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        body: wire::ChannelBody,
+        reason: Option<&str>,
+    ) -> Result<wire::Channel> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(g) = &ca.guild {
+            Self::hosted_here(&g.guild)?;
+        }
+        let Some(ga) = &ca.guild else {
+            return Err(Error::Rule(Rule::ChannelType));
+        };
+        ca.require(perm::MANAGE_CHANNELS)?;
+        let mut c = ca.channel.clone();
+        let mut errs = FieldErrors::new();
+        let mut changes = vec![];
+        if let Some(n) = body.name {
+            Self::check_name(&n, "name", 1, 100, &mut errs);
+            let n = if matches!(c.kind, 0 | 5) {
+                n.trim().to_lowercase().replace(' ', "-")
+            } else {
+                n.trim().to_string()
+            };
+            changes.push(change("name", &c.name, &n));
+            c.name = Some(n);
+        }
+        if let Some(k) = body.kind {
+            // Discord allows converting text <-> announcement only.
+            if !(matches!(c.kind, 0 | 5) && matches!(k, 0 | 5)) {
+                errs.add(
+                    "type",
+                    "BASE_TYPE_CHOICES",
+                    "Only text and announcement channels can be converted.",
+                );
+            }
+            c.kind = i64::from(k);
+        }
+        if let Some(t) = body.topic {
+            if t.as_ref().is_some_and(|t| t.chars().count() > 1024) {
+                errs.add(
+                    "topic",
+                    "BASE_TYPE_MAX_LENGTH",
+                    "Must be 1024 or fewer in length.",
+                );
+            }
+            changes.push(change("topic", &c.topic, &t));
+            c.topic = t;
+        }
+        if let Some(p) = body.position {
+            c.position = p;
+        }
+        if let Some(n) = body.nsfw {
+            c.nsfw = n;
+        }
+        if let Some(r) = body.rate_limit_per_user {
+            if !(0..=21600).contains(&r) {
+                errs.add(
+                    "rate_limit_per_user",
+                    "NUMBER_TYPE_MAX",
+                    "int value should be between 0 and 21600.",
+                );
+            }
+            changes.push(change("rate_limit_per_user", c.rate_limit_per_user, r));
+            c.rate_limit_per_user = r;
+        }
+        if let Some(b) = body.bitrate {
+            c.bitrate = Some(b.clamp(8000, 384_000));
+        }
+        if let Some(u) = body.user_limit {
+            c.user_limit = Some(u.clamp(0, 99));
+        }
+        if let Some(p) = body.parent_id {
+            if let Some(p) = p {
+                let pc = self.db.channel(p.db()).await?;
+                if c.kind == 4 || pc.is_none_or(|pc| pc.guild_id != c.guild_id || pc.kind != 4) {
+                    errs.add(
+                        "parent_id",
+                        "CHANNEL_PARENT_INVALID",
+                        "Parent must be a category of this guild.",
+                    );
+                }
+            }
+            c.parent_id = p.map(|p| p.db());
+        }
+        if let Some(list) = &body.permission_overwrites {
+            ca.require(perm::MANAGE_ROLES)?;
+            Self::validate_overwrites(ga, list, &mut errs)?;
+        }
+        errs.into_result()?;
+        self.db.update_channel(&c).await?;
+        let mut ows = ca.overwrites.clone();
+        if let Some(list) = body.permission_overwrites {
+            for o in &ows {
+                self.db.delete_overwrite(c.id, o.target_id).await?;
+            }
+            ows.clear();
+            for o in list {
+                let row = OverwriteRow {
+                    channel_id: c.id,
+                    target_id: o.id.db(),
+                    kind: i64::from(o.kind),
+                    allow_bits: o.allow.unwrap_or(0) as i64,
+                    deny_bits: o.deny.unwrap_or(0) as i64,
+                };
+                self.db.upsert_overwrite(&row).await?;
+                ows.push(row);
+            }
+            self.control(Control::PermissionsChanged {
+                guild_id: Snowflake::from_db(ga.guild.id),
+            });
+        }
+        self.audit(
+            ga.guild.id,
+            actor,
+            Some(c.id),
+            A::CHANNEL_UPDATE,
+            json!(changes),
+            None,
+            reason,
+        )
+        .await?;
+        let w = Self::channel_wire(&c, &ows, None);
+        self.dispatch(
+            "CHANNEL_UPDATE",
+            Audience::Guild {
+                guild_id: Snowflake::from_db(ga.guild.id),
+                channel: Some(channel_id),
+            },
+            intents::GUILDS,
+            to_value(&w),
+        );
+        Ok(w)
+    }
+
+    /// `DELETE /channels/{id}`: MANAGE_CHANNELS. DM channels cannot be deleted here (closing a
+    /// DM is a no-op that returns it, as Discord does).
+    pub async fn delete_channel(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        reason: Option<&str>,
+    ) -> Result<wire::Channel> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(g) = &ca.guild {
+            Self::hosted_here(&g.guild)?;
+        }
+        let Some(ga) = &ca.guild else {
+            return self.render_channel(&ca).await;
+        };
+        ca.require(perm::MANAGE_CHANNELS)?;
+        let w = Self::channel_wire(&ca.channel, &ca.overwrites, None);
+        // Announce before deleting, while the audience can still be computed.
+        self.dispatch(
+            "CHANNEL_DELETE",
+            Audience::Guild {
+                guild_id: Snowflake::from_db(ga.guild.id),
+                channel: Some(channel_id),
+            },
+            intents::GUILDS,
+            to_value(&w),
+        );
+        self.db.delete_channel(ca.channel.id).await?;
+        self.audit(
+            ga.guild.id,
+            actor,
+            Some(ca.channel.id),
+            A::CHANNEL_DELETE,
+            json!([change("name", &ca.channel.name, Value::Null)]),
+            None,
+            reason,
+        )
+        .await?;
+        Ok(w)
+    }
+
+    /// `PATCH /guilds/{id}/channels`: positions (and parents). MANAGE_CHANNELS.
+    pub async fn channel_positions(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        body: Vec<wire::ChannelPosition>,
+    ) -> Result<()> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
+        ga.require(perm::MANAGE_CHANNELS)?;
+        let channels = self.db.channels(ga.guild.id).await?;
+        let mut errs = FieldErrors::new();
+        let mut rows = vec![];
+        for (i, p) in body.iter().enumerate() {
+            let Some(c) = channels.iter().find(|c| c.id == p.id.db()) else {
+                errs.add(format!("{i}.id"), "CHANNEL_NOT_FOUND", "Unknown channel.");
+                continue;
+            };
+            if let Some(Some(parent)) = p.parent_id
+                && !channels
+                    .iter()
+                    .any(|pc| pc.id == parent.db() && pc.kind == 4)
+            {
+                errs.add(
+                    format!("{i}.parent_id"),
+                    "CHANNEL_PARENT_INVALID",
+                    "Parent must be a category of this guild.",
+                );
+            }
+            rows.push((
+                c.id,
+                p.position.unwrap_or(c.position),
+                p.parent_id.map(|x| x.map(|x| x.db())),
+            ));
+        }
+        errs.into_result()?;
+        self.db.set_channel_positions(&rows).await?;
+        let ows = self.db.guild_overwrites(ga.guild.id).await?;
+        for c in self.db.channels(ga.guild.id).await? {
+            if rows.iter().any(|r| r.0 == c.id) {
+                let w = Self::channel_wire(&c, &ows, None);
+                self.dispatch(
+                    "CHANNEL_UPDATE",
+                    Audience::Guild {
+                        guild_id,
+                        channel: Some(Snowflake::from_db(c.id)),
+                    },
+                    intents::GUILDS,
+                    to_value(&w),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `PUT /channels/{id}/permissions/{overwrite_id}`: MANAGE_ROLES in the channel; one can
+    /// only allow or deny permissions one has.
+    pub async fn put_overwrite(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        target: Snowflake,
+        body: wire::PutOverwriteBody,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(g) = &ca.guild {
+            Self::hosted_here(&g.guild)?;
+        }
+        let Some(ga) = &ca.guild else {
+            return Err(Error::Rule(Rule::ChannelType));
+        };
+        ca.require(perm::MANAGE_ROLES)?;
+        let kind = match body.kind {
+            Some(k @ (0 | 1)) => k,
+            _ => {
+                return Err(field_error(
+                    "type",
+                    "BASE_TYPE_CHOICES",
+                    "Value must be one of (0, 1).",
+                ));
+            }
+        };
+        if kind == 0 && ga.role(target.db()).is_none() {
+            return Err(Error::Unknown(Unknown::Role));
+        }
+        if kind == 1 && self.db.member(ga.guild.id, target.db()).await?.is_none() {
+            return Err(Error::Unknown(Unknown::Member));
+        }
+        let allow = body.allow.unwrap_or(0) & perm::ALL;
+        let deny = body.deny.unwrap_or(0) & perm::ALL;
+        if !ga.is_owner() && ga.base() & perm::ADMINISTRATOR == 0 && (allow | deny) & !ca.perms != 0
+        {
+            return Err(Error::MissingPermissions);
+        }
+        let existed = ca.overwrites.iter().any(|o| o.target_id == target.db());
+        self.db
+            .upsert_overwrite(&OverwriteRow {
+                channel_id: ca.channel.id,
+                target_id: target.db(),
+                kind: i64::from(kind),
+                allow_bits: allow as i64,
+                deny_bits: deny as i64,
+            })
+            .await?;
+        let action = if existed {
+            A::CHANNEL_OVERWRITE_UPDATE
+        } else {
+            A::CHANNEL_OVERWRITE_CREATE
+        };
+        self.audit(
+            ga.guild.id,
+            actor,
+            Some(ca.channel.id),
+            action,
+            json!([
+                change("allow", Value::Null, allow.to_string()),
+                change("deny", Value::Null, deny.to_string())
+            ]),
+            Some(json!({"id": target, "type": kind.to_string()})),
+            reason,
+        )
+        .await?;
+        self.channel_changed(ga.guild.id, ca.channel.id).await
+    }
+
+    /// `DELETE /channels/{id}/permissions/{overwrite_id}`: MANAGE_ROLES.
+    pub async fn delete_overwrite(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        target: Snowflake,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(g) = &ca.guild {
+            Self::hosted_here(&g.guild)?;
+        }
+        let Some(ga) = &ca.guild else {
+            return Err(Error::Rule(Rule::ChannelType));
+        };
+        ca.require(perm::MANAGE_ROLES)?;
+        if self.db.delete_overwrite(ca.channel.id, target.db()).await? {
+            self.audit(
+                ga.guild.id,
+                actor,
+                Some(ca.channel.id),
+                A::CHANNEL_OVERWRITE_DELETE,
+                json!([]),
+                Some(json!({"id": target})),
+                reason,
+            )
+            .await?;
+            self.channel_changed(ga.guild.id, ca.channel.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Re-announces a channel whose overwrites changed and asks the gateway to recompute.
+    pub(super) async fn channel_changed(&self, guild_id: i64, channel_id: i64) -> Result<()> {
+        let c = self
+            .db
+            .channel(channel_id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Channel))?;
+        let ows = self.db.overwrites(channel_id).await?;
+        self.control(Control::PermissionsChanged {
+            guild_id: Snowflake::from_db(guild_id),
+        });
+        let w = Self::channel_wire(&c, &ows, None);
+        self.dispatch(
+            "CHANNEL_UPDATE",
+            Audience::Guild {
+                guild_id: Snowflake::from_db(guild_id),
+                channel: Some(Snowflake::from_db(channel_id)),
+            },
+            intents::GUILDS,
+            to_value(&w),
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,172 @@
+//! Typing, direct messages and relationships/blocking (Discord "Resources > Channel > Trigger Typing Indicator", "Resources > User > Create DM").
+
+use super::{Actor, Hearth};
+use crate::error::{Error, Result, Rule, Unknown, field_error};
+use crate::events::{Audience, Dispatch, intents};
+use crate::permissions as perm;
+use crate::snowflake::Snowflake;
+use crate::storage::now_ms;
+use crate::wire;
+use serde_json::{Value, json};
+
+impl Hearth {
+    // ---- typing, DMs, relationships -------------------------------------------------
+
+    /// `POST /channels/{id}/typing`: SEND_MESSAGES; dispatches TYPING_START (lossy).
+    pub async fn typing(&self, actor: &Actor, channel_id: Snowflake) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            self.relay(
+                actor,
+                &rg,
+                "typing_start",
+                Some(ca.channel.id),
+                None,
+                None,
+                Value::Null,
+            )
+            .await?;
+            return Ok(());
+        }
+        if !ca.is_text() {
+            return Err(Error::Rule(Rule::NonTextChannel));
+        }
+        ca.require(perm::SEND_MESSAGES)?;
+        let mut data = json!({"channel_id": channel_id, "guild_id": ca.guild_id(), "user_id": actor.id(), "timestamp": now_ms() / 1000});
+        if let Some(g) = ca.channel.guild_id {
+            data["member"] =
+                serde_json::to_value(self.member_wire_by_id(g, actor.user.id, false).await?)
+                    .map_err(Error::internal)?;
+        }
+        let (audience, guild) = Self::message_audience(&ca);
+        self.publish(Dispatch {
+            event: "TYPING_START",
+            data,
+            audience,
+            intent: if guild {
+                intents::GUILD_MESSAGE_TYPING
+            } else {
+                intents::DIRECT_MESSAGE_TYPING
+            },
+            has_content: false,
+            lossy: true,
+            cause: None,
+        });
+        Ok(())
+    }
+
+    /// `POST /users/@me/channels` `{recipient_id}`: the DM channel with a local user (created
+    /// once per pair). Errors: 50033 self, 10013 unknown user, 50007 blocked or DM policy.
+    pub async fn open_dm(&self, actor: &Actor, body: wire::CreateDmBody) -> Result<wire::Channel> {
+        let Some(rid) = body.recipient_id else {
+            return Err(field_error(
+                "recipient_id",
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            ));
+        };
+        if rid.db() == actor.user.id {
+            return Err(Error::Rule(Rule::InvalidRecipient));
+        }
+        let other = self
+            .db
+            .user(rid.db())
+            .await?
+            .ok_or(Error::Unknown(Unknown::User))?;
+        self.check_dm_allowed(actor.user.id, other.id).await?;
+        let id = match self.db.dm_channel(actor.user.id, other.id).await? {
+            Some(id) => id,
+            None => {
+                let id = self
+                    .db
+                    .create_dm_channel(self.next_id(), actor.user.id, other.id, now_ms())
+                    .await?;
+                let c = self
+                    .db
+                    .channel(id)
+                    .await?
+                    .ok_or(Error::Unknown(Unknown::Channel))?;
+                let me = self.user_wire(&actor.user, false);
+                let them = self.user_wire(&other, false);
+                self.dispatch(
+                    "CHANNEL_CREATE",
+                    Audience::Users(vec![actor.id()]),
+                    0,
+                    serde_json::to_value(Self::channel_wire(&c, &[], Some(vec![them.clone()])))
+                        .map_err(Error::internal)?,
+                );
+                let _ = me;
+                id
+            }
+        };
+        let c = self
+            .db
+            .channel(id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Channel))?;
+        Ok(Self::channel_wire(
+            &c,
+            &[],
+            Some(vec![self.user_wire(&other, false)]),
+        ))
+    }
+
+    /// `GET /users/@me/channels`: the caller's DM channels.
+    pub async fn my_dms(&self, actor: &Actor) -> Result<Vec<wire::Channel>> {
+        let mut out = vec![];
+        for (cid, a, b) in self.db.dm_channels_of(actor.user.id).await? {
+            let other = if a == actor.user.id { b } else { a };
+            if let (Some(c), Some(u)) = (self.db.channel(cid).await?, self.db.user(other).await?) {
+                out.push(Self::channel_wire(
+                    &c,
+                    &[],
+                    Some(vec![self.user_wire(&u, false)]),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `PUT /users/@me/relationships/{id}` `{type: 2}`: block a user. Only blocking (type 2)
+    /// is supported; friend requests are not part of Hearth.
+    pub async fn set_relationship(
+        &self,
+        actor: &Actor,
+        target: Snowflake,
+        body: wire::RelationshipBody,
+    ) -> Result<()> {
+        if body.kind.unwrap_or(2) != 2 {
+            return Err(field_error(
+                "type",
+                "BASE_TYPE_CHOICES",
+                "Only type 2 (block) is supported.",
+            ));
+        }
+        if target.db() == actor.user.id {
+            return Err(Error::Rule(Rule::InvalidRecipient));
+        }
+        if self.db.user(target.db()).await?.is_none() {
+            return Err(Error::Unknown(Unknown::User));
+        }
+        self.db
+            .set_relationship(actor.user.id, target.db(), 2, now_ms())
+            .await
+    }
+
+    /// `DELETE /users/@me/relationships/{id}`: unblock.
+    pub async fn delete_relationship(&self, actor: &Actor, target: Snowflake) -> Result<()> {
+        self.db
+            .delete_relationship(actor.user.id, target.db())
+            .await?;
+        Ok(())
+    }
+
+    /// `GET /users/@me/relationships`.
+    pub async fn relationships(&self, actor: &Actor) -> Result<Vec<Value>> {
+        let mut out = vec![];
+        for (t, k) in self.db.relationships_of(actor.user.id).await? {
+            out.push(json!({"id": Snowflake::from_db(t), "type": k, "user": self.user_wire_by_id(t).await?, "nickname": null}));
+        }
+        Ok(out)
+    }
+}

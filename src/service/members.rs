@@ -1,0 +1,318 @@
+//! Guild members: list, search, read, modify, kick, member roles (Discord "Resources > Guild > Guild Member").
+
+use super::{Actor, GuildAccess, Hearth, audit_action as A, change, to_value};
+use crate::error::{Error, Result, Rule, Unknown, field_error};
+use crate::events::{Control, intents};
+use crate::permissions::{self as perm};
+use crate::snowflake::Snowflake;
+use crate::wire;
+use serde_json::json;
+
+impl Hearth {
+    // ---- members --------------------------------------------------------------------
+
+    /// `GET /guilds/{id}/members` (`limit` 1-1000, default 1; `after` user id).
+    pub async fn list_members(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        limit: Option<i64>,
+        after: Option<Snowflake>,
+    ) -> Result<Vec<wire::Member>> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        let limit = limit.unwrap_or(1);
+        if !(1..=1000).contains(&limit) {
+            return Err(field_error(
+                "limit",
+                "NUMBER_TYPE_MAX",
+                "int value should be between 1 and 1000.",
+            ));
+        }
+        if ga.guild.host_server.is_some()
+            && let Some(rg) = self.db.remote_guild(ga.guild.id).await?
+        {
+            // Members page in lazily from the host, in the host's order.
+            match self
+                .fetch_members(&rg, after.map_or(0, |a| a.db()), limit)
+                .await
+            {
+                Ok(ids) => {
+                    let mut out = Vec::with_capacity(ids.len());
+                    for uid in ids {
+                        out.push(self.member_wire_by_id(ga.guild.id, uid, false).await?);
+                    }
+                    return Ok(out);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "member paging from the host failed; serving the replica")
+                }
+            }
+        }
+        let rows = self
+            .db
+            .members_page(ga.guild.id, after.map_or(0, |a| a.db()), limit)
+            .await?;
+        self.members_wire(ga.guild.id, &rows, false).await
+    }
+
+    /// `GET /guilds/{id}/members/search?query=&limit=` (prefix of username, nick, global name).
+    pub async fn search_members(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        query: Option<String>,
+        limit: Option<i64>,
+    ) -> Result<Vec<wire::Member>> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        let Some(q) = query.filter(|q| !q.is_empty()) else {
+            return Err(field_error(
+                "query",
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            ));
+        };
+        if q.contains('\0') {
+            return Err(field_error(
+                "query",
+                "BASE_TYPE_INVALID",
+                "Must not contain NUL characters.",
+            ));
+        }
+        let limit = limit.unwrap_or(1);
+        if !(1..=1000).contains(&limit) {
+            return Err(field_error(
+                "limit",
+                "NUMBER_TYPE_MAX",
+                "int value should be between 1 and 1000.",
+            ));
+        }
+        let rows = self.db.search_members(ga.guild.id, &q, limit).await?;
+        self.members_wire(ga.guild.id, &rows, false).await
+    }
+
+    /// `GET /guilds/{id}/members/{user_id}`.
+    pub async fn get_member(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+    ) -> Result<wire::Member> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        self.member_wire_by_id(ga.guild.id, user_id.db(), false)
+            .await
+    }
+
+    /// Hierarchy check for acting on a member: the target's highest role must rank below the
+    /// caller's, and the owner can never be the target.
+    pub(super) async fn require_outranks(&self, ga: &GuildAccess, target: i64) -> Result<()> {
+        if target == ga.guild.owner_id {
+            return Err(Error::MissingPermissions);
+        }
+        if ga.is_owner() {
+            return Ok(());
+        }
+        let roles = self.db.member_role_ids(ga.guild.id, target).await?;
+        if ga.top_position_of(target, &roles) < ga.top_position() {
+            Ok(())
+        } else {
+            Err(Error::MissingPermissions)
+        }
+    }
+
+    /// `PATCH /guilds/{id}/members/{user_id}` (and `@me` for `nick`).
+    ///
+    /// `nick` needs MANAGE_NICKNAMES on others (with hierarchy) or CHANGE_NICKNAME on oneself;
+    /// `roles` needs MANAGE_ROLES and every added or removed role must rank below the caller.
+    pub async fn modify_member(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        body: wire::ModifyMemberBody,
+        reason: Option<&str>,
+    ) -> Result<wire::Member> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
+        let target = user_id.db();
+        let member = self
+            .db
+            .member(ga.guild.id, target)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Member))?;
+        let mut changes = vec![];
+        if let Some(nick) = &body.nick {
+            if target == actor.user.id {
+                if !perm::has(ga.base(), perm::CHANGE_NICKNAME)
+                    && !perm::has(ga.base(), perm::MANAGE_NICKNAMES)
+                {
+                    return Err(Error::MissingPermissions);
+                }
+            } else {
+                ga.require(perm::MANAGE_NICKNAMES)?;
+                self.require_outranks(&ga, target).await?;
+            }
+            if nick.as_ref().is_some_and(|n| n.chars().count() > 32) {
+                return Err(field_error(
+                    "nick",
+                    "BASE_TYPE_MAX_LENGTH",
+                    "Must be 32 or fewer in length.",
+                ));
+            }
+        }
+        let mut new_roles = None;
+        if let Some(roles) = &body.roles {
+            ga.require(perm::MANAGE_ROLES)?;
+            let current = self.db.member_role_ids(ga.guild.id, target).await?;
+            let wanted: Vec<i64> = roles
+                .iter()
+                .map(|r| r.db())
+                .filter(|r| *r != ga.guild.id)
+                .collect();
+            for r in wanted
+                .iter()
+                .filter(|r| !current.contains(r))
+                .chain(current.iter().filter(|r| !wanted.contains(r)))
+            {
+                let role = ga.role(*r).ok_or(Error::Unknown(Unknown::Role))?;
+                Self::require_below(&ga, role)?;
+                if role.managed {
+                    return Err(Error::Rule(Rule::InvalidRole));
+                }
+            }
+            changes.push(change(
+                "$roles",
+                current.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                wanted.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+            ));
+            new_roles = Some(wanted);
+        }
+        if let Some(nick) = &body.nick {
+            let nick = nick.as_deref().map(str::trim).filter(|n| !n.is_empty());
+            changes.push(change("nick", &member.nick, nick));
+            self.db.set_nick(ga.guild.id, target, nick).await?;
+        }
+        if let Some(roles) = &new_roles {
+            self.db.set_member_roles(ga.guild.id, target, roles).await?;
+        }
+        let action = if new_roles.is_some() {
+            A::MEMBER_ROLE_UPDATE
+        } else {
+            A::MEMBER_UPDATE
+        };
+        if !changes.is_empty() {
+            self.audit(
+                ga.guild.id,
+                actor,
+                Some(target),
+                action,
+                json!(changes),
+                None,
+                reason,
+            )
+            .await?;
+        }
+        self.member_updated(ga.guild.id, target, new_roles.is_some())
+            .await
+    }
+
+    /// Announces a member change (GUILD_MEMBER_UPDATE) and returns the member.
+    pub(super) async fn member_updated(
+        &self,
+        guild_id: i64,
+        user_id: i64,
+        roles_changed: bool,
+    ) -> Result<wire::Member> {
+        let w = self.member_wire_by_id(guild_id, user_id, true).await?;
+        self.dispatch(
+            "GUILD_MEMBER_UPDATE",
+            Self::guild_audience(guild_id),
+            intents::GUILD_MEMBERS,
+            to_value(&w),
+        );
+        if roles_changed {
+            self.control(Control::PermissionsChanged {
+                guild_id: Snowflake::from_db(guild_id),
+            });
+        }
+        let mut w = w;
+        w.guild_id = None;
+        Ok(w)
+    }
+
+    /// `PUT/DELETE /guilds/{id}/members/{user_id}/roles/{role_id}`: MANAGE_ROLES, the role
+    /// must rank below the caller and not be managed or `@everyone`.
+    pub async fn member_role(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        role_id: Snowflake,
+        add: bool,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
+        ga.require(perm::MANAGE_ROLES)?;
+        let role = ga
+            .role(role_id.db())
+            .cloned()
+            .ok_or(Error::Unknown(Unknown::Role))?;
+        Self::require_below(&ga, &role)?;
+        if role.managed || role.id == ga.guild.id {
+            return Err(Error::Rule(Rule::InvalidRole));
+        }
+        if self.db.member(ga.guild.id, user_id.db()).await?.is_none() {
+            return Err(Error::Unknown(Unknown::Member));
+        }
+        if add {
+            self.db
+                .add_member_role(ga.guild.id, user_id.db(), role.id)
+                .await?;
+        } else {
+            self.db
+                .remove_member_role(ga.guild.id, user_id.db(), role.id)
+                .await?;
+        }
+        let key = if add { "$add" } else { "$remove" };
+        self.audit(
+            ga.guild.id,
+            actor,
+            Some(user_id.db()),
+            A::MEMBER_ROLE_UPDATE,
+            json!([{"key": key, "new_value": [{"id": role_id, "name": role.name}]}]),
+            None,
+            reason,
+        )
+        .await?;
+        self.member_updated(ga.guild.id, user_id.db(), true).await?;
+        Ok(())
+    }
+
+    /// `DELETE /guilds/{id}/members/{user_id}`: kick. KICK_MEMBERS and hierarchy.
+    pub async fn kick(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        user_id: Snowflake,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
+        ga.require(perm::KICK_MEMBERS)?;
+        if self.db.member(ga.guild.id, user_id.db()).await?.is_none() {
+            return Err(Error::Unknown(Unknown::Member));
+        }
+        self.require_outranks(&ga, user_id.db()).await?;
+        self.remove_member(ga.guild.id, user_id.db()).await?;
+        self.audit(
+            ga.guild.id,
+            actor,
+            Some(user_id.db()),
+            A::MEMBER_KICK,
+            json!([]),
+            None,
+            reason,
+        )
+        .await
+    }
+}

@@ -1,0 +1,125 @@
+//! Pins (Discord "Resources > Message > Pin Message", "Get Channel Pins").
+
+use super::{Actor, Hearth, audit_action as A};
+use crate::error::{Error, Result, Rule, Unknown};
+use crate::events::{Dispatch, intents};
+use crate::permissions as perm;
+use crate::snowflake::Snowflake;
+use crate::storage::{MessageRow, now_ms};
+use crate::wire;
+use serde_json::{Value, json};
+
+impl Hearth {
+    // ---- pins -----------------------------------------------------------------------
+
+    /// Pinned messages, newest pin first: `(pinned_at ms, message)`. READ_MESSAGE_HISTORY.
+    pub async fn pins(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        before_ms: Option<i64>,
+        limit: i64,
+    ) -> Result<(Vec<(i64, wire::Message)>, bool)> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if !perm::has(ca.perms, perm::READ_MESSAGE_HISTORY) {
+            return Ok((vec![], false));
+        }
+        let rows = self
+            .db
+            .pins(ca.channel.id, before_ms.unwrap_or(i64::MAX), limit + 1)
+            .await?;
+        let has_more = rows.len() as i64 > limit;
+        let rows: Vec<MessageRow> = rows.into_iter().take(limit as usize).collect();
+        let rendered = self.render_messages(&rows, actor.user.id).await?;
+        Ok((
+            rows.iter()
+                .map(|r| r.pinned_at.unwrap_or(0))
+                .zip(rendered)
+                .collect(),
+            has_more,
+        ))
+    }
+
+    /// `PUT`/`DELETE /channels/{id}/messages/pins/{message_id}` (and the older
+    /// `/channels/{id}/pins/{message_id}`): PIN_MESSAGES. Errors: 30003 at the pin limit.
+    pub async fn set_pin(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        pin: bool,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            let op = if pin { "pin_add" } else { "pin_remove" };
+            self.relay(
+                actor,
+                &rg,
+                op,
+                Some(ca.channel.id),
+                Some(message_id.db()),
+                None,
+                Value::Null,
+            )
+            .await?;
+            return Ok(());
+        }
+        ca.require(perm::PIN_MESSAGES)?;
+        let m = self.message_in(&ca, message_id).await?;
+        if pin == m.pinned_at.is_some() {
+            return Ok(());
+        }
+        if pin
+            && self.db.count_pins(ca.channel.id).await?
+                >= i64::from(self.config.limits.max_pins_per_channel)
+        {
+            return Err(Error::Rule(Rule::MaxPins));
+        }
+        self.db
+            .set_pinned(ca.channel.id, m.id, pin.then(now_ms))
+            .await?;
+        if let Some(g) = ca.channel.guild_id {
+            let action = if pin {
+                A::MESSAGE_PIN
+            } else {
+                A::MESSAGE_UNPIN
+            };
+            self.audit(
+                g,
+                actor,
+                Some(m.author_id),
+                action,
+                json!([]),
+                Some(json!({"channel_id": channel_id, "message_id": message_id})),
+                reason,
+            )
+            .await?;
+        }
+        let c = self
+            .db
+            .channel(ca.channel.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Channel))?;
+        let (audience, guild) = Self::message_audience(&ca);
+        self.dispatch("CHANNEL_PINS_UPDATE", audience.clone(), if guild { intents::GUILDS } else { intents::DIRECT_MESSAGES },
+            json!({"guild_id": ca.guild_id(), "channel_id": channel_id, "last_pin_timestamp": c.last_pin_timestamp.map(wire::iso)}));
+        let m = self.message_in(&ca, message_id).await?;
+        let w = self.render_one(&m, actor.user.id).await?;
+        let data = self.message_event(&m, &w).await?;
+        self.publish(Dispatch {
+            event: "MESSAGE_UPDATE",
+            data,
+            audience,
+            intent: if guild {
+                intents::GUILD_MESSAGES
+            } else {
+                intents::DIRECT_MESSAGES
+            },
+            has_content: true,
+            lossy: false,
+            cause: None,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,195 @@
+//! Reactions (Discord "Resources > Message > Create Reaction" and the reaction routes).
+
+use super::{Actor, ChannelAccess, Hearth};
+use crate::error::{Error, Result, Rule, field_error};
+use crate::events::intents;
+use crate::permissions as perm;
+use crate::snowflake::Snowflake;
+use crate::storage::{UserRow, now_ms};
+use crate::wire;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+use super::messages::parse_emoji;
+
+impl Hearth {
+    // ---- reactions ------------------------------------------------------------------
+
+    pub(super) fn reaction_intent(ca: &ChannelAccess) -> u64 {
+        if ca.guild.is_some() {
+            intents::GUILD_MESSAGE_REACTIONS
+        } else {
+            intents::DIRECT_MESSAGE_REACTIONS
+        }
+    }
+
+    /// `PUT .../reactions/{emoji}/@me`: READ_MESSAGE_HISTORY, and ADD_REACTIONS when nobody
+    /// has reacted with that emoji yet. Errors: 10014 unknown emoji, 30010 too many.
+    pub async fn add_reaction(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: &str,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            self.relay(
+                actor,
+                &rg,
+                "reaction_add",
+                Some(ca.channel.id),
+                Some(message_id.db()),
+                Some(emoji),
+                Value::Null,
+            )
+            .await?;
+            return Ok(());
+        }
+        ca.require(perm::READ_MESSAGE_HISTORY)?;
+        let m = self.message_in(&ca, message_id).await?;
+        let (key, emoji) = parse_emoji(emoji)?;
+        if !self.db.has_reaction(m.id, &key).await? {
+            ca.require(perm::ADD_REACTIONS)?;
+            if self.db.count_distinct_reactions(m.id).await?
+                >= i64::from(self.config.limits.max_reactions_per_message)
+            {
+                return Err(Error::Rule(Rule::MaxReactions));
+            }
+        }
+        if !self
+            .db
+            .add_reaction(m.id, &key, actor.user.id, now_ms())
+            .await?
+        {
+            return Ok(());
+        }
+        let mut data = json!({"user_id": actor.id(), "channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(),
+            "emoji": emoji, "message_author_id": Snowflake::from_db(m.author_id), "burst": false, "type": 0});
+        if let Some(g) = ca.channel.guild_id {
+            data["member"] =
+                serde_json::to_value(self.member_wire_by_id(g, actor.user.id, false).await?)
+                    .map_err(Error::internal)?;
+        }
+        let (audience, _) = Self::message_audience(&ca);
+        self.dispatch(
+            "MESSAGE_REACTION_ADD",
+            audience,
+            Self::reaction_intent(&ca),
+            data,
+        );
+        Ok(())
+    }
+
+    /// `DELETE .../reactions/{emoji}/@me` or `/{user_id}` (MANAGE_MESSAGES for others).
+    pub async fn remove_reaction(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: &str,
+        user: Option<Snowflake>,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.replica_of(&ca).await? {
+            if user.is_some_and(|u| u.db() != actor.user.id) {
+                return Err(Error::Rule(Rule::RemoteGuild));
+            }
+            self.relay(
+                actor,
+                &rg,
+                "reaction_remove",
+                Some(ca.channel.id),
+                Some(message_id.db()),
+                Some(emoji),
+                Value::Null,
+            )
+            .await?;
+            return Ok(());
+        }
+        let target = user.map_or(actor.user.id, |u| u.db());
+        if target != actor.user.id {
+            ca.require(perm::MANAGE_MESSAGES)?;
+        }
+        let m = self.message_in(&ca, message_id).await?;
+        let (key, emoji) = parse_emoji(emoji)?;
+        if self.db.remove_reaction(m.id, &key, target).await? {
+            let (audience, _) = Self::message_audience(&ca);
+            self.dispatch("MESSAGE_REACTION_REMOVE", audience, Self::reaction_intent(&ca),
+                json!({"user_id": Snowflake::from_db(target), "channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(), "emoji": emoji, "burst": false, "type": 0}));
+        }
+        Ok(())
+    }
+
+    /// `GET .../reactions/{emoji}` (`after`, `limit` 1-100 default 25).
+    pub async fn reaction_users(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: &str,
+        after: Option<Snowflake>,
+        limit: Option<i64>,
+    ) -> Result<Vec<wire::User>> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        ca.require(perm::READ_MESSAGE_HISTORY)?;
+        let m = self.message_in(&ca, message_id).await?;
+        let (key, _) = parse_emoji(emoji)?;
+        let limit = limit.unwrap_or(25);
+        if !(1..=100).contains(&limit) {
+            return Err(field_error(
+                "limit",
+                "NUMBER_TYPE_MAX",
+                "int value should be between 1 and 100.",
+            ));
+        }
+        let ids = self
+            .db
+            .reaction_users(m.id, &key, after.map_or(0, |a| a.db()), limit)
+            .await?;
+        let users: HashMap<i64, UserRow> = self
+            .db
+            .users(&ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        Ok(ids
+            .iter()
+            .filter_map(|i| users.get(i))
+            .map(|u| self.user_wire(u, false))
+            .collect())
+    }
+
+    /// `DELETE .../reactions` or `.../reactions/{emoji}`: MANAGE_MESSAGES.
+    pub async fn clear_reactions(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        emoji: Option<&str>,
+    ) -> Result<()> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if ca
+            .guild
+            .as_ref()
+            .is_some_and(|g| g.guild.host_server.is_some())
+        {
+            return Err(Error::Rule(Rule::RemoteGuild));
+        }
+        ca.require(perm::MANAGE_MESSAGES)?;
+        let m = self.message_in(&ca, message_id).await?;
+        let parsed = emoji.map(parse_emoji).transpose()?;
+        self.db
+            .clear_reactions(m.id, parsed.as_ref().map(|p| p.0.as_str()))
+            .await?;
+        let (audience, _) = Self::message_audience(&ca);
+        match parsed {
+            None => self.dispatch("MESSAGE_REACTION_REMOVE_ALL", audience, Self::reaction_intent(&ca),
+                json!({"channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id()})),
+            Some((_, e)) => self.dispatch("MESSAGE_REACTION_REMOVE_EMOJI", audience, Self::reaction_intent(&ca),
+                json!({"channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(), "emoji": e})),
+        }
+        Ok(())
+    }
+}

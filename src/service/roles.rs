@@ -1,0 +1,302 @@
+//! Roles and their positions (Discord "Resources > Guild > Role", "Topics > Permissions > Role Hierarchy").
+
+use super::{Actor, GuildAccess, Hearth, audit_action as A, change};
+use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
+use crate::events::{Control, intents};
+use crate::permissions::{self as perm};
+use crate::snowflake::Snowflake;
+use crate::storage::RoleRow;
+use crate::wire;
+use serde_json::{Value, json};
+
+impl Hearth {
+    // ---- roles ----------------------------------------------------------------------
+
+    /// `GET /guilds/{id}/roles`.
+    pub async fn roles(&self, actor: &Actor, guild_id: Snowflake) -> Result<Vec<wire::Role>> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Ok(ga.roles.iter().map(Self::role_wire).collect())
+    }
+
+    /// `POST /guilds/{id}/roles`: MANAGE_ROLES; the new role goes to the bottom (position 1)
+    /// and may only carry permissions the caller has.
+    pub async fn create_role(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        body: wire::RoleBody,
+        reason: Option<&str>,
+    ) -> Result<wire::Role> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
+        ga.require(perm::MANAGE_ROLES)?;
+        let permissions = body.permissions.unwrap_or(0) & perm::ALL;
+        Self::check_grantable(&ga, permissions)?;
+        let mut errs = FieldErrors::new();
+        let name = body.name.unwrap_or_else(|| "new role".into());
+        Self::check_name(&name, "name", 1, 100, &mut errs);
+        if body.color.is_some_and(|c| c > 0xFF_FFFF) {
+            errs.add(
+                "color",
+                "NUMBER_TYPE_MAX",
+                "int value should be less than or equal to 16777215.",
+            );
+        }
+        errs.into_result()?;
+        if ga.roles.len() >= self.config.limits.max_roles_per_guild as usize {
+            return Err(Error::Rule(Rule::MaxRoles));
+        }
+        let role = self
+            .insert_role_at_bottom(
+                &ga,
+                name.trim().to_string(),
+                permissions,
+                body.color.unwrap_or(0),
+                body.hoist.unwrap_or(false),
+                body.mentionable.unwrap_or(false),
+                false,
+                None,
+            )
+            .await?;
+        self.audit(
+            ga.guild.id,
+            actor,
+            Some(role.id),
+            A::ROLE_CREATE,
+            json!([
+                change("name", Value::Null, &role.name),
+                change("permissions", Value::Null, permissions.to_string())
+            ]),
+            None,
+            reason,
+        )
+        .await?;
+        Ok(Self::role_wire(&role))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn insert_role_at_bottom(
+        &self,
+        ga: &GuildAccess,
+        name: String,
+        permissions: u64,
+        color: u32,
+        hoist: bool,
+        mentionable: bool,
+        managed: bool,
+        bot_id: Option<i64>,
+    ) -> Result<RoleRow> {
+        let shifted: Vec<(i64, i64)> = ga
+            .roles
+            .iter()
+            .filter(|r| r.position >= 1)
+            .map(|r| (r.id, r.position + 1))
+            .collect();
+        self.db.set_role_positions(&shifted).await?;
+        let role = RoleRow {
+            id: self.next_id(),
+            guild_id: ga.guild.id,
+            name,
+            color: i64::from(color),
+            hoist,
+            position: 1,
+            permissions: permissions as i64,
+            managed,
+            mentionable,
+            bot_id,
+        };
+        self.db.insert_role(&role).await?;
+        let gid = Snowflake::from_db(ga.guild.id);
+        self.dispatch(
+            "GUILD_ROLE_CREATE",
+            Self::guild_audience(ga.guild.id),
+            intents::GUILDS,
+            json!({"guild_id": gid, "role": Self::role_wire(&role)}),
+        );
+        for r in ga.roles.iter().filter(|r| r.position >= 1) {
+            let mut r = r.clone();
+            r.position += 1;
+            self.dispatch(
+                "GUILD_ROLE_UPDATE",
+                Self::guild_audience(ga.guild.id),
+                intents::GUILDS,
+                json!({"guild_id": gid, "role": Self::role_wire(&r)}),
+            );
+        }
+        Ok(role)
+    }
+
+    /// Hierarchy check for acting on a role: it must rank below the caller's highest role.
+    pub(super) fn require_below(ga: &GuildAccess, role: &RoleRow) -> Result<()> {
+        if ga.is_owner() || role.position < ga.top_position() {
+            Ok(())
+        } else {
+            Err(Error::MissingPermissions)
+        }
+    }
+
+    /// `PATCH /guilds/{id}/roles/{role_id}`: MANAGE_ROLES, role below the caller's highest.
+    pub async fn modify_role(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        role_id: Snowflake,
+        body: wire::RoleBody,
+        reason: Option<&str>,
+    ) -> Result<wire::Role> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
+        ga.require(perm::MANAGE_ROLES)?;
+        let mut role = ga
+            .role(role_id.db())
+            .cloned()
+            .ok_or(Error::Unknown(Unknown::Role))?;
+        Self::require_below(&ga, &role)?;
+        let mut errs = FieldErrors::new();
+        let mut changes = vec![];
+        if let Some(n) = body.name
+            && role.id != ga.guild.id
+        {
+            Self::check_name(&n, "name", 1, 100, &mut errs);
+            changes.push(change("name", &role.name, n.trim()));
+            role.name = n.trim().to_string();
+        }
+        if let Some(p) = body.permissions {
+            let p = p & perm::ALL;
+            // Only bits that change must be ones the caller holds.
+            Self::check_grantable(&ga, p ^ (role.permissions as u64))?;
+            changes.push(change(
+                "permissions",
+                (role.permissions as u64).to_string(),
+                p.to_string(),
+            ));
+            role.permissions = p as i64;
+        }
+        if let Some(c) = body.color {
+            if c > 0xFF_FFFF {
+                errs.add(
+                    "color",
+                    "NUMBER_TYPE_MAX",
+                    "int value should be less than or equal to 16777215.",
+                );
+            }
+            role.color = i64::from(c);
+        }
+        if let Some(h) = body.hoist {
+            role.hoist = h;
+        }
+        if let Some(m) = body.mentionable {
+            role.mentionable = m;
+        }
+        errs.into_result()?;
+        self.db.update_role(&role).await?;
+        self.audit(
+            ga.guild.id,
+            actor,
+            Some(role.id),
+            A::ROLE_UPDATE,
+            json!(changes),
+            None,
+            reason,
+        )
+        .await?;
+        let w = Self::role_wire(&role);
+        self.dispatch(
+            "GUILD_ROLE_UPDATE",
+            Self::guild_audience(ga.guild.id),
+            intents::GUILDS,
+            json!({"guild_id": guild_id, "role": w}),
+        );
+        self.control(Control::PermissionsChanged { guild_id });
+        Ok(w)
+    }
+
+    /// `DELETE /guilds/{id}/roles/{role_id}`: MANAGE_ROLES, hierarchy; not `@everyone`,
+    /// not a managed role.
+    pub async fn delete_role(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        role_id: Snowflake,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
+        ga.require(perm::MANAGE_ROLES)?;
+        let role = ga
+            .role(role_id.db())
+            .cloned()
+            .ok_or(Error::Unknown(Unknown::Role))?;
+        Self::require_below(&ga, &role)?;
+        if role.id == ga.guild.id || role.managed {
+            return Err(Error::Rule(Rule::InvalidRole));
+        }
+        self.db.delete_role(role.id).await?;
+        self.audit(
+            ga.guild.id,
+            actor,
+            Some(role.id),
+            A::ROLE_DELETE,
+            json!([change("name", &role.name, Value::Null)]),
+            None,
+            reason,
+        )
+        .await?;
+        self.dispatch(
+            "GUILD_ROLE_DELETE",
+            Self::guild_audience(ga.guild.id),
+            intents::GUILDS,
+            json!({"guild_id": guild_id, "role_id": role_id}),
+        );
+        self.control(Control::PermissionsChanged { guild_id });
+        Ok(())
+    }
+
+    /// `PATCH /guilds/{id}/roles`: positions; only roles below the caller's highest may move,
+    /// and only to positions below it.
+    pub async fn role_positions(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+        body: Vec<wire::RolePosition>,
+    ) -> Result<Vec<wire::Role>> {
+        let ga = self.guild_access(guild_id, actor.user.id).await?;
+        Self::hosted_here(&ga.guild)?;
+        ga.require(perm::MANAGE_ROLES)?;
+        let top = ga.top_position();
+        let mut rows = vec![];
+        let mut errs = FieldErrors::new();
+        for (i, p) in body.iter().enumerate() {
+            let Some(role) = ga.role(p.id.db()) else {
+                errs.add(format!("{i}.id"), "UNKNOWN_ROLE", "Unknown role.");
+                continue;
+            };
+            let Some(pos) = p.position else { continue };
+            if role.id == ga.guild.id || pos < 1 {
+                errs.add(
+                    format!("{i}.position"),
+                    "BASE_TYPE_CHOICES",
+                    "@everyone stays at position 0.",
+                );
+                continue;
+            }
+            if !ga.is_owner() && (role.position >= top || pos >= top) {
+                return Err(Error::MissingPermissions);
+            }
+            rows.push((role.id, pos));
+        }
+        errs.into_result()?;
+        self.db.set_role_positions(&rows).await?;
+        let roles = self.db.roles(ga.guild.id).await?;
+        for r in roles.iter().filter(|r| rows.iter().any(|x| x.0 == r.id)) {
+            self.dispatch(
+                "GUILD_ROLE_UPDATE",
+                Self::guild_audience(ga.guild.id),
+                intents::GUILDS,
+                json!({"guild_id": guild_id, "role": Self::role_wire(r)}),
+            );
+        }
+        self.control(Control::PermissionsChanged { guild_id });
+        Ok(roles.iter().map(Self::role_wire).collect())
+    }
+}
