@@ -77,6 +77,10 @@ pub struct TestServer {
     pub hearth: Arc<hearth::service::Hearth>,
     /// The gateway, for checks of connection state.
     pub gateway: Arc<hearth::gateway::Gateway>,
+    /// The federation layer (keys, discovery, signed client).
+    pub fed: Arc<hearth::s2s::Federation>,
+    /// The registrar link, when configured.
+    pub registrar: Option<Arc<hearth::registrar::Link>>,
     pub backend: Backend,
     pub data_dir: PathBuf,
     pg_database: Option<String>,
@@ -138,6 +142,8 @@ impl TestServer {
         let federation_addr = app.federation_addr();
         let hearth = app.hearth.clone();
         let gateway = app.gateway.clone();
+        let fed = app.fed.clone();
+        let registrar = app.registrar.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = app
@@ -152,6 +158,8 @@ impl TestServer {
             base: format!("http://{addr}/api/v10"),
             hearth,
             gateway,
+            fed,
+            registrar,
             backend,
             data_dir,
             pg_database,
@@ -195,6 +203,8 @@ impl TestServer {
         self.base = format!("http://{}/api/v10", self.addr);
         self.hearth = app.hearth.clone();
         self.gateway = app.gateway.clone();
+        self.fed = app.fed.clone();
+        self.registrar = app.registrar.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         self.task = Some(tokio::spawn(async move {
             let _ = app

@@ -472,7 +472,7 @@ async fn sdk_key_source_uses_federation_discovery() {
     for d in [A, B, C] {
         let doc = keys.key_document(d).await.unwrap();
         assert_eq!(doc["server_name"], d);
-        let key = w.net.server(d).hearth.fed.keyring.current();
+        let key = w.net.server(d).fed.keyring.current();
         assert!(doc["verify_keys"].get(key.key_id()).is_some(), "{d}: {doc}");
     }
     // Unknown domain: discovery fails, named in the error.
@@ -499,7 +499,7 @@ async fn credentials_are_verified_and_keys_pinned() {
 
     // A credential for a user of b signed by a (a malicious server speaking for b's users),
     // and one naming b but signed with a's key: both rejected by the SDK.
-    let key = w.net.server(A).hearth.fed.keyring.current();
+    let key = w.net.server(A).fed.keyring.current();
     let sk = [9u8; 32];
     let now = hearth_federation_now();
     let mut forged = json!({"user": "mallory@b.hearth.test", "device_id": "1",
@@ -527,7 +527,7 @@ async fn credentials_are_verified_and_keys_pinned() {
 
     // b rotates its key; bob's new device is signed with the new key: alice flags the change
     // and refuses it until accepted.
-    w.net.server(B).hearth.fed.rotate_key().await.unwrap();
+    w.net.server(B).fed.rotate_key().await.unwrap();
     let _bob2 = Client::login(w.cfg(B, "bob2"), "bob", &password_of("bob"))
         .await
         .unwrap();
