@@ -37,7 +37,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, FederationConfig, RegistrationPolicy};
 use crate::error::{Error, Result};
-use crate::events::{Audience, BusEvent, Control};
+use crate::events::{Audience, BusEvent, Control, Event};
 use crate::http::Auth;
 use crate::s2s::client::{KeyFallback, map_reqwest, read_capped};
 use crate::s2s::inbound::FedRejection;
@@ -632,12 +632,12 @@ impl Link {
                 _ = tokio::time::sleep_until(next_full) => { need_full = true; }
                 ev = bus.recv() => match ev {
                     Ok(BusEvent::Dispatch(d)) => {
-                        if matches!(d.event, "GUILD_UPDATE" | "GUILD_DELETE" | "GUILD_MEMBER_ADD" | "GUILD_MEMBER_REMOVE")
+                        if matches!(d.event, Event::GuildUpdate | Event::GuildDelete | Event::GuildMemberAdd | Event::GuildMemberRemove)
                             && let Audience::Guild { guild_id, .. } = &d.audience
                         {
                             dirty_guilds.insert(guild_id.db());
                         }
-                        if d.event == "USER_UPDATE"
+                        if d.event == Event::UserUpdate
                             && let Audience::Users(users) = &d.audience
                         {
                             dirty_users.extend(users.iter().map(|u| u.db()));
@@ -771,6 +771,11 @@ impl KeyFallback for Link {
 
 const INVITE_ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
+/// Whether a stored channel kind is a guild text channel.
+fn is_text(kind: i64) -> bool {
+    crate::wire::ChannelType::from_db(kind) == crate::wire::ChannelType::GuildText
+}
+
 /// The permanent invite a discoverable guild is joined through: an existing one that never
 /// expires, or a new one in the system channel (else the first text channel) by the owner.
 async fn directory_invite(h: &Hearth, g: &DiscoverableGuildRow) -> Result<Option<String>> {
@@ -784,8 +789,8 @@ async fn directory_invite(h: &Hearth, g: &DiscoverableGuildRow) -> Result<Option
     let channels = h.db.channels(g.id).await?;
     let channel = g
         .system_channel_id
-        .filter(|id| channels.iter().any(|c| c.id == *id && c.kind == 0))
-        .or_else(|| channels.iter().find(|c| c.kind == 0).map(|c| c.id));
+        .filter(|id| channels.iter().any(|c| c.id == *id && is_text(c.kind)))
+        .or_else(|| channels.iter().find(|c| is_text(c.kind)).map(|c| c.id));
     let Some(channel_id) = channel else {
         return Ok(None);
     };

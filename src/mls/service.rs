@@ -20,7 +20,7 @@ use super::{
     MlsError, code,
 };
 use crate::error::{Error, Rule, Unknown};
-use crate::events::Audience;
+use crate::events::{Audience, Event};
 use crate::service::Actor;
 use crate::snowflake::Snowflake;
 use crate::storage::{MlsDeviceRow, MlsGroupRow, MlsInboxRow, MlsLogEntry};
@@ -69,7 +69,7 @@ fn save_storage(storage: &MemoryStorage) -> String {
     serde_json::to_string(&pairs).expect("strings serialize")
 }
 
-fn load_storage(text: &str) -> crate::Result<MemoryStorage> {
+fn load_storage(text: &str) -> crate::error::Result<MemoryStorage> {
     let pairs: Vec<(String, String)> = serde_json::from_str(text).map_err(Error::internal)?;
     let storage = MemoryStorage::default();
     {
@@ -815,7 +815,7 @@ impl super::Mls {
         sender: &str,
         message: &str,
         to: &[DeviceAddr],
-    ) -> crate::Result<()> {
+    ) -> crate::error::Result<()> {
         let mut by_server: BTreeMap<&str, Vec<&DeviceAddr>> = BTreeMap::new();
         for d in to {
             by_server.entry(d.server()).or_default().push(d);
@@ -859,7 +859,7 @@ impl super::Mls {
 
     /// Puts a delivered item into the inboxes of the listed local devices (idempotent on
     /// (device, group, seq, kind)) and pushes it to their users' gateway sessions.
-    pub async fn mls_receive(&self, item: &wire::MlsDeliverItem) -> crate::Result<usize> {
+    pub async fn mls_receive(&self, item: &wire::MlsDeliverItem) -> crate::error::Result<usize> {
         let mut n = 0;
         let mut pushes: HashMap<i64, Vec<wire::MlsInboxItem>> = HashMap::new();
         for d in &item.devices {
@@ -896,7 +896,7 @@ impl super::Mls {
         for (user, items) in pushes {
             for it in items {
                 self.dispatch(
-                    "MLS_MESSAGE",
+                    Event::MlsMessage,
                     Audience::Users(vec![Snowflake::from_db(user)]),
                     0,
                     serde_json::to_value(it).map_err(Error::internal)?,

@@ -134,7 +134,7 @@ impl Fed<'_> {
         guild: i64,
         server: &str,
         channel: i64,
-    ) -> crate::Result<bool> {
+    ) -> crate::error::Result<bool> {
         let Some(cache) = GuildSnapshot::load(self, guild).await? else {
             return Ok(false);
         };
@@ -358,7 +358,7 @@ fn to_value<T: serde::Serialize>(v: &T) -> Value {
 }
 
 /// Runs one relayed action through the ordinary service layer (same rules as local users).
-async fn execute(h: Arc<Hearth>, actor: Actor, gid: i64, c: Value) -> crate::Result<Value> {
+async fn execute(h: Arc<Hearth>, actor: Actor, gid: i64, c: Value) -> crate::error::Result<Value> {
     let sf = |v: &Value| {
         v.as_str()
             .and_then(|s| s.parse::<u64>().ok())
