@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -36,7 +35,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, FederationConfig, RegistrationPolicy};
-use crate::error::{Error, Result};
+use crate::error::{Error, FedRefusal, Result};
 use crate::events::{Audience, BusEvent, Control, Event};
 use crate::http::Auth;
 use crate::s2s::client::{KeyFallback, map_reqwest, read_capped};
@@ -906,7 +905,7 @@ pub fn federation_routes() -> Router<LinkApi> {
 async fn challenge_document(State(s): State<LinkApi>, Path(token): Path<String>) -> Response {
     let h = &s.hearth;
     if !valid_token(&token) {
-        return FedRejection::new(StatusCode::NOT_FOUND, "H_NOT_FOUND", "no such challenge")
+        return FedRejection::refuse(FedRefusal::NotFound("no such challenge".into()))
             .into_response();
     }
     let registrar = match h
@@ -916,10 +915,10 @@ async fn challenge_document(State(s): State<LinkApi>, Path(token): Path<String>)
     {
         Ok(Some(r)) => r,
         Ok(None) => {
-            return FedRejection::new(StatusCode::NOT_FOUND, "H_NOT_FOUND", "no such challenge")
+            return FedRejection::refuse(FedRefusal::NotFound("no such challenge".into()))
                 .into_response();
         }
-        Err(e) => return e.into_response(),
+        Err(e) => return FedRejection(e).into_response(),
     };
     let mut doc = json!({
         "registrar": registrar,
