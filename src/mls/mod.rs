@@ -37,6 +37,7 @@ use crate::service::Hearth;
 use crate::storage::now_ms;
 use crate::wire;
 
+pub mod hub;
 pub mod service;
 
 /// The one ciphersuite accepted.

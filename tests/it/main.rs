@@ -5,6 +5,7 @@
 mod harness;
 mod network;
 
+mod architecture;
 mod auth;
 mod authz;
 mod bad_input;
