@@ -386,9 +386,9 @@ pub async fn remote_join(ctx: &mut Ctx, members: Option<usize>) -> Res<()> {
             tx.commit().await.map_err(err("commit"))?;
         }};
     }
-    match &host.hearth.db {
-        hearth::storage::Db::Sqlite(p) => seed!(p),
-        hearth::storage::Db::Postgres(p) => seed!(p),
+    match &*host.hearth.db {
+        hearth_db::Db::Sqlite(p) => seed!(p),
+        hearth_db::Db::Postgres(p) => seed!(p),
     }
     eprintln!(
         "  seeded {m} members in {:.1} s",

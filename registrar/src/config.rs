@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use hearth::config::{Bucket, FederationConfig};
+use hearth_federation::http::OutboundConfig;
+use hearth_federation::ratelimit::Bucket;
 use serde::{Deserialize, Serialize};
 
 /// Rate limits of the registrar (token buckets).
@@ -67,9 +68,10 @@ pub struct RegistrarConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key matching `tls_cert`.
     pub tls_key: Option<PathBuf>,
-    /// Outbound fetches from homeservers (discovery, DNS servers, CA roots, private-address
-    /// policy, size/time/redirect caps): the homeserver's federation settings.
-    pub outbound: FederationConfig,
+    /// Outbound fetches from homeservers: discovery (DNS servers, well-known port), CA
+    /// roots, private-address policy, time and redirect caps (the same keys as the
+    /// homeserver's `federation.*`).
+    pub outbound: OutboundConfig,
     /// Lifetime of a challenge token, ms.
     pub challenge_ttl_ms: u64,
     /// A server's key document is re-verified when its last check is older than this, ms.
@@ -101,7 +103,7 @@ impl Default for RegistrarConfig {
             database_max_connections: 8,
             tls_cert: None,
             tls_key: None,
-            outbound: FederationConfig::default(),
+            outbound: OutboundConfig::default(),
             challenge_ttl_ms: 10 * 60 * 1000,
             reverify_interval_ms: 60 * 60 * 1000,
             check_interval_ms: 60 * 1000,

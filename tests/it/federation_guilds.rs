@@ -39,8 +39,8 @@ async fn db_contains(srv: &TestServer, needle: &str) -> bool {
     let pat = format!("%{needle}%");
     let q1 = "SELECT COUNT(*) FROM messages WHERE content LIKE $1";
     let q2 = "SELECT (SELECT COUNT(*) FROM replica_events WHERE event LIKE $1) + (SELECT COUNT(*) FROM guild_events WHERE event LIKE $1)";
-    let n: i64 = match &srv.hearth.db {
-        hearth::storage::Db::Sqlite(p) => {
+    let n: i64 = match &*srv.hearth.db {
+        hearth_db::Db::Sqlite(p) => {
             sqlx::query_scalar::<_, i64>(q1)
                 .bind(&pat)
                 .fetch_one(p)
@@ -52,7 +52,7 @@ async fn db_contains(srv: &TestServer, needle: &str) -> bool {
                     .await
                     .unwrap()
         }
-        hearth::storage::Db::Postgres(p) => {
+        hearth_db::Db::Postgres(p) => {
             sqlx::query_scalar::<_, i64>(q1)
                 .bind(&pat)
                 .fetch_one(p)
@@ -1240,8 +1240,8 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
         .await
         .unwrap();
     let q = "DELETE FROM replica_events WHERE guild_id = $1 AND seq > $2";
-    match &a.hearth.db {
-        hearth::storage::Db::Sqlite(p) => {
+    match &*a.hearth.db {
+        hearth_db::Db::Sqlite(p) => {
             sqlx::query(q)
                 .bind(gid_a)
                 .bind(rows[0].seq)
@@ -1249,7 +1249,7 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
                 .await
                 .unwrap();
         }
-        hearth::storage::Db::Postgres(p) => {
+        hearth_db::Db::Postgres(p) => {
             sqlx::query(q)
                 .bind(gid_a)
                 .bind(rows[0].seq)

@@ -661,14 +661,14 @@ async fn migrations_apply_on_this_backend() {
     })
     .count() as i64;
     assert!(files >= 1);
-    let applied: i64 = match &srv.hearth.db {
-        hearth::storage::Db::Sqlite(p) => {
+    let applied: i64 = match &*srv.hearth.db {
+        hearth_db::Db::Sqlite(p) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
                 .fetch_one(p)
                 .await
                 .unwrap()
         }
-        hearth::storage::Db::Postgres(p) => {
+        hearth_db::Db::Postgres(p) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
                 .fetch_one(p)
                 .await
@@ -680,9 +680,9 @@ async fn migrations_apply_on_this_backend() {
         "applied migrations vs files in migrations/{dir}"
     );
     // The backend is the one requested.
-    match (srv.backend, &srv.hearth.db) {
-        (Backend::Sqlite, hearth::storage::Db::Sqlite(_))
-        | (Backend::Postgres, hearth::storage::Db::Postgres(_)) => {}
+    match (srv.backend, &*srv.hearth.db) {
+        (Backend::Sqlite, hearth_db::Db::Sqlite(_))
+        | (Backend::Postgres, hearth_db::Db::Postgres(_)) => {}
         (b, _) => panic!("requested {b:?} but the server runs another backend"),
     }
     // The schema works end to end: a write and a read.
@@ -704,15 +704,15 @@ async fn migrations_are_idempotent_on_restart() {
         .await
         .expect("second build over a migrated database");
     let n = app.hearth.db.clone();
-    match &n {
-        hearth::storage::Db::Sqlite(p) => {
+    match &*n {
+        hearth_db::Db::Sqlite(p) => {
             let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
                 .fetch_one(p)
                 .await
                 .unwrap();
             assert_eq!(users, 1);
         }
-        hearth::storage::Db::Postgres(p) => {
+        hearth_db::Db::Postgres(p) => {
             let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
                 .fetch_one(p)
                 .await

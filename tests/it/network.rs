@@ -219,13 +219,13 @@ impl TestNetwork {
                     &issuer,
                     &dir,
                     server_ip(names.len()),
-                    FederationConfig {
+                    hearth_federation::http::OutboundConfig {
                         extra_ca_certs: vec![ca_pem.clone()],
                         allow_private_addresses: true,
                         nameservers: vec![dns_addr],
                         well_known_port: port,
                         request_timeout_ms: 5_000,
-                        ..FederationConfig::default()
+                        ..Default::default()
                     },
                     ca_pem.clone(),
                     rf,

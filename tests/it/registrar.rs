@@ -10,7 +10,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hearth::config::{Bucket, FederationConfig};
+use hearth::config::Bucket;
+use hearth_federation::http::OutboundConfig;
 use hearth_federation::request::{RequestFields, sign_request};
 use hearth_federation::sign::{self, Purpose};
 use hearth_registrar::RegistrarConfig;
@@ -89,7 +90,7 @@ impl TestRegistrar {
         issuer: &rcgen::Issuer<'_, rcgen::KeyPair>,
         dir: &Path,
         ip: IpAddr,
-        outbound: FederationConfig,
+        outbound: OutboundConfig,
         ca_pem: PathBuf,
         rf: impl FnOnce(&mut RegistrarConfig),
     ) -> TestRegistrar {
