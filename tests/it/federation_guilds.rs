@@ -3,36 +3,19 @@
 //! events asserted on every server, per-server id spaces, hidden channels, remote moderation,
 //! downtime of a member and of the host, and the rejections of spec/federation.md §§6-7.
 
-use std::time::Duration;
-
 use hearth_federation::event::{HostEvent, OriginAction};
 use hearth_federation::sign::content_hash;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::gateway::{GUILD_MEMBERS, GUILD_MESSAGE_REACTIONS, GUILD_MESSAGES, GUILDS, Gw};
-use crate::harness::{Client, TestServer, s};
+use crate::harness::{Client, TestServer, eventually, s};
 use crate::network::TestNetwork;
 
 const A: &str = "a.hearth.test";
 const B: &str = "b.hearth.test";
 const C: &str = "c.hearth.test";
 const ALL: u64 = GUILDS | GUILD_MESSAGES | GUILD_MEMBERS | GUILD_MESSAGE_REACTIONS;
-
-/// Waits (bounded) until `f` holds: for effects of asynchronous delivery between servers.
-async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..500 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
 
 /// Whether any message or stored replica event of a server contains `needle`.
 async fn db_contains(srv: &TestServer, needle: &str) -> bool {

@@ -43,7 +43,9 @@ fn file_names(dir: &Path) -> Vec<String> {
 }
 
 fn versions(m: &sqlx::migrate::Migrator) -> Vec<(i64, String)> {
-    m.iter().map(|m| (m.version, m.description.to_string())).collect()
+    m.iter()
+        .map(|m| (m.version, m.description.to_string()))
+        .collect()
 }
 
 async fn schema(db: &Db) -> Schema {
@@ -60,7 +62,9 @@ async fn schema(db: &Db) -> Schema {
     .expect("schema query");
     let mut out = Schema::new();
     for (table, column, ty) in rows {
-        out.entry(table).or_default().push((column, type_class(&ty)));
+        out.entry(table)
+            .or_default()
+            .push((column, type_class(&ty)));
     }
     for cols in out.values_mut() {
         cols.sort();
@@ -155,5 +159,9 @@ async fn homeserver_migrations_are_in_step_on_sqlite_and_postgres() {
 
 #[tokio::test]
 async fn registrar_migrations_are_in_step_on_sqlite_and_postgres() {
-    check_in_step("registrar/migrations", hearth_registrar::storage::MIGRATIONS).await;
+    check_in_step(
+        "registrar/migrations",
+        hearth_registrar::storage::MIGRATIONS,
+    )
+    .await;
 }
