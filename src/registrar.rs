@@ -33,14 +33,15 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
-use crate::api::{AppState, Auth};
 use crate::config::{Config, RegistrationPolicy};
-use crate::error::{Error, FieldErrors, Result};
+use crate::error::{Error, Result};
 use crate::events::{Audience, BusEvent, Control};
+use crate::http::Auth;
 use crate::s2s::client::KeyFallback;
 use crate::s2s::inbound::FedRejection;
 use crate::s2s::{FedError, Federation, now_ms};
 use crate::service::Hearth;
+use crate::service::ports::OnlineMembers;
 use crate::snowflake::Snowflake;
 use crate::storage::{DiscoverableGuildRow, InviteRow};
 
@@ -54,34 +55,6 @@ pub const MAX_REGISTRAR_RESPONSE: usize = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------
 // Shared checks
-
-/// Validates directory tags (at most 5, each 1-24 characters of `[a-z0-9-]`, lower-cased,
-/// duplicates dropped) and returns them space-separated; problems go to `errs` at
-/// `discovery_tags`.
-pub fn check_tags(tags: &[String], errs: &mut FieldErrors) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for t in tags {
-        let t = t.trim().to_ascii_lowercase();
-        let ok = (1..=24).contains(&t.len())
-            && t.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !ok {
-            errs.add(
-                "discovery_tags",
-                "BASE_TYPE_BAD_VALUE",
-                "Tags are 1-24 characters of a-z, 0-9 and '-'.",
-            );
-            continue;
-        }
-        if !out.contains(&t) {
-            out.push(t);
-        }
-    }
-    if out.len() > 5 {
-        errs.add("discovery_tags", "BASE_TYPE_MAX_LENGTH", "At most 5 tags.");
-    }
-    out.join(" ")
-}
 
 /// Verifies a notary answer (spec/registrar.md "Key notary"): a
 /// `hearth.registrar-notary.v1` signature by the registrar with `registrar_key`, the
@@ -166,7 +139,7 @@ pub struct Link {
     status: watch::Sender<LinkStatus>,
     jobs: mpsc::UnboundedSender<Job>,
     jobs_rx: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
-    gateway: std::sync::OnceLock<std::sync::Weak<crate::gateway::Gateway>>,
+    online: std::sync::OnceLock<std::sync::Weak<dyn OnlineMembers>>,
 }
 
 impl std::fmt::Debug for Link {
@@ -221,7 +194,7 @@ impl Link {
             status: watch::channel(LinkStatus::default()).0,
             jobs: tx,
             jobs_rx: Mutex::new(Some(rx)),
-            gateway: std::sync::OnceLock::new(),
+            online: std::sync::OnceLock::new(),
         });
         if link.pinned.is_some() {
             fed.client.set_key_fallback(link.clone());
@@ -230,13 +203,13 @@ impl Link {
     }
 
     /// Lets summaries count online members (users with a connected gateway session).
-    pub fn set_gateway(&self, gateway: &Arc<crate::gateway::Gateway>) {
-        let _ = self.gateway.set(Arc::downgrade(gateway));
+    pub fn set_online(&self, online: std::sync::Weak<dyn OnlineMembers>) {
+        let _ = self.online.set(online);
     }
 
     /// Members of `guild_id` with at least one connected gateway session.
     fn online_count(&self, guild_id: i64) -> i64 {
-        let Some(gw) = self.gateway.get().and_then(std::sync::Weak::upgrade) else {
+        let Some(gw) = self.online.get().and_then(std::sync::Weak::upgrade) else {
             return 0;
         };
         gw.online_members(guild_id)
@@ -351,7 +324,7 @@ impl Link {
         self.status.send_modify(|s| match &res {
             Ok(_) => {
                 s.registrations += 1;
-                s.registered_key = Some(h.fed.keyring.current().key_id().to_owned());
+                s.registered_key = Some(self.fed.keyring.current().key_id().to_owned());
                 s.last_error = None;
             }
             Err(e) => s.last_error = Some(e.to_string()),
@@ -407,7 +380,7 @@ impl Link {
     pub async fn sync_guild(&self, h: &Hearth, guild_id: i64) -> Result<()> {
         let me = &self.server_name;
         let path = format!("{API}/servers/{me}/guilds/{guild_id}");
-        match guild_summary(h, guild_id, self.online_count(guild_id)).await? {
+        match guild_summary(h, &self.fed, guild_id, self.online_count(guild_id)).await? {
             Some(summary) => {
                 self.signed(Method::PUT, &path, Some(&summary)).await?;
             }
@@ -550,7 +523,7 @@ impl Link {
                     None => return,
                 },
                 _ = key_check.tick() => {
-                    let current = h.fed.keyring.current().key_id().to_owned();
+                    let current = self.fed.keyring.current().key_id().to_owned();
                     let st = self.status.borrow().clone();
                     if st.registrations > 0
                         && st.registered_key.as_deref() != Some(current.as_str())
@@ -705,7 +678,12 @@ async fn directory_invite(h: &Hearth, g: &DiscoverableGuildRow) -> Result<Option
 ///
 /// # Errors
 /// Database errors.
-pub async fn guild_summary(h: &Hearth, guild_id: i64, online_count: i64) -> Result<Option<Value>> {
+pub async fn guild_summary(
+    h: &Hearth,
+    fed: &Federation,
+    guild_id: i64,
+    online_count: i64,
+) -> Result<Option<Value>> {
     let Some(g) = h.db.discoverable_guild(guild_id).await? else {
         return Ok(None);
     };
@@ -723,7 +701,7 @@ pub async fn guild_summary(h: &Hearth, guild_id: i64, online_count: i64) -> Resu
             .unwrap_or_else(|| Snowflake::from_db(g.id).timestamp_ms());
     let tags: Vec<&str> = g.discovery_tags.split_whitespace().collect();
     let mut v = json!({
-        "server_name": h.fed.server_name,
+        "server_name": fed.server_name,
         "guild_id": g.id.to_string(),
         "name": g.name,
         "description": g.description,
@@ -739,8 +717,8 @@ pub async fn guild_summary(h: &Hearth, guild_id: i64, online_count: i64) -> Resu
     sign::sign_json(
         Purpose::GuildSummary,
         &mut v,
-        &h.fed.server_name,
-        &h.fed.keyring.current(),
+        &fed.server_name,
+        &fed.keyring.current(),
     )
     .map_err(Error::internal)?;
     Ok(Some(v))
@@ -749,8 +727,32 @@ pub async fn guild_summary(h: &Hearth, guild_id: i64, online_count: i64) -> Resu
 // ---------------------------------------------------------------------------------------
 // Routes
 
+/// State of the registrar link's routes: the services, the federation layer (the server's
+/// name and key) and the link itself (`None` without `registrar.url`).
+#[derive(Clone)]
+pub struct LinkApi {
+    pub hearth: Arc<Hearth>,
+    pub fed: Arc<Federation>,
+    pub link: Option<Arc<Link>>,
+}
+
+impl axum::extract::FromRef<LinkApi> for Arc<Hearth> {
+    fn from_ref(s: &LinkApi) -> Arc<Hearth> {
+        s.hearth.clone()
+    }
+}
+
+impl LinkApi {
+    /// The link; 503 when no registrar is configured.
+    fn link(&self) -> Result<&Arc<Link>> {
+        self.link
+            .as_ref()
+            .ok_or_else(|| Error::Unavailable("no registrar is configured".into()))
+    }
+}
+
 /// Federation-listener routes: the challenge document.
-pub fn federation_routes() -> Router<AppState> {
+pub fn federation_routes() -> Router<LinkApi> {
     Router::new().route(
         &format!("{CHALLENGE_PATH}/{{token}}"),
         get(challenge_document),
@@ -759,7 +761,8 @@ pub fn federation_routes() -> Router<AppState> {
 
 /// `GET /.well-known/hearth/registrar-challenge/{token}`: the signed challenge document for a
 /// token of this server's own pending registration; 404 `H_NOT_FOUND` for any other token.
-async fn challenge_document(State(h): State<Arc<Hearth>>, Path(token): Path<String>) -> Response {
+async fn challenge_document(State(s): State<LinkApi>, Path(token): Path<String>) -> Response {
+    let h = &s.hearth;
     if !valid_token(&token) {
         return FedRejection::new(StatusCode::NOT_FOUND, "H_NOT_FOUND", "no such challenge")
             .into_response();
@@ -778,15 +781,15 @@ async fn challenge_document(State(h): State<Arc<Hearth>>, Path(token): Path<Stri
     };
     let mut doc = json!({
         "registrar": registrar,
-        "server_name": h.fed.server_name,
+        "server_name": s.fed.server_name,
         "token": token,
         "ts": now_ms(),
     });
     match sign::sign_json(
         Purpose::RegistrarChallenge,
         &mut doc,
-        &h.fed.server_name,
-        &h.fed.keyring.current(),
+        &s.fed.server_name,
+        &s.fed.keyring.current(),
     ) {
         Ok(()) => Json(doc).into_response(),
         Err(e) => Error::internal(e).into_response(),
@@ -794,18 +797,12 @@ async fn challenge_document(State(h): State<Arc<Hearth>>, Path(token): Path<Stri
 }
 
 /// Client routes (mounted under `/api/v10` with the API's rate limits).
-pub fn client_routes() -> Router<AppState> {
+pub fn client_routes() -> Router<LinkApi> {
     Router::new()
         .route("/discovery/guilds", get(discovery_guilds))
         .route("/discovery/servers", get(discovery_servers))
         .route("/discovery/users/{handle}", get(discovery_user))
         .route("/discovery/@me", get(my_discovery).patch(set_my_discovery))
-}
-
-fn link(h: &Hearth) -> Result<&Arc<Link>> {
-    h.registrar
-        .as_ref()
-        .ok_or_else(|| Error::Unavailable("no registrar is configured".into()))
 }
 
 /// Query parameters passed through to the registrar's guild search.
@@ -861,11 +858,11 @@ fn registrar_error(e: FedError) -> Error {
 /// registrar's search, each summary's signature checked against its server's keys; every
 /// result carries `join_code` (`code@server`) for `POST /invites/{join_code}`.
 async fn discovery_guilds(
-    State(h): State<Arc<Hearth>>,
+    State(api): State<LinkApi>,
     Auth(_a): Auth,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
-    let link = link(&h)?;
+    let link = api.link()?;
     let query = passthrough(raw.as_deref(), &GUILD_QUERY_KEYS)?;
     let page = link
         .get(&format!("{API}/guilds?{query}"))
@@ -876,12 +873,12 @@ async fn discovery_guilds(
         let Some(server) = s["server_name"].as_str().map(str::to_owned) else {
             continue;
         };
-        if !verify_summary(&h, &s, &server).await {
+        if !verify_summary(&api.fed, &s, &server).await {
             tracing::info!(server, "dropping a guild summary that does not verify");
             continue;
         }
         let code = s["invite_code"].as_str().unwrap_or_default();
-        let join_code = if server == h.fed.server_name {
+        let join_code = if server == api.fed.server_name {
             code.to_owned()
         } else {
             format!("{code}@{server}")
@@ -900,25 +897,25 @@ async fn discovery_guilds(
     })))
 }
 
-async fn verify_summary(h: &Hearth, s: &Value, server: &str) -> bool {
+async fn verify_summary(fed: &Federation, s: &Value, server: &str) -> bool {
     let ts = s["ts"].as_u64().unwrap_or(0);
     let sigs = sign::signatures(s).unwrap_or_default();
     let Some(key_id) = sigs.get(server).and_then(|m| m.keys().next()).cloned() else {
         return false;
     };
-    if h.fed.client.ensure_key(server, &key_id).await.is_err() {
+    if fed.client.ensure_key(server, &key_id).await.is_err() {
         return false;
     }
-    sign::verify_signed_by(Purpose::GuildSummary, s, server, &h.fed.client.keys(), ts).is_ok()
+    sign::verify_signed_by(Purpose::GuildSummary, s, server, &fed.client.keys(), ts).is_ok()
 }
 
 /// `GET /discovery/servers?limit=&offset=`: the registrar's server directory.
 async fn discovery_servers(
-    State(h): State<Arc<Hearth>>,
+    State(s): State<LinkApi>,
     Auth(_a): Auth,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
-    let link = link(&h)?;
+    let link = s.link()?;
     let query = passthrough(raw.as_deref(), &["limit", "offset", "include_stale"])?;
     let page = link
         .get(&format!("{API}/servers?{query}"))
@@ -930,11 +927,11 @@ async fn discovery_servers(
 /// `GET /discovery/users/{handle}`: exact handle lookup at the registrar (404 10013 when
 /// unknown or not opted in).
 async fn discovery_user(
-    State(h): State<Arc<Hearth>>,
+    State(s): State<LinkApi>,
     Auth(_a): Auth,
     Path(handle): Path<String>,
 ) -> Result<Json<Value>> {
-    let link = link(&h)?;
+    let link = s.link()?;
     if hearth_federation::names::parse_handle(&handle).is_err() {
         return Err(crate::error::field_error(
             "handle",
@@ -952,16 +949,16 @@ async fn discovery_user(
 }
 
 /// `GET /discovery/@me`: `{discoverable}` (handle lookup opt-in).
-async fn my_discovery(State(h): State<Arc<Hearth>>, Auth(a): Auth) -> Result<Json<Value>> {
-    let on = h.db.user_discoverable(a.user.id).await?;
+async fn my_discovery(State(s): State<LinkApi>, Auth(a): Auth) -> Result<Json<Value>> {
+    let on = s.hearth.db.user_discoverable(a.user.id).await?;
     Ok(Json(json!({ "discoverable": on })))
 }
 
 /// `PATCH /discovery/@me` `{discoverable: bool}`: opt in to (or out of) handle lookup.
 async fn set_my_discovery(
-    State(h): State<Arc<Hearth>>,
+    State(s): State<LinkApi>,
     Auth(a): Auth,
-    crate::api::Body(body): crate::api::Body<Value>,
+    crate::http::Body(body): crate::http::Body<Value>,
 ) -> Result<Json<Value>> {
     let Some(on) = body["discoverable"].as_bool() else {
         return Err(crate::error::field_error(
@@ -973,8 +970,8 @@ async fn set_my_discovery(
     if a.user.bot || a.user.home_server.is_some() {
         return Err(Error::MissingPermissions);
     }
-    h.db.set_user_discoverable(a.user.id, on).await?;
-    if let Some(l) = &h.registrar {
+    s.hearth.db.set_user_discoverable(a.user.id, on).await?;
+    if let Some(l) = &s.link {
         l.user_changed(a.user.id);
     }
     Ok(Json(json!({ "discoverable": on })))

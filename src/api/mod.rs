@@ -1,501 +1,208 @@
-//! The HTTP surface: router, extractors and middleware. Handlers (in [`routes`]) are thin:
-//! they extract, call one service method and serialize.
-//!
-//! Every rejection (bad JSON, wrong types, bad path ids, oversize bodies, unknown routes)
-//! becomes a Discord-format error from [`crate::error::Error`].
+//! The client API (Discord's REST API, "Resources" and "Topics" of its documentation): the
+//! route table mounted under `/api`, `/api/v9` and `/api/v10` by the composition root, and
+//! the handlers, one file per group of resources. Each handler names its method and path,
+//! extracts, calls one service method and returns JSON (or 204).
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::{
-    ConnectInfo, FromRef, FromRequest, FromRequestParts, MatchedPath, Request, State,
-};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use serde::de::DeserializeOwned;
+use axum::routing::{delete, get, patch, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-use crate::error::{Error, FieldErrors, Rule};
-use crate::ratelimit::{Allowed, KeyedLimiter};
-use crate::service::{Actor, Hearth};
+use crate::error::{Error, Result};
+use crate::service::Hearth;
+use crate::snowflake::Snowflake;
 
-pub mod routes;
+mod apps;
+mod auth;
+mod channels;
+mod guilds;
 
-/// Shared state of the HTTP server.
-#[derive(Clone)]
-pub struct AppState {
-    pub hearth: Arc<Hearth>,
-    pub limits: Arc<RouteLimits>,
-    pub gateway: Arc<crate::gateway::Gateway>,
-    /// The federation log writer and delivery queue of guilds hosted here.
-    pub log: Arc<crate::s2s::guild_log::GuildLog>,
+use apps::*;
+use auth::*;
+use channels::*;
+use guilds::*;
+
+type H = State<Arc<Hearth>>;
+
+/// 204 No Content.
+pub(crate) fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
 }
 
-impl FromRef<AppState> for Arc<Hearth> {
-    fn from_ref(s: &AppState) -> Arc<Hearth> {
-        s.hearth.clone()
-    }
-}
-
-/// The authenticated caller (`Authorization: Bearer <jwt>` or `Bot <token>`); 401 otherwise.
-pub struct Auth(pub Actor);
-
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        if let Some(a) = parts.extensions.get::<Actor>() {
-            return Ok(Auth(a.clone()));
-        }
-        let h = parts
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(Error::Unauthorized)?;
-        let actor = state.hearth.authenticate(h).await?;
-        crate::events::set_actor(actor.user.id);
-        parts.extensions.insert(actor.clone());
-        Ok(Auth(actor))
-    }
-}
-
-/// A JSON body: unknown fields ignored, `null` accepted for optional fields; errors are
-/// 50109 (not JSON / not UTF-8), 50035 with the failing field's path, 413 40005 (too large).
-pub struct Body<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
-    type Rejection = Error;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge
-            } else {
-                Error::Rule(Rule::InvalidJson)
-            }
-        })?;
-        parse_json(&bytes).map(Body)
-    }
-}
-
-/// Parses a JSON body with Discord-style errors (see [`Body`]).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    if std::str::from_utf8(bytes).is_err() {
-        return Err(Error::Rule(Rule::InvalidJson));
-    }
-    let bytes: &[u8] = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        b"{}"
-    } else {
-        bytes
-    };
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
-        Ok(v) => {
-            // Only whitespace may follow the value (`{...} trailing` is not JSON).
-            de.end().map_err(|_| Error::Rule(Rule::InvalidJson))?;
-            // PostgreSQL cannot store NUL in text: refuse it here, the same on every backend.
-            if has_nul_escape(bytes) {
-                let path = serde_json::from_slice::<serde_json::Value>(bytes)
-                    .ok()
-                    .and_then(|v| nul_path(&v))
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or_else(|| "_root".to_string());
-                let mut f = FieldErrors::new();
-                f.add(
-                    path,
-                    "BASE_TYPE_INVALID",
-                    "Must not contain NUL characters.",
-                );
-                return Err(Error::InvalidForm(f));
-            }
-            Ok(v)
-        }
-        Err(e) => {
-            let inner = e.inner();
-            if inner.is_syntax() || inner.is_eof() {
-                return Err(Error::Rule(Rule::InvalidJson));
-            }
-            // Dotted path (`messages.0`, `embeds.0.title`) so the error nests like Discord's.
-            let path = e
-                .path()
-                .iter()
-                .filter_map(|seg| match seg {
-                    serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
-                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-                    serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
-                    serde_path_to_error::Segment::Unknown => None,
-                })
-                .collect::<Vec<_>>()
-                .join(".");
-            let path = if path.is_empty() {
-                "_root".to_string()
-            } else {
-                path
-            };
-            let msg = inner.to_string();
-            let code = if msg.contains("missing field") {
-                "BASE_TYPE_REQUIRED"
-            } else {
-                "BASE_TYPE_INVALID"
-            };
-            let mut f = FieldErrors::new();
-            let field = if let Some(rest) = msg.strip_prefix("missing field `") {
-                rest.split('`').next().unwrap_or("_root").to_string()
-            } else {
-                path
-            };
-            f.add(field, code, strip_position(&msg));
-            Err(Error::InvalidForm(f))
-        }
-    }
-}
-
-/// Whether raw JSON has a `\u0000` escape (the only way a NUL gets into a JSON string).
-fn has_nul_escape(bytes: &[u8]) -> bool {
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(&b"0000"[..]) {
-                return true;
-            }
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    false
-}
-
-/// Dotted path of the first string (value or key) containing NUL.
-fn nul_path(v: &serde_json::Value) -> Option<String> {
-    use serde_json::Value as V;
-    let join = |head: String, rest: String| {
-        if rest.is_empty() {
-            head
-        } else {
-            format!("{head}.{rest}")
-        }
-    };
-    match v {
-        V::String(s) if s.contains('\0') => Some(String::new()),
-        V::Array(a) => a
-            .iter()
-            .enumerate()
-            .find_map(|(i, x)| nul_path(x).map(|p| join(i.to_string(), p))),
-        V::Object(o) => o.iter().find_map(|(k, x)| {
-            if k.contains('\0') {
-                Some("_root".to_string())
-            } else {
-                nul_path(x).map(|p| join(k.clone(), p))
-            }
-        }),
-        _ => None,
-    }
-}
-
-fn strip_position(msg: &str) -> String {
-    match msg.find(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
-}
-
-/// Path parameters; a malformed id is a 50035 `NUMBER_TYPE_COERCE`, like Discord.
-pub struct P<T>(pub T);
-
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for P<T> {
-    type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Path(v)) => Ok(P(v)),
-            Err(e) => {
-                let mut f = FieldErrors::new();
-                f.add(
-                    "_path",
-                    "NUMBER_TYPE_COERCE",
-                    strip_position(&e.body_text()),
-                );
-                Err(Error::InvalidForm(f))
-            }
-        }
-    }
-}
-
-/// Query parameters; bad values are 50035.
-pub struct Q<T>(pub T);
-
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Q<T> {
-    type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(Q(v)),
-            Err(e) => {
-                let mut f = FieldErrors::new();
-                f.add(
-                    "_query",
-                    "BASE_TYPE_INVALID",
-                    strip_position(&e.body_text()),
-                );
-                Err(Error::InvalidForm(f))
-            }
-        }
-    }
-}
-
-/// `X-Audit-Log-Reason` (URL-encoded, as Discord libraries send it), at most 512 characters.
-pub struct Reason(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Reason {
-    type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
-        Ok(Reason(
-            parts
-                .headers
-                .get("x-audit-log-reason")
-                .and_then(|v| v.to_str().ok())
-                .map(|s| {
-                    percent_encoding::percent_decode_str(s)
-                        .decode_utf8_lossy()
-                        .chars()
-                        .filter(|c| *c != '\0')
-                        .take(512)
-                        .collect()
-                }),
-        ))
-    }
-}
-
-/// The client IP: the socket peer, or the right-most untrusted `X-Forwarded-For` entry when
-/// the peer is a configured trusted proxy.
-pub struct ClientIp(pub IpAddr);
-
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trusted: &[IpAddr]) -> IpAddr {
-    let peer_ip = peer.map(|p| p.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    if !trusted.contains(&peer_ip) {
-        return peer_ip;
-    }
-    let chain: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    chain
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer_ip)
-}
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
-        Ok(ClientIp(client_ip(
-            &parts.headers,
-            peer,
-            &state.hearth.config.trusted_proxies,
-        )))
-    }
-}
-
-/// `User-Agent`, if any.
-pub struct UserAgent(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
-    type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
-        Ok(UserAgent(
-            parts
-                .headers
-                .get("user-agent")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-        ))
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Rate limits
-
-/// The route buckets and the global limit (configured by `rate_limits`).
-pub struct RouteLimits {
-    global: KeyedLimiter<String>,
-    default_route: KeyedLimiter<(String, String)>,
-    message_create: KeyedLimiter<(String, String)>,
-    reactions: KeyedLimiter<(String, String)>,
-}
-
-impl RouteLimits {
-    pub fn new(c: &crate::config::RateLimits) -> Self {
-        RouteLimits {
-            global: KeyedLimiter::new(
-                crate::config::Bucket {
-                    limit: c.global_per_second,
-                    per_seconds: 1.0,
-                },
-                "global",
-                true,
-            ),
-            default_route: KeyedLimiter::new(c.default_route, "user", false),
-            message_create: KeyedLimiter::new(c.message_create, "user", false),
-            reactions: KeyedLimiter::new(c.reactions, "user", false),
-        }
-    }
-    /// Drops state of idle keys (run periodically).
-    pub fn shrink(&self) {
-        self.global.shrink();
-        self.default_route.shrink();
-        self.message_create.shrink();
-        self.reactions.shrink();
-    }
-}
-
-/// The major parameter of a path (Discord: channel_id, guild_id or webhook_id).
-fn major_param(path: &str) -> &str {
-    let mut it = path.split('/');
-    while let Some(seg) = it.next() {
-        if seg == "channels" || seg == "guilds" {
-            return it.next().unwrap_or("");
-        }
-    }
-    ""
-}
-
-/// Applies the global and per-route limits and adds Discord's rate-limit headers.
-pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_default();
-    let identity = match req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(a) => format!("t:{}", crate::service::auth::token_hash(a)),
-        None => {
-            let peer = req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0);
-            format!(
-                "ip:{}",
-                client_ip(req.headers(), peer, &state.hearth.config.trusted_proxies)
-            )
-        }
-    };
-    if let Err(e) = state.limits.global.check(&identity) {
-        let retry = match &e {
-            Error::RateLimited { retry_after, .. } => *retry_after,
-            _ => 0.0,
-        };
-        let mut resp = e.into_response();
-        add_headers(
-            resp.headers_mut(),
-            &Allowed {
-                limit: state.limits.global.limit(),
-                remaining: 0,
-                reset_after: retry,
-            },
-            "global",
-        );
-        return resp;
-    }
-    let method = req.method().clone();
-    let (limiter, bucket_name) =
-        if method == Method::POST && route.ends_with("/channels/{channel_id}/messages") {
-            (&state.limits.message_create, "message_create")
-        } else if route.contains("/reactions") {
-            (&state.limits.reactions, "reactions")
-        } else {
-            (&state.limits.default_route, "default")
-        };
-    let route_key = format!(
-        "{method} {bucket_name} {}",
-        if bucket_name == "default" {
-            route.as_str()
-        } else {
-            ""
-        }
-    );
-    let key = (
-        identity,
-        format!("{route_key} {}", major_param(req.uri().path())),
-    );
-    let bucket_hash = crate::service::auth::token_hash(&route_key)[..16].to_string();
-    match limiter.check(&key) {
-        Ok(a) => {
-            let mut resp = next.run(req).await;
-            add_headers(resp.headers_mut(), &a, &bucket_hash);
-            resp
-        }
-        Err(e) => {
-            let mut resp = e.into_response();
-            if let Ok(v) = HeaderValue::from_str(&bucket_hash) {
-                resp.headers_mut().insert("x-ratelimit-bucket", v);
-            }
-            resp.headers_mut()
-                .insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-            resp
-        }
-    }
-}
-
-fn add_headers(h: &mut HeaderMap, a: &Allowed, bucket: &str) {
-    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
-    let pairs = [
-        ("x-ratelimit-limit", a.limit.to_string()),
-        ("x-ratelimit-remaining", a.remaining.to_string()),
-        ("x-ratelimit-reset", format!("{:.3}", now + a.reset_after)),
-        ("x-ratelimit-reset-after", format!("{:.3}", a.reset_after)),
-        ("x-ratelimit-bucket", bucket.to_string()),
-    ];
-    for (k, v) in pairs {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            h.insert(k, v);
-        }
-    }
-}
-
-/// Adds `Via` to every response (discord.py treats a 429 without it as a proxy ban), and runs
-/// the request inside a [`crate::events::CAUSE`] scope so that what it publishes names its
-/// actor.
-pub async fn via_header(req: Request, next: Next) -> Response {
-    let mut resp = crate::events::CAUSE
-        .scope(
-            std::cell::RefCell::new(crate::events::Cause::default()),
-            next.run(req),
-        )
-        .await;
-    resp.headers_mut()
-        .insert("via", HeaderValue::from_static("1.1 hearth"));
-    resp
-}
-
-/// Builds the whole router (REST under `/api`, `/api/v9`, `/api/v10`; health; gateway).
-pub fn router(state: AppState) -> Router {
-    let api = routes::api_routes()
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit,
-        ))
-        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed });
-    let max_body = state.hearth.config.limits.max_body_bytes;
+/// Routes mounted under `/api`, `/api/v9` and `/api/v10`.
+pub fn routes() -> Router<Arc<Hearth>> {
     Router::new()
-        .nest("/api/v10", api.clone())
-        .nest("/api/v9", api.clone())
-        .nest("/api", api)
-        .merge(routes::top_routes())
-        .fallback(|| async { Error::RouteNotFound })
-        .layer(axum::extract::DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn(via_header))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        // auth
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/sessions", get(list_sessions))
+        .route("/auth/sessions/{session_id}", delete(delete_session))
+        // users
+        .route("/users/@me", get(get_me).patch(modify_me))
+        .route("/users/@me/guilds", get(my_guilds))
+        .route("/users/@me/guilds/{guild_id}", delete(leave_guild))
+        .route("/users/@me/channels", get(my_dms).post(open_dm))
+        .route("/users/@me/relationships", get(relationships))
+        .route(
+            "/users/@me/relationships/{user_id}",
+            put(set_relationship).delete(delete_relationship),
+        )
+        .route("/users/{user_id}", get(get_user))
+        // guilds
+        .route("/guilds", post(create_guild))
+        .route(
+            "/guilds/{guild_id}",
+            get(get_guild).patch(modify_guild).delete(delete_guild),
+        )
+        .route(
+            "/guilds/{guild_id}/channels",
+            get(guild_channels)
+                .post(create_channel)
+                .patch(channel_positions),
+        )
+        .route("/guilds/{guild_id}/members", get(list_members))
+        .route("/guilds/{guild_id}/members/search", get(search_members))
+        .route("/guilds/{guild_id}/members/@me", patch(modify_me_member))
+        .route(
+            "/guilds/{guild_id}/members/{user_id}",
+            get(get_member).patch(modify_member).delete(kick),
+        )
+        .route(
+            "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+            put(add_member_role).delete(remove_member_role),
+        )
+        .route(
+            "/guilds/{guild_id}/roles",
+            get(roles).post(create_role).patch(role_positions),
+        )
+        .route(
+            "/guilds/{guild_id}/roles/{role_id}",
+            get(get_role).patch(modify_role).delete(delete_role),
+        )
+        .route("/guilds/{guild_id}/invites", get(guild_invites))
+        .route("/guilds/{guild_id}/bans", get(list_bans))
+        .route(
+            "/guilds/{guild_id}/bans/{user_id}",
+            get(get_ban).put(ban).delete(unban),
+        )
+        .route("/guilds/{guild_id}/audit-logs", get(audit_log))
+        // channels
+        .route(
+            "/channels/{channel_id}",
+            get(get_channel)
+                .patch(modify_channel)
+                .delete(delete_channel),
+        )
+        .route(
+            "/channels/{channel_id}/permissions/{overwrite_id}",
+            put(put_overwrite).delete(delete_overwrite),
+        )
+        .route(
+            "/channels/{channel_id}/invites",
+            get(channel_invites).post(create_invite),
+        )
+        .route("/channels/{channel_id}/typing", post(typing))
+        .route(
+            "/channels/{channel_id}/messages",
+            get(get_messages).post(create_message),
+        )
+        .route(
+            "/channels/{channel_id}/messages/bulk-delete",
+            post(bulk_delete),
+        )
+        .route("/channels/{channel_id}/messages/pins", get(pins_new))
+        .route(
+            "/channels/{channel_id}/messages/pins/{message_id}",
+            put(pin).delete(unpin),
+        )
+        .route("/channels/{channel_id}/pins", get(pins_old))
+        .route(
+            "/channels/{channel_id}/pins/{message_id}",
+            put(pin).delete(unpin),
+        )
+        .route(
+            "/channels/{channel_id}/messages/{message_id}",
+            get(get_message).patch(edit_message).delete(delete_message),
+        )
+        .route(
+            "/channels/{channel_id}/messages/{message_id}/reactions",
+            delete(clear_reactions),
+        )
+        .route(
+            "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
+            get(reaction_users).delete(clear_emoji),
+        )
+        .route(
+            "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+            put(add_reaction).delete(remove_own_reaction),
+        )
+        .route(
+            "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user_id}",
+            delete(remove_user_reaction),
+        )
+        // invites
+        .route(
+            "/invites/{code}",
+            get(get_invite).post(accept_invite).delete(delete_invite),
+        )
+        // applications and bots
+        .route(
+            "/applications",
+            get(my_applications).post(create_application),
+        )
+        .route(
+            "/applications/@me",
+            get(current_application).patch(modify_current_application),
+        )
+        .route("/applications/{app_id}", patch(modify_application))
+        .route("/applications/{app_id}/bot/reset", post(reset_bot_token))
+        .route("/oauth2/applications/@me", get(current_application))
+        .route("/oauth2/authorize", post(authorize))
+        // instance administration
+        .route("/admin/users", get(admin_users))
+        .route("/admin/users/{user_id}", patch(admin_modify_user))
+        .route("/admin/guilds/{guild_id}", delete(admin_delete_guild))
+        .route("/admin/federation/equivocations", get(admin_equivocations))
+}
+
+/// Routes outside the API prefix: liveness and readiness.
+pub fn top_routes() -> Router<Arc<Hearth>> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+}
+
+/// `GET /health`: liveness.
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `GET /ready`: 200 when the database answers, 503 otherwise.
+async fn ready(h: H) -> Result<Json<Value>> {
+    if h.db.ping().await {
+        Ok(Json(json!({"status": "ready"})))
+    } else {
+        Err(Error::Unavailable("database unreachable".into()))
+    }
+}
+
+/// Paging and filter parameters shared by list routes (`before`/`after`/`around` ids,
+/// `limit`, and route-specific filters).
+#[derive(Deserialize, Default)]
+pub(crate) struct PageQuery {
+    pub(crate) before: Option<Snowflake>,
+    pub(crate) after: Option<Snowflake>,
+    pub(crate) around: Option<Snowflake>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) with_counts: Option<bool>,
+    pub(crate) query: Option<String>,
+    pub(crate) user_id: Option<Snowflake>,
+    pub(crate) action_type: Option<i64>,
 }

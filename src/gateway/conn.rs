@@ -15,11 +15,12 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::compress::Transport;
-use super::{Gateway, GatewayQuery, Presence, Session, SessionState, close};
+use super::{Gateway, GatewayQuery, Session, SessionState, close};
 use crate::error::Error;
 use crate::events::intents;
 use crate::service::Actor;
 use crate::service::bots::approved_intents;
+use crate::service::presence::Presence;
 use crate::snowflake::Snowflake;
 
 #[derive(Deserialize)]
@@ -324,7 +325,7 @@ impl Conn {
             }
         }
         let p = presence_of(id.presence.as_ref());
-        self.gw.publish_presence_of(&actor.user, &guilds, p);
+        self.gw.hearth.publish_presence_of(&actor.user, &guilds, p);
         Ok(())
     }
 
@@ -452,7 +453,7 @@ impl Conn {
                     d["presences"] = json!(
                         chunk
                             .iter()
-                            .filter_map(|m| self.gw.presence_of(m.user_id, g))
+                            .filter_map(|m| self.gw.hearth.presence_of(m.user_id, g))
                             .collect::<Vec<_>>()
                     );
                 }
@@ -491,6 +492,7 @@ impl Conn {
             3 => {
                 let user = self.session.as_ref().map(|s| s.user_id).unwrap_or_default();
                 self.gw
+                    .hearth
                     .publish_presence(user, presence_of(Some(&f.d)))
                     .await;
                 Ok(())

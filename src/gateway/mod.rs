@@ -18,26 +18,26 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::Query;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::response::Response;
+use axum::routing::get;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use crate::api::AppState;
 use crate::events::{Audience, BusEvent, Control, Dispatch, intents};
 use crate::ratelimit::KeyedLimiter;
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
-use crate::storage::UserRow;
 
-pub(crate) mod cache;
 pub mod compress;
 mod conn;
 
-use cache::GuildCache;
+use crate::service::presence::Presence;
+use crate::service::snapshot::{self, GuildSnapshot};
 
 /// Gateway close codes (Discord "Opcodes and Status Codes > Gateway Close Event Codes").
 pub mod close {
@@ -162,13 +162,6 @@ impl SessionState {
     }
 }
 
-/// Presence of a user (Discord "Presence Update").
-#[derive(Clone, Debug)]
-pub(crate) struct Presence {
-    pub status: String,
-    pub activities: Value,
-}
-
 /// The sessions subscribed to one guild.
 #[derive(Default)]
 pub(crate) struct GuildSessions {
@@ -214,9 +207,7 @@ pub struct Gateway {
     pub(crate) hearth: Arc<Hearth>,
     public_url: String,
     pub(crate) registry: Mutex<Registry>,
-    caches: tokio::sync::Mutex<HashMap<i64, Arc<GuildCache>>>,
-    pub(crate) presences: Mutex<HashMap<i64, Presence>>,
-    /// Per-user presence set by each session (the user's presence is the latest one).
+    caches: tokio::sync::Mutex<HashMap<i64, Arc<GuildSnapshot>>>,
     pub(crate) shutting_down: std::sync::atomic::AtomicBool,
     pub(crate) shutdown_notify: Notify,
     pub(crate) identify_limit: KeyedLimiter<i64>,
@@ -230,7 +221,6 @@ impl Gateway {
             public_url,
             registry: Mutex::new(Registry::default()),
             caches: tokio::sync::Mutex::new(HashMap::new()),
-            presences: Mutex::new(HashMap::new()),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             shutdown_notify: Notify::new(),
             identify_limit: KeyedLimiter::new(
@@ -306,12 +296,12 @@ impl Gateway {
             .count()
     }
 
-    pub(crate) async fn cache(&self, guild_id: i64) -> Option<Arc<GuildCache>> {
+    pub(crate) async fn cache(&self, guild_id: i64) -> Option<Arc<GuildSnapshot>> {
         let mut caches = self.caches.lock().await;
         if let Some(c) = caches.get(&guild_id) {
             return Some(c.clone());
         }
-        match GuildCache::load(&self.hearth, guild_id).await {
+        match GuildSnapshot::load(&self.hearth, guild_id).await {
             Ok(Some(c)) => {
                 let c = Arc::new(c);
                 caches.insert(guild_id, c.clone());
@@ -325,19 +315,8 @@ impl Gateway {
         }
     }
 
-    async fn invalidate(&self, guild_id: i64) -> Option<Arc<GuildCache>> {
+    async fn invalidate(&self, guild_id: i64) -> Option<Arc<GuildSnapshot>> {
         self.caches.lock().await.remove(&guild_id)
-    }
-
-    /// The presence object of a user for a guild, if online.
-    pub(crate) fn presence_of(&self, user: i64, guild: i64) -> Option<Value> {
-        let p = self.presences.lock().get(&user).cloned()?;
-        if p.status == "offline" || p.status == "invisible" {
-            return None;
-        }
-        Some(
-            json!({"user": {"id": Snowflake::from_db(user)}, "guild_id": Snowflake::from_db(guild), "status": p.status, "activities": p.activities, "client_status": {"desktop": p.status}}),
-        )
     }
 
     /// Registers a new session and its guilds.
@@ -439,12 +418,14 @@ impl Gateway {
         let cache = self.cache(guild_id).await?;
         let pres = |u: i64| {
             if s.intents & intents::GUILD_PRESENCES != 0 || !s.bot {
-                self.presence_of(u, guild_id)
+                self.hearth.presence_of(u, guild_id)
             } else {
                 None
             }
         };
-        match cache::guild_create(&self.hearth, &cache, s.user_id, s.large_threshold, &pres).await {
+        match snapshot::guild_create(&self.hearth, &cache, s.user_id, s.large_threshold, &pres)
+            .await
+        {
             Ok(v) => {
                 s.state
                     .lock()
@@ -505,7 +486,7 @@ impl Gateway {
                     return;
                 };
                 let fallback = if d.event == "CHANNEL_DELETE" {
-                    cache::overwrites_of_payload(&d.data)
+                    snapshot::overwrites_of_payload(&d.data)
                 } else {
                     None
                 };
@@ -647,63 +628,6 @@ impl Gateway {
         }
     }
 
-    /// Publishes a user's presence to their guilds (lossy). Reads the user's guilds and
-    /// profile from storage; [`Gateway::publish_presence_of`] takes them when known.
-    pub(crate) async fn publish_presence(&self, user: i64, p: Presence) {
-        if !self.set_presence(user, &p) {
-            return;
-        }
-        let Ok(guilds) = self.hearth.db.guild_ids_of(user).await else {
-            return;
-        };
-        let user_obj = match self.hearth.db.user(user).await {
-            Ok(Some(u)) => self.presence_user(&u),
-            _ => json!({"id": Snowflake::from_db(user)}),
-        };
-        self.broadcast_presence(user_obj, &guilds, &p);
-    }
-
-    /// [`Gateway::publish_presence`] for a user whose row and guild ids are at hand (IDENTIFY):
-    /// no storage round trip.
-    pub(crate) fn publish_presence_of(&self, user: &UserRow, guilds: &[i64], p: Presence) {
-        if self.set_presence(user.id, &p) {
-            self.broadcast_presence(self.presence_user(user), guilds, &p);
-        }
-    }
-
-    /// Records the presence; `false` if it did not change (nothing to publish).
-    fn set_presence(&self, user: i64, p: &Presence) -> bool {
-        let prev = self.presences.lock().insert(user, p.clone());
-        !prev
-            .as_ref()
-            .is_some_and(|x| x.status == p.status && x.activities == p.activities)
-    }
-
-    /// Partial user with the handle: member servers match users by handle.
-    fn presence_user(&self, u: &UserRow) -> Value {
-        let w = self.hearth.user_wire(u, false);
-        json!({"id": w.id, "username": w.username, "handle": w.handle, "global_name": w.global_name, "avatar": w.avatar, "bot": w.bot})
-    }
-
-    fn broadcast_presence(&self, user_obj: Value, guilds: &[i64], p: &Presence) {
-        let shown = if p.status == "invisible" {
-            "offline".to_string()
-        } else {
-            p.status.clone()
-        };
-        for g in guilds {
-            self.hearth.publish(Dispatch {
-                event: "PRESENCE_UPDATE",
-                data: json!({"user": user_obj, "guild_id": Snowflake::from_db(*g), "status": shown, "activities": if shown == "offline" { json!([]) } else { p.activities.clone() }, "client_status": {"desktop": shown}}),
-                audience: Audience::Guild { guild_id: Snowflake::from_db(*g), channel: None },
-                intent: intents::GUILD_PRESENCES,
-                has_content: false,
-                lossy: true,
-                cause: None,
-            });
-        }
-    }
-
     /// Called when a connection ends; goes offline when the user has no connected session.
     pub(crate) async fn connection_closed(&self, user: i64) {
         let any = self
@@ -711,14 +635,15 @@ impl Gateway {
             .iter()
             .any(|s| s.state.lock().connected);
         if !any {
-            self.publish_presence(
-                user,
-                Presence {
-                    status: "offline".into(),
-                    activities: json!([]),
-                },
-            )
-            .await;
+            self.hearth
+                .publish_presence(
+                    user,
+                    Presence {
+                        status: "offline".into(),
+                        activities: json!([]),
+                    },
+                )
+                .await;
         }
     }
 }
@@ -829,11 +754,65 @@ pub struct GatewayQuery {
     pub compress: Option<String>,
 }
 
+/// State of the gateway's routes.
+#[derive(Clone)]
+pub struct GatewayState {
+    pub hearth: Arc<Hearth>,
+    pub gateway: Arc<Gateway>,
+}
+
+impl axum::extract::FromRef<GatewayState> for Arc<Hearth> {
+    fn from_ref(s: &GatewayState) -> Arc<Hearth> {
+        s.hearth.clone()
+    }
+}
+
+/// The WebSocket endpoint, mounted at the top level: `GET /gateway`.
+pub fn socket_routes() -> Router<GatewayState> {
+    Router::new().route("/gateway", get(ws_handler))
+}
+
+/// Gateway discovery, mounted under the API prefixes (Discord "Get Gateway", "Get Gateway
+/// Bot"): `GET /gateway` -> `{url}`, `GET /gateway/bot` -> `{url, shards,
+/// session_start_limit}`.
+pub fn api_routes() -> Router<GatewayState> {
+    Router::new()
+        .route("/gateway", get(gateway_url))
+        .route("/gateway/bot", get(gateway_bot_route))
+}
+
+fn host(h: &axum::http::HeaderMap) -> Option<&str> {
+    h.get("host").and_then(|v| v.to_str().ok())
+}
+
+/// `GET /gateway` -> `{url}`.
+async fn gateway_url(
+    State(s): State<GatewayState>,
+    headers: axum::http::HeaderMap,
+) -> axum::Json<Value> {
+    axum::Json(json!({"url": s.gateway.public_url(host(&headers))}))
+}
+
+/// `GET /gateway/bot` -> `{url, shards, session_start_limit}` (bot token).
+async fn gateway_bot_route(
+    State(s): State<GatewayState>,
+    headers: axum::http::HeaderMap,
+    crate::http::Auth(a): crate::http::Auth,
+) -> axum::Json<Value> {
+    axum::Json(s.gateway.gateway_bot(&a, host(&headers)))
+}
+
+impl crate::service::ports::OnlineMembers for Gateway {
+    fn online_members(&self, guild_id: i64) -> i64 {
+        Gateway::online_members(self, guild_id)
+    }
+}
+
 /// `GET /gateway`: the WebSocket upgrade. Buffers are kept small (1 KiB read) so an idle
 /// uncompressed session costs a few KiB; frames queued in one flush are written together up
 /// to 8 KiB (tungstenite's write buffer keeps the capacity of the largest write).
-pub async fn ws_handler(
-    State(s): State<AppState>,
+async fn ws_handler(
+    State(s): State<GatewayState>,
     Query(q): Query<GatewayQuery>,
     headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,

@@ -30,9 +30,9 @@ use rand::Rng;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::{AppState, Auth, Body, P, Q};
 use crate::error::Error;
-use crate::s2s::{FedError, FedRejection, SignedRequest};
+use crate::http::{Auth, Body, P, Q};
+use crate::s2s::{FedError, FedRejection, Federation, SignedRequest};
 use crate::service::Hearth;
 use crate::storage::now_ms;
 use crate::wire;
@@ -71,7 +71,61 @@ pub mod code {
     pub const FEDERATION: u32 = 60009;
 }
 
-/// In-memory state of the MLS services (owned by [`Hearth`] as `mls`).
+/// The MLS services of one homeserver: the service layer, the federation layer (remote
+/// claims, hub submissions, delivery) and the MLS in-memory state. Dereferences to
+/// [`Hearth`], so the rules in [`service`] read as in the service layer.
+pub struct Mls {
+    pub hearth: Arc<Hearth>,
+    pub fed: Arc<Federation>,
+    pub(crate) mls: MlsState,
+}
+
+impl std::ops::Deref for Mls {
+    type Target = Hearth;
+    fn deref(&self) -> &Hearth {
+        &self.hearth
+    }
+}
+
+impl Mls {
+    /// The MLS services over `hearth` and `fed`, with the outbox worker started (it ends when
+    /// the returned value is dropped).
+    pub fn start(hearth: Arc<Hearth>, fed: Arc<Federation>) -> Arc<Mls> {
+        let mls = Arc::new(Mls {
+            hearth,
+            fed,
+            mls: MlsState::default(),
+        });
+        tokio::spawn(outbox_worker(Arc::downgrade(&mls)));
+        mls
+    }
+}
+
+/// State of the MLS routes (client and federation).
+#[derive(Clone)]
+pub struct MlsApi(pub Arc<Mls>);
+
+impl std::ops::Deref for MlsApi {
+    type Target = Mls;
+    fn deref(&self) -> &Mls {
+        &self.0
+    }
+}
+
+impl axum::extract::FromRef<MlsApi> for Arc<Hearth> {
+    fn from_ref(s: &MlsApi) -> Arc<Hearth> {
+        s.0.hearth.clone()
+    }
+}
+
+impl axum::extract::FromRef<MlsApi> for Arc<Federation> {
+    fn from_ref(s: &MlsApi) -> Arc<Federation> {
+        s.0.fed.clone()
+    }
+}
+
+/// In-memory state of the MLS services: claim counters, per-group hub locks, the inbox
+/// lock and the outbox wake-up.
 #[derive(Default)]
 pub struct MlsState {
     pub(crate) claims: Mutex<HashMap<(String, i64), VecDeque<Instant>>>,
@@ -215,14 +269,14 @@ fn relay(r: Result<Value, MlsError>) -> axum::Json<Value> {
     })
 }
 
-type H = State<Arc<Hearth>>;
+type H = State<MlsApi>;
 type Res = Result<axum::Json<Value>, MlsError>;
 
 // ---------------------------------------------------------------------------------------
 // Client routes (mounted under /api, /api/v9, /api/v10)
 
 /// The client routes (spec/mls.md §3).
-pub fn client_routes() -> Router<AppState> {
+pub fn client_routes() -> Router<MlsApi> {
     Router::new()
         .route("/mls/devices", get(list_devices).post(register_device))
         .route(
@@ -295,7 +349,7 @@ async fn create_group(
 
 async fn send(State(h): H, Auth(a): Auth, Body(b): Body<wire::MlsSendBody>) -> Res {
     Ok(axum::Json(
-        h.mls_send(
+        h.0.mls_send(
             &a,
             &b.device_id,
             &b.message,
@@ -310,7 +364,7 @@ async fn send(State(h): H, Auth(a): Auth, Body(b): Body<wire::MlsSendBody>) -> R
 // Federation routes (spec/federation.md §8.x)
 
 /// The MLS federation routes.
-pub fn federation_routes() -> Router<AppState> {
+pub fn federation_routes() -> Router<MlsApi> {
     Router::new()
         .route("/_hearth/federation/v1/mls/claim", post(fed_claim))
         .route("/_hearth/federation/v1/mls/submit", post(fed_submit))
@@ -343,7 +397,7 @@ async fn fed_submit(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>
         Err(e) => return Ok(relay(Err(MlsError::form("message", &e.to_string())))),
     };
     Ok(relay(
-        h.mls_hub_submit(
+        h.0.mls_hub_submit(
             &b.sender,
             &b.device_id,
             &bytes,
@@ -391,11 +445,6 @@ async fn fed_deliver(State(h): H, req: SignedRequest) -> Result<axum::Json<Value
 // ---------------------------------------------------------------------------------------
 // Outbox worker
 
-/// Starts the outbox worker of `hearth` (it ends when the server is dropped).
-pub fn start(hearth: &Arc<Hearth>) {
-    tokio::spawn(outbox_worker(Arc::downgrade(hearth)));
-}
-
 /// Rows sent in one `/mls/deliver` request.
 pub const DELIVER_BATCH: i64 = 50;
 /// Batches sent to one destination per worker pass (then other work gets a turn).
@@ -413,7 +462,7 @@ fn permanent(e: &FedError) -> bool {
     }
 }
 
-async fn outbox_worker(weak: Weak<Hearth>) {
+async fn outbox_worker(weak: Weak<Mls>) {
     loop {
         let Some(h) = weak.upgrade() else { return };
         let due =
@@ -442,7 +491,7 @@ async fn outbox_worker(weak: Weak<Hearth>) {
 /// (0.5 s doubling, capped at [`MAX_BACKOFF_MS`], with jitter) and stops, so no later row
 /// overtakes it. A permanent refusal of a batch is retried row by row, and a row refused on its
 /// own is dropped with a warning.
-async fn deliver_queue(h: Arc<Hearth>, destination: String) {
+async fn deliver_queue(h: Arc<Mls>, destination: String) {
     let mut limit = DELIVER_BATCH;
     for _ in 0..BATCHES_PER_PASS {
         let rows = match h.db.mls_outbox_queue(&destination, limit).await {

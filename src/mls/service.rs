@@ -21,7 +21,7 @@ use super::{
 };
 use crate::error::{Error, Rule, Unknown};
 use crate::events::Audience;
-use crate::service::{Actor, Hearth};
+use crate::service::Actor;
 use crate::snowflake::Snowflake;
 use crate::storage::{MlsDeviceRow, MlsGroupRow, MlsInboxRow, MlsLogEntry};
 use crate::storage::{UserRow, now_ms};
@@ -103,7 +103,7 @@ fn parse_mls_message(bytes: &[u8]) -> R<MlsMessageBodyIn> {
     Ok(msg.extract())
 }
 
-impl Hearth {
+impl super::Mls {
     fn handle_of(&self, user: &UserRow) -> String {
         format!(
             "{}@{}",

@@ -16,18 +16,17 @@ use hearth_federation::event::{ActionTarget, accept_action};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{FedRejection, SignedRequest, now_ms};
-use crate::api::AppState;
+use super::{Fed, FedRejection, FedState, SignedRequest, now_ms};
 use crate::error::Error;
 use crate::events::{CAUSE, Cause};
-use crate::gateway::cache::GuildCache;
+use crate::service::snapshot::GuildSnapshot;
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
 use crate::storage::UserRow;
 use crate::wire;
 
 /// The guild routes of the federation listener.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<FedState> {
     Router::new()
         .route("/_hearth/federation/v1/join", post(join))
         .route(
@@ -96,7 +95,7 @@ fn id_of(s: &str) -> Option<i64> {
     s.parse::<u64>().ok().map(|v| v as i64)
 }
 
-impl Hearth {
+impl Fed<'_> {
     /// The local row of a remote user (created on first sight) for `handle`, which must
     /// belong to `origin`.
     pub(crate) async fn remote_user_row(
@@ -136,7 +135,7 @@ impl Hearth {
         server: &str,
         channel: i64,
     ) -> crate::Result<bool> {
-        let Some(cache) = GuildCache::load(self, guild).await? else {
+        let Some(cache) = GuildSnapshot::load(self, guild).await? else {
             return Ok(false);
         };
         let members = self.db.member_ids_from(guild, server).await?;
@@ -154,8 +153,8 @@ struct JoinBody {
 /// hosted here. Answers a lean snapshot at the join's `seq`: guild with roles, the channels
 /// the origin's members can see (with overwrites), the owner's and the joiner's member
 /// objects, `member_count`, `seq`, `hash`.
-async fn join(State(s): State<AppState>, req: SignedRequest) -> Response {
-    let h = &s.hearth;
+async fn join(State(s): State<FedState>, req: SignedRequest) -> Response {
+    let h = &s.ctx();
     s.log.contact(&req.origin);
     let Ok(body) = req.json::<JoinBody>() else {
         return bad("body must be {invite_code, user}");
@@ -183,8 +182,8 @@ async fn join(State(s): State<AppState>, req: SignedRequest) -> Response {
     snapshot(&s, inv.guild_id, &req.origin, user.id).await
 }
 
-async fn snapshot(s: &AppState, guild_id: i64, origin: &str, joiner: i64) -> Response {
-    let h = &s.hearth;
+async fn snapshot(s: &FedState, guild_id: i64, origin: &str, joiner: i64) -> Response {
+    let h = &s.ctx();
     s.log.barrier().await;
     let (seq, hash) = match s.log.head(guild_id).await {
         Ok(x) => x,
@@ -235,7 +234,7 @@ struct ActionBody {
 /// accepted once per `(origin, txn_id)`. Permissions are those of the sender's member here.
 /// Answers `{result, head}` (result in this server's ids; head = log position after it).
 async fn action(
-    State(s): State<AppState>,
+    State(s): State<FedState>,
     Path(guild_id): Path<String>,
     req: SignedRequest,
 ) -> Response {
@@ -260,7 +259,7 @@ async fn action(
         .as_str()
         .unwrap_or_default()
         .to_string();
-    if !origin.is_empty() && h.fed.client.server_keys(&origin).await.is_err() {
+    if !origin.is_empty() && s.fed.client.server_keys(&origin).await.is_err() {
         return FedRejection::new(
             StatusCode::UNAUTHORIZED,
             "H_UNKNOWN_KEY",
@@ -276,7 +275,7 @@ async fn action(
         request_origin: &req.origin,
         now: now_ms(),
     };
-    let accepted = { accept_action(&body.action, &body.content, &target, &h.fed.client.keys()) };
+    let accepted = { accept_action(&body.action, &body.content, &target, &s.fed.client.keys()) };
     let a = match accepted {
         Ok(a) => a,
         Err(e) => {
@@ -391,13 +390,13 @@ async fn execute(h: Arc<Hearth>, actor: Actor, gid: i64, c: Value) -> crate::Res
     let emoji = c["emoji"].as_str().unwrap_or_default().to_string();
     match c["op"].as_str().unwrap_or_default() {
         "message_create" => {
-            let b: wire::CreateMessageBody = crate::api::parse_json(body.to_string().as_bytes())?;
+            let b: wire::CreateMessageBody = crate::http::parse_json(body.to_string().as_bytes())?;
             Ok(to_value(
                 &h.create_message(&actor, need_channel()?, b).await?,
             ))
         }
         "message_edit" => {
-            let b: wire::EditMessageBody = crate::api::parse_json(body.to_string().as_bytes())?;
+            let b: wire::EditMessageBody = crate::http::parse_json(body.to_string().as_bytes())?;
             Ok(to_value(
                 &h.edit_message(&actor, need_channel()?, need_message()?, b)
                     .await?,
@@ -448,12 +447,12 @@ struct EventsQuery {
 /// (pull catch-up and gap backfill), withheld as stubs where the origin's members cannot see
 /// the channel. Only member servers of the guild may pull.
 async fn events(
-    State(s): State<AppState>,
+    State(s): State<FedState>,
     Path(guild_id): Path<String>,
     Query(q): Query<EventsQuery>,
     req: SignedRequest,
 ) -> Response {
-    let h = &s.hearth;
+    let h = &s.ctx();
     s.log.contact(&req.origin);
     let Some(gid) = id_of(&guild_id) else {
         return bad("guild id");
@@ -481,11 +480,11 @@ async fn events(
 /// some member of the origin may see. A member server refetches them when a role or member
 /// change may have changed what its users see, so newly visible channels are backfilled.
 async fn channels(
-    State(s): State<AppState>,
+    State(s): State<FedState>,
     Path(guild_id): Path<String>,
     req: SignedRequest,
 ) -> Response {
-    let h = &s.hearth;
+    let h = &s.ctx();
     s.log.contact(&req.origin);
     let Some(gid) = id_of(&guild_id) else {
         return bad("guild id");
@@ -521,12 +520,12 @@ struct MembersQuery {
 /// (with users) ordered by this server's user ids, for member servers paging the member list
 /// in lazily (`limit` 1-1000).
 async fn members(
-    State(s): State<AppState>,
+    State(s): State<FedState>,
     Path(guild_id): Path<String>,
     Query(q): Query<MembersQuery>,
     req: SignedRequest,
 ) -> Response {
-    let h = &s.hearth;
+    let h = &s.ctx();
     s.log.contact(&req.origin);
     let Some(gid) = id_of(&guild_id) else {
         return bad("guild id");
@@ -559,12 +558,12 @@ struct HistoryQuery {
 /// `GET /_hearth/federation/v1/guilds/{guild_id}/channels/{channel_id}/messages`: a page of
 /// history for lazy backfill, for a server with a member who may read it.
 async fn history(
-    State(s): State<AppState>,
+    State(s): State<FedState>,
     Path((guild_id, channel_id)): Path<(String, String)>,
     Query(q): Query<HistoryQuery>,
     req: SignedRequest,
 ) -> Response {
-    let h = &s.hearth;
+    let h = &s.ctx();
     s.log.contact(&req.origin);
     let (Some(gid), Some(cid)) = (id_of(&guild_id), id_of(&channel_id)) else {
         return bad("ids");
@@ -620,8 +619,8 @@ struct SendBody {
 
 /// `PUT /_hearth/federation/v1/send/{txn_id}` `{events, edus}`: a host delivers events of its
 /// guilds (idempotent: already applied events are skipped) and lossy notices (typing).
-async fn send(State(s): State<AppState>, Path(_txn): Path<String>, req: SignedRequest) -> Response {
-    let h = &s.hearth;
+async fn send(State(s): State<FedState>, Path(_txn): Path<String>, req: SignedRequest) -> Response {
+    let h = &s.ctx();
     s.log.contact(&req.origin);
     let Ok(body) = req.json::<SendBody>() else {
         return bad("body must be {events, edus}");
@@ -657,8 +656,8 @@ async fn send(State(s): State<AppState>, Path(_txn): Path<String>, req: SignedRe
 }
 
 /// Applies a member server's presence notice for one of its users in a guild hosted here.
-async fn presence_from_member(s: &AppState, origin: &str, guild_id: i64, d: &Value) {
-    let h = &s.hearth;
+async fn presence_from_member(s: &FedState, origin: &str, guild_id: i64, d: &Value) {
+    let h = &s.ctx();
     let Some(handle) = d["user"]["handle"].as_str() else {
         return;
     };
@@ -682,13 +681,12 @@ async fn presence_from_member(s: &AppState, origin: &str, guild_id: i64, d: &Val
         .as_array()
         .map(|a| Value::Array(a.iter().take(10).cloned().collect()))
         .unwrap_or(json!([]));
-    s.gateway
-        .publish_presence(
-            user.id,
-            crate::gateway::Presence {
-                status: status.to_string(),
-                activities,
-            },
-        )
-        .await;
+    h.publish_presence(
+        user.id,
+        crate::service::presence::Presence {
+            status: status.to_string(),
+            activities,
+        },
+    )
+    .await;
 }

@@ -25,9 +25,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::{Fed, Federation};
 use crate::events::{Audience, BusEvent, Control, Dispatch};
-use crate::gateway::cache::{GuildCache, overwrites_of_payload};
 use crate::service::Hearth;
+use crate::service::snapshot::{GuildSnapshot, overwrites_of_payload};
 use crate::storage::{LogAppend, now_ms};
 
 /// Events per delivery batch (at most).
@@ -44,6 +45,7 @@ pub const DEAD_AFTER_MS: i64 = 3 * 24 * 3_600_000;
 /// The host-side log writer and delivery supervisor of one homeserver.
 pub struct GuildLog {
     hearth: Arc<Hearth>,
+    fed: Arc<Federation>,
     hosted: Mutex<HashMap<i64, bool>>,
     /// Whether a hosted guild has member servers (only those guilds keep a log).
     federated: Mutex<HashMap<i64, bool>>,
@@ -61,9 +63,10 @@ pub struct GuildLog {
 impl GuildLog {
     /// Starts the writer (subscribed to the bus now, so nothing published later is missed)
     /// and the delivery supervisor.
-    pub fn start(hearth: Arc<Hearth>) -> Arc<GuildLog> {
+    pub fn start(hearth: Arc<Hearth>, fed: Arc<Federation>) -> Arc<GuildLog> {
         let log = Arc::new(GuildLog {
             hearth: hearth.clone(),
+            fed,
             hosted: Mutex::new(HashMap::new()),
             federated: Mutex::new(HashMap::new()),
             heads: Mutex::new(HashMap::new()),
@@ -78,6 +81,13 @@ impl GuildLog {
         tokio::spawn(writer(Arc::downgrade(&log), rx));
         tokio::spawn(supervisor(Arc::downgrade(&log)));
         log
+    }
+
+    fn ctx(&self) -> Fed<'_> {
+        Fed {
+            h: &self.hearth,
+            fed: &self.fed,
+        }
     }
 
     /// Waits until the writer has processed everything published before this call.
@@ -203,7 +213,7 @@ impl GuildLog {
         let seq = head.as_ref().map_or(1, |(s, _)| s + 1);
         let now = now_ms() as u64;
         let result = json!({"t": t, "d": data});
-        let key = h.fed.keyring.current();
+        let key = self.fed.keyring.current();
         let (action, content, result_hash) = match cause.and_then(|c| c.origin.clone()) {
             Some((signed, request)) => {
                 let rh = content_hash(&result).map_err(crate::Error::internal)?;
@@ -539,7 +549,7 @@ async fn write_dispatch(log: &Arc<GuildLog>, d: &Dispatch) -> crate::Result<()> 
 
 /// Sends a lossy notice to one server (fire and forget).
 fn push_edu(log: &Arc<GuildLog>, server: String, edu: Value) {
-    let fed = log.hearth.fed.clone();
+    let fed = log.fed.clone();
     tokio::spawn(async move {
         let txn = format!("edu{}", rand::rng().random::<u64>());
         let body = json!({"events": [], "edus": [edu]});
@@ -585,7 +595,7 @@ async fn forward_edu(
         }
         if let Some(c) = channel
             && !log
-                .hearth
+                .ctx()
                 .server_sees(guild_id, &p.server, c)
                 .await
                 .unwrap_or(false)
@@ -638,7 +648,7 @@ async fn visible_batch(
     server: &str,
     rows: &[crate::storage::LogRow],
 ) -> crate::Result<Vec<Value>> {
-    let cache = GuildCache::load(h, guild_id).await?;
+    let cache = GuildSnapshot::load(h, guild_id).await?;
     let members = h.db.member_ids_from(guild_id, server).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -793,7 +803,7 @@ async fn deliver_guild(
         .await
         .map_err(|e| e.to_string())?;
     let txn = format!("{}-{}-{}", p.guild_id, rows[0].seq, last);
-    h.fed
+    l.fed
         .request(
             server,
             Method::PUT,

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::service::Hearth;
+use super::Federation;
 
 /// A federation error answer: `status` with `{"errcode": .., "error": ..}` (spec §11).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,12 +118,12 @@ impl SignedRequest {
 impl<S> FromRequest<S> for SignedRequest
 where
     S: Send + Sync,
-    Arc<Hearth>: FromRef<S>,
+    Arc<Federation>: FromRef<S>,
 {
     type Rejection = FedRejection;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, FedRejection> {
-        let hearth = Arc::<Hearth>::from_ref(state);
+        let fed = Arc::<Federation>::from_ref(state);
         let method = req.method().as_str().to_owned();
         let path = match req.extensions().get::<OriginalUri>() {
             Some(OriginalUri(u)) => u.path_and_query().map(|p| p.as_str().to_owned()),
@@ -155,8 +155,7 @@ where
                 FedRejection::new(StatusCode::BAD_REQUEST, "H_MALFORMED", e.body_text())
             }
         })?;
-        let v = hearth
-            .fed
+        let v = fed
             .verify_request(&method, &path, &body, auth.as_deref())
             .await?;
         Ok(SignedRequest {

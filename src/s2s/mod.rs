@@ -27,18 +27,21 @@ use hearth_federation::request::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::AppState;
 use crate::config::{Config, FederationConfig};
 use crate::error::{Error, Result};
+use crate::service::Hearth;
 use crate::storage::Db;
 
+mod apply;
 pub mod client;
 pub mod discovery;
 pub mod guild_api;
 pub mod guild_log;
+pub mod host;
 pub mod inbound;
 pub mod keys;
 pub mod replica;
+pub mod translate;
 
 pub use client::{FederationClient, KeysView};
 pub use discovery::{Destination, Discovery, DiscoveryError, Step};
@@ -60,7 +63,9 @@ impl From<FedError> for Error {
     }
 }
 
-/// The federation layer of one homeserver (owned by [`crate::service::Hearth`] as `fed`).
+/// The federation layer of one homeserver: keys, discovery, the signed client, inbound
+/// verification, and the per-replica locks of guild federation. Built by the composition
+/// root; plugged into the service layer as its [`crate::service::ports::GuildHost`].
 pub struct Federation {
     pub config: FederationConfig,
     pub server_name: String,
@@ -69,6 +74,24 @@ pub struct Federation {
     pub discovery: Arc<Discovery>,
     pub replay: ReplayGuard,
     pub policy: DomainPolicy,
+    /// Per-replica locks: events of one remote guild are applied one at a time.
+    pub(crate) replica_locks:
+        parking_lot::Mutex<std::collections::HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// The services and this server's federation layer together: what guild federation code
+/// works with. Dereferences to [`Hearth`], so `self.db`, `self.config` and the service
+/// methods read as in the service layer; `self.fed` is the federation layer.
+pub struct Fed<'a> {
+    pub h: &'a Hearth,
+    pub fed: &'a Federation,
+}
+
+impl std::ops::Deref for Fed<'_> {
+    type Target = Hearth;
+    fn deref(&self) -> &Hearth {
+        self.h
+    }
 }
 
 impl std::fmt::Debug for Federation {
@@ -111,6 +134,7 @@ impl Federation {
             discovery,
             replay: ReplayGuard::default(),
             policy,
+            replica_locks: parking_lot::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -224,20 +248,49 @@ impl Federation {
 // ---------------------------------------------------------------------------------------
 // Routes
 
-/// The federation routes: `GET /_hearth/key/v1/server`, `GET /_hearth/federation/v1/version`,
-/// `GET|POST /_hearth/federation/v1/ping` (authenticated; answers `{origin, destination}`),
-/// `GET /.well-known/hearth/server` (`{"hearth.server": delegate_to}` or 404).
-/// Guild routes are merged into this router. No fallback: the federation listener adds
-/// [`not_found`], the main listener keeps its own.
-pub fn router() -> Router<AppState> {
+/// State of the federation routes: the services, the federation layer and the guild log.
+#[derive(Clone)]
+pub struct FedState {
+    pub hearth: Arc<Hearth>,
+    pub fed: Arc<Federation>,
+    /// The log writer and delivery queue of guilds hosted here.
+    pub log: Arc<guild_log::GuildLog>,
+}
+
+impl FedState {
+    /// The borrowed context of guild federation code.
+    pub fn ctx(&self) -> Fed<'_> {
+        Fed {
+            h: &self.hearth,
+            fed: &self.fed,
+        }
+    }
+}
+
+impl axum::extract::FromRef<FedState> for Arc<Hearth> {
+    fn from_ref(s: &FedState) -> Arc<Hearth> {
+        s.hearth.clone()
+    }
+}
+
+impl axum::extract::FromRef<FedState> for Arc<Federation> {
+    fn from_ref(s: &FedState) -> Arc<Federation> {
+        s.fed.clone()
+    }
+}
+
+/// The transport and guild routes of federation: `GET /_hearth/key/v1/server`,
+/// `GET /_hearth/federation/v1/version`, `GET|POST /_hearth/federation/v1/ping`
+/// (authenticated; answers `{origin, destination}`), `GET /.well-known/hearth/server`
+/// (`{"hearth.server": delegate_to}` or 404), and the guild routes of [`guild_api`]. No
+/// fallback: the composition root adds [`not_found`] on the federation listener.
+pub fn router() -> Router<FedState> {
     Router::new()
         .route(client::KEY_PATH, get(key_document))
         .route("/_hearth/federation/v1/version", get(version))
         .route("/_hearth/federation/v1/ping", get(ping).post(ping))
         .route("/.well-known/hearth/server", get(well_known))
         .merge(guild_api::routes())
-        .merge(crate::registrar::federation_routes())
-        .merge(crate::mls::federation_routes())
 }
 
 /// Fallback of the federation listener: 404 `H_NOT_FOUND`.
@@ -245,8 +298,8 @@ pub async fn not_found() -> FedRejection {
     FedRejection::not_found()
 }
 
-async fn key_document(State(state): State<AppState>) -> Response {
-    match state.hearth.fed.keyring.signed_document(now_ms()) {
+async fn key_document(State(fed): State<Arc<Federation>>) -> Response {
+    match fed.keyring.signed_document(now_ms()) {
         Ok(doc) => (
             [(axum::http::header::CACHE_CONTROL, "max-age=3600")],
             axum::Json(doc),
@@ -256,10 +309,10 @@ async fn key_document(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn ping(State(state): State<AppState>, req: SignedRequest) -> axum::Json<Value> {
+async fn ping(State(fed): State<Arc<Federation>>, req: SignedRequest) -> axum::Json<Value> {
     axum::Json(json!({
         "origin": req.origin,
-        "destination": state.hearth.fed.server_name,
+        "destination": fed.server_name,
     }))
 }
 
@@ -270,8 +323,8 @@ async fn version() -> axum::Json<Value> {
     }))
 }
 
-async fn well_known(State(state): State<AppState>) -> Response {
-    match &state.hearth.fed.config.delegate_to {
+async fn well_known(State(fed): State<Arc<Federation>>) -> Response {
+    match &fed.config.delegate_to {
         Some(server) => axum::Json(json!({ "hearth.server": server })).into_response(),
         None => FedRejection::new(
             StatusCode::NOT_FOUND,

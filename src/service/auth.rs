@@ -94,6 +94,39 @@ impl AuthState {
 }
 
 impl Hearth {
+    /// Creates the local row of a remote user `name@server` from a profile object
+    /// (`global_name`, `avatar`, `bot`); if a concurrent request created it first, that row.
+    pub async fn insert_remote_user(
+        &self,
+        name: &str,
+        server: &str,
+        profile: &serde_json::Value,
+    ) -> Result<UserRow> {
+        let u = UserRow {
+            id: self.next_id(),
+            username: name.to_lowercase(),
+            global_name: profile["global_name"].as_str().map(str::to_string),
+            email: None,
+            password_hash: None,
+            avatar: profile["avatar"].as_str().map(str::to_string),
+            bio: String::new(),
+            bot: profile["bot"].as_bool().unwrap_or(false),
+            admin: false,
+            suspended: false,
+            dm_policy: 0,
+            created_at: now_ms(),
+            home_server: Some(server.to_lowercase()),
+        };
+        match self.db.insert_user(&u).await {
+            Ok(()) => Ok(u),
+            Err(_) => self
+                .db
+                .remote_user(server, name)
+                .await?
+                .ok_or_else(|| Error::internal("remote user vanished")),
+        }
+    }
+
     /// Hashes a password with argon2id on a blocking thread, at most `max_concurrent` at once.
     pub async fn hash_password(&self, pw: &str) -> Result<String> {
         let _slot = self

@@ -1,5 +1,6 @@
 //! Typing, direct messages and relationships/blocking (Discord "Resources > Channel > Trigger Typing Indicator", "Resources > User > Create DM").
 
+use super::ports::{RelayAction, RelayOp};
 use super::{Actor, Hearth};
 use crate::error::{Error, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Dispatch, intents};
@@ -16,16 +17,14 @@ impl Hearth {
     pub async fn typing(&self, actor: &Actor, channel_id: Snowflake) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
         if let Some(rg) = self.replica_of(&ca).await? {
-            self.relay(
-                actor,
-                &rg,
-                "typing_start",
-                Some(ca.channel.id),
-                None,
-                None,
-                Value::Null,
-            )
-            .await?;
+            self.host
+                .relay(
+                    self,
+                    actor,
+                    &rg,
+                    RelayAction::new(RelayOp::TypingStart).channel(ca.channel.id),
+                )
+                .await?;
             return Ok(());
         }
         if !ca.is_text() {

@@ -1,5 +1,6 @@
 //! Guilds: create, read, modify, delete, leave (Discord "Resources > Guild").
 
+use super::ports::{RelayAction, RelayOp};
 use super::{Actor, GuildAccess, Hearth, audit_action as A, change, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, field_error};
 use crate::events::{Audience, Control, intents};
@@ -7,7 +8,35 @@ use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
 use crate::storage::{ChannelRow, GuildRow, RoleRow, now_ms};
 use crate::wire;
-use serde_json::{Value, json};
+use serde_json::json;
+
+/// Validates directory tags (at most 5, each 1-24 characters of `[a-z0-9-]`, lower-cased,
+/// duplicates dropped) and returns them space-separated; problems go to `errs` at
+/// `discovery_tags`.
+pub fn check_tags(tags: &[String], errs: &mut FieldErrors) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let t = t.trim().to_ascii_lowercase();
+        let ok = (1..=24).contains(&t.len())
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            errs.add(
+                "discovery_tags",
+                "BASE_TYPE_BAD_VALUE",
+                "Tags are 1-24 characters of a-z, 0-9 and '-'.",
+            );
+            continue;
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.len() > 5 {
+        errs.add("discovery_tags", "BASE_TYPE_MAX_LENGTH", "At most 5 tags.");
+    }
+    out.join(" ")
+}
 
 impl Hearth {
     /// Fails with 403 when the guild is a replica of a guild hosted elsewhere: only the host
@@ -246,7 +275,7 @@ impl Hearth {
         let tags = body
             .discovery_tags
             .as_ref()
-            .map(|t| crate::registrar::check_tags(t, &mut errs));
+            .map(|t| check_tags(t, &mut errs));
         errs.into_result()?;
         self.db.update_guild(&g).await?;
         if let Some(d) = body.discoverable {
@@ -337,7 +366,8 @@ impl Hearth {
         if ga.guild.host_server.is_some()
             && let Some(rg) = self.db.remote_guild(ga.guild.id).await?
         {
-            self.relay(actor, &rg, "member_leave", None, None, None, Value::Null)
+            self.host
+                .relay(self, actor, &rg, RelayAction::new(RelayOp::MemberLeave))
                 .await?;
             return Ok(());
         }

@@ -214,7 +214,7 @@ impl Hearth {
         // `code@server`: an invite of another server (federation join, spec §7.1).
         let code = match code.rsplit_once('@') {
             Some((c, server)) if !server.eq_ignore_ascii_case(&self.config.server_name) => {
-                return self.remote_join(actor, c, server).await;
+                return self.host.join(self, actor, c, server).await;
             }
             Some((c, _)) => c,
             None => code,

@@ -33,7 +33,8 @@ impl Hearth {
         {
             // Members page in lazily from the host, in the host's order.
             match self
-                .fetch_members(&rg, after.map_or(0, |a| a.db()), limit)
+                .host
+                .member_page(self, &rg, after.map_or(0, |a| a.db()), limit)
                 .await
             {
                 Ok(ids) => {

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
+use super::ports::{HistoryPage, RelayAction, RelayOp};
 use super::{Actor, ChannelAccess, Hearth, audit_action as A};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Dispatch, intents};
@@ -497,14 +498,14 @@ impl Hearth {
         if let Some(rg) = self.replica_of(&ca).await? {
             let body = serde_json::to_value(&body).map_err(Error::internal)?;
             let v = self
+                .host
                 .relay(
+                    self,
                     actor,
                     &rg,
-                    "message_create",
-                    Some(ca.channel.id),
-                    None,
-                    None,
-                    body,
+                    RelayAction::new(RelayOp::MessageCreate)
+                        .channel(ca.channel.id)
+                        .body(body),
                 )
                 .await?;
             return self.replicated_message(&ca, &v, actor).await;
@@ -726,15 +727,19 @@ impl Hearth {
         if let Some(rg) = self.replica_of(&ca).await?
             && perm::has(ca.perms, perm::READ_MESSAGE_HISTORY)
         {
-            self.backfill(
-                &rg,
-                ca.channel.id,
-                before.map(|b| b.db()),
-                after.map(|a| a.db()),
-                around.map(|a| a.db()),
-                limit.unwrap_or(50).clamp(1, 100),
-            )
-            .await?;
+            self.host
+                .backfill(
+                    self,
+                    &rg,
+                    ca.channel.id,
+                    HistoryPage {
+                        before: before.map(|b| b.db()),
+                        after: after.map(|a| a.db()),
+                        around: around.map(|a| a.db()),
+                        limit: limit.unwrap_or(50).clamp(1, 100),
+                    },
+                )
+                .await?;
         }
         let limit = limit.unwrap_or(50);
         if !(1..=100).contains(&limit) {
@@ -805,14 +810,15 @@ impl Hearth {
         if let Some(rg) = self.replica_of(&ca).await? {
             let body = serde_json::to_value(&body).map_err(Error::internal)?;
             let v = self
+                .host
                 .relay(
+                    self,
                     actor,
                     &rg,
-                    "message_edit",
-                    Some(ca.channel.id),
-                    Some(message_id.db()),
-                    None,
-                    body,
+                    RelayAction::new(RelayOp::MessageEdit)
+                        .channel(ca.channel.id)
+                        .message(message_id.db())
+                        .body(body),
                 )
                 .await?;
             return self.replicated_message(&ca, &v, actor).await;
@@ -906,16 +912,16 @@ impl Hearth {
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
         if let Some(rg) = self.replica_of(&ca).await? {
-            self.relay(
-                actor,
-                &rg,
-                "message_delete",
-                Some(ca.channel.id),
-                Some(message_id.db()),
-                None,
-                Value::Null,
-            )
-            .await?;
+            self.host
+                .relay(
+                    self,
+                    actor,
+                    &rg,
+                    RelayAction::new(RelayOp::MessageDelete)
+                        .channel(ca.channel.id)
+                        .message(message_id.db()),
+                )
+                .await?;
             return Ok(());
         }
         let m = self.message_in(&ca, message_id).await?;

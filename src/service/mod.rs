@@ -27,8 +27,11 @@ pub mod members;
 pub mod messages;
 pub mod moderation;
 pub mod pins;
+pub mod ports;
+pub mod presence;
 pub mod reactions;
 pub mod roles;
+pub mod snapshot;
 pub mod writer;
 
 /// Who is making a request: an authenticated user (human or bot).
@@ -59,14 +62,10 @@ pub struct Hearth {
     pub(crate) auth: auth::AuthState,
     /// Last message time per (channel, user) for slow mode.
     slowmode: Mutex<HashMap<(i64, i64), Instant>>,
-    /// Federation: keys, discovery, signed client, inbound verification.
-    pub fed: Arc<crate::s2s::Federation>,
-    /// Per-replica locks: events of one remote guild are applied one at a time.
-    pub(crate) replica_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
-    /// MLS: claim limits, per-group hub locks, the outbox wake-up (issue 6).
-    pub mls: crate::mls::MlsState,
-    /// The registrar link (`registrar.url`), if configured (spec/registrar.md).
-    pub registrar: Option<Arc<crate::registrar::Link>>,
+    /// Presence of users seen online ([`presence`]).
+    pub presences: presence::Presences,
+    /// The host servers of replicated guilds (a port: implemented by federation).
+    pub host: Arc<dyn ports::GuildHost>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -193,11 +192,15 @@ pub fn overwrite_of(o: &OverwriteRow) -> Overwrite {
 }
 
 impl Hearth {
-    /// Builds the services over an open, migrated database.
-    pub async fn new(config: Config, db: Db, bus: Arc<dyn EventBus>) -> Result<Hearth> {
+    /// Builds the services over an open, migrated database, with the event bus and the
+    /// guild-host port they call outward.
+    pub async fn new(
+        config: Config,
+        db: Db,
+        bus: Arc<dyn EventBus>,
+        host: Arc<dyn ports::GuildHost>,
+    ) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
-        let fed = Arc::new(crate::s2s::Federation::new(&config, &db).await?);
-        let registrar = crate::registrar::Link::new(&config, &fed)?;
         let ids = Arc::new(SnowflakeGenerator::new(0, 0));
         let writer = writer::MessageWriter::spawn(db.clone(), ids.clone(), bus.clone());
         Ok(Hearth {
@@ -208,10 +211,8 @@ impl Hearth {
             bus,
             auth,
             slowmode: Mutex::new(HashMap::new()),
-            fed,
-            replica_locks: Mutex::new(HashMap::new()),
-            mls: crate::mls::MlsState::default(),
-            registrar,
+            presences: presence::Presences::default(),
+            host,
         })
     }
 

@@ -1,5 +1,6 @@
 //! Pins (Discord "Resources > Message > Pin Message", "Get Channel Pins").
 
+use super::ports::{RelayAction, RelayOp};
 use super::{Actor, Hearth, audit_action as A};
 use crate::error::{Error, Result, Rule, Unknown};
 use crate::events::{Dispatch, intents};
@@ -7,7 +8,7 @@ use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{MessageRow, now_ms};
 use crate::wire;
-use serde_json::{Value, json};
+use serde_json::json;
 
 impl Hearth {
     // ---- pins -----------------------------------------------------------------------
@@ -52,17 +53,21 @@ impl Hearth {
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
         if let Some(rg) = self.replica_of(&ca).await? {
-            let op = if pin { "pin_add" } else { "pin_remove" };
-            self.relay(
-                actor,
-                &rg,
-                op,
-                Some(ca.channel.id),
-                Some(message_id.db()),
-                None,
-                Value::Null,
-            )
-            .await?;
+            let op = if pin {
+                RelayOp::PinAdd
+            } else {
+                RelayOp::PinRemove
+            };
+            self.host
+                .relay(
+                    self,
+                    actor,
+                    &rg,
+                    RelayAction::new(op)
+                        .channel(ca.channel.id)
+                        .message(message_id.db()),
+                )
+                .await?;
             return Ok(());
         }
         ca.require(perm::PIN_MESSAGES)?;

@@ -1,5 +1,6 @@
 //! Reactions (Discord "Resources > Message > Create Reaction" and the reaction routes).
 
+use super::ports::{RelayAction, RelayOp};
 use super::{Actor, ChannelAccess, Hearth};
 use crate::error::{Error, Result, Rule, field_error};
 use crate::events::intents;
@@ -7,7 +8,7 @@ use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{UserRow, now_ms};
 use crate::wire;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 
 use super::messages::parse_emoji;
@@ -34,16 +35,17 @@ impl Hearth {
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
         if let Some(rg) = self.replica_of(&ca).await? {
-            self.relay(
-                actor,
-                &rg,
-                "reaction_add",
-                Some(ca.channel.id),
-                Some(message_id.db()),
-                Some(emoji),
-                Value::Null,
-            )
-            .await?;
+            self.host
+                .relay(
+                    self,
+                    actor,
+                    &rg,
+                    RelayAction::new(RelayOp::ReactionAdd)
+                        .channel(ca.channel.id)
+                        .message(message_id.db())
+                        .emoji(emoji),
+                )
+                .await?;
             return Ok(());
         }
         ca.require(perm::READ_MESSAGE_HISTORY)?;
@@ -95,16 +97,17 @@ impl Hearth {
             if user.is_some_and(|u| u.db() != actor.user.id) {
                 return Err(Error::Rule(Rule::RemoteGuild));
             }
-            self.relay(
-                actor,
-                &rg,
-                "reaction_remove",
-                Some(ca.channel.id),
-                Some(message_id.db()),
-                Some(emoji),
-                Value::Null,
-            )
-            .await?;
+            self.host
+                .relay(
+                    self,
+                    actor,
+                    &rg,
+                    RelayAction::new(RelayOp::ReactionRemove)
+                        .channel(ca.channel.id)
+                        .message(message_id.db())
+                        .emoji(emoji),
+                )
+                .await?;
             return Ok(());
         }
         let target = user.map_or(actor.user.id, |u| u.db());

@@ -800,7 +800,7 @@ async fn a_bad_event_in_a_delivery_keeps_the_valid_ones_before_it_and_redelivery
     })
     .await;
     // Message events signed by b's real key after its head, in b's id space.
-    let key = b.hearth.fed.keyring.current();
+    let key = b.fed.keyring.current();
     let base_id: u64 = s(&template["content"]["d"]["id"]).parse().unwrap();
     let message = |k: u64, text: &str| {
         let mut c = template["content"].clone();
@@ -815,7 +815,7 @@ async fn a_bad_event_in_a_delivery_keeps_the_valid_ones_before_it_and_redelivery
     let mut bad = e3.clone();
     bad["content"]["d"]["content"] = json!("batch tampered");
     let send = |events: Vec<Value>| {
-        let fed = b.hearth.fed.clone();
+        let fed = b.fed.clone();
         async move {
             fed.request(
                 A,
@@ -896,7 +896,7 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
     let rows = b.hearth.db.log_range(gid_b, head - 1, 1).await.unwrap();
     let genuine: Value = serde_json::from_str(&rows[0].event).unwrap();
     let send = |ev: Value| {
-        let fed = b.hearth.fed.clone();
+        let fed = b.fed.clone();
         async move {
             fed.request(
                 A,
@@ -930,7 +930,7 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
         &genuine,
         head,
         json!({"t": "GUILD_UPDATE", "d": {"name": "rewritten"}}),
-        &b.hearth.fed.keyring.current(),
+        &b.fed.keyring.current(),
         B,
     );
     assert!(send(equivocal).await.is_err());
@@ -947,7 +947,6 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
 
     // Events of b's guild delivered by c are refused (only the host may deliver).
     let r = c
-        .hearth
         .fed
         .request(
             A,
@@ -959,7 +958,7 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
     assert!(r.is_err());
 
     // A server speaking for a user of another domain: c joins as alice@a.
-    let r = c.hearth.fed.request(B, Method::POST, "/_hearth/federation/v1/join", Some(&json!({"invite_code": f.code, "user": {"username": "alice", "handle": format!("alice@{A}")}}))).await;
+    let r = c.fed.request(B, Method::POST, "/_hearth/federation/v1/join", Some(&json!({"invite_code": f.code, "user": {"username": "alice", "handle": format!("alice@{A}")}}))).await;
     assert!(
         matches!(r, Err(hearth::s2s::FedError::Remote { status: 403, .. })),
         "{r:?}"
@@ -986,11 +985,10 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
         origin_ts: hearth::s2s::now_ms(),
         content_hash: content_hash(&request).unwrap(),
     }
-    .sign(&a.hearth.fed.keyring.current())
+    .sign(&a.fed.keyring.current())
     .unwrap();
     let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
     let ok = a
-        .hearth
         .fed
         .request(
             B,
@@ -1001,7 +999,6 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
         .await
         .expect("genuine action");
     let again = a
-        .hearth
         .fed
         .request(
             B,
@@ -1018,7 +1015,6 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
     let mut moved = request.clone();
     moved["channel_id"] = json!(other_b);
     let r = a
-        .hearth
         .fed
         .request(
             B,
@@ -1030,7 +1026,6 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
     assert!(r.is_err(), "replayed into another channel: {r:?}");
     let other_guild = f.bob().post("/guilds", json!({"name": "Other"})).await;
     let r = a
-        .hearth
         .fed
         .request(
             B,
@@ -1045,7 +1040,6 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
     assert!(r.is_err(), "replayed into another guild: {r:?}");
     // c relaying a's action is refused too.
     let r = c
-        .hearth
         .fed
         .request(
             B,
@@ -1252,8 +1246,7 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
     // Hand a only the newest: it sees the gap, pulls the missing event, applies in order.
     let ev: Value = serde_json::from_str(&rows[2].event).unwrap();
     assert_eq!(rows[2].seq, head);
-    b.hearth
-        .fed
+    b.fed
         .request(
             A,
             Method::PUT,
@@ -1316,9 +1309,9 @@ async fn key_rotation_keeps_the_conversation_verifiable() {
     let gid_b: i64 = f.gid_b.parse().unwrap();
     let (old_head, _) = b.hearth.db.log_head(gid_b).await.unwrap().unwrap();
     // The host rotates: new events carry the new key, which peers fetch on first sight.
-    let old_key = b.hearth.fed.keyring.current().key_id().to_string();
-    b.hearth.fed.rotate_key().await.unwrap();
-    assert_ne!(b.hearth.fed.keyring.current().key_id(), old_key);
+    let old_key = b.fed.keyring.current().key_id().to_string();
+    b.fed.rotate_key().await.unwrap();
+    assert_ne!(b.fed.keyring.current().key_id(), old_key);
     f.bob()
         .post(
             &format!("/channels/{}/messages", f.general_b),
@@ -1330,7 +1323,7 @@ async fn key_rotation_keeps_the_conversation_verifiable() {
         "after rotation"
     );
     // A member rotates too: its relayed actions still verify at the host.
-    a.hearth.fed.rotate_key().await.unwrap();
+    a.fed.rotate_key().await.unwrap();
     let r = f
         .alice()
         .post(
@@ -1346,8 +1339,8 @@ async fn key_rotation_keeps_the_conversation_verifiable() {
     // Events signed by the old key still verify (old keys stay in the key document).
     let old = b.hearth.db.log_range(gid_b, old_head - 1, 1).await.unwrap();
     let ev: Value = serde_json::from_str(&old[0].event).unwrap();
-    c.hearth.fed.client.refresh_server_keys(B).await.unwrap();
-    let verified = { hearth_federation::event::verify_event(&ev, &c.hearth.fed.client.keys()) };
+    c.fed.client.refresh_server_keys(B).await.unwrap();
+    let verified = { hearth_federation::event::verify_event(&ev, &c.fed.client.keys()) };
     assert!(verified.is_ok(), "{verified:?}");
 }
 
@@ -1371,7 +1364,6 @@ async fn an_action_with_a_forged_origin_signature_is_refused() {
     .unwrap();
     let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
     let r = a
-        .hearth
         .fed
         .request(
             B,
@@ -1402,12 +1394,11 @@ async fn an_action_with_a_forged_origin_signature_is_refused() {
         origin_ts: hearth::s2s::now_ms(),
         content_hash: content_hash(&request).unwrap(),
     }
-    .sign(&a.hearth.fed.keyring.current())
+    .sign(&a.fed.keyring.current())
     .unwrap();
     let mut changed = request.clone();
     changed["body"]["content"] = json!("changed in transit");
     let r = a
-        .hearth
         .fed
         .request(
             B,

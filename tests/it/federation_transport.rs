@@ -107,31 +107,18 @@ async fn key_document_is_served_over_tls_fetched_verified_and_cached() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["errcode"], "H_MALFORMED_AUTH");
     assert!(body["error"].is_string());
-    let b_key = b.hearth.fed.keyring.current();
+    let b_key = b.fed.keyring.current();
     assert!(doc.verify_keys.contains_key(b_key.key_id()));
     assert!(doc.valid_until_ts > now() + 23 * 3600 * 1000);
 
     // a fetches it through discovery and caches it.
-    let fetched = a.hearth.fed.client.server_keys(B).await.unwrap();
+    let fetched = a.fed.client.server_keys(B).await.unwrap();
     assert_eq!(fetched.verify_keys, doc.verify_keys);
-    let known = a
-        .hearth
-        .fed
-        .client
-        .keys()
-        .lookup(B, b_key.key_id())
-        .unwrap();
+    let known = a.fed.client.keys().lookup(B, b_key.key_id()).unwrap();
     assert_eq!(known.state, KeyState::Current);
     assert_eq!(known.key, b_key.public_key());
     net.stop(B);
-    let cached = net
-        .server(A)
-        .hearth
-        .fed
-        .client
-        .server_keys(B)
-        .await
-        .unwrap();
+    let cached = net.server(A).fed.client.server_keys(B).await.unwrap();
     assert_eq!(cached.verify_keys, doc.verify_keys);
 }
 
@@ -140,34 +127,18 @@ async fn signed_requests_are_accepted_over_srv_and_well_known() {
     let net = TestNetwork::start(&[A, B, C]).await;
     let (a, b, c) = (net.server(A), net.server(B), net.server(C));
 
-    let r = a
-        .hearth
-        .fed
-        .request(B, Method::GET, PING, None)
-        .await
-        .unwrap();
+    let r = a.fed.request(B, Method::GET, PING, None).await.unwrap();
     assert_eq!(r, json!({"origin": A, "destination": B}));
     let r = b
-        .hearth
         .fed
         .request(A, Method::POST, PING, Some(&json!({"hello": 1})))
         .await
         .unwrap();
     assert_eq!(r, json!({"origin": B, "destination": A}));
     // c is reached through its .well-known delegation, and reaches the others.
-    let r = a
-        .hearth
-        .fed
-        .request(C, Method::GET, PING, None)
-        .await
-        .unwrap();
+    let r = a.fed.request(C, Method::GET, PING, None).await.unwrap();
     assert_eq!(r, json!({"origin": A, "destination": C}));
-    let r = c
-        .hearth
-        .fed
-        .request(B, Method::GET, PING, None)
-        .await
-        .unwrap();
+    let r = c.fed.request(B, Method::GET, PING, None).await.unwrap();
     assert_eq!(r, json!({"origin": C, "destination": B}));
 
     // Identical requests sent at once (same method, path, body, so the same signature if
@@ -175,27 +146,24 @@ async fn signed_requests_are_accepted_over_srv_and_well_known() {
     // with the same ts, so the receiver's replay guard sees distinct signatures.
     let body = json!({"n": 1});
     let same = futures_util::future::join_all(
-        (0..20).map(|_| a.hearth.fed.request(B, Method::POST, PING, Some(&body))),
+        (0..20).map(|_| a.fed.request(B, Method::POST, PING, Some(&body))),
     )
     .await;
     for r in same {
         assert_eq!(r.unwrap(), json!({"origin": A, "destination": B}));
     }
 
-    let d = a.hearth.fed.discovery.resolve(B).await.unwrap();
+    let d = a.fed.discovery.resolve(B).await.unwrap();
     assert_eq!((d.via, d.host.as_str(), d.port), (Via::Srv, B, net.port));
     assert_eq!(d.addrs, vec![b.federation_addr.unwrap()]);
-    let d = a.hearth.fed.discovery.resolve(C).await.unwrap();
+    let d = a.fed.discovery.resolve(C).await.unwrap();
     assert_eq!(d.via, Via::WellKnown);
     assert_eq!(d.host, format!("fed.{C}"));
     assert_eq!(d.addrs, vec![c.federation_addr.unwrap()]);
 
     // Unknown federation route: 404 H_NOT_FOUND on the federation listener.
     assert_remote(
-        a.hearth
-            .fed
-            .request(B, Method::GET, "/_hearth/nope", None)
-            .await,
+        a.fed.request(B, Method::GET, "/_hearth/nope", None).await,
         404,
         "H_NOT_FOUND",
     );
@@ -205,8 +173,8 @@ async fn signed_requests_are_accepted_over_srv_and_well_known() {
 async fn forged_tampered_misaddressed_stale_and_replayed_requests_are_rejected() {
     let net = TestNetwork::start(&[A, B]).await;
     let a = net.server(A);
-    let client = &a.hearth.fed.client;
-    let key = a.hearth.fed.keyring.current();
+    let client = &a.fed.client;
+    let key = a.fed.keyring.current();
     let send =
         |auth: Option<String>, body: &[u8]| client.send(B, Method::POST, PING, body.to_vec(), auth);
 
@@ -298,53 +266,36 @@ async fn forged_tampered_misaddressed_stale_and_replayed_requests_are_rejected()
 async fn key_rotation_keeps_old_signatures_and_revocation_is_final() {
     let net = TestNetwork::start(&[A, B]).await;
     let (a, b) = (net.server(A), net.server(B));
-    a.hearth
-        .fed
-        .request(B, Method::GET, PING, None)
-        .await
-        .unwrap();
+    a.fed.request(B, Method::GET, PING, None).await.unwrap();
 
     // An event signed by a's first key before the rotation.
-    let k1 = a.hearth.fed.keyring.current();
+    let k1 = a.fed.keyring.current();
     let before = now() - 1_000;
     let mut event = json!({"type": "test", "ts": before});
     sign_json(Purpose::Event, &mut event, A, &k1).unwrap();
 
-    let k2_info = a.hearth.fed.rotate_key().await.unwrap();
-    let k2 = a.hearth.fed.keyring.current();
+    let k2_info = a.fed.rotate_key().await.unwrap();
+    let k2 = a.fed.keyring.current();
     assert_eq!(k2.key_id(), k2_info.key_id);
     assert_ne!(k1.key_id(), k2.key_id());
-    let doc = a.hearth.fed.client.server_keys(A).await.unwrap();
+    let doc = a.fed.client.server_keys(A).await.unwrap();
     assert!(doc.verify_keys.contains_key(k2.key_id()));
     assert!(doc.old_verify_keys.contains_key(k1.key_id()));
 
     // New requests use the new key; b learns it (and k1's expiry) by refetching.
-    let r = a
-        .hearth
-        .fed
-        .request(B, Method::GET, PING, None)
-        .await
-        .unwrap();
+    let r = a.fed.request(B, Method::GET, PING, None).await.unwrap();
     assert_eq!(r["origin"], A);
-    let old = b.hearth.fed.client.keys().lookup(A, k1.key_id()).unwrap();
+    let old = b.fed.client.keys().lookup(A, k1.key_id()).unwrap();
     assert!(matches!(old.state, KeyState::Old { .. }), "{old:?}");
     // The old signature still verifies (timestamp before expiry) ...
     assert_eq!(
-        verify_signed_by(
-            Purpose::Event,
-            &event,
-            A,
-            &b.hearth.fed.client.keys(),
-            before
-        )
-        .unwrap(),
+        verify_signed_by(Purpose::Event, &event, A, &b.fed.client.keys(), before).unwrap(),
         k1.key_id()
     );
     // ... but the old key cannot sign new requests.
     let h = header(&k1, A, B, "GET", PING, b"", now());
     assert_remote(
-        a.hearth
-            .fed
+        a.fed
             .client
             .send(B, Method::GET, PING, Vec::new(), Some(h))
             .await,
@@ -354,18 +305,13 @@ async fn key_rotation_keeps_old_signatures_and_revocation_is_final() {
 
     // Revoke k2 (the current key): a gets a new key k3; b learns of the revocation when it
     // meets k3, and from then on nothing signed by k2 is accepted, whatever its time.
-    a.hearth.fed.revoke_key(k2.key_id()).await.unwrap().unwrap();
-    let k3 = a.hearth.fed.keyring.current();
+    a.fed.revoke_key(k2.key_id()).await.unwrap().unwrap();
+    let k3 = a.fed.keyring.current();
     assert_ne!(k3.key_id(), k2.key_id());
-    a.hearth
-        .fed
-        .request(B, Method::GET, PING, None)
-        .await
-        .unwrap();
+    a.fed.request(B, Method::GET, PING, None).await.unwrap();
     let h = header(&k2, A, B, "GET", PING, b"", now());
     assert_remote(
-        a.hearth
-            .fed
+        a.fed
             .client
             .send(B, Method::GET, PING, Vec::new(), Some(h))
             .await,
@@ -375,14 +321,13 @@ async fn key_rotation_keeps_old_signatures_and_revocation_is_final() {
     let mut ev2 = json!({"type": "test", "ts": before});
     sign_json(Purpose::Event, &mut ev2, A, &k2).unwrap();
     assert!(matches!(
-        verify_signed_by(Purpose::Event, &ev2, A, &b.hearth.fed.client.keys(), 0),
+        verify_signed_by(Purpose::Event, &ev2, A, &b.fed.client.keys(), 0),
         Err(hearth_federation::Error::RevokedKey { .. })
     ));
-    let doc = a.hearth.fed.client.server_keys(A).await.unwrap();
+    let doc = a.fed.client.server_keys(A).await.unwrap();
     assert!(doc.revoked_keys.contains_key(k2.key_id()));
     // The key list an operator sees.
     let states: Vec<(String, &str)> = a
-        .hearth
         .fed
         .keyring
         .list()
@@ -414,26 +359,18 @@ async fn domain_policy_applies_both_ways_and_responses_are_capped() {
     let (a, b, c, d) = (net.server(A), net.server(B), net.server(C), net.server(D));
     // Inbound: b refuses a.
     assert_remote(
-        a.hearth.fed.request(B, Method::GET, PING, None).await,
+        a.fed.request(B, Method::GET, PING, None).await,
         403,
         "H_DENIED",
     );
     // Outbound: b does not talk to a.
-    let r = b.hearth.fed.request(A, Method::GET, PING, None).await;
+    let r = b.fed.request(A, Method::GET, PING, None).await;
     assert!(matches!(r, Err(FedError::Denied(ref d)) if d == A), "{r:?}");
     // Others are unaffected.
-    b.hearth
-        .fed
-        .request(C, Method::GET, PING, None)
-        .await
-        .unwrap();
-    c.hearth
-        .fed
-        .request(B, Method::GET, PING, None)
-        .await
-        .unwrap();
+    b.fed.request(C, Method::GET, PING, None).await.unwrap();
+    c.fed.request(B, Method::GET, PING, None).await.unwrap();
     // d reads at most 64 bytes of an answer.
-    let r = d.hearth.fed.client.server_keys(C).await;
+    let r = d.fed.client.server_keys(C).await;
     assert!(matches!(r, Err(FedError::TooLarge { limit: 64 })), "{r:?}");
 }
 
@@ -519,7 +456,7 @@ async fn discovery_refuses_private_addresses_naming_the_step() {
         c.federation = cfg;
     })
     .await;
-    let r = srv.hearth.fed.request(A, Method::GET, PING, None).await;
+    let r = srv.fed.request(A, Method::GET, PING, None).await;
     assert!(
         matches!(
             &r,
@@ -542,10 +479,10 @@ async fn a_broken_delegation_fails_discovery_instead_of_falling_back() {
     })
     .await;
     let a = net.server(A);
-    let e = a.hearth.fed.discovery.resolve(C).await.unwrap_err();
+    let e = a.fed.discovery.resolve(C).await.unwrap_err();
     assert!(matches!(&e, DiscoveryError::WellKnown { .. }), "{e:?}");
     assert_eq!(e.step(), Some(Step::WellKnown));
-    let r = a.hearth.fed.request(C, Method::GET, PING, None).await;
+    let r = a.fed.request(C, Method::GET, PING, None).await;
     assert!(
         matches!(
             &r,
@@ -554,8 +491,5 @@ async fn a_broken_delegation_fails_discovery_instead_of_falling_back() {
         "{r:?}"
     );
     // b's .well-known answers 404: no delegation, SRV is used.
-    assert_eq!(
-        a.hearth.fed.discovery.resolve(B).await.unwrap().via,
-        Via::Srv
-    );
+    assert_eq!(a.fed.discovery.resolve(B).await.unwrap().via, Via::Srv);
 }

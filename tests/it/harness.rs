@@ -31,6 +31,10 @@ pub struct TestServer {
     pub hearth: Arc<hearth::service::Hearth>,
     /// The gateway, for checks of connection state.
     pub gateway: Arc<hearth::gateway::Gateway>,
+    /// The federation layer (keys, discovery, signed client).
+    pub fed: Arc<hearth::s2s::Federation>,
+    /// The registrar link, when configured.
+    pub registrar: Option<Arc<hearth::registrar::Link>>,
     pub backend: Backend,
     pub data_dir: PathBuf,
     pg_database: Option<String>,
@@ -85,6 +89,8 @@ impl TestServer {
             base: app.api_base(),
             hearth: app.hearth.clone(),
             gateway: app.gateway.clone(),
+            fed: app.fed.clone(),
+            registrar: app.registrar.clone(),
             backend,
             data_dir,
             pg_database,
@@ -118,6 +124,8 @@ impl TestServer {
         self.base = app.api_base();
         self.hearth = app.hearth.clone();
         self.gateway = app.gateway.clone();
+        self.fed = app.fed.clone();
+        self.registrar = app.registrar.clone();
         self.app = Some(app);
     }
 

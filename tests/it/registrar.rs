@@ -204,7 +204,6 @@ impl TestRegistrar {
     ) -> (u16, Value) {
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap());
         let auth = srv
-            .hearth
             .fed
             .client
             .authorization(NAME, &method, path, bytes.as_deref().unwrap_or(&[]))
@@ -225,31 +224,21 @@ fn reg(net: &TestNetwork) -> &TestRegistrar {
 
 /// Waits (bounded) until `srv` has completed its first full synchronisation.
 async fn wait_synced(srv: &TestServer) {
-    let mut rx = srv
-        .hearth
-        .registrar
-        .as_ref()
-        .expect("registrar link")
-        .status();
+    let mut rx = srv.registrar.as_ref().expect("registrar link").status();
     let ok = tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|s| s.full_syncs >= 1))
         .await
         .is_ok_and(|r| r.is_ok());
     assert!(
         ok,
         "{} did not sync: {:?}",
-        srv.hearth.fed.server_name,
+        srv.fed.server_name,
         rx.borrow().clone()
     );
 }
 
 /// Waits (bounded) until `srv` has registered at least `n` times.
 async fn wait_registered(srv: &TestServer, n: u64) {
-    let mut rx = srv
-        .hearth
-        .registrar
-        .as_ref()
-        .expect("registrar link")
-        .status();
+    let mut rx = srv.registrar.as_ref().expect("registrar link").status();
     let ok = tokio::time::timeout(
         Duration::from_secs(30),
         rx.wait_for(|s| s.registrations >= n),
@@ -259,7 +248,7 @@ async fn wait_registered(srv: &TestServer, n: u64) {
     assert!(
         ok,
         "{} did not register: {:?}",
-        srv.hearth.fed.server_name,
+        srv.fed.server_name,
         rx.borrow().clone()
     );
 }
@@ -297,7 +286,7 @@ async fn registration_proves_domain_control_and_lists_the_server() {
     assert_eq!(e["stale"], false);
     assert_eq!(e["software"]["name"], "hearth");
     assert_eq!(e["registration_policy"], "open");
-    let k = a.hearth.fed.keyring.current();
+    let k = a.fed.keyring.current();
     assert_eq!(
         e["verify_keys"][k.key_id()]["key"],
         k.public_key().to_b64(),
@@ -325,8 +314,7 @@ async fn registration_proves_domain_control_and_lists_the_server() {
     assert_eq!(h["history"][0]["key_id"], k.key_id());
     assert_eq!(h["history"][0]["state"], "current");
     // Registering again (an update) works through a fresh challenge.
-    a.hearth
-        .registrar
+    a.registrar
         .as_ref()
         .unwrap()
         .register(&a.hearth)
@@ -426,7 +414,7 @@ async fn a_server_cannot_register_update_or_delete_another_domain() {
     ] {
         let body = br#"{}"#;
         let auth = sign_request(
-            &a.hearth.fed.keyring.current(),
+            &a.fed.keyring.current(),
             &RequestFields {
                 method: "POST",
                 path: &path,
@@ -447,7 +435,7 @@ async fn a_server_cannot_register_update_or_delete_another_domain() {
     }
     let path = format!("/_registrar/v1/servers/{B_}");
     let auth = sign_request(
-        &a.hearth.fed.keyring.current(),
+        &a.fed.keyring.current(),
         &RequestFields {
             method: "DELETE",
             path: &path,
@@ -511,8 +499,8 @@ async fn key_rotation_updates_the_directory_and_history() {
     let net = network(|_| {}).await;
     let r = reg(&net);
     let b = net.server(B_);
-    let old = b.hearth.fed.keyring.current();
-    let new = b.hearth.fed.rotate_key().await.unwrap();
+    let old = b.fed.keyring.current();
+    let new = b.fed.rotate_key().await.unwrap();
     // The homeserver notices its key change and re-registers.
     wait_registered(b, 2).await;
     let (st, e) = r.get(&format!("/_registrar/v1/servers/{B_}")).await;
@@ -562,7 +550,7 @@ async fn notary_answer_verifies_and_covers_a_peer_whose_key_endpoint_is_down() {
     assert_eq!(n["registrar"], NAME);
     let now = hearth::s2s::now_ms();
     let doc = hearth::registrar::verify_notary(&n, &pk, B_, now).expect("notary verifies");
-    let bk = net.server(B_).hearth.fed.keyring.current();
+    let bk = net.server(B_).fed.keyring.current();
     assert_eq!(doc.verify_keys[bk.key_id()].key, bk.public_key().to_b64());
     // Tampering, another server name and another key are all refused.
     let mut t = n.clone();
@@ -589,28 +577,11 @@ async fn notary_answer_verifies_and_covers_a_peer_whose_key_endpoint_is_down() {
     sign::sign_json(Purpose::Event, &mut signed, B_, &bk).unwrap();
     net.stop(B_);
     let a = net.server(A_);
-    let fetched = a
-        .hearth
-        .fed
-        .client
-        .server_keys(B_)
-        .await
-        .expect("keys via notary");
+    let fetched = a.fed.client.server_keys(B_).await.expect("keys via notary");
     assert!(fetched.verify_keys.contains_key(bk.key_id()));
-    a.hearth
-        .fed
-        .client
-        .ensure_key(B_, bk.key_id())
-        .await
-        .unwrap();
-    sign::verify_signed_by(
-        Purpose::Event,
-        &signed,
-        B_,
-        &a.hearth.fed.client.keys(),
-        now,
-    )
-    .expect("verifies with notarised keys");
+    a.fed.client.ensure_key(B_, bk.key_id()).await.unwrap();
+    sign::verify_signed_by(Purpose::Event, &signed, B_, &a.fed.client.keys(), now)
+        .expect("verifies with notarised keys");
 }
 
 #[tokio::test]
@@ -882,7 +853,6 @@ async fn bad_input_gets_clear_4xx_errors() {
     // Bad request signature.
     let path = format!("/_registrar/v1/servers/{A_}/challenge");
     let auth = a
-        .hearth
         .fed
         .client
         .authorization(NAME, &Method::POST, &path, b"{}")
@@ -899,7 +869,6 @@ async fn bad_input_gets_clear_4xx_errors() {
     let (st, e) = r.req(Method::POST, &path, None, Some(b"{}".to_vec())).await;
     assert_eq!(st, 401, "{e}");
     let auth = a
-        .hearth
         .fed
         .client
         .authorization("elsewhere.hearth.test", &Method::POST, &path, b"{}")
@@ -910,7 +879,6 @@ async fn bad_input_gets_clear_4xx_errors() {
     assert_eq!((st, code(&e).as_str()), (421, "H_WRONG_DESTINATION"), "{e}");
     // Replay of a valid signed request.
     let auth = a
-        .hearth
         .fed
         .client
         .authorization(NAME, &Method::POST, &path, b"{}")
@@ -926,7 +894,6 @@ async fn bad_input_gets_clear_4xx_errors() {
     // Malformed JSON.
     let body = b"{not json".to_vec();
     let auth = a
-        .hearth
         .fed
         .client
         .authorization(
@@ -952,7 +919,7 @@ async fn bad_input_gets_clear_4xx_errors() {
         "icon": null, "member_count": 1, "online_count": 0, "tags": [], "language": "en-US",
         "invite_code": "abcdEFGH", "last_activity_ts": 1, "ts": hearth::s2s::now_ms(),
     });
-    let key = a.hearth.fed.keyring.current();
+    let key = a.fed.keyring.current();
     let mut other = summary.clone();
     sign::sign_json(Purpose::Event, &mut other, A_, &key).unwrap();
     sign::sign_json(Purpose::GuildSummary, &mut summary, A_, &key).unwrap();
@@ -1008,7 +975,7 @@ async fn registrar_storage_search_deny_list_and_delisting() {
     let b = net.server(B_);
     let db = &r.core.db;
     // Synthetic summaries of b for ranking, filters and pagination.
-    let key = b.hearth.fed.keyring.current();
+    let key = b.fed.keyring.current();
     for (i, (name, members, tags, lang, activity)) in [
         ("Rust Beginners", 10, vec!["rust"], "en-US", 5),
         ("Advanced Rust", 50, vec!["rust", "advanced"], "en-US", 1),
@@ -1137,13 +1104,12 @@ async fn registrar_down_does_not_block_federation() {
     let a = net.server(A_);
     let b = net.server(B_);
     let v = a
-        .hearth
         .fed
         .request(B_, Method::GET, "/_hearth/federation/v1/ping", None)
         .await
         .expect("federation works without the registrar");
     assert_eq!(v["origin"], A_);
-    let mut st = b.hearth.registrar.as_ref().unwrap().status();
+    let mut st = b.registrar.as_ref().unwrap().status();
     tokio::time::timeout(
         Duration::from_secs(20),
         st.wait_for(|s| s.last_error.is_some()),
@@ -1185,7 +1151,7 @@ async fn outbound_fetches_refuse_private_addresses_unless_allowed() {
     );
     assert!(s(&e["error"]).contains("refused"), "{e}");
     // The homeserver's link reports the failure and keeps retrying in the background.
-    let mut st = a.hearth.registrar.as_ref().unwrap().status();
+    let mut st = a.registrar.as_ref().unwrap().status();
     tokio::time::timeout(
         Duration::from_secs(20),
         st.wait_for(|s| s.last_error.is_some()),
@@ -1203,9 +1169,8 @@ async fn discovery_falls_back_to_the_endpoint_the_registrar_verified() {
     let a = net.server(A_);
     // b vanishes from the DNS a uses (a never resolved it); the registrar found it before.
     net.remove_records(B_).await;
-    assert!(a.hearth.fed.discovery.resolve(B_).await.is_err());
+    assert!(a.fed.discovery.resolve(B_).await.is_err());
     let v = a
-        .hearth
         .fed
         .request(B_, Method::GET, "/_hearth/federation/v1/ping", None)
         .await

@@ -18,6 +18,10 @@ pub struct RunningApp {
     pub hearth: Arc<hearth::service::Hearth>,
     /// The gateway, for checks of connection state.
     pub gateway: Arc<hearth::gateway::Gateway>,
+    /// The federation layer (keys, discovery, signed client).
+    pub fed: Arc<hearth::s2s::Federation>,
+    /// The registrar link, when `registrar.url` is set.
+    pub registrar: Option<Arc<hearth::registrar::Link>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -33,6 +37,8 @@ impl RunningApp {
         let federation_addr = app.federation_addr();
         let hearth = app.hearth.clone();
         let gateway = app.gateway.clone();
+        let fed = app.fed.clone();
+        let registrar = app.registrar.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = app
@@ -46,6 +52,8 @@ impl RunningApp {
             federation_addr,
             hearth,
             gateway,
+            fed,
+            registrar,
             shutdown: Some(tx),
             task: Some(task),
         })

@@ -1,14 +1,18 @@
-//! Per-guild permission cache used to route dispatches, and the snapshot payloads a session
-//! receives (READY's GUILD_CREATE per guild).
+//! Access snapshots: a guild's permission structure held in memory ([`GuildSnapshot`]: owner,
+//! role permissions, each member's roles, each channel's overwrites) so that routing a
+//! dispatch to thousands of sessions, or deciding which member servers may see an event,
+//! costs no query; and the GUILD_CREATE payload built from it ([`guild_create`]).
+//! The gateway and federation keep snapshots of the guilds they serve and reload them when
+//! the structure changes (Discord "Topics > Permissions" for the computation).
 
 use std::collections::{HashMap, HashSet};
 
 use parking_lot::RwLock;
 use serde_json::{Value, json};
 
+use super::{Hearth, overwrite_of};
 use crate::error::Result;
 use crate::permissions::{self as perm, MemberContext, Overwrite};
-use crate::service::{Hearth, overwrite_of};
 use crate::snowflake::Snowflake;
 use crate::storage::ChannelRow;
 use crate::wire;
@@ -16,10 +20,10 @@ use crate::wire;
 /// What routing needs to know about one guild: owner, role permissions, each member's roles,
 /// and each channel's overwrites. Reloaded when roles, overwrites or channels change; a
 /// member joining or leaving only updates that member's entry
-/// ([`GuildCache::set_member_roles`], [`GuildCache::remove_member`]), O(1) instead of a reload
+/// ([`GuildSnapshot::set_member_roles`], [`GuildSnapshot::remove_member`]), O(1) instead of a reload
 /// of every member.
 #[derive(Debug, Default)]
-pub struct GuildCache {
+pub struct GuildSnapshot {
     pub guild_id: i64,
     owner_id: i64,
     everyone: u64,
@@ -30,9 +34,9 @@ pub struct GuildCache {
     pub channels: Vec<ChannelRow>,
 }
 
-impl GuildCache {
+impl GuildSnapshot {
     /// Loads the cache of a guild; `None` if the guild no longer exists.
-    pub async fn load(h: &Hearth, guild_id: i64) -> Result<Option<GuildCache>> {
+    pub async fn load(h: &Hearth, guild_id: i64) -> Result<Option<GuildSnapshot>> {
         let Some(g) = h.db.guild(guild_id).await? else {
             return Ok(None);
         };
@@ -49,7 +53,7 @@ impl GuildCache {
         for (u, r) in h.db.all_member_roles(guild_id).await? {
             member_roles.entry(u).or_default().push(r);
         }
-        Ok(Some(GuildCache {
+        Ok(Some(GuildSnapshot {
             guild_id,
             owner_id: g.owner_id,
             everyone: roles
@@ -188,7 +192,7 @@ pub fn overwrites_of_payload(v: &Value) -> Option<Vec<Overwrite>> {
 /// user), `member_count`, `large`, `joined_at` and presences of listed members.
 pub async fn guild_create(
     h: &Hearth,
-    cache: &GuildCache,
+    cache: &GuildSnapshot,
     user: i64,
     large_threshold: u64,
     presences: &(dyn Fn(i64) -> Option<Value> + Sync),

@@ -1,0 +1,146 @@
+//! Handlers of invites, applications, OAuth2 bot authorization and instance administration (Discord "Resources > Invite", "Resources > Application", "Topics > OAuth2").
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{H, PageQuery, no_content};
+use crate::error::Result;
+use crate::http::{Auth, Body, P, Q, Reason};
+use crate::snowflake::Snowflake;
+use crate::wire;
+
+// ---- invites ----------------------------------------------------------------------------
+
+/// `GET /invites/{code}`.
+pub(super) async fn get_invite(
+    h: H,
+    Auth(_a): Auth,
+    P(code): P<String>,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<wire::Invite>> {
+    Ok(Json(
+        h.get_invite(&code, q.with_counts.unwrap_or(false)).await?,
+    ))
+}
+/// `POST /invites/{code}`: join.
+pub(super) async fn accept_invite(
+    h: H,
+    Auth(a): Auth,
+    P(code): P<String>,
+) -> Result<Json<wire::Invite>> {
+    Ok(Json(h.accept_invite(&a, &code).await?))
+}
+/// `DELETE /invites/{code}`.
+pub(super) async fn delete_invite(
+    h: H,
+    Auth(a): Auth,
+    P(code): P<String>,
+    Reason(r): Reason,
+) -> Result<Json<wire::Invite>> {
+    Ok(Json(h.delete_invite(&a, &code, r.as_deref()).await?))
+}
+
+// ---- applications -----------------------------------------------------------------------
+
+/// `POST /applications` -> 201 with the bot `token`.
+pub(super) async fn create_application(
+    h: H,
+    Auth(a): Auth,
+    Body(b): Body<wire::CreateApplicationBody>,
+) -> Result<Response> {
+    Ok((
+        StatusCode::CREATED,
+        Json(h.create_application(&a, b).await?),
+    )
+        .into_response())
+}
+/// `GET /applications`.
+pub(super) async fn my_applications(h: H, Auth(a): Auth) -> Result<Json<Vec<wire::Application>>> {
+    Ok(Json(h.my_applications(&a).await?))
+}
+/// `GET /applications/@me`, `GET /oauth2/applications/@me` (bot token).
+pub(super) async fn current_application(h: H, Auth(a): Auth) -> Result<Json<wire::Application>> {
+    Ok(Json(h.current_application(&a).await?))
+}
+/// `PATCH /applications/@me` (bot token).
+pub(super) async fn modify_current_application(
+    h: H,
+    Auth(a): Auth,
+    Body(b): Body<wire::ModifyApplicationBody>,
+) -> Result<Json<wire::Application>> {
+    Ok(Json(h.modify_application(&a, None, b).await?))
+}
+/// `PATCH /applications/{id}` (owner).
+pub(super) async fn modify_application(
+    h: H,
+    Auth(a): Auth,
+    P(id): P<Snowflake>,
+    Body(b): Body<wire::ModifyApplicationBody>,
+) -> Result<Json<wire::Application>> {
+    Ok(Json(h.modify_application(&a, Some(id), b).await?))
+}
+/// `POST /applications/{id}/bot/reset` -> `{token}`.
+pub(super) async fn reset_bot_token(
+    h: H,
+    Auth(a): Auth,
+    P(id): P<Snowflake>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!({"token": h.reset_bot_token(&a, id).await?})))
+}
+
+#[derive(Deserialize)]
+pub(super) struct AuthorizeQuery {
+    client_id: Snowflake,
+    #[serde(default)]
+    scope: Option<String>,
+}
+/// `POST /oauth2/authorize?client_id=&scope=bot` `{guild_id, permissions, authorize}`.
+pub(super) async fn authorize(
+    h: H,
+    Auth(a): Auth,
+    Q(q): Q<AuthorizeQuery>,
+    Body(b): Body<wire::AuthorizeBody>,
+) -> Result<Json<Value>> {
+    Ok(Json(
+        h.authorize_bot(&a, q.client_id, q.scope.as_deref().unwrap_or("bot"), b)
+            .await?,
+    ))
+}
+
+// ---- admin ------------------------------------------------------------------------------
+
+/// `GET /admin/users` (instance admins).
+pub(super) async fn admin_users(
+    h: H,
+    Auth(a): Auth,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<Vec<Value>>> {
+    Ok(Json(h.admin_list_users(&a, q.after, q.limit).await?))
+}
+/// `PATCH /admin/users/{id}` `{suspended?, admin?}` -> 204.
+pub(super) async fn admin_modify_user(
+    h: H,
+    Auth(a): Auth,
+    P(u): P<Snowflake>,
+    Body(b): Body<wire::AdminUserBody>,
+) -> Result<Response> {
+    h.admin_modify_user(&a, u, b).await?;
+    Ok(no_content())
+}
+/// `DELETE /admin/guilds/{id}` -> 204.
+pub(super) async fn admin_delete_guild(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+) -> Result<Response> {
+    h.admin_delete_guild(&a, g).await?;
+    Ok(no_content())
+}
+
+/// `GET /admin/federation/equivocations` (instance admins).
+pub(super) async fn admin_equivocations(h: H, Auth(a): Auth) -> Result<Json<Vec<Value>>> {
+    Ok(Json(h.admin_equivocations(&a).await?))
+}

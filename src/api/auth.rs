@@ -1,0 +1,126 @@
+//! Handlers of accounts, sessions and the current user (Discord "Resources > User"; Hearth's `/auth/*`).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::{H, PageQuery, no_content};
+use crate::error::Result;
+use crate::http::{Auth, Body, ClientIp, P, Q, UserAgent};
+use crate::snowflake::Snowflake;
+use crate::wire;
+
+// ---- auth -------------------------------------------------------------------------------
+
+/// `POST /auth/register` -> 201 `{user_id, token, refresh_token, expires_in}`.
+pub(super) async fn register(
+    h: H,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
+    Body(b): Body<wire::RegisterBody>,
+) -> Result<Response> {
+    Ok((StatusCode::CREATED, Json(h.register(b, ip, ua).await?)).into_response())
+}
+/// `POST /auth/login`.
+pub(super) async fn login(
+    h: H,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
+    Body(b): Body<wire::LoginBody>,
+) -> Result<Json<wire::TokenPair>> {
+    Ok(Json(h.login(b, ip, ua).await?))
+}
+/// `POST /auth/refresh`.
+pub(super) async fn refresh(
+    h: H,
+    Body(b): Body<wire::RefreshBody>,
+) -> Result<Json<wire::TokenPair>> {
+    Ok(Json(h.refresh(b).await?))
+}
+/// `POST /auth/logout` -> 204.
+pub(super) async fn logout(h: H, Auth(a): Auth) -> Result<Response> {
+    h.logout(&a).await?;
+    Ok(no_content())
+}
+/// `GET /auth/sessions`.
+pub(super) async fn list_sessions(h: H, Auth(a): Auth) -> Result<Json<Vec<wire::AuthSession>>> {
+    Ok(Json(h.list_sessions(&a).await?))
+}
+/// `DELETE /auth/sessions/{id}` -> 204.
+pub(super) async fn delete_session(h: H, Auth(a): Auth, P(id): P<Snowflake>) -> Result<Response> {
+    h.delete_session(&a, id).await?;
+    Ok(no_content())
+}
+
+// ---- users ------------------------------------------------------------------------------
+
+/// `GET /users/@me`.
+pub(super) async fn get_me(h: H, Auth(a): Auth) -> Json<wire::User> {
+    Json(h.user_wire(&a.user, true))
+}
+/// `PATCH /users/@me`.
+pub(super) async fn modify_me(
+    h: H,
+    Auth(a): Auth,
+    Body(b): Body<wire::ModifyMeBody>,
+) -> Result<Json<wire::User>> {
+    Ok(Json(h.modify_me(&a, b).await?))
+}
+/// `GET /users/{id}`.
+pub(super) async fn get_user(
+    h: H,
+    Auth(_a): Auth,
+    P(id): P<Snowflake>,
+) -> Result<Json<wire::User>> {
+    Ok(Json(h.user_wire_by_id(id.db()).await?))
+}
+
+/// `GET /users/@me/guilds`.
+pub(super) async fn my_guilds(
+    h: H,
+    Auth(a): Auth,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<Vec<wire::PartialGuild>>> {
+    Ok(Json(h.my_guilds(&a, q.before, q.after, q.limit).await?))
+}
+/// `DELETE /users/@me/guilds/{id}` -> 204.
+pub(super) async fn leave_guild(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Response> {
+    h.leave_guild(&a, g).await?;
+    Ok(no_content())
+}
+/// `GET /users/@me/channels`.
+pub(super) async fn my_dms(h: H, Auth(a): Auth) -> Result<Json<Vec<wire::Channel>>> {
+    Ok(Json(h.my_dms(&a).await?))
+}
+/// `POST /users/@me/channels`.
+pub(super) async fn open_dm(
+    h: H,
+    Auth(a): Auth,
+    Body(b): Body<wire::CreateDmBody>,
+) -> Result<Json<wire::Channel>> {
+    Ok(Json(h.open_dm(&a, b).await?))
+}
+/// `GET /users/@me/relationships`.
+pub(super) async fn relationships(h: H, Auth(a): Auth) -> Result<Json<Vec<Value>>> {
+    Ok(Json(h.relationships(&a).await?))
+}
+/// `PUT /users/@me/relationships/{id}` -> 204.
+pub(super) async fn set_relationship(
+    h: H,
+    Auth(a): Auth,
+    P(u): P<Snowflake>,
+    Body(b): Body<wire::RelationshipBody>,
+) -> Result<Response> {
+    h.set_relationship(&a, u, b).await?;
+    Ok(no_content())
+}
+/// `DELETE /users/@me/relationships/{id}` -> 204.
+pub(super) async fn delete_relationship(
+    h: H,
+    Auth(a): Auth,
+    P(u): P<Snowflake>,
+) -> Result<Response> {
+    h.delete_relationship(&a, u).await?;
+    Ok(no_content())
+}

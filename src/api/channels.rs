@@ -1,0 +1,316 @@
+//! Handlers of channels, overwrites, messages, pins and reactions (Discord "Resources > Channel", "Resources > Message").
+
+use axum::Json;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{H, PageQuery, no_content};
+use crate::error::{Error, Result};
+use crate::http::{Auth, Body, P, Q, Reason};
+use crate::snowflake::Snowflake;
+use crate::wire;
+
+// ---- channels ---------------------------------------------------------------------------
+
+/// `GET /channels/{id}`.
+pub(super) async fn get_channel(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+) -> Result<Json<wire::Channel>> {
+    Ok(Json(h.get_channel(&a, c).await?))
+}
+/// `PATCH /channels/{id}`.
+pub(super) async fn modify_channel(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+    Reason(r): Reason,
+    Body(b): Body<wire::ChannelBody>,
+) -> Result<Json<wire::Channel>> {
+    Ok(Json(h.modify_channel(&a, c, b, r.as_deref()).await?))
+}
+/// `DELETE /channels/{id}`.
+pub(super) async fn delete_channel(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+    Reason(r): Reason,
+) -> Result<Json<wire::Channel>> {
+    Ok(Json(h.delete_channel(&a, c, r.as_deref()).await?))
+}
+/// `PUT /channels/{id}/permissions/{overwrite_id}` -> 204.
+pub(super) async fn put_overwrite(
+    h: H,
+    Auth(a): Auth,
+    P((c, t)): P<(Snowflake, Snowflake)>,
+    Reason(r): Reason,
+    Body(b): Body<wire::PutOverwriteBody>,
+) -> Result<Response> {
+    h.put_overwrite(&a, c, t, b, r.as_deref()).await?;
+    Ok(no_content())
+}
+/// `DELETE /channels/{id}/permissions/{overwrite_id}` -> 204.
+pub(super) async fn delete_overwrite(
+    h: H,
+    Auth(a): Auth,
+    P((c, t)): P<(Snowflake, Snowflake)>,
+    Reason(r): Reason,
+) -> Result<Response> {
+    h.delete_overwrite(&a, c, t, r.as_deref()).await?;
+    Ok(no_content())
+}
+/// `GET /channels/{id}/invites`.
+pub(super) async fn channel_invites(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+) -> Result<Json<Vec<wire::Invite>>> {
+    Ok(Json(h.channel_invites(&a, c).await?))
+}
+/// `POST /channels/{id}/invites`.
+pub(super) async fn create_invite(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+    Reason(r): Reason,
+    Body(b): Body<wire::CreateInviteBody>,
+) -> Result<Json<wire::Invite>> {
+    Ok(Json(h.create_invite(&a, c, b, r.as_deref()).await?))
+}
+/// `POST /channels/{id}/typing` -> 204.
+pub(super) async fn typing(h: H, Auth(a): Auth, P(c): P<Snowflake>) -> Result<Response> {
+    h.typing(&a, c).await?;
+    Ok(no_content())
+}
+/// `GET /channels/{id}/messages`.
+pub(super) async fn get_messages(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<Vec<wire::Message>>> {
+    Ok(Json(
+        h.get_messages(&a, c, q.before, q.after, q.around, q.limit)
+            .await?,
+    ))
+}
+/// `POST /channels/{id}/messages`: JSON, or `multipart/form-data` with `payload_json`
+/// (attachments are not stored yet; file parts are rejected).
+pub(super) async fn create_message(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+    req: axum::extract::Request,
+) -> Result<Json<wire::Message>> {
+    let ct = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body: wire::CreateMessageBody = if ct.starts_with("multipart/form-data") {
+        let mut mp = axum::extract::Multipart::from_request(req, &())
+            .await
+            .map_err(|_| Error::Rule(crate::error::Rule::InvalidJson))?;
+        let mut payload = None;
+        while let Some(field) = mp
+            .next_field()
+            .await
+            .map_err(|_| Error::Rule(crate::error::Rule::InvalidJson))?
+        {
+            if field.name() == Some("payload_json") {
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| Error::Rule(crate::error::Rule::InvalidJson))?;
+                payload = Some(crate::http::parse_json(&bytes)?);
+            } else {
+                return Err(crate::error::field_error(
+                    "files",
+                    "ATTACHMENTS_NOT_SUPPORTED",
+                    "File uploads are not supported by this server yet.",
+                ));
+            }
+        }
+        payload.unwrap_or_default()
+    } else {
+        let Body(b) = Body::<wire::CreateMessageBody>::from_request(req, &()).await?;
+        b
+    };
+    Ok(Json(h.create_message(&a, c, body).await?))
+}
+use axum::extract::FromRequest;
+/// `POST /channels/{id}/messages/bulk-delete` -> 204.
+pub(super) async fn bulk_delete(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+    Reason(r): Reason,
+    Body(b): Body<wire::BulkDeleteBody>,
+) -> Result<Response> {
+    h.bulk_delete(&a, c, b, r.as_deref()).await?;
+    Ok(no_content())
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct PinQuery {
+    before: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /channels/{id}/messages/pins` (`before` ISO timestamp, `limit` 1-50) ->
+/// `{items: [{pinned_at, message}], has_more}`.
+pub(super) async fn pins_new(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+    Q(q): Q<PinQuery>,
+) -> Result<Json<Value>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=50).contains(&limit) {
+        return Err(crate::error::field_error(
+            "limit",
+            "NUMBER_TYPE_MAX",
+            "int value should be between 1 and 50.",
+        ));
+    }
+    let before = match q.before {
+        Some(b) => Some(
+            chrono::DateTime::parse_from_rfc3339(&b)
+                .map_err(|_| {
+                    crate::error::field_error(
+                        "before",
+                        "DATE_TYPE_PARSE",
+                        "Could not parse timestamp.",
+                    )
+                })?
+                .timestamp_millis(),
+        ),
+        None => None,
+    };
+    let (items, has_more) = h.pins(&a, c, before, limit).await?;
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(|(at, m)| json!({"pinned_at": wire::iso(at), "message": m}))
+        .collect();
+    Ok(Json(json!({"items": items, "has_more": has_more})))
+}
+/// `GET /channels/{id}/pins` (older form): an array of messages.
+pub(super) async fn pins_old(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+) -> Result<Json<Vec<wire::Message>>> {
+    let (items, _) = h.pins(&a, c, None, 250).await?;
+    Ok(Json(items.into_iter().map(|(_, m)| m).collect()))
+}
+/// `PUT /channels/{id}/messages/pins/{message_id}` and `/channels/{id}/pins/{message_id}` -> 204.
+pub(super) async fn pin(
+    h: H,
+    Auth(a): Auth,
+    P((c, m)): P<(Snowflake, Snowflake)>,
+    Reason(r): Reason,
+) -> Result<Response> {
+    h.set_pin(&a, c, m, true, r.as_deref()).await?;
+    Ok(no_content())
+}
+/// `DELETE` of the same -> 204.
+pub(super) async fn unpin(
+    h: H,
+    Auth(a): Auth,
+    P((c, m)): P<(Snowflake, Snowflake)>,
+    Reason(r): Reason,
+) -> Result<Response> {
+    h.set_pin(&a, c, m, false, r.as_deref()).await?;
+    Ok(no_content())
+}
+/// `GET /channels/{id}/messages/{message_id}`.
+pub(super) async fn get_message(
+    h: H,
+    Auth(a): Auth,
+    P((c, m)): P<(Snowflake, Snowflake)>,
+) -> Result<Json<wire::Message>> {
+    Ok(Json(h.get_message(&a, c, m).await?))
+}
+/// `PATCH /channels/{id}/messages/{message_id}`.
+pub(super) async fn edit_message(
+    h: H,
+    Auth(a): Auth,
+    P((c, m)): P<(Snowflake, Snowflake)>,
+    Body(b): Body<wire::EditMessageBody>,
+) -> Result<Json<wire::Message>> {
+    Ok(Json(h.edit_message(&a, c, m, b).await?))
+}
+/// `DELETE /channels/{id}/messages/{message_id}` -> 204.
+pub(super) async fn delete_message(
+    h: H,
+    Auth(a): Auth,
+    P((c, m)): P<(Snowflake, Snowflake)>,
+    Reason(r): Reason,
+) -> Result<Response> {
+    h.delete_message(&a, c, m, r.as_deref()).await?;
+    Ok(no_content())
+}
+/// `DELETE .../reactions` -> 204.
+pub(super) async fn clear_reactions(
+    h: H,
+    Auth(a): Auth,
+    P((c, m)): P<(Snowflake, Snowflake)>,
+) -> Result<Response> {
+    h.clear_reactions(&a, c, m, None).await?;
+    Ok(no_content())
+}
+#[derive(Deserialize, Default)]
+pub(super) struct ReactQuery {
+    after: Option<Snowflake>,
+    limit: Option<i64>,
+}
+/// `GET .../reactions/{emoji}`.
+pub(super) async fn reaction_users(
+    h: H,
+    Auth(a): Auth,
+    P((c, m, e)): P<(Snowflake, Snowflake, String)>,
+    Q(q): Q<ReactQuery>,
+) -> Result<Json<Vec<wire::User>>> {
+    Ok(Json(
+        h.reaction_users(&a, c, m, &e, q.after, q.limit).await?,
+    ))
+}
+/// `DELETE .../reactions/{emoji}` -> 204.
+pub(super) async fn clear_emoji(
+    h: H,
+    Auth(a): Auth,
+    P((c, m, e)): P<(Snowflake, Snowflake, String)>,
+) -> Result<Response> {
+    h.clear_reactions(&a, c, m, Some(&e)).await?;
+    Ok(no_content())
+}
+/// `PUT .../reactions/{emoji}/@me` -> 204.
+pub(super) async fn add_reaction(
+    h: H,
+    Auth(a): Auth,
+    P((c, m, e)): P<(Snowflake, Snowflake, String)>,
+) -> Result<Response> {
+    h.add_reaction(&a, c, m, &e).await?;
+    Ok(no_content())
+}
+/// `DELETE .../reactions/{emoji}/@me` -> 204.
+pub(super) async fn remove_own_reaction(
+    h: H,
+    Auth(a): Auth,
+    P((c, m, e)): P<(Snowflake, Snowflake, String)>,
+) -> Result<Response> {
+    h.remove_reaction(&a, c, m, &e, None).await?;
+    Ok(no_content())
+}
+/// `DELETE .../reactions/{emoji}/{user_id}` -> 204.
+pub(super) async fn remove_user_reaction(
+    h: H,
+    Auth(a): Auth,
+    P((c, m, e, u)): P<(Snowflake, Snowflake, String, Snowflake)>,
+) -> Result<Response> {
+    h.remove_reaction(&a, c, m, &e, Some(u)).await?;
+    Ok(no_content())
+}

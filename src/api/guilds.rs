@@ -1,0 +1,279 @@
+//! Handlers of guilds, members, roles, bans and the audit log (Discord "Resources > Guild", "Resources > Audit Log").
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::{H, PageQuery, no_content};
+use crate::error::{Error, Result};
+use crate::http::{Auth, Body, P, Q, Reason};
+use crate::snowflake::Snowflake;
+use crate::wire;
+
+// ---- guilds -----------------------------------------------------------------------------
+
+/// `POST /guilds` -> 201.
+pub(super) async fn create_guild(
+    h: H,
+    Auth(a): Auth,
+    Body(b): Body<wire::CreateGuildBody>,
+) -> Result<Response> {
+    Ok((StatusCode::CREATED, Json(h.create_guild(&a, b).await?)).into_response())
+}
+/// `GET /guilds/{id}`.
+pub(super) async fn get_guild(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<wire::Guild>> {
+    Ok(Json(
+        h.get_guild(&a, g, q.with_counts.unwrap_or(false)).await?,
+    ))
+}
+/// `PATCH /guilds/{id}`.
+pub(super) async fn modify_guild(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Reason(r): Reason,
+    Body(b): Body<wire::ModifyGuildBody>,
+) -> Result<Json<wire::Guild>> {
+    Ok(Json(h.modify_guild(&a, g, b, r.as_deref()).await?))
+}
+/// `DELETE /guilds/{id}` -> 204.
+pub(super) async fn delete_guild(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Response> {
+    h.delete_guild(&a, g).await?;
+    Ok(no_content())
+}
+/// `GET /guilds/{id}/channels`.
+pub(super) async fn guild_channels(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+) -> Result<Json<Vec<wire::Channel>>> {
+    Ok(Json(h.guild_channels(&a, g).await?))
+}
+/// `POST /guilds/{id}/channels` -> 201.
+pub(super) async fn create_channel(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Reason(r): Reason,
+    Body(b): Body<wire::ChannelBody>,
+) -> Result<Response> {
+    Ok((
+        StatusCode::CREATED,
+        Json(h.create_channel(&a, g, b, r.as_deref()).await?),
+    )
+        .into_response())
+}
+/// `PATCH /guilds/{id}/channels` -> 204.
+pub(super) async fn channel_positions(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Body(b): Body<Vec<wire::ChannelPosition>>,
+) -> Result<Response> {
+    h.channel_positions(&a, g, b).await?;
+    Ok(no_content())
+}
+/// `GET /guilds/{id}/members`.
+pub(super) async fn list_members(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<Vec<wire::Member>>> {
+    Ok(Json(h.list_members(&a, g, q.limit, q.after).await?))
+}
+/// `GET /guilds/{id}/members/search`.
+pub(super) async fn search_members(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<Vec<wire::Member>>> {
+    Ok(Json(h.search_members(&a, g, q.query, q.limit).await?))
+}
+/// `GET /guilds/{id}/members/{user_id}`.
+pub(super) async fn get_member(
+    h: H,
+    Auth(a): Auth,
+    P((g, u)): P<(Snowflake, Snowflake)>,
+) -> Result<Json<wire::Member>> {
+    Ok(Json(h.get_member(&a, g, u).await?))
+}
+/// `PATCH /guilds/{id}/members/{user_id}`.
+pub(super) async fn modify_member(
+    h: H,
+    Auth(a): Auth,
+    P((g, u)): P<(Snowflake, Snowflake)>,
+    Reason(r): Reason,
+    Body(b): Body<wire::ModifyMemberBody>,
+) -> Result<Json<wire::Member>> {
+    Ok(Json(h.modify_member(&a, g, u, b, r.as_deref()).await?))
+}
+/// `PATCH /guilds/{id}/members/@me` (`nick`).
+pub(super) async fn modify_me_member(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Reason(r): Reason,
+    Body(b): Body<wire::ModifyMemberBody>,
+) -> Result<Json<wire::Member>> {
+    let me = a.id();
+    let body = wire::ModifyMemberBody {
+        nick: b.nick,
+        ..Default::default()
+    };
+    Ok(Json(h.modify_member(&a, g, me, body, r.as_deref()).await?))
+}
+/// `DELETE /guilds/{id}/members/{user_id}` (kick) -> 204.
+pub(super) async fn kick(
+    h: H,
+    Auth(a): Auth,
+    P((g, u)): P<(Snowflake, Snowflake)>,
+    Reason(r): Reason,
+) -> Result<Response> {
+    h.kick(&a, g, u, r.as_deref()).await?;
+    Ok(no_content())
+}
+/// `PUT /guilds/{id}/members/{user_id}/roles/{role_id}` -> 204.
+pub(super) async fn add_member_role(
+    h: H,
+    Auth(a): Auth,
+    P((g, u, r)): P<(Snowflake, Snowflake, Snowflake)>,
+    Reason(re): Reason,
+) -> Result<Response> {
+    h.member_role(&a, g, u, r, true, re.as_deref()).await?;
+    Ok(no_content())
+}
+/// `DELETE /guilds/{id}/members/{user_id}/roles/{role_id}` -> 204.
+pub(super) async fn remove_member_role(
+    h: H,
+    Auth(a): Auth,
+    P((g, u, r)): P<(Snowflake, Snowflake, Snowflake)>,
+    Reason(re): Reason,
+) -> Result<Response> {
+    h.member_role(&a, g, u, r, false, re.as_deref()).await?;
+    Ok(no_content())
+}
+/// `GET /guilds/{id}/roles`.
+pub(super) async fn roles(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+) -> Result<Json<Vec<wire::Role>>> {
+    Ok(Json(h.roles(&a, g).await?))
+}
+/// `GET /guilds/{id}/roles/{role_id}`.
+pub(super) async fn get_role(
+    h: H,
+    Auth(a): Auth,
+    P((g, r)): P<(Snowflake, Snowflake)>,
+) -> Result<Json<wire::Role>> {
+    h.roles(&a, g)
+        .await?
+        .into_iter()
+        .find(|x| x.id == r)
+        .map(Json)
+        .ok_or(Error::Unknown(crate::error::Unknown::Role))
+}
+/// `POST /guilds/{id}/roles`.
+pub(super) async fn create_role(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Reason(r): Reason,
+    Body(b): Body<wire::RoleBody>,
+) -> Result<Json<wire::Role>> {
+    Ok(Json(h.create_role(&a, g, b, r.as_deref()).await?))
+}
+/// `PATCH /guilds/{id}/roles`.
+pub(super) async fn role_positions(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Body(b): Body<Vec<wire::RolePosition>>,
+) -> Result<Json<Vec<wire::Role>>> {
+    Ok(Json(h.role_positions(&a, g, b).await?))
+}
+/// `PATCH /guilds/{id}/roles/{role_id}`.
+pub(super) async fn modify_role(
+    h: H,
+    Auth(a): Auth,
+    P((g, r)): P<(Snowflake, Snowflake)>,
+    Reason(re): Reason,
+    Body(b): Body<wire::RoleBody>,
+) -> Result<Json<wire::Role>> {
+    Ok(Json(h.modify_role(&a, g, r, b, re.as_deref()).await?))
+}
+/// `DELETE /guilds/{id}/roles/{role_id}` -> 204.
+pub(super) async fn delete_role(
+    h: H,
+    Auth(a): Auth,
+    P((g, r)): P<(Snowflake, Snowflake)>,
+    Reason(re): Reason,
+) -> Result<Response> {
+    h.delete_role(&a, g, r, re.as_deref()).await?;
+    Ok(no_content())
+}
+/// `GET /guilds/{id}/invites`.
+pub(super) async fn guild_invites(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+) -> Result<Json<Vec<wire::Invite>>> {
+    Ok(Json(h.guild_invites(&a, g).await?))
+}
+/// `GET /guilds/{id}/bans`.
+pub(super) async fn list_bans(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<Vec<wire::Ban>>> {
+    Ok(Json(h.list_bans(&a, g, q.limit, q.before, q.after).await?))
+}
+/// `GET /guilds/{id}/bans/{user_id}`.
+pub(super) async fn get_ban(
+    h: H,
+    Auth(a): Auth,
+    P((g, u)): P<(Snowflake, Snowflake)>,
+) -> Result<Json<wire::Ban>> {
+    Ok(Json(h.get_ban(&a, g, u).await?))
+}
+/// `PUT /guilds/{id}/bans/{user_id}` -> 204.
+pub(super) async fn ban(
+    h: H,
+    Auth(a): Auth,
+    P((g, u)): P<(Snowflake, Snowflake)>,
+    Reason(r): Reason,
+    Body(b): Body<wire::BanBody>,
+) -> Result<Response> {
+    h.ban(&a, g, u, b, r.as_deref()).await?;
+    Ok(no_content())
+}
+/// `DELETE /guilds/{id}/bans/{user_id}` -> 204.
+pub(super) async fn unban(
+    h: H,
+    Auth(a): Auth,
+    P((g, u)): P<(Snowflake, Snowflake)>,
+    Reason(r): Reason,
+) -> Result<Response> {
+    h.unban(&a, g, u, r.as_deref()).await?;
+    Ok(no_content())
+}
+/// `GET /guilds/{id}/audit-logs`.
+pub(super) async fn audit_log(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Q(q): Q<PageQuery>,
+) -> Result<Json<wire::AuditLog>> {
+    Ok(Json(
+        h.audit_log(&a, g, q.user_id, q.action_type, q.before, q.after, q.limit)
+            .await?,
+    ))
+}

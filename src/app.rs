@@ -1,0 +1,330 @@
+//! The composition root: the only module that knows every feature. [`App::build`] creates
+//! the shared parts (database, event bus, federation layer, services) and plugs each
+//! feature's implementation into the service layer's ports; [`App::router`] mounts every
+//! feature's routes (client API, gateway, MLS, registrar link, federation); [`App::serve`]
+//! runs the listeners and the background tasks until shutdown. No feature mounts another's
+//! routes, and nothing below this module imports it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::events::{EventBus, LocalBus};
+use crate::gateway::{Gateway, GatewayState};
+use crate::http::RouteLimits;
+use crate::mls::{Mls, MlsApi};
+use crate::registrar::{Link, LinkApi};
+use crate::s2s::guild_log::GuildLog;
+use crate::s2s::{Fed, FedState, Federation};
+use crate::service::Hearth;
+use crate::service::ports::{GuildHost, OnlineMembers};
+use crate::storage::Db;
+use crate::{api, http, mls, registrar, s2s};
+
+/// Events the in-process bus keeps for a subscriber that lags (the gateway dispatcher and
+/// the federation log writer).
+const BUS_CAPACITY: usize = 65_536;
+
+/// A built homeserver: listener bound, database migrated, services ready.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    pub hearth: Arc<Hearth>,
+    pub gateway: Arc<Gateway>,
+    /// The federation layer (keys, discovery, signed client).
+    pub fed: Arc<Federation>,
+    /// The registrar link, when `registrar.url` is set (spec/registrar.md).
+    pub registrar: Option<Arc<Link>>,
+    limits: Arc<RouteLimits>,
+    federation: Option<(FedListener, Router)>,
+    log: Arc<GuildLog>,
+}
+
+/// The separate federation listener (`federation.listen`).
+enum FedListener {
+    Plain(TcpListener),
+    Tls(s2s::tls::TlsListener),
+}
+
+/// Everything the routers are built from.
+struct Parts {
+    hearth: Arc<Hearth>,
+    fed: Arc<Federation>,
+    gateway: Arc<Gateway>,
+    log: Arc<GuildLog>,
+    mls: Arc<Mls>,
+    link: Option<Arc<Link>>,
+    limits: Arc<RouteLimits>,
+}
+
+impl App {
+    /// Connects and migrates the database, creates or loads secrets, and binds
+    /// `config.listen` (port 0 picks a free port; see [`App::local_addr`]).
+    ///
+    /// # Errors
+    /// The database cannot be opened or migrated, a listener cannot be bound, the
+    /// federation TLS files are unreadable or only one of them is set.
+    pub async fn build(config: Config) -> Result<App> {
+        if !config.database_url().starts_with("postgres") {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                Error::internal(format!("cannot create {}: {e}", config.data_dir.display()))
+            })?;
+        }
+        let db = Db::connect(&config).await?;
+        db.migrate().await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
+        let addr = listener.local_addr().map_err(Error::internal)?;
+
+        // Shared parts, then the service layer with its ports plugged in.
+        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(BUS_CAPACITY));
+        let fed = Arc::new(Federation::new(&config, &db).await?);
+        let host: Arc<dyn GuildHost> = fed.clone();
+        let hearth = Arc::new(Hearth::new(config, db, bus, host).await?);
+
+        // Features.
+        let public = hearth
+            .config
+            .gateway
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("ws://{addr}/gateway"));
+        let gateway = Gateway::new(hearth.clone(), public);
+        let link = Link::new(&hearth.config, &fed)?;
+        if let Some(l) = &link {
+            let online: Arc<dyn OnlineMembers> = gateway.clone();
+            l.set_online(Arc::downgrade(&online));
+        }
+        let log = GuildLog::start(hearth.clone(), fed.clone());
+        let mls = Mls::start(hearth.clone(), fed.clone());
+        let limits = Arc::new(RouteLimits::new(
+            &hearth.config.rate_limits,
+            &hearth.config.trusted_proxies,
+        ));
+        let parts = Parts {
+            hearth: hearth.clone(),
+            fed: fed.clone(),
+            gateway: gateway.clone(),
+            log: log.clone(),
+            mls,
+            link: link.clone(),
+            limits: limits.clone(),
+        };
+
+        // Routers: the federation routes share the main listener unless `federation.listen`
+        // gives them their own.
+        let fed_cfg = hearth.config.federation.clone();
+        let mut router = Self::router(&parts);
+        let mut federation = None;
+        if fed_cfg.enabled {
+            match fed_cfg.listen {
+                None => router = router.merge(Self::federation_router(&parts)),
+                Some(addr) => {
+                    let tcp = TcpListener::bind(addr).await.map_err(|e| {
+                        Error::internal(format!("cannot listen on federation.listen {addr}: {e}"))
+                    })?;
+                    let listener = match (&fed_cfg.tls_cert, &fed_cfg.tls_key) {
+                        (Some(cert), Some(key)) => {
+                            let tls =
+                                s2s::tls::server_config(cert, key).map_err(Error::Internal)?;
+                            FedListener::Tls(
+                                s2s::tls::TlsListener::new(tcp, tls).map_err(Error::internal)?,
+                            )
+                        }
+                        (None, None) => FedListener::Plain(tcp),
+                        _ => {
+                            return Err(Error::internal(
+                                "federation.tls_cert and federation.tls_key must be set together",
+                            ));
+                        }
+                    };
+                    let fed_router = Self::federation_router(&parts)
+                        .fallback(s2s::not_found)
+                        .layer(axum::extract::DefaultBodyLimit::max(
+                            s2s::guild_log::MAX_TXN_BYTES
+                                .max(4 * hearth.config.limits.max_body_bytes),
+                        ))
+                        .layer(tower_http::trace::TraceLayer::new_for_http());
+                    federation = Some((listener, fed_router));
+                }
+            }
+        }
+        Ok(App {
+            listener,
+            router,
+            hearth,
+            gateway,
+            fed,
+            registrar: link,
+            limits,
+            federation,
+            log,
+        })
+    }
+
+    /// The main listener's routes: the client API under `/api`, `/api/v9` and `/api/v10`
+    /// (Discord's REST API with its rate limits, plus the gateway discovery, MLS and registrar
+    /// client routes), health and readiness, and the gateway WebSocket at `/gateway`.
+    fn router(p: &Parts) -> Router {
+        let gw = GatewayState {
+            hearth: p.hearth.clone(),
+            gateway: p.gateway.clone(),
+        };
+        let link = LinkApi {
+            hearth: p.hearth.clone(),
+            fed: p.fed.clone(),
+            link: p.link.clone(),
+        };
+        let client_api = api::routes()
+            .with_state(p.hearth.clone())
+            .merge(crate::gateway::api_routes().with_state(gw.clone()))
+            .merge(mls::client_routes().with_state(MlsApi(p.mls.clone())))
+            .merge(registrar::client_routes().with_state(link))
+            .route_layer(axum::middleware::from_fn_with_state(
+                p.limits.clone(),
+                http::rate_limit,
+            ))
+            .method_not_allowed_fallback(|| async { Error::MethodNotAllowed });
+        Router::new()
+            .nest("/api/v10", client_api.clone())
+            .nest("/api/v9", client_api.clone())
+            .nest("/api", client_api)
+            .merge(api::top_routes().with_state(p.hearth.clone()))
+            .merge(crate::gateway::socket_routes().with_state(gw))
+            .fallback(|| async { Error::RouteNotFound })
+            .layer(axum::extract::DefaultBodyLimit::max(
+                p.hearth.config.limits.max_body_bytes,
+            ))
+            .layer(axum::middleware::from_fn(http::via_header))
+            .layer(tower_http::trace::TraceLayer::new_for_http())
+    }
+
+    /// The federation routes (spec/federation.md): transport and guild routes, the MLS
+    /// federation routes and the registrar challenge document.
+    fn federation_router(p: &Parts) -> Router {
+        s2s::router()
+            .with_state(FedState {
+                hearth: p.hearth.clone(),
+                fed: p.fed.clone(),
+                log: p.log.clone(),
+            })
+            .merge(mls::federation_routes().with_state(MlsApi(p.mls.clone())))
+            .merge(registrar::federation_routes().with_state(LinkApi {
+                hearth: p.hearth.clone(),
+                fed: p.fed.clone(),
+                link: p.link.clone(),
+            }))
+    }
+
+    /// The bound address of the federation listener, when `federation.listen` is set.
+    pub fn federation_addr(&self) -> Option<SocketAddr> {
+        match &self.federation {
+            Some((FedListener::Plain(l), _)) => l.local_addr().ok(),
+            Some((FedListener::Tls(l), _)) => axum::serve::Listener::local_addr(l).ok(),
+            None => None,
+        }
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then drains connections and closes the database.
+    ///
+    /// # Errors
+    /// The main listener fails.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let limits = self.limits.clone();
+        // Replicas catch up with their hosts (after downtime) once we are reachable.
+        let (h, f) = (self.hearth.clone(), self.fed.clone());
+        let catch_up =
+            tokio::spawn(async move { Fed { h: &h, fed: &f }.pull_all_replicas().await });
+        // Registrar listing (issue 5): in the background, never blocking federation.
+        let registrar = self
+            .registrar
+            .clone()
+            .map(|l| tokio::spawn(l.run(self.hearth.clone())));
+        let janitor = tokio::spawn(async move {
+            let mut t = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                t.tick().await;
+                limits.shrink();
+            }
+        });
+        let gateway = self.gateway.clone();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        tokio::spawn(async move {
+            shutdown.await;
+            gateway.shutdown();
+            let _ = stop_tx.send(true);
+        });
+        let shutdown = stopped(stop_rx.clone());
+        let fed = self.fed.clone();
+        let key_reload = tokio::spawn(async move {
+            let mut t = tokio::time::interval(Duration::from_secs(30));
+            t.tick().await;
+            loop {
+                t.tick().await;
+                if let Err(e) = fed.reload_keys().await {
+                    tracing::warn!(error = %e, "cannot reload the server keys");
+                }
+            }
+        });
+        let fed_task = self.federation.map(|(listener, router)| {
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move {
+                let res = match listener {
+                    FedListener::Plain(l) => {
+                        axum::serve(l, router.into_make_service())
+                            .with_graceful_shutdown(stop)
+                            .await
+                    }
+                    FedListener::Tls(l) => {
+                        axum::serve(l, router.into_make_service())
+                            .with_graceful_shutdown(stop)
+                            .await
+                    }
+                };
+                if let Err(e) = res {
+                    tracing::error!(error = %e, "federation listener failed");
+                }
+            })
+        });
+        let res = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(Error::internal);
+        catch_up.abort();
+        if let Some(r) = registrar {
+            r.abort();
+        }
+        janitor.abort();
+        key_reload.abort();
+        if let Some(t) = fed_task {
+            let _ = t.await;
+        }
+        // Everything committed is in the federation log before the database closes.
+        self.log.barrier().await;
+        self.hearth.db.close().await;
+        res
+    }
+}

@@ -1,0 +1,178 @@
+//! Discord's rate limits on every client-API route ("Topics > Rate Limits"): the global
+//! limit per token (or address), per-route buckets keyed by the major parameter, and the
+//! `X-RateLimit-*` headers; plus the `Via` header and the request's cause scope.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::client_ip;
+use crate::error::Error;
+use crate::ratelimit::{Allowed, KeyedLimiter};
+
+/// The route buckets and the global limit (configured by `rate_limits`).
+pub struct RouteLimits {
+    /// Proxies whose `X-Forwarded-For` is believed (`trusted_proxies`).
+    trusted_proxies: Vec<IpAddr>,
+    global: KeyedLimiter<String>,
+    default_route: KeyedLimiter<(String, String)>,
+    message_create: KeyedLimiter<(String, String)>,
+    reactions: KeyedLimiter<(String, String)>,
+}
+
+impl RouteLimits {
+    pub fn new(c: &crate::config::RateLimits, trusted_proxies: &[IpAddr]) -> Self {
+        RouteLimits {
+            trusted_proxies: trusted_proxies.to_vec(),
+            global: KeyedLimiter::new(
+                crate::config::Bucket {
+                    limit: c.global_per_second,
+                    per_seconds: 1.0,
+                },
+                "global",
+                true,
+            ),
+            default_route: KeyedLimiter::new(c.default_route, "user", false),
+            message_create: KeyedLimiter::new(c.message_create, "user", false),
+            reactions: KeyedLimiter::new(c.reactions, "user", false),
+        }
+    }
+    /// Drops state of idle keys (run periodically).
+    pub fn shrink(&self) {
+        self.global.shrink();
+        self.default_route.shrink();
+        self.message_create.shrink();
+        self.reactions.shrink();
+    }
+}
+
+/// The major parameter of a path (Discord: channel_id, guild_id or webhook_id).
+fn major_param(path: &str) -> &str {
+    let mut it = path.split('/');
+    while let Some(seg) = it.next() {
+        if seg == "channels" || seg == "guilds" {
+            return it.next().unwrap_or("");
+        }
+    }
+    ""
+}
+
+/// Applies the global and per-route limits and adds Discord's rate-limit headers.
+pub async fn rate_limit(
+    State(limits): State<Arc<RouteLimits>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let identity = match req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(a) => format!("t:{}", crate::service::auth::token_hash(a)),
+        None => {
+            let peer = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0);
+            format!(
+                "ip:{}",
+                client_ip(req.headers(), peer, &limits.trusted_proxies)
+            )
+        }
+    };
+    if let Err(e) = limits.global.check(&identity) {
+        let retry = match &e {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            _ => 0.0,
+        };
+        let mut resp = e.into_response();
+        add_headers(
+            resp.headers_mut(),
+            &Allowed {
+                limit: limits.global.limit(),
+                remaining: 0,
+                reset_after: retry,
+            },
+            "global",
+        );
+        return resp;
+    }
+    let method = req.method().clone();
+    let (limiter, bucket_name) =
+        if method == Method::POST && route.ends_with("/channels/{channel_id}/messages") {
+            (&limits.message_create, "message_create")
+        } else if route.contains("/reactions") {
+            (&limits.reactions, "reactions")
+        } else {
+            (&limits.default_route, "default")
+        };
+    let route_key = format!(
+        "{method} {bucket_name} {}",
+        if bucket_name == "default" {
+            route.as_str()
+        } else {
+            ""
+        }
+    );
+    let key = (
+        identity,
+        format!("{route_key} {}", major_param(req.uri().path())),
+    );
+    let bucket_hash = crate::service::auth::token_hash(&route_key)[..16].to_string();
+    match limiter.check(&key) {
+        Ok(a) => {
+            let mut resp = next.run(req).await;
+            add_headers(resp.headers_mut(), &a, &bucket_hash);
+            resp
+        }
+        Err(e) => {
+            let mut resp = e.into_response();
+            if let Ok(v) = HeaderValue::from_str(&bucket_hash) {
+                resp.headers_mut().insert("x-ratelimit-bucket", v);
+            }
+            resp.headers_mut()
+                .insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+            resp
+        }
+    }
+}
+
+fn add_headers(h: &mut HeaderMap, a: &Allowed, bucket: &str) {
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    let pairs = [
+        ("x-ratelimit-limit", a.limit.to_string()),
+        ("x-ratelimit-remaining", a.remaining.to_string()),
+        ("x-ratelimit-reset", format!("{:.3}", now + a.reset_after)),
+        ("x-ratelimit-reset-after", format!("{:.3}", a.reset_after)),
+        ("x-ratelimit-bucket", bucket.to_string()),
+    ];
+    for (k, v) in pairs {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    }
+}
+
+/// Adds `Via` to every response (discord.py treats a 429 without it as a proxy ban), and runs
+/// the request inside a [`crate::events::CAUSE`] scope so that what it publishes names its
+/// actor.
+pub async fn via_header(req: Request, next: Next) -> Response {
+    let mut resp = crate::events::CAUSE
+        .scope(
+            std::cell::RefCell::new(crate::events::Cause::default()),
+            next.run(req),
+        )
+        .await;
+    resp.headers_mut()
+        .insert("via", HeaderValue::from_static("1.1 hearth"));
+    resp
+}

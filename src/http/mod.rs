@@ -1,0 +1,10 @@
+//! The HTTP edge shared by every router of the homeserver: extractors ([`extract`]) and the
+//! client API's middleware ([`limits`]: rate limits, `Via`, the request's cause scope).
+//! Features (client API, gateway, federation, MLS, registrar link) build their routers on
+//! these; the composition root ([`crate::app`]) mounts them.
+
+pub mod extract;
+pub mod limits;
+
+pub use extract::*;
+pub use limits::{RouteLimits, rate_limit, via_header};

@@ -1,0 +1,416 @@
+//! Calls from a member server to a guild's host (spec/federation.md §§7-8): joining by a
+//! remote invite, relaying local users' actions as origin-signed actions, paging history and
+//! members in, pulling what a replica missed. [`Federation`] implements the service layer's
+//! [`GuildHost`] port with these.
+
+use async_trait::async_trait;
+use hearth_federation::event::OriginAction;
+use hearth_federation::sign::content_hash;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+use super::apply::*;
+use super::translate::*;
+use super::{Fed, FedError, Federation};
+use crate::error::{Error, Result, Unknown};
+use crate::events::Control;
+use crate::service::ports::{GuildHost, HistoryPage, RelayAction};
+use crate::service::{Actor, Hearth};
+use crate::snowflake::Snowflake;
+use crate::storage::{GuildRow, RemoteGuildRow, now_ms};
+use crate::wire;
+
+/// Maps a peer's error into ours: Discord errors decided by the host pass through.
+pub fn relay_error(e: FedError) -> Error {
+    match e {
+        FedError::Remote {
+            status,
+            errcode,
+            error,
+        } if errcode.starts_with("DISCORD_") => Error::Relayed {
+            status,
+            code: errcode["DISCORD_".len()..].parse().unwrap_or(0),
+            message: error,
+        },
+        FedError::Remote {
+            status: 401 | 403, ..
+        }
+        | FedError::Denied(_) => Error::MissingAccess,
+        other => Error::Unavailable(format!("federation: {other}")),
+    }
+}
+
+impl Fed<'_> {
+    /// Joins a guild hosted on `server` with an invite code of that server
+    /// (`POST /invites/{code}@{server}`), creating the local replica from the host's snapshot.
+    pub async fn remote_join(
+        &self,
+        actor: &Actor,
+        code: &str,
+        server: &str,
+    ) -> Result<wire::Invite> {
+        if actor.user.home_server.is_some() {
+            return Err(Error::MissingAccess);
+        }
+        let plausible = (1..=64).contains(&code.len())
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !plausible || hearth_federation::names::validate_server_name(server).is_err() {
+            return Err(Error::Unknown(Unknown::Invite));
+        }
+        let me = self.user_wire(&actor.user, false);
+        let snap = self
+            .fed
+            .request(
+                server,
+                Method::POST,
+                "/_hearth/federation/v1/join",
+                Some(&json!({"invite_code": code, "user": me})),
+            )
+            .await
+            .map_err(|e| match &e {
+                FedError::Remote { status: 404, .. } | FedError::Discovery(_) => {
+                    Error::Unknown(Unknown::Invite)
+                }
+                _ => relay_error(e),
+            })?;
+        let hgid = snap["guild"]["id"]
+            .as_str()
+            .ok_or_else(|| Error::internal("snapshot without guild id"))?
+            .to_string();
+        let host_gid: i64 = hgid.parse::<u64>().map_err(Error::internal)? as i64;
+        let lock_key = match self.db.remote_guild_by_host(server, host_gid).await? {
+            Some(r) => r.guild_id,
+            None => 0,
+        };
+        let _guard_owner = self.replica_lock(lock_key);
+        let _guard = _guard_owner.lock().await;
+        let mut tr = Translator::new(self, server);
+        let local_gid = match self.db.map_get(server, host_gid).await? {
+            Some(l) => tr.bind(&hgid, l).await?,
+            None => {
+                let fresh = tr.mint(host_gid).await?;
+                tr.bind(&hgid, fresh).await?
+            }
+        };
+        tracing::debug!(%snap, "join snapshot (host ids)");
+        let snap = tr.translate(snap).await?;
+        tracing::debug!(%snap, "join snapshot (local ids)");
+        let g = &snap["guild"];
+        let row = GuildRow {
+            id: local_gid,
+            name: g["name"].as_str().unwrap_or("guild").to_string(),
+            icon: g["icon"].as_str().map(str::to_string),
+            description: g["description"].as_str().map(str::to_string),
+            owner_id: s_id(&g["owner_id"])
+                .ok_or_else(|| Error::internal("snapshot without owner"))?,
+            system_channel_id: s_id(&g["system_channel_id"]),
+            verification_level: g["verification_level"].as_i64().unwrap_or(0),
+            default_message_notifications: g["default_message_notifications"].as_i64().unwrap_or(0),
+            explicit_content_filter: g["explicit_content_filter"].as_i64().unwrap_or(0),
+            preferred_locale: g["preferred_locale"]
+                .as_str()
+                .unwrap_or("en-US")
+                .to_string(),
+            created_at: Snowflake::from_db(host_gid).timestamp_ms() as i64,
+            host_server: Some(server.to_string()),
+        };
+        let seq = snap["seq"].as_i64().unwrap_or(0);
+        self.db
+            .insert_replica(&row, server, host_gid, seq, snap["hash"].as_str())
+            .await?;
+        for r in snap["guild"]["roles"].as_array().into_iter().flatten() {
+            if let Some(rr) = role_row(local_gid, r) {
+                self.db.upsert_role(&rr).await?;
+            }
+        }
+        for c in snap["channels"].as_array().into_iter().flatten() {
+            if let Some((cr, ows)) = channel_row(local_gid, c) {
+                self.db.upsert_channel(&cr, &ows).await?;
+            }
+        }
+        for m in snap["members"].as_array().into_iter().flatten() {
+            self.apply_member(local_gid, m).await?;
+        }
+        drop(_guard);
+        // A replica that existed (another local member joined before) keeps its position
+        // and catches up to the snapshot instead of skipping what it had not applied.
+        self.catch_up(local_gid, seq).await?;
+        self.control(Control::MemberJoined {
+            guild_id: Snowflake::from_db(local_gid),
+            user_id: actor.id(),
+        });
+        Ok(wire::Invite {
+            kind: 0,
+            code: format!("{code}@{server}"),
+            guild: Some(
+                json!({"id": Snowflake::from_db(local_gid), "name": row.name, "icon": row.icon, "description": row.description, "features": []}),
+            ),
+            channel: None,
+            inviter: None,
+            expires_at: None,
+            approximate_member_count: snap["member_count"].as_i64(),
+            uses: None,
+            max_uses: None,
+            max_age: None,
+            temporary: None,
+            created_at: None,
+        })
+    }
+
+    /// Pages a replica's member list in from the host (`after` is a local user id, as the
+    /// client sent it) and returns the members' local user ids in the host's order.
+    pub async fn fetch_members(
+        &self,
+        rg: &RemoteGuildRow,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>> {
+        let host_after = if after == 0 {
+            0
+        } else {
+            self.db.map_reverse(&rg.host, after).await?.unwrap_or(0)
+        };
+        let path = format!(
+            "/_hearth/federation/v1/guilds/{}/members?after={host_after}&limit={limit}",
+            rg.host_guild_id
+        );
+        let r = self
+            .fed
+            .request(&rg.host, Method::GET, &path, None)
+            .await
+            .map_err(relay_error)?;
+        let mut tr = Translator::for_replica(self, rg).await?;
+        let members = tr.translate(r["members"].clone()).await?;
+        let mut ids = vec![];
+        for m in members.as_array().into_iter().flatten() {
+            if let Some(uid) = self.apply_member(rg.guild_id, m).await? {
+                ids.push(uid);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Pulls what every replica missed (at start-up: a member server that was down catches up
+    /// by pulling, which also tells each host it is back).
+    pub async fn pull_all_replicas(&self) {
+        let Ok(all) = self.db.remote_guilds().await else {
+            return;
+        };
+        for rg in all {
+            if let Err(e) = self.catch_up(rg.guild_id, i64::MAX).await {
+                tracing::warn!(host = %rg.host, guild = rg.host_guild_id, error = %e, "catch-up pull failed; the host will push");
+            }
+        }
+    }
+
+    /// Relays a local user's action on a replica to its host, waits until the resulting
+    /// events are applied here, and returns the host's result translated to local ids.
+    pub async fn relay(
+        &self,
+        actor: &Actor,
+        rg: &RemoteGuildRow,
+        action: RelayAction<'_>,
+    ) -> Result<Value> {
+        let RelayAction {
+            op,
+            channel,
+            message,
+            emoji,
+            body,
+        } = action;
+        let to_host = |local: i64| async move {
+            self.db
+                .map_reverse(&rg.host, local)
+                .await?
+                .ok_or(Error::Unknown(Unknown::Channel))
+        };
+        let host_channel = match channel {
+            Some(c) => Some(to_host(c).await?),
+            None => None,
+        };
+        let host_message = match message {
+            Some(m) => Some(
+                self.db
+                    .map_reverse(&rg.host, m)
+                    .await?
+                    .ok_or(Error::Unknown(Unknown::Message))?,
+            ),
+            None => None,
+        };
+        let mut body = body;
+        // Ids inside the body (reply references) go back into the host's id space.
+        if let Some(r) = body.get_mut("message_reference")
+            && let Some(m) = r
+                .get("message_id")
+                .and_then(|m| m.as_str())
+                .and_then(|m| m.parse::<u64>().ok())
+        {
+            let hm = self
+                .db
+                .map_reverse(&rg.host, m as i64)
+                .await?
+                .ok_or(Error::Unknown(Unknown::Message))?;
+            r["message_id"] = json!(hm.to_string());
+            if let Some(c) = host_channel {
+                r["channel_id"] = json!(c.to_string());
+            }
+            if let Some(o) = r.as_object_mut() {
+                o.remove("guild_id");
+            }
+        }
+        // Mentions in the text name users and roles in the host's id space there.
+        if let Some(text) = body
+            .get("content")
+            .and_then(|c| c.as_str())
+            .map(str::to_string)
+        {
+            let mut m = HashMap::new();
+            for id in text_ids(&text) {
+                if let Ok(v) = id.parse::<u64>()
+                    && let Some(h) = self.db.map_reverse(&rg.host, v as i64).await?
+                {
+                    m.insert(id, h.to_string());
+                }
+            }
+            body["content"] = json!(rewrite_text(&text, &m));
+        }
+        let request = json!({
+            "op": op.as_str(),
+            "channel_id": host_channel.map(|c| c.to_string()),
+            "message_id": host_message.map(|m| m.to_string()),
+            "emoji": emoji,
+            "body": body,
+        });
+        let action = OriginAction {
+            host: rg.host.clone(),
+            guild_id: rg.host_guild_id.to_string(),
+            channel_id: host_channel.map(|c| c.to_string()),
+            kind: op.as_str().to_string(),
+            sender: format!(
+                "{}@{}",
+                actor.user.username.to_lowercase(),
+                self.config.server_name
+            ),
+            origin: self.config.server_name.clone(),
+            txn_id: format!("t{}", self.next_id()),
+            origin_ts: now_ms() as u64,
+            content_hash: content_hash(&request).map_err(Error::internal)?,
+        };
+        let signed = action
+            .sign(&self.fed.keyring.current())
+            .map_err(Error::internal)?;
+        let path = format!("/_hearth/federation/v1/guilds/{}/actions", rg.host_guild_id);
+        let resp = self
+            .fed
+            .request(
+                &rg.host,
+                Method::POST,
+                &path,
+                Some(&json!({"action": signed, "content": request})),
+            )
+            .await
+            .map_err(relay_error)?;
+        if let Some(head) = resp["head"].as_i64() {
+            self.catch_up(rg.guild_id, head).await?;
+        }
+        let mut tr = Translator::for_replica(self, rg).await?;
+        tr.translate(resp["result"].clone()).await
+    }
+
+    /// Fetches a page of a replica channel's history from the host into the replica (lazy
+    /// backfill); `query` is the client's `before`/`after`/`around`/`limit` in local ids.
+    pub async fn backfill(
+        &self,
+        rg: &RemoteGuildRow,
+        channel: i64,
+        page: HistoryPage,
+    ) -> Result<()> {
+        let HistoryPage {
+            before,
+            after,
+            around,
+            limit,
+        } = page;
+        let Some(hc) = self.db.map_reverse(&rg.host, channel).await? else {
+            return Ok(());
+        };
+        let mut q = format!("limit={limit}");
+        for (k, v) in [("before", before), ("after", after), ("around", around)] {
+            if let Some(v) = v {
+                match self.db.map_reverse(&rg.host, v).await? {
+                    Some(h) => q.push_str(&format!("&{k}={h}")),
+                    None => q.push_str(&format!("&{k}={}", v)),
+                }
+            }
+        }
+        let path = format!(
+            "/_hearth/federation/v1/guilds/{}/channels/{hc}/messages?{q}",
+            rg.host_guild_id
+        );
+        let resp = match self.fed.request(&rg.host, Method::GET, &path, None).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "history backfill failed; serving the replica");
+                return Ok(());
+            }
+        };
+        let mut tr = Translator::for_replica(self, rg).await?;
+        let msgs = tr.translate(resp["messages"].clone()).await?;
+        for m in msgs.as_array().into_iter().flatten() {
+            let prev = match (s_id(&m["channel_id"]), s_id(&m["id"])) {
+                (Some(c), Some(id)) => self.db.message(c, id).await?.and_then(|x| x.pinned_at),
+                _ => None,
+            };
+            if let Some(row) = message_row(rg.guild_id, m, prev) {
+                self.db.upsert_message(&row).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GuildHost for Federation {
+    async fn relay(
+        &self,
+        h: &Hearth,
+        actor: &Actor,
+        rg: &RemoteGuildRow,
+        action: RelayAction<'_>,
+    ) -> Result<Value> {
+        Fed { h, fed: self }.relay(actor, rg, action).await
+    }
+
+    async fn backfill(
+        &self,
+        h: &Hearth,
+        rg: &RemoteGuildRow,
+        channel: i64,
+        page: HistoryPage,
+    ) -> Result<()> {
+        Fed { h, fed: self }.backfill(rg, channel, page).await
+    }
+
+    async fn join(
+        &self,
+        h: &Hearth,
+        actor: &Actor,
+        code: &str,
+        server: &str,
+    ) -> Result<wire::Invite> {
+        Fed { h, fed: self }.remote_join(actor, code, server).await
+    }
+
+    async fn member_page(
+        &self,
+        h: &Hearth,
+        rg: &RemoteGuildRow,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>> {
+        Fed { h, fed: self }.fetch_members(rg, after, limit).await
+    }
+}

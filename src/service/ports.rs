@@ -1,0 +1,167 @@
+//! Ports: what the service layer calls outward, as small traits it owns. The composition root
+//! ([`crate::app`]) plugs in the implementations, so nothing under `service/` imports the
+//! features that implement them.
+//!
+//! - [`GuildHost`]: the host server of a guild kept here as a replica (spec/federation.md
+//!   §§7-9): relaying a local user's action, paging history and members in, joining by a
+//!   remote invite. Implemented by federation (`crate::s2s`).
+//! - [`OnlineMembers`]: who has a live gateway session (registrar summaries). Implemented by
+//!   the gateway.
+//! - The event bus ([`crate::events::EventBus`]) is the third port: what the service layer
+//!   announces after each commit.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Actor, Hearth};
+use crate::error::Result;
+use crate::storage::RemoteGuildRow;
+use crate::wire;
+
+/// The kind of an action a local user takes on a replica, relayed to the guild's host as
+/// the `op` of an origin-signed action (spec/federation.md §7.2). Serialized in snake_case
+/// (`"message_create"`); the host answers an op it does not know with 400 50035.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelayOp {
+    MessageCreate,
+    MessageEdit,
+    MessageDelete,
+    ReactionAdd,
+    ReactionRemove,
+    PinAdd,
+    PinRemove,
+    TypingStart,
+    MemberLeave,
+}
+
+impl RelayOp {
+    /// The wire name (`message_create`, ...), as signed in the origin action's `type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelayOp::MessageCreate => "message_create",
+            RelayOp::MessageEdit => "message_edit",
+            RelayOp::MessageDelete => "message_delete",
+            RelayOp::ReactionAdd => "reaction_add",
+            RelayOp::ReactionRemove => "reaction_remove",
+            RelayOp::PinAdd => "pin_add",
+            RelayOp::PinRemove => "pin_remove",
+            RelayOp::TypingStart => "typing_start",
+            RelayOp::MemberLeave => "member_leave",
+        }
+    }
+}
+
+/// One relayed action, in this server's ids: `channel` and `message` are local ids of the
+/// replica, `body` the client's request body (message create/edit), `Value::Null` otherwise.
+#[derive(Debug, Clone)]
+pub struct RelayAction<'a> {
+    pub op: RelayOp,
+    pub channel: Option<i64>,
+    pub message: Option<i64>,
+    pub emoji: Option<&'a str>,
+    pub body: Value,
+}
+
+impl<'a> RelayAction<'a> {
+    /// An action without ids or body (`member_leave`).
+    pub fn new(op: RelayOp) -> Self {
+        RelayAction {
+            op,
+            channel: None,
+            message: None,
+            emoji: None,
+            body: Value::Null,
+        }
+    }
+    /// Sets the channel (a local id).
+    pub fn channel(mut self, channel: i64) -> Self {
+        self.channel = Some(channel);
+        self
+    }
+    /// Sets the message (a local id).
+    pub fn message(mut self, message: i64) -> Self {
+        self.message = Some(message);
+        self
+    }
+    /// Sets the reaction emoji.
+    pub fn emoji(mut self, emoji: &'a str) -> Self {
+        self.emoji = Some(emoji);
+        self
+    }
+    /// Sets the request body.
+    pub fn body(mut self, body: Value) -> Self {
+        self.body = body;
+        self
+    }
+}
+
+/// A page of a replica channel's history to fetch from the host, in local ids (the client's
+/// `before`/`after`/`around`/`limit`, Discord "Get Channel Messages").
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryPage {
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub around: Option<i64>,
+    /// 1-100.
+    pub limit: i64,
+}
+
+/// The host of a guild kept here as a replica (spec/federation.md §§7-9). Every method gets
+/// the services (`h`) it works with, so an implementation holds no reference back to them.
+#[async_trait]
+pub trait GuildHost: Send + Sync + 'static {
+    /// Relays a local user's action on a replica to its host, waits until the resulting
+    /// events are applied here, and returns the host's result in local ids.
+    ///
+    /// # Errors
+    /// The host's Discord error (relayed with its status and code), 403 50001 when the host
+    /// refuses this server, 503 when the host cannot be reached.
+    async fn relay(
+        &self,
+        h: &Hearth,
+        actor: &Actor,
+        rg: &RemoteGuildRow,
+        action: RelayAction<'_>,
+    ) -> Result<Value>;
+
+    /// Fetches a page of a replica channel's history from the host into the replica (lazy
+    /// backfill). A host that cannot be reached leaves the replica as it is (`Ok`).
+    async fn backfill(
+        &self,
+        h: &Hearth,
+        rg: &RemoteGuildRow,
+        channel: i64,
+        page: HistoryPage,
+    ) -> Result<()>;
+
+    /// Joins the guild of invite `code` on `server` (spec/federation.md §8) and returns the
+    /// invite as the client sees it, in local ids.
+    ///
+    /// # Errors
+    /// 404 10006 for an unknown invite, 403 40007 when banned, 503 when unreachable.
+    async fn join(
+        &self,
+        h: &Hearth,
+        actor: &Actor,
+        code: &str,
+        server: &str,
+    ) -> Result<wire::Invite>;
+
+    /// A page of a replica's members in the host's order, as local user ids (`after`: a
+    /// local user id, 0 for the first page; `limit`: 1-1000).
+    async fn member_page(
+        &self,
+        h: &Hearth,
+        rg: &RemoteGuildRow,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>>;
+}
+
+/// Who is online through the gateway (registrar summaries count them).
+pub trait OnlineMembers: Send + Sync + 'static {
+    /// Members of `guild_id` with at least one connected gateway session.
+    fn online_members(&self, guild_id: i64) -> i64;
+}

@@ -1,0 +1,105 @@
+//! Presence (Discord "Gateway Events > Presence Update"): each user's current status and
+//! activities, set by their gateway sessions or, for users of other servers, by their home
+//! server through federation; published to the user's guilds as lossy PRESENCE_UPDATE
+//! dispatches. Kept in memory: a restart makes everyone offline until they reconnect.
+
+use std::collections::HashMap;
+
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+
+use super::Hearth;
+use crate::events::{Audience, Dispatch, intents};
+use crate::snowflake::Snowflake;
+use crate::storage::UserRow;
+
+/// Presence of a user (Discord "Presence Update": `status` is `online`, `idle`, `dnd`,
+/// `invisible` or `offline`; `activities` is the client's array, kept as sent).
+#[derive(Clone, Debug)]
+pub struct Presence {
+    pub status: String,
+    pub activities: Value,
+}
+
+/// The presence of every user seen online (the latest set by any of their sessions).
+#[derive(Default, Debug)]
+pub struct Presences {
+    by_user: Mutex<HashMap<i64, Presence>>,
+}
+
+impl Presences {
+    /// Records the presence; `false` if it did not change (nothing to publish).
+    fn set(&self, user: i64, p: &Presence) -> bool {
+        let prev = self.by_user.lock().insert(user, p.clone());
+        !prev
+            .as_ref()
+            .is_some_and(|x| x.status == p.status && x.activities == p.activities)
+    }
+
+    fn get(&self, user: i64) -> Option<Presence> {
+        self.by_user.lock().get(&user).cloned()
+    }
+}
+
+impl Hearth {
+    /// The presence object of a user for a guild, if online (`None` when offline or
+    /// invisible).
+    pub fn presence_of(&self, user: i64, guild: i64) -> Option<Value> {
+        let p = self.presences.get(user)?;
+        if p.status == "offline" || p.status == "invisible" {
+            return None;
+        }
+        Some(
+            json!({"user": {"id": Snowflake::from_db(user)}, "guild_id": Snowflake::from_db(guild), "status": p.status, "activities": p.activities, "client_status": {"desktop": p.status}}),
+        )
+    }
+
+    /// Publishes a user's presence to their guilds (lossy). Reads the user's guilds and
+    /// profile from storage; [`Hearth::publish_presence_of`] takes them when known.
+    pub async fn publish_presence(&self, user: i64, p: Presence) {
+        if !self.presences.set(user, &p) {
+            return;
+        }
+        let Ok(guilds) = self.db.guild_ids_of(user).await else {
+            return;
+        };
+        let user_obj = match self.db.user(user).await {
+            Ok(Some(u)) => self.presence_user(&u),
+            _ => json!({"id": Snowflake::from_db(user)}),
+        };
+        self.broadcast_presence(user_obj, &guilds, &p);
+    }
+
+    /// [`Hearth::publish_presence`] for a user whose row and guild ids are at hand
+    /// (IDENTIFY): no storage round trip.
+    pub fn publish_presence_of(&self, user: &UserRow, guilds: &[i64], p: Presence) {
+        if self.presences.set(user.id, &p) {
+            self.broadcast_presence(self.presence_user(user), guilds, &p);
+        }
+    }
+
+    /// Partial user with the handle: member servers match users by handle.
+    fn presence_user(&self, u: &UserRow) -> Value {
+        let w = self.user_wire(u, false);
+        json!({"id": w.id, "username": w.username, "handle": w.handle, "global_name": w.global_name, "avatar": w.avatar, "bot": w.bot})
+    }
+
+    fn broadcast_presence(&self, user_obj: Value, guilds: &[i64], p: &Presence) {
+        let shown = if p.status == "invisible" {
+            "offline".to_string()
+        } else {
+            p.status.clone()
+        };
+        for g in guilds {
+            self.publish(Dispatch {
+                event: "PRESENCE_UPDATE",
+                data: json!({"user": user_obj, "guild_id": Snowflake::from_db(*g), "status": shown, "activities": if shown == "offline" { json!([]) } else { p.activities.clone() }, "client_status": {"desktop": shown}}),
+                audience: Audience::Guild { guild_id: Snowflake::from_db(*g), channel: None },
+                intent: intents::GUILD_PRESENCES,
+                has_content: false,
+                lossy: true,
+                cause: None,
+            });
+        }
+    }
+}
