@@ -140,3 +140,43 @@ impl RegistrarConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbound_keys_load_from_toml() {
+        let dir = std::env::temp_dir().join(format!("hearth_regcfg_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("registrar.toml");
+        std::fs::write(
+            &file,
+            "[outbound]\nallow_private_addresses = true\nextra_ca_certs = [\"/etc/ca.pem\"]\n\
+             nameservers = [\"127.0.0.1:5353\"]\nwell_known_port = 8443\nrequest_timeout_ms = 2500\n\
+             max_redirects = 1\n\n[rate_limits.handle_lookups]\nlimit = 3\nper_seconds = 60.0\n",
+        )
+        .unwrap();
+        let c = RegistrarConfig::load(Some(&file)).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            c.outbound,
+            OutboundConfig {
+                nameservers: vec!["127.0.0.1:5353".parse().unwrap()],
+                allow_private_addresses: true,
+                well_known_port: 8443,
+                request_timeout_ms: 2500,
+                max_redirects: 1,
+                extra_ca_certs: vec![PathBuf::from("/etc/ca.pem")],
+            }
+        );
+        assert_eq!(
+            c.rate_limits.handle_lookups,
+            Bucket {
+                limit: 3,
+                per_seconds: 60.0
+            }
+        );
+        assert_eq!(c.rate_limits.per_client, RateLimits::default().per_client);
+    }
+}
