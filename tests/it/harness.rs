@@ -422,3 +422,58 @@ async fn migrations_are_idempotent_on_restart() {
     }
     n.close().await;
 }
+
+#[tokio::test]
+async fn kit_builders_make_what_they_say() {
+    // The test kit's builders (shared with the bench) through the real API.
+    let srv = TestServer::start().await;
+    let owner = build::register(&srv.anon(), "kit_owner").await.unwrap();
+    let me = owner.client.get("/users/@me").await;
+    assert_eq!(me.body["id"], owner.id.as_str());
+    let (g, members) = build::guild_with_members(&owner.client, "kit guild", "kit_m", 3)
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..3).map(|i| format!("kit_m{i}")).collect();
+    assert_eq!(members.len(), 3);
+    let listed = owner
+        .client
+        .get(&format!("/guilds/{}/members?limit=10", g.id))
+        .await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let mut got: Vec<String> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["user"]["username"]))
+        .filter(|n| n != "kit_owner")
+        .collect();
+    got.sort();
+    assert_eq!(got, names);
+    for m in &members {
+        let r = m
+            .client
+            .get(&format!("/channels/{}/messages", g.general))
+            .await;
+        assert_eq!(r.status, 200, "a member reads the general channel: {r:?}");
+    }
+    let bot = build::bot_application(&owner.client, "Kit Bot", 0, Some(&g.id))
+        .await
+        .unwrap();
+    let me = bot.client.get("/users/@me").await;
+    assert_eq!(
+        (me.body["bot"].as_bool(), s(&me.body["id"])),
+        (Some(true), bot.user_id.clone())
+    );
+    let member = owner
+        .client
+        .get(&format!("/guilds/{}/members/{}", g.id, bot.user_id))
+        .await;
+    assert_eq!(member.status, 200, "the bot joined the guild: {member:?}");
+    // A failed step is reported, not hidden: the name is taken.
+    let e = build::register(&srv.anon(), "kit_owner")
+        .await
+        .err()
+        .unwrap();
+    assert!(e.contains("register kit_owner"), "{e}");
+}

@@ -192,8 +192,10 @@ pub async fn guild_with_members(
 /// A bot application.
 #[derive(Clone)]
 pub struct Bot {
-    /// The application id (also its bot user's id).
+    /// The application id.
     pub id: String,
+    /// Its bot user's id.
+    pub user_id: String,
     /// The bot token.
     pub token: String,
     /// A client sending `Authorization: Bot <token>`.
@@ -240,6 +242,7 @@ pub async fn bot_application(
     let token = text(&app.body["token"], "bot token")?;
     Ok(Bot {
         client: owner.clone().anon().bot(&token),
+        user_id: text(&app.body["bot"]["id"], "bot user id")?,
         id,
         token,
     })
