@@ -12,38 +12,7 @@ use tokio::sync::broadcast;
 
 use crate::snowflake::Snowflake;
 
-/// Gateway intents (Discord "Gateway > Gateway Intents").
-pub mod intents {
-    pub const GUILDS: u64 = 1 << 0;
-    pub const GUILD_MEMBERS: u64 = 1 << 1;
-    pub const GUILD_MODERATION: u64 = 1 << 2;
-    pub const GUILD_EXPRESSIONS: u64 = 1 << 3;
-    pub const GUILD_INTEGRATIONS: u64 = 1 << 4;
-    pub const GUILD_WEBHOOKS: u64 = 1 << 5;
-    pub const GUILD_INVITES: u64 = 1 << 6;
-    pub const GUILD_VOICE_STATES: u64 = 1 << 7;
-    pub const GUILD_PRESENCES: u64 = 1 << 8;
-    pub const GUILD_MESSAGES: u64 = 1 << 9;
-    pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
-    pub const GUILD_MESSAGE_TYPING: u64 = 1 << 11;
-    pub const DIRECT_MESSAGES: u64 = 1 << 12;
-    pub const DIRECT_MESSAGE_REACTIONS: u64 = 1 << 13;
-    pub const DIRECT_MESSAGE_TYPING: u64 = 1 << 14;
-    pub const MESSAGE_CONTENT: u64 = 1 << 15;
-    pub const GUILD_SCHEDULED_EVENTS: u64 = 1 << 16;
-    pub const AUTO_MODERATION_CONFIGURATION: u64 = 1 << 20;
-    pub const AUTO_MODERATION_EXECUTION: u64 = 1 << 21;
-    pub const GUILD_MESSAGE_POLLS: u64 = 1 << 24;
-    pub const DIRECT_MESSAGE_POLLS: u64 = 1 << 25;
-    /// Every bit Discord documents.
-    pub const ALL: u64 = ((1 << 17) - 1)
-        | AUTO_MODERATION_CONFIGURATION
-        | AUTO_MODERATION_EXECUTION
-        | GUILD_MESSAGE_POLLS
-        | DIRECT_MESSAGE_POLLS;
-    /// Privileged intents (need approval on the bot's application).
-    pub const PRIVILEGED: u64 = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT;
-}
+pub use hearth_wire::{Event, intents};
 
 /// Who may receive a dispatch.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,8 +29,8 @@ pub enum Audience {
 /// One gateway dispatch (op 0) as produced by the service layer.
 #[derive(Debug, Clone)]
 pub struct Dispatch {
-    /// Event name, e.g. `MESSAGE_CREATE`.
-    pub event: &'static str,
+    /// Event name (`t`), e.g. [`Event::MessageCreate`].
+    pub event: Event,
     pub data: Value,
     pub audience: Audience,
     /// Intent bit(s) a session needs (any of them) to receive it; 0 = always.

@@ -6,6 +6,7 @@
 //! `BIGINT` in storage; every bit used here is below 2^63.
 
 use crate::snowflake::Snowflake;
+use crate::wire::OverwriteType;
 
 /// A permission bit set (Discord's "Bitwise Permission Flags").
 pub type Permissions = u64;
@@ -86,11 +87,11 @@ pub const EVERYONE_DEFAULT: u64 = CREATE_INSTANT_INVITE
 
 /// The permissions that exist only at guild level and are meaningless in a channel
 /// overwrite; kept in computed channel permissions as Discord does.
-/// A channel permission overwrite (Discord "Overwrite Object"): `kind` 0 = role, 1 = member.
+/// A channel permission overwrite (Discord "Overwrite Object").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Overwrite {
     pub id: Snowflake,
-    pub kind: u8,
+    pub kind: OverwriteType,
     pub allow: Permissions,
     pub deny: Permissions,
 }
@@ -131,7 +132,7 @@ pub fn channel_permissions(m: &MemberContext<'_>, overwrites: &[Overwrite]) -> P
     let mut p = base;
     if let Some(ow) = overwrites
         .iter()
-        .find(|o| o.kind == 0 && o.id == m.guild_id)
+        .find(|o| o.kind == OverwriteType::Role && o.id == m.guild_id)
     {
         p &= !ow.deny;
         p |= ow.allow;
@@ -139,7 +140,7 @@ pub fn channel_permissions(m: &MemberContext<'_>, overwrites: &[Overwrite]) -> P
     let (mut allow, mut deny) = (0u64, 0u64);
     for ow in overwrites
         .iter()
-        .filter(|o| o.kind == 0 && o.id != m.guild_id)
+        .filter(|o| o.kind == OverwriteType::Role && o.id != m.guild_id)
     {
         if m.roles.iter().any(|(rid, _)| *rid == ow.id) {
             allow |= ow.allow;
@@ -148,7 +149,10 @@ pub fn channel_permissions(m: &MemberContext<'_>, overwrites: &[Overwrite]) -> P
     }
     p &= !deny;
     p |= allow;
-    if let Some(ow) = overwrites.iter().find(|o| o.kind == 1 && o.id == m.user_id) {
+    if let Some(ow) = overwrites
+        .iter()
+        .find(|o| o.kind == OverwriteType::Member && o.id == m.user_id)
+    {
         p &= !ow.deny;
         p |= ow.allow;
     }
@@ -182,7 +186,7 @@ mod tests {
     fn ow(id: Snowflake, kind: u8, allow: u64, deny: u64) -> Overwrite {
         Overwrite {
             id,
-            kind,
+            kind: OverwriteType::from(kind),
             allow,
             deny,
         }

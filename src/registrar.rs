@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -34,8 +33,8 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, RegistrationPolicy};
-use crate::error::{Error, Result};
-use crate::events::{Audience, BusEvent, Control};
+use crate::error::{Error, FedRefusal, Result};
+use crate::events::{Audience, BusEvent, Control, Event};
 use crate::http::Auth;
 use crate::s2s::client::KeyFallback;
 use crate::s2s::inbound::FedRejection;
@@ -495,12 +494,12 @@ impl Link {
                 _ = tokio::time::sleep_until(next_full) => { need_full = true; }
                 ev = bus.recv() => match ev {
                     Ok(BusEvent::Dispatch(d)) => {
-                        if matches!(d.event, "GUILD_UPDATE" | "GUILD_DELETE" | "GUILD_MEMBER_ADD" | "GUILD_MEMBER_REMOVE")
+                        if matches!(d.event, Event::GuildUpdate | Event::GuildDelete | Event::GuildMemberAdd | Event::GuildMemberRemove)
                             && let Audience::Guild { guild_id, .. } = &d.audience
                         {
                             dirty_guilds.insert(guild_id.db());
                         }
-                        if d.event == "USER_UPDATE"
+                        if d.event == Event::UserUpdate
                             && let Audience::Users(users) = &d.audience
                         {
                             dirty_users.extend(users.iter().map(|u| u.db()));
@@ -634,6 +633,11 @@ impl KeyFallback for Link {
 
 const INVITE_ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
+/// Whether a stored channel kind is a guild text channel.
+fn is_text(kind: i64) -> bool {
+    crate::wire::ChannelType::from_db(kind) == crate::wire::ChannelType::GuildText
+}
+
 /// The permanent invite a discoverable guild is joined through: an existing one that never
 /// expires, or a new one in the system channel (else the first text channel) by the owner.
 async fn directory_invite(h: &Hearth, g: &DiscoverableGuildRow) -> Result<Option<String>> {
@@ -647,8 +651,8 @@ async fn directory_invite(h: &Hearth, g: &DiscoverableGuildRow) -> Result<Option
     let channels = h.db.channels(g.id).await?;
     let channel = g
         .system_channel_id
-        .filter(|id| channels.iter().any(|c| c.id == *id && c.kind == 0))
-        .or_else(|| channels.iter().find(|c| c.kind == 0).map(|c| c.id));
+        .filter(|id| channels.iter().any(|c| c.id == *id && is_text(c.kind)))
+        .or_else(|| channels.iter().find(|c| is_text(c.kind)).map(|c| c.id));
     let Some(channel_id) = channel else {
         return Ok(None);
     };
@@ -764,7 +768,7 @@ pub fn federation_routes() -> Router<LinkApi> {
 async fn challenge_document(State(s): State<LinkApi>, Path(token): Path<String>) -> Response {
     let h = &s.hearth;
     if !valid_token(&token) {
-        return FedRejection::new(StatusCode::NOT_FOUND, "H_NOT_FOUND", "no such challenge")
+        return FedRejection::refuse(FedRefusal::NotFound("no such challenge".into()))
             .into_response();
     }
     let registrar = match h
@@ -774,10 +778,10 @@ async fn challenge_document(State(s): State<LinkApi>, Path(token): Path<String>)
     {
         Ok(Some(r)) => r,
         Ok(None) => {
-            return FedRejection::new(StatusCode::NOT_FOUND, "H_NOT_FOUND", "no such challenge")
+            return FedRejection::refuse(FedRefusal::NotFound("no such challenge".into()))
                 .into_response();
         }
-        Err(e) => return e.into_response(),
+        Err(e) => return FedRejection(e).into_response(),
     };
     let mut doc = json!({
         "registrar": registrar,

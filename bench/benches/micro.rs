@@ -25,21 +25,21 @@ fn perms(c: &mut Criterion) {
     };
     let mut ows = vec![Overwrite {
         id: Snowflake(1),
-        kind: 0,
+        kind: hearth::wire::OverwriteType::Role,
         allow: 0,
         deny: permissions::SEND_MESSAGES,
     }];
     for i in 0..8 {
         ows.push(Overwrite {
             id: Snowflake(100 + i),
-            kind: 0,
+            kind: hearth::wire::OverwriteType::Role,
             allow: permissions::SEND_MESSAGES,
             deny: 0,
         });
     }
     ows.push(Overwrite {
         id: Snowflake(3),
-        kind: 1,
+        kind: hearth::wire::OverwriteType::Member,
         allow: 0,
         deny: 0,
     });
@@ -60,7 +60,7 @@ fn message(content: &str) -> Value {
 
 fn dispatch(c: &mut Criterion) {
     let d = Dispatch {
-        event: "MESSAGE_CREATE",
+        event: hearth::wire::Event::MessageCreate,
         data: message("hello world, this is a typical chat message of moderate length"),
         audience: Audience::Guild {
             guild_id: Snowflake(1),

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::compress::Transport;
 use super::{Gateway, GatewayQuery, Session, SessionState, close};
 use crate::error::Error;
-use crate::events::intents;
+use crate::events::{Event, intents};
 use crate::service::Actor;
 use crate::service::bots::approved_intents;
 use crate::service::presence::Presence;
@@ -158,7 +158,7 @@ impl Conn {
                         } else {
                             &b.event.data
                         };
-                        frame(b.event.event, b.seq, d)
+                        frame(b.event.event.as_str(), b.seq, d)
                     })
                     .collect();
                 let last = st
@@ -316,11 +316,11 @@ impl Conn {
         if let Some(a) = &app {
             ready["application"] = json!({"id": Snowflake::from_db(a.id), "flags": a.flags});
         }
-        self.gw.send_to(&session, "READY", ready);
+        self.gw.send_to(&session, Event::Ready, ready);
         if intents & intents::GUILDS != 0 {
             for &g in &guilds {
                 if let Some(v) = self.gw.guild_create_for(g, &session).await {
-                    self.gw.send_to(&session, "GUILD_CREATE", v);
+                    self.gw.send_to(&session, Event::GuildCreate, v);
                 }
             }
         }
@@ -367,7 +367,7 @@ impl Conn {
         s.notify.notify_one();
         self.session = Some(s.clone());
         self.flush().await?;
-        self.gw.send_to(&s, "RESUMED", json!({}));
+        self.gw.send_to(&s, Event::Resumed, json!({}));
         Ok(())
     }
 
@@ -460,7 +460,7 @@ impl Conn {
                 if let Some(n) = &req.nonce {
                     d["nonce"] = json!(n);
                 }
-                self.gw.send_to(&s, "GUILD_MEMBERS_CHUNK", d);
+                self.gw.send_to(&s, Event::GuildMembersChunk, d);
             }
         }
         Ok(())

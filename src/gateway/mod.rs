@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use crate::events::{Audience, BusEvent, Control, Dispatch, intents};
+use crate::events::{Audience, BusEvent, Control, Dispatch, Event, intents};
 use crate::ratelimit::KeyedLimiter;
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
@@ -39,27 +39,11 @@ mod conn;
 use crate::service::presence::Presence;
 use crate::service::snapshot::{self, GuildSnapshot};
 
-/// Gateway close codes (Discord "Opcodes and Status Codes > Gateway Close Event Codes").
-pub mod close {
-    pub const UNKNOWN_ERROR: u16 = 4000;
-    pub const UNKNOWN_OPCODE: u16 = 4001;
-    pub const DECODE_ERROR: u16 = 4002;
-    pub const NOT_AUTHENTICATED: u16 = 4003;
-    pub const AUTHENTICATION_FAILED: u16 = 4004;
-    pub const ALREADY_AUTHENTICATED: u16 = 4005;
-    pub const INVALID_SEQ: u16 = 4007;
-    pub const RATE_LIMITED: u16 = 4008;
-    pub const SESSION_TIMED_OUT: u16 = 4009;
-    pub const INVALID_SHARD: u16 = 4010;
-    pub const SHARDING_REQUIRED: u16 = 4011;
-    pub const INVALID_API_VERSION: u16 = 4012;
-    pub const INVALID_INTENTS: u16 = 4013;
-    pub const DISALLOWED_INTENTS: u16 = 4014;
-}
+pub use hearth_wire::close;
 
 /// A dispatch serialized once for every receiver.
 pub struct Prepared {
-    pub event: &'static str,
+    pub event: Event,
     /// `d` as JSON text.
     pub data: String,
     /// `d` with message content removed (bots without MESSAGE_CONTENT), when it differs.
@@ -382,7 +366,7 @@ impl Gateway {
     }
 
     /// Sends a gateway-generated dispatch to one session.
-    pub(crate) fn send_to(&self, s: &Session, event: &'static str, data: Value) {
+    pub(crate) fn send_to(&self, s: &Session, event: Event, data: Value) {
         let p = Arc::new(Prepared {
             event,
             data: data.to_string(),
@@ -445,14 +429,14 @@ impl Gateway {
         if let Audience::Guild { guild_id, .. } = &d.audience
             && matches!(
                 d.event,
-                "CHANNEL_CREATE"
-                    | "CHANNEL_UPDATE"
-                    | "GUILD_ROLE_CREATE"
-                    | "GUILD_ROLE_DELETE"
-                    | "GUILD_ROLE_UPDATE"
-                    | "GUILD_UPDATE"
+                Event::ChannelCreate
+                    | Event::ChannelUpdate
+                    | Event::GuildRoleCreate
+                    | Event::GuildRoleDelete
+                    | Event::GuildRoleUpdate
+                    | Event::GuildUpdate
             )
-            && d.event != "CHANNEL_DELETE"
+            && d.event != Event::ChannelDelete
         {
             self.invalidate(guild_id.db()).await;
         }
@@ -460,7 +444,7 @@ impl Gateway {
             Audience::Guild { guild_id, .. } => {
                 let sessions = self.audience_of_guild(guild_id.db(), d.intent);
                 if sessions.is_empty() {
-                    if d.event == "CHANNEL_DELETE" {
+                    if d.event == Event::ChannelDelete {
                         self.invalidate(guild_id.db()).await;
                     }
                     return;
@@ -485,7 +469,7 @@ impl Gateway {
                 let Some(cache) = self.cache(guild_id.db()).await else {
                     return;
                 };
-                let fallback = if d.event == "CHANNEL_DELETE" {
+                let fallback = if d.event == Event::ChannelDelete {
                     snapshot::overwrites_of_payload(&d.data)
                 } else {
                     None
@@ -525,7 +509,7 @@ impl Gateway {
                     }
                     self.deliver(&s, prepared.clone(), strip && prepared.stripped.is_some());
                 }
-                if d.event == "CHANNEL_DELETE" {
+                if d.event == Event::ChannelDelete {
                     self.invalidate(guild_id.db()).await;
                 }
             }
@@ -571,7 +555,7 @@ impl Gateway {
                     if s.intents & intents::GUILDS != 0
                         && let Some(v) = self.guild_create_for(guild_id.db(), &s).await
                     {
-                        self.send_to(&s, "GUILD_CREATE", v);
+                        self.send_to(&s, Event::GuildCreate, v);
                     }
                 }
             }
@@ -608,11 +592,11 @@ impl Gateway {
                         continue;
                     }
                     for gone in before.difference(&now) {
-                        self.send_to(&s, "CHANNEL_DELETE", json!({"id": Snowflake::from_db(*gone), "guild_id": guild_id, "type": 0}));
+                        self.send_to(&s, Event::ChannelDelete, json!({"id": Snowflake::from_db(*gone), "guild_id": guild_id, "type": 0}));
                     }
                     for new in now.difference(&before) {
                         if let Some(p) = cache.channel_payload(*new) {
-                            self.send_to(&s, "CHANNEL_CREATE", p);
+                            self.send_to(&s, Event::ChannelCreate, p);
                         }
                     }
                 }
@@ -624,7 +608,11 @@ impl Gateway {
         let was = s.state.lock().guilds.remove(&guild);
         self.registry.lock().remove_from_guild(guild, &s.id);
         if was && s.intents & intents::GUILDS != 0 {
-            self.send_to(s, "GUILD_DELETE", json!({"id": Snowflake::from_db(guild)}));
+            self.send_to(
+                s,
+                Event::GuildDelete,
+                json!({"id": Snowflake::from_db(guild)}),
+            );
         }
     }
 

@@ -17,17 +17,16 @@ use serde_json::{Value, json};
 use super::{
     APPLICATION_EPOCH_WINDOW, CIPHERSUITE, CLAIMS_PER_MINUTE_PER_CLAIMER,
     CLAIMS_PER_MINUTE_PER_TARGET, CREDENTIAL_VALIDITY_MS, MAX_INBOX_PAGE, MAX_KEY_PACKAGES,
-    MlsError, code,
 };
-use crate::error::{Error, Rule, Unknown};
-use crate::events::Audience;
+use crate::error::{Error, MlsRefusal, Rule, Unknown};
+use crate::events::{Audience, Event};
 use crate::service::Actor;
 use crate::snowflake::Snowflake;
 use crate::storage::{MlsDeviceRow, MlsGroupRow, MlsInboxRow, MlsLogEntry};
 use crate::storage::{UserRow, now_ms};
 use crate::wire;
 
-type R<T> = std::result::Result<T, MlsError>;
+type R<T> = std::result::Result<T, Error>;
 
 /// A member device as the hub routes to it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,7 +44,7 @@ impl DeviceAddr {
 }
 
 fn b64d(text: &str, field: &'static str) -> R<Vec<u8>> {
-    b64::decode(text, field).map_err(|e| MlsError::form(field, &e.to_string()))
+    b64::decode(text, field).map_err(|e| super::form(field, &e.to_string()))
 }
 
 fn device_of_credential(c: &Credential) -> Option<DeviceAddr> {
@@ -69,7 +68,7 @@ fn save_storage(storage: &MemoryStorage) -> String {
     serde_json::to_string(&pairs).expect("strings serialize")
 }
 
-fn load_storage(text: &str) -> crate::Result<MemoryStorage> {
+fn load_storage(text: &str) -> crate::error::Result<MemoryStorage> {
     let pairs: Vec<(String, String)> = serde_json::from_str(text).map_err(Error::internal)?;
     let storage = MemoryStorage::default();
     {
@@ -87,19 +86,19 @@ fn load_storage(text: &str) -> crate::Result<MemoryStorage> {
 /// `hub/…` group ids: the hub is the part before the first `/`.
 pub fn hub_of(group_id: &[u8]) -> R<(String, String)> {
     let text = std::str::from_utf8(group_id)
-        .map_err(|_| MlsError::bad_message("group id must be UTF-8 \"hub/random\""))?;
+        .map_err(|_| super::bad_message("group id must be UTF-8 \"hub/random\""))?;
     let (hub, rest) = text
         .split_once('/')
-        .ok_or_else(|| MlsError::bad_message("group id must be \"hub/random\""))?;
+        .ok_or_else(|| super::bad_message("group id must be \"hub/random\""))?;
     if hub.is_empty() || rest.len() < 16 || rest.len() > 128 {
-        return Err(MlsError::bad_message("group id must be \"hub/random\""));
+        return Err(super::bad_message("group id must be \"hub/random\""));
     }
     Ok((hub.to_owned(), text.to_owned()))
 }
 
 fn parse_mls_message(bytes: &[u8]) -> R<MlsMessageBodyIn> {
     let msg = MlsMessageIn::tls_deserialize_exact(bytes)
-        .map_err(|e| MlsError::bad_message(&format!("not an MLS message: {e}")))?;
+        .map_err(|e| super::bad_message(&format!("not an MLS message: {e}")))?;
     Ok(msg.extract())
 }
 
@@ -116,15 +115,13 @@ impl super::Mls {
     async fn own_device(&self, actor: &Actor, device_id: &str) -> R<MlsDeviceRow> {
         let id: i64 = device_id
             .parse()
-            .map_err(|_| MlsError::form("device_id", "not a device id"))?;
+            .map_err(|_| super::form("device_id", "not a device id"))?;
         match self.db.mls_device(id).await? {
             Some(d) if d.user_id == actor.user.id => Ok(d),
-            Some(_) => Err(MlsError::new(
-                403,
-                code::WRONG_DEVICE,
+            Some(_) => Err(Error::Mls(MlsRefusal::WrongDevice(
                 "This device does not belong to you",
-            )),
-            None => Err(MlsError::new(404, code::UNKNOWN_DEVICE, "Unknown device")),
+            ))),
+            None => Err(Error::Mls(MlsRefusal::UnknownDevice)),
         }
     }
 
@@ -135,7 +132,7 @@ impl super::Mls {
     pub async fn mls_register_device(&self, actor: &Actor, signature_key: &str) -> R<Value> {
         let key = b64d(signature_key, "signature_key")?;
         if key.len() != 32 {
-            return Err(MlsError::form(
+            return Err(super::form(
                 "signature_key",
                 "must be a 32-byte Ed25519 public key",
             ));
@@ -163,7 +160,7 @@ impl super::Mls {
         match self.db.mls_insert_device(&row).await {
             Ok(()) => {}
             Err(Error::Internal(e)) if e.contains("UNIQUE") || e.contains("unique") => {
-                return Err(MlsError::form(
+                return Err(super::form(
                     "signature_key",
                     "this key is registered already",
                 ));
@@ -204,23 +201,23 @@ impl super::Mls {
         let crypto = RustCrypto::default();
         let kp_in = match parse_mls_message(bytes) {
             Ok(MlsMessageBodyIn::KeyPackage(kp)) => kp,
-            Ok(_) => return Err(MlsError::bad_key_package("not a KeyPackage")),
+            Ok(_) => return Err(super::bad_key_package("not a KeyPackage")),
             Err(_) => KeyPackageIn::tls_deserialize_exact(bytes)
-                .map_err(|e| MlsError::bad_key_package(&format!("not a KeyPackage: {e}")))?,
+                .map_err(|e| super::bad_key_package(&format!("not a KeyPackage: {e}")))?,
         };
         let kp = kp_in
             .validate(&crypto, ProtocolVersion::Mls10)
-            .map_err(|e| MlsError::bad_key_package(&format!("invalid KeyPackage: {e}")))?;
+            .map_err(|e| super::bad_key_package(&format!("invalid KeyPackage: {e}")))?;
         if kp.ciphersuite() != CIPHERSUITE {
-            return Err(MlsError::bad_key_package(
+            return Err(super::bad_key_package(
                 "unsupported ciphersuite (only MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519)",
             ));
         }
         if !kp.life_time().has_acceptable_range() {
-            return Err(MlsError::bad_key_package("lifetime range too long"));
+            return Err(super::bad_key_package("lifetime range too long"));
         }
         if kp.last_resort() != want_last_resort {
-            return Err(MlsError::bad_key_package(if want_last_resort {
+            return Err(super::bad_key_package(if want_last_resort {
                 "last_resort must be a last-resort KeyPackage"
             } else {
                 "a last-resort KeyPackage goes in last_resort"
@@ -228,15 +225,15 @@ impl super::Mls {
         }
         let leaf = kp.leaf_node();
         if b64::encode(leaf.signature_key().as_slice()) != device.signature_key {
-            return Err(MlsError::bad_key_package(
+            return Err(super::bad_key_package(
                 "the leaf's signature key is not this device's",
             ));
         }
         let basic = BasicCredential::try_from(leaf.credential().clone())
-            .map_err(|_| MlsError::bad_key_package("the credential must be a basic credential"))?;
+            .map_err(|_| super::bad_key_package("the credential must be a basic credential"))?;
         let stored = b64::decode(&device.credential, "credential").map_err(Error::internal)?;
         if basic.identity() != stored.as_slice() {
-            return Err(MlsError::bad_key_package(
+            return Err(super::bad_key_package(
                 "the credential is not this device's current credential",
             ));
         }
@@ -255,7 +252,7 @@ impl super::Mls {
     ) -> R<Value> {
         let device = self.own_device(actor, device_id).await?;
         if packages.len() > MAX_KEY_PACKAGES {
-            return Err(MlsError::form("key_packages", "at most 100 per request"));
+            return Err(super::form("key_packages", "at most 100 per request"));
         }
         let mut checked = Vec::new();
         for p in packages {
@@ -270,7 +267,7 @@ impl super::Mls {
         }
         let (stock, _) = self.db.mls_stock(device.id, now_ms()).await?;
         if stock as usize + checked.len() > 500 {
-            return Err(MlsError::form("key_packages", "at most 500 in stock"));
+            return Err(super::form("key_packages", "at most 500 in stock"));
         }
         for (r, data, lr, exp) in checked {
             self.db
@@ -330,7 +327,7 @@ impl super::Mls {
     async fn mls_dm_admits(&self, target: &UserRow, claimer: &str) -> R<()> {
         let (local, server) = claimer
             .rsplit_once('@')
-            .ok_or_else(|| MlsError::form("user", "not a handle"))?;
+            .ok_or_else(|| super::form("user", "not a handle"))?;
         let (local, server) = (local.to_lowercase(), server.to_lowercase());
         if server == self.config.server_name && local == target.username.to_lowercase() {
             return Ok(()); // one's own devices
@@ -402,7 +399,7 @@ impl super::Mls {
             None => (user.to_lowercase(), self.config.server_name.clone()),
         };
         if local.is_empty() || server.is_empty() {
-            return Err(MlsError::form("user", "must be name@server"));
+            return Err(super::form("user", "must be name@server"));
         }
         if server == self.config.server_name {
             return self.mls_claim_local(&claimer, &local, exclude_device).await;
@@ -422,13 +419,11 @@ impl super::Mls {
             )
             .await
             .map_err(|e| {
-                MlsError::new(
-                    502,
-                    code::FEDERATION,
-                    &format!("cannot reach {server}: {e}"),
-                )
+                Error::Mls(MlsRefusal::Federation(format!(
+                    "cannot reach {server}: {e}"
+                )))
             })?;
-        MlsError::from_relayed(v)
+        super::from_relayed(v)
     }
 
     // ---- groups and messages (DS) ----------------------------------------------------
@@ -456,26 +451,26 @@ impl super::Mls {
         let tree = b64d(ratchet_tree, "ratchet_tree")?;
         let vgi = match parse_mls_message(&gi)? {
             MlsMessageBodyIn::GroupInfo(g) => g,
-            _ => return Err(MlsError::bad_message("group_info is not a GroupInfo")),
+            _ => return Err(super::bad_message("group_info is not a GroupInfo")),
         };
         let tree = RatchetTreeIn::tls_deserialize_exact(tree.as_slice())
-            .map_err(|e| MlsError::bad_message(&format!("ratchet_tree: {e}")))?;
+            .map_err(|e| super::bad_message(&format!("ratchet_tree: {e}")))?;
         let (hub, group_id) = hub_of(vgi.group_id().as_slice())?;
         if hub != self.config.server_name {
-            return Err(MlsError::bad_message(
+            return Err(super::bad_message(
                 "the group id must name this server as its hub",
             ));
         }
         if vgi.ciphersuite() != CIPHERSUITE {
-            return Err(MlsError::bad_message("unsupported ciphersuite"));
+            return Err(super::bad_message("unsupported ciphersuite"));
         }
         let crypto = RustCrypto::default();
         let storage = MemoryStorage::default();
         let (pg, _) =
             PublicGroup::from_external(&crypto, &storage, tree, vgi, ProposalStore::new())
-                .map_err(|e| MlsError::bad_message(&format!("invalid group state: {e}")))?;
+                .map_err(|e| super::bad_message(&format!("invalid group state: {e}")))?;
         if pg.group_context().epoch().as_u64() != 0 {
-            return Err(MlsError::bad_message("a new group starts at epoch 0"));
+            return Err(super::bad_message("a new group starts at epoch 0"));
         }
         let members: Vec<_> = pg.members().collect();
         let me = DeviceAddr {
@@ -483,11 +478,9 @@ impl super::Mls {
             device_id: device.id.to_string(),
         };
         if members.len() != 1 || device_of_credential(&members[0].credential) != Some(me) {
-            return Err(MlsError::new(
-                403,
-                code::WRONG_DEVICE,
+            return Err(Error::Mls(MlsRefusal::WrongDevice(
                 "a new group has exactly one member: the creating device",
-            ));
+            )));
         }
         let row = MlsGroupRow {
             group_id: group_id.clone(),
@@ -497,11 +490,7 @@ impl super::Mls {
             created_by: actor.user.id,
         };
         if !self.db.mls_insert_group(&row, now_ms()).await? {
-            return Err(MlsError::new(
-                409,
-                code::GROUP_EXISTS,
-                "Group exists already",
-            ));
+            return Err(Error::Mls(MlsRefusal::GroupExists));
         }
         Ok(json!({"group_id": group_id, "epoch": 0, "hub": hub}))
     }
@@ -523,7 +512,7 @@ impl super::Mls {
             MlsMessageBodyIn::PublicMessage(m) => m.group_id().as_slice().to_vec(),
             MlsMessageBodyIn::PrivateMessage(m) => m.group_id().as_slice().to_vec(),
             _ => {
-                return Err(MlsError::bad_message(
+                return Err(super::bad_message(
                     "message must be a PublicMessage or PrivateMessage",
                 ));
             }
@@ -553,10 +542,8 @@ impl super::Mls {
                 Some(&req),
             )
             .await
-            .map_err(|e| {
-                MlsError::new(502, code::FEDERATION, &format!("cannot reach {hub}: {e}"))
-            })?;
-        MlsError::from_relayed(v)
+            .map_err(|e| Error::Mls(MlsRefusal::Federation(format!("cannot reach {hub}: {e}"))))?;
+        super::from_relayed(v)
     }
 
     /// The hub accepts (or refuses) one message of `sender`'s device `device_id`.
@@ -572,11 +559,11 @@ impl super::Mls {
         let (protocol, is_public): (ProtocolMessage, bool) = match body {
             MlsMessageBodyIn::PublicMessage(m) => (m.into(), true),
             MlsMessageBodyIn::PrivateMessage(m) => (m.into(), false),
-            _ => return Err(MlsError::bad_message("not a protocol message")),
+            _ => return Err(super::bad_message("not a protocol message")),
         };
         let (hub, group_id) = hub_of(protocol.group_id().as_slice())?;
         if hub != self.config.server_name {
-            return Err(MlsError::new(404, code::UNKNOWN_GROUP, "Unknown MLS group"));
+            return Err(Error::Mls(MlsRefusal::UnknownGroup));
         }
         let lock = self.mls_group_lock(&group_id);
         let _guard = lock.lock().await;
@@ -584,7 +571,7 @@ impl super::Mls {
             .db
             .mls_group(&group_id)
             .await?
-            .ok_or_else(|| MlsError::new(404, code::UNKNOWN_GROUP, "Unknown MLS group"))?;
+            .ok_or_else(|| Error::Mls(MlsRefusal::UnknownGroup))?;
         let storage = load_storage(&group.state)?;
         let gid = GroupId::from_slice(group_id.as_bytes());
         let mut pg = PublicGroup::load(&storage, &gid)
@@ -604,19 +591,17 @@ impl super::Mls {
         match protocol.content_type() {
             ContentType::Application => {
                 if is_public {
-                    return Err(MlsError::bad_message(
+                    return Err(super::bad_message(
                         "application messages must be PrivateMessages",
                     ));
                 }
                 if msg_epoch > epoch || msg_epoch + APPLICATION_EPOCH_WINDOW <= epoch {
-                    return Err(MlsError::wrong_epoch(epoch));
+                    return Err(Error::Mls(MlsRefusal::WrongEpoch { current: epoch }));
                 }
                 if !roster.contains(&sender_addr) {
-                    return Err(MlsError::new(
-                        403,
-                        code::NOT_MEMBER,
+                    return Err(Error::Mls(MlsRefusal::NotMember(
                         "This device is not a member of the group",
-                    ));
+                    )));
                 }
                 let seq = group.next_seq;
                 let text = b64::encode(bytes);
@@ -637,47 +622,41 @@ impl super::Mls {
                     .await?;
                 Ok(json!({"group_id": group_id, "seq": seq, "epoch": epoch}))
             }
-            ContentType::Proposal => Err(MlsError::bad_message(
+            ContentType::Proposal => Err(super::bad_message(
                 "standalone proposals are not accepted: commit them",
             )),
             ContentType::Commit => {
                 if !is_public {
-                    return Err(MlsError::bad_message("commits must be PublicMessages"));
+                    return Err(super::bad_message("commits must be PublicMessages"));
                 }
                 if msg_epoch != epoch {
-                    return Err(MlsError::wrong_epoch(epoch));
+                    return Err(Error::Mls(MlsRefusal::WrongEpoch { current: epoch }));
                 }
                 let crypto = RustCrypto::default();
                 let processed = pg
                     .process_message(&crypto, protocol)
-                    .map_err(|e| MlsError::invalid_commit(&e.to_string()))?;
+                    .map_err(|e| super::invalid_commit(&e.to_string()))?;
                 match processed.sender() {
                     Sender::Member(idx) => {
                         let leaf = pg
                             .leaf(*idx)
-                            .ok_or_else(|| MlsError::invalid_commit("unknown sender leaf"))?;
+                            .ok_or_else(|| super::invalid_commit("unknown sender leaf"))?;
                         if device_of_credential(leaf.credential()).as_ref() != Some(&sender_addr) {
-                            return Err(MlsError::new(
-                                403,
-                                code::WRONG_DEVICE,
+                            return Err(Error::Mls(MlsRefusal::WrongDevice(
                                 "The commit was not sent by this device",
-                            ));
+                            )));
                         }
                     }
                     Sender::NewMemberCommit => {
-                        return Err(MlsError::new(
-                            403,
-                            code::EXTERNAL_COMMIT,
-                            "External commits are refused: an existing member adds new devices",
-                        ));
+                        return Err(Error::Mls(MlsRefusal::ExternalCommit));
                     }
                     _ => {
-                        return Err(MlsError::new(403, code::NOT_MEMBER, "Only members commit"));
+                        return Err(Error::Mls(MlsRefusal::NotMember("Only members commit")));
                     }
                 }
                 let staged = match processed.into_content() {
                     ProcessedMessageContent::StagedCommitMessage(s) => s,
-                    _ => return Err(MlsError::invalid_commit("not a commit")),
+                    _ => return Err(super::invalid_commit("not a commit")),
                 };
                 // New members: their credentials must verify against their domains' keys.
                 let mut added = Vec::new();
@@ -686,7 +665,7 @@ impl super::Mls {
                     let kp = a.add_proposal().key_package();
                     let basic = BasicCredential::try_from(kp.leaf_node().credential().clone())
                         .map_err(|_| {
-                            MlsError::invalid_commit("added member has no basic credential")
+                            super::invalid_commit("added member has no basic credential")
                         })?;
                     let addr = self
                         .mls_verify_credential(
@@ -699,23 +678,23 @@ impl super::Mls {
                 }
                 let welcome_text = match (welcome, added.is_empty()) {
                     (None, false) => {
-                        return Err(MlsError::form(
+                        return Err(super::form(
                             "welcome",
                             "a commit that adds members needs its Welcome",
                         ));
                     }
                     (Some(_), true) => {
-                        return Err(MlsError::form("welcome", "this commit adds nobody"));
+                        return Err(super::form("welcome", "this commit adds nobody"));
                     }
                     (None, true) => None,
                     (Some(w), false) => {
                         let wb = b64d(w, "welcome")?;
                         let Ok(MlsMessageBodyIn::Welcome(wel)) = parse_mls_message(&wb) else {
-                            return Err(MlsError::form("welcome", "not a Welcome"));
+                            return Err(super::form("welcome", "not a Welcome"));
                         };
                         for s in wel.secrets() {
                             if !added_refs.contains(&s.new_member()) {
-                                return Err(MlsError::form(
+                                return Err(super::form(
                                     "welcome",
                                     "the Welcome is for someone this commit does not add",
                                 ));
@@ -727,7 +706,7 @@ impl super::Mls {
                 if let Some(g) = group_info {
                     let gb = b64d(g, "group_info")?;
                     if !matches!(parse_mls_message(&gb), Ok(MlsMessageBodyIn::GroupInfo(_))) {
-                        return Err(MlsError::form("group_info", "not a GroupInfo"));
+                        return Err(super::form("group_info", "not a GroupInfo"));
                     }
                 }
                 pg.merge_commit(&storage, *staged)
@@ -776,18 +755,16 @@ impl super::Mls {
     /// Verifies a device credential against its domain's key (fetched from that domain).
     async fn mls_verify_credential(&self, identity: &[u8], leaf_key: &[u8]) -> R<DeviceAddr> {
         let (c, _) = DeviceCredential::parse(identity)
-            .map_err(|e| MlsError::invalid_commit(&format!("credential: {e}")))?;
+            .map_err(|e| super::invalid_commit(&format!("credential: {e}")))?;
         let server = c
             .server()
-            .map_err(|e| MlsError::invalid_commit(&e.to_string()))?
+            .map_err(|e| super::invalid_commit(&e.to_string()))?
             .to_owned();
         if server != self.config.server_name {
             self.fed.client.server_keys(&server).await.map_err(|e| {
-                MlsError::new(
-                    502,
-                    code::FEDERATION,
-                    &format!("cannot fetch the keys of {server}: {e}"),
-                )
+                Error::Mls(MlsRefusal::Federation(format!(
+                    "cannot fetch the keys of {server}: {e}"
+                )))
             })?;
         }
         let now = now_ms().max(0) as u64;
@@ -796,7 +773,7 @@ impl super::Mls {
             DeviceCredential::verify(identity, &keys, now, Some(leaf_key))
         };
         let c =
-            res.map_err(|e| MlsError::invalid_commit(&format!("added member's credential: {e}")))?;
+            res.map_err(|e| super::invalid_commit(&format!("added member's credential: {e}")))?;
         Ok(DeviceAddr {
             user: c.user,
             device_id: c.device_id,
@@ -815,7 +792,7 @@ impl super::Mls {
         sender: &str,
         message: &str,
         to: &[DeviceAddr],
-    ) -> crate::Result<()> {
+    ) -> crate::error::Result<()> {
         let mut by_server: BTreeMap<&str, Vec<&DeviceAddr>> = BTreeMap::new();
         for d in to {
             by_server.entry(d.server()).or_default().push(d);
@@ -859,7 +836,7 @@ impl super::Mls {
 
     /// Puts a delivered item into the inboxes of the listed local devices (idempotent on
     /// (device, group, seq, kind)) and pushes it to their users' gateway sessions.
-    pub async fn mls_receive(&self, item: &wire::MlsDeliverItem) -> crate::Result<usize> {
+    pub async fn mls_receive(&self, item: &wire::MlsDeliverItem) -> crate::error::Result<usize> {
         let mut n = 0;
         let mut pushes: HashMap<i64, Vec<wire::MlsInboxItem>> = HashMap::new();
         for d in &item.devices {
@@ -896,7 +873,7 @@ impl super::Mls {
         for (user, items) in pushes {
             for it in items {
                 self.dispatch(
-                    "MLS_MESSAGE",
+                    Event::MlsMessage,
                     Audience::Users(vec![Snowflake::from_db(user)]),
                     0,
                     serde_json::to_value(it).map_err(Error::internal)?,
@@ -919,7 +896,7 @@ impl super::Mls {
             None | Some("") => 0,
             Some(a) => a
                 .parse::<i64>()
-                .map_err(|_| MlsError::form("after", "not a cursor"))?,
+                .map_err(|_| super::form("after", "not a cursor"))?,
         };
         let limit = limit.unwrap_or(100).clamp(1, MAX_INBOX_PAGE);
         let rows = self.db.mls_inbox(device.id, after, limit).await?;

@@ -4,7 +4,7 @@
 use super::Fed;
 use super::translate::Translator;
 use crate::error::{Error, Result};
-use crate::events::{Audience, Control, Dispatch, intents};
+use crate::events::{Audience, Control, Dispatch, Event, intents};
 use crate::snowflake::Snowflake;
 use crate::storage::{
     ChannelRow, MessageRow, OverwriteRow, RemoteGuildRow, ReplicaApply, RoleRow, now_ms,
@@ -123,20 +123,21 @@ pub(super) fn message_row(guild_id: i64, m: &Value, pinned_at: Option<i64>) -> O
 }
 
 /// The intent a replicated dispatch needs (mirrors what the host's service would use).
-pub(super) fn intent_of(t: &str) -> u64 {
+pub(super) fn intent_of(t: Event) -> u64 {
     match t {
-        "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK" => {
-            intents::GUILD_MESSAGES
-        }
-        "MESSAGE_REACTION_ADD"
-        | "MESSAGE_REACTION_REMOVE"
-        | "MESSAGE_REACTION_REMOVE_ALL"
-        | "MESSAGE_REACTION_REMOVE_EMOJI" => intents::GUILD_MESSAGE_REACTIONS,
-        "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => {
+        Event::MessageCreate
+        | Event::MessageUpdate
+        | Event::MessageDelete
+        | Event::MessageDeleteBulk => intents::GUILD_MESSAGES,
+        Event::MessageReactionAdd
+        | Event::MessageReactionRemove
+        | Event::MessageReactionRemoveAll
+        | Event::MessageReactionRemoveEmoji => intents::GUILD_MESSAGE_REACTIONS,
+        Event::GuildMemberAdd | Event::GuildMemberUpdate | Event::GuildMemberRemove => {
             intents::GUILD_MEMBERS
         }
-        "GUILD_BAN_ADD" | "GUILD_BAN_REMOVE" => intents::GUILD_MODERATION,
-        "TYPING_START" => intents::GUILD_MESSAGE_TYPING,
+        Event::GuildBanAdd | Event::GuildBanRemove => intents::GUILD_MODERATION,
+        Event::TypingStart => intents::GUILD_MESSAGE_TYPING,
         _ => intents::GUILDS,
     }
 }
@@ -157,7 +158,7 @@ pub(super) struct Staged {
     pub(super) row: ReplicaApply,
     /// The signed event as received (to apply it alone if the run fails).
     pub(super) source: Value,
-    pub(super) event: &'static str,
+    pub(super) event: Event,
     /// The dispatch payload in local ids.
     pub(super) data: Value,
 }
@@ -167,7 +168,7 @@ impl Fed<'_> {
     pub(super) async fn apply_payload(
         &self,
         rg: &RemoteGuildRow,
-        t: &str,
+        t: Event,
         d: Value,
         tr: &mut Translator<'_>,
     ) -> Result<Option<i64>> {
@@ -187,7 +188,7 @@ impl Fed<'_> {
         let mut channel = None;
         let mut controls = vec![];
         match t {
-            "MESSAGE_CREATE" | "MESSAGE_UPDATE" => {
+            Event::MessageCreate | Event::MessageUpdate => {
                 let cid = s_id(&d["channel_id"]);
                 if let Some(cid) = cid
                     && self.db.channel(cid).await?.is_some()
@@ -202,14 +203,14 @@ impl Fed<'_> {
                 }
                 channel = cid;
             }
-            "MESSAGE_DELETE" => {
+            Event::MessageDelete => {
                 if let (Some(c), Some(m)) = (s_id(&d["channel_id"]), s_id(&d["id"])) {
                     self.db.delete_message(c, m).await?;
                     self.scrub_replica(gid, m).await?;
                     channel = Some(c);
                 }
             }
-            "MESSAGE_DELETE_BULK" => {
+            Event::MessageDeleteBulk => {
                 if let Some(c) = s_id(&d["channel_id"]) {
                     let ids: Vec<i64> = d["ids"]
                         .as_array()
@@ -222,10 +223,10 @@ impl Fed<'_> {
                     channel = Some(c);
                 }
             }
-            "MESSAGE_REACTION_ADD"
-            | "MESSAGE_REACTION_REMOVE"
-            | "MESSAGE_REACTION_REMOVE_ALL"
-            | "MESSAGE_REACTION_REMOVE_EMOJI" => {
+            Event::MessageReactionAdd
+            | Event::MessageReactionRemove
+            | Event::MessageReactionRemoveAll
+            | Event::MessageReactionRemoveEmoji => {
                 let (c, m, u) = (
                     s_id(&d["channel_id"]),
                     s_id(&d["message_id"]),
@@ -236,16 +237,16 @@ impl Fed<'_> {
                     && self.db.message(c, m).await?.is_some()
                 {
                     match (t, u, emoji) {
-                        ("MESSAGE_REACTION_ADD", Some(u), Some(e)) => {
+                        (Event::MessageReactionAdd, Some(u), Some(e)) => {
                             self.db.add_reaction(m, e, u, now_ms()).await?;
                         }
-                        ("MESSAGE_REACTION_REMOVE", Some(u), Some(e)) => {
+                        (Event::MessageReactionRemove, Some(u), Some(e)) => {
                             self.db.remove_reaction(m, e, u).await?;
                         }
-                        ("MESSAGE_REACTION_REMOVE_ALL", _, _) => {
+                        (Event::MessageReactionRemoveAll, _, _) => {
                             self.db.clear_reactions(m, None).await?;
                         }
-                        ("MESSAGE_REACTION_REMOVE_EMOJI", _, Some(e)) => {
+                        (Event::MessageReactionRemoveEmoji, _, Some(e)) => {
                             self.db.clear_reactions(m, Some(e)).await?;
                         }
                         _ => {}
@@ -253,7 +254,7 @@ impl Fed<'_> {
                 }
                 channel = c;
             }
-            "CHANNEL_PINS_UPDATE" => {
+            Event::ChannelPinsUpdate => {
                 if let Some(c) = s_id(&d["channel_id"]) {
                     self.db
                         .set_last_pin(c, ts_ms(&d["last_pin_timestamp"]))
@@ -261,32 +262,32 @@ impl Fed<'_> {
                     channel = Some(c);
                 }
             }
-            "CHANNEL_CREATE" | "CHANNEL_UPDATE" => {
+            Event::ChannelCreate | Event::ChannelUpdate => {
                 if let Some((c, ows)) = channel_row(gid, &d) {
                     channel = Some(c.id);
                     self.db.upsert_channel(&c, &ows).await?;
                     controls.push(Control::PermissionsChanged { guild_id: gsf });
                 }
             }
-            "CHANNEL_DELETE" => {
+            Event::ChannelDelete => {
                 if let Some(c) = s_id(&d["id"]) {
                     channel = Some(c);
                     self.db.delete_channel(c).await?;
                 }
             }
-            "GUILD_ROLE_CREATE" | "GUILD_ROLE_UPDATE" => {
+            Event::GuildRoleCreate | Event::GuildRoleUpdate => {
                 if let Some(r) = role_row(gid, &d["role"]) {
                     self.db.upsert_role(&r).await?;
                     controls.push(Control::PermissionsChanged { guild_id: gsf });
                 }
             }
-            "GUILD_ROLE_DELETE" => {
+            Event::GuildRoleDelete => {
                 if let Some(r) = s_id(&d["role_id"]) {
                     self.db.delete_role(r).await?;
                     controls.push(Control::PermissionsChanged { guild_id: gsf });
                 }
             }
-            "GUILD_UPDATE" => {
+            Event::GuildUpdate => {
                 if let Some(mut g) = self.db.guild(gid).await? {
                     g.name = d["name"].as_str().unwrap_or(&g.name).to_string();
                     g.icon = d["icon"].as_str().map(str::to_string);
@@ -299,9 +300,9 @@ impl Fed<'_> {
                 }
                 controls.push(Control::PermissionsChanged { guild_id: gsf });
             }
-            "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" => {
+            Event::GuildMemberAdd | Event::GuildMemberUpdate => {
                 if let Some(uid) = self.apply_member(gid, &d).await? {
-                    if t == "GUILD_MEMBER_ADD" && is_local_user(uid).await {
+                    if t == Event::GuildMemberAdd && is_local_user(uid).await {
                         controls.push(Control::MemberJoined {
                             guild_id: gsf,
                             user_id: Snowflake::from_db(uid),
@@ -310,10 +311,10 @@ impl Fed<'_> {
                     controls.push(Control::PermissionsChanged { guild_id: gsf });
                 }
             }
-            "GUILD_MEMBER_REMOVE" | "GUILD_BAN_ADD" => {
+            Event::GuildMemberRemove | Event::GuildBanAdd => {
                 if let Some(uid) = s_id(&d["user"]["id"]) {
                     let was = self.db.delete_member(gid, uid).await?;
-                    if t == "GUILD_BAN_ADD" {
+                    if t == Event::GuildBanAdd {
                         self.db.upsert_ban(gid, uid, None, now_ms()).await?;
                     }
                     if was && is_local_user(uid).await {
@@ -324,12 +325,12 @@ impl Fed<'_> {
                     }
                 }
             }
-            "GUILD_BAN_REMOVE" => {
+            Event::GuildBanRemove => {
                 if let Some(uid) = s_id(&d["user"]["id"]) {
                     self.db.delete_ban(gid, uid).await?;
                 }
             }
-            "GUILD_DELETE_FEDERATED" => {
+            Event::GuildDeleteFederated => {
                 self.control(Control::GuildDeleted { guild_id: gsf });
                 self.db.drop_replica(gid).await?;
                 return Ok(None);
@@ -337,38 +338,38 @@ impl Fed<'_> {
             _ => return Ok(None),
         }
         let object = match t {
-            "MESSAGE_CREATE" | "MESSAGE_UPDATE" => s_id(&d["id"]),
+            Event::MessageCreate | Event::MessageUpdate => s_id(&d["id"]),
             _ => None,
         };
         // Publish locally like a dispatch of our own (GUILD_BAN_ADD also implies a removal).
-        let event: &'static str = match t {
-            "MESSAGE_CREATE" => "MESSAGE_CREATE",
-            "MESSAGE_UPDATE" => "MESSAGE_UPDATE",
-            "MESSAGE_DELETE" => "MESSAGE_DELETE",
-            "MESSAGE_DELETE_BULK" => "MESSAGE_DELETE_BULK",
-            "MESSAGE_REACTION_ADD" => "MESSAGE_REACTION_ADD",
-            "MESSAGE_REACTION_REMOVE" => "MESSAGE_REACTION_REMOVE",
-            "MESSAGE_REACTION_REMOVE_ALL" => "MESSAGE_REACTION_REMOVE_ALL",
-            "MESSAGE_REACTION_REMOVE_EMOJI" => "MESSAGE_REACTION_REMOVE_EMOJI",
-            "CHANNEL_PINS_UPDATE" => "CHANNEL_PINS_UPDATE",
-            "CHANNEL_CREATE" => "CHANNEL_CREATE",
-            "CHANNEL_UPDATE" => "CHANNEL_UPDATE",
-            "CHANNEL_DELETE" => "CHANNEL_DELETE",
-            "GUILD_ROLE_CREATE" => "GUILD_ROLE_CREATE",
-            "GUILD_ROLE_UPDATE" => "GUILD_ROLE_UPDATE",
-            "GUILD_ROLE_DELETE" => "GUILD_ROLE_DELETE",
-            "GUILD_UPDATE" => "GUILD_UPDATE",
-            "GUILD_MEMBER_ADD" => "GUILD_MEMBER_ADD",
-            "GUILD_MEMBER_UPDATE" => "GUILD_MEMBER_UPDATE",
-            "GUILD_MEMBER_REMOVE" => "GUILD_MEMBER_REMOVE",
-            "GUILD_BAN_ADD" => "GUILD_BAN_ADD",
-            "GUILD_BAN_REMOVE" => "GUILD_BAN_REMOVE",
+        let event = match t {
+            Event::MessageCreate
+            | Event::MessageUpdate
+            | Event::MessageDelete
+            | Event::MessageDeleteBulk
+            | Event::MessageReactionAdd
+            | Event::MessageReactionRemove
+            | Event::MessageReactionRemoveAll
+            | Event::MessageReactionRemoveEmoji
+            | Event::ChannelPinsUpdate
+            | Event::ChannelCreate
+            | Event::ChannelUpdate
+            | Event::ChannelDelete
+            | Event::GuildRoleCreate
+            | Event::GuildRoleUpdate
+            | Event::GuildRoleDelete
+            | Event::GuildUpdate
+            | Event::GuildMemberAdd
+            | Event::GuildMemberUpdate
+            | Event::GuildMemberRemove
+            | Event::GuildBanAdd
+            | Event::GuildBanRemove => t,
             _ => return Ok(object),
         };
         // A role or member change may show our users channels we never received.
         if matches!(
             t,
-            "GUILD_ROLE_CREATE" | "GUILD_ROLE_UPDATE" | "GUILD_MEMBER_UPDATE"
+            Event::GuildRoleCreate | Event::GuildRoleUpdate | Event::GuildMemberUpdate
         ) && let Err(e) = self.resync_channels(rg).await
         {
             tracing::warn!(error = %e, "channel resync failed");
@@ -381,7 +382,7 @@ impl Fed<'_> {
             self.control(c);
         }
         let mut data = d;
-        if event == "GUILD_UPDATE" {
+        if event == Event::GuildUpdate {
             data["id"] = json!(gsf);
         }
         self.publish(Dispatch {
@@ -390,11 +391,14 @@ impl Fed<'_> {
             audience: Audience::Guild {
                 guild_id: gsf,
                 channel: channel
-                    .filter(|_| event.starts_with("MESSAGE") || event.starts_with("CHANNEL"))
+                    .filter(|_| {
+                        let name = event.as_str();
+                        name.starts_with("MESSAGE") || name.starts_with("CHANNEL")
+                    })
                     .map(Snowflake::from_db),
             },
             intent: intent_of(event),
-            has_content: matches!(event, "MESSAGE_CREATE" | "MESSAGE_UPDATE"),
+            has_content: matches!(event, Event::MessageCreate | Event::MessageUpdate),
             lossy: false,
             cause: None,
         });

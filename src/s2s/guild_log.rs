@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::{Fed, Federation};
-use crate::events::{Audience, BusEvent, Control, Dispatch};
+use crate::events::{Audience, BusEvent, Control, Dispatch, Event};
 use crate::service::Hearth;
 use crate::service::snapshot::{GuildSnapshot, overwrites_of_payload};
 use crate::storage::{LogAppend, now_ms};
@@ -100,7 +100,7 @@ impl GuildLog {
     }
 
     /// `(seq, hash)` of a hosted guild's newest event (`(0, None)` when empty).
-    pub async fn head(&self, guild_id: i64) -> crate::Result<(i64, Option<String>)> {
+    pub async fn head(&self, guild_id: i64) -> crate::error::Result<(i64, Option<String>)> {
         Ok(match self.hearth.db.log_head(guild_id).await? {
             Some((s, h)) => (s, Some(h)),
             None => (0, None),
@@ -168,11 +168,11 @@ impl GuildLog {
     async fn append(
         &self,
         guild_id: i64,
-        t: &str,
+        t: Event,
         data: &Value,
         channel: Option<i64>,
         cause: Option<&crate::events::Cause>,
-    ) -> crate::Result<()> {
+    ) -> crate::error::Result<()> {
         let h = &self.hearth;
         let row = self
             .prepare(guild_id, t, data, channel, cause, &mut HashMap::new())
@@ -197,12 +197,12 @@ impl GuildLog {
     async fn prepare(
         &self,
         guild_id: i64,
-        t: &str,
+        t: Event,
         data: &Value,
         channel: Option<i64>,
         cause: Option<&crate::events::Cause>,
         senders: &mut HashMap<i64, String>,
-    ) -> crate::Result<LogAppend> {
+    ) -> crate::error::Result<LogAppend> {
         let h = &self.hearth;
         let server = h.config.server_name.clone();
         let cached = self.heads.lock().get(&guild_id).cloned();
@@ -212,11 +212,11 @@ impl GuildLog {
         };
         let seq = head.as_ref().map_or(1, |(s, _)| s + 1);
         let now = now_ms() as u64;
-        let result = json!({"t": t, "d": data});
+        let result = json!({"t": t.as_str(), "d": data});
         let key = self.fed.keyring.current();
         let (action, content, result_hash) = match cause.and_then(|c| c.origin.clone()) {
             Some((signed, request)) => {
-                let rh = content_hash(&result).map_err(crate::Error::internal)?;
+                let rh = content_hash(&result).map_err(crate::error::Error::internal)?;
                 (
                     signed,
                     json!({"request": request, "result": result}),
@@ -228,7 +228,7 @@ impl GuildLog {
                     host: server.clone(),
                     guild_id: guild_id.to_string(),
                     channel_id: channel.map(|c| c.to_string()),
-                    kind: t.to_lowercase(),
+                    kind: t.as_str().to_lowercase(),
                     sender: match cause.and_then(|c| c.actor) {
                         Some(a) => match senders.get(&a) {
                             Some(s) => s.clone(),
@@ -243,9 +243,13 @@ impl GuildLog {
                     origin: server.clone(),
                     txn_id: format!("h{}", h.next_id()),
                     origin_ts: now,
-                    content_hash: content_hash(&result).map_err(crate::Error::internal)?,
+                    content_hash: content_hash(&result).map_err(crate::error::Error::internal)?,
                 };
-                (a.sign(&key).map_err(crate::Error::internal)?, result, None)
+                (
+                    a.sign(&key).map_err(crate::error::Error::internal)?,
+                    result,
+                    None,
+                )
             }
         };
         let ev = HostEvent {
@@ -259,8 +263,8 @@ impl GuildLog {
             content: Some(content),
             result_hash,
         };
-        let signed = ev.sign(&key).map_err(crate::Error::internal)?;
-        let hash = event_hash(&signed).map_err(crate::Error::internal)?;
+        let signed = ev.sign(&key).map_err(crate::error::Error::internal)?;
+        let hash = event_hash(&signed).map_err(crate::error::Error::internal)?;
         Ok(LogAppend {
             guild_id,
             seq,
@@ -277,15 +281,15 @@ impl GuildLog {
     async fn after_append(
         &self,
         guild_id: i64,
-        t: &str,
+        t: Event,
         data: &Value,
         seq: i64,
-    ) -> crate::Result<()> {
+    ) -> crate::error::Result<()> {
         let h = &self.hearth;
         // A deleted message's content leaves the log (the stubs keep the chain intact).
-        if matches!(t, "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK") {
+        if matches!(t, Event::MessageDelete | Event::MessageDeleteBulk) {
             let ids: Vec<i64> = match t {
-                "MESSAGE_DELETE" => data
+                Event::MessageDelete => data
                     .get("id")
                     .and_then(|i| i.as_str())
                     .and_then(|i| i.parse().ok())
@@ -299,14 +303,16 @@ impl GuildLog {
             };
             for id in ids {
                 for (s, ev) in h.db.events_about(guild_id, id).await? {
-                    let ev: Value = serde_json::from_str(&ev).map_err(crate::Error::internal)?;
-                    let st = stub(&ev, StubReason::Removed).map_err(crate::Error::internal)?;
+                    let ev: Value =
+                        serde_json::from_str(&ev).map_err(crate::error::Error::internal)?;
+                    let st =
+                        stub(&ev, StubReason::Removed).map_err(crate::error::Error::internal)?;
                     h.db.replace_event(guild_id, s, &st.to_string()).await?;
                 }
             }
         }
         // A server whose last member left receives this event, then no more.
-        if matches!(t, "GUILD_MEMBER_REMOVE" | "GUILD_BAN_ADD")
+        if matches!(t, Event::GuildMemberRemove | Event::GuildBanAdd)
             && let Some(handle) = data
                 .get("user")
                 .and_then(|u| u.get("handle"))
@@ -317,7 +323,7 @@ impl GuildLog {
         {
             h.db.set_peer_final(guild_id, srv, Some(seq)).await?;
         }
-        if t == "GUILD_DELETE_FEDERATED" {
+        if t == Event::GuildDeleteFederated {
             for p in h.db.peers_of_guild(guild_id).await? {
                 h.db.set_peer_final(guild_id, &p.server, Some(seq)).await?;
             }
@@ -328,9 +334,9 @@ impl GuildLog {
 }
 
 /// The message an event carries content of (message create and update events).
-pub fn message_object(t: &str, data: &Value) -> Option<i64> {
+pub fn message_object(t: Event, data: &Value) -> Option<i64> {
     match t {
-        "MESSAGE_CREATE" | "MESSAGE_UPDATE" => data
+        Event::MessageCreate | Event::MessageUpdate => data
             .get("id")
             .and_then(|i| i.as_str())
             .and_then(|i| i.parse().ok()),
@@ -396,7 +402,10 @@ fn groupable(d: &Dispatch) -> bool {
         && !d.lossy
         && !matches!(
             d.event,
-            "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK" | "GUILD_MEMBER_REMOVE" | "GUILD_BAN_ADD"
+            Event::MessageDelete
+                | Event::MessageDeleteBulk
+                | Event::GuildMemberRemove
+                | Event::GuildBanAdd
         )
 }
 
@@ -438,7 +447,7 @@ async fn write_group(log: &Arc<GuildLog>, group: Vec<Arc<Dispatch>>) {
                 rows.push(row);
             }
             Err(e) => {
-                tracing::error!(error = %e, event = d.event, "federation log append failed");
+                tracing::error!(error = %e, event = d.event.as_str(), "federation log append failed");
                 failed = true;
                 break;
             }
@@ -489,7 +498,7 @@ async fn write_one(log: &Arc<GuildLog>, ev: BusEvent) {
     match ev {
         BusEvent::Dispatch(d) => {
             if let Err(e) = write_dispatch(log, &d).await {
-                tracing::error!(error = %e, event = d.event, "federation log append failed");
+                tracing::error!(error = %e, event = d.event.as_str(), "federation log append failed");
             }
         }
         BusEvent::Control(Control::Barrier { id }) => {
@@ -499,7 +508,13 @@ async fn write_one(log: &Arc<GuildLog>, ev: BusEvent) {
             if log.is_hosted(guild_id.db()).await && log.is_federated(guild_id.db()).await {
                 let data = json!({"id": guild_id});
                 if let Err(e) = log
-                    .append(guild_id.db(), "GUILD_DELETE_FEDERATED", &data, None, None)
+                    .append(
+                        guild_id.db(),
+                        Event::GuildDeleteFederated,
+                        &data,
+                        None,
+                        None,
+                    )
                     .await
                 {
                     tracing::error!(error = %e, "federation log append failed");
@@ -511,7 +526,7 @@ async fn write_one(log: &Arc<GuildLog>, ev: BusEvent) {
     }
 }
 
-async fn write_dispatch(log: &Arc<GuildLog>, d: &Dispatch) -> crate::Result<()> {
+async fn write_dispatch(log: &Arc<GuildLog>, d: &Dispatch) -> crate::error::Result<()> {
     let Audience::Guild { guild_id, channel } = &d.audience else {
         return Ok(());
     };
@@ -525,7 +540,7 @@ async fn write_dispatch(log: &Arc<GuildLog>, d: &Dispatch) -> crate::Result<()> 
             if log.is_federated(gid).await {
                 forward_edu(log, gid, d.event, &d.data, channel.map(|c| c.db())).await;
             }
-        } else if d.event == "PRESENCE_UPDATE" {
+        } else if d.event == Event::PresenceUpdate {
             presence_to_host(log, gid, &d.data).await;
         }
         return Ok(());
@@ -581,7 +596,7 @@ fn home_of(data: &Value) -> Option<String> {
 async fn forward_edu(
     log: &Arc<GuildLog>,
     guild_id: i64,
-    t: &str,
+    t: Event,
     data: &Value,
     channel: Option<i64>,
 ) {
@@ -605,7 +620,7 @@ async fn forward_edu(
         push_edu(
             log,
             p.server,
-            json!({"host_guild_id": guild_id.to_string(), "t": t, "d": data}),
+            json!({"host_guild_id": guild_id.to_string(), "t": t.as_str(), "d": data}),
         );
     }
 }
@@ -622,7 +637,7 @@ async fn presence_to_host(log: &Arc<GuildLog>, guild_id: i64, data: &Value) {
     push_edu(
         log,
         rg.host,
-        json!({"host_guild_id": rg.host_guild_id.to_string(), "t": "PRESENCE_UPDATE", "d": d}),
+        json!({"host_guild_id": rg.host_guild_id.to_string(), "t": Event::PresenceUpdate.as_str(), "d": d}),
     );
 }
 
@@ -647,12 +662,12 @@ async fn visible_batch(
     guild_id: i64,
     server: &str,
     rows: &[crate::storage::LogRow],
-) -> crate::Result<Vec<Value>> {
+) -> crate::error::Result<Vec<Value>> {
     let cache = GuildSnapshot::load(h, guild_id).await?;
     let members = h.db.member_ids_from(guild_id, server).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let ev: Value = serde_json::from_str(&r.event).map_err(crate::Error::internal)?;
+        let ev: Value = serde_json::from_str(&r.event).map_err(crate::error::Error::internal)?;
         let visible = match (r.channel_id, &cache) {
             (None, _) => true,
             (Some(c), Some(cache)) => {
@@ -677,7 +692,7 @@ async fn visible_batch(
         out.push(if visible {
             ev
         } else {
-            stub(&ev, StubReason::Withheld).map_err(crate::Error::internal)?
+            stub(&ev, StubReason::Withheld).map_err(crate::error::Error::internal)?
         });
     }
     Ok(out)
@@ -698,7 +713,7 @@ pub async fn events_for(
     server: &str,
     from: i64,
     limit: i64,
-) -> crate::Result<Vec<Value>> {
+) -> crate::error::Result<Vec<Value>> {
     let rows = h.db.log_range(guild_id, from, limit.clamp(1, 500)).await?;
     visible_batch(h, guild_id, server, &rows).await
 }

@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hearth_federation::MAX_CLOCK_SKEW_MS;
@@ -28,7 +27,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::config::{Config, FederationConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, FedRefusal, Result};
 use crate::service::Hearth;
 use crate::storage::Db;
 
@@ -194,11 +193,9 @@ impl Federation {
         authorization: Option<&str>,
     ) -> std::result::Result<VerifiedRequest, FedRejection> {
         if !self.config.enabled {
-            return Err(FedRejection::new(
-                StatusCode::FORBIDDEN,
-                "H_FORBIDDEN",
-                "federation is disabled on this server",
-            ));
+            return Err(FedRejection::refuse(FedRefusal::Forbidden(
+                "federation is disabled on this server".into(),
+            )));
         }
         let header = AuthHeader::parse(authorization.ok_or_else(|| {
             hearth_federation::Error::MalformedAuth("missing Authorization header".into())
@@ -222,11 +219,10 @@ impl Federation {
         if let Err(e) = self.client.ensure_key(&header.origin, &header.key).await {
             tracing::debug!(origin = %header.origin, error = %e, "cannot fetch the origin's keys");
             if !matches!(e, FedError::RateLimited(_)) {
-                return Err(FedRejection::new(
-                    StatusCode::UNAUTHORIZED,
-                    "H_UNKNOWN_KEY",
-                    format!("cannot fetch the keys of {}: {e}", header.origin),
-                ));
+                return Err(FedRejection::refuse(FedRefusal::UnknownKey(format!(
+                    "cannot fetch the keys of {}: {e}",
+                    header.origin
+                ))));
             }
         }
         let incoming = Incoming {
@@ -326,11 +322,7 @@ async fn version() -> axum::Json<Value> {
 async fn well_known(State(fed): State<Arc<Federation>>) -> Response {
     match &fed.config.delegate_to {
         Some(server) => axum::Json(json!({ "hearth.server": server })).into_response(),
-        None => FedRejection::new(
-            StatusCode::NOT_FOUND,
-            "H_NOT_FOUND",
-            "this server does not delegate",
-        )
-        .into_response(),
+        None => FedRejection::refuse(FedRefusal::NotFound("this server does not delegate".into()))
+            .into_response(),
     }
 }

@@ -11,7 +11,7 @@ use super::apply::*;
 use super::host::relay_error;
 use super::translate::*;
 use crate::error::{Error, Result};
-use crate::events::{Audience, Dispatch, intents};
+use crate::events::{Audience, Dispatch, Event, intents};
 use crate::snowflake::Snowflake;
 use crate::storage::{RemoteGuildRow, ReplicaApply, now_ms};
 use hearth_federation::event::{EquivocationProof, verify_event};
@@ -147,8 +147,8 @@ impl Fed<'_> {
             }
         });
         let message = result.as_ref().and_then(|r| {
-            let t = r["t"].as_str()?;
-            matches!(t, "MESSAGE_CREATE" | "MESSAGE_UPDATE").then(|| (t, r.get("d")))
+            let t = r["t"].as_str()?.parse::<Event>().ok()?;
+            matches!(t, Event::MessageCreate | Event::MessageUpdate).then(|| (t, r.get("d")))
         });
         if seq == next
             && chained
@@ -156,11 +156,7 @@ impl Fed<'_> {
         {
             let staged_translation = run.tr.translate(d.clone()).await;
             if let Ok(d) = staged_translation {
-                let event: &'static str = if t == "MESSAGE_CREATE" {
-                    "MESSAGE_CREATE"
-                } else {
-                    "MESSAGE_UPDATE"
-                };
+                let event = t;
                 let object = s_id(&d["id"]);
                 let row =
                     message_row(rg.guild_id, &d, None).filter(|_| s_id(&d["channel_id"]).is_some());
@@ -354,13 +350,18 @@ impl Fed<'_> {
             } else {
                 content.clone()
             };
-            if let (Some(t), Some(d)) = (result["t"].as_str(), result.get("d")) {
-                match self.apply_payload(&rg, t, d.clone(), tr).await {
+            if let (Some(name), Some(d)) = (result["t"].as_str(), result.get("d")) {
+                let applied = match name.parse::<Event>() {
+                    Ok(t) => self.apply_payload(&rg, t, d.clone(), tr).await,
+                    // An event kind this version does not know: nothing to apply.
+                    Err(_) => Ok(None),
+                };
+                match applied {
                     Ok(o) => object = o,
                     // A verified event we cannot apply must not block the guild forever: the
                     // position advances and the failure is left to the operator.
                     Err(e) => {
-                        tracing::error!(error = %e, event = t, seq, host = %rg.host, "applying a federated event failed; skipped")
+                        tracing::error!(error = %e, event = name, seq, host = %rg.host, "applying a federated event failed; skipped")
                     }
                 }
             }
@@ -459,15 +460,15 @@ impl Fed<'_> {
             return Ok(());
         };
         let (event, intent) = match edu["t"].as_str() {
-            Some("TYPING_START") => ("TYPING_START", intents::GUILD_MESSAGE_TYPING),
-            Some("PRESENCE_UPDATE") => ("PRESENCE_UPDATE", intents::GUILD_PRESENCES),
+            Some("TYPING_START") => (Event::TypingStart, intents::GUILD_MESSAGE_TYPING),
+            Some("PRESENCE_UPDATE") => (Event::PresenceUpdate, intents::GUILD_PRESENCES),
             _ => return Ok(()),
         };
         let mut tr = Translator::new(self, origin);
         tr.bind(&hgid.to_string(), rg.guild_id).await?;
         let d = tr.translate(edu["d"].clone()).await?;
         let channel = s_id(&d["channel_id"]);
-        if event == "TYPING_START" && channel.is_none() {
+        if event == Event::TypingStart && channel.is_none() {
             return Ok(());
         }
         self.publish(Dispatch {

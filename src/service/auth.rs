@@ -26,7 +26,7 @@ use tokio::sync::Semaphore;
 use super::{Actor, Hearth};
 use crate::config::{Config, RegistrationPolicy};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
-use crate::events::Control;
+use crate::events::{Control, Event};
 use crate::ratelimit::KeyedLimiter;
 use crate::snowflake::Snowflake;
 use crate::storage::{Db, SessionRow, UserPatch, UserRow, is_unique_violation, now_ms};
@@ -674,7 +674,7 @@ impl Hearth {
             .ok_or(Error::Unknown(Unknown::User))?;
         let w = self.user_wire(&user, false);
         self.dispatch(
-            "USER_UPDATE",
+            Event::UserUpdate,
             crate::events::Audience::Users(vec![actor.id()]),
             0,
             serde_json::to_value(self.user_wire(&user, true)).map_err(Error::internal)?,

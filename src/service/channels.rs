@@ -2,15 +2,20 @@
 
 use super::{Actor, ChannelAccess, GuildAccess, Hearth, audit_action as A, change, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
-use crate::events::{Audience, Control, intents};
+use crate::events::{Audience, Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
 use crate::storage::{ChannelRow, OverwriteRow, now_ms};
-use crate::wire;
+use crate::wire::{self, ChannelType, OverwriteType};
 use serde_json::{Value, json};
 
 /// Channel types Hearth creates in guilds: text, voice, category, announcement.
-const GUILD_CHANNEL_TYPES: [u8; 4] = [0, 2, 4, 5];
+const GUILD_CHANNEL_TYPES: [ChannelType; 4] = [
+    ChannelType::GuildText,
+    ChannelType::GuildVoice,
+    ChannelType::GuildCategory,
+    ChannelType::GuildAnnouncement,
+];
 
 impl Hearth {
     // ---- channels -------------------------------------------------------------------
@@ -44,14 +49,14 @@ impl Hearth {
         errs: &mut FieldErrors,
     ) -> Result<()> {
         for (i, o) in list.iter().enumerate() {
-            if o.kind > 1 {
+            if let OverwriteType::Unknown(_) = o.kind {
                 errs.add(
                     format!("permission_overwrites.{i}.type"),
                     "BASE_TYPE_CHOICES",
                     "Value must be one of (0, 1).",
                 );
             }
-            if o.kind == 0 && ga.role(o.id.db()).is_none() {
+            if o.kind == OverwriteType::Role && ga.role(o.id.db()).is_none() {
                 errs.add(
                     format!("permission_overwrites.{i}.id"),
                     "UNKNOWN_ROLE",
@@ -75,7 +80,7 @@ impl Hearth {
         Self::hosted_here(&ga.guild)?;
         ga.require(perm::MANAGE_CHANNELS)?;
         let mut errs = FieldErrors::new();
-        let kind = body.kind.unwrap_or(0);
+        let kind = body.kind.unwrap_or(ChannelType::GuildText);
         if !GUILD_CHANNEL_TYPES.contains(&kind) {
             errs.add(
                 "type",
@@ -85,7 +90,10 @@ impl Hearth {
         }
         let name = body.name.clone().unwrap_or_default();
         Self::check_name(&name, "name", 1, 100, &mut errs);
-        let name = if matches!(kind, 0 | 5) {
+        let name = if matches!(
+            kind,
+            ChannelType::GuildText | ChannelType::GuildAnnouncement
+        ) {
             name.trim().to_lowercase().replace(' ', "-")
         } else {
             name.trim().to_string()
@@ -111,7 +119,10 @@ impl Hearth {
         let parent = body.parent_id.flatten();
         if let Some(p) = parent {
             let pc = self.db.channel(p.db()).await?;
-            if kind == 4 || pc.is_none_or(|pc| pc.guild_id != Some(ga.guild.id) || pc.kind != 4) {
+            let category = |k: i64| ChannelType::from_db(k) == ChannelType::GuildCategory;
+            if kind == ChannelType::GuildCategory
+                || pc.is_none_or(|pc| pc.guild_id != Some(ga.guild.id) || !category(pc.kind))
+            {
                 errs.add(
                     "parent_id",
                     "CHANNEL_PARENT_INVALID",
@@ -145,15 +156,15 @@ impl Hearth {
         let c = ChannelRow {
             id: self.next_id(),
             guild_id: Some(ga.guild.id),
-            kind: i64::from(kind),
+            kind: kind.db(),
             name: Some(name),
             topic: body.topic.flatten(),
             position,
             parent_id: parent.map(|p| p.db()),
             nsfw: body.nsfw.unwrap_or(false),
             rate_limit_per_user: body.rate_limit_per_user.unwrap_or(0),
-            bitrate: (kind == 2).then(|| body.bitrate.unwrap_or(64_000)),
-            user_limit: (kind == 2).then(|| body.user_limit.unwrap_or(0)),
+            bitrate: (kind == ChannelType::GuildVoice).then(|| body.bitrate.unwrap_or(64_000)),
+            user_limit: (kind == ChannelType::GuildVoice).then(|| body.user_limit.unwrap_or(0)),
             last_message_id: None,
             last_pin_timestamp: None,
             created_at: now_ms(),
@@ -164,7 +175,7 @@ impl Hearth {
             let row = OverwriteRow {
                 channel_id: c.id,
                 target_id: o.id.db(),
-                kind: i64::from(o.kind),
+                kind: o.kind.db(),
                 allow_bits: o.allow.unwrap_or(0) as i64,
                 deny_bits: o.deny.unwrap_or(0) as i64,
             };
@@ -186,7 +197,7 @@ impl Hearth {
         .await?;
         let w = Self::channel_wire(&c, &ows, None);
         self.dispatch(
-            "CHANNEL_CREATE",
+            Event::ChannelCreate,
             Audience::Guild {
                 guild_id,
                 channel: Some(Snowflake::from_db(c.id)),
@@ -237,7 +248,10 @@ impl Hearth {
         let mut changes = vec![];
         if let Some(n) = body.name {
             Self::check_name(&n, "name", 1, 100, &mut errs);
-            let n = if matches!(c.kind, 0 | 5) {
+            let n = if matches!(
+                ChannelType::from_db(c.kind),
+                ChannelType::GuildText | ChannelType::GuildAnnouncement
+            ) {
                 n.trim().to_lowercase().replace(' ', "-")
             } else {
                 n.trim().to_string()
@@ -247,14 +261,16 @@ impl Hearth {
         }
         if let Some(k) = body.kind {
             // Discord allows converting text <-> announcement only.
-            if !(matches!(c.kind, 0 | 5) && matches!(k, 0 | 5)) {
+            let convertible =
+                |k| matches!(k, ChannelType::GuildText | ChannelType::GuildAnnouncement);
+            if !(convertible(ChannelType::from_db(c.kind)) && convertible(k)) {
                 errs.add(
                     "type",
                     "BASE_TYPE_CHOICES",
                     "Only text and announcement channels can be converted.",
                 );
             }
-            c.kind = i64::from(k);
+            c.kind = k.db();
         }
         if let Some(t) = body.topic {
             if t.as_ref().is_some_and(|t| t.chars().count() > 1024) {
@@ -319,7 +335,7 @@ impl Hearth {
                 let row = OverwriteRow {
                     channel_id: c.id,
                     target_id: o.id.db(),
-                    kind: i64::from(o.kind),
+                    kind: o.kind.db(),
                     allow_bits: o.allow.unwrap_or(0) as i64,
                     deny_bits: o.deny.unwrap_or(0) as i64,
                 };
@@ -342,7 +358,7 @@ impl Hearth {
         .await?;
         let w = Self::channel_wire(&c, &ows, None);
         self.dispatch(
-            "CHANNEL_UPDATE",
+            Event::ChannelUpdate,
             Audience::Guild {
                 guild_id: Snowflake::from_db(ga.guild.id),
                 channel: Some(channel_id),
@@ -372,7 +388,7 @@ impl Hearth {
         let w = Self::channel_wire(&ca.channel, &ca.overwrites, None);
         // Announce before deleting, while the audience can still be computed.
         self.dispatch(
-            "CHANNEL_DELETE",
+            Event::ChannelDelete,
             Audience::Guild {
                 guild_id: Snowflake::from_db(ga.guild.id),
                 channel: Some(channel_id),
@@ -436,7 +452,7 @@ impl Hearth {
             if rows.iter().any(|r| r.0 == c.id) {
                 let w = Self::channel_wire(&c, &ows, None);
                 self.dispatch(
-                    "CHANNEL_UPDATE",
+                    Event::ChannelUpdate,
                     Audience::Guild {
                         guild_id,
                         channel: Some(Snowflake::from_db(c.id)),
@@ -468,7 +484,7 @@ impl Hearth {
         };
         ca.require(perm::MANAGE_ROLES)?;
         let kind = match body.kind {
-            Some(k @ (0 | 1)) => k,
+            Some(k @ (OverwriteType::Role | OverwriteType::Member)) => k,
             _ => {
                 return Err(field_error(
                     "type",
@@ -477,10 +493,12 @@ impl Hearth {
                 ));
             }
         };
-        if kind == 0 && ga.role(target.db()).is_none() {
+        if kind == OverwriteType::Role && ga.role(target.db()).is_none() {
             return Err(Error::Unknown(Unknown::Role));
         }
-        if kind == 1 && self.db.member(ga.guild.id, target.db()).await?.is_none() {
+        if kind == OverwriteType::Member
+            && self.db.member(ga.guild.id, target.db()).await?.is_none()
+        {
             return Err(Error::Unknown(Unknown::Member));
         }
         let allow = body.allow.unwrap_or(0) & perm::ALL;
@@ -494,7 +512,7 @@ impl Hearth {
             .upsert_overwrite(&OverwriteRow {
                 channel_id: ca.channel.id,
                 target_id: target.db(),
-                kind: i64::from(kind),
+                kind: kind.db(),
                 allow_bits: allow as i64,
                 deny_bits: deny as i64,
             })
@@ -513,7 +531,7 @@ impl Hearth {
                 change("allow", Value::Null, allow.to_string()),
                 change("deny", Value::Null, deny.to_string())
             ]),
-            Some(json!({"id": target, "type": kind.to_string()})),
+            Some(json!({"id": target, "type": kind.value().to_string()})),
             reason,
         )
         .await?;
@@ -565,7 +583,7 @@ impl Hearth {
         });
         let w = Self::channel_wire(&c, &ows, None);
         self.dispatch(
-            "CHANNEL_UPDATE",
+            Event::ChannelUpdate,
             Audience::Guild {
                 guild_id: Snowflake::from_db(guild_id),
                 channel: Some(Snowflake::from_db(channel_id)),

@@ -3,7 +3,7 @@
 use super::ports::{RelayAction, RelayOp};
 use super::{Actor, Hearth};
 use crate::error::{Error, Result, Rule, Unknown, field_error};
-use crate::events::{Audience, Dispatch, intents};
+use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::now_ms;
@@ -39,7 +39,7 @@ impl Hearth {
         }
         let (audience, guild) = Self::message_audience(&ca);
         self.publish(Dispatch {
-            event: "TYPING_START",
+            event: Event::TypingStart,
             data,
             audience,
             intent: if guild {
@@ -88,7 +88,7 @@ impl Hearth {
                 let me = self.user_wire(&actor.user, false);
                 let them = self.user_wire(&other, false);
                 self.dispatch(
-                    "CHANNEL_CREATE",
+                    Event::ChannelCreate,
                     Audience::Users(vec![actor.id()]),
                     0,
                     serde_json::to_value(Self::channel_wire(&c, &[], Some(vec![them.clone()])))

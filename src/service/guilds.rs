@@ -3,11 +3,11 @@
 use super::ports::{RelayAction, RelayOp};
 use super::{Actor, GuildAccess, Hearth, audit_action as A, change, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, field_error};
-use crate::events::{Audience, Control, intents};
+use crate::events::{Audience, Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
 use crate::storage::{ChannelRow, GuildRow, RoleRow, now_ms};
-use crate::wire;
+use crate::wire::{self, ChannelType};
 use serde_json::json;
 
 /// Validates directory tags (at most 5, each 1-24 characters of `[a-z0-9-]`, lower-cased,
@@ -118,7 +118,7 @@ impl Hearth {
         let general = ChannelRow {
             id: self.next_id(),
             guild_id: Some(gid),
-            kind: 0,
+            kind: ChannelType::GuildText.db(),
             name: Some("general".into()),
             topic: None,
             position: 0,
@@ -296,7 +296,7 @@ impl Hearth {
         .await?;
         let w = self.guild_wire(&g, &ga.roles, None);
         self.dispatch(
-            "GUILD_UPDATE",
+            Event::GuildUpdate,
             Self::guild_audience(g.id),
             intents::GUILDS,
             to_value(&w),
@@ -382,7 +382,7 @@ impl Hearth {
         if self.db.delete_member(guild_id, user_id).await? {
             let user = self.user_wire_by_id(user_id).await?;
             self.dispatch(
-                "GUILD_MEMBER_REMOVE",
+                Event::GuildMemberRemove,
                 Self::guild_audience(guild_id),
                 intents::GUILD_MEMBERS,
                 json!({"guild_id": Snowflake::from_db(guild_id), "user": user}),

@@ -2,7 +2,7 @@
 
 use super::{Actor, Hearth, audit_action as A, change, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
-use crate::events::{Audience, Control, intents};
+use crate::events::{Audience, Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
 use crate::storage::{InviteRow, now_ms};
@@ -155,7 +155,7 @@ impl Hearth {
         ev["channel_id"] = json!(channel_id);
         ev["guild_id"] = json!(Snowflake::from_db(ga.guild.id));
         self.dispatch(
-            "INVITE_CREATE",
+            Event::InviteCreate,
             Audience::Guild {
                 guild_id: Snowflake::from_db(ga.guild.id),
                 channel: Some(channel_id),
@@ -255,7 +255,7 @@ impl Hearth {
             user_id: Snowflake::from_db(user_id),
         });
         self.dispatch(
-            "GUILD_MEMBER_ADD",
+            Event::GuildMemberAdd,
             Self::guild_audience(guild_id),
             intents::GUILD_MEMBERS,
             to_value(&w),
@@ -302,7 +302,7 @@ impl Hearth {
             reason,
         )
         .await?;
-        self.dispatch("INVITE_DELETE", Audience::Guild { guild_id: Snowflake::from_db(inv.guild_id), channel: Some(Snowflake::from_db(inv.channel_id)) }, intents::GUILD_INVITES,
+        self.dispatch(Event::InviteDelete, Audience::Guild { guild_id: Snowflake::from_db(inv.guild_id), channel: Some(Snowflake::from_db(inv.channel_id)) }, intents::GUILD_INVITES,
             json!({"channel_id": Snowflake::from_db(inv.channel_id), "guild_id": Snowflake::from_db(inv.guild_id), "code": inv.code}));
         Ok(w)
     }

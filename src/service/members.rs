@@ -2,7 +2,7 @@
 
 use super::{Actor, GuildAccess, Hearth, audit_action as A, change, to_value};
 use crate::error::{Error, Result, Rule, Unknown, field_error};
-use crate::events::{Control, intents};
+use crate::events::{Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
 use crate::wire;
@@ -225,7 +225,7 @@ impl Hearth {
     ) -> Result<wire::Member> {
         let w = self.member_wire_by_id(guild_id, user_id, true).await?;
         self.dispatch(
-            "GUILD_MEMBER_UPDATE",
+            Event::GuildMemberUpdate,
             Self::guild_audience(guild_id),
             intents::GUILD_MEMBERS,
             to_value(&w),

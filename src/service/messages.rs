@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use super::ports::{HistoryPage, RelayAction, RelayOp};
 use super::{Actor, ChannelAccess, Hearth, audit_action as A};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
-use crate::events::{Audience, Dispatch, intents};
+use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{MessageRow, Page, UserRow, now_ms};
-use crate::wire;
+use crate::wire::{self, MessageType};
 
 /// Message flags a client may set: SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS.
 const CLIENT_FLAGS: u64 = (1 << 2) | (1 << 12);
@@ -252,7 +252,7 @@ impl Hearth {
         let mut refs: Vec<i64> = rows
             .iter()
             .filter_map(|m| {
-                if m.kind == 19 {
+                if MessageType::from_db(m.kind) == MessageType::Reply {
                     m.reference_message_id
                 } else {
                     None
@@ -305,7 +305,7 @@ impl Hearth {
             .map(|m| {
                 let mut w =
                     self.message_wire(m, &users, reactions.remove(&m.id).unwrap_or_default());
-                if m.kind == 19 {
+                if MessageType::from_db(m.kind) == MessageType::Reply {
                     w.referenced_message = Some(
                         m.reference_message_id
                             .and_then(|r| referenced.get(&r))
@@ -366,7 +366,7 @@ impl Hearth {
             reactions,
             nonce: m.nonce.clone().map(Value::String),
             pinned: m.pinned_at.is_some(),
-            kind: m.kind as u8,
+            kind: MessageType::from_db(m.kind),
             flags: m.flags as u64,
             components: vec![],
             message_reference: m.reference_message_id.map(|id| wire::MessageReference {
@@ -671,7 +671,7 @@ impl Hearth {
             );
         }
         let mut w = self.message_wire(&m, &users, vec![]);
-        if m.kind == 19 {
+        if MessageType::from_db(m.kind) == MessageType::Reply {
             w.referenced_message = Some(
                 reference
                     .as_ref()
@@ -691,7 +691,7 @@ impl Hearth {
         }
         let (audience, guild) = Self::message_audience(&ca);
         let event = Dispatch {
-            event: "MESSAGE_CREATE",
+            event: Event::MessageCreate,
             data,
             audience,
             intent: if guild {
@@ -886,7 +886,7 @@ impl Hearth {
         let (audience, guild) = Self::message_audience(&ca);
         let data = self.message_event(&m, &w).await?;
         self.publish(Dispatch {
-            event: "MESSAGE_UPDATE",
+            event: Event::MessageUpdate,
             data,
             audience,
             intent: if guild {
@@ -944,7 +944,7 @@ impl Hearth {
         }
         let (audience, guild) = Self::message_audience(&ca);
         self.dispatch(
-            "MESSAGE_DELETE",
+            Event::MessageDelete,
             audience,
             if guild {
                 intents::GUILD_MESSAGES
@@ -1010,7 +1010,7 @@ impl Hearth {
         .await?;
         let ids: Vec<Snowflake> = deleted.into_iter().map(Snowflake::from_db).collect();
         self.dispatch(
-            "MESSAGE_DELETE_BULK",
+            Event::MessageDeleteBulk,
             Audience::Guild {
                 guild_id: Snowflake::from_db(g),
                 channel: Some(channel_id),

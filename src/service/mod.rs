@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::error::{Error, Result, Unknown};
-use crate::events::{Audience, BusEvent, Control, Dispatch, EventBus};
+use crate::events::{Audience, BusEvent, Control, Dispatch, Event, EventBus};
 use crate::permissions::{self as perm, MemberContext, Overwrite, Permissions};
 use crate::snowflake::{Snowflake, SnowflakeGenerator};
 use crate::storage::{ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow};
-use crate::wire;
+use crate::wire::{self, ChannelType, OverwriteType};
 
 pub mod auth;
 pub mod bots;
@@ -178,14 +178,20 @@ impl ChannelAccess {
         self.channel.guild_id.map(Snowflake::from_db)
     }
     pub fn is_text(&self) -> bool {
-        matches!(self.channel.kind, 0 | 1 | 3 | 5)
+        matches!(
+            ChannelType::from_db(self.channel.kind),
+            ChannelType::GuildText
+                | ChannelType::Dm
+                | ChannelType::GroupDm
+                | ChannelType::GuildAnnouncement
+        )
     }
 }
 
 pub fn overwrite_of(o: &OverwriteRow) -> Overwrite {
     Overwrite {
         id: Snowflake::from_db(o.target_id),
-        kind: o.kind as u8,
+        kind: OverwriteType::from_db(o.kind),
         allow: o.allow_bits as u64,
         deny: o.deny_bits as u64,
     }
@@ -221,7 +227,7 @@ impl Hearth {
     }
 
     /// Publishes a dispatch after a committed change.
-    pub fn dispatch(&self, event: &'static str, audience: Audience, intent: u64, data: Value) {
+    pub fn dispatch(&self, event: Event, audience: Audience, intent: u64, data: Value) {
         self.bus.publish(BusEvent::Dispatch(Arc::new(Dispatch {
             event,
             data,
@@ -413,7 +419,7 @@ impl Hearth {
     pub fn overwrite_wire(o: &OverwriteRow) -> wire::Overwrite {
         wire::Overwrite {
             id: Snowflake::from_db(o.target_id),
-            kind: o.kind as u8,
+            kind: OverwriteType::from_db(o.kind),
             allow: (o.allow_bits as u64).to_string(),
             deny: (o.deny_bits as u64).to_string(),
         }
@@ -425,11 +431,15 @@ impl Hearth {
         recipients: Option<Vec<wire::User>>,
     ) -> wire::Channel {
         let guild = c.guild_id.is_some();
-        let text = matches!(c.kind, 0 | 5);
-        let voice = matches!(c.kind, 2 | 13);
+        let kind = ChannelType::from_db(c.kind);
+        let text = matches!(
+            kind,
+            ChannelType::GuildText | ChannelType::GuildAnnouncement
+        );
+        let voice = kind.is_voice();
         wire::Channel {
             id: Snowflake::from_db(c.id),
-            kind: c.kind as u8,
+            kind: ChannelType::from_db(c.kind),
             guild_id: c.guild_id.map(Snowflake::from_db),
             name: if guild { c.name.clone() } else { None },
             topic: text.then(|| c.topic.clone()),

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Actor, Hearth, audit_action as A};
 use crate::error::{Error, Result, Unknown, field_error};
-use crate::events::{Audience, Control, intents};
+use crate::events::{Audience, Control, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{BanRow, now_ms};
@@ -146,7 +146,7 @@ impl Hearth {
         }
         for (c, ids) in by_channel {
             self.dispatch(
-                "MESSAGE_DELETE_BULK",
+                Event::MessageDeleteBulk,
                 Audience::Guild {
                     guild_id,
                     channel: Some(Snowflake::from_db(c)),
@@ -156,14 +156,14 @@ impl Hearth {
             );
         }
         self.dispatch(
-            "GUILD_BAN_ADD",
+            Event::GuildBanAdd,
             ga_aud.clone(),
             intents::GUILD_MODERATION,
             json!({"guild_id": guild_id, "user": user}),
         );
         if was_member {
             self.dispatch(
-                "GUILD_MEMBER_REMOVE",
+                Event::GuildMemberRemove,
                 ga_aud,
                 intents::GUILD_MEMBERS,
                 json!({"guild_id": guild_id, "user": user}),
@@ -199,7 +199,7 @@ impl Hearth {
         .await?;
         let user = self.user_wire_by_id(user_id.db()).await?;
         self.dispatch(
-            "GUILD_BAN_REMOVE",
+            Event::GuildBanRemove,
             Audience::Guild {
                 guild_id,
                 channel: None,

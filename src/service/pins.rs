@@ -3,7 +3,7 @@
 use super::ports::{RelayAction, RelayOp};
 use super::{Actor, Hearth, audit_action as A};
 use crate::error::{Error, Result, Rule, Unknown};
-use crate::events::{Dispatch, intents};
+use crate::events::{Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{MessageRow, now_ms};
@@ -107,13 +107,13 @@ impl Hearth {
             .await?
             .ok_or(Error::Unknown(Unknown::Channel))?;
         let (audience, guild) = Self::message_audience(&ca);
-        self.dispatch("CHANNEL_PINS_UPDATE", audience.clone(), if guild { intents::GUILDS } else { intents::DIRECT_MESSAGES },
+        self.dispatch(Event::ChannelPinsUpdate, audience.clone(), if guild { intents::GUILDS } else { intents::DIRECT_MESSAGES },
             json!({"guild_id": ca.guild_id(), "channel_id": channel_id, "last_pin_timestamp": c.last_pin_timestamp.map(wire::iso)}));
         let m = self.message_in(&ca, message_id).await?;
         let w = self.render_one(&m, actor.user.id).await?;
         let data = self.message_event(&m, &w).await?;
         self.publish(Dispatch {
-            event: "MESSAGE_UPDATE",
+            event: Event::MessageUpdate,
             data,
             audience,
             intent: if guild {

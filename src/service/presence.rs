@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 use super::Hearth;
-use crate::events::{Audience, Dispatch, intents};
+use crate::events::{Audience, Dispatch, Event, intents};
 use crate::snowflake::Snowflake;
 use crate::storage::UserRow;
 
@@ -92,7 +92,7 @@ impl Hearth {
         };
         for g in guilds {
             self.publish(Dispatch {
-                event: "PRESENCE_UPDATE",
+                event: Event::PresenceUpdate,
                 data: json!({"user": user_obj, "guild_id": Snowflake::from_db(*g), "status": shown, "activities": if shown == "offline" { json!([]) } else { p.activities.clone() }, "client_status": {"desktop": shown}}),
                 audience: Audience::Guild { guild_id: Snowflake::from_db(*g), channel: None },
                 intent: intents::GUILD_PRESENCES,

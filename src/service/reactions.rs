@@ -3,7 +3,7 @@
 use super::ports::{RelayAction, RelayOp};
 use super::{Actor, ChannelAccess, Hearth};
 use crate::error::{Error, Result, Rule, field_error};
-use crate::events::intents;
+use crate::events::{Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{UserRow, now_ms};
@@ -75,7 +75,7 @@ impl Hearth {
         }
         let (audience, _) = Self::message_audience(&ca);
         self.dispatch(
-            "MESSAGE_REACTION_ADD",
+            Event::MessageReactionAdd,
             audience,
             Self::reaction_intent(&ca),
             data,
@@ -118,7 +118,7 @@ impl Hearth {
         let (key, emoji) = parse_emoji(emoji)?;
         if self.db.remove_reaction(m.id, &key, target).await? {
             let (audience, _) = Self::message_audience(&ca);
-            self.dispatch("MESSAGE_REACTION_REMOVE", audience, Self::reaction_intent(&ca),
+            self.dispatch(Event::MessageReactionRemove, audience, Self::reaction_intent(&ca),
                 json!({"user_id": Snowflake::from_db(target), "channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(), "emoji": emoji, "burst": false, "type": 0}));
         }
         Ok(())
@@ -188,9 +188,9 @@ impl Hearth {
             .await?;
         let (audience, _) = Self::message_audience(&ca);
         match parsed {
-            None => self.dispatch("MESSAGE_REACTION_REMOVE_ALL", audience, Self::reaction_intent(&ca),
+            None => self.dispatch(Event::MessageReactionRemoveAll, audience, Self::reaction_intent(&ca),
                 json!({"channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id()})),
-            Some((_, e)) => self.dispatch("MESSAGE_REACTION_REMOVE_EMOJI", audience, Self::reaction_intent(&ca),
+            Some((_, e)) => self.dispatch(Event::MessageReactionRemoveEmoji, audience, Self::reaction_intent(&ca),
                 json!({"channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(), "emoji": e})),
         }
         Ok(())

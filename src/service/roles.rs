@@ -2,7 +2,7 @@
 
 use super::{Actor, GuildAccess, Hearth, audit_action as A, change};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
-use crate::events::{Control, intents};
+use crate::events::{Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
 use crate::storage::RoleRow;
@@ -108,7 +108,7 @@ impl Hearth {
         self.db.insert_role(&role).await?;
         let gid = Snowflake::from_db(ga.guild.id);
         self.dispatch(
-            "GUILD_ROLE_CREATE",
+            Event::GuildRoleCreate,
             Self::guild_audience(ga.guild.id),
             intents::GUILDS,
             json!({"guild_id": gid, "role": Self::role_wire(&role)}),
@@ -117,7 +117,7 @@ impl Hearth {
             let mut r = r.clone();
             r.position += 1;
             self.dispatch(
-                "GUILD_ROLE_UPDATE",
+                Event::GuildRoleUpdate,
                 Self::guild_audience(ga.guild.id),
                 intents::GUILDS,
                 json!({"guild_id": gid, "role": Self::role_wire(&r)}),
@@ -202,7 +202,7 @@ impl Hearth {
         .await?;
         let w = Self::role_wire(&role);
         self.dispatch(
-            "GUILD_ROLE_UPDATE",
+            Event::GuildRoleUpdate,
             Self::guild_audience(ga.guild.id),
             intents::GUILDS,
             json!({"guild_id": guild_id, "role": w}),
@@ -243,7 +243,7 @@ impl Hearth {
         )
         .await?;
         self.dispatch(
-            "GUILD_ROLE_DELETE",
+            Event::GuildRoleDelete,
             Self::guild_audience(ga.guild.id),
             intents::GUILDS,
             json!({"guild_id": guild_id, "role_id": role_id}),
@@ -290,7 +290,7 @@ impl Hearth {
         let roles = self.db.roles(ga.guild.id).await?;
         for r in roles.iter().filter(|r| rows.iter().any(|x| x.0 == r.id)) {
             self.dispatch(
-                "GUILD_ROLE_UPDATE",
+                Event::GuildRoleUpdate,
                 Self::guild_audience(ga.guild.id),
                 intents::GUILDS,
                 json!({"guild_id": guild_id, "role": Self::role_wire(r)}),

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::permissions::{self as perm, MemberContext, Overwrite};
 use crate::snowflake::Snowflake;
 use crate::storage::ChannelRow;
-use crate::wire;
+use crate::wire::{self, OverwriteType};
 
 /// What routing needs to know about one guild: owner, role permissions, each member's roles,
 /// and each channel's overwrites. Reloaded when roles, overwrites or channels change; a
@@ -90,7 +90,9 @@ impl GuildSnapshot {
     pub fn is_plain(&self, user: i64, overwrites: &[Overwrite]) -> bool {
         user != self.owner_id
             && !self.member_roles.read().contains_key(&user)
-            && !overwrites.iter().any(|o| o.kind == 1 && o.id.db() == user)
+            && !overwrites
+                .iter()
+                .any(|o| o.kind == OverwriteType::Member && o.id.db() == user)
     }
 
     fn ctx_roles(&self, user: i64) -> Vec<(Snowflake, u64)> {
@@ -159,7 +161,7 @@ impl GuildSnapshot {
                     .map(|o| crate::storage::OverwriteRow {
                         channel_id: channel,
                         target_id: o.id.db(),
-                        kind: i64::from(o.kind),
+                        kind: o.kind.db(),
                         allow_bits: o.allow as i64,
                         deny_bits: o.deny as i64,
                     })
@@ -178,7 +180,7 @@ pub fn overwrites_of_payload(v: &Value) -> Option<Vec<Overwrite>> {
             .filter_map(|o| {
                 Some(Overwrite {
                     id: Snowflake(o.get("id")?.as_str()?.parse().ok()?),
-                    kind: o.get("type")?.as_u64()? as u8,
+                    kind: OverwriteType::from(u8::try_from(o.get("type")?.as_u64()?).ok()?),
                     allow: o.get("allow")?.as_str()?.parse().ok()?,
                     deny: o.get("deny")?.as_str()?.parse().ok()?,
                 })

@@ -1,0 +1,142 @@
+//! Channels, permission overwrites and invites (Discord "Resources > Channel", "Resources > Invite").
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{ChannelType, OverwriteType, Snowflake, User, de_permissions, double_option};
+
+/// Overwrite object; `type` 0 role, 1 member.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Overwrite {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: OverwriteType,
+    pub allow: String,
+    pub deny: String,
+}
+
+/// Channel object ("Resources > Channel"). Fields that do not apply are omitted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Channel {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: ChannelType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<Snowflake>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_overwrites: Option<Vec<Overwrite>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<Option<Snowflake>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nsfw: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_user: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bitrate: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_limit: Option<i64>,
+    pub last_message_id: Option<Snowflake>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_pin_timestamp: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipients: Option<Vec<User>>,
+    pub flags: u64,
+}
+
+/// Invite object ("Resources > Invite"), with metadata when the caller may manage it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Invite {
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub code: String,
+    pub guild: Option<Value>,
+    pub channel: Option<Value>,
+    pub inviter: Option<User>,
+    pub expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approximate_member_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uses: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct OverwriteBody {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: OverwriteType,
+    #[serde(default, deserialize_with = "de_permissions")]
+    pub allow: Option<u64>,
+    #[serde(default, deserialize_with = "de_permissions")]
+    pub deny: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ChannelBody {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<ChannelType>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub topic: Option<Option<String>>,
+    #[serde(default)]
+    pub position: Option<i64>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub parent_id: Option<Option<Snowflake>>,
+    #[serde(default)]
+    pub nsfw: Option<bool>,
+    #[serde(default)]
+    pub rate_limit_per_user: Option<i64>,
+    #[serde(default)]
+    pub bitrate: Option<i64>,
+    #[serde(default)]
+    pub user_limit: Option<i64>,
+    #[serde(default)]
+    pub permission_overwrites: Option<Vec<OverwriteBody>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChannelPosition {
+    pub id: Snowflake,
+    #[serde(default)]
+    pub position: Option<i64>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub parent_id: Option<Option<Snowflake>>,
+    #[serde(default)]
+    pub lock_permissions: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PutOverwriteBody {
+    #[serde(rename = "type")]
+    pub kind: Option<OverwriteType>,
+    #[serde(default, deserialize_with = "de_permissions")]
+    pub allow: Option<u64>,
+    #[serde(default, deserialize_with = "de_permissions")]
+    pub deny: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CreateInviteBody {
+    #[serde(default)]
+    pub max_age: Option<i64>,
+    #[serde(default)]
+    pub max_uses: Option<i64>,
+    #[serde(default)]
+    pub temporary: Option<bool>,
+    #[serde(default)]
+    pub unique: Option<bool>,
+}

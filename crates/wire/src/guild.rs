@@ -1,0 +1,211 @@
+//! Guilds, roles, members, bans and the audit log (Discord "Resources > Guild", "Resources > Audit Log", "Topics > Permissions > Role Object").
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Snowflake, User, de_permissions, double_option};
+
+/// Role object ("Topics > Permissions > Role Object").
+#[derive(Debug, Clone, Serialize)]
+pub struct Role {
+    pub id: Snowflake,
+    pub name: String,
+    pub color: u32,
+    pub colors: Value,
+    pub hoist: bool,
+    pub icon: Option<String>,
+    pub unicode_emoji: Option<String>,
+    pub position: i64,
+    pub permissions: String,
+    pub managed: bool,
+    pub mentionable: bool,
+    pub flags: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Value>,
+}
+
+/// Guild member object ("Resources > Guild > Guild Member Object").
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    pub nick: Option<String>,
+    pub avatar: Option<String>,
+    pub roles: Vec<Snowflake>,
+    pub joined_at: String,
+    pub premium_since: Option<String>,
+    pub deaf: bool,
+    pub mute: bool,
+    pub flags: u64,
+    pub pending: bool,
+    pub communication_disabled_until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<Snowflake>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
+}
+
+/// Guild object ("Resources > Guild").
+#[derive(Debug, Clone, Serialize)]
+pub struct Guild {
+    pub id: Snowflake,
+    pub name: String,
+    pub icon: Option<String>,
+    pub icon_hash: Option<String>,
+    pub splash: Option<String>,
+    pub discovery_splash: Option<String>,
+    pub description: Option<String>,
+    pub owner_id: Snowflake,
+    pub region: Option<String>,
+    pub afk_channel_id: Option<Snowflake>,
+    pub afk_timeout: u64,
+    pub verification_level: i64,
+    pub default_message_notifications: i64,
+    pub explicit_content_filter: i64,
+    pub roles: Vec<Role>,
+    pub emojis: Vec<Value>,
+    pub stickers: Vec<Value>,
+    pub features: Vec<String>,
+    pub mfa_level: u8,
+    pub application_id: Option<Snowflake>,
+    pub system_channel_id: Option<Snowflake>,
+    pub system_channel_flags: u64,
+    pub rules_channel_id: Option<Snowflake>,
+    pub public_updates_channel_id: Option<Snowflake>,
+    pub safety_alerts_channel_id: Option<Snowflake>,
+    pub vanity_url_code: Option<String>,
+    pub banner: Option<String>,
+    pub premium_tier: u8,
+    pub premium_subscription_count: u64,
+    pub preferred_locale: String,
+    pub nsfw_level: u8,
+    pub premium_progress_bar_enabled: bool,
+    pub max_members: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approximate_member_count: Option<i64>,
+}
+
+/// Partial guild of `GET /users/@me/guilds`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartialGuild {
+    pub id: Snowflake,
+    pub name: String,
+    pub icon: Option<String>,
+    pub banner: Option<String>,
+    pub owner: bool,
+    pub permissions: String,
+    pub features: Vec<String>,
+}
+
+/// Ban object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ban {
+    pub reason: Option<String>,
+    pub user: User,
+}
+
+/// Audit log entry ("Resources > Audit Log").
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditLogEntry {
+    pub id: Snowflake,
+    pub guild_id: Snowflake,
+    pub user_id: Snowflake,
+    pub target_id: Option<String>,
+    pub action_type: i64,
+    pub changes: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Audit log ("Get Guild Audit Log" response).
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditLog {
+    pub audit_log_entries: Vec<AuditLogEntry>,
+    pub users: Vec<User>,
+    pub integrations: Vec<Value>,
+    pub threads: Vec<Value>,
+    pub webhooks: Vec<Value>,
+    pub application_commands: Vec<Value>,
+    pub auto_moderation_rules: Vec<Value>,
+    pub guild_scheduled_events: Vec<Value>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CreateGuildBody {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub icon: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ModifyGuildBody {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub icon: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub description: Option<Option<String>>,
+    #[serde(default)]
+    pub owner_id: Option<Snowflake>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub system_channel_id: Option<Option<Snowflake>>,
+    #[serde(default)]
+    pub verification_level: Option<i64>,
+    #[serde(default)]
+    pub default_message_notifications: Option<i64>,
+    #[serde(default)]
+    pub explicit_content_filter: Option<i64>,
+    #[serde(default)]
+    pub preferred_locale: Option<String>,
+    /// Hearth: list the guild in the registrar's public directory (spec/registrar.md).
+    #[serde(default)]
+    pub discoverable: Option<bool>,
+    /// Hearth: directory tags (at most 5, each 1-24 characters of `[a-z0-9-]`).
+    #[serde(default)]
+    pub discovery_tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RolePosition {
+    pub id: Snowflake,
+    #[serde(default)]
+    pub position: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ModifyMemberBody {
+    #[serde(default, deserialize_with = "double_option")]
+    pub nick: Option<Option<String>>,
+    #[serde(default)]
+    pub roles: Option<Vec<Snowflake>>,
+    #[serde(default)]
+    pub mute: Option<bool>,
+    #[serde(default)]
+    pub deaf: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct RoleBody {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "de_permissions")]
+    pub permissions: Option<u64>,
+    #[serde(default)]
+    pub color: Option<u32>,
+    #[serde(default)]
+    pub hoist: Option<bool>,
+    #[serde(default)]
+    pub mentionable: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct BanBody {
+    #[serde(default)]
+    pub delete_message_seconds: Option<i64>,
+    #[serde(default)]
+    pub delete_message_days: Option<i64>,
+}

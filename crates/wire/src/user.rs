@@ -1,0 +1,112 @@
+//! Users, accounts and sessions (Discord "Resources > User"; Hearth's `/auth/*`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Snowflake, double_option};
+
+/// User object ("Resources > User"). `handle` is Hearth's `name@server`.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: Snowflake,
+    pub username: String,
+    pub discriminator: &'static str,
+    pub global_name: Option<String>,
+    pub avatar: Option<String>,
+    pub bot: bool,
+    pub system: bool,
+    pub public_flags: u64,
+    pub flags: u64,
+    pub handle: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    /// Hearth: `0` anyone may DM, `1` only users sharing a guild (own user object only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dm_policy: Option<i64>,
+}
+
+/// Login session listing of `GET /auth/sessions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthSession {
+    pub id: Snowflake,
+    pub created_at: String,
+    pub last_refreshed_at: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub current: bool,
+}
+
+/// Response of register, login and refresh.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenPair {
+    pub user_id: Snowflake,
+    pub token: String,
+    pub refresh_token: String,
+    /// Seconds until `token` expires.
+    pub expires_in: u64,
+    pub session_id: Snowflake,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RegisterBody {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Needed when the server's registration policy is `invite_only`.
+    #[serde(default)]
+    pub invite: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginBody {
+    pub login: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefreshBody {
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ModifyMeBody {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub global_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub avatar: Option<Option<String>>,
+    #[serde(default)]
+    pub bio: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub new_password: Option<String>,
+    #[serde(default)]
+    pub dm_policy: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateDmBody {
+    pub recipient_id: Option<Snowflake>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct RelationshipBody {
+    #[serde(rename = "type", default)]
+    pub kind: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct AdminUserBody {
+    #[serde(default)]
+    pub suspended: Option<bool>,
+    #[serde(default)]
+    pub admin: Option<bool>,
+}
