@@ -165,7 +165,7 @@ impl super::Mls {
                     "this key is registered already",
                 ));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
         Ok(json!({
             "device_id": id.to_string(),
@@ -304,8 +304,7 @@ impl super::Mls {
                     retry_after: retry.max(0.1),
                     global: false,
                     scope: "user",
-                }
-                .into());
+                });
             }
             Ok(())
         };
@@ -337,7 +336,7 @@ impl super::Mls {
         } else {
             self.db.remote_user(&server, &local).await?
         };
-        let refused = || Err(Error::Rule(Rule::CannotMessageUser).into());
+        let refused = || Err(Error::Rule(Rule::CannotMessageUser));
         if let Some(c) = &row
             && (self.db.relationship(target.id, c.id).await? == Some(2)
                 || self.db.relationship(c.id, target.id).await? == Some(2))
@@ -571,7 +570,7 @@ impl super::Mls {
             .db
             .mls_group(&group_id)
             .await?
-            .ok_or_else(|| Error::Mls(MlsRefusal::UnknownGroup))?;
+            .ok_or(Error::Mls(MlsRefusal::UnknownGroup))?;
         let storage = load_storage(&group.state)?;
         let gid = GroupId::from_slice(group_id.as_bytes());
         let mut pg = PublicGroup::load(&storage, &gid)
@@ -905,7 +904,7 @@ impl super::Mls {
             items: rows.iter().map(inbox_item).collect(),
             cursor: cursor.to_string(),
         };
-        Ok(serde_json::to_value(page).map_err(Error::internal)?)
+        serde_json::to_value(page).map_err(Error::internal)
     }
 }
 
