@@ -13,6 +13,7 @@ mod e2e;
 mod federation_guilds;
 mod federation_transport;
 mod gateway;
+mod migrations;
 mod mls;
 mod ratelimit;
 mod registrar;
