@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::ports::{HistoryPage, RelayAction, RelayOp};
-use super::{Actor, ChannelAccess, Hearth, audit_action as A};
+use super::{Actor, ChannelAccess, Hearth, audit_action as A, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{MessageRow, Page, UserRow, now_ms};
-use crate::wire::{self, MessageType};
+use crate::wire::{self, MessageType, dispatch};
 
 /// Message flags a client may set: SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS.
 const CLIENT_FLAGS: u64 = (1 << 2) | (1 << 12);
@@ -174,16 +174,15 @@ impl Hearth {
     pub(super) async fn replicated_message(
         &self,
         ca: &ChannelAccess,
-        v: &Value,
+        result: Option<wire::Message>,
         actor: &Actor,
     ) -> Result<wire::Message> {
-        let id = v["id"]
-            .as_str()
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or_else(|| Error::internal("host result without id"))?;
+        let id = result
+            .ok_or_else(|| Error::internal("host result without a message"))?
+            .id;
         let m = self
             .db
-            .message(ca.channel.id, id as i64)
+            .message(ca.channel.id, id.db())
             .await?
             .ok_or(Error::Unknown(Unknown::Message))?;
         self.render_one(&m, actor.user.id).await
@@ -289,7 +288,10 @@ impl Hearth {
                 .or_default()
                 .push(wire::Reaction {
                     count: r.count,
-                    count_details: json!({"burst": 0, "normal": r.count}),
+                    count_details: wire::ReactionCountDetails {
+                        burst: 0,
+                        normal: r.count,
+                    },
                     me: r.me > 0,
                     me_burst: false,
                     burst_colors: vec![],
@@ -329,7 +331,7 @@ impl Hearth {
             .unwrap_or_else(|| wire::User {
                 id: Snowflake::from_db(m.author_id),
                 username: "deleted_user".into(),
-                discriminator: "0",
+                discriminator: "0".into(),
                 global_name: Some("Deleted User".into()),
                 avatar: None,
                 bot: false,
@@ -390,17 +392,14 @@ impl Hearth {
     /// The gateway form of a message event: adds `member` (guild messages) so clients can
     /// render without another request.
     pub(super) async fn message_event(&self, m: &MessageRow, w: &wire::Message) -> Result<Value> {
-        let mut v = serde_json::to_value(w).map_err(Error::internal)?;
+        let mut w = w.clone();
         if let Some(g) = m.guild_id
-            && let Ok(mem) = self.member_wire_by_id(g, m.author_id, false).await
+            && let Ok(mut mem) = self.member_wire_by_id(g, m.author_id, false).await
         {
-            let mut mv = serde_json::to_value(mem).map_err(Error::internal)?;
-            if let Some(o) = mv.as_object_mut() {
-                o.remove("user");
-            }
-            v["member"] = mv;
+            mem.user = None;
+            w.member = Some(mem);
         }
-        Ok(v)
+        serde_json::to_value(&w).map_err(Error::internal)
     }
 
     /// Computes mentions allowed by `allowed_mentions` and the author's permissions.
@@ -508,7 +507,7 @@ impl Hearth {
                         .body(body),
                 )
                 .await?;
-            return self.replicated_message(&ca, &v, actor).await;
+            return self.replicated_message(&ca, v, actor).await;
         }
         if !ca.is_text() {
             return Err(Error::Rule(Rule::NonTextChannel));
@@ -678,17 +677,12 @@ impl Hearth {
                     .map(|r| Box::new(self.message_wire(r, &users, vec![]))),
             );
         }
-        let mut data = serde_json::to_value(&w).map_err(Error::internal)?;
         if let Some(ga) = &ca.guild
             && let Some(mem) = &ga.member
         {
-            let mw = self.member_wire(mem, None, ga.member_roles.clone(), false);
-            let mut mv = serde_json::to_value(mw).map_err(Error::internal)?;
-            if let Some(o) = mv.as_object_mut() {
-                o.remove("user");
-            }
-            data["member"] = mv;
+            w.member = Some(self.member_wire(mem, None, ga.member_roles.clone(), false));
         }
+        let data = serde_json::to_value(&w).map_err(Error::internal)?;
         let (audience, guild) = Self::message_audience(&ca);
         let event = Dispatch {
             event: Event::MessageCreate,
@@ -821,7 +815,7 @@ impl Hearth {
                         .body(body),
                 )
                 .await?;
-            return self.replicated_message(&ca, &v, actor).await;
+            return self.replicated_message(&ca, v, actor).await;
         }
         let mut m = self.message_in(&ca, message_id).await?;
         let author = m.author_id == actor.user.id;
@@ -951,7 +945,11 @@ impl Hearth {
             } else {
                 intents::DIRECT_MESSAGES
             },
-            json!({"id": message_id, "channel_id": channel_id, "guild_id": ca.guild_id()}),
+            to_value(&dispatch::MessageDelete {
+                id: message_id,
+                channel_id,
+                guild_id: ca.guild_id(),
+            }),
         );
         Ok(())
     }
@@ -1016,7 +1014,11 @@ impl Hearth {
                 channel: Some(channel_id),
             },
             intents::GUILD_MESSAGES,
-            json!({"ids": ids, "channel_id": channel_id, "guild_id": Snowflake::from_db(g)}),
+            to_value(&dispatch::MessageDeleteBulk {
+                ids,
+                channel_id,
+                guild_id: Snowflake::from_db(g),
+            }),
         );
         Ok(())
     }
