@@ -199,7 +199,9 @@ impl<'a> Translator<'a> {
             if self.map.contains_key(&rid) && self.profiles.get(&rid) == Some(&u.profile) {
                 continue;
             }
-            let local = self.ensure_user(u.remote.db(), &u.handle, &u.profile).await?;
+            let local = self
+                .ensure_user(u.remote.db(), &u.handle, &u.profile)
+                .await?;
             self.map.insert(rid, local as u64);
             self.profiles.insert(rid, u.profile);
         }

@@ -117,7 +117,10 @@ impl Hearth {
                         web: None,
                     },
                 }),
-                audience: Audience::Guild { guild_id: Snowflake::from_db(*g), channel: None },
+                audience: Audience::Guild {
+                    guild_id: Snowflake::from_db(*g),
+                    channel: None,
+                },
                 intent: intents::GUILD_PRESENCES,
                 has_content: false,
                 lossy: true,

@@ -40,7 +40,9 @@ fn ok(r: &crate::harness::Resp, what: &str) {
 
 /// Adds a bot application owned by `owner` to `guild` (a managed role with `tags.bot_id`).
 async fn add_bot(owner: &Client, guild: &str) {
-    let app = owner.post("/applications", json!({"name": "Typebot"})).await;
+    let app = owner
+        .post("/applications", json!({"name": "Typebot"}))
+        .await;
     ok(&app, "create application");
     let id = s(&app.body["id"]);
     let r = owner
@@ -207,7 +209,10 @@ async fn every_dispatch_a_host_federates_parses_into_its_type_unchanged() {
         &bob.delete(&format!("/guilds/{}/roles/{role}", g.id)).await,
         "delete role",
     );
-    ok(&bob.delete(&format!("/channels/{side}")).await, "delete channel");
+    ok(
+        &bob.delete(&format!("/channels/{side}")).await,
+        "delete channel",
+    );
 
     // Everything above was published before its request returned.
     let mut seen: HashMap<Event, usize> = HashMap::new();
@@ -469,7 +474,10 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
         "update channel",
     );
     let d = rec.expect("CHANNEL_UPDATE").await;
-    assert_eq!((d["id"].as_str(), d["name"].as_str()), (Some(side_a.as_str()), Some("side2")));
+    assert_eq!(
+        (d["id"].as_str(), d["name"].as_str()),
+        (Some(side_a.as_str()), Some("side2"))
+    );
     ok(
         &bob.put(
             &format!("/channels/{side_b}/permissions/{role_b}"),
@@ -519,7 +527,9 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
     assert_ne!(dave_a, dave_b);
     let _dave_gw = Gw::identify(b, &dave_tok, INTENTS).await;
     let d = rec
-        .expect_where("PRESENCE_UPDATE", |d| d["user"]["handle"] == format!("dave@{B}"))
+        .expect_where("PRESENCE_UPDATE", |d| {
+            d["user"]["handle"] == format!("dave@{B}")
+        })
         .await;
     assert_eq!(
         (d["user"]["id"].as_str(), d["guild_id"].as_str()),
@@ -597,7 +607,10 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
     let d = rec.expect("MESSAGE_UPDATE").await;
     assert_eq!(
         (d["id"].as_str(), d["content"].as_str()),
-        (Some(m1_a.as_str()), Some(format!("edited <#{side_a}>").as_str()))
+        (
+            Some(m1_a.as_str()),
+            Some(format!("edited <#{side_a}>").as_str())
+        )
     );
 
     // Reactions.
@@ -625,10 +638,16 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
         )
     );
     let on = |m: &str, e: &str| format!("/channels/{general_b}/messages/{m}/reactions/{e}");
-    ok(&bob.put_empty(&format!("{}/@me", on(&m1_b, PARTY))).await, "react");
+    ok(
+        &bob.put_empty(&format!("{}/@me", on(&m1_b, PARTY))).await,
+        "react",
+    );
     let d = rec.expect("MESSAGE_REACTION_ADD").await;
     assert_eq!(d["user_id"], bob_a.as_str());
-    ok(&bob.delete(&format!("{}/@me", on(&m1_b, PARTY))).await, "unreact");
+    ok(
+        &bob.delete(&format!("{}/@me", on(&m1_b, PARTY))).await,
+        "unreact",
+    );
     let d = rec.expect("MESSAGE_REACTION_REMOVE").await;
     assert_eq!(
         (d["user_id"].as_str(), d["message_id"].as_str()),
@@ -636,12 +655,18 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
     );
     let m2_b = say(&bob, &general_b, "two").await;
     let m2_a = s(&rec.expect("MESSAGE_CREATE").await["id"]);
-    ok(&bob.put_empty(&format!("{}/@me", on(&m2_b, GRIN))).await, "react");
+    ok(
+        &bob.put_empty(&format!("{}/@me", on(&m2_b, GRIN))).await,
+        "react",
+    );
     rec.expect("MESSAGE_REACTION_ADD").await;
     ok(&bob.delete(&on(&m2_b, GRIN)).await, "remove emoji");
     let d = rec.expect("MESSAGE_REACTION_REMOVE_EMOJI").await;
     assert_eq!(d["message_id"], m2_a.as_str());
-    ok(&bob.put_empty(&format!("{}/@me", on(&m2_b, GRIN))).await, "react");
+    ok(
+        &bob.put_empty(&format!("{}/@me", on(&m2_b, GRIN))).await,
+        "react",
+    );
     rec.expect("MESSAGE_REACTION_ADD").await;
     ok(
         &bob.delete(&format!("/channels/{general_b}/messages/{m2_b}/reactions"))
@@ -702,7 +727,10 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
 
     // Invites are logged and delivered, not applied.
     let inv = bob
-        .post(&format!("/channels/{side_b}/invites"), json!({"max_age": 60}))
+        .post(
+            &format!("/channels/{side_b}/invites"),
+            json!({"max_age": 60}),
+        )
         .await;
     ok(&inv, "invite");
     ok(
@@ -737,12 +765,18 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
     // The replica's rows hold no host id (the ban included).
     let host = host_ids(b, &gid_b, since).await;
     for known in [&gid_b, &general_b, &role_b, &side_b, &m1_b, &bob_b, &dave_b] {
-        assert!(host.contains(&known.parse().unwrap()), "{known} in the host log");
+        assert!(
+            host.contains(&known.parse().unwrap()),
+            "{known} in the host log"
+        );
     }
     let rows = replica_rows(a, &gid_a).await;
     assert!(rows.contains(&dave_a), "the ban is stored: {rows}");
     let left = leaked(a, &host, &rows, since).await;
-    assert!(left.is_empty(), "host ids {left:?} in the replica's rows:\n{rows}");
+    assert!(
+        left.is_empty(),
+        "host ids {left:?} in the replica's rows:\n{rows}"
+    );
 
     ok(
         &bob.delete(&format!("/guilds/{gid_b}/bans/{dave_b}")).await,
@@ -759,21 +793,36 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
         (d["role_id"].as_str(), d["guild_id"].as_str()),
         (Some(role_a.as_str()), Some(gid_a.as_str()))
     );
-    ok(&bob.delete(&format!("/channels/{side_b}")).await, "delete channel");
+    ok(
+        &bob.delete(&format!("/channels/{side_b}")).await,
+        "delete channel",
+    );
     let d = rec.expect("CHANNEL_DELETE").await;
     assert_eq!(d["id"], side_a.as_str());
     let rows = replica_rows(a, &gid_a).await;
     let left = leaked(a, &host, &rows, since).await;
-    assert!(left.is_empty(), "host ids {left:?} in the replica's rows:\n{rows}");
+    assert!(
+        left.is_empty(),
+        "host ids {left:?} in the replica's rows:\n{rows}"
+    );
 
     // The host deletes the guild: the replica goes, alice's session is told.
-    ok(&bob.delete(&format!("/guilds/{gid_b}")).await, "delete guild");
+    ok(
+        &bob.delete(&format!("/guilds/{gid_b}")).await,
+        "delete guild",
+    );
     let d = rec.expect("GUILD_DELETE").await;
     assert_eq!(d["id"], gid_a.as_str());
     // (The session is told first; the replica's rows go right after.)
     let gone = async {
         for _ in 0..500 {
-            if a.hearth.db.guild(gid_a.parse().unwrap()).await.unwrap().is_none() {
+            if a.hearth
+                .db
+                .guild(gid_a.parse().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+            {
                 return true;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -799,10 +848,14 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
             // A stub: the content of a deleted message left the log.
             continue;
         }
-        let result = if c.get("result").is_some() { &c["result"] } else { c };
+        let result = if c.get("result").is_some() {
+            &c["result"]
+        } else {
+            c
+        };
         let t: Event = s(&result["t"]).parse().unwrap();
-        let p = Payload::parse(t, result["d"].clone())
-            .unwrap_or_else(|e| panic!("logged {t}: {e}"));
+        let p =
+            Payload::parse(t, result["d"].clone()).unwrap_or_else(|e| panic!("logged {t}: {e}"));
         assert_eq!(p.to_value(), result["d"], "logged {t} round-trips");
         kinds.insert(t);
     }

@@ -172,8 +172,10 @@ pub struct PresenceUpdate {
     pub guild_id: Snowflake,
     /// `online`, `idle`, `dnd` or `offline`.
     pub status: String,
-    #[ids(skip = "activities are what the user's client set (names, states, urls) and are \
-                  shown as given; Hearth keeps no object they could refer to")]
+    #[ids(
+        skip = "activities are what the user's client set (names, states, urls) and are \
+                  shown as given; Hearth keeps no object they could refer to"
+    )]
     pub activities: Value,
     pub client_status: ClientStatus,
 }

@@ -76,9 +76,11 @@ pub struct Message {
     pub mention_roles: Vec<Snowflake>,
     /// Hearth has no attachments: always empty.
     pub attachments: Vec<Unsupported>,
-    #[ids(skip = "embeds are the sender's free-form rich content (title, description, \
+    #[ids(
+        skip = "embeds are the sender's free-form rich content (title, description, \
                   fields, urls, colors); Discord's embed object holds no snowflake, and \
-                  mentions in embed text are shown as written")]
+                  mentions in embed text are shown as written"
+    )]
     pub embeds: Vec<Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,

@@ -192,7 +192,11 @@ fn every_id_field_is_visited_through_nesting_options_lists_boxes_enums_and_gener
     assert_eq!(o.nested_opt.as_ref().unwrap().maybe, Some(sf(21 + OFFSET)));
     assert_eq!(o.people[0].id, sf(5), "matched by handle");
     assert_eq!(o.people[0].home_guild, Some(sf(51 + OFFSET)));
-    assert_eq!(o.author.id, sf(60), "an unknown handle is left to the visitor");
+    assert_eq!(
+        o.author.id,
+        sf(60),
+        "an unknown handle is left to the visitor"
+    );
     assert_eq!(o.content, "hi <@1000070> and <@&1000071> in <#1000072>");
     assert_eq!(o.maybe_text.as_deref(), Some("<@!1000073>"));
     assert_eq!(o.opaque, json!({"id": "80"}), "skipped");
