@@ -33,12 +33,8 @@ pub enum SqliteSync {
     Full,
 }
 
-/// A token bucket: `limit` requests per `per_seconds`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Bucket {
-    pub limit: u32,
-    pub per_seconds: f64,
-}
+/// A token bucket: `limit` requests per `per_seconds` (shared with the registrar).
+pub use hearth_federation::ratelimit::Bucket;
 
 /// Rate limits (Discord "Topics > Rate Limits"); every limit is per user (or per IP when
 /// unauthenticated) unless named otherwise.

@@ -246,6 +246,196 @@ pub fn field_error(path: &str, code: &'static str, message: impl Into<String>) -
     Error::InvalidForm(f)
 }
 
+/// An MLS refusal (spec/mls.md §6): Discord's error format with the MLS code, plus `epoch`
+/// for a wrong epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MlsRefusal {
+    /// 404 / 10070.
+    UnknownDevice,
+    /// 404 / 10071.
+    UnknownGroup,
+    /// 400 / 60001: not a valid MLS message (or not one this route takes).
+    BadMessage(String),
+    /// 400 / 60002: a KeyPackage that does not validate.
+    BadKeyPackage(String),
+    /// 403 / 60003: the device is not the caller's, or not the sender's.
+    WrongDevice(&'static str),
+    /// 409 / 60004: a commit for another epoch than the group's; `current` is the group's.
+    WrongEpoch { current: u64 },
+    /// 403 / 60005.
+    NotMember(&'static str),
+    /// 400 / 60006: a commit the group's public state refuses.
+    InvalidCommit(String),
+    /// 403 / 60007: external commits are refused.
+    ExternalCommit,
+    /// 409 / 60008.
+    GroupExists,
+    /// 502 / 60009: a peer server could not be reached or answered nonsense.
+    Federation(String),
+    /// A refusal decided by the group's hub on another server, passed on as it answered
+    /// (a 4xx status, or 502).
+    Relayed {
+        status: u16,
+        code: u32,
+        message: String,
+        epoch: Option<u64>,
+    },
+}
+
+impl MlsRefusal {
+    fn status_code_message(&self) -> (StatusCode, u32, String) {
+        use StatusCode as S;
+        match self {
+            MlsRefusal::UnknownDevice => (S::NOT_FOUND, 10070, "Unknown device".into()),
+            MlsRefusal::UnknownGroup => (S::NOT_FOUND, 10071, "Unknown MLS group".into()),
+            MlsRefusal::BadMessage(m) => (S::BAD_REQUEST, 60001, m.clone()),
+            MlsRefusal::BadKeyPackage(m) => (S::BAD_REQUEST, 60002, m.clone()),
+            MlsRefusal::WrongDevice(m) => (S::FORBIDDEN, 60003, (*m).to_owned()),
+            MlsRefusal::WrongEpoch { current } => (
+                S::CONFLICT,
+                60004,
+                format!("Wrong epoch: the group is at epoch {current}"),
+            ),
+            MlsRefusal::NotMember(m) => (S::FORBIDDEN, 60005, (*m).to_owned()),
+            MlsRefusal::InvalidCommit(m) => (S::BAD_REQUEST, 60006, format!("Invalid commit: {m}")),
+            MlsRefusal::ExternalCommit => (
+                S::FORBIDDEN,
+                60007,
+                "External commits are refused: an existing member adds new devices".into(),
+            ),
+            MlsRefusal::GroupExists => (S::CONFLICT, 60008, "Group exists already".into()),
+            MlsRefusal::Federation(m) => (S::BAD_GATEWAY, 60009, m.clone()),
+            MlsRefusal::Relayed {
+                status,
+                code,
+                message,
+                ..
+            } => (
+                StatusCode::from_u16(*status)
+                    .ok()
+                    .filter(|s| s.is_client_error() || *s == S::BAD_GATEWAY)
+                    .unwrap_or(S::BAD_GATEWAY),
+                *code,
+                message.clone(),
+            ),
+        }
+    }
+
+    fn epoch(&self) -> Option<u64> {
+        match self {
+            MlsRefusal::WrongEpoch { current } => Some(*current),
+            MlsRefusal::Relayed { epoch, .. } => *epoch,
+            MlsRefusal::UnknownDevice
+            | MlsRefusal::UnknownGroup
+            | MlsRefusal::BadMessage(_)
+            | MlsRefusal::BadKeyPackage(_)
+            | MlsRefusal::WrongDevice(_)
+            | MlsRefusal::NotMember(_)
+            | MlsRefusal::InvalidCommit(_)
+            | MlsRefusal::ExternalCommit
+            | MlsRefusal::GroupExists
+            | MlsRefusal::Federation(_) => None,
+        }
+    }
+}
+
+/// A refusal of a server-to-server request (spec/federation.md §11), answered on the
+/// federation routes as its status with `{"errcode", "error"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FedRefusal {
+    /// 400 `H_MALFORMED`: the body or a parameter is not what the protocol says.
+    Malformed(String),
+    /// 403 `H_FORBIDDEN`.
+    Forbidden(String),
+    /// 403 `H_DENIED`: the origin is excluded by `deny_domains` / `allow_domains`.
+    Denied(String),
+    /// 403 `H_NOT_A_MEMBER`: the origin has no members in the guild.
+    NotAMember,
+    /// 403 `H_NOT_HOST`: this server does not host the guild.
+    NotHost,
+    /// 403 `H_ORIGIN_MISMATCH`: the origin speaks for a user of another server.
+    OriginMismatch(String),
+    /// 404 `H_NOT_FOUND`.
+    NotFound(String),
+    /// 409 `H_IN_FLIGHT`: the same transaction is being applied; retry.
+    InFlight,
+    /// `H_EVENT_REJECTED` with the status the member answered (4xx).
+    EventRejected { status: u16, message: String },
+    /// 413 `H_TOO_LARGE`.
+    TooLarge,
+    /// 401 `H_UNKNOWN_KEY`: the origin's keys cannot be fetched.
+    UnknownKey(String),
+    /// A verdict of the protocol crate (header, destination, skew, signature, replay): its
+    /// status and code.
+    Protocol {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
+}
+
+impl FedRefusal {
+    /// Status, `errcode` and `error` (exhaustive).
+    pub fn parts(&self) -> (StatusCode, &'static str, String) {
+        use StatusCode as S;
+        match self {
+            FedRefusal::Malformed(m) => (S::BAD_REQUEST, "H_MALFORMED", m.clone()),
+            FedRefusal::Forbidden(m) => (S::FORBIDDEN, "H_FORBIDDEN", m.clone()),
+            FedRefusal::Denied(origin) => (
+                S::FORBIDDEN,
+                "H_DENIED",
+                format!("{origin} may not federate with this server"),
+            ),
+            FedRefusal::NotAMember => (
+                S::FORBIDDEN,
+                "H_NOT_A_MEMBER",
+                "your server has no members in this guild".into(),
+            ),
+            FedRefusal::NotHost => (
+                S::FORBIDDEN,
+                "H_NOT_HOST",
+                "this server does not host that guild".into(),
+            ),
+            FedRefusal::OriginMismatch(m) => (S::FORBIDDEN, "H_ORIGIN_MISMATCH", m.clone()),
+            FedRefusal::NotFound(m) => (S::NOT_FOUND, "H_NOT_FOUND", m.clone()),
+            FedRefusal::InFlight => (
+                S::CONFLICT,
+                "H_IN_FLIGHT",
+                "this transaction is being applied; retry".into(),
+            ),
+            FedRefusal::EventRejected { status, message } => (
+                StatusCode::from_u16(*status)
+                    .ok()
+                    .filter(|s| s.is_client_error())
+                    .unwrap_or(S::BAD_REQUEST),
+                "H_EVENT_REJECTED",
+                message.clone(),
+            ),
+            FedRefusal::TooLarge => (S::PAYLOAD_TOO_LARGE, "H_TOO_LARGE", "body too large".into()),
+            FedRefusal::UnknownKey(m) => (S::UNAUTHORIZED, "H_UNKNOWN_KEY", m.clone()),
+            FedRefusal::Protocol {
+                status,
+                code,
+                message,
+            } => (
+                StatusCode::from_u16(*status).unwrap_or(S::BAD_REQUEST),
+                code,
+                message.clone(),
+            ),
+        }
+    }
+}
+
+impl From<hearth_federation::Error> for Error {
+    fn from(e: hearth_federation::Error) -> Self {
+        Error::Federation(FedRefusal::Protocol {
+            status: e.http_status(),
+            code: e.code(),
+            message: e.to_string(),
+        })
+    }
+}
+
 /// Every failure of the homeserver.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -295,6 +485,12 @@ pub enum Error {
     /// 500: a bug or an infrastructure failure; logged, never described to the client.
     #[error("internal: {0}")]
     Internal(String),
+    /// An MLS refusal (spec/mls.md §6).
+    #[error("mls {0:?}")]
+    Mls(MlsRefusal),
+    /// A refusal of a server-to-server request (spec/federation.md §11).
+    #[error("federation refusal {0:?}")]
+    Federation(FedRefusal),
     /// A Discord-format error decided by the guild's host server for a relayed action
     /// (spec/federation.md §7): passed to the client with the host's status and code.
     #[error("relayed {status} {code}")]
@@ -328,6 +524,8 @@ impl Error {
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Mls(m) => m.status_code_message().0,
+            Error::Federation(r) => r.parts().0,
             Error::Relayed { status, .. } => StatusCode::from_u16(*status)
                 .ok()
                 .filter(|s| s.is_client_error())
@@ -379,7 +577,58 @@ impl Error {
             Error::MethodNotAllowed => json!({"message": "405: Method Not Allowed", "code": 0}),
             Error::Unavailable(_) => json!({"message": "Service Unavailable", "code": 0}),
             Error::Internal(_) => json!({"message": "Internal Server Error", "code": 0}),
+            Error::Mls(m) => {
+                let (_, code, message) = m.status_code_message();
+                let mut v = json!({"message": message, "code": code});
+                if let Some(e) = m.epoch() {
+                    v["epoch"] = json!(e);
+                }
+                v
+            }
+            Error::Federation(r) => json!({"message": r.parts().2, "code": 0}),
             Error::Relayed { code, message, .. } => json!({"message": message, "code": code}),
+        }
+    }
+
+    /// The answer on a federation route (spec/federation.md §11): `{errcode, error}` with
+    /// this error's status. A federation refusal keeps its code; an internal failure is 500
+    /// `H_INTERNAL` (logged, never described); any Discord error decided here travels as
+    /// `DISCORD_<code>` with the Discord body in `discord`, so the member server shows its
+    /// client the same error (exhaustive).
+    pub fn federation_body(&self) -> (StatusCode, Value) {
+        match self {
+            Error::Federation(r) => {
+                let (status, code, message) = r.parts();
+                (status, json!({"errcode": code, "error": message}))
+            }
+            Error::Internal(detail) | Error::Unavailable(detail) => {
+                tracing::error!(error = %detail, "federation request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"errcode": "H_INTERNAL", "error": "internal error"}),
+                )
+            }
+            Error::Unauthorized
+            | Error::InvalidLogin
+            | Error::MissingAccess
+            | Error::MissingPermissions
+            | Error::Unknown(_)
+            | Error::Rule(_)
+            | Error::InvalidForm(_)
+            | Error::PayloadTooLarge
+            | Error::RateLimited { .. }
+            | Error::SlowMode { .. }
+            | Error::RouteNotFound
+            | Error::MethodNotAllowed
+            | Error::Mls(_)
+            | Error::Relayed { .. } => {
+                let body = self.body();
+                let code = body["code"].as_u64().unwrap_or(0);
+                (
+                    self.status(),
+                    json!({"errcode": format!("DISCORD_{code}"), "error": body["message"], "discord": body}),
+                )
+            }
         }
     }
 }

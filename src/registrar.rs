@@ -1,9 +1,7 @@
 //! Registrar integration of the homeserver (issue 5; spec/registrar.md).
 //!
-//! - [`SafeHttp`]: outbound HTTPS with the federation transport rules (discovery, address
-//!   policy, extra CA roots, size/time/redirect caps). The `hearth-registrar` service uses it
-//!   to fetch challenge and key documents from homeservers; the homeserver uses it to call the
-//!   registrar.
+//! - [`SafeHttp`] ([`hearth_federation::http`]): outbound HTTPS with the federation transport
+//!   rules; the homeserver uses it to call the registrar.
 //! - [`Link`]: this server's side. With `registrar.url` set, a background task ([`Link::run`])
 //!   registers at start-up (retrying with backoff while the registrar is down; federation never
 //!   waits for it), re-registers on every key change and every `registrar.refresh_secs`, and
@@ -23,7 +21,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -35,167 +32,28 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
-use crate::config::{Config, FederationConfig, RegistrationPolicy};
-use crate::error::{Error, Result};
+use crate::config::{Config, RegistrationPolicy};
+use crate::error::{Error, FedRefusal, Result};
 use crate::events::{Audience, BusEvent, Control, Event};
 use crate::http::Auth;
-use crate::s2s::client::{KeyFallback, map_reqwest, read_capped};
+use crate::s2s::client::KeyFallback;
 use crate::s2s::inbound::FedRejection;
-use crate::s2s::{Discovery, FedError, Federation, now_ms};
+use crate::s2s::{FedError, Federation, now_ms};
 use crate::service::Hearth;
 use crate::service::ports::OnlineMembers;
 use crate::snowflake::Snowflake;
 use crate::storage::{DiscoverableGuildRow, InviteRow};
 
+pub use hearth_federation::http::SafeHttp;
+pub use hearth_federation::registrar::{CHALLENGE_PATH, valid_token};
+
 /// Prefix of every registrar endpoint.
 pub const API: &str = "/_registrar/v1";
-/// Where a homeserver serves challenge documents (followed by the token).
-pub const CHALLENGE_PATH: &str = "/.well-known/hearth/registrar-challenge";
 /// Largest answer read from the registrar.
 pub const MAX_REGISTRAR_RESPONSE: usize = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------
-// Outbound HTTPS with the federation rules
-
-/// Outbound HTTPS under the federation transport rules (see the module docs).
-pub struct SafeHttp {
-    discovery: Arc<Discovery>,
-    pinned: reqwest::Client,
-    plain: reqwest::Client,
-}
-
-impl std::fmt::Debug for SafeHttp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SafeHttp").finish_non_exhaustive()
-    }
-}
-
-impl SafeHttp {
-    /// Builds discovery (DNS servers, address policy, well-known port) and the HTTPS clients
-    /// (system roots plus `extra_ca_certs`, `request_timeout_ms`, no redirects) from `cfg`.
-    ///
-    /// # Errors
-    /// Unreadable CA files, a resolver or client that cannot be built.
-    pub fn new(cfg: &FederationConfig) -> std::result::Result<SafeHttp, String> {
-        let roots = crate::s2s::tls::load_roots(&cfg.extra_ca_certs)?;
-        let discovery = Arc::new(Discovery::new(&cfg.discovery_config(), &roots)?);
-        Self::with_discovery(cfg, &roots, discovery)
-    }
-
-    fn with_discovery(
-        cfg: &FederationConfig,
-        roots: &[reqwest::Certificate],
-        discovery: Arc<Discovery>,
-    ) -> std::result::Result<SafeHttp, String> {
-        let pinned =
-            crate::s2s::client::http_client(cfg, roots, discovery.connect_resolver(), false)?;
-        let plain = crate::s2s::client::http_client(cfg, roots, discovery.plain_resolver(), false)?;
-        Ok(SafeHttp {
-            discovery,
-            pinned,
-            plain,
-        })
-    }
-
-    /// The discovery used for server names.
-    pub fn discovery(&self) -> &Discovery {
-        &self.discovery
-    }
-
-    /// `GET path_and_query` from the server `server_name`, found by federation discovery
-    /// (`.well-known`, SRV, default port), over HTTPS, reading at most `cap` bytes of JSON.
-    ///
-    /// # Errors
-    /// [`FedError`]: discovery (naming the step), refused address, transport, timeout, too
-    /// large, non-2xx ([`FedError::Remote`]) or not JSON.
-    pub async fn get_from_server(
-        &self,
-        server_name: &str,
-        path_and_query: &str,
-        cap: usize,
-    ) -> std::result::Result<Value, FedError> {
-        let dest = self.discovery.resolve(server_name).await?;
-        let url = reqwest::Url::parse(&format!("{}{path_and_query}", dest.base_url()))
-            .map_err(|e| FedError::InvalidRequest(format!("bad path {path_and_query:?}: {e}")))?;
-        let resp = self.pinned.get(url).send().await.map_err(map_reqwest)?;
-        json_answer(resp, cap).await
-    }
-
-    /// A request to a configured HTTPS URL (the registrar), with the address policy applied
-    /// to its host. Answers the JSON body of a 2xx (`Null` when empty).
-    ///
-    /// # Errors
-    /// As [`SafeHttp::get_from_server`].
-    pub async fn request_url(
-        &self,
-        method: Method,
-        url: &str,
-        authorization: Option<&str>,
-        body: Option<Vec<u8>>,
-        cap: usize,
-    ) -> std::result::Result<Value, FedError> {
-        let url = reqwest::Url::parse(url)
-            .map_err(|e| FedError::InvalidRequest(format!("bad URL {url:?}: {e}")))?;
-        let mut rb = self.plain.request(method, url);
-        if let Some(a) = authorization {
-            rb = rb.header(reqwest::header::AUTHORIZATION, a);
-        }
-        if let Some(b) = body {
-            rb = rb
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(b);
-        }
-        let resp = rb.send().await.map_err(map_reqwest)?;
-        json_answer(resp, cap).await
-    }
-}
-
-async fn json_answer(resp: reqwest::Response, cap: usize) -> std::result::Result<Value, FedError> {
-    let status = resp.status();
-    let bytes = read_capped(resp, cap).await?;
-    if !status.is_success() {
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        let errcode = v["errcode"]
-            .as_str()
-            .filter(|c| {
-                !c.is_empty()
-                    && c.len() <= 64
-                    && c.bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-            })
-            .unwrap_or("H_UNKNOWN")
-            .to_owned();
-        let error = v["error"]
-            .as_str()
-            .unwrap_or("")
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(300)
-            .collect();
-        return Err(FedError::Remote {
-            status: status.as_u16(),
-            errcode,
-            error,
-        });
-    }
-    if bytes.is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| FedError::InvalidResponse(format!("answer is not JSON: {e}")))
-}
-
-// ---------------------------------------------------------------------------------------
 // Shared checks
-
-/// Whether `token` has the shape of a registrar challenge token: 22-128 characters of
-/// `[A-Za-z0-9_-]`.
-pub fn valid_token(token: &str) -> bool {
-    (22..=128).contains(&token.len())
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
 
 /// Verifies a notary answer (spec/registrar.md "Key notary"): a
 /// `hearth.registrar-notary.v1` signature by the registrar with `registrar_key`, the
@@ -317,8 +175,12 @@ impl Link {
         };
         let roots = crate::s2s::tls::load_roots(&config.federation.extra_ca_certs)
             .map_err(Error::Internal)?;
-        let http = SafeHttp::with_discovery(&config.federation, &roots, fed.discovery.clone())
-            .map_err(Error::Internal)?;
+        let http = SafeHttp::with_discovery(
+            &config.federation.discovery_config(),
+            &roots,
+            fed.discovery.clone(),
+        )
+        .map_err(Error::Internal)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let link = Arc::new(Link {
             base,
@@ -906,7 +768,7 @@ pub fn federation_routes() -> Router<LinkApi> {
 async fn challenge_document(State(s): State<LinkApi>, Path(token): Path<String>) -> Response {
     let h = &s.hearth;
     if !valid_token(&token) {
-        return FedRejection::new(StatusCode::NOT_FOUND, "H_NOT_FOUND", "no such challenge")
+        return FedRejection::refuse(FedRefusal::NotFound("no such challenge".into()))
             .into_response();
     }
     let registrar = match h
@@ -916,10 +778,10 @@ async fn challenge_document(State(s): State<LinkApi>, Path(token): Path<String>)
     {
         Ok(Some(r)) => r,
         Ok(None) => {
-            return FedRejection::new(StatusCode::NOT_FOUND, "H_NOT_FOUND", "no such challenge")
+            return FedRejection::refuse(FedRefusal::NotFound("no such challenge".into()))
                 .into_response();
         }
-        Err(e) => return e.into_response(),
+        Err(e) => return FedRejection(e).into_response(),
     };
     let mut doc = json!({
         "registrar": registrar,

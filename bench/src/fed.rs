@@ -1,22 +1,16 @@
 //! Federation scenarios: two homeservers (`hearth::App`) in this process, federating over
-//! TLS (a throw-away CA from rcgen) and resolving each other through a local DNS server
-//! (hickory-server, SRV + A records), on 127.0.0.60/61. A minimal copy of the integration
-//! tests' `TestNetwork` (tests/it/network.rs).
+//! TLS (a throw-away CA) and resolving each other through a local DNS server (SRV + A
+//! records), on 127.0.0.60/61. The network is the test kit's `FedNet`, the one the
+//! integration tests' `TestNetwork` is built on.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use std::str::FromStr;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hearth::Config;
-use hearth::config::{Bucket, RateLimits};
-use hickory_server::Server as DnsServer;
-use hickory_server::proto::rr::rdata::{A, SOA, SRV};
-use hickory_server::proto::rr::{LowerName, Name, RData, Record};
-use hickory_server::store::in_memory::InMemoryZoneHandler;
-use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
+use hearth_testkit::app::RunningApp;
+use hearth_testkit::fednet::FedNet;
+use hearth_testkit::{Patience, config};
 
 use crate::util::*;
 use crate::{Ctx, GUILD_MESSAGES, GUILDS, session_loop};
@@ -24,189 +18,38 @@ use crate::{Ctx, GUILD_MESSAGES, GUILDS, session_loop};
 const HOST: &str = "host.hearth.bench";
 const MEMBER: &str = "member.hearth.bench";
 
-struct Node {
-    base: String,
-    addr: SocketAddr,
-    hearth: Arc<hearth::service::Hearth>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
+/// The servers, then the network they run in (dropped in that order).
 struct Net {
-    nodes: Vec<Node>,
-    dir: PathBuf,
-    _dns: DnsServer<Catalog>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for n in &mut self.nodes {
-            if let Some(s) = n.stop.take() {
-                let _ = s.send(());
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn ip(i: usize) -> Ipv4Addr {
-    Ipv4Addr::new(127, 0, 0, 60 + i as u8)
-}
-
-fn free_port_on_all(n: usize) -> Res<u16> {
-    for _ in 0..50 {
-        let first = std::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(ip(0)), 0))
-            .map_err(err("bind"))?;
-        let port = first.local_addr().map_err(err("addr"))?.port();
-        if (1..n)
-            .all(|i| std::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(ip(i)), port)).is_ok())
-        {
-            return Ok(port);
-        }
-    }
-    Err("no port free on all federation addresses".into())
-}
-
-fn unlimited() -> RateLimits {
-    let big = Bucket {
-        limit: 100_000_000,
-        per_seconds: 1.0,
-    };
-    RateLimits {
-        global_per_second: 100_000_000,
-        default_route: big,
-        message_create: big,
-        reactions: big,
-        register_per_ip: big,
-        login_per_ip: big,
-        login_per_account_ip: big,
-        login_per_account: big,
-    }
+    nodes: Vec<RunningApp>,
+    _fed: FedNet,
 }
 
 async fn start(names: &[&str]) -> Res<Net> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let dir = std::env::temp_dir().join(format!(
-        "hearth_bench_net_{}_{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).map_err(err("temp dir"))?;
-    let ca_key = rcgen::KeyPair::generate().map_err(err("ca key"))?;
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err("ca"))?;
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Hearth bench CA");
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
-    let ca_cert = ca_params.self_signed(&ca_key).map_err(err("ca cert"))?;
-    let ca_pem = dir.join("ca.pem");
-    std::fs::write(&ca_pem, ca_cert.pem()).map_err(err("ca.pem"))?;
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-
-    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
-        .await
-        .map_err(err("dns bind"))?;
-    let dns_addr = udp.local_addr().map_err(err("dns addr"))?;
-    let origin = Name::from_str("hearth.bench.").map_err(err("name"))?;
-    let mut zone: InMemoryZoneHandler =
-        InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
-    let n = |s: &str| Name::from_str(s).expect("valid name");
-    let soa = SOA::new(
-        n("ns.hearth.bench."),
-        n("admin.hearth.bench."),
-        1,
-        3600,
-        600,
-        86400,
-        1,
-    );
-    zone.upsert_mut(Record::from_rdata(origin.clone(), 60, RData::SOA(soa)), 1);
-    let port = free_port_on_all(names.len())?;
-    let mut certs = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        zone.upsert_mut(
-            Record::from_rdata(n(&format!("{name}.")), 60, RData::A(A(ip(i)))),
-            1,
-        );
-        zone.upsert_mut(
-            Record::from_rdata(
-                n(&format!("_hearth._tcp.{name}.")),
-                60,
-                RData::SRV(SRV::new(0, 10, port, n(&format!("{name}.")))),
-            ),
-            1,
-        );
-        let key = rcgen::KeyPair::generate().map_err(err("key"))?;
-        let mut params =
-            rcgen::CertificateParams::new(vec![name.to_string()]).map_err(err("cert params"))?;
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name.to_string());
-        let cert = params.signed_by(&key, &issuer).map_err(err("cert"))?;
-        let (c, k) = (
-            dir.join(format!("{name}.pem")),
-            dir.join(format!("{name}.key")),
-        );
-        std::fs::write(&c, cert.pem()).map_err(err("cert file"))?;
-        std::fs::write(&k, key.serialize_pem()).map_err(err("key file"))?;
-        certs.push((c, k));
-    }
-    let zone = Arc::new(zone);
-    let mut catalog = Catalog::new();
-    catalog.upsert(LowerName::new(&origin), vec![zone as Arc<dyn ZoneHandler>]);
-    let mut dns = DnsServer::new(catalog);
-    dns.register_socket(udp);
-
+    let fed = FedNet::start(
+        "hearth.bench",
+        names,
+        |i| Ipv4Addr::new(127, 0, 0, 60 + i as u8),
+        |_| false,
+    )
+    .await?;
     let mut nodes = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        let mut c = Config {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            data_dir: dir.join(name),
-            server_name: name.to_string(),
-            rate_limits: unlimited(),
-            ..Config::default()
-        };
-        c.password_hashing.memory_kib = 8;
-        c.password_hashing.iterations = 1;
-        c.password_hashing.max_concurrent = 4;
-        c.federation.listen = Some(SocketAddr::new(IpAddr::V4(ip(i)), port));
-        c.federation.tls_cert = Some(certs[i].0.clone());
-        c.federation.tls_key = Some(certs[i].1.clone());
-        c.federation.extra_ca_certs = vec![ca_pem.clone()];
-        c.federation.allow_private_addresses = true;
-        c.federation.nameservers = vec![dns_addr];
-        c.federation.well_known_port = port;
+        let mut c = config::test_config(fed.dir.join(name));
+        fed.configure(i, &mut c);
         c.federation.request_timeout_ms = 10_000;
-        let app = hearth::App::build(c).await.map_err(err("App::build"))?;
-        let addr = app.local_addr();
-        let hearth = app.hearth.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = app
-                .serve(async move {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        nodes.push(Node {
-            base: format!("http://{addr}/api/v10"),
-            addr,
-            hearth,
-            stop: Some(tx),
-        });
+        nodes.push(RunningApp::start(c).await.map_err(err("App::build"))?);
     }
-    Ok(Net {
-        nodes,
-        dir,
-        _dns: dns,
-    })
+    Ok(Net { nodes, _fed: fed })
 }
 
 /// A member-server session that joined the host's guild: its socket (after GUILD_CREATE).
-async fn join_remote(member: &Node, api: &Api, name: &str, code: &str) -> Res<(Ws, Duration)> {
+async fn join_remote(
+    member: &RunningApp,
+    api: &Api,
+    name: &str,
+    code: &str,
+) -> Res<(Ws, Duration)> {
     let (_, tok) = api.register(name).await?;
     let url = format!("ws://{}/gateway?v=10&encoding=json", member.addr);
     let mut ws = identify(
@@ -239,7 +82,7 @@ pub async fn federation(ctx: &mut Ctx) -> Res<()> {
     ctx.begin("federation", "");
     let net = start(&[HOST, MEMBER]).await?;
     let (host, member) = (&net.nodes[0], &net.nodes[1]);
-    let (api_h, api_m) = (Api::new(&host.base), Api::new(&member.base));
+    let (api_h, api_m) = (Api::new(&host.api_base()), Api::new(&member.api_base()));
     let (_, owner) = api_h.register("owner").await?;
     let (_, channel, code) = api_h.guild(&owner, "fed-bench").await?;
     let (ws, _) = join_remote(member, &api_m, "listener", &code).await?;
@@ -307,16 +150,18 @@ pub async fn federation(ctx: &mut Ctx) -> Res<()> {
         s.await.map_err(err("sender"))??;
     }
     let t_sent = base.elapsed().as_micros() as u64;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while count.load(Ordering::Acquire) < burst {
-        if Instant::now() > deadline {
-            return Err(format!(
-                "{} of {burst} events applied on the member server",
+    Patience::within(Duration::from_secs(300))
+        .every(Duration::from_millis(1))
+        .until("the member server applied the burst", async || {
+            count.load(Ordering::Acquire) >= burst
+        })
+        .await
+        .map_err(|e| {
+            format!(
+                "{e}: {} of {burst} events applied on the member server",
                 count.load(Ordering::Acquire)
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+            )
+        })?;
     let t_end = last.load(Ordering::Relaxed);
     let cpu1 = self_cpu();
     let _ = stop_tx.send(true);
@@ -360,7 +205,7 @@ pub async fn remote_join(ctx: &mut Ctx, members: Option<usize>) -> Res<()> {
     ctx.begin("remote-join", &format!("--members {m}"));
     let net = start(&[HOST, MEMBER]).await?;
     let (host, member) = (&net.nodes[0], &net.nodes[1]);
-    let (api_h, api_m) = (Api::new(&host.base), Api::new(&member.base));
+    let (api_h, api_m) = (Api::new(&host.api_base()), Api::new(&member.api_base()));
     let (_, owner) = api_h.register("owner").await?;
     let (gid, _, code) = api_h.guild(&owner, "big").await?;
     let gid: i64 = gid.parse().map_err(err("guild id"))?;
@@ -386,9 +231,9 @@ pub async fn remote_join(ctx: &mut Ctx, members: Option<usize>) -> Res<()> {
             tx.commit().await.map_err(err("commit"))?;
         }};
     }
-    match &host.hearth.db {
-        hearth::storage::Db::Sqlite(p) => seed!(p),
-        hearth::storage::Db::Postgres(p) => seed!(p),
+    match &*host.hearth.db {
+        hearth_db::Db::Sqlite(p) => seed!(p),
+        hearth_db::Db::Postgres(p) => seed!(p),
     }
     eprintln!(
         "  seeded {m} members in {:.1} s",

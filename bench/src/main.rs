@@ -733,16 +733,18 @@ async fn fanout_run(
     let wait_all = |k: usize, deadline: Instant| {
         let count = count.clone();
         async move {
-            while count[k].load(Ordering::Acquire) < r {
-                if Instant::now() > deadline {
-                    return Err(format!(
-                        "message {k}: {} of {r} receivers after the deadline",
+            hearth_testkit::Patience::within(deadline.saturating_duration_since(Instant::now()))
+                .every(Duration::from_micros(200))
+                .until("every receiver got the message", async || {
+                    count[k].load(Ordering::Acquire) >= r
+                })
+                .await
+                .map_err(|e| {
+                    format!(
+                        "message {k}: {} of {r} receivers: {e}",
                         count[k].load(Ordering::Acquire)
-                    ));
-                }
-                tokio::time::sleep(Duration::from_micros(200)).await;
-            }
-            Ok(())
+                    )
+                })
         }
     };
     // Phase 1: one message at a time, time to the last receiver.

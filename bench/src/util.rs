@@ -1,5 +1,7 @@
 //! Shared pieces: the spawned `hearth` child process, process statistics from `/proc`, the
-//! REST client, the raw gateway client, and result figures.
+//! REST client, the raw gateway client, and result figures. Test settings, PostgreSQL test
+//! databases, bounded waiting and the builders (users, guilds, joins) come from the test kit
+//! (`hearth_testkit`), shared with the integration tests.
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
@@ -8,6 +10,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use hearth_testkit::{Patience, build, config};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::net::TcpSocket;
@@ -184,8 +187,6 @@ pub struct Spawn {
     pub dir: Option<PathBuf>,
 }
 
-pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 pub fn hearth_bin(opt: &Option<PathBuf>) -> Res<PathBuf> {
     if let Some(p) = opt {
         return Ok(p.clone());
@@ -225,33 +226,18 @@ impl Server {
             .env("HEARTH_DATA_DIR", &dir)
             .env("HEARTH_LOG", "warn")
             .env("HEARTH_FEDERATION__ENABLED", "false")
-            .env("HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND", "100000000");
-        for b in [
-            "DEFAULT_ROUTE",
-            "MESSAGE_CREATE",
-            "REACTIONS",
-            "REGISTER_PER_IP",
-            "LOGIN_PER_IP",
-            "LOGIN_PER_ACCOUNT_IP",
-            "LOGIN_PER_ACCOUNT",
-        ] {
-            cmd.env(format!("HEARTH_RATE_LIMITS__{b}__LIMIT"), "100000000")
-                .env(format!("HEARTH_RATE_LIMITS__{b}__PER_SECONDS"), "1");
-        }
+            .envs(config::env_vars("HEARTH_RATE_LIMITS", &config::unlimited()));
         if !sp.real_hashing {
             // Seeding thousands of users through the real API: argon2 at its minimum cost.
-            cmd.env("HEARTH_PASSWORD_HASHING__MEMORY_KIB", "8")
-                .env("HEARTH_PASSWORD_HASHING__ITERATIONS", "1")
-                .env("HEARTH_PASSWORD_HASHING__MAX_CONCURRENT", "4");
+            let mut h = hearth::config::PasswordHashing::default();
+            config::cheap_hashing(&mut h);
+            cmd.envs(config::env_vars("HEARTH_PASSWORD_HASHING", &h));
         }
         let mut pg_db = None;
         if sp.postgres {
             let name = format!("hearth_bench_{:08x}", rand::random::<u32>());
-            pg_exec(&format!("CREATE DATABASE \"{name}\"")).await?;
-            cmd.env(
-                "HEARTH_DATABASE_URL",
-                format!("postgres://postgres@127.0.0.1:5432/{name}"),
-            );
+            hearth_testkit::db::create_pg_database(&name).await?;
+            cmd.env("HEARTH_DATABASE_URL", hearth_testkit::db::pg_url(&name));
             pg_db = Some(name);
         }
         for (k, v) in &sp.env {
@@ -286,23 +272,22 @@ impl Server {
             .build()
             .map_err(err("client"))?;
         let url = format!("http://{addr}/ready");
-        let deadline = t0 + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = http.get(&url).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err("hearth did not become ready within 60 s".into());
-            }
-            if let Some(c) = srv.child.as_mut()
-                && let Ok(Some(st)) = c.try_wait()
-            {
-                return Err(format!("hearth exited: {st}"));
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        Patience::within(Duration::from_secs(60))
+            .every(Duration::from_millis(2))
+            .until("hearth answers /ready", async || {
+                if let Ok(r) = http.get(&url).send().await
+                    && r.status().is_success()
+                {
+                    return Some(Ok(()));
+                }
+                if let Some(c) = srv.child.as_mut()
+                    && let Ok(Some(st)) = c.try_wait()
+                {
+                    return Some(Err(format!("hearth exited: {st}")));
+                }
+                None
+            })
+            .await??;
         srv.started_in = t0.elapsed();
         Ok(srv)
     }
@@ -346,23 +331,15 @@ impl Server {
             let _ = std::fs::remove_dir_all(d);
         }
         if let Some(db) = self.pg_db.take() {
-            let _ = pg_exec(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).await;
+            let _ = hearth_testkit::db::pg_exec(&format!(
+                "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
+            ))
+            .await;
         }
     }
 }
 
-pub async fn pg_exec(sql: &str) -> Res<()> {
-    use sqlx::Connection;
-    let mut c = sqlx::PgConnection::connect(PG_ADMIN)
-        .await
-        .map_err(err("PostgreSQL at 127.0.0.1:5432"))?;
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(&mut c)
-        .await
-        .map_err(err("PostgreSQL"))?;
-    let _ = c.close().await;
-    Ok(())
-}
+pub use hearth_testkit::db::pg_exec;
 
 /// A JSON REST client for one server.
 #[derive(Clone)]
@@ -420,72 +397,30 @@ impl Api {
         }
     }
 
-    /// Registers `name`; returns `(user id, token)`.
-    pub async fn register(&self, name: &str) -> Res<(String, String)> {
-        let v = self
-            .ok(
-                reqwest::Method::POST,
-                "/auth/register",
-                None,
-                Some(json!({"username": name, "password": password_of(name)})),
-            )
-            .await?;
-        Ok((s(&v["user_id"]), s(&v["token"])))
+    /// The test kit's client over this API's connection pool.
+    fn kit(&self) -> hearth_testkit::rest::Client {
+        hearth_testkit::rest::Client::new(self.http.clone(), &self.base)
     }
 
+    /// Registers `name`; returns `(user id, token)`.
+    pub async fn register(&self, name: &str) -> Res<(String, String)> {
+        let u = build::register(&self.kit(), name).await?;
+        Ok((u.id, u.token))
+    }
+
+    /// Logs `name` in; returns its token.
     pub async fn login(&self, name: &str) -> Res<String> {
-        let v = self
-            .ok(
-                reqwest::Method::POST,
-                "/auth/login",
-                None,
-                Some(json!({"login": name, "password": password_of(name)})),
-            )
-            .await?;
-        Ok(s(&v["token"]))
+        build::login(&self.kit(), name).await
     }
 
     /// Creates a guild; returns `(guild id, first channel id, invite code)`.
     pub async fn guild(&self, token: &str, name: &str) -> Res<(String, String, String)> {
-        use reqwest::Method;
-        let g = self
-            .ok(
-                Method::POST,
-                "/guilds",
-                Some(token),
-                Some(json!({"name": name})),
-            )
-            .await?;
-        let gid = s(&g["id"]);
-        let ch = self
-            .ok(
-                Method::GET,
-                &format!("/guilds/{gid}/channels"),
-                Some(token),
-                None,
-            )
-            .await?;
-        let cid = s(&ch[0]["id"]);
-        let inv = self
-            .ok(
-                Method::POST,
-                &format!("/channels/{cid}/invites"),
-                Some(token),
-                Some(json!({"max_age": 0})),
-            )
-            .await?;
-        Ok((gid, cid, s(&inv["code"])))
+        let g = build::create_guild(&self.kit().bearer(token), name).await?;
+        Ok((g.id, g.general, g.invite))
     }
 
     pub async fn join(&self, token: &str, code: &str) -> Res<()> {
-        self.ok(
-            reqwest::Method::POST,
-            &format!("/invites/{code}"),
-            Some(token),
-            Some(json!({})),
-        )
-        .await
-        .map(|_| ())
+        build::join(&self.kit().bearer(token), code).await
     }
 
     pub async fn say(&self, token: &str, channel: &str, content: &str) -> Res<Value> {
@@ -498,44 +433,12 @@ impl Api {
         .await
     }
 
-    /// Registers `n` users named `{prefix}{i}` (concurrently) and joins them to `code`.
+    /// Registers `n` users named `{prefix}{i}` (concurrently) and joins them to `code`;
+    /// their tokens in order of `i`.
     pub async fn users(&self, prefix: &str, n: usize, code: Option<&str>) -> Res<Vec<String>> {
-        let conc = 32.min(n.max(1));
-        let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..conc {
-            let (api, next, prefix, code) = (
-                self.clone(),
-                next.clone(),
-                prefix.to_string(),
-                code.map(String::from),
-            );
-            tasks.push(tokio::spawn(async move {
-                let mut out = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= n {
-                        return Ok::<_, String>(out);
-                    }
-                    let (_, tok) = api.register(&format!("{prefix}{i}")).await?;
-                    if let Some(c) = &code {
-                        api.join(&tok, c).await?;
-                    }
-                    out.push((i, tok));
-                }
-            }));
-        }
-        let mut all = Vec::with_capacity(n);
-        for t in tasks {
-            all.extend(t.await.map_err(err("join"))??);
-        }
-        all.sort_by_key(|(i, _)| *i);
-        Ok(all.into_iter().map(|(_, t)| t).collect())
+        let users = build::register_many(&self.kit(), prefix, n, code).await?;
+        Ok(users.into_iter().map(|u| u.token).collect())
     }
-}
-
-pub fn password_of(name: &str) -> String {
-    format!("{name}-bench-pass-1")
 }
 
 pub fn s(v: &Value) -> String {

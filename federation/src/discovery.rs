@@ -26,7 +26,7 @@
 //! 1 h); failures are cached for 30 s.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,8 @@ use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfi
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
 use parking_lot::Mutex;
+
+pub use crate::policy::is_public_ip;
 
 /// Default federation port when neither delegation nor SRV names one.
 pub const DEFAULT_PORT: u16 = 8448;
@@ -167,74 +169,6 @@ impl Destination {
     pub fn base_url(&self) -> String {
         format!("https://{}:{}", self.host, self.port)
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Address classification
-
-/// Whether `ip` is a globally routable unicast address. `false` for unspecified, loopback,
-/// private (RFC 1918), CGNAT (100.64/10), link-local, multicast, broadcast, documentation,
-/// benchmarking and reserved IPv4 ranges; for IPv6 unspecified, loopback, ULA (fc00::/7),
-/// link-local (fe80::/10), site-local, multicast, documentation and discard ranges; and
-/// IPv4-mapped/-compatible, NAT64 and 6to4 addresses are judged by the IPv4 address inside.
-pub fn is_public_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => is_public_v6(v6),
-    }
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    let private = a == 0                                   // "this network", unspecified
-        || a == 10                                         // RFC 1918
-        || (a == 100 && (64..=127).contains(&b))           // CGNAT 100.64/10
-        || a == 127                                        // loopback
-        || (a == 169 && b == 254)                          // link-local
-        || (a == 172 && (16..=31).contains(&b))            // RFC 1918
-        || (a == 192 && b == 0 && c == 0)                  // IETF protocol assignments
-        || (a == 192 && b == 0 && c == 2)                  // TEST-NET-1
-        || (a == 192 && b == 88 && c == 99)                // 6to4 relay anycast
-        || (a == 192 && b == 168)                          // RFC 1918
-        || (a == 198 && (b == 18 || b == 19))              // benchmarking
-        || (a == 198 && b == 51 && c == 100)               // TEST-NET-2
-        || (a == 203 && b == 0 && c == 113)                // TEST-NET-3
-        || a >= 224; // multicast, reserved, broadcast
-    !private
-}
-
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let s = ip.segments();
-    if ip.is_unspecified() || ip.is_loopback() {
-        return false;
-    }
-    // IPv4-mapped ::ffff:a.b.c.d and deprecated IPv4-compatible ::a.b.c.d
-    if s[0..5] == [0, 0, 0, 0, 0] && (s[5] == 0xffff || s[5] == 0) {
-        let [a, b] = s[6].to_be_bytes();
-        let [c, d] = s[7].to_be_bytes();
-        return is_public_v4(Ipv4Addr::new(a, b, c, d));
-    }
-    // NAT64 64:ff9b::/96
-    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-        let [a, b] = s[6].to_be_bytes();
-        let [c, d] = s[7].to_be_bytes();
-        return is_public_v4(Ipv4Addr::new(a, b, c, d));
-    }
-    // 6to4 2002::/16 embeds an IPv4 address
-    if s[0] == 0x2002 {
-        let [a, b] = s[1].to_be_bytes();
-        let [c, d] = s[2].to_be_bytes();
-        return is_public_v4(Ipv4Addr::new(a, b, c, d));
-    }
-    let private = (s[0] & 0xfe00) == 0xfc00              // ULA fc00::/7
-        || (s[0] & 0xffc0) == 0xfe80                     // link-local fe80::/10
-        || (s[0] & 0xffc0) == 0xfec0                     // site-local fec0::/10
-        || (s[0] & 0xff00) == 0xff00                     // multicast
-        || (s[0] == 0x2001 && s[1] == 0x0db8)            // documentation
-        || (s[0] == 0x0100 && s[1..4] == [0, 0, 0])      // discard 100::/64
-        || (s[0] == 0x2001 && s[1] < 0x0200)             // IETF protocol assignments (Teredo, ...)
-        || s[0] == 0; // other reserved ::/16 forms
-    !private
 }
 
 // ---------------------------------------------------------------------------------------
@@ -778,87 +712,6 @@ fn dest(name: &str, host: &str, port: u16, ips: &[IpAddr], via: Via) -> Destinat
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn public(s: &str) -> bool {
-        is_public_ip(s.parse().unwrap())
-    }
-
-    #[test]
-    fn private_ipv4_ranges_are_refused() {
-        for ip in [
-            "0.0.0.0",
-            "0.1.2.3",
-            "10.0.0.1",
-            "10.255.255.255",
-            "100.64.0.1",
-            "100.127.255.254",
-            "127.0.0.1",
-            "127.0.0.2",
-            "169.254.169.254",
-            "172.16.0.1",
-            "172.31.255.255",
-            "192.0.0.8",
-            "192.0.2.1",
-            "192.168.1.1",
-            "198.18.0.1",
-            "198.51.100.7",
-            "203.0.113.9",
-            "224.0.0.1",
-            "239.255.255.250",
-            "240.0.0.1",
-            "255.255.255.255",
-        ] {
-            assert!(!public(ip), "{ip} must not be public");
-        }
-        for ip in [
-            "1.1.1.1",
-            "8.8.8.8",
-            "100.63.255.255",
-            "100.128.0.0",
-            "172.15.255.255",
-            "172.32.0.0",
-            "192.169.0.1",
-            "193.0.0.1",
-            "223.255.255.254",
-        ] {
-            assert!(public(ip), "{ip} is public");
-        }
-    }
-
-    #[test]
-    fn private_ipv6_ranges_are_refused() {
-        for ip in [
-            "::",
-            "::1",
-            "fc00::1",
-            "fd12:3456::1",
-            "fe80::1",
-            "febf::1",
-            "fec0::1",
-            "ff02::1",
-            "2001:db8::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "::ffff:192.168.0.1",
-            "::127.0.0.1",
-            "64:ff9b::a00:1",
-            "2002:7f00:1::",
-            "2002:c0a8:101::1",
-            "100::1",
-            "2001::1",
-        ] {
-            assert!(!public(ip), "{ip} must not be public");
-        }
-        for ip in [
-            "2606:4700:4700::1111",
-            "2a00:1450:4001:81b::200e",
-            "::ffff:8.8.8.8",
-            "64:ff9b::808:808",
-            "2002:808:808::1",
-        ] {
-            assert!(public(ip), "{ip} is public");
-        }
-    }
 
     #[test]
     fn ports_split() {

@@ -32,6 +32,12 @@ pub const MAX_KEY_VALIDITY_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 /// Validity a server gives its own key document by default: 1 day in ms (spec §3.2).
 pub const DEFAULT_KEY_VALIDITY_MS: u64 = 24 * 60 * 60 * 1000;
 
+/// Where a server serves its key document (spec §3.2).
+pub const KEY_PATH: &str = "/_hearth/key/v1/server";
+
+/// Largest key document a fetcher reads, bytes (spec §2.4 and §15: 64 KiB).
+pub const MAX_KEY_DOCUMENT_BYTES: usize = 64 * 1024;
+
 /// Checks a key id: `ed25519:` followed by 1-32 characters of `[A-Za-z0-9_-]`.
 ///
 /// # Errors

@@ -12,7 +12,13 @@
 //! - [`names`]: server names and user handles (spec §2);
 //! - [`discovery`]: from a server name to where its server is reached (`.well-known`
 //!   delegation, SRV, A/AAAA), with the address policy and the HTTPS client rules (spec
-//!   "Discovery", "Transport"); shared by the homeserver and the client SDK.
+//!   "Discovery", "Transport"); shared by the homeserver, the registrar and the client SDK;
+//! - [`policy`]: the domain policy (deny/allow patterns) and the address policy;
+//! - [`http`]: outbound HTTPS for servers ([`http::SafeHttp`]), the outbound error
+//!   [`http::FedError`], capped reads and peers' error answers;
+//! - [`tls`]: extra trust roots; with the `server` feature the TLS listener;
+//! - [`registrar`]: the registrar protocol's shared shapes (challenge path, token shape);
+//! - [`ratelimit`] (`server` feature): keyed token buckets.
 //!
 //! Time is always milliseconds since the Unix epoch (`u64`); binary values travel as unpadded
 //! standard base64 (RFC 4648 §4 alphabet, no `=`), see [`b64`].
@@ -24,10 +30,16 @@ pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod event;
+pub mod http;
 pub mod keys;
 pub mod names;
+pub mod policy;
+#[cfg(feature = "server")]
+pub mod ratelimit;
+pub mod registrar;
 pub mod request;
 pub mod sign;
+pub mod tls;
 
 #[cfg(test)]
 mod vectors;

@@ -30,13 +30,9 @@ impl<St: Send + Sync> FromRequest<St> for RawBody {
             .map(RawBody)
             .map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "R_TOO_LARGE",
-                        "request body too large",
-                    )
+                    ApiError::TooLarge
                 } else {
-                    ApiError::malformed(e.body_text())
+                    ApiError::Malformed(e.body_text())
                 }
             })
     }
@@ -47,9 +43,9 @@ fn json_body(b: &[u8]) -> ApiResult<Value> {
         return Ok(json!({}));
     }
     let v: Value =
-        serde_json::from_slice(b).map_err(|e| ApiError::malformed(format!("body: {e}")))?;
+        serde_json::from_slice(b).map_err(|e| ApiError::Malformed(format!("body: {e}")))?;
     hearth_federation::canonical::check(&v)
-        .map_err(|e| ApiError::malformed(format!("body: {e}")))?;
+        .map_err(|e| ApiError::Malformed(format!("body: {e}")))?;
     Ok(v)
 }
 
@@ -110,14 +106,8 @@ pub fn router(core: Arc<Core>) -> Router {
         .route("/_registrar/v1/guilds", get(search_guilds))
         .route("/_registrar/v1/handles/{handle}", get(lookup_handle))
         .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "R_METHOD_NOT_ALLOWED",
-                "method not allowed",
-            )
-        })
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(
             core.clone(),
             client_limit,
@@ -142,10 +132,12 @@ impl
 
 impl
     axum::extract::connect_info::Connected<
-        axum::serve::IncomingStream<'_, hearth::s2s::tls::TlsListener>,
+        axum::serve::IncomingStream<'_, hearth_federation::tls::TlsListener>,
     > for Peer
 {
-    fn connect_info(s: axum::serve::IncomingStream<'_, hearth::s2s::tls::TlsListener>) -> Self {
+    fn connect_info(
+        s: axum::serve::IncomingStream<'_, hearth_federation::tls::TlsListener>,
+    ) -> Self {
         Peer(*s.remote_addr())
     }
 }
@@ -189,7 +181,7 @@ fn int_param(v: Option<&str>, name: &str, default: i64, min: i64, max: i64) -> A
             .parse::<i64>()
             .ok()
             .filter(|n| (min..=max).contains(n))
-            .ok_or_else(|| ApiError::malformed(format!("{name}: an integer in {min}..={max}"))),
+            .ok_or_else(|| ApiError::Malformed(format!("{name}: an integer in {min}..={max}"))),
     }
 }
 
@@ -212,7 +204,7 @@ async fn get_server(State(core): S, Path(name): Path<String>) -> ApiResult<Json<
     core.server_entry(&name)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("{name} is not registered")))
+        .ok_or_else(|| ApiError::NotFound(format!("{name} is not registered")))
 }
 
 /// `POST /_registrar/v1/servers/{name}/challenge` (signed by `name`).
@@ -248,11 +240,9 @@ async fn register(
     let s = signed_parts(&method, &uri, &headers)?;
     let v = json_body(&body)?;
     if core.denied(&name).await? {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "R_DENIED",
-            format!("{name} is on this registrar's deny list"),
-        ));
+        return Err(ApiError::Denied(format!(
+            "{name} is on this registrar's deny list"
+        )));
     }
     let auth = core
         .authenticate(&s.method, &s.path, &body, s.auth.as_deref())
@@ -277,7 +267,7 @@ async fn delete_server(
         .await?;
     Core::require_origin(&auth, &name)?;
     if !core.db.delete_server(&name).await? {
-        return Err(ApiError::not_found(format!("{name} is not registered")));
+        return Err(ApiError::NotFound(format!("{name} is not registered")));
     }
     Ok(Json(json!({})))
 }
@@ -287,7 +277,7 @@ async fn key_history(State(core): S, Path(name): Path<String>) -> ApiResult<Json
     check_name(&name)?;
     let rows = core.db.key_history(&name).await?;
     if rows.is_empty() {
-        return Err(ApiError::not_found(format!("no key history for {name}")));
+        return Err(ApiError::NotFound(format!("no key history for {name}")));
     }
     Ok(Json(json!({
         "server_name": name,
@@ -346,7 +336,7 @@ async fn delete_guild(
         .await?;
     Core::require_origin(&auth, &name)?;
     if !core.db.delete_guild(&name, &guild_id).await? {
-        return Err(ApiError::not_found("no such guild summary"));
+        return Err(ApiError::NotFound("no such guild summary".into()));
     }
     Ok(Json(json!({})))
 }
@@ -391,7 +381,7 @@ async fn delete_handle(
         .delete_handle(&format!("{localpart}@{name}"), &name)
         .await?
     {
-        return Err(ApiError::not_found("no such handle"));
+        return Err(ApiError::NotFound("no such handle".into()));
     }
     Ok(Json(json!({})))
 }
@@ -412,7 +402,7 @@ struct Search {
 async fn search_guilds(State(core): S, Query(p): Query<Search>) -> ApiResult<Json<Value>> {
     let q = p.q.unwrap_or_default();
     if q.chars().count() > 100 {
-        return Err(ApiError::malformed("q: at most 100 characters"));
+        return Err(ApiError::Malformed("q: at most 100 characters".into()));
     }
     let words: Vec<String> = q
         .to_lowercase()
@@ -420,7 +410,7 @@ async fn search_guilds(State(core): S, Query(p): Query<Search>) -> ApiResult<Jso
         .map(str::to_owned)
         .collect();
     if words.len() > 8 {
-        return Err(ApiError::malformed("q: at most 8 words"));
+        return Err(ApiError::Malformed("q: at most 8 words".into()));
     }
     let tag = p.tag.filter(|t| !t.is_empty());
     if let Some(t) = &tag
@@ -428,7 +418,9 @@ async fn search_guilds(State(core): S, Query(p): Query<Search>) -> ApiResult<Jso
             && t.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
     {
-        return Err(ApiError::malformed("tag: 1-24 characters of [a-z0-9-]"));
+        return Err(ApiError::Malformed(
+            "tag: 1-24 characters of [a-z0-9-]".into(),
+        ));
     }
     let language = p.language.filter(|l| !l.is_empty());
     if let Some(l) = &language
@@ -437,7 +429,9 @@ async fn search_guilds(State(core): S, Query(p): Query<Search>) -> ApiResult<Jso
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
     {
-        return Err(ApiError::malformed("language: a locale such as en-US"));
+        return Err(ApiError::Malformed(
+            "language: a locale such as en-US".into(),
+        ));
     }
     let server = p.server.filter(|s| !s.is_empty());
     if let Some(s) = &server {
@@ -445,8 +439,8 @@ async fn search_guilds(State(core): S, Query(p): Query<Search>) -> ApiResult<Jso
     }
     let sort = p.sort.unwrap_or_else(|| "relevance".into());
     if !["relevance", "members", "activity"].contains(&sort.as_str()) {
-        return Err(ApiError::malformed(
-            "sort: one of relevance, members, activity",
+        return Err(ApiError::Malformed(
+            "sort: one of relevance, members, activity".into(),
         ));
     }
     let limit = int_param(p.limit.as_deref(), "limit", 20, 1, 50)?;
@@ -489,12 +483,12 @@ async fn lookup_handle(
 ) -> ApiResult<Json<Value>> {
     core.limit_handle_lookup(req_ip.0.0)?;
     hearth_federation::names::parse_handle(&handle)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "R_BAD_NAME", e.to_string()))?;
+        .map_err(|e| ApiError::BadName(e.to_string()))?;
     let card = core
         .db
         .handle(&handle)
         .await?
-        .ok_or_else(|| ApiError::not_found("no such handle"))?;
+        .ok_or_else(|| ApiError::NotFound("no such handle".into()))?;
     Ok(Json(
         serde_json::from_str(&card).map_err(ApiError::internal)?,
     ))

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use hearth::config::{Bucket, FederationConfig};
+use hearth_federation::http::OutboundConfig;
+use hearth_federation::ratelimit::Bucket;
 use serde::{Deserialize, Serialize};
 
 /// Rate limits of the registrar (token buckets).
@@ -67,9 +68,10 @@ pub struct RegistrarConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key matching `tls_cert`.
     pub tls_key: Option<PathBuf>,
-    /// Outbound fetches from homeservers (discovery, DNS servers, CA roots, private-address
-    /// policy, size/time/redirect caps): the homeserver's federation settings.
-    pub outbound: FederationConfig,
+    /// Outbound fetches from homeservers: discovery (DNS servers, well-known port), CA
+    /// roots, private-address policy, time and redirect caps (the same keys as the
+    /// homeserver's `federation.*`).
+    pub outbound: OutboundConfig,
     /// Lifetime of a challenge token, ms.
     pub challenge_ttl_ms: u64,
     /// A server's key document is re-verified when its last check is older than this, ms.
@@ -101,7 +103,7 @@ impl Default for RegistrarConfig {
             database_max_connections: 8,
             tls_cert: None,
             tls_key: None,
-            outbound: FederationConfig::default(),
+            outbound: OutboundConfig::default(),
             challenge_ttl_ms: 10 * 60 * 1000,
             reverify_interval_ms: 60 * 60 * 1000,
             check_interval_ms: 60 * 1000,
@@ -136,5 +138,45 @@ impl RegistrarConfig {
             Some(u) => u.clone(),
             None => format!("sqlite://{}/registrar.db", self.data_dir.display()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbound_keys_load_from_toml() {
+        let dir = std::env::temp_dir().join(format!("hearth_regcfg_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("registrar.toml");
+        std::fs::write(
+            &file,
+            "[outbound]\nallow_private_addresses = true\nextra_ca_certs = [\"/etc/ca.pem\"]\n\
+             nameservers = [\"127.0.0.1:5353\"]\nwell_known_port = 8443\nrequest_timeout_ms = 2500\n\
+             max_redirects = 1\n\n[rate_limits.handle_lookups]\nlimit = 3\nper_seconds = 60.0\n",
+        )
+        .unwrap();
+        let c = RegistrarConfig::load(Some(&file)).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            c.outbound,
+            OutboundConfig {
+                nameservers: vec!["127.0.0.1:5353".parse().unwrap()],
+                allow_private_addresses: true,
+                well_known_port: 8443,
+                request_timeout_ms: 2500,
+                max_redirects: 1,
+                extra_ca_certs: vec![PathBuf::from("/etc/ca.pem")],
+            }
+        );
+        assert_eq!(
+            c.rate_limits.handle_lookups,
+            Bucket {
+                limit: 3,
+                per_seconds: 60.0
+            }
+        );
+        assert_eq!(c.rate_limits.per_client, RateLimits::default().per_client);
     }
 }

@@ -3,14 +3,12 @@
 
 use std::net::IpAddr;
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use hearth::ratelimit::KeyedLimiter;
-use hearth::registrar::{CHALLENGE_PATH, SafeHttp};
-use hearth::s2s::client::{KEY_PATH, MAX_KEY_DOCUMENT_BYTES};
-use hearth::s2s::{DomainPolicy, FedError};
-use hearth_federation::keys::{KeyDocument, KeyStore, ServerKey};
+use hearth_federation::http::{FedError, SafeHttp};
+use hearth_federation::keys::{KEY_PATH, KeyDocument, KeyStore, MAX_KEY_DOCUMENT_BYTES, ServerKey};
 use hearth_federation::names::validate_server_name;
+use hearth_federation::policy::DomainPolicy;
+use hearth_federation::ratelimit::{Allowed, KeyedLimiter, Limited};
+use hearth_federation::registrar::{CHALLENGE_PATH, valid_token};
 use hearth_federation::request::{AuthHeader, Incoming, ReplayGuard, verify_request};
 use hearth_federation::sign::{self, Purpose};
 use hearth_federation::{MAX_CLOCK_SKEW_MS, b64};
@@ -22,106 +20,16 @@ use crate::storage::{Db, ServerRow};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    hearth::storage::now_ms()
+    hearth_db::now_ms()
 }
 
-/// An error answer: `status` with `{"errcode": .., "error": ..}` (and `retry_after_ms` for
-/// 429). Codes are listed in spec/registrar.md "Errors".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub errcode: String,
-    pub error: String,
-    pub retry_after_ms: Option<u64>,
-}
+pub use crate::error::{ApiError, ApiResult};
 
-impl ApiError {
-    /// Any status and code.
-    pub fn new(status: StatusCode, errcode: &str, error: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            errcode: errcode.to_owned(),
-            error: error.into(),
-            retry_after_ms: None,
-        }
-    }
-    /// 400 `R_MALFORMED`.
-    pub fn malformed(error: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "R_MALFORMED", error)
-    }
-    /// 404 `R_NOT_FOUND`.
-    pub fn not_found(error: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "R_NOT_FOUND", error)
-    }
-    /// 403 `R_FORBIDDEN`.
-    pub fn forbidden(error: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "R_FORBIDDEN", error)
-    }
-    /// 500 `R_INTERNAL` (the detail is logged, never sent).
-    pub fn internal(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %detail, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "R_INTERNAL",
-            "internal error",
-        )
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        ApiError::internal(e)
-    }
-}
-
-impl From<hearth_federation::Error> for ApiError {
-    fn from(e: hearth_federation::Error) -> Self {
-        ApiError::new(
-            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
-            e.code(),
-            e.to_string(),
-        )
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({"errcode": self.errcode, "error": self.error});
-        let mut resp = match self.retry_after_ms {
-            Some(ms) => {
-                body["retry_after_ms"] = json!(ms);
-                let secs = ms.div_ceil(1000).max(1).to_string();
-                (
-                    self.status,
-                    [(axum::http::header::RETRY_AFTER, secs)],
-                    axum::Json(body),
-                )
-                    .into_response()
-            }
-            None => (self.status, axum::Json(body)).into_response(),
-        };
-        resp.headers_mut().insert(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("no-store"),
-        );
-        resp
-    }
-}
-
-/// Result of the registrar's rules.
-pub type ApiResult<T> = Result<T, ApiError>;
-
-fn limited(r: Result<hearth::ratelimit::Allowed, hearth::Error>) -> ApiResult<()> {
-    match r {
-        Ok(_) => Ok(()),
-        Err(hearth::Error::RateLimited { retry_after, .. }) => Err(ApiError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            errcode: "R_RATE_LIMITED".into(),
-            error: "rate limited".into(),
-            retry_after_ms: Some((retry_after * 1000.0).ceil() as u64),
-        }),
-        Err(e) => Err(ApiError::internal(e)),
-    }
+fn limited(r: Result<Allowed, Limited>) -> ApiResult<()> {
+    r.map(|_| ()).map_err(|l| ApiError::RateLimited {
+        error: "rate limited".into(),
+        retry_after_ms: (l.retry_after * 1000.0).ceil() as u64,
+    })
 }
 
 /// Validates a server name in a path (400 `R_BAD_NAME`).
@@ -129,8 +37,7 @@ fn limited(r: Result<hearth::ratelimit::Allowed, hearth::Error>) -> ApiResult<()
 /// # Errors
 /// [`ApiError`] 400 `R_BAD_NAME`.
 pub fn check_name(name: &str) -> ApiResult<()> {
-    validate_server_name(name)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "R_BAD_NAME", e.to_string()))
+    validate_server_name(name).map_err(|e| ApiError::BadName(e.to_string()))
 }
 
 /// Everything the handlers share.
@@ -227,7 +134,7 @@ impl Core {
     /// # Errors
     /// 403 `R_VERIFICATION_FAILED` naming the failure.
     pub async fn fetch_key_document(&self, name: &str) -> ApiResult<(KeyDocument, Value)> {
-        let fail = |m: String| ApiError::new(StatusCode::FORBIDDEN, "R_VERIFICATION_FAILED", m);
+        let fail = ApiError::VerificationFailed;
         let v = self
             .http
             .get_from_server(name, KEY_PATH, MAX_KEY_DOCUMENT_BYTES)
@@ -331,11 +238,10 @@ impl Core {
             return Err(hearth_federation::Error::ClockSkew { skew_ms }.into());
         }
         if self.denied(&header.origin).await? {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "R_DENIED",
-                format!("{} is on this registrar's deny list", header.origin),
-            ));
+            return Err(ApiError::Denied(format!(
+                "{} is on this registrar's deny list",
+                header.origin
+            )));
         }
         limited(self.per_server.check(&header.origin))?;
         let store = self.keys_for(&header.origin, &header.key).await?;
@@ -362,7 +268,7 @@ impl Core {
         if auth.origin == name {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!(
+            Err(ApiError::Forbidden(format!(
                 "{} may not act for {name}: only a server controls its own entry",
                 auth.origin
             )))
@@ -378,19 +284,15 @@ impl Core {
         if let Some(s) = self.db.server(name).await?
             && s.locked
         {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "R_DELISTED",
-                format!("{name} was delisted by the registrar operator"),
-            ));
+            return Err(ApiError::Delisted(format!(
+                "{name} was delisted by the registrar operator"
+            )));
         }
         let now = now_ms();
         if self.db.pending_challenges(name, now).await? >= 5 {
-            return Err(ApiError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                errcode: "R_RATE_LIMITED".into(),
+            return Err(ApiError::RateLimited {
                 error: "too many pending challenges".into(),
-                retry_after_ms: Some(self.config.challenge_ttl_ms),
+                retry_after_ms: self.config.challenge_ttl_ms,
             });
         }
         let mut bytes = [0u8; 24];
@@ -419,12 +321,12 @@ impl Core {
     pub async fn register(&self, name: &str, body: &Value) -> ApiResult<Value> {
         let token = body["token"]
             .as_str()
-            .filter(|t| hearth::registrar::valid_token(t))
-            .ok_or_else(|| ApiError::malformed("token: expected a challenge token"))?;
+            .filter(|t| valid_token(t))
+            .ok_or_else(|| ApiError::Malformed("token: expected a challenge token".into()))?;
         let text = |k: &str, max: usize| -> ApiResult<String> {
             let v = body.pointer(k).and_then(Value::as_str).unwrap_or("");
             if v.chars().count() > max || v.chars().any(char::is_control) {
-                return Err(ApiError::malformed(format!(
+                return Err(ApiError::Malformed(format!(
                     "{k}: at most {max} printable characters"
                 )));
             }
@@ -434,21 +336,19 @@ impl Core {
         let software_version = text("/software/version", 64)?;
         let policy = body["registration_policy"].as_str().unwrap_or("unknown");
         if !["open", "invite_only", "closed", "unknown"].contains(&policy) {
-            return Err(ApiError::malformed(
-                "registration_policy: one of open, invite_only, closed",
+            return Err(ApiError::Malformed(
+                "registration_policy: one of open, invite_only, closed".into(),
             ));
         }
         if let Some(s) = self.db.server(name).await?
             && s.locked
         {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "R_DELISTED",
-                format!("{name} was delisted by the registrar operator"),
-            ));
+            return Err(ApiError::Delisted(format!(
+                "{name} was delisted by the registrar operator"
+            )));
         }
         let now = now_ms();
-        let fail = |m: String| ApiError::new(StatusCode::FORBIDDEN, "R_VERIFICATION_FAILED", m);
+        let fail = ApiError::VerificationFailed;
         if !self.db.take_challenge(token, name, now).await? {
             return Err(fail(format!("no pending challenge {token} for {name}")));
         }
@@ -539,7 +439,7 @@ impl Core {
             .server(name)
             .await?
             .filter(|s| s.status != "delisted")
-            .ok_or_else(|| ApiError::not_found(format!("{name} is not registered")))?;
+            .ok_or_else(|| ApiError::NotFound(format!("{name} is not registered")))?;
         let doc: Value = serde_json::from_str(&s.key_document).map_err(ApiError::internal)?;
         let valid_until = doc["valid_until_ts"]
             .as_u64()
@@ -592,7 +492,7 @@ impl Core {
                 Ok(true)
             }
             Err(e) => {
-                tracing::info!(server = name, error = %e.error, "re-verification failed");
+                tracing::info!(server = name, error = %e, "re-verification failed");
                 self.db
                     .server_check_failed(
                         name,
@@ -633,30 +533,34 @@ impl Core {
         check_guild_id(guild_id)?;
         let obj = summary
             .as_object()
-            .ok_or_else(|| ApiError::malformed("a summary is a JSON object"))?;
+            .ok_or_else(|| ApiError::Malformed("a summary is a JSON object".into()))?;
         if obj.get("server_name").and_then(Value::as_str) != Some(name)
             || obj.get("guild_id").and_then(Value::as_str) != Some(guild_id)
         {
-            return Err(ApiError::malformed(
-                "server_name and guild_id must match the path",
+            return Err(ApiError::Malformed(
+                "server_name and guild_id must match the path".into(),
             ));
         }
         let s = |k: &str| obj.get(k).and_then(Value::as_str);
         let gname = s("name").unwrap_or("");
         if !(1..=100).contains(&gname.chars().count()) {
-            return Err(ApiError::malformed("name: 1-100 characters"));
+            return Err(ApiError::Malformed("name: 1-100 characters".into()));
         }
         let description = match obj.get("description") {
             None | Some(Value::Null) => "",
             Some(Value::String(d)) if d.chars().count() <= 300 => d.as_str(),
-            _ => return Err(ApiError::malformed("description: at most 300 characters")),
+            _ => {
+                return Err(ApiError::Malformed(
+                    "description: at most 300 characters".into(),
+                ));
+            }
         };
         match obj.get("icon") {
             None | Some(Value::Null) => {}
             Some(Value::String(i)) if i.len() <= 256 => {}
             _ => {
-                return Err(ApiError::malformed(
-                    "icon: a hash of at most 256 characters",
+                return Err(ApiError::Malformed(
+                    "icon: a hash of at most 256 characters".into(),
                 ));
             }
         }
@@ -664,7 +568,7 @@ impl Core {
             obj.get(k)
                 .and_then(Value::as_i64)
                 .filter(|n| (0..=1_000_000_000).contains(n))
-                .ok_or_else(|| ApiError::malformed(format!("{k}: a non-negative integer")))
+                .ok_or_else(|| ApiError::Malformed(format!("{k}: a non-negative integer")))
         };
         let member_count = count("member_count")?;
         let online_count = count("online_count")?;
@@ -683,10 +587,12 @@ impl Core {
                                 })
                         })
                         .map(str::to_owned)
-                        .ok_or_else(|| ApiError::malformed("tags: 1-24 characters of [a-z0-9-]"))
+                        .ok_or_else(|| {
+                            ApiError::Malformed("tags: 1-24 characters of [a-z0-9-]".into())
+                        })
                 })
                 .collect::<ApiResult<_>>()?,
-            _ => return Err(ApiError::malformed("tags: at most 5")),
+            _ => return Err(ApiError::Malformed("tags: at most 5".into())),
         };
         let language = s("language").unwrap_or("");
         if language.len() > 16
@@ -694,14 +600,18 @@ impl Core {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(ApiError::malformed("language: a locale such as en-US"));
+            return Err(ApiError::Malformed(
+                "language: a locale such as en-US".into(),
+            ));
         }
         let invite = s("invite_code").unwrap_or("");
         if !(1..=32).contains(&invite.len()) || !invite.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(ApiError::malformed("invite_code: 1-32 letters and digits"));
+            return Err(ApiError::Malformed(
+                "invite_code: 1-32 letters and digits".into(),
+            ));
         }
         if ts > now_ms() as u64 + MAX_CLOCK_SKEW_MS {
-            return Err(ApiError::malformed("ts is in the future"));
+            return Err(ApiError::Malformed("ts is in the future".into()));
         }
         let key_id = sign::signatures(summary)?
             .get(name)
@@ -717,14 +627,10 @@ impl Core {
         )?;
         let (exists, total) = self.db.guild_counts(name, guild_id).await?;
         if !exists && total >= self.config.max_guilds_per_server {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "R_LIMIT_EXCEEDED",
-                format!(
-                    "at most {} guilds per server",
-                    self.config.max_guilds_per_server
-                ),
-            ));
+            return Err(ApiError::LimitExceeded(format!(
+                "at most {} guilds per server",
+                self.config.max_guilds_per_server
+            )));
         }
         let search_text = format!("{} {} {}", gname, description, tags.join(" ")).to_lowercase();
         self.db
@@ -757,11 +663,7 @@ impl Core {
             .await?
             .filter(|s| s.status != "delisted")
             .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "R_NOT_REGISTERED",
-                    format!("{name} is not a listed server: register first"),
-                )
+                ApiError::NotRegistered(format!("{name} is not a listed server: register first"))
             })
     }
 
@@ -773,13 +675,13 @@ impl Core {
         self.require_listed(name).await?;
         let handle = format!("{localpart}@{name}");
         hearth_federation::names::parse_handle(&handle)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "R_BAD_NAME", e.to_string()))?;
+            .map_err(|e| ApiError::BadName(e.to_string()))?;
         let obj = card
             .as_object()
-            .ok_or_else(|| ApiError::malformed("a card is a JSON object"))?;
+            .ok_or_else(|| ApiError::Malformed("a card is a JSON object".into()))?;
         if obj.get("handle").and_then(Value::as_str) != Some(handle.as_str()) {
-            return Err(ApiError::malformed(
-                "handle must be localpart@server of the path",
+            return Err(ApiError::Malformed(
+                "handle must be localpart@server of the path".into(),
             ));
         }
         let mut out = serde_json::Map::new();
@@ -796,17 +698,15 @@ impl Core {
                     out.insert(k.into(), json!(v));
                 }
                 _ => {
-                    return Err(ApiError::malformed(format!(
+                    return Err(ApiError::Malformed(format!(
                         "{k}: a string of at most {max} characters"
                     )));
                 }
             }
         }
         if self.db.handle_count(name).await? >= self.config.max_handles_per_server {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "R_LIMIT_EXCEEDED",
-                "too many handles for this server",
+            return Err(ApiError::LimitExceeded(
+                "too many handles for this server".into(),
             ));
         }
         self.db
@@ -827,7 +727,7 @@ impl Core {
 fn count_ts(v: Option<&Value>, k: &str) -> ApiResult<u64> {
     v.and_then(Value::as_u64)
         .filter(|n| *n <= hearth_federation::canonical::MAX_SAFE_INTEGER)
-        .ok_or_else(|| ApiError::malformed(format!("{k}: ms since the Unix epoch")))
+        .ok_or_else(|| ApiError::Malformed(format!("{k}: ms since the Unix epoch")))
 }
 
 /// Guild ids are snowflakes: 1-20 decimal digits.
@@ -838,7 +738,7 @@ pub fn check_guild_id(id: &str) -> ApiResult<()> {
     if (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(ApiError::malformed("guild id: 1-20 digits"))
+        Err(ApiError::Malformed("guild id: 1-20 digits".into()))
     }
 }
 

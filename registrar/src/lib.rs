@@ -3,25 +3,29 @@
 //!
 //! - [`config`]: typed configuration (defaults → TOML → `HEARTH_REGISTRAR_*`);
 //! - [`storage`]: SQLite (default) or PostgreSQL, own migrations;
+//! - [`error`]: [`error::ApiError`], mapped once to status and body;
 //! - [`core`]: the rules (authentication, challenge verification, key history, liveness,
 //!   notary, summaries, handles, deny list);
 //! - [`api`]: the HTTP API (axum), served over HTTPS when `tls_cert`/`tls_key` are set.
 //!
-//! Signing, keys and names come from `hearth_federation`; discovery and the outbound safety
-//! rules (address policy, CA roots, size/time/redirect caps) from the homeserver's
-//! `hearth::registrar::SafeHttp`, so a homeserver and the registrar resolve and fetch alike.
+//! Signing, keys, names, discovery, the outbound safety rules (`hearth_federation::http::
+//! SafeHttp`: address policy, CA roots, size/time/redirect caps), the TLS listener and the
+//! rate limiter come from `hearth_federation`, storage plumbing from `hearth_db`, so a
+//! homeserver and the registrar resolve, fetch and store alike without the registrar
+//! depending on the homeserver.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hearth::s2s::tls::{TlsListener, server_config};
 use hearth_federation::keys::PublicKey;
+use hearth_federation::tls::{TlsListener, server_config};
 use tokio::net::TcpListener;
 
 pub mod api;
 pub mod config;
 pub mod core;
+pub mod error;
 pub mod storage;
 
 pub use config::RegistrarConfig;
@@ -93,7 +97,7 @@ impl Registrar {
             loop {
                 t.tick().await;
                 if let Err(e) = core.check_due().await {
-                    tracing::warn!(error = %e.error, "liveness pass failed");
+                    tracing::warn!(error = %e, "liveness pass failed");
                 }
                 n += 1;
                 if n.is_multiple_of(100) {

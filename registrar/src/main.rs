@@ -70,7 +70,7 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             std::env::var("RUST_LOG")
-                .unwrap_or_else(|_| "hearth_registrar=info,hearth=warn".into()),
+                .unwrap_or_else(|_| "hearth_registrar=info,hearth_federation=warn".into()),
         )
         .init();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -99,7 +99,7 @@ async fn main() {
         Command::Admin { command } => {
             let db = Db::connect(&config).await.unwrap_or_else(|e| fail(e));
             db.migrate().await.unwrap_or_else(|e| fail(e));
-            let now = hearth::storage::now_ms();
+            let now = hearth_db::now_ms();
             match command {
                 Admin::Delist { server, reason } => {
                     match db.set_delisted(&server, true, &reason).await {

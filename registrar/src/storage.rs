@@ -2,33 +2,38 @@
 //! SQL both accept (`$n` placeholders, `ON CONFLICT`), migrations in
 //! `registrar/migrations/{sqlite,postgres}`.
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use hearth_db::on_db;
 
 use crate::config::RegistrarConfig;
 
 /// A database error (logged, answered as 500 `R_INTERNAL`).
 pub type DbResult<T> = Result<T, sqlx::Error>;
 
-/// A database handle (cheap to clone).
+/// The registrar's database: the shared [`hearth_db::Db`] handle (SQLite or PostgreSQL pool,
+/// cheap to clone) with the registrar's statements as methods; dereferences to the pool.
 #[derive(Clone, Debug)]
-pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+pub struct Db(hearth_db::Db);
+
+impl std::ops::Deref for Db {
+    type Target = hearth_db::Db;
+    fn deref(&self) -> &hearth_db::Db {
+        &self.0
+    }
 }
 
-macro_rules! on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Db::Sqlite($pool) => $body,
-            Db::Postgres($pool) => $body,
-        }
-    };
+impl AsRef<hearth_db::Db> for Db {
+    fn as_ref(&self) -> &hearth_db::Db {
+        &self.0
+    }
 }
+
+/// The registrar's migrations (`registrar/migrations/{sqlite,postgres}`).
+pub static MIGRATIONS: hearth_db::Migrations = hearth_db::Migrations {
+    sqlite: &SQLITE_MIGRATIONS,
+    postgres: &POSTGRES_MIGRATIONS,
+};
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// A registered server.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -102,55 +107,27 @@ fn like_escape(s: &str) -> String {
 
 impl Db {
     /// Connects to `config.database_url()` (`postgres://` selects PostgreSQL; anything else is
-    /// a SQLite path, created if missing, WAL, foreign keys on).
+    /// a SQLite path, `data_dir` created if missing, WAL, foreign keys on); see
+    /// [`hearth_db::Db::connect`].
     ///
     /// # Errors
-    /// Connection errors.
+    /// Connection errors, described.
     pub async fn connect(config: &RegistrarConfig) -> Result<Db, String> {
-        let url = config.database_url();
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(&url).map_err(|e| e.to_string())?;
-            let pool = PgPoolOptions::new()
-                .max_connections(config.database_max_connections.max(1))
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(opts)
-                .await
-                .map_err(|e| format!("database: {e}"))?;
-            Ok(Db::Postgres(pool))
-        } else {
-            std::fs::create_dir_all(&config.data_dir)
-                .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
-            let opts = SqliteConnectOptions::from_str(&url)
-                .map_err(|e| e.to_string())?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(config.database_max_connections.max(1))
-                .connect_with(opts)
-                .await
-                .map_err(|e| format!("database: {e}"))?;
-            Ok(Db::Sqlite(pool))
-        }
+        let mut opts =
+            hearth_db::ConnectOptions::new(config.database_url(), config.database_max_connections);
+        opts.create_dir = Some(config.data_dir.clone());
+        hearth_db::Db::connect(&opts)
+            .await
+            .map(Db)
+            .map_err(|e| e.to_string())
     }
 
     /// Applies pending migrations.
     ///
     /// # Errors
-    /// Migration errors.
+    /// Migration errors, described.
     pub async fn migrate(&self) -> Result<(), String> {
-        match self {
-            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await,
-            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
-        }
-        .map_err(|e| format!("migration failed: {e}"))
-    }
-
-    /// Closes the pool.
-    pub async fn close(&self) {
-        on_db!(self, p => p.close().await)
+        self.0.migrate(MIGRATIONS).await.map_err(|e| e.to_string())
     }
 
     // ---- signing key ----------------------------------------------------------------

@@ -30,13 +30,14 @@ use rand::Rng;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::error::Error;
+use crate::error::{Error, FedRefusal, MlsRefusal};
 use crate::http::{Auth, Body, P, Q};
 use crate::s2s::{FedError, FedRejection, Federation, SignedRequest};
 use crate::service::Hearth;
 use crate::storage::now_ms;
 use crate::wire;
 
+pub mod hub;
 pub mod service;
 
 /// The one ciphersuite accepted.
@@ -55,21 +56,6 @@ pub const MAX_KEY_PACKAGES: usize = 100;
 pub const MAX_INBOX_PAGE: i64 = 500;
 /// Longest wait between outbox delivery attempts.
 pub const MAX_BACKOFF_MS: i64 = 3_600_000;
-
-/// Error codes of the MLS routes (spec/mls.md §6).
-pub mod code {
-    pub const UNKNOWN_DEVICE: u32 = 10070;
-    pub const UNKNOWN_GROUP: u32 = 10071;
-    pub const BAD_MESSAGE: u32 = 60001;
-    pub const BAD_KEY_PACKAGE: u32 = 60002;
-    pub const WRONG_DEVICE: u32 = 60003;
-    pub const WRONG_EPOCH: u32 = 60004;
-    pub const NOT_MEMBER: u32 = 60005;
-    pub const INVALID_COMMIT: u32 = 60006;
-    pub const EXTERNAL_COMMIT: u32 = 60007;
-    pub const GROUP_EXISTS: u32 = 60008;
-    pub const FEDERATION: u32 = 60009;
-}
 
 /// The MLS services of one homeserver: the service layer, the federation layer (remote
 /// claims, hub submissions, delivery) and the MLS in-memory state. Dereferences to
@@ -141,136 +127,69 @@ impl std::fmt::Debug for MlsState {
     }
 }
 
-/// An MLS route's error: a core [`Error`], or an MLS refusal in Discord's format
-/// `{code, message}` plus `epoch` for 409 wrong epoch.
-#[derive(Debug)]
-pub enum MlsError {
-    Core(Error),
-    Mls {
-        status: u16,
-        code: u32,
-        message: String,
-        epoch: Option<u64>,
-    },
+/// A 400 50035 error on `field` (`BASE_TYPE_INVALID`).
+pub(crate) fn form(field: &str, message: &str) -> Error {
+    crate::error::field_error(field, "BASE_TYPE_INVALID", message)
 }
 
-impl From<Error> for MlsError {
-    fn from(e: Error) -> Self {
-        MlsError::Core(e)
-    }
+/// 400 60001.
+pub(crate) fn bad_message(m: &str) -> Error {
+    Error::Mls(MlsRefusal::BadMessage(m.to_owned()))
 }
 
-impl MlsError {
-    pub fn new(status: u16, code: u32, message: &str) -> Self {
-        MlsError::Mls {
-            status,
-            code,
-            message: message.to_owned(),
-            epoch: None,
-        }
-    }
-    pub fn form(field: &str, message: &str) -> Self {
-        let mut f = crate::error::FieldErrors::new();
-        f.add(field, "BASE_TYPE_INVALID", message);
-        MlsError::Core(Error::InvalidForm(f))
-    }
-    pub fn bad_message(m: &str) -> Self {
-        Self::new(400, code::BAD_MESSAGE, m)
-    }
-    pub fn bad_key_package(m: &str) -> Self {
-        Self::new(400, code::BAD_KEY_PACKAGE, m)
-    }
-    pub fn invalid_commit(m: &str) -> Self {
-        Self::new(400, code::INVALID_COMMIT, &format!("Invalid commit: {m}"))
-    }
-    pub fn wrong_epoch(current: u64) -> Self {
-        MlsError::Mls {
-            status: 409,
-            code: code::WRONG_EPOCH,
-            message: format!("Wrong epoch: the group is at epoch {current}"),
-            epoch: Some(current),
-        }
-    }
-
-    fn status(&self) -> StatusCode {
-        match self {
-            MlsError::Core(e) => e.status(),
-            MlsError::Mls { status, .. } => {
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
-            }
-        }
-    }
-
-    fn body(&self) -> Value {
-        match self {
-            MlsError::Core(e) => e.body(),
-            MlsError::Mls {
-                code,
-                message,
-                epoch,
-                ..
-            } => {
-                let mut v = json!({"code": code, "message": message});
-                if let Some(e) = epoch {
-                    v["epoch"] = json!(e);
-                }
-                v
-            }
-        }
-    }
-
-    /// The federation form: 200 with `{ok: false, status, error: body}` (peers do not pass
-    /// error bodies through, and these are application answers, not transport failures).
-    fn relayed(&self) -> Value {
-        json!({"ok": false, "status": self.status().as_u16(), "error": self.body()})
-    }
-
-    /// Decodes a relayed answer: `{ok: true, result}` or an error.
-    pub fn from_relayed(v: Value) -> Result<Value, MlsError> {
-        if v["ok"] == json!(true) {
-            return Ok(v["result"].clone());
-        }
-        let status = v["status"].as_u64().unwrap_or(502) as u16;
-        let status = if (400..500).contains(&status) {
-            status
-        } else {
-            502
-        };
-        let err = &v["error"];
-        Err(MlsError::Mls {
-            status,
-            code: err["code"].as_u64().unwrap_or(code::FEDERATION as u64) as u32,
-            message: err["message"]
-                .as_str()
-                .unwrap_or("refused by the remote server")
-                .to_owned(),
-            epoch: err["epoch"].as_u64(),
-        })
-    }
+/// 400 60002.
+pub(crate) fn bad_key_package(m: &str) -> Error {
+    Error::Mls(MlsRefusal::BadKeyPackage(m.to_owned()))
 }
 
-impl IntoResponse for MlsError {
-    fn into_response(self) -> Response {
-        match self {
-            MlsError::Core(e) => e.into_response(),
-            e => (e.status(), axum::Json(e.body())).into_response(),
-        }
-    }
+/// 400 60006.
+pub(crate) fn invalid_commit(m: &str) -> Error {
+    Error::Mls(MlsRefusal::InvalidCommit(m.to_owned()))
 }
 
-fn relay(r: Result<Value, MlsError>) -> axum::Json<Value> {
+/// The federation form of an answer: `{ok: true, result}`, or 200 with `{ok: false, status,
+/// error: body}` (peers do not pass error bodies through, and these are application answers,
+/// not transport failures).
+fn relayed(e: &Error) -> Value {
+    json!({"ok": false, "status": e.status().as_u16(), "error": e.body()})
+}
+
+/// Decodes a relayed answer: `{ok: true, result}` or the hub's refusal.
+pub(crate) fn from_relayed(v: Value) -> Result<Value, Error> {
+    if v["ok"] == json!(true) {
+        return Ok(v["result"].clone());
+    }
+    let status = v["status"].as_u64().unwrap_or(502) as u16;
+    let status = if (400..500).contains(&status) {
+        status
+    } else {
+        502
+    };
+    let err = &v["error"];
+    Err(Error::Mls(MlsRefusal::Relayed {
+        status,
+        code: err["code"].as_u64().unwrap_or(60009) as u32,
+        message: err["message"]
+            .as_str()
+            .unwrap_or("refused by the remote server")
+            .to_owned(),
+        epoch: err["epoch"].as_u64(),
+    }))
+}
+
+fn relay(r: Result<Value, Error>) -> axum::Json<Value> {
     axum::Json(match r {
         Ok(v) => json!({"ok": true, "result": v}),
-        Err(MlsError::Core(Error::Internal(e))) => {
+        Err(Error::Internal(e)) => {
             tracing::error!(error = %e, "mls federation request failed");
             json!({"ok": false, "status": 500, "error": {"code": 0, "message": "internal error"}})
         }
-        Err(e) => e.relayed(),
+        Err(e) => relayed(&e),
     })
 }
 
 type H = State<MlsApi>;
-type Res = Result<axum::Json<Value>, MlsError>;
+type Res = Result<axum::Json<Value>, Error>;
 
 // ---------------------------------------------------------------------------------------
 // Client routes (mounted under /api, /api/v9, /api/v10)
@@ -293,7 +212,7 @@ async fn register_device(
     State(h): H,
     Auth(a): Auth,
     Body(b): Body<wire::MlsRegisterDeviceBody>,
-) -> Result<Response, MlsError> {
+) -> Result<Response, Error> {
     let v = h.mls_register_device(&a, &b.signature_key).await?;
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
@@ -340,7 +259,7 @@ async fn create_group(
     State(h): H,
     Auth(a): Auth,
     Body(b): Body<wire::MlsCreateGroupBody>,
-) -> Result<Response, MlsError> {
+) -> Result<Response, Error> {
     let v = h
         .mls_create_group(&a, &b.device_id, &b.group_info, &b.ratchet_tree)
         .await?;
@@ -376,7 +295,7 @@ fn handle_server(handle: &str) -> Option<&str> {
 }
 
 fn forbidden(m: &str) -> FedRejection {
-    FedRejection::new(StatusCode::FORBIDDEN, "H_FORBIDDEN", m)
+    FedRejection::refuse(FedRefusal::Forbidden(m.to_owned()))
 }
 
 async fn fed_claim(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>, FedRejection> {
@@ -394,7 +313,7 @@ async fn fed_submit(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>
     }
     let bytes = match hearth_federation::b64::decode(&b.message, "message") {
         Ok(x) => x,
-        Err(e) => return Ok(relay(Err(MlsError::form("message", &e.to_string())))),
+        Err(e) => return Ok(relay(Err(form("message", &e.to_string())))),
     };
     Ok(relay(
         h.0.mls_hub_submit(
@@ -412,9 +331,7 @@ async fn fed_submit(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>
 /// order. Every item must come from its group's hub; each is stored idempotently.
 async fn fed_deliver(State(h): H, req: SignedRequest) -> Result<axum::Json<Value>, FedRejection> {
     let body: Value = req.json()?;
-    let malformed = |e: serde_json::Error| {
-        FedRejection::new(StatusCode::BAD_REQUEST, "H_MALFORMED", format!("body: {e}"))
-    };
+    let malformed = |e: serde_json::Error| FedRejection::malformed(format!("body: {e}"));
     let items: Vec<wire::MlsDeliverItem> = match body.get("items") {
         Some(items) => serde_json::from_value(items.clone()).map_err(malformed)?,
         None => vec![serde_json::from_value(body).map_err(malformed)?],
@@ -432,11 +349,7 @@ async fn fed_deliver(State(h): H, req: SignedRequest) -> Result<axum::Json<Value
     for item in &items {
         n += h.mls_receive(item).await.map_err(|e| {
             tracing::error!(error = %e, "mls delivery failed");
-            FedRejection::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "H_INTERNAL",
-                "internal error",
-            )
+            FedRejection(Error::internal("mls delivery failed"))
         })?;
     }
     Ok(axum::Json(json!({"stored": n})))

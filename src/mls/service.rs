@@ -1,11 +1,17 @@
-//! The MLS services of a homeserver (spec/mls.md): the Authentication Service for its own
-//! users (device credentials), the KeyPackage directory, and the Delivery Service (the hub of
-//! the groups its users created, and the inboxes of its users' devices).
+//! The rules of the MLS services (spec/mls.md): the Authentication Service (device
+//! credentials signed with the server key) and the KeyPackage directory (validated uploads,
+//! stock, atomic claims with a last-resort fallback, claim limits and the DM policy, remote
+//! claims through federation). The hub and the inboxes are in [`super::hub`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
+use super::{
+    CIPHERSUITE, CLAIMS_PER_MINUTE_PER_CLAIMER, CLAIMS_PER_MINUTE_PER_TARGET,
+    CREDENTIAL_VALIDITY_MS, MAX_KEY_PACKAGES,
+};
+use crate::error::{Error, MlsRefusal, Rule, Unknown};
+use crate::service::Actor;
+use crate::storage::MlsDeviceRow;
+use crate::storage::{UserRow, now_ms};
+use crate::wire;
 use hearth_federation::b64;
 use hearth_federation::device::DeviceCredential;
 use openmls::prelude::tls_codec::Deserialize as _;
@@ -13,21 +19,9 @@ use openmls::prelude::*;
 use openmls_rust_crypto::{MemoryStorage, RustCrypto};
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
-use super::{
-    APPLICATION_EPOCH_WINDOW, CIPHERSUITE, CLAIMS_PER_MINUTE_PER_CLAIMER,
-    CLAIMS_PER_MINUTE_PER_TARGET, CREDENTIAL_VALIDITY_MS, MAX_INBOX_PAGE, MAX_KEY_PACKAGES,
-    MlsError, code,
-};
-use crate::error::{Error, Rule, Unknown};
-use crate::events::{Audience, Event};
-use crate::service::Actor;
-use crate::snowflake::Snowflake;
-use crate::storage::{MlsDeviceRow, MlsGroupRow, MlsInboxRow, MlsLogEntry};
-use crate::storage::{UserRow, now_ms};
-use crate::wire;
-
-type R<T> = std::result::Result<T, MlsError>;
+pub(super) type R<T> = std::result::Result<T, Error>;
 
 /// A member device as the hub routes to it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,16 +33,16 @@ pub struct DeviceAddr {
 }
 
 impl DeviceAddr {
-    fn server(&self) -> &str {
+    pub(super) fn server(&self) -> &str {
         self.user.rsplit_once('@').map_or("", |(_, s)| s)
     }
 }
 
-fn b64d(text: &str, field: &'static str) -> R<Vec<u8>> {
-    b64::decode(text, field).map_err(|e| MlsError::form(field, &e.to_string()))
+pub(super) fn b64d(text: &str, field: &'static str) -> R<Vec<u8>> {
+    b64::decode(text, field).map_err(|e| super::form(field, &e.to_string()))
 }
 
-fn device_of_credential(c: &Credential) -> Option<DeviceAddr> {
+pub(super) fn device_of_credential(c: &Credential) -> Option<DeviceAddr> {
     let basic = BasicCredential::try_from(c.clone()).ok()?;
     let (dc, _) = DeviceCredential::parse(basic.identity()).ok()?;
     Some(DeviceAddr {
@@ -59,7 +53,7 @@ fn device_of_credential(c: &Credential) -> Option<DeviceAddr> {
 
 /// The hub's public state of a group: a [`PublicGroup`] in a [`MemoryStorage`] that is
 /// serialized to the `mls_groups.state` column.
-fn save_storage(storage: &MemoryStorage) -> String {
+pub(super) fn save_storage(storage: &MemoryStorage) -> String {
     let values = storage.values.read().expect("storage lock");
     let mut pairs: Vec<(String, String)> = values
         .iter()
@@ -69,7 +63,7 @@ fn save_storage(storage: &MemoryStorage) -> String {
     serde_json::to_string(&pairs).expect("strings serialize")
 }
 
-fn load_storage(text: &str) -> crate::error::Result<MemoryStorage> {
+pub(super) fn load_storage(text: &str) -> crate::error::Result<MemoryStorage> {
     let pairs: Vec<(String, String)> = serde_json::from_str(text).map_err(Error::internal)?;
     let storage = MemoryStorage::default();
     {
@@ -87,24 +81,24 @@ fn load_storage(text: &str) -> crate::error::Result<MemoryStorage> {
 /// `hub/…` group ids: the hub is the part before the first `/`.
 pub fn hub_of(group_id: &[u8]) -> R<(String, String)> {
     let text = std::str::from_utf8(group_id)
-        .map_err(|_| MlsError::bad_message("group id must be UTF-8 \"hub/random\""))?;
+        .map_err(|_| super::bad_message("group id must be UTF-8 \"hub/random\""))?;
     let (hub, rest) = text
         .split_once('/')
-        .ok_or_else(|| MlsError::bad_message("group id must be \"hub/random\""))?;
+        .ok_or_else(|| super::bad_message("group id must be \"hub/random\""))?;
     if hub.is_empty() || rest.len() < 16 || rest.len() > 128 {
-        return Err(MlsError::bad_message("group id must be \"hub/random\""));
+        return Err(super::bad_message("group id must be \"hub/random\""));
     }
     Ok((hub.to_owned(), text.to_owned()))
 }
 
-fn parse_mls_message(bytes: &[u8]) -> R<MlsMessageBodyIn> {
+pub(super) fn parse_mls_message(bytes: &[u8]) -> R<MlsMessageBodyIn> {
     let msg = MlsMessageIn::tls_deserialize_exact(bytes)
-        .map_err(|e| MlsError::bad_message(&format!("not an MLS message: {e}")))?;
+        .map_err(|e| super::bad_message(&format!("not an MLS message: {e}")))?;
     Ok(msg.extract())
 }
 
 impl super::Mls {
-    fn handle_of(&self, user: &UserRow) -> String {
+    pub(super) fn handle_of(&self, user: &UserRow) -> String {
         format!(
             "{}@{}",
             user.username.to_lowercase(),
@@ -113,18 +107,16 @@ impl super::Mls {
     }
 
     /// Loads `device_id` and checks that it belongs to `actor`.
-    async fn own_device(&self, actor: &Actor, device_id: &str) -> R<MlsDeviceRow> {
+    pub(super) async fn own_device(&self, actor: &Actor, device_id: &str) -> R<MlsDeviceRow> {
         let id: i64 = device_id
             .parse()
-            .map_err(|_| MlsError::form("device_id", "not a device id"))?;
+            .map_err(|_| super::form("device_id", "not a device id"))?;
         match self.db.mls_device(id).await? {
             Some(d) if d.user_id == actor.user.id => Ok(d),
-            Some(_) => Err(MlsError::new(
-                403,
-                code::WRONG_DEVICE,
+            Some(_) => Err(Error::Mls(MlsRefusal::WrongDevice(
                 "This device does not belong to you",
-            )),
-            None => Err(MlsError::new(404, code::UNKNOWN_DEVICE, "Unknown device")),
+            ))),
+            None => Err(Error::Mls(MlsRefusal::UnknownDevice)),
         }
     }
 
@@ -135,7 +127,7 @@ impl super::Mls {
     pub async fn mls_register_device(&self, actor: &Actor, signature_key: &str) -> R<Value> {
         let key = b64d(signature_key, "signature_key")?;
         if key.len() != 32 {
-            return Err(MlsError::form(
+            return Err(super::form(
                 "signature_key",
                 "must be a 32-byte Ed25519 public key",
             ));
@@ -163,12 +155,12 @@ impl super::Mls {
         match self.db.mls_insert_device(&row).await {
             Ok(()) => {}
             Err(Error::Internal(e)) if e.contains("UNIQUE") || e.contains("unique") => {
-                return Err(MlsError::form(
+                return Err(super::form(
                     "signature_key",
                     "this key is registered already",
                 ));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
         Ok(json!({
             "device_id": id.to_string(),
@@ -195,7 +187,7 @@ impl super::Mls {
 
     /// Validates one uploaded KeyPackage for `device` (signature and lifetime through
     /// openmls, lifetime range, ciphersuite, credential = the device's, last-resort flag).
-    fn mls_check_key_package(
+    pub(super) fn mls_check_key_package(
         &self,
         device: &MlsDeviceRow,
         bytes: &[u8],
@@ -204,23 +196,23 @@ impl super::Mls {
         let crypto = RustCrypto::default();
         let kp_in = match parse_mls_message(bytes) {
             Ok(MlsMessageBodyIn::KeyPackage(kp)) => kp,
-            Ok(_) => return Err(MlsError::bad_key_package("not a KeyPackage")),
+            Ok(_) => return Err(super::bad_key_package("not a KeyPackage")),
             Err(_) => KeyPackageIn::tls_deserialize_exact(bytes)
-                .map_err(|e| MlsError::bad_key_package(&format!("not a KeyPackage: {e}")))?,
+                .map_err(|e| super::bad_key_package(&format!("not a KeyPackage: {e}")))?,
         };
         let kp = kp_in
             .validate(&crypto, ProtocolVersion::Mls10)
-            .map_err(|e| MlsError::bad_key_package(&format!("invalid KeyPackage: {e}")))?;
+            .map_err(|e| super::bad_key_package(&format!("invalid KeyPackage: {e}")))?;
         if kp.ciphersuite() != CIPHERSUITE {
-            return Err(MlsError::bad_key_package(
+            return Err(super::bad_key_package(
                 "unsupported ciphersuite (only MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519)",
             ));
         }
         if !kp.life_time().has_acceptable_range() {
-            return Err(MlsError::bad_key_package("lifetime range too long"));
+            return Err(super::bad_key_package("lifetime range too long"));
         }
         if kp.last_resort() != want_last_resort {
-            return Err(MlsError::bad_key_package(if want_last_resort {
+            return Err(super::bad_key_package(if want_last_resort {
                 "last_resort must be a last-resort KeyPackage"
             } else {
                 "a last-resort KeyPackage goes in last_resort"
@@ -228,15 +220,15 @@ impl super::Mls {
         }
         let leaf = kp.leaf_node();
         if b64::encode(leaf.signature_key().as_slice()) != device.signature_key {
-            return Err(MlsError::bad_key_package(
+            return Err(super::bad_key_package(
                 "the leaf's signature key is not this device's",
             ));
         }
         let basic = BasicCredential::try_from(leaf.credential().clone())
-            .map_err(|_| MlsError::bad_key_package("the credential must be a basic credential"))?;
+            .map_err(|_| super::bad_key_package("the credential must be a basic credential"))?;
         let stored = b64::decode(&device.credential, "credential").map_err(Error::internal)?;
         if basic.identity() != stored.as_slice() {
-            return Err(MlsError::bad_key_package(
+            return Err(super::bad_key_package(
                 "the credential is not this device's current credential",
             ));
         }
@@ -255,7 +247,7 @@ impl super::Mls {
     ) -> R<Value> {
         let device = self.own_device(actor, device_id).await?;
         if packages.len() > MAX_KEY_PACKAGES {
-            return Err(MlsError::form("key_packages", "at most 100 per request"));
+            return Err(super::form("key_packages", "at most 100 per request"));
         }
         let mut checked = Vec::new();
         for p in packages {
@@ -270,7 +262,7 @@ impl super::Mls {
         }
         let (stock, _) = self.db.mls_stock(device.id, now_ms()).await?;
         if stock as usize + checked.len() > 500 {
-            return Err(MlsError::form("key_packages", "at most 500 in stock"));
+            return Err(super::form("key_packages", "at most 500 in stock"));
         }
         for (r, data, lr, exp) in checked {
             self.db
@@ -288,7 +280,7 @@ impl super::Mls {
     }
 
     /// Claim rate limits: per (claimer, target) and per claimer, per minute.
-    fn mls_claim_allowed(&self, claimer: &str, target: i64) -> R<()> {
+    pub(super) fn mls_claim_allowed(&self, claimer: &str, target: i64) -> R<()> {
         let now = Instant::now();
         let mut map = self.mls.claims.lock();
         let mut check = |key: (String, i64), limit: usize| -> R<()> {
@@ -307,8 +299,7 @@ impl super::Mls {
                     retry_after: retry.max(0.1),
                     global: false,
                     scope: "user",
-                }
-                .into());
+                });
             }
             Ok(())
         };
@@ -327,10 +318,10 @@ impl super::Mls {
     /// shares no guild, so any policy other than 0 refuses them; blocks are relationships
     /// between user rows, so a blocked user always has one and is always found. Errors:
     /// 403 50007.
-    async fn mls_dm_admits(&self, target: &UserRow, claimer: &str) -> R<()> {
+    pub(super) async fn mls_dm_admits(&self, target: &UserRow, claimer: &str) -> R<()> {
         let (local, server) = claimer
             .rsplit_once('@')
-            .ok_or_else(|| MlsError::form("user", "not a handle"))?;
+            .ok_or_else(|| super::form("user", "not a handle"))?;
         let (local, server) = (local.to_lowercase(), server.to_lowercase());
         if server == self.config.server_name && local == target.username.to_lowercase() {
             return Ok(()); // one's own devices
@@ -340,7 +331,7 @@ impl super::Mls {
         } else {
             self.db.remote_user(&server, &local).await?
         };
-        let refused = || Err(Error::Rule(Rule::CannotMessageUser).into());
+        let refused = || Err(Error::Rule(Rule::CannotMessageUser));
         if let Some(c) = &row
             && (self.db.relationship(target.id, c.id).await? == Some(2)
                 || self.db.relationship(c.id, target.id).await? == Some(2))
@@ -402,7 +393,7 @@ impl super::Mls {
             None => (user.to_lowercase(), self.config.server_name.clone()),
         };
         if local.is_empty() || server.is_empty() {
-            return Err(MlsError::form("user", "must be name@server"));
+            return Err(super::form("user", "must be name@server"));
         }
         if server == self.config.server_name {
             return self.mls_claim_local(&claimer, &local, exclude_device).await;
@@ -422,532 +413,10 @@ impl super::Mls {
             )
             .await
             .map_err(|e| {
-                MlsError::new(
-                    502,
-                    code::FEDERATION,
-                    &format!("cannot reach {server}: {e}"),
-                )
+                Error::Mls(MlsRefusal::Federation(format!(
+                    "cannot reach {server}: {e}"
+                )))
             })?;
-        MlsError::from_relayed(v)
+        super::from_relayed(v)
     }
-
-    // ---- groups and messages (DS) ----------------------------------------------------
-
-    fn mls_group_lock(&self, group_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.mls
-            .group_locks
-            .lock()
-            .entry(group_id.to_owned())
-            .or_default()
-            .clone()
-    }
-
-    /// `POST /mls/groups`: the creator registers a new group at epoch 0 (its GroupInfo and
-    /// ratchet tree); this server becomes its hub.
-    pub async fn mls_create_group(
-        &self,
-        actor: &Actor,
-        device_id: &str,
-        group_info: &str,
-        ratchet_tree: &str,
-    ) -> R<Value> {
-        let device = self.own_device(actor, device_id).await?;
-        let gi = b64d(group_info, "group_info")?;
-        let tree = b64d(ratchet_tree, "ratchet_tree")?;
-        let vgi = match parse_mls_message(&gi)? {
-            MlsMessageBodyIn::GroupInfo(g) => g,
-            _ => return Err(MlsError::bad_message("group_info is not a GroupInfo")),
-        };
-        let tree = RatchetTreeIn::tls_deserialize_exact(tree.as_slice())
-            .map_err(|e| MlsError::bad_message(&format!("ratchet_tree: {e}")))?;
-        let (hub, group_id) = hub_of(vgi.group_id().as_slice())?;
-        if hub != self.config.server_name {
-            return Err(MlsError::bad_message(
-                "the group id must name this server as its hub",
-            ));
-        }
-        if vgi.ciphersuite() != CIPHERSUITE {
-            return Err(MlsError::bad_message("unsupported ciphersuite"));
-        }
-        let crypto = RustCrypto::default();
-        let storage = MemoryStorage::default();
-        let (pg, _) =
-            PublicGroup::from_external(&crypto, &storage, tree, vgi, ProposalStore::new())
-                .map_err(|e| MlsError::bad_message(&format!("invalid group state: {e}")))?;
-        if pg.group_context().epoch().as_u64() != 0 {
-            return Err(MlsError::bad_message("a new group starts at epoch 0"));
-        }
-        let members: Vec<_> = pg.members().collect();
-        let me = DeviceAddr {
-            user: self.handle_of(&actor.user),
-            device_id: device.id.to_string(),
-        };
-        if members.len() != 1 || device_of_credential(&members[0].credential) != Some(me) {
-            return Err(MlsError::new(
-                403,
-                code::WRONG_DEVICE,
-                "a new group has exactly one member: the creating device",
-            ));
-        }
-        let row = MlsGroupRow {
-            group_id: group_id.clone(),
-            epoch: 0,
-            next_seq: 1,
-            state: save_storage(&storage),
-            created_by: actor.user.id,
-        };
-        if !self.db.mls_insert_group(&row, now_ms()).await? {
-            return Err(MlsError::new(
-                409,
-                code::GROUP_EXISTS,
-                "Group exists already",
-            ));
-        }
-        Ok(json!({"group_id": group_id, "epoch": 0, "hub": hub}))
-    }
-
-    /// `POST /mls/messages`: a commit bundle or an application message from one of the
-    /// actor's devices. Sent to the group's hub (here, or through federation).
-    pub async fn mls_send(
-        self: &Arc<Self>,
-        actor: &Actor,
-        device_id: &str,
-        message: &str,
-        welcome: Option<&str>,
-        group_info: Option<&str>,
-    ) -> R<Value> {
-        let device = self.own_device(actor, device_id).await?;
-        let bytes = b64d(message, "message")?;
-        let body = parse_mls_message(&bytes)?;
-        let gid = match &body {
-            MlsMessageBodyIn::PublicMessage(m) => m.group_id().as_slice().to_vec(),
-            MlsMessageBodyIn::PrivateMessage(m) => m.group_id().as_slice().to_vec(),
-            _ => {
-                return Err(MlsError::bad_message(
-                    "message must be a PublicMessage or PrivateMessage",
-                ));
-            }
-        };
-        let (hub, _) = hub_of(&gid)?;
-        let sender = self.handle_of(&actor.user);
-        let dev = device.id.to_string();
-        if hub == self.config.server_name {
-            return self
-                .mls_hub_submit(&sender, &dev, &bytes, welcome, group_info)
-                .await;
-        }
-        let req = serde_json::to_value(wire::MlsFedSubmitBody {
-            sender,
-            device_id: dev,
-            message: message.to_owned(),
-            welcome: welcome.map(str::to_owned),
-            group_info: group_info.map(str::to_owned),
-        })
-        .map_err(Error::internal)?;
-        let v = self
-            .fed
-            .request(
-                &hub,
-                Method::POST,
-                "/_hearth/federation/v1/mls/submit",
-                Some(&req),
-            )
-            .await
-            .map_err(|e| {
-                MlsError::new(502, code::FEDERATION, &format!("cannot reach {hub}: {e}"))
-            })?;
-        MlsError::from_relayed(v)
-    }
-
-    /// The hub accepts (or refuses) one message of `sender`'s device `device_id`.
-    pub async fn mls_hub_submit(
-        self: &Arc<Self>,
-        sender: &str,
-        device_id: &str,
-        bytes: &[u8],
-        welcome: Option<&str>,
-        group_info: Option<&str>,
-    ) -> R<Value> {
-        let body = parse_mls_message(bytes)?;
-        let (protocol, is_public): (ProtocolMessage, bool) = match body {
-            MlsMessageBodyIn::PublicMessage(m) => (m.into(), true),
-            MlsMessageBodyIn::PrivateMessage(m) => (m.into(), false),
-            _ => return Err(MlsError::bad_message("not a protocol message")),
-        };
-        let (hub, group_id) = hub_of(protocol.group_id().as_slice())?;
-        if hub != self.config.server_name {
-            return Err(MlsError::new(404, code::UNKNOWN_GROUP, "Unknown MLS group"));
-        }
-        let lock = self.mls_group_lock(&group_id);
-        let _guard = lock.lock().await;
-        let group = self
-            .db
-            .mls_group(&group_id)
-            .await?
-            .ok_or_else(|| MlsError::new(404, code::UNKNOWN_GROUP, "Unknown MLS group"))?;
-        let storage = load_storage(&group.state)?;
-        let gid = GroupId::from_slice(group_id.as_bytes());
-        let mut pg = PublicGroup::load(&storage, &gid)
-            .map_err(Error::internal)?
-            .ok_or_else(|| Error::internal("group state missing"))?;
-        let epoch = group.epoch as u64;
-        let msg_epoch = protocol.epoch().as_u64();
-        let sender_addr = DeviceAddr {
-            user: sender.to_owned(),
-            device_id: device_id.to_owned(),
-        };
-        let roster: BTreeSet<DeviceAddr> = pg
-            .members()
-            .filter_map(|m| device_of_credential(&m.credential))
-            .collect();
-        let now = now_ms();
-        match protocol.content_type() {
-            ContentType::Application => {
-                if is_public {
-                    return Err(MlsError::bad_message(
-                        "application messages must be PrivateMessages",
-                    ));
-                }
-                if msg_epoch > epoch || msg_epoch + APPLICATION_EPOCH_WINDOW <= epoch {
-                    return Err(MlsError::wrong_epoch(epoch));
-                }
-                if !roster.contains(&sender_addr) {
-                    return Err(MlsError::new(
-                        403,
-                        code::NOT_MEMBER,
-                        "This device is not a member of the group",
-                    ));
-                }
-                let seq = group.next_seq;
-                let text = b64::encode(bytes);
-                let entry = MlsLogEntry {
-                    seq,
-                    epoch: msg_epoch as i64,
-                    kind: "application",
-                    sender,
-                    message: &text,
-                    welcome: None,
-                };
-                self.db
-                    .mls_append(&group_id, &entry, epoch as i64, None, now)
-                    .await?;
-                let to: Vec<DeviceAddr> =
-                    roster.into_iter().filter(|d| *d != sender_addr).collect();
-                self.mls_fan_out(&group_id, seq, "application", msg_epoch, sender, &text, &to)
-                    .await?;
-                Ok(json!({"group_id": group_id, "seq": seq, "epoch": epoch}))
-            }
-            ContentType::Proposal => Err(MlsError::bad_message(
-                "standalone proposals are not accepted: commit them",
-            )),
-            ContentType::Commit => {
-                if !is_public {
-                    return Err(MlsError::bad_message("commits must be PublicMessages"));
-                }
-                if msg_epoch != epoch {
-                    return Err(MlsError::wrong_epoch(epoch));
-                }
-                let crypto = RustCrypto::default();
-                let processed = pg
-                    .process_message(&crypto, protocol)
-                    .map_err(|e| MlsError::invalid_commit(&e.to_string()))?;
-                match processed.sender() {
-                    Sender::Member(idx) => {
-                        let leaf = pg
-                            .leaf(*idx)
-                            .ok_or_else(|| MlsError::invalid_commit("unknown sender leaf"))?;
-                        if device_of_credential(leaf.credential()).as_ref() != Some(&sender_addr) {
-                            return Err(MlsError::new(
-                                403,
-                                code::WRONG_DEVICE,
-                                "The commit was not sent by this device",
-                            ));
-                        }
-                    }
-                    Sender::NewMemberCommit => {
-                        return Err(MlsError::new(
-                            403,
-                            code::EXTERNAL_COMMIT,
-                            "External commits are refused: an existing member adds new devices",
-                        ));
-                    }
-                    _ => {
-                        return Err(MlsError::new(403, code::NOT_MEMBER, "Only members commit"));
-                    }
-                }
-                let staged = match processed.into_content() {
-                    ProcessedMessageContent::StagedCommitMessage(s) => s,
-                    _ => return Err(MlsError::invalid_commit("not a commit")),
-                };
-                // New members: their credentials must verify against their domains' keys.
-                let mut added = Vec::new();
-                let mut added_refs = Vec::new();
-                for a in staged.add_proposals() {
-                    let kp = a.add_proposal().key_package();
-                    let basic = BasicCredential::try_from(kp.leaf_node().credential().clone())
-                        .map_err(|_| {
-                            MlsError::invalid_commit("added member has no basic credential")
-                        })?;
-                    let addr = self
-                        .mls_verify_credential(
-                            basic.identity(),
-                            kp.leaf_node().signature_key().as_slice(),
-                        )
-                        .await?;
-                    added.push(addr);
-                    added_refs.push(kp.hash_ref(&crypto).map_err(Error::internal)?);
-                }
-                let welcome_text = match (welcome, added.is_empty()) {
-                    (None, false) => {
-                        return Err(MlsError::form(
-                            "welcome",
-                            "a commit that adds members needs its Welcome",
-                        ));
-                    }
-                    (Some(_), true) => {
-                        return Err(MlsError::form("welcome", "this commit adds nobody"));
-                    }
-                    (None, true) => None,
-                    (Some(w), false) => {
-                        let wb = b64d(w, "welcome")?;
-                        let Ok(MlsMessageBodyIn::Welcome(wel)) = parse_mls_message(&wb) else {
-                            return Err(MlsError::form("welcome", "not a Welcome"));
-                        };
-                        for s in wel.secrets() {
-                            if !added_refs.contains(&s.new_member()) {
-                                return Err(MlsError::form(
-                                    "welcome",
-                                    "the Welcome is for someone this commit does not add",
-                                ));
-                            }
-                        }
-                        Some(w.to_owned())
-                    }
-                };
-                if let Some(g) = group_info {
-                    let gb = b64d(g, "group_info")?;
-                    if !matches!(parse_mls_message(&gb), Ok(MlsMessageBodyIn::GroupInfo(_))) {
-                        return Err(MlsError::form("group_info", "not a GroupInfo"));
-                    }
-                }
-                pg.merge_commit(&storage, *staged)
-                    .map_err(|e| Error::internal(format!("merge: {e:?}")))?;
-                let new_roster: BTreeSet<DeviceAddr> = pg
-                    .members()
-                    .filter_map(|m| device_of_credential(&m.credential))
-                    .collect();
-                let seq = group.next_seq;
-                let text = b64::encode(bytes);
-                let new_epoch = epoch + 1;
-                let entry = MlsLogEntry {
-                    seq,
-                    epoch: epoch as i64,
-                    kind: "commit",
-                    sender,
-                    message: &text,
-                    welcome: welcome_text.as_deref(),
-                };
-                self.db
-                    .mls_append(
-                        &group_id,
-                        &entry,
-                        new_epoch as i64,
-                        Some(&save_storage(&storage)),
-                        now,
-                    )
-                    .await?;
-                // The commit goes to every old member but the sender (removed ones learn of
-                // their removal); the Welcome, only now that the commit is accepted, to the
-                // added devices.
-                let to: Vec<DeviceAddr> =
-                    roster.into_iter().filter(|d| *d != sender_addr).collect();
-                self.mls_fan_out(&group_id, seq, "commit", epoch, sender, &text, &to)
-                    .await?;
-                if let Some(w) = &welcome_text {
-                    self.mls_fan_out(&group_id, seq, "welcome", new_epoch, sender, w, &added)
-                        .await?;
-                }
-                Ok(json!({"group_id": group_id, "seq": seq, "epoch": new_epoch,
-                          "members": new_roster.iter().map(|d| json!({"user": d.user, "device_id": d.device_id})).collect::<Vec<_>>()}))
-            }
-        }
-    }
-
-    /// Verifies a device credential against its domain's key (fetched from that domain).
-    async fn mls_verify_credential(&self, identity: &[u8], leaf_key: &[u8]) -> R<DeviceAddr> {
-        let (c, _) = DeviceCredential::parse(identity)
-            .map_err(|e| MlsError::invalid_commit(&format!("credential: {e}")))?;
-        let server = c
-            .server()
-            .map_err(|e| MlsError::invalid_commit(&e.to_string()))?
-            .to_owned();
-        if server != self.config.server_name {
-            self.fed.client.server_keys(&server).await.map_err(|e| {
-                MlsError::new(
-                    502,
-                    code::FEDERATION,
-                    &format!("cannot fetch the keys of {server}: {e}"),
-                )
-            })?;
-        }
-        let now = now_ms().max(0) as u64;
-        let res = {
-            let keys = self.fed.client.keys();
-            DeviceCredential::verify(identity, &keys, now, Some(leaf_key))
-        };
-        let c =
-            res.map_err(|e| MlsError::invalid_commit(&format!("added member's credential: {e}")))?;
-        Ok(DeviceAddr {
-            user: c.user,
-            device_id: c.device_id,
-        })
-    }
-
-    /// Delivers one accepted item to devices: local ones into their inboxes (and gateway
-    /// sessions), remote ones through the durable outbox, one delivery per server.
-    #[allow(clippy::too_many_arguments)]
-    async fn mls_fan_out(
-        self: &Arc<Self>,
-        group_id: &str,
-        seq: i64,
-        kind: &str,
-        epoch: u64,
-        sender: &str,
-        message: &str,
-        to: &[DeviceAddr],
-    ) -> crate::error::Result<()> {
-        let mut by_server: BTreeMap<&str, Vec<&DeviceAddr>> = BTreeMap::new();
-        for d in to {
-            by_server.entry(d.server()).or_default().push(d);
-        }
-        let hub = self.config.server_name.clone();
-        for (server, devices) in by_server {
-            let item = wire::MlsDeliverItem {
-                group_id: group_id.to_owned(),
-                hub: hub.clone(),
-                seq,
-                kind: kind.to_owned(),
-                epoch: epoch as i64,
-                sender: sender.to_owned(),
-                message: message.to_owned(),
-                devices: devices
-                    .iter()
-                    .map(|d| wire::MlsDeviceRef {
-                        user: d.user.clone(),
-                        device_id: d.device_id.clone(),
-                    })
-                    .collect(),
-            };
-            if server == hub {
-                self.mls_receive(&item).await?;
-            } else {
-                let body = serde_json::to_string(&item).map_err(Error::internal)?;
-                self.db
-                    .mls_outbox_insert(
-                        self.next_id(),
-                        server,
-                        "/_hearth/federation/v1/mls/deliver",
-                        &body,
-                        now_ms(),
-                    )
-                    .await?;
-                self.mls.wake.notify_one();
-            }
-        }
-        Ok(())
-    }
-
-    /// Puts a delivered item into the inboxes of the listed local devices (idempotent on
-    /// (device, group, seq, kind)) and pushes it to their users' gateway sessions.
-    pub async fn mls_receive(&self, item: &wire::MlsDeliverItem) -> crate::error::Result<usize> {
-        let mut n = 0;
-        let mut pushes: HashMap<i64, Vec<wire::MlsInboxItem>> = HashMap::new();
-        for d in &item.devices {
-            let Ok(id) = d.device_id.parse::<i64>() else {
-                continue;
-            };
-            let Some(dev) = self.db.mls_device(id).await? else {
-                continue;
-            };
-            let Some(user) = self.db.user(dev.user_id).await? else {
-                continue;
-            };
-            if self.handle_of(&user) != d.user {
-                continue;
-            }
-            let _g = self.mls.inbox_lock.lock().await;
-            let row = MlsInboxRow {
-                id: self.next_id(),
-                device_id: id,
-                group_id: item.group_id.clone(),
-                hub: item.hub.clone(),
-                seq: item.seq,
-                kind: item.kind.clone(),
-                epoch: item.epoch,
-                sender: item.sender.clone(),
-                message: item.message.clone(),
-                created_at: now_ms(),
-            };
-            if self.db.mls_inbox_insert(&row).await? {
-                n += 1;
-                pushes.entry(user.id).or_default().push(inbox_item(&row));
-            }
-        }
-        for (user, items) in pushes {
-            for it in items {
-                self.dispatch(
-                    Event::MlsMessage,
-                    Audience::Users(vec![Snowflake::from_db(user)]),
-                    0,
-                    serde_json::to_value(it).map_err(Error::internal)?,
-                );
-            }
-        }
-        Ok(n)
-    }
-
-    /// `GET /mls/devices/{device_id}/inbox?after=&limit=`.
-    pub async fn mls_inbox(
-        &self,
-        actor: &Actor,
-        device_id: &str,
-        after: Option<&str>,
-        limit: Option<i64>,
-    ) -> R<Value> {
-        let device = self.own_device(actor, device_id).await?;
-        let after = match after {
-            None | Some("") => 0,
-            Some(a) => a
-                .parse::<i64>()
-                .map_err(|_| MlsError::form("after", "not a cursor"))?,
-        };
-        let limit = limit.unwrap_or(100).clamp(1, MAX_INBOX_PAGE);
-        let rows = self.db.mls_inbox(device.id, after, limit).await?;
-        let cursor = rows.last().map_or(after, |r| r.id);
-        let page = wire::MlsInboxPage {
-            items: rows.iter().map(inbox_item).collect(),
-            cursor: cursor.to_string(),
-        };
-        Ok(serde_json::to_value(page).map_err(Error::internal)?)
-    }
-}
-
-/// The wire form of an inbox row (REST and `MLS_MESSAGE` dispatches).
-pub fn inbox_item(r: &MlsInboxRow) -> wire::MlsInboxItem {
-    wire::MlsInboxItem {
-        id: r.id.to_string(),
-        device_id: r.device_id.to_string(),
-        group_id: r.group_id.clone(),
-        hub: r.hub.clone(),
-        seq: r.seq,
-        kind: r.kind.clone(),
-        epoch: r.epoch,
-        sender: r.sender.clone(),
-        message: r.message.clone(),
-    }
-}
-
-/// Serializes an MLS object (client helpers and tests).
-pub fn tls_bytes(v: &impl tls_codec::Serialize) -> Vec<u8> {
-    v.tls_serialize_detached().expect("serializable")
 }

@@ -14,72 +14,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use hearth_federation::http::{json_answer, map_reqwest};
 use hearth_federation::keys::{KeyDocument, KeyLookup, KeyStore, KnownKey};
 use hearth_federation::request::{RequestFields, sign_request};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::discovery::{BodyError, Discovery, DiscoveryError, PolicyResolver, https_client};
+use super::discovery::{Discovery, https_client};
 use super::keys::Keyring;
 use super::{DomainPolicy, FedError, now_ms};
 use crate::config::FederationConfig;
 
-/// Path of the key document.
-pub const KEY_PATH: &str = "/_hearth/key/v1/server";
+pub use hearth_federation::keys::{KEY_PATH, MAX_KEY_DOCUMENT_BYTES};
 /// Unknown-key refetches allowed per peer per minute (on top of fetches of stale documents).
 pub const REFETCHES_PER_MINUTE: usize = 6;
-/// Largest key document read.
-pub const MAX_KEY_DOCUMENT_BYTES: usize = 64 * 1024;
-
-/// An HTTPS client with the federation limits ([`https_client`] with this configuration's
-/// settings): `follow_redirects` for the `.well-known` lookup (up to
-/// `federation.max_redirects`), never for federation calls.
-pub(crate) fn http_client(
-    cfg: &FederationConfig,
-    extra_roots: &[reqwest::Certificate],
-    resolver: PolicyResolver,
-    follow_redirects: bool,
-) -> Result<reqwest::Client, String> {
-    https_client(
-        &cfg.discovery_config(),
-        extra_roots,
-        resolver,
-        follow_redirects,
-    )
-}
-
-/// Reads a response body, failing once it exceeds `cap` bytes.
-pub(crate) async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, FedError> {
-    hearth_federation::discovery::read_capped(resp, cap)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge { limit } => FedError::TooLarge { limit },
-            BodyError::Transport(e) => map_reqwest(e),
-        })
-}
-
-/// Maps a transport error, surfacing discovery/address-policy refusals as such.
-pub(crate) fn map_reqwest(e: reqwest::Error) -> FedError {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(s) = src {
-        if let Some(d) = s.downcast_ref::<DiscoveryError>() {
-            return FedError::Discovery(d.clone());
-        }
-        src = s.source();
-    }
-    if e.is_timeout() {
-        return FedError::Timeout;
-    }
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    FedError::Transport(msg)
-}
 
 /// A last-resort source of a peer's key document (the registrar's key notary, see
 /// `crate::registrar`), asked only when the peer's own key endpoint cannot be reached. The
@@ -157,7 +106,12 @@ impl FederationClient {
         discovery: Arc<Discovery>,
         extra_roots: &[reqwest::Certificate],
     ) -> Result<FederationClient, String> {
-        let http = http_client(cfg, extra_roots, discovery.connect_resolver(), false)?;
+        let http = https_client(
+            &cfg.discovery_config(),
+            extra_roots,
+            discovery.connect_resolver(),
+            false,
+        )?;
         let client = FederationClient {
             inner: Arc::new(Inner {
                 last_ts: AtomicU64::new(0),
@@ -352,16 +306,7 @@ impl FederationClient {
                 .body(body);
         }
         let resp = rb.send().await.map_err(map_reqwest)?;
-        let status = resp.status();
-        let bytes = read_capped(resp, cap).await?;
-        if !status.is_success() {
-            return Err(remote_error(status.as_u16(), &bytes));
-        }
-        if bytes.is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| FedError::InvalidResponse(format!("answer is not JSON: {e}")))
+        json_answer(resp, cap).await
     }
 
     /// The key document of `server_name`: from the cache while it is fresh (its
@@ -478,33 +423,5 @@ impl FederationClient {
             .lock()
             .insert(server_name.to_owned(), doc.clone());
         Ok(doc)
-    }
-}
-
-fn remote_error(status: u16, body: &[u8]) -> FedError {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let errcode = v
-        .get("errcode")
-        .and_then(Value::as_str)
-        .filter(|c| {
-            !c.is_empty()
-                && c.len() <= 64
-                && c.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-        })
-        .unwrap_or("H_UNKNOWN")
-        .to_owned();
-    let error: String = v
-        .get("error")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(300)
-        .collect();
-    FedError::Remote {
-        status,
-        errcode,
-        error,
     }
 }

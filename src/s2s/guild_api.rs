@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -20,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Fed, FedRejection, FedState, SignedRequest, now_ms};
-use crate::error::Error;
+use crate::error::{Error, FedRefusal};
 use crate::events::{CAUSE, Cause};
 use crate::service::snapshot::GuildSnapshot;
 use crate::service::{Actor, Hearth};
@@ -58,23 +57,11 @@ pub fn routes() -> Router<FedState> {
 /// A Discord error decided here, carried to the member server (which shows it to its
 /// client unchanged): `{errcode: "DISCORD_<code>", error, status}`.
 fn discord(e: Error) -> Response {
-    let status = e.status();
-    if status.is_server_error() {
-        tracing::error!(error = %e, "federation request failed");
-        return FedRejection::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "H_INTERNAL",
-            "internal error",
-        )
-        .into_response();
-    }
-    let body = e.body();
-    let code = body["code"].as_u64().unwrap_or(0);
-    (status, Json(json!({"errcode": format!("DISCORD_{code}"), "error": body["message"], "discord": body}))).into_response()
+    FedRejection(e).into_response()
 }
 
 fn bad(msg: impl Into<String>) -> Response {
-    FedRejection::new(StatusCode::BAD_REQUEST, "H_MALFORMED", msg).into_response()
+    FedRejection::malformed(msg).into_response()
 }
 
 /// The caller must be a member server of the guild (403 `H_NOT_A_MEMBER` otherwise).
@@ -85,12 +72,7 @@ async fn require_peer(
 ) -> Result<crate::storage::PeerRow, Response> {
     match h.db.peer(guild_id, origin).await {
         Ok(Some(p)) => Ok(p),
-        _ => Err(FedRejection::new(
-            StatusCode::FORBIDDEN,
-            "H_NOT_A_MEMBER",
-            "your server has no members in this guild",
-        )
-        .into_response()),
+        _ => Err(FedRejection::refuse(FedRefusal::NotAMember).into_response()),
     }
 }
 
@@ -112,11 +94,9 @@ impl Fed<'_> {
         let (name, server) =
             hearth_federation::names::parse_handle(handle).map_err(|e| bad(e.to_string()))?;
         if !server.eq_ignore_ascii_case(origin) {
-            return Err(FedRejection::new(
-                StatusCode::FORBIDDEN,
-                "H_ORIGIN_MISMATCH",
-                format!("{origin} cannot speak for {handle}"),
-            )
+            return Err(FedRejection::refuse(FedRefusal::OriginMismatch(format!(
+                "{origin} cannot speak for {handle}"
+            )))
             .into_response());
         }
         if let Some(u) = self.db.remote_user(server, name).await.map_err(discord)? {
@@ -254,12 +234,7 @@ async fn action(
         return bad("guild id");
     };
     if h.db.remote_guild(gid).await.ok().flatten().is_some() {
-        return FedRejection::new(
-            StatusCode::FORBIDDEN,
-            "H_NOT_HOST",
-            "this server does not host that guild",
-        )
-        .into_response();
+        return FedRejection::refuse(FedRefusal::NotHost).into_response();
     }
     let channel = body.content["channel_id"].as_str().map(str::to_string);
     let origin = body.action["origin"]
@@ -267,11 +242,9 @@ async fn action(
         .unwrap_or_default()
         .to_string();
     if !origin.is_empty() && s.fed.client.server_keys(&origin).await.is_err() {
-        return FedRejection::new(
-            StatusCode::UNAUTHORIZED,
-            "H_UNKNOWN_KEY",
-            "cannot fetch the origin's keys",
-        )
+        return FedRejection::refuse(FedRefusal::UnknownKey(
+            "cannot fetch the origin's keys".into(),
+        ))
         .into_response();
     }
     let server = h.config.server_name.clone();
@@ -286,12 +259,7 @@ async fn action(
     let a = match accepted {
         Ok(a) => a,
         Err(e) => {
-            return FedRejection::new(
-                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
-                e.code(),
-                e.to_string(),
-            )
-            .into_response();
+            return FedRejection::from(e).into_response();
         }
     };
     // Once per (origin, txn_id): claim the transaction before acting on it.
@@ -307,12 +275,7 @@ async fn action(
                     Json(serde_json::from_str::<Value>(&prev).unwrap_or(Value::Null))
                         .into_response()
                 }
-                _ => FedRejection::new(
-                    StatusCode::CONFLICT,
-                    "H_IN_FLIGHT",
-                    "this transaction is being applied; retry",
-                )
-                .into_response(),
+                _ => FedRejection::refuse(FedRefusal::InFlight).into_response(),
             };
         }
         Err(e) => return discord(e),
@@ -639,12 +602,9 @@ async fn send(State(s): State<FedState>, Path(_txn): Path<String>, req: SignedRe
         return match e {
             Error::Relayed {
                 status, message, ..
-            } => FedRejection::new(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-                "H_EVENT_REJECTED",
-                message,
-            )
-            .into_response(),
+            } => {
+                FedRejection::refuse(FedRefusal::EventRejected { status, message }).into_response()
+            }
             other => discord(other),
         };
     }

@@ -12,7 +12,6 @@
 //! }
 //! ```
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequest, OriginalUri, Request};
@@ -20,68 +19,58 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use super::Federation;
+use crate::error::{Error, FedRefusal};
 
-/// A federation error answer: `status` with `{"errcode": .., "error": ..}` (spec §11).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FedRejection {
-    pub status: StatusCode,
-    pub errcode: Cow<'static, str>,
-    pub error: String,
-}
+/// The federation edge's error answer: any [`Error`] rendered once, by
+/// [`Error::federation_body`], as its status with `{"errcode": .., "error": ..}` (spec §11).
+#[derive(Debug)]
+pub struct FedRejection(pub Error);
 
 impl FedRejection {
-    /// A rejection with any status and code.
-    pub fn new(
-        status: StatusCode,
-        errcode: impl Into<Cow<'static, str>>,
-        error: impl Into<String>,
-    ) -> Self {
-        FedRejection {
-            status,
-            errcode: errcode.into(),
-            error: error.into(),
-        }
-    }
-
     /// 403 `H_DENIED`: the origin is excluded by `deny_domains` / `allow_domains`.
     pub fn denied(origin: &str) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "H_DENIED",
-            format!("{origin} may not federate with this server"),
-        )
+        FedRejection(Error::Federation(FedRefusal::Denied(origin.to_owned())))
     }
 
     /// 404 `H_NOT_FOUND`.
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "H_NOT_FOUND",
-            "no such federation endpoint",
-        )
+        Self::refuse(FedRefusal::NotFound("no such federation endpoint".into()))
+    }
+
+    /// 400 `H_MALFORMED`.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::refuse(FedRefusal::Malformed(message.into()))
+    }
+
+    /// Any federation refusal.
+    pub fn refuse(r: FedRefusal) -> Self {
+        FedRejection(Error::Federation(r))
+    }
+
+    /// The status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.0.federation_body().0
+    }
+}
+
+impl From<Error> for FedRejection {
+    fn from(e: Error) -> Self {
+        FedRejection(e)
     }
 }
 
 impl From<hearth_federation::Error> for FedRejection {
     fn from(e: hearth_federation::Error) -> Self {
-        FedRejection {
-            status: StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
-            errcode: Cow::Borrowed(e.code()),
-            error: e.to_string(),
-        }
+        FedRejection(e.into())
     }
 }
 
 impl IntoResponse for FedRejection {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            axum::Json(json!({"errcode": self.errcode, "error": self.error})),
-        )
-            .into_response()
+        let (status, body) = self.0.federation_body();
+        (status, axum::Json(body)).into_response()
     }
 }
 
@@ -109,9 +98,7 @@ impl SignedRequest {
         } else {
             &self.body
         };
-        serde_json::from_slice(bytes).map_err(|e| {
-            FedRejection::new(StatusCode::BAD_REQUEST, "H_MALFORMED", format!("body: {e}"))
-        })
+        serde_json::from_slice(bytes).map_err(|e| FedRejection::malformed(format!("body: {e}")))
     }
 }
 
@@ -146,13 +133,9 @@ where
         };
         let body = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                FedRejection::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "H_TOO_LARGE",
-                    "body too large",
-                )
+                FedRejection::refuse(FedRefusal::TooLarge)
             } else {
-                FedRejection::new(StatusCode::BAD_REQUEST, "H_MALFORMED", e.body_text())
+                FedRejection::malformed(e.body_text())
             }
         })?;
         let v = fed

@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hearth_federation::MAX_CLOCK_SKEW_MS;
@@ -28,7 +27,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::config::{Config, FederationConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, FedRefusal, Result};
 use crate::service::Hearth;
 use crate::storage::Db;
 
@@ -41,11 +40,14 @@ pub mod host;
 pub mod inbound;
 pub mod keys;
 pub mod replica;
-pub mod tls;
 pub mod translate;
 
 pub use client::{FederationClient, KeysView};
 pub use discovery::{Destination, Discovery, DiscoveryError, Step};
+pub use hearth_federation::http::FedError;
+pub use hearth_federation::policy::DomainPolicy;
+/// TLS listener and trust roots: [`hearth_federation::tls`].
+pub use hearth_federation::tls;
 pub use inbound::{FedRejection, SignedRequest};
 pub use keys::{KeyInfo, Keyring};
 
@@ -54,102 +56,9 @@ pub fn now_ms() -> u64 {
     crate::storage::now_ms().max(0) as u64
 }
 
-/// Why an outbound federation call failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum FedError {
-    /// `federation.enabled = false`.
-    #[error("federation is disabled")]
-    Disabled,
-    /// The destination is excluded by `deny_domains` / `allow_domains`.
-    #[error("{0} is excluded by the federation domain policy")]
-    Denied(String),
-    /// The destination could not be resolved (the error names the step).
-    #[error("discovery: {0}")]
-    Discovery(#[from] DiscoveryError),
-    /// Connection, TLS or HTTP failure.
-    #[error("transport: {0}")]
-    Transport(String),
-    /// The request took longer than `federation.request_timeout_ms`.
-    #[error("timed out")]
-    Timeout,
-    /// The answer exceeded `federation.max_response_bytes` (or the well-known cap).
-    #[error("response larger than {limit} bytes")]
-    TooLarge { limit: usize },
-    /// The peer answered a non-2xx status; `errcode` is its code (`H_UNKNOWN` if absent).
-    #[error("{status} {errcode}: {error}")]
-    Remote {
-        status: u16,
-        errcode: String,
-        error: String,
-    },
-    /// The answer is not what the protocol says (not JSON, expired key document, ...).
-    #[error("invalid response: {0}")]
-    InvalidResponse(String),
-    /// We could not build the request (bad path, unserializable body).
-    #[error("invalid request: {0}")]
-    InvalidRequest(String),
-    /// A fetched key document does not verify.
-    #[error("key document: {0}")]
-    Keys(hearth_federation::Error),
-    /// Signing failed (bad method/path/server name).
-    #[error("protocol: {0}")]
-    Protocol(hearth_federation::Error),
-    /// Too many key refetches for this peer in the last minute.
-    #[error("key refetch rate limit reached for {0}")]
-    RateLimited(String),
-}
-
-impl FedError {
-    /// The peer's error code for [`FedError::Remote`].
-    pub fn errcode(&self) -> Option<&str> {
-        match self {
-            FedError::Remote { errcode, .. } => Some(errcode),
-            _ => None,
-        }
-    }
-}
-
 impl From<FedError> for Error {
     fn from(e: FedError) -> Error {
         Error::Unavailable(format!("federation: {e}"))
-    }
-}
-
-/// `deny_domains` / `allow_domains` (see [`FederationConfig`]).
-#[derive(Debug, Clone, Default)]
-pub struct DomainPolicy {
-    deny: Vec<String>,
-    allow: Vec<String>,
-}
-
-fn pattern_matches(pattern: &str, host: &str) -> bool {
-    match pattern.strip_prefix("*.") {
-        Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
-        None => pattern == host,
-    }
-}
-
-impl DomainPolicy {
-    /// From the configured lists (lower-cased).
-    pub fn new(deny: &[String], allow: &[String]) -> Self {
-        let norm = |v: &[String]| v.iter().map(|d| d.trim().to_ascii_lowercase()).collect();
-        DomainPolicy {
-            deny: norm(deny),
-            allow: norm(allow),
-        }
-    }
-
-    /// Whether `server_name` may federate with us. Patterns match the name with or without
-    /// its port: `example.org` matches `example.org` and `example.org:8448`; `*.example.org`
-    /// matches every subdomain.
-    pub fn allows(&self, server_name: &str) -> bool {
-        let name = server_name.to_ascii_lowercase();
-        let host = name.rsplit_once(':').map_or(name.as_str(), |(h, _)| h);
-        let hit = |p: &String| pattern_matches(p, &name) || pattern_matches(p, host);
-        if self.deny.iter().any(hit) {
-            return false;
-        }
-        self.allow.is_empty() || self.allow.iter().any(hit)
     }
 }
 
@@ -284,11 +193,9 @@ impl Federation {
         authorization: Option<&str>,
     ) -> std::result::Result<VerifiedRequest, FedRejection> {
         if !self.config.enabled {
-            return Err(FedRejection::new(
-                StatusCode::FORBIDDEN,
-                "H_FORBIDDEN",
-                "federation is disabled on this server",
-            ));
+            return Err(FedRejection::refuse(FedRefusal::Forbidden(
+                "federation is disabled on this server".into(),
+            )));
         }
         let header = AuthHeader::parse(authorization.ok_or_else(|| {
             hearth_federation::Error::MalformedAuth("missing Authorization header".into())
@@ -312,11 +219,10 @@ impl Federation {
         if let Err(e) = self.client.ensure_key(&header.origin, &header.key).await {
             tracing::debug!(origin = %header.origin, error = %e, "cannot fetch the origin's keys");
             if !matches!(e, FedError::RateLimited(_)) {
-                return Err(FedRejection::new(
-                    StatusCode::UNAUTHORIZED,
-                    "H_UNKNOWN_KEY",
-                    format!("cannot fetch the keys of {}: {e}", header.origin),
-                ));
+                return Err(FedRejection::refuse(FedRefusal::UnknownKey(format!(
+                    "cannot fetch the keys of {}: {e}",
+                    header.origin
+                ))));
             }
         }
         let incoming = Incoming {
@@ -416,32 +322,7 @@ async fn version() -> axum::Json<Value> {
 async fn well_known(State(fed): State<Arc<Federation>>) -> Response {
     match &fed.config.delegate_to {
         Some(server) => axum::Json(json!({ "hearth.server": server })).into_response(),
-        None => FedRejection::new(
-            StatusCode::NOT_FOUND,
-            "H_NOT_FOUND",
-            "this server does not delegate",
-        )
-        .into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn domain_policy() {
-        let p = DomainPolicy::new(&["bad.example".into(), "*.evil.example".into()], &[]);
-        assert!(p.allows("good.example"));
-        assert!(!p.allows("bad.example"));
-        assert!(!p.allows("bad.example:8448"));
-        assert!(!p.allows("x.evil.example"));
-        assert!(p.allows("evil.example"));
-        assert!(p.allows("notevil.example"));
-        let a = DomainPolicy::new(&[], &["friend.example".into(), "*.club.example".into()]);
-        assert!(a.allows("friend.example"));
-        assert!(a.allows("a.club.example"));
-        assert!(!a.allows("stranger.example"));
-        assert!(!a.allows("club.example"));
+        None => FedRejection::refuse(FedRefusal::NotFound("this server does not delegate".into()))
+            .into_response(),
     }
 }

@@ -24,6 +24,7 @@ pub mod dms;
 pub mod guilds;
 pub mod invites;
 pub mod members;
+pub mod message_render;
 pub mod messages;
 pub mod moderation;
 pub mod pins;

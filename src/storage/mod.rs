@@ -1,20 +1,14 @@
 //! Storage: the only module that speaks SQL.
 //!
-//! One [`Db`] value wraps either a SQLite or a PostgreSQL pool (sqlx). Queries are written
-//! once in the SQL both engines accept (`$n` placeholders, `ON CONFLICT`, `RETURNING`) and
-//! run on whichever pool is configured through the [`on_db!`] macro, which expands the same
-//! code for each backend. Migrations live in `migrations/sqlite` and `migrations/postgres`
-//! and are applied by [`Db::migrate`] at start-up and by `hearth migrate`.
+//! [`Db`] is the shared storage foundation ([`hearth_db::Db`]: a SQLite or a PostgreSQL pool,
+//! sqlx) with every statement of the homeserver as a method. Queries are written once in the
+//! SQL both engines accept (`$n` placeholders, `ON CONFLICT`, `RETURNING`) and run on
+//! whichever pool is configured through the [`on_db!`] macro, which expands the same code for
+//! each backend. Migrations live in `migrations/sqlite` and `migrations/postgres` and are
+//! applied by [`Db::migrate`] at start-up and by `hearth migrate`.
 //!
 //! Durability: SQLite runs in WAL mode with `synchronous=NORMAL` (an acknowledged commit
 //! survives `kill -9`) or `FULL` (also survives power loss); PostgreSQL commits are durable.
-
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
 
 use crate::config::{Config, SqliteSync};
 use crate::error::{Error, Result};
@@ -35,80 +29,61 @@ pub use registrar::*;
 pub use server_keys::*;
 pub use users::*;
 
-/// A database handle (cheap to clone).
+pub use hearth_db::{is_unique_violation, now_ms, on_db};
+
+/// The homeserver's database: the shared [`hearth_db::Db`] handle (a SQLite or PostgreSQL
+/// pool, cheap to clone) with every statement of the homeserver as a method. Dereferences to
+/// the pool for `ping`, `close` and direct access (`match &*db { hearth_db::Db::Sqlite(p) ..`).
 #[derive(Clone, Debug)]
-pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+pub struct Db(hearth_db::Db);
+
+impl std::ops::Deref for Db {
+    type Target = hearth_db::Db;
+    fn deref(&self) -> &hearth_db::Db {
+        &self.0
+    }
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool of `$db`; the body is compiled once
-/// per backend, so it must be SQL both accept.
-#[macro_export]
-macro_rules! on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::storage::Db::Sqlite($pool) => $body,
-            $crate::storage::Db::Postgres($pool) => $body,
-        }
-    };
+impl AsRef<hearth_db::Db> for Db {
+    fn as_ref(&self) -> &hearth_db::Db {
+        &self.0
+    }
 }
-pub(crate) use on_db;
+
+/// The homeserver's migrations (`migrations/sqlite`, `migrations/postgres`).
+pub static MIGRATIONS: hearth_db::Migrations = hearth_db::Migrations {
+    sqlite: &SQLITE_MIGRATIONS,
+    postgres: &POSTGRES_MIGRATIONS,
+};
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Db {
     /// Connects to `config.database_url()`: `postgres://` or `postgresql://` selects
-    /// PostgreSQL, anything else is a SQLite path (created if missing, WAL, foreign keys on,
-    /// 5 s busy timeout).
+    /// PostgreSQL (`database_max_connections`, 10 s acquire timeout), anything else is a
+    /// SQLite path (`data_dir` created if missing, WAL, `sqlite_synchronous`, foreign keys
+    /// on, 5 s busy timeout); see [`hearth_db::Db::connect`].
     pub async fn connect(config: &Config) -> Result<Db> {
-        let url = config.database_url();
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(&url).map_err(Error::internal)?;
-            let pool = PgPoolOptions::new()
-                .max_connections(config.database_max_connections.max(1))
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(opts)
-                .await?;
-            Ok(Db::Postgres(pool))
-        } else {
-            // A fresh machine has no data folder yet (`hearth migrate` runs before `serve`).
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-                Error::internal(format!("cannot create {}: {e}", config.data_dir.display()))
-            })?;
-            let opts = SqliteConnectOptions::from_str(&url)
-                .map_err(Error::internal)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(match config.sqlite_synchronous {
-                    SqliteSync::Normal => SqliteSynchronous::Normal,
-                    SqliteSync::Full => SqliteSynchronous::Full,
-                })
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(config.database_max_connections.max(1))
-                .connect_with(opts)
-                .await?;
-            Ok(Db::Sqlite(pool))
-        }
+        let mut opts =
+            hearth_db::ConnectOptions::new(config.database_url(), config.database_max_connections);
+        opts.durability = match config.sqlite_synchronous {
+            SqliteSync::Normal => hearth_db::Durability::Normal,
+            SqliteSync::Full => hearth_db::Durability::Full,
+        };
+        // A fresh machine has no data folder yet (`hearth migrate` runs before `serve`).
+        opts.create_dir = Some(config.data_dir.clone());
+        hearth_db::Db::connect(&opts)
+            .await
+            .map(Db)
+            .map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// Applies pending migrations of this backend.
     pub async fn migrate(&self) -> Result<()> {
-        match self {
-            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await,
-            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
-        }
-        .map_err(|e| Error::internal(format!("migration failed: {e}")))
-    }
-
-    /// `true` when a trivial query succeeds (readiness probe).
-    pub async fn ping(&self) -> bool {
-        on_db!(self, p => sqlx::query("SELECT 1").execute(p).await.is_ok())
-    }
-
-    /// Closes every connection (graceful shutdown).
-    pub async fn close(&self) {
-        on_db!(self, p => p.close().await)
+        self.0
+            .migrate(MIGRATIONS)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// The value of secret `name`, created with `make` and stored on first use; concurrent
@@ -123,14 +98,4 @@ impl Db {
             Ok(v.0)
         })
     }
-}
-
-/// Whether a sqlx error is a unique-constraint violation (used to map races to 4xx).
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }

@@ -3,15 +3,13 @@
 //! events asserted on every server, per-server id spaces, hidden channels, remote moderation,
 //! downtime of a member and of the host, and the rejections of spec/federation.md §§6-7.
 
-use std::time::Duration;
-
 use hearth_federation::event::{HostEvent, OriginAction};
 use hearth_federation::sign::content_hash;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::gateway::{GUILD_MEMBERS, GUILD_MESSAGE_REACTIONS, GUILD_MESSAGES, GUILDS, Gw};
-use crate::harness::{Client, TestServer, s};
+use crate::harness::{Client, TestServer, eventually, s};
 use crate::network::TestNetwork;
 
 const A: &str = "a.hearth.test";
@@ -19,28 +17,13 @@ const B: &str = "b.hearth.test";
 const C: &str = "c.hearth.test";
 const ALL: u64 = GUILDS | GUILD_MESSAGES | GUILD_MEMBERS | GUILD_MESSAGE_REACTIONS;
 
-/// Waits (bounded) until `f` holds: for effects of asynchronous delivery between servers.
-async fn eventually<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..500 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 /// Whether any message or stored replica event of a server contains `needle`.
 async fn db_contains(srv: &TestServer, needle: &str) -> bool {
     let pat = format!("%{needle}%");
     let q1 = "SELECT COUNT(*) FROM messages WHERE content LIKE $1";
     let q2 = "SELECT (SELECT COUNT(*) FROM replica_events WHERE event LIKE $1) + (SELECT COUNT(*) FROM guild_events WHERE event LIKE $1)";
-    let n: i64 = match &srv.hearth.db {
-        hearth::storage::Db::Sqlite(p) => {
+    let n: i64 = match &*srv.hearth.db {
+        hearth_db::Db::Sqlite(p) => {
             sqlx::query_scalar::<_, i64>(q1)
                 .bind(&pat)
                 .fetch_one(p)
@@ -52,7 +35,7 @@ async fn db_contains(srv: &TestServer, needle: &str) -> bool {
                     .await
                     .unwrap()
         }
-        hearth::storage::Db::Postgres(p) => {
+        hearth_db::Db::Postgres(p) => {
             sqlx::query_scalar::<_, i64>(q1)
                 .bind(&pat)
                 .fetch_one(p)
@@ -1234,8 +1217,8 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
         .await
         .unwrap();
     let q = "DELETE FROM replica_events WHERE guild_id = $1 AND seq > $2";
-    match &a.hearth.db {
-        hearth::storage::Db::Sqlite(p) => {
+    match &*a.hearth.db {
+        hearth_db::Db::Sqlite(p) => {
             sqlx::query(q)
                 .bind(gid_a)
                 .bind(rows[0].seq)
@@ -1243,7 +1226,7 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
                 .await
                 .unwrap();
         }
-        hearth::storage::Db::Postgres(p) => {
+        hearth_db::Db::Postgres(p) => {
             sqlx::query(q)
                 .bind(gid_a)
                 .bind(rows[0].seq)

@@ -13,7 +13,9 @@ use hearth_wire::{Event, Snowflake};
 use serde_json::{Value, json};
 
 use crate::gateway::Gw;
-use crate::harness::{Client, TestServer, create_guild, create_role, give_role, join, s, say};
+use crate::harness::{
+    Client, TestServer, create_guild, create_role, eventually, give_role, join, s, say,
+};
 use crate::network::TestNetwork;
 
 const A: &str = "a.hearth.test";
@@ -814,22 +816,15 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
     let d = rec.expect("GUILD_DELETE").await;
     assert_eq!(d["id"], gid_a.as_str());
     // (The session is told first; the replica's rows go right after.)
-    let gone = async {
-        for _ in 0..500 {
-            if a.hearth
-                .db
-                .guild(gid_a.parse().unwrap())
-                .await
-                .unwrap()
-                .is_none()
-            {
-                return true;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        false
-    };
-    assert!(gone.await, "the replica is dropped");
+    eventually("the replica is dropped", async || {
+        a.hearth
+            .db
+            .guild(gid_a.parse().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
 
     // Every event kind of the host's log reached the replica in its type, and alice's
     // session never saw a host id.

@@ -275,24 +275,12 @@ async fn world_with(f: impl FnOnce(&mut hearth::Config)) -> World {
     let (bob_id, bob_tok) = ts.register("bob").await;
     let alice = ts.client(&alice_tok);
     let bob = ts.client(&bob_tok);
-    let g = alice.post("/guilds", json!({"name": "Hearth Test"})).await;
-    let guild = s(&g.body["id"]);
-    let chans = alice.get(&format!("/guilds/{guild}/channels")).await;
-    let general = s(&chans.body[0]["id"]);
-    let inv = alice
-        .post(&format!("/channels/{general}/invites"), json!({}))
-        .await;
-    let code = s(&inv.body["code"]);
-    assert_eq!(
-        bob.post(&format!("/invites/{code}"), json!({}))
-            .await
-            .status,
-        200
-    );
+    let g = crate::harness::create_guild(&alice, "Hearth Test").await;
+    crate::harness::join(&bob, &g.invite).await;
     World {
         ts,
-        guild,
-        general,
+        guild: g.id,
+        general: g.general,
         alice,
         alice_tok,
         alice_id,
@@ -319,28 +307,10 @@ async fn say(c: &Client, channel: &str, content: &str) -> Value {
 
 /// Creates a bot app owned by `owner` with `flags`, adds it to `guild`; returns its token and id.
 async fn bot_in(w: &World, flags: u64) -> (String, String) {
-    let app = w
-        .alice
-        .post("/applications", json!({"name": "Test Bot"}))
-        .await;
-    assert_eq!(app.status, 201, "{app:?}");
-    let id = s(&app.body["id"]);
-    if flags != 0 {
-        let r = w
-            .alice
-            .patch(&format!("/applications/{id}"), json!({"flags": flags}))
-            .await;
-        assert_eq!(r.status, 200, "{r:?}");
-    }
-    let r = w
-        .alice
-        .post(
-            &format!("/oauth2/authorize?client_id={id}&scope=bot"),
-            json!({"guild_id": w.guild, "permissions": "0", "authorize": true}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{r:?}");
-    (s(&app.body["token"]), id)
+    let b = hearth_testkit::build::bot_application(&w.alice, "Test Bot", flags, Some(&w.guild))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (b.token, b.id)
 }
 
 #[tokio::test]

@@ -1,69 +1,23 @@
 //! Test harness: one real homeserver per test on 127.0.0.1:0, backed by a fresh SQLite file
-//! (default) or a fresh PostgreSQL database (`HEARTH_TEST_DATABASE=postgres`), plus a small
-//! JSON HTTP client.
+//! (default) or a fresh PostgreSQL database (`HEARTH_TEST_DATABASE=postgres`), plus the JSON
+//! HTTP client, builders and assertions. The plumbing shared with the bench (databases,
+//! serving an `App`, the client, builders, polling) is the test kit (`tests/kit`,
+//! `hearth_testkit`); this file keeps thin, panicking wrappers over it.
 
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use hearth::Config;
-use hearth::config::Bucket;
-use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use hearth_testkit::app::RunningApp;
+use hearth_testkit::{build, db};
 use serde_json::{Value, json};
-use sqlx::Connection;
 
-/// Admin connection of the PostgreSQL server the suite uses (trust auth).
-pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const PG_BASE_URL: &str = "postgres://postgres@127.0.0.1:5432";
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// The database backend of this run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// `HEARTH_TEST_DATABASE`: unset or `sqlite` -> SQLite, `postgres` -> PostgreSQL. Anything
-/// else is a mistake and fails the test rather than silently testing SQLite.
-pub fn backend() -> Backend {
-    match std::env::var("HEARTH_TEST_DATABASE") {
-        Err(_) => Backend::Sqlite,
-        Ok(v) if v.is_empty() || v.eq_ignore_ascii_case("sqlite") => Backend::Sqlite,
-        Ok(v) if v.eq_ignore_ascii_case("postgres") || v.eq_ignore_ascii_case("postgresql") => {
-            Backend::Postgres
-        }
-        Ok(v) => panic!("HEARTH_TEST_DATABASE={v:?}: expected `sqlite` or `postgres`"),
-    }
-}
-
-pub fn unique_suffix() -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let r: u32 = rand::random();
-    format!("{}_{}_{:08x}", std::process::id(), n, r)
-}
-
-/// Rate limits so high that functional tests never see a 429.
-pub fn unlimited() -> hearth::config::RateLimits {
-    let big = Bucket {
-        limit: 1_000_000,
-        per_seconds: 1.0,
-    };
-    hearth::config::RateLimits {
-        global_per_second: 1_000_000,
-        default_route: big,
-        message_create: big,
-        reactions: big,
-        register_per_ip: big,
-        login_per_ip: big,
-        login_per_account_ip: big,
-        login_per_account: big,
-    }
-}
+pub use hearth_testkit::build::{Guild, password_of};
+pub use hearth_testkit::db::{Backend, PG_ADMIN_URL, backend, unique_suffix};
+pub use hearth_testkit::rest::{Client, Resp, s};
+pub use hearth_testkit::wait::eventually;
 
 /// A running homeserver. Dropping it stops the server and deletes its data (temp dir, or
 /// the PostgreSQL database).
@@ -84,8 +38,7 @@ pub struct TestServer {
     pub backend: Backend,
     pub data_dir: PathBuf,
     pg_database: Option<String>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    app: Option<RunningApp>,
     /// The configuration the server was built with (for [`TestServer::restart`]).
     pub config: Config,
     http: reqwest::Client,
@@ -108,28 +61,20 @@ impl TestServer {
         let backend = backend();
         let suffix = unique_suffix();
         let data_dir = std::env::temp_dir().join(format!("hearth_it_{suffix}"));
-        let mut config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data_dir.clone(),
-            ..Config::default()
-        };
-        config.password_hashing.memory_kib = 1024;
-        config.password_hashing.iterations = 1;
-        config.password_hashing.max_concurrent = 4;
+        let mut config = hearth_testkit::config::test_config(data_dir.clone());
         config.database_max_connections = 4;
-        config.rate_limits = unlimited();
         let pg_database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
                 let name = format!("hearth_test_{suffix}");
                 create_pg_database(&name).await;
-                config.database_url = Some(format!("{PG_BASE_URL}/{name}"));
+                config.database_url = Some(db::pg_url(&name));
                 Some(name)
             }
         };
         f(&mut config);
         let kept = config.clone();
-        let app = match hearth::App::build(config).await {
+        let app = match RunningApp::start(config).await {
             Ok(a) => a,
             Err(e) => {
                 if let Some(db) = &pg_database {
@@ -138,35 +83,20 @@ impl TestServer {
                 panic!("App::build failed on {backend:?}: {e}");
             }
         };
-        let addr = app.local_addr();
-        let federation_addr = app.federation_addr();
-        let hearth = app.hearth.clone();
-        let gateway = app.gateway.clone();
-        let fed = app.fed.clone();
-        let registrar = app.registrar.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = app
-                .serve(async move {
-                    let _ = rx.await;
-                })
-                .await;
-        });
         TestServer {
-            addr,
-            federation_addr,
-            base: format!("http://{addr}/api/v10"),
-            hearth,
-            gateway,
-            fed,
-            registrar,
+            addr: app.addr,
+            federation_addr: app.federation_addr,
+            base: app.api_base(),
+            hearth: app.hearth.clone(),
+            gateway: app.gateway.clone(),
+            fed: app.fed.clone(),
+            registrar: app.registrar.clone(),
             backend,
             data_dir,
             pg_database,
-            shutdown: Some(tx),
-            task: Some(task),
+            app: Some(app),
             config: kept,
-            http: http_client(),
+            http: hearth_testkit::rest::http_client(),
         }
     }
 
@@ -179,17 +109,8 @@ impl TestServer {
 
     /// Stops the server gracefully, keeping its data (see [`TestServer::start_again`]).
     pub async fn stop_keeping_data(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let abort = t.abort_handle();
-            if tokio::time::timeout(std::time::Duration::from_secs(10), t)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
+        if let Some(app) = self.app.take() {
+            app.stop().await;
         }
     }
 
@@ -197,23 +118,15 @@ impl TestServer {
     pub async fn start_again(&mut self) {
         let mut config = self.config.clone();
         config.listen = "127.0.0.1:0".parse().unwrap();
-        let app = hearth::App::build(config).await.expect("restart");
-        self.addr = app.local_addr();
-        self.federation_addr = app.federation_addr();
-        self.base = format!("http://{}/api/v10", self.addr);
+        let app = RunningApp::start(config).await.expect("restart");
+        self.addr = app.addr;
+        self.federation_addr = app.federation_addr;
+        self.base = app.api_base();
         self.hearth = app.hearth.clone();
         self.gateway = app.gateway.clone();
         self.fed = app.fed.clone();
         self.registrar = app.registrar.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        self.task = Some(tokio::spawn(async move {
-            let _ = app
-                .serve(async move {
-                    let _ = rx.await;
-                })
-                .await;
-        }));
-        self.shutdown = Some(tx);
+        self.app = Some(app);
     }
 
     /// `base + path` (`path` starts with `/`).
@@ -223,35 +136,24 @@ impl TestServer {
 
     /// An unauthenticated client.
     pub fn anon(&self) -> Client {
-        Client {
-            http: self.http.clone(),
-            base: self.base.clone(),
-            auth: None,
-            headers: HeaderMap::new(),
-        }
+        Client::new(self.http.clone(), &self.base)
     }
 
     /// A client sending `Authorization: Bearer <token>`.
     pub fn client(&self, token: &str) -> Client {
-        self.anon().with_auth(format!("Bearer {token}"))
+        self.anon().bearer(token)
     }
 
     /// A client sending `Authorization: Bot <token>`.
     pub fn bot(&self, token: &str) -> Client {
-        self.anon().with_auth(format!("Bot {token}"))
+        self.anon().bot(token)
     }
 
-    /// Registers `username` (password `<username>-pass-123`); returns the raw 201 body.
+    /// Registers `username` (password [`password_of`]); returns the raw 201 body.
     pub async fn register_full(&self, username: &str) -> Value {
-        let r = self
-            .anon()
-            .post(
-                "/auth/register",
-                json!({"username": username, "password": password_of(username)}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "register {username}: {r:?}");
-        r.body
+        build::register_body(&self.anon(), username)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Registers `username`; returns `(user_id, access token)`.
@@ -269,12 +171,7 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
+        drop(self.app.take());
         let _ = std::fs::remove_dir_all(&self.data_dir);
         if let Some(db) = self.pg_database.take() {
             drop_pg_database(db);
@@ -282,203 +179,23 @@ impl Drop for TestServer {
     }
 }
 
-/// The password the harness registers `username` with.
-pub fn password_of(username: &str) -> String {
-    format!("{username}-pass-123")
-}
-
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .expect("reqwest client")
-}
-
+/// Creates PostgreSQL database `name`.
+///
+/// # Panics
+/// When PostgreSQL at 127.0.0.1:5432 is unreachable or refuses.
 pub async fn create_pg_database(name: &str) {
-    let mut conn = sqlx::PgConnection::connect(PG_ADMIN_URL)
+    db::create_pg_database(name)
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "HEARTH_TEST_DATABASE=postgres but PostgreSQL at {PG_ADMIN_URL} is unreachable: {e}"
-            )
-        });
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-    let _ = conn.close().await;
+        .unwrap_or_else(|e| panic!("PostgreSQL at {PG_ADMIN_URL} is needed here: {e}"));
 }
 
-/// Drops a test database from a separate thread with its own runtime, so it works from
-/// `Drop` inside (or outside) any async runtime.
+/// Drops a test database (from `Drop` too; see [`db::drop_pg_database`]).
 pub fn drop_pg_database(name: String) {
-    let res = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let mut conn = sqlx::PgConnection::connect(PG_ADMIN_URL).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await?;
-            let _ = conn.close().await;
-            Ok::<(), sqlx::Error>(())
-        })
-    })
-    .join();
-    match res {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => eprintln!("warning: could not drop test database: {e}"),
-        Err(_) => eprintln!("warning: thread dropping the test database panicked"),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// HTTP client
-
-/// A response: status, JSON body (`Null` when empty, `{"_raw": text}` when not JSON) and headers.
-#[derive(Debug, Clone)]
-pub struct Resp {
-    pub status: u16,
-    pub body: Value,
-    pub headers: HeaderMap,
-}
-
-impl Resp {
-    /// A header as a string (`None` when absent).
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    }
-    /// The Discord error code of the body (`-1` when absent).
-    pub fn code(&self) -> i64 {
-        self.body["code"].as_i64().unwrap_or(-1)
-    }
-    /// `(status, body, headers)`.
-    pub fn parts(self) -> (u16, Value, HeaderMap) {
-        (self.status, self.body, self.headers)
-    }
-}
-
-/// A small JSON client bound to one base URL and optional credentials.
-#[derive(Clone)]
-pub struct Client {
-    http: reqwest::Client,
-    pub base: String,
-    auth: Option<String>,
-    headers: HeaderMap,
-}
-
-impl Client {
-    /// Same client with `Authorization: <value>`.
-    pub fn with_auth(mut self, value: String) -> Client {
-        self.auth = Some(value);
-        self
-    }
-    /// Same client with an extra header on every request.
-    pub fn with_header(mut self, name: &str, value: &str) -> Client {
-        self.headers.insert(
-            HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            HeaderValue::from_str(value).unwrap(),
-        );
-        self
-    }
-
-    pub async fn get(&self, path: &str) -> Resp {
-        self.send(Method::GET, path, None).await
-    }
-    pub async fn post(&self, path: &str, body: Value) -> Resp {
-        self.send(Method::POST, path, Some(body)).await
-    }
-    pub async fn patch(&self, path: &str, body: Value) -> Resp {
-        self.send(Method::PATCH, path, Some(body)).await
-    }
-    pub async fn put(&self, path: &str, body: Value) -> Resp {
-        self.send(Method::PUT, path, Some(body)).await
-    }
-    /// PUT without a body (reactions, pins, member roles).
-    pub async fn put_empty(&self, path: &str) -> Resp {
-        self.send(Method::PUT, path, None).await
-    }
-    pub async fn delete(&self, path: &str) -> Resp {
-        self.send(Method::DELETE, path, None).await
-    }
-
-    /// A JSON request (`body` None: no body).
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
-        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
-        self.raw(method, path, bytes, &[]).await
-    }
-
-    /// A request with a raw body (sent as `application/json` unless `headers` names a
-    /// content type) and extra headers.
-    pub async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Vec<u8>>,
-        headers: &[(&str, &str)],
-    ) -> Resp {
-        let url = if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{}", self.base, path)
-        };
-        let mut rb = self
-            .http
-            .request(method.clone(), &url)
-            .headers(self.headers.clone());
-        if let Some(a) = &self.auth {
-            rb = rb.header("authorization", a);
-        }
-        if let Some(b) = body {
-            if !headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-            {
-                rb = rb.header("content-type", "application/json");
-            }
-            rb = rb.body(b);
-        }
-        for (k, v) in headers {
-            rb = rb.header(*k, *v);
-        }
-        let resp = rb
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.expect("response body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| json!({"_raw": String::from_utf8_lossy(&bytes).to_string()}))
-        };
-        Resp {
-            status,
-            body,
-            headers,
-        }
-    }
+    db::drop_pg_database(name);
 }
 
 // ---------------------------------------------------------------------------------------
 // Small helpers
-
-/// A JSON string value as `String` (panics otherwise, naming the value).
-pub fn s(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {v}"))
-        .to_string()
-}
 
 /// Asserts a Discord-format error: `status` and `code`.
 #[track_caller]
@@ -573,43 +290,16 @@ pub mod perm {
         | SEND_MESSAGES_IN_THREADS;
 }
 
-/// A guild with an owner and invited members, for tests that need one.
-pub struct Guild {
-    pub id: String,
-    /// The default `general` text channel.
-    pub general: String,
-    pub invite: String,
-}
-
 /// `owner` creates a guild named `name`; returns its id, default channel and an unlimited invite.
 pub async fn create_guild(owner: &Client, name: &str) -> Guild {
-    let g = owner.post("/guilds", json!({"name": name})).await;
-    assert_eq!(g.status, 201, "create guild: {g:?}");
-    let id = s(&g.body["id"]);
-    let chans = owner.get(&format!("/guilds/{id}/channels")).await;
-    assert_eq!(chans.status, 200, "{chans:?}");
-    let general = chans.body.as_array().unwrap()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let inv = owner
-        .post(
-            &format!("/channels/{general}/invites"),
-            json!({"max_age": 0, "max_uses": 0, "unique": true}),
-        )
-        .await;
-    assert_eq!(inv.status, 200, "create invite: {inv:?}");
-    Guild {
-        id,
-        general,
-        invite: s(&inv.body["code"]),
-    }
+    build::create_guild(owner, name)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `c` joins with `code`, asserting success.
 pub async fn join(c: &Client, code: &str) {
-    let r = c.post(&format!("/invites/{code}"), json!({})).await;
-    assert_eq!(r.status, 200, "join {code}: {r:?}");
+    build::join(c, code).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `owner` creates a role with `permissions` in `guild`; returns its id.
@@ -671,14 +361,14 @@ async fn migrations_apply_on_this_backend() {
     })
     .count() as i64;
     assert!(files >= 1);
-    let applied: i64 = match &srv.hearth.db {
-        hearth::storage::Db::Sqlite(p) => {
+    let applied: i64 = match &*srv.hearth.db {
+        hearth_db::Db::Sqlite(p) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
                 .fetch_one(p)
                 .await
                 .unwrap()
         }
-        hearth::storage::Db::Postgres(p) => {
+        hearth_db::Db::Postgres(p) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
                 .fetch_one(p)
                 .await
@@ -690,9 +380,9 @@ async fn migrations_apply_on_this_backend() {
         "applied migrations vs files in migrations/{dir}"
     );
     // The backend is the one requested.
-    match (srv.backend, &srv.hearth.db) {
-        (Backend::Sqlite, hearth::storage::Db::Sqlite(_))
-        | (Backend::Postgres, hearth::storage::Db::Postgres(_)) => {}
+    match (srv.backend, &*srv.hearth.db) {
+        (Backend::Sqlite, hearth_db::Db::Sqlite(_))
+        | (Backend::Postgres, hearth_db::Db::Postgres(_)) => {}
         (b, _) => panic!("requested {b:?} but the server runs another backend"),
     }
     // The schema works end to end: a write and a read.
@@ -714,15 +404,15 @@ async fn migrations_are_idempotent_on_restart() {
         .await
         .expect("second build over a migrated database");
     let n = app.hearth.db.clone();
-    match &n {
-        hearth::storage::Db::Sqlite(p) => {
+    match &*n {
+        hearth_db::Db::Sqlite(p) => {
             let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
                 .fetch_one(p)
                 .await
                 .unwrap();
             assert_eq!(users, 1);
         }
-        hearth::storage::Db::Postgres(p) => {
+        hearth_db::Db::Postgres(p) => {
             let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
                 .fetch_one(p)
                 .await
@@ -731,4 +421,59 @@ async fn migrations_are_idempotent_on_restart() {
         }
     }
     n.close().await;
+}
+
+#[tokio::test]
+async fn kit_builders_make_what_they_say() {
+    // The test kit's builders (shared with the bench) through the real API.
+    let srv = TestServer::start().await;
+    let owner = build::register(&srv.anon(), "kit_owner").await.unwrap();
+    let me = owner.client.get("/users/@me").await;
+    assert_eq!(me.body["id"], owner.id.as_str());
+    let (g, members) = build::guild_with_members(&owner.client, "kit guild", "kit_m", 3)
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..3).map(|i| format!("kit_m{i}")).collect();
+    assert_eq!(members.len(), 3);
+    let listed = owner
+        .client
+        .get(&format!("/guilds/{}/members?limit=10", g.id))
+        .await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let mut got: Vec<String> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["user"]["username"]))
+        .filter(|n| n != "kit_owner")
+        .collect();
+    got.sort();
+    assert_eq!(got, names);
+    for m in &members {
+        let r = m
+            .client
+            .get(&format!("/channels/{}/messages", g.general))
+            .await;
+        assert_eq!(r.status, 200, "a member reads the general channel: {r:?}");
+    }
+    let bot = build::bot_application(&owner.client, "Kit Bot", 0, Some(&g.id))
+        .await
+        .unwrap();
+    let me = bot.client.get("/users/@me").await;
+    assert_eq!(
+        (me.body["bot"].as_bool(), s(&me.body["id"])),
+        (Some(true), bot.user_id.clone())
+    );
+    let member = owner
+        .client
+        .get(&format!("/guilds/{}/members/{}", g.id, bot.user_id))
+        .await;
+    assert_eq!(member.status, 200, "the bot joined the guild: {member:?}");
+    // A failed step is reported, not hidden: the name is taken.
+    let e = build::register(&srv.anon(), "kit_owner")
+        .await
+        .err()
+        .unwrap();
+    assert!(e.contains("register kit_owner"), "{e}");
 }

@@ -5,6 +5,7 @@
 mod harness;
 mod network;
 
+mod architecture;
 mod auth;
 mod authz;
 mod bad_input;
@@ -13,6 +14,7 @@ mod federation_guilds;
 mod federation_ids;
 mod federation_transport;
 mod gateway;
+mod migrations;
 mod mls;
 mod ratelimit;
 mod registrar;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hearth_client::{
     Client, ClientError, Config, DiscoveryConfig, HttpsKeySource, KeySource, Received,
@@ -13,7 +13,7 @@ use hearth_federation::b64;
 use hearth_federation::sign::{Purpose, sign_json};
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, assert_err, password_of};
+use crate::harness::{Backend, assert_err, eventually, password_of};
 use crate::network::TestNetwork;
 
 const A: &str = "a.hearth.test";
@@ -73,34 +73,28 @@ impl Drop for World {
 
 /// Syncs (woken by gateway pushes) until `n` messages arrived; bounded.
 async fn recv(c: &mut Client, n: usize) -> Vec<Received> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let what = format!("{} receives {n} messages", c.user());
     let mut got = Vec::new();
-    while got.len() < n {
-        assert!(
-            Instant::now() < deadline,
-            "{} got {got:?}, wanted {n} messages",
-            c.user()
-        );
-        got.extend(c.wait(Duration::from_millis(500)).await.unwrap());
-    }
+    eventually(&what, async || {
+        if got.len() < n {
+            got.extend(c.wait(Duration::from_millis(500)).await.unwrap());
+        }
+        got.len() >= n
+    })
+    .await;
     got
 }
 
 /// Syncs until `c` is at `epoch` in `group` (commits are delivered asynchronously); bounded.
 async fn reach_epoch(c: &mut Client, group: &str, epoch: u64) -> Vec<Received> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let what = format!("{} reaches epoch {epoch}", c.user());
     let mut got = Vec::new();
-    loop {
+    eventually(&what, async || {
         got.extend(c.wait(Duration::from_millis(300)).await.unwrap());
-        if c.groups().iter().any(|g| g == group) && c.epoch(group).unwrap() >= epoch {
-            return got;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} did not reach epoch {epoch}",
-            c.user()
-        );
-    }
+        c.groups().iter().any(|g| g == group) && c.epoch(group).unwrap() >= epoch
+    })
+    .await;
+    got
 }
 
 fn texts(v: &[Received]) -> Vec<(String, String)> {
@@ -574,22 +568,21 @@ async fn remote_delivery_keeps_seq_order_across_an_outage() {
     alice.send(&group, "four").await.unwrap();
 
     // The hub tried B, failed, and holds all five items for it in seq order.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let queued = loop {
-        let q = w
-            .net
-            .server(A)
-            .hearth
-            .db
-            .mls_outbox_queue(B, 100)
-            .await
-            .unwrap();
-        if q.len() == 5 && q[0].attempts >= 1 {
-            break q;
-        }
-        assert!(Instant::now() < deadline, "outbox for {B}: {q:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let queued = eventually(
+        "the outbox for B holds all five items, tried once",
+        async || {
+            let q = w
+                .net
+                .server(A)
+                .hearth
+                .db
+                .mls_outbox_queue(B, 100)
+                .await
+                .unwrap();
+            (q.len() == 5 && q[0].attempts >= 1).then_some(q)
+        },
+    )
+    .await;
     let queued_seqs: Vec<i64> = queued
         .iter()
         .map(|r| {
@@ -638,20 +631,17 @@ async fn remote_delivery_keeps_seq_order_across_an_outage() {
         .collect();
     assert_eq!(seqs, queued_seqs);
     // And the hub's queue drains.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !w
-        .net
-        .server(A)
-        .hearth
-        .db
-        .mls_outbox_queue(B, 100)
-        .await
-        .unwrap()
-        .is_empty()
-    {
-        assert!(Instant::now() < deadline, "the outbox to {B} did not drain");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("the outbox to B drains", async || {
+        w.net
+            .server(A)
+            .hearth
+            .db
+            .mls_outbox_queue(B, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    })
+    .await;
 }
 
 /// Remote claims follow the target's blocks and DM policy whether or not the target's server
@@ -783,25 +773,19 @@ async fn a_removed_member_is_told_and_refused() {
     );
 
     // carol receives the commit that removes her and is told.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let why = eventually("carol is told of her removal", async || {
         carol.wait(Duration::from_millis(300)).await.unwrap();
-        if let Some((_, why)) = carol
+        carol
             .unusable_groups()
             .into_iter()
             .find(|(g, _)| *g == group)
-        {
-            assert!(
-                why.contains("removed from the group by alice@a.hearth.test"),
-                "{why}"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "carol was not told of her removal"
-        );
-    }
+            .map(|(_, why)| why)
+    })
+    .await;
+    assert!(
+        why.contains("removed from the group by alice@a.hearth.test"),
+        "{why}"
+    );
     // The hub refuses what she encrypted before (epoch 1 is still in the window): not a member.
     let r = api(
         &carol,
@@ -879,19 +863,16 @@ async fn a_commit_with_a_corrupted_membership_tag_is_reported_and_the_dm_restart
     assert_eq!(r.body["epoch"], 2);
 
     // alice cannot process it: her SDK reports the group as unusable.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let why = eventually("alice reports the group", async || {
         alice.wait(Duration::from_millis(300)).await.unwrap();
-        if let Some((_, why)) = alice
+        alice
             .unusable_groups()
             .into_iter()
             .find(|(g, _)| *g == group)
-        {
-            assert!(why.contains("cannot be processed"), "{why}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "alice did not report the group");
-    }
+            .map(|(_, why)| why)
+    })
+    .await;
+    assert!(why.contains("cannot be processed"), "{why}");
     assert_eq!(alice.epoch(&group).unwrap(), 1);
 
     // A new DM replaces it.

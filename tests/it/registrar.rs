@@ -4,19 +4,17 @@
 
 #![allow(dead_code)]
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hearth::config::{Bucket, FederationConfig};
+use hearth::config::Bucket;
 use hearth_federation::request::{RequestFields, sign_request};
 use hearth_federation::sign::{self, Purpose};
 use hearth_registrar::RegistrarConfig;
-use hickory_server::proto::rr::rdata::A;
-use hickory_server::proto::rr::{Name, RData, Record};
-use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hearth_testkit::fednet::FedNet;
+use hearth_testkit::wait::{Outcome, Patience};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -82,48 +80,25 @@ fn test_config(data_dir: &Path) -> RegistrarConfig {
 
 impl TestRegistrar {
     /// Starts a registrar over TLS on `ip` inside a test network (called by
-    /// [`TestNetwork::start_with_registrar`]).
-    #[allow(clippy::too_many_arguments)]
+    /// [`TestNetwork::start_with_registrar`]): its certificate from the network's CA, an A
+    /// record for [`NAME`], the network's outbound settings.
     pub async fn start(
-        zone: &Arc<InMemoryZoneHandler>,
-        issuer: &rcgen::Issuer<'_, rcgen::KeyPair>,
-        dir: &Path,
-        ip: IpAddr,
-        outbound: FederationConfig,
-        ca_pem: PathBuf,
+        fed: &FedNet,
+        ip: Ipv4Addr,
         rf: impl FnOnce(&mut RegistrarConfig),
     ) -> TestRegistrar {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(vec![NAME.to_string()]).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, NAME);
-        let cert = params.signed_by(&key, issuer).unwrap();
-        let cert_path = dir.join("registrar.pem");
-        let key_path = dir.join("registrar.key");
-        std::fs::write(&cert_path, cert.pem()).unwrap();
-        std::fs::write(&key_path, key.serialize_pem()).unwrap();
-        let IpAddr::V4(v4) = ip else { unreachable!() };
-        zone.upsert(
-            Record::from_rdata(
-                Name::from_str(&format!("{NAME}.")).unwrap(),
-                60,
-                RData::A(A(v4)),
-            ),
-            1,
-        )
-        .await;
-        let pem = std::fs::read(&ca_pem).unwrap();
-        let ca = reqwest::Certificate::from_pem(&pem).unwrap();
+        let (cert_path, key_path) = fed.ca.issue(&[NAME.to_string()]).unwrap();
+        fed.dns.add_a(NAME, ip).await.unwrap();
+        let outbound = fed.outbound_config();
         Self::launch(
             |c| {
-                c.listen = SocketAddr::new(ip, 0);
+                c.listen = SocketAddr::new(IpAddr::V4(ip), 0);
                 c.tls_cert = Some(cert_path);
                 c.tls_key = Some(key_path);
                 c.outbound = outbound;
                 rf(c);
             },
-            Some(ca),
+            Some(fed.ca.certificate().unwrap()),
         )
         .await
     }
@@ -278,23 +253,14 @@ async fn wait_registered(srv: &TestServer, n: u64) {
     );
 }
 
-/// Polls `f` every 100 ms until it returns `Some`, at most `secs` seconds.
-async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// [`eventually`](hearth_testkit::eventually) within `secs` seconds, looking every 100 ms
+/// (handle lookups count against a small bucket).
+async fn eventually<O: Outcome>(secs: u64, what: &str, f: impl AsyncFnMut() -> O) -> O::Value {
+    Patience::within(Duration::from_secs(secs))
+        .every(Duration::from_millis(100))
+        .until(what, f)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn network(rf: impl FnOnce(&mut RegistrarConfig)) -> TestNetwork {
