@@ -1,125 +1,143 @@
-//! Applying a host's verified events to a replica (spec/federation.md §9): each translated
-//! dispatch becomes rows of the ordinary tables and is republished locally.
+//! Applying a host's verified events to a replica (spec/federation.md §§6.5, 10): each
+//! dispatch is typed by its event ([`Payload`]), translated into local ids by type, becomes
+//! rows of the ordinary tables and is republished locally.
 
 use super::Fed;
-use super::translate::Translator;
+use super::translate::{Translator, payload_error};
 use crate::error::{Error, Result};
 use crate::events::{Audience, Control, Dispatch, Event, intents};
 use crate::snowflake::Snowflake;
 use crate::storage::{
     ChannelRow, MessageRow, OverwriteRow, RemoteGuildRow, ReplicaApply, RoleRow, now_ms,
 };
-use serde_json::{Value, json};
+use crate::wire;
+use hearth_wire::dispatch::{Payload, PayloadError};
+use serde_json::Value;
 
-pub(super) fn s_id(v: &Value) -> Option<i64> {
-    v.as_str()
-        .and_then(|s| s.parse::<u64>().ok())
-        .map(|x| x as i64)
-}
-
-pub(super) fn ts_ms(v: &Value) -> Option<i64> {
-    v.as_str()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+/// Milliseconds of an ISO 8601 timestamp.
+pub(super) fn ts_ms(v: Option<&str>) -> Option<i64> {
+    v.and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|d| d.timestamp_millis())
 }
 
-pub(super) fn role_row(guild_id: i64, r: &Value) -> Option<RoleRow> {
-    Some(RoleRow {
-        id: s_id(&r["id"])?,
+/// The row of a role of the replica (in local ids).
+pub(super) fn role_row(guild_id: i64, r: &wire::Role) -> RoleRow {
+    RoleRow {
+        id: r.id.db(),
         guild_id,
-        name: r["name"].as_str()?.to_string(),
-        color: r["color"].as_i64().unwrap_or(0),
-        hoist: r["hoist"].as_bool().unwrap_or(false),
-        position: r["position"].as_i64().unwrap_or(0),
-        permissions: r["permissions"]
-            .as_str()
-            .and_then(|p| p.parse::<u64>().ok())
-            .unwrap_or(0) as i64,
-        managed: r["managed"].as_bool().unwrap_or(false),
-        mentionable: r["mentionable"].as_bool().unwrap_or(false),
+        name: r.name.clone(),
+        color: i64::from(r.color),
+        hoist: r.hoist,
+        position: r.position,
+        permissions: r.permissions.parse::<u64>().unwrap_or(0) as i64,
+        managed: r.managed,
+        mentionable: r.mentionable,
         bot_id: None,
-    })
+    }
 }
 
-pub(super) fn channel_row(guild_id: i64, c: &Value) -> Option<(ChannelRow, Vec<OverwriteRow>)> {
-    let id = s_id(&c["id"])?;
-    let ows = c["permission_overwrites"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|o| {
-                    Some(OverwriteRow {
-                        channel_id: id,
-                        target_id: s_id(&o["id"])?,
-                        kind: o["type"].as_i64()?,
-                        allow_bits: o["allow"].as_str()?.parse::<u64>().ok()? as i64,
-                        deny_bits: o["deny"].as_str()?.parse::<u64>().ok()? as i64,
-                    })
-                })
-                .collect()
+/// The rows of a channel of the replica and its overwrites (in local ids).
+pub(super) fn channel_row(guild_id: i64, c: &wire::Channel) -> (ChannelRow, Vec<OverwriteRow>) {
+    let id = c.id.db();
+    let ows = c
+        .permission_overwrites
+        .iter()
+        .flatten()
+        .filter_map(|o| {
+            Some(OverwriteRow {
+                channel_id: id,
+                target_id: o.id.db(),
+                kind: o.kind.db(),
+                allow_bits: o.allow.parse::<u64>().ok()? as i64,
+                deny_bits: o.deny.parse::<u64>().ok()? as i64,
+            })
         })
-        .unwrap_or_default();
-    Some((
+        .collect();
+    (
         ChannelRow {
             id,
             guild_id: Some(guild_id),
-            kind: c["type"].as_i64().unwrap_or(0),
-            name: c["name"].as_str().map(str::to_string),
-            topic: c["topic"].as_str().map(str::to_string),
-            position: c["position"].as_i64().unwrap_or(0),
-            parent_id: s_id(&c["parent_id"]),
-            nsfw: c["nsfw"].as_bool().unwrap_or(false),
-            rate_limit_per_user: c["rate_limit_per_user"].as_i64().unwrap_or(0),
-            bitrate: c["bitrate"].as_i64(),
-            user_limit: c["user_limit"].as_i64(),
+            kind: c.kind.db(),
+            name: c.name.clone(),
+            topic: c.topic.clone().flatten(),
+            position: c.position.unwrap_or(0),
+            parent_id: c.parent_id.flatten().map(Snowflake::db),
+            nsfw: c.nsfw.unwrap_or(false),
+            rate_limit_per_user: c.rate_limit_per_user.unwrap_or(0),
+            bitrate: c.bitrate,
+            user_limit: c.user_limit,
             last_message_id: None,
-            last_pin_timestamp: ts_ms(&c["last_pin_timestamp"]),
-            created_at: Snowflake::from_db(id).timestamp_ms() as i64,
+            last_pin_timestamp: ts_ms(c.last_pin_timestamp.as_ref().and_then(|t| t.as_deref())),
+            created_at: c.id.timestamp_ms() as i64,
         },
         ows,
-    ))
+    )
 }
 
-pub(super) fn message_row(guild_id: i64, m: &Value, pinned_at: Option<i64>) -> Option<MessageRow> {
-    let ids = |k: &str| -> String {
-        let v: Vec<Value> = m[k]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.get("id").or(Some(x)).cloned())
-                    .filter(|x| x.is_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        Value::Array(v).to_string()
-    };
-    Some(MessageRow {
-        id: s_id(&m["id"])?,
-        channel_id: s_id(&m["channel_id"])?,
+/// The row of a message of the replica (in local ids); `pinned_at` is the local pin time
+/// already stored, kept when the message is still pinned.
+pub(super) fn message_row(guild_id: i64, m: &wire::Message, pinned_at: Option<i64>) -> MessageRow {
+    let ids = |v: &[Snowflake]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    let mentions: Vec<Snowflake> = m.mentions.iter().map(|u| u.id).collect();
+    let reference = m.message_reference.as_ref();
+    MessageRow {
+        id: m.id.db(),
+        channel_id: m.channel_id.db(),
         guild_id: Some(guild_id),
-        author_id: s_id(&m["author"]["id"])?,
-        content: m["content"].as_str().unwrap_or_default().to_string(),
-        embeds: m["embeds"]
-            .as_array()
-            .map(|a| Value::Array(a.clone()).to_string())
-            .unwrap_or_else(|| "[]".into()),
-        kind: m["type"].as_i64().unwrap_or(0),
-        flags: m["flags"].as_i64().unwrap_or(0),
-        tts: m["tts"].as_bool().unwrap_or(false),
-        mention_everyone: m["mention_everyone"].as_bool().unwrap_or(false),
-        mentions: ids("mentions"),
-        mention_roles: ids("mention_roles"),
-        reference_message_id: s_id(&m["message_reference"]["message_id"]),
-        reference_channel_id: s_id(&m["message_reference"]["channel_id"]),
-        reference_guild_id: s_id(&m["message_reference"]["guild_id"]),
+        author_id: m.author.id.db(),
+        content: m.content.clone(),
+        embeds: serde_json::to_string(&m.embeds).unwrap_or_else(|_| "[]".into()),
+        kind: m.kind.db(),
+        flags: m.flags as i64,
+        tts: m.tts,
+        mention_everyone: m.mention_everyone,
+        mentions: ids(&mentions),
+        mention_roles: ids(&m.mention_roles),
+        reference_message_id: reference.and_then(|r| r.message_id).map(Snowflake::db),
+        reference_channel_id: reference.and_then(|r| r.channel_id).map(Snowflake::db),
+        reference_guild_id: reference.and_then(|r| r.guild_id).map(Snowflake::db),
         nonce: None,
-        edited_at: ts_ms(&m["edited_timestamp"]),
-        pinned_at: if m["pinned"].as_bool().unwrap_or(false) {
+        edited_at: ts_ms(m.edited_timestamp.as_deref()),
+        pinned_at: if m.pinned {
             pinned_at.or(Some(now_ms()))
         } else {
             None
         },
-    })
+    }
+}
+
+/// Whether a member server applies (and therefore translates) a logged payload. Invites are
+/// verified, chained and stored but not applied (spec/federation.md §6.5); typing and
+/// presence are lossy notices, never logged ([`Fed::receive_edu`] takes them).
+pub(super) fn applied(p: &Payload) -> bool {
+    match p {
+        Payload::MessageCreate(_)
+        | Payload::MessageUpdate(_)
+        | Payload::MessageDelete(_)
+        | Payload::MessageDeleteBulk(_)
+        | Payload::MessageReactionAdd(_)
+        | Payload::MessageReactionRemove(_)
+        | Payload::MessageReactionRemoveAll(_)
+        | Payload::MessageReactionRemoveEmoji(_)
+        | Payload::ChannelPinsUpdate(_)
+        | Payload::ChannelCreate(_)
+        | Payload::ChannelUpdate(_)
+        | Payload::ChannelDelete(_)
+        | Payload::GuildRoleCreate(_)
+        | Payload::GuildRoleUpdate(_)
+        | Payload::GuildRoleDelete(_)
+        | Payload::GuildUpdate(_)
+        | Payload::GuildMemberAdd(_)
+        | Payload::GuildMemberUpdate(_)
+        | Payload::GuildMemberRemove(_)
+        | Payload::GuildBanAdd(_)
+        | Payload::GuildBanRemove(_)
+        | Payload::GuildDeleteFederated(_) => true,
+        Payload::InviteCreate(_)
+        | Payload::InviteDelete(_)
+        | Payload::TypingStart(_)
+        | Payload::PresenceUpdate(_) => false,
+    }
 }
 
 /// The intent a replicated dispatch needs (mirrors what the host's service would use).
@@ -159,21 +177,49 @@ pub(super) struct Staged {
     /// The signed event as received (to apply it alone if the run fails).
     pub(super) source: Value,
     pub(super) event: Event,
+    /// The message's channel (local id).
+    pub(super) channel: i64,
     /// The dispatch payload in local ids.
     pub(super) data: Value,
 }
 
 impl Fed<'_> {
-    /// Applies a translated dispatch to the replica and republishes it locally.
-    pub(super) async fn apply_payload(
+    /// Applies the logged dispatch `name`/`d` of a host (host ids) to the replica: types it
+    /// by event, translates it and applies it. An event name this version does not know, or
+    /// one that never crosses federation, and the payloads a replica does not apply
+    /// ([`applied`]) are left alone (stored and chained by the caller, not translated).
+    ///
+    /// Errors: a payload not of its event's shape (refused whole), storage errors.
+    pub(super) async fn apply_logged(
         &self,
         rg: &RemoteGuildRow,
-        t: Event,
+        name: &str,
         d: Value,
         tr: &mut Translator<'_>,
     ) -> Result<Option<i64>> {
+        let Ok(t) = name.parse::<Event>() else {
+            return Ok(None);
+        };
+        let mut p = match Payload::parse(t, d) {
+            Ok(p) => p,
+            Err(PayloadError::NotFederated(_)) => return Ok(None),
+            Err(e) => return Err(payload_error(e)),
+        };
+        if !applied(&p) {
+            return Ok(None);
+        }
+        tr.translate(&mut p).await?;
+        self.apply_payload(rg, p).await
+    }
+
+    /// Applies a translated dispatch to the replica and republishes it locally; returns the
+    /// message a message event carries.
+    pub(super) async fn apply_payload(
+        &self,
+        rg: &RemoteGuildRow,
+        mut p: Payload,
+    ) -> Result<Option<i64>> {
         let gid = rg.guild_id;
-        let d = tr.translate(d).await?;
         let is_local_user = |uid: i64| {
             let db = self.db.clone();
             async move {
@@ -185,123 +231,113 @@ impl Fed<'_> {
             }
         };
         let gsf = Snowflake::from_db(gid);
+        let t = p.event();
         let mut channel = None;
+        let mut object = None;
         let mut controls = vec![];
-        match t {
-            Event::MessageCreate | Event::MessageUpdate => {
-                let cid = s_id(&d["channel_id"]);
-                if let Some(cid) = cid
-                    && self.db.channel(cid).await?.is_some()
-                {
-                    let prev = match s_id(&d["id"]) {
-                        Some(mid) => self.db.message(cid, mid).await?.and_then(|m| m.pinned_at),
-                        None => None,
-                    };
-                    if let Some(m) = message_row(gid, &d, prev) {
-                        self.db.upsert_message(&m).await?;
-                    }
+        match &mut p {
+            Payload::MessageCreate(m) | Payload::MessageUpdate(m) => {
+                let cid = m.channel_id.db();
+                if self.db.channel(cid).await?.is_some() {
+                    let prev = self
+                        .db
+                        .message(cid, m.id.db())
+                        .await?
+                        .and_then(|x| x.pinned_at);
+                    self.db.upsert_message(&message_row(gid, m, prev)).await?;
                 }
-                channel = cid;
+                channel = Some(cid);
+                object = Some(m.id.db());
             }
-            Event::MessageDelete => {
-                if let (Some(c), Some(m)) = (s_id(&d["channel_id"]), s_id(&d["id"])) {
-                    self.db.delete_message(c, m).await?;
-                    self.scrub_replica(gid, m).await?;
-                    channel = Some(c);
+            Payload::MessageDelete(d) => {
+                let (c, m) = (d.channel_id.db(), d.id.db());
+                self.db.delete_message(c, m).await?;
+                self.scrub_replica(gid, m).await?;
+                channel = Some(c);
+            }
+            Payload::MessageDeleteBulk(d) => {
+                let c = d.channel_id.db();
+                let ids: Vec<i64> = d.ids.iter().map(|i| i.db()).collect();
+                self.db.delete_messages(c, &ids).await?;
+                for m in &ids {
+                    self.scrub_replica(gid, *m).await?;
                 }
+                channel = Some(c);
             }
-            Event::MessageDeleteBulk => {
-                if let Some(c) = s_id(&d["channel_id"]) {
-                    let ids: Vec<i64> = d["ids"]
-                        .as_array()
-                        .map(|a| a.iter().filter_map(s_id).collect())
-                        .unwrap_or_default();
-                    self.db.delete_messages(c, &ids).await?;
-                    for m in &ids {
-                        self.scrub_replica(gid, *m).await?;
-                    }
-                    channel = Some(c);
-                }
-            }
-            Event::MessageReactionAdd
-            | Event::MessageReactionRemove
-            | Event::MessageReactionRemoveAll
-            | Event::MessageReactionRemoveEmoji => {
-                let (c, m, u) = (
-                    s_id(&d["channel_id"]),
-                    s_id(&d["message_id"]),
-                    s_id(&d["user_id"]),
-                );
-                let emoji = d["emoji"]["name"].as_str();
-                if let (Some(c), Some(m)) = (c, m)
+            Payload::MessageReactionAdd(r) => {
+                let (c, m) = (r.channel_id.db(), r.message_id.db());
+                if let Some(e) = r.emoji.name.as_deref()
                     && self.db.message(c, m).await?.is_some()
                 {
-                    match (t, u, emoji) {
-                        (Event::MessageReactionAdd, Some(u), Some(e)) => {
-                            self.db.add_reaction(m, e, u, now_ms()).await?;
-                        }
-                        (Event::MessageReactionRemove, Some(u), Some(e)) => {
-                            self.db.remove_reaction(m, e, u).await?;
-                        }
-                        (Event::MessageReactionRemoveAll, _, _) => {
-                            self.db.clear_reactions(m, None).await?;
-                        }
-                        (Event::MessageReactionRemoveEmoji, _, Some(e)) => {
-                            self.db.clear_reactions(m, Some(e)).await?;
-                        }
-                        _ => {}
-                    }
+                    self.db.add_reaction(m, e, r.user_id.db(), now_ms()).await?;
                 }
-                channel = c;
+                channel = Some(c);
             }
-            Event::ChannelPinsUpdate => {
-                if let Some(c) = s_id(&d["channel_id"]) {
-                    self.db
-                        .set_last_pin(c, ts_ms(&d["last_pin_timestamp"]))
-                        .await?;
-                    channel = Some(c);
+            Payload::MessageReactionRemove(r) => {
+                let (c, m) = (r.channel_id.db(), r.message_id.db());
+                if let Some(e) = r.emoji.name.as_deref()
+                    && self.db.message(c, m).await?.is_some()
+                {
+                    self.db.remove_reaction(m, e, r.user_id.db()).await?;
                 }
+                channel = Some(c);
             }
-            Event::ChannelCreate | Event::ChannelUpdate => {
-                if let Some((c, ows)) = channel_row(gid, &d) {
-                    channel = Some(c.id);
-                    self.db.upsert_channel(&c, &ows).await?;
-                    controls.push(Control::PermissionsChanged { guild_id: gsf });
+            Payload::MessageReactionRemoveAll(r) => {
+                let (c, m) = (r.channel_id.db(), r.message_id.db());
+                if self.db.message(c, m).await?.is_some() {
+                    self.db.clear_reactions(m, None).await?;
                 }
+                channel = Some(c);
             }
-            Event::ChannelDelete => {
-                if let Some(c) = s_id(&d["id"]) {
-                    channel = Some(c);
-                    self.db.delete_channel(c).await?;
+            Payload::MessageReactionRemoveEmoji(r) => {
+                let (c, m) = (r.channel_id.db(), r.message_id.db());
+                if let Some(e) = r.emoji.name.as_deref()
+                    && self.db.message(c, m).await?.is_some()
+                {
+                    self.db.clear_reactions(m, Some(e)).await?;
                 }
+                channel = Some(c);
             }
-            Event::GuildRoleCreate | Event::GuildRoleUpdate => {
-                if let Some(r) = role_row(gid, &d["role"]) {
-                    self.db.upsert_role(&r).await?;
-                    controls.push(Control::PermissionsChanged { guild_id: gsf });
-                }
+            Payload::ChannelPinsUpdate(u) => {
+                let c = u.channel_id.db();
+                self.db
+                    .set_last_pin(c, ts_ms(u.last_pin_timestamp.as_deref()))
+                    .await?;
+                channel = Some(c);
             }
-            Event::GuildRoleDelete => {
-                if let Some(r) = s_id(&d["role_id"]) {
-                    self.db.delete_role(r).await?;
-                    controls.push(Control::PermissionsChanged { guild_id: gsf });
-                }
-            }
-            Event::GuildUpdate => {
-                if let Some(mut g) = self.db.guild(gid).await? {
-                    g.name = d["name"].as_str().unwrap_or(&g.name).to_string();
-                    g.icon = d["icon"].as_str().map(str::to_string);
-                    g.description = d["description"].as_str().map(str::to_string);
-                    if let Some(o) = s_id(&d["owner_id"]) {
-                        g.owner_id = o;
-                    }
-                    g.system_channel_id = s_id(&d["system_channel_id"]);
-                    self.db.update_guild(&g).await?;
-                }
+            Payload::ChannelCreate(c) | Payload::ChannelUpdate(c) => {
+                let (row, ows) = channel_row(gid, c);
+                channel = Some(row.id);
+                self.db.upsert_channel(&row, &ows).await?;
                 controls.push(Control::PermissionsChanged { guild_id: gsf });
             }
-            Event::GuildMemberAdd | Event::GuildMemberUpdate => {
-                if let Some(uid) = self.apply_member(gid, &d).await? {
+            Payload::ChannelDelete(c) => {
+                channel = Some(c.id.db());
+                self.db.delete_channel(c.id.db()).await?;
+            }
+            Payload::GuildRoleCreate(r) | Payload::GuildRoleUpdate(r) => {
+                self.db.upsert_role(&role_row(gid, &r.role)).await?;
+                controls.push(Control::PermissionsChanged { guild_id: gsf });
+            }
+            Payload::GuildRoleDelete(r) => {
+                self.db.delete_role(r.role_id.db()).await?;
+                controls.push(Control::PermissionsChanged { guild_id: gsf });
+            }
+            Payload::GuildUpdate(u) => {
+                if let Some(mut g) = self.db.guild(gid).await? {
+                    g.name = u.name.clone();
+                    g.icon = u.icon.clone();
+                    g.description = u.description.clone();
+                    g.owner_id = u.owner_id.db();
+                    g.system_channel_id = u.system_channel_id.map(Snowflake::db);
+                    self.db.update_guild(&g).await?;
+                }
+                // Republished with the replica's id (the host's is bound to it anyway).
+                u.id = gsf;
+                controls.push(Control::PermissionsChanged { guild_id: gsf });
+            }
+            Payload::GuildMemberAdd(m) | Payload::GuildMemberUpdate(m) => {
+                if let Some(uid) = self.apply_member(gid, m).await? {
                     if t == Event::GuildMemberAdd && is_local_user(uid).await {
                         controls.push(Control::MemberJoined {
                             guild_id: gsf,
@@ -311,61 +347,39 @@ impl Fed<'_> {
                     controls.push(Control::PermissionsChanged { guild_id: gsf });
                 }
             }
-            Event::GuildMemberRemove | Event::GuildBanAdd => {
-                if let Some(uid) = s_id(&d["user"]["id"]) {
-                    let was = self.db.delete_member(gid, uid).await?;
-                    if t == Event::GuildBanAdd {
-                        self.db.upsert_ban(gid, uid, None, now_ms()).await?;
-                    }
-                    if was && is_local_user(uid).await {
-                        controls.push(Control::MemberLeft {
-                            guild_id: gsf,
-                            user_id: Snowflake::from_db(uid),
-                        });
-                    }
+            Payload::GuildMemberRemove(r) => {
+                let uid = r.user.id.db();
+                if self.db.delete_member(gid, uid).await? && is_local_user(uid).await {
+                    controls.push(Control::MemberLeft {
+                        guild_id: gsf,
+                        user_id: Snowflake::from_db(uid),
+                    });
                 }
             }
-            Event::GuildBanRemove => {
-                if let Some(uid) = s_id(&d["user"]["id"]) {
-                    self.db.delete_ban(gid, uid).await?;
+            Payload::GuildBanAdd(b) => {
+                let uid = b.user.id.db();
+                let was = self.db.delete_member(gid, uid).await?;
+                self.db.upsert_ban(gid, uid, None, now_ms()).await?;
+                if was && is_local_user(uid).await {
+                    controls.push(Control::MemberLeft {
+                        guild_id: gsf,
+                        user_id: Snowflake::from_db(uid),
+                    });
                 }
             }
-            Event::GuildDeleteFederated => {
+            Payload::GuildBanRemove(b) => {
+                self.db.delete_ban(gid, b.user.id.db()).await?;
+            }
+            Payload::GuildDeleteFederated(_) => {
                 self.control(Control::GuildDeleted { guild_id: gsf });
                 self.db.drop_replica(gid).await?;
                 return Ok(None);
             }
-            _ => return Ok(None),
+            Payload::InviteCreate(_)
+            | Payload::InviteDelete(_)
+            | Payload::TypingStart(_)
+            | Payload::PresenceUpdate(_) => return Ok(None),
         }
-        let object = match t {
-            Event::MessageCreate | Event::MessageUpdate => s_id(&d["id"]),
-            _ => None,
-        };
-        // Publish locally like a dispatch of our own (GUILD_BAN_ADD also implies a removal).
-        let event = match t {
-            Event::MessageCreate
-            | Event::MessageUpdate
-            | Event::MessageDelete
-            | Event::MessageDeleteBulk
-            | Event::MessageReactionAdd
-            | Event::MessageReactionRemove
-            | Event::MessageReactionRemoveAll
-            | Event::MessageReactionRemoveEmoji
-            | Event::ChannelPinsUpdate
-            | Event::ChannelCreate
-            | Event::ChannelUpdate
-            | Event::ChannelDelete
-            | Event::GuildRoleCreate
-            | Event::GuildRoleUpdate
-            | Event::GuildRoleDelete
-            | Event::GuildUpdate
-            | Event::GuildMemberAdd
-            | Event::GuildMemberUpdate
-            | Event::GuildMemberRemove
-            | Event::GuildBanAdd
-            | Event::GuildBanRemove => t,
-            _ => return Ok(object),
-        };
         // A role or member change may show our users channels we never received.
         if matches!(
             t,
@@ -381,24 +395,21 @@ impl Fed<'_> {
         for c in before {
             self.control(c);
         }
-        let mut data = d;
-        if event == Event::GuildUpdate {
-            data["id"] = json!(gsf);
-        }
+        // Published locally like a dispatch of our own (GUILD_BAN_ADD also implies a removal).
         self.publish(Dispatch {
-            event,
-            data,
+            event: t,
+            data: p.to_value(),
             audience: Audience::Guild {
                 guild_id: gsf,
                 channel: channel
                     .filter(|_| {
-                        let name = event.as_str();
+                        let name = t.as_str();
                         name.starts_with("MESSAGE") || name.starts_with("CHANNEL")
                     })
                     .map(Snowflake::from_db),
             },
-            intent: intent_of(event),
-            has_content: matches!(event, Event::MessageCreate | Event::MessageUpdate),
+            intent: intent_of(t),
+            has_content: matches!(t, Event::MessageCreate | Event::MessageUpdate),
             lossy: false,
             cause: None,
         });

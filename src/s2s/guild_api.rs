@@ -12,6 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use hearth_federation::event::{ActionTarget, accept_action};
+use hearth_wire::federation::{
+    ActionAnswer, ChannelsPage, JoinSnapshot, MembersPage, MessagesPage,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -191,10 +194,14 @@ async fn snapshot(s: &FedState, guild_id: i64, origin: &str, joiner: i64) -> Res
         if g.owner_id != joiner {
             members.push(h.member_wire_by_id(guild_id, g.owner_id, false).await?);
         }
-        let count = h.db.member_count(guild_id).await?;
-        Ok::<Value, Error>(
-            json!({"guild": guild, "channels": channels, "members": members, "member_count": count, "seq": seq, "hash": hash}),
-        )
+        Ok::<_, Error>(JoinSnapshot {
+            guild,
+            channels,
+            members,
+            member_count: h.db.member_count(guild_id).await?,
+            seq,
+            hash,
+        })
     };
     match build.await {
         Ok(v) => Json(v).into_response(),
@@ -309,19 +316,21 @@ async fn action(
     };
     s.log.barrier().await;
     let head = s.log.head(gid).await.map(|x| x.0).unwrap_or(0);
-    let out = json!({"result": result, "head": head});
+    let out = json!(ActionAnswer { result, head });
     let _ =
         h.db.finish_txn(&a.origin, &a.txn_id, &out.to_string())
             .await;
     Json(out).into_response()
 }
 
-fn to_value<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
-/// Runs one relayed action through the ordinary service layer (same rules as local users).
-async fn execute(h: Arc<Hearth>, actor: Actor, gid: i64, c: Value) -> crate::error::Result<Value> {
+/// Runs one relayed action through the ordinary service layer (same rules as local users);
+/// the message of `message_create` and `message_edit`, `None` for the other ops.
+async fn execute(
+    h: Arc<Hearth>,
+    actor: Actor,
+    gid: i64,
+    c: Value,
+) -> crate::error::Result<Option<wire::Message>> {
     let sf = |v: &Value| {
         v.as_str()
             .and_then(|s| s.parse::<u64>().ok())
@@ -354,42 +363,40 @@ async fn execute(h: Arc<Hearth>, actor: Actor, gid: i64, c: Value) -> crate::err
     match c["op"].as_str().unwrap_or_default() {
         "message_create" => {
             let b: wire::CreateMessageBody = crate::http::parse_json(body.to_string().as_bytes())?;
-            Ok(to_value(
-                &h.create_message(&actor, need_channel()?, b).await?,
-            ))
+            Ok(Some(h.create_message(&actor, need_channel()?, b).await?))
         }
         "message_edit" => {
             let b: wire::EditMessageBody = crate::http::parse_json(body.to_string().as_bytes())?;
-            Ok(to_value(
-                &h.edit_message(&actor, need_channel()?, need_message()?, b)
+            Ok(Some(
+                h.edit_message(&actor, need_channel()?, need_message()?, b)
                     .await?,
             ))
         }
         "message_delete" => h
             .delete_message(&actor, need_channel()?, need_message()?, None)
             .await
-            .map(|_| Value::Null),
+            .map(|_| None),
         "reaction_add" => h
             .add_reaction(&actor, need_channel()?, need_message()?, &emoji)
             .await
-            .map(|_| Value::Null),
+            .map(|_| None),
         "reaction_remove" => h
             .remove_reaction(&actor, need_channel()?, need_message()?, &emoji, None)
             .await
-            .map(|_| Value::Null),
+            .map(|_| None),
         "pin_add" => h
             .set_pin(&actor, need_channel()?, need_message()?, true, None)
             .await
-            .map(|_| Value::Null),
+            .map(|_| None),
         "pin_remove" => h
             .set_pin(&actor, need_channel()?, need_message()?, false, None)
             .await
-            .map(|_| Value::Null),
-        "typing_start" => h.typing(&actor, need_channel()?).await.map(|_| Value::Null),
+            .map(|_| None),
+        "typing_start" => h.typing(&actor, need_channel()?).await.map(|_| None),
         "member_leave" => h
             .leave_guild(&actor, Snowflake::from_db(gid))
             .await
-            .map(|_| Value::Null),
+            .map(|_| None),
         other => Err(crate::error::field_error(
             "op",
             "BASE_TYPE_CHOICES",
@@ -457,13 +464,13 @@ async fn channels(
     }
     let build = async {
         let ows = h.db.guild_overwrites(gid).await?;
-        let mut out = vec![];
+        let mut channels = vec![];
         for c in h.db.channels(gid).await? {
             if h.server_sees(gid, &req.origin, c.id).await? {
-                out.push(Hearth::channel_wire(&c, &ows, None));
+                channels.push(Hearth::channel_wire(&c, &ows, None));
             }
         }
-        Ok::<Value, Error>(json!({"channels": out}))
+        Ok::<_, Error>(ChannelsPage { channels })
     };
     match build.await {
         Ok(v) => Json(v).into_response(),
@@ -502,7 +509,7 @@ async fn members(
             h.db.members_page(gid, after, q.limit.unwrap_or(100).clamp(1, 1000))
                 .await?;
         let members = h.members_wire(gid, &rows, false).await?;
-        Ok::<Value, Error>(json!({"members": members}))
+        Ok::<_, Error>(MembersPage { members })
     };
     match build.await {
         Ok(v) => Json(v).into_response(),
@@ -566,7 +573,7 @@ async fn history(
                 .flatten()
                 .is_some_and(|c| c.guild_id == Some(gid))
         {
-            return Json(json!({"messages": msgs})).into_response();
+            return Json(MessagesPage { messages: msgs }).into_response();
         }
     }
     discord(Error::MissingAccess)

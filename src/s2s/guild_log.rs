@@ -506,7 +506,10 @@ async fn write_one(log: &Arc<GuildLog>, ev: BusEvent) {
         }
         BusEvent::Control(Control::GuildDeleted { guild_id }) => {
             if log.is_hosted(guild_id.db()).await && log.is_federated(guild_id.db()).await {
-                let data = json!({"id": guild_id});
+                let data = serde_json::to_value(hearth_wire::dispatch::GuildDeleteFederated {
+                    id: guild_id,
+                })
+                .unwrap_or(Value::Null);
                 if let Err(e) = log
                     .append(
                         guild_id.db(),

@@ -6,8 +6,10 @@
 use async_trait::async_trait;
 use hearth_federation::event::OriginAction;
 use hearth_federation::sign::content_hash;
+use hearth_wire::federation::{ActionAnswer, JoinSnapshot, MembersPage, MessagesPage};
+use hearth_wire::ids::{map_mentions, mentions};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 
 use super::apply::*;
@@ -76,11 +78,9 @@ impl Fed<'_> {
                 }
                 _ => relay_error(e),
             })?;
-        let hgid = snap["guild"]["id"]
-            .as_str()
-            .ok_or_else(|| Error::internal("snapshot without guild id"))?
-            .to_string();
-        let host_gid: i64 = hgid.parse::<u64>().map_err(Error::internal)? as i64;
+        let mut snap: JoinSnapshot =
+            serde_json::from_value(snap).map_err(|e| bad_shape("join snapshot", e))?;
+        let host_gid = snap.guild.id.db();
         let lock_key = match self.db.remote_guild_by_host(server, host_gid).await? {
             Some(r) => r.guild_id,
             None => 0,
@@ -89,49 +89,40 @@ impl Fed<'_> {
         let _guard = _guard_owner.lock().await;
         let mut tr = Translator::new(self, server);
         let local_gid = match self.db.map_get(server, host_gid).await? {
-            Some(l) => tr.bind(&hgid, l).await?,
+            Some(l) => tr.bind(host_gid, l).await?,
             None => {
                 let fresh = tr.mint(host_gid).await?;
-                tr.bind(&hgid, fresh).await?
+                tr.bind(host_gid, fresh).await?
             }
         };
-        tracing::debug!(%snap, "join snapshot (host ids)");
-        let snap = tr.translate(snap).await?;
-        tracing::debug!(%snap, "join snapshot (local ids)");
-        let g = &snap["guild"];
+        tr.translate(&mut snap).await?;
+        let g = &snap.guild;
         let row = GuildRow {
             id: local_gid,
-            name: g["name"].as_str().unwrap_or("guild").to_string(),
-            icon: g["icon"].as_str().map(str::to_string),
-            description: g["description"].as_str().map(str::to_string),
-            owner_id: s_id(&g["owner_id"])
-                .ok_or_else(|| Error::internal("snapshot without owner"))?,
-            system_channel_id: s_id(&g["system_channel_id"]),
-            verification_level: g["verification_level"].as_i64().unwrap_or(0),
-            default_message_notifications: g["default_message_notifications"].as_i64().unwrap_or(0),
-            explicit_content_filter: g["explicit_content_filter"].as_i64().unwrap_or(0),
-            preferred_locale: g["preferred_locale"]
-                .as_str()
-                .unwrap_or("en-US")
-                .to_string(),
+            name: g.name.clone(),
+            icon: g.icon.clone(),
+            description: g.description.clone(),
+            owner_id: g.owner_id.db(),
+            system_channel_id: g.system_channel_id.map(Snowflake::db),
+            verification_level: g.verification_level,
+            default_message_notifications: g.default_message_notifications,
+            explicit_content_filter: g.explicit_content_filter,
+            preferred_locale: g.preferred_locale.clone(),
             created_at: Snowflake::from_db(host_gid).timestamp_ms() as i64,
             host_server: Some(server.to_string()),
         };
-        let seq = snap["seq"].as_i64().unwrap_or(0);
+        let seq = snap.seq;
         self.db
-            .insert_replica(&row, server, host_gid, seq, snap["hash"].as_str())
+            .insert_replica(&row, server, host_gid, seq, snap.hash.as_deref())
             .await?;
-        for r in snap["guild"]["roles"].as_array().into_iter().flatten() {
-            if let Some(rr) = role_row(local_gid, r) {
-                self.db.upsert_role(&rr).await?;
-            }
+        for r in &snap.guild.roles {
+            self.db.upsert_role(&role_row(local_gid, r)).await?;
         }
-        for c in snap["channels"].as_array().into_iter().flatten() {
-            if let Some((cr, ows)) = channel_row(local_gid, c) {
-                self.db.upsert_channel(&cr, &ows).await?;
-            }
+        for c in &snap.channels {
+            let (cr, ows) = channel_row(local_gid, c);
+            self.db.upsert_channel(&cr, &ows).await?;
         }
-        for m in snap["members"].as_array().into_iter().flatten() {
+        for m in &snap.members {
             self.apply_member(local_gid, m).await?;
         }
         drop(_guard);
@@ -145,18 +136,28 @@ impl Fed<'_> {
         Ok(wire::Invite {
             kind: 0,
             code: format!("{code}@{server}"),
-            guild: Some(
-                json!({"id": Snowflake::from_db(local_gid), "name": row.name, "icon": row.icon, "description": row.description, "features": []}),
-            ),
+            guild: Some(wire::InviteGuild {
+                id: Snowflake::from_db(local_gid),
+                name: row.name,
+                icon: row.icon,
+                description: row.description,
+                features: vec![],
+                splash: None,
+                banner: None,
+                verification_level: row.verification_level,
+                nsfw_level: 0,
+            }),
             channel: None,
             inviter: None,
             expires_at: None,
-            approximate_member_count: snap["member_count"].as_i64(),
+            approximate_member_count: Some(snap.member_count),
             uses: None,
             max_uses: None,
             max_age: None,
             temporary: None,
             created_at: None,
+            channel_id: None,
+            guild_id: None,
         })
     }
 
@@ -183,9 +184,9 @@ impl Fed<'_> {
             .await
             .map_err(relay_error)?;
         let mut tr = Translator::for_replica(self, rg).await?;
-        let members = tr.translate(r["members"].clone()).await?;
+        let page: MembersPage = tr.parse("member page", r).await?;
         let mut ids = vec![];
-        for m in members.as_array().into_iter().flatten() {
+        for m in &page.members {
             if let Some(uid) = self.apply_member(rg.guild_id, m).await? {
                 ids.push(uid);
             }
@@ -207,13 +208,14 @@ impl Fed<'_> {
     }
 
     /// Relays a local user's action on a replica to its host, waits until the resulting
-    /// events are applied here, and returns the host's result translated to local ids.
+    /// events are applied here, and returns the host's result (the message of a message
+    /// create or edit) translated to local ids.
     pub async fn relay(
         &self,
         actor: &Actor,
         rg: &RemoteGuildRow,
         action: RelayAction<'_>,
-    ) -> Result<Value> {
+    ) -> Result<Option<wire::Message>> {
         let RelayAction {
             op,
             channel,
@@ -268,14 +270,12 @@ impl Fed<'_> {
             .map(str::to_string)
         {
             let mut m = HashMap::new();
-            for id in text_ids(&text) {
-                if let Ok(v) = id.parse::<u64>()
-                    && let Some(h) = self.db.map_reverse(&rg.host, v as i64).await?
-                {
-                    m.insert(id, h.to_string());
+            for id in mentions(&text) {
+                if let Some(h) = self.db.map_reverse(&rg.host, id.db()).await? {
+                    m.insert(id, Snowflake::from_db(h));
                 }
             }
-            body["content"] = json!(rewrite_text(&text, &m));
+            body["content"] = json!(map_mentions(&text, |id| m.get(&id).copied()));
         }
         let request = json!({
             "op": op.as_str(),
@@ -313,11 +313,13 @@ impl Fed<'_> {
             )
             .await
             .map_err(relay_error)?;
-        if let Some(head) = resp["head"].as_i64() {
-            self.catch_up(rg.guild_id, head).await?;
-        }
+        let answer: ActionAnswer =
+            serde_json::from_value(resp).map_err(|e| bad_shape("action answer", e))?;
+        self.catch_up(rg.guild_id, answer.head).await?;
+        let mut result = answer.result;
         let mut tr = Translator::for_replica(self, rg).await?;
-        tr.translate(resp["result"].clone()).await
+        tr.translate(&mut result).await?;
+        Ok(result)
     }
 
     /// Fetches a page of a replica channel's history from the host into the replica (lazy
@@ -357,16 +359,24 @@ impl Fed<'_> {
                 return Ok(());
             }
         };
-        let mut tr = Translator::for_replica(self, rg).await?;
-        let msgs = tr.translate(resp["messages"].clone()).await?;
-        for m in msgs.as_array().into_iter().flatten() {
-            let prev = match (s_id(&m["channel_id"]), s_id(&m["id"])) {
-                (Some(c), Some(id)) => self.db.message(c, id).await?.and_then(|x| x.pinned_at),
-                _ => None,
-            };
-            if let Some(row) = message_row(rg.guild_id, m, prev) {
-                self.db.upsert_message(&row).await?;
+        let mut page: MessagesPage = match serde_json::from_value(resp) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "history page of the wrong shape; serving the replica");
+                return Ok(());
             }
+        };
+        let mut tr = Translator::for_replica(self, rg).await?;
+        tr.translate(&mut page).await?;
+        for m in &page.messages {
+            let prev = self
+                .db
+                .message(m.channel_id.db(), m.id.db())
+                .await?
+                .and_then(|x| x.pinned_at);
+            self.db
+                .upsert_message(&message_row(rg.guild_id, m, prev))
+                .await?;
         }
         Ok(())
     }
@@ -380,7 +390,7 @@ impl GuildHost for Federation {
         actor: &Actor,
         rg: &RemoteGuildRow,
         action: RelayAction<'_>,
-    ) -> Result<Value> {
+    ) -> Result<Option<wire::Message>> {
         Fed { h, fed: self }.relay(actor, rg, action).await
     }
 

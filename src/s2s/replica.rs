@@ -1,4 +1,4 @@
-//! Member side of guild federation (spec/federation.md §§7-9): guilds hosted elsewhere are
+//! Member side of guild federation (spec/federation.md §§8, 10): guilds hosted elsewhere are
 //! kept as replicas in the ordinary tables, in this server's id space, so REST reads,
 //! permission checks and the gateway work on them unchanged.
 //!
@@ -14,7 +14,10 @@ use crate::error::{Error, Result};
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::snowflake::Snowflake;
 use crate::storage::{RemoteGuildRow, ReplicaApply, now_ms};
+use crate::wire;
 use hearth_federation::event::{EquivocationProof, verify_event};
+use hearth_wire::dispatch::Payload;
+use hearth_wire::federation::ChannelsPage;
 use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
@@ -34,20 +37,24 @@ impl Fed<'_> {
         self.db.remote_guild(guild_id).await
     }
 
-    pub(super) async fn apply_member(&self, guild_id: i64, m: &Value) -> Result<Option<i64>> {
-        let Some(uid) = s_id(&m["user"]["id"]) else {
+    /// Upserts a member (in local ids) into the replica; returns its user, `None` for a
+    /// member object without `user`.
+    pub(super) async fn apply_member(
+        &self,
+        guild_id: i64,
+        m: &wire::Member,
+    ) -> Result<Option<i64>> {
+        let Some(user) = &m.user else {
             return Ok(None);
         };
-        let roles: Vec<i64> = m["roles"]
-            .as_array()
-            .map(|a| a.iter().filter_map(s_id).collect())
-            .unwrap_or_default();
+        let uid = user.id.db();
+        let roles: Vec<i64> = m.roles.iter().map(|r| r.db()).collect();
         self.db
             .upsert_member(
                 guild_id,
                 uid,
-                m["nick"].as_str(),
-                ts_ms(&m["joined_at"]).unwrap_or_else(now_ms),
+                m.nick.as_deref(),
+                ts_ms(Some(&m.joined_at)).unwrap_or_else(now_ms),
                 &roles,
             )
             .await?;
@@ -93,7 +100,7 @@ impl Fed<'_> {
                     Some(rg) => {
                         let g = self.replica_lock(rg.guild_id).lock_owned().await;
                         let mut tr = Translator::new(self, origin);
-                        tr.bind(&hgid.to_string(), rg.guild_id).await?;
+                        tr.bind(hgid, rg.guild_id).await?;
                         Some(Run {
                             gid: rg.guild_id,
                             _guard: g,
@@ -154,23 +161,20 @@ impl Fed<'_> {
             && chained
             && let Some((t, Some(d))) = message
         {
-            let staged_translation = run.tr.translate(d.clone()).await;
-            if let Ok(d) = staged_translation {
-                let event = t;
-                let object = s_id(&d["id"]);
-                let row =
-                    message_row(rg.guild_id, &d, None).filter(|_| s_id(&d["channel_id"]).is_some());
+            let staged_translation = run.tr.dispatch(t, d.clone()).await;
+            if let Ok(Payload::MessageCreate(m) | Payload::MessageUpdate(m)) = staged_translation {
                 run.staged.push(Staged {
                     row: ReplicaApply {
                         seq,
                         hash: v.hash.clone(),
                         event: ev.to_string(),
-                        object_id: object,
-                        message: row,
+                        object_id: Some(m.id.db()),
+                        message: Some(message_row(rg.guild_id, &m, None)),
                     },
                     source: ev.clone(),
-                    event,
-                    data: d,
+                    event: t,
+                    channel: m.channel_id.db(),
+                    data: serde_json::to_value(&m).map_err(Error::internal)?,
                 });
                 return Ok(());
             }
@@ -200,13 +204,12 @@ impl Fed<'_> {
                 }
                 let gsf = Snowflake::from_db(run.gid);
                 for s in staged {
-                    let channel = s_id(&s.data["channel_id"]);
                     self.publish(Dispatch {
                         event: s.event,
                         data: s.data,
                         audience: Audience::Guild {
                             guild_id: gsf,
-                            channel: channel.map(Snowflake::from_db),
+                            channel: Some(Snowflake::from_db(s.channel)),
                         },
                         intent: intent_of(s.event),
                         has_content: true,
@@ -226,7 +229,7 @@ impl Fed<'_> {
                     return Ok(());
                 };
                 let mut tr = Translator::new(self, run.tr.server);
-                tr.bind(&rg.host_guild_id.to_string(), rg.guild_id).await?;
+                tr.bind(rg.host_guild_id, rg.guild_id).await?;
                 run.tr = tr;
                 for s in staged {
                     self.apply_one(run.gid, &s.source, true, &mut run.tr)
@@ -351,12 +354,9 @@ impl Fed<'_> {
                 content.clone()
             };
             if let (Some(name), Some(d)) = (result["t"].as_str(), result.get("d")) {
-                let applied = match name.parse::<Event>() {
-                    Ok(t) => self.apply_payload(&rg, t, d.clone(), tr).await,
-                    // An event kind this version does not know: nothing to apply.
-                    Err(_) => Ok(None),
-                };
-                match applied {
+                // An event kind this version does not know, or one replicas do not apply, is
+                // stored and chained without being applied.
+                match self.apply_logged(&rg, name, d.clone(), tr).await {
                     Ok(o) => object = o,
                     // A verified event we cannot apply must not block the guild forever: the
                     // position advances and the failure is left to the operator.
@@ -428,11 +428,10 @@ impl Fed<'_> {
             .await
             .map_err(relay_error)?;
         let mut tr = Translator::for_replica(self, rg).await?;
-        let chans = tr.translate(r["channels"].clone()).await?;
-        for c in chans.as_array().into_iter().flatten() {
-            if let Some((cr, ows)) = channel_row(rg.guild_id, c) {
-                self.db.upsert_channel(&cr, &ows).await?;
-            }
+        let page: ChannelsPage = tr.parse("channel list", r).await?;
+        for c in &page.channels {
+            let (cr, ows) = channel_row(rg.guild_id, c);
+            self.db.upsert_channel(&cr, &ows).await?;
         }
         Ok(())
     }
@@ -465,15 +464,15 @@ impl Fed<'_> {
             _ => return Ok(()),
         };
         let mut tr = Translator::new(self, origin);
-        tr.bind(&hgid.to_string(), rg.guild_id).await?;
-        let d = tr.translate(edu["d"].clone()).await?;
-        let channel = s_id(&d["channel_id"]);
-        if event == Event::TypingStart && channel.is_none() {
-            return Ok(());
-        }
+        tr.bind(hgid, rg.guild_id).await?;
+        let p = tr.dispatch(event, edu["d"].clone()).await?;
+        let channel = match &p {
+            Payload::TypingStart(t) => Some(t.channel_id.db()),
+            _ => None,
+        };
         self.publish(Dispatch {
             event,
-            data: d,
+            data: p.to_value(),
             audience: Audience::Guild {
                 guild_id: Snowflake::from_db(rg.guild_id),
                 channel: channel.map(Snowflake::from_db),

@@ -1,108 +1,116 @@
-//! Id translation between a peer's id space and this server's (spec/federation.md §9.1):
-//! every id in a host's payload is mapped through `id_map` (one map per peer server, since
-//! snowflakes of one server are unique across kinds); users are matched by `handle`, so
-//! `alice@a.example` is always the same local row whichever host mentions her.
+//! Id translation from a peer's id space into this server's (spec/federation.md §13), by
+//! type: a host's payloads are parsed into the wire types ([`Payload`] for dispatches, the
+//! `hearth_wire::federation` bodies for snapshots and pages), whose every id field is visited
+//! ([`hearth_wire::ids::Ids`], derived). Plain ids are mapped through `id_map` (one map per
+//! peer server, since snowflakes of one server are unique across kinds), minting local ids
+//! for new ones; user objects are matched by `handle`, so `alice@a.example` is always the same
+//! local row whichever host mentions her; mentions inside message text are rewritten.
+//!
+//! A translation is two passes over the typed value: the first collects what it holds, the
+//! ids are resolved (storage, asynchronously), the second rewrites them. A payload that does
+//! not parse into its type (an unknown field, an event that never crosses federation) is
+//! refused whole: nothing of it is translated or applied.
+
+use std::collections::HashMap;
+
+use hearth_wire::dispatch::{Payload, PayloadError};
+use hearth_wire::ids::{IdVisitor, Ids, UserObject, map_mentions, mentions};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
+use crate::events::Event;
 use crate::service::Hearth;
+use crate::snowflake::Snowflake;
 use crate::storage::RemoteGuildRow;
-use serde_json::Value;
-use std::collections::{HashMap, HashSet};
 
-/// Keys whose string values are ids.
-pub(super) const ID_KEYS: &[&str] = &[
-    "id",
-    "guild_id",
-    "channel_id",
-    "user_id",
-    "message_id",
-    "parent_id",
-    "owner_id",
-    "role_id",
-    "system_channel_id",
-    "last_message_id",
-    "message_author_id",
-    "application_id",
-    "afk_channel_id",
-    "rules_channel_id",
-    "public_updates_channel_id",
-    "safety_alerts_channel_id",
-    "bot_id",
-];
-/// Keys whose arrays hold ids.
-pub(super) const ID_ARRAYS: &[&str] = &["roles", "mention_roles", "ids"];
-
-pub(super) fn is_user_object(o: &serde_json::Map<String, Value>) -> bool {
-    o.get("handle").is_some_and(Value::is_string)
-        && o.get("username").is_some_and(Value::is_string)
-        && o.get("id").is_some_and(Value::is_string)
+/// A host's answer or payload that does not have the shape of its type.
+pub(super) fn bad_shape(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Unavailable(format!("federation: {what} of the wrong shape: {e}"))
 }
 
-/// Ids mentioned inside message text (`<@1>`, `<@!1>`, `<@&1>`, `<#1>`).
-pub(super) fn text_ids(s: &str) -> Vec<String> {
-    let mut out = vec![];
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'<' && i + 1 < b.len() && (b[i + 1] == b'@' || b[i + 1] == b'#') {
-            let mut j = i + 2;
-            if j < b.len() && (b[j] == b'!' || b[j] == b'&') {
-                j += 1;
-            }
-            let start = j;
-            while j < b.len() && b[j].is_ascii_digit() {
-                j += 1;
-            }
-            if j > start && j < b.len() && b[j] == b'>' {
-                out.push(s[start..j].to_string());
-                i = j;
+/// What a user object says about its user (the profile kept for remote users).
+#[derive(Debug, Clone, PartialEq)]
+struct Profile {
+    global_name: Option<String>,
+    avatar: Option<String>,
+    bot: bool,
+}
+
+/// A user object met in the first pass.
+struct SeenUser {
+    remote: Snowflake,
+    handle: String,
+    profile: Profile,
+}
+
+/// First pass: what a value holds.
+#[derive(Default)]
+struct Collect {
+    users: Vec<SeenUser>,
+    ids: Vec<Snowflake>,
+}
+
+impl IdVisitor for Collect {
+    fn id(&mut self, id: &mut Snowflake) {
+        self.ids.push(*id);
+    }
+    fn user(&mut self, user: &mut dyn UserObject) {
+        self.users.push(SeenUser {
+            remote: *user.id_mut(),
+            handle: user.handle().to_string(),
+            profile: Profile {
+                global_name: user.global_name().map(str::to_string),
+                avatar: user.avatar().map(str::to_string),
+                bot: user.bot(),
+            },
+        });
+    }
+    fn text(&mut self, text: &mut String) {
+        self.ids.extend(mentions(text));
+    }
+}
+
+/// Second pass: every id replaced by its image. Every id was resolved by the first pass; one
+/// that was not is recorded and fails the translation rather than leaking.
+struct Rewrite<'m> {
+    map: &'m HashMap<u64, u64>,
+    missing: Option<Snowflake>,
+}
+
+impl Rewrite<'_> {
+    fn map(&mut self, id: &mut Snowflake) {
+        match self.map.get(&id.0) {
+            Some(local) => id.0 = *local,
+            None => {
+                self.missing.get_or_insert(*id);
             }
         }
-        i += 1;
     }
-    out
 }
 
-pub(super) fn rewrite_text(s: &str, map: &HashMap<String, String>) -> String {
-    let mut out = String::with_capacity(s.len());
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut last = 0;
-    while i < b.len() {
-        if b[i] == b'<' && i + 1 < b.len() && (b[i + 1] == b'@' || b[i + 1] == b'#') {
-            let mut j = i + 2;
-            if j < b.len() && (b[j] == b'!' || b[j] == b'&') {
-                j += 1;
-            }
-            let start = j;
-            while j < b.len() && b[j].is_ascii_digit() {
-                j += 1;
-            }
-            if j > start
-                && j < b.len()
-                && b[j] == b'>'
-                && let Some(local) = map.get(&s[start..j])
-            {
-                out.push_str(&s[last..start]);
-                out.push_str(local);
-                last = j;
-                i = j;
-            }
-        }
-        i += 1;
+impl IdVisitor for Rewrite<'_> {
+    fn id(&mut self, id: &mut Snowflake) {
+        self.map(id);
     }
-    out.push_str(&s[last..]);
-    out
+    fn user(&mut self, user: &mut dyn UserObject) {
+        self.map(user.id_mut());
+    }
+    fn text(&mut self, text: &mut String) {
+        let map = self.map;
+        *text = map_mentions(text, |m| map.get(&m.0).map(|l| Snowflake(*l)));
+    }
 }
 
-/// Translates payloads of one peer's id space into ours (and back).
+/// Translates payloads of one peer's id space into ours.
 pub struct Translator<'a> {
     h: &'a Hearth,
     pub(super) server: &'a str,
-    map: HashMap<String, String>,
-    /// `(global_name, avatar)` of each peer user object already resolved, so that one
-    /// translator reused over a delivery updates a profile only when it changes.
-    profiles: HashMap<String, (Option<String>, Option<String>)>,
+    /// Peer id -> local id, for everything resolved so far.
+    map: HashMap<u64, u64>,
+    /// The profile of each peer user object already resolved, so that one translator reused
+    /// over a delivery updates a profile only when it changes.
+    profiles: HashMap<u64, Profile>,
 }
 
 impl<'a> Translator<'a> {
@@ -135,74 +143,73 @@ impl<'a> Translator<'a> {
     /// A translator for a replica's host, with the guild id already bound.
     pub async fn for_replica(h: &'a Hearth, rg: &'a RemoteGuildRow) -> Result<Translator<'a>> {
         let mut tr = Translator::new(h, &rg.host);
-        tr.bind(&rg.host_guild_id.to_string(), rg.guild_id).await?;
+        tr.bind(rg.host_guild_id, rg.guild_id).await?;
         Ok(tr)
     }
 
-    /// Pre-binds a remote id to a local one (the guild id of a join).
-    pub async fn bind(&mut self, remote: &str, local: i64) -> Result<i64> {
-        let r: i64 = remote
-            .parse()
-            .map_err(|_| Error::internal("bad remote id"))?;
-        let l = self.h.db.map_put(self.server, r, local).await?;
-        self.map.insert(remote.to_string(), l.to_string());
+    /// Pre-binds a remote id to a local one (the guild id of a join); returns the mapping in
+    /// force (an existing one is kept).
+    pub async fn bind(&mut self, remote: i64, local: i64) -> Result<i64> {
+        let l = self.h.db.map_put(self.server, remote, local).await?;
+        self.map.insert(remote as u64, l as u64);
         Ok(l)
     }
 
-    fn collect(v: &Value, users: &mut Vec<(String, Value)>, ids: &mut HashSet<String>) {
-        match v {
-            Value::Object(o) => {
-                if is_user_object(o) {
-                    users.push((o["id"].as_str().unwrap_or_default().to_string(), v.clone()));
-                }
-                for (k, x) in o {
-                    match x {
-                        Value::String(s)
-                            if ID_KEYS.contains(&k.as_str()) && s.parse::<u64>().is_ok() =>
-                        {
-                            ids.insert(s.clone());
-                        }
-                        Value::String(s) if k == "content" => ids.extend(text_ids(s)),
-                        Value::Array(a) if ID_ARRAYS.contains(&k.as_str()) => {
-                            for e in a {
-                                if let Some(s) = e.as_str().filter(|s| s.parse::<u64>().is_ok()) {
-                                    ids.insert(s.to_string());
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                    Self::collect(x, users, ids);
-                }
-            }
-            Value::Array(a) => a.iter().for_each(|x| Self::collect(x, users, ids)),
-            _ => {}
+    /// Rewrites every id of `v` into local ids: users by handle (creating or updating their
+    /// rows), other ids through `id_map` (minting local ids for new ones), mentions in text.
+    pub async fn translate<T: Ids + ?Sized>(&mut self, v: &mut T) -> Result<()> {
+        let mut seen = Collect::default();
+        v.visit_ids(&mut seen);
+        self.resolve(seen).await?;
+        let mut rw = Rewrite {
+            map: &self.map,
+            missing: None,
+        };
+        v.visit_ids(&mut rw);
+        match rw.missing {
+            None => Ok(()),
+            Some(id) => Err(Error::internal(format!("id {id} was not resolved"))),
         }
     }
 
-    /// Resolves every user object (by handle) and id of `v`, allocating local ids for new
-    /// objects.
-    pub async fn prepare(&mut self, v: &Value) -> Result<()> {
-        let mut users = vec![];
-        let mut ids = HashSet::new();
-        Self::collect(v, &mut users, &mut ids);
-        for (rid, obj) in users {
-            let profile = (
-                obj["global_name"].as_str().map(str::to_string),
-                obj["avatar"].as_str().map(str::to_string),
-            );
-            if self.map.contains_key(&rid) && self.profiles.get(&rid) == Some(&profile) {
+    /// Parses a host's body into its type and translates it.
+    ///
+    /// Errors: 503 when `v` does not have the type's shape; storage errors.
+    pub async fn parse<T: DeserializeOwned + Ids>(&mut self, what: &str, v: Value) -> Result<T> {
+        let mut t: T = serde_json::from_value(v).map_err(|e| bad_shape(what, e))?;
+        self.translate(&mut t).await?;
+        Ok(t)
+    }
+
+    /// Types the payload `d` of dispatch `t` and translates it.
+    ///
+    /// Errors: the event never crosses federation, or `d` does not have its shape; storage
+    /// errors.
+    pub async fn dispatch(&mut self, t: Event, d: Value) -> Result<Payload> {
+        let mut p = Payload::parse(t, d).map_err(payload_error)?;
+        self.translate(&mut p).await?;
+        Ok(p)
+    }
+
+    /// Resolves what the first pass found: users by handle first (their ids map to their
+    /// rows), then the other ids.
+    async fn resolve(&mut self, seen: Collect) -> Result<()> {
+        for u in seen.users {
+            let rid = u.remote.0;
+            if self.map.contains_key(&rid) && self.profiles.get(&rid) == Some(&u.profile) {
                 continue;
             }
-            let local = self.ensure_user(&rid, &obj).await?;
-            self.map.insert(rid.clone(), local.to_string());
-            self.profiles.insert(rid, profile);
+            let local = self
+                .ensure_user(u.remote.db(), &u.handle, &u.profile)
+                .await?;
+            self.map.insert(rid, local as u64);
+            self.profiles.insert(rid, u.profile);
         }
-        for id in ids {
-            if self.map.contains_key(&id) {
+        for id in seen.ids {
+            if self.map.contains_key(&id.0) {
                 continue;
             }
-            let r: i64 = id.parse::<u64>().map_err(Error::internal)? as i64;
+            let r = id.db();
             let local = match self.h.db.map_get(self.server, r).await? {
                 Some(l) => l,
                 None => {
@@ -210,14 +217,14 @@ impl<'a> Translator<'a> {
                     self.h.db.map_put(self.server, r, fresh).await?
                 }
             };
-            self.map.insert(id, local.to_string());
+            self.map.insert(id.0, local as u64);
         }
         Ok(())
     }
 
-    /// The local user row for a user object of the peer.
-    async fn ensure_user(&self, rid: &str, obj: &Value) -> Result<i64> {
-        let handle = obj["handle"].as_str().unwrap_or_default();
+    /// The local user row for a user object of the peer (created on first sight for a remote
+    /// user, its profile updated), and the mapping of its peer id to that row.
+    async fn ensure_user(&self, rid: i64, handle: &str, profile: &Profile) -> Result<i64> {
         let (name, server) = handle
             .rsplit_once('@')
             .ok_or_else(|| Error::internal("handle without @"))?;
@@ -237,76 +244,23 @@ impl<'a> Translator<'a> {
                         .db
                         .update_remote_profile(
                             u.id,
-                            obj["global_name"].as_str(),
-                            obj["avatar"].as_str(),
+                            profile.global_name.as_deref(),
+                            profile.avatar.as_deref(),
                         )
                         .await?;
                     u.id
                 }
-                None => self.h.insert_remote_user(name, server, obj).await?.id,
-            }
-        };
-        let r: i64 = rid.parse::<u64>().map_err(Error::internal)? as i64;
-        self.h.db.map_put(self.server, r, local).await
-    }
-
-    /// Rewrites ids (and mentions in `content`) of a prepared value.
-    pub fn rewrite(&self, v: &mut Value) {
-        match v {
-            Value::Object(o) => {
-                for (k, x) in o.iter_mut() {
-                    match x {
-                        Value::String(s) if ID_KEYS.contains(&k.as_str()) => {
-                            if let Some(l) = self.map.get(s.as_str()) {
-                                *s = l.clone();
-                            }
-                        }
-                        Value::String(s) if k == "content" => *s = rewrite_text(s, &self.map),
-                        Value::Array(a) if ID_ARRAYS.contains(&k.as_str()) => {
-                            for e in a.iter_mut() {
-                                match e {
-                                    Value::String(s) => {
-                                        if let Some(l) = self.map.get(s.as_str()) {
-                                            *s = l.clone();
-                                        }
-                                    }
-                                    // `roles` of a guild holds role objects, not ids.
-                                    other => self.rewrite(other),
-                                }
-                            }
-                        }
-                        _ => self.rewrite(x),
-                    }
+                None => {
+                    let obj = json!({"global_name": profile.global_name, "avatar": profile.avatar, "bot": profile.bot});
+                    self.h.insert_remote_user(name, server, &obj).await?.id
                 }
             }
-            Value::Array(a) => a.iter_mut().for_each(|x| self.rewrite(x)),
-            _ => {}
-        }
-    }
-
-    /// Prepares and rewrites in one go.
-    pub async fn translate(&mut self, mut v: Value) -> Result<Value> {
-        self.prepare(&v).await?;
-        self.rewrite(&mut v);
-        Ok(v)
+        };
+        self.h.db.map_put(self.server, rid, local).await
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mentions_in_text_are_found_and_rewritten() {
-        let s = "hi <@12> <@!13> <@&14> <#15> <@x> <@>";
-        assert_eq!(text_ids(s), vec!["12", "13", "14", "15"]);
-        let map: HashMap<String, String> = [("12", "99"), ("14", "77")]
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(
-            rewrite_text(s, &map),
-            "hi <@99> <@!13> <@&77> <#15> <@x> <@>"
-        );
-    }
+/// A dispatch payload that cannot be typed (refused whole).
+pub(super) fn payload_error(e: PayloadError) -> Error {
+    bad_shape("dispatch", e)
 }

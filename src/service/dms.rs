@@ -31,12 +31,17 @@ impl Hearth {
             return Err(Error::Rule(Rule::NonTextChannel));
         }
         ca.require(perm::SEND_MESSAGES)?;
-        let mut data = json!({"channel_id": channel_id, "guild_id": ca.guild_id(), "user_id": actor.id(), "timestamp": now_ms() / 1000});
-        if let Some(g) = ca.channel.guild_id {
-            data["member"] =
-                serde_json::to_value(self.member_wire_by_id(g, actor.user.id, false).await?)
-                    .map_err(Error::internal)?;
-        }
+        let member = match ca.channel.guild_id {
+            Some(g) => Some(self.member_wire_by_id(g, actor.user.id, false).await?),
+            None => None,
+        };
+        let data = super::to_value(&wire::dispatch::TypingStart {
+            channel_id,
+            guild_id: ca.guild_id(),
+            user_id: actor.id(),
+            timestamp: now_ms() / 1000,
+            member,
+        });
         let (audience, guild) = Self::message_audience(&ca);
         self.publish(Dispatch {
             event: Event::TypingStart,

@@ -385,7 +385,10 @@ impl Hearth {
                 Event::GuildMemberRemove,
                 Self::guild_audience(guild_id),
                 intents::GUILD_MEMBERS,
-                json!({"guild_id": Snowflake::from_db(guild_id), "user": user}),
+                to_value(&wire::dispatch::GuildMemberRemove {
+                    guild_id: Snowflake::from_db(guild_id),
+                    user,
+                }),
             );
             self.control(Control::MemberLeft {
                 guild_id: Snowflake::from_db(guild_id),

@@ -57,8 +57,22 @@ impl Hearth {
         Ok(wire::Invite {
             kind: 0,
             code: inv.code.clone(),
-            guild: guild.map(|g| json!({"id": Snowflake::from_db(g.id), "name": g.name, "icon": g.icon, "description": g.description, "features": [], "splash": null, "banner": null, "verification_level": g.verification_level, "nsfw_level": 0})),
-            channel: channel.map(|c| json!({"id": Snowflake::from_db(c.id), "name": c.name, "type": c.kind})),
+            guild: guild.map(|g| wire::InviteGuild {
+                id: Snowflake::from_db(g.id),
+                name: g.name,
+                icon: g.icon,
+                description: g.description,
+                features: vec![],
+                splash: None,
+                banner: None,
+                verification_level: g.verification_level,
+                nsfw_level: 0,
+            }),
+            channel: channel.map(|c| wire::InviteChannel {
+                id: Snowflake::from_db(c.id),
+                name: c.name,
+                kind: wire::ChannelType::from_db(c.kind),
+            }),
             inviter: inviter.map(|u| self.user_wire(&u, false)),
             expires_at: (inv.max_age > 0).then(|| wire::iso(inv.created_at + inv.max_age * 1000)),
             approximate_member_count: count,
@@ -67,6 +81,8 @@ impl Hearth {
             max_age: with_meta.then_some(inv.max_age),
             temporary: with_meta.then_some(inv.temporary),
             created_at: with_meta.then(|| wire::iso(inv.created_at)),
+            channel_id: None,
+            guild_id: None,
         })
     }
 
@@ -151,9 +167,11 @@ impl Hearth {
         )
         .await?;
         let w = self.invite_wire(&inv, true, false).await?;
-        let mut ev = to_value(&w);
-        ev["channel_id"] = json!(channel_id);
-        ev["guild_id"] = json!(Snowflake::from_db(ga.guild.id));
+        let ev = to_value(&wire::Invite {
+            channel_id: Some(channel_id),
+            guild_id: Some(Snowflake::from_db(ga.guild.id)),
+            ..w.clone()
+        });
         self.dispatch(
             Event::InviteCreate,
             Audience::Guild {
@@ -302,8 +320,19 @@ impl Hearth {
             reason,
         )
         .await?;
-        self.dispatch(Event::InviteDelete, Audience::Guild { guild_id: Snowflake::from_db(inv.guild_id), channel: Some(Snowflake::from_db(inv.channel_id)) }, intents::GUILD_INVITES,
-            json!({"channel_id": Snowflake::from_db(inv.channel_id), "guild_id": Snowflake::from_db(inv.guild_id), "code": inv.code}));
+        self.dispatch(
+            Event::InviteDelete,
+            Audience::Guild {
+                guild_id: Snowflake::from_db(inv.guild_id),
+                channel: Some(Snowflake::from_db(inv.channel_id)),
+            },
+            intents::GUILD_INVITES,
+            to_value(&wire::dispatch::InviteDelete {
+                channel_id: Snowflake::from_db(inv.channel_id),
+                guild_id: Snowflake::from_db(inv.guild_id),
+                code: inv.code,
+            }),
+        );
         Ok(w)
     }
 }

@@ -8,7 +8,7 @@ use crate::events::Audience;
 use crate::snowflake::Snowflake;
 use crate::storage::{MessageRow, UserRow};
 use crate::wire::{self, MessageType};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
 impl Hearth {
@@ -16,16 +16,15 @@ impl Hearth {
     pub(super) async fn replicated_message(
         &self,
         ca: &ChannelAccess,
-        v: &Value,
+        result: Option<wire::Message>,
         actor: &Actor,
     ) -> Result<wire::Message> {
-        let id = v["id"]
-            .as_str()
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or_else(|| Error::internal("host result without id"))?;
+        let id = result
+            .ok_or_else(|| Error::internal("host result without a message"))?
+            .id;
         let m = self
             .db
-            .message(ca.channel.id, id as i64)
+            .message(ca.channel.id, id.db())
             .await?
             .ok_or(Error::Unknown(Unknown::Message))?;
         self.render_one(&m, actor.user.id).await
@@ -131,7 +130,10 @@ impl Hearth {
                 .or_default()
                 .push(wire::Reaction {
                     count: r.count,
-                    count_details: json!({"burst": 0, "normal": r.count}),
+                    count_details: wire::ReactionCountDetails {
+                        burst: 0,
+                        normal: r.count,
+                    },
                     me: r.me > 0,
                     me_burst: false,
                     burst_colors: vec![],
@@ -171,7 +173,7 @@ impl Hearth {
             .unwrap_or_else(|| wire::User {
                 id: Snowflake::from_db(m.author_id),
                 username: "deleted_user".into(),
-                discriminator: "0",
+                discriminator: "0".into(),
                 global_name: Some("Deleted User".into()),
                 avatar: None,
                 bot: false,
@@ -232,16 +234,13 @@ impl Hearth {
     /// The gateway form of a message event: adds `member` (guild messages) so clients can
     /// render without another request.
     pub(super) async fn message_event(&self, m: &MessageRow, w: &wire::Message) -> Result<Value> {
-        let mut v = serde_json::to_value(w).map_err(Error::internal)?;
+        let mut w = w.clone();
         if let Some(g) = m.guild_id
-            && let Ok(mem) = self.member_wire_by_id(g, m.author_id, false).await
+            && let Ok(mut mem) = self.member_wire_by_id(g, m.author_id, false).await
         {
-            let mut mv = serde_json::to_value(mem).map_err(Error::internal)?;
-            if let Some(o) = mv.as_object_mut() {
-                o.remove("user");
-            }
-            v["member"] = mv;
+            mem.user = None;
+            w.member = Some(mem);
         }
-        Ok(v)
+        serde_json::to_value(&w).map_err(Error::internal)
     }
 }

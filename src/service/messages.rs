@@ -6,13 +6,13 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::ports::{HistoryPage, RelayAction, RelayOp};
-use super::{Actor, ChannelAccess, Hearth, audit_action as A};
+use super::{Actor, ChannelAccess, Hearth, audit_action as A, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{MessageRow, Page, UserRow, now_ms};
-use crate::wire::{self, MessageType};
+use crate::wire::{self, MessageType, dispatch};
 
 /// Message flags a client may set: SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS.
 const CLIENT_FLAGS: u64 = (1 << 2) | (1 << 12);
@@ -275,7 +275,7 @@ impl Hearth {
                         .body(body),
                 )
                 .await?;
-            return self.replicated_message(&ca, &v, actor).await;
+            return self.replicated_message(&ca, v, actor).await;
         }
         if !ca.is_text() {
             return Err(Error::Rule(Rule::NonTextChannel));
@@ -445,17 +445,12 @@ impl Hearth {
                     .map(|r| Box::new(self.message_wire(r, &users, vec![]))),
             );
         }
-        let mut data = serde_json::to_value(&w).map_err(Error::internal)?;
         if let Some(ga) = &ca.guild
             && let Some(mem) = &ga.member
         {
-            let mw = self.member_wire(mem, None, ga.member_roles.clone(), false);
-            let mut mv = serde_json::to_value(mw).map_err(Error::internal)?;
-            if let Some(o) = mv.as_object_mut() {
-                o.remove("user");
-            }
-            data["member"] = mv;
+            w.member = Some(self.member_wire(mem, None, ga.member_roles.clone(), false));
         }
+        let data = serde_json::to_value(&w).map_err(Error::internal)?;
         let (audience, guild) = Self::message_audience(&ca);
         let event = Dispatch {
             event: Event::MessageCreate,
@@ -588,7 +583,7 @@ impl Hearth {
                         .body(body),
                 )
                 .await?;
-            return self.replicated_message(&ca, &v, actor).await;
+            return self.replicated_message(&ca, v, actor).await;
         }
         let mut m = self.message_in(&ca, message_id).await?;
         let author = m.author_id == actor.user.id;
@@ -718,7 +713,11 @@ impl Hearth {
             } else {
                 intents::DIRECT_MESSAGES
             },
-            json!({"id": message_id, "channel_id": channel_id, "guild_id": ca.guild_id()}),
+            to_value(&dispatch::MessageDelete {
+                id: message_id,
+                channel_id,
+                guild_id: ca.guild_id(),
+            }),
         );
         Ok(())
     }
@@ -783,7 +782,11 @@ impl Hearth {
                 channel: Some(channel_id),
             },
             intents::GUILD_MESSAGES,
-            json!({"ids": ids, "channel_id": channel_id, "guild_id": Snowflake::from_db(g)}),
+            to_value(&dispatch::MessageDeleteBulk {
+                ids,
+                channel_id,
+                guild_id: Snowflake::from_db(g),
+            }),
         );
         Ok(())
     }

@@ -370,7 +370,7 @@ impl Hearth {
         wire::User {
             id: Snowflake::from_db(u.id),
             username: u.username.clone(),
-            discriminator: "0",
+            discriminator: "0".into(),
             global_name: u.global_name.clone(),
             avatar: u.avatar.clone(),
             bot: u.bot,
@@ -404,7 +404,11 @@ impl Hearth {
             id: Snowflake::from_db(r.id),
             name: r.name.clone(),
             color: r.color as u32,
-            colors: json!({"primary_color": r.color, "secondary_color": null, "tertiary_color": null}),
+            colors: wire::RoleColors {
+                primary_color: r.color as u32,
+                secondary_color: None,
+                tertiary_color: None,
+            },
             hoist: r.hoist,
             icon: None,
             unicode_emoji: None,
@@ -413,7 +417,9 @@ impl Hearth {
             managed: r.managed,
             mentionable: r.mentionable,
             flags: 0,
-            tags: r.bot_id.map(|b| json!({"bot_id": b.to_string()})),
+            tags: r.bot_id.map(|b| wire::RoleTags {
+                bot_id: Some(Snowflake::from_db(b)),
+            }),
         }
     }
 

@@ -4,13 +4,13 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::{Actor, Hearth, audit_action as A};
+use super::{Actor, Hearth, audit_action as A, to_value};
 use crate::error::{Error, Result, Unknown, field_error};
 use crate::events::{Audience, Control, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{BanRow, now_ms};
-use crate::wire;
+use crate::wire::{self, dispatch};
 
 impl Hearth {
     /// `GET /guilds/{id}/bans` (`limit` 1-1000 default 1000, `before`, `after`): BAN_MEMBERS.
@@ -152,21 +152,28 @@ impl Hearth {
                     channel: Some(Snowflake::from_db(c)),
                 },
                 intents::GUILD_MESSAGES,
-                json!({"ids": ids, "channel_id": Snowflake::from_db(c), "guild_id": guild_id}),
+                to_value(&dispatch::MessageDeleteBulk {
+                    ids,
+                    channel_id: Snowflake::from_db(c),
+                    guild_id,
+                }),
             );
         }
         self.dispatch(
             Event::GuildBanAdd,
             ga_aud.clone(),
             intents::GUILD_MODERATION,
-            json!({"guild_id": guild_id, "user": user}),
+            to_value(&dispatch::GuildBan {
+                guild_id,
+                user: user.clone(),
+            }),
         );
         if was_member {
             self.dispatch(
                 Event::GuildMemberRemove,
                 ga_aud,
                 intents::GUILD_MEMBERS,
-                json!({"guild_id": guild_id, "user": user}),
+                to_value(&dispatch::GuildMemberRemove { guild_id, user }),
             );
             self.control(Control::MemberLeft { guild_id, user_id });
         }
@@ -205,7 +212,7 @@ impl Hearth {
                 channel: None,
             },
             intents::GUILD_MODERATION,
-            json!({"guild_id": guild_id, "user": user}),
+            to_value(&dispatch::GuildBan { guild_id, user }),
         );
         Ok(())
     }

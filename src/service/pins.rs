@@ -1,7 +1,7 @@
 //! Pins (Discord "Resources > Message > Pin Message", "Get Channel Pins").
 
 use super::ports::{RelayAction, RelayOp};
-use super::{Actor, Hearth, audit_action as A};
+use super::{Actor, Hearth, audit_action as A, to_value};
 use crate::error::{Error, Result, Rule, Unknown};
 use crate::events::{Dispatch, Event, intents};
 use crate::permissions as perm;
@@ -107,8 +107,20 @@ impl Hearth {
             .await?
             .ok_or(Error::Unknown(Unknown::Channel))?;
         let (audience, guild) = Self::message_audience(&ca);
-        self.dispatch(Event::ChannelPinsUpdate, audience.clone(), if guild { intents::GUILDS } else { intents::DIRECT_MESSAGES },
-            json!({"guild_id": ca.guild_id(), "channel_id": channel_id, "last_pin_timestamp": c.last_pin_timestamp.map(wire::iso)}));
+        self.dispatch(
+            Event::ChannelPinsUpdate,
+            audience.clone(),
+            if guild {
+                intents::GUILDS
+            } else {
+                intents::DIRECT_MESSAGES
+            },
+            to_value(&wire::dispatch::ChannelPinsUpdate {
+                guild_id: ca.guild_id(),
+                channel_id,
+                last_pin_timestamp: c.last_pin_timestamp.map(wire::iso),
+            }),
+        );
         let m = self.message_in(&ca, message_id).await?;
         let w = self.render_one(&m, actor.user.id).await?;
         let data = self.message_event(&m, &w).await?;

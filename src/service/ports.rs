@@ -113,7 +113,8 @@ pub struct HistoryPage {
 #[async_trait]
 pub trait GuildHost: Send + Sync + 'static {
     /// Relays a local user's action on a replica to its host, waits until the resulting
-    /// events are applied here, and returns the host's result in local ids.
+    /// events are applied here, and returns the host's result in local ids: the message of
+    /// `message_create` and `message_edit`, `None` for the other ops.
     ///
     /// # Errors
     /// The host's Discord error (relayed with its status and code), 403 50001 when the host
@@ -124,7 +125,7 @@ pub trait GuildHost: Send + Sync + 'static {
         actor: &Actor,
         rg: &RemoteGuildRow,
         action: RelayAction<'_>,
-    ) -> Result<Value>;
+    ) -> Result<Option<wire::Message>>;
 
     /// Fetches a page of a replica channel's history from the host into the replica (lazy
     /// backfill). A host that cannot be reached leaves the replica as it is (`Ok`).

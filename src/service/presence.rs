@@ -12,6 +12,7 @@ use super::Hearth;
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::snowflake::Snowflake;
 use crate::storage::UserRow;
+use crate::wire::dispatch::{ClientStatus, PresenceUpdate, PresenceUser};
 
 /// Presence of a user (Discord "Presence Update": `status` is `online`, `idle`, `dnd`,
 /// `invisible` or `offline`; `activities` is the client's array, kept as sent).
@@ -63,10 +64,11 @@ impl Hearth {
         let Ok(guilds) = self.db.guild_ids_of(user).await else {
             return;
         };
-        let user_obj = match self.db.user(user).await {
-            Ok(Some(u)) => self.presence_user(&u),
-            _ => json!({"id": Snowflake::from_db(user)}),
+        // A user without a row (deleted meanwhile) has nobody to show a presence to.
+        let Ok(Some(u)) = self.db.user(user).await else {
+            return;
         };
+        let user_obj = self.presence_user(&u);
         self.broadcast_presence(user_obj, &guilds, &p);
     }
 
@@ -79,12 +81,19 @@ impl Hearth {
     }
 
     /// Partial user with the handle: member servers match users by handle.
-    fn presence_user(&self, u: &UserRow) -> Value {
+    fn presence_user(&self, u: &UserRow) -> PresenceUser {
         let w = self.user_wire(u, false);
-        json!({"id": w.id, "username": w.username, "handle": w.handle, "global_name": w.global_name, "avatar": w.avatar, "bot": w.bot})
+        PresenceUser {
+            id: w.id,
+            username: w.username,
+            handle: w.handle,
+            global_name: w.global_name,
+            avatar: w.avatar,
+            bot: w.bot,
+        }
     }
 
-    fn broadcast_presence(&self, user_obj: Value, guilds: &[i64], p: &Presence) {
+    fn broadcast_presence(&self, user_obj: PresenceUser, guilds: &[i64], p: &Presence) {
         let shown = if p.status == "invisible" {
             "offline".to_string()
         } else {
@@ -93,8 +102,25 @@ impl Hearth {
         for g in guilds {
             self.publish(Dispatch {
                 event: Event::PresenceUpdate,
-                data: json!({"user": user_obj, "guild_id": Snowflake::from_db(*g), "status": shown, "activities": if shown == "offline" { json!([]) } else { p.activities.clone() }, "client_status": {"desktop": shown}}),
-                audience: Audience::Guild { guild_id: Snowflake::from_db(*g), channel: None },
+                data: super::to_value(&PresenceUpdate {
+                    user: user_obj.clone(),
+                    guild_id: Snowflake::from_db(*g),
+                    status: shown.clone(),
+                    activities: if shown == "offline" {
+                        json!([])
+                    } else {
+                        p.activities.clone()
+                    },
+                    client_status: ClientStatus {
+                        desktop: Some(shown.clone()),
+                        mobile: None,
+                        web: None,
+                    },
+                }),
+                audience: Audience::Guild {
+                    guild_id: Snowflake::from_db(*g),
+                    channel: None,
+                },
                 intent: intents::GUILD_PRESENCES,
                 has_content: false,
                 lossy: true,

@@ -1,14 +1,13 @@
 //! Reactions (Discord "Resources > Message > Create Reaction" and the reaction routes).
 
 use super::ports::{RelayAction, RelayOp};
-use super::{Actor, ChannelAccess, Hearth};
+use super::{Actor, ChannelAccess, Hearth, to_value};
 use crate::error::{Error, Result, Rule, field_error};
 use crate::events::{Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{UserRow, now_ms};
-use crate::wire;
-use serde_json::json;
+use crate::wire::{self, dispatch};
 use std::collections::HashMap;
 
 use super::messages::parse_emoji;
@@ -66,13 +65,21 @@ impl Hearth {
         {
             return Ok(());
         }
-        let mut data = json!({"user_id": actor.id(), "channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(),
-            "emoji": emoji, "message_author_id": Snowflake::from_db(m.author_id), "burst": false, "type": 0});
-        if let Some(g) = ca.channel.guild_id {
-            data["member"] =
-                serde_json::to_value(self.member_wire_by_id(g, actor.user.id, false).await?)
-                    .map_err(Error::internal)?;
-        }
+        let member = match ca.channel.guild_id {
+            Some(g) => Some(self.member_wire_by_id(g, actor.user.id, false).await?),
+            None => None,
+        };
+        let data = to_value(&dispatch::ReactionAdd {
+            user_id: actor.id(),
+            channel_id,
+            message_id,
+            guild_id: ca.guild_id(),
+            member,
+            emoji,
+            message_author_id: Snowflake::from_db(m.author_id),
+            burst: false,
+            kind: 0,
+        });
         let (audience, _) = Self::message_audience(&ca);
         self.dispatch(
             Event::MessageReactionAdd,
@@ -118,8 +125,20 @@ impl Hearth {
         let (key, emoji) = parse_emoji(emoji)?;
         if self.db.remove_reaction(m.id, &key, target).await? {
             let (audience, _) = Self::message_audience(&ca);
-            self.dispatch(Event::MessageReactionRemove, audience, Self::reaction_intent(&ca),
-                json!({"user_id": Snowflake::from_db(target), "channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(), "emoji": emoji, "burst": false, "type": 0}));
+            self.dispatch(
+                Event::MessageReactionRemove,
+                audience,
+                Self::reaction_intent(&ca),
+                to_value(&dispatch::ReactionRemove {
+                    user_id: Snowflake::from_db(target),
+                    channel_id,
+                    message_id,
+                    guild_id: ca.guild_id(),
+                    emoji,
+                    burst: false,
+                    kind: 0,
+                }),
+            );
         }
         Ok(())
     }
@@ -188,10 +207,27 @@ impl Hearth {
             .await?;
         let (audience, _) = Self::message_audience(&ca);
         match parsed {
-            None => self.dispatch(Event::MessageReactionRemoveAll, audience, Self::reaction_intent(&ca),
-                json!({"channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id()})),
-            Some((_, e)) => self.dispatch(Event::MessageReactionRemoveEmoji, audience, Self::reaction_intent(&ca),
-                json!({"channel_id": channel_id, "message_id": message_id, "guild_id": ca.guild_id(), "emoji": e})),
+            None => self.dispatch(
+                Event::MessageReactionRemoveAll,
+                audience,
+                Self::reaction_intent(&ca),
+                to_value(&dispatch::ReactionRemoveAll {
+                    channel_id,
+                    message_id,
+                    guild_id: ca.guild_id(),
+                }),
+            ),
+            Some((_, emoji)) => self.dispatch(
+                Event::MessageReactionRemoveEmoji,
+                audience,
+                Self::reaction_intent(&ca),
+                to_value(&dispatch::ReactionRemoveEmoji {
+                    channel_id,
+                    message_id,
+                    guild_id: ca.guild_id(),
+                    emoji,
+                }),
+            ),
         }
         Ok(())
     }

@@ -1,12 +1,12 @@
 //! Roles and their positions (Discord "Resources > Guild > Role", "Topics > Permissions > Role Hierarchy").
 
-use super::{Actor, GuildAccess, Hearth, audit_action as A, change};
+use super::{Actor, GuildAccess, Hearth, audit_action as A, change, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
 use crate::storage::RoleRow;
-use crate::wire;
+use crate::wire::{self, dispatch};
 use serde_json::{Value, json};
 
 impl Hearth {
@@ -111,7 +111,10 @@ impl Hearth {
             Event::GuildRoleCreate,
             Self::guild_audience(ga.guild.id),
             intents::GUILDS,
-            json!({"guild_id": gid, "role": Self::role_wire(&role)}),
+            to_value(&dispatch::GuildRole {
+                guild_id: gid,
+                role: Self::role_wire(&role),
+            }),
         );
         for r in ga.roles.iter().filter(|r| r.position >= 1) {
             let mut r = r.clone();
@@ -120,7 +123,10 @@ impl Hearth {
                 Event::GuildRoleUpdate,
                 Self::guild_audience(ga.guild.id),
                 intents::GUILDS,
-                json!({"guild_id": gid, "role": Self::role_wire(&r)}),
+                to_value(&dispatch::GuildRole {
+                    guild_id: gid,
+                    role: Self::role_wire(&r),
+                }),
             );
         }
         Ok(role)
@@ -205,7 +211,10 @@ impl Hearth {
             Event::GuildRoleUpdate,
             Self::guild_audience(ga.guild.id),
             intents::GUILDS,
-            json!({"guild_id": guild_id, "role": w}),
+            to_value(&dispatch::GuildRole {
+                guild_id,
+                role: w.clone(),
+            }),
         );
         self.control(Control::PermissionsChanged { guild_id });
         Ok(w)
@@ -246,7 +255,7 @@ impl Hearth {
             Event::GuildRoleDelete,
             Self::guild_audience(ga.guild.id),
             intents::GUILDS,
-            json!({"guild_id": guild_id, "role_id": role_id}),
+            to_value(&dispatch::GuildRoleDelete { guild_id, role_id }),
         );
         self.control(Control::PermissionsChanged { guild_id });
         Ok(())
@@ -293,7 +302,10 @@ impl Hearth {
                 Event::GuildRoleUpdate,
                 Self::guild_audience(ga.guild.id),
                 intents::GUILDS,
-                json!({"guild_id": guild_id, "role": Self::role_wire(r)}),
+                to_value(&dispatch::GuildRole {
+                    guild_id,
+                    role: Self::role_wire(r),
+                }),
             );
         }
         self.control(Control::PermissionsChanged { guild_id });

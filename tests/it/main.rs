@@ -11,6 +11,7 @@ mod authz;
 mod bad_input;
 mod e2e;
 mod federation_guilds;
+mod federation_ids;
 mod federation_transport;
 mod gateway;
 mod migrations;

@@ -1,12 +1,13 @@
 //! Channels, permission overwrites and invites (Discord "Resources > Channel", "Resources > Invite").
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+use crate::ids::Ids;
 use crate::{ChannelType, OverwriteType, Snowflake, User, de_permissions, double_option};
 
-/// Overwrite object; `type` 0 role, 1 member.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// Overwrite object; `type` 0 role, 1 member. `id` is the role's or the member's id.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids)]
+#[serde(deny_unknown_fields)]
 pub struct Overwrite {
     pub id: Snowflake,
     #[serde(rename = "type")]
@@ -16,61 +17,105 @@ pub struct Overwrite {
 }
 
 /// Channel object ("Resources > Channel"). Fields that do not apply are omitted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
 pub struct Channel {
     pub id: Snowflake,
     #[serde(rename = "type")]
     pub kind: ChannelType,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guild_id: Option<Snowflake>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub topic: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_overwrites: Option<Vec<Overwrite>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub parent_id: Option<Option<Snowflake>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nsfw: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_per_user: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bitrate: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_limit: Option<i64>,
     pub last_message_id: Option<Snowflake>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_pin_timestamp: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipients: Option<Vec<User>>,
     pub flags: u64,
 }
 
 /// Invite object ("Resources > Invite"), with metadata when the caller may manage it.
-#[derive(Debug, Clone, Serialize)]
+/// `INVITE_CREATE` adds `channel_id` and `guild_id` (absent elsewhere).
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
 pub struct Invite {
     #[serde(rename = "type")]
     pub kind: u8,
     pub code: String,
-    pub guild: Option<Value>,
-    pub channel: Option<Value>,
+    pub guild: Option<InviteGuild>,
+    pub channel: Option<InviteChannel>,
     pub inviter: Option<User>,
     pub expires_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approximate_member_count: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uses: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_uses: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temporary: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<Snowflake>,
+}
+
+/// The partial guild of an invite ("Resources > Invite > Invite Object": `guild`).
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
+pub struct InviteGuild {
+    pub id: Snowflake,
+    pub name: String,
+    pub icon: Option<String>,
+    pub description: Option<String>,
+    pub features: Vec<String>,
+    pub splash: Option<String>,
+    pub banner: Option<String>,
+    pub verification_level: i64,
+    pub nsfw_level: u8,
+}
+
+/// The partial channel of an invite (`id`, `name`, `type`).
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
+pub struct InviteChannel {
+    pub id: Snowflake,
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: ChannelType,
 }
 
 #[derive(Debug, Deserialize, Clone)]

@@ -3,15 +3,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ids::{Ids, Unsupported};
 use crate::{Snowflake, User, de_permissions, double_option};
 
 /// Role object ("Topics > Permissions > Role Object").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
 pub struct Role {
     pub id: Snowflake,
     pub name: String,
     pub color: u32,
-    pub colors: Value,
+    pub colors: RoleColors,
     pub hoist: bool,
     pub icon: Option<String>,
     pub unicode_emoji: Option<String>,
@@ -20,14 +22,32 @@ pub struct Role {
     pub managed: bool,
     pub mentionable: bool,
     pub flags: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<RoleTags>,
+}
+
+/// A role's colours ("Role Colors Object"); Hearth sets the primary colour only.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
+pub struct RoleColors {
+    pub primary_color: u32,
+    pub secondary_color: Option<u32>,
+    pub tertiary_color: Option<u32>,
+}
+
+/// Role tags ("Role Tags Structure"); Hearth sets `bot_id` on a bot's managed role.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
+pub struct RoleTags {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<Snowflake>,
 }
 
 /// Guild member object ("Resources > Guild > Guild Member Object").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
 pub struct Member {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
     pub nick: Option<String>,
     pub avatar: Option<String>,
@@ -39,14 +59,15 @@ pub struct Member {
     pub flags: u64,
     pub pending: bool,
     pub communication_disabled_until: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guild_id: Option<Snowflake>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<String>,
 }
 
 /// Guild object ("Resources > Guild").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
 pub struct Guild {
     pub id: Snowflake,
     pub name: String,
@@ -63,8 +84,10 @@ pub struct Guild {
     pub default_message_notifications: i64,
     pub explicit_content_filter: i64,
     pub roles: Vec<Role>,
-    pub emojis: Vec<Value>,
-    pub stickers: Vec<Value>,
+    /// Hearth has no custom emojis: always empty.
+    pub emojis: Vec<Unsupported>,
+    /// Hearth has no stickers: always empty.
+    pub stickers: Vec<Unsupported>,
     pub features: Vec<String>,
     pub mfa_level: u8,
     pub application_id: Option<Snowflake>,
@@ -81,7 +104,7 @@ pub struct Guild {
     pub nsfw_level: u8,
     pub premium_progress_bar_enabled: bool,
     pub max_members: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approximate_member_count: Option<i64>,
 }
 

@@ -8,10 +8,23 @@
 //! `handle`). Request bodies ignore unknown fields and accept `null` for optional ones,
 //! because real libraries send fields Hearth does not use. Ids are [`Snowflake`]s and
 //! serialize as decimal strings; permission sets serialize as decimal strings.
+//!
+//! The types that cross federation implement [`ids::Ids`] (derived: every field visited), so a
+//! member server translates a host's payloads between id spaces by type
+//! (spec/federation.md §13); [`dispatch`] types the dispatch payloads that are not objects of
+//! their own, [`federation`] the bodies of the federation endpoints that carry them. Those
+//! types refuse unknown fields when parsed (`deny_unknown_fields`), so a field added on one
+//! side only is an error rather than silently dropped.
+
+// The derive names `::hearth_wire::ids`, inside this crate too.
+extern crate self as hearth_wire;
 
 pub mod application;
 pub mod channel;
+pub mod dispatch;
+pub mod federation;
 pub mod guild;
+pub mod ids;
 pub mod kinds;
 pub mod message;
 pub mod mls;

@@ -3,30 +3,43 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{MessageType, Snowflake, User, double_option};
+use crate::ids::{Ids, Unsupported};
+use crate::{Member, MessageType, Snowflake, User, double_option};
 
-/// Reaction count object on a message.
-#[derive(Debug, Clone, Serialize)]
+/// Reaction count object on a message. `me` and `me_burst` are the viewer's.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
 pub struct Reaction {
     pub count: i64,
-    pub count_details: Value,
+    pub count_details: ReactionCountDetails,
     pub me: bool,
     pub me_burst: bool,
     pub burst_colors: Vec<String>,
     pub emoji: Emoji,
 }
 
-/// Partial emoji: unicode (`id: null`) or custom (`name:id`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// Reaction counts by kind ("Reaction Count Details Object").
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionCountDetails {
+    pub burst: i64,
+    pub normal: i64,
+}
+
+/// Partial emoji: unicode (`id: null`) or custom (`name:id`; Hearth has no custom emojis
+/// yet, so `id` is always null; it would be an emoji of the sender's server).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids)]
+#[serde(deny_unknown_fields)]
 pub struct Emoji {
     pub id: Option<Snowflake>,
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub animated: bool,
 }
 
-/// Message reference of a reply.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Message reference of a reply. Also part of request bodies, so unknown fields are
+/// ignored here (every field it has is an id or a flag).
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
 pub struct MessageReference {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<u8>,
@@ -40,16 +53,20 @@ pub struct MessageReference {
     pub fail_if_not_exists: Option<bool>,
 }
 
-/// Message object ("Resources > Message").
-#[derive(Debug, Clone, Serialize)]
+/// Message object ("Resources > Message"). The gateway's `MESSAGE_CREATE` and
+/// `MESSAGE_UPDATE` add the author's `member` (without `user`) in guilds.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
 pub struct Message {
     pub id: Snowflake,
     pub channel_id: Snowflake,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guild_id: Option<Snowflake>,
     pub author: User,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub member: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<Member>,
+    /// The text; its mentions are ids.
+    #[ids(text)]
     pub content: String,
     pub timestamp: String,
     pub edited_timestamp: Option<String>,
@@ -57,20 +74,32 @@ pub struct Message {
     pub mention_everyone: bool,
     pub mentions: Vec<User>,
     pub mention_roles: Vec<Snowflake>,
-    pub attachments: Vec<Value>,
+    /// Hearth has no attachments: always empty.
+    pub attachments: Vec<Unsupported>,
+    #[ids(
+        skip = "embeds are the sender's free-form rich content (title, description, \
+                  fields, urls, colors); Discord's embed object holds no snowflake, and \
+                  mentions in embed text are shown as written"
+    )]
     pub embeds: Vec<Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ids(skip = "the sending client's own token, echoed back to it; not an id of any server")]
     pub nonce: Option<Value>,
     pub pinned: bool,
     #[serde(rename = "type")]
     pub kind: MessageType,
     pub flags: u64,
-    pub components: Vec<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Hearth has no message components: always empty.
+    pub components: Vec<Unsupported>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_reference: Option<MessageReference>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub referenced_message: Option<Option<Box<Message>>>,
 }
 

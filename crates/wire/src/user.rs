@@ -2,14 +2,21 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{Ids, UserObject};
 use crate::{Snowflake, double_option};
 
 /// User object ("Resources > User"). `handle` is Hearth's `name@server`.
-#[derive(Debug, Clone, Serialize)]
+///
+/// Across servers a user is matched by `handle`, never by id (`#[ids(user)]`,
+/// spec/federation.md §13).
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
+#[ids(user)]
 pub struct User {
     pub id: Snowflake,
     pub username: String,
-    pub discriminator: &'static str,
+    /// Always `"0"` (Discord's new usernames).
+    pub discriminator: String,
     pub global_name: Option<String>,
     pub avatar: Option<String>,
     pub bot: bool,
@@ -17,7 +24,11 @@ pub struct User {
     pub public_flags: u64,
     pub flags: u64,
     pub handle: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub email: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
@@ -28,6 +39,24 @@ pub struct User {
     /// Hearth: `0` anyone may DM, `1` only users sharing a guild (own user object only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dm_policy: Option<i64>,
+}
+
+impl UserObject for User {
+    fn id_mut(&mut self) -> &mut Snowflake {
+        &mut self.id
+    }
+    fn handle(&self) -> &str {
+        &self.handle
+    }
+    fn global_name(&self) -> Option<&str> {
+        self.global_name.as_deref()
+    }
+    fn avatar(&self) -> Option<&str> {
+        self.avatar.as_deref()
+    }
+    fn bot(&self) -> bool {
+        self.bot
+    }
 }
 
 /// Login session listing of `GET /auth/sessions`.

@@ -1,0 +1,55 @@
+//! Bodies of the federation endpoints that carry Discord objects (spec/federation.md §8), in
+//! the id space of the server that sends them. A member server parses them with these types
+//! and translates their ids by type ([`crate::ids`]) before storing anything.
+//!
+//! These envelopes ignore unknown members (spec §8: a newer peer may add some); the Discord
+//! objects inside refuse unknown fields.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::Ids;
+use crate::{Channel, Guild, Member, Message};
+
+/// Answer to `POST /_hearth/federation/v1/join` (§8.2): a lean snapshot of the guild at log
+/// position `seq`.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+pub struct JoinSnapshot {
+    /// The guild with its roles.
+    pub guild: Guild,
+    /// The channels (with overwrites) some member of the joining server may view.
+    pub channels: Vec<Channel>,
+    /// The joiner's member object, and the owner's if different.
+    pub members: Vec<Member>,
+    pub member_count: i64,
+    /// The log position the snapshot is at (0: empty log).
+    pub seq: i64,
+    /// `event_hash` of `seq`, `null` when the log is empty.
+    pub hash: Option<String>,
+}
+
+/// Answer to `GET .../guilds/{id}/channels` (§8.4).
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+pub struct ChannelsPage {
+    pub channels: Vec<Channel>,
+}
+
+/// Answer to `GET .../guilds/{id}/members` (§8.4): members with their users.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+pub struct MembersPage {
+    pub members: Vec<Member>,
+}
+
+/// Answer to `GET .../guilds/{id}/channels/{id}/messages` (§8.5): newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+pub struct MessagesPage {
+    pub messages: Vec<Message>,
+}
+
+/// Answer to `POST .../guilds/{id}/actions` (§8.6).
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+pub struct ActionAnswer {
+    /// The message of `message_create` and `message_edit`; `null` for the other ops.
+    pub result: Option<Message>,
+    /// The log head after the action.
+    pub head: i64,
+}
