@@ -27,6 +27,7 @@ pub mod members;
 pub mod message_render;
 pub mod messages;
 pub mod moderation;
+pub mod overwrites;
 pub mod pins;
 pub mod ports;
 pub mod presence;
