@@ -32,6 +32,7 @@ pub mod pins;
 pub mod ports;
 pub mod presence;
 pub mod reactions;
+pub mod revocations;
 pub mod roles;
 pub mod snapshot;
 pub mod writer;

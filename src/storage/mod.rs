@@ -18,6 +18,7 @@ mod federation;
 mod guilds;
 mod mls;
 mod registrar;
+mod revocations;
 mod server_keys;
 mod users;
 
@@ -26,6 +27,7 @@ pub use federation::*;
 pub use guilds::*;
 pub use mls::*;
 pub use registrar::*;
+pub use revocations::*;
 pub use server_keys::*;
 pub use users::*;
 
