@@ -258,6 +258,8 @@ impl App {
             .registrar
             .clone()
             .map(|l| tokio::spawn(l.run(self.hearth.clone())));
+        // Revocations recorded by other processes (the admin CLI) reach our sockets.
+        let revocations = tokio::spawn(self.hearth.clone().watch_revocations());
         let janitor = tokio::spawn(async move {
             let mut t = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -320,6 +322,7 @@ impl App {
             r.abort();
         }
         janitor.abort();
+        revocations.abort();
         key_reload.abort();
         if let Some(t) = fed_task {
             let _ = t.await;

@@ -19,6 +19,7 @@ mod federation;
 mod guilds;
 mod mls;
 mod registrar;
+mod revocations;
 mod server_keys;
 mod users;
 
@@ -28,6 +29,7 @@ pub use federation::*;
 pub use guilds::*;
 pub use mls::*;
 pub use registrar::*;
+pub use revocations::*;
 pub use server_keys::*;
 pub use users::*;
 

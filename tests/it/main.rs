@@ -15,6 +15,7 @@ mod federation_guilds;
 mod federation_ids;
 mod federation_transport;
 mod gateway;
+mod guard;
 mod migrations;
 mod mls;
 mod ratelimit;
