@@ -16,5 +16,6 @@ mod federation_transport;
 mod gateway;
 mod migrations;
 mod mls;
+mod outbox;
 mod ratelimit;
 mod registrar;
