@@ -243,6 +243,7 @@ impl Hearth {
             has_content: false,
             lossy: false,
             cause: crate::events::current_cause(),
+            logged: false,
         })));
     }
     pub(crate) fn publish(&self, mut d: Dispatch) {

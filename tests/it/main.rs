@@ -18,5 +18,6 @@ mod gateway;
 mod guard;
 mod migrations;
 mod mls;
+mod outbox;
 mod ratelimit;
 mod registrar;
