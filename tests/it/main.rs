@@ -9,6 +9,7 @@ mod architecture;
 mod auth;
 mod authz;
 mod bad_input;
+mod connlimits;
 mod e2e;
 mod federation_guilds;
 mod federation_ids;
