@@ -10,6 +10,7 @@ mod atomicity;
 mod auth;
 mod authz;
 mod bad_input;
+mod connlimits;
 mod e2e;
 mod federation_guilds;
 mod federation_ids;
