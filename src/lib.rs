@@ -22,6 +22,7 @@ pub mod s2s;
 pub mod service;
 pub mod snowflake;
 pub mod storage;
+pub mod web;
 pub mod wire;
 
 pub use app::App;

@@ -65,7 +65,7 @@ fn module_of(path: &Path) -> String {
 
 /// The features: each may use the layers below it, never another feature's routes, and
 /// nothing below the features may use them.
-const FEATURES: &[&str] = &["api", "gateway", "s2s", "mls", "registrar", "app"];
+const FEATURES: &[&str] = &["api", "gateway", "s2s", "mls", "registrar", "web", "app"];
 
 #[test]
 fn service_and_storage_import_nothing_above_them() {
@@ -130,7 +130,7 @@ fn only_the_composition_root_knows_every_feature() {
             let upward = match r.as_str() {
                 "app" => true,
                 "api" | "gateway" => r != module,
-                "mls" | "registrar" => r != module,
+                "mls" | "registrar" | "web" => r != module,
                 _ => false,
             };
             if upward && FEATURES.contains(&r.as_str()) {
@@ -155,6 +155,8 @@ fn only_the_composition_root_mounts_routers() {
         "s2s::router(",
         "::api_routes(",
         "::socket_routes(",
+        "web::routes(",
+        "web::serve",
     ];
     let mut violations = vec![];
     for (path, text) in sources(&root().join("src")) {
