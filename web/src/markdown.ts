@@ -114,6 +114,8 @@ export function sanitize(html: string): string {
   return DOMPurify.sanitize(html, {
     ALLOWED_TAGS,
     ALLOWED_ATTR: ['href', 'class', 'datetime', 'title', 'tabindex', 'target', 'rel'],
-    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i,
+    // Absolute http(s)/mailto URLs and scheme-less values (DOMPurify checks every attribute
+    // value that is not URI-safe against this); any other scheme (javascript:, data:) is dropped.
+    ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
   });
 }

@@ -71,7 +71,8 @@ pub struct AuthSession {
 }
 
 /// Response of register, login and refresh.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TokenPair {
     pub user_id: Snowflake,
     pub token: String,
