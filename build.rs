@@ -66,15 +66,23 @@ fn main() {
         collect(dist, dist, &mut files);
     }
     files.sort();
-    let mut code = String::from("/// The web client's files: (path relative to the site root, bytes).\n");
+    let mut code =
+        String::from("/// The web client's files: (path relative to the site root, bytes).\n");
     code.push_str("pub static ASSETS: &[(&str, &[u8])] = &[\n");
     for (rel, abs) in &files {
-        writeln!(code, "    ({rel:?}, include_bytes!({:?})),", abs.display().to_string())
-            .expect("write to a string");
+        writeln!(
+            code,
+            "    ({rel:?}, include_bytes!({:?})),",
+            abs.display().to_string()
+        )
+        .expect("write to a string");
     }
     code.push_str("];\n");
-    writeln!(code, "/// Whether the real client was embedded (false: the placeholder page is served).")
-        .expect("write to a string");
+    writeln!(
+        code,
+        "/// Whether the real client was embedded (false: the placeholder page is served)."
+    )
+    .expect("write to a string");
     writeln!(code, "pub const BUILT: bool = {};", dist.is_some()).expect("write to a string");
     std::fs::write(out.join("web_assets.rs"), code).expect("write web_assets.rs");
 }

@@ -70,8 +70,7 @@ async fn spacebar_client(State(h): State<Arc<Hearth>>, headers: HeaderMap) -> Js
 fn host_of(headers: &HeaderMap) -> Option<String> {
     let h = headers.get(header::HOST)?.to_str().ok()?;
     (!h.is_empty()
-        && h
-            .chars()
+        && h.chars()
             .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
     .then(|| h.to_string())
 }
@@ -117,7 +116,11 @@ fn asset(rel: &str) -> Option<&'static [u8]> {
 fn file(rel: &str, bytes: &'static [u8]) -> Response {
     let rel = if rel.is_empty() { "index.html" } else { rel };
     let mut r = bytes.into_response();
-    secure(r.headers_mut(), content_type(rel), rel.starts_with("assets/"));
+    secure(
+        r.headers_mut(),
+        content_type(rel),
+        rel.starts_with("assets/"),
+    );
     r
 }
 
@@ -144,7 +147,10 @@ fn secure(h: &mut HeaderMap, content_type: &'static str, immutable: bool) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
 }
 
 fn content_type(rel: &str) -> &'static str {

@@ -1,6 +1,7 @@
 // Two people in two browser contexts: both register, one creates a server and an invite,
 // the other opens the invite link and joins, and they chat; each sees the other's messages,
 // edits and deletions live, rendered as Discord-flavoured markdown and never as HTML.
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { startHearth, type Hearth } from './server';
 
@@ -27,6 +28,13 @@ async function register(page: Page, name: string) {
   await page.getByRole('button', { name: 'Create an account' }).click();
 }
 
+/** axe-core on the current screen: no serious or critical violation. */
+async function accessible(page: Page, screen: string) {
+  const result = await new AxeBuilder({ page }).analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${screen}: ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+}
+
 function messages(page: Page) {
   return page.getByRole('list', { name: 'Messages' });
 }
@@ -37,9 +45,11 @@ test('two users register, join through an invite and chat live', async ({ browse
 
   // Alice registers and creates a server; its #general channel opens.
   await alice.goto('/');
+  await accessible(alice, 'sign-up');
   await register(alice, 'alice');
   await expect(alice.getByText('Create a server or join one')).toBeVisible();
   await alice.getByRole('button', { name: 'Create a server' }).click();
+  await accessible(alice, 'create server dialog');
   await alice.getByLabel('Server name').fill('Hearth Club');
   await alice.getByRole('button', { name: 'Create', exact: true }).click();
   await expect(alice.getByRole('heading', { name: '# general' })).toBeVisible();
@@ -69,6 +79,10 @@ test('two users register, join through an invite and chat live', async ({ browse
   await expect(aliceMsg.locator('strong')).toHaveText('bob');
   await expect(aliceMsg.locator('.spoiler')).toHaveText('the club');
 
+  // Bob starts typing: Alice sees the indicator.
+  await bob.getByLabel('Message #general').fill('hi');
+  await expect(alice.getByText('bob is typing…')).toBeVisible();
+
   // Bob answers; Alice sees it live.
   await bob.getByLabel('Message #general').fill('hi alice!');
   await bob.getByRole('button', { name: 'Send' }).click();
@@ -76,6 +90,18 @@ test('two users register, join through an invite and chat live', async ({ browse
   await expect(messages(bob).getByRole('listitem').filter({ hasText: 'hi alice!' })).toBeVisible();
   // Bob's own message is confirmed (no longer pending).
   await expect(bob.getByText('Sending…')).toHaveCount(0);
+
+  // Bob replies to Alice's message: Alice sees the reply with what it answers.
+  const original = messages(bob).getByRole('listitem').filter({ hasText: 'hello bob' });
+  await original.hover();
+  await original.getByRole('button', { name: 'Reply' }).click();
+  await expect(bob.getByText('Replying to alice')).toBeVisible();
+  await bob.getByLabel('Message #general').fill('thanks for the welcome');
+  await bob.keyboard.press('Enter');
+  const reply = messages(alice).getByRole('listitem').filter({ hasText: 'thanks for the welcome' });
+  await expect(reply).toBeVisible();
+  await expect(reply.locator('.reply-context')).toContainText('alice');
+  await expect(reply.locator('.reply-context')).toContainText('hello **bob**');
 
   // Alice edits her message: Bob sees the new text and the edited mark.
   const own = messages(alice).getByRole('listitem').filter({ hasText: 'hello bob' });
@@ -88,6 +114,7 @@ test('two users register, join through an invite and chat live', async ({ browse
   await expect(edited.locator('u')).toHaveText('bob');
   await expect(edited.getByText('(edited)')).toBeVisible();
   await alice.screenshot({ path: 'test-results/screens/chat.png' });
+  await accessible(alice, 'chat');
 
   // Hostile HTML is shown as text on the other side, never run.
   const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
@@ -104,4 +131,21 @@ test('two users register, join through an invite and chat live', async ({ browse
   await mine.getByRole('button', { name: 'Delete' }).click();
   await expect(messages(bob).getByRole('listitem').filter({ hasText: 'hello bob, edited' })).toHaveCount(0);
   await expect(messages(bob).getByRole('listitem').filter({ hasText: 'hi alice!' })).toBeVisible();
+
+  // The server restarts mid-conversation: both clients show the banner, reconnect on their own
+  // (no reload) and show what was said meanwhile, in order.
+  await hearth.halt();
+  await expect(alice.getByText('Connection lost. Reconnecting…')).toBeVisible();
+  await expect(bob.getByText('Connection lost. Reconnecting…')).toBeVisible();
+  await hearth.resume();
+  await expect(alice.getByText('Connection lost. Reconnecting…')).toBeHidden({ timeout: 30_000 });
+  await expect(bob.getByText('Connection lost. Reconnecting…')).toBeHidden({ timeout: 30_000 });
+  await alice.getByLabel('Message #general').fill('after the restart');
+  await alice.keyboard.press('Enter');
+  await expect(messages(bob).getByRole('listitem').filter({ hasText: 'after the restart' })).toBeVisible();
+  await bob.getByLabel('Message #general').fill('welcome back');
+  await bob.keyboard.press('Enter');
+  await expect(messages(alice).getByRole('listitem').filter({ hasText: 'welcome back' })).toBeVisible();
+  const order = (await messages(bob).locator('.markdown').allTextContents()).map((x) => x.trim());
+  expect(order.slice(-3)).toEqual([hostile, 'after the restart', 'welcome back']);
 });

@@ -8,6 +8,10 @@ import { join, resolve } from 'node:path';
 
 export interface Hearth {
   url: string;
+  /** Stops the server, keeping its data directory. */
+  halt(): Promise<void>;
+  /** Starts the halted server again on the same port and data directory. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,36 +40,53 @@ export async function startHearth(env: Record<string, string> = {}): Promise<Hea
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log: string[] = [];
-  const child: ChildProcess = spawn(bin, ['serve'], {
-    env: { ...process.env, ...env, HEARTH_LISTEN: `127.0.0.1:${port}`, HEARTH_DATA_DIR: dir, RUST_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => log.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`hearth exited (${child.exitCode}):\n${log.join('')}`);
-    try {
-      const res = await fetch(`${url}/ready`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
+
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(bin, ['serve'], {
+      env: { ...process.env, ...env, HEARTH_LISTEN: `127.0.0.1:${port}`, HEARTH_DATA_DIR: dir, HEARTH_LOG: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d: Buffer) => log.push(d.toString()));
+    child.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`hearth exited (${child.exitCode}):\n${log.join('')}`);
+      try {
+        const res = await fetch(`${url}/ready`);
+        if (res.ok) return child;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`hearth did not become ready:\n${log.join('')}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    if (Date.now() > deadline) {
+  };
+
+  const halt = async (child: ChildProcess) => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (child.exitCode === null) {
       child.kill('SIGKILL');
-      throw new Error(`hearth did not become ready:\n${log.join('')}`);
+      await exited;
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+
+  let child = await launch();
   return {
     url,
+    async halt() {
+      await halt(child);
+    },
+    async resume() {
+      child = await launch();
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await halt(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

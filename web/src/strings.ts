@@ -44,5 +44,9 @@ export const t = {
   signUpToJoin: 'Log in or create an account to join.',
   dismiss: 'Dismiss',
   messages: 'Messages',
+  reply: 'Reply',
+  replyingTo: (name: string) => `Replying to ${name}`,
+  cancelReply: 'Cancel reply',
+  originalDeleted: 'Original message was deleted',
   messageActions: 'Message actions',
 } as const;

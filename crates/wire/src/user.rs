@@ -71,8 +71,7 @@ pub struct AuthSession {
 }
 
 /// Response of register, login and refresh.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TokenPair {
     pub user_id: Snowflake,
     pub token: String,

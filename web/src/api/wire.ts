@@ -145,6 +145,8 @@ export interface Message {
   type: number;
   flags: number;
   message_reference?: MessageReference;
+  /** The message replied to (`null`: deleted), present on replies. */
+  referenced_message?: Message | null;
 }
 
 /** `hearth_wire::CreateMessageBody` (the fields this client sends). */
@@ -199,6 +201,8 @@ export interface TypingStart {
   user_id: Snowflake;
   /** Unix time in seconds. */
   timestamp: number;
+  /** In guilds: the typing member, with `user`. */
+  member?: Member;
 }
 
 /** Discord's error body: `{code, message, errors?}` ("Reference > Error Messages"). */

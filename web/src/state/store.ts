@@ -2,13 +2,18 @@
 // through `useStore` (React's useSyncExternalStore). Fed by REST answers and gateway
 // dispatches; nothing here talks to the network.
 import { useSyncExternalStore } from 'react';
-import type { Channel, GuildCreate, Message, MessageDelete, Ready, Snowflake, TypingStart, User } from '../api/wire';
+import type { Channel, GuildCreate, Member, Message, MessageDelete, Ready, Snowflake, TypingStart, User } from '../api/wire';
 import type { GatewayStatus } from '../api/gateway';
 
 export interface Pending {
   nonce: string;
   content: string;
   failed: boolean;
+}
+
+export interface Typist {
+  name: string;
+  until: number;
 }
 
 export interface ChannelMessages {
@@ -25,8 +30,8 @@ export interface State {
   guilds: GuildCreate[];
   messages: Record<Snowflake, ChannelMessages>;
   pending: Record<Snowflake, Pending[]>;
-  /** channel → user id → expiry (ms since epoch). */
-  typing: Record<Snowflake, Record<Snowflake, number>>;
+  /** channel → user id → who is typing until when (ms since epoch). */
+  typing: Record<Snowflake, Record<Snowflake, Typist>>;
   error: string | null;
 }
 
@@ -147,8 +152,24 @@ export class Store {
 
   typingStart(t: TypingStart): void {
     if (t.user_id === this.state.me?.id) return;
+    const known = this.state.guilds.find((g) => g.id === t.guild_id)?.members.find((m) => m.user?.id === t.user_id);
+    const m = t.member ?? known;
+    const name = m?.nick ?? m?.user?.global_name ?? m?.user?.username ?? t.user_id;
     this.set((s) => ({
-      typing: { ...s.typing, [t.channel_id]: { ...(s.typing[t.channel_id] ?? {}), [t.user_id]: Date.now() + 10_000 } },
+      typing: { ...s.typing, [t.channel_id]: { ...(s.typing[t.channel_id] ?? {}), [t.user_id]: { name, until: Date.now() + 10_000 } } },
+    }));
+  }
+
+  /** GUILD_MEMBER_ADD / GUILD_MEMBER_UPDATE (`guild_id` + member) and GUILD_MEMBER_REMOVE. */
+  member(d: Member & { guild_id: Snowflake }, remove = false): void {
+    const id = d.user?.id;
+    if (!id) return;
+    this.set((s) => ({
+      guilds: s.guilds.map((g) =>
+        g.id !== d.guild_id
+          ? g
+          : { ...g, members: [...g.members.filter((m) => m.user?.id !== id), ...(remove ? [] : [{ ...d }])] },
+      ),
     }));
   }
 
@@ -190,6 +211,16 @@ export class Store {
         break;
       case 'MESSAGE_DELETE':
         this.deleteMessage(d as MessageDelete);
+        break;
+      case 'GUILD_MEMBER_ADD':
+      case 'GUILD_MEMBER_UPDATE': {
+        const m = d as Member & { guild_id: Snowflake };
+        const old = this.guild(m.guild_id)?.members.find((x) => x.user?.id === m.user?.id);
+        this.member({ ...old, ...m });
+        break;
+      }
+      case 'GUILD_MEMBER_REMOVE':
+        this.member({ ...(d as { guild_id: Snowflake; user: User }), nick: null, roles: [], joined_at: '' }, true);
         break;
       case 'TYPING_START':
         this.typingStart(d as TypingStart);

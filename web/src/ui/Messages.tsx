@@ -3,14 +3,14 @@ import { format, isSameDay } from 'date-fns';
 import { ApiError, type Rest } from '../api/rest';
 import type { Channel, GuildCreate, Message } from '../api/wire';
 import { createRenderer } from '../markdown';
-import { useStore, type ChannelMessages, type Pending, type Store } from '../state/store';
+import { useStore, type ChannelMessages, type Pending, type Store, type Typist } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
 
 const PAGE = 50;
 const GROUP_MS = 7 * 60 * 1000;
 const NO_PENDING: Pending[] = [];
-const NO_TYPING: Record<string, number> = {};
+const NO_TYPING: Record<string, Typist> = {};
 
 /** Fetches the page before the oldest loaded message (the newest page first). */
 async function fetchOlder(rest: Rest, store: Store, channel: string): Promise<void> {
@@ -42,6 +42,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   const pending = useStore(store, (s) => s.pending[channel.id] ?? NO_PENDING);
   const me = useStore(store, (s) => s.me);
   const error = useStore(store, (s) => s.error);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
   const top = useRef<HTMLDivElement>(null);
   const anchor = useRef<{ first: string | undefined; height: number; atBottom: boolean }>({ first: undefined, height: 0, atBottom: true });
@@ -131,6 +132,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
                 divider={newDay}
                 mine={m.author.id === me?.id}
                 html={render(m.content)}
+                onReply={() => setReplyTo(m)}
               />
             );
           })}
@@ -139,13 +141,22 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
           ))}
         </ol>
       </div>
-      <Typing guild={guild} channel={channel.id} />
-      <Composer channel={channel} />
+      <Typing channel={channel.id} />
+      <Composer channel={channel} replyTo={replyTo} clearReply={() => setReplyTo(null)} />
     </main>
   );
 }
 
-function MessageItem({ m, grouped, divider, mine, html }: { m: Message; grouped: boolean; divider: boolean; mine: boolean; html: string }) {
+interface ItemProps {
+  m: Message;
+  grouped: boolean;
+  divider: boolean;
+  mine: boolean;
+  html: string;
+  onReply: () => void;
+}
+
+function MessageItem({ m, grouped, divider, mine, html, onReply }: ItemProps) {
   const { rest } = useClient();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(m.content);
@@ -167,7 +178,19 @@ function MessageItem({ m, grouped, divider, mine, html }: { m: Message; grouped:
           {format(ts, 'PPP')}
         </div>
       )}
-      {!grouped && (
+      {m.message_reference && m.referenced_message !== undefined && (
+        <div className="reply-context muted small">
+          ↱{' '}
+          {m.referenced_message ? (
+            <>
+              <span className="author">{displayName(m.referenced_message)}</span> {m.referenced_message.content.slice(0, 120)}
+            </>
+          ) : (
+            t.originalDeleted
+          )}
+        </div>
+      )}
+      {(!grouped || m.message_reference) && (
         <div className="meta">
           <span className="author" title={m.author.handle}>{displayName(m)}</span>
           <time dateTime={m.timestamp} title={format(ts, 'PPPPp')}>
@@ -201,14 +224,21 @@ function MessageItem({ m, grouped, divider, mine, html }: { m: Message; grouped:
           {m.edited_timestamp && <span className="muted small">{t.edited}</span>}
         </div>
       )}
-      {mine && !editing && (
+      {!editing && (
         <div className="actions" role="group" aria-label={t.messageActions}>
+          <button type="button" className="small secondary" onClick={onReply}>
+            {t.reply}
+          </button>
+          {mine && (
+            <>
           <button type="button" className="small secondary" onClick={() => (setDraft(m.content), setEditing(true))}>
             {t.edit}
           </button>
           <button type="button" className="small danger" onClick={() => void act(() => rest.deleteMessage(m.channel_id, m.id))}>
             {t.delete}
           </button>
+            </>
+          )}
         </div>
       )}
       {error && <p role="alert" className="error">{error}</p>}
@@ -242,7 +272,7 @@ function PendingItem({ p, channel, author }: { p: Pending; channel: string; auth
   );
 }
 
-function Typing({ guild, channel }: { guild: GuildCreate; channel: string }) {
+function Typing({ channel }: { channel: string }) {
   const { store } = useClient();
   const typing = useStore(store, (s) => s.typing[channel] ?? NO_TYPING);
   const [now, setNow] = useState(() => Date.now());
@@ -250,12 +280,9 @@ function Typing({ guild, channel }: { guild: GuildCreate; channel: string }) {
     const i = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(i);
   }, []);
-  const names = Object.entries(typing)
-    .filter(([, until]) => until > now)
-    .map(([id]) => {
-      const m = guild.members.find((x) => x.user?.id === id);
-      return m?.nick ?? m?.user?.global_name ?? m?.user?.username ?? 'Someone';
-    });
+  const names = Object.values(typing)
+    .filter((x) => x.until > now)
+    .map((x) => x.name);
   return (
     <div className="typing" aria-live="polite">
       {names.length > 0 ? t.typing(names) : '\u00a0'}
@@ -263,18 +290,28 @@ function Typing({ guild, channel }: { guild: GuildCreate; channel: string }) {
   );
 }
 
-function Composer({ channel }: { channel: Channel }) {
+/** Drafts are kept per channel across reloads (localStorage holds drafts, never tokens). */
+const draftKey = (channel: string) => `hearth.draft.${channel}`;
+
+function Composer({ channel, replyTo, clearReply }: { channel: Channel; replyTo: Message | null; clearReply: () => void }) {
   const { rest, store } = useClient();
-  const [text, setText] = useState('');
+  const [text, setTextState] = useState(() => localStorage.getItem(draftKey(channel.id)) ?? '');
+  const setText = (v: string) => {
+    setTextState(v);
+    if (v) localStorage.setItem(draftKey(channel.id), v);
+    else localStorage.removeItem(draftKey(channel.id));
+  };
   const lastTyping = useRef(0);
   const send = async () => {
     const content = text.trim();
     if (!content) return;
     setText('');
     const nonce = newNonce();
+    const reference = replyTo ? { message_reference: { message_id: replyTo.id } } : {};
+    clearReply();
     store.addPending(channel.id, { nonce, content, failed: false });
     try {
-      store.addMessage(await rest.sendMessage(channel.id, { content, nonce }));
+      store.addMessage(await rest.sendMessage(channel.id, { content, nonce, ...reference }));
     } catch {
       store.failPending(channel.id, nonce, true);
     }
@@ -300,6 +337,14 @@ function Composer({ channel }: { channel: Channel }) {
         void send();
       }}
     >
+      {replyTo && (
+        <div className="replying muted small">
+          {t.replyingTo(displayName(replyTo))}{' '}
+          <button type="button" className="link" onClick={clearReply}>
+            {t.cancelReply}
+          </button>
+        </div>
+      )}
       <textarea
         rows={1}
         aria-label={t.messagePlaceholder(channel.name ?? '')}
