@@ -26,7 +26,7 @@ use crate::s2s::{Fed, FedState, Federation};
 use crate::service::Hearth;
 use crate::service::ports::{BlobStore, GuildHost, OnlineMembers};
 use crate::storage::Db;
-use crate::{api, http, mls, registrar, s2s};
+use crate::{api, http, mls, registrar, s2s, web};
 
 /// Events the in-process bus keeps for a subscriber that lags (the gateway dispatcher and
 /// the federation log writer).
@@ -190,7 +190,8 @@ impl App {
 
     /// The main listener's routes: the client API under `/api`, `/api/v9` and `/api/v10`
     /// (Discord's REST API with its rate limits, plus the gateway discovery, MLS and registrar
-    /// client routes), health and readiness, and the gateway WebSocket at `/gateway`.
+    /// client routes), health and readiness, the gateway WebSocket at `/gateway`, and the web
+    /// client (`/.well-known/spacebar/client`, and every other `GET` path as its SPA fallback).
     fn router(p: &Parts) -> Router {
         let gw = GatewayState {
             hearth: p.hearth.clone(),
@@ -217,7 +218,9 @@ impl App {
             .nest("/api", client_api)
             .merge(api::top_routes().with_state(p.hearth.clone()))
             .merge(crate::gateway::socket_routes().with_state(gw))
-            .fallback(|| async { Error::RouteNotFound })
+            .merge(web::routes().with_state(p.hearth.clone()))
+            // The web client at `/` (SPA fallback); API and server paths keep the JSON 404.
+            .fallback(web::serve)
             .layer(axum::extract::DefaultBodyLimit::max(
                 p.hearth.config.limits.max_body_bytes,
             ))

@@ -22,3 +22,4 @@ mod mls;
 mod outbox;
 mod ratelimit;
 mod registrar;
+mod web;
