@@ -29,9 +29,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Control, Event};
 use crate::ratelimit::KeyedLimiter;
 use crate::snowflake::Snowflake;
-use crate::storage::{
-    Db, SessionRow, SessionSet, UserPatch, UserRow, is_unique_violation, now_ms,
-};
+use crate::storage::{Db, SessionRow, SessionSet, UserPatch, UserRow, is_unique_violation, now_ms};
 use crate::wire;
 
 /// Secrets and limiters of the auth service.

@@ -69,7 +69,10 @@ impl Hearth {
 
     /// The rows a `permission_overwrites` list stores for channel `channel_id` (bits outside
     /// Discord's defined permissions are dropped, as `PUT .../permissions/{id}` does).
-    pub(super) fn overwrite_rows(channel_id: i64, list: &[wire::OverwriteBody]) -> Vec<OverwriteRow> {
+    pub(super) fn overwrite_rows(
+        channel_id: i64,
+        list: &[wire::OverwriteBody],
+    ) -> Vec<OverwriteRow> {
         list.iter()
             .map(|o| OverwriteRow {
                 channel_id,
@@ -173,7 +176,10 @@ impl Hearth {
             last_pin_timestamp: None,
             created_at: now_ms(),
         };
-        let ows = Self::overwrite_rows(c.id, body.permission_overwrites.as_deref().unwrap_or_default());
+        let ows = Self::overwrite_rows(
+            c.id,
+            body.permission_overwrites.as_deref().unwrap_or_default(),
+        );
         let audit = self.audit_row(
             ga.guild.id,
             actor,
