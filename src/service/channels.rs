@@ -26,9 +26,13 @@ impl Hearth {
         actor: &Actor,
         guild_id: Snowflake,
     ) -> Result<Vec<wire::Channel>> {
-        let ga = self.guild_access(guild_id, actor.user.id).await?;
-        let channels = self.db.channels(ga.guild.id).await?;
-        let ows = self.db.guild_overwrites(ga.guild.id).await?;
+        // The caller's roles, the channels and their overwrites from one snapshot.
+        let (view, channels, ows) = self
+            .db
+            .guild_channels_view(guild_id.db(), actor.user.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Guild))?;
+        let ga = GuildAccess::of_view(view, actor.user.id)?;
         Ok(channels
             .iter()
             .filter(|c| {

@@ -85,6 +85,20 @@ pub struct GuildAccess {
 }
 
 impl GuildAccess {
+    /// The access of `user_id` out of a [`crate::storage::GuildView`] read for them; 403
+    /// Missing Access when they are not a member.
+    pub fn of_view(view: crate::storage::GuildView, user_id: i64) -> Result<GuildAccess> {
+        let Some(member) = view.member else {
+            return Err(Error::MissingAccess);
+        };
+        Ok(GuildAccess {
+            guild: view.guild,
+            roles: view.roles,
+            member_roles: view.member_roles,
+            user_id,
+            member: Some(member),
+        })
+    }
     fn role_perms(&self) -> Vec<(Snowflake, Permissions)> {
         self.roles
             .iter()
@@ -309,16 +323,7 @@ impl Hearth {
         match channel.guild_id {
             Some(_) => {
                 let view = view.ok_or(Error::Unknown(Unknown::Guild))?;
-                let Some(member) = view.member else {
-                    return Err(Error::MissingAccess);
-                };
-                let ga = GuildAccess {
-                    guild: view.guild,
-                    roles: view.roles,
-                    member_roles: view.member_roles,
-                    user_id: actor.user.id,
-                    member: Some(member),
-                };
+                let ga = GuildAccess::of_view(view, actor.user.id)?;
                 let perms = ga.in_channel(&overwrites);
                 if perms & perm::VIEW_CHANNEL == 0 {
                     return Err(Error::MissingAccess);

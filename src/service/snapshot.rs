@@ -37,20 +37,20 @@ pub struct GuildSnapshot {
 impl GuildSnapshot {
     /// Loads the cache of a guild; `None` if the guild no longer exists.
     pub async fn load(h: &Hearth, guild_id: i64) -> Result<Option<GuildSnapshot>> {
-        let Some(g) = h.db.guild(guild_id).await? else {
+        // Roles, channels, overwrites and member roles from one snapshot.
+        let Some(st) = h.db.guild_structure(guild_id).await? else {
             return Ok(None);
         };
-        let roles = h.db.roles(guild_id).await?;
-        let channels = h.db.channels(guild_id).await?;
+        let (g, roles, channels) = (st.guild, st.roles, st.channels);
         let mut overwrites: HashMap<i64, Vec<Overwrite>> = HashMap::new();
-        for o in h.db.guild_overwrites(guild_id).await? {
+        for o in st.overwrites {
             overwrites
                 .entry(o.channel_id)
                 .or_default()
                 .push(overwrite_of(&o));
         }
         let mut member_roles: HashMap<i64, Vec<i64>> = HashMap::new();
-        for (u, r) in h.db.all_member_roles(guild_id).await? {
+        for (u, r) in st.member_roles {
             member_roles.entry(u).or_default().push(r);
         }
         Ok(Some(GuildSnapshot {

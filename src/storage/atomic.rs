@@ -38,6 +38,20 @@ macro_rules! write_tx {
 }
 pub(crate) use write_tx;
 
+/// Opens a read transaction whose statements all see one snapshot: REPEATABLE READ READ
+/// ONLY on PostgreSQL; a deferred transaction on SQLite (its snapshot starts at the first
+/// read and lasts until the end).
+macro_rules! read_tx {
+    ($db:expr, $p:expr) => {
+        $p.begin_with(if $db.is_postgres() {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        } else {
+            "BEGIN"
+        })
+        .await?
+    };
+}
+
 /// PostgreSQL: locks row `$id` of `guilds` or `users` (`$table`, a literal) until the
 /// transaction ends; SQLite: nothing (its `BEGIN IMMEDIATE` holds the only writer lock).
 macro_rules! lock_row {
@@ -345,11 +359,7 @@ impl Db {
     ) -> Result<Option<(ChannelRow, Vec<OverwriteRow>, Option<GuildView>)>> {
         let cq = super::guilds::channel_with_overwrites_sql();
         on_db!(self, p => {
-            let mut tx = p.begin_with(if self.is_postgres() {
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-            } else {
-                "BEGIN"
-            }).await?;
+            let mut tx = read_tx!(self, p);
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(cq.as_str())).bind(channel_id).fetch_all(&mut *tx).await?;
             let Some((channel, overwrites)) = super::guilds::channel_with_overwrites_of(rows) else {
                 return Ok(None);
@@ -363,6 +373,77 @@ impl Db {
             };
             tx.commit().await?;
             Ok(Some((channel, overwrites, view)))
+        })
+    }
+}
+
+/// A guild's permission structure read from one snapshot ([`Db::guild_structure`]).
+#[derive(Debug, Clone)]
+pub struct GuildStructure {
+    pub guild: GuildRow,
+    /// Every role, ordered by position then id.
+    pub roles: Vec<RoleRow>,
+    /// Every channel, ordered by position then id.
+    pub channels: Vec<ChannelRow>,
+    /// Every overwrite of every channel, ordered by channel then target.
+    pub overwrites: Vec<OverwriteRow>,
+    /// Every `(user_id, role_id)`.
+    pub member_roles: Vec<(i64, i64)>,
+}
+
+impl Db {
+    /// A guild's roles, channels, overwrites and member roles from ONE snapshot (see
+    /// [`Db::channel_view`]), for the gateway's per-guild permission cache. `None` if the guild
+    /// does not exist.
+    pub async fn guild_structure(&self, guild_id: i64) -> Result<Option<GuildStructure>> {
+        let cq = format!(
+            "SELECT {} FROM channels WHERE guild_id = $1 ORDER BY position, id",
+            super::guilds::CHANNEL_COLS
+        );
+        on_db!(self, p => {
+            let mut tx = read_tx!(self, p);
+            let guild: Option<GuildRow> = sqlx::query_as("SELECT * FROM guilds WHERE id = $1")
+                .bind(guild_id).fetch_optional(&mut *tx).await?;
+            let Some(guild) = guild else {
+                return Ok(None);
+            };
+            let roles = sqlx::query_as("SELECT * FROM roles WHERE guild_id = $1 ORDER BY position, id")
+                .bind(guild_id).fetch_all(&mut *tx).await?;
+            let channels = sqlx::query_as(sqlx::AssertSqlSafe(cq.as_str()))
+                .bind(guild_id).fetch_all(&mut *tx).await?;
+            let overwrites = sqlx::query_as("SELECT o.* FROM overwrites o JOIN channels c ON c.id = o.channel_id WHERE c.guild_id = $1 ORDER BY o.channel_id, o.target_id")
+                .bind(guild_id).fetch_all(&mut *tx).await?;
+            let member_roles = sqlx::query_as("SELECT user_id, role_id FROM member_roles WHERE guild_id = $1")
+                .bind(guild_id).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(GuildStructure { guild, roles, channels, overwrites, member_roles }))
+        })
+    }
+
+    /// The guild as `user_id` sees it ([`Db::guild_view`]) with every channel and overwrite
+    /// of the guild, from ONE snapshot (`GET /guilds/{id}/channels`). `None` if the guild does
+    /// not exist.
+    pub async fn guild_channels_view(
+        &self,
+        guild_id: i64,
+        user_id: i64,
+    ) -> Result<Option<(GuildView, Vec<ChannelRow>, Vec<OverwriteRow>)>> {
+        let cq = format!(
+            "SELECT {} FROM channels WHERE guild_id = $1 ORDER BY position, id",
+            super::guilds::CHANNEL_COLS
+        );
+        on_db!(self, p => {
+            let mut tx = read_tx!(self, p);
+            let rows = sqlx::query_as(super::guilds::GUILD_VIEW_SQL).bind(guild_id).bind(user_id).fetch_all(&mut *tx).await?;
+            let Some(view) = super::guilds::guild_view_of(guild_id, rows) else {
+                return Ok(None);
+            };
+            let channels = sqlx::query_as(sqlx::AssertSqlSafe(cq.as_str()))
+                .bind(guild_id).fetch_all(&mut *tx).await?;
+            let overwrites = sqlx::query_as("SELECT o.* FROM overwrites o JOIN channels c ON c.id = o.channel_id WHERE c.guild_id = $1 ORDER BY o.channel_id, o.target_id")
+                .bind(guild_id).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some((view, channels, overwrites)))
         })
     }
 }

@@ -145,7 +145,7 @@ pub struct AuditRow {
     pub reason: Option<String>,
 }
 
-const CHANNEL_COLS: &str = "id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, last_message_id, last_pin_timestamp, created_at";
+pub(super) const CHANNEL_COLS: &str = "id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, last_message_id, last_pin_timestamp, created_at";
 
 macro_rules! insert_channel_q {
     ($c:expr) => {

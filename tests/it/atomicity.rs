@@ -85,11 +85,17 @@ where
 async fn private_channel(srv: &TestServer) -> (Client, (String, Client), Guild, String, Value) {
     let (_, owner) = srv.user("owner").await;
     let (mid, member) = srv.user("member").await;
-    let g = create_guild(&owner, "atomic").await;
-    join(&member, &g.invite).await;
+    let (g, channel, list) = private_channel_of(&owner, &member).await;
+    (owner, (mid, member), g, channel, list)
+}
+
+/// [`private_channel`] for given owner and member clients.
+async fn private_channel_of(owner: &Client, member: &Client) -> (Guild, String, Value) {
+    let g = create_guild(owner, "atomic").await;
+    join(member, &g.invite).await;
     let mut list = vec![];
     for i in 0..8 {
-        let r = create_role(&owner, &g.id, &format!("staff{i}"), 0).await;
+        let r = create_role(owner, &g.id, &format!("staff{i}"), 0).await;
         list.push(
             json!({"id": r, "type": 0, "allow": perm::VIEW_CHANNEL.to_string(), "deny": "0"}),
         );
@@ -104,10 +110,10 @@ async fn private_channel(srv: &TestServer) -> (Client, (String, Client), Guild, 
         .await;
     assert_eq!(r.status, 201, "{r:?}");
     let channel = s(&r.body["id"]);
-    say(&owner, &channel, "secret").await;
+    say(owner, &channel, "secret").await;
     let r = member.get(&format!("/channels/{channel}/messages")).await;
     assert_err(&r, 403, 50001);
-    (owner, (mid, member), g, channel, list)
+    (g, channel, list)
 }
 
 /// The member's reader: `GET /channels/{id}/messages`, its status.
@@ -277,8 +283,9 @@ fn successes(results: &[(u16, i64)], ok: u16, code: i64) -> usize {
     results.iter().filter(|r| r.0 == ok).count()
 }
 
-#[tokio::test]
-async fn concurrent_creates_never_pass_the_limits() {
+/// A server with small limits (8 channels and 8 roles per guild, 5 guilds per user), its
+/// owner and a guild of theirs.
+async fn limited() -> (TestServer, Client, Guild) {
     let srv = TestServer::start_with(|c| {
         c.limits.max_channels_per_guild = 8;
         c.limits.max_roles_per_guild = 8;
@@ -287,8 +294,13 @@ async fn concurrent_creates_never_pass_the_limits() {
     .await;
     let (_, owner) = srv.user("owner").await;
     let g = create_guild(&owner, "limits").await;
+    (srv, owner, g)
+}
 
-    // Channels: the guild has `general`; 7 more fit.
+#[tokio::test]
+async fn concurrent_channel_creates_stop_at_the_limit() {
+    let (_srv, owner, g) = limited().await;
+    // The guild has `general`; 7 more fit.
     let results = burst(32, |i| {
         let (c, p) = (owner.clone(), format!("/guilds/{}/channels", g.id));
         async move { c.post(&p, json!({"name": format!("c{i}")})).await }
@@ -301,8 +313,12 @@ async fn concurrent_creates_never_pass_the_limits() {
         8,
         "channels past the limit"
     );
+}
 
-    // Roles: the guild has `@everyone`; 7 more fit, at unique positions.
+#[tokio::test]
+async fn concurrent_role_creates_stop_at_the_limit() {
+    let (_srv, owner, g) = limited().await;
+    // The guild has `@everyone`; 7 more fit, at unique positions.
     let results = burst(32, |i| {
         let (c, p) = (owner.clone(), format!("/guilds/{}/roles", g.id));
         async move { c.post(&p, json!({"name": format!("r{i}")})).await }
@@ -312,8 +328,12 @@ async fn concurrent_creates_never_pass_the_limits() {
     let r = owner.get(&format!("/guilds/{}/roles", g.id)).await;
     assert_eq!(r.body.as_array().unwrap().len(), 8, "roles past the limit");
     assert_eq!(contiguous_positions(&r.body), Some(8), "{:?}", r.body);
+}
 
-    // Guilds per user, by creation: the owner is in one; 4 more fit.
+#[tokio::test]
+async fn concurrent_guild_creates_stop_at_the_limit() {
+    let (_srv, owner, _g) = limited().await;
+    // The owner is in one guild; 4 more fit.
     let results = burst(24, |i| {
         let c = owner.clone();
         async move { c.post("/guilds", json!({"name": format!("g{i}")})).await }
@@ -326,8 +346,20 @@ async fn concurrent_creates_never_pass_the_limits() {
         5,
         "guilds past the limit"
     );
+}
 
-    // Guilds per user, by joining: a user in 2 guilds joins 5 at once; 3 fit.
+#[tokio::test]
+async fn concurrent_joins_stop_at_the_guild_limit() {
+    let (srv, owner, g) = limited().await;
+    // A user in 2 guilds accepts invites to 5 guilds at once; 3 fit.
+    let mut gids = vec![g.id.clone()];
+    for i in 0..4 {
+        let r = owner
+            .post("/guilds", json!({"name": format!("g{i}")}))
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        gids.push(s(&r.body["id"]));
+    }
     let (_, joiner) = srv.user("joiner").await;
     for i in 0..2 {
         let r = joiner
@@ -336,7 +368,7 @@ async fn concurrent_creates_never_pass_the_limits() {
         assert_eq!(r.status, 201, "{r:?}");
     }
     let mut invites = vec![];
-    for gid in ids(&mine.body) {
+    for gid in gids {
         let chans = owner.get(&format!("/guilds/{gid}/channels")).await;
         let ch = s(&chans.body[0]["id"]);
         let inv = owner
@@ -380,4 +412,151 @@ async fn concurrent_role_creation_leaves_unique_positions() {
             .map(|r| r["position"].clone())
             .collect::<Vec<_>>()
     );
+}
+
+/// The built `hearth` binary serving a data folder (and, on PostgreSQL, a database) that
+/// outlives it.
+struct Child {
+    proc: tokio::process::Child,
+    base: String,
+}
+
+impl Child {
+    /// Starts `hearth serve` on `dir` (and `database_url`) on a free port; waits for `/ready`.
+    async fn start(dir: &std::path::Path, database_url: Option<&str>) -> Child {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+        let mut hashing = hearth::config::PasswordHashing::default();
+        hearth_testkit::config::cheap_hashing(&mut hashing);
+        cmd.env("HEARTH_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HEARTH_DATA_DIR", dir)
+            .env("HEARTH_LOG", "error")
+            .env("HEARTH_FEDERATION__ENABLED", "false")
+            .envs(hearth_testkit::config::env_vars(
+                "HEARTH_RATE_LIMITS",
+                &hearth_testkit::config::unlimited(),
+            ))
+            .envs(hearth_testkit::config::env_vars(
+                "HEARTH_PASSWORD_HASHING",
+                &hashing,
+            ))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true);
+        if let Some(url) = database_url {
+            cmd.env("HEARTH_DATABASE_URL", url);
+        }
+        let mut proc = cmd.spawn().expect("spawn hearth");
+        let http = hearth_testkit::rest::http_client();
+        let ready = format!("http://127.0.0.1:{port}/ready");
+        eventually("the hearth binary answers /ready", async || {
+            if let Ok(Some(st)) = proc.try_wait() {
+                panic!("hearth exited: {st}");
+            }
+            matches!(http.get(&ready).send().await, Ok(r) if r.status().is_success())
+        })
+        .await;
+        Child {
+            proc,
+            base: format!("http://127.0.0.1:{port}/api/v10"),
+        }
+    }
+
+    /// A client of this server with `token`.
+    fn client(&self, token: &str) -> Client {
+        Client::new(hearth_testkit::rest::http_client(), &self.base).bearer(token)
+    }
+
+    /// SIGKILL, and reap.
+    async fn kill(mut self) {
+        self.proc.kill().await.expect("kill -9 hearth");
+    }
+}
+
+#[tokio::test]
+async fn kill_9_during_overwrite_rewrites_keeps_the_everyone_deny() {
+    let dir = std::env::temp_dir().join(format!("hearth_it_kill_{}", unique_suffix()));
+    let pg = match backend() {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            let name = format!("hearth_test_{}", unique_suffix());
+            create_pg_database(&name).await;
+            Some(name)
+        }
+    };
+    let url = pg.as_deref().map(hearth_testkit::db::pg_url);
+    let mut child = Child::start(&dir, url.as_deref()).await;
+    let anon = Client::new(hearth_testkit::rest::http_client(), &child.base);
+    let owner = hearth_testkit::build::register(&anon, "owner")
+        .await
+        .unwrap();
+    let member = hearth_testkit::build::register(&anon, "member")
+        .await
+        .unwrap();
+    let (_g, channel, list) = private_channel_of(&owner.client, &member.client).await;
+    let path = format!("/channels/{channel}");
+    for cycle in 0..6 {
+        // Three writers re-send the same list; the server is killed after some rewrites,
+        // with others in flight.
+        let done = Arc::new(AtomicUsize::new(0));
+        let writers: Vec<_> = (0..3)
+            .map(|_| {
+                let (c, path, list, done) = (
+                    child.client(&owner.token),
+                    path.clone(),
+                    list.clone(),
+                    done.clone(),
+                );
+                tokio::spawn(async move {
+                    let body = json!({"permission_overwrites": list});
+                    while let Ok(r) = c
+                        .try_send(reqwest::Method::PATCH, &path, Some(body.clone()))
+                        .await
+                    {
+                        if r.status == 200 {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let target = 5 + 7 * cycle;
+        eventually("some rewrites are done", async || {
+            done.load(Ordering::Relaxed) >= target
+        })
+        .await;
+        child.kill().await;
+        for w in writers {
+            w.await.unwrap();
+        }
+        child = Child::start(&dir, url.as_deref()).await;
+        let r = child.client(&owner.token).get(&path).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        let ows = r.body["permission_overwrites"].as_array().unwrap().clone();
+        assert!(
+            ows.iter().any(
+                |o| o["id"] == list[8]["id"] && s(&o["deny"]) == perm::VIEW_CHANNEL.to_string()
+            ),
+            "cycle {cycle}: the @everyone deny is gone after kill -9: {ows:?}"
+        );
+        assert_eq!(
+            ows.len(),
+            9,
+            "cycle {cycle}: a partial overwrite list: {ows:?}"
+        );
+        let r = child
+            .client(&member.token)
+            .get(&format!("/channels/{channel}/messages"))
+            .await;
+        assert_err(&r, 403, 50001);
+    }
+    child.kill().await;
+    if let Some(name) = pg {
+        drop_pg_database(name);
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
