@@ -15,7 +15,7 @@ use crate::harness::{
 /// A guild owned by alice where bob is a moderator (MANAGE_CHANNELS | MANAGE_ROLES) denied
 /// SEND_MESSAGES in `general` through an overwrite on his role.
 struct Moderated {
-    srv: TestServer,
+    _srv: TestServer,
     guild: String,
     general: String,
     alice: Client,
@@ -45,7 +45,7 @@ async fn moderated() -> Moderated {
         .await;
     assert_eq!(r.status, 204, "{r:?}");
     Moderated {
-        srv,
+        _srv: srv,
         guild: g.id,
         general: g.general,
         alice,
