@@ -69,7 +69,10 @@ impl Hearth {
 
     /// The rows a `permission_overwrites` list stores for channel `channel_id` (bits outside
     /// Discord's defined permissions are dropped, as `PUT .../permissions/{id}` does).
-    pub(super) fn overwrite_rows(channel_id: i64, list: &[wire::OverwriteBody]) -> Vec<OverwriteRow> {
+    pub(super) fn overwrite_rows(
+        channel_id: i64,
+        list: &[wire::OverwriteBody],
+    ) -> Vec<OverwriteRow> {
         list.iter()
             .map(|o| OverwriteRow {
                 channel_id,

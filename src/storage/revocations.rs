@@ -84,7 +84,9 @@ impl Db {
 
     /// Deletes revocations recorded before `before` (ms); returns how many.
     pub async fn prune_revocations(&self, before: i64) -> Result<u64> {
-        Ok(on_db!(self, p => sqlx::query("DELETE FROM session_revocations WHERE created_at < $1")
-            .bind(before).execute(p).await?.rows_affected()))
+        Ok(
+            on_db!(self, p => sqlx::query("DELETE FROM session_revocations WHERE created_at < $1")
+            .bind(before).execute(p).await?.rows_affected()),
+        )
     }
 }

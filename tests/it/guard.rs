@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 
 use crate::gateway::{GUILDS, Gw};
 use crate::harness::{
-    Backend, Client, TestServer, assert_err, create_guild, create_role, give_role, join, perm,
-    s,
+    Backend, Client, TestServer, assert_err, create_guild, create_role, give_role, join, perm, s,
 };
 
 /// A guild owned by alice where bob is a moderator (MANAGE_CHANNELS | MANAGE_ROLES) denied
@@ -104,7 +103,11 @@ async fn a_moderator_cannot_lift_a_deny_he_is_under_on_any_path() {
         )
         .await;
     assert_err(&r, 403, 50013);
-    assert_eq!(overwrites(&m.alice, general).await, before, "nothing changed");
+    assert_eq!(
+        overwrites(&m.alice, general).await,
+        before,
+        "nothing changed"
+    );
     assert_eq!(send(bob, general).await, 403, "the deny still holds");
 
     // What he may do: re-send the list unchanged, and change bits he holds.
@@ -181,7 +184,11 @@ async fn a_moderator_cannot_lift_a_deny_he_is_under_on_any_path() {
         .await;
     assert_eq!(r.status, 204, "{r:?}");
     let synced = overwrites(&m.alice, general).await;
-    assert_eq!(synced, overwrites(&m.alice, &cat).await, "synced with the category");
+    assert_eq!(
+        synced,
+        overwrites(&m.alice, &cat).await,
+        "synced with the category"
+    );
 }
 
 #[tokio::test]
@@ -286,12 +293,18 @@ async fn admin_cli_password_reset_closes_live_gateway_sessions_within_two_second
     dave.heartbeat().await;
 
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
-    cmd.args(["admin", "reset-password", "dave", "--password", "a fresh passphrase"])
-        .env_remove("HEARTH_CONFIG")
-        .env("HEARTH_DATA_DIR", &srv.data_dir)
-        .env("HEARTH_LOG", "warn")
-        .env("HEARTH_PASSWORD_HASHING__MEMORY_KIB", "8")
-        .env("HEARTH_PASSWORD_HASHING__ITERATIONS", "1");
+    cmd.args([
+        "admin",
+        "reset-password",
+        "dave",
+        "--password",
+        "a fresh passphrase",
+    ])
+    .env_remove("HEARTH_CONFIG")
+    .env("HEARTH_DATA_DIR", &srv.data_dir)
+    .env("HEARTH_LOG", "warn")
+    .env("HEARTH_PASSWORD_HASHING__MEMORY_KIB", "8")
+    .env("HEARTH_PASSWORD_HASHING__ITERATIONS", "1");
     match srv.backend {
         Backend::Sqlite => cmd.env_remove("HEARTH_DATABASE_URL"),
         Backend::Postgres => cmd.env(
