@@ -160,29 +160,13 @@ impl Hearth {
         if let Some(list) = &body.permission_overwrites {
             ga.may_change_overwrites(held, &[], &Self::overwrite_rows(0, list))?;
         }
-        if self.db.count_channels(ga.guild.id).await?
-            >= i64::from(self.config.limits.max_channels_per_guild)
-        {
-            return Err(Error::Rule(Rule::MaxChannels));
-        }
-        let position = match body.position {
-            Some(p) => p,
-            None => self
-                .db
-                .channels(ga.guild.id)
-                .await?
-                .iter()
-                .map(|c| c.position + 1)
-                .max()
-                .unwrap_or(0),
-        };
-        let c = ChannelRow {
+        let mut c = ChannelRow {
             id: self.next_id(),
             guild_id: Some(ga.guild.id),
             kind: kind.db(),
             name: Some(name),
             topic: body.topic.flatten(),
-            position,
+            position: body.position.unwrap_or(0),
             parent_id: parent.map(|p| p.db()),
             nsfw: body.nsfw.unwrap_or(false),
             rate_limit_per_user: body.rate_limit_per_user.unwrap_or(0),
@@ -192,20 +176,11 @@ impl Hearth {
             last_pin_timestamp: None,
             created_at: now_ms(),
         };
-        self.db.insert_channel(&c).await?;
-        let mut ows = vec![];
-        for o in body.permission_overwrites.unwrap_or_default() {
-            let row = OverwriteRow {
-                channel_id: c.id,
-                target_id: o.id.db(),
-                kind: o.kind.db(),
-                allow_bits: o.allow.unwrap_or(0) as i64,
-                deny_bits: o.deny.unwrap_or(0) as i64,
-            };
-            self.db.upsert_overwrite(&row).await?;
-            ows.push(row);
-        }
-        self.audit(
+        let ows = Self::overwrite_rows(
+            c.id,
+            body.permission_overwrites.as_deref().unwrap_or_default(),
+        );
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(c.id),
@@ -216,8 +191,22 @@ impl Hearth {
             ]),
             None,
             reason,
-        )
-        .await?;
+        );
+        // The channel, its overwrites and the audit entry in one transaction, with the
+        // channel limit counted inside it (`Db::create_channel_atomic`).
+        let max = i64::from(self.config.limits.max_channels_per_guild);
+        if !self
+            .db
+            .create_channel_atomic(&mut c, body.position.is_none(), &ows, max, &audit)
+            .await?
+        {
+            return Err(Error::Rule(Rule::MaxChannels));
+        }
+        // Overwrites as stored: one per target, ordered by target (later duplicates win).
+        let mut ows = ows;
+        ows.reverse();
+        ows.sort_by_key(|o| o.target_id);
+        ows.dedup_by_key(|o| o.target_id);
         let w = Self::channel_wire(&c, &ows, None);
         self.dispatch(
             Event::ChannelCreate,
@@ -347,33 +336,19 @@ impl Hearth {
             Self::validate_overwrites(ga, list, &mut errs)?;
         }
         errs.into_result()?;
-        if let Some(list) = &body.permission_overwrites {
-            let after = Self::overwrite_rows(c.id, list);
-            ga.may_change_overwrites(ca.perms, &ca.overwrites, &after)?;
-        }
-        self.db.update_channel(&c).await?;
         let mut ows = ca.overwrites.clone();
-        if let Some(list) = body.permission_overwrites {
-            for o in &ows {
-                self.db.delete_overwrite(c.id, o.target_id).await?;
-            }
-            ows.clear();
-            for o in list {
-                let row = OverwriteRow {
-                    channel_id: c.id,
-                    target_id: o.id.db(),
-                    kind: o.kind.db(),
-                    allow_bits: o.allow.unwrap_or(0) as i64,
-                    deny_bits: o.deny.unwrap_or(0) as i64,
-                };
-                self.db.upsert_overwrite(&row).await?;
-                ows.push(row);
-            }
-            self.control(Control::PermissionsChanged {
-                guild_id: Snowflake::from_db(ga.guild.id),
-            });
+        // The last entry for a target wins, as in Discord's replace-all semantics.
+        let replaced = body.permission_overwrites.map(|list| {
+            let mut rows = Self::overwrite_rows(c.id, &list);
+            rows.reverse();
+            rows.sort_by_key(|o| o.target_id);
+            rows.dedup_by_key(|o| o.target_id);
+            rows
+        });
+        if let Some(after) = &replaced {
+            ga.may_change_overwrites(ca.perms, &ca.overwrites, after)?;
         }
-        self.audit(
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(c.id),
@@ -381,8 +356,18 @@ impl Hearth {
             json!(changes),
             None,
             reason,
-        )
-        .await?;
+        );
+        // The channel row, the whole overwrite list and the audit entry in one transaction:
+        // a reader sees the old list or the new one, never a part (`update_channel_atomic`).
+        self.db
+            .update_channel_atomic(&c, replaced.as_deref(), &audit)
+            .await?;
+        if let Some(rows) = replaced {
+            ows = rows;
+            self.control(Control::PermissionsChanged {
+                guild_id: Snowflake::from_db(ga.guild.id),
+            });
+        }
         let w = Self::channel_wire(&c, &ows, None);
         self.dispatch(
             Event::ChannelUpdate,

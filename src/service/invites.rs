@@ -5,7 +5,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Audience, Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
-use crate::storage::{InviteRow, now_ms};
+use crate::storage::{InviteRow, JoinOutcome, now_ms};
 use crate::wire;
 use rand::Rng;
 use serde_json::{Value, json};
@@ -246,24 +246,19 @@ impl Hearth {
             .valid_invite(code)
             .await?
             .ok_or(Error::Unknown(Unknown::Invite))?;
-        if self.db.ban(inv.guild_id, actor.user.id).await?.is_some() {
-            return Err(Error::Rule(Rule::Banned));
-        }
-        if self.db.member(inv.guild_id, actor.user.id).await?.is_none()
-            && self.db.count_guilds_of(actor.user.id).await?
-                >= i64::from(self.config.limits.max_guilds_per_user)
-        {
-            return Err(Error::Rule(Rule::MaxGuilds));
-        }
-        let (ok, joined) = self
+        // Ban, guild limit, invite use and membership are checked and written in one
+        // transaction (`Db::join_guild`).
+        let max = i64::from(self.config.limits.max_guilds_per_user);
+        match self
             .db
-            .use_invite_and_join(code, inv.guild_id, actor.user.id, now_ms())
-            .await?;
-        if !ok {
-            return Err(Error::Unknown(Unknown::Invite));
-        }
-        if joined {
-            self.member_joined(inv.guild_id, actor.user.id).await?;
+            .join_guild(code, inv.guild_id, actor.user.id, max, now_ms())
+            .await?
+        {
+            JoinOutcome::Joined => self.member_joined(inv.guild_id, actor.user.id).await?,
+            JoinOutcome::AlreadyMember => {}
+            JoinOutcome::InviteGone => return Err(Error::Unknown(Unknown::Invite)),
+            JoinOutcome::Banned => return Err(Error::Rule(Rule::Banned)),
+            JoinOutcome::TooManyGuilds => return Err(Error::Rule(Rule::MaxGuilds)),
         }
         let mut w = self.invite_wire(&inv, false, true).await?;
         w.uses = None;

@@ -14,6 +14,7 @@ use crate::harness::{
 /// A guild owned by alice where bob is a moderator (MANAGE_CHANNELS | MANAGE_ROLES) denied
 /// SEND_MESSAGES in `general` through an overwrite on his role.
 struct Moderated {
+    /// Keeps the server running for the test.
     _srv: TestServer,
     guild: String,
     general: String,
