@@ -51,7 +51,7 @@ impl Unknown {
 /// A domain rule the request broke; each has Discord's code (or the nearest one) and status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
-    /// 400 / 20001
+    /// 403 / 20001 (also: bots accepting invites; they join through OAuth2 only)
     BotsCannotUse,
     /// 403 / 20002
     OnlyBots,

@@ -2,8 +2,10 @@
 //! bot tokens, password changes.
 //!
 //! - Access tokens are HS256 JWTs (`sub` user id, `sid` session id, `exp`), valid for
-//!   `access_token_ttl_seconds`, and checked against the session store on every request, so
-//!   revocation is immediate.
+//!   `access_token_ttl_seconds` (a longer `exp - iat` is refused even when signed with our
+//!   key), and checked against the session store on every request, so revocation is
+//!   immediate; revocations are recorded for the gateway of any process
+//!   ([`super::revocations`]).
 //! - Refresh tokens are 256-bit random strings, stored as SHA-256, rotated on each use;
 //!   presenting an already rotated one revokes its whole session (theft detection).
 //! - Passwords are argon2id (OWASP parameters by default), hashed on blocking threads behind
@@ -687,12 +689,14 @@ impl Hearth {
         if changing_password {
             let revoked = self
                 .db
-                .delete_sessions_except(actor.user.id, actor.session_id)
+                .revoke_sessions_recorded(
+                    actor.user.id,
+                    SessionSet::AllExcept(actor.session_id),
+                    None,
+                    now_ms(),
+                )
                 .await?;
-            self.control(Control::SessionsRevoked {
-                user_id: actor.id(),
-                sessions: Some(revoked.into_iter().map(Snowflake::from_db).collect()),
-            });
+            self.revoked(actor.user.id, revoked);
         }
         let user = self
             .db

@@ -7,8 +7,9 @@
 //! and after — of overwrites added, changed or removed alike — must be one the caller holds
 //! where the overwrites apply (the channel; for a new channel its category, or the guild).
 //! So a moderator denied SEND_MESSAGES can neither delete that deny, nor rewrite the list
-//! without it, nor create a channel that allows it to him. Discord's exception for a
-//! MANAGE_ROLES *overwrite* (which there lets the holder set any bit in that channel) is not
+//! without it, nor create a channel that allows it to him. MANAGE_ROLES itself may only be
+//! set or cleared in overwrites by someone an overwrite of that channel grants it to (Discord's
+//! rule); Discord's further exception for such a holder (who may set *any* bit there) is not
 //! followed: it is the escalation this rule closes. Role hierarchy does not apply to
 //! overwrites, as on Discord (overwrites of higher roles may be edited within these bits).
 //!
@@ -21,6 +22,7 @@ use super::GuildAccess;
 use crate::error::{Error, Result};
 use crate::permissions::{self as perm, Permissions};
 use crate::storage::OverwriteRow;
+use crate::wire::OverwriteType;
 
 /// The permission bits a change of one channel's overwrites from `before` to `after` touches:
 /// for each target (role or member), the bits whose allow or deny state differs. An added
@@ -60,10 +62,31 @@ impl GuildAccess {
         if self.is_owner() || self.base() & perm::ADMINISTRATOR != 0 {
             return Ok(());
         }
-        if touched_bits(before, after) & !held != 0 {
+        let touched = touched_bits(before, after);
+        if touched & !held != 0 {
+            return Err(Error::MissingPermissions);
+        }
+        // Discord (2021-01 hotfix): MANAGE_ROLES itself may be set in overwrites only by
+        // administrators and by members an overwrite of this channel grants it to.
+        if touched & perm::MANAGE_ROLES != 0 && !self.granted_manage_roles_by(before) {
             return Err(Error::MissingPermissions);
         }
         Ok(())
+    }
+
+    /// Whether one of `overwrites` allows MANAGE_ROLES to the caller (his member overwrite,
+    /// one of his roles' or `@everyone`'s).
+    fn granted_manage_roles_by(&self, overwrites: &[OverwriteRow]) -> bool {
+        overwrites.iter().any(|o| {
+            let applies = match OverwriteType::from_db(o.kind) {
+                OverwriteType::Member => o.target_id == self.user_id,
+                OverwriteType::Role => {
+                    o.target_id == self.guild.id || self.member_roles.contains(&o.target_id)
+                }
+                OverwriteType::Unknown(_) => false,
+            };
+            applies && o.allow_bits as u64 & perm::MANAGE_ROLES != 0
+        })
     }
 }
 

@@ -126,6 +126,15 @@ async fn a_moderator_cannot_lift_a_deny_he_is_under_on_any_path() {
         )
         .await;
     assert_eq!(r.status, 204, "a bit he holds: {r:?}");
+    // MANAGE_ROLES itself only by those an overwrite grants it to (Discord's rule).
+    let r = bob
+        .put(
+            &format!("/channels/{general}/permissions/{}", m.guild),
+            json!({"type": 0, "allow": perm::MANAGE_ROLES.to_string(),
+                   "deny": perm::ADD_REACTIONS.to_string()}),
+        )
+        .await;
+    assert_err(&r, 403, 50013);
 
     // Creation: in a category where he is denied SEND_MESSAGES, he cannot create a channel
     // that allows it to him; the owner can.
