@@ -81,11 +81,7 @@ impl App {
             })?;
         }
         let descriptors = http::serve::raise_descriptor_limit();
-        let admission = Admission::new(
-            &config.connections,
-            &config.trusted_proxies,
-            descriptors,
-        );
+        let admission = Admission::new(&config.connections, &config.trusted_proxies, descriptors);
         tracing::info!(
             open_file_limit = descriptors,
             max_connections = admission.max_total(),

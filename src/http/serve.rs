@@ -303,7 +303,10 @@ async fn drive<T>(
             if res.status() == hyper::StatusCode::SWITCHING_PROTOCOLS {
                 guard.0.upgraded.store(true, Ordering::SeqCst);
             }
-            Ok::<_, Infallible>(res.map(|body| Tracked { body, _guard: guard }))
+            Ok::<_, Infallible>(res.map(|body| Tracked {
+                body,
+                _guard: guard,
+            }))
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()

@@ -119,9 +119,10 @@ async fn one_address_at_its_cap_does_not_lock_out_others() {
     // Beyond the cap, the address's new connections are closed at once, unanswered...
     for _ in 0..3 {
         let mut extra = stalled(ts.addr, lo(1)).await;
-        eventually("a connection beyond the per-address cap is closed", async || {
-            closed_now(&mut extra).await
-        })
+        eventually(
+            "a connection beyond the per-address cap is closed",
+            async || closed_now(&mut extra).await,
+        )
         .await;
     }
     assert_eq!(health_from(ts.addr, lo(1)).await, None);
@@ -159,8 +160,9 @@ async fn the_total_cap_refuses_beyond_it_and_recovers() {
     .await;
     assert_eq!(health_from(ts.addr, lo(31)).await, None);
     held.clear();
-    eventually("the server accepts again once connections close", async || {
-        health_from(ts.addr, lo(31)).await == Some(200)
-    })
+    eventually(
+        "the server accepts again once connections close",
+        async || health_from(ts.addr, lo(31)).await == Some(200),
+    )
     .await;
 }

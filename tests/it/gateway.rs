@@ -994,7 +994,10 @@ async fn frames_over_the_size_limit_close_with_4002() {
     for (name, msg) in [
         ("one byte over", Message::Text("y".repeat(4097).into())),
         ("far over", Message::Text("z".repeat(1 << 20).into())),
-        ("binary far over", Message::Binary(vec![b' '; 1 << 20].into())),
+        (
+            "binary far over",
+            Message::Binary(vec![b' '; 1 << 20].into()),
+        ),
     ] {
         let mut g = Gw::identify(&ts, &tok, GUILDS).await;
         // The server may close while the frame is still being written.
