@@ -17,12 +17,13 @@ use crate::error::{Error, Result};
 use crate::events::{EventBus, LocalBus};
 use crate::gateway::{Gateway, GatewayState};
 use crate::http::RouteLimits;
+use crate::media::LocalBlobs;
 use crate::mls::{Mls, MlsApi};
 use crate::registrar::{Link, LinkApi};
 use crate::s2s::guild_log::GuildLog;
 use crate::s2s::{Fed, FedState, Federation};
 use crate::service::Hearth;
-use crate::service::ports::{GuildHost, OnlineMembers};
+use crate::service::ports::{BlobStore, GuildHost, OnlineMembers};
 use crate::storage::Db;
 use crate::{api, http, mls, registrar, s2s};
 
@@ -86,7 +87,8 @@ impl App {
         let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(BUS_CAPACITY));
         let fed = Arc::new(Federation::new(&config, &db).await?);
         let host: Arc<dyn GuildHost> = fed.clone();
-        let hearth = Arc::new(Hearth::new(config, db, bus, host).await?);
+        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::new(config.media_dir()));
+        let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs).await?);
 
         // Features.
         let public = hearth

@@ -382,4 +382,9 @@ impl Config {
             None => format!("sqlite://{}/hearth.db", self.data_dir.display()),
         }
     }
+
+    /// The folder of the local file store: `{data_dir}/media`.
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
+    }
 }

@@ -67,6 +67,8 @@ pub struct Hearth {
     pub presences: presence::Presences,
     /// The host servers of replicated guilds (a port: implemented by federation).
     pub host: Arc<dyn ports::GuildHost>,
+    /// Where file bytes are kept (a port: implemented by `crate::media`).
+    pub blobs: Arc<dyn ports::BlobStore>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -206,6 +208,7 @@ impl Hearth {
         db: Db,
         bus: Arc<dyn EventBus>,
         host: Arc<dyn ports::GuildHost>,
+        blobs: Arc<dyn ports::BlobStore>,
     ) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
         let ids = Arc::new(SnowflakeGenerator::new(0, 0));
@@ -220,6 +223,7 @@ impl Hearth {
             slowmode: Mutex::new(HashMap::new()),
             presences: presence::Presences::default(),
             host,
+            blobs,
         })
     }
 
