@@ -269,7 +269,9 @@ impl Fed<'_> {
                 if let Some(e) = r.emoji.name.as_deref()
                     && self.db.message(c, m).await?.is_some()
                 {
-                    self.db.add_reaction(m, e, r.user_id.db(), now_ms(), None).await?;
+                    self.db
+                        .add_reaction(m, e, r.user_id.db(), now_ms(), None)
+                        .await?;
                 }
                 channel = Some(c);
             }

@@ -100,7 +100,14 @@ async fn move_rows(log: &Arc<GuildLog>, rows: &[OutboxRow]) -> std::result::Resu
         let prepared = async {
             let (t, data, cause) = entry(r)?;
             let row = log
-                .prepare(r.guild_id, t, &data, r.channel_id, Some(&cause), &mut senders)
+                .prepare(
+                    r.guild_id,
+                    t,
+                    &data,
+                    r.channel_id,
+                    Some(&cause),
+                    &mut senders,
+                )
                 .await?;
             Ok::<_, Error>((t, data, row))
         }

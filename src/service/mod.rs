@@ -233,10 +233,9 @@ impl Hearth {
 
     /// Publishes a dispatch after a committed change.
     pub fn dispatch(&self, event: Event, audience: Audience, intent: u64, data: Value) {
-        self.bus
-            .publish(BusEvent::Dispatch(Arc::new(Self::event_of(
-                event, audience, intent, data,
-            ))));
+        self.bus.publish(BusEvent::Dispatch(Arc::new(Self::event_of(
+            event, audience, intent, data,
+        ))));
     }
 
     /// The dispatch of a change of the current request (its cause filled in), made before the

@@ -275,7 +275,11 @@ impl Db {
 
     /// Stores an edited message, with its federation log entry `log` (written to the outbox
     /// in the same transaction if the guild is federated and the message still exists).
-    pub async fn update_message(&self, m: &MessageRow, log: Option<OutboxItem<'_>>) -> Result<Written> {
+    pub async fn update_message(
+        &self,
+        m: &MessageRow,
+        log: Option<OutboxItem<'_>>,
+    ) -> Result<Written> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE messages SET content = $1, embeds = $2, flags = $3, mention_everyone = $4, mentions = $5, mention_roles = $6, edited_at = $7 WHERE id = $8")
@@ -288,7 +292,12 @@ impl Db {
     }
 
     /// Deletes a message, with its federation log entry `log` (as [`Db::update_message`]).
-    pub async fn delete_message(&self, channel_id: i64, id: i64, log: Option<OutboxItem<'_>>) -> Result<Written> {
+    pub async fn delete_message(
+        &self,
+        channel_id: i64,
+        id: i64,
+        log: Option<OutboxItem<'_>>,
+    ) -> Result<Written> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2").bind(id).bind(channel_id).execute(&mut *tx).await?.rows_affected();

@@ -292,14 +292,17 @@ async fn acknowledged_sends_reach_member_servers_after_the_host_is_killed() {
     let mut hist: Vec<String> = vec![];
     let arrived = hearth_testkit::wait::Patience::within(std::time::Duration::from_secs(30))
         .every(std::time::Duration::from_millis(200))
-        .until("acknowledged messages in the member's history", async || {
-            hist = history(&alice, &general)
-                .await
-                .iter()
-                .map(|m| s(&m["content"]))
-                .collect();
-            expected.iter().all(|e| hist.contains(e))
-        })
+        .until(
+            "acknowledged messages in the member's history",
+            async || {
+                hist = history(&alice, &general)
+                    .await
+                    .iter()
+                    .map(|m| s(&m["content"]))
+                    .collect();
+                expected.iter().all(|e| hist.contains(e))
+            },
+        )
         .await;
     // On failure, say which messages are missing.
     let _ = arrived;
@@ -307,8 +310,7 @@ async fn acknowledged_sends_reach_member_servers_after_the_host_is_killed() {
     let mut seen: Vec<String> = vec![];
     while !expected.iter().all(|e| seen.contains(e)) {
         // Nothing for a while: the rest is lost (reported below).
-        let Ok(v) = tokio::time::timeout(std::time::Duration::from_secs(8), gw.next()).await
-        else {
+        let Ok(v) = tokio::time::timeout(std::time::Duration::from_secs(8), gw.next()).await else {
             break;
         };
         let v = v.expect("member gateway open");
