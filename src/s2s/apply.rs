@@ -251,7 +251,7 @@ impl Fed<'_> {
             }
             Payload::MessageDelete(d) => {
                 let (c, m) = (d.channel_id.db(), d.id.db());
-                self.db.delete_message(c, m).await?;
+                self.db.delete_message(c, m, None).await?;
                 self.scrub_replica(gid, m).await?;
                 channel = Some(c);
             }
@@ -269,7 +269,9 @@ impl Fed<'_> {
                 if let Some(e) = r.emoji.name.as_deref()
                     && self.db.message(c, m).await?.is_some()
                 {
-                    self.db.add_reaction(m, e, r.user_id.db(), now_ms()).await?;
+                    self.db
+                        .add_reaction(m, e, r.user_id.db(), now_ms(), None)
+                        .await?;
                 }
                 channel = Some(c);
             }
@@ -278,7 +280,7 @@ impl Fed<'_> {
                 if let Some(e) = r.emoji.name.as_deref()
                     && self.db.message(c, m).await?.is_some()
                 {
-                    self.db.remove_reaction(m, e, r.user_id.db()).await?;
+                    self.db.remove_reaction(m, e, r.user_id.db(), None).await?;
                 }
                 channel = Some(c);
             }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::ports::{HistoryPage, RelayAction, RelayOp};
-use super::{Actor, ChannelAccess, Hearth, audit_action as A, to_value};
+use super::{Actor, ChannelAccess, Hearth, audit_action as A, to_value, writer};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
@@ -644,24 +644,28 @@ impl Hearth {
         if body.content.is_some() || body.embeds.is_some() {
             m.edited_at = Some(now_ms());
         }
-        self.db.update_message(&m).await?;
+        // The event is rendered from the edited row before it is stored, so that its log
+        // entry goes into the same transaction (the federation outbox).
         let w = self.render_one(&m, actor.user.id).await?;
         let (audience, guild) = Self::message_audience(&ca);
         let data = self.message_event(&m, &w).await?;
-        self.publish(Dispatch {
-            event: Event::MessageUpdate,
-            data,
+        let mut d = Self::event_of(
+            Event::MessageUpdate,
             audience,
-            intent: if guild {
+            if guild {
                 intents::GUILD_MESSAGES
             } else {
                 intents::DIRECT_MESSAGES
             },
-            has_content: true,
-            lossy: false,
-            cause: None,
-            logged: false,
-        });
+            data,
+        );
+        d.has_content = true;
+        d.logged = self
+            .db
+            .update_message(&m, writer::outbox_item(&d))
+            .await?
+            .logged;
+        self.publish(d);
         Ok(w)
     }
 
@@ -693,21 +697,8 @@ impl Hearth {
         if !(author || (ca.guild.is_some() && perm::has(ca.perms, perm::MANAGE_MESSAGES))) {
             return Err(Error::MissingPermissions);
         }
-        self.db.delete_message(ca.channel.id, m.id).await?;
-        if !author && let Some(g) = ca.channel.guild_id {
-            self.audit(
-                g,
-                actor,
-                Some(m.author_id),
-                A::MESSAGE_DELETE,
-                json!([]),
-                Some(json!({"channel_id": channel_id, "count": "1"})),
-                reason,
-            )
-            .await?;
-        }
         let (audience, guild) = Self::message_audience(&ca);
-        self.dispatch(
+        let mut d = Self::event_of(
             Event::MessageDelete,
             audience,
             if guild {
@@ -721,6 +712,24 @@ impl Hearth {
                 guild_id: ca.guild_id(),
             }),
         );
+        d.logged = self
+            .db
+            .delete_message(ca.channel.id, m.id, writer::outbox_item(&d))
+            .await?
+            .logged;
+        if !author && let Some(g) = ca.channel.guild_id {
+            self.audit(
+                g,
+                actor,
+                Some(m.author_id),
+                A::MESSAGE_DELETE,
+                json!([]),
+                Some(json!({"channel_id": channel_id, "count": "1"})),
+                reason,
+            )
+            .await?;
+        }
+        self.publish(d);
         Ok(())
     }
 

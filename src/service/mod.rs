@@ -249,7 +249,16 @@ impl Hearth {
 
     /// Publishes a dispatch after a committed change.
     pub fn dispatch(&self, event: Event, audience: Audience, intent: u64, data: Value) {
-        self.bus.publish(BusEvent::Dispatch(Arc::new(Dispatch {
+        self.bus.publish(BusEvent::Dispatch(Arc::new(Self::event_of(
+            event, audience, intent, data,
+        ))));
+    }
+
+    /// The dispatch of a change of the current request (its cause filled in), made before the
+    /// change is stored so that its federation log entry ([`writer::outbox_item`]) can be
+    /// written in the same transaction; published after the commit.
+    pub(crate) fn event_of(event: Event, audience: Audience, intent: u64, data: Value) -> Dispatch {
+        Dispatch {
             event,
             data,
             audience,
@@ -258,7 +267,7 @@ impl Hearth {
             lossy: false,
             cause: crate::events::current_cause(),
             logged: false,
-        })));
+        }
     }
     pub(crate) fn publish(&self, mut d: Dispatch) {
         if d.cause.is_none() {

@@ -1,7 +1,7 @@
 //! Reactions (Discord "Resources > Message > Create Reaction" and the reaction routes).
 
 use super::ports::{RelayAction, RelayOp};
-use super::{Actor, ChannelAccess, Hearth, to_value};
+use super::{Actor, ChannelAccess, Hearth, to_value, writer};
 use crate::error::{Error, Result, Rule, field_error};
 use crate::events::{Event, intents};
 use crate::permissions as perm;
@@ -58,13 +58,8 @@ impl Hearth {
                 return Err(Error::Rule(Rule::MaxReactions));
             }
         }
-        if !self
-            .db
-            .add_reaction(m.id, &key, actor.user.id, now_ms())
-            .await?
-        {
-            return Ok(());
-        }
+        // The event is made before the reaction is stored, so that its log entry goes into
+        // the same transaction (the federation outbox).
         let member = match ca.channel.guild_id {
             Some(g) => Some(self.member_wire_by_id(g, actor.user.id, false).await?),
             None => None,
@@ -81,12 +76,20 @@ impl Hearth {
             kind: 0,
         });
         let (audience, _) = Self::message_audience(&ca);
-        self.dispatch(
+        let mut d = Self::event_of(
             Event::MessageReactionAdd,
             audience,
             Self::reaction_intent(&ca),
             data,
         );
+        let w = self
+            .db
+            .add_reaction(m.id, &key, actor.user.id, now_ms(), writer::outbox_item(&d))
+            .await?;
+        if w.changed {
+            d.logged = w.logged;
+            self.publish(d);
+        }
         Ok(())
     }
 
@@ -123,22 +126,28 @@ impl Hearth {
         }
         let m = self.message_in(&ca, message_id).await?;
         let (key, emoji) = parse_emoji(emoji)?;
-        if self.db.remove_reaction(m.id, &key, target).await? {
-            let (audience, _) = Self::message_audience(&ca);
-            self.dispatch(
-                Event::MessageReactionRemove,
-                audience,
-                Self::reaction_intent(&ca),
-                to_value(&dispatch::ReactionRemove {
-                    user_id: Snowflake::from_db(target),
-                    channel_id,
-                    message_id,
-                    guild_id: ca.guild_id(),
-                    emoji,
-                    burst: false,
-                    kind: 0,
-                }),
-            );
+        let (audience, _) = Self::message_audience(&ca);
+        let mut d = Self::event_of(
+            Event::MessageReactionRemove,
+            audience,
+            Self::reaction_intent(&ca),
+            to_value(&dispatch::ReactionRemove {
+                user_id: Snowflake::from_db(target),
+                channel_id,
+                message_id,
+                guild_id: ca.guild_id(),
+                emoji,
+                burst: false,
+                kind: 0,
+            }),
+        );
+        let w = self
+            .db
+            .remove_reaction(m.id, &key, target, writer::outbox_item(&d))
+            .await?;
+        if w.changed {
+            d.logged = w.logged;
+            self.publish(d);
         }
         Ok(())
     }

@@ -82,8 +82,8 @@ pub fn stamp(data: &mut Value, id: i64) {
     }
 }
 
-/// The outbox entry of a guild dispatch (none for DMs).
-fn outbox_item(d: &Dispatch) -> Option<OutboxItem<'_>> {
+/// The federation log entry of a guild dispatch, for the outbox (none for DMs).
+pub(crate) fn outbox_item(d: &Dispatch) -> Option<OutboxItem<'_>> {
     let Audience::Guild { guild_id, channel } = &d.audience else {
         return None;
     };

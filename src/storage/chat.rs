@@ -1,6 +1,6 @@
 //! Messages, reactions, pins and DM channels.
 
-use super::{Db, OutboxItem, UserRow, on_db, push_outbox};
+use super::{Db, OutboxItem, UserRow, Written, on_db, push_outbox};
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -273,16 +273,38 @@ impl Db {
         Ok(rows.into_iter().map(PageRow::into_page_message).collect())
     }
 
-    pub async fn update_message(&self, m: &MessageRow) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE messages SET content = $1, embeds = $2, flags = $3, mention_everyone = $4, mentions = $5, mention_roles = $6, edited_at = $7 WHERE id = $8")
-            .bind(&m.content).bind(&m.embeds).bind(m.flags).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
-            .bind(m.edited_at).bind(m.id).execute(p).await.map(|_| ()))?;
-        Ok(())
+    /// Stores an edited message, with its federation log entry `log` (written to the outbox
+    /// in the same transaction if the guild is federated and the message still exists).
+    pub async fn update_message(
+        &self,
+        m: &MessageRow,
+        log: Option<OutboxItem<'_>>,
+    ) -> Result<Written> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE messages SET content = $1, embeds = $2, flags = $3, mention_everyone = $4, mentions = $5, mention_roles = $6, edited_at = $7 WHERE id = $8")
+                .bind(&m.content).bind(&m.embeds).bind(m.flags).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
+                .bind(m.edited_at).bind(m.id).execute(&mut *tx).await?.rows_affected();
+            let logged = n > 0 && !push_outbox!(tx, log.as_slice()).is_empty();
+            tx.commit().await?;
+            Ok(Written { changed: n > 0, logged })
+        })
     }
 
-    pub async fn delete_message(&self, channel_id: i64, id: i64) -> Result<bool> {
-        let n = on_db!(self, p => sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2").bind(id).bind(channel_id).execute(p).await?.rows_affected());
-        Ok(n > 0)
+    /// Deletes a message, with its federation log entry `log` (as [`Db::update_message`]).
+    pub async fn delete_message(
+        &self,
+        channel_id: i64,
+        id: i64,
+        log: Option<OutboxItem<'_>>,
+    ) -> Result<Written> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2").bind(id).bind(channel_id).execute(&mut *tx).await?.rows_affected();
+            let logged = n > 0 && !push_outbox!(tx, log.as_slice()).is_empty();
+            tx.commit().await?;
+            Ok(Written { changed: n > 0, logged })
+        })
     }
 
     /// Deletes the listed messages of a channel; returns the ids actually deleted.
@@ -337,10 +359,16 @@ impl Db {
         emoji: &str,
         user_id: i64,
         now: i64,
-    ) -> Result<bool> {
-        let n = on_db!(self, p => sqlx::query("INSERT INTO reactions (message_id, emoji, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(message_id).bind(emoji).bind(user_id).bind(now).execute(p).await?.rows_affected());
-        Ok(n > 0)
+        log: Option<OutboxItem<'_>>,
+    ) -> Result<Written> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("INSERT INTO reactions (message_id, emoji, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(message_id).bind(emoji).bind(user_id).bind(now).execute(&mut *tx).await?.rows_affected();
+            let logged = n > 0 && !push_outbox!(tx, log.as_slice()).is_empty();
+            tx.commit().await?;
+            Ok(Written { changed: n > 0, logged })
+        })
     }
 
     pub async fn remove_reaction(
@@ -348,10 +376,16 @@ impl Db {
         message_id: i64,
         emoji: &str,
         user_id: i64,
-    ) -> Result<bool> {
-        let n = on_db!(self, p => sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3")
-            .bind(message_id).bind(emoji).bind(user_id).execute(p).await?.rows_affected());
-        Ok(n > 0)
+        log: Option<OutboxItem<'_>>,
+    ) -> Result<Written> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3")
+                .bind(message_id).bind(emoji).bind(user_id).execute(&mut *tx).await?.rows_affected();
+            let logged = n > 0 && !push_outbox!(tx, log.as_slice()).is_empty();
+            tx.commit().await?;
+            Ok(Written { changed: n > 0, logged })
+        })
     }
 
     /// Removes all reactions (of one emoji, if given); returns how many were removed.

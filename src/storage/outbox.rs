@@ -25,6 +25,15 @@ pub struct OutboxItem<'a> {
     pub origin: Option<&'a (Value, Value)>,
 }
 
+/// What a single-row change with a log entry did (see [`Db::update_message`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// A row was changed.
+    pub changed: bool,
+    /// Its log entry was written to the outbox (the guild is federated).
+    pub logged: bool,
+}
+
 /// One stored outbox entry.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
