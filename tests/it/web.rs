@@ -167,7 +167,11 @@ fn web_wire_fixtures_match_hearth_wire() {
     // TokenPair is only serialized by the server: the fixture's fields build one, which must
     // serialize back to the fixture (a missing field fails here, an extra one the comparison).
     let t = fixture("token_pair");
-    let field = |k: &str| t[k].as_str().unwrap_or_else(|| panic!("token_pair.{k}")).to_string();
+    let field = |k: &str| {
+        t[k].as_str()
+            .unwrap_or_else(|| panic!("token_pair.{k}"))
+            .to_string()
+    };
     let pair = wire::TokenPair {
         user_id: field("user_id").parse().unwrap(),
         token: field("token"),
