@@ -201,4 +201,10 @@ fn web_wire_fixtures_match_hearth_wire() {
     assert!(matches!(b.content, Some(Some(_))));
     let b: wire::CreateInviteBody = serde_json::from_value(fixture("create_invite_body")).unwrap();
     assert!(b.max_age.is_some());
+    let b: wire::ChannelBody = serde_json::from_value(fixture("create_channel_body")).unwrap();
+    assert!(b.name.is_some() && b.kind.is_some() && b.position.is_some());
+    assert!(matches!(b.topic, Some(Some(_))) && matches!(b.parent_id, Some(Some(_))));
+    let b: wire::RoleBody = serde_json::from_value(fixture("create_role_body")).unwrap();
+    assert!(b.name.is_some() && b.permissions == Some(1_099_645_018_118));
+    assert!(b.color.is_some() && b.hoist.is_some() && b.mentionable.is_some());
 }

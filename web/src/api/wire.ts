@@ -95,6 +95,24 @@ export interface Channel {
   last_message_id?: Snowflake | null;
 }
 
+/** `hearth_wire::ChannelBody` (the fields this client sends). */
+export interface ChannelBody {
+  name: string;
+  type: number;
+  topic?: string | null;
+  position?: number;
+  parent_id?: Snowflake | null;
+}
+
+/** `hearth_wire::RoleBody` (the fields this client sends; permissions as a decimal string). */
+export interface RoleBody {
+  name: string;
+  permissions?: string;
+  color?: number;
+  hoist?: boolean;
+  mentionable?: boolean;
+}
+
 /** `hearth_wire::Member`. */
 export interface Member {
   user?: User;

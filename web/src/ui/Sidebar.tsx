@@ -62,10 +62,28 @@ export function textChannels(g: GuildCreate): { category: Channel | null; channe
   return groups.filter((x) => x.channels.length > 0);
 }
 
+/** Collapsed categories, kept across reloads. */
+const COLLAPSED = 'hearth.collapsed';
+function loadCollapsed(): Set<string> {
+  try {
+    return new Set(JSON.parse(localStorage.getItem(COLLAPSED) ?? '[]') as string[]);
+  } catch {
+    return new Set();
+  }
+}
+
 export function ChannelList({ guild, current }: { guild: GuildCreate; current: string | null }) {
   const { store, logout } = useClient();
   const me = useStore(store, (s) => s.me);
   const [inviting, setInviting] = useState(false);
+  const [collapsed, setCollapsed] = useState(loadCollapsed);
+  const toggle = (id: string) => {
+    const next = new Set(collapsed);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    localStorage.setItem(COLLAPSED, JSON.stringify([...next]));
+    setCollapsed(next);
+  };
   const groups = textChannels(guild);
   const target = current ?? groups[0]?.channels[0]?.id ?? null;
   return (
@@ -81,9 +99,21 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
       <nav aria-label={t.channels}>
         {groups.map(({ category, channels }) => (
           <section key={category?.id ?? 'none'}>
-            {category && <h3>{category.name}</h3>}
+            {category && (
+              <h3>
+                <button
+                  type="button"
+                  className="category"
+                  aria-expanded={!collapsed.has(category.id)}
+                  title={collapsed.has(category.id) ? t.expand(category.name ?? '') : t.collapse(category.name ?? '')}
+                  onClick={() => toggle(category.id)}
+                >
+                  {collapsed.has(category.id) ? '▸' : '▾'} {category.name}
+                </button>
+              </h3>
+            )}
             <ul>
-              {channels.map((c) => (
+              {channels.filter((c) => !category || !collapsed.has(category.id) || c.id === current).map((c) => (
                 <li key={c.id}>
                   <a
                     href={`/channels/${guild.id}/${c.id}`}
