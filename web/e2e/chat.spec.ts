@@ -71,6 +71,11 @@ test('two users register, join through an invite and chat live', async ({ browse
   await bob.getByRole('dialog', { name: 'Join a server' }).getByRole('button', { name: 'Join' }).click();
   await expect(bob.getByRole('heading', { name: '# general' })).toBeVisible();
 
+  // Both appear in each other's member list, online.
+  const aliceMembers = alice.getByRole('complementary', { name: 'Members' });
+  await expect(aliceMembers.getByRole('listitem').filter({ hasText: 'bob' }).getByRole('img', { name: 'online' })).toBeVisible();
+  await expect(bob.getByRole('complementary', { name: 'Members' }).getByText('alice')).toBeVisible();
+
   // Alice writes; Bob sees it live, with markdown rendered.
   await alice.getByLabel('Message #general').fill('hello **bob**, welcome to ||the club||');
   await alice.keyboard.press('Enter');

@@ -121,10 +121,19 @@ export interface Member {
   joined_at: string;
 }
 
+/** `hearth_wire::dispatch::PresenceUpdate` (the fields this client reads). */
+export interface PresenceUpdate {
+  user: { id: Snowflake };
+  guild_id?: Snowflake;
+  /** online, idle, dnd or offline. */
+  status: string;
+}
+
 /** `GUILD_CREATE`: the guild with the caller's view of it (`hearth::service::snapshot`). */
 export interface GuildCreate extends Guild {
   channels: Channel[];
   members: Member[];
+  presences?: PresenceUpdate[];
   member_count: number;
   joined_at: string;
 }

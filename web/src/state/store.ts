@@ -2,7 +2,7 @@
 // through `useStore` (React's useSyncExternalStore). Fed by REST answers and gateway
 // dispatches; nothing here talks to the network.
 import { useSyncExternalStore } from 'react';
-import type { Channel, GuildCreate, Member, Message, MessageDelete, Ready, Snowflake, TypingStart, User } from '../api/wire';
+import type { Channel, GuildCreate, Member, Message, MessageDelete, PresenceUpdate, Ready, Snowflake, TypingStart, User } from '../api/wire';
 import type { GatewayStatus } from '../api/gateway';
 
 export interface Pending {
@@ -32,6 +32,8 @@ export interface State {
   pending: Record<Snowflake, Pending[]>;
   /** channel → user id → who is typing until when (ms since epoch). */
   typing: Record<Snowflake, Record<Snowflake, Typist>>;
+  /** user id → online, idle, dnd or offline. */
+  presence: Record<Snowflake, string>;
   error: string | null;
 }
 
@@ -42,6 +44,7 @@ const initial: State = {
   messages: {},
   pending: {},
   typing: {},
+  presence: {},
   error: null,
 };
 
@@ -182,9 +185,18 @@ export class Store {
         this.set(() => ({ me: r.user, guilds: [], messages: {}, error: null }));
         break;
       }
-      case 'GUILD_CREATE':
-        this.upsertGuild(d as GuildCreate);
+      case 'GUILD_CREATE': {
+        const g = d as GuildCreate;
+        this.upsertGuild(g);
+        const seen = Object.fromEntries((g.presences ?? []).map((p) => [p.user.id, p.status]));
+        this.set((s) => ({ presence: { ...s.presence, ...seen } }));
         break;
+      }
+      case 'PRESENCE_UPDATE': {
+        const p = d as PresenceUpdate;
+        this.set((s) => ({ presence: { ...s.presence, [p.user.id]: p.status } }));
+        break;
+      }
       case 'GUILD_UPDATE': {
         const g = d as GuildCreate;
         const old = this.guild(g.id);

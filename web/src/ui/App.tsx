@@ -7,6 +7,7 @@ import { t } from '../strings';
 import { AuthScreen } from './AuthScreen';
 import { ClientContext, useClient, type Client } from './context';
 import { JoinGuildDialog } from './Dialogs';
+import { MemberList } from './MemberList';
 import { MessageView } from './Messages';
 import { navigate, useRoute } from './route';
 import { ChannelList, GuildBar, textChannels } from './Sidebar';
@@ -141,9 +142,10 @@ function Shell() {
               <p>{t.noChannel}</p>
             </main>
           )}
+          <MemberList guild={guild} />
         </>
       ) : (
-        <main className="empty">
+        <main className="empty wide">
           <h1>{t.appName}</h1>
           <p>{t.noGuild}</p>
         </main>
