@@ -186,6 +186,7 @@ fn web_wire_fixtures_match_hearth_wire() {
     server_object::<wire::Invite>("invite");
     server_object::<wire::dispatch::MessageDelete>("message_delete");
     server_object::<wire::dispatch::TypingStart>("typing_start");
+    server_object::<wire::dispatch::ReactionRemove>("reaction_remove");
 
     // Request bodies: every field the client sends is one the server reads.
     let b: wire::RegisterBody = serde_json::from_value(fixture("register_body")).unwrap();

@@ -59,6 +59,8 @@ export const t = {
   offline: 'Offline',
   status: { online: 'online', idle: 'idle', dnd: 'do not disturb', offline: 'offline' } as Record<string, string>,
   reply: 'Reply',
+  react: 'Add reaction',
+  reaction: (emoji: string, count: number, mine: boolean) => `${emoji} ${count}${mine ? ', including you' : ''}`,
   replyingTo: (name: string) => `Replying to ${name}`,
   cancelReply: 'Cancel reply',
   originalDeleted: 'Original message was deleted',

@@ -162,6 +162,11 @@ export class Rest {
   createRole(guild: Snowflake, b: RoleBody) {
     return this.request<Role>('POST', `/guilds/${guild}/roles`, b);
   }
+  /** `PUT`/`DELETE /channels/{c}/messages/{m}/reactions/{emoji}/@me` (a unicode emoji). */
+  react(channel: Snowflake, message: Snowflake, emoji: string, add: boolean) {
+    const path = `/channels/${channel}/messages/${message}/reactions/${encodeURIComponent(emoji)}/@me`;
+    return this.request<undefined>(add ? 'PUT' : 'DELETE', path);
+  }
   typing(channel: Snowflake) {
     return this.request<undefined>('POST', `/channels/${channel}/typing`);
   }

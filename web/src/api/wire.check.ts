@@ -15,6 +15,7 @@ import invite from '../../wire-fixtures/invite.json';
 import loginBody from '../../wire-fixtures/login_body.json';
 import message from '../../wire-fixtures/message.json';
 import messageDelete from '../../wire-fixtures/message_delete.json';
+import reactionRemove from '../../wire-fixtures/reaction_remove.json';
 import registerBody from '../../wire-fixtures/register_body.json';
 import tokenPair from '../../wire-fixtures/token_pair.json';
 import typingStart from '../../wire-fixtures/typing_start.json';
@@ -38,6 +39,7 @@ export const checked: [
   W.CreateInviteBody,
   W.ChannelBody,
   W.RoleBody,
+  W.ReactionEvent,
 ] = [
   user,
   tokenPair,
@@ -55,4 +57,5 @@ export const checked: [
   createInviteBody,
   createChannelBody,
   createRoleBody,
+  reactionRemove,
 ];

@@ -220,6 +220,15 @@ export interface MessageDelete {
   guild_id: Snowflake | null;
 }
 
+/** `hearth_wire::dispatch::ReactionAdd` / `ReactionRemove`: MESSAGE_REACTION_ADD / _REMOVE. */
+export interface ReactionEvent {
+  user_id: Snowflake;
+  channel_id: Snowflake;
+  message_id: Snowflake;
+  guild_id?: Snowflake | null;
+  emoji: { id: Snowflake | null; name: string | null };
+}
+
 /** `hearth_wire::dispatch::TypingStart`: the `TYPING_START` payload. */
 export interface TypingStart {
   channel_id: Snowflake;

@@ -2,7 +2,20 @@
 // through `useStore` (React's useSyncExternalStore). Fed by REST answers and gateway
 // dispatches; nothing here talks to the network.
 import { useSyncExternalStore } from 'react';
-import type { Channel, GuildCreate, Member, Message, MessageDelete, PresenceUpdate, Ready, Snowflake, TypingStart, User } from '../api/wire';
+import type {
+  Channel,
+  GuildCreate,
+  Member,
+  Message,
+  MessageDelete,
+  PresenceUpdate,
+  Reaction,
+  ReactionEvent,
+  Ready,
+  Snowflake,
+  TypingStart,
+  User,
+} from '../api/wire';
 import type { GatewayStatus } from '../api/gateway';
 
 export interface Pending {
@@ -153,6 +166,33 @@ export class Store {
     });
   }
 
+  /** MESSAGE_REACTION_ADD (`delta` 1) and MESSAGE_REACTION_REMOVE (`delta` -1). */
+  reaction(e: ReactionEvent, delta: 1 | -1): void {
+    const mine = e.user_id === this.state.me?.id;
+    const same = (r: Reaction) => (e.emoji.id ? r.emoji.id === e.emoji.id : r.emoji.name === e.emoji.name);
+    this.set((s) => {
+      const cur = s.messages[e.channel_id];
+      if (!cur) return {};
+      const list = cur.list.map((m) => {
+        if (m.id !== e.message_id) return m;
+        const rs = m.reactions ?? [];
+        const found = rs.find(same);
+        let next: Reaction[];
+        if (found) {
+          next = rs
+            .map((r) => (same(r) ? { ...r, count: r.count + delta, me: mine ? delta > 0 : r.me } : r))
+            .filter((r) => r.count > 0);
+        } else if (delta > 0) {
+          next = [...rs, { count: 1, me: mine, emoji: e.emoji }];
+        } else {
+          next = rs;
+        }
+        return { ...m, reactions: next };
+      });
+      return { messages: { ...s.messages, [e.channel_id]: { ...cur, list } } };
+    });
+  }
+
   typingStart(t: TypingStart): void {
     if (t.user_id === this.state.me?.id) return;
     const known = this.state.guilds.find((g) => g.id === t.guild_id)?.members.find((m) => m.user?.id === t.user_id);
@@ -234,6 +274,17 @@ export class Store {
       case 'GUILD_MEMBER_REMOVE':
         this.member({ ...(d as { guild_id: Snowflake; user: User }), nick: null, roles: [], joined_at: '' }, true);
         break;
+      case 'MESSAGE_REACTION_ADD':
+        this.reaction(d as ReactionEvent, 1);
+        break;
+      case 'MESSAGE_REACTION_REMOVE':
+        this.reaction(d as ReactionEvent, -1);
+        break;
+      case 'MESSAGE_REACTION_REMOVE_ALL': {
+        const e = d as { channel_id: Snowflake; message_id: Snowflake };
+        this.updateMessage({ id: e.message_id, channel_id: e.channel_id, reactions: [] });
+        break;
+      }
       case 'TYPING_START':
         this.typingStart(d as TypingStart);
         break;
