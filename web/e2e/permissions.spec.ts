@@ -63,4 +63,15 @@ test('a member without VIEW_CHANNEL never sees the hidden channel', async ({ bro
   await dana.keyboard.press('Enter');
   await expect(eve.getByRole('list', { name: 'Messages' }).getByText('hello everyone')).toBeVisible();
   await expect(eve.getByText('staff only')).toHaveCount(0);
+
+  // Unread marker: Dana looks at #staff while Eve writes in #general.
+  const danaNav = dana.getByRole('navigation', { name: 'Channels' });
+  await danaNav.getByRole('link', { name: '# staff' }).click();
+  await expect(dana.getByRole('heading', { name: '# staff' })).toBeVisible();
+  await eve.getByLabel('Message #general').fill('are you there?');
+  await eve.keyboard.press('Enter');
+  await expect(danaNav.getByRole('link', { name: '# general, unread', exact: true })).toBeVisible();
+  await danaNav.getByRole('link', { name: '# general, unread', exact: true }).click();
+  await expect(dana.getByRole('list', { name: 'Messages' }).getByText('are you there?')).toBeVisible();
+  await expect(danaNav.getByRole('link', { name: '# general', exact: true })).toBeVisible();
 });

@@ -32,6 +32,8 @@ export const t = {
   inviteReady: 'Share this invite code:',
   close: 'Close',
   channels: 'Channels',
+  unreadChannel: (name: string, mentions: number) =>
+    mentions > 0 ? `${name}, ${mentions} mention${mentions === 1 ? '' : 's'}` : `${name}, unread`,
   noGuild: 'Create a server or join one with an invite to start chatting.',
   noChannel: 'This server has no text channel you can see.',
   messagePlaceholder: (name: string) => `Message #${name}`,

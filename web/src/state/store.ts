@@ -45,6 +45,11 @@ export interface State {
   pending: Record<Snowflake, Pending[]>;
   /** channel → user id → who is typing until when (ms since epoch). */
   typing: Record<Snowflake, Record<Snowflake, Typist>>;
+  /** The channel on screen (its new messages are read). */
+  viewing: Snowflake | null;
+  /** Channels with messages that arrived while not on screen in this session: how many, and
+   *  how many mention me. (Read states kept on the server are not implemented yet.) */
+  unread: Record<Snowflake, { count: number; mentions: number }>;
   /** user id → online, idle, dnd or offline. */
   presence: Record<Snowflake, string>;
   error: string | null;
@@ -58,6 +63,8 @@ const initial: State = {
   pending: {},
   typing: {},
   presence: {},
+  viewing: null,
+  unread: {},
   error: null,
 };
 
@@ -134,6 +141,28 @@ export class Store {
     this.set((s) => ({
       pending: { ...s.pending, [channel]: (s.pending[channel] ?? []).filter((p) => p.nonce !== String(nonce)) },
     }));
+  }
+
+  /** The channel now on screen: its unread marker goes. */
+  view(channel: Snowflake | null): void {
+    this.set((s) => {
+      if (!channel) return { viewing: null };
+      const unread = Object.fromEntries(Object.entries(s.unread).filter(([id]) => id !== channel));
+      return { viewing: channel, unread };
+    });
+  }
+
+  /** A new message from someone else in a channel not on screen. */
+  private markUnread(m: Message): void {
+    const me = this.state.me;
+    if (!me || m.author.id === me.id || m.channel_id === this.state.viewing) return;
+    const mentioned = m.mention_everyone || m.mentions.some((u) => u.id === me.id);
+    this.set((s) => {
+      const cur = s.unread[m.channel_id] ?? { count: 0, mentions: 0 };
+      return {
+        unread: { ...s.unread, [m.channel_id]: { count: cur.count + 1, mentions: cur.mentions + (mentioned ? 1 : 0) } },
+      };
+    });
   }
 
   /** A message created here or elsewhere (REST answer or MESSAGE_CREATE): kept once, in order. */
@@ -256,6 +285,7 @@ export class Store {
         this.setChannel(d as Channel, true);
         break;
       case 'MESSAGE_CREATE':
+        this.markUnread(d as Message);
         this.addMessage(d as Message);
         break;
       case 'MESSAGE_UPDATE':

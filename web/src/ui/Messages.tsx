@@ -61,6 +61,12 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
 
   const loadOlder = useCallback(() => fetchOlder(rest, store, channel.id), [rest, store, channel.id]);
 
+  // This channel is on screen: its messages are read.
+  useEffect(() => {
+    store.view(channel.id);
+    return () => store.view(null);
+  }, [store, channel.id]);
+
   // First page when the channel opens (or after a fresh gateway session cleared the cache).
   useEffect(() => {
     if (!data) void loadOlder();
