@@ -278,6 +278,7 @@ impl Hearth {
             intents::GUILD_MEMBERS,
             to_value(&w),
         );
+        self.publish_presence_to_guild(user_id, guild_id).await;
         Ok(())
     }
 

@@ -80,6 +80,18 @@ impl Hearth {
         }
     }
 
+    /// Shows an online user's current presence to one guild they just joined (Discord follows
+    /// GUILD_MEMBER_ADD with the newcomer's PRESENCE_UPDATE), so that member lists show them
+    /// online before their next status change. Nothing when they are offline.
+    pub(crate) async fn publish_presence_to_guild(&self, user: i64, guild: i64) {
+        let Some(p) = self.presences.get(user) else {
+            return;
+        };
+        if let Ok(Some(u)) = self.db.user(user).await {
+            self.broadcast_presence(self.presence_user(&u), &[guild], &p);
+        }
+    }
+
     /// Partial user with the handle: member servers match users by handle.
     fn presence_user(&self, u: &UserRow) -> PresenceUser {
         let w = self.user_wire(u, false);

@@ -390,6 +390,7 @@ async fn unknown_routes_and_methods_are_json() {
     let t = setup().await;
     let a = &t.alice;
     let root = format!("http://{}", t.srv.addr);
+    // Paths outside the API (`/`, `/totally/elsewhere`) serve the web client (tests/it/web.rs).
     for url in [
         t.srv.url("/nope"),
         t.srv.url("/users/@me/nope"),
@@ -397,6 +398,7 @@ async fn unknown_routes_and_methods_are_json() {
         format!("{root}/_hearth/elsewhere"),
         format!("{root}/.well-known/elsewhere"),
         format!("{root}/gateway/elsewhere"),
+        format!("{root}/api/nope"),
     ] {
         let r = a.get(&url).await;
         assert_eq!(r.status, 404, "{url}: {r:?}");

@@ -186,6 +186,7 @@ fn web_wire_fixtures_match_hearth_wire() {
     server_object::<wire::Invite>("invite");
     server_object::<wire::dispatch::MessageDelete>("message_delete");
     server_object::<wire::dispatch::TypingStart>("typing_start");
+    server_object::<wire::dispatch::ReactionRemove>("reaction_remove");
 
     // Request bodies: every field the client sends is one the server reads.
     let b: wire::RegisterBody = serde_json::from_value(fixture("register_body")).unwrap();
@@ -201,4 +202,38 @@ fn web_wire_fixtures_match_hearth_wire() {
     assert!(matches!(b.content, Some(Some(_))));
     let b: wire::CreateInviteBody = serde_json::from_value(fixture("create_invite_body")).unwrap();
     assert!(b.max_age.is_some());
+    let b: wire::ChannelBody = serde_json::from_value(fixture("create_channel_body")).unwrap();
+    assert!(b.name.is_some() && b.kind.is_some() && b.position.is_some());
+    assert!(matches!(b.topic, Some(Some(_))) && matches!(b.parent_id, Some(Some(_))));
+    let b: wire::RoleBody = serde_json::from_value(fixture("create_role_body")).unwrap();
+    assert!(b.name.is_some() && b.permissions == Some(1_099_645_018_118));
+    assert!(b.color.is_some() && b.hoist.is_some() && b.mentionable.is_some());
+}
+
+/// The web client's member list shows a newcomer online: GUILD_MEMBER_ADD is followed by the
+/// newcomer's PRESENCE_UPDATE when they are online (as on Discord).
+#[tokio::test]
+async fn a_member_who_joins_while_online_is_shown_online() {
+    use crate::gateway::{GUILD_MEMBERS, GUILD_PRESENCES, GUILDS, Gw};
+    let server = TestServer::start().await;
+    let (_, owner_tok) = server.register("alice").await;
+    let g = create_guild(&server.client(&owner_tok), "Club").await;
+    let (bob_id, bob_tok) = server.register("bob").await;
+    let mut a = Gw::identify(
+        &server,
+        &owner_tok,
+        GUILDS | GUILD_MEMBERS | GUILD_PRESENCES,
+    )
+    .await;
+    a.expect("GUILD_CREATE").await;
+    let _b = Gw::identify(&server, &bob_tok, GUILDS).await;
+    join(&server.client(&bob_tok), &g.invite).await;
+    a.expect("GUILD_MEMBER_ADD").await;
+    loop {
+        let p = a.expect("PRESENCE_UPDATE").await;
+        if p["user"]["id"] == bob_id.as_str() {
+            assert_eq!(p["status"], "online");
+            break;
+        }
+    }
 }

@@ -71,6 +71,11 @@ test('two users register, join through an invite and chat live', async ({ browse
   await bob.getByRole('dialog', { name: 'Join a server' }).getByRole('button', { name: 'Join' }).click();
   await expect(bob.getByRole('heading', { name: '# general' })).toBeVisible();
 
+  // Both appear in each other's member list, online.
+  const aliceMembers = alice.getByRole('complementary', { name: 'Members' });
+  await expect(aliceMembers.getByRole('listitem').filter({ hasText: 'bob' }).getByRole('img', { name: 'online' })).toBeVisible();
+  await expect(bob.getByRole('complementary', { name: 'Members' }).getByText('alice')).toBeVisible();
+
   // Alice writes; Bob sees it live, with markdown rendered.
   await alice.getByLabel('Message #general').fill('hello **bob**, welcome to ||the club||');
   await alice.keyboard.press('Enter');
@@ -102,6 +107,16 @@ test('two users register, join through an invite and chat live', async ({ browse
   await expect(reply).toBeVisible();
   await expect(reply.locator('.reply-context')).toContainText('alice');
   await expect(reply.locator('.reply-context')).toContainText('hello **bob**');
+
+  // Bob reacts to Alice's message; Alice sees the count, adds hers, and Bob sees 2.
+  await original.hover();
+  await original.getByRole('button', { name: 'Add reaction' }).click();
+  await original.getByRole('button', { name: '👍' }).click();
+  const aliceView = messages(alice).getByRole('listitem').filter({ hasText: 'hello bob' });
+  await expect(aliceView.getByRole('button', { name: '👍 1' })).toBeVisible();
+  await aliceView.getByRole('button', { name: '👍 1' }).click();
+  await expect(original.getByRole('button', { name: '👍 2' })).toBeVisible();
+  await expect(aliceView.getByRole('button', { name: '👍 2, including you' })).toHaveAttribute('aria-pressed', 'true');
 
   // Alice edits her message: Bob sees the new text and the edited mark.
   const own = messages(alice).getByRole('listitem').filter({ hasText: 'hello bob' });

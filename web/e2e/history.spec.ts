@@ -18,25 +18,15 @@ test.afterAll(async () => {
   await hearth?.stop();
 });
 
-async function api<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
-  const res = await fetch(`${hearth.url}/api/v10${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
 test('scrolling up loads older messages until the beginning', async ({ page }) => {
   const password = 'carol-correct-horse-battery';
-  const { token } = await api<{ token: string }>('POST', '/auth/register', { username: 'carol', password });
-  const guild = await api<{ id: string }>('POST', '/guilds', { name: 'Archive' }, token);
-  const channels = await api<{ id: string; type: number }[]>('GET', `/guilds/${guild.id}/channels`, undefined, token);
+  const { token } = await hearth.api<{ token: string }>('POST', '/auth/register', { username: 'carol', password });
+  const guild = await hearth.api<{ id: string }>('POST', '/guilds', { name: 'Archive' }, token);
+  const channels = await hearth.api<{ id: string; type: number }[]>('GET', `/guilds/${guild.id}/channels`, undefined, token);
   const general = channels.find((c) => c.type === 0);
   if (!general) throw new Error('no text channel');
   for (let i = 1; i <= TOTAL; i++) {
-    await api('POST', `/channels/${general.id}/messages`, { content: `history ${i}` }, token);
+    await hearth.api('POST', `/channels/${general.id}/messages`, { content: `history ${i}` }, token);
   }
 
   await page.goto(`${hearth.url}/channels/${guild.id}/${general.id}`);

@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 
 export interface Hearth {
   url: string;
+  /** A REST call to `/api/v10` (setting up a scene); throws on a non-2xx answer. */
+  api<T>(method: string, path: string, body?: unknown, token?: string): Promise<T>;
   /** Stops the server, keeping its data directory. */
   halt(): Promise<void>;
   /** Starts the halted server again on the same port and data directory. */
@@ -79,6 +81,16 @@ export async function startHearth(env: Record<string, string> = {}): Promise<Hea
   let child = await launch();
   return {
     url,
+    async api<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
+      const res = await fetch(`${url}/api/v10${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+      const text = await res.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
     async halt() {
       await halt(child);
     },

@@ -3,6 +3,7 @@
 import type {
   ApiErrorBody,
   Channel,
+  ChannelBody,
   CreateGuildBody,
   CreateInviteBody,
   CreateMessageBody,
@@ -11,6 +12,8 @@ import type {
   LoginBody,
   Message,
   RegisterBody,
+  Role,
+  RoleBody,
   Snowflake,
   TokenPair,
   User,
@@ -149,6 +152,20 @@ export class Rest {
   }
   deleteMessage(channel: Snowflake, id: Snowflake) {
     return this.request<undefined>('DELETE', `/channels/${channel}/messages/${id}`);
+  }
+  createChannel(guild: Snowflake, b: ChannelBody) {
+    return this.request<Channel>('POST', `/guilds/${guild}/channels`, b);
+  }
+  modifyChannel(channel: Snowflake, b: Partial<ChannelBody>) {
+    return this.request<Channel>('PATCH', `/channels/${channel}`, b);
+  }
+  createRole(guild: Snowflake, b: RoleBody) {
+    return this.request<Role>('POST', `/guilds/${guild}/roles`, b);
+  }
+  /** `PUT`/`DELETE /channels/{c}/messages/{m}/reactions/{emoji}/@me` (a unicode emoji). */
+  react(channel: Snowflake, message: Snowflake, emoji: string, add: boolean) {
+    const path = `/channels/${channel}/messages/${message}/reactions/${encodeURIComponent(emoji)}/@me`;
+    return this.request<undefined>(add ? 'PUT' : 'DELETE', path);
   }
   typing(channel: Snowflake) {
     return this.request<undefined>('POST', `/channels/${channel}/typing`);

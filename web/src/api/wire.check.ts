@@ -4,15 +4,18 @@
 // TypeScript type the client uses for it. A field the TS type requires that the server does not
 // send, or sends with another JSON type, fails `npm run typecheck`. Nothing here is bundled.
 import channel from '../../wire-fixtures/channel.json';
+import createChannelBody from '../../wire-fixtures/create_channel_body.json';
 import createGuildBody from '../../wire-fixtures/create_guild_body.json';
 import createInviteBody from '../../wire-fixtures/create_invite_body.json';
 import createMessageBody from '../../wire-fixtures/create_message_body.json';
+import createRoleBody from '../../wire-fixtures/create_role_body.json';
 import editMessageBody from '../../wire-fixtures/edit_message_body.json';
 import guild from '../../wire-fixtures/guild.json';
 import invite from '../../wire-fixtures/invite.json';
 import loginBody from '../../wire-fixtures/login_body.json';
 import message from '../../wire-fixtures/message.json';
 import messageDelete from '../../wire-fixtures/message_delete.json';
+import reactionRemove from '../../wire-fixtures/reaction_remove.json';
 import registerBody from '../../wire-fixtures/register_body.json';
 import tokenPair from '../../wire-fixtures/token_pair.json';
 import typingStart from '../../wire-fixtures/typing_start.json';
@@ -34,6 +37,9 @@ export const checked: [
   W.CreateMessageBody,
   W.EditMessageBody,
   W.CreateInviteBody,
+  W.ChannelBody,
+  W.RoleBody,
+  W.ReactionEvent,
 ] = [
   user,
   tokenPair,
@@ -49,4 +55,7 @@ export const checked: [
   createMessageBody,
   editMessageBody,
   createInviteBody,
+  createChannelBody,
+  createRoleBody,
+  reactionRemove,
 ];

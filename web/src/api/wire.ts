@@ -95,6 +95,24 @@ export interface Channel {
   last_message_id?: Snowflake | null;
 }
 
+/** `hearth_wire::ChannelBody` (the fields this client sends). */
+export interface ChannelBody {
+  name: string;
+  type: number;
+  topic?: string | null;
+  position?: number;
+  parent_id?: Snowflake | null;
+}
+
+/** `hearth_wire::RoleBody` (the fields this client sends; permissions as a decimal string). */
+export interface RoleBody {
+  name: string;
+  permissions?: string;
+  color?: number;
+  hoist?: boolean;
+  mentionable?: boolean;
+}
+
 /** `hearth_wire::Member`. */
 export interface Member {
   user?: User;
@@ -103,10 +121,19 @@ export interface Member {
   joined_at: string;
 }
 
+/** `hearth_wire::dispatch::PresenceUpdate` (the fields this client reads). */
+export interface PresenceUpdate {
+  user: { id: Snowflake };
+  guild_id?: Snowflake;
+  /** online, idle, dnd or offline. */
+  status: string;
+}
+
 /** `GUILD_CREATE`: the guild with the caller's view of it (`hearth::service::snapshot`). */
 export interface GuildCreate extends Guild {
   channels: Channel[];
   members: Member[];
+  presences?: PresenceUpdate[];
   member_count: number;
   joined_at: string;
 }
@@ -191,6 +218,15 @@ export interface MessageDelete {
   channel_id: Snowflake;
   /** `null` in DMs. */
   guild_id: Snowflake | null;
+}
+
+/** `hearth_wire::dispatch::ReactionAdd` / `ReactionRemove`: MESSAGE_REACTION_ADD / _REMOVE. */
+export interface ReactionEvent {
+  user_id: Snowflake;
+  channel_id: Snowflake;
+  message_id: Snowflake;
+  guild_id?: Snowflake | null;
+  emoji: { id: Snowflake | null; name: string | null };
 }
 
 /** `hearth_wire::dispatch::TypingStart`: the `TYPING_START` payload. */

@@ -2,7 +2,20 @@
 // through `useStore` (React's useSyncExternalStore). Fed by REST answers and gateway
 // dispatches; nothing here talks to the network.
 import { useSyncExternalStore } from 'react';
-import type { Channel, GuildCreate, Member, Message, MessageDelete, Ready, Snowflake, TypingStart, User } from '../api/wire';
+import type {
+  Channel,
+  GuildCreate,
+  Member,
+  Message,
+  MessageDelete,
+  PresenceUpdate,
+  Reaction,
+  ReactionEvent,
+  Ready,
+  Snowflake,
+  TypingStart,
+  User,
+} from '../api/wire';
 import type { GatewayStatus } from '../api/gateway';
 
 export interface Pending {
@@ -32,6 +45,13 @@ export interface State {
   pending: Record<Snowflake, Pending[]>;
   /** channel → user id → who is typing until when (ms since epoch). */
   typing: Record<Snowflake, Record<Snowflake, Typist>>;
+  /** The channel on screen (its new messages are read). */
+  viewing: Snowflake | null;
+  /** Channels with messages that arrived while not on screen in this session: how many, and
+   *  how many mention me. (Read states kept on the server are not implemented yet.) */
+  unread: Record<Snowflake, { count: number; mentions: number }>;
+  /** user id → online, idle, dnd or offline. */
+  presence: Record<Snowflake, string>;
   error: string | null;
 }
 
@@ -42,6 +62,9 @@ const initial: State = {
   messages: {},
   pending: {},
   typing: {},
+  presence: {},
+  viewing: null,
+  unread: {},
   error: null,
 };
 
@@ -120,6 +143,28 @@ export class Store {
     }));
   }
 
+  /** The channel now on screen: its unread marker goes. */
+  view(channel: Snowflake | null): void {
+    this.set((s) => {
+      if (!channel) return { viewing: null };
+      const unread = Object.fromEntries(Object.entries(s.unread).filter(([id]) => id !== channel));
+      return { viewing: channel, unread };
+    });
+  }
+
+  /** A new message from someone else in a channel not on screen. */
+  private markUnread(m: Message): void {
+    const me = this.state.me;
+    if (!me || m.author.id === me.id || m.channel_id === this.state.viewing) return;
+    const mentioned = m.mention_everyone || m.mentions.some((u) => u.id === me.id);
+    this.set((s) => {
+      const cur = s.unread[m.channel_id] ?? { count: 0, mentions: 0 };
+      return {
+        unread: { ...s.unread, [m.channel_id]: { count: cur.count + 1, mentions: cur.mentions + (mentioned ? 1 : 0) } },
+      };
+    });
+  }
+
   /** A message created here or elsewhere (REST answer or MESSAGE_CREATE): kept once, in order. */
   addMessage(m: Message): void {
     this.dropPending(m.channel_id, m.nonce);
@@ -147,6 +192,33 @@ export class Store {
       const cur = s.messages[d.channel_id];
       if (!cur) return {};
       return { messages: { ...s.messages, [d.channel_id]: { ...cur, list: cur.list.filter((x) => x.id !== d.id) } } };
+    });
+  }
+
+  /** MESSAGE_REACTION_ADD (`delta` 1) and MESSAGE_REACTION_REMOVE (`delta` -1). */
+  reaction(e: ReactionEvent, delta: 1 | -1): void {
+    const mine = e.user_id === this.state.me?.id;
+    const same = (r: Reaction) => (e.emoji.id ? r.emoji.id === e.emoji.id : r.emoji.name === e.emoji.name);
+    this.set((s) => {
+      const cur = s.messages[e.channel_id];
+      if (!cur) return {};
+      const list = cur.list.map((m) => {
+        if (m.id !== e.message_id) return m;
+        const rs = m.reactions ?? [];
+        const found = rs.find(same);
+        let next: Reaction[];
+        if (found) {
+          next = rs
+            .map((r) => (same(r) ? { ...r, count: r.count + delta, me: mine ? delta > 0 : r.me } : r))
+            .filter((r) => r.count > 0);
+        } else if (delta > 0) {
+          next = [...rs, { count: 1, me: mine, emoji: e.emoji }];
+        } else {
+          next = rs;
+        }
+        return { ...m, reactions: next };
+      });
+      return { messages: { ...s.messages, [e.channel_id]: { ...cur, list } } };
     });
   }
 
@@ -182,9 +254,18 @@ export class Store {
         this.set(() => ({ me: r.user, guilds: [], messages: {}, error: null }));
         break;
       }
-      case 'GUILD_CREATE':
-        this.upsertGuild(d as GuildCreate);
+      case 'GUILD_CREATE': {
+        const g = d as GuildCreate;
+        this.upsertGuild(g);
+        const seen = Object.fromEntries((g.presences ?? []).map((p) => [p.user.id, p.status]));
+        this.set((s) => ({ presence: { ...s.presence, ...seen } }));
         break;
+      }
+      case 'PRESENCE_UPDATE': {
+        const p = d as PresenceUpdate;
+        this.set((s) => ({ presence: { ...s.presence, [p.user.id]: p.status } }));
+        break;
+      }
       case 'GUILD_UPDATE': {
         const g = d as GuildCreate;
         const old = this.guild(g.id);
@@ -204,6 +285,7 @@ export class Store {
         this.setChannel(d as Channel, true);
         break;
       case 'MESSAGE_CREATE':
+        this.markUnread(d as Message);
         this.addMessage(d as Message);
         break;
       case 'MESSAGE_UPDATE':
@@ -222,6 +304,17 @@ export class Store {
       case 'GUILD_MEMBER_REMOVE':
         this.member({ ...(d as { guild_id: Snowflake; user: User }), nick: null, roles: [], joined_at: '' }, true);
         break;
+      case 'MESSAGE_REACTION_ADD':
+        this.reaction(d as ReactionEvent, 1);
+        break;
+      case 'MESSAGE_REACTION_REMOVE':
+        this.reaction(d as ReactionEvent, -1);
+        break;
+      case 'MESSAGE_REACTION_REMOVE_ALL': {
+        const e = d as { channel_id: Snowflake; message_id: Snowflake };
+        this.updateMessage({ id: e.message_id, channel_id: e.channel_id, reactions: [] });
+        break;
+      }
       case 'TYPING_START':
         this.typingStart(d as TypingStart);
         break;

@@ -7,6 +7,7 @@ import { t } from '../strings';
 import { AuthScreen } from './AuthScreen';
 import { ClientContext, useClient, type Client } from './context';
 import { JoinGuildDialog } from './Dialogs';
+import { MemberList } from './MemberList';
 import { MessageView } from './Messages';
 import { navigate, useRoute } from './route';
 import { ChannelList, GuildBar, textChannels } from './Sidebar';
@@ -103,6 +104,21 @@ function Shell() {
   const channelId = route.kind === 'channel' ? route.channel : null;
   const channel = channels.find((c) => c.id === channelId) ?? (channelId ? undefined : channels[0]);
 
+  // Alt+Up / Alt+Down: the previous / next channel of this server.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!e.altKey || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown') || !guild || !channel) return;
+      const i = channels.findIndex((c) => c.id === channel.id);
+      const next = channels[e.key === 'ArrowUp' ? i - 1 : i + 1];
+      if (next) {
+        e.preventDefault();
+        navigate(`/channels/${guild.id}/${next.id}`);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [guild, channel, channels]);
+
   // `/channels/{guild}` opens its first text channel.
   useEffect(() => {
     if (guild && !channelId && channels[0]) navigate(`/channels/${guild.id}/${channels[0].id}`, true);
@@ -126,9 +142,10 @@ function Shell() {
               <p>{t.noChannel}</p>
             </main>
           )}
+          <MemberList guild={guild} />
         </>
       ) : (
-        <main className="empty">
+        <main className="empty wide">
           <h1>{t.appName}</h1>
           <p>{t.noGuild}</p>
         </main>

@@ -2,6 +2,7 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../api/rest';
 import { t } from '../strings';
 import { useClient } from './context';
+import { applyTemplate, TEMPLATES, type Template } from '../templates';
 import { inviteCode, navigate } from './route';
 
 function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
@@ -36,8 +37,14 @@ function useSubmit<T>(action: () => Promise<T>, done: (v: T) => void) {
 export function CreateGuildDialog({ onClose }: { onClose: () => void }) {
   const { rest } = useClient();
   const [name, setName] = useState('');
+  const [template, setTemplate] = useState<Template['id'] | 'none'>('none');
   const { error, busy, submit } = useSubmit(
-    () => rest.createGuild({ name }),
+    async () => {
+      const g = await rest.createGuild({ name });
+      const chosen = TEMPLATES.find((x) => x.id === template);
+      if (chosen) await applyTemplate(rest, g, chosen);
+      return g;
+    },
     (g) => {
       onClose();
       navigate(`/channels/${g.id}`);
@@ -50,10 +57,19 @@ export function CreateGuildDialog({ onClose }: { onClose: () => void }) {
           {t.guildName}
           <input autoFocus required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
         </label>
+        <fieldset className="templates">
+          <legend>{t.template}</legend>
+          {(['none', ...TEMPLATES.map((x) => x.id)] as const).map((id) => (
+            <label key={id} className="choice">
+              <input type="radio" name="template" value={id} checked={template === id} onChange={() => setTemplate(id)} />
+              {t.templates[id]}
+            </label>
+          ))}
+        </fieldset>
         {error && <p role="alert" className="error">{error}</p>}
         <div className="row">
           <button type="button" className="secondary" onClick={onClose}>{t.cancel}</button>
-          <button type="submit" disabled={busy}>{t.create}</button>
+          <button type="submit" disabled={busy}>{busy ? t.settingUp : t.create}</button>
         </div>
       </form>
     </Dialog>

@@ -8,6 +8,8 @@ import { t } from '../strings';
 import { useClient } from './context';
 
 const PAGE = 50;
+/** The quick reaction palette. */
+const PALETTE = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '🔥'];
 const GROUP_MS = 7 * 60 * 1000;
 const NO_PENDING: Pending[] = [];
 const NO_TYPING: Record<string, Typist> = {};
@@ -58,6 +60,12 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   }, [guild]);
 
   const loadOlder = useCallback(() => fetchOlder(rest, store, channel.id), [rest, store, channel.id]);
+
+  // This channel is on screen: its messages are read.
+  useEffect(() => {
+    store.view(channel.id);
+    return () => store.view(null);
+  }, [store, channel.id]);
 
   // First page when the channel opens (or after a fresh gateway session cleared the cache).
   useEffect(() => {
@@ -159,6 +167,7 @@ interface ItemProps {
 function MessageItem({ m, grouped, divider, mine, html, onReply }: ItemProps) {
   const { rest } = useClient();
   const [editing, setEditing] = useState(false);
+  const [picking, setPicking] = useState(false);
   const [draft, setDraft] = useState(m.content);
   const [error, setError] = useState<string | null>(null);
   const ts = Date.parse(m.timestamp);
@@ -224,8 +233,47 @@ function MessageItem({ m, grouped, divider, mine, html, onReply }: ItemProps) {
           {m.edited_timestamp && <span className="muted small">{t.edited}</span>}
         </div>
       )}
+      {(m.reactions ?? []).length > 0 && (
+        <div className="reactions">
+          {(m.reactions ?? []).map((r) => {
+            const label = r.emoji.name ?? '?';
+            return (
+              <button
+                key={`${r.emoji.id ?? ''}${label}`}
+                type="button"
+                className={r.me ? 'reaction me' : 'reaction'}
+                aria-pressed={r.me}
+                aria-label={t.reaction(label, r.count, r.me)}
+                onClick={() => void act(() => rest.react(m.channel_id, m.id, label, !r.me))}
+              >
+                {label} {r.count}
+              </button>
+            );
+          })}
+        </div>
+      )}
+      {picking && (
+        <div className="palette" role="group" aria-label={t.react}>
+          {PALETTE.map((e) => (
+            <button
+              key={e}
+              type="button"
+              className="secondary small"
+              onClick={() => {
+                setPicking(false);
+                void act(() => rest.react(m.channel_id, m.id, e, true));
+              }}
+            >
+              {e}
+            </button>
+          ))}
+        </div>
+      )}
       {!editing && (
         <div className="actions" role="group" aria-label={t.messageActions}>
+          <button type="button" className="small secondary" aria-expanded={picking} onClick={() => setPicking(!picking)}>
+            {t.react}
+          </button>
           <button type="button" className="small secondary" onClick={onReply}>
             {t.reply}
           </button>

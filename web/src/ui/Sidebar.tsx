@@ -18,18 +18,22 @@ function initials(name: string): string {
 export function GuildBar({ current }: { current: string | null }) {
   const { store } = useClient();
   const guilds = useStore(store, (s) => s.guilds);
+  const unread = useStore(store, (s) => s.unread);
   const [dialog, setDialog] = useState<'create' | 'join' | null>(null);
   return (
     <nav className="guildbar" aria-label={t.guilds}>
       <ul>
-        {guilds.map((g) => (
-          <li key={g.id}>
+        {guilds.map((g) => {
+          const u = g.channels.map((c) => unread[c.id]).filter((x) => !!x);
+          const mentions = u.reduce((n, x) => n + x.mentions, 0);
+          return (
+          <li key={g.id} className={u.length > 0 ? 'has-unread' : undefined}>
             <a
               href={`/channels/${g.id}`}
               className={g.id === current ? 'guild active' : 'guild'}
               aria-current={g.id === current ? 'page' : undefined}
               title={g.name}
-              aria-label={g.name}
+              aria-label={u.length > 0 ? t.unreadChannel(g.name, mentions) : g.name}
               onClick={(e) => {
                 e.preventDefault();
                 navigate(`/channels/${g.id}`);
@@ -37,8 +41,10 @@ export function GuildBar({ current }: { current: string | null }) {
             >
               {initials(g.name)}
             </a>
+            {mentions > 0 && <span className="badge" aria-hidden="true">{mentions}</span>}
           </li>
-        ))}
+          );
+        })}
       </ul>
       <button type="button" className="guild add" title={t.createGuild} aria-label={t.createGuild} onClick={() => setDialog('create')}>
         +
@@ -62,10 +68,29 @@ export function textChannels(g: GuildCreate): { category: Channel | null; channe
   return groups.filter((x) => x.channels.length > 0);
 }
 
+/** Collapsed categories, kept across reloads. */
+const COLLAPSED = 'hearth.collapsed';
+function loadCollapsed(): Set<string> {
+  try {
+    return new Set(JSON.parse(localStorage.getItem(COLLAPSED) ?? '[]') as string[]);
+  } catch {
+    return new Set();
+  }
+}
+
 export function ChannelList({ guild, current }: { guild: GuildCreate; current: string | null }) {
   const { store, logout } = useClient();
   const me = useStore(store, (s) => s.me);
+  const unread = useStore(store, (s) => s.unread);
   const [inviting, setInviting] = useState(false);
+  const [collapsed, setCollapsed] = useState(loadCollapsed);
+  const toggle = (id: string) => {
+    const next = new Set(collapsed);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    localStorage.setItem(COLLAPSED, JSON.stringify([...next]));
+    setCollapsed(next);
+  };
   const groups = textChannels(guild);
   const target = current ?? groups[0]?.channels[0]?.id ?? null;
   return (
@@ -81,20 +106,34 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
       <nav aria-label={t.channels}>
         {groups.map(({ category, channels }) => (
           <section key={category?.id ?? 'none'}>
-            {category && <h3>{category.name}</h3>}
+            {category && (
+              <h3>
+                <button
+                  type="button"
+                  className="category"
+                  aria-expanded={!collapsed.has(category.id)}
+                  title={collapsed.has(category.id) ? t.expand(category.name ?? '') : t.collapse(category.name ?? '')}
+                  onClick={() => toggle(category.id)}
+                >
+                  {collapsed.has(category.id) ? '▸' : '▾'} {category.name}
+                </button>
+              </h3>
+            )}
             <ul>
-              {channels.map((c) => (
+              {channels.filter((c) => !category || !collapsed.has(category.id) || c.id === current).map((c) => (
                 <li key={c.id}>
                   <a
                     href={`/channels/${guild.id}/${c.id}`}
                     aria-current={c.id === current ? 'page' : undefined}
-                    className={c.id === current ? 'active' : undefined}
+                    aria-label={unread[c.id] ? t.unreadChannel(`# ${c.name}`, unread[c.id]?.mentions ?? 0) : undefined}
+                    className={[c.id === current && 'active', unread[c.id] && 'unread'].filter(Boolean).join(' ') || undefined}
                     onClick={(e) => {
                       e.preventDefault();
                       navigate(`/channels/${guild.id}/${c.id}`);
                     }}
                   >
                     # {c.name}
+                    {(unread[c.id]?.mentions ?? 0) > 0 && <span className="badge" aria-hidden="true">{unread[c.id]?.mentions}</span>}
                   </a>
                 </li>
               ))}

@@ -1,0 +1,86 @@
+import type { GuildCreate, Member, Role } from '../api/wire';
+import { useStore } from '../state/store';
+import { t } from '../strings';
+import { useClient } from './context';
+
+interface Group {
+  key: string;
+  title: string;
+  members: Member[];
+}
+
+/** Discord's grouping: online members under their highest hoisted role, else "Online"; then "Offline". */
+export function groupMembers(guild: GuildCreate, presence: Record<string, string>): Group[] {
+  const roles = new Map(guild.roles.map((r) => [r.id, r]));
+  const hoisted = (m: Member): Role | undefined =>
+    m.roles
+      .map((id) => roles.get(id))
+      .filter((r): r is Role => !!r && r.hoist)
+      .sort((a, b) => b.position - a.position)[0];
+  const groups = new Map<string, Group>();
+  const add = (key: string, title: string, m: Member) => {
+    const g = groups.get(key) ?? { key, title, members: [] };
+    g.members.push(m);
+    groups.set(key, g);
+  };
+  for (const m of guild.members) {
+    if (!m.user) continue;
+    const status = presence[m.user.id] ?? 'offline';
+    if (status === 'offline') add('offline', t.offline, m);
+    else {
+      const r = hoisted(m);
+      if (r) add(`role:${r.id}`, r.name, m);
+      else add('online', t.online, m);
+    }
+  }
+  const byName = (a: Member, b: Member) => name(a).localeCompare(name(b));
+  const ordered = [...groups.values()].sort((a, b) => rank(a, roles) - rank(b, roles));
+  for (const g of ordered) g.members.sort(byName);
+  return ordered;
+}
+
+function rank(g: Group, roles: Map<string, Role>): number {
+  if (g.key === 'online') return 1e9;
+  if (g.key === 'offline') return 2e9;
+  return -(roles.get(g.key.slice(5))?.position ?? 0);
+}
+
+function name(m: Member): string {
+  return m.nick ?? m.user?.global_name ?? m.user?.username ?? '';
+}
+
+/** The colour of the member's highest coloured role, as CSS (undefined: the default). */
+function colour(guild: GuildCreate, m: Member): string | undefined {
+  const r = guild.roles
+    .filter((x) => m.roles.includes(x.id) && x.color !== 0)
+    .sort((a, b) => b.position - a.position)[0];
+  return r ? `#${r.color.toString(16).padStart(6, '0')}` : undefined;
+}
+
+export function MemberList({ guild }: { guild: GuildCreate }) {
+  const { store } = useClient();
+  const presence = useStore(store, (s) => s.presence);
+  const groups = groupMembers(guild, presence);
+  return (
+    <aside className="members" aria-label={t.members}>
+      {groups.map((g) => (
+        <section key={g.key}>
+          <h3>
+            {g.title} — {g.members.length}
+          </h3>
+          <ul>
+            {g.members.map((m) => {
+              const status = presence[m.user?.id ?? ''] ?? 'offline';
+              return (
+                <li key={m.user?.id} className={status === 'offline' ? 'member offline' : 'member'} title={m.user?.handle}>
+                  <span className={`dot ${status}`} role="img" aria-label={t.status[status] ?? status} />
+                  <span style={{ color: colour(guild, m) }}>{name(m)}</span>
+                </li>
+              );
+            })}
+          </ul>
+        </section>
+      ))}
+    </aside>
+  );
+}
