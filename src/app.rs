@@ -88,6 +88,10 @@ impl App {
         let fed = Arc::new(Federation::new(&config, &db).await?);
         let host: Arc<dyn GuildHost> = fed.clone();
         let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::new(config.media_dir()));
+        let mut config = config;
+        if config.media.public_url.is_none() {
+            config.media.public_url = Some(format!("http://{addr}"));
+        }
         let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs).await?);
 
         // Features.
@@ -198,6 +202,7 @@ impl App {
             .nest("/api/v9", client_api.clone())
             .nest("/api", client_api)
             .merge(api::top_routes().with_state(p.hearth.clone()))
+            .merge(crate::media::routes().with_state(p.hearth.clone()))
             .merge(crate::gateway::socket_routes().with_state(gw))
             .fallback(|| async { Error::RouteNotFound })
             .layer(axum::extract::DefaultBodyLimit::max(

@@ -26,6 +26,9 @@ pub struct MessageRow {
     pub nonce: Option<String>,
     pub edited_at: Option<i64>,
     pub pinned_at: Option<i64>,
+    /// The message's files, stored with it by [`Db::insert_messages`] (not a column).
+    #[sqlx(skip)]
+    pub attachments: Vec<super::AttachmentRow>,
 }
 
 /// Aggregated reactions of one message: `(message_id, emoji, count, me)`.
@@ -135,6 +138,7 @@ impl Db {
                 .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
                 .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
                 .bind(m.edited_at).bind(m.pinned_at).execute(&mut *tx).await?;
+            super::attachments::insert_attachments!(tx, std::slice::from_ref(m));
             sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -166,6 +170,7 @@ impl Db {
             });
             // Batch sizes vary: keep these one-off statements out of the statement cache.
             qb.build().persistent(false).execute(&mut *tx).await?;
+            super::attachments::insert_attachments!(tx, ms);
             for (channel_id, id) in last {
                 sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)")
                     .bind(id).bind(channel_id).execute(&mut *tx).await?;

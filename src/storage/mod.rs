@@ -13,6 +13,7 @@
 use crate::config::{Config, SqliteSync};
 use crate::error::{Error, Result};
 
+pub(crate) mod attachments;
 mod chat;
 mod federation;
 mod guilds;
@@ -21,6 +22,7 @@ mod registrar;
 mod server_keys;
 mod users;
 
+pub use attachments::AttachmentRow;
 pub use chat::*;
 pub use federation::*;
 pub use guilds::*;
