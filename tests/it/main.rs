@@ -6,6 +6,7 @@ mod harness;
 mod network;
 
 mod architecture;
+mod attachments;
 mod auth;
 mod authz;
 mod bad_input;
