@@ -36,7 +36,11 @@ fn refuse(e: Error, close: bool) -> Response {
 }
 
 /// Reads a JSON body of at most `max` bytes; beyond, 413 40005 after draining.
-async fn read_json(req: Request, max: usize, drain_cap: u64) -> Result<wire::CreateMessageBody, Response> {
+async fn read_json(
+    req: Request,
+    max: usize,
+    drain_cap: u64,
+) -> Result<wire::CreateMessageBody, Response> {
     let mut stream = req.into_body().into_data_stream();
     let mut buf = BytesMut::new();
     let mut seen: u64 = 0;
@@ -72,7 +76,10 @@ pub(super) async fn read_message(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
     if !multipart {
-        return Ok((read_json(req, json_max, media.max_total_bytes).await?, vec![]));
+        return Ok((
+            read_json(req, json_max, media.max_total_bytes).await?,
+            vec![],
+        ));
     }
     let mut mp = Multipart::from_request(req, &())
         .await
@@ -88,13 +95,20 @@ pub(super) async fn read_message(
             Ok(None) => break,
             Err(e) => {
                 let close = refused.is_some();
-                return Err(refuse(refused.unwrap_or_else(|| bad_form(e.body_text())), close));
+                return Err(refuse(
+                    refused.unwrap_or_else(|| bad_form(e.body_text())),
+                    close,
+                ));
             }
         };
         let name = field.name().unwrap_or("").to_string();
         let filename = field.file_name().map(str::to_string);
         let is_payload = name == "payload_json";
-        let cap = if is_payload { json_max as u64 } else { media.max_file_bytes };
+        let cap = if is_payload {
+            json_max as u64
+        } else {
+            media.max_file_bytes
+        };
         let mut buf = BytesMut::new();
         let mut field = field;
         loop {
@@ -103,7 +117,10 @@ pub(super) async fn read_message(
                 Ok(None) => break,
                 Err(e) => {
                     let close = refused.is_some();
-                    return Err(refuse(refused.unwrap_or_else(|| bad_form(e.body_text())), close));
+                    return Err(refuse(
+                        refused.unwrap_or_else(|| bad_form(e.body_text())),
+                        close,
+                    ));
                 }
             };
             total += chunk.len() as u64;

@@ -39,12 +39,21 @@ async fn attachment(
     Path((channel_id, attachment_id, filename)): Path<(String, String, String)>,
     Query(q): Query<Signed>,
 ) -> Result<Response> {
-    let (Ok(c), Ok(a)) = (channel_id.parse::<Snowflake>(), attachment_id.parse::<Snowflake>())
-    else {
+    let (Ok(c), Ok(a)) = (
+        channel_id.parse::<Snowflake>(),
+        attachment_id.parse::<Snowflake>(),
+    ) else {
         return Err(Error::RouteNotFound);
     };
     let f = h
-        .attachment_file(c, a, &filename, q.ex.as_deref(), q.is.as_deref(), q.hm.as_deref())
+        .attachment_file(
+            c,
+            a,
+            &filename,
+            q.ex.as_deref(),
+            q.is.as_deref(),
+            q.hm.as_deref(),
+        )
         .await?;
     let disposition = format!(
         "{}; filename=\"{}\"",
@@ -56,7 +65,10 @@ async fn attachment(
     let hs = r.headers_mut();
     hs.insert(header::CONTENT_TYPE, header(&f.row.content_type)?);
     hs.insert(header::CONTENT_DISPOSITION, header(&disposition)?);
-    hs.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    hs.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     hs.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=3600"),

@@ -133,10 +133,16 @@ impl Hearth {
             return Err(field_error(
                 "files",
                 "BASE_TYPE_MAX_LENGTH",
-                format!("Must be {} or fewer in length.", media.max_files_per_message),
+                format!(
+                    "Must be {} or fewer in length.",
+                    media.max_files_per_message
+                ),
             ));
         }
-        if files.iter().any(|f| f.bytes.len() as u64 > media.max_file_bytes) {
+        if files
+            .iter()
+            .any(|f| f.bytes.len() as u64 > media.max_file_bytes)
+        {
             return Err(Error::PayloadTooLarge);
         }
         let mut rows = Vec::with_capacity(files.len());
@@ -202,7 +208,10 @@ impl Hearth {
         current: Vec<AttachmentRow>,
         keep: &[wire::AttachmentRef],
     ) -> (Vec<AttachmentRow>, Vec<AttachmentRow>) {
-        let keep: Vec<String> = keep.iter().filter_map(|r| r.id.as_ref().and_then(ref_id)).collect();
+        let keep: Vec<String> = keep
+            .iter()
+            .filter_map(|r| r.id.as_ref().and_then(ref_id))
+            .collect();
         current
             .into_iter()
             .partition(|a| keep.contains(&a.id.to_string()))
@@ -224,7 +233,8 @@ impl Hearth {
         hm: Option<&str>,
     ) -> Result<AttachmentFile> {
         let hexnum = |v: Option<&str>| v.and_then(|v| u64::from_str_radix(v, 16).ok());
-        let (Some(ex), Some(is), Some(hm)) = (hexnum(ex), hexnum(is), hm.and_then(|h| hex::decode(h).ok()))
+        let (Some(ex), Some(is), Some(hm)) =
+            (hexnum(ex), hexnum(is), hm.and_then(|h| hex::decode(h).ok()))
         else {
             return Err(Error::RouteNotFound);
         };

@@ -113,7 +113,9 @@ pub fn sniff(b: &[u8]) -> Sniffed {
     // A cut in the middle of a character at the 1024-byte mark is still text.
     let text = match std::str::from_utf8(head) {
         Ok(t) => Some(t),
-        Err(e) if e.valid_up_to() + 4 > head.len() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
+        Err(e) if e.valid_up_to() + 4 > head.len() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).ok()
+        }
         Err(_) => None,
     };
     let Some(text) = text else {
@@ -122,13 +124,24 @@ pub fn sniff(b: &[u8]) -> Sniffed {
     if text.contains('\0') {
         return s("application/octet-stream");
     }
-    let lower = text.trim_start_matches('\u{feff}').trim_start().to_ascii_lowercase();
+    let lower = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .to_ascii_lowercase();
     if lower.contains("<svg") {
         return s("image/svg+xml");
     }
-    if ["<!doctype html", "<html", "<head", "<body", "<script", "<iframe", "<!--"]
-        .iter()
-        .any(|p| lower.starts_with(p))
+    if [
+        "<!doctype html",
+        "<html",
+        "<head",
+        "<body",
+        "<script",
+        "<iframe",
+        "<!--",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
         || lower.contains("<script")
     {
         return s("text/html");
@@ -165,7 +178,10 @@ mod tests {
         assert_eq!(sniff(b"<svg xmlns=...>").content_type, "image/svg+xml");
         assert_eq!(sniff(b"  <!DOCTYPE html><p>").content_type, "text/html");
         assert_eq!(sniff(b"hello").content_type, "text/plain; charset=utf-8");
-        assert_eq!(sniff(&[0, 1, 2, 0xff]).content_type, "application/octet-stream");
+        assert_eq!(
+            sniff(&[0, 1, 2, 0xff]).content_type,
+            "application/octet-stream"
+        );
         assert!(!inline_safe("text/html") && !inline_safe("image/svg+xml"));
         assert!(inline_safe("image/png"));
     }

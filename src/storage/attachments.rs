@@ -63,7 +63,10 @@ pub(super) use insert_attachments;
 
 impl Db {
     /// The attachments of the listed messages, by message id, each list in upload order.
-    pub async fn attachments_of(&self, message_ids: &[i64]) -> Result<HashMap<i64, Vec<AttachmentRow>>> {
+    pub async fn attachments_of(
+        &self,
+        message_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<AttachmentRow>>> {
         let mut out: HashMap<i64, Vec<AttachmentRow>> = HashMap::new();
         if message_ids.is_empty() {
             return Ok(out);
@@ -76,7 +79,8 @@ impl Db {
         let q = format!(
             "SELECT {ATT_COLS} FROM attachments WHERE message_id IN ({list}) ORDER BY message_id, position"
         );
-        let rows: Vec<AttachmentRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?;
+        let rows: Vec<AttachmentRow> =
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?;
         for r in rows {
             out.entry(r.message_id).or_default().push(r);
         }
@@ -86,7 +90,9 @@ impl Db {
     /// One attachment of a channel, `None` when there is none with this id there.
     pub async fn attachment(&self, channel_id: i64, id: i64) -> Result<Option<AttachmentRow>> {
         let q = format!("SELECT {ATT_COLS} FROM attachments WHERE id = $1 AND channel_id = $2");
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).bind(channel_id).fetch_optional(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).bind(channel_id).fetch_optional(p).await)?,
+        )
     }
 
     /// Stores an edited message and removes the attachments it no longer keeps, in ONE

@@ -88,20 +88,29 @@ async fn two_files_upload_and_come_back_byte_identical() {
     let srv = TestServer::start().await;
     let (alice, g, r) = two_files(&srv).await;
     assert_eq!(r.body["content"], "two files");
-    let a = r.body["attachments"].as_array().expect("attachments").clone();
+    let a = r.body["attachments"]
+        .as_array()
+        .expect("attachments")
+        .clone();
     assert_eq!(a.len(), 2, "{a:?}");
     assert_eq!(a[0]["filename"], "cat.png");
     assert_eq!(a[0]["description"], "a cat");
     assert_eq!(a[0]["content_type"], "image/png");
     assert_eq!(a[0]["size"], png().len());
-    assert_eq!((a[0]["width"].clone(), a[0]["height"].clone()), (json!(3), json!(2)));
+    assert_eq!(
+        (a[0]["width"].clone(), a[0]["height"].clone()),
+        (json!(3), json!(2))
+    );
     assert_eq!(a[1]["filename"], "page.html");
     assert_eq!(a[1]["content_type"], "text/html");
     assert!(a[1].get("width").is_none());
     for x in &a {
         let url = s(&x["url"]);
         assert!(url.contains(&format!("/attachments/{}/{}/", g.general, s(&x["id"]))));
-        assert!(url.contains("ex=") && url.contains("is=") && url.contains("hm="), "{url}");
+        assert!(
+            url.contains("ex=") && url.contains("is=") && url.contains("hm="),
+            "{url}"
+        );
         assert_eq!(x["proxy_url"], x["url"]);
     }
     // The image is shown in place; the page is a download (it could run script).
@@ -111,7 +120,10 @@ async fn two_files_upload_and_come_back_byte_identical() {
     assert_eq!(h(&hs, "content-type"), "image/png");
     assert_eq!(h(&hs, "content-length"), png().len().to_string());
     assert_eq!(h(&hs, "x-content-type-options"), "nosniff");
-    assert_eq!(h(&hs, "content-disposition"), "inline; filename=\"cat.png\"");
+    assert_eq!(
+        h(&hs, "content-disposition"),
+        "inline; filename=\"cat.png\""
+    );
     let (st, hs, bytes) = fetch(&s(&a[1]["url"])).await;
     assert_eq!(st, 200);
     assert_eq!(bytes, PAGE);
@@ -124,10 +136,11 @@ async fn two_files_upload_and_come_back_byte_identical() {
     // History and the single message carry the attachments with fresh URLs that work.
     let (_, bob) = srv.user("bob").await;
     join(&bob, &g.invite).await;
-    let list = bob
-        .get(&format!("/channels/{}/messages", g.general))
-        .await;
-    let seen = list.body[0]["attachments"].as_array().expect("list").clone();
+    let list = bob.get(&format!("/channels/{}/messages", g.general)).await;
+    let seen = list.body[0]["attachments"]
+        .as_array()
+        .expect("list")
+        .clone();
     assert_eq!(seen.len(), 2);
     let (st, _, bytes) = fetch(&s(&seen[0]["url"])).await;
     assert_eq!((st, bytes), (200, png()));
@@ -158,7 +171,11 @@ async fn unsigned_tampered_and_expired_urls_are_404() {
     // An outsider cannot list the channel to get fresh URLs.
     let (_, eve) = srv.user("eve").await;
     let ch = s(&r.body["channel_id"]);
-    assert_err(&eve.get(&format!("/channels/{ch}/messages")).await, 403, 50001);
+    assert_err(
+        &eve.get(&format!("/channels/{ch}/messages")).await,
+        403,
+        50001,
+    );
     // With a zero lifetime every URL is already expired.
     let srv = TestServer::start_with(|c| c.media.url_ttl_seconds = 0).await;
     let (_, _, r) = two_files(&srv).await;
@@ -207,7 +224,10 @@ async fn limits_answer_413_40005_and_400() {
     assert_eq!(alice.get(&msgs).await.body, json!([]));
     let r = upload(&alice, &g.general, form(None, &[("ok.txt", b"fine")])).await;
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.body["attachments"][0]["content_type"], "text/plain; charset=utf-8");
+    assert_eq!(
+        r.body["attachments"][0]["content_type"],
+        "text/plain; charset=utf-8"
+    );
 }
 
 #[tokio::test]
@@ -238,7 +258,10 @@ async fn bad_multipart_is_400_never_500() {
         .await;
     assert_eq!(r.status, 400, "{r:?}");
     // payload_json that is not JSON.
-    let mut body = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"payload_json\"\r\n\r\n{{nope\r\n").into_bytes();
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"payload_json\"\r\n\r\n{{nope\r\n"
+    )
+    .into_bytes();
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
     let r = upload(&alice, &g.general, body).await;
     assert_err(&r, 400, 50109);
@@ -249,7 +272,10 @@ async fn bad_multipart_is_400_never_500() {
 async fn edit_removes_one_attachment_and_its_bytes() {
     let srv = TestServer::start().await;
     let (alice, g, r) = two_files(&srv).await;
-    let a = r.body["attachments"].as_array().expect("attachments").clone();
+    let a = r.body["attachments"]
+        .as_array()
+        .expect("attachments")
+        .clone();
     let path = format!("/channels/{}/messages/{}", g.general, s(&r.body["id"]));
     let e = alice
         .patch(&path, json!({"attachments": [{"id": a[0]["id"]}]}))

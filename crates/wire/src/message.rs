@@ -109,7 +109,9 @@ pub struct Message {
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
 #[serde(deny_unknown_fields)]
 pub struct Attachment {
-    #[ids(skip = "a file of the server that serves it; member servers do not store remote files yet (issue 13)")]
+    #[ids(
+        skip = "a file of the server that serves it; member servers do not store remote files yet (issue 13)"
+    )]
     pub id: Snowflake,
     pub filename: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
