@@ -100,6 +100,10 @@ impl App {
         let fed = Arc::new(Federation::new(&config, &db).await?);
         let host: Arc<dyn GuildHost> = fed.clone();
         let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::new(config.media_dir()));
+        let mut config = config;
+        if config.media.public_url.is_none() {
+            config.media.public_url = Some(format!("http://{addr}"));
+        }
         let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs).await?);
 
         // Features.
@@ -213,6 +217,7 @@ impl App {
             .nest("/api/v9", client_api.clone())
             .nest("/api", client_api)
             .merge(api::top_routes().with_state(p.hearth.clone()))
+            .merge(crate::media::routes().with_state(p.hearth.clone()))
             .merge(crate::gateway::socket_routes().with_state(gw))
             .merge(web::routes().with_state(p.hearth.clone()))
             // The web client at `/` (SPA fallback); API and server paths keep the JSON 404.

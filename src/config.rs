@@ -133,6 +133,35 @@ impl Default for Limits {
     }
 }
 
+/// Files (issue 13): limits on message attachments and the lifetime of signed file URLs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MediaConfig {
+    /// Largest file of a message, bytes (Discord: 25 MiB). Beyond: 413 / 40005.
+    pub max_file_bytes: u64,
+    /// Files per message (Discord: 10). Beyond: 400 50035 on `files`.
+    pub max_files_per_message: usize,
+    /// Largest multipart request of a message with its files, bytes. Beyond: 413 / 40005.
+    pub max_total_bytes: u64,
+    /// Lifetime of a signed attachment URL (`ex` = issue time + this), seconds (Discord: 24 h).
+    pub url_ttl_seconds: u64,
+    /// Base of attachment URLs (this server or a CDN in front of it), e.g.
+    /// `https://chat.example`; default `http://{bound listen address}`.
+    pub public_url: Option<String>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            max_file_bytes: 25 * 1024 * 1024,
+            max_files_per_message: 10,
+            max_total_bytes: 50 * 1024 * 1024,
+            url_ttl_seconds: 24 * 3600,
+            public_url: None,
+        }
+    }
+}
+
 /// Password hashing (argon2id). Defaults are OWASP's: m = 19 MiB, t = 2, p = 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -344,6 +373,7 @@ pub struct Config {
     pub password_hashing: PasswordHashing,
     pub rate_limits: RateLimits,
     pub limits: Limits,
+    pub media: MediaConfig,
     pub gateway: GatewayConfig,
     pub connections: Connections,
     pub federation: FederationConfig,
@@ -366,6 +396,7 @@ impl Default for Config {
             password_hashing: PasswordHashing::default(),
             rate_limits: RateLimits::default(),
             limits: Limits::default(),
+            media: MediaConfig::default(),
             gateway: GatewayConfig::default(),
             connections: Connections::default(),
             federation: FederationConfig::default(),
@@ -394,6 +425,8 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   limits.{max_body_bytes, max_message_length, max_embeds, max_guilds_per_user,
           max_channels_per_guild, max_roles_per_guild, max_pins_per_channel,
           max_reactions_per_message}
+  media.{max_file_bytes, max_files_per_message, max_total_bytes, url_ttl_seconds, public_url}
+                             26214400, 10, 52428800, 86400, http://{listen address}
   gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, session_queue,
            max_frame_bytes, identify_timeout_ms}
   connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}

@@ -1,12 +1,12 @@
 //! Handlers of channels, overwrites, messages, pins and reactions (Discord "Resources > Channel", "Resources > Message").
 
 use axum::Json;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{H, PageQuery, no_content};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::{Auth, Body, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
@@ -96,52 +96,20 @@ pub(super) async fn get_messages(
             .await?,
     ))
 }
-/// `POST /channels/{id}/messages`: JSON, or `multipart/form-data` with `payload_json`
-/// (attachments are not stored yet; file parts are rejected).
+/// `POST /channels/{id}/messages`: JSON, or `multipart/form-data` with `payload_json` and
+/// `files[n]` parts (Discord "Uploading Files"; read by [`super::uploads::read_message`]).
 pub(super) async fn create_message(
     h: H,
     Auth(a): Auth,
     P(c): P<Snowflake>,
     req: axum::extract::Request,
-) -> Result<Json<wire::Message>> {
-    let ct = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body: wire::CreateMessageBody = if ct.starts_with("multipart/form-data") {
-        let mut mp = axum::extract::Multipart::from_request(req, &())
-            .await
-            .map_err(|_| Error::Rule(crate::error::Rule::InvalidJson))?;
-        let mut payload = None;
-        while let Some(field) = mp
-            .next_field()
-            .await
-            .map_err(|_| Error::Rule(crate::error::Rule::InvalidJson))?
-        {
-            if field.name() == Some("payload_json") {
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|_| Error::Rule(crate::error::Rule::InvalidJson))?;
-                payload = Some(crate::http::parse_json(&bytes)?);
-            } else {
-                return Err(crate::error::field_error(
-                    "files",
-                    "ATTACHMENTS_NOT_SUPPORTED",
-                    "File uploads are not supported by this server yet.",
-                ));
-            }
-        }
-        payload.unwrap_or_default()
-    } else {
-        let Body(b) = Body::<wire::CreateMessageBody>::from_request(req, &()).await?;
-        b
+) -> Result<Response> {
+    let (body, files) = match super::uploads::read_message(&h, req).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
     };
-    Ok(Json(h.create_message(&a, c, body).await?))
+    Ok(Json(h.create_message_with(&a, c, body, files).await?).into_response())
 }
-use axum::extract::FromRequest;
 /// `POST /channels/{id}/messages/bulk-delete` -> 204.
 pub(super) async fn bulk_delete(
     h: H,

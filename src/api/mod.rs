@@ -21,6 +21,7 @@ mod apps;
 mod auth;
 mod channels;
 mod guilds;
+mod uploads;
 
 use apps::*;
 use auth::*;
@@ -111,7 +112,10 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/channels/{channel_id}/typing", post(typing))
         .route(
             "/channels/{channel_id}/messages",
-            get(get_messages).post(create_message),
+            get(get_messages)
+                .post(create_message)
+                // Its body limits are `media.*`, enforced while reading (uploads.rs).
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route(
             "/channels/{channel_id}/messages/bulk-delete",

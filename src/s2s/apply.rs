@@ -103,6 +103,8 @@ pub(super) fn message_row(guild_id: i64, m: &wire::Message, pinned_at: Option<i6
         } else {
             None
         },
+        // Remote files are not fetched yet (issue 13): a replica's message has none.
+        attachments: vec![],
     }
 }
 

@@ -144,11 +144,16 @@ impl Hearth {
                     },
                 });
         }
+        let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+        let mut files = self.db.attachments_of(&ids).await?;
         Ok(rows
             .iter()
             .map(|m| {
                 let mut w =
                     self.message_wire(m, &users, reactions.remove(&m.id).unwrap_or_default());
+                if let Some(f) = files.remove(&m.id) {
+                    w.attachments = f.iter().map(|a| self.attachment_wire(a)).collect();
+                }
                 if MessageType::from_db(m.kind) == MessageType::Reply {
                     w.referenced_message = Some(
                         m.reference_message_id
@@ -205,7 +210,11 @@ impl Hearth {
             mention_everyone: m.mention_everyone,
             mentions,
             mention_roles: serde_json::from_str(&m.mention_roles).unwrap_or_default(),
-            attachments: vec![],
+            attachments: m
+                .attachments
+                .iter()
+                .map(|a| self.attachment_wire(a))
+                .collect(),
             embeds: serde_json::from_str(&m.embeds).unwrap_or_default(),
             reactions,
             nonce: m.nonce.clone().map(Value::String),

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
+use super::attachments::Upload;
 use super::ports::{HistoryPage, RelayAction, RelayOp};
 use super::{Actor, ChannelAccess, Hearth, audit_action as A, to_value, writer};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
@@ -261,8 +262,29 @@ impl Hearth {
         channel_id: Snowflake,
         body: wire::CreateMessageBody,
     ) -> Result<wire::Message> {
+        self.create_message_with(actor, channel_id, body, vec![])
+            .await
+    }
+
+    /// [`Self::create_message`] with uploaded files (multipart, Discord "Uploading Files"):
+    /// ATTACH_FILES is required (403 50013); limits and storage in [`super::attachments`].
+    pub async fn create_message_with(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        mut body: wire::CreateMessageBody,
+        files: Vec<Upload>,
+    ) -> Result<wire::Message> {
         let ca = self.channel_access(actor, channel_id).await?;
+        let refs = body.attachments.take().unwrap_or_default();
         if let Some(rg) = self.replica_of(&ca).await? {
+            if !files.is_empty() {
+                return Err(field_error(
+                    "files",
+                    "ATTACHMENTS_NOT_FEDERATED",
+                    "Files cannot be sent to a guild hosted on another server yet.",
+                ));
+            }
             let body = serde_json::to_value(&body).map_err(Error::internal)?;
             let v = self
                 .host
@@ -281,6 +303,9 @@ impl Hearth {
             return Err(Error::Rule(Rule::NonTextChannel));
         }
         ca.require(perm::SEND_MESSAGES)?;
+        if !files.is_empty() {
+            ca.require(perm::ATTACH_FILES)?;
+        }
         if ca.guild.is_none()
             && let Some(other) = ca.recipients.iter().find(|r| **r != actor.user.id)
         {
@@ -320,7 +345,7 @@ impl Hearth {
         if !perm::has(ca.perms, perm::EMBED_LINKS) {
             embeds.clear();
         }
-        if content.trim().is_empty() && embeds.is_empty() {
+        if content.trim().is_empty() && embeds.is_empty() && files.is_empty() {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
         if body.enforce_nonce.unwrap_or(false)
@@ -382,6 +407,8 @@ impl Hearth {
                 replied_author,
             )
             .await?;
+        // Bytes first; the rows go in with the message's transaction.
+        let attachments = self.store_uploads(ca.channel.id, &refs, files).await?;
         let mut m = MessageRow {
             // Assigned by the writer at commit time (ids follow commit order).
             id: 0,
@@ -414,6 +441,7 @@ impl Hearth {
             nonce,
             edited_at: None,
             pinned_at: None,
+            attachments,
         };
         // Render the response and the event from the data in hand (author, mentioned users,
         // the replied-to message, the member row of the access check): a new message has no
@@ -468,7 +496,13 @@ impl Hearth {
         };
         // Group commit: acknowledged after the batch's commit; the writer publishes the
         // event after that commit, in id order.
-        m.id = self.writer.submit(m.clone(), Some(event)).await?;
+        m.id = match self.writer.submit(m.clone(), Some(event)).await {
+            Ok(id) => id,
+            Err(e) => {
+                self.forget_blobs(&m.attachments);
+                return Err(e);
+            }
+        };
         let sf = Snowflake::from_db(m.id);
         w.id = sf;
         w.timestamp = wire::iso(sf.timestamp_ms() as i64);
@@ -589,8 +623,10 @@ impl Hearth {
         let mut m = self.message_in(&ca, message_id).await?;
         let author = m.author_id == actor.user.id;
         if !author {
-            let only_flags =
-                body.content.is_none() && body.embeds.is_none() && body.flags.is_some();
+            let only_flags = body.content.is_none()
+                && body.embeds.is_none()
+                && body.attachments.is_none()
+                && body.flags.is_some();
             if !(only_flags && perm::has(ca.perms, perm::MANAGE_MESSAGES)) {
                 return Err(Error::Rule(Rule::NotAuthor));
             }
@@ -638,15 +674,23 @@ impl Hearth {
             m.flags = ((m.flags as u64 & !allowed) | (f & allowed)) as i64;
         }
         errs.into_result()?;
-        if m.content.trim().is_empty() && m.embeds == "[]" {
+        let current = self.db.attachments_of(&[m.id]).await?.remove(&m.id);
+        let (kept, removed) = match &body.attachments {
+            Some(Some(keep)) => Self::split_kept(current.unwrap_or_default(), keep),
+            _ => (current.unwrap_or_default(), vec![]),
+        };
+        if m.content.trim().is_empty() && m.embeds == "[]" && kept.is_empty() {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
-        if body.content.is_some() || body.embeds.is_some() {
+        if body.content.is_some() || body.embeds.is_some() || !removed.is_empty() {
             m.edited_at = Some(now_ms());
         }
         // The event is rendered from the edited row before it is stored, so that its log
-        // entry goes into the same transaction (the federation outbox).
-        let w = self.render_one(&m, actor.user.id).await?;
+        // entry goes into the same transaction (the federation outbox); the attachments this
+        // edit removes are left out of it and deleted in that transaction.
+        let removed_ids: Vec<i64> = removed.iter().map(|a| a.id).collect();
+        let mut w = self.render_one(&m, actor.user.id).await?;
+        w.attachments.retain(|a| !removed_ids.contains(&a.id.db()));
         let (audience, guild) = Self::message_audience(&ca);
         let data = self.message_event(&m, &w).await?;
         let mut d = Self::event_of(
@@ -662,9 +706,10 @@ impl Hearth {
         d.has_content = true;
         d.logged = self
             .db
-            .update_message(&m, writer::outbox_item(&d))
+            .update_message(&m, &removed_ids, writer::outbox_item(&d))
             .await?
             .logged;
+        self.forget_blobs(&removed);
         self.publish(d);
         Ok(w)
     }
@@ -697,6 +742,7 @@ impl Hearth {
         if !(author || (ca.guild.is_some() && perm::has(ca.perms, perm::MANAGE_MESSAGES))) {
             return Err(Error::MissingPermissions);
         }
+        let files = self.db.attachments_of(&[m.id]).await?.remove(&m.id);
         let (audience, guild) = Self::message_audience(&ca);
         let mut d = Self::event_of(
             Event::MessageDelete,
@@ -717,6 +763,8 @@ impl Hearth {
             .delete_message(ca.channel.id, m.id, writer::outbox_item(&d))
             .await?
             .logged;
+        // The rows went with the message (ON DELETE CASCADE); now the bytes.
+        self.forget_blobs(&files.unwrap_or_default());
         if !author && let Some(g) = ca.channel.guild_id {
             self.audit(
                 g,

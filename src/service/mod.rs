@@ -17,6 +17,7 @@ use crate::snowflake::{Snowflake, SnowflakeGenerator};
 use crate::storage::{ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow};
 use crate::wire::{self, ChannelType, OverwriteType};
 
+pub mod attachments;
 pub mod auth;
 pub mod bots;
 pub mod channels;
@@ -35,6 +36,7 @@ pub mod reactions;
 pub mod revocations;
 pub mod roles;
 pub mod snapshot;
+pub mod sniff;
 pub mod writer;
 
 /// Who is making a request: an authenticated user (human or bot).
@@ -71,6 +73,8 @@ pub struct Hearth {
     pub host: Arc<dyn ports::GuildHost>,
     /// Where file bytes are kept (a port: implemented by `crate::media`).
     pub blobs: Arc<dyn ports::BlobStore>,
+    /// The secret that signs attachment URLs ([`attachments`]), kept in the database.
+    media_key: String,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -229,6 +233,7 @@ impl Hearth {
         let auth = auth::AuthState::new(&config, &db).await?;
         let ids = Arc::new(SnowflakeGenerator::new(0, 0));
         let writer = writer::MessageWriter::spawn(db.clone(), ids.clone(), bus.clone());
+        let media_key = db.secret("media_url_hmac", auth::random_token).await?;
         Ok(Hearth {
             config,
             db,
@@ -240,6 +245,7 @@ impl Hearth {
             presences: presence::Presences::default(),
             host,
             blobs,
+            media_key,
         })
     }
 

@@ -26,6 +26,9 @@ pub struct MessageRow {
     pub nonce: Option<String>,
     pub edited_at: Option<i64>,
     pub pinned_at: Option<i64>,
+    /// The message's files, stored with it by [`Db::insert_messages`] (not a column).
+    #[sqlx(skip)]
+    pub attachments: Vec<super::AttachmentRow>,
 }
 
 /// Aggregated reactions of one message: `(message_id, emoji, count, me)`.
@@ -141,6 +144,7 @@ impl Db {
                 .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
                 .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
                 .bind(m.edited_at).bind(m.pinned_at).execute(&mut *tx).await?;
+            super::attachments::insert_attachments!(tx, std::slice::from_ref(m));
             sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
             let federated = push_outbox!(tx, log.as_slice());
             tx.commit().await?;
@@ -181,6 +185,7 @@ impl Db {
             });
             // Batch sizes vary: keep these one-off statements out of the statement cache.
             qb.build().persistent(false).execute(&mut *tx).await?;
+            super::attachments::insert_attachments!(tx, ms);
             for (channel_id, id) in last {
                 sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)")
                     .bind(id).bind(channel_id).execute(&mut *tx).await?;
@@ -273,11 +278,13 @@ impl Db {
         Ok(rows.into_iter().map(PageRow::into_page_message).collect())
     }
 
-    /// Stores an edited message, with its federation log entry `log` (written to the outbox
-    /// in the same transaction if the guild is federated and the message still exists).
+    /// Stores an edited message, removes the attachments `removed_attachments` (ids of its
+    /// own), and writes its federation log entry `log` (to the outbox if the guild is federated
+    /// and the message still exists), all in one transaction.
     pub async fn update_message(
         &self,
         m: &MessageRow,
+        removed_attachments: &[i64],
         log: Option<OutboxItem<'_>>,
     ) -> Result<Written> {
         on_db!(self, p => {
@@ -285,6 +292,10 @@ impl Db {
             let n = sqlx::query("UPDATE messages SET content = $1, embeds = $2, flags = $3, mention_everyone = $4, mentions = $5, mention_roles = $6, edited_at = $7 WHERE id = $8")
                 .bind(&m.content).bind(&m.embeds).bind(m.flags).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
                 .bind(m.edited_at).bind(m.id).execute(&mut *tx).await?.rows_affected();
+            for id in removed_attachments {
+                sqlx::query("DELETE FROM attachments WHERE id = $1 AND message_id = $2")
+                    .bind(*id).bind(m.id).execute(&mut *tx).await?;
+            }
             let logged = n > 0 && !push_outbox!(tx, log.as_slice()).is_empty();
             tx.commit().await?;
             Ok(Written { changed: n > 0, logged })

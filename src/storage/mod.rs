@@ -14,6 +14,7 @@ use crate::config::{Config, SqliteSync};
 use crate::error::{Error, Result};
 
 mod atomic;
+pub(crate) mod attachments;
 mod chat;
 mod federation;
 mod guilds;
@@ -25,6 +26,7 @@ mod server_keys;
 mod users;
 
 pub use atomic::*;
+pub use attachments::AttachmentRow;
 pub use chat::*;
 pub use federation::*;
 pub use guilds::*;

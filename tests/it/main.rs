@@ -7,6 +7,7 @@ mod network;
 
 mod architecture;
 mod atomicity;
+mod attachments;
 mod auth;
 mod authz;
 mod bad_input;

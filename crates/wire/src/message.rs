@@ -74,8 +74,8 @@ pub struct Message {
     pub mention_everyone: bool,
     pub mentions: Vec<User>,
     pub mention_roles: Vec<Snowflake>,
-    /// Hearth has no attachments: always empty.
-    pub attachments: Vec<Unsupported>,
+    /// The message's files, with signed URLs fresh for the viewer.
+    pub attachments: Vec<Attachment>,
     #[ids(
         skip = "embeds are the sender's free-form rich content (title, description, \
                   fields, urls, colors); Discord's embed object holds no snowflake, and \
@@ -101,6 +101,43 @@ pub struct Message {
         skip_serializing_if = "Option::is_none"
     )]
     pub referenced_message: Option<Option<Box<Message>>>,
+}
+
+/// Attachment object (Discord "Resources > Message > Attachment Object"). `url` and
+/// `proxy_url` are signed and expire (`ex`, `is`, `hm` query parameters, as Discord's CDN);
+/// `size` in bytes, `width`/`height` in pixels (images only).
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    #[ids(
+        skip = "a file of the server that serves it; member servers do not store remote files yet (issue 13)"
+    )]
+    pub id: Snowflake,
+    pub filename: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    pub size: u64,
+    pub url: String,
+    pub proxy_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+}
+
+/// An entry of `attachments` in a create or edit body (Discord "Uploading Files"): on
+/// create, `id` names the `files[n]` part (`n`); on edit, the id of an attachment to keep
+/// (attachments not listed are removed). `id` may be a number or a string.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct AttachmentRef {
+    #[serde(default)]
+    pub id: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, Default)]
@@ -135,6 +172,9 @@ pub struct CreateMessageBody {
     pub message_reference: Option<MessageReference>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<u64>,
+    /// Metadata of the uploaded `files[n]` parts (multipart requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<AttachmentRef>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, Default)]
@@ -155,6 +195,13 @@ pub struct EditMessageBody {
     pub flags: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_mentions: Option<AllowedMentions>,
+    /// The attachments to keep (by id); the others are removed. Absent or null: unchanged.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attachments: Option<Option<Vec<AttachmentRef>>>,
 }
 
 #[derive(Debug, Deserialize)]

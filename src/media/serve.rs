@@ -1,0 +1,81 @@
+//! Serving files at Discord's CDN paths: `GET /attachments/{channel_id}/{attachment_id}/
+//! {filename}?ex=..&is=..&hm=..` (signed URLs, checked by
+//! [`Hearth::attachment_file`]). Mounted at the root by the composition root.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::service::Hearth;
+use crate::snowflake::Snowflake;
+
+/// The file routes (no authentication: the URL's signature is the permission).
+pub fn routes() -> Router<Arc<Hearth>> {
+    Router::new().route(
+        "/attachments/{channel_id}/{attachment_id}/{filename}",
+        get(attachment),
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct Signed {
+    ex: Option<String>,
+    is: Option<String>,
+    hm: Option<String>,
+}
+
+/// The bytes with `Content-Type` (sniffed at upload), `Content-Length`,
+/// `X-Content-Type-Options: nosniff`, `Content-Disposition` (`inline` for images, audio,
+/// video and plain text; `attachment` for everything a browser could run, such as HTML or
+/// SVG) and a private cache lifetime. 404 for a bad or expired signature.
+async fn attachment(
+    State(h): State<Arc<Hearth>>,
+    Path((channel_id, attachment_id, filename)): Path<(String, String, String)>,
+    Query(q): Query<Signed>,
+) -> Result<Response> {
+    let (Ok(c), Ok(a)) = (
+        channel_id.parse::<Snowflake>(),
+        attachment_id.parse::<Snowflake>(),
+    ) else {
+        return Err(Error::RouteNotFound);
+    };
+    let f = h
+        .attachment_file(
+            c,
+            a,
+            &filename,
+            q.ex.as_deref(),
+            q.is.as_deref(),
+            q.hm.as_deref(),
+        )
+        .await?;
+    let disposition = format!(
+        "{}; filename=\"{}\"",
+        if f.inline { "inline" } else { "attachment" },
+        f.row.filename
+    );
+    let header = |v: &str| HeaderValue::from_str(v).map_err(Error::internal);
+    let mut r = f.bytes.into_response();
+    let hs = r.headers_mut();
+    hs.insert(header::CONTENT_TYPE, header(&f.row.content_type)?);
+    hs.insert(header::CONTENT_DISPOSITION, header(&disposition)?);
+    hs.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    hs.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    hs.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(r)
+}
