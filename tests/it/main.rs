@@ -18,3 +18,4 @@ mod migrations;
 mod mls;
 mod ratelimit;
 mod registrar;
+mod resume;
