@@ -32,15 +32,15 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use replay::{Entry, LogKey};
 pub use replay::LogStats;
+use replay::{Entry, LogKey};
 pub use resume::SessionStats;
 pub(crate) use session::{Registry, Session, SessionState};
 
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event, intents};
+use crate::permissions::Overwrite;
 use crate::ratelimit::KeyedLimiter;
 use crate::service::{Actor, Hearth};
-use crate::permissions::Overwrite;
 use crate::snowflake::Snowflake;
 
 pub mod compress;

@@ -149,7 +149,10 @@ async fn a_dropped_connection_resumes_with_every_missed_message_in_order() {
     let (session, seq) = (b.session_id.clone(), b.seq);
     drop(b); // no close frame: the connection just drops
     let at_drop = detached(&r.ts, 1).await;
-    assert_eq!(at_drop.audience, 0, "a detached session leaves the audience");
+    assert_eq!(
+        at_drop.audience, 0,
+        "a detached session leaves the audience"
+    );
     let mut sent = vec![];
     for i in 0..30 {
         sent.push(say(&r.alice, &r.general, &format!("missed {i}")).await);
@@ -159,7 +162,11 @@ async fn a_dropped_connection_resumes_with_every_missed_message_in_order() {
         away.buffered_detached, at_drop.buffered_detached,
         "a detached session receives no copies"
     );
-    assert_eq!(away.log.entries, at_drop.log.entries + 30, "logged once each");
+    assert_eq!(
+        away.log.entries,
+        at_drop.log.entries + 30,
+        "logged once each"
+    );
 
     let mut x = resume(&r.ts, &r.bob_tok, &session, seq).await;
     let got = until_resumed(&mut x).await;
@@ -170,7 +177,10 @@ async fn a_dropped_connection_resumes_with_every_missed_message_in_order() {
     assert_eq!(ids, sent, "every missed message, in order");
     let seqs: Vec<u64> = got.iter().map(|v| v["s"].as_u64().unwrap()).collect();
     let expected: Vec<u64> = (seq + 1..=seq + got.len() as u64).collect();
-    assert_eq!(seqs, expected, "consecutive sequence numbers after the resumed seq");
+    assert_eq!(
+        seqs, expected,
+        "consecutive sequence numbers after the resumed seq"
+    );
     let back = stats(&r.ts);
     assert_eq!((back.connected, back.detached, back.audience), (1, 0, 1));
     // Live again, with the next seq.
@@ -246,7 +256,10 @@ async fn guilds_joined_and_left_meanwhile_are_reconciled() {
     say(&r.alice, &other.general, "before bob joined").await;
     crate::harness::join(&r.bob, &other.invite).await;
     let hi = say(&r.alice, &other.general, "hi bob").await;
-    let left = r.bob.delete(&format!("/users/@me/guilds/{}", r.guild)).await;
+    let left = r
+        .bob
+        .delete(&format!("/users/@me/guilds/{}", r.guild))
+        .await;
     assert_eq!(left.status, 204, "{left:?}");
     say(&r.alice, &r.general, "after bob left").await;
 
@@ -260,7 +273,11 @@ async fn guilds_joined_and_left_meanwhile_are_reconciled() {
     assert_eq!(gc.len(), 1, "{t:?}");
     assert_eq!(gc[0]["d"]["id"], other.id.as_str());
     let msgs = of_type(&got, "MESSAGE_CREATE");
-    assert_eq!(msgs.len(), 1, "only what was sent in bob's guilds while a member: {t:?}");
+    assert_eq!(
+        msgs.len(),
+        1,
+        "only what was sent in bob's guilds while a member: {t:?}"
+    );
     assert_eq!(msgs[0]["d"]["id"], hi.as_str());
     let pos = |name: &str| t.iter().position(|x| *x == name).unwrap();
     assert!(pos("GUILD_CREATE") < pos("MESSAGE_CREATE"), "{t:?}");
