@@ -192,10 +192,14 @@ pub struct GatewayConfig {
     pub heartbeat_interval_ms: u64,
     /// Public gateway URL given by `GET /gateway`; default `ws://{listen}/gateway`.
     pub public_url: Option<String>,
-    /// Dispatches kept for RESUME (at least this many events ...).
+    /// Most dispatches one RESUME may replay (beyond: INVALID_SESSION).
     pub replay_events: usize,
-    /// ... and for at least this long after a disconnect, in seconds.
+    /// How long a detached session stays resumable, and dispatches stay in the shared
+    /// replay log, in seconds.
     pub replay_seconds: u64,
+    /// Byte budget of the shared replay log over all guilds and users (oldest dropped first;
+    /// a RESUME that needs a dropped entry gets INVALID_SESSION).
+    pub replay_log_bytes: usize,
     /// Outbound frames queued per session before a slow client is disconnected.
     pub session_queue: usize,
     /// Largest inbound frame in bytes (close 4002 beyond).
@@ -212,6 +216,7 @@ impl Default for GatewayConfig {
             public_url: None,
             replay_events: 2_000,
             replay_seconds: 300,
+            replay_log_bytes: 64 << 20,
             session_queue: 1_024,
             max_frame_bytes: 16 * 1024,
             identify_timeout_ms: 20_000,
@@ -427,8 +432,8 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
           max_reactions_per_message}
   media.{max_file_bytes, max_files_per_message, max_total_bytes, url_ttl_seconds, public_url}
                              26214400, 10, 52428800, 86400, http://{listen address}
-  gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, session_queue,
-           max_frame_bytes, identify_timeout_ms}
+  gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, replay_log_bytes,
+           session_queue, max_frame_bytes, identify_timeout_ms}
   connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}
                              10000, 60000, 256, 10000
   federation.{enabled, listen, tls_cert, tls_key, extra_ca_certs, allow_private_addresses,

@@ -72,6 +72,8 @@ enum End {
     Close(u16, &'static str),
     /// The peer went away.
     Gone,
+    /// The client closed with 1000 or 1001: the session ends.
+    Finished,
     /// The peer stopped reading while a write was pending; the socket is dropped.
     Stalled,
 }
@@ -278,18 +280,7 @@ impl Conn {
             auth_session: actor.session_id,
             intents,
             large_threshold: id.large_threshold.unwrap_or(50).clamp(50, 250),
-            state: parking_lot::Mutex::new(SessionState {
-                seq: 0,
-                buffer: Default::default(),
-                floor: 0,
-                sent: 0,
-                connected: true,
-                disconnected_at: None,
-                kill: None,
-                guilds: guilds.iter().copied().collect(),
-                visible: Default::default(),
-                generation: 1,
-            }),
+            state: parking_lot::Mutex::new(SessionState::new(guilds.iter().copied().collect())),
             notify: tokio::sync::Notify::new(),
         });
         self.generation = 1;
@@ -338,32 +329,19 @@ impl Conn {
         }
         let r: Resume = serde_json::from_value(d)
             .map_err(|_| End::Close(close::DECODE_ERROR, "Invalid resume payload."))?;
-        let actor = Self::authenticate(&self.gw, &r.token).await;
-        let session = self.gw.registry.lock().sessions.get(&r.session_id).cloned();
-        let ok = match (&actor, &session) {
-            (Some(a), Some(s)) if a.user.id == s.user_id => {
-                let mut st = s.state.lock();
+        let resumed = match Self::authenticate(&self.gw, &r.token).await {
+            Some(a) => {
                 let seq = r.seq.unwrap_or(0);
-                if st.resumable_from(seq) && st.kill != Some(close::AUTHENTICATION_FAILED) {
-                    st.sent = seq;
-                    st.connected = true;
-                    st.disconnected_at = None;
-                    st.kill = None;
-                    st.generation += 1;
-                    self.generation = st.generation;
-                    true
-                } else {
-                    false
-                }
+                self.gw.resume(a.user.id, &r.session_id, seq).await
             }
-            _ => false,
+            None => None,
         };
-        if !ok {
+        let Some((s, generation)) = resumed else {
             // Not resumable: the client must identify anew.
             self.send_op(9, json!(false)).await?;
             return Ok(());
-        }
-        let s = session.expect("checked above");
+        };
+        self.generation = generation;
         s.notify.notify_one();
         self.session = Some(s.clone());
         self.flush().await?;
@@ -559,23 +537,8 @@ pub(crate) async fn run(gw: Arc<Gateway>, socket: WebSocket, q: GatewayQuery, re
         let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
     }
     if let Some(s) = &c.session {
-        let detach = {
-            let mut st = s.state.lock();
-            if st.generation == c.generation {
-                // A slow-consumer kill ends only this connection; the session stays resumable.
-                if st.kill == Some(close::UNKNOWN_ERROR) {
-                    st.kill = None;
-                }
-                st.connected = false;
-                st.disconnected_at = Some(std::time::Instant::now());
-                true
-            } else {
-                false
-            }
-        };
-        if detach {
-            gw.connection_closed(s.user_id).await;
-        }
+        let finished = matches!(end, End::Finished);
+        gw.connection_ended(s, c.generation, finished).await;
     }
 }
 
@@ -636,7 +599,10 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
                         Ok(t) => t,
                         Err(_) => return End::Close(close::DECODE_ERROR, "Error while decoding payload."),
                     },
-                    Some(Ok(Message::Close(_))) => return End::Gone,
+                    Some(Ok(Message::Close(f))) => {
+                        let code = f.map(|f| f.code);
+                        return if matches!(code, Some(1000 | 1001)) { End::Finished } else { End::Gone };
+                    }
                     Some(Ok(_)) => continue,
                 };
                 if limiter.check().is_err() {

@@ -5,18 +5,22 @@
 //!   per-guild permission cache), intents, and MESSAGE_CONTENT for bots.
 //! - A dispatch payload is serialized once ([`Prepared`]) and shared by `Arc`; a session only
 //!   adds the small `{"op":0,"t":..,"s":..,"d":` envelope when writing its frame.
-//! - Each session has a bounded buffer of `(seq, Arc<Prepared>)`: it is both the outbound
-//!   queue and the RESUME replay buffer. A client that falls `session_queue` events behind
-//!   is disconnected (it can resume); a buffer that overflows while disconnected makes the
-//!   session unresumable (INVALID_SESSION `d:false`).
+//! - Each session has a bounded buffer of `(seq, Arc<Prepared>)`: its outbound queue, and
+//!   the RESUME buffer of what it had not received when its connection ended. A client that
+//!   falls `session_queue` events behind is disconnected (it can resume).
+//! - A close frame 1000/1001 from the client ends the session (a RESUME then gets op 9). A
+//!   connection that drops otherwise leaves a *detached* session: out of every dispatch
+//!   audience, holding only a cursor into the shared replay log (`replay.rs`), from which
+//!   RESUME rebuilds what it missed, filtered through its current permissions and intents
+//!   (`resume.rs`). Detached sessions cost nothing per dispatch.
 //! - A heartbeat's `d` (the last seq the client received) acknowledges everything up to it:
 //!   those events are dropped from the buffer, since a RESUME must carry a seq at least that
 //!   large (an older one gets INVALID_SESSION `d:false`). An idle session therefore keeps no
 //!   copy of its READY and GUILD_CREATE after its first heartbeat.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Query;
@@ -28,13 +32,22 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+pub use replay::LogStats;
+use replay::{Entry, LogKey};
+pub use resume::SessionStats;
+pub(crate) use session::{Registry, Session, SessionState};
+
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event, intents};
+use crate::permissions::Overwrite;
 use crate::ratelimit::KeyedLimiter;
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
 
 pub mod compress;
 mod conn;
+mod replay;
+mod resume;
+mod session;
 
 use crate::service::presence::Presence;
 use crate::service::snapshot::{self, GuildSnapshot};
@@ -54,135 +67,17 @@ pub struct Prepared {
     pub guild: bool,
 }
 
-/// One buffered dispatch of a session.
-pub(crate) struct Buffered {
-    pub seq: u64,
-    pub event: Arc<Prepared>,
-    pub stripped: bool,
-}
-
-/// Mutable state of a gateway session.
-pub(crate) struct SessionState {
-    pub seq: u64,
-    pub buffer: VecDeque<Buffered>,
-    /// The oldest seq a RESUME may carry: every event up to it has been dropped from
-    /// `buffer` (acknowledged by a heartbeat, or pushed out by newer events).
-    pub floor: u64,
-    /// Last seq written to the socket.
-    pub sent: u64,
-    pub connected: bool,
-    pub disconnected_at: Option<Instant>,
-    /// Set when the session must end (revoked): the close code to send.
-    pub kill: Option<u16>,
-    pub guilds: HashSet<i64>,
-    /// Channels visible per guild (to emit visibility changes).
-    pub visible: HashMap<i64, HashSet<i64>>,
-    /// Generation of the connection currently attached (a resume bumps it).
-    pub generation: u64,
-}
-
-/// A gateway session (survives disconnects for RESUME).
-pub(crate) struct Session {
-    pub id: String,
-    pub user_id: i64,
-    pub bot: bool,
-    /// The login session behind a user token (revocation), `None` for bots.
-    pub auth_session: Option<i64>,
-    pub intents: u64,
-    pub large_threshold: u64,
-    pub state: Mutex<SessionState>,
-    pub notify: Notify,
-}
-
-impl Session {
-    /// Appends a dispatch; `false` if the client is too far behind (disconnect it).
-    pub(crate) fn push(
-        &self,
-        event: Arc<Prepared>,
-        stripped: bool,
-        cap: usize,
-        queue: usize,
-    ) -> bool {
-        let mut s = self.state.lock();
-        s.seq += 1;
-        let seq = s.seq;
-        s.buffer.push_back(Buffered {
-            seq,
+impl Prepared {
+    /// A gateway-generated dispatch for one session (READY, GUILD_CREATE, ...).
+    pub(crate) fn local(event: Event, data: Value) -> Arc<Prepared> {
+        Arc::new(Prepared {
             event,
-            stripped,
-        });
-        while s.buffer.len() > cap {
-            if let Some(b) = s.buffer.pop_front() {
-                s.floor = b.seq;
-            }
-        }
-        let behind = (s.seq - s.sent) as usize;
-        drop(s);
-        self.notify.notify_one();
-        behind <= queue
-    }
-}
-
-impl SessionState {
-    /// Drops buffered events up to `seq` (the `d` of a heartbeat: the last seq the client
-    /// received), clamped to what was written to the socket. A RESUME must then carry at
-    /// least this seq.
-    pub(crate) fn ack(&mut self, seq: u64) {
-        let upto = seq.min(self.sent);
-        while self.buffer.front().is_some_and(|b| b.seq <= upto) {
-            if let Some(b) = self.buffer.pop_front() {
-                self.floor = b.seq;
-            }
-        }
-        // A burst may have grown the queue; an idle session should not keep that memory.
-        if self.buffer.capacity() > 64 && self.buffer.len() < self.buffer.capacity() / 4 {
-            self.buffer.shrink_to(self.buffer.len().max(8) * 2);
-        }
-    }
-
-    /// Whether a RESUME with `seq` can be served from the buffer.
-    pub(crate) fn resumable_from(&self, seq: u64) -> bool {
-        seq >= self.floor && seq <= self.seq
-    }
-}
-
-/// The sessions subscribed to one guild.
-#[derive(Default)]
-pub(crate) struct GuildSessions {
-    pub sessions: HashMap<String, Arc<Session>>,
-    /// How many of them have the GUILD_PRESENCES intent (none: presence updates of the guild
-    /// are dropped before any routing work).
-    pub presences: usize,
-}
-
-#[derive(Default)]
-pub(crate) struct Registry {
-    pub sessions: HashMap<String, Arc<Session>>,
-    pub by_user: HashMap<i64, HashSet<String>>,
-    pub by_guild: HashMap<i64, GuildSessions>,
-}
-
-impl Registry {
-    fn add_to_guild(&mut self, guild: i64, s: &Arc<Session>) {
-        let gs = self.by_guild.entry(guild).or_default();
-        if gs.sessions.insert(s.id.clone(), s.clone()).is_none()
-            && s.intents & intents::GUILD_PRESENCES != 0
-        {
-            gs.presences += 1;
-        }
-    }
-
-    fn remove_from_guild(&mut self, guild: i64, id: &str) {
-        if let Some(gs) = self.by_guild.get_mut(&guild) {
-            if let Some(s) = gs.sessions.remove(id)
-                && s.intents & intents::GUILD_PRESENCES != 0
-            {
-                gs.presences -= 1;
-            }
-            if gs.sessions.is_empty() {
-                self.by_guild.remove(&guild);
-            }
-        }
+            data: data.to_string(),
+            stripped: None,
+            author: None,
+            mentions: vec![],
+            guild: true,
+        })
     }
 }
 
@@ -200,10 +95,13 @@ pub struct Gateway {
 impl Gateway {
     /// Creates the gateway and starts its dispatcher on the current runtime.
     pub fn new(hearth: Arc<Hearth>, public_url: String) -> Arc<Gateway> {
+        let mut registry = Registry::default();
+        registry.log.ttl = Duration::from_secs(hearth.config.gateway.replay_seconds);
+        registry.log.max_bytes = hearth.config.gateway.replay_log_bytes;
         let gw = Arc::new(Gateway {
             hearth: hearth.clone(),
             public_url,
-            registry: Mutex::new(Registry::default()),
+            registry: Mutex::new(registry),
             caches: tokio::sync::Mutex::new(HashMap::new()),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             shutdown_notify: Notify::new(),
@@ -318,31 +216,12 @@ impl Gateway {
 
     /// Removes a session entirely (unresumable).
     pub(crate) fn unregister(&self, id: &str) {
-        let mut reg = self.registry.lock();
-        if let Some(s) = reg.sessions.remove(id) {
-            if let Some(set) = reg.by_user.get_mut(&s.user_id) {
-                set.remove(id);
-                if set.is_empty() {
-                    reg.by_user.remove(&s.user_id);
-                }
-            }
-            let guilds: Vec<i64> = s.state.lock().guilds.iter().copied().collect();
-            for g in guilds {
-                reg.remove_from_guild(g, id);
-            }
-        }
+        self.registry.lock().remove(id);
     }
 
+    /// The sessions of a user, connected or detached.
     fn sessions_of_user(&self, user: i64) -> Vec<Arc<Session>> {
-        let reg = self.registry.lock();
-        reg.by_user
-            .get(&user)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|i| reg.sessions.get(i).cloned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.registry.lock().of_user(user)
     }
 
     fn sessions_of_guild(&self, guild: i64) -> Vec<Arc<Session>> {
@@ -353,29 +232,9 @@ impl Gateway {
             .unwrap_or_default()
     }
 
-    /// The sessions of `guild` a dispatch gated by `intent` may reach; empty when none has
-    /// the intent (checked per guild for GUILD_PRESENCES, per session by the caller).
-    fn audience_of_guild(&self, guild: i64, intent: u64) -> Vec<Arc<Session>> {
-        let reg = self.registry.lock();
-        match reg.by_guild.get(&guild) {
-            Some(gs) if intent != intents::GUILD_PRESENCES || gs.presences > 0 => {
-                gs.sessions.values().cloned().collect()
-            }
-            _ => vec![],
-        }
-    }
-
     /// Sends a gateway-generated dispatch to one session.
     pub(crate) fn send_to(&self, s: &Session, event: Event, data: Value) {
-        let p = Arc::new(Prepared {
-            event,
-            data: data.to_string(),
-            stripped: None,
-            author: None,
-            mentions: vec![],
-            guild: true,
-        });
-        self.deliver(s, p, false);
+        self.deliver(s, Prepared::local(event, data), false);
     }
 
     fn deliver(&self, s: &Session, p: Arc<Prepared>, stripped: bool) {
@@ -440,79 +299,135 @@ impl Gateway {
         {
             self.invalidate(guild_id.db()).await;
         }
-        let guild_sessions = match &d.audience {
+        // Nobody may need it: no live audience and nothing to log for detached members.
+        let cache = match &d.audience {
             Audience::Guild { guild_id, .. } => {
-                let sessions = self.audience_of_guild(guild_id.db(), d.intent);
-                if sessions.is_empty() {
+                let wanted = {
+                    let reg = self.registry.lock();
+                    reg.by_guild.get(&guild_id.db()).is_some_and(|gs| {
+                        (gs.detached > 0 && !d.lossy)
+                            || (!gs.sessions.is_empty()
+                                && (d.intent != intents::GUILD_PRESENCES || gs.presences > 0))
+                    })
+                };
+                if !wanted {
                     if d.event == Event::ChannelDelete {
                         self.invalidate(guild_id.db()).await;
                     }
                     return;
                 }
-                sessions
-            }
-            Audience::Users(_) => vec![],
-        };
-        let prepared = Arc::new(prepare(d));
-        match &d.audience {
-            Audience::Users(users) => {
-                for u in users {
-                    for s in self.sessions_of_user(u.db()) {
-                        if d.intent != 0 && s.intents & d.intent == 0 {
-                            continue;
-                        }
-                        self.deliver(&s, prepared.clone(), false);
-                    }
-                }
-            }
-            Audience::Guild { guild_id, channel } => {
                 let Some(cache) = self.cache(guild_id.db()).await else {
                     return;
                 };
-                let fallback = if d.event == Event::ChannelDelete {
-                    snapshot::overwrites_of_payload(&d.data)
-                } else {
-                    None
-                };
-                let ows = channel.map(|c| cache.overwrites_of(c.db(), fallback.as_deref()));
-                // Members with @everyone's permissions only share one answer; the others are
-                // computed once per user.
-                let mut plain_view: Option<bool> = None;
-                let mut view_memo: HashMap<i64, bool> = HashMap::new();
-                for s in guild_sessions {
-                    if d.intent != 0 && s.intents & d.intent == 0 {
-                        continue;
-                    }
-                    if let (Some(c), Some(ows)) = (channel, ows) {
-                        let view = || cache.can_view(s.user_id, c.db(), fallback.as_deref());
-                        let ok = if cache.is_plain(s.user_id, ows) {
-                            *plain_view.get_or_insert_with(view)
-                        } else {
-                            *view_memo.entry(s.user_id).or_insert_with(view)
-                        };
-                        if !ok {
-                            continue;
+                Some(cache)
+            }
+            Audience::Users(_) => None,
+        };
+        let prepared = Arc::new(prepare(d));
+        let fallback: Option<Arc<[Overwrite]>> = if d.event == Event::ChannelDelete {
+            snapshot::overwrites_of_payload(&d.data).map(Into::into)
+        } else {
+            None
+        };
+        {
+            // One lock for the position, the audience and the log entry: a session that
+            // detaches or resumes meanwhile gets this dispatch exactly once.
+            let mut reg = self.registry.lock();
+            reg.pos += 1;
+            let pos = reg.pos;
+            let entry = |channel: Option<i64>| Entry {
+                pos,
+                event: prepared.clone(),
+                intent: d.intent,
+                channel,
+                fallback: fallback.clone(),
+                has_content: d.has_content,
+            };
+            match (&d.audience, cache) {
+                (Audience::Users(users), _) => {
+                    for u in users {
+                        let mut logged = d.lossy;
+                        for s in reg.of_user(u.db()) {
+                            if !s.state.lock().connected {
+                                if !logged {
+                                    let e = entry(None);
+                                    reg.log.append(LogKey::User(u.db()), e);
+                                    logged = true;
+                                }
+                                continue;
+                            }
+                            if d.intent != 0 && s.intents & d.intent == 0 {
+                                continue;
+                            }
+                            self.deliver(&s, prepared.clone(), false);
                         }
                     }
-                    let strip = d.has_content
-                        && s.bot
-                        && s.intents & intents::MESSAGE_CONTENT == 0
-                        && prepared.author != Some(s.user_id)
-                        && !prepared.mentions.contains(&s.user_id);
-                    if d.lossy {
-                        let st = s.state.lock();
-                        let behind = (st.seq - st.sent) as usize;
-                        drop(st);
-                        if behind > self.hearth.config.gateway.session_queue / 2 {
-                            continue;
-                        }
-                    }
-                    self.deliver(&s, prepared.clone(), strip && prepared.stripped.is_some());
                 }
-                if d.event == Event::ChannelDelete {
-                    self.invalidate(guild_id.db()).await;
+                (Audience::Guild { guild_id, channel }, Some(cache)) => {
+                    let (sessions, detached) = match reg.by_guild.get(&guild_id.db()) {
+                        Some(gs) if d.intent != intents::GUILD_PRESENCES || gs.presences > 0 => {
+                            (gs.sessions.values().cloned().collect(), gs.detached)
+                        }
+                        Some(gs) => (vec![], gs.detached),
+                        None => (vec![], 0),
+                    };
+                    if detached > 0 && !d.lossy {
+                        let e = entry(channel.map(|c| c.db()));
+                        reg.log.append(LogKey::Guild(guild_id.db()), e);
+                    }
+                    let channel = channel.map(|c| c.db());
+                    self.fan_out(d, &prepared, &cache, sessions, channel, fallback.as_deref());
+                }
+                (Audience::Guild { .. }, None) => {}
+            }
+        }
+        if let Audience::Guild { guild_id, .. } = &d.audience
+            && d.event == Event::ChannelDelete
+        {
+            self.invalidate(guild_id.db()).await;
+        }
+    }
+
+    /// Delivers a guild dispatch to the live sessions that may see it.
+    fn fan_out(
+        &self,
+        d: &Dispatch,
+        prepared: &Arc<Prepared>,
+        cache: &GuildSnapshot,
+        sessions: Vec<Arc<Session>>,
+        channel: Option<i64>,
+        fallback: Option<&[Overwrite]>,
+    ) {
+        let ows = channel.map(|c| cache.overwrites_of(c, fallback));
+        // Members with @everyone's permissions only share one answer; the others are
+        // computed once per user.
+        let mut plain_view: Option<bool> = None;
+        let mut view_memo: HashMap<i64, bool> = HashMap::new();
+        for s in sessions {
+            if d.intent != 0 && s.intents & d.intent == 0 {
+                continue;
+            }
+            if let (Some(c), Some(ows)) = (channel, ows) {
+                let view = || cache.can_view(s.user_id, c, fallback);
+                let ok = if cache.is_plain(s.user_id, ows) {
+                    *plain_view.get_or_insert_with(view)
+                } else {
+                    *view_memo.entry(s.user_id).or_insert_with(view)
+                };
+                if !ok {
+                    continue;
                 }
             }
+            let strip = strip_content(d.has_content, &s, prepared);
+            if d.lossy {
+                let st = s.state.lock();
+                let behind = (st.seq - st.sent) as usize;
+                drop(st);
+                if behind > self.hearth.config.gateway.session_queue / 2 {
+                    continue;
+                }
+            }
+            self.deliver(&s, prepared.clone(), strip);
         }
     }
 
@@ -549,10 +464,28 @@ impl Gateway {
                         }
                     }
                 }
+                let g = guild_id.db();
                 for s in self.sessions_of_user(user_id.db()) {
-                    self.registry.lock().add_to_guild(guild_id.db(), &s);
-                    s.state.lock().guilds.insert(guild_id.db());
-                    if s.intents & intents::GUILDS != 0
+                    let live = {
+                        let mut reg = self.registry.lock();
+                        let mut st = s.state.lock();
+                        if st.connected {
+                            st.guilds.insert(g);
+                            drop(st);
+                            reg.add_to_guild(g, &s);
+                            true
+                        } else {
+                            // Detached: GUILD_CREATE and the guild's log from now on at RESUME.
+                            if st.guilds.insert(g) && reg.sessions.contains_key(&s.id) {
+                                reg.add_detached(g);
+                            }
+                            st.left.remove(&g);
+                            st.joined.insert(g, reg.pos);
+                            false
+                        }
+                    };
+                    if live
+                        && s.intents & intents::GUILDS != 0
                         && let Some(v) = self.guild_create_for(guild_id.db(), &s).await
                     {
                         self.send_to(&s, Event::GuildCreate, v);
@@ -605,9 +538,27 @@ impl Gateway {
     }
 
     fn leave(&self, s: &Session, guild: i64) {
-        let was = s.state.lock().guilds.remove(&guild);
-        self.registry.lock().remove_from_guild(guild, &s.id);
-        if was && s.intents & intents::GUILDS != 0 {
+        let (was, live) = {
+            let mut reg = self.registry.lock();
+            let mut st = s.state.lock();
+            let was = st.guilds.remove(&guild);
+            let live = st.connected;
+            if !live {
+                // Detached: GUILD_DELETE at RESUME.
+                st.joined.remove(&guild);
+                if was {
+                    st.left.insert(guild);
+                }
+            }
+            drop(st);
+            if live {
+                reg.remove_from_guild(guild, &s.id);
+            } else if was && reg.sessions.contains_key(&s.id) {
+                reg.forget_detached(guild);
+            }
+            (was, live)
+        };
+        if was && live && s.intents & intents::GUILDS != 0 {
             self.send_to(
                 s,
                 Event::GuildDelete,
@@ -634,6 +585,17 @@ impl Gateway {
                 .await;
         }
     }
+}
+
+/// Whether `s` gets the content-stripped payload: a bot without MESSAGE_CONTENT that is
+/// neither the author nor mentioned (Discord "Message Content Intent").
+pub(crate) fn strip_content(has_content: bool, s: &Session, p: &Prepared) -> bool {
+    has_content
+        && s.bot
+        && s.intents & intents::MESSAGE_CONTENT == 0
+        && p.author != Some(s.user_id)
+        && !p.mentions.contains(&s.user_id)
+        && p.stripped.is_some()
 }
 
 /// Serializes a dispatch once (and its content-stripped variant for message events).
@@ -730,6 +692,7 @@ async fn janitor(gw: std::sync::Weak<Gateway>) {
         for id in expired {
             gw.unregister(&id);
         }
+        gw.registry.lock().log.sweep(std::time::Instant::now());
         gw.identify_limit.shrink();
     }
 }

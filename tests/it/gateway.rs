@@ -240,6 +240,15 @@ impl Gw {
         }
     }
 
+    /// Ends the connection with a close frame carrying `code`, as a client does.
+    pub async fn close_with(&mut self, code: u16) {
+        let frame = tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: code.into(),
+            reason: "bye".into(),
+        };
+        let _ = self.ws.close(Some(frame)).await;
+    }
+
     pub async fn heartbeat(&mut self) {
         let seq = self.seq;
         self.send(json!({"op": 1, "d": seq})).await;

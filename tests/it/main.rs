@@ -23,4 +23,5 @@ mod mls;
 mod outbox;
 mod ratelimit;
 mod registrar;
+mod resume;
 mod web;

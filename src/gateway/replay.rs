@@ -1,0 +1,161 @@
+//! The shared replay log: the dispatches a detached session may need for RESUME, each
+//! serialized once ([`Prepared`], the same `Arc` the live sessions received) and kept once
+//! per guild (or per user, for user-addressed dispatches), whatever the number of detached
+//! sessions. A detached session holds only a cursor (a log position); RESUME reads the logs
+//! of its guilds and user after the cursor and filters them through the session's current
+//! permissions and intents (`resume.rs`).
+//!
+//! Bounded by time (`gateway.replay_seconds`: an entry older than that cannot be needed, the
+//! sessions detached before it have expired) and by bytes (`gateway.replay_log_bytes` over
+//! all logs, oldest first). A log remembers the newest position it dropped (`floor`); a
+//! RESUME whose cursor is older than that gets INVALID_SESSION.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::Prepared;
+use crate::permissions::Overwrite;
+
+/// Which log an entry belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum LogKey {
+    Guild(i64),
+    User(i64),
+}
+
+/// One logged dispatch and what routing needs to filter it again at RESUME.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    /// Log position (the registry's dispatch clock).
+    pub pos: u64,
+    pub event: Arc<Prepared>,
+    /// Intent bit(s) a session needs (any), 0 = always.
+    pub intent: u64,
+    /// Guild dispatches: the channel whose VIEW_CHANNEL gates it.
+    pub channel: Option<i64>,
+    /// A deleted channel's overwrites (from the CHANNEL_DELETE payload).
+    pub fallback: Option<Arc<[Overwrite]>>,
+    /// Subject to MESSAGE_CONTENT.
+    pub has_content: bool,
+}
+
+impl Entry {
+    fn bytes(&self) -> usize {
+        self.event.data.len() + self.event.stripped.as_ref().map_or(0, |s| s.len()) + 160
+    }
+}
+
+#[derive(Default)]
+struct Log {
+    entries: VecDeque<Entry>,
+    /// Newest position dropped from this log, and when it was logged.
+    floor: u64,
+    floor_at: Option<Instant>,
+}
+
+/// The dispatches of every guild and user with a detached session, oldest first.
+pub(crate) struct ReplayLog {
+    logs: HashMap<LogKey, Log>,
+    /// Every entry of every log in append order: `(log, position, when, bytes)`.
+    order: VecDeque<(LogKey, u64, Instant, usize)>,
+    bytes: usize,
+    pub max_bytes: usize,
+    pub ttl: Duration,
+}
+
+impl Default for ReplayLog {
+    fn default() -> Self {
+        ReplayLog {
+            logs: HashMap::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+            max_bytes: 64 << 20,
+            ttl: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A RESUME cursor older than what a log still holds.
+#[derive(Debug)]
+pub(crate) struct Gap;
+
+/// Size of the replay log (for tests and metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogStats {
+    /// Logs (guilds and users) held.
+    pub logs: usize,
+    /// Entries over all logs.
+    pub entries: usize,
+    /// Approximate bytes held.
+    pub bytes: usize,
+}
+
+impl ReplayLog {
+    /// Appends `entry` to `key`'s log, then drops what is too old or over the byte budget.
+    pub(crate) fn append(&mut self, key: LogKey, entry: Entry) {
+        let now = Instant::now();
+        let bytes = entry.bytes();
+        self.order.push_back((key, entry.pos, now, bytes));
+        self.bytes += bytes;
+        self.logs.entry(key).or_default().entries.push_back(entry);
+        self.expire(now);
+        while self.bytes > self.max_bytes && self.drop_oldest() {}
+    }
+
+    fn drop_oldest(&mut self) -> bool {
+        let Some((key, pos, at, bytes)) = self.order.pop_front() else {
+            return false;
+        };
+        self.bytes -= bytes;
+        if let Some(log) = self.logs.get_mut(&key) {
+            if log.entries.front().is_some_and(|e| e.pos == pos) {
+                log.entries.pop_front();
+            }
+            log.floor = pos;
+            log.floor_at = Some(at);
+        }
+        true
+    }
+
+    /// Drops entries older than the TTL.
+    pub(crate) fn expire(&mut self, now: Instant) {
+        while self
+            .order
+            .front()
+            .is_some_and(|(_, _, at, _)| now.duration_since(*at) > self.ttl)
+        {
+            self.drop_oldest();
+        }
+    }
+
+    /// Drops entries older than the TTL, and empty logs whose last drop is older than the
+    /// TTL (every session that could have missed it has expired): the janitor's pass.
+    pub(crate) fn sweep(&mut self, now: Instant) {
+        self.expire(now);
+        let ttl = self.ttl;
+        self.logs.retain(|_, l| {
+            !l.entries.is_empty() || l.floor_at.is_some_and(|t| now.duration_since(t) <= ttl)
+        });
+    }
+
+    /// The entries of `key`'s log after position `after`; [`Gap`] when some were dropped.
+    pub(crate) fn since(&self, key: LogKey, after: u64) -> Result<Vec<Entry>, Gap> {
+        let Some(log) = self.logs.get(&key) else {
+            return Ok(vec![]);
+        };
+        if log.floor > after {
+            return Err(Gap);
+        }
+        let start = log.entries.partition_point(|e| e.pos <= after);
+        Ok(log.entries.range(start..).cloned().collect())
+    }
+
+    pub(crate) fn stats(&self) -> LogStats {
+        LogStats {
+            logs: self.logs.len(),
+            entries: self.order.len(),
+            bytes: self.bytes,
+        }
+    }
+}

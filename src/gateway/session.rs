@@ -1,0 +1,247 @@
+//! Gateway sessions and their registry: who is in which guild's dispatch audience, and the
+//! sessions whose connection dropped (detached: a cursor into the shared replay log, outside
+//! every audience).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use super::Prepared;
+use super::replay::ReplayLog;
+use crate::events::intents;
+
+/// One buffered dispatch of a session.
+pub(crate) struct Buffered {
+    pub seq: u64,
+    pub event: Arc<Prepared>,
+    pub stripped: bool,
+}
+
+/// Mutable state of a gateway session.
+pub(crate) struct SessionState {
+    pub seq: u64,
+    /// Outbound queue; after a disconnect it keeps only what was queued before it (nothing
+    /// is added while detached: the missed dispatches come from the shared replay log).
+    pub buffer: VecDeque<Buffered>,
+    /// The oldest seq a RESUME may carry: every event up to it has been dropped from
+    /// `buffer` (acknowledged by a heartbeat, or pushed out by newer events).
+    pub floor: u64,
+    /// Last seq written to the socket.
+    pub sent: u64,
+    pub connected: bool,
+    pub disconnected_at: Option<Instant>,
+    /// Set when the session must end (revoked): the close code to send.
+    pub kill: Option<u16>,
+    pub guilds: HashSet<i64>,
+    /// Channels visible per guild (to emit visibility changes).
+    pub visible: HashMap<i64, HashSet<i64>>,
+    /// Generation of the connection currently attached (a resume bumps it).
+    pub generation: u64,
+    /// While detached: the replay-log position at the disconnect; every dispatch logged
+    /// after it was missed.
+    pub cursor: u64,
+    /// While detached: guilds joined meanwhile, with the log position of the join.
+    pub joined: HashMap<i64, u64>,
+    /// While detached: guilds left (or deleted) meanwhile.
+    pub left: HashSet<i64>,
+}
+
+impl SessionState {
+    /// A connected session's initial state.
+    pub(crate) fn new(guilds: HashSet<i64>) -> SessionState {
+        SessionState {
+            seq: 0,
+            buffer: VecDeque::new(),
+            floor: 0,
+            sent: 0,
+            connected: true,
+            disconnected_at: None,
+            kill: None,
+            guilds,
+            visible: HashMap::new(),
+            generation: 1,
+            cursor: 0,
+            joined: HashMap::new(),
+            left: HashSet::new(),
+        }
+    }
+
+    /// Appends a dispatch with the next seq, dropping the oldest beyond `cap`.
+    pub(crate) fn append(&mut self, event: Arc<Prepared>, stripped: bool, cap: usize) {
+        self.seq += 1;
+        let seq = self.seq;
+        self.buffer.push_back(Buffered {
+            seq,
+            event,
+            stripped,
+        });
+        while self.buffer.len() > cap {
+            if let Some(b) = self.buffer.pop_front() {
+                self.floor = b.seq;
+            }
+        }
+    }
+
+    /// Drops buffered events up to `seq` (the `d` of a heartbeat: the last seq the client
+    /// received), clamped to what was written to the socket. A RESUME must then carry at
+    /// least this seq.
+    pub(crate) fn ack(&mut self, seq: u64) {
+        let upto = seq.min(self.sent);
+        while self.buffer.front().is_some_and(|b| b.seq <= upto) {
+            if let Some(b) = self.buffer.pop_front() {
+                self.floor = b.seq;
+            }
+        }
+        // A burst may have grown the queue; an idle session should not keep that memory.
+        if self.buffer.capacity() > 64 && self.buffer.len() < self.buffer.capacity() / 4 {
+            self.buffer.shrink_to(self.buffer.len().max(8) * 2);
+        }
+    }
+
+    /// Whether a RESUME with `seq` can be served from the buffer.
+    pub(crate) fn resumable_from(&self, seq: u64) -> bool {
+        seq >= self.floor && seq <= self.seq
+    }
+}
+
+/// A gateway session (survives disconnects for RESUME).
+pub(crate) struct Session {
+    pub id: String,
+    pub user_id: i64,
+    pub bot: bool,
+    /// The login session behind a user token (revocation), `None` for bots.
+    pub auth_session: Option<i64>,
+    pub intents: u64,
+    pub large_threshold: u64,
+    pub state: Mutex<SessionState>,
+    pub notify: Notify,
+}
+
+impl Session {
+    /// Appends a dispatch; `false` if the client is too far behind (disconnect it).
+    pub(crate) fn push(
+        &self,
+        event: Arc<Prepared>,
+        stripped: bool,
+        cap: usize,
+        queue: usize,
+    ) -> bool {
+        let mut s = self.state.lock();
+        s.append(event, stripped, cap);
+        let behind = (s.seq - s.sent) as usize;
+        drop(s);
+        self.notify.notify_one();
+        behind <= queue
+    }
+}
+
+/// The sessions subscribed to one guild.
+#[derive(Default)]
+pub(crate) struct GuildSessions {
+    /// The dispatch audience: connected sessions only.
+    pub sessions: HashMap<String, Arc<Session>>,
+    /// How many of them have the GUILD_PRESENCES intent (none: presence updates of the guild
+    /// are dropped before any routing work).
+    pub presences: usize,
+    /// Detached sessions of members (the guild's dispatches are then kept in the replay log).
+    pub detached: usize,
+}
+
+/// Every session, by id, user and guild, and the shared replay log. One lock: a dispatch
+/// takes its log position, its audience and its log entry atomically, so a session that
+/// detaches or resumes meanwhile sees each dispatch exactly once (live or replayed).
+#[derive(Default)]
+pub(crate) struct Registry {
+    pub sessions: HashMap<String, Arc<Session>>,
+    /// Every session of a user, connected or detached.
+    pub by_user: HashMap<i64, HashSet<String>>,
+    pub by_guild: HashMap<i64, GuildSessions>,
+    /// Position of the last routed dispatch (the replay log's clock).
+    pub pos: u64,
+    pub log: ReplayLog,
+}
+
+impl Registry {
+    /// Adds a connected session to a guild's audience.
+    pub(crate) fn add_to_guild(&mut self, guild: i64, s: &Arc<Session>) {
+        let gs = self.by_guild.entry(guild).or_default();
+        if gs.sessions.insert(s.id.clone(), s.clone()).is_none()
+            && s.intents & intents::GUILD_PRESENCES != 0
+        {
+            gs.presences += 1;
+        }
+    }
+
+    /// Removes a session from a guild's audience.
+    pub(crate) fn remove_from_guild(&mut self, guild: i64, id: &str) {
+        if let Some(gs) = self.by_guild.get_mut(&guild) {
+            if let Some(s) = gs.sessions.remove(id)
+                && s.intents & intents::GUILD_PRESENCES != 0
+            {
+                gs.presences -= 1;
+            }
+            if gs.sessions.is_empty() && gs.detached == 0 {
+                self.by_guild.remove(&guild);
+            }
+        }
+    }
+
+    /// Moves a session out of a guild's audience into its detached count.
+    pub(crate) fn detach_from_guild(&mut self, guild: i64, id: &str) {
+        self.by_guild.entry(guild).or_default().detached += 1;
+        self.remove_from_guild(guild, id);
+    }
+
+    /// Forgets one detached session of a guild.
+    pub(crate) fn forget_detached(&mut self, guild: i64) {
+        if let Some(gs) = self.by_guild.get_mut(&guild) {
+            gs.detached = gs.detached.saturating_sub(1);
+            if gs.sessions.is_empty() && gs.detached == 0 {
+                self.by_guild.remove(&guild);
+            }
+        }
+    }
+
+    /// Counts a detached session of a guild (it joined while detached).
+    pub(crate) fn add_detached(&mut self, guild: i64) {
+        self.by_guild.entry(guild).or_default().detached += 1;
+    }
+
+    /// The sessions of a user, connected or detached.
+    pub(crate) fn of_user(&self, user: i64) -> Vec<Arc<Session>> {
+        self.by_user
+            .get(&user)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|i| self.sessions.get(i).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Removes a session entirely (unresumable), connected or detached.
+    pub(crate) fn remove(&mut self, id: &str) -> Option<Arc<Session>> {
+        let s = self.sessions.remove(id)?;
+        if let Some(set) = self.by_user.get_mut(&s.user_id) {
+            set.remove(id);
+            if set.is_empty() {
+                self.by_user.remove(&s.user_id);
+            }
+        }
+        let (connected, guilds): (bool, Vec<i64>) = {
+            let st = s.state.lock();
+            (st.connected, st.guilds.iter().copied().collect())
+        };
+        for g in guilds {
+            if connected {
+                self.remove_from_guild(g, id);
+            } else {
+                self.forget_detached(g);
+            }
+        }
+        Some(s)
+    }
+}

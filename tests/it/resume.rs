@@ -1,0 +1,357 @@
+//! RESUME against the shared replay log (issue 21), over real WebSockets: a close frame
+//! 1000/1001 ends the session; a dropped connection leaves a detached session that holds no
+//! copies of later dispatches and resumes with every missed one, in order, with consecutive
+//! sequence numbers, filtered through the permissions it has at RESUME; a RESUME beyond the
+//! log's window gets INVALID_SESSION.
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
+use crate::harness::{Client, TestServer, eventually, s};
+use hearth::gateway::SessionStats;
+
+/// A guild owned by alice with bob as a member.
+struct Room {
+    ts: TestServer,
+    alice: Client,
+    alice_tok: String,
+    bob: Client,
+    bob_tok: String,
+    bob_id: String,
+    guild: String,
+    general: String,
+    invite: String,
+}
+
+async fn room_with(f: impl FnOnce(&mut hearth::Config)) -> Room {
+    let ts = TestServer::start_with(f).await;
+    let (_, alice_tok) = ts.register("alice").await;
+    let (bob_id, bob_tok) = ts.register("bob").await;
+    let alice = ts.client(&alice_tok);
+    let bob = ts.client(&bob_tok);
+    let g = crate::harness::create_guild(&alice, "Resume").await;
+    crate::harness::join(&bob, &g.invite).await;
+    Room {
+        ts,
+        alice,
+        alice_tok,
+        bob,
+        bob_tok,
+        bob_id,
+        guild: g.id,
+        general: g.general,
+        invite: g.invite,
+    }
+}
+
+async fn room() -> Room {
+    room_with(|_| {}).await
+}
+
+async fn say(c: &Client, channel: &str, content: &str) -> String {
+    let r = c
+        .post(
+            &format!("/channels/{channel}/messages"),
+            json!({"content": content}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "send: {r:?}");
+    s(&r.body["id"])
+}
+
+fn stats(ts: &TestServer) -> SessionStats {
+    ts.gateway.session_stats()
+}
+
+/// Waits until the server has detached `n` sessions and none is connected.
+async fn detached(ts: &TestServer, n: usize) -> SessionStats {
+    eventually(&format!("{n} detached sessions"), || async {
+        let st = stats(ts);
+        (st.detached == n && st.connected == 0).then_some(st)
+    })
+    .await
+}
+
+/// Sends RESUME for `session` from `seq` on a new connection.
+async fn resume(ts: &TestServer, token: &str, session: &str, seq: u64) -> Gw {
+    let mut r = Gw::connect(ts, "v=10&encoding=json").await;
+    r.seq = seq;
+    r.send(json!({"op": 6, "d": {"token": token, "session_id": session, "seq": seq}}))
+        .await;
+    r
+}
+
+/// The dispatches before RESUMED, in order (the client checks that seqs are gapless).
+async fn until_resumed(r: &mut Gw) -> Vec<Value> {
+    let mut out = vec![];
+    loop {
+        let v = r.next().await.expect("replay");
+        assert_ne!(v["op"], 9, "the RESUME was refused: {v}");
+        if v["op"] != 0 {
+            continue;
+        }
+        if v["t"] == "RESUMED" {
+            return out;
+        }
+        out.push(v);
+    }
+}
+
+async fn assert_invalid_session(r: &mut Gw) {
+    let v = r.next().await.expect("INVALID_SESSION");
+    assert_eq!(
+        (v["op"].as_u64(), v["d"].as_bool()),
+        (Some(9), Some(false)),
+        "{v}"
+    );
+}
+
+fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
+    events.iter().filter(|v| v["t"] == t).collect()
+}
+
+#[tokio::test]
+async fn close_1000_or_1001_ends_the_session_and_other_codes_detach_it() {
+    let r = room().await;
+    for code in [1000u16, 1001] {
+        let mut b = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
+        b.expect("GUILD_CREATE").await;
+        let (session, seq) = (b.session_id.clone(), b.seq);
+        b.close_with(code).await;
+        eventually(&format!("close {code} ends the session"), || async {
+            stats(&r.ts) == SessionStats::default()
+        })
+        .await;
+        let mut x = resume(&r.ts, &r.bob_tok, &session, seq).await;
+        assert_invalid_session(&mut x).await;
+    }
+    // Another code (here 4000) is a drop: the session stays resumable.
+    let mut b = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    b.expect("GUILD_CREATE").await;
+    let (session, seq) = (b.session_id.clone(), b.seq);
+    b.close_with(4000).await;
+    detached(&r.ts, 1).await;
+    let id = say(&r.alice, &r.general, "while away").await;
+    let mut x = resume(&r.ts, &r.bob_tok, &session, seq).await;
+    let got = until_resumed(&mut x).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["d"]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_dropped_connection_resumes_with_every_missed_message_in_order() {
+    let r = room().await;
+    let mut b = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    b.expect("GUILD_CREATE").await;
+    say(&r.alice, &r.general, "before").await;
+    b.expect("MESSAGE_CREATE").await;
+    let (session, seq) = (b.session_id.clone(), b.seq);
+    drop(b); // no close frame: the connection just drops
+    let at_drop = detached(&r.ts, 1).await;
+    assert_eq!(
+        at_drop.audience, 0,
+        "a detached session leaves the audience"
+    );
+    let mut sent = vec![];
+    for i in 0..30 {
+        sent.push(say(&r.alice, &r.general, &format!("missed {i}")).await);
+    }
+    let away = stats(&r.ts);
+    assert_eq!(
+        away.buffered_detached, at_drop.buffered_detached,
+        "a detached session receives no copies"
+    );
+    assert_eq!(
+        away.log.entries,
+        at_drop.log.entries + 30,
+        "logged once each"
+    );
+
+    let mut x = resume(&r.ts, &r.bob_tok, &session, seq).await;
+    let got = until_resumed(&mut x).await;
+    let ids: Vec<String> = of_type(&got, "MESSAGE_CREATE")
+        .iter()
+        .map(|v| s(&v["d"]["id"]))
+        .collect();
+    assert_eq!(ids, sent, "every missed message, in order");
+    let seqs: Vec<u64> = got.iter().map(|v| v["s"].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = (seq + 1..=seq + got.len() as u64).collect();
+    assert_eq!(
+        seqs, expected,
+        "consecutive sequence numbers after the resumed seq"
+    );
+    let back = stats(&r.ts);
+    assert_eq!((back.connected, back.detached, back.audience), (1, 0, 1));
+    // Live again, with the next seq.
+    let id = say(&r.alice, &r.general, "live").await;
+    assert_eq!(s(&x.expect("MESSAGE_CREATE").await["id"]), id);
+}
+
+#[tokio::test]
+async fn a_channel_hidden_meanwhile_is_not_replayed() {
+    let r = room().await;
+    let secret = r
+        .alice
+        .post(
+            &format!("/guilds/{}/channels", r.guild),
+            json!({"name": "secret"}),
+        )
+        .await;
+    assert_eq!(secret.status, 201, "{secret:?}");
+    let secret = s(&secret.body["id"]);
+    let mut b = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    b.expect("GUILD_CREATE").await;
+    let (session, seq) = (b.session_id.clone(), b.seq);
+    drop(b);
+    detached(&r.ts, 1).await;
+
+    let a = say(&r.alice, &r.general, "a").await;
+    say(&r.alice, &secret, "hidden 1").await;
+    let hide = r
+        .alice
+        .put(
+            &format!("/channels/{secret}/permissions/{}", r.bob_id),
+            json!({"type": 1, "allow": "0", "deny": "1024"}),
+        )
+        .await;
+    assert_eq!(hide.status, 204, "{hide:?}");
+    say(&r.alice, &secret, "hidden 2").await;
+    let b_id = say(&r.alice, &r.general, "b").await;
+
+    let mut x = resume(&r.ts, &r.bob_tok, &session, seq).await;
+    let got = until_resumed(&mut x).await;
+    let ids: Vec<String> = of_type(&got, "MESSAGE_CREATE")
+        .iter()
+        .map(|v| s(&v["d"]["id"]))
+        .collect();
+    assert_eq!(ids, vec![a, b_id], "only the messages bob may see now");
+    let deleted = of_type(&got, "CHANNEL_DELETE");
+    assert_eq!(deleted.len(), 1, "{got:?}");
+    assert_eq!(deleted[0]["d"]["id"], secret.as_str());
+    assert!(
+        !got.iter().any(|v| v["t"] != "CHANNEL_DELETE"
+            && (v["d"]["channel_id"] == secret.as_str() || v["d"]["id"] == secret.as_str())),
+        "nothing else of the hidden channel: {got:?}"
+    );
+    // Bob's own view through REST agrees.
+    assert_eq!(
+        r.bob
+            .get(&format!("/channels/{secret}/messages"))
+            .await
+            .status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn guilds_joined_and_left_meanwhile_are_reconciled() {
+    let r = room().await;
+    let other = crate::harness::create_guild(&r.alice, "Other").await;
+    let mut b = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    b.expect("GUILD_CREATE").await;
+    let (session, seq) = (b.session_id.clone(), b.seq);
+    drop(b);
+    detached(&r.ts, 1).await;
+    say(&r.alice, &other.general, "before bob joined").await;
+    crate::harness::join(&r.bob, &other.invite).await;
+    let hi = say(&r.alice, &other.general, "hi bob").await;
+    let left = r
+        .bob
+        .delete(&format!("/users/@me/guilds/{}", r.guild))
+        .await;
+    assert_eq!(left.status, 204, "{left:?}");
+    say(&r.alice, &r.general, "after bob left").await;
+
+    let mut x = resume(&r.ts, &r.bob_tok, &session, seq).await;
+    let got = until_resumed(&mut x).await;
+    let t: Vec<&str> = got.iter().map(|v| v["t"].as_str().unwrap()).collect();
+    let gd = of_type(&got, "GUILD_DELETE");
+    assert_eq!(gd.len(), 1, "{t:?}");
+    assert_eq!(gd[0]["d"]["id"], r.guild.as_str());
+    let gc = of_type(&got, "GUILD_CREATE");
+    assert_eq!(gc.len(), 1, "{t:?}");
+    assert_eq!(gc[0]["d"]["id"], other.id.as_str());
+    let msgs = of_type(&got, "MESSAGE_CREATE");
+    assert_eq!(
+        msgs.len(),
+        1,
+        "only what was sent in bob's guilds while a member: {t:?}"
+    );
+    assert_eq!(msgs[0]["d"]["id"], hi.as_str());
+    let pos = |name: &str| t.iter().position(|x| *x == name).unwrap();
+    assert!(pos("GUILD_CREATE") < pos("MESSAGE_CREATE"), "{t:?}");
+}
+
+#[tokio::test]
+async fn a_resume_beyond_the_log_window_is_refused() {
+    let r = room_with(|c| c.gateway.replay_log_bytes = 4096).await;
+    let mut b = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    b.expect("GUILD_CREATE").await;
+    let (session, seq) = (b.session_id.clone(), b.seq);
+    drop(b);
+    detached(&r.ts, 1).await;
+    for i in 0..20 {
+        say(&r.alice, &r.general, &format!("{i} {}", "x".repeat(400))).await;
+    }
+    assert!(stats(&r.ts).log.bytes <= 4096);
+    let mut x = resume(&r.ts, &r.bob_tok, &session, seq).await;
+    assert_invalid_session(&mut x).await;
+    // The session is gone for good.
+    assert_eq!(stats(&r.ts).detached, 0);
+}
+
+#[tokio::test]
+async fn many_dropped_sessions_hold_no_copies_and_leave_the_audience() {
+    const N: usize = 2_000;
+    let r = room().await;
+    // IDENTIFY is limited to 1,000 a day per user: spread the sessions over four users.
+    let users = hearth_testkit::build::register_many(&r.ts.anon(), "away", 4, Some(&r.invite))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tokens: Vec<String> = users.iter().map(|u| u.token.clone()).collect();
+    let resumable: Vec<(String, String, u64)> = futures_util::stream::iter(0..N)
+        .map(|i| {
+            let (ts, tok) = (&r.ts, tokens[i % 4].clone());
+            async move {
+                let mut g = Gw::identify(ts, &tok, GUILDS | GUILD_MESSAGES).await;
+                g.expect("GUILD_CREATE").await;
+                (tok, g.session_id.clone(), g.seq)
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let at_drop = detached(&r.ts, N).await;
+    assert_eq!(at_drop.audience, 0);
+
+    let mut live = Gw::identify(&r.ts, &r.alice_tok, GUILDS | GUILD_MESSAGES).await;
+    live.expect("GUILD_CREATE").await;
+    let before = stats(&r.ts);
+    let mut sent = vec![];
+    for i in 0..50 {
+        sent.push(say(&r.alice, &r.general, &format!("m{i}")).await);
+        assert_eq!(s(&live.expect("MESSAGE_CREATE").await["id"]), sent[i]);
+    }
+    let after = stats(&r.ts);
+    assert_eq!(after.detached, N);
+    assert_eq!(after.audience, 1, "only the live session is routed to");
+    assert_eq!(
+        after.buffered_detached, before.buffered_detached,
+        "{N} detached sessions hold no copies"
+    );
+    assert_eq!(
+        after.log.entries,
+        before.log.entries + 50,
+        "each dispatch is logged once, not once per detached session"
+    );
+    // Any of them can still resume with all 50.
+    let (tok, session, seq) = &resumable[N / 2];
+    let mut x = resume(&r.ts, tok, session, *seq).await;
+    let got = until_resumed(&mut x).await;
+    let ids: Vec<String> = of_type(&got, "MESSAGE_CREATE")
+        .iter()
+        .map(|v| s(&v["d"]["id"]))
+        .collect();
+    assert_eq!(ids, sent);
+}
