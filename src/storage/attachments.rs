@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{Db, MessageRow, on_db};
+use super::{Db, on_db};
 use crate::error::Result;
 
 /// One attachment of a message (Discord "Attachment Object"; sizes in bytes, dimensions in
