@@ -67,9 +67,25 @@ impl Hearth {
                     "Unknown role.",
                 );
             }
-            Self::check_grantable(ga, o.allow.unwrap_or(0) | o.deny.unwrap_or(0))?;
         }
         Ok(())
+    }
+
+    /// The rows a `permission_overwrites` list stores for channel `channel_id` (bits outside
+    /// Discord's defined permissions are dropped, as `PUT .../permissions/{id}` does).
+    pub(super) fn overwrite_rows(
+        channel_id: i64,
+        list: &[wire::OverwriteBody],
+    ) -> Vec<OverwriteRow> {
+        list.iter()
+            .map(|o| OverwriteRow {
+                channel_id,
+                target_id: o.id.db(),
+                kind: o.kind.db(),
+                allow_bits: (o.allow.unwrap_or(0) & perm::ALL) as i64,
+                deny_bits: (o.deny.unwrap_or(0) & perm::ALL) as i64,
+            })
+            .collect()
     }
 
     /// `POST /guilds/{id}/channels`: MANAGE_CHANNELS (and MANAGE_ROLES for overwrites).
@@ -121,6 +137,8 @@ impl Hearth {
             );
         }
         let parent = body.parent_id.flatten();
+        // Where the new channel's overwrites apply before it exists: its category, or the guild.
+        let mut held = ga.base();
         if let Some(p) = parent {
             let pc = self.db.channel(p.db()).await?;
             let category = |k: i64| ChannelType::from_db(k) == ChannelType::GuildCategory;
@@ -132,6 +150,8 @@ impl Hearth {
                     "CHANNEL_PARENT_INVALID",
                     "Parent must be a category of this guild.",
                 );
+            } else {
+                held = ga.in_channel(&self.db.overwrites(p.db()).await?);
             }
         }
         if let Some(list) = &body.permission_overwrites {
@@ -141,6 +161,9 @@ impl Hearth {
             Self::validate_overwrites(&ga, list, &mut errs)?;
         }
         errs.into_result()?;
+        if let Some(list) = &body.permission_overwrites {
+            ga.may_change_overwrites(held, &[], &Self::overwrite_rows(0, list))?;
+        }
         let mut c = ChannelRow {
             id: self.next_id(),
             guild_id: Some(ga.guild.id),
@@ -157,18 +180,10 @@ impl Hearth {
             last_pin_timestamp: None,
             created_at: now_ms(),
         };
-        let ows: Vec<OverwriteRow> = body
-            .permission_overwrites
-            .unwrap_or_default()
-            .into_iter()
-            .map(|o| OverwriteRow {
-                channel_id: c.id,
-                target_id: o.id.db(),
-                kind: o.kind.db(),
-                allow_bits: o.allow.unwrap_or(0) as i64,
-                deny_bits: o.deny.unwrap_or(0) as i64,
-            })
-            .collect();
+        let ows = Self::overwrite_rows(
+            c.id,
+            body.permission_overwrites.as_deref().unwrap_or_default(),
+        );
         let audit = self.audit_row(
             ga.guild.id,
             actor,
@@ -326,22 +341,17 @@ impl Hearth {
         }
         errs.into_result()?;
         let mut ows = ca.overwrites.clone();
+        // The last entry for a target wins, as in Discord's replace-all semantics.
         let replaced = body.permission_overwrites.map(|list| {
-            let mut rows: Vec<OverwriteRow> = list
-                .into_iter()
-                .map(|o| OverwriteRow {
-                    channel_id: c.id,
-                    target_id: o.id.db(),
-                    kind: o.kind.db(),
-                    allow_bits: o.allow.unwrap_or(0) as i64,
-                    deny_bits: o.deny.unwrap_or(0) as i64,
-                })
-                .collect();
+            let mut rows = Self::overwrite_rows(c.id, &list);
             rows.reverse();
             rows.sort_by_key(|o| o.target_id);
             rows.dedup_by_key(|o| o.target_id);
             rows
         });
+        if let Some(after) = &replaced {
+            ga.may_change_overwrites(ca.perms, &ca.overwrites, after)?;
+        }
         let audit = self.audit_row(
             ga.guild.id,
             actor,
@@ -416,7 +426,10 @@ impl Hearth {
         Ok(w)
     }
 
-    /// `PATCH /guilds/{id}/channels`: positions (and parents). MANAGE_CHANNELS.
+    /// `PATCH /guilds/{id}/channels`: positions (and parents). MANAGE_CHANNELS. With
+    /// `lock_permissions: true` and a `parent_id`, the channel's overwrites become a copy of
+    /// its new category's (Discord's category sync), which needs MANAGE_ROLES in the channel
+    /// and passes the overwrite rule of [`super::overwrites`].
     pub async fn channel_positions(
         &self,
         actor: &Actor,
@@ -429,6 +442,15 @@ impl Hearth {
         let channels = self.db.channels(ga.guild.id).await?;
         let mut errs = FieldErrors::new();
         let mut rows = vec![];
+        let mut synced = vec![];
+        let all_ows = self.db.guild_overwrites(ga.guild.id).await?;
+        let ows_of = |id: i64| -> Vec<OverwriteRow> {
+            all_ows
+                .iter()
+                .filter(|o| o.channel_id == id)
+                .cloned()
+                .collect()
+        };
         for (i, p) in body.iter().enumerate() {
             let Some(c) = channels.iter().find(|c| c.id == p.id.db()) else {
                 errs.add(format!("{i}.id"), "CHANNEL_NOT_FOUND", "Unknown channel.");
@@ -445,6 +467,26 @@ impl Hearth {
                     "Parent must be a category of this guild.",
                 );
             }
+            if let (Some(true), Some(Some(parent))) = (p.lock_permissions, p.parent_id)
+                && channels
+                    .iter()
+                    .any(|pc| pc.id == parent.db() && pc.kind == 4)
+            {
+                let before = ows_of(c.id);
+                let after: Vec<OverwriteRow> = ows_of(parent.db())
+                    .into_iter()
+                    .map(|o| OverwriteRow {
+                        channel_id: c.id,
+                        ..o
+                    })
+                    .collect();
+                let held = ga.in_channel(&before);
+                if !perm::has(held, perm::MANAGE_ROLES) {
+                    return Err(Error::MissingPermissions);
+                }
+                ga.may_change_overwrites(held, &before, &after)?;
+                synced.push((c.id, after));
+            }
             rows.push((
                 c.id,
                 p.position.unwrap_or(c.position),
@@ -452,7 +494,10 @@ impl Hearth {
             ));
         }
         errs.into_result()?;
-        self.db.set_channel_positions(&rows).await?;
+        self.db.set_channel_positions(&rows, &synced).await?;
+        if !synced.is_empty() {
+            self.control(Control::PermissionsChanged { guild_id });
+        }
         let ows = self.db.guild_overwrites(ga.guild.id).await?;
         for c in self.db.channels(ga.guild.id).await? {
             if rows.iter().any(|r| r.0 == c.id) {
@@ -509,20 +554,23 @@ impl Hearth {
         }
         let allow = body.allow.unwrap_or(0) & perm::ALL;
         let deny = body.deny.unwrap_or(0) & perm::ALL;
-        if !ga.is_owner() && ga.base() & perm::ADMINISTRATOR == 0 && (allow | deny) & !ca.perms != 0
-        {
-            return Err(Error::MissingPermissions);
-        }
+        let row = OverwriteRow {
+            channel_id: ca.channel.id,
+            target_id: target.db(),
+            kind: kind.db(),
+            allow_bits: allow as i64,
+            deny_bits: deny as i64,
+        };
+        let mut after: Vec<OverwriteRow> = ca
+            .overwrites
+            .iter()
+            .filter(|o| o.target_id != target.db())
+            .cloned()
+            .collect();
+        after.push(row.clone());
+        ga.may_change_overwrites(ca.perms, &ca.overwrites, &after)?;
         let existed = ca.overwrites.iter().any(|o| o.target_id == target.db());
-        self.db
-            .upsert_overwrite(&OverwriteRow {
-                channel_id: ca.channel.id,
-                target_id: target.db(),
-                kind: kind.db(),
-                allow_bits: allow as i64,
-                deny_bits: deny as i64,
-            })
-            .await?;
+        self.db.upsert_overwrite(&row).await?;
         let action = if existed {
             A::CHANNEL_OVERWRITE_UPDATE
         } else {
@@ -560,6 +608,13 @@ impl Hearth {
             return Err(Error::Rule(Rule::ChannelType));
         };
         ca.require(perm::MANAGE_ROLES)?;
+        let after: Vec<OverwriteRow> = ca
+            .overwrites
+            .iter()
+            .filter(|o| o.target_id != target.db())
+            .cloned()
+            .collect();
+        ga.may_change_overwrites(ca.perms, &ca.overwrites, &after)?;
         if self.db.delete_overwrite(ca.channel.id, target.db()).await? {
             self.audit(
                 ga.guild.id,

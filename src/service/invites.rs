@@ -229,6 +229,11 @@ impl Hearth {
     /// `POST /invites/{code}`: joins the guild. Errors: 404 Unknown Invite, 403 40007 banned,
     /// 400 30001 too many guilds. Joining a guild one is in returns the invite unchanged.
     pub async fn accept_invite(&self, actor: &Actor, code: &str) -> Result<wire::Invite> {
+        // Bots join only when a user with MANAGE_GUILD authorizes them (OAuth2 `bot` scope);
+        // Discord answers their invite acceptance with 403 20001.
+        if actor.is_bot() {
+            return Err(Error::Rule(Rule::BotsCannotUse));
+        }
         // `code@server`: an invite of another server (federation join, spec §7.1).
         let code = match code.rsplit_once('@') {
             Some((c, server)) if !server.eq_ignore_ascii_case(&self.config.server_name) => {

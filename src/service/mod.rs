@@ -27,10 +27,12 @@ pub mod members;
 pub mod message_render;
 pub mod messages;
 pub mod moderation;
+pub mod overwrites;
 pub mod pins;
 pub mod ports;
 pub mod presence;
 pub mod reactions;
+pub mod revocations;
 pub mod roles;
 pub mod snapshot;
 pub mod writer;
@@ -67,6 +69,8 @@ pub struct Hearth {
     pub presences: presence::Presences,
     /// The host servers of replicated guilds (a port: implemented by federation).
     pub host: Arc<dyn ports::GuildHost>,
+    /// Where file bytes are kept (a port: implemented by `crate::media`).
+    pub blobs: Arc<dyn ports::BlobStore>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -220,6 +224,7 @@ impl Hearth {
         db: Db,
         bus: Arc<dyn EventBus>,
         host: Arc<dyn ports::GuildHost>,
+        blobs: Arc<dyn ports::BlobStore>,
     ) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
         let ids = Arc::new(SnowflakeGenerator::new(0, 0));
@@ -234,6 +239,7 @@ impl Hearth {
             slowmode: Mutex::new(HashMap::new()),
             presences: presence::Presences::default(),
             host,
+            blobs,
         })
     }
 
@@ -251,6 +257,7 @@ impl Hearth {
             has_content: false,
             lossy: false,
             cause: crate::events::current_cause(),
+            logged: false,
         })));
     }
     pub(crate) fn publish(&self, mut d: Dispatch) {

@@ -347,9 +347,12 @@ impl Db {
         Ok(())
     }
 
+    /// Sets `(channel, position, parent)` rows and replaces the overwrites of each channel in
+    /// `synced` with the given rows (category sync, `lock_permissions`), in one transaction.
     pub async fn set_channel_positions(
         &self,
         rows: &[(i64, i64, Option<Option<i64>>)],
+        synced: &[(i64, Vec<OverwriteRow>)],
     ) -> Result<()> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
@@ -357,6 +360,13 @@ impl Db {
                 sqlx::query("UPDATE channels SET position = $1 WHERE id = $2").bind(pos).bind(id).execute(&mut *tx).await?;
                 if let Some(parent) = parent {
                     sqlx::query("UPDATE channels SET parent_id = $1 WHERE id = $2").bind(parent).bind(id).execute(&mut *tx).await?;
+                }
+            }
+            for (id, ows) in synced {
+                sqlx::query("DELETE FROM overwrites WHERE channel_id = $1").bind(id).execute(&mut *tx).await?;
+                for o in ows {
+                    sqlx::query("INSERT INTO overwrites (channel_id, target_id, kind, allow_bits, deny_bits) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(id).bind(o.target_id).bind(o.kind).bind(o.allow_bits).bind(o.deny_bits).execute(&mut *tx).await?;
                 }
             }
             tx.commit().await?;

@@ -18,7 +18,9 @@ mod chat;
 mod federation;
 mod guilds;
 mod mls;
+mod outbox;
 mod registrar;
+mod revocations;
 mod server_keys;
 mod users;
 
@@ -27,7 +29,9 @@ pub use chat::*;
 pub use federation::*;
 pub use guilds::*;
 pub use mls::*;
+pub use outbox::*;
 pub use registrar::*;
+pub use revocations::*;
 pub use server_keys::*;
 pub use users::*;
 
