@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+use crate::gateway::Gw;
 use crate::harness::{TestServer, eventually};
 
 /// An address of the loopback /8.
@@ -57,6 +58,21 @@ async fn health_from(server: SocketAddr, from: IpAddr) -> Option<u16> {
     head.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
 }
 
+/// A connection from `from` that has been served `GET /health` and is kept alive.
+async fn kept_alive(server: SocketAddr, from: IpAddr) -> TcpStream {
+    let mut s = connect_from(server, from).await;
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: hearth\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+        "first request on the connection is served"
+    );
+    s
+}
+
 #[tokio::test]
 async fn slow_request_heads_are_closed_after_the_header_timeout() {
     let ts = TestServer::start_with(|c| {
@@ -87,16 +103,7 @@ async fn idle_keep_alive_connections_are_closed_after_the_idle_timeout() {
         c.connections.idle_timeout_ms = 300;
     })
     .await;
-    let mut s = connect_from(ts.addr, lo(1)).await;
-    s.write_all(b"GET /health HTTP/1.1\r\nHost: hearth\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = s.read(&mut buf).await.unwrap();
-    assert!(
-        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
-        "first request on the connection is served"
-    );
+    let mut s = kept_alive(ts.addr, lo(1)).await;
     // Kept alive after the response, then closed once idle for 300 ms (not after the 60 s
     // header timeout).
     eventually("the idle connection is closed", async || {
@@ -165,4 +172,31 @@ async fn the_total_cap_refuses_beyond_it_and_recovers() {
         async || health_from(ts.addr, lo(31)).await == Some(200),
     )
     .await;
+}
+
+#[tokio::test]
+async fn gateway_websockets_hold_their_slot_until_closed() {
+    let ts = TestServer::start_with(|c| {
+        c.connections.max_per_ip = 2;
+        c.connections.idle_timeout_ms = 300;
+    })
+    .await;
+    let mut a = Gw::connect(&ts, "v=10&encoding=json").await;
+    let b = Gw::connect(&ts, "v=10&encoding=json").await;
+    // Upgraded connections still count against their address, and the idle timeout of HTTP
+    // does not close them.
+    assert_eq!(health_from(ts.addr, lo(1)).await, None);
+    drop(b);
+    eventually("the closed WebSocket's slot is released", async || {
+        health_from(ts.addr, lo(1)).await == Some(200)
+    })
+    .await;
+    // Once an HTTP connection opened later has been closed as idle, the older WebSocket, idle
+    // since HELLO, is still served.
+    let mut http = kept_alive(ts.addr, lo(3)).await;
+    eventually("the idle HTTP connection is closed", async || {
+        closed_now(&mut http).await
+    })
+    .await;
+    a.heartbeat().await;
 }
