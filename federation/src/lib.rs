@@ -38,6 +38,7 @@ pub mod policy;
 pub mod ratelimit;
 pub mod registrar;
 pub mod request;
+pub mod server_key;
 pub mod sign;
 pub mod tls;
 

@@ -21,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 use crate::b64;
 use crate::canonical::canonical_json;
 use crate::error::{Error, Result};
-use crate::keys::{KeyLookup, PublicKey, ServerKey};
+use crate::server_key::{KeyLookup, KeyState, PublicKey, ServerKey};
 
 /// What a signature is for. The context string is part of the signed bytes (spec §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -200,7 +200,7 @@ pub fn verify_signed_by(
         .filter_map(|(id, sig)| keys.lookup(server_name, id).map(|k| (*id, *sig, k)))
         .collect();
     for (id, _, k) in &known {
-        if let crate::keys::KeyState::Revoked { .. } = k.state {
+        if let KeyState::Revoked { .. } = k.state {
             return Err(Error::RevokedKey {
                 server_name: server_name.to_owned(),
                 key_id: (*id).clone(),

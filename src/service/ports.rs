@@ -166,3 +166,69 @@ pub trait OnlineMembers: Send + Sync + 'static {
     /// Members of `guild_id` with at least one connected gateway session.
     fn online_members(&self, guild_id: i64) -> i64;
 }
+
+/// A key naming a stored file: `/`-separated segments of ASCII letters, digits, `.`, `_`
+/// and `-`, none empty, `.` or `..`, at most [`BlobKey::MAX_LEN`] bytes in all (for example
+/// `attachments/1234/5678/cat.png`). Keys never reach outside the store: a local store maps
+/// them under its folder, an object store uses them as object keys.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BlobKey(String);
+
+impl BlobKey {
+    /// Longest key, bytes (S3's object-key limit is 1024; this leaves room for a prefix).
+    pub const MAX_LEN: usize = 512;
+
+    /// Checks `key` against the rules above.
+    ///
+    /// # Errors
+    /// 400 50035 naming the rule broken.
+    pub fn new(key: impl Into<String>) -> Result<BlobKey> {
+        let key = key.into();
+        let bad = |why: &str| Err(crate::error::field_error("key", "BASE_TYPE_BAD_VALUE", why));
+        if key.is_empty() || key.len() > Self::MAX_LEN {
+            return bad("must be 1-512 bytes");
+        }
+        for seg in key.split('/') {
+            if seg.is_empty() || seg == "." || seg == ".." {
+                return bad("has an empty, '.' or '..' segment");
+            }
+            if !seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            {
+                return bad("may hold only letters, digits, '.', '_', '-' and '/'");
+            }
+        }
+        Ok(BlobKey(key))
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where file bytes live (attachments, avatars, icons, emoji: the media issue). Metadata
+/// (name, size, media type, owner) lives in the database; a store keeps only bytes by key.
+/// Implemented by `crate::media` (local disk by default).
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores `bytes` under `key`, replacing what was there. A reader sees either the old
+    /// bytes or the new ones, never a part.
+    ///
+    /// # Errors
+    /// 500 when the store cannot be written.
+    async fn put(&self, key: &BlobKey, bytes: bytes::Bytes) -> Result<()>;
+
+    /// The bytes stored under `key`, `None` when nothing is.
+    ///
+    /// # Errors
+    /// 500 when the store cannot be read.
+    async fn get(&self, key: &BlobKey) -> Result<Option<bytes::Bytes>>;
+
+    /// Removes `key`; removing a missing key is not an error.
+    ///
+    /// # Errors
+    /// 500 when the store cannot be written.
+    async fn delete(&self, key: &BlobKey) -> Result<()>;
+}
