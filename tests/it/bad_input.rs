@@ -390,7 +390,6 @@ async fn unknown_routes_and_methods_are_json() {
     let t = setup().await;
     let a = &t.alice;
     let root = format!("http://{}", t.srv.addr);
-    // Paths outside the API (`/`, `/totally/elsewhere`) serve the web client (tests/it/web.rs).
     for url in [
         t.srv.url("/nope"),
         t.srv.url("/users/@me/nope"),
