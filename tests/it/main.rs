@@ -15,6 +15,7 @@ mod federation_ids;
 mod federation_transport;
 mod gateway;
 mod migrations;
+mod mfa;
 mod mls;
 mod ratelimit;
 mod registrar;
