@@ -305,7 +305,9 @@ impl Hearth {
         }
         let code = body.code.ok_or_else(|| required("code"))?;
         let digits = code.chars().filter(|c| !c.is_whitespace()).count() == 6
-            && code.chars().all(|c| c.is_ascii_digit() || c.is_whitespace());
+            && code
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_whitespace());
         if digits {
             self.spend_totp(uid, &code).await?;
         } else {

@@ -91,7 +91,10 @@ async fn totp_enable_login_replay_backup_disable() {
         )
         .await;
     assert_field_error(&r, "password");
-    let wrong = format!("{:06}", (code_at(SECRET, now()).parse::<u32>().unwrap() + 1) % 1_000_000);
+    let wrong = format!(
+        "{:06}",
+        (code_at(SECRET, now()).parse::<u32>().unwrap() + 1) % 1_000_000
+    );
     let r = me
         .post(
             "/users/@me/mfa/totp/enable",
@@ -124,7 +127,10 @@ async fn totp_enable_login_replay_backup_disable() {
     let t = ticket(&srv, "mfa_alice").await;
     let r = srv
         .anon()
-        .post("/auth/mfa/totp", json!({"code": code_at(SECRET, t0), "ticket": t}))
+        .post(
+            "/auth/mfa/totp",
+            json!({"code": code_at(SECRET, t0), "ticket": t}),
+        )
         .await;
     assert_err(&r, 400, 60008);
 
@@ -155,7 +161,10 @@ async fn totp_enable_login_replay_backup_disable() {
     // A forged ticket is refused.
     let r = srv
         .anon()
-        .post("/auth/mfa/totp", json!({"code": next, "ticket": "forged-ticket"}))
+        .post(
+            "/auth/mfa/totp",
+            json!({"code": next, "ticket": "forged-ticket"}),
+        )
         .await;
     assert_err(&r, 400, 60006);
 
@@ -222,7 +231,10 @@ async fn expired_ticket_and_failed_codes_kill_the_ticket() {
     let t = ticket(&srv, "mfa_bob").await;
     let r = srv
         .anon()
-        .post("/auth/mfa/totp", json!({"code": code_at(SECRET, t0 + 30), "ticket": t}))
+        .post(
+            "/auth/mfa/totp",
+            json!({"code": code_at(SECRET, t0 + 30), "ticket": t}),
+        )
         .await;
     assert_err(&r, 400, 60006);
 
@@ -310,12 +322,18 @@ async fn guild_mfa_level_requires_mfa_for_moderation() {
         .await;
     assert_err(&r, 403, 60003);
     let r = m
-        .post(&format!("/guilds/{gid}/channels"), json!({"name": "x", "type": 0}))
+        .post(
+            &format!("/guilds/{gid}/channels"),
+            json!({"name": "x", "type": 0}),
+        )
         .await;
     assert_err(&r, 403, 60003);
     // Ordinary actions are not affected.
     let r = m
-        .post(&format!("/channels/{}/messages", g.general), json!({"content": "hi"}))
+        .post(
+            &format!("/channels/{}/messages", g.general),
+            json!({"content": "hi"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     // The victim is still a member.
