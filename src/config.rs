@@ -184,6 +184,31 @@ impl Default for PasswordHashing {
     }
 }
 
+/// Two-factor authentication (README "Two-factor authentication").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MfaConfig {
+    /// Lifetime of the login ticket `POST /auth/login` hands an MFA account, seconds.
+    pub ticket_ttl_seconds: u64,
+    /// Wrong codes one ticket takes before it is deleted (the user logs in again).
+    pub ticket_max_failures: u32,
+    /// Second-factor attempts (login tickets, enable, disable) per account from all IPs.
+    pub attempts_per_account: Bucket,
+}
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        MfaConfig {
+            ticket_ttl_seconds: 300,
+            ticket_max_failures: 5,
+            attempts_per_account: Bucket {
+                limit: 10,
+                per_seconds: 300.0,
+            },
+        }
+    }
+}
+
 /// Gateway settings (used by the real-time gateway).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -376,6 +401,7 @@ pub struct Config {
     /// Lifetime of an idle refresh token, seconds.
     pub refresh_token_ttl_seconds: u64,
     pub password_hashing: PasswordHashing,
+    pub mfa: MfaConfig,
     pub rate_limits: RateLimits,
     pub limits: Limits,
     pub media: MediaConfig,
@@ -399,6 +425,7 @@ impl Default for Config {
             access_token_ttl_seconds: 15 * 60,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             password_hashing: PasswordHashing::default(),
+            mfa: MfaConfig::default(),
             rate_limits: RateLimits::default(),
             limits: Limits::default(),
             media: MediaConfig::default(),
@@ -425,6 +452,7 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   access_token_ttl_seconds   HEARTH_ACCESS_TOKEN_TTL_SECONDS   900
   refresh_token_ttl_seconds  HEARTH_REFRESH_TOKEN_TTL_SECONDS  2592000
   password_hashing.{memory_kib,iterations,parallelism,max_concurrent}   19456, 2, 1, 2
+  mfa.{ticket_ttl_seconds, ticket_max_failures, attempts_per_account}   300, 5, {10, 300}
   rate_limits.{global_per_second, default_route, message_create, reactions, register_per_ip,
                login_per_ip, login_per_account_ip, login_per_account}  (buckets: {limit, per_seconds})
   limits.{max_body_bytes, max_message_length, max_embeds, max_guilds_per_user,

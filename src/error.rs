@@ -105,6 +105,18 @@ pub enum Rule {
     /// 403 / 50001: an administrative action on a guild hosted on another server (only
     /// messages, reactions, pins, typing and leaving are relayed to the host).
     RemoteGuild,
+    /// 400 / 60001: TOTP is already enabled on this account.
+    MfaEnabled,
+    /// 400 / 60002: TOTP is not enabled on this account.
+    MfaDisabled,
+    /// 403 / 60003: the guild's MFA level requires an MFA-enabled account for this action.
+    MfaRequired,
+    /// 400 / 60005: the TOTP secret is not valid base32 of 80 to 512 bits.
+    InvalidMfaSecret,
+    /// 400 / 60006: unknown, expired or used login ticket.
+    InvalidMfaTicket,
+    /// 400 / 60008: wrong, already used or out-of-window two-factor code.
+    InvalidMfaCode,
 }
 
 impl Rule {
@@ -189,6 +201,24 @@ impl Rule {
                 50001,
                 "This guild is hosted on another server; this action must be made there",
             ),
+            Rule::MfaEnabled => (
+                S::BAD_REQUEST,
+                60001,
+                "Two factor is already enabled for this account",
+            ),
+            Rule::MfaDisabled => (
+                S::BAD_REQUEST,
+                60002,
+                "Two factor is disabled for this account",
+            ),
+            Rule::MfaRequired => (
+                S::FORBIDDEN,
+                60003,
+                "Two factor is required for this operation",
+            ),
+            Rule::InvalidMfaSecret => (S::BAD_REQUEST, 60005, "Invalid two-factor secret"),
+            Rule::InvalidMfaTicket => (S::BAD_REQUEST, 60006, "Invalid two-factor auth ticket"),
+            Rule::InvalidMfaCode => (S::BAD_REQUEST, 60008, "Invalid two-factor code"),
         }
     }
 }

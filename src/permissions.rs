@@ -61,6 +61,20 @@ pub const SEND_VOICE_MESSAGES: u64 = 1 << 46;
 pub const SEND_POLLS: u64 = 1 << 49;
 pub const USE_EXTERNAL_APPS: u64 = 1 << 50;
 pub const PIN_MESSAGES: u64 = 1 << 51;
+
+/// Permissions that need an MFA-enabled account in a guild whose MFA level is elevated
+/// (Discord "Topics > Permissions", the flags marked "requires two-factor").
+pub const MFA_REQUIRED: u64 = KICK_MEMBERS
+    | BAN_MEMBERS
+    | ADMINISTRATOR
+    | MANAGE_CHANNELS
+    | MANAGE_GUILD
+    | MANAGE_MESSAGES
+    | MANAGE_ROLES
+    | MANAGE_WEBHOOKS
+    | MANAGE_GUILD_EXPRESSIONS
+    | MANAGE_THREADS
+    | MODERATE_MEMBERS;
 pub const BYPASS_SLOWMODE: u64 = 1 << 52;
 
 /// Every bit Discord documents; anything outside is stripped from input.

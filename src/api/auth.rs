@@ -28,8 +28,26 @@ pub(super) async fn login(
     ClientIp(ip): ClientIp,
     UserAgent(ua): UserAgent,
     Body(b): Body<wire::LoginBody>,
-) -> Result<Json<wire::TokenPair>> {
+) -> Result<Json<wire::LoginAnswer>> {
     Ok(Json(h.login(b, ip, ua).await?))
+}
+/// `POST /auth/mfa/totp` -> the token pair of `POST /auth/login`.
+pub(super) async fn login_totp(
+    h: H,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
+    Body(b): Body<wire::MfaTicketBody>,
+) -> Result<Json<wire::TokenPair>> {
+    Ok(Json(h.login_mfa(b, false, ip, ua).await?))
+}
+/// `POST /auth/mfa/backup` -> the token pair of `POST /auth/login`.
+pub(super) async fn login_backup(
+    h: H,
+    ClientIp(ip): ClientIp,
+    UserAgent(ua): UserAgent,
+    Body(b): Body<wire::MfaTicketBody>,
+) -> Result<Json<wire::TokenPair>> {
+    Ok(Json(h.login_mfa(b, true, ip, ua).await?))
 }
 /// `POST /auth/refresh`.
 pub(super) async fn refresh(
@@ -66,6 +84,30 @@ pub(super) async fn modify_me(
     Body(b): Body<wire::ModifyMeBody>,
 ) -> Result<Json<wire::User>> {
     Ok(Json(h.modify_me(&a, b).await?))
+}
+/// `POST /users/@me/mfa/totp/enable` -> `{token, backup_codes}`.
+pub(super) async fn enable_totp(
+    h: H,
+    Auth(a): Auth,
+    Body(b): Body<wire::MfaEnableBody>,
+) -> Result<Json<wire::MfaEnabled>> {
+    Ok(Json(h.enable_totp(&a, b).await?))
+}
+/// `POST /users/@me/mfa/totp/disable` -> `{token}`.
+pub(super) async fn disable_totp(
+    h: H,
+    Auth(a): Auth,
+    Body(b): Body<wire::MfaCodeBody>,
+) -> Result<Json<wire::MfaToken>> {
+    Ok(Json(h.disable_totp(&a, b).await?))
+}
+/// `POST /users/@me/mfa/codes-verification` -> `{backup_codes}`.
+pub(super) async fn backup_codes(
+    h: H,
+    Auth(a): Auth,
+    Body(b): Body<wire::MfaCodesBody>,
+) -> Result<Json<wire::BackupCodes>> {
+    Ok(Json(h.regenerate_backup_codes(&a, b).await?))
 }
 /// `GET /users/{id}`.
 pub(super) async fn get_user(

@@ -41,6 +41,16 @@ pub(super) async fn modify_guild(
 ) -> Result<Json<wire::Guild>> {
     Ok(Json(h.modify_guild(&a, g, b, r.as_deref()).await?))
 }
+/// `POST /guilds/{id}/mfa` `{level}` -> `{level}` (Discord "Modify Guild MFA Level").
+pub(super) async fn guild_mfa(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+    Reason(r): Reason,
+    Body(b): Body<wire::GuildMfaLevel>,
+) -> Result<Json<wire::GuildMfaLevel>> {
+    Ok(Json(h.set_guild_mfa_level(&a, g, b, r.as_deref()).await?))
+}
 /// `DELETE /guilds/{id}` -> 204.
 pub(super) async fn delete_guild(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Response> {
     h.delete_guild(&a, g).await?;

@@ -42,11 +42,16 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
+        .route("/auth/mfa/totp", post(login_totp))
+        .route("/auth/mfa/backup", post(login_backup))
         .route("/auth/logout", post(logout))
         .route("/auth/sessions", get(list_sessions))
         .route("/auth/sessions/{session_id}", delete(delete_session))
         // users
         .route("/users/@me", get(get_me).patch(modify_me))
+        .route("/users/@me/mfa/totp/enable", post(enable_totp))
+        .route("/users/@me/mfa/totp/disable", post(disable_totp))
+        .route("/users/@me/mfa/codes-verification", post(backup_codes))
         .route("/users/@me/guilds", get(my_guilds))
         .route("/users/@me/guilds/{guild_id}", delete(leave_guild))
         .route("/users/@me/channels", get(my_dms).post(open_dm))
@@ -62,6 +67,7 @@ pub fn routes() -> Router<Arc<Hearth>> {
             "/guilds/{guild_id}",
             get(get_guild).patch(modify_guild).delete(delete_guild),
         )
+        .route("/guilds/{guild_id}/mfa", post(guild_mfa))
         .route(
             "/guilds/{guild_id}/channels",
             get(guild_channels)

@@ -110,6 +110,7 @@ impl Fed<'_> {
             preferred_locale: g.preferred_locale.clone(),
             created_at: Snowflake::from_db(host_gid).timestamp_ms() as i64,
             host_server: Some(server.to_string()),
+            mfa_level: 0,
         };
         let seq = snap.seq;
         self.db

@@ -44,7 +44,7 @@ pub struct AuthState {
     /// timing does not reveal which accounts exist.
     dummy_hash: String,
     pub(crate) register_ip: KeyedLimiter<IpAddr>,
-    login_ip: KeyedLimiter<IpAddr>,
+    pub(crate) login_ip: KeyedLimiter<IpAddr>,
     login_account_ip: KeyedLimiter<(String, IpAddr)>,
     login_account: KeyedLimiter<String>,
 }
@@ -121,6 +121,7 @@ impl Hearth {
             dm_policy: 0,
             created_at: now_ms(),
             home_server: Some(server.to_lowercase()),
+            mfa_enabled: false,
         };
         match self.db.insert_user(&u).await {
             Ok(()) => Ok(u),
@@ -301,6 +302,7 @@ impl Hearth {
             dm_policy: 0,
             created_at: now_ms(),
             home_server: None,
+            mfa_enabled: false,
         };
         self.db.insert_user(&user).await.map_err(|e| {
             if is_unique_violation(&e) {
@@ -312,14 +314,15 @@ impl Hearth {
         Ok(user)
     }
 
-    /// `POST /auth/login`. Errors: 50035 INVALID_LOGIN (same for unknown user and wrong
-    /// password), 429 when throttled, 403 suspended.
+    /// `POST /auth/login`. Answers tokens, or for an account with two-factor on, Discord's
+    /// MFA challenge with a ticket (see `service::mfa`). Errors: 50035 INVALID_LOGIN (same
+    /// for unknown user and wrong password), 429 when throttled, 403 suspended.
     pub async fn login(
         &self,
         body: wire::LoginBody,
         ip: IpAddr,
         user_agent: Option<String>,
-    ) -> Result<wire::TokenPair> {
+    ) -> Result<wire::LoginAnswer> {
         let (Some(login), Some(password)) = (body.login, body.password) else {
             let mut f = FieldErrors::new();
             f.add("login", "BASE_TYPE_REQUIRED", "This field is required");
@@ -343,10 +346,17 @@ impl Hearth {
         if user.suspended {
             return Err(Error::Rule(Rule::Suspended));
         }
-        self.open_session(&user, Some(ip), user_agent).await
+        if user.mfa_enabled {
+            return Ok(wire::LoginAnswer::Mfa(
+                self.mfa_challenge(&user, ip, user_agent).await?,
+            ));
+        }
+        Ok(wire::LoginAnswer::Tokens(
+            self.open_session(&user, Some(ip), user_agent).await?,
+        ))
     }
 
-    async fn open_session(
+    pub(super) async fn open_session(
         &self,
         user: &UserRow,
         ip: Option<IpAddr>,
@@ -367,7 +377,7 @@ impl Hearth {
         self.token_pair(user.id, s.id, refresh)
     }
 
-    fn token_pair(
+    pub(super) fn token_pair(
         &self,
         user_id: i64,
         session_id: i64,

@@ -133,6 +133,7 @@ impl Hearth {
             dm_policy: 0,
             created_at: now_ms(),
             home_server: None,
+            mfa_enabled: false,
         };
         let token = Self::bot_token_for(id);
         let app = ApplicationRow {

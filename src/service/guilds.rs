@@ -139,6 +139,7 @@ impl Hearth {
             preferred_locale: "en-US".into(),
             created_at: now,
             host_server: None,
+            mfa_level: 0,
         };
         let everyone = RoleRow {
             id: gid,

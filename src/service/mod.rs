@@ -27,6 +27,7 @@ pub mod invites;
 pub mod members;
 pub mod message_render;
 pub mod messages;
+pub mod mfa;
 pub mod moderation;
 pub mod overwrites;
 pub mod pins;
@@ -65,6 +66,7 @@ pub struct Hearth {
     pub(crate) writer: writer::MessageWriter,
     pub bus: Arc<dyn EventBus>,
     pub(crate) auth: auth::AuthState,
+    pub(crate) mfa: mfa::MfaState,
     /// Last message time per (channel, user) for slow mode.
     slowmode: Mutex<HashMap<(i64, i64), Instant>>,
     /// Presence of users seen online ([`presence`]).
@@ -86,6 +88,9 @@ pub struct GuildAccess {
     pub user_id: i64,
     /// The caller's member row (nick, joined_at), when it was loaded with the access check.
     pub member: Option<MemberRow>,
+    /// The guild's MFA level is elevated and the caller's account has no MFA (for a bot:
+    /// its owner's): permissions in [`perm::MFA_REQUIRED`] answer 60003 ([`mfa`]).
+    pub mfa_missing: bool,
 }
 
 impl GuildAccess {
@@ -140,13 +145,14 @@ impl GuildAccess {
         let ows: Vec<Overwrite> = overwrites.iter().map(overwrite_of).collect();
         perm::channel_permissions(&self.ctx(&rp), &ows)
     }
-    /// Fails with 50013 unless the member has every bit of `need` at guild level.
+    /// Fails with 50013 unless the member has every bit of `need` at guild level, and with
+    /// 403 60003 when `need` is a moderation permission and the guild's MFA level asks for
+    /// an MFA-enabled account the caller does not have.
     pub fn require(&self, need: Permissions) -> Result<()> {
-        if perm::has(self.base(), need) {
-            Ok(())
-        } else {
-            Err(Error::MissingPermissions)
+        if !perm::has(self.base(), need) {
+            return Err(Error::MissingPermissions);
         }
+        mfa::check_level(self.mfa_missing, need)
     }
     /// Position of the member's highest role (`@everyone` is 0); the owner ranks above all.
     pub fn top_position(&self) -> i64 {
@@ -190,12 +196,14 @@ pub struct ChannelAccess {
 }
 
 impl ChannelAccess {
+    /// Fails with 50013 unless the caller has every bit of `need` in the channel; with
+    /// 403 60003 as [`GuildAccess::require`] for the guild's MFA level.
     pub fn require(&self, need: Permissions) -> Result<()> {
-        if perm::has(self.perms, need) {
-            Ok(())
-        } else {
-            Err(Error::MissingPermissions)
+        if !perm::has(self.perms, need) {
+            return Err(Error::MissingPermissions);
         }
+        let missing = self.guild.as_ref().is_some_and(|g| g.mfa_missing);
+        mfa::check_level(missing, need)
     }
     pub fn guild_id(&self) -> Option<Snowflake> {
         self.channel.guild_id.map(Snowflake::from_db)
@@ -231,6 +239,7 @@ impl Hearth {
         blobs: Arc<dyn ports::BlobStore>,
     ) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
+        let mfa = mfa::MfaState::new(&config, &db).await?;
         let ids = Arc::new(SnowflakeGenerator::new(0, 0));
         let writer = writer::MessageWriter::spawn(db.clone(), ids.clone(), bus.clone());
         let media_key = db.secret("media_url_hmac", auth::random_token).await?;
@@ -241,6 +250,7 @@ impl Hearth {
             writer,
             bus,
             auth,
+            mfa,
             slowmode: Mutex::new(HashMap::new()),
             presences: presence::Presences::default(),
             host,
@@ -299,12 +309,14 @@ impl Hearth {
         let Some(member) = view.member else {
             return Err(Error::MissingAccess);
         };
+        let mfa_missing = self.mfa_missing(&view.guild, user_id).await?;
         Ok(GuildAccess {
             guild: view.guild,
             roles: view.roles,
             member_roles: view.member_roles,
             user_id,
             member: Some(member),
+            mfa_missing,
         })
     }
 
@@ -312,12 +324,14 @@ impl Hearth {
     pub async fn guild_access_of(&self, guild: GuildRow, user_id: i64) -> Result<GuildAccess> {
         let roles = self.db.roles(guild.id).await?;
         let member_roles = self.db.member_role_ids(guild.id, user_id).await?;
+        let mfa_missing = self.mfa_missing(&guild, user_id).await?;
         Ok(GuildAccess {
             guild,
             roles,
             member_roles,
             user_id,
             member: None,
+            mfa_missing,
         })
     }
 
@@ -420,7 +434,7 @@ impl Hearth {
             ),
             email: own.then(|| u.email.clone()),
             verified: own.then_some(true),
-            mfa_enabled: own.then_some(false),
+            mfa_enabled: own.then_some(u.mfa_enabled),
             bio: own.then(|| u.bio.clone()),
             dm_policy: own.then_some(u.dm_policy),
         }
@@ -608,7 +622,7 @@ impl Hearth {
             emojis: vec![],
             stickers: vec![],
             features: vec![],
-            mfa_level: 0,
+            mfa_level: g.mfa_level.clamp(0, 1) as u8,
             application_id: None,
             system_channel_id: g.system_channel_id.map(Snowflake::from_db),
             system_channel_flags: 0,

@@ -88,6 +88,8 @@ impl PageRow {
                 dm_policy: self.a_dm_policy.unwrap_or_default(),
                 created_at: self.a_created_at.unwrap_or_default(),
                 home_server: self.a_home_server,
+                // Not selected for message authors; only `GET /users/@me` shows it.
+                mfa_enabled: false,
             }),
             _ => None,
         };

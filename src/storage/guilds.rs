@@ -19,6 +19,8 @@ pub struct GuildRow {
     pub created_at: i64,
     /// The server hosting this guild when it is a replica; `None` when hosted here.
     pub host_server: Option<String>,
+    /// Discord's MFA level: 0 none, 1 elevated (migration 0011).
+    pub mfa_level: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -20,9 +20,11 @@ pub struct UserRow {
     pub created_at: i64,
     /// The user's home server when it is a remote user; `None` for local users.
     pub home_server: Option<String>,
+    /// TOTP two-factor is enabled (migration 0011; set only by `Db::enable_totp`).
+    pub mfa_enabled: bool,
 }
 
-pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server";
+pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server, mfa_enabled";
 
 /// `USER_COLS` qualified by the alias `u` (`u.id, u.username, ...`), built once.
 fn user_cols_u() -> &'static str {
