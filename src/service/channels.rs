@@ -32,7 +32,8 @@ impl Hearth {
             .guild_channels_view(guild_id.db(), actor.user.id)
             .await?
             .ok_or(Error::Unknown(Unknown::Guild))?;
-        let ga = GuildAccess::of_view(view, actor.user.id)?;
+        let mfa_missing = self.mfa_missing(&view.guild, actor.user.id).await?;
+        let ga = GuildAccess::of_view(view, actor.user.id, mfa_missing)?;
         Ok(channels
             .iter()
             .filter(|c| {

@@ -94,9 +94,14 @@ pub struct GuildAccess {
 }
 
 impl GuildAccess {
-    /// The access of `user_id` out of a [`crate::storage::GuildView`] read for them; 403
-    /// Missing Access when they are not a member.
-    pub fn of_view(view: crate::storage::GuildView, user_id: i64) -> Result<GuildAccess> {
+    /// The access of `user_id` out of a [`crate::storage::GuildView`] read for them, with
+    /// `mfa_missing` from [`Hearth::mfa_missing`]; 403 Missing Access when they are not a
+    /// member.
+    pub fn of_view(
+        view: crate::storage::GuildView,
+        user_id: i64,
+        mfa_missing: bool,
+    ) -> Result<GuildAccess> {
         let Some(member) = view.member else {
             return Err(Error::MissingAccess);
         };
@@ -106,6 +111,7 @@ impl GuildAccess {
             member_roles: view.member_roles,
             user_id,
             member: Some(member),
+            mfa_missing,
         })
     }
     fn role_perms(&self) -> Vec<(Snowflake, Permissions)> {
@@ -306,18 +312,11 @@ impl Hearth {
             .guild_view(guild_id.db(), user_id)
             .await?
             .ok_or(Error::Unknown(Unknown::Guild))?;
-        let Some(member) = view.member else {
+        if view.member.is_none() {
             return Err(Error::MissingAccess);
-        };
+        }
         let mfa_missing = self.mfa_missing(&view.guild, user_id).await?;
-        Ok(GuildAccess {
-            guild: view.guild,
-            roles: view.roles,
-            member_roles: view.member_roles,
-            user_id,
-            member: Some(member),
-            mfa_missing,
-        })
+        GuildAccess::of_view(view, user_id, mfa_missing)
     }
 
     /// Like [`Self::guild_access`] for a guild row already loaded and membership known.
@@ -352,7 +351,8 @@ impl Hearth {
         match channel.guild_id {
             Some(_) => {
                 let view = view.ok_or(Error::Unknown(Unknown::Guild))?;
-                let ga = GuildAccess::of_view(view, actor.user.id)?;
+                let mfa_missing = self.mfa_missing(&view.guild, actor.user.id).await?;
+                let ga = GuildAccess::of_view(view, actor.user.id, mfa_missing)?;
                 let perms = ga.in_channel(&overwrites);
                 if perms & perm::VIEW_CHANNEL == 0 {
                     return Err(Error::MissingAccess);

@@ -532,15 +532,23 @@ impl Db {
     /// A remote user by handle parts.
     pub async fn remote_user(&self, server: &str, username: &str) -> Result<Option<UserRow>> {
         let key = format!("{}@{}", username.to_lowercase(), server.to_lowercase());
-        let q = "SELECT id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server FROM users WHERE username_lower = $1";
-        Ok(on_db!(self, p => sqlx::query_as(q).bind(&key).fetch_optional(p).await)?)
+        let q = format!(
+            "SELECT {} FROM users WHERE username_lower = $1",
+            super::users::USER_COLS
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(&key).fetch_optional(p).await)?,
+        )
     }
 
     /// A local user by username (exact, case-insensitive).
     pub async fn local_user(&self, username: &str) -> Result<Option<UserRow>> {
-        let q = "SELECT id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server FROM users WHERE username_lower = $1 AND home_server IS NULL";
+        let q = format!(
+            "SELECT {} FROM users WHERE username_lower = $1 AND home_server IS NULL",
+            super::users::USER_COLS
+        );
         Ok(
-            on_db!(self, p => sqlx::query_as(q).bind(username.to_lowercase()).fetch_optional(p).await)?,
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(username.to_lowercase()).fetch_optional(p).await)?,
         )
     }
 
