@@ -819,7 +819,15 @@ impl Hearth {
         {
             return Err(Error::Rule(Rule::BulkDeleteTooOld));
         }
+        let files: Vec<_> = self
+            .db
+            .attachments_of(&ids)
+            .await?
+            .into_values()
+            .flatten()
+            .collect();
         let deleted = self.db.delete_messages(ca.channel.id, &ids).await?;
+        self.forget_blobs(&files);
         if deleted.is_empty() {
             return Ok(());
         }

@@ -318,3 +318,26 @@ async fn edit_removes_one_attachment_and_its_bytes() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn files_need_attach_files() {
+    let srv = TestServer::start().await;
+    let (_, alice) = srv.user("alice").await;
+    let g = create_guild(&alice, "no files").await;
+    let (_, bob) = srv.user("bob").await;
+    join(&bob, &g.invite).await;
+    // @everyone without ATTACH_FILES.
+    let everyone = alice.get(&format!("/guilds/{}/roles", g.id)).await;
+    let perms: u64 = s(&everyone.body[0]["permissions"]).parse().unwrap();
+    let r = alice
+        .patch(
+            &format!("/guilds/{}/roles/{}", g.id, g.id),
+            json!({"permissions": (perms & !(1u64 << 15)).to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = upload(&bob, &g.general, form(None, &[("a.txt", b"hi")])).await;
+    assert_err(&r, 403, 50013);
+    // Text without files still goes through.
+    say(&bob, &g.general, "words only").await;
+}
