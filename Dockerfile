@@ -8,12 +8,24 @@
 # NOTE: no Docker engine runs on the project's development machines, so this file is not
 # exercised in CI. See docker-compose.yml and README.md ("Docker").
 
+# ---- web client ---------------------------------------------------------------------------------
+# The web client (web/, README "Web client") is built here and embedded by build.rs through
+# HEARTH_WEB_DIST, so the Rust stage needs no Node.js.
+FROM node:20-bookworm AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 # ---- build --------------------------------------------------------------------------------------
 # Rust 1.95 (the crate's rust-version). The plain `rust:1.95` tag is Debian trixie, whose glibc
 # is newer than the bookworm runtime below; the `-bookworm` variant keeps the two in step.
 FROM rust:1.95-bookworm AS builder
 WORKDIR /src
 COPY . .
+COPY --from=web /web/dist /web-dist
+ENV HEARTH_WEB_DIST=/web-dist
 # The cache mounts keep the cargo registry and build artefacts between builds (BuildKit);
 # the binary is copied out of the cached target directory in the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::events::{EventBus, LocalBus};
 use crate::gateway::{Gateway, GatewayState};
 use crate::http::RouteLimits;
+use crate::http::serve::{Admission, Server};
 use crate::media::LocalBlobs;
 use crate::mls::{Mls, MlsApi};
 use crate::registrar::{Link, LinkApi};
@@ -25,7 +26,7 @@ use crate::s2s::{Fed, FedState, Federation};
 use crate::service::Hearth;
 use crate::service::ports::{BlobStore, GuildHost, OnlineMembers};
 use crate::storage::Db;
-use crate::{api, http, mls, registrar, s2s};
+use crate::{api, http, mls, registrar, s2s, web};
 
 /// Events the in-process bus keeps for a subscriber that lags (the gateway dispatcher and
 /// the federation log writer).
@@ -44,12 +45,14 @@ pub struct App {
     limits: Arc<RouteLimits>,
     federation: Option<(FedListener, Router)>,
     log: Arc<GuildLog>,
+    /// The connection caps of both listeners (`connections.*`).
+    admission: Arc<Admission>,
 }
 
-/// The separate federation listener (`federation.listen`).
-enum FedListener {
-    Plain(TcpListener),
-    Tls(s2s::tls::TlsListener),
+/// The separate federation listener (`federation.listen`), HTTPS when `tls` is set.
+struct FedListener {
+    tcp: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Everything the routers are built from.
@@ -64,8 +67,9 @@ struct Parts {
 }
 
 impl App {
-    /// Connects and migrates the database, creates or loads secrets, and binds
-    /// `config.listen` (port 0 picks a free port; see [`App::local_addr`]).
+    /// Raises the open-file limit (logging it), connects and migrates the database, creates or
+    /// loads secrets, and binds `config.listen` (port 0 picks a free port; see
+    /// [`App::local_addr`]).
     ///
     /// # Errors
     /// The database cannot be opened or migrated, a listener cannot be bound, the
@@ -76,6 +80,14 @@ impl App {
                 Error::internal(format!("cannot create {}: {e}", config.data_dir.display()))
             })?;
         }
+        let descriptors = http::serve::raise_descriptor_limit();
+        let admission = Admission::new(&config.connections, &config.trusted_proxies, descriptors);
+        tracing::info!(
+            open_file_limit = descriptors,
+            max_connections = admission.max_total(),
+            max_per_ip = config.connections.max_per_ip,
+            "connection limits"
+        );
         let db = Db::connect(&config).await?;
         db.migrate().await?;
         let listener = TcpListener::bind(config.listen)
@@ -135,11 +147,12 @@ impl App {
                         (Some(cert), Some(key)) => {
                             let tls =
                                 s2s::tls::server_config(cert, key).map_err(Error::Internal)?;
-                            FedListener::Tls(
-                                s2s::tls::TlsListener::new(tcp, tls).map_err(Error::internal)?,
-                            )
+                            FedListener {
+                                tcp,
+                                tls: Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls))),
+                            }
                         }
-                        (None, None) => FedListener::Plain(tcp),
+                        (None, None) => FedListener { tcp, tls: None },
                         _ => {
                             return Err(Error::internal(
                                 "federation.tls_cert and federation.tls_key must be set together",
@@ -167,12 +180,14 @@ impl App {
             limits,
             federation,
             log,
+            admission,
         })
     }
 
     /// The main listener's routes: the client API under `/api`, `/api/v9` and `/api/v10`
     /// (Discord's REST API with its rate limits, plus the gateway discovery, MLS and registrar
-    /// client routes), health and readiness, and the gateway WebSocket at `/gateway`.
+    /// client routes), health and readiness, the gateway WebSocket at `/gateway`, and the web
+    /// client (`/.well-known/spacebar/client`, and every other `GET` path as its SPA fallback).
     fn router(p: &Parts) -> Router {
         let gw = GatewayState {
             hearth: p.hearth.clone(),
@@ -199,7 +214,9 @@ impl App {
             .nest("/api", client_api)
             .merge(api::top_routes().with_state(p.hearth.clone()))
             .merge(crate::gateway::socket_routes().with_state(gw))
-            .fallback(|| async { Error::RouteNotFound })
+            .merge(web::routes().with_state(p.hearth.clone()))
+            // The web client at `/` (SPA fallback); API and server paths keep the JSON 404.
+            .fallback(web::serve)
             .layer(axum::extract::DefaultBodyLimit::max(
                 p.hearth.config.limits.max_body_bytes,
             ))
@@ -226,11 +243,9 @@ impl App {
 
     /// The bound address of the federation listener, when `federation.listen` is set.
     pub fn federation_addr(&self) -> Option<SocketAddr> {
-        match &self.federation {
-            Some((FedListener::Plain(l), _)) => l.local_addr().ok(),
-            Some((FedListener::Tls(l), _)) => axum::serve::Listener::local_addr(l).ok(),
-            None => None,
-        }
+        self.federation
+            .as_ref()
+            .and_then(|(l, _)| l.tcp.local_addr().ok())
     }
 
     /// The bound address.
@@ -241,9 +256,10 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then drains connections and closes the database.
+    /// Both listeners apply the `connections.*` caps and timeouts ([`crate::http::serve`]).
     ///
     /// # Errors
-    /// The main listener fails.
+    /// None today (accept errors are logged and retried); kept for callers.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -258,6 +274,8 @@ impl App {
             .registrar
             .clone()
             .map(|l| tokio::spawn(l.run(self.hearth.clone())));
+        // Revocations recorded by other processes (the admin CLI) reach our sockets.
+        let revocations = tokio::spawn(self.hearth.clone().watch_revocations());
         let janitor = tokio::spawn(async move {
             let mut t = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -287,39 +305,34 @@ impl App {
                 }
             }
         });
+        let conns = &self.hearth.config.connections;
         let fed_task = self.federation.map(|(listener, router)| {
-            let stop = stopped(stop_rx.clone());
-            tokio::spawn(async move {
-                let res = match listener {
-                    FedListener::Plain(l) => {
-                        axum::serve(l, router.into_make_service())
-                            .with_graceful_shutdown(stop)
-                            .await
-                    }
-                    FedListener::Tls(l) => {
-                        axum::serve(l, router.into_make_service())
-                            .with_graceful_shutdown(stop)
-                            .await
-                    }
-                };
-                if let Err(e) = res {
-                    tracing::error!(error = %e, "federation listener failed");
-                }
-            })
+            let server = Server::new(
+                "federation",
+                listener.tcp,
+                listener.tls,
+                router,
+                self.admission.clone(),
+                conns,
+            );
+            tokio::spawn(server.serve(stopped(stop_rx.clone())))
         });
-        let res = axum::serve(
+        Server::new(
+            "client",
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            None,
+            self.router,
+            self.admission.clone(),
+            conns,
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(Error::internal);
+        .serve(shutdown)
+        .await;
         catch_up.abort();
         if let Some(r) = registrar {
             r.abort();
         }
         janitor.abort();
+        revocations.abort();
         key_reload.abort();
         if let Some(t) = fed_task {
             let _ = t.await;
@@ -327,6 +340,6 @@ impl App {
         // Everything committed is in the federation log before the database closes.
         self.log.barrier().await;
         self.hearth.db.close().await;
-        res
+        Ok(())
     }
 }

@@ -175,6 +175,9 @@ pub struct GatewayConfig {
     pub session_queue: usize,
     /// Largest inbound frame in bytes (close 4002 beyond).
     pub max_frame_bytes: usize,
+    /// Time a connection has after HELLO to IDENTIFY or RESUME, ms (default 20 000); beyond
+    /// it the connection is closed with 4003 (not authenticated), heartbeats or not.
+    pub identify_timeout_ms: u64,
 }
 
 impl Default for GatewayConfig {
@@ -187,6 +190,42 @@ impl Default for GatewayConfig {
             replay_log_bytes: 64 << 20,
             session_queue: 1_024,
             max_frame_bytes: 16 * 1024,
+            identify_timeout_ms: 20_000,
+        }
+    }
+}
+
+/// Limits on inbound TCP connections, for the client listener and the federation listener
+/// together (README "Connections"; defence against slowloris and descriptor exhaustion).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Connections {
+    /// Time a client has to send a complete request head (request line and headers), ms:
+    /// counted from the accept (TLS handshake included) for the first request, and from the
+    /// first byte of each later request on a kept-alive connection. Beyond it the connection is
+    /// closed without a response (default 10 000).
+    pub header_read_timeout_ms: u64,
+    /// Time a kept-alive connection may stay idle between a response and the next request, ms
+    /// (default 60 000); also the longest pause in the byte flow while a request is in flight.
+    /// WebSocket connections, once upgraded, are governed by the gateway's heartbeats instead.
+    pub idle_timeout_ms: u64,
+    /// Connections open at once from one client address (an IPv6 address counts by its /64),
+    /// default 256. Beyond it new connections from that address are closed at once. The
+    /// addresses in `trusted_proxies` are exempt (they carry many clients).
+    pub max_per_ip: usize,
+    /// Connections open at once in total, default 10 000; lowered at start to what the
+    /// process's descriptor limit (`RLIMIT_NOFILE`, raised to its hard limit) allows with 256
+    /// descriptors kept for the database, files and outbound requests.
+    pub max_total: usize,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections {
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            max_per_ip: 256,
+            max_total: 10_000,
         }
     }
 }
@@ -311,6 +350,7 @@ pub struct Config {
     pub rate_limits: RateLimits,
     pub limits: Limits,
     pub gateway: GatewayConfig,
+    pub connections: Connections,
     pub federation: FederationConfig,
     pub registrar: RegistrarLinkConfig,
 }
@@ -332,6 +372,7 @@ impl Default for Config {
             rate_limits: RateLimits::default(),
             limits: Limits::default(),
             gateway: GatewayConfig::default(),
+            connections: Connections::default(),
             federation: FederationConfig::default(),
             registrar: RegistrarLinkConfig::default(),
         }
@@ -358,8 +399,10 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   limits.{max_body_bytes, max_message_length, max_embeds, max_guilds_per_user,
           max_channels_per_guild, max_roles_per_guild, max_pins_per_channel,
           max_reactions_per_message}
-  gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, replay_log_bytes, session_queue,
-           max_frame_bytes}
+  gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, replay_log_bytes,
+           session_queue, max_frame_bytes, identify_timeout_ms}
+  connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}
+                             10000, 60000, 256, 10000
   federation.{enabled, listen, tls_cert, tls_key, extra_ca_certs, allow_private_addresses,
               nameservers, deny_domains, allow_domains, max_response_bytes, request_timeout_ms,
               max_redirects, delegate_to, well_known_port, key_validity_ms}

@@ -41,6 +41,9 @@ pub struct Dispatch {
     pub lossy: bool,
     /// Who caused it (filled in by `Hearth::publish` from the request's [`CAUSE`]).
     pub cause: Option<Arc<Cause>>,
+    /// Its federation log entry was written to the outbox in the change's own transaction
+    /// (spec/federation.md §8): the log writer moves it from there, not from the bus.
+    pub logged: bool,
 }
 
 /// What caused a dispatch: the acting user and, for an action relayed from another server,

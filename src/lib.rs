@@ -3,7 +3,7 @@
 //! Layers (see ARCHITECTURE.md), top to bottom: [`app`] (the composition root: builds the
 //! parts and mounts every router) -> the features [`api`] (client REST), [`gateway`]
 //! (real-time WebSocket), [`s2s`] (federation), [`mls`] (end-to-end-encrypted DMs) and
-//! [`registrar`] (the registrar link), on the shared HTTP edge [`http`] -> [`service`]
+//! [`registrar`] (the registrar link) and [`web`] (the web client at `/`), on the shared HTTP edge [`http`] -> [`service`]
 //! (rules, permissions, events; calls outward only through its ports) -> [`storage`] (SQL on
 //! SQLite or PostgreSQL). Nothing is global, so several servers can run in one process.
 
@@ -23,6 +23,7 @@ pub mod s2s;
 pub mod service;
 pub mod snowflake;
 pub mod storage;
+pub mod web;
 pub mod wire;
 
 pub use app::App;

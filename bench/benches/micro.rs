@@ -70,6 +70,7 @@ fn dispatch(c: &mut Criterion) {
         has_content: true,
         lossy: false,
         cause: None,
+        logged: false,
     };
     c.bench_function("gateway prepare (MESSAGE_CREATE, once per dispatch)", |b| {
         b.iter(|| hearth::gateway::prepare(black_box(&d)))

@@ -14,10 +14,10 @@ use crate::wire;
 
 // ---- invites ----------------------------------------------------------------------------
 
-/// `GET /invites/{code}`.
+/// `GET /invites/{code}`: no token needed, as on Discord, so that a visitor opening an
+/// invite link sees which guild it leads to before signing up (the web client's `/invite/CODE`).
 pub(super) async fn get_invite(
     h: H,
-    Auth(_a): Auth,
     P(code): P<String>,
     Q(q): Q<PageQuery>,
 ) -> Result<Json<wire::Invite>> {

@@ -560,6 +560,11 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
     // One timer for the connection, moved by heartbeats (not a new timer per wake-up).
     let timeout = tokio::time::sleep_until(deadline);
     tokio::pin!(timeout);
+    // IDENTIFY (or RESUME) is due within `identify_timeout_ms` of HELLO, heartbeats or not.
+    let identify_by = tokio::time::sleep(Duration::from_millis(
+        gw.hearth.config.gateway.identify_timeout_ms,
+    ));
+    tokio::pin!(identify_by);
     let limiter = RateLimiter::direct(Quota::per_minute(NonZeroU32::new(120).expect("nonzero")));
     loop {
         if c.gw.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
@@ -587,7 +592,8 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
         tokio::select! {
             msg = c.socket.recv() => {
                 let text = match msg {
-                    None | Some(Err(_)) => return End::Gone,
+                    None => return End::Gone,
+                    Some(Err(e)) => return read_error(e),
                     Some(Ok(Message::Text(t))) => t.to_string(),
                     Some(Ok(Message::Binary(b))) => match String::from_utf8(b.to_vec()) {
                         Ok(t) => t,
@@ -613,8 +619,21 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
             }
             _ = notified => {}
             _ = &mut timeout => return End::Close(close::SESSION_TIMED_OUT, "Session timed out."),
+            _ = &mut identify_by, if c.session.is_none() => {
+                return End::Close(close::NOT_AUTHENTICATED, "Identify timed out.");
+            }
             _ = shutdown => {}
         }
+    }
+}
+
+/// A failed read: a frame or message over the size limit closes with 4002 (Discord's "decode
+/// error": the payload is refused, not silently dropped); anything else means the peer is gone.
+fn read_error(e: axum::Error) -> End {
+    use tungstenite::Error as WsError;
+    match e.into_inner().downcast_ref::<WsError>() {
+        Some(WsError::Capacity(_)) => End::Close(close::DECODE_ERROR, "Payload too large."),
+        _ => End::Gone,
     }
 }
 

@@ -773,7 +773,9 @@ async fn ws_handler(
     let max = s.hearth.config.gateway.max_frame_bytes;
     ws.read_buffer_size(1024)
         .write_buffer_size(8 * 1024)
-        .max_message_size(max.max(4096) * 4)
-        .max_frame_size(max.max(4096) * 4)
+        // Over `max_frame_bytes` the connection closes with 4002 (`conn::read_error`; longer
+        // text frames that fit are refused the same way in `Conn::handle`).
+        .max_message_size(max.max(64))
+        .max_frame_size(max.max(64))
         .on_upgrade(move |socket| conn::run(gw, socket, q, resume_url))
 }

@@ -5,6 +5,7 @@
 
 pub mod extract;
 pub mod limits;
+pub mod serve;
 
 pub use extract::*;
 pub use limits::{RouteLimits, rate_limit, via_header};

@@ -412,6 +412,7 @@ impl Fed<'_> {
             has_content: matches!(t, Event::MessageCreate | Event::MessageUpdate),
             lossy: false,
             cause: None,
+            logged: false,
         });
         let someone_left = after
             .iter()

@@ -158,7 +158,9 @@ async fn join(State(s): State<FedState>, req: SignedRequest) -> Response {
     };
     // Log the guild from now on (if it was not federated yet), so that nothing published
     // between the join and the snapshot escapes the new member server.
-    s.log.federate(inv.guild_id);
+    if let Err(e) = s.log.federate(inv.guild_id).await {
+        return discord(e);
+    }
     if let Err(e) = h.accept_invite(&actor, &body.invite_code).await {
         return discord(e);
     }

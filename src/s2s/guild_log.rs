@@ -44,12 +44,12 @@ pub const DEAD_AFTER_MS: i64 = 3 * 24 * 3_600_000;
 
 /// The host-side log writer and delivery supervisor of one homeserver.
 pub struct GuildLog {
-    hearth: Arc<Hearth>,
+    pub(super) hearth: Arc<Hearth>,
     fed: Arc<Federation>,
     hosted: Mutex<HashMap<i64, bool>>,
     /// Whether a hosted guild has member servers (only those guilds keep a log).
     federated: Mutex<HashMap<i64, bool>>,
-    heads: Mutex<HashMap<i64, (i64, String)>>,
+    pub(super) heads: Mutex<HashMap<i64, (i64, String)>>,
     barrier_next: AtomicU64,
     barrier_done: watch::Sender<u64>,
     appended: watch::Sender<u64>,
@@ -138,20 +138,29 @@ impl GuildLog {
     }
 
     /// Starts logging a guild before a server joins it, so that nothing published between
-    /// the join and its snapshot is missed.
-    pub fn federate(&self, guild_id: i64) {
+    /// the join and its snapshot is missed (stored: changes committed from now on write their
+    /// log entries to the outbox). Errors: storage.
+    pub async fn federate(&self, guild_id: i64) -> crate::error::Result<()> {
+        self.hearth.db.federate_guild(guild_id).await?;
         self.federated.lock().insert(guild_id, true);
+        Ok(())
     }
 
-    /// Whether a hosted guild has member servers (cached; a guild without them keeps no log:
-    /// a server that joins later starts from a snapshot).
+    /// Whether a hosted guild keeps a log (cached; from its first member server's join
+    /// until the last one leaves: a server that joins later starts from a snapshot).
     async fn is_federated(&self, guild_id: i64) -> bool {
         if let Some(f) = self.federated.lock().get(&guild_id) {
             return *f;
         }
-        let f = matches!(self.hearth.db.peers_of_guild(guild_id).await, Ok(p) if !p.is_empty());
+        let f = matches!(self.hearth.db.is_federated_guild(guild_id).await, Ok(true));
         self.federated.lock().insert(guild_id, f);
         f
+    }
+
+    /// Drops a member server of a guild (see [`crate::storage::Db::remove_peer`]).
+    async fn remove_peer(&self, guild_id: i64, server: &str) {
+        let _ = self.hearth.db.remove_peer(guild_id, server).await;
+        self.federated.lock().remove(&guild_id);
     }
 
     async fn sender_handle(&self, actor: Option<i64>) -> String {
@@ -194,7 +203,7 @@ impl GuildLog {
 
     /// Signs the next event of a guild's log (after the cached head) without storing it.
     /// `senders` caches sender handles by user id over one group of appends.
-    async fn prepare(
+    pub(super) async fn prepare(
         &self,
         guild_id: i64,
         t: Event,
@@ -278,7 +287,7 @@ impl GuildLog {
 
     /// What follows a stored append: scrubbing deleted content, final positions of
     /// departing servers, the wake-up of the delivery workers.
-    async fn after_append(
+    pub(super) async fn after_append(
         &self,
         guild_id: i64,
         t: Event,
@@ -354,8 +363,21 @@ async fn writer(
     mut rx: tokio::sync::broadcast::Receiver<BusEvent>,
 ) {
     use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    // Entries a crash left in the outbox go first.
+    match log.upgrade() {
+        Some(l) => super::outbox::drain(&l).await,
+        None => return,
+    }
     loop {
-        let first = match rx.recv().await {
+        let first = match tokio::time::timeout(super::outbox::IDLE_DRAIN, rx.recv()).await {
+            Err(_) => {
+                let Some(l) = log.upgrade() else { return };
+                super::outbox::drain(&l).await;
+                continue;
+            }
+            Ok(r) => r,
+        };
+        let first = match first {
             Ok(ev) => ev,
             Err(RecvError::Lagged(n)) => {
                 tracing::error!(
@@ -381,16 +403,34 @@ async fn writer(
         }
         let Some(log) = log.upgrade() else { return };
         let mut group: Vec<Arc<Dispatch>> = vec![];
+        // Dispatches whose entries are in the outbox: one drain after a run of them (each
+        // was committed before it was published, so the drain finds them all).
+        let mut drain = false;
         for ev in pending {
             match ev {
-                BusEvent::Dispatch(d) if groupable(&d) => group.push(d),
+                BusEvent::Dispatch(d) if d.logged => {
+                    write_group(&log, std::mem::take(&mut group)).await;
+                    drain = true;
+                }
+                BusEvent::Dispatch(d) if groupable(&d) => {
+                    if std::mem::take(&mut drain) {
+                        super::outbox::drain(&log).await;
+                    }
+                    group.push(d)
+                }
                 other => {
                     write_group(&log, std::mem::take(&mut group)).await;
+                    if std::mem::take(&mut drain) {
+                        super::outbox::drain(&log).await;
+                    }
                     write_one(&log, other).await;
                 }
             }
         }
         write_group(&log, group).await;
+        if drain {
+            super::outbox::drain(&log).await;
+        }
     }
 }
 
@@ -797,7 +837,7 @@ async fn deliver_guild(
     let h = &l.hearth;
     let limit_seq = p.final_seq.unwrap_or(i64::MAX);
     if p.acked_seq >= limit_seq {
-        let _ = h.db.remove_peer(p.guild_id, server).await;
+        l.remove_peer(p.guild_id, server).await;
         return Ok(false);
     }
     let rows =
@@ -833,7 +873,7 @@ async fn deliver_guild(
     let _ = h.db.peer_acked(p.guild_id, server, last).await;
     l.failing_since.lock().remove(server);
     if last >= limit_seq {
-        let _ = h.db.remove_peer(p.guild_id, server).await;
+        l.remove_peer(p.guild_id, server).await;
     }
     Ok(last < p_head(h, p.guild_id).await.min(limit_seq))
 }

@@ -39,6 +39,7 @@ pub mod guild_log;
 pub mod host;
 pub mod inbound;
 pub mod keys;
+mod outbox;
 pub mod replica;
 pub mod translate;
 

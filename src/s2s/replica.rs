@@ -215,6 +215,7 @@ impl Fed<'_> {
                         has_content: true,
                         lossy: false,
                         cause: None,
+                        logged: false,
                     });
                 }
                 Ok(())
@@ -485,6 +486,7 @@ impl Fed<'_> {
                 federated: true,
                 ..Default::default()
             })),
+            logged: false,
         });
         Ok(())
     }

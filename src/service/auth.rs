@@ -29,7 +29,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Control, Event};
 use crate::ratelimit::KeyedLimiter;
 use crate::snowflake::Snowflake;
-use crate::storage::{Db, SessionRow, UserPatch, UserRow, is_unique_violation, now_ms};
+use crate::storage::{Db, SessionRow, SessionSet, UserPatch, UserRow, is_unique_violation, now_ms};
 use crate::wire;
 
 /// Secrets and limiters of the auth service.
@@ -46,6 +46,9 @@ pub struct AuthState {
     login_account_ip: KeyedLimiter<(String, IpAddr)>,
     login_account: KeyedLimiter<String>,
 }
+
+/// Clock skew tolerated on access tokens' `exp` and `iat`, and on their lifetime, seconds.
+pub const TOKEN_LEEWAY_SECONDS: u64 = 5;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -437,25 +440,34 @@ impl Hearth {
         }
     }
 
-    /// Deletes sessions (all of the user's when `ids` is `None`) and tells the gateway.
+    /// Deletes sessions (all of the user's when `ids` is `None`), recording the revocation
+    /// in the same transaction (see [`super::revocations`]), and tells this process's gateway.
     pub async fn revoke_sessions(&self, user_id: i64, ids: Option<Vec<i64>>) -> Result<()> {
-        let revoked = match ids {
-            Some(ids) => {
-                for id in &ids {
-                    self.db.delete_session(user_id, *id).await?;
-                }
-                Some(ids)
-            }
-            None => {
-                self.db.delete_sessions_except(user_id, None).await?;
-                None
-            }
+        let which = match &ids {
+            Some(ids) => SessionSet::Only(ids),
+            None => SessionSet::AllExcept(None),
         };
+        let revoked = self
+            .db
+            .revoke_sessions_recorded(user_id, which, None, now_ms())
+            .await?;
+        match ids {
+            Some(_) => self.revoked(user_id, revoked),
+            // All of them: also a bot's gateway connections, which have no login session.
+            None => self.control(Control::SessionsRevoked {
+                user_id: Snowflake::from_db(user_id),
+                sessions: None,
+            }),
+        }
+        Ok(())
+    }
+
+    /// Publishes the revocation of `sessions` of `user_id` on this process's bus.
+    fn revoked(&self, user_id: i64, sessions: Vec<i64>) {
         self.control(Control::SessionsRevoked {
             user_id: Snowflake::from_db(user_id),
-            sessions: revoked.map(|v| v.into_iter().map(Snowflake::from_db).collect()),
+            sessions: Some(sessions.into_iter().map(Snowflake::from_db).collect()),
         });
-        Ok(())
     }
 
     /// Resolves an `Authorization` header value: `Bearer <jwt>`, `Bot <token>`, or a bare
@@ -498,14 +510,29 @@ impl Hearth {
         })
     }
 
-    /// Checks a JWT's signature and expiry; returns (user id, session id).
+    /// Checks a JWT's signature, expiry and lifetime; returns (user id, session id).
+    ///
+    /// A token whose lifetime `exp - iat` exceeds `access_token_ttl_seconds` (plus
+    /// [`TOKEN_LEEWAY_SECONDS`]), or that claims to be issued in the future, is refused even
+    /// when its signature is valid: a leaked signing key cannot mint long-lived tokens, and
+    /// lowering the configured lifetime also shortens the tokens already issued.
+    ///
+    /// # Errors
+    /// 401 for a bad signature, an expired token, a lifetime over the limit, or bad claims.
     pub fn decode_access(&self, jwt: &str) -> Result<(i64, i64)> {
         let v = Validation {
-            leeway: 5,
+            leeway: TOKEN_LEEWAY_SECONDS,
             ..Default::default()
         };
         let data = jsonwebtoken::decode::<Claims>(jwt, &self.auth.dec, &v)
             .map_err(|_| Error::Unauthorized)?;
+        let now = (now_ms() / 1000) as u64;
+        let (iat, exp) = (data.claims.iat, data.claims.exp);
+        if exp.saturating_sub(iat) > self.config.access_token_ttl_seconds + TOKEN_LEEWAY_SECONDS
+            || iat > now + TOKEN_LEEWAY_SECONDS
+        {
+            return Err(Error::Unauthorized);
+        }
         let uid = data
             .claims
             .sub
@@ -695,15 +722,13 @@ impl Hearth {
         Self::validate_password(password, &user.username, "password", &mut errs);
         errs.into_result()?;
         let h = self.hash_password(password).await?;
-        self.db
-            .update_user(
-                user.id,
-                &UserPatch {
-                    password_hash: Some(h),
-                    ..Default::default()
-                },
-            )
+        // Password and revocation in one transaction; the running server (another process
+        // when this is the admin CLI) closes the gateway connections from the recorded rows.
+        let revoked = self
+            .db
+            .revoke_sessions_recorded(user.id, SessionSet::AllExcept(None), Some(&h), now_ms())
             .await?;
-        self.revoke_sessions(user.id, None).await
+        self.revoked(user.id, revoked);
+        Ok(())
     }
 }

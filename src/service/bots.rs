@@ -11,7 +11,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::intents;
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{ApplicationRow, UserRow, now_ms};
+use crate::storage::{ApplicationRow, RoleRow, UserRow, now_ms};
 use crate::wire;
 
 /// Application flags that approve privileged intents (Discord "Application Flags"):
@@ -134,7 +134,6 @@ impl Hearth {
             created_at: now_ms(),
             home_server: None,
         };
-        self.db.insert_user(&bot).await?;
         let token = Self::bot_token_for(id);
         let app = ApplicationRow {
             id,
@@ -152,7 +151,8 @@ impl Hearth {
             flags: 0,
             created_at: now_ms(),
         };
-        self.db.insert_application(&app).await?;
+        // The bot user and its application in one transaction.
+        self.db.create_application(&bot, &app).await?;
         self.application_wire(&app, Some(token)).await
     }
 
@@ -314,25 +314,23 @@ impl Hearth {
         }
         if self
             .db
-            .insert_member(ga.guild.id, app.bot_user_id, now_ms())
+            .member(ga.guild.id, app.bot_user_id)
             .await?
+            .is_none()
         {
-            let role = self
-                .insert_role_at_bottom(
-                    &ga,
-                    app.name.clone(),
-                    permissions,
-                    0,
-                    false,
-                    false,
-                    true,
-                    Some(app.bot_user_id),
-                )
-                .await?;
-            self.db
-                .add_member_role(ga.guild.id, app.bot_user_id, role.id)
-                .await?;
-            self.audit(
+            let role = RoleRow {
+                id: self.next_id(),
+                guild_id: ga.guild.id,
+                name: app.name.clone(),
+                color: 0,
+                hoist: false,
+                position: 1,
+                permissions: permissions as i64,
+                managed: true,
+                mentionable: false,
+                bot_id: Some(app.bot_user_id),
+            };
+            let audit = self.audit_row(
                 ga.guild.id,
                 actor,
                 Some(app.bot_user_id),
@@ -340,6 +338,14 @@ impl Hearth {
                 json!([]),
                 None,
                 None,
+            );
+            // The bot's membership, its managed role and the audit entry in one transaction.
+            self.insert_role_at_bottom(
+                &ga,
+                role,
+                None,
+                Some((app.bot_user_id, now_ms())),
+                Some(&audit),
             )
             .await?;
             self.member_joined(ga.guild.id, app.bot_user_id).await?;

@@ -63,9 +63,25 @@ impl Hearth {
                     "Unknown role.",
                 );
             }
-            Self::check_grantable(ga, o.allow.unwrap_or(0) | o.deny.unwrap_or(0))?;
         }
         Ok(())
+    }
+
+    /// The rows a `permission_overwrites` list stores for channel `channel_id` (bits outside
+    /// Discord's defined permissions are dropped, as `PUT .../permissions/{id}` does).
+    pub(super) fn overwrite_rows(
+        channel_id: i64,
+        list: &[wire::OverwriteBody],
+    ) -> Vec<OverwriteRow> {
+        list.iter()
+            .map(|o| OverwriteRow {
+                channel_id,
+                target_id: o.id.db(),
+                kind: o.kind.db(),
+                allow_bits: (o.allow.unwrap_or(0) & perm::ALL) as i64,
+                deny_bits: (o.deny.unwrap_or(0) & perm::ALL) as i64,
+            })
+            .collect()
     }
 
     /// `POST /guilds/{id}/channels`: MANAGE_CHANNELS (and MANAGE_ROLES for overwrites).
@@ -117,6 +133,8 @@ impl Hearth {
             );
         }
         let parent = body.parent_id.flatten();
+        // Where the new channel's overwrites apply before it exists: its category, or the guild.
+        let mut held = ga.base();
         if let Some(p) = parent {
             let pc = self.db.channel(p.db()).await?;
             let category = |k: i64| ChannelType::from_db(k) == ChannelType::GuildCategory;
@@ -128,6 +146,8 @@ impl Hearth {
                     "CHANNEL_PARENT_INVALID",
                     "Parent must be a category of this guild.",
                 );
+            } else {
+                held = ga.in_channel(&self.db.overwrites(p.db()).await?);
             }
         }
         if let Some(list) = &body.permission_overwrites {
@@ -137,29 +157,16 @@ impl Hearth {
             Self::validate_overwrites(&ga, list, &mut errs)?;
         }
         errs.into_result()?;
-        if self.db.count_channels(ga.guild.id).await?
-            >= i64::from(self.config.limits.max_channels_per_guild)
-        {
-            return Err(Error::Rule(Rule::MaxChannels));
+        if let Some(list) = &body.permission_overwrites {
+            ga.may_change_overwrites(held, &[], &Self::overwrite_rows(0, list))?;
         }
-        let position = match body.position {
-            Some(p) => p,
-            None => self
-                .db
-                .channels(ga.guild.id)
-                .await?
-                .iter()
-                .map(|c| c.position + 1)
-                .max()
-                .unwrap_or(0),
-        };
-        let c = ChannelRow {
+        let mut c = ChannelRow {
             id: self.next_id(),
             guild_id: Some(ga.guild.id),
             kind: kind.db(),
             name: Some(name),
             topic: body.topic.flatten(),
-            position,
+            position: body.position.unwrap_or(0),
             parent_id: parent.map(|p| p.db()),
             nsfw: body.nsfw.unwrap_or(false),
             rate_limit_per_user: body.rate_limit_per_user.unwrap_or(0),
@@ -169,20 +176,11 @@ impl Hearth {
             last_pin_timestamp: None,
             created_at: now_ms(),
         };
-        self.db.insert_channel(&c).await?;
-        let mut ows = vec![];
-        for o in body.permission_overwrites.unwrap_or_default() {
-            let row = OverwriteRow {
-                channel_id: c.id,
-                target_id: o.id.db(),
-                kind: o.kind.db(),
-                allow_bits: o.allow.unwrap_or(0) as i64,
-                deny_bits: o.deny.unwrap_or(0) as i64,
-            };
-            self.db.upsert_overwrite(&row).await?;
-            ows.push(row);
-        }
-        self.audit(
+        let ows = Self::overwrite_rows(
+            c.id,
+            body.permission_overwrites.as_deref().unwrap_or_default(),
+        );
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(c.id),
@@ -193,8 +191,22 @@ impl Hearth {
             ]),
             None,
             reason,
-        )
-        .await?;
+        );
+        // The channel, its overwrites and the audit entry in one transaction, with the
+        // channel limit counted inside it (`Db::create_channel_atomic`).
+        let max = i64::from(self.config.limits.max_channels_per_guild);
+        if !self
+            .db
+            .create_channel_atomic(&mut c, body.position.is_none(), &ows, max, &audit)
+            .await?
+        {
+            return Err(Error::Rule(Rule::MaxChannels));
+        }
+        // Overwrites as stored: one per target, ordered by target (later duplicates win).
+        let mut ows = ows;
+        ows.reverse();
+        ows.sort_by_key(|o| o.target_id);
+        ows.dedup_by_key(|o| o.target_id);
         let w = Self::channel_wire(&c, &ows, None);
         self.dispatch(
             Event::ChannelCreate,
@@ -324,29 +336,19 @@ impl Hearth {
             Self::validate_overwrites(ga, list, &mut errs)?;
         }
         errs.into_result()?;
-        self.db.update_channel(&c).await?;
         let mut ows = ca.overwrites.clone();
-        if let Some(list) = body.permission_overwrites {
-            for o in &ows {
-                self.db.delete_overwrite(c.id, o.target_id).await?;
-            }
-            ows.clear();
-            for o in list {
-                let row = OverwriteRow {
-                    channel_id: c.id,
-                    target_id: o.id.db(),
-                    kind: o.kind.db(),
-                    allow_bits: o.allow.unwrap_or(0) as i64,
-                    deny_bits: o.deny.unwrap_or(0) as i64,
-                };
-                self.db.upsert_overwrite(&row).await?;
-                ows.push(row);
-            }
-            self.control(Control::PermissionsChanged {
-                guild_id: Snowflake::from_db(ga.guild.id),
-            });
+        // The last entry for a target wins, as in Discord's replace-all semantics.
+        let replaced = body.permission_overwrites.map(|list| {
+            let mut rows = Self::overwrite_rows(c.id, &list);
+            rows.reverse();
+            rows.sort_by_key(|o| o.target_id);
+            rows.dedup_by_key(|o| o.target_id);
+            rows
+        });
+        if let Some(after) = &replaced {
+            ga.may_change_overwrites(ca.perms, &ca.overwrites, after)?;
         }
-        self.audit(
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(c.id),
@@ -354,8 +356,18 @@ impl Hearth {
             json!(changes),
             None,
             reason,
-        )
-        .await?;
+        );
+        // The channel row, the whole overwrite list and the audit entry in one transaction:
+        // a reader sees the old list or the new one, never a part (`update_channel_atomic`).
+        self.db
+            .update_channel_atomic(&c, replaced.as_deref(), &audit)
+            .await?;
+        if let Some(rows) = replaced {
+            ows = rows;
+            self.control(Control::PermissionsChanged {
+                guild_id: Snowflake::from_db(ga.guild.id),
+            });
+        }
         let w = Self::channel_wire(&c, &ows, None);
         self.dispatch(
             Event::ChannelUpdate,
@@ -410,7 +422,10 @@ impl Hearth {
         Ok(w)
     }
 
-    /// `PATCH /guilds/{id}/channels`: positions (and parents). MANAGE_CHANNELS.
+    /// `PATCH /guilds/{id}/channels`: positions (and parents). MANAGE_CHANNELS. With
+    /// `lock_permissions: true` and a `parent_id`, the channel's overwrites become a copy of
+    /// its new category's (Discord's category sync), which needs MANAGE_ROLES in the channel
+    /// and passes the overwrite rule of [`super::overwrites`].
     pub async fn channel_positions(
         &self,
         actor: &Actor,
@@ -423,6 +438,15 @@ impl Hearth {
         let channels = self.db.channels(ga.guild.id).await?;
         let mut errs = FieldErrors::new();
         let mut rows = vec![];
+        let mut synced = vec![];
+        let all_ows = self.db.guild_overwrites(ga.guild.id).await?;
+        let ows_of = |id: i64| -> Vec<OverwriteRow> {
+            all_ows
+                .iter()
+                .filter(|o| o.channel_id == id)
+                .cloned()
+                .collect()
+        };
         for (i, p) in body.iter().enumerate() {
             let Some(c) = channels.iter().find(|c| c.id == p.id.db()) else {
                 errs.add(format!("{i}.id"), "CHANNEL_NOT_FOUND", "Unknown channel.");
@@ -439,6 +463,26 @@ impl Hearth {
                     "Parent must be a category of this guild.",
                 );
             }
+            if let (Some(true), Some(Some(parent))) = (p.lock_permissions, p.parent_id)
+                && channels
+                    .iter()
+                    .any(|pc| pc.id == parent.db() && pc.kind == 4)
+            {
+                let before = ows_of(c.id);
+                let after: Vec<OverwriteRow> = ows_of(parent.db())
+                    .into_iter()
+                    .map(|o| OverwriteRow {
+                        channel_id: c.id,
+                        ..o
+                    })
+                    .collect();
+                let held = ga.in_channel(&before);
+                if !perm::has(held, perm::MANAGE_ROLES) {
+                    return Err(Error::MissingPermissions);
+                }
+                ga.may_change_overwrites(held, &before, &after)?;
+                synced.push((c.id, after));
+            }
             rows.push((
                 c.id,
                 p.position.unwrap_or(c.position),
@@ -446,7 +490,10 @@ impl Hearth {
             ));
         }
         errs.into_result()?;
-        self.db.set_channel_positions(&rows).await?;
+        self.db.set_channel_positions(&rows, &synced).await?;
+        if !synced.is_empty() {
+            self.control(Control::PermissionsChanged { guild_id });
+        }
         let ows = self.db.guild_overwrites(ga.guild.id).await?;
         for c in self.db.channels(ga.guild.id).await? {
             if rows.iter().any(|r| r.0 == c.id) {
@@ -503,20 +550,23 @@ impl Hearth {
         }
         let allow = body.allow.unwrap_or(0) & perm::ALL;
         let deny = body.deny.unwrap_or(0) & perm::ALL;
-        if !ga.is_owner() && ga.base() & perm::ADMINISTRATOR == 0 && (allow | deny) & !ca.perms != 0
-        {
-            return Err(Error::MissingPermissions);
-        }
+        let row = OverwriteRow {
+            channel_id: ca.channel.id,
+            target_id: target.db(),
+            kind: kind.db(),
+            allow_bits: allow as i64,
+            deny_bits: deny as i64,
+        };
+        let mut after: Vec<OverwriteRow> = ca
+            .overwrites
+            .iter()
+            .filter(|o| o.target_id != target.db())
+            .cloned()
+            .collect();
+        after.push(row.clone());
+        ga.may_change_overwrites(ca.perms, &ca.overwrites, &after)?;
         let existed = ca.overwrites.iter().any(|o| o.target_id == target.db());
-        self.db
-            .upsert_overwrite(&OverwriteRow {
-                channel_id: ca.channel.id,
-                target_id: target.db(),
-                kind: kind.db(),
-                allow_bits: allow as i64,
-                deny_bits: deny as i64,
-            })
-            .await?;
+        self.db.upsert_overwrite(&row).await?;
         let action = if existed {
             A::CHANNEL_OVERWRITE_UPDATE
         } else {
@@ -554,6 +604,13 @@ impl Hearth {
             return Err(Error::Rule(Rule::ChannelType));
         };
         ca.require(perm::MANAGE_ROLES)?;
+        let after: Vec<OverwriteRow> = ca
+            .overwrites
+            .iter()
+            .filter(|o| o.target_id != target.db())
+            .cloned()
+            .collect();
+        ga.may_change_overwrites(ca.perms, &ca.overwrites, &after)?;
         if self.db.delete_overwrite(ca.channel.id, target.db()).await? {
             self.audit(
                 ga.guild.id,

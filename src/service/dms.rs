@@ -55,6 +55,7 @@ impl Hearth {
             has_content: false,
             lossy: true,
             cause: None,
+            logged: false,
         });
         Ok(())
     }

@@ -108,11 +108,6 @@ impl Hearth {
             );
         }
         errs.into_result()?;
-        if self.db.count_guilds_of(actor.user.id).await?
-            >= i64::from(self.config.limits.max_guilds_per_user)
-        {
-            return Err(Error::Rule(Rule::MaxGuilds));
-        }
         let now = now_ms();
         let gid = self.next_id();
         let general = ChannelRow {
@@ -157,9 +152,16 @@ impl Hearth {
             mentionable: false,
             bot_id: None,
         };
-        self.db
-            .create_guild(&g, &everyone, std::slice::from_ref(&general))
-            .await?;
+        // The guild, its defaults and its owner's membership in one transaction, with the
+        // owner's guild count checked inside it.
+        let max = i64::from(self.config.limits.max_guilds_per_user);
+        if !self
+            .db
+            .create_guild(&g, &everyone, std::slice::from_ref(&general), max)
+            .await?
+        {
+            return Err(Error::Rule(Rule::MaxGuilds));
+        }
         self.control(Control::MemberJoined {
             guild_id: Snowflake::from_db(gid),
             user_id: actor.id(),
@@ -277,14 +279,7 @@ impl Hearth {
             .as_ref()
             .map(|t| check_tags(t, &mut errs));
         errs.into_result()?;
-        self.db.update_guild(&g).await?;
-        if let Some(d) = body.discoverable {
-            self.db.set_guild_discoverable(g.id, d).await?;
-        }
-        if let Some(t) = tags {
-            self.db.set_guild_discovery_tags(g.id, &t).await?;
-        }
-        self.audit(
+        let audit = self.audit_row(
             g.id,
             actor,
             Some(g.id),
@@ -292,8 +287,20 @@ impl Hearth {
             json!(changes),
             None,
             reason,
-        )
-        .await?;
+        );
+        // Settings, discovery and ownership with the audit entry in one transaction; a
+        // transfer to someone who left meanwhile writes nothing.
+        if !self
+            .db
+            .update_guild_atomic(&g, body.discoverable, tags.as_deref(), &audit)
+            .await?
+        {
+            return Err(field_error(
+                "owner_id",
+                "GUILD_OWNER_INVALID",
+                "The new owner must be a member of the guild.",
+            ));
+        }
         let w = self.guild_wire(&g, &ga.roles, None);
         self.dispatch(
             Event::GuildUpdate,

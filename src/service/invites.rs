@@ -5,7 +5,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Audience, Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
-use crate::storage::{InviteRow, now_ms};
+use crate::storage::{InviteRow, JoinOutcome, now_ms};
 use crate::wire;
 use rand::Rng;
 use serde_json::{Value, json};
@@ -229,6 +229,11 @@ impl Hearth {
     /// `POST /invites/{code}`: joins the guild. Errors: 404 Unknown Invite, 403 40007 banned,
     /// 400 30001 too many guilds. Joining a guild one is in returns the invite unchanged.
     pub async fn accept_invite(&self, actor: &Actor, code: &str) -> Result<wire::Invite> {
+        // Bots join only when a user with MANAGE_GUILD authorizes them (OAuth2 `bot` scope);
+        // Discord answers their invite acceptance with 403 20001.
+        if actor.is_bot() {
+            return Err(Error::Rule(Rule::BotsCannotUse));
+        }
         // `code@server`: an invite of another server (federation join, spec §7.1).
         let code = match code.rsplit_once('@') {
             Some((c, server)) if !server.eq_ignore_ascii_case(&self.config.server_name) => {
@@ -241,24 +246,19 @@ impl Hearth {
             .valid_invite(code)
             .await?
             .ok_or(Error::Unknown(Unknown::Invite))?;
-        if self.db.ban(inv.guild_id, actor.user.id).await?.is_some() {
-            return Err(Error::Rule(Rule::Banned));
-        }
-        if self.db.member(inv.guild_id, actor.user.id).await?.is_none()
-            && self.db.count_guilds_of(actor.user.id).await?
-                >= i64::from(self.config.limits.max_guilds_per_user)
-        {
-            return Err(Error::Rule(Rule::MaxGuilds));
-        }
-        let (ok, joined) = self
+        // Ban, guild limit, invite use and membership are checked and written in one
+        // transaction (`Db::join_guild`).
+        let max = i64::from(self.config.limits.max_guilds_per_user);
+        match self
             .db
-            .use_invite_and_join(code, inv.guild_id, actor.user.id, now_ms())
-            .await?;
-        if !ok {
-            return Err(Error::Unknown(Unknown::Invite));
-        }
-        if joined {
-            self.member_joined(inv.guild_id, actor.user.id).await?;
+            .join_guild(code, inv.guild_id, actor.user.id, max, now_ms())
+            .await?
+        {
+            JoinOutcome::Joined => self.member_joined(inv.guild_id, actor.user.id).await?,
+            JoinOutcome::AlreadyMember => {}
+            JoinOutcome::InviteGone => return Err(Error::Unknown(Unknown::Invite)),
+            JoinOutcome::Banned => return Err(Error::Rule(Rule::Banned)),
+            JoinOutcome::TooManyGuilds => return Err(Error::Rule(Rule::MaxGuilds)),
         }
         let mut w = self.invite_wire(&inv, false, true).await?;
         w.uses = None;

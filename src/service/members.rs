@@ -187,21 +187,20 @@ impl Hearth {
             ));
             new_roles = Some(wanted);
         }
-        if let Some(nick) = &body.nick {
-            let nick = nick.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        let nick = body
+            .nick
+            .as_ref()
+            .map(|n| n.as_deref().map(str::trim).filter(|n| !n.is_empty()));
+        if let Some(nick) = nick {
             changes.push(change("nick", &member.nick, nick));
-            self.db.set_nick(ga.guild.id, target, nick).await?;
-        }
-        if let Some(roles) = &new_roles {
-            self.db.set_member_roles(ga.guild.id, target, roles).await?;
         }
         let action = if new_roles.is_some() {
             A::MEMBER_ROLE_UPDATE
         } else {
             A::MEMBER_UPDATE
         };
-        if !changes.is_empty() {
-            self.audit(
+        let audit = (!changes.is_empty()).then(|| {
+            self.audit_row(
                 ga.guild.id,
                 actor,
                 Some(target),
@@ -210,8 +209,17 @@ impl Hearth {
                 None,
                 reason,
             )
+        });
+        // Nickname, the whole role set and the audit entry in one transaction.
+        self.db
+            .update_member_atomic(
+                ga.guild.id,
+                target,
+                nick,
+                new_roles.as_deref(),
+                audit.as_ref(),
+            )
             .await?;
-        }
         self.member_updated(ga.guild.id, target, new_roles.is_some())
             .await
     }

@@ -464,6 +464,7 @@ impl Hearth {
             has_content: true,
             lossy: false,
             cause: crate::events::current_cause(),
+            logged: false,
         };
         // Group commit: acknowledged after the batch's commit; the writer publishes the
         // event after that commit, in id order.
@@ -659,6 +660,7 @@ impl Hearth {
             has_content: true,
             lossy: false,
             cause: None,
+            logged: false,
         });
         Ok(w)
     }

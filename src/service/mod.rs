@@ -27,10 +27,12 @@ pub mod members;
 pub mod message_render;
 pub mod messages;
 pub mod moderation;
+pub mod overwrites;
 pub mod pins;
 pub mod ports;
 pub mod presence;
 pub mod reactions;
+pub mod revocations;
 pub mod roles;
 pub mod snapshot;
 pub mod writer;
@@ -241,6 +243,7 @@ impl Hearth {
             has_content: false,
             lossy: false,
             cause: crate::events::current_cause(),
+            logged: false,
         })));
     }
     pub(crate) fn publish(&self, mut d: Dispatch) {
@@ -296,17 +299,26 @@ impl Hearth {
         actor: &Actor,
         channel_id: Snowflake,
     ) -> Result<ChannelAccess> {
-        // Two statements: the channel with its overwrites, then the caller's guild view.
-        let (channel, overwrites) = self
+        // The channel with its overwrites and the caller's guild view, from one snapshot
+        // (`Db::channel_view`): never overwrites of one moment with roles of another.
+        let (channel, overwrites, view) = self
             .db
-            .channel_with_overwrites(channel_id.db())
+            .channel_view(channel_id.db(), actor.user.id)
             .await?
             .ok_or(Error::Unknown(Unknown::Channel))?;
         match channel.guild_id {
-            Some(gid) => {
-                let ga = self
-                    .guild_access(Snowflake::from_db(gid), actor.user.id)
-                    .await?;
+            Some(_) => {
+                let view = view.ok_or(Error::Unknown(Unknown::Guild))?;
+                let Some(member) = view.member else {
+                    return Err(Error::MissingAccess);
+                };
+                let ga = GuildAccess {
+                    guild: view.guild,
+                    roles: view.roles,
+                    member_roles: view.member_roles,
+                    user_id: actor.user.id,
+                    member: Some(member),
+                };
                 let perms = ga.in_channel(&overwrites);
                 if perms & perm::VIEW_CHANNEL == 0 {
                     return Err(Error::MissingAccess);
@@ -607,18 +619,33 @@ impl Hearth {
         options: Option<Value>,
         reason: Option<&str>,
     ) -> Result<()> {
-        self.db
-            .insert_audit(&crate::storage::AuditRow {
-                id: self.next_id(),
-                guild_id,
-                user_id: actor.user.id,
-                target_id: target,
-                action_type: action,
-                changes: changes.to_string(),
-                options: options.map(|o| o.to_string()),
-                reason: reason.map(|r| r.chars().take(512).collect()),
-            })
-            .await
+        let row = self.audit_row(guild_id, actor, target, action, changes, options, reason);
+        self.db.insert_audit(&row).await
+    }
+
+    /// An audit entry, for a storage method that writes it in the same transaction as the
+    /// change it records.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn audit_row(
+        &self,
+        guild_id: i64,
+        actor: &Actor,
+        target: Option<i64>,
+        action: i64,
+        changes: Value,
+        options: Option<Value>,
+        reason: Option<&str>,
+    ) -> crate::storage::AuditRow {
+        crate::storage::AuditRow {
+            id: self.next_id(),
+            guild_id,
+            user_id: actor.user.id,
+            target_id: target,
+            action_type: action,
+            changes: changes.to_string(),
+            options: options.map(|o| o.to_string()),
+            reason: reason.map(|r| r.chars().take(512).collect()),
+        }
     }
 }
 

@@ -112,6 +112,16 @@ impl Hearth {
         let was_member = self.db.member(ga.guild.id, target).await?.is_some();
         let delete_after = (secs > 0)
             .then(|| Snowflake::from_timestamp_ms((now_ms() - secs * 1000).max(0) as u64).db());
+        let audit = self.audit_row(
+            ga.guild.id,
+            actor,
+            Some(target),
+            A::MEMBER_BAN_ADD,
+            json!([]),
+            Some(json!({"delete_message_seconds": secs.to_string()})),
+            reason,
+        );
+        // Ban, membership removal, message deletion and audit entry in one transaction.
         let deleted = self
             .db
             .insert_ban(
@@ -122,18 +132,9 @@ impl Hearth {
                     created_at: now_ms(),
                 },
                 delete_after,
+                &audit,
             )
             .await?;
-        self.audit(
-            ga.guild.id,
-            actor,
-            Some(target),
-            A::MEMBER_BAN_ADD,
-            json!([]),
-            Some(json!({"delete_message_seconds": secs.to_string()})),
-            reason,
-        )
-        .await?;
         let user = self.user_wire_by_id(target).await?;
         let ga_aud = Audience::Guild {
             guild_id,

@@ -136,6 +136,7 @@ impl Hearth {
             has_content: true,
             lossy: false,
             cause: None,
+            logged: false,
         });
         Ok(())
     }

@@ -125,6 +125,7 @@ impl Hearth {
                 has_content: false,
                 lossy: true,
                 cause: None,
+                logged: false,
             });
         }
     }

@@ -43,22 +43,19 @@ impl Hearth {
             );
         }
         errs.into_result()?;
-        if ga.roles.len() >= self.config.limits.max_roles_per_guild as usize {
-            return Err(Error::Rule(Rule::MaxRoles));
-        }
-        let role = self
-            .insert_role_at_bottom(
-                &ga,
-                name.trim().to_string(),
-                permissions,
-                body.color.unwrap_or(0),
-                body.hoist.unwrap_or(false),
-                body.mentionable.unwrap_or(false),
-                false,
-                None,
-            )
-            .await?;
-        self.audit(
+        let role = RoleRow {
+            id: self.next_id(),
+            guild_id: ga.guild.id,
+            name: name.trim().to_string(),
+            color: i64::from(body.color.unwrap_or(0)),
+            hoist: body.hoist.unwrap_or(false),
+            position: 1,
+            permissions: permissions as i64,
+            managed: false,
+            mentionable: body.mentionable.unwrap_or(false),
+            bot_id: None,
+        };
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(role.id),
@@ -69,43 +66,32 @@ impl Hearth {
             ]),
             None,
             reason,
-        )
-        .await?;
+        );
+        let max = i64::from(self.config.limits.max_roles_per_guild);
+        let role = self
+            .insert_role_at_bottom(&ga, role, Some(max), None, Some(&audit))
+            .await?;
         Ok(Self::role_wire(&role))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Inserts `role` at position 1 (above `@everyone`), shifting the roles at 1 and above
+    /// up, in one transaction with the role limit (`max_roles`, 30005), the optional new
+    /// member holding it (`member`: user id, joined at) and the audit entry
+    /// (`Db::create_role_atomic`); then announces the role and the shifted ones.
     pub(crate) async fn insert_role_at_bottom(
         &self,
         ga: &GuildAccess,
-        name: String,
-        permissions: u64,
-        color: u32,
-        hoist: bool,
-        mentionable: bool,
-        managed: bool,
-        bot_id: Option<i64>,
+        mut role: RoleRow,
+        max_roles: Option<i64>,
+        member: Option<(i64, i64)>,
+        audit: Option<&crate::storage::AuditRow>,
     ) -> Result<RoleRow> {
-        let shifted: Vec<(i64, i64)> = ga
-            .roles
-            .iter()
-            .filter(|r| r.position >= 1)
-            .map(|r| (r.id, r.position + 1))
-            .collect();
-        self.db.set_role_positions(&shifted).await?;
-        let role = RoleRow {
-            id: self.next_id(),
-            guild_id: ga.guild.id,
-            name,
-            color: i64::from(color),
-            hoist,
-            position: 1,
-            permissions: permissions as i64,
-            managed,
-            mentionable,
-            bot_id,
-        };
-        self.db.insert_role(&role).await?;
+        role.position = 1;
+        let shifted = self
+            .db
+            .create_role_atomic(&role, max_roles, member, audit)
+            .await?
+            .ok_or(Error::Rule(Rule::MaxRoles))?;
         let gid = Snowflake::from_db(ga.guild.id);
         self.dispatch(
             Event::GuildRoleCreate,
@@ -116,16 +102,14 @@ impl Hearth {
                 role: Self::role_wire(&role),
             }),
         );
-        for r in ga.roles.iter().filter(|r| r.position >= 1) {
-            let mut r = r.clone();
-            r.position += 1;
+        for r in &shifted {
             self.dispatch(
                 Event::GuildRoleUpdate,
                 Self::guild_audience(ga.guild.id),
                 intents::GUILDS,
                 to_value(&dispatch::GuildRole {
                     guild_id: gid,
-                    role: Self::role_wire(&r),
+                    role: Self::role_wire(r),
                 }),
             );
         }

@@ -13,6 +13,9 @@
 //!   commit in id order; a channel's events therefore arrive in the order of its history.
 //! - **Isolation:** if the batch's transaction fails, every message of it is retried in its
 //!   own transaction, so one bad row fails only its own send.
+//! - **Federation outbox:** the `MESSAGE_CREATE` of a message in a federated guild is written
+//!   to the outbox in the batch's transaction, in id order (spec/federation.md §8); its
+//!   dispatch is published with `logged = true`, so the log writer takes it from there.
 
 use std::sync::Arc;
 
@@ -20,9 +23,9 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
-use crate::events::{BusEvent, Dispatch, EventBus};
+use crate::events::{Audience, BusEvent, Dispatch, EventBus};
 use crate::snowflake::{Snowflake, SnowflakeGenerator};
-use crate::storage::{Db, MessageRow};
+use crate::storage::{Db, MessageRow, OutboxItem};
 use crate::wire;
 
 /// Most messages stored by one transaction.
@@ -79,6 +82,26 @@ pub fn stamp(data: &mut Value, id: i64) {
     }
 }
 
+/// The outbox entry of a guild dispatch (none for DMs).
+fn outbox_item(d: &Dispatch) -> Option<OutboxItem<'_>> {
+    let Audience::Guild { guild_id, channel } = &d.audience else {
+        return None;
+    };
+    Some(OutboxItem {
+        guild_id: guild_id.db(),
+        channel_id: channel.map(|c| c.db()),
+        event: d.event.as_str(),
+        data: &d.data,
+        actor_id: d.cause.as_ref().and_then(|c| c.actor),
+        origin: d.cause.as_ref().and_then(|c| c.origin.as_ref()),
+    })
+}
+
+/// Whether a dispatch's guild is among `federated` (its log entry went to the outbox).
+fn in_outbox(d: &Dispatch, federated: &[i64]) -> bool {
+    matches!(&d.audience, Audience::Guild { guild_id, .. } if federated.contains(&guild_id.db()))
+}
+
 async fn run(
     db: Db,
     ids: Arc<SnowflakeGenerator>,
@@ -88,28 +111,39 @@ async fn run(
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // Rows and their waiters apart, so the rows go to storage without a copy.
-        let (mut rows, waiters): (Vec<MessageRow>, Vec<_>) =
+        let (mut rows, mut waiters): (Vec<MessageRow>, Vec<_>) =
             batch.drain(..).map(|p| (p.row, (p.event, p.ack))).unzip();
-        for r in rows.iter_mut() {
+        for (r, (event, _)) in rows.iter_mut().zip(waiters.iter_mut()) {
             r.id = ids.next().db();
+            if let Some(d) = event {
+                stamp(&mut d.data, r.id);
+            }
         }
-        let results: Vec<Result<()>> = match db.insert_messages(&rows).await {
-            Ok(()) => rows.iter().map(|_| Ok(())).collect(),
-            Err(e) if rows.len() == 1 => vec![Err(e)],
-            Err(e) => {
-                tracing::debug!(error = %e, n = rows.len(), "batch insert failed; retrying one by one");
-                let mut v = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    v.push(db.insert_message(r).await);
+        // The federation log entries go into the same transaction (the outbox), in id order.
+        let results: Vec<Result<Vec<i64>>> = {
+            let log: Vec<OutboxItem<'_>> = waiters
+                .iter()
+                .filter_map(|(e, _)| e.as_ref().and_then(outbox_item))
+                .collect();
+            match db.insert_messages(&rows, &log).await {
+                Ok(federated) => rows.iter().map(|_| Ok(federated.clone())).collect(),
+                Err(e) if rows.len() == 1 => vec![Err(e)],
+                Err(e) => {
+                    tracing::debug!(error = %e, n = rows.len(), "batch insert failed; retrying one by one");
+                    let mut v = Vec::with_capacity(rows.len());
+                    for (r, (e, _)) in rows.iter().zip(&waiters) {
+                        let item = e.as_ref().and_then(outbox_item);
+                        v.push(db.insert_message(r, item).await);
+                    }
+                    v
                 }
-                v
             }
         };
         for ((row, (event, ack)), r) in rows.iter().zip(waiters).zip(results) {
             match r {
-                Ok(()) => {
+                Ok(federated) => {
                     if let Some(mut d) = event {
-                        stamp(&mut d.data, row.id);
+                        d.logged = in_outbox(&d, &federated);
                         bus.publish(BusEvent::Dispatch(Arc::new(d)));
                     }
                     let _ = ack.send(Ok(row.id));

@@ -1,6 +1,6 @@
 //! Messages, reactions, pins and DM channels.
 
-use super::{Db, UserRow, on_db};
+use super::{Db, OutboxItem, UserRow, on_db, push_outbox};
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -126,7 +126,13 @@ pub enum Page {
 
 impl Db {
     /// Stores a message and advances the channel's `last_message_id`, in one transaction.
-    pub async fn insert_message(&self, m: &MessageRow) -> Result<()> {
+    /// Stores one message, with its federation log entry if its guild is federated (see
+    /// [`Db::insert_messages`]); returns the federated guild ids among `log`.
+    pub async fn insert_message(
+        &self,
+        m: &MessageRow,
+        log: Option<OutboxItem<'_>>,
+    ) -> Result<Vec<i64>> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at)
@@ -136,17 +142,26 @@ impl Db {
                 .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
                 .bind(m.edited_at).bind(m.pinned_at).execute(&mut *tx).await?;
             sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
+            let federated = push_outbox!(tx, log.as_slice());
             tx.commit().await?;
-            Ok(())
+            Ok(federated)
         })
     }
 
     /// Stores a batch of messages in ONE transaction (group commit): one multi-row INSERT,
     /// then one `last_message_id` update per channel (never moving it backwards). Either
     /// every row is stored or none is; the caller retries rows one by one on failure.
-    pub async fn insert_messages(&self, ms: &[MessageRow]) -> Result<()> {
+    ///
+    /// `log` holds the federation log entries of the batch's guild messages, in commit
+    /// order: those of federated guilds are written to the outbox in the same transaction
+    /// (spec/federation.md §8). Returns the federated guild ids among them.
+    pub async fn insert_messages(
+        &self,
+        ms: &[MessageRow],
+        log: &[OutboxItem<'_>],
+    ) -> Result<Vec<i64>> {
         if ms.is_empty() {
-            return Ok(());
+            return Ok(vec![]);
         }
         let mut last: std::collections::BTreeMap<i64, i64> = Default::default();
         for m in ms {
@@ -170,8 +185,9 @@ impl Db {
                 sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)")
                     .bind(id).bind(channel_id).execute(&mut *tx).await?;
             }
+            let federated = push_outbox!(tx, log);
             tx.commit().await?;
-            Ok(())
+            Ok(federated)
         })
     }
 

@@ -255,9 +255,17 @@ impl Db {
         Ok(())
     }
 
+    /// Drops a member server of a guild; the guild stops keeping a log (no more outbox
+    /// entries) when it was the last one.
     pub async fn remove_peer(&self, guild_id: i64, server: &str) -> Result<()> {
-        on_db!(self, p => sqlx::query("DELETE FROM guild_peers WHERE guild_id = $1 AND server = $2")
-            .bind(guild_id).bind(server).execute(p).await.map(|_| ()))?;
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM guild_peers WHERE guild_id = $1 AND server = $2")
+                .bind(guild_id).bind(server).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM federated_guilds WHERE guild_id = $1 AND NOT EXISTS (SELECT 1 FROM guild_peers WHERE guild_id = $1)")
+                .bind(guild_id).execute(&mut *tx).await?;
+            tx.commit().await
+        })?;
         Ok(())
     }
 

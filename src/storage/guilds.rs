@@ -1,5 +1,6 @@
 //! Guilds, roles, channels, overwrites, members, invites, bans and the audit log.
 
+use super::atomic::{lock_row, write_tx};
 use super::{Db, on_db};
 use crate::error::Result;
 
@@ -83,7 +84,7 @@ pub struct GuildView {
 }
 
 #[derive(sqlx::FromRow)]
-struct GuildViewRow {
+pub(super) struct GuildViewRow {
     #[sqlx(flatten)]
     guild: GuildRow,
     m_user: Option<i64>,
@@ -102,7 +103,7 @@ struct GuildViewRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct ChannelOverwriteRow {
+pub(super) struct ChannelOverwriteRow {
     #[sqlx(flatten)]
     channel: ChannelRow,
     ow_target: Option<i64>,
@@ -166,15 +167,23 @@ impl Db {
     // ---- guilds ---------------------------------------------------------------------
 
     /// Creates a guild with its `@everyone` role, its channels and its owner as first member,
-    /// in one transaction.
+    /// in one transaction, unless the owner is in `max_guilds` guilds already (`Ok(false)`,
+    /// nothing written; counted under the owner's lock, see `storage/atomic.rs`).
     pub async fn create_guild(
         &self,
         g: &GuildRow,
         everyone: &RoleRow,
         channels: &[ChannelRow],
-    ) -> Result<()> {
+        max_guilds: i64,
+    ) -> Result<bool> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
+            lock_row!(self, tx, users, g.owner_id);
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM members WHERE user_id = $1")
+                .bind(g.owner_id).fetch_one(&mut *tx).await?;
+            if n >= max_guilds {
+                return Ok(false);
+            }
             sqlx::query("INSERT INTO guilds (id, name, icon, description, owner_id, system_channel_id, verification_level, default_message_notifications, explicit_content_filter, preferred_locale, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
                 .bind(g.id).bind(&g.name).bind(&g.icon).bind(&g.description).bind(g.owner_id).bind(g.system_channel_id)
                 .bind(g.verification_level).bind(g.default_message_notifications).bind(g.explicit_content_filter)
@@ -186,7 +195,7 @@ impl Db {
             sqlx::query("INSERT INTO members (guild_id, user_id, nick, joined_at) VALUES ($1, $2, NULL, $3)")
                 .bind(g.id).bind(g.owner_id).bind(g.created_at).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -299,96 +308,24 @@ impl Db {
         )
     }
 
-    /// A channel with its permission overwrites (ordered by target), in one statement
-    /// (`channel_access`). `None` if the channel does not exist.
+    /// A channel with its permission overwrites (ordered by target), in one statement.
+    /// `None` if the channel does not exist. Permission checks use [`Db::channel_view`].
     pub async fn channel_with_overwrites(
         &self,
         id: i64,
     ) -> Result<Option<(ChannelRow, Vec<OverwriteRow>)>> {
-        let cols = CHANNEL_COLS
-            .split(", ")
-            .map(|c| format!("c.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let q = format!(
-            "SELECT {cols}, o.target_id AS ow_target, o.kind AS ow_kind, o.allow_bits AS ow_allow, o.deny_bits AS ow_deny
-             FROM channels c LEFT JOIN overwrites o ON o.channel_id = c.id WHERE c.id = $1 ORDER BY o.target_id"
-        );
+        let q = channel_with_overwrites_sql();
         let rows: Vec<ChannelOverwriteRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_all(p).await)?;
-        let mut it = rows.into_iter();
-        let Some(first) = it.next() else {
-            return Ok(None);
-        };
-        let channel = first.channel.clone();
-        let overwrites = std::iter::once(first)
-            .chain(it)
-            .filter_map(|r| {
-                Some(OverwriteRow {
-                    channel_id: channel.id,
-                    target_id: r.ow_target?,
-                    kind: r.ow_kind?,
-                    allow_bits: r.ow_allow?,
-                    deny_bits: r.ow_deny?,
-                })
-            })
-            .collect();
-        Ok(Some((channel, overwrites)))
+        Ok(channel_with_overwrites_of(rows))
     }
 
     /// A guild as seen by `user_id`, in one statement (`guild_access`): the guild row, the
     /// user's member row (`None` if not a member), every role (ordered by position, id) and
     /// the ids of the roles the user has. `None` if the guild does not exist.
     pub async fn guild_view(&self, guild_id: i64, user_id: i64) -> Result<Option<GuildView>> {
-        let rows: Vec<GuildViewRow> = on_db!(self, p => sqlx::query_as(
-            "SELECT g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at,
-                r.id AS r_id, r.name AS r_name, r.color AS r_color, r.hoist AS r_hoist, r.position AS r_position,
-                r.permissions AS r_permissions, r.managed AS r_managed, r.mentionable AS r_mentionable, r.bot_id AS r_bot_id,
-                EXISTS (SELECT 1 FROM member_roles mr WHERE mr.guild_id = g.id AND mr.user_id = $2 AND mr.role_id = r.id) AS r_mine
-             FROM guilds g
-             LEFT JOIN members m ON m.guild_id = g.id AND m.user_id = $2
-             LEFT JOIN roles r ON r.guild_id = g.id
-             WHERE g.id = $1 ORDER BY r.position, r.id")
+        let rows: Vec<GuildViewRow> = on_db!(self, p => sqlx::query_as(GUILD_VIEW_SQL)
             .bind(guild_id).bind(user_id).fetch_all(p).await)?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let guild = first.guild.clone();
-        let member = match (first.m_user, first.m_joined_at) {
-            (Some(u), Some(joined_at)) => Some(MemberRow {
-                guild_id,
-                user_id: u,
-                nick: first.m_nick.clone(),
-                joined_at,
-            }),
-            _ => None,
-        };
-        let mut roles = Vec::with_capacity(rows.len());
-        let mut member_roles = vec![];
-        for r in rows {
-            let Some(id) = r.r_id else { continue };
-            if r.r_mine == Some(true) {
-                member_roles.push(id);
-            }
-            roles.push(RoleRow {
-                id,
-                guild_id,
-                name: r.r_name.unwrap_or_default(),
-                color: r.r_color.unwrap_or_default(),
-                hoist: r.r_hoist.unwrap_or_default(),
-                position: r.r_position.unwrap_or_default(),
-                permissions: r.r_permissions.unwrap_or_default(),
-                managed: r.r_managed.unwrap_or_default(),
-                mentionable: r.r_mentionable.unwrap_or_default(),
-                bot_id: r.r_bot_id,
-            });
-        }
-        member_roles.sort_unstable();
-        Ok(Some(GuildView {
-            guild,
-            member,
-            roles,
-            member_roles,
-        }))
+        Ok(guild_view_of(guild_id, rows))
     }
 
     pub async fn channel(&self, id: i64) -> Result<Option<ChannelRow>> {
@@ -410,9 +347,12 @@ impl Db {
         Ok(())
     }
 
+    /// Sets `(channel, position, parent)` rows and replaces the overwrites of each channel in
+    /// `synced` with the given rows (category sync, `lock_permissions`), in one transaction.
     pub async fn set_channel_positions(
         &self,
         rows: &[(i64, i64, Option<Option<i64>>)],
+        synced: &[(i64, Vec<OverwriteRow>)],
     ) -> Result<()> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
@@ -420,6 +360,13 @@ impl Db {
                 sqlx::query("UPDATE channels SET position = $1 WHERE id = $2").bind(pos).bind(id).execute(&mut *tx).await?;
                 if let Some(parent) = parent {
                     sqlx::query("UPDATE channels SET parent_id = $1 WHERE id = $2").bind(parent).bind(id).execute(&mut *tx).await?;
+                }
+            }
+            for (id, ows) in synced {
+                sqlx::query("DELETE FROM overwrites WHERE channel_id = $1").bind(id).execute(&mut *tx).await?;
+                for o in ows {
+                    sqlx::query("INSERT INTO overwrites (channel_id, target_id, kind, allow_bits, deny_bits) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(id).bind(o.target_id).bind(o.kind).bind(o.allow_bits).bind(o.deny_bits).execute(&mut *tx).await?;
                 }
             }
             tx.commit().await?;
@@ -590,19 +537,6 @@ impl Db {
         Ok(())
     }
 
-    pub async fn set_member_roles(&self, guild_id: i64, user_id: i64, roles: &[i64]) -> Result<()> {
-        on_db!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM member_roles WHERE guild_id = $1 AND user_id = $2").bind(guild_id).bind(user_id).execute(&mut *tx).await?;
-            for r in roles {
-                sqlx::query("INSERT INTO member_roles (guild_id, user_id, role_id) VALUES ($1, $2, $3)")
-                    .bind(guild_id).bind(user_id).bind(r).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
     // ---- invites --------------------------------------------------------------------
 
     pub async fn insert_invite(&self, i: &InviteRow) -> Result<()> {
@@ -651,39 +585,6 @@ impl Db {
         Ok(n > 0)
     }
 
-    /// Consumes one use of an invite and adds the member, atomically: fails (returns `false`)
-    /// when the invite is used up or gone. Returns whether a new member row was created in
-    /// `.1` (joining a guild one is already in consumes nothing).
-    pub async fn use_invite_and_join(
-        &self,
-        code: &str,
-        guild_id: i64,
-        user_id: i64,
-        now: i64,
-    ) -> Result<(bool, bool)> {
-        on_db!(self, p => {
-            let mut tx = p.begin().await?;
-            // Write first: a SQLite transaction that reads and then writes cannot upgrade its
-            // snapshot once another connection has committed (SQLITE_BUSY_SNAPSHOT, 517), and
-            // the busy timeout does not help then. Returning without commit rolls this back.
-            let n = sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code = $1 AND (max_uses = 0 OR uses < max_uses)")
-                .bind(code).execute(&mut *tx).await?.rows_affected();
-            let existing: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM members WHERE guild_id = $1 AND user_id = $2")
-                .bind(guild_id).bind(user_id).fetch_optional(&mut *tx).await?;
-            if existing.is_some() {
-                return Ok((true, false));
-            }
-            if n == 0 {
-                return Ok((false, false));
-            }
-            sqlx::query("INSERT INTO members (guild_id, user_id, nick, joined_at) VALUES ($1, $2, NULL, $3)")
-                .bind(guild_id).bind(user_id).bind(now).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM invites WHERE code = $1 AND max_uses > 0 AND uses >= max_uses").bind(code).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok((true, true))
-        })
-    }
-
     // ---- bans -----------------------------------------------------------------------
 
     pub async fn ban(&self, guild_id: i64, user_id: i64) -> Result<Option<BanRow>> {
@@ -705,15 +606,19 @@ impl Db {
         )
     }
 
-    /// Bans a user: records the ban, removes the membership and deletes their messages in the
-    /// guild newer than `delete_after` (a snowflake bound), in one transaction.
+    /// Bans a user: records the ban, removes the membership (and so the member's roles),
+    /// deletes their messages in the guild newer than `delete_after` (a snowflake bound) and
+    /// writes the audit entry, in one transaction under the guild's lock (a concurrent
+    /// invite acceptance cannot slip in between, see [`Db::join_guild`]).
     pub async fn insert_ban(
         &self,
         b: &BanRow,
         delete_after: Option<i64>,
+        audit: &AuditRow,
     ) -> Result<Vec<(i64, i64)>> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
+            lock_row!(self, tx, guilds, b.guild_id);
             sqlx::query("INSERT INTO bans (guild_id, user_id, reason, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (guild_id, user_id) DO UPDATE SET reason = excluded.reason")
                 .bind(b.guild_id).bind(b.user_id).bind(&b.reason).bind(b.created_at).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2").bind(b.guild_id).bind(b.user_id).execute(&mut *tx).await?;
@@ -722,6 +627,9 @@ impl Db {
                 deleted = sqlx::query_as("DELETE FROM messages WHERE guild_id = $1 AND author_id = $2 AND id > $3 RETURNING channel_id, id")
                     .bind(b.guild_id).bind(b.user_id).bind(after).fetch_all(&mut *tx).await?;
             }
+            sqlx::query("INSERT INTO audit_log (id, guild_id, user_id, target_id, action_type, changes, options, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(audit.id).bind(audit.guild_id).bind(audit.user_id).bind(audit.target_id).bind(audit.action_type)
+                .bind(&audit.changes).bind(&audit.options).bind(&audit.reason).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(deleted)
         })
@@ -770,4 +678,91 @@ impl Db {
         let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT user_id FROM members WHERE guild_id = $1 ORDER BY user_id").bind(guild_id).fetch_all(p).await)?;
         Ok(r.into_iter().map(|r| r.0).collect())
     }
+}
+
+/// `SELECT` of a channel (`$1`) left-joined with its overwrites, ordered by target.
+pub(super) fn channel_with_overwrites_sql() -> String {
+    let cols = CHANNEL_COLS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {cols}, o.target_id AS ow_target, o.kind AS ow_kind, o.allow_bits AS ow_allow, o.deny_bits AS ow_deny
+         FROM channels c LEFT JOIN overwrites o ON o.channel_id = c.id WHERE c.id = $1 ORDER BY o.target_id"
+    )
+}
+
+/// The channel and its overwrites out of the rows of [`channel_with_overwrites_sql`].
+pub(super) fn channel_with_overwrites_of(
+    rows: Vec<ChannelOverwriteRow>,
+) -> Option<(ChannelRow, Vec<OverwriteRow>)> {
+    let mut it = rows.into_iter();
+    let first = it.next()?;
+    let channel = first.channel.clone();
+    let overwrites = std::iter::once(first)
+        .chain(it)
+        .filter_map(|r| {
+            Some(OverwriteRow {
+                channel_id: channel.id,
+                target_id: r.ow_target?,
+                kind: r.ow_kind?,
+                allow_bits: r.ow_allow?,
+                deny_bits: r.ow_deny?,
+            })
+        })
+        .collect();
+    Some((channel, overwrites))
+}
+
+/// `SELECT` of a guild (`$1`) as user `$2` sees it: member row, roles, the user's roles.
+pub(super) const GUILD_VIEW_SQL: &str = "SELECT g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at,
+        r.id AS r_id, r.name AS r_name, r.color AS r_color, r.hoist AS r_hoist, r.position AS r_position,
+        r.permissions AS r_permissions, r.managed AS r_managed, r.mentionable AS r_mentionable, r.bot_id AS r_bot_id,
+        EXISTS (SELECT 1 FROM member_roles mr WHERE mr.guild_id = g.id AND mr.user_id = $2 AND mr.role_id = r.id) AS r_mine
+     FROM guilds g
+     LEFT JOIN members m ON m.guild_id = g.id AND m.user_id = $2
+     LEFT JOIN roles r ON r.guild_id = g.id
+     WHERE g.id = $1 ORDER BY r.position, r.id";
+
+/// The [`GuildView`] out of the rows of [`GUILD_VIEW_SQL`].
+pub(super) fn guild_view_of(guild_id: i64, rows: Vec<GuildViewRow>) -> Option<GuildView> {
+    let first = rows.first()?;
+    let guild = first.guild.clone();
+    let member = match (first.m_user, first.m_joined_at) {
+        (Some(u), Some(joined_at)) => Some(MemberRow {
+            guild_id,
+            user_id: u,
+            nick: first.m_nick.clone(),
+            joined_at,
+        }),
+        _ => None,
+    };
+    let mut roles = Vec::with_capacity(rows.len());
+    let mut member_roles = vec![];
+    for r in rows {
+        let Some(id) = r.r_id else { continue };
+        if r.r_mine == Some(true) {
+            member_roles.push(id);
+        }
+        roles.push(RoleRow {
+            id,
+            guild_id,
+            name: r.r_name.unwrap_or_default(),
+            color: r.r_color.unwrap_or_default(),
+            hoist: r.r_hoist.unwrap_or_default(),
+            position: r.r_position.unwrap_or_default(),
+            permissions: r.r_permissions.unwrap_or_default(),
+            managed: r.r_managed.unwrap_or_default(),
+            mentionable: r.r_mentionable.unwrap_or_default(),
+            bot_id: r.r_bot_id,
+        });
+    }
+    member_roles.sort_unstable();
+    Some(GuildView {
+        guild,
+        member,
+        roles,
+        member_roles,
+    })
 }

@@ -13,19 +13,25 @@
 use crate::config::{Config, SqliteSync};
 use crate::error::{Error, Result};
 
+mod atomic;
 mod chat;
 mod federation;
 mod guilds;
 mod mls;
+mod outbox;
 mod registrar;
+mod revocations;
 mod server_keys;
 mod users;
 
+pub use atomic::*;
 pub use chat::*;
 pub use federation::*;
 pub use guilds::*;
 pub use mls::*;
+pub use outbox::*;
 pub use registrar::*;
+pub use revocations::*;
 pub use server_keys::*;
 pub use users::*;
 

@@ -82,16 +82,22 @@ pub fn lower_name(u: &UserRow) -> String {
     }
 }
 
+macro_rules! insert_user_q {
+    ($u:expr) => {
+        sqlx::query(
+            "INSERT INTO users (id, username, username_lower, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+            .bind($u.id).bind(&$u.username).bind($crate::storage::lower_name($u)).bind(&$u.global_name)
+            .bind(&$u.email).bind(&$u.password_hash).bind(&$u.avatar).bind(&$u.bio).bind($u.bot)
+            .bind($u.admin).bind($u.suspended).bind($u.dm_policy).bind($u.created_at).bind(&$u.home_server)
+    };
+}
+pub(super) use insert_user_q;
+
 impl Db {
     /// Inserts a user. Errors: unique violation when the username (case-insensitive) exists.
     pub async fn insert_user(&self, u: &UserRow) -> Result<(), sqlx::Error> {
-        on_db!(self, p => sqlx::query(
-            "INSERT INTO users (id, username, username_lower, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
-            .bind(u.id).bind(&u.username).bind(lower_name(u)).bind(&u.global_name)
-            .bind(&u.email).bind(&u.password_hash).bind(&u.avatar).bind(&u.bio).bind(u.bot)
-            .bind(u.admin).bind(u.suspended).bind(u.dm_policy).bind(u.created_at).bind(&u.home_server)
-            .execute(p).await.map(|_| ()))
+        on_db!(self, p => insert_user_q!(u).execute(p).await.map(|_| ()))
     }
 
     pub async fn user(&self, id: i64) -> Result<Option<UserRow>> {

@@ -65,7 +65,16 @@ fn module_of(path: &Path) -> String {
 
 /// The features: each may use the layers below it, never another feature's routes, and
 /// nothing below the features may use them.
-const FEATURES: &[&str] = &["api", "gateway", "s2s", "mls", "registrar", "media", "app"];
+const FEATURES: &[&str] = &[
+    "api",
+    "gateway",
+    "s2s",
+    "mls",
+    "registrar",
+    "media",
+    "web",
+    "app",
+];
 
 #[test]
 fn service_and_storage_import_nothing_above_them() {
@@ -81,6 +90,7 @@ fn service_and_storage_import_nothing_above_them() {
                 "mls",
                 "registrar",
                 "media",
+                "web",
                 "app",
                 "http",
             ],
@@ -92,6 +102,7 @@ fn service_and_storage_import_nothing_above_them() {
                 "mls",
                 "registrar",
                 "media",
+                "web",
                 "app",
                 "http",
                 "service",
@@ -106,6 +117,7 @@ fn service_and_storage_import_nothing_above_them() {
                     "mls",
                     "registrar",
                     "media",
+                    "web",
                     "app",
                     "http",
                     "service",
@@ -141,7 +153,7 @@ fn only_the_composition_root_knows_every_feature() {
             let upward = match r.as_str() {
                 "app" => true,
                 "api" | "gateway" => r != module,
-                "mls" | "registrar" | "media" => r != module,
+                "mls" | "registrar" | "media" | "web" => r != module,
                 _ => false,
             };
             if upward && FEATURES.contains(&r.as_str()) {
@@ -166,6 +178,8 @@ fn only_the_composition_root_mounts_routers() {
         "s2s::router(",
         "::api_routes(",
         "::socket_routes(",
+        "web::routes(",
+        "web::serve",
     ];
     let mut violations = vec![];
     for (path, text) in sources(&root().join("src")) {

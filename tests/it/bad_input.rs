@@ -394,8 +394,9 @@ async fn unknown_routes_and_methods_are_json() {
         t.srv.url("/nope"),
         t.srv.url("/users/@me/nope"),
         format!("{root}/api/v8/users/@me"),
-        format!("{root}/totally/elsewhere"),
-        format!("{root}/"),
+        format!("{root}/_hearth/elsewhere"),
+        format!("{root}/.well-known/elsewhere"),
+        format!("{root}/gateway/elsewhere"),
     ] {
         let r = a.get(&url).await;
         assert_eq!(r.status, 404, "{url}: {r:?}");
@@ -419,6 +420,17 @@ async fn unknown_routes_and_methods_are_json() {
     }
     let health = a.get(&format!("{root}/health")).await;
     assert_eq!(health.status, 200);
+    // Every other path belongs to the web client (its routes are client-side): index.html.
+    for path in ["/", "/totally/elsewhere"] {
+        let r = a.get(&format!("{root}{path}")).await;
+        assert_eq!(r.status, 200, "{path}: {r:?}");
+        assert!(
+            r.header("content-type")
+                .unwrap_or_default()
+                .starts_with("text/html"),
+            "{path}: {r:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -961,3 +961,59 @@ async fn more_than_120_commands_a_minute_close_with_4008() {
     }
     assert_eq!(g.closed().await, Some(4008));
 }
+
+#[tokio::test]
+async fn a_connection_that_heartbeats_but_never_identifies_is_closed_with_4003() {
+    let ts = TestServer::start_with(|c| c.gateway.identify_timeout_ms = 400).await;
+    let (_, tok) = ts.register("alice").await;
+    let mut idle = Gw::connect(&ts, "v=10&encoding=json").await;
+    let mut ready = Gw::identify(&ts, &tok, GUILDS).await;
+    // Heartbeating well within the heartbeat interval does not stand in for IDENTIFY.
+    let mut beat = tokio::time::interval(Duration::from_millis(100));
+    let code = loop {
+        tokio::select! {
+            _ = beat.tick() => idle.send(json!({"op": 1, "d": null})).await,
+            r = idle.next() => match r {
+                Ok(v) => assert_eq!(v["op"], 11, "only heartbeat acks before the close: {v}"),
+                Err(Closed::Code(c)) => break Some(c),
+                Err(Closed::Eof) => break None,
+            },
+        }
+    };
+    assert_eq!(code, Some(4003));
+    // The identified connection, older than the deadline, stays open.
+    ready.heartbeat().await;
+}
+
+#[tokio::test]
+async fn frames_over_the_size_limit_close_with_4002() {
+    let ts = TestServer::start_with(|c| c.gateway.max_frame_bytes = 4096).await;
+    let (_, tok) = ts.register("alice").await;
+    // A frame at the limit is read.
+    let mut g = Gw::identify(&ts, &tok, GUILDS).await;
+    let at_limit = format!(r#"{{"op":1,"d":null,"x":"{}"}}"#, "x".repeat(4096 - 24));
+    assert_eq!(at_limit.len(), 4096);
+    g.ws.send(Message::Text(at_limit.into())).await.unwrap();
+    loop {
+        if g.next().await.expect("heartbeat ack")["op"] == 11 {
+            break;
+        }
+    }
+    // Just over, far over (beyond any read buffer), text or binary: closed with 4002.
+    for (name, msg) in [
+        ("one byte over", Message::Text("y".repeat(4097).into())),
+        ("far over", Message::Text("z".repeat(1 << 20).into())),
+        (
+            "binary far over",
+            Message::Binary(vec![b' '; 1 << 20].into()),
+        ),
+    ] {
+        let mut g = Gw::identify(&ts, &tok, GUILDS).await;
+        // The server may close while the frame is still being written.
+        let _ = g.ws.send(msg).await;
+        assert_eq!(g.closed().await, Some(4002), "{name}");
+    }
+    // The server is still serving.
+    let mut g = Gw::identify(&ts, &tok, GUILDS).await;
+    g.heartbeat().await;
+}

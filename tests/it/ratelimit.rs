@@ -196,7 +196,7 @@ async fn via_header_on_every_response() {
             )
             .await, // 413
         srv.anon().get(&format!("{root}/health")).await,        // 200 outside /api
-        srv.anon().get(&format!("{root}/elsewhere")).await,     // 404 outside /api
+        srv.anon().get(&format!("{root}/_hearth/nope")).await,  // 404 outside /api
     ];
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(

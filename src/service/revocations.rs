@@ -1,0 +1,93 @@
+//! Session revocations across processes.
+//!
+//! A revocation is recorded in `session_revocations` in the same transaction that deletes
+//! the login sessions ([`crate::storage::Db::revoke_sessions_recorded`]), whichever process
+//! makes it: the running server (logout, session deletion, refresh-token reuse) or an
+//! operator command in another process (`hearth admin reset-password`). The running server
+//! watches the table ([`Hearth::watch_revocations`], every [`REVOCATION_POLL`]) by increasing
+//! id and publishes [`Control::SessionsRevoked`] on its own bus, so the gateway closes the
+//! affected connections with 4004 within a second of the commit. Revocations made in the
+//! server process itself are also published at once, so they do not wait for the poll.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::Hearth;
+use crate::events::Control;
+use crate::snowflake::Snowflake;
+use crate::storage::now_ms;
+
+/// How often the running server reads new revocations.
+pub const REVOCATION_POLL: Duration = Duration::from_millis(500);
+/// How long a row read stays in the watcher's memory: on PostgreSQL a transaction may commit
+/// after one that took a later id, so rows are read again by id until they are this old.
+const LOOKBACK: Duration = Duration::from_secs(30);
+/// Rows read per poll.
+const BATCH: i64 = 10_000;
+/// Rows older than this are pruned (no gateway connection outlives its revocation by so long).
+const KEEP_MS: i64 = 3_600_000;
+
+impl Hearth {
+    /// Watches `session_revocations` until the task is dropped: every [`REVOCATION_POLL`],
+    /// the rows not seen yet (above the id that was the highest when it started) become
+    /// [`Control::SessionsRevoked`] on this server's bus; rows older than an hour are pruned
+    /// every ten minutes. Database errors are logged and retried at the next poll.
+    pub async fn watch_revocations(self: Arc<Self>) {
+        let mut floor = loop {
+            match self.db.last_revocation_id().await {
+                Ok(id) => break id,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read session revocations");
+                    tokio::time::sleep(REVOCATION_POLL).await;
+                }
+            }
+        };
+        let mut seen: BTreeMap<i64, Instant> = BTreeMap::new();
+        let mut pruned = Instant::now();
+        let mut tick = tokio::time::interval(REVOCATION_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match self.db.revocations_after(floor, BATCH).await {
+                Ok(rows) => {
+                    let full = rows.len() as i64 == BATCH;
+                    let mut by_user: HashMap<i64, Vec<Snowflake>> = HashMap::new();
+                    for r in &rows {
+                        if seen.insert(r.id, Instant::now()).is_none() {
+                            by_user
+                                .entry(r.user_id)
+                                .or_default()
+                                .push(Snowflake::from_db(r.session_id));
+                        }
+                    }
+                    for (user, sessions) in by_user {
+                        self.control(Control::SessionsRevoked {
+                            user_id: Snowflake::from_db(user),
+                            sessions: Some(sessions),
+                        });
+                    }
+                    if full && let Some(last) = rows.last() {
+                        // A flood: move on rather than read the same rows again.
+                        floor = last.id;
+                        seen.retain(|id, _| *id > floor);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read session revocations"),
+            }
+            while let Some((&id, at)) = seen.first_key_value() {
+                if at.elapsed() < LOOKBACK {
+                    break;
+                }
+                floor = floor.max(id);
+                seen.pop_first();
+            }
+            if pruned.elapsed() > Duration::from_secs(600) {
+                pruned = Instant::now();
+                if let Err(e) = self.db.prune_revocations(now_ms() - KEEP_MS).await {
+                    tracing::warn!(error = %e, "cannot prune session revocations");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The federation outbox (spec/federation.md §8, migration 0008): a change to a hosted guild
+//! with member servers stores its log entry in `guild_outbox` in the same transaction as the
+//! change; the federation log writer later moves the entries, in `id` order, into the signed
+//! log (`guild_events`) and deletes them, again in one transaction. Only guilds listed in
+//! `federated_guilds` get entries.
+
+use serde_json::Value;
+
+use super::{Db, LogAppend, on_db};
+use crate::error::Result;
+
+/// A log entry to write with a change (see [`Db::insert_messages`]): the dispatch that
+/// describes the change and who caused it. Serialized only if its guild is federated.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxItem<'a> {
+    pub guild_id: i64,
+    pub channel_id: Option<i64>,
+    /// Gateway event name (`t`).
+    pub event: &'a str,
+    /// The payload (`d`).
+    pub data: &'a Value,
+    /// The acting local user.
+    pub actor_id: Option<i64>,
+    /// For an action relayed from another server: `(signed origin action, request content)`.
+    pub origin: Option<&'a (Value, Value)>,
+}
+
+/// One stored outbox entry.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub guild_id: i64,
+    pub channel_id: Option<i64>,
+    pub event: String,
+    /// The payload, JSON.
+    pub data: String,
+    pub actor_id: Option<i64>,
+    /// `[signed action, request content]`, JSON, for a relayed action.
+    pub origin: Option<String>,
+}
+
+/// Inside an open transaction `$tx`: writes the entries of `$items` (a slice of
+/// [`OutboxItem`]) whose guild is federated, in slice order; evaluates to the federated guild
+/// ids (`Vec<i64>`). One statement when no guild of the items is federated.
+macro_rules! push_outbox {
+    ($tx:expr, $items:expr) => {{
+        let items: &[$crate::storage::OutboxItem<'_>] = $items;
+        let mut guilds: Vec<i64> = items.iter().map(|i| i.guild_id).collect();
+        guilds.sort_unstable();
+        guilds.dedup();
+        let federated: Vec<i64> = if guilds.is_empty() {
+            vec![]
+        } else {
+            let list = guilds
+                .iter()
+                .map(|g| g.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let q = format!("SELECT guild_id FROM federated_guilds WHERE guild_id IN ({list})");
+            sqlx::query_scalar(sqlx::AssertSqlSafe(q))
+                .persistent(false)
+                .fetch_all(&mut *$tx)
+                .await?
+        };
+        let chosen: Vec<_> = items
+            .iter()
+            .filter(|i| federated.contains(&i.guild_id))
+            .map(|i| {
+                (
+                    i,
+                    i.data.to_string(),
+                    i.origin
+                        .map(|(a, r)| serde_json::json!([a, r]).to_string()),
+                )
+            })
+            .collect();
+        if !chosen.is_empty() {
+            let now = $crate::storage::now_ms();
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO guild_outbox (guild_id, channel_id, event, data, actor_id, origin, created_at) ",
+            );
+            qb.push_values(&chosen, |mut b, (i, data, origin)| {
+                b.push_bind(i.guild_id)
+                    .push_bind(i.channel_id)
+                    .push_bind(i.event)
+                    .push_bind(data.as_str())
+                    .push_bind(i.actor_id)
+                    .push_bind(origin.as_deref())
+                    .push_bind(now);
+            });
+            qb.build().persistent(false).execute(&mut *$tx).await?;
+        }
+        federated
+    }};
+}
+pub(crate) use push_outbox;
+
+impl Db {
+    /// The oldest `limit` outbox entries, in `id` (commit) order.
+    pub async fn outbox_take(&self, limit: i64) -> Result<Vec<OutboxRow>> {
+        Ok(on_db!(self, p => sqlx::query_as(
+            "SELECT id, guild_id, channel_id, event, data, actor_id, origin FROM guild_outbox ORDER BY id LIMIT $1")
+            .bind(limit).fetch_all(p).await)?)
+    }
+
+    /// Appends `rows` to the guilds' logs and deletes the outbox entries `done`, in ONE
+    /// transaction: all or none. Fails on a duplicate `(guild, seq)` like
+    /// [`Db::append_events`].
+    pub async fn append_from_outbox(&self, rows: &[LogAppend], done: &[i64]) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            if !rows.is_empty() {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, object_id, created_at) ");
+                qb.push_values(rows, |mut b, r| {
+                    b.push_bind(r.guild_id).push_bind(r.seq).push_bind(&r.event).push_bind(&r.hash)
+                        .push_bind(r.channel_id).push_bind(r.object_id).push_bind(r.created_at);
+                });
+                qb.build().persistent(false).execute(&mut *tx).await?;
+            }
+            if !done.is_empty() {
+                let list = done.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+                let q = format!("DELETE FROM guild_outbox WHERE id IN ({list})");
+                sqlx::query(sqlx::AssertSqlSafe(q)).persistent(false).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(())
+        })?;
+        Ok(())
+    }
+
+    /// Marks a hosted guild as keeping a log (a server is joining it).
+    pub async fn federate_guild(&self, guild_id: i64) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO federated_guilds (guild_id) VALUES ($1) ON CONFLICT (guild_id) DO NOTHING")
+            .bind(guild_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Whether a hosted guild keeps a log.
+    pub async fn is_federated_guild(&self, guild_id: i64) -> Result<bool> {
+        let n: i64 = on_db!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM federated_guilds WHERE guild_id = $1")
+            .bind(guild_id).fetch_one(p).await)?;
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,347 @@
+//! The federation outbox (spec/federation.md §8, issue 12 defect 8): a host killed with
+//! SIGKILL during a burst of sends by its users loses no acknowledged message for its member
+//! servers. The host is the built `hearth` binary as a child process (so it can really be
+//! killed), the member server runs in this process; they federate over TLS with the test
+//! DNS and CA of the test kit's `FedNet`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hearth_testkit::build;
+use hearth_testkit::config::{cheap_hashing, env_vars, unlimited};
+use hearth_testkit::fednet::FedNet;
+use parking_lot::Mutex;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
+use crate::harness::{Backend, TestServer, backend, eventually, s, unique_suffix};
+use crate::network::ZONE;
+
+const MEMBER: &str = "a.hearth.test";
+const HOST: &str = "b.hearth.test";
+
+/// Users of the host sending at once.
+const SENDERS: usize = 8;
+/// Acknowledged sends before the kill.
+const KILL_AFTER: usize = 60;
+
+/// The host: `hearth serve` as a child process on a data folder (and database) that
+/// survives its restarts.
+struct Host {
+    env: Vec<(String, String)>,
+    dir: PathBuf,
+    pg: Option<String>,
+    base: String,
+    child: Option<tokio::process::Child>,
+}
+
+impl Host {
+    async fn new(net: &FedNet, i: usize) -> Host {
+        let suffix = unique_suffix();
+        let dir = std::env::temp_dir().join(format!("hearth_outbox_{suffix}"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut c = hearth_testkit::config::test_config(dir.clone());
+        net.configure(i, &mut c);
+        let mut env = vec![
+            ("HEARTH_LISTEN".to_string(), format!("127.0.0.1:{port}")),
+            ("HEARTH_DATA_DIR".into(), dir.display().to_string()),
+            ("HEARTH_SERVER_NAME".into(), c.server_name.clone()),
+            ("HEARTH_LOG".into(), "warn".into()),
+        ];
+        env.extend(env_vars("HEARTH_FEDERATION", &c.federation));
+        env.extend(env_vars("HEARTH_RATE_LIMITS", &unlimited()));
+        let mut h = hearth::config::PasswordHashing::default();
+        cheap_hashing(&mut h);
+        env.extend(env_vars("HEARTH_PASSWORD_HASHING", &h));
+        let pg = match backend() {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let name = format!("hearth_test_{suffix}");
+                hearth_testkit::db::create_pg_database(&name)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                env.push((
+                    "HEARTH_DATABASE_URL".into(),
+                    hearth_testkit::db::pg_url(&name),
+                ));
+                Some(name)
+            }
+        };
+        Host {
+            env,
+            dir,
+            pg,
+            base: format!("http://127.0.0.1:{port}/api/v10"),
+            child: None,
+        }
+    }
+
+    /// Starts the binary and waits until it answers `/ready`.
+    async fn start(&mut self) {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+        cmd.envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        self.child = Some(cmd.spawn().expect("spawn hearth"));
+        let ready = self.base.replace("/api/v10", "/ready");
+        let http = hearth_testkit::rest::http_client();
+        let child = self.child.as_mut().unwrap();
+        eventually("the host answers /ready", async || {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the host exited at start"
+            );
+            http.get(&ready)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+    }
+
+    /// SIGKILL, then waits for the process to be gone.
+    async fn kill(&mut self) {
+        let mut c = self.child.take().expect("running");
+        c.start_kill().expect("SIGKILL");
+        let _ = c.wait().await;
+    }
+
+    fn client(&self, token: &str) -> hearth_testkit::rest::Client {
+        hearth_testkit::rest::Client::new(hearth_testkit::rest::http_client(), &self.base)
+            .bearer(token)
+    }
+
+    fn anon(&self) -> hearth_testkit::rest::Client {
+        hearth_testkit::rest::Client::new(hearth_testkit::rest::http_client(), &self.base)
+    }
+
+    /// The host's database (for checks of its log).
+    async fn db(&self) -> hearth::storage::Db {
+        let mut c = hearth_testkit::config::test_config(self.dir.clone());
+        if let Some(p) = &self.pg {
+            c.database_url = Some(hearth_testkit::db::pg_url(p));
+        }
+        hearth::storage::Db::connect(&c).await.expect("host db")
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.start_kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(db) = self.pg.take() {
+            hearth_testkit::db::drop_pg_database(db);
+        }
+    }
+}
+
+fn v4(i: usize) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(127, 0, 0, 2 + i as u8)
+}
+
+/// Every message of a channel, oldest first (paging through `before`).
+async fn history(c: &hearth_testkit::rest::Client, channel: &str) -> Vec<Value> {
+    let mut all = vec![];
+    let mut before: Option<String> = None;
+    loop {
+        let q = match &before {
+            Some(b) => format!("/channels/{channel}/messages?limit=100&before={b}"),
+            None => format!("/channels/{channel}/messages?limit=100"),
+        };
+        let r = c.get(&q).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        let page = r.body.as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        before = Some(s(&page.last().unwrap()["id"]));
+        all.extend(page);
+    }
+    all.reverse();
+    all
+}
+
+/// `expected` (contents in host order) occurs exactly once each in `seen`, in that order.
+fn exactly_once_in_order(what: &str, seen: &[String], expected: &[String]) {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for c in seen {
+        *count.entry(c.as_str()).or_default() += 1;
+    }
+    let dup: Vec<_> = count.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dup.is_empty(), "{what}: delivered more than once: {dup:?}");
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|e| !count.contains_key(e.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{what}: {} acknowledged messages never arrived: {missing:?}",
+        missing.len()
+    );
+    let pos: HashMap<&str, usize> = seen
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let order: Vec<usize> = expected.iter().map(|e| pos[e.as_str()]).collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "{what}: acknowledged messages out of the host's order"
+    );
+}
+
+#[tokio::test]
+async fn acknowledged_sends_reach_member_servers_after_the_host_is_killed() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let net = FedNet::start(ZONE, &[MEMBER, HOST], v4, |_| false)
+        .await
+        .unwrap_or_else(|e| panic!("test network: {e}"));
+    let member = TestServer::start_with(|c| net.configure(0, c)).await;
+    let mut host = Host::new(&net, 1).await;
+    host.start().await;
+
+    // Host users: an owner and senders in one guild; alice (member server) joins it.
+    let owner = build::register(&host.anon(), "owner")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let owner = host.client(&owner.token);
+    let g = build::create_guild(&owner, "Outbox")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut senders = vec![];
+    for i in 0..SENDERS {
+        let u = build::register(&host.anon(), &format!("sender{i}"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        build::join(&host.client(&u.token), &g.invite)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        senders.push(u.token);
+    }
+    let (_, alice_tok) = member.register("alice").await;
+    let alice = member.client(&alice_tok);
+    let mut gw = Gw::identify(&member, &alice_tok, GUILDS | GUILD_MESSAGES).await;
+    let r = alice
+        .post(&format!("/invites/{}@{HOST}", g.invite), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "alice joins through her server: {r:?}");
+    let gc = gw.expect("GUILD_CREATE").await;
+    let general = s(&gc["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "general")
+        .unwrap()["id"]);
+
+    // The burst: every sender sends in a loop; the host is killed after KILL_AFTER acks.
+    let acked: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
+    let count = Arc::new(AtomicUsize::new(0));
+    let mut tasks = vec![];
+    for (i, tok) in senders.iter().enumerate() {
+        let c = host.client(tok);
+        let (acked, count) = (acked.clone(), count.clone());
+        let channel = g.general.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0.. {
+                let content = format!("s{i}-{n}");
+                let r = c
+                    .try_send(
+                        Method::POST,
+                        &format!("/channels/{channel}/messages"),
+                        Some(json!({"content": content})),
+                    )
+                    .await;
+                match r {
+                    Ok(r) if r.status == 200 => {
+                        let id: i64 = s(&r.body["id"]).parse().unwrap();
+                        acked.lock().push((id, content));
+                        count.fetch_add(1, Ordering::SeqCst);
+                    }
+                    _ => return,
+                }
+            }
+        }));
+    }
+    eventually("enough acknowledged sends", async || {
+        count.load(Ordering::SeqCst) >= KILL_AFTER
+    })
+    .await;
+    host.kill().await;
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut acked = std::mem::take(&mut *acked.lock());
+    acked.sort();
+    let expected: Vec<String> = acked.into_iter().map(|(_, c)| c).collect();
+    assert!(expected.len() >= KILL_AFTER);
+
+    // Restarted on the same data, the host delivers what it acknowledged.
+    host.start().await;
+    let mut hist: Vec<String> = vec![];
+    let arrived = hearth_testkit::wait::Patience::within(std::time::Duration::from_secs(30))
+        .every(std::time::Duration::from_millis(200))
+        .until(
+            "acknowledged messages in the member's history",
+            async || {
+                hist = history(&alice, &general)
+                    .await
+                    .iter()
+                    .map(|m| s(&m["content"]))
+                    .collect();
+                expected.iter().all(|e| hist.contains(e))
+            },
+        )
+        .await;
+    // On failure, say which messages are missing.
+    let _ = arrived;
+    exactly_once_in_order("member history", &hist, &expected);
+    let mut seen: Vec<String> = vec![];
+    while !expected.iter().all(|e| seen.contains(e)) {
+        let v = gw.next().await.expect("member gateway open");
+        if v["op"] == 0 && v["t"] == "MESSAGE_CREATE" {
+            seen.push(s(&v["d"]["content"]));
+        }
+    }
+    // Anything still queued (a duplicate would follow its original).
+    let seq = gw.seq;
+    gw.send(json!({"op": 1, "d": seq})).await;
+    loop {
+        let v = gw.next().await.expect("member gateway open");
+        if v["op"] == 11 {
+            break;
+        }
+        if v["op"] == 0 && v["t"] == "MESSAGE_CREATE" {
+            seen.push(s(&v["d"]["content"]));
+        }
+    }
+    exactly_once_in_order("member gateway", &seen, &expected);
+
+    // The host's log is gapless and its outbox drained.
+    let db = host.db().await;
+    let gid: i64 = g.id.parse().unwrap();
+    let rows = db.log_range(gid, 0, 10_000).await.unwrap();
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    eprintln!(
+        "{} sends acknowledged before the kill; host log of {} events",
+        expected.len(),
+        seqs.len()
+    );
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    eventually("the outbox is drained", async || {
+        db.outbox_take(10).await.unwrap().is_empty()
+    })
+    .await;
+    db.close().await;
+}

@@ -1,0 +1,204 @@
+//! The web client (issue 16) from the server's side: the embedded client at `/` with its
+//! SPA fallback and security headers, server paths keeping Discord's JSON 404, the Spacebar
+//! discovery document, the unauthenticated invite preview the client's `/invite/CODE` needs,
+//! and the wire fixtures that tie the client's TypeScript types to `hearth-wire`.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::harness::*;
+use hearth::wire;
+
+/// A client for paths outside the API (the harness's clients are bound to `/api/v10`).
+fn root_client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+#[tokio::test]
+async fn client_is_served_at_root_with_spa_fallback_and_csp() {
+    let server = TestServer::start().await;
+    let http = root_client();
+    let base = format!("http://{}", server.addr);
+
+    for path in ["/", "/channels/1/2", "/invite/abc", "/login"] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers().clone();
+        assert_eq!(h["content-type"], "text/html; charset=utf-8", "{path}");
+        assert_eq!(h["cache-control"], "no-cache", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("<html"), "{path}: {body}");
+        assert!(!body.contains("<script>"), "no inline script: {body}");
+    }
+
+    // When the client is embedded, its hashed assets are served with a long lifetime.
+    if hearth::web::client_built() {
+        let index = http.get(&base).send().await.unwrap().text().await.unwrap();
+        let script = index
+            .split("src=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("index.html loads a script");
+        assert!(script.starts_with("/assets/"), "{script}");
+        let r = http.get(format!("{base}{script}")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/javascript")
+        );
+        assert!(
+            r.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+    }
+    let r = http
+        .get(format!("{base}/assets/missing-1234.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn server_paths_keep_discords_json_404() {
+    let server = TestServer::start().await;
+    let http = root_client();
+    let base = format!("http://{}", server.addr);
+    for path in [
+        "/api/v10/nope",
+        "/api/nope",
+        "/api",
+        "/gateway/nope",
+        "/_hearth/federation/v1/nope",
+        "/.well-known/nope",
+    ] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], 0, "{path}: {body}");
+        assert_eq!(body["message"], "404: Not Found", "{path}: {body}");
+    }
+    // Other methods never get the page.
+    let r = http
+        .post(format!("{base}/channels/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Health and the API itself are unaffected.
+    let r = http.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = server.anon().get("/gateway").await;
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
+#[tokio::test]
+async fn spacebar_client_discovery() {
+    let server = TestServer::start().await;
+    let http = root_client();
+    let base = format!("http://{}", server.addr);
+    let r = http
+        .get(format!("{base}/.well-known/spacebar/client"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["api"]["baseUrl"], format!("{base}/api"));
+    assert_eq!(v["api"]["apiVersions"]["default"], "10");
+    assert!(
+        v["api"]["apiVersions"]["active"]
+            .as_array()
+            .unwrap()
+            .contains(&"10".into())
+    );
+    assert_eq!(v["cdn"], base);
+    assert_eq!(v["gateway"], format!("ws://{}/gateway", server.addr));
+}
+
+#[tokio::test]
+async fn invite_preview_needs_no_token() {
+    let server = TestServer::start().await;
+    let (_, owner) = server.user("owner").await;
+    let g = create_guild(&owner, "Preview Club").await;
+    let r = server.anon().get(&format!("/invites/{}", g.invite)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["guild"]["name"], "Preview Club");
+    let r = server.anon().get("/invites/doesnotexist").await;
+    assert_err(&r, 404, 10006);
+}
+
+fn fixture(name: &str) -> Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("web/wire-fixtures")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The fixture is exactly a server object: it parses into the `hearth-wire` type (which
+/// refuses unknown fields and requires its fields) and serializes back to itself.
+fn server_object<T: DeserializeOwned + Serialize>(name: &str) {
+    let v = fixture(name);
+    let parsed: T = serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("web/wire-fixtures/{name}.json is no hearth-wire object: {e}"));
+    assert_eq!(
+        serde_json::to_value(&parsed).unwrap(),
+        v,
+        "web/wire-fixtures/{name}.json differs from the server's serialization"
+    );
+}
+
+/// The client's TypeScript types (web/src/api/wire.ts) are checked against these fixtures by
+/// `tsc` (web/src/api/wire.check.ts); this test checks the fixtures against hearth-wire.
+#[test]
+fn web_wire_fixtures_match_hearth_wire() {
+    server_object::<wire::User>("user");
+    // TokenPair is only serialized by the server: the fixture's fields build one, which must
+    // serialize back to the fixture (a missing field fails here, an extra one the comparison).
+    let t = fixture("token_pair");
+    let field = |k: &str| {
+        t[k].as_str()
+            .unwrap_or_else(|| panic!("token_pair.{k}"))
+            .to_string()
+    };
+    let pair = wire::TokenPair {
+        user_id: field("user_id").parse().unwrap(),
+        token: field("token"),
+        refresh_token: field("refresh_token"),
+        expires_in: t["expires_in"].as_u64().unwrap(),
+        session_id: field("session_id").parse().unwrap(),
+    };
+    assert_eq!(serde_json::to_value(&pair).unwrap(), t);
+    server_object::<wire::Guild>("guild");
+    server_object::<wire::Channel>("channel");
+    server_object::<wire::Message>("message");
+    server_object::<wire::Invite>("invite");
+    server_object::<wire::dispatch::MessageDelete>("message_delete");
+    server_object::<wire::dispatch::TypingStart>("typing_start");
+
+    // Request bodies: every field the client sends is one the server reads.
+    let b: wire::RegisterBody = serde_json::from_value(fixture("register_body")).unwrap();
+    assert!(b.username.is_some() && b.password.is_some() && b.email.is_some());
+    let b: wire::LoginBody = serde_json::from_value(fixture("login_body")).unwrap();
+    assert!(b.login.is_some() && b.password.is_some());
+    let b: wire::CreateGuildBody = serde_json::from_value(fixture("create_guild_body")).unwrap();
+    assert!(b.name.is_some());
+    let b: wire::CreateMessageBody =
+        serde_json::from_value(fixture("create_message_body")).unwrap();
+    assert!(b.content.is_some() && b.nonce.is_some());
+    let b: wire::EditMessageBody = serde_json::from_value(fixture("edit_message_body")).unwrap();
+    assert!(matches!(b.content, Some(Some(_))));
+    let b: wire::CreateInviteBody = serde_json::from_value(fixture("create_invite_body")).unwrap();
+    assert!(b.max_age.is_some());
+}

@@ -1,0 +1,151 @@
+// Two people in two browser contexts: both register, one creates a server and an invite,
+// the other opens the invite link and joins, and they chat; each sees the other's messages,
+// edits and deletions live, rendered as Discord-flavoured markdown and never as HTML.
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { startHearth, type Hearth } from './server';
+
+let hearth: Hearth;
+
+test.beforeAll(async () => {
+  hearth = await startHearth();
+});
+
+test.afterAll(async () => {
+  await hearth?.stop();
+});
+
+async function person(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ baseURL: hearth.url });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  return page;
+}
+
+async function register(page: Page, name: string) {
+  await page.getByLabel('Username').fill(name);
+  await page.getByLabel('Password').fill(`${name}-correct-horse-battery`);
+  await page.getByRole('button', { name: 'Create an account' }).click();
+}
+
+/** axe-core on the current screen: no serious or critical violation. */
+async function accessible(page: Page, screen: string) {
+  const result = await new AxeBuilder({ page }).analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${screen}: ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+}
+
+function messages(page: Page) {
+  return page.getByRole('list', { name: 'Messages' });
+}
+
+test('two users register, join through an invite and chat live', async ({ browser }) => {
+  const alice = await person(browser);
+  const bob = await person(browser);
+
+  // Alice registers and creates a server; its #general channel opens.
+  await alice.goto('/');
+  await accessible(alice, 'sign-up');
+  await register(alice, 'alice');
+  await expect(alice.getByText('Create a server or join one')).toBeVisible();
+  await alice.getByRole('button', { name: 'Create a server' }).click();
+  await accessible(alice, 'create server dialog');
+  await alice.getByLabel('Server name').fill('Hearth Club');
+  await alice.getByRole('button', { name: 'Create', exact: true }).click();
+  await expect(alice.getByRole('heading', { name: '# general' })).toBeVisible();
+  await expect(alice.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: 'Hearth Club' })).toBeVisible();
+  await alice.screenshot({ path: 'test-results/screens/guild-empty.png' });
+
+  // She makes an invite.
+  await alice.getByRole('button', { name: 'Invite people' }).click();
+  await alice.getByRole('dialog', { name: 'Invite people' }).getByRole('button', { name: 'Create' }).click();
+  const code = (await alice.getByTestId('invite-code').textContent())?.trim() ?? '';
+  expect(code).not.toBe('');
+  await alice.getByRole('button', { name: 'Close' }).click();
+
+  // Bob opens the invite link as a visitor, signs up, accepts and lands in the guild.
+  await bob.goto(`/invite/${code}`);
+  await expect(bob.getByText('You have been invited to Hearth Club')).toBeVisible();
+  await bob.screenshot({ path: 'test-results/screens/invite-signup.png' });
+  await register(bob, 'bob');
+  await bob.getByRole('dialog', { name: 'Join a server' }).getByRole('button', { name: 'Join' }).click();
+  await expect(bob.getByRole('heading', { name: '# general' })).toBeVisible();
+
+  // Alice writes; Bob sees it live, with markdown rendered.
+  await alice.getByLabel('Message #general').fill('hello **bob**, welcome to ||the club||');
+  await alice.keyboard.press('Enter');
+  const aliceMsg = messages(bob).getByRole('listitem').filter({ hasText: 'hello bob' });
+  await expect(aliceMsg).toBeVisible();
+  await expect(aliceMsg.locator('strong')).toHaveText('bob');
+  await expect(aliceMsg.locator('.spoiler')).toHaveText('the club');
+
+  // Bob starts typing: Alice sees the indicator.
+  await bob.getByLabel('Message #general').fill('hi');
+  await expect(alice.getByText('bob is typing…')).toBeVisible();
+
+  // Bob answers; Alice sees it live.
+  await bob.getByLabel('Message #general').fill('hi alice!');
+  await bob.getByRole('button', { name: 'Send' }).click();
+  await expect(messages(alice).getByRole('listitem').filter({ hasText: 'hi alice!' })).toBeVisible();
+  await expect(messages(bob).getByRole('listitem').filter({ hasText: 'hi alice!' })).toBeVisible();
+  // Bob's own message is confirmed (no longer pending).
+  await expect(bob.getByText('Sending…')).toHaveCount(0);
+
+  // Bob replies to Alice's message: Alice sees the reply with what it answers.
+  const original = messages(bob).getByRole('listitem').filter({ hasText: 'hello bob' });
+  await original.hover();
+  await original.getByRole('button', { name: 'Reply' }).click();
+  await expect(bob.getByText('Replying to alice')).toBeVisible();
+  await bob.getByLabel('Message #general').fill('thanks for the welcome');
+  await bob.keyboard.press('Enter');
+  const reply = messages(alice).getByRole('listitem').filter({ hasText: 'thanks for the welcome' });
+  await expect(reply).toBeVisible();
+  await expect(reply.locator('.reply-context')).toContainText('alice');
+  await expect(reply.locator('.reply-context')).toContainText('hello **bob**');
+
+  // Alice edits her message: Bob sees the new text and the edited mark.
+  const own = messages(alice).getByRole('listitem').filter({ hasText: 'hello bob' });
+  await own.hover();
+  await own.getByRole('button', { name: 'Edit' }).click();
+  await alice.getByRole('textbox', { name: 'Edit' }).fill('hello __bob__, edited');
+  await alice.getByRole('button', { name: 'Save' }).click();
+  const edited = messages(bob).getByRole('listitem').filter({ hasText: 'hello bob, edited' });
+  await expect(edited).toBeVisible();
+  await expect(edited.locator('u')).toHaveText('bob');
+  await expect(edited.getByText('(edited)')).toBeVisible();
+  await alice.screenshot({ path: 'test-results/screens/chat.png' });
+  await accessible(alice, 'chat');
+
+  // Hostile HTML is shown as text on the other side, never run.
+  const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+  await bob.getByLabel('Message #general').fill(hostile);
+  await bob.keyboard.press('Enter');
+  const shown = messages(alice).getByRole('listitem').filter({ hasText: '<img src=x' });
+  await expect(shown).toBeVisible();
+  await expect(shown.locator('img, script')).toHaveCount(0);
+  expect(await alice.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+
+  // Alice deletes her message: it disappears for Bob.
+  const mine = messages(alice).getByRole('listitem').filter({ hasText: 'hello bob, edited' });
+  await mine.hover();
+  await mine.getByRole('button', { name: 'Delete' }).click();
+  await expect(messages(bob).getByRole('listitem').filter({ hasText: 'hello bob, edited' })).toHaveCount(0);
+  await expect(messages(bob).getByRole('listitem').filter({ hasText: 'hi alice!' })).toBeVisible();
+
+  // The server restarts mid-conversation: both clients show the banner, reconnect on their own
+  // (no reload) and show what was said meanwhile, in order.
+  await hearth.halt();
+  await expect(alice.getByText('Connection lost. Reconnecting…')).toBeVisible();
+  await expect(bob.getByText('Connection lost. Reconnecting…')).toBeVisible();
+  await hearth.resume();
+  await expect(alice.getByText('Connection lost. Reconnecting…')).toBeHidden({ timeout: 30_000 });
+  await expect(bob.getByText('Connection lost. Reconnecting…')).toBeHidden({ timeout: 30_000 });
+  await alice.getByLabel('Message #general').fill('after the restart');
+  await alice.keyboard.press('Enter');
+  await expect(messages(bob).getByRole('listitem').filter({ hasText: 'after the restart' })).toBeVisible();
+  await bob.getByLabel('Message #general').fill('welcome back');
+  await bob.keyboard.press('Enter');
+  await expect(messages(alice).getByRole('listitem').filter({ hasText: 'welcome back' })).toBeVisible();
+  const order = (await messages(bob).locator('.markdown').allTextContents()).map((x) => x.trim());
+  expect(order.slice(-3)).toEqual([hostile, 'after the restart', 'welcome back']);
+});

@@ -1,0 +1,52 @@
+// Compile-time check of the client's wire types against real server objects: each fixture in
+// web/wire-fixtures/ is a hearth-wire object (tests/it/web.rs parses it into the Rust type and
+// compares its re-serialization), and here `tsc` checks that each fixture is a value of the
+// TypeScript type the client uses for it. A field the TS type requires that the server does not
+// send, or sends with another JSON type, fails `npm run typecheck`. Nothing here is bundled.
+import channel from '../../wire-fixtures/channel.json';
+import createGuildBody from '../../wire-fixtures/create_guild_body.json';
+import createInviteBody from '../../wire-fixtures/create_invite_body.json';
+import createMessageBody from '../../wire-fixtures/create_message_body.json';
+import editMessageBody from '../../wire-fixtures/edit_message_body.json';
+import guild from '../../wire-fixtures/guild.json';
+import invite from '../../wire-fixtures/invite.json';
+import loginBody from '../../wire-fixtures/login_body.json';
+import message from '../../wire-fixtures/message.json';
+import messageDelete from '../../wire-fixtures/message_delete.json';
+import registerBody from '../../wire-fixtures/register_body.json';
+import tokenPair from '../../wire-fixtures/token_pair.json';
+import typingStart from '../../wire-fixtures/typing_start.json';
+import user from '../../wire-fixtures/user.json';
+import type * as W from './wire';
+
+export const checked: [
+  W.User,
+  W.TokenPair,
+  W.Guild,
+  W.Channel,
+  W.Message,
+  W.Invite,
+  W.MessageDelete,
+  W.TypingStart,
+  W.RegisterBody,
+  W.LoginBody,
+  W.CreateGuildBody,
+  W.CreateMessageBody,
+  W.EditMessageBody,
+  W.CreateInviteBody,
+] = [
+  user,
+  tokenPair,
+  guild,
+  channel,
+  message,
+  invite,
+  messageDelete,
+  typingStart,
+  registerBody,
+  loginBody,
+  createGuildBody,
+  createMessageBody,
+  editMessageBody,
+  createInviteBody,
+];

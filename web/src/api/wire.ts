@@ -1,0 +1,243 @@
+// Wire types of Hearth's client API (the subset this client uses). They mirror the server's
+// `hearth-wire` crate (crates/wire): every object type here has a fixture in
+// web/wire-fixtures/*.json that `tsc` checks against these types (src/api/wire.check.ts) and
+// that the Rust test `web_wire` (tests/it/web_wire.rs) parses into the hearth-wire type and
+// compares with its re-serialization, so a field renamed, removed or retyped on the server
+// fails the build of one side or the other. Snowflakes are strings; timestamps ISO 8601.
+
+export type Snowflake = string;
+
+/** `hearth_wire::User` ("Resources > User"). */
+export interface User {
+  id: Snowflake;
+  username: string;
+  discriminator: string;
+  global_name: string | null;
+  avatar: string | null;
+  bot: boolean;
+  system: boolean;
+  public_flags: number;
+  flags: number;
+  /** `name@server`: how users are told apart across federation. */
+  handle: string;
+}
+
+/** `hearth_wire::TokenPair`: the answer of `POST /auth/register` and `POST /auth/login`. */
+export interface TokenPair {
+  user_id: Snowflake;
+  token: string;
+  refresh_token: string;
+  /** Seconds until `token` expires. */
+  expires_in: number;
+  session_id: Snowflake;
+}
+
+/** `hearth_wire::RegisterBody`. */
+export interface RegisterBody {
+  username: string;
+  password: string;
+  email?: string;
+  invite?: string;
+}
+
+/** `hearth_wire::LoginBody`. */
+export interface LoginBody {
+  login: string;
+  password: string;
+}
+
+/** `hearth_wire::RefreshBody`. */
+export interface RefreshBody {
+  refresh_token: string;
+}
+
+/** `hearth_wire::Role`. */
+export interface Role {
+  id: Snowflake;
+  name: string;
+  color: number;
+  hoist: boolean;
+  position: number;
+  permissions: string;
+  managed: boolean;
+  mentionable: boolean;
+}
+
+/** `hearth_wire::Guild` (the fields this client reads). */
+export interface Guild {
+  id: Snowflake;
+  name: string;
+  icon: string | null;
+  description: string | null;
+  owner_id: Snowflake;
+  roles: Role[];
+}
+
+/** `hearth_wire::CreateGuildBody`. */
+export interface CreateGuildBody {
+  name: string;
+  icon?: string | null;
+  description?: string | null;
+}
+
+/** Channel types ("Resources > Channel > Channel Types") the client renders. */
+export const ChannelType = { GuildText: 0, Dm: 1, GuildVoice: 2, GroupDm: 3, GuildCategory: 4 } as const;
+
+/** `hearth_wire::Channel`. Optional fields are absent for channel kinds that lack them. */
+export interface Channel {
+  id: Snowflake;
+  type: number;
+  guild_id?: Snowflake;
+  name?: string | null;
+  topic?: string | null;
+  position?: number;
+  parent_id?: Snowflake | null;
+  last_message_id?: Snowflake | null;
+}
+
+/** `hearth_wire::Member`. */
+export interface Member {
+  user?: User;
+  nick: string | null;
+  roles: Snowflake[];
+  joined_at: string;
+}
+
+/** `GUILD_CREATE`: the guild with the caller's view of it (`hearth::service::snapshot`). */
+export interface GuildCreate extends Guild {
+  channels: Channel[];
+  members: Member[];
+  member_count: number;
+  joined_at: string;
+}
+
+/** `hearth_wire::Reaction`. */
+export interface Reaction {
+  count: number;
+  me: boolean;
+  emoji: { id: Snowflake | null; name: string | null };
+}
+
+/** `hearth_wire::MessageReference`. */
+export interface MessageReference {
+  message_id?: Snowflake;
+  channel_id?: Snowflake;
+  guild_id?: Snowflake;
+}
+
+/** `hearth_wire::Message` ("Resources > Message"). */
+export interface Message {
+  id: Snowflake;
+  channel_id: Snowflake;
+  guild_id?: Snowflake;
+  author: User;
+  member?: Member;
+  content: string;
+  timestamp: string;
+  edited_timestamp: string | null;
+  tts: boolean;
+  mention_everyone: boolean;
+  mentions: User[];
+  mention_roles: Snowflake[];
+  reactions?: Reaction[];
+  nonce?: string | number;
+  pinned: boolean;
+  type: number;
+  flags: number;
+  message_reference?: MessageReference;
+  /** The message replied to (`null`: deleted), present on replies. */
+  referenced_message?: Message | null;
+}
+
+/** `hearth_wire::CreateMessageBody` (the fields this client sends). */
+export interface CreateMessageBody {
+  content: string;
+  nonce?: string;
+  message_reference?: MessageReference;
+}
+
+/** `hearth_wire::EditMessageBody` (the fields this client sends). */
+export interface EditMessageBody {
+  content: string;
+}
+
+/** `hearth_wire::CreateInviteBody` (the fields this client sends). */
+export interface CreateInviteBody {
+  max_age?: number;
+  max_uses?: number;
+}
+
+/** `hearth_wire::InviteGuild`. */
+export interface InviteGuild {
+  id: Snowflake;
+  name: string;
+  icon: string | null;
+  description: string | null;
+}
+
+/** `hearth_wire::Invite`. */
+export interface Invite {
+  type: number;
+  code: string;
+  guild: InviteGuild | null;
+  channel: { id: Snowflake; name: string | null; type: number } | null;
+  inviter: User | null;
+  expires_at: string | null;
+}
+
+/** `hearth_wire::dispatch::MessageDelete`: the `MESSAGE_DELETE` payload. */
+export interface MessageDelete {
+  id: Snowflake;
+  channel_id: Snowflake;
+  /** `null` in DMs. */
+  guild_id: Snowflake | null;
+}
+
+/** `hearth_wire::dispatch::TypingStart`: the `TYPING_START` payload. */
+export interface TypingStart {
+  channel_id: Snowflake;
+  /** `null` in DMs. */
+  guild_id: Snowflake | null;
+  user_id: Snowflake;
+  /** Unix time in seconds. */
+  timestamp: number;
+  /** In guilds: the typing member, with `user`. */
+  member?: Member;
+}
+
+/** Discord's error body: `{code, message, errors?}` ("Reference > Error Messages"). */
+export interface ApiErrorBody {
+  code: number;
+  message: string;
+  errors?: unknown;
+  retry_after?: number;
+}
+
+/** The `READY` dispatch (the fields this client reads). */
+export interface Ready {
+  v: number;
+  user: User;
+  session_id: string;
+  resume_gateway_url?: string;
+  guilds: { id: Snowflake; unavailable?: boolean }[];
+}
+
+/** Gateway opcodes ("Topics > Opcodes and Status Codes"). */
+export const Op = {
+  Dispatch: 0,
+  Heartbeat: 1,
+  Identify: 2,
+  Resume: 6,
+  Reconnect: 7,
+  InvalidSession: 9,
+  Hello: 10,
+  HeartbeatAck: 11,
+} as const;
+
+/** One gateway frame. */
+export interface GatewayPayload {
+  op: number;
+  d: unknown;
+  s: number | null;
+  t: string | null;
+}

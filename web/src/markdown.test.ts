@@ -1,0 +1,65 @@
+// @vitest-environment jsdom
+import { describe, expect, it } from 'vitest';
+import { createRenderer } from './markdown';
+import { compareIds } from './state/store';
+import { inviteCode } from './ui/route';
+
+const render = createRenderer({
+  user: (id) => (id === '1' ? 'alice' : undefined),
+  channel: (id) => (id === '2' ? 'general' : undefined),
+  role: (id) => (id === '3' ? 'mods' : undefined),
+});
+
+describe('Discord-flavoured markdown', () => {
+  it('renders emphasis, underline, strikethrough and spoilers', () => {
+    const html = render('**b** *i* __u__ ~~s~~ ||secret||');
+    expect(html).toContain('<strong>b</strong>');
+    expect(html).toContain('<em>i</em>');
+    expect(html).toContain('<u>u</u>');
+    expect(html).toContain('<del>s</del>');
+    expect(html).toContain('<span class="spoiler" tabindex="0">secret</span>');
+  });
+
+  it('renders mentions by name and unknown ones safely', () => {
+    const html = render('<@1> <@!1> <#2> <@&3> <@99>');
+    expect(html).toContain('@alice');
+    expect(html).toContain('#general');
+    expect(html).toContain('@mods');
+    expect(html).toContain('@unknown-user');
+  });
+
+  it('renders timestamps as <time>', () => {
+    const html = render('<t:0:d>');
+    expect(html).toMatch(/<time datetime="1970-01-01T00:00:00.000Z"/);
+  });
+
+  it('renders code blocks and quotes', () => {
+    expect(render('```\nlet x = 1;\n```')).toContain('<pre><code>let x = 1;');
+    expect(render('> quoted')).toContain('<blockquote>');
+  });
+
+  it('shows raw HTML as text and drops dangerous links', () => {
+    const html = render('<img src=x onerror=alert(1)><script>alert(2)</script>');
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain('<script');
+    expect(html).toContain('&lt;img');
+    const link = render('[x](javascript:alert(1)) [y](https://example.org)');
+    expect(link).not.toContain('javascript:');
+    expect(link).toContain('href="https://example.org"');
+    expect(link).toContain('rel="noopener noreferrer nofollow"');
+    expect(render('![pic](https://example.org/a.png)')).not.toContain('<img');
+  });
+});
+
+describe('helpers', () => {
+  it('compares snowflakes numerically', () => {
+    expect(compareIds('9', '10')).toBeLessThan(0);
+    expect(compareIds('1578033031162101760', '1578033031162101761')).toBeLessThan(0);
+  });
+
+  it('extracts invite codes from links', () => {
+    expect(inviteCode('abc')).toBe('abc');
+    expect(inviteCode(' http://h:8080/invite/xyz ')).toBe('xyz');
+    expect(inviteCode('code@b.example')).toBe('code@b.example');
+  });
+});

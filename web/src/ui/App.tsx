@@ -1,0 +1,139 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Gateway } from '../api/gateway';
+import { ApiError, Rest, type TokenStore } from '../api/rest';
+import type { Invite, TokenPair } from '../api/wire';
+import { Store, useStore } from '../state/store';
+import { t } from '../strings';
+import { AuthScreen } from './AuthScreen';
+import { ClientContext, useClient, type Client } from './context';
+import { JoinGuildDialog } from './Dialogs';
+import { MessageView } from './Messages';
+import { navigate, useRoute } from './route';
+import { ChannelList, GuildBar, textChannels } from './Sidebar';
+
+/**
+ * Tokens live in sessionStorage: they survive a reload of this tab and are gone when it
+ * closes; no other tab or site reads them. (An HttpOnly cookie would keep them from scripts
+ * too; Hearth's API takes bearer tokens only, see web/README.md.)
+ */
+const KEY = 'hearth.tokens';
+const sessionTokens: TokenStore = {
+  get() {
+    const raw = sessionStorage.getItem(KEY);
+    return raw ? (JSON.parse(raw) as TokenPair) : null;
+  },
+  set(p) {
+    if (p) sessionStorage.setItem(KEY, JSON.stringify(p));
+    else sessionStorage.removeItem(KEY);
+  },
+};
+
+export function App() {
+  const [token, setToken] = useState<TokenPair | null>(() => sessionTokens.get());
+  const rest = useMemo(
+    () =>
+      new Rest({
+        get: sessionTokens.get,
+        set(p) {
+          sessionTokens.set(p);
+          if (!p) setToken(null);
+        },
+      }),
+    [],
+  );
+  const route = useRoute();
+  const logout = useCallback(() => {
+    sessionTokens.set(null);
+    setToken(null);
+  }, []);
+  const [invite, setInvite] = useState<Invite | null>(null);
+  const code = route.kind === 'invite' ? route.code : null;
+  useEffect(() => {
+    if (code) rest.getInvite(code).then(setInvite, () => setInvite(null));
+  }, [rest, code]);
+
+  if (!token) {
+    const onToken = (p: TokenPair) => {
+      sessionTokens.set(p);
+      setToken(p);
+    };
+    const notice = invite?.guild ? `${t.invitedTo(invite.guild.name)}. ${t.signUpToJoin}` : undefined;
+    return <AuthScreen rest={rest} onToken={onToken} {...(notice ? { notice } : {})} />;
+  }
+  return <Session key={token.session_id} rest={rest} onLogout={logout} />;
+}
+
+function Session({ rest, onLogout }: { rest: Rest; onLogout: () => void }) {
+  const store = useMemo(() => new Store(), []);
+  useEffect(() => {
+    const gw = new Gateway(() => sessionTokens.get()?.token ?? null, {
+      dispatch: (e, d) => store.dispatch(e, d),
+      status: (status) => store.set(() => ({ status })),
+      unauthorized: onLogout,
+    });
+    gw.start();
+    return () => gw.stop();
+  }, [store, onLogout]);
+  const client: Client = useMemo(
+    () => ({
+      rest,
+      store,
+      logout() {
+        rest.logout().catch((e: unknown) => e instanceof ApiError || console.error(e));
+        onLogout();
+      },
+    }),
+    [rest, store, onLogout],
+  );
+  return (
+    <ClientContext.Provider value={client}>
+      <Shell />
+    </ClientContext.Provider>
+  );
+}
+
+function Shell() {
+  const { store } = useClient();
+  const route = useRoute();
+  const status = useStore(store, (s) => s.status);
+  const guilds = useStore(store, (s) => s.guilds);
+  const guildId = route.kind === 'channel' ? route.guild : null;
+  const guild = guilds.find((g) => g.id === guildId);
+  const channels = useMemo(() => (guild ? textChannels(guild).flatMap((x) => x.channels) : []), [guild]);
+  const channelId = route.kind === 'channel' ? route.channel : null;
+  const channel = channels.find((c) => c.id === channelId) ?? (channelId ? undefined : channels[0]);
+
+  // `/channels/{guild}` opens its first text channel.
+  useEffect(() => {
+    if (guild && !channelId && channels[0]) navigate(`/channels/${guild.id}/${channels[0].id}`, true);
+  }, [guild, channelId, channels]);
+
+  return (
+    <div className="shell">
+      {status !== 'ready' && (
+        <div className="banner status" role="status">
+          {status === 'reconnecting' ? t.reconnecting : t.connecting}
+        </div>
+      )}
+      <GuildBar current={guildId} />
+      {guild ? (
+        <>
+          <ChannelList guild={guild} current={channel?.id ?? null} />
+          {channel ? (
+            <MessageView key={channel.id} guild={guild} channel={channel} />
+          ) : (
+            <main className="empty">
+              <p>{t.noChannel}</p>
+            </main>
+          )}
+        </>
+      ) : (
+        <main className="empty">
+          <h1>{t.appName}</h1>
+          <p>{t.noGuild}</p>
+        </main>
+      )}
+      {route.kind === 'invite' && <JoinGuildDialog initial={route.code} onClose={() => navigate('/', true)} />}
+    </div>
+  );
+}

@@ -1,0 +1,119 @@
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { ApiError } from '../api/rest';
+import { t } from '../strings';
+import { useClient } from './context';
+import { inviteCode, navigate } from './route';
+
+function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+  return (
+    <div className="backdrop" onKeyDown={(e) => e.key === 'Escape' && onClose()}>
+      <div role="dialog" aria-modal="true" aria-label={title} className="card dialog">
+        <h2>{title}</h2>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+function useSubmit<T>(action: () => Promise<T>, done: (v: T) => void) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      done(await action());
+    } catch (err) {
+      setError(err instanceof ApiError ? err.detail() : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { error, busy, submit };
+}
+
+export function CreateGuildDialog({ onClose }: { onClose: () => void }) {
+  const { rest } = useClient();
+  const [name, setName] = useState('');
+  const { error, busy, submit } = useSubmit(
+    () => rest.createGuild({ name }),
+    (g) => {
+      onClose();
+      navigate(`/channels/${g.id}`);
+    },
+  );
+  return (
+    <Dialog title={t.createGuild} onClose={onClose}>
+      <form onSubmit={submit}>
+        <label>
+          {t.guildName}
+          <input autoFocus required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        {error && <p role="alert" className="error">{error}</p>}
+        <div className="row">
+          <button type="button" className="secondary" onClick={onClose}>{t.cancel}</button>
+          <button type="submit" disabled={busy}>{t.create}</button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function JoinGuildDialog({ onClose, initial = '' }: { onClose: () => void; initial?: string }) {
+  const { rest } = useClient();
+  const [code, setCode] = useState(initial);
+  const { error, busy, submit } = useSubmit(
+    () => rest.acceptInvite(inviteCode(code)),
+    (inv) => {
+      onClose();
+      if (inv.guild) navigate(`/channels/${inv.guild.id}${inv.channel ? `/${inv.channel.id}` : ''}`);
+    },
+  );
+  return (
+    <Dialog title={t.joinGuild} onClose={onClose}>
+      <form onSubmit={submit}>
+        <label>
+          {t.inviteCode}
+          <input autoFocus required value={code} onChange={(e) => setCode(e.target.value)} />
+        </label>
+        {error && <p role="alert" className="error">{error}</p>}
+        <div className="row">
+          <button type="button" className="secondary" onClick={onClose}>{t.cancel}</button>
+          <button type="submit" disabled={busy}>{t.join}</button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function InviteDialog({ channel, onClose }: { channel: string; onClose: () => void }) {
+  const { rest } = useClient();
+  const [code, setCode] = useState<string | null>(null);
+  const { error, busy, submit } = useSubmit(() => rest.createInvite(channel, { max_age: 86400 }), (inv) => setCode(inv.code));
+  const link = code ? `${location.origin}/invite/${code}` : '';
+  return (
+    <Dialog title={t.invitePeople} onClose={onClose}>
+      {code ? (
+        <>
+          <p>{t.inviteReady}</p>
+          <p>
+            <code data-testid="invite-code">{code}</code>
+          </p>
+          <input readOnly aria-label={t.inviteCode} value={link} onFocus={(e) => e.target.select()} />
+          <div className="row">
+            <button type="button" onClick={onClose}>{t.close}</button>
+          </div>
+        </>
+      ) : (
+        <form onSubmit={submit}>
+          {error && <p role="alert" className="error">{error}</p>}
+          <div className="row">
+            <button type="button" className="secondary" onClick={onClose}>{t.cancel}</button>
+            <button type="submit" disabled={busy}>{t.create}</button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}

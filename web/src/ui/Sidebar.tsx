@@ -1,0 +1,114 @@
+import { useState } from 'react';
+import { ChannelType, type Channel, type GuildCreate } from '../api/wire';
+import { useStore } from '../state/store';
+import { t } from '../strings';
+import { useClient } from './context';
+import { CreateGuildDialog, InviteDialog, JoinGuildDialog } from './Dialogs';
+import { navigate } from './route';
+
+function initials(name: string): string {
+  return name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 3)
+    .map((w) => w[0])
+    .join('');
+}
+
+export function GuildBar({ current }: { current: string | null }) {
+  const { store } = useClient();
+  const guilds = useStore(store, (s) => s.guilds);
+  const [dialog, setDialog] = useState<'create' | 'join' | null>(null);
+  return (
+    <nav className="guildbar" aria-label={t.guilds}>
+      <ul>
+        {guilds.map((g) => (
+          <li key={g.id}>
+            <a
+              href={`/channels/${g.id}`}
+              className={g.id === current ? 'guild active' : 'guild'}
+              aria-current={g.id === current ? 'page' : undefined}
+              title={g.name}
+              aria-label={g.name}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(`/channels/${g.id}`);
+              }}
+            >
+              {initials(g.name)}
+            </a>
+          </li>
+        ))}
+      </ul>
+      <button type="button" className="guild add" title={t.createGuild} aria-label={t.createGuild} onClick={() => setDialog('create')}>
+        +
+      </button>
+      <button type="button" className="guild add" title={t.joinGuild} aria-label={t.joinGuild} onClick={() => setDialog('join')}>
+        ⇥
+      </button>
+      {dialog === 'create' && <CreateGuildDialog onClose={() => setDialog(null)} />}
+      {dialog === 'join' && <JoinGuildDialog onClose={() => setDialog(null)} />}
+    </nav>
+  );
+}
+
+/** Text channels in position order, grouped under their categories. */
+export function textChannels(g: GuildCreate): { category: Channel | null; channels: Channel[] }[] {
+  const byPos = (a: Channel, b: Channel) => (a.position ?? 0) - (b.position ?? 0) || (a.id < b.id ? -1 : 1);
+  const cats = g.channels.filter((c) => c.type === ChannelType.GuildCategory).sort(byPos);
+  const texts = g.channels.filter((c) => c.type === ChannelType.GuildText).sort(byPos);
+  const groups = [{ category: null as Channel | null, channels: texts.filter((c) => !c.parent_id) }];
+  for (const cat of cats) groups.push({ category: cat, channels: texts.filter((c) => c.parent_id === cat.id) });
+  return groups.filter((x) => x.channels.length > 0);
+}
+
+export function ChannelList({ guild, current }: { guild: GuildCreate; current: string | null }) {
+  const { store, logout } = useClient();
+  const me = useStore(store, (s) => s.me);
+  const [inviting, setInviting] = useState(false);
+  const groups = textChannels(guild);
+  const target = current ?? groups[0]?.channels[0]?.id ?? null;
+  return (
+    <aside className="channels">
+      <header>
+        <h2>{guild.name}</h2>
+        {target && (
+          <button type="button" className="secondary small" onClick={() => setInviting(true)}>
+            {t.invitePeople}
+          </button>
+        )}
+      </header>
+      <nav aria-label={t.channels}>
+        {groups.map(({ category, channels }) => (
+          <section key={category?.id ?? 'none'}>
+            {category && <h3>{category.name}</h3>}
+            <ul>
+              {channels.map((c) => (
+                <li key={c.id}>
+                  <a
+                    href={`/channels/${guild.id}/${c.id}`}
+                    aria-current={c.id === current ? 'page' : undefined}
+                    className={c.id === current ? 'active' : undefined}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      navigate(`/channels/${guild.id}/${c.id}`);
+                    }}
+                  >
+                    # {c.name}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </section>
+        ))}
+      </nav>
+      <footer>
+        <span className="me" title={me?.handle}>{me?.global_name ?? me?.username}</span>
+        <button type="button" className="secondary small" onClick={logout}>
+          {t.logout}
+        </button>
+      </footer>
+      {inviting && target && <InviteDialog channel={target} onClose={() => setInviting(false)} />}
+    </aside>
+  );
+}
