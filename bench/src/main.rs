@@ -88,6 +88,13 @@ enum Cmd {
     },
     /// send -> MESSAGE_CREATE latency at low load.
     Latency,
+    /// send -> MESSAGE_CREATE latency with N sessions of the guild just dropped, beside the
+    /// same run without them (issue 21: a closed session costs nothing per dispatch).
+    Detached {
+        /// Dropped sessions (default by scale: 20 / 2,000 / 19,000).
+        #[arg(long)]
+        sessions: Option<usize>,
+    },
     /// Federation: events received/verified/applied per second and cross-server latency.
     Federation,
     /// Remote join of a guild with many members: time to GUILD_CREATE.
@@ -203,6 +210,7 @@ async fn main() -> std::process::ExitCode {
         Cmd::All => vec![
             Cmd::ColdStart,
             Cmd::Latency,
+            Cmd::Detached { sessions: None },
             Cmd::Sends {
                 db: DbChoice::All,
                 concurrency: None,
@@ -231,6 +239,7 @@ async fn main() -> std::process::ExitCode {
             Cmd::Fanout { members } => fanout(&mut ctx, members).await,
             Cmd::Sends { db, concurrency } => sends(&mut ctx, db, concurrency).await,
             Cmd::Latency => latency(&mut ctx).await,
+            Cmd::Detached { sessions } => detached(&mut ctx, sessions).await,
             Cmd::Federation => fed::federation(&mut ctx).await,
             Cmd::RemoteJoin { members } => fed::remote_join(&mut ctx, members).await,
             Cmd::History { messages } => history(&mut ctx, messages).await,

@@ -1,11 +1,13 @@
 //! The load scenarios of `hearth-bench`, one file per group (see BENCHMARKS.md).
 
+mod detached;
 mod fanout;
 mod history;
 mod idle;
 mod sends;
 mod startup;
 
+pub(crate) use detached::*;
 pub(crate) use fanout::*;
 pub(crate) use history::*;
 pub(crate) use idle::*;

@@ -122,15 +122,19 @@ pub(crate) async fn chat_latency(
 ) -> Res<hdrhistogram::Histogram<u64>> {
     let (owner, _, channel, code) = setup_guild(api, &tag()).await?;
     let rx_tok = api.users(&format!("{}r", tag()), 1, Some(&code)).await?;
-    let ws = identify(
-        &srv.ws_url(""),
-        srv.addr,
-        None,
-        &rx_tok[0],
-        GUILD_MESSAGES,
-        false,
-    )
-    .await?;
+    latency_in(srv, api, (&owner, &channel, &rx_tok[0]), n, gap, prefix).await
+}
+
+/// [`chat_latency`] in an existing channel: `owner` sends, `rx` receives.
+pub(crate) async fn latency_in(
+    srv: &Server,
+    api: &Api,
+    (owner, channel, rx): (&str, &str, &str),
+    n: usize,
+    gap: Duration,
+    prefix: &str,
+) -> Res<hdrhistogram::Histogram<u64>> {
+    let ws = identify(&srv.ws_url(""), srv.addr, None, rx, GUILD_MESSAGES, false).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let p = prefix.to_string();
@@ -150,7 +154,7 @@ pub(crate) async fn chat_latency(
     for k in 0..n {
         next.tick().await;
         let t = Instant::now();
-        api.say(&owner, &channel, &format!("{prefix}{k}")).await?;
+        api.say(owner, channel, &format!("{prefix}{k}")).await?;
         loop {
             let (got, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
                 .await
