@@ -267,9 +267,10 @@ pub struct Connections {
     /// default 256. Beyond it new connections from that address are closed at once. The
     /// addresses in `trusted_proxies` are exempt (they carry many clients).
     pub max_per_ip: usize,
-    /// Connections open at once in total, default 10 000; lowered at start to what the
-    /// process's descriptor limit (`RLIMIT_NOFILE`, raised to its hard limit) allows with 256
-    /// descriptors kept for the database, files and outbound requests.
+    /// Connections open at once in total. Default 0: as many as the process's descriptor
+    /// limit (`RLIMIT_NOFILE`, raised to its hard limit at start) allows with 256 descriptors
+    /// kept for the database, files and outbound requests (10 000 where the limit cannot be
+    /// read). A configured number above that is lowered to it, with a warning.
     pub max_total: usize,
 }
 
@@ -279,7 +280,7 @@ impl Default for Connections {
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
             max_per_ip: 256,
-            max_total: 10_000,
+            max_total: 0,
         }
     }
 }
@@ -463,7 +464,7 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, replay_log_bytes,
            session_queue, max_frame_bytes, identify_timeout_ms}
   connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}
-                             10000, 60000, 256, 10000
+                             10000, 60000, 256, 0 (= the open-file limit less 256)
   federation.{enabled, listen, tls_cert, tls_key, extra_ca_certs, allow_private_addresses,
               nameservers, deny_domains, allow_domains, max_response_bytes, request_timeout_ms,
               max_redirects, delegate_to, well_known_port, key_validity_ms}

@@ -226,6 +226,8 @@ impl Server {
             .env("HEARTH_DATA_DIR", &dir)
             .env("HEARTH_LOG", "warn")
             .env("HEARTH_FEDERATION__ENABLED", "false")
+            // Every load-generating client is on loopback: no per-address cap.
+            .env("HEARTH_CONNECTIONS__MAX_PER_IP", "1000000")
             .envs(config::env_vars("HEARTH_RATE_LIMITS", &config::unlimited()));
         if !sp.real_hashing {
             // Seeding thousands of users through the real API: argon2 at its minimum cost.

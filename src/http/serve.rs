@@ -83,24 +83,31 @@ pub enum Refused {
     Total,
 }
 
+/// `connections.max_total` when it is 0 and the descriptor limit cannot be read.
+const DEFAULT_MAX_TOTAL: usize = 10_000;
+
 impl Admission {
     /// Caps from `cfg`, the total lowered to fit `descriptors` (the `RLIMIT_NOFILE` in effect)
     /// less [`RESERVED_DESCRIPTORS`]; `exempt` addresses (trusted proxies) have no per-address
     /// cap.
     pub fn new(cfg: &Connections, exempt: &[IpAddr], descriptors: Option<u64>) -> Arc<Self> {
-        let mut max_total = cfg.max_total.max(1);
-        if let Some(n) = descriptors {
-            let fit = usize::try_from(n.saturating_sub(RESERVED_DESCRIPTORS).max(16))
-                .unwrap_or(usize::MAX);
-            if fit < max_total {
+        let fit = descriptors.map(|n| {
+            usize::try_from(n.saturating_sub(RESERVED_DESCRIPTORS).max(16)).unwrap_or(usize::MAX)
+        });
+        let max_total = match (cfg.max_total, fit) {
+            // The default: what the descriptor limit allows.
+            (0, Some(fit)) => fit,
+            (0, None) => DEFAULT_MAX_TOTAL,
+            (configured, Some(fit)) if fit < configured => {
                 tracing::warn!(
-                    configured = max_total,
+                    configured,
                     allowed = fit,
                     "connections.max_total lowered to fit the open-file limit"
                 );
-                max_total = fit;
+                fit
             }
-        }
+            (configured, _) => configured,
+        };
         Arc::new(Admission {
             max_per_ip: cfg.max_per_ip.max(1),
             max_total,
