@@ -547,3 +547,39 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Io<T> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(max_total: usize) -> Connections {
+        Connections {
+            max_total,
+            ..Connections::default()
+        }
+    }
+
+    #[test]
+    fn the_total_follows_the_descriptor_limit() {
+        // Default (0): the limit less the reserve, or a fixed figure when it is unknown.
+        assert_eq!(
+            Admission::new(&caps(0), &[], Some(20_000)).max_total(),
+            19_744
+        );
+        assert_eq!(
+            Admission::new(&caps(0), &[], None).max_total(),
+            DEFAULT_MAX_TOTAL
+        );
+        // A configured figure holds below the limit and is lowered above it.
+        assert_eq!(
+            Admission::new(&caps(500), &[], Some(20_000)).max_total(),
+            500
+        );
+        assert_eq!(
+            Admission::new(&caps(30_000), &[], Some(20_000)).max_total(),
+            19_744
+        );
+        // A tiny limit still admits a few connections.
+        assert_eq!(Admission::new(&caps(0), &[], Some(100)).max_total(), 16);
+    }
+}
