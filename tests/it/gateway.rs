@@ -264,21 +264,22 @@ impl Gw {
     }
 }
 
-/// A guild owned by alice with bob as a member: `(guild_id, general channel id, alice, bob
-/// tokens and ids)`.
-struct World {
-    ts: TestServer,
-    guild: String,
-    general: String,
-    alice: Client,
-    alice_tok: String,
-    alice_id: String,
-    bob: Client,
-    bob_tok: String,
-    bob_id: String,
+/// A guild owned by alice with bob as a member: `(guild_id, general channel id, its invite
+/// code, alice, bob tokens and ids)`.
+pub(crate) struct World {
+    pub(crate) ts: TestServer,
+    pub(crate) guild: String,
+    pub(crate) general: String,
+    pub(crate) invite: String,
+    pub(crate) alice: Client,
+    pub(crate) alice_tok: String,
+    pub(crate) alice_id: String,
+    pub(crate) bob: Client,
+    pub(crate) bob_tok: String,
+    pub(crate) bob_id: String,
 }
 
-async fn world_with(f: impl FnOnce(&mut hearth::Config)) -> World {
+pub(crate) async fn world_with(f: impl FnOnce(&mut hearth::Config)) -> World {
     let ts = TestServer::start_with(f).await;
     let (alice_id, alice_tok) = ts.register("alice").await;
     let (bob_id, bob_tok) = ts.register("bob").await;
@@ -290,6 +291,7 @@ async fn world_with(f: impl FnOnce(&mut hearth::Config)) -> World {
         ts,
         guild: g.id,
         general: g.general,
+        invite: g.invite,
         alice,
         alice_tok,
         alice_id,
@@ -299,7 +301,7 @@ async fn world_with(f: impl FnOnce(&mut hearth::Config)) -> World {
     }
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     world_with(|_| {}).await
 }
 

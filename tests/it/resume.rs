@@ -7,48 +7,11 @@
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
+use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw, world, world_with};
 use crate::harness::{Client, TestServer, eventually, s};
 use hearth::gateway::SessionStats;
 
-/// A guild owned by alice with bob as a member.
-struct Room {
-    ts: TestServer,
-    alice: Client,
-    alice_tok: String,
-    bob: Client,
-    bob_tok: String,
-    bob_id: String,
-    guild: String,
-    general: String,
-    invite: String,
-}
-
-async fn room_with(f: impl FnOnce(&mut hearth::Config)) -> Room {
-    let ts = TestServer::start_with(f).await;
-    let (_, alice_tok) = ts.register("alice").await;
-    let (bob_id, bob_tok) = ts.register("bob").await;
-    let alice = ts.client(&alice_tok);
-    let bob = ts.client(&bob_tok);
-    let g = crate::harness::create_guild(&alice, "Resume").await;
-    crate::harness::join(&bob, &g.invite).await;
-    Room {
-        ts,
-        alice,
-        alice_tok,
-        bob,
-        bob_tok,
-        bob_id,
-        guild: g.id,
-        general: g.general,
-        invite: g.invite,
-    }
-}
-
-async fn room() -> Room {
-    room_with(|_| {}).await
-}
-
+/// Alice's message in `channel`; its id.
 async fn say(c: &Client, channel: &str, content: &str) -> String {
     let r = c
         .post(
@@ -113,7 +76,7 @@ fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
 
 #[tokio::test]
 async fn close_1000_or_1001_ends_the_session_and_other_codes_detach_it() {
-    let r = room().await;
+    let r = world().await;
     for code in [1000u16, 1001] {
         let mut b = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
         b.expect("GUILD_CREATE").await;
@@ -141,7 +104,7 @@ async fn close_1000_or_1001_ends_the_session_and_other_codes_detach_it() {
 
 #[tokio::test]
 async fn a_dropped_connection_resumes_with_every_missed_message_in_order() {
-    let r = room().await;
+    let r = world().await;
     let mut b = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
     b.expect("GUILD_CREATE").await;
     say(&r.alice, &r.general, "before").await;
@@ -190,7 +153,7 @@ async fn a_dropped_connection_resumes_with_every_missed_message_in_order() {
 
 #[tokio::test]
 async fn a_channel_hidden_meanwhile_is_not_replayed() {
-    let r = room().await;
+    let r = world().await;
     let secret = r
         .alice
         .post(
@@ -246,7 +209,7 @@ async fn a_channel_hidden_meanwhile_is_not_replayed() {
 
 #[tokio::test]
 async fn guilds_joined_and_left_meanwhile_are_reconciled() {
-    let r = room().await;
+    let r = world().await;
     let other = crate::harness::create_guild(&r.alice, "Other").await;
     let mut b = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
     b.expect("GUILD_CREATE").await;
@@ -285,7 +248,7 @@ async fn guilds_joined_and_left_meanwhile_are_reconciled() {
 
 #[tokio::test]
 async fn a_resume_beyond_the_log_window_is_refused() {
-    let r = room_with(|c| c.gateway.replay_log_bytes = 4096).await;
+    let r = world_with(|c| c.gateway.replay_log_bytes = 4096).await;
     let mut b = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
     b.expect("GUILD_CREATE").await;
     let (session, seq) = (b.session_id.clone(), b.seq);
@@ -304,7 +267,7 @@ async fn a_resume_beyond_the_log_window_is_refused() {
 #[tokio::test]
 async fn many_dropped_sessions_hold_no_copies_and_leave_the_audience() {
     const N: usize = 2_000;
-    let r = room().await;
+    let r = world().await;
     // IDENTIFY is limited to 1,000 a day per user: spread the sessions over four users.
     let users = hearth_testkit::build::register_many(&r.ts.anon(), "away", 4, Some(&r.invite))
         .await
