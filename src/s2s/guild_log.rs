@@ -119,6 +119,20 @@ impl GuildLog {
         }
     }
 
+    /// Wakes the delivery workers of every peer of `guilds` (after their logs grew).
+    pub(super) async fn kick_peers_of(self: &Arc<Self>, guilds: impl IntoIterator<Item = i64>) {
+        for g in guilds {
+            match self.hearth.db.peers_of_guild(g).await {
+                Ok(peers) => {
+                    for p in peers {
+                        self.kick(&p.server);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "federation peers lookup failed"),
+            }
+        }
+    }
+
     /// Makes sure a delivery worker runs for `server` and wakes it.
     pub fn kick(self: &Arc<Self>, server: &str) {
         let new = self.workers.lock().insert(server.to_string());
@@ -521,16 +535,7 @@ async fn write_group(log: &Arc<GuildLog>, group: Vec<Arc<Dispatch>>) {
         return;
     }
     log.appended.send_modify(|n| *n += 1);
-    for g in guilds {
-        match log.hearth.db.peers_of_guild(g).await {
-            Ok(peers) => {
-                for p in peers {
-                    log.kick(&p.server);
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "federation peers lookup failed"),
-        }
-    }
+    log.kick_peers_of(guilds).await;
 }
 
 /// Handles one bus event on its own.

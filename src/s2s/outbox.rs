@@ -137,16 +137,7 @@ async fn move_rows(log: &Arc<GuildLog>, rows: &[OutboxRow]) -> std::result::Resu
             tracing::error!(error = %e, event = t.as_str(), "federation log follow-up failed");
         }
     }
-    for g in guilds {
-        match log.hearth.db.peers_of_guild(g).await {
-            Ok(peers) => {
-                for p in peers {
-                    log.kick(&p.server);
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "federation peers lookup failed"),
-        }
-    }
+    log.kick_peers_of(guilds).await;
     Ok(())
 }
 
