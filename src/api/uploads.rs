@@ -35,6 +35,14 @@ fn refuse(e: Error, close: bool) -> Response {
     r
 }
 
+/// The answer when reading the multipart body fails with `e`: the limit already broken
+/// (`refused`, whose answer then closes the connection: the rest of the body is unread), else
+/// 400 50035 on `files`.
+fn read_failed(refused: Option<Error>, e: axum::extract::multipart::MultipartError) -> Response {
+    let close = refused.is_some();
+    refuse(refused.unwrap_or_else(|| bad_form(e.body_text())), close)
+}
+
 /// Reads a JSON body of at most `max` bytes; beyond, 413 40005 after draining.
 async fn read_json(
     req: Request,
@@ -93,13 +101,7 @@ pub(super) async fn read_message(
         let field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => {
-                let close = refused.is_some();
-                return Err(refuse(
-                    refused.unwrap_or_else(|| bad_form(e.body_text())),
-                    close,
-                ));
-            }
+            Err(e) => return Err(read_failed(refused, e)),
         };
         let name = field.name().unwrap_or("").to_string();
         let filename = field.file_name().map(str::to_string);
@@ -115,13 +117,7 @@ pub(super) async fn read_message(
             let chunk = match field.chunk().await {
                 Ok(Some(c)) => c,
                 Ok(None) => break,
-                Err(e) => {
-                    let close = refused.is_some();
-                    return Err(refuse(
-                        refused.unwrap_or_else(|| bad_form(e.body_text())),
-                        close,
-                    ));
-                }
+                Err(e) => return Err(read_failed(refused, e)),
             };
             total += chunk.len() as u64;
             if total > 2 * media.max_total_bytes {
