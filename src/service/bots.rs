@@ -349,7 +349,8 @@ impl Hearth {
                 Some(&audit),
             )
             .await?;
-            self.member_joined(ga.guild.id, app.bot_user_id).await?;
+            self.publish_presence_to_guild(app.bot_user_id, ga.guild.id)
+                .await;
         }
         Ok(
             json!({"location": format!("https://{}/oauth2/authorized", self.config.server_name), "guild_id": guild_id}),
@@ -438,10 +439,9 @@ impl Hearth {
     /// `DELETE /admin/guilds/{id}`: an instance admin deletes any guild.
     pub async fn admin_delete_guild(&self, actor: &Actor, guild_id: Snowflake) -> Result<()> {
         Self::require_admin(actor)?;
-        if !self.db.delete_guild(guild_id.db()).await? {
+        if !self.remove_guild(guild_id.db()).await? {
             return Err(Error::Unknown(Unknown::Guild));
         }
-        self.control(crate::events::Control::GuildDeleted { guild_id });
         Ok(())
     }
 }

@@ -2,11 +2,11 @@
 
 use super::ports::{RelayAction, RelayOp};
 use super::{Actor, GuildAccess, Hearth, audit_action as A, change, to_value};
-use crate::error::{Error, FieldErrors, Result, Rule, field_error};
+use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
-use crate::storage::{ChannelRow, GuildRow, RoleRow, now_ms};
+use crate::storage::{ChannelRow, GuildRow, Lock, OutboxItem, RoleRow, now_ms};
 use crate::wire::{self, ChannelType};
 use serde_json::json;
 
@@ -289,11 +289,11 @@ impl Hearth {
             None,
             reason,
         );
-        // Settings, discovery and ownership with the audit entry in one transaction; a
-        // transfer to someone who left meanwhile writes nothing.
-        if !self
-            .db
-            .update_guild_atomic(&g, body.discoverable, tags.as_deref(), &audit)
+        // Settings, discovery and ownership with the audit entry and the log entry in one
+        // transaction; a transfer to someone who left meanwhile writes nothing.
+        let mut ch = self.db.change(Lock::Guild(g.id)).await?;
+        if !ch
+            .update_guild(&g, body.discoverable, tags.as_deref())
             .await?
         {
             return Err(field_error(
@@ -302,13 +302,16 @@ impl Hearth {
                 "The new owner must be a member of the guild.",
             ));
         }
-        let w = self.guild_wire(&g, &ga.roles, None);
-        self.dispatch(
+        ch.audit(&audit).await?;
+        let roles = ch.roles(g.id).await?;
+        let w = self.guild_wire(&g, &roles, None);
+        let d = Self::event_of(
             Event::GuildUpdate,
             Self::guild_audience(g.id),
             intents::GUILDS,
             to_value(&w),
         );
+        self.commit(ch, vec![d]).await?;
         if body.owner_id.is_some() {
             self.control(Control::PermissionsChanged { guild_id });
         }
@@ -322,9 +325,35 @@ impl Hearth {
         if !ga.is_owner() {
             return Err(Error::MissingPermissions);
         }
-        self.db.delete_guild(ga.guild.id).await?;
-        self.control(Control::GuildDeleted { guild_id });
+        if !self.remove_guild(ga.guild.id).await? {
+            return Err(Error::Unknown(Unknown::Guild));
+        }
         Ok(())
+    }
+
+    /// Deletes a hosted guild and, if it has member servers, writes the log entry that
+    /// tells them (`GUILD_DELETE_FEDERATED`, spec/federation.md) in the same transaction;
+    /// then tells the gateway. Whether the guild existed.
+    pub(crate) async fn remove_guild(&self, guild_id: i64) -> Result<bool> {
+        let gid = Snowflake::from_db(guild_id);
+        let data = to_value(&wire::dispatch::GuildDeleteFederated { id: gid });
+        let mut ch = self.db.change(Lock::Guild(guild_id)).await?;
+        if !ch.delete_guild(guild_id).await? {
+            return Ok(false);
+        }
+        let cause = crate::events::current_cause();
+        ch.log(&[OutboxItem {
+            guild_id,
+            channel_id: None,
+            event: Event::GuildDeleteFederated.as_str(),
+            data: &data,
+            actor_id: cause.as_ref().and_then(|c| c.actor),
+            origin: None,
+        }])
+        .await?;
+        ch.commit().await?;
+        self.control(Control::GuildDeleted { guild_id: gid });
+        Ok(true)
     }
 
     /// `GET /users/@me/guilds` (`before`, `after`, `limit` 1-200, default 200).
@@ -382,14 +411,24 @@ impl Hearth {
         if ga.is_owner() {
             return Err(Error::Rule(Rule::OwnerCannotLeave));
         }
-        self.remove_member(ga.guild.id, actor.user.id).await
+        self.remove_member(ga.guild.id, actor.user.id, None).await
     }
 
-    /// Removes a membership and announces it (leave, kick).
-    pub(crate) async fn remove_member(&self, guild_id: i64, user_id: i64) -> Result<()> {
-        if self.db.delete_member(guild_id, user_id).await? {
-            let user = self.user_wire_by_id(user_id).await?;
-            self.dispatch(
+    /// Removes a membership with its audit entry (a kick) and announces it (leave, kick);
+    /// nothing if the user is not a member.
+    pub(crate) async fn remove_member(
+        &self,
+        guild_id: i64,
+        user_id: i64,
+        audit: Option<&crate::storage::AuditRow>,
+    ) -> Result<()> {
+        let user = self.user_wire_by_id(user_id).await?;
+        let mut ch = self.db.change(Lock::Guild(guild_id)).await?;
+        if ch.delete_member(guild_id, user_id).await? {
+            if let Some(a) = audit {
+                ch.audit(a).await?;
+            }
+            let d = Self::event_of(
                 Event::GuildMemberRemove,
                 Self::guild_audience(guild_id),
                 intents::GUILD_MEMBERS,
@@ -398,6 +437,7 @@ impl Hearth {
                     user,
                 }),
             );
+            self.commit(ch, vec![d]).await?;
             self.control(Control::MemberLeft {
                 guild_id: Snowflake::from_db(guild_id),
                 user_id: Snowflake::from_db(user_id),

@@ -33,7 +33,7 @@ use crate::events::{Control, Event, intents};
 use crate::permissions::{self as perm, Permissions};
 use crate::ratelimit::KeyedLimiter;
 use crate::snowflake::Snowflake;
-use crate::storage::{Db, GuildRow, MfaTicketRow, UserRow, now_ms};
+use crate::storage::{Db, GuildRow, Lock, MfaTicketRow, UserRow, now_ms};
 use crate::wire;
 
 /// Backup codes made at a time (Discord: 10).
@@ -461,8 +461,7 @@ impl Hearth {
         let mut g = ga.guild.clone();
         let level = body.level as i64;
         if g.mfa_level != level {
-            self.db.set_guild_mfa_level(g.id, level).await?;
-            self.audit(
+            let audit = self.audit_row(
                 g.id,
                 actor,
                 Some(g.id),
@@ -470,16 +469,19 @@ impl Hearth {
                 json!([change("mfa_level", g.mfa_level, level)]),
                 None,
                 reason,
-            )
-            .await?;
+            );
             g.mfa_level = level;
-            let w = self.guild_wire(&g, &ga.roles, None);
-            self.dispatch(
+            let mut ch = self.db.change(Lock::Guild(g.id)).await?;
+            ch.set_guild_mfa_level(g.id, level).await?;
+            ch.audit(&audit).await?;
+            let roles = ch.roles(g.id).await?;
+            let d = Self::event_of(
                 Event::GuildUpdate,
                 Self::guild_audience(g.id),
                 intents::GUILDS,
-                to_value(&w),
+                to_value(&self.guild_wire(&g, &roles, None)),
             );
+            self.commit(ch, vec![d]).await?;
         }
         Ok(body)
     }

@@ -14,7 +14,9 @@ use crate::error::{Error, Result, Unknown};
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event, EventBus};
 use crate::permissions::{self as perm, MemberContext, Overwrite, Permissions};
 use crate::snowflake::{Snowflake, SnowflakeGenerator};
-use crate::storage::{ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow};
+use crate::storage::{
+    Change, ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow,
+};
 use crate::wire::{self, ChannelType, OverwriteType};
 
 pub mod attachments;
@@ -291,6 +293,41 @@ impl Hearth {
             logged: false,
         }
     }
+    /// Commits `change` with the federation log entries of `events`, written to the outbox
+    /// in the same transaction (spec/federation.md §8; only for guilds with member servers),
+    /// then publishes `events` in order, marked `logged` where their entry went to the
+    /// outbox. Build `events` from the change's own reads, so they describe what commits.
+    pub(crate) async fn commit(&self, change: Change, events: Vec<Dispatch>) -> Result<()> {
+        self.commit_then(change, vec![], events).await
+    }
+
+    /// [`Hearth::commit`], publishing `controls` (gateway bookkeeping such as a join) after
+    /// the commit and before `events`.
+    pub(crate) async fn commit_then(
+        &self,
+        mut change: Change,
+        controls: Vec<Control>,
+        events: Vec<Dispatch>,
+    ) -> Result<()> {
+        let federated = {
+            let items: Vec<_> = events
+                .iter()
+                .filter(|d| !d.lossy)
+                .filter_map(writer::outbox_item)
+                .collect();
+            change.log(&items).await?
+        };
+        change.commit().await?;
+        for c in controls {
+            self.control(c);
+        }
+        for mut d in events {
+            d.logged = writer::in_outbox(&d, &federated);
+            self.publish(d);
+        }
+        Ok(())
+    }
+
     pub(crate) fn publish(&self, mut d: Dispatch) {
         if d.cause.is_none() {
             d.cause = crate::events::current_cause();
@@ -641,24 +678,8 @@ impl Hearth {
         }
     }
 
-    /// Records an audit log entry (Discord "Audit Log Events" action types).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn audit(
-        &self,
-        guild_id: i64,
-        actor: &Actor,
-        target: Option<i64>,
-        action: i64,
-        changes: Value,
-        options: Option<Value>,
-        reason: Option<&str>,
-    ) -> Result<()> {
-        let row = self.audit_row(guild_id, actor, target, action, changes, options, reason);
-        self.db.insert_audit(&row).await
-    }
-
-    /// An audit entry, for a storage method that writes it in the same transaction as the
-    /// change it records.
+    /// An audit entry (Discord "Audit Log Events" action types), written by
+    /// [`crate::storage::Change::audit`] in the same transaction as the change it records.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn audit_row(
         &self,

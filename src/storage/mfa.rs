@@ -174,10 +174,4 @@ impl Db {
             .bind(user_id).fetch_optional(p).await)?;
         Ok(r.is_some_and(|(own, owner)| owner.unwrap_or(own)))
     }
-
-    pub async fn set_guild_mfa_level(&self, guild_id: i64, level: i64) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE guilds SET mfa_level = $2 WHERE id = $1")
-            .bind(guild_id).bind(level).execute(p).await.map(|_| ()))?;
-        Ok(())
-    }
 }

@@ -14,6 +14,7 @@ use crate::config::{Config, SqliteSync};
 use crate::error::{Error, Result};
 
 mod atomic;
+mod change;
 pub(crate) mod attachments;
 mod chat;
 mod federation;
@@ -27,6 +28,7 @@ mod server_keys;
 mod users;
 
 pub use atomic::*;
+pub use change::{Change, Lock};
 pub use attachments::AttachmentRow;
 pub use chat::*;
 pub use federation::*;
