@@ -265,7 +265,8 @@ impl Hearth {
                 self.publish_presence_to_guild(actor.user.id, inv.guild_id)
                     .await;
             }
-            JoinOutcome::AlreadyMember => {}
+            // Nothing written: end the transaction before reading more (below).
+            JoinOutcome::AlreadyMember => ch.rollback().await?,
             JoinOutcome::InviteGone => return Err(Error::Unknown(Unknown::Invite)),
             JoinOutcome::Banned => return Err(Error::Rule(Rule::Banned)),
             JoinOutcome::TooManyGuilds => return Err(Error::Rule(Rule::MaxGuilds)),

@@ -13,6 +13,12 @@
 //! its new overwrites, a member with the new role set) describes exactly what commits.
 //!
 //! A `Change` dropped without [`Change::commit`] rolls back (an early `return Err(..)`).
+//!
+//! Rule for callers: while a `Change` is open, use only it. Read what else is needed before
+//! opening it, and commit, roll back or drop it before reading more through [`Db`]: on SQLite
+//! the open change holds the only write lock, other writers wait for it on their pooled
+//! connections, and a holder that waits for a free connection itself would stall them all
+//! until their busy timeout.
 
 use sqlx::{Postgres, Sqlite, Transaction};
 
@@ -44,15 +50,16 @@ impl From<Transaction<'static, Postgres>> for Tx {
 /// backend's connection type), the same code expanded for each backend (like `on_db!`).
 macro_rules! on_tx {
     ($c:expr, $t:ident => $body:expr) => {
-        match &mut $c.tx {
-            Tx::Sqlite(tx) => {
+        match $c.tx.as_mut() {
+            Some(Tx::Sqlite(tx)) => {
                 let $t = &mut **tx;
                 $body
             }
-            Tx::Postgres(tx) => {
+            Some(Tx::Postgres(tx)) => {
                 let $t = &mut **tx;
                 $body
             }
+            None => unreachable!("a Change is only taken apart by commit or drop"),
         }
     };
 }
@@ -72,7 +79,29 @@ pub enum Lock {
 
 /// An open write transaction (see the module docs).
 pub struct Change {
-    tx: Tx,
+    /// `None` only while [`Change::commit`] or the drop takes it.
+    tx: Option<Tx>,
+}
+
+/// A change dropped without its commit (an early error) rolls back at once: its ROLLBACK is
+/// sent from a task, because sqlx would only send it when the pooled connection is used
+/// again, and until then SQLite's write lock (`BEGIN IMMEDIATE`) or PostgreSQL's row lock
+/// would stay taken.
+impl Drop for Change {
+    fn drop(&mut self) {
+        let Some(tx) = self.tx.take() else { return };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let r = match tx {
+                    Tx::Sqlite(t) => t.rollback().await,
+                    Tx::Postgres(t) => t.rollback().await,
+                };
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "rollback of an abandoned change failed");
+                }
+            });
+        }
+    }
 }
 
 /// The stored overwrite rule: one row per `(channel, target)`, the last one given wins.
@@ -99,23 +128,34 @@ impl Db {
                     }
                 }
             }
-            Change { tx: tx.into() }
+            Change { tx: Some(tx.into()) }
         }))
     }
 }
 
 impl Change {
     /// Commits everything written through this change.
-    pub async fn commit(self) -> Result<()> {
-        match self.tx {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+    pub async fn commit(mut self) -> Result<()> {
+        match self.tx.take() {
+            Some(Tx::Sqlite(t)) => t.commit().await?,
+            Some(Tx::Postgres(t)) => t.commit().await?,
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Ends the change without writing anything (what a drop also does, but awaited).
+    pub async fn rollback(mut self) -> Result<()> {
+        match self.tx.take() {
+            Some(Tx::Sqlite(t)) => t.rollback().await?,
+            Some(Tx::Postgres(t)) => t.rollback().await?,
+            None => {}
         }
         Ok(())
     }
 
     fn is_postgres(&self) -> bool {
-        matches!(self.tx, Tx::Postgres(_))
+        matches!(self.tx, Some(Tx::Postgres(_)))
     }
 
     // ---- audit and federation log ---------------------------------------------------
