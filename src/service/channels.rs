@@ -382,12 +382,14 @@ impl Hearth {
             intents::GUILDS,
             to_value(&w),
         );
-        self.commit(ch, vec![d]).await?;
-        if replaced.is_some() {
-            self.control(Control::PermissionsChanged {
+        // The gateway recomputes permissions before it routes the update.
+        let controls = match replaced {
+            Some(_) => vec![Control::PermissionsChanged {
                 guild_id: Snowflake::from_db(ga.guild.id),
-            });
-        }
+            }],
+            None => vec![],
+        };
+        self.commit_then(ch, controls, vec![d]).await?;
         Ok(w)
     }
 
@@ -522,10 +524,11 @@ impl Hearth {
                 )
             })
             .collect();
-        self.commit(ch, events).await?;
-        if !synced.is_empty() {
-            self.control(Control::PermissionsChanged { guild_id });
-        }
+        let controls = match synced.is_empty() {
+            true => vec![],
+            false => vec![Control::PermissionsChanged { guild_id }],
+        };
+        self.commit_then(ch, controls, events).await?;
         Ok(())
     }
 
@@ -649,7 +652,8 @@ impl Hearth {
     }
 
     /// Commits a change of a channel's overwrites with the CHANNEL_UPDATE that re-announces
-    /// the channel as the change leaves it, then asks the gateway to recompute permissions.
+    /// the channel as the change leaves it; the gateway is asked to recompute permissions
+    /// before it routes the update.
     async fn commit_channel_change(
         &self,
         mut ch: Change,
@@ -669,10 +673,9 @@ impl Hearth {
             intents::GUILDS,
             to_value(&Self::channel_wire(&c, &ows, None)),
         );
-        self.commit(ch, vec![d]).await?;
-        self.control(Control::PermissionsChanged {
+        let recompute = Control::PermissionsChanged {
             guild_id: Snowflake::from_db(guild_id),
-        });
-        Ok(())
+        };
+        self.commit_then(ch, vec![recompute], vec![d]).await
     }
 }

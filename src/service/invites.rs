@@ -260,8 +260,12 @@ impl Hearth {
                 let add = self
                     .member_add_event(&mut ch, inv.guild_id, &actor.user)
                     .await?;
-                self.commit_then(ch, vec![Self::joined(inv.guild_id, actor.user.id)], vec![add])
-                    .await?;
+                self.commit_then(
+                    ch,
+                    vec![Self::joined(inv.guild_id, actor.user.id)],
+                    vec![add],
+                )
+                .await?;
                 self.publish_presence_to_guild(actor.user.id, inv.guild_id)
                     .await;
             }

@@ -14,9 +14,7 @@ use crate::error::{Error, Result, Unknown};
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event, EventBus};
 use crate::permissions::{self as perm, MemberContext, Overwrite, Permissions};
 use crate::snowflake::{Snowflake, SnowflakeGenerator};
-use crate::storage::{
-    Change, ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow,
-};
+use crate::storage::{Change, ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow};
 use crate::wire::{self, ChannelType, OverwriteType};
 
 pub mod attachments;

@@ -109,11 +109,7 @@ impl Hearth {
         if let Some(a) = audit {
             ch.audit(a).await?;
         }
-        let mut events = vec![Self::role_event(
-            Event::GuildRoleCreate,
-            ga.guild.id,
-            &role,
-        )];
+        let mut events = vec![Self::role_event(Event::GuildRoleCreate, ga.guild.id, &role)];
         events.extend(
             shifted
                 .iter()
@@ -344,7 +340,12 @@ impl Hearth {
             .collect();
         // One move per role (the last one given), then bottom first.
         let mut seen = std::collections::HashSet::new();
-        let mut moves: Vec<(i64, i64)> = moves.iter().rev().filter(|m| seen.insert(m.0)).copied().collect();
+        let mut moves: Vec<(i64, i64)> = moves
+            .iter()
+            .rev()
+            .filter(|m| seen.insert(m.0))
+            .copied()
+            .collect();
         moves.sort_by_key(|m| m.1);
         for (id, pos) in moves {
             let at = usize::try_from(pos - 1).unwrap_or(0).min(order.len());

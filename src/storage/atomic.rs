@@ -20,8 +20,7 @@
 
 use super::users::insert_user_q;
 use super::{
-    ApplicationRow, ChannelRow, Db, GuildRow, GuildView, OverwriteRow, RoleRow, UserRow,
-    on_db,
+    ApplicationRow, ChannelRow, Db, GuildRow, GuildView, OverwriteRow, RoleRow, UserRow, on_db,
 };
 use crate::error::Result;
 

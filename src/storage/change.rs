@@ -216,7 +216,11 @@ impl Change {
     }
 
     /// A member row and the member's role ids (ascending); `None` if not a member.
-    pub async fn member(&mut self, guild_id: i64, user_id: i64) -> Result<Option<(MemberRow, Vec<i64>)>> {
+    pub async fn member(
+        &mut self,
+        guild_id: i64,
+        user_id: i64,
+    ) -> Result<Option<(MemberRow, Vec<i64>)>> {
         Ok(on_tx!(self, tx => {
             let m: Option<MemberRow> = sqlx::query_as("SELECT * FROM members WHERE guild_id = $1 AND user_id = $2")
                 .bind(guild_id).bind(user_id).fetch_optional(&mut *tx).await?;
@@ -484,7 +488,13 @@ impl Change {
     }
 
     /// Gives a member a role (`add`) or takes it away; whether anything changed.
-    pub async fn member_role(&mut self, guild_id: i64, user_id: i64, role_id: i64, add: bool) -> Result<bool> {
+    pub async fn member_role(
+        &mut self,
+        guild_id: i64,
+        user_id: i64,
+        role_id: i64,
+        add: bool,
+    ) -> Result<bool> {
         let q = if add {
             "INSERT INTO member_roles (guild_id, user_id, role_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
         } else {

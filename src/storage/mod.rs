@@ -14,8 +14,8 @@ use crate::config::{Config, SqliteSync};
 use crate::error::{Error, Result};
 
 mod atomic;
-mod change;
 pub(crate) mod attachments;
+mod change;
 mod chat;
 mod federation;
 mod guilds;
@@ -28,8 +28,8 @@ mod server_keys;
 mod users;
 
 pub use atomic::*;
-pub use change::{Change, Lock};
 pub use attachments::AttachmentRow;
+pub use change::{Change, Lock};
 pub use chat::*;
 pub use federation::*;
 pub use guilds::*;

@@ -420,7 +420,9 @@ async fn concurrent_role_creation_leaves_unique_positions() {
 /// Audit entries of `action` in a guild (`GET /guilds/{id}/audit-logs?action_type=`).
 async fn audit_entries(owner: &Client, guild: &str, action: i64) -> usize {
     let r = owner
-        .get(&format!("/guilds/{guild}/audit-logs?action_type={action}&limit=100"))
+        .get(&format!(
+            "/guilds/{guild}/audit-logs?action_type={action}&limit=100"
+        ))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     r.body["audit_log_entries"].as_array().unwrap().len()
@@ -434,7 +436,10 @@ async fn concurrent_kicks_record_one_kick() {
     let g = create_guild(&owner, "kicks").await;
     join(&member, &g.invite).await;
     let results = burst(8, |_| {
-        let (c, p) = (owner.clone(), format!("/guilds/{}/members/{member_id}", g.id));
+        let (c, p) = (
+            owner.clone(),
+            format!("/guilds/{}/members/{member_id}", g.id),
+        );
         async move { c.delete(&p).await }
     })
     .await;
@@ -457,7 +462,10 @@ async fn concurrent_role_grants_record_one_change() {
     let g = create_guild(&owner, "grants").await;
     join(&member, &g.invite).await;
     let role = owner
-        .post(&format!("/guilds/{}/roles", g.id), json!({"name": "helper"}))
+        .post(
+            &format!("/guilds/{}/roles", g.id),
+            json!({"name": "helper"}),
+        )
         .await;
     let role = s(&role.body["id"]);
     let results = burst(8, |_| {

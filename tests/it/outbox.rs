@@ -290,11 +290,17 @@ impl World {
 
     /// Reads alice's gateway until every one of `expected` arrived as a `t` dispatch (or 8 s
     /// pass without one), then what a heartbeat flushes; returns `key` of each such dispatch.
-    async fn collect(&mut self, t: &str, key: impl Fn(&Value) -> String, expected: &[String]) -> Vec<String> {
+    async fn collect(
+        &mut self,
+        t: &str,
+        key: impl Fn(&Value) -> String,
+        expected: &[String],
+    ) -> Vec<String> {
         let mut seen: Vec<String> = vec![];
         while !expected.iter().all(|e| seen.contains(e)) {
             // Nothing for a while: the rest is lost (reported by the caller).
-            let Ok(v) = tokio::time::timeout(std::time::Duration::from_secs(8), self.gw.next()).await
+            let Ok(v) =
+                tokio::time::timeout(std::time::Duration::from_secs(8), self.gw.next()).await
             else {
                 break;
             };
@@ -415,7 +421,11 @@ async fn acknowledged_guild_changes_reach_member_servers_after_the_host_is_kille
             for n in 0.. {
                 let name = format!("r{n}");
                 match c
-                    .try_send(Method::POST, &format!("/guilds/{gid}/roles"), Some(json!({"name": name})))
+                    .try_send(
+                        Method::POST,
+                        &format!("/guilds/{gid}/roles"),
+                        Some(json!({"name": name})),
+                    )
                     .await
                 {
                     Ok(r) if r.status == 200 => {
@@ -432,7 +442,11 @@ async fn acknowledged_guild_changes_reach_member_servers_after_the_host_is_kille
         tokio::spawn(async move {
             for n in 0u64.. {
                 match c
-                    .try_send(Method::PATCH, &format!("/channels/{channel}"), Some(json!({"topic": format!("t{n}")})))
+                    .try_send(
+                        Method::PATCH,
+                        &format!("/channels/{channel}"),
+                        Some(json!({"topic": format!("t{n}")})),
+                    )
                     .await
                 {
                     Ok(r) if r.status == 200 => topics.lock().push(n),
@@ -463,7 +477,10 @@ async fn acknowledged_guild_changes_reach_member_servers_after_the_host_is_kille
         .every(std::time::Duration::from_millis(200))
         .until("acknowledged roles on the member server", async || {
             let r = w.alice.get(&roles_path).await;
-            names = r.body.as_array().map_or(vec![], |a| a.iter().map(|x| s(&x["name"])).collect());
+            names = r
+                .body
+                .as_array()
+                .map_or(vec![], |a| a.iter().map(|x| s(&x["name"])).collect());
             expected.iter().all(|e| names.contains(e))
         })
         .await;
@@ -476,8 +493,15 @@ async fn acknowledged_guild_changes_reach_member_servers_after_the_host_is_kille
     }
     if let Some(t) = last_topic {
         let r = w.alice.get(&format!("/channels/{general}")).await;
-        let got: u64 = s(&r.body["topic"]).trim_start_matches('t').parse().unwrap_or(0);
-        assert!(got >= t, "the member's topic {:?} is older than the acknowledged t{t}", r.body["topic"]);
+        let got: u64 = s(&r.body["topic"])
+            .trim_start_matches('t')
+            .parse()
+            .unwrap_or(0);
+        assert!(
+            got >= t,
+            "the member's topic {:?} is older than the acknowledged t{t}",
+            r.body["topic"]
+        );
     }
     let seen = w
         .collect("GUILD_ROLE_CREATE", |d| s(&d["role"]["name"]), &expected)
