@@ -10,8 +10,9 @@
 //!   presenting an already rotated one revokes its whole session (theft detection).
 //! - Passwords are argon2id (OWASP parameters by default), hashed on blocking threads behind
 //!   a semaphore so a login storm cannot stall the async workers.
-//! - Login throttling: per client IP, per (account, IP) strictly, per account loosely; all
-//!   are token buckets that refill, so no one can lock an account out permanently.
+//! - Login throttling: a token bucket per client IP (`rate_limits.login_per_ip`), and an
+//!   exponential backoff after failures per (account, IP), per IP and per account
+//!   ([`super::backoff`]), which never locks the owner out.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
+use super::backoff::Backoff;
 use super::{Actor, Hearth};
 use crate::config::{Config, RegistrationPolicy};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
@@ -45,8 +47,7 @@ pub struct AuthState {
     dummy_hash: String,
     pub(crate) register_ip: KeyedLimiter<IpAddr>,
     pub(crate) login_ip: KeyedLimiter<IpAddr>,
-    login_account_ip: KeyedLimiter<(String, IpAddr)>,
-    login_account: KeyedLimiter<String>,
+    pub(super) backoff: Backoff,
 }
 
 /// Clock skew tolerated on access tokens' `exp` and `iat`, and on their lifetime, seconds.
@@ -92,8 +93,7 @@ impl AuthState {
             dummy_hash,
             register_ip: KeyedLimiter::new(rl.register_per_ip, "user", false),
             login_ip: KeyedLimiter::new(rl.login_per_ip, "user", false),
-            login_account_ip: KeyedLimiter::new(rl.login_per_account_ip, "user", false),
-            login_account: KeyedLimiter::new(rl.login_per_account, "shared", false),
+            backoff: Backoff::new(rl.login_backoff.clone()),
         })
     }
 }
@@ -122,6 +122,7 @@ impl Hearth {
             created_at: now_ms(),
             home_server: Some(server.to_lowercase()),
             mfa_enabled: false,
+            email_verified: false,
         };
         match self.db.insert_user(&u).await {
             Ok(()) => Ok(u),
@@ -303,6 +304,7 @@ impl Hearth {
             created_at: now_ms(),
             home_server: None,
             mfa_enabled: false,
+            email_verified: false,
         };
         self.db.insert_user(&user).await.map_err(|e| {
             if is_unique_violation(&e) {
@@ -331,9 +333,10 @@ impl Hearth {
         };
         let key = login.trim().to_lowercase();
         self.auth.login_ip.check(&ip)?;
-        self.auth.login_account_ip.check(&(key.clone(), ip))?;
-        self.auth.login_account.check(&key)?;
         let user = self.db.user_by_login(&key).await?;
+        let account = Self::backoff_key(user.as_ref().map(|u| u.id), &key);
+        self.backoff_check(&account, user.as_ref().map(|u| u.id), ip)
+            .await?;
         let stored = user
             .as_ref()
             .and_then(|u| u.password_hash.clone())
@@ -341,8 +344,12 @@ impl Hearth {
         let ok = self.verify_password(&password, &stored).await?;
         let user = match (user, ok) {
             (Some(u), true) if u.password_hash.is_some() => u,
-            _ => return Err(Error::InvalidLogin),
+            _ => {
+                self.auth.backoff.fail(&account, ip);
+                return Err(Error::InvalidLogin);
+            }
         };
+        self.auth.backoff.succeed(&account, ip);
         if user.suspended {
             return Err(Error::Rule(Rule::Suspended));
         }
@@ -354,6 +361,36 @@ impl Hearth {
         Ok(wire::LoginAnswer::Tokens(
             self.open_session(&user, Some(ip), user_agent).await?,
         ))
+    }
+
+    /// The account a login failure counts against: the user id of an existing account,
+    /// else the typed login.
+    pub(super) fn backoff_key(user_id: Option<i64>, login: &str) -> String {
+        match user_id {
+            Some(id) => format!("u:{id}"),
+            None => format!("l:{login}"),
+        }
+    }
+
+    /// Refuses (429) an attempt at `account` from `ip` while one of its backoff keys waits;
+    /// the account key is skipped when `user_id` has logged in from `ip` before.
+    pub(super) async fn backoff_check(
+        &self,
+        account: &str,
+        user_id: Option<i64>,
+        ip: IpAddr,
+    ) -> Result<()> {
+        self.auth.backoff.check(account, ip)?;
+        if self.auth.backoff.account_waits(account) {
+            let known = match user_id {
+                Some(id) => self.db.logged_in_from(id, &ip.to_string()).await?,
+                None => false,
+            };
+            if !known {
+                self.auth.backoff.check_account(account)?;
+            }
+        }
+        Ok(())
     }
 
     pub(super) async fn open_session(
@@ -662,20 +699,33 @@ impl Hearth {
                 .unwrap_or_else(|| actor.user.username.clone());
             Self::validate_password(np, &name, "new_password", &mut errs);
         }
-        if (changing_password || patch.username.is_some()) && !actor.is_bot() {
-            // Discord asks for the current password to change username or password.
-            match (&body.password, &actor.user.password_hash) {
-                (Some(pw), Some(stored)) => {
+        if let Some(e) = &body.email {
+            if actor.is_bot() {
+                return Err(Error::Rule(Rule::BotsCannotUse));
+            }
+            let e = e.trim();
+            if e.len() > 254 || !e.contains('@') {
+                errs.add(
+                    "email",
+                    "EMAIL_TYPE_INVALID_EMAIL",
+                    "Not a well formed email address.",
+                );
+            }
+            if actor.user.email.as_deref() != Some(e) {
+                patch.email = Some(e.to_owned());
+            }
+        }
+        if (changing_password || patch.username.is_some() || patch.email.is_some())
+            && !actor.is_bot()
+        {
+            // Discord asks for the current password to change username, password or email;
+            // it is also the re-authentication of these sensitive changes (service::reauth).
+            match &body.password {
+                Some(pw) => {
                     errs.clone().into_result()?;
-                    if !self.verify_password(pw, stored).await? {
-                        return Err(field_error(
-                            "password",
-                            "PASSWORD_DOES_NOT_MATCH",
-                            "Password does not match.",
-                        ));
-                    }
+                    self.require_reauth(actor, Some(pw)).await?;
                 }
-                _ => errs.add("password", "BASE_TYPE_REQUIRED", "This field is required"),
+                None => errs.add("password", "BASE_TYPE_REQUIRED", "This field is required"),
             }
         }
         errs.into_result()?;

@@ -14,7 +14,8 @@
 //!   as SHA-256) valid `mfa.ticket_ttl_seconds` (300 s); `POST /auth/mfa/totp|backup` with
 //!   the ticket and a code opens the session and deletes the ticket (single-use). A ticket
 //!   dies after `mfa.ticket_max_failures` wrong codes; every code check is also throttled
-//!   per account (`mfa.attempts_per_account`, a refilling bucket: no permanent lockout).
+//!   per account (`mfa.attempts_per_account`, a refilling bucket: no permanent lockout), and
+//!   a wrong code at login counts as a login failure ([`super::backoff`]).
 
 use std::net::IpAddr;
 
@@ -197,7 +198,7 @@ impl Hearth {
 
     /// Checks a TOTP code of `user` and spends its step. Errors: 429 throttled, 60002 TOTP
     /// not enabled, 60008 wrong, out of window or already used.
-    async fn spend_totp(&self, user_id: i64, code: &str) -> Result<()> {
+    pub(super) async fn spend_totp(&self, user_id: i64, code: &str) -> Result<()> {
         self.mfa.attempts.check(&user_id)?;
         let row = self
             .db
@@ -212,7 +213,7 @@ impl Hearth {
     }
 
     /// Checks a backup code of `user` and marks it used. Errors: 429, 60008.
-    async fn spend_backup(&self, user_id: i64, code: &str) -> Result<()> {
+    pub(super) async fn spend_backup(&self, user_id: i64, code: &str) -> Result<()> {
         self.mfa.attempts.check(&user_id)?;
         let code = normalize_backup(code);
         if code.len() != 8 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -230,7 +231,7 @@ impl Hearth {
         Err(Error::Rule(Rule::InvalidMfaCode))
     }
 
-    async fn check_own_password(&self, user: &UserRow, pw: Option<&str>) -> Result<()> {
+    pub(super) async fn check_own_password(&self, user: &UserRow, pw: Option<&str>) -> Result<()> {
         let (Some(pw), Some(stored)) = (pw, user.password_hash.as_deref()) else {
             return Err(required("password"));
         };
@@ -245,7 +246,7 @@ impl Hearth {
         }
     }
 
-    fn human_session(actor: &Actor) -> Result<i64> {
+    pub(super) fn human_session(actor: &Actor) -> Result<i64> {
         match actor.session_id {
             Some(s) if !actor.is_bot() => Ok(s),
             _ => Err(Error::Rule(Rule::BotsCannotUse)),
@@ -405,6 +406,8 @@ impl Hearth {
             .mfa_ticket(&hash, now_ms())
             .await?
             .ok_or(Error::Rule(Rule::InvalidMfaTicket))?;
+        let account = Self::backoff_key(Some(t.user_id), "");
+        self.backoff_check(&account, Some(t.user_id), ip).await?;
         let checked = if backup {
             self.spend_backup(t.user_id, &code).await
         } else {
@@ -412,12 +415,14 @@ impl Hearth {
         };
         if let Err(e) = checked {
             if matches!(e, Error::Rule(Rule::InvalidMfaCode)) {
+                self.auth.backoff.fail(&account, ip);
                 self.db
                     .fail_mfa_ticket(&hash, self.config.mfa.ticket_max_failures.max(1) as i64)
                     .await?;
             }
             return Err(e);
         }
+        self.auth.backoff.succeed(&account, ip);
         if !self.db.take_mfa_ticket(&hash).await? {
             return Err(Error::Rule(Rule::InvalidMfaTicket));
         }

@@ -19,6 +19,7 @@ use crate::wire::{self, ChannelType, OverwriteType};
 
 pub mod attachments;
 pub mod auth;
+pub mod backoff;
 pub mod bots;
 pub mod channels;
 pub mod dms;
@@ -34,6 +35,7 @@ pub mod pins;
 pub mod ports;
 pub mod presence;
 pub mod reactions;
+pub mod reauth;
 pub mod revocations;
 pub mod roles;
 pub mod snapshot;
@@ -433,7 +435,7 @@ impl Hearth {
                 u.home_server.as_deref().unwrap_or(&self.config.server_name)
             ),
             email: own.then(|| u.email.clone()),
-            verified: own.then_some(true),
+            verified: own.then_some(u.email_verified),
             mfa_enabled: own.then_some(u.mfa_enabled),
             bio: own.then(|| u.bio.clone()),
             dm_policy: own.then_some(u.dm_policy),

@@ -13,6 +13,7 @@
 use crate::config::{Config, SqliteSync};
 use crate::error::{Error, Result};
 
+mod account;
 mod atomic;
 pub(crate) mod attachments;
 mod chat;
