@@ -303,7 +303,7 @@ pub enum MailTls {
 }
 
 /// Outgoing mail (optional): without `smtp_host`, mail is off and the endpoints that need it
-/// answer 400 50035 `MAIL_DISABLED` (README "Mail").
+/// answer 400 50035 with the field error `email` `MAIL_DISABLED` (README "Mail").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MailConfig {

@@ -117,6 +117,10 @@ pub enum Rule {
     InvalidMfaTicket,
     /// 400 / 60008: wrong, already used or out-of-window two-factor code.
     InvalidMfaCode,
+    /// 400 / 50014: an unknown, used, expired or replaced mailed token (reset, verify).
+    InvalidAccountToken,
+    /// 400 / 40011: the account still owns guilds (Discord: transfer them before deleting).
+    OwnsGuilds,
 }
 
 impl Rule {
@@ -219,6 +223,16 @@ impl Rule {
             Rule::InvalidMfaSecret => (S::BAD_REQUEST, 60005, "Invalid two-factor secret"),
             Rule::InvalidMfaTicket => (S::BAD_REQUEST, 60006, "Invalid two-factor auth ticket"),
             Rule::InvalidMfaCode => (S::BAD_REQUEST, 60008, "Invalid two-factor code"),
+            Rule::InvalidAccountToken => (
+                S::BAD_REQUEST,
+                50014,
+                "Invalid authentication token provided",
+            ),
+            Rule::OwnsGuilds => (
+                S::BAD_REQUEST,
+                40011,
+                "You must transfer ownership of any owned guilds before deleting your account",
+            ),
         }
     }
 }

@@ -50,6 +50,13 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/auth/sessions", get(list_sessions))
         .route("/auth/sessions/{session_id}", delete(delete_session))
         .route("/mfa/finish", post(mfa_finish))
+        .route("/auth/forgot", post(forgot))
+        .route("/auth/reset", post(reset))
+        .route("/auth/verify", post(verify))
+        .route("/auth/verify/resend", post(verify_resend))
+        .route("/users/@me/security-log", get(security_log))
+        .route("/users/@me/export", get(export))
+        .route("/users/@me/delete", post(delete_me))
         // users
         .route("/users/@me", get(get_me).patch(modify_me))
         .route("/users/@me/mfa/totp/enable", post(enable_totp))

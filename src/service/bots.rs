@@ -418,7 +418,8 @@ impl Hearth {
             return Err(Error::Unknown(Unknown::User));
         }
         if body.suspended == Some(true) {
-            self.revoke_sessions(user_id.db(), None).await?;
+            self.revoke_sessions(user_id.db(), None, "suspended")
+                .await?;
         }
         Ok(())
     }

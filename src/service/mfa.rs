@@ -43,7 +43,7 @@ const BACKUP_CODES: usize = 10;
 /// Keys and limiters of the MFA service.
 pub struct MfaState {
     cipher: Aes256Gcm,
-    attempts: KeyedLimiter<i64>,
+    pub(super) attempts: KeyedLimiter<i64>,
 }
 
 impl MfaState {
@@ -278,7 +278,15 @@ impl Hearth {
         let (plain, rows) = self.new_backup_codes().await?;
         let revoked = self
             .db
-            .enable_totp(uid, &enc, step, &rows, Some(sid), now_ms())
+            .enable_totp(
+                uid,
+                &enc,
+                step,
+                &rows,
+                Some(sid),
+                now_ms(),
+                &self.actor_entry(actor, "mfa_enabled"),
+            )
             .await?
             .ok_or(Error::Rule(Rule::MfaEnabled))?;
         self.control(Control::SessionsRevoked {
@@ -286,6 +294,11 @@ impl Hearth {
             sessions: Some(revoked.into_iter().map(Snowflake::from_db).collect()),
         });
         self.user_updated(uid).await?;
+        self.notify(
+            &actor.user,
+            "Two-factor authentication enabled",
+            "Two-factor authentication was turned on for your account; every other session was signed out.",
+        );
         Ok(wire::MfaEnabled {
             token: self.token_pair(uid, sid, String::new())?.token,
             backup_codes: Self::backup_wire(uid, plain),
@@ -314,10 +327,19 @@ impl Hearth {
         } else {
             self.spend_backup(uid, &code).await?;
         }
-        if !self.db.disable_totp(uid).await? {
+        if !self
+            .db
+            .disable_totp(uid, &self.actor_entry(actor, "mfa_disabled"))
+            .await?
+        {
             return Err(Error::Rule(Rule::MfaDisabled));
         }
         self.user_updated(uid).await?;
+        self.notify(
+            &actor.user,
+            "Two-factor authentication disabled",
+            "Two-factor authentication was turned off for your account.",
+        );
         Ok(wire::MfaToken {
             token: self.token_pair(uid, sid, String::new())?.token,
         })
@@ -345,7 +367,13 @@ impl Hearth {
             ));
         }
         let (plain, rows) = self.new_backup_codes().await?;
-        self.db.replace_backup_codes(actor.user.id, &rows).await?;
+        self.db
+            .replace_backup_codes(
+                actor.user.id,
+                &rows,
+                &self.actor_entry(actor, "backup_codes_regenerated"),
+            )
+            .await?;
         Ok(wire::BackupCodes {
             backup_codes: Self::backup_wire(actor.user.id, plain),
         })
@@ -434,7 +462,8 @@ impl Hearth {
         if user.suspended {
             return Err(Error::Rule(Rule::Suspended));
         }
-        self.open_session(&user, Some(ip), user_agent.or(t.user_agent))
+        let method = if backup { "backup" } else { "totp" };
+        self.open_session(&user, Some(ip), user_agent.or(t.user_agent), method)
             .await
     }
 
@@ -490,7 +519,7 @@ impl Hearth {
     }
 
     /// Tells the user's sessions their user object changed (`USER_UPDATE`).
-    async fn user_updated(&self, user_id: i64) -> Result<()> {
+    pub(super) async fn user_updated(&self, user_id: i64) -> Result<()> {
         let user = self
             .db
             .user(user_id)

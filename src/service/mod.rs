@@ -23,6 +23,7 @@ pub mod backoff;
 pub mod bots;
 pub mod channels;
 pub mod dms;
+pub mod export;
 pub mod guilds;
 pub mod invites;
 pub mod members;
@@ -36,8 +37,10 @@ pub mod ports;
 pub mod presence;
 pub mod reactions;
 pub mod reauth;
+pub mod recovery;
 pub mod revocations;
 pub mod roles;
+pub mod security;
 pub mod snapshot;
 pub mod sniff;
 pub mod writer;
@@ -79,6 +82,8 @@ pub struct Hearth {
     pub blobs: Arc<dyn ports::BlobStore>,
     /// The secret that signs attachment URLs ([`attachments`]), kept in the database.
     media_key: String,
+    /// Outgoing mail (a port: implemented by `crate::mail`); `None` when mail is off.
+    pub mailer: Option<Arc<dyn ports::Mailer>>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -245,6 +250,7 @@ impl Hearth {
         bus: Arc<dyn EventBus>,
         host: Arc<dyn ports::GuildHost>,
         blobs: Arc<dyn ports::BlobStore>,
+        mailer: Option<Arc<dyn ports::Mailer>>,
     ) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
         let mfa = mfa::MfaState::new(&config, &db).await?;
@@ -264,6 +270,7 @@ impl Hearth {
             host,
             blobs,
             media_key,
+            mailer,
         })
     }
 

@@ -1,6 +1,6 @@
 //! Accounts, login sessions, bot applications and relationships.
 
-use super::{Db, on_db};
+use super::{Db, SecurityEntry, log_security, on_db};
 use crate::error::Result;
 
 /// A row of `users`.
@@ -151,7 +151,14 @@ impl Db {
     }
 
     /// Applies a patch. Errors: unique violation on a taken username.
-    pub async fn update_user(&self, id: i64, patch: &UserPatch) -> Result<(), sqlx::Error> {
+    /// Applies `patch` to user `id` with the security log entries `log` (an email change), in
+    /// one transaction.
+    pub async fn update_user(
+        &self,
+        id: i64,
+        patch: &UserPatch,
+        log: &[SecurityEntry],
+    ) -> Result<(), sqlx::Error> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             if let Some(u) = &patch.username {
@@ -175,6 +182,9 @@ impl Db {
             }
             if let Some(d) = patch.dm_policy {
                 sqlx::query("UPDATE users SET dm_policy = $1 WHERE id = $2").bind(d).bind(id).execute(&mut *tx).await?;
+            }
+            for e in log {
+                log_security!(tx, e);
             }
             tx.commit().await
         })

@@ -3,8 +3,10 @@
 //! actions, password reset and email verification by real mail, the security log, the data
 //! export and account deletion.
 
+use hearth_testkit::smtp::MailSink;
 use serde_json::json;
 
+use crate::gateway::{GUILDS, Gw};
 use crate::harness::*;
 
 async fn login(c: &Client, login: &str, password: &str) -> Resp {
@@ -275,4 +277,221 @@ async fn sensitive_actions_need_a_recent_proof() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_field_error(&bob.patch(&guild, json!({"owner_id": carol_id})).await, "owner_id");
+}
+
+/// A server that mails through `sink` (plain SMTP on loopback).
+async fn with_mail(sink: &MailSink, f: impl FnOnce(&mut hearth::Config)) -> TestServer {
+    let port = sink.port;
+    TestServer::start_with(move |c| {
+        c.mail.smtp_host = Some("127.0.0.1".into());
+        c.mail.smtp_port = port;
+        c.mail.tls = hearth::config::MailTls::None;
+        c.mail.from = Some("Hearth <noreply@hearth.test>".into());
+        f(c);
+    })
+    .await
+}
+
+/// Registers `name` with `email`; returns the access token.
+async fn register_with_email(srv: &TestServer, name: &str, email: &str) -> String {
+    let r = srv
+        .anon()
+        .post(
+            "/auth/register",
+            json!({"username": name, "password": password_of(name), "email": email}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    s(&r.body["token"])
+}
+
+#[tokio::test]
+async fn email_verification_and_password_reset_by_real_mail() {
+    let sink = MailSink::start();
+    let srv = with_mail(&sink, |_| {}).await;
+    let tok = register_with_email(&srv, "alice", "alice@example.org").await;
+    let alice = srv.client(&tok);
+    let mut gw = Gw::identify(&srv, &tok, GUILDS).await;
+
+    // Registering mails a verification link; the token verifies once.
+    let mail = sink.wait_for("alice@example.org", 1).await.remove(0);
+    assert!(mail.header("subject").unwrap().contains("Verify"), "{mail:?}");
+    assert!(mail.header("from").unwrap().contains("noreply@hearth.test"));
+    let verify = mail.token().expect("token line");
+    assert_eq!(alice.get("/users/@me").await.body["verified"], false);
+    let r = srv.anon().post("/auth/verify", json!({"token": verify})).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_eq!(alice.get("/users/@me").await.body["verified"], true);
+    assert_err(&srv.anon().post("/auth/verify", json!({"token": verify})).await, 400, 50014);
+
+    // Forgot: 204 for an unknown login and a known one alike; only the account gets mail.
+    for login in ["nobody_at_all", "alice"] {
+        let r = srv.anon().post("/auth/forgot", json!({"login": login})).await;
+        assert_eq!(r.status, 204, "{r:?}");
+    }
+    let mail = sink.wait_for("alice@example.org", 2).await.remove(1);
+    assert!(mail.header("subject").unwrap().contains("Reset"), "{mail:?}");
+    let token = mail.token().expect("token line");
+    assert_eq!(sink.received().len(), 2, "no mail for the unknown login");
+
+    // A refused password keeps the token; the reset ends every session (4004 on the gateway).
+    let r = srv
+        .anon()
+        .post("/auth/reset", json!({"token": token, "password": "short"}))
+        .await;
+    assert_field_error(&r, "password");
+    let r = srv
+        .anon()
+        .post("/auth/reset", json!({"token": token, "password": "a brand new password"}))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_eq!(gw.closed().await, Some(4004));
+    assert_err(&alice.get("/users/@me").await, 401, 0);
+    // Used twice: refused.
+    let r = srv
+        .anon()
+        .post("/auth/reset", json!({"token": token, "password": "another new password"}))
+        .await;
+    assert_err(&r, 400, 50014);
+    assert_err(&login(&srv.anon(), "alice", &password_of("alice")).await, 400, 50035);
+    let r = login(&srv.anon(), "alice", "a brand new password").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let alice = srv.client(&s(&r.body["token"]));
+
+    // Notices: the reset, then the login (all sessions were gone, so its address is new).
+    let mails = sink.wait_for("alice@example.org", 4).await;
+    let subject = |m: &hearth_testkit::smtp::Received| m.header("subject").unwrap();
+    assert!(mails[2..].iter().any(|m| subject(m).contains("password was reset")), "{mails:?}");
+    let new_login = mails[2..].iter().find(|m| subject(m).contains("New login")).unwrap();
+    assert!(new_login.raw.contains("127.0.0.1"), "{new_login:?}");
+
+    // The security log has it all, newest first, with the login's address and client.
+    let r = alice.get("/users/@me/security-log").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let kinds: Vec<&str> = r.body.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["login", "password_reset", "email_verified", "login"], "{}", r.body);
+    let login_entry = &r.body[0];
+    assert_eq!(login_entry["ip"], "127.0.0.1");
+    assert!(login_entry["user_agent"].is_string());
+    assert_eq!(login_entry["detail"]["new_address"], true);
+    assert_eq!(login_entry["detail"]["method"], "password");
+    assert_eq!(r.body[3]["detail"]["method"], "register");
+}
+
+#[tokio::test]
+async fn an_expired_reset_token_is_refused() {
+    let sink = MailSink::start();
+    let srv = with_mail(&sink, |c| c.account.reset_token_ttl_seconds = 0).await;
+    register_with_email(&srv, "alice", "alice@example.org").await;
+    sink.wait_for("alice@example.org", 1).await;
+    let r = srv.anon().post("/auth/forgot", json!({"login": "ALICE"})).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let token = sink.wait_for("alice@example.org", 2).await[1].token().unwrap();
+    let r = srv
+        .anon()
+        .post("/auth/reset", json!({"token": token, "password": "a brand new password"}))
+        .await;
+    assert_err(&r, 400, 50014);
+    assert_eq!(login(&srv.anon(), "alice", &password_of("alice")).await.status, 200);
+}
+
+#[tokio::test]
+async fn without_mail_the_mail_flows_say_so() {
+    let srv = TestServer::start().await;
+    let (_, tok) = srv.register("alice").await;
+    for (path, body) in [
+        ("/auth/forgot", json!({"login": "alice"})),
+        ("/auth/reset", json!({"token": "x", "password": "a brand new password"})),
+        ("/auth/verify", json!({"token": "x"})),
+    ] {
+        let r = srv.anon().post(path, body).await;
+        assert_field_error(&r, "email");
+        assert_eq!(r.body["errors"]["email"]["_errors"][0]["code"], "MAIL_DISABLED", "{r:?}");
+    }
+    let r = srv.client(&tok).post("/auth/verify/resend", json!({})).await;
+    assert_eq!(r.body["errors"]["email"]["_errors"][0]["code"], "MAIL_DISABLED", "{r:?}");
+}
+
+#[tokio::test]
+async fn data_export_then_account_deletion() {
+    let srv = TestServer::start().await;
+    let (alice_id, alice_tok) = srv.register("alice").await;
+    let alice = srv.client(&alice_tok);
+    let (bob_id, bob) = srv.user("bob").await;
+    let (carol_id, _) = srv.user("carol").await;
+    let g = create_guild(&bob, "club").await;
+    join(&alice, &g.invite).await;
+    let in_guild = say(&alice, &g.general, "hello club").await;
+    let dm = alice
+        .post("/users/@me/channels", json!({"recipient_id": bob_id}))
+        .await;
+    let dm_id = s(&dm.body["id"]);
+    let in_dm = say(&alice, &dm_id, "hi bob").await;
+    say(&bob, &dm_id, "not alice's").await;
+    let r = alice
+        .put(&format!("/users/@me/relationships/{carol_id}"), json!({"type": 2}))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+
+    // The export: profile, settings, memberships, own messages with context, DMs, notes.
+    let x = alice.get("/users/@me/export").await;
+    assert_eq!(x.status, 200, "{x:?}");
+    let x = x.body;
+    assert_eq!(x["version"], 1);
+    assert_eq!(x["user"]["id"], alice_id.as_str());
+    assert_eq!(x["settings"]["blocked_user_ids"], json!([carol_id]));
+    assert_eq!(x["guilds"][0]["guild_id"], g.id.as_str());
+    assert_eq!(x["guilds"][0]["guild_name"], "club");
+    assert_eq!(x["guilds"][0]["owner"], false);
+    let msgs = x["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2, "{x}");
+    assert_eq!(msgs[0]["id"], in_guild.as_str());
+    assert_eq!(msgs[0]["guild_id"], g.id.as_str());
+    assert_eq!(msgs[0]["channel_name"], "general");
+    assert_eq!(msgs[0]["content"], "hello club");
+    assert!(msgs[0]["timestamp"].as_str().unwrap().contains('T'));
+    assert_eq!(msgs[1]["id"], in_dm.as_str());
+    assert!(msgs[1]["guild_id"].is_null());
+    assert_eq!(x["dm_channels"], json!([{"channel_id": dm_id, "recipients": [bob_id]}]));
+    assert!(x["notes"][0].as_str().unwrap().contains("MLS"), "{x}");
+    assert_eq!(x["security_log"][0]["kind"], "login");
+
+    // Deletion: an owner must transfer first; a wrong password is refused.
+    let r = bob
+        .post("/users/@me/delete", json!({"password": password_of("bob")}))
+        .await;
+    assert_err(&r, 400, 40011);
+    let r = alice
+        .post("/users/@me/delete", json!({"password": "not it at all"}))
+        .await;
+    assert_field_error(&r, "password");
+    let mut gw = Gw::identify(&srv, &alice_tok, GUILDS).await;
+    let r = alice
+        .post("/users/@me/delete", json!({"password": password_of("alice")}))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_eq!(gw.closed().await, Some(4004));
+    assert_err(&alice.get("/users/@me").await, 401, 0);
+    assert_err(&login(&srv.anon(), "alice", &password_of("alice")).await, 400, 50035);
+
+    // Anonymised as "Deleted User"; messages kept; no longer a member.
+    let u = bob.get(&format!("/users/{alice_id}")).await;
+    assert_eq!(u.body["global_name"], "Deleted User", "{u:?}");
+    assert_ne!(u.body["username"], "alice");
+    let history = bob.get(&format!("/channels/{}/messages", g.general)).await;
+    let kept = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == in_guild.as_str())
+        .expect("message kept");
+    assert_eq!(kept["content"], "hello club");
+    assert_eq!(kept["author"]["global_name"], "Deleted User");
+    let r = bob
+        .get(&format!("/guilds/{}/members/{alice_id}", g.id))
+        .await;
+    assert_err(&r, 404, 10007);
+    // The name is free again.
+    srv.register("alice").await;
 }
