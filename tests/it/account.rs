@@ -354,7 +354,8 @@ async fn email_verification_and_password_reset_by_real_mail() {
         .await;
     assert_err(&r, 400, 50014);
     assert_err(&login(&srv.anon(), "alice", &password_of("alice")).await, 400, 50035);
-    let r = login(&srv.anon(), "alice", "a brand new password").await;
+    let browser = srv.anon().with_header("user-agent", "Mozilla/5.0 (test)");
+    let r = login(&browser, "alice", "a brand new password").await;
     assert_eq!(r.status, 200, "{r:?}");
     let alice = srv.client(&s(&r.body["token"]));
 
@@ -372,7 +373,7 @@ async fn email_verification_and_password_reset_by_real_mail() {
     assert_eq!(kinds, ["login", "password_reset", "email_verified", "login"], "{}", r.body);
     let login_entry = &r.body[0];
     assert_eq!(login_entry["ip"], "127.0.0.1");
-    assert!(login_entry["user_agent"].is_string());
+    assert_eq!(login_entry["user_agent"], "Mozilla/5.0 (test)");
     assert_eq!(login_entry["detail"]["new_address"], true);
     assert_eq!(login_entry["detail"]["method"], "password");
     assert_eq!(r.body[3]["detail"]["method"], "register");
