@@ -373,36 +373,6 @@ impl Hearth {
         ))
     }
 
-    /// The account a login failure counts against: the user id of an existing account,
-    /// else the typed login.
-    pub(super) fn backoff_key(user_id: Option<i64>, login: &str) -> String {
-        match user_id {
-            Some(id) => format!("u:{id}"),
-            None => format!("l:{login}"),
-        }
-    }
-
-    /// Refuses (429) an attempt at `account` from `ip` while one of its backoff keys waits;
-    /// the account key is skipped when `user_id` has logged in from `ip` before.
-    pub(super) async fn backoff_check(
-        &self,
-        account: &str,
-        user_id: Option<i64>,
-        ip: IpAddr,
-    ) -> Result<()> {
-        self.auth.backoff.check(account, ip)?;
-        if self.auth.backoff.account_waits(account) {
-            let known = match user_id {
-                Some(id) => self.db.logged_in_from(id, &ip.to_string()).await?,
-                None => false,
-            };
-            if !known {
-                self.auth.backoff.check_account(account)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Opens a login session of `user` (after the password, and the second factor if any,
     /// were proven: `method` is `register`, `password`, `totp` or `backup`), with its `login`
     /// security log entry in the same transaction. A login from an address the account has

@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::Hearth;
 use crate::config::LoginBackoff;
-use crate::error::Error;
+use crate::error::{Error, Result};
 
 /// Most keys remembered at once (each a few dozen bytes).
 pub const MAX_KEYS: usize = 100_000;
@@ -147,9 +148,7 @@ impl Backoff {
         let forget = self.forget();
         let mut keys = self.keys.lock();
         if keys.len() + 3 > MAX_KEYS {
-            keys.retain(|k, f| {
-                now.duration_since(f.last) <= forget && f.count + 1 >= self.free(k)
-            });
+            keys.retain(|k, f| now.duration_since(f.last) <= forget && f.count + 1 >= self.free(k));
             if keys.len() + 3 > MAX_KEYS {
                 tracing::warn!(keys = keys.len(), "login backoff table full: cleared");
                 keys.clear();
@@ -177,6 +176,38 @@ impl Backoff {
         self.keys
             .lock()
             .remove(&Key::Pair(account.to_owned(), address(ip)));
+    }
+}
+
+impl Hearth {
+    /// The account a login failure counts against: the user id of an existing account,
+    /// else the typed login.
+    pub(super) fn backoff_key(user_id: Option<i64>, login: &str) -> String {
+        match user_id {
+            Some(id) => format!("u:{id}"),
+            None => format!("l:{login}"),
+        }
+    }
+
+    /// Refuses (429) an attempt at `account` from `ip` while one of its backoff keys waits;
+    /// the account key is skipped when `user_id` has logged in from `ip` before.
+    pub(super) async fn backoff_check(
+        &self,
+        account: &str,
+        user_id: Option<i64>,
+        ip: IpAddr,
+    ) -> Result<()> {
+        self.auth.backoff.check(account, ip)?;
+        if self.auth.backoff.account_waits(account) {
+            let known = match user_id {
+                Some(id) => self.db.logged_in_from(id, &ip.to_string()).await?,
+                None => false,
+            };
+            if !known {
+                self.auth.backoff.check_account(account)?;
+            }
+        }
+        Ok(())
     }
 }
 

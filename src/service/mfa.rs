@@ -284,7 +284,6 @@ impl Hearth {
                 step,
                 &rows,
                 Some(sid),
-                now_ms(),
                 &self.actor_entry(actor, "mfa_enabled"),
             )
             .await?

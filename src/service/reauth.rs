@@ -79,7 +79,11 @@ impl Hearth {
                 self.check_own_password(&actor.user, Some(&data))
                     .await
                     .map_err(|_| {
-                        field_error("data", "PASSWORD_DOES_NOT_MATCH", "Password does not match.")
+                        field_error(
+                            "data",
+                            "PASSWORD_DOES_NOT_MATCH",
+                            "Password does not match.",
+                        )
                     })
             }
             Some("totp") => self.spend_totp(uid, &data).await,

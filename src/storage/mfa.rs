@@ -53,9 +53,9 @@ impl Db {
         step: i64,
         codes: &[(i64, String)],
         keep: Option<i64>,
-        now: i64,
         log: &SecurityEntry,
     ) -> Result<Option<Vec<i64>>> {
+        let now = log.at;
         Ok(on_db!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("INSERT INTO user_totp (user_id, secret_enc, last_step, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING")

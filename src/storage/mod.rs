@@ -27,8 +27,8 @@ mod revocations;
 mod server_keys;
 mod users;
 
-pub use account::*;
 use account::log_security;
+pub use account::*;
 pub use atomic::*;
 pub use attachments::AttachmentRow;
 pub use chat::*;

@@ -53,7 +53,11 @@ async fn brute_force_slows_down_but_the_owner_still_logs_in() {
     let from = |ip: &str| srv.anon().with_header("x-forwarded-for", ip);
     let attacker = from("203.0.113.7");
     for i in 0..3 {
-        assert_err(&login(&attacker, "alice", &format!("guess {i}")).await, 400, 50035);
+        assert_err(
+            &login(&attacker, "alice", &format!("guess {i}")).await,
+            400,
+            50035,
+        );
     }
     // The fourth guess waits the base delay; so does the right password from that address.
     let w1 = retry_after(&login(&attacker, "alice", "guess 3").await);
@@ -62,17 +66,30 @@ async fn brute_force_slows_down_but_the_owner_still_logs_in() {
     // Each further failure doubles the wait (up to max_seconds).
     let mut last = 0.25;
     for i in 4..7 {
-        assert_err(&guess_when_allowed(&attacker, "alice", &format!("guess {i}")).await, 400, 50035);
+        assert_err(
+            &guess_when_allowed(&attacker, "alice", &format!("guess {i}")).await,
+            400,
+            50035,
+        );
         let w = retry_after(&login(&attacker, "alice", "again").await);
-        assert!(w > last * 0.9 && w <= (last * 2.0f64).min(2.0), "{w} after {last}");
+        assert!(
+            w > last * 0.9 && w <= (last * 2.0f64).min(2.0),
+            "{w} after {last}"
+        );
         last = (last * 2.0f64).min(2.0);
     }
     // The owner from another address is not held back, typos included ...
     let home = from("198.51.100.20");
     assert_err(&login(&home, "alice", "typo").await, 400, 50035);
-    assert_eq!(login(&home, "alice", &password_of("alice")).await.status, 200);
+    assert_eq!(
+        login(&home, "alice", &password_of("alice")).await.status,
+        200
+    );
     // ... nor is another account from the attacker's address.
-    assert_eq!(login(&attacker, "bob", &password_of("bob")).await.status, 200);
+    assert_eq!(
+        login(&attacker, "bob", &password_of("bob")).await.status,
+        200
+    );
     // An untrusted chain entry cannot spoof: the right-most untrusted address is used.
     let spoof = srv
         .anon()
@@ -93,12 +110,22 @@ async fn unknown_and_known_accounts_answer_alike() {
         for i in 0..5 {
             let r = login(&c, who, &format!("guess {i}")).await;
             let wait = r.body["retry_after"].as_f64().map(|w| w.ceil());
-            run.push((r.status, r.body["code"].clone(), r.body["errors"].clone(), wait));
+            run.push((
+                r.status,
+                r.body["code"].clone(),
+                r.body["errors"].clone(),
+                wait,
+            ));
         }
         runs.push(run);
     }
     assert_eq!(runs[0], runs[1]);
-    assert_eq!(runs[0].iter().filter(|r| r.0 == 429).count(), 2, "{:?}", runs[0]);
+    assert_eq!(
+        runs[0].iter().filter(|r| r.0 == 429).count(),
+        2,
+        "{:?}",
+        runs[0]
+    );
     // The account key (3 failures from any address) now holds fresh addresses alike ...
     for who in ["alice", "nobody_here"] {
         let r = login(&from("192.0.2.50"), who, "guess").await;
@@ -106,7 +133,12 @@ async fn unknown_and_known_accounts_answer_alike() {
     }
     // ... but never an address the account logged in from before (alice registered from
     // 127.0.0.1, the proxy's own address).
-    assert_eq!(login(&srv.anon(), "alice", &password_of("alice")).await.status, 200);
+    assert_eq!(
+        login(&srv.anon(), "alice", &password_of("alice"))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -115,8 +147,15 @@ async fn failed_second_factors_count_as_failed_logins() {
     let (_, tok) = srv.register("mfa_carol").await;
     let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
     let code = |t: u64| {
-        let bytes = totp_rs::Secret::try_from_base32(secret).unwrap().as_bytes().to_vec();
-        totp_rs::Builder::new().with_secret(bytes).build_noncompliant().generate(t).to_string()
+        let bytes = totp_rs::Secret::try_from_base32(secret)
+            .unwrap()
+            .as_bytes()
+            .to_vec();
+        totp_rs::Builder::new()
+            .with_secret(bytes)
+            .build_noncompliant()
+            .generate(t)
+            .to_string()
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -153,7 +192,6 @@ async fn failed_second_factors_count_as_failed_logins() {
     let r = login(&home, "mfa_carol", &password_of("mfa_carol")).await;
     assert_eq!(r.body["mfa"], json!(true), "{r:?}");
 }
-
 
 /// A base32 TOTP secret of 160 bits.
 const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -208,10 +246,15 @@ async fn sensitive_actions_need_a_recent_proof() {
     assert_err(&alice.post(&reset, json!({})).await, 401, 60003);
 
     // Email changes need the current password, which is also the proof.
-    let r = alice.patch("/users/@me", json!({"email": "a@example.org"})).await;
+    let r = alice
+        .patch("/users/@me", json!({"email": "a@example.org"}))
+        .await;
     assert_field_error(&r, "password");
     let r = alice
-        .patch("/users/@me", json!({"email": "a@example.org", "password": "nope nope"}))
+        .patch(
+            "/users/@me",
+            json!({"email": "a@example.org", "password": "nope nope"}),
+        )
         .await;
     assert_field_error(&r, "password");
     let r = alice
@@ -230,7 +273,10 @@ async fn sensitive_actions_need_a_recent_proof() {
     })
     .await;
     let r = alice
-        .post("/mfa/finish", json!({"mfa_type": "password", "data": "wrong one"}))
+        .post(
+            "/mfa/finish",
+            json!({"mfa_type": "password", "data": "wrong one"}),
+        )
         .await;
     assert_field_error(&r, "data");
     let r = alice
@@ -276,7 +322,10 @@ async fn sensitive_actions_need_a_recent_proof() {
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    assert_field_error(&bob.patch(&guild, json!({"owner_id": carol_id})).await, "owner_id");
+    assert_field_error(
+        &bob.patch(&guild, json!({"owner_id": carol_id})).await,
+        "owner_id",
+    );
 }
 
 /// A server that mails through `sink` (plain SMTP on loopback).
@@ -315,22 +364,40 @@ async fn email_verification_and_password_reset_by_real_mail() {
 
     // Registering mails a verification link; the token verifies once.
     let mail = sink.wait_for("alice@example.org", 1).await.remove(0);
-    assert!(mail.header("subject").unwrap().contains("Verify"), "{mail:?}");
+    assert!(
+        mail.header("subject").unwrap().contains("Verify"),
+        "{mail:?}"
+    );
     assert!(mail.header("from").unwrap().contains("noreply@hearth.test"));
     let verify = mail.token().expect("token line");
     assert_eq!(alice.get("/users/@me").await.body["verified"], false);
-    let r = srv.anon().post("/auth/verify", json!({"token": verify})).await;
+    let r = srv
+        .anon()
+        .post("/auth/verify", json!({"token": verify}))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
     assert_eq!(alice.get("/users/@me").await.body["verified"], true);
-    assert_err(&srv.anon().post("/auth/verify", json!({"token": verify})).await, 400, 50014);
+    assert_err(
+        &srv.anon()
+            .post("/auth/verify", json!({"token": verify}))
+            .await,
+        400,
+        50014,
+    );
 
     // Forgot: 204 for an unknown login and a known one alike; only the account gets mail.
     for login in ["nobody_at_all", "alice"] {
-        let r = srv.anon().post("/auth/forgot", json!({"login": login})).await;
+        let r = srv
+            .anon()
+            .post("/auth/forgot", json!({"login": login}))
+            .await;
         assert_eq!(r.status, 204, "{r:?}");
     }
     let mail = sink.wait_for("alice@example.org", 2).await.remove(1);
-    assert!(mail.header("subject").unwrap().contains("Reset"), "{mail:?}");
+    assert!(
+        mail.header("subject").unwrap().contains("Reset"),
+        "{mail:?}"
+    );
     let token = mail.token().expect("token line");
     assert_eq!(sink.received().len(), 2, "no mail for the unknown login");
 
@@ -342,7 +409,10 @@ async fn email_verification_and_password_reset_by_real_mail() {
     assert_field_error(&r, "password");
     let r = srv
         .anon()
-        .post("/auth/reset", json!({"token": token, "password": "a brand new password"}))
+        .post(
+            "/auth/reset",
+            json!({"token": token, "password": "a brand new password"}),
+        )
         .await;
     assert_eq!(r.status, 204, "{r:?}");
     assert_eq!(gw.closed().await, Some(4004));
@@ -350,10 +420,17 @@ async fn email_verification_and_password_reset_by_real_mail() {
     // Used twice: refused.
     let r = srv
         .anon()
-        .post("/auth/reset", json!({"token": token, "password": "another new password"}))
+        .post(
+            "/auth/reset",
+            json!({"token": token, "password": "another new password"}),
+        )
         .await;
     assert_err(&r, 400, 50014);
-    assert_err(&login(&srv.anon(), "alice", &password_of("alice")).await, 400, 50035);
+    assert_err(
+        &login(&srv.anon(), "alice", &password_of("alice")).await,
+        400,
+        50035,
+    );
     let browser = srv.anon().with_header("user-agent", "Mozilla/5.0 (test)");
     let r = login(&browser, "alice", "a brand new password").await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -362,15 +439,34 @@ async fn email_verification_and_password_reset_by_real_mail() {
     // Notices: the reset, then the login (all sessions were gone, so its address is new).
     let mails = sink.wait_for("alice@example.org", 4).await;
     let subject = |m: &hearth_testkit::smtp::Received| m.header("subject").unwrap();
-    assert!(mails[2..].iter().any(|m| subject(m).contains("password was reset")), "{mails:?}");
-    let new_login = mails[2..].iter().find(|m| subject(m).contains("New login")).unwrap();
+    assert!(
+        mails[2..]
+            .iter()
+            .any(|m| subject(m).contains("password was reset")),
+        "{mails:?}"
+    );
+    let new_login = mails[2..]
+        .iter()
+        .find(|m| subject(m).contains("New login"))
+        .unwrap();
     assert!(new_login.raw.contains("127.0.0.1"), "{new_login:?}");
 
     // The security log has it all, newest first, with the login's address and client.
     let r = alice.get("/users/@me/security-log").await;
     assert_eq!(r.status, 200, "{r:?}");
-    let kinds: Vec<&str> = r.body.as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["login", "password_reset", "email_verified", "login"], "{}", r.body);
+    let kinds: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["login", "password_reset", "email_verified", "login"],
+        "{}",
+        r.body
+    );
     let login_entry = &r.body[0];
     assert_eq!(login_entry["ip"], "127.0.0.1");
     assert_eq!(login_entry["user_agent"], "Mozilla/5.0 (test)");
@@ -385,15 +481,28 @@ async fn an_expired_reset_token_is_refused() {
     let srv = with_mail(&sink, |c| c.account.reset_token_ttl_seconds = 0).await;
     register_with_email(&srv, "alice", "alice@example.org").await;
     sink.wait_for("alice@example.org", 1).await;
-    let r = srv.anon().post("/auth/forgot", json!({"login": "ALICE"})).await;
-    assert_eq!(r.status, 204, "{r:?}");
-    let token = sink.wait_for("alice@example.org", 2).await[1].token().unwrap();
     let r = srv
         .anon()
-        .post("/auth/reset", json!({"token": token, "password": "a brand new password"}))
+        .post("/auth/forgot", json!({"login": "ALICE"}))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let token = sink.wait_for("alice@example.org", 2).await[1]
+        .token()
+        .unwrap();
+    let r = srv
+        .anon()
+        .post(
+            "/auth/reset",
+            json!({"token": token, "password": "a brand new password"}),
+        )
         .await;
     assert_err(&r, 400, 50014);
-    assert_eq!(login(&srv.anon(), "alice", &password_of("alice")).await.status, 200);
+    assert_eq!(
+        login(&srv.anon(), "alice", &password_of("alice"))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -402,15 +511,27 @@ async fn without_mail_the_mail_flows_say_so() {
     let (_, tok) = srv.register("alice").await;
     for (path, body) in [
         ("/auth/forgot", json!({"login": "alice"})),
-        ("/auth/reset", json!({"token": "x", "password": "a brand new password"})),
+        (
+            "/auth/reset",
+            json!({"token": "x", "password": "a brand new password"}),
+        ),
         ("/auth/verify", json!({"token": "x"})),
     ] {
         let r = srv.anon().post(path, body).await;
         assert_field_error(&r, "email");
-        assert_eq!(r.body["errors"]["email"]["_errors"][0]["code"], "MAIL_DISABLED", "{r:?}");
+        assert_eq!(
+            r.body["errors"]["email"]["_errors"][0]["code"], "MAIL_DISABLED",
+            "{r:?}"
+        );
     }
-    let r = srv.client(&tok).post("/auth/verify/resend", json!({})).await;
-    assert_eq!(r.body["errors"]["email"]["_errors"][0]["code"], "MAIL_DISABLED", "{r:?}");
+    let r = srv
+        .client(&tok)
+        .post("/auth/verify/resend", json!({}))
+        .await;
+    assert_eq!(
+        r.body["errors"]["email"]["_errors"][0]["code"], "MAIL_DISABLED",
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -430,7 +551,10 @@ async fn data_export_then_account_deletion() {
     let in_dm = say(&alice, &dm_id, "hi bob").await;
     say(&bob, &dm_id, "not alice's").await;
     let r = alice
-        .put(&format!("/users/@me/relationships/{carol_id}"), json!({"type": 2}))
+        .put(
+            &format!("/users/@me/relationships/{carol_id}"),
+            json!({"type": 2}),
+        )
         .await;
     assert_eq!(r.status, 204, "{r:?}");
 
@@ -453,7 +577,10 @@ async fn data_export_then_account_deletion() {
     assert!(msgs[0]["timestamp"].as_str().unwrap().contains('T'));
     assert_eq!(msgs[1]["id"], in_dm.as_str());
     assert!(msgs[1]["guild_id"].is_null());
-    assert_eq!(x["dm_channels"], json!([{"channel_id": dm_id, "recipients": [bob_id]}]));
+    assert_eq!(
+        x["dm_channels"],
+        json!([{"channel_id": dm_id, "recipients": [bob_id]}])
+    );
     assert!(x["notes"][0].as_str().unwrap().contains("MLS"), "{x}");
     assert_eq!(x["security_log"][0]["kind"], "login");
 
@@ -468,12 +595,19 @@ async fn data_export_then_account_deletion() {
     assert_field_error(&r, "password");
     let mut gw = Gw::identify(&srv, &alice_tok, GUILDS).await;
     let r = alice
-        .post("/users/@me/delete", json!({"password": password_of("alice")}))
+        .post(
+            "/users/@me/delete",
+            json!({"password": password_of("alice")}),
+        )
         .await;
     assert_eq!(r.status, 204, "{r:?}");
     assert_eq!(gw.closed().await, Some(4004));
     assert_err(&alice.get("/users/@me").await, 401, 0);
-    assert_err(&login(&srv.anon(), "alice", &password_of("alice")).await, 400, 50035);
+    assert_err(
+        &login(&srv.anon(), "alice", &password_of("alice")).await,
+        400,
+        50035,
+    );
 
     // Anonymised as "Deleted User"; messages kept; no longer a member.
     let u = bob.get(&format!("/users/{alice_id}")).await;

@@ -25,11 +25,10 @@ pub struct Received {
 }
 
 impl Received {
-    /// The value of header `name` (first occurrence, unfolded).
+    /// The value of header `name` (its first occurrence, on one line).
     pub fn header(&self, name: &str) -> Option<String> {
         let prefix = format!("{}:", name.to_ascii_lowercase());
-        let mut lines = self.raw.split("\r\n").flat_map(|l| l.split('\n'));
-        while let Some(l) = lines.next() {
+        for l in self.raw.split("\r\n").flat_map(|l| l.split('\n')) {
             if l.is_empty() {
                 return None;
             }
