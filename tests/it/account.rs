@@ -326,6 +326,34 @@ async fn sensitive_actions_need_a_recent_proof() {
         &bob.patch(&guild, json!({"owner_id": carol_id})).await,
         "owner_id",
     );
+
+    // The security log recorded the changes, newest first.
+    let kinds = |r: &Resp| -> Vec<String> {
+        r.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| s(&e["kind"]))
+            .collect()
+    };
+    let r = bob.get("/users/@me/security-log").await;
+    assert_eq!(kinds(&r), ["mfa_enabled", "login"], "{r:?}");
+    let r = alice.get("/users/@me/security-log?limit=1").await;
+    assert_eq!(kinds(&r), ["email_changed"], "{r:?}");
+    assert_eq!(r.body[0]["detail"]["email"], "a@example.org");
+    assert!(r.body[0]["detail"]["session_id"].is_string());
+    assert_eq!(alice.post("/auth/logout", json!({})).await.status, 204);
+    let r = login(&srv.anon(), "alice", &password_of("alice")).await;
+    let r = srv
+        .client(&s(&r.body["token"]))
+        .get("/users/@me/security-log")
+        .await;
+    assert_eq!(
+        kinds(&r)[..3],
+        ["login", "sessions_revoked", "email_changed"],
+        "{r:?}"
+    );
+    assert_eq!(r.body[1]["detail"]["reason"], "logout");
 }
 
 /// A server that mails through `sink` (plain SMTP on loopback).
