@@ -134,6 +134,7 @@ impl Hearth {
             created_at: now_ms(),
             home_server: None,
             mfa_enabled: false,
+            email_verified: false,
         };
         let token = Self::bot_token_for(id);
         let app = ApplicationRow {
@@ -179,12 +180,14 @@ impl Hearth {
     }
 
     /// `POST /applications/{id}/bot/reset`: new bot token; the old one stops working and the
-    /// bot's gateway sessions are closed. Owner only.
+    /// bot's gateway sessions are closed. Owner only, re-authenticated (401 60003 without a
+    /// recent proof, see `service::reauth`).
     pub async fn reset_bot_token(&self, actor: &Actor, app_id: Snowflake) -> Result<String> {
         let app = self.owned_application(actor, app_id).await?;
         if app.owner_id != actor.user.id {
             return Err(Error::Unknown(Unknown::Application));
         }
+        self.require_reauth(actor, None).await?;
         let token = Self::bot_token_for(app.bot_user_id);
         self.db.set_bot_token(app.id, &token_hash(&token)).await?;
         self.control(crate::events::Control::SessionsRevoked {
@@ -416,7 +419,8 @@ impl Hearth {
             return Err(Error::Unknown(Unknown::User));
         }
         if body.suspended == Some(true) {
-            self.revoke_sessions(user_id.db(), None).await?;
+            self.revoke_sessions(user_id.db(), None, "suspended")
+                .await?;
         }
         Ok(())
     }

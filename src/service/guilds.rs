@@ -186,7 +186,8 @@ impl Hearth {
         Ok(self.guild_wire(&ga.guild, &ga.roles, count))
     }
 
-    /// `PATCH /guilds/{id}`: MANAGE_GUILD; `owner_id` only by the owner, to a member.
+    /// `PATCH /guilds/{id}`: MANAGE_GUILD; `owner_id` only by the owner, to a member, after
+    /// re-authentication (401 60003, `service::reauth`).
     pub async fn modify_guild(
         &self,
         actor: &Actor,
@@ -265,6 +266,8 @@ impl Hearth {
             if !ga.is_owner() {
                 return Err(Error::MissingPermissions);
             }
+            // A sensitive action: the owner's session must have re-authenticated.
+            self.require_reauth(actor, None).await?;
             if self.db.member(g.id, o.db()).await?.is_none() {
                 errs.add(
                     "owner_id",

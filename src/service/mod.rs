@@ -19,9 +19,11 @@ use crate::wire::{self, ChannelType, OverwriteType};
 
 pub mod attachments;
 pub mod auth;
+pub mod backoff;
 pub mod bots;
 pub mod channels;
 pub mod dms;
+pub mod export;
 pub mod guilds;
 pub mod invites;
 pub mod members;
@@ -34,8 +36,11 @@ pub mod pins;
 pub mod ports;
 pub mod presence;
 pub mod reactions;
+pub mod reauth;
+pub mod recovery;
 pub mod revocations;
 pub mod roles;
+pub mod security;
 pub mod snapshot;
 pub mod sniff;
 pub mod writer;
@@ -77,6 +82,8 @@ pub struct Hearth {
     pub blobs: Arc<dyn ports::BlobStore>,
     /// The secret that signs attachment URLs ([`attachments`]), kept in the database.
     media_key: String,
+    /// Outgoing mail (a port: implemented by `crate::mail`); `None` when mail is off.
+    pub mailer: Option<Arc<dyn ports::Mailer>>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -243,6 +250,7 @@ impl Hearth {
         bus: Arc<dyn EventBus>,
         host: Arc<dyn ports::GuildHost>,
         blobs: Arc<dyn ports::BlobStore>,
+        mailer: Option<Arc<dyn ports::Mailer>>,
     ) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
         let mfa = mfa::MfaState::new(&config, &db).await?;
@@ -262,6 +270,7 @@ impl Hearth {
             host,
             blobs,
             media_key,
+            mailer,
         })
     }
 
@@ -468,7 +477,7 @@ impl Hearth {
                 u.home_server.as_deref().unwrap_or(&self.config.server_name)
             ),
             email: own.then(|| u.email.clone()),
-            verified: own.then_some(true),
+            verified: own.then_some(u.email_verified),
             mfa_enabled: own.then_some(u.mfa_enabled),
             bio: own.then(|| u.bio.clone()),
             dm_policy: own.then_some(u.dm_policy),

@@ -13,6 +13,7 @@
 use crate::config::{Config, SqliteSync};
 use crate::error::{Error, Result};
 
+mod account;
 mod atomic;
 pub(crate) mod attachments;
 mod change;
@@ -27,6 +28,8 @@ mod revocations;
 mod server_keys;
 mod users;
 
+use account::log_security;
+pub use account::*;
 pub use atomic::*;
 pub use attachments::AttachmentRow;
 pub use change::{Change, Lock};
