@@ -117,6 +117,8 @@ pub enum Rule {
     InvalidMfaTicket,
     /// 400 / 60008: wrong, already used or out-of-window two-factor code.
     InvalidMfaCode,
+    /// 413 / 40005: the file would take its uploader or the guild over `media.*_quota_bytes`.
+    StorageQuota,
 }
 
 impl Rule {
@@ -219,6 +221,11 @@ impl Rule {
             Rule::InvalidMfaSecret => (S::BAD_REQUEST, 60005, "Invalid two-factor secret"),
             Rule::InvalidMfaTicket => (S::BAD_REQUEST, 60006, "Invalid two-factor auth ticket"),
             Rule::InvalidMfaCode => (S::BAD_REQUEST, 60008, "Invalid two-factor code"),
+            Rule::StorageQuota => (
+                S::PAYLOAD_TOO_LARGE,
+                40005,
+                "Request entity too large: storage quota exceeded",
+            ),
         }
     }
 }

@@ -124,6 +124,10 @@ pub fn routes() -> Router<Arc<Hearth>> {
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route(
+            "/channels/{channel_id}/attachments",
+            post(request_uploads),
+        )
+        .route(
             "/channels/{channel_id}/messages/bulk-delete",
             post(bulk_delete),
         )

@@ -414,6 +414,7 @@ impl Hearth {
             to_value(&w),
         );
         self.db.delete_channel(ca.channel.id).await?;
+        self.release_files_of(super::media_gc::FilesOf::Channel(ca.channel.id));
         self.audit(
             ga.guild.id,
             actor,

@@ -323,6 +323,7 @@ impl Hearth {
             return Err(Error::MissingPermissions);
         }
         self.db.delete_guild(ga.guild.id).await?;
+        self.release_files_of(super::media_gc::FilesOf::Guild(ga.guild.id));
         self.control(Control::GuildDeleted { guild_id });
         Ok(())
     }

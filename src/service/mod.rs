@@ -24,6 +24,7 @@ pub mod channels;
 pub mod dms;
 pub mod guilds;
 pub mod invites;
+pub mod media_gc;
 pub mod members;
 pub mod message_render;
 pub mod messages;
@@ -38,6 +39,7 @@ pub mod revocations;
 pub mod roles;
 pub mod snapshot;
 pub mod sniff;
+pub mod uploads;
 pub mod writer;
 
 /// Who is making a request: an authenticated user (human or bot).
@@ -77,6 +79,8 @@ pub struct Hearth {
     pub blobs: Arc<dyn ports::BlobStore>,
     /// The secret that signs attachment URLs ([`attachments`]), kept in the database.
     media_key: String,
+    /// Wakes the file collector ([`media_gc`]) when files are released.
+    pub(crate) media_gc: Arc<tokio::sync::Notify>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -262,6 +266,7 @@ impl Hearth {
             host,
             blobs,
             media_key,
+            media_gc: Arc::new(tokio::sync::Notify::new()),
         })
     }
 

@@ -25,4 +25,5 @@ mod outbox;
 mod ratelimit;
 mod registrar;
 mod resume;
+mod uploads;
 mod web;
