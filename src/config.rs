@@ -617,3 +617,32 @@ impl Config {
         self.data_dir.join("media")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_settings_fall_back_to_the_aws_environment() {
+        let env = |n: &str| match n {
+            "AWS_ENDPOINT_URL" => Some("http://minio:9000".to_string()),
+            "AWS_ENDPOINT_URL_S3" => Some(String::new()),
+            "AWS_DEFAULT_REGION" => Some("eu-west-3".into()),
+            "AWS_ACCESS_KEY_ID" => Some("from-env".into()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret-env".into()),
+            _ => None,
+        };
+        let mut s = S3Config {
+            access_key_id: Some("from-config".into()),
+            ..S3Config::default()
+        };
+        s.fill_from_env(env);
+        // Set values win; empty variables count as unset.
+        assert_eq!(s.access_key_id.as_deref(), Some("from-config"));
+        assert_eq!(s.secret_access_key.as_deref(), Some("secret-env"));
+        assert_eq!(s.endpoint.as_deref(), Some("http://minio:9000"));
+        assert_eq!(s.region.as_deref(), Some("eu-west-3"));
+        assert_eq!(s.session_token, None);
+        assert!(s.path_style);
+    }
+}

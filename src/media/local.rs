@@ -75,7 +75,7 @@ async fn write_temp(dir: &Path, mut stream: BlobStream) -> Result<(PathBuf, u64)
 #[async_trait]
 impl BlobStore for LocalBlobs {
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> Result<()> {
-        self.put_stream(key, Box::pin(futures_util::stream::once(async { Ok(bytes) })))
+        self.put_stream(key, Box::pin(futures_util::stream::once(async { Ok::<Bytes, Error>(bytes) })))
             .await
             .map(|_| ())
     }

@@ -136,7 +136,7 @@ impl S3Blobs {
 #[async_trait]
 impl BlobStore for S3Blobs {
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> Result<()> {
-        self.put_stream(key, Box::pin(futures_util::stream::once(async { Ok(bytes) })))
+        self.put_stream(key, Box::pin(futures_util::stream::once(async { Ok::<Bytes, Error>(bytes) })))
             .await
             .map(|_| ())
     }
@@ -174,7 +174,7 @@ impl BlobStore for S3Blobs {
         let stream: BlobStream = if rest.is_empty() {
             stream
         } else {
-            Box::pin(futures_util::stream::once(async { Ok(rest) }).chain(stream))
+            Box::pin(futures_util::stream::once(async { Ok::<Bytes, Error>(rest) }).chain(stream))
         };
         let created = self
             .client

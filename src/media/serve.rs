@@ -114,7 +114,12 @@ async fn attachment(
         f.row.filename
     );
     let header = |v: &str| HeaderValue::from_str(v).map_err(Error::internal);
-    let mut r = axum::body::Body::from_stream(f.body.stream).into_response();
+    // A read error mid-stream can only end the response early.
+    let stream = f
+        .body
+        .stream
+        .map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string())));
+    let mut r = axum::body::Body::from_stream(stream).into_response();
     let hs = r.headers_mut();
     hs.insert(header::CONTENT_TYPE, header(&f.row.content_type)?);
     hs.insert(header::CONTENT_LENGTH, HeaderValue::from(f.body.size));

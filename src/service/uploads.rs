@@ -133,7 +133,8 @@ impl Hearth {
         {
             return Err(quota_error(r));
         }
-        let ex = (expires / 1000) as u64;
+        // The URL's expiry in whole seconds, rounded up (the row's own expiry is exact).
+        let ex = (expires as u64).div_ceil(1000);
         let attachments = body
             .files
             .iter()

@@ -237,8 +237,7 @@ impl Db {
     /// Deletes pending uploads that expired before `before` (Unix ms); returns how many.
     /// Their blobs become unreferenced and are released by [`Db::release_unreferenced`].
     pub async fn delete_expired_uploads(&self, before: i64) -> Result<u64> {
-        let r = on_db!(self, p => sqlx::query("DELETE FROM pending_uploads WHERE expires_at < $1").bind(before).execute(p).await)?;
-        Ok(r.rows_affected())
+        Ok(on_db!(self, p => sqlx::query("DELETE FROM pending_uploads WHERE expires_at < $1").bind(before).execute(p).await.map(|r| r.rows_affected()))?)
     }
 
     /// Marks the ledger rows of `keys` released at `now` (their rows were deleted, or the
@@ -253,7 +252,7 @@ impl Db {
                     sep.push_bind(k);
                 }
                 qb.push(")");
-                qb.build().persistent(false).execute(p).await
+                qb.build().persistent(false).execute(p).await.map(|_| ())
             })?;
         }
         Ok(())
@@ -286,9 +285,9 @@ impl Db {
                 Some(BlobScope::Guild(_)) => query = query.bind(guild),
                 Some(BlobScope::Prefix(_)) => query = query.bind(prefix.as_str()),
             }
-            query.execute(p).await
+            query.execute(p).await.map(|r| r.rows_affected())
         })?;
-        Ok(r.rows_affected())
+        Ok(r)
     }
 
     /// Up to `limit` keys released at or before `before` (Unix ms): their bytes may go.
@@ -301,7 +300,7 @@ impl Db {
 
     /// Removes the ledger row of `key` once its bytes are deleted (only if still released).
     pub async fn forget_blob(&self, key: &str) -> Result<()> {
-        on_db!(self, p => sqlx::query("DELETE FROM media_blobs WHERE blob_key = $1 AND released_at IS NOT NULL").bind(key).execute(p).await)?;
+        on_db!(self, p => sqlx::query("DELETE FROM media_blobs WHERE blob_key = $1 AND released_at IS NOT NULL").bind(key).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 

@@ -61,7 +61,7 @@ impl S3Server {
     /// The folder cannot be created or the port cannot be bound.
     pub async fn start(root: &Path) -> Res<S3Server> {
         std::fs::create_dir_all(root.join(BUCKET)).map_err(ctx("S3 folder"))?;
-        let fs = s3s_fs::FileSystem::new(root).map_err(ctx("s3s-fs"))?;
+        let fs = s3s_fs::FileSystem::new(root).map_err(|e| format!("s3s-fs: {e:?}"))?;
         let mut b = S3ServiceBuilder::new(fs);
         b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         let service = b.build();
