@@ -164,7 +164,8 @@ pub struct S3Config {
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
     /// Objects up to this size are sent with one `PutObject`; larger ones as a multipart
-    /// upload in parts of this size, bytes (default 8 MiB; AWS needs at least 5 MiB).
+    /// upload in parts of this size, bytes (default 8 MiB; at least 5 MiB, S3's minimum part
+    /// size: smaller values are raised to it).
     pub part_bytes: u64,
 }
 

@@ -24,8 +24,10 @@ use crate::config::S3Config;
 use crate::error::{Error, Result};
 use crate::service::ports::{BlobEntry, BlobKey, BlobReader, BlobStore, BlobStream};
 
-/// Smallest part size accepted in `media.s3.part_bytes` (smaller values are raised to it).
-pub const MIN_PART_BYTES: u64 = 64 * 1024;
+/// Smallest part size accepted in `media.s3.part_bytes`, 5 MiB: S3's minimum for every part
+/// but the last (AWS and s3s refuse smaller ones with `EntityTooSmall`). Smaller settings are
+/// raised to it.
+pub const MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
 
 /// A [`BlobStore`] on an S3 bucket: key `a/b/c` is the object `a/b/c` of `bucket`.
 #[derive(Debug, Clone)]

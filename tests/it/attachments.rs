@@ -358,8 +358,8 @@ async fn files_need_attach_files(blobs: Blobs) {
     say(&bob, &g.general, "words only").await;
 }
 
-/// A file several S3 parts long (parts of 64 KiB here) is stored as a multipart upload and
-/// served back byte for byte, streamed.
+/// A file several S3 parts long (parts of 5 MiB, the minimum, here) is stored as a
+/// multipart upload and served back byte for byte, streamed.
 async fn large_file_streams_through_the_store(blobs: Blobs) {
     let srv = TestServer::start_blobs(blobs, |c| {
         c.media.s3.part_bytes = hearth::media::MIN_PART_BYTES;
@@ -367,7 +367,7 @@ async fn large_file_streams_through_the_store(blobs: Blobs) {
     .await;
     let (_, alice) = srv.user("alice").await;
     let g = create_guild(&alice, "big").await;
-    let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let big: Vec<u8> = (0..11_000_000u32).map(|i| (i % 251) as u8).collect();
     let r = upload(&alice, &g.general, form(None, &[("big.bin", &big)])).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["attachments"][0]["size"], big.len());
