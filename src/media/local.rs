@@ -75,9 +75,14 @@ async fn write_temp(dir: &Path, mut stream: BlobStream) -> Result<(PathBuf, u64)
 #[async_trait]
 impl BlobStore for LocalBlobs {
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> Result<()> {
-        self.put_stream(key, Box::pin(futures_util::stream::once(async { Ok::<Bytes, Error>(bytes) })))
-            .await
-            .map(|_| ())
+        self.put_stream(
+            key,
+            Box::pin(futures_util::stream::once(async {
+                Ok::<Bytes, Error>(bytes)
+            })),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn put_stream(&self, key: &BlobKey, stream: BlobStream) -> Result<u64> {
@@ -250,7 +255,8 @@ mod tests {
         let dir = TempDir::new();
         let store = LocalBlobs::new(dir.path().join("media"));
         let k = key("uploads/1/x");
-        let chunks: Vec<Result<Bytes>> = vec![Ok(Bytes::from_static(b"part")), Err(Error::PayloadTooLarge)];
+        let chunks: Vec<Result<Bytes>> =
+            vec![Ok(Bytes::from_static(b"part")), Err(Error::PayloadTooLarge)];
         let e = store
             .put_stream(&k, Box::pin(futures_util::stream::iter(chunks)))
             .await

@@ -138,9 +138,14 @@ impl S3Blobs {
 #[async_trait]
 impl BlobStore for S3Blobs {
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> Result<()> {
-        self.put_stream(key, Box::pin(futures_util::stream::once(async { Ok::<Bytes, Error>(bytes) })))
-            .await
-            .map(|_| ())
+        self.put_stream(
+            key,
+            Box::pin(futures_util::stream::once(async {
+                Ok::<Bytes, Error>(bytes)
+            })),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn put_stream(&self, key: &BlobKey, mut stream: BlobStream) -> Result<u64> {

@@ -21,8 +21,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::ports::{BlobKey, BlobReader};
-use super::{Actor, ChannelAccess, Hearth};
 use super::sniff;
+use super::{Actor, ChannelAccess, Hearth};
 use crate::error::{Error, Result, field_error};
 use crate::snowflake::Snowflake;
 use crate::storage::{AttachmentRow, BlobCharge};
@@ -136,7 +136,10 @@ impl Hearth {
     ) -> Result<Vec<AttachmentRow>> {
         let media = &self.config.media;
         let channel_id = ca.channel.id;
-        let uploads = refs.iter().filter(|r| r.uploaded_filename.is_some()).count();
+        let uploads = refs
+            .iter()
+            .filter(|r| r.uploaded_filename.is_some())
+            .count();
         if files.len() + uploads > media.max_files_per_message {
             return Err(field_error(
                 "files",
@@ -194,11 +197,7 @@ impl Hearth {
             })
             .collect();
         let now = crate::storage::now_ms();
-        if let Some(r) = self
-            .db
-            .charge_blobs(&charges, self.quotas(), now)
-            .await?
-        {
+        if let Some(r) = self.db.charge_blobs(&charges, self.quotas(), now).await? {
             return Err(super::uploads::quota_error(r));
         }
         for (key, bytes) in parts {

@@ -100,7 +100,11 @@ impl Hearth {
                 ),
             ));
         }
-        if body.files.iter().any(|f| f.file_size > media.max_file_bytes) {
+        if body
+            .files
+            .iter()
+            .any(|f| f.file_size > media.max_file_bytes)
+        {
             return Err(Error::PayloadTooLarge);
         }
         let now = crate::storage::now_ms();
@@ -157,7 +161,6 @@ impl Hearth {
     /// 404 for a missing, wrong or expired signature or an unknown, claimed or expired
     /// upload; 413 40005 for more bytes than announced (or than `media.max_file_bytes`):
     /// nothing is stored; the body's own read error; 500 when the store fails.
-    #[allow(clippy::too_many_arguments)]
     pub async fn receive_upload(
         &self,
         channel_id: Snowflake,

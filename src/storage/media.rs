@@ -184,7 +184,9 @@ impl Db {
     /// The pending upload `id`, expired or not.
     pub async fn pending_upload(&self, id: i64) -> Result<Option<PendingUploadRow>> {
         let q = format!("SELECT {PENDING_COLS} FROM pending_uploads WHERE id = $1");
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
+        )
     }
 
     /// Records a completed PUT: the bytes received and what they are; the ledger row is
@@ -219,7 +221,9 @@ impl Db {
         channel_id: i64,
         now: i64,
     ) -> Result<Option<PendingUploadRow>> {
-        let q = format!("DELETE FROM pending_uploads WHERE id = $1 AND user_id = $2 AND channel_id = $3 AND size IS NOT NULL AND expires_at > $4 RETURNING {PENDING_COLS}");
+        let q = format!(
+            "DELETE FROM pending_uploads WHERE id = $1 AND user_id = $2 AND channel_id = $3 AND size IS NOT NULL AND expires_at > $4 RETURNING {PENDING_COLS}"
+        );
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             let row: Option<PendingUploadRow> = sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
@@ -237,7 +241,9 @@ impl Db {
     /// Deletes pending uploads that expired before `before` (Unix ms); returns how many.
     /// Their blobs become unreferenced and are released by [`Db::release_unreferenced`].
     pub async fn delete_expired_uploads(&self, before: i64) -> Result<u64> {
-        Ok(on_db!(self, p => sqlx::query("DELETE FROM pending_uploads WHERE expires_at < $1").bind(before).execute(p).await.map(|r| r.rows_affected()))?)
+        Ok(
+            on_db!(self, p => sqlx::query("DELETE FROM pending_uploads WHERE expires_at < $1").bind(before).execute(p).await.map(|r| r.rows_affected()))?,
+        )
     }
 
     /// Marks the ledger rows of `keys` released at `now` (their rows were deleted, or the

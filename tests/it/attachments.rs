@@ -382,7 +382,9 @@ async fn large_file_streams_through_the_store(blobs: Blobs) {
             s(&r.body["attachments"][0]["id"])
         );
         assert_eq!(
-            std::fs::metadata(s3.object_path(&key)).expect("object").len(),
+            std::fs::metadata(s3.object_path(&key))
+                .expect("object")
+                .len(),
             big.len() as u64
         );
     }

@@ -81,7 +81,10 @@ async fn two_step_upload_put_then_send(blobs: Blobs) {
     assert_eq!(a["filename"], "kitten.png");
     assert_eq!(a["content_type"], "image/png");
     assert_eq!(a["size"], png().len());
-    assert_eq!((a["width"].clone(), a["height"].clone()), (json!(3), json!(2)));
+    assert_eq!(
+        (a["width"].clone(), a["height"].clone()),
+        (json!(3), json!(2))
+    );
     let (st, _, bytes) = fetch(&s(&a["url"])).await;
     assert_eq!((st, bytes), (200, png()));
     // One upload serves one message; the URL is spent.
@@ -122,7 +125,10 @@ async fn two_step_limits_signatures_and_permissions(blobs: Blobs) {
     let name = s(&r.body["attachments"][0]["upload_filename"]);
     assert_eq!(put(&url, vec![b'a'; 11]).await, 413);
     let id = name.split('/').next().unwrap().to_string();
-    assert!(!srv.blob_exists(&format!("attachments/{}/{id}", g.general)).await);
+    assert!(
+        !srv.blob_exists(&format!("attachments/{}/{id}", g.general))
+            .await
+    );
     assert_field_error(
         &send_uploaded(&alice, &g.general, &name, "a.txt").await,
         "attachments.0.uploaded_filename",
@@ -174,16 +180,29 @@ async fn unclaimed_uploads_expire_with_their_bytes(blobs: Blobs) {
     let url = s(&r.body["attachments"][0]["upload_url"]);
     let name = s(&r.body["attachments"][0]["upload_filename"]);
     assert_eq!(put(&url, b"hello".to_vec()).await, 204);
-    let key = format!("attachments/{}/{}", g.general, name.split('/').next().unwrap());
+    let key = format!(
+        "attachments/{}/{}",
+        g.general,
+        name.split('/').next().unwrap()
+    );
     assert!(srv.blob_exists(&key).await);
     let (user, guild) = (alice_id.parse().unwrap(), g.id.parse().unwrap());
-    assert_eq!(srv.hearth.db.media_usage(user, guild).await.unwrap(), (5, 5));
-    eventually("the expired upload and its bytes are collected", async || {
-        srv.hearth.collect_media(true, false).await.unwrap();
-        !srv.blob_exists(&key).await
-    })
+    assert_eq!(
+        srv.hearth.db.media_usage(user, guild).await.unwrap(),
+        (5, 5)
+    );
+    eventually(
+        "the expired upload and its bytes are collected",
+        async || {
+            srv.hearth.collect_media(true, false).await.unwrap();
+            !srv.blob_exists(&key).await
+        },
+    )
     .await;
-    assert_eq!(srv.hearth.db.media_usage(user, guild).await.unwrap(), (0, 0));
+    assert_eq!(
+        srv.hearth.db.media_usage(user, guild).await.unwrap(),
+        (0, 0)
+    );
     assert_eq!(put(&url, b"hello".to_vec()).await, 404);
     assert_field_error(
         &send_uploaded(&alice, &g.general, &name, "a.txt").await,
@@ -209,7 +228,10 @@ async fn deleted_channels_and_guilds_lose_their_files(blobs: Blobs) {
         assert_eq!(r.status, 200, "{r:?}");
         keys.push(key_of(ch, &r.body["attachments"][0]));
     }
-    assert_eq!(alice.delete(&format!("/channels/{other}")).await.status, 200);
+    assert_eq!(
+        alice.delete(&format!("/channels/{other}")).await.status,
+        200
+    );
     eventually("the deleted channel's file is gone", async || {
         !srv.blob_exists(&keys[1]).await
     })
