@@ -16,6 +16,7 @@ on_both_stores!(
     deleted_channels_and_guilds_lose_their_files,
     the_collector_takes_orphans_but_not_young_files,
     quotas_per_user_and_guild_hold_under_races,
+    an_oversized_chunked_put_leaves_nothing,
 );
 
 /// `POST /channels/{channel}/attachments` for `files` (`(filename, size)`).
@@ -361,4 +362,73 @@ async fn quotas_per_user_and_guild_hold_under_races(blobs: Blobs) {
     let mut statuses = [rb.status, rc.status];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 413], "{rb:?} {rc:?}");
+}
+
+/// PUTs `total` bytes to `url` with `Transfer-Encoding: chunked` (no length announced, so
+/// the server only finds out while streaming) over a raw connection; the status line's
+/// code, if the server answered before closing.
+async fn put_chunked(url: &str, total: usize) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').expect("path");
+    let mut conn = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let head = format!(
+        "PUT /{path} HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    let _ = conn.write_all(head.as_bytes()).await;
+    let chunk = vec![b'z'; 256 * 1024];
+    let mut sent = 0;
+    while sent < total {
+        let n = chunk.len().min(total - sent);
+        let mut frame = format!("{n:x}\r\n").into_bytes();
+        frame.extend_from_slice(&chunk[..n]);
+        frame.extend_from_slice(b"\r\n");
+        if conn.write_all(&frame).await.is_err() {
+            break;
+        }
+        sent += n;
+    }
+    let _ = conn.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split(' ').nth(1).and_then(|c| c.parse().ok())
+}
+
+/// A PUT that goes over its announced size while streaming (after more than one S3 part) is
+/// refused and leaves no object and no pending multipart parts behind.
+async fn an_oversized_chunked_put_leaves_nothing(blobs: Blobs) {
+    // Parts of 5 MiB: the refusal comes after the first part was sent (then aborted).
+    let srv = TestServer::start_blobs(blobs, |c| {
+        c.media.s3.part_bytes = hearth::media::MIN_PART_BYTES;
+    })
+    .await;
+    let (_, alice) = srv.user("alice").await;
+    let g = create_guild(&alice, "chunked").await;
+    let announced = 6 * 1024 * 1024;
+    let r = request(&alice, &g.general, &[("big.bin", announced)]).await;
+    let url = s(&r.body["attachments"][0]["upload_url"]);
+    let name = s(&r.body["attachments"][0]["upload_filename"]);
+    let status = put_chunked(&url, 2 * announced).await;
+    assert!(matches!(status, None | Some(413)), "{status:?}");
+    let key = format!(
+        "attachments/{}/{}",
+        g.general,
+        name.split('/').next().unwrap()
+    );
+    assert!(!srv.blob_exists(&key).await);
+    if let Some(s3) = &srv.s3 {
+        let leftovers: Vec<String> = std::fs::read_dir(&s3.root)
+            .expect("S3 folder")
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".upload"))
+            .collect();
+        assert!(leftovers.is_empty(), "multipart leftovers: {leftovers:?}");
+    }
+    // The exact size still goes through, as a multipart object on S3.
+    let status = put_chunked(&url, announced).await;
+    assert_eq!(status, Some(204));
+    let m = send_uploaded(&alice, &g.general, &name, "big.bin").await;
+    assert_eq!(m.status, 200, "{m:?}");
+    assert_eq!(m.body["attachments"][0]["size"], announced);
 }
