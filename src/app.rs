@@ -12,14 +12,14 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{BlobBackend, Config};
 use crate::error::{Error, Result};
 use crate::events::{EventBus, LocalBus};
 use crate::gateway::{Gateway, GatewayState};
 use crate::http::RouteLimits;
 use crate::http::serve::{Admission, Server};
 use crate::mail::SmtpMailer;
-use crate::media::LocalBlobs;
+use crate::media::{LocalBlobs, S3Blobs};
 use crate::mls::{Mls, MlsApi};
 use crate::registrar::{Link, LinkApi};
 use crate::s2s::guild_log::GuildLog;
@@ -100,7 +100,10 @@ impl App {
         let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(BUS_CAPACITY));
         let fed = Arc::new(Federation::new(&config, &db).await?);
         let host: Arc<dyn GuildHost> = fed.clone();
-        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::new(config.media_dir()));
+        let blobs: Arc<dyn BlobStore> = match config.media.store {
+            BlobBackend::Local => Arc::new(LocalBlobs::new(config.media_dir())),
+            BlobBackend::S3 => Arc::new(S3Blobs::new(&config.media.s3)?),
+        };
         let mut config = config;
         if config.media.public_url.is_none() {
             config.media.public_url = Some(format!("http://{addr}"));
@@ -285,6 +288,8 @@ impl App {
             .map(|l| tokio::spawn(l.run(self.hearth.clone())));
         // Revocations recorded by other processes (the admin CLI) reach our sockets.
         let revocations = tokio::spawn(self.hearth.clone().watch_revocations());
+        // Expired uploads and the bytes of deleted files (after their grace period).
+        let media_gc = tokio::spawn(self.hearth.clone().run_media_collector());
         let janitor = tokio::spawn(async move {
             let mut t = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -342,6 +347,7 @@ impl App {
         }
         janitor.abort();
         revocations.abort();
+        media_gc.abort();
         key_reload.abort();
         if let Some(t) = fed_task {
             let _ = t.await;

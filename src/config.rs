@@ -179,7 +179,82 @@ impl Default for Limits {
     }
 }
 
-/// Files (issue 13): limits on message attachments and the lifetime of signed file URLs.
+/// Which blob store keeps file bytes (`media.store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlobBackend {
+    /// Files under `{data_dir}/media` (the default).
+    Local,
+    /// An S3-compatible object store (`media.s3.*`).
+    S3,
+}
+
+/// An S3-compatible object store (`media.store = "s3"`; README "Files on S3"). Settings left
+/// unset here are taken from the usual AWS environment variables when the configuration is
+/// loaded ([`Config::load`]): `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `AWS_REGION`/
+/// `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct S3Config {
+    /// Base URL of the service, e.g. `http://minio:9000`; `None`: AWS's own endpoint for
+    /// `region`.
+    pub endpoint: Option<String>,
+    /// Signing region (default `us-east-1`, which most S3-compatible servers accept).
+    pub region: Option<String>,
+    /// The bucket (it must exist). Required with `media.store = "s3"`.
+    pub bucket: String,
+    /// Path-style URLs (`{endpoint}/{bucket}/{key}`, default true: what MinIO, Garage, Ceph
+    /// and s3s expect); false: virtual-hosted style (`{bucket}.{endpoint}`).
+    pub path_style: bool,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// Objects up to this size are sent with one `PutObject`; larger ones as a multipart
+    /// upload in parts of this size, bytes (default 8 MiB; at least 5 MiB, S3's minimum part
+    /// size: smaller values are raised to it).
+    pub part_bytes: u64,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        S3Config {
+            endpoint: None,
+            region: None,
+            bucket: String::new(),
+            path_style: true,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            part_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+impl S3Config {
+    /// Fills the settings left unset from the AWS environment variables, read through `var`
+    /// (`std::env::var` in [`Config::load`]).
+    pub fn fill_from_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        let first = |names: &[&str]| names.iter().find_map(|n| var(n).filter(|v| !v.is_empty()));
+        if self.endpoint.is_none() {
+            self.endpoint = first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]);
+        }
+        if self.region.is_none() {
+            self.region = first(&["AWS_REGION", "AWS_DEFAULT_REGION"]);
+        }
+        if self.access_key_id.is_none() {
+            self.access_key_id = first(&["AWS_ACCESS_KEY_ID"]);
+        }
+        if self.secret_access_key.is_none() {
+            self.secret_access_key = first(&["AWS_SECRET_ACCESS_KEY"]);
+        }
+        if self.session_token.is_none() {
+            self.session_token = first(&["AWS_SESSION_TOKEN"]);
+        }
+    }
+}
+
+/// Files (issue 13): limits on message attachments, the lifetime of signed file URLs, and
+/// where the bytes are kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MediaConfig {
@@ -194,6 +269,33 @@ pub struct MediaConfig {
     /// Base of attachment URLs (this server or a CDN in front of it), e.g.
     /// `https://chat.example`; default `http://{bound listen address}`.
     pub public_url: Option<String>,
+    /// Lifetime of a two-step upload (`POST /channels/{id}/attachments`), seconds (default
+    /// 1 h): its `upload_url` must be used, and the upload claimed by a message, before
+    /// then; afterwards the collector deletes it and its bytes.
+    pub upload_ttl_seconds: u64,
+    /// Time the bytes of a deleted file are kept before the collector removes them, seconds
+    /// (default 1 h; links already handed out keep working meanwhile).
+    pub delete_grace_seconds: u64,
+    /// Age a stored blob must reach before the collector's scans may treat it as an orphan
+    /// (bytes no row refers to), seconds (default 1 h). Keep it above the longest upload:
+    /// a file being stored right now has no attachment row yet.
+    pub orphan_age_seconds: u64,
+    /// Time between two passes of the file collector, seconds (default 60). A deletion also
+    /// wakes it.
+    pub collect_interval_seconds: u64,
+    /// Time between two scans of the whole store for bytes no row knows (crash leftovers),
+    /// seconds (default 6 h; the first scan runs one interval after start).
+    pub orphan_scan_seconds: u64,
+    /// Bytes of files one user may have stored (messages and pending uploads, until their
+    /// deletion is collected), 0 = unlimited (default). Beyond: 413 / 40005.
+    pub user_quota_bytes: u64,
+    /// Bytes of files one guild's channels may hold, 0 = unlimited (default). Beyond: 413 /
+    /// 40005.
+    pub guild_quota_bytes: u64,
+    /// Where file bytes live: `local` (default, `{data_dir}/media`) or `s3` (`media.s3`).
+    pub store: BlobBackend,
+    /// The S3-compatible store used with `store = "s3"`.
+    pub s3: S3Config,
 }
 
 impl Default for MediaConfig {
@@ -204,6 +306,15 @@ impl Default for MediaConfig {
             max_total_bytes: 50 * 1024 * 1024,
             url_ttl_seconds: 24 * 3600,
             public_url: None,
+            upload_ttl_seconds: 3600,
+            delete_grace_seconds: 3600,
+            orphan_age_seconds: 3600,
+            collect_interval_seconds: 60,
+            orphan_scan_seconds: 6 * 3600,
+            user_quota_bytes: 0,
+            guild_quota_bytes: 0,
+            store: BlobBackend::Local,
+            s3: S3Config::default(),
         }
     }
 }
@@ -597,8 +708,15 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   limits.{max_body_bytes, max_message_length, max_embeds, max_guilds_per_user,
           max_channels_per_guild, max_roles_per_guild, max_pins_per_channel,
           max_reactions_per_message}
-  media.{max_file_bytes, max_files_per_message, max_total_bytes, url_ttl_seconds, public_url}
-                             26214400, 10, 52428800, 86400, http://{listen address}
+  media.{max_file_bytes, max_files_per_message, max_total_bytes, url_ttl_seconds, public_url,
+         upload_ttl_seconds, delete_grace_seconds, orphan_age_seconds,
+         collect_interval_seconds, orphan_scan_seconds, user_quota_bytes, guild_quota_bytes,
+         store}              26214400, 10, 52428800, 86400, http://{listen address},
+                             3600, 3600, 3600, 60, 21600, 0 (= unlimited), 0, local | s3
+  media.s3.{endpoint, region, bucket, path_style, access_key_id, secret_access_key,
+            session_token, part_bytes}   (unset: AWS_ENDPOINT_URL_S3, AWS_REGION,
+                             AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN),
+                             us-east-1, -, true, ..., 8388608
   gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, replay_log_bytes,
            session_queue, max_frame_bytes, identify_timeout_ms}
   connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}
@@ -620,7 +738,9 @@ impl Config {
             fig = fig.merge(Toml::file_exact(f));
         }
         fig = fig.merge(Env::prefixed("HEARTH_").split("__"));
-        fig.extract().map_err(Box::new)
+        let mut c: Config = fig.extract().map_err(Box::new)?;
+        c.media.s3.fill_from_env(|n| std::env::var(n).ok());
+        Ok(c)
     }
 
     /// The database URL in effect.
@@ -634,5 +754,34 @@ impl Config {
     /// The folder of the local file store: `{data_dir}/media`.
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_settings_fall_back_to_the_aws_environment() {
+        let env = |n: &str| match n {
+            "AWS_ENDPOINT_URL" => Some("http://minio:9000".to_string()),
+            "AWS_ENDPOINT_URL_S3" => Some(String::new()),
+            "AWS_DEFAULT_REGION" => Some("eu-west-3".into()),
+            "AWS_ACCESS_KEY_ID" => Some("from-env".into()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret-env".into()),
+            _ => None,
+        };
+        let mut s = S3Config {
+            access_key_id: Some("from-config".into()),
+            ..S3Config::default()
+        };
+        s.fill_from_env(env);
+        // Set values win; empty variables count as unset.
+        assert_eq!(s.access_key_id.as_deref(), Some("from-config"));
+        assert_eq!(s.secret_access_key.as_deref(), Some("secret-env"));
+        assert_eq!(s.endpoint.as_deref(), Some("http://minio:9000"));
+        assert_eq!(s.region.as_deref(), Some("eu-west-3"));
+        assert_eq!(s.session_token, None);
+        assert!(s.path_style);
     }
 }

@@ -121,6 +121,8 @@ pub enum Rule {
     InvalidAccountToken,
     /// 400 / 40011: the account still owns guilds (Discord: transfer them before deleting).
     OwnsGuilds,
+    /// 413 / 40005: the file would take its uploader or the guild over `media.*_quota_bytes`.
+    StorageQuota,
 }
 
 impl Rule {
@@ -232,6 +234,11 @@ impl Rule {
                 S::BAD_REQUEST,
                 40011,
                 "You must transfer ownership of any owned guilds before deleting your account",
+            ),
+            Rule::StorageQuota => (
+                S::PAYLOAD_TOO_LARGE,
+                40005,
+                "Request entity too large: storage quota exceeded",
             ),
         }
     }

@@ -110,6 +110,16 @@ pub(super) async fn create_message(
     };
     Ok(Json(h.create_message_with(&a, c, body, files).await?).into_response())
 }
+/// `POST /channels/{id}/attachments` `{files: [{id, filename, file_size}]}` -> `{attachments:
+/// [{id, upload_url, upload_filename}]}` (the two-step upload, `service/uploads.rs`).
+pub(super) async fn request_uploads(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+    Body(b): Body<wire::UploadRequestBody>,
+) -> Result<Json<wire::UploadSlots>> {
+    Ok(Json(h.request_uploads(&a, c, b).await?))
+}
 /// `POST /channels/{id}/messages/bulk-delete` -> 204.
 pub(super) async fn bulk_delete(
     h: H,

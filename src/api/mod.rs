@@ -133,6 +133,7 @@ pub fn routes() -> Router<Arc<Hearth>> {
                 // Its body limits are `media.*`, enforced while reading (uploads.rs).
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route("/channels/{channel_id}/attachments", post(request_uploads))
         .route(
             "/channels/{channel_id}/messages/bulk-delete",
             post(bulk_delete),

@@ -5,10 +5,12 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::error::{Error, Result};
-use crate::service::ports::{BlobKey, BlobStore};
+use crate::service::ports::{BlobEntry, BlobKey, BlobReader, BlobStore, BlobStream};
 
 /// A [`BlobStore`] on the local file system: key `a/b/c.png` is the file `{root}/a/b/c.png`.
 /// [`BlobKey`]'s rules keep every path under `root`.
@@ -37,29 +39,61 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::internal(format!("media: cannot {what} {}: {e}", path.display()))
 }
 
+/// Copies `stream` into a new hidden temporary file in `dir` and returns its path and the
+/// length written; on any error the temporary is removed.
+async fn write_temp(dir: &Path, mut stream: BlobStream) -> Result<(PathBuf, u64)> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| io_error("create", dir, e))?;
+    // A hidden temporary beside the target: `rename` within one folder is atomic.
+    let tmp = dir.join(format!(".tmp-{:016x}", rand::random::<u64>()));
+    let mut f = tokio::fs::File::create(&tmp)
+        .await
+        .map_err(|e| io_error("create", &tmp, e))?;
+    let mut written = 0u64;
+    let copied: Result<()> = async {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            written += chunk.len() as u64;
+            f.write_all(&chunk)
+                .await
+                .map_err(|e| io_error("write", &tmp, e))?;
+        }
+        f.sync_all().await.map_err(|e| io_error("sync", &tmp, e))
+    }
+    .await;
+    drop(f);
+    match copied {
+        Ok(()) => Ok((tmp, written)),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            Err(e)
+        }
+    }
+}
+
 #[async_trait]
 impl BlobStore for LocalBlobs {
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> Result<()> {
+        self.put_stream(
+            key,
+            Box::pin(futures_util::stream::once(async {
+                Ok::<Bytes, Error>(bytes)
+            })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn put_stream(&self, key: &BlobKey, stream: BlobStream) -> Result<u64> {
         let path = self.path(key);
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
-            // A hidden temporary beside the target: `rename` within one folder is atomic.
-            let tmp = dir.join(format!(".tmp-{:016x}", rand::random::<u64>()));
-            let write = || -> std::io::Result<()> {
-                let mut f = std::fs::File::create(&tmp)?;
-                std::io::Write::write_all(&mut f, &bytes)?;
-                f.sync_all()?;
-                std::fs::rename(&tmp, &path)
-            };
-            if let Err(e) = write() {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(io_error("write", &path, e));
-            }
-            Ok(())
-        })
-        .await
-        .map_err(Error::internal)?
+        let (tmp, n) = write_temp(&dir, stream).await?;
+        if let Err(e) = tokio::fs::rename(&tmp, &path).await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(io_error("write", &path, e));
+        }
+        Ok(n)
     }
 
     async fn get(&self, key: &BlobKey) -> Result<Option<Bytes>> {
@@ -71,6 +105,33 @@ impl BlobStore for LocalBlobs {
         }
     }
 
+    async fn open(&self, key: &BlobKey) -> Result<Option<BlobReader>> {
+        let path = self.path(key);
+        let f = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("open", &path, e)),
+        };
+        let size = f
+            .metadata()
+            .await
+            .map_err(|e| io_error("read", &path, e))?
+            .len();
+        // 64 KiB reads until the end; an error ends the stream.
+        let stream = futures_util::stream::try_unfold((f, path), |(mut f, path)| async move {
+            let mut buf = BytesMut::with_capacity(64 * 1024);
+            match f.read_buf(&mut buf).await {
+                Ok(0) => Ok(None),
+                Ok(_) => Ok(Some((buf.freeze(), (f, path)))),
+                Err(e) => Err(io_error("read", &path, e)),
+            }
+        });
+        Ok(Some(BlobReader {
+            size,
+            stream: Box::pin(stream),
+        }))
+    }
+
     async fn delete(&self, key: &BlobKey) -> Result<()> {
         let path = self.path(key);
         match tokio::fs::remove_file(&path).await {
@@ -78,6 +139,56 @@ impl BlobStore for LocalBlobs {
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_error("remove", &path, e)),
         }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<BlobEntry>> {
+        let root = self.root.clone();
+        let prefix = prefix.to_string();
+        tokio::task::spawn_blocking(move || {
+            // Walk the folder holding the prefix, keep the keys that start with it.
+            let base = match prefix.rfind('/') {
+                Some(i) => root.join(&prefix[..i]),
+                None => root.clone(),
+            };
+            let mut out = Vec::new();
+            let mut stack = vec![base];
+            while let Some(dir) = stack.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_error("list", &dir, e)),
+                };
+                for entry in entries {
+                    let entry = entry.map_err(|e| io_error("list", &dir, e))?;
+                    let meta = entry.metadata().map_err(|e| io_error("list", &dir, e))?;
+                    let path = entry.path();
+                    if meta.is_dir() {
+                        stack.push(path);
+                        continue;
+                    }
+                    let Some(key) = path
+                        .strip_prefix(&root)
+                        .ok()
+                        .and_then(|k| k.to_str())
+                        .map(|k| k.replace('\\', "/"))
+                    else {
+                        continue;
+                    };
+                    if !key.starts_with(&prefix) {
+                        continue;
+                    }
+                    let modified_ms = meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_millis() as i64);
+                    out.push(BlobEntry { key, modified_ms });
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(Error::internal)?
     }
 }
 
@@ -125,9 +236,33 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec!["cat.png"]);
+        let listed = store.list("attachments/1/").await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].key, "attachments/1/2/cat.png");
+        assert!(store.list("emojis/").await.unwrap().is_empty());
+        let r = store.open(&k).await.unwrap().unwrap();
+        assert_eq!(r.size, 6);
+        let read: Vec<Bytes> = r.stream.map(|c| c.unwrap()).collect().await;
+        assert_eq!(read.concat(), b"second");
         store.delete(&k).await.unwrap();
         assert_eq!(store.get(&k).await.unwrap(), None);
+        assert!(store.open(&k).await.unwrap().is_none());
         store.delete(&k).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_stream_stores_nothing() {
+        let dir = TempDir::new();
+        let store = LocalBlobs::new(dir.path().join("media"));
+        let k = key("uploads/1/x");
+        let chunks: Vec<Result<Bytes>> =
+            vec![Ok(Bytes::from_static(b"part")), Err(Error::PayloadTooLarge)];
+        let e = store
+            .put_stream(&k, Box::pin(futures_util::stream::iter(chunks)))
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), 413);
+        assert!(store.list("uploads/").await.unwrap().is_empty());
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! Message > Attachment Object"): storing uploaded files, rendering attachment objects with
 //! signed URLs, and checking a signed URL when the file is fetched.
 //!
-//! **Crash safety.** The bytes are written to the blob store first; the attachment rows are
+//! **Crash safety.** Each file is first recorded in the blob ledger (`media_blobs`, with
+//! the quota check), then its bytes are written to the blob store; the attachment rows are
 //! inserted afterwards in the message's own transaction (by the group-commit writer). A
-//! crash or a failed insert between the two leaves bytes no row refers to (orphans, to be
-//! collected by issue 13's orphan job; removed at once when the send fails normally), but
-//! never a row pointing at missing bytes.
+//! crash or a failed insert between the two leaves a ledger row no attachment refers to,
+//! which the collector ([`super::media_gc`]) releases and deletes (at once released when
+//! the send fails normally), but never a row pointing at missing bytes.
 //!
 //! **Signed URLs** (as Discord's CDN since 2024): `url` carries `ex` (expiry, Unix seconds,
 //! hex), `is` (issue time, hex) and `hm` (hex HMAC-SHA256 under a per-server secret over
@@ -19,12 +20,12 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::Hearth;
-use super::ports::BlobKey;
+use super::ports::{BlobKey, BlobReader};
 use super::sniff;
+use super::{Actor, ChannelAccess, Hearth};
 use crate::error::{Error, Result, field_error};
 use crate::snowflake::Snowflake;
-use crate::storage::AttachmentRow;
+use crate::storage::{AttachmentRow, BlobCharge};
 use crate::wire;
 
 /// One uploaded file part of a message request: `part` is `n` of its `files[n]` name (or its
@@ -37,10 +38,10 @@ pub struct Upload {
     pub bytes: Bytes,
 }
 
-/// A served file: its row (name, type, size) and its bytes.
+/// A served file: its row (name, type, size) and its bytes as a stream.
 pub struct AttachmentFile {
     pub row: AttachmentRow,
-    pub bytes: Bytes,
+    pub body: BlobReader,
     /// Whether a browser may show it in place (`Content-Disposition: inline`).
     pub inline: bool,
 }
@@ -77,7 +78,9 @@ fn ref_id(v: &serde_json::Value) -> Option<String> {
 }
 
 impl Hearth {
-    fn url_mac(&self, path: &str, ex: u64, is: u64) -> Hmac<Sha256> {
+    /// The MAC of a signed URL: `path` (the attachment's `{channel}/{id}/{filename}`, or
+    /// `upload/...` for upload URLs), expiry and issue time.
+    pub(super) fn url_mac(&self, path: &str, ex: u64, is: u64) -> Hmac<Sha256> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.media_key.as_bytes())
             .expect("HMAC takes any key length");
         mac.update(format!("{path}|{ex:x}|{is:x}").as_bytes());
@@ -113,23 +116,31 @@ impl Hearth {
         }
     }
 
-    /// Checks the files of a message against `media`'s limits, writes their bytes to the
-    /// blob store and returns their rows (the message id is filled in at commit). `refs` is
-    /// the payload's `attachments` array: an entry whose `id` is the part's `n` gives the
-    /// filename and description.
+    /// Checks the files of a message against `media`'s limits and the quotas, records them
+    /// in the blob ledger, writes their bytes to the blob store, claims the two-step uploads
+    /// the payload refers to ([`Hearth::claim_uploads`]) and returns the rows (the message id
+    /// is filled in at commit). `refs` is the payload's `attachments` array: an entry whose
+    /// `id` is a part's `n` gives its filename and description.
     ///
     /// # Errors
-    /// 400 50035 on `files` beyond `media.max_files_per_message`; 413 40005 for a file over
-    /// `media.max_file_bytes`; 500 when the store cannot be written (bytes already written
-    /// are removed).
+    /// 400 50035 on `files` beyond `media.max_files_per_message` (parts and uploads
+    /// together); 413 40005 for a file over `media.max_file_bytes` or over a quota; the
+    /// errors of [`Hearth::claim_uploads`]; 500 when the store cannot be written. On any
+    /// error, what was already stored or claimed is released.
     pub(super) async fn store_uploads(
         &self,
-        channel_id: i64,
+        ca: &ChannelAccess,
+        actor: &Actor,
         refs: &[wire::AttachmentRef],
         files: Vec<Upload>,
     ) -> Result<Vec<AttachmentRow>> {
         let media = &self.config.media;
-        if files.len() > media.max_files_per_message {
+        let channel_id = ca.channel.id;
+        let uploads = refs
+            .iter()
+            .filter(|r| r.uploaded_filename.is_some())
+            .count();
+        if files.len() + uploads > media.max_files_per_message {
             return Err(field_error(
                 "files",
                 "BASE_TYPE_MAX_LENGTH",
@@ -146,6 +157,7 @@ impl Hearth {
             return Err(Error::PayloadTooLarge);
         }
         let mut rows = Vec::with_capacity(files.len());
+        let mut parts = Vec::with_capacity(files.len());
         for (position, f) in files.into_iter().enumerate() {
             let meta = refs
                 .iter()
@@ -157,7 +169,7 @@ impl Hearth {
             let id = self.next_id();
             let sniffed = sniff::sniff(&f.bytes);
             let key = BlobKey::new(format!("attachments/{channel_id}/{id}"))?;
-            let row = AttachmentRow {
+            rows.push(AttachmentRow {
                 id,
                 message_id: 0,
                 channel_id,
@@ -171,32 +183,53 @@ impl Hearth {
                 width: sniffed.dims.map(|d| d.0 as i64),
                 height: sniffed.dims.map(|d| d.1 as i64),
                 blob_key: key.as_str().to_string(),
-            };
-            if let Err(e) = self.blobs.put(&key, f.bytes).await {
+            });
+            parts.push((key, f.bytes));
+        }
+        // The ledger first (quotas), then the bytes: a blob is never stored unrecorded.
+        let charges: Vec<BlobCharge<'_>> = rows
+            .iter()
+            .map(|r| BlobCharge {
+                key: &r.blob_key,
+                user_id: actor.user.id,
+                guild_id: ca.channel.guild_id,
+                size: r.size,
+            })
+            .collect();
+        let now = crate::storage::now_ms();
+        if let Some(r) = self.db.charge_blobs(&charges, self.quotas(), now).await? {
+            return Err(super::uploads::quota_error(r));
+        }
+        for (key, bytes) in parts {
+            if let Err(e) = self.blobs.put(&key, bytes).await {
                 self.forget_blobs(&rows);
                 return Err(e);
             }
-            rows.push(row);
+        }
+        match self.claim_uploads(ca, actor, refs, rows.len()).await {
+            Ok(claimed) => rows.extend(claimed),
+            Err(e) => {
+                self.forget_blobs(&rows);
+                return Err(e);
+            }
         }
         Ok(rows)
     }
 
-    /// Removes the bytes of attachments whose rows are gone (or were never stored), in the
-    /// background; a failure only leaves an orphan for the collector.
+    /// Releases the bytes of attachments whose rows are gone (or were never stored): their
+    /// ledger rows are marked released now and the collector ([`super::media_gc`]) deletes
+    /// the bytes after `media.delete_grace_seconds`. In the background; a failure leaves
+    /// them to the collector's scan.
     pub(super) fn forget_blobs(&self, rows: &[AttachmentRow]) {
-        let keys: Vec<BlobKey> = rows
-            .iter()
-            .filter_map(|r| BlobKey::new(r.blob_key.clone()).ok())
-            .collect();
+        let keys: Vec<String> = rows.iter().map(|r| r.blob_key.clone()).collect();
         if keys.is_empty() {
             return;
         }
-        let blobs = self.blobs.clone();
+        let (db, wake) = (self.db.clone(), self.media_gc.clone());
         tokio::spawn(async move {
-            for k in keys {
-                if let Err(e) = blobs.delete(&k).await {
-                    tracing::warn!(key = k.as_str(), error = %e, "attachment bytes left as an orphan");
-                }
+            match db.release_blobs(&keys, crate::storage::now_ms()).await {
+                Ok(()) => wake.notify_one(),
+                Err(e) => tracing::warn!(error = %e, "attachment bytes left to the orphan scan"),
             }
         });
     }
@@ -250,13 +283,13 @@ impl Hearth {
             .filter(|r| r.filename == filename)
             .ok_or(Error::RouteNotFound)?;
         let key = BlobKey::new(row.blob_key.clone())?;
-        let bytes = self
+        let body = self
             .blobs
-            .get(&key)
+            .open(&key)
             .await?
             .ok_or_else(|| Error::internal(format!("attachment {} has no bytes", row.id)))?;
         let inline = sniff::inline_safe(&row.content_type);
-        Ok(AttachmentFile { row, bytes, inline })
+        Ok(AttachmentFile { row, body, inline })
     }
 }
 

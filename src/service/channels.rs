@@ -435,6 +435,7 @@ impl Hearth {
             to_value(&w),
         );
         self.commit(ch, vec![d]).await?;
+        self.release_files_of(super::media_gc::FilesOf::Channel(ca.channel.id));
         Ok(w)
     }
 

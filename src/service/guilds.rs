@@ -355,6 +355,7 @@ impl Hearth {
         }])
         .await?;
         ch.commit().await?;
+        self.release_files_of(super::media_gc::FilesOf::Guild(guild_id));
         self.control(Control::GuildDeleted { guild_id: gid });
         Ok(true)
     }

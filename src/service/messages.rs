@@ -277,8 +277,9 @@ impl Hearth {
     ) -> Result<wire::Message> {
         let ca = self.channel_access(actor, channel_id).await?;
         let refs = body.attachments.take().unwrap_or_default();
+        let uploads = refs.iter().any(|r| r.uploaded_filename.is_some());
         if let Some(rg) = self.replica_of(&ca).await? {
-            if !files.is_empty() {
+            if !files.is_empty() || uploads {
                 return Err(field_error(
                     "files",
                     "ATTACHMENTS_NOT_FEDERATED",
@@ -345,7 +346,7 @@ impl Hearth {
         if !perm::has(ca.perms, perm::EMBED_LINKS) {
             embeds.clear();
         }
-        if content.trim().is_empty() && embeds.is_empty() && files.is_empty() {
+        if content.trim().is_empty() && embeds.is_empty() && files.is_empty() && !uploads {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
         if body.enforce_nonce.unwrap_or(false)
@@ -408,7 +409,7 @@ impl Hearth {
             )
             .await?;
         // Bytes first; the rows go in with the message's transaction.
-        let attachments = self.store_uploads(ca.channel.id, &refs, files).await?;
+        let attachments = self.store_uploads(&ca, actor, &refs, files).await?;
         let mut m = MessageRow {
             // Assigned by the writer at commit time (ids follow commit order).
             id: 0,

@@ -26,6 +26,7 @@ pub mod dms;
 pub mod export;
 pub mod guilds;
 pub mod invites;
+pub mod media_gc;
 pub mod members;
 pub mod message_render;
 pub mod messages;
@@ -43,6 +44,7 @@ pub mod roles;
 pub mod security;
 pub mod snapshot;
 pub mod sniff;
+pub mod uploads;
 pub mod writer;
 
 /// Who is making a request: an authenticated user (human or bot).
@@ -84,6 +86,8 @@ pub struct Hearth {
     media_key: String,
     /// Outgoing mail (a port: implemented by `crate::mail`); `None` when mail is off.
     pub mailer: Option<Arc<dyn ports::Mailer>>,
+    /// Wakes the file collector ([`media_gc`]) when files are released.
+    pub(crate) media_gc: Arc<tokio::sync::Notify>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -271,6 +275,7 @@ impl Hearth {
             blobs,
             media_key,
             mailer,
+            media_gc: Arc::new(tokio::sync::Notify::new()),
         })
     }
 

@@ -7,6 +7,8 @@
 //!   remote invite. Implemented by federation (`crate::s2s`).
 //! - [`OnlineMembers`]: who has a live gateway session (registrar summaries). Implemented by
 //!   the gateway.
+//! - [`BlobStore`]: where file bytes live, by [`BlobKey`]. Implemented by `crate::media`
+//!   (local disk, S3).
 //! - The event bus ([`crate::events::EventBus`]) is the third port: what the service layer
 //!   announces after each commit.
 
@@ -208,9 +210,29 @@ impl BlobKey {
     }
 }
 
+/// A blob's bytes as a stream of chunks (any sizes); an `Err` item ends it.
+pub type BlobStream = futures_util::stream::BoxStream<'static, Result<bytes::Bytes>>;
+
+/// An open blob: its length in bytes and its contents.
+pub struct BlobReader {
+    /// Length, bytes.
+    pub size: u64,
+    pub stream: BlobStream,
+}
+
+/// One stored blob as listed by [`BlobStore::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobEntry {
+    /// The key (for a local store it may name a leftover temporary file such as
+    /// `attachments/1/.tmp-00ab`, which is a valid key too).
+    pub key: String,
+    /// Last write, Unix milliseconds.
+    pub modified_ms: i64,
+}
+
 /// Where file bytes live (attachments, avatars, icons, emoji: the media issue). Metadata
 /// (name, size, media type, owner) lives in the database; a store keeps only bytes by key.
-/// Implemented by `crate::media` (local disk by default).
+/// Implemented by `crate::media`: the local disk (default) and any S3-compatible store.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     /// Stores `bytes` under `key`, replacing what was there. A reader sees either the old
@@ -220,17 +242,40 @@ pub trait BlobStore: Send + Sync + 'static {
     /// 500 when the store cannot be written.
     async fn put(&self, key: &BlobKey, bytes: bytes::Bytes) -> Result<()>;
 
+    /// Stores the chunks of `stream` under `key` as they arrive (a store keeps at most one
+    /// S3 part, or none, in memory) and returns the length written. If the stream yields an
+    /// error, nothing is stored (a partial write is removed or aborted) and that error is
+    /// returned as it is, so a size limit enforced by the stream reaches the client.
+    ///
+    /// # Errors
+    /// The stream's own error; 500 when the store cannot be written.
+    async fn put_stream(&self, key: &BlobKey, stream: BlobStream) -> Result<u64>;
+
     /// The bytes stored under `key`, `None` when nothing is.
     ///
     /// # Errors
     /// 500 when the store cannot be read.
     async fn get(&self, key: &BlobKey) -> Result<Option<bytes::Bytes>>;
 
+    /// The blob under `key` as a stream (for serving without holding the file in memory),
+    /// `None` when nothing is stored there.
+    ///
+    /// # Errors
+    /// 500 when the store cannot be read (also as an item of the stream).
+    async fn open(&self, key: &BlobKey) -> Result<Option<BlobReader>>;
+
     /// Removes `key`; removing a missing key is not an error.
     ///
     /// # Errors
     /// 500 when the store cannot be written.
     async fn delete(&self, key: &BlobKey) -> Result<()>;
+
+    /// Every blob whose key starts with `prefix` (for example `attachments/`), in no
+    /// particular order (the orphan collector's scan).
+    ///
+    /// # Errors
+    /// 500 when the store cannot be listed.
+    async fn list(&self, prefix: &str) -> Result<Vec<BlobEntry>>;
 }
 
 /// One outgoing mail: plain text to one address.

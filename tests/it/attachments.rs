@@ -1,16 +1,46 @@
 //! Message attachments (issue 13, Discord "Uploading Files"): multipart uploads with
 //! `payload_json` and `files[n]`, attachment objects, signed CDN URLs
 //! (`/attachments/{channel}/{id}/{filename}?ex&is&hm`), limits, edits removing files.
+//! Every test runs on both blob stores: `name::local` (the disk) and `name::s3` (an s3s-fs
+//! server started by the test, through aws-sdk-s3).
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::harness::*;
 
-const BOUNDARY: &str = "hearthBoundary7MA4YWxk";
+/// Runs `async fn $name(blobs: Blobs)` as two tests, `$name::local` and `$name::s3`.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use crate::harness::Blobs;
+            #[tokio::test]
+            async fn local() {
+                super::$name(Blobs::Local).await
+            }
+            #[tokio::test]
+            async fn s3() {
+                super::$name(Blobs::S3).await
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_stores;
+
+on_both_stores!(
+    two_files_upload_and_come_back_byte_identical,
+    unsigned_tampered_and_expired_urls_are_404,
+    limits_answer_413_40005_and_400,
+    bad_multipart_is_400_never_500,
+    edit_removes_one_attachment_and_its_bytes,
+    files_need_attach_files,
+    large_file_streams_through_the_store,
+);
+
+pub(crate) const BOUNDARY: &str = "hearthBoundary7MA4YWxk";
 
 /// A tiny PNG header (IHDR 3x2): enough for the type and dimensions.
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     b.extend_from_slice(&3u32.to_be_bytes());
     b.extend_from_slice(&2u32.to_be_bytes());
@@ -19,7 +49,7 @@ fn png() -> Vec<u8> {
 }
 
 /// A `multipart/form-data` body: `payload_json` (if any), then `files[n]` parts.
-fn form(payload: Option<Value>, files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn form(payload: Option<Value>, files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut b = Vec::new();
     if let Some(p) = payload {
         b.extend_from_slice(
@@ -37,7 +67,7 @@ fn form(payload: Option<Value>, files: &[(&str, &[u8])]) -> Vec<u8> {
     b
 }
 
-async fn upload(c: &Client, channel: &str, body: Vec<u8>) -> Resp {
+pub(crate) async fn upload(c: &Client, channel: &str, body: Vec<u8>) -> Resp {
     let ct = format!("multipart/form-data; boundary={BOUNDARY}");
     c.raw(
         Method::POST,
@@ -49,14 +79,14 @@ async fn upload(c: &Client, channel: &str, body: Vec<u8>) -> Resp {
 }
 
 /// `GET url` without credentials: status, headers, bytes.
-async fn fetch(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+pub(crate) async fn fetch(url: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let r = reqwest::get(url).await.expect("fetch");
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     (status, headers, r.bytes().await.expect("bytes").to_vec())
 }
 
-fn h(headers: &reqwest::header::HeaderMap, name: &str) -> String {
+pub(crate) fn h(headers: &reqwest::header::HeaderMap, name: &str) -> String {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -83,9 +113,8 @@ async fn two_files(srv: &TestServer) -> (Client, Guild, Resp) {
     (alice, g, r)
 }
 
-#[tokio::test]
-async fn two_files_upload_and_come_back_byte_identical() {
-    let srv = TestServer::start().await;
+async fn two_files_upload_and_come_back_byte_identical(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |_| {}).await;
     let (alice, g, r) = two_files(&srv).await;
     assert_eq!(r.body["content"], "two files");
     let a = r.body["attachments"]
@@ -154,9 +183,8 @@ async fn two_files_upload_and_come_back_byte_identical() {
     assert_eq!(one.body["attachments"][1]["filename"], "page.html");
 }
 
-#[tokio::test]
-async fn unsigned_tampered_and_expired_urls_are_404() {
-    let srv = TestServer::start().await;
+async fn unsigned_tampered_and_expired_urls_are_404(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |_| {}).await;
     let (_, _, r) = two_files(&srv).await;
     let url = s(&r.body["attachments"][0]["url"]);
     let other = s(&r.body["attachments"][1]["id"]);
@@ -177,14 +205,13 @@ async fn unsigned_tampered_and_expired_urls_are_404() {
         50001,
     );
     // With a zero lifetime every URL is already expired.
-    let srv = TestServer::start_with(|c| c.media.url_ttl_seconds = 0).await;
+    let srv = TestServer::start_blobs(blobs, |c| c.media.url_ttl_seconds = 0).await;
     let (_, _, r) = two_files(&srv).await;
     assert_eq!(fetch(&s(&r.body["attachments"][0]["url"])).await.0, 404);
 }
 
-#[tokio::test]
-async fn limits_answer_413_40005_and_400() {
-    let srv = TestServer::start_with(|c| {
+async fn limits_answer_413_40005_and_400(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |c| {
         c.media.max_file_bytes = 1000;
         c.media.max_total_bytes = 8000;
         c.media.max_files_per_message = 2;
@@ -230,9 +257,8 @@ async fn limits_answer_413_40005_and_400() {
     );
 }
 
-#[tokio::test]
-async fn bad_multipart_is_400_never_500() {
-    let srv = TestServer::start().await;
+async fn bad_multipart_is_400_never_500(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |_| {}).await;
     let (_, alice) = srv.user("alice").await;
     let g = create_guild(&alice, "bad forms").await;
     let msgs = format!("/channels/{}/messages", g.general);
@@ -268,9 +294,8 @@ async fn bad_multipart_is_400_never_500() {
     assert_eq!(alice.get(&msgs).await.body, json!([]));
 }
 
-#[tokio::test]
-async fn edit_removes_one_attachment_and_its_bytes() {
-    let srv = TestServer::start().await;
+async fn edit_removes_one_attachment_and_its_bytes(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |c| c.media.delete_grace_seconds = 0).await;
     let (alice, g, r) = two_files(&srv).await;
     let a = r.body["attachments"]
         .as_array()
@@ -287,13 +312,9 @@ async fn edit_removes_one_attachment_and_its_bytes() {
     assert!(e.body["edited_timestamp"].is_string());
     assert_eq!(fetch(&s(&kept[0]["url"])).await.0, 200);
     assert_eq!(fetch(&s(&a[1]["url"])).await.0, 404);
-    let blob = srv.data_dir.join(format!(
-        "media/attachments/{}/{}",
-        g.general,
-        s(&a[1]["id"])
-    ));
-    eventually("the removed file's bytes are deleted", || async {
-        !blob.exists()
+    let blob = format!("attachments/{}/{}", g.general, s(&a[1]["id"]));
+    eventually("the removed file's bytes are deleted", async || {
+        !srv.blob_exists(&blob).await
     })
     .await;
     // Content edits keep the remaining file; removing the last file of an empty message is
@@ -305,23 +326,18 @@ async fn edit_removes_one_attachment_and_its_bytes() {
         .await;
     assert_err(&e, 400, 50006);
     // Deleting the message deletes its rows and bytes.
-    let kept_blob = srv.data_dir.join(format!(
-        "media/attachments/{}/{}",
-        g.general,
-        s(&a[0]["id"])
-    ));
-    assert!(kept_blob.exists());
+    let kept_blob = format!("attachments/{}/{}", g.general, s(&a[0]["id"]));
+    assert!(srv.blob_exists(&kept_blob).await);
     assert_eq!(alice.delete(&path).await.status, 204);
     assert_eq!(fetch(&s(&kept[0]["url"])).await.0, 404);
-    eventually("the message's file bytes are deleted", || async {
-        !kept_blob.exists()
+    eventually("the message's file bytes are deleted", async || {
+        !srv.blob_exists(&kept_blob).await
     })
     .await;
 }
 
-#[tokio::test]
-async fn files_need_attach_files() {
-    let srv = TestServer::start().await;
+async fn files_need_attach_files(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |_| {}).await;
     let (_, alice) = srv.user("alice").await;
     let g = create_guild(&alice, "no files").await;
     let (_, bob) = srv.user("bob").await;
@@ -340,4 +356,36 @@ async fn files_need_attach_files() {
     assert_err(&r, 403, 50013);
     // Text without files still goes through.
     say(&bob, &g.general, "words only").await;
+}
+
+/// A file several S3 parts long (parts of 5 MiB, the minimum, here) is stored as a
+/// multipart upload and served back byte for byte, streamed.
+async fn large_file_streams_through_the_store(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |c| {
+        c.media.s3.part_bytes = hearth::media::MIN_PART_BYTES;
+    })
+    .await;
+    let (_, alice) = srv.user("alice").await;
+    let g = create_guild(&alice, "big").await;
+    let big: Vec<u8> = (0..11_000_000u32).map(|i| (i % 251) as u8).collect();
+    let r = upload(&alice, &g.general, form(None, &[("big.bin", &big)])).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["attachments"][0]["size"], big.len());
+    let (st, hs, bytes) = fetch(&s(&r.body["attachments"][0]["url"])).await;
+    assert_eq!(st, 200);
+    assert_eq!(h(&hs, "content-length"), big.len().to_string());
+    assert!(bytes == big, "the bytes differ");
+    if let Some(s3) = &srv.s3 {
+        let key = format!(
+            "attachments/{}/{}",
+            g.general,
+            s(&r.body["attachments"][0]["id"])
+        );
+        assert_eq!(
+            std::fs::metadata(s3.object_path(&key))
+                .expect("object")
+                .len(),
+            big.len() as u64
+        );
+    }
 }

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 pub use hearth_testkit::build::{Guild, password_of};
 pub use hearth_testkit::db::{Backend, PG_ADMIN_URL, backend, unique_suffix};
 pub use hearth_testkit::rest::{Client, Resp, s};
+pub use hearth_testkit::s3::{Blobs, S3Server};
 pub use hearth_testkit::wait::eventually;
 
 /// A running homeserver. Dropping it stops the server and deletes its data (temp dir, or
@@ -36,6 +37,10 @@ pub struct TestServer {
     /// The registrar link, when configured.
     pub registrar: Option<Arc<hearth::registrar::Link>>,
     pub backend: Backend,
+    /// Where file bytes are kept (`HEARTH_TEST_BLOBS`, or the test's choice).
+    pub blobs: Blobs,
+    /// The S3 server of [`Blobs::S3`] (its folder is under `data_dir`).
+    pub s3: Option<S3Server>,
     pub data_dir: PathBuf,
     pg_database: Option<String>,
     app: Option<RunningApp>,
@@ -50,8 +55,15 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
-    /// A server whose config is adjusted by `f` after the test defaults are applied.
+    /// A server whose config is adjusted by `f` after the test defaults are applied, with
+    /// the blob store of `HEARTH_TEST_BLOBS`.
     pub async fn start_with(f: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_blobs(hearth_testkit::s3::blobs_from_env(), f).await
+    }
+
+    /// A server keeping file bytes in `blobs` (an S3 server is started for [`Blobs::S3`]),
+    /// its config adjusted by `f` after the test defaults are applied.
+    pub async fn start_blobs(blobs: Blobs, f: impl FnOnce(&mut Config)) -> TestServer {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter(
@@ -70,6 +82,16 @@ impl TestServer {
                 create_pg_database(&name).await;
                 config.database_url = Some(db::pg_url(&name));
                 Some(name)
+            }
+        };
+        let s3 = match blobs {
+            Blobs::Local => None,
+            Blobs::S3 => {
+                let s3 = S3Server::start(&data_dir.join("s3"))
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                s3.apply(&mut config);
+                Some(s3)
             }
         };
         f(&mut config);
@@ -92,6 +114,8 @@ impl TestServer {
             fed: app.fed.clone(),
             registrar: app.registrar.clone(),
             backend,
+            blobs,
+            s3,
             data_dir,
             pg_database,
             app: Some(app),
@@ -127,6 +151,17 @@ impl TestServer {
         self.fed = app.fed.clone();
         self.registrar = app.registrar.clone();
         self.app = Some(app);
+    }
+
+    /// Whether the blob store holds `key` (asked through the store itself, S3 or disk).
+    pub async fn blob_exists(&self, key: &str) -> bool {
+        let key = hearth::service::ports::BlobKey::new(key).expect("blob key");
+        self.hearth
+            .blobs
+            .get(&key)
+            .await
+            .expect("blob store")
+            .is_some()
     }
 
     /// `base + path` (`path` starts with `/`).

@@ -26,4 +26,5 @@ mod outbox;
 mod ratelimit;
 mod registrar;
 mod resume;
+mod uploads;
 mod web;

@@ -138,6 +138,10 @@ pub struct AttachmentRef {
     pub filename: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// A two-step upload to attach: the `upload_filename` that
+    /// `POST /channels/{id}/attachments` returned, after its bytes were PUT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_filename: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, Default)]
@@ -207,4 +211,38 @@ pub struct EditMessageBody {
 #[derive(Debug, Deserialize)]
 pub struct BulkDeleteBody {
     pub messages: Vec<Snowflake>,
+}
+
+/// `POST /channels/{id}/attachments` (Discord's two-step upload): the files a client is
+/// about to send.
+#[derive(Debug, Serialize, Deserialize, Default)]
+pub struct UploadRequestBody {
+    #[serde(default)]
+    pub files: Vec<UploadRequestFile>,
+}
+
+/// One announced file: `id` is the client's own reference (echoed back), `file_size` in
+/// bytes.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UploadRequestFile {
+    #[serde(default)]
+    pub id: Option<Value>,
+    pub filename: String,
+    pub file_size: u64,
+}
+
+/// The answer to [`UploadRequestBody`]: one slot per file, in order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UploadSlots {
+    pub attachments: Vec<UploadSlot>,
+}
+
+/// Where to PUT one file (`upload_url`, signed, expiring) and the name a message refers to
+/// it by (`attachments: [{id, filename, uploaded_filename: upload_filename}]`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UploadSlot {
+    /// The request's `id` (its position when it had none).
+    pub id: Value,
+    pub upload_url: String,
+    pub upload_filename: String,
 }

@@ -13,6 +13,8 @@
 //!   of servers on 127.0.0.x with certificates, SRV/A records and `.well-known` delegation;
 //! - [`rest`]: a small JSON client and its responses;
 //! - [`smtp`]: a real SMTP server on loopback (Python aiosmtpd) whose mails tests read;
+//! - [`s3`]: an S3-compatible server (s3s-fs) in the test process, for the S3 blob store
+//!   (`HEARTH_TEST_BLOBS=s3` or a per-test choice);
 //! - [`build`]: builders over the REST API (a registered user with its token, a guild with
 //!   members, a bot application with its token).
 //!
@@ -28,6 +30,7 @@ pub mod fednet;
 pub mod pki;
 pub mod rest;
 pub mod smtp;
+pub mod s3;
 pub mod wait;
 
 pub use wait::{Patience, eventually};
