@@ -20,12 +20,14 @@ use crate::snowflake::Snowflake;
 mod apps;
 mod auth;
 mod channels;
+mod emojis;
 mod guilds;
 mod uploads;
 
 use apps::*;
 use auth::*;
 use channels::*;
+use emojis::*;
 use guilds::*;
 
 type H = State<Arc<Hearth>>;
@@ -100,6 +102,14 @@ pub fn routes() -> Router<Arc<Hearth>> {
             get(get_ban).put(ban).delete(unban),
         )
         .route("/guilds/{guild_id}/audit-logs", get(audit_log))
+        .route(
+            "/guilds/{guild_id}/emojis",
+            get(list_emojis).post(create_emoji),
+        )
+        .route(
+            "/guilds/{guild_id}/emojis/{emoji_id}",
+            get(get_emoji).patch(modify_emoji).delete(delete_emoji),
+        )
         // channels
         .route(
             "/channels/{channel_id}",

@@ -61,6 +61,37 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// A JSON body that may carry images as data URIs (avatars, banners, icons, splashes,
+/// emoji): as [`Body`], but up to `limits.max_body_bytes` plus three images of
+/// `media.max_image_bytes` in base64 ([`ImageBody::limit`]); beyond, 413 40005. Its routes
+/// read their body themselves, so no other body limit applies to them.
+pub struct ImageBody<T>(pub T);
+
+impl<T> ImageBody<T> {
+    /// The largest body, bytes.
+    pub fn limit(h: &Hearth) -> usize {
+        let b64 = h.config.media.max_image_bytes.div_ceil(3) * 4;
+        h.config
+            .limits
+            .max_body_bytes
+            .saturating_add(usize::try_from(3 * b64).unwrap_or(usize::MAX))
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ImageBody<T>
+where
+    Arc<Hearth>: FromRef<S>,
+{
+    type Rejection = Error;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let max = Self::limit(&Arc::<Hearth>::from_ref(state));
+        let bytes = axum::body::to_bytes(req.into_body(), max)
+            .await
+            .map_err(|_| Error::PayloadTooLarge)?;
+        parse_json(&bytes).map(ImageBody)
+    }
+}
+
 /// Parses a JSON body with Discord-style errors (see [`Body`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if std::str::from_utf8(bytes).is_err() {
