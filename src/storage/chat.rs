@@ -91,7 +91,6 @@ impl PageRow {
                 // Not selected for message authors; only `GET /users/@me` shows it.
                 mfa_enabled: false,
                 banner: None,
-            banner: None,
             }),
             _ => None,
         };
