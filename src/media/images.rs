@@ -49,7 +49,10 @@ async fn serve(
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == img.etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == img.etag || t.trim() == "*")
+        });
     let mut r = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -79,7 +82,15 @@ async fn avatar(
     Query(q): Query<Size>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    serve(&h, ImageKind::Avatar, Some(&owner), &file, q.size.as_deref(), &headers).await
+    serve(
+        &h,
+        ImageKind::Avatar,
+        Some(&owner),
+        &file,
+        q.size.as_deref(),
+        &headers,
+    )
+    .await
 }
 
 /// `GET /banners/{id}/{hash}.{ext}` (users and guilds).
@@ -89,7 +100,15 @@ async fn banner(
     Query(q): Query<Size>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    serve(&h, ImageKind::Banner, Some(&owner), &file, q.size.as_deref(), &headers).await
+    serve(
+        &h,
+        ImageKind::Banner,
+        Some(&owner),
+        &file,
+        q.size.as_deref(),
+        &headers,
+    )
+    .await
 }
 
 /// `GET /icons/{guild_id}/{hash}.{ext}`.
@@ -99,7 +118,15 @@ async fn icon(
     Query(q): Query<Size>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    serve(&h, ImageKind::Icon, Some(&owner), &file, q.size.as_deref(), &headers).await
+    serve(
+        &h,
+        ImageKind::Icon,
+        Some(&owner),
+        &file,
+        q.size.as_deref(),
+        &headers,
+    )
+    .await
 }
 
 /// `GET /splashes/{guild_id}/{hash}.{ext}`.
@@ -109,7 +136,15 @@ async fn splash(
     Query(q): Query<Size>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    serve(&h, ImageKind::Splash, Some(&owner), &file, q.size.as_deref(), &headers).await
+    serve(
+        &h,
+        ImageKind::Splash,
+        Some(&owner),
+        &file,
+        q.size.as_deref(),
+        &headers,
+    )
+    .await
 }
 
 /// `GET /emojis/{emoji_id}.{ext}`.
@@ -119,5 +154,13 @@ async fn emoji(
     Query(q): Query<Size>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    serve(&h, ImageKind::Emoji, None, &file, q.size.as_deref(), &headers).await
+    serve(
+        &h,
+        ImageKind::Emoji,
+        None,
+        &file,
+        q.size.as_deref(),
+        &headers,
+    )
+    .await
 }

@@ -699,16 +699,16 @@ impl Hearth {
         self.settle_image(ImageKind::Avatar, uid, old_avatar, &patch.avatar, ok);
         self.settle_image(ImageKind::Banner, uid, old_banner, &patch.banner, ok);
         updated.map_err(|e| {
-                if is_unique_violation(&e) {
-                    field_error(
-                        "username",
-                        "USERNAME_ALREADY_TAKEN",
-                        "Username is unavailable.",
-                    )
-                } else {
-                    e.into()
-                }
-            })?;
+            if is_unique_violation(&e) {
+                field_error(
+                    "username",
+                    "USERNAME_ALREADY_TAKEN",
+                    "Username is unavailable.",
+                )
+            } else {
+                e.into()
+            }
+        })?;
         if changing_password {
             let revoked = self
                 .db

@@ -209,10 +209,9 @@ impl Hearth {
             return Ok(found(src));
         }
         let max_pixels = self.config.media.max_image_pixels;
-        let out =
-            tokio::task::spawn_blocking(move || transform(&src, from, size, to, max_pixels))
-                .await
-                .map_err(Error::internal)??;
+        let out = tokio::task::spawn_blocking(move || transform(&src, from, size, to, max_pixels))
+            .await
+            .map_err(Error::internal)??;
         let out = Bytes::from(out);
         self.blobs.put(&dkey, out.clone()).await?;
         Ok(found(out))

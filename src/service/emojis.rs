@@ -68,7 +68,8 @@ fn check_roles(ga: &GuildAccess, roles: &[Snowflake], errs: &mut FieldErrors) ->
 /// Whether the caller may see creators and create emoji.
 fn creates(ga: &GuildAccess) -> bool {
     let base = ga.base();
-    perm::has(base, perm::MANAGE_GUILD_EXPRESSIONS) || perm::has(base, perm::CREATE_GUILD_EXPRESSIONS)
+    perm::has(base, perm::MANAGE_GUILD_EXPRESSIONS)
+        || perm::has(base, perm::CREATE_GUILD_EXPRESSIONS)
 }
 
 impl Hearth {
@@ -86,7 +87,11 @@ impl Hearth {
     }
 
     /// The emoji objects of `emojis`, with their creators when `with_user`.
-    async fn emojis_wire(&self, emojis: &[Emoji], with_user: bool) -> Result<Vec<wire::GuildEmoji>> {
+    async fn emojis_wire(
+        &self,
+        emojis: &[Emoji],
+        with_user: bool,
+    ) -> Result<Vec<wire::GuildEmoji>> {
         let mut users: HashMap<i64, Option<wire::User>> = HashMap::new();
         let mut out = Vec::with_capacity(emojis.len());
         for e in emojis {
@@ -106,7 +111,8 @@ impl Hearth {
 
     /// The emoji of a guild as the guild object and `GUILD_CREATE` carry them (no `user`).
     pub async fn guild_emojis_wire(&self, guild_id: i64) -> Result<Vec<wire::GuildEmoji>> {
-        self.emojis_wire(&self.db.emojis(guild_id).await?, false).await
+        self.emojis_wire(&self.db.emojis(guild_id).await?, false)
+            .await
     }
 
     /// Announces a guild's emoji list (after a committed change).
@@ -144,7 +150,11 @@ impl Hearth {
     }
 
     /// `GET /guilds/{id}/emojis`: any member.
-    pub async fn list_emojis(&self, actor: &Actor, guild_id: Snowflake) -> Result<Vec<wire::GuildEmoji>> {
+    pub async fn list_emojis(
+        &self,
+        actor: &Actor,
+        guild_id: Snowflake,
+    ) -> Result<Vec<wire::GuildEmoji>> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
         let emojis = self.db.emojis(ga.guild.id).await?;
         self.emojis_wire(&emojis, creates(&ga)).await
@@ -189,7 +199,12 @@ impl Hearth {
         errs.into_result()?;
         let id = self.next_id();
         let img = self
-            .store_image(ImageKind::Emoji, id, "image", body.image.unwrap_or_default())
+            .store_image(
+                ImageKind::Emoji,
+                id,
+                "image",
+                body.image.unwrap_or_default(),
+            )
             .await?;
         let e = Emoji {
             row: EmojiRow {
@@ -232,7 +247,10 @@ impl Hearth {
             }));
         }
         self.emojis_updated(ga.guild.id).await?;
-        Ok(Self::emoji_wire(&e, Some(self.user_wire(&actor.user, false))))
+        Ok(Self::emoji_wire(
+            &e,
+            Some(self.user_wire(&actor.user, false)),
+        ))
     }
 
     /// `PATCH /guilds/{id}/emojis/{emoji_id}` with `name` and `roles` (`null`: everyone).
@@ -329,7 +347,10 @@ impl Hearth {
 
     /// The blob keys of a guild's images (icon, banner, splash, emoji), to forget once the
     /// guild is deleted.
-    pub(super) async fn guild_image_keys(&self, g: &crate::storage::GuildRow) -> Result<Vec<BlobKey>> {
+    pub(super) async fn guild_image_keys(
+        &self,
+        g: &crate::storage::GuildRow,
+    ) -> Result<Vec<BlobKey>> {
         let mut keys: Vec<BlobKey> = [
             (ImageKind::Icon, &g.icon),
             (ImageKind::Banner, &g.banner),

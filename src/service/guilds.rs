@@ -112,7 +112,11 @@ impl Hearth {
         let now = now_ms();
         let gid = self.next_id();
         let icon = match body.icon {
-            Some(uri) => Some(self.store_image(ImageKind::Icon, gid, "icon", uri).await?.hash),
+            Some(uri) => Some(
+                self.store_image(ImageKind::Icon, gid, "icon", uri)
+                    .await?
+                    .hash,
+            ),
             None => None,
         };
         let general = ChannelRow {
@@ -296,8 +300,18 @@ impl Hearth {
                 g.id,
                 [
                     (ImageKind::Icon, "icon", body.icon, old.icon.as_deref()),
-                    (ImageKind::Banner, "banner", body.banner, old.banner.as_deref()),
-                    (ImageKind::Splash, "splash", body.splash, old.splash.as_deref()),
+                    (
+                        ImageKind::Banner,
+                        "banner",
+                        body.banner,
+                        old.banner.as_deref(),
+                    ),
+                    (
+                        ImageKind::Splash,
+                        "splash",
+                        body.splash,
+                        old.splash.as_deref(),
+                    ),
                 ],
             )
             .await?;

@@ -95,7 +95,9 @@ fn too_many_pixels(field: &str, max: u64) -> Error {
 /// Whether `hash` has the shape of an image hash (`[a_]` + 32 lower-case hex digits).
 pub fn valid_hash(hash: &str) -> bool {
     let h = hash.strip_prefix("a_").unwrap_or(hash);
-    h.len() == 32 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    h.len() == 32
+        && h.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The `image` crate's format of a sniffed media type (the four taken).
@@ -160,7 +162,12 @@ fn webp_animated(b: &[u8]) -> bool {
 ///
 /// # Errors
 /// 400 50035 on `field`: `IMAGE_INVALID`, `BINARY_TYPE_MAX_SIZE`, `IMAGE_TOO_LARGE`.
-pub fn check_image(field: &str, uri: &str, max_bytes: u64, max_pixels: u64) -> Result<CheckedImage> {
+pub fn check_image(
+    field: &str,
+    uri: &str,
+    max_bytes: u64,
+    max_pixels: u64,
+) -> Result<CheckedImage> {
     let rest = uri
         .get(..5)
         .filter(|p| p.eq_ignore_ascii_case("data:"))
@@ -176,7 +183,10 @@ pub fn check_image(field: &str, uri: &str, max_bytes: u64, max_pixels: u64) -> R
         return Err(field_error(
             field,
             "BINARY_TYPE_MAX_SIZE",
-            format!("File cannot be larger than {:.1} kb.", max_bytes as f64 / 1024.0),
+            format!(
+                "File cannot be larger than {:.1} kb.",
+                max_bytes as f64 / 1024.0
+            ),
         ));
     }
     let engine = GeneralPurpose::new(
@@ -188,7 +198,10 @@ pub fn check_image(field: &str, uri: &str, max_bytes: u64, max_pixels: u64) -> R
         return Err(field_error(
             field,
             "BINARY_TYPE_MAX_SIZE",
-            format!("File cannot be larger than {:.1} kb.", max_bytes as f64 / 1024.0),
+            format!(
+                "File cannot be larger than {:.1} kb.",
+                max_bytes as f64 / 1024.0
+            ),
         ));
     }
     let sniffed = sniff::sniff(&raw);
@@ -206,10 +219,12 @@ pub fn check_image(field: &str, uri: &str, max_bytes: u64, max_pixels: u64) -> R
         raw
     };
     let animated = match format {
-        ImageFormat::Gif => gif_frames(&bytes, w, h, max_pixels).map_err(|e| match e {
-            FrameError::Invalid => invalid(field),
-            FrameError::TooMany => too_many_pixels(field, max_pixels),
-        })? > 1,
+        ImageFormat::Gif => {
+            gif_frames(&bytes, w, h, max_pixels).map_err(|e| match e {
+                FrameError::Invalid => invalid(field),
+                FrameError::TooMany => too_many_pixels(field, max_pixels),
+            })? > 1
+        }
         _ => {
             let mut r = image::ImageReader::with_format(Cursor::new(&bytes[..]), format);
             r.limits(limits(w, h));
@@ -234,8 +249,10 @@ enum FrameError {
 /// Decodes every frame of a GIF (one at a time) and counts them; the frames' pixels in all
 /// stay within [`ANIMATION_PIXEL_BUDGET`] x `max_pixels`.
 fn gif_frames(b: &[u8], w: u64, h: u64, max_pixels: u64) -> std::result::Result<u64, FrameError> {
-    let mut d = image::codecs::gif::GifDecoder::new(Cursor::new(b)).map_err(|_| FrameError::Invalid)?;
-    d.set_limits(limits(w, h)).map_err(|_| FrameError::TooMany)?;
+    let mut d =
+        image::codecs::gif::GifDecoder::new(Cursor::new(b)).map_err(|_| FrameError::Invalid)?;
+    d.set_limits(limits(w, h))
+        .map_err(|_| FrameError::TooMany)?;
     let budget = ANIMATION_PIXEL_BUDGET * max_pixels;
     let mut n = 0u64;
     for f in d.into_frames() {

@@ -76,7 +76,9 @@ impl Db {
     /// An emoji row by id alone (the CDN route), `None` when there is none.
     pub async fn emoji_by_id(&self, id: i64) -> Result<Option<EmojiRow>> {
         let q = format!("SELECT {COLS} FROM emojis WHERE id = $1");
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
+        )
     }
 
     /// Inserts an emoji with its roles and the audit entry, in one transaction that first

@@ -88,7 +88,11 @@ fn uri(mime: &str, bytes: &[u8]) -> String {
 }
 
 /// `GET {server}{path}` without credentials: status, headers, bytes.
-async fn cdn(srv: &TestServer, path: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+async fn cdn(
+    srv: &TestServer,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let mut rq = reqwest::Client::new().get(format!("http://{}{path}", srv.addr));
     for (k, v) in headers {
         rq = rq.header(*k, *v);
@@ -185,7 +189,10 @@ async fn avatar_is_stored_by_hash_and_served_resized_and_converted() {
     ] {
         let (st, hs, body) = cdn(&w.ts, &bad, &[]).await;
         assert_eq!(st, 404, "{bad}");
-        assert!(header(&hs, "content-type").starts_with("application/json"), "{bad}");
+        assert!(
+            header(&hs, "content-type").starts_with("application/json"),
+            "{bad}"
+        );
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert!(v["message"].is_string(), "{bad}: {v}");
     }
@@ -203,7 +210,12 @@ async fn avatar_is_stored_by_hash_and_served_resized_and_converted() {
     assert_eq!(r.status, 200, "{r:?}");
     let (new_hash, banner) = (s(&r.body["avatar"]), s(&r.body["banner"]));
     assert_ne!(new_hash, hash);
-    let (st, _, _) = cdn(&w.ts, &format!("/avatars/{}/{new_hash}.png", w.alice_id), &[]).await;
+    let (st, _, _) = cdn(
+        &w.ts,
+        &format!("/avatars/{}/{new_hash}.png", w.alice_id),
+        &[],
+    )
+    .await;
     assert_eq!(st, 200);
     let (st, _, bytes) = cdn(&w.ts, &format!("/banners/{}/{banner}.png", w.alice_id), &[]).await;
     assert_eq!((st, dims(&bytes, ImageFormat::Png)), (200, (60, 20)));
@@ -230,7 +242,11 @@ async fn avatar_is_stored_by_hash_and_served_resized_and_converted() {
 
 #[tokio::test]
 async fn bad_images_are_refused_with_field_errors() {
-    let srv = TestServer::start_with(|c| c.media.max_image_bytes = 8 * 1024).await;
+    let srv = TestServer::start_with(|c| {
+        c.media.max_image_bytes = 8 * 1024;
+        c.limits.max_body_bytes = 4096;
+    })
+    .await;
     let (_, alice) = srv.user("alice").await;
     let put = |v: Value| {
         let alice = alice.clone();
@@ -241,7 +257,10 @@ async fn bad_images_are_refused_with_field_errors() {
         json!("data:image/png,notbase64"),
         json!("data:image/png;base64,!!!!"),
         json!(uri("image/png", b"just some text, not an image")),
-        json!(uri("image/svg+xml", b"<svg xmlns='http://www.w3.org/2000/svg'/>")),
+        json!(uri(
+            "image/svg+xml",
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>"
+        )),
         // A real header with a broken body.
         json!(uri("image/png", &png(40, 40, 3)[..60])),
     ] {
@@ -254,13 +273,30 @@ async fn bad_images_are_refused_with_field_errors() {
     assert_eq!(field_code(&r, "avatar"), "IMAGE_TOO_LARGE", "{r:?}");
     // Nothing changed.
     assert_eq!(alice.get("/users/@me").await.body["avatar"], Value::Null);
+    // An image may take the body past `limits.max_body_bytes`; the rest of it may not.
+    let mid = uri("image/png", &noisy_png(40, 40));
+    assert!(mid.len() > 4096);
+    let r = alice
+        .patch(
+            "/users/@me",
+            json!({"avatar": mid, "pad": "x".repeat(5000)}),
+        )
+        .await;
+    assert_err(&r, 413, 40005);
+    let r = put(json!(mid)).await;
+    assert_eq!(r.status, 200, "{r:?}");
 
     // JPEG metadata (EXIF with its GPS position) is gone from the stored file.
     let j = jpeg_with_exif();
     let r = put(json!(uri("image/jpeg", &j))).await;
     assert_eq!(r.status, 200, "{r:?}");
     let id = s(&r.body["id"]);
-    let (st, _, bytes) = cdn(&srv, &format!("/avatars/{id}/{}.jpg", s(&r.body["avatar"])), &[]).await;
+    let (st, _, bytes) = cdn(
+        &srv,
+        &format!("/avatars/{id}/{}.jpg", s(&r.body["avatar"])),
+        &[],
+    )
+    .await;
     assert_eq!(st, 200);
     let has = |b: &[u8], n: &[u8]| b.windows(n.len()).any(|w| w == n);
     assert!(has(&j, b"GPSLatitude") && !has(&bytes, b"GPSLatitude"));
@@ -273,7 +309,10 @@ async fn guild_images_need_manage_guild_and_reach_the_gateway() {
     let (_, carol) = w.ts.user("carol").await;
     let icon = uri("image/png", &png(128, 128, 5));
     // An icon at creation.
-    let r = w.alice.post("/guilds", json!({"name": "With icon", "icon": icon})).await;
+    let r = w
+        .alice
+        .post("/guilds", json!({"name": "With icon", "icon": icon}))
+        .await;
     assert_eq!(r.status, 201, "{r:?}");
     let (gid, hash) = (s(&r.body["id"]), s(&r.body["icon"]));
     assert!(is_hash(&r.body["icon"]));
@@ -297,7 +336,11 @@ async fn guild_images_need_manage_guild_and_reach_the_gateway() {
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    let (icon_h, banner_h, splash_h) = (s(&r.body["icon"]), s(&r.body["banner"]), s(&r.body["splash"]));
+    let (icon_h, banner_h, splash_h) = (
+        s(&r.body["icon"]),
+        s(&r.body["banner"]),
+        s(&r.body["splash"]),
+    );
     assert_eq!(icon_h, hash, "the same picture is the same hash");
     assert!(splash_h.starts_with("a_"), "animated: {splash_h}");
     let upd = bob_gw.expect("GUILD_UPDATE").await;
@@ -307,8 +350,16 @@ async fn guild_images_need_manage_guild_and_reach_the_gateway() {
     );
     let (st, _, bytes) = cdn(&w.ts, &format!("/banners/{}/{banner_h}.webp", w.guild), &[]).await;
     assert_eq!((st, dims(&bytes, ImageFormat::WebP)), (200, (96, 32)));
-    let (st, hs, bytes) = cdn(&w.ts, &format!("/splashes/{}/{splash_h}.gif?size=16", w.guild), &[]).await;
-    assert_eq!((st, header(&hs, "content-type")), (200, "image/gif".to_string()));
+    let (st, hs, bytes) = cdn(
+        &w.ts,
+        &format!("/splashes/{}/{splash_h}.gif?size=16", w.guild),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (st, header(&hs, "content-type")),
+        (200, "image/gif".to_string())
+    );
     let frames = image::codecs::gif::GifDecoder::new(Cursor::new(bytes))
         .unwrap()
         .into_frames()
@@ -360,7 +411,10 @@ async fn emoji_crud_with_permissions_audit_and_gateway() {
     assert_eq!(r.status, 201, "{r:?}");
     let bobs = s(&r.body["id"]);
     assert_eq!(s(&r.body["user"]["id"]), w.bob_id);
-    assert_eq!((r.body["animated"].clone(), r.body["require_colons"].clone()), (json!(false), json!(true)));
+    assert_eq!(
+        (r.body["animated"].clone(), r.body["require_colons"].clone()),
+        (json!(false), json!(true))
+    );
     let upd = bob_gw.expect("GUILD_EMOJIS_UPDATE").await;
     assert_eq!(s(&upd["guild_id"]), g);
     assert_eq!(ids(&upd["emojis"]), vec![bobs.clone()]);
@@ -372,7 +426,10 @@ async fn emoji_crud_with_permissions_audit_and_gateway() {
     }
     let r = w
         .alice
-        .post(&format!("/guilds/{g}/emojis"), json!({"name": "nope", "image": img, "roles": ["1"]}))
+        .post(
+            &format!("/guilds/{g}/emojis"),
+            json!({"name": "nope", "image": img, "roles": ["1"]}),
+        )
         .await;
     assert_field_error(&r, "roles");
     let r = make_emoji(&w.alice, &g, "noimage", "data:image/png;base64,AAAA").await;
@@ -392,12 +449,38 @@ async fn emoji_crud_with_permissions_audit_and_gateway() {
     assert_eq!(r.body["roles"], json!([creator]));
 
     // The creator may change their own emoji only.
-    let r = w.bob.patch(&format!("/guilds/{g}/emojis/{party}"), json!({"name": "mine"})).await;
+    let r = w
+        .bob
+        .patch(
+            &format!("/guilds/{g}/emojis/{party}"),
+            json!({"name": "mine"}),
+        )
+        .await;
     assert_err(&r, 403, 50013);
-    assert_err(&w.bob.delete(&format!("/guilds/{g}/emojis/{party}")).await, 403, 50013);
-    let r = w.bob.patch(&format!("/guilds/{g}/emojis/{bobs}"), json!({"name": "renamed"})).await;
-    assert_eq!((r.status, s(&r.body["name"])), (200, "renamed".to_string()), "{r:?}");
-    let r = w.alice.patch(&format!("/guilds/{g}/emojis/{party}"), json!({"roles": null})).await;
+    assert_err(
+        &w.bob.delete(&format!("/guilds/{g}/emojis/{party}")).await,
+        403,
+        50013,
+    );
+    let r = w
+        .bob
+        .patch(
+            &format!("/guilds/{g}/emojis/{bobs}"),
+            json!({"name": "renamed"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, s(&r.body["name"])),
+        (200, "renamed".to_string()),
+        "{r:?}"
+    );
+    let r = w
+        .alice
+        .patch(
+            &format!("/guilds/{g}/emojis/{party}"),
+            json!({"roles": null}),
+        )
+        .await;
     assert_eq!(r.body["roles"], json!([]));
 
     // Listed, in the guild object and in GUILD_CREATE.
@@ -411,16 +494,30 @@ async fn emoji_crud_with_permissions_audit_and_gateway() {
     assert_eq!(ids(&gc["emojis"]).len(), 2, "{gc}");
     let one = w.alice.get(&format!("/guilds/{g}/emojis/{party}")).await;
     assert_eq!(s(&one.body["name"]), "party");
-    assert_err(&w.alice.get(&format!("/guilds/{g}/emojis/123")).await, 404, 10014);
+    assert_err(
+        &w.alice.get(&format!("/guilds/{g}/emojis/123")).await,
+        404,
+        10014,
+    );
 
     // Served by id; animated stays animated as GIF, resized as asked.
     let (st, _, bytes) = cdn(&w.ts, &format!("/emojis/{bobs}.png?size=16"), &[]).await;
     assert_eq!((st, dims(&bytes, ImageFormat::Png)), (200, (16, 16)));
     let (st, hs, _) = cdn(&w.ts, &format!("/emojis/{party}.gif"), &[]).await;
-    assert_eq!((st, header(&hs, "content-type")), (200, "image/gif".to_string()));
+    assert_eq!(
+        (st, header(&hs, "content-type")),
+        (200, "image/gif".to_string())
+    );
 
     // Deleting removes the row, then the bytes.
-    let key = w.ts.hearth.db.emoji_by_id(bobs.parse().unwrap()).await.unwrap().unwrap().blob_key;
+    let key =
+        w.ts.hearth
+            .db
+            .emoji_by_id(bobs.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .blob_key;
     let r = w.alice.delete(&format!("/guilds/{g}/emojis/{bobs}")).await;
     assert_eq!(r.status, 204, "{r:?}");
     let (st, _, _) = cdn(&w.ts, &format!("/emojis/{bobs}.png"), &[]).await;
@@ -468,7 +565,13 @@ async fn emoji_limits_hold_under_concurrent_creates() {
         assert_err(r, 400, 30008);
     }
     // Animated emoji are counted apart.
-    let r = make_emoji(&alice, &g.id, "anim", &uri("image/gif", &animated_gif(8, 8))).await;
+    let r = make_emoji(
+        &alice,
+        &g.id,
+        "anim",
+        &uri("image/gif", &animated_gif(8, 8)),
+    )
+    .await;
     assert_eq!(r.status, 201, "{r:?}");
     let list = alice.get(&format!("/guilds/{}/emojis", g.id)).await;
     assert_eq!(ids(&list.body).len(), 51);
@@ -485,7 +588,19 @@ async fn manage_guild_expressions_manages_every_emoji() {
     assert!(list.body[0].get("user").is_none(), "{list:?}");
     let mods = create_role(&w.alice, &g, "mods", MANAGE_GUILD_EXPRESSIONS).await;
     give_role(&w.alice, &g, &w.bob_id, &mods).await;
-    let r = w.bob.patch(&format!("/guilds/{g}/emojis/{id}"), json!({"name": "renamed"})).await;
+    let r = w
+        .bob
+        .patch(
+            &format!("/guilds/{g}/emojis/{id}"),
+            json!({"name": "renamed"}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(w.bob.delete(&format!("/guilds/{g}/emojis/{id}")).await.status, 204);
+    assert_eq!(
+        w.bob
+            .delete(&format!("/guilds/{g}/emojis/{id}"))
+            .await
+            .status,
+        204
+    );
 }
