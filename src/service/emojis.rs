@@ -96,9 +96,10 @@ impl Hearth {
         let mut out = Vec::with_capacity(emojis.len());
         for e in emojis {
             let user = if with_user {
-                if !users.contains_key(&e.row.user_id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = users.entry(e.row.user_id)
+                {
                     let u = self.db.user(e.row.user_id).await?;
-                    users.insert(e.row.user_id, u.map(|u| self.user_wire(&u, false)));
+                    slot.insert(u.map(|u| self.user_wire(&u, false)));
                 }
                 users[&e.row.user_id].clone()
             } else {

@@ -72,6 +72,12 @@ pub struct CheckedImage {
     pub bytes: Bytes,
 }
 
+/// A new value of an image column: `None` unchanged, `Some(None)` removed, `Some(Some(hash))`.
+pub type ImageChange = Option<Option<String>>;
+
+/// One image field of a request: its kind, its name, the value sent, the current hash.
+pub type ImageInput<'a> = (ImageKind, &'a str, Option<Option<String>>, Option<&'a str>);
+
 /// An image written to the blob store.
 #[derive(Debug, Clone)]
 pub struct StoredImage {
@@ -311,7 +317,7 @@ impl Hearth {
         field: &str,
         value: Option<Option<String>>,
         current: Option<&str>,
-    ) -> Result<Option<Option<String>>> {
+    ) -> Result<ImageChange> {
         match value {
             None => Ok(None),
             Some(None) => Ok(Some(None)),
@@ -328,9 +334,9 @@ impl Hearth {
     pub(super) async fn image_fields<const N: usize>(
         &self,
         owner: i64,
-        fields: [(ImageKind, &str, Option<Option<String>>, Option<&str>); N],
-    ) -> Result<Vec<Option<Option<String>>>> {
-        let mut done: Vec<(ImageKind, Option<&str>, Option<Option<String>>)> = Vec::new();
+        fields: [ImageInput<'_>; N],
+    ) -> Result<Vec<ImageChange>> {
+        let mut done: Vec<(ImageKind, Option<&str>, ImageChange)> = Vec::new();
         for (kind, field, value, current) in fields {
             match self.image_field(kind, owner, field, value, current).await {
                 Ok(v) => done.push((kind, current, v)),
@@ -353,7 +359,7 @@ impl Hearth {
         kind: ImageKind,
         owner: i64,
         old: Option<&str>,
-        new: &Option<Option<String>>,
+        new: &ImageChange,
         committed: bool,
     ) {
         let Some(new) = new else { return };

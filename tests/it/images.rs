@@ -420,9 +420,15 @@ async fn emoji_crud_with_permissions_audit_and_gateway() {
     assert_eq!(ids(&upd["emojis"]), vec![bobs.clone()]);
 
     // Names, roles and images are checked.
-    for bad in ["a", "bad-name", "x".repeat(33).as_str(), "émoji"] {
+    let long = "x".repeat(33);
+    for (bad, code) in [
+        ("a", "BASE_TYPE_BAD_LENGTH"),
+        (long.as_str(), "BASE_TYPE_BAD_LENGTH"),
+        ("bad-name", "STRING_TYPE_REGEX"),
+        ("émoji", "STRING_TYPE_REGEX"),
+    ] {
         let r = make_emoji(&w.alice, &g, bad, &img).await;
-        assert_eq!(field_code(&r, "name").is_empty(), false, "{bad}: {r:?}");
+        assert_eq!(field_code(&r, "name"), code, "{bad}: {r:?}");
     }
     let r = w
         .alice
