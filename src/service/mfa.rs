@@ -473,7 +473,8 @@ impl Hearth {
             )
             .await?;
             g.mfa_level = level;
-            let w = self.guild_wire(&g, &ga.roles, None);
+            let mut w = self.guild_wire(&g, &ga.roles, None);
+            w.emojis = self.guild_emojis_wire(g.id).await?;
             self.dispatch(
                 Event::GuildUpdate,
                 Self::guild_audience(g.id),

@@ -383,6 +383,17 @@ async fn guild_images_need_manage_guild_and_reach_the_gateway() {
     let r = w.alice.patch(&path, json!({"banner": null})).await;
     assert_eq!((r.status, r.body["banner"].clone()), (200, Value::Null));
     assert_eq!(s(&r.body["icon"]), icon_h);
+    // Deleting the guild deletes its images.
+    let key = BlobKey::new(format!("icons/{}/{icon_h}", w.guild)).unwrap();
+    assert!(w.ts.hearth.blobs.get(&key).await.unwrap().is_some());
+    let r = w.alice.delete(&path).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    eventually("the deleted guild's icon is gone", || async {
+        w.ts.hearth.blobs.get(&key).await.unwrap().is_none()
+    })
+    .await;
+    let (st, _, _) = cdn(&w.ts, &format!("/icons/{}/{icon_h}.png", w.guild), &[]).await;
+    assert_eq!(st, 404);
 }
 
 async fn make_emoji(c: &Client, guild: &str, name: &str, image: &str) -> Resp {
