@@ -18,13 +18,14 @@ use crate::events::{EventBus, LocalBus};
 use crate::gateway::{Gateway, GatewayState};
 use crate::http::RouteLimits;
 use crate::http::serve::{Admission, Server};
+use crate::mail::SmtpMailer;
 use crate::media::LocalBlobs;
 use crate::mls::{Mls, MlsApi};
 use crate::registrar::{Link, LinkApi};
 use crate::s2s::guild_log::GuildLog;
 use crate::s2s::{Fed, FedState, Federation};
 use crate::service::Hearth;
-use crate::service::ports::{BlobStore, GuildHost, OnlineMembers};
+use crate::service::ports::{BlobStore, GuildHost, Mailer, OnlineMembers};
 use crate::storage::Db;
 use crate::{api, http, mls, registrar, s2s, web};
 
@@ -104,7 +105,10 @@ impl App {
         if config.media.public_url.is_none() {
             config.media.public_url = Some(format!("http://{addr}"));
         }
-        let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs).await?);
+        let mailer: Option<Arc<dyn Mailer>> =
+            SmtpMailer::from_config(&config.mail, &config.server_name)?
+                .map(|m| Arc::new(m) as Arc<dyn Mailer>);
+        let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs, mailer).await?);
 
         // Features.
         let public = hearth

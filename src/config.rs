@@ -53,11 +53,64 @@ pub struct RateLimits {
     pub register_per_ip: Bucket,
     /// `POST /auth/login` per client IP, whatever account is tried.
     pub login_per_ip: Bucket,
-    /// Login attempts per (account, client IP): the strict one an attacker hits first.
-    pub login_per_account_ip: Bucket,
-    /// Login attempts per account from all IPs: loose, so a distributed attacker slows down
-    /// but the account is never locked for longer than this bucket takes to refill.
-    pub login_per_account: Bucket,
+    /// Exponential backoff after failed logins and failed second factors (README "Login
+    /// backoff"; `src/service/backoff.rs`).
+    pub login_backoff: LoginBackoff,
+}
+
+/// Exponential backoff after failed logins (wrong password) and failed second factors (wrong
+/// TOTP or backup code at login), kept per (account, client address), per client address
+/// and per account. After `free` failures under one key, the next attempt under it waits
+/// `base_seconds * 2^(failures - free)`, at most `max_seconds`, counted from the last
+/// failure; attempts refused with 429 are not checked and add no failure. A key's failures
+/// are forgotten `forget_seconds` after its last failure, and a pair's on a successful login.
+///
+/// The per-account key only holds addresses the account never logged in from, so a
+/// stranger's failures never hold the owner back at a known address, and a correct password
+/// from a fresh address still passes the (account, address) and address keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoginBackoff {
+    /// Failures allowed per (account, address) before waiting (default [`BACKOFF_FREE_PAIR`]).
+    pub free_per_pair: u32,
+    /// Failures allowed per address over all accounts (default [`BACKOFF_FREE_ADDRESS`]).
+    pub free_per_address: u32,
+    /// Failures allowed per account from addresses it never logged in from (default
+    /// [`BACKOFF_FREE_ACCOUNT`]).
+    pub free_per_account: u32,
+    /// First wait, seconds (default [`BACKOFF_BASE_SECONDS`]).
+    pub base_seconds: f64,
+    /// Longest wait, seconds (default [`BACKOFF_MAX_SECONDS`]).
+    pub max_seconds: f64,
+    /// Failures are forgotten this long after a key's last one, seconds (default
+    /// [`BACKOFF_FORGET_SECONDS`]).
+    pub forget_seconds: f64,
+}
+
+/// Default: 5 wrong guesses from one address at one account before the first wait.
+pub const BACKOFF_FREE_PAIR: u32 = 5;
+/// Default: 20 failures from one address (all accounts) before the first wait.
+pub const BACKOFF_FREE_ADDRESS: u32 = 20;
+/// Default: 50 failures at one account from unknown addresses before the first wait.
+pub const BACKOFF_FREE_ACCOUNT: u32 = 50;
+/// Default first wait: 1 s (then 2, 4, 8 ... s).
+pub const BACKOFF_BASE_SECONDS: f64 = 1.0;
+/// Default longest wait: 15 minutes.
+pub const BACKOFF_MAX_SECONDS: f64 = 900.0;
+/// Default memory of failures: 1 hour after the last one.
+pub const BACKOFF_FORGET_SECONDS: f64 = 3600.0;
+
+impl Default for LoginBackoff {
+    fn default() -> Self {
+        LoginBackoff {
+            free_per_pair: BACKOFF_FREE_PAIR,
+            free_per_address: BACKOFF_FREE_ADDRESS,
+            free_per_account: BACKOFF_FREE_ACCOUNT,
+            base_seconds: BACKOFF_BASE_SECONDS,
+            max_seconds: BACKOFF_MAX_SECONDS,
+            forget_seconds: BACKOFF_FORGET_SECONDS,
+        }
+    }
 }
 
 impl Default for RateLimits {
@@ -84,14 +137,7 @@ impl Default for RateLimits {
                 limit: 30,
                 per_seconds: 60.0,
             },
-            login_per_account_ip: Bucket {
-                limit: 5,
-                per_seconds: 300.0,
-            },
-            login_per_account: Bucket {
-                limit: 20,
-                per_seconds: 600.0,
-            },
+            login_backoff: LoginBackoff::default(),
         }
     }
 }
@@ -220,6 +266,88 @@ impl Default for MfaConfig {
                 limit: 10,
                 per_seconds: 300.0,
             },
+        }
+    }
+}
+
+/// Account security (README "Account security"): re-authentication and mailed tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountConfig {
+    /// How long a password or second-factor proof (login, `POST /mfa/finish`) lets a session
+    /// take sensitive actions, seconds (default [`REAUTH_WINDOW_SECONDS`]).
+    pub reauth_window_seconds: u64,
+    /// Lifetime of a password reset token, seconds (default [`RESET_TOKEN_TTL_SECONDS`]).
+    pub reset_token_ttl_seconds: u64,
+    /// Lifetime of an email verification token, seconds (default
+    /// [`VERIFY_TOKEN_TTL_SECONDS`]).
+    pub verify_token_ttl_seconds: u64,
+    /// Base of the links in mails (the web client), e.g. `https://chat.example`; default
+    /// `media.public_url`, else `http://{listen address}`.
+    pub public_url: Option<String>,
+}
+
+/// Default re-authentication window: 5 minutes (Discord's "sudo mode" lasts about as long).
+pub const REAUTH_WINDOW_SECONDS: u64 = 300;
+/// Default lifetime of a password reset token: 1 hour.
+pub const RESET_TOKEN_TTL_SECONDS: u64 = 3600;
+/// Default lifetime of an email verification token: 24 hours.
+pub const VERIFY_TOKEN_TTL_SECONDS: u64 = 24 * 3600;
+
+impl Default for AccountConfig {
+    fn default() -> Self {
+        AccountConfig {
+            reauth_window_seconds: REAUTH_WINDOW_SECONDS,
+            reset_token_ttl_seconds: RESET_TOKEN_TTL_SECONDS,
+            verify_token_ttl_seconds: VERIFY_TOKEN_TTL_SECONDS,
+            public_url: None,
+        }
+    }
+}
+
+/// How the SMTP connection is secured (`mail.tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTls {
+    /// Plain SMTP (a relay on loopback or a private network only).
+    None,
+    /// Plain connection upgraded with STARTTLS (required; port 587).
+    Starttls,
+    /// TLS from the first byte ("implicit TLS", port 465).
+    Tls,
+}
+
+/// Outgoing mail (optional): without `smtp_host`, mail is off and the endpoints that need it
+/// answer 400 50035 with the field error `email` `MAIL_DISABLED` (README "Mail").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailConfig {
+    /// SMTP server host; `None` disables mail.
+    pub smtp_host: Option<String>,
+    /// SMTP port (default 587).
+    pub smtp_port: u16,
+    /// Sender address, e.g. `Hearth <noreply@chat.example>` (default `hearth@{server_name}`).
+    pub from: Option<String>,
+    /// Connection security (default `starttls`).
+    pub tls: MailTls,
+    /// SMTP AUTH user name (with `password`); none: no authentication.
+    pub username: Option<String>,
+    /// SMTP AUTH password.
+    pub password: Option<String>,
+    /// Time one mail may take to send, ms (default 10 000).
+    pub timeout_ms: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            smtp_host: None,
+            smtp_port: 587,
+            from: None,
+            tls: MailTls::Starttls,
+            username: None,
+            password: None,
+            timeout_ms: 10_000,
         }
     }
 }
@@ -418,6 +546,8 @@ pub struct Config {
     pub refresh_token_ttl_seconds: u64,
     pub password_hashing: PasswordHashing,
     pub mfa: MfaConfig,
+    pub account: AccountConfig,
+    pub mail: MailConfig,
     pub rate_limits: RateLimits,
     pub limits: Limits,
     pub media: MediaConfig,
@@ -442,6 +572,8 @@ impl Default for Config {
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             password_hashing: PasswordHashing::default(),
             mfa: MfaConfig::default(),
+            account: AccountConfig::default(),
+            mail: MailConfig::default(),
             rate_limits: RateLimits::default(),
             limits: Limits::default(),
             media: MediaConfig::default(),
@@ -469,8 +601,14 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   refresh_token_ttl_seconds  HEARTH_REFRESH_TOKEN_TTL_SECONDS  2592000
   password_hashing.{memory_kib,iterations,parallelism,max_concurrent}   19456, 2, 1, 2
   mfa.{ticket_ttl_seconds, ticket_max_failures, attempts_per_account}   300, 5, {10, 300}
+  account.{reauth_window_seconds, reset_token_ttl_seconds, verify_token_ttl_seconds, public_url}
+                             300, 3600, 86400, media.public_url
+  mail.{smtp_host, smtp_port, from, tls, username, password, timeout_ms}
+                             none (mail off), 587, hearth@{server_name}, none|starttls|tls, none, none, 10000
   rate_limits.{global_per_second, default_route, message_create, reactions, register_per_ip,
-               login_per_ip, login_per_account_ip, login_per_account}  (buckets: {limit, per_seconds})
+               login_per_ip}  (buckets: {limit, per_seconds})
+  rate_limits.login_backoff.{free_per_pair, free_per_address, free_per_account, base_seconds,
+               max_seconds, forget_seconds}   5, 20, 50, 1.0, 900.0, 3600.0
   limits.{max_body_bytes, max_message_length, max_embeds, max_guilds_per_user,
           max_channels_per_guild, max_roles_per_guild, max_pins_per_channel,
           max_reactions_per_message}

@@ -121,6 +121,10 @@ pub enum Rule {
     InvalidMfaTicket,
     /// 400 / 60008: wrong, already used or out-of-window two-factor code.
     InvalidMfaCode,
+    /// 400 / 50014: an unknown, used, expired or replaced mailed token (reset, verify).
+    InvalidAccountToken,
+    /// 400 / 40011: the account still owns guilds (Discord: transfer them before deleting).
+    OwnsGuilds,
 }
 
 impl Rule {
@@ -229,6 +233,16 @@ impl Rule {
             Rule::InvalidMfaSecret => (S::BAD_REQUEST, 60005, "Invalid two-factor secret"),
             Rule::InvalidMfaTicket => (S::BAD_REQUEST, 60006, "Invalid two-factor auth ticket"),
             Rule::InvalidMfaCode => (S::BAD_REQUEST, 60008, "Invalid two-factor code"),
+            Rule::InvalidAccountToken => (
+                S::BAD_REQUEST,
+                50014,
+                "Invalid authentication token provided",
+            ),
+            Rule::OwnsGuilds => (
+                S::BAD_REQUEST,
+                40011,
+                "You must transfer ownership of any owned guilds before deleting your account",
+            ),
         }
     }
 }
@@ -503,6 +517,11 @@ pub enum Error {
     /// 413 / 40005.
     #[error("request entity too large")]
     PayloadTooLarge,
+    /// 401 / 60003 with Discord's `mfa` object: a sensitive action needs the password or a
+    /// second factor proven within `account.reauth_window_seconds` (`POST /mfa/finish`).
+    /// `totp` tells whether the account can answer with a TOTP or backup code.
+    #[error("re-authentication required")]
+    ReauthRequired { totp: bool },
     /// 429: a rate limit. `retry_after` in seconds; `global` true for the global limit.
     #[error("rate limited")]
     RateLimited {
@@ -558,6 +577,7 @@ impl Error {
             Error::Rule(r) => r.status_code_message().0,
             Error::InvalidForm(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::ReauthRequired { .. } => StatusCode::UNAUTHORIZED,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::SlowMode { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::RouteNotFound => StatusCode::NOT_FOUND,
@@ -597,6 +617,17 @@ impl Error {
                 json!({"message": "Invalid Form Body", "code": 50035, "errors": f.to_json()})
             }
             Error::PayloadTooLarge => json!({"message": "Request entity too large", "code": 40005}),
+            Error::ReauthRequired { totp } => {
+                let mut methods = vec![json!({"type": "password"})];
+                if *totp {
+                    methods.push(json!({"type": "totp", "backup_codes_allowed": true}));
+                }
+                json!({
+                    "message": "Two factor is required for this operation",
+                    "code": 60003,
+                    "mfa": {"ticket": null, "methods": methods},
+                })
+            }
             Error::RateLimited {
                 retry_after,
                 global,
@@ -656,6 +687,7 @@ impl Error {
             | Error::Rule(_)
             | Error::InvalidForm(_)
             | Error::PayloadTooLarge
+            | Error::ReauthRequired { .. }
             | Error::RateLimited { .. }
             | Error::SlowMode { .. }
             | Error::RouteNotFound

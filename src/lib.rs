@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod http;
+pub mod mail;
 pub mod media;
 pub mod mls;
 pub mod permissions;

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::service::Hearth;
 use crate::snowflake::Snowflake;
 
+mod account;
 mod apps;
 mod auth;
 mod channels;
@@ -24,6 +25,7 @@ mod emojis;
 mod guilds;
 mod uploads;
 
+use account::*;
 use apps::*;
 use auth::*;
 use channels::*;
@@ -49,6 +51,14 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/auth/logout", post(logout))
         .route("/auth/sessions", get(list_sessions))
         .route("/auth/sessions/{session_id}", delete(delete_session))
+        .route("/mfa/finish", post(mfa_finish))
+        .route("/auth/forgot", post(forgot))
+        .route("/auth/reset", post(reset))
+        .route("/auth/verify", post(verify))
+        .route("/auth/verify/resend", post(verify_resend))
+        .route("/users/@me/security-log", get(security_log))
+        .route("/users/@me/export", get(export))
+        .route("/users/@me/delete", post(delete_me))
         // users
         .route("/users/@me", get(get_me).patch(modify_me))
         .route("/users/@me/mfa/totp/enable", post(enable_totp))

@@ -550,24 +550,9 @@ async fn write_one(log: &Arc<GuildLog>, ev: BusEvent) {
             log.barrier_done.send_modify(|v| *v = (*v).max(id));
         }
         BusEvent::Control(Control::GuildDeleted { guild_id }) => {
-            if log.is_hosted(guild_id.db()).await && log.is_federated(guild_id.db()).await {
-                let data = serde_json::to_value(hearth_wire::dispatch::GuildDeleteFederated {
-                    id: guild_id,
-                })
-                .unwrap_or(Value::Null);
-                if let Err(e) = log
-                    .append(
-                        guild_id.db(),
-                        Event::GuildDeleteFederated,
-                        &data,
-                        None,
-                        None,
-                    )
-                    .await
-                {
-                    tracing::error!(error = %e, "federation log append failed");
-                }
-            }
+            // Its GUILD_DELETE_FEDERATED entry was written to the outbox with the deletion
+            // (`Hearth::remove_guild`): move it into the log before forgetting the guild.
+            super::outbox::drain(log).await;
             log.hosted.lock().remove(&guild_id.db());
         }
         BusEvent::Control(_) => {}

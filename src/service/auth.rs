@@ -10,8 +10,9 @@
 //!   presenting an already rotated one revokes its whole session (theft detection).
 //! - Passwords are argon2id (OWASP parameters by default), hashed on blocking threads behind
 //!   a semaphore so a login storm cannot stall the async workers.
-//! - Login throttling: per client IP, per (account, IP) strictly, per account loosely; all
-//!   are token buckets that refill, so no one can lock an account out permanently.
+//! - Login throttling: a token bucket per client IP (`rate_limits.login_per_ip`), and an
+//!   exponential backoff after failures per (account, IP), per IP and per account
+//!   ([`super::backoff`]), which never locks the owner out.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
+use super::backoff::Backoff;
 use super::images::ImageKind;
 use super::{Actor, Hearth};
 use crate::config::{Config, RegistrationPolicy};
@@ -46,8 +48,9 @@ pub struct AuthState {
     dummy_hash: String,
     pub(crate) register_ip: KeyedLimiter<IpAddr>,
     pub(crate) login_ip: KeyedLimiter<IpAddr>,
-    login_account_ip: KeyedLimiter<(String, IpAddr)>,
-    login_account: KeyedLimiter<String>,
+    pub(super) backoff: Backoff,
+    /// Reset and verification mails per login (`super::recovery::FORGOT_PER_LOGIN`).
+    pub(super) forgot: KeyedLimiter<String>,
 }
 
 /// Clock skew tolerated on access tokens' `exp` and `iat`, and on their lifetime, seconds.
@@ -93,8 +96,8 @@ impl AuthState {
             dummy_hash,
             register_ip: KeyedLimiter::new(rl.register_per_ip, "user", false),
             login_ip: KeyedLimiter::new(rl.login_per_ip, "user", false),
-            login_account_ip: KeyedLimiter::new(rl.login_per_account_ip, "user", false),
-            login_account: KeyedLimiter::new(rl.login_per_account, "shared", false),
+            backoff: Backoff::new(rl.login_backoff.clone()),
+            forgot: KeyedLimiter::new(super::recovery::FORGOT_PER_LOGIN, "user", false),
         })
     }
 }
@@ -124,6 +127,7 @@ impl Hearth {
             home_server: Some(server.to_lowercase()),
             mfa_enabled: false,
             banner: None,
+            email_verified: false,
         };
         match self.db.insert_user(&u).await {
             Ok(()) => Ok(u),
@@ -199,7 +203,7 @@ impl Hearth {
         n
     }
 
-    fn validate_password(pw: &str, username: &str, field: &str, errs: &mut FieldErrors) {
+    pub(super) fn validate_password(pw: &str, username: &str, field: &str, errs: &mut FieldErrors) {
         let len = pw.chars().count();
         if len < 8 {
             errs.add(
@@ -254,7 +258,13 @@ impl Hearth {
                 false,
             )
             .await?;
-        self.open_session(&user, Some(ip), user_agent).await
+        if let Some(e) = &user.email
+            && self.mailer.is_some()
+        {
+            self.send_verification(user.id, &user.username, e).await?;
+        }
+        self.open_session(&user, Some(ip), user_agent, "register")
+            .await
     }
 
     /// Creates a user with a password (registration and `hearth admin create-user`). The first
@@ -306,6 +316,7 @@ impl Hearth {
             home_server: None,
             mfa_enabled: false,
             banner: None,
+            email_verified: false,
         };
         self.db.insert_user(&user).await.map_err(|e| {
             if is_unique_violation(&e) {
@@ -334,9 +345,10 @@ impl Hearth {
         };
         let key = login.trim().to_lowercase();
         self.auth.login_ip.check(&ip)?;
-        self.auth.login_account_ip.check(&(key.clone(), ip))?;
-        self.auth.login_account.check(&key)?;
         let user = self.db.user_by_login(&key).await?;
+        let account = Self::backoff_key(user.as_ref().map(|u| u.id), &key);
+        self.backoff_check(&account, user.as_ref().map(|u| u.id), ip)
+            .await?;
         let stored = user
             .as_ref()
             .and_then(|u| u.password_hash.clone())
@@ -344,8 +356,12 @@ impl Hearth {
         let ok = self.verify_password(&password, &stored).await?;
         let user = match (user, ok) {
             (Some(u), true) if u.password_hash.is_some() => u,
-            _ => return Err(Error::InvalidLogin),
+            _ => {
+                self.auth.backoff.fail(&account, ip);
+                return Err(Error::InvalidLogin);
+            }
         };
+        self.auth.backoff.succeed(&account, ip);
         if user.suspended {
             return Err(Error::Rule(Rule::Suspended));
         }
@@ -355,18 +371,31 @@ impl Hearth {
             ));
         }
         Ok(wire::LoginAnswer::Tokens(
-            self.open_session(&user, Some(ip), user_agent).await?,
+            self.open_session(&user, Some(ip), user_agent, "password")
+                .await?,
         ))
     }
 
+    /// Opens a login session of `user` (after the password, and the second factor if any,
+    /// were proven: `method` is `register`, `password`, `totp` or `backup`), with its `login`
+    /// security log entry in the same transaction. A login from an address the account has
+    /// never logged in from sends a notice mail (when mail is on and the account has an email).
     pub(super) async fn open_session(
         &self,
         user: &UserRow,
         ip: Option<IpAddr>,
         user_agent: Option<String>,
+        method: &str,
     ) -> Result<wire::TokenPair> {
         let refresh = random_token();
         let now = now_ms();
+        let user_agent: Option<String> = user_agent.map(|u| u.chars().take(256).collect());
+        let new_address = match ip {
+            Some(ip) if method != "register" => {
+                !self.db.logged_in_from(user.id, &ip.to_string()).await?
+            }
+            _ => false,
+        };
         let s = SessionRow {
             id: self.next_id(),
             user_id: user.id,
@@ -374,9 +403,28 @@ impl Hearth {
             created_at: now,
             refreshed_at: now,
             ip: ip.map(|i| i.to_string()),
-            user_agent: user_agent.map(|u| u.chars().take(256).collect()),
+            user_agent: user_agent.clone(),
         };
-        self.db.insert_session(&s).await?;
+        let log = self.security_entry(
+            user.id,
+            "login",
+            ip,
+            user_agent.as_deref(),
+            serde_json::json!({
+                "session_id": Snowflake::from_db(s.id),
+                "method": method,
+                "new_address": new_address,
+            }),
+        );
+        self.db.insert_session_logged(&s, &log).await?;
+        if new_address {
+            let what = format!(
+                "A new login to your account from {} ({}).",
+                s.ip.as_deref().unwrap_or("an unknown address"),
+                user_agent.as_deref().unwrap_or("unknown client")
+            );
+            self.notify(user, "New login to your account", &what);
+        }
         self.token_pair(user.id, s.id, refresh)
     }
 
@@ -434,7 +482,8 @@ impl Hearth {
                     .await?
                 {
                     // Lost a race with a concurrent refresh of the same token: that is reuse.
-                    self.revoke_sessions(s.user_id, Some(vec![s.id])).await?;
+                    self.revoke_sessions(s.user_id, Some(vec![s.id]), "refresh_reuse")
+                        .await?;
                     return Err(Error::Unauthorized);
                 }
                 self.token_pair(s.user_id, s.id, new)
@@ -448,7 +497,8 @@ impl Hearth {
                         user = s.user_id,
                         "refresh token reuse: revoking session"
                     );
-                    self.revoke_sessions(s.user_id, Some(vec![sid])).await?;
+                    self.revoke_sessions(s.user_id, Some(vec![sid]), "refresh_reuse")
+                        .await?;
                 }
                 Err(Error::Unauthorized)
             }
@@ -457,14 +507,29 @@ impl Hearth {
 
     /// Deletes sessions (all of the user's when `ids` is `None`), recording the revocation
     /// in the same transaction (see [`super::revocations`]), and tells this process's gateway.
-    pub async fn revoke_sessions(&self, user_id: i64, ids: Option<Vec<i64>>) -> Result<()> {
+    /// `reason` goes into the `sessions_revoked` security log entry (`logout`,
+    /// `session_deleted`, `refresh_reuse`, `suspended` ...).
+    pub async fn revoke_sessions(
+        &self,
+        user_id: i64,
+        ids: Option<Vec<i64>>,
+        reason: &str,
+    ) -> Result<()> {
         let which = match &ids {
             Some(ids) => SessionSet::Only(ids),
             None => SessionSet::AllExcept(None),
         };
+        let count = ids.as_ref().map(|i| i.len());
+        let log = self.security_entry(
+            user_id,
+            "sessions_revoked",
+            None,
+            None,
+            serde_json::json!({"reason": reason, "sessions": count.map_or("all".into(), |c| c.to_string())}),
+        );
         let revoked = self
             .db
-            .revoke_sessions_recorded(user_id, which, None, now_ms())
+            .revoke_sessions_recorded(user_id, which, None, now_ms(), Some(&log))
             .await?;
         match ids {
             Some(_) => self.revoked(user_id, revoked),
@@ -478,7 +543,7 @@ impl Hearth {
     }
 
     /// Publishes the revocation of `sessions` of `user_id` on this process's bus.
-    fn revoked(&self, user_id: i64, sessions: Vec<i64>) {
+    pub(super) fn revoked(&self, user_id: i64, sessions: Vec<i64>) {
         self.control(Control::SessionsRevoked {
             user_id: Snowflake::from_db(user_id),
             sessions: Some(sessions.into_iter().map(Snowflake::from_db).collect()),
@@ -566,7 +631,8 @@ impl Hearth {
         let Some(sid) = actor.session_id else {
             return Err(Error::Rule(Rule::BotsCannotUse));
         };
-        self.revoke_sessions(actor.user.id, Some(vec![sid])).await
+        self.revoke_sessions(actor.user.id, Some(vec![sid]), "logout")
+            .await
     }
 
     /// `GET /auth/sessions`.
@@ -600,7 +666,7 @@ impl Hearth {
         {
             return Err(Error::Unknown(Unknown::Session));
         }
-        self.revoke_sessions(actor.user.id, Some(vec![id.db()]))
+        self.revoke_sessions(actor.user.id, Some(vec![id.db()]), "session_deleted")
             .await
     }
 
@@ -655,25 +721,51 @@ impl Hearth {
                 .unwrap_or_else(|| actor.user.username.clone());
             Self::validate_password(np, &name, "new_password", &mut errs);
         }
-        if (changing_password || patch.username.is_some()) && !actor.is_bot() {
-            // Discord asks for the current password to change username or password.
-            match (&body.password, &actor.user.password_hash) {
-                (Some(pw), Some(stored)) => {
+        if let Some(e) = &body.email {
+            if actor.is_bot() {
+                return Err(Error::Rule(Rule::BotsCannotUse));
+            }
+            let e = e.trim();
+            if e.len() > 254 || !e.contains('@') {
+                errs.add(
+                    "email",
+                    "EMAIL_TYPE_INVALID_EMAIL",
+                    "Not a well formed email address.",
+                );
+            }
+            if actor.user.email.as_deref() != Some(e) {
+                patch.email = Some(e.to_owned());
+            }
+        }
+        if (changing_password || patch.username.is_some() || patch.email.is_some())
+            && !actor.is_bot()
+        {
+            // Discord asks for the current password to change username, password or email;
+            // it is also the re-authentication of these sensitive changes (service::reauth).
+            match &body.password {
+                Some(pw) => {
                     errs.clone().into_result()?;
-                    if !self.verify_password(pw, stored).await? {
-                        return Err(field_error(
-                            "password",
-                            "PASSWORD_DOES_NOT_MATCH",
-                            "Password does not match.",
-                        ));
-                    }
+                    self.require_reauth(actor, Some(pw)).await?;
                 }
-                _ => errs.add("password", "BASE_TYPE_REQUIRED", "This field is required"),
+                None => errs.add("password", "BASE_TYPE_REQUIRED", "This field is required"),
             }
         }
         errs.into_result()?;
-        if let Some(np) = &body.new_password {
-            patch.password_hash = Some(self.hash_password(np).await?);
+        let new_hash = match &body.new_password {
+            Some(np) => Some(self.hash_password(np).await?),
+            None => None,
+        };
+        let mut log = vec![];
+        if let Some(e) = &patch.email {
+            let mut entry = self.actor_entry(actor, "email_changed");
+            entry.detail = Some(
+                serde_json::json!({
+                    "session_id": actor.session_id.map(Snowflake::from_db),
+                    "email": e,
+                })
+                .to_string(),
+            );
+            log.push(entry);
         }
         // Images last: their bytes are written before the row names them.
         let (uid, old_avatar, old_banner) = (
@@ -694,7 +786,7 @@ impl Hearth {
                 return Err(e);
             }
         };
-        let updated = self.db.update_user(actor.user.id, &patch).await;
+        let updated = self.db.update_user(actor.user.id, &patch, &log).await;
         let ok = updated.is_ok();
         self.settle_image(ImageKind::Avatar, uid, old_avatar, &patch.avatar, ok);
         self.settle_image(ImageKind::Banner, uid, old_banner, &patch.banner, ok);
@@ -709,17 +801,38 @@ impl Hearth {
                 e.into()
             }
         })?;
-        if changing_password {
+        if let Some(h) = &new_hash {
+            // The password, the revocation of every other session and the log entry: one
+            // transaction.
+            let log = self.actor_entry(actor, "password_changed");
             let revoked = self
                 .db
                 .revoke_sessions_recorded(
                     actor.user.id,
                     SessionSet::AllExcept(actor.session_id),
-                    None,
+                    Some(h),
                     now_ms(),
+                    Some(&log),
                 )
                 .await?;
             self.revoked(actor.user.id, revoked);
+            self.notify(
+                &actor.user,
+                "Your password was changed",
+                "The password of your account was changed; every other session was signed out.",
+            );
+        }
+        if let Some(e) = &patch.email {
+            // The old address hears of the change; the new one gets a verification link.
+            self.notify(
+                &actor.user,
+                "Your email address was changed",
+                &format!("The email address of your account was changed to {e}."),
+            );
+            if self.mailer.is_some() {
+                self.send_verification(actor.user.id, &actor.user.username, e)
+                    .await?;
+            }
         }
         let user = self
             .db
@@ -751,9 +864,22 @@ impl Hearth {
         let h = self.hash_password(password).await?;
         // Password and revocation in one transaction; the running server (another process
         // when this is the admin CLI) closes the gateway connections from the recorded rows.
+        let log = self.security_entry(
+            user.id,
+            "password_reset",
+            None,
+            None,
+            serde_json::json!({"by": "operator"}),
+        );
         let revoked = self
             .db
-            .revoke_sessions_recorded(user.id, SessionSet::AllExcept(None), Some(&h), now_ms())
+            .revoke_sessions_recorded(
+                user.id,
+                SessionSet::AllExcept(None),
+                Some(&h),
+                now_ms(),
+                Some(&log),
+            )
             .await?;
         self.revoked(user.id, revoked);
         Ok(())

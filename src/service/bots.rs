@@ -135,6 +135,7 @@ impl Hearth {
             home_server: None,
             mfa_enabled: false,
             banner: None,
+            email_verified: false,
         };
         let token = Self::bot_token_for(id);
         let app = ApplicationRow {
@@ -180,12 +181,14 @@ impl Hearth {
     }
 
     /// `POST /applications/{id}/bot/reset`: new bot token; the old one stops working and the
-    /// bot's gateway sessions are closed. Owner only.
+    /// bot's gateway sessions are closed. Owner only, re-authenticated (401 60003 without a
+    /// recent proof, see `service::reauth`).
     pub async fn reset_bot_token(&self, actor: &Actor, app_id: Snowflake) -> Result<String> {
         let app = self.owned_application(actor, app_id).await?;
         if app.owner_id != actor.user.id {
             return Err(Error::Unknown(Unknown::Application));
         }
+        self.require_reauth(actor, None).await?;
         let token = Self::bot_token_for(app.bot_user_id);
         self.db.set_bot_token(app.id, &token_hash(&token)).await?;
         self.control(crate::events::Control::SessionsRevoked {
@@ -350,7 +353,8 @@ impl Hearth {
                 Some(&audit),
             )
             .await?;
-            self.member_joined(ga.guild.id, app.bot_user_id).await?;
+            self.publish_presence_to_guild(app.bot_user_id, ga.guild.id)
+                .await;
         }
         Ok(
             json!({"location": format!("https://{}/oauth2/authorized", self.config.server_name), "guild_id": guild_id}),
@@ -416,7 +420,8 @@ impl Hearth {
             return Err(Error::Unknown(Unknown::User));
         }
         if body.suspended == Some(true) {
-            self.revoke_sessions(user_id.db(), None).await?;
+            self.revoke_sessions(user_id.db(), None, "suspended")
+                .await?;
         }
         Ok(())
     }
@@ -439,10 +444,9 @@ impl Hearth {
     /// `DELETE /admin/guilds/{id}`: an instance admin deletes any guild.
     pub async fn admin_delete_guild(&self, actor: &Actor, guild_id: Snowflake) -> Result<()> {
         Self::require_admin(actor)?;
-        if !self.db.delete_guild(guild_id.db()).await? {
+        if !self.remove_guild(guild_id.db()).await? {
             return Err(Error::Unknown(Unknown::Guild));
         }
-        self.control(crate::events::Control::GuildDeleted { guild_id });
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
-use crate::storage::{ChannelRow, OverwriteRow, now_ms};
+use crate::storage::{Change, ChannelRow, Lock, OverwriteRow, now_ms};
 use crate::wire::{self, ChannelType, OverwriteType};
 use serde_json::{Value, json};
 
@@ -200,20 +200,21 @@ impl Hearth {
         // The channel, its overwrites and the audit entry in one transaction, with the
         // channel limit counted inside it (`Db::create_channel_atomic`).
         let max = i64::from(self.config.limits.max_channels_per_guild);
-        if !self
-            .db
-            .create_channel_atomic(&mut c, body.position.is_none(), &ows, max, &audit)
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        if !ch
+            .create_channel(&mut c, body.position.is_none(), &ows, max)
             .await?
         {
             return Err(Error::Rule(Rule::MaxChannels));
         }
-        // Overwrites as stored: one per target, ordered by target (later duplicates win).
-        let mut ows = ows;
-        ows.reverse();
-        ows.sort_by_key(|o| o.target_id);
-        ows.dedup_by_key(|o| o.target_id);
+        ch.audit(&audit).await?;
+        // The channel as stored (one overwrite per target, the last given wins).
+        let (c, ows) = ch
+            .channel_with_overwrites(c.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Channel))?;
         let w = Self::channel_wire(&c, &ows, None);
-        self.dispatch(
+        let d = Self::event_of(
             Event::ChannelCreate,
             Audience::Guild {
                 guild_id,
@@ -222,6 +223,7 @@ impl Hearth {
             intents::GUILDS,
             to_value(&w),
         );
+        self.commit(ch, vec![d]).await?;
         Ok(w)
     }
 
@@ -341,7 +343,6 @@ impl Hearth {
             Self::validate_overwrites(ga, list, &mut errs)?;
         }
         errs.into_result()?;
-        let mut ows = ca.overwrites.clone();
         // The last entry for a target wins, as in Discord's replace-all semantics.
         let replaced = body.permission_overwrites.map(|list| {
             let mut rows = Self::overwrite_rows(c.id, &list);
@@ -362,19 +363,17 @@ impl Hearth {
             None,
             reason,
         );
-        // The channel row, the whole overwrite list and the audit entry in one transaction:
-        // a reader sees the old list or the new one, never a part (`update_channel_atomic`).
-        self.db
-            .update_channel_atomic(&c, replaced.as_deref(), &audit)
-            .await?;
-        if let Some(rows) = replaced {
-            ows = rows;
-            self.control(Control::PermissionsChanged {
-                guild_id: Snowflake::from_db(ga.guild.id),
-            });
-        }
+        // The channel row, the whole overwrite list, the audit entry and the log entry in one
+        // transaction: a reader sees the old list or the new one, never a part.
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        ch.update_channel(&c, replaced.as_deref()).await?;
+        ch.audit(&audit).await?;
+        let (c, ows) = ch
+            .channel_with_overwrites(c.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Channel))?;
         let w = Self::channel_wire(&c, &ows, None);
-        self.dispatch(
+        let d = Self::event_of(
             Event::ChannelUpdate,
             Audience::Guild {
                 guild_id: Snowflake::from_db(ga.guild.id),
@@ -383,6 +382,14 @@ impl Hearth {
             intents::GUILDS,
             to_value(&w),
         );
+        // The gateway recomputes permissions before it routes the update.
+        let controls = match replaced {
+            Some(_) => vec![Control::PermissionsChanged {
+                guild_id: Snowflake::from_db(ga.guild.id),
+            }],
+            None => vec![],
+        };
+        self.commit_then(ch, controls, vec![d]).await?;
         Ok(w)
     }
 
@@ -403,8 +410,22 @@ impl Hearth {
         };
         ca.require(perm::MANAGE_CHANNELS)?;
         let w = Self::channel_wire(&ca.channel, &ca.overwrites, None);
-        // Announce before deleting, while the audience can still be computed.
-        self.dispatch(
+        let audit = self.audit_row(
+            ga.guild.id,
+            actor,
+            Some(ca.channel.id),
+            A::CHANNEL_DELETE,
+            json!([change("name", &ca.channel.name, Value::Null)]),
+            None,
+            reason,
+        );
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        if !ch.delete_channel(ca.channel.id).await? {
+            return Err(Error::Unknown(Unknown::Channel));
+        }
+        ch.audit(&audit).await?;
+        // The gateway computes the audience from its cache, which still has the channel.
+        let d = Self::event_of(
             Event::ChannelDelete,
             Audience::Guild {
                 guild_id: Snowflake::from_db(ga.guild.id),
@@ -413,17 +434,7 @@ impl Hearth {
             intents::GUILDS,
             to_value(&w),
         );
-        self.db.delete_channel(ca.channel.id).await?;
-        self.audit(
-            ga.guild.id,
-            actor,
-            Some(ca.channel.id),
-            A::CHANNEL_DELETE,
-            json!([change("name", &ca.channel.name, Value::Null)]),
-            None,
-            reason,
-        )
-        .await?;
+        self.commit(ch, vec![d]).await?;
         Ok(w)
     }
 
@@ -495,25 +506,29 @@ impl Hearth {
             ));
         }
         errs.into_result()?;
-        self.db.set_channel_positions(&rows, &synced).await?;
-        if !synced.is_empty() {
-            self.control(Control::PermissionsChanged { guild_id });
-        }
-        let ows = self.db.guild_overwrites(ga.guild.id).await?;
-        for c in self.db.channels(ga.guild.id).await? {
-            if rows.iter().any(|r| r.0 == c.id) {
-                let w = Self::channel_wire(&c, &ows, None);
-                self.dispatch(
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        ch.set_channel_positions(&rows, &synced).await?;
+        let (channels, ows) = ch.channels_with_overwrites(ga.guild.id).await?;
+        let events = channels
+            .iter()
+            .filter(|c| rows.iter().any(|r| r.0 == c.id))
+            .map(|c| {
+                Self::event_of(
                     Event::ChannelUpdate,
                     Audience::Guild {
                         guild_id,
                         channel: Some(Snowflake::from_db(c.id)),
                     },
                     intents::GUILDS,
-                    to_value(&w),
-                );
-            }
-        }
+                    to_value(&Self::channel_wire(c, &ows, None)),
+                )
+            })
+            .collect();
+        let controls = match synced.is_empty() {
+            true => vec![],
+            false => vec![Control::PermissionsChanged { guild_id }],
+        };
+        self.commit_then(ch, controls, events).await?;
         Ok(())
     }
 
@@ -571,13 +586,12 @@ impl Hearth {
         after.push(row.clone());
         ga.may_change_overwrites(ca.perms, &ca.overwrites, &after)?;
         let existed = ca.overwrites.iter().any(|o| o.target_id == target.db());
-        self.db.upsert_overwrite(&row).await?;
         let action = if existed {
             A::CHANNEL_OVERWRITE_UPDATE
         } else {
             A::CHANNEL_OVERWRITE_CREATE
         };
-        self.audit(
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(ca.channel.id),
@@ -588,9 +602,12 @@ impl Hearth {
             ]),
             Some(json!({"id": target, "type": kind.value().to_string()})),
             reason,
-        )
-        .await?;
-        self.channel_changed(ga.guild.id, ca.channel.id).await
+        );
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        ch.upsert_overwrite(&row).await?;
+        ch.audit(&audit).await?;
+        self.commit_channel_change(ch, ga.guild.id, ca.channel.id)
+            .await
     }
 
     /// `DELETE /channels/{id}/permissions/{overwrite_id}`: MANAGE_ROLES.
@@ -616,43 +633,49 @@ impl Hearth {
             .cloned()
             .collect();
         ga.may_change_overwrites(ca.perms, &ca.overwrites, &after)?;
-        if self.db.delete_overwrite(ca.channel.id, target.db()).await? {
-            self.audit(
-                ga.guild.id,
-                actor,
-                Some(ca.channel.id),
-                A::CHANNEL_OVERWRITE_DELETE,
-                json!([]),
-                Some(json!({"id": target})),
-                reason,
-            )
-            .await?;
-            self.channel_changed(ga.guild.id, ca.channel.id).await?;
+        let audit = self.audit_row(
+            ga.guild.id,
+            actor,
+            Some(ca.channel.id),
+            A::CHANNEL_OVERWRITE_DELETE,
+            json!([]),
+            Some(json!({"id": target})),
+            reason,
+        );
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        if ch.delete_overwrite(ca.channel.id, target.db()).await? {
+            ch.audit(&audit).await?;
+            self.commit_channel_change(ch, ga.guild.id, ca.channel.id)
+                .await?;
         }
         Ok(())
     }
 
-    /// Re-announces a channel whose overwrites changed and asks the gateway to recompute.
-    pub(super) async fn channel_changed(&self, guild_id: i64, channel_id: i64) -> Result<()> {
-        let c = self
-            .db
-            .channel(channel_id)
+    /// Commits a change of a channel's overwrites with the CHANNEL_UPDATE that re-announces
+    /// the channel as the change leaves it; the gateway is asked to recompute permissions
+    /// before it routes the update.
+    async fn commit_channel_change(
+        &self,
+        mut ch: Change,
+        guild_id: i64,
+        channel_id: i64,
+    ) -> Result<()> {
+        let (c, ows) = ch
+            .channel_with_overwrites(channel_id)
             .await?
             .ok_or(Error::Unknown(Unknown::Channel))?;
-        let ows = self.db.overwrites(channel_id).await?;
-        self.control(Control::PermissionsChanged {
-            guild_id: Snowflake::from_db(guild_id),
-        });
-        let w = Self::channel_wire(&c, &ows, None);
-        self.dispatch(
+        let d = Self::event_of(
             Event::ChannelUpdate,
             Audience::Guild {
                 guild_id: Snowflake::from_db(guild_id),
                 channel: Some(Snowflake::from_db(channel_id)),
             },
             intents::GUILDS,
-            to_value(&w),
+            to_value(&Self::channel_wire(&c, &ows, None)),
         );
-        Ok(())
+        let recompute = Control::PermissionsChanged {
+            guild_id: Snowflake::from_db(guild_id),
+        };
+        self.commit_then(ch, vec![recompute], vec![d]).await
     }
 }

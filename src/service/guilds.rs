@@ -3,11 +3,11 @@
 use super::images::ImageKind;
 use super::ports::{RelayAction, RelayOp};
 use super::{Actor, GuildAccess, Hearth, audit_action as A, change, to_value};
-use crate::error::{Error, FieldErrors, Result, Rule, field_error};
+use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
-use crate::storage::{ChannelRow, GuildRow, RoleRow, now_ms};
+use crate::storage::{ChannelRow, GuildRow, Lock, OutboxItem, RoleRow, now_ms};
 use crate::wire::{self, ChannelType};
 use serde_json::json;
 
@@ -202,7 +202,8 @@ impl Hearth {
         Ok(w)
     }
 
-    /// `PATCH /guilds/{id}`: MANAGE_GUILD; `owner_id` only by the owner, to a member.
+    /// `PATCH /guilds/{id}`: MANAGE_GUILD; `owner_id` only by the owner, to a member, after
+    /// re-authentication (401 60003, `service::reauth`).
     pub async fn modify_guild(
         &self,
         actor: &Actor,
@@ -278,6 +279,8 @@ impl Hearth {
             if !ga.is_owner() {
                 return Err(Error::MissingPermissions);
             }
+            // A sensitive action: the owner's session must have re-authenticated.
+            self.require_reauth(actor, None).await?;
             if self.db.member(g.id, o.db()).await?.is_none() {
                 errs.add(
                     "owner_id",
@@ -349,28 +352,38 @@ impl Hearth {
             None,
             reason,
         );
-        // Settings, discovery and ownership with the audit entry in one transaction; a
-        // transfer to someone who left meanwhile writes nothing.
-        let updated = self
-            .db
-            .update_guild_atomic(&g, body.discoverable, tags.as_deref(), &audit)
-            .await;
-        settle(matches!(updated, Ok(true)));
-        if !updated? {
+        // Read before the change opens (a change uses only itself).
+        let emojis = self.guild_emojis_wire(g.id).await?;
+        let discoverable = body.discoverable;
+        // Settings, discovery and ownership with the audit entry and the log entry in one
+        // transaction; a transfer to someone who left meanwhile writes nothing.
+        let stored = async {
+            let mut ch = self.db.change(Lock::Guild(g.id)).await?;
+            if !ch.update_guild(&g, discoverable, tags.as_deref()).await? {
+                return Ok(None);
+            }
+            ch.audit(&audit).await?;
+            let roles = ch.roles(g.id).await?;
+            let mut w = self.guild_wire(&g, &roles, None);
+            w.emojis = emojis;
+            let d = Self::event_of(
+                Event::GuildUpdate,
+                Self::guild_audience(g.id),
+                intents::GUILDS,
+                to_value(&w),
+            );
+            self.commit(ch, vec![d]).await?;
+            Ok::<_, Error>(Some(w))
+        }
+        .await;
+        settle(matches!(stored, Ok(Some(_))));
+        let Some(w) = stored? else {
             return Err(field_error(
                 "owner_id",
                 "GUILD_OWNER_INVALID",
                 "The new owner must be a member of the guild.",
             ));
-        }
-        let mut w = self.guild_wire(&g, &ga.roles, None);
-        w.emojis = self.guild_emojis_wire(g.id).await?;
-        self.dispatch(
-            Event::GuildUpdate,
-            Self::guild_audience(g.id),
-            intents::GUILDS,
-            to_value(&w),
-        );
+        };
         if body.owner_id.is_some() {
             self.control(Control::PermissionsChanged { guild_id });
         }
@@ -385,12 +398,38 @@ impl Hearth {
             return Err(Error::MissingPermissions);
         }
         let images = self.guild_image_keys(&ga.guild).await?;
-        self.db.delete_guild(ga.guild.id).await?;
+        if !self.remove_guild(ga.guild.id).await? {
+            return Err(Error::Unknown(Unknown::Guild));
+        }
         for key in images {
             self.forget_image(key);
         }
-        self.control(Control::GuildDeleted { guild_id });
         Ok(())
+    }
+
+    /// Deletes a hosted guild and, if it has member servers, writes the log entry that
+    /// tells them (`GUILD_DELETE_FEDERATED`, spec/federation.md) in the same transaction;
+    /// then tells the gateway. Whether the guild existed.
+    pub(crate) async fn remove_guild(&self, guild_id: i64) -> Result<bool> {
+        let gid = Snowflake::from_db(guild_id);
+        let data = to_value(&wire::dispatch::GuildDeleteFederated { id: gid });
+        let mut ch = self.db.change(Lock::Guild(guild_id)).await?;
+        if !ch.delete_guild(guild_id).await? {
+            return Ok(false);
+        }
+        let cause = crate::events::current_cause();
+        ch.log(&[OutboxItem {
+            guild_id,
+            channel_id: None,
+            event: Event::GuildDeleteFederated.as_str(),
+            data: &data,
+            actor_id: cause.as_ref().and_then(|c| c.actor),
+            origin: None,
+        }])
+        .await?;
+        ch.commit().await?;
+        self.control(Control::GuildDeleted { guild_id: gid });
+        Ok(true)
     }
 
     /// `GET /users/@me/guilds` (`before`, `after`, `limit` 1-200, default 200).
@@ -448,14 +487,24 @@ impl Hearth {
         if ga.is_owner() {
             return Err(Error::Rule(Rule::OwnerCannotLeave));
         }
-        self.remove_member(ga.guild.id, actor.user.id).await
+        self.remove_member(ga.guild.id, actor.user.id, None).await
     }
 
-    /// Removes a membership and announces it (leave, kick).
-    pub(crate) async fn remove_member(&self, guild_id: i64, user_id: i64) -> Result<()> {
-        if self.db.delete_member(guild_id, user_id).await? {
-            let user = self.user_wire_by_id(user_id).await?;
-            self.dispatch(
+    /// Removes a membership with its audit entry (a kick) and announces it (leave, kick);
+    /// nothing if the user is not a member.
+    pub(crate) async fn remove_member(
+        &self,
+        guild_id: i64,
+        user_id: i64,
+        audit: Option<&crate::storage::AuditRow>,
+    ) -> Result<()> {
+        let user = self.user_wire_by_id(user_id).await?;
+        let mut ch = self.db.change(Lock::Guild(guild_id)).await?;
+        if ch.delete_member(guild_id, user_id).await? {
+            if let Some(a) = audit {
+                ch.audit(a).await?;
+            }
+            let d = Self::event_of(
                 Event::GuildMemberRemove,
                 Self::guild_audience(guild_id),
                 intents::GUILD_MEMBERS,
@@ -464,6 +513,7 @@ impl Hearth {
                     user,
                 }),
             );
+            self.commit(ch, vec![d]).await?;
             self.control(Control::MemberLeft {
                 guild_id: Snowflake::from_db(guild_id),
                 user_id: Snowflake::from_db(user_id),

@@ -2,10 +2,10 @@
 
 use super::{Actor, Hearth, audit_action as A, change, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
-use crate::events::{Audience, Control, Event, intents};
+use crate::events::{Audience, Control, Dispatch, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
-use crate::storage::{InviteRow, JoinOutcome, now_ms};
+use crate::storage::{Change, InviteRow, JoinOutcome, Lock, UserRow, now_ms};
 use crate::wire;
 use rand::Rng;
 use serde_json::{Value, json};
@@ -150,8 +150,7 @@ impl Hearth {
             temporary,
             created_at: now_ms(),
         };
-        self.db.insert_invite(&inv).await?;
-        self.audit(
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             None,
@@ -164,15 +163,14 @@ impl Hearth {
             ]),
             None,
             reason,
-        )
-        .await?;
+        );
         let w = self.invite_wire(&inv, true, false).await?;
         let ev = to_value(&wire::Invite {
             channel_id: Some(channel_id),
             guild_id: Some(Snowflake::from_db(ga.guild.id)),
             ..w.clone()
         });
-        self.dispatch(
+        let d = Self::event_of(
             Event::InviteCreate,
             Audience::Guild {
                 guild_id: Snowflake::from_db(ga.guild.id),
@@ -181,6 +179,10 @@ impl Hearth {
             intents::GUILD_INVITES,
             ev,
         );
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        ch.insert_invite(&inv).await?;
+        ch.audit(&audit).await?;
+        self.commit(ch, vec![d]).await?;
         Ok(w)
     }
 
@@ -247,15 +249,28 @@ impl Hearth {
             .await?
             .ok_or(Error::Unknown(Unknown::Invite))?;
         // Ban, guild limit, invite use and membership are checked and written in one
-        // transaction (`Db::join_guild`).
+        // transaction (`Change::join_guild`), with the log entry of the join.
         let max = i64::from(self.config.limits.max_guilds_per_user);
-        match self
-            .db
+        let mut ch = self.db.change(Lock::Guild(inv.guild_id)).await?;
+        match ch
             .join_guild(code, inv.guild_id, actor.user.id, max, now_ms())
             .await?
         {
-            JoinOutcome::Joined => self.member_joined(inv.guild_id, actor.user.id).await?,
-            JoinOutcome::AlreadyMember => {}
+            JoinOutcome::Joined => {
+                let add = self
+                    .member_add_event(&mut ch, inv.guild_id, &actor.user)
+                    .await?;
+                self.commit_then(
+                    ch,
+                    vec![Self::joined(inv.guild_id, actor.user.id)],
+                    vec![add],
+                )
+                .await?;
+                self.publish_presence_to_guild(actor.user.id, inv.guild_id)
+                    .await;
+            }
+            // Nothing written: end the transaction before reading more (below).
+            JoinOutcome::AlreadyMember => ch.rollback().await?,
             JoinOutcome::InviteGone => return Err(Error::Unknown(Unknown::Invite)),
             JoinOutcome::Banned => return Err(Error::Rule(Rule::Banned)),
             JoinOutcome::TooManyGuilds => return Err(Error::Rule(Rule::MaxGuilds)),
@@ -265,21 +280,32 @@ impl Hearth {
         Ok(w)
     }
 
-    /// Announces a new member (GUILD_MEMBER_ADD; the gateway sends GUILD_CREATE to them).
-    pub(crate) async fn member_joined(&self, guild_id: i64, user_id: i64) -> Result<()> {
-        let w = self.member_wire_by_id(guild_id, user_id, true).await?;
-        self.control(Control::MemberJoined {
-            guild_id: Snowflake::from_db(guild_id),
-            user_id: Snowflake::from_db(user_id),
-        });
-        self.dispatch(
+    /// The GUILD_MEMBER_ADD of `user`, who joined `guild_id` in change `ch`.
+    pub(crate) async fn member_add_event(
+        &self,
+        ch: &mut Change,
+        guild_id: i64,
+        user: &UserRow,
+    ) -> Result<Dispatch> {
+        let (m, roles) = ch
+            .member(guild_id, user.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Member))?;
+        Ok(Self::event_of(
             Event::GuildMemberAdd,
             Self::guild_audience(guild_id),
             intents::GUILD_MEMBERS,
-            to_value(&w),
-        );
-        self.publish_presence_to_guild(user_id, guild_id).await;
-        Ok(())
+            to_value(&self.member_wire(&m, Some(user), roles, true)),
+        ))
+    }
+
+    /// The gateway's notice of a join (it sends GUILD_CREATE to the new member's sessions),
+    /// published before GUILD_MEMBER_ADD.
+    pub(crate) fn joined(guild_id: i64, user_id: i64) -> Control {
+        Control::MemberJoined {
+            guild_id: Snowflake::from_db(guild_id),
+            user_id: Snowflake::from_db(user_id),
+        }
     }
 
     /// `DELETE /invites/{code}`: MANAGE_CHANNELS on its channel or MANAGE_GUILD.
@@ -310,8 +336,7 @@ impl Hearth {
             return Err(Error::MissingPermissions);
         }
         let w = self.invite_wire(&inv, true, false).await?;
-        self.db.delete_invite(code).await?;
-        self.audit(
+        let audit = self.audit_row(
             inv.guild_id,
             actor,
             None,
@@ -319,9 +344,13 @@ impl Hearth {
             json!([change("code", &inv.code, Value::Null)]),
             None,
             reason,
-        )
-        .await?;
-        self.dispatch(
+        );
+        let mut ch = self.db.change(Lock::Guild(inv.guild_id)).await?;
+        if !ch.delete_invite(code).await? {
+            return Err(Error::Unknown(Unknown::Invite));
+        }
+        ch.audit(&audit).await?;
+        let d = Self::event_of(
             Event::InviteDelete,
             Audience::Guild {
                 guild_id: Snowflake::from_db(inv.guild_id),
@@ -334,6 +363,7 @@ impl Hearth {
                 code: inv.code,
             }),
         );
+        self.commit(ch, vec![d]).await?;
         Ok(w)
     }
 }

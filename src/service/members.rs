@@ -5,6 +5,7 @@ use crate::error::{Error, Result, Rule, Unknown, field_error};
 use crate::events::{Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
+use crate::storage::{Change, Lock, UserRow};
 use crate::wire;
 use serde_json::json;
 
@@ -210,34 +211,41 @@ impl Hearth {
                 reason,
             )
         });
-        // Nickname, the whole role set and the audit entry in one transaction.
-        self.db
-            .update_member_atomic(
-                ga.guild.id,
-                target,
-                nick,
-                new_roles.as_deref(),
-                audit.as_ref(),
-            )
+        // Nickname, the whole role set, the audit entry and the log entry in one transaction.
+        let user = self.db.user(target).await?;
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        ch.update_member(ga.guild.id, target, nick, new_roles.as_deref())
             .await?;
-        self.member_updated(ga.guild.id, target, new_roles.is_some())
+        if let Some(a) = &audit {
+            ch.audit(a).await?;
+        }
+        self.commit_member_change(ch, ga.guild.id, user.as_ref(), target, new_roles.is_some())
             .await
     }
 
-    /// Announces a member change (GUILD_MEMBER_UPDATE) and returns the member.
-    pub(super) async fn member_updated(
+    /// Commits a change of a member with the GUILD_MEMBER_UPDATE that announces the member
+    /// as the change leaves it (`user`: the member's user row, read before the change);
+    /// returns the member (without `guild_id`).
+    async fn commit_member_change(
         &self,
+        mut ch: Change,
         guild_id: i64,
+        user: Option<&UserRow>,
         user_id: i64,
         roles_changed: bool,
     ) -> Result<wire::Member> {
-        let w = self.member_wire_by_id(guild_id, user_id, true).await?;
-        self.dispatch(
+        let (m, roles) = ch
+            .member(guild_id, user_id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Member))?;
+        let w = self.member_wire(&m, user, roles, true);
+        let d = Self::event_of(
             Event::GuildMemberUpdate,
             Self::guild_audience(guild_id),
             intents::GUILD_MEMBERS,
             to_value(&w),
         );
+        self.commit(ch, vec![d]).await?;
         if roles_changed {
             self.control(Control::PermissionsChanged {
                 guild_id: Snowflake::from_db(guild_id),
@@ -270,20 +278,9 @@ impl Hearth {
         if role.managed || role.id == ga.guild.id {
             return Err(Error::Rule(Rule::InvalidRole));
         }
-        if self.db.member(ga.guild.id, user_id.db()).await?.is_none() {
-            return Err(Error::Unknown(Unknown::Member));
-        }
-        if add {
-            self.db
-                .add_member_role(ga.guild.id, user_id.db(), role.id)
-                .await?;
-        } else {
-            self.db
-                .remove_member_role(ga.guild.id, user_id.db(), role.id)
-                .await?;
-        }
+        let user = self.db.user(user_id.db()).await?;
         let key = if add { "$add" } else { "$remove" };
-        self.audit(
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(user_id.db()),
@@ -291,9 +288,21 @@ impl Hearth {
             json!([{"key": key, "new_value": [{"id": role_id, "name": role.name}]}]),
             None,
             reason,
-        )
-        .await?;
-        self.member_updated(ga.guild.id, user_id.db(), true).await?;
+        );
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        if ch.member(ga.guild.id, user_id.db()).await?.is_none() {
+            return Err(Error::Unknown(Unknown::Member));
+        }
+        // Nothing changed (the member has, or lacks, the role already): no entry, no event.
+        if !ch
+            .member_role(ga.guild.id, user_id.db(), role.id, add)
+            .await?
+        {
+            return Ok(());
+        }
+        ch.audit(&audit).await?;
+        self.commit_member_change(ch, ga.guild.id, user.as_ref(), user_id.db(), true)
+            .await?;
         Ok(())
     }
 
@@ -312,8 +321,7 @@ impl Hearth {
             return Err(Error::Unknown(Unknown::Member));
         }
         self.require_outranks(&ga, user_id.db()).await?;
-        self.remove_member(ga.guild.id, user_id.db()).await?;
-        self.audit(
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(user_id.db()),
@@ -321,7 +329,10 @@ impl Hearth {
             json!([]),
             None,
             reason,
-        )
-        .await
+        );
+        // The membership and the audit entry go together (a member who left meanwhile is
+        // not recorded as kicked).
+        self.remove_member(ga.guild.id, user_id.db(), Some(&audit))
+            .await
     }
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{MessageRow, Page, UserRow, now_ms};
+use crate::storage::{Lock, MessageRow, Page, UserRow, now_ms};
 use crate::wire::{self, MessageType, dispatch};
 
 /// Message flags a client may set: SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS.
@@ -744,7 +744,7 @@ impl Hearth {
         }
         let files = self.db.attachments_of(&[m.id]).await?.remove(&m.id);
         let (audience, guild) = Self::message_audience(&ca);
-        let mut d = Self::event_of(
+        let d = Self::event_of(
             Event::MessageDelete,
             audience,
             if guild {
@@ -758,15 +758,13 @@ impl Hearth {
                 guild_id: ca.guild_id(),
             }),
         );
-        d.logged = self
-            .db
-            .delete_message(ca.channel.id, m.id, writer::outbox_item(&d))
-            .await?
-            .logged;
-        // The rows went with the message (ON DELETE CASCADE); now the bytes.
-        self.forget_blobs(&files.unwrap_or_default());
+        // The message, a moderator's audit entry and the log entry in one transaction.
+        let mut ch = self.db.change(Lock::Nothing).await?;
+        if ch.delete_messages(ca.channel.id, &[m.id]).await?.is_empty() {
+            return Err(Error::Unknown(Unknown::Message));
+        }
         if !author && let Some(g) = ca.channel.guild_id {
-            self.audit(
+            ch.audit(&self.audit_row(
                 g,
                 actor,
                 Some(m.author_id),
@@ -774,10 +772,12 @@ impl Hearth {
                 json!([]),
                 Some(json!({"channel_id": channel_id, "count": "1"})),
                 reason,
-            )
+            ))
             .await?;
         }
-        self.publish(d);
+        self.commit(ch, vec![d]).await?;
+        // The rows went with the message (ON DELETE CASCADE); now the bytes.
+        self.forget_blobs(&files.unwrap_or_default());
         Ok(())
     }
 
@@ -826,12 +826,13 @@ impl Hearth {
             .into_values()
             .flatten()
             .collect();
-        let deleted = self.db.delete_messages(ca.channel.id, &ids).await?;
-        self.forget_blobs(&files);
+        // The messages, the audit entry and the log entry in one transaction.
+        let mut ch = self.db.change(Lock::Nothing).await?;
+        let deleted = ch.delete_messages(ca.channel.id, &ids).await?;
         if deleted.is_empty() {
             return Ok(());
         }
-        self.audit(
+        ch.audit(&self.audit_row(
             g,
             actor,
             None,
@@ -839,10 +840,10 @@ impl Hearth {
             json!([]),
             Some(json!({"channel_id": channel_id, "count": deleted.len().to_string()})),
             reason,
-        )
+        ))
         .await?;
         let ids: Vec<Snowflake> = deleted.into_iter().map(Snowflake::from_db).collect();
-        self.dispatch(
+        let d = Self::event_of(
             Event::MessageDeleteBulk,
             Audience::Guild {
                 guild_id: Snowflake::from_db(g),
@@ -855,6 +856,8 @@ impl Hearth {
                 guild_id: Snowflake::from_db(g),
             }),
         );
+        self.commit(ch, vec![d]).await?;
+        self.forget_blobs(&files);
         Ok(())
     }
 }

@@ -14,7 +14,8 @@
 //!   as SHA-256) valid `mfa.ticket_ttl_seconds` (300 s); `POST /auth/mfa/totp|backup` with
 //!   the ticket and a code opens the session and deletes the ticket (single-use). A ticket
 //!   dies after `mfa.ticket_max_failures` wrong codes; every code check is also throttled
-//!   per account (`mfa.attempts_per_account`, a refilling bucket: no permanent lockout).
+//!   per account (`mfa.attempts_per_account`, a refilling bucket: no permanent lockout), and
+//!   a wrong code at login counts as a login failure ([`super::backoff`]).
 
 use std::net::IpAddr;
 
@@ -33,7 +34,7 @@ use crate::events::{Control, Event, intents};
 use crate::permissions::{self as perm, Permissions};
 use crate::ratelimit::KeyedLimiter;
 use crate::snowflake::Snowflake;
-use crate::storage::{Db, GuildRow, MfaTicketRow, UserRow, now_ms};
+use crate::storage::{Db, GuildRow, Lock, MfaTicketRow, UserRow, now_ms};
 use crate::wire;
 
 /// Backup codes made at a time (Discord: 10).
@@ -42,7 +43,7 @@ const BACKUP_CODES: usize = 10;
 /// Keys and limiters of the MFA service.
 pub struct MfaState {
     cipher: Aes256Gcm,
-    attempts: KeyedLimiter<i64>,
+    pub(super) attempts: KeyedLimiter<i64>,
 }
 
 impl MfaState {
@@ -197,7 +198,7 @@ impl Hearth {
 
     /// Checks a TOTP code of `user` and spends its step. Errors: 429 throttled, 60002 TOTP
     /// not enabled, 60008 wrong, out of window or already used.
-    async fn spend_totp(&self, user_id: i64, code: &str) -> Result<()> {
+    pub(super) async fn spend_totp(&self, user_id: i64, code: &str) -> Result<()> {
         self.mfa.attempts.check(&user_id)?;
         let row = self
             .db
@@ -212,7 +213,7 @@ impl Hearth {
     }
 
     /// Checks a backup code of `user` and marks it used. Errors: 429, 60008.
-    async fn spend_backup(&self, user_id: i64, code: &str) -> Result<()> {
+    pub(super) async fn spend_backup(&self, user_id: i64, code: &str) -> Result<()> {
         self.mfa.attempts.check(&user_id)?;
         let code = normalize_backup(code);
         if code.len() != 8 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -230,7 +231,7 @@ impl Hearth {
         Err(Error::Rule(Rule::InvalidMfaCode))
     }
 
-    async fn check_own_password(&self, user: &UserRow, pw: Option<&str>) -> Result<()> {
+    pub(super) async fn check_own_password(&self, user: &UserRow, pw: Option<&str>) -> Result<()> {
         let (Some(pw), Some(stored)) = (pw, user.password_hash.as_deref()) else {
             return Err(required("password"));
         };
@@ -245,7 +246,7 @@ impl Hearth {
         }
     }
 
-    fn human_session(actor: &Actor) -> Result<i64> {
+    pub(super) fn human_session(actor: &Actor) -> Result<i64> {
         match actor.session_id {
             Some(s) if !actor.is_bot() => Ok(s),
             _ => Err(Error::Rule(Rule::BotsCannotUse)),
@@ -277,7 +278,14 @@ impl Hearth {
         let (plain, rows) = self.new_backup_codes().await?;
         let revoked = self
             .db
-            .enable_totp(uid, &enc, step, &rows, Some(sid), now_ms())
+            .enable_totp(
+                uid,
+                &enc,
+                step,
+                &rows,
+                Some(sid),
+                &self.actor_entry(actor, "mfa_enabled"),
+            )
             .await?
             .ok_or(Error::Rule(Rule::MfaEnabled))?;
         self.control(Control::SessionsRevoked {
@@ -285,6 +293,11 @@ impl Hearth {
             sessions: Some(revoked.into_iter().map(Snowflake::from_db).collect()),
         });
         self.user_updated(uid).await?;
+        self.notify(
+            &actor.user,
+            "Two-factor authentication enabled",
+            "Two-factor authentication was turned on for your account; every other session was signed out.",
+        );
         Ok(wire::MfaEnabled {
             token: self.token_pair(uid, sid, String::new())?.token,
             backup_codes: Self::backup_wire(uid, plain),
@@ -313,10 +326,19 @@ impl Hearth {
         } else {
             self.spend_backup(uid, &code).await?;
         }
-        if !self.db.disable_totp(uid).await? {
+        if !self
+            .db
+            .disable_totp(uid, &self.actor_entry(actor, "mfa_disabled"))
+            .await?
+        {
             return Err(Error::Rule(Rule::MfaDisabled));
         }
         self.user_updated(uid).await?;
+        self.notify(
+            &actor.user,
+            "Two-factor authentication disabled",
+            "Two-factor authentication was turned off for your account.",
+        );
         Ok(wire::MfaToken {
             token: self.token_pair(uid, sid, String::new())?.token,
         })
@@ -344,7 +366,13 @@ impl Hearth {
             ));
         }
         let (plain, rows) = self.new_backup_codes().await?;
-        self.db.replace_backup_codes(actor.user.id, &rows).await?;
+        self.db
+            .replace_backup_codes(
+                actor.user.id,
+                &rows,
+                &self.actor_entry(actor, "backup_codes_regenerated"),
+            )
+            .await?;
         Ok(wire::BackupCodes {
             backup_codes: Self::backup_wire(actor.user.id, plain),
         })
@@ -405,6 +433,8 @@ impl Hearth {
             .mfa_ticket(&hash, now_ms())
             .await?
             .ok_or(Error::Rule(Rule::InvalidMfaTicket))?;
+        let account = Self::backoff_key(Some(t.user_id), "");
+        self.backoff_check(&account, Some(t.user_id), ip).await?;
         let checked = if backup {
             self.spend_backup(t.user_id, &code).await
         } else {
@@ -412,12 +442,14 @@ impl Hearth {
         };
         if let Err(e) = checked {
             if matches!(e, Error::Rule(Rule::InvalidMfaCode)) {
+                self.auth.backoff.fail(&account, ip);
                 self.db
                     .fail_mfa_ticket(&hash, self.config.mfa.ticket_max_failures.max(1) as i64)
                     .await?;
             }
             return Err(e);
         }
+        self.auth.backoff.succeed(&account, ip);
         if !self.db.take_mfa_ticket(&hash).await? {
             return Err(Error::Rule(Rule::InvalidMfaTicket));
         }
@@ -429,7 +461,8 @@ impl Hearth {
         if user.suspended {
             return Err(Error::Rule(Rule::Suspended));
         }
-        self.open_session(&user, Some(ip), user_agent.or(t.user_agent))
+        let method = if backup { "backup" } else { "totp" };
+        self.open_session(&user, Some(ip), user_agent.or(t.user_agent), method)
             .await
     }
 
@@ -461,8 +494,7 @@ impl Hearth {
         let mut g = ga.guild.clone();
         let level = body.level as i64;
         if g.mfa_level != level {
-            self.db.set_guild_mfa_level(g.id, level).await?;
-            self.audit(
+            let audit = self.audit_row(
                 g.id,
                 actor,
                 Some(g.id),
@@ -470,23 +502,28 @@ impl Hearth {
                 json!([change("mfa_level", g.mfa_level, level)]),
                 None,
                 reason,
-            )
-            .await?;
+            );
             g.mfa_level = level;
-            let mut w = self.guild_wire(&g, &ga.roles, None);
-            w.emojis = self.guild_emojis_wire(g.id).await?;
-            self.dispatch(
+            let emojis = self.guild_emojis_wire(g.id).await?;
+            let mut ch = self.db.change(Lock::Guild(g.id)).await?;
+            ch.set_guild_mfa_level(g.id, level).await?;
+            ch.audit(&audit).await?;
+            let roles = ch.roles(g.id).await?;
+            let mut w = self.guild_wire(&g, &roles, None);
+            w.emojis = emojis;
+            let d = Self::event_of(
                 Event::GuildUpdate,
                 Self::guild_audience(g.id),
                 intents::GUILDS,
                 to_value(&w),
             );
+            self.commit(ch, vec![d]).await?;
         }
         Ok(body)
     }
 
     /// Tells the user's sessions their user object changed (`USER_UPDATE`).
-    async fn user_updated(&self, user_id: i64) -> Result<()> {
+    pub(super) async fn user_updated(&self, user_id: i64) -> Result<()> {
         let user = self
             .db
             .user(user_id)

@@ -14,16 +14,18 @@ use crate::error::{Error, Result, Unknown};
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event, EventBus};
 use crate::permissions::{self as perm, MemberContext, Overwrite, Permissions};
 use crate::snowflake::{Snowflake, SnowflakeGenerator};
-use crate::storage::{ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow};
+use crate::storage::{Change, ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow};
 use crate::wire::{self, ChannelType, OverwriteType};
 
 pub mod attachments;
 pub mod auth;
+pub mod backoff;
 pub mod bots;
 pub mod cdn;
 pub mod channels;
 pub mod dms;
 pub mod emojis;
+pub mod export;
 pub mod guilds;
 pub mod images;
 pub mod invites;
@@ -37,8 +39,11 @@ pub mod pins;
 pub mod ports;
 pub mod presence;
 pub mod reactions;
+pub mod reauth;
+pub mod recovery;
 pub mod revocations;
 pub mod roles;
+pub mod security;
 pub mod snapshot;
 pub mod sniff;
 pub mod writer;
@@ -80,6 +85,8 @@ pub struct Hearth {
     pub blobs: Arc<dyn ports::BlobStore>,
     /// The secret that signs attachment URLs ([`attachments`]), kept in the database.
     media_key: String,
+    /// Outgoing mail (a port: implemented by `crate::mail`); `None` when mail is off.
+    pub mailer: Option<Arc<dyn ports::Mailer>>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -246,6 +253,7 @@ impl Hearth {
         bus: Arc<dyn EventBus>,
         host: Arc<dyn ports::GuildHost>,
         blobs: Arc<dyn ports::BlobStore>,
+        mailer: Option<Arc<dyn ports::Mailer>>,
     ) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
         let mfa = mfa::MfaState::new(&config, &db).await?;
@@ -265,6 +273,7 @@ impl Hearth {
             host,
             blobs,
             media_key,
+            mailer,
         })
     }
 
@@ -294,6 +303,41 @@ impl Hearth {
             logged: false,
         }
     }
+    /// Commits `change` with the federation log entries of `events`, written to the outbox
+    /// in the same transaction (spec/federation.md §8; only for guilds with member servers),
+    /// then publishes `events` in order, marked `logged` where their entry went to the
+    /// outbox. Build `events` from the change's own reads, so they describe what commits.
+    pub(crate) async fn commit(&self, change: Change, events: Vec<Dispatch>) -> Result<()> {
+        self.commit_then(change, vec![], events).await
+    }
+
+    /// [`Hearth::commit`], publishing `controls` (gateway bookkeeping such as a join) after
+    /// the commit and before `events`.
+    pub(crate) async fn commit_then(
+        &self,
+        mut change: Change,
+        controls: Vec<Control>,
+        events: Vec<Dispatch>,
+    ) -> Result<()> {
+        let federated = {
+            let items: Vec<_> = events
+                .iter()
+                .filter(|d| !d.lossy)
+                .filter_map(writer::outbox_item)
+                .collect();
+            change.log(&items).await?
+        };
+        change.commit().await?;
+        for c in controls {
+            self.control(c);
+        }
+        for mut d in events {
+            d.logged = writer::in_outbox(&d, &federated);
+            self.publish(d);
+        }
+        Ok(())
+    }
+
     pub(crate) fn publish(&self, mut d: Dispatch) {
         if d.cause.is_none() {
             d.cause = crate::events::current_cause();
@@ -437,7 +481,7 @@ impl Hearth {
                 u.home_server.as_deref().unwrap_or(&self.config.server_name)
             ),
             email: own.then(|| u.email.clone()),
-            verified: own.then_some(true),
+            verified: own.then_some(u.email_verified),
             mfa_enabled: own.then_some(u.mfa_enabled),
             bio: own.then(|| u.bio.clone()),
             dm_policy: own.then_some(u.dm_policy),
@@ -645,24 +689,8 @@ impl Hearth {
         }
     }
 
-    /// Records an audit log entry (Discord "Audit Log Events" action types).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn audit(
-        &self,
-        guild_id: i64,
-        actor: &Actor,
-        target: Option<i64>,
-        action: i64,
-        changes: Value,
-        options: Option<Value>,
-        reason: Option<&str>,
-    ) -> Result<()> {
-        let row = self.audit_row(guild_id, actor, target, action, changes, options, reason);
-        self.db.insert_audit(&row).await
-    }
-
-    /// An audit entry, for a storage method that writes it in the same transaction as the
-    /// change it records.
+    /// An audit entry (Discord "Audit Log Events" action types), written by
+    /// [`crate::storage::Change::audit`] in the same transaction as the change it records.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn audit_row(
         &self,

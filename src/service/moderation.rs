@@ -9,7 +9,7 @@ use crate::error::{Error, Result, Unknown, field_error};
 use crate::events::{Audience, Control, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{BanRow, now_ms};
+use crate::storage::{BanRow, Lock, now_ms};
 use crate::wire::{self, dispatch};
 
 impl Hearth {
@@ -109,7 +109,6 @@ impl Hearth {
                 "int value should be between 0 and 604800.",
             ));
         }
-        let was_member = self.db.member(ga.guild.id, target).await?.is_some();
         let delete_after = (secs > 0)
             .then(|| Snowflake::from_timestamp_ms((now_ms() - secs * 1000).max(0) as u64).db());
         let audit = self.audit_row(
@@ -121,9 +120,11 @@ impl Hearth {
             Some(json!({"delete_message_seconds": secs.to_string()})),
             reason,
         );
-        // Ban, membership removal, message deletion and audit entry in one transaction.
-        let deleted = self
-            .db
+        // Ban, membership removal, message deletion, the audit entry and the log entries in
+        // one transaction under the guild's lock.
+        let user = self.user_wire_by_id(target).await?;
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        let (deleted, was_member) = ch
             .insert_ban(
                 &BanRow {
                     guild_id: ga.guild.id,
@@ -132,10 +133,9 @@ impl Hearth {
                     created_at: now_ms(),
                 },
                 delete_after,
-                &audit,
             )
             .await?;
-        let user = self.user_wire_by_id(target).await?;
+        ch.audit(&audit).await?;
         let ga_aud = Audience::Guild {
             guild_id,
             channel: None,
@@ -145,22 +145,25 @@ impl Hearth {
         for (c, m) in deleted {
             by_channel.entry(c).or_default().push(Snowflake::from_db(m));
         }
-        for (c, ids) in by_channel {
-            self.dispatch(
-                Event::MessageDeleteBulk,
-                Audience::Guild {
-                    guild_id,
-                    channel: Some(Snowflake::from_db(c)),
-                },
-                intents::GUILD_MESSAGES,
-                to_value(&dispatch::MessageDeleteBulk {
-                    ids,
-                    channel_id: Snowflake::from_db(c),
-                    guild_id,
-                }),
-            );
-        }
-        self.dispatch(
+        let mut events: Vec<_> = by_channel
+            .into_iter()
+            .map(|(c, ids)| {
+                Self::event_of(
+                    Event::MessageDeleteBulk,
+                    Audience::Guild {
+                        guild_id,
+                        channel: Some(Snowflake::from_db(c)),
+                    },
+                    intents::GUILD_MESSAGES,
+                    to_value(&dispatch::MessageDeleteBulk {
+                        ids,
+                        channel_id: Snowflake::from_db(c),
+                        guild_id,
+                    }),
+                )
+            })
+            .collect();
+        events.push(Self::event_of(
             Event::GuildBanAdd,
             ga_aud.clone(),
             intents::GUILD_MODERATION,
@@ -168,14 +171,17 @@ impl Hearth {
                 guild_id,
                 user: user.clone(),
             }),
-        );
+        ));
         if was_member {
-            self.dispatch(
+            events.push(Self::event_of(
                 Event::GuildMemberRemove,
                 ga_aud,
                 intents::GUILD_MEMBERS,
                 to_value(&dispatch::GuildMemberRemove { guild_id, user }),
-            );
+            ));
+        }
+        self.commit(ch, events).await?;
+        if was_member {
             self.control(Control::MemberLeft { guild_id, user_id });
         }
         Ok(())
@@ -192,10 +198,7 @@ impl Hearth {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
         Self::hosted_here(&ga.guild)?;
         ga.require(perm::BAN_MEMBERS)?;
-        if !self.db.delete_ban(ga.guild.id, user_id.db()).await? {
-            return Err(Error::Unknown(Unknown::Ban));
-        }
-        self.audit(
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(user_id.db()),
@@ -203,10 +206,21 @@ impl Hearth {
             json!([]),
             None,
             reason,
-        )
-        .await?;
-        let user = self.user_wire_by_id(user_id.db()).await?;
-        self.dispatch(
+        );
+        // A user that does not exist has no ban either.
+        let user = self
+            .user_wire_by_id(user_id.db())
+            .await
+            .map_err(|e| match e {
+                Error::Unknown(Unknown::User) => Error::Unknown(Unknown::Ban),
+                e => e,
+            })?;
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        if !ch.delete_ban(ga.guild.id, user_id.db()).await? {
+            return Err(Error::Unknown(Unknown::Ban));
+        }
+        ch.audit(&audit).await?;
+        let d = Self::event_of(
             Event::GuildBanRemove,
             Audience::Guild {
                 guild_id,
@@ -215,7 +229,7 @@ impl Hearth {
             intents::GUILD_MODERATION,
             to_value(&dispatch::GuildBan { guild_id, user }),
         );
-        Ok(())
+        self.commit(ch, vec![d]).await
     }
 
     /// `GET /guilds/{id}/audit-logs` (`user_id`, `action_type`, `before`, `after`, `limit`

@@ -2,11 +2,11 @@
 
 use super::ports::{RelayAction, RelayOp};
 use super::{Actor, Hearth, audit_action as A, to_value};
-use crate::error::{Error, Result, Rule, Unknown};
-use crate::events::{Dispatch, Event, intents};
+use crate::error::{Error, Result, Rule};
+use crate::events::{Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{MessageRow, now_ms};
+use crate::storage::{Lock, MessageRow, now_ms};
 use crate::wire;
 use serde_json::json;
 
@@ -75,22 +75,17 @@ impl Hearth {
         if pin == m.pinned_at.is_some() {
             return Ok(());
         }
-        if pin
-            && self.db.count_pins(ca.channel.id).await?
-                >= i64::from(self.config.limits.max_pins_per_channel)
-        {
-            return Err(Error::Rule(Rule::MaxPins));
-        }
-        self.db
-            .set_pinned(ca.channel.id, m.id, pin.then(now_ms))
-            .await?;
-        if let Some(g) = ca.channel.guild_id {
+        let lock = match ca.channel.guild_id {
+            Some(g) => Lock::Guild(g),
+            None => Lock::Channel(ca.channel.id),
+        };
+        let audit = ca.channel.guild_id.map(|g| {
             let action = if pin {
                 A::MESSAGE_PIN
             } else {
                 A::MESSAGE_UNPIN
             };
-            self.audit(
+            self.audit_row(
                 g,
                 actor,
                 Some(m.author_id),
@@ -99,17 +94,37 @@ impl Hearth {
                 Some(json!({"channel_id": channel_id, "message_id": message_id})),
                 reason,
             )
-            .await?;
-        }
-        let c = self
-            .db
-            .channel(ca.channel.id)
-            .await?
-            .ok_or(Error::Unknown(Unknown::Channel))?;
+        });
+        let pinned_at = pin.then(now_ms);
+        // The message as the pin leaves it, rendered before the write lock is taken.
         let (audience, guild) = Self::message_audience(&ca);
-        self.dispatch(
-            Event::ChannelPinsUpdate,
+        let m = MessageRow { pinned_at, ..m };
+        let w = self.render_one(&m, actor.user.id).await?;
+        let mut update = Self::event_of(
+            Event::MessageUpdate,
             audience.clone(),
+            if guild {
+                intents::GUILD_MESSAGES
+            } else {
+                intents::DIRECT_MESSAGES
+            },
+            self.message_event(&m, &w).await?,
+        );
+        update.has_content = true;
+        // The pin (counted against the limit under the lock), the audit entry and the log
+        // entries in one transaction.
+        let mut ch = self.db.change(lock).await?;
+        let max = i64::from(self.config.limits.max_pins_per_channel);
+        if !ch.set_pinned(ca.channel.id, m.id, pinned_at, max).await? {
+            return Err(Error::Rule(Rule::MaxPins));
+        }
+        if let Some(a) = &audit {
+            ch.audit(a).await?;
+        }
+        let last_pin = ch.last_pin(ca.channel.id).await?;
+        let pins_update = Self::event_of(
+            Event::ChannelPinsUpdate,
+            audience,
             if guild {
                 intents::GUILDS
             } else {
@@ -118,26 +133,10 @@ impl Hearth {
             to_value(&wire::dispatch::ChannelPinsUpdate {
                 guild_id: ca.guild_id(),
                 channel_id,
-                last_pin_timestamp: c.last_pin_timestamp.map(wire::iso),
+                last_pin_timestamp: last_pin.map(wire::iso),
             }),
         );
-        let m = self.message_in(&ca, message_id).await?;
-        let w = self.render_one(&m, actor.user.id).await?;
-        let data = self.message_event(&m, &w).await?;
-        self.publish(Dispatch {
-            event: Event::MessageUpdate,
-            data,
-            audience,
-            intent: if guild {
-                intents::GUILD_MESSAGES
-            } else {
-                intents::DIRECT_MESSAGES
-            },
-            has_content: true,
-            lossy: false,
-            cause: None,
-            logged: false,
-        });
+        self.commit(ch, vec![pins_update, update]).await?;
         Ok(())
     }
 }

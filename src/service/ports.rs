@@ -232,3 +232,24 @@ pub trait BlobStore: Send + Sync + 'static {
     /// 500 when the store cannot be written.
     async fn delete(&self, key: &BlobKey) -> Result<()>;
 }
+
+/// One outgoing mail: plain text to one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// The recipient's address (`user@example.org`).
+    pub to: String,
+    pub subject: String,
+    /// Plain text (UTF-8).
+    pub body: String,
+}
+
+/// Outgoing mail (password reset, email verification, security notices). Implemented by
+/// `crate::mail` (SMTP through lettre); absent when `mail.smtp_host` is not set.
+#[async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    /// Sends `mail`; returns once the SMTP server accepted it.
+    ///
+    /// # Errors
+    /// 500 when the address is malformed or the server refuses or cannot be reached.
+    async fn send(&self, mail: Mail) -> Result<()>;
+}

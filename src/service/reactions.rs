@@ -6,7 +6,7 @@ use crate::error::{Error, Result, Rule, field_error};
 use crate::events::{Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{UserRow, now_ms};
+use crate::storage::{Lock, UserRow, now_ms};
 use crate::wire::{self, dispatch};
 use std::collections::HashMap;
 
@@ -211,12 +211,12 @@ impl Hearth {
         ca.require(perm::MANAGE_MESSAGES)?;
         let m = self.message_in(&ca, message_id).await?;
         let parsed = emoji.map(parse_emoji).transpose()?;
-        self.db
-            .clear_reactions(m.id, parsed.as_ref().map(|p| p.0.as_str()))
+        let mut ch = self.db.change(Lock::Nothing).await?;
+        ch.clear_reactions(m.id, parsed.as_ref().map(|p| p.0.as_str()))
             .await?;
         let (audience, _) = Self::message_audience(&ca);
-        match parsed {
-            None => self.dispatch(
+        let d = match parsed {
+            None => Self::event_of(
                 Event::MessageReactionRemoveAll,
                 audience,
                 Self::reaction_intent(&ca),
@@ -226,7 +226,7 @@ impl Hearth {
                     guild_id: ca.guild_id(),
                 }),
             ),
-            Some((_, emoji)) => self.dispatch(
+            Some((_, emoji)) => Self::event_of(
                 Event::MessageReactionRemoveEmoji,
                 audience,
                 Self::reaction_intent(&ca),
@@ -237,7 +237,7 @@ impl Hearth {
                     emoji,
                 }),
             ),
-        }
-        Ok(())
+        };
+        self.commit(ch, vec![d]).await
     }
 }

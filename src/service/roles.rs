@@ -2,10 +2,10 @@
 
 use super::{Actor, GuildAccess, Hearth, audit_action as A, change, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
-use crate::events::{Control, Event, intents};
+use crate::events::{Control, Dispatch, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
-use crate::storage::RoleRow;
+use crate::storage::{Lock, RoleRow};
 use crate::wire::{self, dispatch};
 use serde_json::{Value, json};
 
@@ -76,8 +76,9 @@ impl Hearth {
 
     /// Inserts `role` at position 1 (above `@everyone`), shifting the roles at 1 and above
     /// up, in one transaction with the role limit (`max_roles`, 30005), the optional new
-    /// member holding it (`member`: user id, joined at) and the audit entry
-    /// (`Db::create_role_atomic`); then announces the role and the shifted ones.
+    /// member holding it (`member`: user id, joined at; announced with GUILD_MEMBER_ADD when
+    /// new) and the audit entry (`Change::create_role`); then announces the role and the
+    /// shifted ones.
     pub(crate) async fn insert_role_at_bottom(
         &self,
         ga: &GuildAccess,
@@ -87,33 +88,53 @@ impl Hearth {
         audit: Option<&crate::storage::AuditRow>,
     ) -> Result<RoleRow> {
         role.position = 1;
-        let shifted = self
-            .db
-            .create_role_atomic(&role, max_roles, member, audit)
+        let joiner = match member {
+            Some((uid, _)) => Some(
+                self.db
+                    .user(uid)
+                    .await?
+                    .ok_or(Error::Unknown(Unknown::User))?,
+            ),
+            None => None,
+        };
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        let was_member = match &joiner {
+            Some(u) => ch.member(ga.guild.id, u.id).await?.is_some(),
+            None => true,
+        };
+        let shifted = ch
+            .create_role(&role, max_roles, member)
             .await?
             .ok_or(Error::Rule(Rule::MaxRoles))?;
-        let gid = Snowflake::from_db(ga.guild.id);
-        self.dispatch(
-            Event::GuildRoleCreate,
-            Self::guild_audience(ga.guild.id),
+        if let Some(a) = audit {
+            ch.audit(a).await?;
+        }
+        let mut events = vec![Self::role_event(Event::GuildRoleCreate, ga.guild.id, &role)];
+        events.extend(
+            shifted
+                .iter()
+                .map(|r| Self::role_event(Event::GuildRoleUpdate, ga.guild.id, r)),
+        );
+        let mut controls = vec![];
+        if let Some(u) = joiner.as_ref().filter(|_| !was_member) {
+            events.push(self.member_add_event(&mut ch, ga.guild.id, u).await?);
+            controls.push(Self::joined(ga.guild.id, u.id));
+        }
+        self.commit_then(ch, controls, events).await?;
+        Ok(role)
+    }
+
+    /// GUILD_ROLE_CREATE or GUILD_ROLE_UPDATE of `role` (intent GUILDS).
+    fn role_event(event: Event, guild_id: i64, role: &RoleRow) -> Dispatch {
+        Self::event_of(
+            event,
+            Self::guild_audience(guild_id),
             intents::GUILDS,
             to_value(&dispatch::GuildRole {
-                guild_id: gid,
-                role: Self::role_wire(&role),
+                guild_id: Snowflake::from_db(guild_id),
+                role: Self::role_wire(role),
             }),
-        );
-        for r in &shifted {
-            self.dispatch(
-                Event::GuildRoleUpdate,
-                Self::guild_audience(ga.guild.id),
-                intents::GUILDS,
-                to_value(&dispatch::GuildRole {
-                    guild_id: gid,
-                    role: Self::role_wire(r),
-                }),
-            );
-        }
-        Ok(role)
+        )
     }
 
     /// Hierarchy check for acting on a role: it must rank below the caller's highest role.
@@ -179,8 +200,7 @@ impl Hearth {
             role.mentionable = m;
         }
         errs.into_result()?;
-        self.db.update_role(&role).await?;
-        self.audit(
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(role.id),
@@ -188,20 +208,21 @@ impl Hearth {
             json!(changes),
             None,
             reason,
-        )
-        .await?;
-        let w = Self::role_wire(&role);
-        self.dispatch(
-            Event::GuildRoleUpdate,
-            Self::guild_audience(ga.guild.id),
-            intents::GUILDS,
-            to_value(&dispatch::GuildRole {
-                guild_id,
-                role: w.clone(),
-            }),
         );
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        ch.update_role(&role).await?;
+        ch.audit(&audit).await?;
+        // As stored (the position may have moved meanwhile).
+        let role = ch
+            .roles(ga.guild.id)
+            .await?
+            .into_iter()
+            .find(|r| r.id == role.id)
+            .ok_or(Error::Unknown(Unknown::Role))?;
+        let d = Self::role_event(Event::GuildRoleUpdate, ga.guild.id, &role);
+        self.commit(ch, vec![d]).await?;
         self.control(Control::PermissionsChanged { guild_id });
-        Ok(w)
+        Ok(Self::role_wire(&role))
     }
 
     /// `DELETE /guilds/{id}/roles/{role_id}`: MANAGE_ROLES, hierarchy; not `@everyone`,
@@ -224,8 +245,7 @@ impl Hearth {
         if role.id == ga.guild.id || role.managed {
             return Err(Error::Rule(Rule::InvalidRole));
         }
-        self.db.delete_role(role.id).await?;
-        self.audit(
+        let audit = self.audit_row(
             ga.guild.id,
             actor,
             Some(role.id),
@@ -233,20 +253,28 @@ impl Hearth {
             json!([change("name", &role.name, Value::Null)]),
             None,
             reason,
-        )
-        .await?;
-        self.dispatch(
+        );
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        if !ch.delete_role(role.id).await? {
+            return Err(Error::Unknown(Unknown::Role));
+        }
+        ch.audit(&audit).await?;
+        let d = Self::event_of(
             Event::GuildRoleDelete,
             Self::guild_audience(ga.guild.id),
             intents::GUILDS,
             to_value(&dispatch::GuildRoleDelete { guild_id, role_id }),
         );
+        self.commit(ch, vec![d]).await?;
         self.control(Control::PermissionsChanged { guild_id });
         Ok(())
     }
 
     /// `PATCH /guilds/{id}/roles`: positions; only roles below the caller's highest may move,
-    /// and only to positions below it.
+    /// and only to positions below it. The roles named move to the positions asked (in
+    /// ascending order of position) and the others keep their order around them; positions
+    /// are then renumbered 1..n, so no two roles ever share one (an ambiguous hierarchy),
+    /// all under the guild's lock.
     pub async fn role_positions(
         &self,
         actor: &Actor,
@@ -279,20 +307,50 @@ impl Hearth {
             rows.push((role.id, pos));
         }
         errs.into_result()?;
-        self.db.set_role_positions(&rows).await?;
-        let roles = self.db.roles(ga.guild.id).await?;
-        for r in roles.iter().filter(|r| rows.iter().any(|x| x.0 == r.id)) {
-            self.dispatch(
-                Event::GuildRoleUpdate,
-                Self::guild_audience(ga.guild.id),
-                intents::GUILDS,
-                to_value(&dispatch::GuildRole {
-                    guild_id,
-                    role: Self::role_wire(r),
-                }),
-            );
-        }
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        let before = ch.roles(ga.guild.id).await?;
+        let order = Self::reorder(ga.guild.id, &before, &rows);
+        let changed: Vec<(i64, i64)> = order
+            .iter()
+            .zip(1..)
+            .filter(|(id, pos)| before.iter().any(|r| r.id == **id && r.position != *pos))
+            .map(|(id, pos)| (*id, pos))
+            .collect();
+        ch.set_role_positions(ga.guild.id, &changed).await?;
+        let roles = ch.roles(ga.guild.id).await?;
+        let events = roles
+            .iter()
+            .filter(|r| changed.iter().any(|x| x.0 == r.id))
+            .map(|r| Self::role_event(Event::GuildRoleUpdate, ga.guild.id, r))
+            .collect();
+        self.commit(ch, events).await?;
         self.control(Control::PermissionsChanged { guild_id });
         Ok(roles.iter().map(Self::role_wire).collect())
+    }
+
+    /// The roles of a guild other than `@everyone` (id = guild id), bottom first, after
+    /// moving each of `moves` (`(role, position)`, positions from 1) to its position: the
+    /// moved roles are taken out, then put back at index `position - 1` in ascending order
+    /// of position (clamped to the end).
+    fn reorder(guild_id: i64, roles: &[RoleRow], moves: &[(i64, i64)]) -> Vec<i64> {
+        let mut order: Vec<i64> = roles
+            .iter()
+            .filter(|r| r.id != guild_id && !moves.iter().any(|m| m.0 == r.id))
+            .map(|r| r.id)
+            .collect();
+        // One move per role (the last one given), then bottom first.
+        let mut seen = std::collections::HashSet::new();
+        let mut moves: Vec<(i64, i64)> = moves
+            .iter()
+            .rev()
+            .filter(|m| seen.insert(m.0))
+            .copied()
+            .collect();
+        moves.sort_by_key(|m| m.1);
+        for (id, pos) in moves {
+            let at = usize::try_from(pos - 1).unwrap_or(0).min(order.len());
+            order.insert(at, id);
+        }
+        order
     }
 }

@@ -98,7 +98,7 @@ pub(crate) fn outbox_item(d: &Dispatch) -> Option<OutboxItem<'_>> {
 }
 
 /// Whether a dispatch's guild is among `federated` (its log entry went to the outbox).
-fn in_outbox(d: &Dispatch, federated: &[i64]) -> bool {
+pub(crate) fn in_outbox(d: &Dispatch, federated: &[i64]) -> bool {
     matches!(&d.audience, Audience::Guild { guild_id, .. } if federated.contains(&guild_id.db()))
 }
 

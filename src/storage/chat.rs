@@ -1,6 +1,6 @@
 //! Messages, reactions, pins and DM channels.
 
-use super::{Db, OutboxItem, UserRow, Written, on_db, push_outbox};
+use super::{Db, Lock, OutboxItem, UserRow, Written, on_db, push_outbox};
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -91,6 +91,7 @@ impl PageRow {
                 // Not selected for message authors; only `GET /users/@me` shows it.
                 mfa_enabled: false,
                 banner: None,
+                email_verified: false,
             }),
             _ => None,
         };
@@ -321,20 +322,13 @@ impl Db {
         })
     }
 
-    /// Deletes the listed messages of a channel; returns the ids actually deleted.
+    /// Deletes the listed messages of a channel; returns the ids actually deleted
+    /// ([`Change::delete_messages`]).
     pub async fn delete_messages(&self, channel_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
-        let list = ids
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let q =
-            format!("DELETE FROM messages WHERE channel_id = $1 AND id IN ({list}) RETURNING id");
-        let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(channel_id).fetch_all(p).await)?;
-        Ok(r.into_iter().map(|r| r.0).collect())
+        let mut c = self.change(Lock::Nothing).await?;
+        let r = c.delete_messages(channel_id, ids).await?;
+        c.commit().await?;
+        Ok(r)
     }
 
     /// Pinned messages, most recently pinned first, pinned before `before` (ms).
@@ -350,18 +344,6 @@ impl Db {
     pub async fn count_pins(&self, channel_id: i64) -> Result<i64> {
         let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM messages WHERE channel_id = $1 AND pinned_at IS NOT NULL").bind(channel_id).fetch_one(p).await)?;
         Ok(r.0)
-    }
-
-    /// Sets or clears the pin of a message and the channel's `last_pin_timestamp`.
-    pub async fn set_pinned(&self, channel_id: i64, id: i64, pinned_at: Option<i64>) -> Result<()> {
-        on_db!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query("UPDATE messages SET pinned_at = $1 WHERE id = $2 AND channel_id = $3").bind(pinned_at).bind(id).bind(channel_id).execute(&mut *tx).await?;
-            sqlx::query("UPDATE channels SET last_pin_timestamp = (SELECT MAX(pinned_at) FROM messages WHERE channel_id = $1) WHERE id = $1")
-                .bind(channel_id).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(())
-        })
     }
 
     // ---- reactions ------------------------------------------------------------------
@@ -402,11 +384,12 @@ impl Db {
         })
     }
 
-    /// Removes all reactions (of one emoji, if given); returns how many were removed.
+    /// Removes a message's reactions, all or those with `emoji` ([`Change::clear_reactions`]).
     pub async fn clear_reactions(&self, message_id: i64, emoji: Option<&str>) -> Result<u64> {
-        let n = on_db!(self, p => sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND ($2 IS NULL OR emoji = $2)")
-            .bind(message_id).bind(emoji).execute(p).await?.rows_affected());
-        Ok(n)
+        let mut c = self.change(Lock::Nothing).await?;
+        let r = c.clear_reactions(message_id, emoji).await?;
+        c.commit().await?;
+        Ok(r)
     }
 
     pub async fn count_distinct_reactions(&self, message_id: i64) -> Result<i64> {

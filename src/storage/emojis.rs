@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::atomic::{insert_audit_q, lock_row, write_tx};
+use super::atomic::{lock_row, write_tx};
 use super::{AuditRow, Db, on_db};
 use crate::error::Result;
 
@@ -35,6 +35,15 @@ pub enum EmojiLimit {
     Static,
     /// The guild has its maximum of animated emoji.
     Animated,
+}
+
+/// The audit entry `$a` of an emoji change, as a query to run in its transaction.
+macro_rules! insert_audit_q {
+    ($a:expr) => {
+        sqlx::query("INSERT INTO audit_log (id, guild_id, user_id, target_id, action_type, changes, options, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind($a.id).bind($a.guild_id).bind($a.user_id).bind($a.target_id).bind($a.action_type)
+            .bind(&$a.changes).bind(&$a.options).bind(&$a.reason)
+    };
 }
 
 const COLS: &str = "id, guild_id, name, user_id, animated, blob_key, created_at";

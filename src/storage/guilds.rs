@@ -1,7 +1,7 @@
 //! Guilds, roles, channels, overwrites, members, invites, bans and the audit log.
 
 use super::atomic::{lock_row, write_tx};
-use super::{Db, on_db};
+use super::{Db, Lock, on_db};
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -218,18 +218,6 @@ impl Db {
         Ok(())
     }
 
-    /// Deletes a guild and everything in it (cascades), including its messages.
-    pub async fn delete_guild(&self, id: i64) -> Result<bool> {
-        let n = on_db!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM messages WHERE guild_id = $1").bind(id).execute(&mut *tx).await?;
-            let n = sqlx::query("DELETE FROM guilds WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
-            tx.commit().await?;
-            n
-        });
-        Ok(n > 0)
-    }
-
     /// Guilds `user_id` is a member of, ids in `(after, before)`, ascending, at most `limit`.
     pub async fn guilds_of(
         &self,
@@ -275,31 +263,12 @@ impl Db {
         Ok(())
     }
 
-    pub async fn update_role(&self, r: &RoleRow) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE roles SET name = $1, color = $2, hoist = $3, position = $4, permissions = $5, mentionable = $6 WHERE id = $7")
-            .bind(&r.name).bind(r.color).bind(r.hoist).bind(r.position).bind(r.permissions).bind(r.mentionable).bind(r.id).execute(p).await.map(|_| ()))?;
-        Ok(())
-    }
-
-    pub async fn set_role_positions(&self, positions: &[(i64, i64)]) -> Result<()> {
-        on_db!(self, p => {
-            let mut tx = p.begin().await?;
-            for (id, pos) in positions {
-                sqlx::query("UPDATE roles SET position = $1 WHERE id = $2").bind(pos).bind(id).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
-    pub async fn delete_role(&self, id: i64) -> Result<()> {
-        on_db!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM overwrites WHERE target_id = $1 AND kind = 0").bind(id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(())
-        })
+    /// Deletes a role and the overwrites targeting it, in one transaction ([`Change::delete_role`]).
+    pub async fn delete_role(&self, id: i64) -> Result<bool> {
+        let mut c = self.change(Lock::Nothing).await?;
+        let r = c.delete_role(id).await?;
+        c.commit().await?;
+        Ok(r)
     }
 
     // ---- channels -------------------------------------------------------------------
@@ -345,49 +314,13 @@ impl Db {
         Ok(())
     }
 
-    pub async fn update_channel(&self, c: &ChannelRow) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE channels SET type = $1, name = $2, topic = $3, position = $4, parent_id = $5, nsfw = $6, rate_limit_per_user = $7, bitrate = $8, user_limit = $9 WHERE id = $10")
-            .bind(c.kind).bind(&c.name).bind(&c.topic).bind(c.position).bind(c.parent_id).bind(c.nsfw)
-            .bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.id).execute(p).await.map(|_| ()))?;
-        Ok(())
-    }
-
-    /// Sets `(channel, position, parent)` rows and replaces the overwrites of each channel in
-    /// `synced` with the given rows (category sync, `lock_permissions`), in one transaction.
-    pub async fn set_channel_positions(
-        &self,
-        rows: &[(i64, i64, Option<Option<i64>>)],
-        synced: &[(i64, Vec<OverwriteRow>)],
-    ) -> Result<()> {
-        on_db!(self, p => {
-            let mut tx = p.begin().await?;
-            for (id, pos, parent) in rows {
-                sqlx::query("UPDATE channels SET position = $1 WHERE id = $2").bind(pos).bind(id).execute(&mut *tx).await?;
-                if let Some(parent) = parent {
-                    sqlx::query("UPDATE channels SET parent_id = $1 WHERE id = $2").bind(parent).bind(id).execute(&mut *tx).await?;
-                }
-            }
-            for (id, ows) in synced {
-                sqlx::query("DELETE FROM overwrites WHERE channel_id = $1").bind(id).execute(&mut *tx).await?;
-                for o in ows {
-                    sqlx::query("INSERT INTO overwrites (channel_id, target_id, kind, allow_bits, deny_bits) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(id).bind(o.target_id).bind(o.kind).bind(o.allow_bits).bind(o.deny_bits).execute(&mut *tx).await?;
-                }
-            }
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
-    /// Deletes a channel, its messages, and clears `parent_id` of its children (category).
-    pub async fn delete_channel(&self, id: i64) -> Result<()> {
-        on_db!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM channels WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(())
-        })
+    /// Deletes a channel and unparents its children, in one transaction
+    /// ([`Change::delete_channel`]).
+    pub async fn delete_channel(&self, id: i64) -> Result<bool> {
+        let mut c = self.change(Lock::Nothing).await?;
+        let r = c.delete_channel(id).await?;
+        c.commit().await?;
+        Ok(r)
     }
 
     pub async fn count_channels(&self, guild_id: i64) -> Result<i64> {
@@ -414,19 +347,6 @@ impl Db {
             on_db!(self, p => sqlx::query_as("SELECT o.* FROM overwrites o JOIN channels c ON c.id = o.channel_id WHERE c.guild_id = $1 ORDER BY o.channel_id, o.target_id")
             .bind(guild_id).fetch_all(p).await)?,
         )
-    }
-
-    pub async fn upsert_overwrite(&self, o: &OverwriteRow) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO overwrites (channel_id, target_id, kind, allow_bits, deny_bits) VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (channel_id, target_id) DO UPDATE SET kind = excluded.kind, allow_bits = excluded.allow_bits, deny_bits = excluded.deny_bits")
-            .bind(o.channel_id).bind(o.target_id).bind(o.kind).bind(o.allow_bits).bind(o.deny_bits).execute(p).await.map(|_| ()))?;
-        Ok(())
-    }
-
-    pub async fn delete_overwrite(&self, channel_id: i64, target_id: i64) -> Result<bool> {
-        let n = on_db!(self, p => sqlx::query("DELETE FROM overwrites WHERE channel_id = $1 AND target_id = $2")
-            .bind(channel_id).bind(target_id).execute(p).await?.rows_affected());
-        Ok(n > 0)
     }
 
     // ---- members --------------------------------------------------------------------
@@ -473,10 +393,12 @@ impl Db {
         Ok(n > 0)
     }
 
+    /// Removes a membership ([`Change::delete_member`]).
     pub async fn delete_member(&self, guild_id: i64, user_id: i64) -> Result<bool> {
-        let n = on_db!(self, p => sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
-            .bind(guild_id).bind(user_id).execute(p).await?.rows_affected());
-        Ok(n > 0)
+        let mut c = self.change(Lock::Nothing).await?;
+        let r = c.delete_member(guild_id, user_id).await?;
+        c.commit().await?;
+        Ok(r)
     }
 
     /// Members with user id > `after`, ascending (Discord "List Guild Members").
@@ -525,30 +447,13 @@ impl Db {
         Ok(())
     }
 
-    pub async fn add_member_role(&self, guild_id: i64, user_id: i64, role_id: i64) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO member_roles (guild_id, user_id, role_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(guild_id).bind(user_id).bind(role_id).execute(p).await.map(|_| ()))?;
-        Ok(())
-    }
-
-    pub async fn remove_member_role(
-        &self,
-        guild_id: i64,
-        user_id: i64,
-        role_id: i64,
-    ) -> Result<()> {
-        on_db!(self, p => sqlx::query("DELETE FROM member_roles WHERE guild_id = $1 AND user_id = $2 AND role_id = $3")
-            .bind(guild_id).bind(user_id).bind(role_id).execute(p).await.map(|_| ()))?;
-        Ok(())
-    }
-
     // ---- invites --------------------------------------------------------------------
 
+    /// Stores an invite ([`Change::insert_invite`]).
     pub async fn insert_invite(&self, i: &InviteRow) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO invites (code, guild_id, channel_id, inviter_id, max_age, max_uses, uses, temporary, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(&i.code).bind(i.guild_id).bind(i.channel_id).bind(i.inviter_id).bind(i.max_age).bind(i.max_uses)
-            .bind(i.uses).bind(i.temporary).bind(i.created_at).execute(p).await.map(|_| ()))?;
-        Ok(())
+        let mut c = self.change(Lock::Nothing).await?;
+        c.insert_invite(i).await?;
+        c.commit().await
     }
 
     pub async fn invite(&self, code: &str) -> Result<Option<InviteRow>> {
@@ -585,9 +490,12 @@ impl Db {
         )
     }
 
+    /// Deletes an invite ([`Change::delete_invite`]).
     pub async fn delete_invite(&self, code: &str) -> Result<bool> {
-        let n = on_db!(self, p => sqlx::query("DELETE FROM invites WHERE code = $1").bind(code).execute(p).await?.rows_affected());
-        Ok(n > 0)
+        let mut c = self.change(Lock::Nothing).await?;
+        let r = c.delete_invite(code).await?;
+        c.commit().await?;
+        Ok(r)
     }
 
     // ---- bans -----------------------------------------------------------------------
@@ -611,48 +519,15 @@ impl Db {
         )
     }
 
-    /// Bans a user: records the ban, removes the membership (and so the member's roles),
-    /// deletes their messages in the guild newer than `delete_after` (a snowflake bound) and
-    /// writes the audit entry, in one transaction under the guild's lock (a concurrent
-    /// invite acceptance cannot slip in between, see [`Db::join_guild`]).
-    pub async fn insert_ban(
-        &self,
-        b: &BanRow,
-        delete_after: Option<i64>,
-        audit: &AuditRow,
-    ) -> Result<Vec<(i64, i64)>> {
-        on_db!(self, p => {
-            let mut tx = write_tx!(self, p);
-            lock_row!(self, tx, guilds, b.guild_id);
-            sqlx::query("INSERT INTO bans (guild_id, user_id, reason, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (guild_id, user_id) DO UPDATE SET reason = excluded.reason")
-                .bind(b.guild_id).bind(b.user_id).bind(&b.reason).bind(b.created_at).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2").bind(b.guild_id).bind(b.user_id).execute(&mut *tx).await?;
-            let mut deleted = vec![];
-            if let Some(after) = delete_after {
-                deleted = sqlx::query_as("DELETE FROM messages WHERE guild_id = $1 AND author_id = $2 AND id > $3 RETURNING channel_id, id")
-                    .bind(b.guild_id).bind(b.user_id).bind(after).fetch_all(&mut *tx).await?;
-            }
-            sqlx::query("INSERT INTO audit_log (id, guild_id, user_id, target_id, action_type, changes, options, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(audit.id).bind(audit.guild_id).bind(audit.user_id).bind(audit.target_id).bind(audit.action_type)
-                .bind(&audit.changes).bind(&audit.options).bind(&audit.reason).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(deleted)
-        })
-    }
-
+    /// Lifts a ban ([`Change::delete_ban`]).
     pub async fn delete_ban(&self, guild_id: i64, user_id: i64) -> Result<bool> {
-        let n = on_db!(self, p => sqlx::query("DELETE FROM bans WHERE guild_id = $1 AND user_id = $2").bind(guild_id).bind(user_id).execute(p).await?.rows_affected());
-        Ok(n > 0)
+        let mut c = self.change(Lock::Nothing).await?;
+        let r = c.delete_ban(guild_id, user_id).await?;
+        c.commit().await?;
+        Ok(r)
     }
 
     // ---- audit log ------------------------------------------------------------------
-
-    pub async fn insert_audit(&self, a: &AuditRow) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO audit_log (id, guild_id, user_id, target_id, action_type, changes, options, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(a.id).bind(a.guild_id).bind(a.user_id).bind(a.target_id).bind(a.action_type).bind(&a.changes).bind(&a.options).bind(&a.reason)
-            .execute(p).await.map(|_| ()))?;
-        Ok(())
-    }
 
     /// Audit entries, newest first, with optional filters (Discord "Get Guild Audit Log").
     pub async fn audit_log(

@@ -1,7 +1,7 @@
 //! Two-factor authentication (migration 0011): TOTP secrets, backup codes, login tickets,
 //! the guild MFA level. Every multi-row change is one transaction.
 
-use super::{Db, on_db};
+use super::{Db, SecurityEntry, log_security, on_db};
 use crate::error::Result;
 
 /// A row of `user_totp`.
@@ -53,8 +53,9 @@ impl Db {
         step: i64,
         codes: &[(i64, String)],
         keep: Option<i64>,
-        now: i64,
+        log: &SecurityEntry,
     ) -> Result<Option<Vec<i64>>> {
+        let now = log.at;
         Ok(on_db!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("INSERT INTO user_totp (user_id, secret_enc, last_step, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING")
@@ -71,6 +72,11 @@ impl Db {
                 sqlx::query("UPDATE users SET mfa_enabled = TRUE WHERE id = $1").bind(user_id).execute(&mut *tx).await?;
                 let revoked: Vec<(i64,)> = sqlx::query_as("DELETE FROM sessions WHERE user_id = $1 AND id <> $2 RETURNING id")
                     .bind(user_id).bind(keep.unwrap_or(-1)).fetch_all(&mut *tx).await?;
+                for (id,) in &revoked {
+                    sqlx::query("INSERT INTO session_revocations (user_id, session_id, created_at) VALUES ($1, $2, $3)")
+                        .bind(user_id).bind(id).bind(now).execute(&mut *tx).await?;
+                }
+                log_security!(tx, log);
                 tx.commit().await?;
                 Some(revoked.into_iter().map(|r| r.0).collect())
             }
@@ -79,13 +85,16 @@ impl Db {
 
     /// Turns TOTP off in one transaction: secret, backup codes, pending login tickets and
     /// `users.mfa_enabled`. Returns false when it was not enabled.
-    pub async fn disable_totp(&self, user_id: i64) -> Result<bool> {
+    pub async fn disable_totp(&self, user_id: i64, log: &SecurityEntry) -> Result<bool> {
         Ok(on_db!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("DELETE FROM user_totp WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM mfa_tickets WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             sqlx::query("UPDATE users SET mfa_enabled = FALSE WHERE id = $1").bind(user_id).execute(&mut *tx).await?;
+            if n > 0 {
+                log_security!(tx, log);
+            }
             tx.commit().await?;
             n > 0
         }))
@@ -114,7 +123,12 @@ impl Db {
     }
 
     /// Replaces the user's backup codes in one transaction.
-    pub async fn replace_backup_codes(&self, user_id: i64, codes: &[(i64, String)]) -> Result<()> {
+    pub async fn replace_backup_codes(
+        &self,
+        user_id: i64,
+        codes: &[(i64, String)],
+        log: &SecurityEntry,
+    ) -> Result<()> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
@@ -122,6 +136,7 @@ impl Db {
                 sqlx::query("INSERT INTO mfa_backup_codes (id, user_id, code_hash, consumed) VALUES ($1, $2, $3, FALSE)")
                     .bind(id).bind(user_id).bind(hash).execute(&mut *tx).await?;
             }
+            log_security!(tx, log);
             tx.commit().await?;
         });
         Ok(())
@@ -173,11 +188,5 @@ impl Db {
              WHERE u.id = $1")
             .bind(user_id).fetch_optional(p).await)?;
         Ok(r.is_some_and(|(own, owner)| owner.unwrap_or(own)))
-    }
-
-    pub async fn set_guild_mfa_level(&self, guild_id: i64, level: i64) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE guilds SET mfa_level = $2 WHERE id = $1")
-            .bind(guild_id).bind(level).execute(p).await.map(|_| ()))?;
-        Ok(())
     }
 }

@@ -13,8 +13,10 @@
 use crate::config::{Config, SqliteSync};
 use crate::error::{Error, Result};
 
+mod account;
 mod atomic;
 pub(crate) mod attachments;
+mod change;
 mod chat;
 mod emojis;
 mod federation;
@@ -27,8 +29,11 @@ mod revocations;
 mod server_keys;
 mod users;
 
+use account::log_security;
+pub use account::*;
 pub use atomic::*;
 pub use attachments::AttachmentRow;
+pub use change::{Change, Lock};
 pub use chat::*;
 pub use emojis::*;
 pub use federation::*;

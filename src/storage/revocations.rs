@@ -1,7 +1,7 @@
 //! Session revocations that any process records and the running server watches
 //! (migration 0007, `session_revocations`).
 
-use super::{Db, on_db};
+use super::{Db, SecurityEntry, log_security, on_db};
 use crate::error::Result;
 
 /// A row of `session_revocations`: login session `session_id` of `user_id` was revoked at
@@ -25,15 +25,16 @@ pub enum SessionSet<'a> {
 
 impl Db {
     /// Deletes the `which` sessions of `user_id` and records one revocation row per deleted
-    /// session; with `password_hash`, also sets the user's password. One transaction, so a
-    /// watcher in another process sees the revocation exactly when the sessions are gone.
-    /// Returns the deleted session ids.
+    /// session; with `password_hash`, also sets the user's password; with `log`, writes that
+    /// security log entry. One transaction, so a watcher in another process sees the
+    /// revocation exactly when the sessions are gone. Returns the deleted session ids.
     pub async fn revoke_sessions_recorded(
         &self,
         user_id: i64,
         which: SessionSet<'_>,
         password_hash: Option<&str>,
         now: i64,
+        log: Option<&SecurityEntry>,
     ) -> Result<Vec<i64>> {
         let ids: Vec<i64> = on_db!(self, p => {
             let mut tx = p.begin().await?;
@@ -61,6 +62,9 @@ impl Db {
             for id in &ids {
                 sqlx::query("INSERT INTO session_revocations (user_id, session_id, created_at) VALUES ($1, $2, $3)")
                     .bind(user_id).bind(id).bind(now).execute(&mut *tx).await?;
+            }
+            if let Some(e) = log {
+                log_security!(tx, e);
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(ids)

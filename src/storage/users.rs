@@ -1,6 +1,6 @@
 //! Accounts, login sessions, bot applications and relationships.
 
-use super::{Db, on_db};
+use super::{Db, SecurityEntry, log_security, on_db};
 use crate::error::Result;
 
 /// A row of `users`.
@@ -22,11 +22,13 @@ pub struct UserRow {
     pub home_server: Option<String>,
     /// TOTP two-factor is enabled (migration 0011; set only by `Db::enable_totp`).
     pub mfa_enabled: bool,
+    /// The current email was confirmed by a mailed token (migration 0013).
+    pub email_verified: bool,
     /// The profile banner's image hash (migration 0010).
     pub banner: Option<String>,
 }
 
-pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server, mfa_enabled, banner";
+pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server, mfa_enabled, email_verified, banner";
 
 /// `USER_COLS` qualified by the alias `u` (`u.id, u.username, ...`), built once.
 fn user_cols_u() -> &'static str {
@@ -76,6 +78,8 @@ pub struct UserPatch {
     pub bio: Option<String>,
     pub password_hash: Option<String>,
     pub dm_policy: Option<i64>,
+    /// A new email (unverified until a mailed token confirms it).
+    pub email: Option<String>,
 }
 
 /// The unique lookup key of a user: `name` for local users, `name@server` for remote ones
@@ -150,7 +154,14 @@ impl Db {
     }
 
     /// Applies a patch. Errors: unique violation on a taken username.
-    pub async fn update_user(&self, id: i64, patch: &UserPatch) -> Result<(), sqlx::Error> {
+    /// Applies `patch` to user `id` with the security log entries `log` (an email change), in
+    /// one transaction.
+    pub async fn update_user(
+        &self,
+        id: i64,
+        patch: &UserPatch,
+        log: &[SecurityEntry],
+    ) -> Result<(), sqlx::Error> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             if let Some(u) = &patch.username {
@@ -172,8 +183,14 @@ impl Db {
             if let Some(h) = &patch.password_hash {
                 sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(h).bind(id).execute(&mut *tx).await?;
             }
+            if let Some(e) = &patch.email {
+                sqlx::query("UPDATE users SET email = $1, email_verified = FALSE WHERE id = $2").bind(e).bind(id).execute(&mut *tx).await?;
+            }
             if let Some(d) = patch.dm_policy {
                 sqlx::query("UPDATE users SET dm_policy = $1 WHERE id = $2").bind(d).bind(id).execute(&mut *tx).await?;
+            }
+            for e in log {
+                log_security!(tx, e);
             }
             tx.commit().await
         })
@@ -193,9 +210,11 @@ impl Db {
 
     // ---- sessions -------------------------------------------------------------------
 
+    /// Stores a new login session; its re-authentication time is its creation (a session is
+    /// only opened after the password, and the second factor if any, were proven).
     pub async fn insert_session(&self, s: &SessionRow) -> Result<()> {
         on_db!(self, p => sqlx::query(
-            "INSERT INTO sessions (id, user_id, refresh_hash, created_at, refreshed_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            "INSERT INTO sessions (id, user_id, refresh_hash, created_at, refreshed_at, ip, user_agent, reauth_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $4)")
             .bind(s.id).bind(s.user_id).bind(&s.refresh_hash).bind(s.created_at).bind(s.refreshed_at)
             .bind(&s.ip).bind(&s.user_agent).execute(p).await.map(|_| ()))?;
         Ok(())
@@ -249,6 +268,14 @@ impl Db {
             on_db!(self, p => sqlx::query_as("SELECT id, user_id, refresh_hash, created_at, refreshed_at, ip, user_agent FROM sessions WHERE refresh_hash = $1")
             .bind(hash).fetch_optional(p).await)?,
         )
+    }
+
+    /// Whether `user_id` has a login session opened from address `ip` (the login backoff's
+    /// "known address").
+    pub async fn logged_in_from(&self, user_id: i64, ip: &str) -> Result<bool> {
+        let r: Option<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT id FROM sessions WHERE user_id = $1 AND ip = $2 LIMIT 1")
+            .bind(user_id).bind(ip).fetch_optional(p).await)?;
+        Ok(r.is_some())
     }
 
     pub async fn sessions_of(&self, user_id: i64) -> Result<Vec<SessionRow>> {

@@ -72,6 +72,7 @@ const FEATURES: &[&str] = &[
     "mls",
     "registrar",
     "media",
+    "mail",
     "web",
     "app",
 ];
@@ -90,6 +91,7 @@ fn service_and_storage_import_nothing_above_them() {
                 "mls",
                 "registrar",
                 "media",
+                "mail",
                 "web",
                 "app",
                 "http",
@@ -102,6 +104,7 @@ fn service_and_storage_import_nothing_above_them() {
                 "mls",
                 "registrar",
                 "media",
+                "mail",
                 "web",
                 "app",
                 "http",
@@ -153,7 +156,7 @@ fn only_the_composition_root_knows_every_feature() {
             let upward = match r.as_str() {
                 "app" => true,
                 "api" | "gateway" => r != module,
-                "mls" | "registrar" | "media" | "web" => r != module,
+                "mls" | "registrar" | "media" | "mail" | "web" => r != module,
                 _ => false,
             };
             if upward && FEATURES.contains(&r.as_str()) {

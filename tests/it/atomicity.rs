@@ -6,6 +6,9 @@
 //!   always sees positions `0..n`, each once.
 //! - Concurrent creates never pass the channel, role and guild limits, and concurrent role
 //!   creation leaves unique positions.
+//! - Concurrent kicks of one member record one kick, concurrent grants of one role one role
+//!   update (the audit entry commits with the change, only when it changes something), and
+//!   concurrent role reorders leave unique positions.
 //! - A `kill -9` of the real binary during overwrite rewrites never leaves a channel without
 //!   its `@everyone` deny.
 //!
@@ -412,6 +415,141 @@ async fn concurrent_role_creation_leaves_unique_positions() {
             .map(|r| r["position"].clone())
             .collect::<Vec<_>>()
     );
+}
+
+/// Audit entries of `action` in a guild (`GET /guilds/{id}/audit-logs?action_type=`).
+async fn audit_entries(owner: &Client, guild: &str, action: i64) -> usize {
+    let r = owner
+        .get(&format!(
+            "/guilds/{guild}/audit-logs?action_type={action}&limit=100"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body["audit_log_entries"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn concurrent_kicks_record_one_kick() {
+    let srv = TestServer::start().await;
+    let (_, owner) = srv.user("owner").await;
+    let (member_id, member) = srv.user("member").await;
+    let g = create_guild(&owner, "kicks").await;
+    join(&member, &g.invite).await;
+    let results = burst(8, |_| {
+        let (c, p) = (
+            owner.clone(),
+            format!("/guilds/{}/members/{member_id}", g.id),
+        );
+        async move { c.delete(&p).await }
+    })
+    .await;
+    for r in &results {
+        assert!(r.0 == 204 || *r == (404, 10007), "unexpected answer {r:?}");
+    }
+    // One membership ended: one kick is recorded, not one per request.
+    assert_eq!(audit_entries(&owner, &g.id, 20).await, 1);
+    let r = owner
+        .get(&format!("/guilds/{}/members/{member_id}", g.id))
+        .await;
+    assert_eq!(r.code(), 10007, "{r:?}");
+}
+
+#[tokio::test]
+async fn concurrent_role_grants_record_one_change() {
+    let srv = TestServer::start().await;
+    let (_, owner) = srv.user("owner").await;
+    let (member_id, member) = srv.user("member").await;
+    let g = create_guild(&owner, "grants").await;
+    join(&member, &g.invite).await;
+    let role = owner
+        .post(
+            &format!("/guilds/{}/roles", g.id),
+            json!({"name": "helper"}),
+        )
+        .await;
+    let role = s(&role.body["id"]);
+    let results = burst(8, |_| {
+        let (c, p) = (
+            owner.clone(),
+            format!("/guilds/{}/members/{member_id}/roles/{role}", g.id),
+        );
+        async move { c.put_empty(&p).await }
+    })
+    .await;
+    assert!(results.iter().all(|r| r.0 == 204), "{results:?}");
+    // The role was given once: one MEMBER_ROLE_UPDATE entry.
+    assert_eq!(audit_entries(&owner, &g.id, 25).await, 1);
+    let r = owner
+        .get(&format!("/guilds/{}/members/{member_id}", g.id))
+        .await;
+    assert_eq!(r.body["roles"], json!([role]), "{r:?}");
+}
+
+#[tokio::test]
+async fn role_reorders_keep_positions_unique() {
+    let srv = TestServer::start().await;
+    let (_, owner) = srv.user("owner").await;
+    let g = create_guild(&owner, "reorder").await;
+    let path = format!("/guilds/{}/roles", g.id);
+    let mut ids = vec![];
+    for i in 0..6 {
+        let r = owner.post(&path, json!({"name": format!("r{i}")})).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        ids.push(s(&r.body["id"]));
+    }
+    // Two roles asked to the same position in one request: both move, neither shares it.
+    let r = owner
+        .patch(
+            &path,
+            json!([{"id": ids[0], "position": 2}, {"id": ids[1], "position": 2}]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(contiguous_positions(&r.body), Some(7), "{:?}", r.body);
+    // Many reorders at once, each naming positions others also ask for.
+    let results = burst(24, |i| {
+        let (c, p, ids) = (owner.clone(), path.clone(), ids.clone());
+        async move {
+            let a = &ids[i % 6];
+            let b = &ids[(i + 1) % 6];
+            let pos = (i % 5) as i64 + 1;
+            c.patch(
+                &p,
+                json!([{"id": a, "position": pos}, {"id": b, "position": pos}]),
+            )
+            .await
+        }
+    })
+    .await;
+    assert!(results.iter().all(|r| r.0 == 200), "{results:?}");
+    let r = owner.get(&path).await;
+    assert_eq!(
+        contiguous_positions(&r.body),
+        Some(7),
+        "duplicate or missing positions: {:?}",
+        r.body
+    );
+    // A move lands where asked: the bottom role to the top of the six.
+    let bottom = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["position"] == 1)
+        .map(|x| s(&x["id"]))
+        .unwrap();
+    let r = owner
+        .patch(&path, json!([{"id": bottom, "position": 6}]))
+        .await;
+    let moved = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| s(&x["id"]) == bottom)
+        .unwrap();
+    assert_eq!(moved["position"], 6, "{r:?}");
+    assert_eq!(contiguous_positions(&r.body), Some(7), "{:?}", r.body);
 }
 
 /// The built `hearth` binary serving a data folder (and, on PostgreSQL, a database) that

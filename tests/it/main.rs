@@ -5,6 +5,7 @@
 mod harness;
 mod network;
 
+mod account;
 mod architecture;
 mod atomicity;
 mod attachments;

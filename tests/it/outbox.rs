@@ -202,57 +202,141 @@ fn exactly_once_in_order(what: &str, seen: &[String], expected: &[String]) {
     );
 }
 
+/// A host (child process) with a guild whose users are an owner and `senders` senders, and
+/// alice of the member server (in this process) in it, her gateway past its GUILD_CREATE.
+struct World {
+    _net: FedNet,
+    _member: TestServer,
+    host: Host,
+    owner: String,
+    senders: Vec<String>,
+    g: build::Guild,
+    alice: hearth_testkit::rest::Client,
+    gw: Gw,
+    /// The guild's GUILD_CREATE on alice's gateway (member-side ids).
+    gc: Value,
+}
+
+impl World {
+    async fn start(senders: usize) -> World {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let net = FedNet::start(ZONE, &[MEMBER, HOST], v4, |_| false)
+            .await
+            .unwrap_or_else(|e| panic!("test network: {e}"));
+        let member = TestServer::start_with(|c| net.configure(0, c)).await;
+        let mut host = Host::new(&net, 1).await;
+        host.start().await;
+        let owner = build::register(&host.anon(), "owner")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let g = build::create_guild(&host.client(&owner.token), "Outbox")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut tokens = vec![];
+        for i in 0..senders {
+            let u = build::register(&host.anon(), &format!("sender{i}"))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            build::join(&host.client(&u.token), &g.invite)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            tokens.push(u.token);
+        }
+        let (_, alice_tok) = member.register("alice").await;
+        let alice = member.client(&alice_tok);
+        let mut gw = Gw::identify(&member, &alice_tok, GUILDS | GUILD_MESSAGES).await;
+        let r = alice
+            .post(&format!("/invites/{}@{HOST}", g.invite), json!({}))
+            .await;
+        assert_eq!(r.status, 200, "alice joins through her server: {r:?}");
+        let gc = gw.expect("GUILD_CREATE").await;
+        World {
+            _net: net,
+            _member: member,
+            host,
+            owner: owner.token,
+            senders: tokens,
+            g,
+            alice,
+            gw,
+            gc,
+        }
+    }
+
+    /// The member-side id of the guild's channel `name`.
+    fn channel(&self, name: &str) -> String {
+        s(&self.gc["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["id"])
+    }
+
+    /// After the host's restart: its log is gapless and its outbox drains.
+    async fn check_host_log(&self) -> usize {
+        let db = self.host.db().await;
+        let gid: i64 = self.g.id.parse().unwrap();
+        let rows = db.log_range(gid, 0, 10_000).await.unwrap();
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+        eventually("the outbox is drained", async || {
+            db.outbox_take(10).await.unwrap().is_empty()
+        })
+        .await;
+        db.close().await;
+        seqs.len()
+    }
+
+    /// Reads alice's gateway until every one of `expected` arrived as a `t` dispatch (or 8 s
+    /// pass without one), then what a heartbeat flushes; returns `key` of each such dispatch.
+    async fn collect(
+        &mut self,
+        t: &str,
+        key: impl Fn(&Value) -> String,
+        expected: &[String],
+    ) -> Vec<String> {
+        let mut seen: Vec<String> = vec![];
+        while !expected.iter().all(|e| seen.contains(e)) {
+            // Nothing for a while: the rest is lost (reported by the caller).
+            let Ok(v) =
+                tokio::time::timeout(std::time::Duration::from_secs(8), self.gw.next()).await
+            else {
+                break;
+            };
+            let v = v.expect("member gateway open");
+            if v["op"] == 0 && v["t"] == t {
+                seen.push(key(&v["d"]));
+            }
+        }
+        // Anything still queued (a duplicate would follow its original).
+        let seq = self.gw.seq;
+        self.gw.send(json!({"op": 1, "d": seq})).await;
+        loop {
+            let v = self.gw.next().await.expect("member gateway open");
+            if v["op"] == 11 {
+                break;
+            }
+            if v["op"] == 0 && v["t"] == t {
+                seen.push(key(&v["d"]));
+            }
+        }
+        seen
+    }
+}
+
 #[tokio::test]
 async fn acknowledged_sends_reach_member_servers_after_the_host_is_killed() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let net = FedNet::start(ZONE, &[MEMBER, HOST], v4, |_| false)
-        .await
-        .unwrap_or_else(|e| panic!("test network: {e}"));
-    let member = TestServer::start_with(|c| net.configure(0, c)).await;
-    let mut host = Host::new(&net, 1).await;
-    host.start().await;
-
-    // Host users: an owner and senders in one guild; alice (member server) joins it.
-    let owner = build::register(&host.anon(), "owner")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let owner = host.client(&owner.token);
-    let g = build::create_guild(&owner, "Outbox")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut senders = vec![];
-    for i in 0..SENDERS {
-        let u = build::register(&host.anon(), &format!("sender{i}"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        build::join(&host.client(&u.token), &g.invite)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        senders.push(u.token);
-    }
-    let (_, alice_tok) = member.register("alice").await;
-    let alice = member.client(&alice_tok);
-    let mut gw = Gw::identify(&member, &alice_tok, GUILDS | GUILD_MESSAGES).await;
-    let r = alice
-        .post(&format!("/invites/{}@{HOST}", g.invite), json!({}))
-        .await;
-    assert_eq!(r.status, 200, "alice joins through her server: {r:?}");
-    let gc = gw.expect("GUILD_CREATE").await;
-    let general = s(&gc["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "general")
-        .unwrap()["id"]);
-
+    let mut w = World::start(SENDERS).await;
+    let general = w.channel("general");
     // The burst: every sender sends in a loop; the host is killed after KILL_AFTER acks.
     let acked: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
     let count = Arc::new(AtomicUsize::new(0));
     let mut tasks = vec![];
-    for (i, tok) in senders.iter().enumerate() {
-        let c = host.client(tok);
+    for (i, tok) in w.senders.iter().enumerate() {
+        let c = w.host.client(tok);
         let (acked, count) = (acked.clone(), count.clone());
-        let channel = g.general.clone();
+        let channel = w.g.general.clone();
         tasks.push(tokio::spawn(async move {
             for n in 0.. {
                 let content = format!("s{i}-{n}");
@@ -278,7 +362,7 @@ async fn acknowledged_sends_reach_member_servers_after_the_host_is_killed() {
         count.load(Ordering::SeqCst) >= KILL_AFTER
     })
     .await;
-    host.kill().await;
+    w.host.kill().await;
     for t in tasks {
         t.await.unwrap();
     }
@@ -288,14 +372,14 @@ async fn acknowledged_sends_reach_member_servers_after_the_host_is_killed() {
     assert!(expected.len() >= KILL_AFTER);
 
     // Restarted on the same data, the host delivers what it acknowledged.
-    host.start().await;
+    w.host.start().await;
     let mut hist: Vec<String> = vec![];
     let arrived = hearth_testkit::wait::Patience::within(std::time::Duration::from_secs(30))
         .every(std::time::Duration::from_millis(200))
         .until(
             "acknowledged messages in the member's history",
             async || {
-                hist = history(&alice, &general)
+                hist = history(&w.alice, &general)
                     .await
                     .iter()
                     .map(|m| s(&m["content"]))
@@ -307,45 +391,126 @@ async fn acknowledged_sends_reach_member_servers_after_the_host_is_killed() {
     // On failure, say which messages are missing.
     let _ = arrived;
     exactly_once_in_order("member history", &hist, &expected);
-    let mut seen: Vec<String> = vec![];
-    while !expected.iter().all(|e| seen.contains(e)) {
-        // Nothing for a while: the rest is lost (reported below).
-        let Ok(v) = tokio::time::timeout(std::time::Duration::from_secs(8), gw.next()).await else {
-            break;
-        };
-        let v = v.expect("member gateway open");
-        if v["op"] == 0 && v["t"] == "MESSAGE_CREATE" {
-            seen.push(s(&v["d"]["content"]));
-        }
-    }
-    // Anything still queued (a duplicate would follow its original).
-    let seq = gw.seq;
-    gw.send(json!({"op": 1, "d": seq})).await;
-    loop {
-        let v = gw.next().await.expect("member gateway open");
-        if v["op"] == 11 {
-            break;
-        }
-        if v["op"] == 0 && v["t"] == "MESSAGE_CREATE" {
-            seen.push(s(&v["d"]["content"]));
-        }
-    }
+    let seen = w
+        .collect("MESSAGE_CREATE", |d| s(&d["content"]), &expected)
+        .await;
     exactly_once_in_order("member gateway", &seen, &expected);
-
-    // The host's log is gapless and its outbox drained.
-    let db = host.db().await;
-    let gid: i64 = g.id.parse().unwrap();
-    let rows = db.log_range(gid, 0, 10_000).await.unwrap();
-    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let events = w.check_host_log().await;
     eprintln!(
-        "{} sends acknowledged before the kill; host log of {} events",
-        expected.len(),
-        seqs.len()
+        "{} sends acknowledged before the kill; host log of {events} events",
+        expected.len()
     );
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
-    eventually("the outbox is drained", async || {
-        db.outbox_take(10).await.unwrap().is_empty()
+}
+
+/// Acknowledged role creations and channel edits of the owner.
+const CHANGES_BEFORE_KILL: usize = 30;
+
+#[tokio::test]
+async fn acknowledged_guild_changes_reach_member_servers_after_the_host_is_killed() {
+    let mut w = World::start(0).await;
+    let general = w.channel("general");
+    let owner = w.host.client(&w.owner);
+    // The burst: the owner creates roles and rewrites the channel's topic, at once, in loops;
+    // the host is killed after CHANGES_BEFORE_KILL acknowledged roles.
+    let roles: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
+    let topics: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let count = Arc::new(AtomicUsize::new(0));
+    let role_task = {
+        let (c, roles, count, gid) = (owner.clone(), roles.clone(), count.clone(), w.g.id.clone());
+        tokio::spawn(async move {
+            for n in 0.. {
+                let name = format!("r{n}");
+                match c
+                    .try_send(
+                        Method::POST,
+                        &format!("/guilds/{gid}/roles"),
+                        Some(json!({"name": name})),
+                    )
+                    .await
+                {
+                    Ok(r) if r.status == 200 => {
+                        roles.lock().push((s(&r.body["id"]).parse().unwrap(), name));
+                        count.fetch_add(1, Ordering::SeqCst);
+                    }
+                    _ => return,
+                }
+            }
+        })
+    };
+    let topic_task = {
+        let (c, topics, channel) = (owner.clone(), topics.clone(), w.g.general.clone());
+        tokio::spawn(async move {
+            for n in 0u64.. {
+                match c
+                    .try_send(
+                        Method::PATCH,
+                        &format!("/channels/{channel}"),
+                        Some(json!({"topic": format!("t{n}")})),
+                    )
+                    .await
+                {
+                    Ok(r) if r.status == 200 => topics.lock().push(n),
+                    _ => return,
+                }
+            }
+        })
+    };
+    eventually("enough acknowledged changes", async || {
+        count.load(Ordering::SeqCst) >= CHANGES_BEFORE_KILL
     })
     .await;
-    db.close().await;
+    w.host.kill().await;
+    role_task.await.unwrap();
+    topic_task.await.unwrap();
+    let mut roles = std::mem::take(&mut *roles.lock());
+    roles.sort();
+    let expected: Vec<String> = roles.into_iter().map(|(_, n)| n).collect();
+    let last_topic = topics.lock().last().copied();
+
+    // Restarted, the host delivers every acknowledged change: each role exists once on the
+    // member server and the topic is the last acknowledged one (or a later one whose answer
+    // the kill cut off).
+    w.host.start().await;
+    let roles_path = format!("/guilds/{}/roles", s(&w.gc["id"]));
+    let mut names: Vec<String> = vec![];
+    let _ = hearth_testkit::wait::Patience::within(std::time::Duration::from_secs(30))
+        .every(std::time::Duration::from_millis(200))
+        .until("acknowledged roles on the member server", async || {
+            let r = w.alice.get(&roles_path).await;
+            names = r
+                .body
+                .as_array()
+                .map_or(vec![], |a| a.iter().map(|x| s(&x["name"])).collect());
+            expected.iter().all(|e| names.contains(e))
+        })
+        .await;
+    for e in &expected {
+        assert_eq!(
+            names.iter().filter(|n| *n == e).count(),
+            1,
+            "role {e} on the member server: {names:?}"
+        );
+    }
+    if let Some(t) = last_topic {
+        let r = w.alice.get(&format!("/channels/{general}")).await;
+        let got: u64 = s(&r.body["topic"])
+            .trim_start_matches('t')
+            .parse()
+            .unwrap_or(0);
+        assert!(
+            got >= t,
+            "the member's topic {:?} is older than the acknowledged t{t}",
+            r.body["topic"]
+        );
+    }
+    let seen = w
+        .collect("GUILD_ROLE_CREATE", |d| s(&d["role"]["name"]), &expected)
+        .await;
+    exactly_once_in_order("member gateway", &seen, &expected);
+    let events = w.check_host_log().await;
+    eprintln!(
+        "{} roles and {:?} topics acknowledged before the kill; host log of {events} events",
+        expected.len(),
+        last_topic
+    );
 }

@@ -19,6 +19,7 @@
 // The derive names `::hearth_wire::ids`, inside this crate too.
 extern crate self as hearth_wire;
 
+pub mod account;
 pub mod application;
 pub mod channel;
 pub mod dispatch;
@@ -33,6 +34,7 @@ pub mod snowflake;
 pub mod user;
 pub mod util;
 
+pub use account::*;
 pub use application::*;
 pub use channel::*;
 pub use guild::*;

@@ -32,6 +32,16 @@ pub struct MfaCodesBody {
     pub nonce: Option<String>,
 }
 
+/// `POST /mfa/finish` (Discord's re-authentication, "sudo mode"): `mfa_type` is `password`,
+/// `totp` or `backup`, `data` the password or code. `ticket` (from the 401 60003 answer) is
+/// accepted and not needed: the proof is recorded on the caller's session.
+#[derive(Debug, Deserialize, Default)]
+pub struct MfaFinishBody {
+    pub ticket: Option<String>,
+    pub mfa_type: Option<String>,
+    pub data: Option<String>,
+}
+
 /// One backup code, as Discord shows it (`code`: 8 characters `[a-z0-9]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BackupCode {

@@ -123,6 +123,9 @@ pub struct ModifyMeBody {
     pub password: Option<String>,
     #[serde(default)]
     pub new_password: Option<String>,
+    /// A new email address (needs `password`; unverified until the mailed link is followed).
+    #[serde(default)]
+    pub email: Option<String>,
     #[serde(default)]
     pub dm_policy: Option<i64>,
 }

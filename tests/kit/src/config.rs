@@ -7,7 +7,7 @@ use hearth::config::{Bucket, PasswordHashing, RateLimits};
 use serde_json::Value;
 
 /// Rate limits so high that functional tests and benchmarks never see a 429 (100 million
-/// per second in every bucket).
+/// per second in every bucket, a million failed logins before any backoff).
 pub fn unlimited() -> RateLimits {
     let big = Bucket {
         limit: 100_000_000,
@@ -20,8 +20,12 @@ pub fn unlimited() -> RateLimits {
         reactions: big,
         register_per_ip: big,
         login_per_ip: big,
-        login_per_account_ip: big,
-        login_per_account: big,
+        login_backoff: hearth::config::LoginBackoff {
+            free_per_pair: 1_000_000,
+            free_per_address: 1_000_000,
+            free_per_account: 1_000_000,
+            ..Default::default()
+        },
     }
 }
 
@@ -87,9 +91,13 @@ mod tests {
             "100000000".into()
         )));
         assert!(vars.contains(&(
-            "HEARTH_RATE_LIMITS__LOGIN_PER_ACCOUNT__PER_SECONDS".into(),
+            "HEARTH_RATE_LIMITS__LOGIN_PER_IP__PER_SECONDS".into(),
             "1.0".into()
         )));
-        assert_eq!(vars.len(), 1 + 7 * 2);
+        assert!(vars.contains(&(
+            "HEARTH_RATE_LIMITS__LOGIN_BACKOFF__FREE_PER_PAIR".into(),
+            "1000000".into()
+        )));
+        assert_eq!(vars.len(), 1 + 5 * 2 + 6);
     }
 }

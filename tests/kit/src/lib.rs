@@ -12,6 +12,7 @@
 //! - [`pki`], [`dns`], [`fednet`]: a test CA, an in-memory DNS zone, and a federation network
 //!   of servers on 127.0.0.x with certificates, SRV/A records and `.well-known` delegation;
 //! - [`rest`]: a small JSON client and its responses;
+//! - [`smtp`]: a real SMTP server on loopback (Python aiosmtpd) whose mails tests read;
 //! - [`build`]: builders over the REST API (a registered user with its token, a guild with
 //!   members, a bot application with its token).
 //!
@@ -26,6 +27,7 @@ pub mod dns;
 pub mod fednet;
 pub mod pki;
 pub mod rest;
+pub mod smtp;
 pub mod wait;
 
 pub use wait::{Patience, eventually};

@@ -1,0 +1,80 @@
+//! Handlers of account security (issue 17; spec/account.md): re-authentication
+//! (`POST /mfa/finish`), password reset and email verification by mail, the security log,
+//! the data export and account deletion.
+
+use axum::Json;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::{H, no_content};
+use crate::error::Result;
+use crate::http::{Auth, Body, ClientIp, Q};
+use crate::snowflake::Snowflake;
+use crate::wire;
+
+/// `POST /mfa/finish` `{mfa_type, data}` -> `{token}` (service::reauth).
+pub(super) async fn mfa_finish(
+    h: H,
+    Auth(a): Auth,
+    ClientIp(ip): ClientIp,
+    Body(b): Body<wire::MfaFinishBody>,
+) -> Result<Json<wire::MfaToken>> {
+    Ok(Json(h.mfa_finish(&a, b, ip).await?))
+}
+
+/// `POST /auth/forgot` `{login}` -> 204 (service::recovery).
+pub(super) async fn forgot(
+    h: H,
+    ClientIp(ip): ClientIp,
+    Body(b): Body<wire::ForgotBody>,
+) -> Result<Response> {
+    h.forgot_password(b, ip).await?;
+    Ok(no_content())
+}
+/// `POST /auth/reset` `{token, password}` -> 204.
+pub(super) async fn reset(
+    h: H,
+    ClientIp(ip): ClientIp,
+    Body(b): Body<wire::ResetBody>,
+) -> Result<Response> {
+    h.reset_password(b, ip).await?;
+    Ok(no_content())
+}
+/// `POST /auth/verify` `{token}` -> 204.
+pub(super) async fn verify(h: H, Body(b): Body<wire::VerifyBody>) -> Result<Response> {
+    h.verify_email(b).await?;
+    Ok(no_content())
+}
+/// `POST /auth/verify/resend` -> 204.
+pub(super) async fn verify_resend(h: H, Auth(a): Auth) -> Result<Response> {
+    h.resend_verification(&a).await?;
+    Ok(no_content())
+}
+
+/// Query of `GET /users/@me/security-log`.
+#[derive(Debug, Deserialize)]
+pub(super) struct LogQuery {
+    before: Option<Snowflake>,
+    limit: Option<i64>,
+}
+/// `GET /users/@me/security-log` -> `[SecurityLogEntry]` (service::security).
+pub(super) async fn security_log(
+    h: H,
+    Auth(a): Auth,
+    Q(q): Q<LogQuery>,
+) -> Result<Json<Vec<wire::SecurityLogEntry>>> {
+    Ok(Json(h.security_log(&a, q.before, q.limit).await?))
+}
+/// `GET /users/@me/export` -> the data export document (service::export).
+pub(super) async fn export(h: H, Auth(a): Auth) -> Result<Json<wire::DataExport>> {
+    Ok(Json(h.export_data(&a).await?))
+}
+/// `POST /users/@me/delete` `{password}` -> 204.
+pub(super) async fn delete_me(
+    h: H,
+    Auth(a): Auth,
+    Body(b): Body<wire::DeleteAccountBody>,
+) -> Result<Response> {
+    h.delete_account(&a, b).await?;
+    Ok(no_content())
+}
