@@ -264,6 +264,18 @@ pub struct MediaConfig {
     pub max_files_per_message: usize,
     /// Largest multipart request of a message with its files, bytes. Beyond: 413 / 40005.
     pub max_total_bytes: u64,
+    /// Largest avatar, banner, guild icon or splash (a data URI in JSON, after base64
+    /// decoding), bytes (Discord: 10 MiB). Beyond: 400 50035 `BINARY_TYPE_MAX_SIZE`. The JSON
+    /// body of the routes that take images may be as large as this in base64 plus
+    /// `limits.max_body_bytes`.
+    pub max_image_bytes: u64,
+    /// Largest custom emoji image, bytes (Discord: 256 KiB). Beyond: 400 50035
+    /// `BINARY_TYPE_MAX_SIZE`.
+    pub max_emoji_bytes: u64,
+    /// Largest image canvas, pixels (width x height read from the file header before any
+    /// decoding: the decompression-bomb guard; default 4096 x 4096). Beyond: 400 50035
+    /// `IMAGE_TOO_LARGE`.
+    pub max_image_pixels: u64,
     /// Lifetime of a signed attachment URL (`ex` = issue time + this), seconds (Discord: 24 h).
     pub url_ttl_seconds: u64,
     /// Base of attachment URLs (this server or a CDN in front of it), e.g.
@@ -304,6 +316,9 @@ impl Default for MediaConfig {
             max_file_bytes: 25 * 1024 * 1024,
             max_files_per_message: 10,
             max_total_bytes: 50 * 1024 * 1024,
+            max_image_bytes: 10 * 1024 * 1024,
+            max_emoji_bytes: 256 * 1024,
+            max_image_pixels: 4096 * 4096,
             url_ttl_seconds: 24 * 3600,
             public_url: None,
             upload_ttl_seconds: 3600,
@@ -717,6 +732,7 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
             session_token, part_bytes}   (unset: AWS_ENDPOINT_URL_S3, AWS_REGION,
                              AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN),
                              us-east-1, -, true, ..., 8388608
+  media.{max_image_bytes, max_emoji_bytes, max_image_pixels}   10485760, 262144, 16777216
   gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, replay_log_bytes,
            session_queue, max_frame_bytes, identify_timeout_ms}
   connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}

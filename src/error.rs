@@ -61,10 +61,14 @@ pub enum Rule {
     MaxPins,
     /// 400 / 30005
     MaxRoles,
+    /// 400 / 30008
+    MaxEmojis,
     /// 400 / 30010
     MaxReactions,
     /// 400 / 30013
     MaxChannels,
+    /// 400 / 30018
+    MaxAnimatedEmojis,
     /// 403 / 40007
     Banned,
     /// 403 / 40002 (account suspended by an operator)
@@ -137,6 +141,12 @@ impl Rule {
                 S::BAD_REQUEST,
                 30005,
                 "Maximum number of guild roles reached",
+            ),
+            Rule::MaxEmojis => (S::BAD_REQUEST, 30008, "Maximum number of emojis reached"),
+            Rule::MaxAnimatedEmojis => (
+                S::BAD_REQUEST,
+                30018,
+                "Maximum number of animated emojis reached",
             ),
             Rule::MaxReactions => (S::BAD_REQUEST, 30010, "Maximum number of reactions reached"),
             Rule::MaxChannels => (

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{H, PageQuery, no_content};
 use crate::error::Result;
-use crate::http::{Auth, Body, ClientIp, P, Q, UserAgent};
+use crate::http::{Auth, Body, ClientIp, ImageBody, P, Q, UserAgent};
 use crate::snowflake::Snowflake;
 use crate::wire;
 
@@ -81,7 +81,7 @@ pub(super) async fn get_me(h: H, Auth(a): Auth) -> Json<wire::User> {
 pub(super) async fn modify_me(
     h: H,
     Auth(a): Auth,
-    Body(b): Body<wire::ModifyMeBody>,
+    ImageBody(b): ImageBody<wire::ModifyMeBody>,
 ) -> Result<Json<wire::User>> {
     Ok(Json(h.modify_me(&a, b).await?))
 }

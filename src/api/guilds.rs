@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{H, PageQuery, no_content};
 use crate::error::{Error, Result};
-use crate::http::{Auth, Body, P, Q, Reason};
+use crate::http::{Auth, Body, ImageBody, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
 
@@ -16,7 +16,7 @@ use crate::wire;
 pub(super) async fn create_guild(
     h: H,
     Auth(a): Auth,
-    Body(b): Body<wire::CreateGuildBody>,
+    ImageBody(b): ImageBody<wire::CreateGuildBody>,
 ) -> Result<Response> {
     Ok((StatusCode::CREATED, Json(h.create_guild(&a, b).await?)).into_response())
 }
@@ -37,7 +37,7 @@ pub(super) async fn modify_guild(
     Auth(a): Auth,
     P(g): P<Snowflake>,
     Reason(r): Reason,
-    Body(b): Body<wire::ModifyGuildBody>,
+    ImageBody(b): ImageBody<wire::ModifyGuildBody>,
 ) -> Result<Json<wire::Guild>> {
     Ok(Json(h.modify_guild(&a, g, b, r.as_deref()).await?))
 }

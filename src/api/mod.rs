@@ -21,6 +21,7 @@ mod account;
 mod apps;
 mod auth;
 mod channels;
+mod emojis;
 mod guilds;
 mod uploads;
 
@@ -28,6 +29,7 @@ use account::*;
 use apps::*;
 use auth::*;
 use channels::*;
+use emojis::*;
 use guilds::*;
 
 type H = State<Arc<Hearth>>;
@@ -110,6 +112,14 @@ pub fn routes() -> Router<Arc<Hearth>> {
             get(get_ban).put(ban).delete(unban),
         )
         .route("/guilds/{guild_id}/audit-logs", get(audit_log))
+        .route(
+            "/guilds/{guild_id}/emojis",
+            get(list_emojis).post(create_emoji),
+        )
+        .route(
+            "/guilds/{guild_id}/emojis/{emoji_id}",
+            get(get_emoji).patch(modify_emoji).delete(delete_emoji),
+        )
         // channels
         .route(
             "/channels/{channel_id}",

@@ -61,6 +61,54 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// A JSON body that may carry images as data URIs (avatars, banners, icons, splashes,
+/// emoji): as [`Body`], but its top-level `"data:..."` strings do not count against
+/// `limits.max_body_bytes`, and the whole body may be as large as that plus three images of
+/// `media.max_image_bytes` in base64 ([`ImageBody::limit`]); beyond either, 413 40005.
+pub struct ImageBody<T>(pub T);
+
+impl<T> ImageBody<T> {
+    /// The largest body, bytes.
+    pub fn limit(h: &Hearth) -> usize {
+        let b64 = h.config.media.max_image_bytes.div_ceil(3) * 4;
+        h.config
+            .limits
+            .max_body_bytes
+            .saturating_add(usize::try_from(3 * b64).unwrap_or(usize::MAX))
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ImageBody<T>
+where
+    Arc<Hearth>: FromRef<S>,
+{
+    type Rejection = Error;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let h = Arc::<Hearth>::from_ref(state);
+        let bytes = axum::body::to_bytes(req.into_body(), Self::limit(&h))
+            .await
+            .map_err(|_| Error::PayloadTooLarge)?;
+        if bytes.len() > h.config.limits.max_body_bytes {
+            let images: usize = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .as_ref()
+                .and_then(|v| v.as_object())
+                .map(|o| {
+                    o.values()
+                        .filter_map(|x| x.as_str())
+                        .filter(|s| s.starts_with("data:"))
+                        .map(str::len)
+                        .sum()
+                })
+                .unwrap_or(0);
+            if bytes.len() - images > h.config.limits.max_body_bytes {
+                return Err(Error::PayloadTooLarge);
+            }
+        }
+        parse_json(&bytes).map(ImageBody)
+    }
+}
+
 /// Parses a JSON body with Discord-style errors (see [`Body`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if std::str::from_utf8(bytes).is_err() {

@@ -111,6 +111,8 @@ impl Fed<'_> {
             created_at: Snowflake::from_db(host_gid).timestamp_ms() as i64,
             host_server: Some(server.to_string()),
             mfa_level: 0,
+            banner: None,
+            splash: None,
         };
         let seq = snap.seq;
         self.db

@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use super::backoff::Backoff;
+use super::images::ImageKind;
 use super::{Actor, Hearth};
 use crate::config::{Config, RegistrationPolicy};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
@@ -125,6 +126,7 @@ impl Hearth {
             created_at: now_ms(),
             home_server: Some(server.to_lowercase()),
             mfa_enabled: false,
+            banner: None,
             email_verified: false,
         };
         match self.db.insert_user(&u).await {
@@ -313,6 +315,7 @@ impl Hearth {
             created_at: now_ms(),
             home_server: None,
             mfa_enabled: false,
+            banner: None,
             email_verified: false,
         };
         self.db.insert_user(&user).await.map_err(|e| {
@@ -687,16 +690,6 @@ impl Hearth {
             }
             patch.global_name = Some(g);
         }
-        if let Some(a) = body.avatar {
-            if a.as_ref().is_some_and(|a| a.len() > 4096) {
-                errs.add(
-                    "avatar",
-                    "BASE_TYPE_MAX_LENGTH",
-                    "Must be 4096 or fewer in length.",
-                );
-            }
-            patch.avatar = Some(a);
-        }
         if let Some(b) = body.bio {
             if b.chars().count() > 190 {
                 errs.add(
@@ -774,20 +767,40 @@ impl Hearth {
             );
             log.push(entry);
         }
-        self.db
-            .update_user(actor.user.id, &patch, &log)
+        // Images last: their bytes are written before the row names them.
+        let (uid, old_avatar, old_banner) = (
+            actor.user.id,
+            actor.user.avatar.as_deref(),
+            actor.user.banner.as_deref(),
+        );
+        patch.avatar = self
+            .image_field(ImageKind::Avatar, uid, "avatar", body.avatar, old_avatar)
+            .await?;
+        patch.banner = match self
+            .image_field(ImageKind::Banner, uid, "banner", body.banner, old_banner)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    field_error(
-                        "username",
-                        "USERNAME_ALREADY_TAKEN",
-                        "Username is unavailable.",
-                    )
-                } else {
-                    e.into()
-                }
-            })?;
+        {
+            Ok(b) => b,
+            Err(e) => {
+                self.settle_image(ImageKind::Avatar, uid, old_avatar, &patch.avatar, false);
+                return Err(e);
+            }
+        };
+        let updated = self.db.update_user(actor.user.id, &patch, &log).await;
+        let ok = updated.is_ok();
+        self.settle_image(ImageKind::Avatar, uid, old_avatar, &patch.avatar, ok);
+        self.settle_image(ImageKind::Banner, uid, old_banner, &patch.banner, ok);
+        updated.map_err(|e| {
+            if is_unique_violation(&e) {
+                field_error(
+                    "username",
+                    "USERNAME_ALREADY_TAKEN",
+                    "Username is unavailable.",
+                )
+            } else {
+                e.into()
+            }
+        })?;
         if let Some(h) = &new_hash {
             // The password, the revocation of every other session and the log entry: one
             // transaction.

@@ -1,5 +1,6 @@
 //! Guilds: create, read, modify, delete, leave (Discord "Resources > Guild").
 
+use super::images::ImageKind;
 use super::ports::{RelayAction, RelayOp};
 use super::{Actor, GuildAccess, Hearth, audit_action as A, change, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
@@ -110,6 +111,14 @@ impl Hearth {
         errs.into_result()?;
         let now = now_ms();
         let gid = self.next_id();
+        let icon = match body.icon {
+            Some(uri) => Some(
+                self.store_image(ImageKind::Icon, gid, "icon", uri)
+                    .await?
+                    .hash,
+            ),
+            None => None,
+        };
         let general = ChannelRow {
             id: self.next_id(),
             guild_id: Some(gid),
@@ -129,7 +138,7 @@ impl Hearth {
         let g = GuildRow {
             id: gid,
             name: name.trim().to_string(),
-            icon: body.icon,
+            icon: icon.clone(),
             description: body.description,
             owner_id: actor.user.id,
             system_channel_id: Some(general.id),
@@ -140,6 +149,8 @@ impl Hearth {
             created_at: now,
             host_server: None,
             mfa_level: 0,
+            banner: None,
+            splash: None,
         };
         let everyone = RoleRow {
             id: gid,
@@ -156,11 +167,14 @@ impl Hearth {
         // The guild, its defaults and its owner's membership in one transaction, with the
         // owner's guild count checked inside it.
         let max = i64::from(self.config.limits.max_guilds_per_user);
-        if !self
+        let created = self
             .db
             .create_guild(&g, &everyone, std::slice::from_ref(&general), max)
-            .await?
-        {
+            .await;
+        if !matches!(created, Ok(true)) {
+            self.settle_image(ImageKind::Icon, gid, None, &Some(icon), false);
+        }
+        if !created? {
             return Err(Error::Rule(Rule::MaxGuilds));
         }
         self.control(Control::MemberJoined {
@@ -183,7 +197,9 @@ impl Hearth {
         } else {
             None
         };
-        Ok(self.guild_wire(&ga.guild, &ga.roles, count))
+        let mut w = self.guild_wire(&ga.guild, &ga.roles, count);
+        w.emojis = self.guild_emojis_wire(ga.guild.id).await?;
+        Ok(w)
     }
 
     /// `PATCH /guilds/{id}`: MANAGE_GUILD; `owner_id` only by the owner, to a member, after
@@ -205,9 +221,6 @@ impl Hearth {
             Self::check_name(&n, "name", 2, 100, &mut errs);
             changes.push(change("name", &g.name, n.trim()));
             g.name = n.trim().to_string();
-        }
-        if let Some(i) = body.icon {
-            g.icon = i;
         }
         if let Some(d) = body.description {
             if d.as_ref().is_some_and(|d| d.chars().count() > 300) {
@@ -283,6 +296,53 @@ impl Hearth {
             .as_ref()
             .map(|t| check_tags(t, &mut errs));
         errs.into_result()?;
+        // Images last: their bytes are written before the row names them.
+        let old = ga.guild.clone();
+        let images = self
+            .image_fields(
+                g.id,
+                [
+                    (ImageKind::Icon, "icon", body.icon, old.icon.as_deref()),
+                    (
+                        ImageKind::Banner,
+                        "banner",
+                        body.banner,
+                        old.banner.as_deref(),
+                    ),
+                    (
+                        ImageKind::Splash,
+                        "splash",
+                        body.splash,
+                        old.splash.as_deref(),
+                    ),
+                ],
+            )
+            .await?;
+        for ((key, slot), new) in [
+            ("icon_hash", &mut g.icon),
+            ("banner_hash", &mut g.banner),
+            ("splash_hash", &mut g.splash),
+        ]
+        .into_iter()
+        .zip(&images)
+        {
+            if let Some(new) = new {
+                changes.push(change(key, &*slot, new));
+                slot.clone_from(new);
+            }
+        }
+        let settle = |committed: bool| {
+            for ((kind, old), new) in [
+                (ImageKind::Icon, old.icon.as_deref()),
+                (ImageKind::Banner, old.banner.as_deref()),
+                (ImageKind::Splash, old.splash.as_deref()),
+            ]
+            .into_iter()
+            .zip(&images)
+            {
+                self.settle_image(kind, g.id, old, new, committed);
+            }
+        };
         let audit = self.audit_row(
             g.id,
             actor,
@@ -292,29 +352,38 @@ impl Hearth {
             None,
             reason,
         );
+        // Read before the change opens (a change uses only itself).
+        let emojis = self.guild_emojis_wire(g.id).await?;
+        let discoverable = body.discoverable;
         // Settings, discovery and ownership with the audit entry and the log entry in one
         // transaction; a transfer to someone who left meanwhile writes nothing.
-        let mut ch = self.db.change(Lock::Guild(g.id)).await?;
-        if !ch
-            .update_guild(&g, body.discoverable, tags.as_deref())
-            .await?
-        {
+        let stored = async {
+            let mut ch = self.db.change(Lock::Guild(g.id)).await?;
+            if !ch.update_guild(&g, discoverable, tags.as_deref()).await? {
+                return Ok(None);
+            }
+            ch.audit(&audit).await?;
+            let roles = ch.roles(g.id).await?;
+            let mut w = self.guild_wire(&g, &roles, None);
+            w.emojis = emojis;
+            let d = Self::event_of(
+                Event::GuildUpdate,
+                Self::guild_audience(g.id),
+                intents::GUILDS,
+                to_value(&w),
+            );
+            self.commit(ch, vec![d]).await?;
+            Ok::<_, Error>(Some(w))
+        }
+        .await;
+        settle(matches!(stored, Ok(Some(_))));
+        let Some(w) = stored? else {
             return Err(field_error(
                 "owner_id",
                 "GUILD_OWNER_INVALID",
                 "The new owner must be a member of the guild.",
             ));
-        }
-        ch.audit(&audit).await?;
-        let roles = ch.roles(g.id).await?;
-        let w = self.guild_wire(&g, &roles, None);
-        let d = Self::event_of(
-            Event::GuildUpdate,
-            Self::guild_audience(g.id),
-            intents::GUILDS,
-            to_value(&w),
-        );
-        self.commit(ch, vec![d]).await?;
+        };
         if body.owner_id.is_some() {
             self.control(Control::PermissionsChanged { guild_id });
         }
@@ -328,8 +397,12 @@ impl Hearth {
         if !ga.is_owner() {
             return Err(Error::MissingPermissions);
         }
+        let images = self.guild_image_keys(&ga.guild).await?;
         if !self.remove_guild(ga.guild.id).await? {
             return Err(Error::Unknown(Unknown::Guild));
+        }
+        for key in images {
+            self.forget_image(key);
         }
         Ok(())
     }
@@ -392,7 +465,7 @@ impl Hearth {
                 id: Snowflake::from_db(ga.guild.id),
                 name: ga.guild.name.clone(),
                 icon: ga.guild.icon.clone(),
-                banner: None,
+                banner: ga.guild.banner.clone(),
                 owner: ga.is_owner(),
                 permissions: ga.base().to_string(),
                 features: vec![],

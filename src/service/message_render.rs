@@ -181,6 +181,7 @@ impl Hearth {
                 discriminator: "0".into(),
                 global_name: Some("Deleted User".into()),
                 avatar: None,
+                banner: None,
                 bot: false,
                 system: false,
                 public_flags: 0,

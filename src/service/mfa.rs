@@ -504,15 +504,18 @@ impl Hearth {
                 reason,
             );
             g.mfa_level = level;
+            let emojis = self.guild_emojis_wire(g.id).await?;
             let mut ch = self.db.change(Lock::Guild(g.id)).await?;
             ch.set_guild_mfa_level(g.id, level).await?;
             ch.audit(&audit).await?;
             let roles = ch.roles(g.id).await?;
+            let mut w = self.guild_wire(&g, &roles, None);
+            w.emojis = emojis;
             let d = Self::event_of(
                 Event::GuildUpdate,
                 Self::guild_audience(g.id),
                 intents::GUILDS,
-                to_value(&self.guild_wire(&g, &roles, None)),
+                to_value(&w),
             );
             self.commit(ch, vec![d]).await?;
         }

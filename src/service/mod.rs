@@ -21,10 +21,13 @@ pub mod attachments;
 pub mod auth;
 pub mod backoff;
 pub mod bots;
+pub mod cdn;
 pub mod channels;
 pub mod dms;
+pub mod emojis;
 pub mod export;
 pub mod guilds;
+pub mod images;
 pub mod invites;
 pub mod media_gc;
 pub mod members;
@@ -472,6 +475,7 @@ impl Hearth {
             discriminator: "0".into(),
             global_name: u.global_name.clone(),
             avatar: u.avatar.clone(),
+            banner: u.banner.clone(),
             bot: u.bot,
             system: false,
             public_flags: 0,
@@ -657,7 +661,7 @@ impl Hearth {
             name: g.name.clone(),
             icon: g.icon.clone(),
             icon_hash: g.icon.clone(),
-            splash: None,
+            splash: g.splash.clone(),
             discovery_splash: None,
             description: g.description.clone(),
             owner_id: Snowflake::from_db(g.owner_id),
@@ -679,7 +683,7 @@ impl Hearth {
             public_updates_channel_id: None,
             safety_alerts_channel_id: None,
             vanity_url_code: None,
-            banner: None,
+            banner: g.banner.clone(),
             premium_tier: 0,
             premium_subscription_count: 0,
             preferred_locale: g.preferred_locale.clone(),
@@ -736,6 +740,9 @@ pub mod audit_action {
     pub const ROLE_DELETE: i64 = 32;
     pub const INVITE_CREATE: i64 = 40;
     pub const INVITE_DELETE: i64 = 42;
+    pub const EMOJI_CREATE: i64 = 60;
+    pub const EMOJI_UPDATE: i64 = 61;
+    pub const EMOJI_DELETE: i64 = 62;
     pub const MESSAGE_DELETE: i64 = 72;
     pub const MESSAGE_BULK_DELETE: i64 = 73;
     pub const MESSAGE_PIN: i64 = 74;

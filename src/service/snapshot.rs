@@ -226,8 +226,9 @@ pub async fn guild_create(
         .iter()
         .filter_map(|m| presences(m.user_id))
         .collect();
-    let mut v = serde_json::to_value(h.guild_wire(&g, &roles, None))
-        .map_err(crate::error::Error::internal)?;
+    let mut w = h.guild_wire(&g, &roles, None);
+    w.emojis = h.guild_emojis_wire(g.id).await?;
+    let mut v = serde_json::to_value(w).map_err(crate::error::Error::internal)?;
     let o = v.as_object_mut().expect("guild is an object");
     o.insert("joined_at".into(), json!(wire::iso(me.joined_at)));
     o.insert("large".into(), json!(large));

@@ -247,11 +247,11 @@ impl Change {
         tags: Option<&str>,
     ) -> Result<bool> {
         Ok(on_tx!(self, tx => {
-            let n = sqlx::query("UPDATE guilds SET name = $1, icon = $2, description = $3, owner_id = $4, system_channel_id = $5, verification_level = $6, default_message_notifications = $7, explicit_content_filter = $8, preferred_locale = $9
+            let n = sqlx::query("UPDATE guilds SET name = $1, icon = $2, description = $3, owner_id = $4, system_channel_id = $5, verification_level = $6, default_message_notifications = $7, explicit_content_filter = $8, preferred_locale = $9, banner = $11, splash = $12
                  WHERE id = $10 AND (owner_id = $4 OR EXISTS (SELECT 1 FROM members WHERE guild_id = $10 AND user_id = $4))")
                 .bind(&g.name).bind(&g.icon).bind(&g.description).bind(g.owner_id).bind(g.system_channel_id)
                 .bind(g.verification_level).bind(g.default_message_notifications).bind(g.explicit_content_filter)
-                .bind(&g.preferred_locale).bind(g.id).execute(&mut *tx).await?.rows_affected();
+                .bind(&g.preferred_locale).bind(g.id).bind(&g.banner).bind(&g.splash).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
                 if let Some(d) = discoverable {
                     sqlx::query("UPDATE guilds SET discoverable = $1 WHERE id = $2").bind(d).bind(g.id).execute(&mut *tx).await?;

@@ -90,6 +90,7 @@ impl PageRow {
                 home_server: self.a_home_server,
                 // Not selected for message authors; only `GET /users/@me` shows it.
                 mfa_enabled: false,
+                banner: None,
                 email_verified: false,
             }),
             _ => None,

@@ -21,6 +21,9 @@ pub struct GuildRow {
     pub host_server: Option<String>,
     /// Discord's MFA level: 0 none, 1 elevated (migration 0011).
     pub mfa_level: i64,
+    /// Banner and invite splash image hashes (migration 0010).
+    pub banner: Option<String>,
+    pub splash: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -186,10 +189,10 @@ impl Db {
             if n >= max_guilds {
                 return Ok(false);
             }
-            sqlx::query("INSERT INTO guilds (id, name, icon, description, owner_id, system_channel_id, verification_level, default_message_notifications, explicit_content_filter, preferred_locale, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+            sqlx::query("INSERT INTO guilds (id, name, icon, description, owner_id, system_channel_id, verification_level, default_message_notifications, explicit_content_filter, preferred_locale, created_at, banner, splash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                 .bind(g.id).bind(&g.name).bind(&g.icon).bind(&g.description).bind(g.owner_id).bind(g.system_channel_id)
                 .bind(g.verification_level).bind(g.default_message_notifications).bind(g.explicit_content_filter)
-                .bind(&g.preferred_locale).bind(g.created_at).execute(&mut *tx).await?;
+                .bind(&g.preferred_locale).bind(g.created_at).bind(&g.banner).bind(&g.splash).execute(&mut *tx).await?;
             insert_role_q!(everyone).execute(&mut *tx).await?;
             for c in channels {
                 insert_channel_q!(c).execute(&mut *tx).await?;

@@ -24,9 +24,11 @@ pub struct UserRow {
     pub mfa_enabled: bool,
     /// The current email was confirmed by a mailed token (migration 0013).
     pub email_verified: bool,
+    /// The profile banner's image hash (migration 0010).
+    pub banner: Option<String>,
 }
 
-pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server, mfa_enabled, email_verified";
+pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server, mfa_enabled, email_verified, banner";
 
 /// `USER_COLS` qualified by the alias `u` (`u.id, u.username, ...`), built once.
 fn user_cols_u() -> &'static str {
@@ -72,6 +74,7 @@ pub struct UserPatch {
     pub username: Option<String>,
     pub global_name: Option<Option<String>>,
     pub avatar: Option<Option<String>>,
+    pub banner: Option<Option<String>>,
     pub bio: Option<String>,
     pub password_hash: Option<String>,
     pub dm_policy: Option<i64>,
@@ -170,6 +173,9 @@ impl Db {
             }
             if let Some(a) = &patch.avatar {
                 sqlx::query("UPDATE users SET avatar = $1 WHERE id = $2").bind(a).bind(id).execute(&mut *tx).await?;
+            }
+            if let Some(b) = &patch.banner {
+                sqlx::query("UPDATE users SET banner = $1 WHERE id = $2").bind(b).bind(id).execute(&mut *tx).await?;
             }
             if let Some(b) = &patch.bio {
                 sqlx::query("UPDATE users SET bio = $1 WHERE id = $2").bind(b).bind(id).execute(&mut *tx).await?;

@@ -19,6 +19,7 @@ mod federation_ids;
 mod federation_transport;
 mod gateway;
 mod guard;
+mod images;
 mod mfa;
 mod migrations;
 mod mls;

@@ -133,6 +133,14 @@ pub struct GuildBan {
     pub user: User,
 }
 
+/// `GUILD_EMOJIS_UPDATE`: the guild's whole emoji list after a change.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
+pub struct GuildEmojisUpdate {
+    pub guild_id: Snowflake,
+    pub emojis: Vec<crate::GuildEmoji>,
+}
+
 /// `GUILD_DELETE_FEDERATED` (federation only): the host deleted the guild.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
 #[serde(deny_unknown_fields)]
@@ -334,6 +342,8 @@ payloads! {
         GuildMembersChunk,
         UserUpdate,
         MlsMessage,
+        // Emoji do not cross federation yet (issue 13's federation part).
+        GuildEmojisUpdate,
     }
 }
 

@@ -84,8 +84,8 @@ pub struct Guild {
     pub default_message_notifications: i64,
     pub explicit_content_filter: i64,
     pub roles: Vec<Role>,
-    /// Hearth has no custom emojis: always empty.
-    pub emojis: Vec<Unsupported>,
+    /// The guild's custom emoji (without `user`).
+    pub emojis: Vec<GuildEmoji>,
     /// Hearth has no stickers: always empty.
     pub stickers: Vec<Unsupported>,
     pub features: Vec<String>,
@@ -106,6 +106,47 @@ pub struct Guild {
     pub max_members: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approximate_member_count: Option<i64>,
+}
+
+/// Custom emoji object ("Resources > Emoji > Emoji Object"). `user` (the creator) only in
+/// REST answers to members with CREATE_GUILD_EXPRESSIONS or MANAGE_GUILD_EXPRESSIONS. The
+/// image is at the CDN path `/emojis/{id}.{png|webp|gif}`.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[serde(deny_unknown_fields)]
+pub struct GuildEmoji {
+    pub id: Snowflake,
+    pub name: String,
+    /// Roles allowed to use the emoji; empty: everyone.
+    pub roles: Vec<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    /// Always `true`.
+    pub require_colons: bool,
+    /// Always `false` (no integrations).
+    pub managed: bool,
+    pub animated: bool,
+    /// Always `true`.
+    pub available: bool,
+}
+
+/// Body of `POST /guilds/{id}/emojis`: `image` is a data URI (Discord "Image Data").
+#[derive(Debug, Deserialize, Default)]
+pub struct CreateEmojiBody {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub roles: Option<Vec<Snowflake>>,
+}
+
+/// Body of `PATCH /guilds/{id}/emojis/{emoji_id}` (`roles: null` allows everyone).
+#[derive(Debug, Deserialize, Default)]
+pub struct ModifyEmojiBody {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub roles: Option<Option<Vec<Snowflake>>>,
 }
 
 /// Partial guild of `GET /users/@me/guilds`.
@@ -158,6 +199,7 @@ pub struct AuditLog {
 #[derive(Debug, Deserialize, Default)]
 pub struct CreateGuildBody {
     pub name: Option<String>,
+    /// A data URI (Discord "Image Data").
     #[serde(default)]
     pub icon: Option<String>,
     #[serde(default)]
@@ -168,8 +210,13 @@ pub struct CreateGuildBody {
 pub struct ModifyGuildBody {
     #[serde(default)]
     pub name: Option<String>,
+    /// A data URI (Discord "Image Data"), `null` removes; likewise `banner` and `splash`.
     #[serde(default, deserialize_with = "double_option")]
     pub icon: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub banner: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub splash: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub description: Option<Option<String>>,
     #[serde(default)]

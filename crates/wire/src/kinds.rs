@@ -286,6 +286,7 @@ events! {
     GuildMembersChunk = "GUILD_MEMBERS_CHUNK",
     GuildBanAdd = "GUILD_BAN_ADD",
     GuildBanRemove = "GUILD_BAN_REMOVE",
+    GuildEmojisUpdate = "GUILD_EMOJIS_UPDATE",
     ChannelCreate = "CHANNEL_CREATE",
     ChannelUpdate = "CHANNEL_UPDATE",
     ChannelDelete = "CHANNEL_DELETE",

@@ -19,6 +19,9 @@ pub struct User {
     pub discriminator: String,
     pub global_name: Option<String>,
     pub avatar: Option<String>,
+    /// The profile banner's hash (CDN `/banners/{id}/{hash}.{ext}`); absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub banner: Option<String>,
     pub bot: bool,
     pub system: bool,
     pub public_flags: u64,
@@ -109,8 +112,11 @@ pub struct ModifyMeBody {
     pub username: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub global_name: Option<Option<String>>,
+    /// A data URI (Discord "Image Data"), `null` removes; likewise `banner`.
     #[serde(default, deserialize_with = "double_option")]
     pub avatar: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub banner: Option<Option<String>>,
     #[serde(default)]
     pub bio: Option<String>,
     #[serde(default)]

@@ -1,0 +1,181 @@
+//! Custom emoji of guilds (migration 0010): one row per emoji, its allowed roles in
+//! `emoji_roles`. Creation checks the guild's limits (static and animated apart) inside its
+//! transaction and writes the audit entry with it, as do updates and deletions.
+
+use std::collections::HashMap;
+
+use super::atomic::{lock_row, write_tx};
+use super::{AuditRow, Db, on_db};
+use crate::error::Result;
+
+/// A custom emoji (Discord "Emoji Object"); `blob_key` names its image in the blob store.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EmojiRow {
+    pub id: i64,
+    pub guild_id: i64,
+    pub name: String,
+    /// The creator.
+    pub user_id: i64,
+    pub animated: bool,
+    pub blob_key: String,
+    pub created_at: i64,
+}
+
+/// An emoji with the ids of the roles allowed to use it (empty: everyone), ascending.
+#[derive(Debug, Clone)]
+pub struct Emoji {
+    pub row: EmojiRow,
+    pub roles: Vec<i64>,
+}
+
+/// Why [`Db::create_emoji`] wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmojiLimit {
+    /// The guild has its maximum of static emoji.
+    Static,
+    /// The guild has its maximum of animated emoji.
+    Animated,
+}
+
+/// The audit entry `$a` of an emoji change, as a query to run in its transaction.
+macro_rules! insert_audit_q {
+    ($a:expr) => {
+        sqlx::query("INSERT INTO audit_log (id, guild_id, user_id, target_id, action_type, changes, options, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind($a.id).bind($a.guild_id).bind($a.user_id).bind($a.target_id).bind($a.action_type)
+            .bind(&$a.changes).bind(&$a.options).bind(&$a.reason)
+    };
+}
+
+const COLS: &str = "id, guild_id, name, user_id, animated, blob_key, created_at";
+
+impl Db {
+    /// The emoji of a guild, by id, with their roles.
+    pub async fn emojis(&self, guild_id: i64) -> Result<Vec<Emoji>> {
+        let q = format!("SELECT {COLS} FROM emojis WHERE guild_id = $1 ORDER BY id");
+        let rows: Vec<EmojiRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild_id).fetch_all(p).await)?;
+        let links: Vec<(i64, i64)> = on_db!(self, p => sqlx::query_as(
+            "SELECT er.emoji_id, er.role_id FROM emoji_roles er JOIN emojis e ON e.id = er.emoji_id WHERE e.guild_id = $1 ORDER BY er.role_id")
+            .bind(guild_id).fetch_all(p).await)?;
+        let mut roles: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (e, r) in links {
+            roles.entry(e).or_default().push(r);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| Emoji {
+                roles: roles.remove(&row.id).unwrap_or_default(),
+                row,
+            })
+            .collect())
+    }
+
+    /// One emoji of a guild with its roles, `None` when the guild has no such emoji.
+    pub async fn emoji(&self, guild_id: i64, id: i64) -> Result<Option<Emoji>> {
+        let q = format!("SELECT {COLS} FROM emojis WHERE id = $1 AND guild_id = $2");
+        let row: Option<EmojiRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).bind(guild_id).fetch_optional(p).await)?;
+        let Some(row) = row else { return Ok(None) };
+        let roles: Vec<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT role_id FROM emoji_roles WHERE emoji_id = $1 ORDER BY role_id")
+            .bind(id).fetch_all(p).await)?;
+        Ok(Some(Emoji {
+            row,
+            roles: roles.into_iter().map(|r| r.0).collect(),
+        }))
+    }
+
+    /// An emoji row by id alone (the CDN route), `None` when there is none.
+    pub async fn emoji_by_id(&self, id: i64) -> Result<Option<EmojiRow>> {
+        let q = format!("SELECT {COLS} FROM emojis WHERE id = $1");
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Inserts an emoji with its roles and the audit entry, in one transaction that first
+    /// counts the guild's emoji of the same kind: `Err(limit)` (nothing written) when
+    /// `max_static` static or `max_animated` animated emoji exist already. Roles that are
+    /// not the guild's are skipped.
+    pub async fn create_emoji(
+        &self,
+        e: &Emoji,
+        max_static: i64,
+        max_animated: i64,
+        audit: &AuditRow,
+    ) -> Result<std::result::Result<(), EmojiLimit>> {
+        let r = &e.row;
+        on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            lock_row!(self, tx, guilds, r.guild_id);
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM emojis WHERE guild_id = $1 AND animated = $2")
+                .bind(r.guild_id).bind(r.animated).fetch_one(&mut *tx).await?;
+            if r.animated && n >= max_animated {
+                return Ok(Err(EmojiLimit::Animated));
+            }
+            if !r.animated && n >= max_static {
+                return Ok(Err(EmojiLimit::Static));
+            }
+            let q = format!("INSERT INTO emojis ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+            sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
+                .bind(r.id).bind(r.guild_id).bind(&r.name).bind(r.user_id).bind(r.animated).bind(&r.blob_key).bind(r.created_at)
+                .execute(&mut *tx).await?;
+            for role in &e.roles {
+                sqlx::query("INSERT INTO emoji_roles (emoji_id, role_id) SELECT $1, id FROM roles WHERE id = $2 AND guild_id = $3")
+                    .bind(r.id).bind(role).bind(r.guild_id).execute(&mut *tx).await?;
+            }
+            insert_audit_q!(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Renames an emoji and (with `roles`) replaces its role list, with the audit entry, in
+    /// one transaction. `false` (nothing written) when the guild has no such emoji.
+    pub async fn update_emoji(
+        &self,
+        guild_id: i64,
+        id: i64,
+        name: &str,
+        roles: Option<&[i64]>,
+        audit: &AuditRow,
+    ) -> Result<bool> {
+        on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            let n = sqlx::query("UPDATE emojis SET name = $1 WHERE id = $2 AND guild_id = $3")
+                .bind(name).bind(id).bind(guild_id).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+            if let Some(roles) = roles {
+                sqlx::query("DELETE FROM emoji_roles WHERE emoji_id = $1").bind(id).execute(&mut *tx).await?;
+                for role in roles {
+                    sqlx::query("INSERT INTO emoji_roles (emoji_id, role_id) SELECT $1, id FROM roles WHERE id = $2 AND guild_id = $3")
+                        .bind(id).bind(role).bind(guild_id).execute(&mut *tx).await?;
+                }
+            }
+            insert_audit_q!(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Deletes an emoji (its roles cascade) with the audit entry, in one transaction; the
+    /// deleted row, `None` (nothing written) when the guild has no such emoji.
+    pub async fn delete_emoji(
+        &self,
+        guild_id: i64,
+        id: i64,
+        audit: &AuditRow,
+    ) -> Result<Option<EmojiRow>> {
+        let q = format!("DELETE FROM emojis WHERE id = $1 AND guild_id = $2 RETURNING {COLS}");
+        on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            let row: Option<EmojiRow> = sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
+                .bind(id).bind(guild_id).fetch_optional(&mut *tx).await?;
+            if row.is_none() {
+                return Ok(None);
+            }
+            insert_audit_q!(audit).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+}
