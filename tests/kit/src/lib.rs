@@ -29,8 +29,8 @@ pub mod dns;
 pub mod fednet;
 pub mod pki;
 pub mod rest;
-pub mod smtp;
 pub mod s3;
+pub mod smtp;
 pub mod wait;
 
 pub use wait::{Patience, eventually};
