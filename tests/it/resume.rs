@@ -168,6 +168,10 @@ async fn a_channel_hidden_meanwhile_is_not_replayed() {
     let (session, seq) = (b.session_id.clone(), b.seq);
     drop(b);
     detached(&r.ts, 1).await;
+    // A live session of the owner: once it has a dispatch, the gateway has logged it for
+    // bob's detached session too (one task routes and logs each dispatch in bus order).
+    let mut live = Gw::identify(&r.ts, &r.alice_tok, GUILDS | GUILD_MESSAGES).await;
+    live.expect("GUILD_CREATE").await;
 
     let a = say(&r.alice, &r.general, "a").await;
     say(&r.alice, &secret, "hidden 1").await;
@@ -181,6 +185,13 @@ async fn a_channel_hidden_meanwhile_is_not_replayed() {
     assert_eq!(hide.status, 204, "{hide:?}");
     say(&r.alice, &secret, "hidden 2").await;
     let b_id = say(&r.alice, &r.general, "b").await;
+    // Resume only after the gateway routed "b" (else it would come live, after RESUMED).
+    loop {
+        let v = live.expect("MESSAGE_CREATE").await;
+        if s(&v["id"]) == b_id {
+            break;
+        }
+    }
 
     let mut x = resume(&r.ts, &r.bob_tok, &session, seq).await;
     let got = until_resumed(&mut x).await;
