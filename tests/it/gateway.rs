@@ -42,7 +42,7 @@ pub struct Gw {
     pub session_id: String,
     pub ready: Value,
     /// Dispatches received but not yet consumed by `expect`.
-    pending: Vec<Value>,
+    pub(crate) pending: Vec<Value>,
 }
 
 /// How a connection ended.
