@@ -21,10 +21,12 @@ use crate::service::images::ImageKind;
 /// The image routes (no authentication).
 pub fn routes() -> Router<Arc<Hearth>> {
     Router::new()
-        .route("/avatars/{owner}/{file}", get(avatar))
-        .route("/banners/{owner}/{file}", get(banner))
-        .route("/icons/{owner}/{file}", get(icon))
-        .route("/splashes/{owner}/{file}", get(splash))
+        // `/avatars/{user_id}`, `/banners/{id}` (users and guilds), `/icons/{guild_id}`,
+        // `/splashes/{guild_id}`: `{hash}.{ext}` under the owner.
+        .route("/avatars/{owner}/{file}", get(owned::<AVATAR>))
+        .route("/banners/{owner}/{file}", get(owned::<BANNER>))
+        .route("/icons/{owner}/{file}", get(owned::<ICON>))
+        .route("/splashes/{owner}/{file}", get(owned::<SPLASH>))
         .route("/emojis/{file}", get(emoji))
 }
 
@@ -75,76 +77,26 @@ async fn serve(
     Ok(r)
 }
 
-/// `GET /avatars/{user_id}/{hash}.{ext}`.
-async fn avatar(
-    State(h): State<Arc<Hearth>>,
-    Path((owner, file)): Path<(String, String)>,
-    Query(q): Query<Size>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    serve(
-        &h,
-        ImageKind::Avatar,
-        Some(&owner),
-        &file,
-        q.size.as_deref(),
-        &headers,
-    )
-    .await
-}
+/// The kinds served under an owner id, as const parameters of [`owned`].
+const AVATAR: u8 = 0;
+const BANNER: u8 = 1;
+const ICON: u8 = 2;
+const SPLASH: u8 = 3;
 
-/// `GET /banners/{id}/{hash}.{ext}` (users and guilds).
-async fn banner(
+/// `GET /{avatars|banners|icons|splashes}/{owner}/{hash}.{ext}`.
+async fn owned<const KIND: u8>(
     State(h): State<Arc<Hearth>>,
     Path((owner, file)): Path<(String, String)>,
     Query(q): Query<Size>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    serve(
-        &h,
-        ImageKind::Banner,
-        Some(&owner),
-        &file,
-        q.size.as_deref(),
-        &headers,
-    )
-    .await
-}
-
-/// `GET /icons/{guild_id}/{hash}.{ext}`.
-async fn icon(
-    State(h): State<Arc<Hearth>>,
-    Path((owner, file)): Path<(String, String)>,
-    Query(q): Query<Size>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    serve(
-        &h,
-        ImageKind::Icon,
-        Some(&owner),
-        &file,
-        q.size.as_deref(),
-        &headers,
-    )
-    .await
-}
-
-/// `GET /splashes/{guild_id}/{hash}.{ext}`.
-async fn splash(
-    State(h): State<Arc<Hearth>>,
-    Path((owner, file)): Path<(String, String)>,
-    Query(q): Query<Size>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    serve(
-        &h,
-        ImageKind::Splash,
-        Some(&owner),
-        &file,
-        q.size.as_deref(),
-        &headers,
-    )
-    .await
+    let kind = match KIND {
+        AVATAR => ImageKind::Avatar,
+        BANNER => ImageKind::Banner,
+        ICON => ImageKind::Icon,
+        _ => ImageKind::Splash,
+    };
+    serve(&h, kind, Some(&owner), &file, q.size.as_deref(), &headers).await
 }
 
 /// `GET /emojis/{emoji_id}.{ext}`.

@@ -7,7 +7,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
-use crate::storage::{ChannelRow, GuildRow, Lock, OutboxItem, RoleRow, now_ms};
+use crate::storage::{Change, ChannelRow, GuildRow, Lock, OutboxItem, RoleRow, now_ms};
 use crate::wire::{self, ChannelType};
 use serde_json::json;
 
@@ -363,17 +363,7 @@ impl Hearth {
                 return Ok(None);
             }
             ch.audit(&audit).await?;
-            let roles = ch.roles(g.id).await?;
-            let mut w = self.guild_wire(&g, &roles, None);
-            w.emojis = emojis;
-            let d = Self::event_of(
-                Event::GuildUpdate,
-                Self::guild_audience(g.id),
-                intents::GUILDS,
-                to_value(&w),
-            );
-            self.commit(ch, vec![d]).await?;
-            Ok::<_, Error>(Some(w))
+            Ok::<_, Error>(Some(self.commit_guild_update(ch, &g, emojis).await?))
         }
         .await;
         settle(matches!(stored, Ok(Some(_))));
@@ -405,6 +395,27 @@ impl Hearth {
             self.forget_image(key);
         }
         Ok(())
+    }
+
+    /// Commits a change of guild `g`'s settings with the GUILD_UPDATE announcing `g` (its
+    /// roles read through the change, `emojis` read before it); returns the guild object.
+    pub(crate) async fn commit_guild_update(
+        &self,
+        mut ch: Change,
+        g: &GuildRow,
+        emojis: Vec<wire::GuildEmoji>,
+    ) -> Result<wire::Guild> {
+        let roles = ch.roles(g.id).await?;
+        let mut w = self.guild_wire(g, &roles, None);
+        w.emojis = emojis;
+        let d = Self::event_of(
+            Event::GuildUpdate,
+            Self::guild_audience(g.id),
+            intents::GUILDS,
+            to_value(&w),
+        );
+        self.commit(ch, vec![d]).await?;
+        Ok(w)
     }
 
     /// Deletes a hosted guild and, if it has member servers, writes the log entry that

@@ -30,7 +30,7 @@ use super::auth::{random_token, token_hash};
 use super::{Actor, Hearth, audit_action as A, change, to_value};
 use crate::config::Config;
 use crate::error::{Error, Result, Rule, Unknown, field_error};
-use crate::events::{Control, Event, intents};
+use crate::events::{Control, Event};
 use crate::permissions::{self as perm, Permissions};
 use crate::ratelimit::KeyedLimiter;
 use crate::snowflake::Snowflake;
@@ -508,16 +508,7 @@ impl Hearth {
             let mut ch = self.db.change(Lock::Guild(g.id)).await?;
             ch.set_guild_mfa_level(g.id, level).await?;
             ch.audit(&audit).await?;
-            let roles = ch.roles(g.id).await?;
-            let mut w = self.guild_wire(&g, &roles, None);
-            w.emojis = emojis;
-            let d = Self::event_of(
-                Event::GuildUpdate,
-                Self::guild_audience(g.id),
-                intents::GUILDS,
-                to_value(&w),
-            );
-            self.commit(ch, vec![d]).await?;
+            self.commit_guild_update(ch, &g, emojis).await?;
         }
         Ok(body)
     }

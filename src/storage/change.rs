@@ -29,7 +29,7 @@ use super::{
 };
 use crate::error::Result;
 
-enum Tx {
+pub(super) enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
@@ -63,6 +63,7 @@ macro_rules! on_tx {
         }
     };
 }
+pub(super) use on_tx;
 
 /// The row a [`Change`] locks before anything else, on PostgreSQL (SQLite's
 /// `BEGIN IMMEDIATE` already serializes every writer). Lock order: guild, then user.
@@ -80,7 +81,7 @@ pub enum Lock {
 /// An open write transaction (see the module docs).
 pub struct Change {
     /// `None` only while [`Change::commit`] or the drop takes it.
-    tx: Option<Tx>,
+    pub(super) tx: Option<Tx>,
 }
 
 /// A change dropped without its commit (an early error) rolls back at once: its ROLLBACK is

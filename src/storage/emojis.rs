@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::atomic::{lock_row, write_tx};
-use super::{AuditRow, Db, on_db};
+use super::change::{Tx, on_tx};
+use super::{AuditRow, Change, Db, Lock, on_db};
 use crate::error::Result;
 
 /// A custom emoji (Discord "Emoji Object"); `blob_key` names its image in the blob store.
@@ -35,15 +35,6 @@ pub enum EmojiLimit {
     Static,
     /// The guild has its maximum of animated emoji.
     Animated,
-}
-
-/// The audit entry `$a` of an emoji change, as a query to run in its transaction.
-macro_rules! insert_audit_q {
-    ($a:expr) => {
-        sqlx::query("INSERT INTO audit_log (id, guild_id, user_id, target_id, action_type, changes, options, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind($a.id).bind($a.guild_id).bind($a.user_id).bind($a.target_id).bind($a.action_type)
-            .bind(&$a.changes).bind(&$a.options).bind(&$a.reason)
-    };
 }
 
 const COLS: &str = "id, guild_id, name, user_id, animated, blob_key, created_at";
@@ -89,11 +80,13 @@ impl Db {
             on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
         )
     }
+}
 
-    /// Inserts an emoji with its roles and the audit entry, in one transaction that first
-    /// counts the guild's emoji of the same kind: `Err(limit)` (nothing written) when
-    /// `max_static` static or `max_animated` animated emoji exist already. Roles that are
-    /// not the guild's are skipped.
+impl Db {
+    /// Inserts an emoji with its roles and the audit entry, in one [`Change`] that first
+    /// counts the guild's emoji of the same kind (under the guild's lock): `Err(limit)`
+    /// (nothing written) when `max_static` static or `max_animated` animated emoji exist
+    /// already. Roles that are not the guild's are skipped.
     pub async fn create_emoji(
         &self,
         e: &Emoji,
@@ -101,34 +94,17 @@ impl Db {
         max_animated: i64,
         audit: &AuditRow,
     ) -> Result<std::result::Result<(), EmojiLimit>> {
-        let r = &e.row;
-        on_db!(self, p => {
-            let mut tx = write_tx!(self, p);
-            lock_row!(self, tx, guilds, r.guild_id);
-            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM emojis WHERE guild_id = $1 AND animated = $2")
-                .bind(r.guild_id).bind(r.animated).fetch_one(&mut *tx).await?;
-            if r.animated && n >= max_animated {
-                return Ok(Err(EmojiLimit::Animated));
-            }
-            if !r.animated && n >= max_static {
-                return Ok(Err(EmojiLimit::Static));
-            }
-            let q = format!("INSERT INTO emojis ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
-            sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
-                .bind(r.id).bind(r.guild_id).bind(&r.name).bind(r.user_id).bind(r.animated).bind(&r.blob_key).bind(r.created_at)
-                .execute(&mut *tx).await?;
-            for role in &e.roles {
-                sqlx::query("INSERT INTO emoji_roles (emoji_id, role_id) SELECT $1, id FROM roles WHERE id = $2 AND guild_id = $3")
-                    .bind(r.id).bind(role).bind(r.guild_id).execute(&mut *tx).await?;
-            }
-            insert_audit_q!(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(Ok(()))
-        })
+        let mut ch = self.change(Lock::Guild(e.row.guild_id)).await?;
+        if let Err(l) = ch.insert_emoji(e, max_static, max_animated).await? {
+            return Ok(Err(l));
+        }
+        ch.audit(audit).await?;
+        ch.commit().await?;
+        Ok(Ok(()))
     }
 
     /// Renames an emoji and (with `roles`) replaces its role list, with the audit entry, in
-    /// one transaction. `false` (nothing written) when the guild has no such emoji.
+    /// one [`Change`]. `false` (nothing written) when the guild has no such emoji.
     pub async fn update_emoji(
         &self,
         guild_id: i64,
@@ -137,27 +113,16 @@ impl Db {
         roles: Option<&[i64]>,
         audit: &AuditRow,
     ) -> Result<bool> {
-        on_db!(self, p => {
-            let mut tx = write_tx!(self, p);
-            let n = sqlx::query("UPDATE emojis SET name = $1 WHERE id = $2 AND guild_id = $3")
-                .bind(name).bind(id).bind(guild_id).execute(&mut *tx).await?.rows_affected();
-            if n == 0 {
-                return Ok(false);
-            }
-            if let Some(roles) = roles {
-                sqlx::query("DELETE FROM emoji_roles WHERE emoji_id = $1").bind(id).execute(&mut *tx).await?;
-                for role in roles {
-                    sqlx::query("INSERT INTO emoji_roles (emoji_id, role_id) SELECT $1, id FROM roles WHERE id = $2 AND guild_id = $3")
-                        .bind(id).bind(role).bind(guild_id).execute(&mut *tx).await?;
-                }
-            }
-            insert_audit_q!(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
-        })
+        let mut ch = self.change(Lock::Guild(guild_id)).await?;
+        if !ch.update_emoji(guild_id, id, name, roles).await? {
+            return Ok(false);
+        }
+        ch.audit(audit).await?;
+        ch.commit().await?;
+        Ok(true)
     }
 
-    /// Deletes an emoji (its roles cascade) with the audit entry, in one transaction; the
+    /// Deletes an emoji (its roles cascade) with the audit entry, in one [`Change`]; the
     /// deleted row, `None` (nothing written) when the guild has no such emoji.
     pub async fn delete_emoji(
         &self,
@@ -165,17 +130,74 @@ impl Db {
         id: i64,
         audit: &AuditRow,
     ) -> Result<Option<EmojiRow>> {
-        let q = format!("DELETE FROM emojis WHERE id = $1 AND guild_id = $2 RETURNING {COLS}");
-        on_db!(self, p => {
-            let mut tx = write_tx!(self, p);
-            let row: Option<EmojiRow> = sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
-                .bind(id).bind(guild_id).fetch_optional(&mut *tx).await?;
-            if row.is_none() {
-                return Ok(None);
+        let mut ch = self.change(Lock::Guild(guild_id)).await?;
+        let Some(row) = ch.delete_emoji(guild_id, id).await? else {
+            return Ok(None);
+        };
+        ch.audit(audit).await?;
+        ch.commit().await?;
+        Ok(Some(row))
+    }
+}
+
+impl Change {
+    /// The rows of [`Db::create_emoji`] (limit counted first).
+    async fn insert_emoji(
+        &mut self,
+        e: &Emoji,
+        max_static: i64,
+        max_animated: i64,
+    ) -> Result<std::result::Result<(), EmojiLimit>> {
+        let r = &e.row;
+        let q = format!("INSERT INTO emojis ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        Ok(on_tx!(self, tx => {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM emojis WHERE guild_id = $1 AND animated = $2")
+                .bind(r.guild_id).bind(r.animated).fetch_one(&mut *tx).await?;
+            if r.animated && n >= max_animated {
+                Err(EmojiLimit::Animated)
+            } else if !r.animated && n >= max_static {
+                Err(EmojiLimit::Static)
+            } else {
+                sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
+                    .bind(r.id).bind(r.guild_id).bind(&r.name).bind(r.user_id).bind(r.animated).bind(&r.blob_key).bind(r.created_at)
+                    .execute(&mut *tx).await?;
+                for role in &e.roles {
+                    sqlx::query("INSERT INTO emoji_roles (emoji_id, role_id) SELECT $1, id FROM roles WHERE id = $2 AND guild_id = $3")
+                        .bind(r.id).bind(role).bind(r.guild_id).execute(&mut *tx).await?;
+                }
+                Ok(())
             }
-            insert_audit_q!(audit).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(row)
-        })
+        }))
+    }
+
+    /// The rows of [`Db::update_emoji`].
+    async fn update_emoji(
+        &mut self,
+        guild_id: i64,
+        id: i64,
+        name: &str,
+        roles: Option<&[i64]>,
+    ) -> Result<bool> {
+        Ok(on_tx!(self, tx => {
+            let n = sqlx::query("UPDATE emojis SET name = $1 WHERE id = $2 AND guild_id = $3")
+                .bind(name).bind(id).bind(guild_id).execute(&mut *tx).await?.rows_affected();
+            if n > 0 && let Some(roles) = roles {
+                sqlx::query("DELETE FROM emoji_roles WHERE emoji_id = $1").bind(id).execute(&mut *tx).await?;
+                for role in roles {
+                    sqlx::query("INSERT INTO emoji_roles (emoji_id, role_id) SELECT $1, id FROM roles WHERE id = $2 AND guild_id = $3")
+                        .bind(id).bind(role).bind(guild_id).execute(&mut *tx).await?;
+                }
+            }
+            n > 0
+        }))
+    }
+
+    /// The row of [`Db::delete_emoji`].
+    async fn delete_emoji(&mut self, guild_id: i64, id: i64) -> Result<Option<EmojiRow>> {
+        let q = format!("DELETE FROM emojis WHERE id = $1 AND guild_id = $2 RETURNING {COLS}");
+        Ok(
+            on_tx!(self, tx => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(id).bind(guild_id).fetch_optional(&mut *tx).await)?,
+        )
     }
 }
