@@ -109,32 +109,27 @@ impl Db {
     }
 
     /// A channel with its overwrites and, for a guild channel, the guild as `user_id` sees it
-    /// ([`Db::guild_view`]), read from ONE snapshot: a read-only REPEATABLE READ transaction on
-    /// PostgreSQL, one deferred transaction on SQLite (its snapshot starts at the first read
-    /// and holds to the end). So a permission check never combines overwrites from before a
-    /// change with roles from after another. `None` if the channel does not exist.
+    /// ([`Db::guild_view`]), read from ONE snapshot: a guild channel in one statement
+    /// (`guilds::CHANNEL_VIEW_SQL`), a DM in another. So a permission check never combines
+    /// overwrites from before a change with roles from after another, and costs one round
+    /// trip. `None` if the channel does not exist.
     pub async fn channel_view(
         &self,
         channel_id: i64,
         user_id: i64,
     ) -> Result<Option<(ChannelRow, Vec<OverwriteRow>, Option<GuildView>)>> {
-        let cq = super::guilds::channel_with_overwrites_sql();
-        on_db!(self, p => {
-            let mut tx = read_tx!(self, p);
-            let rows = sqlx::query_as(sqlx::AssertSqlSafe(cq.as_str())).bind(channel_id).fetch_all(&mut *tx).await?;
-            let Some((channel, overwrites)) = super::guilds::channel_with_overwrites_of(rows) else {
-                return Ok(None);
-            };
-            let view = match channel.guild_id {
-                Some(gid) => {
-                    let rows = sqlx::query_as(super::guilds::GUILD_VIEW_SQL).bind(gid).bind(user_id).fetch_all(&mut *tx).await?;
-                    super::guilds::guild_view_of(gid, rows)
-                }
-                None => None,
-            };
-            tx.commit().await?;
-            Ok(Some((channel, overwrites, view)))
-        })
+        let rows: Vec<super::guilds::ChannelViewRow> = on_db!(self, p => sqlx::query_as(super::guilds::CHANNEL_VIEW_SQL)
+            .bind(channel_id).bind(user_id).fetch_all(p).await)?;
+        if let Some((channel, overwrites, view)) = super::guilds::channel_view_of(rows) {
+            return Ok(Some((channel, overwrites, Some(view))));
+        }
+        // No row: a DM channel (no guild) or no channel at all. A guild channel seen only
+        // now was created after the first statement's snapshot: it did not exist then.
+        Ok(self
+            .channel_with_overwrites(channel_id)
+            .await?
+            .filter(|(channel, _)| channel.guild_id.is_none())
+            .map(|(channel, overwrites)| (channel, overwrites, None)))
     }
 }
 

@@ -107,6 +107,33 @@ pub(super) struct GuildViewRow {
     r_mine: Option<bool>,
 }
 
+/// One row of [`CHANNEL_VIEW_SQL`]: the channel's columns under a `c_` prefix (the guild's
+/// columns keep their names), then either an overwrite (`ow_*`) or a role (`r_*` of the
+/// flattened [`GuildViewRow`]).
+#[derive(sqlx::FromRow)]
+pub(super) struct ChannelViewRow {
+    c_id: i64,
+    c_guild_id: Option<i64>,
+    c_type: i64,
+    c_name: Option<String>,
+    c_topic: Option<String>,
+    c_position: i64,
+    c_parent_id: Option<i64>,
+    c_nsfw: bool,
+    c_rate_limit_per_user: i64,
+    c_bitrate: Option<i64>,
+    c_user_limit: Option<i64>,
+    c_last_message_id: Option<i64>,
+    c_last_pin_timestamp: Option<i64>,
+    c_created_at: i64,
+    ow_target: Option<i64>,
+    ow_kind: Option<i64>,
+    ow_allow: Option<i64>,
+    ow_deny: Option<i64>,
+    #[sqlx(flatten)]
+    view: GuildViewRow,
+}
+
 #[derive(sqlx::FromRow)]
 pub(super) struct ChannelOverwriteRow {
     #[sqlx(flatten)]
@@ -593,6 +620,76 @@ pub(super) fn channel_with_overwrites_of(
         })
         .collect();
     Some((channel, overwrites))
+}
+
+/// `SELECT` of a guild channel (`$1`) with its overwrites and its guild as user `$2` sees it
+/// (member row, roles, the user's roles), in ONE statement and so from one snapshot on both
+/// backends. Rows: first the overwrites ordered by target (`part` 0), then the roles ordered by
+/// position, id (`part` 1); at least one row for a guild channel (a guild has @everyone), none
+/// for a DM or an unknown channel. Decoded by [`channel_view_of`].
+pub(super) const CHANNEL_VIEW_SQL: &str = "SELECT c.id AS c_id, c.guild_id AS c_guild_id, c.type AS c_type, c.name AS c_name,
+        c.topic AS c_topic, c.position AS c_position, c.parent_id AS c_parent_id, c.nsfw AS c_nsfw,
+        c.rate_limit_per_user AS c_rate_limit_per_user, c.bitrate AS c_bitrate, c.user_limit AS c_user_limit,
+        c.last_message_id AS c_last_message_id, c.last_pin_timestamp AS c_last_pin_timestamp, c.created_at AS c_created_at,
+        x.ow_target, x.ow_kind, x.ow_allow, x.ow_deny,
+        g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at,
+        r.id AS r_id, r.name AS r_name, r.color AS r_color, r.hoist AS r_hoist, r.position AS r_position,
+        r.permissions AS r_permissions, r.managed AS r_managed, r.mentionable AS r_mentionable, r.bot_id AS r_bot_id,
+        EXISTS (SELECT 1 FROM member_roles mr WHERE mr.guild_id = g.id AND mr.user_id = $2 AND mr.role_id = r.id) AS r_mine
+     FROM channels c
+     JOIN guilds g ON g.id = c.guild_id
+     LEFT JOIN members m ON m.guild_id = g.id AND m.user_id = $2
+     LEFT JOIN (
+        SELECT 0 AS part, o.target_id AS ow_target, o.kind AS ow_kind, o.allow_bits AS ow_allow, o.deny_bits AS ow_deny, NULL AS role_id
+          FROM overwrites o WHERE o.channel_id = $1
+        UNION ALL
+        SELECT 1, NULL, NULL, NULL, NULL, rr.id
+          FROM roles rr JOIN channels cc ON cc.guild_id = rr.guild_id WHERE cc.id = $1
+     ) x ON TRUE
+     LEFT JOIN roles r ON r.id = x.role_id
+     WHERE c.id = $1
+     ORDER BY x.part, x.ow_target, r.position, r.id";
+
+/// The channel, its overwrites and the guild view out of the rows of [`CHANNEL_VIEW_SQL`].
+pub(super) fn channel_view_of(
+    rows: Vec<ChannelViewRow>,
+) -> Option<(ChannelRow, Vec<OverwriteRow>, GuildView)> {
+    let first = rows.first()?;
+    let channel = ChannelRow {
+        id: first.c_id,
+        guild_id: first.c_guild_id,
+        kind: first.c_type,
+        name: first.c_name.clone(),
+        topic: first.c_topic.clone(),
+        position: first.c_position,
+        parent_id: first.c_parent_id,
+        nsfw: first.c_nsfw,
+        rate_limit_per_user: first.c_rate_limit_per_user,
+        bitrate: first.c_bitrate,
+        user_limit: first.c_user_limit,
+        last_message_id: first.c_last_message_id,
+        last_pin_timestamp: first.c_last_pin_timestamp,
+        created_at: first.c_created_at,
+    };
+    let guild_id = channel.guild_id?;
+    let mut overwrites = vec![];
+    let mut views = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let (Some(target_id), Some(kind), Some(allow_bits), Some(deny_bits)) =
+            (r.ow_target, r.ow_kind, r.ow_allow, r.ow_deny)
+        {
+            overwrites.push(OverwriteRow {
+                channel_id: channel.id,
+                target_id,
+                kind,
+                allow_bits,
+                deny_bits,
+            });
+        }
+        views.push(r.view);
+    }
+    let view = guild_view_of(guild_id, views)?;
+    Some((channel, overwrites, view))
 }
 
 /// `SELECT` of a guild (`$1`) as user `$2` sees it: member row, roles, the user's roles.
