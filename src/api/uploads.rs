@@ -238,8 +238,7 @@ pub(super) async fn read_message(
             if !keep || refused.is_some() {
                 continue;
             }
-            if total > media.max_total_bytes || (buf.len() + chunk.len()) as u64 > json_max as u64
-            {
+            if total > media.max_total_bytes || (buf.len() + chunk.len()) as u64 > json_max as u64 {
                 refused = Some(Error::PayloadTooLarge);
                 buf = BytesMut::new();
                 continue;

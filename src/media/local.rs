@@ -76,9 +76,8 @@ async fn write_temp(dir: &Path, mut stream: BlobStream) -> Result<(PathBuf, u64)
 /// The next `left` bytes of `f` from its position, in reads of at most 64 KiB; a read error
 /// ends the stream with that error.
 fn read_stream(f: tokio::fs::File, path: PathBuf, left: u64) -> BlobStream {
-    let stream = futures_util::stream::try_unfold(
-        (f, path, left),
-        |(mut f, path, left)| async move {
+    let stream =
+        futures_util::stream::try_unfold((f, path, left), |(mut f, path, left)| async move {
             if left == 0 {
                 return Ok(None);
             }
@@ -89,8 +88,7 @@ fn read_stream(f: tokio::fs::File, path: PathBuf, left: u64) -> BlobStream {
                 Ok(n) => Ok(Some((buf.freeze(), (f, path, left - n as u64)))),
                 Err(e) => Err(io_error("read", &path, e)),
             }
-        },
-    );
+        });
     Box::pin(stream)
 }
 
@@ -301,7 +299,11 @@ mod tests {
             assert_eq!(read.concat(), &data[r.start as usize..r.end as usize]);
         }
         // Past the end: only what exists.
-        let got = store.open_range(&k, 199_999..300_000).await.unwrap().unwrap();
+        let got = store
+            .open_range(&k, 199_999..300_000)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.size, 1);
         assert!(
             store

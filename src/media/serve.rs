@@ -124,8 +124,10 @@ async fn attachment(
     let etag = format!("\"{}-{}\"", row.id, row.size);
     if text(header::IF_NONE_MATCH).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
         let mut r = axum::http::StatusCode::NOT_MODIFIED.into_response();
-        r.headers_mut()
-            .insert(header::ETAG, HeaderValue::from_str(&etag).map_err(Error::internal)?);
+        r.headers_mut().insert(
+            header::ETAG,
+            HeaderValue::from_str(&etag).map_err(Error::internal)?,
+        );
         return Ok(r);
     }
     let range = range.filter(|_| text(header::IF_RANGE).is_none_or(|v| v.trim() == etag));

@@ -23,8 +23,8 @@ use super::ports::{BlobKey, BlobReader, BlobStream, ByteRange};
 use super::sniff;
 use super::{Actor, ChannelAccess, Hearth};
 use crate::error::{Error, Result, field_error};
-use crate::snowflake::Snowflake;
 use crate::permissions as perm;
+use crate::snowflake::Snowflake;
 use crate::storage::{AttachmentRow, BlobCharge};
 use crate::wire;
 

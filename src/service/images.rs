@@ -385,7 +385,10 @@ impl Hearth {
         let (db, wake, blobs) = (self.db.clone(), self.media_gc.clone(), self.blobs.clone());
         tokio::spawn(async move {
             let names: Vec<String> = keys.iter().map(|k| k.as_str().to_string()).collect();
-            match db.release_image_blobs(&names, crate::storage::now_ms()).await {
+            match db
+                .release_image_blobs(&names, crate::storage::now_ms())
+                .await
+            {
                 Ok(()) => wake.notify_one(),
                 Err(e) => {
                     tracing::warn!(error = %e, "images deleted without a grace period");

@@ -149,8 +149,7 @@ impl Hearth {
         removed: Vec<AttachmentRow>,
         added: &[AttachmentRow],
     ) -> Result<wire::Message> {
-        if m.content.trim().is_empty() && m.embeds == "[]" && kept.is_empty() && added.is_empty()
-        {
+        if m.content.trim().is_empty() && m.embeds == "[]" && kept.is_empty() && added.is_empty() {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
         if body.content.is_some()

@@ -379,8 +379,15 @@ mod tests {
         assert_eq!(ByteRange::parse("bytes=-500"), Some(Suffix(500)));
         assert_eq!(ByteRange::parse(" bytes= 1 - 2 "), Some(FromTo(1, 2)));
         for bad in [
-            "", "bytes=", "bytes=-", "bytes=5-1", "bytes=a-b", "items=0-1", "bytes=0-1,3-4",
-            "bytes=+1-2", "bytes=1",
+            "",
+            "bytes=",
+            "bytes=-",
+            "bytes=5-1",
+            "bytes=a-b",
+            "items=0-1",
+            "bytes=0-1,3-4",
+            "bytes=+1-2",
+            "bytes=1",
         ] {
             assert_eq!(ByteRange::parse(bad), None, "{bad}");
         }

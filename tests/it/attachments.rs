@@ -395,7 +395,10 @@ async fn large_file_streams_through_the_store(blobs: Blobs) {
 }
 
 /// `GET url` with `headers`: status, headers, bytes.
-async fn fetch_with(url: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+async fn fetch_with(
+    url: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let mut rq = reqwest::Client::new().get(url);
     for (k, v) in headers {
         rq = rq.header(*k, *v);
@@ -435,7 +438,11 @@ async fn ranges_are_206_and_unsatisfiable_ones_416(blobs: Blobs) {
         ("bytes=0-99".to_string(), 0, 100),
         ("bytes=5999990-".to_string(), 5_999_990, n),
         ("bytes=-5".to_string(), n - 5, n),
-        (format!("bytes={}-{}", part - 10, part + 9), part - 10, part + 10),
+        (
+            format!("bytes={}-{}", part - 10, part + 9),
+            part - 10,
+            part + 10,
+        ),
         ("bytes=100-99999999".to_string(), 100, n),
         ("bytes=7-7".to_string(), 7, 8),
     ];
@@ -504,7 +511,10 @@ async fn files_before_the_payload_are_named_by_it(blobs: Blobs) {
     );
     let r = upload(&alice, &g.general, body).await;
     assert_eq!(r.status, 200, "{r:?}");
-    let a = r.body["attachments"].as_array().expect("attachments").clone();
+    let a = r.body["attachments"]
+        .as_array()
+        .expect("attachments")
+        .clone();
     assert_eq!(a.len(), 2);
     assert_eq!(
         (s(&a[0]["filename"]), s(&a[0]["content_type"])),
@@ -558,11 +568,21 @@ async fn refused_and_cut_off_streams_leave_no_orphan(blobs: Blobs) {
                 .collect();
             assert!(leftovers.is_empty(), "multipart leftovers: {leftovers:?}");
         }
-        let usage = srv.hearth.db.media_usage(alice_id.parse().unwrap(), g.id.parse().unwrap()).await.unwrap();
+        let usage = srv
+            .hearth
+            .db
+            .media_usage(alice_id.parse().unwrap(), g.id.parse().unwrap())
+            .await
+            .unwrap();
         assert_eq!(usage, (0, 0), "nothing charged");
     };
     let big = vec![b'x'; 7 * 1024 * 1024];
-    let r = upload(&alice, &g.general, form(Some(json!({"content": "big"})), &[("big.bin", &big)])).await;
+    let r = upload(
+        &alice,
+        &g.general,
+        form(Some(json!({"content": "big"})), &[("big.bin", &big)]),
+    )
+    .await;
     assert_err(&r, 413, 40005);
     eventually("the refused file's ledger row is released", async || {
         let rows = srv.hearth.db.blob_ledger(&prefix).await.unwrap();
@@ -574,7 +594,9 @@ async fn refused_and_cut_off_streams_leave_no_orphan(blobs: Blobs) {
     // Cut off: the request announces 8 MiB, sends 5.5 MiB of a file part, and hangs up.
     {
         use tokio::io::AsyncWriteExt;
-        let mut conn = tokio::net::TcpStream::connect(srv.addr).await.expect("connect");
+        let mut conn = tokio::net::TcpStream::connect(srv.addr)
+            .await
+            .expect("connect");
         let head = format!(
             "POST /api/v10/channels/{}/messages HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files[0]\"; filename=\"cut.bin\"\r\n\r\n",
             g.general,
@@ -583,7 +605,9 @@ async fn refused_and_cut_off_streams_leave_no_orphan(blobs: Blobs) {
             8 * 1024 * 1024
         );
         conn.write_all(head.as_bytes()).await.expect("head");
-        conn.write_all(&vec![b'y'; 5 * 1024 * 1024 + 512 * 1024]).await.expect("body");
+        conn.write_all(&vec![b'y'; 5 * 1024 * 1024 + 512 * 1024])
+            .await
+            .expect("body");
         conn.flush().await.unwrap();
         drop(conn);
     }

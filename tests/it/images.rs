@@ -450,7 +450,10 @@ async fn animated_webp_stays_animated_or_is_served_unresized() {
     assert!(hash.starts_with("a_"), "animated: {hash}");
     let base = format!("/avatars/{}/{hash}", w.alice_id);
     let (st, hs, bytes) = cdn(&w.ts, &format!("{base}.gif?size=16"), &[]).await;
-    assert_eq!((st, header(&hs, "content-type")), (200, "image/gif".to_string()));
+    assert_eq!(
+        (st, header(&hs, "content-type")),
+        (200, "image/gif".to_string())
+    );
     let frames = image::codecs::gif::GifDecoder::new(Cursor::new(bytes))
         .unwrap()
         .into_frames()

@@ -459,7 +459,12 @@ async fn edits_add_uploads_keep_and_remove_files(blobs: Blobs) {
     .await;
     let (_, alice) = srv.user("alice").await;
     let g = create_guild(&alice, "edits").await;
-    let m = upload(&alice, &g.general, form(Some(json!({"content": "v1"})), &[("a.txt", b"first")])).await;
+    let m = upload(
+        &alice,
+        &g.general,
+        form(Some(json!({"content": "v1"})), &[("a.txt", b"first")]),
+    )
+    .await;
     assert_eq!(m.status, 200, "{m:?}");
     let a = m.body["attachments"][0].clone();
     assert!(m.body["edited_timestamp"].is_null());
@@ -477,7 +482,11 @@ async fn edits_add_uploads_keep_and_remove_files(blobs: Blobs) {
     assert_eq!(list.len(), 2, "{list:?}");
     assert_eq!(list[0]["id"], a["id"]);
     assert_eq!(
-        (s(&list[1]["id"]), s(&list[1]["filename"]), s(&list[1]["content_type"])),
+        (
+            s(&list[1]["id"]),
+            s(&list[1]["filename"]),
+            s(&list[1]["content_type"])
+        ),
         (b_id.clone(), "bee.png".to_string(), "image/png".to_string())
     );
     assert_eq!(list[1]["description"], "added");
@@ -486,7 +495,12 @@ async fn edits_add_uploads_keep_and_remove_files(blobs: Blobs) {
     assert_eq!((st, bytes), (200, png()));
     // As stored: a later read has both, in that order.
     let read = alice.get(&path).await;
-    let ids: Vec<String> = read.body["attachments"].as_array().unwrap().iter().map(|x| s(&x["id"])).collect();
+    let ids: Vec<String> = read.body["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| s(&x["id"]))
+        .collect();
     assert_eq!(ids, vec![s(&a["id"]), b_id.clone()]);
 
     // The same upload again, an unknown one, and another user's: refused, nothing changes.
@@ -499,13 +513,22 @@ async fn edits_add_uploads_keep_and_remove_files(blobs: Blobs) {
             .await;
         assert_field_error(&e, "attachments.2.uploaded_filename");
     }
-    assert_eq!(alice.get(&path).await.body["attachments"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        alice.get(&path).await.body["attachments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     // Over the file limit: 2 kept + 2 added > 3.
     let (c_name, c_id) = uploaded(&alice, &g.general, "c.txt", b"third".to_vec()).await;
     let (d_name, _) = uploaded(&alice, &g.general, "d.txt", b"fourth".to_vec()).await;
     let e = alice
-        .patch(&path, json!({"attachments": [{"id": a["id"]}, {"id": b_id},
-            {"id": "0", "uploaded_filename": c_name}, {"id": "1", "uploaded_filename": d_name}]}))
+        .patch(
+            &path,
+            json!({"attachments": [{"id": a["id"]}, {"id": b_id},
+            {"id": "0", "uploaded_filename": c_name}, {"id": "1", "uploaded_filename": d_name}]}),
+        )
         .await;
     assert_field_error(&e, "attachments");
 
@@ -514,14 +537,22 @@ async fn edits_add_uploads_keep_and_remove_files(blobs: Blobs) {
         .patch(&path, json!({"attachments": [{"id": b_id}, {"id": "0", "filename": "c.txt", "uploaded_filename": c_name}]}))
         .await;
     assert_eq!(e.status, 200, "{e:?}");
-    let ids: Vec<String> = e.body["attachments"].as_array().unwrap().iter().map(|x| s(&x["id"])).collect();
+    let ids: Vec<String> = e.body["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| s(&x["id"]))
+        .collect();
     assert_eq!(ids, vec![b_id.clone(), c_id.clone()]);
     let a_key = key_of(&g.general, &a);
     eventually("the removed file's bytes are deleted", async || {
         !srv.blob_exists(&a_key).await
     })
     .await;
-    assert!(srv.blob_exists(&format!("attachments/{}/{c_id}", g.general)).await);
+    assert!(
+        srv.blob_exists(&format!("attachments/{}/{c_id}", g.general))
+            .await
+    );
     // Content-only edits keep the files.
     let e = alice.patch(&path, json!({"content": "v2"})).await;
     assert_eq!(e.body["attachments"].as_array().map(Vec::len), Some(2));
@@ -555,10 +586,14 @@ async fn admin_guild_deletion_releases_files_and_images(blobs: Blobs) {
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    let mut keys: Vec<String> = [("icons", "icon"), ("banners", "banner"), ("splashes", "splash")]
-        .iter()
-        .map(|(folder, field)| format!("{folder}/{}/{}", g.id, s(&r.body[*field])))
-        .collect();
+    let mut keys: Vec<String> = [
+        ("icons", "icon"),
+        ("banners", "banner"),
+        ("splashes", "splash"),
+    ]
+    .iter()
+    .map(|(folder, field)| format!("{folder}/{}/{}", g.id, s(&r.body[*field])))
+    .collect();
     let e = bob
         .post(
             &format!("/guilds/{}/emojis", g.id),
@@ -567,12 +602,25 @@ async fn admin_guild_deletion_releases_files_and_images(blobs: Blobs) {
         .await;
     assert_eq!(e.status, 201, "{e:?}");
     let emoji = s(&e.body["id"]);
-    let emoji_key = srv.hearth.db.emoji_by_id(emoji.parse().unwrap()).await.unwrap().unwrap().blob_key;
+    let emoji_key = srv
+        .hearth
+        .db
+        .emoji_by_id(emoji.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .blob_key;
     keys.push(emoji_key.clone());
     // A resized copy of the icon and of the emoji, kept in the store.
     let icon = s(&r.body["icon"]);
-    for path in [format!("/icons/{}/{icon}.webp?size=16", g.id), format!("/emojis/{emoji}.png?size=16")] {
-        let st = reqwest::get(format!("http://{}{path}", srv.addr)).await.unwrap().status();
+    for path in [
+        format!("/icons/{}/{icon}.webp?size=16", g.id),
+        format!("/emojis/{emoji}.png?size=16"),
+    ] {
+        let st = reqwest::get(format!("http://{}{path}", srv.addr))
+            .await
+            .unwrap()
+            .status();
         assert_eq!(st, 200, "{path}");
     }
     keys.push(format!("cache/icons/{}/{icon}.16.webp", g.id));
@@ -584,17 +632,39 @@ async fn admin_guild_deletion_releases_files_and_images(blobs: Blobs) {
         assert!(srv.blob_exists(k).await, "{k} stored");
     }
     // Not bob's admin route; the admin's.
-    assert_err(&bob.delete(&format!("/admin/guilds/{}", g.id)).await, 403, 50013);
-    assert_eq!(admin.delete(&format!("/admin/guilds/{}", g.id)).await.status, 204);
+    assert_err(
+        &bob.delete(&format!("/admin/guilds/{}", g.id)).await,
+        403,
+        50013,
+    );
+    assert_eq!(
+        admin
+            .delete(&format!("/admin/guilds/{}", g.id))
+            .await
+            .status,
+        204
+    );
     for k in &keys {
-        eventually("the deleted guild's files and images are gone", async || {
-            !srv.blob_exists(k).await
-        })
+        eventually(
+            "the deleted guild's files and images are gone",
+            async || !srv.blob_exists(k).await,
+        )
         .await;
     }
     eventually("the collector forgot their ledger rows", async || {
-        srv.hearth.db.blob_ledger("icons/").await.unwrap().is_empty()
-            && srv.hearth.db.blob_ledger("emojis/").await.unwrap().is_empty()
+        srv.hearth
+            .db
+            .blob_ledger("icons/")
+            .await
+            .unwrap()
+            .is_empty()
+            && srv
+                .hearth
+                .db
+                .blob_ledger("emojis/")
+                .await
+                .unwrap()
+                .is_empty()
     })
     .await;
 }
