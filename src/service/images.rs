@@ -393,7 +393,7 @@ impl Hearth {
                 Err(e) => {
                     tracing::warn!(error = %e, "images deleted without a grace period");
                     for key in keys {
-                        delete_image(&*blobs, &key).await;
+                        delete_image(blobs.as_ref(), &key).await;
                     }
                 }
             }
@@ -404,7 +404,7 @@ impl Hearth {
     /// only leaves an orphan for the collector.
     pub(super) fn forget_image(&self, key: BlobKey) {
         let blobs = self.blobs.clone();
-        tokio::spawn(async move { delete_image(&*blobs, &key).await });
+        tokio::spawn(async move { delete_image(blobs.as_ref(), &key).await });
     }
 }
 

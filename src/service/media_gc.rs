@@ -115,7 +115,7 @@ impl Hearth {
                         self.blobs.delete(&k).await?;
                     } else {
                         // An image (`Hearth::release_images`): its resized copies too.
-                        super::images::delete_image(&*self.blobs, &k).await;
+                        super::images::delete_image(self.blobs.as_ref(), &k).await;
                     }
                 }
                 self.db.forget_blob(key).await?;
