@@ -542,6 +542,10 @@ pub enum Error {
     /// 404 / 0: no such route.
     #[error("route not found")]
     RouteNotFound,
+    /// 416 / 0: a `Range` no byte of the file satisfies; the answer carries
+    /// `Content-Range: bytes */{size}` (`size`: the file's length, bytes).
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
     /// 405 / 0.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -588,6 +592,7 @@ impl Error {
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::SlowMode { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::RouteNotFound => StatusCode::NOT_FOUND,
+            Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -652,6 +657,9 @@ impl Error {
                 "code": 20016,
             }),
             Error::RouteNotFound => json!({"message": "404: Not Found", "code": 0}),
+            Error::RangeNotSatisfiable { .. } => {
+                json!({"message": "416: Range Not Satisfiable", "code": 0})
+            }
             Error::MethodNotAllowed => json!({"message": "405: Method Not Allowed", "code": 0}),
             Error::Unavailable(_) => json!({"message": "Service Unavailable", "code": 0}),
             Error::Internal(_) => json!({"message": "Internal Server Error", "code": 0}),
@@ -698,6 +706,7 @@ impl Error {
             | Error::RateLimited { .. }
             | Error::SlowMode { .. }
             | Error::RouteNotFound
+            | Error::RangeNotSatisfiable { .. }
             | Error::MethodNotAllowed
             | Error::Mls(_)
             | Error::Relayed { .. } => {
@@ -739,6 +748,11 @@ impl IntoResponse for Error {
                     h.insert("retry-after", v);
                 }
                 h.insert("x-ratelimit-scope", HeaderValue::from_static("user"));
+            }
+            Error::RangeNotSatisfiable { size } => {
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    h.insert(axum::http::header::CONTENT_RANGE, v);
+                }
             }
             _ => {}
         }

@@ -111,6 +111,9 @@ enum Cmd {
     LoginStorm,
     /// Cold start (to /ready) and idle memory.
     ColdStart,
+    /// Files: upload/download throughput on the local disk and S3 stores beside the raw
+    /// disk and S3 figures, and server RSS while clients upload large files at once.
+    Media,
     /// Internal: a worker process holding idle gateway sessions (driven through stdin).
     #[command(hide = true)]
     Worker {
@@ -225,6 +228,7 @@ async fn main() -> std::process::ExitCode {
             Cmd::LoginStorm,
             Cmd::Federation,
             Cmd::RemoteJoin { members: None },
+            Cmd::Media,
         ],
         c => vec![c.clone()],
     };
@@ -245,6 +249,7 @@ async fn main() -> std::process::ExitCode {
             Cmd::History { messages } => history(&mut ctx, messages).await,
             Cmd::LoginStorm => login_storm(&mut ctx).await,
             Cmd::ColdStart => cold_start(&mut ctx).await,
+            Cmd::Media => media(&mut ctx).await,
             Cmd::All | Cmd::Worker { .. } => Ok(()),
         };
         if let Err(e) = r {

@@ -104,7 +104,7 @@ pub(super) async fn create_message(
     P(c): P<Snowflake>,
     req: axum::extract::Request,
 ) -> Result<Response> {
-    let (body, files) = match super::uploads::read_message(&h, req).await {
+    let (body, files) = match super::uploads::read_message(&h, &a, c, req).await {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };

@@ -2,12 +2,13 @@
 //! file in the same folder, flushed, then renamed over the key's path).
 
 use std::io::ErrorKind;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::error::{Error, Result};
 use crate::service::ports::{BlobEntry, BlobKey, BlobReader, BlobStore, BlobStream};
@@ -72,6 +73,25 @@ async fn write_temp(dir: &Path, mut stream: BlobStream) -> Result<(PathBuf, u64)
     }
 }
 
+/// The next `left` bytes of `f` from its position, in reads of at most 64 KiB; a read error
+/// ends the stream with that error.
+fn read_stream(f: tokio::fs::File, path: PathBuf, left: u64) -> BlobStream {
+    let stream =
+        futures_util::stream::try_unfold((f, path, left), |(mut f, path, left)| async move {
+            if left == 0 {
+                return Ok(None);
+            }
+            let want = left.min(64 * 1024) as usize;
+            let mut buf = BytesMut::with_capacity(want);
+            match (&mut f).take(want as u64).read_buf(&mut buf).await {
+                Ok(0) => Ok(None),
+                Ok(n) => Ok(Some((buf.freeze(), (f, path, left - n as u64)))),
+                Err(e) => Err(io_error("read", &path, e)),
+            }
+        });
+    Box::pin(stream)
+}
+
 #[async_trait]
 impl BlobStore for LocalBlobs {
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> Result<()> {
@@ -117,18 +137,32 @@ impl BlobStore for LocalBlobs {
             .await
             .map_err(|e| io_error("read", &path, e))?
             .len();
-        // 64 KiB reads until the end; an error ends the stream.
-        let stream = futures_util::stream::try_unfold((f, path), |(mut f, path)| async move {
-            let mut buf = BytesMut::with_capacity(64 * 1024);
-            match f.read_buf(&mut buf).await {
-                Ok(0) => Ok(None),
-                Ok(_) => Ok(Some((buf.freeze(), (f, path)))),
-                Err(e) => Err(io_error("read", &path, e)),
-            }
-        });
         Ok(Some(BlobReader {
             size,
-            stream: Box::pin(stream),
+            stream: read_stream(f, path, size),
+        }))
+    }
+
+    async fn open_range(&self, key: &BlobKey, range: Range<u64>) -> Result<Option<BlobReader>> {
+        let path = self.path(key);
+        let mut f = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("open", &path, e)),
+        };
+        let len = f
+            .metadata()
+            .await
+            .map_err(|e| io_error("read", &path, e))?
+            .len();
+        let (start, end) = (range.start.min(len), range.end.min(len));
+        f.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| io_error("seek", &path, e))?;
+        let size = end.saturating_sub(start);
+        Ok(Some(BlobReader {
+            size,
+            stream: read_stream(f, path, size),
         }))
     }
 
@@ -248,6 +282,36 @@ mod tests {
         assert_eq!(store.get(&k).await.unwrap(), None);
         assert!(store.open(&k).await.unwrap().is_none());
         store.delete(&k).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn ranges_seek_and_stop() {
+        let dir = TempDir::new();
+        let store = LocalBlobs::new(dir.path().join("media"));
+        let k = key("attachments/1/3");
+        // Longer than one 64 KiB read, so a range spans several chunks.
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        store.put(&k, Bytes::from(data.clone())).await.unwrap();
+        for r in [0..1, 5..6, 70_000..140_001, 199_990..200_000, 0..200_000] {
+            let got = store.open_range(&k, r.clone()).await.unwrap().unwrap();
+            assert_eq!(got.size, r.end - r.start);
+            let read: Vec<Bytes> = got.stream.map(|c| c.unwrap()).collect().await;
+            assert_eq!(read.concat(), &data[r.start as usize..r.end as usize]);
+        }
+        // Past the end: only what exists.
+        let got = store
+            .open_range(&k, 199_999..300_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.size, 1);
+        assert!(
+            store
+                .open_range(&key("attachments/1/none"), 0..1)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]

@@ -79,6 +79,47 @@ impl S3Blobs {
         })
     }
 
+    /// `GetObject` of `key`, of the bytes `range` (`Range: bytes=a-b`) when given; `None`
+    /// when there is no such object. The reader's size is the body's `Content-Length`.
+    async fn get_object(
+        &self,
+        key: &BlobKey,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<Option<BlobReader>> {
+        let k = key.as_str().to_string();
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&k)
+            .set_range(range.map(|r| format!("bytes={}-{}", r.start, r.end - 1)))
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_no_such_key() {
+                    return Ok(None);
+                }
+                return Err(s3_error("GetObject", &k, e));
+            }
+        };
+        let size = out.content_length().unwrap_or(0).max(0) as u64;
+        let body = out.body;
+        let stream = futures_util::stream::try_unfold((body, k), |(mut body, k)| async move {
+            match body.try_next().await {
+                Ok(Some(chunk)) => Ok(Some((chunk, (body, k)))),
+                Ok(None) => Ok(None),
+                Err(e) => Err(s3_error("reading", &k, e)),
+            }
+        });
+        Ok(Some(BlobReader {
+            size,
+            stream: Box::pin(stream),
+        }))
+    }
+
     /// Sends the parts of a multipart upload already begun as `upload_id`: `first` (one full
     /// part), then the rest of `stream`. Returns the completed parts and the length.
     async fn upload_parts(
@@ -91,7 +132,7 @@ impl S3Blobs {
         let mut stream = stream.fuse();
         let mut parts = Vec::new();
         let mut total = 0u64;
-        let mut buf = BytesMut::new();
+        let mut buf = BytesMut::with_capacity(self.part_bytes + 512 * 1024);
         let mut pending = Some(first);
         loop {
             let part = match pending.take() {
@@ -150,8 +191,9 @@ impl BlobStore for S3Blobs {
 
     async fn put_stream(&self, key: &BlobKey, mut stream: BlobStream) -> Result<u64> {
         let k = key.as_str();
-        // Read up to one part: a small object is one PutObject.
-        let mut buf = BytesMut::new();
+        // Read up to one part: a small object is one PutObject. Room for a part and a chunk
+        // at once, so the buffer does not double past it.
+        let mut buf = BytesMut::with_capacity(self.part_bytes + 512 * 1024);
         let mut ended = false;
         while buf.len() <= self.part_bytes {
             match stream.next().await {
@@ -242,37 +284,21 @@ impl BlobStore for S3Blobs {
     }
 
     async fn open(&self, key: &BlobKey) -> Result<Option<BlobReader>> {
-        let k = key.as_str().to_string();
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&k)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) => {
-                let e = e.into_service_error();
-                if e.is_no_such_key() {
-                    return Ok(None);
-                }
-                return Err(s3_error("GetObject", &k, e));
-            }
-        };
-        let size = out.content_length().unwrap_or(0).max(0) as u64;
-        let body = out.body;
-        let stream = futures_util::stream::try_unfold((body, k), |(mut body, k)| async move {
-            match body.try_next().await {
-                Ok(Some(chunk)) => Ok(Some((chunk, (body, k)))),
-                Ok(None) => Ok(None),
-                Err(e) => Err(s3_error("reading", &k, e)),
-            }
-        });
-        Ok(Some(BlobReader {
-            size,
-            stream: Box::pin(stream),
-        }))
+        self.get_object(key, None).await
+    }
+
+    async fn open_range(
+        &self,
+        key: &BlobKey,
+        range: std::ops::Range<u64>,
+    ) -> Result<Option<BlobReader>> {
+        if range.is_empty() {
+            return Ok(Some(BlobReader {
+                size: 0,
+                stream: Box::pin(futures_util::stream::empty()),
+            }));
+        }
+        self.get_object(key, Some(range)).await
     }
 
     async fn delete(&self, key: &BlobKey) -> Result<()> {

@@ -1,5 +1,5 @@
 //! Serving files at Discord's CDN paths: `GET /attachments/{channel_id}/{attachment_id}/
-//! {filename}?ex=..&is=..&hm=..` (signed URLs, checked by [`Hearth::attachment_file`]); and
+//! {filename}?ex=..&is=..&hm=..` (signed URLs, checked by [`Hearth::signed_attachment`], ranges); and
 //! receiving the bytes of two-step uploads: `PUT /uploads/{channel_id}/{attachment_id}/
 //! {filename}?ex=..&is=..&hm=..` (the `upload_url` of `POST /channels/{id}/attachments`,
 //! [`Hearth::receive_upload`]). Mounted at the root by the composition root.
@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result, field_error};
 use crate::service::Hearth;
+use crate::service::ports::ByteRange;
 use crate::snowflake::Snowflake;
 
 /// The file routes (no authentication: the URL's signature is the permission).
@@ -86,11 +87,21 @@ struct Signed {
 /// The bytes (streamed from the blob store) with `Content-Type` (sniffed at upload), `Content-Length`,
 /// `X-Content-Type-Options: nosniff`, `Content-Disposition` (`inline` for images, audio,
 /// video and plain text; `attachment` for everything a browser could run, such as HTML or
-/// SVG) and a private cache lifetime. 404 for a bad or expired signature.
+/// SVG), `ETag` (the attachment id and size: attachments never change), `Accept-Ranges:
+/// bytes` and a private cache lifetime. 404 for a bad or expired signature.
+///
+/// Ranges (RFC 9110 §14): one `Range: bytes=a-b`, `a-` or `-n` is 206 with `Content-Range:
+/// bytes a-b/size` and only those bytes (read from the store from `a` on: a local seek, an S3
+/// ranged `GetObject`); a range with no byte of the file is 416 with `Content-Range: bytes
+/// */size`; several ranges, another unit, a malformed value or an `If-Range` that is not the
+/// current `ETag` get the whole file (200). `If-None-Match` with the `ETag` is 304.
+/// tower-http's `ServeFile` does the same for files on disk only, so it cannot serve the S3
+/// store; this handler works on any [`crate::service::ports::BlobStore`].
 async fn attachment(
     State(h): State<Arc<Hearth>>,
     Path((channel_id, attachment_id, filename)): Path<(String, String, String)>,
     Query(q): Query<Signed>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response> {
     let (Ok(c), Ok(a)) = (
         channel_id.parse::<Snowflake>(),
@@ -98,8 +109,10 @@ async fn attachment(
     ) else {
         return Err(Error::RouteNotFound);
     };
-    let f = h
-        .attachment_file(
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let range = text(header::RANGE).and_then(ByteRange::parse);
+    let row = h
+        .signed_attachment(
             c,
             a,
             &filename,
@@ -108,6 +121,17 @@ async fn attachment(
             q.hm.as_deref(),
         )
         .await?;
+    let etag = format!("\"{}-{}\"", row.id, row.size);
+    if text(header::IF_NONE_MATCH).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        let mut r = axum::http::StatusCode::NOT_MODIFIED.into_response();
+        r.headers_mut().insert(
+            header::ETAG,
+            HeaderValue::from_str(&etag).map_err(Error::internal)?,
+        );
+        return Ok(r);
+    }
+    let range = range.filter(|_| text(header::IF_RANGE).is_none_or(|v| v.trim() == etag));
+    let f = h.open_attachment(row, range).await?;
     let disposition = format!(
         "{}; filename=\"{}\"",
         if f.inline { "inline" } else { "attachment" },
@@ -120,9 +144,25 @@ async fn attachment(
         .stream
         .map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string())));
     let mut r = axum::body::Body::from_stream(stream).into_response();
+    if f.range.is_some() {
+        *r.status_mut() = axum::http::StatusCode::PARTIAL_CONTENT;
+    }
     let hs = r.headers_mut();
     hs.insert(header::CONTENT_TYPE, header(&f.row.content_type)?);
     hs.insert(header::CONTENT_LENGTH, HeaderValue::from(f.body.size));
+    if let Some(range) = &f.range {
+        hs.insert(
+            header::CONTENT_RANGE,
+            header(&format!(
+                "bytes {}-{}/{}",
+                range.start,
+                range.end - 1,
+                f.row.size
+            ))?,
+        );
+    }
+    hs.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    hs.insert(header::ETAG, header(&etag)?);
     hs.insert(header::CONTENT_DISPOSITION, header(&disposition)?);
     hs.insert(
         header::X_CONTENT_TYPE_OPTIONS,

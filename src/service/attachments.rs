@@ -16,32 +16,56 @@
 //! `media.url_ttl_seconds`, and a guessed URL never works. Message objects are rendered with
 //! fresh URLs for whoever may read them.
 
-use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::ports::{BlobKey, BlobReader};
+use super::ports::{BlobKey, BlobReader, BlobStream, ByteRange};
 use super::sniff;
 use super::{Actor, ChannelAccess, Hearth};
 use crate::error::{Error, Result, field_error};
+use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{AttachmentRow, BlobCharge};
 use crate::wire;
 
-/// One uploaded file part of a message request: `part` is `n` of its `files[n]` name (or its
-/// position among the file parts when named otherwise).
+/// One file part of a message request, already streamed into the blob store by
+/// [`Hearth::receive_file`]: `part` is `n` of its `files[n]` name (or its position among the
+/// file parts when named otherwise).
 #[derive(Debug, Clone)]
 pub struct Upload {
     pub part: String,
     /// The part's own filename (`Content-Disposition`), if any.
     pub filename: Option<String>,
-    pub bytes: Bytes,
+    /// The attachment id it will have.
+    pub id: i64,
+    /// Its blob key (`attachments/{channel_id}/{id}`), recorded in the ledger.
+    pub key: String,
+    /// Length, bytes.
+    pub size: u64,
+    /// Sniffed from the first bytes.
+    pub content_type: &'static str,
+    /// Width and height in pixels, for images.
+    pub dims: Option<(u64, u64)>,
 }
 
-/// A served file: its row (name, type, size) and its bytes as a stream.
+/// Where the files of one message request go: checked (channel, permissions) before any
+/// byte is stored ([`Hearth::file_target`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FileTarget {
+    channel_id: i64,
+    guild_id: Option<i64>,
+    user_id: i64,
+}
+
+/// A served file: its row (name, type, size) and its bytes (or the asked range of them) as a
+/// stream.
 pub struct AttachmentFile {
     pub row: AttachmentRow,
+    /// The whole file, or the bytes of `range`.
     pub body: BlobReader,
+    /// The bytes served, `start..end` (end exclusive), when a satisfiable `Range` was asked
+    /// (the answer is 206); `None` for the whole file (200).
+    pub range: Option<std::ops::Range<u64>>,
     /// Whether a browser may show it in place (`Content-Disposition: inline`).
     pub inline: bool,
 }
@@ -116,23 +140,121 @@ impl Hearth {
         }
     }
 
-    /// Checks the files of a message against `media`'s limits and the quotas, records them
-    /// in the blob ledger, writes their bytes to the blob store, claims the two-step uploads
-    /// the payload refers to ([`Hearth::claim_uploads`]) and returns the rows (the message id
-    /// is filled in at commit). `refs` is the payload's `attachments` array: an entry whose
-    /// `id` is a part's `n` gives its filename and description.
+    /// The checks a message request's files pass before any of their bytes is stored: the
+    /// channel (visible, a text channel of a guild hosted here or a DM), SEND_MESSAGES and
+    /// ATTACH_FILES.
+    ///
+    /// # Errors
+    /// 404/403 50001 for a channel the caller cannot see; 400 50035 on `files` in a guild
+    /// hosted on another server; 400 50008 for a non-text channel; 403 50013 without
+    /// SEND_MESSAGES and ATTACH_FILES.
+    pub async fn file_target(&self, actor: &Actor, channel_id: Snowflake) -> Result<FileTarget> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if self.replica_of(&ca).await?.is_some() {
+            return Err(field_error(
+                "files",
+                "ATTACHMENTS_NOT_FEDERATED",
+                "Files cannot be sent to a guild hosted on another server yet.",
+            ));
+        }
+        if !ca.is_text() {
+            return Err(Error::Rule(crate::error::Rule::NonTextChannel));
+        }
+        ca.require(perm::SEND_MESSAGES | perm::ATTACH_FILES)?;
+        Ok(FileTarget {
+            channel_id: ca.channel.id,
+            guild_id: ca.channel.guild_id,
+            user_id: actor.user.id,
+        })
+    }
+
+    /// Streams one file part of a message request into the blob store (never the whole
+    /// file in memory): its ledger row first (size 0, so a crash leaves a row the collector
+    /// releases, never unrecorded bytes), then the bytes under `media.max_file_bytes`, then
+    /// its size is charged against the quotas. `body` may end with an error item (the
+    /// request's own limit, a read error): nothing is then kept.
+    ///
+    /// # Errors
+    /// 413 40005 for a file over `media.max_file_bytes` or over a quota; `body`'s own error;
+    /// 500 when the store cannot be written. On any error the bytes are released (the
+    /// collector deletes whatever a store may have kept).
+    pub async fn receive_file(
+        &self,
+        t: &FileTarget,
+        part: String,
+        filename: Option<String>,
+        body: BlobStream,
+    ) -> Result<Upload> {
+        let id = self.next_id();
+        let key = BlobKey::new(format!("attachments/{}/{id}", t.channel_id))?;
+        let charge = BlobCharge {
+            key: key.as_str(),
+            user_id: t.user_id,
+            guild_id: t.guild_id,
+            size: 0,
+        };
+        let now = crate::storage::now_ms();
+        if let Some(r) = self.db.charge_blobs(&[charge], self.quotas(), now).await? {
+            return Err(super::uploads::quota_error(r));
+        }
+        let released = |e: Error| {
+            self.forget_keys(vec![key.as_str().to_string()]);
+            Err(e)
+        };
+        let (body, head) = super::uploads::metered(body, self.config.media.max_file_bytes);
+        let size = match self.blobs.put_stream(&key, body).await {
+            Ok(n) => n,
+            Err(e) => return released(e),
+        };
+        let refused = self
+            .db
+            .settle_blob(
+                key.as_str(),
+                t.user_id,
+                t.guild_id,
+                size as i64,
+                self.quotas(),
+            )
+            .await;
+        match refused {
+            Ok(None) => {}
+            Ok(Some(r)) => return released(super::uploads::quota_error(r)),
+            Err(e) => return released(e),
+        }
+        let sniffed = sniff::sniff(&head.lock());
+        Ok(Upload {
+            part,
+            filename,
+            id,
+            key: key.as_str().to_string(),
+            size,
+            content_type: sniffed.content_type,
+            dims: sniffed.dims,
+        })
+    }
+
+    /// Releases files received by [`Self::receive_file`] that no message will use (the
+    /// request failed).
+    pub fn discard_files(&self, files: &[Upload]) {
+        self.forget_keys(files.iter().map(|f| f.key.clone()).collect());
+    }
+
+    /// Turns the files of a message request (already stored by [`Self::receive_file`]) into
+    /// attachment rows, claims the two-step uploads the payload refers to
+    /// ([`Hearth::claim_uploads`]) and returns the rows (the message id is filled in at
+    /// commit). `refs` is the payload's `attachments` array: an entry whose `id` is a part's
+    /// `n` gives its filename and description.
     ///
     /// # Errors
     /// 400 50035 on `files` beyond `media.max_files_per_message` (parts and uploads
-    /// together); 413 40005 for a file over `media.max_file_bytes` or over a quota; the
-    /// errors of [`Hearth::claim_uploads`]; 500 when the store cannot be written. On any
-    /// error, what was already stored or claimed is released.
+    /// together); the errors of [`Hearth::claim_uploads`]. The caller releases the files on
+    /// any error ([`Self::discard_files`]); uploads already claimed are released here.
     pub(super) async fn store_uploads(
         &self,
         ca: &ChannelAccess,
         actor: &Actor,
         refs: &[wire::AttachmentRef],
-        files: Vec<Upload>,
+        files: &[Upload],
     ) -> Result<Vec<AttachmentRow>> {
         let media = &self.config.media;
         let channel_id = ca.channel.id;
@@ -150,15 +272,8 @@ impl Hearth {
                 ),
             ));
         }
-        if files
-            .iter()
-            .any(|f| f.bytes.len() as u64 > media.max_file_bytes)
-        {
-            return Err(Error::PayloadTooLarge);
-        }
         let mut rows = Vec::with_capacity(files.len());
-        let mut parts = Vec::with_capacity(files.len());
-        for (position, f) in files.into_iter().enumerate() {
+        for (position, f) in files.iter().enumerate() {
             let meta = refs
                 .iter()
                 .find(|r| r.id.as_ref().and_then(ref_id).as_deref() == Some(f.part.as_str()));
@@ -166,11 +281,8 @@ impl Hearth {
                 .and_then(|m| m.filename.clone())
                 .or(f.filename.clone())
                 .unwrap_or_else(|| "unknown".into());
-            let id = self.next_id();
-            let sniffed = sniff::sniff(&f.bytes);
-            let key = BlobKey::new(format!("attachments/{channel_id}/{id}"))?;
             rows.push(AttachmentRow {
-                id,
+                id: f.id,
                 message_id: 0,
                 channel_id,
                 position: position as i64,
@@ -178,41 +290,14 @@ impl Hearth {
                 description: meta
                     .and_then(|m| m.description.clone())
                     .map(|d| d.chars().take(1024).collect()),
-                content_type: sniffed.content_type.to_string(),
-                size: f.bytes.len() as i64,
-                width: sniffed.dims.map(|d| d.0 as i64),
-                height: sniffed.dims.map(|d| d.1 as i64),
-                blob_key: key.as_str().to_string(),
+                content_type: f.content_type.to_string(),
+                size: f.size as i64,
+                width: f.dims.map(|d| d.0 as i64),
+                height: f.dims.map(|d| d.1 as i64),
+                blob_key: f.key.clone(),
             });
-            parts.push((key, f.bytes));
         }
-        // The ledger first (quotas), then the bytes: a blob is never stored unrecorded.
-        let charges: Vec<BlobCharge<'_>> = rows
-            .iter()
-            .map(|r| BlobCharge {
-                key: &r.blob_key,
-                user_id: actor.user.id,
-                guild_id: ca.channel.guild_id,
-                size: r.size,
-            })
-            .collect();
-        let now = crate::storage::now_ms();
-        if let Some(r) = self.db.charge_blobs(&charges, self.quotas(), now).await? {
-            return Err(super::uploads::quota_error(r));
-        }
-        for (key, bytes) in parts {
-            if let Err(e) = self.blobs.put(&key, bytes).await {
-                self.forget_blobs(&rows);
-                return Err(e);
-            }
-        }
-        match self.claim_uploads(ca, actor, refs, rows.len()).await {
-            Ok(claimed) => rows.extend(claimed),
-            Err(e) => {
-                self.forget_blobs(&rows);
-                return Err(e);
-            }
-        }
+        rows.extend(self.claim_uploads(ca, actor, refs, rows.len()).await?);
         Ok(rows)
     }
 
@@ -221,7 +306,11 @@ impl Hearth {
     /// the bytes after `media.delete_grace_seconds`. In the background; a failure leaves
     /// them to the collector's scan.
     pub(super) fn forget_blobs(&self, rows: &[AttachmentRow]) {
-        let keys: Vec<String> = rows.iter().map(|r| r.blob_key.clone()).collect();
+        self.forget_keys(rows.iter().map(|r| r.blob_key.clone()).collect());
+    }
+
+    /// [`Self::forget_blobs`] by blob key.
+    pub(super) fn forget_keys(&self, keys: Vec<String>) {
         if keys.is_empty() {
             return;
         }
@@ -250,13 +339,13 @@ impl Hearth {
             .partition(|a| keep.contains(&a.id.to_string()))
     }
 
-    /// `GET /attachments/{channel_id}/{attachment_id}/{filename}?ex&is&hm`: the file, when
-    /// the signature is right and not expired.
+    /// `GET /attachments/{channel_id}/{attachment_id}/{filename}?ex&is&hm`: the attachment's
+    /// row, when the signature is right and not expired (its bytes: [`Self::open_attachment`]).
     ///
     /// # Errors
     /// 404 for a missing, wrong or expired signature, an unknown attachment or a filename
-    /// that is not the attachment's; 500 when stored bytes are missing or unreadable.
-    pub async fn attachment_file(
+    /// that is not the attachment's.
+    pub async fn signed_attachment(
         &self,
         channel_id: Snowflake,
         id: Snowflake,
@@ -264,7 +353,7 @@ impl Hearth {
         ex: Option<&str>,
         is: Option<&str>,
         hm: Option<&str>,
-    ) -> Result<AttachmentFile> {
+    ) -> Result<AttachmentRow> {
         let hexnum = |v: Option<&str>| v.and_then(|v| u64::from_str_radix(v, 16).ok());
         let (Some(ex), Some(is), Some(hm)) =
             (hexnum(ex), hexnum(is), hm.and_then(|h| hex::decode(h).ok()))
@@ -276,20 +365,43 @@ impl Hearth {
         if ex <= now || self.url_mac(&path, ex, is).verify_slice(&hm).is_err() {
             return Err(Error::RouteNotFound);
         }
-        let row = self
-            .db
+        self.db
             .attachment(channel_id.db(), id.db())
             .await?
             .filter(|r| r.filename == filename)
-            .ok_or(Error::RouteNotFound)?;
+            .ok_or(Error::RouteNotFound)
+    }
+
+    /// The bytes of attachment `row` (from [`Self::signed_attachment`]): all of them, or with
+    /// `range` (a parsed `Range` header) only those, read from the store without the ones
+    /// before them.
+    ///
+    /// # Errors
+    /// 416 when `range` holds no byte of the file; 500 when stored bytes are missing or
+    /// unreadable.
+    pub async fn open_attachment(
+        &self,
+        row: AttachmentRow,
+        range: Option<ByteRange>,
+    ) -> Result<AttachmentFile> {
         let key = BlobKey::new(row.blob_key.clone())?;
-        let body = self
-            .blobs
-            .open(&key)
-            .await?
-            .ok_or_else(|| Error::internal(format!("attachment {} has no bytes", row.id)))?;
+        let size = row.size.max(0) as u64;
+        let range = match range {
+            None => None,
+            Some(r) => Some(r.resolve(size).ok_or(Error::RangeNotSatisfiable { size })?),
+        };
+        let body = match &range {
+            None => self.blobs.open(&key).await?,
+            Some(r) => self.blobs.open_range(&key, r.clone()).await?,
+        }
+        .ok_or_else(|| Error::internal(format!("attachment {} has no bytes", row.id)))?;
         let inline = sniff::inline_safe(&row.content_type);
-        Ok(AttachmentFile { row, body, inline })
+        Ok(AttachmentFile {
+            row,
+            body,
+            range,
+            inline,
+        })
     }
 }
 

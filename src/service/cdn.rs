@@ -7,20 +7,29 @@
 //! These are public, as on Discord: the hash (or the emoji id) is the name. The stored image
 //! is served as it is when neither a size nor another format is asked; otherwise it is
 //! decoded (under the upload's pixel limit), scaled down to fit a `size` x `size` box
-//! (aspect kept, never enlarged), encoded in the asked format (an animated GIF asked as GIF
-//! stays animated; other formats take its first frame; JPEG loses transparency; WebP is
-//! lossless) and the result is kept in the blob store under a derived key
+//! (aspect kept, never enlarged), encoded in the asked format (JPEG loses transparency; WebP
+//! is lossless) and the result is kept in the blob store under a derived key
 //! (`cache/{key}.{size or 0}.{ext}`, [`derived_keys`]) for the next request.
+//!
+//! **Animations** (animated GIF and animated WebP; their hashes start with `a_`):
+//! - asked as `.gif`: stays animated: every frame is decoded (the WebP ones composed on
+//!   the canvas), resized and encoded as an animated GIF with its delays, looping forever;
+//! - an animated WebP asked as `.webp`: served **as stored, not resized** (with or without
+//!   `size`): the `image` crate decodes WebP animations but encodes only still WebP images,
+//!   and a resized copy would silently lose the animation;
+//! - asked as `.png` or `.jpg`, or an animated GIF asked as `.webp`: the first frame, as
+//!   Discord's CDN serves static formats of an animated image (ask `.gif` for the animation).
 
 use std::io::Cursor;
 
 use bytes::Bytes;
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+use image::codecs::webp::WebPDecoder;
 use image::imageops::FilterType;
 use image::{AnimationDecoder, DynamicImage, Frame, ImageDecoder, ImageFormat};
 
 use super::Hearth;
-use super::images::{ImageKind, format_of, limits, valid_hash};
+use super::images::{ImageKind, format_of, limits, valid_hash, webp_animated};
 use super::ports::BlobKey;
 use super::sniff;
 use crate::error::{Error, Result, Unknown, field_error};
@@ -97,15 +106,16 @@ pub fn parse_size(size: Option<&str>) -> Result<Option<u32>> {
     }
 }
 
-/// Re-encodes `src` (of format `from`) as `to`, fitting it into a `size` box when given.
-/// CPU-bound: run it on a blocking thread.
+/// Re-encodes `src` (of format `from`) as `to`, fitting it into a `size` box when given;
+/// `None` when `src` is to be served as it is (an animated WebP asked as WebP: see the
+/// module documentation). CPU-bound: run it on a blocking thread.
 fn transform(
     src: &[u8],
     from: ImageFormat,
     size: Option<u32>,
     to: ImageFormat,
     max_pixels: u64,
-) -> Result<Vec<u8>> {
+) -> Result<Option<Vec<u8>>> {
     let (w, h) = sniff::sniff(src)
         .dims
         .ok_or_else(|| Error::internal("stored image without dimensions"))?;
@@ -117,12 +127,23 @@ fn transform(
         _ => img,
     };
     let mut out = Cursor::new(Vec::new());
-    if from == ImageFormat::Gif && to == ImageFormat::Gif {
-        let mut d = GifDecoder::new(Cursor::new(src)).map_err(Error::internal)?;
-        d.set_limits(limits(w, h)).map_err(Error::internal)?;
+    let animated_webp = from == ImageFormat::WebP && webp_animated(src);
+    if animated_webp && to == ImageFormat::WebP {
+        return Ok(None);
+    }
+    if to == ImageFormat::Gif && (from == ImageFormat::Gif || animated_webp) {
+        let frames = if animated_webp {
+            let mut d = WebPDecoder::new(Cursor::new(src)).map_err(Error::internal)?;
+            d.set_limits(limits(w, h)).map_err(Error::internal)?;
+            d.into_frames()
+        } else {
+            let mut d = GifDecoder::new(Cursor::new(src)).map_err(Error::internal)?;
+            d.set_limits(limits(w, h)).map_err(Error::internal)?;
+            d.into_frames()
+        };
         let mut enc = GifEncoder::new(&mut out);
         enc.set_repeat(Repeat::Infinite).map_err(Error::internal)?;
-        for f in d.into_frames() {
+        for f in frames {
             let f = f.map_err(Error::internal)?;
             let delay = f.delay();
             let img = fit(DynamicImage::ImageRgba8(f.into_buffer())).to_rgba8();
@@ -130,7 +151,7 @@ fn transform(
                 .map_err(Error::internal)?;
         }
         drop(enc);
-        return Ok(out.into_inner());
+        return Ok(Some(out.into_inner()));
     }
     let mut r = image::ImageReader::with_format(Cursor::new(src), from);
     r.limits(limits(w, h));
@@ -145,7 +166,7 @@ fn transform(
     } else {
         img.write_to(&mut out, to).map_err(Error::internal)?;
     }
-    Ok(out.into_inner())
+    Ok(Some(out.into_inner()))
 }
 
 impl Hearth {
@@ -209,9 +230,13 @@ impl Hearth {
             return Ok(found(src));
         }
         let max_pixels = self.config.media.max_image_pixels;
+        let kept = src.clone();
         let out = tokio::task::spawn_blocking(move || transform(&src, from, size, to, max_pixels))
             .await
             .map_err(Error::internal)??;
+        let Some(out) = out else {
+            return Ok(found(kept));
+        };
         let out = Bytes::from(out);
         self.blobs.put(&dkey, out.clone()).await?;
         Ok(found(out))

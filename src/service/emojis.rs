@@ -340,13 +340,14 @@ impl Hearth {
             .delete_emoji(ga.guild.id, e.row.id, &audit)
             .await?
             .ok_or(Error::Unknown(Unknown::Emoji))?;
+        // Emoji ids are never reused: the bytes go to the collector (grace period).
         if let Ok(key) = BlobKey::new(row.blob_key) {
-            self.forget_image(key);
+            self.release_images(vec![key]);
         }
         self.emojis_updated(ga.guild.id).await
     }
 
-    /// The blob keys of a guild's images (icon, banner, splash, emoji), to forget once the
+    /// The blob keys of a guild's images (icon, banner, splash, emoji), to release once the
     /// guild is deleted.
     pub(super) async fn guild_image_keys(
         &self,

@@ -387,12 +387,8 @@ impl Hearth {
         if !ga.is_owner() {
             return Err(Error::MissingPermissions);
         }
-        let images = self.guild_image_keys(&ga.guild).await?;
         if !self.remove_guild(ga.guild.id).await? {
             return Err(Error::Unknown(Unknown::Guild));
-        }
-        for key in images {
-            self.forget_image(key);
         }
         Ok(())
     }
@@ -420,9 +416,16 @@ impl Hearth {
 
     /// Deletes a hosted guild and, if it has member servers, writes the log entry that
     /// tells them (`GUILD_DELETE_FEDERATED`, spec/federation.md) in the same transaction;
-    /// then tells the gateway. Whether the guild existed.
+    /// then tells the gateway and hands its files (attachments, and its icon, banner, splash
+    /// and emoji images) to the collector. Whether the guild existed. Used by the owner's
+    /// `DELETE /guilds/{id}` and the admin's `DELETE /admin/guilds/{id}`.
     pub(crate) async fn remove_guild(&self, guild_id: i64) -> Result<bool> {
         let gid = Snowflake::from_db(guild_id);
+        // Read before the change (nothing else is read while it is open).
+        let images = match self.db.guild(guild_id).await? {
+            Some(g) => self.guild_image_keys(&g).await?,
+            None => vec![],
+        };
         let data = to_value(&wire::dispatch::GuildDeleteFederated { id: gid });
         let mut ch = self.db.change(Lock::Guild(guild_id)).await?;
         if !ch.delete_guild(guild_id).await? {
@@ -440,6 +443,7 @@ impl Hearth {
         .await?;
         ch.commit().await?;
         self.release_files_of(super::media_gc::FilesOf::Guild(guild_id));
+        self.release_images(images);
         self.control(Control::GuildDeleted { guild_id: gid });
         Ok(true)
     }

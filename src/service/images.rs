@@ -159,7 +159,7 @@ pub fn strip_jpeg_metadata(b: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Whether a WebP file is animated (the VP8X header's animation flag).
-fn webp_animated(b: &[u8]) -> bool {
+pub(super) fn webp_animated(b: &[u8]) -> bool {
     b.get(12..16) == Some(b"VP8X") && b.get(20).is_some_and(|f| f & 0x02 != 0)
 }
 
@@ -374,19 +374,49 @@ impl Hearth {
         }
     }
 
+    /// Hands images whose keys are never used again (a deleted guild's icon, banner, splash
+    /// and emoji; a deleted emoji) to the file collector ([`super::media_gc`]): their bytes
+    /// and resized copies are deleted after `media.delete_grace_seconds`, as attachments are.
+    /// In the background; if the ledger cannot be written they are deleted at once.
+    pub(super) fn release_images(&self, keys: Vec<BlobKey>) {
+        if keys.is_empty() {
+            return;
+        }
+        let (db, wake, blobs) = (self.db.clone(), self.media_gc.clone(), self.blobs.clone());
+        tokio::spawn(async move {
+            let names: Vec<String> = keys.iter().map(|k| k.as_str().to_string()).collect();
+            match db
+                .release_image_blobs(&names, crate::storage::now_ms())
+                .await
+            {
+                Ok(()) => wake.notify_one(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "images deleted without a grace period");
+                    for key in keys {
+                        delete_image(blobs.as_ref(), &key).await;
+                    }
+                }
+            }
+        });
+    }
+
     /// Deletes an image's bytes and every resized copy of it, in the background; a failure
     /// only leaves an orphan for the collector.
     pub(super) fn forget_image(&self, key: BlobKey) {
         let blobs = self.blobs.clone();
-        tokio::spawn(async move {
-            let mut keys = vec![key.clone()];
-            keys.extend(super::cdn::derived_keys(&key));
-            for k in keys {
-                if let Err(e) = blobs.delete(&k).await {
-                    tracing::warn!(key = k.as_str(), error = %e, "image bytes left as an orphan");
-                }
-            }
-        });
+        tokio::spawn(async move { delete_image(blobs.as_ref(), &key).await });
+    }
+}
+
+/// Deletes the image under `key` and every resized copy of it; a failure is logged (the
+/// bytes stay as an orphan).
+pub(super) async fn delete_image(blobs: &dyn super::ports::BlobStore, key: &BlobKey) {
+    let mut keys = vec![key.clone()];
+    keys.extend(super::cdn::derived_keys(key));
+    for k in keys {
+        if let Err(e) = blobs.delete(&k).await {
+            tracing::warn!(key = k.as_str(), error = %e, "image bytes left as an orphan");
+        }
     }
 }
 

@@ -5,6 +5,10 @@
 //! - at once by the request that deleted its rows: message delete and bulk delete, an edit
 //!   removing it, a send that failed ([`Hearth::forget_blobs`]), a deleted channel or guild
 //!   ([`Hearth::release_files_of`]);
+//! - for images (outside `attachments/`, which have no ledger row while in use), when their
+//!   keys can never be used again: a deleted guild's icon, banner, splash and emoji, a
+//!   deleted emoji (`Hearth::release_images`: a released row charged to no one); deleting
+//!   such a row's bytes also deletes the image's resized copies;
 //! - by each timed pass's **scan** when no attachment and no pending upload refers to it and
 //!   it is older than `media.orphan_age_seconds` (crashes between a write and its row,
 //!   deletions by other paths), so a file being uploaded right now is never taken;
@@ -107,7 +111,12 @@ impl Hearth {
                 .await?;
             for key in &due {
                 if let Ok(k) = BlobKey::new(key.clone()) {
-                    self.blobs.delete(&k).await?;
+                    if key.starts_with(PREFIX) {
+                        self.blobs.delete(&k).await?;
+                    } else {
+                        // An image (`Hearth::release_images`): its resized copies too.
+                        super::images::delete_image(self.blobs.as_ref(), &k).await;
+                    }
                 }
                 self.db.forget_blob(key).await?;
                 out.deleted += 1;

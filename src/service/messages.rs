@@ -7,16 +7,16 @@ use serde_json::{Value, json};
 
 use super::attachments::Upload;
 use super::ports::{HistoryPage, RelayAction, RelayOp};
-use super::{Actor, ChannelAccess, Hearth, audit_action as A, to_value, writer};
+use super::{Actor, ChannelAccess, Hearth, audit_action as A, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{Lock, MessageRow, Page, UserRow, now_ms};
+use crate::storage::{Lock, MessageRow, Page, UserRow};
 use crate::wire::{self, MessageType, dispatch};
 
 /// Message flags a client may set: SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS.
-const CLIENT_FLAGS: u64 = (1 << 2) | (1 << 12);
+pub(super) const CLIENT_FLAGS: u64 = (1 << 2) | (1 << 12);
 /// Bulk delete refuses messages older than this (Discord: 14 days).
 const BULK_DELETE_MAX_AGE_MS: u64 = 14 * 24 * 3600 * 1000;
 /// `enforce_nonce` deduplicates within this window (Discord: a few minutes).
@@ -106,7 +106,7 @@ fn has_non_integer(v: &Value) -> bool {
     }
 }
 
-fn validate_embeds(embeds: &[Value], max: usize, field: &str, errs: &mut FieldErrors) {
+pub(super) fn validate_embeds(embeds: &[Value], max: usize, field: &str, errs: &mut FieldErrors) {
     if embeds.len() > max {
         errs.add(
             field,
@@ -266,14 +266,30 @@ impl Hearth {
             .await
     }
 
-    /// [`Self::create_message`] with uploaded files (multipart, Discord "Uploading Files"):
-    /// ATTACH_FILES is required (403 50013); limits and storage in [`super::attachments`].
+    /// [`Self::create_message`] with files (multipart, Discord "Uploading Files") already
+    /// streamed into the store by [`Self::receive_file`]: ATTACH_FILES is required (403
+    /// 50013); limits and storage in [`super::attachments`]. On any error the files are
+    /// released.
     pub async fn create_message_with(
         &self,
         actor: &Actor,
         channel_id: Snowflake,
-        mut body: wire::CreateMessageBody,
+        body: wire::CreateMessageBody,
         files: Vec<Upload>,
+    ) -> Result<wire::Message> {
+        let r = self.send_with(actor, channel_id, body, &files).await;
+        if r.is_err() {
+            self.discard_files(&files);
+        }
+        r
+    }
+
+    async fn send_with(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        mut body: wire::CreateMessageBody,
+        files: &[Upload],
     ) -> Result<wire::Message> {
         let ca = self.channel_access(actor, channel_id).await?;
         let refs = body.attachments.take().unwrap_or_default();
@@ -593,126 +609,6 @@ impl Hearth {
         ca.require(perm::READ_MESSAGE_HISTORY)?;
         let m = self.message_in(&ca, message_id).await?;
         self.render_one(&m, actor.user.id).await
-    }
-
-    /// `PATCH /channels/{id}/messages/{message_id}`: the author edits content, embeds and
-    /// flags; others with MANAGE_MESSAGES may only toggle SUPPRESS_EMBEDS. Errors: 50005.
-    pub async fn edit_message(
-        &self,
-        actor: &Actor,
-        channel_id: Snowflake,
-        message_id: Snowflake,
-        body: wire::EditMessageBody,
-    ) -> Result<wire::Message> {
-        let ca = self.channel_access(actor, channel_id).await?;
-        if let Some(rg) = self.replica_of(&ca).await? {
-            let body = serde_json::to_value(&body).map_err(Error::internal)?;
-            let v = self
-                .host
-                .relay(
-                    self,
-                    actor,
-                    &rg,
-                    RelayAction::new(RelayOp::MessageEdit)
-                        .channel(ca.channel.id)
-                        .message(message_id.db())
-                        .body(body),
-                )
-                .await?;
-            return self.replicated_message(&ca, v, actor).await;
-        }
-        let mut m = self.message_in(&ca, message_id).await?;
-        let author = m.author_id == actor.user.id;
-        if !author {
-            let only_flags = body.content.is_none()
-                && body.embeds.is_none()
-                && body.attachments.is_none()
-                && body.flags.is_some();
-            if !(only_flags && perm::has(ca.perms, perm::MANAGE_MESSAGES)) {
-                return Err(Error::Rule(Rule::NotAuthor));
-            }
-        }
-        let mut errs = FieldErrors::new();
-        if let Some(c) = &body.content {
-            let c = c.clone().unwrap_or_default();
-            if c.chars().count() > self.config.limits.max_message_length {
-                errs.add(
-                    "content",
-                    "BASE_TYPE_MAX_LENGTH",
-                    format!(
-                        "Must be {} or fewer in length.",
-                        self.config.limits.max_message_length
-                    ),
-                );
-            }
-            let (mentions, roles, everyone, _) = self
-                .resolve_mentions(&ca, &c, body.allowed_mentions.as_ref(), None)
-                .await?;
-            m.mentions = serde_json::to_string(
-                &mentions
-                    .iter()
-                    .map(|u| Snowflake::from_db(*u))
-                    .collect::<Vec<_>>(),
-            )
-            .map_err(Error::internal)?;
-            m.mention_roles = serde_json::to_string(
-                &roles
-                    .iter()
-                    .map(|u| Snowflake::from_db(*u))
-                    .collect::<Vec<_>>(),
-            )
-            .map_err(Error::internal)?;
-            m.mention_everyone = everyone;
-            m.content = c;
-        }
-        if let Some(e) = &body.embeds {
-            let e = e.clone().unwrap_or_default();
-            validate_embeds(&e, self.config.limits.max_embeds, "embeds", &mut errs);
-            m.embeds = serde_json::to_string(&e).map_err(Error::internal)?;
-        }
-        if let Some(f) = body.flags {
-            let allowed = if author { CLIENT_FLAGS } else { 1 << 2 };
-            m.flags = ((m.flags as u64 & !allowed) | (f & allowed)) as i64;
-        }
-        errs.into_result()?;
-        let current = self.db.attachments_of(&[m.id]).await?.remove(&m.id);
-        let (kept, removed) = match &body.attachments {
-            Some(Some(keep)) => Self::split_kept(current.unwrap_or_default(), keep),
-            _ => (current.unwrap_or_default(), vec![]),
-        };
-        if m.content.trim().is_empty() && m.embeds == "[]" && kept.is_empty() {
-            return Err(Error::Rule(Rule::EmptyMessage));
-        }
-        if body.content.is_some() || body.embeds.is_some() || !removed.is_empty() {
-            m.edited_at = Some(now_ms());
-        }
-        // The event is rendered from the edited row before it is stored, so that its log
-        // entry goes into the same transaction (the federation outbox); the attachments this
-        // edit removes are left out of it and deleted in that transaction.
-        let removed_ids: Vec<i64> = removed.iter().map(|a| a.id).collect();
-        let mut w = self.render_one(&m, actor.user.id).await?;
-        w.attachments.retain(|a| !removed_ids.contains(&a.id.db()));
-        let (audience, guild) = Self::message_audience(&ca);
-        let data = self.message_event(&m, &w).await?;
-        let mut d = Self::event_of(
-            Event::MessageUpdate,
-            audience,
-            if guild {
-                intents::GUILD_MESSAGES
-            } else {
-                intents::DIRECT_MESSAGES
-            },
-            data,
-        );
-        d.has_content = true;
-        d.logged = self
-            .db
-            .update_message(&m, &removed_ids, writer::outbox_item(&d))
-            .await?
-            .logged;
-        self.forget_blobs(&removed);
-        self.publish(d);
-        Ok(w)
     }
 
     /// `DELETE /channels/{id}/messages/{message_id}`: the author, or MANAGE_MESSAGES in a

@@ -31,6 +31,7 @@ pub mod images;
 pub mod invites;
 pub mod media_gc;
 pub mod members;
+pub mod message_edit;
 pub mod message_render;
 pub mod messages;
 pub mod mfa;

@@ -213,11 +213,65 @@ impl BlobKey {
 /// A blob's bytes as a stream of chunks (any sizes); an `Err` item ends it.
 pub type BlobStream = futures_util::stream::BoxStream<'static, Result<bytes::Bytes>>;
 
-/// An open blob: its length in bytes and its contents.
+/// An open blob (or part of one): its length in bytes and its contents.
 pub struct BlobReader {
-    /// Length, bytes.
+    /// Length of what `stream` yields, bytes (the whole blob for [`BlobStore::open`], the
+    /// range's length for [`BlobStore::open_range`]).
     pub size: u64,
     pub stream: BlobStream,
+}
+
+/// One byte range of an HTTP `Range: bytes=...` header (RFC 9110 §14.1.2), before it is
+/// resolved against a file's length: `a-b`, `a-` or `-n` (the last `n` bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteRange {
+    /// `a-b`: bytes `a` to `b` inclusive (`b` past the end means the end).
+    FromTo(u64, u64),
+    /// `a-`: from byte `a` to the end.
+    From(u64),
+    /// `-n`: the last `n` bytes.
+    Suffix(u64),
+}
+
+impl ByteRange {
+    /// Parses a `Range` header value. `None` (the header is then ignored and the whole file
+    /// served, as RFC 9110 allows) for another unit, a malformed value, `b < a`, or several
+    /// ranges (`bytes=0-1,5-6`: multipart/byteranges answers are not made).
+    pub fn parse(header: &str) -> Option<ByteRange> {
+        let spec = header.trim().strip_prefix("bytes=")?.trim();
+        if spec.contains(',') {
+            return None;
+        }
+        let (a, b) = spec.split_once('-')?;
+        let num = |s: &str| -> Option<u64> {
+            let s = s.trim();
+            if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            s.parse().ok()
+        };
+        match (a.trim().is_empty(), b.trim().is_empty()) {
+            (true, false) => Some(ByteRange::Suffix(num(b)?)),
+            (false, true) => Some(ByteRange::From(num(a)?)),
+            (false, false) => {
+                let (a, b) = (num(a)?, num(b)?);
+                (b >= a).then_some(ByteRange::FromTo(a, b))
+            }
+            (true, true) => None,
+        }
+    }
+
+    /// The bytes `start..end` (end exclusive) of a file of `size` bytes this range asks for;
+    /// `None` when it is unsatisfiable (it starts at or past the end, or asks for the last 0
+    /// bytes, or the file is empty): the answer is then 416.
+    pub fn resolve(self, size: u64) -> Option<std::ops::Range<u64>> {
+        let r = match self {
+            ByteRange::FromTo(a, b) => a..b.saturating_add(1).min(size),
+            ByteRange::From(a) => a..size,
+            ByteRange::Suffix(n) => size.saturating_sub(n)..size,
+        };
+        (r.start < r.end).then_some(r)
+    }
 }
 
 /// One stored blob as listed by [`BlobStore::list`].
@@ -264,6 +318,20 @@ pub trait BlobStore: Send + Sync + 'static {
     /// 500 when the store cannot be read (also as an item of the stream).
     async fn open(&self, key: &BlobKey) -> Result<Option<BlobReader>>;
 
+    /// The bytes `range` (`start..end`, end exclusive, already resolved against the blob's
+    /// length, see [`ByteRange::resolve`]) of the blob under `key`, as a stream of
+    /// `range.end - range.start` bytes (fewer only when the blob is shorter than `range.end`),
+    /// `None` when nothing is stored there. The local store seeks; S3 sends a ranged
+    /// `GetObject`. Nothing before `range.start` is read.
+    ///
+    /// # Errors
+    /// 500 when the store cannot be read (also as an item of the stream).
+    async fn open_range(
+        &self,
+        key: &BlobKey,
+        range: std::ops::Range<u64>,
+    ) -> Result<Option<BlobReader>>;
+
     /// Removes `key`; removing a missing key is not an error.
     ///
     /// # Errors
@@ -297,4 +365,41 @@ pub trait Mailer: Send + Sync + 'static {
     /// # Errors
     /// 500 when the address is malformed or the server refuses or cannot be reached.
     async fn send(&self, mail: Mail) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteRange;
+
+    #[test]
+    fn ranges_parse_and_resolve() {
+        use ByteRange::*;
+        assert_eq!(ByteRange::parse("bytes=0-499"), Some(FromTo(0, 499)));
+        assert_eq!(ByteRange::parse("bytes=500-"), Some(From(500)));
+        assert_eq!(ByteRange::parse("bytes=-500"), Some(Suffix(500)));
+        assert_eq!(ByteRange::parse(" bytes= 1 - 2 "), Some(FromTo(1, 2)));
+        for bad in [
+            "",
+            "bytes=",
+            "bytes=-",
+            "bytes=5-1",
+            "bytes=a-b",
+            "items=0-1",
+            "bytes=0-1,3-4",
+            "bytes=+1-2",
+            "bytes=1",
+        ] {
+            assert_eq!(ByteRange::parse(bad), None, "{bad}");
+        }
+        assert_eq!(FromTo(0, 499).resolve(1000), Some(0..500));
+        assert_eq!(FromTo(990, 2000).resolve(1000), Some(990..1000));
+        assert_eq!(FromTo(1000, 2000).resolve(1000), None);
+        assert_eq!(From(999).resolve(1000), Some(999..1000));
+        assert_eq!(From(1000).resolve(1000), None);
+        assert_eq!(Suffix(10).resolve(1000), Some(990..1000));
+        assert_eq!(Suffix(5000).resolve(1000), Some(0..1000));
+        assert_eq!(Suffix(0).resolve(1000), None);
+        assert_eq!(Suffix(10).resolve(0), None);
+        assert_eq!(FromTo(0, u64::MAX).resolve(3), Some(0..3));
+    }
 }

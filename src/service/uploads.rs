@@ -33,6 +33,31 @@ use crate::wire;
 /// Bytes of the start of an upload kept for sniffing its type and dimensions.
 const SNIFF_BYTES: usize = 64 * 1024;
 
+/// The start of a stream as it passed ([`SNIFF_BYTES`] at most), for sniffing its type.
+pub(super) type Head = Arc<parking_lot::Mutex<BytesMut>>;
+
+/// `body` limited to `limit` bytes (one more is a 413 40005 item, which makes the store
+/// discard the write), keeping its first [`SNIFF_BYTES`] in the returned [`Head`].
+pub(super) fn metered(body: BlobStream, limit: u64) -> (BlobStream, Head) {
+    let head: Head = Arc::new(parking_lot::Mutex::new(BytesMut::new()));
+    let seen = head.clone();
+    let mut total = 0u64;
+    let counted: BlobStream = Box::pin(body.map(move |chunk| {
+        let chunk: Bytes = chunk?;
+        total += chunk.len() as u64;
+        if total > limit {
+            return Err(Error::PayloadTooLarge);
+        }
+        let mut h = seen.lock();
+        if h.len() < SNIFF_BYTES {
+            let take = chunk.len().min(SNIFF_BYTES - h.len());
+            h.extend_from_slice(&chunk[..take]);
+        }
+        Ok(chunk)
+    }));
+    (counted, head)
+}
+
 /// The error of a refused quota (413 40005).
 pub(super) fn quota_error(r: QuotaRefusal) -> Error {
     tracing::debug!(quota = ?r, "file refused by a storage quota");
@@ -194,22 +219,7 @@ impl Hearth {
         if content_length.is_some_and(|n| n > limit) {
             return Err(Error::PayloadTooLarge);
         }
-        let head = Arc::new(parking_lot::Mutex::new(BytesMut::new()));
-        let seen = head.clone();
-        let mut total = 0u64;
-        let counted: BlobStream = Box::pin(body.map(move |chunk| {
-            let chunk: Bytes = chunk?;
-            total += chunk.len() as u64;
-            if total > limit {
-                return Err(Error::PayloadTooLarge);
-            }
-            let mut h = seen.lock();
-            if h.len() < SNIFF_BYTES {
-                let take = chunk.len().min(SNIFF_BYTES - h.len());
-                h.extend_from_slice(&chunk[..take]);
-            }
-            Ok(chunk)
-        }));
+        let (counted, head) = metered(body, limit);
         let key = BlobKey::new(row.blob_key.clone())?;
         let n = self.blobs.put_stream(&key, counted).await?;
         let sniffed = sniff::sniff(&head.lock());

@@ -283,12 +283,14 @@ impl Db {
     }
 
     /// Stores an edited message, removes the attachments `removed_attachments` (ids of its
-    /// own), and writes its federation log entry `log` (to the outbox if the guild is federated
-    /// and the message still exists), all in one transaction.
+    /// own), adds `added_attachments` (claimed two-step uploads) and writes its federation log
+    /// entry `log` (to the outbox if the guild is federated and the message still exists), all
+    /// in one transaction.
     pub async fn update_message(
         &self,
         m: &MessageRow,
         removed_attachments: &[i64],
+        added_attachments: &[super::AttachmentRow],
         log: Option<OutboxItem<'_>>,
     ) -> Result<Written> {
         on_db!(self, p => {
@@ -299,6 +301,10 @@ impl Db {
             for id in removed_attachments {
                 sqlx::query("DELETE FROM attachments WHERE id = $1 AND message_id = $2")
                     .bind(*id).bind(m.id).execute(&mut *tx).await?;
+            }
+            if n > 0 && !added_attachments.is_empty() {
+                let with = MessageRow { attachments: added_attachments.to_vec(), ..m.clone() };
+                super::attachments::insert_attachments!(tx, std::slice::from_ref(&with));
             }
             let logged = n > 0 && !push_outbox!(tx, log.as_slice()).is_empty();
             tx.commit().await?;

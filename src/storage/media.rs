@@ -140,6 +140,60 @@ impl Db {
         })
     }
 
+    /// Sets the size of the live ledger row of `key` (recorded with size 0, charged to
+    /// `user_id` and `guild_id`, before its bytes were streamed into the store) to `size`,
+    /// unless that takes the user or the guild over `quotas`: then nothing is written and the
+    /// refusing quota is returned. Serialized like [`Db::charge_blobs`].
+    pub async fn settle_blob(
+        &self,
+        key: &str,
+        user_id: i64,
+        guild_id: Option<i64>,
+        size: i64,
+        quotas: Quotas,
+    ) -> Result<Option<QuotaRefusal>> {
+        on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            if let Some(g) = guild_id {
+                lock_row!(self, tx, guilds, g);
+            }
+            lock_row!(self, tx, users, user_id);
+            if quotas.per_guild > 0
+                && let Some(g) = guild_id
+                && live_bytes!(tx, "guild_id", g) + size > quotas.per_guild as i64
+            {
+                return Ok(Some(QuotaRefusal::Guild));
+            }
+            if quotas.per_user > 0 && live_bytes!(tx, "user_id", user_id) + size > quotas.per_user as i64 {
+                return Ok(Some(QuotaRefusal::User));
+            }
+            sqlx::query("UPDATE media_blobs SET size = $1 WHERE blob_key = $2 AND released_at IS NULL")
+                .bind(size).bind(key).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(None)
+        })
+    }
+
+    /// Hands blobs outside `attachments/` (a deleted guild's or emoji's images, whose keys
+    /// are never used again) to the collector: ledger rows released at `now`, charged to no
+    /// one (user 0, size 0), so their bytes are deleted after `media.delete_grace_seconds`.
+    /// A key already in the ledger keeps its row.
+    pub async fn release_image_blobs(&self, keys: &[String], now: i64) -> Result<()> {
+        for chunk in keys.chunks(200) {
+            on_db!(self, p => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO media_blobs (blob_key, user_id, guild_id, size, created_at, released_at) ",
+                );
+                qb.push_values(chunk, |mut b, k| {
+                    b.push_bind(k).push_bind(0i64).push_bind(None::<i64>).push_bind(0i64).push_bind(now).push_bind(now);
+                });
+                qb.push(" ON CONFLICT (blob_key) DO NOTHING");
+                qb.build().persistent(false).execute(p).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
     /// Announces two-step uploads (all of one user in one channel): their ledger rows
     /// (charged with the announced sizes, under `quotas`) and their pending rows, in one
     /// transaction. `Some(refusal)` when over a quota (nothing written).
@@ -308,6 +362,14 @@ impl Db {
     pub async fn forget_blob(&self, key: &str) -> Result<()> {
         on_db!(self, p => sqlx::query("DELETE FROM media_blobs WHERE blob_key = $1 AND released_at IS NOT NULL").bind(key).execute(p).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// The ledger rows whose key starts with `prefix`: `(key, released_at)` (Unix ms), in
+    /// key order. For operators' tools and tests.
+    pub async fn blob_ledger(&self, prefix: &str) -> Result<Vec<(String, Option<i64>)>> {
+        Ok(on_db!(self, p => sqlx::query_as(
+            "SELECT blob_key, released_at FROM media_blobs WHERE substr(blob_key, 1, length($1)) = $1 ORDER BY blob_key")
+            .bind(prefix).fetch_all(p).await)?)
     }
 
     /// Which of `keys` have a ledger row (the orphan scan keeps those).

@@ -6,6 +6,7 @@
 // Environment: HEARTH_HTTP (http://HOST:PORT), BOT_TOKEN, GUILD_ID, CHANNEL_ID, HUMAN_ID,
 // STEP_TIMEOUT (seconds). Reports to the driver (run.py) with `EVENT {json}` lines on stdout;
 // logs go to stderr.
+import { createHash } from "node:crypto";
 import { Client, GatewayIntentBits, Events, ChannelType, version } from "discord.js";
 
 const HTTP = process.env.HEARTH_HTTP;
@@ -16,6 +17,9 @@ const HUMAN_ID = process.env.HUMAN_ID;
 const MODE = process.env.BOT_MODE || "basic";
 const STEP_TIMEOUT = Number(process.env.STEP_TIMEOUT || "15") * 1000;
 const REACTION = "\u{1F44D}";
+// The file the bot sends and downloads back (made by the driver, run.py).
+const FILE_BYTES = Buffer.from(process.env.FILE_B64 || "", "base64");
+const FILE_NAME = process.env.FILE_NAME || "conformance.png";
 
 function emit(event, data = {}) {
   process.stdout.write("EVENT " + JSON.stringify({ ...data, event, t: Date.now() / 1000 }) + "\n");
@@ -147,6 +151,26 @@ async function basicFlow(message) {
     content: edited.content,
     edited_at: edited.editedAt ? edited.editedAt.toISOString() : null,
   };
+  // A file: `files: [...]` in a send (multipart), then the bytes back through the attachment URL.
+  const sent = await step("channel.send({files})", message.channel.send({ content: "file", files: [{ attachment: FILE_BYTES, name: FILE_NAME }] }));
+  const att = sent.attachments.first();
+  summary.file = { message_id: sent.id, count: sent.attachments.size };
+  if (att) {
+    const res = await step("fetch(attachment.url)", fetch(att.url));
+    const data = Buffer.from(await step("response.arrayBuffer", res.arrayBuffer()));
+    Object.assign(summary.file, {
+      id: att.id,
+      filename: att.name,
+      size: att.size,
+      content_type: att.contentType,
+      width: att.width,
+      height: att.height,
+      url: att.url,
+      status: res.status,
+      read_len: data.length,
+      read_sha256: createHash("sha256").update(data).digest("hex"),
+    });
+  }
   const hist = await step("channel.messages.fetch({limit:10})", message.channel.messages.fetch({ limit: 10 }));
   summary.history = [...hist.values()].map((m) => ({ id: m.id, content: m.content, author_id: m.author.id }));
   const fetched = await step("channel.messages.fetch(id)", message.channel.messages.fetch({ message: message.id, force: true }));

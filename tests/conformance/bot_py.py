@@ -10,6 +10,9 @@ GUILD_ID, CHANNEL_ID, HUMAN_ID, BOT_MODE (basic | resume), STEP_TIMEOUT (seconds
 It reports to the driver (run.py) with lines `EVENT {json}` on stdout; logs go to stderr.
 """
 import asyncio
+import base64
+import hashlib
+import io
 import json
 import logging
 import os
@@ -27,6 +30,9 @@ GUILD_ID = int(os.environ["GUILD_ID"])
 CHANNEL_ID = int(os.environ["CHANNEL_ID"])
 HUMAN_ID = int(os.environ["HUMAN_ID"])
 MODE = os.environ.get("BOT_MODE", "basic")
+# The file the bot sends and downloads back (made by the driver, run.py).
+FILE_BYTES = base64.b64decode(os.environ.get("FILE_B64", ""))
+FILE_NAME = os.environ.get("FILE_NAME", "conformance.png")
 STEP_TIMEOUT = float(os.environ.get("STEP_TIMEOUT", "15"))
 
 # ---- the two settings that point discord.py at Hearth -------------------------------------
@@ -161,6 +167,19 @@ async def basic_flow(message: discord.Message):
         "content": edited.content,
         "edited_at": edited.edited_at.isoformat() if edited.edited_at else None,
     }
+
+    # A file: discord.File in a send (multipart), then the bytes back through the attachment URL.
+    sent = await step("channel.send(file=discord.File)",
+                      message.channel.send("file", file=discord.File(io.BytesIO(FILE_BYTES), filename=FILE_NAME)))
+    att = sent.attachments[0] if sent.attachments else None
+    summary["file"] = {"message_id": str(sent.id), "count": len(sent.attachments)}
+    if att is not None:
+        data = await step("attachment.read", att.read())
+        summary["file"].update(
+            id=str(att.id), filename=att.filename, size=att.size, content_type=att.content_type,
+            width=att.width, height=att.height, url=att.url,
+            read_len=len(data), read_sha256=hashlib.sha256(data).hexdigest(),
+        )
 
     async def history():
         return [m async for m in message.channel.history(limit=10)]

@@ -6,8 +6,9 @@ port with a temporary data directory, sets up a human, a guild and a bot over RE
 unmodified discord.py / discord.js bot against it and checks every effect over REST.
 
 Scenarios:
-  A  discord.py bot: ready/guild, reply, reaction, edit, history
-  B  discord.js v14 bot: the same
+  A  discord.py bot: ready/guild, reply, reaction, edit, a file sent (discord.File) and read back
+     through its attachment URL, history
+  B  discord.js v14 bot: the same (the file through `files: [...]`)
   C  discord.py resume: the bot's gateway connection runs through a TCP proxy owned by this
      driver (READY.resume_gateway_url too, via HEARTH_GATEWAY__PUBLIC_URL); the driver
      black-holes the server->bot direction, posts messages (lost in flight), holds new
@@ -24,6 +25,8 @@ Environment: HEARTH_BIN, CONFORMANCE_TIMEOUT (seconds per scenario, default 60),
 Prints per-check results and a last line `N passed, M failed`; exit status 1 if any failed.
 """
 import argparse
+import base64
+import hashlib
 import json
 import os
 import queue
@@ -35,24 +38,41 @@ import subprocess
 import sys
 import tempfile
 import threading
+import struct
 import time
 import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 TIMEOUT = float(os.environ.get("CONFORMANCE_TIMEOUT", "60"))
 
-# Bot permissions: ADD_REACTIONS | VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY
-BOT_PERMISSIONS = (1 << 6) | (1 << 10) | (1 << 11) | (1 << 16)
+# Bot permissions: ADD_REACTIONS | VIEW_CHANNEL | SEND_MESSAGES | ATTACH_FILES | READ_MESSAGE_HISTORY
+BOT_PERMISSIONS = (1 << 6) | (1 << 10) | (1 << 11) | (1 << 15) | (1 << 16)
 MESSAGE_CONTENT_FLAG = 1 << 19  # GATEWAY_MESSAGE_CONTENT_LIMITED
 REACTION = "\N{THUMBS UP SIGN}"
 
 
 class Failure(Exception):
     pass
+
+
+def make_png(width, height):
+    """A valid RGB PNG of `width` x `height` (a gradient), built with the standard library."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes((x * 7 + y * 13) & 0xFF for x in range(width) for _ in range(3))
+                    for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+# The file every basic scenario's bot sends and reads back.
+FILE_NAME = "conformance.png"
+FILE_BYTES = make_png(40, 30)
 
 
 def log(msg):
@@ -338,6 +358,7 @@ def check_flow(c, done, ctx, orig_id, content):
     want_edit = f"pong (edited): {content}"
     c.check("edit(): library returns edited content", edited.get("content") == want_edit, f"{edited.get('content')!r}")
     c.check("edit(): library sees edited_timestamp", bool(edited.get("edited_at")), f"edited_at={edited.get('edited_at')}")
+    check_file(c, done.get("file", {}), ctx)
     hist_ids = [m["id"] for m in done.get("history", [])]
     c.check("history(): contains original and reply", orig_id in hist_ids and reply_id in hist_ids, f"history ids={hist_ids}")
     if orig_id in hist_ids and reply_id in hist_ids:
@@ -372,6 +393,50 @@ def check_flow(c, done, ctx, orig_id, content):
             f"HTTP {st}: {users}")
 
 
+def check_file(c, f, ctx):
+    """The file the bot sent: what the library parsed, the bytes it read back through the
+    attachment URL, the message as the human reads it over REST, a download and a byte range of
+    the signed URL."""
+    want_sha = hashlib.sha256(FILE_BYTES).hexdigest()
+    c.check("file: the sent message has one attachment", f.get("count") == 1, f"{f}")
+    c.check("file: library sees the filename", f.get("filename") == FILE_NAME, f"filename={f.get('filename')!r}")
+    c.check("file: library sees the size", f.get("size") == len(FILE_BYTES), f"size={f.get('size')} expected {len(FILE_BYTES)}")
+    c.check("file: library sees content_type image/png (from the bytes)", f.get("content_type") == "image/png",
+            f"content_type={f.get('content_type')!r}")
+    c.check("file: library sees width and height", (f.get("width"), f.get("height")) == (40, 30),
+            f"width={f.get('width')} height={f.get('height')}")
+    c.check("file: bytes read back through the attachment URL are the bytes sent",
+            f.get("read_sha256") == want_sha and f.get("read_len") == len(FILE_BYTES),
+            f"read_len={f.get('read_len')} sha256={f.get('read_sha256')}")
+    mid = f.get("message_id")
+    if not mid:
+        return
+    rest, ch = ctx["rest"], ctx["channel_id"]
+    st, m = rest.call("GET", f"/channels/{ch}/messages/{mid}", token=ctx["human"])
+    atts = (m or {}).get("attachments") if st == 200 else None
+    if not c.check("REST: the file message has the attachment", st == 200 and atts and len(atts) == 1, f"HTTP {st}: {m}"):
+        return
+    a = atts[0]
+    c.check("REST: attachment filename, size, content_type",
+            (a.get("filename"), a.get("size"), a.get("content_type")) == (FILE_NAME, len(FILE_BYTES), "image/png"), f"{a}")
+    try:
+        with urllib.request.urlopen(a["url"], timeout=10) as r:
+            body, headers = r.read(), r.headers
+        c.check("download: the human's fresh URL serves the bytes", hashlib.sha256(body).hexdigest() == want_sha,
+                f"{len(body)} bytes")
+        c.check("download: Content-Type image/png, Accept-Ranges bytes, nosniff",
+                headers.get("Content-Type") == "image/png" and headers.get("Accept-Ranges") == "bytes"
+                and headers.get("X-Content-Type-Options") == "nosniff", f"{dict(headers)}")
+        req = urllib.request.Request(a["url"], headers={"Range": "bytes=8-23"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            part, status, cr = r.read(), r.status, r.headers.get("Content-Range")
+        c.check("download: Range bytes=8-23 is 206 with those bytes",
+                status == 206 and part == FILE_BYTES[8:24] and cr == f"bytes 8-23/{len(FILE_BYTES)}",
+                f"status={status} Content-Range={cr} {len(part)} bytes")
+    except (urllib.error.URLError, OSError) as e:
+        c.check("download: the attachment URL answers", False, str(e))
+
+
 # ---------------------------------------------------------------------------------------------
 # Scenarios
 
@@ -385,6 +450,8 @@ def bot_env(server, ctx, ws=None, mode="basic"):
         "CHANNEL_ID": ctx["channel_id"],
         "HUMAN_ID": ctx["human_id"],
         "BOT_MODE": mode,
+        "FILE_B64": base64.b64encode(FILE_BYTES).decode(),
+        "FILE_NAME": FILE_NAME,
         "STEP_TIMEOUT": str(min(15, TIMEOUT / 3)),
         "PYTHONUNBUFFERED": "1",
     }

@@ -1,6 +1,7 @@
 //! Message attachments (issue 13, Discord "Uploading Files"): multipart uploads with
 //! `payload_json` and `files[n]`, attachment objects, signed CDN URLs
-//! (`/attachments/{channel}/{id}/{filename}?ex&is&hm`), limits, edits removing files.
+//! (`/attachments/{channel}/{id}/{filename}?ex&is&hm`) with byte ranges, limits enforced
+//! while files stream into the store, edits removing files.
 //! Every test runs on both blob stores: `name::local` (the disk) and `name::s3` (an s3s-fs
 //! server started by the test, through aws-sdk-s3).
 
@@ -35,6 +36,9 @@ on_both_stores!(
     edit_removes_one_attachment_and_its_bytes,
     files_need_attach_files,
     large_file_streams_through_the_store,
+    ranges_are_206_and_unsatisfiable_ones_416,
+    files_before_the_payload_are_named_by_it,
+    refused_and_cut_off_streams_leave_no_orphan,
 );
 
 pub(crate) const BOUNDARY: &str = "hearthBoundary7MA4YWxk";
@@ -388,4 +392,237 @@ async fn large_file_streams_through_the_store(blobs: Blobs) {
             big.len() as u64
         );
     }
+}
+
+/// `GET url` with `headers`: status, headers, bytes.
+async fn fetch_with(
+    url: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut rq = reqwest::Client::new().get(url);
+    for (k, v) in headers {
+        rq = rq.header(*k, *v);
+    }
+    let r = rq.send().await.expect("fetch");
+    let status = r.status().as_u16();
+    let hs = r.headers().clone();
+    (status, hs, r.bytes().await.expect("bytes").to_vec())
+}
+
+/// Byte ranges (RFC 9110 §14) on a file longer than one S3 part: one range is 206 with
+/// `Content-Range` and exactly those bytes (a seek on disk, a ranged `GetObject` on S3), open
+/// and suffix ranges included; a range past the end is 416 with `bytes */size`; several
+/// ranges, another unit and a stale `If-Range` get the whole file; `If-None-Match` is 304;
+/// a range never opens an unsigned URL.
+async fn ranges_are_206_and_unsatisfiable_ones_416(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |c| {
+        c.media.s3.part_bytes = hearth::media::MIN_PART_BYTES;
+    })
+    .await;
+    let (_, alice) = srv.user("alice").await;
+    let g = create_guild(&alice, "ranges").await;
+    let n: usize = 6_000_000;
+    let data: Vec<u8> = (0..n as u32).map(|i| (i % 251) as u8).collect();
+    let r = upload(&alice, &g.general, form(None, &[("song.bin", &data)])).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let url = s(&r.body["attachments"][0]["url"]);
+    let (st, hs, bytes) = fetch(&url).await;
+    assert_eq!(st, 200);
+    assert!(bytes == data, "whole file");
+    assert_eq!(h(&hs, "accept-ranges"), "bytes");
+    let etag = h(&hs, "etag");
+    assert!(etag.starts_with('"') && etag.len() > 2, "{etag}");
+    // (Range header, start, end exclusive)
+    let part = hearth::media::MIN_PART_BYTES as usize;
+    let cases = [
+        ("bytes=0-99".to_string(), 0, 100),
+        ("bytes=5999990-".to_string(), 5_999_990, n),
+        ("bytes=-5".to_string(), n - 5, n),
+        (
+            format!("bytes={}-{}", part - 10, part + 9),
+            part - 10,
+            part + 10,
+        ),
+        ("bytes=100-99999999".to_string(), 100, n),
+        ("bytes=7-7".to_string(), 7, 8),
+    ];
+    for (range, a, b) in cases {
+        let (st, hs, bytes) = fetch_with(&url, &[("range", &range)]).await;
+        assert_eq!(st, 206, "{range}");
+        assert_eq!(
+            h(&hs, "content-range"),
+            format!("bytes {a}-{}/{n}", b - 1),
+            "{range}"
+        );
+        assert_eq!(h(&hs, "content-length"), (b - a).to_string(), "{range}");
+        assert_eq!(h(&hs, "content-type"), "application/octet-stream");
+        assert!(bytes == data[a..b], "{range}: wrong bytes");
+    }
+    for range in ["bytes=6000000-", "bytes=9000000-9000001", "bytes=-0"] {
+        let (st, hs, body) = fetch_with(&url, &[("range", range)]).await;
+        assert_eq!(st, 416, "{range}");
+        assert_eq!(h(&hs, "content-range"), format!("bytes */{n}"));
+        let v: Value = serde_json::from_slice(&body).expect("JSON error");
+        assert_eq!(v["code"], 0);
+    }
+    // Ignored: several ranges, another unit, malformed; and a stale If-Range.
+    for (range, if_range) in [
+        ("bytes=0-1,5-6", None),
+        ("items=0-1", None),
+        ("bytes=9-1", None),
+        ("bytes=0-9", Some("\"stale\"")),
+    ] {
+        let mut hs = vec![("range", range)];
+        hs.extend(if_range.map(|v| ("if-range", v)));
+        let (st, hs, bytes) = fetch_with(&url, &hs).await;
+        assert_eq!((st, bytes.len()), (200, n), "{range}");
+        assert_eq!(h(&hs, "content-range"), "");
+    }
+    let (st, _, bytes) = fetch_with(&url, &[("range", "bytes=0-9"), ("if-range", &etag)]).await;
+    assert_eq!((st, bytes.as_slice()), (206, &data[..10]));
+    let (st, _, bytes) = fetch_with(&url, &[("if-none-match", &etag)]).await;
+    assert_eq!((st, bytes.len()), (304, 0));
+    let base = url.split('?').next().unwrap();
+    assert_eq!(fetch_with(base, &[("range", "bytes=0-9")]).await.0, 404);
+}
+
+/// discord.js sends the files before `payload_json`: each file is streamed into the store
+/// before the payload is read, and the payload's `attachments` array still names them.
+async fn files_before_the_payload_are_named_by_it(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |_| {}).await;
+    let (_, alice) = srv.user("alice").await;
+    let g = create_guild(&alice, "files first").await;
+    let mut body = Vec::new();
+    for (n, (name, bytes)) in [("x.png", png()), ("y.txt", b"words".to_vec())]
+        .iter()
+        .enumerate()
+    {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files[{n}]\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    let payload = json!({"content": "files first", "attachments": [
+        {"id": "1", "filename": "notes.txt", "description": "second"},
+        {"id": 0, "filename": "cat.png"}]});
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"payload_json\"\r\n\r\n{payload}\r\n--{BOUNDARY}--\r\n").as_bytes(),
+    );
+    let r = upload(&alice, &g.general, body).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let a = r.body["attachments"]
+        .as_array()
+        .expect("attachments")
+        .clone();
+    assert_eq!(a.len(), 2);
+    assert_eq!(
+        (s(&a[0]["filename"]), s(&a[0]["content_type"])),
+        ("cat.png".to_string(), "image/png".to_string())
+    );
+    assert_eq!(a[1]["filename"], "notes.txt");
+    assert_eq!(a[1]["description"], "second");
+    let (st, _, bytes) = fetch(&s(&a[1]["url"])).await;
+    assert_eq!((st, bytes.as_slice()), (200, b"words".as_slice()));
+    // A bad payload after stored files: refused, and the files are released.
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files[0]\"; filename=\"a.txt\"\r\n\r\nabc\r\n").as_bytes(),
+    );
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"payload_json\"\r\n\r\n{{nope\r\n--{BOUNDARY}--\r\n").as_bytes(),
+    );
+    assert_err(&upload(&alice, &g.general, body).await, 400, 50109);
+    let prefix = format!("attachments/{}/", g.general);
+    eventually("the refused request's file is released", async || {
+        let rows = srv.hearth.db.blob_ledger(&prefix).await.unwrap();
+        rows.len() == 3 && rows.iter().filter(|r| r.1.is_some()).count() == 1
+    })
+    .await;
+}
+
+/// A file over `media.max_file_bytes` is refused while it streams (after an S3 part went
+/// out), with 413 40005 once the body was read; a request cut off in the middle of a file
+/// also stores nothing. Either way: no object or temporary file, no multipart parts, the
+/// ledger row recorded before the bytes is released (nothing charged; the collector deletes
+/// released rows after the grace period, `tests/it/uploads.rs`).
+async fn refused_and_cut_off_streams_leave_no_orphan(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |c| {
+        c.media.s3.part_bytes = hearth::media::MIN_PART_BYTES;
+        c.media.max_file_bytes = 6 * 1024 * 1024;
+        c.media.max_total_bytes = 64 * 1024 * 1024;
+    })
+    .await;
+    let (alice_id, token) = srv.register("alice").await;
+    let alice = srv.client(&token);
+    let g = create_guild(&alice, "orphans").await;
+    let prefix = format!("attachments/{}/", g.general);
+    let nothing_stored = async || {
+        let listed = srv.hearth.blobs.list(&prefix).await.unwrap();
+        assert!(listed.is_empty(), "stored: {listed:?}");
+        if let Some(s3) = &srv.s3 {
+            let leftovers: Vec<String> = std::fs::read_dir(&s3.root)
+                .expect("S3 folder")
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".upload"))
+                .collect();
+            assert!(leftovers.is_empty(), "multipart leftovers: {leftovers:?}");
+        }
+        let usage = srv
+            .hearth
+            .db
+            .media_usage(alice_id.parse().unwrap(), g.id.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(usage, (0, 0), "nothing charged");
+    };
+    let big = vec![b'x'; 7 * 1024 * 1024];
+    let r = upload(
+        &alice,
+        &g.general,
+        form(Some(json!({"content": "big"})), &[("big.bin", &big)]),
+    )
+    .await;
+    assert_err(&r, 413, 40005);
+    eventually("the refused file's ledger row is released", async || {
+        let rows = srv.hearth.db.blob_ledger(&prefix).await.unwrap();
+        rows.len() == 1 && rows[0].1.is_some()
+    })
+    .await;
+    nothing_stored().await;
+
+    // Cut off: the request announces 8 MiB, sends 5.5 MiB of a file part, and hangs up.
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut conn = tokio::net::TcpStream::connect(srv.addr)
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST /api/v10/channels/{}/messages HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files[0]\"; filename=\"cut.bin\"\r\n\r\n",
+            g.general,
+            srv.addr,
+            token,
+            8 * 1024 * 1024
+        );
+        conn.write_all(head.as_bytes()).await.expect("head");
+        conn.write_all(&vec![b'y'; 5 * 1024 * 1024 + 512 * 1024])
+            .await
+            .expect("body");
+        conn.flush().await.unwrap();
+        drop(conn);
+    }
+    eventually("the cut-off file's ledger row is released", async || {
+        let rows = srv.hearth.db.blob_ledger(&prefix).await.unwrap();
+        rows.len() == 2 && rows.iter().all(|r| r.1.is_some())
+    })
+    .await;
+    nothing_stored().await;
+    // No message was made.
+    assert_eq!(
+        alice
+            .get(&format!("/channels/{}/messages", g.general))
+            .await
+            .body,
+        json!([])
+    );
 }

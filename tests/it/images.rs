@@ -54,6 +54,42 @@ fn animated_gif(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// A two-frame animated WebP, `w` x `h`: VP8X (animation flag) + ANIM + two ANMF frames
+/// holding the lossless VP8L bitstreams of the `image` crate's still-WebP encoder (the
+/// crate decodes WebP animations but cannot encode one).
+fn animated_webp(w: u32, h: u32) -> Vec<u8> {
+    let le24 = |v: u32| v.to_le_bytes()[..3].to_vec();
+    let mut chunks = b"VP8X".to_vec();
+    chunks.extend_from_slice(&10u32.to_le_bytes());
+    chunks.extend_from_slice(&[0x02 | 0x10, 0, 0, 0]);
+    chunks.extend(le24(w - 1));
+    chunks.extend(le24(h - 1));
+    chunks.extend_from_slice(b"ANIM");
+    chunks.extend_from_slice(&6u32.to_le_bytes());
+    chunks.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    for c in [0u8, 255] {
+        let f = RgbaImage::from_pixel(w, h, Rgba([c, 0, 255 - c, 255]));
+        let mut still = Cursor::new(Vec::new());
+        f.write_to(&mut still, ImageFormat::WebP).unwrap();
+        let still = still.into_inner();
+        assert_eq!(&still[12..16], b"VP8L", "a simple lossless WebP");
+        let mut anmf = [le24(0), le24(0), le24(w - 1), le24(h - 1), le24(100)].concat();
+        anmf.push(0);
+        anmf.extend_from_slice(&still[12..]);
+        chunks.extend_from_slice(b"ANMF");
+        chunks.extend_from_slice(&(anmf.len() as u32).to_le_bytes());
+        chunks.extend_from_slice(&anmf);
+        if anmf.len() % 2 == 1 {
+            chunks.push(0);
+        }
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&((4 + chunks.len()) as u32).to_le_bytes());
+    out.extend_from_slice(b"WEBP");
+    out.extend_from_slice(&chunks);
+    out
+}
+
 /// A JPEG with an EXIF segment (APP1) holding a fake GPS position.
 fn jpeg_with_exif() -> Vec<u8> {
     let img = image::RgbImage::from_pixel(32, 16, image::Rgb([10, 200, 30]));
@@ -383,17 +419,61 @@ async fn guild_images_need_manage_guild_and_reach_the_gateway() {
     let r = w.alice.patch(&path, json!({"banner": null})).await;
     assert_eq!((r.status, r.body["banner"].clone()), (200, Value::Null));
     assert_eq!(s(&r.body["icon"]), icon_h);
-    // Deleting the guild deletes its images.
+    // Deleting the guild hands its images to the file collector, which deletes them after
+    // `media.delete_grace_seconds` (tests/it/uploads.rs: admin_guild_deletion_*).
     let key = BlobKey::new(format!("icons/{}/{icon_h}", w.guild)).unwrap();
     assert!(w.ts.hearth.blobs.get(&key).await.unwrap().is_some());
     let r = w.alice.delete(&path).await;
     assert_eq!(r.status, 204, "{r:?}");
-    eventually("the deleted guild's icon is gone", || async {
-        w.ts.hearth.blobs.get(&key).await.unwrap().is_none()
+    eventually("the deleted guild's icon is released", || async {
+        let rows = w.ts.hearth.db.blob_ledger(key.as_str()).await.unwrap();
+        rows.len() == 1 && rows[0].1.is_some()
     })
     .await;
-    let (st, _, _) = cdn(&w.ts, &format!("/icons/{}/{icon_h}.png", w.guild), &[]).await;
-    assert_eq!(st, 404);
+}
+
+/// Animated WebP on the CDN (`src/service/cdn.rs`): as `.gif` it stays animated (every
+/// frame resized); as `.webp` it is served as stored, animated and unresized, even with a
+/// `size` (the `image` crate cannot encode WebP animations, and a still would lose the
+/// animation silently); as `.png` it is its first frame, resized, as Discord serves static
+/// formats.
+#[tokio::test]
+async fn animated_webp_stays_animated_or_is_served_unresized() {
+    let w = world().await;
+    let webp = animated_webp(40, 20);
+    let r = w
+        .alice
+        .patch("/users/@me", json!({"avatar": uri("image/webp", &webp)}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let hash = s(&r.body["avatar"]);
+    assert!(hash.starts_with("a_"), "animated: {hash}");
+    let base = format!("/avatars/{}/{hash}", w.alice_id);
+    let (st, hs, bytes) = cdn(&w.ts, &format!("{base}.gif?size=16"), &[]).await;
+    assert_eq!(
+        (st, header(&hs, "content-type")),
+        (200, "image/gif".to_string())
+    );
+    let frames = image::codecs::gif::GifDecoder::new(Cursor::new(bytes))
+        .unwrap()
+        .into_frames()
+        .collect_frames()
+        .unwrap();
+    assert_eq!(frames.len(), 2, "still animated");
+    assert_eq!(frames[0].buffer().dimensions(), (16, 8));
+    assert_ne!(
+        frames[0].buffer().get_pixel(4, 4),
+        frames[1].buffer().get_pixel(4, 4),
+        "two different frames"
+    );
+    for q in ["", "?size=16", "?size=4096"] {
+        let (st, hs, bytes) = cdn(&w.ts, &format!("{base}.webp{q}"), &[]).await;
+        assert_eq!(st, 200, "{q}");
+        assert_eq!(header(&hs, "content-type"), "image/webp");
+        assert!(bytes == webp, "{q}: served as stored");
+    }
+    let (st, _, bytes) = cdn(&w.ts, &format!("{base}.png?size=16"), &[]).await;
+    assert_eq!((st, dims(&bytes, ImageFormat::Png)), (200, (16, 8)));
 }
 
 async fn make_emoji(c: &Client, guild: &str, name: &str, image: &str) -> Resp {
@@ -539,9 +619,10 @@ async fn emoji_crud_with_permissions_audit_and_gateway() {
     assert_eq!(r.status, 204, "{r:?}");
     let (st, _, _) = cdn(&w.ts, &format!("/emojis/{bobs}.png"), &[]).await;
     assert_eq!(st, 404);
-    let key = BlobKey::new(key).unwrap();
-    eventually("the deleted emoji's bytes are gone", || async {
-        w.ts.hearth.blobs.get(&key).await.unwrap().is_none()
+    // Its bytes go to the file collector (deleted after the grace period).
+    eventually("the deleted emoji's bytes are released", || async {
+        let rows = w.ts.hearth.db.blob_ledger(&key).await.unwrap();
+        rows.len() == 1 && rows[0].1.is_some()
     })
     .await;
     loop {

@@ -1,8 +1,9 @@
 //! The life of stored files (issue 13), on both blob stores (`name::local`, `name::s3`):
 //! the two-step upload (`POST /channels/{id}/attachments`, PUT to `upload_url`, a message
 //! referring to `uploaded_filename`), expiry of unclaimed uploads, deletion of the files of
-//! deleted messages, channels and guilds after the grace period, the orphan collector, and
-//! quotas per user and per guild.
+//! deleted messages, channels and guilds after the grace period (the admin's guild deletion
+//! too, images included), the orphan collector, edits adding uploads, and quotas per user
+//! and per guild.
 
 use serde_json::{Value, json};
 
@@ -17,6 +18,8 @@ on_both_stores!(
     the_collector_takes_orphans_but_not_young_files,
     quotas_per_user_and_guild_hold_under_races,
     an_oversized_chunked_put_leaves_nothing,
+    edits_add_uploads_keep_and_remove_files,
+    admin_guild_deletion_releases_files_and_images,
 );
 
 /// `POST /channels/{channel}/attachments` for `files` (`(filename, size)`).
@@ -431,4 +434,237 @@ async fn an_oversized_chunked_put_leaves_nothing(blobs: Blobs) {
     let m = send_uploaded(&alice, &g.general, &name, "big.bin").await;
     assert_eq!(m.status, 200, "{m:?}");
     assert_eq!(m.body["attachments"][0]["size"], announced);
+}
+
+/// A two-step upload ready to be used: `(upload_filename, attachment id)`.
+async fn uploaded(c: &Client, channel: &str, filename: &str, bytes: Vec<u8>) -> (String, String) {
+    let r = request(c, channel, &[(filename, bytes.len())]).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let url = s(&r.body["attachments"][0]["upload_url"]);
+    let name = s(&r.body["attachments"][0]["upload_filename"]);
+    assert_eq!(put(&url, bytes).await, 204);
+    let id = name.split('/').next().unwrap().to_string();
+    (name, id)
+}
+
+/// `PATCH` of a message's `attachments` array (Discord: the files to keep, by id, and new
+/// ones): `uploaded_filename` entries add two-step uploads after the kept files, files left
+/// out are removed (their bytes deleted after the grace period), a used, unknown or other
+/// user's upload is refused and changes nothing, and the file limit counts kept and added.
+async fn edits_add_uploads_keep_and_remove_files(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |c| {
+        c.media.delete_grace_seconds = 0;
+        c.media.max_files_per_message = 3;
+    })
+    .await;
+    let (_, alice) = srv.user("alice").await;
+    let g = create_guild(&alice, "edits").await;
+    let m = upload(
+        &alice,
+        &g.general,
+        form(Some(json!({"content": "v1"})), &[("a.txt", b"first")]),
+    )
+    .await;
+    assert_eq!(m.status, 200, "{m:?}");
+    let a = m.body["attachments"][0].clone();
+    assert!(m.body["edited_timestamp"].is_null());
+    let path = format!("/channels/{}/messages/{}", g.general, s(&m.body["id"]));
+
+    // Keep a, add b.
+    let (b_name, b_id) = uploaded(&alice, &g.general, "b.png", png()).await;
+    let e = alice
+        .patch(&path, json!({"attachments": [
+            {"id": a["id"]},
+            {"id": "0", "filename": "bee.png", "description": "added", "uploaded_filename": b_name}]}))
+        .await;
+    assert_eq!(e.status, 200, "{e:?}");
+    let list = e.body["attachments"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["id"], a["id"]);
+    assert_eq!(
+        (
+            s(&list[1]["id"]),
+            s(&list[1]["filename"]),
+            s(&list[1]["content_type"])
+        ),
+        (b_id.clone(), "bee.png".to_string(), "image/png".to_string())
+    );
+    assert_eq!(list[1]["description"], "added");
+    assert!(e.body["edited_timestamp"].is_string());
+    let (st, _, bytes) = fetch(&s(&list[1]["url"])).await;
+    assert_eq!((st, bytes), (200, png()));
+    // As stored: a later read has both, in that order.
+    let read = alice.get(&path).await;
+    let ids: Vec<String> = read.body["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| s(&x["id"]))
+        .collect();
+    assert_eq!(ids, vec![s(&a["id"]), b_id.clone()]);
+
+    // The same upload again, an unknown one, and another user's: refused, nothing changes.
+    let (_, bob) = srv.user("bob").await;
+    join(&bob, &g.invite).await;
+    let (bobs, _) = uploaded(&bob, &g.general, "bob.txt", b"bob".to_vec()).await;
+    for bad in [b_name.clone(), "123/nope.txt".to_string(), bobs] {
+        let e = alice
+            .patch(&path, json!({"attachments": [{"id": a["id"]}, {"id": b_id}, {"id": "0", "uploaded_filename": bad}]}))
+            .await;
+        assert_field_error(&e, "attachments.2.uploaded_filename");
+    }
+    assert_eq!(
+        alice.get(&path).await.body["attachments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Over the file limit: 2 kept + 2 added > 3.
+    let (c_name, c_id) = uploaded(&alice, &g.general, "c.txt", b"third".to_vec()).await;
+    let (d_name, _) = uploaded(&alice, &g.general, "d.txt", b"fourth".to_vec()).await;
+    let e = alice
+        .patch(
+            &path,
+            json!({"attachments": [{"id": a["id"]}, {"id": b_id},
+            {"id": "0", "uploaded_filename": c_name}, {"id": "1", "uploaded_filename": d_name}]}),
+        )
+        .await;
+    assert_field_error(&e, "attachments");
+
+    // Remove a, keep b, add c: [b, c]; a's bytes go.
+    let e = alice
+        .patch(&path, json!({"attachments": [{"id": b_id}, {"id": "0", "filename": "c.txt", "uploaded_filename": c_name}]}))
+        .await;
+    assert_eq!(e.status, 200, "{e:?}");
+    let ids: Vec<String> = e.body["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| s(&x["id"]))
+        .collect();
+    assert_eq!(ids, vec![b_id.clone(), c_id.clone()]);
+    let a_key = key_of(&g.general, &a);
+    eventually("the removed file's bytes are deleted", async || {
+        !srv.blob_exists(&a_key).await
+    })
+    .await;
+    assert!(
+        srv.blob_exists(&format!("attachments/{}/{c_id}", g.general))
+            .await
+    );
+    // Content-only edits keep the files.
+    let e = alice.patch(&path, json!({"content": "v2"})).await;
+    assert_eq!(e.body["attachments"].as_array().map(Vec::len), Some(2));
+}
+
+/// A PNG data URI, `w` x `h`, tinted.
+fn png_uri(w: u32, h: u32, tint: u8) -> String {
+    use base64::Engine;
+    let img = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([x as u8, y as u8, tint, 255]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(out.into_inner())
+    )
+}
+
+/// An instance admin's `DELETE /admin/guilds/{id}` (like the owner's deletion) hands the
+/// guild's attachments and its icon, banner, splash and emoji images to the collector: the
+/// ledger rows are released at once, and after the grace period the bytes are gone, the
+/// images' resized copies too.
+async fn admin_guild_deletion_releases_files_and_images(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |c| c.media.delete_grace_seconds = 0).await;
+    let (_, admin) = srv.user("admin").await; // the first user is the instance admin
+    let (_, bob) = srv.user("bob").await;
+    let g = create_guild(&bob, "doomed by admin").await;
+    let r = bob
+        .patch(
+            &format!("/guilds/{}", g.id),
+            json!({"icon": png_uri(64, 64, 1), "banner": png_uri(96, 32, 2), "splash": png_uri(32, 32, 3)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let mut keys: Vec<String> = [
+        ("icons", "icon"),
+        ("banners", "banner"),
+        ("splashes", "splash"),
+    ]
+    .iter()
+    .map(|(folder, field)| format!("{folder}/{}/{}", g.id, s(&r.body[*field])))
+    .collect();
+    let e = bob
+        .post(
+            &format!("/guilds/{}/emojis", g.id),
+            json!({"name": "doomed", "image": png_uri(32, 32, 4)}),
+        )
+        .await;
+    assert_eq!(e.status, 201, "{e:?}");
+    let emoji = s(&e.body["id"]);
+    let emoji_key = srv
+        .hearth
+        .db
+        .emoji_by_id(emoji.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .blob_key;
+    keys.push(emoji_key.clone());
+    // A resized copy of the icon and of the emoji, kept in the store.
+    let icon = s(&r.body["icon"]);
+    for path in [
+        format!("/icons/{}/{icon}.webp?size=16", g.id),
+        format!("/emojis/{emoji}.png?size=16"),
+    ] {
+        let st = reqwest::get(format!("http://{}{path}", srv.addr))
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(st, 200, "{path}");
+    }
+    keys.push(format!("cache/icons/{}/{icon}.16.webp", g.id));
+    keys.push(format!("cache/{emoji_key}.16.png"));
+    let m = upload(&bob, &g.general, form(None, &[("a.txt", b"bytes")])).await;
+    assert_eq!(m.status, 200, "{m:?}");
+    keys.push(key_of(&g.general, &m.body["attachments"][0]));
+    for k in &keys {
+        assert!(srv.blob_exists(k).await, "{k} stored");
+    }
+    // Not bob's admin route; the admin's.
+    assert_err(
+        &bob.delete(&format!("/admin/guilds/{}", g.id)).await,
+        403,
+        50013,
+    );
+    assert_eq!(
+        admin
+            .delete(&format!("/admin/guilds/{}", g.id))
+            .await
+            .status,
+        204
+    );
+    for k in &keys {
+        eventually(
+            "the deleted guild's files and images are gone",
+            async || !srv.blob_exists(k).await,
+        )
+        .await;
+    }
+    eventually("the collector forgot their ledger rows", async || {
+        srv.hearth
+            .db
+            .blob_ledger("icons/")
+            .await
+            .unwrap()
+            .is_empty()
+            && srv
+                .hearth
+                .db
+                .blob_ledger("emojis/")
+                .await
+                .unwrap()
+                .is_empty()
+    })
+    .await;
 }

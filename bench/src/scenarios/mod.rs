@@ -4,6 +4,7 @@ mod detached;
 mod fanout;
 mod history;
 mod idle;
+mod media;
 mod sends;
 mod startup;
 
@@ -11,5 +12,6 @@ pub(crate) use detached::*;
 pub(crate) use fanout::*;
 pub(crate) use history::*;
 pub(crate) use idle::*;
+pub(crate) use media::*;
 pub(crate) use sends::*;
 pub(crate) use startup::*;
