@@ -284,8 +284,7 @@ impl Hearth {
             .ok_or(Error::RouteNotFound)?;
         let key = BlobKey::new(row.blob_key.clone())?;
         let body = self
-            .blobs
-            .open(&key)
+            .open_attachment_blob(&row, &key)
             .await?
             .ok_or_else(|| Error::internal(format!("attachment {} has no bytes", row.id)))?;
         let inline = sniff::inline_safe(&row.content_type);
