@@ -288,7 +288,13 @@ impl FederationClient {
     ) -> Result<reqwest::Response, FedError> {
         let auth = self.authorization(destination, &Method::GET, path_and_query, &[])?;
         let resp = self
-            .send_raw(destination, Method::GET, path_and_query, Vec::new(), Some(auth))
+            .send_raw(
+                destination,
+                Method::GET,
+                path_and_query,
+                Vec::new(),
+                Some(auth),
+            )
             .await?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();

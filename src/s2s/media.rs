@@ -134,17 +134,15 @@ async fn attachment(
                 return Err(unknown());
             };
             let row = h.db.attachment(c, a).await?.ok_or_else(unknown)?;
-            let gid = h
-                .db
-                .channel(c)
-                .await?
-                .and_then(|ch| ch.guild_id)
-                .ok_or_else(unknown)?;
-            let hosted = h
-                .db
-                .guild(gid)
-                .await?
-                .is_some_and(|g| g.host_server.is_none());
+            let gid =
+                h.db.channel(c)
+                    .await?
+                    .and_then(|ch| ch.guild_id)
+                    .ok_or_else(unknown)?;
+            let hosted =
+                h.db.guild(gid)
+                    .await?
+                    .is_some_and(|g| g.host_server.is_none());
             if !hosted || !h.server_sees(gid, &req.origin, c).await? {
                 return Err(unknown());
             }
@@ -196,15 +194,18 @@ async fn guild_image(
             if !valid_hash(&hash) {
                 return Err(unknown());
             }
-            let hosted = h
-                .db
-                .guild(gid)
-                .await?
-                .is_some_and(|g| g.host_server.is_none());
+            let hosted =
+                h.db.guild(gid)
+                    .await?
+                    .is_some_and(|g| g.host_server.is_none());
             if !hosted {
                 return Err(unknown());
             }
-            image_response(h.h, BlobKey::new(format!("{}/{gid}/{hash}", kind.folder()))?).await
+            image_response(
+                h.h,
+                BlobKey::new(format!("{}/{gid}/{hash}", kind.folder()))?,
+            )
+            .await
         }
         .await,
     )
@@ -221,11 +222,10 @@ async fn emoji(
         async {
             let id = id_of(&emoji_id).ok_or_else(unknown)?;
             let row = h.db.emoji_by_id(id).await?.ok_or_else(unknown)?;
-            let hosted = h
-                .db
-                .guild(row.guild_id)
-                .await?
-                .is_some_and(|g| g.host_server.is_none());
+            let hosted =
+                h.db.guild(row.guild_id)
+                    .await?
+                    .is_some_and(|g| g.host_server.is_none());
             if !hosted {
                 return Err(unknown());
             }
@@ -343,8 +343,7 @@ impl Fed<'_> {
                 channel_id,
                 attachment_id,
             } => {
-                let Some(gid) = self.db.channel(*channel_id).await?.and_then(|c| c.guild_id)
-                else {
+                let Some(gid) = self.db.channel(*channel_id).await?.and_then(|c| c.guild_id) else {
                     return Ok(None);
                 };
                 let Some(rg) = self.db.remote_guild(gid).await? else {
@@ -353,9 +352,7 @@ impl Fed<'_> {
                 let c = self.db.map_reverse(&rg.host, *channel_id).await?;
                 let a = self.db.map_reverse(&rg.host, *attachment_id).await?;
                 match (c, a) {
-                    (Some(c), Some(a)) => {
-                        Some((rg.host, format!("{BASE}/attachments/{c}/{a}")))
-                    }
+                    (Some(c), Some(a)) => Some((rg.host, format!("{BASE}/attachments/{c}/{a}"))),
                     _ => None,
                 }
             }

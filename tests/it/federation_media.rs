@@ -177,8 +177,7 @@ async fn files_of_the_host_are_served_by_the_member_server(blobs: Blobs) {
     assert_eq!(att["size"], file.len());
     let url = s(&att["url"]);
     assert!(
-        url.contains(&format!("/attachments/{general_a}/{att_id}/cat.png?"))
-            && url.contains("hm="),
+        url.contains(&format!("/attachments/{general_a}/{att_id}/cat.png?")) && url.contains("hm="),
         "{url}"
     );
     assert!(!url.contains(B), "{url}");
@@ -241,7 +240,11 @@ async fn files_of_the_host_are_served_by_the_member_server(blobs: Blobs) {
     assert_eq!(emojis.len(), 1, "{emojis:?}");
     assert_eq!(emojis[0]["name"], "early");
     let early_a = s(&emojis[0]["id"]);
-    let early_b = s(&w.bob().get(&format!("/guilds/{}/emojis", w.gid_b)).await.body[0]["id"]);
+    let early_b = s(&w
+        .bob()
+        .get(&format!("/guilds/{}/emojis", w.gid_b))
+        .await
+        .body[0]["id"]);
     assert_ne!(early_a, early_b);
     let (st, _, bytes) = cdn(a, &format!("/emojis/{early_a}.png")).await;
     assert_eq!((st, bytes), (200, w.early_emoji.clone()));
