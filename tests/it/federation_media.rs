@@ -348,7 +348,7 @@ async fn hidden_attachments_unsigned_requests_and_oversize_files_are_refused() {
         resp.headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok()),
-        Some("text/plain")
+        Some("text/plain; charset=utf-8")
     );
     assert_eq!(resp.bytes().await.unwrap().to_vec(), small);
     let hidden_path = media_path(&staff_b, &hidden.body["attachments"][0]);
