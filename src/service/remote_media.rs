@@ -56,14 +56,14 @@ impl Hearth {
         if let Some(b) = self.blobs.get(key).await? {
             return Ok(Some(b));
         }
-        let media = self.config.media.max_image_bytes;
+        let image_max = self.config.media.max_image_bytes;
         let (media, max) = match kind {
             ImageKind::Avatar => (
                 RemoteMedia::Avatar {
                     user_id: owner,
                     hash: hash.to_string(),
                 },
-                media,
+                image_max,
             ),
             ImageKind::Emoji => (
                 RemoteMedia::Emoji { emoji_id: owner },
@@ -75,7 +75,7 @@ impl Hearth {
                     guild_id: owner,
                     hash: hash.to_string(),
                 },
-                media,
+                image_max,
             ),
         };
         if self.host.fetch_media(self, media, key, max).await? {
