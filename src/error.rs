@@ -424,6 +424,9 @@ pub enum FedRefusal {
     EventRejected { status: u16, message: String },
     /// 413 `H_TOO_LARGE`.
     TooLarge,
+    /// 502 `H_REMOTE_TOO_LARGE`: a file on another server is larger than this server takes
+    /// (the limit, bytes; spec/federation.md §17).
+    RemoteTooLarge(u64),
     /// 401 `H_UNKNOWN_KEY`: the origin's keys cannot be fetched.
     UnknownKey(String),
     /// A verdict of the protocol crate (header, destination, skew, signature, replay): its
@@ -473,6 +476,13 @@ impl FedRefusal {
                 message.clone(),
             ),
             FedRefusal::TooLarge => (S::PAYLOAD_TOO_LARGE, "H_TOO_LARGE", "body too large".into()),
+            FedRefusal::RemoteTooLarge(limit) => (
+                S::BAD_GATEWAY,
+                "H_REMOTE_TOO_LARGE",
+                format!(
+                    "The file on its origin server is larger than {limit} bytes, this server's limit for remote files."
+                ),
+            ),
             FedRefusal::UnknownKey(m) => (S::UNAUTHORIZED, "H_UNKNOWN_KEY", m.clone()),
             FedRefusal::Protocol {
                 status,

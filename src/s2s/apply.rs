@@ -103,7 +103,7 @@ pub(super) fn message_row(guild_id: i64, m: &wire::Message, pinned_at: Option<i6
         } else {
             None
         },
-        // Remote files are not fetched yet (issue 13): a replica's message has none.
+        // Filled by the caller from `Fed::localize_attachments` (spec/federation.md §17).
         attachments: vec![],
     }
 }
@@ -134,6 +134,7 @@ pub(super) fn applied(p: &Payload) -> bool {
         | Payload::GuildMemberRemove(_)
         | Payload::GuildBanAdd(_)
         | Payload::GuildBanRemove(_)
+        | Payload::GuildEmojisUpdate(_)
         | Payload::GuildDeleteFederated(_) => true,
         Payload::InviteCreate(_)
         | Payload::InviteDelete(_)
@@ -158,6 +159,7 @@ pub(super) fn intent_of(t: Event) -> u64 {
         }
         Event::GuildBanAdd | Event::GuildBanRemove => intents::GUILD_MODERATION,
         Event::TypingStart => intents::GUILD_MESSAGE_TYPING,
+        Event::GuildEmojisUpdate => intents::GUILD_EXPRESSIONS,
         _ => intents::GUILDS,
     }
 }
@@ -240,13 +242,16 @@ impl Fed<'_> {
         match &mut p {
             Payload::MessageCreate(m) | Payload::MessageUpdate(m) => {
                 let cid = m.channel_id.db();
+                let attachments = self.localize_attachments(&rg.host, m).await?;
                 if self.db.channel(cid).await?.is_some() {
                     let prev = self
                         .db
                         .message(cid, m.id.db())
                         .await?
                         .and_then(|x| x.pinned_at);
-                    self.db.upsert_message(&message_row(gid, m, prev)).await?;
+                    let mut row = message_row(gid, m, prev);
+                    row.attachments = attachments;
+                    self.db.upsert_message(&row).await?;
                 }
                 channel = Some(cid);
                 object = Some(m.id.db());
@@ -335,6 +340,10 @@ impl Fed<'_> {
                     g.owner_id = u.owner_id.db();
                     g.system_channel_id = u.system_channel_id.map(Snowflake::db);
                     self.db.update_guild(&g).await?;
+                    self.db
+                        .set_replica_art(gid, u.banner.as_deref(), u.splash.as_deref())
+                        .await?;
+                    self.replica_emojis(gid, &u.emojis).await?;
                 }
                 // Republished with the replica's id (the host's is bound to it anyway).
                 u.id = gsf;
@@ -373,6 +382,10 @@ impl Fed<'_> {
             }
             Payload::GuildBanRemove(b) => {
                 self.db.delete_ban(gid, b.user.id.db()).await?;
+            }
+            Payload::GuildEmojisUpdate(e) => {
+                self.replica_emojis(gid, &e.emojis).await?;
+                e.guild_id = gsf;
             }
             Payload::GuildDeleteFederated(_) => {
                 self.control(Control::GuildDeleted { guild_id: gsf });

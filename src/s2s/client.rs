@@ -265,6 +265,61 @@ impl FederationClient {
         authorization: Option<String>,
         cap: usize,
     ) -> Result<Value, FedError> {
+        let resp = self
+            .send_raw(destination, method, path_and_query, body, authorization)
+            .await?;
+        json_answer(resp, cap).await
+    }
+
+    /// A signed `GET` of a file (federation media, spec/federation.md §17): the response of
+    /// a 2xx answer whose `Content-Length`, when given, is at most `cap`, for the caller to
+    /// stream (it must still stop past `cap` bytes: the length may be absent). The total
+    /// time, connection included, is bounded by `federation.request_timeout_ms`; addresses go
+    /// through the address policy as for every request.
+    ///
+    /// # Errors
+    /// As [`FederationClient::request`]; [`FedError::TooLarge`] when the announced length
+    /// exceeds `cap`.
+    pub async fn get_file(
+        &self,
+        destination: &str,
+        path_and_query: &str,
+        cap: usize,
+    ) -> Result<reqwest::Response, FedError> {
+        let auth = self.authorization(destination, &Method::GET, path_and_query, &[])?;
+        let resp = self
+            .send_raw(
+                destination,
+                Method::GET,
+                path_and_query,
+                Vec::new(),
+                Some(auth),
+            )
+            .await?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let cap = self.inner.max_response_bytes.min(64 * 1024);
+            let body = hearth_federation::http::read_capped(resp, cap)
+                .await
+                .unwrap_or_default();
+            return Err(hearth_federation::http::remote_error(status, &body));
+        }
+        if resp.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(FedError::TooLarge { limit: cap });
+        }
+        Ok(resp)
+    }
+
+    /// Sends a request to `destination` (found by discovery, or the registrar's fallback)
+    /// and returns the response as it is, whatever its status.
+    async fn send_raw(
+        &self,
+        destination: &str,
+        method: Method,
+        path_and_query: &str,
+        body: Vec<u8>,
+        authorization: Option<String>,
+    ) -> Result<reqwest::Response, FedError> {
         self.check_destination(destination)?;
         let dest = match self.inner.discovery.resolve(destination).await {
             Ok(d) => d,
@@ -305,8 +360,7 @@ impl FederationClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body);
         }
-        let resp = rb.send().await.map_err(map_reqwest)?;
-        json_answer(resp, cap).await
+        rb.send().await.map_err(map_reqwest)
     }
 
     /// The key document of `server_name`: from the cache while it is fresh (its

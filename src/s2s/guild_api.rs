@@ -133,7 +133,7 @@ struct JoinBody {
 }
 
 /// `POST /_hearth/federation/v1/join` `{invite_code, user}`: a user of `origin` joins a guild
-/// hosted here. Answers a lean snapshot at the join's `seq`: guild with roles, the channels
+/// hosted here. Answers a lean snapshot at the join's `seq`: guild with roles and emoji, the channels
 /// the origin's members can see (with overwrites), the owner's and the joiner's member
 /// objects, `member_count`, `seq`, `hash`.
 async fn join(State(s): State<FedState>, req: SignedRequest) -> Response {
@@ -184,7 +184,8 @@ async fn snapshot(s: &FedState, guild_id: i64, origin: &str, joiner: i64) -> Res
                 .await?
                 .ok_or(Error::Unknown(crate::error::Unknown::Guild))?;
         let roles = h.db.roles(guild_id).await?;
-        let guild = h.guild_wire(&g, &roles, None);
+        let mut guild = h.guild_wire(&g, &roles, None);
+        guild.emojis = h.guild_emojis_wire(guild_id).await?;
         let mut channels = vec![];
         let ows = h.db.guild_overwrites(guild_id).await?;
         for c in h.db.channels(guild_id).await? {

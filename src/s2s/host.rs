@@ -17,7 +17,7 @@ use super::translate::*;
 use super::{Fed, FedError, Federation};
 use crate::error::{Error, Result, Unknown};
 use crate::events::Control;
-use crate::service::ports::{GuildHost, HistoryPage, RelayAction};
+use crate::service::ports::{BlobKey, GuildHost, HistoryPage, RelayAction, RemoteMedia};
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
 use crate::storage::{GuildRow, RemoteGuildRow, now_ms};
@@ -111,8 +111,8 @@ impl Fed<'_> {
             created_at: Snowflake::from_db(host_gid).timestamp_ms() as i64,
             host_server: Some(server.to_string()),
             mfa_level: 0,
-            banner: None,
-            splash: None,
+            banner: g.banner.clone(),
+            splash: g.splash.clone(),
         };
         let seq = snap.seq;
         self.db
@@ -128,6 +128,7 @@ impl Fed<'_> {
         for m in &snap.members {
             self.apply_member(local_gid, m).await?;
         }
+        self.replica_emojis(local_gid, &snap.guild.emojis).await?;
         drop(_guard);
         // A replica that existed (another local member joined before) keeps its position
         // and catches up to the snapshot instead of skipping what it had not applied.
@@ -371,15 +372,15 @@ impl Fed<'_> {
         };
         let mut tr = Translator::for_replica(self, rg).await?;
         tr.translate(&mut page).await?;
-        for m in &page.messages {
+        for m in &mut page.messages {
             let prev = self
                 .db
                 .message(m.channel_id.db(), m.id.db())
                 .await?
                 .and_then(|x| x.pinned_at);
-            self.db
-                .upsert_message(&message_row(rg.guild_id, m, prev))
-                .await?;
+            let mut row = message_row(rg.guild_id, m, prev);
+            row.attachments = self.localize_attachments(&rg.host, m).await?;
+            self.db.upsert_message(&row).await?;
         }
         Ok(())
     }
@@ -425,5 +426,15 @@ impl GuildHost for Federation {
         limit: i64,
     ) -> Result<Vec<i64>> {
         Fed { h, fed: self }.fetch_members(rg, after, limit).await
+    }
+
+    async fn fetch_media(
+        &self,
+        h: &Hearth,
+        media: RemoteMedia,
+        key: &BlobKey,
+        max_bytes: u64,
+    ) -> Result<bool> {
+        Federation::fetch_media(self, h, media, key, max_bytes).await
     }
 }

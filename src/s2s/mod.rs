@@ -39,6 +39,7 @@ pub mod guild_log;
 pub mod host;
 pub mod inbound;
 pub mod keys;
+pub mod media;
 mod outbox;
 pub mod replica;
 pub mod translate;
@@ -77,6 +78,9 @@ pub struct Federation {
     /// Per-replica locks: events of one remote guild are applied one at a time.
     pub(crate) replica_locks:
         parking_lot::Mutex<std::collections::HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// Fetches of remote files under way, by blob key ([`media`]): one fetch per file.
+    pub(crate) media_fetches:
+        parking_lot::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The services and this server's federation layer together: what guild federation code
@@ -135,6 +139,7 @@ impl Federation {
             replay: ReplayGuard::default(),
             policy,
             replica_locks: parking_lot::Mutex::new(std::collections::HashMap::new()),
+            media_fetches: parking_lot::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -279,7 +284,8 @@ impl axum::extract::FromRef<FedState> for Arc<Federation> {
 /// The transport and guild routes of federation: `GET /_hearth/key/v1/server`,
 /// `GET /_hearth/federation/v1/version`, `GET|POST /_hearth/federation/v1/ping`
 /// (authenticated; answers `{origin, destination}`), `GET /.well-known/hearth/server`
-/// (`{"hearth.server": delegate_to}` or 404), and the guild routes of [`guild_api`]. No
+/// (`{"hearth.server": delegate_to}` or 404), the guild routes of [`guild_api`] and the file
+/// routes of [`media`]. No
 /// fallback: the composition root adds [`not_found`] on the federation listener.
 pub fn router() -> Router<FedState> {
     Router::new()
@@ -288,6 +294,7 @@ pub fn router() -> Router<FedState> {
         .route("/_hearth/federation/v1/ping", get(ping).post(ping))
         .route("/.well-known/hearth/server", get(well_known))
         .merge(guild_api::routes())
+        .merge(media::routes())
 }
 
 /// Fallback of the federation listener: 404 `H_NOT_FOUND`.

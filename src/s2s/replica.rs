@@ -162,14 +162,18 @@ impl Fed<'_> {
             && let Some((t, Some(d))) = message
         {
             let staged_translation = run.tr.dispatch(t, d.clone()).await;
-            if let Ok(Payload::MessageCreate(m) | Payload::MessageUpdate(m)) = staged_translation {
+            if let Ok(Payload::MessageCreate(mut m) | Payload::MessageUpdate(mut m)) =
+                staged_translation
+            {
+                let mut row = message_row(rg.guild_id, &m, None);
+                row.attachments = self.localize_attachments(&rg.host, &mut m).await?;
                 run.staged.push(Staged {
                     row: ReplicaApply {
                         seq,
                         hash: v.hash.clone(),
                         event: ev.to_string(),
                         object_id: Some(m.id.db()),
-                        message: Some(message_row(rg.guild_id, &m, None)),
+                        message: Some(row),
                     },
                     source: ev.clone(),
                     event: t,

@@ -391,8 +391,15 @@ impl Hearth {
             Some(r) => Some(r.resolve(size).ok_or(Error::RangeNotSatisfiable { size })?),
         };
         let body = match &range {
-            None => self.blobs.open(&key).await?,
-            Some(r) => self.blobs.open_range(&key, r.clone()).await?,
+            None => self.open_attachment_blob(&row, &key).await?,
+            // A remote file not yet here is fetched whole first, then read in part.
+            Some(r) => match self.blobs.open_range(&key, r.clone()).await? {
+                Some(b) => Some(b),
+                None if self.open_attachment_blob(&row, &key).await?.is_some() => {
+                    self.blobs.open_range(&key, r.clone()).await?
+                }
+                None => None,
+            },
         }
         .ok_or_else(|| Error::internal(format!("attachment {} has no bytes", row.id)))?;
         let inline = sniff::inline_safe(&row.content_type);

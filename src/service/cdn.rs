@@ -192,7 +192,7 @@ impl Hearth {
             .map(|(_, f)| *f)
             .ok_or(Error::RouteNotFound)?;
         let size = parse_size(size)?;
-        let (key, hash) = match (kind, owner) {
+        let (key, hash, owner) = match (kind, owner) {
             (ImageKind::Emoji, None) => {
                 let id: Snowflake = name.parse().map_err(|_| Error::RouteNotFound)?;
                 let row = self
@@ -201,7 +201,7 @@ impl Hearth {
                     .await?
                     .ok_or(Error::Unknown(Unknown::Emoji))?;
                 let hash = row.blob_key.rsplit('/').next().unwrap_or("").to_string();
-                (BlobKey::new(row.blob_key)?, hash)
+                (BlobKey::new(row.blob_key)?, hash, id.db())
             }
             (_, Some(owner)) => {
                 let owner: Snowflake = owner.parse().map_err(|_| Error::RouteNotFound)?;
@@ -209,7 +209,7 @@ impl Hearth {
                     return Err(Error::RouteNotFound);
                 }
                 let key = BlobKey::new(format!("{}/{owner}/{name}", kind.folder()))?;
-                (key, name.to_string())
+                (key, name.to_string(), owner.db())
             }
             _ => return Err(Error::RouteNotFound),
         };
@@ -223,7 +223,10 @@ impl Hearth {
         if let Some(b) = self.blobs.get(&dkey).await? {
             return Ok(found(b));
         }
-        let src = self.blobs.get(&key).await?.ok_or(Error::RouteNotFound)?;
+        let src = self
+            .image_blob(kind, owner, &hash, &key)
+            .await?
+            .ok_or(Error::RouteNotFound)?;
         let from = format_of(sniff::sniff(&src).content_type)
             .ok_or_else(|| Error::internal(format!("{} is not an image", key.as_str())))?;
         if size.is_none() && from == to {

@@ -11,9 +11,10 @@
 //! 2-32 characters of ASCII letters, digits and `_`. The image is a data URI checked as
 //! every image ([`super::images`]) under `media.max_emoji_bytes`; an animated GIF or WebP
 //! makes an animated emoji. Every change writes its audit entry (EMOJI_CREATE 60,
-//! EMOJI_UPDATE 61, EMOJI_DELETE 62) in its own transaction and is announced after the
-//! commit with `GUILD_EMOJIS_UPDATE` (the whole list; intent GUILD_EXPRESSIONS). A deleted
-//! emoji's image goes after the commit.
+//! EMOJI_UPDATE 61, EMOJI_DELETE 62) and, for a guild with member servers, the federation
+//! log entry of its `GUILD_EMOJIS_UPDATE` (the whole list; intent GUILD_EXPRESSIONS) in one
+//! `storage::Change`, and is announced after the commit. A deleted emoji's image goes after
+//! the commit.
 
 use std::collections::HashMap;
 
@@ -26,7 +27,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{Emoji, EmojiLimit, EmojiRow, now_ms};
+use crate::storage::{Change, Emoji, EmojiLimit, EmojiRow, now_ms};
 use crate::wire;
 
 /// Static emoji a guild may hold (Discord: 50 without boosts).
@@ -116,10 +117,18 @@ impl Hearth {
             .await
     }
 
-    /// Announces a guild's emoji list (after a committed change).
-    async fn emojis_updated(&self, guild_id: i64) -> Result<()> {
-        let emojis = self.guild_emojis_wire(guild_id).await?;
-        self.dispatch(
+    /// Commits an emoji change with `GUILD_EMOJIS_UPDATE` (the guild's list as the change
+    /// sees it): its federation log entry goes to the outbox in the same transaction, the
+    /// dispatch is published after the commit ([`Hearth::commit`]).
+    async fn commit_emojis(&self, mut ch: Change, guild_id: i64) -> Result<()> {
+        let emojis = match ch.emojis(guild_id).await {
+            Ok(e) => self.emojis_wire(&e, false).await?,
+            Err(e) => {
+                ch.rollback().await?;
+                return Err(e);
+            }
+        };
+        let d = Self::event_of(
             Event::GuildEmojisUpdate,
             Self::guild_audience(guild_id),
             intents::GUILD_EXPRESSIONS,
@@ -128,7 +137,7 @@ impl Hearth {
                 emojis,
             }),
         );
-        Ok(())
+        self.commit(ch, vec![d]).await
     }
 
     /// The emoji `id` of the guild, 404 10014 Unknown Emoji when none.
@@ -232,22 +241,24 @@ impl Hearth {
             .db
             .create_emoji(&e, MAX_STATIC_EMOJIS, MAX_ANIMATED_EMOJIS, &audit)
             .await;
-        let limit = match stored {
-            Ok(Ok(())) => None,
-            Ok(Err(l)) => Some(l),
+        let ch = match stored {
+            Ok(Ok(ch)) => ch,
+            Ok(Err(l)) => {
+                self.forget_image(img.key);
+                return Err(Error::Rule(match l {
+                    EmojiLimit::Static => Rule::MaxEmojis,
+                    EmojiLimit::Animated => Rule::MaxAnimatedEmojis,
+                }));
+            }
             Err(err) => {
                 self.forget_image(img.key);
                 return Err(err);
             }
         };
-        if let Some(l) = limit {
+        if let Err(err) = self.commit_emojis(ch, ga.guild.id).await {
             self.forget_image(img.key);
-            return Err(Error::Rule(match l {
-                EmojiLimit::Static => Rule::MaxEmojis,
-                EmojiLimit::Animated => Rule::MaxAnimatedEmojis,
-            }));
+            return Err(err);
         }
-        self.emojis_updated(ga.guild.id).await?;
         Ok(Self::emoji_wire(
             &e,
             Some(self.user_wire(&actor.user, false)),
@@ -299,14 +310,12 @@ impl Hearth {
             None,
             reason,
         );
-        if !self
+        let ch = self
             .db
             .update_emoji(ga.guild.id, e.row.id, &e.row.name, roles.as_deref(), &audit)
             .await?
-        {
-            return Err(Error::Unknown(Unknown::Emoji));
-        }
-        self.emojis_updated(ga.guild.id).await?;
+            .ok_or(Error::Unknown(Unknown::Emoji))?;
+        self.commit_emojis(ch, ga.guild.id).await?;
         Ok(self.emojis_wire(&[e], true).await?.remove(0))
     }
 
@@ -335,16 +344,17 @@ impl Hearth {
             None,
             reason,
         );
-        let row = self
+        let (ch, row) = self
             .db
             .delete_emoji(ga.guild.id, e.row.id, &audit)
             .await?
             .ok_or(Error::Unknown(Unknown::Emoji))?;
+        self.commit_emojis(ch, ga.guild.id).await?;
         // Emoji ids are never reused: the bytes go to the collector (grace period).
         if let Ok(key) = BlobKey::new(row.blob_key) {
             self.release_images(vec![key]);
         }
-        self.emojis_updated(ga.guild.id).await
+        Ok(())
     }
 
     /// The blob keys of a guild's images (icon, banner, splash, emoji), to release once the

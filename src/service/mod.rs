@@ -43,6 +43,7 @@ pub mod presence;
 pub mod reactions;
 pub mod reauth;
 pub mod recovery;
+pub mod remote_media;
 pub mod revocations;
 pub mod roles;
 pub mod security;

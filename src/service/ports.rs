@@ -110,6 +110,24 @@ pub struct HistoryPage {
     pub limit: i64,
 }
 
+/// A file of another server that this server shows (spec/federation.md §17), in this
+/// server's ids: what [`GuildHost::fetch_media`] fetches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteMedia {
+    /// An attachment of a message of a replica (local channel and attachment ids).
+    Attachment { channel_id: i64, attachment_id: i64 },
+    /// The avatar `hash` of a remote user (local user id), fetched from the user's server.
+    Avatar { user_id: i64, hash: String },
+    /// The icon, banner or splash `hash` of a replica (local guild id), fetched from its host.
+    GuildImage {
+        kind: super::images::ImageKind,
+        guild_id: i64,
+        hash: String,
+    },
+    /// A custom emoji of a replica (local emoji id), fetched from the guild's host.
+    Emoji { emoji_id: i64 },
+}
+
 /// The host of a guild kept here as a replica (spec/federation.md §§7-9). Every method gets
 /// the services (`h`) it works with, so an implementation holds no reference back to them.
 #[async_trait]
@@ -161,6 +179,23 @@ pub trait GuildHost: Send + Sync + 'static {
         after: i64,
         limit: i64,
     ) -> Result<Vec<i64>>;
+
+    /// Makes sure the bytes of the remote file `media` are in the blob store under `key`:
+    /// when they are not, fetches them from their origin server over the signed federation
+    /// API (spec/federation.md §17; at most `max_bytes`, streamed into the store) and stores
+    /// them. Concurrent calls for one key fetch once. `Ok(false)`: `media` is not a remote
+    /// file (a local object, or unknown), nothing was fetched.
+    ///
+    /// # Errors
+    /// 404 when the origin refuses or does not know the file; 502 when it is larger than
+    /// `max_bytes`; 503 when the origin cannot be reached; 500 when the store fails.
+    async fn fetch_media(
+        &self,
+        h: &Hearth,
+        media: RemoteMedia,
+        key: &BlobKey,
+        max_bytes: u64,
+    ) -> Result<bool>;
 }
 
 /// Who is online through the gateway (registrar summaries count them).

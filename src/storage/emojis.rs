@@ -83,28 +83,29 @@ impl Db {
 }
 
 impl Db {
-    /// Inserts an emoji with its roles and the audit entry, in one [`Change`] that first
-    /// counts the guild's emoji of the same kind (under the guild's lock): `Err(limit)`
-    /// (nothing written) when `max_static` static or `max_animated` animated emoji exist
-    /// already. Roles that are not the guild's are skipped.
+    /// Inserts an emoji with its roles and the audit entry in a [`Change`] that first counts
+    /// the guild's emoji of the same kind (under the guild's lock): `Err(limit)` (nothing
+    /// written) when `max_static` static or `max_animated` animated emoji exist already.
+    /// Roles that are not the guild's are skipped. The change is returned open: the caller
+    /// adds its federation log entry and commits (`Hearth::commit`).
     pub async fn create_emoji(
         &self,
         e: &Emoji,
         max_static: i64,
         max_animated: i64,
         audit: &AuditRow,
-    ) -> Result<std::result::Result<(), EmojiLimit>> {
+    ) -> Result<std::result::Result<Change, EmojiLimit>> {
         let mut ch = self.change(Lock::Guild(e.row.guild_id)).await?;
         if let Err(l) = ch.insert_emoji(e, max_static, max_animated).await? {
             return Ok(Err(l));
         }
         ch.audit(audit).await?;
-        ch.commit().await?;
-        Ok(Ok(()))
+        Ok(Ok(ch))
     }
 
-    /// Renames an emoji and (with `roles`) replaces its role list, with the audit entry, in
-    /// one [`Change`]. `false` (nothing written) when the guild has no such emoji.
+    /// Renames an emoji and (with `roles`) replaces its role list, with the audit entry, in a
+    /// [`Change`] returned open (as [`Db::create_emoji`]). `None` (nothing written) when the
+    /// guild has no such emoji.
     pub async fn update_emoji(
         &self,
         guild_id: i64,
@@ -112,35 +113,56 @@ impl Db {
         name: &str,
         roles: Option<&[i64]>,
         audit: &AuditRow,
-    ) -> Result<bool> {
+    ) -> Result<Option<Change>> {
         let mut ch = self.change(Lock::Guild(guild_id)).await?;
         if !ch.update_emoji(guild_id, id, name, roles).await? {
-            return Ok(false);
+            return Ok(None);
         }
         ch.audit(audit).await?;
-        ch.commit().await?;
-        Ok(true)
+        Ok(Some(ch))
     }
 
-    /// Deletes an emoji (its roles cascade) with the audit entry, in one [`Change`]; the
-    /// deleted row, `None` (nothing written) when the guild has no such emoji.
+    /// Deletes an emoji (its roles cascade) with the audit entry, in a [`Change`] returned
+    /// open (as [`Db::create_emoji`]) with the deleted row; `None` (nothing written) when
+    /// the guild has no such emoji.
     pub async fn delete_emoji(
         &self,
         guild_id: i64,
         id: i64,
         audit: &AuditRow,
-    ) -> Result<Option<EmojiRow>> {
+    ) -> Result<Option<(Change, EmojiRow)>> {
         let mut ch = self.change(Lock::Guild(guild_id)).await?;
         let Some(row) = ch.delete_emoji(guild_id, id).await? else {
             return Ok(None);
         };
         ch.audit(audit).await?;
-        ch.commit().await?;
-        Ok(Some(row))
+        Ok(Some((ch, row)))
     }
 }
 
 impl Change {
+    /// The emoji of a guild with their roles, by id, as this change sees them.
+    pub async fn emojis(&mut self, guild_id: i64) -> Result<Vec<Emoji>> {
+        let q = format!("SELECT {COLS} FROM emojis WHERE guild_id = $1 ORDER BY id");
+        let (rows, links): (Vec<EmojiRow>, Vec<(i64, i64)>) = on_tx!(self, tx => {
+            let rows = sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild_id).fetch_all(&mut *tx).await?;
+            let links = sqlx::query_as("SELECT er.emoji_id, er.role_id FROM emoji_roles er JOIN emojis e ON e.id = er.emoji_id WHERE e.guild_id = $1 ORDER BY er.role_id")
+                .bind(guild_id).fetch_all(&mut *tx).await?;
+            (rows, links)
+        });
+        let mut roles: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (e, r) in links {
+            roles.entry(e).or_default().push(r);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| Emoji {
+                roles: roles.remove(&row.id).unwrap_or_default(),
+                row,
+            })
+            .collect())
+    }
+
     /// The rows of [`Db::create_emoji`] (limit counted first).
     async fn insert_emoji(
         &mut self,

@@ -341,14 +341,61 @@ impl Db {
     ) -> Result<()> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO guilds (id, name, icon, description, owner_id, system_channel_id, verification_level, default_message_notifications, explicit_content_filter, preferred_locale, created_at, host_server) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                ON CONFLICT (id) DO UPDATE SET name = excluded.name, icon = excluded.icon, description = excluded.description, owner_id = excluded.owner_id, system_channel_id = excluded.system_channel_id")
+            sqlx::query("INSERT INTO guilds (id, name, icon, description, owner_id, system_channel_id, verification_level, default_message_notifications, explicit_content_filter, preferred_locale, created_at, host_server, banner, splash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                ON CONFLICT (id) DO UPDATE SET name = excluded.name, icon = excluded.icon, description = excluded.description, owner_id = excluded.owner_id, system_channel_id = excluded.system_channel_id, banner = excluded.banner, splash = excluded.splash")
                 .bind(g.id).bind(&g.name).bind(&g.icon).bind(&g.description).bind(g.owner_id).bind(g.system_channel_id)
                 .bind(g.verification_level).bind(g.default_message_notifications).bind(g.explicit_content_filter)
-                .bind(&g.preferred_locale).bind(g.created_at).bind(host).execute(&mut *tx).await?;
+                .bind(&g.preferred_locale).bind(g.created_at).bind(host).bind(&g.banner).bind(&g.splash).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO remote_guilds (guild_id, host, host_guild_id, applied_seq, last_hash) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (guild_id) DO NOTHING")
                 .bind(g.id).bind(host).bind(host_guild_id).bind(seq).bind(hash).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Sets a replica's banner and splash hashes (as its host's `GUILD_UPDATE` says).
+    pub async fn set_replica_art(
+        &self,
+        guild_id: i64,
+        banner: Option<&str>,
+        splash: Option<&str>,
+    ) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE guilds SET banner = $1, splash = $2 WHERE id = $3 AND host_server IS NOT NULL")
+            .bind(banner).bind(splash).bind(guild_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Makes a replica's emoji exactly `emojis` (with their roles), in one transaction:
+    /// others are deleted, known ones renamed and re-roled (their image key and creator
+    /// kept), new ones inserted. Roles the replica does not have are skipped.
+    pub async fn replace_replica_emojis(
+        &self,
+        guild_id: i64,
+        emojis: &[super::Emoji],
+    ) -> Result<()> {
+        let keep = emojis
+            .iter()
+            .map(|e| e.row.id.to_string())
+            .chain(std::iter::once("0".to_string()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let del = format!("DELETE FROM emojis WHERE guild_id = $1 AND id NOT IN ({keep})");
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(sqlx::AssertSqlSafe(del.as_str())).persistent(false).bind(guild_id).execute(&mut *tx).await?;
+            for e in emojis {
+                let r = &e.row;
+                sqlx::query("INSERT INTO emojis (id, guild_id, name, user_id, animated, blob_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    ON CONFLICT (id) DO UPDATE SET name = excluded.name")
+                    .bind(r.id).bind(guild_id).bind(&r.name).bind(r.user_id).bind(r.animated).bind(&r.blob_key).bind(r.created_at)
+                    .execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM emoji_roles WHERE emoji_id = $1").bind(r.id).execute(&mut *tx).await?;
+                for role in &e.roles {
+                    sqlx::query("INSERT INTO emoji_roles (emoji_id, role_id) SELECT $1, id FROM roles WHERE id = $2 AND guild_id = $3")
+                        .bind(r.id).bind(role).bind(guild_id).execute(&mut *tx).await?;
+                }
+            }
             tx.commit().await?;
             Ok(())
         })
@@ -384,7 +431,8 @@ impl Db {
     /// Applies a run of consecutive replica events in ONE transaction (spec/federation.md
     /// §8) with a handful of statements whatever its length: the position moves from
     /// `from_seq` to the last event's `(seq, hash)`; the messages the events carry are
-    /// upserted (only in channels that exist, keeping an existing pin time, in event order),
+    /// upserted with their attachment rows (only in channels that exist, keeping an existing
+    /// pin time, in event order),
     /// each channel's `last_message_id` moves forward; the events are recorded.
     ///
     /// Returns `false` (and writes nothing) when the replica is no longer at `from_seq`
@@ -453,6 +501,12 @@ impl Db {
                     pinned_at = CASE WHEN excluded.pinned_at IS NULL THEN NULL ELSE COALESCE(messages.pinned_at, excluded.pinned_at) END");
                 // Run sizes vary: keep these one-off statements out of the statement cache.
                 qb.build().persistent(false).execute(&mut *tx).await?;
+                // Their attachments as the host lists them now (an edit may have removed some).
+                let chunk = &rows[start..end];
+                let ids = chunk.iter().map(|m| m.id.to_string()).collect::<Vec<_>>().join(",");
+                let del = format!("DELETE FROM attachments WHERE message_id IN ({ids})");
+                sqlx::query(sqlx::AssertSqlSafe(del.as_str())).persistent(false).execute(&mut *tx).await?;
+                super::attachments::insert_attachments!(tx, chunk);
                 for m in &rows[start..end] {
                     let e = newest.entry(m.channel_id).or_insert(m.id);
                     *e = (*e).max(m.id);
@@ -620,7 +674,8 @@ impl Db {
         })
     }
 
-    /// Inserts or replaces a message (replicas store what the host says).
+    /// Inserts or replaces a message with its attachment rows (replicas store what the host
+    /// says).
     pub async fn upsert_message(&self, m: &MessageRow) -> Result<()> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
@@ -631,6 +686,9 @@ impl Db {
                 .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
                 .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
                 .bind(m.edited_at).bind(m.pinned_at).execute(&mut *tx).await?;
+            // Its attachments as the host lists them now (an edit may have removed some).
+            sqlx::query("DELETE FROM attachments WHERE message_id = $1").bind(m.id).execute(&mut *tx).await?;
+            super::attachments::insert_attachments!(tx, std::slice::from_ref(m));
             sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())

@@ -86,6 +86,24 @@ async fn every_dispatch_a_host_federates_parses_into_its_type_unchanged() {
         .await,
         "update guild",
     );
+    // GUILD_EMOJIS_UPDATE (spec/federation.md §17).
+    let emoji_png = {
+        let img = image::RgbaImage::from_pixel(8, 8, image::Rgba([1, 2, 3, 255]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    };
+    let emoji_uri = format!(
+        "data:image/png;base64,{}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &emoji_png)
+    );
+    let e = bob
+        .post(
+            &format!("/guilds/{}/emojis", g.id),
+            json!({"name": "types", "image": emoji_uri}),
+        )
+        .await;
+    assert_eq!(e.status, 201, "create emoji: {e:?}");
     let side = bob
         .post(
             &format!("/guilds/{}/channels", g.id),

@@ -16,6 +16,7 @@ mod connlimits;
 mod e2e;
 mod federation_guilds;
 mod federation_ids;
+mod federation_media;
 mod federation_transport;
 mod gateway;
 mod guard;

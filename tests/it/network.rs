@@ -75,7 +75,23 @@ impl TestNetwork {
     /// Like [`TestNetwork::start`]; `f(name, config)` adjusts each server's configuration
     /// after the network settings are applied.
     pub async fn start_with(names: &[&str], f: impl Fn(&str, &mut Config)) -> TestNetwork {
-        Self::start_inner(names, f, None::<fn(&mut hearth_registrar::RegistrarConfig)>).await
+        Self::start_blobs(names, hearth_testkit::s3::blobs_from_env(), f).await
+    }
+
+    /// Like [`TestNetwork::start_with`], every server keeping file bytes in `blobs` (one S3
+    /// server each for [`Blobs::S3`](crate::harness::Blobs)).
+    pub async fn start_blobs(
+        names: &[&str],
+        blobs: crate::harness::Blobs,
+        f: impl Fn(&str, &mut Config),
+    ) -> TestNetwork {
+        Self::start_inner(
+            names,
+            blobs,
+            f,
+            None::<fn(&mut hearth_registrar::RegistrarConfig)>,
+        )
+        .await
     }
 
     /// Like [`TestNetwork::start_with`], plus a registrar named [`crate::registrar::NAME`]
@@ -87,11 +103,12 @@ impl TestNetwork {
         f: impl Fn(&str, &mut Config),
         rf: impl FnOnce(&mut hearth_registrar::RegistrarConfig),
     ) -> TestNetwork {
-        Self::start_inner(names, f, Some(rf)).await
+        Self::start_inner(names, hearth_testkit::s3::blobs_from_env(), f, Some(rf)).await
     }
 
     async fn start_inner(
         names: &[&str],
+        blobs: crate::harness::Blobs,
         f: impl Fn(&str, &mut Config),
         registrar: Option<impl FnOnce(&mut hearth_registrar::RegistrarConfig)>,
     ) -> TestNetwork {
@@ -107,7 +124,7 @@ impl TestNetwork {
         };
         let mut servers = Vec::new();
         for (i, name) in names.iter().enumerate() {
-            let srv = TestServer::start_with(|c| {
+            let srv = TestServer::start_blobs(blobs, |c| {
                 fed.configure(i, c);
                 if let Some(r) = &registrar {
                     c.registrar.url = Some(r.url.clone());

@@ -325,6 +325,8 @@ payloads! {
         GuildMemberRemove(Box<GuildMemberRemove>),
         GuildBanAdd(Box<GuildBan>),
         GuildBanRemove(Box<GuildBan>),
+        /// The whole emoji list (spec/federation.md §17).
+        GuildEmojisUpdate(GuildEmojisUpdate),
         /// Federation only (spec/federation.md §6.5).
         GuildDeleteFederated(GuildDeleteFederated),
         InviteCreate(Box<Invite>),
@@ -342,8 +344,6 @@ payloads! {
         GuildMembersChunk,
         UserUpdate,
         MlsMessage,
-        // Emoji do not cross federation yet (issue 13's federation part).
-        GuildEmojisUpdate,
     }
 }
 

@@ -110,7 +110,7 @@ pub struct Message {
 #[serde(deny_unknown_fields)]
 pub struct Attachment {
     #[ids(
-        skip = "a file of the server that serves it; member servers do not store remote files yet (issue 13)"
+        skip = "the host's attachment id: a member server maps it through id_map itself when it stores the attachment, with its own URL (spec/federation.md §17.3)"
     )]
     pub id: Snowflake,
     pub filename: String,
