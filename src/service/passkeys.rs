@@ -458,9 +458,19 @@ impl Hearth {
     }
 
     /// `DELETE /users/@me/mfa/webauthn/credentials/{id}` -> 204. Needs a recent proof
-    /// (401 60003). Errors: 404 10100, 20001 bots.
+    /// (401 60003), asked once the passkey is known to be the caller's. Errors: 404 10100,
+    /// 20001 bots.
     pub async fn delete_passkey(&self, actor: &Actor, id: Snowflake) -> Result<()> {
         Self::human_session(actor)?;
+        if !self
+            .db
+            .passkeys(actor.user.id)
+            .await?
+            .iter()
+            .any(|r| r.id == id.db())
+        {
+            return Err(Error::Unknown(Unknown::Passkey));
+        }
         self.require_reauth(actor, None).await?;
         let mut log = self.actor_entry(actor, "passkey_removed");
         log.detail = Some(
