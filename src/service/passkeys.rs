@@ -32,7 +32,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication,
+    DiscoverableAuthentication, Passkey, PasskeyAuthentication,
     PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn,
     WebauthnBuilder, WebauthnError,
 };
@@ -714,7 +714,7 @@ impl Hearth {
         }
         let pk: Passkey = serde_json::from_str(&row.passkey).map_err(Error::internal)?;
         let res = rp
-            .finish_discoverable_authentication(cred, state, &[DiscoverableKey::from(&pk)])
+            .finish_discoverable_authentication_v2(cred, state, &pk)
             .map_err(refused)?;
         self.passkey_asserted(row, &res).await
     }

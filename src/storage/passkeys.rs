@@ -136,7 +136,7 @@ impl Db {
     pub async fn passkey_used(&self, r: &PasskeyRow, now: i64) -> Result<()> {
         on_db!(self, p => sqlx::query("UPDATE passkeys SET passkey = $2, counter = $3, backup_eligible = $4, backed_up = $5, last_used_at = $6 WHERE id = $1 AND counter <= $3")
             .bind(r.id).bind(&r.passkey).bind(r.counter).bind(r.backup_eligible).bind(r.backed_up).bind(now)
-            .execute(p).await)?;
+            .execute(p).await.map(|_| ()))?;
         Ok(())
     }
 

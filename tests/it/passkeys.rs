@@ -201,7 +201,7 @@ async fn register_list_rename_and_delete_with_a_passkey_reauth() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.body["token"].is_string());
-    assert_eq!(alice.get(CREDS).await.body[0]["last_used_at"].is_string(), true);
+    assert!(alice.get(CREDS).await.body[0]["last_used_at"].is_string());
     let r = bob.delete(&format!("{CREDS}/{id}")).await;
     assert_err(&r, 404, 10100);
     let r = alice.delete(&format!("{CREDS}/{id}")).await;
