@@ -32,9 +32,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, Passkey, PasskeyAuthentication,
-    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn,
-    WebauthnBuilder, WebauthnError,
+    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
+    WebauthnError,
 };
 
 use super::auth::{random_token, token_hash};
@@ -90,9 +90,9 @@ impl WebauthnState {
             .as_deref()
             .or(config.media.public_url.as_deref())
         {
-            Some(p) => Some(
-                Url::parse(p).map_err(|e| config_error(format!("public URL {p:?}: {e}")))?,
-            ),
+            Some(p) => {
+                Some(Url::parse(p).map_err(|e| config_error(format!("public URL {p:?}: {e}")))?)
+            }
             None => None,
         };
         let host = public
@@ -115,7 +115,9 @@ impl WebauthnState {
             || rp_id.ends_with('.')
             || rp_id.contains(['/', ':', ' '])
         {
-            return Err(config_error(format!("rp_id {rp_id:?} is not a domain name")));
+            return Err(config_error(format!(
+                "rp_id {rp_id:?} is not a domain name"
+            )));
         }
         match &host {
             Some(h) if under(h, &rp_id) => {}
@@ -128,7 +130,9 @@ impl WebauthnState {
         }
         let mut origins = Vec::new();
         if w.origins.is_empty() {
-            let u = public.as_ref().ok_or_else(|| config_error("no origin".into()))?;
+            let u = public
+                .as_ref()
+                .ok_or_else(|| config_error("no origin".into()))?;
             origins.push(
                 Url::parse(&u.origin().ascii_serialization())
                     .map_err(|e| config_error(e.to_string()))?,
@@ -145,7 +149,10 @@ impl WebauthnState {
                 }
             }
         }
-        let name = w.rp_name.clone().unwrap_or_else(|| config.server_name.clone());
+        let name = w
+            .rp_name
+            .clone()
+            .unwrap_or_else(|| config.server_name.clone());
         let mut b = WebauthnBuilder::new(&rp_id, &origins[0])
             .map_err(|e| config_error(format!("rp_id {rp_id:?}: {e}")))?
             .rp_name(&name)
@@ -420,7 +427,10 @@ impl Hearth {
         self.notify(
             &actor.user,
             "Passkey added",
-            &format!("A passkey named \"{}\" was added to your account.", row.name),
+            &format!(
+                "A passkey named \"{}\" was added to your account.",
+                row.name
+            ),
         );
         Ok((true, json!(Self::passkey_wire(&row))))
     }
@@ -531,7 +541,11 @@ impl Hearth {
     ) -> Result<PasskeyRow> {
         let counter = i64::from(res.counter());
         if (counter > 0 || row.counter > 0) && counter <= row.counter {
-            tracing::warn!(passkey = row.id, user = row.user_id, "passkey sign counter went back: possible cloned authenticator");
+            tracing::warn!(
+                passkey = row.id,
+                user = row.user_id,
+                "passkey sign counter went back: possible cloned authenticator"
+            );
             return Err(Error::Rule(Rule::InvalidMfaCode));
         }
         let mut pk: Passkey = serde_json::from_str(&row.passkey).map_err(Error::internal)?;
@@ -601,7 +615,13 @@ impl Hearth {
         let account = Self::backoff_key(Some(t.user_id), "");
         self.backoff_check(&account, Some(t.user_id), ip).await?;
         if let Err(e) = self
-            .spend_passkey(t.user_id, "mfa", Some(&ticket), Some(Value::String(code)), "code")
+            .spend_passkey(
+                t.user_id,
+                "mfa",
+                Some(&ticket),
+                Some(Value::String(code)),
+                "code",
+            )
             .await
         {
             if matches!(e, Error::Rule(Rule::InvalidMfaCode)) {
@@ -638,9 +658,7 @@ impl Hearth {
             .rp()?
             .start_discoverable_authentication()
             .map_err(Error::internal)?;
-        let ticket = self
-            .new_ceremony("login", None, &state, None)
-            .await?;
+        let ticket = self.new_ceremony("login", None, &state, None).await?;
         let challenge = options_json(serde_json::to_value(&rcr).map_err(Error::internal)?);
         Ok(wire::WebauthnChallenge { ticket, challenge })
     }

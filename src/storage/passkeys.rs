@@ -59,19 +59,28 @@ impl Db {
     /// The user's passkeys, oldest first.
     pub async fn passkeys(&self, user_id: i64) -> Result<Vec<PasskeyRow>> {
         let q = format!("SELECT {PASSKEY_COLS} FROM passkeys WHERE user_id = $1 ORDER BY id");
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(user_id).fetch_all(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(user_id).fetch_all(p).await)?,
+        )
     }
 
     /// A passkey by credential id (base64url).
     pub async fn passkey_by_cred(&self, cred_id: &str) -> Result<Option<PasskeyRow>> {
         let q = format!("SELECT {PASSKEY_COLS} FROM passkeys WHERE cred_id = $1");
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(cred_id).fetch_optional(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(cred_id).fetch_optional(p).await)?,
+        )
     }
 
     /// Stores a new passkey, sets `users.webauthn_enabled` and logs `log`, in one
     /// transaction. False (nothing written) when the credential id is registered already,
     /// to this or another account, or the user holds `max` passkeys.
-    pub async fn insert_passkey(&self, r: &PasskeyRow, max: i64, log: &SecurityEntry) -> Result<bool> {
+    pub async fn insert_passkey(
+        &self,
+        r: &PasskeyRow,
+        max: i64,
+        log: &SecurityEntry,
+    ) -> Result<bool> {
         let res: std::result::Result<bool, sqlx::Error> = on_db!(self, p => async {
             let mut tx = p.begin().await?;
             let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
@@ -97,7 +106,13 @@ impl Db {
     }
 
     /// Renames a passkey of `user_id` and logs `log`; false when there is no such passkey.
-    pub async fn rename_passkey(&self, user_id: i64, id: i64, name: &str, log: &SecurityEntry) -> Result<bool> {
+    pub async fn rename_passkey(
+        &self,
+        user_id: i64,
+        id: i64,
+        name: &str,
+        log: &SecurityEntry,
+    ) -> Result<bool> {
         Ok(on_db!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE passkeys SET name = $3 WHERE id = $2 AND user_id = $1")
@@ -153,7 +168,12 @@ impl Db {
 
     /// Takes a ceremony of `kind` (deletes it: single-use); `None` when unknown, of another
     /// kind, already taken, or expired at `now`.
-    pub async fn take_ceremony(&self, hash: &str, kind: &str, now: i64) -> Result<Option<CeremonyRow>> {
+    pub async fn take_ceremony(
+        &self,
+        hash: &str,
+        kind: &str,
+        now: i64,
+    ) -> Result<Option<CeremonyRow>> {
         Ok(on_db!(self, p => sqlx::query_as(
             "DELETE FROM webauthn_ceremonies WHERE ticket_hash = $1 AND kind = $2 RETURNING ticket_hash, kind, user_id, state, expires_at")
             .bind(hash).bind(kind).fetch_optional(p).await)?

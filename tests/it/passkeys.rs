@@ -113,7 +113,10 @@ async fn register_list_rename_and_delete_with_a_passkey_reauth() {
         .await;
     assert_field_error(&r, "name");
     let r = alice
-        .post(CREDS, json!({"name": "Laptop", "ticket": ticket, "credential": cred}))
+        .post(
+            CREDS,
+            json!({"name": "Laptop", "ticket": ticket, "credential": cred}),
+        )
         .await;
     assert_eq!(r.status, 201, "{r:?}");
     let id = s(&r.body["id"]);
@@ -122,7 +125,10 @@ async fn register_list_rename_and_delete_with_a_passkey_reauth() {
     assert!(r.body["last_used_at"].is_null());
     // The ticket was spent; the same credential again is refused.
     let r = alice
-        .post(CREDS, json!({"name": "Again", "ticket": ticket, "credential": cred}))
+        .post(
+            CREDS,
+            json!({"name": "Again", "ticket": ticket, "credential": cred}),
+        )
         .await;
     assert_err(&r, 400, 60006);
     let again = alice.post(CREDS, json!({})).await;
@@ -240,7 +246,10 @@ async fn a_passkey_is_a_second_factor_of_a_password_login() {
     let ticket = s(&b["ticket"]);
     let r = srv
         .anon()
-        .post("/auth/mfa/totp", json!({"code": "123456", "ticket": ticket}))
+        .post(
+            "/auth/mfa/totp",
+            json!({"code": "123456", "ticket": ticket}),
+        )
         .await;
     assert_err(&r, 400, 60002);
 

@@ -137,8 +137,10 @@ impl SoftPasskey {
             .expect("rp.id");
         self.user_handle = Some(unb64(pk["user"]["id"].as_str().expect("user.id")));
         self.registered_rp = Some(rp.clone());
-        let client_data =
-            self.client_data("webauthn.create", pk["challenge"].as_str().expect("challenge"));
+        let client_data = self.client_data(
+            "webauthn.create",
+            pk["challenge"].as_str().expect("challenge"),
+        );
         let mut auth = Sha256::digest(rp.as_bytes()).to_vec();
         auth.push(self.flags(true));
         auth.extend_from_slice(&self.counter.to_be_bytes());
@@ -177,7 +179,8 @@ impl SoftPasskey {
             .or_else(|| pk["rpId"].as_str().map(str::to_owned))
             .or_else(|| self.registered_rp.clone())
             .expect("rpId");
-        let client_data = self.client_data("webauthn.get", pk["challenge"].as_str().expect("challenge"));
+        let client_data =
+            self.client_data("webauthn.get", pk["challenge"].as_str().expect("challenge"));
         self.counter += 1;
         let mut auth = Sha256::digest(rp.as_bytes()).to_vec();
         auth.push(self.flags(false));
