@@ -398,6 +398,56 @@ pub struct AccountConfig {
     pub public_url: Option<String>,
 }
 
+/// Authentication settings beyond passwords and TOTP (README "Passkeys").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    pub webauthn: WebauthnConfig,
+}
+
+/// Passkeys (WebAuthn, verified by webauthn-rs): the relying party this server is. Checked
+/// at start-up against the public URL (`account.public_url`, else `media.public_url`); a
+/// mismatch is a configuration error. Without `rp_id`, the public URL's host is the RP id
+/// when it is a domain name; when it is an IP address (the zero-config server on
+/// `127.0.0.1`), passkeys are off (browsers refuse IP addresses as RP ids) and the passkey
+/// routes answer 400 50035 `webauthn` WEBAUTHN_DISABLED.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebauthnConfig {
+    /// `false` turns passkeys off whatever the other settings.
+    pub enabled: bool,
+    /// The relying party id credentials are bound to, e.g. `chat.example` or `example`
+    /// (must equal the public URL's host or be a suffix of it at a dot). Changing it
+    /// invalidates every registered passkey. Default: the public URL's host.
+    pub rp_id: Option<String>,
+    /// The name authenticators show (default: `server_name`).
+    pub rp_name: Option<String>,
+    /// Origins (`scheme://host[:port]`) whose ceremonies are accepted; each host must be
+    /// `rp_id` or below it. Default: the public URL's origin.
+    pub origins: Vec<String>,
+    /// Lifetime of a pending ceremony (registration, login, second factor,
+    /// re-authentication), seconds (default [`WEBAUTHN_CEREMONY_TTL_SECONDS`]).
+    pub ceremony_ttl_seconds: u64,
+    /// Passkeys one account may hold (default 20).
+    pub max_per_user: u32,
+}
+
+/// Default lifetime of a WebAuthn ceremony: 5 minutes (the MFA ticket's lifetime).
+pub const WEBAUTHN_CEREMONY_TTL_SECONDS: u64 = 300;
+
+impl Default for WebauthnConfig {
+    fn default() -> Self {
+        WebauthnConfig {
+            enabled: true,
+            rp_id: None,
+            rp_name: None,
+            origins: Vec::new(),
+            ceremony_ttl_seconds: WEBAUTHN_CEREMONY_TTL_SECONDS,
+            max_per_user: 20,
+        }
+    }
+}
+
 /// Default re-authentication window: 5 minutes (Discord's "sudo mode" lasts about as long).
 pub const REAUTH_WINDOW_SECONDS: u64 = 300;
 /// Default lifetime of a password reset token: 1 hour.
@@ -658,6 +708,7 @@ pub struct Config {
     pub password_hashing: PasswordHashing,
     pub mfa: MfaConfig,
     pub account: AccountConfig,
+    pub auth: AuthConfig,
     pub mail: MailConfig,
     pub rate_limits: RateLimits,
     pub limits: Limits,
@@ -684,6 +735,7 @@ impl Default for Config {
             password_hashing: PasswordHashing::default(),
             mfa: MfaConfig::default(),
             account: AccountConfig::default(),
+            auth: AuthConfig::default(),
             mail: MailConfig::default(),
             rate_limits: RateLimits::default(),
             limits: Limits::default(),
@@ -714,6 +766,9 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   mfa.{ticket_ttl_seconds, ticket_max_failures, attempts_per_account}   300, 5, {10, 300}
   account.{reauth_window_seconds, reset_token_ttl_seconds, verify_token_ttl_seconds, public_url}
                              300, 3600, 86400, media.public_url
+  auth.webauthn.{enabled, rp_id, rp_name, origins, ceremony_ttl_seconds, max_per_user}
+                             true, public URL's host (off for an IP), server_name,
+                             [public URL's origin], 300, 20
   mail.{smtp_host, smtp_port, from, tls, username, password, timeout_ms}
                              none (mail off), 587, hearth@{server_name}, none|starttls|tls, none, none, 10000
   rate_limits.{global_per_second, default_route, message_create, reactions, register_per_ip,

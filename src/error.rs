@@ -26,6 +26,8 @@ pub enum Unknown {
     Role,
     Session,
     User,
+    /// Hearth's own code: Discord documents none for security keys.
+    Passkey,
 }
 
 impl Unknown {
@@ -44,6 +46,7 @@ impl Unknown {
             Unknown::Emoji => (10014, "Unknown Emoji"),
             Unknown::Session => (10020, "Unknown Session"),
             Unknown::Ban => (10026, "Unknown Ban"),
+            Unknown::Passkey => (10100, "Unknown Passkey"),
         }
     }
 }
@@ -536,9 +539,13 @@ pub enum Error {
     PayloadTooLarge,
     /// 401 / 60003 with Discord's `mfa` object: a sensitive action needs the password or a
     /// second factor proven within `account.reauth_window_seconds` (`POST /mfa/finish`).
-    /// `totp` tells whether the account can answer with a TOTP or backup code.
+    /// `totp` tells whether the account can answer with a TOTP or backup code; `webauthn`
+    /// is (ticket, request options as a JSON string) when it can answer with a passkey.
     #[error("re-authentication required")]
-    ReauthRequired { totp: bool },
+    ReauthRequired {
+        totp: bool,
+        webauthn: Option<Box<(String, String)>>,
+    },
     /// 429: a rate limit. `retry_after` in seconds; `global` true for the global limit.
     #[error("rate limited")]
     RateLimited {
@@ -639,15 +646,20 @@ impl Error {
                 json!({"message": "Invalid Form Body", "code": 50035, "errors": f.to_json()})
             }
             Error::PayloadTooLarge => json!({"message": "Request entity too large", "code": 40005}),
-            Error::ReauthRequired { totp } => {
+            Error::ReauthRequired { totp, webauthn } => {
                 let mut methods = vec![json!({"type": "password"})];
                 if *totp {
                     methods.push(json!({"type": "totp", "backup_codes_allowed": true}));
                 }
+                let mut ticket = Value::Null;
+                if let Some(w) = webauthn {
+                    methods.push(json!({"type": "webauthn", "challenge": w.1}));
+                    ticket = json!(w.0);
+                }
                 json!({
                     "message": "Two factor is required for this operation",
                     "code": 60003,
-                    "mfa": {"ticket": null, "methods": methods},
+                    "mfa": {"ticket": ticket, "methods": methods},
                 })
             }
             Error::RateLimited {

@@ -23,6 +23,7 @@ mod auth;
 mod channels;
 mod emojis;
 mod guilds;
+mod passkeys;
 mod uploads;
 
 use account::*;
@@ -31,6 +32,7 @@ use auth::*;
 use channels::*;
 use emojis::*;
 use guilds::*;
+use passkeys::*;
 
 type H = State<Arc<Hearth>>;
 
@@ -48,6 +50,9 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/auth/refresh", post(refresh))
         .route("/auth/mfa/totp", post(login_totp))
         .route("/auth/mfa/backup", post(login_backup))
+        .route("/auth/mfa/webauthn", post(login_webauthn))
+        .route("/auth/passkey/start", post(passkey_start))
+        .route("/auth/passkey/finish", post(passkey_finish))
         .route("/auth/logout", post(logout))
         .route("/auth/sessions", get(list_sessions))
         .route("/auth/sessions/{session_id}", delete(delete_session))
@@ -64,6 +69,14 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/users/@me/mfa/totp/enable", post(enable_totp))
         .route("/users/@me/mfa/totp/disable", post(disable_totp))
         .route("/users/@me/mfa/codes-verification", post(backup_codes))
+        .route(
+            "/users/@me/mfa/webauthn/credentials",
+            get(list_passkeys).post(register_passkey),
+        )
+        .route(
+            "/users/@me/mfa/webauthn/credentials/{credential_id}",
+            patch(rename_passkey).delete(delete_passkey),
+        )
         .route("/users/@me/guilds", get(my_guilds))
         .route("/users/@me/guilds/{guild_id}", delete(leave_guild))
         .route("/users/@me/channels", get(my_dms).post(open_dm))

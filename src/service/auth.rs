@@ -126,6 +126,7 @@ impl Hearth {
             created_at: now_ms(),
             home_server: Some(server.to_lowercase()),
             mfa_enabled: false,
+            webauthn_enabled: false,
             banner: None,
             email_verified: false,
         };
@@ -315,6 +316,7 @@ impl Hearth {
             created_at: now_ms(),
             home_server: None,
             mfa_enabled: false,
+            webauthn_enabled: false,
             banner: None,
             email_verified: false,
         };
@@ -365,7 +367,7 @@ impl Hearth {
         if user.suspended {
             return Err(Error::Rule(Rule::Suspended));
         }
-        if user.mfa_enabled {
+        if user.mfa_enabled || (user.webauthn_enabled && self.passkeys_enabled()) {
             return Ok(wire::LoginAnswer::Mfa(
                 self.mfa_challenge(&user, ip, user_agent).await?,
             ));
@@ -377,7 +379,8 @@ impl Hearth {
     }
 
     /// Opens a login session of `user` (after the password, and the second factor if any,
-    /// were proven: `method` is `register`, `password`, `totp` or `backup`), with its `login`
+    /// were proven: `method` is `register`, `password`, `totp`, `backup`, `webauthn` (a
+    /// passkey as second factor) or `passkey` (passwordless)), with its `login`
     /// security log entry in the same transaction. A login from an address the account has
     /// never logged in from sends a notice mail (when mail is on and the account has an email).
     pub(super) async fn open_session(

@@ -134,6 +134,7 @@ impl Hearth {
             created_at: now_ms(),
             home_server: None,
             mfa_enabled: false,
+            webauthn_enabled: false,
             banner: None,
             email_verified: false,
         };

@@ -128,6 +128,13 @@ impl Hearth {
             dm_channels,
             notes,
             security_log,
+            passkeys: self
+                .db
+                .passkeys(uid)
+                .await?
+                .iter()
+                .map(Self::passkey_wire)
+                .collect(),
         })
     }
 

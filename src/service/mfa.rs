@@ -378,7 +378,9 @@ impl Hearth {
         })
     }
 
-    /// The `POST /auth/login` answer for an MFA account: a fresh single-use ticket.
+    /// The `POST /auth/login` answer for an MFA account: a fresh single-use ticket; `totp`
+    /// and `backup` when TOTP is on, `webauthn` (request options for the user's passkeys,
+    /// stored under the same ticket) when the account has passkeys.
     pub(super) async fn mfa_challenge(
         &self,
         user: &UserRow,
@@ -400,15 +402,19 @@ impl Hearth {
                 now,
             )
             .await?;
+        let webauthn = self
+            .passkey_challenge(user, "mfa", Some(ticket.clone()))
+            .await?
+            .map(|(_, options)| options);
         Ok(wire::MfaChallenge {
             token: None,
             user_id: Snowflake::from_db(user.id),
             mfa: true,
             sms: false,
             ticket,
-            backup: true,
-            totp: true,
-            webauthn: None,
+            backup: user.mfa_enabled,
+            totp: user.mfa_enabled,
+            webauthn,
         })
     }
 

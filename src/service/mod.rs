@@ -37,6 +37,7 @@ pub mod messages;
 pub mod mfa;
 pub mod moderation;
 pub mod overwrites;
+pub mod passkeys;
 pub mod pins;
 pub mod ports;
 pub mod presence;
@@ -79,6 +80,8 @@ pub struct Hearth {
     pub bus: Arc<dyn EventBus>,
     pub(crate) auth: auth::AuthState,
     pub(crate) mfa: mfa::MfaState,
+    /// The WebAuthn relying party ([`passkeys`]).
+    pub(crate) webauthn: passkeys::WebauthnState,
     /// Last message time per (channel, user) for slow mode.
     slowmode: Mutex<HashMap<(i64, i64), Instant>>,
     /// Presence of users seen online ([`presence`]).
@@ -263,6 +266,7 @@ impl Hearth {
     ) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
         let mfa = mfa::MfaState::new(&config, &db).await?;
+        let webauthn = passkeys::WebauthnState::new(&config)?;
         let ids = Arc::new(SnowflakeGenerator::new(0, 0));
         let writer = writer::MessageWriter::spawn(db.clone(), ids.clone(), bus.clone());
         let media_key = db.secret("media_url_hmac", auth::random_token).await?;
@@ -274,6 +278,7 @@ impl Hearth {
             bus,
             auth,
             mfa,
+            webauthn,
             slowmode: Mutex::new(HashMap::new()),
             presences: presence::Presences::default(),
             host,
@@ -489,7 +494,7 @@ impl Hearth {
             ),
             email: own.then(|| u.email.clone()),
             verified: own.then_some(u.email_verified),
-            mfa_enabled: own.then_some(u.mfa_enabled),
+            mfa_enabled: own.then_some(u.has_mfa()),
             bio: own.then(|| u.bio.clone()),
             dm_policy: own.then_some(u.dm_policy),
         }

@@ -16,6 +16,8 @@
 //!   choice of token; the owner's own sensitive actions are checked).
 //! - Wrong passwords and codes at `/mfa/finish` count as login failures ([`super::backoff`])
 //!   and against `mfa.attempts_per_account`.
+//! - An account with passkeys may prove itself with one: the 401 answer then carries a
+//!   `webauthn` method with its challenge and `mfa.ticket` ([`super::passkeys`]).
 //! - Disabling MFA needs a current TOTP or backup code in its body, which is itself a second
 //!   factor proven at that moment.
 
@@ -48,18 +50,25 @@ impl Hearth {
             Some(at) if now_ms().saturating_sub(at) <= window => Ok(()),
             _ => Err(Error::ReauthRequired {
                 totp: actor.user.mfa_enabled,
+                webauthn: self
+                    .passkey_challenge(&actor.user, "reauth", None)
+                    .await?
+                    .map(Box::new),
             }),
         }
     }
 
-    /// `POST /mfa/finish` `{mfa_type: "password"|"totp"|"backup", data}`: proves the
-    /// password or a second factor for the caller's session; answers `{token}` (a fresh
-    /// access token of the same session).
+    /// `POST /mfa/finish` `{mfa_type: "password"|"totp"|"backup"|"webauthn", data,
+    /// ticket}`: proves the password or a second factor for the caller's session; answers
+    /// `{token}` (a fresh access token of the same session). For `webauthn`, `data` is the
+    /// passkey assertion (a JSON string) answering the challenge of the 401 60003 answer
+    /// whose `mfa.ticket` is `ticket`.
     ///
     /// # Errors
-    /// 400 50035 (`mfa_type` not one of the three, `data` missing, `data`
-    /// PASSWORD_DOES_NOT_MATCH), 60002 TOTP not enabled, 60008 wrong code, 429 backoff or
-    /// throttled, 20001 bot tokens.
+    /// 400 50035 (`mfa_type` not one of the four, `data` missing, `data`
+    /// PASSWORD_DOES_NOT_MATCH), 60002 TOTP not enabled, 60006 unknown, used or expired
+    /// passkey ticket, 60008 wrong code or refused assertion, 429 backoff or throttled,
+    /// 20001 bot tokens.
     pub async fn mfa_finish(
         &self,
         actor: &Actor,
@@ -88,11 +97,21 @@ impl Hearth {
             }
             Some("totp") => self.spend_totp(uid, &data).await,
             Some("backup") => self.spend_backup(uid, &data).await,
+            Some("webauthn") => {
+                self.spend_passkey(
+                    uid,
+                    "reauth",
+                    body.ticket.as_deref(),
+                    Some(serde_json::Value::String(data)),
+                    "data",
+                )
+                .await
+            }
             _ => {
                 return Err(field_error(
                     "mfa_type",
                     "BASE_TYPE_CHOICES",
-                    "Value must be one of ('password', 'totp', 'backup').",
+                    "Value must be one of ('password', 'totp', 'backup', 'webauthn').",
                 ));
             }
         };

@@ -269,7 +269,7 @@ impl Db {
     /// Anonymises account `user_id` as Discord's "Deleted User", in one transaction: the
     /// profile is replaced (`username` = `anon_name`, `global_name` "Deleted User", no email,
     /// password, avatar or bio), every session is deleted with its revocation record,
-    /// two-factor secrets, backup codes, tickets, mailed tokens, the security log,
+    /// two-factor secrets, backup codes, tickets, passkeys with their handle and ceremonies, mailed tokens, the security log,
     /// relationships (both ways), MLS devices with their key packages and memberships are
     /// deleted, and the bot token hashes of the user's applications become `dead_prefix` +
     /// the application id (not a SHA-256 hex string, so no token matches). Messages are kept. Returns (the
@@ -285,7 +285,7 @@ impl Db {
             let mut tx = p.begin().await?;
             sqlx::query(
                 "UPDATE users SET username = $2, username_lower = $2, global_name = 'Deleted User', email = NULL, \
-                 email_verified = FALSE, password_hash = NULL, avatar = NULL, bio = '', mfa_enabled = FALSE, \
+                 email_verified = FALSE, password_hash = NULL, avatar = NULL, bio = '', mfa_enabled = FALSE, webauthn_enabled = FALSE, \
                  dm_policy = 0, deleted_at = $3 WHERE id = $1")
                 .bind(user_id).bind(anon_name).bind(now).execute(&mut *tx).await?;
             let sessions: Vec<(i64,)> = sqlx::query_as("DELETE FROM sessions WHERE user_id = $1 RETURNING id")
@@ -298,6 +298,9 @@ impl Db {
                 "DELETE FROM user_totp WHERE user_id = $1",
                 "DELETE FROM mfa_backup_codes WHERE user_id = $1",
                 "DELETE FROM mfa_tickets WHERE user_id = $1",
+                "DELETE FROM passkeys WHERE user_id = $1",
+                "DELETE FROM webauthn_ceremonies WHERE user_id = $1",
+                "DELETE FROM webauthn_handles WHERE user_id = $1",
                 "DELETE FROM account_tokens WHERE user_id = $1",
                 "DELETE FROM security_log WHERE user_id = $1",
                 "DELETE FROM relationships WHERE user_id = $1 OR target_id = $1",

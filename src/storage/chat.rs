@@ -92,6 +92,7 @@ impl PageRow {
                 mfa_enabled: false,
                 banner: None,
                 email_verified: false,
+                webauthn_enabled: false,
             }),
             _ => None,
         };

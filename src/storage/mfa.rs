@@ -179,10 +179,10 @@ impl Db {
     }
 
     /// Whether the account counts as MFA-enabled for a guild's MFA level: its own
-    /// `mfa_enabled`, or for a bot, its application owner's (Discord's rule).
+    /// second factor (TOTP or a passkey), or for a bot, its application owner's (Discord's rule).
     pub async fn mfa_satisfied(&self, user_id: i64) -> Result<bool> {
         let r: Option<(bool, Option<bool>)> = on_db!(self, p => sqlx::query_as(
-            "SELECT u.mfa_enabled, o.mfa_enabled FROM users u
+            "SELECT u.mfa_enabled OR u.webauthn_enabled, o.mfa_enabled OR o.webauthn_enabled FROM users u
              LEFT JOIN applications a ON a.bot_user_id = u.id
              LEFT JOIN users o ON o.id = a.owner_id
              WHERE u.id = $1")

@@ -26,9 +26,20 @@ pub struct UserRow {
     pub email_verified: bool,
     /// The profile banner's image hash (migration 0010).
     pub banner: Option<String>,
+    /// The user has at least one passkey (migration 0014; kept by `Db::insert_passkey` and
+    /// `Db::delete_passkey`). With `mfa_enabled`, the account has a second factor.
+    pub webauthn_enabled: bool,
 }
 
-pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server, mfa_enabled, email_verified, banner";
+impl UserRow {
+    /// Whether the account has any second factor (TOTP or a passkey): Discord's
+    /// `mfa_enabled`, which security keys also turn on.
+    pub fn has_mfa(&self) -> bool {
+        self.mfa_enabled || self.webauthn_enabled
+    }
+}
+
+pub(super) const USER_COLS: &str = "id, username, global_name, email, password_hash, avatar, bio, bot, admin, suspended, dm_policy, created_at, home_server, mfa_enabled, email_verified, banner, webauthn_enabled";
 
 /// `USER_COLS` qualified by the alias `u` (`u.id, u.username, ...`), built once.
 fn user_cols_u() -> &'static str {

@@ -25,6 +25,7 @@ mod mfa;
 mod migrations;
 mod mls;
 mod outbox;
+mod passkeys;
 mod ratelimit;
 mod registrar;
 mod resume;

@@ -35,17 +35,24 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startHearth(env: Record<string, string> = {}): Promise<Hearth> {
+/**
+ * Starts a server. `host` is the name the browser uses: `localhost` gives the server a public
+ * URL `http://localhost:{port}` (WebAuthn needs a domain name as relying party id; it listens
+ * on 127.0.0.1 either way).
+ */
+export async function startHearth(env: Record<string, string> = {}, opts: { host?: string } = {}): Promise<Hearth> {
   const bin = binary();
   if (!existsSync(bin)) throw new Error(`no hearth binary at ${bin}: build it (cargo build --bin hearth) or set HEARTH_BIN`);
   const dir = mkdtempSync(join(tmpdir(), 'hearth-web-e2e-'));
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const probe = `http://127.0.0.1:${port}`;
+  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  const publicUrl: Record<string, string> = opts.host ? { HEARTH_ACCOUNT__PUBLIC_URL: url } : {};
   const log: string[] = [];
 
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn(bin, ['serve'], {
-      env: { ...process.env, ...env, HEARTH_LISTEN: `127.0.0.1:${port}`, HEARTH_DATA_DIR: dir, HEARTH_LOG: 'warn' },
+      env: { ...process.env, ...publicUrl, ...env, HEARTH_LISTEN: `127.0.0.1:${port}`, HEARTH_DATA_DIR: dir, HEARTH_LOG: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (d: Buffer) => log.push(d.toString()));
@@ -54,7 +61,7 @@ export async function startHearth(env: Record<string, string> = {}): Promise<Hea
     for (;;) {
       if (child.exitCode !== null) throw new Error(`hearth exited (${child.exitCode}):\n${log.join('')}`);
       try {
-        const res = await fetch(`${url}/ready`);
+        const res = await fetch(`${probe}/ready`);
         if (res.ok) return child;
       } catch {
         // not listening yet
@@ -82,7 +89,7 @@ export async function startHearth(env: Record<string, string> = {}): Promise<Hea
   return {
     url,
     async api<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
-      const res = await fetch(`${url}/api/v10${path}`, {
+      const res = await fetch(`${probe}/api/v10${path}`, {
         method,
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),

@@ -74,6 +74,9 @@ pub struct DataExport {
     pub notes: Vec<String>,
     /// The security log, newest first.
     pub security_log: Vec<SecurityLogEntry>,
+    /// The account's passkeys (names, dates, backup state; never keys).
+    #[serde(default)]
+    pub passkeys: Vec<crate::WebauthnCredential>,
 }
 
 /// Settings of the export.

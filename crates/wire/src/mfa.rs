@@ -33,8 +33,9 @@ pub struct MfaCodesBody {
 }
 
 /// `POST /mfa/finish` (Discord's re-authentication, "sudo mode"): `mfa_type` is `password`,
-/// `totp` or `backup`, `data` the password or code. `ticket` (from the 401 60003 answer) is
-/// accepted and not needed: the proof is recorded on the caller's session.
+/// `totp`, `backup` or `webauthn`, `data` the password, the code, or the passkey assertion
+/// (a JSON string). `ticket` (from the 401 60003 answer) is needed for `webauthn` only (it
+/// names the challenge); the proof is recorded on the caller's session.
 #[derive(Debug, Deserialize, Default)]
 pub struct MfaFinishBody {
     pub ticket: Option<String>,
@@ -82,7 +83,9 @@ pub struct MfaChallenge {
     pub ticket: String,
     pub backup: bool,
     pub totp: bool,
-    /// WebAuthn options when the user has passkeys; `null` (not implemented yet).
+    /// When the user has passkeys: the WebAuthn request options as a JSON string
+    /// (`{"publicKey": {...}}`) for `navigator.credentials.get`, answered with
+    /// `POST /auth/mfa/webauthn` `{code: <the assertion as a JSON string>, ticket}`; else `null`.
     pub webauthn: Option<String>,
 }
 

@@ -13,6 +13,8 @@
 //!   of servers on 127.0.0.x with certificates, SRV/A records and `.well-known` delegation;
 //! - [`rest`]: a small JSON client and its responses;
 //! - [`smtp`]: a real SMTP server on loopback (Python aiosmtpd) whose mails tests read;
+//! - [`passkey`]: a software passkey (ES256 with RustCrypto p256) answering WebAuthn options
+//!   with real attestations and assertions;
 //! - [`s3`]: an S3-compatible server (s3s-fs) in the test process, for the S3 blob store
 //!   (`HEARTH_TEST_BLOBS=s3` or a per-test choice);
 //! - [`build`]: builders over the REST API (a registered user with its token, a guild with
@@ -27,6 +29,7 @@ pub mod config;
 pub mod db;
 pub mod dns;
 pub mod fednet;
+pub mod passkey;
 pub mod pki;
 pub mod rest;
 pub mod s3;

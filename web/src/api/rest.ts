@@ -1,5 +1,7 @@
 // The REST client: `/api/v10` on the origin that served this page, Discord's error format,
-// one automatic token refresh on 401.
+// one automatic token refresh on 401, and re-authentication on 401 60003 (a sensitive action
+// needs a recent proof: the `reauth` handler asks the user, `POST /mfa/finish` proves it,
+// the request is sent again).
 import type {
   ApiErrorBody,
   Channel,
@@ -9,15 +11,32 @@ import type {
   CreateMessageBody,
   Guild,
   Invite,
+  LoginAnswer,
   LoginBody,
   Message,
   RegisterBody,
   Role,
   RoleBody,
+  ReauthRequest,
   Snowflake,
   TokenPair,
   User,
+  WebauthnChallenge,
+  WebauthnCredential,
 } from './wire';
+
+/** A proof for `POST /mfa/finish`. */
+export interface ReauthProof {
+  mfa_type: 'password' | 'totp' | 'backup' | 'webauthn';
+  data: string;
+  ticket?: string | null;
+}
+
+/**
+ * Asks the user to re-authenticate for a 401 60003 answer; resolves true once
+ * `POST /mfa/finish` succeeded (the request is then repeated), false when the user gave up.
+ */
+export type ReauthHandler = (mfa: ReauthRequest) => Promise<boolean>;
 
 export const API_BASE = '/api/v10';
 
@@ -26,12 +45,15 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: number;
   readonly errors: unknown;
+  /** 401 60003: the re-authentication methods. */
+  readonly mfa: ReauthRequest | undefined;
 
   constructor(status: number, body: Partial<ApiErrorBody>) {
     super(body.message ?? `HTTP ${status}`);
     this.status = status;
     this.code = body.code ?? 0;
     this.errors = body.errors;
+    this.mfa = body.mfa;
   }
 
   /** The first field error's message (`errors.<field>._errors[0].message`), or the message. */
@@ -64,8 +86,14 @@ export interface TokenStore {
 
 export class Rest {
   private refreshing: Promise<boolean> | null = null;
+  private reauth: ReauthHandler | null = null;
 
   constructor(private readonly tokens: TokenStore) {}
+
+  /** Set by the signed-in session: who answers 401 60003 (see {@link ReauthHandler}). */
+  setReauth(handler: ReauthHandler | null) {
+    this.reauth = handler;
+  }
 
   private async request<T>(method: string, path: string, body?: unknown, retry = true): Promise<T> {
     const headers: Record<string, string> = {};
@@ -82,12 +110,17 @@ export class Rest {
     } catch {
       throw new ApiError(0, { message: 'network error', code: 0 });
     }
-    if (res.status === 401 && retry && t && (await this.refresh())) {
-      return this.request<T>(method, path, body, false);
-    }
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     const json: unknown = text ? JSON.parse(text) : undefined;
+    if (res.status === 401 && retry) {
+      const err = (json ?? {}) as Partial<ApiErrorBody>;
+      if (err.code === 60003 && err.mfa) {
+        if (this.reauth && (await this.reauth(err.mfa))) return this.request<T>(method, path, body, false);
+      } else if (t && (await this.refresh())) {
+        return this.request<T>(method, path, body, false);
+      }
+    }
     if (!res.ok) throw new ApiError(res.status, (json ?? {}) as Partial<ApiErrorBody>);
     return json as T;
   }
@@ -115,7 +148,40 @@ export class Rest {
     return this.request<TokenPair>('POST', '/auth/register', b);
   }
   login(b: LoginBody) {
-    return this.request<TokenPair>('POST', '/auth/login', b);
+    return this.request<LoginAnswer>('POST', '/auth/login', b);
+  }
+  /** Completes a login's second factor: `POST /auth/mfa/{totp|backup|webauthn}`. */
+  loginMfa(kind: 'totp' | 'backup' | 'webauthn', ticket: string, code: string) {
+    return this.request<TokenPair>('POST', `/auth/mfa/${kind}`, { ticket, code });
+  }
+  /** Passwordless login: `POST /auth/passkey/start`. */
+  passkeyStart() {
+    return this.request<WebauthnChallenge>('POST', '/auth/passkey/start', {});
+  }
+  /** Passwordless login: `POST /auth/passkey/finish`. */
+  passkeyFinish(ticket: string, credential: unknown) {
+    return this.request<TokenPair>('POST', '/auth/passkey/finish', { ticket, credential });
+  }
+  /** `POST /mfa/finish`: proves the password or a second factor; keeps the fresh token. */
+  async mfaFinish(proof: ReauthProof) {
+    const r = await this.request<{ token: string }>('POST', '/mfa/finish', proof, false);
+    const t = this.tokens.get();
+    if (t) this.tokens.set({ ...t, token: r.token });
+  }
+  passkeys() {
+    return this.request<WebauthnCredential[]>('GET', '/users/@me/mfa/webauthn/credentials');
+  }
+  addPasskeyStart() {
+    return this.request<WebauthnChallenge>('POST', '/users/@me/mfa/webauthn/credentials', {});
+  }
+  addPasskeyFinish(name: string, ticket: string, credential: unknown) {
+    return this.request<WebauthnCredential>('POST', '/users/@me/mfa/webauthn/credentials', { name, ticket, credential });
+  }
+  renamePasskey(id: Snowflake, name: string) {
+    return this.request<WebauthnCredential>('PATCH', `/users/@me/mfa/webauthn/credentials/${id}`, { name });
+  }
+  deletePasskey(id: Snowflake) {
+    return this.request<undefined>('DELETE', `/users/@me/mfa/webauthn/credentials/${id}`);
   }
   logout() {
     return this.request<undefined>('POST', '/auth/logout');

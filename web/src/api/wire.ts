@@ -40,6 +40,46 @@ export interface RegisterBody {
   invite?: string;
 }
 
+/** `hearth_wire::MfaChallenge`: the `POST /auth/login` answer for an account with a second
+ * factor; completed with `POST /auth/mfa/totp|backup|webauthn` `{code, ticket}`. */
+export interface MfaChallenge {
+  token: null;
+  user_id: Snowflake;
+  mfa: true;
+  sms: boolean;
+  ticket: string;
+  backup: boolean;
+  totp: boolean;
+  /** Request options for the account's passkeys (a JSON string), or null. */
+  webauthn: string | null;
+}
+
+/** `hearth_wire::LoginAnswer`. */
+export type LoginAnswer = TokenPair | MfaChallenge;
+
+/** `hearth_wire::WebauthnCredential`: a registered passkey (never its key). */
+export interface WebauthnCredential {
+  id: Snowflake;
+  name: string;
+  type: number;
+  created_at: string;
+  last_used_at: string | null;
+  backup_eligible: boolean;
+  backed_up: boolean;
+}
+
+/** `hearth_wire::WebauthnChallenge`: a started ceremony (`challenge`: options as a JSON string). */
+export interface WebauthnChallenge {
+  ticket: string;
+  challenge: string;
+}
+
+/** The `mfa` object of a 401 60003 answer (re-authentication required). */
+export interface ReauthRequest {
+  ticket: string | null;
+  methods: { type: 'password' | 'totp' | 'webauthn' | string; backup_codes_allowed?: boolean; challenge?: string }[];
+}
+
 /** `hearth_wire::LoginBody`. */
 export interface LoginBody {
   login: string;
@@ -245,6 +285,8 @@ export interface TypingStart {
 export interface ApiErrorBody {
   code: number;
   message: string;
+  /** 401 60003: how the caller may re-authenticate. */
+  mfa?: ReauthRequest;
   errors?: unknown;
   retry_after?: number;
 }

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Gateway } from '../api/gateway';
 import { ApiError, Rest, type TokenStore } from '../api/rest';
-import type { Invite, TokenPair } from '../api/wire';
+import type { Invite, ReauthRequest, TokenPair } from '../api/wire';
 import { Store, useStore } from '../state/store';
 import { t } from '../strings';
 import { AuthScreen } from './AuthScreen';
@@ -10,6 +10,7 @@ import { JoinGuildDialog } from './Dialogs';
 import { MemberList } from './MemberList';
 import { MessageView } from './Messages';
 import { navigate, useRoute } from './route';
+import { ReauthDialog } from './Security';
 import { ChannelList, GuildBar, textChannels } from './Sidebar';
 
 /**
@@ -86,9 +87,27 @@ function Session({ rest, onLogout }: { rest: Rest; onLogout: () => void }) {
     }),
     [rest, store, onLogout],
   );
+  // 401 60003: ask the user to prove it is them, then let the REST client repeat the call.
+  const [reauth, setReauth] = useState<{ request: ReauthRequest; done: (ok: boolean) => void } | null>(null);
+  useEffect(() => {
+    rest.setReauth(
+      (request) =>
+        new Promise<boolean>((resolve) =>
+          setReauth({
+            request,
+            done(ok) {
+              setReauth(null);
+              resolve(ok);
+            },
+          }),
+        ),
+    );
+    return () => rest.setReauth(null);
+  }, [rest]);
   return (
     <ClientContext.Provider value={client}>
       <Shell />
+      {reauth && <ReauthDialog request={reauth.request} done={reauth.done} />}
     </ClientContext.Provider>
   );
 }

@@ -1,9 +1,16 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, type Rest } from '../api/rest';
-import type { TokenPair } from '../api/wire';
+import { getPasskey, passkeysSupported } from '../api/webauthn';
+import type { MfaChallenge, TokenPair } from '../api/wire';
 import { t } from '../strings';
 
-/** Register or log in, on one screen. */
+function message(err: unknown): string {
+  if (err instanceof ApiError) return err.detail();
+  if (err instanceof DOMException && err.name === 'NotAllowedError') return t.passkeyCancelled;
+  return String(err);
+}
+
+/** Register or log in, on one screen; a second step for accounts with two-factor. */
 export function AuthScreen({ rest, onToken, notice }: { rest: Rest; onToken: (p: TokenPair) => void; notice?: string }) {
   const [mode, setMode] = useState<'login' | 'register'>('register');
   const [username, setUsername] = useState('');
@@ -11,22 +18,44 @@ export function AuthScreen({ rest, onToken, notice }: { rest: Rest; onToken: (p:
   const [email, setEmail] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [mfa, setMfa] = useState<MfaChallenge | null>(null);
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
+  async function run(action: () => Promise<void>) {
     setBusy(true);
     setError(null);
     try {
-      const pair =
-        mode === 'register'
-          ? await rest.register({ username, password, ...(email ? { email } : {}) })
-          : await rest.login({ login: username, password });
-      onToken(pair);
+      await action();
     } catch (err) {
-      setError(err instanceof ApiError ? err.detail() : String(err));
+      setError(message(err));
     } finally {
       setBusy(false);
     }
+  }
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    void run(async () => {
+      if (mode === 'register') {
+        onToken(await rest.register({ username, password, ...(email ? { email } : {}) }));
+        return;
+      }
+      const answer = await rest.login({ login: username, password });
+      if ('mfa' in answer && answer.mfa) setMfa(answer);
+      else onToken(answer as TokenPair);
+    });
+  }
+
+  /** Passwordless: the browser offers this site's passkeys; the server names the account. */
+  function withPasskey() {
+    void run(async () => {
+      const c = await rest.passkeyStart();
+      const assertion = await getPasskey(c.challenge);
+      onToken(await rest.passkeyFinish(c.ticket, assertion));
+    });
+  }
+
+  if (mfa) {
+    return <SecondFactor rest={rest} challenge={mfa} onToken={onToken} onBack={() => setMfa(null)} />;
   }
 
   const title = mode === 'register' ? t.register : t.login;
@@ -37,7 +66,7 @@ export function AuthScreen({ rest, onToken, notice }: { rest: Rest; onToken: (p:
         {notice && <p className="notice">{notice}</p>}
         <label>
           {mode === 'register' ? t.username : t.loginField}
-          <input name="username" autoComplete="username" required value={username} onChange={(e) => setUsername(e.target.value)} />
+          <input name="username" autoComplete="username webauthn" required value={username} onChange={(e) => setUsername(e.target.value)} />
         </label>
         {mode === 'register' && (
           <label>
@@ -64,12 +93,91 @@ export function AuthScreen({ rest, onToken, notice }: { rest: Rest; onToken: (p:
         <button type="submit" disabled={busy}>
           {title}
         </button>
+        {mode === 'login' && passkeysSupported() && (
+          <button type="button" className="secondary" disabled={busy} onClick={withPasskey}>
+            {t.passkeyLogin}
+          </button>
+        )}
         <p>
           {mode === 'register' ? t.haveAccount : t.needAccount}{' '}
           <button type="button" className="link" onClick={() => setMode(mode === 'register' ? 'login' : 'register')}>
             {mode === 'register' ? t.login : t.register}
           </button>
         </p>
+      </form>
+    </main>
+  );
+}
+
+/** The second step of a login: a TOTP or backup code, or a passkey. */
+function SecondFactor({
+  rest,
+  challenge,
+  onToken,
+  onBack,
+}: {
+  rest: Rest;
+  challenge: MfaChallenge;
+  onToken: (p: TokenPair) => void;
+  onBack: () => void;
+}) {
+  const [code, setCode] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function run(action: () => Promise<TokenPair>) {
+    setBusy(true);
+    setError(null);
+    try {
+      onToken(await action());
+    } catch (err) {
+      setError(message(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    const digits = code.replace(/\s/g, '');
+    void run(() => rest.loginMfa(/^\d{6}$/.test(digits) ? 'totp' : 'backup', challenge.ticket, digits));
+  }
+
+  const options = challenge.webauthn;
+  return (
+    <main className="auth">
+      <form className="card" onSubmit={submit} aria-labelledby="mfa-title">
+        <h1 id="mfa-title">{t.mfaTitle}</h1>
+        {options && (
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() =>
+              void run(async () => rest.loginMfa('webauthn', challenge.ticket, JSON.stringify(await getPasskey(options))))
+            }
+          >
+            {t.usePasskey}
+          </button>
+        )}
+        {challenge.totp && (
+          <>
+            <label>
+              {t.mfaCode}
+              <input name="code" autoComplete="one-time-code" inputMode="numeric" required value={code} onChange={(e) => setCode(e.target.value)} />
+            </label>
+            <button type="submit" disabled={busy}>
+              {t.verify}
+            </button>
+          </>
+        )}
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+        <button type="button" className="link" onClick={onBack}>
+          {t.back}
+        </button>
       </form>
     </main>
   );

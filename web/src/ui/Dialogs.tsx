@@ -5,7 +5,7 @@ import { useClient } from './context';
 import { applyTemplate, TEMPLATES, type Template } from '../templates';
 import { inviteCode, navigate } from './route';
 
-function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   return (
     <div className="backdrop" onKeyDown={(e) => e.key === 'Escape' && onClose()}>
       <div role="dialog" aria-modal="true" aria-label={title} className="card dialog">
@@ -16,7 +16,7 @@ function Dialog({ title, onClose, children }: { title: string; onClose: () => vo
   );
 }
 
-function useSubmit<T>(action: () => Promise<T>, done: (v: T) => void) {
+export function useSubmit<T>(action: () => Promise<T>, done: (v: T) => void) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: FormEvent) => {

@@ -5,6 +5,7 @@ import { t } from '../strings';
 import { useClient } from './context';
 import { CreateGuildDialog, InviteDialog, JoinGuildDialog } from './Dialogs';
 import { navigate } from './route';
+import { SettingsDialog } from './Security';
 
 function initials(name: string): string {
   return name
@@ -19,7 +20,7 @@ export function GuildBar({ current }: { current: string | null }) {
   const { store } = useClient();
   const guilds = useStore(store, (s) => s.guilds);
   const unread = useStore(store, (s) => s.unread);
-  const [dialog, setDialog] = useState<'create' | 'join' | null>(null);
+  const [dialog, setDialog] = useState<'create' | 'join' | 'settings' | null>(null);
   return (
     <nav className="guildbar" aria-label={t.guilds}>
       <ul>
@@ -52,8 +53,12 @@ export function GuildBar({ current }: { current: string | null }) {
       <button type="button" className="guild add" title={t.joinGuild} aria-label={t.joinGuild} onClick={() => setDialog('join')}>
         ⇥
       </button>
+      <button type="button" className="guild add" title={t.settings} aria-label={t.settings} onClick={() => setDialog('settings')}>
+        ⚙
+      </button>
       {dialog === 'create' && <CreateGuildDialog onClose={() => setDialog(null)} />}
       {dialog === 'join' && <JoinGuildDialog onClose={() => setDialog(null)} />}
+      {dialog === 'settings' && <SettingsDialog onClose={() => setDialog(null)} />}
     </nav>
   );
 }
