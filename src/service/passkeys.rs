@@ -364,7 +364,6 @@ impl Hearth {
             let exclude = existing
                 .iter()
                 .filter_map(|r| URL_SAFE_NO_PAD.decode(&r.cred_id).ok())
-                .map(Into::into)
                 .collect();
             let display = actor
                 .user
