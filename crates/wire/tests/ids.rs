@@ -380,6 +380,11 @@ fn samples() -> Vec<(Event, Value)> {
                 "guild_id": "1001", "status": "online",
                 "activities": [{"name": "chess", "type": 0}], "client_status": {"desktop": "online"}}),
         ),
+        (
+            Event::GuildEmojisUpdate,
+            json!({"guild_id": "1001", "emojis": [{"id": "1040", "name": "party", "roles": ["1031"],
+                "require_colons": true, "managed": false, "animated": false, "available": true}]}),
+        ),
     ]
 }
 
