@@ -446,17 +446,38 @@ impl Hearth {
         } else {
             self.spend_totp(t.user_id, &code).await
         };
+        let method = if backup { "backup" } else { "totp" };
+        self.finish_mfa_login(checked, t, &hash, &account, ip, user_agent, method)
+            .await
+    }
+
+    /// The end of every second-factor login (`login_mfa`, `login_webauthn`), given the
+    /// factor's verdict `checked` on ticket `t` (stored under `hash`): a wrong code (60008)
+    /// counts against the backoff key `account` and the ticket; otherwise the ticket is taken
+    /// (once: 60006 if another request took it) and a session opened, recorded as `method`.
+    /// Errors: the verdict's; 60006; 403 40002 suspended.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn finish_mfa_login(
+        &self,
+        checked: Result<()>,
+        t: MfaTicketRow,
+        hash: &str,
+        account: &str,
+        ip: IpAddr,
+        user_agent: Option<String>,
+        method: &str,
+    ) -> Result<wire::TokenPair> {
         if let Err(e) = checked {
             if matches!(e, Error::Rule(Rule::InvalidMfaCode)) {
-                self.auth.backoff.fail(&account, ip);
+                self.auth.backoff.fail(account, ip);
                 self.db
-                    .fail_mfa_ticket(&hash, self.config.mfa.ticket_max_failures.max(1) as i64)
+                    .fail_mfa_ticket(hash, self.config.mfa.ticket_max_failures.max(1) as i64)
                     .await?;
             }
             return Err(e);
         }
-        self.auth.backoff.succeed(&account, ip);
-        if !self.db.take_mfa_ticket(&hash).await? {
+        self.auth.backoff.succeed(account, ip);
+        if !self.db.take_mfa_ticket(hash).await? {
             return Err(Error::Rule(Rule::InvalidMfaTicket));
         }
         let user = self
@@ -467,7 +488,6 @@ impl Hearth {
         if user.suspended {
             return Err(Error::Rule(Rule::Suspended));
         }
-        let method = if backup { "backup" } else { "totp" };
         self.open_session(&user, Some(ip), user_agent.or(t.user_agent), method)
             .await
     }

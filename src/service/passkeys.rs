@@ -613,7 +613,7 @@ impl Hearth {
             .ok_or(Error::Rule(Rule::InvalidMfaTicket))?;
         let account = Self::backoff_key(Some(t.user_id), "");
         self.backoff_check(&account, Some(t.user_id), ip).await?;
-        if let Err(e) = self
+        let checked = self
             .spend_passkey(
                 t.user_id,
                 "mfa",
@@ -621,29 +621,8 @@ impl Hearth {
                 Some(Value::String(code)),
                 "code",
             )
-            .await
-        {
-            if matches!(e, Error::Rule(Rule::InvalidMfaCode)) {
-                self.auth.backoff.fail(&account, ip);
-                self.db
-                    .fail_mfa_ticket(&hash, self.config.mfa.ticket_max_failures.max(1) as i64)
-                    .await?;
-            }
-            return Err(e);
-        }
-        self.auth.backoff.succeed(&account, ip);
-        if !self.db.take_mfa_ticket(&hash).await? {
-            return Err(Error::Rule(Rule::InvalidMfaTicket));
-        }
-        let user = self
-            .db
-            .user(t.user_id)
-            .await?
-            .ok_or(Error::Rule(Rule::InvalidMfaTicket))?;
-        if user.suspended {
-            return Err(Error::Rule(Rule::Suspended));
-        }
-        self.open_session(&user, Some(ip), user_agent.or(t.user_agent), "webauthn")
+            .await;
+        self.finish_mfa_login(checked, t, &hash, &account, ip, user_agent, "webauthn")
             .await
     }
 
