@@ -104,7 +104,7 @@ pub(super) async fn create_message(
     P(c): P<Snowflake>,
     req: axum::extract::Request,
 ) -> Result<Response> {
-    let (body, files) = match super::uploads::read_message(&h, &a, c, req).await {
+    let (body, files) = match super::uploads::read_message(&h, &a, c, None, req).await {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
@@ -212,14 +212,19 @@ pub(super) async fn get_message(
 ) -> Result<Json<wire::Message>> {
     Ok(Json(h.get_message(&a, c, m).await?))
 }
-/// `PATCH /channels/{id}/messages/{message_id}`.
+/// `PATCH /channels/{id}/messages/{message_id}`: JSON, or `multipart/form-data` with
+/// `payload_json` and new `files[n]` parts (read by [`super::uploads::read_message`]).
 pub(super) async fn edit_message(
     h: H,
     Auth(a): Auth,
     P((c, m)): P<(Snowflake, Snowflake)>,
-    Body(b): Body<wire::EditMessageBody>,
-) -> Result<Json<wire::Message>> {
-    Ok(Json(h.edit_message(&a, c, m, b).await?))
+    req: axum::extract::Request,
+) -> Result<Response> {
+    let (body, files) = match super::uploads::read_message(&h, &a, c, Some(m), req).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    Ok(Json(h.edit_message_with(&a, c, m, body, files).await?).into_response())
 }
 /// `DELETE /channels/{id}/messages/{message_id}` -> 204.
 pub(super) async fn delete_message(

@@ -173,7 +173,11 @@ pub fn routes() -> Router<Arc<Hearth>> {
         )
         .route(
             "/channels/{channel_id}/messages/{message_id}",
-            get(get_message).patch(edit_message).delete(delete_message),
+            get(get_message)
+                .patch(edit_message)
+                .delete(delete_message)
+                // An edit's body limits are `media.*`, enforced while reading (uploads.rs).
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route(
             "/channels/{channel_id}/messages/{message_id}/reactions",

@@ -1,4 +1,5 @@
-//! Reading a message request with files (Discord "Reference > Uploading Files"):
+//! Reading a message request with files (Discord "Reference > Uploading Files"), a send
+//! (`POST /channels/{id}/messages`) or an edit (`PATCH /channels/{id}/messages/{id}`):
 //! `multipart/form-data` with a `payload_json` part (the JSON body) and `files[n]` parts
 //! (in any order: discord.js sends the files first), each file streamed into the blob store
 //! as it arrives; or a plain JSON body. Limits (`media.*`, `limits.max_body_bytes`) are
@@ -11,6 +12,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
 
 use crate::error::{Error, field_error};
 use crate::http::parse_json;
@@ -18,7 +20,6 @@ use crate::service::attachments::{FileTarget, Upload};
 use crate::service::ports::BlobStream;
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
-use crate::wire;
 
 fn bad_form(why: impl std::fmt::Display) -> Error {
     field_error(
@@ -47,11 +48,11 @@ fn read_failed(refused: Option<Error>, e: axum::extract::multipart::MultipartErr
 }
 
 /// Reads a JSON body of at most `max` bytes; beyond, 413 40005 after draining.
-async fn read_json(
+async fn read_json<T: DeserializeOwned>(
     req: Request,
     max: usize,
     drain_cap: u64,
-) -> Result<wire::CreateMessageBody, Response> {
+) -> Result<T, Response> {
     let mut stream = req.into_body().into_data_stream();
     let mut buf = BytesMut::new();
     let mut seen: u64 = 0;
@@ -83,10 +84,12 @@ enum Pumped {
     Stop(Response),
 }
 
-/// The body of `POST /channels/{id}/messages` and its files, each streamed into the blob
-/// store as it arrives ([`Hearth::receive_file`]: at most a few chunks of it in memory
-/// here, one S3 part in the store), after [`Hearth::file_target`] accepted the sender (when
-/// the first file part arrives: requests without files need no ATTACH_FILES). Errors (as
+/// The body `T` of `POST /channels/{id}/messages` (`edit`: `None`) or of
+/// `PATCH /channels/{id}/messages/{edit}` (`wire::CreateMessageBody`,
+/// `wire::EditMessageBody`) and its files, each streamed into the blob store as it arrives
+/// ([`Hearth::receive_file`]: at most a few chunks of it in memory here, one S3 part in the
+/// store), after [`Hearth::file_target`] accepted the sender (when the first file part
+/// arrives: requests without files need no ATTACH_FILES; an edit's files only its author). Errors (as
 /// responses): 413 40005 for a file over `media.max_file_bytes` (noticed while streaming: the
 /// partial write is discarded), a request over `media.max_total_bytes`, a `payload_json` over
 /// `limits.max_body_bytes` or a quota; 400 50035 on `files` for a malformed multipart body or
@@ -95,12 +98,13 @@ enum Pumped {
 /// to its end (discarded) so the client gets the answer, unless it goes past twice
 /// `media.max_total_bytes` or cannot be read: then the answer says `Connection: close`. Files
 /// already stored when a request is refused are released ([`Hearth::discard_files`]).
-pub(super) async fn read_message(
+pub(super) async fn read_message<T: DeserializeOwned + Default>(
     h: &Hearth,
     actor: &Actor,
     channel_id: Snowflake,
+    edit: Option<Snowflake>,
     req: Request,
-) -> Result<(wire::CreateMessageBody, Vec<Upload>), Response> {
+) -> Result<(T, Vec<Upload>), Response> {
     let media = &h.config.media;
     let json_max = h.config.limits.max_body_bytes;
     let multipart = req
@@ -149,7 +153,7 @@ pub(super) async fn read_message(
             ));
         }
         if is_file && refused.is_none() && target.is_none() {
-            match h.file_target(actor, channel_id).await {
+            match h.file_target(actor, channel_id, edit).await {
                 Ok(t) => target = Some(t),
                 Err(e) => refused = Some(e),
             }
@@ -257,7 +261,7 @@ pub(super) async fn read_message(
             Ok(b) => b,
             Err(e) => return Err(answer(&files, e.into_response())),
         },
-        None => wire::CreateMessageBody::default(),
+        None => T::default(),
     };
     Ok((body, files))
 }

@@ -6,6 +6,7 @@ use super::Fed;
 use super::translate::{Translator, payload_error};
 use crate::error::{Error, Result};
 use crate::events::{Audience, Control, Dispatch, Event, intents};
+use crate::service::images::ImageKind;
 use crate::snowflake::Snowflake;
 use crate::storage::{
     ChannelRow, MessageRow, OverwriteRow, RemoteGuildRow, ReplicaApply, RoleRow, now_ms,
@@ -251,21 +252,26 @@ impl Fed<'_> {
                         .and_then(|x| x.pinned_at);
                     let mut row = message_row(gid, m, prev);
                     row.attachments = attachments;
-                    self.db.upsert_message(&row).await?;
+                    let released = self.db.upsert_message(&row).await?;
+                    self.files_released(released);
                 }
                 channel = Some(cid);
                 object = Some(m.id.db());
             }
             Payload::MessageDelete(d) => {
                 let (c, m) = (d.channel_id.db(), d.id.db());
+                let files = self.db.attachments_of(&[m]).await?;
                 self.db.delete_message(c, m, None).await?;
+                self.release_cached(files.into_values().flatten()).await?;
                 self.scrub_replica(gid, m).await?;
                 channel = Some(c);
             }
             Payload::MessageDeleteBulk(d) => {
                 let c = d.channel_id.db();
                 let ids: Vec<i64> = d.ids.iter().map(|i| i.db()).collect();
+                let files = self.db.attachments_of(&ids).await?;
                 self.db.delete_messages(c, &ids).await?;
+                self.release_cached(files.into_values().flatten()).await?;
                 for m in &ids {
                     self.scrub_replica(gid, *m).await?;
                 }
@@ -273,21 +279,21 @@ impl Fed<'_> {
             }
             Payload::MessageReactionAdd(r) => {
                 let (c, m) = (r.channel_id.db(), r.message_id.db());
-                if let Some(e) = r.emoji.name.as_deref()
+                if let Some(e) = crate::service::reactions::key_of(&r.emoji)
                     && self.db.message(c, m).await?.is_some()
                 {
                     self.db
-                        .add_reaction(m, e, r.user_id.db(), now_ms(), None)
+                        .add_reaction(m, &e, r.user_id.db(), now_ms(), None)
                         .await?;
                 }
                 channel = Some(c);
             }
             Payload::MessageReactionRemove(r) => {
                 let (c, m) = (r.channel_id.db(), r.message_id.db());
-                if let Some(e) = r.emoji.name.as_deref()
+                if let Some(e) = crate::service::reactions::key_of(&r.emoji)
                     && self.db.message(c, m).await?.is_some()
                 {
-                    self.db.remove_reaction(m, e, r.user_id.db(), None).await?;
+                    self.db.remove_reaction(m, &e, r.user_id.db(), None).await?;
                 }
                 channel = Some(c);
             }
@@ -300,10 +306,10 @@ impl Fed<'_> {
             }
             Payload::MessageReactionRemoveEmoji(r) => {
                 let (c, m) = (r.channel_id.db(), r.message_id.db());
-                if let Some(e) = r.emoji.name.as_deref()
+                if let Some(e) = crate::service::reactions::key_of(&r.emoji)
                     && self.db.message(c, m).await?.is_some()
                 {
-                    self.db.clear_reactions(m, Some(e)).await?;
+                    self.db.clear_reactions(m, Some(&e)).await?;
                 }
                 channel = Some(c);
             }
@@ -323,6 +329,8 @@ impl Fed<'_> {
             Payload::ChannelDelete(c) => {
                 channel = Some(c.id.db());
                 self.db.delete_channel(c.id.db()).await?;
+                // The channel's cached files (its messages' attachment rows cascaded).
+                self.release_files_of(crate::service::media_gc::FilesOf::Channel(c.id.db()));
             }
             Payload::GuildRoleCreate(r) | Payload::GuildRoleUpdate(r) => {
                 self.db.upsert_role(&role_row(gid, &r.role)).await?;
@@ -334,6 +342,18 @@ impl Fed<'_> {
             }
             Payload::GuildUpdate(u) => {
                 if let Some(mut g) = self.db.guild(gid).await? {
+                    // Images replaced or removed: their cached files go.
+                    let gone: Vec<String> = [
+                        (ImageKind::Icon, g.icon.as_deref(), u.icon.as_deref()),
+                        (ImageKind::Banner, g.banner.as_deref(), u.banner.as_deref()),
+                        (ImageKind::Splash, g.splash.as_deref(), u.splash.as_deref()),
+                    ]
+                    .into_iter()
+                    .filter_map(|(kind, old, new)| {
+                        old.filter(|o| Some(*o) != new)
+                            .map(|o| format!("{}/{gid}/{o}", kind.folder()))
+                    })
+                    .collect();
                     g.name = u.name.clone();
                     g.icon = u.icon.clone();
                     g.description = u.description.clone();
@@ -343,6 +363,8 @@ impl Fed<'_> {
                     self.db
                         .set_replica_art(gid, u.banner.as_deref(), u.splash.as_deref())
                         .await?;
+                    let released = self.db.release_live_blobs(&gone, now_ms()).await?;
+                    self.files_released(released);
                     self.replica_emojis(gid, &u.emojis).await?;
                 }
                 // Republished with the replica's id (the host's is bound to it anyway).
@@ -389,7 +411,8 @@ impl Fed<'_> {
             }
             Payload::GuildDeleteFederated(_) => {
                 self.control(Control::GuildDeleted { guild_id: gsf });
-                self.db.drop_replica(gid).await?;
+                let released = self.db.drop_replica(gid).await?;
+                self.files_released(released);
                 return Ok(None);
             }
             Payload::InviteCreate(_)
@@ -440,9 +463,28 @@ impl Fed<'_> {
         // Without local members the replica has no reader: forget it (the host stops
         // delivering after this event); the id map stays for a later rejoin.
         if someone_left && self.db.local_member_count(gid).await? == 0 {
-            self.db.drop_replica(gid).await?;
+            let released = self.db.drop_replica(gid).await?;
+            self.files_released(released);
         }
         Ok(object)
+    }
+
+    /// Releases the files cached here of `attachments` (rows already deleted): their ledger
+    /// rows, if they were ever fetched, are released now and their bytes deleted by the
+    /// collector after `media.delete_grace_seconds` (spec/federation.md §17.3).
+    ///
+    /// Errors: storage errors.
+    pub(super) async fn release_cached(
+        &self,
+        attachments: impl Iterator<Item = crate::storage::AttachmentRow>,
+    ) -> Result<()> {
+        let keys: Vec<String> = attachments.map(|a| a.blob_key).collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let released = self.db.release_live_blobs(&keys, now_ms()).await?;
+        self.files_released(released);
+        Ok(())
     }
 
     /// Replaces the stored events about a deleted message by their stubs (spec §6.4:

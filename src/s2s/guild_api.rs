@@ -100,10 +100,18 @@ impl Fed<'_> {
             .into_response());
         }
         if let Some(u) = self.db.remote_user(server, name).await.map_err(discord)? {
-            let _ = self
+            if let Ok(released) = self
                 .db
-                .update_remote_profile(u.id, user["global_name"].as_str(), user["avatar"].as_str())
-                .await;
+                .update_remote_profile(
+                    u.id,
+                    user["global_name"].as_str(),
+                    user["avatar"].as_str(),
+                    u.avatar.as_deref(),
+                )
+                .await
+            {
+                self.files_released(released);
+            }
             return Ok(u);
         }
         self.insert_remote_user(name, server, user)

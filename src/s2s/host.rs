@@ -380,7 +380,8 @@ impl Fed<'_> {
                 .and_then(|x| x.pinned_at);
             let mut row = message_row(rg.guild_id, m, prev);
             row.attachments = self.localize_attachments(&rg.host, m).await?;
-            self.db.upsert_message(&row).await?;
+            let released = self.db.upsert_message(&row).await?;
+            self.files_released(released);
         }
         Ok(())
     }

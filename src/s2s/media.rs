@@ -25,9 +25,13 @@
 //! [`GuildHost`](crate::service::ports::GuildHost) port, which [`Federation::fetch_media`]
 //! answers: the origin is found from the local rows (a replica's host, a remote user's home
 //! server) and the origin's ids through `id_map`; the file is fetched over the signed
-//! client (HTTPS, address policy, `federation.request_timeout_ms`), streamed into the blob
-//! store under its size limit and served from there afterwards. Concurrent first requests of
-//! one file wait for one fetch.
+//! client (HTTPS, address policy, `federation.request_timeout_ms`), recorded in the blob
+//! ledger (charged to no one, under the replica's guild), streamed into the blob store under
+//! its size limit and served from there afterwards; an attachment's type, size and
+//! dimensions are then measured from the bytes (the function that types uploads) and replace
+//! the host's claim on its row. Concurrent first requests of one file wait for one fetch.
+//! The member-side changes that leave a cached file unnamed release its ledger row
+//! (`apply.rs`, the storage methods of replicas), so the file collector deletes it.
 
 use std::sync::Arc;
 
@@ -47,9 +51,12 @@ use crate::snowflake::Snowflake;
 use crate::storage::AttachmentRow;
 use crate::wire;
 
-/// The blob-store prefix of remote attachments kept here (outside `attachments/`, which the
-/// file collector owns: these have no ledger row).
+/// The blob-store prefix of remote attachments and emoji kept here (their ledger rows are
+/// charged to no one, spec/federation.md §17.3).
 pub const REMOTE_PREFIX: &str = "remote/";
+
+/// Bytes of the start of a fetched file kept for sniffing its type (as uploads).
+const SNIFF_BYTES: usize = 64 * 1024;
 
 /// The file routes of the federation listener (see the module documentation).
 pub fn routes() -> Router<FedState> {
@@ -254,7 +261,8 @@ impl Fed<'_> {
     /// The attachment rows of a replica's message `m` (already translated; its attachments
     /// still carry the host's ids, which the `Ids` visitor skips) and `m` rewritten as this
     /// server shows it: each attachment's id mapped through `id_map` (a local id minted on
-    /// first sight), its `url` and `proxy_url` this server's signed URLs. The rows name blobs
+    /// first sight), its `url` and `proxy_url` this server's signed URLs, and for a file
+    /// already fetched its type, size and dimensions as measured here. The rows name blobs
     /// under [`REMOTE_PREFIX`], fetched on first request.
     ///
     /// Errors: storage errors.
@@ -267,9 +275,20 @@ impl Fed<'_> {
         let mut rows = Vec::with_capacity(m.attachments.len());
         for (position, a) in m.attachments.iter_mut().enumerate() {
             let remote = a.id.db();
-            let id = match self.db.map_get(host, remote).await? {
-                Some(l) => l,
-                None => self.db.map_put(host, remote, self.next_id()).await?,
+            let (id, known) = match self.db.map_get(host, remote).await? {
+                Some(l) => (l, self.db.attachment(channel_id, l).await?),
+                None => (self.db.map_put(host, remote, self.next_id()).await?, None),
+            };
+            // Once fetched, a file's type, size and dimensions are those measured from its
+            // bytes (kept on its row), not the host's claim.
+            let (content_type, size, width, height) = match known {
+                Some(k) => (k.content_type, k.size, k.width, k.height),
+                None => (
+                    clean_content_type(a.content_type.as_deref()),
+                    a.size.min(i64::MAX as u64) as i64,
+                    a.width.map(|w| w.min(i64::MAX as u64) as i64),
+                    a.height.map(|h| h.min(i64::MAX as u64) as i64),
+                ),
             };
             let row = AttachmentRow {
                 id,
@@ -281,10 +300,10 @@ impl Fed<'_> {
                     .description
                     .as_ref()
                     .map(|d| d.chars().take(1024).collect()),
-                content_type: clean_content_type(a.content_type.as_deref()),
-                size: a.size.min(i64::MAX as u64) as i64,
-                width: a.width.map(|w| w.min(i64::MAX as u64) as i64),
-                height: a.height.map(|h| h.min(i64::MAX as u64) as i64),
+                content_type,
+                size,
+                width,
+                height,
                 blob_key: format!("{REMOTE_PREFIX}attachments/{channel_id}/{id}"),
             };
             let url = self.attachment_url(channel_id, id, &row.filename);
@@ -293,11 +312,11 @@ impl Fed<'_> {
                 filename: row.filename.clone(),
                 description: row.description.clone(),
                 content_type: Some(row.content_type.clone()),
-                size: a.size,
+                size: row.size.max(0) as u64,
                 proxy_url: url.clone(),
                 url,
-                width: a.width,
-                height: a.height,
+                width: row.width.map(|w| w.max(0) as u64),
+                height: row.height.map(|h| h.max(0) as u64),
             };
             rows.push(row);
         }
@@ -305,8 +324,9 @@ impl Fed<'_> {
     }
 
     /// Makes the replica's emoji those of `emojis` (the host's list, translated): rows
-    /// added, renamed, re-roled or removed. A replica emoji's image is the blob
-    /// `remote/emojis/{local id}`, fetched on first request (an emoji's image never changes).
+    /// added, renamed, re-roled or removed (the images of removed ones cached here are handed
+    /// to the file collector). A replica emoji's image is the blob `remote/emojis/{local id}`,
+    /// fetched on first request (an emoji's image never changes).
     ///
     /// Errors: storage errors.
     pub(super) async fn replica_emojis(
@@ -330,13 +350,15 @@ impl Fed<'_> {
                 roles: e.roles.iter().map(|r| r.db()).collect(),
             })
             .collect();
-        self.db.replace_replica_emojis(guild_id, &rows).await
+        let released = self.db.replace_replica_emojis(guild_id, &rows).await?;
+        self.files_released(released);
+        Ok(())
     }
 
-    /// Where a remote file comes from: `(server, path)` of its origin's media endpoint, or
-    /// `None` when `media` is not a remote file this server shows (a local object, an
-    /// unknown one, or a hash that is not the object's current one).
-    async fn media_source(&self, media: &RemoteMedia) -> Result<Option<(String, String)>> {
+    /// Where a remote file comes from (its origin's media endpoint) and which replica it
+    /// belongs to, or `None` when `media` is not a remote file this server shows (a local
+    /// object, an unknown one, or a hash that is not the object's current one).
+    async fn media_source(&self, media: &RemoteMedia) -> Result<Option<Source>> {
         const BASE: &str = "/_hearth/federation/v1/media";
         Ok(match media {
             RemoteMedia::Attachment {
@@ -352,7 +374,11 @@ impl Fed<'_> {
                 let c = self.db.map_reverse(&rg.host, *channel_id).await?;
                 let a = self.db.map_reverse(&rg.host, *attachment_id).await?;
                 match (c, a) {
-                    (Some(c), Some(a)) => Some((rg.host, format!("{BASE}/attachments/{c}/{a}"))),
+                    (Some(c), Some(a)) => Some(Source {
+                        server: rg.host,
+                        path: format!("{BASE}/attachments/{c}/{a}"),
+                        guild_id: Some(gid),
+                    }),
                     _ => None,
                 }
             }
@@ -374,7 +400,11 @@ impl Fed<'_> {
                     && name
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-                plain.then(|| (server, format!("{BASE}/users/{name}/avatars/{hash}")))
+                plain.then(|| Source {
+                    server,
+                    path: format!("{BASE}/users/{name}/avatars/{hash}"),
+                    guild_id: None,
+                })
             }
             RemoteMedia::GuildImage {
                 kind,
@@ -396,14 +426,15 @@ impl Fed<'_> {
                 let Some(rg) = self.db.remote_guild(*guild_id).await? else {
                     return Ok(None);
                 };
-                Some((
-                    rg.host,
-                    format!(
+                Some(Source {
+                    server: rg.host,
+                    path: format!(
                         "{BASE}/guilds/{}/{}/{hash}",
                         rg.host_guild_id,
                         kind.folder()
                     ),
-                ))
+                    guild_id: Some(*guild_id),
+                })
             }
             RemoteMedia::Emoji { emoji_id } => {
                 let Some(row) = self.db.emoji_by_id(*emoji_id).await? else {
@@ -415,10 +446,25 @@ impl Fed<'_> {
                 self.db
                     .map_reverse(&rg.host, *emoji_id)
                     .await?
-                    .map(|e| (rg.host, format!("{BASE}/emojis/{e}")))
+                    .map(|e| Source {
+                        server: rg.host,
+                        path: format!("{BASE}/emojis/{e}"),
+                        guild_id: Some(row.guild_id),
+                    })
             }
         })
     }
+}
+
+/// Where a remote file comes from ([`Fed::media_source`]).
+struct Source {
+    /// The origin server.
+    server: String,
+    /// The path of the file on the origin's media endpoints (§17.2).
+    path: String,
+    /// The replica it belongs to (local id), `None` for an avatar: the guild of its ledger
+    /// row, whose files go when the replica is dropped.
+    guild_id: Option<i64>,
 }
 
 /// The error a client of this server sees for a failed fetch from an origin.
@@ -442,7 +488,7 @@ impl Federation {
         key: &BlobKey,
         max_bytes: u64,
     ) -> Result<bool> {
-        let Some((server, path)) = (Fed { h, fed: self }).media_source(&media).await? else {
+        let Some(src) = (Fed { h, fed: self }).media_source(&media).await? else {
             return Ok(false);
         };
         let lock = self
@@ -457,36 +503,87 @@ impl Federation {
             if h.blobs.open(key).await?.is_some() {
                 return Ok(true);
             }
+            let Source {
+                server,
+                path,
+                guild_id,
+            } = src;
             let cap = usize::try_from(max_bytes).unwrap_or(usize::MAX);
             let resp = self
                 .client
                 .get_file(&server, &path, cap)
                 .await
                 .map_err(|e| fetch_error(e, max_bytes))?;
+            // The ledger row first (a crash then leaves a row, never unrecorded bytes); the
+            // collector deletes the bytes once the row is released (media_gc).
+            h.db.record_remote_blob(key.as_str(), guild_id, crate::storage::now_ms())
+                .await?;
+            let head = Arc::new(parking_lot::Mutex::new(bytes::BytesMut::new()));
+            let seen_head = head.clone();
             let body: BlobStream = Box::pin(futures_util::stream::unfold(
                 (resp, 0u64, false),
-                move |(mut resp, seen, done)| async move {
-                    if done {
-                        return None;
-                    }
-                    match resp.chunk().await {
-                        Ok(Some(c)) => {
-                            let seen = seen + c.len() as u64;
-                            if seen > max_bytes {
-                                let e = Error::Federation(FedRefusal::RemoteTooLarge(max_bytes));
-                                return Some((Err(e), (resp, seen, true)));
-                            }
-                            Some((Ok(c), (resp, seen, false)))
+                move |(mut resp, seen, done)| {
+                    let head = seen_head.clone();
+                    async move {
+                        if done {
+                            return None;
                         }
-                        Ok(None) => None,
-                        Err(e) => {
-                            let e = fetch_error(hearth_federation::http::map_reqwest(e), max_bytes);
-                            Some((Err(e), (resp, seen, true)))
+                        match resp.chunk().await {
+                            Ok(Some(c)) => {
+                                let seen = seen + c.len() as u64;
+                                if seen > max_bytes {
+                                    let e =
+                                        Error::Federation(FedRefusal::RemoteTooLarge(max_bytes));
+                                    return Some((Err(e), (resp, seen, true)));
+                                }
+                                let mut kept = head.lock();
+                                if kept.len() < SNIFF_BYTES {
+                                    let take = c.len().min(SNIFF_BYTES - kept.len());
+                                    kept.extend_from_slice(&c[..take]);
+                                }
+                                drop(kept);
+                                Some((Ok(c), (resp, seen, false)))
+                            }
+                            Ok(None) => None,
+                            Err(e) => {
+                                let e = fetch_error(
+                                    hearth_federation::http::map_reqwest(e),
+                                    max_bytes,
+                                );
+                                Some((Err(e), (resp, seen, true)))
+                            }
                         }
                     }
                 },
             ));
-            let n = h.blobs.put_stream(key, body).await?;
+            let n = match h.blobs.put_stream(key, body).await {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = h
+                        .db
+                        .release_blobs(&[key.as_str().to_string()], crate::storage::now_ms())
+                        .await;
+                    return Err(e);
+                }
+            };
+            // An attachment is typed by its bytes, as uploads are, never by the host's claim
+            // (the host's type, size and dimensions are replaced on its row).
+            let sniffed = crate::service::sniff::sniff(&head.lock());
+            let px = |v: u64| v.min(i64::MAX as u64) as i64;
+            let attachment = match &media {
+                RemoteMedia::Attachment {
+                    channel_id,
+                    attachment_id,
+                } => Some((
+                    *channel_id,
+                    *attachment_id,
+                    sniffed.content_type,
+                    sniffed.dims.map(|(w, ht)| (px(w), px(ht))),
+                )),
+                _ => None,
+            };
+            h.db.settle_remote_blob(key.as_str(), n.min(i64::MAX as u64) as i64, attachment)
+                .await?;
             tracing::debug!(key = key.as_str(), server, bytes = n, "remote file cached");
             Ok::<bool, Error>(true)
         }

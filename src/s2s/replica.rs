@@ -201,7 +201,8 @@ impl Fed<'_> {
         let from = run.rg.as_ref().map_or(-1, |r| r.applied_seq);
         let rows: Vec<ReplicaApply> = staged.iter().map(|s| s.row.clone()).collect();
         match self.db.apply_replica_run(run.gid, from, &rows).await {
-            Ok(true) => {
+            Ok(Some(released)) => {
+                self.files_released(released);
                 if let (Some(rg), Some(last)) = (run.rg.as_mut(), rows.last()) {
                     rg.applied_seq = last.seq;
                     rg.last_hash = Some(last.hash.clone());

@@ -240,14 +240,18 @@ impl<'a> Translator<'a> {
         } else {
             match self.h.db.remote_user(server, name).await? {
                 Some(u) => {
-                    self.h
+                    // A replaced avatar's cached file goes to the collector.
+                    let released = self
+                        .h
                         .db
                         .update_remote_profile(
                             u.id,
                             profile.global_name.as_deref(),
                             profile.avatar.as_deref(),
+                            u.avatar.as_deref(),
                         )
                         .await?;
+                    self.h.files_released(released);
                     u.id
                 }
                 None => {

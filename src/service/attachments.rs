@@ -141,14 +141,21 @@ impl Hearth {
     }
 
     /// The checks a message request's files pass before any of their bytes is stored: the
-    /// channel (visible, a text channel of a guild hosted here or a DM), SEND_MESSAGES and
-    /// ATTACH_FILES.
+    /// channel (visible, of a guild hosted here or a DM), and for a send (`edit`: `None`) a
+    /// text channel, SEND_MESSAGES and ATTACH_FILES; for an edit of message `edit`, the
+    /// message (in this channel, by the caller) and ATTACH_FILES.
     ///
     /// # Errors
     /// 404/403 50001 for a channel the caller cannot see; 400 50035 on `files` in a guild
     /// hosted on another server; 400 50008 for a non-text channel; 403 50013 without
-    /// SEND_MESSAGES and ATTACH_FILES.
-    pub async fn file_target(&self, actor: &Actor, channel_id: Snowflake) -> Result<FileTarget> {
+    /// SEND_MESSAGES and ATTACH_FILES (an edit: ATTACH_FILES); 404 10008 for an unknown
+    /// message, 403 50005 for another user's.
+    pub async fn file_target(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        edit: Option<Snowflake>,
+    ) -> Result<FileTarget> {
         let ca = self.channel_access(actor, channel_id).await?;
         if self.replica_of(&ca).await?.is_some() {
             return Err(field_error(
@@ -157,10 +164,20 @@ impl Hearth {
                 "Files cannot be sent to a guild hosted on another server yet.",
             ));
         }
-        if !ca.is_text() {
-            return Err(Error::Rule(crate::error::Rule::NonTextChannel));
+        match edit {
+            None => {
+                if !ca.is_text() {
+                    return Err(Error::Rule(crate::error::Rule::NonTextChannel));
+                }
+                ca.require(perm::SEND_MESSAGES | perm::ATTACH_FILES)?;
+            }
+            Some(m) => {
+                if self.message_in(&ca, m).await?.author_id != actor.user.id {
+                    return Err(Error::Rule(crate::error::Rule::NotAuthor));
+                }
+                ca.require(perm::ATTACH_FILES)?;
+            }
         }
-        ca.require(perm::SEND_MESSAGES | perm::ATTACH_FILES)?;
         Ok(FileTarget {
             channel_id: ca.channel.id,
             guild_id: ca.channel.guild_id,
@@ -257,7 +274,6 @@ impl Hearth {
         files: &[Upload],
     ) -> Result<Vec<AttachmentRow>> {
         let media = &self.config.media;
-        let channel_id = ca.channel.id;
         let uploads = refs
             .iter()
             .filter(|r| r.uploaded_filename.is_some())
@@ -272,33 +288,48 @@ impl Hearth {
                 ),
             ));
         }
-        let mut rows = Vec::with_capacity(files.len());
-        for (position, f) in files.iter().enumerate() {
-            let meta = refs
-                .iter()
-                .find(|r| r.id.as_ref().and_then(ref_id).as_deref() == Some(f.part.as_str()));
-            let name = meta
-                .and_then(|m| m.filename.clone())
-                .or(f.filename.clone())
-                .unwrap_or_else(|| "unknown".into());
-            rows.push(AttachmentRow {
-                id: f.id,
-                message_id: 0,
-                channel_id,
-                position: position as i64,
-                filename: clean_filename(&name),
-                description: meta
-                    .and_then(|m| m.description.clone())
-                    .map(|d| d.chars().take(1024).collect()),
-                content_type: f.content_type.to_string(),
-                size: f.size as i64,
-                width: f.dims.map(|d| d.0 as i64),
-                height: f.dims.map(|d| d.1 as i64),
-                blob_key: f.key.clone(),
-            });
-        }
+        let mut rows = Self::file_rows(ca.channel.id, refs, files, 0);
         rows.extend(self.claim_uploads(ca, actor, refs, rows.len()).await?);
         Ok(rows)
+    }
+
+    /// The attachment rows of a request's files (in part order, from `position` on) in
+    /// channel `channel_id`: each named by the `refs` entry whose `id` is its part's `n`
+    /// (filename, description), else by its own filename.
+    pub(super) fn file_rows(
+        channel_id: i64,
+        refs: &[wire::AttachmentRef],
+        files: &[Upload],
+        position: usize,
+    ) -> Vec<AttachmentRow> {
+        files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let meta = refs.iter().find(|r| {
+                    r.id.as_ref().and_then(ref_id).as_deref() == Some(f.part.as_str())
+                });
+                let name = meta
+                    .and_then(|m| m.filename.clone())
+                    .or(f.filename.clone())
+                    .unwrap_or_else(|| "unknown".into());
+                AttachmentRow {
+                    id: f.id,
+                    message_id: 0,
+                    channel_id,
+                    position: (position + i) as i64,
+                    filename: clean_filename(&name),
+                    description: meta
+                        .and_then(|m| m.description.clone())
+                        .map(|d| d.chars().take(1024).collect()),
+                    content_type: f.content_type.to_string(),
+                    size: f.size as i64,
+                    width: f.dims.map(|d| d.0 as i64),
+                    height: f.dims.map(|d| d.1 as i64),
+                    blob_key: f.key.clone(),
+                }
+            })
+            .collect()
     }
 
     /// Releases the bytes of attachments whose rows are gone (or were never stored): their
@@ -374,40 +405,59 @@ impl Hearth {
 
     /// The bytes of attachment `row` (from [`Self::signed_attachment`]): all of them, or with
     /// `range` (a parsed `Range` header) only those, read from the store without the ones
-    /// before them.
+    /// before them. A replica's file not yet here is fetched whole from its origin first
+    /// ([`Self::fetch_attachment`]); it is then served with the type, size and dimensions
+    /// measured from its bytes, not those the origin claimed.
     ///
     /// # Errors
-    /// 416 when `range` holds no byte of the file; 500 when stored bytes are missing or
+    /// 416 when `range` holds no byte of the file; the errors of a fetch
+    /// ([`super::ports::GuildHost::fetch_media`]); 500 when stored bytes are missing or
     /// unreadable.
     pub async fn open_attachment(
         &self,
-        row: AttachmentRow,
+        mut row: AttachmentRow,
         range: Option<ByteRange>,
     ) -> Result<AttachmentFile> {
         let key = BlobKey::new(row.blob_key.clone())?;
-        let size = row.size.max(0) as u64;
-        let range = match range {
-            None => None,
-            Some(r) => Some(r.resolve(size).ok_or(Error::RangeNotSatisfiable { size })?),
-        };
-        let body = match &range {
-            None => self.open_attachment_blob(&row, &key).await?,
-            // A remote file not yet here is fetched whole first, then read in part.
-            Some(r) => match self.blobs.open_range(&key, r.clone()).await? {
-                Some(b) => Some(b),
-                None if self.open_attachment_blob(&row, &key).await?.is_some() => {
-                    self.blobs.open_range(&key, r.clone()).await?
-                }
-                None => None,
-            },
+        let mut opened = self.open_bytes(&row, &key, range).await?;
+        if opened.is_none()
+            && let Some(fetched) = self.fetch_attachment(&row, &key).await?
+        {
+            row = fetched;
+            opened = self.open_bytes(&row, &key, range).await?;
         }
-        .ok_or_else(|| Error::internal(format!("attachment {} has no bytes", row.id)))?;
+        let (body, range) =
+            opened.ok_or_else(|| Error::internal(format!("attachment {} has no bytes", row.id)))?;
         let inline = sniff::inline_safe(&row.content_type);
         Ok(AttachmentFile {
             row,
             body,
             range,
             inline,
+        })
+    }
+
+    /// The stored bytes of `row` under `key` (all, or those of `range` resolved against the
+    /// row's size) and the resolved range; `None` when the store has none.
+    ///
+    /// # Errors
+    /// 416 when `range` holds no byte of the file; 500 when the store fails.
+    async fn open_bytes(
+        &self,
+        row: &AttachmentRow,
+        key: &BlobKey,
+        range: Option<ByteRange>,
+    ) -> Result<Option<(BlobReader, Option<std::ops::Range<u64>>)>> {
+        let size = row.size.max(0) as u64;
+        Ok(match range {
+            None => self.blobs.open(key).await?.map(|b| (b, None)),
+            Some(r) => {
+                let r = r.resolve(size).ok_or(Error::RangeNotSatisfiable { size })?;
+                self.blobs
+                    .open_range(key, r.clone())
+                    .await?
+                    .map(|b| (b, Some(r)))
+            }
         })
     }
 }

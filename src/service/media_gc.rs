@@ -9,18 +9,27 @@
 //!   keys can never be used again: a deleted guild's icon, banner, splash and emoji, a
 //!   deleted emoji (`Hearth::release_images`: a released row charged to no one); deleting
 //!   such a row's bytes also deletes the image's resized copies;
-//! - by each timed pass's **scan** when no attachment and no pending upload refers to it and
-//!   it is older than `media.orphan_age_seconds` (crashes between a write and its row,
-//!   deletions by other paths), so a file being uploaded right now is never taken;
+//! - by each timed pass's **scan** when it is an attachment's (local or remote) that no
+//!   attachment and no pending upload refers to and it is older than
+//!   `media.orphan_age_seconds` (crashes between a write and its row, deletions by other
+//!   paths), so a file being uploaded right now is never taken;
 //! - when its two-step upload expired unclaimed (the pass deletes expired pending rows
-//!   first).
+//!   first);
+//! - for files of other servers cached here (spec/federation.md §17.3: recorded live, charged
+//!   to no one, when fetched, [`crate::storage::Db::record_remote_blob`]), by the change
+//!   that made them useless, on the member side of federation: a replica's message deleted
+//!   (or bulk-deleted), an attachment removed by the host's edit, a channel deleted, an
+//!   emoji removed, the replica dropped (guild deleted or left by the last local member), a
+//!   remote user's avatar or a replica's icon, banner or splash replaced
+//!   ([`Hearth::files_released`] wakes the collector).
 //!
 //! Released rows count no more against the quotas. A pass deletes the bytes of rows released
 //! more than `media.delete_grace_seconds` ago (links already handed out keep working until
 //! then), then their rows. Every `media.orphan_scan_seconds` it also lists the store under
-//! `attachments/` and deletes blobs with no ledger row older than `media.orphan_age_seconds`
-//! (leftover temporary files of the local store included). Other prefixes (avatars, icons,
-//! emoji) are not this collector's: their owners keep their own references.
+//! `attachments/` and `remote/` and deletes blobs with no ledger row older than
+//! `media.orphan_age_seconds` (leftover temporary files of the local store included). Other
+//! prefixes (avatars, icons, emoji) are not this collector's unless released: their owners
+//! keep their own references.
 //!
 //! The pass runs every `media.collect_interval_seconds`, and sooner when a release wakes it
 //! (a woken pass only deletes what is due; it does not scan).
@@ -31,12 +40,15 @@ use std::time::Duration;
 use super::Hearth;
 use super::ports::BlobKey;
 use crate::error::Result;
-use crate::storage::{BlobScope, now_ms};
+use crate::storage::{BlobScope, REMOTE_ATTACHMENTS, now_ms};
 
 /// Ledger rows handled per batch of a pass.
 const BATCH: i64 = 500;
 /// The store prefix this collector owns.
 const PREFIX: &str = "attachments/";
+/// The prefix of files of other servers cached here, which the store scan also covers
+/// (every such blob has a ledger row, written before its bytes).
+const REMOTE: &str = "remote/";
 
 /// Whose files to release after a deletion ([`Hearth::release_files_of`]).
 #[derive(Debug, Clone, Copy)]
@@ -59,21 +71,42 @@ pub struct Collected {
 }
 
 impl Hearth {
+    /// Wakes the collector after `n` files were released by a change that recorded their
+    /// release itself (the member side of federation, spec/federation.md §17.3); nothing
+    /// when `n` is 0.
+    pub(crate) fn files_released(&self, n: u64) {
+        if n > 0 {
+            self.media_gc.notify_one();
+        }
+    }
+
     /// Releases the files of a deleted channel or guild (their rows went with it), in the
-    /// background, and wakes the collector.
-    pub(super) fn release_files_of(&self, of: FilesOf) {
+    /// background, and wakes the collector. A channel's are its uploads (`attachments/{id}/`)
+    /// or, for a replica's channel, the files fetched from its host
+    /// (`remote/attachments/{id}/`).
+    pub(crate) fn release_files_of(&self, of: FilesOf) {
         let (db, wake) = (self.db.clone(), self.media_gc.clone());
         tokio::spawn(async move {
-            let prefix;
-            let scope = match of {
-                FilesOf::Guild(g) => BlobScope::Guild(g),
+            let now = now_ms();
+            let released = match of {
+                FilesOf::Guild(g) => {
+                    db.release_unreferenced(i64::MAX, now, Some(BlobScope::Guild(g)))
+                        .await
+                }
                 FilesOf::Channel(c) => {
-                    prefix = format!("{PREFIX}{c}/");
-                    BlobScope::Prefix(&prefix)
+                    let local = format!("{PREFIX}{c}/");
+                    let remote = format!("{REMOTE_ATTACHMENTS}{c}/");
+                    let local = Some(BlobScope::Prefix(&local));
+                    match db.release_unreferenced(i64::MAX, now, local).await {
+                        Ok(a) => db
+                            .release_unreferenced(i64::MAX, now, Some(BlobScope::Prefix(&remote)))
+                            .await
+                            .map(|b| a + b),
+                        Err(e) => Err(e),
+                    }
                 }
             };
-            let now = now_ms();
-            match db.release_unreferenced(i64::MAX, now, Some(scope)).await {
+            match released {
                 Ok(_) => wake.notify_one(),
                 Err(e) => tracing::warn!(error = %e, "files left to the collector's scan"),
             }
@@ -111,10 +144,11 @@ impl Hearth {
                 .await?;
             for key in &due {
                 if let Ok(k) = BlobKey::new(key.clone()) {
-                    if key.starts_with(PREFIX) {
+                    if key.starts_with(PREFIX) || key.starts_with(REMOTE_ATTACHMENTS) {
                         self.blobs.delete(&k).await?;
                     } else {
-                        // An image (`Hearth::release_images`): its resized copies too.
+                        // An image (`Hearth::release_images`, or cached from another
+                        // server): its resized copies too.
                         super::images::delete_image(self.blobs.as_ref(), &k).await;
                     }
                 }
@@ -128,17 +162,20 @@ impl Hearth {
         Ok(out)
     }
 
-    /// Deletes the blobs under [`PREFIX`] that have no ledger row and were last written
-    /// before `before` (Unix ms); returns how many.
+    /// Deletes the blobs under [`PREFIX`] and [`REMOTE`] that have no ledger row and were
+    /// last written before `before` (Unix ms); returns how many.
     async fn collect_store_orphans(&self, before: i64) -> Result<u64> {
-        let old: Vec<String> = self
-            .blobs
-            .list(PREFIX)
-            .await?
-            .into_iter()
-            .filter(|e| e.modified_ms < before)
-            .map(|e| e.key)
-            .collect();
+        let mut old: Vec<String> = Vec::new();
+        for prefix in [PREFIX, REMOTE] {
+            old.extend(
+                self.blobs
+                    .list(prefix)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.modified_ms < before)
+                    .map(|e| e.key),
+            );
+        }
         let mut n = 0;
         for chunk in old.chunks(BATCH as usize) {
             let known = self.db.known_blobs(chunk).await?;

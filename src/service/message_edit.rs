@@ -1,8 +1,10 @@
 //! Editing messages (Discord "Edit Message"): content, embeds and flags by the author (or
 //! SUPPRESS_EMBEDS by MANAGE_MESSAGES), and the `attachments` array: ids kept, the others
-//! removed, two-step uploads added through `uploaded_filename`; stored with the
-//! MESSAGE_UPDATE's log entry in one transaction.
+//! removed; new files added as `files[n]` parts of a multipart edit (streamed into the store
+//! as for sends, [`Hearth::receive_file`]) or as two-step uploads through
+//! `uploaded_filename`; stored with the MESSAGE_UPDATE's log entry in one transaction.
 
+use super::attachments::Upload;
 use super::messages::{CLIENT_FLAGS, validate_embeds};
 use super::ports::{RelayAction, RelayOp};
 use super::{Actor, ChannelAccess, Hearth, writer};
@@ -14,8 +16,9 @@ use crate::storage::{AttachmentRow, MessageRow, now_ms};
 use crate::wire;
 
 impl Hearth {
-    /// `PATCH /channels/{id}/messages/{message_id}`: the author edits content, embeds and
-    /// flags; others with MANAGE_MESSAGES may only toggle SUPPRESS_EMBEDS. Errors: 50005.
+    /// `PATCH /channels/{id}/messages/{message_id}` with a JSON body: the author edits
+    /// content, embeds and flags; others with MANAGE_MESSAGES may only toggle
+    /// SUPPRESS_EMBEDS. Errors: 50005; see [`Self::edit_message_with`].
     pub async fn edit_message(
         &self,
         actor: &Actor,
@@ -23,8 +26,58 @@ impl Hearth {
         message_id: Snowflake,
         body: wire::EditMessageBody,
     ) -> Result<wire::Message> {
+        self.edit_message_with(actor, channel_id, message_id, body, vec![])
+            .await
+    }
+
+    /// [`Self::edit_message`] with new files (a multipart edit, Discord "Uploading Files")
+    /// already streamed into the store by [`Self::receive_file`]. The result's attachments
+    /// are: the current ones whose `id` the `attachments` array lists (all of them when the
+    /// array is absent or null), in their order, then the files (in part order, each named
+    /// by the `attachments` entry whose `id` is its part's `n`), then the two-step uploads of
+    /// `uploaded_filename` entries.
+    ///
+    /// # Errors
+    /// 403 50005 for another user's message (only SUPPRESS_EMBEDS is theirs to toggle with
+    /// MANAGE_MESSAGES); 403 50013 for files without ATTACH_FILES; 400 50035 on
+    /// `attachments` when kept and added files exceed `media.max_files_per_message`; 400
+    /// 50035 on `files` for files in a guild hosted on another server; 400 50006 for an
+    /// edit leaving the message empty; the errors of [`Hearth::claim_uploads`]. On any error
+    /// the message is unchanged and the files are released.
+    pub async fn edit_message_with(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        body: wire::EditMessageBody,
+        files: Vec<Upload>,
+    ) -> Result<wire::Message> {
+        let r = self
+            .edit_with(actor, channel_id, message_id, body, &files)
+            .await;
+        if r.is_err() {
+            self.discard_files(&files);
+        }
+        r
+    }
+
+    async fn edit_with(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        body: wire::EditMessageBody,
+        files: &[Upload],
+    ) -> Result<wire::Message> {
         let ca = self.channel_access(actor, channel_id).await?;
         if let Some(rg) = self.replica_of(&ca).await? {
+            if !files.is_empty() {
+                return Err(field_error(
+                    "files",
+                    "ATTACHMENTS_NOT_FEDERATED",
+                    "Files cannot be sent to a guild hosted on another server yet.",
+                ));
+            }
             let body = serde_json::to_value(&body).map_err(Error::internal)?;
             let v = self
                 .host
@@ -46,6 +99,7 @@ impl Hearth {
             let only_flags = body.content.is_none()
                 && body.embeds.is_none()
                 && body.attachments.is_none()
+                && files.is_empty()
                 && body.flags.is_some();
             if !(only_flags && perm::has(ca.perms, perm::MANAGE_MESSAGES)) {
                 return Err(Error::Rule(Rule::NotAuthor));
@@ -109,28 +163,35 @@ impl Hearth {
             Some(Some(keep)) => Self::split_kept(current, keep),
             _ => (current, vec![]),
         };
-        // Entries with `uploaded_filename` add two-step uploads (claimed now, released again
-        // if the edit fails).
+        // The request's files (released by the caller if the edit fails), then entries with
+        // `uploaded_filename`: two-step uploads (claimed now, released again if it fails).
         let uploads = refs
             .iter()
             .filter(|r| r.uploaded_filename.is_some())
             .count();
         let max = self.config.media.max_files_per_message;
-        if uploads > 0 && kept.len() + uploads > max {
+        let adding = files.len() + uploads;
+        if adding > 0 && kept.len() + adding > max {
             return Err(field_error(
                 "attachments",
                 "BASE_TYPE_MAX_LENGTH",
                 format!("Must be {max} or fewer in length."),
             ));
         }
-        let added = self
-            .claim_uploads(&ca, actor, refs, next_position as usize)
+        if !files.is_empty() {
+            ca.require(perm::ATTACH_FILES)?;
+        }
+        let next_position = next_position as usize;
+        let mut added = Self::file_rows(ca.channel.id, refs, files, next_position);
+        let claimed = self
+            .claim_uploads(&ca, actor, refs, next_position + files.len())
             .await?;
+        added.extend(claimed.iter().cloned());
         let r = self
             .commit_edit(&ca, actor, m, &body, kept, removed, &added)
             .await;
         if r.is_err() {
-            self.forget_blobs(&added);
+            self.forget_blobs(&claimed);
         }
         r
     }

@@ -124,7 +124,33 @@ impl Hearth {
         users.extend(self.db.users(&uids).await?.into_iter().map(|u| (u.id, u)));
         let ids: Vec<i64> = reacted.unwrap_or_else(|| rows.iter().map(|m| m.id).collect());
         let mut reactions: HashMap<i64, Vec<wire::Reaction>> = HashMap::new();
-        for r in self.db.reaction_counts(&ids, viewer).await? {
+        let counts = self.db.reaction_counts(&ids, viewer).await?;
+        // Custom emoji (key `:{id}`) are shown as they are now: name, animation.
+        let mut custom: HashMap<i64, Option<crate::storage::EmojiRow>> = HashMap::new();
+        for r in &counts {
+            if let Some(id) = r.emoji.strip_prefix(':').and_then(|i| i.parse::<i64>().ok())
+                && !custom.contains_key(&id)
+            {
+                custom.insert(id, self.db.emoji_by_id(id).await?);
+            }
+        }
+        for r in counts {
+            let custom_id = r.emoji.strip_prefix(':').and_then(|i| i.parse::<i64>().ok());
+            let emoji = match custom_id {
+                Some(id) => {
+                    let row = custom.get(&id).and_then(Option::as_ref);
+                    wire::Emoji {
+                        id: Some(Snowflake::from_db(id)),
+                        name: row.map(|e| e.name.clone()),
+                        animated: row.is_some_and(|e| e.animated),
+                    }
+                }
+                None => wire::Emoji {
+                    id: None,
+                    name: Some(r.emoji),
+                    animated: false,
+                },
+            };
             reactions
                 .entry(r.message_id)
                 .or_default()
@@ -137,11 +163,7 @@ impl Hearth {
                     me: r.me > 0,
                     me_burst: false,
                     burst_colors: vec![],
-                    emoji: wire::Emoji {
-                        id: None,
-                        name: Some(r.emoji),
-                        animated: false,
-                    },
+                    emoji,
                 });
         }
         let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();

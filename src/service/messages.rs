@@ -66,16 +66,15 @@ fn parse_mentions(content: &str) -> Mentions {
     }
 }
 
-/// Validates an emoji path segment: a Unicode emoji (URL-decoded) or `name:id` (custom).
-/// Returns the stored key and the partial emoji object.
+/// Validates a Unicode emoji path segment (URL-decoded); custom emoji (`name:id`) are
+/// refused here (`Hearth::reaction_emoji` in `reactions.rs` takes them). Returns the stored
+/// key and the partial emoji object.
 pub(super) fn parse_emoji(raw: &str) -> Result<(String, wire::Emoji)> {
     let e = raw.trim();
     if e.is_empty() || e.len() > 64 || e.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(Error::Unknown(Unknown::Emoji));
     }
-    if let Some((_name, id)) = e.split_once(':') {
-        // Custom emojis need an emoji of a guild; Hearth has no custom emojis yet.
-        let _ = id;
+    if e.contains(':') {
         return Err(Error::Unknown(Unknown::Emoji));
     }
     if e.chars().all(|c| c.is_ascii_alphanumeric()) {

@@ -183,8 +183,11 @@ pub trait GuildHost: Send + Sync + 'static {
     /// Makes sure the bytes of the remote file `media` are in the blob store under `key`:
     /// when they are not, fetches them from their origin server over the signed federation
     /// API (spec/federation.md §17; at most `max_bytes`, streamed into the store) and stores
-    /// them. Concurrent calls for one key fetch once. `Ok(false)`: `media` is not a remote
-    /// file (a local object, or unknown), nothing was fetched.
+    /// them, recorded first in the blob ledger (charged to no one) so the file collector
+    /// deletes them once released; for an attachment, the type sniffed from the bytes (and
+    /// their size and dimensions) replace the host's claim on its row before this returns.
+    /// Concurrent calls for one key fetch once. `Ok(false)`: `media` is not a remote file (a
+    /// local object, or unknown), nothing was fetched.
     ///
     /// # Errors
     /// 404 when the origin refuses or does not know the file; 502 when it is larger than

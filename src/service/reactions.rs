@@ -1,4 +1,11 @@
-//! Reactions (Discord "Resources > Message > Create Reaction" and the reaction routes).
+//! Reactions (Discord "Resources > Message > Create Reaction" and the reaction routes), with
+//! Unicode emoji (the route's segment, URL-decoded) and custom emoji (`name:id`). A reaction
+//! is stored under its emoji's key: the Unicode emoji itself, or `:{id}` for a custom emoji
+//! ([`custom_key`]; a Unicode key never holds `:`), so a renamed emoji keeps its reactions.
+//! Reacting with a custom emoji needs an emoji of the channel's guild, and one of its roles
+//! when it is role-restricted (else 400 10014 Unknown Emoji, as Discord answers for emoji the
+//! caller may not use); events and message objects carry `{id, name, animated}` (`name` null
+//! once the emoji is deleted).
 
 use super::ports::{RelayAction, RelayOp};
 use super::{Actor, ChannelAccess, Hearth, to_value, writer};
@@ -12,8 +19,95 @@ use std::collections::HashMap;
 
 use super::messages::parse_emoji;
 
+/// The stored reaction key of the custom emoji `id`.
+pub fn custom_key(id: i64) -> String {
+    format!(":{id}")
+}
+
+/// The key of a reaction's emoji object (a host's event: custom emoji by id).
+pub fn key_of(e: &wire::Emoji) -> Option<String> {
+    match e.id {
+        Some(id) => Some(custom_key(id.db())),
+        None => e.name.clone(),
+    }
+}
+
+/// The custom emoji id of a route segment `name:id` (also `a:name:id`); `None` when the
+/// segment is no custom emoji. Errors: 10014 when it looks like one but the id is bad.
+fn custom_id(raw: &str) -> Result<Option<i64>> {
+    let Some((_, id)) = raw.trim().rsplit_once(':') else {
+        return Ok(None);
+    };
+    id.parse::<u64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .map(|i| Some(i as i64))
+        .ok_or(Error::Unknown(crate::error::Unknown::Emoji))
+}
+
 impl Hearth {
     // ---- reactions ------------------------------------------------------------------
+
+    /// The stored key and the emoji object of a reaction route's `{emoji}` segment in `ca`'s
+    /// channel. A custom emoji (`name:id`) is described by its row (current name,
+    /// `animated`); with `using` (adding a reaction) it must be an emoji of the channel's
+    /// guild and, when role-restricted, one whose roles the caller holds one of.
+    ///
+    /// # Errors
+    /// 400 10014 for an invalid Unicode emoji, an unknown custom emoji, or (with `using`)
+    /// one of another guild or restricted to roles the caller lacks.
+    async fn reaction_emoji(
+        &self,
+        ca: &ChannelAccess,
+        raw: &str,
+        using: bool,
+    ) -> Result<(String, wire::Emoji)> {
+        let Some(id) = custom_id(raw)? else {
+            return parse_emoji(raw);
+        };
+        let unknown = || Error::Unknown(crate::error::Unknown::Emoji);
+        let row = match ca.channel.guild_id {
+            Some(g) => self.db.emoji(g, id).await?,
+            None => None,
+        };
+        let usable = row.as_ref().is_some_and(|e| {
+            e.roles.is_empty()
+                || ca
+                    .guild
+                    .as_ref()
+                    .is_some_and(|g| g.member_roles.iter().any(|r| e.roles.contains(r)))
+        });
+        if using && !usable {
+            return Err(unknown());
+        }
+        let name = raw.trim().rsplit(':').nth(1).map(str::to_string);
+        Ok((
+            custom_key(id),
+            wire::Emoji {
+                id: Some(Snowflake::from_db(id)),
+                name: row.as_ref().map(|e| e.row.name.clone()).or(name),
+                animated: row.as_ref().is_some_and(|e| e.row.animated),
+            },
+        ))
+    }
+
+    /// A reaction's `{emoji}` segment as the host of replica `rg` names it: a custom
+    /// emoji's local id mapped back to the host's (the name kept); Unicode unchanged.
+    ///
+    /// # Errors
+    /// 400 10014 for a custom emoji the host never sent.
+    async fn emoji_for_host(&self, rg: &crate::storage::RemoteGuildRow, raw: &str) -> Result<String> {
+        let Some(id) = custom_id(raw)? else {
+            return Ok(raw.to_string());
+        };
+        let host_id = self
+            .db
+            .map_reverse(&rg.host, id)
+            .await?
+            .ok_or(Error::Unknown(crate::error::Unknown::Emoji))?;
+        let name = raw.trim().rsplit(':').nth(1).unwrap_or("_");
+        Ok(format!("{name}:{}", host_id as u64))
+    }
 
     pub(super) fn reaction_intent(ca: &ChannelAccess) -> u64 {
         if ca.guild.is_some() {
@@ -34,6 +128,9 @@ impl Hearth {
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
         if let Some(rg) = self.replica_of(&ca).await? {
+            // The replica's rule first (the host checks again with its own rows).
+            self.reaction_emoji(&ca, emoji, true).await?;
+            let emoji = self.emoji_for_host(&rg, emoji).await?;
             self.host
                 .relay(
                     self,
@@ -42,14 +139,14 @@ impl Hearth {
                     RelayAction::new(RelayOp::ReactionAdd)
                         .channel(ca.channel.id)
                         .message(message_id.db())
-                        .emoji(emoji),
+                        .emoji(&emoji),
                 )
                 .await?;
             return Ok(());
         }
         ca.require(perm::READ_MESSAGE_HISTORY)?;
         let m = self.message_in(&ca, message_id).await?;
-        let (key, emoji) = parse_emoji(emoji)?;
+        let (key, emoji) = self.reaction_emoji(&ca, emoji, true).await?;
         if !self.db.has_reaction(m.id, &key).await? {
             ca.require(perm::ADD_REACTIONS)?;
             if self.db.count_distinct_reactions(m.id).await?
@@ -107,6 +204,7 @@ impl Hearth {
             if user.is_some_and(|u| u.db() != actor.user.id) {
                 return Err(Error::Rule(Rule::RemoteGuild));
             }
+            let emoji = self.emoji_for_host(&rg, emoji).await?;
             self.host
                 .relay(
                     self,
@@ -115,7 +213,7 @@ impl Hearth {
                     RelayAction::new(RelayOp::ReactionRemove)
                         .channel(ca.channel.id)
                         .message(message_id.db())
-                        .emoji(emoji),
+                        .emoji(&emoji),
                 )
                 .await?;
             return Ok(());
@@ -125,7 +223,7 @@ impl Hearth {
             ca.require(perm::MANAGE_MESSAGES)?;
         }
         let m = self.message_in(&ca, message_id).await?;
-        let (key, emoji) = parse_emoji(emoji)?;
+        let (key, emoji) = self.reaction_emoji(&ca, emoji, false).await?;
         let (audience, _) = Self::message_audience(&ca);
         let mut d = Self::event_of(
             Event::MessageReactionRemove,
@@ -165,7 +263,7 @@ impl Hearth {
         let ca = self.channel_access(actor, channel_id).await?;
         ca.require(perm::READ_MESSAGE_HISTORY)?;
         let m = self.message_in(&ca, message_id).await?;
-        let (key, _) = parse_emoji(emoji)?;
+        let (key, _) = self.reaction_emoji(&ca, emoji, false).await?;
         let limit = limit.unwrap_or(25);
         if !(1..=100).contains(&limit) {
             return Err(field_error(
@@ -210,7 +308,10 @@ impl Hearth {
         }
         ca.require(perm::MANAGE_MESSAGES)?;
         let m = self.message_in(&ca, message_id).await?;
-        let parsed = emoji.map(parse_emoji).transpose()?;
+        let parsed = match emoji {
+            Some(e) => Some(self.reaction_emoji(&ca, e, false).await?),
+            None => None,
+        };
         let mut ch = self.db.change(Lock::Nothing).await?;
         ch.clear_reactions(m.id, parsed.as_ref().map(|p| p.0.as_str()))
             .await?;

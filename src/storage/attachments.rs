@@ -1,7 +1,8 @@
 //! Message attachments (migration 0009): one row per file of a message, the bytes in the
 //! blob store under `blob_key`. Rows are inserted in the message's own transaction
 //! ([`Db::insert_messages`]), removed with it (`ON DELETE CASCADE`) or by an edit
-//! ([`Db::update_message_attachments`]).
+//! ([`Db::update_message`]); a replica's by its host's events ([`Db::upsert_message`],
+//! [`Db::apply_replica_run`]).
 
 use std::collections::HashMap;
 
@@ -60,6 +61,76 @@ macro_rules! insert_attachments {
     }};
 }
 pub(super) use insert_attachments;
+
+/// Makes the attachment rows of the replica's messages `$ms` (a slice of `MessageRow` or of
+/// `&MessageRow`, distinct messages) exactly theirs, inside transaction `$tx`, and evaluates to how many
+/// cached files it released: rows no longer listed are deleted, their ledger rows (files
+/// fetched from the host, spec/federation.md §17.3) released at `$now` in the same
+/// transaction; listed rows are inserted, or for ids already here updated in place (position,
+/// filename, description), keeping the type, size and dimensions measured from the bytes
+/// when the file was fetched.
+macro_rules! upsert_replica_attachments {
+    ($tx:expr, $ms:expr, $now:expr) => {{
+        let ms: Vec<&$crate::storage::MessageRow> = $ms
+            .iter()
+            .map(|m| <_ as std::borrow::Borrow<$crate::storage::MessageRow>>::borrow(m))
+            .collect();
+        let mids = ms
+            .iter()
+            .map(|m| m.id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let keep = ms
+            .iter()
+            .flat_map(|m| m.attachments.iter().map(|a| a.id.to_string()))
+            .chain(std::iter::once("0".to_string()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let gone = format!("FROM attachments WHERE message_id IN ({mids}) AND id NOT IN ({keep})");
+        let release = format!(
+            "UPDATE media_blobs SET released_at = $1 WHERE released_at IS NULL AND blob_key IN (SELECT blob_key {gone})"
+        );
+        let released = sqlx::query(sqlx::AssertSqlSafe(release.as_str()))
+            .persistent(false)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        let delete = format!("DELETE {gone}");
+        sqlx::query(sqlx::AssertSqlSafe(delete.as_str()))
+            .persistent(false)
+            .execute(&mut *$tx)
+            .await?;
+        let rows: Vec<(i64, &$crate::storage::AttachmentRow)> = ms
+            .iter()
+            .copied()
+            .flat_map(|m| m.attachments.iter().map(move |a| (m.id, a)))
+            .collect();
+        if !rows.is_empty() {
+            let mut qb = sqlx::QueryBuilder::new(format!(
+                "INSERT INTO attachments ({}) ",
+                $crate::storage::attachments::ATT_COLS
+            ));
+            qb.push_values(rows, |mut b, (mid, a)| {
+                b.push_bind(a.id)
+                    .push_bind(mid)
+                    .push_bind(a.channel_id)
+                    .push_bind(a.position)
+                    .push_bind(&a.filename)
+                    .push_bind(&a.description)
+                    .push_bind(&a.content_type)
+                    .push_bind(a.size)
+                    .push_bind(a.width)
+                    .push_bind(a.height)
+                    .push_bind(&a.blob_key);
+            });
+            qb.push(" ON CONFLICT (id) DO UPDATE SET position = excluded.position, filename = excluded.filename, description = excluded.description");
+            qb.build().persistent(false).execute(&mut *$tx).await?;
+        }
+        released
+    }};
+}
+pub(super) use upsert_replica_attachments;
 
 impl Db {
     /// The attachments of the listed messages, by message id, each list in upload order.

@@ -141,16 +141,20 @@ impl Db {
         Ok(r.0)
     }
 
-    /// Forgets a replica (its guild rows cascade; the id map stays, so a rejoin reuses ids).
-    pub async fn drop_replica(&self, guild_id: i64) -> Result<()> {
+    /// Forgets a replica (its guild rows cascade; the id map stays, so a rejoin reuses ids)
+    /// and, in the same transaction, releases the files of it cached here (the ledger rows
+    /// under its guild: attachments, emoji, icon, banner, splash). Returns how many.
+    pub async fn drop_replica(&self, guild_id: i64) -> Result<u64> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
+            let released = sqlx::query("UPDATE media_blobs SET released_at = $1 WHERE guild_id = $2 AND released_at IS NULL")
+                .bind(super::now_ms()).bind(guild_id).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM remote_guilds WHERE guild_id = $1").bind(guild_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM replica_events WHERE guild_id = $1").bind(guild_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM messages WHERE guild_id = $1").bind(guild_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM guilds WHERE id = $1").bind(guild_id).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(())
+            Ok(released)
         })
     }
 
@@ -367,13 +371,14 @@ impl Db {
     }
 
     /// Makes a replica's emoji exactly `emojis` (with their roles), in one transaction:
-    /// others are deleted, known ones renamed and re-roled (their image key and creator
-    /// kept), new ones inserted. Roles the replica does not have are skipped.
+    /// others are deleted (and their images cached here released), known ones renamed and
+    /// re-roled (their image key and creator kept), new ones inserted. Roles the replica does
+    /// not have are skipped. Returns how many cached images it released.
     pub async fn replace_replica_emojis(
         &self,
         guild_id: i64,
         emojis: &[super::Emoji],
-    ) -> Result<()> {
+    ) -> Result<u64> {
         let keep = emojis
             .iter()
             .map(|e| e.row.id.to_string())
@@ -381,8 +386,11 @@ impl Db {
             .collect::<Vec<_>>()
             .join(",");
         let del = format!("DELETE FROM emojis WHERE guild_id = $1 AND id NOT IN ({keep})");
+        let release = format!("UPDATE media_blobs SET released_at = $1 WHERE released_at IS NULL AND blob_key IN (SELECT blob_key FROM emojis WHERE guild_id = $2 AND id NOT IN ({keep}))");
         on_db!(self, p => {
             let mut tx = p.begin().await?;
+            let released = sqlx::query(sqlx::AssertSqlSafe(release.as_str())).persistent(false)
+                .bind(super::now_ms()).bind(guild_id).execute(&mut *tx).await?.rows_affected();
             sqlx::query(sqlx::AssertSqlSafe(del.as_str())).persistent(false).bind(guild_id).execute(&mut *tx).await?;
             for e in emojis {
                 let r = &e.row;
@@ -397,7 +405,7 @@ impl Db {
                 }
             }
             tx.commit().await?;
-            Ok(())
+            Ok(released)
         })
     }
 
@@ -433,20 +441,24 @@ impl Db {
     /// `from_seq` to the last event's `(seq, hash)`; the messages the events carry are
     /// upserted with their attachment rows (only in channels that exist, keeping an existing
     /// pin time, in event order),
-    /// each channel's `last_message_id` moves forward; the events are recorded.
+    /// each channel's `last_message_id` moves forward; the events are recorded. The cached
+    /// files of attachments an edit removed are released
+    /// ([`super::attachments::upsert_replica_attachments`]).
     ///
-    /// Returns `false` (and writes nothing) when the replica is no longer at `from_seq`
-    /// (dropped or moved by someone else). Errors roll the whole run back; the caller then
-    /// applies the events one by one.
+    /// Returns how many cached files it released, or `None` (and writes nothing) when the
+    /// replica is no longer at `from_seq` (dropped or moved by someone else). Errors roll the
+    /// whole run back; the caller then applies the events one by one.
     pub async fn apply_replica_run(
         &self,
         guild_id: i64,
         from_seq: i64,
         run: &[ReplicaApply],
-    ) -> Result<bool> {
+    ) -> Result<Option<u64>> {
         let Some(last) = run.last() else {
-            return Ok(true);
+            return Ok(Some(0));
         };
+        let now = super::now_ms();
+        let mut released = 0;
         // The channels of the run's messages (a message is stored only in a known channel),
         // and each message's newest id per channel for `last_message_id`.
         let channels: std::collections::BTreeSet<i64> = run
@@ -465,7 +477,7 @@ impl Db {
             let n = sqlx::query("UPDATE remote_guilds SET applied_seq = $1, last_hash = $2 WHERE guild_id = $3 AND applied_seq = $4")
                 .bind(last.seq).bind(&last.hash).bind(guild_id).bind(from_seq).execute(&mut *tx).await?.rows_affected();
             if n != 1 {
-                return Ok(false);
+                return Ok(None);
             }
             let known: Vec<(i64,)> = if channels.is_empty() {
                 vec![]
@@ -502,11 +514,7 @@ impl Db {
                 // Run sizes vary: keep these one-off statements out of the statement cache.
                 qb.build().persistent(false).execute(&mut *tx).await?;
                 // Their attachments as the host lists them now (an edit may have removed some).
-                let chunk = &rows[start..end];
-                let ids = chunk.iter().map(|m| m.id.to_string()).collect::<Vec<_>>().join(",");
-                let del = format!("DELETE FROM attachments WHERE message_id IN ({ids})");
-                sqlx::query(sqlx::AssertSqlSafe(del.as_str())).persistent(false).execute(&mut *tx).await?;
-                super::attachments::insert_attachments!(tx, chunk);
+                released += super::attachments::upsert_replica_attachments!(tx, &rows[start..end], now);
                 for m in &rows[start..end] {
                     let e = newest.entry(m.channel_id).or_insert(m.id);
                     *e = (*e).max(m.id);
@@ -524,7 +532,7 @@ impl Db {
             qb.push(" ON CONFLICT DO NOTHING");
             qb.build().persistent(false).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(true)
+            Ok(Some(released))
         })
     }
 
@@ -606,16 +614,31 @@ impl Db {
         )
     }
 
-    /// Updates a remote user's profile fields.
+    /// Updates a remote user's profile fields. When the avatar changes from `old_avatar`
+    /// (the row as the caller read it), the old image cached here (`avatars/{id}/{old}`) is
+    /// released in the same transaction. Returns how many cached files it released.
     pub async fn update_remote_profile(
         &self,
         id: i64,
         global_name: Option<&str>,
         avatar: Option<&str>,
-    ) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE users SET global_name = $1, avatar = $2 WHERE id = $3 AND home_server IS NOT NULL")
-            .bind(global_name).bind(avatar).bind(id).execute(p).await.map(|_| ()))?;
-        Ok(())
+        old_avatar: Option<&str>,
+    ) -> Result<u64> {
+        let gone = old_avatar
+            .filter(|old| Some(*old) != avatar)
+            .map(|old| format!("avatars/{id}/{old}"));
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE users SET global_name = $1, avatar = $2 WHERE id = $3 AND home_server IS NOT NULL")
+                .bind(global_name).bind(avatar).bind(id).execute(&mut *tx).await?;
+            let mut released = 0;
+            if let Some(key) = &gone {
+                released = sqlx::query("UPDATE media_blobs SET released_at = $1 WHERE blob_key = $2 AND released_at IS NULL")
+                    .bind(super::now_ms()).bind(key).execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            Ok(released)
+        })
     }
 
     // ---- member side: replica upserts --------------------------------------------------
@@ -675,8 +698,9 @@ impl Db {
     }
 
     /// Inserts or replaces a message with its attachment rows (replicas store what the host
-    /// says).
-    pub async fn upsert_message(&self, m: &MessageRow) -> Result<()> {
+    /// says; see [`super::attachments::upsert_replica_attachments`] for the files of removed
+    /// attachments). Returns how many cached files it released.
+    pub async fn upsert_message(&self, m: &MessageRow) -> Result<u64> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at)
@@ -687,11 +711,10 @@ impl Db {
                 .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
                 .bind(m.edited_at).bind(m.pinned_at).execute(&mut *tx).await?;
             // Its attachments as the host lists them now (an edit may have removed some).
-            sqlx::query("DELETE FROM attachments WHERE message_id = $1").bind(m.id).execute(&mut *tx).await?;
-            super::attachments::insert_attachments!(tx, std::slice::from_ref(m));
+            let released = super::attachments::upsert_replica_attachments!(tx, std::slice::from_ref(m), super::now_ms());
             sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2 AND (last_message_id IS NULL OR last_message_id < $1)").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(())
+            Ok(released)
         })
     }
 

@@ -1,7 +1,11 @@
 //! The life of stored files (migration 0012): two-step uploads (`pending_uploads`) and the
 //! blob ledger (`media_blobs`) behind quotas, grace-period deletion and orphan collection.
 //! The migration's comment describes both tables; the rules are in
-//! `crate::service::media_gc` and `crate::service::uploads`.
+//! `crate::service::media_gc` and `crate::service::uploads`. Besides the blobs of
+//! `attachments/`, the ledger holds the files of other servers cached here
+//! (spec/federation.md §17.3: `remote/attachments/`, `remote/emojis/`, and remote users'
+//! and replicas' images under their ordinary keys), charged to no one (user 0, size as
+//! fetched) and, except avatars, to the replica's guild: [`Db::record_remote_blob`].
 
 use super::atomic::{lock_row, write_tx};
 use super::{Db, on_db};
@@ -30,6 +34,9 @@ pub struct PendingUploadRow {
 }
 
 const PENDING_COLS: &str = "id, channel_id, user_id, filename, declared_size, size, content_type, width, height, blob_key, created_at, expires_at";
+
+/// The key prefix of remote attachments cached here (spec/federation.md §17.3).
+pub const REMOTE_ATTACHMENTS: &str = "remote/attachments/";
 
 /// A blob to charge to `user_id` (and `guild_id`, `None` in DMs): `size` bytes under `key`.
 #[derive(Debug, Clone)]
@@ -194,6 +201,59 @@ impl Db {
         Ok(())
     }
 
+    /// Records a file of another server about to be cached under `key` (before its bytes
+    /// are written, so a crash leaves a row and never unrecorded bytes): a live ledger row
+    /// charged to no one (user 0, size 0 until [`Db::settle_remote_blob`]), under
+    /// `guild_id` (the replica's guild; `None` for avatars). A released row of the same key
+    /// is live again.
+    pub async fn record_remote_blob(&self, key: &str, guild_id: Option<i64>, now: i64) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO media_blobs (blob_key, user_id, guild_id, size, created_at, released_at) VALUES ($1, 0, $2, 0, $3, NULL) \
+            ON CONFLICT (blob_key) DO UPDATE SET released_at = NULL, guild_id = excluded.guild_id, created_at = excluded.created_at")
+            .bind(key).bind(guild_id).bind(now).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Completes [`Db::record_remote_blob`] once the bytes are stored: the row's `size`, and
+    /// for an attachment (`(channel_id, attachment_id, content_type, (width, height))`) its
+    /// row's type, size and dimensions as measured from the bytes, in one transaction.
+    pub async fn settle_remote_blob(
+        &self,
+        key: &str,
+        size: i64,
+        attachment: Option<(i64, i64, &str, Option<(i64, i64)>)>,
+    ) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE media_blobs SET size = $1 WHERE blob_key = $2")
+                .bind(size).bind(key).execute(&mut *tx).await?;
+            if let Some((channel_id, id, content_type, dims)) = attachment {
+                sqlx::query("UPDATE attachments SET content_type = $1, size = $2, width = $3, height = $4 WHERE id = $5 AND channel_id = $6")
+                    .bind(content_type).bind(size).bind(dims.map(|d| d.0)).bind(dims.map(|d| d.1))
+                    .bind(id).bind(channel_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// [`Db::release_blobs`], answering how many live rows it released.
+    pub async fn release_live_blobs(&self, keys: &[String], now: i64) -> Result<u64> {
+        let mut n = 0;
+        for chunk in keys.chunks(200) {
+            n += on_db!(self, p => {
+                let mut qb = sqlx::QueryBuilder::new("UPDATE media_blobs SET released_at = ");
+                qb.push_bind(now).push(" WHERE released_at IS NULL AND blob_key IN (");
+                let mut sep = qb.separated(", ");
+                for k in chunk {
+                    sep.push_bind(k);
+                }
+                qb.push(")");
+                qb.build().persistent(false).execute(p).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(n)
+    }
+
     /// Announces two-step uploads (all of one user in one channel): their ledger rows
     /// (charged with the announced sizes, under `quotas`) and their pending rows, in one
     /// transaction. `Some(refusal)` when over a quota (nothing written).
@@ -303,25 +363,15 @@ impl Db {
     /// Marks the ledger rows of `keys` released at `now` (their rows were deleted, or the
     /// write that needed them failed). Already released rows keep their time.
     pub async fn release_blobs(&self, keys: &[String], now: i64) -> Result<()> {
-        for chunk in keys.chunks(200) {
-            on_db!(self, p => {
-                let mut qb = sqlx::QueryBuilder::new("UPDATE media_blobs SET released_at = ");
-                qb.push_bind(now).push(" WHERE released_at IS NULL AND blob_key IN (");
-                let mut sep = qb.separated(", ");
-                for k in chunk {
-                    sep.push_bind(k);
-                }
-                qb.push(")");
-                qb.build().persistent(false).execute(p).await.map(|_| ())
-            })?;
-        }
-        Ok(())
+        self.release_live_blobs(keys, now).await.map(|_| ())
     }
 
-    /// Marks released (at `now`) every live ledger row created before `created_before`
-    /// (and, with `scope`, only those of that guild or under that key prefix) that no
-    /// attachment and no pending upload refers to: files of deleted channels and guilds,
-    /// crashes between a write and its row. Returns how many.
+    /// Marks released (at `now`) every live ledger row of an attachment (under
+    /// `attachments/` or [`REMOTE_ATTACHMENTS`]) created before `created_before` (and, with
+    /// `scope`, only those of that guild or under that key prefix) that no attachment and no
+    /// pending upload refers to: files of deleted channels and guilds, crashes between a
+    /// write and its row, remote files whose message went by a path that released nothing.
+    /// Returns how many.
     pub async fn release_unreferenced(
         &self,
         created_before: i64,
@@ -333,8 +383,11 @@ impl Db {
             Some(BlobScope::Guild(g)) => (" AND guild_id = $3", g, String::new()),
             Some(BlobScope::Prefix(p)) => (" AND blob_key LIKE $3", 0, format!("{p}%")),
         };
+        // Only attachments (local, and remote ones cached here): other rows (cached remote
+        // images and emoji) are released by whoever changes the row naming them.
         let q = format!(
             "UPDATE media_blobs SET released_at = $1 WHERE released_at IS NULL AND created_at < $2{filter} \
+             AND (blob_key LIKE 'attachments/%' OR blob_key LIKE '{REMOTE_ATTACHMENTS}%') \
              AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.blob_key = media_blobs.blob_key) \
              AND NOT EXISTS (SELECT 1 FROM pending_uploads u WHERE u.blob_key = media_blobs.blob_key)"
         );

@@ -1,7 +1,8 @@
 //! Message attachments (issue 13, Discord "Uploading Files"): multipart uploads with
 //! `payload_json` and `files[n]`, attachment objects, signed CDN URLs
 //! (`/attachments/{channel}/{id}/{filename}?ex&is&hm`) with byte ranges, limits enforced
-//! while files stream into the store, edits removing files.
+//! while files stream into the store, edits removing files and adding them (multipart
+//! `PATCH`).
 //! Every test runs on both blob stores: `name::local` (the disk) and `name::s3` (an s3s-fs
 //! server started by the test, through aws-sdk-s3).
 
@@ -39,6 +40,7 @@ on_both_stores!(
     ranges_are_206_and_unsatisfiable_ones_416,
     files_before_the_payload_are_named_by_it,
     refused_and_cut_off_streams_leave_no_orphan,
+    multipart_edits_add_keep_and_drop_files,
 );
 
 pub(crate) const BOUNDARY: &str = "hearthBoundary7MA4YWxk";
@@ -76,6 +78,18 @@ pub(crate) async fn upload(c: &Client, channel: &str, body: Vec<u8>) -> Resp {
     c.raw(
         Method::POST,
         &format!("/channels/{channel}/messages"),
+        Some(body),
+        &[("content-type", ct.as_str())],
+    )
+    .await
+}
+
+/// `PATCH /channels/{channel}/messages/{message}` with a multipart body.
+pub(crate) async fn edit_upload(c: &Client, channel: &str, message: &str, body: Vec<u8>) -> Resp {
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    c.raw(
+        Method::PATCH,
+        &format!("/channels/{channel}/messages/{message}"),
         Some(body),
         &[("content-type", ct.as_str())],
     )
@@ -625,4 +639,181 @@ async fn refused_and_cut_off_streams_leave_no_orphan(blobs: Blobs) {
             .body,
         json!([])
     );
+}
+
+/// A multipart `PATCH` (Discord: `payload_json` + `files[n]`) edits a message's files through
+/// its `attachments` array: listed ids are kept, unlisted ones removed (their bytes deleted
+/// after the grace period), entries whose `id` is a part's `n` name the new files, which are
+/// streamed in under the limits and quotas of sends. A refused edit (a file over the limit,
+/// another user's message, no ATTACH_FILES, too many files) leaves the message as it was and
+/// no byte behind.
+async fn multipart_edits_add_keep_and_drop_files(blobs: Blobs) {
+    let srv = TestServer::start_blobs(blobs, |c| {
+        c.media.delete_grace_seconds = 0;
+        c.media.max_file_bytes = 64 * 1024;
+        c.media.max_files_per_message = 3;
+    })
+    .await;
+    let (_, token) = srv.register("alice").await;
+    let alice = srv.client(&token);
+    let g = create_guild(&alice, "files").await;
+    let r = upload(
+        &alice,
+        &g.general,
+        form(
+            Some(json!({"content": "two files"})),
+            &[("cat.png", &png()), ("page.html", PAGE)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let a = r.body["attachments"]
+        .as_array()
+        .expect("attachments")
+        .clone();
+    let mid = s(&r.body["id"]);
+    let path = format!("/channels/{}/messages/{mid}", g.general);
+    let mut gw = crate::gateway::Gw::identify(
+        &srv,
+        &token,
+        crate::gateway::GUILDS | crate::gateway::GUILD_MESSAGES,
+    )
+    .await;
+
+    // Keep cat.png, drop page.html, add notes.txt (named by its entry).
+    let notes = b"new notes, added by an edit".to_vec();
+    let e = edit_upload(
+        &alice,
+        &g.general,
+        &mid,
+        form(
+            Some(json!({"content": "edited", "attachments": [
+                {"id": a[0]["id"]},
+                {"id": 0, "filename": "notes.txt", "description": "added later"}]})),
+            &[("whatever.bin", &notes)],
+        ),
+    )
+    .await;
+    assert_eq!(e.status, 200, "{e:?}");
+    assert_eq!(e.body["content"], "edited");
+    assert!(e.body["edited_timestamp"].is_string());
+    let list = e.body["attachments"].as_array().expect("attachments").clone();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["id"], a[0]["id"]);
+    let added = list[1].clone();
+    assert_eq!(added["filename"], "notes.txt");
+    assert_eq!(added["description"], "added later");
+    assert_eq!(added["size"], notes.len());
+    assert!(s(&added["content_type"]).starts_with("text/plain"), "{added}");
+    let (st, _, bytes) = fetch(&s(&added["url"])).await;
+    assert_eq!((st, bytes), (200, notes.clone()));
+    assert_eq!(fetch(&s(&a[1]["url"])).await.0, 404);
+    let upd = gw.expect("MESSAGE_UPDATE").await;
+    assert_eq!(ids(&upd["attachments"]), ids(&e.body["attachments"]));
+    let dropped = format!("attachments/{}/{}", g.general, s(&a[1]["id"]));
+    eventually("the dropped file's bytes are deleted", async || {
+        !srv.blob_exists(&dropped).await
+    })
+    .await;
+    // As stored.
+    let read = alice.get(&path).await;
+    assert_eq!(ids(&read.body["attachments"]), ids(&e.body["attachments"]));
+    let kept_keys: Vec<String> = list
+        .iter()
+        .map(|x| format!("attachments/{}/{}", g.general, s(&x["id"])))
+        .collect();
+    let unchanged = async |why: &str| {
+        let read = alice.get(&path).await;
+        assert_eq!(read.body["content"], "edited", "{why}");
+        assert_eq!(ids(&read.body["attachments"]), ids(&e.body["attachments"]), "{why}");
+    };
+    // Nothing but the message's two files is left in the store or live in the ledger once
+    // the collector ran.
+    let no_orphan = async |why: &str| {
+        let prefix = format!("attachments/{}/", g.general);
+        eventually(&format!("no orphan after {why}"), async || {
+            let live: Vec<String> = srv
+                .hearth
+                .db
+                .blob_ledger(&prefix)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.1.is_none())
+                .map(|r| r.0)
+                .collect();
+            srv.hearth.collect_media(false, false).await.unwrap();
+            let mut stored: Vec<String> = srv
+                .hearth
+                .blobs
+                .list(&prefix)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.key)
+                .collect();
+            stored.sort();
+            live == kept_keys && stored == kept_keys
+        })
+        .await;
+    };
+
+    // A file over `media.max_file_bytes`: 413 40005, the message as it was.
+    let big = vec![b'x'; 64 * 1024 + 1];
+    let r = edit_upload(
+        &alice,
+        &g.general,
+        &mid,
+        form(
+            Some(json!({"content": "too big", "attachments": [{"id": added["id"]}, {"id": 0}]})),
+            &[("big.bin", &big)],
+        ),
+    )
+    .await;
+    assert_err(&r, 413, 40005);
+    unchanged("an oversize file").await;
+    no_orphan("an oversize file").await;
+
+    // Kept and added over `media.max_files_per_message` (3): 2 kept + 2 new.
+    let r = edit_upload(
+        &alice,
+        &g.general,
+        &mid,
+        form(
+            Some(json!({"attachments": [{"id": a[0]["id"]}, {"id": added["id"]}, {"id": 0}, {"id": 1}]})),
+            &[("x.txt", b"x"), ("y.txt", b"y")],
+        ),
+    )
+    .await;
+    assert_field_error(&r, "attachments");
+    unchanged("too many files").await;
+    no_orphan("too many files").await;
+
+    // Another member may not add files to alice's message; once @everyone lacks
+    // ATTACH_FILES, bob may not add files to his own either; an outsider sees nothing.
+    let (_, bob) = srv.user("bob").await;
+    join(&bob, &g.invite).await;
+    let r = edit_upload(&bob, &g.general, &mid, form(None, &[("b.txt", b"bob")])).await;
+    assert_err(&r, 403, 50005);
+    unchanged("another user's edit").await;
+    let bobs = say(&bob, &g.general, "bob's words").await;
+    let everyone = alice.get(&format!("/guilds/{}/roles", g.id)).await;
+    let perms: u64 = s(&everyone.body[0]["permissions"]).parse().unwrap();
+    let r = alice
+        .patch(
+            &format!("/guilds/{}/roles/{}", g.id, g.id),
+            json!({"permissions": (perms & !(1u64 << 15)).to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = edit_upload(&bob, &g.general, &bobs, form(None, &[("b.txt", b"bob")])).await;
+    assert_err(&r, 403, 50013);
+    let (_, carol) = srv.user("carol").await;
+    let r = edit_upload(&carol, &g.general, &mid, form(None, &[("c.txt", b"carol")])).await;
+    assert!(r.status == 403 || r.status == 404, "{r:?}");
+    no_orphan("refused senders").await;
+    // A JSON edit still works on the same route.
+    let e = alice.patch(&path, json!({"content": "json again"})).await;
+    assert_eq!(e.status, 200, "{e:?}");
+    assert_eq!(ids(&e.body["attachments"]), ids(&read.body["attachments"]));
 }

@@ -5,7 +5,10 @@
 //! its own blob store (on both stores: `name::local`, `name::s3`); the host's media
 //! endpoint refuses a hidden channel's attachment to a server with no member who may see
 //! it, and unsigned requests; a remote file over the member's limit is refused with a clear
-//! error.
+//! error. The member's cached copies are handed to its file collector when what named them
+//! goes (a message deleted or an attachment edited away on the host, an emoji removed, an
+//! avatar or icon replaced, the guild left), and a fetched attachment is typed by its bytes,
+//! whatever the host claims.
 
 use std::io::Cursor;
 
@@ -24,7 +27,11 @@ const B: &str = "b.hearth.test";
 const GUILD_EXPRESSIONS: u64 = 1 << 3;
 const ALL: u64 = GUILDS | GUILD_MESSAGES | GUILD_EXPRESSIONS;
 
-on_both_stores!(files_of_the_host_are_served_by_the_member_server);
+on_both_stores!(
+    files_of_the_host_are_served_by_the_member_server,
+    cached_remote_files_go_when_what_named_them_goes,
+    a_fetched_attachment_is_typed_by_its_bytes,
+);
 
 /// A `w` x `h` PNG with a gradient tinted by `tint`.
 fn png(w: u32, h: u32, tint: u8) -> Vec<u8> {
@@ -423,4 +430,287 @@ async fn hidden_attachments_unsigned_requests_and_oversize_files_are_refused() {
     // The host still serves it to its own members.
     let (st, _, bytes) = fetch(&absolute(b, &s(&sent.body["attachments"][0]["url"]))).await;
     assert_eq!((st, bytes), (200, big));
+}
+
+/// Runs the member's collector until `key` is gone from its store (the test servers keep
+/// no grace period: `media.delete_grace_seconds = 0`).
+async fn collected(srv: &TestServer, key: &str) {
+    eventually(&format!("{key} deleted by the collector"), async || {
+        srv.hearth.collect_media(false, false).await.unwrap();
+        !srv.blob_exists(key).await
+    })
+    .await;
+}
+
+/// Whether `key` has a live (unreleased) row in the server's blob ledger.
+async fn live_in_ledger(srv: &TestServer, key: &str) -> bool {
+    srv.hearth
+        .db
+        .blob_ledger(key)
+        .await
+        .unwrap()
+        .iter()
+        .any(|(k, released)| k == key && released.is_none())
+}
+
+/// limitation 18 of spec/federation.md §16, fixed: a member server's cached copy of a host's
+/// file is recorded in its blob ledger when fetched and released (then deleted after the
+/// grace period, resized copies included) when what named it goes: an attachment edited
+/// away, a message deleted, an emoji removed, a remote user's avatar or the guild's icon
+/// replaced, the guild left by the last local member. Files still named stay.
+async fn cached_remote_files_go_when_what_named_them_goes(blobs: Blobs) {
+    let net = TestNetwork::start_blobs(&[A, B], blobs, |_, c| c.media.delete_grace_seconds = 0)
+        .await;
+    let mut w = world(net).await;
+    let general_a = w.general_a();
+    let gid_a = s(&w.guild_create["id"]);
+
+    // Bob's avatar, and a message with two files; a fetches all three.
+    let avatar = png(48, 48, 7);
+    let r = w
+        .bob()
+        .patch("/users/@me", json!({"avatar": uri(&avatar)}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let old_avatar = s(&r.body["avatar"]);
+    let sent = upload(
+        &w.bob(),
+        &w.general_b,
+        form(
+            Some(json!({"content": "two files"})),
+            &[("one.txt", b"first file"), ("two.txt", b"second file")],
+        ),
+    )
+    .await;
+    assert_eq!(sent.status, 200, "{sent:?}");
+    let host_atts = sent.body["attachments"].as_array().unwrap().clone();
+    let ev = w.alice_gw.expect("MESSAGE_CREATE").await;
+    let bob_a = s(&ev["author"]["id"]);
+    let atts = ev["attachments"].as_array().unwrap().clone();
+    let key = |att: &Value| format!("remote/attachments/{general_a}/{}", s(&att["id"]));
+    let urls: Vec<String> = atts
+        .iter()
+        .map(|x| absolute(w.net.server(A), &s(&x["url"])))
+        .collect();
+    for (u, want) in urls.iter().zip([&b"first file"[..], b"second file"]) {
+        let (st, _, bytes) = fetch(u).await;
+        assert_eq!((st, bytes.as_slice()), (200, want));
+    }
+    let a = w.net.server(A);
+    for att in &atts {
+        assert!(a.blob_exists(&key(att)).await, "cached");
+        assert!(live_in_ledger(a, &key(att)).await, "recorded in a's ledger");
+    }
+    let avatar_key = format!("avatars/{bob_a}/{old_avatar}");
+    let (st, _, _) = cdn(a, &format!("/avatars/{bob_a}/{old_avatar}.webp?size=16")).await;
+    assert_eq!(st, 200);
+    assert!(a.blob_exists(&avatar_key).await);
+    let resized = format!("cache/{avatar_key}.16.webp");
+    assert!(a.blob_exists(&resized).await, "a resized copy");
+    // The emoji of the join snapshot and the icon, fetched too.
+    let early_a = s(&w.guild_create["emojis"][0]["id"]);
+    assert_eq!(cdn(a, &format!("/emojis/{early_a}.png")).await.0, 200);
+    let emoji_key = format!("remote/emojis/{early_a}");
+    assert!(a.blob_exists(&emoji_key).await);
+    let old_icon = s(&w.guild_create["icon"]);
+    assert_eq!(cdn(a, &format!("/icons/{gid_a}/{old_icon}.png")).await.0, 200);
+    let icon_key = format!("icons/{gid_a}/{old_icon}");
+    assert!(a.blob_exists(&icon_key).await);
+
+    // The host's edit keeps the first file only: a's copy of the second goes.
+    let path_b = format!("/channels/{}/messages/{}", w.general_b, s(&sent.body["id"]));
+    let e = w
+        .bob()
+        .patch(&path_b, json!({"attachments": [{"id": host_atts[0]["id"]}]}))
+        .await;
+    assert_eq!(e.status, 200, "{e:?}");
+    let upd = w.alice_gw.expect("MESSAGE_UPDATE").await;
+    assert_eq!(ids(&upd["attachments"]), vec![s(&atts[0]["id"])]);
+    collected(a, &key(&atts[1])).await;
+    assert_eq!(fetch(&urls[1]).await.0, 404);
+    assert!(a.blob_exists(&key(&atts[0])).await, "the kept file stays");
+    let (st, _, bytes) = fetch(&urls[0]).await;
+    assert_eq!((st, bytes), (200, b"first file".to_vec()));
+
+    // The host deletes the message: a's copy of the first file goes, its URL is 404.
+    assert_eq!(w.bob().delete(&path_b).await.status, 204);
+    w.alice_gw.expect("MESSAGE_DELETE").await;
+    collected(a, &key(&atts[0])).await;
+    assert_eq!(fetch(&urls[0]).await.0, 404);
+
+    // The emoji is deleted on the host.
+    let early_b = s(&w
+        .bob()
+        .get(&format!("/guilds/{}/emojis", w.gid_b))
+        .await
+        .body[0]["id"]);
+    let r = w
+        .bob()
+        .delete(&format!("/guilds/{}/emojis/{early_b}", w.gid_b))
+        .await;
+    assert_eq!(r.status, 204);
+    w.alice_gw.expect("GUILD_EMOJIS_UPDATE").await;
+    collected(a, &emoji_key).await;
+    assert_eq!(cdn(a, &format!("/emojis/{early_a}.png")).await.0, 404);
+
+    // Bob's new avatar reaches a with his next message: the old one goes, resized copy too.
+    let r = w
+        .bob()
+        .patch("/users/@me", json!({"avatar": uri(&png(48, 48, 99))}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let new_avatar = s(&r.body["avatar"]);
+    say(&w.bob(), &w.general_b, "new face").await;
+    let ev = w.alice_gw.expect("MESSAGE_CREATE").await;
+    assert_eq!(ev["author"]["avatar"], json!(new_avatar));
+    collected(a, &avatar_key).await;
+    collected(a, &resized).await;
+    assert_eq!(
+        cdn(a, &format!("/avatars/{bob_a}/{new_avatar}.png")).await.0,
+        200
+    );
+    let new_avatar_key = format!("avatars/{bob_a}/{new_avatar}");
+    assert!(a.blob_exists(&new_avatar_key).await);
+
+    // A new icon: the old one's copy goes.
+    let r = w
+        .bob()
+        .patch(
+            &format!("/guilds/{}", w.gid_b),
+            json!({"icon": uri(&png(64, 32, 77))}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let new_icon = s(&r.body["icon"]);
+    let upd = w.alice_gw.expect("GUILD_UPDATE").await;
+    assert_eq!(upd["icon"], json!(new_icon));
+    collected(a, &icon_key).await;
+    assert_eq!(cdn(a, &format!("/icons/{gid_a}/{new_icon}.png")).await.0, 200);
+    let new_icon_key = format!("icons/{gid_a}/{new_icon}");
+    assert!(a.blob_exists(&new_icon_key).await);
+
+    // One more file, fetched; then alice, a's only member, leaves: the replica is dropped
+    // and every file of it cached on a goes (the remote user's avatar stays).
+    let sent = upload(
+        &w.bob(),
+        &w.general_b,
+        form(Some(json!({"content": "last"})), &[("last.txt", b"last file")]),
+    )
+    .await;
+    assert_eq!(sent.status, 200, "{sent:?}");
+    let ev = w.alice_gw.expect("MESSAGE_CREATE").await;
+    let last = ev["attachments"][0].clone();
+    assert_eq!(fetch(&absolute(a, &s(&last["url"]))).await.0, 200);
+    assert!(a.blob_exists(&key(&last)).await);
+    let r = w
+        .alice()
+        .delete(&format!("/users/@me/guilds/{gid_a}"))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    collected(a, &key(&last)).await;
+    collected(a, &new_icon_key).await;
+    assert!(a.blob_exists(&new_avatar_key).await, "bob's avatar is his, not the guild's");
+    assert!(live_in_ledger(a, &new_avatar_key).await);
+}
+
+/// limitation 19 of spec/federation.md §16, fixed: the member server types a fetched
+/// attachment from its bytes (as uploads are), whatever the host's message object and media
+/// answer claim. Here the host's stored type is forged (`image/png`, 3x2, for HTML bytes):
+/// a shows the claim until the file is fetched, then serves it as the HTML it is (a
+/// download, `nosniff`) and shows the sniffed type, without dimensions, from then on.
+async fn a_fetched_attachment_is_typed_by_its_bytes(blobs: Blobs) {
+    let net = TestNetwork::start_blobs(&[A, B], blobs, |_, _| {}).await;
+    let (a, b) = (net.server(A), net.server(B));
+    let (_, alice_tok) = a.register("alice").await;
+    let (_, bob_tok) = b.register("bob").await;
+    let bob = b.client(&bob_tok);
+    let g = bob.post("/guilds", json!({"name": "Forged"})).await;
+    assert_eq!(g.status, 201, "{g:?}");
+    let gid_b = s(&g.body["id"]);
+    let general_b = s(&bob.get(&format!("/guilds/{gid_b}/channels")).await.body[0]["id"]);
+    const PAGE: &[u8] = b"<html><script>alert(document.domain)</script></html>";
+    let sent = upload(
+        &bob,
+        &general_b,
+        form(Some(json!({"content": "a picture"})), &[("cat.png", PAGE)]),
+    )
+    .await;
+    assert_eq!(sent.status, 200, "{sent:?}");
+    assert_eq!(sent.body["attachments"][0]["content_type"], "text/html");
+    // The host lies from now on: its row says a 3x2 PNG.
+    let host_id: i64 = s(&sent.body["attachments"][0]["id"]).parse().unwrap();
+    let q = "UPDATE attachments SET content_type = 'image/png', width = 3, height = 2 WHERE id = $1";
+    match &*b.hearth.db {
+        hearth_db::Db::Sqlite(p) => {
+            sqlx::query(q).bind(host_id).execute(p).await.unwrap();
+        }
+        hearth_db::Db::Postgres(p) => {
+            sqlx::query(q).bind(host_id).execute(p).await.unwrap();
+        }
+    }
+    let inv = bob
+        .post(&format!("/channels/{general_b}/invites"), json!({"max_age": 0}))
+        .await;
+    let alice = a.client(&alice_tok);
+    let r = alice
+        .post(&format!("/invites/{}@{B}", s(&inv.body["code"])), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "alice joins through a: {r:?}");
+    let mine = alice.get("/users/@me/guilds").await;
+    let gid_a = mine
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "Forged")
+        .map(|g| s(&g["id"]))
+        .unwrap_or_else(|| panic!("the replica on a: {mine:?}"));
+    let chans = alice.get(&format!("/guilds/{gid_a}/channels")).await;
+    let general_a = chans
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "general")
+        .map(|c| s(&c["id"]))
+        .expect("general on a");
+    // History from the host (a backfill) carries the claim; a shows it until it fetched the
+    // file.
+    let page = alice
+        .get(&format!("/channels/{general_a}/messages?limit=10"))
+        .await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let att = page.body[0]["attachments"][0].clone();
+    assert_eq!(att["content_type"], "image/png", "the host's claim: {att}");
+    let (st, hs, bytes) = fetch(&absolute(a, &s(&att["url"]))).await;
+    assert_eq!((st, bytes.as_slice()), (200, PAGE));
+    assert_eq!(h(&hs, "content-type"), "text/html");
+    assert!(h(&hs, "content-disposition").starts_with("attachment"), "{hs:?}");
+    assert_eq!(h(&hs, "x-content-type-options"), "nosniff");
+    // From now on a shows what the bytes are, in REST and in later events, and serves it so
+    // again (also a range of it).
+    let page = alice
+        .get(&format!("/channels/{general_a}/messages?limit=10"))
+        .await;
+    let att = page.body[0]["attachments"][0].clone();
+    assert_eq!(att["content_type"], "text/html", "{att}");
+    assert!(att.get("width").is_none_or(Value::is_null), "{att}");
+    let r = reqwest::Client::new()
+        .get(absolute(a, &s(&att["url"])))
+        .header("range", "bytes=0-5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 206);
+    assert_eq!(h(r.headers(), "content-type"), "text/html");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &PAGE[..6]);
+    let mut gw = Gw::identify(a, &alice_tok, ALL).await;
+    let path_b = format!("/channels/{general_b}/messages/{}", s(&sent.body["id"]));
+    let e = bob.patch(&path_b, json!({"content": "still a picture"})).await;
+    assert_eq!(e.status, 200, "{e:?}");
+    let upd = gw.expect("MESSAGE_UPDATE").await;
+    assert_eq!(upd["attachments"][0]["content_type"], "text/html", "{upd}");
+    let (st, hs, _) = fetch(&absolute(a, &s(&upd["attachments"][0]["url"]))).await;
+    assert_eq!(st, 200);
+    assert_eq!(h(&hs, "content-type"), "text/html");
 }

@@ -1,6 +1,6 @@
 //! Images as Discord takes and serves them (issue 13): data URIs in JSON for avatars,
 //! banners, guild icons and splashes, custom emoji CRUD with its permissions, limits, audit
-//! entries and gateway dispatch, and the CDN paths (`/avatars/..`, `/icons/..`,
+//! entries and gateway dispatch, custom emoji in reactions, and the CDN paths (`/avatars/..`, `/icons/..`,
 //! `/emojis/..`) with `?size=` resizing and format conversion.
 
 use std::io::Cursor;
@@ -701,4 +701,108 @@ async fn manage_guild_expressions_manages_every_emoji() {
             .status,
         204
     );
+}
+
+/// Custom emoji in reactions (Discord "Create Reaction" with `name:id`): an emoji of the
+/// channel's guild, role-restricted ones only for holders of one of their roles, anything
+/// else 10014; `MESSAGE_REACTION_ADD`/`REMOVE` and message objects carry `{id, name,
+/// animated}`; the reaction follows the emoji's id (a rename shows the new name, a deleted
+/// emoji a null name), and the listing and removal routes take `name:id` too.
+#[tokio::test]
+async fn custom_emoji_reactions_follow_discord_rules() {
+    const REACTIONS: u64 = 1 << 10;
+    let w = world().await;
+    let g = w.guild.clone();
+    let party = make_emoji(&w.alice, &g, "party", &uri("image/png", &png(32, 32, 5))).await;
+    assert_eq!(party.status, 201, "{party:?}");
+    let party_id = s(&party.body["id"]);
+    let vip_role = create_role(&w.alice, &g, "vip", 0).await;
+    let vip = w
+        .alice
+        .post(
+            &format!("/guilds/{g}/emojis"),
+            json!({"name": "vip", "image": uri("image/gif", &animated_gif(16, 16)), "roles": [vip_role]}),
+        )
+        .await;
+    assert_eq!(vip.status, 201, "{vip:?}");
+    let vip_id = s(&vip.body["id"]);
+    assert_eq!(vip.body["animated"], true);
+    let other = create_guild(&w.alice, "elsewhere").await;
+    let foreign = make_emoji(&w.alice, &other.id, "foreign", &uri("image/png", &png(16, 16, 9))).await;
+    assert_eq!(foreign.status, 201, "{foreign:?}");
+    let foreign_id = s(&foreign.body["id"]);
+
+    let m = w
+        .alice
+        .post(&format!("/channels/{}/messages", w.general), json!({"content": "react"}))
+        .await;
+    let mid = s(&m.body["id"]);
+    let react = |e: String| format!("/channels/{}/messages/{mid}/reactions/{e}/@me", w.general);
+    let mut gw = Gw::identify(&w.ts, &w.bob_tok, GUILDS | REACTIONS).await;
+
+    let r = w.bob.put(&react(format!("party:{party_id}")), json!({})).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let ev = gw.expect("MESSAGE_REACTION_ADD").await;
+    assert_eq!(ev["emoji"]["id"], party_id.as_str());
+    assert_eq!(ev["emoji"]["name"], "party");
+    assert_eq!(ev["user_id"], w.bob_id.as_str());
+    let msg = w.bob.get(&format!("/channels/{}/messages/{mid}", w.general)).await;
+    let reactions = msg.body["reactions"].as_array().expect("reactions").clone();
+    assert_eq!(reactions.len(), 1, "{reactions:?}");
+    assert_eq!(reactions[0]["emoji"]["id"], party_id.as_str());
+    assert_eq!(reactions[0]["emoji"]["name"], "party");
+    assert_eq!((reactions[0]["count"].clone(), reactions[0]["me"].clone()), (json!(1), json!(true)));
+    let users = w
+        .alice
+        .get(&format!("/channels/{}/messages/{mid}/reactions/party:{party_id}", w.general))
+        .await;
+    assert_eq!(ids(&users.body), vec![w.bob_id.clone()]);
+
+    // Role-restricted: not without the role; with it, the animated emoji reacts.
+    let r = w.bob.put(&react(format!("vip:{vip_id}")), json!({})).await;
+    assert_err(&r, 404, 10014);
+    give_role(&w.alice, &g, &w.bob_id, &vip_role).await;
+    let r = w.bob.put(&react(format!("vip:{vip_id}")), json!({})).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let ev = gw.expect("MESSAGE_REACTION_ADD").await;
+    assert_eq!((ev["emoji"]["id"].clone(), ev["emoji"]["animated"].clone()), (json!(vip_id), json!(true)));
+    // Another guild's emoji, an unknown id, a malformed one: 10014.
+    for bad in [format!("foreign:{foreign_id}"), "ghost:123456789".into(), "party:nope".into()] {
+        let r = w.bob.put(&react(bad.clone()), json!({})).await;
+        assert_err(&r, 404, 10014);
+    }
+    // An outsider sees nothing.
+    let (_, carol) = w.ts.user("carol").await;
+    let r = carol.put(&react(format!("party:{party_id}")), json!({})).await;
+    assert!(r.status == 403 || r.status == 404, "{r:?}");
+
+    // The reaction follows the emoji's id: renamed, it shows the new name (any name in the
+    // route reaches it); deleted, a null name.
+    let r = w
+        .alice
+        .patch(&format!("/guilds/{g}/emojis/{party_id}"), json!({"name": "fiesta"}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = w.alice.put(&react(format!("fiesta:{party_id}")), json!({})).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let msg = w.alice.get(&format!("/channels/{}/messages/{mid}", w.general)).await;
+    let reactions = msg.body["reactions"].as_array().unwrap().clone();
+    assert_eq!(reactions.len(), 2, "{reactions:?}");
+    assert_eq!(reactions[0]["emoji"]["name"], "fiesta");
+    assert_eq!(reactions[0]["count"], 2);
+    let r = w.bob.delete(&react(format!("party:{party_id}"))).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let ev = gw.expect("MESSAGE_REACTION_REMOVE").await;
+    assert_eq!(ev["emoji"]["id"], party_id.as_str());
+    assert_eq!(ev["emoji"]["name"], "fiesta");
+    let r = w.alice.delete(&format!("/guilds/{g}/emojis/{vip_id}")).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let msg = w.alice.get(&format!("/channels/{}/messages/{mid}", w.general)).await;
+    let reactions = msg.body["reactions"].as_array().unwrap().clone();
+    let gone = reactions
+        .iter()
+        .find(|x| x["emoji"]["id"] == vip_id.as_str())
+        .unwrap_or_else(|| panic!("{reactions:?}"));
+    assert!(gone["emoji"]["name"].is_null(), "{gone}");
+    assert_eq!(gone["count"], 1);
 }
