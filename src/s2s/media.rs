@@ -546,10 +546,8 @@ impl Federation {
                             }
                             Ok(None) => None,
                             Err(e) => {
-                                let e = fetch_error(
-                                    hearth_federation::http::map_reqwest(e),
-                                    max_bytes,
-                                );
+                                let e =
+                                    fetch_error(hearth_federation::http::map_reqwest(e), max_bytes);
                                 Some((Err(e), (resp, seen, true)))
                             }
                         }
@@ -559,10 +557,9 @@ impl Federation {
             let n = match h.blobs.put_stream(key, body).await {
                 Ok(n) => n,
                 Err(e) => {
-                    let _ = h
-                        .db
-                        .release_blobs(&[key.as_str().to_string()], crate::storage::now_ms())
-                        .await;
+                    let _ =
+                        h.db.release_blobs(&[key.as_str().to_string()], crate::storage::now_ms())
+                            .await;
                     return Err(e);
                 }
             };
@@ -574,12 +571,12 @@ impl Federation {
                 RemoteMedia::Attachment {
                     channel_id,
                     attachment_id,
-                } => Some((
-                    *channel_id,
-                    *attachment_id,
-                    sniffed.content_type,
-                    sniffed.dims.map(|(w, ht)| (px(w), px(ht))),
-                )),
+                } => Some(crate::storage::MeasuredAttachment {
+                    channel_id: *channel_id,
+                    id: *attachment_id,
+                    content_type: sniffed.content_type,
+                    dims: sniffed.dims.map(|(w, ht)| (px(w), px(ht))),
+                }),
                 _ => None,
             };
             h.db.settle_remote_blob(key.as_str(), n.min(i64::MAX as u64) as i64, attachment)

@@ -306,9 +306,9 @@ impl Hearth {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let meta = refs.iter().find(|r| {
-                    r.id.as_ref().and_then(ref_id).as_deref() == Some(f.part.as_str())
-                });
+                let meta = refs
+                    .iter()
+                    .find(|r| r.id.as_ref().and_then(ref_id).as_deref() == Some(f.part.as_str()));
                 let name = meta
                     .and_then(|m| m.filename.clone())
                     .or(f.filename.clone())

@@ -128,14 +128,20 @@ impl Hearth {
         // Custom emoji (key `:{id}`) are shown as they are now: name, animation.
         let mut custom: HashMap<i64, Option<crate::storage::EmojiRow>> = HashMap::new();
         for r in &counts {
-            if let Some(id) = r.emoji.strip_prefix(':').and_then(|i| i.parse::<i64>().ok())
+            if let Some(id) = r
+                .emoji
+                .strip_prefix(':')
+                .and_then(|i| i.parse::<i64>().ok())
                 && !custom.contains_key(&id)
             {
                 custom.insert(id, self.db.emoji_by_id(id).await?);
             }
         }
         for r in counts {
-            let custom_id = r.emoji.strip_prefix(':').and_then(|i| i.parse::<i64>().ok());
+            let custom_id = r
+                .emoji
+                .strip_prefix(':')
+                .and_then(|i| i.parse::<i64>().ok());
             let emoji = match custom_id {
                 Some(id) => {
                     let row = custom.get(&id).and_then(Option::as_ref);

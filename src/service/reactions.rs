@@ -96,7 +96,11 @@ impl Hearth {
     ///
     /// # Errors
     /// 400 10014 for a custom emoji the host never sent.
-    async fn emoji_for_host(&self, rg: &crate::storage::RemoteGuildRow, raw: &str) -> Result<String> {
+    async fn emoji_for_host(
+        &self,
+        rg: &crate::storage::RemoteGuildRow,
+        raw: &str,
+    ) -> Result<String> {
         let Some(id) = custom_id(raw)? else {
             return Ok(raw.to_string());
         };

@@ -386,7 +386,9 @@ impl Db {
             .collect::<Vec<_>>()
             .join(",");
         let del = format!("DELETE FROM emojis WHERE guild_id = $1 AND id NOT IN ({keep})");
-        let release = format!("UPDATE media_blobs SET released_at = $1 WHERE released_at IS NULL AND blob_key IN (SELECT blob_key FROM emojis WHERE guild_id = $2 AND id NOT IN ({keep}))");
+        let release = format!(
+            "UPDATE media_blobs SET released_at = $1 WHERE released_at IS NULL AND blob_key IN (SELECT blob_key FROM emojis WHERE guild_id = $2 AND id NOT IN ({keep}))"
+        );
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             let released = sqlx::query(sqlx::AssertSqlSafe(release.as_str())).persistent(false)

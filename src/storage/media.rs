@@ -38,6 +38,17 @@ const PENDING_COLS: &str = "id, channel_id, user_id, filename, declared_size, si
 /// The key prefix of remote attachments cached here (spec/federation.md §17.3).
 pub const REMOTE_ATTACHMENTS: &str = "remote/attachments/";
 
+/// A remote attachment as its fetched bytes are ([`Db::settle_remote_blob`]).
+#[derive(Debug, Clone, Copy)]
+pub struct MeasuredAttachment<'a> {
+    pub channel_id: i64,
+    pub id: i64,
+    /// Sniffed from the bytes.
+    pub content_type: &'a str,
+    /// Width and height in pixels, for images.
+    pub dims: Option<(i64, i64)>,
+}
+
 /// A blob to charge to `user_id` (and `guild_id`, `None` in DMs): `size` bytes under `key`.
 #[derive(Debug, Clone)]
 pub struct BlobCharge<'a> {
@@ -206,7 +217,12 @@ impl Db {
     /// charged to no one (user 0, size 0 until [`Db::settle_remote_blob`]), under
     /// `guild_id` (the replica's guild; `None` for avatars). A released row of the same key
     /// is live again.
-    pub async fn record_remote_blob(&self, key: &str, guild_id: Option<i64>, now: i64) -> Result<()> {
+    pub async fn record_remote_blob(
+        &self,
+        key: &str,
+        guild_id: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
         on_db!(self, p => sqlx::query("INSERT INTO media_blobs (blob_key, user_id, guild_id, size, created_at, released_at) VALUES ($1, 0, $2, 0, $3, NULL) \
             ON CONFLICT (blob_key) DO UPDATE SET released_at = NULL, guild_id = excluded.guild_id, created_at = excluded.created_at")
             .bind(key).bind(guild_id).bind(now).execute(p).await.map(|_| ()))?;
@@ -214,19 +230,19 @@ impl Db {
     }
 
     /// Completes [`Db::record_remote_blob`] once the bytes are stored: the row's `size`, and
-    /// for an attachment (`(channel_id, attachment_id, content_type, (width, height))`) its
-    /// row's type, size and dimensions as measured from the bytes, in one transaction.
+    /// for an attachment its row's type, size and dimensions as measured from the bytes, in
+    /// one transaction.
     pub async fn settle_remote_blob(
         &self,
         key: &str,
         size: i64,
-        attachment: Option<(i64, i64, &str, Option<(i64, i64)>)>,
+        attachment: Option<MeasuredAttachment<'_>>,
     ) -> Result<()> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query("UPDATE media_blobs SET size = $1 WHERE blob_key = $2")
                 .bind(size).bind(key).execute(&mut *tx).await?;
-            if let Some((channel_id, id, content_type, dims)) = attachment {
+            if let Some(MeasuredAttachment { channel_id, id, content_type, dims }) = attachment {
                 sqlx::query("UPDATE attachments SET content_type = $1, size = $2, width = $3, height = $4 WHERE id = $5 AND channel_id = $6")
                     .bind(content_type).bind(size).bind(dims.map(|d| d.0)).bind(dims.map(|d| d.1))
                     .bind(id).bind(channel_id).execute(&mut *tx).await?;

@@ -697,14 +697,20 @@ async fn multipart_edits_add_keep_and_drop_files(blobs: Blobs) {
     assert_eq!(e.status, 200, "{e:?}");
     assert_eq!(e.body["content"], "edited");
     assert!(e.body["edited_timestamp"].is_string());
-    let list = e.body["attachments"].as_array().expect("attachments").clone();
+    let list = e.body["attachments"]
+        .as_array()
+        .expect("attachments")
+        .clone();
     assert_eq!(list.len(), 2, "{list:?}");
     assert_eq!(list[0]["id"], a[0]["id"]);
     let added = list[1].clone();
     assert_eq!(added["filename"], "notes.txt");
     assert_eq!(added["description"], "added later");
     assert_eq!(added["size"], notes.len());
-    assert!(s(&added["content_type"]).starts_with("text/plain"), "{added}");
+    assert!(
+        s(&added["content_type"]).starts_with("text/plain"),
+        "{added}"
+    );
     let (st, _, bytes) = fetch(&s(&added["url"])).await;
     assert_eq!((st, bytes), (200, notes.clone()));
     assert_eq!(fetch(&s(&a[1]["url"])).await.0, 404);
@@ -725,7 +731,11 @@ async fn multipart_edits_add_keep_and_drop_files(blobs: Blobs) {
     let unchanged = async |why: &str| {
         let read = alice.get(&path).await;
         assert_eq!(read.body["content"], "edited", "{why}");
-        assert_eq!(ids(&read.body["attachments"]), ids(&e.body["attachments"]), "{why}");
+        assert_eq!(
+            ids(&read.body["attachments"]),
+            ids(&e.body["attachments"]),
+            "{why}"
+        );
     };
     // Nothing but the message's two files is left in the store or live in the ledger once
     // the collector ran.

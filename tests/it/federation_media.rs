@@ -459,8 +459,8 @@ async fn live_in_ledger(srv: &TestServer, key: &str) -> bool {
 /// away, a message deleted, an emoji removed, a remote user's avatar or the guild's icon
 /// replaced, the guild left by the last local member. Files still named stay.
 async fn cached_remote_files_go_when_what_named_them_goes(blobs: Blobs) {
-    let net = TestNetwork::start_blobs(&[A, B], blobs, |_, c| c.media.delete_grace_seconds = 0)
-        .await;
+    let net =
+        TestNetwork::start_blobs(&[A, B], blobs, |_, c| c.media.delete_grace_seconds = 0).await;
     let mut w = world(net).await;
     let general_a = w.general_a();
     let gid_a = s(&w.guild_create["id"]);
@@ -513,7 +513,10 @@ async fn cached_remote_files_go_when_what_named_them_goes(blobs: Blobs) {
     let emoji_key = format!("remote/emojis/{early_a}");
     assert!(a.blob_exists(&emoji_key).await);
     let old_icon = s(&w.guild_create["icon"]);
-    assert_eq!(cdn(a, &format!("/icons/{gid_a}/{old_icon}.png")).await.0, 200);
+    assert_eq!(
+        cdn(a, &format!("/icons/{gid_a}/{old_icon}.png")).await.0,
+        200
+    );
     let icon_key = format!("icons/{gid_a}/{old_icon}");
     assert!(a.blob_exists(&icon_key).await);
 
@@ -521,7 +524,10 @@ async fn cached_remote_files_go_when_what_named_them_goes(blobs: Blobs) {
     let path_b = format!("/channels/{}/messages/{}", w.general_b, s(&sent.body["id"]));
     let e = w
         .bob()
-        .patch(&path_b, json!({"attachments": [{"id": host_atts[0]["id"]}]}))
+        .patch(
+            &path_b,
+            json!({"attachments": [{"id": host_atts[0]["id"]}]}),
+        )
         .await;
     assert_eq!(e.status, 200, "{e:?}");
     let upd = w.alice_gw.expect("MESSAGE_UPDATE").await;
@@ -566,7 +572,9 @@ async fn cached_remote_files_go_when_what_named_them_goes(blobs: Blobs) {
     collected(a, &avatar_key).await;
     collected(a, &resized).await;
     assert_eq!(
-        cdn(a, &format!("/avatars/{bob_a}/{new_avatar}.png")).await.0,
+        cdn(a, &format!("/avatars/{bob_a}/{new_avatar}.png"))
+            .await
+            .0,
         200
     );
     let new_avatar_key = format!("avatars/{bob_a}/{new_avatar}");
@@ -585,7 +593,10 @@ async fn cached_remote_files_go_when_what_named_them_goes(blobs: Blobs) {
     let upd = w.alice_gw.expect("GUILD_UPDATE").await;
     assert_eq!(upd["icon"], json!(new_icon));
     collected(a, &icon_key).await;
-    assert_eq!(cdn(a, &format!("/icons/{gid_a}/{new_icon}.png")).await.0, 200);
+    assert_eq!(
+        cdn(a, &format!("/icons/{gid_a}/{new_icon}.png")).await.0,
+        200
+    );
     let new_icon_key = format!("icons/{gid_a}/{new_icon}");
     assert!(a.blob_exists(&new_icon_key).await);
 
@@ -594,7 +605,10 @@ async fn cached_remote_files_go_when_what_named_them_goes(blobs: Blobs) {
     let sent = upload(
         &w.bob(),
         &w.general_b,
-        form(Some(json!({"content": "last"})), &[("last.txt", b"last file")]),
+        form(
+            Some(json!({"content": "last"})),
+            &[("last.txt", b"last file")],
+        ),
     )
     .await;
     assert_eq!(sent.status, 200, "{sent:?}");
@@ -609,7 +623,10 @@ async fn cached_remote_files_go_when_what_named_them_goes(blobs: Blobs) {
     assert_eq!(r.status, 204, "{r:?}");
     collected(a, &key(&last)).await;
     collected(a, &new_icon_key).await;
-    assert!(a.blob_exists(&new_avatar_key).await, "bob's avatar is his, not the guild's");
+    assert!(
+        a.blob_exists(&new_avatar_key).await,
+        "bob's avatar is his, not the guild's"
+    );
     assert!(live_in_ledger(a, &new_avatar_key).await);
 }
 
@@ -639,7 +656,8 @@ async fn a_fetched_attachment_is_typed_by_its_bytes(blobs: Blobs) {
     assert_eq!(sent.body["attachments"][0]["content_type"], "text/html");
     // The host lies from now on: its row says a 3x2 PNG.
     let host_id: i64 = s(&sent.body["attachments"][0]["id"]).parse().unwrap();
-    let q = "UPDATE attachments SET content_type = 'image/png', width = 3, height = 2 WHERE id = $1";
+    let q =
+        "UPDATE attachments SET content_type = 'image/png', width = 3, height = 2 WHERE id = $1";
     match &*b.hearth.db {
         hearth_db::Db::Sqlite(p) => {
             sqlx::query(q).bind(host_id).execute(p).await.unwrap();
@@ -649,7 +667,10 @@ async fn a_fetched_attachment_is_typed_by_its_bytes(blobs: Blobs) {
         }
     }
     let inv = bob
-        .post(&format!("/channels/{general_b}/invites"), json!({"max_age": 0}))
+        .post(
+            &format!("/channels/{general_b}/invites"),
+            json!({"max_age": 0}),
+        )
         .await;
     let alice = a.client(&alice_tok);
     let r = alice
@@ -685,7 +706,10 @@ async fn a_fetched_attachment_is_typed_by_its_bytes(blobs: Blobs) {
     let (st, hs, bytes) = fetch(&absolute(a, &s(&att["url"]))).await;
     assert_eq!((st, bytes.as_slice()), (200, PAGE));
     assert_eq!(h(&hs, "content-type"), "text/html");
-    assert!(h(&hs, "content-disposition").starts_with("attachment"), "{hs:?}");
+    assert!(
+        h(&hs, "content-disposition").starts_with("attachment"),
+        "{hs:?}"
+    );
     assert_eq!(h(&hs, "x-content-type-options"), "nosniff");
     // From now on a shows what the bytes are, in REST and in later events, and serves it so
     // again (also a range of it).
@@ -706,11 +730,79 @@ async fn a_fetched_attachment_is_typed_by_its_bytes(blobs: Blobs) {
     assert_eq!(r.bytes().await.unwrap().as_ref(), &PAGE[..6]);
     let mut gw = Gw::identify(a, &alice_tok, ALL).await;
     let path_b = format!("/channels/{general_b}/messages/{}", s(&sent.body["id"]));
-    let e = bob.patch(&path_b, json!({"content": "still a picture"})).await;
+    let e = bob
+        .patch(&path_b, json!({"content": "still a picture"}))
+        .await;
     assert_eq!(e.status, 200, "{e:?}");
     let upd = gw.expect("MESSAGE_UPDATE").await;
     assert_eq!(upd["attachments"][0]["content_type"], "text/html", "{upd}");
     let (st, hs, _) = fetch(&absolute(a, &s(&upd["attachments"][0]["url"]))).await;
     assert_eq!(st, 200);
     assert_eq!(h(&hs, "content-type"), "text/html");
+}
+
+/// Custom emoji in reactions across servers: a member of a replica reacts with the replica's
+/// emoji (its local id, mapped back to the host's before the relay), the host stores it under
+/// its own emoji, and the member's replica shows the host's reactions under its local id.
+#[tokio::test]
+async fn custom_emoji_reactions_cross_federation() {
+    let net = TestNetwork::start_with(&[A, B], |_, _| {}).await;
+    let mut w = world(net).await;
+    let general_a = w.general_a();
+    let early_a = s(&w.guild_create["emojis"][0]["id"]);
+    let early_b = s(&w
+        .bob()
+        .get(&format!("/guilds/{}/emojis", w.gid_b))
+        .await
+        .body[0]["id"]);
+    let mid_b = say(&w.bob(), &w.general_b, "react here").await;
+    let ev = w.alice_gw.expect("MESSAGE_CREATE").await;
+    let mid_a = s(&ev["id"]);
+    let on_a = format!("/channels/{general_a}/messages/{mid_a}");
+    let on_b = format!("/channels/{}/messages/{mid_b}", w.general_b);
+
+    let r = w
+        .alice()
+        .put(&format!("{on_a}/reactions/early:{early_a}/@me"), json!({}))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let host = w.bob().get(&on_b).await;
+    assert_eq!(
+        host.body["reactions"][0]["emoji"]["id"],
+        early_b.as_str(),
+        "{host:?}"
+    );
+    assert_eq!(host.body["reactions"][0]["emoji"]["name"], "early");
+    let local = w.alice().get(&on_a).await;
+    assert_eq!(
+        local.body["reactions"][0]["emoji"]["id"],
+        early_a.as_str(),
+        "{local:?}"
+    );
+    assert_eq!(local.body["reactions"][0]["me"], true);
+    // An id the host never sent is refused on a.
+    let r = w
+        .alice()
+        .put(&format!("{on_a}/reactions/early:{early_b}/@me"), json!({}))
+        .await;
+    assert_err(&r, 404, 10014);
+
+    // Bob's reaction on the host arrives under a's id.
+    let r = w
+        .bob()
+        .put(&format!("{on_b}/reactions/early:{early_b}/@me"), json!({}))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    eventually("bob's reaction on a", async || {
+        w.alice().get(&on_a).await.body["reactions"][0]["count"] == 2
+    })
+    .await;
+    let r = w
+        .alice()
+        .delete(&format!("{on_a}/reactions/early:{early_a}/@me"))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let host = w.bob().get(&on_b).await;
+    assert_eq!(host.body["reactions"][0]["count"], 1, "{host:?}");
+    assert_eq!(host.body["reactions"][0]["me"], true);
 }

@@ -728,33 +728,54 @@ async fn custom_emoji_reactions_follow_discord_rules() {
     let vip_id = s(&vip.body["id"]);
     assert_eq!(vip.body["animated"], true);
     let other = create_guild(&w.alice, "elsewhere").await;
-    let foreign = make_emoji(&w.alice, &other.id, "foreign", &uri("image/png", &png(16, 16, 9))).await;
+    let foreign = make_emoji(
+        &w.alice,
+        &other.id,
+        "foreign",
+        &uri("image/png", &png(16, 16, 9)),
+    )
+    .await;
     assert_eq!(foreign.status, 201, "{foreign:?}");
     let foreign_id = s(&foreign.body["id"]);
 
     let m = w
         .alice
-        .post(&format!("/channels/{}/messages", w.general), json!({"content": "react"}))
+        .post(
+            &format!("/channels/{}/messages", w.general),
+            json!({"content": "react"}),
+        )
         .await;
     let mid = s(&m.body["id"]);
     let react = |e: String| format!("/channels/{}/messages/{mid}/reactions/{e}/@me", w.general);
     let mut gw = Gw::identify(&w.ts, &w.bob_tok, GUILDS | REACTIONS).await;
 
-    let r = w.bob.put(&react(format!("party:{party_id}")), json!({})).await;
+    let r = w
+        .bob
+        .put(&react(format!("party:{party_id}")), json!({}))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
     let ev = gw.expect("MESSAGE_REACTION_ADD").await;
     assert_eq!(ev["emoji"]["id"], party_id.as_str());
     assert_eq!(ev["emoji"]["name"], "party");
     assert_eq!(ev["user_id"], w.bob_id.as_str());
-    let msg = w.bob.get(&format!("/channels/{}/messages/{mid}", w.general)).await;
+    let msg = w
+        .bob
+        .get(&format!("/channels/{}/messages/{mid}", w.general))
+        .await;
     let reactions = msg.body["reactions"].as_array().expect("reactions").clone();
     assert_eq!(reactions.len(), 1, "{reactions:?}");
     assert_eq!(reactions[0]["emoji"]["id"], party_id.as_str());
     assert_eq!(reactions[0]["emoji"]["name"], "party");
-    assert_eq!((reactions[0]["count"].clone(), reactions[0]["me"].clone()), (json!(1), json!(true)));
+    assert_eq!(
+        (reactions[0]["count"].clone(), reactions[0]["me"].clone()),
+        (json!(1), json!(true))
+    );
     let users = w
         .alice
-        .get(&format!("/channels/{}/messages/{mid}/reactions/party:{party_id}", w.general))
+        .get(&format!(
+            "/channels/{}/messages/{mid}/reactions/party:{party_id}",
+            w.general
+        ))
         .await;
     assert_eq!(ids(&users.body), vec![w.bob_id.clone()]);
 
@@ -765,27 +786,45 @@ async fn custom_emoji_reactions_follow_discord_rules() {
     let r = w.bob.put(&react(format!("vip:{vip_id}")), json!({})).await;
     assert_eq!(r.status, 204, "{r:?}");
     let ev = gw.expect("MESSAGE_REACTION_ADD").await;
-    assert_eq!((ev["emoji"]["id"].clone(), ev["emoji"]["animated"].clone()), (json!(vip_id), json!(true)));
+    assert_eq!(
+        (ev["emoji"]["id"].clone(), ev["emoji"]["animated"].clone()),
+        (json!(vip_id), json!(true))
+    );
     // Another guild's emoji, an unknown id, a malformed one: 10014.
-    for bad in [format!("foreign:{foreign_id}"), "ghost:123456789".into(), "party:nope".into()] {
+    for bad in [
+        format!("foreign:{foreign_id}"),
+        "ghost:123456789".into(),
+        "party:nope".into(),
+    ] {
         let r = w.bob.put(&react(bad.clone()), json!({})).await;
         assert_err(&r, 404, 10014);
     }
     // An outsider sees nothing.
     let (_, carol) = w.ts.user("carol").await;
-    let r = carol.put(&react(format!("party:{party_id}")), json!({})).await;
+    let r = carol
+        .put(&react(format!("party:{party_id}")), json!({}))
+        .await;
     assert!(r.status == 403 || r.status == 404, "{r:?}");
 
     // The reaction follows the emoji's id: renamed, it shows the new name (any name in the
     // route reaches it); deleted, a null name.
     let r = w
         .alice
-        .patch(&format!("/guilds/{g}/emojis/{party_id}"), json!({"name": "fiesta"}))
+        .patch(
+            &format!("/guilds/{g}/emojis/{party_id}"),
+            json!({"name": "fiesta"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    let r = w.alice.put(&react(format!("fiesta:{party_id}")), json!({})).await;
+    let r = w
+        .alice
+        .put(&react(format!("fiesta:{party_id}")), json!({}))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
-    let msg = w.alice.get(&format!("/channels/{}/messages/{mid}", w.general)).await;
+    let msg = w
+        .alice
+        .get(&format!("/channels/{}/messages/{mid}", w.general))
+        .await;
     let reactions = msg.body["reactions"].as_array().unwrap().clone();
     assert_eq!(reactions.len(), 2, "{reactions:?}");
     assert_eq!(reactions[0]["emoji"]["name"], "fiesta");
@@ -795,9 +834,15 @@ async fn custom_emoji_reactions_follow_discord_rules() {
     let ev = gw.expect("MESSAGE_REACTION_REMOVE").await;
     assert_eq!(ev["emoji"]["id"], party_id.as_str());
     assert_eq!(ev["emoji"]["name"], "fiesta");
-    let r = w.alice.delete(&format!("/guilds/{g}/emojis/{vip_id}")).await;
+    let r = w
+        .alice
+        .delete(&format!("/guilds/{g}/emojis/{vip_id}"))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
-    let msg = w.alice.get(&format!("/channels/{}/messages/{mid}", w.general)).await;
+    let msg = w
+        .alice
+        .get(&format!("/channels/{}/messages/{mid}", w.general))
+        .await;
     let reactions = msg.body["reactions"].as_array().unwrap().clone();
     let gone = reactions
         .iter()
