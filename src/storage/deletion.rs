@@ -4,6 +4,7 @@
 //! home server announces her deletion, and the resumable message purge jobs
 //! (`message_purges`, spec/account.md §6).
 
+use super::atomic::write_tx;
 use super::change::{Change, Tx, on_tx};
 use super::{Db, on_db};
 use crate::error::Result;
@@ -133,7 +134,8 @@ impl Db {
         now: i64,
     ) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            // It reads before it writes: SQLite's write lock is taken first (BEGIN IMMEDIATE).
+            let mut tx = write_tx!(self, p);
             let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE username_lower = $1 AND id <> $2")
                 .bind(anon_key).bind(user_id).fetch_optional(&mut *tx).await?;
             let key = match taken {
