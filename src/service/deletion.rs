@@ -169,7 +169,11 @@ impl Hearth {
         let owned = self.db.owned_guild_ids(user.id).await?;
         for g in self.db.guild_ids_of(user.id).await? {
             if owned.contains(&g) {
-                tracing::warn!(user = user.id, guild = g, "a deleted remote user owns a guild hosted here; her membership is kept");
+                tracing::warn!(
+                    user = user.id,
+                    guild = g,
+                    "a deleted remote user owns a guild hosted here; her membership is kept"
+                );
                 continue;
             }
             // A replica drops her at once too (its host, told by the same notice or by
@@ -187,7 +191,12 @@ impl Hearth {
                 now_ms(),
             )
             .await?;
-        tracing::info!(user = user.id, server, delete_messages, "remote account deleted");
+        tracing::info!(
+            user = user.id,
+            server,
+            delete_messages,
+            "remote account deleted"
+        );
         if delete_messages {
             self.purges.notify_one();
         }

@@ -182,7 +182,10 @@ impl Hearth {
                     Self::event_of(
                         Event::MessageDelete,
                         Audience::Users(
-                            b.recipients.iter().map(|u| Snowflake::from_db(*u)).collect(),
+                            b.recipients
+                                .iter()
+                                .map(|u| Snowflake::from_db(*u))
+                                .collect(),
                         ),
                         intents::DIRECT_MESSAGES,
                         to_value(&dispatch::MessageDelete {

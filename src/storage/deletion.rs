@@ -164,8 +164,10 @@ impl Db {
 
     /// The stored purge jobs: (user id, messages removed so far), oldest request first.
     pub async fn message_purges(&self) -> Result<Vec<(i64, i64)>> {
-        Ok(on_db!(self, p => sqlx::query_as("SELECT user_id, deleted FROM message_purges ORDER BY requested_at, user_id")
-            .fetch_all(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT user_id, deleted FROM message_purges ORDER BY requested_at, user_id")
+            .fetch_all(p).await)?,
+        )
     }
 
     /// The oldest `limit` messages of `user_id` (any channel stored here).

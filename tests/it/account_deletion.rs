@@ -134,7 +134,12 @@ async fn history(c: &Client, channel: &str) -> Vec<String> {
 async fn account_deletion_with_delete_messages_removes_them_in_batches() {
     let w = world(150).await;
     let alice = w.srv.client(&w.alice_tok);
-    let mut gw = Gw::identify(&w.srv, &w.bob_tok, GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES).await;
+    let mut gw = Gw::identify(
+        &w.srv,
+        &w.bob_tok,
+        GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES,
+    )
+    .await;
     let prefix = format!("attachments/{}/", w.guild.general);
     assert_eq!(w.srv.hearth.db.blob_ledger(&prefix).await.unwrap().len(), 1);
 
@@ -166,19 +171,28 @@ async fn account_deletion_with_delete_messages_removes_them_in_batches() {
     assert_eq!(bulks.iter().sum::<usize>(), 151, "{events:?}");
     assert!(bulks.iter().all(|n| *n <= 100), "{bulks:?}");
     for (t, d) in &events {
-        assert!(d["guild_id"].is_null() == (d["channel_id"] == w.dm.as_str()), "{t} {d}");
+        assert!(
+            d["guild_id"].is_null() == (d["channel_id"] == w.dm.as_str()),
+            "{t} {d}"
+        );
         if d["channel_id"] == w.dm.as_str() || d["channel_id"] == w.other.as_str() {
             assert_eq!(t, "MESSAGE_DELETE", "{d}");
         }
     }
 
     // Only bob's messages are left; the file is released to the collector; the job ended.
-    assert_eq!(history(&w.bob, &w.guild.general).await, vec![w.bob_msgs[0].clone()]);
+    assert_eq!(
+        history(&w.bob, &w.guild.general).await,
+        vec![w.bob_msgs[0].clone()]
+    );
     assert!(history(&w.bob, &w.other).await.is_empty());
     assert_eq!(history(&w.bob, &w.dm).await, vec![w.bob_msgs[1].clone()]);
     let r = w
         .bob
-        .get(&format!("/channels/{}/messages/{}", w.guild.general, w.file_msg))
+        .get(&format!(
+            "/channels/{}/messages/{}",
+            w.guild.general, w.file_msg
+        ))
         .await;
     assert_err(&r, 404, 10008);
     let ledger = w.srv.hearth.db.blob_ledger(&prefix).await.unwrap();
@@ -198,7 +212,10 @@ async fn account_deletion_purge_job_resumes_from_stored_state_after_a_restart() 
     let alice = w.srv.client(&w.alice_tok);
     // Deleted without removal: the messages stay.
     let r = alice
-        .post("/users/@me/delete", json!({"password": password_of("alice")}))
+        .post(
+            "/users/@me/delete",
+            json!({"password": password_of("alice")}),
+        )
         .await;
     assert_eq!(r.status, 204, "{r:?}");
     assert!(w.srv.hearth.db.message_purges().await.unwrap().is_empty());
@@ -220,7 +237,10 @@ async fn account_deletion_purge_job_resumes_from_stored_state_after_a_restart() 
         w.srv.hearth.db.message_purges().await.unwrap().is_empty()
     })
     .await;
-    assert_eq!(history(&bob, &w.guild.general).await, vec![w.bob_msgs[0].clone()]);
+    assert_eq!(
+        history(&bob, &w.guild.general).await,
+        vec![w.bob_msgs[0].clone()]
+    );
     assert!(history(&bob, &w.other).await.is_empty());
     assert_eq!(history(&bob, &w.dm).await, vec![w.bob_msgs[1].clone()]);
 }

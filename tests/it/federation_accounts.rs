@@ -176,12 +176,16 @@ async fn account_deletion_reaches_the_host_durably_and_only_from_the_home_server
         "{u:?}"
     );
     assert!(
-        u.body["handle"].as_str().unwrap().ends_with(&format!("@{A}")),
+        u.body["handle"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("@{A}")),
         "{u:?}"
     );
     assert!(u.body["avatar"].is_null());
     assert_err(
-        &bob.get(&format!("/channels/{general_b}/messages/{said_b}")).await,
+        &bob.get(&format!("/channels/{general_b}/messages/{said_b}"))
+            .await,
         404,
         10008,
     );
@@ -220,7 +224,11 @@ async fn account_deletion_reaches_the_host_durably_and_only_from_the_home_server
     }
     let u = bob.get(&format!("/users/{erin_b}")).await;
     assert_eq!(u.body["username"], "erin", "{u:?}");
-    assert!(member_id(&bob, &gid_b, &format!("erin@{A}")).await.is_some());
+    assert!(
+        member_id(&bob, &gid_b, &format!("erin@{A}"))
+            .await
+            .is_some()
+    );
     // Malformed notices and unknown users.
     let r = a
         .fed
@@ -228,8 +236,10 @@ async fn account_deletion_reaches_the_host_durably_and_only_from_the_home_server
             B,
             Method::POST,
             PATH,
-            Some(&json!({"handle": "not a handle", "anonymised_handle": "x@y",
-                         "deleted_at": 0})),
+            Some(
+                &json!({"handle": "not a handle", "anonymised_handle": "x@y",
+                         "deleted_at": 0}),
+            ),
         )
         .await;
     assert!(

@@ -75,7 +75,9 @@ async fn mail_over_starttls_and_implicit_tls_with_a_private_ca() {
         let mail = sink.wait_for("alice@example.org", 1).await.remove(0);
         assert!(mail.token().is_some(), "{tls:?}: {}", mail.raw);
         // The mailer itself, as the server builds it, returns once the server accepted.
-        let mailer = SmtpMailer::from_config(&cfg, "hearth.test").unwrap().unwrap();
+        let mailer = SmtpMailer::from_config(&cfg, "hearth.test")
+            .unwrap()
+            .unwrap();
         mailer.send(a_mail("bob@example.org")).await.unwrap();
         assert_eq!(sink.to("bob@example.org").len(), 1, "{tls:?}");
     }
@@ -93,7 +95,9 @@ async fn mail_to_a_server_with_an_untrusted_certificate_is_refused_clearly() {
         // Neither the web PKI roots alone nor another private CA trust the certificate.
         for ca_file in [None, Some(other_ca.pem.clone())] {
             let cfg = mail_config(sink.port, tls, ca_file.clone());
-            let mailer = SmtpMailer::from_config(&cfg, "hearth.test").unwrap().unwrap();
+            let mailer = SmtpMailer::from_config(&cfg, "hearth.test")
+                .unwrap()
+                .unwrap();
             let e = mailer
                 .send(a_mail("bob@example.org"))
                 .await
