@@ -189,6 +189,19 @@ async fn account_deletion_reaches_the_host_durably_and_only_from_the_home_server
         404,
         10008,
     );
+    // The host's removal is in its log, so member servers it did not tell get it too.
+    let b = net.server(B);
+    let gid: i64 = gid_b.parse().unwrap();
+    eventually("b logged the removal of her message", async || {
+        b.hearth
+            .db
+            .log_range(gid, 0, 500)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.event.contains("\"MESSAGE_DELETE") && e.event.contains(&said_b))
+    })
+    .await;
     eventually("a delivered every notice", async || {
         a.hearth.db.notices().await.unwrap().is_empty()
     })
