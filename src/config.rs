@@ -541,6 +541,20 @@ pub struct GatewayConfig {
     /// Time a connection has after HELLO to IDENTIFY or RESUME, ms (default 20 000); beyond
     /// it the connection is closed with 4003 (not authenticated), heartbeats or not.
     pub identify_timeout_ms: u64,
+    /// IDENTIFYs and RESUMEs admitted per second over the whole server (default 1 000; 0: no
+    /// limit). Beyond it connections wait their turn (README "Gateway admission").
+    pub admission_per_second: u32,
+    /// Longest wait for admission, ms (default 15 000); a connection not admitted by then is
+    /// closed with 4008 and reconnects later.
+    pub admission_wait_ms: u64,
+    /// IDENTIFYs per bot per 5 seconds (Discord's `max_concurrency`, default 16); beyond it
+    /// an IDENTIFY waits. User clients are not held to it.
+    pub max_concurrency: u32,
+    /// Session starts (IDENTIFYs) per user per window (Discord's `session_start_limit.total`,
+    /// default 1 000); beyond it IDENTIFY is closed with 4008 until the window ends.
+    pub session_start_limit: u32,
+    /// Length of that window, seconds (default 86 400, Discord's 24 hours).
+    pub session_start_window_seconds: u64,
 }
 
 impl Default for GatewayConfig {
@@ -554,6 +568,11 @@ impl Default for GatewayConfig {
             session_queue: 1_024,
             max_frame_bytes: 16 * 1024,
             identify_timeout_ms: 20_000,
+            admission_per_second: 1_000,
+            admission_wait_ms: 15_000,
+            max_concurrency: 16,
+            session_start_limit: 1_000,
+            session_start_window_seconds: 86_400,
         }
     }
 }
@@ -795,6 +814,8 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   media.{max_image_bytes, max_emoji_bytes, max_image_pixels}   10485760, 262144, 16777216
   gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, replay_log_bytes,
            session_queue, max_frame_bytes, identify_timeout_ms}
+  gateway.{admission_per_second, admission_wait_ms, max_concurrency, session_start_limit,
+           session_start_window_seconds}   1000 (0 = unlimited), 15000, 16, 1000, 86400
   connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}
                              10000, 60000, 256, 0 (= the open-file limit less 256)
   federation.{enabled, listen, tls_cert, tls_key, extra_ca_certs, allow_private_addresses,

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use super::admission::Refused;
 use super::compress::Transport;
 use super::{Gateway, GatewayQuery, Session, SessionState, close};
 use crate::error::Error;
@@ -261,9 +262,13 @@ impl Conn {
         {
             return Err(End::Close(close::INVALID_SHARD, "Invalid shard."));
         }
-        if self.gw.identify_limit.check(&actor.user.id).is_err() {
-            return Err(End::Close(close::RATE_LIMITED, "Too many identifies."));
-        }
+        // Admission (gateway::admission): the server-wide rate and a bot's max_concurrency
+        // are waited for; a used-up session start limit is refused.
+        self.gw
+            .admission
+            .identify(actor.user.id, actor.is_bot())
+            .await
+            .map_err(refused)?;
         let guilds = self
             .gw
             .hearth
@@ -331,6 +336,9 @@ impl Conn {
             .map_err(|_| End::Close(close::DECODE_ERROR, "Invalid resume payload."))?;
         let resumed = match Self::authenticate(&self.gw, &r.token).await {
             Some(a) => {
+                // A RESUME is not a session start, but it takes its turn in the server-wide
+                // admission rate (a reconnect storm is mostly RESUMEs).
+                self.gw.admission.admit().await.map_err(refused)?;
                 let seq = r.seq.unwrap_or(0);
                 self.gw.resume(a.user.id, &r.session_id, seq).await
             }
@@ -623,6 +631,20 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
                 return End::Close(close::NOT_AUTHENTICATED, "Identify timed out.");
             }
             _ = shutdown => {}
+        }
+    }
+}
+
+/// The close for a connection that admission refused: 4008 (Discord's "rate limited", after
+/// which clients reconnect), with the reason.
+fn refused(r: Refused) -> End {
+    match r {
+        Refused::Busy => End::Close(
+            close::RATE_LIMITED,
+            "The server is busy admitting sessions; reconnect later.",
+        ),
+        Refused::StartLimit { .. } => {
+            End::Close(close::RATE_LIMITED, "Session start limit reached.")
         }
     }
 }

@@ -39,10 +39,10 @@ pub(crate) use session::{Registry, Session, SessionState};
 
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event, intents};
 use crate::permissions::Overwrite;
-use crate::ratelimit::KeyedLimiter;
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
 
+pub mod admission;
 pub mod compress;
 mod conn;
 mod replay;
@@ -89,7 +89,7 @@ pub struct Gateway {
     caches: tokio::sync::Mutex<HashMap<i64, Arc<GuildSnapshot>>>,
     pub(crate) shutting_down: std::sync::atomic::AtomicBool,
     pub(crate) shutdown_notify: Notify,
-    pub(crate) identify_limit: KeyedLimiter<i64>,
+    pub(crate) admission: admission::Admission,
 }
 
 impl Gateway {
@@ -105,14 +105,7 @@ impl Gateway {
             caches: tokio::sync::Mutex::new(HashMap::new()),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             shutdown_notify: Notify::new(),
-            identify_limit: KeyedLimiter::new(
-                crate::config::Bucket {
-                    limit: 1000,
-                    per_seconds: 86_400.0,
-                },
-                "user",
-                false,
-            ),
+            admission: admission::Admission::new(&hearth.config.gateway),
         });
         let rx = hearth.bus.subscribe();
         let weak = Arc::downgrade(&gw);
@@ -137,9 +130,15 @@ impl Gateway {
         }
     }
 
-    /// `GET /gateway/bot` body (Discord "Get Gateway Bot").
-    pub fn gateway_bot(&self, _actor: &Actor, host: Option<&str>) -> Value {
-        json!({"url": self.public_url(host), "shards": 1, "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1}})
+    /// `GET /gateway/bot` body (Discord "Get Gateway Bot"): `{url, shards: 1,
+    /// session_start_limit: {total, remaining, reset_after (ms), max_concurrency}}`, the
+    /// caller's own figures ([`admission::StartLimit`]).
+    pub fn gateway_bot(&self, actor: &Actor, host: Option<&str>) -> Value {
+        json!({
+            "url": self.public_url(host),
+            "shards": 1,
+            "session_start_limit": self.admission.start_limit(actor.user.id),
+        })
     }
 
     /// Sends op 7 RECONNECT to every connection and closes them (graceful shutdown).
@@ -693,7 +692,7 @@ async fn janitor(gw: std::sync::Weak<Gateway>) {
             gw.unregister(&id);
         }
         gw.registry.lock().log.sweep(std::time::Instant::now());
-        gw.identify_limit.shrink();
+        gw.admission.shrink();
     }
 }
 

@@ -329,3 +329,111 @@ async fn many_dropped_sessions_hold_no_copies_and_leave_the_audience() {
         .collect();
     assert_eq!(ids, sent);
 }
+
+/// `GET /gateway/bot`'s `session_start_limit` for `c` (Discord "Get Gateway Bot").
+async fn start_limit(c: &Client) -> Value {
+    let r = c.get("/gateway/bot").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body["session_start_limit"].clone()
+}
+
+/// Sends IDENTIFY on a new connection (READY not awaited).
+async fn send_identify(ts: &TestServer, token: &str) -> Gw {
+    let mut g = Gw::connect(ts, "v=10&encoding=json").await;
+    g.send(json!({"op": 2, "d": {"token": token, "intents": GUILDS, "properties": {"os": "linux", "browser": "test", "device": "test"}}})).await;
+    g
+}
+
+#[tokio::test]
+async fn session_starts_are_counted_reported_and_refused_beyond_the_limit_but_resume_is_not_a_start()
+ {
+    let r = world_with(|c| c.gateway.session_start_limit = 2).await;
+    let fresh = start_limit(&r.bob).await;
+    assert_eq!(
+        fresh,
+        json!({"total": 2, "remaining": 2, "reset_after": 86_400_000u64, "max_concurrency": 16})
+    );
+    let b1 = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    let one = start_limit(&r.bob).await;
+    assert_eq!(one["remaining"], 1, "{one}");
+    let reset = one["reset_after"].as_u64().expect("reset_after in ms");
+    assert!(reset > 0 && reset <= 86_400_000, "{one}");
+    let _b2 = Gw::identify(&r.ts, &r.bob_tok, GUILDS).await;
+    assert_eq!(start_limit(&r.bob).await["remaining"], 0);
+    // A third session start in the window is refused with 4008; another user is not affected.
+    let mut third = send_identify(&r.ts, &r.bob_tok).await;
+    assert_eq!(third.closed().await, Some(4008));
+    assert_eq!(start_limit(&r.alice).await["remaining"], 2);
+    // RESUME is not a session start: a dropped session comes back although none is left.
+    let (session, seq) = (b1.session_id.clone(), b1.seq);
+    drop(b1);
+    eventually("one detached session", || async {
+        (stats(&r.ts).detached == 1).then_some(())
+    })
+    .await;
+    let id = say(&r.alice, &r.general, "while away").await;
+    let mut back = resume(&r.ts, &r.bob_tok, &session, seq).await;
+    let got = until_resumed(&mut back).await;
+    assert_eq!(of_type(&got, "MESSAGE_CREATE")[0]["d"]["id"], id.as_str());
+    assert_eq!(start_limit(&r.bob).await["remaining"], 0);
+}
+
+#[tokio::test]
+async fn a_bot_identify_beyond_max_concurrency_waits_and_is_closed_with_4008_when_not_admitted_in_time()
+ {
+    let r = world_with(|c| {
+        c.gateway.max_concurrency = 1;
+        c.gateway.admission_wait_ms = 300;
+    })
+    .await;
+    let bot = hearth_testkit::build::bot_application(&r.alice, "Sharded", 0, Some(&r.guild))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(start_limit(&bot.client).await["max_concurrency"], 1);
+    let _first = Gw::identify(&r.ts, &bot.token, GUILDS).await;
+    // One IDENTIFY per 5 s: the bot's second cannot be admitted within 300 ms.
+    let mut second = send_identify(&r.ts, &bot.token).await;
+    assert_eq!(second.closed().await, Some(4008));
+    assert_eq!(
+        start_limit(&bot.client).await["remaining"],
+        999,
+        "a refused IDENTIFY takes no session start"
+    );
+    // max_concurrency is a rule of bot sharding: a user opens two sessions at once.
+    let _a1 = Gw::identify(&r.ts, &r.alice_tok, GUILDS).await;
+    let mut a2 = Gw::identify(&r.ts, &r.alice_tok, GUILDS).await;
+    a2.expect("GUILD_CREATE").await;
+}
+
+#[tokio::test]
+async fn the_server_wide_admission_rate_refuses_a_burst_beyond_it() {
+    // One admission per second, no waiting: of simultaneous IDENTIFYs by different users,
+    // the first is admitted and the others are closed with 4008 (a later second admits one
+    // more, so with 4 at once at least 2 are refused unless they spread over 2 s).
+    let ts = TestServer::start_with(|c| {
+        c.gateway.admission_per_second = 1;
+        c.gateway.admission_wait_ms = 0;
+    })
+    .await;
+    let mut toks = vec![];
+    for u in ["u1", "u2", "u3", "u4"] {
+        toks.push(ts.register(u).await.1);
+    }
+    let mut conns = vec![];
+    for t in &toks {
+        conns.push(send_identify(&ts, t).await);
+    }
+    let outcomes = futures_util::future::join_all(conns.iter_mut().map(|g| async move {
+        match g.next().await {
+            Ok(v) if v["t"] == "READY" => Ok(()),
+            Ok(v) => panic!("unexpected payload before READY: {v}"),
+            Err(e) => Err(format!("{e:?}")),
+        }
+    }))
+    .await;
+    let admitted = outcomes.iter().filter(|o| o.is_ok()).count();
+    let refused: Vec<_> = outcomes.iter().filter_map(|o| o.clone().err()).collect();
+    assert!(admitted >= 1, "{outcomes:?}");
+    assert!(refused.len() >= 2, "{outcomes:?}");
+    assert!(refused.iter().all(|e| e == "Code(4008)"), "{outcomes:?}");
+}
