@@ -290,6 +290,10 @@ impl App {
         let revocations = tokio::spawn(self.hearth.clone().watch_revocations());
         // Expired uploads and the bytes of deleted files (after their grace period).
         let media_gc = tokio::spawn(self.hearth.clone().run_media_collector());
+        // Message removal of deleted accounts (resumes stored jobs) and the federation
+        // notices announcing deletions (resumes stored notices).
+        let purges = tokio::spawn(self.hearth.clone().run_message_purges());
+        let notices = tokio::spawn(s2s::notices::run(self.hearth.clone(), self.fed.clone()));
         let janitor = tokio::spawn(async move {
             let mut t = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -348,6 +352,8 @@ impl App {
         janitor.abort();
         revocations.abort();
         media_gc.abort();
+        purges.abort();
+        notices.abort();
         key_reload.abort();
         if let Some(t) = fed_task {
             let _ = t.await;

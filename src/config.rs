@@ -497,6 +497,10 @@ pub struct MailConfig {
     pub password: Option<String>,
     /// Time one mail may take to send, ms (default 10 000).
     pub timeout_ms: u64,
+    /// PEM file of extra CA certificates trusted for the SMTP server's certificate (an
+    /// operator's private CA), besides the web PKI roots; only with `tls = "starttls"` or
+    /// `"tls"`. Unreadable or without a certificate: the server refuses to start.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for MailConfig {
@@ -509,6 +513,7 @@ impl Default for MailConfig {
             username: None,
             password: None,
             timeout_ms: 10_000,
+            ca_file: None,
         }
     }
 }

@@ -72,6 +72,21 @@ impl FedError {
             _ => None,
         }
     }
+
+    /// Whether sending the same request again can never succeed: the destination is
+    /// excluded by policy, the request could not be built, or the peer refused it with a
+    /// 4xx other than 401, 408, 421 and 429 (authentication, timeouts, misdirection and
+    /// rate limits pass with time or a new signature). Durable queues drop such items
+    /// instead of retrying them forever.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            FedError::Denied(_) | FedError::InvalidRequest(_) => true,
+            FedError::Remote { status, .. } => {
+                (400..500).contains(status) && !matches!(status, 401 | 408 | 421 | 429)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Reads a response body, failing once it exceeds `cap` bytes (see

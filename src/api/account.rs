@@ -69,7 +69,7 @@ pub(super) async fn security_log(
 pub(super) async fn export(h: H, Auth(a): Auth) -> Result<Json<wire::DataExport>> {
     Ok(Json(h.export_data(&a).await?))
 }
-/// `POST /users/@me/delete` `{password}` -> 204.
+/// `POST /users/@me/delete` `{password, delete_messages}` -> 204 (service::deletion).
 pub(super) async fn delete_me(
     h: H,
     Auth(a): Auth,

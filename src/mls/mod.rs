@@ -366,13 +366,7 @@ const BATCHES_PER_PASS: usize = 8;
 /// Whether a delivery failure can never succeed by retrying the same bytes (the peer refused
 /// the request as such); those rows are dropped instead of blocking the peer's queue.
 fn permanent(e: &FedError) -> bool {
-    match e {
-        FedError::Denied(_) | FedError::InvalidRequest(_) => true,
-        FedError::Remote { status, .. } => {
-            (400..500).contains(status) && !matches!(status, 401 | 408 | 421 | 429)
-        }
-        _ => false,
-    }
+    e.is_permanent()
 }
 
 async fn outbox_worker(weak: Weak<Mls>) {

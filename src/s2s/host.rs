@@ -438,4 +438,8 @@ impl GuildHost for Federation {
     ) -> Result<bool> {
         Federation::fetch_media(self, h, media, key, max_bytes).await
     }
+
+    fn notices_queued(&self) {
+        self.notices.notify_one();
+    }
 }

@@ -40,6 +40,7 @@ pub mod host;
 pub mod inbound;
 pub mod keys;
 pub mod media;
+pub mod notices;
 mod outbox;
 pub mod replica;
 pub mod translate;
@@ -81,6 +82,8 @@ pub struct Federation {
     /// Fetches of remote files under way, by blob key ([`media`]): one fetch per file.
     pub(crate) media_fetches:
         parking_lot::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Wakes the sender of stored notices ([`notices::run`]).
+    pub(crate) notices: tokio::sync::Notify,
 }
 
 /// The services and this server's federation layer together: what guild federation code
@@ -140,6 +143,7 @@ impl Federation {
             policy,
             replica_locks: parking_lot::Mutex::new(std::collections::HashMap::new()),
             media_fetches: parking_lot::Mutex::new(std::collections::HashMap::new()),
+            notices: tokio::sync::Notify::new(),
         })
     }
 
@@ -284,8 +288,8 @@ impl axum::extract::FromRef<FedState> for Arc<Federation> {
 /// The transport and guild routes of federation: `GET /_hearth/key/v1/server`,
 /// `GET /_hearth/federation/v1/version`, `GET|POST /_hearth/federation/v1/ping`
 /// (authenticated; answers `{origin, destination}`), `GET /.well-known/hearth/server`
-/// (`{"hearth.server": delegate_to}` or 404), the guild routes of [`guild_api`] and the file
-/// routes of [`media`]. No
+/// (`{"hearth.server": delegate_to}` or 404), the guild routes of [`guild_api`], the file
+/// routes of [`media`] and the user notices of [`notices`]. No
 /// fallback: the composition root adds [`not_found`] on the federation listener.
 pub fn router() -> Router<FedState> {
     Router::new()
@@ -295,6 +299,7 @@ pub fn router() -> Router<FedState> {
         .route("/.well-known/hearth/server", get(well_known))
         .merge(guild_api::routes())
         .merge(media::routes())
+        .merge(notices::routes())
 }
 
 /// Fallback of the federation listener: 404 `H_NOT_FOUND`.

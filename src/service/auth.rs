@@ -55,6 +55,9 @@ pub struct AuthState {
 
 /// Clock skew tolerated on access tokens' `exp` and `iat`, and on their lifetime, seconds.
 pub const TOKEN_LEEWAY_SECONDS: u64 = 5;
+/// Usernames starting with this are kept for deleted accounts (`deleted_user_<hex id>`,
+/// [`super::deletion::anonymised_name`]), here and in the handles other servers see.
+pub const RESERVED_USERNAME_PREFIX: &str = "deleted_user";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -181,7 +184,8 @@ impl Hearth {
         .map_err(Error::internal)
     }
 
-    /// Validates a username: 2-32 characters of `[a-z0-9_.]` (input is lower-cased first).
+    /// Validates a username: 2-32 characters of `[a-z0-9_.]` (input is lower-cased first), not
+    /// starting with [`RESERVED_USERNAME_PREFIX`] (50035 `USERNAME_INVALID`).
     pub fn validate_username(name: &str, errs: &mut FieldErrors) -> String {
         let n = name.trim().to_lowercase();
         let len = n.chars().count();
@@ -199,6 +203,12 @@ impl Hearth {
                 "username",
                 "USERNAME_INVALID_CHARACTERS",
                 "Username can only contain letters a-z, digits, underscores and periods.",
+            );
+        } else if n.starts_with(RESERVED_USERNAME_PREFIX) {
+            errs.add(
+                "username",
+                "USERNAME_INVALID",
+                "This username is reserved for deleted accounts.",
             );
         }
         n

@@ -1,23 +1,14 @@
-//! The user's data (issue 17, "User data"): the data export and account deletion
-//! (spec/account.md).
+//! The user's data (issue 17, "User data"): the data export (spec/account.md §5; account
+//! deletion is [`super::deletion`]).
 //!
 //! - `GET /users/@me/export` answers one JSON document ([`wire::DataExport`]): the profile,
 //!   settings, memberships, the caller's messages (at most [`EXPORT_MAX_MESSAGES`], oldest
 //!   first, each with its channel and guild), plain DM channels and the security log. MLS
 //!   DMs are end-to-end encrypted: the server holds only ciphertext and the export says so
 //!   in `notes`. Read page by page ([`EXPORT_PAGE`] messages a statement).
-//! - `POST /users/@me/delete` `{password}` anonymises the account as Discord does ("Deleted
-//!   User"): the user leaves every guild (members see GUILD_MEMBER_REMOVE; replicas relay
-//!   the leave to their host), then one transaction replaces the profile, ends every
-//!   session (gateway sockets close with 4004), deletes two-factor secrets, mailed tokens,
-//!   the security log, relationships, MLS devices and key packages, and kills the tokens of
-//!   the user's bots. Messages are kept under the "Deleted User" author. An owner must
-//!   transfer their guilds first (400 40011). Federation peers are not told yet: the
-//!   user's handle stays known to them until their caches expire.
 
 use super::{Actor, Hearth};
-use crate::error::{Error, Result, Rule};
-use crate::events::Control;
+use crate::error::{Error, Result};
 use crate::snowflake::Snowflake;
 use crate::storage::now_ms;
 use crate::wire;
@@ -136,41 +127,5 @@ impl Hearth {
                 .map(Self::passkey_wire)
                 .collect(),
         })
-    }
-
-    /// `POST /users/@me/delete` `{password}` -> 204: anonymises the caller's account (see the
-    /// module documentation).
-    ///
-    /// Errors: 400 50035 `password` missing or PASSWORD_DOES_NOT_MATCH (without `password`, a
-    /// recent re-authentication is enough: 401 60003 otherwise), 400 40011 owner of guilds,
-    /// 20001 bot tokens, 429 throttled.
-    pub async fn delete_account(&self, actor: &Actor, body: wire::DeleteAccountBody) -> Result<()> {
-        Self::human_session(actor)?;
-        self.require_reauth(actor, body.password.as_deref()).await?;
-        let uid = actor.user.id;
-        if !self.db.owned_guild_ids(uid).await?.is_empty() {
-            return Err(Error::Rule(Rule::OwnsGuilds));
-        }
-        for g in self.db.guild_ids_of(uid).await? {
-            self.leave_guild(actor, Snowflake::from_db(g)).await?;
-        }
-        self.notify(
-            &actor.user,
-            "Your account was deleted",
-            "Your account was deleted at your request. Your messages stay, under \"Deleted User\".",
-        );
-        let anon = format!("deleted_user_{uid:x}");
-        let (_sessions, bots) = self
-            .db
-            .delete_account(uid, &anon, "deleted-account:", now_ms())
-            .await?;
-        tracing::info!(user = uid, bots = bots.len(), "account deleted");
-        for u in std::iter::once(uid).chain(bots) {
-            self.control(Control::SessionsRevoked {
-                user_id: Snowflake::from_db(u),
-                sessions: None,
-            });
-        }
-        Ok(())
     }
 }

@@ -23,6 +23,7 @@ pub mod backoff;
 pub mod bots;
 pub mod cdn;
 pub mod channels;
+pub mod deletion;
 pub mod dms;
 pub mod emojis;
 pub mod export;
@@ -41,6 +42,7 @@ pub mod passkeys;
 pub mod pins;
 pub mod ports;
 pub mod presence;
+pub mod purge;
 pub mod reactions;
 pub mod reauth;
 pub mod recovery;
@@ -96,6 +98,8 @@ pub struct Hearth {
     pub mailer: Option<Arc<dyn ports::Mailer>>,
     /// Wakes the file collector ([`media_gc`]) when files are released.
     pub(crate) media_gc: Arc<tokio::sync::Notify>,
+    /// Wakes the message purge jobs ([`purge`]) when one is stored.
+    pub(crate) purges: Arc<tokio::sync::Notify>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -286,6 +290,7 @@ impl Hearth {
             media_key,
             mailer,
             media_gc: Arc::new(tokio::sync::Notify::new()),
+            purges: Arc::new(tokio::sync::Notify::new()),
         })
     }
 

@@ -4,7 +4,8 @@
 //!
 //! - [`GuildHost`]: the host server of a guild kept here as a replica (spec/federation.md
 //!   §§7-9): relaying a local user's action, paging history and members in, joining by a
-//!   remote invite. Implemented by federation (`crate::s2s`).
+//!   remote invite; and the sender of stored federation notices (§18). Implemented by
+//!   federation (`crate::s2s`).
 //! - [`OnlineMembers`]: who has a live gateway session (registrar summaries). Implemented by
 //!   the gateway.
 //! - [`BlobStore`]: where file bytes live, by [`BlobKey`]. Implemented by `crate::media`
@@ -199,6 +200,11 @@ pub trait GuildHost: Send + Sync + 'static {
         key: &BlobKey,
         max_bytes: u64,
     ) -> Result<bool>;
+
+    /// Federation notices (an account deletion, spec/federation.md §18) were just stored in
+    /// `federation_notices`: deliver them now rather than at the next poll. The rows are
+    /// what counts (they are delivered after a restart too); this only wakes the sender.
+    fn notices_queued(&self) {}
 }
 
 /// Who is online through the gateway (registrar summaries count them).

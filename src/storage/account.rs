@@ -272,14 +272,18 @@ impl Db {
     /// two-factor secrets, backup codes, tickets, passkeys with their handle and ceremonies, mailed tokens, the security log,
     /// relationships (both ways), MLS devices with their key packages and memberships are
     /// deleted, and the bot token hashes of the user's applications become `dead_prefix` +
-    /// the application id (not a SHA-256 hex string, so no token matches). Messages are kept. Returns (the
-    /// revoked session ids, the bot user ids whose tokens died).
+    /// the application id (not a SHA-256 hex string, so no token matches). Messages are kept;
+    /// with `purge` a message purge job is stored for the user (spec/account.md §6). The
+    /// federation `notices` announcing the deletion are queued in the same transaction.
+    /// Returns (the revoked session ids, the bot user ids whose tokens died).
     pub async fn delete_account(
         &self,
         user_id: i64,
         anon_name: &str,
         dead_prefix: &str,
         now: i64,
+        purge: bool,
+        notices: &[super::NewNotice],
     ) -> Result<(Vec<i64>, Vec<i64>)> {
         Ok(on_db!(self, p => {
             let mut tx = p.begin().await?;
@@ -313,6 +317,14 @@ impl Db {
             }
             let bots: Vec<(i64,)> = sqlx::query_as("UPDATE applications SET bot_token_hash = $2 || CAST(id AS TEXT) WHERE owner_id = $1 RETURNING bot_user_id")
                 .bind(user_id).bind(dead_prefix).fetch_all(&mut *tx).await?;
+            if purge {
+                sqlx::query("INSERT INTO message_purges (user_id, requested_at, deleted, updated_at) VALUES ($1, $2, 0, $2) ON CONFLICT (user_id) DO NOTHING")
+                    .bind(user_id).bind(now).execute(&mut *tx).await?;
+            }
+            for n in notices {
+                sqlx::query("INSERT INTO federation_notices (id, destination, path, body, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5)")
+                    .bind(n.id).bind(&n.destination).bind(&n.path).bind(&n.body).bind(now).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             (sessions.into_iter().map(|r| r.0).collect(), bots.into_iter().map(|r| r.0).collect())
         }))

@@ -2,12 +2,17 @@
 saves each one as DIR/<n>.eml (written to a temporary name, then renamed, so a reader never
 sees half a message). Prints the bound port on its first line of output.
 
-Usage: python3 smtp_sink.py DIR        (needs `pip install aiosmtpd`)
+Usage: python3 smtp_sink.py DIR [starttls|tls CERT KEY]      (needs `pip install aiosmtpd`)
+
+With `starttls`, the server offers STARTTLS and refuses mail before it (RFC 3207); with `tls`
+it speaks TLS from the first byte (implicit TLS, RFC 8314). CERT and KEY are PEM files.
 """
 
 import asyncio
 import itertools
+import logging
 import os
+import ssl
 import sys
 
 from aiosmtpd.smtp import SMTP
@@ -29,10 +34,22 @@ class SaveToDir:
         return "250 Message accepted for delivery"
 
 
-async def main(directory):
+async def main(directory, mode=None, cert=None, key=None):
+    # A client that refuses our certificate is what some tests check: no tracebacks for it.
+    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     handler = SaveToDir(directory)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(handler), "127.0.0.1", 0)
+    context = None
+    if mode is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+    if mode == "starttls":
+        factory = lambda: SMTP(handler, tls_context=context, require_starttls=True)
+        server = await loop.create_server(factory, "127.0.0.1", 0)
+    elif mode == "tls":
+        server = await loop.create_server(lambda: SMTP(handler), "127.0.0.1", 0, ssl=context)
+    else:
+        server = await loop.create_server(lambda: SMTP(handler), "127.0.0.1", 0)
     print(server.sockets[0].getsockname()[1], flush=True)
     # Ends when the test kit closes our stdin (or kills us).
     await loop.run_in_executor(None, sys.stdin.read)
@@ -40,4 +57,4 @@ async def main(directory):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(*sys.argv[1:]))

@@ -26,10 +26,13 @@ pub struct VerifyBody {
     pub token: Option<String>,
 }
 
-/// `POST /users/@me/delete` `{password}` (Discord: `POST /users/@me/delete`).
+/// `POST /users/@me/delete` `{password, delete_messages}` (Discord: `POST /users/@me/delete`).
+/// `delete_messages: true` (Hearth's addition, default `false`) removes the user's messages
+/// too, in the background, instead of keeping them under "Deleted User" (spec/account.md §6).
 #[derive(Debug, Deserialize, Default)]
 pub struct DeleteAccountBody {
     pub password: Option<String>,
+    pub delete_messages: Option<bool>,
 }
 
 /// One entry of `GET /users/@me/security-log` (newest first).

@@ -53,3 +53,28 @@ pub struct ActionAnswer {
     /// The log head after the action.
     pub head: i64,
 }
+
+/// Body of `POST /_hearth/federation/v1/users/deleted` (spec/federation.md §18): the home
+/// server of `handle` announces that the account was deleted. Sent only by the handle's own
+/// server (the request's authenticated origin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDeleted {
+    /// The handle the user had (`alice@a.example`).
+    pub handle: String,
+    /// The handle of the anonymised account from now on (`deleted_user_1a2b@a.example`): the
+    /// home server's user objects of her (and her kept messages) carry it.
+    pub anonymised_handle: String,
+    /// When the account was deleted, ms since the epoch (the home server's clock).
+    pub deleted_at: i64,
+    /// The user asked for her messages to be removed too (default `false`).
+    #[serde(default)]
+    pub delete_messages: bool,
+}
+
+/// Answer to `POST /_hearth/federation/v1/users/deleted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDeletedAnswer {
+    /// Whether this server knew the user (and has now anonymised her replica profile);
+    /// `false` when it did not, which is no error.
+    pub applied: bool,
+}

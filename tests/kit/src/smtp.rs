@@ -1,10 +1,12 @@
 //! A real SMTP server on loopback for mail tests: `tests/kit/smtp_sink.py` (Python,
 //! aiosmtpd) run as a child process, saving each message it accepts into a folder that the
 //! test reads. Needs `python3` with aiosmtpd (`pip install aiosmtpd`; `.ci/run` installs
-//! it); `HEARTH_TEST_PYTHON` names another interpreter.
+//! it); `HEARTH_TEST_PYTHON` names another interpreter. The server speaks plain SMTP
+//! ([`MailSink::start`]) or TLS with a given certificate ([`MailSink::start_tls`]): STARTTLS
+//! required before any mail, or implicit TLS from the first byte.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::wait::eventually;
@@ -48,12 +50,42 @@ impl Received {
     }
 }
 
+/// How a [`MailSink`] started with [`MailSink::start_tls`] speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    /// Plain connection, STARTTLS offered and required before `MAIL FROM` (RFC 3207).
+    Starttls,
+    /// TLS from the first byte (implicit TLS, RFC 8314).
+    Implicit,
+}
+
 impl MailSink {
-    /// Starts the server on a free port.
+    /// Starts the server (plain SMTP) on a free port.
     ///
     /// # Panics
     /// When python3 or aiosmtpd is missing, or the server does not start.
     pub fn start() -> MailSink {
+        Self::spawn(&[])
+    }
+
+    /// Starts the server on a free port, speaking TLS as `mode` says with the certificate
+    /// `cert` and its key `key` (PEM files).
+    ///
+    /// # Panics
+    /// As [`MailSink::start`]; also when the files cannot be loaded.
+    pub fn start_tls(mode: SinkTls, cert: &Path, key: &Path) -> MailSink {
+        let mode = match mode {
+            SinkTls::Starttls => "starttls",
+            SinkTls::Implicit => "tls",
+        };
+        Self::spawn(&[
+            mode.into(),
+            cert.to_string_lossy().into_owned(),
+            key.to_string_lossy().into_owned(),
+        ])
+    }
+
+    fn spawn(args: &[String]) -> MailSink {
         let dir = std::env::temp_dir().join(format!(
             "hearth_mail_{}_{}",
             std::process::id(),
@@ -65,6 +97,7 @@ impl MailSink {
         let mut child = Command::new(&python)
             .arg(&script)
             .arg(&dir)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,275 @@
+//! Account deletion across servers (spec/federation.md §18) over real TLS and DNS
+//! (`TestNetwork`): alice (a) is in a guild hosted on b, with carol (c). She deletes her
+//! account, asking for her messages to be removed, while b cannot be reached: a answers at
+//! once, keeps the signed notice through a restart and delivers it when b is back; b then
+//! removes her from the guild, shows her as "Deleted User" and removes her message (gateway
+//! and REST), and c, told directly, does the same in its replica. A notice about a user of a
+//! from any other server is refused and changes nothing.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+
+use hearth::s2s::FedError;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::account_deletion::deletions_of;
+use crate::gateway::{GUILD_MEMBERS, GUILD_MESSAGES, GUILDS, Gw};
+use crate::harness::*;
+use crate::network::TestNetwork;
+
+const A: &str = "a.hearth.test";
+const B: &str = "b.hearth.test";
+const C: &str = "c.hearth.test";
+const ALL: u64 = GUILDS | GUILD_MEMBERS | GUILD_MESSAGES;
+const PATH: &str = "/_hearth/federation/v1/users/deleted";
+
+/// `who` (a token on `srv`) joins the guild of invite `code@B`; returns the GUILD_CREATE.
+async fn join_remote(srv: &TestServer, tok: &str, code: &str) -> Value {
+    let mut gw = Gw::identify(srv, tok, GUILDS).await;
+    let r = srv
+        .client(tok)
+        .post(&format!("/invites/{code}@{B}"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    gw.expect("GUILD_CREATE").await
+}
+
+fn general_of(gc: &Value) -> String {
+    let ch = gc["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "general")
+        .unwrap_or_else(|| panic!("general in {gc}"));
+    s(&ch["id"])
+}
+
+/// The member of `guild` on `c`'s server whose handle is `handle`: its user id.
+async fn member_id(c: &Client, guild: &str, handle: &str) -> Option<String> {
+    let r = c.get(&format!("/guilds/{guild}/members?limit=100")).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"]["handle"] == handle)
+        .map(|m| s(&m["user"]["id"]))
+}
+
+#[tokio::test]
+async fn account_deletion_reaches_the_host_durably_and_only_from_the_home_server() {
+    let mut net = TestNetwork::start(&[A, B, C]).await;
+    let (_, alice_tok) = net.server(A).register("alice").await;
+    let (_, erin_tok) = net.server(A).register("erin").await;
+    let (_, bob_tok) = net.server(B).register("bob").await;
+    let (_, carol_tok) = net.server(C).register("carol").await;
+    let bob = net.server(B).client(&bob_tok);
+    let g = bob.post("/guilds", json!({"name": "Fed"})).await;
+    let gid_b = s(&g.body["id"]);
+    let general_b = s(&bob.get(&format!("/guilds/{gid_b}/channels")).await.body[0]["id"]);
+    let inv = bob
+        .post(
+            &format!("/channels/{general_b}/invites"),
+            json!({"max_age": 0}),
+        )
+        .await;
+    let code = s(&inv.body["code"]);
+    let gc_a = join_remote(net.server(A), &alice_tok, &code).await;
+    join_remote(net.server(A), &erin_tok, &code).await;
+    let gc_c = join_remote(net.server(C), &carol_tok, &code).await;
+    let general_a = general_of(&gc_a);
+    let (gid_c, general_c) = (s(&gc_c["id"]), general_of(&gc_c));
+    let alice = net.server(A).client(&alice_tok);
+    let said = say(&alice, &general_a, "from alice").await;
+    let alice_handle = format!("alice@{A}");
+    let alice_b = member_id(&bob, &gid_b, &alice_handle).await.unwrap();
+    let erin_b = member_id(&bob, &gid_b, &format!("erin@{A}")).await.unwrap();
+    let carol = net.server(C).client(&carol_tok);
+    // The message as b and c number it.
+    let on = |c: Client, channel: String| async move {
+        eventually("the message reached the server", async || {
+            let r = c.get(&format!("/channels/{channel}/messages")).await;
+            r.body
+                .as_array()
+                .and_then(|a| a.iter().find(|m| m["content"] == "from alice"))
+                .map(|m| s(&m["id"]))
+        })
+        .await
+    };
+    let said_b = on(bob.clone(), general_b.clone()).await;
+    let said_c = on(carol.clone(), general_c.clone()).await;
+    let alice_c = member_id(&carol, &gid_c, &alice_handle)
+        .await
+        .expect("c knows her as a member");
+    let mut bob_gw = Gw::identify(net.server(B), &bob_tok, ALL).await;
+    let mut carol_gw = Gw::identify(net.server(C), &carol_tok, ALL).await;
+
+    // b vanishes from DNS; a forgets what it had resolved (restart).
+    net.remove_records(B).await;
+    net.server_mut(A).restart().await;
+    let alice = net.server(A).client(&alice_tok);
+    let r = alice
+        .post(
+            "/users/@me/delete",
+            json!({"password": password_of("alice"), "delete_messages": true}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "the home answers without its peers: {r:?}");
+    // Her replica copy is gone at home already; the notices wait for b (c has its own).
+    let a = net.server(A);
+    eventually("a's copy of her message is removed", async || {
+        let r = net
+            .server(A)
+            .client(&erin_tok)
+            .get(&format!("/channels/{general_a}/messages"))
+            .await;
+        r.status == 200 && !ids(&r.body).contains(&said)
+    })
+    .await;
+    let queued = a.hearth.db.notices().await.unwrap();
+    assert!(queued.iter().any(|n| n.destination == B), "{queued:?}");
+    let body: Value = serde_json::from_str(&queued[0].body).unwrap();
+    assert_eq!(body["handle"], alice_handle.as_str());
+    assert_eq!(body["delete_messages"], true);
+    eventually("b's notice failed at least once", async || {
+        a.hearth
+            .db
+            .notices()
+            .await
+            .unwrap()
+            .iter()
+            .any(|n| n.destination == B && n.attempts > 0)
+    })
+    .await;
+
+    // c was told at once: she is "Deleted User" there and left its replica.
+    eventually("c anonymised her", async || {
+        carol.get(&format!("/users/{alice_c}")).await.body["global_name"] == "Deleted User"
+    })
+    .await;
+
+    // b is back in DNS; a restarts (the notice survives) and delivers it.
+    net.add_a(B, Ipv4Addr::new(127, 0, 0, 3)).await;
+    let port = net.port;
+    net.add_srv(B, B, port).await;
+    net.server_mut(A).restart().await;
+    let a = net.server(A);
+
+    // b: GUILD_MEMBER_REMOVE and the removal of her message on bob's gateway...
+    let removed = bob_gw.expect("GUILD_MEMBER_REMOVE").await;
+    assert_eq!(removed["user"]["handle"], alice_handle.as_str());
+    deletions_of(&mut bob_gw, &HashSet::from([said_b.clone()])).await;
+    // ... and over REST: not a member, "Deleted User" under her new handle, message gone.
+    assert_err(
+        &bob.get(&format!("/guilds/{gid_b}/members/{alice_b}")).await,
+        404,
+        10007,
+    );
+    let u = bob.get(&format!("/users/{alice_b}")).await;
+    assert_eq!(u.body["global_name"], "Deleted User", "{u:?}");
+    assert!(
+        u.body["username"]
+            .as_str()
+            .unwrap()
+            .starts_with("deleted_user_"),
+        "{u:?}"
+    );
+    assert!(
+        u.body["handle"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("@{A}")),
+        "{u:?}"
+    );
+    assert!(u.body["avatar"].is_null());
+    assert_err(
+        &bob.get(&format!("/channels/{general_b}/messages/{said_b}"))
+            .await,
+        404,
+        10008,
+    );
+    // The host's removal is in its log, so member servers it did not tell get it too.
+    let b = net.server(B);
+    let gid: i64 = gid_b.parse().unwrap();
+    eventually("b logged the removal of her message", async || {
+        b.hearth
+            .db
+            .log_range(gid, 0, 500)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.event.contains("\"MESSAGE_DELETE") && e.event.contains(&said_b))
+    })
+    .await;
+    eventually("a delivered every notice", async || {
+        a.hearth.db.notices().await.unwrap().is_empty()
+    })
+    .await;
+    // c's clients saw her leave and her message go.
+    carol_gw.expect("GUILD_MEMBER_REMOVE").await;
+    deletions_of(&mut carol_gw, &HashSet::from([said_c.clone()])).await;
+    assert_eq!(member_id(&carol, &gid_c, &alice_handle).await, None);
+
+    // A notice about a user of a, from c, is refused; erin is untouched on b.
+    let c = net.server(C);
+    for (handle, anon) in [
+        (format!("erin@{A}"), format!("deleted_user_1@{A}")),
+        (format!("erin@{A}"), format!("deleted_user_1@{C}")),
+        (format!("carol@{C}"), format!("deleted_user_1@{A}")),
+    ] {
+        let r = c
+            .fed
+            .request(
+                B,
+                Method::POST,
+                PATH,
+                Some(&json!({"handle": handle, "anonymised_handle": anon,
+                             "deleted_at": hearth::storage::now_ms(), "delete_messages": true})),
+            )
+            .await;
+        match r {
+            Err(FedError::Remote {
+                status, errcode, ..
+            }) => assert_eq!((status, errcode.as_str()), (403, "H_ORIGIN_MISMATCH")),
+            other => panic!("{handle} / {anon}: {other:?}"),
+        }
+    }
+    let u = bob.get(&format!("/users/{erin_b}")).await;
+    assert_eq!(u.body["username"], "erin", "{u:?}");
+    assert!(
+        member_id(&bob, &gid_b, &format!("erin@{A}"))
+            .await
+            .is_some()
+    );
+    // Malformed notices and unknown users.
+    let r = a
+        .fed
+        .request(
+            B,
+            Method::POST,
+            PATH,
+            Some(
+                &json!({"handle": "not a handle", "anonymised_handle": "x@y",
+                         "deleted_at": 0}),
+            ),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(FedError::Remote { status: 400, errcode, .. }) if errcode == "H_MALFORMED"),
+        "{r:?}"
+    );
+    let r = a
+        .fed
+        .request(
+            B,
+            Method::POST,
+            PATH,
+            Some(&json!({"handle": format!("nobody@{A}"),
+                         "anonymised_handle": format!("deleted_user_2@{A}"),
+                         "deleted_at": hearth::storage::now_ms()})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r, json!({"applied": false}));
+}
