@@ -26,13 +26,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use openmls::prelude::Ciphersuite;
 use parking_lot::Mutex;
-use rand::Rng;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::error::{Error, FedRefusal, MlsRefusal};
 use crate::http::{Auth, Body, P, Q};
-use crate::s2s::{FedError, FedRejection, Federation, SignedRequest};
+use crate::s2s::{FedRejection, Federation, SignedRequest, retry_backoff_ms};
 use crate::service::Hearth;
 use crate::storage::now_ms;
 use crate::wire;
@@ -54,8 +53,6 @@ pub const CLAIMS_PER_MINUTE_PER_CLAIMER: usize = 60;
 pub const MAX_KEY_PACKAGES: usize = 100;
 /// Largest inbox page.
 pub const MAX_INBOX_PAGE: i64 = 500;
-/// Longest wait between outbox delivery attempts.
-pub const MAX_BACKOFF_MS: i64 = 3_600_000;
 
 /// The MLS services of one homeserver: the service layer, the federation layer (remote
 /// claims, hub submissions, delivery) and the MLS in-memory state. Dereferences to
@@ -365,10 +362,6 @@ const BATCHES_PER_PASS: usize = 8;
 
 /// Whether a delivery failure can never succeed by retrying the same bytes (the peer refused
 /// the request as such); those rows are dropped instead of blocking the peer's queue.
-fn permanent(e: &FedError) -> bool {
-    e.is_permanent()
-}
-
 async fn outbox_worker(weak: Weak<Mls>) {
     loop {
         let Some(h) = weak.upgrade() else { return };
@@ -395,7 +388,7 @@ async fn outbox_worker(weak: Weak<Mls>) {
 
 /// Delivers `destination`'s queue in order (spec/federation.md §8.9): batches of up to
 /// [`DELIVER_BATCH`] rows, oldest first. A transient failure puts the head row in backoff
-/// (0.5 s doubling, capped at [`MAX_BACKOFF_MS`], with jitter) and stops, so no later row
+/// ([`retry_backoff_ms`]: 1 s doubling, at most an hour, with jitter) and stops, so no later row
 /// overtakes it. A permanent refusal of a batch is retried row by row, and a row refused on its
 /// own is dropped with a warning.
 async fn deliver_queue(h: Arc<Mls>, destination: String) {
@@ -420,22 +413,20 @@ async fn deliver_queue(h: Arc<Mls>, destination: String) {
                 let _ = h.db.mls_outbox_done(&ids).await;
                 limit = DELIVER_BATCH;
             }
-            Err(e) if permanent(&e) && rows.len() > 1 => {
+            Err(e) if e.is_permanent() && rows.len() > 1 => {
                 tracing::debug!(dest = %destination, error = %e, "mls batch refused; sending rows one by one");
                 limit = 1;
             }
-            Err(e) if permanent(&e) => {
+            Err(e) if e.is_permanent() => {
                 tracing::warn!(dest = %destination, error = %e, row = rows[0].id, "mls delivery refused by the peer; dropped");
                 let _ = h.db.mls_outbox_done(&ids).await;
             }
             Err(e) => {
                 let head = &rows[0];
                 let attempts = head.attempts + 1;
-                let base = (500i64 << attempts.min(20)).min(MAX_BACKOFF_MS);
-                let jitter = rand::rng().random_range(0..=base / 4);
                 tracing::debug!(dest = %destination, error = %e, attempts, "mls delivery failed");
                 let _ =
-                    h.db.mls_outbox_retry(head.id, attempts, now_ms() + base + jitter)
+                    h.db.mls_outbox_retry(head.id, attempts, now_ms() + retry_backoff_ms(attempts))
                         .await;
                 return;
             }

@@ -53,7 +53,7 @@ use crate::wire;
 
 /// The blob-store prefix of remote attachments and emoji kept here (their ledger rows are
 /// charged to no one, spec/federation.md §17.3).
-pub const REMOTE_PREFIX: &str = "remote/";
+pub use crate::storage::REMOTE_FILES as REMOTE_PREFIX;
 
 /// Bytes of the start of a fetched file kept for sniffing its type (as uploads).
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -304,7 +304,7 @@ impl Fed<'_> {
                 size,
                 width,
                 height,
-                blob_key: format!("{REMOTE_PREFIX}attachments/{channel_id}/{id}"),
+                blob_key: format!("{}{channel_id}/{id}", crate::storage::REMOTE_ATTACHMENTS),
             };
             let url = self.attachment_url(channel_id, id, &row.filename);
             *a = wire::Attachment {

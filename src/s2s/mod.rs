@@ -339,3 +339,31 @@ async fn well_known(State(fed): State<Arc<Federation>>) -> Response {
             .into_response(),
     }
 }
+
+/// Longest wait between two attempts of a durable federation delivery (MLS outbox, user
+/// notices), ms: one hour.
+pub const MAX_RETRY_BACKOFF_MS: i64 = 3_600_000;
+
+/// The wait after `attempts` (1, 2, ...) failed attempts of a durable federation delivery,
+/// ms: 1 s doubling (1, 2, 4 ... s) plus up to a quarter of jitter, at most
+/// [`MAX_RETRY_BACKOFF_MS`].
+pub fn retry_backoff_ms(attempts: i64) -> i64 {
+    use rand::Rng;
+    let base = (500i64 << attempts.clamp(1, 22)).min(MAX_RETRY_BACKOFF_MS);
+    let jitter = rand::rng().random_range(0..=base / 4);
+    (base + jitter).min(MAX_RETRY_BACKOFF_MS)
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_the_cap() {
+        for (attempts, base) in [(1, 1_000), (2, 2_000), (3, 4_000), (12, 2_048_000)] {
+            let d = retry_backoff_ms(attempts);
+            assert!((base..=base + base / 4).contains(&d), "{attempts}: {d}");
+        }
+        assert_eq!(retry_backoff_ms(40), MAX_RETRY_BACKOFF_MS);
+    }
+}

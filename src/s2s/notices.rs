@@ -6,7 +6,7 @@
 //!   [`crate::service::ports::GuildHost::notices_queued`]. [`run`] POSTs each due row, signed
 //!   (§7), and deletes it on a 2xx answer or a permanent refusal
 //!   ([`super::FedError::is_permanent`], logged); any other failure schedules the row again with
-//!   exponential backoff (1 s doubling, capped at [`NOTICE_MAX_BACKOFF_MS`], with jitter).
+//!   exponential backoff ([`super::retry_backoff_ms`]).
 //!   The rows survive restarts, so delivery resumes at start-up.
 //! - Receiving: `POST /_hearth/federation/v1/users/deleted` ([`user_deleted`]) accepts a
 //!   deletion only from the user's own home server (the handle's server part must be the
@@ -20,7 +20,6 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
-use rand::Rng;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -33,8 +32,6 @@ use crate::wire::federation::{UserDeleted, UserDeletedAnswer};
 
 /// Notices sent per round (concurrently; then the next due ones).
 pub const NOTICE_BATCH: i64 = 50;
-/// Longest wait between attempts of one notice, ms.
-pub const NOTICE_MAX_BACKOFF_MS: i64 = 3_600_000;
 /// Longest sleep of the sender without a wake-up.
 const POLL_MS: i64 = 30_000;
 
@@ -132,31 +129,9 @@ async fn deliver(h: &Hearth, fed: &Federation, n: &NoticeRow) {
         }
         Err(e) => {
             let attempts = n.attempts + 1;
-            let delay = backoff_ms(attempts);
+            let delay = super::retry_backoff_ms(attempts);
             tracing::debug!(id = n.id, dest = %n.destination, error = %e, attempts, delay, "federation notice not delivered");
             let _ = h.db.notice_retry(n.id, attempts, now_ms() + delay).await;
         }
-    }
-}
-
-/// The wait after `attempts` failures: 1 s doubling (1, 2, 4 ... s), plus up to a quarter of
-/// jitter, at most [`NOTICE_MAX_BACKOFF_MS`].
-fn backoff_ms(attempts: i64) -> i64 {
-    let base = (500i64 << attempts.clamp(1, 22)).min(NOTICE_MAX_BACKOFF_MS);
-    let jitter = rand::rng().random_range(0..=base / 4);
-    (base + jitter).min(NOTICE_MAX_BACKOFF_MS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_the_cap() {
-        for (attempts, base) in [(1, 1_000), (2, 2_000), (3, 4_000), (12, 2_048_000)] {
-            let d = backoff_ms(attempts);
-            assert!((base..=base + base / 4).contains(&d), "{attempts}: {d}");
-        }
-        assert_eq!(backoff_ms(40), NOTICE_MAX_BACKOFF_MS);
     }
 }

@@ -40,15 +40,12 @@ use std::time::Duration;
 use super::Hearth;
 use super::ports::BlobKey;
 use crate::error::Result;
-use crate::storage::{BlobScope, REMOTE_ATTACHMENTS, now_ms};
+use crate::storage::{BlobScope, REMOTE_ATTACHMENTS, REMOTE_FILES, now_ms};
 
 /// Ledger rows handled per batch of a pass.
 const BATCH: i64 = 500;
 /// The store prefix this collector owns.
 const PREFIX: &str = "attachments/";
-/// The prefix of files of other servers cached here, which the store scan also covers
-/// (every such blob has a ledger row, written before its bytes).
-const REMOTE: &str = "remote/";
 
 /// Whose files to release after a deletion ([`Hearth::release_files_of`]).
 #[derive(Debug, Clone, Copy)]
@@ -88,24 +85,29 @@ impl Hearth {
         let (db, wake) = (self.db.clone(), self.media_gc.clone());
         tokio::spawn(async move {
             let now = now_ms();
-            let released = match of {
-                FilesOf::Guild(g) => {
-                    db.release_unreferenced(i64::MAX, now, Some(BlobScope::Guild(g)))
-                        .await
-                }
-                FilesOf::Channel(c) => {
-                    let local = format!("{PREFIX}{c}/");
-                    let remote = format!("{REMOTE_ATTACHMENTS}{c}/");
-                    let local = Some(BlobScope::Prefix(&local));
-                    match db.release_unreferenced(i64::MAX, now, local).await {
-                        Ok(a) => db
-                            .release_unreferenced(i64::MAX, now, Some(BlobScope::Prefix(&remote)))
+            let released = async {
+                match of {
+                    FilesOf::Guild(g) => {
+                        db.release_unreferenced(i64::MAX, now, Some(BlobScope::Guild(g)))
                             .await
-                            .map(|b| a + b),
-                        Err(e) => Err(e),
+                    }
+                    FilesOf::Channel(c) => {
+                        let mut n = 0;
+                        for prefix in [format!("{PREFIX}{c}/"), format!("{REMOTE_ATTACHMENTS}{c}/")]
+                        {
+                            n += db
+                                .release_unreferenced(
+                                    i64::MAX,
+                                    now,
+                                    Some(BlobScope::Prefix(&prefix)),
+                                )
+                                .await?;
+                        }
+                        Ok(n)
                     }
                 }
-            };
+            }
+            .await;
             match released {
                 Ok(_) => wake.notify_one(),
                 Err(e) => tracing::warn!(error = %e, "files left to the collector's scan"),
@@ -162,11 +164,12 @@ impl Hearth {
         Ok(out)
     }
 
-    /// Deletes the blobs under [`PREFIX`] and [`REMOTE`] that have no ledger row and were
+    /// Deletes the blobs under [`PREFIX`] and [`REMOTE_FILES`] (every cached remote file has a
+    /// ledger row, written before its bytes) that have no ledger row and were
     /// last written before `before` (Unix ms); returns how many.
     async fn collect_store_orphans(&self, before: i64) -> Result<u64> {
         let mut old: Vec<String> = Vec::new();
-        for prefix in [PREFIX, REMOTE] {
+        for prefix in [PREFIX, REMOTE_FILES] {
             old.extend(
                 self.blobs
                     .list(prefix)

@@ -2,6 +2,7 @@
 //! mentions, reactions with `me`, replies' referenced messages, and the gateway payload of a
 //! message event; plus who a message event goes to.
 
+use super::reactions::custom_id_of_key;
 use super::{Actor, ChannelAccess, Hearth};
 use crate::error::{Error, Result, Rule, Unknown};
 use crate::events::Audience;
@@ -127,22 +128,13 @@ impl Hearth {
         let counts = self.db.reaction_counts(&ids, viewer).await?;
         // Custom emoji (key `:{id}`) are shown as they are now: name, animation.
         let mut custom: HashMap<i64, Option<crate::storage::EmojiRow>> = HashMap::new();
-        for r in &counts {
-            if let Some(id) = r
-                .emoji
-                .strip_prefix(':')
-                .and_then(|i| i.parse::<i64>().ok())
-                && !custom.contains_key(&id)
-            {
-                custom.insert(id, self.db.emoji_by_id(id).await?);
+        for id in counts.iter().filter_map(|r| custom_id_of_key(&r.emoji)) {
+            if let std::collections::hash_map::Entry::Vacant(v) = custom.entry(id) {
+                v.insert(self.db.emoji_by_id(id).await?);
             }
         }
         for r in counts {
-            let custom_id = r
-                .emoji
-                .strip_prefix(':')
-                .and_then(|i| i.parse::<i64>().ok());
-            let emoji = match custom_id {
+            let emoji = match custom_id_of_key(&r.emoji) {
                 Some(id) => {
                     let row = custom.get(&id).and_then(Option::as_ref);
                     wire::Emoji {

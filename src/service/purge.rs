@@ -9,11 +9,11 @@
 //! - A batch ([`Hearth::purge_batch`]) takes her oldest [`PURGE_BATCH`] messages and, in ONE
 //!   transaction, deletes them (reactions and attachment rows go with them), marks the
 //!   attachments' ledger rows released (the file collector deletes the bytes after its grace
-//!   period), counts the progress, and writes the federation log entries of guilds hosted
+//!   period; cached copies of remote attachments are in the same ledger, spec/federation.md
+//!   §17.3), counts the progress, and writes the federation log entries of guilds hosted
 //!   here that have member servers (the outbox, as for moderators' deletes). After the commit
 //!   it dispatches MESSAGE_DELETE (one message of a channel, and every DM message) or
-//!   MESSAGE_DELETE_BULK (several of a guild channel) and deletes the cached copies of
-//!   remote attachments (`remote/...`).
+//!   MESSAGE_DELETE_BULK (several of a guild channel).
 //! - Messages in replicas of guilds hosted elsewhere are deleted here too (without a log
 //!   entry: the host, told by the deletion notice, deletes its own copies and its events
 //!   reach the other member servers).
@@ -92,14 +92,14 @@ impl Hearth {
             return Ok(0);
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let (remote, ledger): (Vec<String>, Vec<String>) = self
+        let files: Vec<String> = self
             .db
             .attachments_of(&ids)
             .await?
             .into_values()
             .flatten()
             .map(|a| a.blob_key)
-            .partition(|k| k.starts_with("remote/"));
+            .collect();
         let mut channels: BTreeMap<i64, ChannelBatch> = BTreeMap::new();
         for r in &rows {
             channels
@@ -121,21 +121,11 @@ impl Hearth {
             removed += deleted.len();
             events.extend(Self::purge_events(channel_id, &b, deleted));
         }
-        ch.release_blobs(&ledger, now).await?;
+        ch.release_blobs(&files, now).await?;
         ch.purge_progress(user_id, removed as i64, now).await?;
         self.commit(ch, events).await?;
-        if !ledger.is_empty() {
+        if !files.is_empty() {
             self.media_gc.notify_one();
-        }
-        for k in remote {
-            match super::ports::BlobKey::new(k) {
-                Ok(key) => {
-                    if let Err(e) = self.blobs.delete(&key).await {
-                        tracing::warn!(key = key.as_str(), error = %e, "cached remote attachment of a purged message left in the store");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "odd blob key of a purged attachment"),
-            }
         }
         Ok(rows.len())
     }

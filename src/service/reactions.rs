@@ -24,6 +24,12 @@ pub fn custom_key(id: i64) -> String {
     format!(":{id}")
 }
 
+/// The custom emoji id of a stored reaction key (`:{id}`, [`custom_key`]); `None` for a
+/// Unicode emoji.
+pub fn custom_id_of_key(key: &str) -> Option<i64> {
+    key.strip_prefix(':').and_then(|i| i.parse().ok())
+}
+
 /// The key of a reaction's emoji object (a host's event: custom emoji by id).
 pub fn key_of(e: &wire::Emoji) -> Option<String> {
     match e.id {
@@ -32,16 +38,18 @@ pub fn key_of(e: &wire::Emoji) -> Option<String> {
     }
 }
 
-/// The custom emoji id of a route segment `name:id` (also `a:name:id`); `None` when the
-/// segment is no custom emoji. Errors: 10014 when it looks like one but the id is bad.
-fn custom_id(raw: &str) -> Result<Option<i64>> {
-    let Some((_, id)) = raw.trim().rsplit_once(':') else {
+/// The name and custom emoji id of a route segment `name:id` (also `a:name:id`); `None`
+/// when the segment is no custom emoji. Errors: 10014 when it looks like one but the id is
+/// bad.
+fn custom_emoji(raw: &str) -> Result<Option<(&str, i64)>> {
+    let Some((rest, id)) = raw.trim().rsplit_once(':') else {
         return Ok(None);
     };
+    let name = rest.rsplit(':').next().unwrap_or(rest);
     id.parse::<u64>()
         .ok()
         .filter(|i| *i > 0)
-        .map(|i| Some(i as i64))
+        .map(|i| Some((name, i as i64)))
         .ok_or(Error::Unknown(crate::error::Unknown::Emoji))
 }
 
@@ -62,7 +70,7 @@ impl Hearth {
         raw: &str,
         using: bool,
     ) -> Result<(String, wire::Emoji)> {
-        let Some(id) = custom_id(raw)? else {
+        let Some((name, id)) = custom_emoji(raw)? else {
             return parse_emoji(raw);
         };
         let unknown = || Error::Unknown(crate::error::Unknown::Emoji);
@@ -80,12 +88,15 @@ impl Hearth {
         if using && !usable {
             return Err(unknown());
         }
-        let name = raw.trim().rsplit(':').nth(1).map(str::to_string);
         Ok((
             custom_key(id),
             wire::Emoji {
                 id: Some(Snowflake::from_db(id)),
-                name: row.as_ref().map(|e| e.row.name.clone()).or(name),
+                name: Some(
+                    row.as_ref()
+                        .map_or(name, |e| e.row.name.as_str())
+                        .to_string(),
+                ),
                 animated: row.as_ref().is_some_and(|e| e.row.animated),
             },
         ))
@@ -101,7 +112,7 @@ impl Hearth {
         rg: &crate::storage::RemoteGuildRow,
         raw: &str,
     ) -> Result<String> {
-        let Some(id) = custom_id(raw)? else {
+        let Some((name, id)) = custom_emoji(raw)? else {
             return Ok(raw.to_string());
         };
         let host_id = self
@@ -109,7 +120,6 @@ impl Hearth {
             .map_reverse(&rg.host, id)
             .await?
             .ok_or(Error::Unknown(crate::error::Unknown::Emoji))?;
-        let name = raw.trim().rsplit(':').nth(1).unwrap_or("_");
         Ok(format!("{name}:{}", host_id as u64))
     }
 

@@ -318,7 +318,7 @@ impl Db {
             let bots: Vec<(i64,)> = sqlx::query_as("UPDATE applications SET bot_token_hash = $2 || CAST(id AS TEXT) WHERE owner_id = $1 RETURNING bot_user_id")
                 .bind(user_id).bind(dead_prefix).fetch_all(&mut *tx).await?;
             if purge {
-                sqlx::query("INSERT INTO message_purges (user_id, requested_at, deleted, updated_at) VALUES ($1, $2, 0, $2) ON CONFLICT (user_id) DO NOTHING")
+                sqlx::query(super::deletion::START_PURGE_SQL)
                     .bind(user_id).bind(now).execute(&mut *tx).await?;
             }
             for n in notices {

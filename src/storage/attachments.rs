@@ -32,8 +32,12 @@ pub struct AttachmentRow {
 pub(super) const ATT_COLS: &str = "id, message_id, channel_id, position, filename, description, content_type, size, width, height, blob_key";
 
 /// Appends the attachments of `ms` (with their message's id) to an open transaction `$tx`.
+/// With a third argument, SQL appended to the INSERT (an `ON CONFLICT` clause).
 macro_rules! insert_attachments {
-    ($tx:expr, $ms:expr) => {{
+    ($tx:expr, $ms:expr) => {
+        $crate::storage::attachments::insert_attachments!($tx, $ms, "")
+    };
+    ($tx:expr, $ms:expr, $suffix:expr) => {{
         let rows: Vec<(i64, &$crate::storage::AttachmentRow)> = $ms
             .iter()
             .flat_map(|m| m.attachments.iter().map(move |a| (m.id, a)))
@@ -56,6 +60,7 @@ macro_rules! insert_attachments {
                     .push_bind(a.height)
                     .push_bind(&a.blob_key);
             });
+            qb.push($suffix);
             qb.build().persistent(false).execute(&mut *$tx).await?;
         }
     }};
@@ -101,32 +106,11 @@ macro_rules! upsert_replica_attachments {
             .persistent(false)
             .execute(&mut *$tx)
             .await?;
-        let rows: Vec<(i64, &$crate::storage::AttachmentRow)> = ms
-            .iter()
-            .copied()
-            .flat_map(|m| m.attachments.iter().map(move |a| (m.id, a)))
-            .collect();
-        if !rows.is_empty() {
-            let mut qb = sqlx::QueryBuilder::new(format!(
-                "INSERT INTO attachments ({}) ",
-                $crate::storage::attachments::ATT_COLS
-            ));
-            qb.push_values(rows, |mut b, (mid, a)| {
-                b.push_bind(a.id)
-                    .push_bind(mid)
-                    .push_bind(a.channel_id)
-                    .push_bind(a.position)
-                    .push_bind(&a.filename)
-                    .push_bind(&a.description)
-                    .push_bind(&a.content_type)
-                    .push_bind(a.size)
-                    .push_bind(a.width)
-                    .push_bind(a.height)
-                    .push_bind(&a.blob_key);
-            });
-            qb.push(" ON CONFLICT (id) DO UPDATE SET position = excluded.position, filename = excluded.filename, description = excluded.description");
-            qb.build().persistent(false).execute(&mut *$tx).await?;
-        }
+        $crate::storage::attachments::insert_attachments!(
+            $tx,
+            ms,
+            " ON CONFLICT (id) DO UPDATE SET position = excluded.position, filename = excluded.filename, description = excluded.description"
+        );
         released
     }};
 }

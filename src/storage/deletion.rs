@@ -9,6 +9,9 @@ use super::change::{Change, Tx, on_tx};
 use super::{Db, on_db};
 use crate::error::Result;
 
+/// Stores a message purge job `($1 user id, $2 now)`, kept if one exists.
+pub(super) const START_PURGE_SQL: &str = "INSERT INTO message_purges (user_id, requested_at, deleted, updated_at) VALUES ($1, $2, 0, $2) ON CONFLICT (user_id) DO NOTHING";
+
 /// A notice to store for delivery (written by the transaction of the change it announces).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewNotice {
@@ -147,7 +150,7 @@ impl Db {
                  banner = NULL, bio = '', deleted_at = COALESCE(deleted_at, $4) WHERE id = $1 AND home_server IS NOT NULL")
                 .bind(user_id).bind(anon_name).bind(&key).bind(deleted_at).execute(&mut *tx).await?.rows_affected();
             if n > 0 && purge {
-                sqlx::query("INSERT INTO message_purges (user_id, requested_at, deleted, updated_at) VALUES ($1, $2, 0, $2) ON CONFLICT (user_id) DO NOTHING")
+                sqlx::query(START_PURGE_SQL)
                     .bind(user_id).bind(now).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -157,7 +160,7 @@ impl Db {
 
     /// Stores a message purge job for `user_id` (kept if one exists).
     pub async fn start_message_purge(&self, user_id: i64, now: i64) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO message_purges (user_id, requested_at, deleted, updated_at) VALUES ($1, $2, 0, $2) ON CONFLICT (user_id) DO NOTHING")
+        on_db!(self, p => sqlx::query(START_PURGE_SQL)
             .bind(user_id).bind(now).execute(p).await.map(|_| ()))?;
         Ok(())
     }
@@ -188,24 +191,6 @@ impl Db {
 }
 
 impl Change {
-    /// Marks the ledger rows of `keys` released at `now` (the file collector deletes their
-    /// bytes after the grace period), as [`Db::release_blobs`] does, inside this change.
-    pub async fn release_blobs(&mut self, keys: &[String], now: i64) -> Result<()> {
-        for chunk in keys.chunks(200) {
-            on_tx!(self, tx => {
-                let mut qb = sqlx::QueryBuilder::new("UPDATE media_blobs SET released_at = ");
-                qb.push_bind(now).push(" WHERE released_at IS NULL AND blob_key IN (");
-                let mut sep = qb.separated(", ");
-                for k in chunk {
-                    sep.push_bind(k);
-                }
-                qb.push(")");
-                qb.build().persistent(false).execute(&mut *tx).await.map(|_| ())
-            })?;
-        }
-        Ok(())
-    }
-
     /// Counts `n` more messages removed by the purge job of `user_id`.
     pub async fn purge_progress(&mut self, user_id: i64, n: i64, now: i64) -> Result<()> {
         on_tx!(self, tx => sqlx::query("UPDATE message_purges SET deleted = deleted + $2, updated_at = $3 WHERE user_id = $1")

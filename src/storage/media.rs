@@ -8,6 +8,7 @@
 //! fetched) and, except avatars, to the replica's guild: [`Db::record_remote_blob`].
 
 use super::atomic::{lock_row, write_tx};
+use super::change::{Change, Lock, Tx, on_tx};
 use super::{Db, on_db};
 use crate::error::Result;
 
@@ -35,6 +36,9 @@ pub struct PendingUploadRow {
 
 const PENDING_COLS: &str = "id, channel_id, user_id, filename, declared_size, size, content_type, width, height, blob_key, created_at, expires_at";
 
+/// The key prefix of every file of another server cached here under a key of its own
+/// (attachments and emoji; spec/federation.md §17.3).
+pub const REMOTE_FILES: &str = "remote/";
 /// The key prefix of remote attachments cached here (spec/federation.md §17.3).
 pub const REMOTE_ATTACHMENTS: &str = "remote/attachments/";
 
@@ -254,19 +258,9 @@ impl Db {
 
     /// [`Db::release_blobs`], answering how many live rows it released.
     pub async fn release_live_blobs(&self, keys: &[String], now: i64) -> Result<u64> {
-        let mut n = 0;
-        for chunk in keys.chunks(200) {
-            n += on_db!(self, p => {
-                let mut qb = sqlx::QueryBuilder::new("UPDATE media_blobs SET released_at = ");
-                qb.push_bind(now).push(" WHERE released_at IS NULL AND blob_key IN (");
-                let mut sep = qb.separated(", ");
-                for k in chunk {
-                    sep.push_bind(k);
-                }
-                qb.push(")");
-                qb.build().persistent(false).execute(p).await.map(|r| r.rows_affected())
-            })?;
-        }
+        let mut ch = self.change(Lock::Nothing).await?;
+        let n = ch.release_blobs(keys, now).await?;
+        ch.commit().await?;
         Ok(n)
     }
 
@@ -468,5 +462,27 @@ impl Db {
                 .bind(guild_id).fetch_one(p).await?;
             Ok((u, g))
         })
+    }
+}
+
+impl Change {
+    /// Marks the ledger rows of `keys` released at `now` inside this change (the file
+    /// collector deletes their bytes after the grace period); already released rows keep
+    /// their time. Returns how many live rows it released.
+    pub async fn release_blobs(&mut self, keys: &[String], now: i64) -> Result<u64> {
+        let mut n = 0;
+        for chunk in keys.chunks(200) {
+            n += on_tx!(self, tx => {
+                let mut qb = sqlx::QueryBuilder::new("UPDATE media_blobs SET released_at = ");
+                qb.push_bind(now).push(" WHERE released_at IS NULL AND blob_key IN (");
+                let mut sep = qb.separated(", ");
+                for k in chunk {
+                    sep.push_bind(k);
+                }
+                qb.push(")");
+                qb.build().persistent(false).execute(&mut *tx).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(n)
     }
 }
