@@ -555,6 +555,11 @@ pub struct GatewayConfig {
     pub session_start_limit: u32,
     /// Length of that window, seconds (default 86 400, Discord's 24 hours).
     pub session_start_window_seconds: u64,
+    /// Load shedding: bus events waiting for the dispatcher beyond which typing and presence
+    /// updates are dropped before routing (default 4 096; message, member and permission
+    /// events are never dropped). A session more than `session_queue / 2` frames behind
+    /// gets no typing or presence either.
+    pub shed_backlog: usize,
 }
 
 impl Default for GatewayConfig {
@@ -573,6 +578,7 @@ impl Default for GatewayConfig {
             max_concurrency: 16,
             session_start_limit: 1_000,
             session_start_window_seconds: 86_400,
+            shed_backlog: 4_096,
         }
     }
 }
@@ -815,7 +821,8 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, replay_log_bytes,
            session_queue, max_frame_bytes, identify_timeout_ms}
   gateway.{admission_per_second, admission_wait_ms, max_concurrency, session_start_limit,
-           session_start_window_seconds}   1000 (0 = unlimited), 15000, 16, 1000, 86400
+           session_start_window_seconds, shed_backlog}
+                             1000 (0 = unlimited), 15000, 16, 1000, 86400, 4096
   connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}
                              10000, 60000, 256, 0 (= the open-file limit less 256)
   federation.{enabled, listen, tls_cert, tls_key, extra_ca_certs, allow_private_addresses,

@@ -94,6 +94,43 @@ pub struct Gateway {
     /// The newest bus barrier the dispatcher has passed (everything published before it was
     /// routed): [`Gateway::save_for_restart`] waits on it.
     pub(crate) barrier_seen: tokio::sync::watch::Sender<u64>,
+    shed: Shed,
+}
+
+/// What load shedding dropped since start ([`Gateway::shed_stats`], `GET /admin/gateway`).
+/// Only lossy dispatches (typing, presence) are ever shed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ShedStats {
+    /// Typing dispatches dropped whole, before routing (dispatcher backlog over
+    /// `gateway.shed_backlog`).
+    pub typing_dispatches: u64,
+    /// Presence dispatches dropped whole, before routing.
+    pub presence_dispatches: u64,
+    /// Typing deliveries skipped for one session more than `session_queue / 2` behind.
+    pub typing_deliveries: u64,
+    /// Presence deliveries skipped for one such session.
+    pub presence_deliveries: u64,
+}
+
+#[derive(Default)]
+struct Shed {
+    typing_dispatches: std::sync::atomic::AtomicU64,
+    presence_dispatches: std::sync::atomic::AtomicU64,
+    typing_deliveries: std::sync::atomic::AtomicU64,
+    presence_deliveries: std::sync::atomic::AtomicU64,
+}
+
+impl Shed {
+    fn count(&self, event: Event, whole: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = match (event == Event::PresenceUpdate, whole) {
+            (true, true) => &self.presence_dispatches,
+            (true, false) => &self.presence_deliveries,
+            (false, true) => &self.typing_dispatches,
+            (false, false) => &self.typing_deliveries,
+        };
+        c.fetch_add(1, Relaxed);
+    }
 }
 
 impl Gateway {
@@ -111,6 +148,7 @@ impl Gateway {
             shutdown_notify: Notify::new(),
             admission: admission::Admission::new(&hearth.config.gateway),
             barrier_seen: tokio::sync::watch::Sender::new(0),
+            shed: Shed::default(),
         });
         let rx = hearth.bus.subscribe();
         let weak = Arc::downgrade(&gw);
@@ -170,6 +208,17 @@ impl Gateway {
             .map(|s| s.user_id)
             .collect();
         users.len() as i64
+    }
+
+    /// What load shedding dropped since start.
+    pub fn shed_stats(&self) -> ShedStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        ShedStats {
+            typing_dispatches: self.shed.typing_dispatches.load(Relaxed),
+            presence_dispatches: self.shed.presence_dispatches.load(Relaxed),
+            typing_deliveries: self.shed.typing_deliveries.load(Relaxed),
+            presence_deliveries: self.shed.presence_deliveries.load(Relaxed),
+        }
     }
 
     /// Number of sessions currently connected.
@@ -428,6 +477,7 @@ impl Gateway {
                 let behind = (st.seq - st.sent) as usize;
                 drop(st);
                 if behind > self.hearth.config.gateway.session_queue / 2 {
+                    self.shed.count(d.event, false);
                     continue;
                 }
             }
@@ -671,6 +721,12 @@ async fn dispatcher(
         };
         let Some(gw) = gw.upgrade() else { return };
         match ev {
+            // Load shedding: behind the bus, typing and presence go first.
+            BusEvent::Dispatch(d)
+                if d.lossy && rx.len() > gw.hearth.config.gateway.shed_backlog =>
+            {
+                gw.shed.count(d.event, true);
+            }
             BusEvent::Dispatch(d) => gw.route(&d).await,
             BusEvent::Control(c) => gw.control(c).await,
         }
@@ -739,6 +795,7 @@ pub fn api_routes() -> Router<GatewayState> {
     Router::new()
         .route("/gateway", get(gateway_url))
         .route("/gateway/bot", get(gateway_bot_route))
+        .route("/admin/gateway", get(admin_gateway))
 }
 
 fn host(h: &axum::http::HeaderMap) -> Option<&str> {
@@ -760,6 +817,29 @@ async fn gateway_bot_route(
     crate::http::Auth(a): crate::http::Auth,
 ) -> axum::Json<Value> {
     axum::Json(s.gateway.gateway_bot(&a, host(&headers)))
+}
+
+/// `GET /admin/gateway` (instance administrators; 403 50013 otherwise): what the gateway
+/// holds and what it shed since start:
+/// `{sessions: {connected, detached, audience, buffered, buffered_detached},
+///   replay_log: {logs, entries, bytes}, shed: ShedStats}`.
+async fn admin_gateway(
+    State(s): State<GatewayState>,
+    crate::http::Auth(a): crate::http::Auth,
+) -> crate::error::Result<axum::Json<Value>> {
+    Hearth::require_admin(&a)?;
+    let st = s.gateway.session_stats();
+    Ok(axum::Json(json!({
+        "sessions": {
+            "connected": st.connected,
+            "detached": st.detached,
+            "audience": st.audience,
+            "buffered": st.buffered,
+            "buffered_detached": st.buffered_detached,
+        },
+        "replay_log": {"logs": st.log.logs, "entries": st.log.entries, "bytes": st.log.bytes},
+        "shed": s.gateway.shed_stats(),
+    })))
 }
 
 impl crate::service::ports::OnlineMembers for Gateway {

@@ -376,7 +376,8 @@ impl Hearth {
 
     // ---- instance administration ----------------------------------------------------
 
-    fn require_admin(actor: &Actor) -> Result<()> {
+    /// Instance administrators only. Errors: 403 50013 for anyone else.
+    pub(crate) fn require_admin(actor: &Actor) -> Result<()> {
         if actor.user.admin {
             Ok(())
         } else {

@@ -73,6 +73,30 @@ impl Gw {
         Gw::connect_at(ts, &format!("/gateway?{query}")).await
     }
 
+    /// [`Gw::connect`] over a socket whose receive buffer is `rcvbuf` bytes: a client that
+    /// stops reading makes the server's writes block after a few frames (slow consumer).
+    pub async fn connect_small_window(ts: &TestServer, rcvbuf: u32) -> Gw {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(rcvbuf).expect("SO_RCVBUF");
+        let tcp = socket.connect(ts.addr).await.expect("tcp connect");
+        let url = format!("ws://{}/gateway?v=10&encoding=json", ts.addr);
+        let (ws, _) =
+            tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+                .await
+                .expect("websocket handshake");
+        let mut g = Gw {
+            ws,
+            dec: Decoder::Plain,
+            seq: 0,
+            session_id: String::new(),
+            ready: Value::Null,
+            pending: vec![],
+        };
+        let hello = g.recv().await.expect("HELLO");
+        assert_eq!(hello["op"], 10, "first payload must be HELLO: {hello}");
+        g
+    }
+
     /// [`Gw::connect`] to `path` (with its query), reading HELLO.
     pub async fn connect_at(ts: &TestServer, path: &str) -> Gw {
         let query = path.split_once('?').map_or("", |(_, q)| q);
@@ -955,13 +979,14 @@ async fn graceful_shutdown_sends_reconnect_and_clients_can_resume_after_restart(
         saw_reconnect,
         "the server must ask clients to reconnect before shutting down"
     );
-    // A new process does not know the old session: the client identifies again.
+    // The session was saved at the shutdown (gateway::restart): the client resumes it on the
+    // new process; a fresh IDENTIFY works as well.
     w.ts.start_again().await;
     let mut r = Gw::connect(&w.ts, "v=10&encoding=json").await;
+    r.seq = b.seq;
     r.send(json!({"op": 6, "d": {"token": w.bob_tok, "session_id": b.session_id, "seq": b.seq}}))
         .await;
-    let v = r.next().await.expect("INVALID_SESSION");
-    assert_eq!((v["op"].as_u64(), v["d"].as_bool()), (Some(9), Some(false)));
+    r.expect("RESUMED").await;
     let bob = w.ts.client(&w.bob_tok);
     w.bob = bob;
     let mut again = Gw::identify(&w.ts, &w.bob_tok, GUILDS | GUILD_MESSAGES).await;
@@ -1039,4 +1064,79 @@ async fn frames_over_the_size_limit_close_with_4002() {
     // The server is still serving.
     let mut g = Gw::identify(&ts, &tok, GUILDS).await;
     g.heartbeat().await;
+}
+
+#[tokio::test]
+async fn under_pressure_typing_is_shed_first_and_messages_never() {
+    // A session more than session_queue / 2 = 32 frames behind gets no typing; at 64 behind
+    // it would be disconnected.
+    // Messages of 64 KiB fill the server's socket buffer (up to 4 MiB) in a few dozen sends.
+    let w = world_with(|c| {
+        c.gateway.session_queue = 64;
+        c.limits.max_message_length = 65_536;
+    })
+    .await;
+    let mut b = Gw::connect_small_window(&w.ts, 4096).await;
+    b.send(json!({"op": 2, "d": {"token": w.bob_tok, "intents": GUILDS | GUILD_MESSAGES | GUILD_MESSAGE_TYPING, "properties": {"os": "linux", "browser": "test", "device": "test"}}}))
+        .await;
+    b.expect("READY").await;
+    b.expect("GUILD_CREATE").await;
+    // Bob stops reading. Alice sends large messages, each followed by a typing notice, until
+    // the server sheds a typing delivery (bob's socket is full and he is 32 frames behind).
+    let big = "m".repeat(65_536);
+    let typing = format!("/channels/{}/typing", w.general);
+    let mut sent = vec![];
+    let mut typings = 0u64;
+    for _ in 0..300 {
+        sent.push(s(&say(&w.alice, &w.general, &big).await["id"]));
+        assert_eq!(w.alice.post(&typing, json!({})).await.status, 204);
+        typings += 1;
+        if w.ts.gateway.shed_stats().typing_deliveries > 0 {
+            break;
+        }
+    }
+    assert!(
+        w.ts.gateway.shed_stats().typing_deliveries > 0,
+        "no typing was shed after {} messages",
+        sent.len()
+    );
+    // Still behind: ten more typing notices are all shed, five more messages all queued.
+    for i in 0..10 {
+        assert_eq!(w.alice.post(&typing, json!({})).await.status, 204);
+        typings += 1;
+        if i % 2 == 0 {
+            sent.push(s(&say(&w.alice, &w.general, "small").await["id"]));
+        }
+    }
+    let last = sent.last().cloned().unwrap();
+    // Bob reads again: every message, in order; the typing notices minus the shed ones.
+    let mut got = vec![];
+    let mut typing_got = 0u64;
+    while got.last() != Some(&last) {
+        let v = b.next().await.expect("bob stays connected");
+        if v["op"] != 0 {
+            continue;
+        }
+        match v["t"].as_str() {
+            Some("MESSAGE_CREATE") => got.push(s(&v["d"]["id"])),
+            Some("TYPING_START") => typing_got += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(got, sent, "no message was shed");
+    let shed = w.ts.gateway.shed_stats();
+    assert!(shed.typing_deliveries >= 10, "{shed:?}");
+    assert_eq!(typing_got + shed.typing_deliveries, typings, "{shed:?}");
+    assert_eq!((shed.typing_dispatches, shed.presence_dispatches), (0, 0));
+    // An instance administrator sees the same counts; a member without the role does not.
+    let r = w.alice.get("/admin/gateway").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["shed"]["typing_deliveries"], shed.typing_deliveries);
+    assert_eq!(r.body["sessions"]["connected"], 1, "{r:?}");
+    let r = w.bob.get("/admin/gateway").await;
+    assert_eq!(
+        (r.status, r.body["code"].clone()),
+        (403, json!(50013)),
+        "{r:?}"
+    );
 }
