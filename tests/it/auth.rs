@@ -602,7 +602,7 @@ async fn first_user_is_not_admin_setup_token_makes_one_once_and_admin_can_suspen
 /// the policy, makes an administrator, and spends the token; without it, closed.
 #[tokio::test]
 async fn registration_with_the_setup_token_makes_the_first_admin_on_a_closed_server() {
-    let srv = TestServer::start_with(|c| c.registration = RegistrationPolicy::Closed).await;
+    let srv = TestServer::start_with(|c| c.registration = hearth::config::RegistrationPolicy::Closed).await;
     let token = srv.hearth.setup_token_if_no_admin().await.unwrap().unwrap();
     let body = |name: &str, t: &str| {
         json!({"username": name, "password": password_of(name), "setup_token": t})
