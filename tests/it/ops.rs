@@ -513,3 +513,36 @@ async fn admin_create_user_makes_an_admin_on_a_running_servers_database() {
         .await;
     assert_ne!(r.code, 0, "{r:?}");
 }
+
+/// docker-compose.yml (no Docker engine here, so checked as text): every `HEARTH_*` variable
+/// the homeserver service sets is a setting, Redis (unused) is gone, published ports come
+/// from variables, and the registrar logs through `HEARTH_REGISTRAR_LOG`, as the homeserver
+/// through `HEARTH_LOG`.
+#[test]
+fn docker_compose_sets_only_documented_variables_and_ports() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml"))
+        .unwrap();
+    let hearth = &text[text.find("\n  hearth:\n").expect("hearth service")
+        ..text.find("\n  registrar:\n").expect("registrar service")];
+    let vars: Vec<(String, String)> = hearth
+        .lines()
+        .filter_map(|l| l.trim().split_once(':'))
+        .filter(|(k, _)| k.starts_with("HEARTH_"))
+        .map(|(k, _)| (k.to_string(), String::new()))
+        .collect();
+    assert!(vars.len() >= 10, "{vars:?}");
+    if let Err(e) = hearth::Config::load_from(None, vars) {
+        let unknown: Vec<_> = e
+            .problems
+            .iter()
+            .filter(|p| p.contains("unknown"))
+            .collect();
+        assert!(unknown.is_empty(), "{unknown:?}");
+    }
+    assert!(!text.to_lowercase().contains("redis"));
+    assert!(!text.contains("RUST_LOG"));
+    assert!(text.contains("HEARTH_REGISTRAR_LOG:") && hearth.contains("HEARTH_LOG:"));
+    for l in text.lines().filter(|l| l.trim_start().starts_with("- \"127.0.0.1:")) {
+        assert!(l.contains("${"), "a published port without a variable: {l}");
+    }
+}
