@@ -977,9 +977,11 @@ pub fn check_database_url(url: &str) -> Result<(), String> {
         ));
     }
     if url.trim().is_empty() {
-        return Err("database_url is empty: leave it unset for SQLite under data_dir, or give \
+        return Err(
+            "database_url is empty: leave it unset for SQLite under data_dir, or give \
              sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
-            .into());
+                .into(),
+        );
     }
     Ok(())
 }
@@ -1203,7 +1205,12 @@ impl Config {
         fig = fig.merge(EnvVars(
             vars.iter()
                 .filter(|(n, _)| n.starts_with("HEARTH_") && !is_other_program_variable(n))
-                .map(|(n, v)| (n["HEARTH_".len()..].to_lowercase().replace("__", "."), v.clone()))
+                .map(|(n, v)| {
+                    (
+                        n["HEARTH_".len()..].to_lowercase().replace("__", "."),
+                        v.clone(),
+                    )
+                })
                 .collect(),
         ));
         let mut c: Config = fig.extract().map_err(|e| ConfigError {
@@ -1237,13 +1244,21 @@ impl Config {
         for (k, was, now) in [
             ("endpoint", &before.endpoint, &c.media.s3.endpoint),
             ("region", &before.region, &c.media.s3.region),
-            ("access_key_id", &before.access_key_id, &c.media.s3.access_key_id),
+            (
+                "access_key_id",
+                &before.access_key_id,
+                &c.media.s3.access_key_id,
+            ),
             (
                 "secret_access_key",
                 &before.secret_access_key,
                 &c.media.s3.secret_access_key,
             ),
-            ("session_token", &before.session_token, &c.media.s3.session_token),
+            (
+                "session_token",
+                &before.session_token,
+                &c.media.s3.session_token,
+            ),
         ] {
             if was != now {
                 aws_keys.push(format!("media.s3.{k}"));
@@ -1273,7 +1288,8 @@ impl Config {
             problems.push(e);
         }
         if self.server_name.trim().is_empty() {
-            problems.push("server_name is empty: give this server's DNS name (or localhost)".into());
+            problems
+                .push("server_name is empty: give this server's DNS name (or localhost)".into());
         }
         if self.federation.tls_cert.is_some() != self.federation.tls_key.is_some() {
             problems.push(
@@ -1283,7 +1299,8 @@ impl Config {
             );
         }
         if self.media.store == BlobBackend::S3 && self.media.s3.bucket.is_empty() {
-            problems.push("media.store = \"s3\" needs media.s3.bucket (the bucket must exist)".into());
+            problems
+                .push("media.store = \"s3\" needs media.s3.bucket (the bucket must exist)".into());
         }
         problems
     }

@@ -378,7 +378,11 @@ impl Hearth {
         };
         let taken = |e: sqlx::Error| {
             if is_unique_violation(&e) {
-                field_error("username", "USERNAME_ALREADY_TAKEN", "Username is unavailable. Try adding numbers, letters, underscores _ , or periods.")
+                field_error(
+                    "username",
+                    "USERNAME_ALREADY_TAKEN",
+                    "Username is unavailable. Try adding numbers, letters, underscores _ , or periods.",
+                )
             } else {
                 e.into()
             }

@@ -139,8 +139,7 @@ impl Db {
         if pg {
             reach_postgres(&url).await?;
         }
-        let mut opts =
-            hearth_db::ConnectOptions::new(url.clone(), config.database_max_connections);
+        let mut opts = hearth_db::ConnectOptions::new(url.clone(), config.database_max_connections);
         opts.durability = match config.sqlite_synchronous {
             SqliteSync::Normal => hearth_db::Durability::Normal,
             SqliteSync::Full => hearth_db::Durability::Full,

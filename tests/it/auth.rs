@@ -602,12 +602,15 @@ async fn first_user_is_not_admin_setup_token_makes_one_once_and_admin_can_suspen
 /// the policy, makes an administrator, and spends the token; without it, closed.
 #[tokio::test]
 async fn registration_with_the_setup_token_makes_the_first_admin_on_a_closed_server() {
-    let srv = TestServer::start_with(|c| c.registration = hearth::config::RegistrationPolicy::Closed).await;
+    let srv =
+        TestServer::start_with(|c| c.registration = hearth::config::RegistrationPolicy::Closed)
+            .await;
     let token = srv.hearth.setup_token_if_no_admin().await.unwrap().unwrap();
-    let body = |name: &str, t: &str| {
-        json!({"username": name, "password": password_of(name), "setup_token": t})
-    };
-    let r = srv.anon().post("/auth/register", body("mallory", "wrong")).await;
+    let body = |name: &str, t: &str| json!({"username": name, "password": password_of(name), "setup_token": t});
+    let r = srv
+        .anon()
+        .post("/auth/register", body("mallory", "wrong"))
+        .await;
     assert_field_error(&r, "setup_token");
     let r = srv
         .anon()
@@ -617,15 +620,35 @@ async fn registration_with_the_setup_token_makes_the_first_admin_on_a_closed_ser
         )
         .await;
     assert_err(&r, 403, 50001);
-    let r = srv.anon().post("/auth/register", body("root", &token)).await;
+    let r = srv
+        .anon()
+        .post("/auth/register", body("root", &token))
+        .await;
     assert_eq!(r.status, 201, "{r:?}");
     let root = srv.client(&s(&r.body["token"]));
     assert_eq!(root.get("/admin/users").await.status, 200);
     // Spent: a second registration with it makes nothing.
-    let r = srv.anon().post("/auth/register", body("second", &token)).await;
+    let r = srv
+        .anon()
+        .post("/auth/register", body("second", &token))
+        .await;
     assert_field_error(&r, "setup_token");
-    assert!(srv.hearth.db.user_by_login("second").await.unwrap().is_none());
-    assert!(srv.hearth.db.user_by_login("mallory").await.unwrap().is_none());
+    assert!(
+        srv.hearth
+            .db
+            .user_by_login("second")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        srv.hearth
+            .db
+            .user_by_login("mallory")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]

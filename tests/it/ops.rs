@@ -182,7 +182,10 @@ async fn a_mysql_database_url_is_refused_not_taken_for_a_sqlite_path() {
     let data = t.path("data");
     let env = [
         ("HEARTH_DATA_DIR", data.as_str()),
-        ("HEARTH_DATABASE_URL", "mysql://hearth:s3cret@db.example:3306/hearth"),
+        (
+            "HEARTH_DATABASE_URL",
+            "mysql://hearth:s3cret@db.example:3306/hearth",
+        ),
     ];
     for (args, code) in [(&["config", "check"][..], 1), (&["serve"][..], 2)] {
         let r = hearth(args, &env).await;
@@ -255,7 +258,11 @@ async fn config_check_passes_a_good_file_and_warns_about_open_registration_on_ev
         "good.toml",
         &format!("server_name = \"chat.example\"\ndata_dir = \"{data}\"\nregistration = \"invite_only\"\n[limits]\nmax_message_length = 4000\n"),
     );
-    let r = hearth(&["--config", good.to_str().unwrap(), "config", "check"], &[]).await;
+    let r = hearth(
+        &["--config", good.to_str().unwrap(), "config", "check"],
+        &[],
+    )
+    .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("configuration OK"), "{r:?}");
     assert!(!r.stderr.contains("warning"), "{r:?}");
@@ -263,7 +270,11 @@ async fn config_check_passes_a_good_file_and_warns_about_open_registration_on_ev
         "risky.toml",
         &format!("listen = \"0.0.0.0:8080\"\ndata_dir = \"{data}\"\n"),
     );
-    let r = hearth(&["--config", risky.to_str().unwrap(), "config", "check"], &[]).await;
+    let r = hearth(
+        &["--config", risky.to_str().unwrap(), "config", "check"],
+        &[],
+    )
+    .await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stderr.contains("listen = 0.0.0.0:8080") && r.stderr.contains("registration = open"),
@@ -272,7 +283,11 @@ async fn config_check_passes_a_good_file_and_warns_about_open_registration_on_ev
     assert!(r.stderr.contains("gateway.public_url"), "{r:?}");
     // A value of the wrong type names the setting and the file.
     let typed = t.file("typed.toml", "listen = 8080\n");
-    let r = hearth(&["--config", typed.to_str().unwrap(), "config", "check"], &[]).await;
+    let r = hearth(
+        &["--config", typed.to_str().unwrap(), "config", "check"],
+        &[],
+    )
+    .await;
     assert_fails_with(&r, 1, &["`listen`", "typed.toml"]);
 }
 
@@ -287,7 +302,10 @@ async fn config_show_masks_secrets_and_names_each_source() {
         &["--config", f.to_str().unwrap(), "config", "show"],
         &[
             ("HEARTH_MEDIA__S3__SECRET_ACCESS_KEY", "s3-secret-value"),
-            ("HEARTH_DATABASE_URL", "postgres://hearth:pg-password@db:5432/hearth"),
+            (
+                "HEARTH_DATABASE_URL",
+                "postgres://hearth:pg-password@db:5432/hearth",
+            ),
             ("HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND", "77"),
         ],
     )
@@ -339,7 +357,10 @@ impl Served {
         let mut env = vec![
             ("HEARTH_LISTEN".to_string(), format!("127.0.0.1:{port}")),
             ("HEARTH_DATA_DIR".to_string(), tmp.path("data")),
-            ("HEARTH_FEDERATION__ENABLED".to_string(), "false".to_string()),
+            (
+                "HEARTH_FEDERATION__ENABLED".to_string(),
+                "false".to_string(),
+            ),
         ];
         env.extend(hearth_testkit::config::env_vars(
             "HEARTH_PASSWORD_HASHING",
@@ -462,7 +483,12 @@ async fn first_start_prints_a_single_use_setup_token_and_registering_makes_no_ad
     );
     assert_err(&bob.get("/admin/users").await, 403, 50013);
     // Only the token's hash is stored: the log line is the one place it exists.
-    assert!(srv.log.lock().unwrap().contains("is an instance administrator now"));
+    assert!(
+        srv.log
+            .lock()
+            .unwrap()
+            .contains("is an instance administrator now")
+    );
 }
 
 #[tokio::test]
@@ -480,7 +506,10 @@ async fn admin_create_user_makes_an_admin_on_a_running_servers_database() {
         ])
         .await;
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("created user carol") && r.stdout.contains("[admin]"), "{r:?}");
+    assert!(
+        r.stdout.contains("created user carol") && r.stdout.contains("[admin]"),
+        "{r:?}"
+    );
     // The running server knows her at once (same database) and she administers it.
     let anon = srv.anon();
     let r = anon
@@ -542,7 +571,10 @@ fn docker_compose_sets_only_documented_variables_and_ports() {
     assert!(!text.to_lowercase().contains("redis"));
     assert!(!text.contains("RUST_LOG"));
     assert!(text.contains("HEARTH_REGISTRAR_LOG:") && hearth.contains("HEARTH_LOG:"));
-    for l in text.lines().filter(|l| l.trim_start().starts_with("- \"127.0.0.1:")) {
+    for l in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- \"127.0.0.1:"))
+    {
         assert!(l.contains("${"), "a published port without a variable: {l}");
     }
 }
