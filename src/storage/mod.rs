@@ -21,6 +21,7 @@ mod chat;
 mod deletion;
 mod emojis;
 mod federation;
+mod gateway;
 mod guilds;
 mod media;
 mod mfa;
