@@ -5,11 +5,12 @@
 //! global, so several homeservers can run in one process (the test suite does).
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+
+mod load;
+pub use load::*;
 
 /// Who may create an account (`registration` setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -803,11 +804,13 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                              none (mail off), 587, hearth@{server_name}, none|starttls|tls, none, none, 10000
   rate_limits.{global_per_second, default_route, message_create, reactions, register_per_ip,
                login_per_ip}  (buckets: {limit, per_seconds})
+                             50, {40, 1.0}, {5, 5.0}, {4, 1.0}, {10, 3600.0}, {30, 60.0}
   rate_limits.login_backoff.{free_per_pair, free_per_address, free_per_account, base_seconds,
                max_seconds, forget_seconds}   5, 20, 50, 1.0, 900.0, 3600.0
   limits.{max_body_bytes, max_message_length, max_embeds, max_guilds_per_user,
           max_channels_per_guild, max_roles_per_guild, max_pins_per_channel,
           max_reactions_per_message}
+                             1048576, 2000, 10, 100, 500, 250, 250, 20
   media.{max_file_bytes, max_files_per_message, max_total_bytes, url_ttl_seconds, public_url,
          upload_ttl_seconds, delete_grace_seconds, orphan_age_seconds,
          collect_interval_seconds, orphan_scan_seconds, user_quota_bytes, guild_quota_bytes,
@@ -820,6 +823,8 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   media.{max_image_bytes, max_emoji_bytes, max_image_pixels}   10485760, 262144, 16777216
   gateway.{heartbeat_interval_ms, public_url, replay_events, replay_seconds, replay_log_bytes,
            session_queue, max_frame_bytes, identify_timeout_ms}
+                             41250, ws://{listen address}/gateway, 2000, 300, 67108864,
+                             1024, 16384, 20000
   gateway.{admission_per_second, admission_wait_ms, max_concurrency, session_start_limit,
            session_start_window_seconds, shed_backlog}
                              1000 (0 = unlimited), 15000, 16, 1000, 86400, 4096
@@ -830,23 +835,12 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
               max_redirects, delegate_to, well_known_port, key_validity_ms}
                              true, none (routes on `listen`), none, none, [], false, [] (system),
                              [], [] (everyone), 8388608, 10000, 3, none, 443, 86400000
-  registrar.{url, public_key, refresh_secs}   none, none, 3600";
+  registrar.{url, public_key, refresh_secs}   none, none, 3600
+Unknown settings and unknown HEARTH_* variables are errors (with the closest name suggested).
+`hearth config check` validates a configuration; `hearth config show` prints every setting's
+effective value and where it came from (with no file and no variables: every default).";
 
 impl Config {
-    /// Loads defaults, then `file` (if any), then `HEARTH_*` variables.
-    ///
-    /// Errors: an unreadable file or a value of the wrong type, naming the key.
-    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
-        let mut fig = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(f) = file {
-            fig = fig.merge(Toml::file_exact(f));
-        }
-        fig = fig.merge(Env::prefixed("HEARTH_").split("__"));
-        let mut c: Config = fig.extract().map_err(Box::new)?;
-        c.media.s3.fill_from_env(|n| std::env::var(n).ok());
-        Ok(c)
-    }
-
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         match &self.database_url {

@@ -26,11 +26,26 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Check or print the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// This server's federation signing keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum ConfigCommand {
+    /// Validate the configuration (file, HEARTH_* variables, data_dir, database reachability):
+    /// exit 0 with warnings if any, or 1 with every problem found.
+    Check,
+    /// Print the effective configuration: every setting, its value (secrets masked) and its
+    /// source (default, file, env).
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -68,21 +83,41 @@ enum AdminCommand {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // The log goes to stderr (stdout is the output of `config show`, `keys list`, ...),
+    // coloured only on a terminal.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
         )
         .init();
     let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref()) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    let loaded = Config::load_from(cli.config.as_deref(), std::env::vars());
+    if let Command::Config { command } = command {
+        return config_command(command, cli.config.as_deref(), loaded).await;
+    }
+    let config = match loaded.map(|l| l.config) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("configuration error: {e}");
+            for p in &e.problems {
+                eprintln!("configuration error: {p}");
+            }
             return std::process::ExitCode::from(2);
         }
     };
-    match run(cli.command.unwrap_or(Command::Serve), config).await {
+    if let Err(e) = config.check_data_dir(true) {
+        eprintln!("configuration error: {e}");
+        return std::process::ExitCode::from(2);
+    }
+    if matches!(command, Command::Serve) {
+        for w in config.warnings() {
+            tracing::warn!("{w}");
+        }
+    }
+    match run(command, config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             match &e {
@@ -96,11 +131,77 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// `hearth config check|show`: exit 0, or 1 with every problem on stderr.
+async fn config_command(
+    command: ConfigCommand,
+    file: Option<&std::path::Path>,
+    loaded: Result<hearth::config::Loaded, hearth::config::ConfigError>,
+) -> std::process::ExitCode {
+    let fail = |problems: &[String]| {
+        for p in problems {
+            eprintln!("error: {p}");
+        }
+        std::process::ExitCode::FAILURE
+    };
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => return fail(&e.problems),
+    };
+    let from = file.map_or("no file".to_string(), |f| format!("file {}", f.display()));
+    match command {
+        ConfigCommand::Show => {
+            println!("# effective configuration ({from}, then HEARTH_* variables)");
+            print!("{}", loaded.show());
+            std::process::ExitCode::SUCCESS
+        }
+        ConfigCommand::Check => {
+            let config = loaded.config;
+            let mut problems = Vec::new();
+            if let Err(e) = config.check_data_dir(false) {
+                problems.push(e);
+            }
+            if config.database_url().starts_with("postgres") {
+                match hearth::storage::Db::connect(&config).await {
+                    Ok(db) => db.close().await,
+                    Err(hearth::Error::Internal(e)) => problems.push(e),
+                    Err(e) => problems.push(format!("{e:?}")),
+                }
+            }
+            if !problems.is_empty() {
+                return fail(&problems);
+            }
+            for w in config.warnings() {
+                eprintln!("warning: {w}");
+            }
+            println!("configuration OK ({from})");
+            std::process::ExitCode::SUCCESS
+        }
+    }
+}
+
 async fn run(cmd: Command, mut config: Config) -> hearth::Result<()> {
     match cmd {
+        Command::Config { .. } => unreachable!("handled before"),
         Command::Serve => {
             let app = App::build(config).await?;
             tracing::info!(addr = %app.local_addr(), server_name = %app.hearth.config.server_name, "hearth listening");
+            if let Some(token) = app.hearth.setup_token_if_no_admin().await? {
+                let base = app
+                    .hearth
+                    .config
+                    .media
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", app.local_addr()));
+                tracing::warn!(
+                    "no instance administrator yet. One-time setup token (single use, valid 24 h): \
+                     {token} . Register the first account with it (POST {base}/api/v10/auth/register \
+                     with \"setup_token\": \"{token}\", any registration policy) or, logged in, \
+                     POST {base}/api/v10/admin/setup {{\"token\": \"{token}\"}}; or run \
+                     `hearth admin create-user NAME --admin` (README \"First start\"). Each start \
+                     without an administrator prints a new token."
+                );
+            }
             app.serve(shutdown_signal()).await
         }
         Command::Migrate => {

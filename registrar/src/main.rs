@@ -69,7 +69,9 @@ async fn main() {
     let config = RegistrarConfig::load(cli.config.as_deref()).unwrap_or_else(|e| fail(e));
     tracing_subscriber::fmt()
         .with_env_filter(
-            std::env::var("RUST_LOG")
+            // HEARTH_REGISTRAR_LOG, as the homeserver's HEARTH_LOG (RUST_LOG still read).
+            std::env::var("HEARTH_REGISTRAR_LOG")
+                .or_else(|_| std::env::var("RUST_LOG"))
                 .unwrap_or_else(|_| "hearth_registrar=info,hearth_federation=warn".into()),
         )
         .init();

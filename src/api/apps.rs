@@ -130,6 +130,16 @@ pub(super) async fn admin_modify_user(
     h.admin_modify_user(&a, u, b).await?;
     Ok(no_content())
 }
+/// `POST /admin/setup` `{token}` -> 204: the caller becomes an instance administrator with
+/// the first start's setup token (README "First start").
+pub(super) async fn admin_setup(
+    h: H,
+    Auth(a): Auth,
+    Body(b): Body<wire::SetupClaimBody>,
+) -> Result<Response> {
+    h.claim_setup(&a, b).await?;
+    Ok(no_content())
+}
 /// `DELETE /admin/guilds/{id}` -> 204.
 pub(super) async fn admin_delete_guild(
     h: H,

@@ -215,6 +215,7 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/oauth2/applications/@me", get(current_application))
         .route("/oauth2/authorize", post(authorize))
         // instance administration
+        .route("/admin/setup", post(admin_setup))
         .route("/admin/users", get(admin_users))
         .route("/admin/users/{user_id}", patch(admin_modify_user))
         .route("/admin/guilds/{guild_id}", delete(admin_delete_guild))

@@ -28,6 +28,7 @@ use tokio::sync::Semaphore;
 
 use super::backoff::Backoff;
 use super::images::ImageKind;
+use super::setup::Grant;
 use super::{Actor, Hearth};
 use crate::config::{Config, RegistrationPolicy};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
@@ -248,25 +249,33 @@ impl Hearth {
         user_agent: Option<String>,
     ) -> Result<wire::TokenPair> {
         self.auth.register_ip.check(&ip)?;
-        match self.config.registration {
-            RegistrationPolicy::Open => {}
-            RegistrationPolicy::Closed => return Err(Error::Rule(Rule::RegistrationClosed)),
-            RegistrationPolicy::InviteOnly => {
-                let ok = match &body.invite {
-                    Some(code) => self.valid_invite(code).await?.is_some(),
-                    None => false,
-                };
-                if !ok {
-                    return Err(Error::Rule(Rule::RegistrationClosed));
+        // A setup token (first start) admits its holder whatever the policy: an invite-only
+        // or closed server has no one yet to invite or create accounts.
+        if body.setup_token.is_none() {
+            match self.config.registration {
+                RegistrationPolicy::Open => {}
+                RegistrationPolicy::Closed => return Err(Error::Rule(Rule::RegistrationClosed)),
+                RegistrationPolicy::InviteOnly => {
+                    let ok = match &body.invite {
+                        Some(code) => self.valid_invite(code).await?.is_some(),
+                        None => false,
+                    };
+                    if !ok {
+                        return Err(Error::Rule(Rule::RegistrationClosed));
+                    }
                 }
             }
         }
+        let grant = match &body.setup_token {
+            Some(t) => Grant::SetupToken(token_hash(t)),
+            None => Grant::None,
+        };
         let user = self
-            .create_user(
+            .create_user_granting(
                 body.username.as_deref(),
                 body.password.as_deref(),
                 body.email,
-                false,
+                grant,
             )
             .await?;
         if let Some(e) = &user.email
@@ -276,68 +285,6 @@ impl Hearth {
         }
         self.open_session(&user, Some(ip), user_agent, "register")
             .await
-    }
-
-    /// Creates a user with a password (registration and `hearth admin create-user`). The first
-    /// human account of a server becomes an instance admin, as does `admin = true`.
-    pub async fn create_user(
-        &self,
-        username: Option<&str>,
-        password: Option<&str>,
-        email: Option<String>,
-        admin: bool,
-    ) -> Result<UserRow> {
-        let mut errs = FieldErrors::new();
-        let username = match username {
-            Some(u) => Self::validate_username(u, &mut errs),
-            None => {
-                errs.add("username", "BASE_TYPE_REQUIRED", "This field is required");
-                String::new()
-            }
-        };
-        match password {
-            Some(p) => Self::validate_password(p, &username, "password", &mut errs),
-            None => errs.add("password", "BASE_TYPE_REQUIRED", "This field is required"),
-        }
-        if let Some(e) = &email
-            && (e.len() > 254 || !e.contains('@'))
-        {
-            errs.add(
-                "email",
-                "EMAIL_TYPE_INVALID_EMAIL",
-                "Not a well formed email address.",
-            );
-        }
-        errs.into_result()?;
-        let hash = self.hash_password(password.unwrap_or_default()).await?;
-        let first = self.db.count_users().await? == 0;
-        let user = UserRow {
-            id: self.next_id(),
-            username,
-            global_name: None,
-            email,
-            password_hash: Some(hash),
-            avatar: None,
-            bio: String::new(),
-            bot: false,
-            admin: admin || first,
-            suspended: false,
-            dm_policy: 0,
-            created_at: now_ms(),
-            home_server: None,
-            mfa_enabled: false,
-            webauthn_enabled: false,
-            banner: None,
-            email_verified: false,
-        };
-        self.db.insert_user(&user).await.map_err(|e| {
-            if is_unique_violation(&e) {
-                field_error("username", "USERNAME_ALREADY_TAKEN", "Username is unavailable. Try adding numbers, letters, underscores _ , or periods.")
-            } else {
-                e.into()
-            }
-        })?;
-        Ok(user)
     }
 
     /// `POST /auth/login`. Answers tokens, or for an account with two-factor on, Discord's

@@ -50,6 +50,7 @@ pub mod remote_media;
 pub mod revocations;
 pub mod roles;
 pub mod security;
+pub mod setup;
 pub mod snapshot;
 pub mod sniff;
 pub mod uploads;

@@ -82,24 +82,81 @@ pub static MIGRATIONS: hearth_db::Migrations = hearth_db::Migrations {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Longest wait for the first TCP connection to PostgreSQL's host at start (5 s).
+pub const PG_REACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Tries a TCP connection to the host and port of PostgreSQL URL `url` (not for Unix socket
+/// hosts). Errors: a sentence naming `database_url`, the host and the port.
+async fn reach_postgres(url: &str) -> Result<()> {
+    use std::str::FromStr;
+    let opts = sqlx::postgres::PgConnectOptions::from_str(url).map_err(|e| {
+        Error::Internal(format!(
+            "database_url = {} is not a valid PostgreSQL URL: {e}",
+            crate::config::mask_url(url)
+        ))
+    })?;
+    let (host, port) = (opts.get_host().to_string(), opts.get_port());
+    if host.starts_with('/') {
+        return Ok(());
+    }
+    let unreachable = |why: String| {
+        Error::Internal(format!(
+            "cannot reach PostgreSQL at {host}:{port} (database_url = {}): {why}",
+            crate::config::mask_url(url)
+        ))
+    };
+    match tokio::time::timeout(
+        PG_REACH_TIMEOUT,
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {} s",
+            PG_REACH_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 impl Db {
     /// Connects to `config.database_url()`: `postgres://` or `postgresql://` selects
     /// PostgreSQL (`database_max_connections`, 10 s acquire timeout), anything else is a
     /// SQLite path (`data_dir` created if missing, WAL, `sqlite_synchronous`, foreign keys
     /// on, 5 s busy timeout); see [`hearth_db::Db::connect`].
+    ///
+    /// Errors are sentences naming the setting and the place: an unsupported scheme, the
+    /// PostgreSQL host and port that cannot be reached (a TCP connection is tried first, for
+    /// at most [`PG_REACH_TIMEOUT`], so a wrong host fails at once rather than after the
+    /// pool's acquire timeout), or the SQLite file that cannot be opened.
     pub async fn connect(config: &Config) -> Result<Db> {
-        let mut opts =
-            hearth_db::ConnectOptions::new(config.database_url(), config.database_max_connections);
+        let url = config.database_url();
+        let shown = crate::config::mask_url(&url);
+        if let Err(e) = crate::config::check_database_url(&url) {
+            return Err(Error::Internal(e));
+        }
+        let pg = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if pg {
+            reach_postgres(&url).await?;
+        }
+        let mut opts = hearth_db::ConnectOptions::new(url.clone(), config.database_max_connections);
         opts.durability = match config.sqlite_synchronous {
             SqliteSync::Normal => hearth_db::Durability::Normal,
             SqliteSync::Full => hearth_db::Durability::Full,
         };
         // A fresh machine has no data folder yet (`hearth migrate` runs before `serve`).
         opts.create_dir = Some(config.data_dir.clone());
-        hearth_db::Db::connect(&opts)
-            .await
-            .map(Db)
-            .map_err(|e| Error::Internal(e.to_string()))
+        hearth_db::Db::connect(&opts).await.map(Db).map_err(|e| {
+            Error::Internal(if pg {
+                format!("cannot connect to PostgreSQL (database_url = {shown}): {e}")
+            } else {
+                format!(
+                    "cannot open the SQLite database {shown} (database_url; data_dir = {}): {e}",
+                    config.data_dir.display()
+                )
+            })
+        })
     }
 
     /// Applies pending migrations of this backend.

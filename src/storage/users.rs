@@ -429,3 +429,87 @@ impl Db {
         Ok(n > 0)
     }
 }
+
+// ---- first start: the setup token (migration 0018) ------------------------------------------
+
+impl Db {
+    /// Local human accounts that are instance administrators.
+    pub async fn count_admins(&self) -> Result<i64> {
+        let r: (i64,) = on_db!(self, p => sqlx::query_as(
+            "SELECT COUNT(*) FROM users WHERE admin = TRUE AND bot = FALSE AND home_server IS NULL")
+            .fetch_one(p).await)?;
+        Ok(r.0)
+    }
+
+    /// Replaces the setup token by one whose SHA-256 is `hash`, valid until `expires_at` (ms),
+    /// in one transaction.
+    pub async fn replace_setup_token(
+        &self,
+        hash: &str,
+        created_at: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
+                .bind(hash).bind(created_at).bind(expires_at).execute(&mut *tx).await?;
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    /// Forgets every setup token (an administrator exists now).
+    pub async fn clear_setup_tokens(&self) -> Result<()> {
+        on_db!(self, p => sqlx::query("DELETE FROM setup_tokens").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Makes local user `user_id` an instance administrator with the setup token whose
+    /// SHA-256 is `hash`, if it is known and unexpired at `now` (ms): the token and any other
+    /// are deleted and the flag set in one transaction. `false`: unknown, used or expired
+    /// token (nothing changed).
+    pub async fn claim_setup_token(&self, hash: &str, now: i64, user_id: i64) -> Result<bool> {
+        Ok(on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
+                .bind(hash).bind(now).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                tx.rollback().await?;
+                Ok::<bool, sqlx::Error>(false)
+            } else {
+                sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
+                sqlx::query("UPDATE users SET admin = TRUE WHERE id = $1 AND home_server IS NULL AND bot = FALSE")
+                    .bind(user_id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+        })?)
+    }
+
+    /// Inserts user `u` (an administrator) with the setup token whose SHA-256 is `hash`, if
+    /// it is known and unexpired at `now` (ms): the token is deleted and the user inserted in
+    /// one transaction. `Ok(false)`: unknown, used or expired token (nothing inserted).
+    /// Errors: unique violation when the username is taken (the token stays).
+    pub async fn insert_user_with_setup_token(
+        &self,
+        u: &UserRow,
+        hash: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
+                .bind(hash).bind(now).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                tx.rollback().await?;
+                Ok(false)
+            } else {
+                sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
+                insert_user_q!(u).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+        })
+    }
+}

@@ -486,10 +486,44 @@ async fn bot_applications_tokens_and_authorize() {
 }
 
 #[tokio::test]
-async fn first_user_is_admin_and_can_suspend() {
+async fn first_user_is_not_admin_setup_token_makes_one_once_and_admin_can_suspend() {
     let srv = TestServer::start().await;
     let (alice_id, alice) = srv.user("alice").await;
     let (bob_id, bob) = srv.user("bob").await;
+    // Registering first makes no administrator (issue 19: a safe first start).
+    assert_err(&alice.get("/admin/users").await, 403, 50013);
+    let token = srv
+        .hearth
+        .setup_token_if_no_admin()
+        .await
+        .unwrap()
+        .expect("no admin yet: a setup token");
+    // A wrong or missing token is a form error on `token`.
+    for body in [json!({"token": "not-the-token"}), json!({})] {
+        let r = bob.post("/admin/setup", body).await;
+        assert_field_error(&r, "token");
+    }
+    assert_err(
+        &srv.anon()
+            .post("/admin/setup", json!({ "token": token }))
+            .await,
+        401,
+        0,
+    );
+    assert_eq!(
+        alice
+            .post("/admin/setup", json!({ "token": token }))
+            .await
+            .status,
+        204
+    );
+    // Single use: refused the second time, for anyone.
+    assert_field_error(
+        &bob.post("/admin/setup", json!({ "token": token })).await,
+        "token",
+    );
+    // With an administrator, no new token is made.
+    assert_eq!(srv.hearth.setup_token_if_no_admin().await.unwrap(), None);
     let users = alice.get("/admin/users").await;
     assert_eq!(users.status, 200, "{users:?}");
     let list = users.body.as_array().unwrap();
@@ -499,7 +533,7 @@ async fn first_user_is_admin_and_can_suspend() {
             .as_bool()
             .unwrap()
     };
-    assert!(admin_of(&alice_id), "first user is admin");
+    assert!(admin_of(&alice_id), "alice claimed the setup token");
     assert!(!admin_of(&bob_id));
     assert_err(&bob.get("/admin/users").await, 403, 50013);
     assert_err(
@@ -562,6 +596,59 @@ async fn first_user_is_admin_and_can_suspend() {
         .patch("/admin/users/123456789", json!({"suspended": true}))
         .await;
     assert_err(&r, 404, 10013);
+}
+
+/// A closed server's first account: registration with the setup token is accepted whatever
+/// the policy, makes an administrator, and spends the token; without it, closed.
+#[tokio::test]
+async fn registration_with_the_setup_token_makes_the_first_admin_on_a_closed_server() {
+    let srv =
+        TestServer::start_with(|c| c.registration = hearth::config::RegistrationPolicy::Closed)
+            .await;
+    let token = srv.hearth.setup_token_if_no_admin().await.unwrap().unwrap();
+    let body = |name: &str, t: &str| json!({"username": name, "password": password_of(name), "setup_token": t});
+    let r = srv
+        .anon()
+        .post("/auth/register", body("mallory", "wrong"))
+        .await;
+    assert_field_error(&r, "setup_token");
+    let r = srv
+        .anon()
+        .post(
+            "/auth/register",
+            json!({"username": "plain", "password": password_of("plain")}),
+        )
+        .await;
+    assert_err(&r, 403, 50001);
+    let r = srv
+        .anon()
+        .post("/auth/register", body("root", &token))
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let root = srv.client(&s(&r.body["token"]));
+    assert_eq!(root.get("/admin/users").await.status, 200);
+    // Spent: a second registration with it makes nothing.
+    let r = srv
+        .anon()
+        .post("/auth/register", body("second", &token))
+        .await;
+    assert_field_error(&r, "setup_token");
+    assert!(
+        srv.hearth
+            .db
+            .user_by_login("second")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        srv.hearth
+            .db
+            .user_by_login("mallory")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]

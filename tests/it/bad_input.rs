@@ -19,6 +19,7 @@ struct Setup {
 async fn setup() -> Setup {
     let srv = TestServer::start().await;
     let (alice_id, alice) = srv.user("alice").await;
+    srv.make_first_admin(&alice).await;
     let g = create_guild(&alice, "inputs").await;
     let msg = say(&alice, &g.general, "hello").await;
     Setup {

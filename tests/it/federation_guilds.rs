@@ -945,7 +945,8 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
     let proofs = a.hearth.db.equivocations().await.unwrap();
     assert_eq!(proofs.len(), 1, "the proof is kept for the operator");
     assert_eq!(proofs[0].2, head);
-    // Alice registered first on a, so she is its operator: the proof is listed for her.
+    // Alice is a's operator (made with the setup token): the proof is listed for her.
+    f.net.server(A).make_first_admin(&f.alice()).await;
     let listed = f.alice().get("/admin/federation/equivocations").await;
     assert_eq!(
         (listed.status, listed.body[0]["host"].as_str()),

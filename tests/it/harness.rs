@@ -202,6 +202,37 @@ impl TestServer {
         let (id, tok) = self.register(username).await;
         (id, self.client(&tok))
     }
+
+    /// An instance administrator `username` (password [`password_of`]), created the way
+    /// `hearth admin create-user NAME --admin` does (no account becomes one by registering);
+    /// returns `(user_id, client)` of a fresh login.
+    pub async fn admin(&self, username: &str) -> (String, Client) {
+        let u = self
+            .hearth
+            .create_user(Some(username), Some(&password_of(username)), None, true)
+            .await
+            .unwrap_or_else(|e| panic!("create admin {username}: {e:?}"));
+        let tok = build::login(&self.anon(), username)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (u.id.to_string(), self.client(&tok))
+    }
+
+    /// Makes the (registered) user of `client` the instance administrator with the first
+    /// start's setup token, as an operator would (`POST /admin/setup`; README "First start").
+    ///
+    /// # Panics
+    /// When the server already has an administrator or the claim fails.
+    pub async fn make_first_admin(&self, client: &Client) {
+        let token = self
+            .hearth
+            .setup_token_if_no_admin()
+            .await
+            .expect("setup token")
+            .expect("no administrator yet");
+        let r = client.post("/admin/setup", json!({ "token": token })).await;
+        assert_eq!(r.status, 204, "POST /admin/setup: {r:?}");
+    }
 }
 
 impl Drop for TestServer {

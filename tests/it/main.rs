@@ -28,6 +28,7 @@ mod mail;
 mod mfa;
 mod migrations;
 mod mls;
+mod ops;
 mod outbox;
 mod passkeys;
 mod ratelimit;

@@ -576,7 +576,7 @@ fn png_uri(w: u32, h: u32, tint: u8) -> String {
 /// images' resized copies too.
 async fn admin_guild_deletion_releases_files_and_images(blobs: Blobs) {
     let srv = TestServer::start_blobs(blobs, |c| c.media.delete_grace_seconds = 0).await;
-    let (_, admin) = srv.user("admin").await; // the first user is the instance admin
+    let (_, admin) = srv.admin("admin").await;
     let (_, bob) = srv.user("bob").await;
     let g = create_guild(&bob, "doomed by admin").await;
     let r = bob

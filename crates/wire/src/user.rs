@@ -99,6 +99,18 @@ pub struct RegisterBody {
     /// Needed when the server's registration policy is `invite_only`.
     #[serde(default)]
     pub invite: Option<String>,
+    /// Hearth: the first start's one-time setup token (README "First start"). Valid, it
+    /// makes the new account an instance administrator whatever the registration policy;
+    /// otherwise 400 50035 `SETUP_TOKEN_INVALID` and no account is made.
+    #[serde(default)]
+    pub setup_token: Option<String>,
+}
+
+/// `POST /admin/setup` (Hearth): `{token}`, the first start's one-time setup token.
+#[derive(Debug, Deserialize, Default)]
+pub struct SetupClaimBody {
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

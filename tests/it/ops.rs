@@ -1,0 +1,580 @@
+//! Operating a server (issue 19): configuration that refuses mistakes and a safe first start,
+//! checked by running the `hearth` binary as an operator would, with bad input, and reading
+//! its messages and exit codes.
+//!
+//! - Configuration: unknown keys (file) and unknown `HEARTH_*` variables are errors with the
+//!   closest valid name; an unsupported `database_url` scheme, an unusable `data_dir` and an
+//!   unreachable PostgreSQL are errors naming the setting and the path or host;
+//!   `hearth config check` (0/1) and `hearth config show` (secrets masked, sources named).
+//! - First start: registering makes no administrator; the log shows a one-time setup token
+//!   that makes one once; `hearth admin create-user --admin` works on a running server's
+//!   database (both backends).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use tokio::io::AsyncBufReadExt;
+
+use crate::harness::*;
+
+/// Output of one run of the binary.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A `hearth` command with no `HEARTH_*` variable inherited from the test's environment.
+fn hearth_cmd() -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HEARTH_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    cmd
+}
+
+/// Runs `hearth ARGS` with `env` to completion.
+async fn hearth(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = hearth_cmd();
+    cmd.args(args).env("HEARTH_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.expect("run hearth");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A fresh temporary folder, removed on drop.
+struct Tmp(PathBuf);
+
+impl Tmp {
+    fn new() -> Tmp {
+        let p = std::env::temp_dir().join(format!("hearth_it_ops_{}", unique_suffix()));
+        std::fs::create_dir_all(&p).unwrap();
+        Tmp(p)
+    }
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[track_caller]
+fn assert_fails_with(r: &Run, code: i32, needles: &[&str]) {
+    assert_eq!(r.code, code, "{r:?}");
+    for n in needles {
+        assert!(r.stderr.contains(n), "stderr lacks {n:?}: {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_keys_in_the_file_are_errors_naming_the_closest_setting() {
+    let t = Tmp::new();
+    let data = t.path("data");
+    let f = t.file(
+        "hearth.toml",
+        &format!(
+            "server_nme = \"chat.example\"\ndata_dir = \"{data}\"\n[limits]\nmax_mesage_length = 500\n[rate_limit]\nglobal_per_second = 5\n"
+        ),
+    );
+    let f = f.to_str().unwrap();
+    let check = hearth(&["--config", f, "config", "check"], &[]).await;
+    assert_fails_with(
+        &check,
+        1,
+        &[
+            "unknown setting `server_nme`",
+            "did you mean `server_name`?",
+            "unknown setting `limits.max_mesage_length`",
+            "did you mean `limits.max_message_length`?",
+            "unknown setting `rate_limit`",
+            "did you mean `rate_limits`?",
+            f,
+        ],
+    );
+    // Every command refuses to run on it (the server does not start).
+    let serve = hearth(&["--config", f, "serve"], &[]).await;
+    assert_fails_with(&serve, 2, &["did you mean `server_name`?"]);
+    assert!(!Path::new(&data).exists(), "nothing was created");
+}
+
+#[tokio::test]
+async fn unknown_hearth_variables_are_errors_naming_the_closest_variable() {
+    let r = hearth(
+        &["config", "check"],
+        &[
+            ("HEARTH_PUBLIC_GATEWAY_URL", "wss://chat.example/gateway"),
+            ("HEARTH_REGISTRATON", "closed"),
+        ],
+    )
+    .await;
+    assert_fails_with(
+        &r,
+        1,
+        &[
+            "unknown environment variable HEARTH_PUBLIC_GATEWAY_URL",
+            "did you mean HEARTH_GATEWAY__PUBLIC_URL (setting `gateway.public_url`)?",
+            "unknown environment variable HEARTH_REGISTRATON",
+            "did you mean HEARTH_REGISTRATION",
+        ],
+    );
+    let serve = hearth(&["serve"], &[("HEARTH_REGISTRATON", "closed")]).await;
+    assert_fails_with(&serve, 2, &["HEARTH_REGISTRATON"]);
+    // Variables of other programs and of the binary itself are not settings, and a value of
+    // the wrong type names the variable.
+    let t = Tmp::new();
+    let data = t.path("data");
+    let ok = hearth(
+        &["config", "check"],
+        &[
+            ("HEARTH_DATA_DIR", &data),
+            ("HEARTH_REGISTRAR_LISTEN", "0.0.0.0:8090"),
+            ("HEARTH_TEST_DATABASE", "sqlite"),
+            ("HEARTH_NEW_PASSWORD", "whatever"),
+        ],
+    )
+    .await;
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let bad = hearth(
+        &["config", "check"],
+        &[("HEARTH_MAIL__SMTP_PORT", "not-a-port")],
+    )
+    .await;
+    assert_fails_with(
+        &bad,
+        1,
+        &["mail.smtp_port", "HEARTH_MAIL__SMTP_PORT", "not-a-port"],
+    );
+}
+
+#[tokio::test]
+async fn a_mysql_database_url_is_refused_not_taken_for_a_sqlite_path() {
+    let t = Tmp::new();
+    let data = t.path("data");
+    let env = [
+        ("HEARTH_DATA_DIR", data.as_str()),
+        (
+            "HEARTH_DATABASE_URL",
+            "mysql://hearth:s3cret@db.example:3306/hearth",
+        ),
+    ];
+    for (args, code) in [(&["config", "check"][..], 1), (&["serve"][..], 2)] {
+        let r = hearth(args, &env).await;
+        assert_fails_with(
+            &r,
+            code,
+            &[
+                "database_url = mysql://hearth:***@db.example:3306/hearth",
+                "unsupported scheme `mysql`",
+            ],
+        );
+        assert!(!r.stderr.contains("s3cret"), "password shown: {r:?}");
+    }
+    assert!(!Path::new(&data).join("hearth.db").exists());
+}
+
+#[tokio::test]
+async fn an_unusable_data_dir_is_an_error_naming_the_path() {
+    let t = Tmp::new();
+    // A data directory below a regular file cannot be made, whoever runs the server.
+    t.file("a-file", "not a folder");
+    let below_file = t.path("a-file/data");
+    for (args, code) in [(&["config", "check"][..], 1), (&["serve"][..], 2)] {
+        let r = hearth(args, &[("HEARTH_DATA_DIR", &below_file)]).await;
+        assert_fails_with(&r, code, &["data_dir", &t.path("a-file")]);
+    }
+    let file_itself = t.path("a-file");
+    let r = hearth(&["migrate"], &[("HEARTH_DATA_DIR", &file_itself)]).await;
+    assert_fails_with(&r, 2, &["data_dir", &file_itself, "is not a directory"]);
+    // A read-only directory (only meaningful when not running as root, which writes anyway).
+    let ro = t.0.join("read-only");
+    std::fs::create_dir(&ro).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::write(ro.join("probe"), b"x").is_err() {
+        let ro_s = ro.display().to_string();
+        let r = hearth(&["serve"], &[("HEARTH_DATA_DIR", &ro_s)]).await;
+        assert_fails_with(&r, 2, &["data_dir", &ro_s, "not writable"]);
+    }
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_postgresql_is_named_by_host_and_port() {
+    // Port 1 on loopback: nothing listens there.
+    let url = "postgres://hearth:pw@127.0.0.1:1/hearth";
+    let started = std::time::Instant::now();
+    for (args, code) in [(&["config", "check"][..], 1), (&["migrate"][..], 1)] {
+        let r = hearth(args, &[("HEARTH_DATABASE_URL", url)]).await;
+        assert_fails_with(
+            &r,
+            code,
+            &[
+                "cannot reach PostgreSQL at 127.0.0.1:1",
+                "postgres://hearth:***@127.0.0.1:1/hearth",
+            ],
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "a refused connection fails at once, not after the pool's timeout"
+    );
+}
+
+#[tokio::test]
+async fn config_check_passes_a_good_file_and_warns_about_open_registration_on_every_address() {
+    let t = Tmp::new();
+    let data = t.path("data");
+    let good = t.file(
+        "good.toml",
+        &format!("server_name = \"chat.example\"\ndata_dir = \"{data}\"\nregistration = \"invite_only\"\n[limits]\nmax_message_length = 4000\n"),
+    );
+    let r = hearth(
+        &["--config", good.to_str().unwrap(), "config", "check"],
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("configuration OK"), "{r:?}");
+    assert!(!r.stderr.contains("warning"), "{r:?}");
+    let risky = t.file(
+        "risky.toml",
+        &format!("listen = \"0.0.0.0:8080\"\ndata_dir = \"{data}\"\n"),
+    );
+    let r = hearth(
+        &["--config", risky.to_str().unwrap(), "config", "check"],
+        &[],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("listen = 0.0.0.0:8080") && r.stderr.contains("registration = open"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("gateway.public_url"), "{r:?}");
+    // A value of the wrong type names the setting and the file.
+    let typed = t.file("typed.toml", "listen = 8080\n");
+    let r = hearth(
+        &["--config", typed.to_str().unwrap(), "config", "check"],
+        &[],
+    )
+    .await;
+    assert_fails_with(&r, 1, &["`listen`", "typed.toml"]);
+}
+
+#[tokio::test]
+async fn config_show_masks_secrets_and_names_each_source() {
+    let t = Tmp::new();
+    let f = t.file(
+        "hearth.toml",
+        "server_name = \"chat.example\"\n[mail]\nsmtp_host = \"smtp.example\"\npassword = \"hunter2-mail\"\n",
+    );
+    let r = hearth(
+        &["--config", f.to_str().unwrap(), "config", "show"],
+        &[
+            ("HEARTH_MEDIA__S3__SECRET_ACCESS_KEY", "s3-secret-value"),
+            (
+                "HEARTH_DATABASE_URL",
+                "postgres://hearth:pg-password@db:5432/hearth",
+            ),
+            ("HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND", "77"),
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    for secret in ["hunter2-mail", "s3-secret-value", "pg-password"] {
+        assert!(!r.stdout.contains(secret), "{secret} shown: {r:?}");
+    }
+    for line in [
+        "server_name = \"chat.example\"  # file",
+        "mail.smtp_host = \"smtp.example\"  # file",
+        "mail.password = \"***\"  # file",
+        "media.s3.secret_access_key = \"***\"  # env",
+        "database_url = \"postgres://hearth:***@db:5432/hearth\"  # env",
+        "rate_limits.global_per_second = 77  # env",
+        "listen = \"127.0.0.1:8080\"  # default",
+        "limits.max_message_length = 2000  # default",
+        "gateway.public_url = (unset)  # default",
+    ] {
+        assert!(
+            r.stdout.lines().any(|l| l == line),
+            "no line {line:?}: {r:?}"
+        );
+    }
+}
+
+/// A `hearth serve` process with its log collected.
+struct Served {
+    proc: tokio::process::Child,
+    log: Arc<Mutex<String>>,
+    base: String,
+    env: Vec<(String, String)>,
+    _tmp: Tmp,
+    pg: Option<String>,
+}
+
+impl Served {
+    /// `hearth serve` on a fresh data directory (and a fresh PostgreSQL database with
+    /// `HEARTH_TEST_DATABASE=postgres`); waits for `/ready`.
+    async fn start() -> Served {
+        let tmp = Tmp::new();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut hashing = hearth::config::PasswordHashing::default();
+        hearth_testkit::config::cheap_hashing(&mut hashing);
+        let mut env = vec![
+            ("HEARTH_LISTEN".to_string(), format!("127.0.0.1:{port}")),
+            ("HEARTH_DATA_DIR".to_string(), tmp.path("data")),
+            (
+                "HEARTH_FEDERATION__ENABLED".to_string(),
+                "false".to_string(),
+            ),
+        ];
+        env.extend(hearth_testkit::config::env_vars(
+            "HEARTH_PASSWORD_HASHING",
+            &hashing,
+        ));
+        let pg = match backend() {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let name = format!("hearth_test_{}", unique_suffix());
+                create_pg_database(&name).await;
+                env.push((
+                    "HEARTH_DATABASE_URL".to_string(),
+                    hearth_testkit::db::pg_url(&name),
+                ));
+                Some(name)
+            }
+        };
+        let mut cmd = hearth_cmd();
+        cmd.arg("serve")
+            .env("HEARTH_LOG", "warn")
+            .envs(env.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut proc = cmd.spawn().expect("spawn hearth");
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut lines = tokio::io::BufReader::new(proc.stderr.take().unwrap()).lines();
+        let sink = log.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(l)) = lines.next_line().await {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&l);
+                s.push('\n');
+            }
+        });
+        let http = hearth_testkit::rest::http_client();
+        let ready = format!("http://127.0.0.1:{port}/ready");
+        eventually("the hearth binary answers /ready", async || {
+            if let Ok(Some(st)) = proc.try_wait() {
+                panic!("hearth exited: {st}\n{}", log.lock().unwrap());
+            }
+            matches!(http.get(&ready).send().await, Ok(r) if r.status().is_success())
+        })
+        .await;
+        Served {
+            proc,
+            log,
+            base: format!("http://127.0.0.1:{port}/api/v10"),
+            env,
+            _tmp: tmp,
+            pg,
+        }
+    }
+
+    fn anon(&self) -> Client {
+        Client::new(hearth_testkit::rest::http_client(), &self.base)
+    }
+
+    /// The setup token printed in the log (waits for the line).
+    async fn setup_token(&self) -> String {
+        eventually("the setup token in the log", async || {
+            let log = self.log.lock().unwrap();
+            log.lines()
+                .find(|l| l.contains("no instance administrator yet"))
+                .and_then(|l| l.split("valid 24 h): ").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_string)
+        })
+        .await
+    }
+
+    /// `hearth ARGS` on this server's database (same environment).
+    async fn cli(&self, args: &[&str]) -> Run {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| k != "HEARTH_LISTEN")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        hearth(args, &env).await
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.proc.start_kill();
+        if let Some(db) = self.pg.take() {
+            drop_pg_database(db);
+        }
+    }
+}
+
+async fn register(anon: &Client, name: &str) -> Client {
+    let r = anon
+        .post(
+            "/auth/register",
+            json!({"username": name, "password": password_of(name)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    anon.clone().bearer(&s(&r.body["token"]))
+}
+
+#[tokio::test]
+async fn first_start_prints_a_single_use_setup_token_and_registering_makes_no_admin() {
+    let srv = Served::start().await;
+    let token = srv.setup_token().await;
+    assert!(token.len() >= 40, "a 256-bit token: {token}");
+    let anon = srv.anon();
+    // The first account to register is an ordinary one.
+    let alice = register(&anon, "alice").await;
+    assert_err(&alice.get("/admin/users").await, 403, 50013);
+    // The token makes her the administrator, once.
+    let r = alice.post("/admin/setup", json!({ "token": token })).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_eq!(alice.get("/admin/users").await.status, 200);
+    let bob = register(&anon, "bob").await;
+    assert_field_error(
+        &bob.post("/admin/setup", json!({ "token": token })).await,
+        "token",
+    );
+    assert_err(&bob.get("/admin/users").await, 403, 50013);
+    // Only the token's hash is stored: the log line is the one place it exists.
+    assert!(
+        srv.log
+            .lock()
+            .unwrap()
+            .contains("is an instance administrator now")
+    );
+}
+
+#[tokio::test]
+async fn admin_create_user_makes_an_admin_on_a_running_servers_database() {
+    let srv = Served::start().await;
+    srv.setup_token().await;
+    let r = srv
+        .cli(&[
+            "admin",
+            "create-user",
+            "carol",
+            "--admin",
+            "--password",
+            &password_of("carol"),
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("created user carol") && r.stdout.contains("[admin]"),
+        "{r:?}"
+    );
+    // The running server knows her at once (same database) and she administers it.
+    let anon = srv.anon();
+    let r = anon
+        .post(
+            "/auth/login",
+            json!({"login": "carol", "password": password_of("carol")}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let carol = anon.clone().bearer(&s(&r.body["token"]));
+    let users = carol.get("/admin/users").await;
+    assert_eq!(users.status, 200, "{users:?}");
+    assert_eq!(users.body[0]["admin"], true);
+    // The setup token printed at start died with the first administrator.
+    let token = srv.setup_token().await;
+    let dave = register(&anon, "dave").await;
+    assert_field_error(
+        &dave.post("/admin/setup", json!({ "token": token })).await,
+        "token",
+    );
+    // Errors are sentences, not raw JSON.
+    let r = srv
+        .cli(&[
+            "admin",
+            "create-user",
+            "carol",
+            "--password",
+            &password_of("carol"),
+        ])
+        .await;
+    assert_ne!(r.code, 0, "{r:?}");
+}
+
+/// docker-compose.yml (no Docker engine here, so checked as text): every `HEARTH_*` variable
+/// the homeserver service sets is a setting, Redis (unused) is gone, published ports come
+/// from variables, and the registrar logs through `HEARTH_REGISTRAR_LOG`, as the homeserver
+/// through `HEARTH_LOG`.
+#[test]
+fn docker_compose_sets_only_documented_variables_and_ports() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml"))
+        .unwrap();
+    let hearth = &text[text.find("\n  hearth:\n").expect("hearth service")
+        ..text.find("\n  registrar:\n").expect("registrar service")];
+    let vars: Vec<(String, String)> = hearth
+        .lines()
+        .filter_map(|l| l.trim().split_once(':'))
+        .filter(|(k, _)| k.starts_with("HEARTH_"))
+        .map(|(k, _)| (k.to_string(), String::new()))
+        .collect();
+    assert!(vars.len() >= 10, "{vars:?}");
+    if let Err(e) = hearth::Config::load_from(None, vars) {
+        let unknown: Vec<_> = e
+            .problems
+            .iter()
+            .filter(|p| p.contains("unknown"))
+            .collect();
+        assert!(unknown.is_empty(), "{unknown:?}");
+    }
+    assert!(!text.to_lowercase().contains("redis"));
+    assert!(!text.contains("RUST_LOG"));
+    assert!(text.contains("HEARTH_REGISTRAR_LOG:") && hearth.contains("HEARTH_LOG:"));
+    for l in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- \"127.0.0.1:"))
+    {
+        assert!(l.contains("${"), "a published port without a variable: {l}");
+    }
+}
