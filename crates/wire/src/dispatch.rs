@@ -344,6 +344,7 @@ payloads! {
         GuildMembersChunk,
         UserUpdate,
         MlsMessage,
+        ApplicationCommandPermissionsUpdate,
     }
 }
 
