@@ -128,7 +128,7 @@ async fn global_and_guild_commands_crud() {
     assert_eq!(b.get(&local).await.body, json!([]));
 
     // Same paths under /api and /api/v9.
-    let v9 = c.srv.url(&format!("/api/v9/applications/{app}/commands"));
+    let v9 = format!("http://{}/api/v9/applications/{app}/commands", c.srv.addr);
     assert_eq!(b.get(&v9).await.status, 200);
 }
 
@@ -290,9 +290,17 @@ async fn outsiders_are_refused() {
 
     // Another application's bot (and its owner) may not touch this application's commands.
     let (_, other_owner) = c.srv.user("otherowner").await;
-    let other = bot_application(&other_owner, "Other Bot", 0, Some(&c.guild.id))
+    let other = bot_application(&other_owner, "Other Bot", 0, None)
         .await
         .unwrap();
+    let added = c
+        .owner
+        .post(
+            &format!("/oauth2/authorize?client_id={}&scope=bot", other.id),
+            json!({"guild_id": c.guild.id, "permissions": "0", "authorize": true}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{added:?}");
     assert_err(&other.client.get(&global).await, 403, 20012);
     assert_err(&other.client.put(&global, json!([])).await, 403, 20012);
     assert_err(&other.client.post(&local, slash("x")).await, 403, 20012);
