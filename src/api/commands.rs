@@ -16,12 +16,20 @@ type Cmds = Json<Vec<wire::ApplicationCommand>>;
 
 /// 201 for a new command, 200 for a replaced one (same name and type).
 fn created((c, new): (wire::ApplicationCommand, bool)) -> Response {
-    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     (status, Json(c)).into_response()
 }
 
 /// `GET /applications/{app}/commands`.
-pub(super) async fn list_global_commands(h: H, Auth(a): Auth, P(app): P<Snowflake>) -> Result<Cmds> {
+pub(super) async fn list_global_commands(
+    h: H,
+    Auth(a): Auth,
+    P(app): P<Snowflake>,
+) -> Result<Cmds> {
     Ok(Json(h.list_commands(&a, app, None).await?))
 }
 /// `POST /applications/{app}/commands` -> 201 (new) or 200 (replaced).

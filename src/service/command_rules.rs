@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::FieldErrors;
 use crate::permissions as perm;
 use crate::wire::{
-    ApplicationCommandBody, ApplicationCommandOptionType as O, ApplicationCommandType,
-    ChannelType, ChoiceValue, CommandOption, Localizations,
+    ApplicationCommandBody, ApplicationCommandOptionType as O, ApplicationCommandType, ChannelType,
+    ChoiceValue, CommandOption, Localizations,
 };
 
 /// Options per level (Discord: 25).
@@ -36,8 +36,8 @@ const MAX_STRING_LENGTH: i64 = 6000;
 /// The locales Discord accepts as localization keys ("Reference > Locales").
 pub const LOCALES: &[&str] = &[
     "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
-    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
-    "th", "zh-CN", "ja", "zh-TW", "ko",
+    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th",
+    "zh-CN", "ja", "zh-TW", "ko",
 ];
 
 /// A validated command without its id, application, guild and version: what is stored
@@ -347,7 +347,11 @@ fn check_value_option(o: &mut CommandOption, p: &str, errs: &mut FieldErrors, si
                 let jp = at(&cp, &j.to_string());
                 let len = |s: &str, p: &str, e: &mut FieldErrors| {
                     if !(1..=100).contains(&s.chars().count()) {
-                        e.add(p, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.");
+                        e.add(
+                            p,
+                            "BASE_TYPE_BAD_LENGTH",
+                            "Must be between 1 and 100 in length.",
+                        );
                     }
                 };
                 len(&c.name, &at(&jp, "name"), errs);
@@ -363,7 +367,11 @@ fn check_value_option(o: &mut CommandOption, p: &str, errs: &mut FieldErrors, si
                     (ChoiceValue::String(s), O::String) => {
                         *size += s.chars().count();
                         if s.chars().count() > 100 {
-                            errs.add(vp, "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.");
+                            errs.add(
+                                vp,
+                                "BASE_TYPE_MAX_LENGTH",
+                                "Must be 100 or fewer in length.",
+                            );
                         }
                     }
                     (ChoiceValue::Number(n), O::Integer) if n.is_i64() && in_safe_range(n) => {}
@@ -454,7 +462,10 @@ fn check_value_option(o: &mut CommandOption, p: &str, errs: &mut FieldErrors, si
                 "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
                 "Only CHANNEL options have channel_types.",
             );
-        } else if let Some(j) = types.iter().position(|t| matches!(t, ChannelType::Unknown(_))) {
+        } else if let Some(j) = types
+            .iter()
+            .position(|t| matches!(t, ChannelType::Unknown(_)))
+        {
             errs.add(
                 at(&at(p, "channel_types"), &j.to_string()),
                 "BASE_TYPE_CHOICES",
@@ -600,15 +611,29 @@ mod tests {
         assert!(check(json!({"name": "ping", "description": "d"})).is_empty());
         assert!(check(json!({"name": "नमस्ते", "description": "d"})).is_empty());
         assert!(check(json!({"name": "สวัสดี", "description": "d"})).is_empty());
-        assert_eq!(paths(&check(json!({"name": "Ping", "description": "d"}))), ["name"]);
-        assert_eq!(paths(&check(json!({"name": "a b", "description": "d"}))), ["name"]);
-        assert_eq!(paths(&check(json!({"name": "", "description": "d"}))), ["name"]);
+        assert_eq!(
+            paths(&check(json!({"name": "Ping", "description": "d"}))),
+            ["name"]
+        );
+        assert_eq!(
+            paths(&check(json!({"name": "a b", "description": "d"}))),
+            ["name"]
+        );
+        assert_eq!(
+            paths(&check(json!({"name": "", "description": "d"}))),
+            ["name"]
+        );
         let long = "a".repeat(33);
-        assert_eq!(paths(&check(json!({"name": long, "description": "d"}))), ["name"]);
+        assert_eq!(
+            paths(&check(json!({"name": long, "description": "d"}))),
+            ["name"]
+        );
         // Context-menu names may have capitals and spaces, and no description.
         assert!(check(json!({"type": 2, "name": "Show Profile"})).is_empty());
         assert_eq!(
-            paths(&check(json!({"type": 3, "name": "Quote", "description": "x"}))),
+            paths(&check(
+                json!({"type": 3, "name": "Quote", "description": "x"})
+            )),
             ["description"]
         );
     }
@@ -647,14 +672,21 @@ mod tests {
 
     #[test]
     fn limits_are_enforced() {
-        let choices: Vec<_> = (0..26).map(|i| json!({"name": format!("c{i}"), "value": i})).collect();
+        let choices: Vec<_> = (0..26)
+            .map(|i| json!({"name": format!("c{i}"), "value": i}))
+            .collect();
         let e = check(json!({"name": "x", "description": "d", "options": [
             {"type": 4, "name": "n", "description": "d", "choices": choices}]}));
         assert_eq!(paths(&e), ["options.0.choices"]);
         let options: Vec<_> = (0..26)
             .map(|i| json!({"type": 3, "name": format!("o{i}"), "description": "d"}))
             .collect();
-        assert_eq!(paths(&check(json!({"name": "x", "description": "d", "options": options}))), ["options"]);
+        assert_eq!(
+            paths(&check(
+                json!({"name": "x", "description": "d", "options": options})
+            )),
+            ["options"]
+        );
         // 25 options with 25 choices of 100-character values exceed 8000 characters.
         let choices: Vec<_> = (0..25)
             .map(|i| json!({"name": format!("c{i}"), "value": "v".repeat(100)}))
@@ -662,6 +694,11 @@ mod tests {
         let options: Vec<_> = (0..25)
             .map(|i| json!({"type": 3, "name": format!("o{i}"), "description": "d", "choices": choices}))
             .collect();
-        assert_eq!(paths(&check(json!({"name": "x", "description": "d", "options": options}))), [""]);
+        assert_eq!(
+            paths(&check(
+                json!({"name": "x", "description": "d", "options": options})
+            )),
+            [""]
+        );
     }
 }

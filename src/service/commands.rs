@@ -397,7 +397,12 @@ impl Hearth {
             .ok_or(Error::Unknown(Unknown::Application))?;
         let ga = self.guild_access(guild, actor.user.id).await?;
         ga.require(perm::MANAGE_GUILD | perm::MANAGE_ROLES)?;
-        if self.db.member(ga.guild.id, app.bot_user_id).await?.is_none() {
+        if self
+            .db
+            .member(ga.guild.id, app.bot_user_id)
+            .await?
+            .is_none()
+        {
             return Err(Error::MissingAccess);
         }
         let Some(list) = body.permissions else {

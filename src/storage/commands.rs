@@ -72,7 +72,9 @@ impl Db {
         let q = format!(
             "SELECT {COLS} FROM application_commands WHERE application_id = $1 AND scope = $2 ORDER BY id"
         );
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(app_id).bind(scope).fetch_all(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(app_id).bind(scope).fetch_all(p).await)?,
+        )
     }
 
     /// One command of an application in a scope, `None` when there is none.
@@ -80,7 +82,9 @@ impl Db {
         let q = format!(
             "SELECT {COLS} FROM application_commands WHERE id = $1 AND application_id = $2 AND scope = $3"
         );
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).bind(app_id).bind(scope).fetch_optional(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).bind(app_id).bind(scope).fetch_optional(p).await)?,
+        )
     }
 
     /// Creates `row`, or replaces the command of the same name and type in its scope
@@ -206,7 +210,11 @@ impl Db {
 
     /// The permissions of an application's commands in a guild: `(command id, JSON array)`,
     /// by command id.
-    pub async fn command_permissions(&self, guild_id: i64, app_id: i64) -> Result<Vec<(i64, String)>> {
+    pub async fn command_permissions(
+        &self,
+        guild_id: i64,
+        app_id: i64,
+    ) -> Result<Vec<(i64, String)>> {
         Ok(on_db!(self, p => sqlx::query_as(
             "SELECT command_id, permissions FROM application_command_permissions WHERE guild_id = $1 AND application_id = $2 ORDER BY command_id")
             .bind(guild_id).bind(app_id).fetch_all(p).await)?)
@@ -255,4 +263,3 @@ impl Db {
         })
     }
 }
-

@@ -85,7 +85,10 @@ async fn global_and_guild_commands_crud() {
     assert_eq!(cmd["options"].as_array().unwrap().len(), 9);
     assert_eq!(cmd["options"][0]["required"], true);
     assert_eq!(cmd["options"][0]["max_length"], 200);
-    assert_eq!(cmd["options"][1]["choices"][1]["name_localizations"], json!({"de": "zweimal"}));
+    assert_eq!(
+        cmd["options"][1]["choices"][1]["name_localizations"],
+        json!({"de": "zweimal"})
+    );
     assert_eq!(cmd["options"][1]["choices"][0]["value"], 1);
     assert_eq!(cmd["options"][2]["autocomplete"], true);
     assert_eq!(cmd["options"][3]["channel_types"], json!([0, 5]));
@@ -96,7 +99,10 @@ async fn global_and_guild_commands_crud() {
     assert_eq!(got.body, cmd);
     assert_eq!(ids(&b.get(&global).await.body), vec![id.clone()]);
     let e = b
-        .patch(&format!("{global}/{id}"), json!({"description": "Repeats again"}))
+        .patch(
+            &format!("{global}/{id}"),
+            json!({"description": "Repeats again"}),
+        )
         .await;
     assert_eq!(e.status, 200, "{e:?}");
     assert_eq!(e.body["id"], cmd["id"]);
@@ -110,7 +116,10 @@ async fn global_and_guild_commands_crud() {
     assert!(again.body.get("options").is_none());
 
     // The owner's user token manages them too; guild commands carry guild_id.
-    let g = c.owner.post(&local, json!({"type": 2, "name": "High Five"})).await;
+    let g = c
+        .owner
+        .post(&local, json!({"type": 2, "name": "High Five"}))
+        .await;
     assert_eq!(g.status, 201, "{g:?}");
     assert_eq!(g.body["guild_id"], json!(c.guild.id));
     assert_eq!(g.body["description"], "");
@@ -138,7 +147,10 @@ async fn bulk_overwrite_keeps_ids_and_replaces_the_scope() {
     let b = &c.bot.client;
     let local = format!("/applications/{}/guilds/{}/commands", c.bot.id, c.guild.id);
     let first = b
-        .put(&local, json!([slash("alpha"), slash("beta"), {"type": 3, "name": "Quote"}]))
+        .put(
+            &local,
+            json!([slash("alpha"), slash("beta"), {"type": 3, "name": "Quote"}]),
+        )
         .await;
     assert_eq!(first.status, 200, "{first:?}");
     let by_name = |v: &Value, n: &str| {
@@ -163,19 +175,34 @@ async fn bulk_overwrite_keeps_ids_and_replaces_the_scope() {
     assert_eq!(second.status, 200, "{second:?}");
     let a2 = by_name(&second.body, "alpha");
     let b2 = by_name(&second.body, "beta");
-    assert_eq!((a2["id"].clone(), a2["version"].clone()), (alpha["id"].clone(), alpha["version"].clone()));
+    assert_eq!(
+        (a2["id"].clone(), a2["version"].clone()),
+        (alpha["id"].clone(), alpha["version"].clone())
+    );
     assert_eq!(b2["id"], beta["id"]);
     assert_ne!(b2["version"], beta["version"]);
     assert_eq!(b2["description"], "Changed");
     let listed = b.get(&local).await.body;
-    let mut names: Vec<String> = listed.as_array().unwrap().iter().map(|c| s(&c["name"])).collect();
+    let mut names: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| s(&c["name"]))
+        .collect();
     names.sort();
     assert_eq!(names, ["alpha", "beta", "gamma"]);
-    assert_err(&b.get(&format!("{local}/{}", s(&quote["id"]))).await, 404, 10063);
+    assert_err(
+        &b.get(&format!("{local}/{}", s(&quote["id"]))).await,
+        404,
+        10063,
+    );
 
     // A bad element fails the whole overwrite: nothing changes.
     let bad = b
-        .put(&local, json!([slash("delta"), {"name": "Bad Name", "description": "x"}]))
+        .put(
+            &local,
+            json!([slash("delta"), {"name": "Bad Name", "description": "x"}]),
+        )
         .await;
     assert_field_error(&bad, "1.name");
     let dup = b.put(&local, json!([slash("same"), slash("same")])).await;
@@ -198,10 +225,18 @@ async fn bulk_overwrite_keeps_ids_and_replaces_the_scope() {
     };
     while !writer.is_finished() {
         let seen = b.get(&local).await.body;
-        let names: Vec<String> = seen.as_array().unwrap().iter().map(|c| s(&c["name"])).collect();
+        let names: Vec<String> = seen
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| s(&c["name"]))
+            .collect();
         assert_eq!(names.len(), 20, "a half-written set: {names:?}");
         let first = names[0].chars().next().unwrap();
-        assert!(names.iter().all(|n| n.starts_with(first)), "mixed sets: {names:?}");
+        assert!(
+            names.iter().all(|n| n.starts_with(first)),
+            "mixed sets: {names:?}"
+        );
     }
     writer.await.unwrap();
 
@@ -217,22 +252,43 @@ async fn validation_follows_discords_limits() {
     let global = format!("/applications/{}/commands", c.bot.id);
     let post = |v: Value| b.post(&global, v);
 
-    assert_field_error(&post(json!({"name": "Ping", "description": "d"})).await, "name");
-    assert_field_error(&post(json!({"name": "with space", "description": "d"})).await, "name");
-    assert_field_error(&post(json!({"name": "x".repeat(33), "description": "d"})).await, "name");
-    assert_field_error(&post(json!({"name": "nodesc"})).await, "description");
-    assert_field_error(&post(json!({"name": "long", "description": "d".repeat(101)})).await, "description");
-    assert_field_error(&post(json!({"type": 2, "name": "User Cmd", "description": "no"})).await, "description");
     assert_field_error(
-        &post(json!({"name": "loc", "description": "d", "name_localizations": {"xx": "loc"}})).await,
+        &post(json!({"name": "Ping", "description": "d"})).await,
+        "name",
+    );
+    assert_field_error(
+        &post(json!({"name": "with space", "description": "d"})).await,
+        "name",
+    );
+    assert_field_error(
+        &post(json!({"name": "x".repeat(33), "description": "d"})).await,
+        "name",
+    );
+    assert_field_error(&post(json!({"name": "nodesc"})).await, "description");
+    assert_field_error(
+        &post(json!({"name": "long", "description": "d".repeat(101)})).await,
+        "description",
+    );
+    assert_field_error(
+        &post(json!({"type": 2, "name": "User Cmd", "description": "no"})).await,
+        "description",
+    );
+    assert_field_error(
+        &post(json!({"name": "loc", "description": "d", "name_localizations": {"xx": "loc"}}))
+            .await,
         "name_localizations.xx",
     );
     // Options: 26 are too many, 26 choices too, required after optional, duplicates.
     let many: Vec<Value> = (0..26)
         .map(|i| json!({"type": 3, "name": format!("o{i}"), "description": "d"}))
         .collect();
-    assert_field_error(&post(json!({"name": "many", "description": "d", "options": many})).await, "options");
-    let choices: Vec<Value> = (0..26).map(|i| json!({"name": format!("c{i}"), "value": format!("v{i}")})).collect();
+    assert_field_error(
+        &post(json!({"name": "many", "description": "d", "options": many})).await,
+        "options",
+    );
+    let choices: Vec<Value> = (0..26)
+        .map(|i| json!({"name": format!("c{i}"), "value": format!("v{i}")}))
+        .collect();
     let r = post(json!({"name": "ch", "description": "d", "options": [
         {"type": 3, "name": "pick", "description": "d", "choices": choices}]}))
     .await;
@@ -257,7 +313,11 @@ async fn validation_follows_discords_limits() {
     .await;
     assert_field_error(&r, "options.0.choices.0.value");
     // A wrong JSON type is 50035 too (the body parser).
-    assert_err(&post(json!({"name": 5, "description": "d"})).await, 400, 50035);
+    assert_err(
+        &post(json!({"name": 5, "description": "d"})).await,
+        400,
+        50035,
+    );
     assert_eq!(b.get(&global).await.body, json!([]));
 
     // Five USER commands per scope, then 30032; by bulk overwrite as well.
@@ -265,10 +325,16 @@ async fn validation_follows_discords_limits() {
         let r = post(json!({"type": 2, "name": format!("User {i}")})).await;
         assert_eq!(r.status, 201, "{r:?}");
     }
-    assert_err(&post(json!({"type": 2, "name": "User 5"})).await, 400, 30032);
+    assert_err(
+        &post(json!({"type": 2, "name": "User 5"})).await,
+        400,
+        30032,
+    );
     // A MESSAGE command still fits: the limits are per type.
     assert_eq!(post(json!({"type": 3, "name": "Msg"})).await.status, 201);
-    let six: Vec<Value> = (0..6).map(|i| json!({"type": 2, "name": format!("U{i}")})).collect();
+    let six: Vec<Value> = (0..6)
+        .map(|i| json!({"type": 2, "name": format!("U{i}")}))
+        .collect();
     assert_err(&b.put(&global, json!(six)).await, 400, 30032);
     // 100 CHAT_INPUT commands fit in one overwrite, 101 do not.
     let hundred: Vec<Value> = (0..100).map(|i| slash(&format!("c{i}"))).collect();
@@ -305,12 +371,20 @@ async fn outsiders_are_refused() {
     assert_err(&other.client.put(&global, json!([])).await, 403, 20012);
     assert_err(&other.client.post(&local, slash("x")).await, 403, 20012);
     assert_err(&other_owner.get(&global).await, 403, 20012);
-    assert_err(&other.client.get("/applications/1/commands").await, 404, 10002);
+    assert_err(
+        &other.client.get("/applications/1/commands").await,
+        404,
+        10002,
+    );
     // A bot not in the guild cannot have commands there: 403 50001, even its owner.
     let (_, stranger) = c.srv.user("stranger").await;
     let lonely = bot_application(&stranger, "Lonely", 0, None).await.unwrap();
     let there = format!("/applications/{}/guilds/{}/commands", lonely.id, c.guild.id);
-    assert_err(&lonely.client.put(&there, json!([slash("x")])).await, 403, 50001);
+    assert_err(
+        &lonely.client.put(&there, json!([slash("x")])).await,
+        403,
+        50001,
+    );
     assert_err(&lonely.client.get(&there).await, 403, 50001);
     assert_err(&stranger.get(&there).await, 403, 50001);
     let nowhere = format!("/applications/{}/guilds/1/commands", lonely.id);
@@ -318,7 +392,10 @@ async fn outsiders_are_refused() {
     // Without a token: 401.
     assert_eq!(c.owner.clone().anon().get(&global).await.status, 401);
     // Nothing changed.
-    assert_eq!(ids(&c.bot.client.get(&global).await.body), vec![s(&made.body["id"])]);
+    assert_eq!(
+        ids(&c.bot.client.get(&global).await.body),
+        vec![s(&made.body["id"])]
+    );
 }
 
 #[tokio::test]
@@ -329,7 +406,10 @@ async fn command_permissions_need_manage_guild_and_roles_and_are_dispatched() {
     let cmd = c
         .bot
         .client
-        .post(&format!("/applications/{app}/guilds/{g}/commands"), slash("mod"))
+        .post(
+            &format!("/applications/{app}/guilds/{g}/commands"),
+            slash("mod"),
+        )
         .await;
     assert_eq!(cmd.status, 201);
     let id = s(&cmd.body["id"]);
@@ -370,22 +450,36 @@ async fn command_permissions_need_manage_guild_and_roles_and_are_dispatched() {
     assert_eq!(r.body["application_id"], json!(app));
     assert_eq!(r.body["guild_id"], json!(g));
     assert_eq!(r.body["permissions"], body["permissions"]);
-    let d = bot_gw.expect("APPLICATION_COMMAND_PERMISSIONS_UPDATE").await;
+    let d = bot_gw
+        .expect("APPLICATION_COMMAND_PERMISSIONS_UPDATE")
+        .await;
     assert_eq!(d, r.body);
     assert_eq!(c.bot.client.get(&path).await.body, r.body);
     let all = c
         .bot
         .client
-        .get(&format!("/applications/{app}/guilds/{g}/commands/permissions"))
+        .get(&format!(
+            "/applications/{app}/guilds/{g}/commands/permissions"
+        ))
         .await;
     assert_eq!(all.body, json!([r.body]));
     // Members read them; the application's id stands for all its commands.
     assert_eq!(mate.get(&path).await.body, r.body);
     let app_wide = format!("/applications/{app}/guilds/{g}/commands/{app}/permissions");
-    assert_eq!(c.owner.put(&app_wide, json!({"permissions": []})).await.status, 200);
+    assert_eq!(
+        c.owner
+            .put(&app_wide, json!({"permissions": []}))
+            .await
+            .status,
+        200
+    );
     // A command of no scope here: 10063.
     let none = format!("/applications/{app}/guilds/{g}/commands/1/permissions");
-    assert_err(&c.owner.put(&none, json!({"permissions": []})).await, 404, 10063);
+    assert_err(
+        &c.owner.put(&none, json!({"permissions": []})).await,
+        404,
+        10063,
+    );
 
     // Deleting the command deletes its permissions; deleting the guild deletes its commands.
     assert_eq!(
@@ -399,14 +493,25 @@ async fn command_permissions_need_manage_guild_and_roles_and_are_dispatched() {
     let left = c
         .bot
         .client
-        .get(&format!("/applications/{app}/guilds/{g}/commands/permissions"))
+        .get(&format!(
+            "/applications/{app}/guilds/{g}/commands/permissions"
+        ))
         .await;
     assert_eq!(left.body.as_array().unwrap().len(), 1, "{left:?}");
     c.bot
         .client
-        .post(&format!("/applications/{app}/guilds/{g}/commands"), slash("again"))
+        .post(
+            &format!("/applications/{app}/guilds/{g}/commands"),
+            slash("again"),
+        )
         .await;
     assert_eq!(c.owner.delete(&format!("/guilds/{g}")).await.status, 204);
-    let rows = c.srv.hearth.db.commands(app.parse().unwrap(), g.parse().unwrap()).await.unwrap();
+    let rows = c
+        .srv
+        .hearth
+        .db
+        .commands(app.parse().unwrap(), g.parse().unwrap())
+        .await
+        .unwrap();
     assert!(rows.is_empty(), "{rows:?}");
 }
