@@ -121,6 +121,8 @@ impl App {
             .clone()
             .unwrap_or_else(|| format!("ws://{addr}/gateway"));
         let gateway = Gateway::new(hearth.clone(), public);
+        // Sessions saved by a graceful shutdown resume here (`gateway::restart`).
+        gateway.restore_after_restart().await;
         let link = Link::new(&hearth.config, &fed)?;
         if let Some(l) = &link {
             let online: Arc<dyn OnlineMembers> = gateway.clone();
@@ -358,8 +360,10 @@ impl App {
         if let Some(t) = fed_task {
             let _ = t.await;
         }
-        // Everything committed is in the federation log before the database closes.
-        self.log.barrier().await;
+        // Everything committed is in the federation log before the database closes, and
+        // routed by the gateway, whose sessions are saved for RESUME after the restart.
+        let barrier = self.log.barrier().await;
+        self.gateway.save_for_restart(barrier).await;
         self.hearth.db.close().await;
         Ok(())
     }

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::service::Hearth;
 use crate::snowflake::Snowflake;
 
+mod absent;
 mod account;
 mod apps;
 mod auth;
@@ -253,6 +254,7 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/admin/users/{user_id}", patch(admin_modify_user))
         .route("/admin/guilds/{guild_id}", delete(admin_delete_guild))
         .route("/admin/federation/equivocations", get(admin_equivocations))
+        .merge(absent::routes())
 }
 
 /// Routes outside the API prefix: liveness and readiness.

@@ -320,7 +320,7 @@ impl Conn {
                 }
             }
         }
-        let p = presence_of(id.presence.as_ref());
+        let p = Presence::from_client(id.presence.as_ref());
         self.gw.hearth.publish_presence_of(&actor.user, &guilds, p);
         Ok(())
     }
@@ -479,7 +479,7 @@ impl Conn {
                 let user = self.session.as_ref().map(|s| s.user_id).unwrap_or_default();
                 self.gw
                     .hearth
-                    .publish_presence(user, presence_of(Some(&f.d)))
+                    .publish_presence(user, Presence::from_client(Some(&f.d)))
                     .await;
                 Ok(())
             }
@@ -502,23 +502,6 @@ fn frame(event: &str, seq: u64, d: &str) -> String {
     f.push_str(d);
     f.push('}');
     f
-}
-
-fn presence_of(v: Option<&Value>) -> Presence {
-    let status = v
-        .and_then(|p| p.get("status"))
-        .and_then(|s| s.as_str())
-        .filter(|s| matches!(*s, "online" | "idle" | "dnd" | "invisible" | "offline"))
-        .unwrap_or("online");
-    let activities = v
-        .and_then(|p| p.get("activities"))
-        .filter(|a| a.is_array())
-        .cloned()
-        .unwrap_or(json!([]));
-    Presence {
-        status: status.to_string(),
-        activities,
-    }
 }
 
 fn heartbeat_timeout(gw: &Gateway) -> Duration {

@@ -46,6 +46,7 @@ pub mod admission;
 pub mod compress;
 mod conn;
 mod replay;
+mod restart;
 mod resume;
 mod session;
 
@@ -90,6 +91,9 @@ pub struct Gateway {
     pub(crate) shutting_down: std::sync::atomic::AtomicBool,
     pub(crate) shutdown_notify: Notify,
     pub(crate) admission: admission::Admission,
+    /// The newest bus barrier the dispatcher has passed (everything published before it was
+    /// routed): [`Gateway::save_for_restart`] waits on it.
+    pub(crate) barrier_seen: tokio::sync::watch::Sender<u64>,
 }
 
 impl Gateway {
@@ -106,6 +110,7 @@ impl Gateway {
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             shutdown_notify: Notify::new(),
             admission: admission::Admission::new(&hearth.config.gateway),
+            barrier_seen: tokio::sync::watch::Sender::new(0),
         });
         let rx = hearth.bus.subscribe();
         let weak = Arc::downgrade(&gw);
@@ -506,7 +511,9 @@ impl Gateway {
                     self.leave(&s, guild_id.db());
                 }
             }
-            Control::Barrier { .. } => {}
+            Control::Barrier { id } => {
+                self.barrier_seen.send_modify(|v| *v = (*v).max(id));
+            }
             Control::PermissionsChanged { guild_id } => {
                 self.invalidate(guild_id.db()).await;
                 let Some(cache) = self.cache(guild_id.db()).await else {
@@ -717,9 +724,12 @@ impl axum::extract::FromRef<GatewayState> for Arc<Hearth> {
     }
 }
 
-/// The WebSocket endpoint, mounted at the top level: `GET /gateway`.
+/// The WebSocket endpoint, mounted at the top level: `GET /gateway`, and `GET /gateway/`
+/// (Oceanic.js and Eris append `/?v=10` to the URL of "Get Gateway Bot").
 pub fn socket_routes() -> Router<GatewayState> {
-    Router::new().route("/gateway", get(ws_handler))
+    Router::new()
+        .route("/gateway", get(ws_handler))
+        .route("/gateway/", get(ws_handler))
 }
 
 /// Gateway discovery, mounted under the API prefixes (Discord "Get Gateway", "Get Gateway

@@ -76,6 +76,15 @@ impl Default for ReplayLog {
     }
 }
 
+/// One log as saved across a restart (`restart.rs`): its floor, the age of that floor, and
+/// its entries with their ages, oldest first.
+pub(crate) struct Dumped {
+    pub key: LogKey,
+    pub floor: u64,
+    pub floor_age: Option<Duration>,
+    pub entries: Vec<(Entry, Duration)>,
+}
+
 /// A RESUME cursor older than what a log still holds.
 #[derive(Debug)]
 pub(crate) struct Gap;
@@ -149,6 +158,55 @@ impl ReplayLog {
         }
         let start = log.entries.partition_point(|e| e.pos <= after);
         Ok(log.entries.range(start..).cloned().collect())
+    }
+
+    /// Every log with the ages of its floor and entries at `now` (a restart saves them).
+    pub(crate) fn dump(&self, now: Instant) -> Vec<Dumped> {
+        let at: HashMap<(LogKey, u64), Instant> = self
+            .order
+            .iter()
+            .map(|(k, pos, at, _)| ((*k, *pos), *at))
+            .collect();
+        self.logs
+            .iter()
+            .map(|(key, l)| Dumped {
+                key: *key,
+                floor: l.floor,
+                floor_age: l.floor_at.map(|t| now.saturating_duration_since(t)),
+                entries: l
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        let age = at
+                            .get(&(*key, e.pos))
+                            .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
+                        (e.clone(), age)
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Adds logs saved by [`ReplayLog::dump`] (before any entry is appended), in position
+    /// order, then drops what is too old or over the byte budget.
+    pub(crate) fn restore(&mut self, logs: Vec<Dumped>, now: Instant) {
+        let ago = |d: Duration| now.checked_sub(d).unwrap_or(now);
+        let mut all: Vec<(LogKey, Entry, Instant)> = vec![];
+        for d in logs {
+            let log = self.logs.entry(d.key).or_default();
+            log.floor = log.floor.max(d.floor);
+            log.floor_at = d.floor_age.map(ago);
+            all.extend(d.entries.into_iter().map(|(e, age)| (d.key, e, ago(age))));
+        }
+        all.sort_by_key(|(_, e, _)| e.pos);
+        for (key, e, at) in all {
+            let bytes = e.bytes();
+            self.order.push_back((key, e.pos, at, bytes));
+            self.bytes += bytes;
+            self.logs.entry(key).or_default().entries.push_back(e);
+        }
+        self.expire(now);
+        while self.bytes > self.max_bytes && self.drop_oldest() {}
     }
 
     pub(crate) fn stats(&self) -> LogStats {

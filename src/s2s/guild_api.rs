@@ -651,20 +651,9 @@ async fn presence_from_member(s: &FedState, origin: &str, guild_id: i64, d: &Val
     if !matches!(h.db.member(guild_id, user.id).await, Ok(Some(_))) {
         return;
     }
-    let status = d["status"]
-        .as_str()
-        .filter(|st| matches!(*st, "online" | "idle" | "dnd" | "offline"))
-        .unwrap_or("online");
-    let activities = d["activities"]
-        .as_array()
-        .map(|a| Value::Array(a.iter().take(10).cloned().collect()))
-        .unwrap_or(json!([]));
     h.publish_presence(
         user.id,
-        crate::service::presence::Presence {
-            status: status.to_string(),
-            activities,
-        },
+        crate::service::presence::Presence::from_client(Some(d)),
     )
     .await;
 }

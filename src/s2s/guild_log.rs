@@ -90,13 +90,16 @@ impl GuildLog {
         }
     }
 
-    /// Waits until the writer has processed everything published before this call.
-    pub async fn barrier(&self) {
+    /// Waits until the writer has processed everything published before this call. Returns
+    /// the barrier's id: the gateway's dispatcher reports passing it too
+    /// (`Gateway::save_for_restart`).
+    pub async fn barrier(&self) -> u64 {
         let id = self.barrier_next.fetch_add(1, Ordering::SeqCst);
         let mut rx = self.barrier_done.subscribe();
         self.hearth.control(Control::Barrier { id });
         let _ =
             tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|done| *done >= id)).await;
+        id
     }
 
     /// `(seq, hash)` of a hosted guild's newest event (`(0, None)` when empty).

@@ -181,6 +181,18 @@ impl Hearth {
         Ok(app)
     }
 
+    /// `GET /applications/{id}/emojis` (Discord "Resources > Emoji", application emoji, which
+    /// Hearth does not have): `{"items": []}` for the application's bot or owner. Errors:
+    /// 404 10002 for anyone else.
+    pub async fn application_emojis(
+        &self,
+        actor: &Actor,
+        app_id: Snowflake,
+    ) -> Result<serde_json::Value> {
+        self.owned_application(actor, app_id).await?;
+        Ok(serde_json::json!({"items": []}))
+    }
+
     /// `POST /applications/{id}/bot/reset`: new bot token; the old one stops working and the
     /// bot's gateway sessions are closed. Owner only, re-authenticated (401 60003 without a
     /// recent proof, see `service::reauth`).

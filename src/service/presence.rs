@@ -15,11 +15,92 @@ use crate::storage::UserRow;
 use crate::wire::dispatch::{ClientStatus, PresenceUpdate, PresenceUser};
 
 /// Presence of a user (Discord "Presence Update": `status` is `online`, `idle`, `dnd`,
-/// `invisible` or `offline`; `activities` is the client's array, kept as sent).
+/// `invisible` or `offline`; `activities` is an array of activity objects, see
+/// [`Presence::from_client`]).
 #[derive(Clone, Debug)]
 pub struct Presence {
     pub status: String,
     pub activities: Value,
+}
+
+/// Activities kept per presence (Discord documents none; a bound keeps presences small).
+pub const MAX_ACTIVITIES: usize = 10;
+/// Characters kept of an activity's `name`, `state`, `details` and `url`.
+pub const MAX_ACTIVITY_TEXT: usize = 128;
+
+impl Presence {
+    /// The presence a client or a home server sends (Discord "Gateway > Update Presence":
+    /// `{status, activities: [activity], since, afk}`), made safe to show:
+    /// - `status` outside `online|idle|dnd|invisible|offline` (or absent) is `online`;
+    /// - `activities` is the array sent, or, without one, the legacy single `game` object
+    ///   (hikari and older libraries send `game`);
+    /// - each activity keeps `name` (a non-empty string, required: an entry without one is
+    ///   dropped), `type` (0-6, default 0), the strings `url`, `state` and `details`
+    ///   (`null` means absent, as hikari sends them; longer ones are cut to
+    ///   [`MAX_ACTIVITY_TEXT`] characters), and `created_at`, `timestamps`, `emoji`,
+    ///   `application_id`, `flags`, `buttons` when present; other keys are not kept;
+    /// - at most [`MAX_ACTIVITIES`] are kept.
+    pub fn from_client(v: Option<&Value>) -> Presence {
+        let status = v
+            .and_then(|p| p.get("status"))
+            .and_then(|s| s.as_str())
+            .filter(|s| matches!(*s, "online" | "idle" | "dnd" | "invisible" | "offline"))
+            .unwrap_or("online");
+        let listed = v
+            .and_then(|p| p.get("activities"))
+            .and_then(|a| a.as_array());
+        let game = v.and_then(|p| p.get("game")).filter(|g| g.is_object());
+        let sent: Vec<&Value> = match (listed, game) {
+            (Some(a), _) => a.iter().collect(),
+            (None, Some(g)) => vec![g],
+            (None, None) => vec![],
+        };
+        let activities = sent
+            .into_iter()
+            .filter_map(activity)
+            .take(MAX_ACTIVITIES)
+            .collect();
+        Presence {
+            status: status.to_string(),
+            activities: Value::Array(activities),
+        }
+    }
+}
+
+/// One activity of [`Presence::from_client`], or `None` when it has no usable `name`.
+fn activity(a: &Value) -> Option<Value> {
+    let text = |k: &str| {
+        a.get(k)
+            .and_then(Value::as_str)
+            .map(|s| s.chars().take(MAX_ACTIVITY_TEXT).collect::<String>())
+    };
+    let name = text("name").filter(|n| !n.trim().is_empty())?;
+    let kind = a
+        .get("type")
+        .and_then(Value::as_u64)
+        .filter(|t| *t <= 6)
+        .unwrap_or(0);
+    let mut out = serde_json::Map::new();
+    out.insert("name".into(), json!(name));
+    out.insert("type".into(), json!(kind));
+    for k in ["url", "state", "details"] {
+        if let Some(t) = text(k) {
+            out.insert(k.into(), json!(t));
+        }
+    }
+    for k in [
+        "created_at",
+        "timestamps",
+        "emoji",
+        "application_id",
+        "flags",
+        "buttons",
+    ] {
+        if let Some(x) = a.get(k).filter(|x| !x.is_null()) {
+            out.insert(k.into(), x.clone());
+        }
+    }
+    Some(Value::Object(out))
 }
 
 /// The presence of every user seen online (the latest set by any of their sessions).
@@ -98,6 +179,7 @@ impl Hearth {
         PresenceUser {
             id: w.id,
             username: w.username,
+            discriminator: w.discriminator,
             handle: w.handle,
             global_name: w.global_name,
             avatar: w.avatar,

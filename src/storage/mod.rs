@@ -22,6 +22,7 @@ mod commands;
 mod deletion;
 mod emojis;
 mod federation;
+mod gateway;
 mod guilds;
 mod media;
 mod mfa;

@@ -70,7 +70,13 @@ impl Gw {
     }
 
     pub async fn connect(ts: &TestServer, query: &str) -> Gw {
-        let url = format!("ws://{}/gateway?{query}", ts.addr);
+        Gw::connect_at(ts, &format!("/gateway?{query}")).await
+    }
+
+    /// [`Gw::connect`] to `path` (with its query), reading HELLO.
+    pub async fn connect_at(ts: &TestServer, path: &str) -> Gw {
+        let query = path.split_once('?').map_or("", |(_, q)| q);
+        let url = format!("ws://{}{path}", ts.addr);
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket connect");
@@ -215,6 +221,21 @@ impl Gw {
                 self.pending.push(v);
             }
         }
+    }
+
+    /// The next dispatch `t` whose `d` satisfies `f`; the others of type `t` are kept.
+    pub async fn expect_where(&mut self, t: &str, f: impl Fn(&Value) -> bool) -> Value {
+        let mut skipped = vec![];
+        let found = loop {
+            let d = self.expect(t).await;
+            if f(&d) {
+                break d;
+            }
+            skipped.push(json!({"op": 0, "t": t, "d": d}));
+        };
+        skipped.append(&mut self.pending);
+        self.pending = skipped;
+        found
     }
 
     /// Waits for dispatch `barrier`; panics if `forbidden` arrived before it.

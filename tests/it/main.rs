@@ -14,6 +14,7 @@ mod auth;
 mod authz;
 mod bad_input;
 mod commands;
+mod compat;
 mod connlimits;
 mod e2e;
 mod federation_accounts;

@@ -437,3 +437,107 @@ async fn the_server_wide_admission_rate_refuses_a_burst_beyond_it() {
     assert!(refused.len() >= 2, "{outcomes:?}");
     assert!(refused.iter().all(|e| e == "Code(4008)"), "{outcomes:?}");
 }
+
+/// Reads until the server's op 7 RECONNECT (graceful shutdown); the dispatches before it are
+/// consumed, advancing `g.seq`.
+async fn until_reconnect(g: &mut Gw) {
+    loop {
+        match g.next().await {
+            Ok(v) if v["op"] == 7 => return,
+            Ok(_) => {}
+            Err(c) => panic!("closed ({c:?}) before op 7 RECONNECT"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn sessions_resume_after_a_graceful_restart_with_what_they_missed() {
+    let mut r = world().await;
+    let secret = r
+        .alice
+        .post(
+            &format!("/guilds/{}/channels", r.guild),
+            json!({"name": "secret"}),
+        )
+        .await;
+    assert_eq!(secret.status, 201, "{secret:?}");
+    let secret = s(&secret.body["id"]);
+    // Two sessions of bob: one whose connection dropped before the restart, one connected
+    // when it happens.
+    let mut b1 = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    b1.expect("GUILD_CREATE").await;
+    let mut b2 = Gw::identify(&r.ts, &r.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    b2.expect("GUILD_CREATE").await;
+    let (s1, q1) = (b1.session_id.clone(), b1.seq);
+    drop(b1);
+    eventually("one detached session", || async {
+        (stats(&r.ts).detached == 1).then_some(())
+    })
+    .await;
+    let while_detached = say(&r.alice, &r.general, "while detached").await;
+    let hidden_later = say(&r.alice, &secret, "in secret").await;
+    for id in [&while_detached, &hidden_later] {
+        assert_eq!(&s(&b2.expect("MESSAGE_CREATE").await["id"]), id);
+    }
+    // Graceful restart: the connected session is told to RECONNECT.
+    let restart = async {
+        r.ts.restart().await;
+    };
+    let ((), ()) = tokio::join!(restart, until_reconnect(&mut b2));
+    let (s2, q2) = (b2.session_id.clone(), b2.seq);
+    drop(b2);
+    let back = stats(&r.ts);
+    assert_eq!(
+        (back.connected, back.detached),
+        (0, 2),
+        "both sessions are resumable after the restart: {back:?}"
+    );
+    // Meanwhile: a message, and bob loses sight of the secret channel.
+    let alice = r.ts.client(&r.alice_tok);
+    let after = say(&alice, &r.general, "after the restart").await;
+    let hide = alice
+        .put(
+            &format!("/channels/{secret}/permissions/{}", r.bob_id),
+            json!({"type": 1, "allow": "0", "deny": "1024"}),
+        )
+        .await;
+    assert_eq!(hide.status, 204, "{hide:?}");
+    // Resume only after the gateway routed everything (a live session of alice saw it).
+    let mut live = Gw::identify(&r.ts, &r.alice_tok, GUILDS | GUILD_MESSAGES).await;
+    live.expect("GUILD_CREATE").await;
+    let barrier = say(&alice, &r.general, "barrier").await;
+    live.expect_where("MESSAGE_CREATE", |d| s(&d["id"]) == barrier)
+        .await;
+
+    // The session dropped before the restart: everything since its drop that it may still
+    // see, in order, with consecutive seqs; the hidden channel's message is not replayed.
+    let mut x1 = resume(&r.ts, &r.bob_tok, &s1, q1).await;
+    let got = until_resumed(&mut x1).await;
+    let ids: Vec<String> = of_type(&got, "MESSAGE_CREATE")
+        .iter()
+        .map(|v| s(&v["d"]["id"]))
+        .collect();
+    assert_eq!(ids, vec![while_detached, after.clone(), barrier.clone()]);
+    let seqs: Vec<u64> = got.iter().map(|v| v["s"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (q1 + 1..=q1 + got.len() as u64).collect::<Vec<_>>());
+    assert_eq!(of_type(&got, "CHANNEL_DELETE").len(), 1, "{got:?}");
+    // The session connected at the restart: what followed its RECONNECT.
+    let mut x2 = resume(&r.ts, &r.bob_tok, &s2, q2).await;
+    let got = until_resumed(&mut x2).await;
+    let ids: Vec<String> = of_type(&got, "MESSAGE_CREATE")
+        .iter()
+        .map(|v| s(&v["d"]["id"]))
+        .collect();
+    assert_eq!(ids, vec![after, barrier]);
+    // Both are live again.
+    let id = say(&alice, &r.general, "live").await;
+    assert_eq!(s(&x1.expect("MESSAGE_CREATE").await["id"]), id);
+    assert_eq!(s(&x2.expect("MESSAGE_CREATE").await["id"]), id);
+    // Another restart saves the three sessions again (dropped or still connected, each is
+    // resumable); a session id that was never issued is refused.
+    drop((x1, x2, live));
+    r.ts.restart().await;
+    assert_eq!(stats(&r.ts).detached, 3, "{:?}", stats(&r.ts));
+    let mut x = resume(&r.ts, &r.bob_tok, "not-a-session", 1).await;
+    assert_invalid_session(&mut x).await;
+}

@@ -195,6 +195,10 @@ pub struct PresenceUpdate {
 pub struct PresenceUser {
     pub id: Snowflake,
     pub username: String,
+    /// Always `"0"` (Discord's unique usernames); libraries read it whenever `username` is
+    /// present (discord.py's `_update_inner_user` raises `KeyError` without it).
+    #[serde(default = "crate::user::zero_discriminator")]
+    pub discriminator: String,
     pub handle: String,
     pub global_name: Option<String>,
     pub avatar: Option<String>,

@@ -44,6 +44,12 @@ pub struct User {
     pub dm_policy: Option<i64>,
 }
 
+/// `"0"`: the discriminator of every user with a unique username (Discord "Resources >
+/// User", "Unique usernames"); the serde default of partial user objects.
+pub fn zero_discriminator() -> String {
+    "0".to_string()
+}
+
 impl UserObject for User {
     fn id_mut(&mut self) -> &mut Snowflake {
         &mut self.id
