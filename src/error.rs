@@ -15,6 +15,10 @@ use serde_json::{Map, Value, json};
 pub enum Unknown {
     Account,
     Application,
+    /// 10063.
+    ApplicationCommand,
+    /// 10066: no permissions stored for that command in that guild.
+    CommandPermissions,
     Ban,
     Channel,
     Emoji,
@@ -35,6 +39,8 @@ impl Unknown {
         match self {
             Unknown::Account => (10001, "Unknown Account"),
             Unknown::Application => (10002, "Unknown Application"),
+            Unknown::ApplicationCommand => (10063, "Unknown application command"),
+            Unknown::CommandPermissions => (10066, "Unknown application command permissions"),
             Unknown::Channel => (10003, "Unknown Channel"),
             Unknown::Guild => (10004, "Unknown Guild"),
             Unknown::Invite => (10006, "Unknown Invite"),
@@ -58,6 +64,9 @@ pub enum Rule {
     BotsCannotUse,
     /// 403 / 20002
     OnlyBots,
+    /// 403 / 20012: another application's bot (or a user who does not own it) acting on
+    /// an application.
+    NotAppAuthorized,
     /// 400 / 30001
     MaxGuilds,
     /// 400 / 30003
@@ -72,6 +81,8 @@ pub enum Rule {
     MaxChannels,
     /// 400 / 30018
     MaxAnimatedEmojis,
+    /// 400 / 30032: the scope's limit of application commands of that type.
+    MaxApplicationCommands,
     /// 403 / 40007
     Banned,
     /// 403 / 40002 (account suspended by an operator)
@@ -138,7 +149,17 @@ impl Rule {
         match self {
             Rule::BotsCannotUse => (S::FORBIDDEN, 20001, "Bots cannot use this endpoint"),
             Rule::OnlyBots => (S::FORBIDDEN, 20002, "Only bots can use this endpoint"),
+            Rule::NotAppAuthorized => (
+                S::FORBIDDEN,
+                20012,
+                "You are not authorized to perform this action on this application",
+            ),
             Rule::MaxGuilds => (S::BAD_REQUEST, 30001, "Maximum number of guilds reached"),
+            Rule::MaxApplicationCommands => (
+                S::BAD_REQUEST,
+                30032,
+                "Maximum number of application commands reached",
+            ),
             Rule::MaxPins => (S::BAD_REQUEST, 30003, "Maximum number of pins reached"),
             Rule::MaxRoles => (
                 S::BAD_REQUEST,

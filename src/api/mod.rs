@@ -22,6 +22,7 @@ mod account;
 mod apps;
 mod auth;
 mod channels;
+mod commands;
 mod emojis;
 mod guilds;
 mod passkeys;
@@ -31,6 +32,7 @@ use account::*;
 use apps::*;
 use auth::*;
 use channels::*;
+use commands::*;
 use emojis::*;
 use guilds::*;
 use passkeys::*;
@@ -212,6 +214,39 @@ pub fn routes() -> Router<Arc<Hearth>> {
         )
         .route("/applications/{app_id}", patch(modify_application))
         .route("/applications/{app_id}/bot/reset", post(reset_bot_token))
+        // application commands
+        .route(
+            "/applications/{app_id}/commands",
+            get(list_global_commands)
+                .post(create_global_command)
+                .put(overwrite_global_commands),
+        )
+        .route(
+            "/applications/{app_id}/commands/{command_id}",
+            get(get_global_command)
+                .patch(edit_global_command)
+                .delete(delete_global_command),
+        )
+        .route(
+            "/applications/{app_id}/guilds/{guild_id}/commands",
+            get(list_guild_commands)
+                .post(create_guild_command)
+                .put(overwrite_guild_commands),
+        )
+        .route(
+            "/applications/{app_id}/guilds/{guild_id}/commands/permissions",
+            get(guild_command_permissions),
+        )
+        .route(
+            "/applications/{app_id}/guilds/{guild_id}/commands/{command_id}",
+            get(get_guild_command)
+                .patch(edit_guild_command)
+                .delete(delete_guild_command),
+        )
+        .route(
+            "/applications/{app_id}/guilds/{guild_id}/commands/{command_id}/permissions",
+            get(command_permissions).put(edit_command_permissions),
+        )
         .route("/oauth2/applications/@me", get(current_application))
         .route("/oauth2/authorize", post(authorize))
         // instance administration

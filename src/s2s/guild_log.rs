@@ -425,6 +425,8 @@ async fn writer(
         let mut drain = false;
         for ev in pending {
             match ev {
+                // Application commands belong to this server's applications: never logged.
+                BusEvent::Dispatch(d) if d.event == Event::ApplicationCommandPermissionsUpdate => {}
                 BusEvent::Dispatch(d) if d.logged => {
                     write_group(&log, std::mem::take(&mut group)).await;
                     drain = true;

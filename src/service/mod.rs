@@ -23,6 +23,8 @@ pub mod backoff;
 pub mod bots;
 pub mod cdn;
 pub mod channels;
+pub mod command_rules;
+pub mod commands;
 pub mod deletion;
 pub mod dms;
 pub mod emojis;

@@ -7,7 +7,16 @@
 // STEP_TIMEOUT (seconds). Reports to the driver (run.py) with `EVENT {json}` lines on stdout;
 // logs go to stderr.
 import { createHash } from "node:crypto";
-import { Client, GatewayIntentBits, Events, ChannelType, version } from "discord.js";
+import {
+  Client,
+  GatewayIntentBits,
+  Events,
+  ChannelType,
+  ApplicationCommandType,
+  SlashCommandBuilder,
+  Routes,
+  version,
+} from "discord.js";
 
 const HTTP = process.env.HEARTH_HTTP;
 const TOKEN = process.env.BOT_TOKEN;
@@ -136,6 +145,21 @@ async function basicFlow(message) {
     },
   };
   const content = message.content;
+  // Guild slash and context-menu commands through the REST bulk overwrite (PUT), read back
+  // with the guild's command manager.
+  const echo = new SlashCommandBuilder()
+    .setName("echo")
+    .setDescription("Repeats what you say")
+    .addStringOption((o) => o.setName("text").setDescription("What to say").setRequired(true).setMaxLength(200))
+    .addIntegerOption((o) => o.setName("times").setDescription("How often").addChoices({ name: "once", value: 1 }, { name: "twice", value: 2 }));
+  const body = [echo.toJSON(), { type: ApplicationCommandType.Message, name: "Quote" }];
+  const put = await step(
+    "rest.put(Routes.applicationGuildCommands)",
+    client.rest.put(Routes.applicationGuildCommands(client.application.id, GUILD_ID), { body }),
+  );
+  const fetchedCmds = await step("guild.commands.fetch()", message.guild.commands.fetch());
+  const cmd = (c) => ({ id: c.id, name: c.name, type: c.type, options: (c.options || []).map((o) => o.name) });
+  summary.commands = { synced: put.map(cmd), fetched: [...fetchedCmds.values()].map(cmd) };
   const reply = await step("message.reply", message.reply(`pong: ${content}`));
   summary.reply = {
     id: reply.id,

@@ -22,6 +22,7 @@ import traceback
 
 import discord
 import yarl
+from discord import app_commands
 
 HTTP = os.environ["HEARTH_HTTP"]
 WS = os.environ["HEARTH_WS"]
@@ -60,6 +61,28 @@ def compression_in_use():
 intents = discord.Intents.default()
 intents.message_content = True
 client = discord.Client(intents=intents)
+
+# Application commands, registered for the test guild with the library's own tree.
+tree = app_commands.CommandTree(client)
+GUILD = discord.Object(id=GUILD_ID)
+
+
+@tree.command(name="echo", description="Repeats what you say", guild=GUILD)
+@app_commands.describe(text="What to say", times="How often")
+@app_commands.choices(times=[app_commands.Choice(name="once", value=1), app_commands.Choice(name="twice", value=2)])
+async def echo(interaction: discord.Interaction, text: str, times: int = 1):
+    await interaction.response.send_message(text * times)
+
+
+@tree.context_menu(name="Quote", guild=GUILD)
+async def quote(interaction: discord.Interaction, message: discord.Message):
+    await interaction.response.send_message(message.content)
+
+
+def command_summary(cmds):
+    return [{"id": str(c.id), "name": c.name, "type": int(c.type.value),
+             "options": [o.name for o in c.options]} for c in cmds]
+
 
 state = {"ready_count": 0, "resumed_count": 0, "disconnects": 0, "busy": False}
 seen_raw = {"create": [], "update": [], "reaction_add": []}
@@ -152,6 +175,10 @@ async def basic_flow(message: discord.Message):
         }
     }
     content = message.content
+    # Guild slash and context-menu commands: tree.sync is the bulk overwrite (PUT).
+    synced = await step("tree.sync(guild=...)", tree.sync(guild=GUILD))
+    fetched_cmds = await step("tree.fetch_commands(guild=...)", tree.fetch_commands(guild=GUILD))
+    summary["commands"] = {"synced": command_summary(synced), "fetched": command_summary(fetched_cmds)}
     reply = await step("message.reply", message.reply(f"pong: {content}"))
     summary["reply"] = {
         "id": str(reply.id),

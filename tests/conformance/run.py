@@ -359,6 +359,7 @@ def check_flow(c, done, ctx, orig_id, content):
     c.check("edit(): library returns edited content", edited.get("content") == want_edit, f"{edited.get('content')!r}")
     c.check("edit(): library sees edited_timestamp", bool(edited.get("edited_at")), f"edited_at={edited.get('edited_at')}")
     check_file(c, done.get("file", {}), ctx)
+    check_commands(c, done.get("commands", {}), ctx)
     hist_ids = [m["id"] for m in done.get("history", [])]
     c.check("history(): contains original and reply", orig_id in hist_ids and reply_id in hist_ids, f"history ids={hist_ids}")
     if orig_id in hist_ids and reply_id in hist_ids:
@@ -391,6 +392,30 @@ def check_flow(c, done, ctx, orig_id, content):
     st, users = rest.call("GET", f"/channels/{ch}/messages/{orig_id}/reactions/{emoji}", token=human)
     c.check("REST: reaction users include the bot", st == 200 and any(u.get("id") == ctx["bot_id"] for u in users or []),
             f"HTTP {st}: {users}")
+
+
+def check_commands(c, cmds, ctx):
+    """The guild commands the library registered (bulk overwrite) and fetched back, against
+    what the server stored (read by the application's owner over REST)."""
+    synced = sorted(cmds.get("synced") or [], key=lambda x: x["name"])
+    fetched = sorted(cmds.get("fetched") or [], key=lambda x: x["name"])
+    c.check("commands: library registered echo (slash) and Quote (message)",
+            [(x["name"], x["type"]) for x in synced] == [("Quote", 3), ("echo", 1)], f"synced={synced}")
+    c.check("commands: library fetched the same commands", fetched == synced, f"fetched={fetched} synced={synced}")
+    st, stored = ctx["rest"].call("GET", f"/applications/{ctx['app_id']}/guilds/{ctx['guild_id']}/commands",
+                                  token=ctx["human"])
+    if not c.check("REST: guild commands listed", st == 200 and isinstance(stored, list), f"HTTP {st}: {stored}"):
+        return
+    by_name = {x.get("name"): x for x in stored}
+    c.check("REST: stored ids match the library's",
+            sorted(x["id"] for x in synced) == sorted(x.get("id") for x in stored), f"stored={stored}")
+    echo = by_name.get("echo") or {}
+    opts = {o.get("name"): o for o in echo.get("options") or []}
+    c.check("REST: echo has guild_id, application_id and options text (required) and times (choices)",
+            echo.get("guild_id") == ctx["guild_id"] and echo.get("application_id") == ctx["app_id"]
+            and (opts.get("text") or {}).get("required") is True
+            and [ch.get("value") for ch in (opts.get("times") or {}).get("choices") or []] == [1, 2],
+            f"echo={echo}")
 
 
 def check_file(c, f, ctx):

@@ -13,6 +13,7 @@ mod attachments;
 mod auth;
 mod authz;
 mod bad_input;
+mod commands;
 mod compat;
 mod connlimits;
 mod e2e;

@@ -348,6 +348,7 @@ payloads! {
         GuildMembersChunk,
         UserUpdate,
         MlsMessage,
+        ApplicationCommandPermissionsUpdate,
     }
 }
 

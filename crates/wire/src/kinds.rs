@@ -235,6 +235,54 @@ int_enum! {
     }
 }
 
+int_enum! {
+    /// Application command types (Discord "Interactions > Application Commands >
+    /// Application Command Object > Application Command Types").
+    ApplicationCommandType: u8 {
+        /// A slash command.
+        ChatInput = 1,
+        /// A user context-menu command.
+        User = 2,
+        /// A message context-menu command.
+        Message = 3,
+        /// An activity's entry point (refused by Hearth: no activities).
+        PrimaryEntryPoint = 4,
+    }
+}
+
+int_enum! {
+    /// Application command option types (Discord "Interactions > Application Commands >
+    /// Application Command Object > Application Command Option Type").
+    ApplicationCommandOptionType: u8 {
+        SubCommand = 1,
+        SubCommandGroup = 2,
+        String = 3,
+        /// Any integer between -2^53 and 2^53.
+        Integer = 4,
+        Boolean = 5,
+        User = 6,
+        /// Any channel type and category.
+        Channel = 7,
+        Role = 8,
+        /// Users and roles.
+        Mentionable = 9,
+        /// Any double between -2^53 and 2^53.
+        Number = 10,
+        Attachment = 11,
+    }
+}
+
+int_enum! {
+    /// Targets of application command permissions (Discord "Interactions > Application
+    /// Commands > Application Command Permissions Object > Application Command Permission
+    /// Type").
+    ApplicationCommandPermissionType: u8 {
+        Role = 1,
+        User = 2,
+        Channel = 3,
+    }
+}
+
 /// Declares the dispatch event names: a `Copy` enum with its wire name both ways.
 macro_rules! events {
     ( $( $(#[$vmeta:meta])* $variant:ident = $name:literal, )* ) => {
@@ -304,6 +352,9 @@ events! {
     TypingStart = "TYPING_START",
     PresenceUpdate = "PRESENCE_UPDATE",
     UserUpdate = "USER_UPDATE",
+    /// An application command's permissions in a guild changed (Discord "Gateway Events >
+    /// Application Command Permissions Update"); never crosses federation.
+    ApplicationCommandPermissionsUpdate = "APPLICATION_COMMAND_PERMISSIONS_UPDATE",
     /// Hearth: an item arrived in one of the user's MLS device inboxes (spec/mls.md).
     MlsMessage = "MLS_MESSAGE",
 }
