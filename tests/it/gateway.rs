@@ -1129,6 +1129,7 @@ async fn under_pressure_typing_is_shed_first_and_messages_never() {
     assert_eq!(typing_got + shed.typing_deliveries, typings, "{shed:?}");
     assert_eq!((shed.typing_dispatches, shed.presence_dispatches), (0, 0));
     // An instance administrator sees the same counts; a member without the role does not.
+    w.ts.make_first_admin(&w.alice).await;
     let r = w.alice.get("/admin/gateway").await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["shed"]["typing_deliveries"], shed.typing_deliveries);
