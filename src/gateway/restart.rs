@@ -106,6 +106,28 @@ struct SavedOverwrite {
     deny: u64,
 }
 
+impl From<&Overwrite> for SavedOverwrite {
+    fn from(o: &Overwrite) -> Self {
+        SavedOverwrite {
+            id: o.id,
+            kind: o.kind,
+            allow: o.allow,
+            deny: o.deny,
+        }
+    }
+}
+
+impl From<&SavedOverwrite> for Overwrite {
+    fn from(o: &SavedOverwrite) -> Self {
+        Overwrite {
+            id: o.id,
+            kind: o.kind,
+            allow: o.allow,
+            deny: o.deny,
+        }
+    }
+}
+
 /// Payloads by `Arc` identity, each saved once.
 #[derive(Default)]
 struct Payloads {
@@ -237,16 +259,9 @@ impl Gateway {
                             payload: payloads.of(&e.event),
                             intent: e.intent,
                             channel: e.channel,
-                            fallback: e.fallback.map(|f| {
-                                f.iter()
-                                    .map(|o| SavedOverwrite {
-                                        id: o.id,
-                                        kind: o.kind,
-                                        allow: o.allow,
-                                        deny: o.deny,
-                                    })
-                                    .collect()
-                            }),
+                            fallback: e
+                                .fallback
+                                .map(|f| f.iter().map(SavedOverwrite::from).collect()),
                             has_content: e.has_content,
                             age_ms: ms(age),
                         })
@@ -339,16 +354,7 @@ impl Gateway {
                             event: payload(e.payload)?,
                             intent: e.intent,
                             channel: e.channel,
-                            fallback: e.fallback.map(|f| {
-                                f.into_iter()
-                                    .map(|o| Overwrite {
-                                        id: o.id,
-                                        kind: o.kind,
-                                        allow: o.allow,
-                                        deny: o.deny,
-                                    })
-                                    .collect()
-                            }),
+                            fallback: e.fallback.map(|f| f.iter().map(Overwrite::from).collect()),
                             has_content: e.has_content,
                         };
                         Some((entry, Duration::from_millis(e.age_ms + down_ms)))

@@ -84,17 +84,7 @@ impl Gw {
             tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
                 .await
                 .expect("websocket handshake");
-        let mut g = Gw {
-            ws,
-            dec: Decoder::Plain,
-            seq: 0,
-            session_id: String::new(),
-            ready: Value::Null,
-            pending: vec![],
-        };
-        let hello = g.recv().await.expect("HELLO");
-        assert_eq!(hello["op"], 10, "first payload must be HELLO: {hello}");
-        g
+        Gw::hello(ws, Decoder::Plain).await
     }
 
     /// [`Gw::connect`] to `path` (with its query), reading HELLO.
@@ -111,6 +101,11 @@ impl Gw {
         } else {
             Decoder::Plain
         };
+        Gw::hello(ws, dec).await
+    }
+
+    /// A client on `ws` once it has read HELLO.
+    async fn hello(ws: Ws, dec: Decoder) -> Gw {
         let mut g = Gw {
             ws,
             dec,
