@@ -39,6 +39,7 @@ pub mod message_render;
 pub mod messages;
 pub mod mfa;
 pub mod moderation;
+pub mod operator;
 pub mod overwrites;
 pub mod passkeys;
 pub mod pins;

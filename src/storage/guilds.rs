@@ -258,6 +258,14 @@ impl Db {
             .bind(user_id).bind(after).bind(before).bind(limit).fetch_all(p).await)?)
     }
 
+    /// Ids of every guild (hosted here or replicated) above `after`, ascending, at most
+    /// `limit` (operator listing).
+    pub async fn list_guild_ids(&self, after: i64, limit: i64) -> Result<Vec<i64>> {
+        let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT id FROM guilds WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after).bind(limit).fetch_all(p).await)?;
+        Ok(r.into_iter().map(|r| r.0).collect())
+    }
+
     pub async fn guild_ids_of(&self, user_id: i64) -> Result<Vec<i64>> {
         let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT guild_id FROM members WHERE user_id = $1 ORDER BY guild_id")
             .bind(user_id).fetch_all(p).await)?;
