@@ -35,5 +35,6 @@ mod passkeys;
 mod ratelimit;
 mod registrar;
 mod resume;
+mod timeouts;
 mod uploads;
 mod web;
