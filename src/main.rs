@@ -163,15 +163,23 @@ enum GuildsCommand {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // The log goes to stderr (stdout is the output of `config show`, `keys list`, ...),
-    // coloured only on a terminal.
-    tracing_subscriber::fmt()
+    // coloured only on a terminal; `HEARTH_LOG_FORMAT=json` makes it one JSON object per line
+    // (`timestamp`, `level`, `target`, `fields.message` and the event's fields).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
+    let log = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
-        )
-        .init();
+        .with_env_filter(filter);
+    match std::env::var("HEARTH_LOG_FORMAT").as_deref() {
+        Ok("json") => log.json().init(),
+        Ok("text") | Err(_) => log
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        Ok(other) => {
+            eprintln!("configuration error: HEARTH_LOG_FORMAT = {other:?}: use json or text");
+            return std::process::ExitCode::from(2);
+        }
+    }
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
     let loaded = Config::load_from(cli.config.as_deref(), std::env::vars());

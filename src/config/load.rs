@@ -50,13 +50,14 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// `HEARTH_*` environment variables that are not settings: read by the binary itself
-/// (`HEARTH_CONFIG`, `HEARTH_LOG`, `HEARTH_NEW_PASSWORD`) or by other programs of the project
+/// (`HEARTH_CONFIG`, `HEARTH_LOG`, `HEARTH_LOG_FORMAT`, `HEARTH_NEW_PASSWORD`) or by other programs of the project
 /// (the registrar's `HEARTH_REGISTRAR_*` with one underscore, the test suite's `HEARTH_TEST_*`,
 /// the web build's `HEARTH_WEB_*`, the web client's tools, the bench).
 fn is_other_program_variable(name: &str) -> bool {
     const EXACT: &[&str] = &[
         "HEARTH_CONFIG",
         "HEARTH_LOG",
+        "HEARTH_LOG_FORMAT",
         "HEARTH_NEW_PASSWORD",
         "HEARTH_BIN",
         "HEARTH_CLI_BIN",

@@ -797,6 +797,50 @@ async fn a_backup_taken_while_serving_restores_messages_files_and_keys_into_a_fr
     assert_eq!(ids(&keys_after.stdout), ids(&keys_before.stdout));
 }
 
+#[tokio::test]
+async fn hearth_log_format_json_writes_one_json_object_per_line() {
+    let tmp = Tmp::new();
+    let data = tmp.path("data");
+    let mut cmd = hearth_cmd();
+    cmd.arg("serve")
+        .env("HEARTH_DATA_DIR", &data)
+        .env("HEARTH_LISTEN", "127.0.0.1:0")
+        .env("HEARTH_FEDERATION__ENABLED", "false")
+        .env("HEARTH_LOG", "info")
+        .env("HEARTH_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut proc = cmd.spawn().expect("spawn hearth");
+    let mut lines = tokio::io::BufReader::new(proc.stderr.take().unwrap()).lines();
+    // Every line up to the "listening" one is a JSON object with a level and a timestamp.
+    let listening = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            let v: serde_json::Value =
+                serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+            assert!(v["level"].is_string() && v["timestamp"].is_string(), "{l}");
+            if v["fields"]["message"] == "hearth listening" {
+                return v;
+            }
+        }
+        panic!("the log ended before `hearth listening`");
+    })
+    .await
+    .expect("`hearth listening` within 60 s");
+    assert_eq!(listening["level"], "INFO");
+    assert!(listening["fields"]["addr"].is_string(), "{listening}");
+    let _ = proc.start_kill();
+    // Anything but json or text is refused, naming the variable.
+    let r = hearth(
+        &["migrate"],
+        &[
+            ("HEARTH_DATA_DIR", data.as_str()),
+            ("HEARTH_LOG_FORMAT", "xml"),
+        ],
+    )
+    .await;
+    assert_fails_with(&r, 2, &["HEARTH_LOG_FORMAT", "json or text"]);
+}
+
 /// docker-compose.yml (no Docker engine here, so checked as text): every `HEARTH_*` variable
 /// the homeserver service sets is a setting, Redis (unused) is gone, published ports come
 /// from variables, and the registrar logs through `HEARTH_REGISTRAR_LOG`, as the homeserver
