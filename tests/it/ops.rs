@@ -449,6 +449,23 @@ impl Served {
         .await
     }
 
+    /// `hearth admin create-user NAME --admin` (password [`password_of`]), asserting exit 0.
+    async fn create_admin(&self, name: &str) -> Run {
+        let password = password_of(name);
+        let r = self
+            .cli(&[
+                "admin",
+                "create-user",
+                name,
+                "--admin",
+                "--password",
+                &password,
+            ])
+            .await;
+        assert_eq!(r.code, 0, "{r:?}");
+        r
+    }
+
     /// `hearth ARGS` on this server's database (same environment).
     async fn cli(&self, args: &[&str]) -> Run {
         let env: Vec<(&str, &str)> = self
@@ -513,31 +530,14 @@ async fn first_start_prints_a_single_use_setup_token_and_registering_makes_no_ad
 async fn admin_create_user_makes_an_admin_on_a_running_servers_database() {
     let srv = Served::start().await;
     srv.setup_token().await;
-    let r = srv
-        .cli(&[
-            "admin",
-            "create-user",
-            "carol",
-            "--admin",
-            "--password",
-            &password_of("carol"),
-        ])
-        .await;
-    assert_eq!(r.code, 0, "{r:?}");
+    let r = srv.create_admin("carol").await;
     assert!(
         r.stdout.contains("created user carol") && r.stdout.contains("[admin]"),
         "{r:?}"
     );
     // The running server knows her at once (same database) and she administers it.
     let anon = srv.anon();
-    let r = anon
-        .post(
-            "/auth/login",
-            json!({"login": "carol", "password": password_of("carol")}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{r:?}");
-    let carol = anon.clone().bearer(&s(&r.body["token"]));
+    let carol = login(&anon, "carol").await;
     let users = carol.get("/admin/users").await;
     assert_eq!(users.status, 200, "{users:?}");
     assert_eq!(users.body[0]["admin"], true);
@@ -572,31 +572,17 @@ async fn cli_json(srv: &Served, args: &[&str]) -> serde_json::Value {
 
 /// Logs `name` in (password [`password_of`]); the client with the new session's token.
 async fn login(anon: &Client, name: &str) -> Client {
-    let r = anon
-        .post(
-            "/auth/login",
-            json!({"login": name, "password": password_of(name)}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{r:?}");
-    anon.clone().bearer(&s(&r.body["token"]))
+    let token = hearth_testkit::build::login(anon, name)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    anon.clone().bearer(&token)
 }
 
 #[tokio::test]
 async fn the_admin_cli_manages_users_sessions_and_guilds_of_a_running_server() {
     let srv = Served::start().await;
     let anon = srv.anon();
-    let r = srv
-        .cli(&[
-            "admin",
-            "create-user",
-            "carol",
-            "--admin",
-            "--password",
-            &password_of("carol"),
-        ])
-        .await;
-    assert_eq!(r.code, 0, "{r:?}");
+    let r = srv.create_admin("carol").await;
     let bob = register(&anon, "bob").await;
     let me = bob.get("/users/@me").await;
     let bob_id = s(&me.body["id"]);
