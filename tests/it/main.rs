@@ -37,3 +37,4 @@ mod registrar;
 mod resume;
 mod uploads;
 mod web;
+mod webhooks;

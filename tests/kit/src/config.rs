@@ -18,6 +18,7 @@ pub fn unlimited() -> RateLimits {
         default_route: big,
         message_create: big,
         reactions: big,
+        webhook_execute: big,
         register_per_ip: big,
         login_per_ip: big,
         login_backoff: hearth::config::LoginBackoff {
