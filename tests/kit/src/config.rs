@@ -99,6 +99,6 @@ mod tests {
             "HEARTH_RATE_LIMITS__LOGIN_BACKOFF__FREE_PER_PAIR".into(),
             "1000000".into()
         )));
-        assert_eq!(vars.len(), 1 + 5 * 2 + 6);
+        assert_eq!(vars.len(), 1 + 6 * 2 + 6);
     }
 }
