@@ -98,7 +98,7 @@ pub(super) async fn execute_webhook(
     Q(q): Q<ExecuteQuery>,
     Body(b): Body<wire::ExecuteWebhookBody>,
 ) -> Result<Response> {
-    let wait = q.wait.unwrap_or(false);
+    let wait = q.wait();
     Ok(executed(h.execute_webhook(w, &t, b, wait).await?))
 }
 /// `POST /webhooks/{id}/{token}/slack` (`?wait=true` -> the message, else 200 `ok`).
@@ -108,7 +108,7 @@ pub(super) async fn execute_slack_webhook(
     Q(q): Q<ExecuteQuery>,
     Body(b): Body<Value>,
 ) -> Result<Response> {
-    let wait = q.wait.unwrap_or(false);
+    let wait = q.wait();
     Ok(match h.execute_slack_webhook(w, &t, &b, wait).await? {
         Some(m) => Json(m).into_response(),
         None => (StatusCode::OK, "ok").into_response(),
@@ -127,7 +127,7 @@ pub(super) async fn execute_github_webhook(
         .get("x-github-event")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let wait = q.wait.unwrap_or(false);
+    let wait = q.wait();
     Ok(executed(
         h.execute_github_webhook(w, &t, event, &b, wait).await?,
     ))

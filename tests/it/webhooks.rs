@@ -304,6 +304,17 @@ async fn executing_posts_a_message_from_the_webhook() {
     assert_eq!(found["author"]["username"], "CI");
     assert_eq!(found["author"]["bot"], true);
 
+    // `wait=1`, as discord.py sends it, with a parameter Hearth ignores.
+    let r = anon
+        .post(
+            &format!("{exec}?wait=1&with_components=0"),
+            json!({"content": "numeric wait"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["content"], "numeric wait");
+    gw.expect("MESSAGE_CREATE").await;
+
     // Without wait: 204; the webhook's own name is the author.
     let r = anon.post(&exec, json!({"content": "quiet"})).await;
     assert_eq!(r.status, 204, "{r:?}");

@@ -96,9 +96,20 @@ pub struct WebhooksUpdate {
     pub channel_id: Snowflake,
 }
 
-/// `?wait=` and `?thread_id=` of the execute routes.
+/// `?wait=` of the execute routes: `true`/`false`, or `1`/`0` as discord.py sends it
+/// (other parameters, such as `with_components`, are ignored).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct ExecuteQuery {
     #[serde(default)]
-    pub wait: Option<bool>,
+    pub wait: Option<String>,
+}
+
+impl ExecuteQuery {
+    /// Whether the message is to be returned.
+    pub fn wait(&self) -> bool {
+        matches!(
+            self.wait.as_deref().map(str::to_ascii_lowercase).as_deref(),
+            Some("true" | "1")
+        )
+    }
 }
