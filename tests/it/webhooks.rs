@@ -563,3 +563,58 @@ async fn executions_are_rate_limited_per_webhook() {
         .await;
     assert_eq!(r.status, 204, "{r:?}");
 }
+
+/// A webhook's message in a guild with a member server reaches the member's clients like any
+/// message, with its `webhook_id` and the author shown, as a bot.
+#[tokio::test]
+async fn webhook_messages_reach_member_servers() {
+    const A: &str = "a.hearth.test";
+    const B: &str = "b.hearth.test";
+    let net = crate::network::TestNetwork::start(&[A, B]).await;
+    let (_, alice_tok) = net.server(A).register("alice").await;
+    let (_, bob_tok) = net.server(B).register("bob").await;
+    let bob = net.server(B).client(&bob_tok);
+    let g = create_guild(&bob, "Fed hooks").await;
+    let a = net.server(A);
+    let mut gw = Gw::identify(a, &alice_tok, GUILDS | GUILD_MESSAGES).await;
+    let r = a
+        .client(&alice_tok)
+        .post(&format!("/invites/{}@{B}", g.invite), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "alice joins through a: {r:?}");
+    let gc = gw.expect("GUILD_CREATE").await;
+    let general_a = s(&gc["channels"][0]["id"]);
+
+    let (id, token) = hook(&bob, &g.general, "Deploys").await;
+    let r = net
+        .server(B)
+        .anon()
+        .post(
+            &format!("/webhooks/{id}/{token}?wait=true"),
+            json!({"content": "across servers", "username": "CI"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let ev = gw
+        .expect_where("MESSAGE_CREATE", |e| e["content"] == "across servers")
+        .await;
+    assert_eq!(ev["channel_id"], json!(general_a));
+    assert_eq!(ev["author"]["username"], "CI");
+    assert_eq!(ev["author"]["bot"], true);
+    assert!(ev["webhook_id"].is_string(), "{ev}");
+    assert_eq!(ev["webhook_id"], ev["author"]["id"]);
+    let hist = a
+        .client(&alice_tok)
+        .get(&format!("/channels/{general_a}/messages"))
+        .await;
+    let m = hist
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["content"] == "across servers")
+        .cloned()
+        .expect("in a's history");
+    assert_eq!(m["author"]["username"], "CI");
+    assert_eq!(m["webhook_id"], ev["webhook_id"]);
+}
