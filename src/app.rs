@@ -68,6 +68,26 @@ struct Parts {
 }
 
 impl App {
+    /// The service layer alone, for operator commands (`hearth admin ...`) run in their own
+    /// process beside a running server: the database (connected and migrated), the
+    /// configured blob store and the federation keys, with an event bus nobody listens to.
+    /// No listener, gateway, guild log or background job starts, and sessions saved by a
+    /// graceful shutdown stay saved for the next `hearth serve`; what the running server
+    /// must learn goes through the database ([`crate::service::operator`]).
+    ///
+    /// # Errors
+    /// The database cannot be opened or migrated; the blob store or keys cannot be loaded.
+    pub async fn operator(config: Config) -> Result<Arc<Hearth>> {
+        let db = Db::connect(&config).await?;
+        db.migrate().await?;
+        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(BUS_CAPACITY));
+        let host: Arc<dyn GuildHost> = Arc::new(Federation::new(&config, &db).await?);
+        let blobs = blob_store(&config)?;
+        Ok(Arc::new(
+            Hearth::new(config, db, bus, host, blobs, None).await?,
+        ))
+    }
+
     /// Raises the open-file limit (logging it), connects and migrates the database, creates or
     /// loads secrets, and binds `config.listen` (port 0 picks a free port; see
     /// [`App::local_addr`]).
@@ -100,10 +120,7 @@ impl App {
         let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(BUS_CAPACITY));
         let fed = Arc::new(Federation::new(&config, &db).await?);
         let host: Arc<dyn GuildHost> = fed.clone();
-        let blobs: Arc<dyn BlobStore> = match config.media.store {
-            BlobBackend::Local => Arc::new(LocalBlobs::new(config.media_dir())),
-            BlobBackend::S3 => Arc::new(S3Blobs::new(&config.media.s3)?),
-        };
+        let blobs = blob_store(&config)?;
         let mut config = config;
         if config.media.public_url.is_none() {
             config.media.public_url = Some(format!("http://{addr}"));
@@ -367,4 +384,12 @@ impl App {
         self.hearth.db.close().await;
         Ok(())
     }
+}
+
+/// The configured blob store (`media.store`): the local folder `{data_dir}/media` or S3.
+fn blob_store(config: &Config) -> Result<Arc<dyn BlobStore>> {
+    Ok(match config.media.store {
+        BlobBackend::Local => Arc::new(LocalBlobs::new(config.media_dir())),
+        BlobBackend::S3 => Arc::new(S3Blobs::new(&config.media.s3)?),
+    })
 }

@@ -656,6 +656,27 @@ impl Error {
         }
     }
 
+    /// The error as sentences for a person at a terminal (the admin CLI): the message, then
+    /// one `field: message` per field error, e.g. `Invalid Form Body (username: Username
+    /// is already taken.)`. Internal errors keep their detail.
+    pub fn sentences(&self) -> String {
+        match self {
+            Error::Internal(d) | Error::Unavailable(d) => return d.clone(),
+            Error::InvalidForm(f) => {
+                let fields: Vec<String> =
+                    f.0.iter()
+                        .map(|(path, _, message)| format!("{path}: {message}"))
+                        .collect();
+                return format!("Invalid Form Body ({})", fields.join("; "));
+            }
+            _ => {}
+        }
+        let body = self.body();
+        body["message"]
+            .as_str()
+            .map_or_else(|| body.to_string(), str::to_string)
+    }
+
     /// The JSON body in Discord's format.
     pub fn body(&self) -> Value {
         match self {

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod app;
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod events;

@@ -79,6 +79,85 @@ enum AdminCommand {
         #[arg(long, env = "HEARTH_NEW_PASSWORD")]
         password: String,
     },
+    /// Accounts: list, show, suspend, unsuspend, make-admin, remove-admin. USER is a
+    /// username, an email or an id.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+        /// Print JSON (for scripts) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Login sessions of a user: list, revoke (their gateway connections close at once).
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+        /// Print JSON (for scripts) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Guilds on this server (hosted here or replicated): list, show.
+    Guilds {
+        #[command(subcommand)]
+        command: GuildsCommand,
+        /// Print JSON (for scripts) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Back up the database (a consistent snapshot, safe while the server runs; pg_dump on
+    /// PostgreSQL) and the local file store into DIR, which must be new or empty.
+    Backup { dir: PathBuf },
+    /// Restore a backup made by `hearth admin backup` into this configuration's (fresh,
+    /// empty) database and data directory, with the server stopped; then migrate.
+    Restore { dir: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Every account, by id (local, remote and bot users).
+    List {
+        /// Only ids above this one (the last id of the previous page).
+        #[arg(long)]
+        after: Option<u64>,
+        /// At most this many (1-1000).
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// One account in detail.
+    Show { user: String },
+    /// Suspend: the user cannot log in and every session is closed.
+    Suspend { user: String },
+    /// Lift a suspension.
+    Unsuspend { user: String },
+    /// Make the user an instance administrator.
+    MakeAdmin { user: String },
+    /// Take instance administration away (never from the last administrator).
+    RemoveAdmin { user: String },
+}
+
+#[derive(Subcommand)]
+enum SessionsCommand {
+    /// The user's login sessions.
+    List { user: String },
+    /// Revoke one session (`--session ID`) or all of the user's sessions.
+    Revoke {
+        user: String,
+        #[arg(long)]
+        session: Option<i64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum GuildsCommand {
+    /// Every guild, by id.
+    List {
+        #[arg(long)]
+        after: Option<u64>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// One guild with its channels and roles.
+    Show { guild_id: u64 },
 }
 
 #[tokio::main]
@@ -124,7 +203,7 @@ async fn main() -> std::process::ExitCode {
                 hearth::Error::Internal(d) | hearth::Error::Unavailable(d) => {
                     eprintln!("error: {d}")
                 }
-                other => eprintln!("error: {}", other.body()),
+                other => eprintln!("error: {}", other.sentences()),
             }
             std::process::ExitCode::FAILURE
         }
@@ -179,7 +258,7 @@ async fn config_command(
     }
 }
 
-async fn run(cmd: Command, mut config: Config) -> hearth::Result<()> {
+async fn run(cmd: Command, config: Config) -> hearth::Result<()> {
     match cmd {
         Command::Config { .. } => unreachable!("handled before"),
         Command::Serve => {
@@ -252,38 +331,216 @@ async fn run(cmd: Command, mut config: Config) -> hearth::Result<()> {
             db.close().await;
             Ok(())
         }
-        Command::Admin { command } => {
-            config.federation.listen = None;
-            config.listen = "127.0.0.1:0".parse().expect("valid address");
-            let app = App::build(config).await?;
-            match command {
-                AdminCommand::CreateUser {
-                    username,
-                    password,
-                    email,
-                    admin,
-                } => {
-                    let u = app
-                        .hearth
-                        .create_user(Some(&username), Some(&password), email, admin)
+        Command::Admin { command } => admin(command, config).await,
+    }
+}
+
+/// `hearth admin ...` on the configured database, beside a running server or not
+/// ([`App::operator`]); `restore` before anything opens the database.
+async fn admin(command: AdminCommand, config: Config) -> hearth::Result<()> {
+    use hearth::service::operator::UserFlag;
+    if let AdminCommand::Restore { dir } = &command {
+        let r = hearth::backup::restore(&config, dir).await?;
+        println!(
+            "restored {} ({} database, {} media files); start the server with `hearth serve`",
+            r.dir.display(),
+            r.database,
+            r.media_files
+        );
+        return Ok(());
+    }
+    let hearth = App::operator(config).await?;
+    match command {
+        AdminCommand::Restore { .. } => unreachable!("handled above"),
+        AdminCommand::CreateUser {
+            username,
+            password,
+            email,
+            admin,
+        } => {
+            let u = hearth
+                .create_user(Some(&username), Some(&password), email, admin)
+                .await?;
+            println!(
+                "created user {} ({}){}",
+                u.username,
+                u.id,
+                if u.admin { " [admin]" } else { "" }
+            );
+        }
+        AdminCommand::ResetPassword { username, password } => {
+            hearth.admin_reset_password(&username, &password).await?;
+            println!("password reset; all sessions of {username} revoked");
+        }
+        AdminCommand::Users { command, json } => {
+            let (user, flag) = match command {
+                UsersCommand::List { after, limit } => {
+                    let users = hearth
+                        .operator_users(after.map(hearth::snowflake::Snowflake), limit)
                         .await?;
-                    println!(
-                        "created user {} ({}){}",
-                        u.username,
-                        u.id,
-                        if u.admin { " [admin]" } else { "" }
-                    );
+                    return print_rows(json, &users, user_line);
                 }
-                AdminCommand::ResetPassword { username, password } => {
-                    app.hearth
-                        .admin_reset_password(&username, &password)
-                        .await?;
-                    println!("password reset; all sessions of {username} revoked");
+                UsersCommand::Show { user } => {
+                    let u = hearth.operator_user(&user).await?;
+                    let v = hearth.operator_user_view(&u).await?;
+                    return print_one(json, &v);
+                }
+                UsersCommand::Suspend { user } => (user, UserFlag::Suspend),
+                UsersCommand::Unsuspend { user } => (user, UserFlag::Unsuspend),
+                UsersCommand::MakeAdmin { user } => (user, UserFlag::MakeAdmin),
+                UsersCommand::RemoveAdmin { user } => (user, UserFlag::RemoveAdmin),
+            };
+            let v = hearth.operator_set_flag(&user, flag).await?;
+            if json {
+                return print_one(true, &v);
+            }
+            println!("{}", user_line(&v));
+        }
+        AdminCommand::Sessions { command, json } => match command {
+            SessionsCommand::List { user } => {
+                let sessions = hearth.operator_sessions(&user).await?;
+                return print_rows(json, &sessions, |s| {
+                    format!(
+                        "{}\tcreated {}\tlast used {}\t{}\t{}",
+                        text(&s["id"]),
+                        text(&s["created_at"]),
+                        text(&s["refreshed_at"]),
+                        text(&s["ip"]),
+                        text(&s["user_agent"])
+                    )
+                });
+            }
+            SessionsCommand::Revoke { user, session } => {
+                let n = hearth.operator_revoke_sessions(&user, session).await?;
+                if json {
+                    println!("{}", serde_json::json!({ "revoked": n }));
+                } else {
+                    println!("revoked {n} session(s) of {user}");
                 }
             }
-            Ok(())
+        },
+        AdminCommand::Guilds { command, json } => match command {
+            GuildsCommand::List { after, limit } => {
+                let guilds = hearth
+                    .operator_guilds(after.map(hearth::snowflake::Snowflake), limit)
+                    .await?;
+                return print_rows(json, &guilds, guild_line);
+            }
+            GuildsCommand::Show { guild_id } => {
+                let g = hearth
+                    .operator_guild(hearth::snowflake::Snowflake(guild_id))
+                    .await?;
+                return print_one(json, &g);
+            }
+        },
+        AdminCommand::Backup { dir } => {
+            let r = hearth::backup::backup(&hearth.config, &hearth.db, &dir).await?;
+            println!(
+                "backed up into {} ({} database, {} media files{})",
+                r.dir.display(),
+                r.database,
+                r.media_files,
+                if r.media == "s3" {
+                    "; the S3 bucket is not copied: back it up with the store's tools"
+                } else {
+                    ""
+                }
+            );
         }
     }
+    Ok(())
+}
+
+/// A JSON value as plain text (`-` for null).
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn user_line(u: &serde_json::Value) -> String {
+    let mut flags = Vec::new();
+    for f in ["admin", "suspended", "bot", "mfa_enabled"] {
+        if u[f] == true {
+            flags.push(f);
+        }
+    }
+    let name = match u["home_server"].as_str() {
+        Some(h) => format!("{}@{h}", text(&u["username"])),
+        None => text(&u["username"]),
+    };
+    format!(
+        "{}\t{name}\t{}\tcreated {}\t{} guild(s)",
+        text(&u["id"]),
+        if flags.is_empty() {
+            "-".to_string()
+        } else {
+            flags.join(",")
+        },
+        text(&u["created_at"]),
+        text(&u["guilds"])
+    )
+}
+
+fn guild_line(g: &serde_json::Value) -> String {
+    format!(
+        "{}\t{}\towner {}\t{} member(s)\t{} channel(s){}",
+        text(&g["id"]),
+        text(&g["name"]),
+        text(&g["owner"]),
+        text(&g["members"]),
+        text(&g["channels"]),
+        g["host_server"]
+            .as_str()
+            .map(|h| format!("\treplica of {h}"))
+            .unwrap_or_default()
+    )
+}
+
+/// Rows as one line each (or a JSON array with `json`).
+fn print_rows(
+    json: bool,
+    rows: &[serde_json::Value],
+    line: impl Fn(&serde_json::Value) -> String,
+) -> hearth::Result<()> {
+    if json {
+        println!("{}", serde_json::Value::from(rows.to_vec()));
+    } else if rows.is_empty() {
+        println!("(none)");
+    } else {
+        for r in rows {
+            println!("{}", line(r));
+        }
+    }
+    Ok(())
+}
+
+/// One object as `key: value` lines, lists indented below their key (or JSON with `json`).
+fn print_one(json: bool, v: &serde_json::Value) -> hearth::Result<()> {
+    if json {
+        println!("{v}");
+        return Ok(());
+    }
+    if let Some(o) = v.as_object() {
+        for (k, x) in o {
+            match x {
+                serde_json::Value::Array(items) => {
+                    println!("{k}:");
+                    for i in items {
+                        let parts: Vec<String> = i
+                            .as_object()
+                            .map(|o| o.values().map(text).collect())
+                            .unwrap_or_else(|| vec![text(i)]);
+                        println!("  {}", parts.join("\t"));
+                    }
+                }
+                other => println!("{k}: {}", text(other)),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

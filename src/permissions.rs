@@ -120,7 +120,13 @@ pub struct MemberContext<'a> {
     pub everyone: Permissions,
     /// `(role id, permissions)` of every role the member has, `@everyone` excluded.
     pub roles: &'a [(Snowflake, Permissions)],
+    /// The member is timed out now (`communication_disabled_until` in the future).
+    pub timed_out: bool,
 }
+
+/// What a timed-out member keeps (Discord "Modify Guild Member", `communication_disabled_until`):
+/// they can read, nothing else. Owners and administrators are never restricted.
+pub const TIMED_OUT_KEEPS: Permissions = VIEW_CHANNEL | READ_MESSAGE_HISTORY;
 
 /// Discord's `compute_base_permissions`: owner -> all; `@everyone` | roles; ADMINISTRATOR -> all.
 pub fn base_permissions(m: &MemberContext<'_>) -> Permissions {
@@ -131,7 +137,13 @@ pub fn base_permissions(m: &MemberContext<'_>) -> Permissions {
     for (_, rp) in m.roles {
         p |= rp;
     }
-    if p & ADMINISTRATOR != 0 { ALL } else { p }
+    if p & ADMINISTRATOR != 0 {
+        ALL
+    } else if m.timed_out {
+        p & TIMED_OUT_KEEPS
+    } else {
+        p
+    }
 }
 
 /// Discord's `compute_overwrites`: applies `@everyone`, then the union of the member's role
@@ -170,6 +182,9 @@ pub fn channel_permissions(m: &MemberContext<'_>, overwrites: &[Overwrite]) -> P
         p &= !ow.deny;
         p |= ow.allow;
     }
+    if m.timed_out {
+        p &= TIMED_OUT_KEEPS;
+    }
     if p & VIEW_CHANNEL == 0 { 0 } else { p }
 }
 
@@ -195,6 +210,7 @@ mod tests {
             user_id: user,
             everyone,
             roles,
+            timed_out: false,
         }
     }
     fn ow(id: Snowflake, kind: u8, allow: u64, deny: u64) -> Overwrite {
@@ -343,5 +359,24 @@ mod tests {
         ));
         assert_eq!(ALL & (1 << 47), 0);
         assert!(has(ALL, PIN_MESSAGES));
+    }
+
+    #[test]
+    fn a_timed_out_member_keeps_only_view_and_history_unless_administrator() {
+        let roles = [(MOD, MANAGE_MESSAGES | SEND_MESSAGES | ADD_REACTIONS)];
+        let everyone = VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY;
+        let mut c = ctx(everyone, &roles, U);
+        c.timed_out = true;
+        assert_eq!(base_permissions(&c), VIEW_CHANNEL | READ_MESSAGE_HISTORY);
+        let allow_send = [ow(U, 1, SEND_MESSAGES | ADD_REACTIONS, 0)];
+        assert_eq!(
+            channel_permissions(&c, &allow_send),
+            VIEW_CHANNEL | READ_MESSAGE_HISTORY,
+            "an overwrite cannot lift a timeout"
+        );
+        let admin = [(MOD, ADMINISTRATOR)];
+        let mut a = ctx(everyone, &admin, U);
+        a.timed_out = true;
+        assert_eq!(channel_permissions(&a, &[]), ALL);
     }
 }

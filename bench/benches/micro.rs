@@ -22,6 +22,7 @@ fn perms(c: &mut Criterion) {
         user_id: Snowflake(3),
         everyone: permissions::VIEW_CHANNEL | permissions::SEND_MESSAGES,
         roles: &roles,
+        timed_out: false,
     };
     let mut ows = vec![Overwrite {
         id: Snowflake(1),

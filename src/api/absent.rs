@@ -2,7 +2,7 @@
 //! application emoji), which bot libraries call while starting: each answers the empty
 //! collection Discord returns when there is nothing, with the same authentication and
 //! membership rules, so that `on_ready` is reached (py-cord waits on
-//! `GET /soundboard-default-sounds`). README "Discord compatibility" lists them.
+//! `GET /soundboard-default-sounds`). docs/discord-compatibility.md lists them.
 
 use axum::Json;
 use axum::routing::get;

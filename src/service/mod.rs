@@ -14,7 +14,9 @@ use crate::error::{Error, Result, Unknown};
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event, EventBus};
 use crate::permissions::{self as perm, MemberContext, Overwrite, Permissions};
 use crate::snowflake::{Snowflake, SnowflakeGenerator};
-use crate::storage::{Change, ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow};
+use crate::storage::{
+    Change, ChannelRow, Db, GuildRow, MemberRow, OverwriteRow, RoleRow, UserRow, now_ms,
+};
 use crate::wire::{self, ChannelType, OverwriteType};
 
 pub mod attachments;
@@ -39,6 +41,7 @@ pub mod message_render;
 pub mod messages;
 pub mod mfa;
 pub mod moderation;
+pub mod operator;
 pub mod overwrites;
 pub mod passkeys;
 pub mod pins;
@@ -172,6 +175,7 @@ impl GuildAccess {
             user_id: Snowflake::from_db(self.user_id),
             everyone: self.everyone(),
             roles: rp,
+            timed_out: self.member.as_ref().is_some_and(timed_out),
         }
     }
     /// Channel permissions with overwrites (Discord `compute_overwrites`).
@@ -252,6 +256,12 @@ impl ChannelAccess {
                 | ChannelType::GuildAnnouncement
         )
     }
+}
+
+/// Whether the member is timed out now (`communication_disabled_until` in the future).
+pub fn timed_out(m: &MemberRow) -> bool {
+    m.communication_disabled_until
+        .is_some_and(|until| until > now_ms())
 }
 
 pub fn overwrite_of(o: &OverwriteRow) -> Overwrite {
@@ -613,7 +623,10 @@ impl Hearth {
             mute: false,
             flags: 0,
             pending: false,
-            communication_disabled_until: None,
+            communication_disabled_until: m
+                .communication_disabled_until
+                .filter(|_| timed_out(m))
+                .map(wire::iso),
             guild_id: with_guild.then(|| Snowflake::from_db(m.guild_id)),
             permissions: None,
         }

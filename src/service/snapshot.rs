@@ -116,6 +116,8 @@ impl GuildSnapshot {
             user_id: Snowflake::from_db(user),
             everyone: self.everyone,
             roles: &roles,
+            // Asked for visibility only, which a timeout never takes away.
+            timed_out: false,
         };
         perm::channel_permissions(&ctx, overwrites)
     }

@@ -488,6 +488,20 @@ impl Change {
         Ok(())
     }
 
+    /// Sets or clears (`None`) the end of a member's timeout, ms (migration 0021).
+    pub async fn set_member_timeout(
+        &mut self,
+        guild_id: i64,
+        user_id: i64,
+        until: Option<i64>,
+    ) -> Result<()> {
+        on_tx!(self, tx => {
+            sqlx::query("UPDATE members SET communication_disabled_until = $1 WHERE guild_id = $2 AND user_id = $3")
+                .bind(until).bind(guild_id).bind(user_id).execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+
     /// Gives a member a role (`add`) or takes it away; whether anything changed.
     pub async fn member_role(
         &mut self,

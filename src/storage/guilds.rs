@@ -74,6 +74,9 @@ pub struct MemberRow {
     pub user_id: i64,
     pub nick: Option<String>,
     pub joined_at: i64,
+    /// End of the member's timeout, ms; `None` or past when not timed out (migration 0021).
+    #[sqlx(default)]
+    pub communication_disabled_until: Option<i64>,
 }
 
 /// A guild as one user sees it ([`Db::guild_view`]).
@@ -95,6 +98,7 @@ pub(super) struct GuildViewRow {
     m_user: Option<i64>,
     m_nick: Option<String>,
     m_joined_at: Option<i64>,
+    m_timeout: Option<i64>,
     r_id: Option<i64>,
     r_name: Option<String>,
     r_color: Option<i64>,
@@ -256,6 +260,14 @@ impl Db {
         Ok(on_db!(self, p => sqlx::query_as(
             "SELECT g.* FROM guilds g JOIN members m ON m.guild_id = g.id WHERE m.user_id = $1 AND g.id > $2 AND g.id < $3 ORDER BY g.id LIMIT $4")
             .bind(user_id).bind(after).bind(before).bind(limit).fetch_all(p).await)?)
+    }
+
+    /// Ids of every guild (hosted here or replicated) above `after`, ascending, at most
+    /// `limit` (operator listing).
+    pub async fn list_guild_ids(&self, after: i64, limit: i64) -> Result<Vec<i64>> {
+        let r: Vec<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT id FROM guilds WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after).bind(limit).fetch_all(p).await)?;
+        Ok(r.into_iter().map(|r| r.0).collect())
     }
 
     pub async fn guild_ids_of(&self, user_id: i64) -> Result<Vec<i64>> {
@@ -632,7 +644,7 @@ pub(super) const CHANNEL_VIEW_SQL: &str = "SELECT c.id AS c_id, c.guild_id AS c_
         c.rate_limit_per_user AS c_rate_limit_per_user, c.bitrate AS c_bitrate, c.user_limit AS c_user_limit,
         c.last_message_id AS c_last_message_id, c.last_pin_timestamp AS c_last_pin_timestamp, c.created_at AS c_created_at,
         x.ow_target, x.ow_kind, x.ow_allow, x.ow_deny,
-        g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at,
+        g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at, m.communication_disabled_until AS m_timeout,
         r.id AS r_id, r.name AS r_name, r.color AS r_color, r.hoist AS r_hoist, r.position AS r_position,
         r.permissions AS r_permissions, r.managed AS r_managed, r.mentionable AS r_mentionable, r.bot_id AS r_bot_id,
         EXISTS (SELECT 1 FROM member_roles mr WHERE mr.guild_id = g.id AND mr.user_id = $2 AND mr.role_id = r.id) AS r_mine
@@ -693,7 +705,7 @@ pub(super) fn channel_view_of(
 }
 
 /// `SELECT` of a guild (`$1`) as user `$2` sees it: member row, roles, the user's roles.
-pub(super) const GUILD_VIEW_SQL: &str = "SELECT g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at,
+pub(super) const GUILD_VIEW_SQL: &str = "SELECT g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at, m.communication_disabled_until AS m_timeout,
         r.id AS r_id, r.name AS r_name, r.color AS r_color, r.hoist AS r_hoist, r.position AS r_position,
         r.permissions AS r_permissions, r.managed AS r_managed, r.mentionable AS r_mentionable, r.bot_id AS r_bot_id,
         EXISTS (SELECT 1 FROM member_roles mr WHERE mr.guild_id = g.id AND mr.user_id = $2 AND mr.role_id = r.id) AS r_mine
@@ -712,6 +724,7 @@ pub(super) fn guild_view_of(guild_id: i64, rows: Vec<GuildViewRow>) -> Option<Gu
             user_id: u,
             nick: first.m_nick.clone(),
             joined_at,
+            communication_disabled_until: first.m_timeout,
         }),
         _ => None,
     };

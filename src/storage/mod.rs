@@ -171,6 +171,25 @@ impl Db {
             .map_err(|e| Error::Internal(e.to_string()))
     }
 
+    /// Tables in the database's default schema (`public` on PostgreSQL, `main` on SQLite):
+    /// 0 for a fresh database (`hearth admin restore` refuses any other).
+    pub async fn count_tables(&self) -> Result<i64> {
+        let n: (i64,) =
+            match &self.0 {
+                hearth_db::Db::Sqlite(p) => {
+                    sqlx::query_as("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+                        .fetch_one(p)
+                        .await?
+                }
+                hearth_db::Db::Postgres(p) => sqlx::query_as(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                )
+                .fetch_one(p)
+                .await?,
+            };
+        Ok(n.0)
+    }
+
     /// The value of secret `name`, created with `make` and stored on first use; concurrent
     /// first uses agree on one value.
     pub async fn secret(&self, name: &str, make: impl FnOnce() -> String) -> Result<String> {

@@ -3,7 +3,7 @@
 // The only change from a bot written for Discord is `rest: { api: ... }`; discord.js takes the
 // gateway URL from GET /gateway/bot. Everything else is the library's public API.
 //
-// Environment: HEARTH_HTTP (http://HOST:PORT), BOT_TOKEN, GUILD_ID, CHANNEL_ID, HUMAN_ID,
+// Environment: HEARTH_HTTP (http://HOST:PORT), BOT_TOKEN, GUILD_ID, CHANNEL_ID, HUMAN_ID, MEMBER_ID,
 // STEP_TIMEOUT (seconds). Reports to the driver (run.py) with `EVENT {json}` lines on stdout;
 // logs go to stderr.
 import { createHash } from "node:crypto";
@@ -23,6 +23,8 @@ const TOKEN = process.env.BOT_TOKEN;
 const GUILD_ID = process.env.GUILD_ID;
 const CHANNEL_ID = process.env.CHANNEL_ID;
 const HUMAN_ID = process.env.HUMAN_ID;
+// The member the basic flow times out (absent in the resume mode).
+const MEMBER_ID = process.env.MEMBER_ID;
 const MODE = process.env.BOT_MODE || "basic";
 const STEP_TIMEOUT = Number(process.env.STEP_TIMEOUT || "15") * 1000;
 const REACTION = "\u{1F44D}";
@@ -211,6 +213,18 @@ async function basicFlow(message) {
   };
   const cached = message.channel.messages.cache.get(reply.id);
   summary.cached_reply_content = cached ? cached.content : null;
+
+  // A member timeout (MODERATE_MEMBERS): set for 5 minutes, read back, ended.
+  const target = await step("guild.members.fetch(id)", message.guild.members.fetch({ user: MEMBER_ID, force: true }));
+  await step("member.timeout(ms)", target.timeout(5 * 60 * 1000, "conformance"));
+  const timed = await step("guild.members.fetch(id) (timed out)", message.guild.members.fetch({ user: MEMBER_ID, force: true }));
+  summary.timeout = {
+    timed_out: timed.isCommunicationDisabled(),
+    until: timed.communicationDisabledUntil ? timed.communicationDisabledUntil.toISOString() : null,
+  };
+  await step("member.timeout(null)", timed.timeout(null, "conformance"));
+  const cleared = await step("guild.members.fetch(id) (cleared)", message.guild.members.fetch({ user: MEMBER_ID, force: true }));
+  summary.timeout.after_clear = cleared.isCommunicationDisabled();
 
   // An incoming webhook: created by the library, executed (discord.js waits for the message), deleted.
   const hook = await step("channel.createWebhook", message.channel.createWebhook({ name: "Conformance Hook" }));

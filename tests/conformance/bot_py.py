@@ -5,12 +5,13 @@ The only changes from a bot written for Discord are the two URL settings below (
 /work/shared/guides/discord-compat.md). Everything else is the library's public API.
 
 Environment: HEARTH_HTTP (http://HOST:PORT), HEARTH_WS (ws://HOST:PORT/gateway), BOT_TOKEN,
-GUILD_ID, CHANNEL_ID, HUMAN_ID, BOT_MODE (basic | resume), STEP_TIMEOUT (seconds).
+GUILD_ID, CHANNEL_ID, HUMAN_ID, MEMBER_ID, BOT_MODE (basic | resume), STEP_TIMEOUT (seconds).
 
 It reports to the driver (run.py) with lines `EVENT {json}` on stdout; logs go to stderr.
 """
 import asyncio
 import base64
+import datetime
 import hashlib
 import io
 import json
@@ -30,6 +31,8 @@ TOKEN = os.environ["BOT_TOKEN"]
 GUILD_ID = int(os.environ["GUILD_ID"])
 CHANNEL_ID = int(os.environ["CHANNEL_ID"])
 HUMAN_ID = int(os.environ["HUMAN_ID"])
+# The member the basic flow times out (MEMBER_ID; absent in the resume mode).
+MEMBER_ID = int(os.environ.get("MEMBER_ID", "0"))
 MODE = os.environ.get("BOT_MODE", "basic")
 # The file the bot sends and downloads back (made by the driver, run.py).
 FILE_BYTES = base64.b64decode(os.environ.get("FILE_B64", ""))
@@ -228,6 +231,20 @@ async def basic_flow(message: discord.Message):
     cached = discord.utils.get(client.cached_messages, id=reply.id)
     if cached is not None:
         summary["cached_reply_content"] = cached.content
+
+    # A member timeout (MODERATE_MEMBERS): set for 5 minutes, read back, ended.
+    guild = message.guild
+    target = await step("guild.fetch_member", guild.fetch_member(MEMBER_ID))
+    await step("member.timeout(timedelta)",
+               target.timeout(datetime.timedelta(minutes=5), reason="conformance"))
+    timed = await step("guild.fetch_member (timed out)", guild.fetch_member(MEMBER_ID))
+    summary["timeout"] = {
+        "timed_out": timed.is_timed_out(),
+        "until": timed.timed_out_until.isoformat() if timed.timed_out_until else None,
+    }
+    await step("member.timeout(None)", timed.timeout(None, reason="conformance"))
+    cleared = await step("guild.fetch_member (cleared)", guild.fetch_member(MEMBER_ID))
+    summary["timeout"]["after_clear"] = cleared.is_timed_out()
 
     # An incoming webhook: created by the library, executed with wait=True, deleted.
     hook = await step("channel.create_webhook", message.channel.create_webhook(name="Conformance Hook"))

@@ -26,6 +26,7 @@ Prints per-check results and a last line `N passed, M failed`; exit status 1 if 
 """
 import argparse
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -51,8 +52,8 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 TIMEOUT = float(os.environ.get("CONFORMANCE_TIMEOUT", "60"))
 
 # Bot permissions: ADD_REACTIONS | VIEW_CHANNEL | SEND_MESSAGES | ATTACH_FILES | READ_MESSAGE_HISTORY
-# | MANAGE_WEBHOOKS
-BOT_PERMISSIONS = (1 << 6) | (1 << 10) | (1 << 11) | (1 << 15) | (1 << 16) | (1 << 29)
+# | MODERATE_MEMBERS (the timeout step) | MANAGE_WEBHOOKS (the webhook step)
+BOT_PERMISSIONS = (1 << 6) | (1 << 10) | (1 << 11) | (1 << 15) | (1 << 16) | (1 << 29) | (1 << 40)
 MESSAGE_CONTENT_FLAG = 1 << 19  # GATEWAY_MESSAGE_CONTENT_LIMITED
 REACTION = "\N{THUMBS UP SIGN}"
 
@@ -235,9 +236,17 @@ def setup(server, message_content=True):
     if guild_id not in [g["id"] for g in bot_guilds]:
         raise Failure(f"bot is not in the guild after authorize: {bot_guilds!r}")
     rest.call("GET", "/gateway/bot", token=bot, expect=200)
+    # A plain member for the bot to time out (the owner ranks above every bot).
+    _, mreg = rest.call("POST", "/auth/register",
+                        {"username": f"member_{suffix}", "password": "correct horse battery staple 9"},
+                        expect=(200, 201))
+    member = "Bearer " + mreg["token"]
+    _, invite = rest.call("POST", f"/channels/{channel_id}/invites", {}, token=human, expect=(200, 201))
+    rest.call("POST", f"/invites/{invite['code']}", {}, token=member, expect=200)
     return {
         "rest": rest, "human": human, "human_id": me["id"], "guild_id": guild_id, "channel_id": channel_id,
         "app_id": app_id, "bot": bot, "bot_token": bot_token, "bot_id": bot_me["id"],
+        "member": member, "member_id": mreg["user_id"],
     }
 
 
@@ -480,6 +489,33 @@ def check_file(c, f, ctx):
         c.check("download: the attachment URL answers", False, str(e))
 
 
+def check_timeout(c, t, ctx):
+    """The bot timed the member out for 5 minutes through its library, read the member back,
+    then ended the timeout (`communication_disabled_until` null)."""
+    c.check("timeout: the library reads the member as timed out", t.get("timed_out") is True, f"{t}")
+    until = t.get("until")
+    ok = False
+    if until:
+        try:
+            left = datetime.datetime.fromisoformat(until.replace("Z", "+00:00")) - datetime.datetime.now(
+                datetime.timezone.utc)
+            ok = datetime.timedelta(minutes=3) < left <= datetime.timedelta(minutes=5, seconds=5)
+        except ValueError:
+            ok = False
+    c.check("timeout: the library parses communication_disabled_until (about 5 minutes ahead)", ok, f"{t}")
+    c.check("timeout: after timeout(None) the library reads it as ended", t.get("after_clear") is False, f"{t}")
+    st, m = ctx["rest"].call("GET", f"/guilds/{ctx['guild_id']}/members/{ctx['member_id']}", token=ctx["human"])
+    c.check("REST: the member is no longer timed out",
+            st == 200 and m.get("communication_disabled_until") is None, f"HTTP {st}: {m}")
+    st, log_ = ctx["rest"].call("GET", f"/guilds/{ctx['guild_id']}/audit-logs?action_type=24", token=ctx["human"])
+    entries = [e for e in (log_ or {}).get("audit_log_entries", []) if e.get("target_id") == ctx["member_id"]
+               and e.get("user_id") == ctx["bot_id"]
+               and any(ch.get("key") == "communication_disabled_until" for ch in e.get("changes", []))]
+    c.check("REST: both timeout changes are audited as the bot's, with the reason",
+            st == 200 and len(entries) == 2 and all(e.get("reason") == "conformance" for e in entries),
+            f"HTTP {st}: {entries or log_}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Scenarios
 
@@ -492,6 +528,7 @@ def bot_env(server, ctx, ws=None, mode="basic"):
         "GUILD_ID": ctx["guild_id"],
         "CHANNEL_ID": ctx["channel_id"],
         "HUMAN_ID": ctx["human_id"],
+        "MEMBER_ID": ctx["member_id"],
         "BOT_MODE": mode,
         "FILE_B64": base64.b64encode(FILE_BYTES).decode(),
         "FILE_NAME": FILE_NAME,
@@ -523,6 +560,7 @@ def scenario_basic(name, argv, opts, c):
         orig_id = post(ctx, content)
         done = bot.wait_for("done", deadline)
         check_flow(c, done, ctx, orig_id, content)
+        check_timeout(c, done.get("timeout") or {}, ctx)
         bot.wait_for("closing", deadline)
     finally:
         if bot:

@@ -35,6 +35,7 @@ mod passkeys;
 mod ratelimit;
 mod registrar;
 mod resume;
+mod timeouts;
 mod uploads;
 mod web;
 mod webhooks;

@@ -9,6 +9,11 @@
 //! - First start: registering makes no administrator; the log shows a one-time setup token
 //!   that makes one once; `hearth admin create-user --admin` works on a running server's
 //!   database (both backends).
+//! - The admin CLI beside a running server: users listed, shown, suspended, promoted (never
+//!   the last administrator demoted); sessions listed and revoked (the server refuses the
+//!   token at once); guilds listed and shown; errors as sentences.
+//! - Backups: `hearth admin backup` while serving, `hearth admin restore` into a fresh data
+//!   directory or database; messages, files and keys come back, later writes do not.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -346,6 +351,12 @@ impl Served {
     /// `hearth serve` on a fresh data directory (and a fresh PostgreSQL database with
     /// `HEARTH_TEST_DATABASE=postgres`); waits for `/ready`.
     async fn start() -> Served {
+        Served::start_restoring(None).await
+    }
+
+    /// [`Served::start`], first restoring the backup in `backup` (if any) into the fresh
+    /// data directory or database with `hearth admin restore`.
+    async fn start_restoring(backup: Option<&Path>) -> Served {
         let tmp = Tmp::new();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -378,6 +389,13 @@ impl Served {
                 Some(name)
             }
         };
+        if let Some(dir) = backup {
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let r = hearth(&["admin", "restore", &dir.display().to_string()], &env).await;
+            assert_eq!(r.code, 0, "restore: {r:?}");
+            assert!(r.stdout.contains("restored"), "{r:?}");
+        }
         let mut cmd = hearth_cmd();
         cmd.arg("serve")
             .env("HEARTH_LOG", "warn")
@@ -541,6 +559,242 @@ async fn admin_create_user_makes_an_admin_on_a_running_servers_database() {
         ])
         .await;
     assert_ne!(r.code, 0, "{r:?}");
+}
+
+/// `hearth ARGS --json` on `srv`'s database, asserting exit 0; the parsed output.
+async fn cli_json(srv: &Served, args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let r = srv.cli(&all).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {r:?}"))
+}
+
+/// Logs `name` in (password [`password_of`]); the client with the new session's token.
+async fn login(anon: &Client, name: &str) -> Client {
+    let r = anon
+        .post(
+            "/auth/login",
+            json!({"login": name, "password": password_of(name)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    anon.clone().bearer(&s(&r.body["token"]))
+}
+
+#[tokio::test]
+async fn the_admin_cli_manages_users_sessions_and_guilds_of_a_running_server() {
+    let srv = Served::start().await;
+    let anon = srv.anon();
+    let r = srv
+        .cli(&[
+            "admin",
+            "create-user",
+            "carol",
+            "--admin",
+            "--password",
+            &password_of("carol"),
+        ])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let bob = register(&anon, "bob").await;
+    let me = bob.get("/users/@me").await;
+    let bob_id = s(&me.body["id"]);
+    let guild = create_guild(&bob, "bobs place").await;
+
+    // Users: listed with their flags, shown by name or id, as JSON and as text.
+    let users = cli_json(&srv, &["admin", "users", "list"]).await;
+    let by_name = |name: &str| {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not listed: {users}"))
+    };
+    assert_eq!(by_name("carol")["admin"], true);
+    assert_eq!(by_name("bob")["admin"], false);
+    assert_eq!(by_name("bob")["guilds"], 1);
+    let shown = cli_json(&srv, &["admin", "users", "show", &bob_id]).await;
+    assert_eq!(shown["username"], "bob");
+    let text = srv.cli(&["admin", "users", "show", "BOB"]).await;
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(
+        text.stdout.contains("username: bob") && text.stdout.contains("suspended: false"),
+        "{text:?}"
+    );
+
+    // Guilds: listed with owner and counts, shown with channels.
+    let guilds = cli_json(&srv, &["admin", "guilds", "list"]).await;
+    assert_eq!(guilds[0]["id"], guild.id.as_str(), "{guilds}");
+    assert_eq!(guilds[0]["owner"], "bob");
+    assert_eq!(guilds[0]["members"], 1);
+    let g = cli_json(&srv, &["admin", "guilds", "show", &guild.id]).await;
+    assert!(
+        g["channel_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == guild.general.as_str()),
+        "{g}"
+    );
+
+    // Sessions: listed, and revoked from the CLI: the running server refuses the token.
+    let sessions = cli_json(&srv, &["admin", "sessions", "list", "bob"]).await;
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
+    let revoked = cli_json(&srv, &["admin", "sessions", "revoke", "bob"]).await;
+    assert_eq!(revoked["revoked"], 1);
+    assert_eq!(bob.get("/users/@me").await.status, 401);
+    let bob = login(&anon, "bob").await;
+    let r = srv
+        .cli(&["admin", "sessions", "revoke", "bob", "--session", "12345"])
+        .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("session: This user has no session with that id."),
+        "{r:?}"
+    );
+
+    // Suspension: the session dies and login is refused until unsuspended.
+    let r = srv.cli(&["admin", "users", "suspend", "bob"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("suspended"), "{r:?}");
+    assert_ne!(bob.get("/users/@me").await.status, 200);
+    let refused = anon
+        .post(
+            "/auth/login",
+            json!({"login": "bob", "password": password_of("bob")}),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert_eq!(
+        cli_json(&srv, &["admin", "users", "unsuspend", "bob"]).await["suspended"],
+        false
+    );
+    let bob = login(&anon, "bob").await;
+    assert_eq!(bob.get("/users/@me").await.status, 200);
+
+    // Administration: the last administrator stays; a second one may take over.
+    let r = srv.cli(&["admin", "users", "remove-admin", "carol"]).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("only instance administrator"), "{r:?}");
+    assert!(!r.stderr.contains('{'), "a sentence, not JSON: {r:?}");
+    assert_eq!(bob.get("/admin/users").await.status, 403);
+    assert_eq!(
+        cli_json(&srv, &["admin", "users", "make-admin", "bob"]).await["admin"],
+        true
+    );
+    assert_eq!(bob.get("/admin/users").await.status, 200);
+    assert_eq!(
+        cli_json(&srv, &["admin", "users", "remove-admin", "carol"]).await["admin"],
+        false
+    );
+
+    // Errors are sentences.
+    let r = srv.cli(&["admin", "users", "show", "nobody"]).await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("Unknown User") && !r.stderr.contains('{'),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_restores_messages_files_and_keys_into_a_fresh_place() {
+    let srv = Served::start().await;
+    let anon = srv.anon();
+    let alice = register(&anon, "alice").await;
+    let guild = create_guild(&alice, "archive").await;
+    say(&alice, &guild.general, "remember this").await;
+    let bytes: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let up = crate::attachments::upload(
+        &alice,
+        &guild.general,
+        crate::attachments::form(
+            Some(json!({"content": "with a file"})),
+            &[("notes.bin", &bytes)],
+        ),
+    )
+    .await;
+    assert_eq!(up.status, 200, "{up:?}");
+    let keys_before = srv.cli(&["keys", "list"]).await;
+    assert_eq!(keys_before.code, 0, "{keys_before:?}");
+
+    let out = Tmp::new();
+    let dir = out.0.join("backup");
+    let r = srv
+        .cli(&["admin", "backup", &dir.display().to_string()])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("1 media files"), "{r:?}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["format"], 1);
+    // A backup never lands on top of another one.
+    let again = srv
+        .cli(&["admin", "backup", &dir.display().to_string()])
+        .await;
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("is not empty"), "{again:?}");
+    // Nor does a restore land on a database in use.
+    let r = srv
+        .cli(&["admin", "restore", &dir.display().to_string()])
+        .await;
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("exists") || r.stderr.contains("tables"),
+        "{r:?}"
+    );
+
+    // Written after the backup: not in the restored server.
+    say(&alice, &guild.general, "after the backup").await;
+
+    let restored = Served::start_restoring(Some(&dir)).await;
+    let alice = login(&restored.anon(), "alice").await;
+    let msgs = alice
+        .get(&format!("/channels/{}/messages", guild.general))
+        .await;
+    assert_eq!(msgs.status, 200, "{msgs:?}");
+    let contents: Vec<&str> = msgs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert!(contents.contains(&"remember this"), "{contents:?}");
+    assert!(!contents.contains(&"after the backup"), "{contents:?}");
+    let with_file = msgs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["content"] == "with a file")
+        .expect("the message with the file");
+    let url = s(&with_file["attachments"][0]["url"]);
+    let got = hearth_testkit::rest::http_client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200, "{url}");
+    assert_eq!(
+        got.bytes().await.unwrap().to_vec(),
+        bytes,
+        "the file's bytes"
+    );
+    // The same signing keys (federation identity) and a server that knows it has an owner.
+    let keys_after = restored.cli(&["keys", "list"]).await;
+    let ids = |out: &str| {
+        out.lines()
+            .filter(|l| l.starts_with("ed25519:"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert!(!ids(&keys_before.stdout).is_empty(), "{keys_before:?}");
+    assert_eq!(ids(&keys_after.stdout), ids(&keys_before.stdout));
 }
 
 /// docker-compose.yml (no Docker engine here, so checked as text): every `HEARTH_*` variable

@@ -256,6 +256,10 @@ pub struct ModifyMemberBody {
     pub mute: Option<bool>,
     #[serde(default)]
     pub deaf: Option<bool>,
+    /// ISO 8601 end of a timeout (at most 28 days ahead), or `null` to end it (Discord "Modify
+    /// Guild Member"; MODERATE_MEMBERS).
+    #[serde(default, deserialize_with = "double_option")]
+    pub communication_disabled_until: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

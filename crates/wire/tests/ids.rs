@@ -376,7 +376,7 @@ fn samples() -> Vec<(Event, Value)> {
         (
             Event::PresenceUpdate,
             json!({"user": {"id": "1014", "username": "carol", "handle": "carol@b.example",
-                    "global_name": null, "avatar": null, "bot": false},
+                    "global_name": null, "avatar": null, "bot": false, "discriminator": "0"},
                 "guild_id": "1001", "status": "online",
                 "activities": [{"name": "chess", "type": 0}], "client_status": {"desktop": "online"}}),
         ),
