@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 
 use crate::config::{BlobBackend, Config};
@@ -20,6 +21,7 @@ use crate::http::RouteLimits;
 use crate::http::serve::{Admission, Server};
 use crate::mail::SmtpMailer;
 use crate::media::{LocalBlobs, S3Blobs};
+use crate::metrics::{Metrics, Sample};
 use crate::mls::{Mls, MlsApi};
 use crate::registrar::{Link, LinkApi};
 use crate::s2s::guild_log::GuildLog;
@@ -48,6 +50,9 @@ pub struct App {
     log: Arc<GuildLog>,
     /// The connection caps of both listeners (`connections.*`).
     admission: Arc<Admission>,
+    /// Request counters and the `/metrics` listener (`metrics.listen`), if configured.
+    metrics: Arc<Metrics>,
+    metrics_listener: Option<TcpListener>,
 }
 
 /// The separate federation listener (`federation.listen`), HTTPS when `tls` is set.
@@ -164,7 +169,11 @@ impl App {
         // Routers: the federation routes share the main listener unless `federation.listen`
         // gives them their own.
         let fed_cfg = hearth.config.federation.clone();
-        let mut router = Self::router(&parts);
+        let metrics = Metrics::new();
+        let mut router = Self::router(&parts).route_layer(axum::middleware::from_fn_with_state(
+            metrics.clone(),
+            crate::metrics::track,
+        ));
         let mut federation = None;
         if fed_cfg.enabled {
             match fed_cfg.listen {
@@ -200,7 +209,15 @@ impl App {
                 }
             }
         }
+        let metrics_listener = match hearth.config.metrics.listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                Error::internal(format!("cannot listen on metrics.listen {addr}: {e}"))
+            })?),
+            None => None,
+        };
         Ok(App {
+            metrics,
+            metrics_listener,
             listener,
             router,
             hearth,
@@ -273,6 +290,13 @@ impl App {
     }
 
     /// The bound address of the federation listener, when `federation.listen` is set.
+    /// Where `GET /metrics` is served (`metrics.listen`), if configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn federation_addr(&self) -> Option<SocketAddr> {
         self.federation
             .as_ref()
@@ -342,6 +366,19 @@ impl App {
                 }
             }
         });
+        let metrics_task = self.metrics_listener.map(|l| {
+            let router = Router::new()
+                .route("/metrics", axum::routing::get(scrape))
+                .with_state(Scrape {
+                    metrics: self.metrics.clone(),
+                    gateway: self.gateway.clone(),
+                    hearth: self.hearth.clone(),
+                });
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move {
+                let _ = axum::serve(l, router).with_graceful_shutdown(stop).await;
+            })
+        });
         let conns = &self.hearth.config.connections;
         let fed_task = self.federation.map(|(listener, router)| {
             let server = Server::new(
@@ -377,6 +414,9 @@ impl App {
         if let Some(t) = fed_task {
             let _ = t.await;
         }
+        if let Some(t) = metrics_task {
+            let _ = t.await;
+        }
         // Everything committed is in the federation log before the database closes, and
         // routed by the gateway, whose sessions are saved for RESUME after the restart.
         let barrier = self.log.barrier().await;
@@ -392,4 +432,44 @@ fn blob_store(config: &Config) -> Result<Arc<dyn BlobStore>> {
         BlobBackend::Local => Arc::new(LocalBlobs::new(config.media_dir())),
         BlobBackend::S3 => Arc::new(S3Blobs::new(&config.media.s3)?),
     })
+}
+
+/// What `GET /metrics` reads at each scrape.
+#[derive(Clone)]
+struct Scrape {
+    metrics: Arc<Metrics>,
+    gateway: Arc<Gateway>,
+    hearth: Arc<Hearth>,
+}
+
+/// `GET /metrics` on the metrics listener: the exposition text ([`crate::metrics`]).
+async fn scrape(axum::extract::State(s): axum::extract::State<Scrape>) -> impl IntoResponse {
+    let st = s.gateway.session_stats();
+    let shed = s.gateway.shed_stats();
+    let (db_open, db_idle) = match &*s.hearth.db {
+        hearth_db::Db::Sqlite(p) => (p.size(), p.num_idle()),
+        hearth_db::Db::Postgres(p) => (p.size(), p.num_idle()),
+    };
+    let sample = Sample {
+        sessions_connected: st.connected as i64,
+        sessions_detached: st.detached as i64,
+        buffered_events: st.buffered as i64,
+        replay_log_entries: st.log.entries as i64,
+        shed: vec![
+            ("typing_dispatch".into(), shed.typing_dispatches),
+            ("presence_dispatch".into(), shed.presence_dispatches),
+            ("typing_delivery".into(), shed.typing_deliveries),
+            ("presence_delivery".into(), shed.presence_deliveries),
+        ],
+        db_open: i64::from(db_open),
+        db_idle: db_idle as i64,
+        db_max: i64::from(s.hearth.config.database_max_connections),
+    };
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.render(&sample),
+    )
 }

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod load;
+mod metrics;
 pub use load::*;
+pub use metrics::MetricsConfig;
 
 /// Who may create an account (`registration` setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -755,6 +757,7 @@ pub struct Config {
     pub connections: Connections,
     pub federation: FederationConfig,
     pub registrar: RegistrarLinkConfig,
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -782,6 +785,7 @@ impl Default for Config {
             connections: Connections::default(),
             federation: FederationConfig::default(),
             registrar: RegistrarLinkConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -791,6 +795,7 @@ pub const HELP: &str = "\
 Configuration (defaults, then --config FILE (TOML), then HEARTH_* environment variables;
 nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
   listen                     HEARTH_LISTEN                     127.0.0.1:8080
+  metrics.listen             HEARTH_METRICS__LISTEN            unset (no /metrics listener)
   server_name                HEARTH_SERVER_NAME                localhost
   data_dir                   HEARTH_DATA_DIR                   ./data
   database_url               HEARTH_DATABASE_URL               sqlite://{data_dir}/hearth.db | postgres://...

@@ -17,6 +17,7 @@ pub mod gateway;
 pub mod http;
 pub mod mail;
 pub mod media;
+pub mod metrics;
 pub mod mls;
 pub mod permissions;
 pub mod ratelimit;

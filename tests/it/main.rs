@@ -26,6 +26,7 @@ mod gateway;
 mod guard;
 mod images;
 mod mail;
+mod metrics;
 mod mfa;
 mod migrations;
 mod mls;

@@ -1,0 +1,99 @@
+//! Prometheus metrics (issue 19, README "Metrics and health"): `GET /metrics` on the
+//! `metrics.listen` listener only, scraped and parsed as Prometheus would: request counts and
+//! latency histograms by route pattern (never by raw path), gateway sessions, the database
+//! pool.
+
+use std::collections::BTreeMap;
+
+use crate::gateway::Gw;
+use crate::harness::*;
+
+/// Every sample line of an exposition text: `name{labels}` → value.
+fn parse(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (key, value) = l
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("bad line {l:?}"));
+            let v: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("bad value in {l:?}"));
+            (key.to_string(), v)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_show_sessions_and_the_pool() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let ts = TestServer::start_with(|c| c.metrics.listen = Some(listen)).await;
+    let (_, token) = ts.register("alice").await;
+    let alice = ts.client(&token);
+    let guild = create_guild(&alice, "counted").await;
+    for i in 0..3 {
+        say(&alice, &guild.general, &format!("message {i}")).await;
+    }
+    let _gw = Gw::identify(&ts, &token, 1).await;
+
+    let http = hearth_testkit::rest::http_client();
+    let res = http
+        .get(format!("http://{listen}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"),
+        "{:?}",
+        res.headers()
+    );
+    let text = res.text().await.unwrap();
+    let m = parse(&text);
+    let route = format!(
+        "{}/channels/{{channel_id}}/messages",
+        ts.base.trim_start_matches(&format!("http://{}", ts.addr))
+    );
+    let sends =
+        format!("hearth_http_requests_total{{method=\"POST\",route=\"{route}\",status=\"200\"}}");
+    assert_eq!(m.get(&sends), Some(&3.0), "{sends} in\n{text}");
+    let count =
+        format!("hearth_http_request_duration_seconds_count{{method=\"POST\",route=\"{route}\"}}");
+    assert_eq!(m.get(&count), Some(&3.0), "{count} in\n{text}");
+    let inf = format!(
+        "hearth_http_request_duration_seconds_bucket{{le=\"+Inf\",method=\"POST\",route=\"{route}\"}}"
+    );
+    assert_eq!(m.get(&inf), Some(&3.0), "{inf} in\n{text}");
+    // Labels carry route patterns, never ids.
+    assert!(
+        !text.contains(&guild.general),
+        "a raw id in a label:\n{text}"
+    );
+    assert_eq!(
+        m.get("hearth_gateway_sessions{state=\"connected\"}"),
+        Some(&1.0),
+        "{text}"
+    );
+    assert_eq!(m.get("hearth_db_max_connections"), Some(&4.0), "{text}");
+    assert!(
+        m.get("hearth_db_connections{state=\"open\"}")
+            .is_some_and(|v| *v >= 1.0),
+        "{text}"
+    );
+    // Not on the client listener (where `/metrics` is just a path of the web client).
+    let r = http
+        .get(format!("http://{}/metrics", ts.addr))
+        .send()
+        .await
+        .unwrap();
+    let body = r.text().await.unwrap();
+    assert!(!body.contains("hearth_http_requests_total"), "{body}");
+}
