@@ -52,6 +52,9 @@ pub struct RateLimits {
     pub message_create: Bucket,
     /// Reaction add/remove per channel per user (Discord: 1 per 0.25 s, burst allowed here).
     pub reactions: Bucket,
+    /// Executions of one webhook (`POST /webhooks/{id}/{token}`, `/slack`, `/github`),
+    /// whoever sends them (Discord: 5 per 2 s per webhook).
+    pub webhook_execute: Bucket,
     /// `POST /auth/register` per client IP.
     pub register_per_ip: Bucket,
     /// `POST /auth/login` per client IP, whatever account is tried.
@@ -131,6 +134,10 @@ impl Default for RateLimits {
             reactions: Bucket {
                 limit: 4,
                 per_seconds: 1.0,
+            },
+            webhook_execute: Bucket {
+                limit: 5,
+                per_seconds: 2.0,
             },
             register_per_ip: Bucket {
                 limit: 10,
@@ -807,9 +814,9 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                              [public URL's origin], 300, 20
   mail.{smtp_host, smtp_port, from, tls, username, password, timeout_ms}
                              none (mail off), 587, hearth@{server_name}, none|starttls|tls, none, none, 10000
-  rate_limits.{global_per_second, default_route, message_create, reactions, register_per_ip,
-               login_per_ip}  (buckets: {limit, per_seconds})
-                             50, {40, 1.0}, {5, 5.0}, {4, 1.0}, {10, 3600.0}, {30, 60.0}
+  rate_limits.{global_per_second, default_route, message_create, reactions, webhook_execute,
+               register_per_ip, login_per_ip}  (buckets: {limit, per_seconds})
+                             50, {40, 1.0}, {5, 5.0}, {4, 1.0}, {5, 2.0}, {10, 3600.0}, {30, 60.0}
   rate_limits.login_backoff.{free_per_pair, free_per_address, free_per_account, base_seconds,
                max_seconds, forget_seconds}   5, 20, 50, 1.0, 900.0, 3600.0
   limits.{max_body_bytes, max_message_length, max_embeds, max_guilds_per_user,

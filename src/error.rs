@@ -32,6 +32,8 @@ pub enum Unknown {
     User,
     /// Hearth's own code: Discord documents none for security keys.
     Passkey,
+    /// 10015.
+    Webhook,
 }
 
 impl Unknown {
@@ -53,6 +55,7 @@ impl Unknown {
             Unknown::Session => (10020, "Unknown Session"),
             Unknown::Ban => (10026, "Unknown Ban"),
             Unknown::Passkey => (10100, "Unknown Passkey"),
+            Unknown::Webhook => (10015, "Unknown Webhook"),
         }
     }
 }
@@ -139,6 +142,10 @@ pub enum Rule {
     InvalidAccountToken,
     /// 400 / 40011: the account still owns guilds (Discord: transfer them before deleting).
     OwnsGuilds,
+    /// 400 / 30007: the channel has its maximum of webhooks.
+    MaxWebhooks,
+    /// 401 / 50027: a webhook route with a token that is not the webhook's.
+    InvalidWebhookToken,
     /// 413 / 40005: the file would take its uploader or the guild over `media.*_quota_bytes`.
     StorageQuota,
 }
@@ -269,6 +276,12 @@ impl Rule {
                 40011,
                 "You must transfer ownership of any owned guilds before deleting your account",
             ),
+            Rule::MaxWebhooks => (
+                S::BAD_REQUEST,
+                30007,
+                "Maximum number of webhooks reached (15)",
+            ),
+            Rule::InvalidWebhookToken => (S::UNAUTHORIZED, 50027, "Invalid Webhook Token"),
             Rule::StorageQuota => (
                 S::PAYLOAD_TOO_LARGE,
                 40005,

@@ -27,6 +27,7 @@ mod emojis;
 mod guilds;
 mod passkeys;
 mod uploads;
+mod webhooks;
 
 use account::*;
 use apps::*;
@@ -36,6 +37,7 @@ use commands::*;
 use emojis::*;
 use guilds::*;
 use passkeys::*;
+use webhooks::*;
 
 type H = State<Arc<Hearth>>;
 
@@ -197,6 +199,39 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route(
             "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user_id}",
             delete(remove_user_reaction),
+        )
+        // webhooks (Discord "Resources > Webhook")
+        .route(
+            "/channels/{channel_id}/webhooks",
+            get(channel_webhooks).post(create_webhook),
+        )
+        .route("/guilds/{guild_id}/webhooks", get(guild_webhooks))
+        .route(
+            "/webhooks/{webhook_id}",
+            get(get_webhook)
+                .patch(modify_webhook)
+                .delete(delete_webhook),
+        )
+        .route(
+            "/webhooks/{webhook_id}/{webhook_token}",
+            get(get_webhook_with_token)
+                .patch(modify_webhook_with_token)
+                .delete(delete_webhook_with_token)
+                .post(execute_webhook),
+        )
+        .route(
+            "/webhooks/{webhook_id}/{webhook_token}/slack",
+            post(execute_slack_webhook),
+        )
+        .route(
+            "/webhooks/{webhook_id}/{webhook_token}/github",
+            post(execute_github_webhook),
+        )
+        .route(
+            "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+            get(get_webhook_message)
+                .patch(edit_webhook_message)
+                .delete(delete_webhook_message),
         )
         // invites
         .route(

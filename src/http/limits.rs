@@ -22,6 +22,8 @@ pub struct RouteLimits {
     default_route: KeyedLimiter<(String, String)>,
     message_create: KeyedLimiter<(String, String)>,
     reactions: KeyedLimiter<(String, String)>,
+    /// Per webhook, whoever executes it.
+    webhook_execute: KeyedLimiter<(String, String)>,
 }
 
 impl RouteLimits {
@@ -39,6 +41,7 @@ impl RouteLimits {
             default_route: KeyedLimiter::new(c.default_route, "user", false),
             message_create: KeyedLimiter::new(c.message_create, "user", false),
             reactions: KeyedLimiter::new(c.reactions, "user", false),
+            webhook_execute: KeyedLimiter::new(c.webhook_execute, "shared", false),
         }
     }
     /// Drops state of idle keys (run periodically).
@@ -47,6 +50,7 @@ impl RouteLimits {
         self.default_route.shrink();
         self.message_create.shrink();
         self.reactions.shrink();
+        self.webhook_execute.shrink();
     }
 }
 
@@ -54,7 +58,7 @@ impl RouteLimits {
 fn major_param(path: &str) -> &str {
     let mut it = path.split('/');
     while let Some(seg) = it.next() {
-        if seg == "channels" || seg == "guilds" {
+        if seg == "channels" || seg == "guilds" || seg == "webhooks" {
             return it.next().unwrap_or("");
         }
     }
@@ -107,14 +111,19 @@ pub async fn rate_limit(
         return resp;
     }
     let method = req.method().clone();
-    let (limiter, bucket_name) =
-        if method == Method::POST && route.ends_with("/channels/{channel_id}/messages") {
-            (&limits.message_create, "message_create")
-        } else if route.contains("/reactions") {
-            (&limits.reactions, "reactions")
-        } else {
-            (&limits.default_route, "default")
-        };
+    // Executions of a webhook share one bucket per webhook, whoever sends them.
+    let execute = method == Method::POST
+        && route.contains("/webhooks/{webhook_id}/{webhook_token}")
+        && !route.contains("/messages/");
+    let (limiter, bucket_name) = if execute {
+        (&limits.webhook_execute, "webhook_execute")
+    } else if method == Method::POST && route.ends_with("/channels/{channel_id}/messages") {
+        (&limits.message_create, "message_create")
+    } else if route.contains("/reactions") {
+        (&limits.reactions, "reactions")
+    } else {
+        (&limits.default_route, "default")
+    };
     let route_key = format!(
         "{method} {bucket_name} {}",
         if bucket_name == "default" {
@@ -124,7 +133,7 @@ pub async fn rate_limit(
         }
     );
     let key = (
-        identity,
+        if execute { String::new() } else { identity },
         format!("{route_key} {}", major_param(req.uri().path())),
     );
     let bucket_hash = crate::service::auth::token_hash(&route_key)[..16].to_string();

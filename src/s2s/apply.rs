@@ -104,6 +104,11 @@ pub(super) fn message_row(guild_id: i64, m: &wire::Message, pinned_at: Option<i6
         } else {
             None
         },
+        // A webhook's message keeps the author the host showed.
+        // The author's local id (its handle names the webhook): one id per webhook here.
+        webhook_id: m.webhook_id.map(|_| m.author.id.db()),
+        webhook_name: m.webhook_id.map(|_| m.author.username.clone()),
+        webhook_avatar: m.webhook_id.and_then(|_| m.author.avatar.clone()),
         // Filled by the caller from `Fed::localize_attachments` (spec/federation.md §17).
         attachments: vec![],
     }

@@ -425,8 +425,13 @@ async fn writer(
         let mut drain = false;
         for ev in pending {
             match ev {
-                // Application commands belong to this server's applications: never logged.
-                BusEvent::Dispatch(d) if d.event == Event::ApplicationCommandPermissionsUpdate => {}
+                // Application commands belong to this server's applications, webhooks to
+                // this server: never logged.
+                BusEvent::Dispatch(d)
+                    if matches!(
+                        d.event,
+                        Event::ApplicationCommandPermissionsUpdate | Event::WebhooksUpdate
+                    ) => {}
                 BusEvent::Dispatch(d) if d.logged => {
                     write_group(&log, std::mem::take(&mut group)).await;
                     drain = true;

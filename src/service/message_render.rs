@@ -192,27 +192,14 @@ impl Hearth {
         users: &HashMap<i64, UserRow>,
         reactions: Vec<wire::Reaction>,
     ) -> wire::Message {
-        let author = users
-            .get(&m.author_id)
-            .map(|u| self.user_wire(u, false))
-            .unwrap_or_else(|| wire::User {
-                id: Snowflake::from_db(m.author_id),
-                username: "deleted_user".into(),
-                discriminator: "0".into(),
-                global_name: Some("Deleted User".into()),
-                avatar: None,
-                banner: None,
-                bot: false,
-                system: false,
-                public_flags: 0,
-                flags: 0,
-                handle: format!("deleted_user@{}", self.config.server_name),
-                email: None,
-                verified: None,
-                mfa_enabled: None,
-                bio: None,
-                dm_policy: None,
-            });
+        let author = if let Some(wid) = m.webhook_id {
+            self.webhook_author(wid, m)
+        } else {
+            users
+                .get(&m.author_id)
+                .map(|u| self.user_wire(u, false))
+                .unwrap_or_else(|| self.deleted_author(m.author_id))
+        };
         let mentions = serde_json::from_str::<Vec<Snowflake>>(&m.mentions)
             .unwrap_or_default()
             .into_iter()
@@ -224,6 +211,7 @@ impl Hearth {
             guild_id: m.guild_id.map(Snowflake::from_db),
             author,
             member: None,
+            webhook_id: m.webhook_id.map(Snowflake::from_db),
             content: m.content.clone(),
             timestamp: wire::iso(Snowflake::from_db(m.id).timestamp_ms() as i64),
             edited_timestamp: m.edited_at.map(wire::iso),
@@ -251,6 +239,51 @@ impl Hearth {
                 fail_if_not_exists: None,
             }),
             referenced_message: None,
+        }
+    }
+
+    /// The author object of a message of a deleted account.
+    fn deleted_author(&self, id: i64) -> wire::User {
+        wire::User {
+            id: Snowflake::from_db(id),
+            username: "deleted_user".into(),
+            discriminator: "0".into(),
+            global_name: Some("Deleted User".into()),
+            avatar: None,
+            banner: None,
+            bot: false,
+            system: false,
+            public_flags: 0,
+            flags: 0,
+            handle: format!("deleted_user@{}", self.config.server_name),
+            email: None,
+            verified: None,
+            mfa_enabled: None,
+            bio: None,
+            dm_policy: None,
+        }
+    }
+
+    /// The author object of a webhook's message (Discord "Resources > Webhook"): the webhook's
+    /// id, the name and avatar kept with the message, `bot`, discriminator `"0000"`.
+    fn webhook_author(&self, webhook_id: i64, m: &MessageRow) -> wire::User {
+        wire::User {
+            id: Snowflake::from_db(webhook_id),
+            username: m.webhook_name.clone().unwrap_or_default(),
+            discriminator: "0000".into(),
+            global_name: None,
+            avatar: m.webhook_avatar.clone(),
+            banner: None,
+            bot: true,
+            system: false,
+            public_flags: 0,
+            flags: 0,
+            handle: format!("{webhook_id}.webhook@{}", self.config.server_name),
+            email: None,
+            verified: None,
+            mfa_enabled: None,
+            bio: None,
+            dm_policy: None,
         }
     }
 

@@ -457,6 +457,9 @@ impl Hearth {
             nonce,
             edited_at: None,
             pinned_at: None,
+            webhook_id: None,
+            webhook_name: None,
+            webhook_avatar: None,
             attachments,
         };
         // Render the response and the event from the data in hand (author, mentioned users,

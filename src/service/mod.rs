@@ -59,6 +59,9 @@ pub mod setup;
 pub mod snapshot;
 pub mod sniff;
 pub mod uploads;
+pub mod webhook_exec;
+pub mod webhook_formats;
+pub mod webhooks;
 pub mod writer;
 
 /// Who is making a request: an authenticated user (human or bot).
@@ -768,6 +771,9 @@ pub mod audit_action {
     pub const ROLE_DELETE: i64 = 32;
     pub const INVITE_CREATE: i64 = 40;
     pub const INVITE_DELETE: i64 = 42;
+    pub const WEBHOOK_CREATE: i64 = 50;
+    pub const WEBHOOK_UPDATE: i64 = 51;
+    pub const WEBHOOK_DELETE: i64 = 52;
     pub const EMOJI_CREATE: i64 = 60;
     pub const EMOJI_UPDATE: i64 = 61;
     pub const EMOJI_DELETE: i64 = 62;

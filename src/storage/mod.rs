@@ -33,6 +33,7 @@ mod registrar;
 mod revocations;
 mod server_keys;
 mod users;
+mod webhooks;
 
 use account::log_security;
 pub use account::*;
@@ -54,6 +55,7 @@ pub use registrar::*;
 pub use revocations::*;
 pub use server_keys::*;
 pub use users::*;
+pub use webhooks::*;
 
 pub use hearth_db::{is_unique_violation, now_ms, on_db};
 

@@ -225,6 +225,16 @@ async function basicFlow(message) {
   await step("member.timeout(null)", timed.timeout(null, "conformance"));
   const cleared = await step("guild.members.fetch(id) (cleared)", message.guild.members.fetch({ user: MEMBER_ID, force: true }));
   summary.timeout.after_clear = cleared.isCommunicationDisabled();
+
+  // An incoming webhook: created by the library, executed (discord.js waits for the message), deleted.
+  const hook = await step("channel.createWebhook", message.channel.createWebhook({ name: "Conformance Hook" }));
+  const hsent = await step("webhook.send", hook.send({ content: "from a webhook", username: "Hooked" }));
+  summary.webhook = {
+    id: hook.id, has_token: Boolean(hook.token), message_id: hsent.id,
+    webhook_id: hsent.webhookId ?? hsent.webhook_id ?? null,
+    author_name: hsent.author?.username ?? null, content: hsent.content,
+  };
+  await step("webhook.delete", hook.delete());
   emit("done", summary);
 }
 

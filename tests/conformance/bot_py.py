@@ -245,6 +245,16 @@ async def basic_flow(message: discord.Message):
     await step("member.timeout(None)", timed.timeout(None, reason="conformance"))
     cleared = await step("guild.fetch_member (cleared)", guild.fetch_member(MEMBER_ID))
     summary["timeout"]["after_clear"] = cleared.is_timed_out()
+
+    # An incoming webhook: created by the library, executed with wait=True, deleted.
+    hook = await step("channel.create_webhook", message.channel.create_webhook(name="Conformance Hook"))
+    hsent = await step("webhook.send(wait=True)", hook.send("from a webhook", username="Hooked", wait=True))
+    summary["webhook"] = {
+        "id": str(hook.id), "has_token": bool(hook.token), "message_id": str(hsent.id),
+        "webhook_id": str(hsent.webhook_id) if hsent.webhook_id else None,
+        "author_name": hsent.author.name, "content": hsent.content,
+    }
+    await step("webhook.delete", hook.delete())
     emit("done", **summary)
 
 

@@ -52,8 +52,8 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 TIMEOUT = float(os.environ.get("CONFORMANCE_TIMEOUT", "60"))
 
 # Bot permissions: ADD_REACTIONS | VIEW_CHANNEL | SEND_MESSAGES | ATTACH_FILES | READ_MESSAGE_HISTORY
-# | MODERATE_MEMBERS (the timeout step)
-BOT_PERMISSIONS = (1 << 6) | (1 << 10) | (1 << 11) | (1 << 15) | (1 << 16) | (1 << 40)
+# | MODERATE_MEMBERS (the timeout step) | MANAGE_WEBHOOKS (the webhook step)
+BOT_PERMISSIONS = (1 << 6) | (1 << 10) | (1 << 11) | (1 << 15) | (1 << 16) | (1 << 29) | (1 << 40)
 MESSAGE_CONTENT_FLAG = 1 << 19  # GATEWAY_MESSAGE_CONTENT_LIMITED
 REACTION = "\N{THUMBS UP SIGN}"
 
@@ -370,6 +370,7 @@ def check_flow(c, done, ctx, orig_id, content):
     c.check("edit(): library sees edited_timestamp", bool(edited.get("edited_at")), f"edited_at={edited.get('edited_at')}")
     check_file(c, done.get("file", {}), ctx)
     check_commands(c, done.get("commands", {}), ctx)
+    check_webhook(c, done.get("webhook", {}), ctx)
     hist_ids = [m["id"] for m in done.get("history", [])]
     c.check("history(): contains original and reply", orig_id in hist_ids and reply_id in hist_ids, f"history ids={hist_ids}")
     if orig_id in hist_ids and reply_id in hist_ids:
@@ -402,6 +403,22 @@ def check_flow(c, done, ctx, orig_id, content):
     st, users = rest.call("GET", f"/channels/{ch}/messages/{orig_id}/reactions/{emoji}", token=human)
     c.check("REST: reaction users include the bot", st == 200 and any(u.get("id") == ctx["bot_id"] for u in users or []),
             f"HTTP {st}: {users}")
+
+
+def check_webhook(c, wh, ctx):
+    """The webhook the library created, executed and deleted, against the stored message."""
+    rest, human, ch = ctx["rest"], ctx["human"], ctx["channel_id"]
+    c.check("webhook: library got the token at creation", wh.get("has_token") is True, f"{wh}")
+    c.check("webhook: the sent message names the webhook", wh.get("webhook_id") == wh.get("id"), f"{wh}")
+    c.check("webhook: the author is the username given", wh.get("author_name") == "Hooked", f"{wh}")
+    mid = wh.get("message_id")
+    if mid:
+        st, m = rest.call("GET", f"/channels/{ch}/messages/{mid}", token=human)
+        c.check("REST: webhook message stored with webhook_id and content",
+                st == 200 and m.get("webhook_id") == wh.get("id") and m.get("content") == "from a webhook",
+                f"HTTP {st}: {m}")
+    st, hooks = rest.call("GET", f"/channels/{ch}/webhooks", token=human)
+    c.check("REST: the library deleted the webhook", st == 200 and hooks == [], f"HTTP {st}: {hooks}")
 
 
 def check_commands(c, cmds, ctx):

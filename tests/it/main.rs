@@ -39,3 +39,4 @@ mod resume;
 mod timeouts;
 mod uploads;
 mod web;
+mod webhooks;

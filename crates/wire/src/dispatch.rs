@@ -349,6 +349,7 @@ payloads! {
         UserUpdate,
         MlsMessage,
         ApplicationCommandPermissionsUpdate,
+        WebhooksUpdate,
     }
 }
 

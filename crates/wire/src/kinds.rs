@@ -355,6 +355,9 @@ events! {
     /// An application command's permissions in a guild changed (Discord "Gateway Events >
     /// Application Command Permissions Update"); never crosses federation.
     ApplicationCommandPermissionsUpdate = "APPLICATION_COMMAND_PERMISSIONS_UPDATE",
+    /// A channel's webhooks changed (Discord "Gateway Events > Webhooks Update"); never
+    /// crosses federation.
+    WebhooksUpdate = "WEBHOOKS_UPDATE",
     /// Hearth: an item arrived in one of the user's MLS device inboxes (spec/mls.md).
     MlsMessage = "MLS_MESSAGE",
 }

@@ -35,6 +35,7 @@ pub mod passkey;
 pub mod snowflake;
 pub mod user;
 pub mod util;
+pub mod webhook;
 
 pub use account::*;
 pub use application::*;
@@ -49,3 +50,4 @@ pub use passkey::*;
 pub use snowflake::Snowflake;
 pub use user::*;
 pub use util::*;
+pub use webhook::*;

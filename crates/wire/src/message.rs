@@ -65,6 +65,9 @@ pub struct Message {
     pub author: User,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<Member>,
+    /// The webhook that sent it ("Resources > Webhook"); `author` is then the webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<Snowflake>,
     /// The text; its mentions are ids.
     #[ids(text)]
     pub content: String,

@@ -18,6 +18,7 @@ pub fn unlimited() -> RateLimits {
         default_route: big,
         message_create: big,
         reactions: big,
+        webhook_execute: big,
         register_per_ip: big,
         login_per_ip: big,
         login_backoff: hearth::config::LoginBackoff {
@@ -98,6 +99,6 @@ mod tests {
             "HEARTH_RATE_LIMITS__LOGIN_BACKOFF__FREE_PER_PAIR".into(),
             "1000000".into()
         )));
-        assert_eq!(vars.len(), 1 + 5 * 2 + 6);
+        assert_eq!(vars.len(), 1 + 6 * 2 + 6);
     }
 }

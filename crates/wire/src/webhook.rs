@@ -1,0 +1,115 @@
+//! Webhooks (Discord "Resources > Webhook"): the webhook object, the bodies of its routes,
+//! and `WEBHOOKS_UPDATE`. Incoming webhooks (type 1) only; they belong to one server and
+//! never cross federation, so these types have no [`crate::ids::Ids`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{AllowedMentions, Snowflake, User, double_option};
+
+/// Webhook object ("Resources > Webhook > Webhook Object"). `user` (who created it) is
+/// absent from answers of the token routes; `token` is shown once, when the webhook is
+/// created, and in answers of the token routes (the caller sent it): Hearth stores only its
+/// SHA-256, so `GET /webhooks/{id}` by a manager has no `token` (Discord shows it there).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: Snowflake,
+    /// 1: incoming.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub guild_id: Option<Snowflake>,
+    pub channel_id: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    pub name: Option<String>,
+    /// The avatar's hash (CDN `/avatars/{webhook_id}/{hash}.{ext}`).
+    pub avatar: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Always `null`: Hearth has no application-owned webhooks.
+    pub application_id: Option<Snowflake>,
+    /// `{base}/webhooks/{id}/{token}` when `token` is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// `POST /channels/{id}/webhooks` ("Create Webhook").
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct CreateWebhookBody {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A data URI image, or null.
+    #[serde(default)]
+    pub avatar: Option<String>,
+}
+
+/// `PATCH /webhooks/{id}` and `PATCH /webhooks/{id}/{token}` ("Modify Webhook";
+/// `channel_id` only without the token).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct ModifyWebhookBody {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Absent: unchanged; null: removed; a data URI: replaced.
+    #[serde(default, deserialize_with = "double_option")]
+    pub avatar: Option<Option<String>>,
+    #[serde(default)]
+    pub channel_id: Option<Snowflake>,
+}
+
+/// `POST /webhooks/{id}/{token}` ("Execute Webhook", JSON form).
+#[derive(Debug, Serialize, Deserialize, Default)]
+pub struct ExecuteWebhookBody {
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Overrides the webhook's name for this message.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Accepted; Hearth does not fetch other sites' images, so the author's avatar stays
+    /// the webhook's.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    #[serde(default)]
+    pub tts: Option<bool>,
+    #[serde(default)]
+    pub embeds: Option<Vec<Value>>,
+    #[serde(default)]
+    pub allowed_mentions: Option<AllowedMentions>,
+    #[serde(default)]
+    pub flags: Option<u64>,
+}
+
+/// `PATCH /webhooks/{id}/{token}/messages/{message_id}` ("Edit Webhook Message").
+#[derive(Debug, Serialize, Deserialize, Default)]
+pub struct EditWebhookMessageBody {
+    #[serde(default, deserialize_with = "double_option")]
+    pub content: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub embeds: Option<Option<Vec<Value>>>,
+    #[serde(default)]
+    pub allowed_mentions: Option<AllowedMentions>,
+}
+
+/// `WEBHOOKS_UPDATE` ("Gateway Events > Webhooks Update"), intent GUILD_WEBHOOKS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhooksUpdate {
+    pub guild_id: Snowflake,
+    pub channel_id: Snowflake,
+}
+
+/// `?wait=` of the execute routes: `true`/`false`, or `1`/`0` as discord.py sends it
+/// (other parameters, such as `with_components`, are ignored).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct ExecuteQuery {
+    #[serde(default)]
+    pub wait: Option<String>,
+}
+
+impl ExecuteQuery {
+    /// Whether the message is to be returned.
+    pub fn wait(&self) -> bool {
+        matches!(
+            self.wait.as_deref().map(str::to_ascii_lowercase).as_deref(),
+            Some("true" | "1")
+        )
+    }
+}

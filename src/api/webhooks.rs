@@ -1,0 +1,157 @@
+//! Handlers of incoming webhooks (Discord "Resources > Webhook"): management by members
+//! with MANAGE_WEBHOOKS, the token routes (no authentication), execution (JSON, Slack and
+//! GitHub forms) and the webhook's own messages. The rules are in
+//! `crate::service::webhooks` and `crate::service::webhook_exec`.
+
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::{H, no_content};
+use crate::error::Result;
+use crate::http::{Auth, Body, ImageBody, P, Q, Reason};
+use crate::snowflake::Snowflake;
+use crate::wire::{self, ExecuteQuery};
+
+type Hook = Json<wire::Webhook>;
+type Hooks = Json<Vec<wire::Webhook>>;
+
+/// The message (200) with `?wait=true`, else 204.
+fn executed(m: Option<wire::Message>) -> Response {
+    match m {
+        Some(m) => Json(m).into_response(),
+        None => no_content(),
+    }
+}
+
+/// `POST /channels/{id}/webhooks` -> the webhook with its token.
+pub(super) async fn create_webhook(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+    Reason(r): Reason,
+    ImageBody(b): ImageBody<wire::CreateWebhookBody>,
+) -> Result<Hook> {
+    Ok(Json(h.create_webhook(&a, c, b, r.as_deref()).await?))
+}
+/// `GET /channels/{id}/webhooks`.
+pub(super) async fn channel_webhooks(h: H, Auth(a): Auth, P(c): P<Snowflake>) -> Result<Hooks> {
+    Ok(Json(h.channel_webhooks(&a, c).await?))
+}
+/// `GET /guilds/{id}/webhooks`.
+pub(super) async fn guild_webhooks(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Hooks> {
+    Ok(Json(h.guild_webhooks(&a, g).await?))
+}
+/// `GET /webhooks/{id}`.
+pub(super) async fn get_webhook(h: H, Auth(a): Auth, P(w): P<Snowflake>) -> Result<Hook> {
+    Ok(Json(h.get_webhook(&a, w).await?))
+}
+/// `PATCH /webhooks/{id}`.
+pub(super) async fn modify_webhook(
+    h: H,
+    Auth(a): Auth,
+    P(w): P<Snowflake>,
+    Reason(r): Reason,
+    ImageBody(b): ImageBody<wire::ModifyWebhookBody>,
+) -> Result<Hook> {
+    Ok(Json(h.modify_webhook(&a, w, b, r.as_deref()).await?))
+}
+/// `DELETE /webhooks/{id}` -> 204.
+pub(super) async fn delete_webhook(
+    h: H,
+    Auth(a): Auth,
+    P(w): P<Snowflake>,
+    Reason(r): Reason,
+) -> Result<Response> {
+    h.delete_webhook(&a, w, r.as_deref()).await?;
+    Ok(no_content())
+}
+
+/// `GET /webhooks/{id}/{token}` (no authentication).
+pub(super) async fn get_webhook_with_token(
+    h: H,
+    P((w, t)): P<(Snowflake, String)>,
+) -> Result<Hook> {
+    Ok(Json(h.get_webhook_with_token(w, &t).await?))
+}
+/// `PATCH /webhooks/{id}/{token}` (no authentication).
+pub(super) async fn modify_webhook_with_token(
+    h: H,
+    P((w, t)): P<(Snowflake, String)>,
+    ImageBody(b): ImageBody<wire::ModifyWebhookBody>,
+) -> Result<Hook> {
+    Ok(Json(h.modify_webhook_with_token(w, &t, b).await?))
+}
+/// `DELETE /webhooks/{id}/{token}` -> 204 (no authentication).
+pub(super) async fn delete_webhook_with_token(
+    h: H,
+    P((w, t)): P<(Snowflake, String)>,
+) -> Result<Response> {
+    h.delete_webhook_with_token(w, &t).await?;
+    Ok(no_content())
+}
+/// `POST /webhooks/{id}/{token}` (JSON; `?wait=true` -> the message, else 204).
+pub(super) async fn execute_webhook(
+    h: H,
+    P((w, t)): P<(Snowflake, String)>,
+    Q(q): Q<ExecuteQuery>,
+    Body(b): Body<wire::ExecuteWebhookBody>,
+) -> Result<Response> {
+    let wait = q.wait();
+    Ok(executed(h.execute_webhook(w, &t, b, wait).await?))
+}
+/// `POST /webhooks/{id}/{token}/slack` (`?wait=true` -> the message, else 200 `ok`).
+pub(super) async fn execute_slack_webhook(
+    h: H,
+    P((w, t)): P<(Snowflake, String)>,
+    Q(q): Q<ExecuteQuery>,
+    Body(b): Body<Value>,
+) -> Result<Response> {
+    let wait = q.wait();
+    Ok(match h.execute_slack_webhook(w, &t, &b, wait).await? {
+        Some(m) => Json(m).into_response(),
+        None => (StatusCode::OK, "ok").into_response(),
+    })
+}
+/// `POST /webhooks/{id}/{token}/github` with `X-GitHub-Event` (`?wait=true` -> the
+/// message; else, and for ignored events, 204).
+pub(super) async fn execute_github_webhook(
+    h: H,
+    P((w, t)): P<(Snowflake, String)>,
+    Q(q): Q<ExecuteQuery>,
+    headers: HeaderMap,
+    Body(b): Body<Value>,
+) -> Result<Response> {
+    let event = headers
+        .get("x-github-event")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let wait = q.wait();
+    Ok(executed(
+        h.execute_github_webhook(w, &t, event, &b, wait).await?,
+    ))
+}
+/// `GET /webhooks/{id}/{token}/messages/{message_id}`.
+pub(super) async fn get_webhook_message(
+    h: H,
+    P((w, t, m)): P<(Snowflake, String, Snowflake)>,
+) -> Result<Json<wire::Message>> {
+    Ok(Json(h.get_webhook_message(w, &t, m).await?))
+}
+/// `PATCH /webhooks/{id}/{token}/messages/{message_id}`.
+pub(super) async fn edit_webhook_message(
+    h: H,
+    P((w, t, m)): P<(Snowflake, String, Snowflake)>,
+    Body(b): Body<wire::EditWebhookMessageBody>,
+) -> Result<Json<wire::Message>> {
+    Ok(Json(h.edit_webhook_message(w, &t, m, b).await?))
+}
+/// `DELETE /webhooks/{id}/{token}/messages/{message_id}` -> 204.
+pub(super) async fn delete_webhook_message(
+    h: H,
+    P((w, t, m)): P<(Snowflake, String, Snowflake)>,
+) -> Result<Response> {
+    h.delete_webhook_message(w, &t, m).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,278 @@
+//! Executing incoming webhooks (Discord "Resources > Webhook > Execute Webhook") and the
+//! webhook's own messages (Get/Edit/Delete Webhook Message), all authorized by the token
+//! alone ([`Hearth::webhook_by_token`]: 404 10015, 401 50027).
+//!
+//! A webhook's message is an ordinary message of its channel (stored by the group commit,
+//! MESSAGE_CREATE to those who see the channel, history, federation log) whose `author_id`
+//! is the webhook's id, with `webhook_id` set and the author shown kept with the row: the
+//! `username` given (checked as a webhook name) or the webhook's name, and the webhook's
+//! avatar. Its author object is `{id: webhook id, username, avatar, bot: true,
+//! discriminator: "0000"}`. The webhook may mention `@everyone` and embed links, as on
+//! Discord; `content` up to `limits.max_message_length`, up to `limits.max_embeds` embeds,
+//! not both empty (400 50006). Only the JSON form is accepted (no files). Executions are
+//! limited per webhook by `rate_limits.webhook_execute` (5 per 2 s; `src/http/limits.rs`).
+//! Only a webhook's own messages can be read, edited or deleted through its token (404
+//! 10008 for any other).
+
+use super::messages::{CLIENT_FLAGS, validate_embeds};
+use super::webhooks::check_webhook_name;
+use super::{ChannelAccess, GuildAccess, Hearth, to_value, writer};
+use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
+use crate::events::{Dispatch, Event, intents};
+use crate::permissions as perm;
+use crate::snowflake::Snowflake;
+use crate::storage::{Lock, MessageRow, WebhookRow, now_ms};
+use crate::wire::{self, dispatch};
+
+/// What a webhook may do in its channel.
+const WEBHOOK_PERMS: u64 = perm::VIEW_CHANNEL
+    | perm::SEND_MESSAGES
+    | perm::SEND_TTS_MESSAGES
+    | perm::EMBED_LINKS
+    | perm::READ_MESSAGE_HISTORY
+    | perm::MENTION_EVERYONE;
+
+fn ids_json(v: &[i64]) -> Result<String> {
+    serde_json::to_string(&v.iter().map(|u| Snowflake::from_db(*u)).collect::<Vec<_>>())
+        .map_err(Error::internal)
+}
+
+impl Hearth {
+    /// The webhook's view of its channel: the webhook's permissions, the guild's roles (for
+    /// role mentions).
+    async fn webhook_access(&self, w: &WebhookRow) -> Result<ChannelAccess> {
+        let channel = self
+            .db
+            .channel(w.channel_id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Channel))?;
+        let guild = self
+            .db
+            .guild(w.guild_id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Guild))?;
+        let roles = self.db.roles(w.guild_id).await?;
+        Ok(ChannelAccess {
+            channel,
+            overwrites: vec![],
+            guild: Some(GuildAccess {
+                guild,
+                roles,
+                member_roles: vec![],
+                user_id: w.id,
+                member: None,
+                mfa_missing: false,
+            }),
+            perms: WEBHOOK_PERMS,
+            recipients: vec![],
+        })
+    }
+
+    /// `POST /webhooks/{id}/{token}` ("Execute Webhook", JSON): with `wait` the message
+    /// (as rendered for nobody in particular), else `None` (204). Errors: see the module
+    /// docs; 400 50035 for a bad `username`, content or embeds.
+    pub async fn execute_webhook(
+        &self,
+        id: Snowflake,
+        token: &str,
+        body: wire::ExecuteWebhookBody,
+        wait: bool,
+    ) -> Result<Option<wire::Message>> {
+        let w = self.webhook_by_token(id, token).await?;
+        let ca = self.webhook_access(&w).await?;
+        let mut errs = FieldErrors::new();
+        let content = body.content.unwrap_or_default();
+        let max = self.config.limits.max_message_length;
+        if content.chars().count() > max {
+            errs.add(
+                "content",
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Must be {max} or fewer in length."),
+            );
+        }
+        let embeds = body.embeds.unwrap_or_default();
+        validate_embeds(&embeds, self.config.limits.max_embeds, "embeds", &mut errs);
+        let username = body.username.filter(|u| !u.trim().is_empty());
+        if let Some(u) = &username {
+            check_webhook_name(u, "username", &mut errs);
+        }
+        errs.into_result()?;
+        if content.trim().is_empty() && embeds.is_empty() {
+            return Err(Error::Rule(Rule::EmptyMessage));
+        }
+        let (mentions, mention_roles, everyone, users) = self
+            .resolve_mentions(&ca, &content, body.allowed_mentions.as_ref(), None)
+            .await?;
+        let mut m = MessageRow {
+            // Assigned by the writer at commit time.
+            id: 0,
+            channel_id: ca.channel.id,
+            guild_id: ca.channel.guild_id,
+            author_id: w.id,
+            content,
+            embeds: serde_json::to_string(&embeds).map_err(Error::internal)?,
+            kind: 0,
+            flags: (body.flags.unwrap_or(0) & CLIENT_FLAGS) as i64,
+            tts: body.tts.unwrap_or(false),
+            mention_everyone: everyone,
+            mentions: ids_json(&mentions)?,
+            mention_roles: ids_json(&mention_roles)?,
+            reference_message_id: None,
+            reference_channel_id: None,
+            reference_guild_id: None,
+            nonce: None,
+            edited_at: None,
+            pinned_at: None,
+            webhook_id: Some(w.id),
+            webhook_name: Some(username.map(|u| u.trim().to_string()).unwrap_or(w.name)),
+            webhook_avatar: w.avatar,
+            attachments: vec![],
+        };
+        let mut out = self.message_wire(&m, &users, vec![]);
+        let (audience, _) = Self::message_audience(&ca);
+        let event = Dispatch {
+            has_content: true,
+            ..Self::event_of(
+                Event::MessageCreate,
+                audience,
+                intents::GUILD_MESSAGES,
+                serde_json::to_value(&out).map_err(Error::internal)?,
+            )
+        };
+        m.id = self.writer.submit(m.clone(), Some(event)).await?;
+        if !wait {
+            return Ok(None);
+        }
+        let sf = Snowflake::from_db(m.id);
+        out.id = sf;
+        out.timestamp = wire::iso(sf.timestamp_ms() as i64);
+        Ok(Some(out))
+    }
+
+    /// A message of webhook `w` (404 10008 for any other message).
+    async fn webhook_message(&self, w: &WebhookRow, message_id: Snowflake) -> Result<MessageRow> {
+        self.db
+            .messages_by_ids(&[message_id.db()])
+            .await?
+            .into_iter()
+            .find(|m| m.webhook_id == Some(w.id))
+            .ok_or(Error::Unknown(Unknown::Message))
+    }
+
+    /// `GET /webhooks/{id}/{token}/messages/{message_id}` ("Get Webhook Message").
+    pub async fn get_webhook_message(
+        &self,
+        id: Snowflake,
+        token: &str,
+        message_id: Snowflake,
+    ) -> Result<wire::Message> {
+        let w = self.webhook_by_token(id, token).await?;
+        let m = self.webhook_message(&w, message_id).await?;
+        self.render_one(&m, w.id).await
+    }
+
+    /// `PATCH /webhooks/{id}/{token}/messages/{message_id}` ("Edit Webhook Message"):
+    /// `content`, `embeds`, `allowed_mentions`; MESSAGE_UPDATE with its log entry in the
+    /// edit's transaction. Errors: 404 10008, 400 50035, 400 50006.
+    pub async fn edit_webhook_message(
+        &self,
+        id: Snowflake,
+        token: &str,
+        message_id: Snowflake,
+        body: wire::EditWebhookMessageBody,
+    ) -> Result<wire::Message> {
+        let w = self.webhook_by_token(id, token).await?;
+        let mut m = self.webhook_message(&w, message_id).await?;
+        let mut errs = FieldErrors::new();
+        let max = self.config.limits.max_message_length;
+        if let Some(c) = &body.content {
+            let c = c.clone().unwrap_or_default();
+            if c.chars().count() > max {
+                errs.add(
+                    "content",
+                    "BASE_TYPE_MAX_LENGTH",
+                    format!("Must be {max} or fewer in length."),
+                );
+            }
+            m.content = c;
+        }
+        if let Some(e) = &body.embeds {
+            let e = e.clone().unwrap_or_default();
+            validate_embeds(&e, self.config.limits.max_embeds, "embeds", &mut errs);
+            m.embeds = serde_json::to_string(&e).map_err(Error::internal)?;
+        }
+        errs.into_result()?;
+        if m.content.trim().is_empty() && m.embeds == "[]" && m.attachments.is_empty() {
+            return Err(Error::Rule(Rule::EmptyMessage));
+        }
+        // The message's channel as the webhook sees it (it may have moved since).
+        let ca = self
+            .webhook_access(&WebhookRow {
+                channel_id: m.channel_id,
+                ..w.clone()
+            })
+            .await?;
+        if body.content.is_some() {
+            let (mentions, roles, everyone, _) = self
+                .resolve_mentions(&ca, &m.content, body.allowed_mentions.as_ref(), None)
+                .await?;
+            m.mentions = ids_json(&mentions)?;
+            m.mention_roles = ids_json(&roles)?;
+            m.mention_everyone = everyone;
+        }
+        m.edited_at = Some(now_ms());
+        let out = self.render_one(&m, w.id).await?;
+        let (audience, _) = Self::message_audience(&ca);
+        let mut d = Self::event_of(
+            Event::MessageUpdate,
+            audience,
+            intents::GUILD_MESSAGES,
+            to_value(&out),
+        );
+        d.has_content = true;
+        let written = self
+            .db
+            .update_message(&m, &[], &[], writer::outbox_item(&d))
+            .await?;
+        if !written.changed {
+            return Err(Error::Unknown(Unknown::Message));
+        }
+        d.logged = written.logged;
+        self.publish(d);
+        Ok(out)
+    }
+
+    /// `DELETE /webhooks/{id}/{token}/messages/{message_id}` ("Delete Webhook Message"):
+    /// MESSAGE_DELETE; 204. Errors: 404 10008.
+    pub async fn delete_webhook_message(
+        &self,
+        id: Snowflake,
+        token: &str,
+        message_id: Snowflake,
+    ) -> Result<()> {
+        let w = self.webhook_by_token(id, token).await?;
+        let m = self.webhook_message(&w, message_id).await?;
+        let ca = self
+            .webhook_access(&WebhookRow {
+                channel_id: m.channel_id,
+                ..w
+            })
+            .await?;
+        let (audience, _) = Self::message_audience(&ca);
+        let d = Self::event_of(
+            Event::MessageDelete,
+            audience,
+            intents::GUILD_MESSAGES,
+            to_value(&dispatch::MessageDelete {
+                id: message_id,
+                channel_id: Snowflake::from_db(m.channel_id),
+                guild_id: ca.guild_id(),
+            }),
+        );
+        let mut ch = self.db.change(Lock::Nothing).await?;
+        if ch.delete_messages(m.channel_id, &[m.id]).await?.is_empty() {
+            return Err(Error::Unknown(Unknown::Message));
+        }
+        self.commit(ch, vec![d]).await
+    }
+}
