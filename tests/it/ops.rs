@@ -582,7 +582,7 @@ async fn login(anon: &Client, name: &str) -> Client {
 async fn the_admin_cli_manages_users_sessions_and_guilds_of_a_running_server() {
     let srv = Served::start().await;
     let anon = srv.anon();
-    let r = srv.create_admin("carol").await;
+    srv.create_admin("carol").await;
     let bob = register(&anon, "bob").await;
     let me = bob.get("/users/@me").await;
     let bob_id = s(&me.body["id"]);
