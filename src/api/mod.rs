@@ -13,7 +13,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::{Error, Result};
 use crate::service::Hearth;
 use crate::snowflake::Snowflake;
 
@@ -305,12 +304,19 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// `GET /ready`: 200 when the database answers, 503 otherwise.
-async fn ready(h: H) -> Result<Json<Value>> {
-    if h.db.ping().await {
-        Ok(Json(json!({"status": "ready"})))
+/// `GET /ready`: 200 `{"status": "ready"}` when the database and the file store answer;
+/// 503 `{"status": "not ready", "failing": [sentence, ...]}` naming each part that does not
+/// ([`Hearth::readiness`]).
+async fn ready(h: H) -> Response {
+    let failing = h.readiness().await;
+    if failing.is_empty() {
+        Json(json!({"status": "ready"})).into_response()
     } else {
-        Err(Error::Unavailable("database unreachable".into()))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not ready", "failing": failing})),
+        )
+            .into_response()
     }
 }
 

@@ -29,7 +29,24 @@ pub enum UserFlag {
     RemoveAdmin,
 }
 
+/// A key prefix no blob has: listing it asks the store to answer without reading anything.
+const READY_PROBE: &str = "ready-probe/";
+
 impl Hearth {
+    /// What keeps this server from serving (`GET /ready`): empty when the database answers a
+    /// query and the file store answers a listing; otherwise one sentence per part, e.g.
+    /// `database unreachable`, `file store: ...` (the store's error).
+    pub async fn readiness(&self) -> Vec<String> {
+        let mut failing = Vec::new();
+        if !self.db.ping().await {
+            failing.push("database unreachable".to_string());
+        }
+        if let Err(e) = self.blobs.list(READY_PROBE).await {
+            failing.push(format!("file store: {}", e.sentences()));
+        }
+        failing
+    }
+
     /// The user named `who`: a snowflake id, a username (case-insensitive) or an email.
     /// Errors: 404 10013 when nobody matches.
     pub async fn operator_user(&self, who: &str) -> Result<UserRow> {

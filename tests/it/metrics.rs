@@ -97,3 +97,38 @@ async fn metrics_count_requests_by_route_and_show_sessions_and_the_pool() {
     let body = r.text().await.unwrap();
     assert!(!body.contains("hearth_http_requests_total"), "{body}");
 }
+
+/// `GET /ready` names the part that cannot serve: here the local file store, whose folder a
+/// disk fault replaced with a file; 200 again once the folder is back.
+#[tokio::test]
+async fn ready_names_the_file_store_when_it_cannot_answer() {
+    let ts = TestServer::start_blobs(Blobs::Local, |_| {}).await;
+    let http = hearth_testkit::rest::http_client();
+    let ready = format!("http://{}/ready", ts.addr);
+    let r = http.get(&ready).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["status"],
+        "ready"
+    );
+
+    let media = ts.data_dir.join("media");
+    let _ = std::fs::remove_dir_all(&media);
+    // On PostgreSQL nothing else made the data folder yet.
+    std::fs::create_dir_all(&ts.data_dir).unwrap();
+    std::fs::write(&media, b"not a folder").unwrap();
+    let r = http.get(&ready).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "not ready", "{body}");
+    let failing = body["failing"].as_array().unwrap();
+    assert_eq!(failing.len(), 1, "{body}");
+    assert!(
+        failing[0].as_str().unwrap().starts_with("file store: "),
+        "{body}"
+    );
+
+    std::fs::remove_file(&media).unwrap();
+    std::fs::create_dir_all(&media).unwrap();
+    assert_eq!(http.get(&ready).send().await.unwrap().status(), 200);
+}
