@@ -446,10 +446,7 @@ struct Scrape {
 async fn scrape(axum::extract::State(s): axum::extract::State<Scrape>) -> impl IntoResponse {
     let st = s.gateway.session_stats();
     let shed = s.gateway.shed_stats();
-    let (db_open, db_idle) = match &*s.hearth.db {
-        hearth_db::Db::Sqlite(p) => (p.size(), p.num_idle()),
-        hearth_db::Db::Postgres(p) => (p.size(), p.num_idle()),
-    };
+    let (db_open, db_idle) = hearth_db::on_db!(&s.hearth.db, p => (p.size(), p.num_idle()));
     let sample = Sample {
         sessions_connected: st.connected as i64,
         sessions_detached: st.detached as i64,

@@ -121,7 +121,11 @@ impl Hearth {
         if flag == UserFlag::Suspend {
             self.revoke_sessions(u.id, None, "suspended").await?;
         }
-        let after = self.operator_user(&u.id.to_string()).await?;
+        let after = self
+            .db
+            .user(u.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::User))?;
         self.operator_user_view(&after).await
     }
 

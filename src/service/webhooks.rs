@@ -26,7 +26,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Audience, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{Lock, WebhookRow, now_ms};
+use crate::storage::{Lock, UserRow, WebhookRow, now_ms};
 use crate::wire::{self, ChannelType};
 
 /// Longest webhook name, characters (Discord: 80).
@@ -108,7 +108,7 @@ impl Hearth {
         Ok(w)
     }
 
-    /// The webhook object; `user` when `creator` is given, `token` when known.
+    /// The webhook object; `user` (its creator) when `with_user`, `token` when known.
     async fn webhook_wire(
         &self,
         w: &WebhookRow,
@@ -116,26 +116,48 @@ impl Hearth {
         token: Option<&str>,
     ) -> Result<wire::Webhook> {
         let user = if with_user {
-            self.db
-                .user(w.creator_id)
-                .await?
-                .map(|u| self.user_wire(&u, false))
+            self.db.user(w.creator_id).await?
         } else {
             None
         };
+        Ok(self.webhook_object(w, user.as_ref(), token))
+    }
+
+    /// The webhook objects of a list route, with their creators read in one query.
+    async fn webhooks_wire(&self, rows: &[WebhookRow]) -> Result<Vec<wire::Webhook>> {
+        let ids: Vec<i64> = rows.iter().map(|w| w.creator_id).collect();
+        let users: std::collections::HashMap<i64, UserRow> = self
+            .db
+            .users(&ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        Ok(rows
+            .iter()
+            .map(|w| self.webhook_object(w, users.get(&w.creator_id), None))
+            .collect())
+    }
+
+    fn webhook_object(
+        &self,
+        w: &WebhookRow,
+        creator: Option<&UserRow>,
+        token: Option<&str>,
+    ) -> wire::Webhook {
         let base = self.config.media.public_url.as_deref().unwrap_or("");
-        Ok(wire::Webhook {
+        wire::Webhook {
             id: Snowflake::from_db(w.id),
             kind: w.kind as u8,
             guild_id: Some(Snowflake::from_db(w.guild_id)),
             channel_id: Some(Snowflake::from_db(w.channel_id)),
-            user,
+            user: creator.map(|u| self.user_wire(u, false)),
             name: Some(w.name.clone()),
             avatar: w.avatar.clone(),
             token: token.map(str::to_string),
             application_id: None,
             url: token.map(|t| format!("{base}/api/webhooks/{}/{t}", w.id)),
-        })
+        }
     }
 
     /// Announces that `channel_id`'s webhooks changed (WEBHOOKS_UPDATE).
@@ -227,11 +249,8 @@ impl Hearth {
         channel_id: Snowflake,
     ) -> Result<Vec<wire::Webhook>> {
         let ca = self.webhook_channel(actor, channel_id).await?;
-        let mut out = vec![];
-        for w in self.db.channel_webhooks(ca.channel.id).await? {
-            out.push(self.webhook_wire(&w, true, None).await?);
-        }
-        Ok(out)
+        let rows = self.db.channel_webhooks(ca.channel.id).await?;
+        self.webhooks_wire(&rows).await
     }
 
     /// `GET /guilds/{id}/webhooks` ("Get Guild Webhooks"): MANAGE_WEBHOOKS at guild level.
@@ -242,11 +261,8 @@ impl Hearth {
     ) -> Result<Vec<wire::Webhook>> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
         ga.require(perm::MANAGE_WEBHOOKS)?;
-        let mut out = vec![];
-        for w in self.db.guild_webhooks(ga.guild.id).await? {
-            out.push(self.webhook_wire(&w, true, None).await?);
-        }
-        Ok(out)
+        let rows = self.db.guild_webhooks(ga.guild.id).await?;
+        self.webhooks_wire(&rows).await
     }
 
     /// `GET /webhooks/{id}` ("Get Webhook"): MANAGE_WEBHOOKS in its channel; no `token`.

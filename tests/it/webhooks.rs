@@ -352,32 +352,10 @@ async fn executing_posts_a_message_from_the_webhook() {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(token.as_bytes()))
     };
-    let (hashed, plain): (i64, i64) = match &*c.srv.hearth.db {
-        hearth_db::Db::Sqlite(p) => (
-            sqlx::query_scalar(q)
-                .bind(&hash)
-                .fetch_one(p)
-                .await
-                .unwrap(),
-            sqlx::query_scalar(q_plain)
-                .bind(&token)
-                .fetch_one(p)
-                .await
-                .unwrap(),
-        ),
-        hearth_db::Db::Postgres(p) => (
-            sqlx::query_scalar(q)
-                .bind(&hash)
-                .fetch_one(p)
-                .await
-                .unwrap(),
-            sqlx::query_scalar(q_plain)
-                .bind(&token)
-                .fetch_one(p)
-                .await
-                .unwrap(),
-        ),
-    };
+    let (hashed, plain): (i64, i64) = hearth_db::on_db!(&c.srv.hearth.db, p => (
+        sqlx::query_scalar(q).bind(&hash).fetch_one(p).await.unwrap(),
+        sqlx::query_scalar(q_plain).bind(&token).fetch_one(p).await.unwrap(),
+    ));
     assert_eq!((hashed, plain), (1, 0));
 }
 
