@@ -260,6 +260,7 @@ impl App {
             .nest("/api/v9", client_api.clone())
             .nest("/api", client_api)
             .merge(api::top_routes().with_state(p.hearth.clone()))
+            .merge(http::openapi::routes(Arc::from(Self::openapi().to_json().unwrap_or_default())))
             .merge(crate::media::routes().with_state(p.hearth.clone()))
             .merge(crate::gateway::socket_routes().with_state(gw))
             .merge(web::routes().with_state(p.hearth.clone()))
@@ -270,6 +271,44 @@ impl App {
             ))
             .layer(axum::middleware::from_fn(http::via_header))
             .layer(tower_http::trace::TraceLayer::new_for_http())
+    }
+
+    /// The OpenAPI 3.1 document of the client API under `/api/v10` (served at
+    /// `GET /api/openapi.json`, [`crate::http::openapi`]): the operations of every feature's
+    /// client routes (the API table, gateway discovery, MLS, registrar discovery), with the
+    /// `Authorization` header as the security scheme.
+    pub fn openapi() -> utoipa::openapi::OpenApi {
+        use utoipa::OpenApi;
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+        let mut client = api::openapi::ApiDoc::openapi();
+        client.merge(crate::gateway::ApiDoc::openapi());
+        client.merge(mls::ApiDoc::openapi());
+        client.merge(registrar::ApiDoc::openapi());
+        let mut doc = utoipa::openapi::OpenApiBuilder::new()
+            .info(
+                utoipa::openapi::InfoBuilder::new()
+                    .title("Hearth client API")
+                    .version(env!("CARGO_PKG_VERSION"))
+                    .description(Some(
+                        "Discord's REST API (v10) as Hearth serves it. Every path is also \
+                         served under `/api/v9` and `/api`. Errors are Discord's \
+                         `{code, message, errors?}`; response shapes are the Discord wire types \
+                         named in each response (crates/wire).",
+                    ))
+                    .license(Some(utoipa::openapi::License::new("AGPL-3.0-or-later"))),
+            )
+            .build()
+            .nest("/api/v10", client);
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Bearer <user token>` or `Bot <bot token>`",
+            ))),
+        );
+        doc.security = Some(vec![SecurityRequirement::new("token", Vec::<String>::new())]);
+        doc
     }
 
     /// The federation routes (spec/federation.md): transport and guild routes, the MLS

@@ -12,6 +12,7 @@ use super::H;
 use crate::error::Result;
 use crate::http::{Auth, P};
 use crate::snowflake::Snowflake;
+use crate::http::openapi::{ApiError, JsonValue};
 
 /// The routes, merged into [`super::routes`].
 pub(super) fn routes() -> axum::Router<std::sync::Arc<crate::service::Hearth>> {
@@ -26,23 +27,65 @@ pub(super) fn routes() -> axum::Router<std::sync::Arc<crate::service::Hearth>> {
 }
 
 /// `GET /soundboard-default-sounds`, `GET /voice/regions` -> `[]` (any token).
+#[utoipa::path(
+    get,
+    path = "/soundboard-default-sounds",
+    tag = "other",
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn empty_list(Auth(_): Auth) -> Json<Value> {
     Json(json!([]))
 }
 
 /// `GET /sticker-packs` -> `{"sticker_packs": []}` (any token).
+#[utoipa::path(
+    get,
+    path = "/sticker-packs",
+    tag = "other",
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn sticker_packs(Auth(_): Auth) -> Json<Value> {
     Json(json!({"sticker_packs": []}))
 }
 
 /// `GET /guilds/{id}/stickers`, `GET /guilds/{id}/regions` -> `[]` for a member; 403 50001
 /// for anyone else (as every guild read).
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/stickers",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn guild_list(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Json<Value>> {
     h.guild_access(g, a.user.id).await?;
     Ok(Json(json!([])))
 }
 
 /// `GET /guilds/{id}/soundboard-sounds` -> `{"items": []}` for a member; 403 50001 otherwise.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/soundboard-sounds",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn guild_items(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Json<Value>> {
     h.guild_access(g, a.user.id).await?;
     Ok(Json(json!({"items": []})))
@@ -50,6 +93,18 @@ async fn guild_items(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Json<Val
 
 /// `GET /applications/{id}/emojis` -> `{"items": []}` for the application's bot or owner;
 /// 404 10002 for anyone else.
+#[utoipa::path(
+    get,
+    path = "/applications/{app_id}/emojis",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn application_emojis(h: H, Auth(a): Auth, P(app): P<Snowflake>) -> Result<Json<Value>> {
     Ok(Json(h.application_emojis(&a, app).await?))
 }

@@ -11,8 +11,19 @@ use crate::error::Result;
 use crate::http::{Auth, Body, ClientIp, Q};
 use crate::snowflake::Snowflake;
 use crate::wire;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject};
 
 /// `POST /mfa/finish` `{mfa_type, data}` -> `{token}` (service::reauth).
+#[utoipa::path(
+    post,
+    path = "/mfa/finish",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::MfaFinishBody"),
+    responses(
+        (status = 200, description = "wire::MfaToken", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn mfa_finish(
     h: H,
     Auth(a): Auth,
@@ -23,6 +34,16 @@ pub(super) async fn mfa_finish(
 }
 
 /// `POST /auth/forgot` `{login}` -> 204 (service::recovery).
+#[utoipa::path(
+    post,
+    path = "/auth/forgot",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::ForgotBody"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn forgot(
     h: H,
     ClientIp(ip): ClientIp,
@@ -32,6 +53,16 @@ pub(super) async fn forgot(
     Ok(no_content())
 }
 /// `POST /auth/reset` `{token, password}` -> 204.
+#[utoipa::path(
+    post,
+    path = "/auth/reset",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::ResetBody"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn reset(
     h: H,
     ClientIp(ip): ClientIp,
@@ -41,11 +72,30 @@ pub(super) async fn reset(
     Ok(no_content())
 }
 /// `POST /auth/verify` `{token}` -> 204.
+#[utoipa::path(
+    post,
+    path = "/auth/verify",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::VerifyBody"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn verify(h: H, Body(b): Body<wire::VerifyBody>) -> Result<Response> {
     h.verify_email(b).await?;
     Ok(no_content())
 }
 /// `POST /auth/verify/resend` -> 204.
+#[utoipa::path(
+    post,
+    path = "/auth/verify/resend",
+    tag = "auth",
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn verify_resend(h: H, Auth(a): Auth) -> Result<Response> {
     h.resend_verification(&a).await?;
     Ok(no_content())
@@ -58,6 +108,15 @@ pub(super) struct LogQuery {
     limit: Option<i64>,
 }
 /// `GET /users/@me/security-log` -> `[SecurityLogEntry]` (service::security).
+#[utoipa::path(
+    get,
+    path = "/users/@me/security-log",
+    tag = "users",
+    responses(
+        (status = 200, description = "[wire::SecurityLogEntry]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn security_log(
     h: H,
     Auth(a): Auth,
@@ -66,10 +125,29 @@ pub(super) async fn security_log(
     Ok(Json(h.security_log(&a, q.before, q.limit).await?))
 }
 /// `GET /users/@me/export` -> the data export document (service::export).
+#[utoipa::path(
+    get,
+    path = "/users/@me/export",
+    tag = "users",
+    responses(
+        (status = 200, description = "wire::DataExport", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn export(h: H, Auth(a): Auth) -> Result<Json<wire::DataExport>> {
     Ok(Json(h.export_data(&a).await?))
 }
 /// `POST /users/@me/delete` `{password, delete_messages}` -> 204 (service::deletion).
+#[utoipa::path(
+    post,
+    path = "/users/@me/delete",
+    tag = "users",
+    request_body(content = JsonObject, description = "wire::DeleteAccountBody"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_me(
     h: H,
     Auth(a): Auth,

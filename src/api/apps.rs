@@ -11,11 +11,24 @@ use crate::error::Result;
 use crate::http::{Auth, Body, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 // ---- invites ----------------------------------------------------------------------------
 
 /// `GET /invites/{code}`: no token needed, as on Discord, so that a visitor opening an
 /// invite link sees which guild it leads to before signing up (the web client's `/invite/CODE`).
+#[utoipa::path(
+    get,
+    path = "/invites/{code}",
+    tag = "invites",
+    params(
+        ("code" = String, Path, description = "An invite code"),
+    ),
+    responses(
+        (status = 200, description = "wire::Invite", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_invite(
     h: H,
     P(code): P<String>,
@@ -26,6 +39,18 @@ pub(super) async fn get_invite(
     ))
 }
 /// `POST /invites/{code}`: join.
+#[utoipa::path(
+    post,
+    path = "/invites/{code}",
+    tag = "invites",
+    params(
+        ("code" = String, Path, description = "An invite code"),
+    ),
+    responses(
+        (status = 200, description = "wire::Invite", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn accept_invite(
     h: H,
     Auth(a): Auth,
@@ -34,6 +59,18 @@ pub(super) async fn accept_invite(
     Ok(Json(h.accept_invite(&a, &code).await?))
 }
 /// `DELETE /invites/{code}`.
+#[utoipa::path(
+    delete,
+    path = "/invites/{code}",
+    tag = "invites",
+    params(
+        ("code" = String, Path, description = "An invite code"),
+    ),
+    responses(
+        (status = 200, description = "wire::Invite", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_invite(
     h: H,
     Auth(a): Auth,
@@ -46,6 +83,16 @@ pub(super) async fn delete_invite(
 // ---- applications -----------------------------------------------------------------------
 
 /// `POST /applications` -> 201 with the bot `token`.
+#[utoipa::path(
+    post,
+    path = "/applications",
+    tag = "applications",
+    request_body(content = JsonObject, description = "wire::CreateApplicationBody"),
+    responses(
+        (status = 201, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn create_application(
     h: H,
     Auth(a): Auth,
@@ -58,14 +105,42 @@ pub(super) async fn create_application(
         .into_response())
 }
 /// `GET /applications`.
+#[utoipa::path(
+    get,
+    path = "/applications",
+    tag = "applications",
+    responses(
+        (status = 200, description = "[wire::Application]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn my_applications(h: H, Auth(a): Auth) -> Result<Json<Vec<wire::Application>>> {
     Ok(Json(h.my_applications(&a).await?))
 }
 /// `GET /applications/@me`, `GET /oauth2/applications/@me` (bot token).
+#[utoipa::path(
+    get,
+    path = "/applications/@me",
+    tag = "applications",
+    responses(
+        (status = 200, description = "wire::Application", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn current_application(h: H, Auth(a): Auth) -> Result<Json<wire::Application>> {
     Ok(Json(h.current_application(&a).await?))
 }
 /// `PATCH /applications/@me` (bot token).
+#[utoipa::path(
+    patch,
+    path = "/applications/@me",
+    tag = "applications",
+    request_body(content = JsonObject, description = "wire::ModifyApplicationBody"),
+    responses(
+        (status = 200, description = "wire::Application", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_current_application(
     h: H,
     Auth(a): Auth,
@@ -74,6 +149,19 @@ pub(super) async fn modify_current_application(
     Ok(Json(h.modify_application(&a, None, b).await?))
 }
 /// `PATCH /applications/{id}` (owner).
+#[utoipa::path(
+    patch,
+    path = "/applications/{app_id}",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::ModifyApplicationBody"),
+    responses(
+        (status = 200, description = "wire::Application", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_application(
     h: H,
     Auth(a): Auth,
@@ -83,6 +171,18 @@ pub(super) async fn modify_application(
     Ok(Json(h.modify_application(&a, Some(id), b).await?))
 }
 /// `POST /applications/{id}/bot/reset` -> `{token}`.
+#[utoipa::path(
+    post,
+    path = "/applications/{app_id}/bot/reset",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn reset_bot_token(
     h: H,
     Auth(a): Auth,
@@ -98,6 +198,16 @@ pub(super) struct AuthorizeQuery {
     scope: Option<String>,
 }
 /// `POST /oauth2/authorize?client_id=&scope=bot` `{guild_id, permissions, authorize}`.
+#[utoipa::path(
+    post,
+    path = "/oauth2/authorize",
+    tag = "applications",
+    request_body(content = JsonObject, description = "wire::AuthorizeBody"),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn authorize(
     h: H,
     Auth(a): Auth,
@@ -113,6 +223,15 @@ pub(super) async fn authorize(
 // ---- admin ------------------------------------------------------------------------------
 
 /// `GET /admin/users` (instance admins).
+#[utoipa::path(
+    get,
+    path = "/admin/users",
+    tag = "admin",
+    responses(
+        (status = 200, description = "[Value]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn admin_users(
     h: H,
     Auth(a): Auth,
@@ -121,6 +240,19 @@ pub(super) async fn admin_users(
     Ok(Json(h.admin_list_users(&a, q.after, q.limit).await?))
 }
 /// `PATCH /admin/users/{id}` `{suspended?, admin?}` -> 204.
+#[utoipa::path(
+    patch,
+    path = "/admin/users/{user_id}",
+    tag = "admin",
+    params(
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::AdminUserBody"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn admin_modify_user(
     h: H,
     Auth(a): Auth,
@@ -132,6 +264,16 @@ pub(super) async fn admin_modify_user(
 }
 /// `POST /admin/setup` `{token}` -> 204: the caller becomes an instance administrator with
 /// the first start's setup token (README "First start").
+#[utoipa::path(
+    post,
+    path = "/admin/setup",
+    tag = "admin",
+    request_body(content = JsonObject, description = "wire::SetupClaimBody"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn admin_setup(
     h: H,
     Auth(a): Auth,
@@ -141,6 +283,18 @@ pub(super) async fn admin_setup(
     Ok(no_content())
 }
 /// `DELETE /admin/guilds/{id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/admin/guilds/{guild_id}",
+    tag = "admin",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn admin_delete_guild(
     h: H,
     Auth(a): Auth,
@@ -151,6 +305,15 @@ pub(super) async fn admin_delete_guild(
 }
 
 /// `GET /admin/federation/equivocations` (instance admins).
+#[utoipa::path(
+    get,
+    path = "/admin/federation/equivocations",
+    tag = "admin",
+    responses(
+        (status = 200, description = "[Value]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn admin_equivocations(h: H, Auth(a): Auth) -> Result<Json<Vec<Value>>> {
     Ok(Json(h.admin_equivocations(&a).await?))
 }

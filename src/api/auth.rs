@@ -10,10 +10,21 @@ use crate::error::Result;
 use crate::http::{Auth, Body, ClientIp, ImageBody, P, Q, UserAgent};
 use crate::snowflake::Snowflake;
 use crate::wire;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 // ---- auth -------------------------------------------------------------------------------
 
 /// `POST /auth/register` -> 201 `{user_id, token, refresh_token, expires_in}`.
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::RegisterBody"),
+    responses(
+        (status = 201, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn register(
     h: H,
     ClientIp(ip): ClientIp,
@@ -23,6 +34,16 @@ pub(super) async fn register(
     Ok((StatusCode::CREATED, Json(h.register(b, ip, ua).await?)).into_response())
 }
 /// `POST /auth/login`.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::LoginBody"),
+    responses(
+        (status = 200, description = "wire::LoginAnswer", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn login(
     h: H,
     ClientIp(ip): ClientIp,
@@ -32,6 +53,16 @@ pub(super) async fn login(
     Ok(Json(h.login(b, ip, ua).await?))
 }
 /// `POST /auth/mfa/totp` -> the token pair of `POST /auth/login`.
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/totp",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::MfaTicketBody"),
+    responses(
+        (status = 200, description = "wire::TokenPair", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn login_totp(
     h: H,
     ClientIp(ip): ClientIp,
@@ -41,6 +72,16 @@ pub(super) async fn login_totp(
     Ok(Json(h.login_mfa(b, false, ip, ua).await?))
 }
 /// `POST /auth/mfa/backup` -> the token pair of `POST /auth/login`.
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/backup",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::MfaTicketBody"),
+    responses(
+        (status = 200, description = "wire::TokenPair", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn login_backup(
     h: H,
     ClientIp(ip): ClientIp,
@@ -50,6 +91,16 @@ pub(super) async fn login_backup(
     Ok(Json(h.login_mfa(b, true, ip, ua).await?))
 }
 /// `POST /auth/refresh`.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::RefreshBody"),
+    responses(
+        (status = 200, description = "wire::TokenPair", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn refresh(
     h: H,
     Body(b): Body<wire::RefreshBody>,
@@ -57,15 +108,45 @@ pub(super) async fn refresh(
     Ok(Json(h.refresh(b).await?))
 }
 /// `POST /auth/logout` -> 204.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn logout(h: H, Auth(a): Auth) -> Result<Response> {
     h.logout(&a).await?;
     Ok(no_content())
 }
 /// `GET /auth/sessions`.
+#[utoipa::path(
+    get,
+    path = "/auth/sessions",
+    tag = "auth",
+    responses(
+        (status = 200, description = "[wire::AuthSession]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn list_sessions(h: H, Auth(a): Auth) -> Result<Json<Vec<wire::AuthSession>>> {
     Ok(Json(h.list_sessions(&a).await?))
 }
 /// `DELETE /auth/sessions/{id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/auth/sessions/{session_id}",
+    tag = "auth",
+    params(
+        ("session_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_session(h: H, Auth(a): Auth, P(id): P<Snowflake>) -> Result<Response> {
     h.delete_session(&a, id).await?;
     Ok(no_content())
@@ -74,10 +155,29 @@ pub(super) async fn delete_session(h: H, Auth(a): Auth, P(id): P<Snowflake>) -> 
 // ---- users ------------------------------------------------------------------------------
 
 /// `GET /users/@me`.
+#[utoipa::path(
+    get,
+    path = "/users/@me",
+    tag = "users",
+    responses(
+        (status = 200, description = "wire::User", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_me(h: H, Auth(a): Auth) -> Json<wire::User> {
     Json(h.user_wire(&a.user, true))
 }
 /// `PATCH /users/@me`.
+#[utoipa::path(
+    patch,
+    path = "/users/@me",
+    tag = "users",
+    request_body(content = JsonObject, description = "wire::ModifyMeBody"),
+    responses(
+        (status = 200, description = "wire::User", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_me(
     h: H,
     Auth(a): Auth,
@@ -86,6 +186,16 @@ pub(super) async fn modify_me(
     Ok(Json(h.modify_me(&a, b).await?))
 }
 /// `POST /users/@me/mfa/totp/enable` -> `{token, backup_codes}`.
+#[utoipa::path(
+    post,
+    path = "/users/@me/mfa/totp/enable",
+    tag = "users",
+    request_body(content = JsonObject, description = "wire::MfaEnableBody"),
+    responses(
+        (status = 200, description = "wire::MfaEnabled", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn enable_totp(
     h: H,
     Auth(a): Auth,
@@ -94,6 +204,16 @@ pub(super) async fn enable_totp(
     Ok(Json(h.enable_totp(&a, b).await?))
 }
 /// `POST /users/@me/mfa/totp/disable` -> `{token}`.
+#[utoipa::path(
+    post,
+    path = "/users/@me/mfa/totp/disable",
+    tag = "users",
+    request_body(content = JsonObject, description = "wire::MfaCodeBody"),
+    responses(
+        (status = 200, description = "wire::MfaToken", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn disable_totp(
     h: H,
     Auth(a): Auth,
@@ -102,6 +222,16 @@ pub(super) async fn disable_totp(
     Ok(Json(h.disable_totp(&a, b).await?))
 }
 /// `POST /users/@me/mfa/codes-verification` -> `{backup_codes}`.
+#[utoipa::path(
+    post,
+    path = "/users/@me/mfa/codes-verification",
+    tag = "users",
+    request_body(content = JsonObject, description = "wire::MfaCodesBody"),
+    responses(
+        (status = 200, description = "wire::BackupCodes", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn backup_codes(
     h: H,
     Auth(a): Auth,
@@ -110,6 +240,18 @@ pub(super) async fn backup_codes(
     Ok(Json(h.regenerate_backup_codes(&a, b).await?))
 }
 /// `GET /users/{id}`.
+#[utoipa::path(
+    get,
+    path = "/users/{user_id}",
+    tag = "users",
+    params(
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::User", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_user(
     h: H,
     Auth(_a): Auth,
@@ -119,6 +261,15 @@ pub(super) async fn get_user(
 }
 
 /// `GET /users/@me/guilds`.
+#[utoipa::path(
+    get,
+    path = "/users/@me/guilds",
+    tag = "users",
+    responses(
+        (status = 200, description = "[wire::PartialGuild]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn my_guilds(
     h: H,
     Auth(a): Auth,
@@ -127,15 +278,46 @@ pub(super) async fn my_guilds(
     Ok(Json(h.my_guilds(&a, q.before, q.after, q.limit).await?))
 }
 /// `DELETE /users/@me/guilds/{id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/users/@me/guilds/{guild_id}",
+    tag = "users",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn leave_guild(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Response> {
     h.leave_guild(&a, g).await?;
     Ok(no_content())
 }
 /// `GET /users/@me/channels`.
+#[utoipa::path(
+    get,
+    path = "/users/@me/channels",
+    tag = "users",
+    responses(
+        (status = 200, description = "[wire::Channel]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn my_dms(h: H, Auth(a): Auth) -> Result<Json<Vec<wire::Channel>>> {
     Ok(Json(h.my_dms(&a).await?))
 }
 /// `POST /users/@me/channels`.
+#[utoipa::path(
+    post,
+    path = "/users/@me/channels",
+    tag = "users",
+    request_body(content = JsonObject, description = "wire::CreateDmBody"),
+    responses(
+        (status = 200, description = "wire::Channel", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn open_dm(
     h: H,
     Auth(a): Auth,
@@ -144,10 +326,32 @@ pub(super) async fn open_dm(
     Ok(Json(h.open_dm(&a, b).await?))
 }
 /// `GET /users/@me/relationships`.
+#[utoipa::path(
+    get,
+    path = "/users/@me/relationships",
+    tag = "users",
+    responses(
+        (status = 200, description = "[Value]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn relationships(h: H, Auth(a): Auth) -> Result<Json<Vec<Value>>> {
     Ok(Json(h.relationships(&a).await?))
 }
 /// `PUT /users/@me/relationships/{id}` -> 204.
+#[utoipa::path(
+    put,
+    path = "/users/@me/relationships/{user_id}",
+    tag = "users",
+    params(
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::RelationshipBody"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn set_relationship(
     h: H,
     Auth(a): Auth,
@@ -158,6 +362,18 @@ pub(super) async fn set_relationship(
     Ok(no_content())
 }
 /// `DELETE /users/@me/relationships/{id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/users/@me/relationships/{user_id}",
+    tag = "users",
+    params(
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_relationship(
     h: H,
     Auth(a): Auth,

@@ -10,10 +10,23 @@ use crate::error::Result;
 use crate::http::{Auth, Body, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 // ---- channels ---------------------------------------------------------------------------
 
 /// `GET /channels/{id}`.
+#[utoipa::path(
+    get,
+    path = "/channels/{channel_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::Channel", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_channel(
     h: H,
     Auth(a): Auth,
@@ -22,6 +35,19 @@ pub(super) async fn get_channel(
     Ok(Json(h.get_channel(&a, c).await?))
 }
 /// `PATCH /channels/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/channels/{channel_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::ChannelBody"),
+    responses(
+        (status = 200, description = "wire::Channel", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_channel(
     h: H,
     Auth(a): Auth,
@@ -32,6 +58,18 @@ pub(super) async fn modify_channel(
     Ok(Json(h.modify_channel(&a, c, b, r.as_deref()).await?))
 }
 /// `DELETE /channels/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/channels/{channel_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::Channel", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_channel(
     h: H,
     Auth(a): Auth,
@@ -41,6 +79,20 @@ pub(super) async fn delete_channel(
     Ok(Json(h.delete_channel(&a, c, r.as_deref()).await?))
 }
 /// `PUT /channels/{id}/permissions/{overwrite_id}` -> 204.
+#[utoipa::path(
+    put,
+    path = "/channels/{channel_id}/permissions/{overwrite_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("overwrite_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::PutOverwriteBody"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn put_overwrite(
     h: H,
     Auth(a): Auth,
@@ -52,6 +104,19 @@ pub(super) async fn put_overwrite(
     Ok(no_content())
 }
 /// `DELETE /channels/{id}/permissions/{overwrite_id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/channels/{channel_id}/permissions/{overwrite_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("overwrite_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_overwrite(
     h: H,
     Auth(a): Auth,
@@ -62,6 +127,18 @@ pub(super) async fn delete_overwrite(
     Ok(no_content())
 }
 /// `GET /channels/{id}/invites`.
+#[utoipa::path(
+    get,
+    path = "/channels/{channel_id}/invites",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Invite]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn channel_invites(
     h: H,
     Auth(a): Auth,
@@ -70,6 +147,19 @@ pub(super) async fn channel_invites(
     Ok(Json(h.channel_invites(&a, c).await?))
 }
 /// `POST /channels/{id}/invites`.
+#[utoipa::path(
+    post,
+    path = "/channels/{channel_id}/invites",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::CreateInviteBody"),
+    responses(
+        (status = 200, description = "wire::Invite", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn create_invite(
     h: H,
     Auth(a): Auth,
@@ -80,11 +170,35 @@ pub(super) async fn create_invite(
     Ok(Json(h.create_invite(&a, c, b, r.as_deref()).await?))
 }
 /// `POST /channels/{id}/typing` -> 204.
+#[utoipa::path(
+    post,
+    path = "/channels/{channel_id}/typing",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn typing(h: H, Auth(a): Auth, P(c): P<Snowflake>) -> Result<Response> {
     h.typing(&a, c).await?;
     Ok(no_content())
 }
 /// `GET /channels/{id}/messages`.
+#[utoipa::path(
+    get,
+    path = "/channels/{channel_id}/messages",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Message]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_messages(
     h: H,
     Auth(a): Auth,
@@ -98,6 +212,19 @@ pub(super) async fn get_messages(
 }
 /// `POST /channels/{id}/messages`: JSON, or `multipart/form-data` with `payload_json` and
 /// `files[n]` parts (Discord "Uploading Files"; read by [`super::uploads::read_message`]).
+#[utoipa::path(
+    post,
+    path = "/channels/{channel_id}/messages",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "JSON body"),
+    responses(
+        (status = 200, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn create_message(
     h: H,
     Auth(a): Auth,
@@ -112,6 +239,19 @@ pub(super) async fn create_message(
 }
 /// `POST /channels/{id}/attachments` `{files: [{id, filename, file_size}]}` -> `{attachments:
 /// [{id, upload_url, upload_filename}]}` (the two-step upload, `service/uploads.rs`).
+#[utoipa::path(
+    post,
+    path = "/channels/{channel_id}/attachments",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::UploadRequestBody"),
+    responses(
+        (status = 200, description = "wire::UploadSlots", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn request_uploads(
     h: H,
     Auth(a): Auth,
@@ -121,6 +261,19 @@ pub(super) async fn request_uploads(
     Ok(Json(h.request_uploads(&a, c, b).await?))
 }
 /// `POST /channels/{id}/messages/bulk-delete` -> 204.
+#[utoipa::path(
+    post,
+    path = "/channels/{channel_id}/messages/bulk-delete",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::BulkDeleteBody"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn bulk_delete(
     h: H,
     Auth(a): Auth,
@@ -140,6 +293,18 @@ pub(super) struct PinQuery {
 
 /// `GET /channels/{id}/messages/pins` (`before` ISO timestamp, `limit` 1-50) ->
 /// `{items: [{pinned_at, message}], has_more}`.
+#[utoipa::path(
+    get,
+    path = "/channels/{channel_id}/messages/pins",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn pins_new(
     h: H,
     Auth(a): Auth,
@@ -176,6 +341,18 @@ pub(super) async fn pins_new(
     Ok(Json(json!({"items": items, "has_more": has_more})))
 }
 /// `GET /channels/{id}/pins` (older form): an array of messages.
+#[utoipa::path(
+    get,
+    path = "/channels/{channel_id}/pins",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Message]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn pins_old(
     h: H,
     Auth(a): Auth,
@@ -185,6 +362,19 @@ pub(super) async fn pins_old(
     Ok(Json(items.into_iter().map(|(_, m)| m).collect()))
 }
 /// `PUT /channels/{id}/messages/pins/{message_id}` and `/channels/{id}/pins/{message_id}` -> 204.
+#[utoipa::path(
+    put,
+    path = "/channels/{channel_id}/messages/pins/{message_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn pin(
     h: H,
     Auth(a): Auth,
@@ -195,6 +385,19 @@ pub(super) async fn pin(
     Ok(no_content())
 }
 /// `DELETE` of the same -> 204.
+#[utoipa::path(
+    delete,
+    path = "/channels/{channel_id}/messages/pins/{message_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn unpin(
     h: H,
     Auth(a): Auth,
@@ -205,6 +408,19 @@ pub(super) async fn unpin(
     Ok(no_content())
 }
 /// `GET /channels/{id}/messages/{message_id}`.
+#[utoipa::path(
+    get,
+    path = "/channels/{channel_id}/messages/{message_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::Message", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_message(
     h: H,
     Auth(a): Auth,
@@ -214,6 +430,20 @@ pub(super) async fn get_message(
 }
 /// `PATCH /channels/{id}/messages/{message_id}`: JSON, or `multipart/form-data` with
 /// `payload_json` and new `files[n]` parts (read by [`super::uploads::read_message`]).
+#[utoipa::path(
+    patch,
+    path = "/channels/{channel_id}/messages/{message_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "JSON body"),
+    responses(
+        (status = 200, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn edit_message(
     h: H,
     Auth(a): Auth,
@@ -227,6 +457,19 @@ pub(super) async fn edit_message(
     Ok(Json(h.edit_message_with(&a, c, m, body, files).await?).into_response())
 }
 /// `DELETE /channels/{id}/messages/{message_id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/channels/{channel_id}/messages/{message_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_message(
     h: H,
     Auth(a): Auth,
@@ -237,6 +480,19 @@ pub(super) async fn delete_message(
     Ok(no_content())
 }
 /// `DELETE .../reactions` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/channels/{channel_id}/messages/{message_id}/reactions",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn clear_reactions(
     h: H,
     Auth(a): Auth,
@@ -251,6 +507,20 @@ pub(super) struct ReactQuery {
     limit: Option<i64>,
 }
 /// `GET .../reactions/{emoji}`.
+#[utoipa::path(
+    get,
+    path = "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("emoji" = String, Path, description = "A reaction emoji: a Unicode emoji, or `name:id` of a custom emoji (URL-encoded)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::User]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn reaction_users(
     h: H,
     Auth(a): Auth,
@@ -262,6 +532,20 @@ pub(super) async fn reaction_users(
     ))
 }
 /// `DELETE .../reactions/{emoji}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("emoji" = String, Path, description = "A reaction emoji: a Unicode emoji, or `name:id` of a custom emoji (URL-encoded)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn clear_emoji(
     h: H,
     Auth(a): Auth,
@@ -271,6 +555,20 @@ pub(super) async fn clear_emoji(
     Ok(no_content())
 }
 /// `PUT .../reactions/{emoji}/@me` -> 204.
+#[utoipa::path(
+    put,
+    path = "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("emoji" = String, Path, description = "A reaction emoji: a Unicode emoji, or `name:id` of a custom emoji (URL-encoded)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn add_reaction(
     h: H,
     Auth(a): Auth,
@@ -280,6 +578,20 @@ pub(super) async fn add_reaction(
     Ok(no_content())
 }
 /// `DELETE .../reactions/{emoji}/@me` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("emoji" = String, Path, description = "A reaction emoji: a Unicode emoji, or `name:id` of a custom emoji (URL-encoded)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn remove_own_reaction(
     h: H,
     Auth(a): Auth,
@@ -289,6 +601,21 @@ pub(super) async fn remove_own_reaction(
     Ok(no_content())
 }
 /// `DELETE .../reactions/{emoji}/{user_id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("emoji" = String, Path, description = "A reaction emoji: a Unicode emoji, or `name:id` of a custom emoji (URL-encoded)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn remove_user_reaction(
     h: H,
     Auth(a): Auth,

@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::http::{Auth, Body, P};
 use crate::snowflake::Snowflake;
 use crate::wire::{self, ApplicationCommandBody};
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 type Cmd = Json<wire::ApplicationCommand>;
 type Cmds = Json<Vec<wire::ApplicationCommand>>;
@@ -25,6 +26,18 @@ fn created((c, new): (wire::ApplicationCommand, bool)) -> Response {
 }
 
 /// `GET /applications/{app}/commands`.
+#[utoipa::path(
+    get,
+    path = "/applications/{app_id}/commands",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::ApplicationCommand]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn list_global_commands(
     h: H,
     Auth(a): Auth,
@@ -33,6 +46,20 @@ pub(super) async fn list_global_commands(
     Ok(Json(h.list_commands(&a, app, None).await?))
 }
 /// `POST /applications/{app}/commands` -> 201 (new) or 200 (replaced).
+#[utoipa::path(
+    post,
+    path = "/applications/{app_id}/commands",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "ApplicationCommandBody"),
+    responses(
+        (status = 200, description = "Success", body = JsonValue),
+        (status = 201, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn create_global_command(
     h: H,
     Auth(a): Auth,
@@ -42,6 +69,19 @@ pub(super) async fn create_global_command(
     Ok(created(h.create_command(&a, app, None, b).await?))
 }
 /// `PUT /applications/{app}/commands` (bulk overwrite).
+#[utoipa::path(
+    put,
+    path = "/applications/{app_id}/commands",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "Vec<ApplicationCommandBody"),
+    responses(
+        (status = 200, description = "[wire::ApplicationCommand]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn overwrite_global_commands(
     h: H,
     Auth(a): Auth,
@@ -51,6 +91,19 @@ pub(super) async fn overwrite_global_commands(
     Ok(Json(h.overwrite_commands(&a, app, None, b).await?))
 }
 /// `GET /applications/{app}/commands/{id}`.
+#[utoipa::path(
+    get,
+    path = "/applications/{app_id}/commands/{command_id}",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::ApplicationCommand", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_global_command(
     h: H,
     Auth(a): Auth,
@@ -59,6 +112,20 @@ pub(super) async fn get_global_command(
     Ok(Json(h.get_command(&a, app, None, id).await?))
 }
 /// `PATCH /applications/{app}/commands/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/applications/{app_id}/commands/{command_id}",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "ApplicationCommandBody"),
+    responses(
+        (status = 200, description = "wire::ApplicationCommand", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn edit_global_command(
     h: H,
     Auth(a): Auth,
@@ -68,6 +135,19 @@ pub(super) async fn edit_global_command(
     Ok(Json(h.edit_command(&a, app, None, id, b).await?))
 }
 /// `DELETE /applications/{app}/commands/{id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/applications/{app_id}/commands/{command_id}",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_global_command(
     h: H,
     Auth(a): Auth,
@@ -78,6 +158,19 @@ pub(super) async fn delete_global_command(
 }
 
 /// `GET /applications/{app}/guilds/{guild}/commands`.
+#[utoipa::path(
+    get,
+    path = "/applications/{app_id}/guilds/{guild_id}/commands",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::ApplicationCommand]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn list_guild_commands(
     h: H,
     Auth(a): Auth,
@@ -86,6 +179,21 @@ pub(super) async fn list_guild_commands(
     Ok(Json(h.list_commands(&a, app, Some(g)).await?))
 }
 /// `POST /applications/{app}/guilds/{guild}/commands` -> 201 (new) or 200 (replaced).
+#[utoipa::path(
+    post,
+    path = "/applications/{app_id}/guilds/{guild_id}/commands",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "ApplicationCommandBody"),
+    responses(
+        (status = 200, description = "Success", body = JsonValue),
+        (status = 201, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn create_guild_command(
     h: H,
     Auth(a): Auth,
@@ -95,6 +203,20 @@ pub(super) async fn create_guild_command(
     Ok(created(h.create_command(&a, app, Some(g), b).await?))
 }
 /// `PUT /applications/{app}/guilds/{guild}/commands` (bulk overwrite).
+#[utoipa::path(
+    put,
+    path = "/applications/{app_id}/guilds/{guild_id}/commands",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "Vec<ApplicationCommandBody"),
+    responses(
+        (status = 200, description = "[wire::ApplicationCommand]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn overwrite_guild_commands(
     h: H,
     Auth(a): Auth,
@@ -104,6 +226,20 @@ pub(super) async fn overwrite_guild_commands(
     Ok(Json(h.overwrite_commands(&a, app, Some(g), b).await?))
 }
 /// `GET /applications/{app}/guilds/{guild}/commands/{id}`.
+#[utoipa::path(
+    get,
+    path = "/applications/{app_id}/guilds/{guild_id}/commands/{command_id}",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::ApplicationCommand", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_guild_command(
     h: H,
     Auth(a): Auth,
@@ -112,6 +248,21 @@ pub(super) async fn get_guild_command(
     Ok(Json(h.get_command(&a, app, Some(g), id).await?))
 }
 /// `PATCH /applications/{app}/guilds/{guild}/commands/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/applications/{app_id}/guilds/{guild_id}/commands/{command_id}",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "ApplicationCommandBody"),
+    responses(
+        (status = 200, description = "wire::ApplicationCommand", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn edit_guild_command(
     h: H,
     Auth(a): Auth,
@@ -121,6 +272,20 @@ pub(super) async fn edit_guild_command(
     Ok(Json(h.edit_command(&a, app, Some(g), id, b).await?))
 }
 /// `DELETE /applications/{app}/guilds/{guild}/commands/{id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/applications/{app_id}/guilds/{guild_id}/commands/{command_id}",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_guild_command(
     h: H,
     Auth(a): Auth,
@@ -131,6 +296,19 @@ pub(super) async fn delete_guild_command(
 }
 
 /// `GET /applications/{app}/guilds/{guild}/commands/permissions`.
+#[utoipa::path(
+    get,
+    path = "/applications/{app_id}/guilds/{guild_id}/commands/permissions",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::GuildCommandPermissions]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn guild_command_permissions(
     h: H,
     Auth(a): Auth,
@@ -139,6 +317,20 @@ pub(super) async fn guild_command_permissions(
     Ok(Json(h.guild_command_permissions(&a, app, g).await?))
 }
 /// `GET /applications/{app}/guilds/{guild}/commands/{id}/permissions`.
+#[utoipa::path(
+    get,
+    path = "/applications/{app_id}/guilds/{guild_id}/commands/{command_id}/permissions",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::GuildCommandPermissions", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn command_permissions(
     h: H,
     Auth(a): Auth,
@@ -147,6 +339,21 @@ pub(super) async fn command_permissions(
     Ok(Json(h.command_permissions(&a, app, g, id).await?))
 }
 /// `PUT /applications/{app}/guilds/{guild}/commands/{id}/permissions` `{permissions}`.
+#[utoipa::path(
+    put,
+    path = "/applications/{app_id}/guilds/{guild_id}/commands/{command_id}/permissions",
+    tag = "applications",
+    params(
+        ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::EditCommandPermissionsBody"),
+    responses(
+        (status = 200, description = "wire::GuildCommandPermissions", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn edit_command_permissions(
     h: H,
     Auth(a): Auth,

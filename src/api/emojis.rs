@@ -10,8 +10,21 @@ use crate::error::Result;
 use crate::http::{Auth, Body, ImageBody, P, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 /// `GET /guilds/{id}/emojis`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/emojis",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::GuildEmoji]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn list_emojis(
     h: H,
     Auth(a): Auth,
@@ -20,6 +33,19 @@ pub(super) async fn list_emojis(
     Ok(Json(h.list_emojis(&a, g).await?))
 }
 /// `GET /guilds/{id}/emojis/{emoji_id}`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/emojis/{emoji_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("emoji_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::GuildEmoji", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_emoji(
     h: H,
     Auth(a): Auth,
@@ -28,6 +54,19 @@ pub(super) async fn get_emoji(
     Ok(Json(h.get_emoji(&a, g, e).await?))
 }
 /// `POST /guilds/{id}/emojis` `{name, image, roles}` -> 201 with the emoji.
+#[utoipa::path(
+    post,
+    path = "/guilds/{guild_id}/emojis",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::CreateEmojiBody"),
+    responses(
+        (status = 201, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn create_emoji(
     h: H,
     Auth(a): Auth,
@@ -39,6 +78,20 @@ pub(super) async fn create_emoji(
     Ok((StatusCode::CREATED, Json(e)).into_response())
 }
 /// `PATCH /guilds/{id}/emojis/{emoji_id}` `{name, roles}`.
+#[utoipa::path(
+    patch,
+    path = "/guilds/{guild_id}/emojis/{emoji_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("emoji_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::ModifyEmojiBody"),
+    responses(
+        (status = 200, description = "wire::GuildEmoji", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_emoji(
     h: H,
     Auth(a): Auth,
@@ -49,6 +102,19 @@ pub(super) async fn modify_emoji(
     Ok(Json(h.modify_emoji(&a, g, e, b, r.as_deref()).await?))
 }
 /// `DELETE /guilds/{id}/emojis/{emoji_id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/guilds/{guild_id}/emojis/{emoji_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("emoji_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_emoji(
     h: H,
     Auth(a): Auth,

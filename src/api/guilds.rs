@@ -9,10 +9,21 @@ use crate::error::{Error, Result};
 use crate::http::{Auth, Body, ImageBody, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 // ---- guilds -----------------------------------------------------------------------------
 
 /// `POST /guilds` -> 201.
+#[utoipa::path(
+    post,
+    path = "/guilds",
+    tag = "guilds",
+    request_body(content = JsonObject, description = "wire::CreateGuildBody"),
+    responses(
+        (status = 201, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn create_guild(
     h: H,
     Auth(a): Auth,
@@ -21,6 +32,18 @@ pub(super) async fn create_guild(
     Ok((StatusCode::CREATED, Json(h.create_guild(&a, b).await?)).into_response())
 }
 /// `GET /guilds/{id}`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::Guild", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_guild(
     h: H,
     Auth(a): Auth,
@@ -32,6 +55,19 @@ pub(super) async fn get_guild(
     ))
 }
 /// `PATCH /guilds/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/guilds/{guild_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::ModifyGuildBody"),
+    responses(
+        (status = 200, description = "wire::Guild", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_guild(
     h: H,
     Auth(a): Auth,
@@ -42,6 +78,19 @@ pub(super) async fn modify_guild(
     Ok(Json(h.modify_guild(&a, g, b, r.as_deref()).await?))
 }
 /// `POST /guilds/{id}/mfa` `{level}` -> `{level}` (Discord "Modify Guild MFA Level").
+#[utoipa::path(
+    post,
+    path = "/guilds/{guild_id}/mfa",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::GuildMfaLevel"),
+    responses(
+        (status = 200, description = "wire::GuildMfaLevel", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn guild_mfa(
     h: H,
     Auth(a): Auth,
@@ -52,11 +101,35 @@ pub(super) async fn guild_mfa(
     Ok(Json(h.set_guild_mfa_level(&a, g, b, r.as_deref()).await?))
 }
 /// `DELETE /guilds/{id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/guilds/{guild_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_guild(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Response> {
     h.delete_guild(&a, g).await?;
     Ok(no_content())
 }
 /// `GET /guilds/{id}/channels`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/channels",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Channel]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn guild_channels(
     h: H,
     Auth(a): Auth,
@@ -65,6 +138,19 @@ pub(super) async fn guild_channels(
     Ok(Json(h.guild_channels(&a, g).await?))
 }
 /// `POST /guilds/{id}/channels` -> 201.
+#[utoipa::path(
+    post,
+    path = "/guilds/{guild_id}/channels",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::ChannelBody"),
+    responses(
+        (status = 201, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn create_channel(
     h: H,
     Auth(a): Auth,
@@ -79,6 +165,19 @@ pub(super) async fn create_channel(
         .into_response())
 }
 /// `PATCH /guilds/{id}/channels` -> 204.
+#[utoipa::path(
+    patch,
+    path = "/guilds/{guild_id}/channels",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "Vec<wire::ChannelPosition"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn channel_positions(
     h: H,
     Auth(a): Auth,
@@ -89,6 +188,18 @@ pub(super) async fn channel_positions(
     Ok(no_content())
 }
 /// `GET /guilds/{id}/members`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/members",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Member]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn list_members(
     h: H,
     Auth(a): Auth,
@@ -98,6 +209,18 @@ pub(super) async fn list_members(
     Ok(Json(h.list_members(&a, g, q.limit, q.after).await?))
 }
 /// `GET /guilds/{id}/members/search`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/members/search",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Member]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn search_members(
     h: H,
     Auth(a): Auth,
@@ -107,6 +230,19 @@ pub(super) async fn search_members(
     Ok(Json(h.search_members(&a, g, q.query, q.limit).await?))
 }
 /// `GET /guilds/{id}/members/{user_id}`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/members/{user_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::Member", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_member(
     h: H,
     Auth(a): Auth,
@@ -115,6 +251,20 @@ pub(super) async fn get_member(
     Ok(Json(h.get_member(&a, g, u).await?))
 }
 /// `PATCH /guilds/{id}/members/{user_id}`.
+#[utoipa::path(
+    patch,
+    path = "/guilds/{guild_id}/members/{user_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::ModifyMemberBody"),
+    responses(
+        (status = 200, description = "wire::Member", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_member(
     h: H,
     Auth(a): Auth,
@@ -125,6 +275,19 @@ pub(super) async fn modify_member(
     Ok(Json(h.modify_member(&a, g, u, b, r.as_deref()).await?))
 }
 /// `PATCH /guilds/{id}/members/@me` (`nick`).
+#[utoipa::path(
+    patch,
+    path = "/guilds/{guild_id}/members/@me",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::ModifyMemberBody"),
+    responses(
+        (status = 200, description = "wire::Member", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_me_member(
     h: H,
     Auth(a): Auth,
@@ -140,6 +303,19 @@ pub(super) async fn modify_me_member(
     Ok(Json(h.modify_member(&a, g, me, body, r.as_deref()).await?))
 }
 /// `DELETE /guilds/{id}/members/{user_id}` (kick) -> 204.
+#[utoipa::path(
+    delete,
+    path = "/guilds/{guild_id}/members/{user_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn kick(
     h: H,
     Auth(a): Auth,
@@ -150,6 +326,20 @@ pub(super) async fn kick(
     Ok(no_content())
 }
 /// `PUT /guilds/{id}/members/{user_id}/roles/{role_id}` -> 204.
+#[utoipa::path(
+    put,
+    path = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("role_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn add_member_role(
     h: H,
     Auth(a): Auth,
@@ -160,6 +350,20 @@ pub(super) async fn add_member_role(
     Ok(no_content())
 }
 /// `DELETE /guilds/{id}/members/{user_id}/roles/{role_id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("role_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn remove_member_role(
     h: H,
     Auth(a): Auth,
@@ -170,6 +374,18 @@ pub(super) async fn remove_member_role(
     Ok(no_content())
 }
 /// `GET /guilds/{id}/roles`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/roles",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Role]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn roles(
     h: H,
     Auth(a): Auth,
@@ -178,6 +394,19 @@ pub(super) async fn roles(
     Ok(Json(h.roles(&a, g).await?))
 }
 /// `GET /guilds/{id}/roles/{role_id}`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/roles/{role_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("role_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::Role", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_role(
     h: H,
     Auth(a): Auth,
@@ -191,6 +420,19 @@ pub(super) async fn get_role(
         .ok_or(Error::Unknown(crate::error::Unknown::Role))
 }
 /// `POST /guilds/{id}/roles`.
+#[utoipa::path(
+    post,
+    path = "/guilds/{guild_id}/roles",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::RoleBody"),
+    responses(
+        (status = 200, description = "wire::Role", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn create_role(
     h: H,
     Auth(a): Auth,
@@ -201,6 +443,19 @@ pub(super) async fn create_role(
     Ok(Json(h.create_role(&a, g, b, r.as_deref()).await?))
 }
 /// `PATCH /guilds/{id}/roles`.
+#[utoipa::path(
+    patch,
+    path = "/guilds/{guild_id}/roles",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "Vec<wire::RolePosition"),
+    responses(
+        (status = 200, description = "[wire::Role]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn role_positions(
     h: H,
     Auth(a): Auth,
@@ -210,6 +465,20 @@ pub(super) async fn role_positions(
     Ok(Json(h.role_positions(&a, g, b).await?))
 }
 /// `PATCH /guilds/{id}/roles/{role_id}`.
+#[utoipa::path(
+    patch,
+    path = "/guilds/{guild_id}/roles/{role_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("role_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::RoleBody"),
+    responses(
+        (status = 200, description = "wire::Role", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_role(
     h: H,
     Auth(a): Auth,
@@ -220,6 +489,19 @@ pub(super) async fn modify_role(
     Ok(Json(h.modify_role(&a, g, r, b, re.as_deref()).await?))
 }
 /// `DELETE /guilds/{id}/roles/{role_id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/guilds/{guild_id}/roles/{role_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("role_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_role(
     h: H,
     Auth(a): Auth,
@@ -230,6 +512,18 @@ pub(super) async fn delete_role(
     Ok(no_content())
 }
 /// `GET /guilds/{id}/invites`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/invites",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Invite]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn guild_invites(
     h: H,
     Auth(a): Auth,
@@ -238,6 +532,18 @@ pub(super) async fn guild_invites(
     Ok(Json(h.guild_invites(&a, g).await?))
 }
 /// `GET /guilds/{id}/bans`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/bans",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Ban]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn list_bans(
     h: H,
     Auth(a): Auth,
@@ -247,6 +553,19 @@ pub(super) async fn list_bans(
     Ok(Json(h.list_bans(&a, g, q.limit, q.before, q.after).await?))
 }
 /// `GET /guilds/{id}/bans/{user_id}`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/bans/{user_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::Ban", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_ban(
     h: H,
     Auth(a): Auth,
@@ -255,6 +574,20 @@ pub(super) async fn get_ban(
     Ok(Json(h.get_ban(&a, g, u).await?))
 }
 /// `PUT /guilds/{id}/bans/{user_id}` -> 204.
+#[utoipa::path(
+    put,
+    path = "/guilds/{guild_id}/bans/{user_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::BanBody"),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn ban(
     h: H,
     Auth(a): Auth,
@@ -266,6 +599,19 @@ pub(super) async fn ban(
     Ok(no_content())
 }
 /// `DELETE /guilds/{id}/bans/{user_id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/guilds/{guild_id}/bans/{user_id}",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn unban(
     h: H,
     Auth(a): Auth,
@@ -276,6 +622,18 @@ pub(super) async fn unban(
     Ok(no_content())
 }
 /// `GET /guilds/{id}/audit-logs`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/audit-logs",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::AuditLog", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn audit_log(
     h: H,
     Auth(a): Auth,

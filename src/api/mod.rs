@@ -27,6 +27,7 @@ mod guilds;
 mod passkeys;
 mod uploads;
 mod webhooks;
+pub mod openapi;
 
 use account::*;
 use apps::*;

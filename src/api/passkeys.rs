@@ -10,8 +10,18 @@ use crate::error::Result;
 use crate::http::{Auth, Body, ClientIp, P, UserAgent};
 use crate::snowflake::Snowflake;
 use crate::wire;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 /// `GET /users/@me/mfa/webauthn/credentials` -> `[credential]`.
+#[utoipa::path(
+    get,
+    path = "/users/@me/mfa/webauthn/credentials",
+    tag = "users",
+    responses(
+        (status = 200, description = "[wire::WebauthnCredential]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn list_passkeys(
     h: H,
     Auth(a): Auth,
@@ -20,6 +30,17 @@ pub(super) async fn list_passkeys(
 }
 /// `POST /users/@me/mfa/webauthn/credentials`: `{}` -> 200 `{ticket, challenge}`;
 /// `{name, ticket, credential}` -> 201 the credential.
+#[utoipa::path(
+    post,
+    path = "/users/@me/mfa/webauthn/credentials",
+    tag = "users",
+    request_body(content = JsonObject, description = "wire::WebauthnCredentialBody"),
+    responses(
+        (status = 200, description = "Success", body = JsonValue),
+        (status = 201, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn register_passkey(
     h: H,
     Auth(a): Auth,
@@ -34,6 +55,19 @@ pub(super) async fn register_passkey(
     Ok((status, Json(v)).into_response())
 }
 /// `PATCH /users/@me/mfa/webauthn/credentials/{id}` `{name}` -> the credential.
+#[utoipa::path(
+    patch,
+    path = "/users/@me/mfa/webauthn/credentials/{credential_id}",
+    tag = "users",
+    params(
+        ("credential_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::WebauthnRenameBody"),
+    responses(
+        (status = 200, description = "wire::WebauthnCredential", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn rename_passkey(
     h: H,
     Auth(a): Auth,
@@ -43,11 +77,33 @@ pub(super) async fn rename_passkey(
     Ok(Json(h.rename_passkey(&a, id, b).await?))
 }
 /// `DELETE /users/@me/mfa/webauthn/credentials/{id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/users/@me/mfa/webauthn/credentials/{credential_id}",
+    tag = "users",
+    params(
+        ("credential_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_passkey(h: H, Auth(a): Auth, P(id): P<Snowflake>) -> Result<Response> {
     h.delete_passkey(&a, id).await?;
     Ok(no_content())
 }
 /// `POST /auth/mfa/webauthn` `{code, ticket}` -> the token pair of `POST /auth/login`.
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/webauthn",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::MfaTicketBody"),
+    responses(
+        (status = 200, description = "wire::TokenPair", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn login_webauthn(
     h: H,
     ClientIp(ip): ClientIp,
@@ -57,6 +113,15 @@ pub(super) async fn login_webauthn(
     Ok(Json(h.login_webauthn(b, ip, ua).await?))
 }
 /// `POST /auth/passkey/start` -> `{ticket, challenge}`.
+#[utoipa::path(
+    post,
+    path = "/auth/passkey/start",
+    tag = "auth",
+    responses(
+        (status = 200, description = "wire::WebauthnChallenge", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn passkey_start(
     h: H,
     ClientIp(ip): ClientIp,
@@ -64,6 +129,16 @@ pub(super) async fn passkey_start(
     Ok(Json(h.passkey_login_start(ip).await?))
 }
 /// `POST /auth/passkey/finish` `{ticket, credential}` -> the token pair.
+#[utoipa::path(
+    post,
+    path = "/auth/passkey/finish",
+    tag = "auth",
+    request_body(content = JsonObject, description = "wire::WebauthnCredentialBody"),
+    responses(
+        (status = 200, description = "wire::TokenPair", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn passkey_finish(
     h: H,
     ClientIp(ip): ClientIp,

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::http::{Auth, Body, ImageBody, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire::{self, ExecuteQuery};
+use crate::http::openapi::{ApiError, JsonArray, JsonObject};
 
 type Hook = Json<wire::Webhook>;
 type Hooks = Json<Vec<wire::Webhook>>;
@@ -26,6 +27,19 @@ fn executed(m: Option<wire::Message>) -> Response {
 }
 
 /// `POST /channels/{id}/webhooks` -> the webhook with its token.
+#[utoipa::path(
+    post,
+    path = "/channels/{channel_id}/webhooks",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::CreateWebhookBody"),
+    responses(
+        (status = 200, description = "wire::Webhook", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn create_webhook(
     h: H,
     Auth(a): Auth,
@@ -36,18 +50,67 @@ pub(super) async fn create_webhook(
     Ok(Json(h.create_webhook(&a, c, b, r.as_deref()).await?))
 }
 /// `GET /channels/{id}/webhooks`.
+#[utoipa::path(
+    get,
+    path = "/channels/{channel_id}/webhooks",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Webhook]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn channel_webhooks(h: H, Auth(a): Auth, P(c): P<Snowflake>) -> Result<Hooks> {
     Ok(Json(h.channel_webhooks(&a, c).await?))
 }
 /// `GET /guilds/{id}/webhooks`.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/webhooks",
+    tag = "guilds",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "[wire::Webhook]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn guild_webhooks(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Hooks> {
     Ok(Json(h.guild_webhooks(&a, g).await?))
 }
 /// `GET /webhooks/{id}`.
+#[utoipa::path(
+    get,
+    path = "/webhooks/{webhook_id}",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::Webhook", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_webhook(h: H, Auth(a): Auth, P(w): P<Snowflake>) -> Result<Hook> {
     Ok(Json(h.get_webhook(&a, w).await?))
 }
 /// `PATCH /webhooks/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/webhooks/{webhook_id}",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::ModifyWebhookBody"),
+    responses(
+        (status = 200, description = "wire::Webhook", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_webhook(
     h: H,
     Auth(a): Auth,
@@ -58,6 +121,18 @@ pub(super) async fn modify_webhook(
     Ok(Json(h.modify_webhook(&a, w, b, r.as_deref()).await?))
 }
 /// `DELETE /webhooks/{id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/webhooks/{webhook_id}",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_webhook(
     h: H,
     Auth(a): Auth,
@@ -69,6 +144,19 @@ pub(super) async fn delete_webhook(
 }
 
 /// `GET /webhooks/{id}/{token}` (no authentication).
+#[utoipa::path(
+    get,
+    path = "/webhooks/{webhook_id}/{webhook_token}",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("webhook_token" = String, Path, description = "The webhook's token"),
+    ),
+    responses(
+        (status = 200, description = "wire::Webhook", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_webhook_with_token(
     h: H,
     P((w, t)): P<(Snowflake, String)>,
@@ -76,6 +164,20 @@ pub(super) async fn get_webhook_with_token(
     Ok(Json(h.get_webhook_with_token(w, &t).await?))
 }
 /// `PATCH /webhooks/{id}/{token}` (no authentication).
+#[utoipa::path(
+    patch,
+    path = "/webhooks/{webhook_id}/{webhook_token}",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("webhook_token" = String, Path, description = "The webhook's token"),
+    ),
+    request_body(content = JsonObject, description = "wire::ModifyWebhookBody"),
+    responses(
+        (status = 200, description = "wire::Webhook", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn modify_webhook_with_token(
     h: H,
     P((w, t)): P<(Snowflake, String)>,
@@ -84,6 +186,19 @@ pub(super) async fn modify_webhook_with_token(
     Ok(Json(h.modify_webhook_with_token(w, &t, b).await?))
 }
 /// `DELETE /webhooks/{id}/{token}` -> 204 (no authentication).
+#[utoipa::path(
+    delete,
+    path = "/webhooks/{webhook_id}/{webhook_token}",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("webhook_token" = String, Path, description = "The webhook's token"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_webhook_with_token(
     h: H,
     P((w, t)): P<(Snowflake, String)>,
@@ -92,6 +207,21 @@ pub(super) async fn delete_webhook_with_token(
     Ok(no_content())
 }
 /// `POST /webhooks/{id}/{token}` (JSON; `?wait=true` -> the message, else 204).
+#[utoipa::path(
+    post,
+    path = "/webhooks/{webhook_id}/{webhook_token}",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("webhook_token" = String, Path, description = "The webhook's token"),
+    ),
+    request_body(content = JsonObject, description = "wire::ExecuteWebhookBody"),
+    responses(
+        (status = 200, description = "wire::Message (with ?wait=true)", body = JsonObject),
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn execute_webhook(
     h: H,
     P((w, t)): P<(Snowflake, String)>,
@@ -102,6 +232,20 @@ pub(super) async fn execute_webhook(
     Ok(executed(h.execute_webhook(w, &t, b, wait).await?))
 }
 /// `POST /webhooks/{id}/{token}/slack` (`?wait=true` -> the message, else 200 `ok`).
+#[utoipa::path(
+    post,
+    path = "/webhooks/{webhook_id}/{webhook_token}/slack",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("webhook_token" = String, Path, description = "The webhook's token"),
+    ),
+    request_body(content = JsonObject, description = "Value"),
+    responses(
+        (status = 200, description = "wire::Message with ?wait=true, else the text `ok`", content((JsonObject = "application/json"), (String = "text/plain"))),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn execute_slack_webhook(
     h: H,
     P((w, t)): P<(Snowflake, String)>,
@@ -116,6 +260,21 @@ pub(super) async fn execute_slack_webhook(
 }
 /// `POST /webhooks/{id}/{token}/github` with `X-GitHub-Event` (`?wait=true` -> the
 /// message; else, and for ignored events, 204).
+#[utoipa::path(
+    post,
+    path = "/webhooks/{webhook_id}/{webhook_token}/github",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("webhook_token" = String, Path, description = "The webhook's token"),
+    ),
+    request_body(content = JsonObject, description = "Value"),
+    responses(
+        (status = 200, description = "wire::Message (with ?wait=true)", body = JsonObject),
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn execute_github_webhook(
     h: H,
     P((w, t)): P<(Snowflake, String)>,
@@ -133,6 +292,20 @@ pub(super) async fn execute_github_webhook(
     ))
 }
 /// `GET /webhooks/{id}/{token}/messages/{message_id}`.
+#[utoipa::path(
+    get,
+    path = "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("webhook_token" = String, Path, description = "The webhook's token"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::Message", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn get_webhook_message(
     h: H,
     P((w, t, m)): P<(Snowflake, String, Snowflake)>,
@@ -140,6 +313,21 @@ pub(super) async fn get_webhook_message(
     Ok(Json(h.get_webhook_message(w, &t, m).await?))
 }
 /// `PATCH /webhooks/{id}/{token}/messages/{message_id}`.
+#[utoipa::path(
+    patch,
+    path = "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("webhook_token" = String, Path, description = "The webhook's token"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::EditWebhookMessageBody"),
+    responses(
+        (status = 200, description = "wire::Message", body = JsonObject),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn edit_webhook_message(
     h: H,
     P((w, t, m)): P<(Snowflake, String, Snowflake)>,
@@ -148,6 +336,20 @@ pub(super) async fn edit_webhook_message(
     Ok(Json(h.edit_webhook_message(w, &t, m, b).await?))
 }
 /// `DELETE /webhooks/{id}/{token}/messages/{message_id}` -> 204.
+#[utoipa::path(
+    delete,
+    path = "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+    tag = "webhooks",
+    params(
+        ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("webhook_token" = String, Path, description = "The webhook's token"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn delete_webhook_message(
     h: H,
     P((w, t, m)): P<(Snowflake, String, Snowflake)>,

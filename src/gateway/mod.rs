@@ -52,6 +52,7 @@ mod session;
 
 use crate::service::presence::Presence;
 use crate::service::snapshot::{self, GuildSnapshot};
+use crate::http::openapi::{ApiError, JsonValue};
 
 pub use hearth_wire::close;
 
@@ -798,11 +799,25 @@ pub fn api_routes() -> Router<GatewayState> {
         .route("/admin/gateway", get(admin_gateway))
 }
 
+/// The OpenAPI operations of [`api_routes`] ([`crate::http::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(gateway_url, gateway_bot_route, admin_gateway))]
+pub struct ApiDoc;
+
 fn host(h: &axum::http::HeaderMap) -> Option<&str> {
     h.get("host").and_then(|v| v.to_str().ok())
 }
 
 /// `GET /gateway` -> `{url}`.
+#[utoipa::path(
+    get,
+    path = "/gateway",
+    tag = "gateway",
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn gateway_url(
     State(s): State<GatewayState>,
     headers: axum::http::HeaderMap,
@@ -811,6 +826,15 @@ async fn gateway_url(
 }
 
 /// `GET /gateway/bot` -> `{url, shards, session_start_limit}` (bot token).
+#[utoipa::path(
+    get,
+    path = "/gateway/bot",
+    tag = "gateway",
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn gateway_bot_route(
     State(s): State<GatewayState>,
     headers: axum::http::HeaderMap,
@@ -823,6 +847,15 @@ async fn gateway_bot_route(
 /// holds and what it shed since start:
 /// `{sessions: {connected, detached, audience, buffered, buffered_detached},
 ///   replay_log: {logs, entries, bytes}, shed: ShedStats}`.
+#[utoipa::path(
+    get,
+    path = "/admin/gateway",
+    tag = "admin",
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn admin_gateway(
     State(s): State<GatewayState>,
     crate::http::Auth(a): crate::http::Auth,

@@ -5,6 +5,7 @@
 
 pub mod extract;
 pub mod limits;
+pub mod openapi;
 pub mod serve;
 
 pub use extract::*;

@@ -35,6 +35,7 @@ use crate::s2s::{FedRejection, Federation, SignedRequest, retry_backoff_ms};
 use crate::service::Hearth;
 use crate::storage::now_ms;
 use crate::wire;
+use crate::http::openapi::{ApiError, JsonObject, JsonValue};
 
 pub mod hub;
 pub mod service;
@@ -205,6 +206,30 @@ pub fn client_routes() -> Router<MlsApi> {
         .route("/mls/messages", post(send))
 }
 
+/// The OpenAPI operations of [`client_routes`] ([`crate::http::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_devices,
+    register_device,
+    stock,
+    upload_key_packages,
+    inbox,
+    claim,
+    create_group,
+    send
+))]
+pub struct ApiDoc;
+
+#[utoipa::path(
+    post,
+    path = "/mls/devices",
+    tag = "mls",
+    request_body(content = JsonObject, description = "wire::MlsRegisterDeviceBody"),
+    responses(
+        (status = 201, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn register_device(
     State(h): H,
     Auth(a): Auth,
@@ -214,10 +239,32 @@ async fn register_device(
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/mls/devices",
+    tag = "mls",
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn list_devices(State(h): H, Auth(a): Auth) -> Res {
     Ok(axum::Json(h.mls_devices(&a).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/mls/devices/{device_id}/key-packages",
+    tag = "mls",
+    params(
+        ("device_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = JsonObject, description = "wire::MlsUploadBody"),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn upload_key_packages(
     State(h): H,
     Auth(a): Auth,
@@ -230,10 +277,34 @@ async fn upload_key_packages(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/mls/devices/{device_id}/key-packages",
+    tag = "mls",
+    params(
+        ("device_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn stock(State(h): H, Auth(a): Auth, P(device_id): P<String>) -> Res {
     Ok(axum::Json(h.mls_stock(&a, &device_id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/mls/devices/{device_id}/inbox",
+    tag = "mls",
+    params(
+        ("device_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn inbox(
     State(h): H,
     Auth(a): Auth,
@@ -246,12 +317,32 @@ async fn inbox(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/mls/key-packages/claim",
+    tag = "mls",
+    request_body(content = JsonObject, description = "wire::MlsClaimBody"),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn claim(State(h): H, Auth(a): Auth, Body(b): Body<wire::MlsClaimBody>) -> Res {
     Ok(axum::Json(
         h.mls_claim(&a, &b.user, b.device_id.as_deref()).await?,
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/mls/groups",
+    tag = "mls",
+    request_body(content = JsonObject, description = "wire::MlsCreateGroupBody"),
+    responses(
+        (status = 201, description = "Success", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn create_group(
     State(h): H,
     Auth(a): Auth,
@@ -263,6 +354,16 @@ async fn create_group(
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/mls/messages",
+    tag = "mls",
+    request_body(content = JsonObject, description = "wire::MlsSendBody"),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 async fn send(State(h): H, Auth(a): Auth, Body(b): Body<wire::MlsSendBody>) -> Res {
     Ok(axum::Json(
         h.0.mls_send(

@@ -25,7 +25,7 @@ mod routes;
 mod summaries;
 
 pub use link::{Link, LinkStatus};
-pub use routes::{LinkApi, client_routes, federation_routes};
+pub use routes::{ApiDoc, LinkApi, client_routes, federation_routes};
 pub use summaries::guild_summary;
 
 /// Prefix of every registrar endpoint.

@@ -15,6 +15,7 @@ use hearth_federation::registrar::{CHALLENGE_PATH, valid_token};
 use hearth_federation::sign::{self, Purpose};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use crate::http::openapi::{ApiError, JsonValue};
 
 /// State of the registrar link's routes: the services, the federation layer (the server's
 /// name and key) and the link itself (`None` without `registrar.url`).
@@ -97,6 +98,17 @@ pub fn client_routes() -> Router<LinkApi> {
         .route("/discovery/@me", get(my_discovery).patch(set_my_discovery))
 }
 
+/// The OpenAPI operations of [`client_routes`] ([`crate::http::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    discovery_guilds,
+    discovery_servers,
+    discovery_user,
+    my_discovery,
+    set_my_discovery
+))]
+pub struct ApiDoc;
+
 /// Query parameters passed through to the registrar's guild search.
 pub(super) const GUILD_QUERY_KEYS: [&str; 8] = [
     "q",
@@ -149,6 +161,15 @@ pub(super) fn registrar_error(e: FedError) -> Error {
 /// `GET /discovery/guilds?q=&tag=&language=&server=&min_members=&sort=&limit=&offset=`: the
 /// registrar's search, each summary's signature checked against its server's keys; every
 /// result carries `join_code` (`code@server`) for `POST /invites/{join_code}`.
+#[utoipa::path(
+    get,
+    path = "/discovery/guilds",
+    tag = "discovery",
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn discovery_guilds(
     State(api): State<LinkApi>,
     Auth(_a): Auth,
@@ -202,6 +223,15 @@ pub(super) async fn verify_summary(fed: &Federation, s: &Value, server: &str) ->
 }
 
 /// `GET /discovery/servers?limit=&offset=`: the registrar's server directory.
+#[utoipa::path(
+    get,
+    path = "/discovery/servers",
+    tag = "discovery",
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn discovery_servers(
     State(s): State<LinkApi>,
     Auth(_a): Auth,
@@ -218,6 +248,18 @@ pub(super) async fn discovery_servers(
 
 /// `GET /discovery/users/{handle}`: exact handle lookup at the registrar (404 10013 when
 /// unknown or not opted in).
+#[utoipa::path(
+    get,
+    path = "/discovery/users/{handle}",
+    tag = "discovery",
+    params(
+        ("handle" = String, Path, description = "A user handle `name@server`"),
+    ),
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn discovery_user(
     State(s): State<LinkApi>,
     Auth(_a): Auth,
@@ -241,12 +283,30 @@ pub(super) async fn discovery_user(
 }
 
 /// `GET /discovery/@me`: `{discoverable}` (handle lookup opt-in).
+#[utoipa::path(
+    get,
+    path = "/discovery/@me",
+    tag = "discovery",
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn my_discovery(State(s): State<LinkApi>, Auth(a): Auth) -> Result<Json<Value>> {
     let on = s.hearth.db.user_discoverable(a.user.id).await?;
     Ok(Json(json!({ "discoverable": on })))
 }
 
 /// `PATCH /discovery/@me` `{discoverable: bool}`: opt in to (or out of) handle lookup.
+#[utoipa::path(
+    patch,
+    path = "/discovery/@me",
+    tag = "discovery",
+    responses(
+        (status = 200, description = "JSON", body = JsonValue),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
 pub(super) async fn set_my_discovery(
     State(s): State<LinkApi>,
     Auth(a): Auth,

@@ -31,6 +31,7 @@ mod mfa;
 mod migrations;
 mod mls;
 mod ops;
+mod openapi;
 mod outbox;
 mod passkeys;
 mod ratelimit;
