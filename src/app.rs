@@ -260,7 +260,9 @@ impl App {
             .nest("/api/v9", client_api.clone())
             .nest("/api", client_api)
             .merge(api::top_routes().with_state(p.hearth.clone()))
-            .merge(http::openapi::routes(Arc::from(Self::openapi().to_json().unwrap_or_default())))
+            .merge(http::openapi::routes(Arc::from(
+                Self::openapi().to_json().unwrap_or_default(),
+            )))
             .merge(crate::media::routes().with_state(p.hearth.clone()))
             .merge(crate::gateway::socket_routes().with_state(gw))
             .merge(web::routes().with_state(p.hearth.clone()))
@@ -307,7 +309,10 @@ impl App {
                 "`Bearer <user token>` or `Bot <bot token>`",
             ))),
         );
-        doc.security = Some(vec![SecurityRequirement::new("token", Vec::<String>::new())]);
+        doc.security = Some(vec![SecurityRequirement::new(
+            "token",
+            Vec::<String>::new(),
+        )]);
         doc
     }
 

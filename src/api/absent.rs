@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 
 use super::H;
 use crate::error::Result;
+use crate::http::openapi::{ApiError, JsonValue};
 use crate::http::{Auth, P};
 use crate::snowflake::Snowflake;
-use crate::http::openapi::{ApiError, JsonValue};
 
 /// The routes, merged into [`super::routes`].
 pub(super) fn routes() -> axum::Router<std::sync::Arc<crate::service::Hearth>> {
@@ -32,7 +32,7 @@ pub(super) fn routes() -> axum::Router<std::sync::Arc<crate::service::Hearth>> {
     path = "/soundboard-default-sounds",
     tag = "other",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -46,7 +46,7 @@ async fn empty_list(Auth(_): Auth) -> Json<Value> {
     path = "/sticker-packs",
     tag = "other",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -64,7 +64,7 @@ async fn sticker_packs(Auth(_): Auth) -> Json<Value> {
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -82,7 +82,7 @@ async fn guild_list(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Json<Valu
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -101,7 +101,7 @@ async fn guild_items(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Result<Json<Val
         ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

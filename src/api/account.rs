@@ -8,10 +8,10 @@ use serde::Deserialize;
 
 use super::{H, no_content};
 use crate::error::Result;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject};
 use crate::http::{Auth, Body, ClientIp, Q};
 use crate::snowflake::Snowflake;
 use crate::wire;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject};
 
 /// `POST /mfa/finish` `{mfa_type, data}` -> `{token}` (service::reauth).
 #[utoipa::path(
@@ -112,6 +112,10 @@ pub(super) struct LogQuery {
     get,
     path = "/users/@me/security-log",
     tag = "users",
+    params(
+        ("before" = Option<String>, Query, description = "Snowflake id: items before this one"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
+    ),
     responses(
         (status = 200, description = "[wire::SecurityLogEntry]", body = JsonArray),
         (status = "4XX", description = "Discord-format error", body = ApiError),

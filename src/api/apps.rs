@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use super::{H, PageQuery, no_content};
 use crate::error::Result;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 use crate::http::{Auth, Body, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 // ---- invites ----------------------------------------------------------------------------
 
@@ -23,6 +23,7 @@ use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
     tag = "invites",
     params(
         ("code" = String, Path, description = "An invite code"),
+        ("with_counts" = Option<bool>, Query, description = "Include approximate member and presence counts"),
     ),
     responses(
         (status = 200, description = "wire::Invite", body = JsonObject),
@@ -89,7 +90,7 @@ pub(super) async fn delete_invite(
     tag = "applications",
     request_body(content = JsonObject, description = "wire::CreateApplicationBody"),
     responses(
-        (status = 201, description = "Success", body = JsonValue),
+        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -179,7 +180,7 @@ pub(super) async fn modify_application(
         ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -202,9 +203,13 @@ pub(super) struct AuthorizeQuery {
     post,
     path = "/oauth2/authorize",
     tag = "applications",
+    params(
+        ("client_id" = String, Query, description = "The application id (snowflake)"),
+        ("scope" = Option<String>, Query, description = "OAuth2 scopes, space-separated (`bot`)"),
+    ),
     request_body(content = JsonObject, description = "wire::AuthorizeBody"),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -227,6 +232,10 @@ pub(super) async fn authorize(
     get,
     path = "/admin/users",
     tag = "admin",
+    params(
+        ("after" = Option<String>, Query, description = "Snowflake id: items after this one"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
+    ),
     responses(
         (status = 200, description = "[Value]", body = JsonArray),
         (status = "4XX", description = "Discord-format error", body = ApiError),

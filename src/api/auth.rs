@@ -7,10 +7,10 @@ use serde_json::Value;
 
 use super::{H, PageQuery, no_content};
 use crate::error::Result;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 use crate::http::{Auth, Body, ClientIp, ImageBody, P, Q, UserAgent};
 use crate::snowflake::Snowflake;
 use crate::wire;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 // ---- auth -------------------------------------------------------------------------------
 
@@ -21,7 +21,7 @@ use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
     tag = "auth",
     request_body(content = JsonObject, description = "wire::RegisterBody"),
     responses(
-        (status = 201, description = "Success", body = JsonValue),
+        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -265,6 +265,11 @@ pub(super) async fn get_user(
     get,
     path = "/users/@me/guilds",
     tag = "users",
+    params(
+        ("after" = Option<String>, Query, description = "Snowflake id: items after this one"),
+        ("before" = Option<String>, Query, description = "Snowflake id: items before this one"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
+    ),
     responses(
         (status = 200, description = "[wire::PartialGuild]", body = JsonArray),
         (status = "4XX", description = "Discord-format error", body = ApiError),

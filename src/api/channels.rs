@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use super::{H, PageQuery, no_content};
 use crate::error::Result;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 use crate::http::{Auth, Body, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 // ---- channels ---------------------------------------------------------------------------
 
@@ -193,6 +193,10 @@ pub(super) async fn typing(h: H, Auth(a): Auth, P(c): P<Snowflake>) -> Result<Re
     tag = "channels",
     params(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("after" = Option<String>, Query, description = "Snowflake id: items after this one"),
+        ("around" = Option<String>, Query, description = "Snowflake id: items around this one"),
+        ("before" = Option<String>, Query, description = "Snowflake id: items before this one"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
         (status = 200, description = "[wire::Message]", body = JsonArray),
@@ -221,7 +225,7 @@ pub(super) async fn get_messages(
     ),
     request_body(content = JsonObject, description = "JSON body"),
     responses(
-        (status = 200, description = "Success", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -299,9 +303,11 @@ pub(super) struct PinQuery {
     tag = "channels",
     params(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("before" = Option<String>, Query, description = "ISO 8601 timestamp: pins before this time"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -440,7 +446,7 @@ pub(super) async fn get_message(
     ),
     request_body(content = JsonObject, description = "JSON body"),
     responses(
-        (status = 200, description = "Success", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -515,6 +521,8 @@ pub(super) struct ReactQuery {
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("emoji" = String, Path, description = "A reaction emoji: a Unicode emoji, or `name:id` of a custom emoji (URL-encoded)"),
+        ("after" = Option<String>, Query, description = "Snowflake id: items after this one"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
         (status = 200, description = "[wire::User]", body = JsonArray),

@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::{H, no_content};
 use crate::error::Result;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 use crate::http::{Auth, Body, P};
 use crate::snowflake::Snowflake;
 use crate::wire::{self, ApplicationCommandBody};
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 type Cmd = Json<wire::ApplicationCommand>;
 type Cmds = Json<Vec<wire::ApplicationCommand>>;
@@ -55,8 +55,8 @@ pub(super) async fn list_global_commands(
     ),
     request_body(content = JsonObject, description = "ApplicationCommandBody"),
     responses(
-        (status = 200, description = "Success", body = JsonValue),
-        (status = 201, description = "Success", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -189,8 +189,8 @@ pub(super) async fn list_guild_commands(
     ),
     request_body(content = JsonObject, description = "ApplicationCommandBody"),
     responses(
-        (status = 200, description = "Success", body = JsonValue),
-        (status = 201, description = "Success", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

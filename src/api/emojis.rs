@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::{H, no_content};
 use crate::error::Result;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 use crate::http::{Auth, Body, ImageBody, P, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 /// `GET /guilds/{id}/emojis`.
 #[utoipa::path(
@@ -63,7 +63,7 @@ pub(super) async fn get_emoji(
     ),
     request_body(content = JsonObject, description = "wire::CreateEmojiBody"),
     responses(
-        (status = 201, description = "Success", body = JsonValue),
+        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

@@ -6,10 +6,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::{H, PageQuery, no_content};
 use crate::error::{Error, Result};
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 use crate::http::{Auth, Body, ImageBody, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 // ---- guilds -----------------------------------------------------------------------------
 
@@ -20,7 +20,7 @@ use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
     tag = "guilds",
     request_body(content = JsonObject, description = "wire::CreateGuildBody"),
     responses(
-        (status = 201, description = "Success", body = JsonValue),
+        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -38,6 +38,7 @@ pub(super) async fn create_guild(
     tag = "guilds",
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("with_counts" = Option<bool>, Query, description = "Include approximate member and presence counts"),
     ),
     responses(
         (status = 200, description = "wire::Guild", body = JsonObject),
@@ -147,7 +148,7 @@ pub(super) async fn guild_channels(
     ),
     request_body(content = JsonObject, description = "wire::ChannelBody"),
     responses(
-        (status = 201, description = "Success", body = JsonValue),
+        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -194,6 +195,8 @@ pub(super) async fn channel_positions(
     tag = "guilds",
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("after" = Option<String>, Query, description = "Snowflake id: items after this one"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
         (status = 200, description = "[wire::Member]", body = JsonArray),
@@ -215,6 +218,8 @@ pub(super) async fn list_members(
     tag = "guilds",
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
+        ("query" = Option<String>, Query, description = "Username or nickname prefix"),
     ),
     responses(
         (status = 200, description = "[wire::Member]", body = JsonArray),
@@ -538,6 +543,9 @@ pub(super) async fn guild_invites(
     tag = "guilds",
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("after" = Option<String>, Query, description = "Snowflake id: items after this one"),
+        ("before" = Option<String>, Query, description = "Snowflake id: items before this one"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
         (status = 200, description = "[wire::Ban]", body = JsonArray),
@@ -628,6 +636,11 @@ pub(super) async fn unban(
     tag = "guilds",
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("action_type" = Option<i64>, Query, description = "Audit log action type"),
+        ("after" = Option<String>, Query, description = "Snowflake id: items after this one"),
+        ("before" = Option<String>, Query, description = "Snowflake id: items before this one"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
+        ("user_id" = Option<String>, Query, description = "Snowflake id: entries of this user"),
     ),
     responses(
         (status = 200, description = "wire::AuditLog", body = JsonObject),

@@ -24,10 +24,10 @@ mod channels;
 mod commands;
 mod emojis;
 mod guilds;
+pub mod openapi;
 mod passkeys;
 mod uploads;
 mod webhooks;
-pub mod openapi;
 
 use account::*;
 use apps::*;

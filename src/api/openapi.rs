@@ -8,11 +8,12 @@
 use utoipa::OpenApi;
 
 use super::*;
-use crate::http::openapi::{ApiError, JsonObject, JsonValue};
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 /// The operations of [`super::routes`] (paths relative to the API prefix).
 #[derive(OpenApi)]
-#[openapi(paths(
+#[openapi(
+    paths(
         auth::register,
         auth::login,
         auth::refresh,
@@ -162,7 +163,9 @@ use crate::http::openapi::{ApiError, JsonObject, JsonValue};
         current_application_get_oauth2_applications_me,
         empty_list_get_voice_regions,
         guild_list_get_guilds_guild_id_regions
-))]
+    ),
+    components(schemas(ApiError, JsonArray, JsonObject, JsonValue))
+)]
 pub struct ApiDoc;
 
 /// `PUT /channels/{channel_id}/pins/{message_id}`: served by the same handler as `pin`.
@@ -222,7 +225,7 @@ fn current_application_get_oauth2_applications_me() {}
     tag = "other",
     operation_id = "empty_list_get_voice_regions",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -239,7 +242,7 @@ fn empty_list_get_voice_regions() {}
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

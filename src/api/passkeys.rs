@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::{H, no_content};
 use crate::error::Result;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 use crate::http::{Auth, Body, ClientIp, P, UserAgent};
 use crate::snowflake::Snowflake;
 use crate::wire;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
 
 /// `GET /users/@me/mfa/webauthn/credentials` -> `[credential]`.
 #[utoipa::path(
@@ -36,8 +36,8 @@ pub(super) async fn list_passkeys(
     tag = "users",
     request_body(content = JsonObject, description = "wire::WebauthnCredentialBody"),
     responses(
-        (status = 200, description = "Success", body = JsonValue),
-        (status = 201, description = "Success", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

@@ -10,10 +10,10 @@ use serde_json::Value;
 
 use super::{H, no_content};
 use crate::error::Result;
+use crate::http::openapi::{ApiError, JsonArray, JsonObject};
 use crate::http::{Auth, Body, ImageBody, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire::{self, ExecuteQuery};
-use crate::http::openapi::{ApiError, JsonArray, JsonObject};
 
 type Hook = Json<wire::Webhook>;
 type Hooks = Json<Vec<wire::Webhook>>;
@@ -214,6 +214,7 @@ pub(super) async fn delete_webhook_with_token(
     params(
         ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("webhook_token" = String, Path, description = "The webhook's token"),
+        ("wait" = Option<String>, Query, description = "`true` or `1`: answer the created message instead of 204"),
     ),
     request_body(content = JsonObject, description = "wire::ExecuteWebhookBody"),
     responses(
@@ -239,6 +240,7 @@ pub(super) async fn execute_webhook(
     params(
         ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("webhook_token" = String, Path, description = "The webhook's token"),
+        ("wait" = Option<String>, Query, description = "`true` or `1`: answer the created message instead of 204"),
     ),
     request_body(content = JsonObject, description = "Value"),
     responses(
@@ -267,6 +269,7 @@ pub(super) async fn execute_slack_webhook(
     params(
         ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("webhook_token" = String, Path, description = "The webhook's token"),
+        ("wait" = Option<String>, Query, description = "`true` or `1`: answer the created message instead of 204"),
     ),
     request_body(content = JsonObject, description = "Value"),
     responses(

@@ -50,9 +50,9 @@ mod restart;
 mod resume;
 mod session;
 
+use crate::http::openapi::{ApiError, JsonValue};
 use crate::service::presence::Presence;
 use crate::service::snapshot::{self, GuildSnapshot};
-use crate::http::openapi::{ApiError, JsonValue};
 
 pub use hearth_wire::close;
 
@@ -814,7 +814,7 @@ fn host(h: &axum::http::HeaderMap) -> Option<&str> {
     path = "/gateway",
     tag = "gateway",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -831,7 +831,7 @@ async fn gateway_url(
     path = "/gateway/bot",
     tag = "gateway",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -852,7 +852,7 @@ async fn gateway_bot_route(
     path = "/admin/gateway",
     tag = "admin",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

@@ -17,10 +17,10 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
     AdditionalProperties, Array, ArrayItems, Object, ObjectBuilder, Schema, SchemaType, Type,
 };
-use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
 /// Any JSON object (`{"type": "object"}`, any properties): the response or request body
@@ -152,7 +152,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(document: Arc<str>) -> Router<S>
                 }
             }),
         )
-        .route("/api/docs", get(|| async { page(DOCS_HTML, "text/html; charset=utf-8") }))
+        .route(
+            "/api/docs",
+            get(|| async { page(DOCS_HTML, "text/html; charset=utf-8") }),
+        )
         .route(
             "/api/docs.js",
             get(|| async { page(DOCS_JS, "text/javascript; charset=utf-8") }),

@@ -30,12 +30,12 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::error::{Error, FedRefusal, MlsRefusal};
+use crate::http::openapi::{ApiError, JsonObject, JsonValue};
 use crate::http::{Auth, Body, P, Q};
 use crate::s2s::{FedRejection, Federation, SignedRequest, retry_backoff_ms};
 use crate::service::Hearth;
 use crate::storage::now_ms;
 use crate::wire;
-use crate::http::openapi::{ApiError, JsonObject, JsonValue};
 
 pub mod hub;
 pub mod service;
@@ -226,7 +226,7 @@ pub struct ApiDoc;
     tag = "mls",
     request_body(content = JsonObject, description = "wire::MlsRegisterDeviceBody"),
     responses(
-        (status = 201, description = "Success", body = JsonValue),
+        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -244,7 +244,7 @@ async fn register_device(
     path = "/mls/devices",
     tag = "mls",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -261,7 +261,7 @@ async fn list_devices(State(h): H, Auth(a): Auth) -> Res {
     ),
     request_body(content = JsonObject, description = "wire::MlsUploadBody"),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -285,7 +285,7 @@ async fn upload_key_packages(
         ("device_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -299,9 +299,11 @@ async fn stock(State(h): H, Auth(a): Auth, P(device_id): P<String>) -> Res {
     tag = "mls",
     params(
         ("device_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("after" = Option<String>, Query, description = "Cursor: the `id` of the last item read"),
+        ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -323,7 +325,7 @@ async fn inbox(
     tag = "mls",
     request_body(content = JsonObject, description = "wire::MlsClaimBody"),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -339,7 +341,7 @@ async fn claim(State(h): H, Auth(a): Auth, Body(b): Body<wire::MlsClaimBody>) ->
     tag = "mls",
     request_body(content = JsonObject, description = "wire::MlsCreateGroupBody"),
     responses(
-        (status = 201, description = "Success", body = JsonValue),
+        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -360,7 +362,7 @@ async fn create_group(
     tag = "mls",
     request_body(content = JsonObject, description = "wire::MlsSendBody"),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

@@ -4,6 +4,7 @@
 use super::{API, Link};
 use crate::error::{Error, FedRefusal, Result};
 use crate::http::Auth;
+use crate::http::openapi::{ApiError, JsonValue};
 use crate::s2s::inbound::FedRejection;
 use crate::s2s::{FedError, Federation, now_ms};
 use crate::service::Hearth;
@@ -15,7 +16,6 @@ use hearth_federation::registrar::{CHALLENGE_PATH, valid_token};
 use hearth_federation::sign::{self, Purpose};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use crate::http::openapi::{ApiError, JsonValue};
 
 /// State of the registrar link's routes: the services, the federation layer (the server's
 /// name and key) and the link itself (`None` without `registrar.url`).
@@ -166,7 +166,7 @@ pub(super) fn registrar_error(e: FedError) -> Error {
     path = "/discovery/guilds",
     tag = "discovery",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -228,7 +228,7 @@ pub(super) async fn verify_summary(fed: &Federation, s: &Value, server: &str) ->
     path = "/discovery/servers",
     tag = "discovery",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -256,7 +256,7 @@ pub(super) async fn discovery_servers(
         ("handle" = String, Path, description = "A user handle `name@server`"),
     ),
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -288,7 +288,7 @@ pub(super) async fn discovery_user(
     path = "/discovery/@me",
     tag = "discovery",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -303,7 +303,7 @@ pub(super) async fn my_discovery(State(s): State<LinkApi>, Auth(a): Auth) -> Res
     path = "/discovery/@me",
     tag = "discovery",
     responses(
-        (status = 200, description = "JSON", body = JsonValue),
+        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

@@ -118,6 +118,9 @@ fn document_lists_every_client_route() {
     );
     let extra: Vec<_> = listed.difference(&served).collect();
     assert!(extra.is_empty(), "documented but not routed: {extra:?}");
+    for schema in ["ApiError", "JsonArray", "JsonObject", "JsonValue"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
     // Every path parameter is declared (fuzzers need them), every operation documents
     // Discord's error shape, and operation ids are unique.
     let mut ids = BTreeSet::new();
@@ -221,6 +224,9 @@ async fn browsable_page_loads_only_same_origin_code() {
         assert_eq!(r.status(), 200, "{path}");
         assert_eq!(r.headers()["content-type"], ct, "{path}");
         let body = r.text().await.unwrap();
-        assert!(body.contains("/api/openapi.json") || path.ends_with(".css"), "{path}");
+        assert!(
+            body.contains("/api/openapi.json") || path.ends_with(".css"),
+            "{path}"
+        );
     }
 }
