@@ -20,7 +20,7 @@ use crate::wire;
     tag = "auth",
     request_body(content = JsonObject, description = "wire::MfaFinishBody"),
     responses(
-        (status = 200, description = "wire::MfaToken", body = JsonObject),
+        (status = 200, description = "wire::MfaToken", body = wire::MfaToken),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

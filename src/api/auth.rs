@@ -59,7 +59,7 @@ pub(super) async fn login(
     tag = "auth",
     request_body(content = JsonObject, description = "wire::MfaTicketBody"),
     responses(
-        (status = 200, description = "wire::TokenPair", body = JsonObject),
+        (status = 200, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -78,7 +78,7 @@ pub(super) async fn login_totp(
     tag = "auth",
     request_body(content = JsonObject, description = "wire::MfaTicketBody"),
     responses(
-        (status = 200, description = "wire::TokenPair", body = JsonObject),
+        (status = 200, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -97,7 +97,7 @@ pub(super) async fn login_backup(
     tag = "auth",
     request_body(content = JsonObject, description = "wire::RefreshBody"),
     responses(
-        (status = 200, description = "wire::TokenPair", body = JsonObject),
+        (status = 200, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -127,7 +127,7 @@ pub(super) async fn logout(h: H, Auth(a): Auth) -> Result<Response> {
     path = "/auth/sessions",
     tag = "auth",
     responses(
-        (status = 200, description = "[wire::AuthSession]", body = JsonArray),
+        (status = 200, description = "[wire::AuthSession]", body = Vec<wire::AuthSession>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -160,7 +160,7 @@ pub(super) async fn delete_session(h: H, Auth(a): Auth, P(id): P<Snowflake>) -> 
     path = "/users/@me",
     tag = "users",
     responses(
-        (status = 200, description = "wire::User", body = JsonObject),
+        (status = 200, description = "wire::User", body = wire::User),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -174,7 +174,7 @@ pub(super) async fn get_me(h: H, Auth(a): Auth) -> Json<wire::User> {
     tag = "users",
     request_body(content = JsonObject, description = "wire::ModifyMeBody"),
     responses(
-        (status = 200, description = "wire::User", body = JsonObject),
+        (status = 200, description = "wire::User", body = wire::User),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -210,7 +210,7 @@ pub(super) async fn enable_totp(
     tag = "users",
     request_body(content = JsonObject, description = "wire::MfaCodeBody"),
     responses(
-        (status = 200, description = "wire::MfaToken", body = JsonObject),
+        (status = 200, description = "wire::MfaToken", body = wire::MfaToken),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -248,7 +248,7 @@ pub(super) async fn backup_codes(
         ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::User", body = JsonObject),
+        (status = 200, description = "wire::User", body = wire::User),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

@@ -525,7 +525,7 @@ pub(super) struct ReactQuery {
         ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
-        (status = 200, description = "[wire::User]", body = JsonArray),
+        (status = 200, description = "[wire::User]", body = Vec<wire::User>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

@@ -164,7 +164,17 @@ use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
         empty_list_get_voice_regions,
         guild_list_get_guilds_guild_id_regions
     ),
-    components(schemas(ApiError, JsonArray, JsonObject, JsonValue))
+    components(schemas(
+        ApiError,
+        JsonArray,
+        JsonObject,
+        JsonValue,
+        crate::wire::Snowflake,
+        crate::wire::User,
+        crate::wire::TokenPair,
+        crate::wire::AuthSession,
+        crate::wire::MfaToken
+    ))
 )]
 pub struct ApiDoc;
 

@@ -100,7 +100,7 @@ pub(super) async fn delete_passkey(h: H, Auth(a): Auth, P(id): P<Snowflake>) -> 
     tag = "auth",
     request_body(content = JsonObject, description = "wire::MfaTicketBody"),
     responses(
-        (status = 200, description = "wire::TokenPair", body = JsonObject),
+        (status = 200, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -135,7 +135,7 @@ pub(super) async fn passkey_start(
     tag = "auth",
     request_body(content = JsonObject, description = "wire::WebauthnCredentialBody"),
     responses(
-        (status = 200, description = "wire::TokenPair", body = JsonObject),
+        (status = 200, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

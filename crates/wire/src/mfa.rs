@@ -66,7 +66,7 @@ pub struct BackupCodes {
 }
 
 /// Answer of `POST /users/@me/mfa/totp/disable`: a fresh access token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MfaToken {
     pub token: String,
 }

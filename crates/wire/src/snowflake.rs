@@ -36,6 +36,18 @@ impl Snowflake {
     }
 }
 
+/// The OpenAPI schema (src/http/openapi.rs): a decimal string.
+impl utoipa::PartialSchema for Snowflake {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[0-9]+$"))
+            .description(Some("A snowflake id as a decimal string"))
+            .into()
+    }
+}
+impl utoipa::ToSchema for Snowflake {}
+
 impl fmt::Display for Snowflake {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)

@@ -9,7 +9,7 @@ use crate::{Snowflake, double_option};
 ///
 /// Across servers a user is matched by `handle`, never by id (`#[ids(user)]`,
 /// spec/federation.md §13).
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[ids(user)]
 pub struct User {
@@ -69,7 +69,7 @@ impl UserObject for User {
 }
 
 /// Login session listing of `GET /auth/sessions`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuthSession {
     pub id: Snowflake,
     pub created_at: String,
@@ -80,7 +80,7 @@ pub struct AuthSession {
 }
 
 /// Response of register, login and refresh.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub user_id: Snowflake,
     pub token: String,
