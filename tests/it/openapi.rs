@@ -167,9 +167,24 @@ async fn document_is_served_without_login_as_openapi_3_1() {
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(doc["info"]["title"], "Hearth client API");
-    // It parses as an OpenAPI document (utoipa's model of the specification).
-    let parsed: utoipa::openapi::OpenApi = serde_json::from_str(&text).unwrap();
-    assert_eq!(parsed.paths.paths.len(), documented_paths(&doc));
+    // The OpenAPI object's required parts (schemathesis, in CI, validates the whole
+    // document against the specification's schema before fuzzing).
+    assert!(doc["info"]["version"].is_string());
+    assert!(documented_paths(&doc) > 100);
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        assert!(path.starts_with("/api/v10/"), "{path}");
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op["responses"].is_object(), "{method} {path}");
+            assert!(op["operationId"].is_string(), "{method} {path}");
+        }
+    }
+    let refs: Vec<&str> = text
+        .match_indices("\"#/components/schemas/")
+        .map(|(i, _)| text[i + 22..].split('"').next().unwrap())
+        .collect();
+    for r in refs {
+        assert!(doc["components"]["schemas"][r].is_object(), "dangling $ref {r}");
+    }
     assert_eq!(doc, serde_json::to_value(hearth::App::openapi()).unwrap());
 
     // Every documented operation reaches a handler: with ids of nothing, an anonymous call
