@@ -30,6 +30,7 @@ mod metrics;
 mod mfa;
 mod migrations;
 mod mls;
+mod operator;
 mod ops;
 mod outbox;
 mod passkeys;
