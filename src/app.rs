@@ -21,13 +21,14 @@ use crate::http::RouteLimits;
 use crate::http::serve::{Admission, Server};
 use crate::mail::SmtpMailer;
 use crate::media::{LocalBlobs, S3Blobs};
-use crate::metrics::{Metrics, Sample};
+use crate::metrics::{Metrics, PeerSample, Sample};
 use crate::mls::{Mls, MlsApi};
 use crate::registrar::{Link, LinkApi};
 use crate::s2s::guild_log::GuildLog;
 use crate::s2s::{Fed, FedState, Federation};
 use crate::service::Hearth;
 use crate::service::ports::{BlobStore, GuildHost, Mailer, OnlineMembers};
+use crate::service::relay::RelayBus;
 use crate::storage::Db;
 use crate::{api, http, mls, registrar, s2s, web};
 
@@ -72,25 +73,54 @@ struct Parts {
     limits: Arc<RouteLimits>,
 }
 
+/// The service layer of an operator process ([`App::operator`]); dereferences to [`Hearth`].
+pub struct Operator {
+    pub hearth: Arc<Hearth>,
+    relay: Arc<RelayBus>,
+}
+
+impl std::ops::Deref for Operator {
+    type Target = Hearth;
+    fn deref(&self) -> &Hearth {
+        &self.hearth
+    }
+}
+
+impl Operator {
+    /// Hands what the commands published to the running server (`operator_events`) and
+    /// closes the database.
+    ///
+    /// # Errors
+    /// 503 when the events cannot be written (the changes themselves are committed).
+    pub async fn finish(&self) -> Result<()> {
+        let r = self.relay.flush(&self.hearth.db).await;
+        self.hearth.db.close().await;
+        r.map(|_| ()).map_err(crate::service::relay::relay_error)
+    }
+}
+
 impl App {
     /// The service layer alone, for operator commands (`hearth admin ...`) run in their own
     /// process beside a running server: the database (connected and migrated), the
-    /// configured blob store and the federation keys, with an event bus nobody listens to.
-    /// No listener, gateway, guild log or background job starts, and sessions saved by a
-    /// graceful shutdown stay saved for the next `hearth serve`; what the running server
-    /// must learn goes through the database ([`crate::service::operator`]).
+    /// configured blob store and the federation keys, with a [`RelayBus`] that hands what the
+    /// commands publish to the running server through the database
+    /// ([`crate::service::relay`]; call [`Operator::finish`] at the end). No listener,
+    /// gateway, guild log or background job starts, and sessions saved by a graceful
+    /// shutdown stay saved for the next `hearth serve`.
     ///
     /// # Errors
     /// The database cannot be opened or migrated; the blob store or keys cannot be loaded.
-    pub async fn operator(config: Config) -> Result<Arc<Hearth>> {
+    pub async fn operator(config: Config) -> Result<Operator> {
         let db = Db::connect(&config).await?;
         db.migrate().await?;
-        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(BUS_CAPACITY));
+        let relay = Arc::new(RelayBus::new(BUS_CAPACITY));
+        let bus: Arc<dyn EventBus> = relay.clone();
         let host: Arc<dyn GuildHost> = Arc::new(Federation::new(&config, &db).await?);
         let blobs = blob_store(&config)?;
-        Ok(Arc::new(
-            Hearth::new(config, db, bus, host, blobs, None).await?,
-        ))
+        Ok(Operator {
+            hearth: Arc::new(Hearth::new(config, db, bus, host, blobs, None).await?),
+            relay,
+        })
     }
 
     /// Raises the open-file limit (logging it), connects and migrates the database, creates or
@@ -125,7 +155,8 @@ impl App {
         let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(BUS_CAPACITY));
         let fed = Arc::new(Federation::new(&config, &db).await?);
         let host: Arc<dyn GuildHost> = fed.clone();
-        let blobs = blob_store(&config)?;
+        let metrics = Metrics::new();
+        let blobs = metrics.metered(blob_store(&config)?);
         let mut config = config;
         if config.media.public_url.is_none() {
             config.media.public_url = Some(format!("http://{addr}"));
@@ -169,7 +200,6 @@ impl App {
         // Routers: the federation routes share the main listener unless `federation.listen`
         // gives them their own.
         let fed_cfg = hearth.config.federation.clone();
-        let metrics = Metrics::new();
         let mut router = Self::router(&parts).route_layer(axum::middleware::from_fn_with_state(
             metrics.clone(),
             crate::metrics::track,
@@ -373,8 +403,20 @@ impl App {
             .registrar
             .clone()
             .map(|l| tokio::spawn(l.run(self.hearth.clone())));
-        // Revocations recorded by other processes (the admin CLI) reach our sockets.
+        // Revocations recorded by other processes (the admin CLI) reach our sockets, and so
+        // do the events of its changes; its federation blocks apply within 500 ms.
         let revocations = tokio::spawn(self.hearth.clone().watch_revocations());
+        let operator_events = tokio::spawn(self.hearth.clone().watch_operator_events());
+        let (fed, db) = (self.fed.clone(), self.hearth.db.clone());
+        let blocks = tokio::spawn(async move {
+            let mut t = tokio::time::interval(crate::service::relay::RELAY_POLL);
+            loop {
+                t.tick().await;
+                if let Err(e) = fed.reload_blocks(&db).await {
+                    tracing::warn!(error = %e, "cannot read the federation blocks");
+                }
+            }
+        });
         // Expired uploads and the bytes of deleted files (after their grace period).
         let media_gc = tokio::spawn(self.hearth.clone().run_media_collector());
         // Message removal of deleted accounts (resumes stored jobs) and the federation
@@ -451,6 +493,8 @@ impl App {
         }
         janitor.abort();
         revocations.abort();
+        operator_events.abort();
+        blocks.abort();
         media_gc.abort();
         purges.abort();
         notices.abort();
@@ -490,6 +534,23 @@ struct Scrape {
 async fn scrape(axum::extract::State(s): axum::extract::State<Scrape>) -> impl IntoResponse {
     let st = s.gateway.session_stats();
     let shed = s.gateway.shed_stats();
+    let traffic = s.gateway.traffic_stats();
+    let now = crate::storage::now_ms();
+    let peers = match s.hearth.db.peer_summaries().await {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|p| PeerSample {
+                lag_seconds: crate::service::operator::lag_seconds(p.oldest_pending_at, now),
+                peer: p.server,
+                pending: p.pending,
+                failures: p.failures,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: cannot read the federation peers");
+            vec![]
+        }
+    };
     let (db_open, db_idle) = hearth_db::on_db!(&s.hearth.db, p => (p.size(), p.num_idle()));
     let sample = Sample {
         sessions_connected: st.connected as i64,
@@ -505,6 +566,21 @@ async fn scrape(axum::extract::State(s): axum::extract::State<Scrape>) -> impl I
         db_open: i64::from(db_open),
         db_idle: db_idle as i64,
         db_max: i64::from(s.hearth.config.database_max_connections),
+        dispatches: traffic.dispatches,
+        deliveries: traffic.deliveries,
+        bus_lagged: traffic.bus_lagged,
+        outbox_entries: s.hearth.db.outbox_depth().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "metrics: cannot count the outbox");
+            0
+        }),
+        peers,
+        jobs: s
+            .hearth
+            .jobs
+            .snapshot()
+            .into_iter()
+            .map(|j| (j.job.to_string(), j.ok, j.failed))
+            .collect(),
     };
     (
         [(

@@ -15,7 +15,8 @@ use crate::snowflake::Snowflake;
 pub use hearth_wire::{Event, intents};
 
 /// Who may receive a dispatch.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// Members of a guild; if `channel` is set, only those who can VIEW_CHANNEL it.
     Guild {
@@ -82,7 +83,8 @@ pub fn current_cause() -> Option<Arc<Cause>> {
 }
 
 /// Notices for the gateway that are not dispatches themselves.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Control {
     /// These login sessions (or all of the user's if `None`) are revoked: close with 4004.
     SessionsRevoked {

@@ -96,10 +96,34 @@ enum AdminCommand {
         #[arg(long, global = true)]
         json: bool,
     },
-    /// Guilds on this server (hosted here or replicated): list, show.
+    /// Guilds on this server (hosted here or replicated): list, show, delete, transfer.
     Guilds {
         #[command(subcommand)]
         command: GuildsCommand,
+        /// Print JSON (for scripts) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Invites: list (all, or of one guild), revoke.
+    Invites {
+        #[command(subcommand)]
+        command: InvitesCommand,
+        /// Print JSON (for scripts) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Federation: member servers and their delivery backlog; blocking a server.
+    Federation {
+        #[command(subcommand)]
+        command: FederationCommand,
+        /// Print JSON (for scripts) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// The registrar link's state as the running server last recorded it.
+    Registrar {
+        #[command(subcommand)]
+        command: RegistrarCommand,
         /// Print JSON (for scripts) instead of text.
         #[arg(long, global = true)]
         json: bool,
@@ -133,6 +157,14 @@ enum UsersCommand {
     MakeAdmin { user: String },
     /// Take instance administration away (never from the last administrator).
     RemoveAdmin { user: String },
+    /// Delete a local account as the user could (shown as "Deleted User"; sessions, keys
+    /// and bot tokens revoked). Refused while the user owns guilds.
+    Delete {
+        user: String,
+        /// Also remove the user's messages (in the background).
+        #[arg(long)]
+        delete_messages: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -158,6 +190,45 @@ enum GuildsCommand {
     },
     /// One guild with its channels and roles.
     Show { guild_id: u64 },
+    /// Delete a guild hosted here (members and member servers are told).
+    Delete { guild_id: u64 },
+    /// Make a member (USER: username, email or id) the owner of a guild hosted here.
+    Transfer { guild_id: u64, user: String },
+}
+
+#[derive(Subcommand)]
+enum InvitesCommand {
+    /// Invites, oldest first (at most 1000).
+    List {
+        /// Only this guild's.
+        #[arg(long)]
+        guild: Option<u64>,
+    },
+    /// Delete an invite by its code.
+    Revoke { code: String },
+}
+
+#[derive(Subcommand)]
+enum FederationCommand {
+    /// Member servers of guilds hosted here, with undelivered events and delivery lag.
+    Peers,
+    /// Blocked servers.
+    Blocks,
+    /// Block a server (`name`, `name:port` or `*.domain`): its requests are refused and
+    /// nothing is sent to it, from the running server within a second.
+    Block {
+        server: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift a block.
+    Unblock { server: String },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum RegistrarCommand {
+    /// The configured registrar and each link's last registration attempt.
+    Status,
 }
 
 #[tokio::main]
@@ -346,7 +417,6 @@ async fn run(cmd: Command, config: Config) -> hearth::Result<()> {
 /// `hearth admin ...` on the configured database, beside a running server or not
 /// ([`App::operator`]); `restore` before anything opens the database.
 async fn admin(command: AdminCommand, config: Config) -> hearth::Result<()> {
-    use hearth::service::operator::UserFlag;
     if let AdminCommand::Restore { dir } = &command {
         let r = hearth::backup::restore(&config, dir).await?;
         println!(
@@ -358,6 +428,17 @@ async fn admin(command: AdminCommand, config: Config) -> hearth::Result<()> {
         return Ok(());
     }
     let hearth = App::operator(config).await?;
+    let outcome = admin_command(&hearth, command).await;
+    let told = hearth.finish().await;
+    outcome.and(told)
+}
+
+/// One `hearth admin` command on the operator's service layer.
+async fn admin_command(
+    hearth: &hearth::app::Operator,
+    command: AdminCommand,
+) -> hearth::Result<()> {
+    use hearth::service::operator::UserFlag;
     match command {
         AdminCommand::Restore { .. } => unreachable!("handled above"),
         AdminCommand::CreateUser {
@@ -397,6 +478,17 @@ async fn admin(command: AdminCommand, config: Config) -> hearth::Result<()> {
                 UsersCommand::Unsuspend { user } => (user, UserFlag::Unsuspend),
                 UsersCommand::MakeAdmin { user } => (user, UserFlag::MakeAdmin),
                 UsersCommand::RemoveAdmin { user } => (user, UserFlag::RemoveAdmin),
+                UsersCommand::Delete {
+                    user,
+                    delete_messages,
+                } => {
+                    let v = hearth.operator_delete_user(&user, delete_messages).await?;
+                    if json {
+                        return print_one(true, &v);
+                    }
+                    println!("deleted {user}: now {}", user_line(&v));
+                    return Ok(());
+                }
             };
             let v = hearth.operator_set_flag(&user, flag).await?;
             if json {
@@ -440,6 +532,133 @@ async fn admin(command: AdminCommand, config: Config) -> hearth::Result<()> {
                     .await?;
                 return print_one(json, &g);
             }
+            GuildsCommand::Delete { guild_id } => {
+                hearth
+                    .operator_delete_guild(hearth::snowflake::Snowflake(guild_id))
+                    .await?;
+                done(json, &format!("deleted guild {guild_id}"));
+            }
+            GuildsCommand::Transfer { guild_id, user } => {
+                let g = hearth
+                    .operator_transfer_guild(hearth::snowflake::Snowflake(guild_id), &user)
+                    .await?;
+                if json {
+                    return print_one(true, &g);
+                }
+                println!("{}", guild_line(&g));
+            }
+        },
+        AdminCommand::Invites { command, json } => match command {
+            InvitesCommand::List { guild } => {
+                let invites = hearth
+                    .operator_invites(guild.map(hearth::snowflake::Snowflake))
+                    .await?;
+                return print_rows(json, &invites, |i| {
+                    format!(
+                        "{}\tguild {}\tchannel {}\tby {}\t{} use(s) of {}\texpires {}",
+                        text(&i["code"]),
+                        text(&i["guild_id"]),
+                        text(&i["channel_id"]),
+                        text(&i["inviter"]),
+                        text(&i["uses"]),
+                        if i["max_uses"] == 0 {
+                            "unlimited".into()
+                        } else {
+                            text(&i["max_uses"])
+                        },
+                        if i["expires_at"].is_null() {
+                            "never".into()
+                        } else {
+                            text(&i["expires_at"])
+                        },
+                    )
+                });
+            }
+            InvitesCommand::Revoke { code } => {
+                hearth.operator_revoke_invite(&code).await?;
+                done(json, &format!("revoked invite {code}"));
+            }
+        },
+        AdminCommand::Federation { command, json } => match command {
+            FederationCommand::Peers => {
+                let peers = hearth.operator_peers().await?;
+                return print_rows(json, &peers, |p| {
+                    format!(
+                        "{}\t{} guild(s)\t{} pending\tlag {} s\t{} failure(s){}{}",
+                        text(&p["server"]),
+                        text(&p["guilds"]),
+                        text(&p["pending"]),
+                        text(&p["lag_seconds"]),
+                        text(&p["failures"]),
+                        if p["dead"] == true {
+                            "\tunreachable"
+                        } else {
+                            ""
+                        },
+                        if p["blocked"] == true {
+                            "\tblocked"
+                        } else {
+                            ""
+                        },
+                    )
+                });
+            }
+            FederationCommand::Blocks => {
+                let blocks = hearth.operator_blocks().await?;
+                return print_rows(json, &blocks, |b| {
+                    format!(
+                        "{}\tsince {}\t{}",
+                        text(&b["server"]),
+                        text(&b["created_at"]),
+                        text(&b["reason"])
+                    )
+                });
+            }
+            FederationCommand::Block { server, reason } => {
+                let new = hearth.operator_block(&server, reason.as_deref()).await?;
+                done(
+                    json,
+                    &if new {
+                        format!("blocked {server}")
+                    } else {
+                        format!("{server} was blocked already")
+                    },
+                );
+            }
+            FederationCommand::Unblock { server } => {
+                let was = hearth.operator_unblock(&server).await?;
+                done(
+                    json,
+                    &if was {
+                        format!("unblocked {server}")
+                    } else {
+                        format!("{server} was not blocked")
+                    },
+                );
+            }
+        },
+        AdminCommand::Registrar { command, json } => match command {
+            RegistrarCommand::Status => {
+                let v = hearth.operator_registrar().await?;
+                if json {
+                    return print_one(true, &v);
+                }
+                println!("configured: {}", text(&v["configured"]));
+                for l in v["links"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}\t{} registration(s)\tkey {}\tlast attempt {}\tlast success {}\t{}",
+                        text(&l["registrar"]),
+                        text(&l["registrations"]),
+                        text(&l["registered_key"]),
+                        text(&l["last_attempt_at"]),
+                        text(&l["last_success_at"]),
+                        match &l["last_error"] {
+                            serde_json::Value::Null => "ok".to_string(),
+                            e => format!("error: {}", text(e)),
+                        }
+                    );
+                }
+            }
         },
         AdminCommand::Backup { dir } => {
             let r = hearth::backup::backup(&hearth.config, &hearth.db, &dir).await?;
@@ -457,6 +676,15 @@ async fn admin(command: AdminCommand, config: Config) -> hearth::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A command's outcome: `{"ok": true, "message": ...}` with `json`, else the sentence.
+fn done(json: bool, message: &str) {
+    if json {
+        println!("{}", serde_json::json!({ "ok": true, "message": message }));
+    } else {
+        println!("{message}");
+    }
 }
 
 /// A JSON value as plain text (`-` for null).

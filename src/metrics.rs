@@ -10,7 +10,20 @@
 //! Sampled at each scrape from the running parts ([`Sample`], filled by the composition root):
 //! - `hearth_gateway_sessions{state="connected"|"detached"}`, `hearth_gateway_buffered_events`,
 //!   `hearth_gateway_replay_log_entries`, `hearth_gateway_shed_total{kind}`;
-//! - `hearth_db_connections{state="open"|"idle"}`, `hearth_db_max_connections`.
+//! - `hearth_db_connections{state="open"|"idle"}`, `hearth_db_max_connections`;
+//! - `hearth_gateway_dispatches_total`, `hearth_gateway_deliveries_total` (one per session a
+//!   dispatch is queued for), `hearth_gateway_bus_lagged_total` (bus events the dispatcher
+//!   missed);
+//! - `hearth_federation_outbox_entries` (changes not yet in the signed log),
+//!   `hearth_federation_peer_pending_events{peer}` and `hearth_federation_peer_lag_seconds{peer}`
+//!   (age of the oldest event not yet delivered to that member server; 0 when none),
+//!   `hearth_federation_peer_failures{peer}`;
+//! - `hearth_job_runs_total{job, result="ok"|"failed"}` (`media_collector`, `message_purge`,
+//!   `federation_notice`).
+//!
+//! Counted by [`MeteredBlobs`], the blob store as the service layer sees it:
+//! - `hearth_blob_operations_total{op, result}` (`op`: put, put_stream, get, open, open_range,
+//!   delete, list) and `hearth_blob_written_bytes_total`.
 //!
 //! Each [`Metrics`] has its own registry: several servers in one process (the test suite)
 //! never share a counter.
@@ -28,6 +41,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use crate::error::Result;
+use crate::service::ports::{BlobEntry, BlobKey, BlobReader, BlobStore, BlobStream};
+use async_trait::async_trait;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -52,6 +69,35 @@ struct KindLabel {
     kind: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PeerLabel {
+    peer: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    job: String,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpLabels {
+    op: &'static str,
+    result: &'static str,
+}
+
+/// One member server's delivery state at a scrape.
+#[derive(Debug, Clone, Default)]
+pub struct PeerSample {
+    pub peer: String,
+    /// Log events not yet acknowledged.
+    pub pending: i64,
+    /// Age of the oldest of them, seconds (0 when none).
+    pub lag_seconds: f64,
+    /// Consecutive failed deliveries.
+    pub failures: i64,
+}
+
 /// What the running parts report at a scrape (gauges and running totals).
 #[derive(Debug, Clone, Default)]
 pub struct Sample {
@@ -69,6 +115,16 @@ pub struct Sample {
     pub db_open: i64,
     pub db_idle: i64,
     pub db_max: i64,
+    /// Gateway running totals: dispatches routed, deliveries queued, bus events missed.
+    pub dispatches: u64,
+    pub deliveries: u64,
+    pub bus_lagged: u64,
+    /// Federation outbox entries not yet moved into the log.
+    pub outbox_entries: i64,
+    /// Member servers of hosted guilds.
+    pub peers: Vec<PeerSample>,
+    /// Background job runs: `(job, ok, failed)` running totals.
+    pub jobs: Vec<(String, u64, u64)>,
 }
 
 /// The metrics of one server.
@@ -82,6 +138,16 @@ pub struct Metrics {
     shed: Family<KindLabel, Counter<u64, AtomicU64>>,
     db: Family<StateLabel, Gauge>,
     db_max: Gauge,
+    dispatches: Counter,
+    deliveries: Counter,
+    bus_lagged: Counter,
+    outbox: Gauge,
+    peer_pending: Family<PeerLabel, Gauge>,
+    peer_lag: Family<PeerLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    peer_failures: Family<PeerLabel, Gauge>,
+    jobs: Family<JobLabels, Counter>,
+    blob_ops: Family<OpLabels, Counter>,
+    blob_written: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -136,6 +202,66 @@ impl Metrics {
             "Database pool size limit",
             db_max.clone(),
         );
+        let dispatches = Counter::default();
+        registry.register(
+            "gateway_dispatches",
+            "Dispatches the gateway routed",
+            dispatches.clone(),
+        );
+        let deliveries = Counter::default();
+        registry.register(
+            "gateway_deliveries",
+            "Dispatches queued for one session each",
+            deliveries.clone(),
+        );
+        let bus_lagged = Counter::default();
+        registry.register(
+            "gateway_bus_lagged",
+            "Bus events the gateway dispatcher missed by falling behind",
+            bus_lagged.clone(),
+        );
+        let outbox = Gauge::default();
+        registry.register(
+            "federation_outbox_entries",
+            "Changes of federated guilds not yet moved into the signed log",
+            outbox.clone(),
+        );
+        let peer_pending = Family::<PeerLabel, Gauge>::default();
+        registry.register(
+            "federation_peer_pending_events",
+            "Log events not yet delivered to a member server",
+            peer_pending.clone(),
+        );
+        let peer_lag = Family::<PeerLabel, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "federation_peer_lag_seconds",
+            "Age of the oldest log event not yet delivered to a member server",
+            peer_lag.clone(),
+        );
+        let peer_failures = Family::<PeerLabel, Gauge>::default();
+        registry.register(
+            "federation_peer_failures",
+            "Consecutive failed deliveries to a member server",
+            peer_failures.clone(),
+        );
+        let jobs = Family::<JobLabels, Counter>::default();
+        registry.register(
+            "job_runs",
+            "Background job runs, by job and result",
+            jobs.clone(),
+        );
+        let blob_ops = Family::<OpLabels, Counter>::default();
+        registry.register(
+            "blob_operations",
+            "Blob store operations, by operation and result",
+            blob_ops.clone(),
+        );
+        let blob_written = Counter::default();
+        registry.register(
+            "blob_written_bytes",
+            "Bytes written to the blob store",
+            blob_written.clone(),
+        );
         Arc::new(Metrics {
             registry,
             requests,
@@ -146,6 +272,24 @@ impl Metrics {
             shed,
             db,
             db_max,
+            dispatches,
+            deliveries,
+            bus_lagged,
+            outbox,
+            peer_pending,
+            peer_lag,
+            peer_failures,
+            jobs,
+            blob_ops,
+            blob_written,
+        })
+    }
+
+    /// `store` counted under `hearth_blob_*` ([`MeteredBlobs`]).
+    pub fn metered(self: &Arc<Self>, store: Arc<dyn BlobStore>) -> Arc<dyn BlobStore> {
+        Arc::new(MeteredBlobs {
+            inner: store,
+            metrics: self.clone(),
         })
     }
 
@@ -178,11 +322,36 @@ impl Metrics {
         self.buffered.set(sample.buffered_events);
         self.replay.set(sample.replay_log_entries);
         for (kind, total) in &sample.shed {
-            let c = self.shed.get_or_create(&KindLabel { kind: kind.clone() });
-            // A running total from the gateway: raise the counter to it.
-            let now = c.get();
-            if *total > now {
-                c.inc_by(total - now);
+            raise(
+                &self.shed.get_or_create(&KindLabel { kind: kind.clone() }),
+                *total,
+            );
+        }
+        raise(&self.dispatches, sample.dispatches);
+        raise(&self.deliveries, sample.deliveries);
+        raise(&self.bus_lagged, sample.bus_lagged);
+        self.outbox.set(sample.outbox_entries);
+        // Peers that are gone drop out of the exposition.
+        self.peer_pending.clear();
+        self.peer_lag.clear();
+        self.peer_failures.clear();
+        for p in &sample.peers {
+            let l = PeerLabel {
+                peer: p.peer.clone(),
+            };
+            self.peer_pending.get_or_create(&l).set(p.pending);
+            self.peer_lag.get_or_create(&l).set(p.lag_seconds);
+            self.peer_failures.get_or_create(&l).set(p.failures);
+        }
+        for (job, ok, failed) in &sample.jobs {
+            for (result, total) in [("ok", *ok), ("failed", *failed)] {
+                raise(
+                    &self.jobs.get_or_create(&JobLabels {
+                        job: job.clone(),
+                        result,
+                    }),
+                    total,
+                );
             }
         }
         self.db.get_or_create(&state("open")).set(sample.db_open);
@@ -193,6 +362,87 @@ impl Metrics {
             tracing::warn!(error = %e, "cannot encode the metrics");
         }
         out
+    }
+}
+
+/// Raises counter `c` to the running total `total` (kept by the part that counts).
+fn raise<A: prometheus_client::metrics::counter::Atomic<u64>>(c: &Counter<u64, A>, total: u64) {
+    let now = c.get();
+    if total > now {
+        c.inc_by(total - now);
+    }
+}
+
+/// The blob store with every operation counted (`hearth_blob_operations_total{op, result}`,
+/// `hearth_blob_written_bytes_total`); otherwise the store it wraps.
+pub struct MeteredBlobs {
+    inner: Arc<dyn BlobStore>,
+    metrics: Arc<Metrics>,
+}
+
+impl MeteredBlobs {
+    fn count<T>(&self, op: &'static str, r: &Result<T>) {
+        let result = if r.is_ok() { "ok" } else { "error" };
+        self.metrics
+            .blob_ops
+            .get_or_create(&OpLabels { op, result })
+            .inc();
+    }
+}
+
+#[async_trait]
+impl BlobStore for MeteredBlobs {
+    async fn put(&self, key: &BlobKey, bytes: bytes::Bytes) -> Result<()> {
+        let n = bytes.len() as u64;
+        let r = self.inner.put(key, bytes).await;
+        self.count("put", &r);
+        if r.is_ok() {
+            self.metrics.blob_written.inc_by(n);
+        }
+        r
+    }
+
+    async fn put_stream(&self, key: &BlobKey, stream: BlobStream) -> Result<u64> {
+        let r = self.inner.put_stream(key, stream).await;
+        self.count("put_stream", &r);
+        if let Ok(n) = r {
+            self.metrics.blob_written.inc_by(n);
+        }
+        r
+    }
+
+    async fn get(&self, key: &BlobKey) -> Result<Option<bytes::Bytes>> {
+        let r = self.inner.get(key).await;
+        self.count("get", &r);
+        r
+    }
+
+    async fn open(&self, key: &BlobKey) -> Result<Option<BlobReader>> {
+        let r = self.inner.open(key).await;
+        self.count("open", &r);
+        r
+    }
+
+    async fn open_range(
+        &self,
+        key: &BlobKey,
+        range: std::ops::Range<u64>,
+    ) -> Result<Option<BlobReader>> {
+        let r = self.inner.open_range(key, range).await;
+        self.count("open_range", &r);
+        r
+    }
+
+    async fn delete(&self, key: &BlobKey) -> Result<()> {
+        let r = self.inner.delete(key).await;
+        self.count("delete", &r);
+        r
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<BlobEntry>> {
+        let r = self.inner.list(prefix).await;
+        self.count("list", &r);
+        r
     }
 }
 

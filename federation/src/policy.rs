@@ -9,12 +9,15 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 // Domain policy
 
 /// Server-name deny and allow lists (the homeserver's `federation.deny_domains` /
-/// `allow_domains`, the registrar's `deny_domains` and operator deny list). Patterns:
-/// `example.org` matches that name (with or without a port), `*.example.org` every subdomain.
+/// `allow_domains`, the registrar's `deny_domains` and operator deny list), plus the servers
+/// an operator blocked at run time ([`DomainPolicy::set_blocked`], shared by every clone).
+/// Patterns: `example.org` matches that name (with or without a port), `*.example.org` every
+/// subdomain.
 #[derive(Debug, Clone, Default)]
 pub struct DomainPolicy {
     deny: Vec<String>,
     allow: Vec<String>,
+    blocked: std::sync::Arc<std::sync::RwLock<Vec<String>>>,
 }
 
 fn pattern_matches(pattern: &str, host: &str) -> bool {
@@ -31,7 +34,18 @@ impl DomainPolicy {
         DomainPolicy {
             deny: norm(deny),
             allow: norm(allow),
+            blocked: Default::default(),
         }
+    }
+
+    /// Replaces the run-time block list (patterns as for the deny list) in this policy and
+    /// every clone of it.
+    pub fn set_blocked(&self, patterns: Vec<String>) {
+        let patterns = patterns
+            .into_iter()
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect();
+        *self.blocked.write().unwrap_or_else(|e| e.into_inner()) = patterns;
     }
 
     /// Whether `server_name` may federate with us: not denied, and allowed when an allow list
@@ -41,7 +55,14 @@ impl DomainPolicy {
         let name = server_name.to_ascii_lowercase();
         let host = name.rsplit_once(':').map_or(name.as_str(), |(h, _)| h);
         let hit = |p: &String| pattern_matches(p, &name) || pattern_matches(p, host);
-        if self.deny.iter().any(hit) {
+        if self.deny.iter().any(hit)
+            || self
+                .blocked
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(hit)
+        {
             return false;
         }
         self.allow.is_empty() || self.allow.iter().any(hit)
@@ -134,6 +155,18 @@ mod tests {
         assert!(a.allows("a.club.example"));
         assert!(!a.allows("stranger.example"));
         assert!(!a.allows("club.example"));
+    }
+
+    #[test]
+    fn a_block_reaches_every_clone_and_lifts() {
+        let p = DomainPolicy::new(&[], &[]);
+        let clone = p.clone();
+        p.set_blocked(vec!["Spam.Example".into()]);
+        assert!(!clone.allows("spam.example"));
+        assert!(!clone.allows("spam.example:8448"));
+        assert!(clone.allows("ham.example"));
+        p.set_blocked(vec![]);
+        assert!(clone.allows("spam.example"));
     }
 
     fn public(s: &str) -> bool {

@@ -96,6 +96,7 @@ pub struct Gateway {
     /// routed): [`Gateway::save_for_restart`] waits on it.
     pub(crate) barrier_seen: tokio::sync::watch::Sender<u64>,
     shed: Shed,
+    traffic: Traffic,
 }
 
 /// What load shedding dropped since start ([`Gateway::shed_stats`], `GET /admin/gateway`).
@@ -111,6 +112,24 @@ pub struct ShedStats {
     pub typing_deliveries: u64,
     /// Presence deliveries skipped for one such session.
     pub presence_deliveries: u64,
+}
+
+/// What the dispatcher has handled since start ([`Gateway::traffic_stats`], `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrafficStats {
+    /// Dispatches taken from the bus and routed.
+    pub dispatches: u64,
+    /// Dispatches queued for one session (one dispatch to 100 sessions counts 100).
+    pub deliveries: u64,
+    /// Bus events the dispatcher missed by falling behind the bus.
+    pub bus_lagged: u64,
+}
+
+#[derive(Default)]
+struct Traffic {
+    dispatches: std::sync::atomic::AtomicU64,
+    deliveries: std::sync::atomic::AtomicU64,
+    bus_lagged: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -150,6 +169,7 @@ impl Gateway {
             admission: admission::Admission::new(&hearth.config.gateway),
             barrier_seen: tokio::sync::watch::Sender::new(0),
             shed: Shed::default(),
+            traffic: Traffic::default(),
         });
         let rx = hearth.bus.subscribe();
         let weak = Arc::downgrade(&gw);
@@ -209,6 +229,16 @@ impl Gateway {
             .map(|s| s.user_id)
             .collect();
         users.len() as i64
+    }
+
+    /// Dispatches routed and delivered since start.
+    pub fn traffic_stats(&self) -> TrafficStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        TrafficStats {
+            dispatches: self.traffic.dispatches.load(Relaxed),
+            deliveries: self.traffic.deliveries.load(Relaxed),
+            bus_lagged: self.traffic.bus_lagged.load(Relaxed),
+        }
     }
 
     /// What load shedding dropped since start.
@@ -292,6 +322,9 @@ impl Gateway {
     }
 
     fn deliver(&self, s: &Session, p: Arc<Prepared>, stripped: bool) {
+        self.traffic
+            .deliveries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let cfg = &self.hearth.config.gateway;
         if !s.push(
             p,
@@ -716,6 +749,11 @@ async fn dispatcher(
             Ok(ev) => ev,
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                 tracing::error!(missed = n, "gateway dispatcher lagged behind the event bus");
+                if let Some(gw) = gw.upgrade() {
+                    gw.traffic
+                        .bus_lagged
+                        .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                }
                 continue;
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
@@ -728,7 +766,12 @@ async fn dispatcher(
             {
                 gw.shed.count(d.event, true);
             }
-            BusEvent::Dispatch(d) => gw.route(&d).await,
+            BusEvent::Dispatch(d) => {
+                gw.traffic
+                    .dispatches
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                gw.route(&d).await
+            }
             BusEvent::Control(c) => gw.control(c).await,
         }
     }

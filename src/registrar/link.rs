@@ -233,14 +233,24 @@ impl Link {
     /// [`Error::Unavailable`] when the registrar is unreachable or refuses.
     pub async fn register(&self, h: &Hearth) -> Result<Value> {
         let res = self.register_inner(h).await;
-        self.status.send_modify(|s| match &res {
-            Ok(_) => {
+        let key = self.fed.keyring.current().key_id().to_owned();
+        let error = res.as_ref().err().map(|e| e.sentences());
+        self.status.send_modify(|s| match &error {
+            None => {
                 s.registrations += 1;
-                s.registered_key = Some(self.fed.keyring.current().key_id().to_owned());
+                s.registered_key = Some(key.clone());
                 s.last_error = None;
             }
-            Err(e) => s.last_error = Some(e.to_string()),
+            Some(e) => s.last_error = Some(e.clone()),
         });
+        // For `hearth admin registrar status` (another process).
+        let outcome = error.as_deref().map_or(Ok(key.as_str()), Err);
+        if let Err(e) =
+            h.db.record_registrar_attempt(&self.base, outcome, now_ms() as i64)
+                .await
+        {
+            tracing::warn!(error = %e, "cannot record the registrar link's state");
+        }
         res
     }
 

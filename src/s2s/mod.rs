@@ -59,6 +59,16 @@ pub fn now_ms() -> u64 {
     crate::storage::now_ms().max(0) as u64
 }
 
+/// The names in `federation_blocks`.
+async fn blocked_servers(db: &Db) -> Result<Vec<String>> {
+    Ok(db
+        .federation_blocks()
+        .await?
+        .into_iter()
+        .map(|b| b.server)
+        .collect())
+}
+
 impl From<FedError> for Error {
     fn from(e: FedError) -> Error {
         Error::Unavailable(format!("federation: {e}"))
@@ -124,6 +134,7 @@ impl Federation {
         let discovery =
             Arc::new(Discovery::new(&cfg.discovery_config(), &roots).map_err(Error::Internal)?);
         let policy = DomainPolicy::new(&cfg.deny_domains, &cfg.allow_domains);
+        policy.set_blocked(blocked_servers(db).await?);
         let client = FederationClient::new(
             &cfg,
             &config.server_name,
@@ -186,6 +197,13 @@ impl Federation {
     pub async fn reload_keys(&self) -> Result<()> {
         self.keyring.reload().await?;
         self.client.refresh_own_keys();
+        Ok(())
+    }
+
+    /// Rereads the servers an operator blocked (`hearth admin federation block`, another
+    /// process): every request to or from them is refused from now on.
+    pub async fn reload_blocks(&self, db: &Db) -> Result<()> {
+        self.policy.set_blocked(blocked_servers(db).await?);
         Ok(())
     }
 

@@ -115,10 +115,11 @@ async fn deliver(h: &Hearth, fed: &Federation, n: &NoticeRow) {
             return;
         }
     };
-    match fed
+    let sent = fed
         .request(&n.destination, Method::POST, &n.path, Some(&body))
-        .await
-    {
+        .await;
+    h.jobs.record("federation_notice", sent.is_ok());
+    match sent {
         Ok(_) => {
             tracing::debug!(id = n.id, dest = %n.destination, "federation notice delivered");
             let _ = h.db.notice_done(n.id).await;

@@ -39,6 +39,15 @@ pub fn anonymised_name(user_id: i64) -> String {
     format!("deleted_user_{user_id:x}")
 }
 
+/// Who deleted an account (what the notice mail says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletedBy {
+    /// The user, through `POST /users/@me/delete`.
+    Owner,
+    /// The instance operator, through `hearth admin users delete`.
+    Operator,
+}
+
 impl Hearth {
     /// `POST /users/@me/delete` `{password, delete_messages}` -> 204: deletes the caller's
     /// account (see the module documentation).
@@ -49,11 +58,28 @@ impl Hearth {
     pub async fn delete_account(&self, actor: &Actor, body: wire::DeleteAccountBody) -> Result<()> {
         Self::human_session(actor)?;
         self.require_reauth(actor, body.password.as_deref()).await?;
-        let uid = actor.user.id;
-        if !self.db.owned_guild_ids(uid).await?.is_empty() {
+        if !self.db.owned_guild_ids(actor.user.id).await?.is_empty() {
             return Err(Error::Rule(Rule::OwnsGuilds));
         }
-        let purge = body.delete_messages.unwrap_or(false);
+        self.erase_account(
+            actor,
+            body.delete_messages.unwrap_or(false),
+            DeletedBy::Owner,
+        )
+        .await
+    }
+
+    /// Deletes the account of `actor` (a local human user who owns no guild; the caller has
+    /// checked): leaves every guild, anonymises the row, revokes sessions, keys and bot
+    /// tokens, queues the notices to peer servers and, with `purge`, the message removal.
+    /// Used by `POST /users/@me/delete` and `hearth admin users delete`.
+    pub(crate) async fn erase_account(
+        &self,
+        actor: &Actor,
+        purge: bool,
+        by: DeletedBy,
+    ) -> Result<()> {
+        let uid = actor.user.id;
         // Who to tell, read before her memberships, messages and devices go.
         let own = self.config.server_name.to_lowercase();
         let mut peers = if self.config.federation.enabled {
@@ -86,10 +112,19 @@ impl Hearth {
         self.notify(
             &actor.user,
             "Your account was deleted",
-            if purge {
-                "Your account was deleted at your request. Your messages are being removed."
-            } else {
-                "Your account was deleted at your request. Your messages stay, under \"Deleted User\"."
+            match (by, purge) {
+                (DeletedBy::Owner, true) => {
+                    "Your account was deleted at your request. Your messages are being removed."
+                }
+                (DeletedBy::Owner, false) => {
+                    "Your account was deleted at your request. Your messages stay, under \"Deleted User\"."
+                }
+                (DeletedBy::Operator, true) => {
+                    "Your account was deleted by this server's operator. Your messages are being removed."
+                }
+                (DeletedBy::Operator, false) => {
+                    "Your account was deleted by this server's operator. Your messages stay, under \"Deleted User\"."
+                }
             },
         );
         let anon = anonymised_name(uid);

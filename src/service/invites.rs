@@ -5,7 +5,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Audience, Control, Dispatch, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
-use crate::storage::{Change, InviteRow, JoinOutcome, Lock, UserRow, now_ms};
+use crate::storage::{AuditRow, Change, InviteRow, JoinOutcome, Lock, UserRow, now_ms};
 use crate::wire;
 use rand::Rng;
 use serde_json::{Value, json};
@@ -345,11 +345,25 @@ impl Hearth {
             None,
             reason,
         );
+        self.remove_invite(&inv, Some(&audit)).await?;
+        Ok(w)
+    }
+
+    /// Deletes invite `inv` with its audit entry (none for an operator's removal) and the
+    /// INVITE_DELETE dispatch, in one change. Errors: 404 Unknown Invite when it is gone
+    /// already.
+    pub(crate) async fn remove_invite(
+        &self,
+        inv: &InviteRow,
+        audit: Option<&AuditRow>,
+    ) -> Result<()> {
         let mut ch = self.db.change(Lock::Guild(inv.guild_id)).await?;
-        if !ch.delete_invite(code).await? {
+        if !ch.delete_invite(&inv.code).await? {
             return Err(Error::Unknown(Unknown::Invite));
         }
-        ch.audit(&audit).await?;
+        if let Some(a) = audit {
+            ch.audit(a).await?;
+        }
         let d = Self::event_of(
             Event::InviteDelete,
             Audience::Guild {
@@ -360,10 +374,9 @@ impl Hearth {
             to_value(&wire::dispatch::InviteDelete {
                 channel_id: Snowflake::from_db(inv.channel_id),
                 guild_id: Snowflake::from_db(inv.guild_id),
-                code: inv.code,
+                code: inv.code.clone(),
             }),
         );
-        self.commit(ch, vec![d]).await?;
-        Ok(w)
+        self.commit(ch, vec![d]).await
     }
 }

@@ -212,7 +212,9 @@ impl Hearth {
             if scan_store {
                 last_store_scan = tokio::time::Instant::now();
             }
-            match self.collect_media(timed, scan_store).await {
+            let pass = self.collect_media(timed, scan_store).await;
+            self.jobs.record("media_collector", pass.is_ok());
+            match pass {
                 Ok(c) if c != Collected::default() => tracing::debug!(?c, "file collector pass"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "file collector pass failed"),

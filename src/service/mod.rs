@@ -34,6 +34,7 @@ pub mod export;
 pub mod guilds;
 pub mod images;
 pub mod invites;
+pub mod jobs;
 pub mod media_gc;
 pub mod members;
 pub mod message_edit;
@@ -51,6 +52,7 @@ pub mod purge;
 pub mod reactions;
 pub mod reauth;
 pub mod recovery;
+pub mod relay;
 pub mod remote_media;
 pub mod revocations;
 pub mod roles;
@@ -109,6 +111,8 @@ pub struct Hearth {
     pub(crate) media_gc: Arc<tokio::sync::Notify>,
     /// Wakes the message purge jobs ([`purge`]) when one is stored.
     pub(crate) purges: Arc<tokio::sync::Notify>,
+    /// Background job runs, for `/metrics` ([`jobs`]).
+    pub jobs: jobs::JobRuns,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -307,6 +311,7 @@ impl Hearth {
             mailer,
             media_gc: Arc::new(tokio::sync::Notify::new()),
             purges: Arc::new(tokio::sync::Notify::new()),
+            jobs: jobs::JobRuns::default(),
         })
     }
 

@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 
 use super::Hearth;
 use crate::error::{Error, Result, Unknown, field_error};
+use crate::events::Control;
 use crate::snowflake::Snowflake;
-use crate::storage::{SessionRow, UserRow};
+use crate::storage::{Lock, SessionRow, UserRow, now_ms};
 use crate::wire;
 
 /// Most rows one `list` prints (`--after` pages on).
@@ -245,4 +246,270 @@ fn session_view(s: &SessionRow) -> Value {
         "ip": s.ip,
         "user_agent": s.user_agent,
     })
+}
+
+/// Most invites `hearth admin invites list` prints.
+pub const OPERATOR_INVITES_MAX: i64 = 1000;
+
+impl Hearth {
+    /// Deletes the account of local user `who` as `POST /users/@me/delete` would (anonymised
+    /// as "Deleted User", sessions, keys and bot tokens revoked, peers told), messages kept
+    /// unless `delete_messages`. Errors: 404 10013 unknown user; 400 50035 on `user` for a
+    /// bot or remote account; 400 40011 while the user owns guilds (transfer or delete them
+    /// first).
+    pub async fn operator_delete_user(&self, who: &str, delete_messages: bool) -> Result<Value> {
+        let u = self.operator_user(who).await?;
+        if u.bot || u.home_server.is_some() {
+            return Err(field_error(
+                "user",
+                "NOT_A_LOCAL_ACCOUNT",
+                "Only local user accounts can be deleted here (bots go with their application).",
+            ));
+        }
+        if !self.db.owned_guild_ids(u.id).await?.is_empty() {
+            return Err(Error::Rule(crate::error::Rule::OwnsGuilds));
+        }
+        let actor = super::Actor {
+            user: u.clone(),
+            session_id: None,
+        };
+        self.erase_account(
+            &actor,
+            delete_messages,
+            super::deletion::DeletedBy::Operator,
+        )
+        .await?;
+        let after = self
+            .db
+            .user(u.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::User))?;
+        self.operator_user_view(&after).await
+    }
+
+    /// Deletes guild `id` hosted here, as its owner's `DELETE /guilds/{id}` would (members
+    /// and member servers told, files released). Errors: 404 10004; 400 50035 on `guild` for
+    /// a replica of a guild hosted elsewhere.
+    pub async fn operator_delete_guild(&self, id: Snowflake) -> Result<()> {
+        let g = self
+            .db
+            .guild(id.db())
+            .await?
+            .ok_or(Error::Unknown(Unknown::Guild))?;
+        if let Some(host) = &g.host_server {
+            return Err(field_error(
+                "guild",
+                "REMOTE_GUILD",
+                format!("This guild is hosted on {host}; only its host can delete it."),
+            ));
+        }
+        if !self.remove_guild(g.id).await? {
+            return Err(Error::Unknown(Unknown::Guild));
+        }
+        Ok(())
+    }
+
+    /// Makes member `who` the owner of guild `id` hosted here (GUILD_UPDATE to its members,
+    /// permissions recomputed). Returns the guild as [`Hearth::operator_guild`] shows it.
+    /// Errors: 404 10004 / 10013; 400 50035 on `guild` for a replica, on `user` when they
+    /// own it already or are not a member.
+    pub async fn operator_transfer_guild(&self, id: Snowflake, who: &str) -> Result<Value> {
+        let g = self
+            .db
+            .guild(id.db())
+            .await?
+            .ok_or(Error::Unknown(Unknown::Guild))?;
+        if let Some(host) = &g.host_server {
+            return Err(field_error(
+                "guild",
+                "REMOTE_GUILD",
+                format!("This guild is hosted on {host}; only its host can change its owner."),
+            ));
+        }
+        let u = self.operator_user(who).await?;
+        if u.id == g.owner_id {
+            return Err(field_error(
+                "user",
+                "ALREADY_OWNER",
+                "This user owns the guild already.",
+            ));
+        }
+        let not_member = || {
+            field_error(
+                "user",
+                "GUILD_OWNER_INVALID",
+                "The new owner must be a member of the guild.",
+            )
+        };
+        if u.bot || self.db.member(g.id, u.id).await?.is_none() {
+            return Err(not_member());
+        }
+        let mut next = g.clone();
+        next.owner_id = u.id;
+        let emojis = self.guild_emojis_wire(g.id).await?;
+        let mut ch = self.db.change(Lock::Guild(g.id)).await?;
+        // Writes nothing when they left meanwhile.
+        if !ch.update_guild(&next, None, None).await? {
+            return Err(not_member());
+        }
+        self.commit_guild_update(ch, &next, emojis).await?;
+        self.control(Control::PermissionsChanged { guild_id: id });
+        tracing::info!(
+            guild = g.id,
+            from = g.owner_id,
+            to = u.id,
+            "guild ownership transferred by the operator"
+        );
+        self.operator_guild(id).await
+    }
+
+    /// Invites of guild `guild` (or of every guild), oldest first, at most
+    /// [`OPERATOR_INVITES_MAX`]: `code`, `guild_id`, `channel_id`, `inviter` (username),
+    /// `uses`, `max_uses`, `max_age` (s), `created_at`, `expires_at` (ISO 8601 or null).
+    pub async fn operator_invites(&self, guild: Option<Snowflake>) -> Result<Vec<Value>> {
+        let rows = self
+            .db
+            .list_invites(guild.map(|g| g.db()), OPERATOR_INVITES_MAX)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for inv in rows {
+            let inviter = self.db.user(inv.inviter_id).await?.map(|u| u.username);
+            out.push(json!({
+                "code": inv.code,
+                "guild_id": Snowflake::from_db(inv.guild_id).to_string(),
+                "channel_id": Snowflake::from_db(inv.channel_id).to_string(),
+                "inviter": inviter,
+                "uses": inv.uses,
+                "max_uses": inv.max_uses,
+                "max_age": inv.max_age,
+                "created_at": wire::iso(inv.created_at),
+                "expires_at": (inv.max_age > 0).then(|| wire::iso(inv.created_at + inv.max_age * 1000)),
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Deletes invite `code` (INVITE_DELETE to the guild; no audit entry: no member acted).
+    /// Errors: 404 10006.
+    pub async fn operator_revoke_invite(&self, code: &str) -> Result<()> {
+        if !Self::plausible_invite_code(code) {
+            return Err(Error::Unknown(Unknown::Invite));
+        }
+        let inv = self
+            .db
+            .invite(code)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Invite))?;
+        self.remove_invite(&inv, None).await
+    }
+
+    /// Member servers of guilds hosted here: `server`, `guilds`, `pending` (log events not
+    /// yet delivered), `lag_seconds` (age of the oldest undelivered event, 0 when none),
+    /// `failures`, `next_attempt_at` (ISO 8601 or null), `dead`, `blocked`.
+    pub async fn operator_peers(&self) -> Result<Vec<Value>> {
+        let blocked: Vec<String> = self
+            .db
+            .federation_blocks()
+            .await?
+            .into_iter()
+            .map(|b| b.server)
+            .collect();
+        let now = now_ms();
+        Ok(self
+            .db
+            .peer_summaries()
+            .await?
+            .into_iter()
+            .map(|p| {
+                json!({
+                    "server": p.server,
+                    "guilds": p.guilds,
+                    "pending": p.pending,
+                    "lag_seconds": lag_seconds(p.oldest_pending_at, now),
+                    "failures": p.failures,
+                    "next_attempt_at": (p.next_attempt_at > now).then(|| wire::iso(p.next_attempt_at)),
+                    "dead": p.dead,
+                    "blocked": blocked.contains(&p.server),
+                })
+            })
+            .collect())
+    }
+
+    /// Servers blocked with [`Hearth::operator_block`]: `server`, `reason`, `created_at`.
+    pub async fn operator_blocks(&self) -> Result<Vec<Value>> {
+        Ok(self
+            .db
+            .federation_blocks()
+            .await?
+            .into_iter()
+            .map(|b| json!({"server": b.server, "reason": b.reason, "created_at": wire::iso(b.created_at)}))
+            .collect())
+    }
+
+    /// Blocks federation with `server` (a server name, optionally with its port, or
+    /// `*.domain`): the running server refuses its requests and sends it nothing within
+    /// 500 ms. Returns whether it was newly blocked. Errors: 400 50035 on `server` for a
+    /// malformed name or this server's own name.
+    pub async fn operator_block(&self, server: &str, reason: Option<&str>) -> Result<bool> {
+        let name = server.trim().to_ascii_lowercase();
+        let plain = name.strip_prefix("*.").unwrap_or(&name);
+        let valid = !plain.is_empty()
+            && plain.len() <= 255
+            && plain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        if !valid {
+            return Err(field_error(
+                "server",
+                "INVALID_SERVER_NAME",
+                "Give a server name such as chat.example.org, chat.example.org:8448 or *.example.org.",
+            ));
+        }
+        if name == self.config.server_name.to_ascii_lowercase() {
+            return Err(field_error(
+                "server",
+                "OWN_SERVER",
+                "This is this server's own name.",
+            ));
+        }
+        self.db.block_server(&name, reason, now_ms()).await
+    }
+
+    /// Lifts a block; whether `server` was blocked.
+    pub async fn operator_unblock(&self, server: &str) -> Result<bool> {
+        self.db
+            .unblock_server(&server.trim().to_ascii_lowercase())
+            .await
+    }
+
+    /// The registrar link: `configured` (URL or null) and, per registrar the running server
+    /// has tried, `registrations`, `registered_key`, `last_attempt_at`, `last_success_at`,
+    /// `last_error`.
+    pub async fn operator_registrar(&self) -> Result<Value> {
+        let links: Vec<Value> = self
+            .db
+            .registrar_states()
+            .await?
+            .into_iter()
+            .map(|r| {
+                json!({
+                    "registrar": r.registrar,
+                    "registrations": r.registrations,
+                    "registered_key": r.registered_key,
+                    "last_attempt_at": wire::iso(r.last_attempt_at),
+                    "last_success_at": r.last_success_at.map(wire::iso),
+                    "last_error": r.last_error,
+                })
+            })
+            .collect();
+        Ok(json!({
+            "configured": self.config.registrar.url,
+            "links": links,
+        }))
+    }
+}
+
+/// Seconds since `oldest` (ms), 0 when nothing is pending.
+pub fn lag_seconds(oldest: Option<i64>, now: i64) -> f64 {
+    oldest.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0)
 }

@@ -66,7 +66,9 @@ impl Hearth {
     /// Runs the purge job of `user_id` until it ends or a batch fails.
     async fn purge_user(&self, user_id: i64) {
         loop {
-            match self.purge_batch(user_id).await {
+            let batch = self.purge_batch(user_id).await;
+            self.jobs.record("message_purge", batch.is_ok());
+            match batch {
                 Ok(0) => {
                     tracing::info!(user = user_id, "messages removed; purge job done");
                     return;

@@ -20,9 +20,6 @@ use crate::storage::now_ms;
 
 /// How often the running server reads new revocations.
 pub const REVOCATION_POLL: Duration = Duration::from_millis(500);
-/// How long a row read stays in the watcher's memory: on PostgreSQL a transaction may commit
-/// after one that took a later id, so rows are read again by id until they are this old.
-const LOOKBACK: Duration = Duration::from_secs(30);
 /// Rows read per poll.
 const BATCH: i64 = 10_000;
 /// Rows older than this are pruned (no gateway connection outlives its revocation by so long).
@@ -34,7 +31,7 @@ impl Hearth {
     /// [`Control::SessionsRevoked`] on this server's bus; rows older than an hour are pruned
     /// every ten minutes. Database errors are logged and retried at the next poll.
     pub async fn watch_revocations(self: Arc<Self>) {
-        let mut floor = loop {
+        let floor = loop {
             match self.db.last_revocation_id().await {
                 Ok(id) => break id,
                 Err(e) => {
@@ -43,18 +40,17 @@ impl Hearth {
                 }
             }
         };
-        let mut seen: BTreeMap<i64, Instant> = BTreeMap::new();
+        let mut follow = IdFollower::new(floor);
         let mut pruned = Instant::now();
         let mut tick = tokio::time::interval(REVOCATION_POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match self.db.revocations_after(floor, BATCH).await {
+            match self.db.revocations_after(follow.floor(), BATCH).await {
                 Ok(rows) => {
-                    let full = rows.len() as i64 == BATCH;
                     let mut by_user: HashMap<i64, Vec<Snowflake>> = HashMap::new();
                     for r in &rows {
-                        if seen.insert(r.id, Instant::now()).is_none() {
+                        if follow.is_new(r.id) {
                             by_user
                                 .entry(r.user_id)
                                 .or_default()
@@ -67,27 +63,70 @@ impl Hearth {
                             sessions: Some(sessions),
                         });
                     }
-                    if full && let Some(last) = rows.last() {
-                        // A flood: move on rather than read the same rows again.
-                        floor = last.id;
-                        seen.retain(|id, _| *id > floor);
-                    }
+                    follow.read(rows.len() as i64 == BATCH, rows.last().map(|r| r.id));
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot read session revocations"),
             }
-            while let Some((&id, at)) = seen.first_key_value() {
-                if at.elapsed() < LOOKBACK {
-                    break;
-                }
-                floor = floor.max(id);
-                seen.pop_first();
-            }
+            follow.age();
             if pruned.elapsed() > Duration::from_secs(600) {
                 pruned = Instant::now();
                 if let Err(e) = self.db.prune_revocations(now_ms() - KEEP_MS).await {
                     tracing::warn!(error = %e, "cannot prune session revocations");
                 }
             }
+        }
+    }
+}
+
+/// How long a row read stays in an [`IdFollower`]'s memory: on PostgreSQL a transaction may
+/// commit after one that took a later id, so rows are read again by id until they are this old.
+const LOOKBACK: Duration = Duration::from_secs(30);
+
+/// Follows a table written by any process, by increasing id (session revocations, operator
+/// events): rows above [`IdFollower::floor`] are read at each poll, and each id is reported
+/// new once ([`IdFollower::is_new`]) however often it is read within [`LOOKBACK`].
+#[derive(Debug)]
+pub(crate) struct IdFollower {
+    floor: i64,
+    seen: BTreeMap<i64, Instant>,
+}
+
+impl IdFollower {
+    /// Starts above `floor` (the highest id when the watcher starts).
+    pub(crate) fn new(floor: i64) -> IdFollower {
+        IdFollower {
+            floor,
+            seen: BTreeMap::new(),
+        }
+    }
+
+    /// Read rows with an id above this.
+    pub(crate) fn floor(&self) -> i64 {
+        self.floor
+    }
+
+    /// Whether row `id` is seen for the first time (it is remembered).
+    pub(crate) fn is_new(&mut self, id: i64) -> bool {
+        self.seen.insert(id, Instant::now()).is_none()
+    }
+
+    /// After a read: when it was a full batch (a flood), moves on past `last` rather than
+    /// read the same rows again.
+    pub(crate) fn read(&mut self, full: bool, last: Option<i64>) {
+        if full && let Some(last) = last {
+            self.floor = last;
+            self.seen.retain(|id, _| *id > last);
+        }
+    }
+
+    /// Forgets rows read more than [`LOOKBACK`] ago, raising the floor past them.
+    pub(crate) fn age(&mut self) {
+        while let Some((&id, at)) = self.seen.first_key_value() {
+            if at.elapsed() < LOOKBACK {
+                break;
+            }
+            self.floor = self.floor.max(id);
+            self.seen.pop_first();
         }
     }
 }

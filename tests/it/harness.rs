@@ -26,6 +26,8 @@ pub struct TestServer {
     pub addr: std::net::SocketAddr,
     /// The federation listener's address when `federation.listen` is set.
     pub federation_addr: Option<std::net::SocketAddr>,
+    /// The `/metrics` listener's address when `metrics.listen` is set.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// `http://ADDR/api/v10`
     pub base: String,
     /// The service layer, for direct checks of stored state.
@@ -108,6 +110,7 @@ impl TestServer {
         TestServer {
             addr: app.addr,
             federation_addr: app.federation_addr,
+            metrics_addr: app.metrics_addr,
             base: app.api_base(),
             hearth: app.hearth.clone(),
             gateway: app.gateway.clone(),
@@ -145,6 +148,7 @@ impl TestServer {
         let app = RunningApp::start(config).await.expect("restart");
         self.addr = app.addr;
         self.federation_addr = app.federation_addr;
+        self.metrics_addr = app.metrics_addr;
         self.base = app.api_base();
         self.hearth = app.hearth.clone();
         self.gateway = app.gateway.clone();

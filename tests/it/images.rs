@@ -18,7 +18,7 @@ const MANAGE_GUILD_EXPRESSIONS: u64 = 1 << 30;
 const CREATE_GUILD_EXPRESSIONS: u64 = 1 << 43;
 
 /// A `w` x `h` PNG with a gradient (tinted by `tint`, so pictures differ).
-fn png(w: u32, h: u32, tint: u8) -> Vec<u8> {
+pub(crate) fn png(w: u32, h: u32, tint: u8) -> Vec<u8> {
     let img = RgbaImage::from_fn(w, h, |x, y| Rgba([x as u8, y as u8, tint, 255]));
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, ImageFormat::Png).unwrap();
@@ -116,7 +116,7 @@ fn bomb_png() -> Vec<u8> {
     b
 }
 
-fn uri(mime: &str, bytes: &[u8]) -> String {
+pub(crate) fn uri(mime: &str, bytes: &[u8]) -> String {
     format!(
         "data:{mime};base64,{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)

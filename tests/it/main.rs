@@ -31,6 +31,7 @@ mod mfa;
 mod migrations;
 mod mls;
 mod openapi;
+mod operator;
 mod ops;
 mod outbox;
 mod passkeys;

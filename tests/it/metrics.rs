@@ -132,3 +132,85 @@ async fn ready_names_the_file_store_when_it_cannot_answer() {
     std::fs::create_dir_all(&media).unwrap();
     assert_eq!(http.get(&ready).send().await.unwrap().status(), 200);
 }
+
+/// A scrape of `ts`'s `/metrics`, parsed.
+async fn scrape(ts: &TestServer) -> BTreeMap<String, f64> {
+    let addr = ts.metrics_addr.expect("metrics.listen set");
+    let text = hearth_testkit::rest::http_client()
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    parse(&text)
+}
+
+/// Gateway traffic, background job runs and blob store operations are counted.
+#[tokio::test]
+async fn metrics_count_dispatches_deliveries_job_runs_and_blob_writes() {
+    let ts = TestServer::start_with(|c| {
+        c.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
+        c.media.collect_interval_seconds = 1;
+    })
+    .await;
+    let (_, alice_tok) = ts.register("alice").await;
+    let (_, bob_tok) = ts.register("bob").await;
+    let alice = ts.client(&alice_tok);
+    let guild = create_guild(&alice, "counted").await;
+    join(&ts.client(&bob_tok), &guild.invite).await;
+    const GUILDS_AND_MESSAGES: u64 = 1 | (1 << 9);
+    let mut a = Gw::identify(&ts, &alice_tok, GUILDS_AND_MESSAGES).await;
+    let mut b = Gw::identify(&ts, &bob_tok, GUILDS_AND_MESSAGES).await;
+    let before = scrape(&ts).await;
+    let at = |m: &BTreeMap<String, f64>, k: &str| m.get(k).copied().unwrap_or(0.0);
+    for i in 0..3 {
+        say(&alice, &guild.general, &format!("counted {i}")).await;
+    }
+    for _ in 0..3 {
+        a.expect("MESSAGE_CREATE").await;
+        b.expect("MESSAGE_CREATE").await;
+    }
+    let after = scrape(&ts).await;
+    assert!(
+        at(&after, "hearth_gateway_dispatches_total")
+            - at(&before, "hearth_gateway_dispatches_total")
+            >= 3.0,
+        "{after:?}"
+    );
+    // Each message went to both sessions.
+    assert!(
+        at(&after, "hearth_gateway_deliveries_total")
+            - at(&before, "hearth_gateway_deliveries_total")
+            >= 6.0,
+        "{after:?}"
+    );
+    assert_eq!(at(&after, "hearth_gateway_bus_lagged_total"), 0.0);
+    assert_eq!(at(&after, "hearth_federation_outbox_entries"), 0.0);
+
+    // An avatar is one blob write of its bytes.
+    let image = crate::images::png(16, 16, 7);
+    let r = alice
+        .patch(
+            "/users/@me",
+            serde_json::json!({"avatar": crate::images::uri("image/png", &image)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let m = scrape(&ts).await;
+    assert!(
+        at(&m, "hearth_blob_operations_total{op=\"put\",result=\"ok\"}") >= 1.0,
+        "{m:?}"
+    );
+    assert!(at(&m, "hearth_blob_written_bytes_total") >= 1.0, "{m:?}");
+
+    // The file collector passes every second here.
+    eventually("a collector pass is counted", async || {
+        at(
+            &scrape(&ts).await,
+            "hearth_job_runs_total{job=\"media_collector\",result=\"ok\"}",
+        ) >= 1.0
+    })
+    .await;
+}

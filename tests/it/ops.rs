@@ -25,10 +25,10 @@ use tokio::io::AsyncBufReadExt;
 use crate::harness::*;
 
 /// Output of one run of the binary.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl std::fmt::Debug for Run {
@@ -54,7 +54,7 @@ fn hearth_cmd() -> tokio::process::Command {
 }
 
 /// Runs `hearth ARGS` with `env` to completion.
-async fn hearth(args: &[&str], env: &[(&str, &str)]) -> Run {
+pub(crate) async fn hearth(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = hearth_cmd();
     cmd.args(args).env("HEARTH_LOG", "warn");
     for (k, v) in env {

@@ -234,6 +234,16 @@ async fn wait_synced(srv: &TestServer) {
         srv.fed.server_name,
         rx.borrow().clone()
     );
+    // The link's record for `hearth admin registrar status` (another process) says so too.
+    let states = srv.hearth.db.registrar_states().await.unwrap();
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert!(states[0].registrations >= 1, "{states:?}");
+    assert!(states[0].last_success_at.is_some(), "{states:?}");
+    assert_eq!(
+        states[0].registered_key.as_deref(),
+        Some(srv.fed.keyring.current().key_id()),
+        "{states:?}"
+    );
 }
 
 /// Waits (bounded) until `srv` has registered at least `n` times.
@@ -1118,6 +1128,12 @@ async fn registrar_down_does_not_block_federation() {
     .expect("the link reports its failure")
     .unwrap();
     assert_eq!(st.borrow().registrations, 0);
+    // ... and records it for `hearth admin registrar status` (written just after).
+    eventually(10, "the link's failure recorded", async || {
+        let states = b.hearth.db.registrar_states().await.unwrap();
+        states.len() == 1 && states[0].registrations == 0 && states[0].last_error.is_some()
+    })
+    .await;
     // Clients get a clear 503 from discovery.
     let (_, alice) = a.user("alice").await;
     let r = alice.get("/discovery/guilds?q=x").await;

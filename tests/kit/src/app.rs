@@ -14,6 +14,8 @@ pub struct RunningApp {
     pub addr: SocketAddr,
     /// The federation listener, when `federation.listen` is set.
     pub federation_addr: Option<SocketAddr>,
+    /// The `/metrics` listener, when `metrics.listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// The service layer, for direct checks of stored state.
     pub hearth: Arc<hearth::service::Hearth>,
     /// The gateway, for checks of connection state.
@@ -35,6 +37,7 @@ impl RunningApp {
         let app = hearth::App::build(config).await?;
         let addr = app.local_addr();
         let federation_addr = app.federation_addr();
+        let metrics_addr = app.metrics_addr();
         let hearth = app.hearth.clone();
         let gateway = app.gateway.clone();
         let fed = app.fed.clone();
@@ -50,6 +53,7 @@ impl RunningApp {
         Ok(RunningApp {
             addr,
             federation_addr,
+            metrics_addr,
             hearth,
             gateway,
             fed,
