@@ -852,15 +852,10 @@ fn host(h: &axum::http::HeaderMap) -> Option<&str> {
 }
 
 /// `GET /gateway` -> `{url}`.
-#[utoipa::path(
-    get,
-    path = "/gateway",
-    tag = "gateway",
-    responses(
-        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
-        (status = "4XX", description = "Discord-format error", body = ApiError),
-    ),
-)]
+#[utoipa::path(get, path = "/gateway", tag = "gateway", responses(
+    (status = 200, description = "The shape given in the operation's description", body = JsonValue),
+    (status = "4XX", description = "Discord-format error", body = ApiError),
+))]
 async fn gateway_url(
     State(s): State<GatewayState>,
     headers: axum::http::HeaderMap,
@@ -869,15 +864,10 @@ async fn gateway_url(
 }
 
 /// `GET /gateway/bot` -> `{url, shards, session_start_limit}` (bot token).
-#[utoipa::path(
-    get,
-    path = "/gateway/bot",
-    tag = "gateway",
-    responses(
-        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
-        (status = "4XX", description = "Discord-format error", body = ApiError),
-    ),
-)]
+#[utoipa::path(get, path = "/gateway/bot", tag = "gateway", responses(
+    (status = 200, description = "The shape given in the operation's description", body = JsonValue),
+    (status = "4XX", description = "Discord-format error", body = ApiError),
+))]
 async fn gateway_bot_route(
     State(s): State<GatewayState>,
     headers: axum::http::HeaderMap,
@@ -890,15 +880,10 @@ async fn gateway_bot_route(
 /// holds and what it shed since start:
 /// `{sessions: {connected, detached, audience, buffered, buffered_detached},
 ///   replay_log: {logs, entries, bytes}, shed: ShedStats}`.
-#[utoipa::path(
-    get,
-    path = "/admin/gateway",
-    tag = "admin",
-    responses(
-        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
-        (status = "4XX", description = "Discord-format error", body = ApiError),
-    ),
-)]
+#[utoipa::path(get, path = "/admin/gateway", tag = "admin", responses(
+    (status = 200, description = "The shape given in the operation's description", body = JsonValue),
+    (status = "4XX", description = "Discord-format error", body = ApiError),
+))]
 async fn admin_gateway(
     State(s): State<GatewayState>,
     crate::http::Auth(a): crate::http::Auth,

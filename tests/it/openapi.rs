@@ -183,7 +183,10 @@ async fn document_is_served_without_login_as_openapi_3_1() {
         .map(|(i, _)| text[i + 22..].split('"').next().unwrap())
         .collect();
     for r in refs {
-        assert!(doc["components"]["schemas"][r].is_object(), "dangling $ref {r}");
+        assert!(
+            doc["components"]["schemas"][r].is_object(),
+            "dangling $ref {r}"
+        );
     }
     assert_eq!(doc, serde_json::to_value(hearth::App::openapi()).unwrap());
 
