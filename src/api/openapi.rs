@@ -3,6 +3,7 @@
 //! handler already annotated at another path (a handler carries one `#[utoipa::path]`).
 //! tests/it/openapi.rs checks that every route of the table is listed.
 
+// The functions below the document exist only for their annotations; nothing calls them.
 #![allow(dead_code)]
 
 use utoipa::OpenApi;
@@ -193,7 +194,6 @@ pub struct ApiDoc;
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
-
 fn pin_put_channels_channel_id_pins_message_id() {}
 
 /// `DELETE /channels/{channel_id}/pins/{message_id}`: served by the same handler as `unpin`.
@@ -211,7 +211,6 @@ fn pin_put_channels_channel_id_pins_message_id() {}
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
-
 fn unpin_delete_channels_channel_id_pins_message_id() {}
 
 /// `GET /oauth2/applications/@me`: served by the same handler as `current_application`.
@@ -225,7 +224,6 @@ fn unpin_delete_channels_channel_id_pins_message_id() {}
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
-
 fn current_application_get_oauth2_applications_me() {}
 
 /// `GET /voice/regions`: served by the same handler as `empty_list`.
@@ -239,7 +237,6 @@ fn current_application_get_oauth2_applications_me() {}
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
-
 fn empty_list_get_voice_regions() {}
 
 /// `GET /guilds/{guild_id}/regions`: served by the same handler as `guild_list`.
@@ -256,5 +253,4 @@ fn empty_list_get_voice_regions() {}
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
-
 fn guild_list_get_guilds_guild_id_regions() {}
