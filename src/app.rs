@@ -87,12 +87,13 @@ impl std::ops::Deref for Operator {
 }
 
 impl Operator {
-    /// Hands what the commands published to the running server (`operator_events`) and
-    /// closes the database.
+    /// Waits for mail under way (at most 30 s), hands what the commands published to the
+    /// running server (`operator_events`) and closes the database.
     ///
     /// # Errors
     /// 503 when the events cannot be written (the changes themselves are committed).
     pub async fn finish(&self) -> Result<()> {
+        self.hearth.mail_sent(Duration::from_secs(30)).await;
         let r = self.relay.flush(&self.hearth.db).await;
         self.hearth.db.close().await;
         r.map(|_| ()).map_err(crate::service::relay::relay_error)
@@ -407,13 +408,31 @@ impl App {
         // do the events of its changes; its federation blocks apply within 500 ms.
         let revocations = tokio::spawn(self.hearth.clone().watch_revocations());
         let operator_events = tokio::spawn(self.hearth.clone().watch_operator_events());
-        let (fed, db) = (self.fed.clone(), self.hearth.db.clone());
+        let (fed, db, log) = (self.fed.clone(), self.hearth.db.clone(), self.log.clone());
         let blocks = tokio::spawn(async move {
             let mut t = tokio::time::interval(crate::service::relay::RELAY_POLL);
+            let mut before: Vec<String> = Vec::new();
             loop {
                 t.tick().await;
-                if let Err(e) = fed.reload_blocks(&db).await {
-                    tracing::warn!(error = %e, "cannot read the federation blocks");
+                match fed.reload_blocks(&db).await {
+                    Ok(now) => {
+                        // A lifted block: deliver what waited for its servers at once.
+                        let lifted: Vec<String> = before
+                            .iter()
+                            .filter(|b| !now.contains(b))
+                            .cloned()
+                            .collect();
+                        if !lifted.is_empty()
+                            && let Ok(peers) = db.peer_servers().await
+                        {
+                            let policy = s2s::DomainPolicy::new(&lifted, &[]);
+                            for p in peers.iter().filter(|p| !policy.allows(p)) {
+                                log.kick(p);
+                            }
+                        }
+                        before = now;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot read the federation blocks"),
                 }
             }
         });

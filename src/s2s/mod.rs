@@ -201,10 +201,11 @@ impl Federation {
     }
 
     /// Rereads the servers an operator blocked (`hearth admin federation block`, another
-    /// process): every request to or from them is refused from now on.
-    pub async fn reload_blocks(&self, db: &Db) -> Result<()> {
-        self.policy.set_blocked(blocked_servers(db).await?);
-        Ok(())
+    /// process): every request to or from them is refused from now on. Returns the list.
+    pub async fn reload_blocks(&self, db: &Db) -> Result<Vec<String>> {
+        let blocked = blocked_servers(db).await?;
+        self.policy.set_blocked(blocked.clone());
+        Ok(blocked)
     }
 
     /// Authenticates an inbound request (what [`SignedRequest`] does): header shape,

@@ -1,6 +1,6 @@
 //! Runs of the background jobs, counted for `/metrics` (`hearth_job_runs_total{job, result}`,
-//! README "Metrics and health"): the file collector's passes, message purge batches and the
-//! federation notice sender's rounds.
+//! README "Metrics and health"): the file collector's passes, message purge batches and
+//! federation notice deliveries (one run per notice sent).
 
 use std::collections::BTreeMap;
 

@@ -113,6 +113,8 @@ pub struct Hearth {
     pub(crate) purges: Arc<tokio::sync::Notify>,
     /// Background job runs, for `/metrics` ([`jobs`]).
     pub jobs: jobs::JobRuns,
+    /// Mails being sent ([`recovery`]).
+    pub(crate) mail_sends: Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -312,6 +314,7 @@ impl Hearth {
             media_gc: Arc::new(tokio::sync::Notify::new()),
             purges: Arc::new(tokio::sync::Notify::new()),
             jobs: jobs::JobRuns::default(),
+            mail_sends: Mutex::new(tokio::task::JoinSet::new()),
         })
     }
 

@@ -17,6 +17,7 @@ use crate::events::Control;
 use crate::snowflake::Snowflake;
 use crate::storage::{Lock, SessionRow, UserRow, now_ms};
 use crate::wire;
+use hearth_federation::policy::DomainPolicy;
 
 /// Most rows one `list` prints (`--after` pages on).
 pub const OPERATOR_LIST_MAX: i64 = 1000;
@@ -255,8 +256,8 @@ impl Hearth {
     /// Deletes the account of local user `who` as `POST /users/@me/delete` would (anonymised
     /// as "Deleted User", sessions, keys and bot tokens revoked, peers told), messages kept
     /// unless `delete_messages`. Errors: 404 10013 unknown user; 400 50035 on `user` for a
-    /// bot or remote account; 400 40011 while the user owns guilds (transfer or delete them
-    /// first).
+    /// bot or remote account, an account deleted already, or the last instance administrator;
+    /// 400 40011 while the user owns guilds (transfer or delete them first).
     pub async fn operator_delete_user(&self, who: &str, delete_messages: bool) -> Result<Value> {
         let u = self.operator_user(who).await?;
         if u.bot || u.home_server.is_some() {
@@ -264,6 +265,20 @@ impl Hearth {
                 "user",
                 "NOT_A_LOCAL_ACCOUNT",
                 "Only local user accounts can be deleted here (bots go with their application).",
+            ));
+        }
+        if self.db.is_deleted_account(u.id).await? {
+            return Err(field_error(
+                "user",
+                "ALREADY_DELETED",
+                "This account is deleted already.",
+            ));
+        }
+        if u.admin && self.db.count_admins().await? <= 1 {
+            return Err(field_error(
+                "user",
+                "LAST_ADMIN",
+                "This is the only instance administrator; make another one first.",
             ));
         }
         if !self.db.owned_guild_ids(u.id).await?.is_empty() {
@@ -344,10 +359,22 @@ impl Hearth {
         if u.bot || self.db.member(g.id, u.id).await?.is_none() {
             return Err(not_member());
         }
-        let mut next = g.clone();
-        next.owner_id = u.id;
         let emojis = self.guild_emojis_wire(g.id).await?;
         let mut ch = self.db.change(Lock::Guild(g.id)).await?;
+        // The guild as it is under the lock, so a concurrent change is kept, not reverted.
+        let mut next = ch
+            .guild(g.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Guild))?;
+        if next.owner_id == u.id {
+            return Err(field_error(
+                "user",
+                "ALREADY_OWNER",
+                "This user owns the guild already.",
+            ));
+        }
+        let from = next.owner_id;
+        next.owner_id = u.id;
         // Writes nothing when they left meanwhile.
         if !ch.update_guild(&next, None, None).await? {
             return Err(not_member());
@@ -356,7 +383,7 @@ impl Hearth {
         self.control(Control::PermissionsChanged { guild_id: id });
         tracing::info!(
             guild = g.id,
-            from = g.owner_id,
+            from,
             to = u.id,
             "guild ownership transferred by the operator"
         );
@@ -407,13 +434,15 @@ impl Hearth {
     /// yet delivered), `lag_seconds` (age of the oldest undelivered event, 0 when none),
     /// `failures`, `next_attempt_at` (ISO 8601 or null), `dead`, `blocked`.
     pub async fn operator_peers(&self) -> Result<Vec<Value>> {
-        let blocked: Vec<String> = self
+        let patterns: Vec<String> = self
             .db
             .federation_blocks()
             .await?
             .into_iter()
             .map(|b| b.server)
             .collect();
+        // Judged as the running server judges them (patterns, ports).
+        let blocked = DomainPolicy::new(&patterns, &[]);
         let now = now_ms();
         Ok(self
             .db
@@ -429,7 +458,7 @@ impl Hearth {
                     "failures": p.failures,
                     "next_attempt_at": (p.next_attempt_at > now).then(|| wire::iso(p.next_attempt_at)),
                     "dead": p.dead,
-                    "blocked": blocked.contains(&p.server),
+                    "blocked": !blocked.allows(&p.server),
                 })
             })
             .collect())
@@ -465,21 +494,30 @@ impl Hearth {
                 "Give a server name such as chat.example.org, chat.example.org:8448 or *.example.org.",
             ));
         }
-        if name == self.config.server_name.to_ascii_lowercase() {
+        if !DomainPolicy::new(std::slice::from_ref(&name), &[]).allows(&self.config.server_name) {
             return Err(field_error(
                 "server",
                 "OWN_SERVER",
-                "This is this server's own name.",
+                "This matches this server's own name.",
             ));
         }
         self.db.block_server(&name, reason, now_ms()).await
     }
 
-    /// Lifts a block; whether `server` was blocked.
+    /// Lifts a block; whether `server` was blocked. The member servers it matched are
+    /// delivered to at once (their backoff is cleared; the running server wakes their
+    /// delivery within 500 ms).
     pub async fn operator_unblock(&self, server: &str) -> Result<bool> {
-        self.db
-            .unblock_server(&server.trim().to_ascii_lowercase())
-            .await
+        let name = server.trim().to_ascii_lowercase();
+        let pattern = DomainPolicy::new(std::slice::from_ref(&name), &[]);
+        let peers: Vec<String> = self
+            .db
+            .peer_servers()
+            .await?
+            .into_iter()
+            .filter(|p| !pattern.allows(p))
+            .collect();
+        self.db.unblock_server(&name, &peers).await
     }
 
     /// The registrar link: `configured` (URL or null) and, per registrar the running server

@@ -72,11 +72,24 @@ impl Hearth {
     /// Sends `mail` in the background when mail is on; a failure is logged.
     fn send_later(&self, mail: Mail) {
         if let Some(m) = self.mailer.clone() {
-            tokio::spawn(async move {
+            let mut sends = self.mail_sends.lock();
+            // Finished sends are reaped here, so the set holds only those under way.
+            while sends.try_join_next().is_some() {}
+            sends.spawn(async move {
                 if let Err(e) = m.send(mail).await {
                     tracing::warn!(error = %e, "mail not sent");
                 }
             });
+        }
+    }
+
+    /// Waits (at most `within`) for the mails under way, e.g. before an operator command's
+    /// process exits.
+    pub async fn mail_sent(&self, within: std::time::Duration) {
+        let mut sends = std::mem::take(&mut *self.mail_sends.lock());
+        let all = async { while sends.join_next().await.is_some() {} };
+        if tokio::time::timeout(within, all).await.is_err() {
+            tracing::warn!("mail still under way at exit; not sent");
         }
     }
 

@@ -8,10 +8,12 @@
 //! reads new rows every [`RELAY_POLL`] ([`Hearth::watch_operator_events`]) and publishes them
 //! on its own bus, so connected clients see the change within a second.
 //!
-//! Session revocations are not relayed: they have their own table, which the server already
-//! watches ([`super::revocations`]). Barriers are local to a process and not relayed either.
-//! The events are written after the change commits: a command killed between the two leaves
-//! the database right and the live clients unaware until they reconnect.
+//! Session revocations are relayed too, although recorded ones also reach the server through
+//! their own table ([`super::revocations`]): a whole-user revocation without rows (the bots of
+//! a deleted account) has no other way there, and closing a closed connection is a no-op.
+//! Barriers are local to a process and not relayed. The events are written after the change
+//! commits: a command killed between the two leaves the database right and the live clients
+//! unaware until they reconnect.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,8 +57,8 @@ enum Relayed {
     },
 }
 
-/// `event` as JSON for `operator_events`; `None` for what is not relayed (session
-/// revocations, barriers).
+/// `event` as JSON for `operator_events`; `None` for what is not relayed (barriers) or cannot
+/// be written (logged).
 pub fn encode(event: &BusEvent) -> Option<String> {
     let r = match event {
         BusEvent::Dispatch(d) => Relayed::Dispatch {
@@ -69,12 +71,12 @@ pub fn encode(event: &BusEvent) -> Option<String> {
             logged: d.logged,
             actor: d.cause.as_ref().and_then(|c| c.actor),
         },
-        BusEvent::Control(Control::SessionsRevoked { .. } | Control::Barrier { .. }) => {
-            return None;
-        }
+        BusEvent::Control(Control::Barrier { .. }) => return None,
         BusEvent::Control(c) => Relayed::Control { control: c.clone() },
     };
-    serde_json::to_string(&r).ok()
+    serde_json::to_string(&r)
+        .inspect_err(|e| tracing::warn!(error = %e, "operator event not relayed"))
+        .ok()
 }
 
 /// The bus event stored as `json`; `None` (logged) when it cannot be read, e.g. an event
@@ -139,7 +141,8 @@ impl RelayBus {
     /// one transaction; returns how many events were written.
     ///
     /// # Errors
-    /// Database errors (the events are kept for the next flush).
+    /// Database errors (the events stay pending; an operator command reports the error and
+    /// exits, so its live effects are lost while its changes stay committed).
     pub async fn flush(&self, db: &Db) -> Result<usize> {
         let events = std::mem::take(&mut *self.pending.lock());
         if events.is_empty() {

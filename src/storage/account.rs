@@ -290,7 +290,7 @@ impl Db {
             sqlx::query(
                 "UPDATE users SET username = $2, username_lower = $2, global_name = 'Deleted User', email = NULL, \
                  email_verified = FALSE, password_hash = NULL, avatar = NULL, bio = '', mfa_enabled = FALSE, webauthn_enabled = FALSE, \
-                 dm_policy = 0, deleted_at = $3 WHERE id = $1")
+                 dm_policy = 0, admin = FALSE, deleted_at = $3 WHERE id = $1")
                 .bind(user_id).bind(anon_name).bind(now).execute(&mut *tx).await?;
             let sessions: Vec<(i64,)> = sqlx::query_as("DELETE FROM sessions WHERE user_id = $1 RETURNING id")
                 .bind(user_id).fetch_all(&mut *tx).await?;

@@ -238,6 +238,14 @@ impl Change {
 
     // ---- guilds ---------------------------------------------------------------------
 
+    /// Guild `id` as this change sees it (after the lock).
+    pub async fn guild(&mut self, id: i64) -> Result<Option<GuildRow>> {
+        Ok(
+            on_tx!(self, tx => sqlx::query_as("SELECT * FROM guilds WHERE id = $1")
+            .bind(id).fetch_optional(&mut *tx).await?),
+        )
+    }
+
     /// Updates a guild's settings, its discovery flag and tags. An ownership transfer
     /// (`g.owner_id` differing from the stored owner) only applies while the new owner is a
     /// member: `Ok(false)` and nothing written otherwise.

@@ -74,11 +74,30 @@ impl Db {
         Ok(n > 0)
     }
 
-    /// Lifts the block of `server`; `false` if it was not blocked.
-    pub async fn unblock_server(&self, server: &str) -> Result<bool> {
-        let n = on_db!(self, p => sqlx::query("DELETE FROM federation_blocks WHERE server = $1")
-            .bind(server).execute(p).await.map(|r| r.rows_affected()))?;
+    /// Lifts the block `server` (a name or pattern) and, in the same transaction, clears the
+    /// delivery backoff that refused deliveries built up for the member servers `peers` it
+    /// matched (so their next delivery is attempted at once); `false` if it was not blocked.
+    pub async fn unblock_server(&self, server: &str, peers: &[String]) -> Result<bool> {
+        let n = on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("DELETE FROM federation_blocks WHERE server = $1")
+                .bind(server).execute(&mut *tx).await?.rows_affected();
+            if n > 0 {
+                for peer in peers {
+                    sqlx::query("UPDATE guild_peers SET failures = 0, next_attempt_at = 0, dead = FALSE WHERE server = $1")
+                        .bind(peer).execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await.map(|_| n)
+        })?;
         Ok(n > 0)
+    }
+
+    /// Whether user `user_id`'s account was deleted (`users.deleted_at` is set).
+    pub async fn is_deleted_account(&self, user_id: i64) -> Result<bool> {
+        let r: Option<(Option<i64>,)> = on_db!(self, p => sqlx::query_as("SELECT deleted_at FROM users WHERE id = $1")
+            .bind(user_id).fetch_optional(p).await)?;
+        Ok(matches!(r, Some((Some(_),))))
     }
 
     /// Records one registration attempt of the link to `registrar` at `now`: a success with
@@ -116,17 +135,18 @@ impl Db {
     /// Member servers of hosted guilds with their delivery backlog, by name.
     pub async fn peer_summaries(&self) -> Result<Vec<PeerSummaryRow>> {
         // The event right after a peer's cursor is its oldest undelivered one; the head is the
-        // guild's newest (both by the primary key).
+        // guild's newest (both one lookup in the primary key per peer).
         Ok(on_db!(self, p => sqlx::query_as(
-            "SELECT p.server AS server, COUNT(*) AS guilds, \
-               CAST(COALESCE(SUM(CASE WHEN h.head > p.acked_seq THEN h.head - p.acked_seq ELSE 0 END), 0) AS BIGINT) AS pending, \
-               MIN(e.created_at) AS oldest_pending_at, \
-               CAST(MAX(p.failures) AS BIGINT) AS failures, CAST(MIN(p.next_attempt_at) AS BIGINT) AS next_attempt_at, \
-               MAX(CASE WHEN p.dead THEN 1 ELSE 0 END) = 1 AS dead \
-             FROM guild_peers p \
-             LEFT JOIN (SELECT guild_id, MAX(seq) AS head FROM guild_events GROUP BY guild_id) h ON h.guild_id = p.guild_id \
-             LEFT JOIN guild_events e ON e.guild_id = p.guild_id AND e.seq = p.acked_seq + 1 \
-             GROUP BY p.server ORDER BY p.server")
+            "SELECT q.server AS server, COUNT(*) AS guilds, \
+               CAST(COALESCE(SUM(CASE WHEN q.head > q.acked_seq THEN q.head - q.acked_seq ELSE 0 END), 0) AS BIGINT) AS pending, \
+               MIN(q.oldest) AS oldest_pending_at, \
+               CAST(MAX(q.failures) AS BIGINT) AS failures, CAST(MIN(q.next_attempt_at) AS BIGINT) AS next_attempt_at, \
+               MAX(CASE WHEN q.dead THEN 1 ELSE 0 END) = 1 AS dead \
+             FROM (SELECT p.server, p.acked_seq, p.failures, p.next_attempt_at, p.dead, \
+                     (SELECT MAX(e.seq) FROM guild_events e WHERE e.guild_id = p.guild_id) AS head, \
+                     (SELECT e.created_at FROM guild_events e WHERE e.guild_id = p.guild_id AND e.seq = p.acked_seq + 1) AS oldest \
+                   FROM guild_peers p) q \
+             GROUP BY q.server ORDER BY q.server")
             .fetch_all(p).await)?)
     }
 

@@ -436,7 +436,7 @@ impl Db {
     /// Local human accounts that are instance administrators.
     pub async fn count_admins(&self) -> Result<i64> {
         let r: (i64,) = on_db!(self, p => sqlx::query_as(
-            "SELECT COUNT(*) FROM users WHERE admin = TRUE AND bot = FALSE AND home_server IS NULL")
+            "SELECT COUNT(*) FROM users WHERE admin = TRUE AND bot = FALSE AND home_server IS NULL AND deleted_at IS NULL")
             .fetch_one(p).await)?;
         Ok(r.0)
     }

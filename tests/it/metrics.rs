@@ -164,7 +164,12 @@ async fn metrics_count_dispatches_deliveries_job_runs_and_blob_writes() {
     let mut a = Gw::identify(&ts, &alice_tok, GUILDS_AND_MESSAGES).await;
     let mut b = Gw::identify(&ts, &bob_tok, GUILDS_AND_MESSAGES).await;
     let before = scrape(&ts).await;
-    let at = |m: &BTreeMap<String, f64>, k: &str| m.get(k).copied().unwrap_or(0.0);
+    // A series that is not exported fails the test (not read as 0).
+    let at = |m: &BTreeMap<String, f64>, k: &str| {
+        m.get(k)
+            .copied()
+            .unwrap_or_else(|| panic!("{k} not exported: {m:?}"))
+    };
     for i in 0..3 {
         say(&alice, &guild.general, &format!("counted {i}")).await;
     }
@@ -207,10 +212,10 @@ async fn metrics_count_dispatches_deliveries_job_runs_and_blob_writes() {
 
     // The file collector passes every second here.
     eventually("a collector pass is counted", async || {
-        at(
-            &scrape(&ts).await,
-            "hearth_job_runs_total{job=\"media_collector\",result=\"ok\"}",
-        ) >= 1.0
+        scrape(&ts)
+            .await
+            .get("hearth_job_runs_total{job=\"media_collector\",result=\"ok\"}")
+            .is_some_and(|v| *v >= 1.0)
     })
     .await;
 }

@@ -71,7 +71,7 @@ fn assert_sentence(r: &Run, needle: &str) {
 #[tokio::test]
 async fn the_admin_cli_revokes_invites_transfers_and_deletes_guilds_and_accounts_live() {
     let ts = TestServer::start().await;
-    let (_, bob_tok) = ts.register("bob").await;
+    let (bob_id, bob_tok) = ts.register("bob").await;
     let bob = ts.client(&bob_tok);
     let (dave_id, dave_tok) = ts.register("dave").await;
     let dave = ts.client(&dave_tok);
@@ -146,9 +146,21 @@ async fn the_admin_cli_revokes_invites_transfers_and_deletes_guilds_and_accounts
         &cli(&ts, &["admin", "users", "delete", "dave"]).await,
         "transfer ownership",
     );
+    let mut bob_gw = Gw::identify(&ts, &bob_tok, GUILDS).await;
     let deleted = cli_json(&ts, &["admin", "users", "delete", "bob"]).await;
     assert_ne!(deleted["username"], "bob", "{deleted}");
     assert_eq!(bob.get("/users/@me").await.status, 401);
+    assert_eq!(bob_gw.closed().await, Some(4004), "bob's connection ends");
+    assert_sentence(
+        &cli(&ts, &["admin", "users", "delete", &bob_id]).await,
+        "This account is deleted already.",
+    );
+    // The last instance administrator stays.
+    ts.admin("root").await;
+    assert_sentence(
+        &cli(&ts, &["admin", "users", "delete", "root"]).await,
+        "only instance administrator",
+    );
     let r = ts
         .anon()
         .post(
@@ -233,10 +245,12 @@ async fn a_blocked_server_is_refused_both_ways_until_unblocked() {
     assert_eq!(peers[0]["blocked"], false);
 
     // Blocked: b's requests are refused within a poll, and a sends it nothing.
-    assert_sentence(
-        &cli(a, &["admin", "federation", "block", A]).await,
-        "own name",
-    );
+    for own in [A, "*.hearth.test"] {
+        assert_sentence(
+            &cli(a, &["admin", "federation", "block", own]).await,
+            "this server's own name",
+        );
+    }
     let r = cli(
         a,
         &["admin", "federation", "block", B, "--reason", "spam wave"],
