@@ -302,10 +302,9 @@ impl Hearth {
         self.operator_user_view(&after).await
     }
 
-    /// Deletes guild `id` hosted here, as its owner's `DELETE /guilds/{id}` would (members
-    /// and member servers told, files released). Errors: 404 10004; 400 50035 on `guild` for
-    /// a replica of a guild hosted elsewhere.
-    pub async fn operator_delete_guild(&self, id: Snowflake) -> Result<()> {
+    /// Guild `id` when it is hosted here. Errors: 404 10004; 400 50035 on `guild` for a
+    /// replica of a guild hosted elsewhere (only its host may change it).
+    async fn operator_hosted_guild(&self, id: Snowflake) -> Result<crate::storage::GuildRow> {
         let g = self
             .db
             .guild(id.db())
@@ -315,9 +314,17 @@ impl Hearth {
             return Err(field_error(
                 "guild",
                 "REMOTE_GUILD",
-                format!("This guild is hosted on {host}; only its host can delete it."),
+                format!("This guild is hosted on {host}; only its host can change it."),
             ));
         }
+        Ok(g)
+    }
+
+    /// Deletes guild `id` hosted here, as its owner's `DELETE /guilds/{id}` would (members
+    /// and member servers told, files released). Errors: 404 10004; 400 50035 on `guild` for
+    /// a replica of a guild hosted elsewhere.
+    pub async fn operator_delete_guild(&self, id: Snowflake) -> Result<()> {
+        let g = self.operator_hosted_guild(id).await?;
         if !self.remove_guild(g.id).await? {
             return Err(Error::Unknown(Unknown::Guild));
         }
@@ -329,18 +336,7 @@ impl Hearth {
     /// Errors: 404 10004 / 10013; 400 50035 on `guild` for a replica, on `user` when they
     /// own it already or are not a member.
     pub async fn operator_transfer_guild(&self, id: Snowflake, who: &str) -> Result<Value> {
-        let g = self
-            .db
-            .guild(id.db())
-            .await?
-            .ok_or(Error::Unknown(Unknown::Guild))?;
-        if let Some(host) = &g.host_server {
-            return Err(field_error(
-                "guild",
-                "REMOTE_GUILD",
-                format!("This guild is hosted on {host}; only its host can change its owner."),
-            ));
-        }
+        let g = self.operator_hosted_guild(id).await?;
         let u = self.operator_user(who).await?;
         if u.id == g.owner_id {
             return Err(field_error(

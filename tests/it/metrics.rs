@@ -134,7 +134,7 @@ async fn ready_names_the_file_store_when_it_cannot_answer() {
 }
 
 /// A scrape of `ts`'s `/metrics`, parsed.
-async fn scrape(ts: &TestServer) -> BTreeMap<String, f64> {
+pub(crate) async fn scrape(ts: &TestServer) -> BTreeMap<String, f64> {
     let addr = ts.metrics_addr.expect("metrics.listen set");
     let text = hearth_testkit::rest::http_client()
         .get(format!("http://{addr}/metrics"))

@@ -196,24 +196,6 @@ async fn the_admin_cli_revokes_invites_transfers_and_deletes_guilds_and_accounts
 const A: &str = "a.hearth.test";
 const B: &str = "b.hearth.test";
 
-/// Every sample line of an exposition text whose name starts with `prefix`.
-async fn scrape(ts: &TestServer, prefix: &str) -> Vec<(String, f64)> {
-    let addr = ts.metrics_addr.expect("metrics.listen set");
-    let text = hearth_testkit::rest::http_client()
-        .get(format!("http://{addr}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(prefix))
-        .filter_map(|l| l.rsplit_once(' '))
-        .map(|(k, v)| (k.to_string(), v.parse().unwrap()))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_blocked_server_is_refused_both_ways_until_unblocked() {
     let net = TestNetwork::start_with(&[A, B], |_, c| {
@@ -287,17 +269,14 @@ async fn a_blocked_server_is_refused_both_ways_until_unblocked() {
     })
     .await;
     assert_eq!(lagging[0]["blocked"], true, "{lagging}");
-    let m = scrape(a, "hearth_federation_peer_").await;
+    let m = crate::metrics::scrape(a).await;
     let pending = format!("hearth_federation_peer_pending_events{{peer=\"{B}\"}}");
     assert!(
-        m.iter().any(|(k, v)| *k == pending && *v >= 1.0),
+        m.get(&pending).is_some_and(|v| *v >= 1.0),
         "{pending} in {m:?}"
     );
     let lag = format!("hearth_federation_peer_lag_seconds{{peer=\"{B}\"}}");
-    assert!(
-        m.iter().any(|(k, v)| *k == lag && *v > 0.0),
-        "{lag} in {m:?}"
-    );
+    assert!(m.get(&lag).is_some_and(|v| *v > 0.0), "{lag} in {m:?}");
     let seen = bob
         .get(&format!("/channels/{general_b}/messages?limit=10"))
         .await;
