@@ -18,7 +18,7 @@ use crate::wire;
     post,
     path = "/mfa/finish",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::MfaFinishBody"),
+    request_body(content = wire::MfaFinishBody, description = "wire::MfaFinishBody"),
     responses(
         (status = 200, description = "wire::MfaToken", body = wire::MfaToken),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -38,7 +38,7 @@ pub(super) async fn mfa_finish(
     post,
     path = "/auth/forgot",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::ForgotBody"),
+    request_body(content = wire::ForgotBody, description = "wire::ForgotBody"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -57,7 +57,7 @@ pub(super) async fn forgot(
     post,
     path = "/auth/reset",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::ResetBody"),
+    request_body(content = wire::ResetBody, description = "wire::ResetBody"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -76,7 +76,7 @@ pub(super) async fn reset(
     post,
     path = "/auth/verify",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::VerifyBody"),
+    request_body(content = wire::VerifyBody, description = "wire::VerifyBody"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -117,7 +117,7 @@ pub(super) struct LogQuery {
         ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
-        (status = 200, description = "[wire::SecurityLogEntry]", body = JsonArray),
+        (status = 200, description = "[wire::SecurityLogEntry]", body = Vec<wire::SecurityLogEntry>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -134,7 +134,7 @@ pub(super) async fn security_log(
     path = "/users/@me/export",
     tag = "users",
     responses(
-        (status = 200, description = "wire::DataExport", body = JsonObject),
+        (status = 200, description = "wire::DataExport", body = wire::DataExport),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -146,7 +146,7 @@ pub(super) async fn export(h: H, Auth(a): Auth) -> Result<Json<wire::DataExport>
     post,
     path = "/users/@me/delete",
     tag = "users",
-    request_body(content = JsonObject, description = "wire::DeleteAccountBody"),
+    request_body(content = wire::DeleteAccountBody, description = "wire::DeleteAccountBody"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),

@@ -26,7 +26,7 @@ use crate::wire;
         ("with_counts" = Option<bool>, Query, description = "Include approximate member and presence counts"),
     ),
     responses(
-        (status = 200, description = "wire::Invite", body = JsonObject),
+        (status = 200, description = "wire::Invite", body = wire::Invite),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -48,7 +48,7 @@ pub(super) async fn get_invite(
         ("code" = String, Path, description = "An invite code"),
     ),
     responses(
-        (status = 200, description = "wire::Invite", body = JsonObject),
+        (status = 200, description = "wire::Invite", body = wire::Invite),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -68,7 +68,7 @@ pub(super) async fn accept_invite(
         ("code" = String, Path, description = "An invite code"),
     ),
     responses(
-        (status = 200, description = "wire::Invite", body = JsonObject),
+        (status = 200, description = "wire::Invite", body = wire::Invite),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -88,9 +88,9 @@ pub(super) async fn delete_invite(
     post,
     path = "/applications",
     tag = "applications",
-    request_body(content = JsonObject, description = "wire::CreateApplicationBody"),
+    request_body(content = wire::CreateApplicationBody, description = "wire::CreateApplicationBody"),
     responses(
-        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 201, description = "wire::Application", body = wire::Application),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -111,7 +111,7 @@ pub(super) async fn create_application(
     path = "/applications",
     tag = "applications",
     responses(
-        (status = 200, description = "[wire::Application]", body = JsonArray),
+        (status = 200, description = "[wire::Application]", body = Vec<wire::Application>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -124,7 +124,7 @@ pub(super) async fn my_applications(h: H, Auth(a): Auth) -> Result<Json<Vec<wire
     path = "/applications/@me",
     tag = "applications",
     responses(
-        (status = 200, description = "wire::Application", body = JsonObject),
+        (status = 200, description = "wire::Application", body = wire::Application),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -136,9 +136,9 @@ pub(super) async fn current_application(h: H, Auth(a): Auth) -> Result<Json<wire
     patch,
     path = "/applications/@me",
     tag = "applications",
-    request_body(content = JsonObject, description = "wire::ModifyApplicationBody"),
+    request_body(content = wire::ModifyApplicationBody, description = "wire::ModifyApplicationBody"),
     responses(
-        (status = 200, description = "wire::Application", body = JsonObject),
+        (status = 200, description = "wire::Application", body = wire::Application),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -157,9 +157,9 @@ pub(super) async fn modify_current_application(
     params(
         ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::ModifyApplicationBody"),
+    request_body(content = wire::ModifyApplicationBody, description = "wire::ModifyApplicationBody"),
     responses(
-        (status = 200, description = "wire::Application", body = JsonObject),
+        (status = 200, description = "wire::Application", body = wire::Application),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -207,7 +207,7 @@ pub(super) struct AuthorizeQuery {
         ("client_id" = String, Query, description = "The application id (snowflake)"),
         ("scope" = Option<String>, Query, description = "OAuth2 scopes, space-separated (`bot`)"),
     ),
-    request_body(content = JsonObject, description = "wire::AuthorizeBody"),
+    request_body(content = wire::AuthorizeBody, description = "wire::AuthorizeBody"),
     responses(
         (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -256,7 +256,7 @@ pub(super) async fn admin_users(
     params(
         ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::AdminUserBody"),
+    request_body(content = wire::AdminUserBody, description = "wire::AdminUserBody"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -277,7 +277,7 @@ pub(super) async fn admin_modify_user(
     post,
     path = "/admin/setup",
     tag = "admin",
-    request_body(content = JsonObject, description = "wire::SetupClaimBody"),
+    request_body(content = wire::SetupClaimBody, description = "wire::SetupClaimBody"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),

@@ -19,9 +19,9 @@ use crate::wire;
     post,
     path = "/auth/register",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::RegisterBody"),
+    request_body(content = wire::RegisterBody, description = "wire::RegisterBody"),
     responses(
-        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 201, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -38,9 +38,9 @@ pub(super) async fn register(
     post,
     path = "/auth/login",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::LoginBody"),
+    request_body(content = wire::LoginBody, description = "wire::LoginBody"),
     responses(
-        (status = 200, description = "wire::LoginAnswer", body = JsonObject),
+        (status = 200, description = "wire::LoginAnswer", body = wire::LoginAnswer),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -57,7 +57,7 @@ pub(super) async fn login(
     post,
     path = "/auth/mfa/totp",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::MfaTicketBody"),
+    request_body(content = wire::MfaTicketBody, description = "wire::MfaTicketBody"),
     responses(
         (status = 200, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -76,7 +76,7 @@ pub(super) async fn login_totp(
     post,
     path = "/auth/mfa/backup",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::MfaTicketBody"),
+    request_body(content = wire::MfaTicketBody, description = "wire::MfaTicketBody"),
     responses(
         (status = 200, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -95,7 +95,7 @@ pub(super) async fn login_backup(
     post,
     path = "/auth/refresh",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::RefreshBody"),
+    request_body(content = wire::RefreshBody, description = "wire::RefreshBody"),
     responses(
         (status = 200, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -172,7 +172,7 @@ pub(super) async fn get_me(h: H, Auth(a): Auth) -> Json<wire::User> {
     patch,
     path = "/users/@me",
     tag = "users",
-    request_body(content = JsonObject, description = "wire::ModifyMeBody"),
+    request_body(content = wire::ModifyMeBody, description = "wire::ModifyMeBody"),
     responses(
         (status = 200, description = "wire::User", body = wire::User),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -190,9 +190,9 @@ pub(super) async fn modify_me(
     post,
     path = "/users/@me/mfa/totp/enable",
     tag = "users",
-    request_body(content = JsonObject, description = "wire::MfaEnableBody"),
+    request_body(content = wire::MfaEnableBody, description = "wire::MfaEnableBody"),
     responses(
-        (status = 200, description = "wire::MfaEnabled", body = JsonObject),
+        (status = 200, description = "wire::MfaEnabled", body = wire::MfaEnabled),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -208,7 +208,7 @@ pub(super) async fn enable_totp(
     post,
     path = "/users/@me/mfa/totp/disable",
     tag = "users",
-    request_body(content = JsonObject, description = "wire::MfaCodeBody"),
+    request_body(content = wire::MfaCodeBody, description = "wire::MfaCodeBody"),
     responses(
         (status = 200, description = "wire::MfaToken", body = wire::MfaToken),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -226,9 +226,9 @@ pub(super) async fn disable_totp(
     post,
     path = "/users/@me/mfa/codes-verification",
     tag = "users",
-    request_body(content = JsonObject, description = "wire::MfaCodesBody"),
+    request_body(content = wire::MfaCodesBody, description = "wire::MfaCodesBody"),
     responses(
-        (status = 200, description = "wire::BackupCodes", body = JsonObject),
+        (status = 200, description = "wire::BackupCodes", body = wire::BackupCodes),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -271,7 +271,7 @@ pub(super) async fn get_user(
         ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
-        (status = 200, description = "[wire::PartialGuild]", body = JsonArray),
+        (status = 200, description = "[wire::PartialGuild]", body = Vec<wire::PartialGuild>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -305,7 +305,7 @@ pub(super) async fn leave_guild(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Resu
     path = "/users/@me/channels",
     tag = "users",
     responses(
-        (status = 200, description = "[wire::Channel]", body = JsonArray),
+        (status = 200, description = "[wire::Channel]", body = Vec<wire::Channel>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -317,9 +317,9 @@ pub(super) async fn my_dms(h: H, Auth(a): Auth) -> Result<Json<Vec<wire::Channel
     post,
     path = "/users/@me/channels",
     tag = "users",
-    request_body(content = JsonObject, description = "wire::CreateDmBody"),
+    request_body(content = wire::CreateDmBody, description = "wire::CreateDmBody"),
     responses(
-        (status = 200, description = "wire::Channel", body = JsonObject),
+        (status = 200, description = "wire::Channel", body = wire::Channel),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -351,7 +351,7 @@ pub(super) async fn relationships(h: H, Auth(a): Auth) -> Result<Json<Vec<Value>
     params(
         ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::RelationshipBody"),
+    request_body(content = wire::RelationshipBody, description = "wire::RelationshipBody"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),

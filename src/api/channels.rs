@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{H, PageQuery, no_content};
 use crate::error::Result;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
+use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue, MessageMultipart};
 use crate::http::{Auth, Body, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;
@@ -23,7 +23,7 @@ use crate::wire;
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::Channel", body = JsonObject),
+        (status = 200, description = "wire::Channel", body = wire::Channel),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -42,9 +42,9 @@ pub(super) async fn get_channel(
     params(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::ChannelBody"),
+    request_body(content = wire::ChannelBody, description = "wire::ChannelBody"),
     responses(
-        (status = 200, description = "wire::Channel", body = JsonObject),
+        (status = 200, description = "wire::Channel", body = wire::Channel),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -66,7 +66,7 @@ pub(super) async fn modify_channel(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::Channel", body = JsonObject),
+        (status = 200, description = "wire::Channel", body = wire::Channel),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -87,7 +87,7 @@ pub(super) async fn delete_channel(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("overwrite_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::PutOverwriteBody"),
+    request_body(content = wire::PutOverwriteBody, description = "wire::PutOverwriteBody"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -135,7 +135,7 @@ pub(super) async fn delete_overwrite(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::Invite]", body = JsonArray),
+        (status = 200, description = "[wire::Invite]", body = Vec<wire::Invite>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -154,9 +154,9 @@ pub(super) async fn channel_invites(
     params(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::CreateInviteBody"),
+    request_body(content = wire::CreateInviteBody, description = "wire::CreateInviteBody"),
     responses(
-        (status = 200, description = "wire::Invite", body = JsonObject),
+        (status = 200, description = "wire::Invite", body = wire::Invite),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -199,7 +199,7 @@ pub(super) async fn typing(h: H, Auth(a): Auth, P(c): P<Snowflake>) -> Result<Re
         ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
-        (status = 200, description = "[wire::Message]", body = JsonArray),
+        (status = 200, description = "[wire::Message]", body = Vec<wire::Message>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -223,9 +223,12 @@ pub(super) async fn get_messages(
     params(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "JSON body"),
+    request_body(content(
+        (wire::CreateMessageBody = "application/json"),
+        (MessageMultipart = "multipart/form-data"),
+    )),
     responses(
-        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 200, description = "wire::Message", body = wire::Message),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -250,9 +253,9 @@ pub(super) async fn create_message(
     params(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::UploadRequestBody"),
+    request_body(content = wire::UploadRequestBody, description = "wire::UploadRequestBody"),
     responses(
-        (status = 200, description = "wire::UploadSlots", body = JsonObject),
+        (status = 200, description = "wire::UploadSlots", body = wire::UploadSlots),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -272,7 +275,7 @@ pub(super) async fn request_uploads(
     params(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::BulkDeleteBody"),
+    request_body(content = wire::BulkDeleteBody, description = "wire::BulkDeleteBody"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -355,7 +358,7 @@ pub(super) async fn pins_new(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::Message]", body = JsonArray),
+        (status = 200, description = "[wire::Message]", body = Vec<wire::Message>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -423,7 +426,7 @@ pub(super) async fn unpin(
         ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::Message", body = JsonObject),
+        (status = 200, description = "wire::Message", body = wire::Message),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -444,9 +447,12 @@ pub(super) async fn get_message(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "JSON body"),
+    request_body(content(
+        (wire::EditMessageBody = "application/json"),
+        (MessageMultipart = "multipart/form-data"),
+    )),
     responses(
-        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 200, description = "wire::Message", body = wire::Message),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

@@ -34,7 +34,7 @@ fn created((c, new): (wire::ApplicationCommand, bool)) -> Response {
         ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::ApplicationCommand]", body = JsonArray),
+        (status = 200, description = "[wire::ApplicationCommand]", body = Vec<wire::ApplicationCommand>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -53,10 +53,10 @@ pub(super) async fn list_global_commands(
     params(
         ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "ApplicationCommandBody"),
+    request_body(content = ApplicationCommandBody, description = "ApplicationCommandBody"),
     responses(
-        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
-        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 200, description = "wire::ApplicationCommand", body = wire::ApplicationCommand),
+        (status = 201, description = "wire::ApplicationCommand", body = wire::ApplicationCommand),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -76,9 +76,9 @@ pub(super) async fn create_global_command(
     params(
         ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "Vec<ApplicationCommandBody"),
+    request_body(content = Vec<ApplicationCommandBody>, description = "Vec<ApplicationCommandBody>"),
     responses(
-        (status = 200, description = "[wire::ApplicationCommand]", body = JsonArray),
+        (status = 200, description = "[wire::ApplicationCommand]", body = Vec<wire::ApplicationCommand>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -100,7 +100,7 @@ pub(super) async fn overwrite_global_commands(
         ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::ApplicationCommand", body = JsonObject),
+        (status = 200, description = "wire::ApplicationCommand", body = wire::ApplicationCommand),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -120,9 +120,9 @@ pub(super) async fn get_global_command(
         ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "ApplicationCommandBody"),
+    request_body(content = ApplicationCommandBody, description = "ApplicationCommandBody"),
     responses(
-        (status = 200, description = "wire::ApplicationCommand", body = JsonObject),
+        (status = 200, description = "wire::ApplicationCommand", body = wire::ApplicationCommand),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -167,7 +167,7 @@ pub(super) async fn delete_global_command(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::ApplicationCommand]", body = JsonArray),
+        (status = 200, description = "[wire::ApplicationCommand]", body = Vec<wire::ApplicationCommand>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -187,10 +187,10 @@ pub(super) async fn list_guild_commands(
         ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "ApplicationCommandBody"),
+    request_body(content = ApplicationCommandBody, description = "ApplicationCommandBody"),
     responses(
-        (status = 200, description = "The shape given in the operation's description", body = JsonValue),
-        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 200, description = "wire::ApplicationCommand", body = wire::ApplicationCommand),
+        (status = 201, description = "wire::ApplicationCommand", body = wire::ApplicationCommand),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -211,9 +211,9 @@ pub(super) async fn create_guild_command(
         ("app_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "Vec<ApplicationCommandBody"),
+    request_body(content = Vec<ApplicationCommandBody>, description = "Vec<ApplicationCommandBody>"),
     responses(
-        (status = 200, description = "[wire::ApplicationCommand]", body = JsonArray),
+        (status = 200, description = "[wire::ApplicationCommand]", body = Vec<wire::ApplicationCommand>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -236,7 +236,7 @@ pub(super) async fn overwrite_guild_commands(
         ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::ApplicationCommand", body = JsonObject),
+        (status = 200, description = "wire::ApplicationCommand", body = wire::ApplicationCommand),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -257,9 +257,9 @@ pub(super) async fn get_guild_command(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "ApplicationCommandBody"),
+    request_body(content = ApplicationCommandBody, description = "ApplicationCommandBody"),
     responses(
-        (status = 200, description = "wire::ApplicationCommand", body = JsonObject),
+        (status = 200, description = "wire::ApplicationCommand", body = wire::ApplicationCommand),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -305,7 +305,7 @@ pub(super) async fn delete_guild_command(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::GuildCommandPermissions]", body = JsonArray),
+        (status = 200, description = "[wire::GuildCommandPermissions]", body = Vec<wire::GuildCommandPermissions>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -327,7 +327,7 @@ pub(super) async fn guild_command_permissions(
         ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::GuildCommandPermissions", body = JsonObject),
+        (status = 200, description = "wire::GuildCommandPermissions", body = wire::GuildCommandPermissions),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -348,9 +348,9 @@ pub(super) async fn command_permissions(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("command_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::EditCommandPermissionsBody"),
+    request_body(content = wire::EditCommandPermissionsBody, description = "wire::EditCommandPermissionsBody"),
     responses(
-        (status = 200, description = "wire::GuildCommandPermissions", body = JsonObject),
+        (status = 200, description = "wire::GuildCommandPermissions", body = wire::GuildCommandPermissions),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

@@ -21,7 +21,7 @@ use crate::wire;
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::GuildEmoji]", body = JsonArray),
+        (status = 200, description = "[wire::GuildEmoji]", body = Vec<wire::GuildEmoji>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -42,7 +42,7 @@ pub(super) async fn list_emojis(
         ("emoji_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::GuildEmoji", body = JsonObject),
+        (status = 200, description = "wire::GuildEmoji", body = wire::GuildEmoji),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -61,9 +61,9 @@ pub(super) async fn get_emoji(
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::CreateEmojiBody"),
+    request_body(content = wire::CreateEmojiBody, description = "wire::CreateEmojiBody"),
     responses(
-        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 201, description = "wire::GuildEmoji", body = wire::GuildEmoji),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -86,9 +86,9 @@ pub(super) async fn create_emoji(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("emoji_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::ModifyEmojiBody"),
+    request_body(content = wire::ModifyEmojiBody, description = "wire::ModifyEmojiBody"),
     responses(
-        (status = 200, description = "wire::GuildEmoji", body = JsonObject),
+        (status = 200, description = "wire::GuildEmoji", body = wire::GuildEmoji),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

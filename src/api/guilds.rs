@@ -18,9 +18,9 @@ use crate::wire;
     post,
     path = "/guilds",
     tag = "guilds",
-    request_body(content = JsonObject, description = "wire::CreateGuildBody"),
+    request_body(content = wire::CreateGuildBody, description = "wire::CreateGuildBody"),
     responses(
-        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 201, description = "wire::Guild", body = wire::Guild),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -41,7 +41,7 @@ pub(super) async fn create_guild(
         ("with_counts" = Option<bool>, Query, description = "Include approximate member and presence counts"),
     ),
     responses(
-        (status = 200, description = "wire::Guild", body = JsonObject),
+        (status = 200, description = "wire::Guild", body = wire::Guild),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -63,9 +63,9 @@ pub(super) async fn get_guild(
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::ModifyGuildBody"),
+    request_body(content = wire::ModifyGuildBody, description = "wire::ModifyGuildBody"),
     responses(
-        (status = 200, description = "wire::Guild", body = JsonObject),
+        (status = 200, description = "wire::Guild", body = wire::Guild),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -86,9 +86,9 @@ pub(super) async fn modify_guild(
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::GuildMfaLevel"),
+    request_body(content = wire::GuildMfaLevel, description = "wire::GuildMfaLevel"),
     responses(
-        (status = 200, description = "wire::GuildMfaLevel", body = JsonObject),
+        (status = 200, description = "wire::GuildMfaLevel", body = wire::GuildMfaLevel),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -127,7 +127,7 @@ pub(super) async fn delete_guild(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> Res
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::Channel]", body = JsonArray),
+        (status = 200, description = "[wire::Channel]", body = Vec<wire::Channel>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -146,9 +146,9 @@ pub(super) async fn guild_channels(
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::ChannelBody"),
+    request_body(content = wire::ChannelBody, description = "wire::ChannelBody"),
     responses(
-        (status = 201, description = "The shape given in the operation's description", body = JsonValue),
+        (status = 201, description = "wire::Channel", body = wire::Channel),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -173,7 +173,7 @@ pub(super) async fn create_channel(
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "Vec<wire::ChannelPosition"),
+    request_body(content = Vec<wire::ChannelPosition>, description = "Vec<wire::ChannelPosition>"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -199,7 +199,7 @@ pub(super) async fn channel_positions(
         ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
-        (status = 200, description = "[wire::Member]", body = JsonArray),
+        (status = 200, description = "[wire::Member]", body = Vec<wire::Member>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -222,7 +222,7 @@ pub(super) async fn list_members(
         ("query" = Option<String>, Query, description = "Username or nickname prefix"),
     ),
     responses(
-        (status = 200, description = "[wire::Member]", body = JsonArray),
+        (status = 200, description = "[wire::Member]", body = Vec<wire::Member>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -244,7 +244,7 @@ pub(super) async fn search_members(
         ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::Member", body = JsonObject),
+        (status = 200, description = "wire::Member", body = wire::Member),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -264,9 +264,9 @@ pub(super) async fn get_member(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::ModifyMemberBody"),
+    request_body(content = wire::ModifyMemberBody, description = "wire::ModifyMemberBody"),
     responses(
-        (status = 200, description = "wire::Member", body = JsonObject),
+        (status = 200, description = "wire::Member", body = wire::Member),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -287,9 +287,9 @@ pub(super) async fn modify_member(
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::ModifyMemberBody"),
+    request_body(content = wire::ModifyMemberBody, description = "wire::ModifyMemberBody"),
     responses(
-        (status = 200, description = "wire::Member", body = JsonObject),
+        (status = 200, description = "wire::Member", body = wire::Member),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -387,7 +387,7 @@ pub(super) async fn remove_member_role(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::Role]", body = JsonArray),
+        (status = 200, description = "[wire::Role]", body = Vec<wire::Role>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -408,7 +408,7 @@ pub(super) async fn roles(
         ("role_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::Role", body = JsonObject),
+        (status = 200, description = "wire::Role", body = wire::Role),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -432,9 +432,9 @@ pub(super) async fn get_role(
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::RoleBody"),
+    request_body(content = wire::RoleBody, description = "wire::RoleBody"),
     responses(
-        (status = 200, description = "wire::Role", body = JsonObject),
+        (status = 200, description = "wire::Role", body = wire::Role),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -455,9 +455,9 @@ pub(super) async fn create_role(
     params(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "Vec<wire::RolePosition"),
+    request_body(content = Vec<wire::RolePosition>, description = "Vec<wire::RolePosition>"),
     responses(
-        (status = 200, description = "[wire::Role]", body = JsonArray),
+        (status = 200, description = "[wire::Role]", body = Vec<wire::Role>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -478,9 +478,9 @@ pub(super) async fn role_positions(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("role_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::RoleBody"),
+    request_body(content = wire::RoleBody, description = "wire::RoleBody"),
     responses(
-        (status = 200, description = "wire::Role", body = JsonObject),
+        (status = 200, description = "wire::Role", body = wire::Role),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -525,7 +525,7 @@ pub(super) async fn delete_role(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::Invite]", body = JsonArray),
+        (status = 200, description = "[wire::Invite]", body = Vec<wire::Invite>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -548,7 +548,7 @@ pub(super) async fn guild_invites(
         ("limit" = Option<i64>, Query, description = "Page size (the route's range; out of range is clamped or refused with 50035)"),
     ),
     responses(
-        (status = 200, description = "[wire::Ban]", body = JsonArray),
+        (status = 200, description = "[wire::Ban]", body = Vec<wire::Ban>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -570,7 +570,7 @@ pub(super) async fn list_bans(
         ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::Ban", body = JsonObject),
+        (status = 200, description = "wire::Ban", body = wire::Ban),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -590,7 +590,7 @@ pub(super) async fn get_ban(
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::BanBody"),
+    request_body(content = wire::BanBody, description = "wire::BanBody"),
     responses(
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -643,7 +643,7 @@ pub(super) async fn unban(
         ("user_id" = Option<String>, Query, description = "Snowflake id: entries of this user"),
     ),
     responses(
-        (status = 200, description = "wire::AuditLog", body = JsonObject),
+        (status = 200, description = "wire::AuditLog", body = wire::AuditLog),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

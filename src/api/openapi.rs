@@ -220,7 +220,7 @@ fn unpin_delete_channels_channel_id_pins_message_id() {}
     tag = "applications",
     operation_id = "current_application_get_oauth2_applications_me",
     responses(
-        (status = 200, description = "wire::Application", body = JsonObject),
+        (status = 200, description = "wire::Application", body = wire::Application),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

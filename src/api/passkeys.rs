@@ -18,7 +18,7 @@ use crate::wire;
     path = "/users/@me/mfa/webauthn/credentials",
     tag = "users",
     responses(
-        (status = 200, description = "[wire::WebauthnCredential]", body = JsonArray),
+        (status = 200, description = "[wire::WebauthnCredential]", body = Vec<wire::WebauthnCredential>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -34,7 +34,7 @@ pub(super) async fn list_passkeys(
     post,
     path = "/users/@me/mfa/webauthn/credentials",
     tag = "users",
-    request_body(content = JsonObject, description = "wire::WebauthnCredentialBody"),
+    request_body(content = wire::WebauthnCredentialBody, description = "wire::WebauthnCredentialBody"),
     responses(
         (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = 201, description = "The shape given in the operation's description", body = JsonValue),
@@ -62,9 +62,9 @@ pub(super) async fn register_passkey(
     params(
         ("credential_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::WebauthnRenameBody"),
+    request_body(content = wire::WebauthnRenameBody, description = "wire::WebauthnRenameBody"),
     responses(
-        (status = 200, description = "wire::WebauthnCredential", body = JsonObject),
+        (status = 200, description = "wire::WebauthnCredential", body = wire::WebauthnCredential),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -98,7 +98,7 @@ pub(super) async fn delete_passkey(h: H, Auth(a): Auth, P(id): P<Snowflake>) -> 
     post,
     path = "/auth/mfa/webauthn",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::MfaTicketBody"),
+    request_body(content = wire::MfaTicketBody, description = "wire::MfaTicketBody"),
     responses(
         (status = 200, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -118,7 +118,7 @@ pub(super) async fn login_webauthn(
     path = "/auth/passkey/start",
     tag = "auth",
     responses(
-        (status = 200, description = "wire::WebauthnChallenge", body = JsonObject),
+        (status = 200, description = "wire::WebauthnChallenge", body = wire::WebauthnChallenge),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -133,7 +133,7 @@ pub(super) async fn passkey_start(
     post,
     path = "/auth/passkey/finish",
     tag = "auth",
-    request_body(content = JsonObject, description = "wire::WebauthnCredentialBody"),
+    request_body(content = wire::WebauthnCredentialBody, description = "wire::WebauthnCredentialBody"),
     responses(
         (status = 200, description = "wire::TokenPair", body = wire::TokenPair),
         (status = "4XX", description = "Discord-format error", body = ApiError),

@@ -34,9 +34,9 @@ fn executed(m: Option<wire::Message>) -> Response {
     params(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::CreateWebhookBody"),
+    request_body(content = wire::CreateWebhookBody, description = "wire::CreateWebhookBody"),
     responses(
-        (status = 200, description = "wire::Webhook", body = JsonObject),
+        (status = 200, description = "wire::Webhook", body = wire::Webhook),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -58,7 +58,7 @@ pub(super) async fn create_webhook(
         ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::Webhook]", body = JsonArray),
+        (status = 200, description = "[wire::Webhook]", body = Vec<wire::Webhook>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -74,7 +74,7 @@ pub(super) async fn channel_webhooks(h: H, Auth(a): Auth, P(c): P<Snowflake>) ->
         ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "[wire::Webhook]", body = JsonArray),
+        (status = 200, description = "[wire::Webhook]", body = Vec<wire::Webhook>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -90,7 +90,7 @@ pub(super) async fn guild_webhooks(h: H, Auth(a): Auth, P(g): P<Snowflake>) -> R
         ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::Webhook", body = JsonObject),
+        (status = 200, description = "wire::Webhook", body = wire::Webhook),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -105,9 +105,9 @@ pub(super) async fn get_webhook(h: H, Auth(a): Auth, P(w): P<Snowflake>) -> Resu
     params(
         ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::ModifyWebhookBody"),
+    request_body(content = wire::ModifyWebhookBody, description = "wire::ModifyWebhookBody"),
     responses(
-        (status = 200, description = "wire::Webhook", body = JsonObject),
+        (status = 200, description = "wire::Webhook", body = wire::Webhook),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -153,7 +153,7 @@ pub(super) async fn delete_webhook(
         ("webhook_token" = String, Path, description = "The webhook's token"),
     ),
     responses(
-        (status = 200, description = "wire::Webhook", body = JsonObject),
+        (status = 200, description = "wire::Webhook", body = wire::Webhook),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -172,9 +172,9 @@ pub(super) async fn get_webhook_with_token(
         ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("webhook_token" = String, Path, description = "The webhook's token"),
     ),
-    request_body(content = JsonObject, description = "wire::ModifyWebhookBody"),
+    request_body(content = wire::ModifyWebhookBody, description = "wire::ModifyWebhookBody"),
     responses(
-        (status = 200, description = "wire::Webhook", body = JsonObject),
+        (status = 200, description = "wire::Webhook", body = wire::Webhook),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -216,9 +216,9 @@ pub(super) async fn delete_webhook_with_token(
         ("webhook_token" = String, Path, description = "The webhook's token"),
         ("wait" = Option<String>, Query, description = "`true` or `1`: answer the created message instead of 204"),
     ),
-    request_body(content = JsonObject, description = "wire::ExecuteWebhookBody"),
+    request_body(content = wire::ExecuteWebhookBody, description = "wire::ExecuteWebhookBody"),
     responses(
-        (status = 200, description = "wire::Message (with ?wait=true)", body = JsonObject),
+        (status = 200, description = "wire::Message (with ?wait=true)", body = wire::Message),
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
@@ -244,7 +244,7 @@ pub(super) async fn execute_webhook(
     ),
     request_body(content = JsonObject, description = "Value"),
     responses(
-        (status = 200, description = "wire::Message with ?wait=true, else the text `ok`", content((JsonObject = "application/json"), (String = "text/plain"))),
+        (status = 200, description = "wire::Message with ?wait=true, else the text `ok`", content((wire::Message = "application/json"), (String = "text/plain"))),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -273,7 +273,7 @@ pub(super) async fn execute_slack_webhook(
     ),
     request_body(content = JsonObject, description = "Value"),
     responses(
-        (status = 200, description = "wire::Message (with ?wait=true)", body = JsonObject),
+        (status = 200, description = "wire::Message (with ?wait=true)", body = wire::Message),
         (status = 204, description = "No content"),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
@@ -305,7 +305,7 @@ pub(super) async fn execute_github_webhook(
         ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
     responses(
-        (status = 200, description = "wire::Message", body = JsonObject),
+        (status = 200, description = "wire::Message", body = wire::Message),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
@@ -325,9 +325,9 @@ pub(super) async fn get_webhook_message(
         ("webhook_token" = String, Path, description = "The webhook's token"),
         ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::EditWebhookMessageBody"),
+    request_body(content = wire::EditWebhookMessageBody, description = "wire::EditWebhookMessageBody"),
     responses(
-        (status = 200, description = "wire::Message", body = JsonObject),
+        (status = 200, description = "wire::Message", body = wire::Message),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]

@@ -5,9 +5,12 @@
 //! ([`crate::app::App::openapi`]) under the `/api/v10` prefix. [`routes`] serves the document
 //! at `GET /api/openapi.json` and a browsable page at `GET /api/docs` (no login).
 //!
-//! Response bodies are described by the permissive schemas of this module ([`JsonObject`],
-//! [`JsonArray`], [`JsonValue`]) with the Discord wire type named in the response's
-//! description (`crates/wire` defines the shapes); every error is [`ApiError`]. The document
+//! Bodies are the Discord wire types of `crates/wire`, which derive `utoipa::ToSchema`: the
+//! document's schemas are the exact shapes the server writes (an object whose Rust type
+//! denies unknown fields is `additionalProperties: false`; snowflakes are decimal strings;
+//! Discord's integer enums are integers). The few answers built as free-form JSON use the
+//! permissive schemas of this module ([`JsonObject`], [`JsonArray`], [`JsonValue`]) with their
+//! shape in the operation's description; every error is [`ApiError`]. The document
 //! is checked against a running server by `scripts/schemathesis.sh` (CI).
 
 use std::borrow::Cow;
@@ -80,6 +83,40 @@ impl PartialSchema for JsonValue {
 impl ToSchema for JsonValue {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("JsonValue")
+    }
+}
+
+/// The `multipart/form-data` form of a message create or edit (Discord "Reference >
+/// Uploading Files"): `payload_json` holds the JSON body as text, `files[n]` parts the files
+/// (`n` from 0; up to the configured count, each up to the configured size).
+pub struct MessageMultipart;
+
+impl PartialSchema for MessageMultipart {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "payload_json",
+                Object::builder()
+                    .schema_type(Type::String)
+                    .content_media_type("application/json")
+                    .description(Some("The JSON body (CreateMessageBody or EditMessageBody) as text")),
+            )
+            .property(
+                "files[0]",
+                Object::builder()
+                    .schema_type(Type::String)
+                    .content_media_type("application/octet-stream")
+                    .description(Some("A file; further files are `files[1]`, `files[2]` ...")),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .description(Some("A message with files"))
+            .into()
+    }
+}
+impl ToSchema for MessageMultipart {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("MessageMultipart")
     }
 }
 

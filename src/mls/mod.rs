@@ -224,7 +224,7 @@ pub struct ApiDoc;
     post,
     path = "/mls/devices",
     tag = "mls",
-    request_body(content = JsonObject, description = "wire::MlsRegisterDeviceBody"),
+    request_body(content = wire::MlsRegisterDeviceBody, description = "wire::MlsRegisterDeviceBody"),
     responses(
         (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -259,7 +259,7 @@ async fn list_devices(State(h): H, Auth(a): Auth) -> Res {
     params(
         ("device_id" = String, Path, description = "A snowflake id (decimal string)"),
     ),
-    request_body(content = JsonObject, description = "wire::MlsUploadBody"),
+    request_body(content = wire::MlsUploadBody, description = "wire::MlsUploadBody"),
     responses(
         (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -323,7 +323,7 @@ async fn inbox(
     post,
     path = "/mls/key-packages/claim",
     tag = "mls",
-    request_body(content = JsonObject, description = "wire::MlsClaimBody"),
+    request_body(content = wire::MlsClaimBody, description = "wire::MlsClaimBody"),
     responses(
         (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -339,7 +339,7 @@ async fn claim(State(h): H, Auth(a): Auth, Body(b): Body<wire::MlsClaimBody>) ->
     post,
     path = "/mls/groups",
     tag = "mls",
-    request_body(content = JsonObject, description = "wire::MlsCreateGroupBody"),
+    request_body(content = wire::MlsCreateGroupBody, description = "wire::MlsCreateGroupBody"),
     responses(
         (status = 201, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -360,7 +360,7 @@ async fn create_group(
     post,
     path = "/mls/messages",
     tag = "mls",
-    request_body(content = JsonObject, description = "wire::MlsSendBody"),
+    request_body(content = wire::MlsSendBody, description = "wire::MlsSendBody"),
     responses(
         (status = 200, description = "The shape given in the operation's description", body = JsonValue),
         (status = "4XX", description = "Discord-format error", body = ApiError),

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::harness::*;
 
@@ -247,4 +247,199 @@ async fn browsable_page_loads_only_same_origin_code() {
             "{path}"
         );
     }
+}
+
+/// The schema of the `status` answer of `method path_template` in `doc`, as a standalone
+/// JSON Schema (2020-12, which OpenAPI 3.1 uses) carrying the document's components so that
+/// `#/components/schemas/...` references resolve.
+fn answer_schema(doc: &Value, method: &str, template: &str, status: u16) -> Value {
+    let op = &doc["paths"][format!("/api/v10{template}")][method];
+    assert!(op.is_object(), "{method} {template} is not documented");
+    let schema = &op["responses"][status.to_string()]["content"]["application/json"]["schema"];
+    assert!(
+        schema.is_object(),
+        "{method} {template} documents no JSON {status} answer: {op}"
+    );
+    let mut root = schema.clone();
+    root["components"] = doc["components"].clone();
+    root["$schema"] = "https://json-schema.org/draft/2020-12/schema".into();
+    root
+}
+
+/// The component a schema names: `X` of `{"$ref": "#/components/schemas/X"}` or of an array
+/// of them; `None` for an inline schema.
+fn named(schema: &Value) -> Option<String> {
+    let r = schema["$ref"]
+        .as_str()
+        .or_else(|| schema["items"]["$ref"].as_str())?;
+    Some(r.rsplit('/').next().unwrap().to_string())
+}
+
+/// Asserts that `r` answered `status` with a body valid against the document's schema of
+/// that answer; returns the component it was checked against.
+fn conforms(doc: &Value, method: &str, template: &str, status: u16, r: &Resp) -> String {
+    assert_eq!(r.status, status, "{method} {template}: {r:?}");
+    let schema = answer_schema(doc, method, template, status);
+    let validator = jsonschema::draft202012::new(&schema)
+        .unwrap_or_else(|e| panic!("{method} {template}: the schema does not compile: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(&r.body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {template}: the answer does not match the document: {errors:#?}\n{}",
+        r.body
+    );
+    named(&schema).unwrap_or_else(|| panic!("{method} {template}: inline schema {schema}"))
+}
+
+/// Real answers of the main objects, filled in (a reply with a reaction, a file and a pin, a
+/// member with a role, a ban, a webhook, an application with a command), validated against
+/// the exact schemas of the served document: the same check schemathesis makes in CI, here
+/// on objects a fuzzer's random ids would not reach. Also shows that a response differing
+/// from the document fails (the schemas are not permissive).
+#[tokio::test]
+async fn real_answers_match_the_exact_schemas_of_the_document() {
+    use crate::attachments::{form, upload};
+    let server = TestServer::start().await;
+    let doc: Value = server
+        .anon()
+        .get(&format!("http://{}/api/openapi.json", server.addr))
+        .await
+        .body;
+    let (_, owner) = server.user("owner").await;
+    let (member_id, member) = server.user("member").await;
+    let (outcast_id, outcast) = server.user("outcast").await;
+    let mut checked = BTreeSet::new();
+    let mut check = |method: &str, template: &str, status: u16, r: &Resp| {
+        checked.insert(conforms(&doc, method, template, status, r));
+    };
+
+    let created = owner.post("/guilds", json!({"name": "Schemas"})).await;
+    check("post", "/guilds", 201, &created);
+    let g = s(&created.body["id"]);
+    let channels = owner.get(&format!("/guilds/{g}/channels")).await;
+    check("get", "/guilds/{guild_id}/channels", 200, &channels);
+    let c = s(&channels.body[0]["id"]);
+    let invite = owner
+        .post(&format!("/channels/{c}/invites"), json!({"max_age": 0}))
+        .await;
+    check("post", "/channels/{channel_id}/invites", 200, &invite);
+    let code = s(&invite.body["code"]);
+    join(&member, &code).await;
+    join(&outcast, &code).await;
+    let role = owner
+        .post(
+            &format!("/guilds/{g}/roles"),
+            json!({"name": "mods", "color": 0x3498db, "hoist": true}),
+        )
+        .await;
+    check("post", "/guilds/{guild_id}/roles", 200, &role);
+    let role = s(&role.body["id"]);
+    give_role(&owner, &g, &member_id, &role).await;
+    let ban = owner
+        .put(
+            &format!("/guilds/{g}/bans/{outcast_id}"),
+            json!({"delete_message_seconds": 0}),
+        )
+        .await;
+    assert_eq!(ban.status, 204, "{ban:?}");
+
+    let first = say(&member, &c, "hello <@{member_id}>").await;
+    let reply = owner
+        .post(
+            &format!("/channels/{c}/messages"),
+            json!({"content": "a reply", "message_reference": {"message_id": first}, "nonce": "n1"}),
+        )
+        .await;
+    check("post", "/channels/{channel_id}/messages", 200, &reply);
+    let reply = s(&reply.body["id"]);
+    let r = owner
+        .put_empty(&format!(
+            "/channels/{c}/messages/{reply}/reactions/%F0%9F%91%8D/@me"
+        ))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let r = owner.put_empty(&format!("/channels/{c}/pins/{first}")).await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let file = upload(
+        &member,
+        &c,
+        form(Some(json!({"content": "a file"})), &[("notes.txt", b"some notes")]),
+    )
+    .await;
+    check("post", "/channels/{channel_id}/messages", 200, &file);
+    let edited = member
+        .patch(
+            &format!("/channels/{c}/messages/{first}"),
+            json!({"content": "hello, edited"}),
+        )
+        .await;
+    check("patch", "/channels/{channel_id}/messages/{message_id}", 200, &edited);
+
+    let hook = owner
+        .post(&format!("/channels/{c}/webhooks"), json!({"name": "Hook"}))
+        .await;
+    check("post", "/channels/{channel_id}/webhooks", 200, &hook);
+    let hook_id = s(&hook.body["id"]);
+    let app = owner.post("/applications", json!({"name": "Schema bot"})).await;
+    check("post", "/applications", 201, &app);
+    let app_id = s(&app.body["id"]);
+    let command = owner
+        .post(
+            &format!("/applications/{app_id}/commands"),
+            json!({
+                "name": "roll",
+                "description": "Rolls dice",
+                "options": [
+                    {"type": 4, "name": "sides", "description": "Sides", "min_value": 2, "max_value": 100},
+                    {"type": 3, "name": "colour", "description": "Colour",
+                     "choices": [{"name": "Red", "value": "red"}]},
+                ],
+            }),
+        )
+        .await;
+    check("post", "/applications/{app_id}/commands", 201, &command);
+
+    for (template, path) in [
+        ("/users/@me", "/users/@me".to_string()),
+        ("/users/@me/guilds", "/users/@me/guilds".into()),
+        ("/auth/sessions", "/auth/sessions".into()),
+        ("/guilds/{guild_id}", format!("/guilds/{g}")),
+        ("/guilds/{guild_id}/members", format!("/guilds/{g}/members?limit=10")),
+        ("/guilds/{guild_id}/members/{user_id}", format!("/guilds/{g}/members/{member_id}")),
+        ("/guilds/{guild_id}/roles", format!("/guilds/{g}/roles")),
+        ("/guilds/{guild_id}/roles/{role_id}", format!("/guilds/{g}/roles/{role}")),
+        ("/guilds/{guild_id}/invites", format!("/guilds/{g}/invites")),
+        ("/guilds/{guild_id}/bans", format!("/guilds/{g}/bans")),
+        ("/guilds/{guild_id}/audit-logs", format!("/guilds/{g}/audit-logs")),
+        ("/guilds/{guild_id}/webhooks", format!("/guilds/{g}/webhooks")),
+        ("/channels/{channel_id}", format!("/channels/{c}")),
+        ("/channels/{channel_id}/messages", format!("/channels/{c}/messages?limit=10")),
+        ("/channels/{channel_id}/messages/{message_id}", format!("/channels/{c}/messages/{reply}")),
+        ("/channels/{channel_id}/pins", format!("/channels/{c}/pins")),
+        ("/invites/{code}", format!("/invites/{code}?with_counts=true")),
+        ("/webhooks/{webhook_id}", format!("/webhooks/{hook_id}")),
+        ("/applications", "/applications".into()),
+        ("/applications/{app_id}/commands", format!("/applications/{app_id}/commands")),
+    ] {
+        check("get", template, 200, &owner.get(&path).await);
+    }
+
+    // The objects that matter all had an exact schema.
+    for name in [
+        "Guild", "Channel", "Invite", "Role", "Message", "Webhook", "Application",
+        "ApplicationCommand", "User", "PartialGuild", "AuthSession", "Member", "Ban", "AuditLog",
+    ] {
+        assert!(checked.contains(name), "{name} was not checked: {checked:?}");
+    }
+    // And an exact schema refuses an answer that differs from it.
+    let mut wrong = owner.get(&format!("/channels/{c}")).await;
+    wrong.body["surprise"] = json!(true);
+    let schema = answer_schema(&doc, "get", "/channels/{channel_id}", 200);
+    assert!(!jsonschema::draft202012::is_valid(&schema, &wrong.body));
+    wrong.body.as_object_mut().unwrap().remove("surprise");
+    wrong.body["id"] = json!(12);
+    assert!(!jsonschema::draft202012::is_valid(&schema, &wrong.body));
 }

@@ -8,20 +8,20 @@ use serde_json::Value;
 use crate::{Snowflake, User};
 
 /// `POST /auth/forgot` `{login}`: a username or email.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct ForgotBody {
     pub login: Option<String>,
 }
 
 /// `POST /auth/reset` `{token, password}`: the mailed token and the new password.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct ResetBody {
     pub token: Option<String>,
     pub password: Option<String>,
 }
 
 /// `POST /auth/verify` `{token}`: the mailed verification token.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct VerifyBody {
     pub token: Option<String>,
 }
@@ -29,14 +29,14 @@ pub struct VerifyBody {
 /// `POST /users/@me/delete` `{password, delete_messages}` (Discord: `POST /users/@me/delete`).
 /// `delete_messages: true` (Hearth's addition, default `false`) removes the user's messages
 /// too, in the background, instead of keeping them under "Deleted User" (spec/account.md §6).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct DeleteAccountBody {
     pub password: Option<String>,
     pub delete_messages: Option<bool>,
 }
 
 /// One entry of `GET /users/@me/security-log` (newest first).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SecurityLogEntry {
     pub id: Snowflake,
     /// `login`, `mfa_enabled`, `mfa_disabled`, `backup_codes_regenerated`,
@@ -56,7 +56,7 @@ pub struct SecurityLogEntry {
 
 /// `GET /users/@me/export`: everything the server holds about the caller that the caller
 /// may read (spec/account.md "Data export").
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DataExport {
     /// Format version of this document (1).
     pub version: u32,
@@ -83,7 +83,7 @@ pub struct DataExport {
 }
 
 /// Settings of the export.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportSettings {
     /// 0: anyone may open a DM; 1: only users sharing a guild.
     pub dm_policy: i64,
@@ -95,7 +95,7 @@ pub struct ExportSettings {
 }
 
 /// One guild membership of the export.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportMembership {
     pub guild_id: Snowflake,
     pub guild_name: String,
@@ -107,7 +107,7 @@ pub struct ExportMembership {
 }
 
 /// One message of the export.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportMessage {
     pub id: Snowflake,
     pub channel_id: Snowflake,
@@ -123,7 +123,7 @@ pub struct ExportMessage {
 }
 
 /// One plain DM channel of the export.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportDm {
     pub channel_id: Snowflake,
     /// The other participants.

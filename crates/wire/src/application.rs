@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::{Snowflake, User, de_permissions};
 
 /// Application object ("Resources > Application").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Application {
     pub id: Snowflake,
     pub name: String,
@@ -25,14 +25,14 @@ pub struct Application {
     pub token: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateApplicationBody {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct ModifyApplicationBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -42,7 +42,7 @@ pub struct ModifyApplicationBody {
     pub flags: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AuthorizeBody {
     pub guild_id: Option<Snowflake>,
     #[serde(default, deserialize_with = "de_permissions")]

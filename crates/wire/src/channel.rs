@@ -6,7 +6,7 @@ use crate::ids::Ids;
 use crate::{ChannelType, OverwriteType, Snowflake, User, de_permissions, double_option};
 
 /// Overwrite object; `type` 0 role, 1 member. `id` is the role's or the member's id.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Overwrite {
     pub id: Snowflake,
@@ -17,7 +17,7 @@ pub struct Overwrite {
 }
 
 /// Channel object ("Resources > Channel"). Fields that do not apply are omitted.
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Channel {
     pub id: Snowflake,
@@ -65,7 +65,7 @@ pub struct Channel {
 
 /// Invite object ("Resources > Invite"), with metadata when the caller may manage it.
 /// `INVITE_CREATE` adds `channel_id` and `guild_id` (absent elsewhere).
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Invite {
     #[serde(rename = "type")]
@@ -94,7 +94,7 @@ pub struct Invite {
 }
 
 /// The partial guild of an invite ("Resources > Invite > Invite Object": `guild`).
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteGuild {
     pub id: Snowflake,
@@ -109,7 +109,7 @@ pub struct InviteGuild {
 }
 
 /// The partial channel of an invite (`id`, `name`, `type`).
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteChannel {
     pub id: Snowflake,
@@ -118,7 +118,7 @@ pub struct InviteChannel {
     pub kind: ChannelType,
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Clone, utoipa::ToSchema)]
 pub struct OverwriteBody {
     pub id: Snowflake,
     #[serde(rename = "type")]
@@ -129,7 +129,7 @@ pub struct OverwriteBody {
     pub deny: Option<u64>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct ChannelBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -153,7 +153,7 @@ pub struct ChannelBody {
     pub permission_overwrites: Option<Vec<OverwriteBody>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChannelPosition {
     pub id: Snowflake,
     #[serde(default)]
@@ -164,7 +164,7 @@ pub struct ChannelPosition {
     pub lock_permissions: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PutOverwriteBody {
     #[serde(rename = "type")]
     pub kind: Option<OverwriteType>,
@@ -174,7 +174,7 @@ pub struct PutOverwriteBody {
     pub deny: Option<u64>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct CreateInviteBody {
     #[serde(default)]
     pub max_age: Option<i64>,

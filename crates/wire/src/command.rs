@@ -20,7 +20,7 @@ pub type Localizations = BTreeMap<String, String>;
 
 /// Application Command Object. `guild_id` only on guild commands; `dm_permission` only on
 /// global ones; `version` changes with every update.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApplicationCommand {
     pub id: Snowflake,
     #[serde(rename = "type")]
@@ -60,7 +60,7 @@ pub struct ApplicationCommand {
 pub type CommandNumber = serde_json::Number;
 
 /// Application Command Option Structure (nested for subcommands and groups).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CommandOption {
     #[serde(rename = "type")]
     pub kind: ApplicationCommandOptionType,
@@ -88,8 +88,10 @@ pub struct CommandOption {
     pub channel_types: Option<Vec<ChannelType>>,
     /// INTEGER and NUMBER only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
     pub min_value: Option<CommandNumber>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
     pub max_value: Option<CommandNumber>,
     /// STRING only: 0-6000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,8 +112,24 @@ pub enum ChoiceValue {
     String(String),
 }
 
+/// The OpenAPI schema (src/http/openapi.rs): a number or a string.
+impl utoipa::PartialSchema for ChoiceValue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(utoipa::openapi::ObjectBuilder::new().schema_type(Type::Number))
+            .item(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(100)),
+            )
+            .into()
+    }
+}
+impl utoipa::ToSchema for ChoiceValue {}
+
 /// Application Command Option Choice Structure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CommandChoice {
     /// 1-100 characters.
     pub name: String,
@@ -129,7 +147,7 @@ fn de_member_permissions<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Optio
 /// Body of `POST .../commands`, `PATCH .../commands/{id}` (every field optional; `type`
 /// cannot change) and of each element of the bulk overwrite `PUT .../commands` (where `id`
 /// may name the command to keep).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ApplicationCommandBody {
     #[serde(default)]
     pub id: Option<Snowflake>,
@@ -163,7 +181,7 @@ pub struct ApplicationCommandBody {
 
 /// Application Command Permission Structure: `id` is a role (the guild's id: `@everyone`), a
 /// user, or a channel (the guild's id minus 1: every channel).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CommandPermission {
     pub id: Snowflake,
     #[serde(rename = "type")]
@@ -175,7 +193,7 @@ pub struct CommandPermission {
 /// Guild Application Command Permissions Structure: the permissions of one command (or,
 /// when `id` is the application's id, of every command of the application) in a guild. The
 /// payload of `APPLICATION_COMMAND_PERMISSIONS_UPDATE`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GuildCommandPermissions {
     pub id: Snowflake,
     pub application_id: Snowflake,
@@ -184,7 +202,7 @@ pub struct GuildCommandPermissions {
 }
 
 /// Body of `PUT /applications/{app}/guilds/{guild}/commands/{id}/permissions`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct EditCommandPermissionsBody {
     #[serde(default)]
     pub permissions: Option<Vec<CommandPermission>>,

@@ -7,7 +7,7 @@ use crate::ids::{Ids, Unsupported};
 use crate::{Snowflake, User, de_permissions, double_option};
 
 /// Role object ("Topics > Permissions > Role Object").
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Role {
     pub id: Snowflake,
@@ -27,7 +27,7 @@ pub struct Role {
 }
 
 /// A role's colours ("Role Colors Object"); Hearth sets the primary colour only.
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleColors {
     pub primary_color: u32,
@@ -36,7 +36,7 @@ pub struct RoleColors {
 }
 
 /// Role tags ("Role Tags Structure"); Hearth sets `bot_id` on a bot's managed role.
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleTags {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,7 +44,7 @@ pub struct RoleTags {
 }
 
 /// Guild member object ("Resources > Guild > Guild Member Object").
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,7 +66,7 @@ pub struct Member {
 }
 
 /// Guild object ("Resources > Guild").
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Guild {
     pub id: Snowflake,
@@ -111,7 +111,7 @@ pub struct Guild {
 /// Custom emoji object ("Resources > Emoji > Emoji Object"). `user` (the creator) only in
 /// REST answers to members with CREATE_GUILD_EXPRESSIONS or MANAGE_GUILD_EXPRESSIONS. The
 /// image is at the CDN path `/emojis/{id}.{png|webp|gif}`.
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GuildEmoji {
     pub id: Snowflake,
@@ -130,7 +130,7 @@ pub struct GuildEmoji {
 }
 
 /// Body of `POST /guilds/{id}/emojis`: `image` is a data URI (Discord "Image Data").
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct CreateEmojiBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -141,7 +141,7 @@ pub struct CreateEmojiBody {
 }
 
 /// Body of `PATCH /guilds/{id}/emojis/{emoji_id}` (`roles: null` allows everyone).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct ModifyEmojiBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -150,7 +150,7 @@ pub struct ModifyEmojiBody {
 }
 
 /// Partial guild of `GET /users/@me/guilds`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PartialGuild {
     pub id: Snowflake,
     pub name: String,
@@ -162,14 +162,14 @@ pub struct PartialGuild {
 }
 
 /// Ban object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ban {
     pub reason: Option<String>,
     pub user: User,
 }
 
 /// Audit log entry ("Resources > Audit Log").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditLogEntry {
     pub id: Snowflake,
     pub guild_id: Snowflake,
@@ -184,7 +184,7 @@ pub struct AuditLogEntry {
 }
 
 /// Audit log ("Get Guild Audit Log" response).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditLog {
     pub audit_log_entries: Vec<AuditLogEntry>,
     pub users: Vec<User>,
@@ -196,7 +196,7 @@ pub struct AuditLog {
     pub guild_scheduled_events: Vec<Value>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct CreateGuildBody {
     pub name: Option<String>,
     /// A data URI (Discord "Image Data").
@@ -206,7 +206,7 @@ pub struct CreateGuildBody {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct ModifyGuildBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -239,14 +239,14 @@ pub struct ModifyGuildBody {
     pub discovery_tags: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RolePosition {
     pub id: Snowflake,
     #[serde(default)]
     pub position: Option<i64>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct ModifyMemberBody {
     #[serde(default, deserialize_with = "double_option")]
     pub nick: Option<Option<String>>,
@@ -262,7 +262,7 @@ pub struct ModifyMemberBody {
     pub communication_disabled_until: Option<Option<String>>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct RoleBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -276,7 +276,7 @@ pub struct RoleBody {
     pub mentionable: Option<bool>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct BanBody {
     #[serde(default)]
     pub delete_message_seconds: Option<i64>,

@@ -203,6 +203,20 @@ no_ids!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Unsupported {}
 
+/// The OpenAPI schema (src/http/openapi.rs): an object described as never sent (a list of it
+/// is always empty).
+impl utoipa::PartialSchema for Unsupported {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .description(Some(
+                "Not supported by Hearth yet: a list of these is always empty",
+            ))
+            .into()
+    }
+}
+impl utoipa::ToSchema for Unsupported {}
+
 impl Ids for Unsupported {
     fn visit_ids(&mut self, _: &mut dyn IdVisitor) {
         match *self {}

@@ -74,6 +74,25 @@ macro_rules! int_enum {
                 <$repr>::deserialize(d).map(Self::from)
             }
         }
+
+        /// The OpenAPI schema (src/http/openapi.rs): the bare integer. Values outside the
+        /// documented list are kept as sent, so the schema does not enumerate them.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer)
+                    .minimum(Some(0))
+                    .description(Some(concat!(
+                        "Discord's `",
+                        stringify!($name),
+                        "` values: ",
+                        $( stringify!($value), " ", stringify!($variant), "; ", )*
+                        "others kept as sent"
+                    )))
+                    .into()
+            }
+        }
+        impl utoipa::ToSchema for $name {}
     };
 }
 

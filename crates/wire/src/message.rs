@@ -7,7 +7,7 @@ use crate::ids::{Ids, Unsupported};
 use crate::{Member, MessageType, Snowflake, User, double_option};
 
 /// Reaction count object on a message. `me` and `me_burst` are the viewer's.
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reaction {
     pub count: i64,
@@ -19,7 +19,7 @@ pub struct Reaction {
 }
 
 /// Reaction counts by kind ("Reaction Count Details Object").
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReactionCountDetails {
     pub burst: i64,
@@ -28,7 +28,7 @@ pub struct ReactionCountDetails {
 
 /// Partial emoji: unicode (`id: null`) or custom (`name:id`; Hearth has no custom emojis
 /// yet, so `id` is always null; it would be an emoji of the sender's server).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Emoji {
     pub id: Option<Snowflake>,
@@ -39,7 +39,7 @@ pub struct Emoji {
 
 /// Message reference of a reply. Also part of request bodies, so unknown fields are
 /// ignored here (every field it has is an id or a flag).
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 pub struct MessageReference {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<u8>,
@@ -55,7 +55,7 @@ pub struct MessageReference {
 
 /// Message object ("Resources > Message"). The gateway's `MESSAGE_CREATE` and
 /// `MESSAGE_UPDATE` add the author's `member` (without `user`) in guilds.
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
     pub id: Snowflake,
@@ -103,13 +103,14 @@ pub struct Message {
         deserialize_with = "double_option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(no_recursion)]
     pub referenced_message: Option<Option<Box<Message>>>,
 }
 
 /// Attachment object (Discord "Resources > Message > Attachment Object"). `url` and
 /// `proxy_url` are signed and expire (`ex`, `is`, `hm` query parameters, as Discord's CDN);
 /// `size` in bytes, `width`/`height` in pixels (images only).
-#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Attachment {
     #[ids(
@@ -133,7 +134,7 @@ pub struct Attachment {
 /// An entry of `attachments` in a create or edit body (Discord "Uploading Files"): on
 /// create, `id` names the `files[n]` part (`n`); on edit, the id of an attachment to keep
 /// (attachments not listed are removed). `id` may be a number or a string.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct AttachmentRef {
     #[serde(default)]
     pub id: Option<Value>,
@@ -147,7 +148,7 @@ pub struct AttachmentRef {
     pub uploaded_filename: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, Default)]
+#[derive(Debug, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct AllowedMentions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parse: Option<Vec<String>>,
@@ -159,7 +160,7 @@ pub struct AllowedMentions {
     pub replied_user: Option<bool>,
 }
 
-#[derive(Debug, Serialize, Deserialize, Default)]
+#[derive(Debug, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct CreateMessageBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
@@ -184,7 +185,7 @@ pub struct CreateMessageBody {
     pub attachments: Option<Vec<AttachmentRef>>,
 }
 
-#[derive(Debug, Serialize, Deserialize, Default)]
+#[derive(Debug, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct EditMessageBody {
     #[serde(
         default,
@@ -211,14 +212,14 @@ pub struct EditMessageBody {
     pub attachments: Option<Option<Vec<AttachmentRef>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct BulkDeleteBody {
     pub messages: Vec<Snowflake>,
 }
 
 /// `POST /channels/{id}/attachments` (Discord's two-step upload): the files a client is
 /// about to send.
-#[derive(Debug, Serialize, Deserialize, Default)]
+#[derive(Debug, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct UploadRequestBody {
     #[serde(default)]
     pub files: Vec<UploadRequestFile>,
@@ -226,7 +227,7 @@ pub struct UploadRequestBody {
 
 /// One announced file: `id` is the client's own reference (echoed back), `file_size` in
 /// bytes.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UploadRequestFile {
     #[serde(default)]
     pub id: Option<Value>,
@@ -235,14 +236,14 @@ pub struct UploadRequestFile {
 }
 
 /// The answer to [`UploadRequestBody`]: one slot per file, in order.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UploadSlots {
     pub attachments: Vec<UploadSlot>,
 }
 
 /// Where to PUT one file (`upload_url`, signed, expiring) and the name a message refers to
 /// it by (`attachments: [{id, filename, uploaded_filename: upload_filename}]`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UploadSlot {
     /// The request's `id` (its position when it had none).
     pub id: Value,

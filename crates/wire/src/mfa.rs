@@ -8,7 +8,7 @@ use crate::{Snowflake, TokenPair};
 
 /// `POST /users/@me/mfa/totp/enable`: the base32 `secret` the client generated (16 to 103
 /// characters, spaces ignored), a current `code` from it and the account `password`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct MfaEnableBody {
     pub secret: Option<String>,
     pub code: Option<String>,
@@ -16,7 +16,7 @@ pub struct MfaEnableBody {
 }
 
 /// A body carrying one code: `POST /users/@me/mfa/totp/disable` (a TOTP or backup code).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct MfaCodeBody {
     pub code: Option<String>,
 }
@@ -24,7 +24,7 @@ pub struct MfaCodeBody {
 /// `POST /users/@me/mfa/codes-verification`. Discord sends an emailed `key` and a `nonce`;
 /// Hearth has no email yet and asks for the account `password` instead. Backup codes are
 /// stored hashed, so they can only be regenerated (`regenerate` defaults to true).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct MfaCodesBody {
     pub password: Option<String>,
     pub regenerate: Option<bool>,
@@ -36,7 +36,7 @@ pub struct MfaCodesBody {
 /// `totp`, `backup` or `webauthn`, `data` the password, the code, or the passkey assertion
 /// (a JSON string). `ticket` (from the 401 60003 answer) is needed for `webauthn` only (it
 /// names the challenge); the proof is recorded on the caller's session.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct MfaFinishBody {
     pub ticket: Option<String>,
     pub mfa_type: Option<String>,
@@ -44,7 +44,7 @@ pub struct MfaFinishBody {
 }
 
 /// One backup code, as Discord shows it (`code`: 8 characters `[a-z0-9]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BackupCode {
     pub user_id: Snowflake,
     pub code: String,
@@ -53,14 +53,14 @@ pub struct BackupCode {
 
 /// Answer of `POST /users/@me/mfa/totp/enable`: a fresh access token for the caller's
 /// session (other sessions are revoked) and the backup codes, shown only this once.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MfaEnabled {
     pub token: String,
     pub backup_codes: Vec<BackupCode>,
 }
 
 /// Answer of `POST /users/@me/mfa/codes-verification`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BackupCodes {
     pub backup_codes: Vec<BackupCode>,
 }
@@ -73,7 +73,7 @@ pub struct MfaToken {
 
 /// The `POST /auth/login` answer for an account with MFA: no token, a `ticket` to complete
 /// with `POST /auth/mfa/totp` or `/auth/mfa/backup`, and the methods available.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MfaChallenge {
     /// Always `null` (Discord's shape).
     pub token: Option<String>,
@@ -90,7 +90,7 @@ pub struct MfaChallenge {
 }
 
 /// What `POST /auth/login` answers: tokens, or the MFA challenge.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum LoginAnswer {
     Tokens(TokenPair),
@@ -98,7 +98,7 @@ pub enum LoginAnswer {
 }
 
 /// `POST /auth/mfa/totp` and `POST /auth/mfa/backup`: the login `ticket` and a `code`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct MfaTicketBody {
     pub code: Option<String>,
     pub ticket: Option<String>,
@@ -110,7 +110,7 @@ pub struct MfaTicketBody {
 
 /// `POST /guilds/{id}/mfa` (Discord "Modify Guild MFA Level"): `level` 0 or 1; answers
 /// the same shape.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GuildMfaLevel {
     pub level: u8,
 }

@@ -4,14 +4,14 @@
 use serde::{Deserialize, Serialize};
 
 /// `POST /mls/devices`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MlsRegisterDeviceBody {
     /// The device's 32-byte Ed25519 MLS signature public key.
     pub signature_key: String,
 }
 
 /// `POST /mls/devices/{device_id}/key-packages`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MlsUploadBody {
     #[serde(default)]
     pub key_packages: Vec<String>,
@@ -20,7 +20,7 @@ pub struct MlsUploadBody {
 }
 
 /// Query of `GET /mls/devices/{device_id}/inbox`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MlsInboxQuery {
     /// The cursor: the `id` of the last item read.
     pub after: Option<String>,
@@ -29,7 +29,7 @@ pub struct MlsInboxQuery {
 }
 
 /// `POST /mls/key-packages/claim`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MlsClaimBody {
     /// `name@server` (a bare name means this server).
     pub user: String,
@@ -39,7 +39,7 @@ pub struct MlsClaimBody {
 }
 
 /// `POST /mls/groups`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MlsCreateGroupBody {
     pub device_id: String,
     /// An MlsMessage carrying the GroupInfo at epoch 0.
@@ -48,7 +48,7 @@ pub struct MlsCreateGroupBody {
 }
 
 /// `POST /mls/messages`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MlsSendBody {
     pub device_id: String,
     /// An MlsMessage: a PublicMessage commit or a PrivateMessage application message.
@@ -60,7 +60,7 @@ pub struct MlsSendBody {
 }
 
 /// Federation `POST /_hearth/federation/v1/mls/claim`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct MlsFedClaimBody {
     /// The claimer's handle; its domain must be the request's origin.
     pub claimer: String,
@@ -70,7 +70,7 @@ pub struct MlsFedClaimBody {
 
 /// Federation `POST /_hearth/federation/v1/mls/submit`: `POST /mls/messages` relayed by the
 /// sender's server to the group's hub.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct MlsFedSubmitBody {
     /// The sender's handle; its domain must be the request's origin.
     pub sender: String,
@@ -83,7 +83,7 @@ pub struct MlsFedSubmitBody {
 }
 
 /// A member device, as the hub addresses it.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct MlsDeviceRef {
     /// `name@server`.
     pub user: String,
@@ -93,7 +93,7 @@ pub struct MlsDeviceRef {
 /// One accepted item delivered by a group's hub to a member server (federation
 /// `POST /_hearth/federation/v1/mls/deliver`, alone or in `{"items": [...]}`), or to its own
 /// local devices.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct MlsDeliverItem {
     pub group_id: String,
     pub hub: String,
@@ -110,7 +110,7 @@ pub struct MlsDeliverItem {
 }
 
 /// An inbox item (`GET /mls/devices/{device_id}/inbox` items and `MLS_MESSAGE` dispatches).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct MlsInboxItem {
     /// The cursor value of this item.
     pub id: String,
@@ -126,7 +126,7 @@ pub struct MlsInboxItem {
 }
 
 /// `GET /mls/devices/{device_id}/inbox`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MlsInboxPage {
     pub items: Vec<MlsInboxItem>,
     /// The `id` of the last item (the `after` given if the page is empty).

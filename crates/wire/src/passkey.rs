@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::Snowflake;
 
 /// A registered passkey as listed (`GET /users/@me/mfa/webauthn/credentials`); never the key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebauthnCredential {
     pub id: Snowflake,
     /// The user's name for it (1-32 characters).
@@ -34,7 +34,7 @@ pub struct WebauthnCredential {
 /// step one is `{}`; step two carries the `ticket` of step one, the `credential` the
 /// browser made (`navigator.credentials.create`/`get` as JSON: base64url binary fields) and,
 /// when registering, its `name`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct WebauthnCredentialBody {
     pub name: Option<String>,
     pub ticket: Option<String>,
@@ -43,7 +43,7 @@ pub struct WebauthnCredentialBody {
 }
 
 /// `PATCH /users/@me/mfa/webauthn/credentials/{id}` `{name}`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct WebauthnRenameBody {
     pub name: Option<String>,
 }
@@ -51,7 +51,7 @@ pub struct WebauthnRenameBody {
 /// A started ceremony: the `ticket` to send back with its answer, and `challenge`, the
 /// WebAuthn options as a JSON string (`{"publicKey": {...}}`, binary fields base64url) for
 /// `navigator.credentials.create` (registration) or `.get` (login).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebauthnChallenge {
     pub ticket: String,
     pub challenge: String,

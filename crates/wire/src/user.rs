@@ -90,7 +90,7 @@ pub struct TokenPair {
     pub session_id: Snowflake,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterBody {
     pub username: Option<String>,
     pub password: Option<String>,
@@ -107,24 +107,24 @@ pub struct RegisterBody {
 }
 
 /// `POST /admin/setup` (Hearth): `{token}`, the first start's one-time setup token.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct SetupClaimBody {
     #[serde(default)]
     pub token: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     pub login: Option<String>,
     pub password: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshBody {
     pub refresh_token: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct ModifyMeBody {
     #[serde(default)]
     pub username: Option<String>,
@@ -148,18 +148,18 @@ pub struct ModifyMeBody {
     pub dm_policy: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateDmBody {
     pub recipient_id: Option<Snowflake>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct RelationshipBody {
     #[serde(rename = "type", default)]
     pub kind: Option<i64>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct AdminUserBody {
     #[serde(default)]
     pub suspended: Option<bool>,

@@ -11,7 +11,7 @@ use crate::{AllowedMentions, Snowflake, User, double_option};
 /// absent from answers of the token routes; `token` is shown once, when the webhook is
 /// created, and in answers of the token routes (the caller sent it): Hearth stores only its
 /// SHA-256, so `GET /webhooks/{id}` by a manager has no `token` (Discord shows it there).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Webhook {
     pub id: Snowflake,
     /// 1: incoming.
@@ -34,7 +34,7 @@ pub struct Webhook {
 }
 
 /// `POST /channels/{id}/webhooks` ("Create Webhook").
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct CreateWebhookBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -45,7 +45,7 @@ pub struct CreateWebhookBody {
 
 /// `PATCH /webhooks/{id}` and `PATCH /webhooks/{id}/{token}` ("Modify Webhook";
 /// `channel_id` only without the token).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct ModifyWebhookBody {
     #[serde(default)]
     pub name: Option<String>,
@@ -57,7 +57,7 @@ pub struct ModifyWebhookBody {
 }
 
 /// `POST /webhooks/{id}/{token}` ("Execute Webhook", JSON form).
-#[derive(Debug, Serialize, Deserialize, Default)]
+#[derive(Debug, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct ExecuteWebhookBody {
     #[serde(default)]
     pub content: Option<String>,
@@ -79,7 +79,7 @@ pub struct ExecuteWebhookBody {
 }
 
 /// `PATCH /webhooks/{id}/{token}/messages/{message_id}` ("Edit Webhook Message").
-#[derive(Debug, Serialize, Deserialize, Default)]
+#[derive(Debug, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct EditWebhookMessageBody {
     #[serde(default, deserialize_with = "double_option")]
     pub content: Option<Option<String>>,
@@ -90,7 +90,7 @@ pub struct EditWebhookMessageBody {
 }
 
 /// `WEBHOOKS_UPDATE` ("Gateway Events > Webhooks Update"), intent GUILD_WEBHOOKS.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebhooksUpdate {
     pub guild_id: Snowflake,
     pub channel_id: Snowflake,
@@ -98,7 +98,7 @@ pub struct WebhooksUpdate {
 
 /// `?wait=` of the execute routes: `true`/`false`, or `1`/`0` as discord.py sends it
 /// (other parameters, such as `with_components`, are ignored).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct ExecuteQuery {
     #[serde(default)]
     pub wait: Option<String>,
