@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{H, no_content};
 use crate::error::Result;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject};
+use crate::http::openapi::ApiError;
 use crate::http::{Auth, Body, ClientIp, Q};
 use crate::snowflake::Snowflake;
 use crate::wire;

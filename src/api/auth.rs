@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{H, PageQuery, no_content};
 use crate::error::Result;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
+use crate::http::openapi::{ApiError, JsonArray};
 use crate::http::{Auth, Body, ClientIp, ImageBody, P, Q, UserAgent};
 use crate::snowflake::Snowflake;
 use crate::wire;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{H, PageQuery, no_content};
 use crate::error::Result;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue, MessageMultipart};
+use crate::http::openapi::{ApiError, JsonValue, MessageMultipart};
 use crate::http::{Auth, Body, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;

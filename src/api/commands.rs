@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{H, no_content};
 use crate::error::Result;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
+use crate::http::openapi::ApiError;
 use crate::http::{Auth, Body, P};
 use crate::snowflake::Snowflake;
 use crate::wire::{self, ApplicationCommandBody};

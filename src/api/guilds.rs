@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{H, PageQuery, no_content};
 use crate::error::{Error, Result};
-use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
+use crate::http::openapi::ApiError;
 use crate::http::{Auth, Body, ImageBody, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire;

@@ -10,6 +10,7 @@ use utoipa::OpenApi;
 
 use super::*;
 use crate::http::openapi::{ApiError, JsonArray, JsonObject, JsonValue};
+use crate::wire;
 
 /// The operations of [`super::routes`] (paths relative to the API prefix).
 #[derive(OpenApi)]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{H, no_content};
 use crate::error::Result;
-use crate::http::openapi::{ApiError, JsonArray, JsonObject};
+use crate::http::openapi::{ApiError, JsonObject};
 use crate::http::{Auth, Body, ImageBody, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire::{self, ExecuteQuery};

@@ -100,7 +100,9 @@ impl PartialSchema for MessageMultipart {
                 Object::builder()
                     .schema_type(Type::String)
                     .content_media_type("application/json")
-                    .description(Some("The JSON body (CreateMessageBody or EditMessageBody) as text")),
+                    .description(Some(
+                        "The JSON body (CreateMessageBody or EditMessageBody) as text",
+                    )),
             )
             .property(
                 "files[0]",

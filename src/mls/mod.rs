@@ -30,7 +30,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::error::{Error, FedRefusal, MlsRefusal};
-use crate::http::openapi::{ApiError, JsonObject, JsonValue};
+use crate::http::openapi::{ApiError, JsonValue};
 use crate::http::{Auth, Body, P, Q};
 use crate::s2s::{FedRejection, Federation, SignedRequest, retry_backoff_ms};
 use crate::service::Hearth;

@@ -361,12 +361,17 @@ async fn real_answers_match_the_exact_schemas_of_the_document() {
         ))
         .await;
     assert_eq!(r.status, 204, "{r:?}");
-    let r = owner.put_empty(&format!("/channels/{c}/pins/{first}")).await;
+    let r = owner
+        .put_empty(&format!("/channels/{c}/pins/{first}"))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
     let file = upload(
         &member,
         &c,
-        form(Some(json!({"content": "a file"})), &[("notes.txt", b"some notes")]),
+        form(
+            Some(json!({"content": "a file"})),
+            &[("notes.txt", b"some notes")],
+        ),
     )
     .await;
     check("post", "/channels/{channel_id}/messages", 200, &file);
@@ -376,14 +381,21 @@ async fn real_answers_match_the_exact_schemas_of_the_document() {
             json!({"content": "hello, edited"}),
         )
         .await;
-    check("patch", "/channels/{channel_id}/messages/{message_id}", 200, &edited);
+    check(
+        "patch",
+        "/channels/{channel_id}/messages/{message_id}",
+        200,
+        &edited,
+    );
 
     let hook = owner
         .post(&format!("/channels/{c}/webhooks"), json!({"name": "Hook"}))
         .await;
     check("post", "/channels/{channel_id}/webhooks", 200, &hook);
     let hook_id = s(&hook.body["id"]);
-    let app = owner.post("/applications", json!({"name": "Schema bot"})).await;
+    let app = owner
+        .post("/applications", json!({"name": "Schema bot"}))
+        .await;
     check("post", "/applications", 201, &app);
     let app_id = s(&app.body["id"]);
     let command = owner
@@ -407,32 +419,74 @@ async fn real_answers_match_the_exact_schemas_of_the_document() {
         ("/users/@me/guilds", "/users/@me/guilds".into()),
         ("/auth/sessions", "/auth/sessions".into()),
         ("/guilds/{guild_id}", format!("/guilds/{g}")),
-        ("/guilds/{guild_id}/members", format!("/guilds/{g}/members?limit=10")),
-        ("/guilds/{guild_id}/members/{user_id}", format!("/guilds/{g}/members/{member_id}")),
+        (
+            "/guilds/{guild_id}/members",
+            format!("/guilds/{g}/members?limit=10"),
+        ),
+        (
+            "/guilds/{guild_id}/members/{user_id}",
+            format!("/guilds/{g}/members/{member_id}"),
+        ),
         ("/guilds/{guild_id}/roles", format!("/guilds/{g}/roles")),
-        ("/guilds/{guild_id}/roles/{role_id}", format!("/guilds/{g}/roles/{role}")),
+        (
+            "/guilds/{guild_id}/roles/{role_id}",
+            format!("/guilds/{g}/roles/{role}"),
+        ),
         ("/guilds/{guild_id}/invites", format!("/guilds/{g}/invites")),
         ("/guilds/{guild_id}/bans", format!("/guilds/{g}/bans")),
-        ("/guilds/{guild_id}/audit-logs", format!("/guilds/{g}/audit-logs")),
-        ("/guilds/{guild_id}/webhooks", format!("/guilds/{g}/webhooks")),
+        (
+            "/guilds/{guild_id}/audit-logs",
+            format!("/guilds/{g}/audit-logs"),
+        ),
+        (
+            "/guilds/{guild_id}/webhooks",
+            format!("/guilds/{g}/webhooks"),
+        ),
         ("/channels/{channel_id}", format!("/channels/{c}")),
-        ("/channels/{channel_id}/messages", format!("/channels/{c}/messages?limit=10")),
-        ("/channels/{channel_id}/messages/{message_id}", format!("/channels/{c}/messages/{reply}")),
+        (
+            "/channels/{channel_id}/messages",
+            format!("/channels/{c}/messages?limit=10"),
+        ),
+        (
+            "/channels/{channel_id}/messages/{message_id}",
+            format!("/channels/{c}/messages/{reply}"),
+        ),
         ("/channels/{channel_id}/pins", format!("/channels/{c}/pins")),
-        ("/invites/{code}", format!("/invites/{code}?with_counts=true")),
+        (
+            "/invites/{code}",
+            format!("/invites/{code}?with_counts=true"),
+        ),
         ("/webhooks/{webhook_id}", format!("/webhooks/{hook_id}")),
         ("/applications", "/applications".into()),
-        ("/applications/{app_id}/commands", format!("/applications/{app_id}/commands")),
+        (
+            "/applications/{app_id}/commands",
+            format!("/applications/{app_id}/commands"),
+        ),
     ] {
         check("get", template, 200, &owner.get(&path).await);
     }
 
     // The objects that matter all had an exact schema.
     for name in [
-        "Guild", "Channel", "Invite", "Role", "Message", "Webhook", "Application",
-        "ApplicationCommand", "User", "PartialGuild", "AuthSession", "Member", "Ban", "AuditLog",
+        "Guild",
+        "Channel",
+        "Invite",
+        "Role",
+        "Message",
+        "Webhook",
+        "Application",
+        "ApplicationCommand",
+        "User",
+        "PartialGuild",
+        "AuthSession",
+        "Member",
+        "Ban",
+        "AuditLog",
     ] {
-        assert!(checked.contains(name), "{name} was not checked: {checked:?}");
+        assert!(
+            checked.contains(name),
+            "{name} was not checked: {checked:?}"
+        );
     }
     // And an exact schema refuses an answer that differs from it.
     let mut wrong = owner.get(&format!("/channels/{c}")).await;

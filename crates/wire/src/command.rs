@@ -82,6 +82,7 @@ pub struct CommandOption {
     pub choices: Option<Vec<CommandChoice>>,
     /// The subcommands of a group, the value options of a subcommand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
     pub options: Option<Vec<CommandOption>>,
     /// CHANNEL only: the channel types offered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
