@@ -450,17 +450,14 @@ function useDraftFiles() {
         setList((l) => [...l, ...added]);
       },
       remove(key: number) {
-        setList((l) => {
-          const gone = l.find((d) => d.key === key);
-          if (gone?.preview) URL.revokeObjectURL(gone.preview);
-          return l.filter((d) => d.key !== key);
-        });
+        const gone = list.find((d) => d.key === key);
+        if (gone?.preview) URL.revokeObjectURL(gone.preview);
+        setList((l) => l.filter((d) => d.key !== key));
       },
-      clear() {
-        setList((l) => {
-          for (const d of l) if (d.preview) URL.revokeObjectURL(d.preview);
-          return [];
-        });
+      /** After a send: the files sent go (files added meanwhile stay). */
+      clear(sent: DraftFile[]) {
+        for (const d of sent) if (d.preview) URL.revokeObjectURL(d.preview);
+        setList((l) => l.filter((d) => !sent.includes(d)));
       },
     }),
     [list],
@@ -609,10 +606,11 @@ function Composer({ channel, replyTo, clearReply, files, mayAttach }: ComposerPr
       setUploading(true);
       setUploadError(null);
       try {
-        const m = await rest.sendMessageWithFiles(channel.id, { content, nonce, ...reference }, files.list.map((d) => d.file));
+        const sent = files.list;
+        const m = await rest.sendMessageWithFiles(channel.id, { content, nonce, ...reference }, sent.map((d) => d.file));
         store.addMessage(m);
         setText('');
-        files.clear();
+        files.clear(sent);
         clearReply();
       } catch (err) {
         setUploadError(t.uploadFailed(err instanceof ApiError ? err.detail() : String(err)));
@@ -712,6 +710,7 @@ function Composer({ channel, replyTo, clearReply, files, mayAttach }: ComposerPr
         onChange={(e) => onChange(e.target.value)}
         onKeyDown={onKey}
         onPaste={onPaste}
+        readOnly={uploading}
       />
       <button type="submit" disabled={uploading}>
         {uploading ? t.uploading : t.send}
