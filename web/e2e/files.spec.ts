@@ -123,6 +123,7 @@ test('files are sent, shown and pinned', async ({ browser }) => {
   await expect(drafts(alice).getByRole('img', { name: 'pixel.png' })).toBeVisible();
   await expect(drafts(alice).getByText(hostile)).toBeVisible();
   expect(await alice.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  await alice.screenshot({ path: 'test-results/screens/composer-files.png' });
   await accessible(alice, 'composer with files');
   // The pasted file is removed again.
   await drafts(alice).getByRole('button', { name: `Remove ${hostile}` }).click();
