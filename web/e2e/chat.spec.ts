@@ -1,8 +1,8 @@
 // Two people in two browser contexts: both register, one creates a server and an invite,
 // the other opens the invite link and joins, and they chat; each sees the other's messages,
 // edits and deletions live, rendered as Discord-flavoured markdown and never as HTML.
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Browser, type Page } from '@playwright/test';
+import { accessible } from './a11y';
 import { startHearth, type Hearth } from './server';
 
 let hearth: Hearth;
@@ -26,13 +26,6 @@ async function register(page: Page, name: string) {
   await page.getByLabel('Username').fill(name);
   await page.getByLabel('Password').fill(`${name}-correct-horse-battery`);
   await page.getByRole('button', { name: 'Create an account' }).click();
-}
-
-/** axe-core on the current screen: no serious or critical violation. */
-async function accessible(page: Page, screen: string) {
-  const result = await new AxeBuilder({ page }).analyze();
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${screen}: ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
 }
 
 function messages(page: Page) {

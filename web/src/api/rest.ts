@@ -24,6 +24,7 @@ import type {
   WebauthnChallenge,
   WebauthnCredential,
 } from './wire';
+import { messageForm } from '../files';
 
 /** A proof for `POST /mfa/finish`. */
 export interface ReauthProof {
@@ -99,20 +100,28 @@ export class Rest {
     const headers: Record<string, string> = {};
     const t = this.tokens.get();
     if (t) headers['Authorization'] = `Bearer ${t.token}`;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    // A FormData body (files) sets its own multipart Content-Type with the boundary.
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
     let res: Response;
     try {
       res = await fetch(API_BASE + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : form ? body : JSON.stringify(body),
       });
     } catch {
       throw new ApiError(0, { message: 'network error', code: 0 });
     }
     if (res.status === 204) return undefined as T;
     const text = await res.text();
-    const json: unknown = text ? JSON.parse(text) : undefined;
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON (a proxy's error page): the status alone.
+      json = undefined;
+    }
     if (res.status === 401 && retry) {
       const err = (json ?? {}) as Partial<ApiErrorBody>;
       if (err.code === 60003 && err.mfa) {
@@ -212,6 +221,18 @@ export class Rest {
   }
   sendMessage(channel: Snowflake, b: CreateMessageBody) {
     return this.request<Message>('POST', `/channels/${channel}/messages`, b);
+  }
+  /** A message with files: one `multipart/form-data` request (see `messageForm`). */
+  sendMessageWithFiles(channel: Snowflake, b: CreateMessageBody, files: File[]) {
+    return this.request<Message>('POST', `/channels/${channel}/messages`, messageForm(b, files));
+  }
+  /** `GET /channels/{id}/pins`: the pinned messages, newest pin first. */
+  pins(channel: Snowflake) {
+    return this.request<Message[]>('GET', `/channels/${channel}/pins`);
+  }
+  /** `PUT`/`DELETE /channels/{id}/pins/{message_id}` (PIN_MESSAGES). */
+  pin(channel: Snowflake, message: Snowflake, pinned: boolean) {
+    return this.request<undefined>(pinned ? 'PUT' : 'DELETE', `/channels/${channel}/pins/${message}`);
   }
   editMessage(channel: Snowflake, id: Snowflake, content: string) {
     return this.request<Message>('PATCH', `/channels/${channel}/messages/${id}`, { content });

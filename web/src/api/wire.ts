@@ -123,6 +123,15 @@ export interface CreateGuildBody {
 /** Channel types ("Resources > Channel > Channel Types") the client renders. */
 export const ChannelType = { GuildText: 0, Dm: 1, GuildVoice: 2, GroupDm: 3, GuildCategory: 4 } as const;
 
+/** `hearth_wire::Overwrite`: a channel permission overwrite (`type` 0 role, 1 member;
+ * `allow`/`deny` as decimal strings). */
+export interface Overwrite {
+  id: Snowflake;
+  type: number;
+  allow: string;
+  deny: string;
+}
+
 /** `hearth_wire::Channel`. Optional fields are absent for channel kinds that lack them. */
 export interface Channel {
   id: Snowflake;
@@ -131,8 +140,10 @@ export interface Channel {
   name?: string | null;
   topic?: string | null;
   position?: number;
+  permission_overwrites?: Overwrite[];
   parent_id?: Snowflake | null;
   last_message_id?: Snowflake | null;
+  last_pin_timestamp?: string | null;
 }
 
 /** `hearth_wire::ChannelBody` (the fields this client sends). */
@@ -159,6 +170,8 @@ export interface Member {
   nick: string | null;
   roles: Snowflake[];
   joined_at: string;
+  /** A timeout's end (ISO 8601); while in the future the member can only read. */
+  communication_disabled_until?: string | null;
 }
 
 /** `hearth_wire::dispatch::PresenceUpdate` (the fields this client reads). */
@@ -185,6 +198,20 @@ export interface Reaction {
   emoji: { id: Snowflake | null; name: string | null };
 }
 
+/** `hearth_wire::Attachment`: a file of a message; `url` and `proxy_url` are signed and
+ * expire (`media.url_ttl_seconds`); `width`/`height` only for images. */
+export interface Attachment {
+  id: Snowflake;
+  filename: string;
+  description?: string;
+  content_type?: string;
+  size: number;
+  url: string;
+  proxy_url: string;
+  width?: number;
+  height?: number;
+}
+
 /** `hearth_wire::MessageReference`. */
 export interface MessageReference {
   message_id?: Snowflake;
@@ -206,6 +233,7 @@ export interface Message {
   mention_everyone: boolean;
   mentions: User[];
   mention_roles: Snowflake[];
+  attachments: Attachment[];
   reactions?: Reaction[];
   nonce?: string | number;
   pinned: boolean;
@@ -216,11 +244,19 @@ export interface Message {
   referenced_message?: Message | null;
 }
 
-/** `hearth_wire::CreateMessageBody` (the fields this client sends). */
+/** `hearth_wire::AttachmentRef`: on create, `id` names the `files[n]` part (`n`). */
+export interface AttachmentRef {
+  id: number | string;
+  filename?: string;
+}
+
+/** `hearth_wire::CreateMessageBody` (the fields this client sends; with files it travels as
+ * the `payload_json` part of a multipart body, "Reference > Uploading Files"). */
 export interface CreateMessageBody {
   content: string;
   nonce?: string;
   message_reference?: MessageReference;
+  attachments?: AttachmentRef[];
 }
 
 /** `hearth_wire::EditMessageBody` (the fields this client sends). */
@@ -258,6 +294,27 @@ export interface MessageDelete {
   channel_id: Snowflake;
   /** `null` in DMs. */
   guild_id: Snowflake | null;
+}
+
+/** `hearth_wire::dispatch::ChannelPinsUpdate`: the `CHANNEL_PINS_UPDATE` payload. */
+export interface ChannelPinsUpdate {
+  /** `null` in DMs. */
+  guild_id: Snowflake | null;
+  channel_id: Snowflake;
+  /** The newest pin's time, `null` when none is left. */
+  last_pin_timestamp: string | null;
+}
+
+/** `GUILD_ROLE_CREATE` / `GUILD_ROLE_UPDATE` (`hearth_wire::dispatch::GuildRole`). */
+export interface GuildRoleEvent {
+  guild_id: Snowflake;
+  role: Role;
+}
+
+/** `GUILD_ROLE_DELETE`. */
+export interface GuildRoleDelete {
+  guild_id: Snowflake;
+  role_id: Snowflake;
 }
 
 /** `hearth_wire::dispatch::ReactionAdd` / `ReactionRemove`: MESSAGE_REACTION_ADD / _REMOVE. */

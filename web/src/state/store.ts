@@ -4,7 +4,10 @@
 import { useSyncExternalStore } from 'react';
 import type {
   Channel,
+  ChannelPinsUpdate,
   GuildCreate,
+  GuildRoleDelete,
+  GuildRoleEvent,
   Member,
   Message,
   MessageDelete,
@@ -52,6 +55,10 @@ export interface State {
   unread: Record<Snowflake, { count: number; mentions: number }>;
   /** user id → online, idle, dnd or offline. */
   presence: Record<Snowflake, string>;
+  /** channel → its pinned messages (newest pin first), once the pins panel fetched them. */
+  pins: Record<Snowflake, Message[]>;
+  /** channel → how many CHANNEL_PINS_UPDATE arrived: the pins panel fetches again when it changes. */
+  pinsVersion: Record<Snowflake, number>;
   error: string | null;
 }
 
@@ -65,6 +72,8 @@ const initial: State = {
   presence: {},
   viewing: null,
   unread: {},
+  pins: {},
+  pinsVersion: {},
   error: null,
 };
 
@@ -181,18 +190,50 @@ export class Store {
   updateMessage(m: Partial<Message> & { id: Snowflake; channel_id: Snowflake }): void {
     this.set((s) => {
       const cur = s.messages[m.channel_id];
-      if (!cur) return {};
-      const list = cur.list.map((x) => (x.id === m.id ? { ...x, ...m } : x));
-      return { messages: { ...s.messages, [m.channel_id]: { ...cur, list } } };
+      const messages = cur
+        ? { ...s.messages, [m.channel_id]: { ...cur, list: cur.list.map((x) => (x.id === m.id ? { ...x, ...m } : x)) } }
+        : s.messages;
+      // The pins panel's copy: edited in place, gone when unpinned (a new pin arrives with
+      // CHANNEL_PINS_UPDATE, which fetches the list again).
+      const pinned = s.pins[m.channel_id];
+      const pins = pinned
+        ? {
+            ...s.pins,
+            [m.channel_id]:
+              m.pinned === false ? pinned.filter((x) => x.id !== m.id) : pinned.map((x) => (x.id === m.id ? { ...x, ...m } : x)),
+          }
+        : s.pins;
+      return { messages, pins };
     });
   }
 
   deleteMessage(d: MessageDelete): void {
     this.set((s) => {
       const cur = s.messages[d.channel_id];
-      if (!cur) return {};
-      return { messages: { ...s.messages, [d.channel_id]: { ...cur, list: cur.list.filter((x) => x.id !== d.id) } } };
+      const pinned = s.pins[d.channel_id];
+      return {
+        messages: cur ? { ...s.messages, [d.channel_id]: { ...cur, list: cur.list.filter((x) => x.id !== d.id) } } : s.messages,
+        pins: pinned ? { ...s.pins, [d.channel_id]: pinned.filter((x) => x.id !== d.id) } : s.pins,
+      };
     });
+  }
+
+  /** The pinned messages of a channel as `GET /channels/{id}/pins` answered. */
+  setPins(channel: Snowflake, list: Message[]): void {
+    this.set((s) => ({ pins: { ...s.pins, [channel]: list } }));
+  }
+
+  /** GUILD_ROLE_CREATE / _UPDATE (`role`) and GUILD_ROLE_DELETE (`role_id`): permissions follow. */
+  role(guildId: Snowflake, role: GuildRoleEvent['role'] | null, removed?: Snowflake): void {
+    this.set((s) => ({
+      guilds: s.guilds.map((g) => {
+        if (g.id !== guildId) return g;
+        const gone = removed ?? role?.id;
+        const roles = [...g.roles.filter((r) => r.id !== gone), ...(role ? [role] : [])];
+        const members = removed ? g.members.map((m) => ({ ...m, roles: m.roles.filter((id) => id !== removed) })) : g.members;
+        return { ...g, roles, members };
+      }),
+    }));
   }
 
   /** MESSAGE_REACTION_ADD (`delta` 1) and MESSAGE_REACTION_REMOVE (`delta` -1). */
@@ -251,7 +292,7 @@ export class Store {
       case 'READY': {
         const r = d as Ready;
         // A fresh session may have missed events: message pages are fetched again.
-        this.set(() => ({ me: r.user, guilds: [], messages: {}, error: null }));
+        this.set(() => ({ me: r.user, guilds: [], messages: {}, pins: {}, error: null }));
         break;
       }
       case 'GUILD_CREATE': {
@@ -318,6 +359,22 @@ export class Store {
       case 'TYPING_START':
         this.typingStart(d as TypingStart);
         break;
+      case 'CHANNEL_PINS_UPDATE': {
+        const p = d as ChannelPinsUpdate;
+        this.set((s) => ({ pinsVersion: { ...s.pinsVersion, [p.channel_id]: (s.pinsVersion[p.channel_id] ?? 0) + 1 } }));
+        break;
+      }
+      case 'GUILD_ROLE_CREATE':
+      case 'GUILD_ROLE_UPDATE': {
+        const r = d as GuildRoleEvent;
+        this.role(r.guild_id, r.role);
+        break;
+      }
+      case 'GUILD_ROLE_DELETE': {
+        const r = d as GuildRoleDelete;
+        this.role(r.guild_id, null, r.role_id);
+        break;
+      }
     }
   }
 }

@@ -1,8 +1,20 @@
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import {
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type ClipboardEvent,
+  type DragEvent,
+  type KeyboardEvent,
+} from 'react';
 import { format, isSameDay } from 'date-fns';
 import { ApiError, type Rest } from '../api/rest';
-import type { Channel, GuildCreate, Message } from '../api/wire';
+import type { Attachment, Channel, GuildCreate, Message } from '../api/wire';
+import { filesOf, fitImage, formatSize, isInlineImage, isPreviewable } from '../files';
 import { createRenderer } from '../markdown';
+import { canPin, channelPermissions, has, P } from '../permissions';
 import { useStore, type ChannelMessages, type Pending, type Store, type Typist } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
@@ -13,6 +25,15 @@ const PALETTE = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '🔥
 const GROUP_MS = 7 * 60 * 1000;
 const NO_PENDING: Pending[] = [];
 const NO_TYPING: Record<string, Typist> = {};
+/** The largest box of an inline image, CSS pixels. */
+const IMAGE_MAX = { width: 400, height: 300 };
+
+/** A file chosen for the next message, with its thumbnail (an object URL) when it is an image. */
+export interface DraftFile {
+  key: number;
+  file: File;
+  preview: string | null;
+}
 
 /** Fetches the page before the oldest loaded message (the newest page first). */
 async function fetchOlder(rest: Rest, store: Store, channel: string): Promise<void> {
@@ -45,6 +66,12 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   const me = useStore(store, (s) => s.me);
   const error = useStore(store, (s) => s.error);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [showPins, setShowPins] = useState(false);
+  const perms = useMemo(() => (me ? channelPermissions(guild, channel, me.id) : 0n), [guild, channel, me]);
+  const mayPin = canPin(perms);
+  const mayAttach = has(perms, P.ATTACH_FILES);
+  const files = useDraftFiles();
+  const [dragging, setDragging] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
   const top = useRef<HTMLDivElement>(null);
   const anchor = useRef<{ first: string | undefined; height: number; atBottom: boolean }>({ first: undefined, height: 0, atBottom: true });
@@ -108,12 +135,48 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
     };
   };
 
+  // Files dropped anywhere on the message view are attached to the draft.
+  const dragFiles = (e: DragEvent) => mayAttach && Array.from(e.dataTransfer.types).includes('Files');
+  const drop = {
+    onDragOver: (e: DragEvent) => {
+      if (!dragFiles(e)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+      setDragging(true);
+    },
+    onDragLeave: (e: DragEvent) => {
+      if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false);
+    },
+    onDrop: (e: DragEvent) => {
+      setDragging(false);
+      const dropped = filesOf(e.dataTransfer);
+      if (!mayAttach || dropped.length === 0) return;
+      e.preventDefault();
+      files.add(dropped);
+    },
+  };
+
   return (
-    <main className="messages">
+    <main className={dragging ? 'messages dragging' : 'messages'} {...drop}>
       <header>
         <h1># {channel.name}</h1>
         {channel.topic && <p className="topic">{channel.topic}</p>}
+        <button
+          type="button"
+          className="small secondary pins-toggle"
+          aria-expanded={showPins}
+          aria-controls="pins-panel"
+          onClick={() => setShowPins(!showPins)}
+        >
+          {t.pinnedMessages}
+        </button>
       </header>
+      {showPins && <PinsPanel channel={channel} render={render} mayPin={mayPin} onClose={() => setShowPins(false)} />}
+      {dragging && (
+        <div className="drop-hint" aria-hidden="true">
+          {t.dropFiles}
+        </div>
+      )}
       {error && (
         <div role="alert" className="error banner">
           {error}{' '}
@@ -140,6 +203,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
                 divider={newDay}
                 mine={m.author.id === me?.id}
                 html={render(m.content)}
+                mayPin={mayPin}
                 onReply={() => setReplyTo(m)}
               />
             );
@@ -150,7 +214,13 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
         </ol>
       </div>
       <Typing channel={channel.id} />
-      <Composer channel={channel} replyTo={replyTo} clearReply={() => setReplyTo(null)} />
+      <Composer
+        channel={channel}
+        replyTo={replyTo}
+        clearReply={() => setReplyTo(null)}
+        files={files}
+        mayAttach={mayAttach}
+      />
     </main>
   );
 }
@@ -161,10 +231,11 @@ interface ItemProps {
   divider: boolean;
   mine: boolean;
   html: string;
+  mayPin: boolean;
   onReply: () => void;
 }
 
-function MessageItem({ m, grouped, divider, mine, html, onReply }: ItemProps) {
+function MessageItem({ m, grouped, divider, mine, html, mayPin, onReply }: ItemProps) {
   const { rest } = useClient();
   const [editing, setEditing] = useState(false);
   const [picking, setPicking] = useState(false);
@@ -181,7 +252,11 @@ function MessageItem({ m, grouped, divider, mine, html, onReply }: ItemProps) {
     }
   };
   return (
-    <li className={grouped ? 'message grouped' : 'message'} data-message-id={m.id} aria-label={`${displayName(m)}: ${m.content}`}>
+    <li
+      className={grouped ? 'message grouped' : 'message'}
+      data-message-id={m.id}
+      aria-label={t.messageLabel(displayName(m), m.content, m.attachments?.length ?? 0)}
+    >
       {divider && (
         <div className="divider" role="separator">
           {format(ts, 'PPP')}
@@ -231,8 +306,10 @@ function MessageItem({ m, grouped, divider, mine, html, onReply }: ItemProps) {
         <div className="content">
           <div className="markdown" dangerouslySetInnerHTML={{ __html: html }} />
           {m.edited_timestamp && <span className="muted small">{t.edited}</span>}
+          {m.pinned && <span className="muted small pinned-mark">📌 {t.pinned}</span>}
         </div>
       )}
+      <Attachments list={m.attachments ?? []} />
       {(m.reactions ?? []).length > 0 && (
         <div className="reactions">
           {(m.reactions ?? []).map((r) => {
@@ -277,6 +354,11 @@ function MessageItem({ m, grouped, divider, mine, html, onReply }: ItemProps) {
           <button type="button" className="small secondary" onClick={onReply}>
             {t.reply}
           </button>
+          {mayPin && (
+            <button type="button" className="small secondary" onClick={() => void act(() => rest.pin(m.channel_id, m.id, !m.pinned))}>
+              {m.pinned ? t.unpin : t.pin}
+            </button>
+          )}
           {mine && (
             <>
           <button type="button" className="small secondary" onClick={() => (setDraft(m.content), setEditing(true))}>
@@ -341,9 +423,171 @@ function Typing({ channel }: { channel: string }) {
 /** Drafts are kept per channel across reloads (localStorage holds drafts, never tokens). */
 const draftKey = (channel: string) => `hearth.draft.${channel}`;
 
-function Composer({ channel, replyTo, clearReply }: { channel: Channel; replyTo: Message | null; clearReply: () => void }) {
+/** The files chosen for the next message; thumbnails are object URLs, released on removal. */
+function useDraftFiles() {
+  const [list, setList] = useState<DraftFile[]>([]);
+  const next = useRef(0);
+  const current = useRef<DraftFile[]>([]);
+  useEffect(() => {
+    current.current = list;
+  }, [list]);
+  // Leaving the channel releases the thumbnails still shown.
+  useEffect(
+    () => () => {
+      for (const d of current.current) if (d.preview) URL.revokeObjectURL(d.preview);
+    },
+    [],
+  );
+  return useMemo(
+    () => ({
+      list,
+      add(files: File[]) {
+        const added = files.map((file) => ({
+          key: next.current++,
+          file,
+          preview: isPreviewable(file.type) ? URL.createObjectURL(file) : null,
+        }));
+        setList((l) => [...l, ...added]);
+      },
+      remove(key: number) {
+        const gone = list.find((d) => d.key === key);
+        if (gone?.preview) URL.revokeObjectURL(gone.preview);
+        setList((l) => l.filter((d) => d.key !== key));
+      },
+      /** After a send: the files sent go (files added meanwhile stay). */
+      clear(sent: DraftFile[]) {
+        for (const d of sent) if (d.preview) URL.revokeObjectURL(d.preview);
+        setList((l) => l.filter((d) => !sent.includes(d)));
+      },
+    }),
+    [list],
+  );
+}
+
+type DraftFiles = ReturnType<typeof useDraftFiles>;
+
+/** A message's files: raster images inline (their box reserved from width/height), others as download links. */
+function Attachments({ list }: { list: Attachment[] }) {
+  if (list.length === 0) return null;
+  return (
+    <ul className="attachments" aria-label={t.attachments}>
+      {list.map((a) => {
+        if (isInlineImage(a)) {
+          const box = fitImage(a.width ?? 0, a.height ?? 0, IMAGE_MAX.width, IMAGE_MAX.height);
+          return (
+            <li key={a.id}>
+              <a href={a.url} target="_blank" rel="noopener noreferrer" title={t.openImage(a.filename)}>
+                <img src={a.proxy_url || a.url} alt={a.filename} width={box.width} height={box.height} loading="lazy" />
+              </a>
+            </li>
+          );
+        }
+        const size = formatSize(a.size);
+        return (
+          <li key={a.id} className="file">
+            <span aria-hidden="true">📄</span>{' '}
+            <a href={a.url} download={a.filename} title={t.download(a.filename, size)}>
+              {a.filename}
+            </a>{' '}
+            <span className="muted small">{size}</span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+/** The channel's pinned messages (`GET /channels/{id}/pins`), fetched again on CHANNEL_PINS_UPDATE. */
+function PinsPanel({
+  channel,
+  render,
+  mayPin,
+  onClose,
+}: {
+  channel: Channel;
+  render: (md: string) => string;
+  mayPin: boolean;
+  onClose: () => void;
+}) {
+  const { rest, store } = useClient();
+  const pins = useStore(store, (s) => s.pins[channel.id]);
+  const version = useStore(store, (s) => s.pinsVersion[channel.id] ?? 0);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    rest.pins(channel.id).then(
+      (list) => {
+        if (!live) return;
+        setError(null);
+        store.setPins(channel.id, list);
+      },
+      (err: unknown) => live && setError(err instanceof ApiError ? err.detail() : String(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [rest, store, channel.id, version]);
+  const unpin = (m: Message) =>
+    rest.pin(channel.id, m.id, false).catch((err: unknown) => setError(err instanceof ApiError ? err.detail() : String(err)));
+  return (
+    <section
+      id="pins-panel"
+      className="pins"
+      aria-labelledby="pins-title"
+      onKeyDown={(e) => e.key === 'Escape' && onClose()}
+    >
+      <header>
+        <h2 id="pins-title">{t.pinnedMessages}</h2>
+        <button type="button" className="small secondary" onClick={onClose}>
+          {t.close}
+        </button>
+      </header>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {!pins ? (
+        <p className="muted">{t.loadingPins}</p>
+      ) : pins.length === 0 ? (
+        <p className="muted">{t.noPins}</p>
+      ) : (
+        <ol aria-label={t.pinnedMessages}>
+          {pins.map((m) => (
+            <li key={m.id} className="pin" aria-label={t.messageLabel(displayName(m), m.content, m.attachments?.length ?? 0)}>
+              <div className="meta">
+                <span className="author">{displayName(m)}</span>
+                <time dateTime={m.timestamp}>{format(Date.parse(m.timestamp), 'PPp')}</time>
+                {mayPin && (
+                  <button type="button" className="small secondary" onClick={() => void unpin(m)}>
+                    {t.unpin}
+                  </button>
+                )}
+              </div>
+              <div className="markdown" dangerouslySetInnerHTML={{ __html: render(m.content) }} />
+              <Attachments list={m.attachments ?? []} />
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+interface ComposerProps {
+  channel: Channel;
+  replyTo: Message | null;
+  clearReply: () => void;
+  files: DraftFiles;
+  mayAttach: boolean;
+}
+
+function Composer({ channel, replyTo, clearReply, files, mayAttach }: ComposerProps) {
   const { rest, store } = useClient();
   const [text, setTextState] = useState(() => localStorage.getItem(draftKey(channel.id)) ?? '');
+  const [uploading, setUploading] = useState(false);
+  const [uploadError, setUploadError] = useState<string | null>(null);
+  const chooser = useRef<HTMLInputElement>(null);
   const setText = (v: string) => {
     setTextState(v);
     if (v) localStorage.setItem(draftKey(channel.id), v);
@@ -352,10 +596,30 @@ function Composer({ channel, replyTo, clearReply }: { channel: Channel; replyTo:
   const lastTyping = useRef(0);
   const send = async () => {
     const content = text.trim();
-    if (!content) return;
-    setText('');
+    if (uploading || (!content && files.list.length === 0)) return;
     const nonce = newNonce();
     const reference = replyTo ? { message_reference: { message_id: replyTo.id } } : {};
+    if (files.list.length > 0) {
+      // Files are sent without an optimistic entry: the server may refuse them for reasons a
+      // retry cannot fix (too large, too many), so text and files stay in the composer until
+      // the server has taken them, and its error is shown here.
+      setUploading(true);
+      setUploadError(null);
+      try {
+        const sent = files.list;
+        const m = await rest.sendMessageWithFiles(channel.id, { content, nonce, ...reference }, sent.map((d) => d.file));
+        store.addMessage(m);
+        setText('');
+        files.clear(sent);
+        clearReply();
+      } catch (err) {
+        setUploadError(t.uploadFailed(err instanceof ApiError ? err.detail() : String(err)));
+      } finally {
+        setUploading(false);
+      }
+      return;
+    }
+    setText('');
     clearReply();
     store.addPending(channel.id, { nonce, content, failed: false });
     try {
@@ -377,9 +641,17 @@ function Composer({ channel, replyTo, clearReply }: { channel: Channel; replyTo:
       rest.typing(channel.id).catch(() => undefined);
     }
   };
+  // Pasted files (a screenshot, files copied in a file manager) are attached; pasted text stays text.
+  const onPaste = (e: ClipboardEvent<HTMLTextAreaElement>) => {
+    const pasted = filesOf(e.clipboardData);
+    if (!mayAttach || pasted.length === 0) return;
+    e.preventDefault();
+    files.add(pasted);
+  };
   return (
     <form
       className="composer"
+      aria-busy={uploading}
       onSubmit={(e) => {
         e.preventDefault();
         void send();
@@ -393,6 +665,43 @@ function Composer({ channel, replyTo, clearReply }: { channel: Channel; replyTo:
           </button>
         </div>
       )}
+      {files.list.length > 0 && (
+        <ul className="drafts" aria-label={t.filesToSend}>
+          {files.list.map((d) => (
+            <li key={d.key} className="draft-file">
+              {d.preview ? <img src={d.preview} alt={d.file.name} /> : <span aria-hidden="true">📄</span>}
+              <span className="name">{d.file.name}</span>
+              <span className="muted small">{formatSize(d.file.size)}</span>
+              <button type="button" className="small secondary" aria-label={t.removeFile(d.file.name)} onClick={() => files.remove(d.key)}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {uploadError && (
+        <p role="alert" className="error upload-error">
+          {uploadError}
+        </p>
+      )}
+      {mayAttach && (
+        <>
+          <input
+            ref={chooser}
+            type="file"
+            multiple
+            hidden
+            aria-label={t.attach}
+            onChange={(e) => {
+              files.add(Array.from(e.target.files ?? []));
+              e.target.value = '';
+            }}
+          />
+          <button type="button" className="secondary" aria-label={t.attach} title={t.attach} onClick={() => chooser.current?.click()}>
+            +
+          </button>
+        </>
+      )}
       <textarea
         rows={1}
         aria-label={t.messagePlaceholder(channel.name ?? '')}
@@ -400,8 +709,12 @@ function Composer({ channel, replyTo, clearReply }: { channel: Channel; replyTo:
         value={text}
         onChange={(e) => onChange(e.target.value)}
         onKeyDown={onKey}
+        onPaste={onPaste}
+        readOnly={uploading}
       />
-      <button type="submit">{t.send}</button>
+      <button type="submit" disabled={uploading}>
+        {uploading ? t.uploading : t.send}
+      </button>
     </form>
   );
 }

@@ -1,0 +1,70 @@
+// Discord's permission algorithm ("Topics > Permissions": compute_base_permissions and
+// compute_overwrites), as the server computes it (src/permissions.rs), over the guild the
+// client holds from GUILD_CREATE and the role, member and channel dispatches. The client only
+// uses it to hide actions the server would refuse; the server decides.
+import type { Channel, GuildCreate, Snowflake } from './api/wire';
+
+export const P = {
+  ADMINISTRATOR: 1n << 3n,
+  VIEW_CHANNEL: 1n << 10n,
+  MANAGE_MESSAGES: 1n << 13n,
+  ATTACH_FILES: 1n << 15n,
+  READ_MESSAGE_HISTORY: 1n << 16n,
+  PIN_MESSAGES: 1n << 51n,
+} as const;
+
+/** Every bit Discord documents (the server's `permissions::ALL`). */
+export const ALL = ((1n << 47n) - 1n) | (1n << 49n) | (1n << 50n) | (1n << 51n) | (1n << 52n);
+/** What a timed-out member keeps. */
+const TIMED_OUT_KEEPS = P.VIEW_CHANNEL | P.READ_MESSAGE_HISTORY;
+
+const bits = (s: string | undefined): bigint => {
+  try {
+    return s ? BigInt(s) : 0n;
+  } catch {
+    return 0n;
+  }
+};
+
+/** The permissions of `userId` in `channel` of `guild` (0 when not a member or the channel is hidden). */
+export function channelPermissions(guild: GuildCreate, channel: Channel, userId: Snowflake, now = Date.now()): bigint {
+  if (guild.owner_id === userId) return ALL;
+  const member = guild.members.find((m) => m.user?.id === userId);
+  if (!member) return 0n;
+  const everyone = guild.roles.find((r) => r.id === guild.id);
+  let p = bits(everyone?.permissions);
+  for (const r of guild.roles) if (member.roles.includes(r.id)) p |= bits(r.permissions);
+  if (p & P.ADMINISTRATOR) return ALL;
+  const until = member.communication_disabled_until ? Date.parse(member.communication_disabled_until) : NaN;
+  const timedOut = until > now;
+  const ows = channel.permission_overwrites ?? [];
+  const everyoneOw = ows.find((o) => o.type === 0 && o.id === guild.id);
+  if (everyoneOw) p = (p & ~bits(everyoneOw.deny)) | bits(everyoneOw.allow);
+  let allow = 0n;
+  let deny = 0n;
+  for (const o of ows) {
+    if (o.type === 0 && o.id !== guild.id && member.roles.includes(o.id)) {
+      allow |= bits(o.allow);
+      deny |= bits(o.deny);
+    }
+  }
+  p = (p & ~deny) | allow;
+  const mine = ows.find((o) => o.type === 1 && o.id === userId);
+  if (mine) p = (p & ~bits(mine.deny)) | bits(mine.allow);
+  if (timedOut) p &= TIMED_OUT_KEEPS;
+  return p & P.VIEW_CHANNEL ? p : 0n;
+}
+
+/** Whether `have` holds every bit of `need`. */
+export function has(have: bigint, need: bigint): boolean {
+  return (have & need) === need;
+}
+
+/**
+ * Pinning: Discord's PIN_MESSAGES (1 << 51), split from MANAGE_MESSAGES in 2025. Hearth's
+ * server checks PIN_MESSAGES alone (src/service/pins.rs), so MANAGE_MESSAGES without it does
+ * not show the action: the server would refuse it with 50013.
+ */
+export function canPin(perms: bigint): boolean {
+  return has(perms, P.PIN_MESSAGES);
+}
