@@ -186,6 +186,30 @@ pub(super) async fn typing(h: H, Auth(a): Auth, P(c): P<Snowflake>) -> Result<Re
     h.typing(&a, c).await?;
     Ok(no_content())
 }
+/// `POST /channels/{id}/messages/{message_id}/ack` -> `{"token": null}`: the caller's read
+/// state (Discord's client API; user accounts only, bots get 403 20001).
+#[utoipa::path(
+    post,
+    path = "/channels/{channel_id}/messages/{message_id}/ack",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    request_body(content = wire::AckBody, description = "wire::AckBody"),
+    responses(
+        (status = 200, description = "wire::AckResponse", body = wire::AckResponse),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
+pub(super) async fn ack_message(
+    h: H,
+    Auth(a): Auth,
+    P((c, m)): P<(Snowflake, Snowflake)>,
+    Body(b): Body<wire::AckBody>,
+) -> Result<Json<wire::AckResponse>> {
+    Ok(Json(h.ack_message(&a, c, m, b).await?))
+}
 /// `GET /channels/{id}/messages`.
 #[utoipa::path(
     get,

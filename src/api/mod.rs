@@ -185,6 +185,10 @@ pub fn routes() -> Router<Arc<Hearth>> {
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route(
+            "/channels/{channel_id}/messages/{message_id}/ack",
+            post(ack_message),
+        )
+        .route(
             "/channels/{channel_id}/messages/{message_id}/reactions",
             delete(clear_reactions),
         )

@@ -93,6 +93,7 @@ use crate::wire;
         channels::channel_invites,
         channels::create_invite,
         channels::typing,
+        channels::ack_message,
         channels::get_messages,
         channels::create_message,
         channels::request_uploads,

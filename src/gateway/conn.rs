@@ -312,6 +312,17 @@ impl Conn {
         if let Some(a) = &app {
             ready["application"] = json!({"id": Snowflake::from_db(a.id), "flags": a.flags});
         }
+        // Read states (user sessions only; Discord keeps none for bots).
+        if !actor.is_bot() {
+            let rs = self
+                .gw
+                .hearth
+                .read_state(&actor)
+                .await
+                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
+            ready["read_state"] = serde_json::to_value(&rs)
+                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
+        }
         self.gw.send_to(&session, Event::Ready, ready);
         if intents & intents::GUILDS != 0 {
             for &g in &guilds {

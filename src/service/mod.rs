@@ -50,6 +50,7 @@ pub mod ports;
 pub mod presence;
 pub mod purge;
 pub mod reactions;
+pub mod read_states;
 pub mod reauth;
 pub mod recovery;
 pub mod relay;

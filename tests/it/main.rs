@@ -36,6 +36,7 @@ mod ops;
 mod outbox;
 mod passkeys;
 mod ratelimit;
+mod read_states;
 mod registrar;
 mod resume;
 mod timeouts;

@@ -350,6 +350,7 @@ payloads! {
         MlsMessage,
         ApplicationCommandPermissionsUpdate,
         WebhooksUpdate,
+        MessageAck,
     }
 }
 

@@ -368,6 +368,9 @@ events! {
     MessageReactionRemove = "MESSAGE_REACTION_REMOVE",
     MessageReactionRemoveAll = "MESSAGE_REACTION_REMOVE_ALL",
     MessageReactionRemoveEmoji = "MESSAGE_REACTION_REMOVE_EMOJI",
+    /// The user acknowledged a message (read states, Discord's client API); sent to the
+    /// user's own sessions only, never crosses federation.
+    MessageAck = "MESSAGE_ACK",
     TypingStart = "TYPING_START",
     PresenceUpdate = "PRESENCE_UPDATE",
     UserUpdate = "USER_UPDATE",
