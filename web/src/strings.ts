@@ -34,6 +34,8 @@ export const t = {
   channels: 'Channels',
   unreadChannel: (name: string, mentions: number) =>
     mentions > 0 ? `${name}, ${mentions} mention${mentions === 1 ? '' : 's'}` : `${name}, unread`,
+  /** A mention badge: the server counts up to 100, shown as 99+ from 100 on. */
+  mentionBadge: (mentions: number) => (mentions >= 100 ? '99+' : String(mentions)),
   noGuild: 'Create a server or join one with an invite to start chatting.',
   noChannel: 'This server has no text channel you can see.',
   messagePlaceholder: (name: string) => `Message #${name}`,

@@ -213,6 +213,10 @@ export class Rest {
   createInvite(channel: Snowflake, b: CreateInviteBody) {
     return this.request<Invite>('POST', `/channels/${channel}/invites`, b);
   }
+  /** `POST /channels/{c}/messages/{m}/ack`: this user has read the channel up to `message`. */
+  ack(channel: Snowflake, message: Snowflake) {
+    return this.request<{ token: null }>('POST', `/channels/${channel}/messages/${message}/ack`, { token: null });
+  }
   /** `GET /channels/{id}/messages`: newest first, at most `limit` (1..100). */
   messages(channel: Snowflake, opts: { before?: Snowflake; limit?: number } = {}) {
     const q = new URLSearchParams({ limit: String(opts.limit ?? 50) });

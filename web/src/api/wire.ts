@@ -348,6 +348,32 @@ export interface ApiErrorBody {
   retry_after?: number;
 }
 
+/** One channel's read state in READY (`crates/wire/src/read_state.rs`). */
+export interface ReadStateEntry {
+  id: Snowflake;
+  last_message_id: Snowflake;
+  /** Counted by the server up to 100 (shown as "99+" from 100 on). */
+  mention_count: number;
+  last_pin_timestamp: string | null;
+  flags: number;
+}
+
+/** READY's `read_state` (user sessions only). */
+export interface ReadState {
+  version: number;
+  partial: boolean;
+  entries: ReadStateEntry[];
+}
+
+/** `MESSAGE_ACK`: this user acknowledged a message, in this session or another. */
+export interface MessageAck {
+  channel_id: Snowflake;
+  message_id: Snowflake;
+  version: number;
+  mention_count: number;
+  ack_type: number;
+}
+
 /** The `READY` dispatch (the fields this client reads). */
 export interface Ready {
   v: number;
@@ -355,6 +381,7 @@ export interface Ready {
   session_id: string;
   resume_gateway_url?: string;
   guilds: { id: Snowflake; unavailable?: boolean }[];
+  read_state?: ReadState;
 }
 
 /** Gateway opcodes ("Topics > Opcodes and Status Codes"). */

@@ -38,3 +38,42 @@ describe('pins in the store', () => {
     expect(s.guild('g')?.members[0]?.roles).toEqual([]);
   });
 });
+
+describe('read states in the store', () => {
+  const me = msg('1').author;
+  const other = { ...me, id: '77', username: 'other' };
+  const guild = (lastMessage: string) => ({
+    id: 'g', name: 'g', icon: null, description: null, owner_id: 'o', roles: [], joined_at: '', member_count: 2,
+    members: [{ user: me, nick: null, roles: ['5'], joined_at: '' }],
+    channels: [{ id: 'c', type: 0, guild_id: 'g', name: 'news', position: 0, last_message_id: lastMessage }],
+  });
+  it('READY entries make channels with newer messages unread, with the server’s mention count', () => {
+    const s = new Store();
+    s.dispatch('READY', { v: 10, user: me, session_id: 's', guilds: [], read_state: { version: 1, partial: false, entries: [
+      { id: 'c', last_message_id: '10', mention_count: 2, last_pin_timestamp: null, flags: 0 },
+    ] } });
+    s.dispatch('GUILD_CREATE', guild('12'));
+    expect(s.state.unread.c).toEqual({ count: 1, mentions: 2 });
+    // Read in another session: MESSAGE_ACK up to the newest message clears it.
+    s.dispatch('MESSAGE_ACK', { channel_id: 'c', message_id: '12', version: 2, mention_count: 0, ack_type: 0 });
+    expect(s.state.unread.c).toBeUndefined();
+    // A new message mentioning one of my roles, in a channel not on screen.
+    s.dispatch('MESSAGE_CREATE', msg('13', { channel_id: 'c', guild_id: 'g', author: other, mentions: [], mention_everyone: false, mention_roles: ['5'] }));
+    expect(s.state.unread.c).toEqual({ count: 1, mentions: 1 });
+    // "Mark unread" elsewhere: unread again with the count the server gives.
+    s.dispatch('MESSAGE_ACK', { channel_id: 'c', message_id: '12', version: 3, mention_count: 1, ack_type: 0 });
+    expect(s.state.unread.c).toEqual({ count: 1, mentions: 1 });
+  });
+  it('channels without a read state, or read up to their newest message, are read', () => {
+    const s = new Store();
+    s.dispatch('READY', { v: 10, user: me, session_id: 's', guilds: [], read_state: { version: 1, partial: false, entries: [
+      { id: 'c', last_message_id: '12', mention_count: 0, last_pin_timestamp: null, flags: 0 },
+    ] } });
+    s.dispatch('GUILD_CREATE', guild('12'));
+    expect(s.state.unread).toEqual({});
+    const t = new Store();
+    t.dispatch('READY', { v: 10, user: me, session_id: 's', guilds: [] });
+    t.dispatch('GUILD_CREATE', guild('12'));
+    expect(t.state.unread).toEqual({});
+  });
+});

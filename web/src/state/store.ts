@@ -10,6 +10,7 @@ import type {
   GuildRoleEvent,
   Member,
   Message,
+  MessageAck,
   MessageDelete,
   PresenceUpdate,
   Reaction,
@@ -50,9 +51,16 @@ export interface State {
   typing: Record<Snowflake, Record<Snowflake, Typist>>;
   /** The channel on screen (its new messages are read). */
   viewing: Snowflake | null;
-  /** Channels with messages that arrived while not on screen in this session: how many, and
-   *  how many mention me. (Read states kept on the server are not implemented yet.) */
+  /** Unread channels: how many new messages this session saw (1 for those READY reported
+   *  unread), and how many mention me. Fed by READY's read states, MESSAGE_CREATE in
+   *  channels not on screen, and MESSAGE_ACK (this user read it, here or elsewhere). */
   unread: Record<Snowflake, { count: number; mentions: number }>;
+  /** channel → the last message this user acknowledged (READY, MESSAGE_ACK, our own acks). */
+  acked: Record<Snowflake, Snowflake>;
+  /** channel → the newest message id known (GUILD_CREATE's `last_message_id`, MESSAGE_CREATE). */
+  latest: Record<Snowflake, Snowflake>;
+  /** READY's read states not yet matched with their channel's GUILD_CREATE (mention counts). */
+  readState: Record<Snowflake, { last: Snowflake; mentions: number }>;
   /** user id → online, idle, dnd or offline. */
   presence: Record<Snowflake, string>;
   /** channel → its pinned messages (newest pin first), once the pins panel fetched them. */
@@ -72,6 +80,9 @@ const initial: State = {
   presence: {},
   viewing: null,
   unread: {},
+  acked: {},
+  latest: {},
+  readState: {},
   pins: {},
   pinsVersion: {},
   error: null,
@@ -164,13 +175,55 @@ export class Store {
   /** A new message from someone else in a channel not on screen. */
   private markUnread(m: Message): void {
     const me = this.state.me;
+    const newest = this.state.latest[m.channel_id];
+    if (!newest || compareIds(newest, m.id) < 0) this.set((s) => ({ latest: { ...s.latest, [m.channel_id]: m.id } }));
     if (!me || m.author.id === me.id || m.channel_id === this.state.viewing) return;
-    const mentioned = m.mention_everyone || m.mentions.some((u) => u.id === me.id);
+    const mine = this.guild(m.guild_id ?? undefined)?.members.find((x) => x.user?.id === me.id)?.roles ?? [];
+    const mentioned =
+      m.mention_everyone || m.mentions.some((u) => u.id === me.id) || m.mention_roles.some((r) => mine.includes(r));
     this.set((s) => {
       const cur = s.unread[m.channel_id] ?? { count: 0, mentions: 0 };
       return {
         unread: { ...s.unread, [m.channel_id]: { count: cur.count + 1, mentions: cur.mentions + (mentioned ? 1 : 0) } },
       };
+    });
+  }
+
+  /** A guild's channels met READY's read states: a channel whose newest message is after the
+   *  acknowledged one is unread, with the server's mention count. Channels without a read
+   *  state count as read. */
+  private unreadFromReadStates(g: GuildCreate): void {
+    this.set((s) => {
+      const unread = { ...s.unread };
+      const acked = { ...s.acked };
+      const latest = { ...s.latest };
+      for (const c of g.channels) {
+        if (c.last_message_id && (!latest[c.id] || compareIds(latest[c.id] ?? '', c.last_message_id) < 0)) {
+          latest[c.id] = c.last_message_id;
+        }
+        const rs = s.readState[c.id];
+        if (!rs) continue;
+        acked[c.id] = rs.last;
+        const newest = latest[c.id];
+        if (c.id !== s.viewing && ((newest && compareIds(rs.last, newest) < 0) || rs.mentions > 0)) {
+          unread[c.id] = { count: 1, mentions: rs.mentions };
+        }
+      }
+      return { unread, acked, latest };
+    });
+  }
+
+  /** MESSAGE_ACK (or our own ack): read up to `message_id`, `mention_count` mentions left. */
+  acknowledged(a: Pick<MessageAck, 'channel_id' | 'message_id' | 'mention_count'>): void {
+    this.set((s) => {
+      const acked = { ...s.acked, [a.channel_id]: a.message_id };
+      const newest = s.latest[a.channel_id];
+      const stillUnread =
+        a.channel_id !== s.viewing && ((newest && compareIds(a.message_id, newest) < 0) || a.mention_count > 0);
+      const unread = stillUnread
+        ? { ...s.unread, [a.channel_id]: { count: s.unread[a.channel_id]?.count ?? 1, mentions: a.mention_count } }
+        : Object.fromEntries(Object.entries(s.unread).filter(([id]) => id !== a.channel_id));
+      return { acked, unread };
     });
   }
 
@@ -292,12 +345,16 @@ export class Store {
       case 'READY': {
         const r = d as Ready;
         // A fresh session may have missed events: message pages are fetched again.
-        this.set(() => ({ me: r.user, guilds: [], messages: {}, pins: {}, error: null }));
+        const readState = Object.fromEntries(
+          (r.read_state?.entries ?? []).map((e) => [e.id, { last: e.last_message_id, mentions: e.mention_count }]),
+        );
+        this.set(() => ({ me: r.user, guilds: [], messages: {}, pins: {}, error: null, unread: {}, acked: {}, readState }));
         break;
       }
       case 'GUILD_CREATE': {
         const g = d as GuildCreate;
         this.upsertGuild(g);
+        this.unreadFromReadStates(g);
         const seen = Object.fromEntries((g.presences ?? []).map((p) => [p.user.id, p.status]));
         this.set((s) => ({ presence: { ...s.presence, ...seen } }));
         break;
@@ -328,6 +385,9 @@ export class Store {
       case 'MESSAGE_CREATE':
         this.markUnread(d as Message);
         this.addMessage(d as Message);
+        break;
+      case 'MESSAGE_ACK':
+        this.acknowledged(d as MessageAck);
         break;
       case 'MESSAGE_UPDATE':
         this.updateMessage(d as Message);

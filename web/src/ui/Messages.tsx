@@ -15,11 +15,13 @@ import type { Attachment, Channel, GuildCreate, Message } from '../api/wire';
 import { filesOf, fitImage, formatSize, isInlineImage, isPreviewable } from '../files';
 import { createRenderer } from '../markdown';
 import { canPin, channelPermissions, has, P } from '../permissions';
-import { useStore, type ChannelMessages, type Pending, type Store, type Typist } from '../state/store';
+import { compareIds, useStore, type ChannelMessages, type Pending, type Store, type Typist } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
 
 const PAGE = 50;
+/** How long the newest message stays on screen before it is acknowledged (read states). */
+const ACK_DELAY_MS = 500;
 /** The quick reaction palette. */
 const PALETTE = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '🔥'];
 const GROUP_MS = 7 * 60 * 1000;
@@ -113,6 +115,26 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
 
   // Keep the view still when older messages are prepended; follow new ones at the bottom.
   const list = data?.list;
+  // Read states: the newest message on screen is acknowledged after ACK_DELAY_MS, and at
+  // once on Esc; the other sessions of this user learn it through MESSAGE_ACK.
+  const newest = list?.[list.length - 1]?.id;
+  const acked = useStore(store, (s) => s.acked[channel.id]);
+  const ackNow = useCallback(() => {
+    if (!newest || (acked && compareIds(newest, acked) <= 0)) return;
+    store.acknowledged({ channel_id: channel.id, message_id: newest, mention_count: 0 });
+    rest.ack(channel.id, newest).catch(() => undefined);
+  }, [rest, store, channel.id, newest, acked]);
+  useEffect(() => {
+    const timer = setTimeout(ackNow, ACK_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [ackNow]);
+  useEffect(() => {
+    const onKey = (e: WindowEventMap['keydown']) => {
+      if (e.key === 'Escape') ackNow();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [ackNow]);
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el || !list) return;

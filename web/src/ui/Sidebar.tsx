@@ -42,7 +42,7 @@ export function GuildBar({ current }: { current: string | null }) {
             >
               {initials(g.name)}
             </a>
-            {mentions > 0 && <span className="badge" aria-hidden="true">{mentions}</span>}
+            {mentions > 0 && <span className="badge" aria-hidden="true">{t.mentionBadge(mentions)}</span>}
           </li>
           );
         })}
@@ -138,7 +138,7 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
                     }}
                   >
                     # {c.name}
-                    {(unread[c.id]?.mentions ?? 0) > 0 && <span className="badge" aria-hidden="true">{unread[c.id]?.mentions}</span>}
+                    {(unread[c.id]?.mentions ?? 0) > 0 && <span className="badge" aria-hidden="true">{t.mentionBadge(unread[c.id]?.mentions ?? 0)}</span>}
                   </a>
                 </li>
               ))}
