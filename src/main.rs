@@ -353,7 +353,8 @@ async fn run(cmd: Command, config: Config) -> hearth::Result<()> {
                     .unwrap_or_else(|| format!("http://{}", app.local_addr()));
                 tracing::warn!(
                     "no instance administrator yet. One-time setup token (single use, valid 24 h): \
-                     {token} . Register the first account with it (POST {base}/api/v10/auth/register \
+                     {token} . Open {base}/setup#{token} in a browser and create the first account \
+                     there, or register it with the token (POST {base}/api/v10/auth/register \
                      with \"setup_token\": \"{token}\", any registration policy) or, logged in, \
                      POST {base}/api/v10/admin/setup {{\"token\": \"{token}\"}}; or run \
                      `hearth admin create-user NAME --admin` (README \"First start\"). Each start \

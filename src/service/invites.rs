@@ -22,6 +22,18 @@ impl Hearth {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
 
+    /// The stored invite `code`, expired or not. Errors: 404 10006 (also for a code that
+    /// cannot be one).
+    pub(super) async fn stored_invite(&self, code: &str) -> Result<InviteRow> {
+        if !Self::plausible_invite_code(code) {
+            return Err(Error::Unknown(Unknown::Invite));
+        }
+        self.db
+            .invite(code)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Invite))
+    }
+
     /// An invite that exists and has not expired.
     pub async fn valid_invite(&self, code: &str) -> Result<Option<InviteRow>> {
         if !Self::plausible_invite_code(code) {
@@ -315,14 +327,7 @@ impl Hearth {
         code: &str,
         reason: Option<&str>,
     ) -> Result<wire::Invite> {
-        if !Self::plausible_invite_code(code) {
-            return Err(Error::Unknown(Unknown::Invite));
-        }
-        let inv = self
-            .db
-            .invite(code)
-            .await?
-            .ok_or(Error::Unknown(Unknown::Invite))?;
+        let inv = self.stored_invite(code).await?;
         let ca = self
             .channel_access(actor, Snowflake::from_db(inv.channel_id))
             .await

@@ -415,14 +415,7 @@ impl Hearth {
     /// Deletes invite `code` (INVITE_DELETE to the guild; no audit entry: no member acted).
     /// Errors: 404 10006.
     pub async fn operator_revoke_invite(&self, code: &str) -> Result<()> {
-        if !Self::plausible_invite_code(code) {
-            return Err(Error::Unknown(Unknown::Invite));
-        }
-        let inv = self
-            .db
-            .invite(code)
-            .await?
-            .ok_or(Error::Unknown(Unknown::Invite))?;
+        let inv = self.stored_invite(code).await?;
         self.remove_invite(&inv, None).await
     }
 

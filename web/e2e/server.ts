@@ -10,6 +10,8 @@ export interface Hearth {
   url: string;
   /** A REST call to `/api/v10` (setting up a scene); throws on a non-2xx answer. */
   api<T>(method: string, path: string, body?: unknown, token?: string): Promise<T>;
+  /** What the server has logged so far (stdout and stderr, `HEARTH_LOG=warn` unless `env` sets it). */
+  log(): string;
   /** Stops the server, keeping its data directory. */
   halt(): Promise<void>;
   /** Starts the halted server again on the same port and data directory. */
@@ -97,6 +99,9 @@ export async function startHearth(env: Record<string, string> = {}, opts: { host
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
       const text = await res.text();
       return (text ? JSON.parse(text) : undefined) as T;
+    },
+    log() {
+      return log.join('');
     },
     async halt() {
       await halt(child);

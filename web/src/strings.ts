@@ -3,6 +3,10 @@ export const t = {
   appName: 'Hearth',
   login: 'Log in',
   register: 'Create an account',
+  setupTitle: 'Set up this server',
+  setupNotice:
+    'The account you create here becomes the administrator of this server. The setup token comes from the server log and works once.',
+  setupToken: 'Setup token',
   username: 'Username',
   loginField: 'Username or email',
   password: 'Password',

@@ -38,6 +38,9 @@ export interface RegisterBody {
   password: string;
   email?: string;
   invite?: string;
+  /** The one-time token the server prints at a start without an administrator: the new
+   * account becomes the instance administrator (README "First start"). */
+  setup_token?: string;
 }
 
 /** `hearth_wire::MfaChallenge`: the `POST /auth/login` answer for an account with a second

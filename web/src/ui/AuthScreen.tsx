@@ -10,8 +10,22 @@ function message(err: unknown): string {
   return String(err);
 }
 
-/** Register or log in, on one screen; a second step for accounts with two-factor. */
+/**
+ * The setup token of a `/setup#TOKEN` link (the link the server prints at a start without an
+ * administrator; the fragment never reaches a server log), `''` on `/setup` without one, or
+ * `null` elsewhere.
+ */
+export function setupTokenOf(pathname: string, hash: string): string | null {
+  if (pathname.replace(/\/+$/, '') !== '/setup') return null;
+  return decodeURIComponent(hash.replace(/^#/, '')).trim();
+}
+
+/**
+ * Register or log in, on one screen; a second step for accounts with two-factor. On `/setup`
+ * the registration carries the setup token, so the account becomes the instance administrator.
+ */
 export function AuthScreen({ rest, onToken, notice }: { rest: Rest; onToken: (p: TokenPair) => void; notice?: string }) {
+  const [setupToken, setSetupToken] = useState(() => setupTokenOf(location.pathname, location.hash));
   const [mode, setMode] = useState<'login' | 'register'>('register');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -36,7 +50,11 @@ export function AuthScreen({ rest, onToken, notice }: { rest: Rest; onToken: (p:
     e.preventDefault();
     void run(async () => {
       if (mode === 'register') {
-        onToken(await rest.register({ username, password, ...(email ? { email } : {}) }));
+        const claim = setupToken ? { setup_token: setupToken } : {};
+        const pair = await rest.register({ username, password, ...(email ? { email } : {}), ...claim });
+        // The token is used up: take it out of the address bar and history.
+        if (setupToken !== null) history.replaceState(null, '', '/');
+        onToken(pair);
         return;
       }
       const answer = await rest.login({ login: username, password });
@@ -58,12 +76,20 @@ export function AuthScreen({ rest, onToken, notice }: { rest: Rest; onToken: (p:
     return <SecondFactor rest={rest} challenge={mfa} onToken={onToken} onBack={() => setMfa(null)} />;
   }
 
-  const title = mode === 'register' ? t.register : t.login;
+  const setup = setupToken !== null && mode === 'register';
+  const title = setup ? t.setupTitle : mode === 'register' ? t.register : t.login;
   return (
     <main className="auth">
       <form className="card" onSubmit={submit} aria-labelledby="auth-title">
         <h1 id="auth-title">{title}</h1>
         {notice && <p className="notice">{notice}</p>}
+        {setup && <p className="notice">{t.setupNotice}</p>}
+        {setup && (
+          <label>
+            {t.setupToken}
+            <input name="setup_token" autoComplete="off" required value={setupToken ?? ''} onChange={(e) => setSetupToken(e.target.value.trim())} />
+          </label>
+        )}
         <label>
           {mode === 'register' ? t.username : t.loginField}
           <input name="username" autoComplete="username webauthn" required value={username} onChange={(e) => setUsername(e.target.value)} />
