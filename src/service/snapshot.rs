@@ -218,11 +218,26 @@ pub async fn guild_create(
     };
     let members = h.members_wire(cache.guild_id, &member_rows, false).await?;
     let visible = cache.visible_channels(user);
+    // The cache's rows are not reloaded by messages: `last_message_id` is read fresh.
+    let last: std::collections::HashMap<i64, Option<i64>> =
+        h.db.last_message_ids(cache.guild_id)
+            .await?
+            .into_iter()
+            .collect();
     let channels: Vec<Value> = cache
         .channels
         .iter()
         .filter(|c| visible.contains(&c.id))
-        .filter_map(|c| cache.channel_payload(c.id))
+        .filter_map(|c| {
+            let mut v = cache.channel_payload(c.id)?;
+            if let (Some(o), Some(l)) = (v.as_object_mut(), last.get(&c.id)) {
+                o.insert(
+                    "last_message_id".into(),
+                    json!(l.map(crate::snowflake::Snowflake::from_db)),
+                );
+            }
+            Some(v)
+        })
         .collect();
     let presence_list: Vec<Value> = member_rows
         .iter()

@@ -55,6 +55,16 @@ impl Db {
         Ok(on_db!(self, p => sqlx::query_as(q).bind(user_id).fetch_all(p).await)?)
     }
 
+    /// `(channel id, last_message_id)` of a guild's channels, read fresh for GUILD_CREATE (the
+    /// gateway's structure cache is not reloaded by messages), so clients compare read states
+    /// with the real newest message.
+    pub async fn last_message_ids(&self, guild_id: i64) -> Result<Vec<(i64, Option<i64>)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT id, last_message_id FROM channels WHERE guild_id = $1")
+            .bind(guild_id).fetch_all(p).await)?,
+        )
+    }
+
     /// Messages of `channel_id` after `after` that mention `user_id`, one of the user's roles
     /// in the message's guild, or @everyone (stored only when its author could), not sent by
     /// the user; at most [`MENTION_COUNT_CAP`]. Reads the partial index `messages_mentioning`

@@ -144,8 +144,21 @@ async fn acks_move_forward_only_unless_manual_and_reach_every_session() {
     assert_eq!(g.ready["read_state"]["version"], 3);
 
     // Alice's session never gets bob's acks (barrier: her next MESSAGE_CREATE).
-    say(&w.alice, &w.general, "barrier").await;
+    let barrier = say(&w.alice, &w.general, "barrier").await;
     a.expect_without("MESSAGE_CREATE", "MESSAGE_ACK").await;
+
+    // GUILD_CREATE shows each channel's real newest message (what clients compare read
+    // states with), though the gateway's guild cache was loaded before it was sent.
+    let mut g = Gw::identify(&w.ts, &w.bob_tok, GUILDS).await;
+    let gc = g.expect("GUILD_CREATE").await;
+    let general = gc["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .find(|c| c["id"] == w.general.as_str())
+        .cloned()
+        .expect("general");
+    assert_eq!(s(&general["last_message_id"]), barrier);
 }
 
 #[tokio::test]
