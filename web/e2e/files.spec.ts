@@ -15,7 +15,13 @@ const MAX_FILE = 4096;
 const PIN_MESSAGES = 1n << 51n;
 
 test.beforeAll(async () => {
-  hearth = await startHearth({ HEARTH_MEDIA__MAX_FILE_BYTES: String(MAX_FILE), HEARTH_MEDIA__MAX_FILES_PER_MESSAGE: '3' });
+  // The page is opened as http://localhost:PORT while attachment URLs name the bound address
+  // (http://127.0.0.1:PORT, `media.public_url`'s default): images must still show inline,
+  // which the page's Content-Security-Policy allows by naming that origin in img-src.
+  hearth = await startHearth(
+    { HEARTH_MEDIA__MAX_FILE_BYTES: String(MAX_FILE), HEARTH_MEDIA__MAX_FILES_PER_MESSAGE: '3' },
+    { host: 'localhost' },
+  );
 });
 
 test.afterAll(async () => {

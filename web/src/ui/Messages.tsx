@@ -69,7 +69,8 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   const [showPins, setShowPins] = useState(false);
   const perms = useMemo(() => (me ? channelPermissions(guild, channel, me.id) : 0n), [guild, channel, me]);
   const mayPin = canPin(perms);
-  const mayAttach = has(perms, P.ATTACH_FILES);
+  // As the server (and Discord): a file is a message, so it needs SEND_MESSAGES too.
+  const mayAttach = has(perms, P.SEND_MESSAGES | P.ATTACH_FILES);
   const files = useDraftFiles();
   const [dragging, setDragging] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
@@ -136,13 +137,15 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   };
 
   // Files dropped anywhere on the message view are attached to the draft.
-  const dragFiles = (e: DragEvent) => mayAttach && Array.from(e.dataTransfer.types).includes('Files');
+  // A file dropped where attaching is not allowed is refused here too, so the browser does
+  // not open it in place of the app.
+  const carriesFiles = (e: DragEvent) => Array.from(e.dataTransfer.types).includes('Files');
   const drop = {
     onDragOver: (e: DragEvent) => {
-      if (!dragFiles(e)) return;
+      if (!carriesFiles(e)) return;
       e.preventDefault();
-      e.dataTransfer.dropEffect = 'copy';
-      setDragging(true);
+      e.dataTransfer.dropEffect = mayAttach ? 'copy' : 'none';
+      if (mayAttach) setDragging(true);
     },
     onDragLeave: (e: DragEvent) => {
       if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false);
@@ -150,9 +153,9 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
     onDrop: (e: DragEvent) => {
       setDragging(false);
       const dropped = filesOf(e.dataTransfer);
-      if (!mayAttach || dropped.length === 0) return;
+      if (dropped.length === 0) return;
       e.preventDefault();
-      files.add(dropped);
+      if (mayAttach) files.add(dropped);
     },
   };
 
@@ -672,7 +675,7 @@ function Composer({ channel, replyTo, clearReply, files, mayAttach }: ComposerPr
               {d.preview ? <img src={d.preview} alt={d.file.name} /> : <span aria-hidden="true">📄</span>}
               <span className="name">{d.file.name}</span>
               <span className="muted small">{formatSize(d.file.size)}</span>
-              <button type="button" className="small secondary" aria-label={t.removeFile(d.file.name)} onClick={() => files.remove(d.key)}>
+              <button type="button" className="small secondary" aria-label={t.removeFile(d.file.name)} disabled={uploading} onClick={() => files.remove(d.key)}>
                 ×
               </button>
             </li>
