@@ -67,7 +67,21 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   const error = useStore(store, (s) => s.error);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [showPins, setShowPins] = useState(false);
-  const perms = useMemo(() => (me ? channelPermissions(guild, channel, me.id) : 0n), [guild, channel, me]);
+  // A timeout ends without any event: recompute the permissions when it does.
+  const [timeoutEnded, setTimeoutEnded] = useState(0);
+  const until = guild.members.find((m) => m.user?.id === me?.id)?.communication_disabled_until;
+  useEffect(() => {
+    const left = until ? Date.parse(until) - Date.now() : NaN;
+    if (!(left > 0)) return;
+    // setTimeout's delay is a 32-bit signed count of milliseconds (timeouts last 28 days at most).
+    const timer = setTimeout(() => setTimeoutEnded((n) => n + 1), Math.min(left + 500, 2 ** 31 - 1));
+    return () => clearTimeout(timer);
+  }, [until, timeoutEnded]);
+  const perms = useMemo(
+    () => (me ? channelPermissions(guild, channel, me.id) : 0n),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- timeoutEnded: the clock moved past a timeout
+    [guild, channel, me, timeoutEnded],
+  );
   const mayPin = canPin(perms);
   // As the server (and Discord): a file is a message, so it needs SEND_MESSAGES too.
   const mayAttach = has(perms, P.SEND_MESSAGES | P.ATTACH_FILES);
@@ -516,6 +530,9 @@ function PinsPanel({
   const pins = useStore(store, (s) => s.pins[channel.id]);
   const version = useStore(store, (s) => s.pinsVersion[channel.id] ?? 0);
   const [error, setError] = useState<string | null>(null);
+  // Opening the panel moves focus into it (its heading), for keyboard and screen-reader users.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
   useEffect(() => {
     let live = true;
     rest.pins(channel.id).then(
@@ -540,7 +557,9 @@ function PinsPanel({
       onKeyDown={(e) => e.key === 'Escape' && onClose()}
     >
       <header>
-        <h2 id="pins-title">{t.pinnedMessages}</h2>
+        <h2 id="pins-title" ref={heading} tabIndex={-1}>
+          {t.pinnedMessages}
+        </h2>
         <button type="button" className="small secondary" onClick={onClose}>
           {t.close}
         </button>
@@ -551,7 +570,7 @@ function PinsPanel({
         </p>
       )}
       {!pins ? (
-        <p className="muted">{t.loadingPins}</p>
+        !error && <p className="muted">{t.loadingPins}</p>
       ) : pins.length === 0 ? (
         <p className="muted">{t.noPins}</p>
       ) : (
