@@ -221,6 +221,15 @@ test('files are sent, shown and pinned', async ({ browser }) => {
   await expect(drafts(alice).getByRole('listitem')).toHaveCount(4);
   await expect(alice.getByLabel('Message #general')).toHaveValue('this one is too big');
 
+  // Chosen files are kept per channel, as text drafts are: away and back, all four are there.
+  await hearth.api('POST', `/guilds/${guild.id}/channels`, { name: 'elsewhere', type: 0 }, owner.token);
+  const channelNav = alice.getByRole('navigation', { name: 'Channels' });
+  await channelNav.getByRole('link', { name: /elsewhere/ }).click();
+  await expect(alice.getByRole('heading', { name: '# elsewhere' })).toBeVisible();
+  await expect(drafts(alice)).toHaveCount(0);
+  await channelNav.getByRole('link', { name: /general/ }).click();
+  await expect(drafts(alice).getByRole('listitem')).toHaveCount(4);
+
   // With one removed the message is accepted: sent, the error gone, the composer empty.
   await drafts(alice).getByRole('button', { name: 'Remove part4.txt' }).click();
   await alice.getByRole('button', { name: 'Send' }).click();

@@ -85,7 +85,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   const mayPin = canPin(perms);
   // As the server (and Discord): a file is a message, so it needs SEND_MESSAGES too.
   const mayAttach = has(perms, P.SEND_MESSAGES | P.ATTACH_FILES);
-  const files = useDraftFiles();
+  const files = useDraftFiles(channel.id);
   const [dragging, setDragging] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
   const top = useRef<HTMLDivElement>(null);
@@ -440,15 +440,28 @@ function Typing({ channel }: { channel: string }) {
 /** Drafts are kept per channel across reloads (localStorage holds drafts, never tokens). */
 const draftKey = (channel: string) => `hearth.draft.${channel}`;
 
-/** The files chosen for the next message; thumbnails are object URLs, released on removal. */
-function useDraftFiles() {
-  const [list, setList] = useState<DraftFile[]>([]);
-  const next = useRef(0);
+/**
+ * The files chosen for the next message of each channel (thumbnails are object URLs, released
+ * on removal), kept outside the view: switching channels or a new gateway session (which
+ * renders the guilds from scratch) keeps them, as text drafts are kept. A page reload loses
+ * them (a `File` cannot be stored).
+ */
+const keptFiles = new Map<string, File[]>();
+let nextDraftKey = 0;
+
+function draftOf(file: File): DraftFile {
+  return { key: nextDraftKey++, file, preview: isPreviewable(file.type) ? URL.createObjectURL(file) : null };
+}
+
+function useDraftFiles(channel: string) {
+  const [list, setList] = useState<DraftFile[]>(() => (keptFiles.get(channel) ?? []).map(draftOf));
   const current = useRef<DraftFile[]>([]);
   useEffect(() => {
     current.current = list;
-  }, [list]);
-  // Leaving the channel releases the thumbnails still shown.
+    if (list.length > 0) keptFiles.set(channel, list.map((d) => d.file));
+    else keptFiles.delete(channel);
+  }, [list, channel]);
+  // Leaving the view releases the thumbnails still shown (the files stay kept).
   useEffect(
     () => () => {
       for (const d of current.current) if (d.preview) URL.revokeObjectURL(d.preview);
@@ -459,11 +472,7 @@ function useDraftFiles() {
     () => ({
       list,
       add(files: File[]) {
-        const added = files.map((file) => ({
-          key: next.current++,
-          file,
-          preview: isPreviewable(file.type) ? URL.createObjectURL(file) : null,
-        }));
+        const added = files.map(draftOf);
         setList((l) => [...l, ...added]);
       },
       remove(key: number) {
