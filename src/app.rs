@@ -298,7 +298,10 @@ impl App {
             .merge(crate::gateway::socket_routes().with_state(gw))
             .merge(web::routes().with_state(p.hearth.clone()))
             // The web client at `/` (SPA fallback); API and server paths keep the JSON 404.
-            .fallback(web::serve)
+            .fallback({
+                let csp = web::policy(p.hearth.config.media.public_url.as_deref());
+                move |method, uri| web::serve(method, uri, csp.clone())
+            })
             .layer(axum::extract::DefaultBodyLimit::max(
                 p.hearth.config.limits.max_body_bytes,
             ))

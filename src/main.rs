@@ -344,13 +344,16 @@ async fn run(cmd: Command, config: Config) -> hearth::Result<()> {
             let app = App::build(config).await?;
             tracing::info!(addr = %app.local_addr(), server_name = %app.hearth.config.server_name, "hearth listening");
             if let Some(token) = app.hearth.setup_token_if_no_admin().await? {
-                let base = app
-                    .hearth
-                    .config
-                    .media
+                // The web client's address: `account.public_url`, else `media.public_url`
+                // (the bound address when neither is set).
+                let c = &app.hearth.config;
+                let base = c
+                    .account
                     .public_url
                     .clone()
+                    .or_else(|| c.media.public_url.clone())
                     .unwrap_or_else(|| format!("http://{}", app.local_addr()));
+                let base = base.trim_end_matches('/');
                 tracing::warn!(
                     "no instance administrator yet. One-time setup token (single use, valid 24 h): \
                      {token} . Open {base}/setup#{token} in a browser and create the first account \

@@ -75,9 +75,28 @@ fn host_of(headers: &HeaderMap) -> Option<String> {
     .then(|| h.to_string())
 }
 
+/// The Content-Security-Policy of every client file: only this origin's code, styles and
+/// connections; images also from the origin of `media_public_url` (`media.public_url`,
+/// where attachment, avatar and emoji URLs point: another host name of this server, a
+/// reverse proxy's name or a CDN), so files show inline wherever the page was opened from.
+pub fn policy(media_public_url: Option<&str>) -> HeaderValue {
+    let media = media_public_url
+        .and_then(|u| reqwest::Url::parse(u).ok())
+        .map(|u| u.origin())
+        .filter(|o| o.is_tuple())
+        .map(|o| format!(" {}", o.ascii_serialization()))
+        .unwrap_or_default();
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'{media} data: blob:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'; form-action 'self'"
+    );
+    HeaderValue::from_str(&csp).unwrap_or_else(|_| policy(None))
+}
+
 /// The main router's fallback: an embedded file, `index.html` for client routes, or
-/// Discord's JSON 404 for server paths and other methods.
-pub async fn serve(method: Method, uri: Uri) -> Response {
+/// Discord's JSON 404 for server paths and other methods. `csp` is [`policy`]'s.
+pub async fn serve(method: Method, uri: Uri, csp: HeaderValue) -> Response {
     let path = uri.path();
     let server_path = SERVER_PREFIXES
         .iter()
@@ -87,17 +106,17 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
     }
     let rel = path.trim_start_matches('/');
     if let Some(bytes) = asset(rel) {
-        return file(rel, bytes);
+        return file(rel, bytes, csp);
     }
     // A missing hashed asset is a real 404, not the page (a stale tab asking for old code).
     if rel.starts_with("assets/") {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     match asset("index.html") {
-        Some(bytes) => file("index.html", bytes),
+        Some(bytes) => file("index.html", bytes, csp),
         None => {
             let mut r = PLACEHOLDER.into_response();
-            secure(r.headers_mut(), "text/html; charset=utf-8", false);
+            secure(r.headers_mut(), "text/html; charset=utf-8", false, csp);
             r
         }
     }
@@ -113,19 +132,20 @@ fn asset(rel: &str) -> Option<&'static [u8]> {
         .map(|(_, b)| *b)
 }
 
-fn file(rel: &str, bytes: &'static [u8]) -> Response {
+fn file(rel: &str, bytes: &'static [u8], csp: HeaderValue) -> Response {
     let rel = if rel.is_empty() { "index.html" } else { rel };
     let mut r = bytes.into_response();
     secure(
         r.headers_mut(),
         content_type(rel),
         rel.starts_with("assets/"),
+        csp,
     );
     r
 }
 
 /// Content type, cache lifetime and the security headers of every client file.
-fn secure(h: &mut HeaderMap, content_type: &'static str, immutable: bool) {
+fn secure(h: &mut HeaderMap, content_type: &'static str, immutable: bool, csp: HeaderValue) {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::CACHE_CONTROL,
@@ -135,14 +155,7 @@ fn secure(h: &mut HeaderMap, content_type: &'static str, immutable: bool) {
             "no-cache"
         }),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-             connect-src 'self'; object-src 'none'; base-uri 'none'; \
-             frame-ancestors 'none'; form-action 'self'",
-        ),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

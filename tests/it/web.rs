@@ -31,6 +31,15 @@ async fn client_is_served_at_root_with_spa_fallback_and_csp() {
         assert_eq!(h["cache-control"], "no-cache", "{path}");
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("script-src 'self'"), "{csp}");
+        // Attachment URLs point at `media.public_url` (here the bound address): the page
+        // may show them inline even when opened under another name of the server.
+        assert!(
+            csp.contains(&format!(
+                "img-src 'self' http://{} data: blob:;",
+                server.addr
+            )),
+            "{csp}"
+        );
         assert!(!csp.contains("unsafe-inline"), "{csp}");
         let body = r.text().await.unwrap();
         assert!(body.contains("<html"), "{path}: {body}");

@@ -15,7 +15,13 @@ const MAX_FILE = 4096;
 const PIN_MESSAGES = 1n << 51n;
 
 test.beforeAll(async () => {
-  hearth = await startHearth({ HEARTH_MEDIA__MAX_FILE_BYTES: String(MAX_FILE), HEARTH_MEDIA__MAX_FILES_PER_MESSAGE: '3' });
+  // The page is opened as http://localhost:PORT while attachment URLs name the bound address
+  // (http://127.0.0.1:PORT, `media.public_url`'s default): images must still show inline,
+  // which the page's Content-Security-Policy allows by naming that origin in img-src.
+  hearth = await startHearth(
+    { HEARTH_MEDIA__MAX_FILE_BYTES: String(MAX_FILE), HEARTH_MEDIA__MAX_FILES_PER_MESSAGE: '3' },
+    { host: 'localhost' },
+  );
 });
 
 test.afterAll(async () => {
@@ -214,6 +220,15 @@ test('files are sent, shown and pinned', async ({ browser }) => {
   await expect(alice.getByRole('alert').filter({ hasText: 'Must be 3 or fewer in length.' })).toBeVisible();
   await expect(drafts(alice).getByRole('listitem')).toHaveCount(4);
   await expect(alice.getByLabel('Message #general')).toHaveValue('this one is too big');
+
+  // Chosen files are kept per channel, as text drafts are: away and back, all four are there.
+  await hearth.api('POST', `/guilds/${guild.id}/channels`, { name: 'elsewhere', type: 0 }, owner.token);
+  const channelNav = alice.getByRole('navigation', { name: 'Channels' });
+  await channelNav.getByRole('link', { name: /elsewhere/ }).click();
+  await expect(alice.getByRole('heading', { name: '# elsewhere' })).toBeVisible();
+  await expect(drafts(alice)).toHaveCount(0);
+  await channelNav.getByRole('link', { name: /general/ }).click();
+  await expect(drafts(alice).getByRole('listitem')).toHaveCount(4);
 
   // With one removed the message is accepted: sent, the error gone, the composer empty.
   await drafts(alice).getByRole('button', { name: 'Remove part4.txt' }).click();

@@ -7,6 +7,7 @@ import type { Channel, GuildCreate, Snowflake } from './api/wire';
 export const P = {
   ADMINISTRATOR: 1n << 3n,
   VIEW_CHANNEL: 1n << 10n,
+  SEND_MESSAGES: 1n << 11n,
   MANAGE_MESSAGES: 1n << 13n,
   ATTACH_FILES: 1n << 15n,
   READ_MESSAGE_HISTORY: 1n << 16n,

@@ -46,6 +46,7 @@ pub struct ModifyApplicationBody {
 pub struct AuthorizeBody {
     pub guild_id: Option<Snowflake>,
     #[serde(default, deserialize_with = "de_permissions")]
+    #[schema(value_type = Option<crate::PermissionBits>)]
     pub permissions: Option<u64>,
     #[serde(default)]
     pub authorize: Option<bool>,

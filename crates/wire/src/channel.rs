@@ -124,8 +124,10 @@ pub struct OverwriteBody {
     #[serde(rename = "type")]
     pub kind: OverwriteType,
     #[serde(default, deserialize_with = "de_permissions")]
+    #[schema(value_type = Option<crate::PermissionBits>)]
     pub allow: Option<u64>,
     #[serde(default, deserialize_with = "de_permissions")]
+    #[schema(value_type = Option<crate::PermissionBits>)]
     pub deny: Option<u64>,
 }
 
@@ -169,8 +171,10 @@ pub struct PutOverwriteBody {
     #[serde(rename = "type")]
     pub kind: Option<OverwriteType>,
     #[serde(default, deserialize_with = "de_permissions")]
+    #[schema(value_type = Option<crate::PermissionBits>)]
     pub allow: Option<u64>,
     #[serde(default, deserialize_with = "de_permissions")]
+    #[schema(value_type = Option<crate::PermissionBits>)]
     pub deny: Option<u64>,
 }
 

@@ -166,6 +166,7 @@ pub struct ApplicationCommandBody {
     #[serde(default, deserialize_with = "double_option")]
     pub options: Option<Option<Vec<CommandOption>>>,
     #[serde(default, deserialize_with = "de_member_permissions")]
+    #[schema(value_type = Option<crate::PermissionBits>)]
     pub default_member_permissions: Option<Option<u64>>,
     #[serde(default)]
     pub dm_permission: Option<bool>,

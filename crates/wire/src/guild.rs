@@ -267,6 +267,7 @@ pub struct RoleBody {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "de_permissions")]
+    #[schema(value_type = Option<crate::PermissionBits>)]
     pub permissions: Option<u64>,
     #[serde(default)]
     pub color: Option<u32>,

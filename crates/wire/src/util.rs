@@ -24,6 +24,33 @@ pub fn iso(ms: i64) -> String {
         .to_string()
 }
 
+/// The OpenAPI schema of a permission set in a request body, as [`de_permissions`] reads it:
+/// a decimal string (Discord's form) or a non-negative integer (older libraries).
+pub struct PermissionBits;
+
+impl utoipa::PartialSchema for PermissionBits {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::ObjectBuilder;
+        use utoipa::openapi::schema::{OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9]+$")),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .description(Some(
+                "A permission set (Discord \"Topics > Permissions\"): a decimal string, or an integer",
+            ))
+            .into()
+    }
+}
+impl utoipa::ToSchema for PermissionBits {}
+
 /// Accepts a permission set given as a string (Discord) or a number (older libraries).
 pub fn de_permissions<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let v = Option::<Value>::deserialize(d)?;

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, type Rest } from '../api/rest';
 import { getPasskey, passkeysSupported } from '../api/webauthn';
 import type { MfaChallenge, TokenPair } from '../api/wire';
@@ -17,7 +17,12 @@ function message(err: unknown): string {
  */
 export function setupTokenOf(pathname: string, hash: string): string | null {
   if (pathname.replace(/\/+$/, '') !== '/setup') return null;
-  return decodeURIComponent(hash.replace(/^#/, '')).trim();
+  const raw = hash.replace(/^#/, '');
+  try {
+    return decodeURIComponent(raw).trim();
+  } catch {
+    return raw.trim(); // not percent-encoded text: taken as written
+  }
 }
 
 /**
@@ -26,6 +31,11 @@ export function setupTokenOf(pathname: string, hash: string): string | null {
  */
 export function AuthScreen({ rest, onToken, notice }: { rest: Rest; onToken: (p: TokenPair) => void; notice?: string }) {
   const [setupToken, setSetupToken] = useState(() => setupTokenOf(location.pathname, location.hash));
+  // The token now lives in this screen only: out of the address bar and the history at once.
+  useEffect(() => {
+    if (setupToken !== null && location.hash) history.replaceState(null, '', location.pathname);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once, at the first render
+  }, []);
   const [mode, setMode] = useState<'login' | 'register'>('register');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');

@@ -69,10 +69,25 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   const error = useStore(store, (s) => s.error);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [showPins, setShowPins] = useState(false);
-  const perms = useMemo(() => (me ? channelPermissions(guild, channel, me.id) : 0n), [guild, channel, me]);
+  // A timeout ends without any event: recompute the permissions when it does.
+  const [timeoutEnded, setTimeoutEnded] = useState(0);
+  const until = guild.members.find((m) => m.user?.id === me?.id)?.communication_disabled_until;
+  useEffect(() => {
+    const left = until ? Date.parse(until) - Date.now() : NaN;
+    if (!(left > 0)) return;
+    // setTimeout's delay is a 32-bit signed count of milliseconds (timeouts last 28 days at most).
+    const timer = setTimeout(() => setTimeoutEnded((n) => n + 1), Math.min(left + 500, 2 ** 31 - 1));
+    return () => clearTimeout(timer);
+  }, [until, timeoutEnded]);
+  const perms = useMemo(
+    () => (me ? channelPermissions(guild, channel, me.id) : 0n),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- timeoutEnded: the clock moved past a timeout
+    [guild, channel, me, timeoutEnded],
+  );
   const mayPin = canPin(perms);
-  const mayAttach = has(perms, P.ATTACH_FILES);
-  const files = useDraftFiles();
+  // As the server (and Discord): a file is a message, so it needs SEND_MESSAGES too.
+  const mayAttach = has(perms, P.SEND_MESSAGES | P.ATTACH_FILES);
+  const files = useDraftFiles(channel.id);
   const [dragging, setDragging] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
   const top = useRef<HTMLDivElement>(null);
@@ -158,13 +173,15 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   };
 
   // Files dropped anywhere on the message view are attached to the draft.
-  const dragFiles = (e: DragEvent) => mayAttach && Array.from(e.dataTransfer.types).includes('Files');
+  // A file dropped where attaching is not allowed is refused here too, so the browser does
+  // not open it in place of the app.
+  const carriesFiles = (e: DragEvent) => Array.from(e.dataTransfer.types).includes('Files');
   const drop = {
     onDragOver: (e: DragEvent) => {
-      if (!dragFiles(e)) return;
+      if (!carriesFiles(e)) return;
       e.preventDefault();
-      e.dataTransfer.dropEffect = 'copy';
-      setDragging(true);
+      e.dataTransfer.dropEffect = mayAttach ? 'copy' : 'none';
+      if (mayAttach) setDragging(true);
     },
     onDragLeave: (e: DragEvent) => {
       if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false);
@@ -172,9 +189,9 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
     onDrop: (e: DragEvent) => {
       setDragging(false);
       const dropped = filesOf(e.dataTransfer);
-      if (!mayAttach || dropped.length === 0) return;
+      if (dropped.length === 0) return;
       e.preventDefault();
-      files.add(dropped);
+      if (mayAttach) files.add(dropped);
     },
   };
 
@@ -445,15 +462,28 @@ function Typing({ channel }: { channel: string }) {
 /** Drafts are kept per channel across reloads (localStorage holds drafts, never tokens). */
 const draftKey = (channel: string) => `hearth.draft.${channel}`;
 
-/** The files chosen for the next message; thumbnails are object URLs, released on removal. */
-function useDraftFiles() {
-  const [list, setList] = useState<DraftFile[]>([]);
-  const next = useRef(0);
+/**
+ * The files chosen for the next message of each channel (thumbnails are object URLs, released
+ * on removal), kept outside the view: switching channels or a new gateway session (which
+ * renders the guilds from scratch) keeps them, as text drafts are kept. A page reload loses
+ * them (a `File` cannot be stored).
+ */
+const keptFiles = new Map<string, File[]>();
+let nextDraftKey = 0;
+
+function draftOf(file: File): DraftFile {
+  return { key: nextDraftKey++, file, preview: isPreviewable(file.type) ? URL.createObjectURL(file) : null };
+}
+
+function useDraftFiles(channel: string) {
+  const [list, setList] = useState<DraftFile[]>(() => (keptFiles.get(channel) ?? []).map(draftOf));
   const current = useRef<DraftFile[]>([]);
   useEffect(() => {
     current.current = list;
-  }, [list]);
-  // Leaving the channel releases the thumbnails still shown.
+    if (list.length > 0) keptFiles.set(channel, list.map((d) => d.file));
+    else keptFiles.delete(channel);
+  }, [list, channel]);
+  // Leaving the view releases the thumbnails still shown (the files stay kept).
   useEffect(
     () => () => {
       for (const d of current.current) if (d.preview) URL.revokeObjectURL(d.preview);
@@ -464,11 +494,7 @@ function useDraftFiles() {
     () => ({
       list,
       add(files: File[]) {
-        const added = files.map((file) => ({
-          key: next.current++,
-          file,
-          preview: isPreviewable(file.type) ? URL.createObjectURL(file) : null,
-        }));
+        const added = files.map(draftOf);
         setList((l) => [...l, ...added]);
       },
       remove(key: number) {
@@ -535,6 +561,9 @@ function PinsPanel({
   const pins = useStore(store, (s) => s.pins[channel.id]);
   const version = useStore(store, (s) => s.pinsVersion[channel.id] ?? 0);
   const [error, setError] = useState<string | null>(null);
+  // Opening the panel moves focus into it (its heading), for keyboard and screen-reader users.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
   useEffect(() => {
     let live = true;
     rest.pins(channel.id).then(
@@ -559,7 +588,9 @@ function PinsPanel({
       onKeyDown={(e) => e.key === 'Escape' && onClose()}
     >
       <header>
-        <h2 id="pins-title">{t.pinnedMessages}</h2>
+        <h2 id="pins-title" ref={heading} tabIndex={-1}>
+          {t.pinnedMessages}
+        </h2>
         <button type="button" className="small secondary" onClick={onClose}>
           {t.close}
         </button>
@@ -570,7 +601,7 @@ function PinsPanel({
         </p>
       )}
       {!pins ? (
-        <p className="muted">{t.loadingPins}</p>
+        !error && <p className="muted">{t.loadingPins}</p>
       ) : pins.length === 0 ? (
         <p className="muted">{t.noPins}</p>
       ) : (
@@ -694,7 +725,7 @@ function Composer({ channel, replyTo, clearReply, files, mayAttach }: ComposerPr
               {d.preview ? <img src={d.preview} alt={d.file.name} /> : <span aria-hidden="true">📄</span>}
               <span className="name">{d.file.name}</span>
               <span className="muted small">{formatSize(d.file.size)}</span>
-              <button type="button" className="small secondary" aria-label={t.removeFile(d.file.name)} onClick={() => files.remove(d.key)}>
+              <button type="button" className="small secondary" aria-label={t.removeFile(d.file.name)} disabled={uploading} onClick={() => files.remove(d.key)}>
                 ×
               </button>
             </li>
