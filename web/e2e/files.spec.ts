@@ -6,8 +6,9 @@
 // pin action but sees it in the pins panel, live; given a role with PIN_MESSAGES he gets the
 // action and unpins it. Too large and too many files show the server's error and keep the draft.
 import { deflateSync } from 'node:zlib';
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { accessible } from './a11y';
+import { logIn } from './people';
 import { startHearth, type Hearth } from './server';
 
 let hearth: Hearth;
@@ -65,17 +66,6 @@ function png(width: number, height: number): Buffer {
   ]);
 }
 
-async function logIn(browser: Browser, path: string, name: string, password: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  page.on('pageerror', (e) => console.error(`page error (${name}): ${e.message}`));
-  await page.goto(`${hearth.url}${path}`);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByLabel('Username or email').fill(name);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  return page;
-}
-
 /** Dispatches a `drop` (or `paste` on the composer) carrying one file, as a browser does. */
 async function dispatchFile(page: Page, kind: 'drop' | 'paste', name: string, text: string) {
   const target = kind === 'drop' ? page.locator('main.messages') : page.getByLabel('Message #general');
@@ -114,8 +104,8 @@ test('files are sent, shown and pinned', async ({ browser }) => {
   await hearth.api('POST', `/invites/${invite.code}`, undefined, member.token);
   const path = `/channels/${guild.id}/${general.id}`;
 
-  const alice = await logIn(browser, path, 'alice', pw);
-  const bob = await logIn(browser, path, 'bob', pw);
+  const alice = await logIn(browser, hearth, path, 'alice', pw);
+  const bob = await logIn(browser, hearth, path, 'bob', pw);
   await expect(alice.getByRole('heading', { name: '# general' })).toBeVisible();
   await expect(bob.getByRole('heading', { name: '# general' })).toBeVisible();
 

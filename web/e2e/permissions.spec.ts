@@ -1,6 +1,7 @@
 // A member without VIEW_CHANNEL never sees the hidden channel or its messages, neither in the
 // channel list nor by its URL nor live, while the owner does.
-import { expect, test, type Browser } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { logIn } from './people';
 import { startHearth, type Hearth } from './server';
 
 let hearth: Hearth;
@@ -13,16 +14,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await hearth?.stop();
 });
-
-async function logIn(browser: Browser, path: string, name: string, password: string) {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(`${hearth.url}${path}`);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByLabel('Username or email').fill(name);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  return page;
-}
 
 test('a member without VIEW_CHANNEL never sees the hidden channel', async ({ browser }) => {
   const pw = 'correct-horse-battery';
@@ -43,12 +34,12 @@ test('a member without VIEW_CHANNEL never sees the hidden channel', async ({ bro
   const invite = await hearth.api<{ code: string }>('POST', `/channels/${general.id}/invites`, {}, owner.token);
   await hearth.api('POST', `/invites/${invite.code}`, undefined, member.token);
 
-  const dana = await logIn(browser, `/channels/${guild.id}/${staff.id}`, 'dana', pw);
+  const dana = await logIn(browser, hearth, `/channels/${guild.id}/${staff.id}`, 'dana', pw);
   await expect(dana.getByRole('navigation', { name: 'Channels' }).getByRole('link', { name: '# staff' })).toBeVisible();
   await expect(dana.getByRole('list', { name: 'Messages' }).getByText('staff only: the plan')).toBeVisible();
 
   // Eve opens the hidden channel's URL: no channel, no message.
-  const eve = await logIn(browser, `/channels/${guild.id}/${staff.id}`, 'eve', pw);
+  const eve = await logIn(browser, hearth, `/channels/${guild.id}/${staff.id}`, 'eve', pw);
   await expect(eve.getByRole('navigation', { name: 'Channels' }).getByRole('link', { name: '# general' })).toBeVisible();
   await expect(eve.getByRole('navigation', { name: 'Channels' }).getByRole('link', { name: '# staff' })).toHaveCount(0);
   await expect(eve.getByText('staff only')).toHaveCount(0);
