@@ -236,3 +236,33 @@ async fn acks_are_refused_as_discord_does() {
     let g = Gw::identify(&w.ts, &w.bob_tok, GUILDS).await;
     assert_eq!(g.ready["read_state"]["entries"], json!([]));
 }
+
+/// A deleted account keeps no read states (they say what it read, and when): they go in the
+/// deletion's transaction, with its sessions and memberships.
+#[tokio::test]
+async fn a_deleted_account_keeps_no_read_states() {
+    let w = world().await;
+    let m = say(&w.alice, &w.general, "read me").await;
+    ack(&w, &w.general, &m, json!({"token": null})).await;
+    let bob_id = w.bob_id.parse::<i64>().unwrap();
+    assert_eq!(
+        w.ts.hearth.db.read_states_of(bob_id).await.unwrap().len(),
+        1
+    );
+    let r = w
+        .bob
+        .post(
+            "/users/@me/delete",
+            json!({"password": crate::harness::password_of("bob")}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert!(
+        w.ts.hearth
+            .db
+            .read_states_of(bob_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
