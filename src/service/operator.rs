@@ -63,6 +63,17 @@ impl Hearth {
             .ok_or(Error::Unknown(Unknown::User))
     }
 
+    /// User `id` read again after a change, as [`Hearth::operator_user_view`]. Errors: 404
+    /// 10013.
+    async fn operator_user_reread(&self, id: i64) -> Result<Value> {
+        let u = self
+            .db
+            .user(id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::User))?;
+        self.operator_user_view(&u).await
+    }
+
     /// One user as the operator sees it: the public user object plus `email`, `admin`,
     /// `suspended`, `mfa_enabled`, `created_at` (ISO 8601), `home_server` (remote users) and
     /// `guilds` (the number of guilds joined).
@@ -101,11 +112,7 @@ impl Hearth {
     pub async fn operator_set_flag(&self, who: &str, flag: UserFlag) -> Result<Value> {
         let u = self.operator_user(who).await?;
         if flag == UserFlag::RemoveAdmin && u.admin && self.db.count_admins().await? <= 1 {
-            return Err(field_error(
-                "user",
-                "LAST_ADMIN",
-                "This is the only instance administrator; make another one first.",
-            ));
+            return Err(last_admin());
         }
         let (admin, suspended) = match flag {
             UserFlag::Suspend => (None, Some(true)),
@@ -123,12 +130,7 @@ impl Hearth {
         if flag == UserFlag::Suspend {
             self.revoke_sessions(u.id, None, "suspended").await?;
         }
-        let after = self
-            .db
-            .user(u.id)
-            .await?
-            .ok_or(Error::Unknown(Unknown::User))?;
-        self.operator_user_view(&after).await
+        self.operator_user_reread(u.id).await
     }
 
     /// The login sessions of user `who`: `id`, `created_at`, `refreshed_at` (ISO 8601), `ip`,
@@ -275,11 +277,7 @@ impl Hearth {
             ));
         }
         if u.admin && self.db.count_admins().await? <= 1 {
-            return Err(field_error(
-                "user",
-                "LAST_ADMIN",
-                "This is the only instance administrator; make another one first.",
-            ));
+            return Err(last_admin());
         }
         if !self.db.owned_guild_ids(u.id).await?.is_empty() {
             return Err(Error::Rule(crate::error::Rule::OwnsGuilds));
@@ -294,12 +292,7 @@ impl Hearth {
             super::deletion::DeletedBy::Operator,
         )
         .await?;
-        let after = self
-            .db
-            .user(u.id)
-            .await?
-            .ok_or(Error::Unknown(Unknown::User))?;
-        self.operator_user_view(&after).await
+        self.operator_user_reread(u.id).await
     }
 
     /// Guild `id` when it is hosted here. Errors: 404 10004; 400 50035 on `guild` for a
@@ -539,4 +532,13 @@ impl Hearth {
 /// Seconds since `oldest` (ms), 0 when nothing is pending.
 pub fn lag_seconds(oldest: Option<i64>, now: i64) -> f64 {
     oldest.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0)
+}
+
+/// 400 50035 on `user`: the change would leave the instance without an administrator.
+fn last_admin() -> Error {
+    field_error(
+        "user",
+        "LAST_ADMIN",
+        "This is the only instance administrator; make another one first.",
+    )
 }

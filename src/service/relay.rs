@@ -16,7 +16,7 @@
 //! unaware until they reconnect.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use super::Hearth;
-use super::revocations::IdFollower;
+use super::revocations::follow_table;
 use crate::error::{Error, Result};
 use crate::events::{Audience, BusEvent, Cause, Control, Dispatch, EventBus};
 use crate::storage::{Db, now_ms};
@@ -177,42 +177,21 @@ impl Hearth {
     /// bus; rows older than an hour are pruned every ten minutes. Database errors are logged
     /// and retried at the next poll.
     pub async fn watch_operator_events(self: Arc<Self>) {
-        let floor = loop {
-            match self.db.last_operator_event_id().await {
-                Ok(id) => break id,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read operator events");
-                    tokio::time::sleep(RELAY_POLL).await;
+        follow_table(
+            "operator events",
+            RELAY_POLL,
+            BATCH,
+            |r: &crate::storage::OperatorEventRow| r.id,
+            || self.db.last_operator_event_id(),
+            |floor, n| self.db.operator_events_after(floor, n),
+            |rows| {
+                for e in rows.into_iter().filter_map(|r| decode(&r.event)) {
+                    self.bus.publish(e);
                 }
-            }
-        };
-        let mut follow = IdFollower::new(floor);
-        let mut pruned = Instant::now();
-        let mut tick = tokio::time::interval(RELAY_POLL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match self.db.operator_events_after(follow.floor(), BATCH).await {
-                Ok(rows) => {
-                    for r in &rows {
-                        if follow.is_new(r.id)
-                            && let Some(e) = decode(&r.event)
-                        {
-                            self.bus.publish(e);
-                        }
-                    }
-                    follow.read(rows.len() as i64 == BATCH, rows.last().map(|r| r.id));
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot read operator events"),
-            }
-            follow.age();
-            if pruned.elapsed() > Duration::from_secs(600) {
-                pruned = Instant::now();
-                if let Err(e) = self.db.prune_operator_events(now_ms() - KEEP_MS).await {
-                    tracing::warn!(error = %e, "cannot prune operator events");
-                }
-            }
-        }
+            },
+            || self.db.prune_operator_events(now_ms() - KEEP_MS),
+        )
+        .await
     }
 }
 

@@ -10,6 +10,7 @@
 //! server process itself are also published at once, so they do not wait for the poll.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,48 +32,87 @@ impl Hearth {
     /// [`Control::SessionsRevoked`] on this server's bus; rows older than an hour are pruned
     /// every ten minutes. Database errors are logged and retried at the next poll.
     pub async fn watch_revocations(self: Arc<Self>) {
-        let floor = loop {
-            match self.db.last_revocation_id().await {
-                Ok(id) => break id,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read session revocations");
-                    tokio::time::sleep(REVOCATION_POLL).await;
+        follow_table(
+            "session revocations",
+            REVOCATION_POLL,
+            BATCH,
+            |r: &crate::storage::RevocationRow| r.id,
+            || self.db.last_revocation_id(),
+            |floor, n| self.db.revocations_after(floor, n),
+            |rows| {
+                let mut by_user: HashMap<i64, Vec<Snowflake>> = HashMap::new();
+                for r in rows {
+                    by_user
+                        .entry(r.user_id)
+                        .or_default()
+                        .push(Snowflake::from_db(r.session_id));
                 }
+                for (user, sessions) in by_user {
+                    self.control(Control::SessionsRevoked {
+                        user_id: Snowflake::from_db(user),
+                        sessions: Some(sessions),
+                    });
+                }
+            },
+            || self.db.prune_revocations(now_ms() - KEEP_MS),
+        )
+        .await
+    }
+}
+
+/// How often a followed table's old rows are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Follows a table whose rows have increasing ids (written by any process), until the task
+/// is dropped: starts above the highest `id` when it starts (`last_id`, retried every `poll`
+/// until it answers), then every `poll` reads up to `batch` rows above the floor (`after`)
+/// and hands those not seen before to `handle`, and every ten minutes calls `prune`. Rows
+/// committed out of id order are still seen ([`IdFollower`]). Database errors are logged,
+/// naming `what`, and retried at the next poll. Used by [`Hearth::watch_revocations`] and
+/// [`Hearth::watch_operator_events`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn follow_table<R, Fl, Fa, Fp, P>(
+    what: &'static str,
+    poll: Duration,
+    batch: i64,
+    id: impl Fn(&R) -> i64,
+    last_id: impl Fn() -> Fl,
+    after: impl Fn(i64, i64) -> Fa,
+    mut handle: impl FnMut(Vec<&R>),
+    prune: impl Fn() -> Fp,
+) where
+    Fl: Future<Output = crate::error::Result<i64>>,
+    Fa: Future<Output = crate::error::Result<Vec<R>>>,
+    Fp: Future<Output = crate::error::Result<P>>,
+{
+    let floor = loop {
+        match last_id().await {
+            Ok(id) => break id,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read {what}");
+                tokio::time::sleep(poll).await;
             }
-        };
-        let mut follow = IdFollower::new(floor);
-        let mut pruned = Instant::now();
-        let mut tick = tokio::time::interval(REVOCATION_POLL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match self.db.revocations_after(follow.floor(), BATCH).await {
-                Ok(rows) => {
-                    let mut by_user: HashMap<i64, Vec<Snowflake>> = HashMap::new();
-                    for r in &rows {
-                        if follow.is_new(r.id) {
-                            by_user
-                                .entry(r.user_id)
-                                .or_default()
-                                .push(Snowflake::from_db(r.session_id));
-                        }
-                    }
-                    for (user, sessions) in by_user {
-                        self.control(Control::SessionsRevoked {
-                            user_id: Snowflake::from_db(user),
-                            sessions: Some(sessions),
-                        });
-                    }
-                    follow.read(rows.len() as i64 == BATCH, rows.last().map(|r| r.id));
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot read session revocations"),
+        }
+    };
+    let mut follow = IdFollower::new(floor);
+    let mut pruned = Instant::now();
+    let mut tick = tokio::time::interval(poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match after(follow.floor(), batch).await {
+            Ok(rows) => {
+                let new: Vec<&R> = rows.iter().filter(|r| follow.is_new(id(r))).collect();
+                handle(new);
+                follow.read(rows.len() as i64 == batch, rows.last().map(&id));
             }
-            follow.age();
-            if pruned.elapsed() > Duration::from_secs(600) {
-                pruned = Instant::now();
-                if let Err(e) = self.db.prune_revocations(now_ms() - KEEP_MS).await {
-                    tracing::warn!(error = %e, "cannot prune session revocations");
-                }
+            Err(e) => tracing::warn!(error = %e, "cannot read {what}"),
+        }
+        follow.age();
+        if pruned.elapsed() > PRUNE_EVERY {
+            pruned = Instant::now();
+            if let Err(e) = prune().await {
+                tracing::warn!(error = %e, "cannot prune {what}");
             }
         }
     }
