@@ -8,7 +8,6 @@ use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::now_ms;
 use crate::wire;
-use serde_json::{Value, json};
 
 impl Hearth {
     // ---- typing, DMs, relationships -------------------------------------------------
@@ -167,10 +166,15 @@ impl Hearth {
     }
 
     /// `GET /users/@me/relationships`.
-    pub async fn relationships(&self, actor: &Actor) -> Result<Vec<Value>> {
+    pub async fn relationships(&self, actor: &Actor) -> Result<Vec<wire::Relationship>> {
         let mut out = vec![];
         for (t, k) in self.db.relationships_of(actor.user.id).await? {
-            out.push(json!({"id": Snowflake::from_db(t), "type": k, "user": self.user_wire_by_id(t).await?, "nickname": null}));
+            out.push(wire::Relationship {
+                id: Snowflake::from_db(t),
+                kind: k,
+                user: self.user_wire_by_id(t).await?,
+                nickname: None,
+            });
         }
         Ok(out)
     }

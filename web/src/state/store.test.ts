@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Message } from '../api/wire';
+import type { Channel, Message } from '../api/wire';
+import dmChannel from '../../wire-fixtures/dm_channel.json';
 import message from '../../wire-fixtures/message.json';
+import relationship from '../../wire-fixtures/relationship.json';
 import { Store } from './store';
 
 const msg = (id: string, extra: Partial<Message> = {}): Message => ({ ...(message as Message), id, ...extra });
@@ -75,5 +77,42 @@ describe('read states in the store', () => {
     t.dispatch('READY', { v: 10, user: me, session_id: 's', guilds: [] });
     t.dispatch('GUILD_CREATE', guild('12'));
     expect(t.state.unread).toEqual({});
+  });
+});
+
+describe('direct messages and blocks in the store', () => {
+  const me = { ...msg('1').author, id: '77', username: 'me', handle: 'me@localhost' };
+  const ready = (extra: object) => ({ v: 10, user: me, session_id: 's', guilds: [], ...extra });
+  it('READY gives the DMs (unread by read state) and the blocked users', () => {
+    const s = new Store();
+    const dm = dmChannel as Channel;
+    s.dispatch(
+      'READY',
+      ready({
+        private_channels: [dm],
+        relationships: [relationship],
+        read_state: { version: 1, partial: false, entries: [{ id: dm.id, last_message_id: '1', mention_count: 0, last_pin_timestamp: null, flags: 0 }] },
+      }),
+    );
+    expect(s.state.dms.map((c) => c.id)).toEqual([dm.id]);
+    expect(s.state.blocked).toEqual({ [relationship.id]: true });
+    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 0 });
+    s.setBlocked(relationship.id, false);
+    expect(s.state.blocked).toEqual({});
+  });
+  it('CHANNEL_CREATE of a DM joins the list; a DM message not on screen is unread; names come from recipients', () => {
+    const s = new Store();
+    s.dispatch('READY', ready({}));
+    const dm = dmChannel as Channel;
+    s.dispatch('CHANNEL_CREATE', dm);
+    expect(s.state.dms.map((c) => c.id)).toEqual([dm.id]);
+    const author = dm.recipients?.[0] ?? me;
+    const plain: Message = msg('5', { channel_id: dm.id, author });
+    delete plain.guild_id;
+    delete plain.member;
+    s.dispatch('MESSAGE_CREATE', plain);
+    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 0 });
+    s.dispatch('TYPING_START', { channel_id: dm.id, guild_id: null, user_id: author.id, timestamp: 1 });
+    expect(s.state.typing[dm.id]?.[author.id]?.name).toBe(author.username);
   });
 });
