@@ -167,6 +167,15 @@ pub struct Relationship {
     pub nickname: Option<String>,
 }
 
+/// The `RELATIONSHIP_REMOVE` payload: the relationship with `id` is gone (`type`: what it was).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelationshipRemove {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: i64,
+}
+
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct RelationshipBody {
     #[serde(rename = "type", default)]

@@ -21,6 +21,7 @@ import reactionRemove from '../../wire-fixtures/reaction_remove.json';
 import registerBody from '../../wire-fixtures/register_body.json';
 import relationship from '../../wire-fixtures/relationship.json';
 import relationshipBody from '../../wire-fixtures/relationship_body.json';
+import relationshipRemove from '../../wire-fixtures/relationship_remove.json';
 import tokenPair from '../../wire-fixtures/token_pair.json';
 import typingStart from '../../wire-fixtures/typing_start.json';
 import user from '../../wire-fixtures/user.json';
@@ -48,6 +49,7 @@ export const checked: [
   W.Relationship,
   W.CreateDmBody,
   W.RelationshipBody,
+  W.RelationshipRemove,
 ] = [
   user,
   tokenPair,
@@ -70,4 +72,5 @@ export const checked: [
   relationship,
   createDmBody,
   relationshipBody,
+  relationshipRemove,
 ];

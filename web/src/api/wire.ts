@@ -168,6 +168,13 @@ export interface Relationship {
   nickname: string | null;
 }
 
+/** `hearth_wire::RelationshipRemove`: the `RELATIONSHIP_REMOVE` payload (RELATIONSHIP_ADD
+ *  carries a whole `Relationship`). */
+export interface RelationshipRemove {
+  id: Snowflake;
+  type: number;
+}
+
 /** `hearth_wire::RelationshipBody`: `PUT /users/@me/relationships/{id}` (`type` 2 blocks). */
 export interface RelationshipBody {
   type: number;

@@ -97,8 +97,10 @@ describe('direct messages and blocks in the store', () => {
     expect(s.state.dms.map((c) => c.id)).toEqual([dm.id]);
     expect(s.state.blocked).toEqual({ [relationship.id]: true });
     expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 0 });
-    s.setBlocked(relationship.id, false);
+    s.dispatch('RELATIONSHIP_REMOVE', { id: relationship.id, type: 2 });
     expect(s.state.blocked).toEqual({});
+    s.dispatch('RELATIONSHIP_ADD', relationship);
+    expect(s.state.blocked).toEqual({ [relationship.id]: true });
   });
   it('CHANNEL_CREATE of a DM joins the list; a DM message not on screen is unread; names come from recipients', () => {
     const s = new Store();

@@ -16,6 +16,7 @@ import type {
   Reaction,
   ReactionEvent,
   Ready,
+  RelationshipRemove,
   Snowflake,
   TypingStart,
   User,
@@ -440,6 +441,12 @@ export class Store {
       case 'MESSAGE_ACK':
         this.acknowledged(d as MessageAck);
         break;
+      case 'RELATIONSHIP_ADD':
+      case 'RELATIONSHIP_REMOVE': {
+        const r = d as RelationshipRemove;
+        if (r.type === RelationshipType.Blocked) this.setBlocked(r.id, event === 'RELATIONSHIP_ADD');
+        break;
+      }
       case 'MESSAGE_UPDATE':
         this.updateMessage(d as Message);
         break;
