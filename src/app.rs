@@ -465,7 +465,7 @@ impl App {
         let shutdown = stopped(stop_rx.clone());
         let fed = self.fed.clone();
         let key_reload = tokio::spawn(async move {
-            let mut t = tokio::time::interval(Duration::from_secs(30));
+            let mut t = tokio::time::interval(s2s::RELOAD_EVERY);
             t.tick().await;
             loop {
                 t.tick().await;
