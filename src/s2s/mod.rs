@@ -52,7 +52,7 @@ pub use hearth_federation::policy::DomainPolicy;
 /// TLS listener and trust roots: [`hearth_federation::tls`].
 pub use hearth_federation::tls;
 pub use inbound::{FedRejection, SignedRequest};
-pub use keys::{KeyInfo, Keyring};
+pub use keys::{CLI_ROTATION_GRACE_MS, KeyInfo, Keyring, RELOAD_EVERY};
 
 /// Milliseconds since the Unix epoch, as the federation crate counts time.
 pub fn now_ms() -> u64 {
@@ -207,8 +207,9 @@ impl Federation {
 
     /// Rereads the keys from the database (changes made by `hearth keys` in another process).
     pub async fn reload_keys(&self) -> Result<()> {
-        self.keyring.reload().await?;
-        self.client.refresh_own_keys();
+        if self.keyring.reload().await? {
+            self.client.refresh_own_keys();
+        }
         Ok(())
     }
 

@@ -1331,7 +1331,27 @@ async fn key_rotation_keeps_the_conversation_verifiable() {
         carol_gw.expect("MESSAGE_CREATE").await["content"],
         "after rotation"
     );
-    // A member rotates too: its relayed actions still verify at the host.
+    // A member rotates too: its relayed actions still verify at the host, and at the other
+    // member servers, which had cached its old key document (spec/federation.md §3.4: on a
+    // failed verification the origin's document is refetched as well as the host's).
+    let r = f
+        .alice()
+        .post(
+            &format!("/channels/{}/messages", f.general_a),
+            json!({"content": "a before rotating"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        carol_gw.expect("MESSAGE_CREATE").await["content"],
+        "a before rotating"
+    );
+    let a_old_key = a.fed.keyring.current().key_id().to_string();
+    assert!(
+        hearth_federation::server_key::KeyLookup::lookup(&c.fed.client.keys(), A, &a_old_key)
+            .is_some(),
+        "c cached a's key document"
+    );
     a.fed.rotate_key().await.unwrap();
     let r = f
         .alice()
@@ -1429,6 +1449,121 @@ async fn an_action_with_a_forged_origin_signature_is_refused() {
             .iter()
             .any(|m| m["content"] == "forged origin" || m["content"] == "changed in transit")
     );
+}
+
+/// spec/federation.md §4.3: every logged payload must be canonical JSON (integers within
+/// ±(2^53−1), no floats). Each entrance that could carry a free-form number (message create
+/// and edit, webhook execution, an action relayed by a member server, and a signed action
+/// sent straight to the host) refuses a non-canonical embed with 400 50035 before anything
+/// is stored or logged, and an embed at the bound is logged and federated intact.
+#[tokio::test]
+async fn numbers_that_cannot_be_hashed_are_refused_at_every_entrance_and_the_bound_federates() {
+    let f = fed().await;
+    let (a, b) = (f.net.server(A), f.net.server(B));
+    let mut alice_gw = Gw::identify(a, &f.alice_tok, ALL).await;
+    let bad_embeds = [
+        json!([{"title": "float", "color": 1.5}]),
+        json!([{"title": "huge", "color": 9_007_199_254_740_992_u64}]),
+        json!([{"title": "nested", "fields": [{"name": "n", "value": "v", "x": -1e300}]}]),
+    ];
+    let msgs_b = format!("/channels/{}/messages", f.general_b);
+    let msgs_a = format!("/channels/{}/messages", f.general_a);
+    let head = f.host_head().await;
+    for embeds in &bad_embeds {
+        // On the host, by its own user.
+        let r = f.bob().post(&msgs_b, json!({"embeds": embeds})).await;
+        crate::harness::assert_err(&r, 400, 50035);
+        // Relayed from a member server.
+        let r = f.alice().post(&msgs_a, json!({"embeds": embeds})).await;
+        crate::harness::assert_err(&r, 400, 50035);
+    }
+    // An edit and a webhook execution carrying one are refused too.
+    let mid = s(&f
+        .bob()
+        .post(&msgs_b, json!({"content": "plain"}))
+        .await
+        .body["id"]);
+    alice_gw.expect("MESSAGE_CREATE").await;
+    let r = f
+        .bob()
+        .patch(&format!("{msgs_b}/{mid}"), json!({"embeds": bad_embeds[0]}))
+        .await;
+    crate::harness::assert_err(&r, 400, 50035);
+    let hook = f
+        .bob()
+        .post(
+            &format!("/channels/{}/webhooks", f.general_b),
+            json!({"name": "numbers"}),
+        )
+        .await;
+    assert_eq!(hook.status, 200, "{hook:?}");
+    let exec = format!(
+        "/webhooks/{}/{}?wait=true",
+        s(&hook.body["id"]),
+        s(&hook.body["token"])
+    );
+    let r = b.anon().post(&exec, json!({"embeds": bad_embeds[1]})).await;
+    crate::harness::assert_err(&r, 400, 50035);
+    // A signed action sent straight to the host by alice's server, bypassing its client API:
+    // its content cannot be hashed, so the signature covers a stand-in's hash; the host
+    // refuses it as not canonical (spec/federation.md §4.3) before anything else.
+    let request = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null,
+        "emoji": null, "body": {"embeds": [{"title": "direct", "color": 0.5}]}});
+    let stand_in = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null,
+        "emoji": null, "body": {"embeds": [{"title": "direct", "color": 0}]}});
+    let action = OriginAction {
+        host: B.into(),
+        guild_id: f.gid_b.clone(),
+        channel_id: Some(f.general_b.clone()),
+        kind: "message_create".into(),
+        sender: format!("alice@{A}"),
+        origin: A.into(),
+        txn_id: "unhashable1".into(),
+        origin_ts: hearth::s2s::now_ms(),
+        content_hash: content_hash(&stand_in).unwrap(),
+    }
+    .sign(&a.fed.keyring.current())
+    .unwrap();
+    let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
+    let r = a
+        .fed
+        .request(
+            B,
+            Method::POST,
+            &path,
+            Some(&json!({"action": action, "content": request})),
+        )
+        .await;
+    assert!(
+        matches!(
+            &r,
+            Err(hearth::s2s::FedError::Remote { status: 400, errcode, .. })
+                if errcode == "H_NOT_CANONICAL"
+        ),
+        "{r:?}"
+    );
+    // Nothing of the refused ones was stored or logged.
+    for needle in ["float", "huge", "nested", "direct"] {
+        assert!(!db_contains(b, needle).await, "{needle} stored on the host");
+    }
+    // The message "plain" and the webhook creation are the only new log entries so far.
+    let after_refusals = f.host_head().await;
+    assert!(after_refusals > head);
+    // At the bound, the embed is logged and reaches the member server unchanged.
+    let ok = f
+        .bob()
+        .post(
+            &msgs_b,
+            json!({"embeds": [{"title": "bound", "color": 16_711_680,
+                "fields": [{"name": "max", "value": "9007199254740991"}]}]}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{ok:?}");
+    let got = alice_gw.expect("MESSAGE_CREATE").await;
+    assert_eq!(got["embeds"][0]["title"], "bound");
+    assert_eq!(got["embeds"][0]["color"], 16_711_680);
+    f.host_head_reaches("the bound embed logged", after_refusals + 1)
+        .await;
 }
 
 /// Waits for a PRESENCE_UPDATE about `handle` (others are skipped).
