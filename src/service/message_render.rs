@@ -205,6 +205,8 @@ impl Hearth {
             .into_iter()
             .filter_map(|u| users.get(&u.db()).map(|u| self.user_wire(u, false)))
             .collect();
+        let (application_id, interaction_metadata, interaction) =
+            super::interactions::interaction_fields(m.interaction.as_deref());
         wire::Message {
             id: Snowflake::from_db(m.id),
             channel_id: Snowflake::from_db(m.channel_id),
@@ -239,6 +241,9 @@ impl Hearth {
                 fail_if_not_exists: None,
             }),
             referenced_message: None,
+            application_id,
+            interaction_metadata,
+            interaction,
         }
     }
 

@@ -351,6 +351,9 @@ payloads! {
         ApplicationCommandPermissionsUpdate,
         WebhooksUpdate,
         MessageAck,
+        InteractionCreate,
+        InteractionSuccess,
+        InteractionFailure,
     }
 }
 
