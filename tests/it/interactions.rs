@@ -68,7 +68,7 @@ async fn cast() -> Cast {
         )
         .await;
     assert_eq!(nuke.status, 201, "{nuke:?}");
-    let bot_gw = Gw::identify(&srv, &bot.token, GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT).await;
+    let bot_gw = Gw::identify(&srv, &bot.token, GUILDS | GUILD_MESSAGES).await;
     let mate_gw = Gw::identify(&srv, &mate_tok, GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT).await;
     let other_gw = Gw::identify(&srv, &other_tok, GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT).await;
     Cast {
@@ -315,7 +315,11 @@ async fn ephemeral_responses_reach_only_the_invoker() {
         )
         .await;
     assert_eq!(follow.status, 200, "{follow:?}");
-    assert_eq!(c.mate_gw.expect("MESSAGE_CREATE").await["content"], "psst");
+    let psst = c
+        .mate_gw
+        .expect_where("MESSAGE_CREATE", |d| d["content"] == "psst")
+        .await;
+    assert_eq!(psst["flags"].as_u64().unwrap() & 64, 64);
     let after = say(&c.owner, &c.guild.general, "barrier 2").await;
     let seen = c
         .other_gw
