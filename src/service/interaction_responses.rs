@@ -44,9 +44,9 @@ pub const EPHEMERAL: u64 = 1 << 6;
 /// Where a message of an interaction is.
 enum Found {
     /// Stored with the channel's messages.
-    Stored(MessageRow),
+    Stored(Box<MessageRow>),
     /// An ephemeral message: the object as its user sees it.
-    Ephemeral(wire::Message),
+    Ephemeral(Box<wire::Message>),
 }
 
 impl Hearth {
@@ -277,9 +277,9 @@ impl Hearth {
         }
         .ok_or(Error::Unknown(Unknown::Message))?;
         if let Some(json) = self.db.ephemeral(i.id, id).await? {
-            return Ok(Found::Ephemeral(
+            return Ok(Found::Ephemeral(Box::new(
                 serde_json::from_str(&json).map_err(Error::internal)?,
-            ));
+            )));
         }
         let m = self
             .db
@@ -292,7 +292,7 @@ impl Hearth {
                     .is_some_and(|s| s.metadata.id.db() == i.id)
             })
             .ok_or(Error::Unknown(Unknown::Message))?;
-        Ok(Found::Stored(m))
+        Ok(Found::Stored(Box::new(m)))
     }
 
     /// `GET /webhooks/{app}/{token}/messages/{@original|id}` for an interaction.
@@ -303,7 +303,7 @@ impl Hearth {
         message: &str,
     ) -> Result<wire::Message> {
         match self.find_interaction_message(i, message).await? {
-            Found::Ephemeral(m) => Ok(m),
+            Found::Ephemeral(m) => Ok(*m),
             Found::Stored(m) => self.render_one(&m, app.bot_user_id).await,
         }
     }
@@ -335,7 +335,8 @@ impl Hearth {
         match self.find_interaction_message(i, message).await? {
             Found::Stored(m) => {
                 let ca = self.interaction_access(i, app).await?;
-                self.edit_token_message(&ca, m, body, app.bot_user_id).await
+                self.edit_token_message(&ca, *m, body, app.bot_user_id)
+                    .await
             }
             Found::Ephemeral(mut m) => {
                 let mut errs = FieldErrors::new();
@@ -374,7 +375,7 @@ impl Hearth {
                     0,
                     to_value(&m),
                 ));
-                Ok(m)
+                Ok(*m)
             }
         }
     }
