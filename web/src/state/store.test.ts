@@ -24,6 +24,16 @@ describe('pins in the store', () => {
     s.dispatch('MESSAGE_DELETE', { id: c.id, channel_id: c.channel_id, guild_id: null });
     expect(s.state.pins[a.channel_id]?.map((m) => [m.id, m.content])).toEqual([['1', 'edited']]);
   });
+  it('a pins answer older than an edit seen meanwhile keeps the edited text', () => {
+    const s = new Store();
+    const a = msg('1', { pinned: true, content: 'old', edited_timestamp: null });
+    s.prependPage(a.channel_id, [{ ...a, content: 'new', edited_timestamp: '2026-12-04T10:00:00.000Z' }], 50);
+    s.setPins(a.channel_id, [a, msg('2', { pinned: true, content: 'other' })]);
+    expect(s.state.pins[a.channel_id]?.map((m) => [m.id, m.content, m.pinned])).toEqual([
+      ['1', 'new', true],
+      ['2', 'other', true],
+    ]);
+  });
   it('GUILD_ROLE_UPDATE and _DELETE change the roles permissions are computed from', () => {
     const s = new Store();
     const role = { id: '9', name: 'mod', color: 0, hoist: false, position: 1, permissions: '0', managed: false, mentionable: false };

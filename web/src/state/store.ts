@@ -271,9 +271,21 @@ export class Store {
     });
   }
 
-  /** The pinned messages of a channel as `GET /channels/{id}/pins` answered. */
+  /**
+   * The pinned messages of a channel as `GET /channels/{id}/pins` answered. A MESSAGE_UPDATE
+   * that arrived while the request was in flight is newer than the answer: where the loaded
+   * copy of a message was edited later (`edited_timestamp`), that copy wins.
+   */
   setPins(channel: Snowflake, list: Message[]): void {
-    this.set((s) => ({ pins: { ...s.pins, [channel]: list } }));
+    this.set((s) => {
+      const loaded = new Map((s.messages[channel]?.list ?? []).map((m) => [m.id, m]));
+      const edited = (m: Message | undefined) => (m?.edited_timestamp ? Date.parse(m.edited_timestamp) : 0);
+      const merged = list.map((m) => {
+        const mine = loaded.get(m.id);
+        return mine && edited(mine) > edited(m) ? { ...m, ...mine, pinned: m.pinned } : m;
+      });
+      return { pins: { ...s.pins, [channel]: merged } };
+    });
   }
 
   /** GUILD_ROLE_CREATE / _UPDATE (`role`) and GUILD_ROLE_DELETE (`role_id`): permissions follow. */

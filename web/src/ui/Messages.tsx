@@ -69,6 +69,12 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   const error = useStore(store, (s) => s.error);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [showPins, setShowPins] = useState(false);
+  // Closing the pins panel returns focus to the button that opened it.
+  const pinsToggle = useRef<HTMLButtonElement>(null);
+  const closePins = () => {
+    setShowPins(false);
+    pinsToggle.current?.focus();
+  };
   // A timeout ends without any event: recompute the permissions when it does.
   const [timeoutEnded, setTimeoutEnded] = useState(0);
   const until = guild.members.find((m) => m.user?.id === me?.id)?.communication_disabled_until;
@@ -202,6 +208,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
         {channel.topic && <p className="topic">{channel.topic}</p>}
         <button
           type="button"
+          ref={pinsToggle}
           className="small secondary pins-toggle"
           aria-expanded={showPins}
           aria-controls="pins-panel"
@@ -210,7 +217,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
           {t.pinnedMessages}
         </button>
       </header>
-      {showPins && <PinsPanel channel={channel} render={render} mayPin={mayPin} onClose={() => setShowPins(false)} />}
+      {showPins && <PinsPanel channel={channel} render={render} mayPin={mayPin} onClose={closePins} />}
       {dragging && (
         <div className="drop-hint" aria-hidden="true">
           {t.dropFiles}
