@@ -230,6 +230,32 @@ async fn the_bot_receives_the_interaction_and_answers_in_the_channel() {
         .clone();
     assert_eq!(stored["interaction_metadata"]["id"], i["id"]);
     assert_eq!(stored["interaction"]["user"]["id"], json!(c.mate_id));
+    // History shows the invoker as they are now, not as stored with the message.
+    let r = c
+        .mate
+        .patch("/users/@me", json!({"global_name": "Mate Renamed"}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let history = c
+        .other
+        .get(&format!("/channels/{}/messages?limit=5", c.guild.general))
+        .await;
+    let renamed = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == message["id"])
+        .expect("still in history")
+        .clone();
+    assert_eq!(
+        renamed["interaction_metadata"]["user"]["global_name"],
+        "Mate Renamed"
+    );
+    assert_eq!(
+        renamed["interaction"]["user"]["global_name"],
+        "Mate Renamed"
+    );
 
     // A second callback: 40060.
     let again = c
