@@ -353,6 +353,9 @@ payloads! {
         MessageAck,
         RelationshipAdd,
         RelationshipRemove,
+        InteractionCreate,
+        InteractionSuccess,
+        InteractionFailure,
     }
 }
 

@@ -385,6 +385,14 @@ events! {
     /// A channel's webhooks changed (Discord "Gateway Events > Webhooks Update"); never
     /// crosses federation.
     WebhooksUpdate = "WEBHOOKS_UPDATE",
+    /// An interaction: to the application's bot the interaction object (Discord "Gateway
+    /// Events > Interaction Create"); to the invoking user's sessions Hearth's client event
+    /// `{id, nonce}`. Never crosses federation.
+    InteractionCreate = "INTERACTION_CREATE",
+    /// Hearth's client event: the application acknowledged the user's interaction.
+    InteractionSuccess = "INTERACTION_SUCCESS",
+    /// Hearth's client event: no acknowledgement within 3 seconds.
+    InteractionFailure = "INTERACTION_FAILURE",
     /// Hearth: an item arrived in one of the user's MLS device inboxes (spec/mls.md).
     MlsMessage = "MLS_MESSAGE",
 }
