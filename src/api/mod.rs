@@ -26,6 +26,7 @@ mod emojis;
 mod guilds;
 pub mod openapi;
 mod passkeys;
+mod search;
 mod uploads;
 mod webhooks;
 
@@ -37,6 +38,7 @@ use commands::*;
 use emojis::*;
 use guilds::*;
 use passkeys::*;
+use search::*;
 use webhooks::*;
 
 type H = State<Arc<Hearth>>;
@@ -160,6 +162,14 @@ pub fn routes() -> Router<Arc<Hearth>> {
                 .post(create_message)
                 // Its body limits are `media.*`, enforced while reading (uploads.rs).
                 .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/channels/{channel_id}/messages/search",
+            get(search_channel_messages),
+        )
+        .route(
+            "/guilds/{guild_id}/messages/search",
+            get(search_guild_messages),
         )
         .route("/channels/{channel_id}/attachments", post(request_uploads))
         .route(

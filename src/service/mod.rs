@@ -56,6 +56,7 @@ pub mod recovery;
 pub mod relay;
 pub mod remote_media;
 pub mod revocations;
+pub mod search;
 pub mod roles;
 pub mod security;
 pub mod setup;
