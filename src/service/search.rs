@@ -11,10 +11,10 @@ use super::{Actor, GuildAccess, Hearth};
 use crate::error::{Error, FieldErrors, Result, Unknown};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{
-    AuthorKind, HasKind, OverwriteRow, SearchFilter, SearchSort, SearchTerm,
+use crate::storage::{AuthorKind, HasKind, OverwriteRow, SearchFilter, SearchSort, SearchTerm};
+use crate::wire::{
+    self, SEARCH_CONTENT_MAX, SEARCH_LIMIT_MAX, SEARCH_OFFSET_MAX, SEARCH_VALUES_MAX,
 };
-use crate::wire::{self, SEARCH_CONTENT_MAX, SEARCH_LIMIT_MAX, SEARCH_OFFSET_MAX, SEARCH_VALUES_MAX};
 
 /// Where a search looks.
 #[derive(Debug, Clone, Copy)]
@@ -87,8 +87,24 @@ fn choice(errs: &mut FieldErrors, field: &str, v: &str, choices: &[&str]) -> Opt
 
 const AUTHOR_TYPES: &[&str] = &["user", "bot", "webhook", "-user", "-bot", "-webhook"];
 const HAS: &[&str] = &[
-    "link", "embed", "file", "image", "video", "sound", "sticker", "poll", "snapshot", "-link",
-    "-embed", "-file", "-image", "-video", "-sound", "-sticker", "-poll", "-snapshot",
+    "link",
+    "embed",
+    "file",
+    "image",
+    "video",
+    "sound",
+    "sticker",
+    "poll",
+    "snapshot",
+    "-link",
+    "-embed",
+    "-file",
+    "-image",
+    "-video",
+    "-sound",
+    "-sticker",
+    "-poll",
+    "-snapshot",
 ];
 
 /// Parses the query string's `(key, value)` pairs (repeatable keys as lists; unknown keys

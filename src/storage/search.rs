@@ -127,7 +127,9 @@ fn id_list(ids: &[i64]) -> String {
 /// The SQL condition for `kind` on message `m` (its attachments, content, embeds).
 fn has_sql(kind: HasKind) -> &'static str {
     match kind {
-        HasKind::Link => "(LOWER(m.content) LIKE '%http://%' OR LOWER(m.content) LIKE '%https://%')",
+        HasKind::Link => {
+            "(LOWER(m.content) LIKE '%http://%' OR LOWER(m.content) LIKE '%https://%')"
+        }
         HasKind::Embed => "m.embeds <> '[]'",
         HasKind::File => "EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id)",
         HasKind::Image => {
@@ -190,7 +192,11 @@ impl SearchFilter {
         }
         for (k, yes) in &self.has {
             let c = has_sql(*k);
-            w.push(if *yes { c.to_owned() } else { format!("NOT {c}") });
+            w.push(if *yes {
+                c.to_owned()
+            } else {
+                format!("NOT {c}")
+            });
         }
         if let Some(id) = self.min_id {
             w.push(format!("m.id > {id}"));

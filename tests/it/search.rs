@@ -97,7 +97,11 @@ async fn content_words_prefixes_and_phrases() {
         ids(&w.bob, &w.guild, &[("content", "jum*")]).await,
         vec![fox.clone()]
     );
-    assert!(ids(&w.bob, &w.guild, &[("content", "jum")]).await.is_empty());
+    assert!(
+        ids(&w.bob, &w.guild, &[("content", "jum")])
+            .await
+            .is_empty()
+    );
     // A quoted phrase: the words adjacent and in order.
     assert_eq!(
         ids(&w.bob, &w.guild, &[("content", "\"lazy dog\"")]).await,
@@ -119,8 +123,17 @@ async fn content_words_prefixes_and_phrases() {
     assert_eq!(r["members"], json!([]));
     // Query text that the engines' own syntax would choke on is only words here.
     for odd in [
-        "\"", "*", "AND OR NOT (", "'", "\\", "fox:*", "a & b | !c", "NEAR(fox dog)", "-fox",
-        "fox\"", "🦊",
+        "\"",
+        "*",
+        "AND OR NOT (",
+        "'",
+        "\\",
+        "fox:*",
+        "a & b | !c",
+        "NEAR(fox dog)",
+        "-fox",
+        "fox\"",
+        "🦊",
     ] {
         search(&w.bob, &w.guild, &[("content", odd)]).await;
     }
@@ -156,7 +169,10 @@ async fn filters_authors_mentions_has_pinned_channels_and_ids() {
     let r = upload(
         &w.alice,
         &w.general,
-        form(Some(json!({"content": "a text"})), &[("notes.txt", b"hello")]),
+        form(
+            Some(json!({"content": "a text"})),
+            &[("notes.txt", b"hello")],
+        ),
     )
     .await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -177,14 +193,13 @@ async fn filters_authors_mentions_has_pinned_channels_and_ids() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     let (hid, htok) = (s(&r.body["id"]), s(&r.body["token"]));
-    let r = w
-        .ts
-        .anon()
-        .post(
-            &format!("/webhooks/{hid}/{htok}?wait=true"),
-            json!({"content": "from the hook"}),
-        )
-        .await;
+    let r =
+        w.ts.anon()
+            .post(
+                &format!("/webhooks/{hid}/{htok}?wait=true"),
+                json!({"content": "from the hook"}),
+            )
+            .await;
     assert_eq!(r.status, 200, "{r:?}");
     let hooked = s(&r.body["id"]);
 
@@ -218,9 +233,15 @@ async fn filters_authors_mentions_has_pinned_channels_and_ids() {
         ids(b, g, &[("author_type", "-webhook")]).await,
         all[1..].to_vec()
     );
-    assert_eq!(ids(b, g, &[("author_type", "user")]).await, all[1..].to_vec());
+    assert_eq!(
+        ids(b, g, &[("author_type", "user")]).await,
+        all[1..].to_vec()
+    );
     assert!(ids(b, g, &[("author_type", "bot")]).await.is_empty());
-    assert_eq!(ids(b, g, &[("mentions", &w.bob_id)]).await, vec![mention.clone()]);
+    assert_eq!(
+        ids(b, g, &[("mentions", &w.bob_id)]).await,
+        vec![mention.clone()]
+    );
     assert!(ids(b, g, &[("mentions", &w.alice_id)]).await.is_empty());
     assert_eq!(ids(b, g, &[("has", "link")]).await, vec![link.clone()]);
     assert_eq!(ids(b, g, &[("has", "embed")]).await, vec![embed.clone()]);
@@ -238,7 +259,10 @@ async fn filters_authors_mentions_has_pinned_channels_and_ids() {
     assert_eq!(ids(b, g, &[("has", "-poll")]).await, all);
     assert_eq!(ids(b, g, &[("pinned", "true")]).await, vec![plain.clone()]);
     assert_eq!(ids(b, g, &[("pinned", "false")]).await, all[..7].to_vec());
-    assert_eq!(ids(b, g, &[("channel_id", &other)]).await, vec![elsewhere.clone()]);
+    assert_eq!(
+        ids(b, g, &[("channel_id", &other)]).await,
+        vec![elsewhere.clone()]
+    );
     assert_eq!(
         ids(b, g, &[("channel_id", &other), ("channel_id", &w.general)]).await,
         all
@@ -254,7 +278,9 @@ async fn filters_authors_mentions_has_pinned_channels_and_ids() {
         vec![elsewhere.clone()]
     );
     let r = b
-        .get(&format!("/channels/{other}/messages/search?content=channel"))
+        .get(&format!(
+            "/channels/{other}/messages/search?content=channel"
+        ))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(found(&r.body), vec![elsewhere.clone()]);
@@ -307,12 +333,7 @@ async fn paging_totals_and_sort_orders() {
         "one zebra among many other words in a long sentence here",
     )
     .await;
-    let r = search(
-        b,
-        g,
-        &[("content", "zebra"), ("sort_by", "relevance")],
-    )
-    .await;
+    let r = search(b, g, &[("content", "zebra"), ("sort_by", "relevance")]).await;
     assert_eq!(found(&r), vec![loud.clone(), quiet.clone()]);
     let r = search(
         b,
@@ -362,7 +383,11 @@ async fn only_channels_the_caller_may_read() {
     let r = search(
         &w.bob,
         &w.guild,
-        &[("content", "secret"), ("channel_id", &hidden), ("channel_id", &nohistory)],
+        &[
+            ("content", "secret"),
+            ("channel_id", &hidden),
+            ("channel_id", &nohistory),
+        ],
     )
     .await;
     assert_eq!(r["total_results"], 0);
@@ -375,12 +400,16 @@ async fn only_channels_the_caller_may_read() {
     // cannot read the history.
     let r = w
         .bob
-        .get(&format!("/channels/{hidden}/messages/search?content=secret"))
+        .get(&format!(
+            "/channels/{hidden}/messages/search?content=secret"
+        ))
         .await;
     assert_err(&r, 403, 50001);
     let r = w
         .bob
-        .get(&format!("/channels/{nohistory}/messages/search?content=secret"))
+        .get(&format!(
+            "/channels/{nohistory}/messages/search?content=secret"
+        ))
         .await;
     assert_err(&r, 403, 50013);
     // Granting the history back through a role shows the channel at once.
@@ -394,10 +423,7 @@ async fn only_channels_the_caller_may_read() {
         )
         .await;
     assert_eq!(r.status, 204, "{r:?}");
-    assert_eq!(
-        ids(&w.bob, &w.guild, &q).await,
-        vec![in_nohistory, open]
-    );
+    assert_eq!(ids(&w.bob, &w.guild, &q).await, vec![in_nohistory, open]);
 }
 
 #[tokio::test]
@@ -406,7 +432,10 @@ async fn outsiders_are_refused_and_dms_are_searchable_by_their_recipients() {
     say(&w.alice, &w.general, "members only").await;
     let (_, carol) = w.ts.user("carol").await;
     let r = carol
-        .get(&format!("/guilds/{}/messages/search?content=members", w.guild))
+        .get(&format!(
+            "/guilds/{}/messages/search?content=members",
+            w.guild
+        ))
         .await;
     assert_err(&r, 403, 50001);
     let r = carol
@@ -420,11 +449,10 @@ async fn outsiders_are_refused_and_dms_are_searchable_by_their_recipients() {
     assert_err(&r, 404, 10004);
     let r = carol.get("/channels/1/messages/search?content=x").await;
     assert_err(&r, 404, 10003);
-    let r = w
-        .ts
-        .anon()
-        .get(&format!("/guilds/{}/messages/search", w.guild))
-        .await;
+    let r =
+        w.ts.anon()
+            .get(&format!("/guilds/{}/messages/search", w.guild))
+            .await;
     assert_eq!(r.status, 401, "{r:?}");
 
     // A DM between alice and bob: both recipients search it, carol may not.
@@ -464,8 +492,14 @@ async fn edits_and_deletes_reach_the_index() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert!(ids(&w.bob, g, &[("content", "original")]).await.is_empty());
-    assert_eq!(ids(&w.bob, g, &[("content", "revised")]).await, vec![m.clone()]);
-    assert_eq!(ids(&w.bob, g, &[("content", "wording")]).await, vec![gone.clone()]);
+    assert_eq!(
+        ids(&w.bob, g, &[("content", "revised")]).await,
+        vec![m.clone()]
+    );
+    assert_eq!(
+        ids(&w.bob, g, &[("content", "wording")]).await,
+        vec![gone.clone()]
+    );
 
     let r = w
         .alice
@@ -496,6 +530,36 @@ async fn edits_and_deletes_reach_the_index() {
     assert!(ids(&w.alice, g, &[("content", "bound")]).await.is_empty());
     // The revised message is still found after all that.
     assert_eq!(ids(&w.alice, g, &[("content", "phrasing")]).await, vec![m]);
+
+    // Stored state: on SQLite the FTS5 index holds exactly the stored messages (FTS5's own
+    // integrity check compares it with the content table); on PostgreSQL the GIN index is
+    // PostgreSQL's, and no stored message holds the deleted or replaced words.
+    match &*w.ts.hearth.db {
+        hearth_db::Db::Sqlite(p) => {
+            sqlx::query(
+                "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)",
+            )
+            .execute(p)
+            .await
+            .expect("the FTS5 index matches the messages");
+            let (indexed, stored): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM messages_fts_docsize), (SELECT COUNT(*) FROM messages)",
+            )
+            .fetch_one(p)
+            .await
+            .expect("counts");
+            assert_eq!(indexed, stored);
+        }
+        hearth_db::Db::Postgres(p) => {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM messages WHERE to_tsvector('simple', content) @@ to_tsquery('simple', 'doomed | original | bulk | bound')",
+            )
+            .fetch_one(p)
+            .await
+            .expect("count");
+            assert_eq!(n, 0);
+        }
+    }
 }
 
 #[tokio::test]
@@ -511,7 +575,10 @@ async fn bad_parameters_are_400_with_the_field() {
         ("offset=9976".to_owned(), "offset"),
         ("author_id=abc".to_owned(), "author_id"),
         ("mentions=-5".to_owned(), "mentions"),
-        ("channel_id=99999999999999999999999".to_owned(), "channel_id"),
+        (
+            "channel_id=99999999999999999999999".to_owned(),
+            "channel_id",
+        ),
         ("min_id=x".to_owned(), "min_id"),
         ("max_id=".to_owned(), "max_id"),
         ("has=everything".to_owned(), "has"),
@@ -527,7 +594,10 @@ async fn bad_parameters_are_400_with_the_field() {
     // The channel form checks the same way, and a malformed path id is 400 too.
     let r = w
         .bob
-        .get(&format!("/channels/{}/messages/search?limit=100", w.general))
+        .get(&format!(
+            "/channels/{}/messages/search?limit=100",
+            w.general
+        ))
         .await;
     assert_field_error(&r, "limit");
     let r = w.bob.get("/guilds/nope/messages/search").await;
@@ -535,7 +605,9 @@ async fn bad_parameters_are_400_with_the_field() {
     // Limits accepted at their bounds; unknown parameters ignored, as Discord does.
     let r = w
         .bob
-        .get(&format!("{base}?limit=25&offset=9975&include_nsfw=true&slop=2"))
+        .get(&format!(
+            "{base}?limit=25&offset=9975&include_nsfw=true&slop=2"
+        ))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
 }
