@@ -156,7 +156,7 @@ fn author_sql(kind: AuthorKind) -> &'static str {
 impl SearchFilter {
     /// `FROM ... WHERE ...` of the search; `$1` is the content query when there are terms.
     /// Every value but the content query is an integer written into the text.
-    fn from_where(&self, postgres: bool) -> String {
+    fn sql_from_where(&self, postgres: bool) -> String {
         let mut w: Vec<String> = vec![format!("m.channel_id IN ({})", id_list(&self.channels))];
         let from = if self.terms.is_empty() {
             "messages m".to_owned()
@@ -247,7 +247,7 @@ impl Db {
         } else {
             fts5_query(&f.terms)
         };
-        let fw = f.from_where(pg);
+        let fw = f.sql_from_where(pg);
         let count_q = format!("SELECT COUNT(*) {fw}");
         let page_q = format!(
             "SELECT {} {fw} ORDER BY {} LIMIT {} OFFSET {}",
