@@ -165,7 +165,10 @@ impl SearchFilter {
             "messages m".to_owned()
         } else {
             w.push("messages_fts MATCH $1".into());
-            "messages_fts JOIN messages m ON m.id = messages_fts.rowid".to_owned()
+            // CROSS JOIN fixes SQLite's join order: the full-text query runs once and each
+            // hit is looked up by id. With a plain JOIN the planner may walk the channel's
+            // messages and run the MATCH again for every one of them (seconds at 3,000).
+            "messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid".to_owned()
         };
         if !self.author_ids.is_empty() {
             w.push(format!("m.author_id IN ({})", id_list(&self.author_ids)));
