@@ -155,8 +155,9 @@ fn author_sql(kind: AuthorKind) -> &'static str {
 
 impl SearchFilter {
     /// `FROM ... WHERE ...` of the search; `$1` is the content query when there are terms.
-    /// Every value but the content query is an integer written into the text.
-    fn sql_from_where(&self, postgres: bool) -> String {
+    /// Every value but the content query is an integer written into the text. The authors
+    /// (`u`) are joined for the page's columns (`with_authors`) and for `author_type`.
+    fn sql_from_where(&self, postgres: bool, with_authors: bool) -> String {
         let mut w: Vec<String> = vec![format!("m.channel_id IN ({})", id_list(&self.channels))];
         let from = if self.terms.is_empty() {
             "messages m".to_owned()
@@ -212,10 +213,12 @@ impl SearchFilter {
             Some(false) => w.push("m.pinned_at IS NULL".into()),
             None => {}
         }
-        format!(
-            "FROM {from} LEFT JOIN users u ON u.id = m.author_id WHERE {}",
-            w.join(" AND ")
-        )
+        let users = if with_authors || !self.author_kinds.is_empty() {
+            " LEFT JOIN users u ON u.id = m.author_id"
+        } else {
+            ""
+        };
+        format!("FROM {from}{users} WHERE {}", w.join(" AND "))
     }
 
     fn order_by(&self, postgres: bool) -> String {
@@ -250,11 +253,11 @@ impl Db {
         } else {
             fts5_query(&f.terms)
         };
-        let fw = f.sql_from_where(pg);
-        let count_q = format!("SELECT COUNT(*) {fw}");
+        let count_q = format!("SELECT COUNT(*) {}", f.sql_from_where(pg, false));
         let page_q = format!(
-            "SELECT {} {fw} ORDER BY {} LIMIT {} OFFSET {}",
+            "SELECT {} {} ORDER BY {} LIMIT {} OFFSET {}",
             page_cols(),
+            f.sql_from_where(pg, true),
             f.order_by(pg),
             f.limit,
             f.offset
