@@ -455,8 +455,6 @@ pub enum FedRefusal {
     OriginMismatch(String),
     /// 404 `H_NOT_FOUND`.
     NotFound(String),
-    /// 409 `H_IN_FLIGHT`: the same transaction is being applied; retry.
-    InFlight,
     /// `H_EVENT_REJECTED` with the status the member answered (4xx).
     EventRejected { status: u16, message: String },
     /// 413 `H_TOO_LARGE`.
@@ -499,11 +497,6 @@ impl FedRefusal {
             ),
             FedRefusal::OriginMismatch(m) => (S::FORBIDDEN, "H_ORIGIN_MISMATCH", m.clone()),
             FedRefusal::NotFound(m) => (S::NOT_FOUND, "H_NOT_FOUND", m.clone()),
-            FedRefusal::InFlight => (
-                S::CONFLICT,
-                "H_IN_FLIGHT",
-                "this transaction is being applied; retry".into(),
-            ),
             FedRefusal::EventRejected { status, message } => (
                 StatusCode::from_u16(*status)
                     .ok()

@@ -17,6 +17,19 @@ pub struct PeerRow {
     pub since_seq: i64,
 }
 
+/// The record of a relayed action that ran here (`federation_txns`, spec/federation.md §6.6),
+/// written by the action's first change in that change's transaction.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TxnRecord {
+    /// The answer given (`{result, head}`, JSON), `""` until it is stored.
+    pub result: String,
+    /// The payload (dispatch `d`, JSON) of the action's first change; `None` for an action
+    /// that changed nothing logged, and for claims written by Hearth before migration 0026.
+    pub executed: Option<String>,
+    /// When the record was written, ms.
+    pub created_at: i64,
+}
+
 /// A replica of a guild hosted elsewhere.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RemoteGuildRow {
@@ -158,21 +171,21 @@ impl Db {
         })
     }
 
-    /// Records a pending origin transaction; `false` if it exists (a replay, or in flight).
-    pub async fn begin_txn(&self, origin: &str, txn_id: &str, now: i64) -> Result<bool> {
-        self.record_txn(origin, txn_id, "", now).await
-    }
-
+    /// Stores the answer to a relayed action under `(origin, txn_id)` (spec/federation.md
+    /// §6.6): fills in the record its first change wrote, or creates it for an action that
+    /// changed nothing logged (typing, a reaction already there).
     pub async fn finish_txn(&self, origin: &str, txn_id: &str, result: &str) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE federation_txns SET result = $1 WHERE origin = $2 AND txn_id = $3")
-            .bind(result).bind(origin).bind(txn_id).execute(p).await.map(|_| ()))?;
+        on_db!(self, p => sqlx::query("INSERT INTO federation_txns (origin, txn_id, result, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (origin, txn_id) DO UPDATE SET result = excluded.result")
+            .bind(origin).bind(txn_id).bind(result).bind(super::now_ms()).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
-    pub async fn abort_txn(&self, origin: &str, txn_id: &str) -> Result<()> {
-        on_db!(self, p => sqlx::query("DELETE FROM federation_txns WHERE origin = $1 AND txn_id = $2")
-            .bind(origin).bind(txn_id).execute(p).await.map(|_| ()))?;
-        Ok(())
+    /// Forgets the records of relayed actions created before `before` (ms); returns how many.
+    pub async fn prune_txns(&self, before: i64) -> Result<u64> {
+        Ok(
+            on_db!(self, p => sqlx::query("DELETE FROM federation_txns WHERE created_at < $1")
+            .bind(before).execute(p).await.map(|r| r.rows_affected()))?,
+        )
     }
 
     /// `(seq, hash)` of the newest event of a guild's log.
@@ -289,23 +302,12 @@ impl Db {
 
     // ---- host: origin transactions ---------------------------------------------------
 
-    pub async fn txn_result(&self, origin: &str, txn_id: &str) -> Result<Option<String>> {
-        let r: Option<(String,)> = on_db!(self, p => sqlx::query_as("SELECT result FROM federation_txns WHERE origin = $1 AND txn_id = $2")
-            .bind(origin).bind(txn_id).fetch_optional(p).await)?;
-        Ok(r.map(|r| r.0))
-    }
-
-    /// Records a transaction; `false` if it was already recorded (a replay).
-    pub async fn record_txn(
-        &self,
-        origin: &str,
-        txn_id: &str,
-        result: &str,
-        now: i64,
-    ) -> Result<bool> {
-        let n = on_db!(self, p => sqlx::query("INSERT INTO federation_txns (origin, txn_id, result, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(origin).bind(txn_id).bind(result).bind(now).execute(p).await?.rows_affected());
-        Ok(n == 1)
+    /// The record of a relayed action, if it ran (see [`TxnRecord`]).
+    pub async fn txn_record(&self, origin: &str, txn_id: &str) -> Result<Option<TxnRecord>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT result, executed, created_at FROM federation_txns WHERE origin = $1 AND txn_id = $2")
+            .bind(origin).bind(txn_id).fetch_optional(p).await)?,
+        )
     }
 
     // ---- member side: replicas ---------------------------------------------------------

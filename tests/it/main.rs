@@ -17,6 +17,7 @@ mod commands;
 mod compat;
 mod connlimits;
 mod e2e;
+mod erasure;
 mod federation_accounts;
 mod federation_guilds;
 mod federation_ids;

@@ -371,6 +371,11 @@ events! {
     /// The user acknowledged a message (read states, Discord's client API); sent to the
     /// user's own sessions only, never crosses federation.
     MessageAck = "MESSAGE_ACK",
+    /// The user blocked someone (a `Relationship`), sent to the user's own sessions only
+    /// (Discord's client API); never crosses federation.
+    RelationshipAdd = "RELATIONSHIP_ADD",
+    /// The user lifted a block (`RelationshipRemove`), to the user's own sessions only.
+    RelationshipRemove = "RELATIONSHIP_REMOVE",
     TypingStart = "TYPING_START",
     PresenceUpdate = "PRESENCE_UPDATE",
     UserUpdate = "USER_UPDATE",
