@@ -107,6 +107,12 @@ enum Cmd {
         #[arg(long)]
         messages: Option<usize>,
     },
+    /// Message search: send throughput with the full-text index on and off (SQLite), and
+    /// search latency over N seeded messages.
+    Search {
+        #[arg(long)]
+        messages: Option<usize>,
+    },
     /// Login storm (real argon2id) while chatting.
     LoginStorm,
     /// Cold start (to /ready) and idle memory.
@@ -225,6 +231,7 @@ async fn main() -> std::process::ExitCode {
                 intents: GUILDS,
             },
             Cmd::History { messages: None },
+            Cmd::Search { messages: None },
             Cmd::LoginStorm,
             Cmd::Federation,
             Cmd::RemoteJoin { members: None },
@@ -247,6 +254,7 @@ async fn main() -> std::process::ExitCode {
             Cmd::Federation => fed::federation(&mut ctx).await,
             Cmd::RemoteJoin { members } => fed::remote_join(&mut ctx, members).await,
             Cmd::History { messages } => history(&mut ctx, messages).await,
+            Cmd::Search { messages } => search(&mut ctx, messages).await,
             Cmd::LoginStorm => login_storm(&mut ctx).await,
             Cmd::ColdStart => cold_start(&mut ctx).await,
             Cmd::Media => media(&mut ctx).await,

@@ -27,6 +27,7 @@ mod guilds;
 mod interactions;
 pub mod openapi;
 mod passkeys;
+mod search;
 mod uploads;
 mod webhooks;
 
@@ -39,6 +40,7 @@ use emojis::*;
 use guilds::*;
 use interactions::*;
 use passkeys::*;
+use search::*;
 use webhooks::*;
 
 type H = State<Arc<Hearth>>;
@@ -162,6 +164,14 @@ pub fn routes() -> Router<Arc<Hearth>> {
                 .post(create_message)
                 // Its body limits are `media.*`, enforced while reading (uploads.rs).
                 .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/channels/{channel_id}/messages/search",
+            get(search_channel_messages),
+        )
+        .route(
+            "/guilds/{guild_id}/messages/search",
+            get(search_guild_messages),
         )
         .route("/channels/{channel_id}/attachments", post(request_uploads))
         .route(

@@ -95,6 +95,8 @@ use crate::wire;
         channels::typing,
         channels::ack_message,
         channels::get_messages,
+        search::search_channel_messages,
+        search::search_guild_messages,
         channels::create_message,
         channels::request_uploads,
         channels::bulk_delete,

@@ -60,6 +60,7 @@ pub mod relay;
 pub mod remote_media;
 pub mod revocations;
 pub mod roles;
+pub mod search;
 pub mod security;
 pub mod setup;
 pub mod snapshot;

@@ -50,6 +50,7 @@ macro_rules! read_tx {
         .await?
     };
 }
+pub(crate) use read_tx;
 
 /// PostgreSQL: locks row `$id` of `guilds` or `users` (`$table`, a literal) until the
 /// transaction ends; SQLite: nothing (its `BEGIN IMMEDIATE` holds the only writer lock).

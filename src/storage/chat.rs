@@ -60,7 +60,7 @@ pub struct PageMessage {
 }
 
 #[derive(sqlx::FromRow)]
-struct PageRow {
+pub(super) struct PageRow {
     #[sqlx(flatten)]
     row: MessageRow,
     has_reactions: bool,
@@ -80,7 +80,7 @@ struct PageRow {
 }
 
 impl PageRow {
-    fn into_page_message(self) -> PageMessage {
+    pub(super) fn into_page_message(self) -> PageMessage {
         let author = match (self.a_id, self.a_username) {
             (Some(id), Some(username)) => Some(UserRow {
                 id,
@@ -113,7 +113,7 @@ impl PageRow {
 }
 
 /// Columns of a history page: the message, whether it has reactions, its author (`a_*`).
-fn page_cols() -> String {
+pub(super) fn page_cols() -> String {
     let m = MSG_COLS
         .split(", ")
         .map(|c| format!("m.{c}"))

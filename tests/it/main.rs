@@ -41,6 +41,7 @@ mod ratelimit;
 mod read_states;
 mod registrar;
 mod resume;
+mod search;
 mod timeouts;
 mod uploads;
 mod web;

@@ -453,6 +453,14 @@ async fn real_answers_match_the_exact_schemas_of_the_document() {
         ),
         ("/channels/{channel_id}/pins", format!("/channels/{c}/pins")),
         (
+            "/guilds/{guild_id}/messages/search",
+            format!("/guilds/{g}/messages/search?content=hello&has=-link"),
+        ),
+        (
+            "/channels/{channel_id}/messages/search",
+            format!("/channels/{c}/messages/search?author_id={member_id}"),
+        ),
+        (
             "/invites/{code}",
             format!("/invites/{code}?with_counts=true"),
         ),
@@ -482,6 +490,7 @@ async fn real_answers_match_the_exact_schemas_of_the_document() {
         "Member",
         "Ban",
         "AuditLog",
+        "MessageSearchResult",
     ] {
         assert!(
             checked.contains(name),

@@ -5,6 +5,7 @@ mod fanout;
 mod history;
 mod idle;
 mod media;
+mod search;
 mod sends;
 mod startup;
 
@@ -13,5 +14,6 @@ pub(crate) use fanout::*;
 pub(crate) use history::*;
 pub(crate) use idle::*;
 pub(crate) use media::*;
+pub(crate) use search::*;
 pub(crate) use sends::*;
 pub(crate) use startup::*;

@@ -1,0 +1,257 @@
+//! Message search (issue 15): send throughput with the full-text index maintained and without
+//! it (SQLite: the FTS5 triggers of migration 0024 dropped, then restored and rebuilt), and
+//! search latency over many messages (seeded straight into the SQLite file, as `history`
+//! does; the triggers index them as they are inserted).
+
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+use crate::*;
+
+/// The triggers of migration 0024 (`migrations/sqlite/0024_message_search.sql`).
+const TRIGGERS: &[&str] = &[
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+    END",
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    END",
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+    END",
+];
+
+/// A word of the seeded vocabulary: `w0` ... `w{VOCAB-1}`; word `i` is picked with a
+/// probability falling with `i` (a few common words, many rare ones).
+const VOCAB: u64 = 5_000;
+
+fn word() -> String {
+    let r = rand::random::<f64>();
+    format!("w{}", ((r * r * r) * VOCAB as f64) as u64)
+}
+
+async fn open(srv: &Server) -> Res<sqlx::SqlitePool> {
+    let db = srv.dir.as_ref().ok_or("no data dir")?.join("hearth.db");
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&db)
+        .busy_timeout(Duration::from_secs(30));
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .map_err(err("open hearth.db"))
+}
+
+async fn exec(pool: &sqlx::SqlitePool, q: &str) -> Res<()> {
+    sqlx::query(sqlx::AssertSqlSafe(q))
+        .execute(pool)
+        .await
+        .map_err(err("sqlite"))?;
+    Ok(())
+}
+
+/// Sends from `conc` senders for `secs`; returns `(messages/s, ack p99 ms)`.
+async fn send_rate(
+    api: &Api,
+    users: &[String],
+    channel: &str,
+    conc: usize,
+    secs: u64,
+) -> Res<(f64, f64)> {
+    let stop_at = Instant::now() + Duration::from_secs(secs);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..conc {
+        let (api, tok, channel) = (
+            api.clone(),
+            users[i % users.len()].clone(),
+            channel.to_owned(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut h = hist();
+            let mut k = 0u64;
+            while Instant::now() < stop_at {
+                let t = Instant::now();
+                let text = format!("indexed send {i} {k} {} {} {}", word(), word(), word());
+                api.say(&tok, &channel, &text).await?;
+                h.record(t.elapsed().as_micros().max(1) as u64)
+                    .map_err(err("hist"))?;
+                k += 1;
+            }
+            Ok::<_, String>(h)
+        }));
+    }
+    let mut h = hist();
+    for t in tasks {
+        h.add(t.await.map_err(err("sender"))??)
+            .map_err(err("hist"))?;
+    }
+    Ok((
+        h.len() as f64 / t0.elapsed().as_secs_f64(),
+        pct_ms(&h, 0.99),
+    ))
+}
+
+pub(crate) async fn search(ctx: &mut Ctx, messages: Option<usize>) -> Res<()> {
+    let n = messages.unwrap_or(ctx.by_scale(2_000, 100_000, 1_000_000));
+    let conc = ctx.by_scale(4, 32, 64);
+    let secs = ctx.by_scale(2, 5, 10);
+    let queries = ctx.by_scale(30, 300, 1_000);
+    ctx.begin("search", &format!("--messages {n}"));
+    if ctx.target.is_some() {
+        eprintln!("  search changes the database directly: not available with --target");
+        return Ok(());
+    }
+    let srv = ctx.server(&Spawn::default()).await?;
+    let r = search_run(ctx, &srv, n, conc, secs, queries).await;
+    srv.stop(false).await;
+    r
+}
+
+async fn search_run(
+    ctx: &mut Ctx,
+    srv: &Server,
+    n: usize,
+    conc: usize,
+    secs: u64,
+    queries: usize,
+) -> Res<()> {
+    let api = Api::new(&srv.base);
+    let (owner, gid, channel, code) = setup_guild(&api, &tag()).await?;
+    let users = api
+        .users(&format!("{}q", tag()), conc.min(16), Some(&code))
+        .await?;
+    let pool = open(srv).await?;
+
+    // Sends with the index on, off, on again (the order evens out a drift of the machine).
+    let mut on = vec![];
+    let mut off = vec![];
+    for round in 0..3 {
+        let indexed = round != 1;
+        if !indexed {
+            for t in [
+                "messages_fts_insert",
+                "messages_fts_delete",
+                "messages_fts_update",
+            ] {
+                exec(&pool, &format!("DROP TRIGGER {t}")).await?;
+            }
+        }
+        let r = send_rate(&api, &users, &channel, conc, secs).await?;
+        eprintln!(
+            "  sends with the index {}: {:.0} msg/s, ack p99 {:.2} ms",
+            if indexed { "on" } else { "off" },
+            r.0,
+            r.1
+        );
+        if indexed {
+            on.push(r);
+        } else {
+            for t in TRIGGERS {
+                exec(&pool, t).await?;
+            }
+            exec(
+                &pool,
+                "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+            )
+            .await?;
+            off.push(r);
+        }
+    }
+    let on_rate = on.iter().map(|r| r.0).sum::<f64>() / on.len() as f64;
+    let off_rate = off[0].0;
+    ctx.figs
+        .add("sends/s, index on (mean of 2 runs)", on_rate, "msg/s");
+    ctx.figs.add("sends/s, index off", off_rate, "msg/s");
+    ctx.figs.add(
+        "ack p99, index on (worse of 2 runs)",
+        on.iter().map(|r| r.1).fold(0.0, f64::max),
+        "ms",
+    );
+    ctx.figs.add("ack p99, index off", off[0].1, "ms");
+    ctx.figs.add(
+        "send throughput with index / without",
+        on_rate / off_rate,
+        "x",
+    );
+
+    // Seeding: n messages of 8 words straight into the file, indexed by the triggers.
+    let me = api
+        .ok(reqwest::Method::GET, "/users/@me", Some(&owner), None)
+        .await?;
+    let author: i64 = s(&me["id"]).parse().map_err(err("user id"))?;
+    let (g, c): (i64, i64) = (
+        gid.parse().map_err(err("guild id"))?,
+        channel.parse().map_err(err("channel id"))?,
+    );
+    let sf = hearth::snowflake::SnowflakeGenerator::new(30, 30);
+    let t0 = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let chunk = (n - done).min(50_000);
+        let mut tx = pool.begin().await.map_err(err("begin"))?;
+        for _ in 0..chunk {
+            let text = (0..8).map(|_| word()).collect::<Vec<_>>().join(" ");
+            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content) VALUES ($1, $2, $3, $4, $5)")
+                .bind(sf.next().db())
+                .bind(c)
+                .bind(g)
+                .bind(author)
+                .bind(text)
+                .execute(&mut *tx)
+                .await
+                .map_err(err("insert"))?;
+        }
+        tx.commit().await.map_err(err("commit"))?;
+        done += chunk;
+    }
+    pool.close().await;
+    eprintln!(
+        "  seeded {n} messages with their index in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+
+    // Guild searches through REST: a common word, a rare word, two words, a prefix.
+    let mut h = hist();
+    let mut h_common = hist();
+    for i in 0..queries {
+        let content = match i % 4 {
+            0 => "w1".to_owned(),
+            1 => word(),
+            2 => format!("{} {}", word(), word()),
+            _ => format!("w{}*", rand::random::<u64>() % 50),
+        };
+        let path = format!(
+            "/guilds/{gid}/messages/search?content={}",
+            content.replace('*', "%2A").replace(' ', "%20")
+        );
+        let t = Instant::now();
+        let v = api
+            .ok(reqwest::Method::GET, &path, Some(&owner), None)
+            .await?;
+        let dt = t.elapsed().as_micros().max(1) as u64;
+        if !v["total_results"].is_i64() {
+            return Err(format!("{path}: no total_results"));
+        }
+        h.record(dt).map_err(err("hist"))?;
+        if i % 4 == 0 {
+            h_common.record(dt).map_err(err("hist"))?;
+        }
+    }
+    ctx.figs
+        .add("search p50 (all queries)", pct_ms(&h, 0.5), "ms");
+    ctx.figs.target(
+        "search p99 (all queries)",
+        pct_ms(&h, 0.99),
+        "ms",
+        50.0,
+        true,
+    );
+    ctx.figs.add(
+        "search p99 (the most common word)",
+        pct_ms(&h_common, 0.99),
+        "ms",
+    );
+    Ok(())
+}
