@@ -12,6 +12,12 @@ CREATE VIRTUAL TABLE messages_fts USING fts5(
     tokenize = 'unicode61 remove_diacritics 0'
 );
 
+-- Deletes remove a message's terms from the index's pages at once (FTS5 'secure-delete',
+-- SQLite 3.44+), instead of leaving them until segments merge: with the connection's
+-- `secure_delete` pragma, a deleted message leaves no word in the file (README "Deleted
+-- content").
+INSERT INTO messages_fts(messages_fts, rank) VALUES ('secure-delete', 1);
+
 -- Index the messages already stored.
 INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
 

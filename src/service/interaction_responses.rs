@@ -140,14 +140,28 @@ impl Hearth {
                 original_response_message_id: (!original)
                     .then_some(i.original_id)
                     .flatten()
+                    .filter(|id| *id > 0)
                     .map(Snowflake::from_db),
                 name: Some(i.name.clone()),
                 command_type: Some(command_type.value()),
             },
         };
         m.interaction = Some(serde_json::to_string(&stored).map_err(Error::internal)?);
+        // Exactly one request makes the response's message: concurrent edits of a deferred
+        // `@original` get 40060, and a deleted one is never made again.
+        if original && !self.db.claim_interaction_original(i.id).await? {
+            return Err(Error::InteractionAcknowledged);
+        }
         if !ephemeral {
-            let out = self.send_token_message(ca, m, &users).await?;
+            let out = match self.send_token_message(ca, m, &users).await {
+                Ok(out) => out,
+                Err(e) => {
+                    if original {
+                        self.db.release_interaction_original(i.id).await?;
+                    }
+                    return Err(e);
+                }
+            };
             if original {
                 self.db.set_interaction_original(i.id, out.id.db()).await?;
             }

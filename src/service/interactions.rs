@@ -251,13 +251,15 @@ impl Hearth {
             (body.application_id, body.channel_id, body.data)
         else {
             let mut errs = FieldErrors::new();
-            errs.add(
-                "application_id",
-                "BASE_TYPE_REQUIRED",
-                "This field is required",
-            );
-            errs.add("channel_id", "BASE_TYPE_REQUIRED", "This field is required");
-            errs.add("data", "BASE_TYPE_REQUIRED", "This field is required");
+            for (field, missing) in [
+                ("application_id", body.application_id.is_none()),
+                ("channel_id", body.channel_id.is_none()),
+                ("data", body.data.is_none()),
+            ] {
+                if missing {
+                    errs.add(field, "BASE_TYPE_REQUIRED", "This field is required");
+                }
+            }
             return Err(errs.into_result().unwrap_err());
         };
         let Some(command_id) = data.id else {
@@ -302,6 +304,9 @@ impl Hearth {
             .filter(|c| data.name.as_deref().is_none_or(|n| n == c.name))
             .filter(|c| ApplicationCommandType::from_db(c.kind) == kind)
             .ok_or(Error::Unknown(Unknown::ApplicationCommand))?;
+        // USE_APPLICATION_COMMANDS in the channel (overwrites and timeouts included), then
+        // the command's own permissions.
+        ca.require(perm::USE_APPLICATION_COMMANDS)?;
         if !self.may_use(&ca, &app, &cmd).await? {
             return Err(Error::MissingPermissions);
         }
@@ -344,6 +349,8 @@ impl Hearth {
         if kind == ApplicationCommandType::Message
             && let Some(t) = target
         {
+            // The target is shown to the bot: only a message the invoker may read.
+            ca.require(perm::READ_MESSAGE_HISTORY)?;
             let m = self
                 .db
                 .message(ca.channel.id, t.db())
@@ -358,10 +365,19 @@ impl Hearth {
         let id = self.next_id();
         let token = format!("interaction.{}", super::auth::random_token());
         let now = now_ms();
-        let nonce = body.nonce.map(|n| match n {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        });
+        // Discord's nonce: a string or an integer of at most 25 characters.
+        let nonce = match body.nonce {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) if s.chars().count() <= 25 => Some(s),
+            Some(serde_json::Value::Number(n)) if n.to_string().len() <= 25 => Some(n.to_string()),
+            Some(_) => {
+                return Err(field_error(
+                    "nonce",
+                    "BASE_TYPE_BAD_LENGTH",
+                    "Must be a string or integer of 25 or fewer characters.",
+                ));
+            }
+        };
         let row = InteractionRow {
             id,
             application_id: app.id,

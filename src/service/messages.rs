@@ -105,6 +105,20 @@ fn has_non_integer(v: &Value) -> bool {
     }
 }
 
+/// How deeply an embed may nest objects and arrays (the embed object is level 1). Discord's
+/// embeds nest three levels at most; the bound keeps every logged event within canonical
+/// JSON's 64 levels (spec/federation.md §4.1) whatever wraps the embed.
+const MAX_EMBED_DEPTH: usize = 16;
+
+/// Levels of objects and arrays in `v` (a scalar is 0).
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 pub(super) fn validate_embeds(embeds: &[Value], max: usize, field: &str, errs: &mut FieldErrors) {
     if embeds.len() > max {
         errs.add(
@@ -123,6 +137,13 @@ pub(super) fn validate_embeds(embeds: &[Value], max: usize, field: &str, errs: &
             );
             continue;
         };
+        if depth(e) > MAX_EMBED_DEPTH {
+            errs.add(
+                format!("{field}.{i}"),
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Embeds may nest at most {MAX_EMBED_DEPTH} levels of objects and arrays."),
+            );
+        }
         if has_non_integer(e) {
             errs.add(
                 format!("{field}.{i}"),

@@ -49,11 +49,15 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(300);
 
 impl Hearth {
     /// The checkpoint task (spawned by the composition root): every [`CHECKPOINT_EVERY`],
+    /// deletes expired interactions (with their ephemeral messages), then
     /// [`Hearth::checkpoint_now`]. A checkpoint kept from completing by readers is retried
     /// after a second, up to ten times, then at the next round.
     pub async fn run_checkpoints(self: Arc<Self>) {
         loop {
             tokio::time::sleep(CHECKPOINT_EVERY).await;
+            if let Err(e) = self.db.prune_interactions(now_ms()).await {
+                tracing::warn!(error = %e, "cannot delete expired interactions");
+            }
             for _ in 0..10 {
                 match self.checkpoint_now().await {
                     Ok(true) => break,

@@ -42,6 +42,10 @@ pub const PENDING: i64 = 0;
 pub const ACKNOWLEDGED: i64 = 1;
 /// No callback in time.
 pub const FAILED: i64 = 2;
+/// `original_id` while one request makes the response's message.
+pub const ORIGINAL_CLAIMED: i64 = -1;
+/// `original_id` once the response's message was deleted.
+pub const ORIGINAL_DELETED: i64 = -2;
 
 const COLS: &str = "id, application_id, token_hash, kind, command_type, user_id, guild_id, channel_id, name, nonce, state, response_type, ephemeral, original_id, created_at, expires_at";
 
@@ -60,6 +64,17 @@ impl Db {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// Deletes the interactions expired before `now` (their ephemeral messages go with them).
+    pub async fn prune_interactions(&self, now: i64) -> Result<u64> {
+        Ok(
+            on_db!(self, p => sqlx::query("DELETE FROM interactions WHERE expires_at < $1")
+            .bind(now)
+            .execute(p)
+            .await)?
+            .rows_affected(),
+        )
     }
 
     /// An interaction by id.
@@ -103,15 +118,31 @@ impl Db {
     /// Records the response's message (`@original`) of an interaction that has none yet;
     /// `false` when it already had one.
     pub async fn set_interaction_original(&self, id: i64, message_id: i64) -> Result<bool> {
-        let r = on_db!(self, p => sqlx::query("UPDATE interactions SET original_id = $2 WHERE id = $1 AND original_id IS NULL")
-            .bind(id).bind(message_id).execute(p).await.map(|r| r.rows_affected()))?;
+        let r = on_db!(self, p => sqlx::query("UPDATE interactions SET original_id = $2 WHERE id = $1 AND (original_id IS NULL OR original_id = $3)")
+            .bind(id).bind(message_id).bind(ORIGINAL_CLAIMED).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(r == 1)
     }
 
-    /// Forgets the response's message of an interaction (it was deleted).
+    /// Claims the making of the response's message (`original_id` NULL -> [`ORIGINAL_CLAIMED`]):
+    /// `false` when it exists, is being made, or was deleted. One caller wins.
+    pub async fn claim_interaction_original(&self, id: i64) -> Result<bool> {
+        let r = on_db!(self, p => sqlx::query("UPDATE interactions SET original_id = $2 WHERE id = $1 AND original_id IS NULL")
+            .bind(id).bind(ORIGINAL_CLAIMED).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(r == 1)
+    }
+
+    /// Gives a claim back (making the message failed).
+    pub async fn release_interaction_original(&self, id: i64) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE interactions SET original_id = NULL WHERE id = $1 AND original_id = $2")
+            .bind(id).bind(ORIGINAL_CLAIMED).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Marks the response's message deleted ([`ORIGINAL_DELETED`]): `@original` is then
+    /// unknown (10008) and never made again.
     pub async fn clear_interaction_original(&self, id: i64) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE interactions SET original_id = NULL WHERE id = $1")
-            .bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        on_db!(self, p => sqlx::query("UPDATE interactions SET original_id = $2 WHERE id = $1")
+            .bind(id).bind(ORIGINAL_DELETED).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 

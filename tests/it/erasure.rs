@@ -45,6 +45,8 @@ async fn a_deleted_message_is_gone_from_the_sqlite_files_after_a_checkpoint() {
         "the deleted text is still in a file under {}",
         ts.data_dir.display()
     );
+    // Nor any word of it (the search index drops a deleted message's terms at once).
+    assert!(!files_contain(&ts.data_dir, b"7c1d9e5a"));
     assert!(files_contain(&ts.data_dir, kept.as_bytes()));
     let left = alice
         .get(&format!("/channels/{}/messages?limit=10", g.general))

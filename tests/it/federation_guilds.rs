@@ -1461,10 +1461,16 @@ async fn numbers_that_cannot_be_hashed_are_refused_at_every_entrance_and_the_bou
     let f = fed().await;
     let (a, b) = (f.net.server(A), f.net.server(B));
     let mut alice_gw = Gw::identify(a, &f.alice_tok, ALL).await;
+    // Nested beyond canonical JSON's 64 levels once wrapped in an event.
+    let mut deep = json!(1);
+    for _ in 0..70 {
+        deep = json!([deep]);
+    }
     let bad_embeds = [
         json!([{"title": "float", "color": 1.5}]),
         json!([{"title": "huge", "color": 9_007_199_254_740_992_u64}]),
         json!([{"title": "nested", "fields": [{"name": "n", "value": "v", "x": -1e300}]}]),
+        json!([{"title": "deep", "x": deep}]),
     ];
     let msgs_b = format!("/channels/{}/messages", f.general_b);
     let msgs_a = format!("/channels/{}/messages", f.general_a);
@@ -1543,10 +1549,10 @@ async fn numbers_that_cannot_be_hashed_are_refused_at_every_entrance_and_the_bou
         "{r:?}"
     );
     // Nothing of the refused ones was stored or logged.
-    for needle in ["float", "huge", "nested", "direct"] {
+    for needle in ["float", "huge", "nested", "deep", "direct"] {
         assert!(!db_contains(b, needle).await, "{needle} stored on the host");
     }
-    // The message "plain" and the webhook creation are the only new log entries so far.
+    // (The message "plain" and the webhook's creation were logged meanwhile.)
     let after_refusals = f.host_head().await;
     assert!(after_refusals > head);
     // At the bound, the embed is logged and reaches the member server unchanged.

@@ -437,8 +437,17 @@ async fn deferred_then_edit_original_and_follow_ups() {
     let path = format!("/webhooks/{}/{token}/messages/{foreign}", c.bot.id);
     assert_err(&c.srv.anon().get(&path).await, 404, 10008);
     assert_err(&c.srv.anon().delete(&path).await, 404, 10008);
-    // Deleting @original.
+    // Deleting @original: it is gone, and an edit does not make it again.
     assert_eq!(c.srv.anon().delete(&original).await.status, 204);
+    assert_err(&c.srv.anon().get(&original).await, 404, 10008);
+    assert_err(
+        &c.srv
+            .anon()
+            .patch(&original, json!({"content": "back again"}))
+            .await,
+        404,
+        10008,
+    );
 }
 
 #[tokio::test]
@@ -674,4 +683,40 @@ async fn invocations_are_checked() {
     let mut body = invoke(&c, &echo_id, "echo", json!([]), "x");
     body["type"] = json!(5);
     assert_field_error(&c.mate.post("/interactions", body).await, "type");
+    // A nonce beyond Discord's 25 characters, or an object: 400 on `nonce`.
+    let ok_opts = json!([{"type": 3, "name": "text", "value": "a"}]);
+    for nonce in [json!("n".repeat(26)), json!({"a": 1})] {
+        let mut body = invoke(&c, &echo_id, "echo", ok_opts.clone(), "x");
+        body["nonce"] = nonce;
+        assert_field_error(&c.other.post("/interactions", body).await, "nonce");
+    }
+    // Only the missing field is named.
+    let mut body = invoke(&c, &echo_id, "echo", ok_opts.clone(), "x");
+    body.as_object_mut().unwrap().remove("channel_id");
+    let r = c.other.post("/interactions", body).await;
+    assert_field_error(&r, "channel_id");
+    assert!(r.body["errors"].get("application_id").is_none(), "{r:?}");
+    // A channel overwrite denying USE_APPLICATION_COMMANDS (bit 31) to @everyone turns every
+    // command off there for members; the owner keeps them.
+    let deny = c
+        .owner
+        .put(
+            &format!("/channels/{}/permissions/{}", c.guild.general, c.guild.id),
+            json!({"type": 0, "allow": "0", "deny": (1u64 << 31).to_string()}),
+        )
+        .await;
+    assert_eq!(deny.status, 204, "{deny:?}");
+    let r = c
+        .other
+        .post(
+            "/interactions",
+            invoke(&c, &echo_id, "echo", ok_opts.clone(), "x"),
+        )
+        .await;
+    assert_err(&r, 403, 50013);
+    let r = c
+        .owner
+        .post("/interactions", invoke(&c, &echo_id, "echo", ok_opts, "x"))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
 }
