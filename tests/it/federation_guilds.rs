@@ -76,6 +76,21 @@ impl Fed {
     fn carol(&self) -> Client {
         self.net.server(C).client(&self.carol_tok)
     }
+    /// Alice's action creating a message in the host's `general` as her server would sign
+    /// it: `txn_id`, `origin_ts` and the content hash of `hashed` (normally the request).
+    fn alice_message_action(&self, txn_id: &str, origin_ts: u64, hashed: &Value) -> OriginAction {
+        OriginAction {
+            host: B.into(),
+            guild_id: self.gid_b.clone(),
+            channel_id: Some(self.general_b.clone()),
+            kind: "message_create".into(),
+            sender: format!("alice@{A}"),
+            origin: A.into(),
+            txn_id: txn_id.into(),
+            origin_ts,
+            content_hash: content_hash(hashed).unwrap(),
+        }
+    }
     /// The newest `seq` of the guild's log on the host (0 when empty).
     async fn host_head(&self) -> i64 {
         let gid: i64 = self.gid_b.parse().unwrap();
@@ -983,19 +998,10 @@ async fn forged_tampered_replayed_and_misdirected_federation_traffic_is_rejected
         .await;
     let other_b = s(&staff.body["id"]);
     let request = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null, "emoji": null, "body": {"content": "signed once"}});
-    let action = OriginAction {
-        host: B.into(),
-        guild_id: f.gid_b.clone(),
-        channel_id: Some(f.general_b.clone()),
-        kind: "message_create".into(),
-        sender: format!("alice@{A}"),
-        origin: A.into(),
-        txn_id: "replay1".into(),
-        origin_ts: hearth::s2s::now_ms(),
-        content_hash: content_hash(&request).unwrap(),
-    }
-    .sign(&a.fed.keyring.current())
-    .unwrap();
+    let action = f
+        .alice_message_action("replay1", hearth::s2s::now_ms(), &request)
+        .sign(&a.fed.keyring.current())
+        .unwrap();
     let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
     let ok = a
         .fed
@@ -1378,19 +1384,10 @@ async fn an_action_with_a_forged_origin_signature_is_refused() {
     let f = fed().await;
     let a = f.net.server(A);
     let request = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null, "emoji": null, "body": {"content": "forged origin"}});
-    let forged = OriginAction {
-        host: B.into(),
-        guild_id: f.gid_b.clone(),
-        channel_id: Some(f.general_b.clone()),
-        kind: "message_create".into(),
-        sender: format!("alice@{A}"),
-        origin: A.into(),
-        txn_id: "forged1".into(),
-        origin_ts: hearth::s2s::now_ms(),
-        content_hash: content_hash(&request).unwrap(),
-    }
-    .sign(&hearth_federation::keys::ServerKey::generate())
-    .unwrap();
+    let forged = f
+        .alice_message_action("forged1", hearth::s2s::now_ms(), &request)
+        .sign(&hearth_federation::keys::ServerKey::generate())
+        .unwrap();
     let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
     let r = a
         .fed
@@ -1412,19 +1409,10 @@ async fn an_action_with_a_forged_origin_signature_is_refused() {
         "{r:?}"
     );
     // Tampered content under a genuine signature is refused as well.
-    let genuine = OriginAction {
-        host: B.into(),
-        guild_id: f.gid_b.clone(),
-        channel_id: Some(f.general_b.clone()),
-        kind: "message_create".into(),
-        sender: format!("alice@{A}"),
-        origin: A.into(),
-        txn_id: "tamper1".into(),
-        origin_ts: hearth::s2s::now_ms(),
-        content_hash: content_hash(&request).unwrap(),
-    }
-    .sign(&a.fed.keyring.current())
-    .unwrap();
+    let genuine = f
+        .alice_message_action("tamper1", hearth::s2s::now_ms(), &request)
+        .sign(&a.fed.keyring.current())
+        .unwrap();
     let mut changed = request.clone();
     changed["body"]["content"] = json!("changed in transit");
     let r = a
@@ -1517,19 +1505,10 @@ async fn numbers_that_cannot_be_hashed_are_refused_at_every_entrance_and_the_bou
         "emoji": null, "body": {"embeds": [{"title": "direct", "color": 0.5}]}});
     let stand_in = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null,
         "emoji": null, "body": {"embeds": [{"title": "direct", "color": 0}]}});
-    let action = OriginAction {
-        host: B.into(),
-        guild_id: f.gid_b.clone(),
-        channel_id: Some(f.general_b.clone()),
-        kind: "message_create".into(),
-        sender: format!("alice@{A}"),
-        origin: A.into(),
-        txn_id: "unhashable1".into(),
-        origin_ts: hearth::s2s::now_ms(),
-        content_hash: content_hash(&stand_in).unwrap(),
-    }
-    .sign(&a.fed.keyring.current())
-    .unwrap();
+    let action = f
+        .alice_message_action("unhashable1", hearth::s2s::now_ms(), &stand_in)
+        .sign(&a.fed.keyring.current())
+        .unwrap();
     let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
     let r = a
         .fed
@@ -1649,19 +1628,10 @@ async fn presence_and_typing_cross_servers_as_lossy_notices() {
 /// `origin_ts`.
 fn alice_says(f: &Fed, txn: &str, text: &str, origin_ts: u64) -> Value {
     let request = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null, "emoji": null, "body": {"content": text}});
-    let action = OriginAction {
-        host: B.into(),
-        guild_id: f.gid_b.clone(),
-        channel_id: Some(f.general_b.clone()),
-        kind: "message_create".into(),
-        sender: format!("alice@{A}"),
-        origin: A.into(),
-        txn_id: txn.into(),
-        origin_ts,
-        content_hash: content_hash(&request).unwrap(),
-    }
-    .sign(&f.net.server(A).fed.keyring.current())
-    .unwrap();
+    let action = f
+        .alice_message_action(txn, origin_ts, &request)
+        .sign(&f.net.server(A).fed.keyring.current())
+        .unwrap();
     json!({"action": action, "content": request})
 }
 

@@ -88,6 +88,22 @@ async fn cast() -> Cast {
 }
 
 /// The body Discord's client posts to invoke `name` (`id`) with `options`.
+/// Message `id` as `other` reads it in the history of `general` (it must be there).
+async fn in_history(c: &Cast, id: &Value) -> Value {
+    let history = c
+        .other
+        .get(&format!("/channels/{}/messages?limit=5", c.guild.general))
+        .await;
+    history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| &m["id"] == id)
+        .unwrap_or_else(|| panic!("{id} in the history: {history:?}"))
+        .clone()
+}
+
 fn invoke(c: &Cast, id: &str, name: &str, options: Value, nonce: &str) -> Value {
     json!({
         "type": 2,
@@ -216,18 +232,7 @@ async fn the_bot_receives_the_interaction_and_answers_in_the_channel() {
     let success = c.mate_gw.expect("INTERACTION_SUCCESS").await;
     assert_eq!(success, json!({"id": i["id"], "nonce": "n-1"}));
     // Stored: history shows it with its metadata.
-    let history = c
-        .other
-        .get(&format!("/channels/{}/messages?limit=5", c.guild.general))
-        .await;
-    let stored = history
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == message["id"])
-        .expect("the response is in the channel's history")
-        .clone();
+    let stored = in_history(&c, &message["id"]).await;
     assert_eq!(stored["interaction_metadata"]["id"], i["id"]);
     assert_eq!(stored["interaction"]["user"]["id"], json!(c.mate_id));
     // History shows the invoker as they are now, not as stored with the message.
@@ -236,18 +241,7 @@ async fn the_bot_receives_the_interaction_and_answers_in_the_channel() {
         .patch("/users/@me", json!({"global_name": "Mate Renamed"}))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    let history = c
-        .other
-        .get(&format!("/channels/{}/messages?limit=5", c.guild.general))
-        .await;
-    let renamed = history
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == message["id"])
-        .expect("still in history")
-        .clone();
+    let renamed = in_history(&c, &message["id"]).await;
     assert_eq!(
         renamed["interaction_metadata"]["user"]["global_name"],
         "Mate Renamed"
