@@ -445,6 +445,7 @@ impl App {
         // Message removal of deleted accounts (resumes stored jobs) and the federation
         // notices announcing deletions (resumes stored notices).
         let purges = tokio::spawn(self.hearth.clone().run_message_purges());
+        let checkpoints = tokio::spawn(self.hearth.clone().run_checkpoints());
         let notices = tokio::spawn(s2s::notices::run(self.hearth.clone(), self.fed.clone()));
         let janitor = tokio::spawn(async move {
             let mut t = tokio::time::interval(Duration::from_secs(60));
@@ -466,7 +467,7 @@ impl App {
         let shutdown = stopped(stop_rx.clone());
         let fed = self.fed.clone();
         let key_reload = tokio::spawn(async move {
-            let mut t = tokio::time::interval(Duration::from_secs(30));
+            let mut t = tokio::time::interval(s2s::RELOAD_EVERY);
             t.tick().await;
             loop {
                 t.tick().await;
@@ -520,6 +521,7 @@ impl App {
         blocks.abort();
         media_gc.abort();
         purges.abort();
+        checkpoints.abort();
         notices.abort();
         key_reload.abort();
         if let Some(t) = fed_task {

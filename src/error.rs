@@ -34,6 +34,8 @@ pub enum Unknown {
     Passkey,
     /// 10015.
     Webhook,
+    /// 10062: an unknown interaction, a token that is not its own, or one past its time.
+    Interaction,
 }
 
 impl Unknown {
@@ -56,6 +58,7 @@ impl Unknown {
             Unknown::Ban => (10026, "Unknown Ban"),
             Unknown::Passkey => (10100, "Unknown Passkey"),
             Unknown::Webhook => (10015, "Unknown Webhook"),
+            Unknown::Interaction => (10062, "Unknown interaction"),
         }
     }
 }
@@ -146,6 +149,8 @@ pub enum Rule {
     MaxWebhooks,
     /// 401 / 50027: a webhook route with a token that is not the webhook's.
     InvalidWebhookToken,
+    /// 400 / 40060: a second callback to an interaction.
+    InteractionAcknowledged,
     /// 413 / 40005: the file would take its uploader or the guild over `media.*_quota_bytes`.
     StorageQuota,
 }
@@ -282,6 +287,11 @@ impl Rule {
                 "Maximum number of webhooks reached (15)",
             ),
             Rule::InvalidWebhookToken => (S::UNAUTHORIZED, 50027, "Invalid Webhook Token"),
+            Rule::InteractionAcknowledged => (
+                S::BAD_REQUEST,
+                40060,
+                "Interaction has already been acknowledged.",
+            ),
             Rule::StorageQuota => (
                 S::PAYLOAD_TOO_LARGE,
                 40005,
@@ -455,8 +465,6 @@ pub enum FedRefusal {
     OriginMismatch(String),
     /// 404 `H_NOT_FOUND`.
     NotFound(String),
-    /// 409 `H_IN_FLIGHT`: the same transaction is being applied; retry.
-    InFlight,
     /// `H_EVENT_REJECTED` with the status the member answered (4xx).
     EventRejected { status: u16, message: String },
     /// 413 `H_TOO_LARGE`.
@@ -499,11 +507,6 @@ impl FedRefusal {
             ),
             FedRefusal::OriginMismatch(m) => (S::FORBIDDEN, "H_ORIGIN_MISMATCH", m.clone()),
             FedRefusal::NotFound(m) => (S::NOT_FOUND, "H_NOT_FOUND", m.clone()),
-            FedRefusal::InFlight => (
-                S::CONFLICT,
-                "H_IN_FLIGHT",
-                "this transaction is being applied; retry".into(),
-            ),
             FedRefusal::EventRejected { status, message } => (
                 StatusCode::from_u16(*status)
                     .ok()

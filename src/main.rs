@@ -384,7 +384,7 @@ async fn run(cmd: Command, config: Config) -> hearth::Result<()> {
             match command {
                 KeysCommand::List => {}
                 KeysCommand::Rotate => {
-                    let k = ring.rotate().await?;
+                    let k = ring.rotate_beside_running_server().await?;
                     println!("new current key {}", k.key_id);
                 }
                 KeysCommand::Revoke { key_id } => match ring.revoke(&key_id).await? {
@@ -410,7 +410,7 @@ async fn run(cmd: Command, config: Config) -> hearth::Result<()> {
                         .unwrap_or_default(),
                 );
             }
-            println!("(a running server picks changes up within 30 s)");
+            println!("(a running server picks changes up within a second)");
             db.close().await;
             Ok(())
         }

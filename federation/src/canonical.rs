@@ -61,30 +61,55 @@ pub fn check(value: &Value) -> Result<()> {
 /// # Errors
 /// [`Error::Malformed`] for invalid JSON or a duplicate key; the errors of [`check`].
 pub fn parse_strict(bytes: &[u8]) -> Result<Value> {
-    let strict: Strict = serde_json::from_slice(bytes).map_err(|e| {
+    let v = parse_with(bytes, StrictSeed { floats: false })?;
+    check(&v)?;
+    Ok(v)
+}
+
+/// Parses received JSON bytes refusing duplicated object keys (spec §4.3), numbers otherwise
+/// as `serde_json::from_slice` reads them (floats kept): for answers that carry signed data
+/// among free-form Discord objects, whose signed parts are then checked with [`check`].
+///
+/// # Errors
+/// [`Error::Malformed`] for invalid JSON or a duplicate key.
+pub fn parse_unique_keys(bytes: &[u8]) -> Result<Value> {
+    parse_with(bytes, StrictSeed { floats: true })
+}
+
+fn parse_with(bytes: &[u8], seed: StrictSeed) -> Result<Value> {
+    use serde::de::DeserializeSeed;
+    let fail = |e: serde_json::Error| {
         let msg = e.to_string();
         if msg.contains("non-integer number") {
             Error::Float(msg)
         } else {
             Error::malformed(format!("invalid JSON: {msg}"))
         }
-    })?;
-    check(&strict.0)?;
-    Ok(strict.0)
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = seed.deserialize(&mut de).map_err(fail)?;
+    de.end().map_err(fail)?;
+    Ok(v)
 }
 
-/// A `Value` whose deserialisation rejects duplicate keys and non-integer numbers.
-struct Strict(Value);
+/// Reads a `Value`, refusing duplicated object keys and, unless `floats`, non-integer numbers.
+#[derive(Clone, Copy)]
+struct StrictSeed {
+    floats: bool,
+}
 
-impl<'de> serde::Deserialize<'de> for Strict {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(Strict)
+impl<'de> serde::de::DeserializeSeed<'de> for StrictSeed {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Value, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct StrictVisitor;
-
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+impl<'de> serde::de::Visitor<'de> for StrictSeed {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,7 +125,11 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
         Ok(Value::from(v))
     }
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Value, E> {
-        Err(E::custom(format!("non-integer number {v}")))
+        if self.floats {
+            Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+        } else {
+            Err(E::custom(format!("non-integer number {v}")))
+        }
     }
     fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -119,7 +148,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
         mut seq: A,
     ) -> std::result::Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(Strict(v)) = seq.next_element()? {
+        while let Some(v) = seq.next_element_seed(self)? {
             items.push(v);
         }
         Ok(Value::Array(items))
@@ -133,7 +162,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
             if out.contains_key(&key) {
                 return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
             }
-            let Strict(v) = map.next_value()?;
+            let v = map.next_value_seed(self)?;
             out.insert(key, v);
         }
         Ok(Value::Object(out))
@@ -333,6 +362,19 @@ mod tests {
         ));
         assert!(matches!(parse_strict(b"{"), Err(Error::Malformed(_))));
         assert!(matches!(parse_strict(b"1 2"), Err(Error::Malformed(_))));
+        // Answers: duplicates refused, floats kept.
+        assert_eq!(
+            parse_unique_keys(br#"{"a": [1.5, {"b": 2}]}"#).unwrap(),
+            serde_json::json!({"a": [1.5, {"b": 2}]})
+        );
+        assert!(matches!(
+            parse_unique_keys(br#"[{"a": 1, "a": 1}]"#),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_unique_keys(b"{} x"),
+            Err(Error::Malformed(_))
+        ));
     }
 
     #[test]

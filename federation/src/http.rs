@@ -164,7 +164,7 @@ pub fn remote_error(status: u16, body: &[u8]) -> FedError {
 ///
 /// # Errors
 /// As [`read_capped`]; [`FedError::Remote`]; [`FedError::InvalidResponse`] for a 2xx body
-/// that is not JSON.
+/// that is not JSON or has a duplicated object key.
 pub async fn json_answer(resp: reqwest::Response, cap: usize) -> Result<Value, FedError> {
     let status = resp.status();
     let bytes = read_capped(resp, cap).await?;
@@ -174,7 +174,9 @@ pub async fn json_answer(resp: reqwest::Response, cap: usize) -> Result<Value, F
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(&bytes)
+    // Duplicated keys refused (spec §4.3): two parsers keeping different copies would see
+    // different signed data.
+    crate::canonical::parse_unique_keys(&bytes)
         .map_err(|e| FedError::InvalidResponse(format!("answer is not JSON: {e}")))
 }
 

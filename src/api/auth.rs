@@ -3,11 +3,10 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use super::{H, PageQuery, no_content};
 use crate::error::Result;
-use crate::http::openapi::{ApiError, JsonArray};
+use crate::http::openapi::ApiError;
 use crate::http::{Auth, Body, ClientIp, ImageBody, P, Q, UserAgent};
 use crate::snowflake::Snowflake;
 use crate::wire;
@@ -336,11 +335,11 @@ pub(super) async fn open_dm(
     path = "/users/@me/relationships",
     tag = "users",
     responses(
-        (status = 200, description = "[Value]", body = JsonArray),
+        (status = 200, description = "[wire::Relationship]", body = Vec<wire::Relationship>),
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
-pub(super) async fn relationships(h: H, Auth(a): Auth) -> Result<Json<Vec<Value>>> {
+pub(super) async fn relationships(h: H, Auth(a): Auth) -> Result<Json<Vec<wire::Relationship>>> {
     Ok(Json(h.relationships(&a).await?))
 }
 /// `PUT /users/@me/relationships/{id}` -> 204.

@@ -24,6 +24,7 @@ mod channels;
 mod commands;
 mod emojis;
 mod guilds;
+mod interactions;
 pub mod openapi;
 mod passkeys;
 mod uploads;
@@ -36,6 +37,7 @@ use channels::*;
 use commands::*;
 use emojis::*;
 use guilds::*;
+use interactions::*;
 use passkeys::*;
 use webhooks::*;
 
@@ -253,6 +255,12 @@ pub fn routes() -> Router<Arc<Hearth>> {
         )
         .route("/applications/{app_id}", patch(modify_application))
         .route("/applications/{app_id}/bot/reset", post(reset_bot_token))
+        // interactions (Discord "Interactions > Receiving and Responding")
+        .route("/interactions", post(create_interaction))
+        .route(
+            "/interactions/{interaction_id}/{interaction_token}/callback",
+            post(interaction_callback),
+        )
         // application commands
         .route(
             "/applications/{app_id}/commands",

@@ -111,6 +111,8 @@ use crate::wire;
         channels::add_reaction,
         channels::remove_own_reaction,
         channels::remove_user_reaction,
+        interactions::create_interaction,
+        interactions::interaction_callback,
         webhooks::channel_webhooks,
         webhooks::create_webhook,
         webhooks::guild_webhooks,

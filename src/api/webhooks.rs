@@ -302,7 +302,7 @@ pub(super) async fn execute_github_webhook(
     params(
         ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("webhook_token" = String, Path, description = "The webhook's token"),
-        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string); `@original` with an interaction's token"),
     ),
     responses(
         (status = 200, description = "wire::Message", body = wire::Message),
@@ -311,9 +311,9 @@ pub(super) async fn execute_github_webhook(
 )]
 pub(super) async fn get_webhook_message(
     h: H,
-    P((w, t, m)): P<(Snowflake, String, Snowflake)>,
+    P((w, t, m)): P<(Snowflake, String, String)>,
 ) -> Result<Json<wire::Message>> {
-    Ok(Json(h.get_webhook_message(w, &t, m).await?))
+    Ok(Json(h.get_webhook_message(w, &t, &m).await?))
 }
 /// `PATCH /webhooks/{id}/{token}/messages/{message_id}`.
 #[utoipa::path(
@@ -323,7 +323,7 @@ pub(super) async fn get_webhook_message(
     params(
         ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("webhook_token" = String, Path, description = "The webhook's token"),
-        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string); `@original` with an interaction's token"),
     ),
     request_body(content = wire::EditWebhookMessageBody, description = "wire::EditWebhookMessageBody"),
     responses(
@@ -333,10 +333,10 @@ pub(super) async fn get_webhook_message(
 )]
 pub(super) async fn edit_webhook_message(
     h: H,
-    P((w, t, m)): P<(Snowflake, String, Snowflake)>,
+    P((w, t, m)): P<(Snowflake, String, String)>,
     Body(b): Body<wire::EditWebhookMessageBody>,
 ) -> Result<Json<wire::Message>> {
-    Ok(Json(h.edit_webhook_message(w, &t, m, b).await?))
+    Ok(Json(h.edit_webhook_message(w, &t, &m, b).await?))
 }
 /// `DELETE /webhooks/{id}/{token}/messages/{message_id}` -> 204.
 #[utoipa::path(
@@ -346,7 +346,7 @@ pub(super) async fn edit_webhook_message(
     params(
         ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("webhook_token" = String, Path, description = "The webhook's token"),
-        ("message_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("message_id" = String, Path, description = "A snowflake id (decimal string); `@original` with an interaction's token"),
     ),
     responses(
         (status = 204, description = "No content"),
@@ -355,8 +355,8 @@ pub(super) async fn edit_webhook_message(
 )]
 pub(super) async fn delete_webhook_message(
     h: H,
-    P((w, t, m)): P<(Snowflake, String, Snowflake)>,
+    P((w, t, m)): P<(Snowflake, String, String)>,
 ) -> Result<Response> {
-    h.delete_webhook_message(w, &t, m).await?;
+    h.delete_webhook_message(w, &t, &m).await?;
     Ok(no_content())
 }

@@ -322,6 +322,22 @@ impl Conn {
                 .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
             ready["read_state"] = serde_json::to_value(&rs)
                 .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
+            // The user's DM channels (with `recipients` and `last_message_id`) and blocks
+            // (`{id, type: 2, user, nickname}`), as `GET /users/@me/channels` and
+            // `GET /users/@me/relationships` answer ("Topics > Gateway Events > Ready").
+            let hearth = &self.gw.hearth;
+            let dms = hearth
+                .my_dms(&actor)
+                .await
+                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
+            ready["private_channels"] = serde_json::to_value(&dms)
+                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
+            let rels = hearth
+                .relationships(&actor)
+                .await
+                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
+            ready["relationships"] = serde_json::to_value(&rels)
+                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
         }
         self.gw.send_to(&session, Event::Ready, ready);
         if intents & intents::GUILDS != 0 {

@@ -147,8 +147,9 @@ struct JoinBody {
 async fn join(State(s): State<FedState>, req: SignedRequest) -> Response {
     let h = &s.ctx();
     s.log.contact(&req.origin);
-    let Ok(body) = req.json::<JoinBody>() else {
-        return bad("body must be {invite_code, user}");
+    let body = match req.json::<JoinBody>() {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
     };
     // The invite first: a server cannot create user rows here without one.
     let inv = match h.valid_invite(&body.invite_code).await {
@@ -226,11 +227,20 @@ struct ActionBody {
     content: Value,
 }
 
+/// How long the host keeps the answer to a relayed action (spec/federation.md §6.6, §15):
+/// 24 hours after it ran. Far beyond the 5-minute skew window an action must arrive in, so a
+/// copy arriving after its record was pruned is refused (`H_CLOCK_SKEW`), never run again.
+pub const TXN_RETENTION_MS: i64 = 24 * 3600 * 1000;
+/// Records are pruned at most this often (by the action handler).
+const TXN_PRUNE_EVERY_MS: i64 = 10 * 60 * 1000;
+
 /// `POST /_hearth/federation/v1/guilds/{guild_id}/actions` `{action, content}`: a user of
-/// `origin` acts in a guild hosted here. The action must be signed by `origin` for this
-/// host, guild and channel, within the clock-skew window, with `content`'s hash; it is
-/// accepted once per `(origin, txn_id)`. Permissions are those of the sender's member here.
-/// Answers `{result, head}` (result in this server's ids; head = log position after it).
+/// `origin` acts in a guild hosted here (spec/federation.md §6.6, §8.6). The action must be
+/// signed by `origin` for this host, guild and channel, with `content`'s hash, and, to run,
+/// be within the clock-skew window. It runs at most once per `(origin, txn_id)`: a copy (a
+/// retry, concurrent or up to [`TXN_RETENTION_MS`] later, whatever its `origin_ts`) gets the
+/// first answer. Permissions are those of the sender's member here. Answers 200
+/// `{result, head}` (result in this server's ids; head = log position after it).
 async fn action(
     State(s): State<FedState>,
     Path(guild_id): Path<String>,
@@ -238,8 +248,9 @@ async fn action(
 ) -> Response {
     let h = s.hearth.clone();
     s.log.contact(&req.origin);
-    let Ok(body) = req.json::<ActionBody>() else {
-        return bad("body must be {action, content}");
+    let body = match req.json::<ActionBody>() {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
     };
     let Some(gid) = id_of(&guild_id) else {
         return bad("guild id");
@@ -259,47 +270,124 @@ async fn action(
         .into_response();
     }
     let server = h.config.server_name.clone();
-    let target = ActionTarget {
-        host: &server,
-        guild_id: &guild_id,
-        channel_id: channel.as_deref(),
-        request_origin: &req.origin,
-        now: now_ms(),
+    let accept = |now: u64| {
+        let target = ActionTarget {
+            host: &server,
+            guild_id: &guild_id,
+            channel_id: channel.as_deref(),
+            request_origin: &req.origin,
+            now,
+        };
+        accept_action(&body.action, &body.content, &target, &s.fed.client.keys())
     };
-    let accepted = { accept_action(&body.action, &body.content, &target, &s.fed.client.keys()) };
-    let a = match accepted {
-        Ok(a) => a,
-        Err(e) => {
-            return FedRejection::from(e).into_response();
+    prune_txns(&s).await;
+    // A copy of an action that ran here is answered whatever its `origin_ts`: the skew check
+    // bounds when an action may run, not when its answer may be read again (the request
+    // itself was signed just now, §7.3). Everything else is checked as for a first copy.
+    let (a, late) = match accept(now_ms()) {
+        Ok(a) => (a, None),
+        Err(skew @ hearth_federation::Error::ClockSkew { .. }) => {
+            let txn = body.action["txn_id"].as_str().unwrap_or_default();
+            let ran = matches!(h.db.txn_record(&req.origin, txn).await, Ok(Some(_)));
+            let origin_ts = body.action["origin_ts"].as_u64();
+            match origin_ts.filter(|_| ran).map(&accept) {
+                Some(Ok(a)) => (a, Some(skew)),
+                Some(Err(e)) => return FedRejection::from(e).into_response(),
+                None => return FedRejection::from(skew).into_response(),
+            }
         }
+        Err(e) => return FedRejection::from(e).into_response(),
     };
-    // Once per (origin, txn_id): claim the transaction before acting on it.
-    match h
-        .db
-        .begin_txn(&a.origin, &a.txn_id, crate::storage::now_ms())
-        .await
+    // One copy of a transaction at a time: a concurrent copy waits here, then finds the
+    // record of the first.
+    let key = (a.origin.clone(), a.txn_id.clone());
+    let lock = s
+        .fed
+        .txn_locks
+        .lock()
+        .entry(key.clone())
+        .or_default()
+        .clone();
+    let answer = {
+        let _one = lock.lock().await;
+        once(&s, &body, gid, &a, late).await
+    };
+    drop(lock);
     {
-        Ok(true) => {}
-        Ok(false) => {
-            return match h.db.txn_result(&a.origin, &a.txn_id).await {
-                Ok(Some(prev)) if !prev.is_empty() => {
-                    Json(serde_json::from_str::<Value>(&prev).unwrap_or(Value::Null))
-                        .into_response()
-                }
-                _ => FedRejection::refuse(FedRefusal::InFlight).into_response(),
+        let mut locks = s.fed.txn_locks.lock();
+        if locks.get(&key).is_some_and(|l| Arc::strong_count(l) == 1) {
+            locks.remove(&key);
+        }
+    }
+    answer
+}
+
+/// Forgets the records of relayed actions older than [`TXN_RETENTION_MS`], at most every
+/// [`TXN_PRUNE_EVERY_MS`].
+async fn prune_txns(s: &FedState) {
+    use std::sync::atomic::Ordering;
+    let now = crate::storage::now_ms();
+    let last = s.fed.txns_pruned_at.load(Ordering::Relaxed);
+    if now - last < TXN_PRUNE_EVERY_MS
+        || s.fed
+            .txns_pruned_at
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    if let Err(e) = s.hearth.db.prune_txns(now - TXN_RETENTION_MS).await {
+        tracing::warn!(error = %e, "cannot prune federation_txns");
+    }
+}
+
+/// The answer to an accepted action, with the transaction's lock held: the remembered
+/// answer if it ran (rebuilt from its record if the host stopped before storing it), else
+/// the result of running it now (unless the copy is `late`: then its skew error).
+async fn once(
+    s: &FedState,
+    body: &ActionBody,
+    gid: i64,
+    a: &hearth_federation::event::OriginAction,
+    late: Option<hearth_federation::Error>,
+) -> Response {
+    let h = &s.hearth;
+    match h.db.txn_record(&a.origin, &a.txn_id).await {
+        Ok(Some(r)) if !r.result.is_empty() => {
+            return match serde_json::from_str::<Value>(&r.result) {
+                Ok(v) => Json(v).into_response(),
+                Err(e) => discord(Error::internal(format!("stored answer: {e}"))),
             };
         }
+        Ok(Some(r)) => {
+            // It ran (its change committed with this record), but its answer was not stored:
+            // rebuild it from the change's payload.
+            let result = match body.content["op"].as_str() {
+                Some("message_create" | "message_edit") => r
+                    .executed
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str::<wire::Message>(d).ok())
+                    .map(|mut m| {
+                        m.member = None;
+                        m
+                    }),
+                _ => None,
+            };
+            return answer(s, gid, a, result).await;
+        }
+        Ok(None) => {}
         Err(e) => return discord(e),
+    }
+    if let Some(skew) = late {
+        // Its record was pruned meanwhile.
+        return FedRejection::from(skew).into_response();
     }
     let Some((name, _)) = a.sender.split_once('@') else {
         return bad("sender");
     };
     let user = match h.db.remote_user(&a.origin, name).await {
         Ok(Some(u)) => u,
-        _ => {
-            let _ = h.db.abort_txn(&a.origin, &a.txn_id).await;
-            return discord(Error::MissingAccess);
-        }
+        _ => return discord(Error::MissingAccess),
     };
     let actor = Actor {
         user,
@@ -310,27 +398,38 @@ async fn action(
         origin: Some((body.action.clone(), body.content.clone())),
         federated: false,
     };
-    let c = body.content.clone();
     let result = CAUSE
         .scope(
             std::cell::RefCell::new(cause),
-            execute(h.clone(), actor, gid, c),
+            execute(h.clone(), actor, gid, body.content.clone()),
         )
         .await;
-    let result = match result {
-        Ok(v) => v,
-        Err(e) => {
-            // A refused action may be retried (with the same txn) once the cause is fixed.
-            let _ = h.db.abort_txn(&a.origin, &a.txn_id).await;
-            return discord(e);
-        }
-    };
+    match result {
+        Ok(v) => answer(s, gid, a, v).await,
+        // Nothing of it committed (a refused action has no record and may be retried with
+        // the same txn once the cause is fixed); a change that did commit keeps its record.
+        Err(e) => discord(e),
+    }
+}
+
+/// Builds, stores and returns the answer `{result, head}` of an action that ran.
+async fn answer(
+    s: &FedState,
+    gid: i64,
+    a: &hearth_federation::event::OriginAction,
+    result: Option<wire::Message>,
+) -> Response {
     s.log.barrier().await;
     let head = s.log.head(gid).await.map(|x| x.0).unwrap_or(0);
     let out = json!(ActionAnswer { result, head });
-    let _ =
-        h.db.finish_txn(&a.origin, &a.txn_id, &out.to_string())
-            .await;
+    if let Err(e) = s
+        .hearth
+        .db
+        .finish_txn(&a.origin, &a.txn_id, &out.to_string())
+        .await
+    {
+        tracing::warn!(error = %e, origin = a.origin, txn = a.txn_id, "cannot store an action's answer");
+    }
     Json(out).into_response()
 }
 
@@ -608,8 +707,9 @@ struct SendBody {
 async fn send(State(s): State<FedState>, Path(_txn): Path<String>, req: SignedRequest) -> Response {
     let h = &s.ctx();
     s.log.contact(&req.origin);
-    let Ok(body) = req.json::<SendBody>() else {
-        return bad("body must be {events, edus}");
+    let body = match req.json::<SendBody>() {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
     };
     if body.events.len() > 500 {
         return bad("at most 500 events per transaction");

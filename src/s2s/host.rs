@@ -23,6 +23,28 @@ use crate::snowflake::Snowflake;
 use crate::storage::{GuildRow, RemoteGuildRow, now_ms};
 use crate::wire;
 
+/// The client's answer when a relayed body cannot be hashed (spec/federation.md §4.1: a float,
+/// an integer beyond ±(2^53−1) or nesting deeper than 64 levels anywhere in it): 400 50035
+/// naming the body's first member that holds it, as the host would refuse it. Other hashing
+/// failures are internal.
+fn unhashable(body: &serde_json::Value, e: hearth_federation::error::Error) -> Error {
+    use hearth_federation::error::Error as E;
+    if !matches!(e, E::Float(_) | E::IntegerOutOfRange(_) | E::TooDeep(_)) {
+        return Error::internal(e);
+    }
+    let key = body
+        .as_object()
+        .and_then(|o| o.iter().find(|(_, v)| content_hash(v).is_err()))
+        .map_or("body", |(k, _)| k.as_str());
+    crate::error::field_error(
+        key,
+        "NUMBER_TYPE_COERCE",
+        format!(
+            "Numbers must be integers within ±(2^53-1) and nesting at most 64 levels deep ({e})."
+        ),
+    )
+}
+
 /// Maps a peer's error into ours: Discord errors decided by the host pass through.
 pub fn relay_error(e: FedError) -> Error {
     match e {
@@ -301,7 +323,7 @@ impl Fed<'_> {
             origin: self.config.server_name.clone(),
             txn_id: format!("t{}", self.next_id()),
             origin_ts: now_ms() as u64,
-            content_hash: content_hash(&request).map_err(Error::internal)?,
+            content_hash: content_hash(&request).map_err(|e| unhashable(&request["body"], e))?,
         };
         let signed = action
             .sign(&self.fed.keyring.current())

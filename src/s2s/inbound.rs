@@ -88,17 +88,28 @@ pub struct SignedRequest {
 }
 
 impl SignedRequest {
-    /// Parses the body as JSON (400 `H_MALFORMED` otherwise; an empty body parses as `null`).
+    /// Parses the body strictly (spec/federation.md §4.3, `canonical::parse_strict`), then
+    /// as `T`: a duplicated object key, invalid JSON or the wrong shape is 400 `H_MALFORMED`,
+    /// a float, an integer beyond ±(2^53-1) or nesting deeper than 64 is 400
+    /// `H_NOT_CANONICAL`. An empty body parses as `null`.
     ///
     /// # Errors
-    /// [`FedRejection`] 400 `H_MALFORMED`.
+    /// [`FedRejection`] 400 `H_MALFORMED` / `H_NOT_CANONICAL`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, FedRejection> {
         let bytes: &[u8] = if self.body.is_empty() {
             b"null"
         } else {
             &self.body
         };
-        serde_json::from_slice(bytes).map_err(|e| FedRejection::malformed(format!("body: {e}")))
+        let value = hearth_federation::canonical::parse_strict(bytes).map_err(|e| {
+            FedRejection::from(match e {
+                hearth_federation::Error::Malformed(m) => {
+                    hearth_federation::Error::Malformed(format!("body: {m}"))
+                }
+                other => other,
+            })
+        })?;
+        serde_json::from_value(value).map_err(|e| FedRejection::malformed(format!("body: {e}")))
     }
 }
 

@@ -2,8 +2,11 @@
 //! and revoked by `hearth keys ...` (or [`Keyring::rotate`] / [`Keyring::revoke`] in process),
 //! published as a self-signed [`KeyDocument`] at `GET /_hearth/key/v1/server`.
 //!
-//! A running server rereads the table every 30 s ([`Keyring::reload`]), so a `hearth keys`
-//! command run next to it takes effect without a restart.
+//! A running server rereads the table every [`RELOAD_EVERY`] ([`Keyring::reload`]), so a
+//! `hearth keys` command run next to it takes effect without a restart. A rotation by that
+//! command ([`Keyring::rotate_beside_running_server`]) keeps the old key valid for
+//! [`CLI_ROTATION_GRACE_MS`] more, so what the running server signs before it notices stays
+//! verifiable (spec/federation.md §3.5).
 
 use hearth_federation::b64;
 use hearth_federation::keys::{
@@ -15,6 +18,14 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::storage::{Db, ServerKeyRow, now_ms};
+
+/// How often a running server rereads its keys (changes made by `hearth keys` in another
+/// process reach it within this).
+pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// After `hearth keys rotate`, the old key's `expired_ts` lies this far ahead (ms): far more
+/// than [`RELOAD_EVERY`], so a running server that signs with it until its next reload signs
+/// only at times the key is still valid for (spec/federation.md §3.5).
+pub const CLI_ROTATION_GRACE_MS: i64 = 60_000;
 
 /// One key of this server as the operator sees it (no secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,12 +118,16 @@ impl Keyring {
         Ok(ring)
     }
 
-    /// Rereads the table (picks up `hearth keys` commands run by another process).
-    pub async fn reload(&self) -> Result<()> {
+    /// Rereads the table (picks up `hearth keys` commands run by another process). Returns
+    /// whether anything changed (a key added, expired or revoked).
+    pub async fn reload(&self) -> Result<bool> {
         let rows = self.db.server_keys().await?;
         let entries = rows.iter().map(parse_row).collect::<Result<Vec<_>>>()?;
-        *self.entries.write() = entries;
-        Ok(())
+        let mut held = self.entries.write();
+        let changed =
+            held.len() != entries.len() || held.iter().zip(&entries).any(|(a, b)| a.info != b.info);
+        *held = entries;
+        Ok(changed)
     }
 
     async fn add_key(&self) -> Result<KeyInfo> {
@@ -230,6 +245,18 @@ impl Keyring {
     /// `old_verify_keys` with `expired_ts` = now, so what it signed before stays verifiable).
     /// Returns the new key.
     pub async fn rotate(&self) -> Result<KeyInfo> {
+        self.rotate_with_grace(0).await
+    }
+
+    /// [`Keyring::rotate`] for `hearth keys rotate`, run in another process beside a running
+    /// server: the retired keys expire [`CLI_ROTATION_GRACE_MS`] from now instead of now, so
+    /// events and requests the running server signs with them until its next reload
+    /// ([`RELOAD_EVERY`]) stay valid for every verifier (spec/federation.md §3.5).
+    pub async fn rotate_beside_running_server(&self) -> Result<KeyInfo> {
+        self.rotate_with_grace(CLI_ROTATION_GRACE_MS).await
+    }
+
+    async fn rotate_with_grace(&self, grace_ms: i64) -> Result<KeyInfo> {
         let new = {
             let key = ServerKey::generate();
             let row = ServerKeyRow {
@@ -243,7 +270,7 @@ impl Keyring {
             row
         };
         self.db
-            .expire_server_keys_except(&new.key_id, now_ms())
+            .expire_server_keys_except(&new.key_id, now_ms() + grace_ms)
             .await?;
         self.reload().await?;
         Ok(parse_row(&new)?.info)

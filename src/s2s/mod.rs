@@ -52,7 +52,7 @@ pub use hearth_federation::policy::DomainPolicy;
 /// TLS listener and trust roots: [`hearth_federation::tls`].
 pub use hearth_federation::tls;
 pub use inbound::{FedRejection, SignedRequest};
-pub use keys::{KeyInfo, Keyring};
+pub use keys::{CLI_ROTATION_GRACE_MS, KeyInfo, Keyring, RELOAD_EVERY};
 
 /// Milliseconds since the Unix epoch, as the federation crate counts time.
 pub fn now_ms() -> u64 {
@@ -94,7 +94,17 @@ pub struct Federation {
         parking_lot::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Wakes the sender of stored notices ([`notices::run`]).
     pub(crate) notices: tokio::sync::Notify,
+    /// Relayed actions being handled, by `(origin, txn_id)` ([`guild_api`]): one copy of a
+    /// transaction at a time, so a concurrent copy waits for the first one's answer.
+    pub(crate) txn_locks: parking_lot::Mutex<std::collections::HashMap<TxnKey, AsyncLock>>,
+    /// When `federation_txns` was last pruned (ms; see [`guild_api::TXN_RETENTION_MS`]).
+    pub(crate) txns_pruned_at: std::sync::atomic::AtomicI64,
 }
+
+/// `(origin, txn_id)` of a relayed action.
+pub(crate) type TxnKey = (String, String);
+/// A lock held across awaits.
+pub(crate) type AsyncLock = Arc<tokio::sync::Mutex<()>>;
 
 /// The services and this server's federation layer together: what guild federation code
 /// works with. Dereferences to [`Hearth`], so `self.db`, `self.config` and the service
@@ -155,6 +165,8 @@ impl Federation {
             replica_locks: parking_lot::Mutex::new(std::collections::HashMap::new()),
             media_fetches: parking_lot::Mutex::new(std::collections::HashMap::new()),
             notices: tokio::sync::Notify::new(),
+            txn_locks: parking_lot::Mutex::new(std::collections::HashMap::new()),
+            txns_pruned_at: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
@@ -195,8 +207,9 @@ impl Federation {
 
     /// Rereads the keys from the database (changes made by `hearth keys` in another process).
     pub async fn reload_keys(&self) -> Result<()> {
-        self.keyring.reload().await?;
-        self.client.refresh_own_keys();
+        if self.keyring.reload().await? {
+            self.client.refresh_own_keys();
+        }
         Ok(())
     }
 

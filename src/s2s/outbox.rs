@@ -36,8 +36,9 @@ enum Failed {
 }
 
 /// Moves everything in the outbox into the log (see the module docs). An entry that cannot
-/// be signed is dropped with an error (spec/federation.md §16: unhashable content); a storage
-/// failure leaves the rest for the next drain.
+/// be signed is dropped with an error (a defence only: the client API refuses content that
+/// cannot be hashed before it is stored, spec/federation.md §4.1); a storage failure leaves
+/// the rest for the next drain.
 pub(super) async fn drain(log: &Arc<GuildLog>) {
     loop {
         let rows = match log.hearth.db.outbox_take(DRAIN_GROUP).await {

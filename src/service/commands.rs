@@ -20,7 +20,7 @@
 //! of the guild (the guild's id: `@everyone`), users, or channels of the guild (the guild's
 //! id minus 1: every channel). Each change is announced to the guild with
 //! `APPLICATION_COMMAND_PERMISSIONS_UPDATE` (no intent needed), which never crosses
-//! federation. Invoking commands (interactions) is not implemented yet.
+//! federation. Invoking commands: [`super::interactions`].
 
 use super::command_rules::{CommandSpec, StoredBody, check_command};
 use super::{Actor, Hearth, to_value};
@@ -49,6 +49,11 @@ fn max_of(kind: ApplicationCommandType) -> i64 {
         ApplicationCommandType::Message => MAX_MESSAGE,
         _ => MAX_CHAT_INPUT,
     }
+}
+
+/// The stored body of a command row (options, default permissions ...).
+pub(super) fn stored_body(r: &CommandRow) -> Result<StoredBody> {
+    serde_json::from_str(&r.body).map_err(Error::internal)
 }
 
 /// The command object of a stored row.

@@ -8,7 +8,7 @@ use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::now_ms;
 use crate::wire;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 impl Hearth {
     // ---- typing, DMs, relationships -------------------------------------------------
@@ -133,7 +133,9 @@ impl Hearth {
     }
 
     /// `PUT /users/@me/relationships/{id}` `{type: 2}`: block a user. Only blocking (type 2)
-    /// is supported; friend requests are not part of Hearth.
+    /// is supported; friend requests are not part of Hearth. The user's sessions get
+    /// RELATIONSHIP_ADD (the `Relationship`).
+    /// Errors: 400 50035 another `type`, 400 50033 self, 404 10013 unknown user.
     pub async fn set_relationship(
         &self,
         actor: &Actor,
@@ -150,27 +152,63 @@ impl Hearth {
         if target.db() == actor.user.id {
             return Err(Error::Rule(Rule::InvalidRecipient));
         }
-        if self.db.user(target.db()).await?.is_none() {
+        let Some(other) = self.db.user(target.db()).await? else {
             return Err(Error::Unknown(Unknown::User));
-        }
+        };
         self.db
-            .set_relationship(actor.user.id, target.db(), 2, now_ms())
-            .await
-    }
-
-    /// `DELETE /users/@me/relationships/{id}`: unblock.
-    pub async fn delete_relationship(&self, actor: &Actor, target: Snowflake) -> Result<()> {
-        self.db
-            .delete_relationship(actor.user.id, target.db())
+            .set_relationship(actor.user.id, other.id, 2, now_ms())
             .await?;
+        let rel = wire::Relationship {
+            id: target,
+            kind: 2,
+            user: self.user_wire(&other, false),
+            nickname: None,
+        };
+        self.to_own_sessions(actor, Event::RelationshipAdd, super::to_value(&rel));
         Ok(())
     }
 
+    /// `DELETE /users/@me/relationships/{id}`: unblock; the user's sessions get
+    /// RELATIONSHIP_REMOVE `{id, type}` when there was a block.
+    pub async fn delete_relationship(&self, actor: &Actor, target: Snowflake) -> Result<()> {
+        if self
+            .db
+            .delete_relationship(actor.user.id, target.db())
+            .await?
+        {
+            let gone = wire::RelationshipRemove {
+                id: target,
+                kind: 2,
+            };
+            self.to_own_sessions(actor, Event::RelationshipRemove, super::to_value(&gone));
+        }
+        Ok(())
+    }
+
+    /// A dispatch to the actor's own sessions whatever their intents (as MESSAGE_ACK).
+    fn to_own_sessions(&self, actor: &Actor, event: Event, data: Value) {
+        self.publish(Dispatch {
+            event,
+            data,
+            audience: Audience::Users(vec![actor.id()]),
+            intent: 0,
+            has_content: false,
+            lossy: false,
+            cause: None,
+            logged: false,
+        });
+    }
+
     /// `GET /users/@me/relationships`.
-    pub async fn relationships(&self, actor: &Actor) -> Result<Vec<Value>> {
+    pub async fn relationships(&self, actor: &Actor) -> Result<Vec<wire::Relationship>> {
         let mut out = vec![];
         for (t, k) in self.db.relationships_of(actor.user.id).await? {
-            out.push(json!({"id": Snowflake::from_db(t), "type": k, "user": self.user_wire_by_id(t).await?, "nickname": null}));
+            out.push(wire::Relationship {
+                id: Snowflake::from_db(t),
+                kind: k,
+                user: self.user_wire_by_id(t).await?,
+                nickname: None,
+            });
         }
         Ok(out)
     }

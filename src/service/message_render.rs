@@ -116,6 +116,11 @@ impl Hearth {
             for u in serde_json::from_str::<Vec<Snowflake>>(&m.mentions).unwrap_or_default() {
                 uids.insert(u.db());
             }
+            if let (_, Some(meta), _) =
+                super::interactions::interaction_fields(m.interaction.as_deref())
+            {
+                uids.insert(meta.user.id.db());
+            }
         }
         let uids: Vec<i64> = uids
             .into_iter()
@@ -205,6 +210,18 @@ impl Hearth {
             .into_iter()
             .filter_map(|u| users.get(&u.db()).map(|u| self.user_wire(u, false)))
             .collect();
+        let (application_id, mut interaction_metadata, mut interaction) =
+            super::interactions::interaction_fields(m.interaction.as_deref());
+        // The invoker as the user is now (renamed, or "Deleted User" after account deletion)
+        // where the caller loaded them (history does), else the snapshot stored with it.
+        if let Some(meta) = interaction_metadata.as_mut()
+            && let Some(u) = users.get(&meta.user.id.db())
+        {
+            meta.user = self.user_wire(u, false);
+            if let Some(legacy) = interaction.as_mut() {
+                legacy.user = meta.user.clone();
+            }
+        }
         wire::Message {
             id: Snowflake::from_db(m.id),
             channel_id: Snowflake::from_db(m.channel_id),
@@ -239,6 +256,9 @@ impl Hearth {
                 fail_if_not_exists: None,
             }),
             referenced_message: None,
+            application_id,
+            interaction_metadata,
+            interaction,
         }
     }
 

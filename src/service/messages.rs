@@ -460,6 +460,7 @@ impl Hearth {
             webhook_id: None,
             webhook_name: None,
             webhook_avatar: None,
+            interaction: None,
             attachments,
         };
         // Render the response and the event from the data in hand (author, mentioned users,

@@ -42,7 +42,47 @@ struct ChannelBatch {
     ids: Vec<i64>,
 }
 
+/// How often the SQLite write-ahead log is checkpointed and emptied
+/// ([`Hearth::run_checkpoints`]): the bound after which a deleted message's text is gone
+/// from the server's files (README "Deleted content").
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(300);
+
 impl Hearth {
+    /// The checkpoint task (spawned by the composition root): every [`CHECKPOINT_EVERY`],
+    /// [`Hearth::checkpoint_now`]. A checkpoint kept from completing by readers is retried
+    /// after a second, up to ten times, then at the next round.
+    pub async fn run_checkpoints(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            for _ in 0..10 {
+                match self.checkpoint_now().await {
+                    Ok(true) => break,
+                    Ok(false) => tokio::time::sleep(Duration::from_secs(1)).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "write-ahead log checkpoint failed");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checkpoints and empties SQLite's write-ahead log now (`hearth_db::Db::checkpoint`):
+    /// `Ok(false)` when other connections kept it from completing. Counted as the job
+    /// `wal_checkpoint` in `/metrics`.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn checkpoint_now(&self) -> crate::error::Result<bool> {
+        let done = self
+            .db
+            .checkpoint()
+            .await
+            .map_err(crate::error::Error::from);
+        self.jobs.record("wal_checkpoint", matches!(done, Ok(true)));
+        done
+    }
+
     /// The purge jobs' task (spawned by the composition root): runs every stored job to its
     /// end, one batch after the other, then waits for a new job or [`PURGE_POLL`]. A failing
     /// batch is logged and retried at the next round.

@@ -12,7 +12,9 @@
 //! not both empty (400 50006). Only the JSON form is accepted (no files). Executions are
 //! limited per webhook by `rate_limits.webhook_execute` (5 per 2 s; `src/http/limits.rs`).
 //! Only a webhook's own messages can be read, edited or deleted through its token (404
-//! 10008 for any other).
+//! 10008 for any other). The same routes with an application's id and an interaction's
+//! token are the interaction's follow-ups ([`super::interaction_responses`]); the message
+//! composition, edit and deletion code is shared.
 
 use super::messages::{CLIENT_FLAGS, validate_embeds};
 use super::webhooks::check_webhook_name;
@@ -32,6 +34,13 @@ const WEBHOOK_PERMS: u64 = perm::VIEW_CHANNEL
     | perm::READ_MESSAGE_HISTORY
     | perm::MENTION_EVERYONE;
 
+/// A message id of a route (404 10008 when it is not a snowflake).
+fn message_id_of(s: &str) -> Result<Snowflake> {
+    s.parse::<u64>()
+        .map(Snowflake)
+        .map_err(|_| Error::Unknown(Unknown::Message))
+}
+
 fn ids_json(v: &[i64]) -> Result<String> {
     serde_json::to_string(&v.iter().map(|u| Snowflake::from_db(*u)).collect::<Vec<_>>())
         .map_err(Error::internal)
@@ -41,17 +50,29 @@ impl Hearth {
     /// The webhook's view of its channel: the webhook's permissions, the guild's roles (for
     /// role mentions).
     async fn webhook_access(&self, w: &WebhookRow) -> Result<ChannelAccess> {
+        self.token_access(w.channel_id, w.guild_id, w.id).await
+    }
+
+    /// The view of a channel of whoever sends through a token (a webhook, or an
+    /// application answering an interaction, as `sender`): what a webhook may do there, the
+    /// guild's roles (for role mentions).
+    pub(super) async fn token_access(
+        &self,
+        channel_id: i64,
+        guild_id: i64,
+        sender: i64,
+    ) -> Result<ChannelAccess> {
         let channel = self
             .db
-            .channel(w.channel_id)
+            .channel(channel_id)
             .await?
             .ok_or(Error::Unknown(Unknown::Channel))?;
         let guild = self
             .db
-            .guild(w.guild_id)
+            .guild(guild_id)
             .await?
             .ok_or(Error::Unknown(Unknown::Guild))?;
-        let roles = self.db.roles(w.guild_id).await?;
+        let roles = self.db.roles(guild_id).await?;
         Ok(ChannelAccess {
             channel,
             overwrites: vec![],
@@ -59,7 +80,7 @@ impl Hearth {
                 guild,
                 roles,
                 member_roles: vec![],
-                user_id: w.id,
+                user_id: sender,
                 member: None,
                 mfa_missing: false,
             }),
@@ -68,20 +89,23 @@ impl Hearth {
         })
     }
 
-    /// `POST /webhooks/{id}/{token}` ("Execute Webhook", JSON): with `wait` the message
-    /// (as rendered for nobody in particular), else `None` (204). Errors: see the module
-    /// docs; 400 50035 for a bad `username`, content or embeds.
-    pub async fn execute_webhook(
+    /// A message of `author_id` in `ca`'s channel from an execution-shaped body (a webhook
+    /// execution, an interaction response or follow-up): `content` up to
+    /// `limits.max_message_length`, embeds checked, not both empty (400 50006), mentions
+    /// resolved with `allowed_mentions`, `flags` masked to the client's. The id is 0 (the
+    /// writer assigns it); the author's webhook fields are unset. Also the users the message
+    /// mentions, for rendering. Errors: 400 50035, 400 50006.
+    pub(super) async fn compose_token_message(
         &self,
-        id: Snowflake,
-        token: &str,
-        body: wire::ExecuteWebhookBody,
-        wait: bool,
-    ) -> Result<Option<wire::Message>> {
-        let w = self.webhook_by_token(id, token).await?;
-        let ca = self.webhook_access(&w).await?;
-        let mut errs = FieldErrors::new();
-        let content = body.content.unwrap_or_default();
+        ca: &ChannelAccess,
+        author_id: i64,
+        body: &wire::ExecuteWebhookBody,
+        mut errs: FieldErrors,
+    ) -> Result<(
+        MessageRow,
+        std::collections::HashMap<i64, crate::storage::UserRow>,
+    )> {
+        let content = body.content.clone().unwrap_or_default();
         let max = self.config.limits.max_message_length;
         if content.chars().count() > max {
             errs.add(
@@ -90,25 +114,21 @@ impl Hearth {
                 format!("Must be {max} or fewer in length."),
             );
         }
-        let embeds = body.embeds.unwrap_or_default();
+        let embeds = body.embeds.clone().unwrap_or_default();
         validate_embeds(&embeds, self.config.limits.max_embeds, "embeds", &mut errs);
-        let username = body.username.filter(|u| !u.trim().is_empty());
-        if let Some(u) = &username {
-            check_webhook_name(u, "username", &mut errs);
-        }
         errs.into_result()?;
         if content.trim().is_empty() && embeds.is_empty() {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
         let (mentions, mention_roles, everyone, users) = self
-            .resolve_mentions(&ca, &content, body.allowed_mentions.as_ref(), None)
+            .resolve_mentions(ca, &content, body.allowed_mentions.as_ref(), None)
             .await?;
-        let mut m = MessageRow {
+        let m = MessageRow {
             // Assigned by the writer at commit time.
             id: 0,
             channel_id: ca.channel.id,
             guild_id: ca.channel.guild_id,
-            author_id: w.id,
+            author_id,
             content,
             embeds: serde_json::to_string(&embeds).map_err(Error::internal)?,
             kind: 0,
@@ -123,13 +143,25 @@ impl Hearth {
             nonce: None,
             edited_at: None,
             pinned_at: None,
-            webhook_id: Some(w.id),
-            webhook_name: Some(username.map(|u| u.trim().to_string()).unwrap_or(w.name)),
-            webhook_avatar: w.avatar,
+            webhook_id: None,
+            webhook_name: None,
+            webhook_avatar: None,
+            interaction: None,
             attachments: vec![],
         };
-        let mut out = self.message_wire(&m, &users, vec![]);
-        let (audience, _) = Self::message_audience(&ca);
+        Ok((m, users))
+    }
+
+    /// Stores a composed message through the group commit with its MESSAGE_CREATE to those
+    /// who see the channel; the message as rendered for nobody in particular, with its id.
+    pub(super) async fn send_token_message(
+        &self,
+        ca: &ChannelAccess,
+        mut m: MessageRow,
+        users: &std::collections::HashMap<i64, crate::storage::UserRow>,
+    ) -> Result<wire::Message> {
+        let mut out = self.message_wire(&m, users, vec![]);
+        let (audience, _) = Self::message_audience(ca);
         let event = Dispatch {
             has_content: true,
             ..Self::event_of(
@@ -140,13 +172,39 @@ impl Hearth {
             )
         };
         m.id = self.writer.submit(m.clone(), Some(event)).await?;
-        if !wait {
-            return Ok(None);
-        }
         let sf = Snowflake::from_db(m.id);
         out.id = sf;
         out.timestamp = wire::iso(sf.timestamp_ms() as i64);
-        Ok(Some(out))
+        Ok(out)
+    }
+
+    /// `POST /webhooks/{id}/{token}` ("Execute Webhook", JSON): with `wait` the message
+    /// (as rendered for nobody in particular), else `None` (204). Errors: see the module
+    /// docs; 400 50035 for a bad `username`, content or embeds.
+    pub async fn execute_webhook(
+        &self,
+        id: Snowflake,
+        token: &str,
+        body: wire::ExecuteWebhookBody,
+        wait: bool,
+    ) -> Result<Option<wire::Message>> {
+        if let Some((i, app)) = self.followup_target(id, token).await? {
+            let out = self.interaction_followup(&i, &app, &body).await?;
+            return Ok(wait.then_some(out));
+        }
+        let w = self.webhook_by_token(id, token).await?;
+        let ca = self.webhook_access(&w).await?;
+        let mut errs = FieldErrors::new();
+        let username = body.username.clone().filter(|u| !u.trim().is_empty());
+        if let Some(u) = &username {
+            check_webhook_name(u, "username", &mut errs);
+        }
+        let (mut m, users) = self.compose_token_message(&ca, w.id, &body, errs).await?;
+        m.webhook_id = Some(w.id);
+        m.webhook_name = Some(username.map(|u| u.trim().to_string()).unwrap_or(w.name));
+        m.webhook_avatar = w.avatar;
+        let out = self.send_token_message(&ca, m, &users).await?;
+        Ok(wait.then_some(out))
     }
 
     /// A message of webhook `w` (404 10008 for any other message).
@@ -159,13 +217,18 @@ impl Hearth {
             .ok_or(Error::Unknown(Unknown::Message))
     }
 
-    /// `GET /webhooks/{id}/{token}/messages/{message_id}` ("Get Webhook Message").
+    /// `GET /webhooks/{id}/{token}/messages/{message_id}` ("Get Webhook Message"); for an
+    /// interaction's token also `@original` ([`super::interaction_responses`]).
     pub async fn get_webhook_message(
         &self,
         id: Snowflake,
         token: &str,
-        message_id: Snowflake,
+        message: &str,
     ) -> Result<wire::Message> {
+        if let Some((i, app)) = self.followup_target(id, token).await? {
+            return self.get_interaction_message(&i, &app, message).await;
+        }
+        let message_id = message_id_of(message)?;
         let w = self.webhook_by_token(id, token).await?;
         let m = self.webhook_message(&w, message_id).await?;
         self.render_one(&m, w.id).await
@@ -173,16 +236,41 @@ impl Hearth {
 
     /// `PATCH /webhooks/{id}/{token}/messages/{message_id}` ("Edit Webhook Message"):
     /// `content`, `embeds`, `allowed_mentions`; MESSAGE_UPDATE with its log entry in the
-    /// edit's transaction. Errors: 404 10008, 400 50035, 400 50006.
+    /// edit's transaction. Errors: 404 10008, 400 50035, 400 50006. For an interaction's
+    /// token also `@original` ([`super::interaction_responses`]).
     pub async fn edit_webhook_message(
         &self,
         id: Snowflake,
         token: &str,
-        message_id: Snowflake,
+        message: &str,
         body: wire::EditWebhookMessageBody,
     ) -> Result<wire::Message> {
+        if let Some((i, app)) = self.followup_target(id, token).await? {
+            return self.edit_interaction_message(&i, &app, message, body).await;
+        }
+        let message_id = message_id_of(message)?;
         let w = self.webhook_by_token(id, token).await?;
-        let mut m = self.webhook_message(&w, message_id).await?;
+        let m = self.webhook_message(&w, message_id).await?;
+        // The message's channel as the webhook sees it (it may have moved since).
+        let ca = self
+            .webhook_access(&WebhookRow {
+                channel_id: m.channel_id,
+                ..w.clone()
+            })
+            .await?;
+        self.edit_token_message(&ca, m, body, w.id).await
+    }
+
+    /// Edits a message sent through a token (`content`, `embeds`, `allowed_mentions`) as
+    /// `ca` sees its channel: MESSAGE_UPDATE with its log entry in the edit's transaction;
+    /// the message rendered for `viewer`. Errors: 404 10008, 400 50035, 400 50006.
+    pub(super) async fn edit_token_message(
+        &self,
+        ca: &ChannelAccess,
+        mut m: MessageRow,
+        body: wire::EditWebhookMessageBody,
+        viewer: i64,
+    ) -> Result<wire::Message> {
         let mut errs = FieldErrors::new();
         let max = self.config.limits.max_message_length;
         if let Some(c) = &body.content {
@@ -205,24 +293,17 @@ impl Hearth {
         if m.content.trim().is_empty() && m.embeds == "[]" && m.attachments.is_empty() {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
-        // The message's channel as the webhook sees it (it may have moved since).
-        let ca = self
-            .webhook_access(&WebhookRow {
-                channel_id: m.channel_id,
-                ..w.clone()
-            })
-            .await?;
         if body.content.is_some() {
             let (mentions, roles, everyone, _) = self
-                .resolve_mentions(&ca, &m.content, body.allowed_mentions.as_ref(), None)
+                .resolve_mentions(ca, &m.content, body.allowed_mentions.as_ref(), None)
                 .await?;
             m.mentions = ids_json(&mentions)?;
             m.mention_roles = ids_json(&roles)?;
             m.mention_everyone = everyone;
         }
         m.edited_at = Some(now_ms());
-        let out = self.render_one(&m, w.id).await?;
-        let (audience, _) = Self::message_audience(&ca);
+        let out = self.render_one(&m, viewer).await?;
+        let (audience, _) = Self::message_audience(ca);
         let mut d = Self::event_of(
             Event::MessageUpdate,
             audience,
@@ -243,13 +324,18 @@ impl Hearth {
     }
 
     /// `DELETE /webhooks/{id}/{token}/messages/{message_id}` ("Delete Webhook Message"):
-    /// MESSAGE_DELETE; 204. Errors: 404 10008.
+    /// MESSAGE_DELETE; 204. Errors: 404 10008. For an interaction's token also `@original`
+    /// ([`super::interaction_responses`]).
     pub async fn delete_webhook_message(
         &self,
         id: Snowflake,
         token: &str,
-        message_id: Snowflake,
+        message: &str,
     ) -> Result<()> {
+        if let Some((i, app)) = self.followup_target(id, token).await? {
+            return self.delete_interaction_message(&i, &app, message).await;
+        }
+        let message_id = message_id_of(message)?;
         let w = self.webhook_by_token(id, token).await?;
         let m = self.webhook_message(&w, message_id).await?;
         let ca = self
@@ -258,7 +344,18 @@ impl Hearth {
                 ..w
             })
             .await?;
-        let (audience, _) = Self::message_audience(&ca);
+        self.delete_token_message(&ca, &m).await
+    }
+
+    /// Deletes a message sent through a token: MESSAGE_DELETE to those who see its channel.
+    /// Errors: 404 10008.
+    pub(super) async fn delete_token_message(
+        &self,
+        ca: &ChannelAccess,
+        m: &MessageRow,
+    ) -> Result<()> {
+        let message_id = Snowflake::from_db(m.id);
+        let (audience, _) = Self::message_audience(ca);
         let d = Self::event_of(
             Event::MessageDelete,
             audience,

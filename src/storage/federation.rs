@@ -17,6 +17,19 @@ pub struct PeerRow {
     pub since_seq: i64,
 }
 
+/// The record of a relayed action that ran here (`federation_txns`, spec/federation.md §6.6),
+/// written by the action's first change in that change's transaction.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TxnRecord {
+    /// The answer given (`{result, head}`, JSON), `""` until it is stored.
+    pub result: String,
+    /// The payload (dispatch `d`, JSON) of the action's first change; `None` for an action
+    /// that changed nothing logged, and for claims written by Hearth before migration 0026.
+    pub executed: Option<String>,
+    /// When the record was written, ms.
+    pub created_at: i64,
+}
+
 /// A replica of a guild hosted elsewhere.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RemoteGuildRow {
@@ -158,21 +171,21 @@ impl Db {
         })
     }
 
-    /// Records a pending origin transaction; `false` if it exists (a replay, or in flight).
-    pub async fn begin_txn(&self, origin: &str, txn_id: &str, now: i64) -> Result<bool> {
-        self.record_txn(origin, txn_id, "", now).await
-    }
-
+    /// Stores the answer to a relayed action under `(origin, txn_id)` (spec/federation.md
+    /// §6.6): fills in the record its first change wrote, or creates it for an action that
+    /// changed nothing logged (typing, a reaction already there).
     pub async fn finish_txn(&self, origin: &str, txn_id: &str, result: &str) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE federation_txns SET result = $1 WHERE origin = $2 AND txn_id = $3")
-            .bind(result).bind(origin).bind(txn_id).execute(p).await.map(|_| ()))?;
+        on_db!(self, p => sqlx::query("INSERT INTO federation_txns (origin, txn_id, result, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (origin, txn_id) DO UPDATE SET result = excluded.result")
+            .bind(origin).bind(txn_id).bind(result).bind(super::now_ms()).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
-    pub async fn abort_txn(&self, origin: &str, txn_id: &str) -> Result<()> {
-        on_db!(self, p => sqlx::query("DELETE FROM federation_txns WHERE origin = $1 AND txn_id = $2")
-            .bind(origin).bind(txn_id).execute(p).await.map(|_| ()))?;
-        Ok(())
+    /// Forgets the records of relayed actions created before `before` (ms); returns how many.
+    pub async fn prune_txns(&self, before: i64) -> Result<u64> {
+        Ok(
+            on_db!(self, p => sqlx::query("DELETE FROM federation_txns WHERE created_at < $1")
+            .bind(before).execute(p).await.map(|r| r.rows_affected()))?,
+        )
     }
 
     /// `(seq, hash)` of the newest event of a guild's log.
@@ -289,23 +302,12 @@ impl Db {
 
     // ---- host: origin transactions ---------------------------------------------------
 
-    pub async fn txn_result(&self, origin: &str, txn_id: &str) -> Result<Option<String>> {
-        let r: Option<(String,)> = on_db!(self, p => sqlx::query_as("SELECT result FROM federation_txns WHERE origin = $1 AND txn_id = $2")
-            .bind(origin).bind(txn_id).fetch_optional(p).await)?;
-        Ok(r.map(|r| r.0))
-    }
-
-    /// Records a transaction; `false` if it was already recorded (a replay).
-    pub async fn record_txn(
-        &self,
-        origin: &str,
-        txn_id: &str,
-        result: &str,
-        now: i64,
-    ) -> Result<bool> {
-        let n = on_db!(self, p => sqlx::query("INSERT INTO federation_txns (origin, txn_id, result, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(origin).bind(txn_id).bind(result).bind(now).execute(p).await?.rows_affected());
-        Ok(n == 1)
+    /// The record of a relayed action, if it ran (see [`TxnRecord`]).
+    pub async fn txn_record(&self, origin: &str, txn_id: &str) -> Result<Option<TxnRecord>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT result, executed, created_at FROM federation_txns WHERE origin = $1 AND txn_id = $2")
+            .bind(origin).bind(txn_id).fetch_optional(p).await)?,
+        )
     }
 
     // ---- member side: replicas ---------------------------------------------------------
@@ -501,7 +503,7 @@ impl Db {
                 while end < rows.len() && ids.insert(rows[end].id) {
                     end += 1;
                 }
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar) ");
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction) ");
                 qb.push_values(&rows[start..end], |mut b, m| {
                     b.push_bind(m.id).push_bind(m.channel_id).push_bind(m.guild_id).push_bind(m.author_id)
                         .push_bind(&m.content).push_bind(&m.embeds).push_bind(m.kind).push_bind(m.flags)
@@ -509,7 +511,8 @@ impl Db {
                         .push_bind(&m.mention_roles).push_bind(m.reference_message_id)
                         .push_bind(m.reference_channel_id).push_bind(m.reference_guild_id)
                         .push_bind(&m.nonce).push_bind(m.edited_at).push_bind(m.pinned_at)
-                        .push_bind(m.webhook_id).push_bind(&m.webhook_name).push_bind(&m.webhook_avatar);
+                        .push_bind(m.webhook_id).push_bind(&m.webhook_name).push_bind(&m.webhook_avatar)
+                        .push_bind(&m.interaction);
                 });
                 // An update keeps an existing pin time (the host says only whether it is pinned).
                 qb.push(" ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at,
@@ -706,13 +709,14 @@ impl Db {
     pub async fn upsert_message(&self, m: &MessageRow) -> Result<u64> {
         on_db!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
                 ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at, pinned_at = excluded.pinned_at")
                 .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
                 .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
                 .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
                 .bind(m.edited_at).bind(m.pinned_at).bind(m.webhook_id).bind(&m.webhook_name).bind(&m.webhook_avatar)
+                .bind(&m.interaction)
                 .execute(&mut *tx).await?;
             // Its attachments as the host lists them now (an edit may have removed some).
             let released = super::attachments::upsert_replica_attachments!(tx, std::slice::from_ref(m), super::now_ms());

@@ -99,8 +99,39 @@ macro_rules! push_outbox {
             });
             qb.build().persistent(false).execute(&mut *$tx).await?;
         }
+        // A relayed action's `(origin, txn_id)` record, written by its first change in the
+        // change's own transaction: it exists exactly when the action ran (federated guild
+        // or not). Later changes of the same action find it and leave it.
+        for (origin, txn_id, data) in $crate::storage::outbox::relayed_txns(items) {
+            sqlx::query("INSERT INTO federation_txns (origin, txn_id, result, created_at, executed) VALUES ($1, $2, '', $3, $4) ON CONFLICT (origin, txn_id) DO NOTHING")
+                .bind(origin)
+                .bind(txn_id)
+                .bind($crate::storage::now_ms())
+                .bind(data)
+                .execute(&mut *$tx)
+                .await?;
+        }
         federated
     }};
+}
+
+/// The distinct relayed actions among `items`, as `(origin, txn_id, payload of the action's
+/// first item)`, in slice order (spec/federation.md §6.6: the record of an executed action).
+pub(crate) fn relayed_txns<'a>(items: &[OutboxItem<'a>]) -> Vec<(&'a str, &'a str, String)> {
+    let mut out: Vec<(&'a str, &'a str, String)> = Vec::new();
+    for i in items {
+        let Some((action, _)) = i.origin else {
+            continue;
+        };
+        let (Some(origin), Some(txn)) = (action["origin"].as_str(), action["txn_id"].as_str())
+        else {
+            continue;
+        };
+        if !out.iter().any(|(o, t, _)| *o == origin && *t == txn) {
+            out.push((origin, txn, i.data.to_string()));
+        }
+    }
+    out
 }
 pub(crate) use push_outbox;
 

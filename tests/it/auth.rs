@@ -788,3 +788,101 @@ async fn direct_messages_blocking_and_dm_policy() {
         .await;
     assert_err(&r, 403, 50007);
 }
+
+/// READY lists the user's DM channels and blocks ("Topics > Gateway Events > Ready":
+/// `private_channels`, `relationships`), so a client shows its DMs and hides blocked users'
+/// messages from the first frame on: each DM with `recipients` (the other user) and
+/// `last_message_id`, each block as `{id, type: 2, user}`; a user without either gets `[]`.
+/// Blocks made and lifted later reach the user's other sessions as RELATIONSHIP_ADD and
+/// RELATIONSHIP_REMOVE (no one else's).
+#[tokio::test]
+async fn ready_lists_private_channels_and_relationships() {
+    use crate::gateway::{GUILDS, Gw};
+    let srv = TestServer::start().await;
+    let (alice_id, alice) = srv.user("alice").await;
+    let (bob_id, bob_tok) = srv.register("bob").await;
+    let bob = srv.client(&bob_tok);
+    let (carol_id, carol_tok) = srv.register("carol").await;
+    let carol = srv.client(&carol_tok);
+    let dm = alice
+        .post("/users/@me/channels", json!({"recipient_id": bob_id}))
+        .await;
+    assert_eq!(dm.status, 200, "{dm:?}");
+    let dm_id = s(&dm.body["id"]);
+    let last = say(&alice, &dm_id, "hi bob").await;
+    let r = bob
+        .put(
+            &format!("/users/@me/relationships/{carol_id}"),
+            json!({"type": 2}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+
+    let g = Gw::identify(&srv, &bob_tok, GUILDS).await;
+    let pcs = &g.ready["private_channels"];
+    assert_eq!(ids(pcs), vec![dm_id.clone()], "{pcs}");
+    assert_eq!(pcs[0]["type"], 1);
+    assert_eq!(pcs[0]["last_message_id"], last.as_str());
+    assert_eq!(ids(&pcs[0]["recipients"]), vec![alice_id.clone()]);
+    let rels = &g.ready["relationships"];
+    assert_eq!(ids(rels), vec![carol_id.clone()], "{rels}");
+    assert_eq!(rels[0]["type"], 2);
+    assert_eq!(rels[0]["user"]["id"], carol_id.as_str());
+
+    // Carol has no DM and blocked nobody; unblocking empties bob's list, and bob's open
+    // session (any intents) hears of blocks and unblocks, carol's does not.
+    let mut c = Gw::identify(&srv, &carol_tok, GUILDS).await;
+    assert_eq!(c.ready["private_channels"], json!([]));
+    assert_eq!(c.ready["relationships"], json!([]));
+    let mut live = Gw::identify(&srv, &bob_tok, 0).await;
+    let r = bob
+        .put(
+            &format!("/users/@me/relationships/{alice_id}"),
+            json!({"type": 2}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let add = live.expect("RELATIONSHIP_ADD").await;
+    assert_eq!(add["id"], alice_id.as_str(), "{add}");
+    assert_eq!(add["type"], 2);
+    assert_eq!(add["user"]["id"], alice_id.as_str());
+    for target in [&carol_id, &alice_id] {
+        let r = bob
+            .delete(&format!("/users/@me/relationships/{target}"))
+            .await;
+        assert_eq!(r.status, 204);
+        let gone = live.expect("RELATIONSHIP_REMOVE").await;
+        assert_eq!(gone, json!({"id": target, "type": 2}));
+    }
+    // Lifting a block that does not exist says nothing: the next event is the next block.
+    let r = bob
+        .delete(&format!("/users/@me/relationships/{alice_id}"))
+        .await;
+    assert_eq!(r.status, 204);
+    let g = Gw::identify(&srv, &bob_tok, GUILDS).await;
+    assert_eq!(g.ready["relationships"], json!([]));
+    assert_eq!(ids(&g.ready["private_channels"]), vec![dm_id]);
+    let r = carol
+        .put(
+            &format!("/users/@me/relationships/{bob_id}"),
+            json!({"type": 2}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    // Carol hears of her own block only (none of bob's came before it).
+    let add = c
+        .expect_without("RELATIONSHIP_ADD", "RELATIONSHIP_REMOVE")
+        .await;
+    assert_eq!(add["id"], bob_id.as_str(), "{add}");
+    let r = bob
+        .put(
+            &format!("/users/@me/relationships/{carol_id}"),
+            json!({"type": 2}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let add = live
+        .expect_without("RELATIONSHIP_ADD", "RELATIONSHIP_REMOVE")
+        .await;
+    assert_eq!(add["id"], carol_id.as_str(), "{add}");
+}

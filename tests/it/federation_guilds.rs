@@ -1331,7 +1331,27 @@ async fn key_rotation_keeps_the_conversation_verifiable() {
         carol_gw.expect("MESSAGE_CREATE").await["content"],
         "after rotation"
     );
-    // A member rotates too: its relayed actions still verify at the host.
+    // A member rotates too: its relayed actions still verify at the host, and at the other
+    // member servers, which had cached its old key document (spec/federation.md §3.4: on a
+    // failed verification the origin's document is refetched as well as the host's).
+    let r = f
+        .alice()
+        .post(
+            &format!("/channels/{}/messages", f.general_a),
+            json!({"content": "a before rotating"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        carol_gw.expect("MESSAGE_CREATE").await["content"],
+        "a before rotating"
+    );
+    let a_old_key = a.fed.keyring.current().key_id().to_string();
+    assert!(
+        hearth_federation::server_key::KeyLookup::lookup(&c.fed.client.keys(), A, &a_old_key)
+            .is_some(),
+        "c cached a's key document"
+    );
     a.fed.rotate_key().await.unwrap();
     let r = f
         .alice()
@@ -1429,6 +1449,121 @@ async fn an_action_with_a_forged_origin_signature_is_refused() {
             .iter()
             .any(|m| m["content"] == "forged origin" || m["content"] == "changed in transit")
     );
+}
+
+/// spec/federation.md §4.3: every logged payload must be canonical JSON (integers within
+/// ±(2^53−1), no floats). Each entrance that could carry a free-form number (message create
+/// and edit, webhook execution, an action relayed by a member server, and a signed action
+/// sent straight to the host) refuses a non-canonical embed with 400 50035 before anything
+/// is stored or logged, and an embed at the bound is logged and federated intact.
+#[tokio::test]
+async fn numbers_that_cannot_be_hashed_are_refused_at_every_entrance_and_the_bound_federates() {
+    let f = fed().await;
+    let (a, b) = (f.net.server(A), f.net.server(B));
+    let mut alice_gw = Gw::identify(a, &f.alice_tok, ALL).await;
+    let bad_embeds = [
+        json!([{"title": "float", "color": 1.5}]),
+        json!([{"title": "huge", "color": 9_007_199_254_740_992_u64}]),
+        json!([{"title": "nested", "fields": [{"name": "n", "value": "v", "x": -1e300}]}]),
+    ];
+    let msgs_b = format!("/channels/{}/messages", f.general_b);
+    let msgs_a = format!("/channels/{}/messages", f.general_a);
+    let head = f.host_head().await;
+    for embeds in &bad_embeds {
+        // On the host, by its own user.
+        let r = f.bob().post(&msgs_b, json!({"embeds": embeds})).await;
+        crate::harness::assert_err(&r, 400, 50035);
+        // Relayed from a member server.
+        let r = f.alice().post(&msgs_a, json!({"embeds": embeds})).await;
+        crate::harness::assert_err(&r, 400, 50035);
+    }
+    // An edit and a webhook execution carrying one are refused too.
+    let mid = s(&f
+        .bob()
+        .post(&msgs_b, json!({"content": "plain"}))
+        .await
+        .body["id"]);
+    alice_gw.expect("MESSAGE_CREATE").await;
+    let r = f
+        .bob()
+        .patch(&format!("{msgs_b}/{mid}"), json!({"embeds": bad_embeds[0]}))
+        .await;
+    crate::harness::assert_err(&r, 400, 50035);
+    let hook = f
+        .bob()
+        .post(
+            &format!("/channels/{}/webhooks", f.general_b),
+            json!({"name": "numbers"}),
+        )
+        .await;
+    assert_eq!(hook.status, 200, "{hook:?}");
+    let exec = format!(
+        "/webhooks/{}/{}?wait=true",
+        s(&hook.body["id"]),
+        s(&hook.body["token"])
+    );
+    let r = b.anon().post(&exec, json!({"embeds": bad_embeds[1]})).await;
+    crate::harness::assert_err(&r, 400, 50035);
+    // A signed action sent straight to the host by alice's server, bypassing its client API:
+    // its content cannot be hashed, so the signature covers a stand-in's hash; the host
+    // refuses it as not canonical (spec/federation.md §4.3) before anything else.
+    let request = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null,
+        "emoji": null, "body": {"embeds": [{"title": "direct", "color": 0.5}]}});
+    let stand_in = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null,
+        "emoji": null, "body": {"embeds": [{"title": "direct", "color": 0}]}});
+    let action = OriginAction {
+        host: B.into(),
+        guild_id: f.gid_b.clone(),
+        channel_id: Some(f.general_b.clone()),
+        kind: "message_create".into(),
+        sender: format!("alice@{A}"),
+        origin: A.into(),
+        txn_id: "unhashable1".into(),
+        origin_ts: hearth::s2s::now_ms(),
+        content_hash: content_hash(&stand_in).unwrap(),
+    }
+    .sign(&a.fed.keyring.current())
+    .unwrap();
+    let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
+    let r = a
+        .fed
+        .request(
+            B,
+            Method::POST,
+            &path,
+            Some(&json!({"action": action, "content": request})),
+        )
+        .await;
+    assert!(
+        matches!(
+            &r,
+            Err(hearth::s2s::FedError::Remote { status: 400, errcode, .. })
+                if errcode == "H_NOT_CANONICAL"
+        ),
+        "{r:?}"
+    );
+    // Nothing of the refused ones was stored or logged.
+    for needle in ["float", "huge", "nested", "direct"] {
+        assert!(!db_contains(b, needle).await, "{needle} stored on the host");
+    }
+    // The message "plain" and the webhook creation are the only new log entries so far.
+    let after_refusals = f.host_head().await;
+    assert!(after_refusals > head);
+    // At the bound, the embed is logged and reaches the member server unchanged.
+    let ok = f
+        .bob()
+        .post(
+            &msgs_b,
+            json!({"embeds": [{"title": "bound", "color": 16_711_680,
+                "fields": [{"name": "max", "value": "9007199254740991"}]}]}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{ok:?}");
+    let got = alice_gw.expect("MESSAGE_CREATE").await;
+    assert_eq!(got["embeds"][0]["title"], "bound");
+    assert_eq!(got["embeds"][0]["color"], 16_711_680);
+    f.host_head_reaches("the bound embed logged", after_refusals + 1)
+        .await;
 }
 
 /// Waits for a PRESENCE_UPDATE about `handle` (others are skipped).
@@ -1657,4 +1792,246 @@ async fn large_events_travel_in_byte_bounded_batches_and_pages_and_never_stall()
             .is_some_and(|p| p.acked_seq >= head)
     })
     .await;
+}
+
+/// `{action, content}` for a `message_create` of `text` by alice, signed by a for `txn` at
+/// `origin_ts`.
+fn alice_says(f: &Fed, txn: &str, text: &str, origin_ts: u64) -> Value {
+    let request = json!({"op": "message_create", "channel_id": f.general_b, "message_id": null, "emoji": null, "body": {"content": text}});
+    let action = OriginAction {
+        host: B.into(),
+        guild_id: f.gid_b.clone(),
+        channel_id: Some(f.general_b.clone()),
+        kind: "message_create".into(),
+        sender: format!("alice@{A}"),
+        origin: A.into(),
+        txn_id: txn.into(),
+        origin_ts,
+        content_hash: content_hash(&request).unwrap(),
+    }
+    .sign(&f.net.server(A).fed.keyring.current())
+    .unwrap();
+    json!({"action": action, "content": request})
+}
+
+/// A request from a to b with `body` sent byte for byte (signed now by a, over TLS):
+/// status, `Content-Type` and the JSON answer.
+async fn raw_from_a(f: &Fed, method: Method, path: &str, body: &[u8]) -> (u16, String, Value) {
+    let a = f.net.server(A);
+    let auth = a.fed.client.authorization(B, &method, path, body).unwrap();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&f.net.ca_pem).unwrap()).unwrap();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .tls_certs_only([ca])
+        .resolve(B, f.net.server(B).federation_addr.unwrap())
+        .build()
+        .unwrap();
+    let r = http
+        .request(method, format!("https://{B}:{}{path}", f.net.port))
+        .header("authorization", auth)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let text = r.text().await.unwrap();
+    let v = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    (status, ctype, v)
+}
+
+/// How many messages of the host's `general` read `text`.
+async fn count_on_host(f: &Fed, text: &str) -> usize {
+    let hist = f
+        .bob()
+        .get(&format!("/channels/{}/messages?limit=100", f.general_b))
+        .await;
+    hist.body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["content"] == text)
+        .count()
+}
+
+/// Runs one statement on a server's database.
+async fn exec_sql(srv: &TestServer, q: &str) {
+    match &*srv.hearth.db {
+        hearth_db::Db::Sqlite(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(q))
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        hearth_db::Db::Postgres(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(q))
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// spec/federation.md §6.6, §10.5: a relayed action runs once per `(origin, txn_id)`; two
+/// concurrent copies, a copy sent after the skew window with a fresh request signature, and
+/// a copy after the host stopped between running it and storing its answer all get the
+/// first answer (200, `application/json`), and one message exists.
+#[tokio::test]
+async fn a_relayed_action_runs_once_and_every_copy_gets_the_first_answer() {
+    let f = fed().await;
+    let a = f.net.server(A);
+    let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
+    let now = hearth::s2s::now_ms();
+
+    // Two copies at once (each request signed on its own): one runs, the other waits for
+    // its answer.
+    let body = alice_says(&f, "once1", "said once", now);
+    let (r1, r2) = tokio::join!(
+        a.fed.request(B, Method::POST, &path, Some(&body)),
+        a.fed.request(B, Method::POST, &path, Some(&body)),
+    );
+    let first = r1.expect("first copy");
+    assert_eq!(r2.expect("concurrent copy"), first);
+    assert_eq!(first["result"]["content"], "said once");
+    assert_eq!(count_on_host(&f, "said once").await, 1);
+
+    // A late retry: its action was signed 6 minutes ago (beyond the 5-minute skew window;
+    // to the host this is the same action resent 6 minutes later), the request is signed
+    // now. The first answer, as JSON.
+    let late = alice_says(&f, "once1", "said once", now - 6 * 60 * 1000);
+    let (status, ctype, answer) =
+        raw_from_a(&f, Method::POST, &path, late.to_string().as_bytes()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(ctype, "application/json");
+    assert_eq!(answer, first);
+    assert_eq!(count_on_host(&f, "said once").await, 1);
+
+    // An action that old which never ran is refused, and does not run.
+    let stale = alice_says(&f, "stale1", "too late", now - 6 * 60 * 1000);
+    let (status, _, err) = raw_from_a(&f, Method::POST, &path, stale.to_string().as_bytes()).await;
+    assert_eq!(
+        (status, err["errcode"].as_str()),
+        (401, Some("H_CLOCK_SKEW")),
+        "{err}"
+    );
+    assert_eq!(count_on_host(&f, "too late").await, 0);
+
+    // The host stopped after the action's change committed (its record is written in that
+    // transaction) but before storing the answer: a retry gets the answer rebuilt from the
+    // record, and nothing runs again.
+    let body = alice_says(&f, "once2", "crash in between", hearth::s2s::now_ms());
+    let first = a
+        .fed
+        .request(B, Method::POST, &path, Some(&body))
+        .await
+        .expect("first copy");
+    exec_sql(
+        f.net.server(B),
+        &format!(
+            "UPDATE federation_txns SET result = '' WHERE origin = '{A}' AND txn_id = 'once2'"
+        ),
+    )
+    .await;
+    let again = a
+        .fed
+        .request(B, Method::POST, &path, Some(&body))
+        .await
+        .expect("retry");
+    assert_eq!(again["result"]["id"], first["result"]["id"]);
+    assert_eq!(again["result"]["content"], "crash in between");
+    assert_eq!(count_on_host(&f, "crash in between").await, 1);
+
+    // A refused action has no record: once the cause is fixed, the same txn runs.
+    let missing = alice_says(&f, "once3", "", hearth::s2s::now_ms());
+    let r = a.fed.request(B, Method::POST, &path, Some(&missing)).await;
+    assert!(
+        matches!(&r, Err(hearth::s2s::FedError::Remote { status: 400, .. })),
+        "{r:?}"
+    );
+    let n: i64 = f
+        .net
+        .server(B)
+        .hearth
+        .db
+        .txn_record(A, "once3")
+        .await
+        .unwrap()
+        .map_or(0, |_| 1);
+    assert_eq!(n, 0);
+}
+
+/// spec/federation.md §4.3: a signed body with a duplicated key is refused (400
+/// `H_MALFORMED`, naming the key) before anything is applied, whichever copy a parser would
+/// keep.
+#[tokio::test]
+async fn a_signed_body_with_a_duplicated_key_is_refused_and_nothing_is_applied() {
+    let f = fed().await;
+    let path = format!("/_hearth/federation/v1/guilds/{}/actions", f.gid_b);
+    // The action signs the last copy of `content`, which a parser keeping the last
+    // duplicate would run.
+    let signed = alice_says(&f, "dup1", "the last copy", hearth::s2s::now_ms());
+    let text = signed.to_string();
+    let dup = text.replacen(
+        r#""content":"the last copy""#,
+        r#""content":"the first copy","content":"the last copy""#,
+        1,
+    );
+    assert_ne!(dup, text);
+    let (status, _, err) = raw_from_a(&f, Method::POST, &path, dup.as_bytes()).await;
+    assert_eq!(
+        (status, err["errcode"].as_str()),
+        (400, Some("H_MALFORMED")),
+        "{err}"
+    );
+    assert!(
+        err["error"].as_str().unwrap().contains("duplicate key"),
+        "{err}"
+    );
+    // A duplicated member at the top of a push body too.
+    let (status, _, err) = raw_from_a(
+        &f,
+        Method::PUT,
+        "/_hearth/federation/v1/send/dup2",
+        br#"{"events": [], "events": []}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, err["errcode"].as_str()),
+        (400, Some("H_MALFORMED")),
+        "{err}"
+    );
+    // A float is not canonical.
+    let (status, _, err) = raw_from_a(
+        &f,
+        Method::PUT,
+        "/_hearth/federation/v1/send/dup3",
+        br#"{"events": [], "edus": [], "x": 1.5}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, err["errcode"].as_str()),
+        (400, Some("H_NOT_CANONICAL")),
+        "{err}"
+    );
+    assert_eq!(count_on_host(&f, "the last copy").await, 0);
+    assert_eq!(count_on_host(&f, "the first copy").await, 0);
+    assert!(
+        f.net
+            .server(B)
+            .hearth
+            .db
+            .txn_record(A, "dup1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The same action without the duplicate runs.
+    let (status, _, ok) = raw_from_a(&f, Method::POST, &path, text.as_bytes()).await;
+    assert_eq!(status, 200, "{ok}");
+    assert_eq!(count_on_host(&f, "the last copy").await, 1);
 }

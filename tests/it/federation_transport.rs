@@ -262,6 +262,47 @@ async fn forged_tampered_misaddressed_stale_and_replayed_requests_are_rejected()
     );
 }
 
+/// spec/federation.md §3.5: `hearth keys rotate` runs in its own process beside the running
+/// server (here: a second keyring on the same database). The running server signs with the
+/// old key until it rereads the keys, and what it signs then still verifies at its peers,
+/// because the CLI leaves the old key valid for a grace period; the running server switches
+/// to the new key within its reload period.
+#[tokio::test]
+async fn a_cli_rotation_beside_the_running_server_keeps_what_it_signs_meanwhile_valid() {
+    let net = TestNetwork::start(&[A, B]).await;
+    let (a, b) = (net.server(A), net.server(B));
+    a.fed.request(B, Method::GET, PING, None).await.unwrap();
+    let k1 = a.fed.keyring.current();
+    let cli = hearth::s2s::Keyring::load(
+        A,
+        a.hearth.db.clone(),
+        a.hearth.config.federation.key_validity_ms,
+    )
+    .await
+    .unwrap();
+    let k2 = cli.rotate_beside_running_server().await.unwrap();
+    // Signed with the old key after the CLI committed (the running server has not reread).
+    let ts = now();
+    let mut event = json!({"type": "test", "ts": ts});
+    sign_json(Purpose::Event, &mut event, A, &k1).unwrap();
+    crate::harness::eventually("the running server signs with the new key", || async {
+        a.fed.keyring.current().key_id() == k2.key_id
+    })
+    .await;
+    // b meets the new key, refetches a's document and finds k1 expired in the future.
+    let r = a.fed.request(B, Method::GET, PING, None).await.unwrap();
+    assert_eq!(r["origin"], A);
+    assert!(b.fed.client.keys().lookup(A, &k2.key_id).is_some());
+    match b.fed.client.keys().lookup(A, k1.key_id()).map(|k| k.state) {
+        Some(KeyState::Old { expired_ts, .. }) => assert!(expired_ts > ts, "{expired_ts} <= {ts}"),
+        other => panic!("k1 should be old: {other:?}"),
+    }
+    assert_eq!(
+        verify_signed_by(Purpose::Event, &event, A, &b.fed.client.keys(), ts).unwrap(),
+        k1.key_id()
+    );
+}
+
 #[tokio::test]
 async fn key_rotation_keeps_old_signatures_and_revocation_is_final() {
     let net = TestNetwork::start(&[A, B]).await;

@@ -196,6 +196,9 @@ fn web_wire_fixtures_match_hearth_wire() {
     server_object::<wire::dispatch::MessageDelete>("message_delete");
     server_object::<wire::dispatch::TypingStart>("typing_start");
     server_object::<wire::dispatch::ReactionRemove>("reaction_remove");
+    server_object::<wire::Channel>("dm_channel");
+    server_object::<wire::Relationship>("relationship");
+    server_object::<wire::RelationshipRemove>("relationship_remove");
 
     // Request bodies: every field the client sends is one the server reads.
     let b: wire::RegisterBody = serde_json::from_value(fixture("register_body")).unwrap();
@@ -217,6 +220,10 @@ fn web_wire_fixtures_match_hearth_wire() {
     let b: wire::RoleBody = serde_json::from_value(fixture("create_role_body")).unwrap();
     assert!(b.name.is_some() && b.permissions == Some(1_099_645_018_118));
     assert!(b.color.is_some() && b.hoist.is_some() && b.mentionable.is_some());
+    let b: wire::CreateDmBody = serde_json::from_value(fixture("create_dm_body")).unwrap();
+    assert!(b.recipient_id.is_some());
+    let b: wire::RelationshipBody = serde_json::from_value(fixture("relationship_body")).unwrap();
+    assert_eq!(b.kind, Some(2));
 }
 
 /// The web client's member list shows a newcomer online: GUILD_MEMBER_ADD is followed by the

@@ -166,6 +166,12 @@ test('files are sent, shown and pinned', async ({ browser }) => {
   await expect(pins.getByRole('img', { name: 'pixel.png' })).toBeVisible();
   await expect(panel.getByRole('button', { name: 'Unpin' })).toHaveCount(0);
   await accessible(bob, 'pins panel');
+  // Esc closes the panel and gives focus back to the button that opened it.
+  await expect(panel.getByRole('heading', { name: 'Pinned messages' })).toBeFocused();
+  await bob.keyboard.press('Escape');
+  await expect(panel).toHaveCount(0);
+  await expect(bob.getByRole('button', { name: 'Pinned messages' })).toBeFocused();
+  await bob.getByRole('button', { name: 'Pinned messages' }).click();
 
   // Alice pins a second message: Bob's open panel follows (CHANNEL_PINS_UPDATE).
   await alice.getByLabel('Message #general').fill('also important');

@@ -156,6 +156,8 @@ impl Db {
                     Durability::Full => SqliteSynchronous::Full,
                 })
                 .foreign_keys(true)
+                // Deleted rows are overwritten with zeros, not left in free space.
+                .pragma("secure_delete", "on")
                 .busy_timeout(opts.busy_timeout);
             let pool = SqlitePoolOptions::new()
                 .max_connections(max)
@@ -175,6 +177,27 @@ impl Db {
             Db::Postgres(p) => migrations.postgres.run(p).await?,
         }
         Ok(())
+    }
+
+    /// SQLite: `PRAGMA wal_checkpoint(TRUNCATE)`, which copies the write-ahead log into the
+    /// database file and empties it, so no older copy of a page survives there (deleted rows
+    /// are zeroed in the pages themselves by `secure_delete`). Returns `false` when other
+    /// connections kept it from completing (it is safe to retry). PostgreSQL: nothing to do,
+    /// `true` (its dead rows go with VACUUM; README "Deleted content").
+    ///
+    /// # Errors
+    /// The statement's [`sqlx::Error`].
+    pub async fn checkpoint(&self) -> Result<bool, sqlx::Error> {
+        match self {
+            Db::Sqlite(p) => {
+                let (busy, _, _): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(p)
+                        .await?;
+                Ok(busy == 0)
+            }
+            Db::Postgres(_) => Ok(true),
+        }
     }
 
     /// `true` when a trivial query succeeds (readiness probe).

@@ -351,6 +351,11 @@ payloads! {
         ApplicationCommandPermissionsUpdate,
         WebhooksUpdate,
         MessageAck,
+        RelationshipAdd,
+        RelationshipRemove,
+        InteractionCreate,
+        InteractionSuccess,
+        InteractionFailure,
     }
 }
 

@@ -371,6 +371,11 @@ events! {
     /// The user acknowledged a message (read states, Discord's client API); sent to the
     /// user's own sessions only, never crosses federation.
     MessageAck = "MESSAGE_ACK",
+    /// The user blocked someone (a `Relationship`), sent to the user's own sessions only
+    /// (Discord's client API); never crosses federation.
+    RelationshipAdd = "RELATIONSHIP_ADD",
+    /// The user lifted a block (`RelationshipRemove`), to the user's own sessions only.
+    RelationshipRemove = "RELATIONSHIP_REMOVE",
     TypingStart = "TYPING_START",
     PresenceUpdate = "PRESENCE_UPDATE",
     UserUpdate = "USER_UPDATE",
@@ -380,6 +385,14 @@ events! {
     /// A channel's webhooks changed (Discord "Gateway Events > Webhooks Update"); never
     /// crosses federation.
     WebhooksUpdate = "WEBHOOKS_UPDATE",
+    /// An interaction: to the application's bot the interaction object (Discord "Gateway
+    /// Events > Interaction Create"); to the invoking user's sessions Hearth's client event
+    /// `{id, nonce}`. Never crosses federation.
+    InteractionCreate = "INTERACTION_CREATE",
+    /// Hearth's client event: the application acknowledged the user's interaction.
+    InteractionSuccess = "INTERACTION_SUCCESS",
+    /// Hearth's client event: no acknowledgement within 3 seconds.
+    InteractionFailure = "INTERACTION_FAILURE",
     /// Hearth: an item arrived in one of the user's MLS device inboxes (spec/mls.md).
     MlsMessage = "MLS_MESSAGE",
 }

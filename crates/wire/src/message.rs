@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ids::{Ids, Unsupported};
-use crate::{Member, MessageType, Snowflake, User, double_option};
+use crate::{InteractionType, Member, MessageType, Snowflake, User, double_option};
 
 /// Reaction count object on a message. `me` and `me_burst` are the viewer's.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
@@ -105,6 +105,57 @@ pub struct Message {
     )]
     #[schema(no_recursion)]
     pub referenced_message: Option<Option<Box<Message>>>,
+    /// The application of a message answering an interaction (Discord: set on interaction
+    /// responses and follow-ups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ids(skip = "an application of the bot's server, the one that answered; not a guild object")]
+    pub application_id: Option<Snowflake>,
+    /// The interaction this message answers ("Message Interaction Metadata Object").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction_metadata: Option<MessageInteractionMetadata>,
+    /// The deprecated form of `interaction_metadata` that libraries still read ("Message
+    /// Interaction Object").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interaction: Option<MessageInteraction>,
+}
+
+/// Message Interaction Metadata Object (Discord "Resources > Message"): the interaction a
+/// message answers. `authorizing_integration_owners` maps an installation context (`"0"`
+/// guild, `"1"` user) to the guild's or user's id.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageInteractionMetadata {
+    #[ids(skip = "an interaction of the bot's server: no object of the guild")]
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: InteractionType,
+    /// The user who invoked it.
+    pub user: User,
+    #[ids(skip = "the ids of the installation's owners as the bot's server knows them")]
+    pub authorizing_integration_owners: std::collections::BTreeMap<String, Snowflake>,
+    /// The response's message id (on follow-ups only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ids(skip = "a message of the bot's server")]
+    pub original_response_message_id: Option<Snowflake>,
+    /// The command's name (APPLICATION_COMMAND only; Discord includes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Application command type (1 CHAT_INPUT, 2 USER, 3 MESSAGE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_type: Option<u8>,
+}
+
+/// Message Interaction Object (deprecated by Discord for `interaction_metadata`).
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageInteraction {
+    #[ids(skip = "an interaction of the bot's server: no object of the guild")]
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: InteractionType,
+    /// The command's name (with the subcommand group and subcommand, space separated).
+    pub name: String,
+    pub user: User,
 }
 
 /// Attachment object (Discord "Resources > Message > Attachment Object"). `url` and

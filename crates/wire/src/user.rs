@@ -153,6 +153,29 @@ pub struct CreateDmBody {
     pub recipient_id: Option<Snowflake>,
 }
 
+/// Relationship object ("Resources > Relationship"): `GET /users/@me/relationships` and
+/// READY's `relationships`. Hearth keeps blocks only (`type` 2); `nickname` is always null.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Relationship {
+    /// The other user's id.
+    pub id: Snowflake,
+    /// 2: blocked.
+    #[serde(rename = "type")]
+    pub kind: i64,
+    pub user: User,
+    pub nickname: Option<String>,
+}
+
+/// The `RELATIONSHIP_REMOVE` payload: the relationship with `id` is gone (`type`: what it was).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelationshipRemove {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: i64,
+}
+
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 pub struct RelationshipBody {
     #[serde(rename = "type", default)]

@@ -6,6 +6,7 @@ import type {
   ApiErrorBody,
   Channel,
   ChannelBody,
+  CreateDmBody,
   CreateGuildBody,
   CreateInviteBody,
   CreateMessageBody,
@@ -15,6 +16,8 @@ import type {
   LoginBody,
   Message,
   RegisterBody,
+  Relationship,
+  RelationshipBody,
   Role,
   RoleBody,
   ReauthRequest,
@@ -257,6 +260,25 @@ export class Rest {
   react(channel: Snowflake, message: Snowflake, emoji: string, add: boolean) {
     const path = `/channels/${channel}/messages/${message}/reactions/${encodeURIComponent(emoji)}/@me`;
     return this.request<undefined>(add ? 'PUT' : 'DELETE', path);
+  }
+  /** `GET /users/@me/channels`: the caller's DM channels. */
+  dms() {
+    return this.request<Channel[]>('GET', '/users/@me/channels');
+  }
+  /** `POST /users/@me/channels`: the DM with `recipient` (created once per pair; 403 50007
+   *  when either blocked the other or the recipient's DM policy refuses). */
+  openDm(recipient: Snowflake) {
+    const b: CreateDmBody = { recipient_id: recipient };
+    return this.request<Channel>('POST', '/users/@me/channels', b);
+  }
+  relationships() {
+    return this.request<Relationship[]>('GET', '/users/@me/relationships');
+  }
+  /** `PUT /users/@me/relationships/{id}` `{type: 2}` blocks; `DELETE` unblocks. */
+  setBlocked(user: Snowflake, blocked: boolean) {
+    const b: RelationshipBody = { type: 2 };
+    const path = `/users/@me/relationships/${user}`;
+    return blocked ? this.request<undefined>('PUT', path, b) : this.request<undefined>('DELETE', path);
   }
   typing(channel: Snowflake) {
     return this.request<undefined>('POST', `/channels/${channel}/typing`);

@@ -5,10 +5,12 @@
 // send, or sends with another JSON type, fails `npm run typecheck`. Nothing here is bundled.
 import channel from '../../wire-fixtures/channel.json';
 import createChannelBody from '../../wire-fixtures/create_channel_body.json';
+import createDmBody from '../../wire-fixtures/create_dm_body.json';
 import createGuildBody from '../../wire-fixtures/create_guild_body.json';
 import createInviteBody from '../../wire-fixtures/create_invite_body.json';
 import createMessageBody from '../../wire-fixtures/create_message_body.json';
 import createRoleBody from '../../wire-fixtures/create_role_body.json';
+import dmChannel from '../../wire-fixtures/dm_channel.json';
 import editMessageBody from '../../wire-fixtures/edit_message_body.json';
 import guild from '../../wire-fixtures/guild.json';
 import invite from '../../wire-fixtures/invite.json';
@@ -17,6 +19,9 @@ import message from '../../wire-fixtures/message.json';
 import messageDelete from '../../wire-fixtures/message_delete.json';
 import reactionRemove from '../../wire-fixtures/reaction_remove.json';
 import registerBody from '../../wire-fixtures/register_body.json';
+import relationship from '../../wire-fixtures/relationship.json';
+import relationshipBody from '../../wire-fixtures/relationship_body.json';
+import relationshipRemove from '../../wire-fixtures/relationship_remove.json';
 import tokenPair from '../../wire-fixtures/token_pair.json';
 import typingStart from '../../wire-fixtures/typing_start.json';
 import user from '../../wire-fixtures/user.json';
@@ -40,6 +45,11 @@ export const checked: [
   W.ChannelBody,
   W.RoleBody,
   W.ReactionEvent,
+  W.Channel,
+  W.Relationship,
+  W.CreateDmBody,
+  W.RelationshipBody,
+  W.RelationshipRemove,
 ] = [
   user,
   tokenPair,
@@ -58,4 +68,9 @@ export const checked: [
   createChannelBody,
   createRoleBody,
   reactionRemove,
+  dmChannel,
+  relationship,
+  createDmBody,
+  relationshipBody,
+  relationshipRemove,
 ];

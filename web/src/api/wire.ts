@@ -147,6 +147,37 @@ export interface Channel {
   parent_id?: Snowflake | null;
   last_message_id?: Snowflake | null;
   last_pin_timestamp?: string | null;
+  /** DMs: the other participants (without the caller). */
+  recipients?: User[];
+}
+
+/** `hearth_wire::CreateDmBody`: `POST /users/@me/channels` opens (or finds) the DM with a user. */
+export interface CreateDmBody {
+  recipient_id: Snowflake;
+}
+
+/** Relationship types ("Resources > Relationship"); Hearth keeps blocks only. */
+export const RelationshipType = { Blocked: 2 } as const;
+
+/** `hearth_wire::Relationship`: `GET /users/@me/relationships` and READY's `relationships`. */
+export interface Relationship {
+  /** The other user's id. */
+  id: Snowflake;
+  type: number;
+  user: User;
+  nickname: string | null;
+}
+
+/** `hearth_wire::RelationshipRemove`: the `RELATIONSHIP_REMOVE` payload (RELATIONSHIP_ADD
+ *  carries a whole `Relationship`). */
+export interface RelationshipRemove {
+  id: Snowflake;
+  type: number;
+}
+
+/** `hearth_wire::RelationshipBody`: `PUT /users/@me/relationships/{id}` (`type` 2 blocks). */
+export interface RelationshipBody {
+  type: number;
 }
 
 /** `hearth_wire::ChannelBody` (the fields this client sends). */
@@ -385,6 +416,10 @@ export interface Ready {
   resume_gateway_url?: string;
   guilds: { id: Snowflake; unavailable?: boolean }[];
   read_state?: ReadState;
+  /** The user's DM channels (with `recipients`). */
+  private_channels?: Channel[];
+  /** The user's blocks. */
+  relationships?: Relationship[];
 }
 
 /** Gateway opcodes ("Topics > Opcodes and Status Codes"). */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Message } from '../api/wire';
+import type { Channel, Message } from '../api/wire';
+import dmChannel from '../../wire-fixtures/dm_channel.json';
 import message from '../../wire-fixtures/message.json';
+import relationship from '../../wire-fixtures/relationship.json';
 import { Store } from './store';
 
 const msg = (id: string, extra: Partial<Message> = {}): Message => ({ ...(message as Message), id, ...extra });
@@ -23,6 +25,16 @@ describe('pins in the store', () => {
     s.dispatch('MESSAGE_UPDATE', { ...b, pinned: false });
     s.dispatch('MESSAGE_DELETE', { id: c.id, channel_id: c.channel_id, guild_id: null });
     expect(s.state.pins[a.channel_id]?.map((m) => [m.id, m.content])).toEqual([['1', 'edited']]);
+  });
+  it('a pins answer older than an edit seen meanwhile keeps the edited text', () => {
+    const s = new Store();
+    const a = msg('1', { pinned: true, content: 'old', edited_timestamp: null });
+    s.prependPage(a.channel_id, [{ ...a, content: 'new', edited_timestamp: '2026-12-04T10:00:00.000Z' }], 50);
+    s.setPins(a.channel_id, [a, msg('2', { pinned: true, content: 'other' })]);
+    expect(s.state.pins[a.channel_id]?.map((m) => [m.id, m.content, m.pinned])).toEqual([
+      ['1', 'new', true],
+      ['2', 'other', true],
+    ]);
   });
   it('GUILD_ROLE_UPDATE and _DELETE change the roles permissions are computed from', () => {
     const s = new Store();
@@ -75,5 +87,44 @@ describe('read states in the store', () => {
     t.dispatch('READY', { v: 10, user: me, session_id: 's', guilds: [] });
     t.dispatch('GUILD_CREATE', guild('12'));
     expect(t.state.unread).toEqual({});
+  });
+});
+
+describe('direct messages and blocks in the store', () => {
+  const me = { ...msg('1').author, id: '77', username: 'me', handle: 'me@localhost' };
+  const ready = (extra: object) => ({ v: 10, user: me, session_id: 's', guilds: [], ...extra });
+  it('READY gives the DMs (unread by read state) and the blocked users', () => {
+    const s = new Store();
+    const dm = dmChannel as Channel;
+    s.dispatch(
+      'READY',
+      ready({
+        private_channels: [dm],
+        relationships: [relationship],
+        read_state: { version: 1, partial: false, entries: [{ id: dm.id, last_message_id: '1', mention_count: 0, last_pin_timestamp: null, flags: 0 }] },
+      }),
+    );
+    expect(s.state.dms.map((c) => c.id)).toEqual([dm.id]);
+    expect(s.state.blocked).toEqual({ [relationship.id]: true });
+    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 0 });
+    s.dispatch('RELATIONSHIP_REMOVE', { id: relationship.id, type: 2 });
+    expect(s.state.blocked).toEqual({});
+    s.dispatch('RELATIONSHIP_ADD', relationship);
+    expect(s.state.blocked).toEqual({ [relationship.id]: true });
+  });
+  it('CHANNEL_CREATE of a DM joins the list; a DM message not on screen is unread; names come from recipients', () => {
+    const s = new Store();
+    s.dispatch('READY', ready({}));
+    const dm = dmChannel as Channel;
+    s.dispatch('CHANNEL_CREATE', dm);
+    expect(s.state.dms.map((c) => c.id)).toEqual([dm.id]);
+    const author = dm.recipients?.[0] ?? me;
+    const plain: Message = msg('5', { channel_id: dm.id, author });
+    delete plain.guild_id;
+    delete plain.member;
+    s.dispatch('MESSAGE_CREATE', plain);
+    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 0 });
+    s.dispatch('TYPING_START', { channel_id: dm.id, guild_id: null, user_id: author.id, timestamp: 1 });
+    expect(s.state.typing[dm.id]?.[author.id]?.name).toBe(author.username);
   });
 });

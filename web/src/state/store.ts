@@ -16,16 +16,20 @@ import type {
   Reaction,
   ReactionEvent,
   Ready,
+  RelationshipRemove,
   Snowflake,
   TypingStart,
   User,
 } from '../api/wire';
+import { RelationshipType } from '../api/wire';
 import type { GatewayStatus } from '../api/gateway';
 
 export interface Pending {
   nonce: string;
   content: string;
   failed: boolean;
+  /** Why the server refused it (its error message, e.g. 50007 in a DM), when it answered. */
+  error?: string;
 }
 
 export interface Typist {
@@ -45,6 +49,10 @@ export interface State {
   me: User | null;
   status: GatewayStatus;
   guilds: GuildCreate[];
+  /** The user's DM channels (READY's `private_channels`, CHANNEL_CREATE, opened here). */
+  dms: Channel[];
+  /** Users this user blocked (READY's `relationships` of type 2, and blocks made here). */
+  blocked: Record<Snowflake, true>;
   messages: Record<Snowflake, ChannelMessages>;
   pending: Record<Snowflake, Pending[]>;
   /** channel → user id → who is typing until when (ms since epoch). */
@@ -74,6 +82,8 @@ const initial: State = {
   me: null,
   status: 'closed',
   guilds: [],
+  dms: [],
+  blocked: {},
   messages: {},
   pending: {},
   typing: {},
@@ -117,11 +127,42 @@ export class Store {
   }
 
   setChannel(c: Channel, remove = false): void {
+    if (!c.guild_id) {
+      this.set((s) => ({ dms: [...s.dms.filter((x) => x.id !== c.id), ...(remove ? [] : [c])] }));
+      return;
+    }
     this.set((s) => ({
       guilds: s.guilds.map((g) =>
         g.id !== c.guild_id ? g : { ...g, channels: [...g.channels.filter((x) => x.id !== c.id), ...(remove ? [] : [c])] },
       ),
     }));
+  }
+
+  /** The DM channels as `GET /users/@me/channels` answered (a DM first seen by a message). */
+  setDms(list: Channel[]): void {
+    this.set((s) => {
+      const known = new Map(s.dms.map((c) => [c.id, c]));
+      for (const c of list) known.set(c.id, c);
+      return { dms: [...known.values()] };
+    });
+    this.unreadFromReadStates(list);
+  }
+
+  /** A block made or lifted by this user. */
+  setBlocked(user: Snowflake, blocked: boolean): void {
+    this.set((s) => ({
+      blocked: blocked
+        ? { ...s.blocked, [user]: true }
+        : Object.fromEntries(Object.entries(s.blocked).filter(([id]) => id !== user)),
+    }));
+  }
+
+  /** A user's name as this client knows it (guild members, DM recipients), or undefined. */
+  userName(id: Snowflake, guildId?: Snowflake | null): string | undefined {
+    const m = this.state.guilds.find((g) => g.id === guildId)?.members.find((x) => x.user?.id === id);
+    if (m) return m.nick ?? m.user?.global_name ?? m.user?.username;
+    const u = this.state.dms.flatMap((c) => c.recipients ?? []).find((x) => x.id === id);
+    return u ? (u.global_name ?? u.username) : undefined;
   }
 
   /** Older messages fetched by scrolling up (`page` newest first, as the API answers). */
@@ -150,9 +191,17 @@ export class Store {
     this.set((s) => ({ pending: { ...s.pending, [channel]: [...(s.pending[channel] ?? []), p] } }));
   }
 
-  failPending(channel: Snowflake, nonce: string, failed: boolean): void {
+  failPending(channel: Snowflake, nonce: string, failed: boolean, error?: string): void {
     this.set((s) => ({
-      pending: { ...s.pending, [channel]: (s.pending[channel] ?? []).map((p) => (p.nonce === nonce ? { ...p, failed } : p)) },
+      pending: {
+        ...s.pending,
+        [channel]: (s.pending[channel] ?? []).map((p) => {
+          if (p.nonce !== nonce) return p;
+          const next: Pending = { nonce: p.nonce, content: p.content, failed };
+          if (error) next.error = error;
+          return next;
+        }),
+      },
     }));
   }
 
@@ -189,15 +238,15 @@ export class Store {
     });
   }
 
-  /** A guild's channels met READY's read states: a channel whose newest message is after the
-   *  acknowledged one is unread, with the server's mention count. Channels without a read
-   *  state count as read. */
-  private unreadFromReadStates(g: GuildCreate): void {
+  /** A guild's channels (or DM channels) met READY's read states: a channel whose newest
+   *  message is after the acknowledged one is unread, with the server's mention count.
+   *  Channels without a read state count as read. */
+  private unreadFromReadStates(channels: Channel[]): void {
     this.set((s) => {
       const unread = { ...s.unread };
       const acked = { ...s.acked };
       const latest = { ...s.latest };
-      for (const c of g.channels) {
+      for (const c of channels) {
         if (c.last_message_id && (!latest[c.id] || compareIds(latest[c.id] ?? '', c.last_message_id) < 0)) {
           latest[c.id] = c.last_message_id;
         }
@@ -271,9 +320,21 @@ export class Store {
     });
   }
 
-  /** The pinned messages of a channel as `GET /channels/{id}/pins` answered. */
+  /**
+   * The pinned messages of a channel as `GET /channels/{id}/pins` answered. A MESSAGE_UPDATE
+   * that arrived while the request was in flight is newer than the answer: where the loaded
+   * copy of a message was edited later (`edited_timestamp`), that copy wins.
+   */
   setPins(channel: Snowflake, list: Message[]): void {
-    this.set((s) => ({ pins: { ...s.pins, [channel]: list } }));
+    this.set((s) => {
+      const loaded = new Map((s.messages[channel]?.list ?? []).map((m) => [m.id, m]));
+      const edited = (m: Message | undefined) => (m?.edited_timestamp ? Date.parse(m.edited_timestamp) : 0);
+      const merged = list.map((m) => {
+        const mine = loaded.get(m.id);
+        return mine && edited(mine) > edited(m) ? { ...m, ...mine, pinned: m.pinned } : m;
+      });
+      return { pins: { ...s.pins, [channel]: merged } };
+    });
   }
 
   /** GUILD_ROLE_CREATE / _UPDATE (`role`) and GUILD_ROLE_DELETE (`role_id`): permissions follow. */
@@ -318,9 +379,8 @@ export class Store {
 
   typingStart(t: TypingStart): void {
     if (t.user_id === this.state.me?.id) return;
-    const known = this.state.guilds.find((g) => g.id === t.guild_id)?.members.find((m) => m.user?.id === t.user_id);
-    const m = t.member ?? known;
-    const name = m?.nick ?? m?.user?.global_name ?? m?.user?.username ?? t.user_id;
+    const m = t.member;
+    const name = m?.nick ?? m?.user?.global_name ?? m?.user?.username ?? this.userName(t.user_id, t.guild_id) ?? t.user_id;
     this.set((s) => ({
       typing: { ...s.typing, [t.channel_id]: { ...(s.typing[t.channel_id] ?? {}), [t.user_id]: { name, until: Date.now() + 10_000 } } },
     }));
@@ -348,13 +408,17 @@ export class Store {
         const readState = Object.fromEntries(
           (r.read_state?.entries ?? []).map((e) => [e.id, { last: e.last_message_id, mentions: e.mention_count }]),
         );
-        this.set(() => ({ me: r.user, guilds: [], messages: {}, pins: {}, error: null, unread: {}, acked: {}, readState }));
+        const blocked: Record<Snowflake, true> = {};
+        for (const x of r.relationships ?? []) if (x.type === RelationshipType.Blocked) blocked[x.id] = true;
+        const dms = r.private_channels ?? [];
+        this.set(() => ({ me: r.user, guilds: [], dms, blocked, messages: {}, pins: {}, error: null, unread: {}, acked: {}, readState }));
+        this.unreadFromReadStates(dms);
         break;
       }
       case 'GUILD_CREATE': {
         const g = d as GuildCreate;
         this.upsertGuild(g);
-        this.unreadFromReadStates(g);
+        this.unreadFromReadStates(g.channels);
         const seen = Object.fromEntries((g.presences ?? []).map((p) => [p.user.id, p.status]));
         this.set((s) => ({ presence: { ...s.presence, ...seen } }));
         break;
@@ -389,6 +453,12 @@ export class Store {
       case 'MESSAGE_ACK':
         this.acknowledged(d as MessageAck);
         break;
+      case 'RELATIONSHIP_ADD':
+      case 'RELATIONSHIP_REMOVE': {
+        const r = d as RelationshipRemove;
+        if (r.type === RelationshipType.Blocked) this.setBlocked(r.id, event === 'RELATIONSHIP_ADD');
+        break;
+      }
       case 'MESSAGE_UPDATE':
         this.updateMessage(d as Message);
         break;

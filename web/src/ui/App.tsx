@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Gateway } from '../api/gateway';
 import { ApiError, Rest, type TokenStore } from '../api/rest';
-import type { Invite, ReauthRequest, TokenPair } from '../api/wire';
+import type { Invite, Message, ReauthRequest, TokenPair } from '../api/wire';
 import { Store, useStore } from '../state/store';
 import { t } from '../strings';
 import { AuthScreen } from './AuthScreen';
@@ -11,7 +11,8 @@ import { MemberList } from './MemberList';
 import { MessageView } from './Messages';
 import { navigate, useRoute } from './route';
 import { ReauthDialog } from './Security';
-import { ChannelList, GuildBar, textChannels } from './Sidebar';
+import { ProfileProvider } from './Profile';
+import { ChannelList, DmList, GuildBar, textChannels } from './Sidebar';
 
 /**
  * Tokens live in sessionStorage: they survive a reload of this tab and are gone when it
@@ -69,13 +70,26 @@ function Session({ rest, onLogout }: { rest: Rest; onLogout: () => void }) {
   const store = useMemo(() => new Store(), []);
   useEffect(() => {
     const gw = new Gateway(() => sessionTokens.get()?.token ?? null, {
-      dispatch: (e, d) => store.dispatch(e, d),
+      dispatch: (e, d) => {
+        store.dispatch(e, d);
+        // A message in a DM this client does not know yet (the other user opened it): the
+        // DM list is fetched again (Hearth sends CHANNEL_CREATE only to the user who opens it).
+        if (e === 'MESSAGE_CREATE') {
+          const m = d as Message;
+          if (!m.guild_id && !store.state.dms.some((c) => c.id === m.channel_id)) {
+            rest.dms().then(
+              (list) => store.setDms(list),
+              () => undefined,
+            );
+          }
+        }
+      },
       status: (status) => store.set(() => ({ status })),
       unauthorized: onLogout,
     });
     gw.start();
     return () => gw.stop();
-  }, [store, onLogout]);
+  }, [store, rest, onLogout]);
   const client: Client = useMemo(
     () => ({
       rest,
@@ -106,7 +120,9 @@ function Session({ rest, onLogout }: { rest: Rest; onLogout: () => void }) {
   }, [rest]);
   return (
     <ClientContext.Provider value={client}>
-      <Shell />
+      <ProfileProvider>
+        <Shell />
+      </ProfileProvider>
       {reauth && <ReauthDialog request={reauth.request} done={reauth.done} />}
     </ClientContext.Provider>
   );
@@ -117,11 +133,14 @@ function Shell() {
   const route = useRoute();
   const status = useStore(store, (s) => s.status);
   const guilds = useStore(store, (s) => s.guilds);
+  const dms = useStore(store, (s) => s.dms);
   const guildId = route.kind === 'channel' ? route.guild : null;
+  const home = guildId === '@me';
   const guild = guilds.find((g) => g.id === guildId);
   const channels = useMemo(() => (guild ? textChannels(guild).flatMap((x) => x.channels) : []), [guild]);
   const channelId = route.kind === 'channel' ? route.channel : null;
   const channel = channels.find((c) => c.id === channelId) ?? (channelId ? undefined : channels[0]);
+  const dm = home ? dms.find((c) => c.id === channelId) : undefined;
 
   // Alt+Up / Alt+Down: the previous / next channel of this server.
   useEffect(() => {
@@ -144,14 +163,25 @@ function Shell() {
   }, [guild, channelId, channels]);
 
   return (
-    <div className="shell">
+    <div className={home ? 'shell home' : 'shell'}>
       {status !== 'ready' && (
         <div className="banner status" role="status">
           {status === 'reconnecting' ? t.reconnecting : t.connecting}
         </div>
       )}
       <GuildBar current={guildId} />
-      {guild ? (
+      {home ? (
+        <>
+          <DmList current={dm?.id ?? null} />
+          {dm ? (
+            <MessageView key={dm.id} guild={null} channel={dm} />
+          ) : (
+            <main className="empty">
+              <p>{t.pickDm}</p>
+            </main>
+          )}
+        </>
+      ) : guild ? (
         <>
           <ChannelList guild={guild} current={channel?.id ?? null} />
           {channel ? (

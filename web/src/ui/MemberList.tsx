@@ -2,6 +2,7 @@ import type { GuildCreate, Member, Role } from '../api/wire';
 import { useStore } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
+import { useProfile } from './Profile';
 
 interface Group {
   key: string;
@@ -59,6 +60,7 @@ function colour(guild: GuildCreate, m: Member): string | undefined {
 
 export function MemberList({ guild }: { guild: GuildCreate }) {
   const { store } = useClient();
+  const profile = useProfile();
   const presence = useStore(store, (s) => s.presence);
   const groups = groupMembers(guild, presence);
   return (
@@ -74,7 +76,15 @@ export function MemberList({ guild }: { guild: GuildCreate }) {
               return (
                 <li key={m.user?.id} className={status === 'offline' ? 'member offline' : 'member'} title={m.user?.handle}>
                   <span className={`dot ${status}`} role="img" aria-label={t.status[status] ?? status} />
-                  <span style={{ color: colour(guild, m) }}>{name(m)}</span>
+                  <button
+                    type="button"
+                    className="member-name"
+                    aria-haspopup="dialog"
+                    style={{ color: colour(guild, m) }}
+                    onClick={(e) => m.user && profile.open({ user: m.user, guildId: guild.id }, e.currentTarget)}
+                  >
+                    {name(m)}
+                  </button>
                 </li>
               );
             })}

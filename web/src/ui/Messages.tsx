@@ -8,6 +8,7 @@ import {
   type ClipboardEvent,
   type DragEvent,
   type KeyboardEvent,
+  type ReactNode,
 } from 'react';
 import { format, isSameDay } from 'date-fns';
 import { ApiError, type Rest } from '../api/rest';
@@ -18,6 +19,7 @@ import { canPin, channelPermissions, has, P } from '../permissions';
 import { compareIds, useStore, type ChannelMessages, type Pending, type Store, type Typist } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
+import { useProfile } from './Profile';
 
 const PAGE = 50;
 /** How long the newest message stays on screen before it is acknowledged (read states). */
@@ -56,12 +58,23 @@ function displayName(m: Message): string {
   return m.member?.nick ?? m.author.global_name ?? m.author.username;
 }
 
+/** What a DM allows its two participants (the server's DM permissions, src/service/mod.rs). */
+const DM_PERMISSIONS = P.VIEW_CHANNEL | P.SEND_MESSAGES | P.READ_MESSAGE_HISTORY | P.ATTACH_FILES | P.PIN_MESSAGES;
+
+/** A channel's title: `# name` in a guild, `@ name` for a DM. */
+function channelTitle(channel: Channel): { heading: string; name: string; dm: boolean } {
+  if (channel.guild_id) return { heading: `# ${channel.name ?? ''}`, name: channel.name ?? '', dm: false };
+  const name = (channel.recipients ?? []).map((u) => u.global_name ?? u.username).join(', ');
+  return { heading: `@ ${name}`, name, dm: true };
+}
+
 function newNonce(): string {
   // Discord's nonce: up to 25 characters; a random integer string here.
   return String(Math.floor(Math.random() * 2 ** 52));
 }
 
-export function MessageView({ guild, channel }: { guild: GuildCreate; channel: Channel }) {
+/** A channel's messages and composer; `guild` is null for a DM. */
+export function MessageView({ guild, channel }: { guild: GuildCreate | null; channel: Channel }) {
   const { rest, store } = useClient();
   const data: ChannelMessages | undefined = useStore(store, (s) => s.messages[channel.id]);
   const pending = useStore(store, (s) => s.pending[channel.id] ?? NO_PENDING);
@@ -69,9 +82,15 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   const error = useStore(store, (s) => s.error);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [showPins, setShowPins] = useState(false);
+  // Closing the pins panel returns focus to the button that opened it.
+  const pinsToggle = useRef<HTMLButtonElement>(null);
+  const closePins = () => {
+    setShowPins(false);
+    pinsToggle.current?.focus();
+  };
   // A timeout ends without any event: recompute the permissions when it does.
   const [timeoutEnded, setTimeoutEnded] = useState(0);
-  const until = guild.members.find((m) => m.user?.id === me?.id)?.communication_disabled_until;
+  const until = guild?.members.find((m) => m.user?.id === me?.id)?.communication_disabled_until;
   useEffect(() => {
     const left = until ? Date.parse(until) - Date.now() : NaN;
     if (!(left > 0)) return;
@@ -80,7 +99,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
     return () => clearTimeout(timer);
   }, [until, timeoutEnded]);
   const perms = useMemo(
-    () => (me ? channelPermissions(guild, channel, me.id) : 0n),
+    () => (!guild ? DM_PERMISSIONS : me ? channelPermissions(guild, channel, me.id) : 0n),
     // eslint-disable-next-line react-hooks/exhaustive-deps -- timeoutEnded: the clock moved past a timeout
     [guild, channel, me, timeoutEnded],
   );
@@ -95,13 +114,17 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
 
   const render = useMemo(() => {
     const users = new Map<string, string>();
-    for (const m of guild.members) if (m.user) users.set(m.user.id, m.nick ?? m.user.global_name ?? m.user.username);
+    for (const m of guild?.members ?? []) if (m.user) users.set(m.user.id, m.nick ?? m.user.global_name ?? m.user.username);
+    for (const u of channel.recipients ?? []) users.set(u.id, u.global_name ?? u.username);
+    if (me) users.set(me.id, me.global_name ?? me.username);
     return createRenderer({
       user: (id) => users.get(id),
-      channel: (id) => guild.channels.find((c) => c.id === id)?.name ?? undefined,
-      role: (id) => guild.roles.find((r) => r.id === id)?.name,
+      channel: (id) => guild?.channels.find((c) => c.id === id)?.name ?? undefined,
+      role: (id) => guild?.roles.find((r) => r.id === id)?.name,
     });
-  }, [guild]);
+  }, [guild, channel.recipients, me]);
+  const title = channelTitle(channel);
+  const blocked = useStore(store, (s) => s.blocked);
 
   const loadOlder = useCallback(() => fetchOlder(rest, store, channel.id), [rest, store, channel.id]);
 
@@ -195,13 +218,28 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
     },
   };
 
+  const item = (m: Message, divider: boolean, grouped: boolean) => (
+    <MessageItem
+      key={m.id}
+      m={m}
+      guildId={guild?.id ?? null}
+      grouped={grouped}
+      divider={divider}
+      mine={m.author.id === me?.id}
+      html={render(m.content)}
+      mayPin={mayPin}
+      onReply={() => setReplyTo(m)}
+    />
+  );
+
   return (
     <main className={dragging ? 'messages dragging' : 'messages'} {...drop}>
       <header>
-        <h1># {channel.name}</h1>
+        <h1>{title.heading}</h1>
         {channel.topic && <p className="topic">{channel.topic}</p>}
         <button
           type="button"
+          ref={pinsToggle}
           className="small secondary pins-toggle"
           aria-expanded={showPins}
           aria-controls="pins-panel"
@@ -210,7 +248,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
           {t.pinnedMessages}
         </button>
       </header>
-      {showPins && <PinsPanel channel={channel} render={render} mayPin={mayPin} onClose={() => setShowPins(false)} />}
+      {showPins && <PinsPanel channel={channel} render={render} mayPin={mayPin} onClose={closePins} />}
       {dragging && (
         <div className="drop-hint" aria-hidden="true">
           {t.dropFiles}
@@ -227,25 +265,17 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
       <div className="scroller" ref={scroller} onScroll={onScroll}>
         <div ref={top} />
         {data?.loading && <p className="muted">{t.loadingOlder}</p>}
-        {data && !data.hasMore && <p className="muted beginning">{t.beginning(channel.name ?? '')}</p>}
+        {data && !data.hasMore && (
+          <p className="muted beginning">{title.dm ? t.dmBeginning(title.name) : t.beginning(title.name)}</p>
+        )}
         <ol className="list" aria-label={t.messages} aria-live="polite">
           {(list ?? []).map((m, i) => {
             const prev = i > 0 ? list?.[i - 1] : undefined;
             const grouped =
               !!prev && prev.author.id === m.author.id && Date.parse(m.timestamp) - Date.parse(prev.timestamp) < GROUP_MS;
             const newDay = !prev || !isSameDay(Date.parse(prev.timestamp), Date.parse(m.timestamp));
-            return (
-              <MessageItem
-                key={m.id}
-                m={m}
-                grouped={grouped && !newDay}
-                divider={newDay}
-                mine={m.author.id === me?.id}
-                html={render(m.content)}
-                mayPin={mayPin}
-                onReply={() => setReplyTo(m)}
-              />
-            );
+            if (blocked[m.author.id]) return <BlockedItem key={m.id} id={m.id} divider={newDay} render={(divider) => item(m, divider, false)} />;
+            return item(m, newDay, grouped && !newDay);
           })}
           {pending.map((p) => (
             <PendingItem key={p.nonce} p={p} channel={channel.id} author={me?.global_name ?? me?.username ?? ''} />
@@ -255,6 +285,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
       <Typing channel={channel.id} />
       <Composer
         channel={channel}
+        placeholder={title.dm ? t.dmPlaceholder(title.name) : t.messagePlaceholder(title.name)}
         replyTo={replyTo}
         clearReply={() => setReplyTo(null)}
         files={files}
@@ -264,8 +295,26 @@ export function MessageView({ guild, channel }: { guild: GuildCreate; channel: C
   );
 }
 
+/** A message from a blocked user: collapsed as Discord does, shown on request. */
+function BlockedItem({ id, divider, render }: { id: string; divider: boolean; render: (divider: boolean) => ReactNode }) {
+  // The day divider (if this message starts a day) shows with the message itself.
+  const [shown, setShown] = useState(false);
+  return (
+    <>
+      <li className="message blocked" data-message-id={id}>
+        <span className="muted">{t.blockedMessage}</span>{' '}
+        <button type="button" className="link small" aria-expanded={shown} onClick={() => setShown(!shown)}>
+          {shown ? t.hideMessage : t.showMessage}
+        </button>
+      </li>
+      {shown && render(divider)}
+    </>
+  );
+}
+
 interface ItemProps {
   m: Message;
+  guildId: string | null;
   grouped: boolean;
   divider: boolean;
   mine: boolean;
@@ -274,8 +323,9 @@ interface ItemProps {
   onReply: () => void;
 }
 
-function MessageItem({ m, grouped, divider, mine, html, mayPin, onReply }: ItemProps) {
+function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply }: ItemProps) {
   const { rest } = useClient();
+  const profile = useProfile();
   const [editing, setEditing] = useState(false);
   const [picking, setPicking] = useState(false);
   const [draft, setDraft] = useState(m.content);
@@ -315,7 +365,15 @@ function MessageItem({ m, grouped, divider, mine, html, mayPin, onReply }: ItemP
       )}
       {(!grouped || m.message_reference) && (
         <div className="meta">
-          <span className="author" title={m.author.handle}>{displayName(m)}</span>
+          <button
+            type="button"
+            className="author"
+            title={m.author.handle}
+            aria-haspopup="dialog"
+            onClick={(e) => profile.open({ user: m.author, guildId }, e.currentTarget)}
+          >
+            {displayName(m)}
+          </button>
           <time dateTime={m.timestamp} title={format(ts, 'PPPPp')}>
             {format(ts, 'p')}
           </time>
@@ -421,8 +479,8 @@ function PendingItem({ p, channel, author }: { p: Pending; channel: string; auth
     store.failPending(channel, p.nonce, false);
     try {
       store.addMessage(await rest.sendMessage(channel, { content: p.content, nonce: p.nonce }));
-    } catch {
-      store.failPending(channel, p.nonce, true);
+    } catch (err) {
+      store.failPending(channel, p.nonce, true, refusal(err));
     }
   };
   return (
@@ -431,6 +489,11 @@ function PendingItem({ p, channel, author }: { p: Pending; channel: string; auth
         <span className="author">{author}</span>
         <span className="muted small">{p.failed ? t.sendFailed : t.sending}</span>
       </div>
+      {p.failed && p.error && (
+        <p role="alert" className="error small">
+          {t.notSent(p.error)}
+        </p>
+      )}
       <div className="content plain">{p.content}</div>
       {p.failed && (
         <button type="button" className="small" onClick={() => void retry()}>
@@ -627,15 +690,22 @@ function PinsPanel({
   );
 }
 
+/** The server's reason for refusing a message (e.g. 50007 "Cannot send messages to this
+ *  user" in a DM); none for a network failure, which a retry may fix. */
+function refusal(err: unknown): string | undefined {
+  return err instanceof ApiError && err.status > 0 ? err.detail() : undefined;
+}
+
 interface ComposerProps {
   channel: Channel;
+  placeholder: string;
   replyTo: Message | null;
   clearReply: () => void;
   files: DraftFiles;
   mayAttach: boolean;
 }
 
-function Composer({ channel, replyTo, clearReply, files, mayAttach }: ComposerProps) {
+function Composer({ channel, placeholder, replyTo, clearReply, files, mayAttach }: ComposerProps) {
   const { rest, store } = useClient();
   const [text, setTextState] = useState(() => localStorage.getItem(draftKey(channel.id)) ?? '');
   const [uploading, setUploading] = useState(false);
@@ -677,8 +747,8 @@ function Composer({ channel, replyTo, clearReply, files, mayAttach }: ComposerPr
     store.addPending(channel.id, { nonce, content, failed: false });
     try {
       store.addMessage(await rest.sendMessage(channel.id, { content, nonce, ...reference }));
-    } catch {
-      store.failPending(channel.id, nonce, true);
+    } catch (err) {
+      store.failPending(channel.id, nonce, true, refusal(err));
     }
   };
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -757,8 +827,8 @@ function Composer({ channel, replyTo, clearReply, files, mayAttach }: ComposerPr
       )}
       <textarea
         rows={1}
-        aria-label={t.messagePlaceholder(channel.name ?? '')}
-        placeholder={t.messagePlaceholder(channel.name ?? '')}
+        aria-label={placeholder}
+        placeholder={placeholder}
         value={text}
         onChange={(e) => onChange(e.target.value)}
         onKeyDown={onKey}

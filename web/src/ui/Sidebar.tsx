@@ -1,9 +1,10 @@
 import { useState } from 'react';
 import { ChannelType, type Channel, type GuildCreate } from '../api/wire';
-import { useStore } from '../state/store';
+import { compareIds, useStore } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
 import { CreateGuildDialog, InviteDialog, JoinGuildDialog } from './Dialogs';
+import { Avatar } from './Profile';
 import { navigate } from './route';
 import { SettingsDialog } from './Security';
 
@@ -20,10 +21,30 @@ export function GuildBar({ current }: { current: string | null }) {
   const { store } = useClient();
   const guilds = useStore(store, (s) => s.guilds);
   const unread = useStore(store, (s) => s.unread);
+  const dms = useStore(store, (s) => s.dms);
   const [dialog, setDialog] = useState<'create' | 'join' | 'settings' | null>(null);
+  const dmUnread = dms.map((c) => unread[c.id]).filter((x) => !!x);
+  const dmMentions = dmUnread.reduce((n, x) => n + x.mentions, 0);
+  const home = current === '@me';
   return (
     <nav className="guildbar" aria-label={t.guilds}>
       <ul>
+        <li className={dmUnread.length > 0 ? 'has-unread' : undefined}>
+          <a
+            href="/channels/@me"
+            className={home ? 'guild home active' : 'guild home'}
+            aria-current={home ? 'page' : undefined}
+            title={t.directMessages}
+            aria-label={dmUnread.length > 0 ? t.unreadChannel(t.directMessages, dmMentions) : t.directMessages}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/channels/@me');
+            }}
+          >
+            <span aria-hidden="true">✉</span>
+          </a>
+          {dmMentions > 0 && <span className="badge" aria-hidden="true">{t.mentionBadge(dmMentions)}</span>}
+        </li>
         {guilds.map((g) => {
           const u = g.channels.map((c) => unread[c.id]).filter((x) => !!x);
           const mentions = u.reduce((n, x) => n + x.mentions, 0);
@@ -83,9 +104,76 @@ function loadCollapsed(): Set<string> {
   }
 }
 
-export function ChannelList({ guild, current }: { guild: GuildCreate; current: string | null }) {
+/** The signed-in user and the log-out button, at the foot of the channel or DM list. */
+function AccountFooter() {
   const { store, logout } = useClient();
   const me = useStore(store, (s) => s.me);
+  return (
+    <footer>
+      <span className="me" title={me?.handle}>{me?.global_name ?? me?.username}</span>
+      <button type="button" className="secondary small" onClick={logout}>
+        {t.logout}
+      </button>
+    </footer>
+  );
+}
+
+/** The name a DM shows: its recipients' names. */
+export function dmName(c: Channel): string {
+  return (c.recipients ?? []).map((u) => u.global_name ?? u.username).join(', ') || '?';
+}
+
+/** The DM list of the "Direct messages" home: newest conversation first, unread like channels. */
+export function DmList({ current }: { current: string | null }) {
+  const { store } = useClient();
+  const dms = useStore(store, (s) => s.dms);
+  const unread = useStore(store, (s) => s.unread);
+  const latest = useStore(store, (s) => s.latest);
+  const newest = (c: Channel) => latest[c.id] ?? c.last_message_id ?? c.id;
+  const sorted = [...dms].sort((a, b) => compareIds(newest(b), newest(a)));
+  return (
+    <aside className="channels">
+      <header>
+        <h2>{t.directMessages}</h2>
+      </header>
+      <nav aria-label={t.directMessages}>
+        {sorted.length === 0 ? (
+          <p className="muted small">{t.noDms}</p>
+        ) : (
+          <ul>
+            {sorted.map((c) => {
+              const name = dmName(c);
+              const u = unread[c.id];
+              const other = c.recipients?.[0];
+              return (
+                <li key={c.id}>
+                  <a
+                    href={`/channels/@me/${c.id}`}
+                    aria-current={c.id === current ? 'page' : undefined}
+                    aria-label={u ? t.unreadChannel(`@ ${name}`, u.mentions) : undefined}
+                    className={['dm', c.id === current && 'active', u && 'unread'].filter(Boolean).join(' ')}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      navigate(`/channels/@me/${c.id}`);
+                    }}
+                  >
+                    {other && <Avatar user={other} size={24} />}
+                    <span className="dm-name">@ {name}</span>
+                    {u && <span className="dot unread-dot" aria-hidden="true" />}
+                  </a>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </nav>
+      <AccountFooter />
+    </aside>
+  );
+}
+
+export function ChannelList({ guild, current }: { guild: GuildCreate; current: string | null }) {
+  const { store } = useClient();
   const unread = useStore(store, (s) => s.unread);
   const [inviting, setInviting] = useState(false);
   const [collapsed, setCollapsed] = useState(loadCollapsed);
@@ -146,12 +234,7 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
           </section>
         ))}
       </nav>
-      <footer>
-        <span className="me" title={me?.handle}>{me?.global_name ?? me?.username}</span>
-        <button type="button" className="secondary small" onClick={logout}>
-          {t.logout}
-        </button>
-      </footer>
+      <AccountFooter />
       {inviting && target && <InviteDialog channel={target} onClose={() => setInviting(false)} />}
     </aside>
   );

@@ -1,0 +1,503 @@
+//! Invoking application commands (Discord "Interactions > Receiving and Responding"): a
+//! user's client posts `POST /interactions` (type 2 APPLICATION_COMMAND, as Discord's
+//! client does); the server checks the invocation, creates the interaction and delivers
+//! `INTERACTION_CREATE` to the application's bot over the gateway. The responses (callback,
+//! `@original`, follow-ups) are in [`super::interaction_responses`].
+//!
+//! Checks, in order: a user token (403 20001 for bots); `type` 2 (400 50035 on `type`
+//! otherwise: Hearth has no components, autocomplete or modals yet); an application that
+//! exists (404 10002); a guild channel the user sees (404 10003, 403 50001; a DM channel:
+//! 400 50035 on `channel_id`, Hearth runs commands in guilds only; a `guild_id` that is not
+//! the channel's: 400 50035); the command by `data.id`, global or of that guild, of that
+//! application, with the name and type sent, and the application's bot in the guild (404
+//! 10063 otherwise); the user may use it there (403 50013 otherwise): the command's
+//! permissions in the guild decide when they name the user, one of their roles (an allowing
+//! role wins over a denying one), `@everyone` (the guild's id) or deny the channel (its id,
+//! or the guild's id minus 1 for every channel); then the application-wide permissions (the
+//! application's id as command id) the same way; else `default_member_permissions` (`null`:
+//! everyone; `"0"`: administrators only; else every bit in the user's permissions in the
+//! channel); the option values match their declaration ([`super::interaction_options`],
+//! 400 50035) and the users, members, roles and channels they name exist in the guild
+//! (channels seen by the user, of the declared `channel_types`), resolved into
+//! `data.resolved`; USER and MESSAGE commands need `data.target_id` (a user; a message of
+//! the channel), resolved the same way.
+//!
+//! The interaction: a snowflake id and a 256-bit random token, of which only the SHA-256 is
+//! stored; valid 15 minutes ([`TOKEN_TTL_MS`]). The bot receives the interaction object
+//! (`wire::Interaction`; intent none); the user's sessions receive Hearth's client event
+//! `INTERACTION_CREATE {id, nonce}`, then `INTERACTION_SUCCESS` once the application
+//! answers, or `INTERACTION_FAILURE` when it has not answered within 3 seconds
+//! ([`ACK_DEADLINE`]; the deadline is a timer in this process: a restart in between leaves
+//! the interaction pending). Interactions never cross federation: the command, the bot and
+//! the guild must be on this server (a replica's guild: 403 50001).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::interaction_options::check_options;
+use super::{Actor, ChannelAccess, Hearth, to_value};
+use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
+use crate::events::{Audience, BusEvent, Dispatch, Event};
+use crate::permissions as perm;
+use crate::snowflake::Snowflake;
+use crate::storage::{ApplicationRow, CommandRow, InteractionRow, PENDING, now_ms};
+use crate::wire::{
+    self, ApplicationCommandOptionType as O, ApplicationCommandPermissionType as PT,
+    ApplicationCommandType, CommandPermission, InteractionType,
+};
+
+/// How long an interaction's token is honoured, ms (Discord: 15 minutes).
+pub const TOKEN_TTL_MS: i64 = 15 * 60 * 1000;
+/// How long the application has to acknowledge (Discord: 3 seconds).
+pub const ACK_DEADLINE: Duration = Duration::from_secs(3);
+
+/// What a message answering an interaction keeps (`messages.interaction`, JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredInteraction {
+    pub application_id: Snowflake,
+    pub metadata: wire::MessageInteractionMetadata,
+}
+
+/// The `application_id`, `interaction_metadata` and legacy `interaction` of a message
+/// from its stored column.
+pub fn interaction_fields(
+    json: Option<&str>,
+) -> (
+    Option<Snowflake>,
+    Option<wire::MessageInteractionMetadata>,
+    Option<wire::MessageInteraction>,
+) {
+    let Some(s) = json.and_then(|j| serde_json::from_str::<StoredInteraction>(j).ok()) else {
+        return (None, None, None);
+    };
+    let legacy = wire::MessageInteraction {
+        id: s.metadata.id,
+        kind: s.metadata.kind,
+        name: s.metadata.name.clone().unwrap_or_default(),
+        user: s.metadata.user.clone(),
+    };
+    (Some(s.application_id), Some(s.metadata), Some(legacy))
+}
+
+/// The stored column of a message received from another server (its metadata as sent).
+pub fn stored_interaction(m: &wire::Message) -> Option<String> {
+    let s = StoredInteraction {
+        application_id: m.application_id?,
+        metadata: m.interaction_metadata.clone()?,
+    };
+    serde_json::to_string(&s).ok()
+}
+
+/// The verdict of a list of command permissions for a member in a channel: `None` when
+/// the list says nothing about them.
+fn verdict(
+    list: &[CommandPermission],
+    guild_id: i64,
+    user_id: i64,
+    roles: &[i64],
+    channel_id: i64,
+) -> Option<bool> {
+    let find = |kind: PT, id: i64| {
+        list.iter()
+            .find(|p| p.kind == kind && p.id.db() == id)
+            .map(|p| p.permission)
+    };
+    let channel = find(PT::Channel, channel_id).or_else(|| find(PT::Channel, guild_id - 1));
+    if channel == Some(false) {
+        return Some(false);
+    }
+    if let Some(v) = find(PT::User, user_id) {
+        return Some(v);
+    }
+    let role_verdicts: Vec<bool> = roles
+        .iter()
+        .filter(|r| **r != guild_id)
+        .filter_map(|r| find(PT::Role, *r))
+        .collect();
+    if role_verdicts.contains(&true) {
+        return Some(true);
+    }
+    if role_verdicts.contains(&false) {
+        return Some(false);
+    }
+    find(PT::Role, guild_id)
+}
+
+impl Hearth {
+    /// Whether the member of `ca` may use `cmd` of `app` there (see the module docs).
+    async fn may_use(
+        &self,
+        ca: &ChannelAccess,
+        app: &ApplicationRow,
+        cmd: &CommandRow,
+    ) -> Result<bool> {
+        let ga = ca.guild.as_ref().ok_or(Error::MissingAccess)?;
+        for target in [cmd.id, app.id] {
+            if let Some(json) = self
+                .db
+                .command_permission(ga.guild.id, app.id, target)
+                .await?
+            {
+                let list: Vec<CommandPermission> =
+                    serde_json::from_str(&json).map_err(Error::internal)?;
+                if let Some(v) = verdict(
+                    &list,
+                    ga.guild.id,
+                    ga.user_id,
+                    &ga.member_roles,
+                    ca.channel.id,
+                ) {
+                    return Ok(v);
+                }
+            }
+        }
+        let declared = super::commands::stored_body(cmd)?.default_member_permissions;
+        Ok(match declared.and_then(|d| d.parse::<u64>().ok()) {
+            None => true,
+            Some(0) => ca.perms & perm::ADMINISTRATOR != 0,
+            Some(need) => ca.perms & need == need,
+        })
+    }
+
+    /// The objects the options (and `target_id`) name, in `data.resolved`.
+    async fn resolve(
+        &self,
+        actor: &Actor,
+        ca: &ChannelAccess,
+        refs: &[super::interaction_options::OptionRef],
+    ) -> Result<wire::ResolvedData> {
+        let ga = ca.guild.as_ref().ok_or(Error::MissingAccess)?;
+        let mut out = wire::ResolvedData::default();
+        let mut errs = FieldErrors::new();
+        for r in refs {
+            let key = r.id.to_string();
+            let as_role = matches!(r.kind, O::Role | O::Mentionable)
+                .then(|| ga.role(r.id.db()))
+                .flatten();
+            if let Some(role) = as_role {
+                out.roles.insert(key, Self::role_wire(role));
+                continue;
+            }
+            match r.kind {
+                O::User | O::Mentionable => {
+                    let Some(u) = self.db.user(r.id.db()).await? else {
+                        errs.add(&r.path, "INTERACTION_OPTION_UNKNOWN_USER", "Unknown user");
+                        continue;
+                    };
+                    out.users.insert(key.clone(), self.user_wire(&u, false));
+                    if self.db.member(ga.guild.id, u.id).await?.is_some() {
+                        let their = self
+                            .guild_access(Snowflake::from_db(ga.guild.id), u.id)
+                            .await?;
+                        let mut m = self.member_wire_by_id(ga.guild.id, u.id, false).await?;
+                        m.user = None;
+                        m.permissions = Some(wire::perm_string(their.in_channel(&ca.overwrites)));
+                        out.members.insert(key, m);
+                    }
+                }
+                O::Channel => {
+                    let seen = match self.channel_access(actor, r.id).await {
+                        Ok(c) if c.channel.guild_id == Some(ga.guild.id) => Some(c),
+                        _ => None,
+                    };
+                    let Some(c) = seen else {
+                        errs.add(
+                            &r.path,
+                            "INTERACTION_OPTION_UNKNOWN_CHANNEL",
+                            "Unknown channel",
+                        );
+                        continue;
+                    };
+                    let kind = wire::ChannelType::from_db(c.channel.kind);
+                    if r.channel_types.as_ref().is_some_and(|t| !t.contains(&kind)) {
+                        errs.add(
+                            &r.path,
+                            "INTERACTION_OPTION_CHANNEL_TYPE",
+                            "The channel's type is not one the option takes.",
+                        );
+                        continue;
+                    }
+                    let mut v = to_value(&Self::channel_wire(&c.channel, &c.overwrites, None));
+                    v["permissions"] = wire::perm_string(c.perms).into();
+                    out.channels.insert(key, v);
+                }
+                _ => errs.add(&r.path, "INTERACTION_OPTION_UNKNOWN_ROLE", "Unknown role"),
+            }
+        }
+        errs.into_result()?;
+        Ok(out)
+    }
+
+    /// `POST /interactions` (type 2 APPLICATION_COMMAND) from a user's client: checks the
+    /// invocation, stores the interaction and delivers it (see the module docs). 204.
+    pub async fn create_interaction(
+        &self,
+        actor: &Actor,
+        body: wire::InteractionRequest,
+    ) -> Result<()> {
+        if actor.is_bot() {
+            return Err(Error::Rule(Rule::BotsCannotUse));
+        }
+        if body.kind != Some(InteractionType::ApplicationCommand) {
+            return Err(field_error(
+                "type",
+                "BASE_TYPE_CHOICES",
+                "Hearth takes interactions of type 2 (APPLICATION_COMMAND).",
+            ));
+        }
+        let (Some(app_id), Some(channel_id), Some(data)) =
+            (body.application_id, body.channel_id, body.data)
+        else {
+            let mut errs = FieldErrors::new();
+            errs.add(
+                "application_id",
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            );
+            errs.add("channel_id", "BASE_TYPE_REQUIRED", "This field is required");
+            errs.add("data", "BASE_TYPE_REQUIRED", "This field is required");
+            return Err(errs.into_result().unwrap_err());
+        };
+        let Some(command_id) = data.id else {
+            return Err(field_error(
+                "data.id",
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            ));
+        };
+        let app = self
+            .db
+            .application(app_id.db())
+            .await?
+            .ok_or(Error::Unknown(Unknown::Application))?;
+        let ca = self.channel_access(actor, channel_id).await?;
+        let Some(guild_id) = ca.channel.guild_id else {
+            return Err(field_error(
+                "channel_id",
+                "INTERACTION_CHANNEL",
+                "Hearth runs application commands in guild channels only.",
+            ));
+        };
+        if body.guild_id.is_some_and(|g| g.db() != guild_id) {
+            return Err(field_error(
+                "guild_id",
+                "INTERACTION_GUILD",
+                "The channel is not in this guild.",
+            ));
+        }
+        let ga = ca.guild.as_ref().ok_or(Error::MissingAccess)?;
+        Self::hosted_here(&ga.guild)?;
+        let bot_member = self.db.member(guild_id, app.bot_user_id).await?;
+        let cmd = match bot_member {
+            None => None,
+            Some(_) => match self.db.command(app.id, 0, command_id.db()).await? {
+                Some(c) => Some(c),
+                None => self.db.command(app.id, guild_id, command_id.db()).await?,
+            },
+        };
+        let kind = ApplicationCommandType::from(data.kind.unwrap_or(1));
+        let cmd = cmd
+            .filter(|c| data.name.as_deref().is_none_or(|n| n == c.name))
+            .filter(|c| ApplicationCommandType::from_db(c.kind) == kind)
+            .ok_or(Error::Unknown(Unknown::ApplicationCommand))?;
+        if !self.may_use(&ca, &app, &cmd).await? {
+            return Err(Error::MissingPermissions);
+        }
+        let declared = super::commands::stored_body(&cmd)?.options;
+        let mut errs = FieldErrors::new();
+        let mut checked = check_options(
+            &cmd.name,
+            &declared,
+            data.options.as_deref().unwrap_or(&[]),
+            &mut errs,
+        );
+        let target = match kind {
+            ApplicationCommandType::User | ApplicationCommandType::Message => {
+                match data.target_id {
+                    Some(t) => Some(t),
+                    None => {
+                        errs.add(
+                            "data.target_id",
+                            "BASE_TYPE_REQUIRED",
+                            "This field is required",
+                        );
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        errs.into_result()?;
+        if kind == ApplicationCommandType::User
+            && let Some(t) = target
+        {
+            checked.refs.push(super::interaction_options::OptionRef {
+                kind: O::User,
+                id: t,
+                channel_types: None,
+                path: "data.target_id".into(),
+            });
+        }
+        let mut resolved = self.resolve(actor, &ca, &checked.refs).await?;
+        if kind == ApplicationCommandType::Message
+            && let Some(t) = target
+        {
+            let m = self
+                .db
+                .message(ca.channel.id, t.db())
+                .await?
+                .ok_or_else(|| {
+                    field_error("data.target_id", "INTERACTION_TARGET", "Unknown message")
+                })?;
+            let w = self.render_one(&m, actor.user.id).await?;
+            resolved.messages.insert(t.to_string(), to_value(&w));
+        }
+
+        let id = self.next_id();
+        let token = format!("interaction.{}", super::auth::random_token());
+        let now = now_ms();
+        let nonce = body.nonce.map(|n| match n {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        });
+        let row = InteractionRow {
+            id,
+            application_id: app.id,
+            token_hash: super::auth::token_hash(&token),
+            kind: InteractionType::ApplicationCommand.value() as i64,
+            command_type: kind.db(),
+            user_id: actor.user.id,
+            guild_id: Some(guild_id),
+            channel_id: ca.channel.id,
+            name: checked.full_name.clone(),
+            nonce: nonce.clone(),
+            state: PENDING,
+            response_type: None,
+            ephemeral: 0,
+            original_id: None,
+            created_at: now,
+            expires_at: now + TOKEN_TTL_MS,
+        };
+        self.db.insert_interaction(&row, now).await?;
+
+        let bot_ga = self
+            .guild_access(Snowflake::from_db(guild_id), app.bot_user_id)
+            .await?;
+        let mut member = self
+            .member_wire_by_id(guild_id, actor.user.id, false)
+            .await?;
+        member.permissions = Some(wire::perm_string(ca.perms));
+        let mut channel = to_value(&Self::channel_wire(&ca.channel, &ca.overwrites, None));
+        channel["permissions"] = wire::perm_string(ca.perms).into();
+        let gid = Snowflake::from_db(guild_id);
+        let interaction = wire::Interaction {
+            id: Snowflake::from_db(id),
+            application_id: Snowflake::from_db(app.id),
+            kind: InteractionType::ApplicationCommand,
+            data: wire::ApplicationCommandData {
+                id: Snowflake::from_db(cmd.id),
+                name: cmd.name.clone(),
+                kind: kind.value(),
+                resolved: (!resolved.is_empty()).then_some(resolved),
+                options: (!checked.options.is_empty()).then_some(checked.options),
+                guild_id: cmd.guild_id.map(Snowflake::from_db),
+                target_id: target,
+            },
+            guild_id: Some(gid),
+            guild: Some(wire::InteractionGuild {
+                id: gid,
+                locale: "en-US".into(),
+                features: vec![],
+            }),
+            channel,
+            channel_id: Snowflake::from_db(ca.channel.id),
+            member: Some(member),
+            user: None,
+            token,
+            version: 1,
+            app_permissions: wire::perm_string(bot_ga.in_channel(&ca.overwrites)),
+            locale: "en-US".into(),
+            guild_locale: Some("en-US".into()),
+            entitlements: vec![],
+            authorizing_integration_owners: BTreeMap::from([("0".to_string(), gid)]),
+            context: 0,
+            attachment_size_limit: self.config.media.max_file_bytes,
+        };
+        self.publish(Self::event_of(
+            Event::InteractionCreate,
+            Audience::Users(vec![Snowflake::from_db(app.bot_user_id)]),
+            0,
+            to_value(&interaction),
+        ));
+        let client_event = wire::InteractionClientEvent {
+            id: Snowflake::from_db(id),
+            nonce,
+        };
+        self.publish(Self::event_of(
+            Event::InteractionCreate,
+            Audience::Users(vec![actor.id()]),
+            0,
+            to_value(&client_event),
+        ));
+        // The deadline: unless a callback settled it first, the interaction fails and the
+        // user's sessions are told.
+        let db = self.db.clone();
+        let bus = self.bus.clone();
+        let user = actor.id();
+        tokio::spawn(async move {
+            tokio::time::sleep(ACK_DEADLINE).await;
+            if let Ok(true) = db
+                .settle_interaction(id, crate::storage::FAILED, None, false)
+                .await
+            {
+                let d: Dispatch = Hearth::event_of(
+                    Event::InteractionFailure,
+                    Audience::Users(vec![user]),
+                    0,
+                    to_value(&client_event),
+                );
+                bus.publish(BusEvent::Dispatch(std::sync::Arc::new(d)));
+            }
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(id: i64, kind: PT, permission: bool) -> CommandPermission {
+        CommandPermission {
+            id: Snowflake::from_db(id),
+            kind,
+            permission,
+        }
+    }
+
+    #[test]
+    fn command_permission_verdicts() {
+        let (g, u, r1, r2, c) = (100, 7, 201, 202, 300);
+        assert_eq!(verdict(&[], g, u, &[r1], c), None);
+        assert_eq!(
+            verdict(&[p(u, PT::User, false)], g, u, &[r1], c),
+            Some(false)
+        );
+        let roles = [p(r1, PT::Role, false), p(r2, PT::Role, true)];
+        assert_eq!(verdict(&roles, g, u, &[r1, r2], c), Some(true));
+        assert_eq!(verdict(&roles, g, u, &[r1], c), Some(false));
+        assert_eq!(verdict(&[p(g, PT::Role, false)], g, u, &[], c), Some(false));
+        assert_eq!(
+            verdict(
+                &[p(g - 1, PT::Channel, false), p(u, PT::User, true)],
+                g,
+                u,
+                &[],
+                c
+            ),
+            Some(false)
+        );
+    }
+}

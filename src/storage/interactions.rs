@@ -1,0 +1,155 @@
+//! Interactions and their ephemeral messages (migration 0025; Discord "Interactions >
+//! Receiving and Responding"). An interaction's state moves once, atomically, from pending
+//! (0) to acknowledged (1, by its callback) or failed (2, by the 3-second deadline): a
+//! conditional UPDATE decides which came first.
+
+use super::{Db, on_db};
+use crate::error::Result;
+
+/// A stored interaction (its token only as SHA-256 hex).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InteractionRow {
+    pub id: i64,
+    pub application_id: i64,
+    pub token_hash: String,
+    /// Discord's interaction type (2 APPLICATION_COMMAND).
+    pub kind: i64,
+    /// The application command's type (1 CHAT_INPUT, 2 USER, 3 MESSAGE).
+    pub command_type: i64,
+    pub user_id: i64,
+    pub guild_id: Option<i64>,
+    pub channel_id: i64,
+    /// The command's name as shown (with subcommand group and subcommand).
+    pub name: String,
+    pub nonce: Option<String>,
+    /// 0 pending, 1 acknowledged, 2 failed.
+    pub state: i64,
+    /// The callback's type once acknowledged.
+    pub response_type: Option<i64>,
+    /// 1 when the response is ephemeral.
+    pub ephemeral: i64,
+    /// The response's message (`@original`), once there is one.
+    pub original_id: Option<i64>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms: the token is refused after it.
+    pub expires_at: i64,
+}
+
+/// Pending.
+pub const PENDING: i64 = 0;
+/// Acknowledged by a callback.
+pub const ACKNOWLEDGED: i64 = 1;
+/// No callback in time.
+pub const FAILED: i64 = 2;
+
+const COLS: &str = "id, application_id, token_hash, kind, command_type, user_id, guild_id, channel_id, name, nonce, state, response_type, ephemeral, original_id, created_at, expires_at";
+
+impl Db {
+    /// Stores a new interaction and deletes those expired before `now` (with their
+    /// ephemeral messages), in one transaction.
+    pub async fn insert_interaction(&self, r: &InteractionRow, now: i64) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM interactions WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO interactions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")))
+                .bind(r.id).bind(r.application_id).bind(&r.token_hash).bind(r.kind).bind(r.command_type).bind(r.user_id)
+                .bind(r.guild_id).bind(r.channel_id).bind(&r.name).bind(&r.nonce).bind(r.state)
+                .bind(r.response_type).bind(r.ephemeral).bind(r.original_id).bind(r.created_at).bind(r.expires_at)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// An interaction by id.
+    pub async fn interaction(&self, id: i64) -> Result<Option<InteractionRow>> {
+        let q = format!("SELECT {COLS} FROM interactions WHERE id = $1");
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// The interaction of application `app_id` whose token has this SHA-256, unless it
+    /// expired before `now`.
+    pub async fn interaction_by_token(
+        &self,
+        app_id: i64,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<InteractionRow>> {
+        let q = format!(
+            "SELECT {COLS} FROM interactions WHERE token_hash = $1 AND application_id = $2 AND expires_at >= $3"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(token_hash).bind(app_id).bind(now).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Moves a pending interaction to `state` (acknowledged with its callback type and
+    /// ephemeral flag, or failed); `false` when it was no longer pending.
+    pub async fn settle_interaction(
+        &self,
+        id: i64,
+        state: i64,
+        response_type: Option<i64>,
+        ephemeral: bool,
+    ) -> Result<bool> {
+        let r = on_db!(self, p => sqlx::query("UPDATE interactions SET state = $2, response_type = $3, ephemeral = $4 WHERE id = $1 AND state = 0")
+            .bind(id).bind(state).bind(response_type).bind(ephemeral as i64).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(r == 1)
+    }
+
+    /// Records the response's message (`@original`) of an interaction that has none yet;
+    /// `false` when it already had one.
+    pub async fn set_interaction_original(&self, id: i64, message_id: i64) -> Result<bool> {
+        let r = on_db!(self, p => sqlx::query("UPDATE interactions SET original_id = $2 WHERE id = $1 AND original_id IS NULL")
+            .bind(id).bind(message_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(r == 1)
+    }
+
+    /// Forgets the response's message of an interaction (it was deleted).
+    pub async fn clear_interaction_original(&self, id: i64) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE interactions SET original_id = NULL WHERE id = $1")
+            .bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Stores an ephemeral message (the message object as its user sees it).
+    pub async fn insert_ephemeral(
+        &self,
+        id: i64,
+        interaction_id: i64,
+        message: &str,
+    ) -> Result<()> {
+        on_db!(self, p => sqlx::query("INSERT INTO ephemeral_messages (id, interaction_id, message) VALUES ($1, $2, $3)")
+            .bind(id).bind(interaction_id).bind(message).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// An ephemeral message of an interaction.
+    pub async fn ephemeral(&self, interaction_id: i64, id: i64) -> Result<Option<String>> {
+        let r: Option<(String,)> = on_db!(self, p => sqlx::query_as("SELECT message FROM ephemeral_messages WHERE id = $1 AND interaction_id = $2")
+            .bind(id).bind(interaction_id).fetch_optional(p).await)?;
+        Ok(r.map(|r| r.0))
+    }
+
+    /// Replaces an ephemeral message; `false` when there is none.
+    pub async fn update_ephemeral(
+        &self,
+        interaction_id: i64,
+        id: i64,
+        message: &str,
+    ) -> Result<bool> {
+        let r = on_db!(self, p => sqlx::query("UPDATE ephemeral_messages SET message = $3 WHERE id = $1 AND interaction_id = $2")
+            .bind(id).bind(interaction_id).bind(message).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(r == 1)
+    }
+
+    /// Deletes an ephemeral message; `false` when there is none.
+    pub async fn delete_ephemeral(&self, interaction_id: i64, id: i64) -> Result<bool> {
+        let r = on_db!(self, p => sqlx::query("DELETE FROM ephemeral_messages WHERE id = $1 AND interaction_id = $2")
+            .bind(id).bind(interaction_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(r == 1)
+    }
+}
