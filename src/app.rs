@@ -231,10 +231,6 @@ impl App {
                     };
                     let fed_router = Self::federation_router(&parts)
                         .fallback(s2s::not_found)
-                        .layer(axum::extract::DefaultBodyLimit::max(
-                            s2s::guild_log::MAX_TXN_BYTES
-                                .max(4 * hearth.config.limits.max_body_bytes),
-                        ))
                         .layer(tower_http::trace::TraceLayer::new_for_http());
                     federation = Some((listener, fed_router));
                 }
@@ -365,6 +361,11 @@ impl App {
                 fed: p.fed.clone(),
                 link: p.link.clone(),
             }))
+            // Its own body limit on either listener (spec §2.4): a push of one event of the
+            // federation event cap always fits.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                s2s::guild_log::federation_body_limit(&p.hearth.config),
+            ))
     }
 
     /// The bound address of the federation listener, when `federation.listen` is set.

@@ -93,6 +93,9 @@ pub enum StubReason {
     Withheld,
     /// The content was deleted (moderation, message delete, GDPR erasure); gone for everyone.
     Removed,
+    /// The whole event is larger than the federation event cap (spec §9.2,
+    /// `MAX_EVENT_BYTES` of the host); only its envelope travels.
+    TooLarge,
 }
 
 impl StubReason {
@@ -101,6 +104,7 @@ impl StubReason {
         match self {
             StubReason::Withheld => "withheld",
             StubReason::Removed => "removed",
+            StubReason::TooLarge => "too_large",
         }
     }
 }

@@ -521,11 +521,15 @@ struct EventsQuery {
     from: i64,
     #[serde(default)]
     limit: Option<i64>,
+    #[serde(default)]
+    max_bytes: Option<usize>,
 }
 
-/// `GET /_hearth/federation/v1/guilds/{guild_id}/events?from=&limit=`: events after `from`
-/// (pull catch-up and gap backfill), withheld as stubs where the origin's members cannot see
-/// the channel. Only member servers of the guild may pull.
+/// `GET /_hearth/federation/v1/guilds/{guild_id}/events?from=&limit=&max_bytes=`: events after
+/// `from` (pull catch-up and gap backfill), withheld as stubs where the origin's members cannot
+/// see the channel; a page holds at most `limit` events (default 200, 1..500) and at most
+/// `max_bytes` bytes of events (default and cap 4 MiB, floor 64 KiB), always at least one
+/// (spec §8.3). Only member servers of the guild may pull.
 async fn events(
     State(s): State<FedState>,
     Path(guild_id): Path<String>,
@@ -548,6 +552,7 @@ async fn events(
         &req.origin,
         q.from.max(since),
         q.limit.unwrap_or(200),
+        q.max_bytes.unwrap_or(super::guild_log::MAX_PAGE_BYTES),
     )
     .await
     {

@@ -33,10 +33,25 @@ use crate::storage::{LogAppend, now_ms};
 
 /// Events per delivery batch (at most).
 pub const BATCH: i64 = 100;
-/// Bytes per delivery batch (at most; a single larger event travels alone).
+/// Bytes of events per push batch (spec §9.2): a batch stops before the event that would
+/// take the sum of its events' serialized sizes past this; its first event always goes (so
+/// a single larger event, at most [`MAX_EVENT_BYTES`], travels alone).
 pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
-/// Largest federation request body accepted (a transaction of one large event fits).
+/// Bytes of events per pull page (spec §8.3), the same rule as [`MAX_BATCH_BYTES`]; a puller
+/// may ask for less (`max_bytes`, at least [`MIN_PAGE_BYTES`]).
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// The smallest `max_bytes` a pull may ask for.
+pub const MIN_PAGE_BYTES: usize = 64 * 1024;
+/// Federation request body every receiver accepts (spec §2.4, §15): a push of one event of
+/// [`MAX_EVENT_BYTES`] fits. Hearth's federation routes accept the larger of this and four
+/// times `limits.max_body_bytes` ([`federation_body_limit`]).
 pub const MAX_TXN_BYTES: usize = 8 * 1024 * 1024;
+/// Room kept for the request or response envelope around the events (`{"events": [..]}`).
+pub const ENVELOPE_BYTES: usize = 64 * 1024;
+/// Largest serialized host event sent in full (spec §9.2): a larger one travels, in pushes
+/// and pulls, as its `too_large` stub (§6.4), so no valid event can make a request exceed
+/// [`MAX_TXN_BYTES`] or a response exceed the 8 MiB response cap.
+pub const MAX_EVENT_BYTES: usize = MAX_TXN_BYTES - ENVELOPE_BYTES;
 /// Longest backoff between delivery attempts.
 pub const MAX_BACKOFF_MS: i64 = 3_600_000;
 /// A peer failing this long is marked dead (it catches up by pulling when back).
@@ -698,8 +713,28 @@ async fn supervisor(log: std::sync::Weak<GuildLog>) {
     }
 }
 
+/// The federation routes' request body limit (spec §2.4): [`MAX_TXN_BYTES`] or four times
+/// `limits.max_body_bytes`, whichever is larger, on either listener.
+pub fn federation_body_limit(config: &crate::config::Config) -> usize {
+    MAX_TXN_BYTES.max(4 * config.limits.max_body_bytes)
+}
+
+/// The leading rows of `rows` whose stored sizes sum to at most `budget` bytes, and always
+/// the first (spec §8.3, §9.2).
+fn within_bytes(rows: Vec<crate::storage::LogRow>, budget: usize) -> Vec<crate::storage::LogRow> {
+    let mut bytes = 0usize;
+    rows.into_iter()
+        .enumerate()
+        .take_while(|(i, r)| {
+            bytes += r.event.len().min(MAX_EVENT_BYTES);
+            *i == 0 || bytes <= budget
+        })
+        .map(|(_, r)| r)
+        .collect()
+}
+
 /// Events of a batch as `server` may see them: content withheld in channels none of its
-/// members can view.
+/// members can view, and events above [`MAX_EVENT_BYTES`] as `too_large` stubs.
 async fn visible_batch(
     h: &Hearth,
     guild_id: i64,
@@ -711,6 +746,16 @@ async fn visible_batch(
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let ev: Value = serde_json::from_str(&r.event).map_err(crate::error::Error::internal)?;
+        if r.event.len() > MAX_EVENT_BYTES {
+            tracing::warn!(
+                guild_id,
+                seq = r.seq,
+                bytes = r.event.len(),
+                "a logged event exceeds the federation event cap; its stub is sent"
+            );
+            out.push(stub(&ev, StubReason::TooLarge).map_err(crate::error::Error::internal)?);
+            continue;
+        }
         let visible = match (r.channel_id, &cache) {
             (None, _) => true,
             (Some(c), Some(cache)) => {
@@ -749,15 +794,19 @@ async fn p_head(h: &Hearth, guild_id: i64) -> i64 {
         .map_or(0, |(s, _)| s)
 }
 
-/// Events of a hosted guild after `from`, as `server` may see them (pull and backfill).
+/// Events of a hosted guild after `from`, as `server` may see them (pull, spec §8.3): at
+/// most `limit` (clamped to 1..500) events whose stored sizes sum to at most `max_bytes`
+/// (clamped to [`MIN_PAGE_BYTES`]..[`MAX_PAGE_BYTES`]), and at least one when any remain.
 pub async fn events_for(
     h: &Hearth,
     guild_id: i64,
     server: &str,
     from: i64,
     limit: i64,
+    max_bytes: usize,
 ) -> crate::error::Result<Vec<Value>> {
     let rows = h.db.log_range(guild_id, from, limit.clamp(1, 500)).await?;
+    let rows = within_bytes(rows, max_bytes.clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES));
     visible_batch(h, guild_id, server, &rows).await
 }
 
@@ -844,16 +893,8 @@ async fn deliver_guild(
         h.db.log_range(p.guild_id, p.acked_seq, BATCH)
             .await
             .map_err(|e| e.to_string())?;
-    let mut bytes = 0usize;
-    let rows: Vec<_> = rows
-        .into_iter()
-        .filter(|r| r.seq <= limit_seq)
-        .take_while(|r| {
-            let first = bytes == 0;
-            bytes += r.event.len();
-            first || bytes <= MAX_BATCH_BYTES
-        })
-        .collect();
+    let rows: Vec<_> = rows.into_iter().filter(|r| r.seq <= limit_seq).collect();
+    let rows = within_bytes(rows, MAX_BATCH_BYTES);
     let Some(last) = rows.last().map(|r| r.seq) else {
         return Ok(false);
     };

@@ -389,8 +389,9 @@ impl Fed<'_> {
         let mut from = rg.applied_seq;
         while from < upto {
             let path = format!(
-                "/_hearth/federation/v1/guilds/{}/events?from={from}&limit=200",
-                rg.host_guild_id
+                "/_hearth/federation/v1/guilds/{}/events?from={from}&limit=200&max_bytes={}",
+                rg.host_guild_id,
+                super::guild_log::MAX_PAGE_BYTES
             );
             let r = self
                 .fed

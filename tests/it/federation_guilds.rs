@@ -1624,6 +1624,161 @@ async fn presence_and_typing_cross_servers_as_lossy_notices() {
     );
 }
 
+/// Spec §8.3, §9.2, §15: events travel in batches and pull pages bounded by bytes, and an
+/// event above the federation event cap (the host raised its client body limit) travels as
+/// its `too_large` stub, so neither pushes nor a catch-up by pull ever stall on size.
+#[tokio::test]
+async fn large_events_travel_in_byte_bounded_batches_and_pages_and_never_stall() {
+    const MIB: usize = 1024 * 1024;
+    let mut f = fed_with(|name, cfg| {
+        if name == B {
+            cfg.limits.max_body_bytes = 12 * MIB;
+        }
+    })
+    .await;
+    f.net.server_mut(A).stop_keeping_data().await;
+    let c = f.net.server(C);
+    let mut gw_c = Gw::identify(c, &f.carol_tok, ALL).await;
+    let h0 = f.host_head().await;
+    let big = |i: usize, bytes: usize| json!({"content": format!("big {i}"), "embeds": [{"footer": {"text": "x".repeat(bytes)}}]});
+    // Six events of 1.5 MiB (9 MiB in all: more than a batch, a page and a response cap),
+    // then one of 9 MiB (above the event cap), then a small one.
+    for i in 0..6 {
+        let r = f
+            .bob()
+            .post(
+                &format!("/channels/{}/messages", f.general_b),
+                big(i, 3 * MIB / 2),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let r = f
+        .bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            big(6, 9 * MIB),
+        )
+        .await;
+    assert_eq!(r.status, 200, "the host's client limit allows it");
+    let r = f
+        .bob()
+        .post(
+            &format!("/channels/{}/messages", f.general_b),
+            json!({"content": "after the big ones"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    f.host_head_reaches("the eight messages are logged", h0 + 8)
+        .await;
+    let head = f.host_head().await;
+
+    // Pushes to c: every message arrives, in order; the oversized one as a stub (nothing
+    // applied), and the one after it still arrives.
+    for i in 0..6 {
+        let m = gw_c.expect("MESSAGE_CREATE").await;
+        assert_eq!(m["content"], format!("big {i}"));
+        assert_eq!(
+            m["embeds"][0]["footer"]["text"].as_str().map(str::len),
+            Some(3 * MIB / 2)
+        );
+    }
+    let m = gw_c.expect("MESSAGE_CREATE").await;
+    assert_eq!(m["content"], "after the big ones");
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    let b = f.net.server(B);
+    eventually("b's cursor for c reaches the head", || async {
+        b.hearth
+            .db
+            .peer(gid_b, C)
+            .await
+            .unwrap()
+            .is_some_and(|p| p.acked_seq >= head)
+    })
+    .await;
+
+    // A pull page is bounded by bytes (4 MiB of events at most, at least one event) and
+    // carries the oversized event as its stub.
+    let path =
+        |from: i64| format!("/_hearth/federation/v1/guilds/{gid_b}/events?from={from}&limit=500");
+    let page = c
+        .fed
+        .request(B, Method::GET, &path(h0), None)
+        .await
+        .unwrap();
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "two 1.5 MiB events fill a 4 MiB page");
+    assert_eq!(events[0]["seq"], h0 + 1);
+    let mut from = h0;
+    let mut stubs = Vec::new();
+    while from < head {
+        let page = c
+            .fed
+            .request(B, Method::GET, &path(from), None)
+            .await
+            .unwrap();
+        let events = page["events"].as_array().unwrap();
+        assert!(!events.is_empty(), "a page below the head is never empty");
+        assert!(
+            page.to_string().len() <= 8 * MIB,
+            "a page fits the response cap"
+        );
+        for e in events {
+            if e["unsigned"]["content_state"] == "too_large" {
+                assert!(e.get("content").is_none());
+                stubs.push(e["seq"].as_i64().unwrap());
+            }
+        }
+        from = events.last().unwrap()["seq"].as_i64().unwrap();
+    }
+    assert_eq!(stubs, vec![h0 + 7], "only the 9 MiB event is a stub");
+    drop(gw_c);
+
+    // a, back after missing everything, catches up (pull at start-up, pushes) to the head.
+    f.net.server_mut(A).start_again().await;
+    let a = f.net.server(A);
+    let gid_a: i64 = f.gid_a.parse().unwrap();
+    eventually("a applied everything", || async {
+        a.hearth
+            .db
+            .remote_guild(gid_a)
+            .await
+            .unwrap()
+            .unwrap()
+            .applied_seq
+            >= head
+    })
+    .await;
+    let h = f
+        .alice()
+        .get(&format!("/channels/{}/messages?limit=50", f.general_a))
+        .await;
+    let contents: Vec<String> = h
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(7)
+        .map(|m| s(&m["content"]))
+        .collect();
+    let mut expected = vec!["after the big ones".to_string()];
+    expected.extend((0..6).rev().map(|i| format!("big {i}")));
+    assert_eq!(
+        contents, expected,
+        "all, in order, once; not the oversized one"
+    );
+    let b = f.net.server(B);
+    eventually("b's cursor for a reaches the head", || async {
+        b.hearth
+            .db
+            .peer(gid_b, A)
+            .await
+            .unwrap()
+            .is_some_and(|p| p.acked_seq >= head)
+    })
+    .await;
+}
+
 /// `{action, content}` for a `message_create` of `text` by alice, signed by a for `txn` at
 /// `origin_ts`.
 fn alice_says(f: &Fed, txn: &str, text: &str, origin_ts: u64) -> Value {
