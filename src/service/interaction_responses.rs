@@ -150,7 +150,7 @@ impl Hearth {
         // Exactly one request makes the response's message: concurrent edits of a deferred
         // `@original` get 40060, and a deleted one is never made again.
         if original && !self.db.claim_interaction_original(i.id).await? {
-            return Err(Error::InteractionAcknowledged);
+            return Err(Error::Rule(Rule::InteractionAcknowledged));
         }
         if !ephemeral {
             let out = match self.send_token_message(ca, m, &users).await {

@@ -247,15 +247,16 @@ impl Hearth {
                 "Hearth takes interactions of type 2 (APPLICATION_COMMAND).",
             ));
         }
+        let missing = [
+            ("application_id", body.application_id.is_none()),
+            ("channel_id", body.channel_id.is_none()),
+            ("data", body.data.is_none()),
+        ];
         let (Some(app_id), Some(channel_id), Some(data)) =
             (body.application_id, body.channel_id, body.data)
         else {
             let mut errs = FieldErrors::new();
-            for (field, missing) in [
-                ("application_id", body.application_id.is_none()),
-                ("channel_id", body.channel_id.is_none()),
-                ("data", body.data.is_none()),
-            ] {
+            for (field, missing) in missing {
                 if missing {
                     errs.add(field, "BASE_TYPE_REQUIRED", "This field is required");
                 }

@@ -72,8 +72,8 @@ impl Db {
             on_db!(self, p => sqlx::query("DELETE FROM interactions WHERE expires_at < $1")
             .bind(now)
             .execute(p)
-            .await)?
-            .rows_affected(),
+            .await
+            .map(|r| r.rows_affected()))?,
         )
     }
 
