@@ -43,6 +43,7 @@ pub mod media;
 pub mod notices;
 mod outbox;
 pub mod replica;
+pub mod sizes;
 pub mod translate;
 
 pub use client::{FederationClient, KeysView};
