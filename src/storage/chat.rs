@@ -1,6 +1,6 @@
 //! Messages, reactions, pins and DM channels.
 
-use super::{Db, Lock, OutboxItem, UserRow, Written, on_db, push_outbox};
+use super::{Db, Lock, OutboxItem, UserRow, Written, on_db, push_outbox, write_tx};
 use crate::error::Result;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -150,7 +150,7 @@ impl Db {
         log: Option<OutboxItem<'_>>,
     ) -> Result<Vec<i64>> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)")
                 .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
@@ -187,7 +187,7 @@ impl Db {
             *e = (*e).max(m.id);
         }
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO messages ({MSG_COLS}) "));
             qb.push_values(ms, |mut b, m| {
                 b.push_bind(m.id).push_bind(m.channel_id).push_bind(m.guild_id).push_bind(m.author_id)
