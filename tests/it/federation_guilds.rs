@@ -91,6 +91,47 @@ impl Fed {
             content_hash: content_hash(hashed).unwrap(),
         }
     }
+    /// Waits until a's replica applied the host's log up to `head`, then returns the contents
+    /// of the newest 50 messages of `general` as alice reads them on a (newest first).
+    async fn a_caught_up_to(&self, head: i64) -> Vec<String> {
+        let a = self.net.server(A);
+        let gid_a: i64 = self.gid_a.parse().unwrap();
+        eventually("a applied everything", || async {
+            a.hearth
+                .db
+                .remote_guild(gid_a)
+                .await
+                .unwrap()
+                .unwrap()
+                .applied_seq
+                >= head
+        })
+        .await;
+        let h = self
+            .alice()
+            .get(&format!("/channels/{}/messages?limit=50", self.general_a))
+            .await;
+        h.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| s(&m["content"]))
+            .collect()
+    }
+    /// Waits until the host's delivery cursor for a reaches `head`.
+    async fn b_acked_a_to(&self, head: i64) {
+        let b = self.net.server(B);
+        let gid_b: i64 = self.gid_b.parse().unwrap();
+        eventually("b's cursor for a reaches the head", || async {
+            b.hearth
+                .db
+                .peer(gid_b, A)
+                .await
+                .unwrap()
+                .is_some_and(|p| p.acked_seq >= head)
+        })
+        .await;
+    }
     /// The newest `seq` of the guild's log on the host (0 when empty).
     async fn host_head(&self) -> i64 {
         let gid: i64 = self.gid_b.parse().unwrap();
@@ -680,48 +721,15 @@ async fn a_member_server_down_for_a_while_catches_up_without_duplicates() {
     f.net.server_mut(A).start_again().await;
     f.host_head_reaches("the five messages are in the host's log", h0 + 5)
         .await;
-    let a = f.net.server(A);
-    let gid_a: i64 = f.gid_a.parse().unwrap();
-    let gid_b: i64 = f.gid_b.parse().unwrap();
     let head = f.host_head().await;
-    eventually("a applied everything", || async {
-        a.hearth
-            .db
-            .remote_guild(gid_a)
-            .await
-            .unwrap()
-            .unwrap()
-            .applied_seq
-            >= head
-    })
-    .await;
-    let h = f
-        .alice()
-        .get(&format!("/channels/{}/messages?limit=50", f.general_a))
-        .await;
-    let contents: Vec<String> = h
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| s(&m["content"]))
-        .collect();
+    let contents = f.a_caught_up_to(head).await;
     let expected: Vec<String> = (0..5)
         .rev()
         .map(|i| format!("while a was down {i}"))
         .collect();
     assert_eq!(contents, expected, "all missed messages, in order, once");
     // The host's delivery queue converges as well (acknowledged up to its head).
-    let b = f.net.server(B);
-    eventually("b's cursor for a reaches the head", || async {
-        b.hearth
-            .db
-            .peer(gid_b, A)
-            .await
-            .unwrap()
-            .is_some_and(|p| p.acked_seq >= head)
-    })
-    .await;
+    f.b_acked_a_to(head).await;
 }
 
 #[tokio::test]
@@ -1736,47 +1744,14 @@ async fn large_events_travel_in_byte_bounded_batches_and_pages_and_never_stall()
 
     // a, back after missing everything, catches up (pull at start-up, pushes) to the head.
     f.net.server_mut(A).start_again().await;
-    let a = f.net.server(A);
-    let gid_a: i64 = f.gid_a.parse().unwrap();
-    eventually("a applied everything", || async {
-        a.hearth
-            .db
-            .remote_guild(gid_a)
-            .await
-            .unwrap()
-            .unwrap()
-            .applied_seq
-            >= head
-    })
-    .await;
-    let h = f
-        .alice()
-        .get(&format!("/channels/{}/messages?limit=50", f.general_a))
-        .await;
-    let contents: Vec<String> = h
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .take(7)
-        .map(|m| s(&m["content"]))
-        .collect();
+    let contents: Vec<String> = f.a_caught_up_to(head).await.into_iter().take(7).collect();
     let mut expected = vec!["after the big ones".to_string()];
     expected.extend((0..6).rev().map(|i| format!("big {i}")));
     assert_eq!(
         contents, expected,
         "all, in order, once; not the oversized one"
     );
-    let b = f.net.server(B);
-    eventually("b's cursor for a reaches the head", || async {
-        b.hearth
-            .db
-            .peer(gid_b, A)
-            .await
-            .unwrap()
-            .is_some_and(|p| p.acked_seq >= head)
-    })
-    .await;
+    f.b_acked_a_to(head).await;
 }
 
 /// `{action, content}` for a `message_create` of `text` by alice, signed by a for `txn` at
