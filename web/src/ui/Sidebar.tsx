@@ -7,6 +7,8 @@ import { CreateGuildDialog, InviteDialog, JoinGuildDialog } from './Dialogs';
 import { Avatar } from './Profile';
 import { navigate } from './route';
 import { SettingsDialog } from './Security';
+import { ChannelPermissionsDialog, canEditOverwrites } from './admin/ChannelPermissions';
+import { GuildSettingsButton } from './admin/GuildSettings';
 
 function initials(name: string): string {
   return name
@@ -175,7 +177,9 @@ export function DmList({ current }: { current: string | null }) {
 export function ChannelList({ guild, current }: { guild: GuildCreate; current: string | null }) {
   const { store } = useClient();
   const unread = useStore(store, (s) => s.unread);
+  const me = useStore(store, (s) => s.me?.id);
   const [inviting, setInviting] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
   const [collapsed, setCollapsed] = useState(loadCollapsed);
   const toggle = (id: string) => {
     const next = new Set(collapsed);
@@ -195,6 +199,7 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
             {t.invitePeople}
           </button>
         )}
+        <GuildSettingsButton guild={guild} />
       </header>
       <nav aria-label={t.channels}>
         {groups.map(({ category, channels }) => (
@@ -228,6 +233,18 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
                     # {c.name}
                     {(unread[c.id]?.mentions ?? 0) > 0 && <span className="badge" aria-hidden="true">{t.mentionBadge(unread[c.id]?.mentions ?? 0)}</span>}
                   </a>
+                  {canEditOverwrites(guild, c, me) && (
+                    <button
+                      type="button"
+                      className="channel-gear"
+                      aria-haspopup="dialog"
+                      aria-label={t.editChannelPermissions(c.name ?? '')}
+                      title={t.editChannelPermissions(c.name ?? '')}
+                      onClick={() => setEditing(c.id)}
+                    >
+                      ⚙
+                    </button>
+                  )}
                 </li>
               ))}
             </ul>
@@ -235,7 +252,8 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
         ))}
       </nav>
       <AccountFooter />
-      {inviting && target && <InviteDialog channel={target} onClose={() => setInviting(false)} />}
+      {inviting && target && <InviteDialog guild={guild} channel={target} onClose={() => setInviting(false)} />}
+      {editing && <ChannelPermissionsDialog guildId={guild.id} channelId={editing} onClose={() => setEditing(null)} />}
     </aside>
   );
 }
