@@ -79,26 +79,28 @@ export function GuildSettings({ guildId, onClose }: { guildId: Snowflake; onClos
   return (
     <Modal title={t.serverSettingsOf(guild.name)} onClose={onClose} className="settings">
       <div className="settings-body">
-        <div role="tablist" aria-label={t.settingsSections} aria-orientation="vertical" className="settings-tabs">
-          {sections.map((id, i) => (
-            <button
-              key={id}
-              ref={(el) => {
-                tabs.current[i] = el;
-              }}
-              type="button"
-              role="tab"
-              id={`tab-${id}`}
-              aria-selected={id === current}
-              aria-controls={`panel-${id}`}
-              tabIndex={id === current ? 0 : -1}
-              className={id === current ? 'tab active' : 'tab'}
-              onClick={() => setChosen(id)}
-              onKeyDown={(e) => onTabKey(e, i)}
-            >
-              {SECTIONS.find((s) => s.id === id)?.label}
-            </button>
-          ))}
+        <div className="settings-nav">
+          <div role="tablist" aria-label={t.settingsSections} aria-orientation="vertical" className="settings-tabs">
+            {sections.map((id, i) => (
+              <button
+                key={id}
+                ref={(el) => {
+                  tabs.current[i] = el;
+                }}
+                type="button"
+                role="tab"
+                id={`tab-${id}`}
+                aria-selected={id === current}
+                aria-controls={`panel-${id}`}
+                tabIndex={id === current ? 0 : -1}
+                className={id === current ? 'tab active' : 'tab'}
+                onClick={() => setChosen(id)}
+                onKeyDown={(e) => onTabKey(e, i)}
+              >
+                {SECTIONS.find((s) => s.id === id)?.label}
+              </button>
+            ))}
+          </div>
           <button type="button" className="secondary small" onClick={onClose}>
             {t.close}
           </button>

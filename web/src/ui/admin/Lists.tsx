@@ -75,7 +75,7 @@ export function inviteChannels(guild: GuildCreate, me: Snowflake): Channel[] {
 }
 
 /** Creates an invite with an expiry and a use limit, then shows its link with a copy button. */
-export function InviteForm({ guild, me, channel }: { guild: GuildCreate; me: Snowflake; channel?: Snowflake }) {
+export function InviteForm({ guild, me, channel, onCreated }: { guild: GuildCreate; me: Snowflake; channel?: Snowflake; onCreated?: () => void }) {
   const { rest } = useClient();
   const channels = inviteChannels(guild, me);
   const [target, setTarget] = useState(channel ?? channels[0]?.id ?? '');
@@ -89,7 +89,10 @@ export function InviteForm({ guild, me, channel }: { guild: GuildCreate; me: Sno
       className="invite-form"
       onSubmit={(e) => {
         e.preventDefault();
-        void a.run(async () => setMade(await rest.createInvite(target, { max_age: maxAge, max_uses: maxUses })));
+        void a.run(async () => {
+          setMade(await rest.createInvite(target, { max_age: maxAge, max_uses: maxUses }));
+          onCreated?.();
+        });
       }}
     >
       {!channel && (
@@ -153,7 +156,7 @@ export function InvitesPanel({ guild, me }: { guild: GuildCreate; me: Snowflake 
   return (
     <div>
       <h3>{t.invites}</h3>
-      <InviteForm guild={guild} me={me} />
+      <InviteForm guild={guild} me={me} onCreated={list.reload} />
       <ErrorText error={list.error ?? a.error} />
       {!list.data ? (
         <p className="muted">{t.loading}</p>

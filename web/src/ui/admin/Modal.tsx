@@ -24,7 +24,9 @@ export function Modal({
   const id = useId();
   const back = useRef(returnTo);
   useEffect(() => {
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    // The opener may be gone already (a popout closed by the same click): then `returnTo`.
+    const active = document.activeElement;
+    const opener = active instanceof HTMLElement && active !== document.body ? active : null;
     const el = box.current;
     const fallback = back.current;
     if (el && !el.contains(document.activeElement)) (el.querySelector<HTMLElement>(FOCUSABLE) ?? el).focus();

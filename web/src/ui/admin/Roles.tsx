@@ -183,78 +183,78 @@ function RoleEditor({ guild, role, me, onDeleted }: { guild: GuildCreate; role: 
 
   return (
     <>
-    <form
-      className="role-editor"
-      aria-label={t.editRole(role.name)}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save();
-      }}
-    >
-      <h3>{t.editRole(role.name)}</h3>
-      {lock && <p className="notice small" id="role-lock">{t.roleLocked[lock]}</p>}
-      {everyone && <p className="muted small">{t.everyoneHint}</p>}
-      <fieldset disabled={!!lock} aria-describedby={lock ? 'role-lock' : undefined}>
-        {!everyone && (
-          <>
-            <label>
-              {t.roleName}
-              <input required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
-            </label>
-            <label className="inline">
-              {t.roleColour}
-              <input type="color" value={intToColour(colour)} onChange={(e) => setColour(colourToInt(e.target.value))} />
-            </label>
-            <label className="choice">
-              <input type="checkbox" checked={hoist} onChange={(e) => setHoist(e.target.checked)} />
-              {t.hoist}
-            </label>
-            <label className="choice">
-              <input type="checkbox" checked={mentionable} onChange={(e) => setMentionable(e.target.checked)} />
-              {t.mentionable}
-            </label>
-          </>
-        )}
-        <fieldset className="perms">
-          <legend>{t.permissions}</legend>
-          {ROLE_PERMISSIONS.map((p) => {
-            const bit = P[p];
-            const [title, desc] = t.perm[p] ?? [p, ''];
-            // The server refuses changing a bit the editor does not hold.
-            const grantable = has(mine, bit);
-            return (
-              <div key={p} className="perm">
-                <input
-                  id={`perm-${p}`}
-                  type="checkbox"
-                  role="switch"
-                  checked={(perms & bit) !== 0n}
-                  disabled={!grantable}
-                  aria-describedby={`perm-${p}-desc`}
-                  onChange={(e) => setPerms(e.target.checked ? perms | bit : perms & ~bit)}
-                />
-                <label htmlFor={`perm-${p}`}>{title}</label>
-                <p id={`perm-${p}-desc`} className="muted small">
-                  {desc}
-                  {!grantable && ` ${t.notHeld}`}
-                </p>
-              </div>
-            );
-          })}
-        </fieldset>
-        <ErrorText error={a.error} />
-        <div className="row">
+      <form
+        className="role-editor"
+        aria-label={t.editRole(role.name)}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <h3>{t.editRole(role.name)}</h3>
+        {lock && <p className="notice small" id="role-lock">{t.roleLocked[lock]}</p>}
+        {everyone && <p className="muted small">{t.everyoneHint}</p>}
+        <fieldset disabled={!!lock} aria-describedby={lock ? 'role-lock' : undefined}>
           {!everyone && (
-            <button type="button" className="danger" onClick={(e) => setDeleting(e.currentTarget)}>
-              {t.deleteRole}
-            </button>
+            <>
+              <label>
+                {t.roleName}
+                <input required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
+              </label>
+              <label className="inline">
+                {t.roleColour}
+                <input type="color" value={intToColour(colour)} onChange={(e) => setColour(colourToInt(e.target.value))} />
+              </label>
+              <label className="choice">
+                <input type="checkbox" checked={hoist} onChange={(e) => setHoist(e.target.checked)} />
+                {t.hoist}
+              </label>
+              <label className="choice">
+                <input type="checkbox" checked={mentionable} onChange={(e) => setMentionable(e.target.checked)} />
+                {t.mentionable}
+              </label>
+            </>
           )}
-          <button type="submit" disabled={a.busy || !changed}>
-            {t.saveChanges}
-          </button>
-        </div>
-      </fieldset>
-    </form>
+          <fieldset className="perms">
+            <legend>{t.permissions}</legend>
+            {ROLE_PERMISSIONS.map((p) => {
+              const bit = P[p];
+              const [title, desc] = t.perm[p] ?? [p, ''];
+              // The server refuses changing a bit the editor does not hold.
+              const grantable = has(mine, bit);
+              return (
+                <div key={p} className="perm">
+                  <input
+                    id={`perm-${p}`}
+                    type="checkbox"
+                    role="switch"
+                    checked={(perms & bit) !== 0n}
+                    disabled={!grantable}
+                    aria-describedby={`perm-${p}-desc`}
+                    onChange={(e) => setPerms(e.target.checked ? perms | bit : perms & ~bit)}
+                  />
+                  <label htmlFor={`perm-${p}`}>{title}</label>
+                  <p id={`perm-${p}-desc`} className="muted small">
+                    {desc}
+                    {!grantable && ` ${t.notHeld}`}
+                  </p>
+                </div>
+              );
+            })}
+          </fieldset>
+          <ErrorText error={a.error} />
+          <div className="row">
+            {!everyone && (
+              <button type="button" className="danger" onClick={(e) => setDeleting(e.currentTarget)}>
+                {t.deleteRole}
+              </button>
+            )}
+            <button type="submit" disabled={a.busy || !changed}>
+              {t.saveChanges}
+            </button>
+          </div>
+        </fieldset>
+      </form>
       {deleting && (
         <Confirm
           title={t.deleteRole}
