@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { GuildCreate, Member, Role } from './api/wire';
 import {
+  auditChanges,
+  auditTarget,
   bitState,
   changedBits,
   colourToInt,
@@ -178,5 +180,37 @@ describe('helpers', () => {
   it('reads a snowflake’s time', () => {
     // 175928847299117063 is Discord's documented example: 2016-04-30T11:18:25.796Z.
     expect(new Date(snowflakeTime('175928847299117063')).toISOString()).toBe('2016-04-30T11:18:25.796Z');
+  });
+});
+
+describe('audit log entries in words', () => {
+  const entry = (action_type: number, target_id: string | null, changes: { key: string; old_value?: unknown; new_value?: unknown }[] = []) => ({
+    id: '1',
+    guild_id: G,
+    user_id: OWNER,
+    target_id,
+    action_type,
+    changes,
+  });
+  const users = [{ id: PLAIN, username: 'mark', global_name: null } as never];
+
+  it('names the target by its kind', () => {
+    expect(auditTarget(guild, users, entry(22, PLAIN))).toBe('mark');
+    expect(auditTarget(guild, users, entry(31, '11'))).toBe('mod');
+    // A deleted role: its name from the changes.
+    expect(auditTarget(guild, users, entry(32, '77', [{ key: 'name', old_value: 'gone' }]))).toBe('gone');
+    expect(auditTarget(guild, users, entry(40, null, [{ key: 'code', new_value: 'abc' }]))).toBe('abc');
+    expect(auditTarget(guild, users, entry(10, '55', [{ key: 'name', new_value: 'lounge' }]))).toBe('#lounge');
+    expect(auditTarget(guild, users, entry(1, G))).toBe('');
+    expect(auditTarget(guild, users, entry(20, '404'))).toBe('404');
+  });
+
+  it('lists plain changes and leaves bit sets out', () => {
+    const e = entry(31, '11', [
+      { key: 'name', old_value: 'a', new_value: 'b' },
+      { key: 'permissions', old_value: '0', new_value: '2' },
+      { key: 'color', new_value: 255 },
+    ]);
+    expect(auditChanges(e)).toBe('name: a → b; color: — → 255');
   });
 });

@@ -3,7 +3,7 @@
 // `require_below` checks it), role reordering as `PATCH /guilds/{id}/roles` bodies, and the
 // allow / neutral / deny state of one bit in a channel permission overwrite. The server
 // decides; these only keep the screens from offering what it would refuse.
-import type { GuildCreate, Overwrite, Role, RolePosition, Snowflake } from './api/wire';
+import type { AuditLogEntry, GuildCreate, Overwrite, Role, RolePosition, Snowflake, User } from './api/wire';
 import { P, bits, guildPermissions, has, topPosition } from './permissions';
 
 /** Roles from the highest position down (@everyone last); equal positions by id. */
@@ -110,4 +110,44 @@ export function intToColour(n: number): string {
 /** When a snowflake was made (ms since the epoch; Discord's epoch 2015-01-01). */
 export function snowflakeTime(id: Snowflake): number {
   return Number((BigInt(id) >> 22n) + 1420070400000n);
+}
+
+/** What an audit log entry acted on, in words (Discord "Audit Log Events": 10–15 channels,
+ *  20–28 members, 30–32 roles, 40–42 invites, 50–52 webhooks, 72–75 messages): a channel as
+ *  `#name`, a member or role by name, an invite by code; the id when nothing names it. */
+export function auditTarget(guild: GuildCreate, users: readonly User[], e: AuditLogEntry): string {
+  const id = e.target_id;
+  const change = (key: string) => {
+    const c = e.changes?.find((x) => x.key === key);
+    const v = c?.new_value ?? c?.old_value;
+    return typeof v === 'string' ? v : undefined;
+  };
+  const type = e.action_type;
+  if (type >= 10 && type < 20) {
+    const c = guild.channels.find((x) => x.id === id);
+    return `#${c?.name ?? change('name') ?? id ?? '?'}`;
+  }
+  if ((type >= 20 && type < 30) || type === 72) {
+    const u = users.find((x) => x.id === id);
+    return u ? (u.global_name ?? u.username) : (id ?? '');
+  }
+  if (type >= 30 && type < 40) return guild.roles.find((r) => r.id === id)?.name ?? change('name') ?? id ?? '';
+  if (type >= 40 && type < 50) return change('code') ?? id ?? '';
+  if (type >= 50 && type < 60) return change('name') ?? id ?? '';
+  if (type === 73 || type === 74 || type === 75) {
+    const ch = e.options?.['channel_id'];
+    const c = guild.channels.find((x) => x.id === ch);
+    return c ? `#${c.name ?? ''}` : '';
+  }
+  return type === 1 ? '' : (id ?? '');
+}
+
+/** "key: old → new" for an entry's changes, `;`-separated; permission bit sets are left out
+ *  (numbers nobody reads). */
+export function auditChanges(e: AuditLogEntry): string {
+  const plain = (v: unknown) => (v === undefined || v === null ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  return (e.changes ?? [])
+    .filter((c) => c.key !== 'permissions' && c.key !== 'allow' && c.key !== 'deny')
+    .map((c) => `${c.key}: ${plain(c.old_value)} → ${plain(c.new_value)}`)
+    .join('; ');
 }

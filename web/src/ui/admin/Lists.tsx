@@ -5,8 +5,8 @@
 // WEBHOOKS_UPDATE, role, channel and member changes).
 import { useEffect, useState } from 'react';
 import { formatDistanceToNow } from 'date-fns';
-import type { AuditLog, AuditLogEntry, Ban, Channel, GuildCreate, Invite, Snowflake, Webhook } from '../../api/wire';
-import { snowflakeTime } from '../../admin';
+import type { AuditLog, Ban, Channel, GuildCreate, Invite, Snowflake, Webhook } from '../../api/wire';
+import { auditChanges, auditTarget, snowflakeTime } from '../../admin';
 import { P, channelPermissions, has } from '../../permissions';
 import { useStore } from '../../state/store';
 import { t } from '../../strings';
@@ -233,43 +233,6 @@ export function BansPanel({ guild }: { guild: GuildCreate }) {
   );
 }
 
-/** What an entry acted on, in words: a channel, role or member name, an invite code. */
-function targetName(guild: GuildCreate, log: AuditLog, e: AuditLogEntry): string {
-  const id = e.target_id;
-  const change = (key: string) => {
-    const c = e.changes?.find((x) => x.key === key);
-    const v = c?.new_value ?? c?.old_value;
-    return typeof v === 'string' ? v : undefined;
-  };
-  const type = e.action_type;
-  if (type >= 10 && type < 20) {
-    const c = guild.channels.find((x) => x.id === id);
-    return `#${c?.name ?? change('name') ?? id ?? '?'}`;
-  }
-  if ((type >= 20 && type < 30) || type === 72) {
-    const u = log.users.find((x) => x.id === id);
-    return u ? userName(u) : (id ?? '');
-  }
-  if (type >= 30 && type < 40) return guild.roles.find((r) => r.id === id)?.name ?? change('name') ?? id ?? '';
-  if (type >= 40 && type < 50) return change('code') ?? id ?? '';
-  if (type >= 50 && type < 60) return change('name') ?? id ?? '';
-  if (type === 73 || type === 74 || type === 75) {
-    const ch = e.options?.['channel_id'];
-    const c = guild.channels.find((x) => x.id === ch);
-    return c ? `#${c.name ?? ''}` : '';
-  }
-  return type === 1 ? '' : (id ?? '');
-}
-
-/** "name: old → new" for the changes with plain values. */
-function changeText(e: AuditLogEntry): string {
-  const plain = (v: unknown) => (v === undefined || v === null ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-  return (e.changes ?? [])
-    .filter((c) => c.key !== 'permissions' && c.key !== 'allow' && c.key !== 'deny')
-    .map((c) => `${c.key}: ${plain(c.old_value)} → ${plain(c.new_value)}`)
-    .join('; ');
-}
-
 export function AuditLogPanel({ guild }: { guild: GuildCreate }) {
   const { rest } = useClient();
   const [action, setAction] = useState<number | null>(null);
@@ -299,12 +262,12 @@ export function AuditLogPanel({ guild }: { guild: GuildCreate }) {
             const data = log.data as AuditLog;
             const who = data.users.find((u) => u.id === e.user_id);
             const when = new Date(snowflakeTime(e.id));
-            const changes = changeText(e);
+            const changes = auditChanges(e);
             return (
               <li key={e.id}>
                 <div>
                   <span>
-                    {t.auditEntry(who ? userName(who) : e.user_id, t.auditActions[e.action_type] ?? t.auditAction(e.action_type), targetName(guild, data, e))}
+                    {t.auditEntry(who ? userName(who) : e.user_id, t.auditActions[e.action_type] ?? t.auditAction(e.action_type), auditTarget(guild, data.users, e))}
                   </span>{' '}
                   <time className="muted small" dateTime={when.toISOString()} title={when.toLocaleString()}>
                     {formatDistanceToNow(when, { addSuffix: true })}
