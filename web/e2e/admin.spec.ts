@@ -77,7 +77,7 @@ test('the owner administers the guild; a member without permissions cannot', asy
   await editor.getByRole('switch', { name: 'Kick members' }).check();
   await editor.getByRole('button', { name: 'Save changes' }).click();
   const list = dialog.getByRole('list', { name: 'Roles' });
-  await expect(list.getByRole('button', { name: 'Moderators' })).toBeVisible();
+  await expect(list.getByRole('button', { name: 'Moderators', exact: true })).toBeVisible();
   await expect(dialog.getByRole('form', { name: 'Edit role Moderators' }).getByRole('switch', { name: 'Kick members' })).toBeChecked();
   await expect.poll(async () => BigInt((await role('Moderators')).permissions) & KICK_MEMBERS).toBe(KICK_MEMBERS);
   await accessible(olga, 'roles settings');
@@ -87,7 +87,7 @@ test('the owner administers the guild; a member without permissions cannot', asy
   const editor2 = dialog.getByRole('form', { name: 'Edit role new role' });
   await editor2.getByLabel('Role name').fill('Helpers');
   await editor2.getByRole('button', { name: 'Save changes' }).click();
-  await expect(list.getByRole('button', { name: 'Helpers' })).toBeVisible();
+  await expect(list.getByRole('button', { name: 'Helpers', exact: true })).toBeVisible();
   expect((await role('Helpers')).position).toBeLessThan((await role('Moderators')).position);
   const row = (name: string) => list.getByRole('listitem').filter({ has: olga.getByRole('button', { name, exact: true }) });
   await row('Helpers').dragTo(row('Moderators'));
