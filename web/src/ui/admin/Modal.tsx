@@ -5,6 +5,9 @@ import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../../api/rest';
 import { t } from '../../strings';
 
+/** Open modals, innermost last: Esc closes only the innermost. */
+const stack: symbol[] = [];
+
 const FOCUSABLE = 'input:not([disabled]), select:not([disabled]), textarea:not([disabled]), button:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
 
 export function Modal({
@@ -23,6 +26,26 @@ export function Modal({
   const box = useRef<HTMLDivElement>(null);
   const id = useId();
   const back = useRef(returnTo);
+  const close = useRef(onClose);
+  useEffect(() => {
+    close.current = onClose;
+  });
+  // Esc anywhere (the focus may have fallen to the page when a focused button went away)
+  // closes the innermost modal.
+  useEffect(() => {
+    const me = Symbol('modal');
+    stack.push(me);
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || stack[stack.length - 1] !== me || e.defaultPrevented) return;
+      e.preventDefault();
+      close.current();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      stack.splice(stack.indexOf(me), 1);
+    };
+  }, []);
   useEffect(() => {
     // The opener may be gone already (a popout closed by the same click): then `returnTo`.
     const active = document.activeElement;
@@ -35,12 +58,8 @@ export function Modal({
       if (target?.isConnected) target.focus();
     };
   }, []);
+  // Tab and Shift+Tab stay inside.
   const onKeyDown = (e: React.KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.stopPropagation();
-      onClose();
-      return;
-    }
     if (e.key !== 'Tab' || !box.current) return;
     e.stopPropagation();
     const all = [...box.current.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((x) => x.offsetParent !== null);

@@ -3,7 +3,7 @@
 // by drag and drop or with the move up / move down buttons (`PATCH /guilds/{id}/roles`).
 // Roles at or above the editor's highest role are shown locked, with the reason, as the
 // server's hierarchy check would refuse them (src/admin.ts).
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { GuildCreate, Role, Snowflake } from '../../api/wire';
 import { colourToInt, dropped, intToColour, moved, positionsFor, roleLock, sortRoles } from '../../admin';
 import { P, bits, guildPermissions, has, topPosition, type PermissionName } from '../../permissions';
@@ -49,12 +49,26 @@ export function RolesPanel({ guild, me }: { guild: GuildCreate; me: Snowflake })
   const top = topPosition(guild, me);
   const role = sorted.find((r) => r.id === selected) ?? sorted.find((r) => !roleLock(guild, r, me)) ?? sorted[0];
 
-  const reorder = (order: Snowflake[]) => {
+  const list = useRef<HTMLOListElement>(null);
+  /** Sends the new order; a move button keeps the focus (or passes it to the role's other
+   *  move button when this one cannot move further). */
+  const reorder = (order: Snowflake[], focus?: { id: Snowflake; up: boolean }) => {
     const body = positionsFor(guild.roles, order, top);
-    if (!body || body.length === 0) return;
-    void a.run(async () => {
-      for (const r of await rest.rolePositions(guild.id, body)) store.role(guild.id, r);
-    });
+    if (a.busy || !body || body.length === 0) return;
+    void a
+      .run(async () => {
+        for (const r of await rest.rolePositions(guild.id, body)) store.role(guild.id, r);
+      })
+      .then(() => {
+        if (!focus) return;
+        requestAnimationFrame(() => {
+          const row = list.current?.querySelector(`[data-role-id="${focus.id}"]`);
+          const buttons = [...(row?.querySelectorAll<HTMLButtonElement>('.move button') ?? [])];
+          const [up, down] = buttons;
+          const target = focus.up ? (up?.disabled ? down : up) : down?.disabled ? up : down;
+          target?.focus();
+        });
+      });
   };
   const create = () =>
     a.run(async () => {
@@ -76,7 +90,7 @@ export function RolesPanel({ guild, me }: { guild: GuildCreate; me: Snowflake })
           {t.createRole}
         </button>
         <ErrorText error={a.error} />
-        <ol aria-label={t.roles} aria-describedby="roles-hint">
+        <ol ref={list} aria-label={t.roles} aria-describedby="roles-hint">
           {sorted.map((r) => {
             const everyone = r.id === guild.id;
             const movable = !everyone && !roleLock(guild, r, me);
@@ -119,8 +133,8 @@ export function RolesPanel({ guild, me }: { guild: GuildCreate; me: Snowflake })
                       className="secondary small"
                       aria-label={t.moveUp(r.name)}
                       title={t.moveUp(r.name)}
-                      disabled={a.busy || !canMove(r.id, -1)}
-                      onClick={() => reorder(moved(guild.roles, guild.id, r.id, -1))}
+                      disabled={!canMove(r.id, -1)}
+                      onClick={() => reorder(moved(guild.roles, guild.id, r.id, -1), { id: r.id, up: true })}
                     >
                       ↑
                     </button>
@@ -129,8 +143,8 @@ export function RolesPanel({ guild, me }: { guild: GuildCreate; me: Snowflake })
                       className="secondary small"
                       aria-label={t.moveDown(r.name)}
                       title={t.moveDown(r.name)}
-                      disabled={a.busy || !canMove(r.id, 1)}
-                      onClick={() => reorder(moved(guild.roles, guild.id, r.id, 1))}
+                      disabled={!canMove(r.id, 1)}
+                      onClick={() => reorder(moved(guild.roles, guild.id, r.id, 1), { id: r.id, up: false })}
                     >
                       ↓
                     </button>
