@@ -97,6 +97,7 @@ test('the owner administers the guild; a member without permissions cannot', asy
   await list.getByRole('button', { name: 'Move Helpers down' }).click();
   await expect.poll(async () => (await role('Helpers')).position < (await role('Moderators')).position).toBe(true);
   await expect(list.getByRole('button', { name: /^(Helpers|Moderators)$/ })).toHaveText(['Moderators', 'Helpers']);
+  await olga.screenshot({ path: 'test-results/screens/admin-roles.png' });
 
   // Esc closes the dialog and gives the focus back to its entry.
   await olga.keyboard.press('Escape');
@@ -116,6 +117,7 @@ test('the owner administers the guild; a member without permissions cannot', asy
   expect(BigInt(ow?.deny ?? '0') & VIEW_CHANNEL).toBe(VIEW_CHANNEL);
   await expect(everyone.getByRole('group', { name: 'View channels' }).getByRole('radio', { name: 'Deny' })).toBeChecked();
   await accessible(olga, 'channel permissions');
+  await olga.screenshot({ path: 'test-results/screens/admin-channel-permissions.png' });
   await olga.keyboard.press('Escape');
   await expect(perms).toHaveCount(0);
   await expect(olga.getByRole('navigation', { name: 'Channels' }).getByRole('link', { name: '# lounge' })).toBeVisible();
