@@ -2,7 +2,8 @@
 // reorders the roles (by drag and by the keyboard's move buttons), hides a channel from
 // @everyone with an overwrite (a member's open client loses it live), creates and revokes an
 // invite, bans a member (whose client loses the guild) and reads it in the audit log; a member
-// without permissions never sees the settings entry. Each step is checked on the screen and
+// without permissions never sees the settings entry; a moderator's view follows the role
+// hierarchy and its permissions live. Each step is checked on the screen and
 // in the server's state through the REST API.
 import { expect, test, type Page } from '@playwright/test';
 import { accessible } from './a11y';
@@ -166,4 +167,64 @@ test('the owner administers the guild; a member without permissions cannot', asy
   await expect(audit.getByText('Reason: spam')).toBeVisible();
   await expect(audit.getByText('created role')).toHaveCount(0);
   await olga.screenshot({ path: 'test-results/screens/admin-audit-log.png' });
+});
+
+test('a moderator sees only its sections, higher roles locked with the reason, and the server’s refusal', async ({ browser }) => {
+  const pw = 'correct-horse-battery';
+  const MANAGE_ROLES = 1n << 28n;
+  const VIEW_AUDIT_LOG = 1n << 7n;
+  const owner = await hearth.api<{ token: string }>('POST', '/auth/register', { username: 'pia', password: pw });
+  const mod = await hearth.api<{ token: string }>('POST', '/auth/register', { username: 'quinn', password: pw });
+  const quinnId = (await hearth.api<{ id: string }>('GET', '/users/@me', undefined, mod.token)).id;
+  const guild = await hearth.api<{ id: string }>('POST', '/guilds', { name: 'Ranks' }, owner.token);
+  const channels = await hearth.api<{ id: string; type: number }[]>('GET', `/guilds/${guild.id}/channels`, undefined, owner.token);
+  const general = channels.find((c) => c.type === 0);
+  if (!general) throw new Error('no text channel');
+  const join = await hearth.api<{ code: string }>('POST', `/channels/${general.id}/invites`, {}, owner.token);
+  await hearth.api('POST', `/invites/${join.code}`, undefined, mod.token);
+  // Mod (position 1) under Senior (position 2); Quinn holds Mod.
+  const modRole = await hearth.api<Role>(
+    'POST',
+    `/guilds/${guild.id}/roles`,
+    { name: 'Mod', permissions: String(MANAGE_ROLES | VIEW_AUDIT_LOG) },
+    owner.token,
+  );
+  await hearth.api<Role>('POST', `/guilds/${guild.id}/roles`, { name: 'Senior' }, owner.token);
+  await hearth.api('PATCH', `/guilds/${guild.id}/roles`, [{ id: modRole.id, position: 1 }], owner.token);
+  await hearth.api('PUT', `/guilds/${guild.id}/members/${quinnId}/roles/${modRole.id}`, undefined, owner.token);
+
+  const quinn = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'quinn', pw);
+  await quinn.getByRole('button', { name: 'Server settings' }).click();
+  const dialog = settings(quinn);
+  await expect(dialog.getByRole('tab')).toHaveText(['Roles', 'Audit log']);
+  const list = dialog.getByRole('list', { name: 'Roles' });
+  await expect(list.getByRole('button', { name: /^(Senior|Mod|@everyone)$/ })).toHaveText(['Senior', 'Mod', '@everyone']);
+
+  // Senior and Mod (her own highest) are locked, with the reason; no move buttons work there.
+  for (const name of ['Senior', 'Mod']) {
+    await list.getByRole('button', { name, exact: true }).click();
+    const form = dialog.getByRole('form', { name: `Edit role ${name}` });
+    await expect(form.getByText('You can’t edit this role: it is at or above your highest role.')).toBeVisible();
+    await expect(form.getByLabel('Role name')).toBeDisabled();
+    await expect(list.getByRole('button', { name: `Move ${name} down` })).toBeDisabled();
+  }
+
+  // @everyone is below her: editable, but only with bits she holds.
+  await list.getByRole('button', { name: '@everyone', exact: true }).click();
+  const everyone = dialog.getByRole('form', { name: 'Edit role @everyone' });
+  await expect(everyone.getByRole('switch', { name: 'Kick members' })).toBeDisabled();
+  await everyone.getByRole('switch', { name: 'View audit log' }).check();
+
+  // Meanwhile the owner takes VIEW_AUDIT_LOG from Mod: the Audit log section goes at once,
+  // and saving the toggle is refused by the server, whose reason is shown.
+  await hearth.api('PATCH', `/guilds/${guild.id}/roles/${modRole.id}`, { permissions: String(MANAGE_ROLES) }, owner.token);
+  await expect(dialog.getByRole('tab')).toHaveText(['Roles']);
+  await everyone.getByRole('button', { name: 'Save changes' }).click();
+  await expect(everyone.getByRole('alert')).toContainText('Missing Permissions');
+  const everyoneRole = (await hearth.api<Role[]>('GET', `/guilds/${guild.id}/roles`, undefined, owner.token)).find((r) => r.id === guild.id);
+  expect(BigInt(everyoneRole?.permissions ?? '0') & VIEW_AUDIT_LOG).toBe(0n);
+
+  // Without MANAGE_ROLES too, the settings entry goes.
+  await hearth.api('PATCH', `/guilds/${guild.id}/roles/${modRole.id}`, { permissions: '0' }, owner.token);
+  await expect(quinn.getByRole('button', { name: 'Server settings' })).toHaveCount(0);
 });
