@@ -228,3 +228,54 @@ test('a moderator sees only its sections, higher roles locked with the reason, a
   await hearth.api('PATCH', `/guilds/${guild.id}/roles/${modRole.id}`, { permissions: '0' }, owner.token);
   await expect(quinn.getByRole('button', { name: 'Server settings' })).toHaveCount(0);
 });
+
+test('the owner renames the server, manages a webhook and kicks a member', async ({ browser }) => {
+  const pw = 'correct-horse-battery';
+  const owner = await hearth.api<{ token: string }>('POST', '/auth/register', { username: 'rita', password: pw });
+  const member = await hearth.api<{ token: string }>('POST', '/auth/register', { username: 'sam', password: pw });
+  const guild = await hearth.api<{ id: string }>('POST', '/guilds', { name: 'Workshop' }, owner.token);
+  const channels = await hearth.api<{ id: string; type: number }[]>('GET', `/guilds/${guild.id}/channels`, undefined, owner.token);
+  const general = channels.find((c) => c.type === 0);
+  if (!general) throw new Error('no text channel');
+  const join = await hearth.api<{ code: string }>('POST', `/channels/${general.id}/invites`, {}, owner.token);
+  await hearth.api('POST', `/invites/${join.code}`, undefined, member.token);
+
+  const rita = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'rita', pw);
+  const sam = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'sam', pw);
+  await expect(sam.getByRole('heading', { name: '# general' })).toBeVisible();
+  await rita.getByRole('button', { name: 'Server settings' }).click();
+  const dialog = settings(rita);
+
+  // Overview: the new name shows for both, live.
+  await dialog.getByLabel('Server name').fill('Workshop 2');
+  await dialog.getByRole('button', { name: 'Save changes' }).click();
+  await expect(dialog.getByRole('status')).toHaveText('Saved.');
+  await expect(sam.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: /^Workshop 2/ })).toBeVisible();
+  expect((await hearth.api<{ name: string }>('GET', `/guilds/${guild.id}`, undefined, owner.token)).name).toBe('Workshop 2');
+
+  // A webhook: its URL shown once, listed, then deleted.
+  await dialog.getByRole('tab', { name: 'Webhooks' }).click();
+  await dialog.getByLabel('Webhook name').fill('CI bot');
+  await dialog.getByRole('button', { name: 'Create webhook' }).click();
+  await expect(dialog.getByRole('textbox', { name: /^Webhook URL/ })).toHaveValue(/\/webhooks\/\d+\/\S+$/);
+  const hooks = dialog.getByRole('list', { name: 'Webhooks' });
+  await expect(hooks.getByText('CI bot')).toBeVisible();
+  const listed = await hearth.api<{ id: string; name: string }[]>('GET', `/guilds/${guild.id}/webhooks`, undefined, owner.token);
+  expect(listed.map((w) => w.name)).toEqual(['CI bot']);
+  await hooks.getByRole('button', { name: 'Delete webhook CI bot' }).click();
+  await expect(dialog.getByText('No webhooks.')).toBeVisible();
+  expect(await hearth.api<unknown[]>('GET', `/guilds/${guild.id}/webhooks`, undefined, owner.token)).toEqual([]);
+  await rita.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+
+  // Kick: Sam loses the guild but is not banned.
+  const members = rita.getByRole('complementary', { name: 'Members' });
+  await members.getByRole('button', { name: 'sam' }).click();
+  await rita.getByRole('dialog', { name: 'sam' }).getByRole('button', { name: 'Kick' }).click();
+  const confirm = rita.getByRole('dialog', { name: 'Kick sam' });
+  await expect(confirm.getByLabel(/^Reason/)).toBeFocused();
+  await confirm.getByRole('button', { name: 'Kick', exact: true }).click();
+  await expect(members.getByRole('button', { name: 'sam' })).toHaveCount(0);
+  await expect(sam.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: /^Workshop/ })).toHaveCount(0);
+  expect(await hearth.api<unknown[]>('GET', `/guilds/${guild.id}/bans`, undefined, owner.token)).toEqual([]);
+});
