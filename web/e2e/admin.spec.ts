@@ -135,6 +135,7 @@ test('the owner administers the guild; a member without permissions cannot', asy
   const invites = dialog.getByRole('list', { name: 'Invites' });
   await expect(invites.getByText(code, { exact: true })).toBeVisible();
   await expect(invites.getByText('0 of 5 uses', { exact: false })).toBeVisible();
+  await accessible(olga, 'invites settings');
   const listed = await hearth.api<{ code: string; max_uses: number; max_age: number }[]>('GET', `/guilds/${guild.id}/invites`, undefined, owner.token);
   expect(listed.find((i) => i.code === code)).toMatchObject({ max_uses: 5, max_age: 3600 });
   await invites.getByRole('button', { name: `Revoke invite ${code}` }).click();
@@ -149,6 +150,7 @@ test('the owner administers the guild; a member without permissions cannot', asy
   await olga.getByRole('dialog', { name: 'mark' }).getByRole('button', { name: 'Ban' }).click();
   const confirm = olga.getByRole('dialog', { name: 'Ban mark' });
   await confirm.getByLabel('Reason').fill('spam');
+  await accessible(olga, 'ban dialog');
   await confirm.getByRole('button', { name: 'Ban', exact: true }).click();
   await expect(confirm).toHaveCount(0);
   await expect(mark.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: /^Admins/ })).toHaveCount(0);
@@ -166,6 +168,7 @@ test('the owner administers the guild; a member without permissions cannot', asy
   await expect(audit.getByText('olga banned mark')).toBeVisible();
   await expect(audit.getByText('Reason: spam')).toBeVisible();
   await expect(audit.getByText('created role')).toHaveCount(0);
+  await accessible(olga, 'audit log');
   await olga.screenshot({ path: 'test-results/screens/admin-audit-log.png' });
 });
 
