@@ -255,6 +255,12 @@ test('the owner renames the server, manages a webhook and kicks a member', async
   await expect(dialog.getByRole('status')).toHaveText('Saved.');
   await expect(sam.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: /^Workshop 2/ })).toBeVisible();
   expect((await hearth.api<{ name: string }>('GET', `/guilds/${guild.id}`, undefined, owner.token)).name).toBe('Workshop 2');
+  // An icon (a 1×1 PNG), shown from the CDN once the server stored it.
+  const pixel = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+  await dialog.getByLabel('Upload an icon').setInputFiles({ name: 'icon.png', mimeType: 'image/png', buffer: pixel });
+  await expect(dialog.getByRole('img', { name: 'Server icon' })).toHaveJSProperty('complete', true);
+  await expect.poll(async () => (await hearth.api<{ icon: string | null }>('GET', `/guilds/${guild.id}`, undefined, owner.token)).icon).not.toBeNull();
+  expect(await dialog.getByRole('img', { name: 'Server icon' }).evaluate((i: HTMLImageElement) => i.naturalWidth)).toBeGreaterThan(0);
 
   // A webhook: its URL shown once, listed, then deleted.
   await dialog.getByRole('tab', { name: 'Webhooks' }).click();
