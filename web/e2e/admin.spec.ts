@@ -230,6 +230,12 @@ test('a moderator sees only its sections, higher roles locked with the reason, a
   // Without MANAGE_ROLES too, the settings entry goes.
   await hearth.api('PATCH', `/guilds/${guild.id}/roles/${modRole.id}`, { permissions: '0' }, owner.token);
   await expect(quinn.getByRole('button', { name: 'Server settings' })).toHaveCount(0);
+
+  // Without CREATE_INSTANT_INVITE (taken from @everyone), no "Invite people" either.
+  await expect(quinn.getByRole('button', { name: 'Invite people' })).toBeVisible();
+  const base = BigInt(everyoneRole?.permissions ?? '0') & ~1n;
+  await hearth.api('PATCH', `/guilds/${guild.id}/roles/${guild.id}`, { permissions: base.toString() }, owner.token);
+  await expect(quinn.getByRole('button', { name: 'Invite people' })).toHaveCount(0);
 });
 
 test('the owner renames the server, manages a webhook and kicks a member', async ({ browser }) => {

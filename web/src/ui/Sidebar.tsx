@@ -9,6 +9,7 @@ import { navigate } from './route';
 import { SettingsDialog } from './Security';
 import { ChannelPermissionsDialog, canEditOverwrites } from './admin/ChannelPermissions';
 import { GuildSettingsButton } from './admin/GuildSettings';
+import { P, channelPermissions, has } from '../permissions';
 
 function initials(name: string): string {
   return name
@@ -190,11 +191,14 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
   };
   const groups = textChannels(guild);
   const target = current ?? groups[0]?.channels[0]?.id ?? null;
+  // "Invite people" needs CREATE_INSTANT_INVITE in the channel the invite leads to.
+  const targetChannel = guild.channels.find((c) => c.id === target);
+  const canInvite = !!me && !!targetChannel && has(channelPermissions(guild, targetChannel, me), P.CREATE_INSTANT_INVITE);
   return (
     <aside className="channels">
       <header>
         <h2>{guild.name}</h2>
-        {target && (
+        {target && canInvite && (
           <button type="button" className="secondary small" onClick={() => setInviting(true)}>
             {t.invitePeople}
           </button>
@@ -252,7 +256,7 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
         ))}
       </nav>
       <AccountFooter />
-      {inviting && target && <InviteDialog guild={guild} channel={target} onClose={() => setInviting(false)} />}
+      {inviting && target && canInvite && <InviteDialog guild={guild} channel={target} onClose={() => setInviting(false)} />}
       {editing && <ChannelPermissionsDialog guildId={guild.id} channelId={editing} onClose={() => setEditing(null)} />}
     </aside>
   );
