@@ -9,8 +9,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+mod gateway;
 mod load;
 mod metrics;
+pub use gateway::GatewayConfig;
 pub use load::*;
 pub use metrics::MetricsConfig;
 
@@ -528,71 +530,6 @@ impl Default for MailConfig {
     }
 }
 
-/// Gateway settings (used by the real-time gateway).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GatewayConfig {
-    /// HELLO `heartbeat_interval` in milliseconds (Discord: 41250).
-    pub heartbeat_interval_ms: u64,
-    /// Public gateway URL given by `GET /gateway`; default `ws://{listen}/gateway`.
-    pub public_url: Option<String>,
-    /// Most dispatches one RESUME may replay (beyond: INVALID_SESSION).
-    pub replay_events: usize,
-    /// How long a detached session stays resumable, and dispatches stay in the shared
-    /// replay log, in seconds.
-    pub replay_seconds: u64,
-    /// Byte budget of the shared replay log over all guilds and users (oldest dropped first;
-    /// a RESUME that needs a dropped entry gets INVALID_SESSION).
-    pub replay_log_bytes: usize,
-    /// Outbound frames queued per session before a slow client is disconnected.
-    pub session_queue: usize,
-    /// Largest inbound frame in bytes (close 4002 beyond).
-    pub max_frame_bytes: usize,
-    /// Time a connection has after HELLO to IDENTIFY or RESUME, ms (default 20 000); beyond
-    /// it the connection is closed with 4003 (not authenticated), heartbeats or not.
-    pub identify_timeout_ms: u64,
-    /// IDENTIFYs and RESUMEs admitted per second over the whole server (default 1 000; 0: no
-    /// limit). Beyond it connections wait their turn (README "Gateway admission").
-    pub admission_per_second: u32,
-    /// Longest wait for admission, ms (default 15 000); a connection not admitted by then is
-    /// closed with 4008 and reconnects later.
-    pub admission_wait_ms: u64,
-    /// IDENTIFYs per bot per 5 seconds (Discord's `max_concurrency`, default 16); beyond it
-    /// an IDENTIFY waits. User clients are not held to it.
-    pub max_concurrency: u32,
-    /// Session starts (IDENTIFYs) per user per window (Discord's `session_start_limit.total`,
-    /// default 1 000); beyond it IDENTIFY is closed with 4008 until the window ends.
-    pub session_start_limit: u32,
-    /// Length of that window, seconds (default 86 400, Discord's 24 hours).
-    pub session_start_window_seconds: u64,
-    /// Load shedding: bus events waiting for the dispatcher beyond which typing and presence
-    /// updates are dropped before routing (default 4 096; message, member and permission
-    /// events are never dropped). A session more than `session_queue / 2` frames behind
-    /// gets no typing or presence either.
-    pub shed_backlog: usize,
-}
-
-impl Default for GatewayConfig {
-    fn default() -> Self {
-        GatewayConfig {
-            heartbeat_interval_ms: 41_250,
-            public_url: None,
-            replay_events: 2_000,
-            replay_seconds: 300,
-            replay_log_bytes: 64 << 20,
-            session_queue: 1_024,
-            max_frame_bytes: 16 * 1024,
-            identify_timeout_ms: 20_000,
-            admission_per_second: 1_000,
-            admission_wait_ms: 15_000,
-            max_concurrency: 16,
-            session_start_limit: 1_000,
-            session_start_window_seconds: 86_400,
-            shed_backlog: 4_096,
-        }
-    }
-}
-
 /// Limits on inbound TCP connections, for the client listener and the federation listener
 /// together (README "Connections"; defence against slowloris and descriptor exhaustion).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -838,8 +775,9 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                              41250, ws://{listen address}/gateway, 2000, 300, 67108864,
                              1024, 16384, 20000
   gateway.{admission_per_second, admission_wait_ms, max_concurrency, session_start_limit,
-           session_start_window_seconds, shed_backlog}
-                             1000 (0 = unlimited), 15000, 16, 1000, 86400, 4096
+           session_start_window_seconds, shed_backlog, dispatch_shards}
+                             1000 (0 = unlimited), 15000, 16, 1000, 86400, 4096,
+                             0 (= available parallelism)
   connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}
                              10000, 60000, 256, 0 (= the open-file limit less 256)
   federation.{enabled, listen, tls_cert, tls_key, extra_ca_certs, allow_private_addresses,

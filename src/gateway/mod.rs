@@ -1,8 +1,15 @@
 //! The real-time gateway (Discord "Gateway" and "Gateway Events" documentation).
 //!
-//! - One dispatcher task consumes the [`crate::events`] bus and routes each dispatch to the
-//!   sessions that may see it: guild membership, VIEW_CHANNEL on the channel (from a
-//!   per-guild permission cache), intents, and MESSAGE_CONTENT for bots.
+//! - A sharded dispatcher (`dispatch.rs`) consumes the [`crate::events`] bus and routes
+//!   each dispatch to the sessions that may see it: guild membership, VIEW_CHANNEL on the
+//!   channel (from a per-guild permission cache), intents, and MESSAGE_CONTENT for bots.
+//!   `gateway.dispatch_shards` tasks (default: one per core) each own the guilds, and the
+//!   addressees of user-addressed dispatches, whose id hashes to them: a guild's events
+//!   keep their order and its permission and membership changes apply before its next
+//!   dispatch; a session's `seq` stays gapless whichever shard pushes; the replay log's
+//!   positions, audiences and entries are taken under one registry lock, so a RESUME racing
+//!   the shards neither misses nor duplicates a dispatch; a bus barrier completes when every
+//!   shard passed it (the argument is in `dispatch.rs`).
 //! - A dispatch payload is serialized once ([`Prepared`]) and shared by `Arc`; a session only
 //!   adds the small `{"op":0,"t":..,"s":..,"d":` envelope when writing its frame.
 //! - Each session has a bounded buffer of `(seq, Arc<Prepared>)`: its outbound queue, and
@@ -32,21 +39,20 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+pub use dispatch::{DispatchHold, shard_of};
 pub use replay::LogStats;
-use replay::{Entry, LogKey};
 pub use resume::SessionStats;
 pub(crate) use session::{Registry, Session, SessionState};
 use stats::{Shed, Traffic};
 pub use stats::{ShedStats, TrafficStats};
 
-use crate::events::{Audience, BusEvent, Control, Dispatch, Event, intents};
-use crate::permissions::Overwrite;
+use crate::events::{Audience, Dispatch, Event, intents};
 use crate::service::{Actor, Hearth};
-use crate::snowflake::Snowflake;
 
 pub mod admission;
 pub mod compress;
 mod conn;
+mod dispatch;
 mod replay;
 mod restart;
 mod resume;
@@ -95,15 +101,20 @@ pub struct Gateway {
     pub(crate) shutting_down: std::sync::atomic::AtomicBool,
     pub(crate) shutdown_notify: Notify,
     pub(crate) admission: admission::Admission,
-    /// The newest bus barrier the dispatcher has passed (everything published before it was
-    /// routed): [`Gateway::save_for_restart`] waits on it.
+    /// The newest bus barrier every dispatcher shard has passed (everything published before
+    /// it was routed): [`Gateway::save_for_restart`] waits on it.
     pub(crate) barrier_seen: tokio::sync::watch::Sender<u64>,
     shed: Shed,
     traffic: Traffic,
+    /// The dispatcher shards (`dispatch.rs`).
+    shards: dispatch::Shards,
+    /// The routing gate: a shard holds the read side from a dispatch's position to its last
+    /// delivery; a restart snapshot takes the write side (`dispatch.rs`).
+    pub(crate) routing: parking_lot::RwLock<()>,
 }
 
 impl Gateway {
-    /// Creates the gateway and starts its dispatcher on the current runtime.
+    /// Creates the gateway and starts its dispatcher shards on the current runtime.
     pub fn new(hearth: Arc<Hearth>, public_url: String) -> Arc<Gateway> {
         let mut registry = Registry::default();
         registry.log.ttl = Duration::from_secs(hearth.config.gateway.replay_seconds);
@@ -119,11 +130,11 @@ impl Gateway {
             barrier_seen: tokio::sync::watch::Sender::new(0),
             shed: Shed::default(),
             traffic: Traffic::default(),
+            shards: dispatch::Shards::new(hearth.config.gateway.shard_count()),
+            routing: parking_lot::RwLock::new(()),
         });
-        let rx = hearth.bus.subscribe();
-        let weak = Arc::downgrade(&gw);
-        tokio::spawn(dispatcher(weak.clone(), rx));
-        tokio::spawn(janitor(weak));
+        gw.start_shards();
+        tokio::spawn(janitor(Arc::downgrade(&gw)));
         gw
     }
 
@@ -299,293 +310,6 @@ impl Gateway {
         }
     }
 
-    async fn route(&self, d: &Dispatch) {
-        // Caches follow the structure they describe.
-        if let Audience::Guild { guild_id, .. } = &d.audience
-            && matches!(
-                d.event,
-                Event::ChannelCreate
-                    | Event::ChannelUpdate
-                    | Event::GuildRoleCreate
-                    | Event::GuildRoleDelete
-                    | Event::GuildRoleUpdate
-                    | Event::GuildUpdate
-            )
-            && d.event != Event::ChannelDelete
-        {
-            self.invalidate(guild_id.db()).await;
-        }
-        // Nobody may need it: no live audience and nothing to log for detached members.
-        let cache = match &d.audience {
-            Audience::Guild { guild_id, .. } => {
-                let wanted = {
-                    let reg = self.registry.lock();
-                    reg.by_guild.get(&guild_id.db()).is_some_and(|gs| {
-                        (gs.detached > 0 && !d.lossy)
-                            || (!gs.sessions.is_empty()
-                                && (d.intent != intents::GUILD_PRESENCES || gs.presences > 0))
-                    })
-                };
-                if !wanted {
-                    if d.event == Event::ChannelDelete {
-                        self.invalidate(guild_id.db()).await;
-                    }
-                    return;
-                }
-                let Some(cache) = self.cache(guild_id.db()).await else {
-                    return;
-                };
-                Some(cache)
-            }
-            Audience::Users(_) => None,
-        };
-        let prepared = Arc::new(prepare(d));
-        let fallback: Option<Arc<[Overwrite]>> = if d.event == Event::ChannelDelete {
-            snapshot::overwrites_of_payload(&d.data).map(Into::into)
-        } else {
-            None
-        };
-        {
-            // One lock for the position, the audience and the log entry: a session that
-            // detaches or resumes meanwhile gets this dispatch exactly once.
-            let mut reg = self.registry.lock();
-            reg.pos += 1;
-            let pos = reg.pos;
-            let entry = |channel: Option<i64>| Entry {
-                pos,
-                event: prepared.clone(),
-                intent: d.intent,
-                channel,
-                fallback: fallback.clone(),
-                has_content: d.has_content,
-            };
-            match (&d.audience, cache) {
-                (Audience::Users(users), _) => {
-                    for u in users {
-                        let mut logged = d.lossy;
-                        for s in reg.of_user(u.db()) {
-                            if !s.state.lock().connected {
-                                if !logged {
-                                    let e = entry(None);
-                                    reg.log.append(LogKey::User(u.db()), e);
-                                    logged = true;
-                                }
-                                continue;
-                            }
-                            if d.intent != 0 && s.intents & d.intent == 0 {
-                                continue;
-                            }
-                            self.deliver(&s, prepared.clone(), false);
-                        }
-                    }
-                }
-                (Audience::Guild { guild_id, channel }, Some(cache)) => {
-                    let (sessions, detached) = match reg.by_guild.get(&guild_id.db()) {
-                        Some(gs) if d.intent != intents::GUILD_PRESENCES || gs.presences > 0 => {
-                            (gs.sessions.values().cloned().collect(), gs.detached)
-                        }
-                        Some(gs) => (vec![], gs.detached),
-                        None => (vec![], 0),
-                    };
-                    if detached > 0 && !d.lossy {
-                        let e = entry(channel.map(|c| c.db()));
-                        reg.log.append(LogKey::Guild(guild_id.db()), e);
-                    }
-                    let channel = channel.map(|c| c.db());
-                    self.fan_out(d, &prepared, &cache, sessions, channel, fallback.as_deref());
-                }
-                (Audience::Guild { .. }, None) => {}
-            }
-        }
-        if let Audience::Guild { guild_id, .. } = &d.audience
-            && d.event == Event::ChannelDelete
-        {
-            self.invalidate(guild_id.db()).await;
-        }
-    }
-
-    /// Delivers a guild dispatch to the live sessions that may see it.
-    fn fan_out(
-        &self,
-        d: &Dispatch,
-        prepared: &Arc<Prepared>,
-        cache: &GuildSnapshot,
-        sessions: Vec<Arc<Session>>,
-        channel: Option<i64>,
-        fallback: Option<&[Overwrite]>,
-    ) {
-        let ows = channel.map(|c| cache.overwrites_of(c, fallback));
-        // Members with @everyone's permissions only share one answer; the others are
-        // computed once per user.
-        let mut plain_view: Option<bool> = None;
-        let mut view_memo: HashMap<i64, bool> = HashMap::new();
-        for s in sessions {
-            if d.intent != 0 && s.intents & d.intent == 0 {
-                continue;
-            }
-            if let (Some(c), Some(ows)) = (channel, ows) {
-                let view = || cache.can_view(s.user_id, c, fallback);
-                let ok = if cache.is_plain(s.user_id, ows) {
-                    *plain_view.get_or_insert_with(view)
-                } else {
-                    *view_memo.entry(s.user_id).or_insert_with(view)
-                };
-                if !ok {
-                    continue;
-                }
-            }
-            let strip = strip_content(d.has_content, &s, prepared);
-            if d.lossy {
-                let st = s.state.lock();
-                let behind = (st.seq - st.sent) as usize;
-                drop(st);
-                if behind > self.hearth.config.gateway.session_queue / 2 {
-                    self.shed.count(d.event, false);
-                    continue;
-                }
-            }
-            self.deliver(&s, prepared.clone(), strip);
-        }
-    }
-
-    async fn control(&self, c: Control) {
-        match c {
-            Control::SessionsRevoked { user_id, sessions } => {
-                for s in self.sessions_of_user(user_id.db()) {
-                    let hit = match (&sessions, s.auth_session) {
-                        (None, _) => true,
-                        (Some(list), Some(a)) => list.iter().any(|x| x.db() == a),
-                        (Some(_), None) => false,
-                    };
-                    if hit {
-                        s.state.lock().kill = Some(close::AUTHENTICATION_FAILED);
-                        s.notify.notify_one();
-                        self.unregister(&s.id);
-                    }
-                }
-            }
-            Control::MemberJoined { guild_id, user_id } => {
-                // O(1): only the new member's roles are read (a reload would read every
-                // member, O(n^2) for n joins).
-                let cached = self.caches.lock().await.get(&guild_id.db()).cloned();
-                if let Some(c) = cached {
-                    match self
-                        .hearth
-                        .db
-                        .member_role_ids(guild_id.db(), user_id.db())
-                        .await
-                    {
-                        Ok(roles) => c.set_member_roles(user_id.db(), roles),
-                        Err(_) => {
-                            self.invalidate(guild_id.db()).await;
-                        }
-                    }
-                }
-                let g = guild_id.db();
-                for s in self.sessions_of_user(user_id.db()) {
-                    let live = {
-                        let mut reg = self.registry.lock();
-                        let mut st = s.state.lock();
-                        if st.connected {
-                            st.guilds.insert(g);
-                            drop(st);
-                            reg.add_to_guild(g, &s);
-                            true
-                        } else {
-                            // Detached: GUILD_CREATE and the guild's log from now on at RESUME.
-                            if st.guilds.insert(g) && reg.sessions.contains_key(&s.id) {
-                                reg.add_detached(g);
-                            }
-                            st.left.remove(&g);
-                            st.joined.insert(g, reg.pos);
-                            false
-                        }
-                    };
-                    if live
-                        && s.intents & intents::GUILDS != 0
-                        && let Some(v) = self.guild_create_for(guild_id.db(), &s).await
-                    {
-                        self.send_to(&s, Event::GuildCreate, v);
-                    }
-                }
-            }
-            Control::MemberLeft { guild_id, user_id } => {
-                let cached = self.caches.lock().await.get(&guild_id.db()).cloned();
-                if let Some(c) = cached {
-                    c.remove_member(user_id.db());
-                }
-                for s in self.sessions_of_user(user_id.db()) {
-                    self.leave(&s, guild_id.db());
-                }
-            }
-            Control::GuildDeleted { guild_id } => {
-                self.invalidate(guild_id.db()).await;
-                for s in self.sessions_of_guild(guild_id.db()) {
-                    self.leave(&s, guild_id.db());
-                }
-            }
-            Control::Barrier { id } => {
-                self.barrier_seen.send_modify(|v| *v = (*v).max(id));
-            }
-            Control::PermissionsChanged { guild_id } => {
-                self.invalidate(guild_id.db()).await;
-                let Some(cache) = self.cache(guild_id.db()).await else {
-                    return;
-                };
-                for s in self.sessions_of_guild(guild_id.db()) {
-                    let now = cache.visible_channels(s.user_id);
-                    let before = s
-                        .state
-                        .lock()
-                        .visible
-                        .insert(guild_id.db(), now.clone())
-                        .unwrap_or_default();
-                    if s.intents & intents::GUILDS == 0 {
-                        continue;
-                    }
-                    for gone in before.difference(&now) {
-                        self.send_to(&s, Event::ChannelDelete, json!({"id": Snowflake::from_db(*gone), "guild_id": guild_id, "type": 0}));
-                    }
-                    for new in now.difference(&before) {
-                        if let Some(p) = cache.channel_payload(*new) {
-                            self.send_to(&s, Event::ChannelCreate, p);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn leave(&self, s: &Session, guild: i64) {
-        let (was, live) = {
-            let mut reg = self.registry.lock();
-            let mut st = s.state.lock();
-            let was = st.guilds.remove(&guild);
-            let live = st.connected;
-            if !live {
-                // Detached: GUILD_DELETE at RESUME.
-                st.joined.remove(&guild);
-                if was {
-                    st.left.insert(guild);
-                }
-            }
-            drop(st);
-            if live {
-                reg.remove_from_guild(guild, &s.id);
-            } else if was && reg.sessions.contains_key(&s.id) {
-                reg.forget_detached(guild);
-            }
-            (was, live)
-        };
-        if was && live && s.intents & intents::GUILDS != 0 {
-            self.send_to(
-                s,
-                Event::GuildDelete,
-                json!({"id": Snowflake::from_db(guild)}),
-            );
-        }
-    }
-
     /// Called when a connection ends; goes offline when the user has no connected session.
     pub(crate) async fn connection_closed(&self, user: i64) {
         let any = self
@@ -666,43 +390,6 @@ pub fn prepare(d: &Dispatch) -> Prepared {
         author,
         mentions,
         guild: matches!(d.audience, Audience::Guild { .. }),
-    }
-}
-
-async fn dispatcher(
-    gw: std::sync::Weak<Gateway>,
-    mut rx: tokio::sync::broadcast::Receiver<BusEvent>,
-) {
-    loop {
-        let ev = match rx.recv().await {
-            Ok(ev) => ev,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                tracing::error!(missed = n, "gateway dispatcher lagged behind the event bus");
-                if let Some(gw) = gw.upgrade() {
-                    gw.traffic
-                        .bus_lagged
-                        .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                }
-                continue;
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        };
-        let Some(gw) = gw.upgrade() else { return };
-        match ev {
-            // Load shedding: behind the bus, typing and presence go first.
-            BusEvent::Dispatch(d)
-                if d.lossy && rx.len() > gw.hearth.config.gateway.shed_backlog =>
-            {
-                gw.shed.count(d.event, true);
-            }
-            BusEvent::Dispatch(d) => {
-                gw.traffic
-                    .dispatches
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                gw.route(&d).await
-            }
-            BusEvent::Control(c) => gw.control(c).await,
-        }
     }
 }
 
@@ -808,7 +495,8 @@ async fn gateway_bot_route(
 /// `GET /admin/gateway` (instance administrators; 403 50013 otherwise): what the gateway
 /// holds and what it shed since start:
 /// `{sessions: {connected, detached, audience, buffered, buffered_detached},
-///   replay_log: {logs, entries, bytes}, shed: ShedStats}`.
+///   replay_log: {logs, entries, bytes}, shed: ShedStats,
+///   dispatch: {shards, routed: [dispatches routed per shard]}}`.
 #[utoipa::path(get, path = "/admin/gateway", tag = "admin", responses(
     (status = 200, description = "The shape given in the operation's description", body = JsonValue),
     (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -829,6 +517,7 @@ async fn admin_gateway(
         },
         "replay_log": {"logs": st.log.logs, "entries": st.log.entries, "bytes": st.log.bytes},
         "shed": s.gateway.shed_stats(),
+        "dispatch": {"shards": s.gateway.dispatch_shards(), "routed": s.gateway.shard_routed()},
     })))
 }
 

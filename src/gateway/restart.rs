@@ -198,6 +198,8 @@ impl Gateway {
 
     fn snapshot_for_restart(&self) -> Saved {
         let now = Instant::now();
+        // No dispatch between its position and its deliveries (`dispatch.rs`).
+        let _routing = self.routing.write();
         let reg = self.registry.lock();
         let mut payloads = Payloads::default();
         let mut sessions = vec![];

@@ -148,6 +148,18 @@ pub(crate) struct GuildSessions {
     pub presences: usize,
     /// Detached sessions of members (the guild's dispatches are then kept in the replay log).
     pub detached: usize,
+    /// `sessions` as a shared list, built on first use after a change: routing takes the
+    /// audience under the registry lock in O(1) and walks it after releasing the lock.
+    list: Option<Arc<[Arc<Session>]>>,
+}
+
+impl GuildSessions {
+    /// The dispatch audience as a shared list.
+    pub(crate) fn audience(&mut self) -> Arc<[Arc<Session>]> {
+        self.list
+            .get_or_insert_with(|| self.sessions.values().cloned().collect())
+            .clone()
+    }
 }
 
 /// Every session, by id, user and guild, and the shared replay log. One lock: a dispatch
@@ -168,6 +180,7 @@ impl Registry {
     /// Adds a connected session to a guild's audience.
     pub(crate) fn add_to_guild(&mut self, guild: i64, s: &Arc<Session>) {
         let gs = self.by_guild.entry(guild).or_default();
+        gs.list = None;
         if gs.sessions.insert(s.id.clone(), s.clone()).is_none()
             && s.intents & intents::GUILD_PRESENCES != 0
         {
@@ -178,10 +191,11 @@ impl Registry {
     /// Removes a session from a guild's audience.
     pub(crate) fn remove_from_guild(&mut self, guild: i64, id: &str) {
         if let Some(gs) = self.by_guild.get_mut(&guild) {
-            if let Some(s) = gs.sessions.remove(id)
-                && s.intents & intents::GUILD_PRESENCES != 0
-            {
-                gs.presences -= 1;
+            if let Some(s) = gs.sessions.remove(id) {
+                gs.list = None;
+                if s.intents & intents::GUILD_PRESENCES != 0 {
+                    gs.presences -= 1;
+                }
             }
             if gs.sessions.is_empty() && gs.detached == 0 {
                 self.by_guild.remove(&guild);

@@ -3,8 +3,10 @@
 //! resume and its limits, compression, slow consumers, bad payloads and revocation.
 //!
 //! Negative cases ("X must not receive E") use a barrier: after the action whose event must
-//! not arrive, a second action whose event must arrive is made; since one dispatcher routes
-//! events in order, receiving the barrier without E proves E was not sent.
+//! not arrive, a second action whose event must arrive is made; since one dispatcher shard
+//! routes a guild's events (and a user's own) in order, receiving a barrier of the same
+//! guild (or user stream) without E proves E was not sent. Across guilds the shards give no
+//! order (`src/gateway/dispatch.rs`): such a barrier is weaker.
 
 use std::time::Duration;
 

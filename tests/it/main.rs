@@ -24,6 +24,7 @@ mod federation_ids;
 mod federation_media;
 mod federation_transport;
 mod gateway;
+mod gateway_shards;
 mod guard;
 mod images;
 mod interactions;

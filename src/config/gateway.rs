@@ -1,0 +1,85 @@
+//! The `gateway` section: the real-time gateway's limits, replay window, admission rates,
+//! load shedding and dispatcher shards (README "Gateway" and the configuration table).
+
+use serde::{Deserialize, Serialize};
+
+/// Gateway settings (used by the real-time gateway).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GatewayConfig {
+    /// HELLO `heartbeat_interval` in milliseconds (Discord: 41250).
+    pub heartbeat_interval_ms: u64,
+    /// Public gateway URL given by `GET /gateway`; default `ws://{listen}/gateway`.
+    pub public_url: Option<String>,
+    /// Most dispatches one RESUME may replay (beyond: INVALID_SESSION).
+    pub replay_events: usize,
+    /// How long a detached session stays resumable, and dispatches stay in the shared
+    /// replay log, in seconds.
+    pub replay_seconds: u64,
+    /// Byte budget of the shared replay log over all guilds and users (oldest dropped first;
+    /// a RESUME that needs a dropped entry gets INVALID_SESSION).
+    pub replay_log_bytes: usize,
+    /// Outbound frames queued per session before a slow client is disconnected.
+    pub session_queue: usize,
+    /// Largest inbound frame in bytes (close 4002 beyond).
+    pub max_frame_bytes: usize,
+    /// Time a connection has after HELLO to IDENTIFY or RESUME, ms (default 20 000); beyond
+    /// it the connection is closed with 4003 (not authenticated), heartbeats or not.
+    pub identify_timeout_ms: u64,
+    /// IDENTIFYs and RESUMEs admitted per second over the whole server (default 1 000; 0: no
+    /// limit). Beyond it connections wait their turn (README "Gateway admission").
+    pub admission_per_second: u32,
+    /// Longest wait for admission, ms (default 15 000); a connection not admitted by then is
+    /// closed with 4008 and reconnects later.
+    pub admission_wait_ms: u64,
+    /// IDENTIFYs per bot per 5 seconds (Discord's `max_concurrency`, default 16); beyond it
+    /// an IDENTIFY waits. User clients are not held to it.
+    pub max_concurrency: u32,
+    /// Session starts (IDENTIFYs) per user per window (Discord's `session_start_limit.total`,
+    /// default 1 000); beyond it IDENTIFY is closed with 4008 until the window ends.
+    pub session_start_limit: u32,
+    /// Length of that window, seconds (default 86 400, Discord's 24 hours).
+    pub session_start_window_seconds: u64,
+    /// Load shedding: bus events waiting for the dispatcher beyond which typing and presence
+    /// updates are dropped before routing (default 4 096; message, member and permission
+    /// events are never dropped). A session more than `session_queue / 2` frames behind
+    /// gets no typing or presence either.
+    pub shed_backlog: usize,
+    /// Dispatcher shards: tasks that route dispatches in parallel, each owning the guilds
+    /// (and, for user-addressed dispatches, the users) whose id hashes to it (README
+    /// "Gateway"). Default 0: the machine's available parallelism; at least 1 is used.
+    pub dispatch_shards: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            heartbeat_interval_ms: 41_250,
+            public_url: None,
+            replay_events: 2_000,
+            replay_seconds: 300,
+            replay_log_bytes: 64 << 20,
+            session_queue: 1_024,
+            max_frame_bytes: 16 * 1024,
+            identify_timeout_ms: 20_000,
+            admission_per_second: 1_000,
+            admission_wait_ms: 15_000,
+            max_concurrency: 16,
+            session_start_limit: 1_000,
+            session_start_window_seconds: 86_400,
+            shed_backlog: 4_096,
+            dispatch_shards: 0,
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// The number of dispatcher shards in use: `dispatch_shards`, or the available
+    /// parallelism when it is 0 (1 if unknown); at least 1.
+    pub fn shard_count(&self) -> usize {
+        match self.dispatch_shards {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
