@@ -26,6 +26,7 @@ mod federation_transport;
 mod gateway;
 mod guard;
 mod images;
+mod components;
 mod interactions;
 mod mail;
 mod metrics;
