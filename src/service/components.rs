@@ -60,9 +60,11 @@ pub fn components_of(json: Option<&str>) -> Vec<Component> {
 
 /// The stored column of a message's components: `None` for none.
 pub fn stored_components(list: &[Component]) -> Option<String> {
-    (!list.is_empty())
-        .then(|| serde_json::to_string(list).ok())
-        .flatten()
+    if list.is_empty() {
+        None
+    } else {
+        serde_json::to_string(list).ok()
+    }
 }
 
 /// The interactive component of `list` (buttons that are not links, selects) with
@@ -144,7 +146,13 @@ fn emoji(e: Option<&crate::wire::Emoji>, p: &str, errs: &mut FieldErrors) {
     }
 }
 
-fn check_button(c: &Component, p: &str, interactive: bool, seen: &mut Vec<String>, errs: &mut FieldErrors) {
+fn check_button(
+    c: &Component,
+    p: &str,
+    interactive: bool,
+    seen: &mut Vec<String>,
+    errs: &mut FieldErrors,
+) {
     let style = c.style.unwrap_or(0);
     if !(1..=6).contains(&style) {
         errs.add(
@@ -215,7 +223,13 @@ fn check_button(c: &Component, p: &str, interactive: bool, seen: &mut Vec<String
     custom_id(c, p, seen, errs);
 }
 
-fn check_select(c: &Component, p: &str, interactive: bool, seen: &mut Vec<String>, errs: &mut FieldErrors) {
+fn check_select(
+    c: &Component,
+    p: &str,
+    interactive: bool,
+    seen: &mut Vec<String>,
+    errs: &mut FieldErrors,
+) {
     if !interactive {
         errs.add(
             format!("{p}.type"),
@@ -225,7 +239,12 @@ fn check_select(c: &Component, p: &str, interactive: bool, seen: &mut Vec<String
         return;
     }
     custom_id(c, p, seen, errs);
-    max_len(errs, format!("{p}.placeholder"), c.placeholder.as_deref(), 150);
+    max_len(
+        errs,
+        format!("{p}.placeholder"),
+        c.placeholder.as_deref(),
+        150,
+    );
     in_range(errs, format!("{p}.min_values"), c.min_values, 0, 25);
     in_range(errs, format!("{p}.max_values"), c.max_values, 1, 25);
     let (min, max) = (c.min_values.unwrap_or(1), c.max_values.unwrap_or(1));
@@ -282,7 +301,12 @@ fn check_select(c: &Component, p: &str, interactive: bool, seen: &mut Vec<String
                 "Select option values cannot be duplicated",
             );
         }
-        max_len(errs, format!("{op}.description"), o.description.as_deref(), 100);
+        max_len(
+            errs,
+            format!("{op}.description"),
+            o.description.as_deref(),
+            100,
+        );
         emoji(o.emoji.as_ref(), &op, errs);
     }
     if (0..=25).contains(&min) && (options.len() as i64) < min {
@@ -297,9 +321,18 @@ fn check_select(c: &Component, p: &str, interactive: bool, seen: &mut Vec<String
 /// Checks a message's `components` at `path` (see the module docs). `interactive`: whether
 /// buttons with a `custom_id` and selects are allowed (not for webhooks no application
 /// owns).
-pub fn check_message_components(list: &[Component], path: &str, interactive: bool, errs: &mut FieldErrors) {
+pub fn check_message_components(
+    list: &[Component],
+    path: &str,
+    interactive: bool,
+    errs: &mut FieldErrors,
+) {
     if list.len() > 5 {
-        errs.add(path, "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.");
+        errs.add(
+            path,
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 5 or fewer in length.",
+        );
         return;
     }
     let mut seen = Vec::new();
@@ -344,10 +377,15 @@ pub fn check_message_components(list: &[Component], path: &str, interactive: boo
 
 /// Checks the `data` of a callback 9 MODAL (see the module docs); the modal as stored and
 /// sent: `(custom_id, title, components)`.
-pub fn check_modal(d: &ModalCallbackData, errs: &mut FieldErrors) -> (String, String, Vec<Component>) {
+pub fn check_modal(
+    d: &ModalCallbackData,
+    errs: &mut FieldErrors,
+) -> (String, String, Vec<Component>) {
     match d.custom_id.as_deref() {
         None => required(errs, "data.custom_id".into()),
-        Some(s) if s.is_empty() || len(s) > 100 => bad_length(errs, "data.custom_id".into(), 1, 100),
+        Some(s) if s.is_empty() || len(s) > 100 => {
+            bad_length(errs, "data.custom_id".into(), 1, 100)
+        }
         _ => {}
     }
     match d.title.as_deref() {
@@ -363,7 +401,11 @@ pub fn check_modal(d: &ModalCallbackData, errs: &mut FieldErrors) -> (String, St
     for (i, row) in rows.iter().enumerate().take(5) {
         let rp = format!("data.components.{i}");
         if row.kind != ACTION_ROW {
-            errs.add(rp, "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (1,).");
+            errs.add(
+                rp,
+                "UNION_TYPE_CHOICES",
+                "Value of field \"type\" must be one of (1,).",
+            );
             continue;
         }
         let children = row.components.as_deref().unwrap_or(&[]);
@@ -383,7 +425,11 @@ pub fn check_modal(d: &ModalCallbackData, errs: &mut FieldErrors) -> (String, St
         }
         custom_id(c, &p, &mut seen, errs);
         if !matches!(c.style, Some(1 | 2)) {
-            errs.add(format!("{p}.style"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2}.");
+            errs.add(
+                format!("{p}.style"),
+                "BASE_TYPE_CHOICES",
+                "Value must be one of {1, 2}.",
+            );
         }
         match c.label.as_deref() {
             None => required(errs, format!("{p}.label")),
@@ -401,7 +447,12 @@ pub fn check_modal(d: &ModalCallbackData, errs: &mut FieldErrors) -> (String, St
                 "min_length cannot be greater than max_length.",
             );
         }
-        max_len(errs, format!("{p}.placeholder"), c.placeholder.as_deref(), 100);
+        max_len(
+            errs,
+            format!("{p}.placeholder"),
+            c.placeholder.as_deref(),
+            100,
+        );
         max_len(errs, format!("{p}.value"), c.value.as_deref(), 4000);
     }
     (
@@ -416,7 +467,11 @@ pub fn check_modal(d: &ModalCallbackData, errs: &mut FieldErrors) -> (String, St
 /// given and not empty; lengths within `min_length`/`max_length` (characters, default
 /// 0-4000). The rows as the bot receives them: `{type: 1, components: [{type: 4,
 /// custom_id, value}]}` in the modal's order.
-pub fn check_modal_submit(modal: &[Component], given: &[Component], errs: &mut FieldErrors) -> Vec<Component> {
+pub fn check_modal_submit(
+    modal: &[Component],
+    given: &[Component],
+    errs: &mut FieldErrors,
+) -> Vec<Component> {
     let inputs: Vec<(usize, usize, &Component)> = given
         .iter()
         .enumerate()
@@ -503,20 +558,36 @@ mod tests {
     #[test]
     fn message_components_are_checked() {
         let button = |id: &str| json!({"type": 2, "style": 1, "label": "L", "custom_id": id});
-        assert!(check(json!([{"type": 1, "components": [button("a"), button("b")]}]), true).is_empty());
+        assert!(
+            check(
+                json!([{"type": 1, "components": [button("a"), button("b")]}]),
+                true
+            )
+            .is_empty()
+        );
         assert_eq!(
-            check(json!([{"type": 1, "components": [button("a")]}, {"type": 1, "components": [button("a")]}]), true),
+            check(
+                json!([{"type": 1, "components": [button("a")]}, {"type": 1, "components": [button("a")]}]),
+                true
+            ),
             vec!["components.1.components.0.custom_id COMPONENT_CUSTOM_ID_DUPLICATED"]
         );
-        assert_eq!(check(json!([button("a")]), true), vec!["components.0 UNION_TYPE_CHOICES"]);
+        assert_eq!(
+            check(json!([button("a")]), true),
+            vec!["components.0 UNION_TYPE_CHOICES"]
+        );
         let six: Vec<_> = (0..6).map(|i| button(&format!("b{i}"))).collect();
         assert_eq!(
             check(json!([{"type": 1, "components": six}]), true),
             vec!["components.0.components BASE_TYPE_BAD_LENGTH"]
         );
-        let select = json!({"type": 3, "custom_id": "s", "options": [{"label": "A", "value": "a"}]});
+        let select =
+            json!({"type": 3, "custom_id": "s", "options": [{"label": "A", "value": "a"}]});
         assert_eq!(
-            check(json!([{"type": 1, "components": [select.clone(), button("x")]}]), true),
+            check(
+                json!([{"type": 1, "components": [select.clone(), button("x")]}]),
+                true
+            ),
             vec!["components.0.components COMPONENT_LAYOUT_WIDTH_EXCEEDED"]
         );
         assert!(check(json!([{"type": 1, "components": [select.clone()]}]), true).is_empty());
@@ -527,11 +598,17 @@ mod tests {
         let link = json!({"type": 2, "style": 5, "label": "L", "url": "https://example.com"});
         assert!(check(json!([{"type": 1, "components": [link]}]), false).is_empty());
         assert_eq!(
-            check(json!([{"type": 1, "components": [{"type": 2, "style": 5, "label": "L", "url": "ftp://x"}]}]), true),
+            check(
+                json!([{"type": 1, "components": [{"type": 2, "style": 5, "label": "L", "url": "ftp://x"}]}]),
+                true
+            ),
             vec!["components.0.components.0.url URL_TYPE_INVALID_SCHEME"]
         );
         assert_eq!(
-            check(json!([{"type": 1, "components": [{"type": 3, "custom_id": "s", "max_values": 26, "options": []}]}]), true),
+            check(
+                json!([{"type": 1, "components": [{"type": 3, "custom_id": "s", "max_values": 26, "options": []}]}]),
+                true
+            ),
             vec![
                 "components.0.components.0.max_values NUMBER_TYPE_MAX",
                 "components.0.components.0.options BASE_TYPE_BAD_LENGTH"
@@ -552,12 +629,18 @@ mod tests {
         let (_, _, modal) = check_modal(&d, &mut errs);
         assert!(errs.is_empty(), "{errs:?}");
         let submit = |v: &str| -> Vec<Component> {
-            serde_json::from_value(json!([{"type": 1, "components": [{"type": 4, "custom_id": "name", "value": v}]}])).unwrap()
+            serde_json::from_value(
+                json!([{"type": 1, "components": [{"type": 4, "custom_id": "name", "value": v}]}]),
+            )
+            .unwrap()
         };
         let mut errs = FieldErrors::new();
         let out = check_modal_submit(&modal, &submit("abc"), &mut errs);
         assert!(errs.is_empty());
-        assert_eq!(out[0].components.as_ref().unwrap()[0].value.as_deref(), Some("abc"));
+        assert_eq!(
+            out[0].components.as_ref().unwrap()[0].value.as_deref(),
+            Some("abc")
+        );
         for bad in ["", "a", "abcdef"] {
             let mut errs = FieldErrors::new();
             check_modal_submit(&modal, &submit(bad), &mut errs);

@@ -46,10 +46,18 @@ impl Hearth {
             errs.add("message_id", "BASE_TYPE_REQUIRED", "This field is required");
         }
         if data.custom_id.is_none() {
-            errs.add("data.custom_id", "BASE_TYPE_REQUIRED", "This field is required");
+            errs.add(
+                "data.custom_id",
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            );
         }
         if data.component_type.is_none() {
-            errs.add("data.component_type", "BASE_TYPE_REQUIRED", "This field is required");
+            errs.add(
+                "data.component_type",
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            );
         }
         errs.into_result()?;
         let (Some(message_id), Some(custom_id), Some(component_type)) =
@@ -108,7 +116,11 @@ impl Hearth {
             for (k, v) in values.iter().enumerate() {
                 let p = format!("data.values.{k}");
                 if values[..k].contains(v) {
-                    errs.add(&p, "SELECT_VALUE_DUPLICATED", "Values cannot be duplicated.");
+                    errs.add(
+                        &p,
+                        "SELECT_VALUE_DUPLICATED",
+                        "Values cannot be duplicated.",
+                    );
                     continue;
                 }
                 if c.kind == STRING_SELECT {
@@ -200,7 +212,11 @@ impl Hearth {
         let cx: InteractionContext = self.interaction_context(actor, body).await?;
         let data = &cx.data;
         let Some(opened_by) = data.id else {
-            return Err(field_error("data.id", "BASE_TYPE_REQUIRED", "This field is required"));
+            return Err(field_error(
+                "data.id",
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            ));
         };
         let parent = self
             .db

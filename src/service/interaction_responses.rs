@@ -80,7 +80,9 @@ pub fn callback_applies(ikind: InteractionType, kind: u8, from_component: bool) 
         InteractionType::ApplicationCommand => matches!(kind, 4 | 5 | 9),
         InteractionType::MessageComponent => matches!(kind, 4..=7 | 9),
         InteractionType::ApplicationCommandAutocomplete => kind == 8,
-        InteractionType::ModalSubmit => matches!(kind, 4 | 5) || (from_component && matches!(kind, 6 | 7)),
+        InteractionType::ModalSubmit => {
+            matches!(kind, 4 | 5) || (from_component && matches!(kind, 6 | 7))
+        }
         _ => false,
     }
 }
@@ -101,7 +103,11 @@ fn parse_data<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T>
 fn check_choices(choices: Vec<wire::CommandChoice>) -> Result<Vec<wire::CommandChoice>> {
     let mut errs = FieldErrors::new();
     if choices.len() > 25 {
-        errs.add("data.choices", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.");
+        errs.add(
+            "data.choices",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 25 or fewer in length.",
+        );
     }
     for (k, c) in choices.iter().enumerate() {
         let n = c.name.chars().count();
@@ -315,7 +321,13 @@ impl Hearth {
                 let ca = self.interaction_access(&i, &app).await?;
                 if kind == 4 {
                     let c = self
-                        .compose_token_message(&ca, app.bot_user_id, &data, FieldErrors::new(), true)
+                        .compose_token_message(
+                            &ca,
+                            app.bot_user_id,
+                            &data,
+                            FieldErrors::new(),
+                            true,
+                        )
                         .await?;
                     prepared = Prepared::Message(Box::new((ca, c)));
                 } else {

@@ -75,24 +75,86 @@ async fn bots_send_checked_components_and_users_cannot() {
     let m = bot_message(&mut c).await;
     assert_eq!(m["components"].as_array().unwrap().len(), 3);
     assert_eq!(m["components"][0]["components"][0]["custom_id"], "go");
-    assert_eq!(m["components"][1]["components"][0]["options"][2]["value"], "c");
+    assert_eq!(
+        m["components"][1]["components"][0]["options"][2]["value"],
+        "c"
+    );
     let path = format!("/channels/{}/messages", c.guild.general);
     let send = |components: Value| json!({"content": "x", "components": components});
     let refusals = [
-        (json!((0..6).map(|i| row(json!([button(&format!("b{i}"))]))).collect::<Vec<_>>()), "components"),
+        (
+            json!(
+                (0..6)
+                    .map(|i| row(json!([button(&format!("b{i}"))])))
+                    .collect::<Vec<_>>()
+            ),
+            "components",
+        ),
         (json!([button("top")]), "components.0"),
-        (json!([row(json!([button("a")])), row(json!([button("a")]))]), "components.1.components.0.custom_id"),
-        (json!([row(json!((0..6).map(|i| button(&format!("b{i}"))).collect::<Vec<_>>()))]), "components.0.components"),
-        (json!([row(json!([button("a"), {"type": 3, "custom_id": "s", "options": [{"label": "A", "value": "a"}]}]))]), "components.0.components"),
-        (json!([row(json!([{"type": 2, "style": 1, "label": "x".repeat(81), "custom_id": "a"}]))]), "components.0.components.0.label"),
-        (json!([row(json!([{"type": 2, "style": 1, "label": "L", "custom_id": "x".repeat(101)}]))]), "components.0.components.0.custom_id"),
-        (json!([row(json!([{"type": 2, "style": 1, "label": "L"}]))]), "components.0.components.0.custom_id"),
-        (json!([row(json!([{"type": 2, "style": 5, "label": "L"}]))]), "components.0.components.0.url"),
-        (json!([row(json!([{"type": 2, "style": 6, "sku_id": "1"}]))]), "components.0.components.0.style"),
-        (json!([row(json!([{"type": 3, "custom_id": "s", "options": (0..26).map(|i| json!({"label": "L", "value": format!("v{i}")})).collect::<Vec<_>>()}]))]), "components.0.components.0.options"),
-        (json!([row(json!([{"type": 3, "custom_id": "s", "max_values": 26, "options": [{"label": "A", "value": "a"}]}]))]), "components.0.components.0.max_values"),
-        (json!([row(json!([{"type": 5, "custom_id": "s", "placeholder": "p".repeat(151)}]))]), "components.0.components.0.placeholder"),
-        (json!([row(json!([{"type": 4, "custom_id": "t", "style": 1, "label": "T"}]))]), "components.0.components.0"),
+        (
+            json!([row(json!([button("a")])), row(json!([button("a")]))]),
+            "components.1.components.0.custom_id",
+        ),
+        (
+            json!([row(json!(
+                (0..6).map(|i| button(&format!("b{i}"))).collect::<Vec<_>>()
+            ))]),
+            "components.0.components",
+        ),
+        (
+            json!([row(
+                json!([button("a"), {"type": 3, "custom_id": "s", "options": [{"label": "A", "value": "a"}]}])
+            )]),
+            "components.0.components",
+        ),
+        (
+            json!([row(
+                json!([{"type": 2, "style": 1, "label": "x".repeat(81), "custom_id": "a"}])
+            )]),
+            "components.0.components.0.label",
+        ),
+        (
+            json!([row(
+                json!([{"type": 2, "style": 1, "label": "L", "custom_id": "x".repeat(101)}])
+            )]),
+            "components.0.components.0.custom_id",
+        ),
+        (
+            json!([row(json!([{"type": 2, "style": 1, "label": "L"}]))]),
+            "components.0.components.0.custom_id",
+        ),
+        (
+            json!([row(json!([{"type": 2, "style": 5, "label": "L"}]))]),
+            "components.0.components.0.url",
+        ),
+        (
+            json!([row(json!([{"type": 2, "style": 6, "sku_id": "1"}]))]),
+            "components.0.components.0.style",
+        ),
+        (
+            json!([row(
+                json!([{"type": 3, "custom_id": "s", "options": (0..26).map(|i| json!({"label": "L", "value": format!("v{i}")})).collect::<Vec<_>>()}])
+            )]),
+            "components.0.components.0.options",
+        ),
+        (
+            json!([row(
+                json!([{"type": 3, "custom_id": "s", "max_values": 26, "options": [{"label": "A", "value": "a"}]}])
+            )]),
+            "components.0.components.0.max_values",
+        ),
+        (
+            json!([row(
+                json!([{"type": 5, "custom_id": "s", "placeholder": "p".repeat(151)}])
+            )]),
+            "components.0.components.0.placeholder",
+        ),
+        (
+            json!([row(
+                json!([{"type": 4, "custom_id": "t", "style": 1, "label": "T"}])
+            )]),
+            "components.0.components.0",
+        ),
     ];
     for (components, field) in refusals {
         let r = c.bot.client.post(&path, send(components.clone())).await;
@@ -109,7 +171,10 @@ async fn bots_send_checked_components_and_users_cannot() {
     let edit = c
         .bot
         .client
-        .patch(&format!("{path}/{}", s(&m["id"])), json!({"components": []}))
+        .patch(
+            &format!("{path}/{}", s(&m["id"])),
+            json!({"components": []}),
+        )
         .await;
     assert_eq!(edit.status, 200, "{edit:?}");
     assert_eq!(edit.body["components"], json!([]));
@@ -129,8 +194,14 @@ async fn bots_send_checked_components_and_users_cannot() {
         )
         .await;
     assert_eq!(hook.status, 200, "{hook:?}");
-    let exec = format!("/webhooks/{}/{}", s(&hook.body["id"]), s(&hook.body["token"]));
-    let link = json!([row(json!([{"type": 2, "style": 5, "label": "Docs", "url": "https://example.com"}]))]);
+    let exec = format!(
+        "/webhooks/{}/{}",
+        s(&hook.body["id"]),
+        s(&hook.body["token"])
+    );
+    let link = json!([row(
+        json!([{"type": 2, "style": 5, "label": "Docs", "url": "https://example.com"}])
+    )]);
     let r = c
         .srv
         .anon()
@@ -141,7 +212,10 @@ async fn bots_send_checked_components_and_users_cannot() {
     let r = c
         .srv
         .anon()
-        .post(&format!("{exec}?wait=true&with_components=true"), send(link.clone()))
+        .post(
+            &format!("{exec}?wait=true&with_components=true"),
+            send(link.clone()),
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["components"], link);
@@ -160,7 +234,10 @@ async fn bots_send_checked_components_and_users_cannot() {
 async fn clicks_reach_the_bot_and_update_message_edits_the_message() {
     let mut c = cast().await;
     let m = bot_message(&mut c).await;
-    let r = c.mate.post("/interactions", click(&c, &m, "go", 2, None)).await;
+    let r = c
+        .mate
+        .post("/interactions", click(&c, &m, "go", 2, None))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
     let i = c.bot_gw.expect("INTERACTION_CREATE").await;
     assert_eq!(i["type"], 3);
@@ -174,7 +251,10 @@ async fn clicks_reach_the_bot_and_update_message_edits_the_message() {
     let r = c
         .srv
         .anon()
-        .post(&callback_path(&i), json!({"type": 8, "data": {"choices": []}}))
+        .post(
+            &callback_path(&i),
+            json!({"type": 8, "data": {"choices": []}}),
+        )
         .await;
     assert_field_error(&r, "type");
     // A bad update is refused before anything is acknowledged.
@@ -208,23 +288,41 @@ async fn clicks_reach_the_bot_and_update_message_edits_the_message() {
     assert_eq!(up["components"][0]["components"][0]["custom_id"], "again");
     let got = c
         .other
-        .get(&format!("/channels/{}/messages/{}", c.guild.general, s(&m["id"])))
+        .get(&format!(
+            "/channels/{}/messages/{}",
+            c.guild.general,
+            s(&m["id"])
+        ))
         .await;
     assert_eq!(got.body["content"], "clicked");
     assert_eq!(got.body["components"].as_array().unwrap().len(), 1);
     let success = c.mate_gw.expect("INTERACTION_SUCCESS").await;
     assert_eq!(success["id"], i["id"]);
     // The old components are gone: `go` is unknown now.
-    let r = c.mate.post("/interactions", click(&c, &m, "go", 2, None)).await;
+    let r = c
+        .mate
+        .post("/interactions", click(&c, &m, "go", 2, None))
+        .await;
     assert_field_error(&r, "data.custom_id");
 
     // DEFERRED_UPDATE_MESSAGE, then `@original` is the component's message.
-    let r = c.mate.post("/interactions", click(&c, &m, "again", 2, None)).await;
+    let r = c
+        .mate
+        .post("/interactions", click(&c, &m, "again", 2, None))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
     let i = c.bot_gw.expect("INTERACTION_CREATE").await;
-    let r = c.srv.anon().post(&callback_path(&i), json!({"type": 6})).await;
+    let r = c
+        .srv
+        .anon()
+        .post(&callback_path(&i), json!({"type": 6}))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
-    let original = format!("/webhooks/{}/{}/messages/@original", c.bot.id, s(&i["token"]));
+    let original = format!(
+        "/webhooks/{}/{}/messages/@original",
+        c.bot.id,
+        s(&i["token"])
+    );
     let r = c
         .srv
         .anon()
@@ -234,7 +332,9 @@ async fn clicks_reach_the_bot_and_update_message_edits_the_message() {
     assert_eq!(r.body["id"], m["id"]);
     let up = c
         .other_gw
-        .expect_where("MESSAGE_UPDATE", |d| d["id"] == m["id"] && d["content"] == "later")
+        .expect_where("MESSAGE_UPDATE", |d| {
+            d["id"] == m["id"] && d["content"] == "later"
+        })
         .await;
     assert_eq!(up["components"], json!([]));
 }
@@ -250,14 +350,35 @@ async fn component_interactions_are_checked() {
     };
     // Disabled, unknown, of another type.
     assert_field_error(&post(click(&c, &m, "off", 2, None)).await, "data.custom_id");
-    assert_field_error(&post(click(&c, &m, "nope", 2, None)).await, "data.custom_id");
-    assert_field_error(&post(click(&c, &m, "go", 3, None)).await, "data.component_type");
-    assert_field_error(&post(click(&c, &m, "go", 2, Some(json!(["a"])))).await, "data.values");
+    assert_field_error(
+        &post(click(&c, &m, "nope", 2, None)).await,
+        "data.custom_id",
+    );
+    assert_field_error(
+        &post(click(&c, &m, "go", 3, None)).await,
+        "data.component_type",
+    );
+    assert_field_error(
+        &post(click(&c, &m, "go", 2, Some(json!(["a"])))).await,
+        "data.values",
+    );
     // Select values: among the options, between min_values and max_values.
-    assert_field_error(&post(click(&c, &m, "pick", 3, Some(json!(["z"])))).await, "data.values.0");
-    assert_field_error(&post(click(&c, &m, "pick", 3, Some(json!([])))).await, "data.values");
-    assert_field_error(&post(click(&c, &m, "pick", 3, Some(json!(["a", "b", "c"])))).await, "data.values");
-    assert_field_error(&post(click(&c, &m, "pick", 3, Some(json!(["a", "a"])))).await, "data.values.1");
+    assert_field_error(
+        &post(click(&c, &m, "pick", 3, Some(json!(["z"])))).await,
+        "data.values.0",
+    );
+    assert_field_error(
+        &post(click(&c, &m, "pick", 3, Some(json!([])))).await,
+        "data.values",
+    );
+    assert_field_error(
+        &post(click(&c, &m, "pick", 3, Some(json!(["a", "b", "c"])))).await,
+        "data.values",
+    );
+    assert_field_error(
+        &post(click(&c, &m, "pick", 3, Some(json!(["a", "a"])))).await,
+        "data.values.1",
+    );
     let r = post(click(&c, &m, "pick", 3, Some(json!(["a", "c"])))).await;
     assert_eq!(r.status, 204, "{r:?}");
     let i = c.bot_gw.expect("INTERACTION_CREATE").await;
@@ -270,9 +391,15 @@ async fn component_interactions_are_checked() {
         .expect_where("INTERACTION_CREATE", |d| d["data"]["custom_id"] == "who")
         .await;
     assert_eq!(i["data"]["values"], json!([c.mate_id.clone()]));
-    assert_eq!(i["data"]["resolved"]["users"][&c.mate_id]["username"], "mate");
+    assert_eq!(
+        i["data"]["resolved"]["users"][&c.mate_id]["username"],
+        "mate"
+    );
     assert!(i["data"]["resolved"]["members"][&c.mate_id].is_object());
-    assert_field_error(&post(click(&c, &m, "who", 5, Some(json!(["1"])))).await, "data.values.0");
+    assert_field_error(
+        &post(click(&c, &m, "who", 5, Some(json!(["1"])))).await,
+        "data.values.0",
+    );
     // Not the application's message; no message at all.
     let theirs = say(&c.owner, &c.guild.general, "mine").await;
     let r = post(click(&c, &json!({"id": theirs}), "go", 2, None)).await;
@@ -284,7 +411,9 @@ async fn component_interactions_are_checked() {
     assert_field_error(&post(missing).await, "message_id");
     // An outsider.
     let (_, outsider) = c.srv.user("outsider").await;
-    let r = outsider.post("/interactions", click(&c, &m, "go", 2, None)).await;
+    let r = outsider
+        .post("/interactions", click(&c, &m, "go", 2, None))
+        .await;
     assert_eq!(r.status, 403, "{r:?}");
     // A member who cannot VIEW_CHANNEL (an overwrite on @everyone); the owner still can.
     let deny = c
@@ -297,13 +426,22 @@ async fn component_interactions_are_checked() {
     assert_eq!(deny.status, 204, "{deny:?}");
     let r = post(click(&c, &m, "go", 2, None)).await;
     assert_err(&r, 403, 50001);
-    let r = c.owner.post("/interactions", click(&c, &m, "go", 2, None)).await;
+    let r = c
+        .owner
+        .post("/interactions", click(&c, &m, "go", 2, None))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
 }
 
 /// `mate` invokes `/echo`; the bot's interaction.
 async fn echo(c: &mut Cast, nonce: &str) -> Value {
-    let body = invoke(c, &c.echo.clone(), "echo", json!([{"type": 3, "name": "text", "value": "hi"}]), nonce);
+    let body = invoke(
+        c,
+        &c.echo.clone(),
+        "echo",
+        json!([{"type": 3, "name": "text", "value": "hi"}]),
+        nonce,
+    );
     let r = c.mate.post("/interactions", body).await;
     assert_eq!(r.status, 204, "{r:?}");
     c.bot_gw.expect("INTERACTION_CREATE").await
@@ -338,21 +476,40 @@ async fn a_modal_goes_to_the_invoker_and_comes_back_checked() {
     // Bad modals, refused before anything is acknowledged.
     let mut long_title = modal();
     long_title["title"] = json!("t".repeat(46));
-    assert_field_error(&c.srv.anon().post(&cb, json!({"type": 9, "data": long_title})).await, "data.title");
+    assert_field_error(
+        &c.srv
+            .anon()
+            .post(&cb, json!({"type": 9, "data": long_title}))
+            .await,
+        "data.title",
+    );
     let mut with_button = modal();
     with_button["components"] = json!([row(json!([button("b")]))]);
     assert_field_error(
-        &c.srv.anon().post(&cb, json!({"type": 9, "data": with_button})).await,
+        &c.srv
+            .anon()
+            .post(&cb, json!({"type": 9, "data": with_button}))
+            .await,
         "data.components.0.components.0",
     );
     let mut none = modal();
     none["components"] = json!([]);
-    assert_field_error(&c.srv.anon().post(&cb, json!({"type": 9, "data": none})).await, "data.components");
+    assert_field_error(
+        &c.srv
+            .anon()
+            .post(&cb, json!({"type": 9, "data": none}))
+            .await,
+        "data.components",
+    );
     // Commands cannot be answered with 6, 7 or 8.
     for kind in [6, 7, 8] {
         assert_field_error(&c.srv.anon().post(&cb, json!({"type": kind})).await, "type");
     }
-    let r = c.srv.anon().post(&cb, json!({"type": 9, "data": modal()})).await;
+    let r = c
+        .srv
+        .anon()
+        .post(&cb, json!({"type": 9, "data": modal()}))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
     let shown = c.mate_gw.expect("INTERACTION_MODAL_CREATE").await;
     assert_eq!(shown["id"], i["id"]);
@@ -365,11 +522,15 @@ async fn a_modal_goes_to_the_invoker_and_comes_back_checked() {
 
     // Submissions checked against the modal.
     assert_field_error(
-        &c.mate.post("/interactions", submit(&c, &i, "form", "A")).await,
+        &c.mate
+            .post("/interactions", submit(&c, &i, "form", "A"))
+            .await,
         "data.components.0.components.0.value",
     );
     assert_field_error(
-        &c.mate.post("/interactions", submit(&c, &i, "other", "Al")).await,
+        &c.mate
+            .post("/interactions", submit(&c, &i, "other", "Al"))
+            .await,
         "data.custom_id",
     );
     let mut unknown = submit(&c, &i, "form", "Al");
@@ -379,11 +540,26 @@ async fn a_modal_goes_to_the_invoker_and_comes_back_checked() {
         "data.components.0.components.0.custom_id",
     );
     // Only the invoker, only for a modal that was sent.
-    assert_err(&c.other.post("/interactions", submit(&c, &i, "form", "Al")).await, 404, 10062);
+    assert_err(
+        &c.other
+            .post("/interactions", submit(&c, &i, "form", "Al"))
+            .await,
+        404,
+        10062,
+    );
     let j = echo(&mut c, "m-2").await;
-    assert_err(&c.mate.post("/interactions", submit(&c, &j, "form", "Al")).await, 404, 10062);
+    assert_err(
+        &c.mate
+            .post("/interactions", submit(&c, &j, "form", "Al"))
+            .await,
+        404,
+        10062,
+    );
 
-    let r = c.mate.post("/interactions", submit(&c, &i, "form", "Al")).await;
+    let r = c
+        .mate
+        .post("/interactions", submit(&c, &i, "form", "Al"))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
     let sub = c
         .bot_gw
@@ -400,16 +576,34 @@ async fn a_modal_goes_to_the_invoker_and_comes_back_checked() {
     assert!(sub.get("message").is_none());
     // A modal cannot answer a modal submit, nor can UPDATE_MESSAGE without a component.
     let scb = callback_path(&sub);
-    assert_field_error(&c.srv.anon().post(&scb, json!({"type": 9, "data": modal()})).await, "type");
-    assert_field_error(&c.srv.anon().post(&scb, json!({"type": 7, "data": {"content": "x"}})).await, "type");
+    assert_field_error(
+        &c.srv
+            .anon()
+            .post(&scb, json!({"type": 9, "data": modal()}))
+            .await,
+        "type",
+    );
+    assert_field_error(
+        &c.srv
+            .anon()
+            .post(&scb, json!({"type": 7, "data": {"content": "x"}}))
+            .await,
+        "type",
+    );
     let r = c
         .srv
         .anon()
-        .post(&format!("{scb}?with_response=true"), json!({"type": 4, "data": {"content": "thanks Al"}}))
+        .post(
+            &format!("{scb}?with_response=true"),
+            json!({"type": 4, "data": {"content": "thanks Al"}}),
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["resource"]["message"]["type"], 0);
-    assert_eq!(r.body["resource"]["message"]["interaction_metadata"]["type"], 5);
+    assert_eq!(
+        r.body["resource"]["message"]["interaction_metadata"]["type"],
+        5
+    );
 }
 
 #[tokio::test]
@@ -436,18 +630,35 @@ async fn autocomplete_choices_reach_the_invoker() {
     };
     // Exactly one focused option, declared with autocomplete.
     assert_field_error(
-        &c.mate.post("/interactions", ask(&c, json!([{"type": 3, "name": "name", "value": "ap"}]))).await,
+        &c.mate
+            .post(
+                "/interactions",
+                ask(&c, json!([{"type": 3, "name": "name", "value": "ap"}])),
+            )
+            .await,
         "data.options",
     );
     assert_field_error(
         &c.mate
-            .post("/interactions", ask(&c, json!([{"type": 4, "name": "count", "value": 1, "focused": true}])))
+            .post(
+                "/interactions",
+                ask(
+                    &c,
+                    json!([{"type": 4, "name": "count", "value": 1, "focused": true}]),
+                ),
+            )
             .await,
         "data.options.0.focused",
     );
     let r = c
         .mate
-        .post("/interactions", ask(&c, json!([{"type": 3, "name": "name", "value": "ap", "focused": true}])))
+        .post(
+            "/interactions",
+            ask(
+                &c,
+                json!([{"type": 3, "name": "name", "value": "ap", "focused": true}]),
+            ),
+        )
         .await;
     assert_eq!(r.status, 204, "{r:?}");
     let i = c.bot_gw.expect("INTERACTION_CREATE").await;
@@ -458,20 +669,52 @@ async fn autocomplete_choices_reach_the_invoker() {
     );
     let cb = callback_path(&i);
     // Autocomplete takes callback 8 only, with at most 25 choices.
-    assert_field_error(&c.srv.anon().post(&cb, json!({"type": 4, "data": {"content": "x"}})).await, "type");
-    assert_field_error(&c.srv.anon().post(&cb, json!({"type": 9, "data": modal()})).await, "type");
-    let many: Vec<Value> = (0..26).map(|k| json!({"name": format!("f{k}"), "value": format!("f{k}")})).collect();
     assert_field_error(
-        &c.srv.anon().post(&cb, json!({"type": 8, "data": {"choices": many}})).await,
+        &c.srv
+            .anon()
+            .post(&cb, json!({"type": 4, "data": {"content": "x"}}))
+            .await,
+        "type",
+    );
+    assert_field_error(
+        &c.srv
+            .anon()
+            .post(&cb, json!({"type": 9, "data": modal()}))
+            .await,
+        "type",
+    );
+    let many: Vec<Value> = (0..26)
+        .map(|k| json!({"name": format!("f{k}"), "value": format!("f{k}")}))
+        .collect();
+    assert_field_error(
+        &c.srv
+            .anon()
+            .post(&cb, json!({"type": 8, "data": {"choices": many}}))
+            .await,
         "data.choices",
     );
-    let choices = json!([{"name": "Apple", "value": "apple"}, {"name": "Apricot", "value": "apricot"}]);
-    let r = c.srv.anon().post(&cb, json!({"type": 8, "data": {"choices": choices}})).await;
+    let choices =
+        json!([{"name": "Apple", "value": "apple"}, {"name": "Apricot", "value": "apricot"}]);
+    let r = c
+        .srv
+        .anon()
+        .post(&cb, json!({"type": 8, "data": {"choices": choices}}))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
-    let got = c.mate_gw.expect("APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE").await;
+    let got = c
+        .mate_gw
+        .expect("APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE")
+        .await;
     assert_eq!(got, json!({"nonce": "ac-1", "choices": choices}));
     // Answered once.
-    assert_err(&c.srv.anon().post(&cb, json!({"type": 8, "data": {"choices": []}})).await, 400, 40060);
+    assert_err(
+        &c.srv
+            .anon()
+            .post(&cb, json!({"type": 8, "data": {"choices": []}}))
+            .await,
+        400,
+        40060,
+    );
     // An application command interaction with the same options, unfocused, is a normal
     // invocation: `count` is required there.
     let mut normal = ask(&c, json!([{"type": 3, "name": "name", "value": "apple"}]));

@@ -11,10 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{
-    ApplicationCommandOptionType, InteractionType, Member, Role, Snowflake,
-    User,
-};
+use crate::{ApplicationCommandOptionType, InteractionType, Member, Role, Snowflake, User};
 
 /// One option value of an invocation ("Application Command Interaction Data Option
 /// Structure"): `value` for value options (a string, a number, a boolean, or an id as a
