@@ -3,7 +3,8 @@
 //! (0) to acknowledged (1, by its callback) or failed (2, by the 3-second deadline): a
 //! conditional UPDATE decides which came first.
 
-use super::{Db, on_db, write_tx};
+use super::atomic::write_tx;
+use super::{Db, on_db};
 use crate::error::Result;
 
 /// A stored interaction (its token only as SHA-256 hex).
