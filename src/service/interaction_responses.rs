@@ -58,11 +58,14 @@ enum Found {
     Ephemeral(Box<wire::Message>),
 }
 
+/// A composed message with the users it mentions ([`Hearth::compose_token_message`]).
+type Composed = (MessageRow, HashMap<i64, UserRow>);
+
 /// What a callback prepared before acknowledging.
 enum Prepared {
     None,
     /// Type 4: the response's message.
-    Message(Box<(ChannelAccess, (MessageRow, HashMap<i64, UserRow>))>),
+    Message(Box<(ChannelAccess, Composed)>),
     /// Type 7: the component's message and its edit.
     Update(Box<(ChannelAccess, MessageRow, wire::EditWebhookMessageBody)>),
     /// Type 8.
