@@ -14,7 +14,8 @@ use crate::http::{Auth, Body, P, Q};
 use crate::snowflake::Snowflake;
 use crate::wire;
 
-/// `POST /interactions` (a user's client) -> 204.
+/// `POST /interactions` (a user's client: types 2 APPLICATION_COMMAND, 3
+/// MESSAGE_COMPONENT, 4 APPLICATION_COMMAND_AUTOCOMPLETE, 5 MODAL_SUBMIT) -> 204.
 #[utoipa::path(
     post,
     path = "/interactions",
@@ -45,7 +46,7 @@ pub(super) async fn create_interaction(
         ("interaction_token" = String, Path, description = "The interaction's token"),
         ("with_response" = Option<String>, Query, description = "`true` or `1`: answer the callback response instead of 204"),
     ),
-    request_body(content = wire::InteractionCallbackBody, description = "wire::InteractionCallbackBody"),
+    request_body(content = wire::InteractionCallbackBody, description = "wire::InteractionCallbackBody: `data` is a wire::ExecuteWebhookBody (types 4, 7), wire::AutocompleteCallbackData (8) or wire::ModalCallbackData (9)"),
     responses(
         (status = 200, description = "wire::InteractionCallbackResponse (with ?with_response=true)", body = wire::InteractionCallbackResponse),
         (status = 204, description = "No content"),

@@ -180,7 +180,13 @@ use crate::wire;
         crate::wire::User,
         crate::wire::TokenPair,
         crate::wire::AuthSession,
-        crate::wire::MfaToken
+        crate::wire::MfaToken,
+        crate::wire::ExecuteWebhookBody,
+        crate::wire::ModalCallbackData,
+        crate::wire::AutocompleteCallbackData,
+        crate::wire::Interaction,
+        crate::wire::InteractionModalCreate,
+        crate::wire::AutocompleteResponse
     ))
 )]
 pub struct ApiDoc;

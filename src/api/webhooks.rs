@@ -215,6 +215,7 @@ pub(super) async fn delete_webhook_with_token(
         ("webhook_id" = String, Path, description = "A snowflake id (decimal string)"),
         ("webhook_token" = String, Path, description = "The webhook's token"),
         ("wait" = Option<String>, Query, description = "`true` or `1`: answer the created message instead of 204"),
+        ("with_components" = Option<String>, Query, description = "`true` or `1`: take `components` (link buttons only for a webhook; an interaction's follow-ups always take them)"),
     ),
     request_body(content = wire::ExecuteWebhookBody, description = "wire::ExecuteWebhookBody"),
     responses(
@@ -230,7 +231,10 @@ pub(super) async fn execute_webhook(
     Body(b): Body<wire::ExecuteWebhookBody>,
 ) -> Result<Response> {
     let wait = q.wait();
-    Ok(executed(h.execute_webhook(w, &t, b, wait).await?))
+    Ok(executed(
+        h.execute_webhook(w, &t, b, wait, q.with_components())
+            .await?,
+    ))
 }
 /// `POST /webhooks/{id}/{token}/slack` (`?wait=true` -> the message, else 200 `ok`).
 #[utoipa::path(

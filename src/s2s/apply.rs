@@ -110,6 +110,7 @@ pub(super) fn message_row(guild_id: i64, m: &wire::Message, pinned_at: Option<i6
         webhook_name: m.webhook_id.map(|_| m.author.username.clone()),
         webhook_avatar: m.webhook_id.and_then(|_| m.author.avatar.clone()),
         interaction: crate::service::interactions::stored_interaction(m),
+        components: crate::service::components::stored_components(&m.components),
         // Filled by the caller from `Fed::localize_attachments` (spec/federation.md §17).
         attachments: vec![],
     }

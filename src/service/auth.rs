@@ -80,6 +80,14 @@ pub fn token_hash(t: &str) -> String {
     hex::encode(Sha256::digest(t.as_bytes()))
 }
 
+/// Whether `t`'s SHA-256 hex is `stored`, compared in constant time (`subtle`): how long
+/// the comparison takes says nothing about where the digests differ.
+pub fn token_hash_matches(t: &str, stored: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let h = token_hash(t);
+    h.len() == stored.len() && bool::from(h.as_bytes().ct_eq(stored.as_bytes()))
+}
+
 impl AuthState {
     pub async fn new(config: &Config, db: &Db) -> Result<AuthState> {
         let secret = db.secret("jwt_hs256", random_token).await?;

@@ -38,6 +38,8 @@ pub struct CheckedOptions {
     /// `command`, `command sub` or `command group sub`.
     pub full_name: String,
     pub refs: Vec<OptionRef>,
+    /// Autocomplete: how many options were focused.
+    pub focused: usize,
 }
 
 fn snowflake_of(v: &Value) -> Option<Snowflake> {
@@ -66,6 +68,7 @@ fn check_level(
     path: &str,
     errs: &mut FieldErrors,
     out: &mut CheckedOptions,
+    autocomplete: bool,
 ) -> Vec<InteractionDataOption> {
     let mut normalized = Vec::with_capacity(given.len());
     let has_subs = declared
@@ -114,6 +117,7 @@ fn check_level(
                 &format!("{p}.options"),
                 errs,
                 out,
+                autocomplete,
             );
             normalized.push(InteractionDataOption {
                 name: d.name.clone(),
@@ -125,6 +129,36 @@ fn check_level(
             continue;
         }
         let vp = format!("{p}.value");
+        if autocomplete && g.focused == Some(true) {
+            // The value being typed: partial, so any string or number.
+            out.focused += 1;
+            if d.autocomplete != Some(true) {
+                errs.add(
+                    format!("{p}.focused"),
+                    "INTERACTION_OPTION_NOT_AUTOCOMPLETE",
+                    format!("Option \"{}\" has no autocomplete.", d.name),
+                );
+            }
+            let value = match &g.value {
+                Some(v @ (Value::String(_) | Value::Number(_))) => Some(v.clone()),
+                _ => {
+                    errs.add(
+                        &vp,
+                        "INTERACTION_OPTION_VALUE",
+                        "Must be a string or a number.",
+                    );
+                    None
+                }
+            };
+            normalized.push(InteractionDataOption {
+                name: d.name.clone(),
+                kind: d.kind,
+                value,
+                options: None,
+                focused: Some(true),
+            });
+            continue;
+        }
         let Some(v) = g.value.clone() else {
             errs.add(&vp, "BASE_TYPE_REQUIRED", "This field is required");
             continue;
@@ -217,7 +251,7 @@ fn check_level(
             focused: None,
         });
     }
-    if !has_subs {
+    if !has_subs && !autocomplete {
         for d in declared {
             if d.required == Some(true) && !given.iter().any(|g| g.name == d.name) {
                 errs.add(
@@ -243,7 +277,32 @@ pub fn check_options(
         full_name: name.to_string(),
         ..Default::default()
     };
-    out.options = check_level(declared, given, "data.options", errs, &mut out);
+    out.options = check_level(declared, given, "data.options", errs, &mut out, false);
+    out
+}
+
+/// Checks the options of an autocomplete interaction (type 4): as [`check_options`], but
+/// exactly one option has `focused: true` (INTERACTION_AUTOCOMPLETE_FOCUSED otherwise), on
+/// an option declared `autocomplete: true`, with a partial value (a string or a number);
+/// required options may be missing.
+pub fn check_autocomplete_options(
+    name: &str,
+    declared: &[CommandOption],
+    given: &[InteractionDataOption],
+    errs: &mut FieldErrors,
+) -> CheckedOptions {
+    let mut out = CheckedOptions {
+        full_name: name.to_string(),
+        ..Default::default()
+    };
+    out.options = check_level(declared, given, "data.options", errs, &mut out, true);
+    if out.focused != 1 {
+        errs.add(
+            "data.options",
+            "INTERACTION_AUTOCOMPLETE_FOCUSED",
+            "Exactly one option must be focused.",
+        );
+    }
     out
 }
 

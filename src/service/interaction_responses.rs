@@ -4,20 +4,29 @@
 //! with the application's id and the token (`/webhooks/{app}/{token}`,
 //! `.../messages/@original`, `.../messages/{id}`). No authentication: the token authorizes.
 //!
-//! Callback: an unknown interaction, a token that is not its own, an expired one or one
+//! Callback: an unknown interaction, a token that is not its own (compared in constant
+//! time), an expired one or one
 //! whose 3 seconds passed without an answer: 404 10062. A second callback: 400 40060.
-//! `type` 4 CHANNEL_MESSAGE_WITH_SOURCE (a message in `data`, checked as a webhook
-//! execution: 400 50035 / 50006, nothing acknowledged then) and 5
-//! DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE are taken; 1 PONG (PING interactions only), 6 and 7
-//! (components), 8 (autocomplete) and 9 (modals) do not apply to the application commands
-//! Hearth delivers: 400 50035 on `type`. `data.flags` may hold EPHEMERAL (64) and
-//! SUPPRESS_EMBEDS (4), SUPPRESS_NOTIFICATIONS (4096). The invoking user's sessions get
-//! INTERACTION_SUCCESS `{id, nonce}`. `with_response=true` answers the Interaction Callback
-//! Response (200) instead of 204.
+//! Which `type` answers which interaction ([`callback_applies`]; 400 50035 on `type`
+//! otherwise): 4 CHANNEL_MESSAGE_WITH_SOURCE (a message in `data`, checked as a webhook
+//! execution with components: 400 50035 / 50006, nothing acknowledged then) and 5
+//! DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE answer commands, components and modal submits; 6
+//! DEFERRED_UPDATE_MESSAGE and 7 UPDATE_MESSAGE (the edit of the component's message in
+//! `data`, checked first; MESSAGE_UPDATE to the channel) answer components and modal
+//! submits of modals opened from a component; 8 APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+//! (`data.choices`, at most 25, names 1-100 characters) answers autocomplete only, which
+//! takes nothing else; 9 MODAL (`data`: [`super::components::check_modal`]; stored with
+//! the interaction for the MODAL_SUBMIT) answers commands and components; 1 PONG nothing.
+//! `data.flags` may hold EPHEMERAL (64) and SUPPRESS_EMBEDS (4), SUPPRESS_NOTIFICATIONS
+//! (4096). The invoking user's sessions get INTERACTION_SUCCESS `{id, nonce}` (types 4-7),
+//! INTERACTION_MODAL_CREATE (9) or APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE `{nonce,
+//! choices}` (8). `with_response=true` answers the Interaction Callback Response (200)
+//! instead of 204. After 6 or 7, `@original` is the component's message.
 //!
 //! Messages: the response (type 4; or, after type 5, the first edit of `@original`, which
 //! creates it) and follow-ups are messages of the application's bot (author the bot user,
-//! `application_id`, type 20 CHAT_INPUT_COMMAND or 23 CONTEXT_MENU_COMMAND,
+//! `application_id`, type 20 CHAT_INPUT_COMMAND or 23 CONTEXT_MENU_COMMAND for commands, 0
+//! DEFAULT for components and modal submits,
 //! `interaction_metadata` and the legacy `interaction`), stored by the group commit like any
 //! message (MESSAGE_CREATE to those who see the channel). An ephemeral one (flag 64) is
 //! never stored with the channel's messages: it is kept in `ephemeral_messages` for the
@@ -49,6 +58,83 @@ enum Found {
     Ephemeral(Box<wire::Message>),
 }
 
+/// A composed message with the users it mentions ([`Hearth::compose_token_message`]).
+type Composed = (MessageRow, HashMap<i64, UserRow>);
+
+/// What a callback prepared before acknowledging.
+enum Prepared {
+    None,
+    /// Type 4: the response's message.
+    Message(Box<(ChannelAccess, Composed)>),
+    /// Type 7: the component's message and its edit.
+    Update(Box<(ChannelAccess, MessageRow, wire::EditWebhookMessageBody)>),
+    /// Type 8.
+    Choices(Vec<wire::CommandChoice>),
+    /// Type 9.
+    Modal(wire::ModalCallbackData),
+}
+
+/// Whether callback `kind` answers an interaction of type `ikind` (`from_component`: the
+/// interaction has a component's message): Discord "Interaction Callback Type".
+/// APPLICATION_COMMAND: 4, 5, 9; MESSAGE_COMPONENT: 4, 5, 6, 7, 9; AUTOCOMPLETE: 8;
+/// MODAL_SUBMIT: 4, 5, and 6, 7 when the modal was opened from a component.
+pub fn callback_applies(ikind: InteractionType, kind: u8, from_component: bool) -> bool {
+    match ikind {
+        InteractionType::ApplicationCommand => matches!(kind, 4 | 5 | 9),
+        InteractionType::MessageComponent => matches!(kind, 4..=7 | 9),
+        InteractionType::ApplicationCommandAutocomplete => kind == 8,
+        InteractionType::ModalSubmit => {
+            matches!(kind, 4 | 5) || (from_component && matches!(kind, 6 | 7))
+        }
+        _ => false,
+    }
+}
+
+/// A callback's `data` as the shape its type takes. Errors: 400 50035 on `data`.
+fn parse_data<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| {
+        field_error(
+            "data",
+            "MODEL_TYPE_CONVERT",
+            format!("Invalid data for this callback type: {e}"),
+        )
+    })
+}
+
+/// The choices of callback 8: at most 25, each `name` 1 to 100 characters and a string
+/// `value` up to 100. Errors: 400 50035 at `data.choices...`.
+fn check_choices(choices: Vec<wire::CommandChoice>) -> Result<Vec<wire::CommandChoice>> {
+    let mut errs = FieldErrors::new();
+    if choices.len() > 25 {
+        errs.add(
+            "data.choices",
+            "BASE_TYPE_MAX_LENGTH",
+            "Must be 25 or fewer in length.",
+        );
+    }
+    for (k, c) in choices.iter().enumerate() {
+        let n = c.name.chars().count();
+        if n == 0 || n > 100 {
+            errs.add(
+                format!("data.choices.{k}.name"),
+                "BASE_TYPE_BAD_LENGTH",
+                "Must be between 1 and 100 in length.",
+            );
+        }
+        if let wire::ChoiceValue::String(v) = &c.value
+            && v.chars().count() > 100
+        {
+            errs.add(
+                format!("data.choices.{k}.value"),
+                "BASE_TYPE_MAX_LENGTH",
+                "Must be 100 or fewer in length.",
+            );
+        }
+    }
+    errs.into_result()?;
+    Ok(choices)
+}
+
 impl Hearth {
     /// The interaction `id` if `token` is its own and it has not expired. Errors: 404 10062.
     async fn interaction_for_callback(&self, id: Snowflake, token: &str) -> Result<InteractionRow> {
@@ -57,7 +143,7 @@ impl Hearth {
             .interaction(id.db())
             .await?
             .ok_or(Error::Unknown(Unknown::Interaction))?;
-        if super::auth::token_hash(token) != i.token_hash || i.expires_at < now_ms() {
+        if !super::auth::token_hash_matches(token, &i.token_hash) || i.expires_at < now_ms() {
             return Err(Error::Unknown(Unknown::Interaction));
         }
         Ok(i)
@@ -119,8 +205,13 @@ impl Hearth {
         users.insert(bot.id, bot);
         let invoker = self.user_wire_by_id(i.user_id).await?;
         let command_type = ApplicationCommandType::from_db(i.command_type);
-        m.kind = match command_type {
-            ApplicationCommandType::ChatInput => MessageType::ChatInputCommand,
+        let kind = InteractionType::from_db(i.kind);
+        let is_command = kind == InteractionType::ApplicationCommand;
+        // Discord: a command's answers are CHAT_INPUT_COMMAND (20) or CONTEXT_MENU_COMMAND
+        // (23); a component's or a modal's are DEFAULT (0).
+        m.kind = match (is_command, command_type) {
+            (false, _) => MessageType::Default,
+            (true, ApplicationCommandType::ChatInput) => MessageType::ChatInputCommand,
             _ => MessageType::ContextMenuCommand,
         }
         .db();
@@ -131,7 +222,7 @@ impl Hearth {
             application_id: Snowflake::from_db(app.id),
             metadata: wire::MessageInteractionMetadata {
                 id: Snowflake::from_db(i.id),
-                kind: InteractionType::ApplicationCommand,
+                kind,
                 user: invoker,
                 authorizing_integration_owners: i
                     .guild_id
@@ -142,8 +233,8 @@ impl Hearth {
                     .flatten()
                     .filter(|id| *id > 0)
                     .map(Snowflake::from_db),
-                name: Some(i.name.clone()),
-                command_type: Some(command_type.value()),
+                name: is_command.then(|| i.name.clone()),
+                command_type: is_command.then(|| command_type.value()),
             },
         };
         m.interaction = Some(serde_json::to_string(&stored).map_err(Error::internal)?);
@@ -201,11 +292,15 @@ impl Hearth {
         let kind = body
             .kind
             .ok_or_else(|| field_error("type", "BASE_TYPE_REQUIRED", "This field is required"))?;
-        if !matches!(kind, 4 | 5) {
+        let ikind = InteractionType::from_db(i.kind);
+        if !callback_applies(ikind, kind, i.message_id.is_some()) {
             return Err(field_error(
                 "type",
                 "INTERACTION_RESPONSE_TYPE",
-                format!("Interaction response type {kind} does not apply to application commands."),
+                format!(
+                    "Interaction response type {kind} does not apply to interactions of type {}.",
+                    ikind.value()
+                ),
             ));
         }
         let app = self
@@ -213,18 +308,70 @@ impl Hearth {
             .application(i.application_id)
             .await?
             .ok_or(Error::Unknown(Unknown::Interaction))?;
-        let data = body.data.unwrap_or_default();
-        let ephemeral = data.flags.unwrap_or(0) & EPHEMERAL != 0;
-        // A response message is checked before the interaction is acknowledged.
-        let composed = if kind == 4 {
-            let ca = self.interaction_access(&i, &app).await?;
-            let c = self
-                .compose_token_message(&ca, app.bot_user_id, &data, FieldErrors::new())
-                .await?;
-            Some((ca, c))
+        let raw = body.data.unwrap_or(serde_json::Value::Null);
+        let raw = if raw.is_null() {
+            serde_json::json!({})
         } else {
-            None
+            raw
         };
+        // The data is checked before the interaction is acknowledged.
+        let mut prepared = Prepared::None;
+        let mut ephemeral = false;
+        match kind {
+            4 | 7 => {
+                let data: wire::ExecuteWebhookBody = parse_data(raw)?;
+                ephemeral = kind == 4 && data.flags.unwrap_or(0) & EPHEMERAL != 0;
+                let ca = self.interaction_access(&i, &app).await?;
+                if kind == 4 {
+                    let c = self
+                        .compose_token_message(
+                            &ca,
+                            app.bot_user_id,
+                            &data,
+                            FieldErrors::new(),
+                            true,
+                        )
+                        .await?;
+                    prepared = Prepared::Message(Box::new((ca, c)));
+                } else {
+                    let mid = i.message_id.ok_or(Error::Unknown(Unknown::Message))?;
+                    let m = self
+                        .db
+                        .message(i.channel_id, mid)
+                        .await?
+                        .ok_or(Error::Unknown(Unknown::Message))?;
+                    let edit = wire::EditWebhookMessageBody {
+                        content: data.content.map(Some),
+                        embeds: data.embeds.map(Some),
+                        allowed_mentions: data.allowed_mentions,
+                        components: data.components.map(Some),
+                    };
+                    self.check_update(&edit)?;
+                    prepared = Prepared::Update(Box::new((ca, m, edit)));
+                }
+            }
+            5 => {
+                let data: wire::ExecuteWebhookBody = parse_data(raw)?;
+                ephemeral = data.flags.unwrap_or(0) & EPHEMERAL != 0;
+            }
+            8 => {
+                let data: wire::AutocompleteCallbackData = parse_data(raw)?;
+                prepared = Prepared::Choices(check_choices(data.choices.unwrap_or_default())?);
+            }
+            9 => {
+                let data: wire::ModalCallbackData = parse_data(raw)?;
+                let mut errs = FieldErrors::new();
+                let (custom_id, title, components) =
+                    super::components::check_modal(&data, &mut errs);
+                errs.into_result()?;
+                prepared = Prepared::Modal(wire::ModalCallbackData {
+                    custom_id: Some(custom_id),
+                    title: Some(title),
+                    components: Some(components),
+                });
+            }
+            _ => {}
+        }
         if !self
             .db
             .settle_interaction(i.id, ACKNOWLEDGED, Some(kind as i64), ephemeral)
@@ -235,33 +382,116 @@ impl Hearth {
                 _ => Error::Rule(Rule::InteractionAcknowledged),
             });
         }
-        self.publish(Self::event_of(
-            Event::InteractionSuccess,
-            Audience::Users(vec![Snowflake::from_db(i.user_id)]),
-            0,
-            to_value(&wire::InteractionClientEvent {
-                id,
-                nonce: i.nonce.clone(),
-            }),
-        ));
-        let message = match composed {
-            Some((ca, c)) => Some(
-                self.interaction_message(&i, &app, &ca, c, ephemeral, true)
-                    .await?,
-            ),
-            None => None,
+        let user = Audience::Users(vec![Snowflake::from_db(i.user_id)]);
+        if !matches!(kind, 8 | 9) {
+            self.publish(Self::event_of(
+                Event::InteractionSuccess,
+                user.clone(),
+                0,
+                to_value(&wire::InteractionClientEvent {
+                    id,
+                    nonce: i.nonce.clone(),
+                }),
+            ));
+        }
+        let message = match prepared {
+            Prepared::Message(b) => {
+                let (ca, c) = *b;
+                Some(
+                    self.interaction_message(&i, &app, &ca, c, ephemeral, true)
+                        .await?,
+                )
+            }
+            Prepared::Update(b) => {
+                let (ca, m, edit) = *b;
+                Some(
+                    self.edit_token_message(&ca, m, edit, app.bot_user_id, true)
+                        .await?,
+                )
+            }
+            Prepared::Choices(choices) => {
+                self.publish(Self::event_of(
+                    Event::ApplicationCommandAutocompleteResponse,
+                    user,
+                    0,
+                    to_value(&wire::AutocompleteResponse {
+                        nonce: i.nonce.clone(),
+                        choices,
+                    }),
+                ));
+                None
+            }
+            Prepared::Modal(modal) => {
+                self.db
+                    .set_interaction_modal(
+                        i.id,
+                        &serde_json::to_string(&modal).map_err(Error::internal)?,
+                    )
+                    .await?;
+                let application = serde_json::json!({
+                    "id": Snowflake::from_db(app.id),
+                    "name": app.name,
+                    "icon": null,
+                    "description": app.description,
+                    "bot_id": Snowflake::from_db(app.bot_user_id),
+                });
+                self.publish(Self::event_of(
+                    Event::InteractionModalCreate,
+                    user,
+                    0,
+                    to_value(&wire::InteractionModalCreate {
+                        id,
+                        nonce: i.nonce.clone(),
+                        channel_id: Snowflake::from_db(i.channel_id),
+                        application,
+                        custom_id: modal.custom_id.unwrap_or_default(),
+                        title: modal.title.unwrap_or_default(),
+                        components: modal.components.unwrap_or_default(),
+                    }),
+                ));
+                None
+            }
+            Prepared::None => None,
         };
         Ok(with_response.then(|| wire::InteractionCallbackResponse {
             interaction: wire::InteractionCallbackInfo {
                 id,
-                kind: InteractionType::from_db(i.kind),
+                kind: ikind,
                 activity_instance_id: None,
                 response_message_id: message.as_ref().map(|m| m.id),
                 response_message_loading: (kind == 5).then_some(true),
-                response_message_ephemeral: Some(ephemeral),
+                response_message_ephemeral: matches!(kind, 4 | 5).then_some(ephemeral),
             },
             resource: Some(wire::InteractionCallbackResource { kind, message }),
         }))
+    }
+
+    /// The checks of an UPDATE_MESSAGE's data (the edit's own, made before the interaction
+    /// is acknowledged): content length, embeds, components. Errors: 400 50035.
+    fn check_update(&self, e: &wire::EditWebhookMessageBody) -> Result<()> {
+        let mut errs = FieldErrors::new();
+        let max = self.config.limits.max_message_length;
+        if let Some(Some(c)) = &e.content
+            && c.chars().count() > max
+        {
+            errs.add(
+                "data.content",
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Must be {max} or fewer in length."),
+            );
+        }
+        if let Some(Some(em)) = &e.embeds {
+            super::messages::validate_embeds(
+                em,
+                self.config.limits.max_embeds,
+                "data.embeds",
+                &mut errs,
+            );
+        }
+        if let Some(Some(c)) = &e.components {
+            super::components::check_message_components(c, "data.components", true, &mut errs);
+        }
+        errs.into_result()
     }
 
     /// `POST /webhooks/{app}/{token}` for an interaction: a follow-up message (ephemeral
@@ -274,7 +504,7 @@ impl Hearth {
     ) -> Result<wire::Message> {
         let ca = self.interaction_access(i, app).await?;
         let c = self
-            .compose_token_message(&ca, app.bot_user_id, body, FieldErrors::new())
+            .compose_token_message(&ca, app.bot_user_id, body, FieldErrors::new(), true)
             .await?;
         let ephemeral = body.flags.unwrap_or(0) & EPHEMERAL != 0;
         self.interaction_message(i, app, &ca, c, ephemeral, false)
@@ -284,6 +514,19 @@ impl Hearth {
     /// A message of interaction `i` named by a route (`@original` or an id). Errors: 404
     /// 10008.
     async fn find_interaction_message(&self, i: &InteractionRow, message: &str) -> Result<Found> {
+        // After DEFERRED_UPDATE_MESSAGE (6) or UPDATE_MESSAGE (7), `@original` is the
+        // component's message (the application's own).
+        if message == "@original"
+            && matches!(i.response_type, Some(6 | 7))
+            && let Some(mid) = i.message_id
+        {
+            let m = self
+                .db
+                .message(i.channel_id, mid)
+                .await?
+                .ok_or(Error::Unknown(Unknown::Message))?;
+            return Ok(Found::Stored(Box::new(m)));
+        }
         let id = if message == "@original" {
             i.original_id
         } else {
@@ -337,10 +580,11 @@ impl Hearth {
                 content: body.content.flatten(),
                 embeds: body.embeds.flatten(),
                 allowed_mentions: body.allowed_mentions,
+                components: body.components.flatten(),
                 ..Default::default()
             };
             let c = self
-                .compose_token_message(&ca, app.bot_user_id, &exec, FieldErrors::new())
+                .compose_token_message(&ca, app.bot_user_id, &exec, FieldErrors::new(), true)
                 .await?;
             return self
                 .interaction_message(i, app, &ca, c, i.ephemeral != 0, true)
@@ -349,7 +593,7 @@ impl Hearth {
         match self.find_interaction_message(i, message).await? {
             Found::Stored(m) => {
                 let ca = self.interaction_access(i, app).await?;
-                self.edit_token_message(&ca, *m, body, app.bot_user_id)
+                self.edit_token_message(&ca, *m, body, app.bot_user_id, true)
                     .await
             }
             Found::Ephemeral(mut m) => {

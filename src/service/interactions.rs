@@ -1,23 +1,27 @@
 //! Invoking application commands (Discord "Interactions > Receiving and Responding"): a
-//! user's client posts `POST /interactions` (type 2 APPLICATION_COMMAND, as Discord's
-//! client does); the server checks the invocation, creates the interaction and delivers
-//! `INTERACTION_CREATE` to the application's bot over the gateway. The responses (callback,
-//! `@original`, follow-ups) are in [`super::interaction_responses`].
+//! user's client posts `POST /interactions` (type 2 APPLICATION_COMMAND or 4
+//! APPLICATION_COMMAND_AUTOCOMPLETE here; 3 MESSAGE_COMPONENT and 5 MODAL_SUBMIT in
+//! [`super::interaction_kinds`]), as Discord's client does; the server checks the
+//! invocation, creates the interaction and delivers `INTERACTION_CREATE` to the
+//! application's bot over the gateway. The responses (callback, `@original`, follow-ups)
+//! are in [`super::interaction_responses`].
 //!
-//! Checks, in order: a user token (403 20001 for bots); `type` 2 (400 50035 on `type`
-//! otherwise: Hearth has no components, autocomplete or modals yet); an application that
-//! exists (404 10002); a guild channel the user sees (404 10003, 403 50001; a DM channel:
-//! 400 50035 on `channel_id`, Hearth runs commands in guilds only; a `guild_id` that is not
-//! the channel's: 400 50035); the command by `data.id`, global or of that guild, of that
-//! application, with the name and type sent, and the application's bot in the guild (404
-//! 10063 otherwise); the user may use it there (403 50013 otherwise): the command's
-//! permissions in the guild decide when they name the user, one of their roles (an allowing
-//! role wins over a denying one), `@everyone` (the guild's id) or deny the channel (its id,
-//! or the guild's id minus 1 for every channel); then the application-wide permissions (the
-//! application's id as command id) the same way; else `default_member_permissions` (`null`:
-//! everyone; `"0"`: administrators only; else every bit in the user's permissions in the
-//! channel); the option values match their declaration ([`super::interaction_options`],
-//! 400 50035) and the users, members, roles and channels they name exist in the guild
+//! Checks, in order: a user token (403 20001 for bots); `type` 2, 3, 4 or 5 (400 50035 on
+//! `type` otherwise); an application that exists (404 10002); a guild channel the user
+//! sees (404 10003, 403 50001; a DM channel: 400 50035 on `channel_id`, Hearth runs
+//! interactions in guilds only; a `guild_id` that is not the channel's: 400 50035); the
+//! command by `data.id`, global or of that guild, of that application, with the name and
+//! type sent, and the application's bot in the guild (404 10063 otherwise); the user may
+//! use it there (403 50013 otherwise): the command's permissions in the guild decide when
+//! they name the user, one of their roles (an allowing role wins over a denying one),
+//! `@everyone` (the guild's id) or deny the channel (its id, or the guild's id minus 1 for
+//! every channel); then the application-wide permissions (the application's id as command
+//! id) the same way; else `default_member_permissions` (`null`: everyone; `"0"`:
+//! administrators only; else every bit in the user's permissions in the channel); the
+//! option values match their declaration ([`super::interaction_options`], 400 50035; in
+//! autocomplete exactly one option is `focused`, on an option declared `autocomplete:
+//! true`, with a partial value; required options may be missing and nothing is resolved)
+//! and the users, members, roles and channels they name exist in the guild
 //! (channels seen by the user, of the declared `channel_types`), resolved into
 //! `data.resolved`; USER and MESSAGE commands need `data.target_id` (a user; a message of
 //! the channel), resolved the same way.
@@ -36,7 +40,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::interaction_options::check_options;
+use super::interaction_options::{check_autocomplete_options, check_options};
 use super::{Actor, ChannelAccess, Hearth, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, BusEvent, Dispatch, Event};
@@ -125,6 +129,30 @@ fn verdict(
     find(PT::Role, guild_id)
 }
 
+/// What [`Hearth::interaction_context`] checked of a user's interaction.
+pub struct InteractionContext {
+    pub app: ApplicationRow,
+    pub ca: ChannelAccess,
+    pub guild_id: i64,
+    pub data: wire::InteractionRequestData,
+    pub nonce: Option<String>,
+    /// The component's message (type 3).
+    pub message_id: Option<Snowflake>,
+}
+
+/// The interaction to store and deliver ([`Hearth::deliver_interaction`]).
+pub struct NewInteraction {
+    pub kind: InteractionType,
+    /// The command's type; 0 for components and modals.
+    pub command_type: i64,
+    /// The command's full name, or the `custom_id`.
+    pub name: String,
+    pub data: wire::InteractionData,
+    /// The component's message as the bot sees it.
+    pub message: Option<wire::Message>,
+    pub message_id: Option<i64>,
+}
+
 impl Hearth {
     /// Whether the member of `ca` may use `cmd` of `app` there (see the module docs).
     async fn may_use(
@@ -161,8 +189,9 @@ impl Hearth {
         })
     }
 
-    /// The objects the options (and `target_id`) name, in `data.resolved`.
-    async fn resolve(
+    /// The objects the options (and `target_id`, or an entity select's values) name, in
+    /// `data.resolved`.
+    pub(super) async fn resolve(
         &self,
         actor: &Actor,
         ca: &ChannelAccess,
@@ -230,8 +259,10 @@ impl Hearth {
         Ok(out)
     }
 
-    /// `POST /interactions` (type 2 APPLICATION_COMMAND) from a user's client: checks the
-    /// invocation, stores the interaction and delivers it (see the module docs). 204.
+    /// `POST /interactions` from a user's client: type 2 APPLICATION_COMMAND and 4
+    /// APPLICATION_COMMAND_AUTOCOMPLETE here, 3 MESSAGE_COMPONENT and 5 MODAL_SUBMIT in
+    /// [`super::interaction_kinds`]. Checks the invocation, stores the interaction and
+    /// delivers it (see the module docs). 204.
     pub async fn create_interaction(
         &self,
         actor: &Actor,
@@ -240,13 +271,34 @@ impl Hearth {
         if actor.is_bot() {
             return Err(Error::Rule(Rule::BotsCannotUse));
         }
-        if body.kind != Some(InteractionType::ApplicationCommand) {
-            return Err(field_error(
+        match body.kind {
+            Some(InteractionType::ApplicationCommand) => {
+                self.command_interaction(actor, body, false).await
+            }
+            Some(InteractionType::ApplicationCommandAutocomplete) => {
+                self.command_interaction(actor, body, true).await
+            }
+            Some(InteractionType::MessageComponent) => {
+                self.component_interaction(actor, body).await
+            }
+            Some(InteractionType::ModalSubmit) => self.modal_submit_interaction(actor, body).await,
+            _ => Err(field_error(
                 "type",
                 "BASE_TYPE_CHOICES",
-                "Hearth takes interactions of type 2 (APPLICATION_COMMAND).",
-            ));
+                "Value must be one of {2, 3, 4, 5}.",
+            )),
         }
+    }
+
+    /// What every interaction a user posts needs: `application_id`, `channel_id` and `data`
+    /// given (400 50035), the application (404 10002), a guild channel the user sees (404
+    /// 10003, 403 50001; a DM: 400 50035), `guild_id` the channel's (400 50035), the guild
+    /// hosted here (403 50001), a valid `nonce` (400 50035).
+    pub(super) async fn interaction_context(
+        &self,
+        actor: &Actor,
+        body: wire::InteractionRequest,
+    ) -> Result<InteractionContext> {
         let missing = [
             ("application_id", body.application_id.is_none()),
             ("channel_id", body.channel_id.is_none()),
@@ -263,13 +315,6 @@ impl Hearth {
             }
             return Err(errs.into_result().unwrap_err());
         };
-        let Some(command_id) = data.id else {
-            return Err(field_error(
-                "data.id",
-                "BASE_TYPE_REQUIRED",
-                "This field is required",
-            ));
-        };
         let app = self
             .db
             .application(app_id.db())
@@ -280,7 +325,7 @@ impl Hearth {
             return Err(field_error(
                 "channel_id",
                 "INTERACTION_CHANNEL",
-                "Hearth runs application commands in guild channels only.",
+                "Hearth runs interactions in guild channels only.",
             ));
         };
         if body.guild_id.is_some_and(|g| g.db() != guild_id) {
@@ -292,6 +337,49 @@ impl Hearth {
         }
         let ga = ca.guild.as_ref().ok_or(Error::MissingAccess)?;
         Self::hosted_here(&ga.guild)?;
+        // Discord's nonce: a string or an integer of at most 25 characters.
+        let nonce = match body.nonce {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) if s.chars().count() <= 25 => Some(s),
+            Some(serde_json::Value::Number(n)) if n.to_string().len() <= 25 => Some(n.to_string()),
+            Some(_) => {
+                return Err(field_error(
+                    "nonce",
+                    "BASE_TYPE_BAD_LENGTH",
+                    "Must be a string or integer of 25 or fewer characters.",
+                ));
+            }
+        };
+        Ok(InteractionContext {
+            app,
+            ca,
+            guild_id,
+            data,
+            nonce,
+            message_id: body.message_id,
+        })
+    }
+
+    /// Types 2 and 4 (`autocomplete`): the command checks of the module docs. In
+    /// autocomplete exactly one option has `focused: true`, declared `autocomplete: true`,
+    /// its value partial (any string or number); required options may be missing; nothing
+    /// is resolved and the user's sessions get no client event but the choices.
+    async fn command_interaction(
+        &self,
+        actor: &Actor,
+        body: wire::InteractionRequest,
+        autocomplete: bool,
+    ) -> Result<()> {
+        let cx = self.interaction_context(actor, body).await?;
+        let data = &cx.data;
+        let Some(command_id) = data.id else {
+            return Err(field_error(
+                "data.id",
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            ));
+        };
+        let (app, ca, guild_id) = (&cx.app, &cx.ca, cx.guild_id);
         let bot_member = self.db.member(guild_id, app.bot_user_id).await?;
         let cmd = match bot_member {
             None => None,
@@ -308,17 +396,24 @@ impl Hearth {
         // USE_APPLICATION_COMMANDS in the channel (overwrites and timeouts included), then
         // the command's own permissions.
         ca.require(perm::USE_APPLICATION_COMMANDS)?;
-        if !self.may_use(&ca, &app, &cmd).await? {
+        if !self.may_use(ca, app, &cmd).await? {
             return Err(Error::MissingPermissions);
         }
         let declared = super::commands::stored_body(&cmd)?.options;
         let mut errs = FieldErrors::new();
-        let mut checked = check_options(
-            &cmd.name,
-            &declared,
-            data.options.as_deref().unwrap_or(&[]),
-            &mut errs,
-        );
+        let given = data.options.as_deref().unwrap_or(&[]);
+        let mut checked = if autocomplete {
+            if kind != ApplicationCommandType::ChatInput {
+                return Err(field_error(
+                    "data.type",
+                    "INTERACTION_AUTOCOMPLETE_TYPE",
+                    "Only CHAT_INPUT commands have autocomplete.",
+                ));
+            }
+            check_autocomplete_options(&cmd.name, &declared, given, &mut errs)
+        } else {
+            check_options(&cmd.name, &declared, given, &mut errs)
+        };
         let target = match kind {
             ApplicationCommandType::User | ApplicationCommandType::Message => {
                 match data.target_id {
@@ -346,7 +441,11 @@ impl Hearth {
                 path: "data.target_id".into(),
             });
         }
-        let mut resolved = self.resolve(actor, &ca, &checked.refs).await?;
+        let mut resolved = if autocomplete {
+            wire::ResolvedData::default()
+        } else {
+            self.resolve(actor, ca, &checked.refs).await?
+        };
         if kind == ApplicationCommandType::Message
             && let Some(t) = target
         {
@@ -362,40 +461,68 @@ impl Hearth {
             let w = self.render_one(&m, actor.user.id).await?;
             resolved.messages.insert(t.to_string(), to_value(&w));
         }
+        let data = wire::InteractionData::Command(wire::ApplicationCommandData {
+            id: Snowflake::from_db(cmd.id),
+            name: cmd.name.clone(),
+            kind: kind.value(),
+            resolved: (!resolved.is_empty()).then_some(resolved),
+            options: (!checked.options.is_empty()).then_some(checked.options),
+            guild_id: cmd.guild_id.map(Snowflake::from_db),
+            target_id: target,
+        });
+        let kind_of = if autocomplete {
+            InteractionType::ApplicationCommandAutocomplete
+        } else {
+            InteractionType::ApplicationCommand
+        };
+        self.deliver_interaction(
+            actor,
+            &cx,
+            NewInteraction {
+                kind: kind_of,
+                command_type: kind.db(),
+                name: checked.full_name,
+                data,
+                message: None,
+                message_id: None,
+            },
+        )
+        .await
+    }
 
+    /// Stores the interaction and delivers it: INTERACTION_CREATE with the interaction
+    /// object to the application's bot; to the user's sessions Hearth's client event
+    /// `INTERACTION_CREATE {id, nonce}` and, unless a callback settles it within
+    /// [`ACK_DEADLINE`], `INTERACTION_FAILURE` (none of these for autocomplete).
+    pub(super) async fn deliver_interaction(
+        &self,
+        actor: &Actor,
+        cx: &InteractionContext,
+        n: NewInteraction,
+    ) -> Result<()> {
+        let (app, ca, guild_id) = (&cx.app, &cx.ca, cx.guild_id);
         let id = self.next_id();
         let token = format!("interaction.{}", super::auth::random_token());
         let now = now_ms();
-        // Discord's nonce: a string or an integer of at most 25 characters.
-        let nonce = match body.nonce {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) if s.chars().count() <= 25 => Some(s),
-            Some(serde_json::Value::Number(n)) if n.to_string().len() <= 25 => Some(n.to_string()),
-            Some(_) => {
-                return Err(field_error(
-                    "nonce",
-                    "BASE_TYPE_BAD_LENGTH",
-                    "Must be a string or integer of 25 or fewer characters.",
-                ));
-            }
-        };
         let row = InteractionRow {
             id,
             application_id: app.id,
             token_hash: super::auth::token_hash(&token),
-            kind: InteractionType::ApplicationCommand.value() as i64,
-            command_type: kind.db(),
+            kind: n.kind.value() as i64,
+            command_type: n.command_type,
             user_id: actor.user.id,
             guild_id: Some(guild_id),
             channel_id: ca.channel.id,
-            name: checked.full_name.clone(),
-            nonce: nonce.clone(),
+            name: n.name,
+            nonce: cx.nonce.clone(),
             state: PENDING,
             response_type: None,
             ephemeral: 0,
             original_id: None,
             created_at: now,
             expires_at: now + TOKEN_TTL_MS,
+            message_id: n.message_id,
+            modal: None,
         };
         self.db.insert_interaction(&row, now).await?;
 
@@ -412,16 +539,9 @@ impl Hearth {
         let interaction = wire::Interaction {
             id: Snowflake::from_db(id),
             application_id: Snowflake::from_db(app.id),
-            kind: InteractionType::ApplicationCommand,
-            data: wire::ApplicationCommandData {
-                id: Snowflake::from_db(cmd.id),
-                name: cmd.name.clone(),
-                kind: kind.value(),
-                resolved: (!resolved.is_empty()).then_some(resolved),
-                options: (!checked.options.is_empty()).then_some(checked.options),
-                guild_id: cmd.guild_id.map(Snowflake::from_db),
-                target_id: target,
-            },
+            kind: n.kind,
+            data: n.data,
+            message: n.message.map(Box::new),
             guild_id: Some(gid),
             guild: Some(wire::InteractionGuild {
                 id: gid,
@@ -448,16 +568,19 @@ impl Hearth {
             0,
             to_value(&interaction),
         ));
+        let silent = n.kind == InteractionType::ApplicationCommandAutocomplete;
         let client_event = wire::InteractionClientEvent {
             id: Snowflake::from_db(id),
-            nonce,
+            nonce: cx.nonce.clone(),
         };
-        self.publish(Self::event_of(
-            Event::InteractionCreate,
-            Audience::Users(vec![actor.id()]),
-            0,
-            to_value(&client_event),
-        ));
+        if !silent {
+            self.publish(Self::event_of(
+                Event::InteractionCreate,
+                Audience::Users(vec![actor.id()]),
+                0,
+                to_value(&client_event),
+            ));
+        }
         // The deadline: unless a callback settled it first, the interaction fails and the
         // user's sessions are told.
         let db = self.db.clone();
@@ -468,6 +591,7 @@ impl Hearth {
             if let Ok(true) = db
                 .settle_interaction(id, crate::storage::FAILED, None, false)
                 .await
+                && !silent
             {
                 let d: Dispatch = Hearth::event_of(
                     Event::InteractionFailure,

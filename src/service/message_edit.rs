@@ -99,6 +99,7 @@ impl Hearth {
             let only_flags = body.content.is_none()
                 && body.embeds.is_none()
                 && body.attachments.is_none()
+                && body.components.is_none()
                 && files.is_empty()
                 && body.flags.is_some();
             if !(only_flags && perm::has(ca.perms, perm::MANAGE_MESSAGES)) {
@@ -142,6 +143,15 @@ impl Hearth {
             let e = e.clone().unwrap_or_default();
             validate_embeds(&e, self.config.limits.max_embeds, "embeds", &mut errs);
             m.embeds = serde_json::to_string(&e).map_err(Error::internal)?;
+        }
+        // Components: a bot's own messages only (ignored otherwise, as on create).
+        if let Some(c) = &body.components
+            && author
+            && actor.is_bot()
+        {
+            let c = c.clone().unwrap_or_default();
+            super::components::check_message_components(&c, "components", true, &mut errs);
+            m.components = super::components::stored_components(&c);
         }
         if let Some(f) = body.flags {
             let allowed = if author { CLIENT_FLAGS } else { 1 << 2 };
@@ -210,11 +220,17 @@ impl Hearth {
         removed: Vec<AttachmentRow>,
         added: &[AttachmentRow],
     ) -> Result<wire::Message> {
-        if m.content.trim().is_empty() && m.embeds == "[]" && kept.is_empty() && added.is_empty() {
+        if m.content.trim().is_empty()
+            && m.embeds == "[]"
+            && kept.is_empty()
+            && added.is_empty()
+            && m.components.is_none()
+        {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
         if body.content.is_some()
             || body.embeds.is_some()
+            || (body.components.is_some() && actor.is_bot())
             || !removed.is_empty()
             || !added.is_empty()
         {

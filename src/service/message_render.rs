@@ -247,7 +247,7 @@ impl Hearth {
             pinned: m.pinned_at.is_some(),
             kind: MessageType::from_db(m.kind),
             flags: m.flags as u64,
-            components: vec![],
+            components: super::components::components_of(m.components.as_deref()),
             message_reference: m.reference_message_id.map(|id| wire::MessageReference {
                 kind: Some(0),
                 message_id: Some(Snowflake::from_db(id)),

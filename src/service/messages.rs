@@ -365,6 +365,14 @@ impl Hearth {
             embeds.push(e);
         }
         validate_embeds(&embeds, self.config.limits.max_embeds, "embeds", &mut errs);
+        // Components: bots only; a user account's are ignored, as Discord does.
+        let components = match body.components.take() {
+            Some(c) if actor.is_bot() => {
+                super::components::check_message_components(&c, "components", true, &mut errs);
+                c
+            }
+            _ => vec![],
+        };
         let nonce = match body.nonce {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.chars().count() <= 25 => Some(s),
@@ -382,7 +390,12 @@ impl Hearth {
         if !perm::has(ca.perms, perm::EMBED_LINKS) {
             embeds.clear();
         }
-        if content.trim().is_empty() && embeds.is_empty() && files.is_empty() && !uploads {
+        if content.trim().is_empty()
+            && embeds.is_empty()
+            && files.is_empty()
+            && !uploads
+            && components.is_empty()
+        {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
         if body.enforce_nonce.unwrap_or(false)
@@ -482,6 +495,7 @@ impl Hearth {
             webhook_name: None,
             webhook_avatar: None,
             interaction: None,
+            components: super::components::stored_components(&components),
             attachments,
         };
         // Render the response and the event from the data in hand (author, mentioned users,

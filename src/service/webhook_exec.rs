@@ -92,15 +92,17 @@ impl Hearth {
     /// A message of `author_id` in `ca`'s channel from an execution-shaped body (a webhook
     /// execution, an interaction response or follow-up): `content` up to
     /// `limits.max_message_length`, embeds checked, not both empty (400 50006), mentions
-    /// resolved with `allowed_mentions`, `flags` masked to the client's. The id is 0 (the
-    /// writer assigns it); the author's webhook fields are unset. Also the users the message
-    /// mentions, for rendering. Errors: 400 50035, 400 50006.
+    /// resolved with `allowed_mentions`, `flags` masked to the client's, `components`
+    /// checked ([`super::components`]; `interactive`: buttons with a `custom_id` and selects
+    /// allowed). The id is 0 (the writer assigns it); the author's webhook fields are unset.
+    /// Also the users the message mentions, for rendering. Errors: 400 50035, 400 50006.
     pub(super) async fn compose_token_message(
         &self,
         ca: &ChannelAccess,
         author_id: i64,
         body: &wire::ExecuteWebhookBody,
         mut errs: FieldErrors,
+        interactive: bool,
     ) -> Result<(
         MessageRow,
         std::collections::HashMap<i64, crate::storage::UserRow>,
@@ -116,8 +118,15 @@ impl Hearth {
         }
         let embeds = body.embeds.clone().unwrap_or_default();
         validate_embeds(&embeds, self.config.limits.max_embeds, "embeds", &mut errs);
+        let components = body.components.clone().unwrap_or_default();
+        super::components::check_message_components(
+            &components,
+            "components",
+            interactive,
+            &mut errs,
+        );
         errs.into_result()?;
-        if content.trim().is_empty() && embeds.is_empty() {
+        if content.trim().is_empty() && embeds.is_empty() && components.is_empty() {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
         let (mentions, mention_roles, everyone, users) = self
@@ -147,6 +156,7 @@ impl Hearth {
             webhook_name: None,
             webhook_avatar: None,
             interaction: None,
+            components: super::components::stored_components(&components),
             attachments: vec![],
         };
         Ok((m, users))
@@ -180,13 +190,16 @@ impl Hearth {
 
     /// `POST /webhooks/{id}/{token}` ("Execute Webhook", JSON): with `wait` the message
     /// (as rendered for nobody in particular), else `None` (204). Errors: see the module
-    /// docs; 400 50035 for a bad `username`, content or embeds.
+    /// docs; 400 50035 for a bad `username`, content, embeds or components. A webhook's
+    /// `components` are taken only `with_components`, and then link buttons only (Discord,
+    /// for webhooks no application owns); an interaction's follow-ups always take them.
     pub async fn execute_webhook(
         &self,
         id: Snowflake,
         token: &str,
-        body: wire::ExecuteWebhookBody,
+        mut body: wire::ExecuteWebhookBody,
         wait: bool,
+        with_components: bool,
     ) -> Result<Option<wire::Message>> {
         if let Some((i, app)) = self.followup_target(id, token).await? {
             let out = self.interaction_followup(&i, &app, &body).await?;
@@ -199,7 +212,12 @@ impl Hearth {
         if let Some(u) = &username {
             check_webhook_name(u, "username", &mut errs);
         }
-        let (mut m, users) = self.compose_token_message(&ca, w.id, &body, errs).await?;
+        if !with_components {
+            body.components = None;
+        }
+        let (mut m, users) = self
+            .compose_token_message(&ca, w.id, &body, errs, false)
+            .await?;
         m.webhook_id = Some(w.id);
         m.webhook_name = Some(username.map(|u| u.trim().to_string()).unwrap_or(w.name));
         m.webhook_avatar = w.avatar;
@@ -258,18 +276,20 @@ impl Hearth {
                 ..w.clone()
             })
             .await?;
-        self.edit_token_message(&ca, m, body, w.id).await
+        self.edit_token_message(&ca, m, body, w.id, false).await
     }
 
-    /// Edits a message sent through a token (`content`, `embeds`, `allowed_mentions`) as
-    /// `ca` sees its channel: MESSAGE_UPDATE with its log entry in the edit's transaction;
-    /// the message rendered for `viewer`. Errors: 404 10008, 400 50035, 400 50006.
+    /// Edits a message sent through a token (`content`, `embeds`, `allowed_mentions`,
+    /// `components`: `interactive` as in [`Self::compose_token_message`]) as `ca` sees its
+    /// channel: MESSAGE_UPDATE with its log entry in the edit's transaction; the message
+    /// rendered for `viewer`. Errors: 404 10008, 400 50035, 400 50006.
     pub(super) async fn edit_token_message(
         &self,
         ca: &ChannelAccess,
         mut m: MessageRow,
         body: wire::EditWebhookMessageBody,
         viewer: i64,
+        interactive: bool,
     ) -> Result<wire::Message> {
         let mut errs = FieldErrors::new();
         let max = self.config.limits.max_message_length;
@@ -289,8 +309,17 @@ impl Hearth {
             validate_embeds(&e, self.config.limits.max_embeds, "embeds", &mut errs);
             m.embeds = serde_json::to_string(&e).map_err(Error::internal)?;
         }
+        if let Some(c) = &body.components {
+            let c = c.clone().unwrap_or_default();
+            super::components::check_message_components(&c, "components", interactive, &mut errs);
+            m.components = super::components::stored_components(&c);
+        }
         errs.into_result()?;
-        if m.content.trim().is_empty() && m.embeds == "[]" && m.attachments.is_empty() {
+        if m.content.trim().is_empty()
+            && m.embeds == "[]"
+            && m.attachments.is_empty()
+            && m.components.is_none()
+        {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
         if body.content.is_some() {

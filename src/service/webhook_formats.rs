@@ -235,7 +235,7 @@ impl Hearth {
         body: &Value,
         wait: bool,
     ) -> Result<Option<wire::Message>> {
-        self.execute_webhook(id, token, slack_body(body), wait)
+        self.execute_webhook(id, token, slack_body(body), wait, false)
             .await
     }
 
@@ -258,7 +258,7 @@ impl Hearth {
             embeds: Some(vec![embed]),
             ..Default::default()
         };
-        self.execute_webhook(id, token, b, wait).await
+        self.execute_webhook(id, token, b, wait, false).await
     }
 }
 

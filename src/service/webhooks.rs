@@ -67,9 +67,9 @@ impl Hearth {
             .webhook(id.db())
             .await?
             .ok_or(Error::Unknown(Unknown::Webhook))?;
-        // SHA-256 digests are compared (as bot tokens are looked up by theirs): how long the
-        // comparison takes says nothing about the token.
-        if super::auth::token_hash(token) != w.token_hash {
+        // SHA-256 digests are compared in constant time: how long the comparison takes
+        // says nothing about the token.
+        if !super::auth::token_hash_matches(token, &w.token_hash) {
             return Err(Error::Rule(Rule::InvalidWebhookToken));
         }
         Ok(w)

@@ -13,14 +13,17 @@ pub struct InteractionRow {
     pub id: i64,
     pub application_id: i64,
     pub token_hash: String,
-    /// Discord's interaction type (2 APPLICATION_COMMAND).
+    /// Discord's interaction type (2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT, 4
+    /// APPLICATION_COMMAND_AUTOCOMPLETE, 5 MODAL_SUBMIT).
     pub kind: i64,
-    /// The application command's type (1 CHAT_INPUT, 2 USER, 3 MESSAGE).
+    /// The application command's type (1 CHAT_INPUT, 2 USER, 3 MESSAGE); 0 for component
+    /// and modal interactions.
     pub command_type: i64,
     pub user_id: i64,
     pub guild_id: Option<i64>,
     pub channel_id: i64,
-    /// The command's name as shown (with subcommand group and subcommand).
+    /// The command's name as shown (with subcommand group and subcommand); the
+    /// `custom_id` for component and modal interactions.
     pub name: String,
     pub nonce: Option<String>,
     /// 0 pending, 1 acknowledged, 2 failed.
@@ -35,6 +38,12 @@ pub struct InteractionRow {
     pub created_at: i64,
     /// Unix ms: the token is refused after it.
     pub expires_at: i64,
+    /// The message whose component was used (MESSAGE_COMPONENT, and MODAL_SUBMIT of a
+    /// modal opened from a component; migration 0027).
+    pub message_id: Option<i64>,
+    /// The modal the application answered with (callback 9): JSON of
+    /// `wire::ModalCallbackData` as checked.
+    pub modal: Option<String>,
 }
 
 /// Pending.
@@ -48,7 +57,7 @@ pub const ORIGINAL_CLAIMED: i64 = -1;
 /// `original_id` once the response's message was deleted.
 pub const ORIGINAL_DELETED: i64 = -2;
 
-const COLS: &str = "id, application_id, token_hash, kind, command_type, user_id, guild_id, channel_id, name, nonce, state, response_type, ephemeral, original_id, created_at, expires_at";
+const COLS: &str = "id, application_id, token_hash, kind, command_type, user_id, guild_id, channel_id, name, nonce, state, response_type, ephemeral, original_id, created_at, expires_at, message_id, modal";
 
 impl Db {
     /// Stores a new interaction and deletes those expired before `now` (with their
@@ -57,10 +66,11 @@ impl Db {
         on_db!(self, p => {
             let mut tx = write_tx!(self, p);
             sqlx::query("DELETE FROM interactions WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO interactions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")))
+            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO interactions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)")))
                 .bind(r.id).bind(r.application_id).bind(&r.token_hash).bind(r.kind).bind(r.command_type).bind(r.user_id)
                 .bind(r.guild_id).bind(r.channel_id).bind(&r.name).bind(&r.nonce).bind(r.state)
                 .bind(r.response_type).bind(r.ephemeral).bind(r.original_id).bind(r.created_at).bind(r.expires_at)
+                .bind(r.message_id).bind(&r.modal)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -114,6 +124,13 @@ impl Db {
         let r = on_db!(self, p => sqlx::query("UPDATE interactions SET state = $2, response_type = $3, ephemeral = $4 WHERE id = $1 AND state = 0")
             .bind(id).bind(state).bind(response_type).bind(ephemeral as i64).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(r == 1)
+    }
+
+    /// Stores the modal an acknowledged interaction answered with (callback 9).
+    pub async fn set_interaction_modal(&self, id: i64, modal: &str) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE interactions SET modal = $2 WHERE id = $1")
+            .bind(id).bind(modal).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     /// Records the response's message (`@original`) of an interaction that has none yet;

@@ -15,6 +15,7 @@ mod authz;
 mod bad_input;
 mod commands;
 mod compat;
+mod components;
 mod connlimits;
 mod e2e;
 mod erasure;

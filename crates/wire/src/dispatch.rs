@@ -356,6 +356,8 @@ payloads! {
         InteractionCreate,
         InteractionSuccess,
         InteractionFailure,
+        InteractionModalCreate,
+        ApplicationCommandAutocompleteResponse,
     }
 }
 

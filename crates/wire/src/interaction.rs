@@ -11,10 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{
-    ApplicationCommandOptionType, ExecuteWebhookBody, InteractionType, Member, Role, Snowflake,
-    User,
-};
+use crate::{ApplicationCommandOptionType, InteractionType, Member, Role, Snowflake, User};
 
 /// One option value of an invocation ("Application Command Interaction Data Option
 /// Structure"): `value` for value options (a string, a number, a boolean, or an id as a
@@ -34,8 +31,13 @@ pub struct InteractionDataOption {
     pub focused: Option<bool>,
 }
 
-/// `data` of a user's `POST /interactions` with type 2 (APPLICATION_COMMAND): the command by
-/// id, name and type; `options` for CHAT_INPUT; `target_id` for USER and MESSAGE commands.
+/// `data` of a user's `POST /interactions`. Type 2 (APPLICATION_COMMAND) and 4
+/// (APPLICATION_COMMAND_AUTOCOMPLETE): the command by `id`, `name` and `type`; `options`
+/// for CHAT_INPUT (in autocomplete exactly one with `focused: true`); `target_id` for USER
+/// and MESSAGE commands. Type 3 (MESSAGE_COMPONENT): `custom_id`, `component_type`,
+/// `values` (selects). Type 5 (MODAL_SUBMIT): `id` (the interaction that opened the
+/// modal), `custom_id`, `components` (action rows of text inputs with `custom_id` and
+/// `value`).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct InteractionRequestData {
     #[serde(default)]
@@ -53,11 +55,20 @@ pub struct InteractionRequestData {
     pub options: Option<Vec<InteractionDataOption>>,
     #[serde(default)]
     pub target_id: Option<Snowflake>,
+    #[serde(default)]
+    pub custom_id: Option<String>,
+    #[serde(default)]
+    pub component_type: Option<u8>,
+    #[serde(default)]
+    pub values: Option<Vec<String>>,
+    #[serde(default)]
+    pub components: Option<Vec<crate::Component>>,
 }
 
 /// Body of `POST /interactions` (Discord's client; undocumented by Discord, shape of its web
-/// client): `type` 2, the application, where (`guild_id`, `channel_id`), the client's
-/// gateway `session_id` and a `nonce` echoed in Hearth's client events.
+/// client): `type` 2, 3, 4 or 5, the application, where (`guild_id`, `channel_id`), the
+/// component's message (`message_id`, type 3), the client's gateway `session_id` and a
+/// `nonce` echoed in Hearth's client events.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct InteractionRequest {
     #[serde(default, rename = "type")]
@@ -76,6 +87,11 @@ pub struct InteractionRequest {
     pub nonce: Option<Value>,
     #[serde(default)]
     pub data: Option<InteractionRequestData>,
+    #[serde(default)]
+    pub message_id: Option<Snowflake>,
+    /// Sent by Discord's client with type 3; ignored.
+    #[serde(default)]
+    pub message_flags: Option<u64>,
 }
 
 /// Resolved Data Structure: the objects the options and `target_id` name, by id. Members
@@ -126,6 +142,16 @@ pub struct ApplicationCommandData {
     pub target_id: Option<Snowflake>,
 }
 
+/// The `data` of an interaction: of a command (types 2 and 4), of a component (3), of a
+/// modal submit (5).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum InteractionData {
+    Command(ApplicationCommandData),
+    Component(crate::MessageComponentData),
+    ModalSubmit(crate::ModalSubmitData),
+}
+
 /// The partial guild of an interaction (`guild`: id, locale, features).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InteractionGuild {
@@ -145,7 +171,11 @@ pub struct Interaction {
     pub application_id: Snowflake,
     #[serde(rename = "type")]
     pub kind: InteractionType,
-    pub data: ApplicationCommandData,
+    pub data: InteractionData,
+    /// The message of the component (MESSAGE_COMPONENT, and MODAL_SUBMIT from one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub message: Option<Box<crate::Message>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guild_id: Option<Snowflake>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,16 +214,20 @@ pub struct InteractionClientEvent {
 }
 
 /// Body of `POST /interactions/{id}/{token}/callback` ("Interaction Response Structure"):
-/// `type` 1 PONG, 4 CHANNEL_MESSAGE_WITH_SOURCE, 5 DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
-/// (Hearth: 6, 7, 8, 9 are refused for application commands, as Discord does); `data` is a
-/// message (`content`, `embeds`, `allowed_mentions`, `tts`, `flags`: EPHEMERAL 64,
-/// SUPPRESS_EMBEDS 4), the same shape as a webhook execution.
+/// `type` 1 PONG, 4 CHANNEL_MESSAGE_WITH_SOURCE, 5 DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE,
+/// 6 DEFERRED_UPDATE_MESSAGE, 7 UPDATE_MESSAGE, 8 APPLICATION_COMMAND_AUTOCOMPLETE_RESULT,
+/// 9 MODAL. `data`: for 4 and 7 a message (`content`, `embeds`, `allowed_mentions`, `tts`,
+/// `components`, `flags`: EPHEMERAL 64, SUPPRESS_EMBEDS 4), the same shape as a webhook
+/// execution ([`crate::ExecuteWebhookBody`]); for 8 [`crate::AutocompleteCallbackData`]; for 9
+/// [`crate::ModalCallbackData`].
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct InteractionCallbackBody {
     #[serde(default, rename = "type")]
     pub kind: Option<u8>,
+    /// ExecuteWebhookBody, AutocompleteCallbackData or ModalCallbackData by `type`.
     #[serde(default)]
-    pub data: Option<ExecuteWebhookBody>,
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
 }
 
 /// `?with_response=` of the callback route.

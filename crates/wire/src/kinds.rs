@@ -393,6 +393,12 @@ events! {
     InteractionSuccess = "INTERACTION_SUCCESS",
     /// Hearth's client event: no acknowledgement within 3 seconds.
     InteractionFailure = "INTERACTION_FAILURE",
+    /// A modal the application answered with (callback 9), to the invoking user's sessions
+    /// (as Discord's client receives it). Never crosses federation.
+    InteractionModalCreate = "INTERACTION_MODAL_CREATE",
+    /// Autocomplete choices (callback 8), to the invoking user's sessions (as Discord's
+    /// client receives them). Never crosses federation.
+    ApplicationCommandAutocompleteResponse = "APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE",
     /// Hearth: an item arrived in one of the user's MLS device inboxes (spec/mls.md).
     MlsMessage = "MLS_MESSAGE",
 }

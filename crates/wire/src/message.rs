@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::ids::{Ids, Unsupported};
+use crate::ids::Ids;
 use crate::{InteractionType, Member, MessageType, Snowflake, User, double_option};
 
 /// Reaction count object on a message. `me` and `me_burst` are the viewer's.
@@ -94,8 +94,15 @@ pub struct Message {
     #[serde(rename = "type")]
     pub kind: MessageType,
     pub flags: u64,
-    /// Hearth has no message components: always empty.
-    pub components: Vec<Unsupported>,
+    /// Message components (action rows of buttons and selects) of a message sent by a bot,
+    /// an application's interaction or a webhook ("Components > Using Message
+    /// Components"); empty for other messages.
+    #[ids(
+        skip = "components hold the application's own strings (custom_id, labels, option \
+                  values, urls) and no snowflake: Hearth refuses custom emojis, SKUs and \
+                  default_values in them"
+    )]
+    pub components: Vec<crate::Component>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_reference: Option<MessageReference>,
     #[serde(
@@ -234,6 +241,9 @@ pub struct CreateMessageBody {
     /// Metadata of the uploaded `files[n]` parts (multipart requests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<AttachmentRef>>,
+    /// Bots only (up to 5 action rows); ignored for user accounts, as Discord does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<crate::Component>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, Default, utoipa::ToSchema)]
@@ -261,6 +271,13 @@ pub struct EditMessageBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub attachments: Option<Option<Vec<AttachmentRef>>>,
+    /// Bots only: absent unchanged, `null` or `[]` removes them.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub components: Option<Option<Vec<crate::Component>>>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -76,6 +76,11 @@ pub struct ExecuteWebhookBody {
     pub allowed_mentions: Option<AllowedMentions>,
     #[serde(default)]
     pub flags: Option<u64>,
+    /// Up to 5 action rows. An interaction's messages may hold any; a webhook's only
+    /// link buttons, and only with `?with_components=true` (ignored otherwise, as Discord
+    /// does for webhooks no application owns).
+    #[serde(default)]
+    pub components: Option<Vec<crate::Component>>,
 }
 
 /// `PATCH /webhooks/{id}/{token}/messages/{message_id}` ("Edit Webhook Message").
@@ -87,6 +92,9 @@ pub struct EditWebhookMessageBody {
     pub embeds: Option<Option<Vec<Value>>>,
     #[serde(default)]
     pub allowed_mentions: Option<AllowedMentions>,
+    /// Absent: unchanged; `null` or `[]`: removed (same rules as on execution).
+    #[serde(default, deserialize_with = "double_option")]
+    pub components: Option<Option<Vec<crate::Component>>>,
 }
 
 /// `WEBHOOKS_UPDATE` ("Gateway Events > Webhooks Update"), intent GUILD_WEBHOOKS.
@@ -96,12 +104,14 @@ pub struct WebhooksUpdate {
     pub channel_id: Snowflake,
 }
 
-/// `?wait=` of the execute routes: `true`/`false`, or `1`/`0` as discord.py sends it
-/// (other parameters, such as `with_components`, are ignored).
+/// `?wait=` and `?with_components=` of the execute routes: `true`/`false`, or `1`/`0` as
+/// discord.py sends them.
 #[derive(Debug, Clone, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct ExecuteQuery {
     #[serde(default)]
     pub wait: Option<String>,
+    #[serde(default)]
+    pub with_components: Option<String>,
 }
 
 impl ExecuteQuery {
@@ -109,6 +119,17 @@ impl ExecuteQuery {
     pub fn wait(&self) -> bool {
         matches!(
             self.wait.as_deref().map(str::to_ascii_lowercase).as_deref(),
+            Some("true" | "1")
+        )
+    }
+
+    /// Whether a webhook's `components` are taken (Discord: non-interactive ones only).
+    pub fn with_components(&self) -> bool {
+        matches!(
+            self.with_components
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
             Some("true" | "1")
         )
     }
