@@ -63,7 +63,7 @@ test('quick switcher, channel shortcuts, help dialog and the emoji picker', asyn
   const switcher = page.getByRole('dialog', { name: 'Switch to' });
   await expect(switcher).toBeVisible();
   await expect(switcher.getByRole('combobox')).toBeFocused();
-  await accessible(page, 'quick switcher');
+  await accessible(page, 'quick switcher', '[role="dialog"]');
   await page.keyboard.type('loun');
   await expect(switcher.getByRole('option').first()).toHaveText(/# lounge\s*Beta/);
   await expect(switcher.getByRole('option').first()).toHaveAttribute('aria-selected', 'true');
@@ -102,7 +102,7 @@ test('quick switcher, channel shortcuts, help dialog and the emoji picker', asyn
   const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
   await expect(help).toBeVisible();
   await expect(help.getByRole('cell', { name: 'Open the quick switcher' })).toBeVisible();
-  await accessible(page, 'shortcuts help');
+  await accessible(page, 'shortcuts help', '[role="dialog"]');
   await page.keyboard.press('Escape');
   await expect(help).toBeHidden();
   await expect(box).toBeFocused();
@@ -112,7 +112,7 @@ test('quick switcher, channel shortcuts, help dialog and the emoji picker', asyn
   await page.getByRole('button', { name: 'Choose an emoji' }).click();
   const picker = page.getByRole('dialog', { name: 'Choose an emoji' });
   await expect(picker.getByRole('option', { name: 'grinning face', exact: true })).toBeVisible();
-  await accessible(page, 'emoji picker');
+  await accessible(page, 'emoji picker', '[role="dialog"]');
   await picker.getByRole('combobox').fill('pizza');
   await expect(picker.getByRole('option').first()).toHaveAccessibleName('pizza');
   await page.keyboard.press('Enter');
@@ -129,10 +129,13 @@ test('quick switcher, channel shortcuts, help dialog and the emoji picker', asyn
   await item.hover();
   await item.getByRole('button', { name: 'Add reaction' }).click();
   const reacting = page.getByRole('dialog', { name: 'Add reaction' });
-  await reacting.getByRole('combobox').fill('thumbs up');
+  await reacting.getByRole('combobox').fill('thumbs');
+  await expect(reacting.getByRole('option').first()).toHaveAccessibleName('thumbs up');
   await expect(reacting.getByRole('option').first()).toHaveAttribute('aria-selected', 'true');
   await page.keyboard.press('ArrowRight');
+  await expect(reacting.getByRole('option').nth(1)).toHaveAttribute('aria-selected', 'true');
   await page.keyboard.press('ArrowLeft');
+  await expect(reacting.getByRole('option').first()).toHaveAttribute('aria-selected', 'true');
   await page.keyboard.press('Enter');
   await expect(reacting).toBeHidden();
   await expect(item.getByRole('button', { name: /^👍\uFE0F? 1, including you$/ })).toBeVisible();

@@ -4,19 +4,27 @@ import { composerText, fromEmojibase, fromGuild, insertAt, loadRecent, loadUnico
 describe('emoji data', () => {
   it('keeps Unicode order without components or regional indicators', () => {
     const list = fromEmojibase([
-      { label: 'b', unicode: 'B', group: 0, order: 2 },
-      { label: 'a', unicode: 'A', group: 0, order: 1, tags: ['x'] },
-      { label: 'skin', unicode: 'S', group: 2, order: 3 },
-      { label: 'regional indicator A', unicode: 'R' },
+      { label: 'b', emoji: 'B', group: 0, order: 2 },
+      { label: 'a', emoji: 'A', group: 0, order: 1, tags: ['x'] },
+      { label: 'skin', emoji: 'S', group: 2, order: 3 },
+      { label: 'regional indicator A', emoji: 'R' },
     ]);
     expect(list.map((e) => e.key)).toEqual(['A', 'B']);
     expect(list[0]?.tags).toEqual(['x']);
+  });
+  it('drops U+FE0F only where the emoji is shown as emoji anyway', () => {
+    const list = fromEmojibase([
+      { label: 'thumbs up', emoji: '👍\uFE0F', group: 1, order: 1, type: 1 },
+      { label: 'red heart', emoji: '❤\uFE0F', group: 0, order: 2, type: 0 },
+    ]);
+    expect(list.map((e) => e.unicode)).toEqual(['👍', '❤\uFE0F']);
   });
   it('loads the real dataset', async () => {
     const all = await loadUnicodeEmoji();
     expect(all.length).toBeGreaterThan(1500);
     expect(all.find((e) => e.unicode === '😀')?.group).toBe(0);
-    expect(searchEmoji(all, 'thumbs up')[0]?.unicode?.replace(/\uFE0F/g, '')).toBe('👍');
+    expect(searchEmoji(all, 'thumbs up')[0]?.unicode).toBe('👍');
+    expect(all.find((e) => e.name === 'red heart')?.unicode).toBe('❤\uFE0F');
     expect(searchEmoji(all, 'pizza').some((e) => e.unicode === '🍕')).toBe(true);
   });
   it('turns guild emojis into entries, leaving out unavailable ones', () => {

@@ -20,27 +20,37 @@ export interface PickerEmoji {
 /** Emojibase's groups in order; 2 ("components", skin tones alone) is not offered. */
 export const GROUPS = ['Smileys & emotion', 'People & body', 'Components', 'Animals & nature', 'Food & drink', 'Travel & places', 'Activities', 'Objects', 'Symbols', 'Flags'];
 
-interface CompactEmoji {
+/** The fields of an emojibase-data entry (`en/data.json`) the picker reads. */
+export interface EmojibaseEntry {
   label: string;
-  unicode: string;
+  emoji: string;
   group?: number;
   order?: number;
   tags?: string[];
+  /** 1: shown as emoji by default (Emoji_Presentation), 0: as text unless U+FE0F follows. */
+  type?: number;
 }
 
-/** Emojibase's compact entries as picker entries, in Unicode's order, without components
- *  and the regional indicator letters (no group). */
-export function fromEmojibase(list: CompactEmoji[]): PickerEmoji[] {
+/**
+ * Emojibase's entries as picker entries, in Unicode's order, without components and the
+ * regional indicator letters (no group). An emoji shown as emoji by default loses its
+ * redundant U+FE0F (emojibase adds it), so 👍 is sent as Discord and other clients send it
+ * and reactions of both kinds count together; ❤️ keeps it (without it, it is a text heart).
+ */
+export function fromEmojibase(list: EmojibaseEntry[]): PickerEmoji[] {
   return list
     .filter((e) => e.group !== undefined && e.group !== 2)
     .sort((a, b) => (a.order ?? 0) - (b.order ?? 0))
-    .map((e) => ({ key: e.unicode, name: e.label, unicode: e.unicode, tags: e.tags ?? [], group: e.group ?? 0 }));
+    .map((e) => {
+      const unicode = e.type === 1 ? e.emoji.replace(/\uFE0F/g, '') : e.emoji;
+      return { key: unicode, name: e.label, unicode, tags: e.tags ?? [], group: e.group ?? 0 };
+    });
 }
 
 let loading: Promise<PickerEmoji[]> | null = null;
 /** The Unicode emoji, fetched once (a separate chunk of the build). */
 export function loadUnicodeEmoji(): Promise<PickerEmoji[]> {
-  loading ??= import('emojibase-data/en/compact.json').then((m) => fromEmojibase(m.default as CompactEmoji[]));
+  loading ??= import('emojibase-data/en/data.json').then((m) => fromEmojibase(m.default as EmojibaseEntry[]));
   return loading;
 }
 

@@ -28,6 +28,9 @@ export function EmojiPicker({ guildId, title, onPick, onClose }: { guildId: stri
   const [custom, setCustom] = useState<PickerEmoji[]>([]);
   const [failed, setFailed] = useState(false);
   const [query, setQuery] = useState('');
+  // What had the focus when this opened (the search field's autoFocus takes it before Modal
+  // looks): the focus goes back there on close.
+  const [opener] = useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null));
   const [active, setActive] = useState(0);
   const id = useId();
   useEffect(() => {
@@ -53,8 +56,8 @@ export function EmojiPicker({ guildId, title, onPick, onClose }: { guildId: stri
     onPick(e);
   };
   const onKeyDown = (e: React.KeyboardEvent<HTMLInputElement>) => {
-    const grid = ['ArrowDown', 'ArrowUp'].includes(e.key) || (['ArrowLeft', 'ArrowRight'].includes(e.key) && (!query || e.altKey));
-    if (grid) {
+    // All four arrows move through the grid (the field's caret keeps Home/End).
+    if (['ArrowDown', 'ArrowUp', 'ArrowLeft', 'ArrowRight'].includes(e.key)) {
       e.preventDefault();
       const next = moveActive(at, flat.length, e.key, COLS);
       setActive(next);
@@ -67,7 +70,7 @@ export function EmojiPicker({ guildId, title, onPick, onClose }: { guildId: stri
   let offset = 0;
   const current = flat[at];
   return (
-    <Modal title={title} onClose={onClose} className="emoji-picker">
+    <Modal title={title} onClose={onClose} className="emoji-picker" returnTo={opener}>
       <input
         type="search"
         role="combobox"
@@ -90,18 +93,19 @@ export function EmojiPicker({ guildId, title, onPick, onClose }: { guildId: stri
         {current ? `:${current.name.replace(/\s+/g, '_')}:` : '\u00a0'} — {t.emoji.hint}
       </p>
       {failed && <p role="alert" className="error">{t.emoji.failed}</p>}
+      {!unicode && !failed && <p className="muted">{t.emoji.loading}</p>}
+      {unicode && flat.length === 0 && <p className="muted">{t.emoji.none}</p>}
       <div id={`${id}-grid`} role="listbox" aria-label={title} className="emoji-grid">
-        {!unicode && !failed && <p className="muted">{t.emoji.loading}</p>}
-        {unicode && flat.length === 0 && <p className="muted">{t.emoji.none}</p>}
         {sections.map((s, si) => {
           const start = offset;
           offset += s.list.length;
           return (
             <div key={`${si}${s.title}`} role="group" aria-labelledby={`${id}-s${si}`}>
-              <h3 id={`${id}-s${si}`} className="emoji-section">
+              {/* The group's name (a heading is not allowed inside a listbox). */}
+              <div id={`${id}-s${si}`} className="emoji-section" aria-hidden="true">
                 {s.title}
-              </h3>
-              <div className="emoji-cells">
+              </div>
+              <div className="emoji-cells" role="none">
                 {s.list.map((e, i) => (
                   <div
                     key={e.key}

@@ -16,6 +16,9 @@ export function QuickSwitcher({ current, onClose }: { current: string | null; on
   const unread = useStore(store, (s) => s.unread);
   const me = useStore(store, (s) => s.me?.id ?? '');
   const [query, setQuery] = useState('');
+  // What had the focus when this opened (the search field's autoFocus takes it before Modal
+  // looks): the focus goes back there on close.
+  const [opener] = useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null));
   const [active, setActive] = useState(0);
   const all = useMemo(() => switcherItems(guilds, dms, unread, me), [guilds, dms, unread, me]);
   const list = useMemo(() => rankItems(all, query, current), [all, query, current]);
@@ -39,7 +42,7 @@ export function QuickSwitcher({ current, onClose }: { current: string | null; on
     }
   };
   return (
-    <Modal title={t.quickSwitcher} onClose={onClose} className="switcher">
+    <Modal title={t.quickSwitcher} onClose={onClose} className="switcher" returnTo={opener}>
       <p className="muted small" id={`${id}-hint`}>
         {t.quickSwitcherHint}
       </p>
@@ -74,8 +77,12 @@ export function QuickSwitcher({ current, onClose }: { current: string | null; on
           >
             <span className="label">{item.kind === 'guild' ? `${t.server}: ${item.label}` : item.label}</span>
             {item.detail && <span className="muted small"> {item.detail}</span>}
-            {item.mentions > 0 && <span className="badge" aria-label={t.mentionCount(item.mentions)}>{t.mentionBadge(item.mentions)}</span>}
-            {item.unread && item.mentions === 0 && <span className="sr-only"> {t.unread}</span>}
+            {item.mentions > 0 && (
+              <span className="badge" aria-hidden="true">
+                {t.mentionBadge(item.mentions)}
+              </span>
+            )}
+            {item.unread && <span className="sr-only">, {item.mentions > 0 ? t.mentionCount(item.mentions) : t.unread}</span>}
           </li>
         ))}
         {list.length === 0 && (
