@@ -3,6 +3,7 @@
 // and closes the shortcuts help (Ctrl+/) with the focus back in the composer, and uses the
 // emoji picker: a Unicode emoji into a sent message (checked in the server's stored
 // message), a reaction (checked through REST and on screen), and the server's custom emoji.
+// Up in the empty composer edits her last message; Ctrl+Alt+Up/Down switch servers.
 import { expect, test } from '@playwright/test';
 import { accessible } from './a11y';
 import { logIn } from './people';
@@ -160,4 +161,10 @@ test('quick switcher, channel shortcuts, help dialog and the emoji picker', asyn
   await expect(page.getByRole('textbox', { name: 'Edit' })).toHaveValue(`<:hearth:${emoji.id}>`);
   await page.keyboard.press('Escape');
   await expect(box).toBeFocused();
+
+  // Ctrl+Alt+Down: the next server (Beta opens on its first channel), Ctrl+Alt+Up: back.
+  await page.keyboard.press('Control+Alt+ArrowDown');
+  await expect(page).toHaveURL(new RegExp(`/channels/${beta.id}/${beta.general}$`));
+  await page.keyboard.press('Control+Alt+ArrowUp');
+  await expect(page).toHaveURL(new RegExp(`/channels/${alpha.id}/${alpha.general}$`));
 });
