@@ -818,6 +818,9 @@ impl Hearth {
             serde_json::to_value(self.user_wire(&user, true)).map_err(Error::internal)?,
         );
         let _ = w;
+        if user.global_name != actor.user.global_name || user.avatar != actor.user.avatar {
+            self.relay_profile(actor, &user).await;
+        }
         Ok(self.user_wire(&user, true))
     }
 

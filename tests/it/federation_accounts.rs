@@ -285,7 +285,8 @@ async fn rename(c: &Client, who: &str, to: &str) -> Resp {
 
 /// spec/federation.md §2.3 (§16 item 9 before): a handle never changes. A federating server
 /// refuses a rename, so the host keeps knowing her (her posts are accepted, under the same
-/// member); her display name travels instead. With federation off, a rename is an ordinary
+/// member); her display name travels instead (`profile_update`, §8.6: it failed before, the
+/// host kept the name it learnt at her join). With federation off, a rename is an ordinary
 /// profile change.
 #[tokio::test]
 async fn a_federating_server_keeps_handles_and_the_display_name_travels() {
@@ -326,9 +327,15 @@ async fn a_federating_server_keeps_handles_and_the_display_name_travels() {
             .and_then(|a| a.iter().find(|m| m["content"] == "still me").cloned())
     })
     .await;
-    assert_eq!(s(&m["author"]["id"]), at_host, "the same member at the host");
+    assert_eq!(
+        s(&m["author"]["id"]),
+        at_host,
+        "the same member at the host"
+    );
     assert_eq!(m["author"]["handle"], handle.as_str());
     assert_eq!(m["author"]["global_name"], "Alicia");
+    let r = bob.get(&format!("/guilds/{gid_b}/members/{at_host}")).await;
+    assert_eq!(r.body["user"]["global_name"], "Alicia", "{r:?}");
 
     let solo = TestServer::start_with(|c| c.federation.enabled = false).await;
     let (_, a) = solo.user("alice").await;
