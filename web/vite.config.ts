@@ -22,6 +22,7 @@ export default defineConfig({
       // Images of the CDN (guild icons, avatars) live on the server too.
       '/icons': server,
       '/avatars': server,
+      '/emojis': server,
     },
   },
   test: {

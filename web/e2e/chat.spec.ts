@@ -104,7 +104,8 @@ test('two users register, join through an invite and chat live', async ({ browse
   // Bob reacts to Alice's message; Alice sees the count, adds hers, and Bob sees 2.
   await original.hover();
   await original.getByRole('button', { name: 'Add reaction' }).click();
-  await original.getByRole('button', { name: '👍' }).click();
+  // The emoji picker (a dialog) offers it; a click chooses.
+  await original.page().getByRole('dialog', { name: 'Add reaction' }).getByRole('option', { name: 'thumbs up', exact: true }).click();
   const aliceView = messages(alice).getByRole('listitem').filter({ hasText: 'hello bob' });
   await expect(aliceView.getByRole('button', { name: '👍 1' })).toBeVisible();
   await aliceView.getByRole('button', { name: '👍 1' }).click();

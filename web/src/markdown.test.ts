@@ -63,3 +63,16 @@ describe('helpers', () => {
     expect(inviteCode('code@b.example')).toBe('code@b.example');
   });
 });
+
+describe('custom emoji', () => {
+  const render = createRenderer({ user: () => undefined, channel: () => undefined, role: () => undefined });
+  it('shows <:name:id> as its CDN image', () => {
+    const html = render('hi <:hearth:123> <a:dance:456>');
+    expect(html).toContain('<img class="emoji" src="/emojis/123.png?size=48" alt=":hearth:" title=":hearth:">');
+    expect(html).toContain('src="/emojis/456.gif?size=48"');
+  });
+  it('allows no other images', () => {
+    expect(render('<img src="https://evil.example/x.png">')).not.toContain('<img');
+    expect(render('![x](https://evil.example/x.png)')).not.toContain('<img');
+  });
+});

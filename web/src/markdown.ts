@@ -67,6 +67,11 @@ export function createRenderer(names: MentionNames) {
         const iso = new Date(secs * 1000).toISOString();
         return `<time datetime="${iso}" title="${escape(formatTimestamp(secs, 'F'))}">${escape(formatTimestamp(secs, m[2] ?? 'f'))}</time>`;
       }),
+      // A custom emoji, `<:name:id>` or `<a:name:id>` (animated): its image on this server's CDN.
+      inline('emoji', '<', /^<(a?):(\w{2,32}):(\d{1,20})>/, (m) => {
+        const [, animated, name = '', id = ''] = m;
+        return `<img class="emoji" src="/emojis/${id}.${animated ? 'gif' : 'png'}?size=48" alt=":${escape(name)}:" title=":${escape(name)}:">`;
+      }),
       inline('mention', '<', /^<(@!?|@&|#)(\d{1,20})>/, (m) => {
         const [, kind, id = ''] = m;
         if (kind === '#') return `<span class="mention">#${escape(names.channel(id) ?? 'unknown-channel')}</span>`;
@@ -97,13 +102,18 @@ export function createRenderer(names: MentionNames) {
 
 const ALLOWED_TAGS = [
   'p', 'br', 'strong', 'em', 'u', 'del', 's', 'code', 'pre', 'blockquote', 'a', 'span', 'time',
-  'ul', 'ol', 'li', 'h3', 'h4', 'h5', 'hr',
+  'ul', 'ol', 'li', 'h3', 'h4', 'h5', 'hr', 'img',
 ];
 
 let hooked = false;
 export function sanitize(html: string): string {
   if (!hooked) {
     DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+      // Images only as custom emoji from this server's CDN (raw HTML is text anyway).
+      if (node.tagName === 'IMG' && !/^\/emojis\/\d+\.(png|gif)\?size=\d+$/.test(node.getAttribute('src') ?? '')) {
+        node.remove();
+        return;
+      }
       if (node.tagName === 'A') {
         node.setAttribute('target', '_blank');
         node.setAttribute('rel', 'noopener noreferrer nofollow');
@@ -113,7 +123,7 @@ export function sanitize(html: string): string {
   }
   return DOMPurify.sanitize(html, {
     ALLOWED_TAGS,
-    ALLOWED_ATTR: ['href', 'class', 'datetime', 'title', 'tabindex', 'target', 'rel'],
+    ALLOWED_ATTR: ['href', 'class', 'datetime', 'title', 'tabindex', 'target', 'rel', 'src', 'alt'],
     // Absolute http(s)/mailto URLs and scheme-less values (DOMPurify checks every attribute
     // value that is not URI-safe against this); any other scheme (javascript:, data:) is dropped.
     ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,

@@ -3,6 +3,7 @@
 // needs a recent proof: the `reauth` handler asks the user, `POST /mfa/finish` proves it,
 // the request is sent again).
 import type {
+  GuildEmoji,
   ApiErrorBody,
   AuditLog,
   Ban,
@@ -266,7 +267,8 @@ export class Rest {
   createRole(guild: Snowflake, b: RoleBody) {
     return this.request<Role>('POST', `/guilds/${guild}/roles`, b);
   }
-  /** `PUT`/`DELETE /channels/{c}/messages/{m}/reactions/{emoji}/@me` (a unicode emoji). */
+  /** `PUT`/`DELETE /channels/{c}/messages/{m}/reactions/{emoji}/@me`: `emoji` is a unicode
+   *  emoji or a custom one as `name:id`. */
   react(channel: Snowflake, message: Snowflake, emoji: string, add: boolean) {
     const path = `/channels/${channel}/messages/${message}/reactions/${encodeURIComponent(emoji)}/@me`;
     return this.request<undefined>(add ? 'PUT' : 'DELETE', path);
@@ -352,6 +354,10 @@ export class Rest {
   }
   deleteWebhook(id: Snowflake) {
     return this.request<undefined>('DELETE', `/webhooks/${id}`);
+  }
+  /** `GET /guilds/{id}/emojis`: the guild's custom emojis (members only). */
+  guildEmojis(guild: Snowflake) {
+    return this.request<GuildEmoji[]>('GET', `/guilds/${guild}/emojis`);
   }
   typing(channel: Snowflake) {
     return this.request<undefined>('POST', `/channels/${channel}/typing`);

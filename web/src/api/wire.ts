@@ -225,6 +225,15 @@ export interface GuildCreate extends Guild {
   joined_at: string;
 }
 
+/** `hearth_wire::GuildEmoji` (the fields this client reads): a custom emoji, its image at
+ * `/emojis/{id}.png` (or `.gif` when `animated`) on the CDN. */
+export interface GuildEmoji {
+  id: Snowflake;
+  name: string;
+  animated?: boolean;
+  available?: boolean;
+}
+
 /** `hearth_wire::Reaction`. */
 export interface Reaction {
   count: number;

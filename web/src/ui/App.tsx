@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Gateway } from '../api/gateway';
 import { ApiError, Rest, type TokenStore } from '../api/rest';
 import type { Invite, Message, ReauthRequest, TokenPair } from '../api/wire';
-import { Store, useStore } from '../state/store';
+import { compareIds, Store, useStore } from '../state/store';
 import { t } from '../strings';
 import { AuthScreen } from './AuthScreen';
 import { ClientContext, useClient, type Client } from './context';
@@ -11,6 +11,7 @@ import { MemberList } from './MemberList';
 import { MessageView } from './Messages';
 import { navigate, useRoute } from './route';
 import { ReauthDialog } from './Security';
+import { Shortcuts } from './Shortcuts';
 import { ProfileProvider } from './Profile';
 import { ChannelList, DmList, GuildBar, textChannels } from './Sidebar';
 
@@ -142,20 +143,12 @@ function Shell() {
   const channel = channels.find((c) => c.id === channelId) ?? (channelId ? undefined : channels[0]);
   const dm = home ? dms.find((c) => c.id === channelId) : undefined;
 
-  // Alt+Up / Alt+Down: the previous / next channel of this server.
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (!e.altKey || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown') || !guild || !channel) return;
-      const i = channels.findIndex((c) => c.id === channel.id);
-      const next = channels[e.key === 'ArrowUp' ? i - 1 : i + 1];
-      if (next) {
-        e.preventDefault();
-        navigate(`/channels/${guild.id}/${next.id}`);
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [guild, channel, channels]);
+  // The DMs in the order of their list (newest conversation first), for Alt+Up/Down at home.
+  const latest = useStore(store, (s) => s.latest);
+  const homeList = useMemo(() => {
+    const newest = (c: (typeof dms)[number]) => latest[c.id] ?? c.last_message_id ?? c.id;
+    return [...dms].sort((a, b) => compareIds(newest(b), newest(a)));
+  }, [dms, latest]);
 
   // `/channels/{guild}` opens its first text channel.
   useEffect(() => {
@@ -199,6 +192,7 @@ function Shell() {
           <p>{t.noGuild}</p>
         </main>
       )}
+      <Shortcuts guild={home ? null : (guild ?? null)} channels={home ? homeList : channels} current={home ? (dm?.id ?? null) : (channel?.id ?? null)} />
       {route.kind === 'invite' && <JoinGuildDialog initial={route.code} onClose={() => navigate('/', true)} />}
     </div>
   );

@@ -20,12 +20,12 @@ import { compareIds, useStore, type ChannelMessages, type Pending, type Store, t
 import { t } from '../strings';
 import { useClient } from './context';
 import { useProfile } from './Profile';
+import { composerText, emojiUrl, insertAt, reactionParam } from '../emoji';
+import { EmojiPicker } from './EmojiPicker';
 
 const PAGE = 50;
 /** How long the newest message stays on screen before it is acknowledged (read states). */
 const ACK_DELAY_MS = 500;
-/** The quick reaction palette. */
-const PALETTE = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '🔥'];
 const GROUP_MS = 7 * 60 * 1000;
 const NO_PENDING: Pending[] = [];
 const NO_TYPING: Record<string, Typist> = {};
@@ -81,6 +81,8 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
   const me = useStore(store, (s) => s.me);
   const error = useStore(store, (s) => s.error);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
+  // The message being edited (one at a time; Up in an empty composer picks the last own one).
+  const [editingId, setEditingId] = useState<string | null>(null);
   const [showPins, setShowPins] = useState(false);
   // Closing the pins panel returns focus to the button that opened it.
   const pinsToggle = useRef<HTMLButtonElement>(null);
@@ -229,6 +231,8 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
       html={render(m.content)}
       mayPin={mayPin}
       onReply={() => setReplyTo(m)}
+      editing={editingId === m.id}
+      setEditing={(on) => setEditingId((cur) => (on ? m.id : cur === m.id ? null : cur))}
     />
   );
 
@@ -290,6 +294,12 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
         clearReply={() => setReplyTo(null)}
         files={files}
         mayAttach={mayAttach}
+        guildId={guild?.id ?? null}
+        onEditLast={() => {
+          const last = [...(list ?? [])].reverse().find((m) => m.author.id === me?.id && !blocked[m.author.id]);
+          if (last) setEditingId(last.id);
+          return !!last;
+        }}
       />
     </main>
   );
@@ -321,21 +331,31 @@ interface ItemProps {
   html: string;
   mayPin: boolean;
   onReply: () => void;
+  editing: boolean;
+  setEditing: (on: boolean) => void;
 }
 
-function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply }: ItemProps) {
+/** Back to the composer after an edit (Up arrow edits come from there). */
+function focusComposer() {
+  document.querySelector<HTMLTextAreaElement>('.composer textarea')?.focus();
+}
+
+function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply, editing, setEditing }: ItemProps) {
   const { rest } = useClient();
   const profile = useProfile();
-  const [editing, setEditing] = useState(false);
   const [picking, setPicking] = useState(false);
-  const [draft, setDraft] = useState(m.content);
+  // null: the message's current text (an edit starts from it).
+  const [draftText, setDraft] = useState<string | null>(null);
+  const draft = draftText ?? m.content;
   const [error, setError] = useState<string | null>(null);
   const ts = Date.parse(m.timestamp);
   const act = async (f: () => Promise<unknown>) => {
     setError(null);
     try {
       await f();
+      if (editing) focusComposer();
       setEditing(false);
+      setDraft(null);
     } catch (err) {
       setError(err instanceof ApiError ? err.detail() : String(err));
     }
@@ -392,10 +412,15 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
             autoFocus
             value={draft}
             onChange={(e) => setDraft(e.target.value)}
-            onKeyDown={(e) => e.key === 'Escape' && setEditing(false)}
+            onKeyDown={(e) => {
+              if (e.key !== 'Escape') return;
+              setEditing(false);
+              setDraft(null);
+              focusComposer();
+            }}
           />
           <button type="submit">{t.save}</button>
-          <button type="button" className="secondary" onClick={() => setEditing(false)}>
+          <button type="button" className="secondary" onClick={() => (setEditing(false), setDraft(null))}>
             {t.cancel}
           </button>
         </form>
@@ -411,41 +436,33 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
         <div className="reactions">
           {(m.reactions ?? []).map((r) => {
             const label = r.emoji.name ?? '?';
+            const param = r.emoji.id ? `${label}:${r.emoji.id}` : label;
             return (
               <button
                 key={`${r.emoji.id ?? ''}${label}`}
                 type="button"
                 className={r.me ? 'reaction me' : 'reaction'}
                 aria-pressed={r.me}
-                aria-label={t.reaction(label, r.count, r.me)}
-                onClick={() => void act(() => rest.react(m.channel_id, m.id, label, !r.me))}
+                aria-label={t.reaction(r.emoji.id ? `:${label}:` : label, r.count, r.me)}
+                onClick={() => void act(() => rest.react(m.channel_id, m.id, param, !r.me))}
               >
-                {label} {r.count}
+                {r.emoji.id ? <img className="emoji" src={emojiUrl(r.emoji.id)} alt="" /> : label} {r.count}
               </button>
             );
           })}
         </div>
       )}
       {picking && (
-        <div className="palette" role="group" aria-label={t.react}>
-          {PALETTE.map((e) => (
-            <button
-              key={e}
-              type="button"
-              className="secondary small"
-              onClick={() => {
-                setPicking(false);
-                void act(() => rest.react(m.channel_id, m.id, e, true));
-              }}
-            >
-              {e}
-            </button>
-          ))}
-        </div>
+        <EmojiPicker
+          guildId={guildId}
+          title={t.react}
+          onClose={() => setPicking(false)}
+          onPick={(e) => void act(() => rest.react(m.channel_id, m.id, reactionParam(e), true))}
+        />
       )}
       {!editing && (
         <div className="actions" role="group" aria-label={t.messageActions}>
-          <button type="button" className="small secondary" aria-expanded={picking} onClick={() => setPicking(!picking)}>
+          <button type="button" className="small secondary" aria-haspopup="dialog" onClick={() => setPicking(true)}>
             {t.react}
           </button>
           <button type="button" className="small secondary" onClick={onReply}>
@@ -458,7 +475,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
           )}
           {mine && (
             <>
-          <button type="button" className="small secondary" onClick={() => (setDraft(m.content), setEditing(true))}>
+          <button type="button" className="small secondary" onClick={() => (setDraft(null), setEditing(true))}>
             {t.edit}
           </button>
           <button type="button" className="small danger" onClick={() => void act(() => rest.deleteMessage(m.channel_id, m.id))}>
@@ -703,14 +720,30 @@ interface ComposerProps {
   clearReply: () => void;
   files: DraftFiles;
   mayAttach: boolean;
+  guildId: string | null;
+  /** Up in the empty composer: edit the last own message; false when there is none. */
+  onEditLast: () => boolean;
 }
 
-function Composer({ channel, placeholder, replyTo, clearReply, files, mayAttach }: ComposerProps) {
+function Composer({ channel, placeholder, replyTo, clearReply, files, mayAttach, guildId, onEditLast }: ComposerProps) {
   const { rest, store } = useClient();
   const [text, setTextState] = useState(() => localStorage.getItem(draftKey(channel.id)) ?? '');
   const [uploading, setUploading] = useState(false);
   const [uploadError, setUploadError] = useState<string | null>(null);
   const chooser = useRef<HTMLInputElement>(null);
+  const box = useRef<HTMLTextAreaElement>(null);
+  const [picking, setPicking] = useState(false);
+  // The chosen emoji goes in at the caret; the focus returns to the text with the caret after it
+  // (once the picker has closed and handed the focus back to its button).
+  const insertEmoji = (text: string) => {
+    const el = box.current;
+    const r = insertAt(el?.value ?? '', el?.selectionStart ?? Infinity, el?.selectionEnd ?? Infinity, text);
+    setText(r.value);
+    setTimeout(() => {
+      box.current?.focus();
+      box.current?.setSelectionRange(r.caret, r.caret);
+    });
+  };
   const setText = (v: string) => {
     setTextState(v);
     if (v) localStorage.setItem(draftKey(channel.id), v);
@@ -755,6 +788,8 @@ function Composer({ channel, placeholder, replyTo, clearReply, files, mayAttach 
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       void send();
+    } else if (e.key === 'ArrowUp' && !text && files.list.length === 0 && !e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+      if (onEditLast()) e.preventDefault();
     }
   };
   const onChange = (v: string) => {
@@ -826,6 +861,7 @@ function Composer({ channel, placeholder, replyTo, clearReply, files, mayAttach 
         </>
       )}
       <textarea
+        ref={box}
         rows={1}
         aria-label={placeholder}
         placeholder={placeholder}
@@ -835,9 +871,13 @@ function Composer({ channel, placeholder, replyTo, clearReply, files, mayAttach 
         onPaste={onPaste}
         readOnly={uploading}
       />
+      <button type="button" className="secondary emoji-button" aria-haspopup="dialog" aria-label={t.emoji.open} title={t.emoji.open} onClick={() => setPicking(true)}>
+        🙂
+      </button>
       <button type="submit" disabled={uploading}>
         {uploading ? t.uploading : t.send}
       </button>
+      {picking && <EmojiPicker guildId={guildId} title={t.emoji.open} onClose={() => setPicking(false)} onPick={(e) => insertEmoji(composerText(e))} />}
     </form>
   );
 }
