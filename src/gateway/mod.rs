@@ -32,6 +32,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+pub use ready::ReadyStats;
 pub use replay::LogStats;
 use replay::{Entry, LogKey};
 pub use resume::SessionStats;
@@ -47,6 +48,7 @@ use crate::snowflake::Snowflake;
 pub mod admission;
 pub mod compress;
 mod conn;
+mod ready;
 mod replay;
 mod restart;
 mod resume;
@@ -100,6 +102,7 @@ pub struct Gateway {
     pub(crate) barrier_seen: tokio::sync::watch::Sender<u64>,
     shed: Shed,
     traffic: Traffic,
+    ready_counters: ready::ReadyCounters,
 }
 
 impl Gateway {
@@ -119,6 +122,7 @@ impl Gateway {
             barrier_seen: tokio::sync::watch::Sender::new(0),
             shed: Shed::default(),
             traffic: Traffic::default(),
+            ready_counters: ready::ReadyCounters::default(),
         });
         let rx = hearth.bus.subscribe();
         let weak = Arc::downgrade(&gw);
