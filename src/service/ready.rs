@@ -125,7 +125,7 @@ impl Hearth {
         let guilds = self.db.guilds_of_member(user_id).await?;
         let mut me: HashMap<i64, MemberRow> = self
             .db
-            .memberships_of(user_id)
+            .member_rows_of(user_id)
             .await?
             .into_iter()
             .map(|m| (m.guild_id, m))

@@ -82,7 +82,7 @@ impl Db {
     }
 
     /// The member rows of `user_id`, one per guild.
-    pub async fn memberships_of(&self, user_id: i64) -> Result<Vec<MemberRow>> {
+    pub async fn member_rows_of(&self, user_id: i64) -> Result<Vec<MemberRow>> {
         Ok(
             on_db!(self, p => sqlx::query_as("SELECT * FROM members WHERE user_id = $1 ORDER BY guild_id")
             .bind(user_id).fetch_all(p).await)?,
