@@ -6,6 +6,8 @@
 
 use serde_json::{Value, json};
 
+use hearth::service::snapshot::{GuildSnapshot, guild_create};
+
 use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
 use crate::harness::{
     Client, TestServer, create_guild, create_role, give_role, ids, join, perm, s, say,
@@ -180,6 +182,33 @@ async fn check_ready(ts: &TestServer, bob: &Client, tok: &str, b: &Built) -> u64
     after.last_calls
 }
 
+/// Storage calls of READY and the GUILD_CREATEs built per DM, per read state and per guild
+/// (`Hearth::read_state`, `my_dms`, `relationships`, `snapshot::guild_create`: the session
+/// start before issue 21, still the REST and guild-join paths), snapshots loaded beforehand.
+async fn calls_per_item(ts: &TestServer, tok: &str, bob_id: &str) -> u64 {
+    let h = ts.hearth.clone();
+    let actor = h.authenticate(tok).await.expect("bob's token");
+    let uid: i64 = bob_id.parse().unwrap();
+    let mut snaps = vec![];
+    for g in h.db.guild_ids_of(uid).await.unwrap() {
+        snaps.push(GuildSnapshot::load(&h, g).await.unwrap().unwrap());
+    }
+    let none = |_: i64| None;
+    let (_, calls) = hearth::storage::counting(async {
+        h.read_state(&actor).await.unwrap();
+        h.my_dms(&actor).await.unwrap();
+        h.relationships(&actor).await.unwrap();
+        for snap in &snaps {
+            guild_create(&h, snap, uid, 50, &none)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    })
+    .await;
+    calls
+}
+
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
@@ -207,8 +236,15 @@ async fn ready_reads_a_fixed_number_of_times_however_many_guilds_dms_and_read_st
 
     grow(&ts, &alice, &bob, &bob_id, &mut b, 2).await;
     let small = check_ready(&ts, &bob, &tok, &b).await;
+    let per_item_small = calls_per_item(&ts, &tok, &bob_id).await;
     grow(&ts, &alice, &bob, &bob_id, &mut b, 4).await;
     let large = check_ready(&ts, &bob, &tok, &b).await;
+    let per_item_large = calls_per_item(&ts, &tok, &bob_id).await;
+    eprintln!(
+        "READY + GUILD_CREATEs storage calls: per item {per_item_small} (2 guilds, 2 DMs, 4 read \
+         states) / {per_item_large} (6, 6, 12); batched {small} / {large}"
+    );
+    assert!(per_item_large > per_item_small, "the per-item path grows");
     assert_eq!(
         small, large,
         "storage calls of READY with 2 guilds/DMs vs 6 guilds/DMs"
