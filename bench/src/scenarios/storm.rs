@@ -390,7 +390,7 @@ struct Child {
 }
 
 impl Child {
-    async fn ask(&mut self, line: &str) -> Res<Vec<String>> {
+    async fn ask(&mut self, line: String) -> Res<Vec<String>> {
         self.stdin
             .write_all(format!("{line}\n").as_bytes())
             .await
@@ -492,7 +492,7 @@ async fn storm_with(
     for w in workers.iter_mut() {
         let k = per.min(left);
         left -= k;
-        asks.push(w.ask(&format!("go {k}")));
+        asks.push(w.ask(format!("go {k}")));
     }
     let mut failed = 0;
     for r in futures_util::future::join_all(asks).await {
@@ -538,7 +538,8 @@ async fn storm_with(
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t0 = Instant::now();
-    let cuts = futures_util::future::join_all(workers.iter_mut().map(|w| w.ask("cut"))).await;
+    let cuts =
+        futures_util::future::join_all(workers.iter_mut().map(|w| w.ask("cut".into()))).await;
     let all_live = t0.elapsed();
     let rss_storm = srv.rss();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -556,7 +557,7 @@ async fn storm_with(
     let checks = futures_util::future::join_all(
         workers
             .iter_mut()
-            .map(|w| w.ask(&format!("check {fence} {list}"))),
+            .map(|w| w.ask(format!("check {fence} {list}"))),
     )
     .await;
 
