@@ -507,6 +507,10 @@ async fn execute(
             .leave_guild(&actor, Snowflake::from_db(gid))
             .await
             .map(|_| None),
+        "profile_update" => h
+            .remote_profile_changed(&actor, gid, &body)
+            .await
+            .map(|_| None),
         other => Err(crate::error::field_error(
             "op",
             "BASE_TYPE_CHOICES",

@@ -7,7 +7,12 @@ use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
 use crate::storage::{Change, Lock, UserRow, now_ms};
 use crate::wire;
-use serde_json::json;
+use serde_json::{Value, json};
+
+use super::ports::{RelayAction, RelayOp};
+
+/// How many hosts [`Hearth::relay_profile`] tells at once.
+pub const PROFILE_RELAYS_AT_ONCE: usize = 8;
 
 /// Longest timeout, ms (28 days, Discord "Modify Guild Member").
 pub const MAX_TIMEOUT_MS: i64 = 28 * 24 * 3600 * 1000;
@@ -390,5 +395,90 @@ impl Hearth {
         // not recorded as kicked).
         self.remove_member(ga.guild.id, user_id.db(), Some(&audit))
             .await
+    }
+    /// Tells the host of every replica guild `user` (a local user) is a member of her display
+    /// name and avatar as they are now (the relayed `profile_update` action,
+    /// spec/federation.md §8.6), at most [`PROFILE_RELAYS_AT_ONCE`] hosts at a time. Best
+    /// effort: a host that cannot be reached or refuses keeps the old ones until her next
+    /// change (logged, not retried); the change here has already committed.
+    pub(crate) async fn relay_profile(&self, actor: &Actor, user: &UserRow) {
+        use futures_util::StreamExt;
+        if !self.config.federation.enabled {
+            return;
+        }
+        let guilds = match self.db.guild_ids_of(user.id).await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!(error = %e, "profile relay: reading the user's guilds failed");
+                return;
+            }
+        };
+        let body = json!({"global_name": user.global_name, "avatar": user.avatar});
+        let actor = Actor {
+            user: user.clone(),
+            session_id: actor.session_id,
+        };
+        futures_util::stream::iter(guilds)
+            .for_each_concurrent(PROFILE_RELAYS_AT_ONCE, |gid| {
+                let (actor, body) = (&actor, body.clone());
+                async move {
+                    let rg = match self.db.remote_guild(gid).await {
+                        Ok(Some(rg)) => rg,
+                        Ok(None) => return, // hosted here: its members read the row itself
+                        Err(e) => {
+                            tracing::warn!(error = %e, gid, "profile relay: replica lookup failed");
+                            return;
+                        }
+                    };
+                    let mut action = RelayAction::new(RelayOp::ProfileUpdate);
+                    action.body = body;
+                    if let Err(e) = self.host.relay(self, actor, &rg, action).await {
+                        tracing::warn!(error = %e, gid, host = %rg.host, "profile relay failed");
+                    }
+                }
+            })
+            .await;
+    }
+
+    /// The host side of a relayed `profile_update` (spec/federation.md §8.6): `body`
+    /// `{"global_name": 1-32 characters | null, "avatar": image hash | null}` from the home of
+    /// `actor` (a remote member of `guild_id`). Her row here takes them, and the guild hears
+    /// a GUILD_MEMBER_UPDATE, which carries them to its members and member servers.
+    ///
+    /// # Errors
+    /// 400 50035 for a body of another shape; 404 10007 if she is not a member of the guild.
+    pub async fn remote_profile_changed(
+        &self,
+        actor: &Actor,
+        guild_id: i64,
+        body: &Value,
+    ) -> Result<()> {
+        let field = |key: &str, ok: fn(&str) -> bool| match &body[key] {
+            Value::Null => Ok(None),
+            Value::String(v) if ok(v) => Ok(Some(v.as_str())),
+            _ => Err(field_error(key, "BASE_TYPE_BAD_VALUE", "Invalid value.")),
+        };
+        let global_name = field("global_name", |v| (1..=32).contains(&v.chars().count()))?;
+        let avatar = field("avatar", |v| {
+            (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })?;
+        if self.db.member(guild_id, actor.user.id).await?.is_none() {
+            return Err(Error::Unknown(Unknown::Member));
+        }
+        let released = self
+            .db
+            .update_remote_profile(
+                actor.user.id,
+                global_name,
+                avatar,
+                actor.user.avatar.as_deref(),
+            )
+            .await?;
+        self.files_released(released);
+        let user = self.db.user(actor.user.id).await?;
+        let ch = self.db.change(Lock::Guild(guild_id)).await?;
+        self.commit_member_change(ch, guild_id, user.as_ref(), actor.user.id, false)
+            .await
+            .map(|_| ())
     }
 }

@@ -37,6 +37,7 @@ pub enum RelayOp {
     PinRemove,
     TypingStart,
     MemberLeave,
+    ProfileUpdate,
 }
 
 impl RelayOp {
@@ -52,6 +53,7 @@ impl RelayOp {
             RelayOp::PinRemove => "pin_remove",
             RelayOp::TypingStart => "typing_start",
             RelayOp::MemberLeave => "member_leave",
+            RelayOp::ProfileUpdate => "profile_update",
         }
     }
 }
