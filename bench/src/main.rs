@@ -95,6 +95,14 @@ enum Cmd {
         #[arg(long)]
         sessions: Option<usize>,
     },
+    /// Reconnect storm (issue 21): N identified sessions cut at once, all RESUME (or
+    /// IDENTIFY after INVALID_SESSION) while a sender keeps sending: time until all are live,
+    /// p99 to RESUMED/READY, sequence gaps, lost/duplicated MESSAGE_CREATEs, server RSS.
+    Storm {
+        /// Sessions (default by scale: 50 / 2,000 / 19,000).
+        #[arg(long)]
+        sessions: Option<usize>,
+    },
     /// Federation: events received/verified/applied per second and cross-server latency.
     Federation,
     /// Remote join of a guild with many members: time to GUILD_CREATE.
@@ -135,6 +143,22 @@ enum Cmd {
         heartbeat_ms: u64,
         #[arg(long)]
         compressed: bool,
+        #[arg(long)]
+        intents: u64,
+    },
+    /// Internal: a worker process of the reconnect storm (driven through stdin).
+    #[command(hide = true)]
+    StormWorker {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        server: std::net::SocketAddr,
+        #[arg(long)]
+        src: std::net::IpAddr,
+        #[arg(long)]
+        tokens: PathBuf,
+        #[arg(long)]
+        heartbeat_ms: u64,
         #[arg(long)]
         intents: u64,
     },
@@ -204,6 +228,23 @@ async fn main() -> std::process::ExitCode {
             }
         };
     }
+    if let Cmd::StormWorker {
+        url,
+        server,
+        src,
+        tokens,
+        heartbeat_ms,
+        intents,
+    } = cli.cmd.clone()
+    {
+        return match storm_worker(url, server, src, tokens, heartbeat_ms, intents).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("storm worker: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let mut ctx = Ctx {
         scale: cli.scale,
         target: cli.target.clone(),
@@ -220,6 +261,7 @@ async fn main() -> std::process::ExitCode {
             Cmd::ColdStart,
             Cmd::Latency,
             Cmd::Detached { sessions: None },
+            Cmd::Storm { sessions: None },
             Cmd::Sends {
                 db: DbChoice::All,
                 concurrency: None,
@@ -251,6 +293,7 @@ async fn main() -> std::process::ExitCode {
             Cmd::Sends { db, concurrency } => sends(&mut ctx, db, concurrency).await,
             Cmd::Latency => latency(&mut ctx).await,
             Cmd::Detached { sessions } => detached(&mut ctx, sessions).await,
+            Cmd::Storm { sessions } => storm(&mut ctx, sessions).await,
             Cmd::Federation => fed::federation(&mut ctx).await,
             Cmd::RemoteJoin { members } => fed::remote_join(&mut ctx, members).await,
             Cmd::History { messages } => history(&mut ctx, messages).await,
@@ -258,7 +301,7 @@ async fn main() -> std::process::ExitCode {
             Cmd::LoginStorm => login_storm(&mut ctx).await,
             Cmd::ColdStart => cold_start(&mut ctx).await,
             Cmd::Media => media(&mut ctx).await,
-            Cmd::All | Cmd::Worker { .. } => Ok(()),
+            Cmd::All | Cmd::Worker { .. } | Cmd::StormWorker { .. } => Ok(()),
         };
         if let Err(e) = r {
             eprintln!("!! {} failed: {e}", ctx.figs.command);

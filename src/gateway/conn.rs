@@ -312,41 +312,12 @@ impl Conn {
         if let Some(a) = &app {
             ready["application"] = json!({"id": Snowflake::from_db(a.id), "flags": a.flags});
         }
-        // Read states (user sessions only; Discord keeps none for bots).
-        if !actor.is_bot() {
-            let rs = self
-                .gw
-                .hearth
-                .read_state(&actor)
-                .await
-                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
-            ready["read_state"] = serde_json::to_value(&rs)
-                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
-            // The user's DM channels (with `recipients` and `last_message_id`) and blocks
-            // (`{id, type: 2, user, nickname}`), as `GET /users/@me/channels` and
-            // `GET /users/@me/relationships` answer ("Topics > Gateway Events > Ready").
-            let hearth = &self.gw.hearth;
-            let dms = hearth
-                .my_dms(&actor)
-                .await
-                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
-            ready["private_channels"] = serde_json::to_value(&dms)
-                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
-            let rels = hearth
-                .relationships(&actor)
-                .await
-                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
-            ready["relationships"] = serde_json::to_value(&rels)
-                .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
-        }
-        self.gw.send_to(&session, Event::Ready, ready);
-        if intents & intents::GUILDS != 0 {
-            for &g in &guilds {
-                if let Some(v) = self.gw.guild_create_for(g, &session).await {
-                    self.gw.send_to(&session, Event::GuildCreate, v);
-                }
-            }
-        }
+        // READY (completed with read states, DMs and blocks) and the GUILD_CREATEs, from the
+        // guild snapshots and a fixed number of storage calls (gateway::ready).
+        self.gw
+            .start_session(&actor, &session, &guilds, ready)
+            .await
+            .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
         let p = Presence::from_client(id.presence.as_ref());
         self.gw.hearth.publish_presence_of(&actor.user, &guilds, p);
         Ok(())

@@ -40,6 +40,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 pub use dispatch::{DispatchHold, shard_of};
+pub use ready::ReadyStats;
 pub use replay::LogStats;
 pub use resume::SessionStats;
 pub(crate) use session::{Registry, Session, SessionState};
@@ -53,6 +54,7 @@ pub mod admission;
 pub mod compress;
 mod conn;
 mod dispatch;
+mod ready;
 mod replay;
 mod restart;
 mod resume;
@@ -111,6 +113,7 @@ pub struct Gateway {
     /// The routing gate: a shard holds the read side from a dispatch's position to its last
     /// delivery; a restart snapshot takes the write side (`dispatch.rs`).
     pub(crate) routing: parking_lot::RwLock<()>,
+    ready_counters: ready::ReadyCounters,
 }
 
 impl Gateway {
@@ -132,6 +135,7 @@ impl Gateway {
             traffic: Traffic::default(),
             shards: dispatch::Shards::new(hearth.config.gateway.shard_count()),
             routing: parking_lot::RwLock::new(()),
+            ready_counters: ready::ReadyCounters::default(),
         });
         gw.start_shards();
         tokio::spawn(janitor(Arc::downgrade(&gw)));

@@ -74,7 +74,7 @@ fn creates(ga: &GuildAccess) -> bool {
 }
 
 impl Hearth {
-    fn emoji_wire(e: &Emoji, user: Option<wire::User>) -> wire::GuildEmoji {
+    pub(super) fn emoji_wire(e: &Emoji, user: Option<wire::User>) -> wire::GuildEmoji {
         wire::GuildEmoji {
             id: Snowflake::from_db(e.row.id),
             name: e.row.name.clone(),

@@ -56,6 +56,7 @@ pub mod presence;
 pub mod purge;
 pub mod reactions;
 pub mod read_states;
+pub mod ready;
 pub mod reauth;
 pub mod recovery;
 pub mod relay;

@@ -191,9 +191,33 @@ pub fn overwrites_of_payload(v: &Value) -> Option<Vec<Overwrite>> {
     )
 }
 
+/// What a GUILD_CREATE carries besides the snapshot's channels: read per guild by
+/// [`guild_create`], or for all of a user's guilds at once by [`Hearth::ready_guilds`].
+#[derive(Debug, Clone)]
+pub struct GuildParts {
+    pub guild: crate::storage::GuildRow,
+    /// The user's own member row (`joined_at`).
+    pub me: crate::storage::MemberRow,
+    /// Ordered by position then id.
+    pub roles: Vec<crate::storage::RoleRow>,
+    pub member_count: i64,
+    /// `member_count > large_threshold`.
+    pub large: bool,
+    /// The listed members (all up to `large_threshold`, otherwise only the user), by user id,
+    /// and their ids (presences).
+    pub members: Vec<wire::Member>,
+    pub member_ids: Vec<i64>,
+    /// `last_message_id` of each channel, read fresh (the snapshot's rows are not reloaded
+    /// by messages).
+    pub last: HashMap<i64, Option<i64>>,
+    pub emojis: Vec<wire::GuildEmoji>,
+}
+
 /// The GUILD_CREATE payload for `user`: the guild with its roles, the channels the user can
 /// view (with overwrites), members (all of them up to `large_threshold`, otherwise only the
-/// user), `member_count`, `large`, `joined_at` and presences of listed members.
+/// user), `member_count`, `large`, `joined_at` and presences of listed members. Eight
+/// storage calls; a session start builds all of its GUILD_CREATEs with
+/// [`Hearth::ready_guilds`] and [`guild_create_payload`] instead.
 pub async fn guild_create(
     h: &Hearth,
     cache: &GuildSnapshot,
@@ -217,13 +241,46 @@ pub async fn guild_create(
             .await?
     };
     let members = h.members_wire(cache.guild_id, &member_rows, false).await?;
-    let visible = cache.visible_channels(user);
-    // The cache's rows are not reloaded by messages: `last_message_id` is read fresh.
-    let last: std::collections::HashMap<i64, Option<i64>> =
+    let last: HashMap<i64, Option<i64>> =
         h.db.last_message_ids(cache.guild_id)
             .await?
             .into_iter()
             .collect();
+    let emojis = h.guild_emojis_wire(g.id).await?;
+    let parts = GuildParts {
+        guild: g,
+        me,
+        roles,
+        member_count,
+        large,
+        members,
+        member_ids: member_rows.iter().map(|m| m.user_id).collect(),
+        last,
+        emojis,
+    };
+    guild_create_payload(h, cache, user, parts, presences).map(Some)
+}
+
+/// The GUILD_CREATE payload of [`guild_create`] from parts already read: no storage call.
+pub fn guild_create_payload(
+    h: &Hearth,
+    cache: &GuildSnapshot,
+    user: i64,
+    parts: GuildParts,
+    presences: &(dyn Fn(i64) -> Option<Value> + Sync),
+) -> Result<Value> {
+    let GuildParts {
+        guild: g,
+        me,
+        roles,
+        member_count,
+        large,
+        members,
+        member_ids,
+        last,
+        emojis,
+    } = parts;
+    let visible = cache.visible_channels(user);
     let channels: Vec<Value> = cache
         .channels
         .iter()
@@ -239,12 +296,9 @@ pub async fn guild_create(
             Some(v)
         })
         .collect();
-    let presence_list: Vec<Value> = member_rows
-        .iter()
-        .filter_map(|m| presences(m.user_id))
-        .collect();
+    let presence_list: Vec<Value> = member_ids.iter().filter_map(|u| presences(*u)).collect();
     let mut w = h.guild_wire(&g, &roles, None);
-    w.emojis = h.guild_emojis_wire(g.id).await?;
+    w.emojis = emojis;
     let mut v = serde_json::to_value(w).map_err(crate::error::Error::internal)?;
     let o = v.as_object_mut().expect("guild is an object");
     o.insert("joined_at".into(), json!(wire::iso(me.joined_at)));
@@ -263,5 +317,5 @@ pub async fn guild_create(
     o.insert("guild_scheduled_events".into(), json!([]));
     o.insert("soundboard_sounds".into(), json!([]));
     o.insert("embedded_activities".into(), json!([]));
-    Ok(Some(v))
+    Ok(v)
 }

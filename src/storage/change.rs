@@ -49,7 +49,8 @@ impl From<Transaction<'static, Postgres>> for Tx {
 /// Runs `$body` with `$t` bound to the open transaction's connection (`&mut` of the
 /// backend's connection type), the same code expanded for each backend (like `on_db!`).
 macro_rules! on_tx {
-    ($c:expr, $t:ident => $body:expr) => {
+    ($c:expr, $t:ident => $body:expr) => {{
+        ::hearth_db::count_call();
         match $c.tx.as_mut() {
             Some(Tx::Sqlite(tx)) => {
                 let $t = &mut **tx;
@@ -61,7 +62,7 @@ macro_rules! on_tx {
             }
             None => unreachable!("a Change is only taken apart by commit or drop"),
         }
-    };
+    }};
 }
 pub(super) use on_tx;
 

@@ -37,7 +37,7 @@ pub enum EmojiLimit {
     Animated,
 }
 
-const COLS: &str = "id, guild_id, name, user_id, animated, blob_key, created_at";
+pub(super) const COLS: &str = "id, guild_id, name, user_id, animated, blob_key, created_at";
 
 impl Db {
     /// The emoji of a guild, by id, with their roles.

@@ -32,6 +32,7 @@ mod operator;
 mod outbox;
 mod passkeys;
 mod read_states;
+mod ready;
 mod registrar;
 mod revocations;
 mod search;
@@ -58,6 +59,7 @@ pub use operator::*;
 pub use outbox::*;
 pub use passkeys::*;
 pub use read_states::*;
+pub use ready::*;
 pub use registrar::*;
 pub use revocations::*;
 pub use search::*;
@@ -65,7 +67,7 @@ pub use server_keys::*;
 pub use users::*;
 pub use webhooks::*;
 
-pub use hearth_db::{is_unique_violation, now_ms, on_db};
+pub use hearth_db::{counting, is_unique_violation, now_ms, on_db};
 
 /// The homeserver's database: the shared [`hearth_db::Db`] handle (a SQLite or PostgreSQL
 /// pool, cheap to clone) with every statement of the homeserver as a method. Dereferences to

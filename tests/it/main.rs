@@ -41,6 +41,7 @@ mod outbox;
 mod passkeys;
 mod ratelimit;
 mod read_states;
+mod ready;
 mod registrar;
 mod resume;
 mod search;

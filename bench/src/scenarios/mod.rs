@@ -8,6 +8,7 @@ mod media;
 mod search;
 mod sends;
 mod startup;
+mod storm;
 
 pub(crate) use detached::*;
 pub(crate) use fanout::*;
@@ -17,3 +18,4 @@ pub(crate) use media::*;
 pub(crate) use search::*;
 pub(crate) use sends::*;
 pub(crate) use startup::*;
+pub(crate) use storm::*;

@@ -42,17 +42,43 @@ impl AsRef<Db> for Db {
 /// store type that is `AsRef<Db>`, by reference); the body is compiled once per backend, so
 /// it must be SQL both accept.
 ///
+/// Each expansion counts one storage call for [`counting`].
+///
 /// ```ignore
 /// on_db!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))
 /// ```
 #[macro_export]
 macro_rules! on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
+    ($db:expr, $pool:ident => $body:expr) => {{
+        $crate::count_call();
         match ::core::convert::AsRef::<$crate::Db>::as_ref($db) {
             $crate::Db::Sqlite($pool) => $body,
             $crate::Db::Postgres($pool) => $body,
         }
-    };
+    }};
+}
+
+tokio::task_local! {
+    static CALLS: std::cell::Cell<u64>;
+}
+
+/// Runs `f` and returns its output with the number of storage calls ([`on_db!`] expansions,
+/// each one statement or one short transaction) it made on its own task; calls made by
+/// tasks it spawned are not counted. Used to hold a path to a fixed number of calls (the
+/// gateway's READY).
+pub async fn counting<F: std::future::Future>(f: F) -> (F::Output, u64) {
+    CALLS
+        .scope(std::cell::Cell::new(0), async move {
+            let out = f.await;
+            (out, CALLS.with(|c| c.get()))
+        })
+        .await
+}
+
+/// Counts one storage call in the enclosing [`counting`] scope, if any (used by [`on_db!`]).
+#[doc(hidden)]
+pub fn count_call() {
+    let _ = CALLS.try_with(|c| c.set(c.get() + 1));
 }
 
 /// SQLite's `synchronous` pragma (WAL mode): how much an acknowledged commit survives.
