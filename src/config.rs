@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-mod load;
 mod federation;
+mod load;
 mod metrics;
 pub use federation::FederationConfig;
 pub use load::*;

@@ -130,7 +130,10 @@ impl GuildLog {
             return;
         };
         if was.dead_at.is_some() {
-            tracing::info!(server, "a dead member server is back; delivery resumes from its cursors");
+            tracing::info!(
+                server,
+                "a dead member server is back; delivery resumes from its cursors"
+            );
         }
         if let Err(e) = self.hearth.db.peer_answering(server, reset_backoff).await {
             tracing::error!(server, error = %e, "cannot record that a member server answers");
@@ -200,8 +203,7 @@ async fn round(l: &Arc<GuildLog>, server: &str) -> Duration {
     let (mut more, mut answered, mut unanswered) = (false, false, None);
     for chunk in due.chunks(IN_FLIGHT) {
         let results =
-            futures_util::future::join_all(chunk.iter().map(|p| deliver_guild(l, server, p)))
-                .await;
+            futures_util::future::join_all(chunk.iter().map(|p| deliver_guild(l, server, p))).await;
         let mut chunk_answered = false;
         for (p, r) in chunk.iter().zip(results) {
             match r {
@@ -273,7 +275,12 @@ async fn unanswered_round(l: &Arc<GuildLog>, server: &str, now: i64, error: &str
         e.dead_at = Some(now);
         e.last_probe_at = now;
     }
-    tracing::warn!(server, failing_since = since, error, "member server unanswered for too long: marked dead, pushes stop until it is back");
+    tracing::warn!(
+        server,
+        failing_since = since,
+        error,
+        "member server unanswered for too long: marked dead, pushes stop until it is back"
+    );
     if let Err(e) = db.peer_dead(server, now).await {
         tracing::error!(server, error = %e, "cannot record a dead member server");
     }
@@ -300,7 +307,7 @@ async fn probe(l: &Arc<GuildLog>, server: &str, last: i64, now: i64) -> Duration
             Duration::ZERO
         }
         Err(_) => {
-            tracing::debug!(server, error = ?answer.err(), "dead member server still unanswered");
+            tracing::debug!(server, error = ?answer.as_ref().err(), "dead member server still unanswered");
             ms(every)
         }
     }
@@ -345,7 +352,9 @@ async fn deliver_guild(
     if last >= limit_seq {
         l.remove_peer(p.guild_id, server).await;
     }
-    Ok(Turn::Pushed(last < p_head(h, p.guild_id).await.min(limit_seq)))
+    Ok(Turn::Pushed(
+        last < p_head(h, p.guild_id).await.min(limit_seq),
+    ))
 }
 
 /// Events of a batch as `server` may see them: content withheld in channels none of its

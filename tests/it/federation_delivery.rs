@@ -234,7 +234,10 @@ async fn a_member_server_down_past_the_bound_is_marked_dead_not_pushed_to_and_ca
         .await;
     let log_head = f.host_head().await;
     let on_a = f.a_caught_up_to(log_head).await;
-    assert_eq!(on_a[..6], sent.iter().rev().cloned().collect::<Vec<_>>()[..]);
+    assert_eq!(
+        on_a[..6],
+        sent.iter().rev().cloned().collect::<Vec<_>>()[..]
+    );
     let probes = state(b, C).await.unwrap().probes;
     eventually("b probed c six more times", async || {
         state(b, C).await.unwrap().probes >= probes + 6
