@@ -19,6 +19,9 @@ export default defineConfig({
       '/api': server,
       '/gateway': { target: server.replace(/^http/, 'ws'), ws: true },
       '/.well-known': server,
+      // Images of the CDN (guild icons, avatars) live on the server too.
+      '/icons': server,
+      '/avatars': server,
     },
   },
   test: {

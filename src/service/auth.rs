@@ -636,7 +636,18 @@ impl Hearth {
         let mut errs = FieldErrors::new();
         let mut patch = UserPatch::default();
         if let Some(u) = &body.username {
-            patch.username = Some(Self::validate_username(u, &mut errs));
+            let name = Self::validate_username(u, &mut errs);
+            if name != actor.user.username && self.config.federation.enabled {
+                // spec/federation.md §5.1: the handle `username@server` is the user's
+                // identity on every server; it never changes while this server federates.
+                errs.add(
+                    "username",
+                    "USERNAME_IMMUTABLE",
+                    "Usernames cannot be changed on a server that federates: your username is \
+                     your identity on other servers. Change your display name instead.",
+                );
+            }
+            patch.username = Some(name);
         }
         if let Some(g) = body.global_name {
             if let Some(g) = &g

@@ -2,6 +2,7 @@
 //! single-use tokens (stored as SHA-256), the security log (written by the transaction of
 //! the change it records, through [`log_security!`]), deleted accounts.
 
+use super::atomic::write_tx;
 use super::{Db, SessionRow, on_db};
 use crate::error::Result;
 
@@ -79,7 +80,7 @@ impl Db {
     /// security log entry, in one transaction.
     pub async fn insert_session_logged(&self, s: &SessionRow, log: &SecurityEntry) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query(
                 "INSERT INTO sessions (id, user_id, refresh_hash, created_at, refreshed_at, ip, user_agent, reauth_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $4)")
                 .bind(s.id).bind(s.user_id).bind(&s.refresh_hash).bind(s.created_at).bind(s.refreshed_at)
@@ -93,7 +94,7 @@ impl Db {
     /// Appends a security log entry on its own (changes without rows of their own).
     pub async fn log_security(&self, e: &SecurityEntry) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             log_security!(tx, e);
             tx.commit().await?;
         });
@@ -125,7 +126,7 @@ impl Db {
         expires_at: i64,
     ) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("DELETE FROM account_tokens WHERE expires_at <= $1 OR (user_id = $2 AND purpose = $3)")
                 .bind(now).bind(user_id).bind(purpose.as_str()).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO account_tokens (token_hash, user_id, purpose, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -161,7 +162,7 @@ impl Db {
         log: &SecurityEntry,
     ) -> Result<Taken> {
         Ok(on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let row: Option<(i64, i64)> = sqlx::query_as(
                 "DELETE FROM account_tokens WHERE token_hash = $1 AND purpose = 'reset' RETURNING user_id, expires_at")
                 .bind(hash).fetch_optional(&mut *tx).await?;
@@ -201,7 +202,7 @@ impl Db {
         log: &SecurityEntry,
     ) -> Result<Taken> {
         Ok(on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let row: Option<(i64, Option<String>, i64)> = sqlx::query_as(
                 "DELETE FROM account_tokens WHERE token_hash = $1 AND purpose = 'verify' RETURNING user_id, email, expires_at")
                 .bind(hash).fetch_optional(&mut *tx).await?;
@@ -286,7 +287,7 @@ impl Db {
         notices: &[super::NewNotice],
     ) -> Result<(Vec<i64>, Vec<i64>)> {
         Ok(on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query(
                 "UPDATE users SET username = $2, username_lower = $2, global_name = 'Deleted User', email = NULL, \
                  email_verified = FALSE, password_hash = NULL, avatar = NULL, bio = '', mfa_enabled = FALSE, webauthn_enabled = FALSE, \

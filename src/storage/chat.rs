@@ -306,7 +306,7 @@ impl Db {
         log: Option<OutboxItem<'_>>,
     ) -> Result<Written> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("UPDATE messages SET content = $1, embeds = $2, flags = $3, mention_everyone = $4, mentions = $5, mention_roles = $6, edited_at = $7 WHERE id = $8")
                 .bind(&m.content).bind(&m.embeds).bind(m.flags).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
                 .bind(m.edited_at).bind(m.id).execute(&mut *tx).await?.rows_affected();
@@ -332,7 +332,7 @@ impl Db {
         log: Option<OutboxItem<'_>>,
     ) -> Result<Written> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2").bind(id).bind(channel_id).execute(&mut *tx).await?.rows_affected();
             let logged = n > 0 && !push_outbox!(tx, log.as_slice()).is_empty();
             tx.commit().await?;
@@ -376,7 +376,7 @@ impl Db {
         log: Option<OutboxItem<'_>>,
     ) -> Result<Written> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("INSERT INTO reactions (message_id, emoji, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                 .bind(message_id).bind(emoji).bind(user_id).bind(now).execute(&mut *tx).await?.rows_affected();
             let logged = n > 0 && !push_outbox!(tx, log.as_slice()).is_empty();
@@ -393,7 +393,7 @@ impl Db {
         log: Option<OutboxItem<'_>>,
     ) -> Result<Written> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3")
                 .bind(message_id).bind(emoji).bind(user_id).execute(&mut *tx).await?.rows_affected();
             let logged = n > 0 && !push_outbox!(tx, log.as_slice()).is_empty();
@@ -492,7 +492,7 @@ impl Db {
     ) -> Result<i64> {
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
         let created = on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("INSERT INTO channels (id, guild_id, type, created_at) VALUES ($1, NULL, 1, $2)").bind(channel_id).bind(now).execute(&mut *tx).await?;
             let n = sqlx::query("INSERT INTO dm_channels (channel_id, user_low, user_high) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(channel_id).bind(lo).bind(hi).execute(&mut *tx).await?.rows_affected();

@@ -1,6 +1,7 @@
 //! Federation storage: the host's guild event logs and delivery cursors, and the member
 //! side's replicas, id maps, applied positions and equivocation proofs (spec/federation.md).
 
+use super::atomic::write_tx;
 use super::{ChannelRow, Db, GuildRow, MessageRow, OverwriteRow, RoleRow, UserRow, on_db};
 use crate::error::Result;
 
@@ -160,7 +161,7 @@ impl Db {
     /// under its guild: attachments, emoji, icon, banner, splash). Returns how many.
     pub async fn drop_replica(&self, guild_id: i64) -> Result<u64> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let released = sqlx::query("UPDATE media_blobs SET released_at = $1 WHERE guild_id = $2 AND released_at IS NULL")
                 .bind(super::now_ms()).bind(guild_id).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM remote_guilds WHERE guild_id = $1").bind(guild_id).execute(&mut *tx).await?;
@@ -265,7 +266,7 @@ impl Db {
     /// entries) when it was the last one.
     pub async fn remove_peer(&self, guild_id: i64, server: &str) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("DELETE FROM guild_peers WHERE guild_id = $1 AND server = $2")
                 .bind(guild_id).bind(server).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM federated_guilds WHERE guild_id = $1 AND NOT EXISTS (SELECT 1 FROM guild_peers WHERE guild_id = $1)")
@@ -335,7 +336,7 @@ impl Db {
         hash: Option<&str>,
     ) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("INSERT INTO guilds (id, name, icon, description, owner_id, system_channel_id, verification_level, default_message_notifications, explicit_content_filter, preferred_locale, created_at, host_server, banner, splash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, icon = excluded.icon, description = excluded.description, owner_id = excluded.owner_id, system_channel_id = excluded.system_channel_id, banner = excluded.banner, splash = excluded.splash")
                 .bind(g.id).bind(&g.name).bind(&g.icon).bind(&g.description).bind(g.owner_id).bind(g.system_channel_id)
@@ -381,7 +382,7 @@ impl Db {
             "UPDATE media_blobs SET released_at = $1 WHERE released_at IS NULL AND blob_key IN (SELECT blob_key FROM emojis WHERE guild_id = $2 AND id NOT IN ({keep}))"
         );
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let released = sqlx::query(sqlx::AssertSqlSafe(release.as_str())).persistent(false)
                 .bind(super::now_ms()).bind(guild_id).execute(&mut *tx).await?.rows_affected();
             sqlx::query(sqlx::AssertSqlSafe(del.as_str())).persistent(false).bind(guild_id).execute(&mut *tx).await?;
@@ -465,7 +466,7 @@ impl Db {
             .join(",");
         let known_q = format!("SELECT id FROM channels WHERE id IN ({list})");
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             // The position first: it takes the write lock and checks nobody moved it.
             let n = sqlx::query("UPDATE remote_guilds SET applied_seq = $1, last_hash = $2 WHERE guild_id = $3 AND applied_seq = $4")
                 .bind(last.seq).bind(&last.hash).bind(guild_id).bind(from_seq).execute(&mut *tx).await?.rows_affected();
@@ -623,7 +624,7 @@ impl Db {
             .filter(|old| Some(*old) != avatar)
             .map(|old| format!("avatars/{id}/{old}"));
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("UPDATE users SET global_name = $1, avatar = $2 WHERE id = $3 AND home_server IS NOT NULL")
                 .bind(global_name).bind(avatar).bind(id).execute(&mut *tx).await?;
             let mut released = 0;
@@ -649,7 +650,7 @@ impl Db {
     /// Inserts or updates a channel and replaces its overwrites.
     pub async fn upsert_channel(&self, c: &ChannelRow, overwrites: &[OverwriteRow]) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, last_pin_timestamp, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                 ON CONFLICT (id) DO UPDATE SET type = excluded.type, name = excluded.name, topic = excluded.topic, position = excluded.position, parent_id = excluded.parent_id, nsfw = excluded.nsfw, rate_limit_per_user = excluded.rate_limit_per_user, bitrate = excluded.bitrate, user_limit = excluded.user_limit")
                 .bind(c.id).bind(c.guild_id).bind(c.kind).bind(&c.name).bind(&c.topic).bind(c.position).bind(c.parent_id).bind(c.nsfw)
@@ -679,7 +680,7 @@ impl Db {
         roles: &[i64],
     ) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("INSERT INTO members (guild_id, user_id, nick, joined_at) VALUES ($1, $2, $3, $4) ON CONFLICT (guild_id, user_id) DO UPDATE SET nick = excluded.nick")
                 .bind(guild_id).bind(user_id).bind(nick).bind(joined_at).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM member_roles WHERE guild_id = $1 AND user_id = $2").bind(guild_id).bind(user_id).execute(&mut *tx).await?;
@@ -697,7 +698,7 @@ impl Db {
     /// attachments). Returns how many cached files it released.
     pub async fn upsert_message(&self, m: &MessageRow) -> Result<u64> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
                 ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at, pinned_at = excluded.pinned_at")

@@ -3,6 +3,7 @@
 //! (0) to acknowledged (1, by its callback) or failed (2, by the 3-second deadline): a
 //! conditional UPDATE decides which came first.
 
+use super::atomic::write_tx;
 use super::{Db, on_db};
 use crate::error::Result;
 
@@ -54,7 +55,7 @@ impl Db {
     /// ephemeral messages), in one transaction.
     pub async fn insert_interaction(&self, r: &InteractionRow, now: i64) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("DELETE FROM interactions WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
             sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO interactions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")))
                 .bind(r.id).bind(r.application_id).bind(&r.token_hash).bind(r.kind).bind(r.command_type).bind(r.user_id)

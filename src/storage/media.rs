@@ -243,7 +243,7 @@ impl Db {
         attachment: Option<MeasuredAttachment<'_>>,
     ) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("UPDATE media_blobs SET size = $1 WHERE blob_key = $2")
                 .bind(size).bind(key).execute(&mut *tx).await?;
             if let Some(MeasuredAttachment { channel_id, id, content_type, dims }) = attachment {
@@ -323,7 +323,7 @@ impl Db {
         dims: Option<(i64, i64)>,
     ) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("UPDATE pending_uploads SET size = $1, content_type = $2, width = $3, height = $4 WHERE id = $5")
                 .bind(size).bind(content_type).bind(dims.map(|d| d.0)).bind(dims.map(|d| d.1)).bind(u.id)
                 .execute(&mut *tx).await?;
@@ -349,7 +349,7 @@ impl Db {
             "DELETE FROM pending_uploads WHERE id = $1 AND user_id = $2 AND channel_id = $3 AND size IS NOT NULL AND expires_at > $4 RETURNING {PENDING_COLS}"
         );
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let row: Option<PendingUploadRow> = sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
                 .bind(id).bind(user_id).bind(channel_id).bind(now)
                 .fetch_optional(&mut *tx).await?;

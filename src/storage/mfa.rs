@@ -1,6 +1,7 @@
 //! Two-factor authentication (migration 0011): TOTP secrets, backup codes, login tickets,
 //! the guild MFA level. Every multi-row change is one transaction.
 
+use super::atomic::write_tx;
 use super::{Db, SecurityEntry, log_security, on_db};
 use crate::error::Result;
 
@@ -57,7 +58,7 @@ impl Db {
     ) -> Result<Option<Vec<i64>>> {
         let now = log.at;
         Ok(on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("INSERT INTO user_totp (user_id, secret_enc, last_step, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING")
                 .bind(user_id).bind(secret_enc).bind(step).bind(now).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
@@ -87,7 +88,7 @@ impl Db {
     /// `users.mfa_enabled`. Returns false when it was not enabled.
     pub async fn disable_totp(&self, user_id: i64, log: &SecurityEntry) -> Result<bool> {
         Ok(on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("DELETE FROM user_totp WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?.rows_affected();
             sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM mfa_tickets WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
@@ -130,7 +131,7 @@ impl Db {
         log: &SecurityEntry,
     ) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             for (id, hash) in codes {
                 sqlx::query("INSERT INTO mfa_backup_codes (id, user_id, code_hash, consumed) VALUES ($1, $2, $3, FALSE)")

@@ -2,6 +2,7 @@
 //! hub groups and their log, device inboxes, the remote-delivery outbox. Every statement runs
 //! on SQLite and PostgreSQL. Binary values are unpadded base64 text.
 
+use super::atomic::write_tx;
 use super::{Db, on_db};
 use crate::error::Result;
 
@@ -106,7 +107,7 @@ impl Db {
         expires_at: i64,
     ) -> Result<bool> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             if last_resort {
                 sqlx::query("DELETE FROM mls_key_packages WHERE device_id = $1 AND last_resort = TRUE")
                     .bind(device_id).execute(&mut *tx).await?;
@@ -188,7 +189,7 @@ impl Db {
         now: i64,
     ) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("INSERT INTO mls_group_log (group_id, seq, epoch, kind, sender, message, welcome, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind(group_id).bind(e.seq).bind(e.epoch).bind(e.kind).bind(e.sender).bind(e.message).bind(e.welcome).bind(now)
                 .execute(&mut *tx).await?;

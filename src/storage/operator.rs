@@ -2,6 +2,7 @@
 //! outcome, the events an operator command hands to the running server, and the summaries
 //! `hearth admin` and `/metrics` read (federation peers, invites).
 
+use super::atomic::write_tx;
 use super::{Db, InviteRow, on_db};
 use crate::error::Result;
 
@@ -87,7 +88,7 @@ impl Db {
     /// matched (so their next delivery is attempted at once); `false` if it was not blocked.
     pub async fn unblock_server(&self, server: &str, peers: &[String]) -> Result<bool> {
         let n = on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("DELETE FROM federation_blocks WHERE server = $1")
                 .bind(server).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
@@ -179,7 +180,7 @@ impl Db {
     /// Stores bus events (JSON) for the running server, in one statement each, in order.
     pub async fn insert_operator_events(&self, events: &[String], now: i64) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             for e in events {
                 sqlx::query("INSERT INTO operator_events (event, created_at) VALUES ($1, $2)")
                     .bind(e).bind(now).execute(&mut *tx).await?;

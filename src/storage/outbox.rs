@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use super::atomic::write_tx;
 use super::{Db, LogAppend, on_db};
 use crate::error::Result;
 
@@ -148,7 +149,7 @@ impl Db {
     /// [`Db::append_events`].
     pub async fn append_from_outbox(&self, rows: &[LogAppend], done: &[i64]) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             if !rows.is_empty() {
                 let mut qb = sqlx::QueryBuilder::new("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, object_id, created_at) ");
                 qb.push_values(rows, |mut b, r| {

@@ -2,6 +2,7 @@
 //! Adding and deleting a passkey keep `users.webauthn_enabled` and write their security log
 //! entry in the same transaction.
 
+use super::atomic::write_tx;
 use super::{Db, SecurityEntry, is_unique_violation, log_security, on_db};
 use crate::error::Result;
 
@@ -82,7 +83,7 @@ impl Db {
         log: &SecurityEntry,
     ) -> Result<bool> {
         let res: std::result::Result<bool, sqlx::Error> = on_db!(self, p => async {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
                 .bind(r.user_id).fetch_one(&mut *tx).await?;
             if n >= max {
@@ -114,7 +115,7 @@ impl Db {
         log: &SecurityEntry,
     ) -> Result<bool> {
         Ok(on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("UPDATE passkeys SET name = $3 WHERE id = $2 AND user_id = $1")
                 .bind(user_id).bind(id).bind(name).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
@@ -130,7 +131,7 @@ impl Db {
     /// re-authentication ceremonies go with it. False when there is no such passkey.
     pub async fn delete_passkey(&self, user_id: i64, id: i64, log: &SecurityEntry) -> Result<bool> {
         Ok(on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("DELETE FROM passkeys WHERE id = $2 AND user_id = $1")
                 .bind(user_id).bind(id).execute(&mut *tx).await?.rows_affected();
             if n == 1 {

@@ -1,6 +1,7 @@
 //! Session revocations that any process records and the running server watches
 //! (migration 0007, `session_revocations`).
 
+use super::atomic::write_tx;
 use super::{Db, SecurityEntry, log_security, on_db};
 use crate::error::Result;
 
@@ -37,7 +38,7 @@ impl Db {
         log: Option<&SecurityEntry>,
     ) -> Result<Vec<i64>> {
         let ids: Vec<i64> = on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             if let Some(h) = password_hash {
                 sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                     .bind(h).bind(user_id).execute(&mut *tx).await?;

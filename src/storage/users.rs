@@ -1,5 +1,6 @@
 //! Accounts, login sessions, bot applications and relationships.
 
+use super::atomic::write_tx;
 use super::{Db, SecurityEntry, log_security, on_db};
 use crate::error::Result;
 
@@ -174,7 +175,7 @@ impl Db {
         log: &[SecurityEntry],
     ) -> Result<(), sqlx::Error> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             if let Some(u) = &patch.username {
                 sqlx::query("UPDATE users SET username = $1, username_lower = $2 WHERE id = $3")
                     .bind(u).bind(u.to_lowercase()).bind(id).execute(&mut *tx).await?;
@@ -306,7 +307,7 @@ impl Db {
         now: i64,
     ) -> Result<bool> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("UPDATE sessions SET refresh_hash = $1, refreshed_at = $2 WHERE id = $3 AND refresh_hash = $4")
                 .bind(new).bind(now).bind(session_id).bind(old).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
@@ -450,7 +451,7 @@ impl Db {
         expires_at: i64,
     ) -> Result<()> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
             sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES ($1, $2, $3)")
                 .bind(hash).bind(created_at).bind(expires_at).execute(&mut *tx).await?;
@@ -471,7 +472,7 @@ impl Db {
     /// token (nothing changed).
     pub async fn claim_setup_token(&self, hash: &str, now: i64, user_id: i64) -> Result<bool> {
         Ok(on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
                 .bind(hash).bind(now).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
@@ -498,7 +499,7 @@ impl Db {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         on_db!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = write_tx!(self, p);
             let n = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
                 .bind(hash).bind(now).execute(&mut *tx).await?.rows_affected();
             if n == 0 {

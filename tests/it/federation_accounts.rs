@@ -273,3 +273,68 @@ async fn account_deletion_reaches_the_host_durably_and_only_from_the_home_server
         .unwrap();
     assert_eq!(r, json!({"applied": false}));
 }
+
+/// The username of `c`'s user after asking to rename it to `to` (with her password).
+async fn rename(c: &Client, who: &str, to: &str) -> Resp {
+    c.patch(
+        "/users/@me",
+        json!({"username": to, "password": password_of(who)}),
+    )
+    .await
+}
+
+/// spec/federation.md §2.3 (§16 item 9 before): a handle never changes. A federating server
+/// refuses a rename, so the host keeps knowing her (her posts are accepted, under the same
+/// member); her display name travels instead. With federation off, a rename is an ordinary
+/// profile change.
+#[tokio::test]
+async fn a_federating_server_keeps_handles_and_the_display_name_travels() {
+    let net = TestNetwork::start(&[A, B]).await;
+    let (_, alice_tok) = net.server(A).register("alice").await;
+    let (_, bob_tok) = net.server(B).register("bob").await;
+    let bob = net.server(B).client(&bob_tok);
+    let g = bob.post("/guilds", json!({"name": "Fed"})).await;
+    let gid_b = s(&g.body["id"]);
+    let general_b = s(&bob.get(&format!("/guilds/{gid_b}/channels")).await.body[0]["id"]);
+    let inv = bob
+        .post(
+            &format!("/channels/{general_b}/invites"),
+            json!({"max_age": 0}),
+        )
+        .await;
+    let gc_a = join_remote(net.server(A), &alice_tok, &s(&inv.body["code"])).await;
+    let alice = net.server(A).client(&alice_tok);
+    let handle = format!("alice@{A}");
+    let at_host = member_id(&bob, &gid_b, &handle).await.expect("b knows her");
+
+    let r = rename(&alice, "alice", "alicia").await;
+    assert_field_error(&r, "username");
+    assert_eq!(
+        r.body["errors"]["username"]["_errors"][0]["code"],
+        "USERNAME_IMMUTABLE"
+    );
+    assert_eq!(alice.get("/users/@me").await.body["username"], "alice");
+    let r = alice
+        .patch("/users/@me", json!({"global_name": "Alicia"}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    say(&alice, &general_of(&gc_a), "still me").await;
+    let m = eventually("her message reached the host", async || {
+        let r = bob.get(&format!("/channels/{general_b}/messages")).await;
+        r.body
+            .as_array()
+            .and_then(|a| a.iter().find(|m| m["content"] == "still me").cloned())
+    })
+    .await;
+    assert_eq!(s(&m["author"]["id"]), at_host, "the same member at the host");
+    assert_eq!(m["author"]["handle"], handle.as_str());
+    assert_eq!(m["author"]["global_name"], "Alicia");
+
+    let solo = TestServer::start_with(|c| c.federation.enabled = false).await;
+    let (_, a) = solo.user("alice").await;
+    solo.user("bob").await;
+    assert_field_error(&rename(&a, "alice", "bob").await, "username");
+    let r = rename(&a, "alice", "alicia").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(a.get("/users/@me").await.body["username"], "alicia");
+}

@@ -4,28 +4,69 @@
 // uses it to hide actions the server would refuse; the server decides.
 import type { Channel, GuildCreate, Snowflake } from './api/wire';
 
+/** Discord's permission bits ("Topics > Permissions > Bitwise Permission Flags") the client names. */
 export const P = {
+  CREATE_INSTANT_INVITE: 1n << 0n,
+  KICK_MEMBERS: 1n << 1n,
+  BAN_MEMBERS: 1n << 2n,
   ADMINISTRATOR: 1n << 3n,
+  MANAGE_CHANNELS: 1n << 4n,
+  MANAGE_GUILD: 1n << 5n,
+  ADD_REACTIONS: 1n << 6n,
+  VIEW_AUDIT_LOG: 1n << 7n,
   VIEW_CHANNEL: 1n << 10n,
   SEND_MESSAGES: 1n << 11n,
   MANAGE_MESSAGES: 1n << 13n,
+  EMBED_LINKS: 1n << 14n,
   ATTACH_FILES: 1n << 15n,
   READ_MESSAGE_HISTORY: 1n << 16n,
+  MENTION_EVERYONE: 1n << 17n,
+  USE_EXTERNAL_EMOJIS: 1n << 18n,
+  CHANGE_NICKNAME: 1n << 26n,
+  MANAGE_NICKNAMES: 1n << 27n,
+  MANAGE_ROLES: 1n << 28n,
+  MANAGE_WEBHOOKS: 1n << 29n,
+  MANAGE_GUILD_EXPRESSIONS: 1n << 30n,
+  USE_APPLICATION_COMMANDS: 1n << 31n,
+  MANAGE_THREADS: 1n << 34n,
+  MODERATE_MEMBERS: 1n << 40n,
   PIN_MESSAGES: 1n << 51n,
 } as const;
+
+export type PermissionName = keyof typeof P;
 
 /** Every bit Discord documents (the server's `permissions::ALL`). */
 export const ALL = ((1n << 47n) - 1n) | (1n << 49n) | (1n << 50n) | (1n << 51n) | (1n << 52n);
 /** What a timed-out member keeps. */
 const TIMED_OUT_KEEPS = P.VIEW_CHANNEL | P.READ_MESSAGE_HISTORY;
 
-const bits = (s: string | undefined): bigint => {
+export const bits = (s: string | undefined | null): bigint => {
   try {
     return s ? BigInt(s) : 0n;
   } catch {
     return 0n;
   }
 };
+
+/** The guild-wide permissions of `userId` (Discord's compute_base_permissions): owner and
+ *  ADMINISTRATOR hold every bit; 0 when not a member. */
+export function guildPermissions(guild: GuildCreate, userId: Snowflake): bigint {
+  if (guild.owner_id === userId) return ALL;
+  const member = guild.members.find((m) => m.user?.id === userId);
+  if (!member) return 0n;
+  let p = bits(guild.roles.find((r) => r.id === guild.id)?.permissions);
+  for (const r of guild.roles) if (member.roles.includes(r.id)) p |= bits(r.permissions);
+  return p & P.ADMINISTRATOR ? ALL : p;
+}
+
+/** The position of `userId`'s highest role (0: only @everyone; Infinity for the owner, who
+ *  outranks every role). */
+export function topPosition(guild: GuildCreate, userId: Snowflake): number {
+  if (guild.owner_id === userId) return Infinity;
+  const member = guild.members.find((m) => m.user?.id === userId);
+  if (!member) return -1;
+  return Math.max(0, ...guild.roles.filter((r) => member.roles.includes(r.id)).map((r) => r.position));
+}
 
 /** The permissions of `userId` in `channel` of `guild` (0 when not a member or the channel is hidden). */
 export function channelPermissions(guild: GuildCreate, channel: Channel, userId: Snowflake, now = Date.now()): bigint {

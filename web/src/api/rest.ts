@@ -4,6 +4,14 @@
 // the request is sent again).
 import type {
   ApiErrorBody,
+  AuditLog,
+  Ban,
+  BanBody,
+  CreateWebhookBody,
+  ModifyGuildBody,
+  OverwriteBody,
+  RolePosition,
+  Webhook,
   Channel,
   ChannelBody,
   CreateDmBody,
@@ -99,8 +107,10 @@ export class Rest {
     this.reauth = handler;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, retry = true): Promise<T> {
+  private async request<T>(method: string, path: string, body?: unknown, retry = true, reason?: string): Promise<T> {
     const headers: Record<string, string> = {};
+    // Discord's audit log reason: URL-encoded UTF-8 in `X-Audit-Log-Reason`.
+    if (reason) headers['X-Audit-Log-Reason'] = encodeURIComponent(reason);
     const t = this.tokens.get();
     if (t) headers['Authorization'] = `Bearer ${t.token}`;
     // A FormData body (files) sets its own multipart Content-Type with the boundary.
@@ -128,9 +138,9 @@ export class Rest {
     if (res.status === 401 && retry) {
       const err = (json ?? {}) as Partial<ApiErrorBody>;
       if (err.code === 60003 && err.mfa) {
-        if (this.reauth && (await this.reauth(err.mfa))) return this.request<T>(method, path, body, false);
+        if (this.reauth && (await this.reauth(err.mfa))) return this.request<T>(method, path, body, false, reason);
       } else if (t && (await this.refresh())) {
-        return this.request<T>(method, path, body, false);
+        return this.request<T>(method, path, body, false, reason);
       }
     }
     if (!res.ok) throw new ApiError(res.status, (json ?? {}) as Partial<ApiErrorBody>);
@@ -279,6 +289,69 @@ export class Rest {
     const b: RelationshipBody = { type: 2 };
     const path = `/users/@me/relationships/${user}`;
     return blocked ? this.request<undefined>('PUT', path, b) : this.request<undefined>('DELETE', path);
+  }
+  // Guild administration (web/src/ui/admin/): Discord's routes, the server checks each permission.
+  /** `PATCH /guilds/{id}` (MANAGE_GUILD). */
+  modifyGuild(guild: Snowflake, b: ModifyGuildBody) {
+    return this.request<Guild>('PATCH', `/guilds/${guild}`, b);
+  }
+  /** `PATCH /guilds/{g}/roles/{r}` (MANAGE_ROLES; the role below the caller's highest). */
+  modifyRole(guild: Snowflake, role: Snowflake, b: Partial<RoleBody>) {
+    return this.request<Role>('PATCH', `/guilds/${guild}/roles/${role}`, b);
+  }
+  deleteRole(guild: Snowflake, role: Snowflake) {
+    return this.request<undefined>('DELETE', `/guilds/${guild}/roles/${role}`);
+  }
+  /** `PATCH /guilds/{g}/roles`: the roles named move to the positions given. */
+  rolePositions(guild: Snowflake, positions: RolePosition[]) {
+    return this.request<Role[]>('PATCH', `/guilds/${guild}/roles`, positions);
+  }
+  /** `PUT /channels/{c}/permissions/{id}` (MANAGE_ROLES in the channel; only bits the caller holds there). */
+  putOverwrite(channel: Snowflake, id: Snowflake, b: OverwriteBody) {
+    return this.request<undefined>('PUT', `/channels/${channel}/permissions/${id}`, b);
+  }
+  deleteOverwrite(channel: Snowflake, id: Snowflake) {
+    return this.request<undefined>('DELETE', `/channels/${channel}/permissions/${id}`);
+  }
+  /** `GET /guilds/{id}/invites` (MANAGE_GUILD): with uses, max_uses, max_age, created_at. */
+  guildInvites(guild: Snowflake) {
+    return this.request<Invite[]>('GET', `/guilds/${guild}/invites`);
+  }
+  /** `DELETE /invites/{code}` (MANAGE_GUILD, or MANAGE_CHANNELS on its channel). */
+  revokeInvite(code: string) {
+    return this.request<Invite>('DELETE', `/invites/${encodeURIComponent(code)}`);
+  }
+  /** `GET /guilds/{id}/bans` (BAN_MEMBERS): up to 1000. */
+  bans(guild: Snowflake) {
+    return this.request<Ban[]>('GET', `/guilds/${guild}/bans?limit=1000`);
+  }
+  /** `PUT /guilds/{g}/bans/{u}` (BAN_MEMBERS; the member below the caller's highest role). */
+  ban(guild: Snowflake, user: Snowflake, b: BanBody, reason?: string) {
+    return this.request<undefined>('PUT', `/guilds/${guild}/bans/${user}`, b, true, reason);
+  }
+  unban(guild: Snowflake, user: Snowflake) {
+    return this.request<undefined>('DELETE', `/guilds/${guild}/bans/${user}`);
+  }
+  /** `DELETE /guilds/{g}/members/{u}` (KICK_MEMBERS; hierarchy). */
+  kick(guild: Snowflake, user: Snowflake, reason?: string) {
+    return this.request<undefined>('DELETE', `/guilds/${guild}/members/${user}`, undefined, true, reason);
+  }
+  /** `GET /guilds/{id}/audit-logs` (VIEW_AUDIT_LOG): newest first; `action_type` filters. */
+  auditLog(guild: Snowflake, actionType?: number) {
+    const q = new URLSearchParams({ limit: '100' });
+    if (actionType !== undefined) q.set('action_type', String(actionType));
+    return this.request<AuditLog>('GET', `/guilds/${guild}/audit-logs?${q}`);
+  }
+  /** `GET /guilds/{id}/webhooks` (MANAGE_WEBHOOKS): without tokens. */
+  webhooks(guild: Snowflake) {
+    return this.request<Webhook[]>('GET', `/guilds/${guild}/webhooks`);
+  }
+  /** `POST /channels/{id}/webhooks`: the answer carries the token and `url`, shown once. */
+  createWebhook(channel: Snowflake, b: CreateWebhookBody) {
+    return this.request<Webhook>('POST', `/channels/${channel}/webhooks`, b);
+  }
+  deleteWebhook(id: Snowflake) {
+    return this.request<undefined>('DELETE', `/webhooks/${id}`);
   }
   typing(channel: Snowflake) {
     return this.request<undefined>('POST', `/channels/${channel}/typing`);

@@ -320,6 +320,82 @@ export interface Invite {
   channel: { id: Snowflake; name: string | null; type: number } | null;
   inviter: User | null;
   expires_at: string | null;
+  /** Metadata, in a guild's or channel's invite list (`GET /guilds/{id}/invites`). */
+  uses?: number;
+  max_uses?: number;
+  /** Seconds; 0: never expires. */
+  max_age?: number;
+  created_at?: string;
+  channel_id?: Snowflake;
+}
+
+/** `hearth_wire::ModifyGuildBody` (the fields this client sends; `icon` a data URI, `null` removes). */
+export interface ModifyGuildBody {
+  name?: string;
+  icon?: string | null;
+  description?: string | null;
+}
+
+/** `hearth_wire::RolePosition`: one entry of `PATCH /guilds/{id}/roles`. */
+export interface RolePosition {
+  id: Snowflake;
+  position: number;
+}
+
+/** `hearth_wire::OverwriteBody`: `PUT /channels/{id}/permissions/{overwrite_id}` (`type` 0 role,
+ * 1 member; bits as decimal strings). */
+export interface OverwriteBody {
+  type: number;
+  allow: string;
+  deny: string;
+}
+
+/** `hearth_wire::Ban`: an entry of `GET /guilds/{id}/bans`. */
+export interface Ban {
+  reason: string | null;
+  user: User;
+}
+
+/** `hearth_wire::BanBody`. */
+export interface BanBody {
+  delete_message_seconds?: number;
+}
+
+/** `hearth_wire::AuditLogEntry` ("Resources > Audit Log > Audit Log Entry Object"). */
+export interface AuditLogEntry {
+  id: Snowflake;
+  guild_id: Snowflake;
+  user_id: Snowflake;
+  target_id: string | null;
+  action_type: number;
+  changes: { key: string; old_value?: unknown; new_value?: unknown }[] | null;
+  options?: Record<string, unknown> | null;
+  reason?: string | null;
+}
+
+/** `hearth_wire::AuditLog` (the fields this client reads). */
+export interface AuditLog {
+  audit_log_entries: AuditLogEntry[];
+  users: User[];
+}
+
+/** `hearth_wire::Webhook`; `token` and `url` only in the creation's answer. */
+export interface Webhook {
+  id: Snowflake;
+  type: number;
+  guild_id: Snowflake | null;
+  channel_id: Snowflake | null;
+  user?: User;
+  name: string | null;
+  avatar: string | null;
+  token?: string;
+  url?: string;
+}
+
+/** `hearth_wire::CreateWebhookBody`. */
+export interface CreateWebhookBody {
+  name: string;
+  avatar?: string | null;
 }
 
 /** `hearth_wire::dispatch::MessageDelete`: the `MESSAGE_DELETE` payload. */

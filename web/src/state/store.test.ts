@@ -128,3 +128,16 @@ describe('direct messages and blocks in the store', () => {
     expect(s.state.typing[dm.id]?.[author.id]?.name).toBe(author.username);
   });
 });
+
+describe('administration lists in the store', () => {
+  it('bans, invites, webhooks and role changes bump the guild’s admin version; others do not', () => {
+    const s = new Store();
+    s.dispatch('GUILD_BAN_ADD', { guild_id: '9', user: { id: '5' } });
+    s.dispatch('GUILD_BAN_REMOVE', { guild_id: '9', user: { id: '5' } });
+    s.dispatch('INVITE_DELETE', { guild_id: '9', channel_id: '3', code: 'abc' });
+    s.dispatch('WEBHOOKS_UPDATE', { guild_id: '8', channel_id: '3' });
+    s.dispatch('GUILD_UPDATE', { id: '8', name: 'renamed' });
+    s.dispatch('TYPING_START', { guild_id: '9', channel_id: '3', user_id: '5', timestamp: 0 });
+    expect(s.state.adminVersion).toEqual({ '9': 3, '8': 2 });
+  });
+});

@@ -75,6 +75,9 @@ export interface State {
   pins: Record<Snowflake, Message[]>;
   /** channel → how many CHANNEL_PINS_UPDATE arrived: the pins panel fetches again when it changes. */
   pinsVersion: Record<Snowflake, number>;
+  /** guild → how many administration dispatches arrived (bans, invites, webhooks, roles,
+   *  channels, the guild itself): the settings lists fetch again when it changes. */
+  adminVersion: Record<Snowflake, number>;
   error: string | null;
 }
 
@@ -95,6 +98,7 @@ const initial: State = {
   readState: {},
   pins: {},
   pinsVersion: {},
+  adminVersion: {},
   error: null,
 };
 
@@ -401,6 +405,11 @@ export class Store {
 
   /** Applies one gateway dispatch. */
   dispatch(event: string, d: unknown): void {
+    if (ADMIN_EVENTS.has(event)) {
+      const g = (d as { guild_id?: Snowflake; id?: Snowflake } | null) ?? {};
+      const id = g.guild_id ?? (event === 'GUILD_UPDATE' ? g.id : undefined);
+      if (id) this.set((s) => ({ adminVersion: { ...s.adminVersion, [id]: (s.adminVersion[id] ?? 0) + 1 } }));
+    }
     switch (event) {
       case 'READY': {
         const r = d as Ready;
@@ -508,6 +517,26 @@ export class Store {
     }
   }
 }
+
+/** Dispatches after which the administration lists (invites, bans, webhooks, audit log) may
+ *  have changed. */
+const ADMIN_EVENTS = new Set([
+  'GUILD_UPDATE',
+  'GUILD_BAN_ADD',
+  'GUILD_BAN_REMOVE',
+  'INVITE_CREATE',
+  'INVITE_DELETE',
+  'WEBHOOKS_UPDATE',
+  'GUILD_ROLE_CREATE',
+  'GUILD_ROLE_UPDATE',
+  'GUILD_ROLE_DELETE',
+  'CHANNEL_CREATE',
+  'CHANNEL_UPDATE',
+  'CHANNEL_DELETE',
+  'GUILD_MEMBER_REMOVE',
+  'GUILD_MEMBER_UPDATE',
+  'GUILD_AUDIT_LOG_ENTRY_CREATE',
+]);
 
 /** Snowflakes compare as integers; as strings they compare by length, then text. */
 export function compareIds(a: string, b: string): number {

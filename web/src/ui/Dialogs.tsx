@@ -4,6 +4,10 @@ import { t } from '../strings';
 import { useClient } from './context';
 import { applyTemplate, TEMPLATES, type Template } from '../templates';
 import { inviteCode, navigate } from './route';
+import type { GuildCreate, Snowflake } from '../api/wire';
+import { useStore } from '../state/store';
+import { InviteForm } from './admin/Lists';
+import { Modal } from './admin/Modal';
 
 export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   return (
@@ -103,33 +107,17 @@ export function JoinGuildDialog({ onClose, initial = '' }: { onClose: () => void
   );
 }
 
-export function InviteDialog({ channel, onClose }: { channel: string; onClose: () => void }) {
-  const { rest } = useClient();
-  const [code, setCode] = useState<string | null>(null);
-  const { error, busy, submit } = useSubmit(() => rest.createInvite(channel, { max_age: 86400 }), (inv) => setCode(inv.code));
-  const link = code ? `${location.origin}/invite/${code}` : '';
+/** "Invite people" (CREATE_INSTANT_INVITE): an invite to `channel` with an expiry and a use
+ *  limit, its link and a copy button (src/ui/admin/Lists.tsx). */
+export function InviteDialog({ guild, channel, onClose }: { guild: GuildCreate; channel: Snowflake; onClose: () => void }) {
+  const { store } = useClient();
+  const me = useStore(store, (s) => s.me?.id);
   return (
-    <Dialog title={t.invitePeople} onClose={onClose}>
-      {code ? (
-        <>
-          <p>{t.inviteReady}</p>
-          <p>
-            <code data-testid="invite-code">{code}</code>
-          </p>
-          <input readOnly aria-label={t.inviteCode} value={link} onFocus={(e) => e.target.select()} />
-          <div className="row">
-            <button type="button" onClick={onClose}>{t.close}</button>
-          </div>
-        </>
-      ) : (
-        <form onSubmit={submit}>
-          {error && <p role="alert" className="error">{error}</p>}
-          <div className="row">
-            <button type="button" className="secondary" onClick={onClose}>{t.cancel}</button>
-            <button type="submit" disabled={busy}>{t.create}</button>
-          </div>
-        </form>
-      )}
-    </Dialog>
+    <Modal title={t.invitePeople} onClose={onClose}>
+      {me && <InviteForm guild={guild} me={me} channel={channel} />}
+      <div className="row">
+        <button type="button" className="secondary" onClick={onClose}>{t.close}</button>
+      </div>
+    </Modal>
   );
 }

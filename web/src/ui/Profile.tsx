@@ -1,6 +1,7 @@
 // Profile popouts: clicking a member in the member list or an author in the message view
 // opens a small dialog with the user's avatar, names, roles (in a guild) and the actions
-// "Message" (opens the DM) and "Block"/"Unblock" (relationships). Esc, a click outside or
+// "Message" (opens the DM) and "Block"/"Unblock" (relationships); in a guild also "Kick" and
+// "Ban" for those allowed (a confirm dialog, src/ui/admin/Moderate.tsx). Esc, a click outside or
 // the close button closes it, and focus returns to what opened it.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/rest';
@@ -9,6 +10,7 @@ import { useStore } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
 import { navigate } from './route';
+import { ModerateDialog, moderationFor, type ModerationKind } from './admin/Moderate';
 
 /** Whom a popout shows: a user, and the guild whose roles it lists (none in DMs). */
 export interface ProfileTarget {
@@ -29,7 +31,10 @@ export function useProfile(): ProfileApi {
 
 export function ProfileProvider({ children }: { children: ReactNode }) {
   const [open, setOpen] = useState<{ target: ProfileTarget; opener: HTMLElement } | null>(null);
+  const [moderating, setModerating] = useState<{ kind: ModerationKind; target: ProfileTarget; opener: HTMLElement } | null>(null);
   const api = useMemo<ProfileApi>(() => ({ open: (target, opener) => setOpen({ target, opener }) }), []);
+  const { store } = useClient();
+  const modGuild = useStore(store, (s) => s.guilds.find((g) => g.id === moderating?.target.guildId));
   const opener = open?.opener;
   const close = useCallback(
     (returnFocus: boolean) => {
@@ -41,7 +46,27 @@ export function ProfileProvider({ children }: { children: ReactNode }) {
   return (
     <ProfileContext.Provider value={api}>
       {children}
-      {open && <ProfilePopout key={open.target.user.id} target={open.target} opener={open.opener} onClose={close} />}
+      {open && (
+        <ProfilePopout
+          key={open.target.user.id}
+          target={open.target}
+          opener={open.opener}
+          onClose={close}
+          onModerate={(kind) => {
+            setModerating({ kind, target: open.target, opener: open.opener });
+            setOpen(null);
+          }}
+        />
+      )}
+      {moderating && modGuild && (
+        <ModerateDialog
+          kind={moderating.kind}
+          guild={modGuild}
+          user={moderating.target.user}
+          returnTo={moderating.opener}
+          onClose={() => setModerating(null)}
+        />
+      )}
     </ProfileContext.Provider>
   );
 }
@@ -74,10 +99,12 @@ function ProfilePopout({
   target,
   opener,
   onClose,
+  onModerate,
 }: {
   target: ProfileTarget;
   opener: HTMLElement;
   onClose: (returnFocus: boolean) => void;
+  onModerate: (kind: ModerationKind) => void;
 }) {
   const { rest, store } = useClient();
   const { user } = target;
@@ -149,6 +176,7 @@ function ProfilePopout({
       store.setBlocked(user.id, !blocked);
     });
   const self = me?.id === user.id;
+  const moderation = moderationFor(guild, me?.id, user.id);
   const name = member?.nick ?? userName(user);
 
   return (
@@ -200,6 +228,11 @@ function ProfilePopout({
             </button>
           </>
         )}
+        {moderation.map((kind) => (
+          <button key={kind} type="button" className="danger" aria-haspopup="dialog" onClick={() => onModerate(kind)}>
+            {kind === 'ban' ? t.ban : t.kick}
+          </button>
+        ))}
         <button type="button" className="secondary" onClick={() => onClose(true)}>
           {t.close}
         </button>

@@ -7,6 +7,9 @@ import { CreateGuildDialog, InviteDialog, JoinGuildDialog } from './Dialogs';
 import { Avatar } from './Profile';
 import { navigate } from './route';
 import { SettingsDialog } from './Security';
+import { ChannelPermissionsDialog, canEditOverwrites } from './admin/ChannelPermissions';
+import { GuildSettingsButton } from './admin/GuildSettings';
+import { P, channelPermissions, has } from '../permissions';
 
 function initials(name: string): string {
   return name
@@ -175,7 +178,9 @@ export function DmList({ current }: { current: string | null }) {
 export function ChannelList({ guild, current }: { guild: GuildCreate; current: string | null }) {
   const { store } = useClient();
   const unread = useStore(store, (s) => s.unread);
+  const me = useStore(store, (s) => s.me?.id);
   const [inviting, setInviting] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
   const [collapsed, setCollapsed] = useState(loadCollapsed);
   const toggle = (id: string) => {
     const next = new Set(collapsed);
@@ -186,15 +191,19 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
   };
   const groups = textChannels(guild);
   const target = current ?? groups[0]?.channels[0]?.id ?? null;
+  // "Invite people" needs CREATE_INSTANT_INVITE in the channel the invite leads to.
+  const targetChannel = guild.channels.find((c) => c.id === target);
+  const canInvite = !!me && !!targetChannel && has(channelPermissions(guild, targetChannel, me), P.CREATE_INSTANT_INVITE);
   return (
     <aside className="channels">
       <header>
         <h2>{guild.name}</h2>
-        {target && (
+        {target && canInvite && (
           <button type="button" className="secondary small" onClick={() => setInviting(true)}>
             {t.invitePeople}
           </button>
         )}
+        <GuildSettingsButton guild={guild} />
       </header>
       <nav aria-label={t.channels}>
         {groups.map(({ category, channels }) => (
@@ -228,6 +237,18 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
                     # {c.name}
                     {(unread[c.id]?.mentions ?? 0) > 0 && <span className="badge" aria-hidden="true">{t.mentionBadge(unread[c.id]?.mentions ?? 0)}</span>}
                   </a>
+                  {canEditOverwrites(guild, c, me) && (
+                    <button
+                      type="button"
+                      className="channel-gear"
+                      aria-haspopup="dialog"
+                      aria-label={t.editChannelPermissions(c.name ?? '')}
+                      title={t.editChannelPermissions(c.name ?? '')}
+                      onClick={() => setEditing(c.id)}
+                    >
+                      ⚙
+                    </button>
+                  )}
                 </li>
               ))}
             </ul>
@@ -235,7 +256,8 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
         ))}
       </nav>
       <AccountFooter />
-      {inviting && target && <InviteDialog channel={target} onClose={() => setInviting(false)} />}
+      {inviting && target && canInvite && <InviteDialog guild={guild} channel={target} onClose={() => setInviting(false)} />}
+      {editing && <ChannelPermissionsDialog guildId={guild.id} channelId={editing} onClose={() => setEditing(null)} />}
     </aside>
   );
 }

@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import type { GuildCreate, Member, Role } from './api/wire';
+import {
+  auditChanges,
+  auditTarget,
+  bitState,
+  changedBits,
+  colourToInt,
+  dropped,
+  intToColour,
+  isEmptyOverwrite,
+  moved,
+  outranks,
+  positionsFor,
+  roleLock,
+  snowflakeTime,
+  sortRoles,
+  withBit,
+} from './admin';
+import { P, guildPermissions, topPosition } from './permissions';
+
+const G = '100';
+const OWNER = '1';
+const ADMIN = '2';
+const MOD = '3';
+const PLAIN = '4';
+
+const role = (id: string, name: string, position: number, p: bigint, managed = false): Role => ({
+  id,
+  name,
+  color: 0,
+  hoist: false,
+  position,
+  permissions: p.toString(),
+  managed,
+  mentionable: false,
+});
+const member = (id: string, roles: string[]): Member => ({
+  user: { id, username: `u${id}`, discriminator: '0', global_name: null, avatar: null } as Member['user'],
+  nick: null,
+  roles,
+  joined_at: '',
+});
+
+// Positions: admin 4, mod 3, helper 2, bot (managed) 1, @everyone 0.
+const roles = [
+  role(G, '@everyone', 0, P.VIEW_CHANNEL),
+  role('14', 'bot', 1, 0n, true),
+  role('12', 'helper', 2, 0n),
+  role('11', 'mod', 3, P.MANAGE_ROLES | P.KICK_MEMBERS),
+  role('10', 'admin', 4, P.ADMINISTRATOR),
+];
+const guild: GuildCreate = {
+  id: G,
+  name: 'g',
+  icon: null,
+  description: null,
+  owner_id: OWNER,
+  roles,
+  channels: [],
+  members: [member(OWNER, []), member(ADMIN, ['10']), member(MOD, ['11', '12']), member(PLAIN, [])],
+  member_count: 4,
+  joined_at: '',
+};
+const byName = (n: string) => roles.find((r) => r.name === n) as Role;
+
+describe('role hierarchy', () => {
+  it('sorts roles from the highest position down', () => {
+    expect(sortRoles(roles).map((r) => r.name)).toEqual(['admin', 'mod', 'helper', 'bot', '@everyone']);
+  });
+
+  it('the owner edits every unmanaged role, above all positions', () => {
+    expect(topPosition(guild, OWNER)).toBe(Infinity);
+    expect(roleLock(guild, byName('admin'), OWNER)).toBeNull();
+    expect(roleLock(guild, byName('@everyone'), OWNER)).toBeNull();
+    expect(roleLock(guild, byName('bot'), OWNER)).toBe('managed');
+  });
+
+  it('a moderator edits only roles strictly below its highest role', () => {
+    expect(topPosition(guild, MOD)).toBe(3);
+    expect(roleLock(guild, byName('admin'), MOD)).toBe('hierarchy');
+    expect(roleLock(guild, byName('mod'), MOD)).toBe('hierarchy');
+    expect(roleLock(guild, byName('helper'), MOD)).toBeNull();
+    expect(roleLock(guild, byName('@everyone'), MOD)).toBeNull();
+  });
+
+  it('ADMINISTRATOR gives MANAGE_ROLES but not a higher rank', () => {
+    expect(guildPermissions(guild, ADMIN) & P.MANAGE_ROLES).toBe(P.MANAGE_ROLES);
+    expect(roleLock(guild, byName('admin'), ADMIN)).toBe('hierarchy');
+    expect(roleLock(guild, byName('mod'), ADMIN)).toBeNull();
+  });
+
+  it('a member without MANAGE_ROLES edits nothing, and an outsider neither', () => {
+    expect(roleLock(guild, byName('@everyone'), PLAIN)).toBe('noPermission');
+    expect(roleLock(guild, byName('helper'), '999')).toBe('noPermission');
+  });
+
+  it('kicks and bans go only downwards, never at the owner or oneself', () => {
+    expect(outranks(guild, MOD, PLAIN)).toBe(true);
+    expect(outranks(guild, MOD, ADMIN)).toBe(false);
+    expect(outranks(guild, ADMIN, MOD)).toBe(true);
+    expect(outranks(guild, ADMIN, OWNER)).toBe(false);
+    expect(outranks(guild, OWNER, ADMIN)).toBe(true);
+    expect(outranks(guild, OWNER, OWNER)).toBe(false);
+    expect(outranks(guild, PLAIN, PLAIN)).toBe(false);
+  });
+});
+
+describe('role reordering', () => {
+  it('moves a role up by one and sends only the changed positions', () => {
+    const order = moved(roles, G, '12', -1);
+    expect(order).toEqual(['10', '12', '11', '14']);
+    expect(positionsFor(roles, order, Infinity)).toEqual([
+      { id: '12', position: 3 },
+      { id: '11', position: 2 },
+    ]);
+  });
+
+  it('keeps the order at the ends', () => {
+    expect(moved(roles, G, '10', -1)).toEqual(['10', '11', '12', '14']);
+    expect(moved(roles, G, '14', 1)).toEqual(['10', '11', '12', '14']);
+    expect(positionsFor(roles, moved(roles, G, '10', -1), Infinity)).toEqual([]);
+  });
+
+  it('drops a role onto another role’s place', () => {
+    expect(dropped(roles, G, '14', '11')).toEqual(['10', '14', '11', '12']);
+    expect(dropped(roles, G, '10', '12')).toEqual(['11', '12', '10', '14']);
+  });
+
+  it('refuses moves that touch the editor’s own rank or above', () => {
+    // The moderator (top 3) may swap helper and bot (2 and 1)…
+    expect(positionsFor(roles, moved(roles, G, '14', -1), 3)).toEqual([
+      { id: '14', position: 2 },
+      { id: '12', position: 1 },
+    ]);
+    // …but not lift helper to position 3, nor move its own role.
+    expect(positionsFor(roles, moved(roles, G, '12', -1), 3)).toBeNull();
+    expect(positionsFor(roles, moved(roles, G, '11', 1), 3)).toBeNull();
+  });
+});
+
+describe('overwrite tri-state', () => {
+  const VIEW = P.VIEW_CHANNEL;
+  const SEND = P.SEND_MESSAGES;
+
+  it('reads allow, deny and neutral', () => {
+    const ow = { allow: SEND.toString(), deny: VIEW.toString() };
+    expect(bitState(ow, SEND)).toBe('allow');
+    expect(bitState(ow, VIEW)).toBe('deny');
+    expect(bitState(ow, P.ATTACH_FILES)).toBe('neutral');
+    expect(bitState(undefined, VIEW)).toBe('neutral');
+  });
+
+  it('sets one bit without touching the others, never in both sets', () => {
+    const ow = { allow: SEND.toString(), deny: '0' };
+    expect(withBit(ow, VIEW, 'deny')).toEqual({ allow: SEND.toString(), deny: VIEW.toString() });
+    expect(withBit(ow, SEND, 'deny')).toEqual({ allow: '0', deny: SEND.toString() });
+    expect(withBit({ allow: '0', deny: SEND.toString() }, SEND, 'allow')).toEqual({ allow: SEND.toString(), deny: '0' });
+    expect(withBit(ow, SEND, 'neutral')).toEqual({ allow: '0', deny: '0' });
+    expect(withBit(undefined, P.PIN_MESSAGES, 'allow')).toEqual({ allow: (1n << 51n).toString(), deny: '0' });
+  });
+
+  it('knows an empty overwrite and the bits a change touches', () => {
+    expect(isEmptyOverwrite({ allow: '0', deny: '0' })).toBe(true);
+    expect(isEmptyOverwrite({ allow: '0', deny: '1024' })).toBe(false);
+    const before = { allow: SEND.toString(), deny: '0' };
+    const after = withBit(withBit(before, SEND, 'deny'), VIEW, 'deny');
+    expect(changedBits(before, after)).toBe(SEND | VIEW);
+    expect(changedBits(undefined, { allow: '0', deny: '0' })).toBe(0n);
+  });
+});
+
+describe('helpers', () => {
+  it('converts colours both ways', () => {
+    expect(colourToInt('#e8743b')).toBe(0xe8743b);
+    expect(intToColour(0x00ff00)).toBe('#00ff00');
+    expect(colourToInt('nonsense')).toBe(0);
+  });
+
+  it('reads a snowflake’s time', () => {
+    // 175928847299117063 is Discord's documented example: 2016-04-30T11:18:25.796Z.
+    expect(new Date(snowflakeTime('175928847299117063')).toISOString()).toBe('2016-04-30T11:18:25.796Z');
+  });
+});
+
+describe('audit log entries in words', () => {
+  const entry = (action_type: number, target_id: string | null, changes: { key: string; old_value?: unknown; new_value?: unknown }[] = []) => ({
+    id: '1',
+    guild_id: G,
+    user_id: OWNER,
+    target_id,
+    action_type,
+    changes,
+  });
+  const users = [{ id: PLAIN, username: 'mark', global_name: null } as never];
+
+  it('names the target by its kind', () => {
+    expect(auditTarget(guild, users, entry(22, PLAIN))).toBe('mark');
+    expect(auditTarget(guild, users, entry(31, '11'))).toBe('mod');
+    // A deleted role: its name from the changes.
+    expect(auditTarget(guild, users, entry(32, '77', [{ key: 'name', old_value: 'gone' }]))).toBe('gone');
+    expect(auditTarget(guild, users, entry(40, null, [{ key: 'code', new_value: 'abc' }]))).toBe('abc');
+    expect(auditTarget(guild, users, entry(10, '55', [{ key: 'name', new_value: 'lounge' }]))).toBe('#lounge');
+    expect(auditTarget(guild, users, entry(1, G))).toBe('');
+    expect(auditTarget(guild, users, entry(20, '404'))).toBe('404');
+  });
+
+  it('lists plain changes and leaves bit sets out', () => {
+    const e = entry(31, '11', [
+      { key: 'name', old_value: 'a', new_value: 'b' },
+      { key: 'permissions', old_value: '0', new_value: '2' },
+      { key: 'color', new_value: 255 },
+    ]);
+    expect(auditChanges(e)).toBe('name: a → b; color: — → 255');
+  });
+});

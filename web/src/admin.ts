@@ -1,0 +1,153 @@
+// The pure rules behind the guild administration screens (src/ui/admin/): who may edit which
+// role (Discord "Topics > Permissions > Permission Hierarchy", as the server's
+// `require_below` checks it), role reordering as `PATCH /guilds/{id}/roles` bodies, and the
+// allow / neutral / deny state of one bit in a channel permission overwrite. The server
+// decides; these only keep the screens from offering what it would refuse.
+import type { AuditLogEntry, GuildCreate, Overwrite, Role, RolePosition, Snowflake, User } from './api/wire';
+import { P, bits, guildPermissions, has, topPosition } from './permissions';
+
+/** Roles from the highest position down (@everyone last); equal positions by id. */
+export function sortRoles(roles: readonly Role[]): Role[] {
+  return [...roles].sort((a, b) => b.position - a.position || (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+}
+
+/** Why `me` cannot edit `role`, or null when it can: the role must rank strictly below the
+ *  editor's highest role (the owner outranks all) and MANAGE_ROLES is needed. */
+export type RoleLock = 'noPermission' | 'hierarchy' | 'managed' | null;
+
+export function roleLock(guild: GuildCreate, role: Role, me: Snowflake): RoleLock {
+  if (!has(guildPermissions(guild, me), P.MANAGE_ROLES)) return 'noPermission';
+  if (role.managed) return 'managed';
+  return role.position < topPosition(guild, me) ? null : 'hierarchy';
+}
+
+/** Whether `me` may kick or ban `target` as far as the hierarchy goes: not the owner, not
+ *  oneself, and the target's highest role strictly below the actor's. */
+export function outranks(guild: GuildCreate, me: Snowflake, target: Snowflake): boolean {
+  if (target === me || target === guild.owner_id) return false;
+  return topPosition(guild, target) < topPosition(guild, me);
+}
+
+/**
+ * The body of `PATCH /guilds/{id}/roles` that gives the roles the order `topDown` (highest
+ * first, @everyone left out): positions n..1, only the roles whose position changes. Null when
+ * a role that would move is not below `top` (the editor's highest position) or would reach it:
+ * the server refuses those.
+ */
+export function positionsFor(roles: readonly Role[], topDown: readonly Snowflake[], top: number): RolePosition[] | null {
+  const byId = new Map(roles.map((r) => [r.id, r]));
+  const out: RolePosition[] = [];
+  topDown.forEach((id, i) => {
+    const position = topDown.length - i;
+    const r = byId.get(id);
+    if (r && r.position !== position) out.push({ id, position });
+  });
+  for (const p of out) {
+    const r = byId.get(p.id);
+    if (!r || r.position >= top || p.position >= top) return null;
+  }
+  return out;
+}
+
+/** The order (highest first, without @everyone) after moving `id` by `delta` places (-1: up). */
+export function moved(roles: readonly Role[], guildId: Snowflake, id: Snowflake, delta: number): Snowflake[] {
+  const order = sortRoles(roles).filter((r) => r.id !== guildId).map((r) => r.id);
+  const i = order.indexOf(id);
+  const j = i + delta;
+  if (i < 0 || j < 0 || j >= order.length) return order;
+  order.splice(i, 1);
+  order.splice(j, 0, id);
+  return order;
+}
+
+/** The order after dropping `id` onto `target`'s place (drag and drop). */
+export function dropped(roles: readonly Role[], guildId: Snowflake, id: Snowflake, target: Snowflake): Snowflake[] {
+  const order = sortRoles(roles).filter((r) => r.id !== guildId).map((r) => r.id);
+  const from = order.indexOf(id);
+  const to = order.indexOf(target);
+  if (from < 0 || to < 0) return order;
+  return moved(roles, guildId, id, to - from);
+}
+
+/** One bit of an overwrite: explicitly allowed, denied, or inherited (neutral). */
+export type TriState = 'allow' | 'neutral' | 'deny';
+
+export function bitState(ow: Pick<Overwrite, 'allow' | 'deny'> | undefined, bit: bigint): TriState {
+  if (!ow) return 'neutral';
+  if (bits(ow.allow) & bit) return 'allow';
+  if (bits(ow.deny) & bit) return 'deny';
+  return 'neutral';
+}
+
+/** `ow` with `bit` set to `state` (a bit is never in both sets), as decimal strings. */
+export function withBit(ow: Pick<Overwrite, 'allow' | 'deny'> | undefined, bit: bigint, state: TriState): { allow: string; deny: string } {
+  let allow = bits(ow?.allow) & ~bit;
+  let deny = bits(ow?.deny) & ~bit;
+  if (state === 'allow') allow |= bit;
+  if (state === 'deny') deny |= bit;
+  return { allow: allow.toString(), deny: deny.toString() };
+}
+
+/** Whether an overwrite changes nothing (then it is deleted rather than stored). */
+export function isEmptyOverwrite(ow: Pick<Overwrite, 'allow' | 'deny'>): boolean {
+  return bits(ow.allow) === 0n && bits(ow.deny) === 0n;
+}
+
+/** The bits whose state differs between two overwrites (what the server checks the editor holds). */
+export function changedBits(a: Pick<Overwrite, 'allow' | 'deny'> | undefined, b: Pick<Overwrite, 'allow' | 'deny'>): bigint {
+  return (bits(a?.allow) ^ bits(b.allow)) | (bits(a?.deny) ^ bits(b.deny));
+}
+
+/** `#rrggbb` ⇄ Discord's integer colour (0: no colour). */
+export function colourToInt(hex: string): number {
+  const n = Number.parseInt(hex.replace(/^#/, ''), 16);
+  return Number.isFinite(n) ? n & 0xffffff : 0;
+}
+export function intToColour(n: number): string {
+  return `#${(n & 0xffffff).toString(16).padStart(6, '0')}`;
+}
+
+/** When a snowflake was made (ms since the epoch; Discord's epoch 2015-01-01). */
+export function snowflakeTime(id: Snowflake): number {
+  return Number((BigInt(id) >> 22n) + 1420070400000n);
+}
+
+/** What an audit log entry acted on, in words (Discord "Audit Log Events": 10–15 channels,
+ *  20–28 members, 30–32 roles, 40–42 invites, 50–52 webhooks, 72–75 messages): a channel as
+ *  `#name`, a member or role by name, an invite by code; the id when nothing names it. */
+export function auditTarget(guild: GuildCreate, users: readonly User[], e: AuditLogEntry): string {
+  const id = e.target_id;
+  const change = (key: string) => {
+    const c = e.changes?.find((x) => x.key === key);
+    const v = c?.new_value ?? c?.old_value;
+    return typeof v === 'string' ? v : undefined;
+  };
+  const type = e.action_type;
+  if (type >= 10 && type < 20) {
+    const c = guild.channels.find((x) => x.id === id);
+    return `#${c?.name ?? change('name') ?? id ?? '?'}`;
+  }
+  if ((type >= 20 && type < 30) || type === 72) {
+    const u = users.find((x) => x.id === id);
+    return u ? (u.global_name ?? u.username) : (id ?? '');
+  }
+  if (type >= 30 && type < 40) return guild.roles.find((r) => r.id === id)?.name ?? change('name') ?? id ?? '';
+  if (type >= 40 && type < 50) return change('code') ?? id ?? '';
+  if (type >= 50 && type < 60) return change('name') ?? id ?? '';
+  if (type === 73 || type === 74 || type === 75) {
+    const ch = e.options?.['channel_id'];
+    const c = guild.channels.find((x) => x.id === ch);
+    return c ? `#${c.name ?? ''}` : '';
+  }
+  return type === 1 ? '' : (id ?? '');
+}
+
+/** "key: old → new" for an entry's changes, `;`-separated; permission bit sets are left out
+ *  (numbers nobody reads). */
+export function auditChanges(e: AuditLogEntry): string {
+  const plain = (v: unknown) => (v === undefined || v === null ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  return (e.changes ?? [])
+    .filter((c) => c.key !== 'permissions' && c.key !== 'allow' && c.key !== 'deny')
+    .map((c) => `${c.key}: ${plain(c.old_value)} → ${plain(c.new_value)}`)
+    .join('; ');
+}
