@@ -326,7 +326,11 @@ async fn a_federating_server_keeps_handles_and_the_display_name_travels() {
             .and_then(|a| a.iter().find(|m| m["content"] == "still me").cloned())
     })
     .await;
-    assert_eq!(s(&m["author"]["id"]), at_host, "the same member at the host");
+    assert_eq!(
+        s(&m["author"]["id"]),
+        at_host,
+        "the same member at the host"
+    );
     assert_eq!(m["author"]["handle"], handle.as_str());
     assert_eq!(m["author"]["global_name"], "Alicia");
 

@@ -73,6 +73,18 @@ async fn head(host: &TestServer, guild: &str) -> i64 {
         .map_or(0, |(s, _)| s)
 }
 
+/// The log position a member server applied of its replica `guild` (local id).
+async fn applied(member: &TestServer, guild: &str) -> i64 {
+    member
+        .hearth
+        .db
+        .remote_guild(guild.parse().unwrap())
+        .await
+        .unwrap()
+        .expect("replica")
+        .applied_seq
+}
+
 /// `server`'s line of `hearth admin federation peers --json` on `host`.
 async fn admin_line(host: &TestServer, server: &str) -> Value {
     let peers = cli_json(host, &["admin", "federation", "peers"]).await;
@@ -108,10 +120,10 @@ async fn a_guild_a_member_keeps_refusing_backs_off_alone_and_catches_up_once_the
         .post(&format!("/invites/{}@{B}", s(&inv.body["code"])), json!({}))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    let general2_a = general_of(
-        &gw.expect_where("GUILD_CREATE", |g| g["name"] == "Second")
-            .await,
-    );
+    let second_gc = gw
+        .expect_where("GUILD_CREATE", |g| g["name"] == "Second")
+        .await;
+    let (g2_a, general2_a) = (s(&second_gc["id"]), general_of(&second_gc));
 
     // a's operator blocks c. a can no longer fetch c's keys, so it refuses every event of
     // "Fed" that a user of c caused (spec §10.1 step 3: 401), and nothing after it chains:
@@ -126,15 +138,16 @@ async fn a_guild_a_member_keeps_refusing_backs_off_alone_and_catches_up_once_the
     })
     .await;
     assert!(held.acked_seq < head(b, &f.gid_b).await, "{held:?}");
+    // (What a has applied is read from its replica: its REST history would backfill from b.)
+    assert!(applied(a, &f.gid_a).await <= held.acked_seq, "{held:?}");
     assert!(held.next_attempt_at > now_ms(), "backing off: {held:?}");
 
     // Meanwhile "Second" is delivered to a at once, while "Fed" still waits for its next
     // attempt: the backoff of one guild holds back no other guild of the same server.
     say(&bob, &general2_b, "second guild, promptly").await;
-    eventually("the message of Second reaches a", async || {
-        contents(&f.alice(), &general2_a)
-            .await
-            .contains(&"second guild, promptly".to_string())
+    let second_head = head(b, &g2_b).await;
+    eventually("a applied the message of Second", async || {
+        applied(a, &g2_a).await >= second_head
     })
     .await;
     let fed_now = peer(b, &f.gid_b, A).await;
@@ -145,17 +158,21 @@ async fn a_guild_a_member_keeps_refusing_backs_off_alone_and_catches_up_once_the
         held.next_attempt_at
     );
     assert_eq!(fed_now.acked_seq, held.acked_seq, "Fed is still held back");
-    let second_head = head(b, &g2_b).await;
     let second = eventually("b records a's acknowledgement of Second", async || {
         let p = peer(b, &g2_b, A).await;
         (p.acked_seq >= second_head).then_some(p)
     })
     .await;
     assert_eq!(second.failures, 0, "{second:?}");
-    let seen = contents(&f.alice(), &f.general_a).await;
     assert!(
-        !seen.contains(&"carol while blocked".to_string()),
-        "{seen:?}"
+        contents(&f.alice(), &general2_a)
+            .await
+            .contains(&"second guild, promptly".to_string())
+    );
+    assert_eq!(
+        applied(a, &f.gid_a).await,
+        fed_now.acked_seq,
+        "Fed not applied on a"
     );
     // a answered every push (refusals included): b does not count it as failing.
     let line = admin_line(b, A).await;
@@ -173,6 +190,7 @@ async fn a_guild_a_member_keeps_refusing_backs_off_alone_and_catches_up_once_the
         })
         .await
         .unwrap();
+    assert!(applied(a, &f.gid_a).await >= fed_head);
     let seen = contents(&f.alice(), &f.general_a).await;
     assert_eq!(
         seen[seen.len() - 2..],
