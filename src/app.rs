@@ -569,6 +569,8 @@ async fn scrape(axum::extract::State(s): axum::extract::State<Scrape>) -> impl I
                 peer: p.server,
                 pending: p.pending,
                 failures: p.failures,
+                dead: p.dead,
+                push_attempts: p.push_attempts,
             })
             .collect(),
         Err(e) => {

@@ -9,9 +9,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+mod federation;
 mod gateway;
 mod load;
 mod metrics;
+pub use federation::FederationConfig;
 pub use gateway::GatewayConfig;
 pub use load::*;
 pub use metrics::MetricsConfig;
@@ -566,73 +568,6 @@ impl Default for Connections {
     }
 }
 
-/// Federation settings (spec/federation.md; README "Federation").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FederationConfig {
-    /// Whether this server talks to other servers at all (default true). When false no
-    /// federation route is served and every outbound federation call fails.
-    pub enabled: bool,
-    /// Address of the separate federation listener (e.g. `0.0.0.0:8448`; port 0 picks a free
-    /// one). `None` (default): no separate listener; the federation routes (`/_hearth/...`,
-    /// `/.well-known/hearth/server`) are served on the main `listen` address, for use behind a
-    /// reverse proxy that terminates TLS.
-    pub listen: Option<SocketAddr>,
-    /// PEM certificate chain for the federation listener. With `tls_key`, the listener serves
-    /// HTTPS itself; without them it serves plain HTTP (behind a TLS-terminating proxy).
-    pub tls_cert: Option<PathBuf>,
-    /// PEM private key (PKCS#8, PKCS#1 or SEC1) matching `tls_cert`.
-    pub tls_key: Option<PathBuf>,
-    /// PEM CA certificates trusted for outbound TLS in addition to the system roots.
-    pub extra_ca_certs: Vec<PathBuf>,
-    /// Allow outbound connections to loopback, private, link-local, CGNAT, ULA, multicast and
-    /// unspecified addresses (default false; tests and LAN deployments set it).
-    pub allow_private_addresses: bool,
-    /// DNS servers for discovery (`ip:port`); empty: the system's `/etc/resolv.conf`.
-    pub nameservers: Vec<SocketAddr>,
-    /// Server names never federated with, inbound or outbound (`example.org` matches that
-    /// name, `*.example.org` its subdomains).
-    pub deny_domains: Vec<String>,
-    /// If not empty, the only server names federated with (same patterns as `deny_domains`).
-    pub allow_domains: Vec<String>,
-    /// Largest response body read from a remote server, in bytes (default 8 MiB).
-    pub max_response_bytes: usize,
-    /// Timeout of one outbound request (connect, TLS, request and response), ms.
-    pub request_timeout_ms: u64,
-    /// Redirects followed by an outbound request (default 3).
-    pub max_redirects: usize,
-    /// Served as `{"server": delegate_to}` at `/.well-known/hearth/server` (delegation of this
-    /// server name to another `host[:port]`); `None`: that path answers 404.
-    pub delegate_to: Option<String>,
-    /// Port of the `https://{server_name}/.well-known/hearth/server` lookup (default 443;
-    /// the test network changes it).
-    pub well_known_port: u16,
-    /// Validity of this server's published key document, ms (default 24 h, at most 7 days).
-    pub key_validity_ms: u64,
-}
-
-impl Default for FederationConfig {
-    fn default() -> Self {
-        FederationConfig {
-            enabled: true,
-            listen: None,
-            tls_cert: None,
-            tls_key: None,
-            extra_ca_certs: Vec::new(),
-            allow_private_addresses: false,
-            nameservers: Vec::new(),
-            deny_domains: Vec::new(),
-            allow_domains: Vec::new(),
-            max_response_bytes: 8 * 1024 * 1024,
-            request_timeout_ms: 10_000,
-            max_redirects: 3,
-            delegate_to: None,
-            well_known_port: 443,
-            key_validity_ms: 24 * 60 * 60 * 1000,
-        }
-    }
-}
-
 /// The registrar this server lists itself with (README "Registrar"; spec/registrar.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -782,9 +717,11 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                              10000, 60000, 256, 0 (= the open-file limit less 256)
   federation.{enabled, listen, tls_cert, tls_key, extra_ca_certs, allow_private_addresses,
               nameservers, deny_domains, allow_domains, max_response_bytes, request_timeout_ms,
-              max_redirects, delegate_to, well_known_port, key_validity_ms}
+              max_redirects, delegate_to, well_known_port, key_validity_ms, dead_peer_after_ms,
+              dead_peer_probe_ms}
                              true, none (routes on `listen`), none, none, [], false, [] (system),
-                             [], [] (everyone), 8388608, 10000, 3, none, 443, 86400000
+                             [], [] (everyone), 8388608, 10000, 3, none, 443, 86400000,
+                             259200000 (3 days), 3600000
   registrar.{url, public_key, refresh_secs}   none, none, 3600
 Unknown settings and unknown HEARTH_* variables are errors (with the closest name suggested).
 `hearth config check` validates a configuration; `hearth config show` prints every setting's

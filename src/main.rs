@@ -595,9 +595,11 @@ async fn admin_command(
                         text(&p["lag_seconds"]),
                         text(&p["failures"]),
                         if p["dead"] == true {
-                            "\tunreachable"
+                            format!("\tdead since {} (not pushed to)", text(&p["dead_since"]))
+                        } else if p["failing_since"].is_string() {
+                            format!("\tunanswered since {}", text(&p["failing_since"]))
                         } else {
-                            ""
+                            String::new()
                         },
                         if p["blocked"] == true {
                             "\tblocked"

@@ -17,7 +17,10 @@
 //! - `hearth_federation_outbox_entries` (changes not yet in the signed log),
 //!   `hearth_federation_peer_pending_events{peer}` and `hearth_federation_peer_lag_seconds{peer}`
 //!   (age of the oldest event not yet delivered to that member server; 0 when none),
-//!   `hearth_federation_peer_failures{peer}`;
+//!   `hearth_federation_peer_failures{peer}`, `hearth_federation_peer_dead{peer}` (1 while the
+//!   member server is marked dead: no pushes, spec/federation.md §9.4) and
+//!   `hearth_federation_peer_push_attempts{peer}` (push requests attempted over its current
+//!   guilds, a stored running total);
 //! - `hearth_job_runs_total{job, result="ok"|"failed"}` (`media_collector`, `message_purge`,
 //!   `federation_notice`).
 //!
@@ -94,8 +97,12 @@ pub struct PeerSample {
     pub pending: i64,
     /// Age of the oldest of them, seconds (0 when none).
     pub lag_seconds: f64,
-    /// Consecutive failed deliveries.
+    /// Consecutive failed deliveries (the most of one of its guilds).
     pub failures: i64,
+    /// Whether it is marked dead (no pushes).
+    pub dead: bool,
+    /// Push requests attempted over its current guilds (stored running total).
+    pub push_attempts: i64,
 }
 
 /// What the running parts report at a scrape (gauges and running totals).
@@ -145,6 +152,8 @@ pub struct Metrics {
     peer_pending: Family<PeerLabel, Gauge>,
     peer_lag: Family<PeerLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
     peer_failures: Family<PeerLabel, Gauge>,
+    peer_dead: Family<PeerLabel, Gauge>,
+    peer_attempts: Family<PeerLabel, Gauge>,
     jobs: Family<JobLabels, Counter>,
     blob_ops: Family<OpLabels, Counter>,
     blob_written: Counter,
@@ -244,6 +253,18 @@ impl Metrics {
             "Consecutive failed deliveries to a member server",
             peer_failures.clone(),
         );
+        let peer_dead = Family::<PeerLabel, Gauge>::default();
+        registry.register(
+            "federation_peer_dead",
+            "1 while a member server is marked dead (nothing is pushed to it)",
+            peer_dead.clone(),
+        );
+        let peer_attempts = Family::<PeerLabel, Gauge>::default();
+        registry.register(
+            "federation_peer_push_attempts",
+            "Push requests attempted to a member server over its current guilds",
+            peer_attempts.clone(),
+        );
         let jobs = Family::<JobLabels, Counter>::default();
         registry.register(
             "job_runs",
@@ -279,6 +300,8 @@ impl Metrics {
             peer_pending,
             peer_lag,
             peer_failures,
+            peer_dead,
+            peer_attempts,
             jobs,
             blob_ops,
             blob_written,
@@ -335,6 +358,8 @@ impl Metrics {
         self.peer_pending.clear();
         self.peer_lag.clear();
         self.peer_failures.clear();
+        self.peer_dead.clear();
+        self.peer_attempts.clear();
         for p in &sample.peers {
             let l = PeerLabel {
                 peer: p.peer.clone(),
@@ -342,6 +367,8 @@ impl Metrics {
             self.peer_pending.get_or_create(&l).set(p.pending);
             self.peer_lag.get_or_create(&l).set(p.lag_seconds);
             self.peer_failures.get_or_create(&l).set(p.failures);
+            self.peer_dead.get_or_create(&l).set(i64::from(p.dead));
+            self.peer_attempts.get_or_create(&l).set(p.push_attempts);
         }
         for (job, ok, failed) in &sample.jobs {
             for (result, total) in [("ok", *ok), ("failed", *failed)] {

@@ -458,7 +458,8 @@ impl Config {
 
     /// Checks values that parse but cannot work, each problem a sentence naming the setting
     /// and the value: the scheme of `database_url`, an empty `server_name`, only one of
-    /// `federation.tls_cert` / `federation.tls_key`, `media.store = "s3"` without a bucket.
+    /// `federation.tls_cert` / `federation.tls_key`, `federation.dead_peer_after_ms` or
+    /// `federation.dead_peer_probe_ms` below one second, `media.store = "s3"` without a bucket.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(u) = &self.database_url
@@ -476,6 +477,16 @@ impl Config {
                  federation listener) or neither"
                     .into(),
             );
+        }
+        for (key, v) in [
+            ("dead_peer_after_ms", self.federation.dead_peer_after_ms),
+            ("dead_peer_probe_ms", self.federation.dead_peer_probe_ms),
+        ] {
+            if v < 1000 {
+                problems.push(format!(
+                    "federation.{key} = {v} is below 1000 (milliseconds): give at least one second"
+                ));
+            }
         }
         if self.media.store == BlobBackend::S3 && self.media.s3.bucket.is_empty() {
             problems

@@ -550,7 +550,7 @@ async fn events(
         Ok(p) => p.since_seq,
         Err(r) => return r,
     };
-    match super::guild_log::events_for(
+    match super::delivery::events_for(
         h,
         gid,
         &req.origin,

@@ -7,10 +7,11 @@
 //!   action relayed from another server, the envelope carries that server's signed action
 //!   and the content is `{"request", "result"}`, the result bound by the host-signed
 //!   `result_hash`.
-//! - **Delivery** runs one worker per peer server: contiguous batches from the acknowledged
-//!   `seq`, content withheld (a stub) for events in channels none of the peer's members can
-//!   see, exponential backoff with jitter capped at one hour, reset when the peer contacts
-//!   us; a peer failing for three days is marked dead and catches up by pulling.
+//! - **Delivery** ([`super::delivery`]) runs one worker per peer server: contiguous batches
+//!   from each guild's acknowledged `seq`, content withheld (a stub) for events in channels
+//!   none of the peer's members can see, exponential backoff with jitter capped at one hour
+//!   per (peer, guild); a peer unanswered for `federation.dead_peer_after_ms` is marked dead
+//!   (no more pushes, probed) and is revived when it answers or contacts us.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -28,35 +29,32 @@ use tokio::sync::watch;
 use super::{Fed, Federation};
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event};
 use crate::service::Hearth;
-use crate::service::snapshot::{GuildSnapshot, overwrites_of_payload};
 use crate::storage::{LogAppend, now_ms};
 
-use super::sizes::within_bytes;
 pub use super::sizes::*;
 
 /// Events per delivery batch (at most).
 pub const BATCH: i64 = 100;
 /// Longest backoff between delivery attempts.
 pub const MAX_BACKOFF_MS: i64 = 3_600_000;
-/// A peer failing this long is marked dead (it catches up by pulling when back).
-pub const DEAD_AFTER_MS: i64 = 3 * 24 * 3_600_000;
 
 /// The host-side log writer and delivery supervisor of one homeserver.
 pub struct GuildLog {
     pub(super) hearth: Arc<Hearth>,
-    fed: Arc<Federation>,
+    pub(super) fed: Arc<Federation>,
     hosted: Mutex<HashMap<i64, bool>>,
     /// Whether a hosted guild has member servers (only those guilds keep a log).
     federated: Mutex<HashMap<i64, bool>>,
     pub(super) heads: Mutex<HashMap<i64, (i64, String)>>,
     barrier_next: AtomicU64,
     barrier_done: watch::Sender<u64>,
-    appended: watch::Sender<u64>,
+    /// Bumped when a log grows or a worker must look again (wakes every worker).
+    pub(super) appended: watch::Sender<u64>,
     workers: Mutex<HashSet<String>>,
-    /// Per-server "the peer talked to us" signal (resets backoff).
-    contacted: watch::Sender<u64>,
-    /// First failure time per server (for the dead mark).
-    failing_since: Mutex<HashMap<String, i64>>,
+    /// Member servers that stopped answering, or are dead (spec §9.4).
+    pub(super) health: Mutex<HashMap<String, super::delivery::Health>>,
+    /// Set once `health` is loaded from storage (workers wait for it).
+    pub(super) health_loaded: watch::Sender<bool>,
 }
 
 impl GuildLog {
@@ -73,12 +71,12 @@ impl GuildLog {
             barrier_done: watch::channel(0).0,
             appended: watch::channel(0).0,
             workers: Mutex::new(HashSet::new()),
-            contacted: watch::channel(0).0,
-            failing_since: Mutex::new(HashMap::new()),
+            health: Mutex::new(HashMap::new()),
+            health_loaded: watch::channel(false).0,
         });
         let rx = hearth.bus.subscribe();
         tokio::spawn(writer(Arc::downgrade(&log), rx));
-        tokio::spawn(supervisor(Arc::downgrade(&log)));
+        tokio::spawn(super::delivery::supervisor(Arc::downgrade(&log)));
         log
     }
 
@@ -109,15 +107,17 @@ impl GuildLog {
         })
     }
 
-    /// A peer contacted us: retry its deliveries now.
-    pub fn contact(&self, server: &str) {
-        if self.failing_since.lock().remove(server).is_some() {
+    /// A peer contacted us (any authenticated guild request, spec §9.3-§9.4): if it was
+    /// unanswered or dead, it is alive again: its stored state and the backoff of all its
+    /// guilds are cleared and its worker delivers at once, from its cursors.
+    pub fn contact(self: &Arc<Self>, server: &str) {
+        if self.health.lock().contains_key(server) {
+            let log = self.clone();
             let srv = server.to_string();
-            let db = self.hearth.db.clone();
             tokio::spawn(async move {
-                let _ = db.peer_failed(&srv, 0, 0, false).await;
+                log.answering(&srv, true).await;
+                log.kick(&srv);
             });
-            self.contacted.send_modify(|n| *n += 1);
         }
     }
 
@@ -139,7 +139,10 @@ impl GuildLog {
     pub fn kick(self: &Arc<Self>, server: &str) {
         let new = self.workers.lock().insert(server.to_string());
         if new {
-            tokio::spawn(deliver(Arc::downgrade(self), server.to_string()));
+            tokio::spawn(super::delivery::deliver(
+                Arc::downgrade(self),
+                server.to_string(),
+            ));
         }
         self.appended.send_modify(|n| *n += 1);
     }
@@ -174,7 +177,7 @@ impl GuildLog {
     }
 
     /// Drops a member server of a guild (see [`crate::storage::Db::remove_peer`]).
-    async fn remove_peer(&self, guild_id: i64, server: &str) {
+    pub(super) async fn remove_peer(&self, guild_id: i64, server: &str) {
         let _ = self.hearth.db.remove_peer(guild_id, server).await;
         self.federated.lock().remove(&guild_id);
     }
@@ -681,204 +684,4 @@ async fn presence_to_host(log: &Arc<GuildLog>, guild_id: i64, data: &Value) {
         rg.host,
         json!({"host_guild_id": rg.host_guild_id.to_string(), "t": Event::PresenceUpdate.as_str(), "d": d}),
     );
-}
-
-/// Starts delivery workers for every known peer server (after restarts too).
-async fn supervisor(log: std::sync::Weak<GuildLog>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
-    loop {
-        tick.tick().await;
-        let Some(log) = log.upgrade() else { return };
-        if let Ok(servers) = log.hearth.db.peer_servers().await {
-            for s in servers {
-                log.kick(&s);
-            }
-        }
-    }
-}
-
-/// Events of a batch as `server` may see them: content withheld in channels none of its
-/// members can view, and events above [`MAX_EVENT_BYTES`] as `too_large` stubs.
-async fn visible_batch(
-    h: &Hearth,
-    guild_id: i64,
-    server: &str,
-    rows: &[crate::storage::LogRow],
-) -> crate::error::Result<Vec<Value>> {
-    let cache = GuildSnapshot::load(h, guild_id).await?;
-    let members = h.db.member_ids_from(guild_id, server).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let ev: Value = serde_json::from_str(&r.event).map_err(crate::error::Error::internal)?;
-        if r.event.len() > MAX_EVENT_BYTES {
-            tracing::warn!(
-                guild_id,
-                seq = r.seq,
-                bytes = r.event.len(),
-                "a logged event exceeds the federation event cap; its stub is sent"
-            );
-            out.push(stub(&ev, StubReason::TooLarge).map_err(crate::error::Error::internal)?);
-            continue;
-        }
-        let visible = match (r.channel_id, &cache) {
-            (None, _) => true,
-            (Some(c), Some(cache)) => {
-                let fallback = ev
-                    .get("content")
-                    .and_then(|c| {
-                        c.get("d")
-                            .or_else(|| c.get("result").and_then(|r| r.get("d")))
-                    })
-                    .and_then(overwrites_of_payload);
-                let known = cache.channels.iter().any(|ch| ch.id == c);
-                // A deleted channel is judged by the overwrites it had (CHANNEL_DELETE carries
-                // them); anything else about it is withheld rather than judged by base rights.
-                (known || fallback.is_some())
-                    && members
-                        .iter()
-                        .any(|u| cache.can_view(*u, c, fallback.as_deref()))
-            }
-            // The guild is gone: only structural events remain meaningful.
-            (Some(_), None) => false,
-        };
-        out.push(if visible {
-            ev
-        } else {
-            stub(&ev, StubReason::Withheld).map_err(crate::error::Error::internal)?
-        });
-    }
-    Ok(out)
-}
-
-async fn p_head(h: &Hearth, guild_id: i64) -> i64 {
-    h.db.log_head(guild_id)
-        .await
-        .ok()
-        .flatten()
-        .map_or(0, |(s, _)| s)
-}
-
-/// Events of a hosted guild after `from`, as `server` may see them (pull, spec §8.3): at
-/// most `limit` (clamped to 1..500) events whose stored sizes sum to at most `max_bytes`
-/// (clamped to [`MIN_PAGE_BYTES`]..[`MAX_PAGE_BYTES`]), and at least one when any remain.
-pub async fn events_for(
-    h: &Hearth,
-    guild_id: i64,
-    server: &str,
-    from: i64,
-    limit: i64,
-    max_bytes: usize,
-) -> crate::error::Result<Vec<Value>> {
-    let rows = h.db.log_range(guild_id, from, limit.clamp(1, 500)).await?;
-    let rows = within_bytes(rows, max_bytes.clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES));
-    visible_batch(h, guild_id, server, &rows).await
-}
-
-/// One delivery worker per peer server.
-async fn deliver(log: std::sync::Weak<GuildLog>, server: String) {
-    let (mut appended, mut contacted) = match log.upgrade() {
-        Some(l) => (l.appended.subscribe(), l.contacted.subscribe()),
-        None => return,
-    };
-    loop {
-        let Some(l) = log.upgrade() else { return };
-        let wait = match deliver_once(&l, &server).await {
-            Ok(true) => continue,
-            Ok(false) => Duration::from_secs(30),
-            Err(delay) => delay,
-        };
-        drop(l);
-        tokio::select! {
-            _ = appended.changed() => {}
-            _ = contacted.changed() => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
-}
-
-/// Guild batches in flight at once towards one server.
-pub const IN_FLIGHT: usize = 4;
-
-/// Delivers one batch of each guild shared with `server`, up to [`IN_FLIGHT`] at once;
-/// `Ok(true)` if more remains, `Err(delay)` after a failure (backoff for the whole server).
-async fn deliver_once(l: &Arc<GuildLog>, server: &str) -> Result<bool, Duration> {
-    let h = &l.hearth;
-    let now = now_ms();
-    let peers =
-        h.db.peers_of_server(server)
-            .await
-            .map_err(|_| Duration::from_secs(5))?;
-    if let Some(p) = peers.iter().find(|p| p.next_attempt_at > now) {
-        return Err(Duration::from_millis((p.next_attempt_at - now) as u64));
-    }
-    let mut more = false;
-    for chunk in peers.chunks(IN_FLIGHT) {
-        let results =
-            futures_util::future::join_all(chunk.iter().map(|p| deliver_guild(l, server, p))).await;
-        let mut failed = None;
-        for r in results {
-            match r {
-                Ok(m) => more |= m,
-                Err(e) => failed = Some(e),
-            }
-        }
-        if let Some(e) = failed {
-            let failures = peers.iter().map(|p| p.failures).max().unwrap_or(0) + 1;
-            let since = *l
-                .failing_since
-                .lock()
-                .entry(server.to_string())
-                .or_insert(now);
-            let base = (1_000i64 << failures.min(12)).min(MAX_BACKOFF_MS);
-            let jitter = rand::rng().random_range(0..=base / 4 + 1);
-            let delay = (base + jitter).min(MAX_BACKOFF_MS);
-            let dead = now - since > DEAD_AFTER_MS;
-            tracing::warn!(server, error = %e, failures, delay_ms = delay, "federation delivery failed");
-            let _ = h.db.peer_failed(server, failures, now + delay, dead).await;
-            return Err(Duration::from_millis(delay as u64));
-        }
-    }
-    Ok(more)
-}
-
-/// Delivers the next batch of one guild to `server`; `Ok(true)` if more remains.
-async fn deliver_guild(
-    l: &Arc<GuildLog>,
-    server: &str,
-    p: &crate::storage::PeerRow,
-) -> Result<bool, String> {
-    let h = &l.hearth;
-    let limit_seq = p.final_seq.unwrap_or(i64::MAX);
-    if p.acked_seq >= limit_seq {
-        l.remove_peer(p.guild_id, server).await;
-        return Ok(false);
-    }
-    let rows =
-        h.db.log_range(p.guild_id, p.acked_seq, BATCH)
-            .await
-            .map_err(|e| e.to_string())?;
-    let rows: Vec<_> = rows.into_iter().filter(|r| r.seq <= limit_seq).collect();
-    let rows = within_bytes(rows, MAX_BATCH_BYTES);
-    let Some(last) = rows.last().map(|r| r.seq) else {
-        return Ok(false);
-    };
-    let events = visible_batch(h, p.guild_id, server, &rows)
-        .await
-        .map_err(|e| e.to_string())?;
-    let txn = format!("{}-{}-{}", p.guild_id, rows[0].seq, last);
-    l.fed
-        .request(
-            server,
-            Method::PUT,
-            &format!("/_hearth/federation/v1/send/{txn}"),
-            Some(&json!({"events": events})),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    let _ = h.db.peer_acked(p.guild_id, server, last).await;
-    l.failing_since.lock().remove(server);
-    if last >= limit_seq {
-        l.remove_peer(p.guild_id, server).await;
-    }
-    Ok(last < p_head(h, p.guild_id).await.min(limit_seq))
 }

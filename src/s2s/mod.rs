@@ -33,6 +33,7 @@ use crate::storage::Db;
 
 mod apply;
 pub mod client;
+pub mod delivery;
 pub mod discovery;
 pub mod guild_api;
 pub mod guild_log;

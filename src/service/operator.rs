@@ -414,7 +414,12 @@ impl Hearth {
 
     /// Member servers of guilds hosted here: `server`, `guilds`, `pending` (log events not
     /// yet delivered), `lag_seconds` (age of the oldest undelivered event, 0 when none),
-    /// `failures`, `next_attempt_at` (ISO 8601 or null), `dead`, `blocked`.
+    /// `failures` (the most consecutive failures of one of its guilds), `next_attempt_at` (ISO
+    /// 8601 or null: the earliest of its guilds'), `failing_since` (ISO 8601: since when it has
+    /// answered none of our deliveries, or null), `dead` and `dead_since` (ISO 8601 or null:
+    /// no pushes until it is back, spec/federation.md §9.4), `push_attempts` (push requests
+    /// attempted over its current guilds), `probes` (probes sent while it was dead),
+    /// `blocked`.
     pub async fn operator_peers(&self) -> Result<Vec<Value>> {
         let patterns: Vec<String> = self
             .db
@@ -439,7 +444,11 @@ impl Hearth {
                     "lag_seconds": lag_seconds(p.oldest_pending_at, now),
                     "failures": p.failures,
                     "next_attempt_at": (p.next_attempt_at > now).then(|| wire::iso(p.next_attempt_at)),
+                    "failing_since": p.failing_since.map(wire::iso),
                     "dead": p.dead,
+                    "dead_since": p.dead_at.map(wire::iso),
+                    "push_attempts": p.push_attempts,
+                    "probes": p.probes,
                     "blocked": !blocked.allows(&p.server),
                 })
             })

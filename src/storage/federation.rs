@@ -13,7 +13,8 @@ pub struct PeerRow {
     pub acked_seq: i64,
     pub failures: i64,
     pub next_attempt_at: i64,
-    pub dead: bool,
+    /// Push requests attempted for this guild (answered or not; running total).
+    pub push_attempts: i64,
     pub final_seq: Option<i64>,
     pub since_seq: i64,
 }
@@ -209,7 +210,7 @@ impl Db {
 
     /// Adds a member server at `acked` (no-op when it is already a peer).
     pub async fn add_peer(&self, guild_id: i64, server: &str, acked: i64) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO guild_peers (guild_id, server, acked_seq, since_seq) VALUES ($1, $2, $3, $3) ON CONFLICT (guild_id, server) DO UPDATE SET dead = FALSE, final_seq = NULL")
+        on_db!(self, p => sqlx::query("INSERT INTO guild_peers (guild_id, server, acked_seq, since_seq) VALUES ($1, $2, $3, $3) ON CONFLICT (guild_id, server) DO UPDATE SET final_seq = NULL")
             .bind(guild_id).bind(server).bind(acked).execute(p).await.map(|_| ()))?;
         Ok(())
     }
@@ -241,23 +242,11 @@ impl Db {
         Ok(r.into_iter().map(|r| r.0).collect())
     }
 
-    /// Records delivery up to `seq` (never moves backwards) and clears the failure state.
+    /// Records delivery up to `seq` (never moves backwards), clears the guild's failure state
+    /// and counts the attempt.
     pub async fn peer_acked(&self, guild_id: i64, server: &str, seq: i64) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE guild_peers SET acked_seq = CASE WHEN acked_seq > $1 THEN acked_seq ELSE $1 END, failures = 0, next_attempt_at = 0, dead = FALSE WHERE guild_id = $2 AND server = $3")
+        on_db!(self, p => sqlx::query("UPDATE guild_peers SET acked_seq = CASE WHEN acked_seq > $1 THEN acked_seq ELSE $1 END, failures = 0, next_attempt_at = 0, push_attempts = push_attempts + 1 WHERE guild_id = $2 AND server = $3")
             .bind(seq).bind(guild_id).bind(server).execute(p).await.map(|_| ()))?;
-        Ok(())
-    }
-
-    /// Records a failed delivery to a server (all its guilds): next attempt time, failures.
-    pub async fn peer_failed(
-        &self,
-        server: &str,
-        failures: i64,
-        next_attempt_at: i64,
-        dead: bool,
-    ) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE guild_peers SET failures = $1, next_attempt_at = $2, dead = $3 WHERE server = $4")
-            .bind(failures).bind(next_attempt_at).bind(dead).bind(server).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 

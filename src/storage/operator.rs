@@ -47,8 +47,16 @@ pub struct PeerSummaryRow {
     pub failures: i64,
     /// Next delivery attempt (ms; 0 = now).
     pub next_attempt_at: i64,
-    /// Whether delivery gave up until the server next answers.
+    /// Whether it is marked dead: no pushes until it answers again (spec/federation.md §9.4).
     pub dead: bool,
+    /// Start of its current run of unanswered deliveries (ms), if any.
+    pub failing_since: Option<i64>,
+    /// When it was marked dead (ms), if it is.
+    pub dead_at: Option<i64>,
+    /// Push requests attempted over its current guilds (running total).
+    pub push_attempts: i64,
+    /// Probes sent while it was dead (running total).
+    pub probes: i64,
 }
 
 /// A row of `operator_events`.
@@ -85,7 +93,7 @@ impl Db {
                 .bind(server).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
                 for peer in peers {
-                    sqlx::query("UPDATE guild_peers SET failures = 0, next_attempt_at = 0, dead = FALSE WHERE server = $1")
+                    sqlx::query("UPDATE guild_peers SET failures = 0, next_attempt_at = 0 WHERE server = $1")
                         .bind(peer).execute(&mut *tx).await?;
                 }
             }
@@ -138,16 +146,20 @@ impl Db {
         // The event right after a peer's cursor is its oldest undelivered one; the head is the
         // guild's newest (both one lookup in the primary key per peer).
         Ok(on_db!(self, p => sqlx::query_as(
-            "SELECT q.server AS server, COUNT(*) AS guilds, \
+            "SELECT g.*, s.failing_since AS failing_since, s.dead_at AS dead_at, \
+               s.dead_at IS NOT NULL AS dead, COALESCE(s.probes, 0) AS probes \
+             FROM (SELECT q.server AS server, COUNT(*) AS guilds, \
                CAST(COALESCE(SUM(CASE WHEN q.head > q.acked_seq THEN q.head - q.acked_seq ELSE 0 END), 0) AS BIGINT) AS pending, \
                MIN(q.oldest) AS oldest_pending_at, \
                CAST(MAX(q.failures) AS BIGINT) AS failures, CAST(MIN(q.next_attempt_at) AS BIGINT) AS next_attempt_at, \
-               MAX(CASE WHEN q.dead THEN 1 ELSE 0 END) = 1 AS dead \
-             FROM (SELECT p.server, p.acked_seq, p.failures, p.next_attempt_at, p.dead, \
+               CAST(SUM(q.push_attempts) AS BIGINT) AS push_attempts \
+             FROM (SELECT p.server, p.acked_seq, p.failures, p.next_attempt_at, p.push_attempts, \
                      (SELECT MAX(e.seq) FROM guild_events e WHERE e.guild_id = p.guild_id) AS head, \
                      (SELECT e.created_at FROM guild_events e WHERE e.guild_id = p.guild_id AND e.seq = p.acked_seq + 1) AS oldest \
                    FROM guild_peers p) q \
-             GROUP BY q.server ORDER BY q.server")
+             GROUP BY q.server) g \
+             LEFT JOIN federation_peer_states s ON s.server = g.server \
+             ORDER BY g.server")
             .fetch_all(p).await)?)
     }
 

@@ -12,10 +12,10 @@ use crate::gateway::{GUILD_MEMBERS, GUILD_MESSAGE_REACTIONS, GUILD_MESSAGES, GUI
 use crate::harness::{Client, TestServer, eventually, s};
 use crate::network::TestNetwork;
 
-const A: &str = "a.hearth.test";
-const B: &str = "b.hearth.test";
-const C: &str = "c.hearth.test";
-const ALL: u64 = GUILDS | GUILD_MESSAGES | GUILD_MEMBERS | GUILD_MESSAGE_REACTIONS;
+pub(crate) const A: &str = "a.hearth.test";
+pub(crate) const B: &str = "b.hearth.test";
+pub(crate) const C: &str = "c.hearth.test";
+pub(crate) const ALL: u64 = GUILDS | GUILD_MESSAGES | GUILD_MEMBERS | GUILD_MESSAGE_REACTIONS;
 
 /// Whether any message or stored replica event of a server contains `needle`.
 async fn db_contains(srv: &TestServer, needle: &str) -> bool {
@@ -51,29 +51,29 @@ async fn db_contains(srv: &TestServer, needle: &str) -> bool {
     n > 0
 }
 
-struct Fed {
-    net: TestNetwork,
-    alice_tok: String,
-    bob_tok: String,
-    carol_tok: String,
+pub(crate) struct Fed {
+    pub(crate) net: TestNetwork,
+    pub(crate) alice_tok: String,
+    pub(crate) bob_tok: String,
+    pub(crate) carol_tok: String,
     /// The guild as each server numbers it.
-    gid_a: String,
-    gid_b: String,
-    gid_c: String,
-    general_a: String,
-    general_b: String,
-    general_c: String,
-    code: String,
+    pub(crate) gid_a: String,
+    pub(crate) gid_b: String,
+    pub(crate) gid_c: String,
+    pub(crate) general_a: String,
+    pub(crate) general_b: String,
+    pub(crate) general_c: String,
+    pub(crate) code: String,
 }
 
 impl Fed {
-    fn alice(&self) -> Client {
+    pub(crate) fn alice(&self) -> Client {
         self.net.server(A).client(&self.alice_tok)
     }
-    fn bob(&self) -> Client {
+    pub(crate) fn bob(&self) -> Client {
         self.net.server(B).client(&self.bob_tok)
     }
-    fn carol(&self) -> Client {
+    pub(crate) fn carol(&self) -> Client {
         self.net.server(C).client(&self.carol_tok)
     }
     /// Alice's action creating a message in the host's `general` as her server would sign
@@ -93,7 +93,7 @@ impl Fed {
     }
     /// Waits until a's replica applied the host's log up to `head`, then returns the contents
     /// of the newest 50 messages of `general` as alice reads them on a (newest first).
-    async fn a_caught_up_to(&self, head: i64) -> Vec<String> {
+    pub(crate) async fn a_caught_up_to(&self, head: i64) -> Vec<String> {
         let a = self.net.server(A);
         let gid_a: i64 = self.gid_a.parse().unwrap();
         eventually("a applied everything", || async {
@@ -133,18 +133,18 @@ impl Fed {
         .await;
     }
     /// The newest `seq` of the guild's log on the host (0 when empty).
-    async fn host_head(&self) -> i64 {
+    pub(crate) async fn host_head(&self) -> i64 {
         let gid: i64 = self.gid_b.parse().unwrap();
         let db = &self.net.server(B).hearth.db;
         db.log_head(gid).await.unwrap().map_or(0, |(s, _)| s)
     }
     /// Waits until the host's log reaches `seq` (its writer appends asynchronously).
-    async fn host_head_reaches(&self, what: &str, seq: i64) {
+    pub(crate) async fn host_head_reaches(&self, what: &str, seq: i64) {
         eventually(what, || async { self.host_head().await >= seq }).await;
     }
 }
 
-fn general_of(guild_create: &Value) -> String {
+pub(crate) fn general_of(guild_create: &Value) -> String {
     let ch = guild_create["channels"]
         .as_array()
         .unwrap()
@@ -155,7 +155,7 @@ fn general_of(guild_create: &Value) -> String {
 }
 
 /// Bob hosts "Fed" on b; alice (a) and carol (c) join through their own servers.
-async fn fed_with(f: impl Fn(&str, &mut hearth::Config)) -> Fed {
+pub(crate) async fn fed_with(f: impl Fn(&str, &mut hearth::Config)) -> Fed {
     let net = TestNetwork::start_with(&[A, B, C], f).await;
     let (_, alice_tok) = net.server(A).register("alice").await;
     let (_, bob_tok) = net.server(B).register("bob").await;

@@ -20,6 +20,7 @@ mod connlimits;
 mod e2e;
 mod erasure;
 mod federation_accounts;
+mod federation_delivery;
 mod federation_guilds;
 mod federation_ids;
 mod federation_media;

@@ -53,7 +53,7 @@ async fn cli(ts: &TestServer, args: &[&str]) -> Run {
 }
 
 /// `hearth ARGS --json` on `ts`'s database, asserting exit 0; the parsed output.
-async fn cli_json(ts: &TestServer, args: &[&str]) -> Value {
+pub(crate) async fn cli_json(ts: &TestServer, args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.push("--json");
     let r = cli(ts, &all).await;
