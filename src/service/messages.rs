@@ -223,13 +223,7 @@ impl Hearth {
             .filter(|u| allow_users || explicit_users.contains(u))
             .collect();
         // Only users who exist (and, in a guild, are members) are mentioned.
-        let existing: HashMap<i64, UserRow> = self
-            .db
-            .users(&users)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
+        let existing: HashMap<i64, UserRow> = self.db.users_by_id(&users).await?;
         users.retain(|u| existing.contains_key(u));
         if let Some(g) = ca.channel.guild_id {
             let mut kept = vec![];

@@ -656,13 +656,7 @@ impl Hearth {
         with_guild: bool,
     ) -> Result<Vec<wire::Member>> {
         let ids: Vec<i64> = members.iter().map(|m| m.user_id).collect();
-        let users: HashMap<i64, UserRow> = self
-            .db
-            .users(&ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
+        let users: HashMap<i64, UserRow> = self.db.users_by_id(&ids).await?;
         let mut roles: HashMap<i64, Vec<i64>> = HashMap::new();
         for (u, r) in self.db.member_roles_of(guild_id, &ids).await? {
             roles.entry(u).or_default().push(r);

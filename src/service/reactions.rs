@@ -290,13 +290,7 @@ impl Hearth {
             .db
             .reaction_users(m.id, &key, after.map_or(0, |a| a.db()), limit)
             .await?;
-        let users: HashMap<i64, UserRow> = self
-            .db
-            .users(&ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
+        let users: HashMap<i64, UserRow> = self.db.users_by_id(&ids).await?;
         Ok(ids
             .iter()
             .filter_map(|i| users.get(i))

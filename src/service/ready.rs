@@ -76,13 +76,7 @@ impl Hearth {
         ids.extend(rels.iter().map(|r| r.0));
         ids.sort_unstable();
         ids.dedup();
-        let users: HashMap<i64, UserRow> = self
-            .db
-            .users(&ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
+        let users: HashMap<i64, UserRow> = self.db.users_by_id(&ids).await?;
         let private = dms
             .iter()
             .filter_map(|&(cid, a, b)| {
@@ -162,13 +156,7 @@ impl Hearth {
         ids.push(user_id);
         ids.sort_unstable();
         ids.dedup();
-        let users: HashMap<i64, UserRow> = self
-            .db
-            .users(&ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
+        let users: HashMap<i64, UserRow> = self.db.users_by_id(&ids).await?;
         let mut last: HashMap<i64, HashMap<i64, Option<i64>>> = HashMap::new();
         for (g, c, l) in self.db.last_message_ids_of_guilds_of(user_id).await? {
             last.entry(g).or_default().insert(c, l);

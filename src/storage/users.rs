@@ -128,6 +128,19 @@ impl Db {
         )
     }
 
+    /// The rows of `ids` that exist, by id (one query; see [`Db::users`]).
+    pub async fn users_by_id(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, UserRow>> {
+        Ok(self
+            .users(ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect())
+    }
+
     pub async fn users(&self, ids: &[i64]) -> Result<Vec<UserRow>> {
         if ids.is_empty() {
             return Ok(vec![]);

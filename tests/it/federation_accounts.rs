@@ -14,6 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::account_deletion::deletions_of;
+use crate::federation_guilds::{fed_with, general_of};
 use crate::gateway::{GUILD_MEMBERS, GUILD_MESSAGES, GUILDS, Gw};
 use crate::harness::*;
 use crate::network::TestNetwork;
@@ -33,16 +34,6 @@ async fn join_remote(srv: &TestServer, tok: &str, code: &str) -> Value {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     gw.expect("GUILD_CREATE").await
-}
-
-fn general_of(gc: &Value) -> String {
-    let ch = gc["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "general")
-        .unwrap_or_else(|| panic!("general in {gc}"));
-    s(&ch["id"])
 }
 
 /// The member of `guild` on `c`'s server whose handle is `handle`: its user id.
@@ -285,28 +276,17 @@ async fn rename(c: &Client, who: &str, to: &str) -> Resp {
 
 /// spec/federation.md §2.3 (§16 item 9 before): a handle never changes. A federating server
 /// refuses a rename, so the host keeps knowing her (her posts are accepted, under the same
-/// member); her display name travels instead (`profile_update`, §8.6: it failed before, the
-/// host kept the name it learnt at her join). With federation off, a rename is an ordinary
-/// profile change.
+/// member); her display name travels instead (`profile_update`, §8.6: before, the host and the
+/// other member servers kept the name they learnt at her join). With federation off, a rename
+/// is an ordinary profile change.
 #[tokio::test]
 async fn a_federating_server_keeps_handles_and_the_display_name_travels() {
-    let net = TestNetwork::start(&[A, B]).await;
-    let (_, alice_tok) = net.server(A).register("alice").await;
-    let (_, bob_tok) = net.server(B).register("bob").await;
-    let bob = net.server(B).client(&bob_tok);
-    let g = bob.post("/guilds", json!({"name": "Fed"})).await;
-    let gid_b = s(&g.body["id"]);
-    let general_b = s(&bob.get(&format!("/guilds/{gid_b}/channels")).await.body[0]["id"]);
-    let inv = bob
-        .post(
-            &format!("/channels/{general_b}/invites"),
-            json!({"max_age": 0}),
-        )
-        .await;
-    let gc_a = join_remote(net.server(A), &alice_tok, &s(&inv.body["code"])).await;
-    let alice = net.server(A).client(&alice_tok);
+    let fed = fed_with(|_, _| {}).await;
+    let (alice, bob, carol) = (fed.alice(), fed.bob(), fed.carol());
     let handle = format!("alice@{A}");
-    let at_host = member_id(&bob, &gid_b, &handle).await.expect("b knows her");
+    let at_host = member_id(&bob, &fed.gid_b, &handle)
+        .await
+        .expect("b knows her");
 
     let r = rename(&alice, "alice", "alicia").await;
     assert_field_error(&r, "username");
@@ -319,9 +299,11 @@ async fn a_federating_server_keeps_handles_and_the_display_name_travels() {
         .patch("/users/@me", json!({"global_name": "Alicia"}))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    say(&alice, &general_of(&gc_a), "still me").await;
+    say(&alice, &fed.general_a, "still me").await;
     let m = eventually("her message reached the host", async || {
-        let r = bob.get(&format!("/channels/{general_b}/messages")).await;
+        let r = bob
+            .get(&format!("/channels/{}/messages", fed.general_b))
+            .await;
         r.body
             .as_array()
             .and_then(|a| a.iter().find(|m| m["content"] == "still me").cloned())
@@ -334,8 +316,21 @@ async fn a_federating_server_keeps_handles_and_the_display_name_travels() {
     );
     assert_eq!(m["author"]["handle"], handle.as_str());
     assert_eq!(m["author"]["global_name"], "Alicia");
-    let r = bob.get(&format!("/guilds/{gid_b}/members/{at_host}")).await;
+    let r = bob
+        .get(&format!("/guilds/{}/members/{at_host}", fed.gid_b))
+        .await;
     assert_eq!(r.body["user"]["global_name"], "Alicia", "{r:?}");
+    // The host's GUILD_MEMBER_UPDATE carries it to the other member server.
+    let at_c = member_id(&carol, &fed.gid_c, &handle)
+        .await
+        .expect("c knows her");
+    eventually("c learnt her display name", async || {
+        let r = carol
+            .get(&format!("/guilds/{}/members/{at_c}", fed.gid_c))
+            .await;
+        r.body["user"]["global_name"] == "Alicia"
+    })
+    .await;
 
     let solo = TestServer::start_with(|c| c.federation.enabled = false).await;
     let (_, a) = solo.user("alice").await;

@@ -16,22 +16,11 @@ use crate::gateway::{
     GUILD_MEMBERS, GUILD_MESSAGE_TYPING, GUILD_MESSAGES, GUILD_PRESENCES, GUILDS, Gw, World,
     world_with,
 };
-use crate::harness::{Client, TestServer, create_guild, eventually, join, s};
+use crate::harness::{Client, TestServer, create_guild, eventually, join, s, say};
 use hearth::service::presence::Presence;
 
 /// Messages each sender posts in its guild.
 const PER_GUILD: usize = 30;
-
-async fn say(c: &Client, channel: &str, content: &str) -> String {
-    let r = c
-        .post(
-            &format!("/channels/{channel}/messages"),
-            json!({"content": content}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "send: {r:?}");
-    s(&r.body["id"])
-}
 
 /// A world with `shards` dispatcher shards and at least four guilds (alice owns them, bob
 /// is in all of them) that hash to at least two different shards: `(guild, general)`.

@@ -8,20 +8,8 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw, world, world_with};
-use crate::harness::{Client, TestServer, eventually, s};
+use crate::harness::{Client, TestServer, eventually, s, say};
 use hearth::gateway::SessionStats;
-
-/// Alice's message in `channel`; its id.
-async fn say(c: &Client, channel: &str, content: &str) -> String {
-    let r = c
-        .post(
-            &format!("/channels/{channel}/messages"),
-            json!({"content": content}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "send: {r:?}");
-    s(&r.body["id"])
-}
 
 fn stats(ts: &TestServer) -> SessionStats {
     ts.gateway.session_stats()
