@@ -26,6 +26,12 @@ export function Modal({
   const box = useRef<HTMLDivElement>(null);
   const id = useId();
   const back = useRef(returnTo);
+  // What had the focus when the modal was first rendered: noted during render, before a
+  // field with `autoFocus` takes the focus at mount (an effect would run after it).
+  const [opener] = useState(() => {
+    const active = document.activeElement;
+    return active instanceof HTMLElement && active !== document.body ? active : null;
+  });
   const close = useRef(onClose);
   useEffect(() => {
     close.current = onClose;
@@ -48,8 +54,6 @@ export function Modal({
   }, []);
   useEffect(() => {
     // The opener may be gone already (a popout closed by the same click): then `returnTo`.
-    const active = document.activeElement;
-    const opener = active instanceof HTMLElement && active !== document.body ? active : null;
     const el = box.current;
     const fallback = back.current;
     if (el && !el.contains(document.activeElement)) (el.querySelector<HTMLElement>(FOCUSABLE) ?? el).focus();
@@ -57,7 +61,7 @@ export function Modal({
       const target = opener?.isConnected && !el?.contains(opener) ? opener : fallback;
       if (target?.isConnected) target.focus();
     };
-  }, []);
+  }, [opener]);
   // Tab and Shift+Tab stay inside.
   const onKeyDown = (e: React.KeyboardEvent) => {
     if (e.key !== 'Tab' || !box.current) return;
