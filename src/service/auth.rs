@@ -640,7 +640,14 @@ impl Hearth {
 
     /// `PATCH /users/@me`: profile fields; a password change needs `password` (current) and
     /// `new_password`, and revokes every other session.
-    pub async fn modify_me(&self, actor: &Actor, body: wire::ModifyMeBody) -> Result<wire::User> {
+    ///
+    /// A new display name or avatar is relayed to the hosts of the user's replica guilds in
+    /// the background ([`Hearth::relay_profile`]), after the answer.
+    pub async fn modify_me(
+        self: &Arc<Self>,
+        actor: &Actor,
+        body: wire::ModifyMeBody,
+    ) -> Result<wire::User> {
         let mut errs = FieldErrors::new();
         let mut patch = UserPatch::default();
         if let Some(u) = &body.username {
@@ -827,7 +834,8 @@ impl Hearth {
         );
         let _ = w;
         if user.global_name != actor.user.global_name || user.avatar != actor.user.avatar {
-            self.relay_profile(actor, &user).await;
+            let (h, actor, row) = (Arc::clone(self), actor.clone(), user.clone());
+            tokio::spawn(async move { h.relay_profile(&actor, &row).await });
         }
         Ok(self.user_wire(&user, true))
     }

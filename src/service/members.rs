@@ -446,16 +446,22 @@ impl Hearth {
     /// a GUILD_MEMBER_UPDATE, which carries them to its members and member servers.
     ///
     /// # Errors
-    /// 400 50035 for a body of another shape; 404 10007 if she is not a member of the guild.
+    /// 400 50035 for a body of another shape (both keys are required); 404 10007 if she is
+    /// not a member of the guild.
     pub async fn remote_profile_changed(
         &self,
         actor: &Actor,
         guild_id: i64,
         body: &Value,
     ) -> Result<()> {
-        let field = |key: &str, ok: fn(&str) -> bool| match &body[key] {
-            Value::Null => Ok(None),
-            Value::String(v) if ok(v) => Ok(Some(v.as_str())),
+        let field = |key: &str, ok: fn(&str) -> bool| match body.get(key) {
+            None => Err(field_error(
+                key,
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            )),
+            Some(Value::Null) => Ok(None),
+            Some(Value::String(v)) if ok(v) => Ok(Some(v.as_str())),
             _ => Err(field_error(key, "BASE_TYPE_BAD_VALUE", "Invalid value.")),
         };
         let global_name = field("global_name", |v| (1..=32).contains(&v.chars().count()))?;

@@ -299,6 +299,14 @@ async fn a_federating_server_keeps_handles_and_the_display_name_travels() {
         .patch("/users/@me", json!({"global_name": "Alicia"}))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
+    // Relayed in the background after the answer.
+    eventually("the host learnt her display name", async || {
+        let r = bob
+            .get(&format!("/guilds/{}/members/{at_host}", fed.gid_b))
+            .await;
+        r.body["user"]["global_name"] == "Alicia"
+    })
+    .await;
     say(&alice, &fed.general_a, "still me").await;
     let m = eventually("her message reached the host", async || {
         let r = bob
@@ -316,10 +324,6 @@ async fn a_federating_server_keeps_handles_and_the_display_name_travels() {
     );
     assert_eq!(m["author"]["handle"], handle.as_str());
     assert_eq!(m["author"]["global_name"], "Alicia");
-    let r = bob
-        .get(&format!("/guilds/{}/members/{at_host}", fed.gid_b))
-        .await;
-    assert_eq!(r.body["user"]["global_name"], "Alicia", "{r:?}");
     // The host's GUILD_MEMBER_UPDATE carries it to the other member server.
     let at_c = member_id(&carol, &fed.gid_c, &handle)
         .await
