@@ -15,7 +15,7 @@ use hearth::storage::{PeerRow, PeerStateRow, now_ms};
 use hearth_testkit::wait::Patience;
 use serde_json::{Value, json};
 
-use crate::federation_guilds::{A, ALL, B, C, fed_with, general_of};
+use crate::federation_guilds::{A, ALL, B, C, applied, fed_with, general_of, wait_applied};
 use crate::gateway::Gw;
 use crate::harness::{Client, TestServer, eventually, s};
 use crate::operator::cli_json;
@@ -73,18 +73,6 @@ async fn head(host: &TestServer, guild: &str) -> i64 {
         .map_or(0, |(s, _)| s)
 }
 
-/// The log position a member server applied of its replica `guild` (local id).
-async fn applied(member: &TestServer, guild: &str) -> i64 {
-    member
-        .hearth
-        .db
-        .remote_guild(guild.parse().unwrap())
-        .await
-        .unwrap()
-        .expect("replica")
-        .applied_seq
-}
-
 /// `server`'s line of `hearth admin federation peers --json` on `host`.
 async fn admin_line(host: &TestServer, server: &str) -> Value {
     let peers = cli_json(host, &["admin", "federation", "peers"]).await;
@@ -139,7 +127,10 @@ async fn a_guild_a_member_keeps_refusing_backs_off_alone_and_catches_up_once_the
     .await;
     assert!(held.acked_seq < head(b, &f.gid_b).await, "{held:?}");
     // (What a has applied is read from its replica: its REST history would backfill from b.)
-    assert!(applied(a, &f.gid_a).await <= held.acked_seq, "{held:?}");
+    assert!(
+        applied(a, f.gid_a.parse().unwrap()).await <= held.acked_seq,
+        "{held:?}"
+    );
     assert!(held.next_attempt_at > now_ms(), "backing off: {held:?}");
 
     // Meanwhile "Second" is delivered to a at once, while "Fed" still waits for its next
@@ -147,7 +138,7 @@ async fn a_guild_a_member_keeps_refusing_backs_off_alone_and_catches_up_once_the
     say(&bob, &general2_b, "second guild, promptly").await;
     let second_head = head(b, &g2_b).await;
     eventually("a applied the message of Second", async || {
-        applied(a, &g2_a).await >= second_head
+        applied(a, g2_a.parse().unwrap()).await >= second_head
     })
     .await;
     let fed_now = peer(b, &f.gid_b, A).await;
@@ -170,7 +161,7 @@ async fn a_guild_a_member_keeps_refusing_backs_off_alone_and_catches_up_once_the
             .contains(&"second guild, promptly".to_string())
     );
     assert_eq!(
-        applied(a, &f.gid_a).await,
+        applied(a, f.gid_a.parse().unwrap()).await,
         fed_now.acked_seq,
         "Fed not applied on a"
     );
@@ -190,7 +181,7 @@ async fn a_guild_a_member_keeps_refusing_backs_off_alone_and_catches_up_once_the
         })
         .await
         .unwrap();
-    assert!(applied(a, &f.gid_a).await >= fed_head);
+    assert!(applied(a, f.gid_a.parse().unwrap()).await >= fed_head);
     let seen = contents(&f.alice(), &f.general_a).await;
     assert_eq!(
         seen[seen.len() - 2..],
@@ -280,17 +271,7 @@ async fn a_member_server_down_past_the_bound_is_marked_dead_not_pushed_to_and_ca
     f.net.server_mut(C).start_again().await;
     let c = f.net.server(C);
     let gid_c: i64 = f.gid_c.parse().unwrap();
-    eventually("c applied the whole log", async || {
-        c.hearth
-            .db
-            .remote_guild(gid_c)
-            .await
-            .unwrap()
-            .unwrap()
-            .applied_seq
-            >= log_head
-    })
-    .await;
+    wait_applied("c applied the whole log", c, gid_c, log_head).await;
     let seen = contents(&f.carol(), &f.general_c).await;
     assert_eq!(seen[seen.len() - 6..], sent[..], "{seen:?}");
     let b = f.net.server(B);

@@ -96,17 +96,7 @@ impl Fed {
     pub(crate) async fn a_caught_up_to(&self, head: i64) -> Vec<String> {
         let a = self.net.server(A);
         let gid_a: i64 = self.gid_a.parse().unwrap();
-        eventually("a applied everything", || async {
-            a.hearth
-                .db
-                .remote_guild(gid_a)
-                .await
-                .unwrap()
-                .unwrap()
-                .applied_seq
-                >= head
-        })
-        .await;
+        wait_applied("a applied everything", a, gid_a, head).await;
         let h = self
             .alice()
             .get(&format!("/channels/{}/messages?limit=50", self.general_a))
@@ -152,6 +142,23 @@ pub(crate) fn general_of(guild_create: &Value) -> String {
         .find(|c| c["name"] == "general")
         .unwrap_or_else(|| panic!("general channel in {guild_create}"));
     s(&ch["id"])
+}
+
+/// The log position `member` applied of its replica `guild` (local id).
+pub(crate) async fn applied(member: &TestServer, guild: i64) -> i64 {
+    member
+        .hearth
+        .db
+        .remote_guild(guild)
+        .await
+        .unwrap()
+        .expect("replica")
+        .applied_seq
+}
+
+/// Waits until `member` applied its replica `guild` up to `head`.
+pub(crate) async fn wait_applied(what: &str, member: &TestServer, guild: i64, head: i64) {
+    eventually(what, async || applied(member, guild).await >= head).await;
 }
 
 /// Bob hosts "Fed" on b; alice (a) and carol (c) join through their own servers.
@@ -757,17 +764,7 @@ async fn the_host_restarting_during_a_burst_loses_and_reorders_nothing() {
     for (srv, gid) in [(A, &f.gid_a), (C, &f.gid_c)] {
         let t = f.net.server(srv);
         let gid: i64 = gid.parse().unwrap();
-        eventually("the member applied the whole burst", || async {
-            t.hearth
-                .db
-                .remote_guild(gid)
-                .await
-                .unwrap()
-                .unwrap()
-                .applied_seq
-                >= head
-        })
-        .await;
+        wait_applied("the member applied the whole burst", t, gid, head).await;
     }
     let h = f
         .carol()
@@ -1221,17 +1218,7 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
     })
     .await;
     let (head, _) = b.hearth.db.log_head(gid_b).await.unwrap().unwrap();
-    eventually("a applied both", || async {
-        a.hearth
-            .db
-            .remote_guild(gid_a)
-            .await
-            .unwrap()
-            .unwrap()
-            .applied_seq
-            >= head
-    })
-    .await;
+    wait_applied("a applied both", a, gid_a, head).await;
     // Rewind a by two events, as if they had never arrived.
     let rows = b.hearth.db.log_range(gid_b, head - 3, 3).await.unwrap();
     a.hearth
