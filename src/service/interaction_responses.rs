@@ -21,7 +21,11 @@
 //! (4096). The invoking user's sessions get INTERACTION_SUCCESS `{id, nonce}` (types 4-7),
 //! INTERACTION_MODAL_CREATE (9) or APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE `{nonce,
 //! choices}` (8). `with_response=true` answers the Interaction Callback Response (200)
-//! instead of 204. After 6 or 7, `@original` is the component's message.
+//! instead of 204. After 6 or 7, `@original` is the component's message (not when that
+//! message is ephemeral: 7 then edits it for its user only, MESSAGE_UPDATE to their
+//! sessions, and `@original` is 404 10008). The acknowledgement, with the modal of callback
+//! 9, is one statement. Interactions posted over HTTP ([`super::interaction_http`]) are
+//! answered through [`Hearth::interaction_callback`] too.
 //!
 //! Messages: the response (type 4; or, after type 5, the first edit of `@original`, which
 //! creates it) and follow-ups are messages of the application's bot (author the bot user,
