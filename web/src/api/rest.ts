@@ -3,6 +3,8 @@
 // needs a recent proof: the `reauth` handler asks the user, `POST /mfa/finish` proves it,
 // the request is sent again).
 import type {
+  ApplicationCommandIndex,
+  InteractionRequest,
   GuildEmoji,
   ApiErrorBody,
   AuditLog,
@@ -361,5 +363,13 @@ export class Rest {
   }
   typing(channel: Snowflake) {
     return this.request<undefined>('POST', `/channels/${channel}/typing`);
+  }
+  /** `GET /guilds/{id}/application-command-index`: the commands usable in the guild. */
+  commandIndex(guild: Snowflake) {
+    return this.request<ApplicationCommandIndex>('GET', `/guilds/${guild}/application-command-index`);
+  }
+  /** `POST /interactions` (types 2 command, 3 component, 4 autocomplete, 5 modal submit): 204. */
+  interact(b: InteractionRequest) {
+    return this.request<undefined>('POST', '/interactions', b);
   }
 }

@@ -3,6 +3,9 @@
 // dispatches; nothing here talks to the network.
 import { useSyncExternalStore } from 'react';
 import type {
+  AutocompleteResponse,
+  InteractionClientEvent,
+  InteractionModalCreate,
   Channel,
   ChannelPinsUpdate,
   GuildCreate,
@@ -78,7 +81,24 @@ export interface State {
   /** guild → how many administration dispatches arrived (bans, invites, webhooks, roles,
    *  channels, the guild itself): the settings lists fetch again when it changes. */
   adminVersion: Record<Snowflake, number>;
+  /** READY's gateway session id (sent with interactions). */
+  sessionId: string | null;
+  /** Interactions this session started, by nonce (src/bots.ts; INTERACTION_SUCCESS /
+   *  _FAILURE / _MODAL_CREATE, the HTTP answer or a client timeout settle them). */
+  interactions: Record<string, Interaction>;
+  /** The modal an application opened for an interaction of this session, until closed. */
+  modal: (InteractionModalCreate & { guildId: Snowflake }) | null;
+  /** The latest autocomplete choices for an interaction of this session. */
+  autocomplete: AutocompleteResponse | null;
   error: string | null;
+}
+
+/** An interaction's progress as its controls show it. */
+export interface Interaction {
+  status: 'pending' | 'done' | 'failed';
+  guildId: Snowflake;
+  /** The server's refusal (HTTP error), when there was one. */
+  error?: string;
 }
 
 const initial: State = {
@@ -99,6 +119,10 @@ const initial: State = {
   pins: {},
   pinsVersion: {},
   adminVersion: {},
+  sessionId: null,
+  interactions: {},
+  modal: null,
+  autocomplete: null,
   error: null,
 };
 
@@ -124,6 +148,24 @@ export class Store {
 
   guild(id: Snowflake | undefined): GuildCreate | undefined {
     return this.state.guilds.find((g) => g.id === id);
+  }
+
+  /** Notes an interaction this session sends; it fails after `timeoutMs` unless settled. */
+  startInteraction(nonce: string, guildId: Snowflake, timeoutMs: number): void {
+    this.set((s) => ({ interactions: { ...s.interactions, [nonce]: { status: 'pending', guildId } } }));
+    setTimeout(() => {
+      if (this.state.interactions[nonce]?.status === 'pending') this.settleInteraction(nonce, 'failed');
+    }, timeoutMs);
+  }
+
+  settleInteraction(nonce: string | null, status: Interaction['status'], error?: string): void {
+    const i = nonce ? this.state.interactions[nonce] : undefined;
+    if (!nonce || !i || i.status === 'failed') return;
+    this.set((s) => ({ interactions: { ...s.interactions, [nonce]: { ...i, status, ...(error ? { error } : {}) } } }));
+  }
+
+  closeModal(): void {
+    this.set(() => ({ modal: null }));
   }
 
   upsertGuild(g: GuildCreate): void {
@@ -420,8 +462,27 @@ export class Store {
         const blocked: Record<Snowflake, true> = {};
         for (const x of r.relationships ?? []) if (x.type === RelationshipType.Blocked) blocked[x.id] = true;
         const dms = r.private_channels ?? [];
-        this.set(() => ({ me: r.user, guilds: [], dms, blocked, messages: {}, pins: {}, error: null, unread: {}, acked: {}, readState }));
+        this.set(() => ({ sessionId: r.session_id, me: r.user, guilds: [], dms, blocked, messages: {}, pins: {}, error: null, unread: {}, acked: {}, readState }));
         this.unreadFromReadStates(dms);
+        break;
+      }
+      case 'INTERACTION_SUCCESS':
+      case 'INTERACTION_FAILURE': {
+        const e = d as InteractionClientEvent;
+        this.settleInteraction(e.nonce, event === 'INTERACTION_SUCCESS' ? 'done' : 'failed');
+        break;
+      }
+      case 'INTERACTION_MODAL_CREATE': {
+        const m = d as InteractionModalCreate;
+        const i = m.nonce ? this.state.interactions[m.nonce] : undefined;
+        if (!i) break;
+        this.settleInteraction(m.nonce, 'done');
+        this.set(() => ({ modal: { ...m, guildId: i.guildId } }));
+        break;
+      }
+      case 'APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE': {
+        const a = d as AutocompleteResponse;
+        if (a.nonce && this.state.interactions[a.nonce]) this.set(() => ({ autocomplete: a }));
         break;
       }
       case 'GUILD_CREATE': {
