@@ -150,12 +150,16 @@ export class Store {
     return this.state.guilds.find((g) => g.id === id);
   }
 
-  /** Notes an interaction this session sends; it fails after `timeoutMs` unless settled. */
+  /** Notes an interaction this session sends; it fails after `timeoutMs` unless settled
+   *  (0: no timeout, for autocomplete). */
   startInteraction(nonce: string, guildId: Snowflake, timeoutMs: number): void {
-    this.set((s) => ({ interactions: { ...s.interactions, [nonce]: { status: 'pending', guildId } } }));
-    setTimeout(() => {
-      if (this.state.interactions[nonce]?.status === 'pending') this.settleInteraction(nonce, 'failed');
-    }, timeoutMs);
+    // Autocomplete (no timeout: 0) gets no success event; it is noted to accept its choices.
+    const status = timeoutMs > 0 ? 'pending' : 'done';
+    this.set((s) => ({ interactions: { ...s.interactions, [nonce]: { status, guildId } } }));
+    if (timeoutMs > 0)
+      setTimeout(() => {
+        if (this.state.interactions[nonce]?.status === 'pending') this.settleInteraction(nonce, 'failed');
+      }, timeoutMs);
   }
 
   settleInteraction(nonce: string | null, status: Interaction['status'], error?: string): void {

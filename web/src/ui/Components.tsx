@@ -35,12 +35,19 @@ import type { Rest } from '../api/rest';
 import { useClient } from './context';
 import { Modal } from './admin/Modal';
 
-/** Sends an interaction and tracks it by nonce; `null` when there is no gateway session yet. */
-export function sendInteraction(rest: Rest, store: Store, guildId: string, body: (nonce: string, sessionId: string) => InteractionRequest): string | null {
+/** Sends an interaction and tracks it by nonce (`timeoutMs` 0: autocomplete, untracked);
+ *  `null` when there is no gateway session yet. */
+export function sendInteraction(
+  rest: Rest,
+  store: Store,
+  guildId: string,
+  body: (nonce: string, sessionId: string) => InteractionRequest,
+  timeoutMs = INTERACTION_TIMEOUT_MS,
+): string | null {
   const sessionId = store.state.sessionId;
   if (!sessionId) return null;
   const nonce = interactionNonce();
-  store.startInteraction(nonce, guildId, INTERACTION_TIMEOUT_MS);
+  store.startInteraction(nonce, guildId, timeoutMs);
   rest.interact(body(nonce, sessionId)).catch((err: unknown) => {
     store.settleInteraction(nonce, 'failed', err instanceof ApiError ? err.detail() : undefined);
   });

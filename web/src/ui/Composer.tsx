@@ -1,6 +1,10 @@
 // The message composer: text with drafts kept per channel, files, replies, emoji, and `/`
 // for the application commands of the guild (./Commands.tsx).
-import { useRef, useState, type ClipboardEvent, type KeyboardEvent } from 'react';
+import { useId, useRef, useState, type ClipboardEvent, type KeyboardEvent } from 'react';
+import { entryName, matchCommands, type CommandEntry } from '../bots';
+import { useStore } from '../state/store';
+import { CommandForm, CommandSuggestions, optionId, useCommandIndex } from './Commands';
+import { InteractionStatus } from './Components';
 import { ApiError } from '../api/rest';
 import type { Channel, Message } from '../api/wire';
 import { filesOf, formatSize } from '../files';
@@ -60,6 +64,20 @@ export function Composer({ channel, placeholder, replyTo, clearReply, files, may
   const chooser = useRef<HTMLInputElement>(null);
   const box = useRef<HTMLTextAreaElement>(null);
   const [picking, setPicking] = useState(false);
+  // `/` at the start: the guild's commands; a chosen one opens its form (./Commands.tsx).
+  const guild = useStore(store, (s) => s.guilds.find((g) => g.id === guildId) ?? null);
+  const slash = !!guild && text.startsWith('/') && !text.includes('\n');
+  const entries = useCommandIndex(guildId, slash);
+  const [dismissed, setDismissed] = useState<string | null>(null);
+  const matches = slash && entries && dismissed !== text ? matchCommands(entries, text) : null;
+  const [selected, setSelected] = useState(0);
+  const [command, setCommand] = useState<CommandEntry | null>(null);
+  const [ran, setRan] = useState<{ nonce: string | null; name: string } | null>(null);
+  const listId = useId();
+  const choose = (e: CommandEntry) => {
+    setCommand(e);
+    setSelected(0);
+  };
   // The chosen emoji goes in at the caret; the focus returns to the text with the caret after it
   // (once the picker has closed and handed the focus back to its button).
   const insertEmoji = (text: string) => {
@@ -112,6 +130,25 @@ export function Composer({ channel, placeholder, replyTo, clearReply, files, may
     }
   };
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (matches && !e.nativeEvent.isComposing) {
+      const n = matches.length;
+      const pick = matches[Math.min(selected, n - 1)];
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        if (n > 0) setSelected((i) => (Math.min(i, n - 1) + (e.key === 'ArrowDown' ? 1 : n - 1)) % n);
+        return;
+      }
+      if ((e.key === 'Enter' || e.key === 'Tab') && !e.shiftKey && pick) {
+        e.preventDefault();
+        choose(pick);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        setDismissed(text);
+        return;
+      }
+    }
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       void send();
@@ -133,6 +170,24 @@ export function Composer({ channel, placeholder, replyTo, clearReply, files, may
     e.preventDefault();
     files.add(pasted);
   };
+  if (command && guild)
+    return (
+      <CommandForm
+        entry={command}
+        guild={guild}
+        channel={channel}
+        onCancel={() => {
+          setCommand(null);
+          setTimeout(() => box.current?.focus());
+        }}
+        onRun={(nonce) => {
+          setRan({ nonce, name: entryName(command) });
+          setCommand(null);
+          setText('');
+          setTimeout(() => box.current?.focus());
+        }}
+      />
+    );
   return (
     <form
       className="composer"
@@ -142,6 +197,8 @@ export function Composer({ channel, placeholder, replyTo, clearReply, files, may
         void send();
       }}
     >
+      {ran && <InteractionStatus nonce={ran.nonce} label={t.bots.running(ran.name)} />}
+      {matches && <CommandSuggestions id={listId} matches={matches} selected={Math.min(selected, Math.max(0, matches.length - 1))} onChoose={choose} />}
       {replyTo && (
         <div className="replying muted small">
           {t.replyingTo(displayName(replyTo))}{' '}
@@ -191,6 +248,13 @@ export function Composer({ channel, placeholder, replyTo, clearReply, files, may
         ref={box}
         rows={1}
         aria-label={placeholder}
+        {...(matches
+          ? {
+              'aria-controls': listId,
+              'aria-autocomplete': 'list' as const,
+              ...(matches.length > 0 ? { 'aria-activedescendant': optionId(listId, Math.min(selected, matches.length - 1)) } : {}),
+            }
+          : {})}
         placeholder={placeholder}
         value={text}
         onChange={(e) => onChange(e.target.value)}
