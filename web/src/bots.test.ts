@@ -17,6 +17,7 @@ import {
   selectValid,
   textInputError,
   textInputs,
+  type CommandEntry,
   type Place,
 } from './bots';
 import { Store } from './state/store';
@@ -159,9 +160,15 @@ describe('modals', () => {
   });
 });
 
+function entry(entries: CommandEntry[], name: string): CommandEntry {
+  const e = entries.find((x) => entryName(x) === name);
+  if (!e) throw new Error(`no entry ${name}`);
+  return e;
+}
+
 describe('application commands', () => {
   const entries = commandEntries(index);
-  const echo = entries.find((e) => entryName(e) === 'echo')!;
+  const echo = entry(entries, 'echo');
   it('lists chat commands, one entry per subcommand, by name', () => {
     expect(entries.map(entryName)).toEqual(['config set color', 'config show', 'echo']);
     expect(echo.application).toBe('Echo Bot');
@@ -188,12 +195,12 @@ describe('application commands', () => {
     });
   });
   it('nests subcommand values and checks choices', () => {
-    const color = entries.find((e) => entryName(e) === 'config set color')!;
+    const color = entry(entries, 'config set color');
     expect(buildOptions(color, { value: 'blue' })).toEqual({ errors: { value: 'choice' } });
     expect(buildOptions(color, { value: 'red' })).toEqual({
       options: [{ type: 2, name: 'set', options: [{ type: 1, name: 'color', options: [{ type: 3, name: 'value', value: 'red' }] }] }],
     });
-    const show = entries.find((e) => entryName(e) === 'config show')!;
+    const show = entry(entries, 'config show');
     expect(buildOptions(show, {})).toEqual({ options: [{ type: 1, name: 'show', options: [] }] });
   });
   it('builds type 2 and type 4 bodies', () => {
