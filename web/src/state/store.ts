@@ -278,8 +278,9 @@ export class Store {
     if (!newest || compareIds(newest, m.id) < 0) this.set((s) => ({ latest: { ...s.latest, [m.channel_id]: m.id } }));
     if (!me || m.author.id === me.id || m.channel_id === this.state.viewing) return;
     const mine = this.guild(m.guild_id ?? undefined)?.members.find((x) => x.user?.id === me.id)?.roles ?? [];
+    // In a DM every message is for me: it counts as a mention (Discord's unread badge).
     const mentioned =
-      m.mention_everyone || m.mentions.some((u) => u.id === me.id) || m.mention_roles.some((r) => mine.includes(r));
+      !m.guild_id || m.mention_everyone || m.mentions.some((u) => u.id === me.id) || m.mention_roles.some((r) => mine.includes(r));
     this.set((s) => {
       const cur = s.unread[m.channel_id] ?? { count: 0, mentions: 0 };
       return {
@@ -305,7 +306,9 @@ export class Store {
         acked[c.id] = rs.last;
         const newest = latest[c.id];
         if (c.id !== s.viewing && ((newest && compareIds(rs.last, newest) < 0) || rs.mentions > 0)) {
-          unread[c.id] = { count: 1, mentions: rs.mentions };
+          // Every unread DM message counts as a mention (as in Discord); the server's count
+          // covers only explicit mentions, so an unread DM shows at least one.
+          unread[c.id] = { count: 1, mentions: c.guild_id ? rs.mentions : Math.max(1, rs.mentions) };
         }
       }
       return { unread, acked, latest };
