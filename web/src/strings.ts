@@ -280,6 +280,7 @@ export const t = {
   filterByAction: 'Filter by action',
   allActions: 'All actions',
   noEntries: 'No entries.',
+  olderEntries: 'Load older entries',
   auditEntry: (who: string, action: string, target: string) => `${who} ${action}${target ? ` ${target}` : ''}`,
   auditActions: {
     1: 'updated the server',

@@ -340,10 +340,12 @@ export class Rest {
   kick(guild: Snowflake, user: Snowflake, reason?: string) {
     return this.request<undefined>('DELETE', `/guilds/${guild}/members/${user}`, undefined, true, reason);
   }
-  /** `GET /guilds/{id}/audit-logs` (VIEW_AUDIT_LOG): newest first; `action_type` filters. */
-  auditLog(guild: Snowflake, actionType?: number) {
+  /** `GET /guilds/{id}/audit-logs` (VIEW_AUDIT_LOG): newest first, 100 a page; `action_type`
+   *  filters; `before` (an entry id) gives the next older page. */
+  auditLog(guild: Snowflake, actionType?: number, before?: Snowflake) {
     const q = new URLSearchParams({ limit: '100' });
     if (actionType !== undefined) q.set('action_type', String(actionType));
+    if (before !== undefined) q.set('before', before);
     return this.request<AuditLog>('GET', `/guilds/${guild}/audit-logs?${q}`);
   }
   /** `GET /guilds/{id}/webhooks` (MANAGE_WEBHOOKS): without tokens. */
