@@ -29,7 +29,7 @@ export const C = {
 } as const;
 
 /** Button styles: 1 primary, 2 secondary, 3 success, 4 danger, 5 link. */
-export const BUTTON_STYLES: Record<number, string> = { 1: 'primary', 2: 'secondary', 3: 'success', 4: 'danger', 5: 'link' };
+export const BUTTON_STYLES: Record<number, string> = { 1: 'primary', 2: 'secondary', 3: 'success', 4: 'danger', 5: 'linkout' };
 
 /** Command option types (Discord "Application Command Option Type"). */
 export const O = {
