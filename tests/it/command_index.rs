@@ -6,7 +6,6 @@
 use hearth_testkit::build::bot_application;
 use serde_json::json;
 
-use crate::harness::*;
 use crate::interactions::cast;
 
 #[tokio::test]
@@ -22,7 +21,9 @@ async fn members_list_the_commands_usable_in_their_guild() {
         )
         .await;
     assert_eq!(global.status, 201, "{global:?}");
-    let elsewhere = bot_application(&c.owner, "Elsewhere", 0, None).await.unwrap();
+    let elsewhere = bot_application(&c.owner, "Elsewhere", 0, None)
+        .await
+        .unwrap();
     let r = elsewhere
         .client
         .post(
@@ -57,7 +58,15 @@ async fn members_list_the_commands_usable_in_their_guild() {
     let (_, tok) = c.srv.register("stranger").await;
     let stranger = c.srv.client(&tok);
     let r = stranger.get(&path).await;
-    assert_eq!((r.status, r.body["code"].clone()), (403, json!(50001)), "{r:?}");
+    assert_eq!(
+        (r.status, r.body["code"].clone()),
+        (403, json!(50001)),
+        "{r:?}"
+    );
     let r = c.mate.get("/guilds/1/application-command-index").await;
-    assert_eq!((r.status, r.body["code"].clone()), (404, json!(10004)), "{r:?}");
+    assert_eq!(
+        (r.status, r.body["code"].clone()),
+        (404, json!(10004)),
+        "{r:?}"
+    );
 }
