@@ -291,6 +291,10 @@ pub fn routes() -> Router<Arc<Hearth>> {
                 .put(overwrite_guild_commands),
         )
         .route(
+            "/guilds/{guild_id}/application-command-index",
+            get(guild_command_index),
+        )
+        .route(
             "/applications/{app_id}/guilds/{guild_id}/commands/permissions",
             get(guild_command_permissions),
         )

@@ -13,6 +13,7 @@ mod attachments;
 mod auth;
 mod authz;
 mod bad_input;
+mod command_index;
 mod commands;
 mod compat;
 mod components;

@@ -106,7 +106,8 @@ describe('direct messages and blocks in the store', () => {
     );
     expect(s.state.dms.map((c) => c.id)).toEqual([dm.id]);
     expect(s.state.blocked).toEqual({ [relationship.id]: true });
-    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 0 });
+    // An unread DM counts as a mention (Discord's badge), though the server counted none.
+    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 1 });
     s.dispatch('RELATIONSHIP_REMOVE', { id: relationship.id, type: 2 });
     expect(s.state.blocked).toEqual({});
     s.dispatch('RELATIONSHIP_ADD', relationship);
@@ -123,7 +124,9 @@ describe('direct messages and blocks in the store', () => {
     delete plain.guild_id;
     delete plain.member;
     s.dispatch('MESSAGE_CREATE', plain);
-    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 0 });
+    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 1 });
+    s.dispatch('MESSAGE_CREATE', { ...plain, id: '6' });
+    expect(s.state.unread[dm.id]).toEqual({ count: 2, mentions: 2 });
     s.dispatch('TYPING_START', { channel_id: dm.id, guild_id: null, user_id: author.id, timestamp: 1 });
     expect(s.state.typing[dm.id]?.[author.id]?.name).toBe(author.username);
   });

@@ -9,6 +9,7 @@ import { ClientContext, useClient, type Client } from './context';
 import { JoinGuildDialog } from './Dialogs';
 import { MemberList } from './MemberList';
 import { MessageView } from './Messages';
+import { InteractionModal } from './Components';
 import { navigate, useRoute } from './route';
 import { ReauthDialog } from './Security';
 import { Shortcuts } from './Shortcuts';
@@ -193,6 +194,7 @@ function Shell() {
         </main>
       )}
       <Shortcuts guild={home ? null : (guild ?? null)} channels={home ? homeList : channels} current={home ? (dm?.id ?? null) : (channel?.id ?? null)} />
+      <InteractionModal />
       {route.kind === 'invite' && <JoinGuildDialog initial={route.code} onClose={() => navigate('/', true)} />}
     </div>
   );
