@@ -30,7 +30,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{Actor, ChannelAccess, Hearth, to_value, writer};
-use crate::error::{Error, FieldErrors, Refusal, Result, Rule, field_error};
+use crate::error::{Error, FieldErrors, Refusal, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
@@ -441,14 +441,12 @@ impl Hearth {
             return Err(refused(Refusal::PollExpired));
         }
         // Finalized here, or by the expiry task if it came first; shown as stored.
-        let reread = async || {
-            self.db
-                .message(m.channel_id, m.id)
-                .await?
-                .ok_or(Error::Unknown(crate::error::Unknown::Message))
-        };
-        self.finalize_poll(reread().await?).await?;
-        self.render_one(&reread().await?, actor.user.id).await
+        let row = self.db.message(m.channel_id, m.id).await?;
+        self.finalize_poll(row.ok_or(Error::Unknown(Unknown::Message))?)
+            .await?;
+        let row = self.db.message(m.channel_id, m.id).await?;
+        self.render_one(&row.ok_or(Error::Unknown(Unknown::Message))?, actor.user.id)
+            .await
     }
 
     /// The poll expiry task (spawned by the composition root): finalizes the polls that
@@ -526,13 +524,12 @@ impl Hearth {
         }
         d.logged = written.logged;
         self.publish(d);
-        if let (Some(poll), Some(results)) = (poll, w.poll.and_then(|p| p.results)) {
-            if let Err(e) = self
+        if let (Some(poll), Some(results)) = (poll, w.poll.and_then(|p| p.results))
+            && let Err(e) = self
                 .post_poll_result(&m, &poll, &results, audience, guild)
                 .await
-            {
-                tracing::warn!(message = m.id, error = %e, "cannot post a poll's result");
-            }
+        {
+            tracing::warn!(message = m.id, error = %e, "cannot post a poll's result");
         }
         Ok(Some(m))
     }

@@ -126,7 +126,7 @@ impl Db {
     /// finalization takes it), if it was open at `now`. Whether it was.
     pub async fn close_poll(&self, message_id: i64, poll: &str, now: i64) -> Result<bool> {
         let n = on_db!(self, p => sqlx::query("UPDATE messages SET poll = $1, poll_open_until = 0 WHERE id = $2 AND poll_open_until > $3")
-            .bind(poll).bind(message_id).bind(now).execute(p).await)?.rows_affected();
+            .bind(poll).bind(message_id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(n > 0)
     }
 
