@@ -47,7 +47,7 @@ impl Db {
             let mut tx = write_tx!(self, p);
             let open: Option<Option<i64>> = sqlx::query_scalar(open_q)
                 .bind(message_id).fetch_optional(&mut *tx).await?;
-            if !open.flatten().is_some_and(|t| t > now) {
+            if open.flatten().is_none_or(|t| t <= now) {
                 return Ok(None);
             }
             let old: Vec<i64> = sqlx::query_scalar("SELECT answer_id FROM poll_votes WHERE message_id = $1 AND user_id = $2 ORDER BY answer_id")
