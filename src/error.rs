@@ -10,6 +10,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+mod refusals;
+pub use refusals::Refusal;
+
 /// An entity that was not found; each maps to Discord's "Unknown ..." code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unknown {
@@ -153,6 +156,8 @@ pub enum Rule {
     InteractionAcknowledged,
     /// 413 / 40005: the file would take its uploader or the guild over `media.*_quota_bytes`.
     StorageQuota,
+    /// Polls' and scheduled events' refusals (520000-520006 ...), each with its own status.
+    Refused(Refusal),
 }
 
 impl Rule {
@@ -297,6 +302,7 @@ impl Rule {
                 40005,
                 "Request entity too large: storage quota exceeded",
             ),
+            Rule::Refused(r) => r.status_code_message(),
         }
     }
 }

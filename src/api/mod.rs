@@ -27,6 +27,7 @@ mod guilds;
 mod interactions;
 pub mod openapi;
 mod passkeys;
+mod polls;
 mod search;
 mod uploads;
 mod webhooks;
@@ -40,6 +41,7 @@ use emojis::*;
 use guilds::*;
 use interactions::*;
 use passkeys::*;
+use polls::*;
 use search::*;
 use webhooks::*;
 
@@ -215,6 +217,19 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route(
             "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user_id}",
             delete(remove_user_reaction),
+        )
+        // polls (Discord "Resources > Poll"; the vote route is Discord's client's)
+        .route(
+            "/channels/{channel_id}/polls/{message_id}/answers/@me",
+            put(poll_vote),
+        )
+        .route(
+            "/channels/{channel_id}/polls/{message_id}/answers/{answer_id}",
+            get(poll_voters),
+        )
+        .route(
+            "/channels/{channel_id}/polls/{message_id}/expire",
+            post(end_poll),
         )
         // webhooks (Discord "Resources > Webhook")
         .route(

@@ -439,6 +439,10 @@ pub fn prepare(d: &Dispatch) -> Prepared {
                     s[k] = v;
                 }
             }
+            // A poll is content too (Discord: MESSAGE_CONTENT covers `poll`).
+            if let Some(o) = s.as_object_mut() {
+                o.remove("poll");
+            }
             if let Some(r) = s.get_mut("referenced_message").filter(|r| r.is_object()) {
                 r["content"] = json!("");
                 r["embeds"] = json!([]);

@@ -94,6 +94,9 @@ impl Hearth {
             return self.replicated_message(&ca, v, actor).await;
         }
         let mut m = self.message_in(&ca, message_id).await?;
+        if body.poll.as_ref().is_some_and(|p| !p.is_null()) {
+            return Err(Error::Rule(Rule::Refused(crate::error::Refusal::PollEdit)));
+        }
         let author = m.author_id == actor.user.id;
         if !author {
             let only_flags = body.content.is_none()
@@ -225,6 +228,7 @@ impl Hearth {
             && kept.is_empty()
             && added.is_empty()
             && m.components.is_none()
+            && m.poll.is_none()
         {
             return Err(Error::Rule(Rule::EmptyMessage));
         }

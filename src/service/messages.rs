@@ -309,6 +309,13 @@ impl Hearth {
         let refs = body.attachments.take().unwrap_or_default();
         let uploads = refs.iter().any(|r| r.uploaded_filename.is_some());
         if let Some(rg) = self.replica_of(&ca).await? {
+            if body.poll.is_some() {
+                return Err(field_error(
+                    "poll",
+                    "POLLS_NOT_FEDERATED",
+                    "Polls cannot be sent to a guild hosted on another server.",
+                ));
+            }
             if !files.is_empty() || uploads {
                 return Err(field_error(
                     "files",
@@ -336,6 +343,9 @@ impl Hearth {
         ca.require(perm::SEND_MESSAGES)?;
         if !files.is_empty() {
             ca.require(perm::ATTACH_FILES)?;
+        }
+        if body.poll.is_some() {
+            ca.require(perm::SEND_POLLS)?;
         }
         if ca.guild.is_none()
             && let Some(other) = ca.recipients.iter().find(|r| **r != actor.user.id)
@@ -380,6 +390,10 @@ impl Hearth {
                 None
             }
         };
+        let poll = match body.poll.take() {
+            Some(p) => self.check_poll(&p, &mut errs).await?,
+            None => None,
+        };
         errs.into_result()?;
         if !perm::has(ca.perms, perm::EMBED_LINKS) {
             embeds.clear();
@@ -389,6 +403,7 @@ impl Hearth {
             && files.is_empty()
             && !uploads
             && components.is_empty()
+            && poll.is_none()
         {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
@@ -490,6 +505,8 @@ impl Hearth {
             webhook_avatar: None,
             interaction: None,
             components: super::components::stored_components(&components),
+            poll: poll.as_ref().map(|p| p.json.clone()),
+            poll_open_until: poll.as_ref().map(|p| p.open_until),
             attachments,
         };
         // Render the response and the event from the data in hand (author, mentioned users,

@@ -52,6 +52,7 @@ pub mod operator;
 pub mod overwrites;
 pub mod passkeys;
 pub mod pins;
+pub mod polls;
 pub mod ports;
 pub mod presence;
 pub mod purge;
@@ -482,7 +483,8 @@ impl Hearth {
                     | perm::EMBED_LINKS
                     | perm::ATTACH_FILES
                     | perm::PIN_MESSAGES
-                    | perm::USE_EXTERNAL_EMOJIS;
+                    | perm::USE_EXTERNAL_EMOJIS
+                    | perm::SEND_POLLS;
                 Ok(ChannelAccess {
                     channel,
                     overwrites: vec![],

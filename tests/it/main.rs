@@ -42,6 +42,7 @@ mod operator;
 mod ops;
 mod outbox;
 mod passkeys;
+mod polls;
 mod ratelimit;
 mod read_states;
 mod ready;

@@ -351,6 +351,8 @@ payloads! {
         ApplicationCommandPermissionsUpdate,
         WebhooksUpdate,
         MessageAck,
+        MessagePollVoteAdd,
+        MessagePollVoteRemove,
         RelationshipAdd,
         RelationshipRemove,
         InteractionCreate,

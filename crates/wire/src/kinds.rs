@@ -368,6 +368,11 @@ events! {
     MessageReactionRemove = "MESSAGE_REACTION_REMOVE",
     MessageReactionRemoveAll = "MESSAGE_REACTION_REMOVE_ALL",
     MessageReactionRemoveEmoji = "MESSAGE_REACTION_REMOVE_EMOJI",
+    /// A vote for one answer of a poll (Discord "Gateway Events > Message Poll Vote Add");
+    /// never crosses federation.
+    MessagePollVoteAdd = "MESSAGE_POLL_VOTE_ADD",
+    /// A vote withdrawn; never crosses federation.
+    MessagePollVoteRemove = "MESSAGE_POLL_VOTE_REMOVE",
     /// The user acknowledged a message (read states, Discord's client API); sent to the
     /// user's own sessions only, never crosses federation.
     MessageAck = "MESSAGE_ACK",
