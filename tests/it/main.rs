@@ -39,6 +39,7 @@ mod openapi;
 mod operator;
 mod ops;
 mod outbox;
+mod passive;
 mod passkeys;
 mod ratelimit;
 mod read_states;

@@ -358,6 +358,7 @@ payloads! {
         InteractionFailure,
         InteractionModalCreate,
         ApplicationCommandAutocompleteResponse,
+        PassiveUpdateV1,
     }
 }
 
