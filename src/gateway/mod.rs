@@ -54,7 +54,7 @@ pub mod admission;
 pub mod compress;
 mod conn;
 mod dispatch;
-pub mod passive;
+mod passive;
 mod ready;
 mod replay;
 mod restart;

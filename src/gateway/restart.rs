@@ -327,7 +327,7 @@ impl Gateway {
             .payloads
             .into_iter()
             .map(|p| {
-                let passive = match serde_json::from_str(&p.data) {
+                let passive = match serde_json::from_str::<serde_json::Value>(&p.data) {
                     Ok(d) if p.guild => super::passive::classify(p.event, &d),
                     _ => super::passive::Class::Keep,
                 };
