@@ -107,7 +107,10 @@ pub(crate) enum Verdict {
     Deliver,
     Skip,
     /// Held back; the channel's `last_message_id` moves.
-    Unread { channel: i64, id: i64 },
+    Unread {
+        channel: i64,
+        id: i64,
+    },
 }
 
 /// The verdict for `user`'s session in guild `cache` when the guild is passive for it.
@@ -268,7 +271,8 @@ impl Gateway {
             Some(due) if due > now => {
                 if ps.timers.insert(guild) {
                     let cfg = &self.hearth.config.gateway;
-                    let (cap, queue) = (cfg.replay_events.max(cfg.session_queue), cfg.session_queue);
+                    let (cap, queue) =
+                        (cfg.replay_events.max(cfg.session_queue), cfg.session_queue);
                     tokio::spawn(flush_later(s.clone(), guild, due, cap, queue));
                 }
             }
