@@ -54,6 +54,7 @@ pub mod admission;
 pub mod compress;
 mod conn;
 mod dispatch;
+mod passive;
 mod ready;
 mod replay;
 mod restart;
@@ -78,6 +79,8 @@ pub struct Prepared {
     pub author: Option<i64>,
     pub mentions: Vec<i64>,
     pub guild: bool,
+    /// What a passive guild does with it (`passive.rs`).
+    pub(crate) passive: passive::Class,
 }
 
 impl Prepared {
@@ -90,6 +93,7 @@ impl Prepared {
             author: None,
             mentions: vec![],
             guild: true,
+            passive: passive::Class::Keep,
         })
     }
 }
@@ -450,13 +454,19 @@ pub fn prepare(d: &Dispatch) -> Prepared {
             stripped = Some(s.to_string());
         }
     }
+    let guild = matches!(d.audience, Audience::Guild { .. });
     Prepared {
         event: d.event,
         data,
         stripped,
         author,
         mentions,
-        guild: matches!(d.audience, Audience::Guild { .. }),
+        guild,
+        passive: if guild {
+            passive::classify(d.event, &d.data)
+        } else {
+            passive::Class::Keep
+        },
     }
 }
 

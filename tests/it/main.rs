@@ -41,6 +41,7 @@ mod openapi;
 mod operator;
 mod ops;
 mod outbox;
+mod passive;
 mod passkeys;
 mod polls;
 mod ratelimit;

@@ -360,6 +360,7 @@ payloads! {
         InteractionFailure,
         InteractionModalCreate,
         ApplicationCommandAutocompleteResponse,
+        PassiveUpdateV1,
     }
 }
 

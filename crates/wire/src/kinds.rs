@@ -406,6 +406,11 @@ events! {
     ApplicationCommandAutocompleteResponse = "APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE",
     /// Hearth: an item arrived in one of the user's MLS device inboxes (spec/mls.md).
     MlsMessage = "MLS_MESSAGE",
+    /// Discord's client API: what changed in a *passive* guild (one the session has not
+    /// opened, spec/gateway.md "Passive guilds"): `{guild_id, channels: [{id,
+    /// last_message_id}]}`, coalesced. Only to sessions that opted in; never crosses
+    /// federation.
+    PassiveUpdateV1 = "PASSIVE_UPDATE_V1",
 }
 
 impl fmt::Display for Event {

@@ -499,6 +499,16 @@ export interface MessageAck {
   ack_type: number;
 }
 
+/** `PASSIVE_UPDATE_V1`: channels of a passive guild (one this session has not opened) whose
+ *  newest message moved; the messages themselves were not sent (spec/gateway.md). */
+export interface PassiveUpdate {
+  guild_id: Snowflake;
+  channels: { id: Snowflake; last_message_id: Snowflake }[];
+}
+
+/** IDENTIFY `capabilities` bit asking for passive guilds (Discord's PASSIVE_GUILD_UPDATE). */
+export const PASSIVE_GUILD_UPDATE = 1 << 11;
+
 /** The `READY` dispatch (the fields this client reads). */
 export interface Ready {
   v: number;
@@ -523,6 +533,8 @@ export const Op = {
   InvalidSession: 9,
   Hello: 10,
   HeartbeatAck: 11,
+  /** Guild subscriptions (Discord's GUILD_SUBSCRIPTIONS_BULK): the open guild is active. */
+  GuildSubscriptionsBulk: 37,
 } as const;
 
 /** One gateway frame. */

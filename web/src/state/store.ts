@@ -15,6 +15,7 @@ import type {
   Message,
   MessageAck,
   MessageDelete,
+  PassiveUpdate,
   PresenceUpdate,
   Reaction,
   ReactionEvent,
@@ -90,6 +91,12 @@ export interface State {
   modal: (InteractionModalCreate & { guildId: Snowflake }) | null;
   /** The latest autocomplete choices for an interaction of this session. */
   autocomplete: AutocompleteResponse | null;
+  /** The guild on screen: the gateway subscribes to it (op 37), so it is not passive. */
+  openGuild: Snowflake | null;
+  /** Guilds this session got PASSIVE_UPDATE_V1 for since it last opened them: their edits,
+   *  deletions and reactions were not sent, so their message pages are fetched again when
+   *  the guild is opened (spec/gateway.md "Passive guilds"). */
+  passiveGuilds: Record<Snowflake, true>;
   error: string | null;
 }
 
@@ -123,6 +130,8 @@ const initial: State = {
   interactions: {},
   modal: null,
   autocomplete: null,
+  openGuild: null,
+  passiveGuilds: {},
   error: null,
 };
 
@@ -268,6 +277,49 @@ export class Store {
       if (!channel) return { viewing: null };
       const unread = Object.fromEntries(Object.entries(s.unread).filter(([id]) => id !== channel));
       return { viewing: channel, unread };
+    });
+  }
+
+  /** The guild now on screen (`null`: none). A guild that was passive meanwhile drops its
+   *  message pages, which are fetched again when shown. */
+  openGuild(id: Snowflake | null): void {
+    this.set((s) => {
+      if (id === s.openGuild) return {};
+      if (!id || !s.passiveGuilds[id]) return { openGuild: id };
+      const channels = new Set((this.guild(id)?.channels ?? []).map((c) => c.id));
+      return {
+        openGuild: id,
+        messages: Object.fromEntries(Object.entries(s.messages).filter(([c]) => !channels.has(c))),
+        passiveGuilds: Object.fromEntries(Object.entries(s.passiveGuilds).filter(([g]) => g !== id)),
+      };
+    });
+  }
+
+  /** PASSIVE_UPDATE_V1: new messages this session was not sent (a passive guild). Each channel
+   *  whose newest message moved is unread (unless read up to it) and its held page is dropped
+   *  (fetched again when shown); mentions still come as MESSAGE_CREATE. */
+  passiveUpdate(u: PassiveUpdate): void {
+    this.set((s) => {
+      const latest = { ...s.latest };
+      const unread = { ...s.unread };
+      const moved = new Set<Snowflake>();
+      for (const c of u.channels) {
+        const prev = latest[c.id];
+        if (prev && compareIds(c.last_message_id, prev) <= 0) continue;
+        latest[c.id] = c.last_message_id;
+        moved.add(c.id);
+        const acked = s.acked[c.id];
+        if (c.id !== s.viewing && (!acked || compareIds(acked, c.last_message_id) < 0)) {
+          const cur = unread[c.id] ?? { count: 0, mentions: 0 };
+          unread[c.id] = { count: cur.count + 1, mentions: cur.mentions };
+        }
+      }
+      return {
+        latest,
+        unread,
+        messages: Object.fromEntries(Object.entries(s.messages).filter(([c]) => !moved.has(c))),
+        passiveGuilds: { ...s.passiveGuilds, [u.guild_id]: true },
+      };
     });
   }
 
@@ -469,7 +521,7 @@ export class Store {
         const blocked: Record<Snowflake, true> = {};
         for (const x of r.relationships ?? []) if (x.type === RelationshipType.Blocked) blocked[x.id] = true;
         const dms = r.private_channels ?? [];
-        this.set(() => ({ sessionId: r.session_id, me: r.user, guilds: [], dms, blocked, messages: {}, pins: {}, error: null, unread: {}, acked: {}, readState }));
+        this.set(() => ({ sessionId: r.session_id, me: r.user, guilds: [], dms, blocked, messages: {}, pins: {}, error: null, unread: {}, acked: {}, readState, passiveGuilds: {} }));
         this.unreadFromReadStates(dms);
         break;
       }
@@ -529,6 +581,9 @@ export class Store {
         break;
       case 'MESSAGE_ACK':
         this.acknowledged(d as MessageAck);
+        break;
+      case 'PASSIVE_UPDATE_V1':
+        this.passiveUpdate(d as PassiveUpdate);
         break;
       case 'RELATIONSHIP_ADD':
       case 'RELATIONSHIP_REMOVE': {

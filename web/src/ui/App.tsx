@@ -90,7 +90,12 @@ function Session({ rest, onLogout }: { rest: Rest; onLogout: () => void }) {
       unauthorized: onLogout,
     });
     gw.start();
-    return () => gw.stop();
+    // The guild on screen is subscribed (passive guilds, spec/gateway.md).
+    const unsubscribe = store.subscribe(() => gw.subscribe(store.state.openGuild));
+    return () => {
+      unsubscribe();
+      gw.stop();
+    };
   }, [store, rest, onLogout]);
   const client: Client = useMemo(
     () => ({
@@ -150,6 +155,11 @@ function Shell() {
     const newest = (c: (typeof dms)[number]) => latest[c.id] ?? c.last_message_id ?? c.id;
     return [...dms].sort((a, b) => compareIds(newest(b), newest(a)));
   }, [dms, latest]);
+
+  // The guild on screen: the gateway subscribes to it.
+  useEffect(() => {
+    store.openGuild(home ? null : guildId);
+  }, [store, home, guildId]);
 
   // `/channels/{guild}` opens its first text channel.
   useEffect(() => {
