@@ -36,6 +36,8 @@ pub enum Unknown {
     Webhook,
     /// 10062: an unknown interaction, a token that is not its own, or one past its time.
     Interaction,
+    /// Hearth's code 10000: Discord documents none for Auto Moderation rules.
+    AutomodRule,
 }
 
 impl Unknown {
@@ -59,6 +61,7 @@ impl Unknown {
             Unknown::Passkey => (10100, "Unknown Passkey"),
             Unknown::Webhook => (10015, "Unknown Webhook"),
             Unknown::Interaction => (10062, "Unknown interaction"),
+            Unknown::AutomodRule => (10000, "Unknown Auto Moderation Rule"),
         }
     }
 }
@@ -153,6 +156,8 @@ pub enum Rule {
     InteractionAcknowledged,
     /// 413 / 40005: the file would take its uploader or the guild over `media.*_quota_bytes`.
     StorageQuota,
+    /// 400 / 200000: an Auto Moderation rule blocked the message.
+    AutomodBlocked,
 }
 
 impl Rule {
@@ -296,6 +301,11 @@ impl Rule {
                 S::PAYLOAD_TOO_LARGE,
                 40005,
                 "Request entity too large: storage quota exceeded",
+            ),
+            Rule::AutomodBlocked => (
+                S::BAD_REQUEST,
+                200000,
+                "Message was blocked by automatic moderation",
             ),
         }
     }

@@ -432,7 +432,12 @@ async fn writer(
                 BusEvent::Dispatch(d)
                     if matches!(
                         d.event,
-                        Event::ApplicationCommandPermissionsUpdate | Event::WebhooksUpdate
+                        Event::ApplicationCommandPermissionsUpdate
+                            | Event::WebhooksUpdate
+                            | Event::AutoModerationRuleCreate
+                            | Event::AutoModerationRuleUpdate
+                            | Event::AutoModerationRuleDelete
+                            | Event::AutoModerationActionExecution
                     ) => {}
                 BusEvent::Dispatch(d) if d.logged => {
                     write_group(&log, std::mem::take(&mut group)).await;

@@ -358,6 +358,10 @@ payloads! {
         InteractionFailure,
         InteractionModalCreate,
         ApplicationCommandAutocompleteResponse,
+        AutoModerationRuleCreate,
+        AutoModerationRuleUpdate,
+        AutoModerationRuleDelete,
+        AutoModerationActionExecution,
     }
 }
 

@@ -21,6 +21,7 @@ extern crate self as hearth_wire;
 
 pub mod account;
 pub mod application;
+pub mod automod;
 pub mod channel;
 pub mod command;
 pub mod component;
@@ -43,6 +44,7 @@ pub mod webhook;
 
 pub use account::*;
 pub use application::*;
+pub use automod::*;
 pub use channel::*;
 pub use command::*;
 pub use component::*;
