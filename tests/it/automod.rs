@@ -15,6 +15,8 @@ const GUILD_MESSAGES: u64 = 1 << 9;
 const AUTOMOD_CONFIGURATION: u64 = 1 << 20;
 const AUTOMOD_EXECUTION: u64 = 1 << 21;
 const MODERATE_MEMBERS: u64 = 1 << 40;
+/// Every intent up to GUILD_SCHEDULED_EVENTS and both Auto Moderation intents.
+const EVERY_INTENT: u64 = ((1 << 17) - 1) | AUTOMOD_CONFIGURATION | AUTOMOD_EXECUTION;
 
 struct Cast {
     ts: TestServer,
@@ -133,7 +135,7 @@ async fn rules_are_managed_with_manage_guild_and_announced_to_managers_only() {
     let path = rules(g);
     let mut mgw = Gw::identify(&c.ts, &c.moder.2, GUILDS | AUTOMOD_CONFIGURATION).await;
     let mut quiet = Gw::identify(&c.ts, &c.moder.2, GUILDS | GUILD_MESSAGES).await;
-    let mut bgw = Gw::identify(&c.ts, &c.bob.2, (1 << 22) - 1).await;
+    let mut bgw = Gw::identify(&c.ts, &c.bob.2, EVERY_INTENT).await;
 
     let body = keyword_rule("no cats", json!(["cat*"]), json!([]), json!([{"type": 1}]));
     assert_err(&c.outsider.get(&path).await, 403, 50001);
@@ -494,7 +496,7 @@ async fn alerts_and_timeouts_run_without_blocking() {
     let (g, chan) = (&c.guild.id, &c.guild.general);
     let bob = &c.bob.1;
     let mut mgw = Gw::identify(&c.ts, &c.moder.2, GUILDS | AUTOMOD_EXECUTION).await;
-    let mut bgw = Gw::identify(&c.ts, &c.bob.2, (1 << 22) - 1).await;
+    let mut bgw = Gw::identify(&c.ts, &c.bob.2, EVERY_INTENT).await;
     let r = c
         .moder
         .1
