@@ -160,6 +160,9 @@ pub enum Rule {
     AutomodBlocked,
 }
 
+// Discord's message of 200000.
+const AUTOMOD_BLOCKED: &str = "Message was blocked by automatic moderation";
+
 impl Rule {
     fn status_code_message(self) -> (StatusCode, u32, &'static str) {
         use StatusCode as S;
@@ -302,11 +305,7 @@ impl Rule {
                 40005,
                 "Request entity too large: storage quota exceeded",
             ),
-            Rule::AutomodBlocked => (
-                S::BAD_REQUEST,
-                200000,
-                "Message was blocked by automatic moderation",
-            ),
+            Rule::AutomodBlocked => (S::BAD_REQUEST, 200000, AUTOMOD_BLOCKED),
         }
     }
 }
