@@ -24,10 +24,11 @@ use crate::media::{LocalBlobs, S3Blobs};
 use crate::metrics::{Metrics, PeerSample, Sample};
 use crate::mls::{Mls, MlsApi};
 use crate::registrar::{Link, LinkApi};
+use crate::s2s::endpoints::EndpointClient;
 use crate::s2s::guild_log::GuildLog;
 use crate::s2s::{Fed, FedState, Federation};
 use crate::service::Hearth;
-use crate::service::ports::{BlobStore, GuildHost, Mailer, OnlineMembers};
+use crate::service::ports::{BlobStore, GuildHost, InteractionEndpoints, Mailer, OnlineMembers};
 use crate::service::relay::RelayBus;
 use crate::storage::Db;
 use crate::{api, http, mls, registrar, s2s, web};
@@ -116,10 +117,13 @@ impl App {
         db.migrate().await?;
         let relay = Arc::new(RelayBus::new(BUS_CAPACITY));
         let bus: Arc<dyn EventBus> = relay.clone();
-        let host: Arc<dyn GuildHost> = Arc::new(Federation::new(&config, &db).await?);
+        let fed = Federation::new(&config, &db).await?;
+        let endpoints: Arc<dyn InteractionEndpoints> =
+            Arc::new(EndpointClient::new(&config.federation, &fed.discovery)?);
+        let host: Arc<dyn GuildHost> = Arc::new(fed);
         let blobs = blob_store(&config)?;
         Ok(Operator {
-            hearth: Arc::new(Hearth::new(config, db, bus, host, blobs, None).await?),
+            hearth: Arc::new(Hearth::new(config, db, bus, host, blobs, None, endpoints).await?),
             relay,
         })
     }
@@ -165,7 +169,9 @@ impl App {
         let mailer: Option<Arc<dyn Mailer>> =
             SmtpMailer::from_config(&config.mail, &config.server_name)?
                 .map(|m| Arc::new(m) as Arc<dyn Mailer>);
-        let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs, mailer).await?);
+        let endpoints: Arc<dyn InteractionEndpoints> =
+            Arc::new(EndpointClient::new(&config.federation, &fed.discovery)?);
+        let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs, mailer, endpoints).await?);
 
         // Features.
         let public = hearth

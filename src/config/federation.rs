@@ -26,7 +26,8 @@ pub struct FederationConfig {
     /// PEM CA certificates trusted for outbound TLS in addition to the system roots.
     pub extra_ca_certs: Vec<PathBuf>,
     /// Allow outbound connections to loopback, private, link-local, CGNAT, ULA, multicast and
-    /// unspecified addresses (default false; tests and LAN deployments set it).
+    /// unspecified addresses (default false; tests and LAN deployments set it). Also governs
+    /// applications' interactions endpoints, which may then be plain `http://` too.
     pub allow_private_addresses: bool,
     /// DNS servers for discovery (`ip:port`); empty: the system's `/etc/resolv.conf`.
     pub nameservers: Vec<SocketAddr>,

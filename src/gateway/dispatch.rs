@@ -163,7 +163,7 @@ impl Gateway {
             )
             && d.event != Event::ChannelDelete
         {
-            self.invalidate(guild_id.db()).await;
+            self.invalidate(guild_id.db());
         }
         // Nobody may need it: no live audience and nothing to log for detached members.
         let cache = match &d.audience {
@@ -178,7 +178,7 @@ impl Gateway {
                 };
                 if !wanted {
                     if d.event == Event::ChannelDelete {
-                        self.invalidate(guild_id.db()).await;
+                        self.invalidate(guild_id.db());
                     }
                     return;
                 }
@@ -278,7 +278,7 @@ impl Gateway {
         if let Audience::Guild { guild_id, .. } = &d.audience
             && d.event == Event::ChannelDelete
         {
-            self.invalidate(guild_id.db()).await;
+            self.invalidate(guild_id.db());
         }
     }
 
@@ -345,7 +345,7 @@ impl Gateway {
             Control::MemberJoined { guild_id, user_id } => {
                 // O(1): only the new member's roles are read (a reload would read every
                 // member, O(n^2) for n joins).
-                let cached = self.caches.lock().await.get(&guild_id.db()).cloned();
+                let cached = self.cached(guild_id.db());
                 if let Some(c) = cached {
                     match self
                         .hearth
@@ -355,7 +355,7 @@ impl Gateway {
                     {
                         Ok(roles) => c.set_member_roles(user_id.db(), roles),
                         Err(_) => {
-                            self.invalidate(guild_id.db()).await;
+                            self.invalidate(guild_id.db());
                         }
                     }
                 }
@@ -388,7 +388,7 @@ impl Gateway {
                 }
             }
             Control::MemberLeft { guild_id, user_id } => {
-                let cached = self.caches.lock().await.get(&guild_id.db()).cloned();
+                let cached = self.cached(guild_id.db());
                 if let Some(c) = cached {
                     c.remove_member(user_id.db());
                 }
@@ -397,7 +397,7 @@ impl Gateway {
                 }
             }
             Control::GuildDeleted { guild_id } => {
-                self.invalidate(guild_id.db()).await;
+                self.invalidate(guild_id.db());
                 for s in self.sessions_of_guild(guild_id.db()) {
                     self.leave(&s, guild_id.db());
                 }
@@ -405,7 +405,7 @@ impl Gateway {
             // Handled by every shard in `shard`.
             Control::Barrier { .. } => {}
             Control::PermissionsChanged { guild_id } => {
-                self.invalidate(guild_id.db()).await;
+                self.invalidate(guild_id.db());
                 let Some(cache) = self.cache(guild_id.db()).await else {
                     return;
                 };

@@ -94,12 +94,32 @@ impl Prepared {
     }
 }
 
+/// One guild's snapshot slot in [`Gateway`]'s cache: empty until its first load completes.
+type CacheSlot = tokio::sync::OnceCell<Arc<GuildSnapshot>>;
+
+/// While alive, guild snapshot loads wait ([`Gateway::hold_snapshot_loads`]).
+pub struct SnapshotLoadHold<'a> {
+    gw: &'a Gateway,
+}
+
+impl Drop for SnapshotLoadHold<'_> {
+    fn drop(&mut self) {
+        self.gw.loads_held.send_modify(|h| *h = h.saturating_sub(1));
+    }
+}
+
 /// Gateway state shared by all connections.
 pub struct Gateway {
     pub(crate) hearth: Arc<Hearth>,
     public_url: String,
     pub(crate) registry: Mutex<Registry>,
-    caches: tokio::sync::Mutex<HashMap<i64, Arc<GuildSnapshot>>>,
+    /// Guild snapshots (`service/snapshot.rs`), one slot per guild. The map lock is held only
+    /// to find or swap a slot, never across a load: a guild being loaded (a READY with many
+    /// guilds, a reload after a role change) delays only the callers that need that guild,
+    /// not every dispatcher shard.
+    caches: Mutex<HashMap<i64, Arc<CacheSlot>>>,
+    /// Outstanding [`SnapshotLoadHold`]s: while above 0, snapshot loads wait (tests only).
+    loads_held: tokio::sync::watch::Sender<usize>,
     pub(crate) shutting_down: std::sync::atomic::AtomicBool,
     pub(crate) shutdown_notify: Notify,
     pub(crate) admission: admission::Admission,
@@ -126,7 +146,8 @@ impl Gateway {
             hearth: hearth.clone(),
             public_url,
             registry: Mutex::new(registry),
-            caches: tokio::sync::Mutex::new(HashMap::new()),
+            caches: Mutex::new(HashMap::new()),
+            loads_held: tokio::sync::watch::Sender::new(0),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             shutdown_notify: Notify::new(),
             admission: admission::Admission::new(&hearth.config.gateway),
@@ -205,27 +226,65 @@ impl Gateway {
             .count()
     }
 
+    /// The guild's snapshot, loaded on first use (one load per guild however many callers
+    /// wait for it; a failed or empty load is not kept, so the next caller tries again).
+    /// `None`: the guild does not exist, or the load failed (logged).
     pub(crate) async fn cache(&self, guild_id: i64) -> Option<Arc<GuildSnapshot>> {
-        let mut caches = self.caches.lock().await;
-        if let Some(c) = caches.get(&guild_id) {
-            return Some(c.clone());
-        }
-        match GuildSnapshot::load(&self.hearth, guild_id).await {
-            Ok(Some(c)) => {
-                let c = Arc::new(c);
-                caches.insert(guild_id, c.clone());
-                Some(c)
+        let slot = self.caches.lock().entry(guild_id).or_default().clone();
+        let loaded = slot
+            .get_or_try_init(|| async {
+                let mut held = self.loads_held.subscribe();
+                let _ = held.wait_for(|h| *h == 0).await;
+                match GuildSnapshot::load(&self.hearth, guild_id).await {
+                    Ok(Some(c)) => Ok(Arc::new(c)),
+                    Ok(None) => Err(None),
+                    Err(e) => Err(Some(e)),
+                }
+            })
+            .await;
+        match loaded {
+            Ok(c) => Some(c.clone()),
+            Err(None) => {
+                // No such guild: drop the empty slot rather than keep one per unknown id.
+                let mut caches = self.caches.lock();
+                if caches.get(&guild_id).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                    caches.remove(&guild_id);
+                }
+                None
             }
-            Ok(None) => None,
-            Err(e) => {
+            Err(Some(e)) => {
                 tracing::error!(error = %e, guild_id, "gateway cache load failed");
                 None
             }
         }
     }
 
-    async fn invalidate(&self, guild_id: i64) -> Option<Arc<GuildSnapshot>> {
-        self.caches.lock().await.remove(&guild_id)
+    /// Makes every guild snapshot load wait until the returned guard is dropped: for tests
+    /// that show a slow load delays only the callers needing that guild.
+    #[doc(hidden)]
+    pub fn hold_snapshot_loads(&self) -> SnapshotLoadHold<'_> {
+        self.loads_held.send_modify(|h| *h += 1);
+        SnapshotLoadHold { gw: self }
+    }
+
+    /// Snapshot loads waiting on a [`SnapshotLoadHold`].
+    #[doc(hidden)]
+    pub fn snapshot_loads_waiting(&self) -> usize {
+        self.loads_held.receiver_count()
+    }
+
+    /// The guild's snapshot if one is loaded; never loads.
+    fn cached(&self, guild_id: i64) -> Option<Arc<GuildSnapshot>> {
+        let slot = self.caches.lock().get(&guild_id).cloned()?;
+        slot.get().cloned()
+    }
+
+    /// Drops the guild's snapshot: the next [`Gateway::cache`] loads it anew. A load already
+    /// under way finishes into the dropped slot, so its (older) result is never seen by a
+    /// caller that comes after this. Returns the dropped snapshot, if one was loaded.
+    fn invalidate(&self, guild_id: i64) -> Option<Arc<GuildSnapshot>> {
+        let slot = self.caches.lock().remove(&guild_id)?;
+        slot.get().cloned()
     }
 
     /// Registers a new session and its guilds.

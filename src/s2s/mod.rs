@@ -35,6 +35,7 @@ mod apply;
 pub mod client;
 pub mod delivery;
 pub mod discovery;
+pub mod endpoints;
 pub mod guild_api;
 pub mod guild_log;
 pub mod host;

@@ -60,6 +60,7 @@ impl Hearth {
     ) -> Result<wire::Application> {
         let owner = self.user_wire_by_id(app.owner_id).await?;
         let bot = self.user_wire_by_id(app.bot_user_id).await?;
+        let (verify_key, interactions_endpoint_url) = self.interactions_fields(app.id).await?;
         Ok(wire::Application {
             id: Snowflake::from_db(app.id),
             name: app.name.clone(),
@@ -67,7 +68,8 @@ impl Hearth {
             description: app.description.clone(),
             bot_public: app.bot_public,
             bot_require_code_grant: false,
-            verify_key: token_hash(&format!("verify-key:{}", app.id)),
+            verify_key,
+            interactions_endpoint_url,
             flags: app.flags,
             owner,
             bot,
@@ -230,7 +232,8 @@ impl Hearth {
     }
 
     /// `PATCH /applications/@me` (bot token) or `PATCH /applications/{id}` (owner):
-    /// `name`, `description`, `flags` (only the `*_LIMITED` privileged-intent bits).
+    /// `name`, `description`, `flags` (only the `*_LIMITED` privileged-intent bits),
+    /// `interactions_endpoint_url` (verified first: `super::interaction_http`; 400 50035).
     pub async fn modify_application(
         &self,
         actor: &Actor,
@@ -264,6 +267,10 @@ impl Hearth {
                 "BASE_TYPE_BAD_LENGTH",
                 "Must be between 2 and 32 in length.",
             ));
+        }
+        // The endpoint is verified before anything is stored (see `interaction_http`).
+        if let Some(url) = body.interactions_endpoint_url {
+            self.set_interactions_endpoint(app.id, url).await?;
         }
         let flags = body.flags.map(|f| (app.flags & !app_flags::SETTABLE) | f);
         self.db

@@ -7,7 +7,9 @@
 //! MESSAGE_COMPONENT: `message_id`, `data.custom_id` and `data.component_type` required (400
 //! 50035); the message exists in the channel (404 10008) and was sent by the application's
 //! bot (its own messages and its interactions' responses and follow-ups; 400 50035 on
-//! `message_id` otherwise); the message has a component with that `custom_id` (400 50035
+//! `message_id` otherwise), or is an ephemeral message of one of the application's live
+//! interactions shown to this user in this channel (anyone else: 404 10008; callback 7
+//! then edits it for that user only); the message has a component with that `custom_id` (400 50035
 //! COMPONENT_UNKNOWN on `data.custom_id`), of that type (on `data.component_type`), not
 //! disabled (COMPONENT_DISABLED). A button takes no `values`; a select takes between its
 //! `min_values` and `max_values` (default 1) distinct values (on `data.values`): for a
@@ -35,7 +37,7 @@ use crate::wire::{self, ApplicationCommandOptionType as O, InteractionType};
 impl Hearth {
     /// `POST /interactions` with type 3 MESSAGE_COMPONENT: see the module docs. 204.
     pub(super) async fn component_interaction(
-        &self,
+        self: &std::sync::Arc<Self>,
         actor: &Actor,
         body: wire::InteractionRequest,
     ) -> Result<()> {
@@ -65,19 +67,36 @@ impl Hearth {
         else {
             return Err(Error::internal("checked above"));
         };
-        let m = self
-            .db
-            .message(cx.ca.channel.id, message_id.db())
-            .await?
-            .ok_or(Error::Unknown(Unknown::Message))?;
-        if m.author_id != cx.app.bot_user_id {
-            return Err(field_error(
-                "message_id",
-                "INTERACTION_MESSAGE_NOT_APPLICATION",
-                "The message was not sent by this application.",
-            ));
-        }
-        let list = comps::components_of(m.components.as_deref());
+        // The message: one of the channel's, or an ephemeral one this user was shown by an
+        // interaction of this application in this channel (while its token lives).
+        let (list, message) = match self.db.message(cx.ca.channel.id, message_id.db()).await? {
+            Some(m) => {
+                if m.author_id != cx.app.bot_user_id {
+                    return Err(field_error(
+                        "message_id",
+                        "INTERACTION_MESSAGE_NOT_APPLICATION",
+                        "The message was not sent by this application.",
+                    ));
+                }
+                let list = comps::components_of(m.components.as_deref());
+                (list, self.render_one(&m, cx.app.bot_user_id).await?)
+            }
+            None => {
+                let (_, json) = self
+                    .db
+                    .ephemeral_of_user(
+                        message_id.db(),
+                        actor.user.id,
+                        cx.ca.channel.id,
+                        cx.app.id,
+                        now_ms(),
+                    )
+                    .await?
+                    .ok_or(Error::Unknown(Unknown::Message))?;
+                let m: wire::Message = serde_json::from_str(&json).map_err(Error::internal)?;
+                (m.components.clone(), m)
+            }
+        };
         let Some(c) = comps::find(&list, &custom_id) else {
             return Err(field_error(
                 "data.custom_id",
@@ -181,7 +200,6 @@ impl Hearth {
             }
             None
         };
-        let message = self.render_one(&m, cx.app.bot_user_id).await?;
         let data = wire::InteractionData::Component(wire::MessageComponentData {
             custom_id: custom_id.clone(),
             component_type,
@@ -196,8 +214,8 @@ impl Hearth {
                 command_type: 0,
                 name: custom_id,
                 data,
+                message_id: Some(message.id.db()),
                 message: Some(message),
-                message_id: Some(m.id),
             },
         )
         .await
@@ -205,7 +223,7 @@ impl Hearth {
 
     /// `POST /interactions` with type 5 MODAL_SUBMIT: see the module docs. 204.
     pub(super) async fn modal_submit_interaction(
-        &self,
+        self: &std::sync::Arc<Self>,
         actor: &Actor,
         body: wire::InteractionRequest,
     ) -> Result<()> {

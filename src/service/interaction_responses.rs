@@ -21,7 +21,11 @@
 //! (4096). The invoking user's sessions get INTERACTION_SUCCESS `{id, nonce}` (types 4-7),
 //! INTERACTION_MODAL_CREATE (9) or APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE `{nonce,
 //! choices}` (8). `with_response=true` answers the Interaction Callback Response (200)
-//! instead of 204. After 6 or 7, `@original` is the component's message.
+//! instead of 204. After 6 or 7, `@original` is the component's message (not when that
+//! message is ephemeral: 7 then edits it for its user only, MESSAGE_UPDATE to their
+//! sessions, and `@original` is 404 10008). The acknowledgement, with the modal of callback
+//! 9, is one statement. Interactions posted over HTTP ([`super::interaction_http`]) are
+//! answered through [`Hearth::interaction_callback`] too.
 //!
 //! Messages: the response (type 4; or, after type 5, the first edit of `@original`, which
 //! creates it) and follow-ups are messages of the application's bot (author the bot user,
@@ -68,6 +72,8 @@ enum Prepared {
     Message(Box<(ChannelAccess, Composed)>),
     /// Type 7: the component's message and its edit.
     Update(Box<(ChannelAccess, MessageRow, wire::EditWebhookMessageBody)>),
+    /// Type 7 on an ephemeral message: its interaction and the edited message.
+    UpdateEphemeral(Box<(i64, wire::Message)>),
     /// Type 8.
     Choices(Vec<wire::CommandChoice>),
     /// Type 9.
@@ -335,11 +341,6 @@ impl Hearth {
                     prepared = Prepared::Message(Box::new((ca, c)));
                 } else {
                     let mid = i.message_id.ok_or(Error::Unknown(Unknown::Message))?;
-                    let m = self
-                        .db
-                        .message(i.channel_id, mid)
-                        .await?
-                        .ok_or(Error::Unknown(Unknown::Message))?;
                     let edit = wire::EditWebhookMessageBody {
                         content: data.content.map(Some),
                         embeds: data.embeds.map(Some),
@@ -347,7 +348,36 @@ impl Hearth {
                         components: data.components.map(Some),
                     };
                     self.check_update(&edit)?;
-                    prepared = Prepared::Update(Box::new((ca, m, edit)));
+                    prepared = match self.db.message(i.channel_id, mid).await? {
+                        Some(m) => Prepared::Update(Box::new((ca, m, edit))),
+                        // An ephemeral message the invoker was shown: edited for them only.
+                        None => {
+                            let (eid, json) = self
+                                .db
+                                .ephemeral_of_user(
+                                    mid,
+                                    i.user_id,
+                                    i.channel_id,
+                                    i.application_id,
+                                    now_ms(),
+                                )
+                                .await?
+                                .ok_or(Error::Unknown(Unknown::Message))?;
+                            let mut m: wire::Message =
+                                serde_json::from_str(&json).map_err(Error::internal)?;
+                            if let Some(c) = edit.content {
+                                m.content = c.unwrap_or_default();
+                            }
+                            if let Some(e) = edit.embeds {
+                                m.embeds = e.unwrap_or_default();
+                            }
+                            if let Some(c) = edit.components {
+                                m.components = c.unwrap_or_default();
+                            }
+                            m.edited_timestamp = Some(wire::iso(now_ms()));
+                            Prepared::UpdateEphemeral(Box::new((eid, m)))
+                        }
+                    };
                 }
             }
             5 => {
@@ -372,9 +402,20 @@ impl Hearth {
             }
             _ => {}
         }
+        // A modal is stored with the acknowledgement, in the same statement.
+        let modal_json = match &prepared {
+            Prepared::Modal(m) => Some(serde_json::to_string(m).map_err(Error::internal)?),
+            _ => None,
+        };
         if !self
             .db
-            .settle_interaction(i.id, ACKNOWLEDGED, Some(kind as i64), ephemeral)
+            .settle_interaction(
+                i.id,
+                ACKNOWLEDGED,
+                Some(kind as i64),
+                ephemeral,
+                modal_json.as_deref(),
+            )
             .await?
         {
             return Err(match self.db.interaction(i.id).await?.map(|i| i.state) {
@@ -409,6 +450,15 @@ impl Hearth {
                         .await?,
                 )
             }
+            Prepared::UpdateEphemeral(b) => {
+                let (eid, m) = *b;
+                let json = serde_json::to_string(&m).map_err(Error::internal)?;
+                if !self.db.update_ephemeral(eid, m.id.db(), &json).await? {
+                    return Err(Error::Unknown(Unknown::Message));
+                }
+                self.publish(Self::event_of(Event::MessageUpdate, user, 0, to_value(&m)));
+                Some(m)
+            }
             Prepared::Choices(choices) => {
                 self.publish(Self::event_of(
                     Event::ApplicationCommandAutocompleteResponse,
@@ -422,12 +472,6 @@ impl Hearth {
                 None
             }
             Prepared::Modal(modal) => {
-                self.db
-                    .set_interaction_modal(
-                        i.id,
-                        &serde_json::to_string(&modal).map_err(Error::internal)?,
-                    )
-                    .await?;
                 let application = serde_json::json!({
                     "id": Snowflake::from_db(app.id),
                     "name": app.name,

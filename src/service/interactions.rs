@@ -3,7 +3,8 @@
 //! APPLICATION_COMMAND_AUTOCOMPLETE here; 3 MESSAGE_COMPONENT and 5 MODAL_SUBMIT in
 //! [`super::interaction_kinds`]), as Discord's client does; the server checks the
 //! invocation, creates the interaction and delivers `INTERACTION_CREATE` to the
-//! application's bot over the gateway. The responses (callback, `@original`, follow-ups)
+//! application's bot over the gateway, or posts it to the application's interactions
+//! endpoint when it set one ([`super::interaction_http`]). The responses (callback, `@original`, follow-ups)
 //! are in [`super::interaction_responses`].
 //!
 //! Checks, in order: a user token (403 20001 for bots); `type` 2, 3, 4 or 5 (400 50035 on
@@ -36,6 +37,7 @@
 //! the guild must be on this server (a replica's guild: 403 50001).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -43,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use super::interaction_options::{check_autocomplete_options, check_options};
 use super::{Actor, ChannelAccess, Hearth, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
-use crate::events::{Audience, BusEvent, Dispatch, Event};
+use crate::events::{Audience, Event};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{ApplicationRow, CommandRow, InteractionRow, PENDING, now_ms};
@@ -264,7 +266,7 @@ impl Hearth {
     /// [`super::interaction_kinds`]. Checks the invocation, stores the interaction and
     /// delivers it (see the module docs). 204.
     pub async fn create_interaction(
-        &self,
+        self: &Arc<Self>,
         actor: &Actor,
         body: wire::InteractionRequest,
     ) -> Result<()> {
@@ -365,7 +367,7 @@ impl Hearth {
     /// its value partial (any string or number); required options may be missing; nothing
     /// is resolved and the user's sessions get no client event but the choices.
     async fn command_interaction(
-        &self,
+        self: &Arc<Self>,
         actor: &Actor,
         body: wire::InteractionRequest,
         autocomplete: bool,
@@ -495,7 +497,7 @@ impl Hearth {
     /// `INTERACTION_CREATE {id, nonce}` and, unless a callback settles it within
     /// [`ACK_DEADLINE`], `INTERACTION_FAILURE` (none of these for autocomplete).
     pub(super) async fn deliver_interaction(
-        &self,
+        self: &Arc<Self>,
         actor: &Actor,
         cx: &InteractionContext,
         n: NewInteraction,
@@ -562,17 +564,20 @@ impl Hearth {
             context: 0,
             attachment_size_limit: self.config.media.max_file_bytes,
         };
-        self.publish(Self::event_of(
-            Event::InteractionCreate,
-            Audience::Users(vec![Snowflake::from_db(app.bot_user_id)]),
-            0,
-            to_value(&interaction),
-        ));
         let silent = n.kind == InteractionType::ApplicationCommandAutocomplete;
         let client_event = wire::InteractionClientEvent {
             id: Snowflake::from_db(id),
             nonce: cx.nonce.clone(),
         };
+        let endpoint = self.db.application_endpoint_url(app.id).await?;
+        if endpoint.is_none() {
+            self.publish(Self::event_of(
+                Event::InteractionCreate,
+                Audience::Users(vec![Snowflake::from_db(app.bot_user_id)]),
+                0,
+                to_value(&interaction),
+            ));
+        }
         if !silent {
             self.publish(Self::event_of(
                 Event::InteractionCreate,
@@ -581,26 +586,18 @@ impl Hearth {
                 to_value(&client_event),
             ));
         }
+        if let Some(url) = endpoint {
+            // Over HTTP the request's own deadline decides ([`super::interaction_http`]).
+            self.post_interaction(url, interaction, actor.id(), client_event, !silent);
+            return Ok(());
+        }
         // The deadline: unless a callback settled it first, the interaction fails and the
         // user's sessions are told.
-        let db = self.db.clone();
-        let bus = self.bus.clone();
+        let h = self.clone();
         let user = actor.id();
         tokio::spawn(async move {
             tokio::time::sleep(ACK_DEADLINE).await;
-            if let Ok(true) = db
-                .settle_interaction(id, crate::storage::FAILED, None, false)
-                .await
-                && !silent
-            {
-                let d: Dispatch = Hearth::event_of(
-                    Event::InteractionFailure,
-                    Audience::Users(vec![user]),
-                    0,
-                    to_value(&client_event),
-                );
-                bus.publish(BusEvent::Dispatch(std::sync::Arc::new(d)));
-            }
+            h.fail_interaction(id, user, &client_event, !silent).await;
         });
         Ok(())
     }

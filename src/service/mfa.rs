@@ -61,9 +61,14 @@ impl MfaState {
     }
 
     fn encrypt(&self, user_id: i64, plain: &[u8]) -> Result<String> {
+        self.seal(&user_id.to_string(), plain)
+    }
+
+    /// Seals `plain` under the server's secret-derived key, bound to `aad` (`v1.` + base64
+    /// of nonce and ciphertext). Also seals applications' interaction signing keys.
+    pub(super) fn seal(&self, aad: &str, plain: &[u8]) -> Result<String> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
-        let aad = user_id.to_string();
         let ct = self
             .cipher
             .encrypt(
@@ -80,12 +85,16 @@ impl MfaState {
     }
 
     fn decrypt(&self, user_id: i64, stored: &str) -> Result<Vec<u8>> {
+        self.open(&user_id.to_string(), stored)
+    }
+
+    /// Opens what [`MfaState::seal`] sealed with the same `aad`.
+    pub(super) fn open(&self, aad: &str, stored: &str) -> Result<Vec<u8>> {
         let raw = stored
             .strip_prefix("v1.")
             .and_then(|b| STANDARD_NO_PAD.decode(b).ok())
             .filter(|r| r.len() > 12)
             .ok_or_else(|| Error::internal("malformed stored totp secret"))?;
-        let aad = user_id.to_string();
         let nonce: [u8; 12] = raw[..12].try_into().map_err(Error::internal)?;
         self.cipher
             .decrypt(

@@ -37,6 +37,7 @@ pub mod emojis;
 pub mod export;
 pub mod guilds;
 pub mod images;
+pub mod interaction_http;
 pub mod interaction_kinds;
 pub mod interaction_options;
 pub mod interaction_responses;
@@ -118,6 +119,8 @@ pub struct Hearth {
     media_key: String,
     /// Outgoing mail (a port: implemented by `crate::mail`); `None` when mail is off.
     pub mailer: Option<Arc<dyn ports::Mailer>>,
+    /// Applications' interactions endpoints (a port: implemented by `crate::s2s`).
+    pub endpoints: Arc<dyn ports::InteractionEndpoints>,
     /// Wakes the file collector ([`media_gc`]) when files are released.
     pub(crate) media_gc: Arc<tokio::sync::Notify>,
     /// Wakes the message purge jobs ([`purge`]) when one is stored.
@@ -302,6 +305,7 @@ impl Hearth {
         host: Arc<dyn ports::GuildHost>,
         blobs: Arc<dyn ports::BlobStore>,
         mailer: Option<Arc<dyn ports::Mailer>>,
+        endpoints: Arc<dyn ports::InteractionEndpoints>,
     ) -> Result<Hearth> {
         let auth = auth::AuthState::new(&config, &db).await?;
         let mfa = mfa::MfaState::new(&config, &db).await?;
@@ -324,6 +328,7 @@ impl Hearth {
             blobs,
             media_key,
             mailer,
+            endpoints,
             media_gc: Arc::new(tokio::sync::Notify::new()),
             purges: Arc::new(tokio::sync::Notify::new()),
             jobs: jobs::JobRuns::default(),

@@ -10,6 +10,8 @@
 //!   the gateway.
 //! - [`BlobStore`]: where file bytes live, by [`BlobKey`]. Implemented by `crate::media`
 //!   (local disk, S3).
+//! - [`InteractionEndpoints`]: posting interactions to applications' HTTP endpoints.
+//!   Implemented by `crate::s2s` (the outbound address policy).
 //! - The event bus ([`crate::events::EventBus`]) is the third port: what the service layer
 //!   announces after each commit.
 
@@ -411,6 +413,37 @@ pub trait Mailer: Send + Sync + 'static {
     /// # Errors
     /// 500 when the address is malformed or the server refuses or cannot be reached.
     async fn send(&self, mail: Mail) -> Result<()>;
+}
+
+/// The answer of an application's interactions endpoint: the HTTP status and the body (at
+/// most the cap the caller gave).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Outbound HTTP to applications' interactions endpoints (Discord "Interactions > Receiving
+/// and Responding > Receiving an Interaction"): one `POST` of a JSON body with the given
+/// headers, no redirects, every connection address through the outbound address policy
+/// (`federation.allow_private_addresses`). Implemented by `crate::s2s` over the federation
+/// layer's resolver.
+#[async_trait]
+pub trait InteractionEndpoints: Send + Sync + 'static {
+    /// Posts `body` (JSON) to `url` with `headers`; the whole exchange within `timeout`,
+    /// reading at most `cap` bytes of the answer.
+    ///
+    /// # Errors
+    /// A text for the operator and the application's owner: refused address, transport
+    /// failure, timeout, an answer larger than `cap`.
+    async fn post(
+        &self,
+        url: &str,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+        timeout: std::time::Duration,
+        cap: usize,
+    ) -> std::result::Result<EndpointAnswer, String>;
 }
 
 #[cfg(test)]

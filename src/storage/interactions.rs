@@ -112,25 +112,20 @@ impl Db {
         )
     }
 
-    /// Moves a pending interaction to `state` (acknowledged with its callback type and
-    /// ephemeral flag, or failed); `false` when it was no longer pending.
+    /// Moves a pending interaction to `state` (acknowledged with its callback type, its
+    /// ephemeral flag and, for callback 9, the modal it answered with (JSON); or failed) in
+    /// one statement; `false` when it was no longer pending.
     pub async fn settle_interaction(
         &self,
         id: i64,
         state: i64,
         response_type: Option<i64>,
         ephemeral: bool,
+        modal: Option<&str>,
     ) -> Result<bool> {
-        let r = on_db!(self, p => sqlx::query("UPDATE interactions SET state = $2, response_type = $3, ephemeral = $4 WHERE id = $1 AND state = 0")
-            .bind(id).bind(state).bind(response_type).bind(ephemeral as i64).execute(p).await.map(|r| r.rows_affected()))?;
+        let r = on_db!(self, p => sqlx::query("UPDATE interactions SET state = $2, response_type = $3, ephemeral = $4, modal = COALESCE($5, modal) WHERE id = $1 AND state = 0")
+            .bind(id).bind(state).bind(response_type).bind(ephemeral as i64).bind(modal).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(r == 1)
-    }
-
-    /// Stores the modal an acknowledged interaction answered with (callback 9).
-    pub async fn set_interaction_modal(&self, id: i64, modal: &str) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE interactions SET modal = $2 WHERE id = $1")
-            .bind(id).bind(modal).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     /// Records the response's message (`@original`) of an interaction that has none yet;
@@ -173,6 +168,53 @@ impl Db {
     ) -> Result<()> {
         on_db!(self, p => sqlx::query("INSERT INTO ephemeral_messages (id, interaction_id, message) VALUES ($1, $2, $3)")
             .bind(id).bind(interaction_id).bind(message).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// An ephemeral message shown to `user_id` in `channel_id` by an interaction of
+    /// application `app_id` that has not expired at `now`: its interaction's id and the
+    /// message object (JSON).
+    pub async fn ephemeral_of_user(
+        &self,
+        id: i64,
+        user_id: i64,
+        channel_id: i64,
+        app_id: i64,
+        now: i64,
+    ) -> Result<Option<(i64, String)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT e.interaction_id, e.message FROM ephemeral_messages e JOIN interactions i ON i.id = e.interaction_id WHERE e.id = $1 AND i.user_id = $2 AND i.channel_id = $3 AND i.application_id = $4 AND i.expires_at >= $5")
+            .bind(id).bind(user_id).bind(channel_id).bind(app_id).bind(now).fetch_optional(p).await)?,
+        )
+    }
+
+    /// The sealed signing key and the endpoint URL of an application (migration 0033),
+    /// storing `fresh` as its key first if it has none (one statement, so concurrent
+    /// first reads agree on one key).
+    pub async fn application_endpoint(
+        &self,
+        app_id: i64,
+        fresh: &str,
+    ) -> Result<(String, Option<String>)> {
+        on_db!(self, p => sqlx::query("INSERT INTO application_endpoints (application_id, signing_key) VALUES ($1, $2) ON CONFLICT (application_id) DO NOTHING")
+            .bind(app_id).bind(fresh).execute(p).await.map(|_| ()))?;
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT signing_key, endpoint_url FROM application_endpoints WHERE application_id = $1")
+            .bind(app_id).fetch_one(p).await)?,
+        )
+    }
+
+    /// The endpoint URL of an application, if it set one.
+    pub async fn application_endpoint_url(&self, app_id: i64) -> Result<Option<String>> {
+        let r: Option<(Option<String>,)> = on_db!(self, p => sqlx::query_as("SELECT endpoint_url FROM application_endpoints WHERE application_id = $1")
+            .bind(app_id).fetch_optional(p).await)?;
+        Ok(r.and_then(|r| r.0))
+    }
+
+    /// Sets (or clears) the endpoint URL of an application whose key row exists.
+    pub async fn set_application_endpoint_url(&self, app_id: i64, url: Option<&str>) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE application_endpoints SET endpoint_url = $2 WHERE application_id = $1")
+            .bind(app_id).bind(url).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 

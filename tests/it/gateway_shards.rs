@@ -200,6 +200,47 @@ async fn a_resume_amid_concurrent_sends_across_shards_gets_exactly_the_missed_ev
     assert_eq!(v["content"], "last", "no duplicate before it");
 }
 
+#[tokio::test]
+async fn a_slow_snapshot_load_of_one_guild_does_not_stall_the_other_shards() {
+    let (w, guilds) = busy_world(2).await;
+    let shard = |g: &str| w.ts.gateway.shard_of_guild(g.parse().expect("snowflake"));
+    let slow = guilds[0].0.clone();
+    let (_, other) = guilds
+        .iter()
+        .find(|(g, _)| shard(g) != shard(&slow))
+        .expect("a guild on another shard");
+    let mut b = Gw::identify(&w.ts, &w.bob_tok, GUILDS | GUILD_MESSAGES).await;
+    for _ in &guilds {
+        b.expect("GUILD_CREATE").await;
+    }
+    // READY loaded every snapshot. A new role drops the slow guild's snapshot, and its shard
+    // starts loading it again: that load is held.
+    let hold = w.ts.gateway.hold_snapshot_loads();
+    let role = w
+        .alice
+        .post(&format!("/guilds/{slow}/roles"), json!({"name": "slow"}))
+        .await;
+    assert_eq!(role.status, 200, "{role:?}");
+    eventually("the slow guild's reload is under way", || async {
+        (w.ts.gateway.snapshot_loads_waiting() == 1).then_some(())
+    })
+    .await;
+    // Meanwhile another shard routes its guild's message (it used to wait for the one cache
+    // lock the slow load held).
+    say(&w.alice, other, "meanwhile").await;
+    let v = b
+        .expect_without("MESSAGE_CREATE", "GUILD_ROLE_CREATE")
+        .await;
+    assert_eq!(v["content"], "meanwhile");
+    assert_eq!(v["channel_id"], other.as_str());
+    assert_eq!(w.ts.gateway.snapshot_loads_waiting(), 1, "still held");
+    // Released, the slow guild's dispatch follows.
+    drop(hold);
+    let v = b.expect("GUILD_ROLE_CREATE").await;
+    assert_eq!(v["guild_id"], slow.as_str());
+    assert_eq!(v["role"]["name"], "slow");
+}
+
 /// Bob's presence set to `status` directly through the service layer (it is published to
 /// his guilds as a lossy PRESENCE_UPDATE, as a gateway op 3 would).
 async fn presence(ts: &TestServer, user: &str, status: &str) {

@@ -35,7 +35,12 @@ pub(crate) struct Cast {
 }
 
 pub(crate) async fn cast() -> Cast {
-    let srv = TestServer::start().await;
+    cast_with(|_| {}).await
+}
+
+/// [`cast`] on a server whose configuration `f` adjusts.
+pub(crate) async fn cast_with(f: impl FnOnce(&mut hearth::Config)) -> Cast {
+    let srv = TestServer::start_with(f).await;
     let (_, owner) = srv.user("slashowner").await;
     let guild = create_guild(&owner, "Slash").await;
     let bot = bot_application(&owner, "Echo Bot", 0, Some(&guild.id))

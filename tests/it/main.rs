@@ -31,6 +31,7 @@ mod gateway_shards;
 mod guard;
 mod images;
 mod interactions;
+mod interactions_http;
 mod mail;
 mod metrics;
 mod mfa;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Snowflake, User, de_permissions};
+use crate::{Snowflake, User, de_permissions, double_option};
 
 /// Application object ("Resources > Application").
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -14,7 +14,12 @@ pub struct Application {
     pub description: String,
     pub bot_public: bool,
     pub bot_require_code_grant: bool,
+    /// The hex ed25519 public key that verifies what the server posts to the
+    /// application's interactions endpoint (`X-Signature-Ed25519`).
     pub verify_key: String,
+    /// Where interactions are posted instead of the gateway (Discord "Receiving and
+    /// Responding"); `null`: over the gateway.
+    pub interactions_endpoint_url: Option<String>,
     pub flags: i64,
     pub owner: User,
     pub bot: User,
@@ -40,6 +45,11 @@ pub struct ModifyApplicationBody {
     pub description: Option<String>,
     #[serde(default)]
     pub flags: Option<i64>,
+    /// `null` or `""` clears it; a URL is verified first (a signed PING answered with
+    /// `{"type": 1}`, a badly signed one refused with 401).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub interactions_endpoint_url: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
