@@ -39,6 +39,8 @@ pub enum Unknown {
     Webhook,
     /// 10062: an unknown interaction, a token that is not its own, or one past its time.
     Interaction,
+    /// Hearth's code 10000: Discord documents none for Auto Moderation rules.
+    AutomodRule,
 }
 
 impl Unknown {
@@ -62,6 +64,7 @@ impl Unknown {
             Unknown::Passkey => (10100, "Unknown Passkey"),
             Unknown::Webhook => (10015, "Unknown Webhook"),
             Unknown::Interaction => (10062, "Unknown interaction"),
+            Unknown::AutomodRule => (10000, "Unknown Auto Moderation Rule"),
         }
     }
 }
@@ -156,7 +159,7 @@ pub enum Rule {
     InteractionAcknowledged,
     /// 413 / 40005: the file would take its uploader or the guild over `media.*_quota_bytes`.
     StorageQuota,
-    /// Polls' and scheduled events' refusals (520000-520006 ...), each with its own status.
+    /// Polls' (520000-520006) and Auto Moderation's (200000) refusals, each with its own status.
     Refused(Refusal),
 }
 

@@ -20,6 +20,7 @@ mod absent;
 mod account;
 mod apps;
 mod auth;
+mod automod;
 mod channels;
 mod commands;
 mod emojis;
@@ -35,6 +36,7 @@ mod webhooks;
 use account::*;
 use apps::*;
 use auth::*;
+use automod::*;
 use channels::*;
 use commands::*;
 use emojis::*;
@@ -237,6 +239,17 @@ pub fn routes() -> Router<Arc<Hearth>> {
             get(channel_webhooks).post(create_webhook),
         )
         .route("/guilds/{guild_id}/webhooks", get(guild_webhooks))
+        // Auto Moderation (Discord "Resources > Auto Moderation")
+        .route(
+            "/guilds/{guild_id}/auto-moderation/rules",
+            get(automod_rules).post(create_automod_rule),
+        )
+        .route(
+            "/guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+            get(automod_rule)
+                .patch(modify_automod_rule)
+                .delete(delete_automod_rule),
+        )
         .route(
             "/webhooks/{webhook_id}",
             get(get_webhook)

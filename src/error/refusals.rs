@@ -1,5 +1,5 @@
-//! Refusals of the poll and scheduled event routes (Discord "Topics > Opcodes and Status
-//! Codes > JSON Error Codes": 520000, 520001, 520003, 520006), kept beside [`super::Rule`] as one of its
+//! Refusals of the poll routes and of Auto Moderation (Discord "Topics > Opcodes and Status
+//! Codes > JSON Error Codes": 520000, 520001, 520003, 520006; 200000), kept beside [`super::Rule`] as one of its
 //! variants ([`super::Rule::Refused`]).
 
 use axum::http::StatusCode;
@@ -15,6 +15,8 @@ pub enum Refusal {
     PollEdit,
     /// 400 / 520006: the poll routes on a message without a poll.
     NotPoll,
+    /// 400 / 200000: an Auto Moderation rule blocked the message.
+    AutomodBlocked,
 }
 
 impl Refusal {
@@ -26,6 +28,11 @@ impl Refusal {
             Refusal::PollExpired => (S::BAD_REQUEST, 520001, "Poll expired"),
             Refusal::PollEdit => (S::BAD_REQUEST, 520003, "Cannot edit a poll message"),
             Refusal::NotPoll => (S::BAD_REQUEST, 520006, "Cannot expire a non-poll message"),
+            Refusal::AutomodBlocked => (
+                S::BAD_REQUEST,
+                200000,
+                "Message was blocked by automatic moderation",
+            ),
         }
     }
 }

@@ -265,7 +265,8 @@ impl Gateway {
             // under it get the dispatch; one that detached since keeps it in its buffer (its
             // cursor is at or after this position, so RESUME does not replay it again).
             for s in &targets {
-                self.deliver(s, prepared.clone(), false);
+                let strip = strip_content(d.has_content, s, &prepared);
+                self.deliver(s, prepared.clone(), strip);
             }
             if let (Audience::Guild { channel, .. }, Some(cache), Some(sessions)) =
                 (&d.audience, &cache, audience)

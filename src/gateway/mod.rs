@@ -431,10 +431,14 @@ pub fn prepare(d: &Dispatch) -> Prepared {
                     .collect()
             })
             .unwrap_or_default();
-        if matches!(d.audience, Audience::Guild { .. }) {
+        // Guild messages, and Auto Moderation executions (sent to users by id).
+        if matches!(d.audience, Audience::Guild { .. })
+            || d.event == crate::events::Event::AutoModerationActionExecution
+        {
             let mut s = d.data.clone();
             for (k, v) in [
                 ("content", json!("")),
+                ("matched_content", json!("")),
                 ("embeds", json!([])),
                 ("attachments", json!([])),
                 ("components", json!([])),

@@ -436,6 +436,10 @@ async fn writer(
                             | Event::WebhooksUpdate
                             | Event::MessagePollVoteAdd
                             | Event::MessagePollVoteRemove
+                            | Event::AutoModerationRuleCreate
+                            | Event::AutoModerationRuleUpdate
+                            | Event::AutoModerationRuleDelete
+                            | Event::AutoModerationActionExecution
                     ) => {}
                 BusEvent::Dispatch(d) if d.logged => {
                     write_group(&log, std::mem::take(&mut group)).await;

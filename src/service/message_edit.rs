@@ -161,6 +161,10 @@ impl Hearth {
             m.flags = ((m.flags as u64 & !allowed) | (f & allowed)) as i64;
         }
         errs.into_result()?;
+        // Auto Moderation checks new content before anything is stored or dispatched.
+        if let Some(Some(c)) = &body.content {
+            self.automod_message(&ca, actor, c, Some(m.id)).await?;
+        }
         let current = self
             .db
             .attachments_of(&[m.id])

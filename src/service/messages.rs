@@ -22,14 +22,15 @@ const BULK_DELETE_MAX_AGE_MS: u64 = 14 * 24 * 3600 * 1000;
 /// `enforce_nonce` deduplicates within this window (Discord: a few minutes).
 const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
 
-/// Parsed mentions of a message's content.
-struct Mentions {
-    users: Vec<i64>,
-    roles: Vec<i64>,
-    everyone: bool,
+/// Parsed mentions of a message's content: unique user and role ids, `@everyone`/`@here`.
+pub(super) struct Mentions {
+    pub(super) users: Vec<i64>,
+    pub(super) roles: Vec<i64>,
+    pub(super) everyone: bool,
 }
 
-fn parse_mentions(content: &str) -> Mentions {
+/// The mentions written in `content` (`<@id>`, `<@!id>`, `<@&id>`, `@everyone`, `@here`).
+pub(super) fn parse_mentions(content: &str) -> Mentions {
     let mut users = vec![];
     let mut roles = vec![];
     let bytes = content.as_bytes();
@@ -458,6 +459,8 @@ impl Hearth {
         if ca.channel.rate_limit_per_user > 0 && !exempt {
             self.slowmode_check(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
         }
+        // Auto Moderation before anything is stored or dispatched.
+        self.automod_message(&ca, actor, &content, None).await?;
         let (mentions, mention_roles, everyone, mut users) = self
             .resolve_mentions(
                 &ca,

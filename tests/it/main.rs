@@ -12,6 +12,7 @@ mod atomicity;
 mod attachments;
 mod auth;
 mod authz;
+mod automod;
 mod bad_input;
 mod command_index;
 mod commands;

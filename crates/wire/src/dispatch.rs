@@ -361,6 +361,10 @@ payloads! {
         InteractionModalCreate,
         ApplicationCommandAutocompleteResponse,
         PassiveUpdateV1,
+        AutoModerationRuleCreate,
+        AutoModerationRuleUpdate,
+        AutoModerationRuleDelete,
+        AutoModerationActionExecution,
     }
 }
 

@@ -21,6 +21,7 @@ extern crate self as hearth_wire;
 
 pub mod account;
 pub mod application;
+pub mod automod;
 pub mod channel;
 pub mod command;
 pub mod component;
@@ -44,6 +45,7 @@ pub mod webhook;
 
 pub use account::*;
 pub use application::*;
+pub use automod::*;
 pub use channel::*;
 pub use command::*;
 pub use component::*;
