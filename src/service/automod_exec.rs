@@ -233,6 +233,8 @@ impl Hearth {
             webhook_avatar: None,
             interaction: None,
             components: None,
+            poll: None,
+            poll_open_until: None,
             attachments: vec![],
         };
         let users: HashMap<_, _> = [(actor.user.id, actor.user.clone())].into();
