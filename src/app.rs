@@ -445,6 +445,8 @@ impl App {
         // Message removal of deleted accounts (resumes stored jobs) and the federation
         // notices announcing deletions (resumes stored notices).
         let purges = tokio::spawn(self.hearth.clone().run_message_purges());
+        // Threads idle longer than their auto_archive_duration are archived.
+        let archiver = tokio::spawn(self.hearth.clone().run_thread_archiver());
         let checkpoints = tokio::spawn(self.hearth.clone().run_checkpoints());
         let notices = tokio::spawn(s2s::notices::run(self.hearth.clone(), self.fed.clone()));
         let janitor = tokio::spawn(async move {
@@ -521,6 +523,7 @@ impl App {
         blocks.abort();
         media_gc.abort();
         purges.abort();
+        archiver.abort();
         checkpoints.abort();
         notices.abort();
         key_reload.abort();

@@ -153,6 +153,12 @@ pub enum Rule {
     InteractionAcknowledged,
     /// 413 / 40005: the file would take its uploader or the guild over `media.*_quota_bytes`.
     StorageQuota,
+    /// 400 / 50083: the thread is archived (messages, members, edits other than unarchiving).
+    ThreadArchived,
+    /// 403 / 160005: the thread is locked (only MANAGE_THREADS may send or unarchive).
+    ThreadLocked,
+    /// 400 / 160004: the message already started a thread.
+    ThreadExists,
 }
 
 impl Rule {
@@ -296,6 +302,13 @@ impl Rule {
                 S::PAYLOAD_TOO_LARGE,
                 40005,
                 "Request entity too large: storage quota exceeded",
+            ),
+            Rule::ThreadArchived => (S::BAD_REQUEST, 50083, "Thread is archived"),
+            Rule::ThreadLocked => (S::FORBIDDEN, 160005, "Thread is locked"),
+            Rule::ThreadExists => (
+                S::BAD_REQUEST,
+                160004,
+                "A thread has already been created for this message",
             ),
         }
     }

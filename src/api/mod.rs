@@ -28,6 +28,7 @@ mod interactions;
 pub mod openapi;
 mod passkeys;
 mod search;
+mod threads;
 mod uploads;
 mod webhooks;
 
@@ -313,6 +314,7 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/admin/guilds/{guild_id}", delete(admin_delete_guild))
         .route("/admin/federation/equivocations", get(admin_equivocations))
         .merge(absent::routes())
+        .merge(threads::routes())
 }
 
 /// Routes outside the API prefix: liveness and readiness.
