@@ -207,7 +207,7 @@ async fn a_hidden_parent_hides_its_threads_everywhere() {
         .owner
         .post(&format!("/guilds/{g}/channels"), json!({"name": "secret", "type": 0}))
         .await;
-    assert_eq!(secret.status, 200, "{secret:?}");
+    assert_eq!(secret.status, 201, "{secret:?}");
     let secret = s(&secret.body["id"]);
     let r = c
         .owner
