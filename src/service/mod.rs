@@ -462,7 +462,11 @@ impl Hearth {
                     perms = threads::thread_perms(perms);
                     if t.kind == 12
                         && perms & perm::MANAGE_THREADS == 0
-                        && self.db.thread_member(t.channel_id, actor.user.id).await?.is_none()
+                        && self
+                            .db
+                            .thread_member(t.channel_id, actor.user.id)
+                            .await?
+                            .is_none()
                     {
                         return Err(Error::MissingAccess);
                     }

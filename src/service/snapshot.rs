@@ -370,7 +370,10 @@ pub fn guild_create_payload(
         serde_json::to_value(members).map_err(crate::error::Error::internal)?,
     );
     o.insert("channels".into(), json!(channels));
-    o.insert("threads".into(), json!(active_threads_payload(cache, user, &last)));
+    o.insert(
+        "threads".into(),
+        json!(active_threads_payload(cache, user, &last)),
+    );
     o.insert("presences".into(), json!(presence_list));
     o.insert("voice_states".into(), json!([]));
     o.insert("stage_instances".into(), json!([]));

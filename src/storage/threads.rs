@@ -61,13 +61,17 @@ impl Db {
     /// A thread's metadata; `None` if `id` is not a thread.
     pub async fn thread(&self, id: i64) -> Result<Option<ThreadRow>> {
         let q = format!("SELECT {THREAD_COLS} FROM threads WHERE channel_id = $1");
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
+        )
     }
 
     /// The thread member row of `user` in `thread`, if they joined.
     pub async fn thread_member(&self, thread: i64, user: i64) -> Result<Option<ThreadMemberRow>> {
-        Ok(on_db!(self, p => sqlx::query_as("SELECT thread_id, user_id, join_timestamp, flags FROM thread_members WHERE thread_id = $1 AND user_id = $2")
-            .bind(thread).bind(user).fetch_optional(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT thread_id, user_id, join_timestamp, flags FROM thread_members WHERE thread_id = $1 AND user_id = $2")
+            .bind(thread).bind(user).fetch_optional(p).await)?,
+        )
     }
 
     /// Members of `thread` with user id above `after`, by user id, at most `limit`.
@@ -77,8 +81,10 @@ impl Db {
         after: i64,
         limit: i64,
     ) -> Result<Vec<ThreadMemberRow>> {
-        Ok(on_db!(self, p => sqlx::query_as("SELECT thread_id, user_id, join_timestamp, flags FROM thread_members WHERE thread_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3")
-            .bind(thread).bind(after).bind(limit).fetch_all(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT thread_id, user_id, join_timestamp, flags FROM thread_members WHERE thread_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3")
+            .bind(thread).bind(after).bind(limit).fetch_all(p).await)?,
+        )
     }
 
     /// The membership rows of `user` in `threads`.
@@ -94,7 +100,9 @@ impl Db {
             "SELECT thread_id, user_id, join_timestamp, flags FROM thread_members WHERE user_id = $1 AND thread_id IN ({})",
             id_list(threads)
         );
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(user).fetch_all(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(user).fetch_all(p).await)?,
+        )
     }
 
     /// Member and message counts of `threads`: `id -> (members, messages)`.
@@ -108,7 +116,8 @@ impl Db {
                     (SELECT COUNT(*) FROM messages m WHERE m.channel_id = c.id)
              FROM channels c WHERE c.id IN ({list})"
         );
-        let rows: Vec<(i64, i64, i64)> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?;
+        let rows: Vec<(i64, i64, i64)> =
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|(i, a, b)| (i, (a, b))).collect())
     }
 
@@ -126,8 +135,12 @@ impl Db {
 
     /// The guild's active (not archived) threads, by id.
     pub async fn active_threads(&self, guild: i64) -> Result<Vec<ThreadRow>> {
-        let q = format!("SELECT {THREAD_COLS} FROM threads WHERE guild_id = $1 AND archived = FALSE ORDER BY channel_id");
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild).fetch_all(p).await)?)
+        let q = format!(
+            "SELECT {THREAD_COLS} FROM threads WHERE guild_id = $1 AND archived = FALSE ORDER BY channel_id"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild).fetch_all(p).await)?,
+        )
     }
 
     /// Archived threads of `parent` of the given channel types, newest archive first, archived
@@ -147,8 +160,10 @@ impl Db {
              ORDER BY archive_timestamp DESC, channel_id DESC LIMIT $3",
             id_list(kinds)
         );
-        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
-            .bind(parent).bind(before).bind(limit).bind(joined_by.unwrap_or(0)).fetch_all(p).await)?)
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(parent).bind(before).bind(limit).bind(joined_by.unwrap_or(0)).fetch_all(p).await)?,
+        )
     }
 
     /// Active threads with their channel's `last_message_id` (for the archiver).
@@ -158,8 +173,11 @@ impl Db {
             .map(|c| format!("t.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let q = format!("SELECT {cols}, c.last_message_id AS last_msg FROM threads t JOIN channels c ON c.id = t.channel_id WHERE t.archived = FALSE");
-        let rows: Vec<UnarchivedRow> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?;
+        let q = format!(
+            "SELECT {cols}, c.last_message_id AS last_msg FROM threads t JOIN channels c ON c.id = t.channel_id WHERE t.archived = FALSE"
+        );
+        let rows: Vec<UnarchivedRow> =
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|r| (r.t, r.last_msg)).collect())
     }
 }
@@ -209,20 +227,29 @@ impl Change {
 
     /// Archives thread `id` at `now` (ms) if it is still active; returns whether it was.
     pub async fn archive_idle_thread(&mut self, id: i64, now: i64) -> Result<bool> {
-        Ok(on_tx!(self, tx => sqlx::query("UPDATE threads SET archived = TRUE, archive_timestamp = $1 WHERE channel_id = $2 AND archived = FALSE")
-            .bind(now).bind(id).execute(&mut *tx).await.map(|r| r.rows_affected()))? > 0)
+        Ok(
+            on_tx!(self, tx => sqlx::query("UPDATE threads SET archived = TRUE, archive_timestamp = $1 WHERE channel_id = $2 AND archived = FALSE")
+            .bind(now).bind(id).execute(&mut *tx).await.map(|r| r.rows_affected()))?
+                > 0,
+        )
     }
 
     /// Adds a member; returns whether they were not one already.
     pub async fn add_thread_member(&mut self, m: &ThreadMemberRow) -> Result<bool> {
-        Ok(on_tx!(self, tx => sqlx::query("INSERT INTO thread_members (thread_id, user_id, join_timestamp, flags) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(m.thread_id).bind(m.user_id).bind(m.join_timestamp).bind(m.flags).execute(&mut *tx).await.map(|r| r.rows_affected()))? > 0)
+        Ok(
+            on_tx!(self, tx => sqlx::query("INSERT INTO thread_members (thread_id, user_id, join_timestamp, flags) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(m.thread_id).bind(m.user_id).bind(m.join_timestamp).bind(m.flags).execute(&mut *tx).await.map(|r| r.rows_affected()))?
+                > 0,
+        )
     }
 
     /// Removes a member; returns whether they were one.
     pub async fn remove_thread_member(&mut self, thread: i64, user: i64) -> Result<bool> {
-        Ok(on_tx!(self, tx => sqlx::query("DELETE FROM thread_members WHERE thread_id = $1 AND user_id = $2")
-            .bind(thread).bind(user).execute(&mut *tx).await.map(|r| r.rows_affected()))? > 0)
+        Ok(
+            on_tx!(self, tx => sqlx::query("DELETE FROM thread_members WHERE thread_id = $1 AND user_id = $2")
+            .bind(thread).bind(user).execute(&mut *tx).await.map(|r| r.rows_affected()))?
+                > 0,
+        )
     }
 
     /// The thread member rows of `thread` (all of them), seeing this change's writes.

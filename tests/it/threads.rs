@@ -97,17 +97,39 @@ async fn a_public_thread_from_a_message_takes_its_id_members_and_messages() {
     assert_eq!(me["id"], msg.as_str());
 
     // One thread per message; bad input is a form error.
-    assert_err(&thread_from(bob, chan, &msg, json!({"name": "again"})).await, 400, 160004);
+    assert_err(
+        &thread_from(bob, chan, &msg, json!({"name": "again"})).await,
+        400,
+        160004,
+    );
     let other = say(&c.owner, chan, "another").await;
     assert_field_error(&thread_from(bob, chan, &other, json!({})).await, "name");
     assert_field_error(
-        &thread_from(bob, chan, &other, json!({"name": "x", "auto_archive_duration": 5})).await,
+        &thread_from(
+            bob,
+            chan,
+            &other,
+            json!({"name": "x", "auto_archive_duration": 5}),
+        )
+        .await,
         "auto_archive_duration",
     );
-    assert_err(&thread_from(bob, chan, "1234", json!({"name": "x"})).await, 404, 10008);
+    assert_err(
+        &thread_from(bob, chan, "1234", json!({"name": "x"})).await,
+        404,
+        10008,
+    );
     // Outsiders see nothing.
-    assert_err(&thread_from(&c.outsider, chan, &other, json!({"name": "x"})).await, 403, 50001);
-    assert_err(&c.outsider.get(&format!("/channels/{msg}")).await, 403, 50001);
+    assert_err(
+        &thread_from(&c.outsider, chan, &other, json!({"name": "x"})).await,
+        403,
+        50001,
+    );
+    assert_err(
+        &c.outsider.get(&format!("/channels/{msg}")).await,
+        403,
+        50001,
+    );
 
     // Messages in the thread reach those who see it.
     let r = send(&c.owner, &msg, "in the thread").await;
@@ -118,7 +140,10 @@ async fn a_public_thread_from_a_message_takes_its_id_members_and_messages() {
     assert_eq!(ev["content"], "in the thread");
 
     // Members: the owner joins, is listed, leaves.
-    let r = c.owner.put_empty(&format!("/channels/{msg}/thread-members/@me")).await;
+    let r = c
+        .owner
+        .put_empty(&format!("/channels/{msg}/thread-members/@me"))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
     let upd = gw.expect("THREAD_MEMBERS_UPDATE").await;
     assert_eq!(upd["member_count"], 2);
@@ -129,14 +154,20 @@ async fn a_public_thread_from_a_message_takes_its_id_members_and_messages() {
     assert_eq!(shown.body["member_count"], 2, "{shown:?}");
     assert_eq!(shown.body["message_count"], 1, "{shown:?}");
     let owner_id = s(&c.owner.get("/users/@me").await.body["id"]);
-    let r = c.owner.delete(&format!("/channels/{msg}/thread-members/@me")).await;
+    let r = c
+        .owner
+        .delete(&format!("/channels/{msg}/thread-members/@me"))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
     assert_err(
-        &bob.get(&format!("/channels/{msg}/thread-members/{owner_id}")).await,
+        &bob.get(&format!("/channels/{msg}/thread-members/{owner_id}"))
+            .await,
         404,
         10007,
     );
-    let mine = bob.get(&format!("/channels/{msg}/thread-members/{bob_id}")).await;
+    let mine = bob
+        .get(&format!("/channels/{msg}/thread-members/{bob_id}"))
+        .await;
     assert_eq!(mine.status, 200, "{mine:?}");
 
     // Guild channel lists leave threads out; the active list has it.
@@ -146,7 +177,11 @@ async fn a_public_thread_from_a_message_takes_its_id_members_and_messages() {
     assert_eq!(active.status, 200, "{active:?}");
     assert_eq!(ids(&active.body["threads"]), vec![msg.clone()]);
     assert_eq!(active.body["members"][0]["user_id"], bob_id.as_str());
-    assert_err(&c.outsider.get(&format!("/guilds/{g}/threads/active")).await, 403, 50001);
+    assert_err(
+        &c.outsider.get(&format!("/guilds/{g}/threads/active")).await,
+        403,
+        50001,
+    );
 
     // Deleting needs MANAGE_THREADS.
     assert_err(&bob.delete(&format!("/channels/{msg}")).await, 403, 50013);
@@ -175,10 +210,17 @@ async fn thread_permissions_are_the_parents_and_need_the_thread_bits() {
     )
     .await;
     let other = say(&c.owner, chan, "another").await;
-    assert_err(&thread_from(bob, chan, &other, json!({"name": "x"})).await, 403, 50013);
     assert_err(
-        &bob.post(&format!("/channels/{chan}/threads"), json!({"name": "x", "type": 11}))
-            .await,
+        &thread_from(bob, chan, &other, json!({"name": "x"})).await,
+        403,
+        50013,
+    );
+    assert_err(
+        &bob.post(
+            &format!("/channels/{chan}/threads"),
+            json!({"name": "x", "type": 11}),
+        )
+        .await,
         403,
         50013,
     );
@@ -187,7 +229,8 @@ async fn thread_permissions_are_the_parents_and_need_the_thread_bits() {
     // Private threads need CREATE_PRIVATE_THREADS (not granted by default).
     everyone(&c.owner, g, perm::EVERYONE_DEFAULT).await;
     assert_err(
-        &bob.post(&format!("/channels/{chan}/threads"), json!({"name": "p"})).await,
+        &bob.post(&format!("/channels/{chan}/threads"), json!({"name": "p"}))
+            .await,
         403,
         50013,
     );
@@ -205,7 +248,10 @@ async fn a_hidden_parent_hides_its_threads_everywhere() {
     let bob_token = &c.bob.2;
     let secret = c
         .owner
-        .post(&format!("/guilds/{g}/channels"), json!({"name": "secret", "type": 0}))
+        .post(
+            &format!("/guilds/{g}/channels"),
+            json!({"name": "secret", "type": 0}),
+        )
         .await;
     assert_eq!(secret.status, 201, "{secret:?}");
     let secret = s(&secret.body["id"]);
@@ -222,7 +268,10 @@ async fn a_hidden_parent_hides_its_threads_everywhere() {
 
     let t = c
         .owner
-        .post(&format!("/channels/{secret}/threads"), json!({"name": "hush", "type": 11}))
+        .post(
+            &format!("/channels/{secret}/threads"),
+            json!({"name": "hush", "type": 11}),
+        )
         .await;
     assert_eq!(t.status, 201, "{t:?}");
     let tid = s(&t.body["id"]);
@@ -235,7 +284,9 @@ async fn a_hidden_parent_hides_its_threads_everywhere() {
     // Carol gets neither: a later message in general arrives, nothing of the thread before.
     say(&c.owner, &c.guild.general, "barrier").await;
     carol_gw
-        .expect_where("MESSAGE_CREATE", |d| d["channel_id"] == c.guild.general.as_str())
+        .expect_where("MESSAGE_CREATE", |d| {
+            d["channel_id"] == c.guild.general.as_str()
+        })
         .await;
     assert!(
         !carol_gw
@@ -249,7 +300,9 @@ async fn a_hidden_parent_hides_its_threads_everywhere() {
     assert_err(&carol.get(&format!("/channels/{tid}")).await, 403, 50001);
     assert_err(&send(carol, &tid, "hi").await, 403, 50001);
     assert_err(
-        &carol.put_empty(&format!("/channels/{tid}/thread-members/@me")).await,
+        &carol
+            .put_empty(&format!("/channels/{tid}/thread-members/@me"))
+            .await,
         403,
         50001,
     );
@@ -259,7 +312,9 @@ async fn a_hidden_parent_hides_its_threads_everywhere() {
     assert_eq!(ids(&active.body["threads"]), vec![tid.clone()]);
     // Adding carol is refused too.
     assert_err(
-        &c.owner.put_empty(&format!("/channels/{tid}/thread-members/{carol_id}")).await,
+        &c.owner
+            .put_empty(&format!("/channels/{tid}/thread-members/{carol_id}"))
+            .await,
         403,
         50001,
     );
@@ -302,7 +357,8 @@ async fn private_threads_are_seen_by_their_members_and_managers_only() {
 
     // Not invitable: bob (no MANAGE_THREADS) cannot add carol; the owner can.
     assert_err(
-        &bob.put_empty(&format!("/channels/{tid}/thread-members/{carol_id}")).await,
+        &bob.put_empty(&format!("/channels/{tid}/thread-members/{carol_id}"))
+            .await,
         403,
         50013,
     );
@@ -314,7 +370,10 @@ async fn private_threads_are_seen_by_their_members_and_managers_only() {
     let me = carol_gw.expect("THREAD_MEMBER_UPDATE").await;
     assert_eq!(me["id"], tid.as_str());
     assert!(
-        !carol_gw.pending.iter().any(|v| v["d"]["channel_id"] == tid.as_str()),
+        !carol_gw
+            .pending
+            .iter()
+            .any(|v| v["d"]["channel_id"] == tid.as_str()),
         "carol saw the thread's message before joining: {:?}",
         carol_gw.pending
     );
@@ -327,11 +386,15 @@ async fn private_threads_are_seen_by_their_members_and_managers_only() {
     assert_eq!(ids(&active.body["threads"]), vec![tid.clone()]);
     // The private thread's owner may remove members; carol may not remove bob.
     assert_err(
-        &carol.delete(&format!("/channels/{tid}/thread-members/{bob_id}")).await,
+        &carol
+            .delete(&format!("/channels/{tid}/thread-members/{bob_id}"))
+            .await,
         403,
         50013,
     );
-    let r = bob.delete(&format!("/channels/{tid}/thread-members/{carol_id}")).await;
+    let r = bob
+        .delete(&format!("/channels/{tid}/thread-members/{carol_id}"))
+        .await;
     assert_eq!(r.status, 204, "{r:?}");
     assert_err(&carol.get(&format!("/channels/{tid}")).await, 403, 50001);
     // Archived private lists: MANAGE_THREADS for all, the joined list for members.
@@ -340,18 +403,30 @@ async fn private_threads_are_seen_by_their_members_and_managers_only() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_err(
-        &bob.get(&format!("/channels/{chan}/threads/archived/private")).await,
+        &bob.get(&format!("/channels/{chan}/threads/archived/private"))
+            .await,
         403,
         50013,
     );
-    let all = c.owner.get(&format!("/channels/{chan}/threads/archived/private")).await;
+    let all = c
+        .owner
+        .get(&format!("/channels/{chan}/threads/archived/private"))
+        .await;
     assert_eq!(ids(&all.body["threads"]), vec![tid.clone()], "{all:?}");
     let joined = bob
-        .get(&format!("/channels/{chan}/users/@me/threads/archived/private"))
+        .get(&format!(
+            "/channels/{chan}/users/@me/threads/archived/private"
+        ))
         .await;
-    assert_eq!(ids(&joined.body["threads"]), vec![tid.clone()], "{joined:?}");
+    assert_eq!(
+        ids(&joined.body["threads"]),
+        vec![tid.clone()],
+        "{joined:?}"
+    );
     let joined = carol
-        .get(&format!("/channels/{chan}/users/@me/threads/archived/private"))
+        .get(&format!(
+            "/channels/{chan}/users/@me/threads/archived/private"
+        ))
         .await;
     assert_eq!(ids(&joined.body["threads"]), Vec::<String>::new());
 }
@@ -364,28 +439,44 @@ async fn archived_and_locked_threads_follow_discords_rules() {
     let carol = &c.carol.1;
     let mut gw = Gw::identify(&c.ts, bob_token, INTENTS).await;
     let msg = say(bob, chan, "topic").await;
-    let t = thread_from(bob, chan, &msg, json!({"name": "t", "auto_archive_duration": 60})).await;
+    let t = thread_from(
+        bob,
+        chan,
+        &msg,
+        json!({"name": "t", "auto_archive_duration": 60}),
+    )
+    .await;
     assert_eq!(t.status, 201, "{t:?}");
     let tid = msg.clone();
     gw.expect("THREAD_CREATE").await;
 
     // Only the owner or MANAGE_THREADS renames, archives; bad values are form errors.
     assert_err(
-        &carol.patch(&format!("/channels/{tid}"), json!({"name": "mine"})).await,
+        &carol
+            .patch(&format!("/channels/{tid}"), json!({"name": "mine"}))
+            .await,
         403,
         50013,
     );
     assert_field_error(
-        &bob.patch(&format!("/channels/{tid}"), json!({"auto_archive_duration": 7})).await,
+        &bob.patch(
+            &format!("/channels/{tid}"),
+            json!({"auto_archive_duration": 7}),
+        )
+        .await,
         "auto_archive_duration",
     );
     assert_err(
-        &bob.patch(&format!("/channels/{tid}"), json!({"locked": true})).await,
+        &bob.patch(&format!("/channels/{tid}"), json!({"locked": true}))
+            .await,
         403,
         50013,
     );
     let r = bob
-        .patch(&format!("/channels/{tid}"), json!({"name": "renamed", "archived": true}))
+        .patch(
+            &format!("/channels/{tid}"),
+            json!({"name": "renamed", "archived": true}),
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["name"], "renamed");
@@ -396,16 +487,21 @@ async fn archived_and_locked_threads_follow_discords_rules() {
     // Archived: no messages, no member changes, no edits but unarchiving.
     assert_err(&send(bob, &tid, "hello?").await, 400, 50083);
     assert_err(
-        &carol.put_empty(&format!("/channels/{tid}/thread-members/@me")).await,
+        &carol
+            .put_empty(&format!("/channels/{tid}/thread-members/@me"))
+            .await,
         400,
         50083,
     );
     assert_err(
-        &bob.patch(&format!("/channels/{tid}"), json!({"name": "x"})).await,
+        &bob.patch(&format!("/channels/{tid}"), json!({"name": "x"}))
+            .await,
         400,
         50083,
     );
-    let public = carol.get(&format!("/channels/{chan}/threads/archived/public")).await;
+    let public = carol
+        .get(&format!("/channels/{chan}/threads/archived/public"))
+        .await;
     assert_eq!(public.status, 200, "{public:?}");
     assert_eq!(ids(&public.body["threads"]), vec![tid.clone()]);
     assert_eq!(public.body["has_more"], false);
@@ -432,13 +528,17 @@ async fn archived_and_locked_threads_follow_discords_rules() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_err(
-        &bob.patch(&format!("/channels/{tid}"), json!({"archived": false})).await,
+        &bob.patch(&format!("/channels/{tid}"), json!({"archived": false}))
+            .await,
         403,
         50013,
     );
     let r = c
         .owner
-        .patch(&format!("/channels/{tid}"), json!({"archived": false, "locked": false}))
+        .patch(
+            &format!("/channels/{tid}"),
+            json!({"archived": false, "locked": false}),
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["thread_metadata"]["archived"], false);
@@ -452,17 +552,37 @@ async fn the_archiver_archives_idle_threads_on_its_clock() {
     let chan = &c.guild.general;
     let (bob, bob_token) = (&c.bob.1, &c.bob.2);
     let msg = say(bob, chan, "topic").await;
-    let r = thread_from(bob, chan, &msg, json!({"name": "short", "auto_archive_duration": 60})).await;
+    let r = thread_from(
+        bob,
+        chan,
+        &msg,
+        json!({"name": "short", "auto_archive_duration": 60}),
+    )
+    .await;
     assert_eq!(r.status, 201, "{r:?}");
     let other = say(bob, chan, "topic 2").await;
-    let r = thread_from(bob, chan, &other, json!({"name": "long", "auto_archive_duration": 1440})).await;
+    let r = thread_from(
+        bob,
+        chan,
+        &other,
+        json!({"name": "long", "auto_archive_duration": 1440}),
+    )
+    .await;
     assert_eq!(r.status, 201, "{r:?}");
     let mut gw = Gw::identify(&c.ts, bob_token, INTENTS).await;
     let now = chrono::Utc::now().timestamp_millis();
 
-    let n = c.ts.hearth.archive_idle_threads(now + 59 * 60_000).await.unwrap();
+    let n =
+        c.ts.hearth
+            .archive_idle_threads(now + 59 * 60_000)
+            .await
+            .unwrap();
     assert_eq!(n, 0);
-    let n = c.ts.hearth.archive_idle_threads(now + 61 * 60_000).await.unwrap();
+    let n =
+        c.ts.hearth
+            .archive_idle_threads(now + 61 * 60_000)
+            .await
+            .unwrap();
     assert_eq!(n, 1, "only the thread idle for more than an hour");
     let upd = gw.expect("THREAD_UPDATE").await;
     assert_eq!(upd["id"], msg.as_str());
@@ -473,9 +593,17 @@ async fn the_archiver_archives_idle_threads_on_its_clock() {
     assert_eq!(shown.body["thread_metadata"]["archived"], false);
     // A day later the other one goes too, once.
     assert_eq!(send(bob, &other, "still alive").await.status, 200);
-    let n = c.ts.hearth.archive_idle_threads(now + 1441 * 60_000).await.unwrap();
+    let n =
+        c.ts.hearth
+            .archive_idle_threads(now + 1441 * 60_000)
+            .await
+            .unwrap();
     assert_eq!(n, 1);
-    let n = c.ts.hearth.archive_idle_threads(now + 1441 * 60_000).await.unwrap();
+    let n =
+        c.ts.hearth
+            .archive_idle_threads(now + 1441 * 60_000)
+            .await
+            .unwrap();
     assert_eq!(n, 0, "archived threads stay archived");
 }
 
@@ -488,7 +616,10 @@ async fn webhooks_post_in_a_thread_of_their_channel() {
     assert_eq!(r.status, 201, "{r:?}");
     let hook = c
         .owner
-        .post(&format!("/channels/{chan}/webhooks"), json!({"name": "hook"}))
+        .post(
+            &format!("/channels/{chan}/webhooks"),
+            json!({"name": "hook"}),
+        )
         .await;
     assert_eq!(hook.status, 200, "{hook:?}");
     let (hid, token) = (s(&hook.body["id"]), s(&hook.body["token"]));
