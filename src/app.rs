@@ -452,6 +452,8 @@ impl App {
         // notices announcing deletions (resumes stored notices).
         let purges = tokio::spawn(self.hearth.clone().run_message_purges());
         let polls = tokio::spawn(self.hearth.clone().run_poll_expiry());
+        // Threads idle longer than their auto_archive_duration are archived.
+        let archiver = tokio::spawn(self.hearth.clone().run_thread_archiver());
         let checkpoints = tokio::spawn(self.hearth.clone().run_checkpoints());
         let notices = tokio::spawn(s2s::notices::run(self.hearth.clone(), self.fed.clone()));
         let janitor = tokio::spawn(async move {
@@ -529,6 +531,7 @@ impl App {
         media_gc.abort();
         purges.abort();
         polls.abort();
+        archiver.abort();
         checkpoints.abort();
         notices.abort();
         key_reload.abort();

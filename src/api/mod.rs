@@ -30,6 +30,7 @@ pub mod openapi;
 mod passkeys;
 mod polls;
 mod search;
+mod threads;
 mod uploads;
 mod webhooks;
 
@@ -345,6 +346,7 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/admin/guilds/{guild_id}", delete(admin_delete_guild))
         .route("/admin/federation/equivocations", get(admin_equivocations))
         .merge(absent::routes())
+        .merge(threads::routes())
 }
 
 /// Routes outside the API prefix: liveness and readiness.

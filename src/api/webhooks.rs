@@ -216,6 +216,7 @@ pub(super) async fn delete_webhook_with_token(
         ("webhook_token" = String, Path, description = "The webhook's token"),
         ("wait" = Option<String>, Query, description = "`true` or `1`: answer the created message instead of 204"),
         ("with_components" = Option<String>, Query, description = "`true` or `1`: take `components` (link buttons only for a webhook; an interaction's follow-ups always take them)"),
+        ("thread_id" = Option<String>, Query, description = "Snowflake id: a thread of the webhook's channel to post in"),
     ),
     request_body(content = wire::ExecuteWebhookBody, description = "wire::ExecuteWebhookBody"),
     responses(
@@ -232,7 +233,7 @@ pub(super) async fn execute_webhook(
 ) -> Result<Response> {
     let wait = q.wait();
     Ok(executed(
-        h.execute_webhook(w, &t, b, wait, q.with_components())
+        h.execute_webhook(w, &t, b, wait, q.with_components(), q.thread_id)
             .await?,
     ))
 }

@@ -1,5 +1,5 @@
 //! Refusals of the poll routes and of Auto Moderation (Discord "Topics > Opcodes and Status
-//! Codes > JSON Error Codes": 520000, 520001, 520003, 520006; 200000), kept beside [`super::Rule`] as one of its
+//! Codes > JSON Error Codes": 520000, 520001, 520003, 520006; 200000), kept beside [`super::Rule`] (`rule.rs`) as one of its
 //! variants ([`super::Rule::Refused`]).
 
 use axum::http::StatusCode;

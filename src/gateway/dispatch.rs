@@ -156,6 +156,9 @@ impl Gateway {
                 d.event,
                 Event::ChannelCreate
                     | Event::ChannelUpdate
+                    | Event::ThreadCreate
+                    | Event::ThreadUpdate
+                    | Event::ThreadMembersUpdate
                     | Event::GuildRoleCreate
                     | Event::GuildRoleDelete
                     | Event::GuildRoleUpdate
@@ -177,7 +180,7 @@ impl Gateway {
                     })
                 };
                 if !wanted {
-                    if d.event == Event::ChannelDelete {
+                    if matches!(d.event, Event::ChannelDelete | Event::ThreadDelete) {
                         self.invalidate(guild_id.db());
                     }
                     return;
@@ -276,7 +279,7 @@ impl Gateway {
             }
         }
         if let Audience::Guild { guild_id, .. } = &d.audience
-            && d.event == Event::ChannelDelete
+            && matches!(d.event, Event::ChannelDelete | Event::ThreadDelete)
         {
             self.invalidate(guild_id.db());
         }
@@ -308,7 +311,8 @@ impl Gateway {
             }
             if let (Some(c), Some(ows)) = (channel, ows) {
                 let view = || cache.can_view(s.user_id, c, fallback);
-                let ok = if cache.is_plain(s.user_id, ows) {
+                // A private thread's members see it whatever their permissions.
+                let ok = if cache.is_plain(s.user_id, ows) && !cache.is_private_thread(c) {
                     *plain_view.get_or_insert_with(view)
                 } else {
                     *view_memo.entry(s.user_id).or_insert_with(view)

@@ -428,7 +428,7 @@ async fn writer(
         for ev in pending {
             match ev {
                 // Application commands belong to this server's applications, webhooks to
-                // this server, poll votes are not federated: never logged.
+                // this server, poll votes and threads are not federated (yet): never logged.
                 BusEvent::Dispatch(d)
                     if matches!(
                         d.event,
@@ -440,6 +440,12 @@ async fn writer(
                             | Event::AutoModerationRuleUpdate
                             | Event::AutoModerationRuleDelete
                             | Event::AutoModerationActionExecution
+                            | Event::ThreadCreate
+                            | Event::ThreadUpdate
+                            | Event::ThreadDelete
+                            | Event::ThreadListSync
+                            | Event::ThreadMemberUpdate
+                            | Event::ThreadMembersUpdate
                     ) => {}
                 BusEvent::Dispatch(d) if d.logged => {
                     write_group(&log, std::mem::take(&mut group)).await;

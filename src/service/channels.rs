@@ -230,6 +230,9 @@ impl Hearth {
     /// `GET /channels/{id}`.
     pub async fn get_channel(&self, actor: &Actor, channel_id: Snowflake) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(t) = &ca.thread {
+            return self.render_thread(&ca.channel, t, actor.user.id).await;
+        }
         self.render_channel(&ca).await
     }
 
@@ -255,6 +258,9 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if ca.thread.is_some() {
+            return self.modify_thread(actor, ca, body).await;
+        }
         if let Some(g) = &ca.guild {
             Self::hosted_here(&g.guild)?;
         }
@@ -402,6 +408,9 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if ca.thread.is_some() {
+            return self.delete_thread(actor, ca).await;
+        }
         if let Some(g) = &ca.guild {
             Self::hosted_here(&g.guild)?;
         }
@@ -544,6 +553,10 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if ca.thread.is_some() {
+            // Threads have no overwrites of their own.
+            return Err(Error::Rule(Rule::ChannelType));
+        }
         if let Some(g) = &ca.guild {
             Self::hosted_here(&g.guild)?;
         }
@@ -620,6 +633,10 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if ca.thread.is_some() {
+            // Threads have no overwrites of their own.
+            return Err(Error::Rule(Rule::ChannelType));
+        }
         if let Some(g) = &ca.guild {
             Self::hosted_here(&g.guild)?;
         }

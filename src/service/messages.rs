@@ -341,6 +341,9 @@ impl Hearth {
         if !ca.is_text() {
             return Err(Error::Rule(Rule::NonTextChannel));
         }
+        if let Some(t) = &ca.thread {
+            super::threads::check_open(t, ca.perms)?;
+        }
         ca.require(perm::SEND_MESSAGES)?;
         if !files.is_empty() {
             ca.require(perm::ATTACH_FILES)?;

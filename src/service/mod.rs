@@ -73,6 +73,8 @@ pub mod security;
 pub mod setup;
 pub mod snapshot;
 pub mod sniff;
+pub mod thread_lists;
+pub mod threads;
 pub mod uploads;
 pub mod webhook_exec;
 pub mod webhook_formats;
@@ -255,6 +257,9 @@ pub struct ChannelAccess {
     pub perms: Permissions,
     /// DM recipients (both users), empty for guild channels.
     pub recipients: Vec<i64>,
+    /// A thread's metadata ([`threads`]); `overwrites` and `perms` are then the parent's,
+    /// with SEND_MESSAGES standing for SEND_MESSAGES_IN_THREADS.
+    pub thread: Option<crate::storage::ThreadRow>,
 }
 
 impl ChannelAccess {
@@ -271,13 +276,7 @@ impl ChannelAccess {
         self.channel.guild_id.map(Snowflake::from_db)
     }
     pub fn is_text(&self) -> bool {
-        matches!(
-            ChannelType::from_db(self.channel.kind),
-            ChannelType::GuildText
-                | ChannelType::Dm
-                | ChannelType::GroupDm
-                | ChannelType::GuildAnnouncement
-        )
+        ChannelType::from_db(self.channel.kind).is_text()
     }
 }
 
@@ -461,16 +460,39 @@ impl Hearth {
                 let view = view.ok_or(Error::Unknown(Unknown::Guild))?;
                 let mfa_missing = self.mfa_missing(&view.guild, actor.user.id).await?;
                 let ga = GuildAccess::of_view(view, actor.user.id, mfa_missing)?;
-                let perms = ga.in_channel(&overwrites);
+                // A thread's overwrites are its parent's (`Db::channel_view`).
+                let mut perms = ga.in_channel(&overwrites);
                 if perms & perm::VIEW_CHANNEL == 0 {
                     return Err(Error::MissingAccess);
                 }
+                let thread = if ChannelType::from_db(channel.kind).is_thread() {
+                    let t = self
+                        .db
+                        .thread(channel.id)
+                        .await?
+                        .ok_or(Error::Unknown(Unknown::Channel))?;
+                    perms = threads::thread_perms(perms);
+                    if t.kind == 12
+                        && perms & perm::MANAGE_THREADS == 0
+                        && self
+                            .db
+                            .thread_member(t.channel_id, actor.user.id)
+                            .await?
+                            .is_none()
+                    {
+                        return Err(Error::MissingAccess);
+                    }
+                    Some(t)
+                } else {
+                    None
+                };
                 Ok(ChannelAccess {
                     channel,
                     overwrites,
                     guild: Some(ga),
                     perms,
                     recipients: vec![],
+                    thread,
                 })
             }
             None => {
@@ -497,6 +519,7 @@ impl Hearth {
                     guild: None,
                     perms,
                     recipients: vec![a, b],
+                    thread: None,
                 })
             }
         }
@@ -627,6 +650,13 @@ impl Hearth {
             last_pin_timestamp: (text || !guild).then(|| c.last_pin_timestamp.map(wire::iso)),
             recipients,
             flags: 0,
+            owner_id: None,
+            thread_metadata: None,
+            message_count: None,
+            member_count: None,
+            total_message_sent: None,
+            member: None,
+            newly_created: None,
         }
     }
 

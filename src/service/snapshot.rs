@@ -37,6 +37,19 @@ pub struct GuildSnapshot {
     /// ([`GuildSnapshot::member_joined`], [`GuildSnapshot::remove_member`]); approximate
     /// between reloads (the gateway's passive-guild threshold only).
     member_count: AtomicI64,
+    /// Every thread of the guild by id (migration 0029): a thread is seen by those who see
+    /// its parent, and a private one only by its members and MANAGE_THREADS holders.
+    pub threads: HashMap<i64, SnapThread>,
+}
+
+/// A thread as routing needs it ([`GuildSnapshot::threads`]).
+#[derive(Debug, Clone)]
+pub struct SnapThread {
+    pub thread: crate::storage::ThreadRow,
+    /// The channel row of an active thread (for GUILD_CREATE's `threads`); `None` when archived.
+    pub channel: Option<ChannelRow>,
+    /// Members of a private thread (empty for public ones).
+    pub members: HashSet<i64>,
 }
 
 impl GuildSnapshot {
@@ -48,6 +61,28 @@ impl GuildSnapshot {
         };
         let (g, roles, channels) = (st.guild, st.roles, st.channels);
         let member_count = st.member_count;
+        let mut thread_channels: HashMap<i64, ChannelRow> =
+            st.thread_channels.into_iter().map(|c| (c.id, c)).collect();
+        let mut threads: HashMap<i64, SnapThread> = st
+            .threads
+            .into_iter()
+            .map(|t| {
+                let channel = thread_channels.remove(&t.channel_id);
+                (
+                    t.channel_id,
+                    SnapThread {
+                        thread: t,
+                        channel,
+                        members: HashSet::new(),
+                    },
+                )
+            })
+            .collect();
+        for (t, u) in st.private_thread_members {
+            if let Some(th) = threads.get_mut(&t) {
+                th.members.insert(u);
+            }
+        }
         let mut overwrites: HashMap<i64, Vec<Overwrite>> = HashMap::new();
         for o in st.overwrites {
             overwrites
@@ -72,6 +107,7 @@ impl GuildSnapshot {
             overwrites,
             channels,
             member_count: AtomicI64::new(member_count),
+            threads,
         }))
     }
 
@@ -151,17 +187,41 @@ impl GuildSnapshot {
     }
 
     /// Whether `user` may view `channel`; `fallback` overwrites are used when the channel is
-    /// no longer known (a CHANNEL_DELETE carries its overwrites).
+    /// no longer known (a CHANNEL_DELETE carries its overwrites). A thread is viewed through
+    /// its parent; a private thread needs membership or MANAGE_THREADS there as well.
     pub fn can_view(&self, user: i64, channel: i64, fallback: Option<&[Overwrite]>) -> bool {
-        self.perms_with(user, self.overwrites_of(channel, fallback)) & perm::VIEW_CHANNEL != 0
+        let p = self.perms_with(user, self.overwrites_of(channel, fallback));
+        if p & perm::VIEW_CHANNEL == 0 {
+            return false;
+        }
+        match self.threads.get(&channel) {
+            Some(t) if t.thread.kind == 12 => {
+                t.members.contains(&user) || p & perm::MANAGE_THREADS != 0
+            }
+            _ => true,
+        }
     }
 
-    /// The overwrites of `channel`; `fallback` when the channel is no longer known.
+    /// Whether `channel` is a private thread (its visibility differs between members with the
+    /// same permissions).
+    pub fn is_private_thread(&self, channel: i64) -> bool {
+        self.threads
+            .get(&channel)
+            .is_some_and(|t| t.thread.kind == 12)
+    }
+
+    /// The overwrites of `channel` (a thread: its parent's); `fallback` when the channel is
+    /// no longer known.
     pub fn overwrites_of<'a>(
         &'a self,
         channel: i64,
         fallback: Option<&'a [Overwrite]>,
     ) -> &'a [Overwrite] {
+        let channel = self
+            .threads
+            .get(&channel)
+            .map(|t| t.thread.parent_id)
+            .unwrap_or(channel);
         let known = self.channels.iter().any(|c| c.id == channel);
         match (self.overwrites.get(&channel), known, fallback) {
             (Some(o), _, _) => o,
@@ -338,7 +398,10 @@ pub fn guild_create_payload(
         serde_json::to_value(members).map_err(crate::error::Error::internal)?,
     );
     o.insert("channels".into(), json!(channels));
-    o.insert("threads".into(), json!([]));
+    o.insert(
+        "threads".into(),
+        json!(active_threads_payload(cache, user, &last)),
+    );
     o.insert("presences".into(), json!(presence_list));
     o.insert("voice_states".into(), json!([]));
     o.insert("stage_instances".into(), json!([]));
@@ -346,4 +409,30 @@ pub fn guild_create_payload(
     o.insert("soundboard_sounds".into(), json!([]));
     o.insert("embedded_activities".into(), json!([]));
     Ok(v)
+}
+
+/// The active threads `user` can view, as GUILD_CREATE's `threads` carries them (thread
+/// channel objects; `message_count` and `member_count` are not included there).
+pub fn active_threads_payload(
+    cache: &GuildSnapshot,
+    user: i64,
+    last: &HashMap<i64, Option<i64>>,
+) -> Vec<Value> {
+    let mut out: Vec<(i64, Value)> = cache
+        .threads
+        .values()
+        .filter_map(|t| {
+            let c = t.channel.as_ref()?;
+            if !cache.can_view(user, c.id, None) {
+                return None;
+            }
+            let mut w = Hearth::thread_wire(c, &t.thread, None, None);
+            if let Some(l) = last.get(&c.id) {
+                w.last_message_id = l.map(Snowflake::from_db);
+            }
+            Some((c.id, serde_json::to_value(w).ok()?))
+        })
+        .collect();
+    out.sort_by_key(|(id, _)| *id);
+    out.into_iter().map(|(_, v)| v).collect()
 }

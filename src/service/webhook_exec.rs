@@ -86,6 +86,7 @@ impl Hearth {
             }),
             perms: WEBHOOK_PERMS,
             recipients: vec![],
+            thread: None,
         })
     }
 
@@ -200,6 +201,8 @@ impl Hearth {
     /// docs; 400 50035 for a bad `username`, content, embeds or components. A webhook's
     /// `components` are taken only `with_components`, and then link buttons only (Discord,
     /// for webhooks no application owns); an interaction's follow-ups always take them.
+    /// `thread_id`: a thread of the webhook's channel (404 10003 otherwise; 400 50083 when
+    /// archived, 403 160005 when locked; Discord would unarchive it).
     pub async fn execute_webhook(
         &self,
         id: Snowflake,
@@ -207,13 +210,29 @@ impl Hearth {
         mut body: wire::ExecuteWebhookBody,
         wait: bool,
         with_components: bool,
+        thread_id: Option<Snowflake>,
     ) -> Result<Option<wire::Message>> {
         if let Some((i, app)) = self.followup_target(id, token).await? {
             let out = self.interaction_followup(&i, &app, &body).await?;
             return Ok(wait.then_some(out));
         }
         let w = self.webhook_by_token(id, token).await?;
-        let ca = self.webhook_access(&w).await?;
+        let mut ca = self.webhook_access(&w).await?;
+        if let Some(tid) = thread_id {
+            let t = self
+                .db
+                .thread(tid.db())
+                .await?
+                .filter(|t| t.parent_id == w.channel_id)
+                .ok_or(Error::Unknown(Unknown::Channel))?;
+            super::threads::check_open(&t, ca.perms)?;
+            ca.channel = self
+                .db
+                .channel(t.channel_id)
+                .await?
+                .ok_or(Error::Unknown(Unknown::Channel))?;
+            ca.thread = Some(t);
+        }
         let mut errs = FieldErrors::new();
         let username = body.username.clone().filter(|u| !u.trim().is_empty());
         if let Some(u) = &username {

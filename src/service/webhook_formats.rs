@@ -235,7 +235,7 @@ impl Hearth {
         body: &Value,
         wait: bool,
     ) -> Result<Option<wire::Message>> {
-        self.execute_webhook(id, token, slack_body(body), wait, false)
+        self.execute_webhook(id, token, slack_body(body), wait, false, None)
             .await
     }
 
@@ -258,7 +258,7 @@ impl Hearth {
             embeds: Some(vec![embed]),
             ..Default::default()
         };
-        self.execute_webhook(id, token, b, wait, false).await
+        self.execute_webhook(id, token, b, wait, false, None).await
     }
 }
 

@@ -148,6 +148,12 @@ pub struct GuildStructure {
     pub member_roles: Vec<(i64, i64)>,
     /// The number of members (the gateway's passive-guild threshold).
     pub member_count: i64,
+    /// Every thread (archived ones too), by id (migration 0029).
+    pub threads: Vec<super::ThreadRow>,
+    /// The channel rows of the active (not archived) threads.
+    pub thread_channels: Vec<ChannelRow>,
+    /// `(thread, user)` of every member of a private thread.
+    pub private_thread_members: Vec<(i64, i64)>,
 }
 
 impl Db {
@@ -156,7 +162,15 @@ impl Db {
     /// does not exist.
     pub async fn guild_structure(&self, guild_id: i64) -> Result<Option<GuildStructure>> {
         let cq = format!(
-            "SELECT {} FROM channels WHERE guild_id = $1 ORDER BY position, id",
+            "SELECT {} FROM channels WHERE guild_id = $1 AND type NOT IN (10, 11, 12) ORDER BY position, id",
+            super::guilds::CHANNEL_COLS
+        );
+        let tq = format!(
+            "SELECT {} FROM threads WHERE guild_id = $1 ORDER BY channel_id",
+            super::threads::THREAD_COLS
+        );
+        let tcq = format!(
+            "SELECT {} FROM channels WHERE id IN (SELECT channel_id FROM threads WHERE guild_id = $1 AND archived = FALSE) ORDER BY id",
             super::guilds::CHANNEL_COLS
         );
         on_db!(self, p => {
@@ -176,8 +190,14 @@ impl Db {
                 .bind(guild_id).fetch_all(&mut *tx).await?;
             let (member_count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM members WHERE guild_id = $1")
                 .bind(guild_id).fetch_one(&mut *tx).await?;
+            let threads = sqlx::query_as(sqlx::AssertSqlSafe(tq.as_str()))
+                .bind(guild_id).fetch_all(&mut *tx).await?;
+            let thread_channels = sqlx::query_as(sqlx::AssertSqlSafe(tcq.as_str()))
+                .bind(guild_id).fetch_all(&mut *tx).await?;
+            let private_thread_members = sqlx::query_as("SELECT tm.thread_id, tm.user_id FROM thread_members tm JOIN threads t ON t.channel_id = tm.thread_id WHERE t.guild_id = $1 AND t.type = 12")
+                .bind(guild_id).fetch_all(&mut *tx).await?;
             tx.commit().await?;
-            Ok(Some(GuildStructure { guild, roles, channels, overwrites, member_roles, member_count }))
+            Ok(Some(GuildStructure { guild, roles, channels, overwrites, member_roles, member_count, threads, thread_channels, private_thread_members }))
         })
     }
 
@@ -190,7 +210,7 @@ impl Db {
         user_id: i64,
     ) -> Result<Option<(GuildView, Vec<ChannelRow>, Vec<OverwriteRow>)>> {
         let cq = format!(
-            "SELECT {} FROM channels WHERE guild_id = $1 ORDER BY position, id",
+            "SELECT {} FROM channels WHERE guild_id = $1 AND type NOT IN (10, 11, 12) ORDER BY position, id",
             super::guilds::CHANNEL_COLS
         );
         on_db!(self, p => {

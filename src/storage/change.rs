@@ -198,7 +198,7 @@ impl Change {
         guild_id: i64,
     ) -> Result<(Vec<ChannelRow>, Vec<OverwriteRow>)> {
         let cq = format!(
-            "SELECT {} FROM channels WHERE guild_id = $1 ORDER BY position, id",
+            "SELECT {} FROM channels WHERE guild_id = $1 AND type NOT IN (10, 11, 12) ORDER BY position, id",
             super::guilds::CHANNEL_COLS
         );
         Ok(on_tx!(self, tx => {
@@ -304,13 +304,13 @@ impl Change {
     ) -> Result<bool> {
         let guild_id = c.guild_id;
         Ok(on_tx!(self, tx => {
-            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM channels WHERE guild_id = $1")
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM channels WHERE guild_id = $1 AND type NOT IN (10, 11, 12)")
                 .bind(guild_id).fetch_one(&mut *tx).await?;
             if n >= max_channels {
                 false
             } else {
                 if auto_position {
-                    let (next,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(position) + 1, 0) FROM channels WHERE guild_id = $1")
+                    let (next,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(position) + 1, 0) FROM channels WHERE guild_id = $1 AND type NOT IN (10, 11, 12)")
                         .bind(guild_id).fetch_one(&mut *tx).await?;
                     c.position = next;
                 }
@@ -372,10 +372,11 @@ impl Change {
         Ok(())
     }
 
-    /// Deletes a channel (its messages and overwrites cascade) and clears `parent_id` of
-    /// its children (a category). Returns whether it existed.
+    /// Deletes a channel (its messages and overwrites cascade) with its threads (and theirs)
+    /// and clears `parent_id` of its children (a category). Returns whether it existed.
     pub async fn delete_channel(&mut self, id: i64) -> Result<bool> {
         Ok(on_tx!(self, tx => {
+            sqlx::query("DELETE FROM channels WHERE parent_id = $1 AND type IN (10, 11, 12)").bind(id).execute(&mut *tx).await?;
             sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM channels WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() > 0
         }))

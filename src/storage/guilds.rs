@@ -314,7 +314,7 @@ impl Db {
 
     pub async fn channels(&self, guild_id: i64) -> Result<Vec<ChannelRow>> {
         let q = format!(
-            "SELECT {CHANNEL_COLS} FROM channels WHERE guild_id = $1 ORDER BY position, id"
+            "SELECT {CHANNEL_COLS} FROM channels WHERE guild_id = $1 AND type NOT IN (10, 11, 12) ORDER BY position, id"
         );
         Ok(
             on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild_id).fetch_all(p).await)?,
@@ -363,7 +363,7 @@ impl Db {
     }
 
     pub async fn count_channels(&self, guild_id: i64) -> Result<i64> {
-        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM channels WHERE guild_id = $1").bind(guild_id).fetch_one(p).await)?;
+        let r: (i64,) = on_db!(self, p => sqlx::query_as("SELECT COUNT(*) FROM channels WHERE guild_id = $1 AND type NOT IN (10, 11, 12)").bind(guild_id).fetch_one(p).await)?;
         Ok(r.0)
     }
 
@@ -653,7 +653,8 @@ pub(super) const CHANNEL_VIEW_SQL: &str = "SELECT c.id AS c_id, c.guild_id AS c_
      LEFT JOIN members m ON m.guild_id = g.id AND m.user_id = $2
      LEFT JOIN (
         SELECT 0 AS part, o.target_id AS ow_target, o.kind AS ow_kind, o.allow_bits AS ow_allow, o.deny_bits AS ow_deny, NULL AS role_id
-          FROM overwrites o WHERE o.channel_id = $1
+          FROM overwrites o
+          WHERE o.channel_id = $1 OR o.channel_id = (SELECT t.parent_id FROM threads t WHERE t.channel_id = $1)
         UNION ALL
         SELECT 1, NULL, NULL, NULL, NULL, rr.id
           FROM roles rr JOIN channels cc ON cc.guild_id = rr.guild_id WHERE cc.id = $1

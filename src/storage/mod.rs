@@ -40,6 +40,7 @@ mod registrar;
 mod revocations;
 mod search;
 mod server_keys;
+mod threads;
 mod users;
 mod webhooks;
 
@@ -70,6 +71,7 @@ pub use registrar::*;
 pub use revocations::*;
 pub use search::*;
 pub use server_keys::*;
+pub use threads::*;
 pub use users::*;
 pub use webhooks::*;
 

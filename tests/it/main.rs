@@ -51,6 +51,7 @@ mod ready;
 mod registrar;
 mod resume;
 mod search;
+mod threads;
 mod timeouts;
 mod uploads;
 mod web;

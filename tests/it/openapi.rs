@@ -13,11 +13,12 @@ use serde_json::{Value, json};
 use crate::harness::*;
 
 /// The `(route-table function, file)` pairs whose routes are mounted under `/api/v10`
-/// (src/app.rs `router`: the API table with its absent-feature routes, gateway discovery,
-/// MLS and registrar discovery).
+/// (src/app.rs `router`: the API table with its absent-feature and thread routes, gateway
+/// discovery, MLS and registrar discovery).
 const TABLES: &[(&str, &str)] = &[
     ("pub fn routes()", "src/api/mod.rs"),
     ("pub(super) fn routes()", "src/api/absent.rs"),
+    ("pub(super) fn routes()", "src/api/threads.rs"),
     ("pub fn api_routes()", "src/gateway/mod.rs"),
     ("pub fn client_routes()", "src/mls/mod.rs"),
     ("pub fn client_routes()", "src/registrar/routes.rs"),

@@ -61,6 +61,27 @@ pub struct Channel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipients: Option<Vec<User>>,
     pub flags: u64,
+    /// Threads: the creator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<Snowflake>,
+    /// Threads: archive state and settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_metadata: Option<crate::ThreadMetadata>,
+    /// Threads: messages in the thread (the starter message excluded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_count: Option<i64>,
+    /// Threads: number of thread members (Discord stops counting at 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<i64>,
+    /// Threads: messages ever sent in the thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_message_sent: Option<i64>,
+    /// Threads: the caller's thread member object, when they joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<crate::ThreadMember>,
+    /// THREAD_CREATE of a new thread: `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newly_created: Option<bool>,
 }
 
 /// Invite object ("Resources > Invite"), with metadata when the caller may manage it.
@@ -153,6 +174,18 @@ pub struct ChannelBody {
     pub user_limit: Option<i64>,
     #[serde(default)]
     pub permission_overwrites: Option<Vec<OverwriteBody>>,
+    /// Threads only: archive or unarchive.
+    #[serde(default)]
+    pub archived: Option<bool>,
+    /// Threads only: lock or unlock (MANAGE_THREADS).
+    #[serde(default)]
+    pub locked: Option<bool>,
+    /// Threads only: minutes of inactivity before archiving (60, 1440, 4320, 10080).
+    #[serde(default)]
+    pub auto_archive_duration: Option<i64>,
+    /// Private threads only: whether non-moderators may add others.
+    #[serde(default)]
+    pub invitable: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -414,6 +414,19 @@ events! {
     ChannelUpdate = "CHANNEL_UPDATE",
     ChannelDelete = "CHANNEL_DELETE",
     ChannelPinsUpdate = "CHANNEL_PINS_UPDATE",
+    /// A thread was created, or the user was added to a private thread (Discord "Gateway
+    /// Events > Thread Create"); threads never cross federation.
+    ThreadCreate = "THREAD_CREATE",
+    /// A thread changed (archived, locked, renamed ...).
+    ThreadUpdate = "THREAD_UPDATE",
+    /// A thread was deleted: `{id, guild_id, parent_id, type}`.
+    ThreadDelete = "THREAD_DELETE",
+    /// The active threads of channels the user gained access to.
+    ThreadListSync = "THREAD_LIST_SYNC",
+    /// The user's own thread member object changed (joined a thread).
+    ThreadMemberUpdate = "THREAD_MEMBER_UPDATE",
+    /// Members were added to or removed from a thread.
+    ThreadMembersUpdate = "THREAD_MEMBERS_UPDATE",
     InviteCreate = "INVITE_CREATE",
     InviteDelete = "INVITE_DELETE",
     MessageCreate = "MESSAGE_CREATE",

@@ -115,6 +115,9 @@ pub struct ExecuteQuery {
     pub wait: Option<String>,
     #[serde(default)]
     pub with_components: Option<String>,
+    /// A thread of the webhook's channel to post in (Discord's `thread_id`).
+    #[serde(default)]
+    pub thread_id: Option<Snowflake>,
 }
 
 impl ExecuteQuery {

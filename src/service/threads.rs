@@ -1,0 +1,613 @@
+//! Threads (Discord "Topics > Threads", "Resources > Channel": Start Thread from Message,
+//! Start Thread without Message, thread members, Modify Channel for threads). A thread is a
+//! channel row (type 10 announcement, 11 public, 12 private) under a text or announcement
+//! channel, with its metadata and members in `threads` and `thread_members` (migration 0029;
+//! SQL in `storage/threads.rs`). Permissions are the parent's (threads have no overwrites),
+//! with SEND_MESSAGES_IN_THREADS in place of SEND_MESSAGES ([`thread_perms`]); a private
+//! thread is seen only by its members and MANAGE_THREADS holders (`Hearth::channel_access`,
+//! the gateway's `GuildSnapshot::can_view`). The lists and the archiver are in
+//! [`super::thread_lists`]. Threads are not federated: refused in replicas and in guilds
+//! with member servers.
+
+use serde_json::json;
+
+use super::{Actor, ChannelAccess, Hearth, to_value};
+use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
+use crate::events::{Audience, Dispatch, Event, intents};
+use crate::permissions as perm;
+use crate::snowflake::Snowflake;
+use crate::storage::{ChannelRow, Lock, ThreadMemberRow, ThreadRow, now_ms};
+use crate::wire::{self, ChannelType};
+
+/// Discord's auto-archive durations, in minutes.
+pub const AUTO_ARCHIVE_DURATIONS: [i64; 4] = [60, 1440, 4320, 10080];
+/// The duration of a thread created without one (minutes).
+pub const DEFAULT_AUTO_ARCHIVE: i64 = 4320;
+
+/// The caller's permissions in a thread out of those in its parent: SEND_MESSAGES holds
+/// exactly when SEND_MESSAGES_IN_THREADS does, so every check of SEND_MESSAGES (messages,
+/// typing, files) asks the thread bit.
+pub(crate) fn thread_perms(parent: u64) -> u64 {
+    let p = parent & !perm::SEND_MESSAGES;
+    if p & perm::SEND_MESSAGES_IN_THREADS != 0 {
+        p | perm::SEND_MESSAGES
+    } else {
+        p
+    }
+}
+
+/// Refuses a change in a thread that is archived (400 50083) or locked (403 160005, unless
+/// the caller holds MANAGE_THREADS).
+pub(crate) fn check_open(t: &ThreadRow, perms: u64) -> Result<()> {
+    if t.archived {
+        return Err(Error::Rule(Rule::ThreadArchived));
+    }
+    if t.locked && perms & perm::MANAGE_THREADS == 0 {
+        return Err(Error::Rule(Rule::ThreadLocked));
+    }
+    Ok(())
+}
+
+fn check_name(errs: &mut FieldErrors, name: Option<&String>, required: bool) {
+    match name {
+        None if required => errs.add("name", "BASE_TYPE_REQUIRED", "This field is required"),
+        Some(n) if n.trim().is_empty() || n.chars().count() > 100 => errs.add(
+            "name",
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 100 in length.",
+        ),
+        _ => {}
+    }
+}
+
+fn check_duration(errs: &mut FieldErrors, d: Option<i64>) {
+    if let Some(d) = d
+        && !AUTO_ARCHIVE_DURATIONS.contains(&d)
+    {
+        errs.add(
+            "auto_archive_duration",
+            "BASE_TYPE_CHOICES",
+            "Value must be one of {60, 1440, 4320, 10080}.",
+        );
+    }
+}
+
+fn check_slowmode(errs: &mut FieldErrors, r: Option<i64>) {
+    if let Some(r) = r
+        && !(0..=21600).contains(&r)
+    {
+        errs.add(
+            "rate_limit_per_user",
+            "NUMBER_TYPE_MAX",
+            "int value should be between 0 and 21600.",
+        );
+    }
+}
+
+impl Hearth {
+    /// The thread channel object: the channel fields threads have plus `owner_id`,
+    /// `thread_metadata`, and when given the counts `(members, messages)` and the caller's
+    /// thread member object.
+    pub fn thread_wire(
+        c: &ChannelRow,
+        t: &ThreadRow,
+        counts: Option<(i64, i64)>,
+        me: Option<&ThreadMemberRow>,
+    ) -> wire::Channel {
+        let mut w = Self::channel_wire(c, &[], None);
+        w.position = None;
+        w.permission_overwrites = None;
+        w.topic = None;
+        w.nsfw = None;
+        w.rate_limit_per_user = Some(c.rate_limit_per_user);
+        w.last_pin_timestamp = Some(c.last_pin_timestamp.map(wire::iso));
+        w.parent_id = Some(Some(Snowflake::from_db(t.parent_id)));
+        w.owner_id = Some(Snowflake::from_db(t.owner_id));
+        w.thread_metadata = Some(wire::ThreadMetadata {
+            archived: t.archived,
+            auto_archive_duration: t.auto_archive_duration,
+            archive_timestamp: wire::iso(t.archive_timestamp),
+            locked: t.locked,
+            invitable: (t.kind == 12).then_some(t.invitable),
+            create_timestamp: Some(wire::iso(t.created_at)),
+        });
+        if let Some((members, messages)) = counts {
+            w.member_count = Some(members.min(50));
+            w.message_count = Some(messages);
+            w.total_message_sent = Some(messages);
+        }
+        w.member = me.map(|m| Self::thread_member_wire(m, None));
+        w
+    }
+
+    /// A thread member object; `guild_id` for gateway payloads.
+    pub fn thread_member_wire(m: &ThreadMemberRow, guild: Option<i64>) -> wire::ThreadMember {
+        wire::ThreadMember {
+            id: Snowflake::from_db(m.thread_id),
+            user_id: Snowflake::from_db(m.user_id),
+            join_timestamp: wire::iso(m.join_timestamp),
+            flags: m.flags as u64,
+            guild_id: guild.map(Snowflake::from_db),
+        }
+    }
+
+    /// A thread as `user` sees it (counts and their membership read fresh).
+    pub(crate) async fn render_thread(
+        &self,
+        c: &ChannelRow,
+        t: &ThreadRow,
+        user: i64,
+    ) -> Result<wire::Channel> {
+        let counts = self.db.thread_counts(&[c.id]).await?.get(&c.id).copied();
+        let me = self.db.thread_member(c.id, user).await?;
+        Ok(Self::thread_wire(c, t, counts, me.as_ref()))
+    }
+
+    /// A thread dispatch: to those who can see the thread (GUILDS intent).
+    fn thread_event(event: Event, t: &ThreadRow, data: serde_json::Value) -> Dispatch {
+        Self::event_of(
+            event,
+            Audience::Guild {
+                guild_id: Snowflake::from_db(t.guild_id),
+                channel: Some(Snowflake::from_db(t.channel_id)),
+            },
+            intents::GUILDS,
+            data,
+        )
+    }
+
+    /// The access to a thread, or 400 50024 when `channel_id` is not one.
+    async fn thread_access(&self, actor: &Actor, channel_id: Snowflake) -> Result<ChannelAccess> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        if ca.thread.is_none() {
+            return Err(Error::Rule(Rule::ChannelType));
+        }
+        Ok(ca)
+    }
+
+    /// Threads are not federated: refused in a replica (403 50001) and in a guild with member
+    /// servers (400 50024).
+    async fn threads_allowed(&self, ca: &ChannelAccess) -> Result<()> {
+        let Some(g) = &ca.guild else {
+            return Err(Error::Rule(Rule::ChannelType));
+        };
+        Self::hosted_here(&g.guild)?;
+        if self.db.is_federated_guild(g.guild.id).await? {
+            return Err(Error::Rule(Rule::ChannelType));
+        }
+        Ok(())
+    }
+
+    /// `POST /channels/{id}/messages/{message_id}/threads`: a public thread (type 11, or 10
+    /// in an announcement channel) started from a message, with the message's id. Needs
+    /// CREATE_PUBLIC_THREADS and READ_MESSAGE_HISTORY in a text or announcement channel.
+    /// Errors: 50024 other channels, 10008 unknown message, 160004 the message already has a
+    /// thread, 50035 `name` (1 to 100), `auto_archive_duration` (60, 1440, 4320, 10080),
+    /// `rate_limit_per_user` (0 to 21600).
+    pub async fn start_thread_from_message(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        message_id: Snowflake,
+        body: wire::StartThreadBody,
+    ) -> Result<wire::Channel> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        let kind = match ChannelType::from_db(ca.channel.kind) {
+            ChannelType::GuildText => 11,
+            ChannelType::GuildAnnouncement => 10,
+            _ => return Err(Error::Rule(Rule::ChannelType)),
+        };
+        self.threads_allowed(&ca).await?;
+        ca.require(perm::CREATE_PUBLIC_THREADS | perm::READ_MESSAGE_HISTORY)?;
+        self.db
+            .message(ca.channel.id, message_id.db())
+            .await?
+            .ok_or(Error::Unknown(Unknown::Message))?;
+        if self.db.thread(message_id.db()).await?.is_some() {
+            return Err(Error::Rule(Rule::ThreadExists));
+        }
+        self.create_thread(actor, &ca, message_id.db(), kind, body, true)
+            .await
+    }
+
+    /// `POST /channels/{id}/threads`: a thread without a starter message; `type` 12 (the
+    /// default, needs CREATE_PRIVATE_THREADS) or 11 (CREATE_PUBLIC_THREADS) in a text channel,
+    /// 10 in an announcement channel. Errors as [`Hearth::start_thread_from_message`].
+    pub async fn start_thread(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        body: wire::StartThreadBody,
+    ) -> Result<wire::Channel> {
+        let ca = self.channel_access(actor, channel_id).await?;
+        let parent = ChannelType::from_db(ca.channel.kind);
+        let kind = match (parent, body.kind) {
+            (ChannelType::GuildText, None | Some(ChannelType::PrivateThread)) => 12,
+            (ChannelType::GuildText, Some(ChannelType::PublicThread)) => 11,
+            (
+                ChannelType::GuildAnnouncement,
+                None | Some(ChannelType::AnnouncementThread | ChannelType::PublicThread),
+            ) => 10,
+            (ChannelType::GuildText | ChannelType::GuildAnnouncement, Some(_)) => {
+                let mut e = FieldErrors::new();
+                e.add(
+                    "type",
+                    "BASE_TYPE_CHOICES",
+                    "Value must be one of {10, 11, 12}.",
+                );
+                return Err(Error::InvalidForm(e));
+            }
+            _ => return Err(Error::Rule(Rule::ChannelType)),
+        };
+        self.threads_allowed(&ca).await?;
+        ca.require(if kind == 12 {
+            perm::CREATE_PRIVATE_THREADS
+        } else {
+            perm::CREATE_PUBLIC_THREADS
+        })?;
+        let id = self.next_id();
+        self.create_thread(actor, &ca, id, kind, body, false).await
+    }
+
+    async fn create_thread(
+        &self,
+        actor: &Actor,
+        ca: &ChannelAccess,
+        id: i64,
+        kind: i64,
+        body: wire::StartThreadBody,
+        from_message: bool,
+    ) -> Result<wire::Channel> {
+        let mut errs = FieldErrors::new();
+        check_name(&mut errs, body.name.as_ref(), true);
+        check_duration(&mut errs, body.auto_archive_duration);
+        check_slowmode(&mut errs, body.rate_limit_per_user);
+        errs.into_result()?;
+        let guild_id = ca.channel.guild_id.ok_or(Error::Rule(Rule::ChannelType))?;
+        let now = now_ms();
+        let c = ChannelRow {
+            id,
+            guild_id: Some(guild_id),
+            kind,
+            name: body.name.map(|n| n.trim().to_string()),
+            topic: None,
+            position: 0,
+            parent_id: Some(ca.channel.id),
+            nsfw: ca.channel.nsfw,
+            rate_limit_per_user: body.rate_limit_per_user.unwrap_or(0),
+            bitrate: None,
+            user_limit: None,
+            last_message_id: None,
+            last_pin_timestamp: None,
+            created_at: now,
+        };
+        let t = ThreadRow {
+            channel_id: id,
+            guild_id,
+            parent_id: ca.channel.id,
+            kind,
+            owner_id: actor.user.id,
+            archived: false,
+            auto_archive_duration: body.auto_archive_duration.unwrap_or(DEFAULT_AUTO_ARCHIVE),
+            archive_timestamp: now,
+            locked: false,
+            invitable: kind != 12 || body.invitable.unwrap_or(true),
+            created_at: now,
+        };
+        let me = ThreadMemberRow {
+            thread_id: id,
+            user_id: actor.user.id,
+            join_timestamp: now,
+            flags: 0,
+        };
+        let mut ch = self.db.change(Lock::Guild(guild_id)).await?;
+        if !ch.insert_thread(&c, &t, std::slice::from_ref(&me)).await? {
+            // Only a message's id can be taken: it started a thread meanwhile.
+            return Err(if from_message {
+                Error::Rule(Rule::ThreadExists)
+            } else {
+                Error::internal("snowflake reused")
+            });
+        }
+        ch.commit().await?;
+        let w = Self::thread_wire(&c, &t, Some((1, 0)), Some(&me));
+        let mut created = w.clone();
+        created.newly_created = Some(true);
+        created.member = None;
+        self.publish(Self::thread_event(
+            Event::ThreadCreate,
+            &t,
+            to_value(&created),
+        ));
+        self.publish(Self::event_of(
+            Event::ThreadMemberUpdate,
+            Audience::Users(vec![actor.id()]),
+            intents::GUILDS,
+            to_value(&Self::thread_member_wire(&me, Some(guild_id))),
+        ));
+        Ok(w)
+    }
+
+    /// `PATCH /channels/{thread_id}` (Discord "Modify Channel > Thread"): `name`,
+    /// `auto_archive_duration` and archiving need MANAGE_THREADS or being the thread's owner;
+    /// unarchiving needs SEND_MESSAGES_IN_THREADS, and MANAGE_THREADS when the thread is (or
+    /// stays) locked; `locked` and `rate_limit_per_user` need MANAGE_THREADS; `invitable`
+    /// (private threads only) MANAGE_THREADS or the owner. An archived thread accepts no
+    /// other change than unarchiving (400 50083). Dispatches THREAD_UPDATE.
+    pub(crate) async fn modify_thread(
+        &self,
+        actor: &Actor,
+        ca: ChannelAccess,
+        body: wire::ChannelBody,
+    ) -> Result<wire::Channel> {
+        let Some(mut t) = ca.thread.clone() else {
+            return Err(Error::Rule(Rule::ChannelType));
+        };
+        self.threads_allowed(&ca).await?;
+        let manage = ca.perms & perm::MANAGE_THREADS != 0;
+        let owner = t.owner_id == actor.user.id;
+        let mut errs = FieldErrors::new();
+        check_name(&mut errs, body.name.as_ref(), false);
+        check_duration(&mut errs, body.auto_archive_duration);
+        check_slowmode(&mut errs, body.rate_limit_per_user);
+        if body.invitable.is_some() && t.kind != 12 {
+            errs.add(
+                "invitable",
+                "THREAD_INVITABLE_ONLY_PRIVATE",
+                "Only private threads can be invitable.",
+            );
+        }
+        errs.into_result()?;
+        let unarchive = t.archived && body.archived == Some(false);
+        if t.archived && !unarchive {
+            return Err(Error::Rule(Rule::ThreadArchived));
+        }
+        let locked = body.locked.unwrap_or(t.locked);
+        if unarchive {
+            if (t.locked || locked) && !manage {
+                return Err(Error::MissingPermissions);
+            }
+            ca.require(perm::SEND_MESSAGES)?;
+        }
+        if body.locked.is_some_and(|l| l != t.locked) && !manage {
+            return Err(Error::MissingPermissions);
+        }
+        if body.rate_limit_per_user.is_some() && !manage {
+            return Err(Error::MissingPermissions);
+        }
+        let owner_fields = body.name.is_some()
+            || body.auto_archive_duration.is_some()
+            || body.invitable.is_some()
+            || body.archived == Some(true);
+        if owner_fields && !manage && !owner {
+            return Err(Error::MissingPermissions);
+        }
+        let mut c = ca.channel.clone();
+        let now = now_ms();
+        if let Some(n) = body.name {
+            c.name = Some(n.trim().to_string());
+        }
+        if let Some(r) = body.rate_limit_per_user {
+            c.rate_limit_per_user = r;
+        }
+        if let Some(d) = body.auto_archive_duration {
+            t.auto_archive_duration = d;
+        }
+        if let Some(i) = body.invitable {
+            t.invitable = i;
+        }
+        t.locked = locked;
+        if let Some(a) = body.archived
+            && a != t.archived
+        {
+            t.archived = a;
+            t.archive_timestamp = now;
+        }
+        let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
+        ch.update_thread(&c, &t).await?;
+        ch.commit().await?;
+        let w = self.render_thread(&c, &t, actor.user.id).await?;
+        let mut ev = w.clone();
+        ev.member = None;
+        self.publish(Self::thread_event(Event::ThreadUpdate, &t, to_value(&ev)));
+        Ok(w)
+    }
+
+    /// `DELETE /channels/{thread_id}`: MANAGE_THREADS. Its messages and members go with it;
+    /// THREAD_DELETE `{id, guild_id, parent_id, type}` to those who saw it (a private
+    /// thread's: its members).
+    pub(crate) async fn delete_thread(
+        &self,
+        _actor: &Actor,
+        ca: ChannelAccess,
+    ) -> Result<wire::Channel> {
+        let Some(t) = ca.thread.clone() else {
+            return Err(Error::Rule(Rule::ChannelType));
+        };
+        self.threads_allowed(&ca).await?;
+        ca.require(perm::MANAGE_THREADS)?;
+        let w = Self::thread_wire(&ca.channel, &t, None, None);
+        let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
+        let members = ch.thread_member_ids(t.channel_id).await?;
+        if !ch.delete_channel(t.channel_id).await? {
+            return Err(Error::Unknown(Unknown::Channel));
+        }
+        ch.commit().await?;
+        let audience = if t.kind == 12 {
+            Audience::Users(members.into_iter().map(Snowflake::from_db).collect())
+        } else {
+            Audience::Guild {
+                guild_id: Snowflake::from_db(t.guild_id),
+                channel: Some(Snowflake::from_db(t.parent_id)),
+            }
+        };
+        self.publish(Self::event_of(
+            Event::ThreadDelete,
+            audience,
+            intents::GUILDS,
+            json!({
+                "id": Snowflake::from_db(t.channel_id),
+                "guild_id": Snowflake::from_db(t.guild_id),
+                "parent_id": Snowflake::from_db(t.parent_id),
+                "type": t.kind,
+            }),
+        ));
+        self.release_files_of(super::media_gc::FilesOf::Channel(t.channel_id));
+        Ok(w)
+    }
+
+    // ---- members ----------------------------------------------------------------------
+
+    /// `PUT /channels/{thread_id}/thread-members/@me` and `/{user_id}`. Joining oneself
+    /// needs only to see the thread; adding someone needs SEND_MESSAGES_IN_THREADS, and in a
+    /// private thread that is not `invitable` MANAGE_THREADS; the added user must be a
+    /// member of the guild who can view the parent (404 10007 / 403 50001). The thread must
+    /// not be archived (50083). 204 whether or not they were a member already; dispatches
+    /// THREAD_MEMBER_UPDATE to the user's sessions and THREAD_MEMBERS_UPDATE (GUILD_MEMBERS
+    /// intent) to those who see the thread.
+    pub async fn add_thread_member(
+        &self,
+        actor: &Actor,
+        thread_id: Snowflake,
+        user: Option<Snowflake>,
+    ) -> Result<()> {
+        let ca = self.thread_access(actor, thread_id).await?;
+        self.threads_allowed(&ca).await?;
+        let t = ca.thread.clone().expect("thread_access");
+        check_open(&t, ca.perms)?;
+        let target = user.map(|u| u.db()).unwrap_or(actor.user.id);
+        if target != actor.user.id {
+            ca.require(perm::SEND_MESSAGES)?;
+            if t.kind == 12 && !t.invitable {
+                ca.require(perm::MANAGE_THREADS)?;
+            }
+            let view = self
+                .db
+                .guild_view(t.guild_id, target)
+                .await?
+                .ok_or(Error::Unknown(Unknown::Guild))?;
+            let ga = super::GuildAccess::of_view(view, target, false)
+                .map_err(|_| Error::Unknown(Unknown::Member))?;
+            if ga.in_channel(&ca.overwrites) & perm::VIEW_CHANNEL == 0 {
+                return Err(Error::MissingAccess);
+            }
+        }
+        let m = ThreadMemberRow {
+            thread_id: t.channel_id,
+            user_id: target,
+            join_timestamp: now_ms(),
+            flags: 0,
+        };
+        let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
+        let added = ch.add_thread_member(&m).await?;
+        let count = ch.thread_member_ids(t.channel_id).await?.len();
+        ch.commit().await?;
+        if !added {
+            return Ok(());
+        }
+        self.publish(Self::event_of(
+            Event::ThreadMemberUpdate,
+            Audience::Users(vec![Snowflake::from_db(target)]),
+            intents::GUILDS,
+            to_value(&Self::thread_member_wire(&m, Some(t.guild_id))),
+        ));
+        self.members_update(&t, count, vec![m], vec![]);
+        Ok(())
+    }
+
+    /// `DELETE /channels/{thread_id}/thread-members/@me` and `/{user_id}`. Leaving needs
+    /// nothing; removing someone else needs MANAGE_THREADS, or being the owner of a private
+    /// thread. The thread must not be archived (50083); 404 10007 when the user is not a
+    /// member. Dispatches THREAD_MEMBERS_UPDATE.
+    pub async fn remove_thread_member(
+        &self,
+        actor: &Actor,
+        thread_id: Snowflake,
+        user: Option<Snowflake>,
+    ) -> Result<()> {
+        let ca = self.thread_access(actor, thread_id).await?;
+        self.threads_allowed(&ca).await?;
+        let t = ca.thread.clone().expect("thread_access");
+        if t.archived {
+            return Err(Error::Rule(Rule::ThreadArchived));
+        }
+        let target = user.map(|u| u.db()).unwrap_or(actor.user.id);
+        if target != actor.user.id
+            && ca.perms & perm::MANAGE_THREADS == 0
+            && !(t.kind == 12 && t.owner_id == actor.user.id)
+        {
+            return Err(Error::MissingPermissions);
+        }
+        let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
+        if !ch.remove_thread_member(t.channel_id, target).await? {
+            return Err(Error::Unknown(Unknown::Member));
+        }
+        let count = ch.thread_member_ids(t.channel_id).await?.len();
+        ch.commit().await?;
+        self.members_update(&t, count, vec![], vec![target]);
+        Ok(())
+    }
+
+    /// THREAD_MEMBERS_UPDATE `{id, guild_id, member_count, added_members, removed_member_ids}`.
+    fn members_update(
+        &self,
+        t: &ThreadRow,
+        count: usize,
+        added: Vec<ThreadMemberRow>,
+        removed: Vec<i64>,
+    ) {
+        let mut d = Self::thread_event(
+            Event::ThreadMembersUpdate,
+            t,
+            json!({
+                "id": Snowflake::from_db(t.channel_id),
+                "guild_id": Snowflake::from_db(t.guild_id),
+                "member_count": count.min(50),
+                "added_members": added.iter().map(|m| Self::thread_member_wire(m, Some(t.guild_id))).collect::<Vec<_>>(),
+                "removed_member_ids": removed.into_iter().map(Snowflake::from_db).collect::<Vec<_>>(),
+            }),
+        );
+        d.intent = intents::GUILD_MEMBERS;
+        self.publish(d);
+    }
+
+    /// `GET /channels/{thread_id}/thread-members/{user_id}`: 404 10007 when not a member.
+    pub async fn get_thread_member(
+        &self,
+        actor: &Actor,
+        thread_id: Snowflake,
+        user: Snowflake,
+    ) -> Result<wire::ThreadMember> {
+        let ca = self.thread_access(actor, thread_id).await?;
+        let m = self
+            .db
+            .thread_member(ca.channel.id, user.db())
+            .await?
+            .ok_or(Error::Unknown(Unknown::Member))?;
+        Ok(Self::thread_member_wire(&m, None))
+    }
+
+    /// `GET /channels/{thread_id}/thread-members?after=&limit=` (limit 1 to 100, default
+    /// 100), by user id.
+    pub async fn list_thread_members(
+        &self,
+        actor: &Actor,
+        thread_id: Snowflake,
+        after: Option<Snowflake>,
+        limit: Option<i64>,
+    ) -> Result<Vec<wire::ThreadMember>> {
+        let ca = self.thread_access(actor, thread_id).await?;
+        let rows = self
+            .db
+            .thread_members(
+                ca.channel.id,
+                after.map(|a| a.db()).unwrap_or(0),
+                limit.unwrap_or(100).clamp(1, 100),
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|m| Self::thread_member_wire(m, None))
+            .collect())
+    }
+}

@@ -1,0 +1,261 @@
+//! Threads and thread members (migration 0029; Discord "Topics > Threads"). A thread is a
+//! row of `channels` (type 10, 11 or 12) plus a row of `threads`; guild channel lists leave
+//! thread types out (`type NOT IN (10, 11, 12)` in their statements).
+
+use std::collections::HashMap;
+
+use super::change::{Tx, on_tx};
+use super::guilds::CHANNEL_COLS;
+use super::{Change, ChannelRow, Db, on_db};
+use crate::error::Result;
+
+/// A thread's metadata (`threads`). Times in ms since the epoch; `auto_archive_duration`
+/// in minutes; `kind` is the channel type (10, 11, 12).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ThreadRow {
+    pub channel_id: i64,
+    pub guild_id: i64,
+    pub parent_id: i64,
+    #[sqlx(rename = "type")]
+    pub kind: i64,
+    pub owner_id: i64,
+    pub archived: bool,
+    pub auto_archive_duration: i64,
+    pub archive_timestamp: i64,
+    pub locked: bool,
+    pub invitable: bool,
+    pub created_at: i64,
+}
+
+/// One thread member (`thread_members`); `join_timestamp` in ms.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ThreadMemberRow {
+    pub thread_id: i64,
+    pub user_id: i64,
+    pub join_timestamp: i64,
+    pub flags: i64,
+}
+
+pub(super) const THREAD_COLS: &str = "channel_id, guild_id, parent_id, type, owner_id, archived, auto_archive_duration, archive_timestamp, locked, invitable, created_at";
+
+/// `1, 2, 3` of integer ids (safe to splice: integers only); `NULL` for none.
+fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "NULL".into();
+    }
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A row of [`Db::unarchived_threads`].
+#[derive(sqlx::FromRow)]
+struct UnarchivedRow {
+    #[sqlx(flatten)]
+    t: ThreadRow,
+    last_msg: Option<i64>,
+}
+
+impl Db {
+    /// A thread's metadata; `None` if `id` is not a thread.
+    pub async fn thread(&self, id: i64) -> Result<Option<ThreadRow>> {
+        let q = format!("SELECT {THREAD_COLS} FROM threads WHERE channel_id = $1");
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// The thread member row of `user` in `thread`, if they joined.
+    pub async fn thread_member(&self, thread: i64, user: i64) -> Result<Option<ThreadMemberRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT thread_id, user_id, join_timestamp, flags FROM thread_members WHERE thread_id = $1 AND user_id = $2")
+            .bind(thread).bind(user).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Members of `thread` with user id above `after`, by user id, at most `limit`.
+    pub async fn thread_members(
+        &self,
+        thread: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ThreadMemberRow>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT thread_id, user_id, join_timestamp, flags FROM thread_members WHERE thread_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3")
+            .bind(thread).bind(after).bind(limit).fetch_all(p).await)?,
+        )
+    }
+
+    /// The membership rows of `user` in `threads`.
+    pub async fn thread_memberships(
+        &self,
+        user: i64,
+        threads: &[i64],
+    ) -> Result<Vec<ThreadMemberRow>> {
+        if threads.is_empty() {
+            return Ok(vec![]);
+        }
+        let q = format!(
+            "SELECT thread_id, user_id, join_timestamp, flags FROM thread_members WHERE user_id = $1 AND thread_id IN ({})",
+            id_list(threads)
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(user).fetch_all(p).await)?,
+        )
+    }
+
+    /// Member and message counts of `threads`: `id -> (members, messages)`.
+    pub async fn thread_counts(&self, threads: &[i64]) -> Result<HashMap<i64, (i64, i64)>> {
+        if threads.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list = id_list(threads);
+        let q = format!(
+            "SELECT c.id, (SELECT COUNT(*) FROM thread_members tm WHERE tm.thread_id = c.id),
+                    (SELECT COUNT(*) FROM messages m WHERE m.channel_id = c.id)
+             FROM channels c WHERE c.id IN ({list})"
+        );
+        let rows: Vec<(i64, i64, i64)> =
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|(i, a, b)| (i, (a, b))).collect())
+    }
+
+    /// The channel rows of `ids` (threads), in no particular order.
+    pub async fn channels_by_id(&self, ids: &[i64]) -> Result<Vec<ChannelRow>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let q = format!(
+            "SELECT {CHANNEL_COLS} FROM channels WHERE id IN ({})",
+            id_list(ids)
+        );
+        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?)
+    }
+
+    /// The guild's active (not archived) threads, by id.
+    pub async fn active_threads(&self, guild: i64) -> Result<Vec<ThreadRow>> {
+        let q = format!(
+            "SELECT {THREAD_COLS} FROM threads WHERE guild_id = $1 AND archived = FALSE ORDER BY channel_id"
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild).fetch_all(p).await)?,
+        )
+    }
+
+    /// Archived threads of `parent` of the given channel types, newest archive first, archived
+    /// before `before` (ms), at most `limit`; with `joined_by`, only threads that user joined.
+    pub async fn archived_threads(
+        &self,
+        parent: i64,
+        kinds: &[i64],
+        before: i64,
+        limit: i64,
+        joined_by: Option<i64>,
+    ) -> Result<Vec<ThreadRow>> {
+        // `$4` is 0 for every thread, else the user who must have joined.
+        let q = format!(
+            "SELECT {THREAD_COLS} FROM threads WHERE parent_id = $1 AND archived = TRUE AND archive_timestamp < $2 AND type IN ({})
+               AND ($4 = 0 OR EXISTS (SELECT 1 FROM thread_members tm WHERE tm.thread_id = threads.channel_id AND tm.user_id = $4))
+             ORDER BY archive_timestamp DESC, channel_id DESC LIMIT $3",
+            id_list(kinds)
+        );
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
+            .bind(parent).bind(before).bind(limit).bind(joined_by.unwrap_or(0)).fetch_all(p).await)?,
+        )
+    }
+
+    /// Active threads with their channel's `last_message_id` (for the archiver).
+    pub async fn unarchived_threads(&self) -> Result<Vec<(ThreadRow, Option<i64>)>> {
+        let cols = THREAD_COLS
+            .split(", ")
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let q = format!(
+            "SELECT {cols}, c.last_message_id AS last_msg FROM threads t JOIN channels c ON c.id = t.channel_id WHERE t.archived = FALSE"
+        );
+        let rows: Vec<UnarchivedRow> =
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|r| (r.t, r.last_msg)).collect())
+    }
+}
+
+impl Change {
+    /// Creates a thread: its channel row, its metadata and its first members. Returns
+    /// `false` (and writes nothing) when a channel with its id exists already (a message's
+    /// thread).
+    pub async fn insert_thread(
+        &mut self,
+        c: &ChannelRow,
+        t: &ThreadRow,
+        members: &[ThreadMemberRow],
+    ) -> Result<bool> {
+        Ok(on_tx!(self, tx => {
+            let n = sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING")
+                .bind(c.id).bind(c.guild_id).bind(c.kind).bind(&c.name).bind(&c.topic).bind(c.position)
+                .bind(c.parent_id).bind(c.nsfw).bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.created_at)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                false
+            } else {
+                sqlx::query("INSERT INTO threads (channel_id, guild_id, parent_id, type, owner_id, archived, auto_archive_duration, archive_timestamp, locked, invitable, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                    .bind(t.channel_id).bind(t.guild_id).bind(t.parent_id).bind(t.kind).bind(t.owner_id).bind(t.archived)
+                    .bind(t.auto_archive_duration).bind(t.archive_timestamp).bind(t.locked).bind(t.invitable).bind(t.created_at)
+                    .execute(&mut *tx).await?;
+                for m in members {
+                    sqlx::query("INSERT INTO thread_members (thread_id, user_id, join_timestamp, flags) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                        .bind(m.thread_id).bind(m.user_id).bind(m.join_timestamp).bind(m.flags).execute(&mut *tx).await?;
+                }
+                true
+            }
+        }))
+    }
+
+    /// Stores a thread's changed name, slow mode and metadata.
+    pub async fn update_thread(&mut self, c: &ChannelRow, t: &ThreadRow) -> Result<()> {
+        on_tx!(self, tx => {
+            sqlx::query("UPDATE channels SET name = $1, rate_limit_per_user = $2 WHERE id = $3")
+                .bind(&c.name).bind(c.rate_limit_per_user).bind(c.id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE threads SET archived = $1, auto_archive_duration = $2, archive_timestamp = $3, locked = $4, invitable = $5 WHERE channel_id = $6")
+                .bind(t.archived).bind(t.auto_archive_duration).bind(t.archive_timestamp).bind(t.locked).bind(t.invitable).bind(t.channel_id)
+                .execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+
+    /// Archives thread `id` at `now` (ms) if it is still active; returns whether it was.
+    pub async fn archive_idle_thread(&mut self, id: i64, now: i64) -> Result<bool> {
+        Ok(
+            on_tx!(self, tx => sqlx::query("UPDATE threads SET archived = TRUE, archive_timestamp = $1 WHERE channel_id = $2 AND archived = FALSE")
+            .bind(now).bind(id).execute(&mut *tx).await.map(|r| r.rows_affected()))?
+                > 0,
+        )
+    }
+
+    /// Adds a member; returns whether they were not one already.
+    pub async fn add_thread_member(&mut self, m: &ThreadMemberRow) -> Result<bool> {
+        Ok(
+            on_tx!(self, tx => sqlx::query("INSERT INTO thread_members (thread_id, user_id, join_timestamp, flags) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(m.thread_id).bind(m.user_id).bind(m.join_timestamp).bind(m.flags).execute(&mut *tx).await.map(|r| r.rows_affected()))?
+                > 0,
+        )
+    }
+
+    /// Removes a member; returns whether they were one.
+    pub async fn remove_thread_member(&mut self, thread: i64, user: i64) -> Result<bool> {
+        Ok(
+            on_tx!(self, tx => sqlx::query("DELETE FROM thread_members WHERE thread_id = $1 AND user_id = $2")
+            .bind(thread).bind(user).execute(&mut *tx).await.map(|r| r.rows_affected()))?
+                > 0,
+        )
+    }
+
+    /// The thread member rows of `thread` (all of them), seeing this change's writes.
+    pub async fn thread_member_ids(&mut self, thread: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = on_tx!(self, tx => sqlx::query_as("SELECT user_id FROM thread_members WHERE thread_id = $1 ORDER BY user_id")
+            .bind(thread).fetch_all(&mut *tx).await)?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+}

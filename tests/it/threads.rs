@@ -1,0 +1,658 @@
+//! Threads (issue 15; Discord "Topics > Threads"): public threads from a message and without
+//! one, private threads, thread members, sending in threads (SEND_MESSAGES_IN_THREADS),
+//! archive and lock rules, the lists, the gateway events (THREAD_CREATE, THREAD_UPDATE,
+//! THREAD_MEMBER(S)_UPDATE, GUILD_CREATE `threads`) and who does not get them (a member who
+//! cannot view the parent, a non-member of a private thread), and the archiver, whose clock
+//! the test passes in.
+
+use serde_json::{Value, json};
+
+use crate::gateway::Gw;
+use crate::harness::*;
+
+const CREATE_PRIVATE_THREADS: u64 = 1 << 36;
+/// GUILDS | GUILD_MEMBERS | GUILD_MESSAGES.
+const INTENTS: u64 = 1 | 2 | (1 << 9);
+
+struct Cast {
+    ts: TestServer,
+    owner: Client,
+    guild: Guild,
+    bob: (String, Client, String),
+    carol: (String, Client, String),
+    outsider: Client,
+}
+
+async fn cast() -> Cast {
+    let ts = TestServer::start().await;
+    let (_, owner) = ts.user("owner").await;
+    let guild = create_guild(&owner, "threads").await;
+    let (bob_id, bob_token) = ts.register("bob").await;
+    let (carol_id, carol_token) = ts.register("carol").await;
+    let bob = ts.client(&bob_token);
+    let carol = ts.client(&carol_token);
+    join(&bob, &guild.invite).await;
+    join(&carol, &guild.invite).await;
+    let (_, outsider) = ts.user("outsider").await;
+    Cast {
+        ts,
+        owner,
+        guild,
+        bob: (bob_id, bob, bob_token),
+        carol: (carol_id, carol, carol_token),
+        outsider,
+    }
+}
+
+async fn thread_from(c: &Client, chan: &str, msg: &str, body: Value) -> Resp {
+    c.post(&format!("/channels/{chan}/messages/{msg}/threads"), body)
+        .await
+}
+
+async fn send(c: &Client, chan: &str, content: &str) -> Resp {
+    c.post(
+        &format!("/channels/{chan}/messages"),
+        json!({"content": content}),
+    )
+    .await
+}
+
+/// `@everyone`'s permissions become `perms`.
+async fn everyone(owner: &Client, g: &str, perms: u64) {
+    let r = owner
+        .patch(
+            &format!("/guilds/{g}/roles/{g}"),
+            json!({"permissions": perms.to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
+#[tokio::test]
+async fn a_public_thread_from_a_message_takes_its_id_members_and_messages() {
+    let c = cast().await;
+    let (g, chan) = (&c.guild.id, &c.guild.general);
+    let (bob_id, bob, bob_token) = (&c.bob.0, &c.bob.1, &c.bob.2);
+    let mut gw = Gw::identify(&c.ts, bob_token, INTENTS).await;
+    let msg = say(&c.owner, chan, "let's discuss").await;
+
+    let r = thread_from(bob, chan, &msg, json!({"name": " plans "})).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let t = r.body.clone();
+    assert_eq!(t["id"], msg.as_str(), "the thread takes the message's id");
+    assert_eq!(t["type"], 11);
+    assert_eq!(t["name"], "plans");
+    assert_eq!(t["parent_id"], chan.as_str());
+    assert_eq!(t["guild_id"], g.as_str());
+    assert_eq!(t["owner_id"], bob_id.as_str());
+    assert_eq!(t["thread_metadata"]["archived"], false);
+    assert_eq!(t["thread_metadata"]["locked"], false);
+    assert_eq!(t["thread_metadata"]["auto_archive_duration"], 4320);
+    assert_eq!(t["member"]["user_id"], bob_id.as_str());
+    assert!(t.get("permission_overwrites").is_none(), "{t}");
+    let created = gw.expect("THREAD_CREATE").await;
+    assert_eq!(created["id"], msg.as_str());
+    assert_eq!(created["newly_created"], true);
+    let me = gw.expect("THREAD_MEMBER_UPDATE").await;
+    assert_eq!(me["id"], msg.as_str());
+
+    // One thread per message; bad input is a form error.
+    assert_err(
+        &thread_from(bob, chan, &msg, json!({"name": "again"})).await,
+        400,
+        160004,
+    );
+    let other = say(&c.owner, chan, "another").await;
+    assert_field_error(&thread_from(bob, chan, &other, json!({})).await, "name");
+    assert_field_error(
+        &thread_from(
+            bob,
+            chan,
+            &other,
+            json!({"name": "x", "auto_archive_duration": 5}),
+        )
+        .await,
+        "auto_archive_duration",
+    );
+    assert_err(
+        &thread_from(bob, chan, "1234", json!({"name": "x"})).await,
+        404,
+        10008,
+    );
+    // Outsiders see nothing.
+    assert_err(
+        &thread_from(&c.outsider, chan, &other, json!({"name": "x"})).await,
+        403,
+        50001,
+    );
+    assert_err(
+        &c.outsider.get(&format!("/channels/{msg}")).await,
+        403,
+        50001,
+    );
+
+    // Messages in the thread reach those who see it.
+    let r = send(&c.owner, &msg, "in the thread").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let ev = gw
+        .expect_where("MESSAGE_CREATE", |d| d["channel_id"] == msg.as_str())
+        .await;
+    assert_eq!(ev["content"], "in the thread");
+
+    // Members: the owner joins, is listed, leaves.
+    let r = c
+        .owner
+        .put_empty(&format!("/channels/{msg}/thread-members/@me"))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let upd = gw.expect("THREAD_MEMBERS_UPDATE").await;
+    assert_eq!(upd["member_count"], 2);
+    let list = bob.get(&format!("/channels/{msg}/thread-members")).await;
+    assert_eq!(list.status, 200, "{list:?}");
+    assert_eq!(list.body.as_array().unwrap().len(), 2, "{list:?}");
+    let shown = bob.get(&format!("/channels/{msg}")).await;
+    assert_eq!(shown.body["member_count"], 2, "{shown:?}");
+    assert_eq!(shown.body["message_count"], 1, "{shown:?}");
+    let owner_id = s(&c.owner.get("/users/@me").await.body["id"]);
+    let r = c
+        .owner
+        .delete(&format!("/channels/{msg}/thread-members/@me"))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_err(
+        &bob.get(&format!("/channels/{msg}/thread-members/{owner_id}"))
+            .await,
+        404,
+        10007,
+    );
+    let mine = bob
+        .get(&format!("/channels/{msg}/thread-members/{bob_id}"))
+        .await;
+    assert_eq!(mine.status, 200, "{mine:?}");
+
+    // Guild channel lists leave threads out; the active list has it.
+    let chans = c.owner.get(&format!("/guilds/{g}/channels")).await;
+    assert!(!ids(&chans.body).contains(&msg), "{chans:?}");
+    let active = bob.get(&format!("/guilds/{g}/threads/active")).await;
+    assert_eq!(active.status, 200, "{active:?}");
+    assert_eq!(ids(&active.body["threads"]), vec![msg.clone()]);
+    assert_eq!(active.body["members"][0]["user_id"], bob_id.as_str());
+    assert_err(
+        &c.outsider.get(&format!("/guilds/{g}/threads/active")).await,
+        403,
+        50001,
+    );
+
+    // Deleting needs MANAGE_THREADS.
+    assert_err(&bob.delete(&format!("/channels/{msg}")).await, 403, 50013);
+    let r = c.owner.delete(&format!("/channels/{msg}")).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let gone = gw.expect("THREAD_DELETE").await;
+    assert_eq!(gone["id"], msg.as_str());
+    assert_err(&bob.get(&format!("/channels/{msg}")).await, 404, 10003);
+}
+
+#[tokio::test]
+async fn thread_permissions_are_the_parents_and_need_the_thread_bits() {
+    let c = cast().await;
+    let (g, chan) = (&c.guild.id, &c.guild.general);
+    let bob = &c.bob.1;
+    let msg = say(&c.owner, chan, "topic").await;
+    let t = thread_from(&c.owner, chan, &msg, json!({"name": "t"})).await;
+    assert_eq!(t.status, 201, "{t:?}");
+
+    // Without CREATE_PUBLIC_THREADS nor SEND_MESSAGES_IN_THREADS: refused, while sending in
+    // the parent still works.
+    everyone(
+        &c.owner,
+        g,
+        perm::EVERYONE_DEFAULT & !perm::CREATE_PUBLIC_THREADS & !perm::SEND_MESSAGES_IN_THREADS,
+    )
+    .await;
+    let other = say(&c.owner, chan, "another").await;
+    assert_err(
+        &thread_from(bob, chan, &other, json!({"name": "x"})).await,
+        403,
+        50013,
+    );
+    assert_err(
+        &bob.post(
+            &format!("/channels/{chan}/threads"),
+            json!({"name": "x", "type": 11}),
+        )
+        .await,
+        403,
+        50013,
+    );
+    assert_err(&send(bob, &msg, "in thread").await, 403, 50013);
+    assert_eq!(send(bob, chan, "in parent").await.status, 200);
+    // Private threads need CREATE_PRIVATE_THREADS (not granted by default).
+    everyone(&c.owner, g, perm::EVERYONE_DEFAULT).await;
+    assert_err(
+        &bob.post(&format!("/channels/{chan}/threads"), json!({"name": "p"}))
+            .await,
+        403,
+        50013,
+    );
+    assert_eq!(send(bob, &msg, "in thread").await.status, 200);
+    // A thread inside a thread is refused.
+    let r = thread_from(bob, &msg, "1", json!({"name": "nested"})).await;
+    assert_err(&r, 400, 50024);
+}
+
+#[tokio::test]
+async fn a_hidden_parent_hides_its_threads_everywhere() {
+    let c = cast().await;
+    let g = &c.guild.id;
+    let (carol_id, carol, carol_token) = (&c.carol.0, &c.carol.1, &c.carol.2);
+    let bob_token = &c.bob.2;
+    let secret = c
+        .owner
+        .post(
+            &format!("/guilds/{g}/channels"),
+            json!({"name": "secret", "type": 0}),
+        )
+        .await;
+    assert_eq!(secret.status, 201, "{secret:?}");
+    let secret = s(&secret.body["id"]);
+    let r = c
+        .owner
+        .put(
+            &format!("/channels/{secret}/permissions/{carol_id}"),
+            json!({"type": 1, "allow": "0", "deny": perm::VIEW_CHANNEL.to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let mut bob_gw = Gw::identify(&c.ts, bob_token, INTENTS).await;
+    let mut carol_gw = Gw::identify(&c.ts, carol_token, INTENTS).await;
+
+    let t = c
+        .owner
+        .post(
+            &format!("/channels/{secret}/threads"),
+            json!({"name": "hush", "type": 11}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{t:?}");
+    let tid = s(&t.body["id"]);
+    assert_eq!(t.body["type"], 11);
+    assert_eq!(send(&c.owner, &tid, "whisper").await.status, 200);
+    bob_gw.expect("THREAD_CREATE").await;
+    bob_gw
+        .expect_where("MESSAGE_CREATE", |d| d["channel_id"] == tid.as_str())
+        .await;
+    // Carol gets neither: a later message in general arrives, nothing of the thread before.
+    say(&c.owner, &c.guild.general, "barrier").await;
+    carol_gw
+        .expect_where("MESSAGE_CREATE", |d| {
+            d["channel_id"] == c.guild.general.as_str()
+        })
+        .await;
+    assert!(
+        !carol_gw
+            .pending
+            .iter()
+            .any(|v| v["t"] == "THREAD_CREATE" || v["d"]["channel_id"] == tid.as_str()),
+        "carol saw the hidden thread: {:?}",
+        carol_gw.pending
+    );
+    // REST: no access, not listed, cannot join.
+    assert_err(&carol.get(&format!("/channels/{tid}")).await, 403, 50001);
+    assert_err(&send(carol, &tid, "hi").await, 403, 50001);
+    assert_err(
+        &carol
+            .put_empty(&format!("/channels/{tid}/thread-members/@me"))
+            .await,
+        403,
+        50001,
+    );
+    let active = carol.get(&format!("/guilds/{g}/threads/active")).await;
+    assert_eq!(ids(&active.body["threads"]), Vec::<String>::new());
+    let active = c.bob.1.get(&format!("/guilds/{g}/threads/active")).await;
+    assert_eq!(ids(&active.body["threads"]), vec![tid.clone()]);
+    // Adding carol is refused too.
+    assert_err(
+        &c.owner
+            .put_empty(&format!("/channels/{tid}/thread-members/{carol_id}"))
+            .await,
+        403,
+        50001,
+    );
+    // GUILD_CREATE `threads` of a new session.
+    let mut gw = Gw::identify(&c.ts, carol_token, INTENTS).await;
+    let gc = gw.expect("GUILD_CREATE").await;
+    assert_eq!(gc["threads"], json!([]), "{gc}");
+    let mut gw = Gw::identify(&c.ts, bob_token, INTENTS).await;
+    let gc = gw.expect("GUILD_CREATE").await;
+    assert_eq!(ids(&gc["threads"]), vec![tid.clone()], "{gc}");
+}
+
+#[tokio::test]
+async fn private_threads_are_seen_by_their_members_and_managers_only() {
+    let c = cast().await;
+    let (g, chan) = (&c.guild.id, &c.guild.general);
+    let (bob_id, bob) = (&c.bob.0, &c.bob.1);
+    let (carol_id, carol, carol_token) = (&c.carol.0, &c.carol.1, &c.carol.2);
+    let role = create_role(&c.owner, g, "private", CREATE_PRIVATE_THREADS).await;
+    give_role(&c.owner, g, bob_id, &role).await;
+    let mut carol_gw = Gw::identify(&c.ts, carol_token, INTENTS).await;
+
+    let t = bob
+        .post(
+            &format!("/channels/{chan}/threads"),
+            json!({"name": "secret plans", "invitable": false}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{t:?}");
+    let tid = s(&t.body["id"]);
+    assert_eq!(t.body["type"], 12);
+    assert_eq!(t.body["thread_metadata"]["invitable"], false);
+    assert_eq!(send(bob, &tid, "psst").await.status, 200);
+
+    // Carol (no MANAGE_THREADS, not a member) sees nothing; the owner (all permissions) does.
+    assert_err(&carol.get(&format!("/channels/{tid}")).await, 403, 50001);
+    assert_eq!(c.owner.get(&format!("/channels/{tid}")).await.status, 200);
+    let active = carol.get(&format!("/guilds/{g}/threads/active")).await;
+    assert_eq!(ids(&active.body["threads"]), Vec::<String>::new());
+
+    // Not invitable: bob (no MANAGE_THREADS) cannot add carol; the owner can.
+    assert_err(
+        &bob.put_empty(&format!("/channels/{tid}/thread-members/{carol_id}"))
+            .await,
+        403,
+        50013,
+    );
+    let r = c
+        .owner
+        .put_empty(&format!("/channels/{tid}/thread-members/{carol_id}"))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let me = carol_gw.expect("THREAD_MEMBER_UPDATE").await;
+    assert_eq!(me["id"], tid.as_str());
+    assert!(
+        !carol_gw
+            .pending
+            .iter()
+            .any(|v| v["d"]["channel_id"] == tid.as_str()),
+        "carol saw the thread's message before joining: {:?}",
+        carol_gw.pending
+    );
+    assert_eq!(carol.get(&format!("/channels/{tid}")).await.status, 200);
+    assert_eq!(send(bob, &tid, "welcome").await.status, 200);
+    carol_gw
+        .expect_where("MESSAGE_CREATE", |d| d["channel_id"] == tid.as_str())
+        .await;
+    let active = carol.get(&format!("/guilds/{g}/threads/active")).await;
+    assert_eq!(ids(&active.body["threads"]), vec![tid.clone()]);
+    // The private thread's owner may remove members; carol may not remove bob.
+    assert_err(
+        &carol
+            .delete(&format!("/channels/{tid}/thread-members/{bob_id}"))
+            .await,
+        403,
+        50013,
+    );
+    let r = bob
+        .delete(&format!("/channels/{tid}/thread-members/{carol_id}"))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_err(&carol.get(&format!("/channels/{tid}")).await, 403, 50001);
+    // Archived private lists: MANAGE_THREADS for all, the joined list for members.
+    let r = bob
+        .patch(&format!("/channels/{tid}"), json!({"archived": true}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_err(
+        &bob.get(&format!("/channels/{chan}/threads/archived/private"))
+            .await,
+        403,
+        50013,
+    );
+    let all = c
+        .owner
+        .get(&format!("/channels/{chan}/threads/archived/private"))
+        .await;
+    assert_eq!(ids(&all.body["threads"]), vec![tid.clone()], "{all:?}");
+    let joined = bob
+        .get(&format!(
+            "/channels/{chan}/users/@me/threads/archived/private"
+        ))
+        .await;
+    assert_eq!(
+        ids(&joined.body["threads"]),
+        vec![tid.clone()],
+        "{joined:?}"
+    );
+    let joined = carol
+        .get(&format!(
+            "/channels/{chan}/users/@me/threads/archived/private"
+        ))
+        .await;
+    assert_eq!(ids(&joined.body["threads"]), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn archived_and_locked_threads_follow_discords_rules() {
+    let c = cast().await;
+    let (g, chan) = (&c.guild.id, &c.guild.general);
+    let (bob, bob_token) = (&c.bob.1, &c.bob.2);
+    let carol = &c.carol.1;
+    let mut gw = Gw::identify(&c.ts, bob_token, INTENTS).await;
+    let msg = say(bob, chan, "topic").await;
+    let t = thread_from(
+        bob,
+        chan,
+        &msg,
+        json!({"name": "t", "auto_archive_duration": 60}),
+    )
+    .await;
+    assert_eq!(t.status, 201, "{t:?}");
+    let tid = msg.clone();
+    gw.expect("THREAD_CREATE").await;
+
+    // Only the owner or MANAGE_THREADS renames, archives; bad values are form errors.
+    assert_err(
+        &carol
+            .patch(&format!("/channels/{tid}"), json!({"name": "mine"}))
+            .await,
+        403,
+        50013,
+    );
+    assert_field_error(
+        &bob.patch(
+            &format!("/channels/{tid}"),
+            json!({"auto_archive_duration": 7}),
+        )
+        .await,
+        "auto_archive_duration",
+    );
+    assert_err(
+        &bob.patch(&format!("/channels/{tid}"), json!({"locked": true}))
+            .await,
+        403,
+        50013,
+    );
+    let r = bob
+        .patch(
+            &format!("/channels/{tid}"),
+            json!({"name": "renamed", "archived": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["name"], "renamed");
+    assert_eq!(r.body["thread_metadata"]["archived"], true);
+    let upd = gw.expect("THREAD_UPDATE").await;
+    assert_eq!(upd["thread_metadata"]["archived"], true);
+
+    // Archived: no messages, no member changes, no edits but unarchiving.
+    assert_err(&send(bob, &tid, "hello?").await, 400, 50083);
+    assert_err(
+        &carol
+            .put_empty(&format!("/channels/{tid}/thread-members/@me"))
+            .await,
+        400,
+        50083,
+    );
+    assert_err(
+        &bob.patch(&format!("/channels/{tid}"), json!({"name": "x"}))
+            .await,
+        400,
+        50083,
+    );
+    let public = carol
+        .get(&format!("/channels/{chan}/threads/archived/public"))
+        .await;
+    assert_eq!(public.status, 200, "{public:?}");
+    assert_eq!(ids(&public.body["threads"]), vec![tid.clone()]);
+    assert_eq!(public.body["has_more"], false);
+    let active = carol.get(&format!("/guilds/{g}/threads/active")).await;
+    assert_eq!(ids(&active.body["threads"]), Vec::<String>::new());
+    // Any member who may send unarchives an unlocked thread.
+    let r = carol
+        .patch(&format!("/channels/{tid}"), json!({"archived": false}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(send(bob, &tid, "back").await.status, 200);
+
+    // Locked: only MANAGE_THREADS sends or unarchives.
+    let r = c
+        .owner
+        .patch(&format!("/channels/{tid}"), json!({"locked": true}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["thread_metadata"]["locked"], true);
+    assert_err(&send(bob, &tid, "still here").await, 403, 160005);
+    assert_eq!(send(&c.owner, &tid, "moderator").await.status, 200);
+    let r = bob
+        .patch(&format!("/channels/{tid}"), json!({"archived": true}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_err(
+        &bob.patch(&format!("/channels/{tid}"), json!({"archived": false}))
+            .await,
+        403,
+        50013,
+    );
+    let r = c
+        .owner
+        .patch(
+            &format!("/channels/{tid}"),
+            json!({"archived": false, "locked": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["thread_metadata"]["archived"], false);
+    assert_eq!(r.body["thread_metadata"]["locked"], false);
+    assert_eq!(send(bob, &tid, "unlocked").await.status, 200);
+}
+
+#[tokio::test]
+async fn the_archiver_archives_idle_threads_on_its_clock() {
+    let c = cast().await;
+    let chan = &c.guild.general;
+    let (bob, bob_token) = (&c.bob.1, &c.bob.2);
+    let msg = say(bob, chan, "topic").await;
+    let r = thread_from(
+        bob,
+        chan,
+        &msg,
+        json!({"name": "short", "auto_archive_duration": 60}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let other = say(bob, chan, "topic 2").await;
+    let r = thread_from(
+        bob,
+        chan,
+        &other,
+        json!({"name": "long", "auto_archive_duration": 1440}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let mut gw = Gw::identify(&c.ts, bob_token, INTENTS).await;
+    let now = chrono::Utc::now().timestamp_millis();
+
+    let n =
+        c.ts.hearth
+            .archive_idle_threads(now + 59 * 60_000)
+            .await
+            .unwrap();
+    assert_eq!(n, 0);
+    let n =
+        c.ts.hearth
+            .archive_idle_threads(now + 61 * 60_000)
+            .await
+            .unwrap();
+    assert_eq!(n, 1, "only the thread idle for more than an hour");
+    let upd = gw.expect("THREAD_UPDATE").await;
+    assert_eq!(upd["id"], msg.as_str());
+    assert_eq!(upd["thread_metadata"]["archived"], true);
+    let shown = bob.get(&format!("/channels/{msg}")).await;
+    assert_eq!(shown.body["thread_metadata"]["archived"], true);
+    let shown = bob.get(&format!("/channels/{other}")).await;
+    assert_eq!(shown.body["thread_metadata"]["archived"], false);
+    // A day later the other one goes too, once.
+    assert_eq!(send(bob, &other, "still alive").await.status, 200);
+    let n =
+        c.ts.hearth
+            .archive_idle_threads(now + 1441 * 60_000)
+            .await
+            .unwrap();
+    assert_eq!(n, 1);
+    let n =
+        c.ts.hearth
+            .archive_idle_threads(now + 1441 * 60_000)
+            .await
+            .unwrap();
+    assert_eq!(n, 0, "archived threads stay archived");
+}
+
+#[tokio::test]
+async fn webhooks_post_in_a_thread_of_their_channel() {
+    let c = cast().await;
+    let chan = &c.guild.general;
+    let msg = say(&c.owner, chan, "topic").await;
+    let r = thread_from(&c.owner, chan, &msg, json!({"name": "hooked"})).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let hook = c
+        .owner
+        .post(
+            &format!("/channels/{chan}/webhooks"),
+            json!({"name": "hook"}),
+        )
+        .await;
+    assert_eq!(hook.status, 200, "{hook:?}");
+    let (hid, token) = (s(&hook.body["id"]), s(&hook.body["token"]));
+    let anon = c.ts.anon();
+    let r = anon
+        .post(
+            &format!("/webhooks/{hid}/{token}?wait=true&thread_id={msg}"),
+            json!({"content": "into the thread"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["channel_id"], msg.as_str());
+    let history = c.owner.get(&format!("/channels/{msg}/messages")).await;
+    assert_eq!(history.body[0]["content"], "into the thread", "{history:?}");
+    // Not a thread of the webhook's channel.
+    let r = anon
+        .post(
+            &format!("/webhooks/{hid}/{token}?thread_id={chan}"),
+            json!({"content": "x"}),
+        )
+        .await;
+    assert_err(&r, 404, 10003);
+    // Archived: refused.
+    let a = c
+        .owner
+        .patch(&format!("/channels/{msg}"), json!({"archived": true}))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let r = anon
+        .post(
+            &format!("/webhooks/{hid}/{token}?thread_id={msg}"),
+            json!({"content": "x"}),
+        )
+        .await;
+    assert_err(&r, 400, 50083);
+}
