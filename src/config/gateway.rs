@@ -49,6 +49,10 @@ pub struct GatewayConfig {
     /// (and, for user-addressed dispatches, the users) whose id hashes to it (README
     /// "Gateway"). Default 0: the machine's available parallelism; at least 1 is used.
     pub dispatch_shards: usize,
+    /// Gateway connection starts and ends after which freed heap is given back to the
+    /// operating system (glibc `malloc_trim`, once the churn has settled for half a second;
+    /// README "Gateway"). Default 256; 0: never.
+    pub heap_trim_churn: u64,
 }
 
 impl Default for GatewayConfig {
@@ -69,6 +73,7 @@ impl Default for GatewayConfig {
             session_start_window_seconds: 86_400,
             shed_backlog: 4_096,
             dispatch_shards: 0,
+            heap_trim_churn: 256,
         }
     }
 }
