@@ -451,6 +451,7 @@ impl App {
         // Message removal of deleted accounts (resumes stored jobs) and the federation
         // notices announcing deletions (resumes stored notices).
         let purges = tokio::spawn(self.hearth.clone().run_message_purges());
+        let polls = tokio::spawn(self.hearth.clone().run_poll_expiry());
         let checkpoints = tokio::spawn(self.hearth.clone().run_checkpoints());
         let notices = tokio::spawn(s2s::notices::run(self.hearth.clone(), self.fed.clone()));
         let janitor = tokio::spawn(async move {
@@ -527,6 +528,7 @@ impl App {
         blocks.abort();
         media_gc.abort();
         purges.abort();
+        polls.abort();
         checkpoints.abort();
         notices.abort();
         key_reload.abort();

@@ -713,6 +713,8 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
            session_start_window_seconds, shed_backlog, dispatch_shards, heap_trim_churn}
                              1000 (0 = unlimited), 15000, 16, 1000, 86400, 4096,
                              0 (= available parallelism), 256 (0 = never)
+  gateway.{passive_guild_threshold, passive_idle_seconds, passive_subscribed_guilds,
+           passive_update_ms}   1000, 900 (0 = never idle), 5, 1000
   connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}
                              10000, 60000, 256, 0 (= the open-file limit less 256)
   federation.{enabled, listen, tls_cert, tls_key, extra_ca_certs, allow_private_addresses,

@@ -10,6 +10,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+mod refusals;
+pub use refusals::Refusal;
+
 /// An entity that was not found; each maps to Discord's "Unknown ..." code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unknown {
@@ -36,6 +39,8 @@ pub enum Unknown {
     Webhook,
     /// 10062: an unknown interaction, a token that is not its own, or one past its time.
     Interaction,
+    /// Hearth's code 10000: Discord documents none for Auto Moderation rules.
+    AutomodRule,
 }
 
 impl Unknown {
@@ -59,6 +64,7 @@ impl Unknown {
             Unknown::Passkey => (10100, "Unknown Passkey"),
             Unknown::Webhook => (10015, "Unknown Webhook"),
             Unknown::Interaction => (10062, "Unknown interaction"),
+            Unknown::AutomodRule => (10000, "Unknown Auto Moderation Rule"),
         }
     }
 }
@@ -153,6 +159,8 @@ pub enum Rule {
     InteractionAcknowledged,
     /// 413 / 40005: the file would take its uploader or the guild over `media.*_quota_bytes`.
     StorageQuota,
+    /// Polls' (520000-520006) and Auto Moderation's (200000) refusals, each with its own status.
+    Refused(Refusal),
 }
 
 impl Rule {
@@ -297,6 +305,7 @@ impl Rule {
                 40005,
                 "Request entity too large: storage quota exceeded",
             ),
+            Rule::Refused(r) => r.status_code_message(),
         }
     }
 }

@@ -362,3 +362,25 @@ pub(super) async fn edit_command_permissions(
 ) -> Result<Json<wire::GuildCommandPermissions>> {
     Ok(Json(h.edit_command_permissions(&a, app, g, id, b).await?))
 }
+
+/// `GET /guilds/{guild}/application-command-index`: the commands usable in the guild, for
+/// a member's client.
+#[utoipa::path(
+    get,
+    path = "/guilds/{guild_id}/application-command-index",
+    tag = "applications",
+    params(
+        ("guild_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::ApplicationCommandIndex", body = wire::ApplicationCommandIndex),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
+pub(super) async fn guild_command_index(
+    h: H,
+    Auth(a): Auth,
+    P(g): P<Snowflake>,
+) -> Result<Json<wire::ApplicationCommandIndex>> {
+    Ok(Json(h.command_index(&a, g).await?))
+}

@@ -20,6 +20,7 @@ mod absent;
 mod account;
 mod apps;
 mod auth;
+mod automod;
 mod channels;
 mod commands;
 mod emojis;
@@ -27,6 +28,7 @@ mod guilds;
 mod interactions;
 pub mod openapi;
 mod passkeys;
+mod polls;
 mod search;
 mod uploads;
 mod webhooks;
@@ -34,12 +36,14 @@ mod webhooks;
 use account::*;
 use apps::*;
 use auth::*;
+use automod::*;
 use channels::*;
 use commands::*;
 use emojis::*;
 use guilds::*;
 use interactions::*;
 use passkeys::*;
+use polls::*;
 use search::*;
 use webhooks::*;
 
@@ -216,12 +220,36 @@ pub fn routes() -> Router<Arc<Hearth>> {
             "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/{user_id}",
             delete(remove_user_reaction),
         )
+        // polls (Discord "Resources > Poll"; the vote route is Discord's client's)
+        .route(
+            "/channels/{channel_id}/polls/{message_id}/answers/@me",
+            put(poll_vote),
+        )
+        .route(
+            "/channels/{channel_id}/polls/{message_id}/answers/{answer_id}",
+            get(poll_voters),
+        )
+        .route(
+            "/channels/{channel_id}/polls/{message_id}/expire",
+            post(end_poll),
+        )
         // webhooks (Discord "Resources > Webhook")
         .route(
             "/channels/{channel_id}/webhooks",
             get(channel_webhooks).post(create_webhook),
         )
         .route("/guilds/{guild_id}/webhooks", get(guild_webhooks))
+        // Auto Moderation (Discord "Resources > Auto Moderation")
+        .route(
+            "/guilds/{guild_id}/auto-moderation/rules",
+            get(automod_rules).post(create_automod_rule),
+        )
+        .route(
+            "/guilds/{guild_id}/auto-moderation/rules/{rule_id}",
+            get(automod_rule)
+                .patch(modify_automod_rule)
+                .delete(delete_automod_rule),
+        )
         .route(
             "/webhooks/{webhook_id}",
             get(get_webhook)
@@ -289,6 +317,10 @@ pub fn routes() -> Router<Arc<Hearth>> {
             get(list_guild_commands)
                 .post(create_guild_command)
                 .put(overwrite_guild_commands),
+        )
+        .route(
+            "/guilds/{guild_id}/application-command-index",
+            get(guild_command_index),
         )
         .route(
             "/applications/{app_id}/guilds/{guild_id}/commands/permissions",

@@ -1,5 +1,5 @@
 //! The `gateway` section: the real-time gateway's limits, replay window, admission rates,
-//! load shedding and dispatcher shards (README "Gateway" and the configuration table).
+//! load shedding, dispatcher shards and passive guilds (README "Gateway" and the configuration table).
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,19 @@ pub struct GatewayConfig {
     /// operating system (glibc `malloc_trim`, once the churn has settled for half a second;
     /// README "Gateway"). Default 256; 0: never.
     pub heap_trim_churn: u64,
+    /// Passive guilds (spec/gateway.md "Passive guilds"): a guild with more members than
+    /// this is passive for a user session that opted in (IDENTIFY `capabilities` bit 11) and
+    /// has not subscribed to it (op 14 / op 37). Default 1 000.
+    pub passive_guild_threshold: u64,
+    /// Seconds a subscription keeps a guild active after it was last sent (clients re-send
+    /// it while the guild is open); default 900; 0: until the session ends.
+    pub passive_idle_seconds: u64,
+    /// Subscribed (active) guilds per session; subscribing to one more makes the least
+    /// recently subscribed passive again. Default 5 (at least 1 is used).
+    pub passive_subscribed_guilds: usize,
+    /// Coalescing of `PASSIVE_UPDATE_V1`: at most one per passive guild and session per this
+    /// many milliseconds (the first at once). Default 1 000.
+    pub passive_update_ms: u64,
 }
 
 impl Default for GatewayConfig {
@@ -74,6 +87,10 @@ impl Default for GatewayConfig {
             shed_backlog: 4_096,
             dispatch_shards: 0,
             heap_trim_churn: 256,
+            passive_guild_threshold: 1_000,
+            passive_idle_seconds: 900,
+            passive_subscribed_guilds: 5,
+            passive_update_ms: 1_000,
         }
     }
 }

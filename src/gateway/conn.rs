@@ -42,6 +42,10 @@ struct Identify {
     presence: Option<Value>,
     #[serde(default)]
     shard: Option<[u64; 2]>,
+    /// Discord's client `capabilities` bitfield; Hearth reads bit 11
+    /// ([`super::passive::PASSIVE_GUILD_UPDATE`]) from user sessions only.
+    #[serde(default)]
+    capabilities: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -285,6 +289,8 @@ impl Conn {
             auth_session: actor.session_id,
             intents,
             large_threshold: id.large_threshold.unwrap_or(50).clamp(50, 250),
+            passive: !actor.is_bot()
+                && id.capabilities.unwrap_or(0) & super::passive::PASSIVE_GUILD_UPDATE != 0,
             state: parking_lot::Mutex::new(SessionState::new(guilds.iter().copied().collect())),
             notify: tokio::sync::Notify::new(),
         });
@@ -470,7 +476,7 @@ impl Conn {
             }
             2 => self.identify(f.d).await,
             6 => self.resume(f.d).await,
-            3 | 4 | 8 if self.session.is_none() => {
+            3 | 4 | 8 | 14 | 37 if self.session.is_none() => {
                 Err(End::Close(close::NOT_AUTHENTICATED, "Not authenticated."))
             }
             3 => {
@@ -483,6 +489,18 @@ impl Conn {
             }
             4 => Ok(()),
             8 => self.request_members(f.d).await,
+            // LAZY_REQUEST / GUILD_SUBSCRIPTIONS_BULK: the guilds the client opened become
+            // active (passive guilds, `passive.rs`); the member-list parts are not served.
+            14 | 37 => {
+                let guilds = super::passive::subscribed_guilds(f.op, &f.d).ok_or(End::Close(
+                    close::DECODE_ERROR,
+                    "Invalid guild subscription payload.",
+                ))?;
+                if let Some(s) = &self.session {
+                    self.gw.subscribe(s, &guilds);
+                }
+                Ok(())
+            }
             _ => Err(End::Close(close::UNKNOWN_OPCODE, "Unknown opcode.")),
         }
     }

@@ -265,7 +265,8 @@ impl Gateway {
             // under it get the dispatch; one that detached since keeps it in its buffer (its
             // cursor is at or after this position, so RESUME does not replay it again).
             for s in &targets {
-                self.deliver(s, prepared.clone(), false);
+                let strip = strip_content(d.has_content, s, &prepared);
+                self.deliver(s, prepared.clone(), strip);
             }
             if let (Audience::Guild { channel, .. }, Some(cache), Some(sessions)) =
                 (&d.audience, &cache, audience)
@@ -292,6 +293,11 @@ impl Gateway {
         fallback: Option<&[Overwrite]>,
     ) {
         let ows = channel.map(|c| cache.overwrites_of(c, fallback));
+        // Passive guilds (`passive.rs`): only for a dispatch a passive guild may hold back,
+        // in a guild large enough; then only sessions that asked for it are looked at.
+        let passive_now = (!matches!(prepared.passive, super::passive::Class::Keep)
+            && self.passive_sized(cache))
+        .then(std::time::Instant::now);
         // Members with @everyone's permissions only share one answer; the others are
         // computed once per user.
         let mut plain_view: Option<bool> = None;
@@ -310,6 +316,12 @@ impl Gateway {
                 if !ok {
                     continue;
                 }
+            }
+            if let Some(now) = passive_now
+                && s.passive
+                && !self.passive_pass(s, prepared, cache, now)
+            {
+                continue;
             }
             let strip = strip_content(d.has_content, s, prepared);
             if d.lossy {
@@ -346,6 +358,7 @@ impl Gateway {
                 // member, O(n^2) for n joins).
                 let cached = self.cached(guild_id.db());
                 if let Some(c) = cached {
+                    c.member_joined();
                     match self
                         .hearth
                         .db
@@ -437,6 +450,7 @@ impl Gateway {
             let mut reg = self.registry.lock();
             let mut st = s.state.lock();
             let was = st.guilds.remove(&guild);
+            st.passive.forget(guild);
             let live = st.connected;
             if !live {
                 // Detached: GUILD_DELETE at RESUME.

@@ -55,6 +55,7 @@ pub mod admission;
 pub mod compress;
 mod conn;
 mod dispatch;
+mod passive;
 mod ready;
 mod replay;
 mod restart;
@@ -80,6 +81,8 @@ pub struct Prepared {
     pub author: Option<i64>,
     pub mentions: Vec<i64>,
     pub guild: bool,
+    /// What a passive guild does with it (`passive.rs`).
+    pub(crate) passive: passive::Class,
 }
 
 impl Prepared {
@@ -92,6 +95,7 @@ impl Prepared {
             author: None,
             mentions: vec![],
             guild: true,
+            passive: passive::Class::Keep,
         })
     }
 }
@@ -436,10 +440,14 @@ pub fn prepare(d: &Dispatch) -> Prepared {
                     .collect()
             })
             .unwrap_or_default();
-        if matches!(d.audience, Audience::Guild { .. }) {
+        // Guild messages, and Auto Moderation executions (sent to users by id).
+        if matches!(d.audience, Audience::Guild { .. })
+            || d.event == crate::events::Event::AutoModerationActionExecution
+        {
             let mut s = d.data.clone();
             for (k, v) in [
                 ("content", json!("")),
+                ("matched_content", json!("")),
                 ("embeds", json!([])),
                 ("attachments", json!([])),
                 ("components", json!([])),
@@ -448,6 +456,10 @@ pub fn prepare(d: &Dispatch) -> Prepared {
                     s[k] = v;
                 }
             }
+            // A poll is content too (Discord: MESSAGE_CONTENT covers `poll`).
+            if let Some(o) = s.as_object_mut() {
+                o.remove("poll");
+            }
             if let Some(r) = s.get_mut("referenced_message").filter(|r| r.is_object()) {
                 r["content"] = json!("");
                 r["embeds"] = json!([]);
@@ -455,13 +467,19 @@ pub fn prepare(d: &Dispatch) -> Prepared {
             stripped = Some(s.to_string());
         }
     }
+    let guild = matches!(d.audience, Audience::Guild { .. });
     Prepared {
         event: d.event,
         data,
         stripped,
         author,
         mentions,
-        guild: matches!(d.audience, Audience::Guild { .. }),
+        guild,
+        passive: if guild {
+            passive::classify(d.event, &d.data)
+        } else {
+            passive::Class::Keep
+        },
     }
 }
 

@@ -64,6 +64,9 @@ struct SavedSession {
     auth_session: Option<i64>,
     intents: u64,
     large_threshold: u64,
+    /// Passive guilds asked for (subscriptions are not saved: clients re-send them).
+    #[serde(default)]
+    passive: bool,
     seq: u64,
     floor: u64,
     /// `(seq, payload index, stripped)`.
@@ -220,6 +223,7 @@ impl Gateway {
                 auth_session: s.auth_session,
                 intents: s.intents,
                 large_threshold: s.large_threshold,
+                passive: s.passive,
                 seq: st.seq,
                 floor: st.floor,
                 buffer: st
@@ -323,6 +327,10 @@ impl Gateway {
             .payloads
             .into_iter()
             .map(|p| {
+                let passive = match serde_json::from_str::<serde_json::Value>(&p.data) {
+                    Ok(d) if p.guild => super::passive::classify(p.event, &d),
+                    _ => super::passive::Class::Keep,
+                };
                 Arc::new(Prepared {
                     event: p.event,
                     data: p.data,
@@ -330,6 +338,7 @@ impl Gateway {
                     author: p.author,
                     mentions: p.mentions,
                     guild: p.guild,
+                    passive,
                 })
             })
             .collect();
@@ -404,6 +413,7 @@ impl Gateway {
                 auth_session: s.auth_session,
                 intents: s.intents,
                 large_threshold: s.large_threshold,
+                passive: s.passive,
                 state: parking_lot::Mutex::new(state),
                 notify: tokio::sync::Notify::new(),
             });

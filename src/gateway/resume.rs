@@ -8,16 +8,19 @@
 //!   the disconnect; GUILD_DELETE / GUILD_CREATE for guilds left or joined meanwhile and
 //!   CHANNEL_DELETE / CHANNEL_CREATE for channels hidden or shown meanwhile; then every
 //!   logged dispatch after the cursor of its guilds and its user, in order, filtered through
-//!   its *current* permissions (VIEW_CHANNEL), intents and MESSAGE_CONTENT. It gets
-//!   INVALID_SESSION when expired (`gateway.replay_seconds`), when the log dropped part of
+//!   its *current* permissions (VIEW_CHANNEL), intents and MESSAGE_CONTENT. A guild that is
+//!   passive for the session at RESUME is replayed as the dispatcher would have delivered
+//!   it (`passive.rs`): mentions and its own member events, and one PASSIVE_UPDATE_V1 for
+//!   the messages held back. It gets INVALID_SESSION when expired (`gateway.replay_seconds`), when the log dropped part of
 //!   what it missed, or when that is more than `gateway.replay_events` dispatches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::passive::{Verdict, verdict};
 use super::replay::{Entry, LogKey, LogStats};
 use super::{Gateway, Prepared, Session, close, strip_content};
 use crate::events::{Event, intents};
@@ -139,6 +142,7 @@ impl Gateway {
             return None;
         }
         let cursor = st.cursor;
+        let now = Instant::now();
         let guild_events = s.intents & intents::GUILDS != 0;
         let mut synthetic: Vec<Arc<Prepared>> = vec![];
         // Guilds left or deleted meanwhile.
@@ -195,6 +199,13 @@ impl Gateway {
                     }
                 }
             }
+            // A guild passive for the session now gets the passive view (`passive.rs`):
+            // mentions and its own member events, one PASSIVE_UPDATE_V1 for the rest.
+            let passive = s.passive
+                && self.passive_sized(cache)
+                && !st.passive.is_active(g, now, self.passive_idle());
+            let mut unread: BTreeMap<i64, i64> = BTreeMap::new();
+            let mut unread_at = cursor;
             for e in entries {
                 if !wants(&s, &e) {
                     continue;
@@ -209,8 +220,23 @@ impl Gateway {
                         continue;
                     }
                 }
+                if passive {
+                    match verdict(&e.event, s.user_id, cache) {
+                        Verdict::Deliver => {}
+                        Verdict::Skip => continue,
+                        Verdict::Unread { channel, id } => {
+                            let last = unread.entry(channel).or_insert(id);
+                            *last = (*last).max(id);
+                            unread_at = e.pos;
+                            continue;
+                        }
+                    }
+                }
                 let strip = strip_content(e.has_content, &s, &e.event);
                 replay.push((e.pos, e.event, strip));
+            }
+            if passive && let Some(u) = st.passive.take_with(g, unread, now) {
+                replay.push((unread_at, u, false));
             }
         }
         match reg.log.since(LogKey::User(s.user_id), cursor) {

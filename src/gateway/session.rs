@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::Prepared;
+use super::passive::PassiveState;
 use super::replay::ReplayLog;
 use crate::events::intents;
 
@@ -47,6 +48,8 @@ pub(crate) struct SessionState {
     pub joined: HashMap<i64, u64>,
     /// While detached: guilds left (or deleted) meanwhile.
     pub left: HashSet<i64>,
+    /// Subscriptions and held-back updates of passive guilds (`passive.rs`).
+    pub passive: PassiveState,
 }
 
 impl SessionState {
@@ -66,6 +69,7 @@ impl SessionState {
             cursor: 0,
             joined: HashMap::new(),
             left: HashSet::new(),
+            passive: PassiveState::default(),
         }
     }
 
@@ -116,6 +120,8 @@ pub(crate) struct Session {
     pub auth_session: Option<i64>,
     pub intents: u64,
     pub large_threshold: u64,
+    /// A user session that asked for passive guilds at IDENTIFY (`passive.rs`; never a bot).
+    pub passive: bool,
     pub state: Mutex<SessionState>,
     pub notify: Notify,
 }

@@ -111,6 +111,10 @@ pub(super) fn message_row(guild_id: i64, m: &wire::Message, pinned_at: Option<i6
         webhook_avatar: m.webhook_id.and_then(|_| m.author.avatar.clone()),
         interaction: crate::service::interactions::stored_interaction(m),
         components: crate::service::components::stored_components(&m.components),
+        // Polls are not federated (docs/discord-compatibility.md "Polls"): a replica's
+        // message has none.
+        poll: None,
+        poll_open_until: None,
         // Filled by the caller from `Fed::localize_attachments` (spec/federation.md §17).
         attachments: vec![],
     }

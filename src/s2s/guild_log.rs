@@ -428,11 +428,18 @@ async fn writer(
         for ev in pending {
             match ev {
                 // Application commands belong to this server's applications, webhooks to
-                // this server: never logged.
+                // this server, poll votes are not federated: never logged.
                 BusEvent::Dispatch(d)
                     if matches!(
                         d.event,
-                        Event::ApplicationCommandPermissionsUpdate | Event::WebhooksUpdate
+                        Event::ApplicationCommandPermissionsUpdate
+                            | Event::WebhooksUpdate
+                            | Event::MessagePollVoteAdd
+                            | Event::MessagePollVoteRemove
+                            | Event::AutoModerationRuleCreate
+                            | Event::AutoModerationRuleUpdate
+                            | Event::AutoModerationRuleDelete
+                            | Event::AutoModerationActionExecution
                     ) => {}
                 BusEvent::Dispatch(d) if d.logged => {
                     write_group(&log, std::mem::take(&mut group)).await;

@@ -2,7 +2,8 @@
 //! under `/applications/{app}/commands` and guild commands under
 //! `/applications/{app}/guilds/{guild}/commands` (list, create, get, edit, delete, bulk
 //! overwrite), and their guild permissions (`.../guilds/{guild}/commands/permissions`,
-//! `.../commands/{id}/permissions`).
+//! `.../commands/{id}/permissions`), and the read-only index of the commands usable in a
+//! guild a member's client lists (`GET /guilds/{guild}/application-command-index`).
 //!
 //! Who may manage an application's commands: its bot (bot token) and its owner (user
 //! token); anyone else gets 403 20012, an unknown application 404 10002. Guild commands also
@@ -146,6 +147,45 @@ impl Hearth {
             .iter()
             .map(command_wire)
             .collect()
+    }
+
+    /// `GET /guilds/{guild}/application-command-index` (read-only, for a member's client):
+    /// the applications whose bot is in the guild and their global and guild commands.
+    /// The commands' permissions are not applied here (an invocation checks them: 403
+    /// 50013). Errors: 404 10004 (no such guild), 403 50001 (not a member).
+    pub async fn command_index(
+        &self,
+        actor: &Actor,
+        guild: Snowflake,
+    ) -> Result<wire::ApplicationCommandIndex> {
+        if self.db.member(guild.db(), actor.user.id).await?.is_none() {
+            return Err(match self.db.guild(guild.db()).await? {
+                Some(_) => Error::MissingAccess,
+                None => Error::Unknown(Unknown::Guild),
+            });
+        }
+        let rows = self.db.guild_command_index(guild.db()).await?;
+        let mut applications: Vec<wire::IndexApplication> = Vec::new();
+        for r in &rows {
+            if applications.iter().any(|a| a.id.db() == r.application_id) {
+                continue;
+            }
+            if let Some(app) = self.db.application(r.application_id).await? {
+                applications.push(wire::IndexApplication {
+                    id: Snowflake::from_db(app.id),
+                    name: app.name,
+                    description: app.description,
+                    icon: None,
+                    bot_id: Snowflake::from_db(app.bot_user_id),
+                });
+            }
+        }
+        let version = Snowflake::from_db(rows.iter().map(|r| r.version).max().unwrap_or(0));
+        Ok(wire::ApplicationCommandIndex {
+            applications,
+            application_commands: rows.iter().map(command_wire).collect::<Result<_>>()?,
+            version,
+        })
     }
 
     /// `GET .../commands/{id}`. Errors: 404 10063, and see the module docs.

@@ -94,6 +94,9 @@ impl Hearth {
             return self.replicated_message(&ca, v, actor).await;
         }
         let mut m = self.message_in(&ca, message_id).await?;
+        if body.poll.as_ref().is_some_and(|p| !p.is_null()) {
+            return Err(Error::Rule(Rule::Refused(crate::error::Refusal::PollEdit)));
+        }
         let author = m.author_id == actor.user.id;
         if !author {
             let only_flags = body.content.is_none()
@@ -158,6 +161,10 @@ impl Hearth {
             m.flags = ((m.flags as u64 & !allowed) | (f & allowed)) as i64;
         }
         errs.into_result()?;
+        // Auto Moderation checks new content before anything is stored or dispatched.
+        if let Some(Some(c)) = &body.content {
+            self.automod_message(&ca, actor, c, Some(m.id)).await?;
+        }
         let current = self
             .db
             .attachments_of(&[m.id])
@@ -225,6 +232,7 @@ impl Hearth {
             && kept.is_empty()
             && added.is_empty()
             && m.components.is_none()
+            && m.poll.is_none()
         {
             return Err(Error::Rule(Rule::EmptyMessage));
         }

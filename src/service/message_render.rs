@@ -171,7 +171,7 @@ impl Hearth {
         }
         let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
         let mut files = self.db.attachments_of(&ids).await?;
-        Ok(rows
+        let mut out: Vec<wire::Message> = rows
             .iter()
             .map(|m| {
                 let mut w =
@@ -188,7 +188,9 @@ impl Hearth {
                 }
                 w
             })
-            .collect())
+            .collect();
+        self.add_poll_counts(rows, &mut out, viewer).await?;
+        Ok(out)
     }
 
     pub(super) fn message_wire(
@@ -259,6 +261,7 @@ impl Hearth {
             application_id,
             interaction_metadata,
             interaction,
+            poll: super::polls::poll_wire(m),
         }
     }
 

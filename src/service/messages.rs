@@ -22,14 +22,15 @@ const BULK_DELETE_MAX_AGE_MS: u64 = 14 * 24 * 3600 * 1000;
 /// `enforce_nonce` deduplicates within this window (Discord: a few minutes).
 const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
 
-/// Parsed mentions of a message's content.
-struct Mentions {
-    users: Vec<i64>,
-    roles: Vec<i64>,
-    everyone: bool,
+/// Parsed mentions of a message's content: unique user and role ids, `@everyone`/`@here`.
+pub(super) struct Mentions {
+    pub(super) users: Vec<i64>,
+    pub(super) roles: Vec<i64>,
+    pub(super) everyone: bool,
 }
 
-fn parse_mentions(content: &str) -> Mentions {
+/// The mentions written in `content` (`<@id>`, `<@!id>`, `<@&id>`, `@everyone`, `@here`).
+pub(super) fn parse_mentions(content: &str) -> Mentions {
     let mut users = vec![];
     let mut roles = vec![];
     let bytes = content.as_bytes();
@@ -309,6 +310,13 @@ impl Hearth {
         let refs = body.attachments.take().unwrap_or_default();
         let uploads = refs.iter().any(|r| r.uploaded_filename.is_some());
         if let Some(rg) = self.replica_of(&ca).await? {
+            if body.poll.is_some() {
+                return Err(field_error(
+                    "poll",
+                    "POLLS_NOT_FEDERATED",
+                    "Polls cannot be sent to a guild hosted on another server.",
+                ));
+            }
             if !files.is_empty() || uploads {
                 return Err(field_error(
                     "files",
@@ -336,6 +344,9 @@ impl Hearth {
         ca.require(perm::SEND_MESSAGES)?;
         if !files.is_empty() {
             ca.require(perm::ATTACH_FILES)?;
+        }
+        if body.poll.is_some() {
+            ca.require(perm::SEND_POLLS)?;
         }
         if ca.guild.is_none()
             && let Some(other) = ca.recipients.iter().find(|r| **r != actor.user.id)
@@ -380,6 +391,10 @@ impl Hearth {
                 None
             }
         };
+        let poll = match body.poll.take() {
+            Some(p) => self.check_poll(&p, &mut errs).await?,
+            None => None,
+        };
         errs.into_result()?;
         if !perm::has(ca.perms, perm::EMBED_LINKS) {
             embeds.clear();
@@ -389,6 +404,7 @@ impl Hearth {
             && files.is_empty()
             && !uploads
             && components.is_empty()
+            && poll.is_none()
         {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
@@ -443,6 +459,8 @@ impl Hearth {
         if ca.channel.rate_limit_per_user > 0 && !exempt {
             self.slowmode_check(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
         }
+        // Auto Moderation before anything is stored or dispatched.
+        self.automod_message(&ca, actor, &content, None).await?;
         let (mentions, mention_roles, everyone, mut users) = self
             .resolve_mentions(
                 &ca,
@@ -490,6 +508,8 @@ impl Hearth {
             webhook_avatar: None,
             interaction: None,
             components: super::components::stored_components(&components),
+            poll: poll.as_ref().map(|p| p.json.clone()),
+            poll_open_until: poll.as_ref().map(|p| p.open_until),
             attachments,
         };
         // Render the response and the event from the data in hand (author, mentioned users,

@@ -21,6 +21,9 @@ use crate::wire::{self, ChannelType, OverwriteType};
 
 pub mod attachments;
 pub mod auth;
+pub mod automod;
+pub mod automod_exec;
+pub mod automod_match;
 pub mod backoff;
 pub mod bots;
 pub mod cdn;
@@ -52,6 +55,7 @@ pub mod operator;
 pub mod overwrites;
 pub mod passkeys;
 pub mod pins;
+pub mod polls;
 pub mod ports;
 pub mod presence;
 pub mod purge;
@@ -126,6 +130,8 @@ pub struct Hearth {
     pub jobs: jobs::JobRuns,
     /// Mails being sent ([`recovery`]).
     pub(crate) mail_sends: Mutex<tokio::task::JoinSet<()>>,
+    /// Compiled Auto Moderation rules per guild ([`automod`]).
+    pub(crate) automod: automod::RuleCache,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -328,6 +334,7 @@ impl Hearth {
             purges: Arc::new(tokio::sync::Notify::new()),
             jobs: jobs::JobRuns::default(),
             mail_sends: Mutex::new(tokio::task::JoinSet::new()),
+            automod: automod::RuleCache::default(),
         })
     }
 
@@ -482,7 +489,8 @@ impl Hearth {
                     | perm::EMBED_LINKS
                     | perm::ATTACH_FILES
                     | perm::PIN_MESSAGES
-                    | perm::USE_EXTERNAL_EMOJIS;
+                    | perm::USE_EXTERNAL_EMOJIS
+                    | perm::SEND_POLLS;
                 Ok(ChannelAccess {
                     channel,
                     overwrites: vec![],
@@ -796,6 +804,12 @@ pub mod audit_action {
     pub const MESSAGE_BULK_DELETE: i64 = 73;
     pub const MESSAGE_PIN: i64 = 74;
     pub const MESSAGE_UNPIN: i64 = 75;
+    pub const AUTO_MODERATION_RULE_CREATE: i64 = 140;
+    pub const AUTO_MODERATION_RULE_UPDATE: i64 = 141;
+    pub const AUTO_MODERATION_RULE_DELETE: i64 = 142;
+    pub const AUTO_MODERATION_BLOCK_MESSAGE: i64 = 143;
+    pub const AUTO_MODERATION_FLAG_TO_CHANNEL: i64 = 144;
+    pub const AUTO_MODERATION_USER_COMMUNICATION_DISABLED: i64 = 145;
 }
 
 /// Serializes a wire value for a dispatch payload (`null` if it cannot be serialized).

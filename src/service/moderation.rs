@@ -273,6 +273,26 @@ impl Hearth {
             .collect();
         uids.sort_unstable();
         uids.dedup();
+        // Rules named by the entries (Discord: the audit log's `auto_moderation_rules`).
+        let rule_ids: Vec<i64> = rows
+            .iter()
+            .filter(|r| {
+                (A::AUTO_MODERATION_RULE_CREATE..=A::AUTO_MODERATION_RULE_DELETE)
+                    .contains(&r.action_type)
+            })
+            .filter_map(|r| r.target_id)
+            .collect();
+        let auto_moderation_rules = if rule_ids.is_empty() {
+            vec![]
+        } else {
+            self.db
+                .automod_rules(ga.guild.id)
+                .await?
+                .iter()
+                .filter(|r| rule_ids.contains(&r.id))
+                .map(|r| to_value(&super::automod_match::rule_wire(r)))
+                .collect()
+        };
         let users = self
             .db
             .users(&uids)
@@ -299,7 +319,7 @@ impl Hearth {
             threads: vec![],
             webhooks: vec![],
             application_commands: vec![],
-            auto_moderation_rules: vec![],
+            auto_moderation_rules,
             guild_scheduled_events: vec![],
         })
     }

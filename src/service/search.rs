@@ -209,6 +209,7 @@ fn has_kind(v: &str) -> HasKind {
         "image" => HasKind::Image,
         "video" => HasKind::Video,
         "sound" => HasKind::Sound,
+        "poll" => HasKind::Poll,
         _ => HasKind::Never,
     }
 }

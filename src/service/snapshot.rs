@@ -6,6 +6,7 @@
 //! the structure changes (Discord "Topics > Permissions" for the computation).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::RwLock;
 use serde_json::{Value, json};
@@ -32,6 +33,10 @@ pub struct GuildSnapshot {
     member_roles: RwLock<HashMap<i64, Vec<i64>>>,
     overwrites: HashMap<i64, Vec<Overwrite>>,
     pub channels: Vec<ChannelRow>,
+    /// Members, as loaded and then moved by joins and leaves
+    /// ([`GuildSnapshot::member_joined`], [`GuildSnapshot::remove_member`]); approximate
+    /// between reloads (the gateway's passive-guild threshold only).
+    member_count: AtomicI64,
 }
 
 impl GuildSnapshot {
@@ -42,6 +47,7 @@ impl GuildSnapshot {
             return Ok(None);
         };
         let (g, roles, channels) = (st.guild, st.roles, st.channels);
+        let member_count = st.member_count;
         let mut overwrites: HashMap<i64, Vec<Overwrite>> = HashMap::new();
         for o in st.overwrites {
             overwrites
@@ -65,6 +71,7 @@ impl GuildSnapshot {
             member_roles: RwLock::new(member_roles),
             overwrites,
             channels,
+            member_count: AtomicI64::new(member_count),
         }))
     }
 
@@ -82,6 +89,27 @@ impl GuildSnapshot {
     /// Forgets a member that left the guild.
     pub fn remove_member(&self, user: i64) {
         self.member_roles.write().remove(&user);
+        self.member_count.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Counts a member that joined (its roles are set by [`GuildSnapshot::set_member_roles`]).
+    pub fn member_joined(&self) {
+        self.member_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The number of members (loaded with the snapshot, moved by joins and leaves since).
+    pub fn member_count(&self) -> i64 {
+        self.member_count.load(Ordering::Relaxed)
+    }
+
+    /// Whether `user` has any of `roles` (role mentions of a message).
+    pub fn has_any_role(&self, user: i64, roles: &[i64]) -> bool {
+        !roles.is_empty()
+            && self
+                .member_roles
+                .read()
+                .get(&user)
+                .is_some_and(|rs| rs.iter().any(|r| roles.contains(r)))
     }
 
     /// Whether `user`'s permissions in a channel with `overwrites` are those of @everyone

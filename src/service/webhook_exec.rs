@@ -125,8 +125,13 @@ impl Hearth {
             interactive,
             &mut errs,
         );
+        let poll = match &body.poll {
+            Some(p) => self.check_poll(p, &mut errs).await?,
+            None => None,
+        };
         errs.into_result()?;
-        if content.trim().is_empty() && embeds.is_empty() && components.is_empty() {
+        if content.trim().is_empty() && embeds.is_empty() && components.is_empty() && poll.is_none()
+        {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
         let (mentions, mention_roles, everyone, users) = self
@@ -157,6 +162,8 @@ impl Hearth {
             webhook_avatar: None,
             interaction: None,
             components: super::components::stored_components(&components),
+            poll: poll.as_ref().map(|p| p.json.clone()),
+            poll_open_until: poll.as_ref().map(|p| p.open_until),
             attachments: vec![],
         };
         Ok((m, users))

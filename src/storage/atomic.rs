@@ -146,10 +146,12 @@ pub struct GuildStructure {
     pub overwrites: Vec<OverwriteRow>,
     /// Every `(user_id, role_id)`.
     pub member_roles: Vec<(i64, i64)>,
+    /// The number of members (the gateway's passive-guild threshold).
+    pub member_count: i64,
 }
 
 impl Db {
-    /// A guild's roles, channels, overwrites and member roles from ONE snapshot (see
+    /// A guild's roles, channels, overwrites, member roles and member count from ONE snapshot (see
     /// [`Db::channel_view`]), for the gateway's per-guild permission cache. `None` if the guild
     /// does not exist.
     pub async fn guild_structure(&self, guild_id: i64) -> Result<Option<GuildStructure>> {
@@ -172,8 +174,10 @@ impl Db {
                 .bind(guild_id).fetch_all(&mut *tx).await?;
             let member_roles = sqlx::query_as("SELECT user_id, role_id FROM member_roles WHERE guild_id = $1")
                 .bind(guild_id).fetch_all(&mut *tx).await?;
+            let (member_count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM members WHERE guild_id = $1")
+                .bind(guild_id).fetch_one(&mut *tx).await?;
             tx.commit().await?;
-            Ok(Some(GuildStructure { guild, roles, channels, overwrites, member_roles }))
+            Ok(Some(GuildStructure { guild, roles, channels, overwrites, member_roles, member_count }))
         })
     }
 

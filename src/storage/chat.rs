@@ -37,6 +37,11 @@ pub struct MessageRow {
     /// Its action rows: a JSON array of `wire::Component` (migration 0027), `None` for
     /// messages without components.
     pub components: Option<String>,
+    /// Its poll: the JSON of `wire::Poll` without results (migration 0031), `None` for
+    /// messages without a poll.
+    pub poll: Option<String>,
+    /// While its poll is open, the poll's end (ms); `None` once finalized or without a poll.
+    pub poll_open_until: Option<i64>,
     /// The message's files, stored with it by [`Db::insert_messages`] (not a column).
     #[sqlx(skip)]
     pub attachments: Vec<super::AttachmentRow>,
@@ -132,7 +137,7 @@ pub(super) fn page_cols() -> String {
     )
 }
 
-const MSG_COLS: &str = "id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components";
+const MSG_COLS: &str = "id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components, poll, poll_open_until";
 
 /// Which page of history (Discord "Get Channel Messages"): ids are exclusive bounds.
 #[derive(Debug, Clone, Copy)]
@@ -154,12 +159,13 @@ impl Db {
     ) -> Result<Vec<i64>> {
         on_db!(self, p => {
             let mut tx = write_tx!(self, p);
-            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)")
+            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components, poll, poll_open_until)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)")
                 .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
                 .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
                 .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
                 .bind(m.edited_at).bind(m.pinned_at).bind(m.webhook_id).bind(&m.webhook_name).bind(&m.webhook_avatar).bind(&m.interaction).bind(&m.components)
+                .bind(&m.poll).bind(m.poll_open_until)
                 .execute(&mut *tx).await?;
             super::attachments::insert_attachments!(tx, std::slice::from_ref(m));
             sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
@@ -201,7 +207,9 @@ impl Db {
                     .push_bind(&m.nonce).push_bind(m.edited_at).push_bind(m.pinned_at)
                     .push_bind(m.webhook_id).push_bind(&m.webhook_name).push_bind(&m.webhook_avatar)
                     .push_bind(&m.interaction)
-                    .push_bind(&m.components);
+                    .push_bind(&m.components)
+                    .push_bind(&m.poll)
+                    .push_bind(m.poll_open_until);
             });
             // Batch sizes vary: keep these one-off statements out of the statement cache.
             qb.build().persistent(false).execute(&mut *tx).await?;

@@ -77,6 +77,16 @@ impl Db {
         )
     }
 
+    /// The commands usable in guild `guild_id`: global ones and the guild's, of the
+    /// applications whose bot is a member of the guild, by name then id.
+    pub async fn guild_command_index(&self, guild_id: i64) -> Result<Vec<CommandRow>> {
+        let q = "SELECT c.id, c.application_id, c.scope, c.guild_id, c.kind, c.name, c.version, c.body \
+            FROM application_commands c JOIN applications a ON a.id = c.application_id \
+            JOIN members m ON m.guild_id = $1 AND m.user_id = a.bot_user_id \
+            WHERE c.scope = 0 OR c.scope = $1 ORDER BY c.name, c.id";
+        Ok(on_db!(self, p => sqlx::query_as(q).bind(guild_id).fetch_all(p).await)?)
+    }
+
     /// One command of an application in a scope, `None` when there is none.
     pub async fn command(&self, app_id: i64, scope: i64, id: i64) -> Result<Option<CommandRow>> {
         let q = format!(

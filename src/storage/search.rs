@@ -42,7 +42,9 @@ pub enum HasKind {
     Video,
     /// An attachment whose content type is `audio/*`.
     Sound,
-    /// Stickers, polls and forwarded snapshots: Hearth stores none, so nothing has them.
+    /// A poll (migration 0031).
+    Poll,
+    /// Stickers and forwarded snapshots: Hearth stores none, so nothing has them.
     Never,
 }
 
@@ -141,6 +143,7 @@ fn has_sql(kind: HasKind) -> &'static str {
         HasKind::Sound => {
             "EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id AND a.content_type LIKE 'audio/%')"
         }
+        HasKind::Poll => "m.poll IS NOT NULL",
         HasKind::Never => "1 = 0",
     }
 }

@@ -199,6 +199,7 @@ fn web_wire_fixtures_match_hearth_wire() {
     server_object::<wire::Channel>("dm_channel");
     server_object::<wire::Relationship>("relationship");
     server_object::<wire::RelationshipRemove>("relationship_remove");
+    server_object::<wire::PassiveUpdate>("passive_update");
 
     // Request bodies: every field the client sends is one the server reads.
     let b: wire::RegisterBody = serde_json::from_value(fixture("register_body")).unwrap();

@@ -1,6 +1,6 @@
 // Direct messages, profile popouts and blocking, in two browser contexts: Alice opens Bob's
 // profile from the member list (roles with colours, keyboard accessible, axe-clean), messages
-// him; Bob sees the DM appear with an unread dot and replies live. Bob blocks Alice from her
+// him; Bob sees the DM appear with a mention badge and replies live. Bob blocks Alice from her
 // popout: her messages collapse ("Blocked message — Show"), her next DM is refused with the
 // server's text in her composer, and the block and the DM list survive a reload (READY).
 import { expect, test, type Page } from '@playwright/test';
@@ -73,13 +73,14 @@ test('DMs from a profile popout, live replies with unread dots, blocking', async
   await a.keyboard.press('Enter');
   await expect(messages(a).getByRole('listitem').filter({ hasText: 'a word in private' })).toBeVisible();
 
-  // Bob, still in #general, sees the DM home turn unread, and the DM with its dot.
-  const home = b.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: 'Direct messages, unread' });
+  // Bob, still in #general, sees the DM home turn unread, and the DM with its badge (a DM
+  // message counts as a mention, as in Discord).
+  const home = b.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: 'Direct messages, 1 mention' });
   await expect(home).toBeVisible();
   await home.click();
-  const dmLink = b.getByRole('navigation', { name: 'Direct messages' }).getByRole('link', { name: '@ alice, unread' });
+  const dmLink = b.getByRole('navigation', { name: 'Direct messages' }).getByRole('link', { name: '@ alice, 1 mention' });
   await expect(dmLink).toBeVisible();
-  await expect(dmLink.locator('.unread-dot')).toBeVisible();
+  await expect(dmLink.locator('.badge')).toHaveText('1');
   await accessible(b, 'direct messages');
   await dmLink.click();
   await expect(b.getByRole('heading', { name: '@ alice' })).toBeVisible();

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { GuildCreate, Member, Role } from './api/wire';
+import type { AuditLog, AuditLogEntry, GuildCreate, Member, Role, User } from './api/wire';
 import {
+  AUDIT_PAGE,
+  mergeAuditPages,
+  nextAuditBefore,
   auditChanges,
   auditTarget,
   bitState,
@@ -212,5 +215,25 @@ describe('audit log entries in words', () => {
       { key: 'color', new_value: 255 },
     ]);
     expect(auditChanges(e)).toBe('name: a → b; color: — → 255');
+  });
+});
+
+describe('audit log pages', () => {
+  const entry = (id: string) => ({ id, user_id: 'u', target_id: null, action_type: 1, changes: [], reason: null }) as unknown as AuditLogEntry;
+  const page = (ids: string[], users: string[] = []): AuditLog => ({
+    audit_log_entries: ids.map(entry),
+    users: users.map((id) => ({ id, username: id }) as unknown as User),
+  });
+  it('merges pages newest first, each entry and user once', () => {
+    const merged = mergeAuditPages([page(['12', '10', '9'], ['a']), page(['10', '8'], ['a', 'b'])]);
+    expect(merged.audit_log_entries.map((e) => e.id)).toEqual(['12', '10', '9', '8']);
+    expect(merged.users.map((u) => u.id)).toEqual(['a', 'b']);
+  });
+  it('asks for an older page before the oldest entry only after a full page', () => {
+    expect(nextAuditBefore([])).toBeNull();
+    expect(nextAuditBefore([page(['3', '2'])])).toBeNull();
+    const full = page(Array.from({ length: AUDIT_PAGE }, (_, i) => String(1000 + i)));
+    expect(nextAuditBefore([full])).toBe('1000');
+    expect(nextAuditBefore([full, page(['999'])])).toBeNull();
   });
 });

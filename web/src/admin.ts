@@ -3,7 +3,7 @@
 // `require_below` checks it), role reordering as `PATCH /guilds/{id}/roles` bodies, and the
 // allow / neutral / deny state of one bit in a channel permission overwrite. The server
 // decides; these only keep the screens from offering what it would refuse.
-import type { AuditLogEntry, GuildCreate, Overwrite, Role, RolePosition, Snowflake, User } from './api/wire';
+import type { AuditLog, AuditLogEntry, GuildCreate, Overwrite, Role, RolePosition, Snowflake, User } from './api/wire';
 import { P, bits, guildPermissions, has, topPosition } from './permissions';
 
 /** Roles from the highest position down (@everyone last); equal positions by id. */
@@ -150,4 +150,33 @@ export function auditChanges(e: AuditLogEntry): string {
     .filter((c) => c.key !== 'permissions' && c.key !== 'allow' && c.key !== 'deny')
     .map((c) => `${c.key}: ${plain(c.old_value)} → ${plain(c.new_value)}`)
     .join('; ');
+}
+
+/** Entries of one audit log page (`GET /guilds/{id}/audit-logs?limit=`). */
+export const AUDIT_PAGE = 100;
+
+/** The audit log shown: the newest page followed by the older pages fetched with `before`
+ *  (the oldest entry's id), newest first, each entry once, with the users of all pages. */
+export function mergeAuditPages(pages: readonly AuditLog[]): AuditLog {
+  const seen = new Set<Snowflake>();
+  const entries: AuditLogEntry[] = [];
+  const users = new Map<Snowflake, User>();
+  for (const p of pages) {
+    for (const e of p.audit_log_entries) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+      entries.push(e);
+    }
+    for (const u of p.users) users.set(u.id, u);
+  }
+  entries.sort((a, b) => (a.id.length !== b.id.length ? b.id.length - a.id.length : b.id < a.id ? -1 : b.id > a.id ? 1 : 0));
+  return { audit_log_entries: entries, users: [...users.values()] };
+}
+
+/** The `before` of the next older page, or null when the last page was not full (no more). */
+export function nextAuditBefore(pages: readonly AuditLog[]): Snowflake | null {
+  const last = pages[pages.length - 1];
+  if (!last || last.audit_log_entries.length < AUDIT_PAGE) return null;
+  const ids = last.audit_log_entries.map((e) => e.id);
+  return ids.reduce((a, b) => (a.length !== b.length ? (a.length < b.length ? a : b) : a < b ? a : b));
 }

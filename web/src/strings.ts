@@ -89,6 +89,51 @@ export const t = {
     help: 'Show these shortcuts',
     mac: 'On a Mac, Cmd works where Ctrl is written.',
   },
+  bots: {
+    components: 'Message components',
+    sending: 'Sending…',
+    failed: 'This interaction failed',
+    choose: 'Choose',
+    pick: 'Make a selection',
+    leaving: 'Leaving Hearth',
+    leavingText: (url: string) => `This link goes to ${url}. Open it?`,
+    openLink: 'Open link',
+    submit: 'Submit',
+    commands: 'Commands',
+    noCommands: 'No commands match',
+    run: 'Run command',
+    runLabel: (name: string) => `/${name}`,
+    by: (app: string) => `by ${app}`,
+    required: 'required',
+    suggestions: 'Suggestions',
+    notSupported: 'Attachments are not supported here',
+    running: (name: string) => `Running /${name}…`,
+    used: (user: string, name: string) => `${user} used /${name}`,
+    yes: 'True',
+    no: 'False',
+    none: '—',
+    fieldError: (code: string): string => {
+      const [kind, n] = code.split(':');
+      switch (kind) {
+        case 'required':
+          return 'This field is required';
+        case 'integer':
+          return 'Enter a whole number';
+        case 'number':
+          return 'Enter a number';
+        case 'min':
+          return `At least ${n}`;
+        case 'max':
+          return `At most ${n}`;
+        case 'minLength':
+          return `At least ${n} characters`;
+        case 'maxLength':
+          return `At most ${n} characters`;
+        default:
+          return 'Pick one of the choices';
+      }
+    },
+  },
   emoji: {
     picker: 'Emoji',
     open: 'Choose an emoji',
@@ -235,6 +280,7 @@ export const t = {
   filterByAction: 'Filter by action',
   allActions: 'All actions',
   noEntries: 'No entries.',
+  olderEntries: 'Load older entries',
   auditEntry: (who: string, action: string, target: string) => `${who} ${action}${target ? ` ${target}` : ''}`,
   auditActions: {
     1: 'updated the server',

@@ -209,3 +209,25 @@ pub struct EditCommandPermissionsBody {
     #[serde(default)]
     pub permissions: Option<Vec<CommandPermission>>,
 }
+
+/// An application in [`ApplicationCommandIndex`]: what a client shows next to its commands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IndexApplication {
+    pub id: Snowflake,
+    pub name: String,
+    pub description: String,
+    /// Always `null` (Hearth's applications have no icon).
+    pub icon: Option<String>,
+    pub bot_id: Snowflake,
+}
+
+/// `GET /guilds/{guild}/application-command-index` (the route Discord's client uses; not in
+/// Discord's public documentation): the applications whose bot is in the guild and their
+/// commands usable there (global and the guild's), by name. `version` is the newest
+/// command version among them (`"0"` when there is none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApplicationCommandIndex {
+    pub applications: Vec<IndexApplication>,
+    pub application_commands: Vec<ApplicationCommand>,
+    pub version: Snowflake,
+}

@@ -351,6 +351,8 @@ payloads! {
         ApplicationCommandPermissionsUpdate,
         WebhooksUpdate,
         MessageAck,
+        MessagePollVoteAdd,
+        MessagePollVoteRemove,
         RelationshipAdd,
         RelationshipRemove,
         InteractionCreate,
@@ -358,6 +360,11 @@ payloads! {
         InteractionFailure,
         InteractionModalCreate,
         ApplicationCommandAutocompleteResponse,
+        PassiveUpdateV1,
+        AutoModerationRuleCreate,
+        AutoModerationRuleUpdate,
+        AutoModerationRuleDelete,
+        AutoModerationActionExecution,
     }
 }
 

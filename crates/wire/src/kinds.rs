@@ -302,6 +302,62 @@ int_enum! {
     }
 }
 
+int_enum! {
+    /// When an Auto Moderation rule is checked (Discord "Resources > Auto Moderation >
+    /// Auto Moderation Rule Object > Event Types").
+    AutoModEventType: u8 {
+        /// A member sends or edits a message.
+        MessageSend = 1,
+        /// A member edits their profile.
+        MemberUpdate = 2,
+    }
+}
+
+int_enum! {
+    /// What content triggers an Auto Moderation rule (Discord "Auto Moderation Rule Object >
+    /// Trigger Types"; value 2, HARMFUL_LINK, is retired).
+    AutoModTriggerType: u8 {
+        /// Words of a user-defined list (and regular expressions); 6 per guild.
+        Keyword = 1,
+        /// Generic spam; 1 per guild.
+        Spam = 3,
+        /// Words of built-in lists; 1 per guild.
+        KeywordPreset = 4,
+        /// More unique mentions than allowed; 1 per guild.
+        MentionSpam = 5,
+        /// Words in a member's profile; 1 per guild.
+        MemberProfile = 6,
+    }
+}
+
+int_enum! {
+    /// What a triggered Auto Moderation rule does (Discord "Auto Moderation Action Object >
+    /// Action Types").
+    AutoModActionType: u8 {
+        /// The message is not posted (400 200000 to its author).
+        BlockMessage = 1,
+        /// The content is logged to a channel (a system message of type 24).
+        SendAlertMessage = 2,
+        /// The member is timed out (`communication_disabled_until`).
+        Timeout = 3,
+        /// The member may not interact until the profile is fixed (MEMBER_PROFILE rules).
+        BlockMemberInteraction = 4,
+    }
+}
+
+int_enum! {
+    /// Built-in word lists of KEYWORD_PRESET rules (Discord "Auto Moderation Rule Object >
+    /// Keyword Preset Types").
+    AutoModPreset: u8 {
+        /// Swearing or cursing.
+        Profanity = 1,
+        /// Sexually explicit behaviour or activity.
+        SexualContent = 2,
+        /// Personal insults or hate speech.
+        Slurs = 3,
+    }
+}
+
 /// Declares the dispatch event names: a `Copy` enum with its wire name both ways.
 macro_rules! events {
     ( $( $(#[$vmeta:meta])* $variant:ident = $name:literal, )* ) => {
@@ -368,6 +424,11 @@ events! {
     MessageReactionRemove = "MESSAGE_REACTION_REMOVE",
     MessageReactionRemoveAll = "MESSAGE_REACTION_REMOVE_ALL",
     MessageReactionRemoveEmoji = "MESSAGE_REACTION_REMOVE_EMOJI",
+    /// A vote for one answer of a poll (Discord "Gateway Events > Message Poll Vote Add");
+    /// never crosses federation.
+    MessagePollVoteAdd = "MESSAGE_POLL_VOTE_ADD",
+    /// A vote withdrawn; never crosses federation.
+    MessagePollVoteRemove = "MESSAGE_POLL_VOTE_REMOVE",
     /// The user acknowledged a message (read states, Discord's client API); sent to the
     /// user's own sessions only, never crosses federation.
     MessageAck = "MESSAGE_ACK",
@@ -399,8 +460,24 @@ events! {
     /// Autocomplete choices (callback 8), to the invoking user's sessions (as Discord's
     /// client receives them). Never crosses federation.
     ApplicationCommandAutocompleteResponse = "APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE",
+    /// An Auto Moderation rule was created (Discord "Gateway Events > Auto Moderation Rule
+    /// Create"): the rule, to members with MANAGE_GUILD, intent AUTO_MODERATION_CONFIGURATION.
+    /// Never crosses federation.
+    AutoModerationRuleCreate = "AUTO_MODERATION_RULE_CREATE",
+    /// An Auto Moderation rule changed (as `AUTO_MODERATION_RULE_CREATE`).
+    AutoModerationRuleUpdate = "AUTO_MODERATION_RULE_UPDATE",
+    /// An Auto Moderation rule was deleted (as `AUTO_MODERATION_RULE_CREATE`).
+    AutoModerationRuleDelete = "AUTO_MODERATION_RULE_DELETE",
+    /// A rule's action ran (Discord "Gateway Events > Auto Moderation Action Execution"), to
+    /// members with MANAGE_GUILD, intent AUTO_MODERATION_EXECUTION. Never crosses federation.
+    AutoModerationActionExecution = "AUTO_MODERATION_ACTION_EXECUTION",
     /// Hearth: an item arrived in one of the user's MLS device inboxes (spec/mls.md).
     MlsMessage = "MLS_MESSAGE",
+    /// Discord's client API: what changed in a *passive* guild (one the session has not
+    /// opened, spec/gateway.md "Passive guilds"): `{guild_id, channels: [{id,
+    /// last_message_id}]}`, coalesced. Only to sessions that opted in; never crosses
+    /// federation.
+    PassiveUpdateV1 = "PASSIVE_UPDATE_V1",
 }
 
 impl fmt::Display for Event {

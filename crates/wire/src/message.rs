@@ -124,6 +124,9 @@ pub struct Message {
     /// Interaction Object").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interaction: Option<MessageInteraction>,
+    /// The message's poll ("Resources > Poll"), with the results as the viewer sees them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<crate::Poll>,
 }
 
 /// Message Interaction Metadata Object (Discord "Resources > Message"): the interaction a
@@ -244,6 +247,9 @@ pub struct CreateMessageBody {
     /// Bots only (up to 5 action rows); ignored for user accounts, as Discord does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Vec<crate::Component>>,
+    /// A poll to attach ("Poll Create Request Object"); needs SEND_POLLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<crate::PollCreate>,
 }
 
 #[derive(Debug, Serialize, Deserialize, Default, utoipa::ToSchema)]
@@ -278,6 +284,9 @@ pub struct EditMessageBody {
         skip_serializing_if = "Option::is_none"
     )]
     pub components: Option<Option<Vec<crate::Component>>>,
+    /// A poll cannot be edited: any non-null value is refused (400 520003).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<Value>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

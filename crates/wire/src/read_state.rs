@@ -70,3 +70,22 @@ pub struct MessageAck {
 /// Mention counts stop at this value (clients show "99+" from 100 on): counting reads at
 /// most this many messages per channel.
 pub const MENTION_COUNT_CAP: i64 = 100;
+
+/// `PASSIVE_UPDATE_V1` (Discord's client API; spec/gateway.md "Passive guilds"): the
+/// channels of a passive guild whose newest message moved, coalesced per guild.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassiveUpdate {
+    pub guild_id: Snowflake,
+    /// Ascending by channel id.
+    pub channels: Vec<PassiveChannel>,
+}
+
+/// One channel of a [`PassiveUpdate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassiveChannel {
+    pub id: Snowflake,
+    /// The newest message the session did not receive there.
+    pub last_message_id: Snowflake,
+}

@@ -81,6 +81,9 @@ pub struct ExecuteWebhookBody {
     /// does for webhooks no application owns).
     #[serde(default)]
     pub components: Option<Vec<crate::Component>>,
+    /// A poll to attach ("Poll Create Request Object"), as on a message send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<crate::PollCreate>,
 }
 
 /// `PATCH /webhooks/{id}/{token}/messages/{message_id}` ("Edit Webhook Message").

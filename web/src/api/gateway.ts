@@ -2,8 +2,12 @@
 // zlib-stream transport compression (Hearth also offers zstd-stream; zlib is decoded here
 // with pako). Heartbeats, IDENTIFY, RESUME after a drop (with backoff), and a fresh IDENTIFY
 // when the session cannot be resumed. ("Topics > Gateway", "Gateway > Transport Compression")
+// IDENTIFY asks for passive guilds (spec/gateway.md): large guilds not on screen send only
+// mentions and PASSIVE_UPDATE_V1; the guild on screen is subscribed with op 37, again after
+// every READY/RESUMED and with every heartbeat (the server lets a subscription lapse after
+// `gateway.passive_idle_seconds`).
 import { Inflate, constants } from 'pako';
-import { Op, type GatewayPayload, type Ready } from './wire';
+import { Op, PASSIVE_GUILD_UPDATE, type GatewayPayload, type Ready } from './wire';
 
 export type GatewayStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
 
@@ -32,6 +36,9 @@ export class Gateway {
   private acked = true;
   private stopped = false;
   private attempts = 0;
+  private openGuild: string | null = null;
+  /** READY or RESUMED came on this connection (op 37 before it would close it with 4003). */
+  private live = false;
 
   constructor(
     private readonly token: () => string | null,
@@ -51,8 +58,24 @@ export class Gateway {
     this.on.status('closed');
   }
 
+  /** The guild on screen (`null`: none, e.g. the DM view): subscribed so that it is active. */
+  subscribe(guild: string | null): void {
+    if (guild === this.openGuild) return;
+    this.openGuild = guild;
+    this.sendSubscription();
+  }
+
+  private sendSubscription(): void {
+    if (!this.openGuild || !this.live) return;
+    this.send({
+      op: Op.GuildSubscriptionsBulk,
+      d: { subscriptions: { [this.openGuild]: { typing: true, activities: true, threads: true } } },
+    });
+  }
+
   private connect(): void {
     this.on.status(this.sessionId ? 'reconnecting' : 'connecting');
+    this.live = false;
     const ws = new WebSocket(gatewayUrl());
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
@@ -122,6 +145,10 @@ export class Gateway {
           this.on.status('ready');
         }
         if (p.t) this.on.dispatch(p.t, p.d);
+        if (p.t === 'READY' || p.t === 'RESUMED') {
+          this.live = true;
+          this.sendSubscription();
+        }
         break;
     }
   }
@@ -139,6 +166,7 @@ export class Gateway {
         op: Op.Identify,
         d: {
           token,
+          capabilities: PASSIVE_GUILD_UPDATE,
           properties: { os: navigator.platform || 'web', browser: 'hearth-web', device: 'hearth-web' },
         },
       });
@@ -156,6 +184,7 @@ export class Gateway {
       }
       this.acked = false;
       this.send({ op: Op.Heartbeat, d: this.seq });
+      this.sendSubscription();
     }, interval);
   }
 

@@ -3,6 +3,8 @@
 // needs a recent proof: the `reauth` handler asks the user, `POST /mfa/finish` proves it,
 // the request is sent again).
 import type {
+  ApplicationCommandIndex,
+  InteractionRequest,
   GuildEmoji,
   ApiErrorBody,
   AuditLog,
@@ -338,10 +340,12 @@ export class Rest {
   kick(guild: Snowflake, user: Snowflake, reason?: string) {
     return this.request<undefined>('DELETE', `/guilds/${guild}/members/${user}`, undefined, true, reason);
   }
-  /** `GET /guilds/{id}/audit-logs` (VIEW_AUDIT_LOG): newest first; `action_type` filters. */
-  auditLog(guild: Snowflake, actionType?: number) {
+  /** `GET /guilds/{id}/audit-logs` (VIEW_AUDIT_LOG): newest first, 100 a page; `action_type`
+   *  filters; `before` (an entry id) gives the next older page. */
+  auditLog(guild: Snowflake, actionType?: number, before?: Snowflake) {
     const q = new URLSearchParams({ limit: '100' });
     if (actionType !== undefined) q.set('action_type', String(actionType));
+    if (before !== undefined) q.set('before', before);
     return this.request<AuditLog>('GET', `/guilds/${guild}/audit-logs?${q}`);
   }
   /** `GET /guilds/{id}/webhooks` (MANAGE_WEBHOOKS): without tokens. */
@@ -361,5 +365,13 @@ export class Rest {
   }
   typing(channel: Snowflake) {
     return this.request<undefined>('POST', `/channels/${channel}/typing`);
+  }
+  /** `GET /guilds/{id}/application-command-index`: the commands usable in the guild. */
+  commandIndex(guild: Snowflake) {
+    return this.request<ApplicationCommandIndex>('GET', `/guilds/${guild}/application-command-index`);
+  }
+  /** `POST /interactions` (types 2 command, 3 component, 4 autocomplete, 5 modal submit): 204. */
+  interact(b: InteractionRequest) {
+    return this.request<undefined>('POST', '/interactions', b);
   }
 }

@@ -16,6 +16,7 @@ import guild from '../../wire-fixtures/guild.json';
 import invite from '../../wire-fixtures/invite.json';
 import loginBody from '../../wire-fixtures/login_body.json';
 import message from '../../wire-fixtures/message.json';
+import passiveUpdate from '../../wire-fixtures/passive_update.json';
 import messageDelete from '../../wire-fixtures/message_delete.json';
 import reactionRemove from '../../wire-fixtures/reaction_remove.json';
 import registerBody from '../../wire-fixtures/register_body.json';
@@ -50,6 +51,7 @@ export const checked: [
   W.CreateDmBody,
   W.RelationshipBody,
   W.RelationshipRemove,
+  W.PassiveUpdate,
 ] = [
   user,
   tokenPair,
@@ -73,4 +75,5 @@ export const checked: [
   createDmBody,
   relationshipBody,
   relationshipRemove,
+  passiveUpdate,
 ];

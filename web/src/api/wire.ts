@@ -285,6 +285,12 @@ export interface Message {
   message_reference?: MessageReference;
   /** The message replied to (`null`: deleted), present on replies. */
   referenced_message?: Message | null;
+  /** A bot's message components (action rows). */
+  components?: Component[];
+  /** The application of an interaction's response or of its bot's message. */
+  application_id?: Snowflake;
+  /** Who ran the command this message answers. */
+  interaction_metadata?: { id: Snowflake; type: number; user: User; name?: string };
 }
 
 /** `hearth_wire::AttachmentRef`: on create, `id` names the `files[n]` part (`n`). */
@@ -493,6 +499,16 @@ export interface MessageAck {
   ack_type: number;
 }
 
+/** `PASSIVE_UPDATE_V1`: channels of a passive guild (one this session has not opened) whose
+ *  newest message moved; the messages themselves were not sent (spec/gateway.md). */
+export interface PassiveUpdate {
+  guild_id: Snowflake;
+  channels: { id: Snowflake; last_message_id: Snowflake }[];
+}
+
+/** IDENTIFY `capabilities` bit asking for passive guilds (Discord's PASSIVE_GUILD_UPDATE). */
+export const PASSIVE_GUILD_UPDATE = 1 << 11;
+
 /** The `READY` dispatch (the fields this client reads). */
 export interface Ready {
   v: number;
@@ -517,6 +533,8 @@ export const Op = {
   InvalidSession: 9,
   Hello: 10,
   HeartbeatAck: 11,
+  /** Guild subscriptions (Discord's GUILD_SUBSCRIPTIONS_BULK): the open guild is active. */
+  GuildSubscriptionsBulk: 37,
 } as const;
 
 /** One gateway frame. */
@@ -525,4 +543,134 @@ export interface GatewayPayload {
   d: unknown;
   s: number | null;
   t: string | null;
+}
+
+/** `hearth_wire::Component` (Discord "Components > Component Reference"): 1 action row, 2
+ * button, 3 string select, 4 text input (modals), 5 user, 6 role, 7 mentionable, 8 channel
+ * select. Which fields apply depends on `type`. */
+export interface Component {
+  type: number;
+  custom_id?: string;
+  style?: number;
+  label?: string;
+  emoji?: { id?: Snowflake | null; name?: string | null };
+  url?: string;
+  disabled?: boolean;
+  options?: SelectOption[];
+  channel_types?: number[];
+  placeholder?: string;
+  min_values?: number;
+  max_values?: number;
+  min_length?: number;
+  max_length?: number;
+  required?: boolean;
+  value?: string;
+  components?: Component[];
+}
+
+/** `hearth_wire::SelectOption`. */
+export interface SelectOption {
+  label: string;
+  value: string;
+  description?: string;
+  emoji?: { id?: Snowflake | null; name?: string | null };
+  default?: boolean;
+}
+
+/** `hearth_wire::CommandChoice`. */
+export interface CommandChoice {
+  name: string;
+  value: string | number;
+}
+
+/** `hearth_wire::CommandOption`: 1 subcommand, 2 group, 3 string, 4 integer, 5 boolean, 6
+ * user, 7 channel, 8 role, 9 mentionable, 10 number, 11 attachment. */
+export interface CommandOption {
+  type: number;
+  name: string;
+  description: string;
+  required?: boolean;
+  choices?: CommandChoice[];
+  options?: CommandOption[];
+  channel_types?: number[];
+  min_value?: number;
+  max_value?: number;
+  min_length?: number;
+  max_length?: number;
+  autocomplete?: boolean;
+}
+
+/** `hearth_wire::ApplicationCommand` (the fields this client reads). */
+export interface ApplicationCommand {
+  id: Snowflake;
+  type: number;
+  application_id: Snowflake;
+  guild_id?: Snowflake | null;
+  name: string;
+  description: string;
+  options?: CommandOption[];
+  version: Snowflake;
+}
+
+/** `hearth_wire::ApplicationCommandIndex`: `GET /guilds/{id}/application-command-index`. */
+export interface ApplicationCommandIndex {
+  applications: { id: Snowflake; name: string; description: string; bot_id: Snowflake }[];
+  application_commands: ApplicationCommand[];
+  version: Snowflake;
+}
+
+/** An option value this client sends (`hearth_wire::InteractionDataOption`). */
+export interface InteractionOption {
+  type: number;
+  name: string;
+  value?: string | number | boolean;
+  options?: InteractionOption[];
+  focused?: boolean;
+}
+
+/** `hearth_wire::InteractionRequest`: the body of `POST /interactions`. */
+export interface InteractionRequest {
+  type: 2 | 3 | 4 | 5;
+  application_id: Snowflake;
+  guild_id: Snowflake;
+  channel_id: Snowflake;
+  session_id: string;
+  nonce: string;
+  message_id?: Snowflake;
+  message_flags?: number;
+  data: {
+    id?: Snowflake;
+    name?: string;
+    type?: number;
+    version?: Snowflake;
+    options?: InteractionOption[];
+    custom_id?: string;
+    component_type?: number;
+    values?: string[];
+    components?: Component[];
+  };
+}
+
+/** `hearth_wire::InteractionClientEvent`: INTERACTION_CREATE / _SUCCESS / _FAILURE to the
+ * invoking user's sessions. */
+export interface InteractionClientEvent {
+  id: Snowflake;
+  nonce: string | null;
+}
+
+/** `hearth_wire::InteractionModalCreate`. */
+export interface InteractionModalCreate {
+  id: Snowflake;
+  nonce: string | null;
+  channel_id: Snowflake;
+  application: { id: Snowflake; name: string };
+  custom_id: string;
+  title: string;
+  components: Component[];
+}
+
+/** `hearth_wire::AutocompleteResponse`. */
+export interface AutocompleteResponse {
+  nonce: string | null;
+  choices: CommandChoice[];
 }

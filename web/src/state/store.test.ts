@@ -106,7 +106,8 @@ describe('direct messages and blocks in the store', () => {
     );
     expect(s.state.dms.map((c) => c.id)).toEqual([dm.id]);
     expect(s.state.blocked).toEqual({ [relationship.id]: true });
-    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 0 });
+    // An unread DM counts as a mention (Discord's badge), though the server counted none.
+    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 1 });
     s.dispatch('RELATIONSHIP_REMOVE', { id: relationship.id, type: 2 });
     expect(s.state.blocked).toEqual({});
     s.dispatch('RELATIONSHIP_ADD', relationship);
@@ -123,7 +124,9 @@ describe('direct messages and blocks in the store', () => {
     delete plain.guild_id;
     delete plain.member;
     s.dispatch('MESSAGE_CREATE', plain);
-    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 0 });
+    expect(s.state.unread[dm.id]).toEqual({ count: 1, mentions: 1 });
+    s.dispatch('MESSAGE_CREATE', { ...plain, id: '6' });
+    expect(s.state.unread[dm.id]).toEqual({ count: 2, mentions: 2 });
     s.dispatch('TYPING_START', { channel_id: dm.id, guild_id: null, user_id: author.id, timestamp: 1 });
     expect(s.state.typing[dm.id]?.[author.id]?.name).toBe(author.username);
   });
@@ -139,5 +142,41 @@ describe('administration lists in the store', () => {
     s.dispatch('GUILD_UPDATE', { id: '8', name: 'renamed' });
     s.dispatch('TYPING_START', { guild_id: '9', channel_id: '3', user_id: '5', timestamp: 0 });
     expect(s.state.adminVersion).toEqual({ '9': 3, '8': 2 });
+  });
+});
+
+describe('passive guilds in the store', () => {
+  const me = msg('1').author;
+  const guild = {
+    id: 'g', name: 'g', icon: null, description: null, owner_id: 'o', roles: [], joined_at: '', member_count: 5000,
+    members: [{ user: me, nick: null, roles: [], joined_at: '' }],
+    channels: [
+      { id: 'c', type: 0, guild_id: 'g', name: 'news', position: 0, last_message_id: '10' },
+      { id: 'd', type: 0, guild_id: 'g', name: 'talk', position: 1, last_message_id: '10' },
+    ],
+  };
+  it('PASSIVE_UPDATE_V1 makes channels with newer messages unread and drops their pages', () => {
+    const s = new Store();
+    s.dispatch('READY', { v: 10, user: me, session_id: 's', guilds: [], read_state: { version: 1, partial: false, entries: [
+      { id: 'c', last_message_id: '10', mention_count: 0, last_pin_timestamp: null, flags: 0 },
+      { id: 'd', last_message_id: '10', mention_count: 0, last_pin_timestamp: null, flags: 0 },
+    ] } });
+    s.dispatch('GUILD_CREATE', guild);
+    s.prependPage('c', [msg('10', { channel_id: 'c', guild_id: 'g' })], 50);
+    s.prependPage('d', [msg('10', { channel_id: 'd', guild_id: 'g' })], 50);
+    expect(s.state.unread).toEqual({});
+    s.dispatch('PASSIVE_UPDATE_V1', { guild_id: 'g', channels: [{ id: 'c', last_message_id: '12' }, { id: 'd', last_message_id: '10' }] });
+    expect(s.state.unread).toEqual({ c: { count: 1, mentions: 0 } });
+    expect(s.state.latest.c).toBe('12');
+    expect(s.state.messages.c).toBeUndefined();
+    expect(s.state.messages.d?.list.map((m) => m.id)).toEqual(['10']);
+    // Opening the guild drops the rest of its pages (edits were not sent meanwhile), once.
+    s.openGuild('g');
+    expect(s.state.openGuild).toBe('g');
+    expect(s.state.messages.d).toBeUndefined();
+    s.prependPage('d', [msg('11', { channel_id: 'd', guild_id: 'g' })], 50);
+    s.openGuild(null);
+    s.openGuild('g');
+    expect(s.state.messages.d?.list.map((m) => m.id)).toEqual(['11']);
   });
 });

@@ -3,6 +3,9 @@
 // dispatches; nothing here talks to the network.
 import { useSyncExternalStore } from 'react';
 import type {
+  AutocompleteResponse,
+  InteractionClientEvent,
+  InteractionModalCreate,
   Channel,
   ChannelPinsUpdate,
   GuildCreate,
@@ -12,6 +15,7 @@ import type {
   Message,
   MessageAck,
   MessageDelete,
+  PassiveUpdate,
   PresenceUpdate,
   Reaction,
   ReactionEvent,
@@ -78,7 +82,30 @@ export interface State {
   /** guild → how many administration dispatches arrived (bans, invites, webhooks, roles,
    *  channels, the guild itself): the settings lists fetch again when it changes. */
   adminVersion: Record<Snowflake, number>;
+  /** READY's gateway session id (sent with interactions). */
+  sessionId: string | null;
+  /** Interactions this session started, by nonce (src/bots.ts; INTERACTION_SUCCESS /
+   *  _FAILURE / _MODAL_CREATE, the HTTP answer or a client timeout settle them). */
+  interactions: Record<string, Interaction>;
+  /** The modal an application opened for an interaction of this session, until closed. */
+  modal: (InteractionModalCreate & { guildId: Snowflake }) | null;
+  /** The latest autocomplete choices for an interaction of this session. */
+  autocomplete: AutocompleteResponse | null;
+  /** The guild on screen: the gateway subscribes to it (op 37), so it is not passive. */
+  openGuild: Snowflake | null;
+  /** Guilds this session got PASSIVE_UPDATE_V1 for since it last opened them: their edits,
+   *  deletions and reactions were not sent, so their message pages are fetched again when
+   *  the guild is opened (spec/gateway.md "Passive guilds"). */
+  passiveGuilds: Record<Snowflake, true>;
   error: string | null;
+}
+
+/** An interaction's progress as its controls show it. */
+export interface Interaction {
+  status: 'pending' | 'done' | 'failed';
+  guildId: Snowflake;
+  /** The server's refusal (HTTP error), when there was one. */
+  error?: string;
 }
 
 const initial: State = {
@@ -99,6 +126,12 @@ const initial: State = {
   pins: {},
   pinsVersion: {},
   adminVersion: {},
+  sessionId: null,
+  interactions: {},
+  modal: null,
+  autocomplete: null,
+  openGuild: null,
+  passiveGuilds: {},
   error: null,
 };
 
@@ -124,6 +157,28 @@ export class Store {
 
   guild(id: Snowflake | undefined): GuildCreate | undefined {
     return this.state.guilds.find((g) => g.id === id);
+  }
+
+  /** Notes an interaction this session sends; it fails after `timeoutMs` unless settled
+   *  (0: no timeout, for autocomplete). */
+  startInteraction(nonce: string, guildId: Snowflake, timeoutMs: number): void {
+    // Autocomplete (no timeout: 0) gets no success event; it is noted to accept its choices.
+    const status = timeoutMs > 0 ? 'pending' : 'done';
+    this.set((s) => ({ interactions: { ...s.interactions, [nonce]: { status, guildId } } }));
+    if (timeoutMs > 0)
+      setTimeout(() => {
+        if (this.state.interactions[nonce]?.status === 'pending') this.settleInteraction(nonce, 'failed');
+      }, timeoutMs);
+  }
+
+  settleInteraction(nonce: string | null, status: Interaction['status'], error?: string): void {
+    const i = nonce ? this.state.interactions[nonce] : undefined;
+    if (!nonce || !i || i.status === 'failed') return;
+    this.set((s) => ({ interactions: { ...s.interactions, [nonce]: { ...i, status, ...(error ? { error } : {}) } } }));
+  }
+
+  closeModal(): void {
+    this.set(() => ({ modal: null }));
   }
 
   upsertGuild(g: GuildCreate): void {
@@ -225,6 +280,49 @@ export class Store {
     });
   }
 
+  /** The guild now on screen (`null`: none). A guild that was passive meanwhile drops its
+   *  message pages, which are fetched again when shown. */
+  openGuild(id: Snowflake | null): void {
+    this.set((s) => {
+      if (id === s.openGuild) return {};
+      if (!id || !s.passiveGuilds[id]) return { openGuild: id };
+      const channels = new Set((this.guild(id)?.channels ?? []).map((c) => c.id));
+      return {
+        openGuild: id,
+        messages: Object.fromEntries(Object.entries(s.messages).filter(([c]) => !channels.has(c))),
+        passiveGuilds: Object.fromEntries(Object.entries(s.passiveGuilds).filter(([g]) => g !== id)),
+      };
+    });
+  }
+
+  /** PASSIVE_UPDATE_V1: new messages this session was not sent (a passive guild). Each channel
+   *  whose newest message moved is unread (unless read up to it) and its held page is dropped
+   *  (fetched again when shown); mentions still come as MESSAGE_CREATE. */
+  passiveUpdate(u: PassiveUpdate): void {
+    this.set((s) => {
+      const latest = { ...s.latest };
+      const unread = { ...s.unread };
+      const moved = new Set<Snowflake>();
+      for (const c of u.channels) {
+        const prev = latest[c.id];
+        if (prev && compareIds(c.last_message_id, prev) <= 0) continue;
+        latest[c.id] = c.last_message_id;
+        moved.add(c.id);
+        const acked = s.acked[c.id];
+        if (c.id !== s.viewing && (!acked || compareIds(acked, c.last_message_id) < 0)) {
+          const cur = unread[c.id] ?? { count: 0, mentions: 0 };
+          unread[c.id] = { count: cur.count + 1, mentions: cur.mentions };
+        }
+      }
+      return {
+        latest,
+        unread,
+        messages: Object.fromEntries(Object.entries(s.messages).filter(([c]) => !moved.has(c))),
+        passiveGuilds: { ...s.passiveGuilds, [u.guild_id]: true },
+      };
+    });
+  }
+
   /** A new message from someone else in a channel not on screen. */
   private markUnread(m: Message): void {
     const me = this.state.me;
@@ -232,8 +330,9 @@ export class Store {
     if (!newest || compareIds(newest, m.id) < 0) this.set((s) => ({ latest: { ...s.latest, [m.channel_id]: m.id } }));
     if (!me || m.author.id === me.id || m.channel_id === this.state.viewing) return;
     const mine = this.guild(m.guild_id ?? undefined)?.members.find((x) => x.user?.id === me.id)?.roles ?? [];
+    // In a DM every message is for me: it counts as a mention (Discord's unread badge).
     const mentioned =
-      m.mention_everyone || m.mentions.some((u) => u.id === me.id) || m.mention_roles.some((r) => mine.includes(r));
+      !m.guild_id || m.mention_everyone || m.mentions.some((u) => u.id === me.id) || m.mention_roles.some((r) => mine.includes(r));
     this.set((s) => {
       const cur = s.unread[m.channel_id] ?? { count: 0, mentions: 0 };
       return {
@@ -259,7 +358,9 @@ export class Store {
         acked[c.id] = rs.last;
         const newest = latest[c.id];
         if (c.id !== s.viewing && ((newest && compareIds(rs.last, newest) < 0) || rs.mentions > 0)) {
-          unread[c.id] = { count: 1, mentions: rs.mentions };
+          // Every unread DM message counts as a mention (as in Discord); the server's count
+          // covers only explicit mentions, so an unread DM shows at least one.
+          unread[c.id] = { count: 1, mentions: c.guild_id ? rs.mentions : Math.max(1, rs.mentions) };
         }
       }
       return { unread, acked, latest };
@@ -420,8 +521,27 @@ export class Store {
         const blocked: Record<Snowflake, true> = {};
         for (const x of r.relationships ?? []) if (x.type === RelationshipType.Blocked) blocked[x.id] = true;
         const dms = r.private_channels ?? [];
-        this.set(() => ({ me: r.user, guilds: [], dms, blocked, messages: {}, pins: {}, error: null, unread: {}, acked: {}, readState }));
+        this.set(() => ({ sessionId: r.session_id, me: r.user, guilds: [], dms, blocked, messages: {}, pins: {}, error: null, unread: {}, acked: {}, readState, passiveGuilds: {} }));
         this.unreadFromReadStates(dms);
+        break;
+      }
+      case 'INTERACTION_SUCCESS':
+      case 'INTERACTION_FAILURE': {
+        const e = d as InteractionClientEvent;
+        this.settleInteraction(e.nonce, event === 'INTERACTION_SUCCESS' ? 'done' : 'failed');
+        break;
+      }
+      case 'INTERACTION_MODAL_CREATE': {
+        const m = d as InteractionModalCreate;
+        const i = m.nonce ? this.state.interactions[m.nonce] : undefined;
+        if (!i) break;
+        this.settleInteraction(m.nonce, 'done');
+        this.set(() => ({ modal: { ...m, guildId: i.guildId } }));
+        break;
+      }
+      case 'APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE': {
+        const a = d as AutocompleteResponse;
+        if (a.nonce && this.state.interactions[a.nonce]) this.set(() => ({ autocomplete: a }));
         break;
       }
       case 'GUILD_CREATE': {
@@ -461,6 +581,9 @@ export class Store {
         break;
       case 'MESSAGE_ACK':
         this.acknowledged(d as MessageAck);
+        break;
+      case 'PASSIVE_UPDATE_V1':
+        this.passiveUpdate(d as PassiveUpdate);
         break;
       case 'RELATIONSHIP_ADD':
       case 'RELATIONSHIP_REMOVE': {

@@ -9,6 +9,7 @@ import { ClientContext, useClient, type Client } from './context';
 import { JoinGuildDialog } from './Dialogs';
 import { MemberList } from './MemberList';
 import { MessageView } from './Messages';
+import { InteractionModal } from './Components';
 import { navigate, useRoute } from './route';
 import { ReauthDialog } from './Security';
 import { Shortcuts } from './Shortcuts';
@@ -89,7 +90,12 @@ function Session({ rest, onLogout }: { rest: Rest; onLogout: () => void }) {
       unauthorized: onLogout,
     });
     gw.start();
-    return () => gw.stop();
+    // The guild on screen is subscribed (passive guilds, spec/gateway.md).
+    const unsubscribe = store.subscribe(() => gw.subscribe(store.state.openGuild));
+    return () => {
+      unsubscribe();
+      gw.stop();
+    };
   }, [store, rest, onLogout]);
   const client: Client = useMemo(
     () => ({
@@ -150,6 +156,11 @@ function Shell() {
     return [...dms].sort((a, b) => compareIds(newest(b), newest(a)));
   }, [dms, latest]);
 
+  // The guild on screen: the gateway subscribes to it.
+  useEffect(() => {
+    store.openGuild(home ? null : guildId);
+  }, [store, home, guildId]);
+
   // `/channels/{guild}` opens its first text channel.
   useEffect(() => {
     if (guild && !channelId && channels[0]) navigate(`/channels/${guild.id}/${channels[0].id}`, true);
@@ -193,6 +204,7 @@ function Shell() {
         </main>
       )}
       <Shortcuts guild={home ? null : (guild ?? null)} channels={home ? homeList : channels} current={home ? (dm?.id ?? null) : (channel?.id ?? null)} />
+      <InteractionModal />
       {route.kind === 'invite' && <JoinGuildDialog initial={route.code} onClose={() => navigate('/', true)} />}
     </div>
   );

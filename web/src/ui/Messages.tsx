@@ -5,9 +5,7 @@ import {
   useMemo,
   useRef,
   useState,
-  type ClipboardEvent,
   type DragEvent,
-  type KeyboardEvent,
   type ReactNode,
 } from 'react';
 import { format, isSameDay } from 'date-fns';
@@ -20,8 +18,10 @@ import { compareIds, useStore, type ChannelMessages, type Pending, type Store, t
 import { t } from '../strings';
 import { useClient } from './context';
 import { useProfile } from './Profile';
-import { composerText, emojiUrl, insertAt, reactionParam } from '../emoji';
+import { emojiUrl, reactionParam } from '../emoji';
 import { EmojiPicker } from './EmojiPicker';
+import { Composer, displayName, refusal, type DraftFile } from './Composer';
+import { InteractionContext, MessageComponents } from './Components';
 
 const PAGE = 50;
 /** How long the newest message stays on screen before it is acknowledged (read states). */
@@ -31,13 +31,6 @@ const NO_PENDING: Pending[] = [];
 const NO_TYPING: Record<string, Typist> = {};
 /** The largest box of an inline image, CSS pixels. */
 const IMAGE_MAX = { width: 400, height: 300 };
-
-/** A file chosen for the next message, with its thumbnail (an object URL) when it is an image. */
-export interface DraftFile {
-  key: number;
-  file: File;
-  preview: string | null;
-}
 
 /** Fetches the page before the oldest loaded message (the newest page first). */
 async function fetchOlder(rest: Rest, store: Store, channel: string): Promise<void> {
@@ -54,10 +47,6 @@ async function fetchOlder(rest: Rest, store: Store, channel: string): Promise<vo
   }
 }
 
-function displayName(m: Message): string {
-  return m.member?.nick ?? m.author.global_name ?? m.author.username;
-}
-
 /** What a DM allows its two participants (the server's DM permissions, src/service/mod.rs). */
 const DM_PERMISSIONS = P.VIEW_CHANNEL | P.SEND_MESSAGES | P.READ_MESSAGE_HISTORY | P.ATTACH_FILES | P.PIN_MESSAGES;
 
@@ -66,11 +55,6 @@ function channelTitle(channel: Channel): { heading: string; name: string; dm: bo
   if (channel.guild_id) return { heading: `# ${channel.name ?? ''}`, name: channel.name ?? '', dm: false };
   const name = (channel.recipients ?? []).map((u) => u.global_name ?? u.username).join(', ');
   return { heading: `@ ${name}`, name, dm: true };
-}
-
-function newNonce(): string {
-  // Discord's nonce: up to 25 characters; a random integer string here.
-  return String(Math.floor(Math.random() * 2 ** 52));
 }
 
 /** A channel's messages and composer; `guild` is null for a DM. */
@@ -371,6 +355,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
           {format(ts, 'PPP')}
         </div>
       )}
+      <InteractionContext m={m} />
       {m.message_reference && m.referenced_message !== undefined && (
         <div className="reply-context muted small">
           ↱{' '}
@@ -432,6 +417,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
         </div>
       )}
       <Attachments list={m.attachments ?? []} />
+      <MessageComponents m={m} guildId={guildId} />
       {(m.reactions ?? []).length > 0 && (
         <div className="reactions">
           {(m.reactions ?? []).map((r) => {
@@ -539,9 +525,6 @@ function Typing({ channel }: { channel: string }) {
   );
 }
 
-/** Drafts are kept per channel across reloads (localStorage holds drafts, never tokens). */
-const draftKey = (channel: string) => `hearth.draft.${channel}`;
-
 /**
  * The files chosen for the next message of each channel (thumbnails are object URLs, released
  * on removal), kept outside the view: switching channels or a new gateway session (which
@@ -591,8 +574,6 @@ function useDraftFiles(channel: string) {
     [list],
   );
 }
-
-type DraftFiles = ReturnType<typeof useDraftFiles>;
 
 /** A message's files: raster images inline (their box reserved from width/height), others as download links. */
 function Attachments({ list }: { list: Attachment[] }) {
@@ -709,175 +690,3 @@ function PinsPanel({
 
 /** The server's reason for refusing a message (e.g. 50007 "Cannot send messages to this
  *  user" in a DM); none for a network failure, which a retry may fix. */
-function refusal(err: unknown): string | undefined {
-  return err instanceof ApiError && err.status > 0 ? err.detail() : undefined;
-}
-
-interface ComposerProps {
-  channel: Channel;
-  placeholder: string;
-  replyTo: Message | null;
-  clearReply: () => void;
-  files: DraftFiles;
-  mayAttach: boolean;
-  guildId: string | null;
-  /** Up in the empty composer: edit the last own message; false when there is none. */
-  onEditLast: () => boolean;
-}
-
-function Composer({ channel, placeholder, replyTo, clearReply, files, mayAttach, guildId, onEditLast }: ComposerProps) {
-  const { rest, store } = useClient();
-  const [text, setTextState] = useState(() => localStorage.getItem(draftKey(channel.id)) ?? '');
-  const [uploading, setUploading] = useState(false);
-  const [uploadError, setUploadError] = useState<string | null>(null);
-  const chooser = useRef<HTMLInputElement>(null);
-  const box = useRef<HTMLTextAreaElement>(null);
-  const [picking, setPicking] = useState(false);
-  // The chosen emoji goes in at the caret; the focus returns to the text with the caret after it
-  // (once the picker has closed and handed the focus back to its button).
-  const insertEmoji = (text: string) => {
-    const el = box.current;
-    const r = insertAt(el?.value ?? '', el?.selectionStart ?? Infinity, el?.selectionEnd ?? Infinity, text);
-    setText(r.value);
-    setTimeout(() => {
-      box.current?.focus();
-      box.current?.setSelectionRange(r.caret, r.caret);
-    });
-  };
-  const setText = (v: string) => {
-    setTextState(v);
-    if (v) localStorage.setItem(draftKey(channel.id), v);
-    else localStorage.removeItem(draftKey(channel.id));
-  };
-  const lastTyping = useRef(0);
-  const send = async () => {
-    const content = text.trim();
-    if (uploading || (!content && files.list.length === 0)) return;
-    const nonce = newNonce();
-    const reference = replyTo ? { message_reference: { message_id: replyTo.id } } : {};
-    if (files.list.length > 0) {
-      // Files are sent without an optimistic entry: the server may refuse them for reasons a
-      // retry cannot fix (too large, too many), so text and files stay in the composer until
-      // the server has taken them, and its error is shown here.
-      setUploading(true);
-      setUploadError(null);
-      try {
-        const sent = files.list;
-        const m = await rest.sendMessageWithFiles(channel.id, { content, nonce, ...reference }, sent.map((d) => d.file));
-        store.addMessage(m);
-        setText('');
-        files.clear(sent);
-        clearReply();
-      } catch (err) {
-        setUploadError(t.uploadFailed(err instanceof ApiError ? err.detail() : String(err)));
-      } finally {
-        setUploading(false);
-      }
-      return;
-    }
-    setText('');
-    clearReply();
-    store.addPending(channel.id, { nonce, content, failed: false });
-    try {
-      store.addMessage(await rest.sendMessage(channel.id, { content, nonce, ...reference }));
-    } catch (err) {
-      store.failPending(channel.id, nonce, true, refusal(err));
-    }
-  };
-  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
-      e.preventDefault();
-      void send();
-    } else if (e.key === 'ArrowUp' && !text && files.list.length === 0 && !e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
-      if (onEditLast()) e.preventDefault();
-    }
-  };
-  const onChange = (v: string) => {
-    setText(v);
-    if (v && Date.now() - lastTyping.current > 8000) {
-      lastTyping.current = Date.now();
-      rest.typing(channel.id).catch(() => undefined);
-    }
-  };
-  // Pasted files (a screenshot, files copied in a file manager) are attached; pasted text stays text.
-  const onPaste = (e: ClipboardEvent<HTMLTextAreaElement>) => {
-    const pasted = filesOf(e.clipboardData);
-    if (!mayAttach || pasted.length === 0) return;
-    e.preventDefault();
-    files.add(pasted);
-  };
-  return (
-    <form
-      className="composer"
-      aria-busy={uploading}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void send();
-      }}
-    >
-      {replyTo && (
-        <div className="replying muted small">
-          {t.replyingTo(displayName(replyTo))}{' '}
-          <button type="button" className="link" onClick={clearReply}>
-            {t.cancelReply}
-          </button>
-        </div>
-      )}
-      {files.list.length > 0 && (
-        <ul className="drafts" aria-label={t.filesToSend}>
-          {files.list.map((d) => (
-            <li key={d.key} className="draft-file">
-              {d.preview ? <img src={d.preview} alt={d.file.name} /> : <span aria-hidden="true">📄</span>}
-              <span className="name">{d.file.name}</span>
-              <span className="muted small">{formatSize(d.file.size)}</span>
-              <button type="button" className="small secondary" aria-label={t.removeFile(d.file.name)} disabled={uploading} onClick={() => files.remove(d.key)}>
-                ×
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-      {uploadError && (
-        <p role="alert" className="error upload-error">
-          {uploadError}
-        </p>
-      )}
-      {mayAttach && (
-        <>
-          <input
-            ref={chooser}
-            type="file"
-            multiple
-            hidden
-            aria-label={t.attach}
-            onChange={(e) => {
-              files.add(Array.from(e.target.files ?? []));
-              e.target.value = '';
-            }}
-          />
-          <button type="button" className="secondary" aria-label={t.attach} title={t.attach} onClick={() => chooser.current?.click()}>
-            +
-          </button>
-        </>
-      )}
-      <textarea
-        ref={box}
-        rows={1}
-        aria-label={placeholder}
-        placeholder={placeholder}
-        value={text}
-        onChange={(e) => onChange(e.target.value)}
-        onKeyDown={onKey}
-        onPaste={onPaste}
-        readOnly={uploading}
-      />
-      <button type="button" className="secondary emoji-button" aria-haspopup="dialog" aria-label={t.emoji.open} title={t.emoji.open} onClick={() => setPicking(true)}>
-        🙂
-      </button>
-      <button type="submit" disabled={uploading}>
-        {uploading ? t.uploading : t.send}
-      </button>
-      {picking && <EmojiPicker guildId={guildId} title={t.emoji.open} onClose={() => setPicking(false)} onPick={(e) => insertEmoji(composerText(e))} />}
-    </form>
-  );
-}

@@ -162,7 +162,13 @@ export function DmList({ current }: { current: string | null }) {
                   >
                     {other && <Avatar user={other} size={24} />}
                     <span className="dm-name">@ {name}</span>
-                    {u && <span className="dot unread-dot" aria-hidden="true" />}
+                    {u && u.mentions > 0 ? (
+                      <span className="badge" aria-hidden="true">
+                        {t.mentionBadge(u.mentions)}
+                      </span>
+                    ) : (
+                      u && <span className="dot unread-dot" aria-hidden="true" />
+                    )}
                   </a>
                 </li>
               );

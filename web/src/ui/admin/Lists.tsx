@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react';
 import { formatDistanceToNow } from 'date-fns';
 import type { AuditLog, Ban, Channel, GuildCreate, Invite, Snowflake, Webhook } from '../../api/wire';
-import { auditChanges, auditTarget, snowflakeTime } from '../../admin';
+import { auditChanges, auditTarget, mergeAuditPages, nextAuditBefore, snowflakeTime } from '../../admin';
 import { P, channelPermissions, has } from '../../permissions';
 import { useStore } from '../../state/store';
 import { t } from '../../strings';
@@ -236,7 +236,14 @@ export function BansPanel({ guild }: { guild: GuildCreate }) {
 export function AuditLogPanel({ guild }: { guild: GuildCreate }) {
   const { rest } = useClient();
   const [action, setAction] = useState<number | null>(null);
-  const log = useLive(guild.id, () => rest.auditLog(guild.id, action ?? undefined), [action]);
+  const head = useLive(guild.id, () => rest.auditLog(guild.id, action ?? undefined), [action]);
+  // Older pages (`before` the oldest entry shown), kept while the newest page reloads live.
+  const [older, setOlder] = useState<{ action: number | null; pages: AuditLog[] }>({ action: null, pages: [] });
+  const olderPages = older.action === action ? older.pages : [];
+  const pages = head.data ? [head.data, ...olderPages] : [];
+  const log = { data: head.data ? mergeAuditPages(pages) : null, error: head.error };
+  const before = nextAuditBefore(pages);
+  const more = useAction();
   return (
     <div>
       <h3>{t.auditLog}</h3>
@@ -279,6 +286,22 @@ export function AuditLogPanel({ guild }: { guild: GuildCreate }) {
             );
           })}
         </ul>
+      )}
+      <ErrorText error={more.error} />
+      {before && (
+        <button
+          type="button"
+          className="secondary"
+          disabled={more.busy}
+          onClick={() =>
+            void more.run(async () => {
+              const page = await rest.auditLog(guild.id, action ?? undefined, before);
+              setOlder({ action, pages: [...olderPages, page] });
+            })
+          }
+        >
+          {more.busy ? t.loading : t.olderEntries}
+        </button>
       )}
     </div>
   );

@@ -1,0 +1,265 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ApplicationCommandIndex, Component, GuildCreate, InteractionModalCreate } from './api/wire';
+import {
+  actionRows,
+  autocompleteBody,
+  buildOptions,
+  commandBody,
+  commandEntries,
+  componentBody,
+  entities,
+  entityKinds,
+  entryName,
+  matchCommands,
+  modalBody,
+  safeUrl,
+  selectLimits,
+  selectValid,
+  textInputError,
+  textInputs,
+  type CommandEntry,
+  type Place,
+} from './bots';
+import { Store } from './state/store';
+
+const place: Place = { applicationId: 'app', guildId: 'g', channelId: 'c', sessionId: 's', nonce: 'n' };
+
+const index: ApplicationCommandIndex = {
+  version: '9',
+  applications: [{ id: 'app', name: 'Echo Bot', description: '', bot_id: 'bot' }],
+  application_commands: [
+    {
+      id: '1',
+      type: 1,
+      application_id: 'app',
+      name: 'echo',
+      description: 'Repeats',
+      version: '5',
+      options: [
+        { type: 3, name: 'text', description: 'What', required: true, max_length: 5 },
+        { type: 4, name: 'times', description: 'How often', min_value: 1, max_value: 3 },
+        { type: 5, name: 'loud', description: 'Shout' },
+        { type: 6, name: 'who', description: 'To whom' },
+        { type: 3, name: 'lang', description: 'Language', autocomplete: true },
+      ],
+    },
+    {
+      id: '2',
+      type: 1,
+      application_id: 'app',
+      name: 'config',
+      description: 'Settings',
+      version: '6',
+      options: [
+        { type: 1, name: 'show', description: 'Show them' },
+        {
+          type: 2,
+          name: 'set',
+          description: 'Change',
+          options: [{ type: 1, name: 'color', description: 'Colour', options: [{ type: 3, name: 'value', description: 'v', choices: [{ name: 'Red', value: 'red' }] }] }],
+        },
+      ],
+    },
+    { id: '3', type: 2, application_id: 'app', name: 'Profile', description: '', version: '7' },
+  ],
+};
+
+describe('message components', () => {
+  it('reads action rows and skips what is not one', () => {
+    const rows: Component[] = [
+      { type: 1, components: [{ type: 2, style: 1, label: 'Go', custom_id: 'go' }] },
+      { type: 2, custom_id: 'stray' },
+      { type: 1 },
+    ];
+    expect(actionRows(rows)).toEqual([[{ type: 2, style: 1, label: 'Go', custom_id: 'go' }], []]);
+    expect(actionRows(undefined)).toEqual([]);
+  });
+  it('select bounds default to exactly one value; values must be distinct and within them', () => {
+    expect(selectLimits({ type: 3 })).toEqual({ min: 1, max: 1 });
+    const multi: Component = { type: 3, min_values: 0, max_values: 2 };
+    expect(selectValid(multi, [])).toBe(true);
+    expect(selectValid(multi, ['a', 'b'])).toBe(true);
+    expect(selectValid(multi, ['a', 'b', 'c'])).toBe(false);
+    expect(selectValid(multi, ['a', 'a'])).toBe(false);
+    expect(selectValid({ type: 3 }, [])).toBe(false);
+  });
+  it('opens only http(s) links', () => {
+    expect(safeUrl('https://example.com/docs')).toBe('https://example.com/docs');
+    expect(safeUrl('javascript:alert(1)')).toBeNull();
+    expect(safeUrl('not a url')).toBeNull();
+    expect(safeUrl(undefined)).toBeNull();
+  });
+  it('builds the type 3 body Discord’s client sends', () => {
+    const b = componentBody(place, 'm', 0, { type: 3, custom_id: 'pick' }, ['a']);
+    expect(b).toEqual({
+      type: 3,
+      application_id: 'app',
+      guild_id: 'g',
+      channel_id: 'c',
+      session_id: 's',
+      nonce: 'n',
+      message_id: 'm',
+      message_flags: 0,
+      data: { custom_id: 'pick', component_type: 3, values: ['a'] },
+    });
+    expect(componentBody(place, 'm', 0, { type: 2, custom_id: 'go' }).data).toEqual({ custom_id: 'go', component_type: 2 });
+  });
+  it('offers the guild’s users, roles and channels to entity selects', () => {
+    const guild = {
+      id: 'g',
+      roles: [
+        { id: 'g', name: '@everyone' },
+        { id: 'r', name: 'Mods' },
+      ],
+      channels: [
+        { id: 'c1', type: 0, name: 'general' },
+        { id: 'c2', type: 2, name: 'voice' },
+      ],
+      members: [{ user: { id: 'u', username: 'bob', global_name: null }, nick: null }, { nick: 'ghost' }],
+    } as unknown as GuildCreate;
+    expect(entities(guild, entityKinds(5)).map((e) => e.label)).toEqual(['bob']);
+    expect(entities(guild, entityKinds(6)).map((e) => e.label)).toEqual(['@everyone', '@Mods']);
+    expect(entities(guild, entityKinds(8), [0]).map((e) => e.id)).toEqual(['c1']);
+    expect(entities(guild, entityKinds(7)).map((e) => e.kind)).toEqual(['role', 'role', 'user']);
+    expect(entities(guild, entityKinds(null, 7)).length).toBe(2);
+  });
+});
+
+describe('modals', () => {
+  const modal: InteractionModalCreate = {
+    id: 'i',
+    nonce: 'n',
+    channel_id: 'c',
+    application: { id: 'app', name: 'Echo Bot' },
+    custom_id: 'feedback',
+    title: 'Feedback',
+    components: [
+      { type: 1, components: [{ type: 4, custom_id: 'name', style: 1, label: 'Name', min_length: 2, max_length: 4 }] },
+      { type: 1, components: [{ type: 4, custom_id: 'more', style: 2, label: 'More', required: false }] },
+    ],
+  };
+  it('checks text inputs: required by default, lengths in characters', () => {
+    const [name, more] = textInputs(modal) as [Component, Component];
+    expect(textInputError(name, '')).toBe('required');
+    expect(textInputError(name, 'a')).toBe('min:2');
+    expect(textInputError(name, 'abcde')).toBe('max:4');
+    expect(textInputError(name, '🔥🔥')).toBeNull();
+    expect(textInputError(more, '')).toBeNull();
+  });
+  it('submits each value in its own row under the modal’s custom id (type 5)', () => {
+    const b = modalBody(place, modal, { name: 'Ann', more: '' });
+    expect(b.type).toBe(5);
+    expect(b.data).toEqual({
+      id: 'i',
+      custom_id: 'feedback',
+      components: [
+        { type: 1, components: [{ type: 4, custom_id: 'name', value: 'Ann' }] },
+        { type: 1, components: [{ type: 4, custom_id: 'more', value: '' }] },
+      ],
+    });
+  });
+});
+
+function entry(entries: CommandEntry[], name: string): CommandEntry {
+  const e = entries.find((x) => entryName(x) === name);
+  if (!e) throw new Error(`no entry ${name}`);
+  return e;
+}
+
+describe('application commands', () => {
+  const entries = commandEntries(index);
+  const echo = entry(entries, 'echo');
+  it('lists chat commands, one entry per subcommand, by name', () => {
+    expect(entries.map(entryName)).toEqual(['config set color', 'config show', 'echo']);
+    expect(echo.application).toBe('Echo Bot');
+  });
+  it('matches `/` prefixes only at the start of a one-line text', () => {
+    expect(matchCommands(entries, 'hello')).toBeNull();
+    expect(matchCommands(entries, '/')?.length).toBe(3);
+    expect(matchCommands(entries, '/CON')?.map(entryName)).toEqual(['config set color', 'config show']);
+    expect(matchCommands(entries, '/x')).toEqual([]);
+    expect(matchCommands(entries, '/echo\nmore')).toBeNull();
+  });
+  it('converts and checks option values as declared', () => {
+    expect(buildOptions(echo, {})).toEqual({ errors: { text: 'required' } });
+    expect(buildOptions(echo, { text: 'toolong', times: '1.5' })).toEqual({ errors: { text: 'maxLength:5', times: 'integer' } });
+    expect(buildOptions(echo, { text: 'hi', times: '9' })).toEqual({ errors: { times: 'max:3' } });
+    expect(buildOptions(echo, { text: 'hi', times: 'x' })).toEqual({ errors: { times: 'integer' } });
+    expect(buildOptions(echo, { text: 'hi', times: '2', loud: 'false', who: '42' })).toEqual({
+      options: [
+        { type: 3, name: 'text', value: 'hi' },
+        { type: 4, name: 'times', value: 2 },
+        { type: 5, name: 'loud', value: false },
+        { type: 6, name: 'who', value: '42' },
+      ],
+    });
+  });
+  it('nests subcommand values and checks choices', () => {
+    const color = entry(entries, 'config set color');
+    expect(buildOptions(color, { value: 'blue' })).toEqual({ errors: { value: 'choice' } });
+    expect(buildOptions(color, { value: 'red' })).toEqual({
+      options: [{ type: 2, name: 'set', options: [{ type: 1, name: 'color', options: [{ type: 3, name: 'value', value: 'red' }] }] }],
+    });
+    const show = entry(entries, 'config show');
+    expect(buildOptions(show, {})).toEqual({ options: [{ type: 1, name: 'show', options: [] }] });
+  });
+  it('builds type 2 and type 4 bodies', () => {
+    const b = commandBody(place, echo, [{ type: 3, name: 'text', value: 'hi' }]);
+    expect(b).toMatchObject({ type: 2, application_id: 'app', data: { id: '1', name: 'echo', type: 1, version: '5', options: [{ name: 'text', value: 'hi' }] } });
+    const a = autocompleteBody(place, echo, { text: 'hi', times: 'x', lang: 'fr' }, 'lang');
+    expect(a.type).toBe(4);
+    expect(a.data.options).toEqual([
+      { type: 3, name: 'text', value: 'hi' },
+      { type: 3, name: 'lang', value: 'fr', focused: true },
+    ]);
+  });
+});
+
+describe('interactions in the store', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+  it('settles on INTERACTION_SUCCESS and _FAILURE for this session’s nonces only', () => {
+    const s = new Store();
+    s.startInteraction('a', 'g', 10_000);
+    s.startInteraction('b', 'g', 10_000);
+    s.dispatch('INTERACTION_SUCCESS', { id: '1', nonce: 'a' });
+    s.dispatch('INTERACTION_FAILURE', { id: '2', nonce: 'b' });
+    s.dispatch('INTERACTION_SUCCESS', { id: '3', nonce: 'other' });
+    expect(s.state.interactions).toEqual({ a: { status: 'done', guildId: 'g' }, b: { status: 'failed', guildId: 'g' } });
+  });
+  it('fails when nothing came within the timeout, and stays failed', () => {
+    const s = new Store();
+    s.startInteraction('a', 'g', 10_000);
+    vi.advanceTimersByTime(9_999);
+    expect(s.state.interactions.a?.status).toBe('pending');
+    vi.advanceTimersByTime(1);
+    expect(s.state.interactions.a?.status).toBe('failed');
+    s.dispatch('INTERACTION_SUCCESS', { id: '1', nonce: 'a' });
+    expect(s.state.interactions.a?.status).toBe('failed');
+  });
+  it('opens a modal for its own interaction only, with the guild', () => {
+    const s = new Store();
+    const modal = { id: 'i', nonce: 'x', channel_id: 'c', application: { id: 'app', name: 'B' }, custom_id: 'm', title: 'T', components: [] };
+    s.dispatch('INTERACTION_MODAL_CREATE', modal);
+    expect(s.state.modal).toBeNull();
+    s.startInteraction('x', 'g', 10_000);
+    s.dispatch('INTERACTION_MODAL_CREATE', modal);
+    expect(s.state.modal).toEqual({ ...modal, guildId: 'g' });
+    expect(s.state.interactions.x?.status).toBe('done');
+    s.closeModal();
+    expect(s.state.modal).toBeNull();
+  });
+  it('keeps autocomplete choices of its own nonces', () => {
+    const s = new Store();
+    s.dispatch('APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE', { nonce: 'q', choices: [{ name: 'A', value: 'a' }] });
+    expect(s.state.autocomplete).toBeNull();
+    s.startInteraction('q', 'g', 0);
+    s.dispatch('APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE', { nonce: 'q', choices: [{ name: 'A', value: 'a' }] });
+    expect(s.state.autocomplete?.choices).toEqual([{ name: 'A', value: 'a' }]);
+  });
+  it('READY keeps the gateway session id', () => {
+    const s = new Store();
+    s.dispatch('READY', { v: 10, user: { id: 'u' }, session_id: 'sess', guilds: [] });
+    expect(s.state.sessionId).toBe('sess');
+  });
+});
