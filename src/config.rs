@@ -710,9 +710,9 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                              41250, ws://{listen address}/gateway, 2000, 300, 67108864,
                              1024, 16384, 20000
   gateway.{admission_per_second, admission_wait_ms, max_concurrency, session_start_limit,
-           session_start_window_seconds, shed_backlog, dispatch_shards}
+           session_start_window_seconds, shed_backlog, dispatch_shards, heap_trim_churn}
                              1000 (0 = unlimited), 15000, 16, 1000, 86400, 4096,
-                             0 (= available parallelism)
+                             0 (= available parallelism), 256 (0 = never)
   gateway.{passive_guild_threshold, passive_idle_seconds, passive_subscribed_guilds,
            passive_update_ms}   1000, 900 (0 = never idle), 5, 1000
   connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}

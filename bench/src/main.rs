@@ -102,6 +102,10 @@ enum Cmd {
         /// Sessions (default by scale: 50 / 2,000 / 19,000).
         #[arg(long)]
         sessions: Option<usize>,
+        /// How long to follow the server's RSS after the storm, seconds (default 10, the
+        /// target's window); a trace of one sample a second goes to stderr.
+        #[arg(long)]
+        settle_seconds: Option<u64>,
     },
     /// Federation: events received/verified/applied per second and cross-server latency.
     Federation,
@@ -261,7 +265,10 @@ async fn main() -> std::process::ExitCode {
             Cmd::ColdStart,
             Cmd::Latency,
             Cmd::Detached { sessions: None },
-            Cmd::Storm { sessions: None },
+            Cmd::Storm {
+                sessions: None,
+                settle_seconds: None,
+            },
             Cmd::Sends {
                 db: DbChoice::All,
                 concurrency: None,
@@ -293,7 +300,10 @@ async fn main() -> std::process::ExitCode {
             Cmd::Sends { db, concurrency } => sends(&mut ctx, db, concurrency).await,
             Cmd::Latency => latency(&mut ctx).await,
             Cmd::Detached { sessions } => detached(&mut ctx, sessions).await,
-            Cmd::Storm { sessions } => storm(&mut ctx, sessions).await,
+            Cmd::Storm {
+                sessions,
+                settle_seconds,
+            } => storm(&mut ctx, sessions, settle_seconds).await,
             Cmd::Federation => fed::federation(&mut ctx).await,
             Cmd::RemoteJoin { members } => fed::remote_join(&mut ctx, members).await,
             Cmd::History { messages } => history(&mut ctx, messages).await,

@@ -49,6 +49,10 @@ pub struct GatewayConfig {
     /// (and, for user-addressed dispatches, the users) whose id hashes to it (README
     /// "Gateway"). Default 0: the machine's available parallelism; at least 1 is used.
     pub dispatch_shards: usize,
+    /// Gateway connection starts and ends after which freed heap is given back to the
+    /// operating system (glibc `malloc_trim`, once the churn has settled for half a second;
+    /// README "Gateway"). Default 256; 0: never.
+    pub heap_trim_churn: u64,
     /// Passive guilds (spec/gateway.md "Passive guilds"): a guild with more members than
     /// this is passive for a user session that opted in (IDENTIFY `capabilities` bit 11) and
     /// has not subscribed to it (op 14 / op 37). Default 1 000.
@@ -82,6 +86,7 @@ impl Default for GatewayConfig {
             session_start_window_seconds: 86_400,
             shed_backlog: 4_096,
             dispatch_shards: 0,
+            heap_trim_churn: 256,
             passive_guild_threshold: 1_000,
             passive_idle_seconds: 900,
             passive_subscribed_guilds: 5,

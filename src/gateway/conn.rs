@@ -526,6 +526,8 @@ fn heartbeat_timeout(gw: &Gateway) -> Duration {
 
 /// Runs a connection until it closes.
 pub(crate) async fn run(gw: Arc<Gateway>, socket: WebSocket, q: GatewayQuery, resume_url: String) {
+    // Connection starts and ends drive heap trimming (`trim.rs`).
+    gw.churn();
     let mut c = Conn {
         gw: gw.clone(),
         socket,
@@ -547,6 +549,9 @@ pub(crate) async fn run(gw: Arc<Gateway>, socket: WebSocket, q: GatewayQuery, re
         let finished = matches!(end, End::Finished);
         gw.connection_ended(s, c.generation, finished).await;
     }
+    // The socket's buffers are freed before the end is counted.
+    drop(c);
+    gw.churn();
 }
 
 async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {

@@ -46,6 +46,7 @@ pub use resume::SessionStats;
 pub(crate) use session::{Registry, Session, SessionState};
 use stats::{Shed, Traffic};
 pub use stats::{ShedStats, TrafficStats};
+pub use trim::HeapTrimStats;
 
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::service::{Actor, Hearth};
@@ -61,6 +62,7 @@ mod restart;
 mod resume;
 mod session;
 mod stats;
+mod trim;
 
 use crate::http::openapi::{ApiError, JsonValue};
 use crate::service::presence::Presence;
@@ -138,6 +140,8 @@ pub struct Gateway {
     /// delivery; a restart snapshot takes the write side (`dispatch.rs`).
     pub(crate) routing: parking_lot::RwLock<()>,
     ready_counters: ready::ReadyCounters,
+    /// Heap trimming after connection churn (`trim.rs`).
+    trimmer: Arc<trim::Trimmer>,
 }
 
 impl Gateway {
@@ -161,9 +165,14 @@ impl Gateway {
             shards: dispatch::Shards::new(hearth.config.gateway.shard_count()),
             routing: parking_lot::RwLock::new(()),
             ready_counters: ready::ReadyCounters::default(),
+            trimmer: Arc::default(),
         });
         gw.start_shards();
         tokio::spawn(janitor(Arc::downgrade(&gw)));
+        tokio::spawn(trim::run(
+            gw.trimmer.clone(),
+            hearth.config.gateway.heap_trim_churn,
+        ));
         gw
     }
 
@@ -577,7 +586,8 @@ async fn gateway_bot_route(
 /// holds and what it shed since start:
 /// `{sessions: {connected, detached, audience, buffered, buffered_detached},
 ///   replay_log: {logs, entries, bytes}, shed: ShedStats,
-///   dispatch: {shards, routed: [dispatches routed per shard]}}`.
+///   dispatch: {shards, routed: [dispatches routed per shard]},
+///   heap_trim: HeapTrimStats}`.
 #[utoipa::path(get, path = "/admin/gateway", tag = "admin", responses(
     (status = 200, description = "The shape given in the operation's description", body = JsonValue),
     (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -599,6 +609,7 @@ async fn admin_gateway(
         "replay_log": {"logs": st.log.logs, "entries": st.log.entries, "bytes": st.log.bytes},
         "shed": s.gateway.shed_stats(),
         "dispatch": {"shards": s.gateway.dispatch_shards(), "routed": s.gateway.shard_routed()},
+        "heap_trim": s.gateway.heap_trim_stats(),
     })))
 }
 

@@ -30,6 +30,7 @@ mod federation_transport;
 mod gateway;
 mod gateway_shards;
 mod guard;
+mod heap_trim;
 mod images;
 mod interactions;
 mod interactions_http;

@@ -412,7 +412,7 @@ fn num(v: &[String], i: usize) -> u64 {
 /// Sessions per worker process (each process may open 20,000 files).
 const PER_WORKER: usize = 7_000;
 
-pub(crate) async fn storm(ctx: &mut Ctx, sessions: Option<usize>) -> Res<()> {
+pub(crate) async fn storm(ctx: &mut Ctx, sessions: Option<usize>, settle: Option<u64>) -> Res<()> {
     let n = sessions.unwrap_or(ctx.by_scale(50, 2_000, 19_000));
     ctx.begin("storm", &format!("--sessions {n}"));
     // Heartbeats acknowledge what was received, as real clients do.
@@ -426,12 +426,13 @@ pub(crate) async fn storm(ctx: &mut Ctx, sessions: Option<usize>) -> Res<()> {
             ..Spawn::default()
         })
         .await?;
-    let r = storm_run(ctx, &srv, n, hb_ms).await;
+    let settle = Duration::from_secs(settle.unwrap_or(10));
+    let r = storm_run(ctx, &srv, n, hb_ms, settle).await;
     srv.stop(false).await;
     r
 }
 
-async fn storm_run(ctx: &mut Ctx, srv: &Server, n: usize, hb_ms: u64) -> Res<()> {
+async fn storm_run(ctx: &mut Ctx, srv: &Server, n: usize, hb_ms: u64, settle: Duration) -> Res<()> {
     let api = Api::new(&srv.base);
     let (owner, _, channel, code) = setup_guild(&api, &tag()).await?;
     // Session starts per user are limited (1,000 a window): 200 sessions per user.
@@ -468,7 +469,7 @@ async fn storm_run(ctx: &mut Ctx, srv: &Server, n: usize, hb_ms: u64) -> Res<()>
             lines: BufReader::new(stdout).lines(),
         });
     }
-    let r = storm_with(ctx, srv, &api, (&owner, &channel), n, &mut workers).await;
+    let r = storm_with(ctx, srv, &api, (&owner, &channel), n, &mut workers, settle).await;
     for mut w in workers {
         drop(w.stdin);
         let _ = tokio::time::timeout(Duration::from_secs(10), w.child.wait()).await;
@@ -484,6 +485,7 @@ async fn storm_with(
     (owner, channel): (&str, &str),
     n: usize,
     workers: &mut [Child],
+    settle: Duration,
 ) -> Res<()> {
     let t = Instant::now();
     let per = n.div_ceil(workers.len());
@@ -584,14 +586,31 @@ async fn storm_with(
         gaps += num(&c, 2);
         skipped += num(&c, 3);
     }
-    // Memory: back within 10 % of the baseline, checked for at most 10 s.
+    // Memory: back within 10 % of the baseline, checked for at most 10 s (followed for
+    // `settle`, one stderr line a second, when that is longer).
     let mut back_in = None;
     let t1 = Instant::now();
+    let window = settle.max(Duration::from_secs(10));
+    let mut traced = 0;
     if let Some(base) = rss0 {
-        while t1.elapsed() < Duration::from_secs(10) {
-            if srv.rss().is_some_and(|r| r as f64 <= base as f64 * 1.1) {
+        while t1.elapsed() < window {
+            let rss = srv.rss();
+            if back_in.is_none()
+                && t1.elapsed() < Duration::from_secs(10)
+                && rss.is_some_and(|r| r as f64 <= base as f64 * 1.1)
+            {
                 back_in = Some(t1.elapsed());
-                break;
+                if settle <= Duration::from_secs(10) {
+                    break;
+                }
+            }
+            if settle > Duration::from_secs(10) && t1.elapsed().as_secs() >= traced {
+                traced = t1.elapsed().as_secs() + 1;
+                eprintln!(
+                    "  rss {:>4.1} s after: {:.1} MiB",
+                    t1.elapsed().as_secs_f64(),
+                    rss.unwrap_or(0) as f64 / 1024.0
+                );
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
