@@ -213,7 +213,8 @@ impl Gateway {
                 if let Some(c) = e.channel {
                     // A channel deleted since (and not the CHANNEL_DELETE itself, which
                     // carries its overwrites): its events are moot.
-                    let known = cache.channels.iter().any(|ch| ch.id == c);
+                    let known = cache.channels.iter().any(|ch| ch.id == c)
+                        || cache.threads.contains_key(&c);
                     if !known && e.fallback.is_none()
                         || !cache.can_view(s.user_id, c, e.fallback.as_deref())
                     {
@@ -240,12 +241,11 @@ impl Gateway {
             }
         }
         match reg.log.since(LogKey::User(s.user_id), cursor) {
-            Ok(entries) => replay.extend(
-                entries
-                    .into_iter()
-                    .filter(|e| wants(&s, e))
-                    .map(|e| (e.pos, e.event, false)),
-            ),
+            Ok(entries) => replay.extend(entries.into_iter().filter(|e| wants(&s, e)).map(|e| {
+                // As live: AutoMod executions carry content (MESSAGE_CONTENT).
+                let strip = strip_content(e.has_content, &s, &e.event);
+                (e.pos, e.event, strip)
+            })),
             Err(_) => gap = true,
         }
         replay.sort_by_key(|(pos, _, _)| *pos);

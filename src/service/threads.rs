@@ -358,54 +358,77 @@ impl Hearth {
             );
         }
         errs.into_result()?;
-        let unarchive = t.archived && body.archived == Some(false);
-        if t.archived && !unarchive {
-            return Err(Error::Rule(Rule::ThreadArchived));
-        }
-        let locked = body.locked.unwrap_or(t.locked);
-        if unarchive {
-            if (t.locked || locked) && !manage {
-                return Err(Error::MissingPermissions);
-            }
-            ca.require(perm::SEND_MESSAGES)?;
-        }
-        if body.locked.is_some_and(|l| l != t.locked) && !manage {
-            return Err(Error::MissingPermissions);
-        }
-        if body.rate_limit_per_user.is_some() && !manage {
-            return Err(Error::MissingPermissions);
-        }
-        let owner_fields = body.name.is_some()
-            || body.auto_archive_duration.is_some()
-            || body.invitable.is_some()
-            || body.archived == Some(true);
-        if owner_fields && !manage && !owner {
-            return Err(Error::MissingPermissions);
-        }
         let mut c = ca.channel.clone();
-        let now = now_ms();
-        if let Some(n) = body.name {
+        if let Some(n) = &body.name {
             c.name = Some(n.trim().to_string());
         }
         if let Some(r) = body.rate_limit_per_user {
             c.rate_limit_per_user = r;
         }
-        if let Some(d) = body.auto_archive_duration {
-            t.auto_archive_duration = d;
+        // The rules are checked against the thread as stored; the write applies only if it
+        // is still so (compare-and-set under the guild lock), else the thread is read again
+        // and checked again: a concurrent PATCH or the archiver is never overwritten.
+        let mut attempts = 0;
+        loop {
+            let read = t.clone();
+            let unarchive = t.archived && body.archived == Some(false);
+            if t.archived && !unarchive {
+                return Err(Error::Rule(Rule::ThreadArchived));
+            }
+            let locked = body.locked.unwrap_or(t.locked);
+            if unarchive {
+                if (t.locked || locked) && !manage {
+                    return Err(Error::MissingPermissions);
+                }
+                ca.require(perm::SEND_MESSAGES)?;
+            }
+            if body.locked.is_some_and(|l| l != t.locked) && !manage {
+                return Err(Error::MissingPermissions);
+            }
+            if body.rate_limit_per_user.is_some() && !manage {
+                return Err(Error::MissingPermissions);
+            }
+            let owner_fields = body.name.is_some()
+                || body.auto_archive_duration.is_some()
+                || body.invitable.is_some()
+                || body.archived == Some(true);
+            if owner_fields && !manage && !owner {
+                return Err(Error::MissingPermissions);
+            }
+            let now = now_ms();
+            if let Some(d) = body.auto_archive_duration {
+                t.auto_archive_duration = d;
+            }
+            if let Some(i) = body.invitable {
+                t.invitable = i;
+            }
+            t.locked = locked;
+            if let Some(a) = body.archived
+                && a != t.archived
+            {
+                t.archived = a;
+                t.archive_timestamp = now;
+            }
+            let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
+            let name = body.name.as_ref().map(|n| n.trim().to_string());
+            if ch
+                .update_thread(&read, &t, name.as_deref(), body.rate_limit_per_user)
+                .await?
+            {
+                ch.commit().await?;
+                break;
+            }
+            drop(ch);
+            attempts += 1;
+            if attempts == 5 {
+                return Err(Error::Unavailable("thread kept changing".into()));
+            }
+            t = self
+                .db
+                .thread(t.channel_id)
+                .await?
+                .ok_or(Error::Unknown(Unknown::Channel))?;
         }
-        if let Some(i) = body.invitable {
-            t.invitable = i;
-        }
-        t.locked = locked;
-        if let Some(a) = body.archived
-            && a != t.archived
-        {
-            t.archived = a;
-            t.archive_timestamp = now;
-        }
-        let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
-        ch.update_thread(&c, &t).await?;
-        ch.commit().await?;
         let w = self.render_thread(&c, &t, actor.user.id).await?;
         let mut ev = w.clone();
         ev.member = None;

@@ -213,16 +213,28 @@ impl Change {
         }))
     }
 
-    /// Stores a thread's changed name, slow mode and metadata.
-    pub async fn update_thread(&mut self, c: &ChannelRow, t: &ThreadRow) -> Result<()> {
+    /// Stores a thread's metadata `t` if the stored row still equals `read` (compare-and-set),
+    /// and then the `name` and slow mode given (`None`: unchanged). `false`: the row changed
+    /// (or is gone) since `read`; nothing was written.
+    pub async fn update_thread(
+        &mut self,
+        read: &ThreadRow,
+        t: &ThreadRow,
+        name: Option<&str>,
+        rate_limit_per_user: Option<i64>,
+    ) -> Result<bool> {
+        let n = on_tx!(self, tx => sqlx::query("UPDATE threads SET archived = $1, auto_archive_duration = $2, archive_timestamp = $3, locked = $4, invitable = $5 WHERE channel_id = $6 AND archived = $7 AND auto_archive_duration = $8 AND archive_timestamp = $9 AND locked = $10 AND invitable = $11")
+            .bind(t.archived).bind(t.auto_archive_duration).bind(t.archive_timestamp).bind(t.locked).bind(t.invitable).bind(t.channel_id)
+            .bind(read.archived).bind(read.auto_archive_duration).bind(read.archive_timestamp).bind(read.locked).bind(read.invitable)
+            .execute(&mut *tx).await.map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Ok(false);
+        }
         on_tx!(self, tx => {
-            sqlx::query("UPDATE channels SET name = $1, rate_limit_per_user = $2 WHERE id = $3")
-                .bind(&c.name).bind(c.rate_limit_per_user).bind(c.id).execute(&mut *tx).await?;
-            sqlx::query("UPDATE threads SET archived = $1, auto_archive_duration = $2, archive_timestamp = $3, locked = $4, invitable = $5 WHERE channel_id = $6")
-                .bind(t.archived).bind(t.auto_archive_duration).bind(t.archive_timestamp).bind(t.locked).bind(t.invitable).bind(t.channel_id)
-                .execute(&mut *tx).await?;
+            sqlx::query("UPDATE channels SET name = COALESCE($1, name), rate_limit_per_user = COALESCE($2, rate_limit_per_user) WHERE id = $3")
+                .bind(name).bind(rate_limit_per_user).bind(t.channel_id).execute(&mut *tx).await?;
         });
-        Ok(())
+        Ok(true)
     }
 
     /// Archives thread `id` at `now` (ms) if it is still active; returns whether it was.

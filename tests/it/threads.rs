@@ -656,3 +656,41 @@ async fn webhooks_post_in_a_thread_of_their_channel() {
         .await;
     assert_err(&r, 400, 50083);
 }
+
+#[tokio::test]
+async fn a_resume_replays_what_was_missed_in_a_thread() {
+    let c = cast().await;
+    let chan = &c.guild.general;
+    let bob_token = &c.bob.2;
+    let msg = say(&c.owner, chan, "topic").await;
+    let r = thread_from(&c.owner, chan, &msg, json!({"name": "t"})).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let mut gw = Gw::identify(&c.ts, bob_token, INTENTS).await;
+    gw.expect("GUILD_CREATE").await;
+    let (session, seq) = (gw.session_id.clone(), gw.seq);
+    drop(gw); // no close frame: resumable
+    eventually("bob's session detached", || async {
+        (c.ts.gateway.session_stats().detached == 1).then_some(())
+    })
+    .await;
+    let missed = say(&c.owner, &msg, "in the thread").await;
+    let mut r = Gw::connect(&c.ts, "v=10&encoding=json").await;
+    r.seq = seq;
+    r.send(json!({"op": 6, "d": {"token": bob_token, "session_id": session, "seq": seq}}))
+        .await;
+    let mut got = vec![];
+    loop {
+        let v = r.next().await.expect("replay");
+        assert_ne!(v["op"], 9, "the RESUME was refused: {v}");
+        if v["t"] == "RESUMED" {
+            break;
+        }
+        if v["op"] == 0 {
+            got.push(v);
+        }
+    }
+    let created: Vec<&Value> = got.iter().filter(|v| v["t"] == "MESSAGE_CREATE").collect();
+    assert_eq!(created.len(), 1, "the thread message is replayed: {got:?}");
+    assert_eq!(created[0]["d"]["id"], missed.as_str());
+    assert_eq!(created[0]["d"]["channel_id"], msg.as_str());
+}
