@@ -147,24 +147,34 @@ impl Gateway {
         self.barrier_seen.send_modify(|v| *v = (*v).max(all));
     }
 
+    /// Whether the payload's `id` is a public thread of the guild's loaded snapshot (`false`
+    /// when unknown: the snapshot is then dropped as for any structure change).
+    fn is_public_thread(&self, guild_id: i64, data: &serde_json::Value) -> bool {
+        let id = data["id"].as_str().and_then(|v| v.parse::<i64>().ok());
+        match (id, self.cached(guild_id)) {
+            (Some(id), Some(c)) => c.threads.get(&id).is_some_and(|t| t.thread.kind != 12),
+            _ => false,
+        }
+    }
+
     /// Routes one dispatch: for a guild audience, the whole dispatch; for a user audience,
     /// the part addressed to `users` (the addressees this shard owns).
     async fn route(&self, d: &Dispatch, users: &[i64]) {
-        // Caches follow the structure they describe.
+        // Caches follow the structure they describe. Membership of a public thread is not
+        // part of it (only a private thread's members decide who sees it).
         if let Audience::Guild { guild_id, .. } = &d.audience
-            && matches!(
+            && (matches!(
                 d.event,
                 Event::ChannelCreate
                     | Event::ChannelUpdate
                     | Event::ThreadCreate
                     | Event::ThreadUpdate
-                    | Event::ThreadMembersUpdate
                     | Event::GuildRoleCreate
                     | Event::GuildRoleDelete
                     | Event::GuildRoleUpdate
                     | Event::GuildUpdate
-            )
-            && d.event != Event::ChannelDelete
+            ) || d.event == Event::ThreadMembersUpdate
+                && !self.is_public_thread(guild_id.db(), &d.data))
         {
             self.invalidate(guild_id.db());
         }
