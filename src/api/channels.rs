@@ -537,10 +537,11 @@ pub(super) async fn clear_reactions(
     h.clear_reactions(&a, c, m, None).await?;
     Ok(no_content())
 }
+/// `?after=&limit=` of the user lists (reactions, poll answer voters).
 #[derive(Deserialize, Default)]
 pub(super) struct ReactQuery {
-    after: Option<Snowflake>,
-    limit: Option<i64>,
+    pub(super) after: Option<Snowflake>,
+    pub(super) limit: Option<i64>,
 }
 /// `GET .../reactions/{emoji}`.
 #[utoipa::path(

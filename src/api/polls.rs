@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::response::Response;
-use serde::Deserialize;
 
 use super::{H, no_content};
 use crate::error::Result;
@@ -38,12 +37,6 @@ pub(super) async fn poll_vote(
     Ok(no_content())
 }
 
-#[derive(Deserialize, Default)]
-pub(super) struct VotersQuery {
-    after: Option<Snowflake>,
-    limit: Option<i64>,
-}
-
 /// `GET /channels/{channel_id}/polls/{message_id}/answers/{answer_id}` ("Get Answer
 /// Voters") -> `{users}`.
 #[utoipa::path(
@@ -66,7 +59,7 @@ pub(super) async fn poll_voters(
     h: H,
     Auth(a): Auth,
     P((c, m, answer)): P<(Snowflake, Snowflake, String)>,
-    Q(q): Q<VotersQuery>,
+    Q(q): Q<super::channels::ReactQuery>,
 ) -> Result<Json<wire::PollVoters>> {
     Ok(Json(
         h.poll_voters(&a, c, m, &answer, q.after, q.limit).await?,
