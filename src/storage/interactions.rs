@@ -188,9 +188,21 @@ impl Db {
         )
     }
 
+    /// The sealed signing key and the endpoint URL of an application (migration 0033), if
+    /// it has a key yet.
+    pub async fn application_endpoint_row(
+        &self,
+        app_id: i64,
+    ) -> Result<Option<(String, Option<String>)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT signing_key, endpoint_url FROM application_endpoints WHERE application_id = $1")
+            .bind(app_id).fetch_optional(p).await)?,
+        )
+    }
+
     /// The sealed signing key and the endpoint URL of an application (migration 0033),
-    /// storing `fresh` as its key first if it has none (one statement, so concurrent
-    /// first reads agree on one key).
+    /// storing `fresh` as its key first if it has none: an insert that keeps an existing
+    /// row, then the read, so concurrent first uses agree on one key.
     pub async fn application_endpoint(
         &self,
         app_id: i64,
