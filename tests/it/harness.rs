@@ -134,6 +134,47 @@ impl TestServer {
         self.start_again().await;
     }
 
+    /// Another node of this server (README "Scale-out"): its own process state, listener
+    /// and data folder (so its own default node id), on the same database (the same
+    /// PostgreSQL database, or the same SQLite file) and configuration, adjusted by `f`.
+    /// Dropping it stops the node; the database stays with `self`.
+    pub async fn start_node(&self, f: impl FnOnce(&mut Config)) -> TestServer {
+        let suffix = unique_suffix();
+        let data_dir = std::env::temp_dir().join(format!("hearth_it_{suffix}"));
+        let mut config = self.config.clone();
+        config.database_url = Some(self.config.database_url());
+        config.data_dir = data_dir.clone();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.media.public_url = None;
+        config.node.id = None;
+        // Its own federation listener (the network's DNS names the first node's).
+        config.federation.listen = config
+            .federation
+            .listen
+            .map(|a| std::net::SocketAddr::new(a.ip(), 0));
+        f(&mut config);
+        let kept = config.clone();
+        let app = RunningApp::start(config).await.expect("start another node");
+        TestServer {
+            addr: app.addr,
+            federation_addr: app.federation_addr,
+            metrics_addr: app.metrics_addr,
+            base: app.api_base(),
+            hearth: app.hearth.clone(),
+            gateway: app.gateway.clone(),
+            fed: app.fed.clone(),
+            registrar: app.registrar.clone(),
+            backend: self.backend,
+            blobs: self.blobs,
+            s3: None,
+            data_dir,
+            pg_database: None,
+            app: Some(app),
+            config: kept,
+            http: hearth_testkit::rest::http_client(),
+        }
+    }
+
     /// Stops the server gracefully, keeping its data (see [`TestServer::start_again`]).
     pub async fn stop_keeping_data(&mut self) {
         if let Some(app) = self.app.take() {

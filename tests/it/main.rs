@@ -39,6 +39,7 @@ mod metrics;
 mod mfa;
 mod migrations;
 mod mls;
+mod nodes;
 mod openapi;
 mod operator;
 mod ops;
