@@ -415,9 +415,10 @@ impl App {
         let node = self.hearth.node.clone();
         let registrar = self.registrar.clone().map(|l| {
             let h = self.hearth.clone();
-            tokio::spawn(node.clone().exclusive("registrar", move || {
-                l.clone().run(h.clone())
-            }))
+            tokio::spawn(
+                node.clone()
+                    .exclusive("registrar", move || l.clone().run(h.clone())),
+            )
         });
         // Revocations recorded by other processes (the admin CLI) reach our sockets, and so
         // do the events of its changes; its federation blocks apply within 500 ms.
@@ -453,15 +454,17 @@ impl App {
         });
         // Expired uploads and the bytes of deleted files (after their grace period).
         let h = self.hearth.clone();
-        let media_gc = tokio::spawn(node.clone().exclusive("media_collector", move || {
-            h.clone().run_media_collector()
-        }));
+        let media_gc = tokio::spawn(
+            node.clone()
+                .exclusive("media_collector", move || h.clone().run_media_collector()),
+        );
         // Message removal of deleted accounts (resumes stored jobs) and the federation
         // notices announcing deletions (resumes stored notices).
         let h = self.hearth.clone();
-        let purges = tokio::spawn(node.clone().exclusive("message_purges", move || {
-            h.clone().run_message_purges()
-        }));
+        let purges = tokio::spawn(
+            node.clone()
+                .exclusive("message_purges", move || h.clone().run_message_purges()),
+        );
         let h = self.hearth.clone();
         let polls = tokio::spawn(
             node.clone()
@@ -469,9 +472,10 @@ impl App {
         );
         // Threads idle longer than their auto_archive_duration are archived.
         let h = self.hearth.clone();
-        let archiver = tokio::spawn(node.clone().exclusive("thread_archiver", move || {
-            h.clone().run_thread_archiver()
-        }));
+        let archiver = tokio::spawn(
+            node.clone()
+                .exclusive("thread_archiver", move || h.clone().run_thread_archiver()),
+        );
         let h = self.hearth.clone();
         let checkpoints = tokio::spawn(
             node.clone()

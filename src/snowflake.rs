@@ -34,7 +34,10 @@ impl SnowflakeGenerator {
     /// benchmarks, tests: whoever picks distinct values by hand).
     pub fn new(worker: u8, process: u8) -> Self {
         let g = Self::leased();
-        g.set_worker((u16::from(worker & 0x1f) << 5) | u16::from(process & 0x1f), u64::MAX);
+        g.set_worker(
+            (u16::from(worker & 0x1f) << 5) | u16::from(process & 0x1f),
+            u64::MAX,
+        );
         g
     }
 

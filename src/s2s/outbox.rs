@@ -101,7 +101,8 @@ async fn drain_guild(log: &Arc<GuildLog>, guild_id: i64, fence: &LeaseFence) {
                     Ok(()) => {}
                     Err(Failed::Entry(e)) => {
                         tracing::error!(error = %e, event = r.event, guild = r.guild_id, "federation log entry dropped");
-                        if let Err(e) = log.hearth.db.append_from_outbox(&[], &[r.id], fences).await {
+                        if let Err(e) = log.hearth.db.append_from_outbox(&[], &[r.id], fences).await
+                        {
                             tracing::error!(error = %e, "federation outbox append failed");
                             return;
                         }
@@ -169,7 +170,12 @@ async fn move_rows(
         }
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    if let Err(e) = log.hearth.db.append_from_outbox(&appends, &ids, fences).await {
+    if let Err(e) = log
+        .hearth
+        .db
+        .append_from_outbox(&appends, &ids, fences)
+        .await
+    {
         forget(log);
         return Err(Failed::Storage(e));
     }

@@ -74,7 +74,9 @@ async fn a_million_snowflakes_from_three_concurrent_nodes_never_collide() {
     // Every node mints on its own thread at the same time, through its real generator.
     let handles: Vec<_> = gens
         .into_iter()
-        .map(|g| std::thread::spawn(move || (0..PER_NODE).map(|_| g.next().0).collect::<Vec<u64>>()))
+        .map(|g| {
+            std::thread::spawn(move || (0..PER_NODE).map(|_| g.next().0).collect::<Vec<u64>>())
+        })
         .collect();
     let mut all = HashSet::with_capacity(PER_NODE * 3);
     for h in handles {
@@ -133,8 +135,7 @@ async fn a_job_runs_on_one_node_and_moves_when_its_holder_stops() {
         let running: Vec<usize> = (0..3)
             .filter(|i| nodes[*i].hearth.node.runs("thread_archiver"))
             .collect();
-        (running.len() == 1 && runs(&nodes[running[0]], "thread_archiver") > 0)
-            .then(|| running[0])
+        (running.len() == 1 && runs(&nodes[running[0]], "thread_archiver") > 0).then(|| running[0])
     })
     .await;
     for (i, n) in nodes.iter().enumerate() {
@@ -169,9 +170,10 @@ async fn a_job_runs_on_one_node_and_moves_when_its_holder_stops() {
     // A graceful stop gives the lease up at once: the remaining node takes it.
     let last = (0..3).find(|i| *i != holder && *i != next).unwrap();
     nodes[next].stop_keeping_data().await;
-    eventually("the last node takes the job after a graceful stop", async || {
-        nodes[last].hearth.node.runs("thread_archiver")
-    })
+    eventually(
+        "the last node takes the job after a graceful stop",
+        async || nodes[last].hearth.node.runs("thread_archiver"),
+    )
     .await;
     let released = db.leases("job:thread_archiver").await.unwrap();
     assert_eq!(released[0].holder, nodes[last].hearth.node.id);
@@ -185,7 +187,11 @@ async fn a_sequencer_that_lost_its_lease_cannot_append_to_the_guild_log() {
     let name = "sequencer:4242";
     // Node "old" holds the guild's sequencer lease, then pauses past its expiry; node "new"
     // takes it over (its clock is past the expiry).
-    let old = db.take_lease(name, "old", now, now + 1_000).await.unwrap().unwrap();
+    let old = db
+        .take_lease(name, "old", now, now + 1_000)
+        .await
+        .unwrap()
+        .unwrap();
     let later = now + 2_000;
     let new = db
         .take_lease(name, "new", later, later + 3_600_000)
@@ -194,7 +200,12 @@ async fn a_sequencer_that_lost_its_lease_cannot_append_to_the_guild_log() {
         .unwrap();
     assert!(new > old, "the token rises with the takeover");
     // The old holder cannot take it back while the new one holds it.
-    assert_eq!(db.take_lease(name, "old", later, later + 1_000).await.unwrap(), None);
+    assert_eq!(
+        db.take_lease(name, "old", later, later + 1_000)
+            .await
+            .unwrap(),
+        None
+    );
     let row = |seq: i64| LogAppend {
         guild_id: 4242,
         seq,
@@ -212,7 +223,9 @@ async fn a_sequencer_that_lost_its_lease_cannot_append_to_the_guild_log() {
     // The paused old holder wakes and appends with its old token: refused, nothing stored.
     let r = db.append_events(&[row(1)], &[fence("old", old)]).await;
     assert!(r.is_err(), "a stale sequencer appended: {r:?}");
-    let r = db.append_from_outbox(&[row(1)], &[], &[fence("old", old)]).await;
+    let r = db
+        .append_from_outbox(&[row(1)], &[], &[fence("old", old)])
+        .await;
     assert!(r.is_err(), "a stale sequencer moved the outbox: {r:?}");
     // Even with the holder's name, a stale token is refused.
     let r = db.append_event(&row(1), &[fence("new", old)]).await;
@@ -257,13 +270,21 @@ async fn another_node_takes_over_a_guilds_sequencer_and_the_member_gets_a_gaples
         let (ch, text) = (f.general_b.clone(), text.to_string());
         async move {
             let r = c
-                .post(&format!("/channels/{ch}/messages"), json!({"content": text}))
+                .post(
+                    &format!("/channels/{ch}/messages"),
+                    json!({"content": text}),
+                )
                 .await;
             assert_eq!(r.status, 200, "{text}: {r:?}");
         }
     };
     // Node 1 of b sequences the guild (it appended the joins).
-    let seq = b.hearth.db.leases(&format!("sequencer:{gid_b}")).await.unwrap();
+    let seq = b
+        .hearth
+        .db
+        .leases(&format!("sequencer:{gid_b}"))
+        .await
+        .unwrap();
     assert_eq!(seq[0].holder, b.hearth.node.id, "{seq:?}");
     say(b, "one").await;
     // A send through node 2 reaches the log through the outbox and node 1.
@@ -275,7 +296,13 @@ async fn another_node_takes_over_a_guilds_sequencer_and_the_member_gets_a_gaples
     let h2 = Patience::within(Duration::from_secs(30))
         .until("node 1 appends node 2's send", async || {
             let n = head(b).await;
-            b.hearth.db.outbox_take(1).await.unwrap().is_empty().then_some(n)
+            b.hearth
+                .db
+                .outbox_take(1)
+                .await
+                .unwrap()
+                .is_empty()
+                .then_some(n)
         })
         .await
         .unwrap();
@@ -288,13 +315,21 @@ async fn another_node_takes_over_a_guilds_sequencer_and_the_member_gets_a_gaples
         say(&b2, t).await;
     }
     let h5 = Patience::within(Duration::from_secs(40))
-        .until("node 2 appends after taking the sequencer over", async || {
-            let n = head(&b2).await;
-            (n >= h2 + 3 && b2.hearth.db.outbox_take(1).await.unwrap().is_empty()).then_some(n)
-        })
+        .until(
+            "node 2 appends after taking the sequencer over",
+            async || {
+                let n = head(&b2).await;
+                (n >= h2 + 3 && b2.hearth.db.outbox_take(1).await.unwrap().is_empty()).then_some(n)
+            },
+        )
         .await
         .unwrap();
-    let after = b2.hearth.db.leases(&format!("sequencer:{gid_b}")).await.unwrap();
+    let after = b2
+        .hearth
+        .db
+        .leases(&format!("sequencer:{gid_b}"))
+        .await
+        .unwrap();
     assert_eq!(after[0].holder, b2.hearth.node.id, "{after:?}");
     assert!(after[0].token > seq[0].token);
     Patience::within(Duration::from_secs(40))
