@@ -561,9 +561,8 @@ async fn write_group(log: &Arc<GuildLog>, group: Vec<Arc<Dispatch>>) {
         if !log.is_hosted(gid).await || !log.is_federated(gid).await {
             continue;
         }
-        if !fences.contains_key(&gid) {
-            let f = log.sequencer(gid).await;
-            fences.insert(gid, f);
+        if let std::collections::hash_map::Entry::Vacant(e) = fences.entry(gid) {
+            e.insert(log.sequencer(gid).await);
         }
         if fences[&gid].is_none() {
             // Another node sequences this guild: the group goes one by one (handed over).

@@ -78,7 +78,10 @@ fn max_per_guild(t: Trig) -> i64 {
 /// of rule changes: a read that raced with a change (the change's `forget` ran between the
 /// read and the insert) is not kept, so the cache never holds rules older than a change.
 #[derive(Default)]
-pub struct RuleCache(Mutex<(HashMap<i64, Arc<Vec<Compiled>>>, u64)>);
+pub struct RuleCache(Mutex<(CompiledByGuild, u64)>);
+
+/// Compiled rules by guild id.
+type CompiledByGuild = HashMap<i64, Arc<Vec<Compiled>>>;
 
 impl Hearth {
     /// The guild's rules, compiled (from the cache, else read once).
