@@ -9,10 +9,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+mod cluster;
 mod federation;
 mod gateway;
 mod load;
 mod metrics;
+pub use cluster::ClusterConfig;
 pub use federation::FederationConfig;
 pub use gateway::GatewayConfig;
 pub use load::*;
@@ -630,6 +632,8 @@ pub struct Config {
     pub federation: FederationConfig,
     pub registrar: RegistrarLinkConfig,
     pub metrics: MetricsConfig,
+    /// Scale-out on Redis (README "Scale-out"); unset: single node.
+    pub cluster: ClusterConfig,
 }
 
 impl Default for Config {
@@ -658,6 +662,7 @@ impl Default for Config {
             federation: FederationConfig::default(),
             registrar: RegistrarLinkConfig::default(),
             metrics: MetricsConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -725,6 +730,9 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                              [], [] (everyone), 8388608, 10000, 3, none, 443, 86400000,
                              259200000 (3 days), 3600000
   registrar.{url, public_key, refresh_secs}   none, none, 3600
+  cluster.{redis_url, redis_key_prefix, stream_max_len}
+                             none (single node; set: needs a postgres:// database_url),
+                             hearth:, 10000
 Unknown settings and unknown HEARTH_* variables are errors (with the closest name suggested).
 `hearth config check` validates a configuration; `hearth config show` prints every setting's
 effective value and where it came from (with no file and no variables: every default).";

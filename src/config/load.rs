@@ -488,6 +488,7 @@ impl Config {
                 ));
             }
         }
+        problems.extend(self.cluster.problems(&self.database_url()));
         if self.media.store == BlobBackend::S3 && self.media.s3.bucket.is_empty() {
             problems
                 .push("media.store = \"s3\" needs media.s3.bucket (the bucket must exist)".into());

@@ -112,7 +112,8 @@ fn service_and_storage_import_nothing_above_them() {
                 "events",
             ],
             // The foundation below everything.
-            "config" | "error" | "snowflake" | "permissions" | "wire" | "events" | "ratelimit" => {
+            "config" | "error" | "snowflake" | "permissions" | "wire" | "events" | "ratelimit"
+            | "cluster" => {
                 &[
                     "api",
                     "gateway",

@@ -11,6 +11,7 @@ mod architecture;
 mod atomicity;
 mod attachments;
 mod auth;
+mod cluster;
 mod authz;
 mod automod;
 mod bad_input;
