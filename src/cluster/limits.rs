@@ -65,7 +65,7 @@ impl RedisLimits {
             .await?;
         let figure: f64 = figure.parse().unwrap_or(0.0);
         Ok(if ok == 1 {
-            let remaining = (figure.max(0.0) as u32).min(limit);
+            let remaining = (figure.max(0.0) as u32).min(limit - 1);
             Ok(Allowed {
                 limit,
                 remaining,
