@@ -203,7 +203,8 @@ impl App {
         }
         let log = GuildLog::start(hearth.clone(), fed.clone());
         let mls = Mls::start(hearth.clone(), fed.clone());
-        let mut limits = RouteLimits::new(&hearth.config.rate_limits, &hearth.config.trusted_proxies);
+        let mut limits =
+            RouteLimits::new(&hearth.config.rate_limits, &hearth.config.trusted_proxies);
         if let Some(c) = cluster {
             limits = limits.shared(c);
         }

@@ -494,12 +494,11 @@ async fn resolver(s: std::sync::Weak<Shared>, subs: mpsc::UnboundedSender<(Vec<S
                 .arg("COUNT")
                 .arg(1);
         }
-        let newest: redis::RedisResult<Vec<StreamRangeReply>> =
-            if lookup.is_empty() {
-                Ok(vec![])
-            } else {
-                pipe.query_async(&mut con).await
-            };
+        let newest: redis::RedisResult<Vec<StreamRangeReply>> = if lookup.is_empty() {
+            Ok(vec![])
+        } else {
+            pipe.query_async(&mut con).await
+        };
         match newest {
             Ok(rows) => {
                 let mut ts = sh.topics.lock();
@@ -675,7 +674,10 @@ fn decode(sh: &Shared, bytes: &[u8], topic: Topic, since: Option<String>) -> Opt
 
 /// Receives lossy events on the channels of interest (reconnecting and resubscribing after
 /// a failure).
-async fn listener(s: std::sync::Weak<Shared>, mut subs: mpsc::UnboundedReceiver<(Vec<String>, bool)>) {
+async fn listener(
+    s: std::sync::Weak<Shared>,
+    mut subs: mpsc::UnboundedReceiver<(Vec<String>, bool)>,
+) {
     let mut channels: HashSet<String> = HashSet::new();
     loop {
         let Some(sh) = s.upgrade() else { return };

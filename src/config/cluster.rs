@@ -42,8 +42,7 @@ impl ClusterConfig {
                 "cluster.redis_url = {url:?} is not a redis:// or rediss:// URL"
             ));
         }
-        if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://")
-        {
+        if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
             p.push(
                 "cluster.redis_url needs a PostgreSQL database_url: the nodes of a cluster share \
                  one database (SQLite is for the single node)"

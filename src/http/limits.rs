@@ -72,7 +72,9 @@ impl RouteLimits {
         if let Some(s) = &self.shared {
             match s.check(name, &shared_key(), bucket, scope, global).await {
                 Ok(r) => return r,
-                Err(e) => tracing::warn!(error = %e, "shared rate limit unavailable; local bucket used"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared rate limit unavailable; local bucket used")
+                }
             }
         }
         local.check(key)

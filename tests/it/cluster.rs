@@ -111,11 +111,17 @@ async fn messages_cross_nodes_and_a_permission_change_on_one_node_filters_on_ano
     let id = say(&alice1, &g.general, "hello cluster").await;
     for gw in [&mut bob2, &mut carol3] {
         let m = gw.expect("MESSAGE_CREATE").await;
-        assert_eq!((m["id"].as_str(), &m["content"]), (Some(id.as_str()), &json!("hello cluster")));
+        assert_eq!(
+            (m["id"].as_str(), &m["content"]),
+            (Some(id.as_str()), &json!("hello cluster"))
+        );
     }
     // A channel made on node 1 appears on node 3.
     let lobby = alice1
-        .post(&format!("/guilds/{}/channels", g.id), json!({"name": "lobby"}))
+        .post(
+            &format!("/guilds/{}/channels", g.id),
+            json!({"name": "lobby"}),
+        )
         .await;
     assert_eq!(lobby.status, 201, "{lobby:?}");
     let lobby = s(&lobby.body["id"]);
@@ -134,7 +140,10 @@ async fn messages_cross_nodes_and_a_permission_change_on_one_node_filters_on_ano
     say(&alice1, &g.general, "secret").await;
     say(&alice1, &lobby, "public").await;
     // Carol's session on node 3: the channel disappears, then only the lobby message comes.
-    assert_eq!(carol3.expect("CHANNEL_DELETE").await["id"], g.general.as_str());
+    assert_eq!(
+        carol3.expect("CHANNEL_DELETE").await["id"],
+        g.general.as_str()
+    );
     let m = carol3
         .expect_where("MESSAGE_CREATE", |d| d["content"] == "public")
         .await;
@@ -145,9 +154,12 @@ async fn messages_cross_nodes_and_a_permission_change_on_one_node_filters_on_ano
         carol3.pending
     );
     // Bob (node 2) still sees both, in order.
-    let secret = bob2.expect_where("MESSAGE_CREATE", |d| d["content"] == "secret").await;
+    let secret = bob2
+        .expect_where("MESSAGE_CREATE", |d| d["content"] == "secret")
+        .await;
     assert_eq!(secret["channel_id"], g.general.as_str());
-    bob2.expect_where("MESSAGE_CREATE", |d| d["content"] == "public").await;
+    bob2.expect_where("MESSAGE_CREATE", |d| d["content"] == "public")
+        .await;
     // And node 3 refuses carol the channel's history (the stored overwrite).
     let r = n3
         .client(&carol_tok)
@@ -157,7 +169,10 @@ async fn messages_cross_nodes_and_a_permission_change_on_one_node_filters_on_ano
 
     // The outsider on node 3 got nothing of the guild: his own guild arrives (same user
     // stream) with no message before it.
-    let own = n2.client(&dave_tok).post("/guilds", json!({"name": "Dave's"})).await;
+    let own = n2
+        .client(&dave_tok)
+        .post("/guilds", json!({"name": "Dave's"}))
+        .await;
     assert!(matches!(own.status, 200 | 201), "{own:?}");
     let gc = dave3.expect_without("GUILD_CREATE", "MESSAGE_CREATE").await;
     assert_eq!(gc["id"], own.body["id"]);
@@ -177,7 +192,10 @@ async fn a_member_joining_through_another_node_receives_the_guild_and_its_next_m
     join(&n1.client(&erin_tok), &g.invite).await;
     assert_eq!(erin2.expect("GUILD_CREATE").await["id"], g.id.as_str());
     say(&alice1, &g.general, "welcome erin").await;
-    assert_eq!(erin2.expect("MESSAGE_CREATE").await["content"], "welcome erin");
+    assert_eq!(
+        erin2.expect("MESSAGE_CREATE").await["content"],
+        "welcome erin"
+    );
 }
 
 #[tokio::test]
@@ -195,19 +213,29 @@ async fn a_rate_limit_is_one_bucket_across_nodes() {
     let path = format!("/channels/{}/messages", g.general);
     let mut buckets = vec![];
     for (i, node) in [n1, n2, n1].into_iter().enumerate() {
-        let r = node.client(&tok).post(&path, json!({"content": format!("m{i}")})).await;
+        let r = node
+            .client(&tok)
+            .post(&path, json!({"content": format!("m{i}")}))
+            .await;
         assert_eq!(r.status, 200, "message {i}: {r:?}");
         assert_eq!(r.header("x-ratelimit-limit").as_deref(), Some("3"));
         let remaining = r.header("x-ratelimit-remaining").unwrap();
         assert_eq!(remaining, (2 - i).to_string(), "message {i}: {r:?}");
-        let after: f64 = r.header("x-ratelimit-reset-after").unwrap().parse().unwrap();
+        let after: f64 = r
+            .header("x-ratelimit-reset-after")
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(after > 0.0 && after <= 60.0, "{after}");
         buckets.push(r.header("x-ratelimit-bucket").unwrap());
     }
     assert!(buckets.windows(2).all(|w| w[0] == w[1]), "{buckets:?}");
     // The bucket is empty on both nodes.
     for node in [n2, n1] {
-        let r = node.client(&tok).post(&path, json!({"content": "over"})).await;
+        let r = node
+            .client(&tok)
+            .post(&path, json!({"content": "over"}))
+            .await;
         assert_eq!(r.status, 429, "{r:?}");
         let retry = r.body["retry_after"].as_f64().unwrap();
         assert!(retry > 0.0 && retry <= 20.0, "{r:?}");
