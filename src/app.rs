@@ -158,7 +158,20 @@ impl App {
         let addr = listener.local_addr().map_err(Error::internal)?;
 
         // Shared parts, then the service layer with its ports plugged in.
-        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(BUS_CAPACITY));
+        // The single node's in-process bus, or a cluster's bus on Redis (`cluster.redis_url`).
+        let problems = config.cluster.problems(&config.database_url());
+        if !problems.is_empty() {
+            return Err(Error::internal(problems.join("; ")));
+        }
+        let cluster = crate::cluster::Cluster::connect(&config.cluster).await?;
+        let bus: Arc<dyn EventBus> = match &cluster {
+            None => Arc::new(LocalBus::new(BUS_CAPACITY)),
+            Some(c) => crate::cluster::RedisBus::start(
+                c.clone(),
+                BUS_CAPACITY,
+                config.gateway.shed_backlog,
+            ),
+        };
         let fed = Arc::new(Federation::new(&config, &db).await?);
         let host: Arc<dyn GuildHost> = fed.clone();
         let metrics = Metrics::new();
@@ -191,10 +204,12 @@ impl App {
         }
         let log = GuildLog::start(hearth.clone(), fed.clone());
         let mls = Mls::start(hearth.clone(), fed.clone());
-        let limits = Arc::new(RouteLimits::new(
-            &hearth.config.rate_limits,
-            &hearth.config.trusted_proxies,
-        ));
+        let mut limits =
+            RouteLimits::new(&hearth.config.rate_limits, &hearth.config.trusted_proxies);
+        if let Some(c) = cluster {
+            limits = limits.shared(c);
+        }
+        let limits = Arc::new(limits);
         let parts = Parts {
             hearth: hearth.clone(),
             fed: fed.clone(),
@@ -289,6 +304,15 @@ impl App {
                 http::rate_limit,
             ))
             .method_not_allowed_fallback(|| async { Error::MethodNotAllowed });
+        // A cluster answers only after the request's events are on the shared bus.
+        let client_api = if p.hearth.config.cluster.redis_url.is_some() {
+            client_api.layer(axum::middleware::from_fn_with_state(
+                p.hearth.bus.clone(),
+                http::flush_bus,
+            ))
+        } else {
+            client_api
+        };
         Router::new()
             .nest("/api/v10", client_api.clone())
             .nest("/api/v9", client_api.clone())

@@ -500,6 +500,7 @@ impl Config {
         {
             problems.push("node.id must be 1 to 100 characters (or unset)".into());
         }
+        problems.extend(self.cluster.problems(&self.database_url()));
         if self.media.store == BlobBackend::S3 && self.media.s3.bucket.is_empty() {
             problems
                 .push("media.store = \"s3\" needs media.s3.bucket (the bucket must exist)".into());

@@ -422,10 +422,7 @@ impl Gateway {
                 state: parking_lot::Mutex::new(state),
                 notify: tokio::sync::Notify::new(),
             });
-            reg.by_user
-                .entry(s.user_id)
-                .or_default()
-                .insert(s.id.clone());
+            reg.add_user_session(s.user_id, &s.id);
             for g in guilds {
                 reg.add_detached(g);
             }

@@ -14,6 +14,7 @@ mod auth;
 mod authz;
 mod automod;
 mod bad_input;
+mod cluster;
 mod command_index;
 mod commands;
 mod compat;
