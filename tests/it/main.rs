@@ -18,6 +18,7 @@ mod command_index;
 mod commands;
 mod compat;
 mod components;
+mod context_menus;
 mod connlimits;
 mod e2e;
 mod erasure;

@@ -317,6 +317,11 @@ export class Rest {
   deleteOverwrite(channel: Snowflake, id: Snowflake) {
     return this.request<undefined>('DELETE', `/channels/${channel}/permissions/${id}`);
   }
+  /** `PATCH /guilds/{id}/channels` with `lock_permissions: true`: the channel's overwrites
+   *  become a copy of its category's (MANAGE_CHANNELS, and MANAGE_ROLES in the channel). 204. */
+  syncWithCategory(guild: Snowflake, channel: Snowflake, category: Snowflake) {
+    return this.request<undefined>('PATCH', `/guilds/${guild}/channels`, [{ id: channel, parent_id: category, lock_permissions: true }]);
+  }
   /** `GET /guilds/{id}/invites` (MANAGE_GUILD): with uses, max_uses, max_age, created_at. */
   guildInvites(guild: Snowflake) {
     return this.request<Invite[]>('GET', `/guilds/${guild}/invites`);

@@ -225,6 +225,18 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
                 >
                   {collapsed.has(category.id) ? '▸' : '▾'} {category.name}
                 </button>
+                {canEditOverwrites(guild, category, me) && (
+                  <button
+                    type="button"
+                    className="channel-gear"
+                    aria-haspopup="dialog"
+                    aria-label={t.editCategoryPermissions(category.name ?? '')}
+                    title={t.editCategoryPermissions(category.name ?? '')}
+                    onClick={() => setEditing(category.id)}
+                  >
+                    ⚙
+                  </button>
+                )}
               </h3>
             )}
             <ul>
