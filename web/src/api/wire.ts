@@ -600,6 +600,15 @@ export interface CommandOption {
   autocomplete?: boolean;
 }
 
+/** `hearth_wire::ChannelPosition`: one entry of `PATCH /guilds/{id}/channels` (with
+ *  `lock_permissions` the channel takes a copy of its category's overwrites). */
+export interface ChannelPosition {
+  id: Snowflake;
+  position?: number;
+  parent_id?: Snowflake | null;
+  lock_permissions?: boolean;
+}
+
 /** `hearth_wire::ApplicationCommand` (the fields this client reads). */
 export interface ApplicationCommand {
   id: Snowflake;

@@ -44,12 +44,17 @@ export function useAppsMenu() {
 
 export type AppsMenuState = ReturnType<typeof useAppsMenu>;
 
+/** A menu button's click: opens the menu, or closes it when open. */
+export function toggle(menu: AppsMenuState) {
+  return () => (menu.open ? menu.hide(true) : menu.show());
+}
+
 /** A `contextmenu` handler that opens `menu` (the browser's own menu stays for links and
  *  selected text, as in Discord's client). */
 export function onContextMenu(menu: AppsMenuState) {
   return (e: ReactMouseEvent) => {
     const el = e.target as HTMLElement;
-    if (el.closest('a, input, textarea, select') || !window.getSelection()?.isCollapsed) return;
+    if (el.closest('a, input, textarea, select, .apps-menu') || !window.getSelection()?.isCollapsed) return;
     e.preventDefault();
     menu.show();
   };
@@ -81,8 +86,10 @@ export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuS
   // A click outside closes the menu (the focus stays where the click put it).
   useEffect(() => {
     if (!open) return;
+    // (Not on the open menu's own button: its click closes it.)
     const down = (e: MouseEvent) => {
-      if (!ref.current?.contains(e.target as Node)) menu.hide(false);
+      const el = e.target instanceof Element ? e.target : null;
+      if (!ref.current?.contains(el) && !el?.closest('[aria-haspopup="menu"][aria-expanded="true"]')) menu.hide(false);
     };
     document.addEventListener('mousedown', down);
     return () => document.removeEventListener('mousedown', down);

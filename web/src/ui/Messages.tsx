@@ -22,7 +22,7 @@ import { emojiUrl, reactionParam } from '../emoji';
 import { EmojiPicker } from './EmojiPicker';
 import { Composer, displayName, refusal, type DraftFile } from './Composer';
 import { InteractionContext, MessageComponents } from './Components';
-import { AppsMenu, onContextMenu, useAppsMenu } from './ContextCommands';
+import { AppsMenu, onContextMenu, toggle, useAppsMenu } from './ContextCommands';
 
 const PAGE = 50;
 /** How long the newest message stays on screen before it is acknowledged (read states). */
@@ -458,7 +458,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
             {t.reply}
           </button>
           {guildId && (
-            <button type="button" className="small secondary" aria-haspopup="menu" aria-expanded={apps.open} onClick={apps.show}>
+            <button type="button" className="small secondary" aria-haspopup="menu" aria-expanded={apps.open} onClick={toggle(apps)}>
               {t.bots.apps}
             </button>
           )}
