@@ -34,6 +34,7 @@ test('the owner sets a category’s overwrites and syncs a channel with it', asy
   if (!general) throw new Error('no text channel');
   const staff = await hearth.api<Ch>('POST', `/guilds/${guild.id}/channels`, { name: 'Staff', type: 4 }, owner.token);
   const plans = await hearth.api<Ch>('POST', `/guilds/${guild.id}/channels`, { name: 'plans', type: 0, parent_id: staff.id }, owner.token);
+  await hearth.api('POST', `/guilds/${guild.id}/channels`, { name: 'Archive', type: 4 }, owner.token);
   const invite = await hearth.api<{ code: string }>('POST', `/channels/${general.id}/invites`, {}, owner.token);
   await hearth.api('POST', `/invites/${invite.code}`, undefined, member.token);
 
@@ -44,6 +45,8 @@ test('the owner sets a category’s overwrites and syncs a channel with it', asy
   await expect(mark.getByRole('button', { name: /^Edit permissions of/ })).toHaveCount(0);
 
   const olga = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'olga', pw);
+  // An empty category is listed too, so that its permissions can be set before it has channels.
+  await expect(olga.getByRole('button', { name: 'Edit permissions of category Archive' })).toBeVisible();
   await olga.getByRole('button', { name: 'Edit permissions of category Staff' }).click();
   const dialog = olga.getByRole('dialog', { name: 'Permissions of category Staff' });
   await expect(dialog.getByText('New channels in this category start with these permissions.', { exact: false })).toBeVisible();
@@ -58,10 +61,12 @@ test('the owner sets a category’s overwrites and syncs a channel with it', asy
   await olga.keyboard.press('Escape');
   await expect(dialog).toHaveCount(0);
 
-  // The channel keeps its own overwrites (Discord's model): Mark still sees it.
+  // The channel keeps its own overwrites (Discord's model): Mark still sees it, uncategorized
+  // (the category is hidden from him now).
   const before = await hearth.api<Ch>('GET', `/channels/${plans.id}`, undefined, owner.token);
   expect(before.permission_overwrites).toEqual([]);
   await expect(markChannels.getByRole('link', { name: '# plans' })).toBeVisible();
+  await expect(markChannels.getByRole('button', { name: /Staff/ })).toHaveCount(0);
 
   // Synced with its category: it takes the category's overwrites; Mark loses it live.
   await olga.getByRole('button', { name: 'Edit permissions of #plans' }).click();
