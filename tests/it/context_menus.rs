@@ -82,7 +82,10 @@ async fn user_and_message_commands_resolve_their_target() {
     assert_eq!(i["type"], 2);
     assert_eq!(i["data"]["type"], 2);
     assert_eq!(i["data"]["target_id"], other_id.as_str());
-    assert_eq!(i["data"]["resolved"]["users"][&other_id]["username"], "other");
+    assert_eq!(
+        i["data"]["resolved"]["users"][&other_id]["username"],
+        "other"
+    );
     assert!(
         i["data"]["resolved"]["members"][&other_id]["joined_at"].is_string(),
         "{i}"
@@ -180,10 +183,7 @@ async fn context_menu_invocations_are_checked() {
     let deny = c
         .owner
         .put(
-            &format!(
-                "/channels/{}/permissions/{everyone}",
-                c.guild.general
-            ),
+            &format!("/channels/{}/permissions/{everyone}", c.guild.general),
             json!({"type": 0, "allow": "0", "deny": perm::READ_MESSAGE_HISTORY.to_string()}),
         )
         .await;

@@ -250,7 +250,10 @@ fn bots_fixtures() {
     assert_eq!(kind(&b), Some(2));
     assert!(d.id.is_some() && d.name.is_some() && d.kind == Some(1) && d.version.is_some());
     let o = &d.options.as_ref().unwrap()[0];
-    assert_eq!((o.name.as_str(), o.options.as_ref().map(Vec::len)), ("set", Some(1)));
+    assert_eq!(
+        (o.name.as_str(), o.options.as_ref().map(Vec::len)),
+        ("set", Some(1))
+    );
     let b = body("interaction_context_body");
     let d = b.data.as_ref().unwrap();
     assert_eq!((kind(&b), d.kind), (Some(2), Some(3)));
