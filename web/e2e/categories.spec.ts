@@ -41,7 +41,7 @@ test('the owner sets a category’s overwrites and syncs a channel with it', asy
   const mark = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'mark', pw);
   const markChannels = mark.getByRole('navigation', { name: 'Channels' });
   await expect(markChannels.getByRole('link', { name: '# plans' })).toBeVisible();
-  await expect(markChannels.getByRole('button', { name: /Staff/ })).toBeVisible();
+  await expect(markChannels.getByRole('button', { name: /^[▾▸] Staff$/ })).toBeVisible();
   await expect(mark.getByRole('button', { name: /^Edit permissions of/ })).toHaveCount(0);
 
   const olga = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'olga', pw);
@@ -66,7 +66,7 @@ test('the owner sets a category’s overwrites and syncs a channel with it', asy
   const before = await hearth.api<Ch>('GET', `/channels/${plans.id}`, undefined, owner.token);
   expect(before.permission_overwrites).toEqual([]);
   await expect(markChannels.getByRole('link', { name: '# plans' })).toBeVisible();
-  await expect(markChannels.getByRole('button', { name: /Staff/ })).toHaveCount(0);
+  await expect(markChannels.getByRole('button', { name: /^[▾▸] Staff$/ })).toHaveCount(0);
 
   // Synced with its category: it takes the category's overwrites; Mark loses it live.
   await olga.getByRole('button', { name: 'Edit permissions of #plans' }).click();
