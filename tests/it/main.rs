@@ -20,6 +20,7 @@ mod commands;
 mod compat;
 mod components;
 mod connlimits;
+mod context_menus;
 mod e2e;
 mod erasure;
 mod federation_accounts;

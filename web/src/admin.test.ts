@@ -16,6 +16,7 @@ import {
   outranks,
   positionsFor,
   roleLock,
+  sameOverwrites,
   snowflakeTime,
   sortRoles,
   withBit,
@@ -235,5 +236,18 @@ describe('audit log pages', () => {
     const full = page(Array.from({ length: AUDIT_PAGE }, (_, i) => String(1000 + i)));
     expect(nextAuditBefore([full])).toBe('1000');
     expect(nextAuditBefore([full, page(['999'])])).toBeNull();
+  });
+});
+
+describe('category sync', () => {
+  const ow = (id: string, allow: string, deny: string, type = 0) => ({ id, type, allow, deny });
+  it('a channel is synced when its overwrites equal those of the category, order and neutral entries aside', () => {
+    const cat = [ow('g', '0', '1024'), ow('r', '1024', '0')];
+    expect(sameOverwrites([ow('r', '1024', '0'), ow('g', '0', '1024')], cat)).toBe(true);
+    expect(sameOverwrites([...cat, ow('u', '0', '0', 1)], cat)).toBe(true);
+    expect(sameOverwrites([ow('g', '0', '1024')], cat)).toBe(false);
+    expect(sameOverwrites([ow('g', '0', '2048'), ow('r', '1024', '0')], cat)).toBe(false);
+    expect(sameOverwrites([ow('g', '0', '1024'), ow('r', '1024', '0', 1)], cat)).toBe(false);
+    expect(sameOverwrites([], [])).toBe(true);
   });
 });

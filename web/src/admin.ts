@@ -99,6 +99,18 @@ export function changedBits(a: Pick<Overwrite, 'allow' | 'deny'> | undefined, b:
 }
 
 /** `#rrggbb` ⇄ Discord's integer colour (0: no colour). */
+/** Whether two overwrite lists grant the same (order aside; all-neutral entries count as
+ *  absent): a channel is "synced" with its category when its list equals the category's. */
+export function sameOverwrites(a: readonly Overwrite[], b: readonly Overwrite[]): boolean {
+  const key = (list: readonly Overwrite[]) =>
+    list
+      .filter((o) => !isEmptyOverwrite(o))
+      .map((o) => `${o.type}:${o.id}:${bits(o.allow)}:${bits(o.deny)}`)
+      .sort()
+      .join('|');
+  return key(a) === key(b);
+}
+
 export function colourToInt(hex: string): number {
   const n = Number.parseInt(hex.replace(/^#/, ''), 16);
   return Number.isFinite(n) ? n & 0xffffff : 0;

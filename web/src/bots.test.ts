@@ -7,6 +7,8 @@ import {
   commandBody,
   commandEntries,
   componentBody,
+  contextBody,
+  contextEntries,
   entities,
   entityKinds,
   entryName,
@@ -61,8 +63,11 @@ const index: ApplicationCommandIndex = {
       ],
     },
     { id: '3', type: 2, application_id: 'app', name: 'Profile', description: '', version: '7' },
+    { id: '4', type: 3, application_id: 'app2', name: 'Quote', description: '', version: '8' },
+    { id: '5', type: 3, application_id: 'app', name: 'Bookmark', description: '', version: '9' },
   ],
 };
+index.applications.push({ id: 'app2', name: 'Quoter', description: '', bot_id: 'bot2' });
 
 describe('message components', () => {
   it('reads action rows and skips what is not one', () => {
@@ -261,5 +266,29 @@ describe('interactions in the store', () => {
     const s = new Store();
     s.dispatch('READY', { v: 10, user: { id: 'u' }, session_id: 'sess', guilds: [] });
     expect(s.state.sessionId).toBe('sess');
+  });
+});
+
+describe('context-menu commands', () => {
+  it('lists the USER and MESSAGE commands apart, by name, with their application', () => {
+    expect(contextEntries(index, 2).map((e) => [e.command.name, e.application])).toEqual([['Profile', 'Echo Bot']]);
+    expect(contextEntries(index, 3).map((e) => [e.command.name, e.application])).toEqual([
+      ['Bookmark', 'Echo Bot'],
+      ['Quote', 'Quoter'],
+    ]);
+    expect(contextEntries({ ...index, application_commands: [] }, 3)).toEqual([]);
+  });
+  it('runs one on its target: type 2 with the command type and target_id, no options', () => {
+    const quote = contextEntries(index, 3).find((e) => e.command.name === 'Quote');
+    if (!quote) throw new Error('no Quote');
+    expect(contextBody({ ...place, applicationId: 'app2' }, quote, 'm1')).toEqual({
+      application_id: 'app2',
+      guild_id: 'g',
+      channel_id: 'c',
+      session_id: 's',
+      nonce: 'n',
+      type: 2,
+      data: { id: '4', name: 'Quote', type: 3, version: '8', target_id: 'm1' },
+    });
   });
 });

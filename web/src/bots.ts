@@ -293,6 +293,30 @@ export function autocompleteBody(p: Place, entry: CommandEntry, values: Record<s
   return { ...base(p), type: 4, data: { id: c.id, name: c.name, type: 1, version: c.version, options: nest(entry.path, options) } };
 }
 
+/** Application command types (Discord "Application Command Types"). */
+export const COMMAND_TYPE = { CHAT_INPUT: 1, USER: 2, MESSAGE: 3 } as const;
+
+/** One entry of a context menu's "Apps" list: a USER or MESSAGE command. */
+export interface ContextEntry {
+  command: ApplicationCommand;
+  application: string;
+}
+
+/** The index's commands of `kind` (USER 2 or MESSAGE 3), by name then application. */
+export function contextEntries(index: ApplicationCommandIndex, kind: 2 | 3): ContextEntry[] {
+  return index.application_commands
+    .filter((c) => c.type === kind)
+    .map((command) => ({ command, application: index.applications.find((a) => a.id === command.application_id)?.name ?? '' }))
+    .sort((a, b) => a.command.name.localeCompare(b.command.name) || a.application.localeCompare(b.application));
+}
+
+/** Type 2: run context-menu command `entry` on `targetId` (a user for USER commands, a
+ *  message of the channel for MESSAGE commands; the server resolves it into `data.resolved`). */
+export function contextBody(p: Place, entry: ContextEntry, targetId: Snowflake): InteractionRequest {
+  const c = entry.command;
+  return { ...base(p), type: 2, data: { id: c.id, name: c.name, type: c.type, version: c.version, target_id: targetId } };
+}
+
 /** A choice's value as the form keeps it (a string). */
 export function choiceText(c: CommandChoice): string {
   return String(c.value);

@@ -81,7 +81,7 @@ function Emoji({ c }: { c: Component }) {
 export function InteractionContext({ m }: { m: Message }) {
   const meta = m.interaction_metadata;
   if (!meta?.name) return null;
-  return <div className="reply-context muted small">↱ {t.bots.used(meta.user.global_name ?? meta.user.username, meta.name)}</div>;
+  return <div className="reply-context muted small">↱ {t.bots.used(meta.user.global_name ?? meta.user.username, meta.name, (meta.command_type ?? 1) === 1)}</div>;
 }
 
 /** A bot's action rows under its message (nothing for other messages). */

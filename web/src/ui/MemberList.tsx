@@ -3,6 +3,7 @@ import { useStore } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
 import { useProfile } from './Profile';
+import { AppsMenu, onContextMenu, useAppsMenu } from './ContextCommands';
 
 interface Group {
   key: string;
@@ -58,7 +59,9 @@ function colour(guild: GuildCreate, m: Member): string | undefined {
   return r ? `#${r.color.toString(16).padStart(6, '0')}` : undefined;
 }
 
-export function MemberList({ guild }: { guild: GuildCreate }) {
+/** The member list; a right-click on a member (or the context-menu key) opens the "Apps"
+ *  menu of USER commands, run in `channelId` (none without a channel). */
+export function MemberList({ guild, channelId }: { guild: GuildCreate; channelId: string | null }) {
   const { store } = useClient();
   const profile = useProfile();
   const presence = useStore(store, (s) => s.presence);
@@ -71,26 +74,29 @@ export function MemberList({ guild }: { guild: GuildCreate }) {
             {g.title} — {g.members.length}
           </h3>
           <ul>
-            {g.members.map((m) => {
-              const status = presence[m.user?.id ?? ''] ?? 'offline';
-              return (
-                <li key={m.user?.id} className={status === 'offline' ? 'member offline' : 'member'} title={m.user?.handle}>
-                  <span className={`dot ${status}`} role="img" aria-label={t.status[status] ?? status} />
-                  <button
-                    type="button"
-                    className="member-name"
-                    aria-haspopup="dialog"
-                    style={{ color: colour(guild, m) }}
-                    onClick={(e) => m.user && profile.open({ user: m.user, guildId: guild.id }, e.currentTarget)}
-                  >
-                    {name(m)}
-                  </button>
-                </li>
-              );
-            })}
+            {g.members.map((m) =>
+              m.user ? (
+                <MemberRow key={m.user.id} guild={guild} m={m} status={presence[m.user.id] ?? 'offline'} channelId={channelId} onOpen={(el) => m.user && profile.open({ user: m.user, guildId: guild.id }, el)} />
+              ) : null,
+            )}
           </ul>
         </section>
       ))}
     </aside>
+  );
+}
+
+function MemberRow({ guild, m, status, channelId, onOpen }: { guild: GuildCreate; m: Member; status: string; channelId: string | null; onOpen: (el: HTMLElement) => void }) {
+  const apps = useAppsMenu();
+  const user = m.user;
+  if (!user) return null;
+  return (
+    <li className={status === 'offline' ? 'member offline' : 'member'} title={user.handle} onContextMenu={channelId ? onContextMenu(apps) : undefined}>
+      <span className={`dot ${status}`} role="img" aria-label={t.status[status] ?? status} />
+      <button type="button" className="member-name" aria-haspopup="dialog" style={{ color: status === 'offline' ? undefined : colour(guild, m) }} onClick={(e) => onOpen(e.currentTarget)}>
+        {name(m)}
+      </button>
+      {channelId && <AppsMenu target={{ guildId: guild.id, channelId, kind: 2, targetId: user.id, label: name(m) }} menu={apps} />}
+    </li>
   );
 }

@@ -22,6 +22,7 @@ import { emojiUrl, reactionParam } from '../emoji';
 import { EmojiPicker } from './EmojiPicker';
 import { Composer, displayName, refusal, type DraftFile } from './Composer';
 import { InteractionContext, MessageComponents } from './Components';
+import { AppsMenu, onContextMenu, toggle, useAppsMenu } from './ContextCommands';
 
 const PAGE = 50;
 /** How long the newest message stays on screen before it is acknowledged (read states). */
@@ -328,6 +329,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
   const { rest } = useClient();
   const profile = useProfile();
   const [picking, setPicking] = useState(false);
+  const apps = useAppsMenu();
   // null: the message's current text (an edit starts from it).
   const [draftText, setDraft] = useState<string | null>(null);
   const draft = draftText ?? m.content;
@@ -349,6 +351,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
       className={grouped ? 'message grouped' : 'message'}
       data-message-id={m.id}
       aria-label={t.messageLabel(displayName(m), m.content, m.attachments?.length ?? 0)}
+      onContextMenu={guildId && !editing ? onContextMenu(apps) : undefined}
     >
       {divider && (
         <div className="divider" role="separator">
@@ -454,6 +457,11 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
           <button type="button" className="small secondary" onClick={onReply}>
             {t.reply}
           </button>
+          {guildId && (
+            <button type="button" className="small secondary" aria-haspopup="menu" aria-expanded={apps.open} onClick={toggle(apps)}>
+              {t.bots.apps}
+            </button>
+          )}
           {mayPin && (
             <button type="button" className="small secondary" onClick={() => void act(() => rest.pin(m.channel_id, m.id, !m.pinned))}>
               {m.pinned ? t.unpin : t.pin}
@@ -470,6 +478,9 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
             </>
           )}
         </div>
+      )}
+      {guildId && (
+        <AppsMenu target={{ guildId, channelId: m.channel_id, kind: 3, targetId: m.id, label: t.bots.messageBy(displayName(m)) }} menu={apps} />
       )}
       {error && <p role="alert" className="error">{error}</p>}
     </li>

@@ -87,14 +87,17 @@ export function GuildBar({ current }: { current: string | null }) {
   );
 }
 
-/** Text channels in position order, grouped under their categories. */
-export function textChannels(g: GuildCreate): { category: Channel | null; channels: Channel[] }[] {
+/** Text channels in position order, grouped under their categories; a channel whose category
+ *  the user cannot see (or that is gone) is listed with the uncategorized ones, as on Discord.
+ *  Empty categories are left out unless `withEmpty` (the sidebar shows them, to edit them). */
+export function textChannels(g: GuildCreate, withEmpty = false): { category: Channel | null; channels: Channel[] }[] {
   const byPos = (a: Channel, b: Channel) => (a.position ?? 0) - (b.position ?? 0) || (a.id < b.id ? -1 : 1);
   const cats = g.channels.filter((c) => c.type === ChannelType.GuildCategory).sort(byPos);
   const texts = g.channels.filter((c) => c.type === ChannelType.GuildText).sort(byPos);
-  const groups = [{ category: null as Channel | null, channels: texts.filter((c) => !c.parent_id) }];
+  const known = new Set(cats.map((c) => c.id));
+  const groups = [{ category: null as Channel | null, channels: texts.filter((c) => !c.parent_id || !known.has(c.parent_id)) }];
   for (const cat of cats) groups.push({ category: cat, channels: texts.filter((c) => c.parent_id === cat.id) });
-  return groups.filter((x) => x.channels.length > 0);
+  return groups.filter((x) => x.channels.length > 0 || (withEmpty && x.category));
 }
 
 /** Collapsed categories, kept across reloads. */
@@ -195,8 +198,8 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
     localStorage.setItem(COLLAPSED, JSON.stringify([...next]));
     setCollapsed(next);
   };
-  const groups = textChannels(guild);
-  const target = current ?? groups[0]?.channels[0]?.id ?? null;
+  const groups = textChannels(guild, true);
+  const target = current ?? groups.flatMap((x) => x.channels)[0]?.id ?? null;
   // "Invite people" needs CREATE_INSTANT_INVITE in the channel the invite leads to.
   const targetChannel = guild.channels.find((c) => c.id === target);
   const canInvite = !!me && !!targetChannel && has(channelPermissions(guild, targetChannel, me), P.CREATE_INSTANT_INVITE);
@@ -225,6 +228,18 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
                 >
                   {collapsed.has(category.id) ? '▸' : '▾'} {category.name}
                 </button>
+                {canEditOverwrites(guild, category, me) && (
+                  <button
+                    type="button"
+                    className="channel-gear"
+                    aria-haspopup="dialog"
+                    aria-label={t.editCategoryPermissions(category.name ?? '')}
+                    title={t.editCategoryPermissions(category.name ?? '')}
+                    onClick={() => setEditing(category.id)}
+                  >
+                    ⚙
+                  </button>
+                )}
               </h3>
             )}
             <ul>
