@@ -28,6 +28,7 @@ mod federation_delivery;
 mod federation_guilds;
 mod federation_ids;
 mod federation_media;
+mod federation_pulls;
 mod federation_transport;
 mod gateway;
 mod gateway_shards;
