@@ -68,24 +68,43 @@ impl SnowflakeGenerator {
         self.valid_until.store(0, Ordering::Release);
     }
 
+    /// The current time (ms since the Unix epoch) if the worker id is valid at it: the id is
+    /// minted with this same reading, so it is never stamped after the lease's deadline.
+    fn valid_now(&self) -> Option<u64> {
+        let now = unix_ms();
+        (now < self.valid_until.load(Ordering::Acquire)).then_some(now)
+    }
+
     /// The worker id in use (0 to [`WORKER_IDS`] - 1) and whether it is valid now.
     pub fn worker(&self) -> (u16, bool) {
         let n = (self.node.load(Ordering::Acquire) >> 12) as u16;
         (n, unix_ms() < self.valid_until.load(Ordering::Acquire))
     }
 
-    /// The next id. Lock-free; never returns the same value twice. Waits (blocking the
-    /// thread, in 5 ms steps) while the worker lease is not valid.
+    /// The next id. Lock-free; never returns the same value twice. While the worker lease is
+    /// not valid it waits in 5 ms steps; on a multi-threaded tokio runtime the wait is
+    /// [`tokio::task::block_in_place`], so the runtime's other tasks (the lease keeper among
+    /// them) keep running while every worker thread waits here.
     pub fn next(&self) -> Snowflake {
-        let mut warned = false;
-        while unix_ms() >= self.valid_until.load(Ordering::Acquire) {
-            if !warned {
+        let now = match self.valid_now() {
+            Some(now) => now,
+            None => {
                 tracing::warn!("snowflake worker lease not held: waiting for it before minting");
-                warned = true;
+                let wait = || loop {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    if let Some(now) = self.valid_now() {
+                        return now;
+                    }
+                };
+                match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                    Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                        tokio::task::block_in_place(wait)
+                    }
+                    _ => wait(),
+                }
             }
-            std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        let now = unix_ms().saturating_sub(DISCORD_EPOCH_MS);
+        .saturating_sub(DISCORD_EPOCH_MS);
         let node = self.node.load(Ordering::Acquire);
         // The sequence state is (ms << 12 | increment); node bits are added on output.
         let mut prev = self.last.load(Ordering::Relaxed);

@@ -460,7 +460,7 @@ impl Config {
     /// and the value: the scheme of `database_url`, an empty `server_name`, only one of
     /// `federation.tls_cert` / `federation.tls_key`, `federation.dead_peer_after_ms` or
     /// `federation.dead_peer_probe_ms` below one second, `media.store = "s3"` without a bucket,
-    /// `node.lease_seconds` below 3, a `node.id` empty or over 100 characters.
+    /// `node.lease_seconds` outside 3..=3600, a `node.id` empty or over 100 characters.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(u) = &self.database_url
@@ -489,9 +489,9 @@ impl Config {
                 ));
             }
         }
-        if self.node.lease_seconds < 3 {
+        if !(3..=3600).contains(&self.node.lease_seconds) {
             problems.push(format!(
-                "node.lease_seconds = {} is below 3: give at least three seconds",
+                "node.lease_seconds = {} is outside 3..=3600: give three seconds to an hour",
                 self.node.lease_seconds
             ));
         }

@@ -13,7 +13,7 @@ pub struct NodeConfig {
     /// restarted on the same machine and folder is the same node and takes its job and
     /// sequencer leases back at once.
     pub id: Option<String>,
-    /// How long a lease lasts unless renewed, in seconds (default 15, at least 3). A node
+    /// How long a lease lasts unless renewed, in seconds (default 15, 3 to 3600). A node
     /// that stops renewing (crash, pause, lost database) loses its leases this long after
     /// its last renewal; another node then takes them over. The nodes' clocks must agree
     /// to well within this (NTP).

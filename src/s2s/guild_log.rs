@@ -214,14 +214,18 @@ impl GuildLog {
         Ok(())
     }
 
-    /// Whether a hosted guild keeps a log (cached; from its first member server's join
-    /// until the last one leaves: a server that joins later starts from a snapshot).
+    /// Whether a hosted guild keeps a log (from its first member server's join until the
+    /// last one leaves: a server that joins later starts from a snapshot). Cached; on
+    /// PostgreSQL, where another node may federate the guild (README "Scale-out"), only a
+    /// `true` is cached and a `false` is read again each time.
     async fn is_federated(&self, guild_id: i64) -> bool {
         if let Some(f) = self.federated.lock().get(&guild_id) {
             return *f;
         }
         let f = matches!(self.hearth.db.is_federated_guild(guild_id).await, Ok(true));
-        self.federated.lock().insert(guild_id, f);
+        if f || !matches!(&*self.hearth.db, hearth_db::Db::Postgres(_)) {
+            self.federated.lock().insert(guild_id, f);
+        }
         f
     }
 

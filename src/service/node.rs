@@ -260,7 +260,8 @@ impl Node {
 
     /// Runs the task `make()` builds while this node holds `job:{job}`: started when the
     /// lease is taken, aborted as soon as it is lost (another node then runs it), started
-    /// again when it comes back. Never returns; abort it to stop.
+    /// again when it comes back or when it ended while the lease is held (checked every
+    /// `SUPERVISE_EVERY`). Never returns; aborting it aborts the job too.
     pub async fn exclusive<F, Fut>(self: Arc<Self>, job: &'static str, make: F)
     where
         F: Fn() -> Fut + Send + 'static,
@@ -270,22 +271,26 @@ impl Node {
         if let Err(e) = self.want(&name).await {
             tracing::warn!(job, error = %e, "cannot take a job lease");
         }
-        let mut running: Option<tokio::task::JoinHandle<()>> = None;
+        // Dropping the guard aborts the job: when the lease is lost, and when this
+        // supervisor itself is aborted (a shutdown), so the job never outlives it.
+        let mut running: Option<AbortOnDrop> = None;
         let mut tick = tokio::time::interval(SUPERVISE_EVERY);
         loop {
             tick.tick().await;
-            match (self.holding(&name).is_some(), running.is_some()) {
-                (true, false) => {
-                    tracing::info!(job, node = %self.id, "job lease taken: running the job here");
-                    running = Some(tokio::spawn(make()));
-                }
-                (false, true) => {
-                    tracing::info!(job, node = %self.id, "job lease lost: stopping the job here");
-                    if let Some(t) = running.take() {
-                        t.abort();
+            if self.holding(&name).is_some() {
+                match &running {
+                    Some(r) if !r.0.is_finished() => {}
+                    Some(_) => {
+                        tracing::warn!(job, node = %self.id, "job ended while its lease is held: starting it again");
+                        running = Some(AbortOnDrop(tokio::spawn(make())));
+                    }
+                    None => {
+                        tracing::info!(job, node = %self.id, "job lease taken: running the job here");
+                        running = Some(AbortOnDrop(tokio::spawn(make())));
                     }
                 }
-                _ => {}
+            } else if running.take().is_some() {
+                tracing::info!(job, node = %self.id, "job lease lost: stopping the job here");
             }
         }
     }
@@ -323,6 +328,15 @@ impl Node {
             k.abort();
         }
         let _ = self.db.release_leases_of(&self.instance).await;
+    }
+}
+
+/// A job's task, aborted when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
