@@ -122,7 +122,10 @@ async fn pulls_start_at_the_join_point_and_a_deleted_hidden_channel_stays_withhe
     assert_eq!(staff.status, 201, "{staff:?}");
     let staff_b = s(&staff.body["id"]);
     post(&bob, &staff_b, "the secret of the staff room").await;
-    assert_eq!(bob.delete(&format!("/channels/{staff_b}")).await.status, 200);
+    assert_eq!(
+        bob.delete(&format!("/channels/{staff_b}")).await.status,
+        200
+    );
     post(&bob, &general_b, "after the staff room went").await;
     let seen = alice_gw.expect("MESSAGE_CREATE").await;
     assert_eq!(seen["content"], "after the staff room went");
@@ -143,7 +146,12 @@ async fn pulls_start_at_the_join_point_and_a_deleted_hidden_channel_stays_withhe
         .client(&alice_tok)
         .get(&format!("/channels/{general_a}/messages?limit=10"))
         .await;
-    assert!(!hist.body.to_string().contains("the secret of the staff room"));
+    assert!(
+        !hist
+            .body
+            .to_string()
+            .contains("the secret of the staff room")
+    );
 }
 
 fn now_ms() -> i64 {
@@ -250,25 +258,33 @@ async fn a_second_join_catches_the_replica_up_instead_of_skipping_events() {
         .client(&alice_tok)
         .get(&format!("/channels/{}/messages?limit=10", general_of(&gc)))
         .await;
-    let said: Vec<&str> = hist.body.as_array().unwrap().iter().filter_map(|m| m["content"].as_str()).collect();
+    let said: Vec<&str> = hist
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
     assert_eq!(
-        said.iter().filter(|c| **c == "said while a was not pushed to").count(),
+        said.iter()
+            .filter(|c| **c == "said while a was not pushed to")
+            .count(),
         1,
         "{said:?}"
     );
 }
 
 /// Runs one statement of each backend's flavour on a server's database.
-async fn exec(srv: &TestServer, sqlite: &[&str], postgres: &[&str]) {
+async fn exec(srv: &TestServer, sqlite: &[&'static str], postgres: &[&'static str]) {
     match &*srv.hearth.db {
         hearth_db::Db::Sqlite(p) => {
             for q in sqlite {
-                sqlx::query(q).execute(p).await.unwrap();
+                sqlx::query(*q).execute(p).await.unwrap();
             }
         }
         hearth_db::Db::Postgres(p) => {
             for q in postgres {
-                sqlx::query(q).execute(p).await.unwrap();
+                sqlx::query(*q).execute(p).await.unwrap();
             }
         }
     }
@@ -309,8 +325,10 @@ async fn an_event_a_member_cannot_apply_does_not_block_the_guild() {
     // a's database now refuses every reaction.
     exec(
         net.server(A),
-        &["CREATE TRIGGER refuse_reactions BEFORE INSERT ON reactions \
-           BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],
+        &[
+            "CREATE TRIGGER refuse_reactions BEFORE INSERT ON reactions \
+           BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        ],
         &[
             "CREATE FUNCTION refuse_reactions() RETURNS trigger AS $$ \
              BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql",

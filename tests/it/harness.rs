@@ -160,7 +160,7 @@ impl TestServer {
     /// and data folder (so its own default node id), on the same database (the same
     /// PostgreSQL database, or the same SQLite file) and configuration, adjusted by `f`.
     /// Dropping it stops the node; the database stays with `self`.
-    pub async fn start_node(&self, f: impl FnOnce(&mut Config)) -> TestServer {
+    pub async fn another_node(&self, f: impl FnOnce(&mut Config)) -> TestServer {
         let suffix = unique_suffix();
         let data_dir = std::env::temp_dir().join(format!("hearth_it_{suffix}"));
         let mut config = self.config.clone();

@@ -37,9 +37,9 @@ async fn nodes_started_at_once_lease_distinct_worker_ids() {
         "a single node mints with worker 0, as before nodes existed"
     );
     let (n2, n3, n4) = tokio::join!(
-        first.start_node(|_| {}),
-        first.start_node(|_| {}),
-        first.start_node(|_| {})
+        first.another_node(|_| {}),
+        first.another_node(|_| {}),
+        first.another_node(|_| {})
     );
     let nodes = [&first, &n2, &n3, &n4];
     let ids: Vec<u16> = nodes
@@ -68,7 +68,7 @@ async fn nodes_started_at_once_lease_distinct_worker_ids() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_million_snowflakes_from_three_concurrent_nodes_never_collide() {
     let first = TestServer::start().await;
-    let (n2, n3) = tokio::join!(first.start_node(|_| {}), first.start_node(|_| {}));
+    let (n2, n3) = tokio::join!(first.another_node(|_| {}), first.another_node(|_| {}));
     const PER_NODE: usize = 333_334;
     let gens = [&first, &n2, &n3].map(|n| n.hearth.ids.clone());
     // Every node mints on its own thread at the same time, through its real generator.
@@ -127,9 +127,9 @@ fn runs(srv: &TestServer, job: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_job_runs_on_one_node_and_moves_when_its_holder_stops() {
     let first = short_leases().await;
-    let second = first.start_node(|_| {}).await;
-    let third = first.start_node(|_| {}).await;
-    let mut nodes = vec![second, third, first];
+    let second = first.another_node(|_| {}).await;
+    let third = first.another_node(|_| {}).await;
+    let mut nodes = [second, third, first];
     // The thread archiver runs on exactly one node (its first pass comes at once).
     let holder = eventually("one node runs the thread archiver", async || {
         let running: Vec<usize> = (0..3)
@@ -222,14 +222,23 @@ async fn a_sequencer_that_lost_its_lease_cannot_append_to_the_guild_log() {
     };
     // The paused old holder wakes and appends with its old token: refused, nothing stored.
     let r = db.append_events(&[row(1)], &[fence("old", old)]).await;
-    assert!(matches!(r, Err(hearth::error::Error::Unavailable(_))), "a stale sequencer appended: {r:?}");
+    assert!(
+        matches!(r, Err(hearth::error::Error::Unavailable(_))),
+        "a stale sequencer appended: {r:?}"
+    );
     let r = db
         .append_from_outbox(&[row(1)], &[], &[fence("old", old)])
         .await;
-    assert!(matches!(r, Err(hearth::error::Error::Unavailable(_))), "a stale sequencer moved the outbox: {r:?}");
+    assert!(
+        matches!(r, Err(hearth::error::Error::Unavailable(_))),
+        "a stale sequencer moved the outbox: {r:?}"
+    );
     // Even with the holder's name, a stale token is refused.
     let r = db.append_event(&row(1), &[fence("new", old)]).await;
-    assert!(matches!(r, Err(hearth::error::Error::Unavailable(_))), "a stale token appended: {r:?}");
+    assert!(
+        matches!(r, Err(hearth::error::Error::Unavailable(_))),
+        "a stale token appended: {r:?}"
+    );
     assert_eq!(db.log_head(4242).await.unwrap(), None);
     // The new holder appends.
     db.append_events(&[row(1), row(2)], &[fence("new", new)])
@@ -262,7 +271,7 @@ async fn ready_answers_503_while_a_node_drains() {
 async fn another_node_takes_over_a_guilds_sequencer_and_the_member_gets_a_gapless_log() {
     let f = fed_with(|_, c| c.node.lease_seconds = LEASE_SECONDS).await;
     let (a, b) = (f.net.server(A), f.net.server(B));
-    let b2 = b.start_node(|_| {}).await;
+    let b2 = b.another_node(|_| {}).await;
     let gid_b: i64 = f.gid_b.parse().unwrap();
     let gid_a: i64 = f.gid_a.parse().unwrap();
     let say = |srv: &TestServer, text: &str| {
