@@ -93,8 +93,11 @@ test('a member runs USER and MESSAGE commands from the Apps menu', async ({ brow
   const commands = `/applications/${app.id}/guilds/${guild.id}/commands`;
   await asBot(app.token, 'POST', commands, { type: 2, name: 'Wave at' });
   await asBot(app.token, 'POST', commands, { type: 3, name: 'Quote' });
-  // A chat command is not in the context menus.
+  // A chat command is not in the context menus, nor a command mia lacks the permissions of
+  // (BAN_MEMBERS), nor an administrators' one ("0").
   await asBot(app.token, 'POST', commands, { name: 'echo', description: 'Repeats' });
+  await asBot(app.token, 'POST', commands, { type: 2, name: 'Ban hammer', default_member_permissions: '4' });
+  await asBot(app.token, 'POST', commands, { type: 3, name: 'Purge', default_member_permissions: '0' });
   const bot = await startBot(browser, app.token);
 
   const mia = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'mia', pw);
@@ -158,4 +161,24 @@ test('a member runs USER and MESSAGE commands from the Apps menu', async ({ brow
   await accessible(mia, 'chat, light theme');
   await mia.emulateMedia({ colorScheme: 'dark' });
   await accessible(mia, 'chat, dark theme');
+
+  // Where the server would refuse them, the menus are not offered: without
+  // USE_APPLICATION_COMMANDS none, without READ_MESSAGE_HISTORY no MESSAGE commands (the USER
+  // ones stay).
+  const mine = await hearth.api<{ id: string }>('GET', '/users/@me', undefined, member.token);
+  const deny = (bits: bigint) => hearth.api('PUT', `/channels/${general.id}/permissions/${mine.id}`, { type: 1, allow: '0', deny: String(bits) }, owner.token);
+  const original = list.getByRole('listitem', { name: 'quentin: worth quoting' });
+  await deny(1n << 31n);
+  await original.hover();
+  await expect(original.getByRole('button', { name: 'Apps' })).toHaveCount(0);
+  await members.getByRole('button', { name: 'quentin' }).click({ button: 'right' });
+  await expect(userMenu).toHaveCount(0);
+  await deny(1n << 16n);
+  await expect(async () => {
+    await members.getByRole('button', { name: 'quentin' }).click({ button: 'right' });
+    await expect(userMenu.getByRole('menuitem')).toHaveText(['Wave at by Menu Bot'], { timeout: 1000 });
+  }).toPass();
+  await mia.keyboard.press('Escape');
+  await original.hover();
+  await expect(original.getByRole('button', { name: 'Apps' })).toHaveCount(0);
 });

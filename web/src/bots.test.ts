@@ -8,7 +8,9 @@ import {
   commandEntries,
   componentBody,
   contextBody,
+  appsAllowed,
   contextEntries,
+  usableBy,
   entities,
   entityKinds,
   entryName,
@@ -22,6 +24,7 @@ import {
   type CommandEntry,
   type Place,
 } from './bots';
+import { ALL, P } from './permissions';
 import { Store } from './state/store';
 
 const place: Place = { applicationId: 'app', guildId: 'g', channelId: 'c', sessionId: 's', nonce: 'n' };
@@ -36,6 +39,7 @@ const index: ApplicationCommandIndex = {
       application_id: 'app',
       name: 'echo',
       description: 'Repeats',
+      default_member_permissions: null,
       version: '5',
       options: [
         { type: 3, name: 'text', description: 'What', required: true, max_length: 5 },
@@ -51,6 +55,7 @@ const index: ApplicationCommandIndex = {
       application_id: 'app',
       name: 'config',
       description: 'Settings',
+      default_member_permissions: null,
       version: '6',
       options: [
         { type: 1, name: 'show', description: 'Show them' },
@@ -62,9 +67,9 @@ const index: ApplicationCommandIndex = {
         },
       ],
     },
-    { id: '3', type: 2, application_id: 'app', name: 'Profile', description: '', version: '7' },
-    { id: '4', type: 3, application_id: 'app2', name: 'Quote', description: '', version: '8' },
-    { id: '5', type: 3, application_id: 'app', name: 'Bookmark', description: '', version: '9' },
+    { id: '3', type: 2, application_id: 'app', name: 'Profile', description: '', default_member_permissions: null, version: '7' },
+    { id: '4', type: 3, application_id: 'app2', name: 'Quote', description: '', default_member_permissions: null, version: '8' },
+    { id: '5', type: 3, application_id: 'app', name: 'Bookmark', description: '', default_member_permissions: null, version: '9' },
   ],
 };
 index.applications.push({ id: 'app2', name: 'Quoter', description: '', bot_id: 'bot2' });
@@ -271,15 +276,32 @@ describe('interactions in the store', () => {
 
 describe('context-menu commands', () => {
   it('lists the USER and MESSAGE commands apart, by name, with their application', () => {
-    expect(contextEntries(index, 2).map((e) => [e.command.name, e.application])).toEqual([['Profile', 'Echo Bot']]);
-    expect(contextEntries(index, 3).map((e) => [e.command.name, e.application])).toEqual([
+    expect(contextEntries(index, 2, ALL).map((e) => [e.command.name, e.application])).toEqual([['Profile', 'Echo Bot']]);
+    expect(contextEntries(index, 3, ALL).map((e) => [e.command.name, e.application])).toEqual([
       ['Bookmark', 'Echo Bot'],
       ['Quote', 'Quoter'],
     ]);
-    expect(contextEntries({ ...index, application_commands: [] }, 3)).toEqual([]);
+    expect(contextEntries({ ...index, application_commands: [] }, 3, ALL)).toEqual([]);
+  });
+  it('lists a command only to members its default_member_permissions let use it', () => {
+    const cmd = (id: string, d: string | null) => ({ id, type: 2, application_id: 'app', name: id, description: '', default_member_permissions: d, version: '1' });
+    const gated = { ...index, application_commands: [cmd('anyone', null), cmd('admins', '0'), cmd('kickers', String(P.KICK_MEMBERS | P.BAN_MEMBERS))] };
+    const names = (perms: bigint) => contextEntries(gated, 2, perms).map((e) => e.command.name);
+    expect(names(P.USE_APPLICATION_COMMANDS)).toEqual(['anyone']);
+    expect(names(P.USE_APPLICATION_COMMANDS | P.KICK_MEMBERS)).toEqual(['anyone']);
+    expect(names(P.USE_APPLICATION_COMMANDS | P.KICK_MEMBERS | P.BAN_MEMBERS)).toEqual(['anyone', 'kickers']);
+    expect(names(ALL)).toEqual(['admins', 'anyone', 'kickers']);
+    expect(usableBy(cmd('x', '0'), ALL & ~P.ADMINISTRATOR)).toBe(false);
+  });
+  it('offers the Apps menu only with USE_APPLICATION_COMMANDS, and MESSAGE commands only with READ_MESSAGE_HISTORY', () => {
+    expect(appsAllowed(P.USE_APPLICATION_COMMANDS, 2)).toBe(true);
+    expect(appsAllowed(P.USE_APPLICATION_COMMANDS, 3)).toBe(false);
+    expect(appsAllowed(P.USE_APPLICATION_COMMANDS | P.READ_MESSAGE_HISTORY, 3)).toBe(true);
+    expect(appsAllowed(ALL & ~P.USE_APPLICATION_COMMANDS, 2)).toBe(false);
+    expect(appsAllowed(ALL & ~P.USE_APPLICATION_COMMANDS, 3)).toBe(false);
   });
   it('runs one on its target: type 2 with the command type and target_id, no options', () => {
-    const quote = contextEntries(index, 3).find((e) => e.command.name === 'Quote');
+    const quote = contextEntries(index, 3, ALL).find((e) => e.command.name === 'Quote');
     if (!quote) throw new Error('no Quote');
     expect(contextBody({ ...place, applicationId: 'app2' }, quote, 'm1')).toEqual({
       application_id: 'app2',

@@ -20,6 +20,9 @@ export interface AppsTarget {
   targetId: string;
   /** What the menu is about, for its accessible name ("Apps for mia"). */
   label: string;
+  /** The member's permissions in the channel: commands whose `default_member_permissions`
+   *  they lack are not listed. */
+  perms: bigint;
 }
 
 /** Open state of an "Apps" menu, with the element to refocus when it closes. */
@@ -71,14 +74,14 @@ export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuS
     if (!open) return;
     let live = true;
     rest.commandIndex(target.guildId).then(
-      (index) => live && setEntries(contextEntries(index, target.kind)),
+      (index) => live && setEntries(contextEntries(index, target.kind, target.perms)),
       () => live && setEntries([]),
     );
     return () => {
       live = false;
       setEntries(null);
     };
-  }, [rest, open, target.guildId, target.kind]);
+  }, [rest, open, target.guildId, target.kind, target.perms]);
   // The first item takes the focus once the list is known.
   useEffect(() => {
     if (open) ref.current?.querySelector<HTMLElement>('[role=menuitem]')?.focus();
