@@ -181,4 +181,10 @@ test('a member runs USER and MESSAGE commands from the Apps menu', async ({ brow
   await mia.keyboard.press('Escape');
   await original.hover();
   await expect(original.getByRole('button', { name: 'Apps' })).toHaveCount(0);
+
+  // When the list cannot be fetched (here the server is down) the menu says so, not "No apps".
+  await hearth.halt();
+  await members.getByRole('button', { name: 'quentin' }).click({ button: 'right' });
+  await expect(userMenu.getByRole('menuitem')).toHaveText(['Apps unavailable']);
+  await expect(members.getByRole('alert')).toContainText('The apps could not be listed');
 });

@@ -112,6 +112,8 @@ export const t = {
     apps: 'Apps',
     appsFor: (target: string) => `Apps for ${target}`,
     noApps: 'No apps',
+    appsUnavailable: 'Apps unavailable',
+    appsFailed: (why: string) => `The apps could not be listed: ${why}`,
     messageBy: (author: string) => `the message by ${author}`,
     loading: 'Loading…',
     yes: 'True',

@@ -7,6 +7,7 @@
 // The menu follows the WAI-ARIA menu pattern: focus on the first item, Up/Down/Home/End
 // move, Enter runs, Esc/Tab/a click outside close, the focus goes back where it was.
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent as ReactMouseEvent } from 'react';
+import { ApiError } from '../api/rest';
 import { contextBody, contextEntries, type ContextEntry } from '../bots';
 import { t } from '../strings';
 import { useClient } from './context';
@@ -67,6 +68,8 @@ export function onContextMenu(menu: AppsMenuState) {
 export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuState }) {
   const { rest, store } = useClient();
   const [entries, setEntries] = useState<ContextEntry[] | null>(null);
+  // Why the list could not be fetched (the menu says so instead of "No apps").
+  const [error, setError] = useState<string | null>(null);
   const [nonce, setNonce] = useState<string | null>(null);
   const ref = useRef<HTMLUListElement>(null);
   const { open } = menu;
@@ -75,11 +78,16 @@ export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuS
     let live = true;
     rest.commandIndex(target.guildId).then(
       (index) => live && setEntries(contextEntries(index, target.kind, target.perms)),
-      () => live && setEntries([]),
+      (err: unknown) => {
+        if (!live) return;
+        setError(err instanceof ApiError ? err.detail() : String(err));
+        setEntries([]);
+      },
     );
     return () => {
       live = false;
       setEntries(null);
+      setError(null);
     };
   }, [rest, open, target.guildId, target.kind, target.perms]);
   // The first item takes the focus once the list is known.
@@ -131,7 +139,7 @@ export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuS
           )}
           {entries?.length === 0 && (
             <li role="menuitem" aria-disabled="true" tabIndex={-1} className="muted">
-              {t.bots.noApps}
+              {error === null ? t.bots.noApps : t.bots.appsUnavailable}
             </li>
           )}
           {entries?.map((e) => (
@@ -140,6 +148,11 @@ export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuS
             </li>
           ))}
         </ul>
+      )}
+      {open && error !== null && (
+        <p role="alert" className="error small">
+          {t.bots.appsFailed(error)}
+        </p>
       )}
       <InteractionStatus nonce={nonce} />
     </>
