@@ -25,7 +25,9 @@ import {
   type Place,
 } from './bots';
 import { ALL, P } from './permissions';
-import { Store } from './state/store';
+import type { Rest } from './api/rest';
+import { INTERACTION_KEEP_MS, Store } from './state/store';
+import { sendInteraction } from './ui/Components';
 
 const place: Place = { applicationId: 'app', guildId: 'g', channelId: 'c', sessionId: 's', nonce: 'n' };
 
@@ -266,6 +268,34 @@ describe('interactions in the store', () => {
     s.startInteraction('q', 'g', 0);
     s.dispatch('APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE', { nonce: 'q', choices: [{ name: 'A', value: 'a' }] });
     expect(s.state.autocomplete?.choices).toEqual([{ name: 'A', value: 'a' }]);
+  });
+  it('drops a settled entry after INTERACTION_KEEP_MS, a pending one never', () => {
+    const s = new Store();
+    s.startInteraction('a', 'g', 10_000);
+    s.startInteraction('b', 'g', 10_000);
+    s.startInteraction('q', 'g', 0);
+    s.dispatch('INTERACTION_SUCCESS', { id: '1', nonce: 'a' });
+    vi.advanceTimersByTime(INTERACTION_KEEP_MS - 1);
+    expect(Object.keys(s.state.interactions).sort()).toEqual(['a', 'b', 'q']);
+    vi.advanceTimersByTime(1);
+    // 'b' failed by its timeout meanwhile (10 s) and is kept 30 s from then.
+    expect(Object.keys(s.state.interactions)).toEqual(['b']);
+    expect(s.state.interactions.b?.status).toBe('failed');
+    vi.advanceTimersByTime(10_000);
+    expect(s.state.interactions).toEqual({});
+  });
+  it('without a gateway session nothing is sent and the interaction fails with the reason', () => {
+    const s = new Store();
+    const sent: unknown[] = [];
+    const rest = { interact: (b: unknown) => (sent.push(b), Promise.resolve()) } as unknown as Rest;
+    const body = (nonce: string, sessionId: string) => ({ ...place, nonce, sessionId }) as never;
+    const nonce = sendInteraction(rest, s, 'g', body);
+    expect(sent).toEqual([]);
+    expect(s.state.interactions[nonce]).toMatchObject({ status: 'failed', error: expect.stringContaining('not connected') });
+    s.dispatch('READY', { v: 10, user: { id: 'u' }, session_id: 'sess', guilds: [] });
+    const again = sendInteraction(rest, s, 'g', body);
+    expect(sent).toHaveLength(1);
+    expect(s.state.interactions[again]?.status).toBe('pending');
   });
   it('READY keeps the gateway session id', () => {
     const s = new Store();

@@ -113,6 +113,7 @@ export const t = {
     appsFor: (target: string) => `Apps for ${target}`,
     noApps: 'No apps',
     appsUnavailable: 'Apps unavailable',
+    notConnected: 'not connected to the server; try again in a moment',
     appsFailed: (why: string) => `The apps could not be listed: ${why}`,
     messageBy: (author: string) => `the message by ${author}`,
     loading: 'Loading…',
