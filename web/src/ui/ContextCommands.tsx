@@ -1,6 +1,6 @@
 // Context-menu commands (Discord "Application Commands > User Commands / Message Commands"):
-// a right-click on a member or a message (or the context-menu key, or a message's "Apps"
-// button) opens the "Apps" menu, the guild's USER or MESSAGE commands from `GET
+// a right-click on a member or a message (or Shift+F10 / the context-menu key on it, or the
+// "Apps" button of a message or a member row) opens the "Apps" menu, the guild's USER or MESSAGE commands from `GET
 // /guilds/{id}/application-command-index` (fetched at each opening, as the `/` list is).
 // Choosing one sends `POST /interactions` type 2 with `data.target_id`; the server resolves
 // the target for the application and the answer is a message in the channel like any other.
@@ -53,6 +53,19 @@ export function toggle(menu: AppsMenuState) {
   return () => (menu.open ? menu.hide(true) : menu.show());
 }
 
+/** A keydown handler that opens `menu` on the keyboard's context-menu keys (Shift+F10, the
+ *  ContextMenu key), as a right-click does. */
+export function onMenuKey(menu: AppsMenuState) {
+  return (e: KeyboardEvent) => {
+    const el = e.target as HTMLElement;
+    if (el.closest('input, textarea, select, .apps-menu')) return;
+    if (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10')) {
+      e.preventDefault();
+      if (!menu.open) menu.show();
+    }
+  };
+}
+
 /** A `contextmenu` handler that opens `menu` (the browser's own menu stays for links and
  *  selected text, as in Discord's client). */
 export function onContextMenu(menu: AppsMenuState) {
@@ -60,7 +73,7 @@ export function onContextMenu(menu: AppsMenuState) {
     const el = e.target as HTMLElement;
     if (el.closest('a, input, textarea, select, .apps-menu') || !window.getSelection()?.isCollapsed) return;
     e.preventDefault();
-    menu.show();
+    if (!menu.open) menu.show();
   };
 }
 

@@ -3,7 +3,7 @@ import { useStore } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
 import { useProfile } from './Profile';
-import { AppsMenu, onContextMenu, useAppsMenu } from './ContextCommands';
+import { AppsMenu, onContextMenu, onMenuKey, toggle, useAppsMenu } from './ContextCommands';
 import { appsAllowed } from '../bots';
 import { channelPermissions } from '../permissions';
 
@@ -103,11 +103,16 @@ function MemberRow({ guild, m, status, appsIn, onOpen }: { guild: GuildCreate; m
   const user = m.user;
   if (!user) return null;
   return (
-    <li className={status === 'offline' ? 'member offline' : 'member'} title={user.handle} onContextMenu={appsIn ? onContextMenu(apps) : undefined}>
+    <li className={status === 'offline' ? 'member offline' : 'member'} title={user.handle} onContextMenu={appsIn ? onContextMenu(apps) : undefined} onKeyDown={appsIn ? onMenuKey(apps) : undefined}>
       <span className={`dot ${status}`} role="img" aria-label={t.status[status] ?? status} />
       <button type="button" className="member-name" aria-haspopup="dialog" style={{ color: status === 'offline' ? undefined : colour(guild, m) }} onClick={(e) => onOpen(e.currentTarget)}>
         {name(m)}
       </button>
+      {appsIn && (
+        <button type="button" className="member-apps small secondary" aria-haspopup="menu" aria-expanded={apps.open} aria-label={t.bots.appsFor(name(m))} title={t.bots.appsFor(name(m))} onClick={toggle(apps)}>
+          {t.bots.apps}
+        </button>
+      )}
       {appsIn && <AppsMenu target={{ guildId: guild.id, channelId: appsIn.channelId, kind: 2, targetId: user.id, label: name(m), perms: appsIn.perms }} menu={apps} />}
     </li>
   );

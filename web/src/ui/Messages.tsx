@@ -23,7 +23,7 @@ import { emojiUrl, reactionParam } from '../emoji';
 import { EmojiPicker } from './EmojiPicker';
 import { Composer, displayName, refusal, type DraftFile } from './Composer';
 import { InteractionContext, MessageComponents } from './Components';
-import { AppsMenu, onContextMenu, toggle, useAppsMenu } from './ContextCommands';
+import { AppsMenu, onContextMenu, onMenuKey, toggle, useAppsMenu } from './ContextCommands';
 
 const PAGE = 50;
 /** How long the newest message stays on screen before it is acknowledged (read states). */
@@ -358,6 +358,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, appsPer
       data-message-id={m.id}
       aria-label={t.messageLabel(displayName(m), m.content, m.attachments?.length ?? 0)}
       onContextMenu={guildId && appsPerms !== null && !editing ? onContextMenu(apps) : undefined}
+      onKeyDown={guildId && appsPerms !== null && !editing ? onMenuKey(apps) : undefined}
     >
       {divider && (
         <div className="divider" role="separator">
