@@ -34,7 +34,7 @@ test('the owner sets a category’s overwrites and syncs a channel with it', asy
   if (!general) throw new Error('no text channel');
   const staff = await hearth.api<Ch>('POST', `/guilds/${guild.id}/channels`, { name: 'Staff', type: 4 }, owner.token);
   const plans = await hearth.api<Ch>('POST', `/guilds/${guild.id}/channels`, { name: 'plans', type: 0, parent_id: staff.id }, owner.token);
-  await hearth.api('POST', `/guilds/${guild.id}/channels`, { name: 'Archive', type: 4 }, owner.token);
+  const archive = await hearth.api<Ch>('POST', `/guilds/${guild.id}/channels`, { name: 'Archive', type: 4 }, owner.token);
   const invite = await hearth.api<{ code: string }>('POST', `/channels/${general.id}/invites`, {}, owner.token);
   await hearth.api('POST', `/invites/${invite.code}`, undefined, member.token);
 
@@ -43,6 +43,8 @@ test('the owner sets a category’s overwrites and syncs a channel with it', asy
   await expect(markChannels.getByRole('link', { name: '# plans' })).toBeVisible();
   await expect(markChannels.getByRole('button', { name: /^[▾▸] Staff$/ })).toBeVisible();
   await expect(mark.getByRole('button', { name: /^Edit permissions of/ })).toHaveCount(0);
+  // An empty category is not listed to whom cannot edit it (as on Discord).
+  await expect(markChannels.getByRole('button', { name: /^[▾▸] Archive$/ })).toHaveCount(0);
 
   const olga = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'olga', pw);
   // An empty category is listed too, so that its permissions can be set before it has channels.
@@ -80,4 +82,31 @@ test('the owner sets a category’s overwrites and syncs a channel with it', asy
   await expect(markChannels.getByRole('link', { name: '# plans' })).toHaveCount(0);
   await expect(markChannels.getByRole('link', { name: '# general' })).toBeVisible();
   await accessible(olga, 'channel permissions, synced', '[role=dialog]');
+
+  // A moderator (MANAGE_CHANNELS and MANAGE_ROLES) is not offered a sync the server refuses:
+  // copying Archive's overwrites would set MANAGE_ROLES, which only an overwrite granting it
+  // to him would allow.
+  const mod = await hearth.api<{ token: string }>('POST', '/auth/register', { username: 'moritz', password: pw });
+  await hearth.api('POST', `/invites/${invite.code}`, undefined, mod.token);
+  const modId = (await hearth.api<{ id: string }>('GET', '/users/@me', undefined, mod.token)).id;
+  const mods = await hearth.api<{ id: string }>('POST', `/guilds/${guild.id}/roles`, { name: 'Mods', permissions: String((1n << 4n) | (1n << 28n)) }, owner.token);
+  await hearth.api('PUT', `/guilds/${guild.id}/members/${modId}/roles/${mods.id}`, undefined, owner.token);
+  await hearth.api('PUT', `/channels/${archive.id}/permissions/${mods.id}`, { type: 0, allow: String(1n << 28n), deny: '0' }, owner.token);
+  const old = await hearth.api<Ch>('POST', `/guilds/${guild.id}/channels`, { name: 'old', type: 0, parent_id: archive.id }, owner.token);
+  await hearth.api('DELETE', `/channels/${old.id}/permissions/${mods.id}`, undefined, owner.token);
+  const refused = await fetch(`${hearth.url}/api/v10/guilds/${guild.id}/channels`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${mod.token}` },
+    body: JSON.stringify([{ id: old.id, parent_id: archive.id, lock_permissions: true }]),
+  });
+  expect(refused.status).toBe(403);
+  const moritz = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'moritz', pw);
+  await moritz.getByRole('button', { name: 'Edit permissions of #old' }).click();
+  const oldDialog = moritz.getByRole('dialog', { name: 'Permissions of #old' });
+  await expect(oldDialog.getByRole('status')).toHaveText('Not synced with category Archive');
+  await expect(oldDialog.getByRole('button', { name: 'Sync with category' })).toHaveCount(0);
+  // The owner is offered it.
+  await olga.keyboard.press('Escape');
+  await olga.getByRole('button', { name: 'Edit permissions of #old' }).click();
+  await expect(olga.getByRole('dialog', { name: 'Permissions of #old' }).getByRole('button', { name: 'Sync with category' })).toBeVisible();
 });

@@ -1,7 +1,7 @@
 // Context-menu commands (issue 16): a bot registers a USER command and a MESSAGE command;
 // a member right-clicks another member in the member list and a message in the channel,
-// picks the command from the "Apps" menu (and once with the keyboard, from the message's
-// "Apps" button), and the bot, which runs a real gateway session, answers with what the
+// picks the command from the "Apps" menu (and with the keyboard: the message's "Apps" button,
+// Shift+F10 and the "Apps" button on a member), and the bot, which runs a real gateway session, answers with what the
 // server resolved for it (`data.resolved`). Assertions on the screen, on what the bot
 // received and on the stored messages. The page with the open menu and the member list
 // (offline members included) passes the full-page accessibility scan, in both themes.
@@ -93,8 +93,12 @@ test('a member runs USER and MESSAGE commands from the Apps menu', async ({ brow
   const commands = `/applications/${app.id}/guilds/${guild.id}/commands`;
   await asBot(app.token, 'POST', commands, { type: 2, name: 'Wave at' });
   await asBot(app.token, 'POST', commands, { type: 3, name: 'Quote' });
-  // A chat command is not in the context menus.
+  await asBot(app.token, 'POST', commands, { type: 3, name: 'Bookmark' });
+  // A chat command is not in the context menus, nor a command mia lacks the permissions of
+  // (BAN_MEMBERS), nor an administrators' one ("0").
   await asBot(app.token, 'POST', commands, { name: 'echo', description: 'Repeats' });
+  await asBot(app.token, 'POST', commands, { type: 2, name: 'Ban hammer', default_member_permissions: '4' });
+  await asBot(app.token, 'POST', commands, { type: 3, name: 'Purge', default_member_permissions: '0' });
   const bot = await startBot(browser, app.token);
 
   const mia = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'mia', pw);
@@ -103,7 +107,7 @@ test('a member runs USER and MESSAGE commands from the Apps menu', async ({ brow
   await expect(mia.getByLabel('Message #general')).toBeVisible();
 
   // A right-click on an (offline) member: the USER commands.
-  await members.getByRole('button', { name: 'quentin' }).click({ button: 'right' });
+  await members.getByRole('button', { name: 'quentin', exact: true }).click({ button: 'right' });
   const userMenu = mia.getByRole('menu', { name: 'Apps for quentin' });
   await expect(userMenu.getByRole('menuitem')).toHaveText(['Wave at by Menu Bot']);
   await expect(userMenu.getByRole('menuitem').first()).toBeFocused();
@@ -119,19 +123,58 @@ test('a member runs USER and MESSAGE commands from the Apps menu', async ({ brow
   const target = list.getByRole('listitem').filter({ hasText: 'worth quoting' });
   await target.getByText('worth quoting').click({ button: 'right' });
   const messageMenu = mia.getByRole('menu', { name: 'Apps for the message by quentin' });
-  await expect(messageMenu.getByRole('menuitem')).toHaveText(['Quote by Menu Bot']);
+  const [bookmark, quote] = [messageMenu.getByRole('menuitem', { name: /Bookmark/ }), messageMenu.getByRole('menuitem', { name: /Quote/ })];
+  await expect(messageMenu.getByRole('menuitem')).toHaveText(['Bookmark by Menu Bot', 'Quote by Menu Bot']);
   await mia.keyboard.press('Escape');
   await expect(messageMenu).toHaveCount(0);
 
-  // The keyboard way: the message's "Apps" button, Enter on the item.
+  // The keyboard way: the message's "Apps" button takes the focus, Enter opens the menu on
+  // its first item, the arrows and End move, Esc returns to the button, Enter runs an item.
   await target.hover();
   const appsButton = target.getByRole('button', { name: 'Apps' });
-  await appsButton.click();
+  await appsButton.focus();
+  await mia.keyboard.press('Enter');
   await expect(appsButton).toHaveAttribute('aria-expanded', 'true');
-  await expect(messageMenu.getByRole('menuitem').first()).toBeFocused();
+  await expect(bookmark).toBeFocused();
+  await mia.keyboard.press('ArrowDown');
+  await expect(quote).toBeFocused();
+  await mia.keyboard.press('ArrowDown');
+  await expect(bookmark).toBeFocused();
+  await mia.keyboard.press('End');
+  await expect(quote).toBeFocused();
+  await mia.keyboard.press('Home');
+  await expect(bookmark).toBeFocused();
+  await mia.keyboard.press('Escape');
+  await expect(messageMenu).toHaveCount(0);
+  await expect(appsButton).toBeFocused();
+  await expect(appsButton).toHaveAttribute('aria-expanded', 'false');
+  await mia.keyboard.press('Enter');
+  await expect(bookmark).toBeFocused();
+  await mia.keyboard.press('End');
   await mia.keyboard.press('Enter');
   await expect(messageMenu).toHaveCount(0);
+  await expect(appsButton).toBeFocused();
   await expect(list.getByRole('listitem').filter({ hasText: 'Quoted: worth quoting' })).toBeVisible();
+
+  // On a member: Shift+F10 on the name opens the menu, Esc gives the focus back; the row's
+  // "Apps" button (reached with Tab from the name) opens it too.
+  const quentinName = members.getByRole('button', { name: 'quentin', exact: true });
+  await quentinName.focus();
+  await mia.keyboard.press('Shift+F10');
+  await expect(userMenu.getByRole('menuitem').first()).toBeFocused();
+  await mia.keyboard.press('Escape');
+  await expect(userMenu).toHaveCount(0);
+  await expect(quentinName).toBeFocused();
+  await mia.keyboard.press('Tab');
+  const memberApps = members.getByRole('button', { name: 'Apps for quentin' });
+  await expect(memberApps).toBeFocused();
+  await expect(memberApps).toHaveAttribute('aria-haspopup', 'menu');
+  await mia.keyboard.press('Enter');
+  await expect(memberApps).toHaveAttribute('aria-expanded', 'true');
+  await expect(userMenu.getByRole('menuitem')).toHaveText(['Wave at by Menu Bot']);
+  await expect(userMenu.getByRole('menuitem').first()).toBeFocused();
+  await mia.keyboard.press('Escape');
+  await expect(memberApps).toBeFocused();
 
   // What the bot received: type 2, the command's type and target, resolved by the server.
   const got = await bot.evaluate(() => (window as unknown as { received: Got[] }).received);
@@ -158,4 +201,30 @@ test('a member runs USER and MESSAGE commands from the Apps menu', async ({ brow
   await accessible(mia, 'chat, light theme');
   await mia.emulateMedia({ colorScheme: 'dark' });
   await accessible(mia, 'chat, dark theme');
+
+  // Where the server would refuse them, the menus are not offered: without
+  // USE_APPLICATION_COMMANDS none, without READ_MESSAGE_HISTORY no MESSAGE commands (the USER
+  // ones stay).
+  const mine = await hearth.api<{ id: string }>('GET', '/users/@me', undefined, member.token);
+  const deny = (bits: bigint) => hearth.api('PUT', `/channels/${general.id}/permissions/${mine.id}`, { type: 1, allow: '0', deny: String(bits) }, owner.token);
+  const original = list.getByRole('listitem', { name: 'quentin: worth quoting' });
+  await deny(1n << 31n);
+  await original.hover();
+  await expect(original.getByRole('button', { name: 'Apps' })).toHaveCount(0);
+  await members.getByRole('button', { name: 'quentin', exact: true }).click({ button: 'right' });
+  await expect(userMenu).toHaveCount(0);
+  await deny(1n << 16n);
+  await expect(async () => {
+    await members.getByRole('button', { name: 'quentin', exact: true }).click({ button: 'right' });
+    await expect(userMenu.getByRole('menuitem')).toHaveText(['Wave at by Menu Bot'], { timeout: 1000 });
+  }).toPass();
+  await mia.keyboard.press('Escape');
+  await original.hover();
+  await expect(original.getByRole('button', { name: 'Apps' })).toHaveCount(0);
+
+  // When the list cannot be fetched (here the server is down) the menu says so, not "No apps".
+  await hearth.halt();
+  await members.getByRole('button', { name: 'quentin', exact: true }).click({ button: 'right' });
+  await expect(userMenu.getByRole('menuitem')).toHaveText(['Apps unavailable']);
+  await expect(members.getByRole('alert')).toContainText('The apps could not be listed');
 });

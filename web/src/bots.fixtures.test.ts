@@ -9,6 +9,7 @@ import contextFixture from '../wire-fixtures/interaction_context_body.json';
 import modalFixture from '../wire-fixtures/interaction_modal_body.json';
 import type { ApplicationCommandIndex } from './api/wire';
 import { autocompleteBody, buildOptions, commandBody, commandEntries, componentBody, contextBody, contextEntries, entryName, modalBody, type Place } from './bots';
+import { ALL } from './permissions';
 
 const place: Place = {
   applicationId: '1290000000000000001',
@@ -28,16 +29,18 @@ const index: ApplicationCommandIndex = {
       application_id: app,
       name: 'config',
       description: 'Settings',
+      default_member_permissions: null,
       version: '1290000000000000011',
       options: [{ type: 2, name: 'set', description: 'Change', options: [{ type: 1, name: 'color', description: 'c', options: [{ type: 3, name: 'value', description: 'v' }] }] }],
     },
-    { id: '1290000000000000012', type: 3, application_id: app, name: 'Quote', description: '', version: '1290000000000000013' },
+    { id: '1290000000000000012', type: 3, application_id: app, name: 'Quote', description: '', default_member_permissions: null, version: '1290000000000000013' },
     {
       id: '1290000000000000014',
       type: 1,
       application_id: app,
       name: 'echo',
       description: 'Repeats',
+      default_member_permissions: null,
       version: '1290000000000000015',
       options: [
         { type: 3, name: 'text', description: 't', required: true },
@@ -61,7 +64,7 @@ describe('interaction bodies match the wire fixtures', () => {
     expect(commandBody(place, e, r.options)).toEqual(commandFixture);
   });
   it('type 2, a context-menu command with its target', () => {
-    const quote = contextEntries(index, 3)[0];
+    const quote = contextEntries(index, 3, ALL)[0];
     if (!quote) throw new Error('no Quote');
     expect(contextBody(place, quote, '1290000000000000020')).toEqual(contextFixture);
   });

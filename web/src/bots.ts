@@ -15,6 +15,7 @@ import type {
   InteractionRequest,
   Snowflake,
 } from './api/wire';
+import { P } from './permissions';
 
 /** Component types (Discord "Component Types"). */
 export const C = {
@@ -302,10 +303,36 @@ export interface ContextEntry {
   application: string;
 }
 
-/** The index's commands of `kind` (USER 2 or MESSAGE 3), by name then application. */
-export function contextEntries(index: ApplicationCommandIndex, kind: 2 | 3): ContextEntry[] {
+/** Whether a member with `perms` in the channel may use `command` by its
+ *  `default_member_permissions` (the server's `may_use`: null: everyone; "0": ADMINISTRATOR
+ *  only; otherwise every bit of the set). A guild's per-command permission overrides are not
+ *  in the index, so a command they open to a member is not listed to him. */
+export function usableBy(command: ApplicationCommand, perms: bigint): boolean {
+  const d = command.default_member_permissions;
+  if (d === null || d === undefined) return true;
+  let need: bigint;
+  try {
+    need = BigInt(d);
+  } catch {
+    return true;
+  }
+  if (need === 0n) return (perms & P.ADMINISTRATOR) !== 0n;
+  return (perms & need) === need;
+}
+
+/** Whether the "Apps" menu of `kind` may be offered where the member's permissions are
+ *  `perms` (the server refuses a command without USE_APPLICATION_COMMANDS in the channel,
+ *  and a MESSAGE command without READ_MESSAGE_HISTORY there). */
+export function appsAllowed(perms: bigint, kind: 2 | 3): boolean {
+  const need = P.USE_APPLICATION_COMMANDS | (kind === 3 ? P.READ_MESSAGE_HISTORY : 0n);
+  return (perms & need) === need;
+}
+
+/** The index's commands of `kind` (USER 2 or MESSAGE 3) usable with `perms` in the channel,
+ *  by name then application. */
+export function contextEntries(index: ApplicationCommandIndex, kind: 2 | 3, perms: bigint): ContextEntry[] {
   return index.application_commands
-    .filter((c) => c.type === kind)
+    .filter((c) => c.type === kind && usableBy(c, perms))
     .map((command) => ({ command, application: index.applications.find((a) => a.id === command.application_id)?.name ?? '' }))
     .sort((a, b) => a.command.name.localeCompare(b.command.name) || a.application.localeCompare(b.application));
 }

@@ -618,6 +618,9 @@ export interface ApplicationCommand {
   name: string;
   description: string;
   options?: CommandOption[];
+  /** Who may use it by default: a permission set as a decimal string, all of whose bits the
+   *  member needs in the channel; "0": administrators only; null: everyone. */
+  default_member_permissions: string | null;
   version: Snowflake;
 }
 

@@ -1,12 +1,13 @@
 // Context-menu commands (Discord "Application Commands > User Commands / Message Commands"):
-// a right-click on a member or a message (or the context-menu key, or a message's "Apps"
-// button) opens the "Apps" menu, the guild's USER or MESSAGE commands from `GET
+// a right-click on a member or a message (or Shift+F10 / the context-menu key on it, or the
+// "Apps" button of a message or a member row) opens the "Apps" menu, the guild's USER or MESSAGE commands from `GET
 // /guilds/{id}/application-command-index` (fetched at each opening, as the `/` list is).
 // Choosing one sends `POST /interactions` type 2 with `data.target_id`; the server resolves
 // the target for the application and the answer is a message in the channel like any other.
 // The menu follows the WAI-ARIA menu pattern: focus on the first item, Up/Down/Home/End
 // move, Enter runs, Esc/Tab/a click outside close, the focus goes back where it was.
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent as ReactMouseEvent } from 'react';
+import { ApiError } from '../api/rest';
 import { contextBody, contextEntries, type ContextEntry } from '../bots';
 import { t } from '../strings';
 import { useClient } from './context';
@@ -20,6 +21,9 @@ export interface AppsTarget {
   targetId: string;
   /** What the menu is about, for its accessible name ("Apps for mia"). */
   label: string;
+  /** The member's permissions in the channel: commands whose `default_member_permissions`
+   *  they lack are not listed. */
+  perms: bigint;
 }
 
 /** Open state of an "Apps" menu, with the element to refocus when it closes. */
@@ -49,6 +53,19 @@ export function toggle(menu: AppsMenuState) {
   return () => (menu.open ? menu.hide(true) : menu.show());
 }
 
+/** A keydown handler that opens `menu` on the keyboard's context-menu keys (Shift+F10, the
+ *  ContextMenu key), as a right-click does. */
+export function onMenuKey(menu: AppsMenuState) {
+  return (e: KeyboardEvent) => {
+    const el = e.target as HTMLElement;
+    if (el.closest('input, textarea, select, .apps-menu')) return;
+    if (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10')) {
+      e.preventDefault();
+      if (!menu.open) menu.show();
+    }
+  };
+}
+
 /** A `contextmenu` handler that opens `menu` (the browser's own menu stays for links and
  *  selected text, as in Discord's client). */
 export function onContextMenu(menu: AppsMenuState) {
@@ -56,7 +73,7 @@ export function onContextMenu(menu: AppsMenuState) {
     const el = e.target as HTMLElement;
     if (el.closest('a, input, textarea, select, .apps-menu') || !window.getSelection()?.isCollapsed) return;
     e.preventDefault();
-    menu.show();
+    if (!menu.open) menu.show();
   };
 }
 
@@ -64,6 +81,8 @@ export function onContextMenu(menu: AppsMenuState) {
 export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuState }) {
   const { rest, store } = useClient();
   const [entries, setEntries] = useState<ContextEntry[] | null>(null);
+  // Why the list could not be fetched (the menu says so instead of "No apps").
+  const [error, setError] = useState<string | null>(null);
   const [nonce, setNonce] = useState<string | null>(null);
   const ref = useRef<HTMLUListElement>(null);
   const { open } = menu;
@@ -71,14 +90,19 @@ export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuS
     if (!open) return;
     let live = true;
     rest.commandIndex(target.guildId).then(
-      (index) => live && setEntries(contextEntries(index, target.kind)),
-      () => live && setEntries([]),
+      (index) => live && setEntries(contextEntries(index, target.kind, target.perms)),
+      (err: unknown) => {
+        if (!live) return;
+        setError(err instanceof ApiError ? err.detail() : String(err));
+        setEntries([]);
+      },
     );
     return () => {
       live = false;
       setEntries(null);
+      setError(null);
     };
-  }, [rest, open, target.guildId, target.kind]);
+  }, [rest, open, target.guildId, target.kind, target.perms]);
   // The first item takes the focus once the list is known.
   useEffect(() => {
     if (open) ref.current?.querySelector<HTMLElement>('[role=menuitem]')?.focus();
@@ -128,7 +152,7 @@ export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuS
           )}
           {entries?.length === 0 && (
             <li role="menuitem" aria-disabled="true" tabIndex={-1} className="muted">
-              {t.bots.noApps}
+              {error === null ? t.bots.noApps : t.bots.appsUnavailable}
             </li>
           )}
           {entries?.map((e) => (
@@ -137,6 +161,11 @@ export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuS
             </li>
           ))}
         </ul>
+      )}
+      {open && error !== null && (
+        <p role="alert" className="error small">
+          {t.bots.appsFailed(error)}
+        </p>
       )}
       <InteractionStatus nonce={nonce} />
     </>

@@ -6,11 +6,13 @@
 // shows at once. Categories (type 4) have overwrites too: new channels in a category start
 // with a copy of them, and a channel of a category shows whether its overwrites are the
 // category's ("synced") with a button that copies them again (`PATCH /guilds/{id}/channels`
-// with `lock_permissions`, Discord's "Sync now"; MANAGE_CHANNELS and MANAGE_ROLES there).
+// with `lock_permissions`, Discord's "Sync now"), shown only when the server would accept the
+// copy (`maySyncWithCategory` in src/admin.ts). MANAGE_ROLES itself is offered only to whom an
+// overwrite of the channel grants it (owner and administrators aside), as the server checks.
 import { useState } from 'react';
 import type { Channel, GuildCreate, Overwrite, Snowflake } from '../../api/wire';
-import { bitState, changedBits, isEmptyOverwrite, sameOverwrites, sortRoles, withBit, type TriState } from '../../admin';
-import { ALL, P, channelPermissions, guildPermissions, has, type PermissionName } from '../../permissions';
+import { bitState, changedBits, isEmptyOverwrite, maySyncWithCategory, mayTouchManageRoles, sameOverwrites, sortRoles, withBit, type TriState } from '../../admin';
+import { ALL, P, channelPermissions, has, type PermissionName } from '../../permissions';
 import { useStore } from '../../state/store';
 import { t } from '../../strings';
 import { useClient } from '../context';
@@ -197,7 +199,7 @@ function OverwriteEditor({
       {CHANNEL_PERMISSIONS.map((p) => {
         const bit = P[p];
         const [title, desc] = t.perm[p] ?? [p, ''];
-        const held = has(mine, bit);
+        const held = has(mine, bit) && (bit !== P.MANAGE_ROLES || mayTouchManageRoles(guild, channel, me));
         const state = bitState(value, bit);
         return (
           <fieldset key={p} className="tri" disabled={!held} aria-describedby={`ow-${p}-desc`}>
@@ -239,7 +241,9 @@ function CategorySync({ guild, channel, me }: { guild: GuildCreate; channel: Cha
   const category = guild.channels.find((c) => c.id === channel.parent_id && c.type === 4);
   if (!category) return null;
   const synced = sameOverwrites(channel.permission_overwrites ?? [], category.permission_overwrites ?? []);
-  const may = has(guildPermissions(guild, me), P.MANAGE_CHANNELS) && has(channelPermissions(guild, channel, me), P.MANAGE_ROLES);
+  // Only when the server would accept the copy (it refuses a change of a bit the editor
+  // does not hold in the channel, or of MANAGE_ROLES without an overwrite granting it).
+  const may = maySyncWithCategory(guild, channel, category, me);
   return (
     <div className="category-sync">
       <p role="status" className="muted small">
