@@ -52,6 +52,7 @@ mod ready;
 mod registrar;
 mod resume;
 mod search;
+mod forums;
 mod threads;
 mod timeouts;
 mod uploads;
