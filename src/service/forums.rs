@@ -195,9 +195,8 @@ impl Hearth {
                     t.emoji_name.as_ref(),
                     false,
                 );
-                let known = t
-                    .id
-                    .filter(|id| s.available_tags.iter().any(|o| o.id == Some(*id)));
+                let known =
+                    t.id.filter(|id| s.available_tags.iter().any(|o| o.id == Some(*id)));
                 out.push(wire::ForumTag {
                     id: Some(known.unwrap_or_else(|| Snowflake::from_db(self.next_id()))),
                     name,
@@ -426,9 +425,16 @@ impl Hearth {
         if !files.is_empty() {
             m.attachments = files
                 .into_iter()
-                .map(|a| crate::storage::AttachmentRow { channel_id: id, ..a })
+                .map(|a| crate::storage::AttachmentRow {
+                    channel_id: id,
+                    ..a
+                })
                 .collect();
-            w.attachments = m.attachments.iter().map(|a| self.attachment_wire(a)).collect();
+            w.attachments = m
+                .attachments
+                .iter()
+                .map(|a| self.attachment_wire(a))
+                .collect();
             event.data["attachments"] = to_value(&w.attachments);
         }
         super::writer::stamp(&mut event.data, id);

@@ -472,7 +472,9 @@ impl Hearth {
                 .message_by_nonce(ca.channel.id, actor.user.id, n, since)
                 .await?
             {
-                return Ok(Composed::Existing(self.render_one(&existing, actor.user.id).await?));
+                return Ok(Composed::Existing(
+                    self.render_one(&existing, actor.user.id).await?,
+                ));
             }
         }
         let mut reference = None;

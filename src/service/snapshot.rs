@@ -464,13 +464,12 @@ pub async fn thread_list_sync(
     }
     threads.sort_by_key(|(id, _)| *id);
     let ids: Vec<i64> = threads.iter().map(|(id, _)| *id).collect();
-    let members: Vec<wire::ThreadMember> = h
-        .db
-        .thread_memberships(user, &ids)
-        .await?
-        .iter()
-        .map(|m| Hearth::thread_member_wire(m, None))
-        .collect();
+    let members: Vec<wire::ThreadMember> =
+        h.db.thread_memberships(user, &ids)
+            .await?
+            .iter()
+            .map(|m| Hearth::thread_member_wire(m, None))
+            .collect();
     let mut channel_ids: Vec<i64> = channels.iter().copied().collect();
     channel_ids.sort_unstable();
     Ok(Some(json!({

@@ -150,7 +150,8 @@ impl Db {
 
     /// Every thread of the guild, archived or not, by id.
     pub async fn guild_threads(&self, guild: i64) -> Result<Vec<ThreadRow>> {
-        let q = format!("SELECT {THREAD_COLS} FROM threads WHERE guild_id = $1 ORDER BY channel_id");
+        let q =
+            format!("SELECT {THREAD_COLS} FROM threads WHERE guild_id = $1 ORDER BY channel_id");
         Ok(
             on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild).fetch_all(p).await)?,
         )

@@ -138,7 +138,10 @@ async fn a_forum_keeps_its_settings_and_refuses_bad_ones() {
         let fid = fid.clone();
         async move { owner.patch(&format!("/channels/{fid}"), body).await }
     };
-    assert_field_error(&bad(json!({"available_tags": many})).await, "available_tags");
+    assert_field_error(
+        &bad(json!({"available_tags": many})).await,
+        "available_tags",
+    );
     assert_field_error(
         &bad(json!({"available_tags": [{"name": "x".repeat(21)}]})).await,
         "available_tags.0.name",
@@ -149,8 +152,7 @@ async fn a_forum_keeps_its_settings_and_refuses_bad_ones() {
         40061,
     );
     assert_field_error(
-        &bad(json!({"available_tags": [{"name": "a", "emoji_id": "1", "emoji_name": "x"}]}))
-            .await,
+        &bad(json!({"available_tags": [{"name": "a", "emoji_id": "1", "emoji_name": "x"}]})).await,
         "available_tags.0",
     );
     assert_field_error(
@@ -230,8 +232,15 @@ async fn a_post_is_a_thread_with_its_starter_message() {
     assert_eq!(t["parent_id"], fid.as_str());
     assert_eq!(t["owner_id"], bob_id.as_str());
     assert_eq!(t["applied_tags"], json!([bug]));
-    assert_eq!(t["rate_limit_per_user"], 10, "the forum's default slow mode");
-    assert_eq!(t["message"]["id"], tid.as_str(), "the starter has the thread's id");
+    assert_eq!(
+        t["rate_limit_per_user"], 10,
+        "the forum's default slow mode"
+    );
+    assert_eq!(
+        t["message"]["id"],
+        tid.as_str(),
+        "the starter has the thread's id"
+    );
     assert_eq!(t["message"]["channel_id"], tid.as_str());
     assert_eq!(t["message"]["content"], "steps: ...");
     assert_eq!(t["member"]["user_id"], bob_id.as_str());
@@ -278,12 +287,7 @@ async fn a_post_is_a_thread_with_its_starter_message() {
     // Bad posts: no message, unknown tag, too many tags, a thread type.
     assert_field_error(&post(bob, &fid, json!({"name": "x"})).await, "message");
     assert_field_error(
-        &post(
-            bob,
-            &fid,
-            json!({"message": {"content": "x"}}),
-        )
-        .await,
+        &post(bob, &fid, json!({"message": {"content": "x"}})).await,
         "name",
     );
     assert_field_error(
@@ -624,7 +628,10 @@ async fn thread_messages_are_searched_as_their_readers_may_see() {
     let role = create_role(&c.owner, g, "private", 1 << 36).await;
     give_role(&c.owner, g, bob_id, &role).await;
     let t = bob
-        .post(&format!("/channels/{chan}/threads"), json!({"name": "mine"}))
+        .post(
+            &format!("/channels/{chan}/threads"),
+            json!({"name": "mine"}),
+        )
         .await;
     assert_eq!(t.status, 201, "{t:?}");
     let private = s(&t.body["id"]);
@@ -651,7 +658,9 @@ async fn thread_messages_are_searched_as_their_readers_may_see() {
     assert_eq!(sorted(found(carol, g, "zebra").await), visible);
     // A thread's own search as well; the private one is closed to carol.
     let r = carol
-        .get(&format!("/channels/{private}/messages/search?content=zebra"))
+        .get(&format!(
+            "/channels/{private}/messages/search?content=zebra"
+        ))
         .await;
     assert_err(&r, 403, 50001);
     // A hidden parent hides its threads' messages.
