@@ -203,6 +203,7 @@ impl Hearth {
             forum: None,
         };
         let mut errs = FieldErrors::new();
+        self.check_forum_emojis(&c, &body, &mut errs).await?;
         self.apply_forum_body(&mut c, &body, &mut errs)?;
         errs.into_result()?;
         let ows = Self::overwrite_rows(
@@ -370,6 +371,8 @@ impl Hearth {
             ca.require(perm::MANAGE_ROLES)?;
             Self::validate_overwrites(ga, list, &mut errs)?;
         }
+        self.check_forum_emojis(&ca.channel, &body, &mut errs)
+            .await?;
         self.apply_forum_body(&mut c, &body, &mut errs)?;
         errs.into_result()?;
         // The last entry for a target wins, as in Discord's replace-all semantics.

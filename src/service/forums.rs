@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::attachments::Upload;
 use super::messages::Composed;
 use super::threads::{self, DEFAULT_AUTO_ARCHIVE};
 use super::{Actor, ChannelAccess, Hearth, to_value};
@@ -253,6 +254,56 @@ impl Hearth {
         Ok(())
     }
 
+    /// Checks that every `emoji_id` the body gives a forum's tags or default reaction is an
+    /// emoji of the channel's guild (50035 at `available_tags.N.emoji_id` or
+    /// `default_reaction_emoji.emoji_id`, "Unknown emoji."); ids already in the channel's
+    /// settings pass (an emoji deleted since does not block resending the list). One read
+    /// of the guild's emojis, only when a new id is given. Other channels: nothing.
+    pub(super) async fn check_forum_emojis(
+        &self,
+        c: &ChannelRow,
+        body: &wire::ChannelBody,
+        errs: &mut FieldErrors,
+    ) -> Result<()> {
+        let Some(guild) = c.guild_id.filter(|_| is_forum(c.kind)) else {
+            return Ok(());
+        };
+        let s = settings(c);
+        let known: std::collections::HashSet<Snowflake> = s
+            .available_tags
+            .iter()
+            .filter_map(|t| t.emoji_id)
+            .chain(s.default_reaction_emoji.and_then(|r| r.emoji_id))
+            .collect();
+        let mut wanted: Vec<(String, Snowflake)> = vec![];
+        for (i, t) in body.available_tags.iter().flatten().enumerate() {
+            if let Some(id) = t.emoji_id.filter(|id| !known.contains(id)) {
+                wanted.push((format!("available_tags.{i}.emoji_id"), id));
+            }
+        }
+        if let Some(Some(r)) = &body.default_reaction_emoji
+            && let Some(id) = r.emoji_id.filter(|id| !known.contains(id))
+        {
+            wanted.push(("default_reaction_emoji.emoji_id".into(), id));
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let emojis: std::collections::HashSet<i64> = self
+            .db
+            .emojis(guild)
+            .await?
+            .iter()
+            .map(|e| e.row.id)
+            .collect();
+        for (field, id) in wanted {
+            if !emojis.contains(&id.db()) {
+                errs.add(field, "FORUM_EMOJI_UNKNOWN", "Unknown emoji.");
+            }
+        }
+        Ok(())
+    }
+
     /// Checks a post's new tag list `after` (was `before`) against its forum: at most
     /// [`MAX_APPLIED_TAGS`] (50035), each one of the forum's tags (50035 `applied_tags.N`),
     /// adding or removing a moderated tag needs MANAGE_THREADS (403 50013), and with
@@ -322,6 +373,7 @@ impl Hearth {
         actor: &Actor,
         ca: ChannelAccess,
         mut body: wire::StartThreadBody,
+        uploaded: &[Upload],
     ) -> Result<wire::Channel> {
         self.threads_allowed(&ca).await?;
         ca.require(perm::SEND_MESSAGES)?;
@@ -399,9 +451,29 @@ impl Hearth {
         let mut body = msg.expect("checked");
         body.enforce_nonce = None;
         body.message_reference = None;
-        // Two-step uploads were asked for on the forum: claimed there, then the thread's.
+        // The multipart request's files and the two-step uploads were stored for the forum
+        // (the uploads claimed there), then become the thread's; `message.attachments` names
+        // them as in Create Message. At most `media.max_files_per_message` in all.
         let refs = body.attachments.take().unwrap_or_default();
-        let files = self.claim_uploads(&ca, actor, &refs, 0).await?;
+        let two_step = refs
+            .iter()
+            .filter(|r| r.uploaded_filename.is_some())
+            .count();
+        let max = self.config.media.max_files_per_message;
+        if uploaded.len() + two_step > max {
+            let mut e = FieldErrors::new();
+            e.add(
+                "files",
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Must be {max} or fewer in length."),
+            );
+            return Err(Error::InvalidForm(e));
+        }
+        if !uploaded.is_empty() {
+            ca.require(perm::ATTACH_FILES)?;
+        }
+        let mut files = Self::file_rows(ca.channel.id, &refs, uploaded, 0);
+        files.extend(self.claim_uploads(&ca, actor, &refs, files.len()).await?);
         let in_thread = ChannelAccess {
             channel: c.clone(),
             thread: Some(t.clone()),

@@ -32,7 +32,7 @@ pub(super) struct Mentions {
 /// What [`Hearth::compose_message`] made: the earlier message of the same nonce
 /// (`enforce_nonce`), or the new message's row (id 0), its rendering and its MESSAGE_CREATE.
 pub(super) enum Composed {
-    Existing(wire::Message),
+    Existing(Box<wire::Message>),
     New(Box<(MessageRow, wire::Message, Dispatch)>),
 }
 
@@ -349,7 +349,7 @@ impl Hearth {
             .compose_message(&ca, actor, body, &refs, files, uploads)
             .await?
         {
-            Composed::Existing(w) => return Ok(w),
+            Composed::Existing(w) => return Ok(*w),
             Composed::New(n) => *n,
         };
         // Group commit: acknowledged after the batch's commit; the writer publishes the
@@ -472,9 +472,9 @@ impl Hearth {
                 .message_by_nonce(ca.channel.id, actor.user.id, n, since)
                 .await?
             {
-                return Ok(Composed::Existing(
+                return Ok(Composed::Existing(Box::new(
                     self.render_one(&existing, actor.user.id).await?,
-                ));
+                )));
             }
         }
         let mut reference = None;
@@ -511,17 +511,12 @@ impl Hearth {
             self.slowmode_check(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
         }
         // Auto Moderation before anything is stored or dispatched.
-        self.automod_message(&ca, actor, &content, None).await?;
+        self.automod_message(ca, actor, &content, None).await?;
         let (mentions, mention_roles, everyone, mut users) = self
-            .resolve_mentions(
-                &ca,
-                &content,
-                body.allowed_mentions.as_ref(),
-                replied_author,
-            )
+            .resolve_mentions(ca, &content, body.allowed_mentions.as_ref(), replied_author)
             .await?;
         // Bytes first; the rows go in with the message's transaction.
-        let attachments = self.store_uploads(&ca, actor, &refs, files).await?;
+        let attachments = self.store_uploads(ca, actor, refs, files).await?;
         let m = MessageRow {
             // Assigned by the writer at commit time (ids follow commit order).
             id: 0,
@@ -599,7 +594,7 @@ impl Hearth {
             w.member = Some(self.member_wire(mem, None, ga.member_roles.clone(), false));
         }
         let data = serde_json::to_value(&w).map_err(Error::internal)?;
-        let (audience, guild) = Self::message_audience(&ca);
+        let (audience, guild) = Self::message_audience(ca);
         let event = Dispatch {
             event: Event::MessageCreate,
             data,

@@ -229,9 +229,10 @@ impl Hearth {
     }
 
     /// `GET /channels/{id}/threads/archived/public`, `/archived/private` and
-    /// `GET /channels/{id}/users/@me/threads/archived/private`: archived threads of a text or
-    /// announcement channel, newest archive first, archived before `before` (ISO 8601 or a
-    /// snowflake), at most `limit` (1 to 100, default 50), with `has_more`. Needs
+    /// `GET /channels/{id}/users/@me/threads/archived/private`: archived threads of a text,
+    /// announcement, forum or media channel (a forum's archived posts are its public list;
+    /// its private lists are empty), newest archive first, archived before `before` (ISO
+    /// 8601 or a snowflake), at most `limit` (1 to 100, default 50), with `has_more`. Needs
     /// READ_MESSAGE_HISTORY (and MANAGE_THREADS for all private threads); 400 50024 for other
     /// channel types.
     pub async fn archived_threads(
@@ -245,7 +246,10 @@ impl Hearth {
         let ca = self.channel_access(actor, channel_id).await?;
         if !matches!(
             ChannelType::from_db(ca.channel.kind),
-            ChannelType::GuildText | ChannelType::GuildAnnouncement
+            ChannelType::GuildText
+                | ChannelType::GuildAnnouncement
+                | ChannelType::GuildForum
+                | ChannelType::GuildMedia
         ) {
             return Err(Error::Rule(Rule::ChannelType));
         }

@@ -11,22 +11,22 @@ use crate::gateway::Gw;
 use crate::harness::*;
 
 /// GUILDS | GUILD_MEMBERS | GUILD_MESSAGES | MESSAGE_CONTENT.
-const INTENTS: u64 = 1 | 2 | (1 << 9) | (1 << 15);
-const MANAGE_THREADS: u64 = 1 << 34;
+pub(crate) const INTENTS: u64 = 1 | 2 | (1 << 9) | (1 << 15);
+pub(crate) const MANAGE_THREADS: u64 = 1 << 34;
 const REQUIRE_TAG: u64 = 1 << 4;
 const HIDE_MEDIA_DOWNLOAD_OPTIONS: u64 = 1 << 15;
-const PINNED: u64 = 1 << 1;
+pub(crate) const PINNED: u64 = 1 << 1;
 
-struct Cast {
-    ts: TestServer,
-    owner: Client,
-    guild: Guild,
-    bob: (String, Client, String),
-    carol: (String, Client, String),
-    outsider: Client,
+pub(crate) struct Cast {
+    pub(crate) ts: TestServer,
+    pub(crate) owner: Client,
+    pub(crate) guild: Guild,
+    pub(crate) bob: (String, Client, String),
+    pub(crate) carol: (String, Client, String),
+    pub(crate) outsider: Client,
 }
 
-async fn cast() -> Cast {
+pub(crate) async fn cast() -> Cast {
     let ts = TestServer::start().await;
     let (_, owner) = ts.user("owner").await;
     let guild = create_guild(&owner, "forums").await;
@@ -48,7 +48,7 @@ async fn cast() -> Cast {
 }
 
 /// A forum with the tags `bug` and `staff` (moderated); returns the forum object.
-async fn forum(owner: &Client, g: &str) -> Value {
+pub(crate) async fn forum(owner: &Client, g: &str) -> Value {
     let r = owner
         .post(
             &format!("/guilds/{g}/channels"),
@@ -68,7 +68,7 @@ async fn forum(owner: &Client, g: &str) -> Value {
     r.body
 }
 
-fn tag(forum: &Value, name: &str) -> String {
+pub(crate) fn tag(forum: &Value, name: &str) -> String {
     let t = forum["available_tags"]
         .as_array()
         .unwrap()
@@ -78,7 +78,7 @@ fn tag(forum: &Value, name: &str) -> String {
     s(&t["id"])
 }
 
-async fn post(c: &Client, forum: &str, body: Value) -> Resp {
+pub(crate) async fn post(c: &Client, forum: &str, body: Value) -> Resp {
     c.post(&format!("/channels/{forum}/threads"), body).await
 }
 
@@ -718,4 +718,71 @@ async fn a_post_takes_a_file_uploaded_to_its_forum() {
     assert_eq!((st, bytes), (200, png.clone()));
     let hist = bob.get(&format!("/channels/{tid}/messages")).await;
     assert_eq!(hist.body[0]["attachments"][0]["id"], a["id"], "{hist:?}");
+}
+
+#[tokio::test]
+async fn a_post_takes_multipart_files() {
+    use crate::attachments::{BOUNDARY, form, png};
+    let c = cast().await;
+    let bob = &c.bob.1;
+    let f = forum(&c.owner, &c.guild.id).await;
+    let fid = s(&f["id"]);
+    let bug = tag(&f, "bug");
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    let send = |channel: String, body: Vec<u8>| {
+        let ct = ct.clone();
+        async move {
+            bob.raw(
+                reqwest::Method::POST,
+                &format!("/channels/{channel}/threads"),
+                Some(body),
+                &[("content-type", ct.as_str())],
+            )
+            .await
+        }
+    };
+    let payload = json!({"name": "shots", "applied_tags": [bug],
+        "message": {"content": "see", "attachments": [{"id": "1", "filename": "b.png", "description": "second"}]}});
+    let p = send(
+        fid.clone(),
+        form(Some(payload), &[("a.png", &png()), ("b.png", &png())]),
+    )
+    .await;
+    assert_eq!(p.status, 201, "{p:?}");
+    let tid = s(&p.body["id"]);
+    assert_eq!(p.body["applied_tags"], json!([bug]));
+    let atts = p.body["message"]["attachments"].as_array().unwrap().clone();
+    assert_eq!(atts.len(), 2, "{p:?}");
+    assert_eq!(atts[0]["filename"], "a.png");
+    assert_eq!(atts[1]["description"], "second");
+    let (st, _, bytes) = crate::attachments::fetch(&s(&atts[1]["url"])).await;
+    assert_eq!((st, bytes), (200, png()));
+    let hist = bob.get(&format!("/channels/{tid}/messages")).await;
+    assert_eq!(hist.body[0]["attachments"], json!(atts), "{hist:?}");
+    // Refused: a post without its name (the files are released), files on a text channel's
+    // thread.
+    let r = send(
+        fid.clone(),
+        form(
+            Some(json!({"message": {"content": "x"}})),
+            &[("a.png", &png())],
+        ),
+    )
+    .await;
+    assert_field_error(&r, "name");
+    let r = send(
+        c.guild.general.clone(),
+        form(Some(json!({"name": "t", "type": 11})), &[("a.png", &png())]),
+    )
+    .await;
+    assert_field_error(&r, "files");
+    // JSON still works on the same route, and a text channel's thread has no files.
+    let r = post(
+        bob,
+        &fid,
+        json!({"name": "plain", "message": {"content": "x"}}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body["message"]["attachments"], json!([]));
 }
