@@ -30,6 +30,8 @@ mod federation_ids;
 mod federation_media;
 mod federation_pulls;
 mod federation_transport;
+mod forums;
+mod forums_access;
 mod gateway;
 mod gateway_shards;
 mod guard;
