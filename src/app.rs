@@ -187,7 +187,7 @@ impl App {
             Arc::new(EndpointClient::new(&config.federation, &fed.discovery)?);
         let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs, mailer, endpoints).await?);
         if let Some(c) = &cluster {
-            hearth.node.add_probe(Arc::new(c.clone()));
+            hearth.node.add_probe(Arc::new(RedisProbe(c.clone())));
         }
 
         // Features.
@@ -689,4 +689,14 @@ async fn scrape(axum::extract::State(s): axum::extract::State<Scrape>) -> impl I
         )],
         s.metrics.render(&sample),
     )
+}
+
+/// `/ready`'s check of a cluster's Redis ([`crate::cluster::Cluster::ping`]).
+struct RedisProbe(crate::cluster::Cluster);
+
+#[async_trait::async_trait]
+impl crate::service::ports::HealthProbe for RedisProbe {
+    async fn check(&self) -> Option<String> {
+        self.0.ping().await
+    }
 }

@@ -14,7 +14,6 @@ pub use limits::RedisLimits;
 
 use crate::config::ClusterConfig;
 use crate::error::{Error, Result};
-use crate::service::ports::HealthProbe;
 
 /// How long `/ready` waits for Redis to answer a `PING` (500 ms).
 pub const REDIS_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
@@ -60,11 +59,11 @@ impl Cluster {
     }
 }
 
-/// `/ready` fails while Redis does not answer a `PING` within [`REDIS_PROBE_TIMEOUT`]: a node
-/// that cannot reach the cluster's bus takes no new traffic (README "Scale-out").
-#[async_trait::async_trait]
-impl HealthProbe for Cluster {
-    async fn check(&self) -> Option<String> {
+impl Cluster {
+    /// `None` when Redis answers a `PING` within [`REDIS_PROBE_TIMEOUT`], else a sentence
+    /// (`redis: ...`); the composition root makes it a `/ready` probe, so a node that cannot
+    /// reach the cluster's bus takes no new traffic (README "Scale-out").
+    pub async fn ping(&self) -> Option<String> {
         let mut conn = self.conn.clone();
         let cmd = redis::cmd("PING");
         let ping = cmd.query_async::<String>(&mut conn);
