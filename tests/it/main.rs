@@ -27,6 +27,7 @@ mod federation_guilds;
 mod federation_ids;
 mod federation_media;
 mod federation_transport;
+mod form_bodies;
 mod gateway;
 mod gateway_shards;
 mod guard;
