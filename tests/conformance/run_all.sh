@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real-client conformance tests: unmodified discord.py 2.x and discord.js v14 bots against Hearth.
+# Real-client conformance tests: unmodified bots of seven libraries and Red-DiscordBot against Hearth.
 #
 #   tests/conformance/run_all.sh [--zstd] [--scenarios A,B,C,D,E,F,G]
 #   (default: all; F is seven libraries in turn, G is Red-DiscordBot)
