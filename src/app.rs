@@ -96,6 +96,7 @@ impl Operator {
     pub async fn finish(&self) -> Result<()> {
         self.hearth.mail_sent(Duration::from_secs(30)).await;
         let r = self.relay.flush(&self.hearth.db).await;
+        self.hearth.node.release_worker().await;
         self.hearth.db.close().await;
         r.map(|_| ()).map_err(crate::service::relay::relay_error)
     }
@@ -157,7 +158,20 @@ impl App {
         let addr = listener.local_addr().map_err(Error::internal)?;
 
         // Shared parts, then the service layer with its ports plugged in.
-        let bus: Arc<dyn EventBus> = Arc::new(LocalBus::new(BUS_CAPACITY));
+        // The single node's in-process bus, or a cluster's bus on Redis (`cluster.redis_url`).
+        let problems = config.cluster.problems(&config.database_url());
+        if !problems.is_empty() {
+            return Err(Error::internal(problems.join("; ")));
+        }
+        let cluster = crate::cluster::Cluster::connect(&config.cluster).await?;
+        let bus: Arc<dyn EventBus> = match &cluster {
+            None => Arc::new(LocalBus::new(BUS_CAPACITY)),
+            Some(c) => crate::cluster::RedisBus::start(
+                c.clone(),
+                BUS_CAPACITY,
+                config.gateway.shed_backlog,
+            ),
+        };
         let fed = Arc::new(Federation::new(&config, &db).await?);
         let host: Arc<dyn GuildHost> = fed.clone();
         let metrics = Metrics::new();
@@ -190,10 +204,12 @@ impl App {
         }
         let log = GuildLog::start(hearth.clone(), fed.clone());
         let mls = Mls::start(hearth.clone(), fed.clone());
-        let limits = Arc::new(RouteLimits::new(
-            &hearth.config.rate_limits,
-            &hearth.config.trusted_proxies,
-        ));
+        let mut limits =
+            RouteLimits::new(&hearth.config.rate_limits, &hearth.config.trusted_proxies);
+        if let Some(c) = cluster {
+            limits = limits.shared(c);
+        }
+        let limits = Arc::new(limits);
         let parts = Parts {
             hearth: hearth.clone(),
             fed: fed.clone(),
@@ -288,6 +304,15 @@ impl App {
                 http::rate_limit,
             ))
             .method_not_allowed_fallback(|| async { Error::MethodNotAllowed });
+        // A cluster answers only after the request's events are on the shared bus.
+        let client_api = if p.hearth.config.cluster.redis_url.is_some() {
+            client_api.layer(axum::middleware::from_fn_with_state(
+                p.hearth.bus.clone(),
+                http::flush_bus,
+            ))
+        } else {
+            client_api
+        };
         Router::new()
             .nest("/api/v10", client_api.clone())
             .nest("/api/v9", client_api.clone())
@@ -410,10 +435,15 @@ impl App {
         let catch_up =
             tokio::spawn(async move { Fed { h: &h, fed: &f }.pull_all_replicas().await });
         // Registrar listing (issue 5): in the background, never blocking federation.
-        let registrar = self
-            .registrar
-            .clone()
-            .map(|l| tokio::spawn(l.run(self.hearth.clone())));
+        // Jobs that must run on one node at a time hold a lease each (`service::node`).
+        let node = self.hearth.node.clone();
+        let registrar = self.registrar.clone().map(|l| {
+            let h = self.hearth.clone();
+            tokio::spawn(
+                node.clone()
+                    .exclusive("registrar", move || l.clone().run(h.clone())),
+            )
+        });
         // Revocations recorded by other processes (the admin CLI) reach our sockets, and so
         // do the events of its changes; its federation blocks apply within 500 ms.
         let revocations = tokio::spawn(self.hearth.clone().watch_revocations());
@@ -447,15 +477,38 @@ impl App {
             }
         });
         // Expired uploads and the bytes of deleted files (after their grace period).
-        let media_gc = tokio::spawn(self.hearth.clone().run_media_collector());
+        let h = self.hearth.clone();
+        let media_gc = tokio::spawn(
+            node.clone()
+                .exclusive("media_collector", move || h.clone().run_media_collector()),
+        );
         // Message removal of deleted accounts (resumes stored jobs) and the federation
         // notices announcing deletions (resumes stored notices).
-        let purges = tokio::spawn(self.hearth.clone().run_message_purges());
-        let polls = tokio::spawn(self.hearth.clone().run_poll_expiry());
+        let h = self.hearth.clone();
+        let purges = tokio::spawn(
+            node.clone()
+                .exclusive("message_purges", move || h.clone().run_message_purges()),
+        );
+        let h = self.hearth.clone();
+        let polls = tokio::spawn(
+            node.clone()
+                .exclusive("poll_expiry", move || h.clone().run_poll_expiry()),
+        );
         // Threads idle longer than their auto_archive_duration are archived.
-        let archiver = tokio::spawn(self.hearth.clone().run_thread_archiver());
-        let checkpoints = tokio::spawn(self.hearth.clone().run_checkpoints());
-        let notices = tokio::spawn(s2s::notices::run(self.hearth.clone(), self.fed.clone()));
+        let h = self.hearth.clone();
+        let archiver = tokio::spawn(
+            node.clone()
+                .exclusive("thread_archiver", move || h.clone().run_thread_archiver()),
+        );
+        let h = self.hearth.clone();
+        let checkpoints = tokio::spawn(
+            node.clone()
+                .exclusive("checkpoints", move || h.clone().run_checkpoints()),
+        );
+        let (h, f) = (self.hearth.clone(), self.fed.clone());
+        let notices = tokio::spawn(node.clone().exclusive("federation_notices", move || {
+            s2s::notices::run(h.clone(), f.clone())
+        }));
         let janitor = tokio::spawn(async move {
             let mut t = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -464,12 +517,16 @@ impl App {
             }
         });
         let gateway = self.gateway.clone();
+        let draining = self.hearth.node.clone();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
         };
         tokio::spawn(async move {
             shutdown.await;
+            // `/ready` answers 503 from now on, and every gateway session is told op 7
+            // RECONNECT (a rolling restart: the load balancer moves clients elsewhere).
+            draining.drain();
             gateway.shutdown();
             let _ = stop_tx.send(true);
         });
@@ -545,6 +602,8 @@ impl App {
         // routed by the gateway, whose sessions are saved for RESUME after the restart.
         let barrier = self.log.barrier().await;
         self.gateway.save_for_restart(barrier).await;
+        // Other nodes take this node's jobs and sequencers over at once.
+        self.hearth.node.release_all().await;
         self.hearth.db.close().await;
         Ok(())
     }

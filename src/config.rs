@@ -9,14 +9,18 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+mod cluster;
 mod federation;
 mod gateway;
 mod load;
 mod metrics;
+mod node;
+pub use cluster::ClusterConfig;
 pub use federation::FederationConfig;
 pub use gateway::GatewayConfig;
 pub use load::*;
 pub use metrics::MetricsConfig;
+pub use node::NodeConfig;
 
 /// Who may create an account (`registration` setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -630,6 +634,10 @@ pub struct Config {
     pub federation: FederationConfig,
     pub registrar: RegistrarLinkConfig,
     pub metrics: MetricsConfig,
+    /// This node among several sharing one database (README "Scale-out").
+    pub node: NodeConfig,
+    /// Scale-out on Redis (README "Scale-out"); unset: single node.
+    pub cluster: ClusterConfig,
 }
 
 impl Default for Config {
@@ -658,6 +666,8 @@ impl Default for Config {
             federation: FederationConfig::default(),
             registrar: RegistrarLinkConfig::default(),
             metrics: MetricsConfig::default(),
+            node: NodeConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -725,6 +735,10 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                              [], [] (everyone), 8388608, 10000, 3, none, 443, 86400000,
                              259200000 (3 days), 3600000
   registrar.{url, public_key, refresh_secs}   none, none, 3600
+  node.{id, lease_seconds}   host name + hash of data_dir, 15
+  cluster.{redis_url, redis_key_prefix, stream_max_len}
+                             none (single node; set: needs a postgres:// database_url),
+                             hearth:, 10000
 Unknown settings and unknown HEARTH_* variables are errors (with the closest name suggested).
 `hearth config check` validates a configuration; `hearth config show` prints every setting's
 effective value and where it came from (with no file and no variables: every default).";

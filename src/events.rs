@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
@@ -117,9 +118,49 @@ pub enum BusEvent {
 }
 
 /// The bus interface: publish after commit, subscribe from the gateway.
+///
+/// `subscribe` yields what *this process* published (the federation log writer and the
+/// registrar link consume it); `feed` yields what this process's gateway must route. On the
+/// single node ([`LocalBus`]) both are the same channel and the other methods do nothing; the
+/// Redis bus of a cluster (`crate::cluster::RedisBus`) feeds the gateway from the guild and
+/// user streams its sessions need ([`Interest`]), whichever node published.
 pub trait EventBus: Send + Sync + 'static {
     fn publish(&self, event: BusEvent);
     fn subscribe(&self) -> broadcast::Receiver<BusEvent>;
+    /// What the gateway routes (default: [`EventBus::subscribe`]).
+    fn feed(&self) -> broadcast::Receiver<BusEvent> {
+        self.subscribe()
+    }
+    /// Publishes to this process only: for events every node derives itself from the shared
+    /// database (operator events, revocation rows), which must not be repeated by each node.
+    fn publish_local(&self, event: BusEvent) {
+        self.publish(event)
+    }
+    /// The gateway's interest hook (which guilds and users its sessions need); `None`: every
+    /// event reaches the feed anyway.
+    fn interest(&self) -> Option<Arc<dyn Interest>> {
+        None
+    }
+    /// Resolves once the feed reads every guild and user declared through [`Interest`] so far,
+    /// from a position no earlier than the declaration (an IDENTIFY waits for it before it
+    /// reads READY's state, so no dispatch falls between the two).
+    fn settled(&self) -> BoxFuture<'static, ()> {
+        Box::pin(std::future::ready(()))
+    }
+    /// Resolves once everything this process published so far is visible to every other
+    /// node (a response is sent only after its events left: a change made through one node
+    /// is in force on every node before the client can act on the answer).
+    fn flushed(&self) -> BoxFuture<'static, ()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// Which guilds and users the gateway's sessions need (connected or detached). Called under
+/// the gateway's registry lock when a guild or user gains its first session (`on = true`) or
+/// loses its last one: implementations only record the change.
+pub trait Interest: Send + Sync + 'static {
+    fn guild(&self, guild_id: i64, on: bool);
+    fn user(&self, user_id: i64, on: bool);
 }
 
 /// In-process bus over a tokio broadcast channel.

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod app;
 pub mod backup;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod events;

@@ -459,7 +459,8 @@ impl Config {
     /// Checks values that parse but cannot work, each problem a sentence naming the setting
     /// and the value: the scheme of `database_url`, an empty `server_name`, only one of
     /// `federation.tls_cert` / `federation.tls_key`, `federation.dead_peer_after_ms` or
-    /// `federation.dead_peer_probe_ms` below one second, `media.store = "s3"` without a bucket.
+    /// `federation.dead_peer_probe_ms` below one second, `media.store = "s3"` without a bucket,
+    /// `node.lease_seconds` outside 3..=3600, a `node.id` empty or over 100 characters.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(u) = &self.database_url
@@ -488,6 +489,18 @@ impl Config {
                 ));
             }
         }
+        if !(3..=3600).contains(&self.node.lease_seconds) {
+            problems.push(format!(
+                "node.lease_seconds = {} is outside 3..=3600: give three seconds to an hour",
+                self.node.lease_seconds
+            ));
+        }
+        if let Some(id) = &self.node.id
+            && (id.trim().is_empty() || id.len() > 100)
+        {
+            problems.push("node.id must be 1 to 100 characters (or unset)".into());
+        }
+        problems.extend(self.cluster.problems(&self.database_url()));
         if self.media.store == BlobBackend::S3 && self.media.s3.bucket.is_empty() {
             problems
                 .push("media.store = \"s3\" needs media.s3.bucket (the bucket must exist)".into());

@@ -297,6 +297,9 @@ impl Conn {
         self.generation = 1;
         self.gw.register(session.clone(), &guilds);
         self.session = Some(session.clone());
+        // On a cluster, the bus reads this session's guilds and user from now on before READY's
+        // state is read (no-op on the single node).
+        self.gw.hearth.bus.settled().await;
         let mut ready = json!({
             "v": 10,
             "user": self.gw.hearth.user_wire(&actor.user, true),

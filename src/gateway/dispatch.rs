@@ -1,5 +1,6 @@
 //! The sharded dispatcher: `gateway.dispatch_shards` tasks ([`GatewayConfig::shard_count`])
-//! each read the whole [`crate::events`] bus and route what they own.
+//! each read the whole [`crate::events`] bus (its gateway feed: on a cluster, the guild and
+//! user streams this node's sessions need) and route what they own.
 //!
 //! - **Ownership.** A guild's dispatches and control notices (membership, permissions,
 //!   deletion) belong to the shard its id hashes to ([`shard_of`]); a user-addressed
@@ -128,7 +129,7 @@ impl Gateway {
     /// Starts the shards on the current runtime, each with its own bus receiver.
     pub(crate) fn start_shards(self: &Arc<Gateway>) {
         for me in 0..self.shards.n {
-            let rx = self.hearth.bus.subscribe();
+            let rx = self.hearth.bus.feed();
             let held = self.shards.held.subscribe();
             tokio::spawn(shard(Arc::downgrade(self), me, rx, held));
         }

@@ -150,6 +150,7 @@ impl Gateway {
         let mut registry = Registry::default();
         registry.log.ttl = Duration::from_secs(hearth.config.gateway.replay_seconds);
         registry.log.max_bytes = hearth.config.gateway.replay_log_bytes;
+        registry.interest = hearth.bus.interest();
         let gw = Arc::new(Gateway {
             hearth: hearth.clone(),
             public_url,
@@ -303,10 +304,7 @@ impl Gateway {
     /// Registers a new session and its guilds.
     pub(crate) fn register(&self, s: Arc<Session>, guilds: &[i64]) {
         let mut reg = self.registry.lock();
-        reg.by_user
-            .entry(s.user_id)
-            .or_default()
-            .insert(s.id.clone());
+        reg.add_user_session(s.user_id, &s.id);
         for g in guilds {
             reg.add_to_guild(*g, &s);
         }

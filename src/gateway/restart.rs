@@ -3,8 +3,9 @@
 //!
 //! - At a graceful shutdown, after the client and federation listeners drained and the event
 //!   bus was flushed through the dispatcher, [`Gateway::save_for_restart`] writes one
-//!   document to the database (`gateway_state`, migration 0019): every resumable session (a
-//!   connected one is saved as if its connection had just dropped: its cursor is the last
+//!   document to the database (`gateway_states`, migrations 0019 and 0035, one per node id):
+//!   every resumable session (a connected one is saved as if its connection had just
+//!   dropped: its cursor is the last
 //!   routed position), its unacknowledged frames, and the shared replay log. Each dispatch
 //!   payload is written once, whatever the number of sessions and logs that hold it.
 //! - At start, [`Gateway::restore_after_restart`] takes the document (it is deleted in the same
@@ -187,7 +188,7 @@ impl Gateway {
         match self
             .hearth
             .db
-            .save_gateway_state(doc.saved_at_ms, &body)
+            .save_gateway_state(&self.hearth.node.id, doc.saved_at_ms, &body)
             .await
         {
             Ok(()) => tracing::info!(
@@ -290,7 +291,11 @@ impl Gateway {
     /// A document older than `gateway.replay_seconds`, of another version or unreadable is
     /// dropped (its clients re-IDENTIFY).
     pub async fn restore_after_restart(&self) -> usize {
-        let (saved_at, body) = match self.hearth.db.take_gateway_state().await {
+        // Each node takes back its own sessions; a single node on SQLite takes whatever was
+        // saved (its id may have changed with its host name).
+        let h = &self.hearth;
+        let any = !h.db.is_postgres();
+        let (saved_at, body) = match h.db.take_gateway_state(&h.node.id, any).await {
             Ok(Some(x)) => x,
             Ok(None) => return 0,
             Err(e) => {
@@ -417,10 +422,7 @@ impl Gateway {
                 state: parking_lot::Mutex::new(state),
                 notify: tokio::sync::Notify::new(),
             });
-            reg.by_user
-                .entry(s.user_id)
-                .or_default()
-                .insert(s.id.clone());
+            reg.add_user_session(s.user_id, &s.id);
             for g in guilds {
                 reg.add_detached(g);
             }

@@ -180,12 +180,45 @@ pub(crate) struct Registry {
     /// Position of the last routed dispatch (the replay log's clock).
     pub pos: u64,
     pub log: ReplayLog,
+    /// The bus's interest hook (a cluster's bus reads only the guilds and users named here):
+    /// told when a guild or user gains its first session or loses its last.
+    pub interest: Option<Arc<dyn crate::events::Interest>>,
 }
 
 impl Registry {
+    /// The guild's sessions, created (and announced to the bus) when it has none.
+    fn guild_entry(&mut self, guild: i64) -> &mut GuildSessions {
+        if !self.by_guild.contains_key(&guild)
+            && let Some(i) = &self.interest
+        {
+            i.guild(guild, true);
+        }
+        self.by_guild.entry(guild).or_default()
+    }
+
+    /// Drops the guild's sessions (announced to the bus).
+    fn drop_guild(&mut self, guild: i64) {
+        if self.by_guild.remove(&guild).is_some()
+            && let Some(i) = &self.interest
+        {
+            i.guild(guild, false);
+        }
+    }
+
+    /// Records a session of a user (announced to the bus when it is the user's first).
+    pub(crate) fn add_user_session(&mut self, user: i64, id: &str) {
+        let set = self.by_user.entry(user).or_default();
+        if set.is_empty()
+            && let Some(i) = &self.interest
+        {
+            i.user(user, true);
+        }
+        set.insert(id.to_string());
+    }
+
     /// Adds a connected session to a guild's audience.
     pub(crate) fn add_to_guild(&mut self, guild: i64, s: &Arc<Session>) {
-        let gs = self.by_guild.entry(guild).or_default();
+        let gs = self.guild_entry(guild);
         gs.list = None;
         if gs.sessions.insert(s.id.clone(), s.clone()).is_none()
             && s.intents & intents::GUILD_PRESENCES != 0
@@ -204,14 +237,14 @@ impl Registry {
                 }
             }
             if gs.sessions.is_empty() && gs.detached == 0 {
-                self.by_guild.remove(&guild);
+                self.drop_guild(guild);
             }
         }
     }
 
     /// Moves a session out of a guild's audience into its detached count.
     pub(crate) fn detach_from_guild(&mut self, guild: i64, id: &str) {
-        self.by_guild.entry(guild).or_default().detached += 1;
+        self.guild_entry(guild).detached += 1;
         self.remove_from_guild(guild, id);
     }
 
@@ -220,14 +253,14 @@ impl Registry {
         if let Some(gs) = self.by_guild.get_mut(&guild) {
             gs.detached = gs.detached.saturating_sub(1);
             if gs.sessions.is_empty() && gs.detached == 0 {
-                self.by_guild.remove(&guild);
+                self.drop_guild(guild);
             }
         }
     }
 
     /// Counts a detached session of a guild (it joined while detached).
     pub(crate) fn add_detached(&mut self, guild: i64) {
-        self.by_guild.entry(guild).or_default().detached += 1;
+        self.guild_entry(guild).detached += 1;
     }
 
     /// The sessions of a user, connected or detached.
@@ -249,6 +282,9 @@ impl Registry {
             set.remove(id);
             if set.is_empty() {
                 self.by_user.remove(&s.user_id);
+                if let Some(i) = &self.interest {
+                    i.user(s.user_id, false);
+                }
             }
         }
         let (connected, guilds): (bool, Vec<i64>) = {

@@ -24,6 +24,11 @@ pub struct RouteLimits {
     reactions: KeyedLimiter<(String, String)>,
     /// Per webhook, whoever executes it.
     webhook_execute: KeyedLimiter<(String, String)>,
+    /// The configured buckets (for the shared limits).
+    config: crate::config::RateLimits,
+    /// A cluster's buckets in Redis (`cluster.redis_url`): they decide, and the local
+    /// limiters above only stand in while Redis fails.
+    shared: Option<crate::cluster::RedisLimits>,
 }
 
 impl RouteLimits {
@@ -42,7 +47,37 @@ impl RouteLimits {
             message_create: KeyedLimiter::new(c.message_create, "user", false),
             reactions: KeyedLimiter::new(c.reactions, "user", false),
             webhook_execute: KeyedLimiter::new(c.webhook_execute, "shared", false),
+            config: c.clone(),
+            shared: None,
         }
+    }
+
+    /// Keeps the buckets in the cluster's Redis, shared by every node.
+    pub fn shared(mut self, cluster: crate::cluster::Cluster) -> Self {
+        self.shared = Some(crate::cluster::RedisLimits::new(cluster));
+        self
+    }
+
+    /// Takes one token: from the cluster's bucket when there is one (the local limiter when
+    /// Redis fails), else from the local limiter.
+    async fn check<K: std::hash::Hash + Eq + Clone>(
+        &self,
+        local: &KeyedLimiter<K>,
+        key: &K,
+        name: &str,
+        shared_key: impl FnOnce() -> String,
+        bucket: crate::config::Bucket,
+        (scope, global): (&'static str, bool),
+    ) -> Result<Allowed, Error> {
+        if let Some(s) = &self.shared {
+            match s.check(name, &shared_key(), bucket, scope, global).await {
+                Ok(r) => return r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared rate limit unavailable; local bucket used")
+                }
+            }
+        }
+        local.check(key)
     }
     /// Drops state of idle keys (run periodically).
     pub fn shrink(&self) {
@@ -93,7 +128,21 @@ pub async fn rate_limit(
             )
         }
     };
-    if let Err(e) = limits.global.check(&identity) {
+    let global_bucket = crate::config::Bucket {
+        limit: limits.config.global_per_second,
+        per_seconds: 1.0,
+    };
+    let global = limits
+        .check(
+            &limits.global,
+            &identity,
+            "global",
+            || identity.clone(),
+            global_bucket,
+            ("global", true),
+        )
+        .await;
+    if let Err(e) = global {
         let retry = match &e {
             Error::RateLimited { retry_after, .. } => *retry_after,
             _ => 0.0,
@@ -115,14 +164,25 @@ pub async fn rate_limit(
     let execute = method == Method::POST
         && route.contains("/webhooks/{webhook_id}/{webhook_token}")
         && !route.contains("/messages/");
-    let (limiter, bucket_name) = if execute {
-        (&limits.webhook_execute, "webhook_execute")
+    let c = &limits.config;
+    let (limiter, bucket_name, bucket, scope) = if execute {
+        (
+            &limits.webhook_execute,
+            "webhook_execute",
+            c.webhook_execute,
+            "shared",
+        )
     } else if method == Method::POST && route.ends_with("/channels/{channel_id}/messages") {
-        (&limits.message_create, "message_create")
+        (
+            &limits.message_create,
+            "message_create",
+            c.message_create,
+            "user",
+        )
     } else if route.contains("/reactions") {
-        (&limits.reactions, "reactions")
+        (&limits.reactions, "reactions", c.reactions, "user")
     } else {
-        (&limits.default_route, "default")
+        (&limits.default_route, "default", c.default_route, "user")
     };
     let route_key = format!(
         "{method} {bucket_name} {}",
@@ -137,7 +197,17 @@ pub async fn rate_limit(
         format!("{route_key} {}", major_param(req.uri().path())),
     );
     let bucket_hash = crate::service::auth::token_hash(&route_key)[..16].to_string();
-    match limiter.check(&key) {
+    let checked = limits
+        .check(
+            limiter,
+            &key,
+            bucket_name,
+            || format!("{}|{}", key.0, key.1),
+            bucket,
+            (scope, false),
+        )
+        .await;
+    match checked {
         Ok(a) => {
             let mut resp = next.run(req).await;
             add_headers(resp.headers_mut(), &a, &bucket_hash);
@@ -169,6 +239,18 @@ fn add_headers(h: &mut HeaderMap, a: &Allowed, bucket: &str) {
             h.insert(k, v);
         }
     }
+}
+
+/// Sends a response only after everything its request published is on the cluster's bus
+/// ([`crate::events::EventBus::flushed`]; mounted by the composition root for a cluster).
+pub async fn flush_bus(
+    State(bus): State<Arc<dyn crate::events::EventBus>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let resp = next.run(req).await;
+    bus.flushed().await;
+    resp
 }
 
 /// Adds `Via` to every response (discord.py treats a 429 without it as a proxy ban), and runs

@@ -50,7 +50,9 @@ pub struct Link {
     registrar_name: Mutex<Option<String>>,
     status: watch::Sender<LinkStatus>,
     jobs: mpsc::UnboundedSender<Job>,
-    jobs_rx: Mutex<Option<mpsc::UnboundedReceiver<Job>>>,
+    /// Held by the running sync task; given back when it stops, so a node that loses and
+    /// later retakes the registrar job lease runs it again.
+    jobs_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>,
     online: std::sync::OnceLock<std::sync::Weak<dyn OnlineMembers>>,
 }
 
@@ -105,7 +107,7 @@ impl Link {
             registrar_name: Mutex::new(None),
             status: watch::channel(LinkStatus::default()).0,
             jobs: tx,
-            jobs_rx: Mutex::new(Some(rx)),
+            jobs_rx: tokio::sync::Mutex::new(rx),
             online: std::sync::OnceLock::new(),
         });
         if link.pinned.is_some() {
@@ -402,9 +404,7 @@ impl Link {
     /// re-registration when this server's current key changes, and a full sync every
     /// `refresh_secs`.
     pub async fn run(self: Arc<Self>, h: Arc<Hearth>) {
-        let Some(mut jobs) = self.jobs_rx.lock().take() else {
-            return;
-        };
+        let mut jobs = self.jobs_rx.lock().await;
         let mut bus = h.bus.subscribe();
         let mut need_full = true;
         let mut backoff = Duration::from_secs(1);

@@ -175,6 +175,12 @@ pub(super) async fn deliver(log: std::sync::Weak<GuildLog>, server: String) {
 /// guilds that is due. Returns how long to wait before the next round (zero: at once).
 async fn round(l: &Arc<GuildLog>, server: &str) -> Duration {
     let h = &l.hearth;
+    // One node at a time delivers to a server (README "Scale-out"): the holder of its
+    // `delivery:{server}` lease; the others look again each third of the lease time.
+    let claim = format!("delivery:{server}");
+    if h.node.holding(&claim).is_none() && !matches!(h.node.want(&claim).await, Ok(Some(_))) {
+        return Duration::from_millis(h.config.node.lease_seconds * 1000 / 3);
+    }
     let now = now_ms();
     let health = l.health.lock().get(server).cloned();
     if let Some(hl) = &health {

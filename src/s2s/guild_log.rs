@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use super::{Fed, Federation};
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event};
 use crate::service::Hearth;
-use crate::storage::{LogAppend, now_ms};
+use crate::storage::{LeaseFence, LogAppend, now_ms};
 
 pub use super::sizes::*;
 
@@ -55,6 +55,9 @@ pub struct GuildLog {
     pub(super) health: Mutex<HashMap<String, super::delivery::Health>>,
     /// Set once `health` is loaded from storage (workers wait for it).
     pub(super) health_loaded: watch::Sender<bool>,
+    /// The fencing token of each guild sequencer lease last held here (a new token means
+    /// another node may have appended meanwhile: the cached head is dropped).
+    tokens: Mutex<HashMap<i64, i64>>,
 }
 
 impl GuildLog {
@@ -73,6 +76,7 @@ impl GuildLog {
             workers: Mutex::new(HashSet::new()),
             health: Mutex::new(HashMap::new()),
             health_loaded: watch::channel(false).0,
+            tokens: Mutex::new(HashMap::new()),
         });
         let rx = hearth.bus.subscribe();
         tokio::spawn(writer(Arc::downgrade(&log), rx));
@@ -147,6 +151,51 @@ impl GuildLog {
         self.appended.send_modify(|n| *n += 1);
     }
 
+    /// The sequencer lease of hosted guild `guild_id` (`sequencer:{id}`, spec/federation.md
+    /// §9.5) when this node holds it or can take it now: the fence every append of the guild
+    /// checks in its transaction. `None`: another node sequences the guild.
+    pub(super) async fn sequencer(&self, guild_id: i64) -> Option<LeaseFence> {
+        let node = &self.hearth.node;
+        let name = format!("sequencer:{guild_id}");
+        let fence = match node.holding(&name) {
+            Some(f) => f,
+            None => match node.want(&name).await {
+                Ok(Some(f)) => f,
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::warn!(guild_id, error = %e, "cannot take a sequencer lease");
+                    return None;
+                }
+            },
+        };
+        if self.tokens.lock().insert(guild_id, fence.token) != Some(fence.token) {
+            self.heads.lock().remove(&guild_id);
+        }
+        Some(LeaseFence {
+            name,
+            holder: node.id.clone(),
+            token: fence.token,
+        })
+    }
+
+    /// Hands a dispatch this node may not sequence to the guild's sequencer, through the
+    /// outbox (it moves the entry into the log).
+    async fn hand_over(&self, guild_id: i64, d: &Dispatch) -> crate::error::Result<()> {
+        let Audience::Guild { channel, .. } = &d.audience else {
+            return Ok(());
+        };
+        let item = crate::storage::OutboxItem {
+            guild_id,
+            channel_id: channel.map(|c| c.db()),
+            event: d.event.as_str(),
+            data: &d.data,
+            actor_id: d.cause.as_ref().and_then(|c| c.actor),
+            origin: d.cause.as_ref().and_then(|c| c.origin.as_ref()),
+        };
+        self.hearth.db.outbox_push(item).await?;
+        Ok(())
+    }
+
     async fn is_hosted(&self, guild_id: i64) -> bool {
         if let Some(h) = self.hosted.lock().get(&guild_id) {
             return *h;
@@ -165,14 +214,18 @@ impl GuildLog {
         Ok(())
     }
 
-    /// Whether a hosted guild keeps a log (cached; from its first member server's join
-    /// until the last one leaves: a server that joins later starts from a snapshot).
+    /// Whether a hosted guild keeps a log (from its first member server's join until the
+    /// last one leaves: a server that joins later starts from a snapshot). Cached; on
+    /// PostgreSQL, where another node may federate the guild (README "Scale-out"), only a
+    /// `true` is cached and a `false` is read again each time.
     async fn is_federated(&self, guild_id: i64) -> bool {
         if let Some(f) = self.federated.lock().get(&guild_id) {
             return *f;
         }
         let f = matches!(self.hearth.db.is_federated_guild(guild_id).await, Ok(true));
-        self.federated.lock().insert(guild_id, f);
+        if f || !matches!(&*self.hearth.db, hearth_db::Db::Postgres(_)) {
+            self.federated.lock().insert(guild_id, f);
+        }
         f
     }
 
@@ -200,21 +253,16 @@ impl GuildLog {
         data: &Value,
         channel: Option<i64>,
         cause: Option<&crate::events::Cause>,
+        fence: &LeaseFence,
     ) -> crate::error::Result<()> {
         let h = &self.hearth;
         let row = self
             .prepare(guild_id, t, data, channel, cause, &mut HashMap::new())
             .await?;
-        h.db.append_event(
-            guild_id,
-            row.seq,
-            &row.event,
-            &row.hash,
-            channel,
-            row.object_id,
-            row.created_at,
-        )
-        .await?;
+        if let Err(e) = h.db.append_event(&row, std::slice::from_ref(fence)).await {
+            self.heads.lock().remove(&guild_id);
+            return Err(e);
+        }
         let seq = row.seq;
         self.heads.lock().insert(guild_id, (seq, row.hash));
         self.after_append(guild_id, t, data, seq).await
@@ -383,17 +431,24 @@ async fn writer(
 ) {
     use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     // Entries a crash left in the outbox go first.
-    match log.upgrade() {
-        Some(l) => super::outbox::drain(&l).await,
+    let every = match log.upgrade() {
+        Some(l) => {
+            super::outbox::drain(&l).await;
+            super::outbox::drain_every(&l.hearth.db)
+        }
         None => return,
-    }
+    };
+    let mut drained = tokio::time::Instant::now();
     loop {
-        let first = match tokio::time::timeout(super::outbox::IDLE_DRAIN, rx.recv()).await {
-            Err(_) => {
-                let Some(l) = log.upgrade() else { return };
-                super::outbox::drain(&l).await;
-                continue;
-            }
+        // Entries other nodes handed over (and retries after errors) are moved at least
+        // this often, however busy the bus.
+        if drained.elapsed() >= every {
+            let Some(l) = log.upgrade() else { return };
+            super::outbox::drain(&l).await;
+            drained = tokio::time::Instant::now();
+        }
+        let first = match tokio::time::timeout(every, rx.recv()).await {
+            Err(_) => continue,
             Ok(r) => r,
         };
         let first = match first {
@@ -500,6 +555,7 @@ async fn write_group(log: &Arc<GuildLog>, group: Vec<Arc<Dispatch>>) {
     }
     let mut rows = vec![];
     let mut senders = HashMap::new();
+    let mut fences: HashMap<i64, Option<LeaseFence>> = HashMap::new();
     let mut failed = false;
     for d in &group {
         let Audience::Guild { guild_id, channel } = &d.audience else {
@@ -508,6 +564,14 @@ async fn write_group(log: &Arc<GuildLog>, group: Vec<Arc<Dispatch>>) {
         let gid = guild_id.db();
         if !log.is_hosted(gid).await || !log.is_federated(gid).await {
             continue;
+        }
+        if let std::collections::hash_map::Entry::Vacant(e) = fences.entry(gid) {
+            e.insert(log.sequencer(gid).await);
+        }
+        if fences[&gid].is_none() {
+            // Another node sequences this guild: the group goes one by one (handed over).
+            failed = true;
+            break;
         }
         match log
             .prepare(
@@ -535,7 +599,8 @@ async fn write_group(log: &Arc<GuildLog>, group: Vec<Arc<Dispatch>>) {
     let guilds: HashSet<i64> = rows.iter().map(|r| r.guild_id).collect();
     let stored = !failed
         && {
-            match log.hearth.db.append_events(&rows).await {
+            let fences: Vec<LeaseFence> = fences.into_values().flatten().collect();
+            match log.hearth.db.append_events(&rows, &fences).await {
                 Ok(()) => true,
                 Err(e) => {
                     tracing::warn!(error = %e, "grouped federation log append failed; appending one by one");
@@ -603,17 +668,32 @@ async fn write_dispatch(log: &Arc<GuildLog>, d: &Dispatch) -> crate::error::Resu
         }
         return Ok(());
     }
-    if !log.is_hosted(guild_id.db()).await || !log.is_federated(guild_id.db()).await {
+    let gid = guild_id.db();
+    if !log.is_hosted(gid).await || !log.is_federated(gid).await {
         return Ok(());
     }
-    log.append(
-        guild_id.db(),
-        d.event,
-        &d.data,
-        channel.map(|c| c.db()),
-        d.cause.as_deref(),
-    )
-    .await?;
+    // Only the guild's sequencer appends; another node's dispatch (or one whose lease was
+    // lost on the way) reaches it through the outbox.
+    let appended = match log.sequencer(gid).await {
+        Some(fence) => {
+            log.append(
+                gid,
+                d.event,
+                &d.data,
+                channel.map(|c| c.db()),
+                d.cause.as_deref(),
+                &fence,
+            )
+            .await
+        }
+        None => Err(crate::storage::lease_lost()),
+    };
+    if let Err(e) = appended {
+        if !matches!(e, crate::error::Error::Unavailable(_)) {
+            return Err(e);
+        }
+        return log.hand_over(gid, d).await;
+    }
     for p in log.hearth.db.peers_of_guild(guild_id.db()).await? {
         log.kick(&p.server);
     }

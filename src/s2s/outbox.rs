@@ -7,8 +7,12 @@
 //! guild, and appended together with the deletion of the entries in ONE transaction
 //! ([`crate::storage::Db::append_from_outbox`]), so each entry enters the log exactly once,
 //! also across a crash. It runs when the writer starts (entries left by a crash), when a
-//! dispatch marked `logged` arrives on the bus, before a barrier completes, and when the
-//! bus has been idle for [`IDLE_DRAIN`].
+//! dispatch marked `logged` arrives on the bus, before a barrier completes, and at least
+//! every [`IDLE_DRAIN`] (SQLite) or [`HANDOVER_DRAIN`] (PostgreSQL).
+//!
+//! Several nodes may share the database (README "Scale-out"): each guild's entries are
+//! moved only by the node holding the guild's sequencer lease, and every move checks that
+//! lease's fencing token in its transaction (spec/federation.md §9.5).
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -20,12 +24,25 @@ use serde_json::Value;
 use super::guild_log::GuildLog;
 use crate::error::{Error, Result};
 use crate::events::{Cause, Event};
-use crate::storage::{LogAppend, OutboxRow};
+use crate::storage::{LeaseFence, LogAppend, OutboxRow};
 
 /// Outbox entries moved by one transaction (at most).
 pub const DRAIN_GROUP: i64 = 256;
-/// The writer drains the outbox after this long without bus events (retries after errors).
+/// On SQLite (one node) the writer drains the outbox at least this often (retries after
+/// errors).
 pub const IDLE_DRAIN: Duration = Duration::from_secs(10);
+/// On PostgreSQL, where other nodes may hand entries over (spec/federation.md §9.5), at
+/// least this often: one small query a second.
+pub const HANDOVER_DRAIN: Duration = Duration::from_secs(1);
+
+/// How often the writer drains the outbox at least ([`IDLE_DRAIN`], [`HANDOVER_DRAIN`]).
+pub fn drain_every(db: &crate::storage::Db) -> Duration {
+    if db.is_postgres() {
+        HANDOVER_DRAIN
+    } else {
+        IDLE_DRAIN
+    }
+}
 
 /// Why a group could not be moved.
 enum Failed {
@@ -40,8 +57,27 @@ enum Failed {
 /// cannot be hashed before it is stored, spec/federation.md §4.1); a storage failure leaves
 /// the rest for the next drain.
 pub(super) async fn drain(log: &Arc<GuildLog>) {
+    let guilds = match log.hearth.db.outbox_guilds().await {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::error!(error = %e, "federation outbox read failed");
+            return;
+        }
+    };
+    for guild_id in guilds {
+        // Only the guild's sequencer moves its entries (another node holds the lease: they
+        // wait for it).
+        if let Some(fence) = log.sequencer(guild_id).await {
+            drain_guild(log, guild_id, &fence).await;
+        }
+    }
+}
+
+/// Moves the outbox entries of one guild whose sequencer lease `fence` this node holds.
+async fn drain_guild(log: &Arc<GuildLog>, guild_id: i64, fence: &LeaseFence) {
+    let fences = std::slice::from_ref(fence);
     loop {
-        let rows = match log.hearth.db.outbox_take(DRAIN_GROUP).await {
+        let rows = match log.hearth.db.outbox_take_guild(guild_id, DRAIN_GROUP).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "federation outbox read failed");
@@ -52,7 +88,7 @@ pub(super) async fn drain(log: &Arc<GuildLog>) {
             return;
         }
         let full = rows.len() as i64 == DRAIN_GROUP;
-        if let Err(f) = move_rows(log, &rows).await {
+        if let Err(f) = move_rows(log, &rows, fences).await {
             if let Failed::Storage(e) = &f
                 && rows.len() == 1
             {
@@ -61,11 +97,12 @@ pub(super) async fn drain(log: &Arc<GuildLog>) {
             }
             // One by one: a bad entry fails alone.
             for r in &rows {
-                match move_rows(log, std::slice::from_ref(r)).await {
+                match move_rows(log, std::slice::from_ref(r), fences).await {
                     Ok(()) => {}
                     Err(Failed::Entry(e)) => {
                         tracing::error!(error = %e, event = r.event, guild = r.guild_id, "federation log entry dropped");
-                        if let Err(e) = log.hearth.db.append_from_outbox(&[], &[r.id]).await {
+                        if let Err(e) = log.hearth.db.append_from_outbox(&[], &[r.id], fences).await
+                        {
                             tracing::error!(error = %e, "federation outbox append failed");
                             return;
                         }
@@ -86,7 +123,11 @@ pub(super) async fn drain(log: &Arc<GuildLog>) {
 /// Signs `rows` as the next events of their guilds and appends them while deleting them
 /// from the outbox, in one transaction; then the follow-ups of each append and the wake-up
 /// of the guilds' peers.
-async fn move_rows(log: &Arc<GuildLog>, rows: &[OutboxRow]) -> std::result::Result<(), Failed> {
+async fn move_rows(
+    log: &Arc<GuildLog>,
+    rows: &[OutboxRow],
+    fences: &[LeaseFence],
+) -> std::result::Result<(), Failed> {
     let mut appends: Vec<LogAppend> = Vec::with_capacity(rows.len());
     let mut parsed: Vec<(Event, Value)> = Vec::with_capacity(rows.len());
     let mut senders = HashMap::new();
@@ -129,7 +170,12 @@ async fn move_rows(log: &Arc<GuildLog>, rows: &[OutboxRow]) -> std::result::Resu
         }
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    if let Err(e) = log.hearth.db.append_from_outbox(&appends, &ids).await {
+    if let Err(e) = log
+        .hearth
+        .db
+        .append_from_outbox(&appends, &ids, fences)
+        .await
+    {
         forget(log);
         return Err(Failed::Storage(e));
     }

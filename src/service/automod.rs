@@ -74,24 +74,50 @@ fn max_per_guild(t: Trig) -> i64 {
     }
 }
 
-/// The compiled rules of each guild seen since the last change of its rules.
+/// The compiled rules of each guild seen since the last change of its rules, and a counter
+/// of rule changes: a read that raced with a change (the change's `forget` ran between the
+/// read and the insert) is not kept, so the cache never holds rules older than a change made
+/// through this node. On PostgreSQL, where other nodes may change the rules (README
+/// "Scale-out"), an entry is also kept at most [`SHARED_RULES_TTL`].
 #[derive(Default)]
-pub struct RuleCache(Mutex<HashMap<i64, Arc<Vec<Compiled>>>>);
+pub struct RuleCache(Mutex<(CompiledByGuild, u64)>);
+
+/// Compiled rules by guild id, with when they were read.
+type CompiledByGuild = HashMap<i64, (Arc<Vec<Compiled>>, std::time::Instant)>;
+
+/// How long a node keeps a guild's rules read from a shared (PostgreSQL) database: the
+/// longest a rule change made through another node waits to apply on this one (1 s).
+pub const SHARED_RULES_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Hearth {
     /// The guild's rules, compiled (from the cache, else read once).
     pub(super) async fn automod_compiled(&self, guild_id: i64) -> Result<Arc<Vec<Compiled>>> {
-        if let Some(r) = self.automod.0.lock().get(&guild_id) {
-            return Ok(r.clone());
-        }
+        let shared = matches!(&*self.db, hearth_db::Db::Postgres(_));
+        let seen = {
+            let cache = self.automod.0.lock();
+            if let Some((r, at)) = cache.0.get(&guild_id)
+                && (!shared || at.elapsed() < SHARED_RULES_TTL)
+            {
+                return Ok(r.clone());
+            }
+            cache.1
+        };
         let rows = self.db.automod_rules(guild_id).await?;
         let compiled = Arc::new(rows.iter().map(Compiled::new).collect::<Vec<_>>());
-        self.automod.0.lock().insert(guild_id, compiled.clone());
+        let mut cache = self.automod.0.lock();
+        if cache.1 == seen {
+            cache
+                .0
+                .insert(guild_id, (compiled.clone(), std::time::Instant::now()));
+        }
         Ok(compiled)
     }
 
+    /// Drops the guild's cached rules after a committed change of them.
     fn automod_forget(&self, guild_id: i64) {
-        self.automod.0.lock().remove(&guild_id);
+        let mut cache = self.automod.0.lock();
+        cache.0.remove(&guild_id);
+        cache.1 += 1;
     }
 
     /// The users who receive Auto Moderation events of a guild: members with MANAGE_GUILD

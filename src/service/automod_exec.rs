@@ -56,12 +56,20 @@ impl Hearth {
         if rules.is_empty() || perm::has(ga.base(), perm::MANAGE_GUILD) {
             return Ok(());
         }
+        // The channel and its ancestors: a thread's parent's category exempts it too.
+        let mut place = vec![ca.channel.id];
+        place.extend(ca.channel.parent_id);
+        if let (Some(_), Some(parent)) = (&ca.thread, ca.channel.parent_id)
+            && let Some(p) = self.db.channel(parent).await?
+        {
+            place.extend(p.parent_id);
+        }
         let parsed = parse_mentions(content);
         let mentions = parsed.users.len() + parsed.roles.len();
         let hits: Vec<(&Compiled, Hit)> = rules
             .iter()
             .filter(|r| r.rule.enabled && r.rule.event_type == AutoModEventType::MessageSend)
-            .filter(|r| !r.exempt(&ga.member_roles, ca.channel.id, ca.channel.parent_id))
+            .filter(|r| !r.exempt(&ga.member_roles, &place))
             .filter_map(|r| r.check(content, mentions).map(|h| (r, h)))
             .collect();
         if hits.is_empty() {

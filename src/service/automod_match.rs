@@ -143,12 +143,12 @@ impl Compiled {
         }
     }
 
-    /// Whether a member with `roles` posting in `channel` (whose category is `parent`) is
-    /// exempt from this rule.
-    pub fn exempt(&self, roles: &[i64], channel: i64, parent: Option<i64>) -> bool {
+    /// Whether a member with `roles` posting in `channels` is exempt from this rule:
+    /// `channels` is the channel and its ancestors (its category; for a thread, the parent
+    /// channel and the parent's category), any of which may be an exempt channel.
+    pub fn exempt(&self, roles: &[i64], channels: &[i64]) -> bool {
         roles.iter().any(|r| self.exempt_roles.contains(r))
-            || self.exempt_channels.contains(&channel)
-            || parent.is_some_and(|p| self.exempt_channels.contains(&p))
+            || channels.iter().any(|c| self.exempt_channels.contains(c))
     }
 
     /// Checks message content against the rule's trigger; `mentions`: the number of unique
@@ -337,8 +337,8 @@ mod tests {
         assert_eq!(h.keyword.as_deref(), Some("*ana*"));
         let h = r.check("code B42X here", 0).unwrap();
         assert_eq!(h.content.as_deref(), Some("B42X"));
-        assert!(r.exempt(&[7], 1, None) && r.exempt(&[], 8, None) && r.exempt(&[], 1, Some(8)));
-        assert!(!r.exempt(&[6], 1, Some(9)));
+        assert!(r.exempt(&[7], &[1]) && r.exempt(&[], &[8]) && r.exempt(&[], &[1, 8]));
+        assert!(!r.exempt(&[6], &[1, 9, 10]) && r.exempt(&[], &[1, 9, 8]));
         let p = rule(4, serde_json::json!({"presets": [1], "allow_list": []}));
         assert!(p.check("oh SHIT!", 0).is_some());
         assert!(p.check("shiitake", 0).is_none());

@@ -429,9 +429,9 @@ impl Hearth {
             reason,
         );
         let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
-        if !ch.delete_channel(ca.channel.id).await? {
+        let Some(threads) = ch.delete_channel(ca.channel.id).await? else {
             return Err(Error::Unknown(Unknown::Channel));
-        }
+        };
         ch.audit(&audit).await?;
         // The gateway computes the audience from its cache, which still has the channel.
         let d = Self::event_of(
@@ -444,7 +444,9 @@ impl Hearth {
             to_value(&w),
         );
         self.commit(ch, vec![d]).await?;
-        self.release_files_of(super::media_gc::FilesOf::Channel(ca.channel.id));
+        for id in std::iter::once(ca.channel.id).chain(threads) {
+            self.release_files_of(super::media_gc::FilesOf::Channel(id));
+        }
         Ok(w)
     }
 

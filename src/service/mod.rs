@@ -51,6 +51,7 @@ pub mod message_render;
 pub mod messages;
 pub mod mfa;
 pub mod moderation;
+pub mod node;
 pub mod operator;
 pub mod overwrites;
 pub mod passkeys;
@@ -102,7 +103,10 @@ impl Actor {
 pub struct Hearth {
     pub config: Config,
     pub db: Db,
+    /// Licensed by this node's worker lease ([`node`]).
     pub ids: Arc<SnowflakeGenerator>,
+    /// This process among the nodes sharing the database: id and leases ([`node`]).
+    pub node: Arc<node::Node>,
     /// Group commit of message inserts ([`writer::MessageWriter`]).
     pub(crate) writer: writer::MessageWriter,
     pub bus: Arc<dyn EventBus>,
@@ -310,13 +314,15 @@ impl Hearth {
         let auth = auth::AuthState::new(&config, &db).await?;
         let mfa = mfa::MfaState::new(&config, &db).await?;
         let webauthn = passkeys::WebauthnState::new(&config)?;
-        let ids = Arc::new(SnowflakeGenerator::new(0, 0));
+        let node = node::Node::start(&config, db.clone()).await?;
+        let ids = node.ids().clone();
         let writer = writer::MessageWriter::spawn(db.clone(), ids.clone(), bus.clone());
         let media_key = db.secret("media_url_hmac", auth::random_token).await?;
         Ok(Hearth {
             config,
             db,
             ids,
+            node,
             writer,
             bus,
             auth,

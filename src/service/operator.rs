@@ -36,8 +36,10 @@ const READY_PROBE: &str = "ready-probe/";
 
 impl Hearth {
     /// What keeps this server from serving (`GET /ready`): empty when the database answers a
-    /// query and the file store answers a listing; otherwise one sentence per part, e.g.
-    /// `database unreachable`, `file store: ...` (the store's error).
+    /// query and the file store answers a listing, the node is not draining and holds its
+    /// snowflake worker lease, and every probe plugged into the node answers
+    /// ([`crate::service::node::Node::readiness`]); otherwise one sentence per part, e.g.
+    /// `database unreachable`, `file store: ...` (the store's error), `node is draining`.
     pub async fn readiness(&self) -> Vec<String> {
         let mut failing = Vec::new();
         if !self.db.ping().await {
@@ -46,6 +48,7 @@ impl Hearth {
         if let Err(e) = self.blobs.list(READY_PROBE).await {
             failing.push(format!("file store: {}", e.sentences()));
         }
+        failing.extend(self.node.readiness().await);
         failing
     }
 

@@ -446,6 +446,16 @@ pub trait InteractionEndpoints: Send + Sync + 'static {
     ) -> std::result::Result<EndpointAnswer, String>;
 }
 
+/// A readiness check of something a node depends on beyond its database and file store
+/// (a shared bus or cache, README "Scale-out"), asked by every `GET /ready`
+/// ([`crate::service::node::Node::add_probe`]).
+#[async_trait]
+pub trait HealthProbe: Send + Sync + 'static {
+    /// `None` when healthy; otherwise a sentence naming the part and the problem
+    /// (e.g. `redis: connection refused`). Should answer within a second.
+    async fn check(&self) -> Option<String>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::ByteRange;

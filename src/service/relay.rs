@@ -186,7 +186,8 @@ impl Hearth {
             |floor, n| self.db.operator_events_after(floor, n),
             |rows| {
                 for e in rows.into_iter().filter_map(|r| decode(&r.event)) {
-                    self.bus.publish(e);
+                    // Every node reads the table: each publishes to itself only.
+                    self.bus.publish_local(e);
                 }
             },
             || self.db.prune_operator_events(now_ms() - KEEP_MS),

@@ -47,11 +47,14 @@ impl Hearth {
                         .or_default()
                         .push(Snowflake::from_db(r.session_id));
                 }
+                // Every node of a cluster reads the table: each publishes to itself only.
                 for (user, sessions) in by_user {
-                    self.control(Control::SessionsRevoked {
-                        user_id: Snowflake::from_db(user),
-                        sessions: Some(sessions),
-                    });
+                    self.bus.publish_local(crate::events::BusEvent::Control(
+                        Control::SessionsRevoked {
+                            user_id: Snowflake::from_db(user),
+                            sessions: Some(sessions),
+                        },
+                    ));
                 }
             },
             || self.db.prune_revocations(now_ms() - KEEP_MS),

@@ -194,7 +194,11 @@ impl Hearth {
                 continue;
             }
             let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
-            if !ch.archive_idle_thread(t.channel_id, now).await? {
+            // Conditional on what was listed: a message or an unarchive since then wins.
+            if !ch
+                .archive_idle_thread(t.channel_id, now, t.archive_timestamp, last)
+                .await?
+            {
                 continue;
             }
             ch.commit().await?;

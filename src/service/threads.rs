@@ -452,7 +452,7 @@ impl Hearth {
         let w = Self::thread_wire(&ca.channel, &t, None, None);
         let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
         let members = ch.thread_member_ids(t.channel_id).await?;
-        if !ch.delete_channel(t.channel_id).await? {
+        if ch.delete_channel(t.channel_id).await?.is_none() {
             return Err(Error::Unknown(Unknown::Channel));
         }
         ch.commit().await?;

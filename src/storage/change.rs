@@ -373,12 +373,15 @@ impl Change {
     }
 
     /// Deletes a channel (its messages and overwrites cascade) with its threads (and theirs)
-    /// and clears `parent_id` of its children (a category). Returns whether it existed.
-    pub async fn delete_channel(&mut self, id: i64) -> Result<bool> {
+    /// and clears `parent_id` of its children (a category). Returns the ids of the threads
+    /// deleted with it (their files are released by the caller), or `None` when the channel
+    /// did not exist.
+    pub async fn delete_channel(&mut self, id: i64) -> Result<Option<Vec<i64>>> {
         Ok(on_tx!(self, tx => {
-            sqlx::query("DELETE FROM channels WHERE parent_id = $1 AND type IN (10, 11, 12)").bind(id).execute(&mut *tx).await?;
+            let threads: Vec<(i64,)> = sqlx::query_as("DELETE FROM channels WHERE parent_id = $1 AND type IN (10, 11, 12) RETURNING id").bind(id).fetch_all(&mut *tx).await?;
             sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM channels WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() > 0
+            let gone = sqlx::query("DELETE FROM channels WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() > 0;
+            gone.then(|| threads.into_iter().map(|t| t.0).collect())
         }))
     }
 

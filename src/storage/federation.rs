@@ -2,7 +2,10 @@
 //! side's replicas, id maps, applied positions and equivocation proofs (spec/federation.md).
 
 use super::atomic::write_tx;
-use super::{ChannelRow, Db, GuildRow, MessageRow, OverwriteRow, RoleRow, UserRow, on_db};
+use super::{
+    ChannelRow, Db, GuildRow, LeaseFence, MessageRow, OverwriteRow, RoleRow, UserRow, fenced,
+    lease_lost, on_db,
+};
 use crate::error::Result;
 
 /// A member server of a hosted guild and its delivery state.
@@ -81,37 +84,33 @@ pub struct ReplicaApply {
 impl Db {
     // ---- host: event log -------------------------------------------------------------
 
-    /// Appends an event; fails on a duplicate `(guild, seq)` (the log is gapless and unique).
-    #[expect(clippy::too_many_arguments, reason = "one column each")]
-    pub async fn append_event(
-        &self,
-        guild_id: i64,
-        seq: i64,
-        event: &str,
-        hash: &str,
-        channel_id: Option<i64>,
-        object_id: Option<i64>,
-        now: i64,
-    ) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, object_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(guild_id).bind(seq).bind(event).bind(hash).bind(channel_id).bind(object_id).bind(now).execute(p).await.map(|_| ()))?;
-        Ok(())
+    /// Appends an event, fenced like [`Db::append_events`]; fails on a duplicate
+    /// `(guild, seq)` (the log is gapless and unique).
+    pub async fn append_event(&self, row: &LogAppend, fences: &[LeaseFence]) -> Result<()> {
+        self.append_events(std::slice::from_ref(row), fences).await
     }
 
-    /// Appends several events (of one or more guilds) in one statement: all or none.
-    /// Fails on a duplicate `(guild, seq)` like [`Db::append_event`].
-    pub async fn append_events(&self, rows: &[LogAppend]) -> Result<()> {
+    /// Appends several events (of one or more guilds) in one transaction, after checking in
+    /// it that this node still holds each sequencer lease of `fences` ([`fenced!`]): all or
+    /// none. Fails on a duplicate `(guild, seq)` like [`Db::append_event`], and with 503
+    /// ([`lease_lost`]) when a lease was lost.
+    pub async fn append_events(&self, rows: &[LogAppend], fences: &[LeaseFence]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
         on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            if !fenced!(tx, fences) {
+                return Err(lease_lost());
+            }
             let mut qb = sqlx::QueryBuilder::new("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, object_id, created_at) ");
             qb.push_values(rows, |mut b, r| {
                 b.push_bind(r.guild_id).push_bind(r.seq).push_bind(&r.event).push_bind(&r.hash)
                     .push_bind(r.channel_id).push_bind(r.object_id).push_bind(r.created_at);
             });
             // Group sizes vary: keep these one-off statements out of the statement cache.
-            qb.build().persistent(false).execute(p).await.map(|_| ())
+            qb.build().persistent(false).execute(&mut *tx).await?;
+            tx.commit().await
         })?;
         Ok(())
     }

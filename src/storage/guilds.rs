@@ -359,7 +359,7 @@ impl Db {
         let mut c = self.change(Lock::Nothing).await?;
         let r = c.delete_channel(id).await?;
         c.commit().await?;
-        Ok(r)
+        Ok(r.is_some())
     }
 
     pub async fn count_channels(&self, guild_id: i64) -> Result<i64> {

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::atomic::write_tx;
-use super::{Db, LogAppend, on_db};
+use super::{Db, LeaseFence, LogAppend, fenced, lease_lost, on_db};
 use crate::error::Result;
 
 /// A log entry to write with a change (see [`Db::insert_messages`]): the dispatch that
@@ -144,12 +144,49 @@ impl Db {
             .bind(limit).fetch_all(p).await)?)
     }
 
+    /// The guilds with outbox entries, by id.
+    pub async fn outbox_guilds(&self) -> Result<Vec<i64>> {
+        Ok(on_db!(self, p => sqlx::query_scalar(
+            "SELECT DISTINCT guild_id FROM guild_outbox ORDER BY guild_id")
+            .fetch_all(p).await)?)
+    }
+
+    /// The oldest `limit` outbox entries of `guild_id`, in `id` (commit) order.
+    pub async fn outbox_take_guild(&self, guild_id: i64, limit: i64) -> Result<Vec<OutboxRow>> {
+        Ok(on_db!(self, p => sqlx::query_as(
+            "SELECT id, guild_id, channel_id, event, data, actor_id, origin FROM guild_outbox \
+             WHERE guild_id = $1 ORDER BY id LIMIT $2")
+            .bind(guild_id).bind(limit).fetch_all(p).await)?)
+    }
+
+    /// Writes one log entry to the outbox on its own (a dispatch that reached a node which
+    /// is not its guild's sequencer: the sequencer moves it into the log). `false` when the
+    /// guild is not federated (nothing written).
+    pub async fn outbox_push(&self, item: OutboxItem<'_>) -> Result<bool> {
+        let federated = on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            let f = push_outbox!(tx, &[item]);
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(f)
+        })?;
+        Ok(!federated.is_empty())
+    }
+
     /// Appends `rows` to the guilds' logs and deletes the outbox entries `done`, in ONE
-    /// transaction: all or none. Fails on a duplicate `(guild, seq)` like
-    /// [`Db::append_events`].
-    pub async fn append_from_outbox(&self, rows: &[LogAppend], done: &[i64]) -> Result<()> {
+    /// transaction that first checks the sequencer leases of `fences` ([`fenced!`]): all or
+    /// none. Fails on a duplicate `(guild, seq)` like [`Db::append_events`], with 503
+    /// ([`lease_lost`]) when a lease was lost.
+    pub async fn append_from_outbox(
+        &self,
+        rows: &[LogAppend],
+        done: &[i64],
+        fences: &[LeaseFence],
+    ) -> Result<()> {
         on_db!(self, p => {
             let mut tx = write_tx!(self, p);
+            if !fenced!(tx, fences) {
+                return Err(lease_lost());
+            }
             if !rows.is_empty() {
                 let mut qb = sqlx::QueryBuilder::new("INSERT INTO guild_events (guild_id, seq, event, hash, channel_id, object_id, created_at) ");
                 qb.push_values(rows, |mut b, r| {

@@ -237,11 +237,20 @@ impl Change {
         Ok(true)
     }
 
-    /// Archives thread `id` at `now` (ms) if it is still active; returns whether it was.
-    pub async fn archive_idle_thread(&mut self, id: i64, now: i64) -> Result<bool> {
+    /// Archives thread `id` at `now` (ms) if it is still active and unchanged since the
+    /// archiver listed it: its `archive_timestamp` is still `seen_archive_ts` and its
+    /// channel's `last_message_id` still `seen_last` (a message or an unarchive in between
+    /// keeps it active). Returns whether it was archived.
+    pub async fn archive_idle_thread(
+        &mut self,
+        id: i64,
+        now: i64,
+        seen_archive_ts: i64,
+        seen_last: Option<i64>,
+    ) -> Result<bool> {
         Ok(
-            on_tx!(self, tx => sqlx::query("UPDATE threads SET archived = TRUE, archive_timestamp = $1 WHERE channel_id = $2 AND archived = FALSE")
-            .bind(now).bind(id).execute(&mut *tx).await.map(|r| r.rows_affected()))?
+            on_tx!(self, tx => sqlx::query("UPDATE threads SET archived = TRUE, archive_timestamp = $1 WHERE channel_id = $2 AND archived = FALSE AND archive_timestamp = $3 AND (SELECT last_message_id FROM channels WHERE id = $2) IS NOT DISTINCT FROM $4")
+            .bind(now).bind(id).bind(seen_archive_ts).bind(seen_last).execute(&mut *tx).await.map(|r| r.rows_affected()))?
                 > 0,
         )
     }

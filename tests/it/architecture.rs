@@ -112,21 +112,20 @@ fn service_and_storage_import_nothing_above_them() {
                 "events",
             ],
             // The foundation below everything.
-            "config" | "error" | "snowflake" | "permissions" | "wire" | "events" | "ratelimit" => {
-                &[
-                    "api",
-                    "gateway",
-                    "s2s",
-                    "mls",
-                    "registrar",
-                    "media",
-                    "web",
-                    "app",
-                    "http",
-                    "service",
-                    "storage",
-                ]
-            }
+            "config" | "error" | "snowflake" | "permissions" | "wire" | "events" | "ratelimit"
+            | "cluster" => &[
+                "api",
+                "gateway",
+                "s2s",
+                "mls",
+                "registrar",
+                "media",
+                "web",
+                "app",
+                "http",
+                "service",
+                "storage",
+            ],
             _ => &[],
         };
         for r in crate_refs(&text) {

@@ -588,3 +588,62 @@ async fn alerts_and_timeouts_run_without_blocking() {
     say(&c.owner, chan, "barrier").await;
     silent_until_barrier(&mut bgw, "AUTO_MODERATION").await;
 }
+
+#[tokio::test]
+async fn an_exempt_category_covers_its_channels_and_their_threads() {
+    let c = cast().await;
+    let g = &c.guild.id;
+    let bob = &c.bob.1;
+    let r = c
+        .owner
+        .post(
+            &format!("/guilds/{g}/channels"),
+            json!({"name": "quiet corner", "type": 4}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let category = s(&r.body["id"]);
+    let r = c
+        .owner
+        .post(
+            &format!("/guilds/{g}/channels"),
+            json!({"name": "inside", "type": 0, "parent_id": category}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let inside = s(&r.body["id"]);
+    let owner = &c.owner;
+    let thread_in = |channel: String| async move {
+        let r = owner
+            .post(
+                &format!("/channels/{channel}/threads"),
+                json!({"name": "talk", "type": 11}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        s(&r.body["id"])
+    };
+    let inner_thread = thread_in(inside.clone()).await;
+    let outer_thread = thread_in(c.guild.general.clone()).await;
+
+    let mut rule = keyword_rule(
+        "words",
+        json!(["cat*"]),
+        json!([]),
+        json!([{"type": 1, "metadata": {}}]),
+    );
+    rule["exempt_channels"] = json!([category]);
+    let r = c.moder.1.post(&rules(g), rule).await;
+    assert_eq!(r.status, 200, "{r:?}");
+
+    // The category's channel and that channel's thread are exempt ...
+    assert_eq!(send(bob, &inside, "catch").await.status, 200);
+    assert_eq!(send(bob, &inner_thread, "catch").await.status, 200);
+    // ... a channel outside it and that channel's thread are not.
+    assert_err(&send(bob, &c.guild.general, "catch").await, 400, 200000);
+    assert_err(&send(bob, &outer_thread, "catch").await, 400, 200000);
+    let stored = bob
+        .get(&format!("/channels/{inner_thread}/messages?limit=5"))
+        .await;
+    assert_eq!(stored.body[0]["content"], "catch", "{stored:?}");
+}

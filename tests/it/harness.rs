@@ -66,20 +66,42 @@ impl TestServer {
     /// A server keeping file bytes in `blobs` (an S3 server is started for [`Blobs::S3`]),
     /// its config adjusted by `f` after the test defaults are applied.
     pub async fn start_blobs(blobs: Blobs, f: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_inner(blobs, None, f).await
+    }
+
+    /// A node of a cluster (`tests/it/cluster.rs`): PostgreSQL database `database` (made and
+    /// dropped by the caller, shared by the nodes), whatever `HEARTH_TEST_DATABASE` says.
+    pub async fn start_node(database: &str, f: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_inner(Blobs::Local, Some(database), f).await
+    }
+
+    async fn start_inner(
+        blobs: Blobs,
+        shared_pg: Option<&str>,
+        f: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter(
                 std::env::var("HEARTH_TEST_LOG").unwrap_or_else(|_| "hearth=warn".into()),
             )
             .try_init();
-        let backend = backend();
+        let backend = if shared_pg.is_some() {
+            Backend::Postgres
+        } else {
+            backend()
+        };
         let suffix = unique_suffix();
         let data_dir = std::env::temp_dir().join(format!("hearth_it_{suffix}"));
         let mut config = hearth_testkit::config::test_config(data_dir.clone());
         config.database_max_connections = 4;
-        let pg_database = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => {
+        let pg_database = match (backend, shared_pg) {
+            (_, Some(name)) => {
+                config.database_url = Some(db::pg_url(name));
+                None
+            }
+            (Backend::Sqlite, None) => None,
+            (Backend::Postgres, None) => {
                 let name = format!("hearth_test_{suffix}");
                 create_pg_database(&name).await;
                 config.database_url = Some(db::pg_url(&name));
@@ -132,6 +154,47 @@ impl TestServer {
     pub async fn restart(&mut self) {
         self.stop_keeping_data().await;
         self.start_again().await;
+    }
+
+    /// Another node of this server (README "Scale-out"): its own process state, listener
+    /// and data folder (so its own default node id), on the same database (the same
+    /// PostgreSQL database, or the same SQLite file) and configuration, adjusted by `f`.
+    /// Dropping it stops the node; the database stays with `self`.
+    pub async fn another_node(&self, f: impl FnOnce(&mut Config)) -> TestServer {
+        let suffix = unique_suffix();
+        let data_dir = std::env::temp_dir().join(format!("hearth_it_{suffix}"));
+        let mut config = self.config.clone();
+        config.database_url = Some(self.config.database_url());
+        config.data_dir = data_dir.clone();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.media.public_url = None;
+        config.node.id = None;
+        // Its own federation listener (the network's DNS names the first node's).
+        config.federation.listen = config
+            .federation
+            .listen
+            .map(|a| std::net::SocketAddr::new(a.ip(), 0));
+        f(&mut config);
+        let kept = config.clone();
+        let app = RunningApp::start(config).await.expect("start another node");
+        TestServer {
+            addr: app.addr,
+            federation_addr: app.federation_addr,
+            metrics_addr: app.metrics_addr,
+            base: app.api_base(),
+            hearth: app.hearth.clone(),
+            gateway: app.gateway.clone(),
+            fed: app.fed.clone(),
+            registrar: app.registrar.clone(),
+            backend: self.backend,
+            blobs: self.blobs,
+            s3: None,
+            data_dir,
+            pg_database: None,
+            app: Some(app),
+            config: kept,
+            http: hearth_testkit::rest::http_client(),
+        }
     }
 
     /// Stops the server gracefully, keeping its data (see [`TestServer::start_again`]).

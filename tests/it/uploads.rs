@@ -226,8 +226,17 @@ async fn deleted_channels_and_guilds_lose_their_files(blobs: Blobs) {
         .await;
     assert_eq!(other.status, 201, "{other:?}");
     let other = s(&other.body["id"]);
+    // A thread of `other`: its files go with its parent.
+    let thread = alice
+        .post(
+            &format!("/channels/{other}/threads"),
+            json!({"name": "side", "type": 11}),
+        )
+        .await;
+    assert_eq!(thread.status, 201, "{thread:?}");
+    let thread = s(&thread.body["id"]);
     let mut keys = vec![];
-    for ch in [&g.general, &other] {
+    for ch in [&g.general, &other, &thread] {
         let r = upload(&alice, ch, form(None, &[("a.txt", b"bytes")])).await;
         assert_eq!(r.status, 200, "{r:?}");
         keys.push(key_of(ch, &r.body["attachments"][0]));
@@ -238,6 +247,10 @@ async fn deleted_channels_and_guilds_lose_their_files(blobs: Blobs) {
     );
     eventually("the deleted channel's file is gone", async || {
         !srv.blob_exists(&keys[1]).await
+    })
+    .await;
+    eventually("the deleted channel's thread's file is gone", async || {
+        !srv.blob_exists(&keys[2]).await
     })
     .await;
     assert!(srv.blob_exists(&keys[0]).await);

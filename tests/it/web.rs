@@ -225,6 +225,55 @@ fn web_wire_fixtures_match_hearth_wire() {
     assert!(b.recipient_id.is_some());
     let b: wire::RelationshipBody = serde_json::from_value(fixture("relationship_body")).unwrap();
     assert_eq!(b.kind, Some(2));
+    bots_fixtures();
+}
+
+/// Bots (issues 14, 16): the command index and the interaction events are server objects;
+/// the `POST /interactions` bodies the client builds (checked equal to these fixtures by
+/// `web/src/bots.fixtures.test.ts`) have every field read by the server, and the category
+/// sync body (`PATCH /guilds/{id}/channels`) too.
+fn bots_fixtures() {
+    server_object::<wire::ApplicationCommandIndex>("application_command_index");
+    server_object::<wire::InteractionModalCreate>("interaction_modal_create");
+    server_object::<wire::InteractionClientEvent>("interaction_event");
+    server_object::<wire::AutocompleteResponse>("autocomplete_response");
+    let body = |name: &str| -> wire::InteractionRequest {
+        let b: wire::InteractionRequest = serde_json::from_value(fixture(name))
+            .unwrap_or_else(|e| panic!("web/wire-fixtures/{name}.json: {e}"));
+        assert!(b.application_id.is_some() && b.guild_id.is_some() && b.channel_id.is_some());
+        assert!(b.session_id.is_some() && b.nonce.as_ref().is_some_and(|n| n.is_string()));
+        b
+    };
+    let kind = |b: &wire::InteractionRequest| b.kind.map(|k| k.value());
+    let b = body("interaction_command_body");
+    let d = b.data.as_ref().unwrap();
+    assert_eq!(kind(&b), Some(2));
+    assert!(d.id.is_some() && d.name.is_some() && d.kind == Some(1) && d.version.is_some());
+    let o = &d.options.as_ref().unwrap()[0];
+    assert_eq!(
+        (o.name.as_str(), o.options.as_ref().map(Vec::len)),
+        ("set", Some(1))
+    );
+    let b = body("interaction_context_body");
+    let d = b.data.as_ref().unwrap();
+    assert_eq!((kind(&b), d.kind), (Some(2), Some(3)));
+    assert!(d.target_id.is_some() && d.options.is_none() && d.version.is_some());
+    let b = body("interaction_component_body");
+    let d = b.data.as_ref().unwrap();
+    assert_eq!(kind(&b), Some(3));
+    assert!(b.message_id.is_some() && b.message_flags == Some(0));
+    assert!(d.custom_id.is_some() && d.component_type == Some(3) && d.values.is_some());
+    let b = body("interaction_autocomplete_body");
+    let d = b.data.as_ref().unwrap();
+    assert_eq!(kind(&b), Some(4));
+    assert!(d.options.as_ref().unwrap()[1].focused == Some(true));
+    let b = body("interaction_modal_body");
+    let d = b.data.as_ref().unwrap();
+    assert_eq!(kind(&b), Some(5));
+    assert!(d.id.is_some() && d.custom_id.is_some() && d.components.is_some());
+    let sync: Vec<wire::ChannelPosition> =
+        serde_json::from_value(fixture("channel_sync_body")).unwrap();
+    assert!(sync[0].lock_permissions == Some(true) && matches!(sync[0].parent_id, Some(Some(_))));
 }
 
 /// The web client's member list shows a newcomer online: GUILD_MEMBER_ADD is followed by the

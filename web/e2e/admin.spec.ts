@@ -146,7 +146,7 @@ test('the owner administers the guild; a member without permissions cannot', asy
   await expect(dialog).toHaveCount(0);
 
   // Mark is banned from his profile popout, after a confirmation; his client loses the guild.
-  await olga.getByRole('complementary', { name: 'Members' }).getByRole('button', { name: 'mark' }).click();
+  await olga.getByRole('complementary', { name: 'Members' }).getByRole('button', { name: 'mark', exact: true }).click();
   await olga.getByRole('dialog', { name: 'mark' }).getByRole('button', { name: 'Ban' }).click();
   const confirm = olga.getByRole('dialog', { name: 'Ban mark' });
   await confirm.getByLabel('Reason').fill('spam');
@@ -154,7 +154,7 @@ test('the owner administers the guild; a member without permissions cannot', asy
   await confirm.getByRole('button', { name: 'Ban', exact: true }).click();
   await expect(confirm).toHaveCount(0);
   await expect(mark.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: /^Admins/ })).toHaveCount(0);
-  await expect(olga.getByRole('complementary', { name: 'Members' }).getByRole('button', { name: 'mark' })).toHaveCount(0);
+  await expect(olga.getByRole('complementary', { name: 'Members' }).getByRole('button', { name: 'mark', exact: true })).toHaveCount(0);
   const bans = await hearth.api<{ user: { username: string }; reason: string | null }[]>('GET', `/guilds/${guild.id}/bans`, undefined, owner.token);
   expect(bans.map((b) => [b.user.username, b.reason])).toEqual([['mark', 'spam']]);
 
@@ -285,12 +285,12 @@ test('the owner renames the server, manages a webhook and kicks a member', async
 
   // Kick: Sam loses the guild but is not banned.
   const members = rita.getByRole('complementary', { name: 'Members' });
-  await members.getByRole('button', { name: 'sam' }).click();
+  await members.getByRole('button', { name: 'sam', exact: true }).click();
   await rita.getByRole('dialog', { name: 'sam' }).getByRole('button', { name: 'Kick' }).click();
   const confirm = rita.getByRole('dialog', { name: 'Kick sam' });
   await expect(confirm.getByLabel(/^Reason/)).toBeFocused();
   await confirm.getByRole('button', { name: 'Kick', exact: true }).click();
-  await expect(members.getByRole('button', { name: 'sam' })).toHaveCount(0);
+  await expect(members.getByRole('button', { name: 'sam', exact: true })).toHaveCount(0);
   await expect(sam.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: /^Workshop/ })).toHaveCount(0);
   expect(await hearth.api<unknown[]>('GET', `/guilds/${guild.id}/bans`, undefined, owner.token)).toEqual([]);
 });

@@ -44,7 +44,7 @@ test('DMs from a profile popout, live replies with unread dots, blocking', async
   for (const p of [a, b]) await expect(p.getByRole('heading', { name: '# general' })).toBeVisible();
 
   // Alice opens Bob's profile from the member list: names, his role, the actions.
-  const bobInList = a.getByRole('complementary', { name: 'Members' }).getByRole('button', { name: 'bob' });
+  const bobInList = a.getByRole('complementary', { name: 'Members' }).getByRole('button', { name: 'bob', exact: true });
   await bobInList.click();
   const popout = a.getByRole('dialog', { name: 'bob' });
   await expect(popout).toBeVisible();
@@ -96,7 +96,7 @@ test('DMs from a profile popout, live replies with unread dots, blocking', async
   await b.screenshot({ path: 'test-results/screens/direct-message.png' });
 
   // Bob opens Alice's profile from her name on her message (no roles in a DM) and blocks her.
-  await fromAlice.getByRole('button', { name: 'alice' }).click();
+  await fromAlice.getByRole('button', { name: 'alice', exact: true }).click();
   const alicePopout = b.getByRole('dialog', { name: 'alice' });
   await expect(alicePopout).toBeVisible();
   await expect(alicePopout.getByRole('list')).toHaveCount(0);
@@ -136,7 +136,7 @@ test('DMs from a profile popout, live replies with unread dots, blocking', async
 
   // Unblocking from the member list's popout brings her messages back.
   await b.getByRole('navigation', { name: 'Servers' }).getByRole('link', { name: 'Club' }).click();
-  await b.getByRole('complementary', { name: 'Members' }).getByRole('button', { name: 'alice' }).click();
+  await b.getByRole('complementary', { name: 'Members' }).getByRole('button', { name: 'alice', exact: true }).click();
   await b.getByRole('dialog', { name: 'alice' }).getByRole('button', { name: 'Unblock' }).click();
   await expect(b.getByRole('dialog', { name: 'alice' }).getByRole('button', { name: 'Block' })).toBeVisible();
   await expect(messages(b).getByText('guild words')).toBeVisible();

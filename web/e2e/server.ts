@@ -1,10 +1,17 @@
 // Starts a real hearth server for a test file: a fresh data directory (SQLite), a free port
 // on 127.0.0.1, and the binary from HEARTH_BIN (default: the cargo debug build).
+//
+// The binary embeds the client it was built with. HEARTH_WEB_E2E_DIST=<dir> (a `npm run
+// build` output, e.g. `dist`) tests another one without rebuilding hearth: a front on the
+// public port serves that directory's files and passes every other request (WebSockets
+// included) to hearth, whose client pages (HTML answers outside its server paths) are
+// replaced by the directory's index.html with hearth's own headers (its CSP included).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { extname, join, normalize, resolve } from 'node:path';
 
 export interface Hearth {
   url: string;
@@ -37,6 +44,94 @@ function freePort(): Promise<number> {
   });
 }
 
+/** hearth's own paths (src/web.rs SERVER_PREFIXES): never the client's page. */
+const SERVER_PREFIXES = ['/api', '/gateway', '/_hearth', '/.well-known'];
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/** The front described above: listens on `port`, passes to hearth on `upstream`; resolves
+ *  to its closer. */
+function webFront(dist: string, port: number, upstream: number): Promise<() => Promise<void>> {
+  const root = resolve(dist);
+  const index = readFileSync(join(root, 'index.html'));
+  const fileOf = (path: string): string | null => {
+    if (path === '/') return null;
+    const f = normalize(join(root, decodeURIComponent(path)));
+    if (!f.startsWith(root + '/')) return null;
+    try {
+      return statSync(f).isFile() ? f : null;
+    } catch {
+      return null;
+    }
+  };
+  const pass = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const file = req.method === 'GET' || req.method === 'HEAD' ? fileOf(path) : null;
+    if (file) {
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.end(req.method === 'HEAD' ? undefined : readFileSync(file));
+      return;
+    }
+    const up = httpRequest({ host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      const clientPage =
+        (req.method === 'GET' || req.method === 'HEAD') &&
+        r.statusCode === 200 &&
+        String(r.headers['content-type'] ?? '').startsWith('text/html') &&
+        !SERVER_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
+      if (!clientPage) {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+        return;
+      }
+      r.resume();
+      const headers = { ...r.headers, 'content-length': String(index.length) };
+      delete headers['etag'];
+      res.writeHead(200, headers);
+      res.end(req.method === 'HEAD' ? undefined : index);
+    });
+    up.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(up);
+  };
+  const front = createHttpServer(pass);
+  front.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    const up = connect(upstream, '127.0.0.1', () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      up.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length) up.write(head);
+      socket.pipe(up).pipe(socket);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+    socket.on('close', () => up.destroy());
+    up.on('close', () => socket.destroy());
+  });
+  return new Promise((ok, fail) => {
+    front.once('error', fail);
+    front.listen(port, '127.0.0.1', () =>
+      ok(
+        () =>
+          new Promise<void>((done) => {
+            front.closeAllConnections();
+            front.close(() => done());
+          }),
+      ),
+    );
+  });
+}
+
 /**
  * Starts a server. `host` is the name the browser uses: `localhost` gives the server a public
  * URL `http://localhost:{port}` (WebAuthn needs a domain name as relying party id; it listens
@@ -46,15 +141,20 @@ export async function startHearth(env: Record<string, string> = {}, opts: { host
   const bin = binary();
   if (!existsSync(bin)) throw new Error(`no hearth binary at ${bin}: build it (cargo build --bin hearth) or set HEARTH_BIN`);
   const dir = mkdtempSync(join(tmpdir(), 'hearth-web-e2e-'));
+  const dist = process.env.HEARTH_WEB_E2E_DIST;
   const port = await freePort();
-  const probe = `http://127.0.0.1:${port}`;
+  // With a front, hearth listens on a port of its own behind it.
+  let inner = port;
+  while (dist && inner === port) inner = await freePort();
+  const closeFront = dist ? await webFront(dist, port, inner) : async () => {};
+  const probe = `http://127.0.0.1:${inner}`;
   const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
   const publicUrl: Record<string, string> = opts.host ? { HEARTH_ACCOUNT__PUBLIC_URL: url } : {};
   const log: string[] = [];
 
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn(bin, ['serve'], {
-      env: { ...process.env, ...publicUrl, ...env, HEARTH_LISTEN: `127.0.0.1:${port}`, HEARTH_DATA_DIR: dir, HEARTH_LOG: 'warn' },
+      env: { ...process.env, ...publicUrl, ...env, HEARTH_LISTEN: `127.0.0.1:${inner}`, HEARTH_DATA_DIR: dir, HEARTH_LOG: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (d: Buffer) => log.push(d.toString()));
@@ -111,6 +211,7 @@ export async function startHearth(env: Record<string, string> = {}, opts: { host
     },
     async stop() {
       await halt(child);
+      await closeFront();
       rmSync(dir, { recursive: true, force: true });
     },
   };

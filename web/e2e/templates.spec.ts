@@ -25,8 +25,8 @@ test('a server from the study-group template', async ({ page }) => {
   await page.getByRole('button', { name: 'Create', exact: true }).click();
 
   const nav = page.getByRole('navigation', { name: 'Channels' });
-  await expect(nav.getByRole('button', { name: /Information/ })).toBeVisible();
-  await expect(nav.getByRole('button', { name: /Study Rooms/ })).toBeVisible();
+  await expect(nav.getByRole('button', { name: /^[▾▸] Information$/ })).toBeVisible();
+  await expect(nav.getByRole('button', { name: /^[▾▸] Study Rooms$/ })).toBeVisible();
   for (const name of ['notes-resources', 'session-planning', 'general', 'homework-help']) {
     await expect(nav.getByRole('link', { name: `# ${name}` })).toBeVisible();
   }
@@ -41,7 +41,7 @@ test('a server from the study-group template', async ({ page }) => {
   // Collapse "Information": its channels hide, and stay hidden after a reload.
   await nav.getByRole('link', { name: '# general' }).click();
   await expect(page.getByRole('heading', { name: '# general' })).toBeVisible();
-  await nav.getByRole('button', { name: /Information/ }).click();
+  await nav.getByRole('button', { name: /^[▾▸] Information$/ }).click();
   await expect(nav.getByRole('link', { name: '# notes-resources' })).toHaveCount(0);
   await page.reload();
   await expect(nav.getByRole('link', { name: '# general' })).toBeVisible();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditLog, AuditLogEntry, GuildCreate, Member, Role, User } from './api/wire';
+import type { AuditLog, AuditLogEntry, Channel, GuildCreate, Member, Overwrite, Role, User } from './api/wire';
 import {
   AUDIT_PAGE,
   mergeAuditPages,
@@ -12,10 +12,15 @@ import {
   dropped,
   intToColour,
   isEmptyOverwrite,
+  mayChangeOverwrites,
+  maySyncWithCategory,
+  mayTouchManageRoles,
+  touchedBits,
   moved,
   outranks,
   positionsFor,
   roleLock,
+  sameOverwrites,
   snowflakeTime,
   sortRoles,
   withBit,
@@ -235,5 +240,68 @@ describe('audit log pages', () => {
     const full = page(Array.from({ length: AUDIT_PAGE }, (_, i) => String(1000 + i)));
     expect(nextAuditBefore([full])).toBe('1000');
     expect(nextAuditBefore([full, page(['999'])])).toBeNull();
+  });
+});
+
+describe('category sync', () => {
+  const ow = (id: string, allow: string, deny: string, type = 0) => ({ id, type, allow, deny });
+  it('a channel is synced when its overwrites equal those of the category, order and neutral entries aside', () => {
+    const cat = [ow('g', '0', '1024'), ow('r', '1024', '0')];
+    expect(sameOverwrites([ow('r', '1024', '0'), ow('g', '0', '1024')], cat)).toBe(true);
+    expect(sameOverwrites([...cat, ow('u', '0', '0', 1)], cat)).toBe(true);
+    expect(sameOverwrites([ow('g', '0', '1024')], cat)).toBe(false);
+    expect(sameOverwrites([ow('g', '0', '2048'), ow('r', '1024', '0')], cat)).toBe(false);
+    expect(sameOverwrites([ow('g', '0', '1024'), ow('r', '1024', '0', 1)], cat)).toBe(false);
+    expect(sameOverwrites([], [])).toBe(true);
+  });
+});
+
+describe('the overwrite rule (src/service/overwrites.rs)', () => {
+  const ow = (id: string, allow: bigint, deny: bigint, type = 0): Overwrite => ({ id, type, allow: allow.toString(), deny: deny.toString() });
+  const chan = (id: string, ows: Overwrite[], type = 0): Channel => ({ id, type, name: id, permission_overwrites: ows }) as Channel;
+  // MANAGE_CHANNELS at guild level for the mod and SEND_MESSAGES for everyone, so only the
+  // overwrite rule decides.
+  const perms: Record<string, bigint> = { [G]: P.VIEW_CHANNEL | P.SEND_MESSAGES, '11': P.MANAGE_ROLES | P.MANAGE_CHANNELS };
+  const g: GuildCreate = { ...guild, roles: roles.map((r) => (perms[r.id] !== undefined ? { ...r, permissions: String(perms[r.id]) } : r)) };
+  it('touched bits: per target, what differs; added and removed overwrites count whole; the last entry counts', () => {
+    const send = P.SEND_MESSAGES;
+    const view = P.VIEW_CHANNEL;
+    expect(touchedBits([ow('7', 0n, send)], [])).toBe(send);
+    expect(touchedBits([], [ow('7', view, send)])).toBe(view | send);
+    expect(touchedBits([ow('7', 0n, send)], [ow('7', send, 0n)])).toBe(send);
+    const same = [ow('7', view, send), ow('8', 0n, P.ADMINISTRATOR)];
+    expect(touchedBits(same, same)).toBe(0n);
+    expect(touchedBits([ow('7', 0n, send)], [ow('7', 0n, 0n), ow('7', 0n, send)])).toBe(0n);
+  });
+  it('a change of a bit the editor lacks in the channel is refused; owner and admins may change anything', () => {
+    // The mod is denied SEND_MESSAGES in the channel: removing that deny is refused.
+    const c = chan('c', [ow('11', 0n, P.SEND_MESSAGES)]);
+    expect(mayChangeOverwrites(g, c, MOD, [])).toBe(false);
+    expect(mayChangeOverwrites(g, c, MOD, [ow('11', 0n, P.SEND_MESSAGES), ow(G, 0n, P.VIEW_CHANNEL)])).toBe(true);
+    expect(mayChangeOverwrites(g, c, OWNER, [])).toBe(true);
+    expect(mayChangeOverwrites(g, c, ADMIN, [])).toBe(true);
+  });
+  it('MANAGE_ROLES may be changed only by whom an overwrite of the channel grants it', () => {
+    const plain = chan('c', []);
+    expect(mayTouchManageRoles(g, plain, MOD)).toBe(false);
+    expect(mayChangeOverwrites(g, plain, MOD, [ow('12', P.MANAGE_ROLES, 0n)])).toBe(false);
+    const granted = chan('c', [ow(MOD, P.MANAGE_ROLES, 0n, 1)]);
+    expect(mayTouchManageRoles(g, granted, MOD)).toBe(true);
+    expect(mayChangeOverwrites(g, granted, MOD, [ow(MOD, P.MANAGE_ROLES, 0n, 1), ow('12', P.MANAGE_ROLES, 0n)])).toBe(true);
+    expect(mayTouchManageRoles(g, plain, ADMIN)).toBe(true);
+  });
+  it('"Sync with category" is offered only when the server would accept the copy', () => {
+    const cat = chan('cat', [ow(G, 0n, P.SEND_MESSAGES)], 4);
+    // The copy adds a deny of SEND_MESSAGES, which the mod holds: accepted.
+    expect(maySyncWithCategory(g, chan('c', []), cat, MOD)).toBe(true);
+    // The channel denies the mod SEND_MESSAGES in a way the copy removes: refused.
+    expect(maySyncWithCategory(g, chan('c', [ow('11', 0n, P.SEND_MESSAGES)]), cat, MOD)).toBe(false);
+    // A category that grants MANAGE_ROLES: the copy touches it, refused without an overwrite granting it.
+    const catRoles = chan('cat', [ow('12', P.MANAGE_ROLES, 0n)], 4);
+    expect(maySyncWithCategory(g, chan('c', []), catRoles, MOD)).toBe(false);
+    expect(maySyncWithCategory(g, chan('c', []), catRoles, OWNER)).toBe(true);
+    expect(maySyncWithCategory(g, chan('c', []), catRoles, ADMIN)).toBe(true);
+    // Without MANAGE_CHANNELS in the guild, never.
+    expect(maySyncWithCategory(guild, chan('c', []), cat, MOD)).toBe(false);
   });
 });

@@ -3,8 +3,8 @@
 // `require_below` checks it), role reordering as `PATCH /guilds/{id}/roles` bodies, and the
 // allow / neutral / deny state of one bit in a channel permission overwrite. The server
 // decides; these only keep the screens from offering what it would refuse.
-import type { AuditLog, AuditLogEntry, GuildCreate, Overwrite, Role, RolePosition, Snowflake, User } from './api/wire';
-import { P, bits, guildPermissions, has, topPosition } from './permissions';
+import type { AuditLog, AuditLogEntry, Channel, GuildCreate, Overwrite, Role, RolePosition, Snowflake, User } from './api/wire';
+import { P, bits, channelPermissions, guildPermissions, has, topPosition } from './permissions';
 
 /** Roles from the highest position down (@everyone last); equal positions by id. */
 export function sortRoles(roles: readonly Role[]): Role[] {
@@ -98,7 +98,67 @@ export function changedBits(a: Pick<Overwrite, 'allow' | 'deny'> | undefined, b:
   return (bits(a?.allow) ^ bits(b.allow)) | (bits(a?.deny) ^ bits(b.deny));
 }
 
+/** The bits a change of one channel's overwrites from `before` to `after` touches, as the
+ *  server counts them (`touched_bits`, src/service/overwrites.rs): per target (role or member),
+ *  the bits whose allow or deny state differs; an added or removed overwrite touches all its
+ *  bits; when a list names a target twice the last entry counts. */
+export function touchedBits(before: readonly Overwrite[], after: readonly Overwrite[]): bigint {
+  const find = (list: readonly Overwrite[], id: Snowflake) => [...list].reverse().find((o) => o.id === id);
+  let out = 0n;
+  for (const o of [...before, ...after]) out |= changedBits(find(before, o.id), find(after, o.id) ?? { allow: '0', deny: '0' });
+  return out;
+}
+
+/** Whether one of `channel`'s overwrites allows MANAGE_ROLES to `me` (its member overwrite,
+ *  one of its roles' or @everyone's). */
+function grantedManageRoles(guild: GuildCreate, channel: Channel, me: Snowflake): boolean {
+  const roles = guild.members.find((m) => m.user?.id === me)?.roles ?? [];
+  return (channel.permission_overwrites ?? []).some(
+    (o) => (o.type === 1 ? o.id === me : o.id === guild.id || roles.includes(o.id)) && (bits(o.allow) & P.MANAGE_ROLES) !== 0n,
+  );
+}
+
+/** Whether the server lets `me` change `channel`'s overwrites to `after` (its
+ *  `may_change_overwrites`): the owner and ADMINISTRATORs always; anyone else only when every
+ *  touched bit is one `me` holds in the channel, and MANAGE_ROLES itself only when an overwrite
+ *  of the channel grants it to `me`. */
+export function mayChangeOverwrites(guild: GuildCreate, channel: Channel, me: Snowflake, after: readonly Overwrite[]): boolean {
+  if (guild.owner_id === me || has(guildPermissions(guild, me), P.ADMINISTRATOR)) return true;
+  const touched = touchedBits(channel.permission_overwrites ?? [], after);
+  if ((touched & ~channelPermissions(guild, channel, me)) !== 0n) return false;
+  return (touched & P.MANAGE_ROLES) === 0n || grantedManageRoles(guild, channel, me);
+}
+
+/** Whether `me` may set MANAGE_ROLES in `channel`'s overwrites (the server's rule above). */
+export function mayTouchManageRoles(guild: GuildCreate, channel: Channel, me: Snowflake): boolean {
+  return guild.owner_id === me || has(guildPermissions(guild, me), P.ADMINISTRATOR) || grantedManageRoles(guild, channel, me);
+}
+
+/** Whether the server accepts "Sync with category" (`PATCH /guilds/{id}/channels` with
+ *  `lock_permissions`, src/service/channels.rs `channel_positions`): MANAGE_CHANNELS in the
+ *  guild, MANAGE_ROLES in the channel, and copying the category's overwrites passes
+ *  [`mayChangeOverwrites`]. */
+export function maySyncWithCategory(guild: GuildCreate, channel: Channel, category: Channel, me: Snowflake): boolean {
+  return (
+    has(guildPermissions(guild, me), P.MANAGE_CHANNELS) &&
+    has(channelPermissions(guild, channel, me), P.MANAGE_ROLES) &&
+    mayChangeOverwrites(guild, channel, me, category.permission_overwrites ?? [])
+  );
+}
+
 /** `#rrggbb` ⇄ Discord's integer colour (0: no colour). */
+/** Whether two overwrite lists grant the same (order aside; all-neutral entries count as
+ *  absent): a channel is "synced" with its category when its list equals the category's. */
+export function sameOverwrites(a: readonly Overwrite[], b: readonly Overwrite[]): boolean {
+  const key = (list: readonly Overwrite[]) =>
+    list
+      .filter((o) => !isEmptyOverwrite(o))
+      .map((o) => `${o.type}:${o.id}:${bits(o.allow)}:${bits(o.deny)}`)
+      .sort()
+      .join('|');
+  return key(a) === key(b);
+}
+
 export function colourToInt(hex: string): number {
   const n = Number.parseInt(hex.replace(/^#/, ''), 16);
   return Number.isFinite(n) ? n & 0xffffff : 0;

@@ -7,6 +7,10 @@ import {
   commandBody,
   commandEntries,
   componentBody,
+  contextBody,
+  appsAllowed,
+  contextEntries,
+  usableBy,
   entities,
   entityKinds,
   entryName,
@@ -20,7 +24,10 @@ import {
   type CommandEntry,
   type Place,
 } from './bots';
-import { Store } from './state/store';
+import { ALL, P } from './permissions';
+import type { Rest } from './api/rest';
+import { INTERACTION_KEEP_MS, Store } from './state/store';
+import { sendInteraction } from './ui/Components';
 
 const place: Place = { applicationId: 'app', guildId: 'g', channelId: 'c', sessionId: 's', nonce: 'n' };
 
@@ -34,6 +41,7 @@ const index: ApplicationCommandIndex = {
       application_id: 'app',
       name: 'echo',
       description: 'Repeats',
+      default_member_permissions: null,
       version: '5',
       options: [
         { type: 3, name: 'text', description: 'What', required: true, max_length: 5 },
@@ -49,6 +57,7 @@ const index: ApplicationCommandIndex = {
       application_id: 'app',
       name: 'config',
       description: 'Settings',
+      default_member_permissions: null,
       version: '6',
       options: [
         { type: 1, name: 'show', description: 'Show them' },
@@ -60,9 +69,12 @@ const index: ApplicationCommandIndex = {
         },
       ],
     },
-    { id: '3', type: 2, application_id: 'app', name: 'Profile', description: '', version: '7' },
+    { id: '3', type: 2, application_id: 'app', name: 'Profile', description: '', default_member_permissions: null, version: '7' },
+    { id: '4', type: 3, application_id: 'app2', name: 'Quote', description: '', default_member_permissions: null, version: '8' },
+    { id: '5', type: 3, application_id: 'app', name: 'Bookmark', description: '', default_member_permissions: null, version: '9' },
   ],
 };
+index.applications.push({ id: 'app2', name: 'Quoter', description: '', bot_id: 'bot2' });
 
 describe('message components', () => {
   it('reads action rows and skips what is not one', () => {
@@ -257,9 +269,78 @@ describe('interactions in the store', () => {
     s.dispatch('APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE', { nonce: 'q', choices: [{ name: 'A', value: 'a' }] });
     expect(s.state.autocomplete?.choices).toEqual([{ name: 'A', value: 'a' }]);
   });
+  it('drops a settled entry after INTERACTION_KEEP_MS, a pending one never', () => {
+    const s = new Store();
+    s.startInteraction('a', 'g', 10_000);
+    s.startInteraction('b', 'g', 10_000);
+    s.startInteraction('q', 'g', 0);
+    s.dispatch('INTERACTION_SUCCESS', { id: '1', nonce: 'a' });
+    vi.advanceTimersByTime(INTERACTION_KEEP_MS - 1);
+    expect(Object.keys(s.state.interactions).sort()).toEqual(['a', 'b', 'q']);
+    vi.advanceTimersByTime(1);
+    // 'b' failed by its timeout meanwhile (10 s) and is kept 30 s from then.
+    expect(Object.keys(s.state.interactions)).toEqual(['b']);
+    expect(s.state.interactions.b?.status).toBe('failed');
+    vi.advanceTimersByTime(10_000);
+    expect(s.state.interactions).toEqual({});
+  });
+  it('without a gateway session nothing is sent and the interaction fails with the reason', () => {
+    const s = new Store();
+    const sent: unknown[] = [];
+    const rest = { interact: (b: unknown) => (sent.push(b), Promise.resolve()) } as unknown as Rest;
+    const body = (nonce: string, sessionId: string) => ({ ...place, nonce, sessionId }) as never;
+    const nonce = sendInteraction(rest, s, 'g', body);
+    expect(sent).toEqual([]);
+    expect(s.state.interactions[nonce]).toMatchObject({ status: 'failed', error: expect.stringContaining('not connected') });
+    s.dispatch('READY', { v: 10, user: { id: 'u' }, session_id: 'sess', guilds: [] });
+    const again = sendInteraction(rest, s, 'g', body);
+    expect(sent).toHaveLength(1);
+    expect(s.state.interactions[again]?.status).toBe('pending');
+  });
   it('READY keeps the gateway session id', () => {
     const s = new Store();
     s.dispatch('READY', { v: 10, user: { id: 'u' }, session_id: 'sess', guilds: [] });
     expect(s.state.sessionId).toBe('sess');
+  });
+});
+
+describe('context-menu commands', () => {
+  it('lists the USER and MESSAGE commands apart, by name, with their application', () => {
+    expect(contextEntries(index, 2, ALL).map((e) => [e.command.name, e.application])).toEqual([['Profile', 'Echo Bot']]);
+    expect(contextEntries(index, 3, ALL).map((e) => [e.command.name, e.application])).toEqual([
+      ['Bookmark', 'Echo Bot'],
+      ['Quote', 'Quoter'],
+    ]);
+    expect(contextEntries({ ...index, application_commands: [] }, 3, ALL)).toEqual([]);
+  });
+  it('lists a command only to members its default_member_permissions let use it', () => {
+    const cmd = (id: string, d: string | null) => ({ id, type: 2, application_id: 'app', name: id, description: '', default_member_permissions: d, version: '1' });
+    const gated = { ...index, application_commands: [cmd('anyone', null), cmd('admins', '0'), cmd('kickers', String(P.KICK_MEMBERS | P.BAN_MEMBERS))] };
+    const names = (perms: bigint) => contextEntries(gated, 2, perms).map((e) => e.command.name);
+    expect(names(P.USE_APPLICATION_COMMANDS)).toEqual(['anyone']);
+    expect(names(P.USE_APPLICATION_COMMANDS | P.KICK_MEMBERS)).toEqual(['anyone']);
+    expect(names(P.USE_APPLICATION_COMMANDS | P.KICK_MEMBERS | P.BAN_MEMBERS)).toEqual(['anyone', 'kickers']);
+    expect(names(ALL)).toEqual(['admins', 'anyone', 'kickers']);
+    expect(usableBy(cmd('x', '0'), ALL & ~P.ADMINISTRATOR)).toBe(false);
+  });
+  it('offers the Apps menu only with USE_APPLICATION_COMMANDS, and MESSAGE commands only with READ_MESSAGE_HISTORY', () => {
+    expect(appsAllowed(P.USE_APPLICATION_COMMANDS, 2)).toBe(true);
+    expect(appsAllowed(P.USE_APPLICATION_COMMANDS, 3)).toBe(false);
+    expect(appsAllowed(P.USE_APPLICATION_COMMANDS | P.READ_MESSAGE_HISTORY, 3)).toBe(true);
+    expect(appsAllowed(ALL & ~P.USE_APPLICATION_COMMANDS, 2)).toBe(false);
+    expect(appsAllowed(ALL & ~P.USE_APPLICATION_COMMANDS, 3)).toBe(false);
+  });
+  it('runs one on its target: type 2 with the command type and target_id, no options', () => {
+    const quote = contextEntries(index, 3, ALL).find((e) => e.command.name === 'Quote');
+    if (!quote) throw new Error('no Quote');
+    expect(contextBody({ ...place, applicationId: 'app2' }, quote, 'm1')).toEqual({
+      application_id: 'app2',
+      guild_id: 'g',
+      channel_id: 'c',
+      session_id: 's',
+      nonce: 'n',
+      type: 2,
+      data: { id: '4', name: 'Quote', type: 3, version: '8', target_id: 'm1' },
+    });
   });
 });

@@ -15,6 +15,7 @@ import type {
   InteractionRequest,
   Snowflake,
 } from './api/wire';
+import { P } from './permissions';
 
 /** Component types (Discord "Component Types"). */
 export const C = {
@@ -291,6 +292,56 @@ export function autocompleteBody(p: Place, entry: CommandEntry, values: Record<s
   }
   const c = entry.command;
   return { ...base(p), type: 4, data: { id: c.id, name: c.name, type: 1, version: c.version, options: nest(entry.path, options) } };
+}
+
+/** Application command types (Discord "Application Command Types"). */
+export const COMMAND_TYPE = { CHAT_INPUT: 1, USER: 2, MESSAGE: 3 } as const;
+
+/** One entry of a context menu's "Apps" list: a USER or MESSAGE command. */
+export interface ContextEntry {
+  command: ApplicationCommand;
+  application: string;
+}
+
+/** Whether a member with `perms` in the channel may use `command` by its
+ *  `default_member_permissions` (the server's `may_use`: null: everyone; "0": ADMINISTRATOR
+ *  only; otherwise every bit of the set). A guild's per-command permission overrides are not
+ *  in the index, so a command they open to a member is not listed to him. */
+export function usableBy(command: ApplicationCommand, perms: bigint): boolean {
+  const d = command.default_member_permissions;
+  if (d === null || d === undefined) return true;
+  let need: bigint;
+  try {
+    need = BigInt(d);
+  } catch {
+    return true;
+  }
+  if (need === 0n) return (perms & P.ADMINISTRATOR) !== 0n;
+  return (perms & need) === need;
+}
+
+/** Whether the "Apps" menu of `kind` may be offered where the member's permissions are
+ *  `perms` (the server refuses a command without USE_APPLICATION_COMMANDS in the channel,
+ *  and a MESSAGE command without READ_MESSAGE_HISTORY there). */
+export function appsAllowed(perms: bigint, kind: 2 | 3): boolean {
+  const need = P.USE_APPLICATION_COMMANDS | (kind === 3 ? P.READ_MESSAGE_HISTORY : 0n);
+  return (perms & need) === need;
+}
+
+/** The index's commands of `kind` (USER 2 or MESSAGE 3) usable with `perms` in the channel,
+ *  by name then application. */
+export function contextEntries(index: ApplicationCommandIndex, kind: 2 | 3, perms: bigint): ContextEntry[] {
+  return index.application_commands
+    .filter((c) => c.type === kind && usableBy(c, perms))
+    .map((command) => ({ command, application: index.applications.find((a) => a.id === command.application_id)?.name ?? '' }))
+    .sort((a, b) => a.command.name.localeCompare(b.command.name) || a.application.localeCompare(b.application));
+}
+
+/** Type 2: run context-menu command `entry` on `targetId` (a user for USER commands, a
+ *  message of the channel for MESSAGE commands; the server resolves it into `data.resolved`). */
+export function contextBody(p: Place, entry: ContextEntry, targetId: Snowflake): InteractionRequest {
+  const c = entry.command;
+  return { ...base(p), type: 2, data: { id: c.id, name: c.name, type: c.type, version: c.version, target_id: targetId } };
 }
 
 /** A choice's value as the form keeps it (a string). */

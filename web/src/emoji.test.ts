@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { composerText, fromEmojibase, fromGuild, insertAt, loadRecent, loadUnicodeEmoji, pushRecent, reactionParam, resolveRecent, saveRecent, searchEmoji } from './emoji';
+import { composerText, fromEmojibase, fromGuild, insertAt, loadRecent, loadTone, loadUnicodeEmoji, pushRecent, reactionParam, resolveRecent, saveRecent, saveTone, searchEmoji, toneSample, withTone } from './emoji';
 
 describe('emoji data', () => {
   it('keeps Unicode order without components or regional indicators', () => {
@@ -87,5 +87,47 @@ describe('recent emojis', () => {
   it('drops keys the picker no longer knows', () => {
     const all = [{ key: 'a', name: 'a', tags: [], group: 0 }];
     expect(resolveRecent(['gone:1', 'a'], all).map((e) => e.key)).toEqual(['a']);
+  });
+});
+
+describe('skin tones', () => {
+  const skins = (base: string, type: number) => [1, 2, 3, 4, 5].map((tone) => ({ emoji: base + String.fromCodePoint(0x1f3fa + tone) + (type === 1 ? '' : '\uFE0F'), type, tone }));
+  it('keeps the five single-tone variants, not the two-person ones', () => {
+    const [wave, shake, pizza] = fromEmojibase([
+      { label: 'waving hand', emoji: '👋\uFE0F', group: 1, order: 1, type: 1, skins: skins('👋', 1) },
+      { label: 'handshake', emoji: '🤝', group: 1, order: 2, type: 1, skins: [{ emoji: '🫱🏿‍🫲🏽', type: 1, tone: [5, 3] }] },
+      { label: 'pizza', emoji: '🍕', group: 4, order: 3, type: 1 },
+    ]);
+    expect(wave?.skins).toEqual(['👋🏻', '👋🏼', '👋🏽', '👋🏾', '👋🏿']);
+    expect(shake?.skins).toBeUndefined();
+    expect(pizza?.skins).toBeUndefined();
+  });
+  it('applies a tone to what is sent and keeps the key', () => {
+    const [wave] = fromEmojibase([{ label: 'waving hand', emoji: '👋', group: 1, order: 1, type: 1, skins: skins('👋', 1) }]);
+    if (!wave) throw new Error('no wave');
+    const dark = withTone(wave, 5);
+    expect([composerText(dark), reactionParam(dark), dark.key]).toEqual(['👋🏿', '👋🏿', '👋']);
+    expect(withTone(wave, 0)).toBe(wave);
+    const custom = { key: 'x:1', name: 'x', id: '1', tags: [], group: -1 };
+    expect(withTone(custom, 3)).toBe(custom);
+  });
+  it('the real dataset has tones for hands, none for food', async () => {
+    const all = await loadUnicodeEmoji();
+    const thumbs = all.find((e) => e.unicode === '👍');
+    expect(thumbs && withTone(thumbs, 3).unicode).toBe('👍🏽');
+    expect(all.find((e) => e.unicode === '🍕')?.skins).toBeUndefined();
+    expect(all.filter((e) => e.skins).length).toBeGreaterThan(250);
+  });
+  it('keeps the chosen tone; anything else reads as the default', () => {
+    const m = new Map<string, string>();
+    const storage = { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) };
+    expect(loadTone(storage)).toBe(0);
+    saveTone(4, storage);
+    expect(loadTone(storage)).toBe(4);
+    m.set('hearth.skinTone', '9');
+    expect(loadTone(storage)).toBe(0);
+    expect(toneSample(0)).toBe('✋');
+    expect(toneSample(1)).toBe('✋🏻');
+    expect(toneSample(5)).toBe('✋🏿');
   });
 });

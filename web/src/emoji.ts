@@ -15,6 +15,9 @@ export interface PickerEmoji {
   tags: string[];
   /** Category index (emojibase groups; -1 for the guild's own). */
   group: number;
+  /** The five skin-tone variants (light to dark, Fitzpatrick 1-2 to 6), for emoji that have
+   *  them as one modifier (multi-person emoji with two tones are offered in their default). */
+  skins?: string[];
 }
 
 /** Emojibase's groups in order; 2 ("components", skin tones alone) is not offered. */
@@ -29,6 +32,8 @@ export interface EmojibaseEntry {
   tags?: string[];
   /** 1: shown as emoji by default (Emoji_Presentation), 0: as text unless U+FE0F follows. */
   type?: number;
+  /** Skin-tone variants; `tone` 1-5, or a list for emoji with several people. */
+  skins?: { emoji: string; type?: number; tone?: number | number[] }[];
 }
 
 /**
@@ -42,9 +47,43 @@ export function fromEmojibase(list: EmojibaseEntry[]): PickerEmoji[] {
     .filter((e) => e.group !== undefined && e.group !== 2)
     .sort((a, b) => (a.order ?? 0) - (b.order ?? 0))
     .map((e) => {
-      const unicode = e.type === 1 ? e.emoji.replace(/\uFE0F/g, '') : e.emoji;
-      return { key: unicode, name: e.label, unicode, tags: e.tags ?? [], group: e.group ?? 0 };
+      const unicode = plain(e);
+      const skins = [1, 2, 3, 4, 5].map((n) => e.skins?.find((v) => v.tone === n));
+      const entry: PickerEmoji = { key: unicode, name: e.label, unicode, tags: e.tags ?? [], group: e.group ?? 0 };
+      if (skins.every((v) => v !== undefined)) entry.skins = skins.map((v) => plain(v));
+      return entry;
     });
+}
+
+/** The character without emojibase's U+FE0F where the emoji shows as emoji anyway. */
+function plain(e: { emoji: string; type?: number }): string {
+  return e.type === 1 ? e.emoji.replace(/\uFE0F/g, '') : e.emoji;
+}
+
+/** Skin tones as Discord's picker offers them: 0 the default (yellow), 1-5 light to dark. */
+export const TONES = [0, 1, 2, 3, 4, 5] as const;
+export type Tone = (typeof TONES)[number];
+
+/** `e` in skin tone `tone` (its key stays the default's, so recent emoji follow the chosen
+ *  tone); emoji without tones, custom emoji and tone 0 unchanged. */
+export function withTone(e: PickerEmoji, tone: Tone): PickerEmoji {
+  const skin = tone > 0 ? e.skins?.[tone - 1] : undefined;
+  return skin ? { ...e, unicode: skin } : e;
+}
+
+/** The raised hand in `tone`: what the tone selector shows. */
+export function toneSample(tone: Tone): string {
+  return '\u270B' + (tone > 0 ? String.fromCodePoint(0x1f3fa + tone) : '');
+}
+
+const TONE = 'hearth.skinTone';
+/** The chosen skin tone kept in localStorage (anything else reads as the default). */
+export function loadTone(storage: Pick<Storage, 'getItem'> = localStorage): Tone {
+  const n = Number(storage.getItem(TONE));
+  return (TONES as readonly number[]).includes(n) ? (n as Tone) : 0;
+}
+export function saveTone(tone: Tone, storage: Pick<Storage, 'setItem'> = localStorage): void {
+  storage.setItem(TONE, String(tone));
 }
 
 let loading: Promise<PickerEmoji[]> | null = null;

@@ -16,6 +16,7 @@ import type {
   RolePosition,
   Webhook,
   Channel,
+  ChannelPosition,
   ChannelBody,
   CreateDmBody,
   CreateGuildBody,
@@ -316,6 +317,12 @@ export class Rest {
   }
   deleteOverwrite(channel: Snowflake, id: Snowflake) {
     return this.request<undefined>('DELETE', `/channels/${channel}/permissions/${id}`);
+  }
+  /** `PATCH /guilds/{id}/channels` with `lock_permissions: true`: the channel's overwrites
+   *  become a copy of its category's (MANAGE_CHANNELS, and MANAGE_ROLES in the channel). 204. */
+  syncWithCategory(guild: Snowflake, channel: Snowflake, category: Snowflake) {
+    const body: ChannelPosition[] = [{ id: channel, parent_id: category, lock_permissions: true }];
+    return this.request<undefined>('PATCH', `/guilds/${guild}/channels`, body);
   }
   /** `GET /guilds/{id}/invites` (MANAGE_GUILD): with uses, max_uses, max_age, created_at. */
   guildInvites(guild: Snowflake) {

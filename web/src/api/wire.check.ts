@@ -3,7 +3,10 @@
 // compares its re-serialization), and here `tsc` checks that each fixture is a value of the
 // TypeScript type the client uses for it. A field the TS type requires that the server does not
 // send, or sends with another JSON type, fails `npm run typecheck`. Nothing here is bundled.
+import applicationCommandIndex from '../../wire-fixtures/application_command_index.json';
+import autocompleteResponse from '../../wire-fixtures/autocomplete_response.json';
 import channel from '../../wire-fixtures/channel.json';
+import channelSyncBody from '../../wire-fixtures/channel_sync_body.json';
 import createChannelBody from '../../wire-fixtures/create_channel_body.json';
 import createDmBody from '../../wire-fixtures/create_dm_body.json';
 import createGuildBody from '../../wire-fixtures/create_guild_body.json';
@@ -13,6 +16,8 @@ import createRoleBody from '../../wire-fixtures/create_role_body.json';
 import dmChannel from '../../wire-fixtures/dm_channel.json';
 import editMessageBody from '../../wire-fixtures/edit_message_body.json';
 import guild from '../../wire-fixtures/guild.json';
+import interactionEvent from '../../wire-fixtures/interaction_event.json';
+import interactionModalCreate from '../../wire-fixtures/interaction_modal_create.json';
 import invite from '../../wire-fixtures/invite.json';
 import loginBody from '../../wire-fixtures/login_body.json';
 import message from '../../wire-fixtures/message.json';
@@ -52,6 +57,11 @@ export const checked: [
   W.RelationshipBody,
   W.RelationshipRemove,
   W.PassiveUpdate,
+  W.ApplicationCommandIndex,
+  W.InteractionModalCreate,
+  W.InteractionClientEvent,
+  W.AutocompleteResponse,
+  W.ChannelPosition[],
 ] = [
   user,
   tokenPair,
@@ -76,4 +86,12 @@ export const checked: [
   relationshipBody,
   relationshipRemove,
   passiveUpdate,
+  applicationCommandIndex,
+  interactionModalCreate,
+  interactionEvent,
+  autocompleteResponse,
+  channelSyncBody,
 ];
+// The `POST /interactions` bodies are checked by `src/bots.fixtures.test.ts`: the client's
+// builders produce exactly `wire-fixtures/interaction_*_body.json` (JSON imports widen
+// `type` to `number`, which the literal union of `InteractionRequest` does not take).

@@ -290,7 +290,7 @@ export interface Message {
   /** The application of an interaction's response or of its bot's message. */
   application_id?: Snowflake;
   /** Who ran the command this message answers. */
-  interaction_metadata?: { id: Snowflake; type: number; user: User; name?: string };
+  interaction_metadata?: { id: Snowflake; type: number; user: User; name?: string; command_type?: number };
 }
 
 /** `hearth_wire::AttachmentRef`: on create, `id` names the `files[n]` part (`n`). */
@@ -600,6 +600,15 @@ export interface CommandOption {
   autocomplete?: boolean;
 }
 
+/** `hearth_wire::ChannelPosition`: one entry of `PATCH /guilds/{id}/channels` (with
+ *  `lock_permissions` the channel takes a copy of its category's overwrites). */
+export interface ChannelPosition {
+  id: Snowflake;
+  position?: number;
+  parent_id?: Snowflake | null;
+  lock_permissions?: boolean;
+}
+
 /** `hearth_wire::ApplicationCommand` (the fields this client reads). */
 export interface ApplicationCommand {
   id: Snowflake;
@@ -609,6 +618,9 @@ export interface ApplicationCommand {
   name: string;
   description: string;
   options?: CommandOption[];
+  /** Who may use it by default: a permission set as a decimal string, all of whose bits the
+   *  member needs in the channel; "0": administrators only; null: everyone. */
+  default_member_permissions: string | null;
   version: Snowflake;
 }
 
@@ -644,6 +656,8 @@ export interface InteractionRequest {
     type?: number;
     version?: Snowflake;
     options?: InteractionOption[];
+    /** USER and MESSAGE commands: the user or message the command runs on. */
+    target_id?: Snowflake;
     custom_id?: string;
     component_type?: number;
     values?: string[];

@@ -100,6 +100,11 @@ export interface State {
   error: string | null;
 }
 
+/** How long the entry of a settled interaction is kept (late events of it, a modal or
+ *  autocomplete choices, still find it) before it is dropped, so that `interactions` does not
+ *  grow for the whole session. Its control keeps showing the outcome it saw. */
+export const INTERACTION_KEEP_MS = 30_000;
+
 /** An interaction's progress as its controls show it. */
 export interface Interaction {
   status: 'pending' | 'done' | 'failed';
@@ -169,12 +174,23 @@ export class Store {
       setTimeout(() => {
         if (this.state.interactions[nonce]?.status === 'pending') this.settleInteraction(nonce, 'failed');
       }, timeoutMs);
+    else this.dropLater(nonce);
   }
 
   settleInteraction(nonce: string | null, status: Interaction['status'], error?: string): void {
     const i = nonce ? this.state.interactions[nonce] : undefined;
     if (!nonce || !i || i.status === 'failed') return;
     this.set((s) => ({ interactions: { ...s.interactions, [nonce]: { ...i, status, ...(error ? { error } : {}) } } }));
+    if (status !== 'pending') this.dropLater(nonce);
+  }
+
+  /** Drops a settled interaction's entry after INTERACTION_KEEP_MS. */
+  private dropLater(nonce: string): void {
+    setTimeout(() => {
+      const i = this.state.interactions[nonce];
+      if (!i || i.status === 'pending') return;
+      this.set((s) => ({ interactions: Object.fromEntries(Object.entries(s.interactions).filter(([n]) => n !== nonce)) }));
+    }, INTERACTION_KEEP_MS);
   }
 
   closeModal(): void {

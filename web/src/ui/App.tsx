@@ -195,7 +195,7 @@ function Shell() {
               <p>{t.noChannel}</p>
             </main>
           )}
-          <MemberList guild={guild} />
+          <MemberList guild={guild} channelId={channel?.id ?? null} />
         </>
       ) : (
         <main className="empty wide">

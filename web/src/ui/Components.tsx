@@ -29,25 +29,29 @@ import {
   textInputs,
   type Place,
 } from '../bots';
-import { useStore, type Store } from '../state/store';
+import { useStore, type Interaction, type Store } from '../state/store';
 import { t } from '../strings';
 import type { Rest } from '../api/rest';
 import { useClient } from './context';
 import { Modal } from './admin/Modal';
 
-/** Sends an interaction and tracks it by nonce (`timeoutMs` 0: autocomplete, untracked);
- *  `null` when there is no gateway session yet. */
+/** Sends an interaction and tracks it by nonce (`timeoutMs` 0: autocomplete, untracked).
+ *  Without a gateway session (none yet, or it was lost) nothing is sent and the interaction
+ *  is noted as failed with the reason, which its control shows. */
 export function sendInteraction(
   rest: Rest,
   store: Store,
   guildId: string,
   body: (nonce: string, sessionId: string) => InteractionRequest,
   timeoutMs = INTERACTION_TIMEOUT_MS,
-): string | null {
+): string {
   const sessionId = store.state.sessionId;
-  if (!sessionId) return null;
   const nonce = interactionNonce();
   store.startInteraction(nonce, guildId, timeoutMs);
+  if (!sessionId) {
+    store.settleInteraction(nonce, 'failed', t.bots.notConnected);
+    return nonce;
+  }
   rest.interact(body(nonce, sessionId)).catch((err: unknown) => {
     store.settleInteraction(nonce, 'failed', err instanceof ApiError ? err.detail() : undefined);
   });
@@ -57,7 +61,11 @@ export function sendInteraction(
 /** The status line of an interaction this session sent (nothing once it succeeded). */
 export function InteractionStatus({ nonce, label }: { nonce: string | null; label?: string }) {
   const { store } = useClient();
-  const i = useStore(store, (s) => (nonce ? s.interactions[nonce] : undefined));
+  const live = useStore(store, (s) => (nonce ? s.interactions[nonce] : undefined));
+  // The store drops a settled entry after a while: the outcome seen last stays on screen.
+  const [seen, setSeen] = useState<{ nonce: string | null; i: Interaction | undefined }>({ nonce, i: live });
+  if (live && (seen.nonce !== nonce || seen.i !== live)) setSeen({ nonce, i: live });
+  const i = live ?? (seen.nonce === nonce ? seen.i : undefined);
   if (!i || i.status === 'done') return null;
   if (i.status === 'pending')
     return (
@@ -81,7 +89,7 @@ function Emoji({ c }: { c: Component }) {
 export function InteractionContext({ m }: { m: Message }) {
   const meta = m.interaction_metadata;
   if (!meta?.name) return null;
-  return <div className="reply-context muted small">↱ {t.bots.used(meta.user.global_name ?? meta.user.username, meta.name)}</div>;
+  return <div className="reply-context muted small">↱ {t.bots.used(meta.user.global_name ?? meta.user.username, meta.name, (meta.command_type ?? 1) === 1)}</div>;
 }
 
 /** A bot's action rows under its message (nothing for other messages). */

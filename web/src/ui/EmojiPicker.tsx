@@ -1,9 +1,28 @@
 // The emoji picker: a dialog with a search field and the emoji by category (recently used,
 // the guild's own, then Unicode's groups). The search field keeps the focus; the arrow keys
 // move the active emoji through the grid (aria-activedescendant), Enter chooses it, Esc
-// closes, and the focus goes back to the button that opened it (Modal).
+// closes, and the focus goes back to the button that opened it (Modal). The skin-tone button
+// (Discord's hand) opens the six tones; the chosen one applies to every emoji that has
+// tones (in the grid and in what is sent) and is kept in localStorage.
 import { useEffect, useId, useMemo, useState } from 'react';
-import { emojiUrl, fromGuild, GROUPS, loadRecent, loadUnicodeEmoji, pushRecent, resolveRecent, saveRecent, searchEmoji, type PickerEmoji } from '../emoji';
+import {
+  emojiUrl,
+  fromGuild,
+  GROUPS,
+  loadRecent,
+  loadTone,
+  loadUnicodeEmoji,
+  pushRecent,
+  resolveRecent,
+  saveRecent,
+  saveTone,
+  searchEmoji,
+  toneSample,
+  TONES,
+  withTone,
+  type PickerEmoji,
+  type Tone,
+} from '../emoji';
 import { moveActive } from '../quick';
 import { useStore } from '../state/store';
 import { t } from '../strings';
@@ -32,6 +51,8 @@ export function EmojiPicker({ guildId, title, onPick, onClose }: { guildId: stri
   // looks): the focus goes back there on close.
   const [opener] = useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null));
   const [active, setActive] = useState(0);
+  const [tone, setTone] = useState<Tone>(() => loadTone());
+  const [tones, setTones] = useState(false);
   const id = useId();
   useEffect(() => {
     loadUnicodeEmoji().then(setUnicode, () => setFailed(true));
@@ -47,13 +68,19 @@ export function EmojiPicker({ guildId, title, onPick, onClose }: { guildId: stri
     GROUPS.forEach((g, i) => out.push({ title: g, list: (unicode ?? []).filter((e) => e.group === i) }));
     return out.filter((s) => s.list.length > 0);
   }, [custom, unicode, query, guildName]);
+  const pickTone = (n: Tone) => {
+    setTone(n);
+    saveTone(n);
+    setTones(false);
+    document.getElementById(`${id}-search`)?.focus();
+  };
   const flat = useMemo(() => sections.flatMap((s) => s.list), [sections]);
   const at = Math.min(active, flat.length - 1);
   const choose = (e: PickerEmoji | undefined) => {
     if (!e) return;
     saveRecent(pushRecent(loadRecent(), e.key));
     onClose();
-    onPick(e);
+    onPick(withTone(e, tone));
   };
   const onKeyDown = (e: React.KeyboardEvent<HTMLInputElement>) => {
     // All four arrows move through the grid (the field's caret keeps Home/End).
@@ -71,24 +98,47 @@ export function EmojiPicker({ guildId, title, onPick, onClose }: { guildId: stri
   const current = flat[at];
   return (
     <Modal title={title} onClose={onClose} className="emoji-picker" returnTo={opener}>
-      <input
-        type="search"
-        role="combobox"
-        autoFocus
-        aria-label={t.emoji.search}
-        placeholder={t.emoji.search}
-        aria-expanded={flat.length > 0}
-        aria-controls={`${id}-grid`}
-        aria-autocomplete="list"
-        aria-activedescendant={current ? `${id}-${at}` : undefined}
-        aria-describedby={`${id}-hint`}
-        value={query}
-        onChange={(e) => {
-          setQuery(e.target.value);
-          setActive(0);
-        }}
-        onKeyDown={onKeyDown}
-      />
+      <div className="emoji-top">
+        <input
+          id={`${id}-search`}
+          type="search"
+          role="combobox"
+          autoFocus
+          aria-label={t.emoji.search}
+          placeholder={t.emoji.search}
+          aria-expanded={flat.length > 0}
+          aria-controls={`${id}-grid`}
+          aria-autocomplete="list"
+          aria-activedescendant={current ? `${id}-${at}` : undefined}
+          aria-describedby={`${id}-hint`}
+          value={query}
+          onChange={(e) => {
+            setQuery(e.target.value);
+            setActive(0);
+          }}
+          onKeyDown={onKeyDown}
+        />
+        <button
+          type="button"
+          className="secondary tone-button"
+          aria-expanded={tones}
+          aria-controls={`${id}-tones`}
+          aria-label={t.emoji.tone(t.emoji.tones[tone])}
+          title={t.emoji.tone(t.emoji.tones[tone])}
+          onClick={() => setTones(!tones)}
+        >
+          <span aria-hidden="true">{toneSample(tone)}</span>
+        </button>
+      </div>
+      {tones && (
+        <div id={`${id}-tones`} role="group" aria-label={t.emoji.tonesLabel} className="tones">
+          {TONES.map((n) => (
+            <button key={n} type="button" className="secondary" aria-pressed={n === tone} aria-label={t.emoji.tones[n]} title={t.emoji.tones[n]} onClick={() => pickTone(n)}>
+              <span aria-hidden="true">{toneSample(n)}</span>
+            </button>
+          ))}
+        </div>
+      )}
       <p id={`${id}-hint`} className="muted small">
         {current ? `:${current.name.replace(/\s+/g, '_')}:` : '\u00a0'} — {t.emoji.hint}
       </p>
@@ -118,7 +168,7 @@ export function EmojiPicker({ guildId, title, onPick, onClose }: { guildId: stri
                     onMouseDown={(ev) => ev.preventDefault()}
                     onClick={() => choose(e)}
                   >
-                    <EmojiGlyph e={e} />
+                    <EmojiGlyph e={withTone(e, tone)} />
                   </div>
                 ))}
               </div>

@@ -3,6 +3,9 @@ import { useStore } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
 import { useProfile } from './Profile';
+import { AppsMenu, onContextMenu, onMenuKey, toggle, useAppsMenu } from './ContextCommands';
+import { appsAllowed } from '../bots';
+import { channelPermissions } from '../permissions';
 
 interface Group {
   key: string;
@@ -58,10 +61,17 @@ function colour(guild: GuildCreate, m: Member): string | undefined {
   return r ? `#${r.color.toString(16).padStart(6, '0')}` : undefined;
 }
 
-export function MemberList({ guild }: { guild: GuildCreate }) {
+/** The member list; a right-click on a member (or the context-menu key) opens the "Apps"
+ *  menu of USER commands, run in `channelId` (none without a channel, or where the server
+ *  would refuse them: without USE_APPLICATION_COMMANDS there). */
+export function MemberList({ guild, channelId }: { guild: GuildCreate; channelId: string | null }) {
   const { store } = useClient();
   const profile = useProfile();
   const presence = useStore(store, (s) => s.presence);
+  const me = useStore(store, (s) => s.me?.id);
+  const channel = guild.channels.find((c) => c.id === channelId);
+  const perms = channel && me ? channelPermissions(guild, channel, me) : 0n;
+  const appsIn = channel && appsAllowed(perms, 2) ? { channelId: channel.id, perms } : null;
   const groups = groupMembers(guild, presence);
   return (
     <aside className="members" aria-label={t.members}>
@@ -71,26 +81,39 @@ export function MemberList({ guild }: { guild: GuildCreate }) {
             {g.title} — {g.members.length}
           </h3>
           <ul>
-            {g.members.map((m) => {
-              const status = presence[m.user?.id ?? ''] ?? 'offline';
-              return (
-                <li key={m.user?.id} className={status === 'offline' ? 'member offline' : 'member'} title={m.user?.handle}>
-                  <span className={`dot ${status}`} role="img" aria-label={t.status[status] ?? status} />
-                  <button
-                    type="button"
-                    className="member-name"
-                    aria-haspopup="dialog"
-                    style={{ color: colour(guild, m) }}
-                    onClick={(e) => m.user && profile.open({ user: m.user, guildId: guild.id }, e.currentTarget)}
-                  >
-                    {name(m)}
-                  </button>
-                </li>
-              );
-            })}
+            {g.members.map((m) =>
+              m.user ? (
+                <MemberRow key={m.user.id} guild={guild} m={m} status={presence[m.user.id] ?? 'offline'} appsIn={appsIn} onOpen={(el) => m.user && profile.open({ user: m.user, guildId: guild.id }, el)} />
+              ) : null,
+            )}
           </ul>
         </section>
       ))}
     </aside>
+  );
+}
+
+interface AppsIn {
+  channelId: string;
+  perms: bigint;
+}
+
+function MemberRow({ guild, m, status, appsIn, onOpen }: { guild: GuildCreate; m: Member; status: string; appsIn: AppsIn | null; onOpen: (el: HTMLElement) => void }) {
+  const apps = useAppsMenu();
+  const user = m.user;
+  if (!user) return null;
+  return (
+    <li className={status === 'offline' ? 'member offline' : 'member'} title={user.handle} onContextMenu={appsIn ? onContextMenu(apps) : undefined} onKeyDown={appsIn ? onMenuKey(apps) : undefined}>
+      <span className={`dot ${status}`} role="img" aria-label={t.status[status] ?? status} />
+      <button type="button" className="member-name" aria-haspopup="dialog" style={{ color: status === 'offline' ? undefined : colour(guild, m) }} onClick={(e) => onOpen(e.currentTarget)}>
+        {name(m)}
+      </button>
+      {appsIn && (
+        <button type="button" className="member-apps small secondary" aria-haspopup="menu" aria-expanded={apps.open} aria-label={t.bots.appsFor(name(m))} title={t.bots.appsFor(name(m))} onClick={toggle(apps)}>
+          {t.bots.apps}
+        </button>
+      )}
+      {appsIn && <AppsMenu target={{ guildId: guild.id, channelId: appsIn.channelId, kind: 2, targetId: user.id, label: name(m), perms: appsIn.perms }} menu={apps} />}
+    </li>
   );
 }

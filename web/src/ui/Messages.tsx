@@ -14,6 +14,7 @@ import type { Attachment, Channel, GuildCreate, Message } from '../api/wire';
 import { filesOf, fitImage, formatSize, isInlineImage, isPreviewable } from '../files';
 import { createRenderer } from '../markdown';
 import { canPin, channelPermissions, has, P } from '../permissions';
+import { appsAllowed } from '../bots';
 import { compareIds, useStore, type ChannelMessages, type Pending, type Store, type Typist } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
@@ -22,6 +23,7 @@ import { emojiUrl, reactionParam } from '../emoji';
 import { EmojiPicker } from './EmojiPicker';
 import { Composer, displayName, refusal, type DraftFile } from './Composer';
 import { InteractionContext, MessageComponents } from './Components';
+import { AppsMenu, onContextMenu, onMenuKey, toggle, useAppsMenu } from './ContextCommands';
 
 const PAGE = 50;
 /** How long the newest message stays on screen before it is acknowledged (read states). */
@@ -90,6 +92,8 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
     [guild, channel, me, timeoutEnded],
   );
   const mayPin = canPin(perms);
+  // The "Apps" menu (MESSAGE commands) only where the server would run them.
+  const appsPerms = guild && appsAllowed(perms, 3) ? perms : null;
   // As the server (and Discord): a file is a message, so it needs SEND_MESSAGES too.
   const mayAttach = has(perms, P.SEND_MESSAGES | P.ATTACH_FILES);
   const files = useDraftFiles(channel.id);
@@ -214,6 +218,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
       mine={m.author.id === me?.id}
       html={render(m.content)}
       mayPin={mayPin}
+      appsPerms={appsPerms}
       onReply={() => setReplyTo(m)}
       editing={editingId === m.id}
       setEditing={(on) => setEditingId((cur) => (on ? m.id : cur === m.id ? null : cur))}
@@ -314,6 +319,8 @@ interface ItemProps {
   mine: boolean;
   html: string;
   mayPin: boolean;
+  /** The member's permissions in the channel when the "Apps" menu is offered, else null. */
+  appsPerms: bigint | null;
   onReply: () => void;
   editing: boolean;
   setEditing: (on: boolean) => void;
@@ -324,10 +331,11 @@ function focusComposer() {
   document.querySelector<HTMLTextAreaElement>('.composer textarea')?.focus();
 }
 
-function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply, editing, setEditing }: ItemProps) {
+function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, appsPerms, onReply, editing, setEditing }: ItemProps) {
   const { rest } = useClient();
   const profile = useProfile();
   const [picking, setPicking] = useState(false);
+  const apps = useAppsMenu();
   // null: the message's current text (an edit starts from it).
   const [draftText, setDraft] = useState<string | null>(null);
   const draft = draftText ?? m.content;
@@ -349,6 +357,8 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
       className={grouped ? 'message grouped' : 'message'}
       data-message-id={m.id}
       aria-label={t.messageLabel(displayName(m), m.content, m.attachments?.length ?? 0)}
+      onContextMenu={guildId && appsPerms !== null && !editing ? onContextMenu(apps) : undefined}
+      onKeyDown={guildId && appsPerms !== null && !editing ? onMenuKey(apps) : undefined}
     >
       {divider && (
         <div className="divider" role="separator">
@@ -454,6 +464,11 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
           <button type="button" className="small secondary" onClick={onReply}>
             {t.reply}
           </button>
+          {guildId && appsPerms !== null && (
+            <button type="button" className="small secondary" aria-haspopup="menu" aria-expanded={apps.open} onClick={toggle(apps)}>
+              {t.bots.apps}
+            </button>
+          )}
           {mayPin && (
             <button type="button" className="small secondary" onClick={() => void act(() => rest.pin(m.channel_id, m.id, !m.pinned))}>
               {m.pinned ? t.unpin : t.pin}
@@ -470,6 +485,9 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, onReply
             </>
           )}
         </div>
+      )}
+      {guildId && appsPerms !== null && (
+        <AppsMenu target={{ guildId, channelId: m.channel_id, kind: 3, targetId: m.id, label: t.bots.messageBy(displayName(m)), perms: appsPerms }} menu={apps} />
       )}
       {error && <p role="alert" className="error">{error}</p>}
     </li>

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { ChannelType, type Channel, type GuildCreate } from '../api/wire';
+import { ChannelType, type Channel, type GuildCreate, type Snowflake } from '../api/wire';
 import { compareIds, useStore } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
@@ -9,7 +9,7 @@ import { navigate } from './route';
 import { SettingsDialog } from './Security';
 import { ChannelPermissionsDialog, canEditOverwrites } from './admin/ChannelPermissions';
 import { GuildSettingsButton } from './admin/GuildSettings';
-import { P, channelPermissions, has } from '../permissions';
+import { P, channelPermissions, guildPermissions, has } from '../permissions';
 
 function initials(name: string): string {
   return name
@@ -87,14 +87,21 @@ export function GuildBar({ current }: { current: string | null }) {
   );
 }
 
-/** Text channels in position order, grouped under their categories. */
-export function textChannels(g: GuildCreate): { category: Channel | null; channels: Channel[] }[] {
+/** Text channels in position order, grouped under their categories; a channel whose category
+ *  the user cannot see (or that is gone) is listed with the uncategorized ones, as on Discord.
+ *  Empty categories are left out, except, with `editor` (the signed-in user, for the sidebar),
+ *  for one this user may edit: MANAGE_CHANNELS in the guild or its overwrites' MANAGE_ROLES
+ *  (Discord shows an empty category only to those who can manage it). */
+export function textChannels(g: GuildCreate, editor?: Snowflake): { category: Channel | null; channels: Channel[] }[] {
   const byPos = (a: Channel, b: Channel) => (a.position ?? 0) - (b.position ?? 0) || (a.id < b.id ? -1 : 1);
   const cats = g.channels.filter((c) => c.type === ChannelType.GuildCategory).sort(byPos);
   const texts = g.channels.filter((c) => c.type === ChannelType.GuildText).sort(byPos);
-  const groups = [{ category: null as Channel | null, channels: texts.filter((c) => !c.parent_id) }];
+  const known = new Set(cats.map((c) => c.id));
+  const groups = [{ category: null as Channel | null, channels: texts.filter((c) => !c.parent_id || !known.has(c.parent_id)) }];
   for (const cat of cats) groups.push({ category: cat, channels: texts.filter((c) => c.parent_id === cat.id) });
-  return groups.filter((x) => x.channels.length > 0);
+  const managesChannels = !!editor && has(guildPermissions(g, editor), P.MANAGE_CHANNELS);
+  const mayEdit = (cat: Channel) => managesChannels || canEditOverwrites(g, cat, editor);
+  return groups.filter((x) => x.channels.length > 0 || (x.category && mayEdit(x.category)));
 }
 
 /** Collapsed categories, kept across reloads. */
@@ -195,8 +202,8 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
     localStorage.setItem(COLLAPSED, JSON.stringify([...next]));
     setCollapsed(next);
   };
-  const groups = textChannels(guild);
-  const target = current ?? groups[0]?.channels[0]?.id ?? null;
+  const groups = textChannels(guild, me);
+  const target = current ?? groups.flatMap((x) => x.channels)[0]?.id ?? null;
   // "Invite people" needs CREATE_INSTANT_INVITE in the channel the invite leads to.
   const targetChannel = guild.channels.find((c) => c.id === target);
   const canInvite = !!me && !!targetChannel && has(channelPermissions(guild, targetChannel, me), P.CREATE_INSTANT_INVITE);
@@ -225,6 +232,18 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
                 >
                   {collapsed.has(category.id) ? '▸' : '▾'} {category.name}
                 </button>
+                {canEditOverwrites(guild, category, me) && (
+                  <button
+                    type="button"
+                    className="channel-gear"
+                    aria-haspopup="dialog"
+                    aria-label={t.editCategoryPermissions(category.name ?? '')}
+                    title={t.editCategoryPermissions(category.name ?? '')}
+                    onClick={() => setEditing(category.id)}
+                  >
+                    ⚙
+                  </button>
+                )}
               </h3>
             )}
             <ul>

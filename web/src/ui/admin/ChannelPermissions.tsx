@@ -3,10 +3,15 @@
 // `PUT /channels/{id}/permissions/{overwrite_id}`, removed with DELETE (an overwrite left all
 // neutral is removed too). Bits the editor does not hold in the channel are not offered (the
 // server refuses changing them). The channel comes from the store, so CHANNEL_UPDATE by anyone
-// shows at once.
+// shows at once. Categories (type 4) have overwrites too: new channels in a category start
+// with a copy of them, and a channel of a category shows whether its overwrites are the
+// category's ("synced") with a button that copies them again (`PATCH /guilds/{id}/channels`
+// with `lock_permissions`, Discord's "Sync now"), shown only when the server would accept the
+// copy (`maySyncWithCategory` in src/admin.ts). MANAGE_ROLES itself is offered only to whom an
+// overwrite of the channel grants it (owner and administrators aside), as the server checks.
 import { useState } from 'react';
 import type { Channel, GuildCreate, Overwrite, Snowflake } from '../../api/wire';
-import { bitState, changedBits, isEmptyOverwrite, sortRoles, withBit, type TriState } from '../../admin';
+import { bitState, changedBits, isEmptyOverwrite, maySyncWithCategory, mayTouchManageRoles, sameOverwrites, sortRoles, withBit, type TriState } from '../../admin';
 import { ALL, P, channelPermissions, has, type PermissionName } from '../../permissions';
 import { useStore } from '../../state/store';
 import { t } from '../../strings';
@@ -72,10 +77,12 @@ export function ChannelPermissionsDialog({ guildId, channelId, onClose }: { guil
       .filter((m) => m.user && !listed.some((o) => o.id === m.user?.id))
       .map((m) => ({ id: m.user?.id ?? '', type: 1, name: `@${m.nick ?? (m.user ? userName(m.user) : '')}` })),
   ];
+  const isCategory = channel.type === 4;
   return (
-    <Modal title={t.channelPermissions(channel.name ?? '')} onClose={onClose} className="settings">
+    <Modal title={isCategory ? t.categoryPermissions(channel.name ?? '') : t.channelPermissions(channel.name ?? '')} onClose={onClose} className="settings">
       <div className="settings-body">
         <div className="overwrite-list">
+          {isCategory ? <p className="muted small">{t.categoryNote}</p> : <CategorySync guild={guild} channel={channel} me={me} />}
           <h3>{t.overwrites}</h3>
           <ul aria-label={t.overwrites}>
             {listed.map((o) => (
@@ -192,7 +199,7 @@ function OverwriteEditor({
       {CHANNEL_PERMISSIONS.map((p) => {
         const bit = P[p];
         const [title, desc] = t.perm[p] ?? [p, ''];
-        const held = has(mine, bit);
+        const held = has(mine, bit) && (bit !== P.MANAGE_ROLES || mayTouchManageRoles(guild, channel, me));
         const state = bitState(value, bit);
         return (
           <fieldset key={p} className="tri" disabled={!held} aria-describedby={`ow-${p}-desc`}>
@@ -224,5 +231,30 @@ function OverwriteEditor({
         </button>
       </div>
     </form>
+  );
+}
+
+/** Whether `channel`'s overwrites are its category's, and the button that copies them. */
+function CategorySync({ guild, channel, me }: { guild: GuildCreate; channel: Channel; me: Snowflake }) {
+  const { rest } = useClient();
+  const a = useAction();
+  const category = guild.channels.find((c) => c.id === channel.parent_id && c.type === 4);
+  if (!category) return null;
+  const synced = sameOverwrites(channel.permission_overwrites ?? [], category.permission_overwrites ?? []);
+  // Only when the server would accept the copy (it refuses a change of a bit the editor
+  // does not hold in the channel, or of MANAGE_ROLES without an overwrite granting it).
+  const may = maySyncWithCategory(guild, channel, category, me);
+  return (
+    <div className="category-sync">
+      <p role="status" className="muted small">
+        {synced ? t.syncedWith(category.name ?? '') : t.notSyncedWith(category.name ?? '')}
+      </p>
+      {!synced && may && (
+        <button type="button" className="secondary small" disabled={a.busy} onClick={() => void a.run(() => rest.syncWithCategory(guild.id, channel.id, category.id))}>
+          {t.syncNow}
+        </button>
+      )}
+      <ErrorText error={a.error} />
+    </div>
   );
 }

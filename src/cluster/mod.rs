@@ -1,0 +1,57 @@
+//! Scale-out on Redis (README "Scale-out", spec/cluster.md): several nodes share one
+//! PostgreSQL database and one Redis. [`Cluster`] is the Redis connection of a node, built
+//! by the composition root from the `cluster` section; [`RedisBus`] is the event bus between
+//! nodes and [`RedisLimits`] the rate-limit buckets every node shares. Without
+//! `cluster.redis_url` none of this exists and the node runs alone on its in-process bus.
+
+pub mod bus;
+pub mod limits;
+
+use redis::aio::ConnectionManager;
+
+pub use bus::RedisBus;
+pub use limits::RedisLimits;
+
+use crate::config::ClusterConfig;
+use crate::error::{Error, Result};
+
+/// A node's Redis: the client (for dedicated connections: the stream reader and pub/sub)
+/// and a shared multiplexed connection that reconnects by itself.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: redis::Client,
+    pub conn: ConnectionManager,
+    /// `cluster.redis_key_prefix`: prefix of every key and channel.
+    pub prefix: String,
+    /// `cluster.stream_max_len`.
+    pub stream_max_len: u64,
+}
+
+impl Cluster {
+    /// Connects to `cluster.redis_url`; `None` when it is unset (single node).
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when the URL is invalid or Redis does not answer.
+    pub async fn connect(c: &ClusterConfig) -> Result<Option<Cluster>> {
+        let Some(url) = &c.redis_url else {
+            return Ok(None);
+        };
+        let client = redis::Client::open(url.as_str())
+            .map_err(|e| Error::internal(format!("cluster.redis_url: {e}")))?;
+        let conn = client
+            .get_connection_manager()
+            .await
+            .map_err(|e| Error::internal(format!("cannot connect to Redis: {e}")))?;
+        Ok(Some(Cluster {
+            client,
+            conn,
+            prefix: c.redis_key_prefix.clone(),
+            stream_max_len: c.stream_max_len,
+        }))
+    }
+
+    /// A second connection of its own (blocking reads must not stall the shared one).
+    pub(crate) async fn dedicated(&self) -> redis::RedisResult<ConnectionManager> {
+        self.client.get_connection_manager().await
+    }
+}

@@ -1,0 +1,248 @@
+//! Scale-out (issue 18, README "Scale-out", spec/cluster.md): several nodes in one process
+//! sharing one PostgreSQL database and one real Redis (127.0.0.1:6379) under a key prefix
+//! of their own, removed afterwards. A cluster needs PostgreSQL, so these tests use it
+//! whatever `HEARTH_TEST_DATABASE` says.
+
+use serde_json::json;
+
+use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
+use crate::harness::*;
+
+const MESSAGE_CONTENT: u64 = 1 << 15;
+const REDIS: &str = "redis://127.0.0.1:6379";
+
+/// `n` nodes on one new database and one Redis prefix; dropping it stops the nodes, drops
+/// the database and deletes the prefix's keys.
+struct TestCluster {
+    nodes: Vec<TestServer>,
+    database: String,
+    prefix: String,
+}
+
+impl TestCluster {
+    async fn start(n: usize, f: impl Fn(&mut hearth::Config)) -> TestCluster {
+        let suffix = unique_suffix();
+        let database = format!("hearth_cluster_{suffix}");
+        create_pg_database(&database).await;
+        let prefix = format!("hearth-test-{suffix}:");
+        let mut nodes = vec![];
+        for _ in 0..n {
+            nodes.push(
+                TestServer::start_node(&database, |c| {
+                    c.cluster.redis_url = Some(REDIS.into());
+                    c.cluster.redis_key_prefix = prefix.clone();
+                    f(c);
+                })
+                .await,
+            );
+        }
+        TestCluster {
+            nodes,
+            database,
+            prefix,
+        }
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        self.nodes.clear();
+        drop_pg_database(self.database.clone());
+        let prefix = self.prefix.clone();
+        // Its own thread and runtime: `Drop` may run inside the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let Ok(client) = redis::Client::open(REDIS) else {
+                return;
+            };
+            let Ok(mut con) = client.get_connection() else {
+                return;
+            };
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}*"))
+                .query(&mut con)
+                .unwrap_or_default();
+            if !keys.is_empty() {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut con);
+            }
+        })
+        .join();
+    }
+}
+
+#[test]
+fn a_redis_cluster_needs_postgresql() {
+    let mut c = hearth::Config::default();
+    c.cluster.redis_url = Some(REDIS.into());
+    let problems = c.validate();
+    assert!(
+        problems.iter().any(|p| p.contains("needs a PostgreSQL")),
+        "{problems:?}"
+    );
+    c.database_url = Some("postgres://u@localhost/db".into());
+    assert!(c.validate().is_empty(), "{:?}", c.validate());
+    c.cluster.redis_url = Some("http://localhost".into());
+    assert!(c.validate().iter().any(|p| p.contains("redis://")));
+    // The single node needs no section at all.
+    assert!(hearth::Config::default().validate().is_empty());
+}
+
+#[tokio::test]
+async fn messages_cross_nodes_and_a_permission_change_on_one_node_filters_on_another_at_once() {
+    let cl = TestCluster::start(3, |_| {}).await;
+    let [n1, n2, n3] = [&cl.nodes[0], &cl.nodes[1], &cl.nodes[2]];
+    let (_, alice_tok) = n1.register("alice").await;
+    let (_, bob_tok) = n1.register("bob").await;
+    let (carol_id, carol_tok) = n1.register("carol").await;
+    // Dave is not a member: he must receive nothing of the guild on any node.
+    let (_, dave_tok) = n1.register("dave").await;
+    let alice1 = n1.client(&alice_tok);
+    let g = create_guild(&alice1, "Cluster").await;
+    join(&n2.client(&bob_tok), &g.invite).await;
+    join(&n3.client(&carol_tok), &g.invite).await;
+
+    let intents = GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT;
+    let mut bob2 = Gw::identify(n2, &bob_tok, intents).await;
+    assert_eq!(bob2.expect("GUILD_CREATE").await["id"], g.id.as_str());
+    let mut carol3 = Gw::identify(n3, &carol_tok, intents).await;
+    assert_eq!(carol3.expect("GUILD_CREATE").await["id"], g.id.as_str());
+    let mut dave3 = Gw::identify(n3, &dave_tok, intents).await;
+
+    // A message sent through node 1 reaches the sessions on nodes 2 and 3.
+    let id = say(&alice1, &g.general, "hello cluster").await;
+    for gw in [&mut bob2, &mut carol3] {
+        let m = gw.expect("MESSAGE_CREATE").await;
+        assert_eq!(
+            (m["id"].as_str(), &m["content"]),
+            (Some(id.as_str()), &json!("hello cluster"))
+        );
+    }
+    // A channel made on node 1 appears on node 3.
+    let lobby = alice1
+        .post(
+            &format!("/guilds/{}/channels", g.id),
+            json!({"name": "lobby"}),
+        )
+        .await;
+    assert_eq!(lobby.status, 201, "{lobby:?}");
+    let lobby = s(&lobby.body["id"]);
+    assert_eq!(carol3.expect("CHANNEL_CREATE").await["id"], lobby.as_str());
+
+    // Alice, through node 2, denies carol VIEW_CHANNEL on general; right after the answer a
+    // message goes through node 1 into general, then one into lobby.
+    let alice2 = n2.client(&alice_tok);
+    let r = alice2
+        .put(
+            &format!("/channels/{}/permissions/{carol_id}", g.general),
+            json!({"type": 1, "allow": "0", "deny": "1024"}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    say(&alice1, &g.general, "secret").await;
+    say(&alice1, &lobby, "public").await;
+    // Carol's session on node 3: the channel disappears, then only the lobby message comes.
+    assert_eq!(
+        carol3.expect("CHANNEL_DELETE").await["id"],
+        g.general.as_str()
+    );
+    let m = carol3
+        .expect_where("MESSAGE_CREATE", |d| d["content"] == "public")
+        .await;
+    assert_eq!(m["channel_id"], lobby.as_str());
+    assert!(
+        !carol3.pending.iter().any(|v| v["d"]["content"] == "secret"),
+        "a hidden message reached node 3: {:?}",
+        carol3.pending
+    );
+    // Bob (node 2) still sees both, in order.
+    let secret = bob2
+        .expect_where("MESSAGE_CREATE", |d| d["content"] == "secret")
+        .await;
+    assert_eq!(secret["channel_id"], g.general.as_str());
+    bob2.expect_where("MESSAGE_CREATE", |d| d["content"] == "public")
+        .await;
+    // And node 3 refuses carol the channel's history (the stored overwrite).
+    let r = n3
+        .client(&carol_tok)
+        .get(&format!("/channels/{}/messages", g.general))
+        .await;
+    assert_err(&r, 403, 50001);
+
+    // The outsider on node 3 got nothing of the guild: his own guild arrives (same user
+    // stream) with no message before it.
+    let own = n2
+        .client(&dave_tok)
+        .post("/guilds", json!({"name": "Dave's"}))
+        .await;
+    assert!(matches!(own.status, 200 | 201), "{own:?}");
+    let gc = dave3.expect_without("GUILD_CREATE", "MESSAGE_CREATE").await;
+    assert_eq!(gc["id"], own.body["id"]);
+}
+
+#[tokio::test]
+async fn a_member_joining_through_another_node_receives_the_guild_and_its_next_messages() {
+    let cl = TestCluster::start(2, |_| {}).await;
+    let [n1, n2] = [&cl.nodes[0], &cl.nodes[1]];
+    let (_, alice_tok) = n1.register("alice").await;
+    let (_, erin_tok) = n1.register("erin").await;
+    let alice1 = n1.client(&alice_tok);
+    let g = create_guild(&alice1, "Joinable").await;
+    // Erin's session lives on node 2, which reads nothing of the guild yet; she joins
+    // through node 1.
+    let mut erin2 = Gw::identify(n2, &erin_tok, GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT).await;
+    join(&n1.client(&erin_tok), &g.invite).await;
+    assert_eq!(erin2.expect("GUILD_CREATE").await["id"], g.id.as_str());
+    say(&alice1, &g.general, "welcome erin").await;
+    assert_eq!(
+        erin2.expect("MESSAGE_CREATE").await["content"],
+        "welcome erin"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_one_bucket_across_nodes() {
+    let cl = TestCluster::start(2, |c| {
+        c.rate_limits.message_create = hearth::config::Bucket {
+            limit: 3,
+            per_seconds: 60.0,
+        };
+    })
+    .await;
+    let [n1, n2] = [&cl.nodes[0], &cl.nodes[1]];
+    let (_, tok) = n1.register("alice").await;
+    let g = create_guild(&n1.client(&tok), "Limited").await;
+    let path = format!("/channels/{}/messages", g.general);
+    let mut buckets = vec![];
+    for (i, node) in [n1, n2, n1].into_iter().enumerate() {
+        let r = node
+            .client(&tok)
+            .post(&path, json!({"content": format!("m{i}")}))
+            .await;
+        assert_eq!(r.status, 200, "message {i}: {r:?}");
+        assert_eq!(r.header("x-ratelimit-limit").as_deref(), Some("3"));
+        let remaining = r.header("x-ratelimit-remaining").unwrap();
+        assert_eq!(remaining, (2 - i).to_string(), "message {i}: {r:?}");
+        let after: f64 = r
+            .header("x-ratelimit-reset-after")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(after > 0.0 && after <= 60.0, "{after}");
+        buckets.push(r.header("x-ratelimit-bucket").unwrap());
+    }
+    assert!(buckets.windows(2).all(|w| w[0] == w[1]), "{buckets:?}");
+    // The bucket is empty on both nodes.
+    for node in [n2, n1] {
+        let r = node
+            .client(&tok)
+            .post(&path, json!({"content": "over"}))
+            .await;
+        assert_eq!(r.status, 429, "{r:?}");
+        let retry = r.body["retry_after"].as_f64().unwrap();
+        assert!(retry > 0.0 && retry <= 20.0, "{r:?}");
+        assert_eq!(r.header("x-ratelimit-remaining").as_deref(), Some("0"));
+    }
+    // Exactly the three allowed messages were stored.
+    let r = n2.client(&tok).get(&format!("{path}?limit=10")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.as_array().unwrap().len(), 3, "{r:?}");
+}

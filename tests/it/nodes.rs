@@ -1,0 +1,368 @@
+//! Several nodes of one server on one database (README "Scale-out" / "Nodes and leases",
+//! `src/service/node.rs`): every node leases its own snowflake worker id, so ids minted by
+//! concurrent nodes never collide; jobs that must run once run on one node and move to
+//! another when their holder stops (gracefully, or by stopping to renew); a guild's log is
+//! appended only by the holder of its sequencer lease, checked in the append's own
+//! transaction; `/ready` turns 503 while a node drains. Each test runs on SQLite (nodes on
+//! one database file) and on PostgreSQL (one database).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use hearth::storage::{LeaseFence, LogAppend, now_ms};
+use hearth_testkit::wait::Patience;
+use serde_json::json;
+
+use crate::federation_guilds::{A, B, fed_with, wait_applied};
+use crate::harness::{TestServer, eventually, s};
+
+/// Short leases, so failover tests wait seconds, not the default 15 s.
+const LEASE_SECONDS: u64 = 3;
+
+async fn short_leases() -> TestServer {
+    TestServer::start_with(|c| c.node.lease_seconds = LEASE_SECONDS).await
+}
+
+/// The worker id the node mints with (0-1023), from its generator's own output.
+fn worker_bits(srv: &TestServer) -> u64 {
+    (srv.hearth.ids.next().0 >> 12) & 0x3ff
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_started_at_once_lease_distinct_worker_ids() {
+    let first = TestServer::start().await;
+    assert_eq!(
+        first.hearth.node.worker_id(),
+        Some(0),
+        "a single node mints with worker 0, as before nodes existed"
+    );
+    let (n2, n3, n4) = tokio::join!(
+        first.another_node(|_| {}),
+        first.another_node(|_| {}),
+        first.another_node(|_| {})
+    );
+    let nodes = [&first, &n2, &n3, &n4];
+    let ids: Vec<u16> = nodes
+        .iter()
+        .map(|n| n.hearth.node.worker_id().expect("a worker lease"))
+        .collect();
+    let distinct: HashSet<u16> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), 4, "worker ids {ids:?}");
+    for n in nodes {
+        assert_eq!(
+            worker_bits(n),
+            u64::from(n.hearth.node.worker_id().unwrap())
+        );
+    }
+    // The leases as stored: four held workers, each by another process.
+    let leases = first.hearth.db.leases("worker:").await.unwrap();
+    let now = now_ms();
+    let held: Vec<_> = leases.iter().filter(|l| l.expires_at > now).collect();
+    assert_eq!(held.len(), 4, "{leases:?}");
+    let holders: HashSet<&str> = held.iter().map(|l| l.holder.as_str()).collect();
+    assert_eq!(holders.len(), 4, "{leases:?}");
+    let node_ids: HashSet<&str> = nodes.iter().map(|n| n.hearth.node.id.as_str()).collect();
+    assert_eq!(node_ids.len(), 4, "node ids are distinct");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_million_snowflakes_from_three_concurrent_nodes_never_collide() {
+    let first = TestServer::start().await;
+    let (n2, n3) = tokio::join!(first.another_node(|_| {}), first.another_node(|_| {}));
+    const PER_NODE: usize = 333_334;
+    let gens = [&first, &n2, &n3].map(|n| n.hearth.ids.clone());
+    // Every node mints on its own thread at the same time, through its real generator.
+    let handles: Vec<_> = gens
+        .into_iter()
+        .map(|g| {
+            std::thread::spawn(move || (0..PER_NODE).map(|_| g.next().0).collect::<Vec<u64>>())
+        })
+        .collect();
+    let mut all = HashSet::with_capacity(PER_NODE * 3);
+    for h in handles {
+        let ids = h.join().unwrap();
+        // Each node's own ids increase strictly.
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        all.extend(ids);
+    }
+    assert_eq!(all.len(), PER_NODE * 3, "colliding snowflakes across nodes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_whose_worker_lease_was_taken_stops_using_it_and_leases_another() {
+    let srv = short_leases().await;
+    let w = srv.hearth.node.worker_id().expect("worker lease");
+    // As if this node had paused past its lease and another node took the worker id: the
+    // taker's clock is ahead of the lease's expiry.
+    let later = now_ms() + 3_600_000;
+    let token = srv
+        .hearth
+        .db
+        .take_lease(&format!("worker:{w}"), "thief", later, later + 3_600_000)
+        .await
+        .unwrap();
+    assert!(token.is_some(), "the lapsed lease is taken");
+    // At its next renewal the node finds it lost and takes another worker id.
+    let w2 = Patience::within(Duration::from_secs(20))
+        .until("the node leases another worker id", async || {
+            srv.hearth.node.worker_id().filter(|n| *n != w)
+        })
+        .await
+        .unwrap();
+    assert_eq!(worker_bits(&srv), u64::from(w2));
+    let mine = srv.hearth.db.leases(&format!("worker:{w2}")).await.unwrap();
+    assert!(mine[0].holder.starts_with(&srv.hearth.node.id), "{mine:?}");
+}
+
+/// The runs of `job` a node recorded.
+fn runs(srv: &TestServer, job: &str) -> u64 {
+    srv.hearth
+        .jobs
+        .snapshot()
+        .into_iter()
+        .find(|j| j.job == job)
+        .map_or(0, |j| j.ok + j.failed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_runs_on_one_node_and_moves_when_its_holder_stops() {
+    let first = short_leases().await;
+    let second = first.another_node(|_| {}).await;
+    let third = first.another_node(|_| {}).await;
+    let mut nodes = [second, third, first];
+    // The thread archiver runs on exactly one node (its first pass comes at once).
+    let holder = eventually("one node runs the thread archiver", async || {
+        let running: Vec<usize> = (0..3)
+            .filter(|i| nodes[*i].hearth.node.runs("thread_archiver"))
+            .collect();
+        (running.len() == 1 && runs(&nodes[running[0]], "thread_archiver") > 0).then(|| running[0])
+    })
+    .await;
+    for (i, n) in nodes.iter().enumerate() {
+        if i != holder {
+            assert!(!n.hearth.node.runs("thread_archiver"));
+            assert_eq!(runs(n, "thread_archiver"), 0, "node {i} ran it too");
+        }
+    }
+    let db = nodes[2].hearth.db.clone();
+    let lease = db.leases("job:thread_archiver").await.unwrap();
+    assert_eq!(lease[0].holder, nodes[holder].hearth.node.id);
+
+    // The holder stops renewing (frozen or dead, nothing given up): once its lease lapses
+    // another node takes the job over, with a higher fencing token.
+    nodes[holder].hearth.node.halt();
+    assert!(!nodes[holder].hearth.node.runs("thread_archiver"));
+    let next = Patience::within(Duration::from_secs(20))
+        .until("another node takes the job over", async || {
+            (0..3).find(|i| *i != holder && nodes[*i].hearth.node.runs("thread_archiver"))
+        })
+        .await
+        .unwrap();
+    eventually("the new holder runs it", async || {
+        runs(&nodes[next], "thread_archiver") > 0
+    })
+    .await;
+    let after = db.leases("job:thread_archiver").await.unwrap();
+    assert_eq!(after[0].holder, nodes[next].hearth.node.id);
+    assert!(after[0].token > lease[0].token, "{lease:?} then {after:?}");
+    assert!(!nodes[holder].hearth.node.runs("thread_archiver"));
+
+    // A graceful stop gives the lease up at once: the remaining node takes it.
+    let last = (0..3).find(|i| *i != holder && *i != next).unwrap();
+    nodes[next].stop_keeping_data().await;
+    eventually(
+        "the last node takes the job after a graceful stop",
+        async || nodes[last].hearth.node.runs("thread_archiver"),
+    )
+    .await;
+    let released = db.leases("job:thread_archiver").await.unwrap();
+    assert_eq!(released[0].holder, nodes[last].hearth.node.id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sequencer_that_lost_its_lease_cannot_append_to_the_guild_log() {
+    let srv = TestServer::start().await;
+    let db = &srv.hearth.db;
+    let now = now_ms();
+    let name = "sequencer:4242";
+    // Node "old" holds the guild's sequencer lease, then pauses past its expiry; node "new"
+    // takes it over (its clock is past the expiry).
+    let old = db
+        .take_lease(name, "old", now, now + 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    let later = now + 2_000;
+    let new = db
+        .take_lease(name, "new", later, later + 3_600_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(new > old, "the token rises with the takeover");
+    // The old holder cannot take it back while the new one holds it.
+    assert_eq!(
+        db.take_lease(name, "old", later, later + 1_000)
+            .await
+            .unwrap(),
+        None
+    );
+    let row = |seq: i64| LogAppend {
+        guild_id: 4242,
+        seq,
+        event: format!("{{\"seq\":{seq}}}"),
+        hash: format!("h{seq}"),
+        channel_id: None,
+        object_id: None,
+        created_at: now,
+    };
+    let fence = |holder: &str, token: i64| LeaseFence {
+        name: name.into(),
+        holder: holder.into(),
+        token,
+    };
+    // The paused old holder wakes and appends with its old token: refused, nothing stored.
+    let r = db.append_events(&[row(1)], &[fence("old", old)]).await;
+    assert!(
+        matches!(r, Err(hearth::error::Error::Unavailable(_))),
+        "a stale sequencer appended: {r:?}"
+    );
+    let r = db
+        .append_from_outbox(&[row(1)], &[], &[fence("old", old)])
+        .await;
+    assert!(
+        matches!(r, Err(hearth::error::Error::Unavailable(_))),
+        "a stale sequencer moved the outbox: {r:?}"
+    );
+    // Even with the holder's name, a stale token is refused.
+    let r = db.append_event(&row(1), &[fence("new", old)]).await;
+    assert!(
+        matches!(r, Err(hearth::error::Error::Unavailable(_))),
+        "a stale token appended: {r:?}"
+    );
+    assert_eq!(db.log_head(4242).await.unwrap(), None);
+    // The new holder appends.
+    db.append_events(&[row(1), row(2)], &[fence("new", new)])
+        .await
+        .unwrap();
+    assert_eq!(db.log_head(4242).await.unwrap().map(|h| h.0), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ready_answers_503_while_a_node_drains() {
+    let srv = TestServer::start().await;
+    let url = format!("http://{}/ready", srv.addr);
+    let r = reqwest::get(&url).await.unwrap();
+    assert_eq!(r.status(), 200);
+    srv.hearth.node.drain();
+    let r = reqwest::get(&url).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["failing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f.as_str().unwrap().contains("draining")),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_node_takes_over_a_guilds_sequencer_and_the_member_gets_a_gapless_log() {
+    let f = fed_with(|_, c| c.node.lease_seconds = LEASE_SECONDS).await;
+    let (a, b) = (f.net.server(A), f.net.server(B));
+    let b2 = b.another_node(|_| {}).await;
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    let gid_a: i64 = f.gid_a.parse().unwrap();
+    let say = |srv: &TestServer, text: &str| {
+        let c = srv.client(&f.bob_tok);
+        let (ch, text) = (f.general_b.clone(), text.to_string());
+        async move {
+            let r = c
+                .post(
+                    &format!("/channels/{ch}/messages"),
+                    json!({"content": text}),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{text}: {r:?}");
+        }
+    };
+    // Node 1 of b sequences the guild (it appended the joins).
+    let seq = b
+        .hearth
+        .db
+        .leases(&format!("sequencer:{gid_b}"))
+        .await
+        .unwrap();
+    assert_eq!(seq[0].holder, b.hearth.node.id, "{seq:?}");
+    say(b, "one").await;
+    // A send through node 2 reaches the log through the outbox and node 1.
+    say(&b2, "two").await;
+    let head = |srv: &TestServer| {
+        let db = srv.hearth.db.clone();
+        async move { db.log_head(gid_b).await.unwrap().map_or(0, |h| h.0) }
+    };
+    let h2 = Patience::within(Duration::from_secs(30))
+        .until("node 1 appends node 2's send", async || {
+            let n = head(b).await;
+            b.hearth
+                .db
+                .outbox_take(1)
+                .await
+                .unwrap()
+                .is_empty()
+                .then_some(n)
+        })
+        .await
+        .unwrap();
+    wait_applied("a applied both", a, gid_a, h2).await;
+
+    // Node 1 freezes (stops renewing, appends nothing): node 2 takes the sequencer and
+    // delivery over once the leases lapse, and sends through it reach a in order.
+    b.hearth.node.halt();
+    for t in ["three", "four", "five"] {
+        say(&b2, t).await;
+    }
+    let h5 = Patience::within(Duration::from_secs(40))
+        .until(
+            "node 2 appends after taking the sequencer over",
+            async || {
+                let n = head(&b2).await;
+                (n >= h2 + 3 && b2.hearth.db.outbox_take(1).await.unwrap().is_empty()).then_some(n)
+            },
+        )
+        .await
+        .unwrap();
+    let after = b2
+        .hearth
+        .db
+        .leases(&format!("sequencer:{gid_b}"))
+        .await
+        .unwrap();
+    assert_eq!(after[0].holder, b2.hearth.node.id, "{after:?}");
+    assert!(after[0].token > seq[0].token);
+    Patience::within(Duration::from_secs(40))
+        .until("a applied everything", async || {
+            crate::federation_guilds::applied(a, gid_a).await >= h5
+        })
+        .await
+        .unwrap();
+    // The host's log is gapless, and a has every message once, in order.
+    let rows = b2.hearth.db.log_range(gid_b, 0, 10_000).await.unwrap();
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, (1..=h5).collect::<Vec<_>>());
+    let msgs = f
+        .alice()
+        .get(&format!("/channels/{}/messages?limit=50", f.general_a))
+        .await;
+    let mut contents: Vec<String> = msgs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["type"] == 0)
+        .map(|m| s(&m["content"]))
+        .collect();
+    contents.reverse();
+    assert_eq!(contents, ["one", "two", "three", "four", "five"]);
+}
