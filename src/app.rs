@@ -186,6 +186,9 @@ impl App {
         let endpoints: Arc<dyn InteractionEndpoints> =
             Arc::new(EndpointClient::new(&config.federation, &fed.discovery)?);
         let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs, mailer, endpoints).await?);
+        if let Some(c) = &cluster {
+            hearth.node.add_probe(Arc::new(c.clone()));
+        }
 
         // Features.
         let public = hearth

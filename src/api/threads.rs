@@ -5,7 +5,7 @@
 //! `service/thread_lists.rs`.
 
 use axum::Json;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::Deserialize;
 
@@ -24,7 +24,11 @@ pub(super) fn routes() -> axum::Router<std::sync::Arc<crate::service::Hearth>> {
             "/channels/{channel_id}/messages/{message_id}/threads",
             post(start_thread_from_message),
         )
-        .route("/channels/{channel_id}/threads", post(start_thread))
+        .route(
+            "/channels/{channel_id}/threads",
+            // A forum post's files: limits `media.*`, enforced while reading (uploads.rs).
+            post(start_thread).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route(
             "/channels/{channel_id}/thread-members/@me",
             put(join_thread).delete(leave_thread),
@@ -105,14 +109,22 @@ pub(super) async fn start_thread_from_message(
         (status = "4XX", description = "Discord-format error", body = ApiError),
     ),
 )]
+///
+/// JSON, or multipart (`payload_json` and `files[n]`) for a post of a forum or media channel
+/// with files (Discord "Start Thread in Forum or Media Channel").
 pub(super) async fn start_thread(
     h: H,
     Auth(a): Auth,
     P(c): P<Snowflake>,
-    Body(b): Body<wire::StartThreadBody>,
-) -> Result<(axum::http::StatusCode, Json<wire::Channel>)> {
-    let t = h.start_thread(&a, c, b).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(t)))
+    req: axum::extract::Request,
+) -> Result<Response> {
+    let (b, files) =
+        match super::uploads::read_message::<wire::StartThreadBody>(&h, &a, c, None, req).await {
+            Ok(v) => v,
+            Err(r) => return Ok(r),
+        };
+    let t = h.start_thread_with(&a, c, b, files).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(t)).into_response())
 }
 
 /// `PUT /channels/{id}/thread-members/@me` -> 204.

@@ -14,6 +14,10 @@ pub use limits::RedisLimits;
 
 use crate::config::ClusterConfig;
 use crate::error::{Error, Result};
+use crate::service::ports::HealthProbe;
+
+/// How long `/ready` waits for Redis to answer a `PING` (500 ms).
+pub const REDIS_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A node's Redis: the client (for dedicated connections: the stream reader and pub/sub)
 /// and a shared multiplexed connection that reconnects by itself.
@@ -53,5 +57,24 @@ impl Cluster {
     /// A second connection of its own (blocking reads must not stall the shared one).
     pub(crate) async fn dedicated(&self) -> redis::RedisResult<ConnectionManager> {
         self.client.get_connection_manager().await
+    }
+}
+
+/// `/ready` fails while Redis does not answer a `PING` within [`REDIS_PROBE_TIMEOUT`]: a node
+/// that cannot reach the cluster's bus takes no new traffic (README "Scale-out").
+#[async_trait::async_trait]
+impl HealthProbe for Cluster {
+    async fn check(&self) -> Option<String> {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<String>(&mut conn);
+        match tokio::time::timeout(REDIS_PROBE_TIMEOUT, ping).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(format!("redis: {e}")),
+            Err(_) => Some(format!(
+                "redis: no answer to PING within {} ms",
+                REDIS_PROBE_TIMEOUT.as_millis()
+            )),
+        }
     }
 }

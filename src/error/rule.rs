@@ -99,6 +99,14 @@ pub enum Rule {
     ThreadLocked,
     /// 400 / 160004: the message already started a thread.
     ThreadExists,
+    /// 400 / 40058: a message sent directly in a forum or media channel (posts are threads).
+    ForumMessage,
+    /// 400 / 40067: a post without tags in a forum with the REQUIRE_TAG flag.
+    TagRequired,
+    /// 400 / 40061: two tags of a forum with the same name.
+    TagNamesUnique,
+    /// 400 / 30047: a second pinned post in a forum (Discord allows one).
+    MaxPinnedPosts,
     /// Polls' (520000-520006) and Auto Moderation's (200000) refusals, each with its own status.
     Refused(super::Refusal),
 }
@@ -251,6 +259,22 @@ impl Rule {
                 S::BAD_REQUEST,
                 160004,
                 "A thread has already been created for this message",
+            ),
+            Rule::ForumMessage => (
+                S::BAD_REQUEST,
+                40058,
+                "Cannot send a message in a forum channel",
+            ),
+            Rule::TagRequired => (
+                S::BAD_REQUEST,
+                40067,
+                "A tag is required to create a forum post in this channel",
+            ),
+            Rule::TagNamesUnique => (S::BAD_REQUEST, 40061, "Tag names must be unique"),
+            Rule::MaxPinnedPosts => (
+                S::BAD_REQUEST,
+                30047,
+                "Maximum number of pinned threads in a forum channel has been reached",
             ),
             Rule::Refused(r) => r.status_code_message(),
         }

@@ -34,7 +34,7 @@
 //!   `gateway.shed_backlog` bus events wait behind it in its receiver; the shed is counted
 //!   once (by the guild's shard, or the shard of the first addressee).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -450,9 +450,21 @@ impl Gateway {
                     for gone in before.difference(&now) {
                         self.send_to(&s, Event::ChannelDelete, json!({"id": Snowflake::from_db(*gone), "guild_id": guild_id, "type": 0}));
                     }
-                    for new in now.difference(&before) {
+                    let gained: HashSet<i64> = now.difference(&before).copied().collect();
+                    for new in &gained {
                         if let Some(p) = cache.channel_payload(*new) {
                             self.send_to(&s, Event::ChannelCreate, p);
+                        }
+                    }
+                    // The active threads of the channels gained (Discord: THREAD_LIST_SYNC
+                    // "when the current user gains access to a channel").
+                    if !gained.is_empty() {
+                        match snapshot::thread_list_sync(&self.hearth, &cache, s.user_id, &gained)
+                            .await
+                        {
+                            Ok(Some(v)) => self.send_to(&s, Event::ThreadListSync, v),
+                            Ok(None) => {}
+                            Err(e) => tracing::error!(error = %e, "THREAD_LIST_SYNC build failed"),
                         }
                     }
                 }

@@ -70,6 +70,8 @@ pub(super) fn channel_row(guild_id: i64, c: &wire::Channel) -> (ChannelRow, Vec<
             last_message_id: None,
             last_pin_timestamp: ts_ms(c.last_pin_timestamp.as_ref().and_then(|t| t.as_deref())),
             created_at: c.id.timestamp_ms() as i64,
+            flags: c.flags as i64,
+            forum: crate::service::forums::settings_of_wire(c),
         },
         ows,
     )

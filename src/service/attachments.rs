@@ -142,7 +142,8 @@ impl Hearth {
 
     /// The checks a message request's files pass before any of their bytes is stored: the
     /// channel (visible, of a guild hosted here or a DM), and for a send (`edit`: `None`) a
-    /// text channel, SEND_MESSAGES and ATTACH_FILES; for an edit of message `edit`, the
+    /// text channel (or a forum or media channel, whose files go to a new post), SEND_MESSAGES
+    /// and ATTACH_FILES; for an edit of message `edit`, the
     /// message (in this channel, by the caller) and ATTACH_FILES.
     ///
     /// # Errors
@@ -166,7 +167,8 @@ impl Hearth {
         }
         match edit {
             None => {
-                if !ca.is_text() {
+                // A forum's files are for its posts' starter messages (`super::forums`).
+                if !ca.is_text() && !super::forums::is_forum(ca.channel.kind) {
                     return Err(Error::Rule(crate::error::Rule::NonTextChannel));
                 }
                 ca.require(perm::SEND_MESSAGES | perm::ATTACH_FILES)?;

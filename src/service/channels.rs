@@ -9,13 +9,35 @@ use crate::storage::{Change, ChannelRow, Lock, OverwriteRow, now_ms};
 use crate::wire::{self, ChannelType, OverwriteType};
 use serde_json::{Value, json};
 
-/// Channel types Hearth creates in guilds: text, voice, category, announcement.
-const GUILD_CHANNEL_TYPES: [ChannelType; 4] = [
+/// Channel types Hearth creates in guilds: text, voice, category, announcement, forum, media.
+const GUILD_CHANNEL_TYPES: [ChannelType; 6] = [
     ChannelType::GuildText,
     ChannelType::GuildVoice,
     ChannelType::GuildCategory,
     ChannelType::GuildAnnouncement,
+    ChannelType::GuildForum,
+    ChannelType::GuildMedia,
 ];
+
+/// Text-like channels: names lower-cased with dashes, a topic.
+fn named_like_text(kind: ChannelType) -> bool {
+    matches!(
+        kind,
+        ChannelType::GuildText
+            | ChannelType::GuildAnnouncement
+            | ChannelType::GuildForum
+            | ChannelType::GuildMedia
+    )
+}
+
+/// The longest topic of a channel type (a forum's guidelines: 4096; others 1024).
+fn max_topic(kind: ChannelType) -> usize {
+    if matches!(kind, ChannelType::GuildForum | ChannelType::GuildMedia) {
+        4096
+    } else {
+        1024
+    }
+}
 
 impl Hearth {
     // ---- channels -------------------------------------------------------------------
@@ -106,26 +128,23 @@ impl Hearth {
             errs.add(
                 "type",
                 "BASE_TYPE_CHOICES",
-                "Value must be one of (0, 2, 4, 5).",
+                "Value must be one of (0, 2, 4, 5, 15, 16).",
             );
         }
         let name = body.name.clone().unwrap_or_default();
         Self::check_name(&name, "name", 1, 100, &mut errs);
-        let name = if matches!(
-            kind,
-            ChannelType::GuildText | ChannelType::GuildAnnouncement
-        ) {
+        let name = if named_like_text(kind) {
             name.trim().to_lowercase().replace(' ', "-")
         } else {
             name.trim().to_string()
         };
         if let Some(Some(t)) = &body.topic
-            && t.chars().count() > 1024
+            && t.chars().count() > max_topic(kind)
         {
             errs.add(
                 "topic",
                 "BASE_TYPE_MAX_LENGTH",
-                "Must be 1024 or fewer in length.",
+                format!("Must be {} or fewer in length.", max_topic(kind)),
             );
         }
         if let Some(r) = body.rate_limit_per_user
@@ -170,7 +189,7 @@ impl Hearth {
             guild_id: Some(ga.guild.id),
             kind: kind.db(),
             name: Some(name),
-            topic: body.topic.flatten(),
+            topic: body.topic.clone().flatten(),
             position: body.position.unwrap_or(0),
             parent_id: parent.map(|p| p.db()),
             nsfw: body.nsfw.unwrap_or(false),
@@ -180,7 +199,13 @@ impl Hearth {
             last_message_id: None,
             last_pin_timestamp: None,
             created_at: now_ms(),
+            flags: 0,
+            forum: None,
         };
+        let mut errs = FieldErrors::new();
+        self.check_forum_emojis(&c, &body, &mut errs).await?;
+        self.apply_forum_body(&mut c, &body, &mut errs)?;
+        errs.into_result()?;
         let ows = Self::overwrite_rows(
             c.id,
             body.permission_overwrites.as_deref().unwrap_or_default(),
@@ -271,12 +296,9 @@ impl Hearth {
         let mut c = ca.channel.clone();
         let mut errs = FieldErrors::new();
         let mut changes = vec![];
-        if let Some(n) = body.name {
+        if let Some(n) = body.name.clone() {
             Self::check_name(&n, "name", 1, 100, &mut errs);
-            let n = if matches!(
-                ChannelType::from_db(c.kind),
-                ChannelType::GuildText | ChannelType::GuildAnnouncement
-            ) {
+            let n = if named_like_text(ChannelType::from_db(c.kind)) {
                 n.trim().to_lowercase().replace(' ', "-")
             } else {
                 n.trim().to_string()
@@ -297,12 +319,13 @@ impl Hearth {
             }
             c.kind = k.db();
         }
-        if let Some(t) = body.topic {
-            if t.as_ref().is_some_and(|t| t.chars().count() > 1024) {
+        if let Some(t) = body.topic.clone() {
+            let max = max_topic(ChannelType::from_db(c.kind));
+            if t.as_ref().is_some_and(|t| t.chars().count() > max) {
                 errs.add(
                     "topic",
                     "BASE_TYPE_MAX_LENGTH",
-                    "Must be 1024 or fewer in length.",
+                    format!("Must be {max} or fewer in length."),
                 );
             }
             changes.push(change("topic", &c.topic, &t));
@@ -348,6 +371,9 @@ impl Hearth {
             ca.require(perm::MANAGE_ROLES)?;
             Self::validate_overwrites(ga, list, &mut errs)?;
         }
+        self.check_forum_emojis(&ca.channel, &body, &mut errs)
+            .await?;
+        self.apply_forum_body(&mut c, &body, &mut errs)?;
         errs.into_result()?;
         // The last entry for a target wins, as in Discord's replace-all semantics.
         let replaced = body.permission_overwrites.map(|list| {

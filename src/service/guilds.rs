@@ -134,6 +134,8 @@ impl Hearth {
             last_message_id: None,
             last_pin_timestamp: None,
             created_at: now,
+            flags: 0,
+            forum: None,
         };
         let g = GuildRow {
             id: gid,

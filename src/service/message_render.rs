@@ -190,6 +190,7 @@ impl Hearth {
             })
             .collect();
         self.add_poll_counts(rows, &mut out, viewer).await?;
+        self.add_started_threads(rows, &mut out, viewer).await?;
         Ok(out)
     }
 
@@ -262,6 +263,7 @@ impl Hearth {
             interaction_metadata,
             interaction,
             poll: super::polls::poll_wire(m),
+            thread: None,
         }
     }
 

@@ -29,6 +29,13 @@ pub(super) struct Mentions {
     pub(super) everyone: bool,
 }
 
+/// What [`Hearth::compose_message`] made: the earlier message of the same nonce
+/// (`enforce_nonce`), or the new message's row (id 0), its rendering and its MESSAGE_CREATE.
+pub(super) enum Composed {
+    Existing(Box<wire::Message>),
+    New(Box<(MessageRow, wire::Message, Dispatch)>),
+}
+
 /// The mentions written in `content` (`<@id>`, `<@!id>`, `<@&id>`, `@everyone`, `@here`).
 pub(super) fn parse_mentions(content: &str) -> Mentions {
     let mut users = vec![];
@@ -338,7 +345,46 @@ impl Hearth {
                 .await?;
             return self.replicated_message(&ca, v, actor).await;
         }
+        let (mut m, mut w, event) = match self
+            .compose_message(&ca, actor, body, &refs, files, uploads)
+            .await?
+        {
+            Composed::Existing(w) => return Ok(*w),
+            Composed::New(n) => *n,
+        };
+        // Group commit: acknowledged after the batch's commit; the writer publishes the
+        // event after that commit, in id order.
+        m.id = match self.writer.submit(m.clone(), Some(event)).await {
+            Ok(id) => id,
+            Err(e) => {
+                self.forget_blobs(&m.attachments);
+                return Err(e);
+            }
+        };
+        let sf = Snowflake::from_db(m.id);
+        w.id = sf;
+        w.timestamp = wire::iso(sf.timestamp_ms() as i64);
+        Ok(w)
+    }
+
+    /// The checks and the row, response and MESSAGE_CREATE of a send in `ca` (everything but
+    /// the write): SEND_MESSAGES, content, embeds, components, nonce, reply, slow mode,
+    /// AutoMod, mentions, files stored. Also composes a forum post's starter message
+    /// (`super::forums`), with `ca` standing for the new thread.
+    pub(super) async fn compose_message(
+        &self,
+        ca: &ChannelAccess,
+        actor: &Actor,
+        mut body: wire::CreateMessageBody,
+        refs: &[wire::AttachmentRef],
+        files: &[Upload],
+        uploads: bool,
+    ) -> Result<Composed> {
+        let channel_id = Snowflake::from_db(ca.channel.id);
         if !ca.is_text() {
+            if super::forums::is_forum(ca.channel.kind) {
+                return Err(Error::Rule(Rule::ForumMessage));
+            }
             return Err(Error::Rule(Rule::NonTextChannel));
         }
         if let Some(t) = &ca.thread {
@@ -426,7 +472,9 @@ impl Hearth {
                 .message_by_nonce(ca.channel.id, actor.user.id, n, since)
                 .await?
             {
-                return self.render_one(&existing, actor.user.id).await;
+                return Ok(Composed::Existing(Box::new(
+                    self.render_one(&existing, actor.user.id).await?,
+                )));
             }
         }
         let mut reference = None;
@@ -463,18 +511,13 @@ impl Hearth {
             self.slowmode_check(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
         }
         // Auto Moderation before anything is stored or dispatched.
-        self.automod_message(&ca, actor, &content, None).await?;
+        self.automod_message(ca, actor, &content, None).await?;
         let (mentions, mention_roles, everyone, mut users) = self
-            .resolve_mentions(
-                &ca,
-                &content,
-                body.allowed_mentions.as_ref(),
-                replied_author,
-            )
+            .resolve_mentions(ca, &content, body.allowed_mentions.as_ref(), replied_author)
             .await?;
         // Bytes first; the rows go in with the message's transaction.
-        let attachments = self.store_uploads(&ca, actor, &refs, files).await?;
-        let mut m = MessageRow {
+        let attachments = self.store_uploads(ca, actor, refs, files).await?;
+        let m = MessageRow {
             // Assigned by the writer at commit time (ids follow commit order).
             id: 0,
             channel_id: ca.channel.id,
@@ -551,7 +594,7 @@ impl Hearth {
             w.member = Some(self.member_wire(mem, None, ga.member_roles.clone(), false));
         }
         let data = serde_json::to_value(&w).map_err(Error::internal)?;
-        let (audience, guild) = Self::message_audience(&ca);
+        let (audience, guild) = Self::message_audience(ca);
         let event = Dispatch {
             event: Event::MessageCreate,
             data,
@@ -566,19 +609,7 @@ impl Hearth {
             cause: crate::events::current_cause(),
             logged: false,
         };
-        // Group commit: acknowledged after the batch's commit; the writer publishes the
-        // event after that commit, in id order.
-        m.id = match self.writer.submit(m.clone(), Some(event)).await {
-            Ok(id) => id,
-            Err(e) => {
-                self.forget_blobs(&m.attachments);
-                return Err(e);
-            }
-        };
-        let sf = Snowflake::from_db(m.id);
-        w.id = sf;
-        w.timestamp = wire::iso(sf.timestamp_ms() as i64);
-        Ok(w)
+        Ok(Composed::New(Box::new((m, w, event))))
     }
 
     /// `GET /channels/{id}/messages` (`before`/`after`/`around`, `limit` 1-100 default 50).

@@ -35,6 +35,7 @@ pub mod deletion;
 pub mod dms;
 pub mod emojis;
 pub mod export;
+pub mod forums;
 pub mod guilds;
 pub mod images;
 pub mod interaction_http;
@@ -633,7 +634,7 @@ impl Hearth {
             ChannelType::GuildText | ChannelType::GuildAnnouncement
         );
         let voice = kind.is_voice();
-        wire::Channel {
+        let w = wire::Channel {
             id: Snowflake::from_db(c.id),
             kind: ChannelType::from_db(c.kind),
             guild_id: c.guild_id.map(Snowflake::from_db),
@@ -655,7 +656,7 @@ impl Hearth {
             last_message_id: c.last_message_id.map(Snowflake::from_db),
             last_pin_timestamp: (text || !guild).then(|| c.last_pin_timestamp.map(wire::iso)),
             recipients,
-            flags: 0,
+            flags: c.flags as u64,
             owner_id: None,
             thread_metadata: None,
             message_count: None,
@@ -663,7 +664,15 @@ impl Hearth {
             total_message_sent: None,
             member: None,
             newly_created: None,
-        }
+            available_tags: None,
+            applied_tags: None,
+            default_reaction_emoji: None,
+            default_thread_rate_limit_per_user: None,
+            default_sort_order: None,
+            default_forum_layout: None,
+            message: None,
+        };
+        forums::with_forum(w, c)
     }
 
     pub fn member_wire(

@@ -234,7 +234,9 @@ impl Hearth {
     /// `GET /guilds/{guild_id}/messages/search` and `GET /channels/{channel_id}/messages/search`
     /// with the query string's pairs. Searches only the channels where the caller has
     /// VIEW_CHANNEL and READ_MESSAGE_HISTORY (overwrites included; a DM's recipients);
-    /// `channel_id` narrows that set (a channel outside it adds nothing). Answers Discord's
+    /// `channel_id` narrows that set (a channel outside it adds nothing). The guild form also
+    /// searches the threads (active and archived) of those channels: public ones, and private
+    /// ones the caller joined or, with MANAGE_THREADS in the parent, all. Answers Discord's
     /// search results object, newest first unless asked otherwise, at most 25 a page.
     ///
     /// Errors: 400 50035 for bad parameters; 404 10004 Unknown Guild / 10003 Unknown
@@ -261,14 +263,19 @@ impl Hearth {
                 for o in ows {
                     by_channel.entry(o.channel_id).or_default().push(o);
                 }
-                channels
+                let parents: Vec<(i64, u64)> = channels
                     .iter()
-                    .filter(|c| {
+                    .map(|c| {
                         let co = by_channel.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
-                        perm::has(ga.in_channel(co), READ)
+                        (c.id, ga.in_channel(co))
                     })
-                    .map(|c| c.id)
-                    .collect()
+                    .filter(|(_, p)| perm::has(*p, READ))
+                    .collect();
+                // Their threads too: public ones, private ones to members and MANAGE_THREADS.
+                let threads = self
+                    .readable_threads(ga.guild.id, &parents, actor.user.id)
+                    .await?;
+                parents.into_iter().map(|(c, _)| c).chain(threads).collect()
             }
             SearchScope::Channel(channel_id) => {
                 let ca = self.channel_access(actor, channel_id).await?;

@@ -436,3 +436,46 @@ pub fn active_threads_payload(
     out.sort_by_key(|(id, _)| *id);
     out.into_iter().map(|(_, v)| v).collect()
 }
+
+/// THREAD_LIST_SYNC (Discord "Gateway Events > Thread List Sync") for `user`, who has just
+/// gained access to the guild channels `channels`: `{guild_id, channel_ids, threads,
+/// members}` with the active threads of those channels the user can view and the user's
+/// thread member objects among them. `None` when those channels have no such thread.
+pub async fn thread_list_sync(
+    h: &Hearth,
+    cache: &GuildSnapshot,
+    user: i64,
+    channels: &HashSet<i64>,
+) -> Result<Option<Value>> {
+    let mut threads: Vec<(i64, Value)> = cache
+        .threads
+        .values()
+        .filter_map(|t| {
+            let c = t.channel.as_ref()?;
+            if !channels.contains(&t.thread.parent_id) || !cache.can_view(user, c.id, None) {
+                return None;
+            }
+            let w = Hearth::thread_wire(c, &t.thread, None, None);
+            Some((c.id, serde_json::to_value(w).ok()?))
+        })
+        .collect();
+    if threads.is_empty() {
+        return Ok(None);
+    }
+    threads.sort_by_key(|(id, _)| *id);
+    let ids: Vec<i64> = threads.iter().map(|(id, _)| *id).collect();
+    let members: Vec<wire::ThreadMember> =
+        h.db.thread_memberships(user, &ids)
+            .await?
+            .iter()
+            .map(|m| Hearth::thread_member_wire(m, None))
+            .collect();
+    let mut channel_ids: Vec<i64> = channels.iter().copied().collect();
+    channel_ids.sort_unstable();
+    Ok(Some(json!({
+        "guild_id": Snowflake::from_db(cache.guild_id),
+        "channel_ids": channel_ids.into_iter().map(Snowflake::from_db).collect::<Vec<_>>(),
+        "threads": threads.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        "members": members,
+    })))
+}

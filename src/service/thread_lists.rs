@@ -25,6 +25,9 @@ pub enum ArchivedList {
     JoinedPrivate,
 }
 
+/// Message flag HAS_THREAD: the message started a thread (with its id).
+pub const HAS_THREAD: u64 = 1 << 5;
+
 /// How often the archiver looks for idle threads.
 const ARCHIVER_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -48,6 +51,94 @@ fn before_ms(before: Option<&str>) -> Result<i64> {
 }
 
 impl Hearth {
+    /// The threads (active and archived) of guild `guild` under `parents` (channel id and the
+    /// caller's permissions there, already readable) that `user` may read: public and
+    /// announcement threads, private ones the user joined or all with MANAGE_THREADS.
+    pub(super) async fn readable_threads(
+        &self,
+        guild: i64,
+        parents: &[(i64, u64)],
+        user: i64,
+    ) -> Result<Vec<i64>> {
+        let perms: HashMap<i64, u64> = parents.iter().copied().collect();
+        let threads = self.db.guild_threads(guild).await?;
+        let private: Vec<i64> = threads
+            .iter()
+            .filter(|t| t.kind == 12)
+            .map(|t| t.channel_id)
+            .collect();
+        let joined: std::collections::HashSet<i64> = self
+            .db
+            .thread_memberships(user, &private)
+            .await?
+            .into_iter()
+            .map(|m| m.thread_id)
+            .collect();
+        Ok(threads
+            .iter()
+            .filter(|t| {
+                perms.get(&t.parent_id).is_some_and(|p| {
+                    t.kind != 12
+                        || joined.contains(&t.channel_id)
+                        || perm::has(*p, perm::MANAGE_THREADS)
+                })
+            })
+            .map(|t| t.channel_id)
+            .collect())
+    }
+
+    /// Adds `thread` (the thread each message started, as `viewer` sees it: counts and their
+    /// membership) and the HAS_THREAD flag to rendered messages of a parent channel (Discord
+    /// "Resources > Message": `thread`). A forum post's starter, which lives in its thread,
+    /// gets neither. One read when no message of `rows` started a thread.
+    pub(super) async fn add_started_threads(
+        &self,
+        rows: &[crate::storage::MessageRow],
+        out: &mut [wire::Message],
+        viewer: i64,
+    ) -> Result<()> {
+        let ids: Vec<i64> = rows
+            .iter()
+            .filter(|m| m.guild_id.is_some() && m.channel_id != m.id)
+            .map(|m| m.id)
+            .collect();
+        let threads = self.db.threads_by_ids(&ids).await?;
+        if threads.is_empty() {
+            return Ok(());
+        }
+        let tids: Vec<i64> = threads.iter().map(|t| t.channel_id).collect();
+        let channels: HashMap<i64, crate::storage::ChannelRow> = self
+            .db
+            .channels_by_id(&tids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let counts = self.db.thread_counts(&tids).await?;
+        let mine: HashMap<i64, crate::storage::ThreadMemberRow> = self
+            .db
+            .thread_memberships(viewer, &tids)
+            .await?
+            .into_iter()
+            .map(|m| (m.thread_id, m))
+            .collect();
+        for t in &threads {
+            let Some(c) = channels.get(&t.channel_id) else {
+                continue;
+            };
+            for w in out.iter_mut().filter(|w| w.id.db() == t.channel_id) {
+                w.flags |= HAS_THREAD;
+                w.thread = Some(Box::new(Self::thread_wire(
+                    c,
+                    t,
+                    counts.get(&c.id).copied(),
+                    mine.get(&c.id),
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Renders `threads` for `user` with counts and their own memberships.
     async fn thread_list(
         &self,
@@ -138,9 +229,10 @@ impl Hearth {
     }
 
     /// `GET /channels/{id}/threads/archived/public`, `/archived/private` and
-    /// `GET /channels/{id}/users/@me/threads/archived/private`: archived threads of a text or
-    /// announcement channel, newest archive first, archived before `before` (ISO 8601 or a
-    /// snowflake), at most `limit` (1 to 100, default 50), with `has_more`. Needs
+    /// `GET /channels/{id}/users/@me/threads/archived/private`: archived threads of a text,
+    /// announcement, forum or media channel (a forum's archived posts are its public list;
+    /// its private lists are empty), newest archive first, archived before `before` (ISO
+    /// 8601 or a snowflake), at most `limit` (1 to 100, default 50), with `has_more`. Needs
     /// READ_MESSAGE_HISTORY (and MANAGE_THREADS for all private threads); 400 50024 for other
     /// channel types.
     pub async fn archived_threads(
@@ -154,7 +246,10 @@ impl Hearth {
         let ca = self.channel_access(actor, channel_id).await?;
         if !matches!(
             ChannelType::from_db(ca.channel.kind),
-            ChannelType::GuildText | ChannelType::GuildAnnouncement
+            ChannelType::GuildText
+                | ChannelType::GuildAnnouncement
+                | ChannelType::GuildForum
+                | ChannelType::GuildMedia
         ) {
             return Err(Error::Rule(Rule::ChannelType));
         }

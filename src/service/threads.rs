@@ -11,6 +11,7 @@
 
 use serde_json::json;
 
+use super::attachments::Upload;
 use super::{Actor, ChannelAccess, Hearth, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Audience, Dispatch, Event, intents};
@@ -84,6 +85,19 @@ fn check_slowmode(errs: &mut FieldErrors, r: Option<i64>) {
     }
 }
 
+/// The field checks of a new thread: `name` (required, 1 to 100), `auto_archive_duration`,
+/// `rate_limit_per_user`.
+pub(super) fn check_fields(
+    errs: &mut FieldErrors,
+    name: Option<&String>,
+    duration: Option<i64>,
+    slowmode: Option<i64>,
+) {
+    check_name(errs, name, true);
+    check_duration(errs, duration);
+    check_slowmode(errs, slowmode);
+}
+
 impl Hearth {
     /// The thread channel object: the channel fields threads have plus `owner_id`,
     /// `thread_metadata`, and when given the counts `(members, messages)` and the caller's
@@ -117,6 +131,7 @@ impl Hearth {
             w.total_message_sent = Some(messages);
         }
         w.member = me.map(|m| Self::thread_member_wire(m, None));
+        w.applied_tags = Some(serde_json::from_str(&t.applied_tags).unwrap_or_default());
         w
     }
 
@@ -167,7 +182,7 @@ impl Hearth {
 
     /// Threads are not federated: refused in a replica (403 50001) and in a guild with member
     /// servers (400 50024).
-    async fn threads_allowed(&self, ca: &ChannelAccess) -> Result<()> {
+    pub(super) async fn threads_allowed(&self, ca: &ChannelAccess) -> Result<()> {
         let Some(g) = &ca.guild else {
             return Err(Error::Rule(Rule::ChannelType));
         };
@@ -219,7 +234,49 @@ impl Hearth {
         channel_id: Snowflake,
         body: wire::StartThreadBody,
     ) -> Result<wire::Channel> {
+        self.start_thread_with(actor, channel_id, body, vec![])
+            .await
+    }
+
+    /// [`Hearth::start_thread`] with the files of a multipart request (already stored),
+    /// taken only by a forum or media channel's post (`super::forums`); elsewhere files are
+    /// `50035` on `files`. Stored files are released when the request fails.
+    pub async fn start_thread_with(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        body: wire::StartThreadBody,
+        files: Vec<Upload>,
+    ) -> Result<wire::Channel> {
+        let r = self
+            .start_thread_files(actor, channel_id, body, &files)
+            .await;
+        if r.is_err() {
+            self.discard_files(&files);
+        }
+        r
+    }
+
+    async fn start_thread_files(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+        body: wire::StartThreadBody,
+        files: &[Upload],
+    ) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if super::forums::is_forum(ca.channel.kind) {
+            return self.start_forum_post(actor, ca, body, files).await;
+        }
+        if !files.is_empty() {
+            let mut e = FieldErrors::new();
+            e.add(
+                "files",
+                "FORUM_ONLY",
+                "Only posts of forum and media channels take files.",
+            );
+            return Err(Error::InvalidForm(e));
+        }
         let parent = ChannelType::from_db(ca.channel.kind);
         let kind = match (parent, body.kind) {
             (ChannelType::GuildText, None | Some(ChannelType::PrivateThread)) => 12,
@@ -259,9 +316,19 @@ impl Hearth {
         from_message: bool,
     ) -> Result<wire::Channel> {
         let mut errs = FieldErrors::new();
-        check_name(&mut errs, body.name.as_ref(), true);
-        check_duration(&mut errs, body.auto_archive_duration);
-        check_slowmode(&mut errs, body.rate_limit_per_user);
+        check_fields(
+            &mut errs,
+            body.name.as_ref(),
+            body.auto_archive_duration,
+            body.rate_limit_per_user,
+        );
+        if body.message.is_some() || body.applied_tags.is_some() {
+            errs.add(
+                "message",
+                "FORUM_ONLY",
+                "Only posts of forum and media channels take a message and tags.",
+            );
+        }
         errs.into_result()?;
         let guild_id = ca.channel.guild_id.ok_or(Error::Rule(Rule::ChannelType))?;
         let now = now_ms();
@@ -280,6 +347,8 @@ impl Hearth {
             last_message_id: None,
             last_pin_timestamp: None,
             created_at: now,
+            flags: 0,
+            forum: None,
         };
         let t = ThreadRow {
             channel_id: id,
@@ -293,6 +362,7 @@ impl Hearth {
             locked: false,
             invitable: kind != 12 || body.invitable.unwrap_or(true),
             created_at: now,
+            applied_tags: "[]".into(),
         };
         let me = ThreadMemberRow {
             thread_id: id,
@@ -325,7 +395,34 @@ impl Hearth {
             intents::GUILDS,
             to_value(&Self::thread_member_wire(&me, Some(guild_id))),
         ));
+        if from_message {
+            self.starter_updated(&t).await?;
+        }
         Ok(w)
+    }
+
+    /// MESSAGE_UPDATE of the message that started thread `t` (now with `thread` and the
+    /// HAS_THREAD flag), to those who see the parent (Discord sends it on thread creation).
+    async fn starter_updated(&self, t: &ThreadRow) -> Result<()> {
+        let Some(m) = self.db.message(t.parent_id, t.channel_id).await? else {
+            return Ok(());
+        };
+        let mut w = self.render_one(&m, t.owner_id).await?;
+        if let Some(th) = w.thread.as_mut() {
+            th.member = None;
+        }
+        let mut d = Self::event_of(
+            Event::MessageUpdate,
+            Audience::Guild {
+                guild_id: Snowflake::from_db(t.guild_id),
+                channel: Some(Snowflake::from_db(t.parent_id)),
+            },
+            intents::GUILD_MESSAGES,
+            self.message_event(&m, &w).await?,
+        );
+        d.has_content = true;
+        self.publish(d);
+        Ok(())
     }
 
     /// `PATCH /channels/{thread_id}` (Discord "Modify Channel > Thread"): `name`,
@@ -358,7 +455,11 @@ impl Hearth {
             );
         }
         errs.into_result()?;
+        let (tags, flags) = self.post_changes(&ca, &t, &body, owner).await?;
         let mut c = ca.channel.clone();
+        if let Some(f) = flags {
+            c.flags = f;
+        }
         if let Some(n) = &body.name {
             c.name = Some(n.trim().to_string());
         }
@@ -402,6 +503,9 @@ impl Hearth {
             if let Some(i) = body.invitable {
                 t.invitable = i;
             }
+            if let Some(tags) = &tags {
+                t.applied_tags = tags.clone();
+            }
             t.locked = locked;
             if let Some(a) = body.archived
                 && a != t.archived
@@ -410,9 +514,15 @@ impl Hearth {
                 t.archive_timestamp = now;
             }
             let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
+            let pinned = super::forums::FLAG_PINNED as i64;
+            if flags.is_some_and(|f| f & pinned != 0)
+                && ch.pinned_post(t.parent_id, t.channel_id, pinned).await?
+            {
+                return Err(Error::Rule(Rule::MaxPinnedPosts));
+            }
             let name = body.name.as_ref().map(|n| n.trim().to_string());
             if ch
-                .update_thread(&read, &t, name.as_deref(), body.rate_limit_per_user)
+                .update_thread(&read, &t, name.as_deref(), body.rate_limit_per_user, flags)
                 .await?
             {
                 ch.commit().await?;

@@ -93,7 +93,8 @@ impl Hearth {
     ///
     /// # Errors
     /// 404/403 50001 for a channel the caller cannot see; 403 50013 without SEND_MESSAGES and
-    /// ATTACH_FILES; 400 50008 for a non-text channel; 400 50035 on `files` for none or more
+    /// ATTACH_FILES; 400 50008 for a non-text channel (a forum or media channel takes them
+    /// for its posts); 400 50035 on `files` for none or more
     /// than `media.max_files_per_message`, or a guild hosted on another server; 413 40005
     /// for a file over `media.max_file_bytes` or over a quota.
     pub async fn request_uploads(
@@ -110,7 +111,8 @@ impl Hearth {
                 "Files cannot be sent to a guild hosted on another server yet.",
             ));
         }
-        if !ca.is_text() {
+        // A forum's uploads are for its posts' starter messages (`super::forums`).
+        if !ca.is_text() && !super::forums::is_forum(ca.channel.kind) {
             return Err(Error::Rule(Rule::NonTextChannel));
         }
         ca.require(perm::SEND_MESSAGES | perm::ATTACH_FILES)?;

@@ -314,9 +314,10 @@ impl Change {
                         .bind(guild_id).fetch_one(&mut *tx).await?;
                     c.position = next;
                 }
-                sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, created_at, flags, forum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
                     .bind(c.id).bind(c.guild_id).bind(c.kind).bind(&c.name).bind(&c.topic).bind(c.position)
                     .bind(c.parent_id).bind(c.nsfw).bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.created_at)
+                    .bind(c.flags).bind(&c.forum)
                     .execute(&mut *tx).await?;
                 for o in overwrites {
                     upsert_overwrite_q!(o).execute(&mut *tx).await?;
@@ -334,9 +335,9 @@ impl Change {
         overwrites: Option<&[OverwriteRow]>,
     ) -> Result<()> {
         on_tx!(self, tx => {
-            sqlx::query("UPDATE channels SET type = $1, name = $2, topic = $3, position = $4, parent_id = $5, nsfw = $6, rate_limit_per_user = $7, bitrate = $8, user_limit = $9 WHERE id = $10")
+            sqlx::query("UPDATE channels SET type = $1, name = $2, topic = $3, position = $4, parent_id = $5, nsfw = $6, rate_limit_per_user = $7, bitrate = $8, user_limit = $9, flags = $11, forum = $12 WHERE id = $10")
                 .bind(c.kind).bind(&c.name).bind(&c.topic).bind(c.position).bind(c.parent_id).bind(c.nsfw)
-                .bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.id).execute(&mut *tx).await?;
+                .bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.id).bind(c.flags).bind(&c.forum).execute(&mut *tx).await?;
             if let Some(list) = overwrites {
                 sqlx::query("DELETE FROM overwrites WHERE channel_id = $1").bind(c.id).execute(&mut *tx).await?;
                 for o in list {

@@ -650,10 +650,11 @@ impl Db {
     pub async fn upsert_channel(&self, c: &ChannelRow, overwrites: &[OverwriteRow]) -> Result<()> {
         on_db!(self, p => {
             let mut tx = write_tx!(self, p);
-            sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, last_pin_timestamp, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                ON CONFLICT (id) DO UPDATE SET type = excluded.type, name = excluded.name, topic = excluded.topic, position = excluded.position, parent_id = excluded.parent_id, nsfw = excluded.nsfw, rate_limit_per_user = excluded.rate_limit_per_user, bitrate = excluded.bitrate, user_limit = excluded.user_limit")
+            sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, last_pin_timestamp, created_at, flags, forum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                ON CONFLICT (id) DO UPDATE SET type = excluded.type, name = excluded.name, topic = excluded.topic, position = excluded.position, parent_id = excluded.parent_id, nsfw = excluded.nsfw, rate_limit_per_user = excluded.rate_limit_per_user, bitrate = excluded.bitrate, user_limit = excluded.user_limit, flags = excluded.flags, forum = excluded.forum")
                 .bind(c.id).bind(c.guild_id).bind(c.kind).bind(&c.name).bind(&c.topic).bind(c.position).bind(c.parent_id).bind(c.nsfw)
-                .bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.last_pin_timestamp).bind(c.created_at).execute(&mut *tx).await?;
+                .bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.last_pin_timestamp).bind(c.created_at)
+                .bind(c.flags).bind(&c.forum).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM overwrites WHERE channel_id = $1").bind(c.id).execute(&mut *tx).await?;
             for o in overwrites {
                 sqlx::query("INSERT INTO overwrites (channel_id, target_id, kind, allow_bits, deny_bits) VALUES ($1, $2, $3, $4, $5)")

@@ -57,6 +57,10 @@ pub struct ChannelRow {
     pub last_message_id: Option<i64>,
     pub last_pin_timestamp: Option<i64>,
     pub created_at: i64,
+    /// Discord's channel flags (migration 0034): PINNED, REQUIRE_TAG, HIDE_MEDIA_DOWNLOAD_OPTIONS.
+    pub flags: i64,
+    /// Forum and media channels: their settings as JSON (`service::forums::ForumSettings`).
+    pub forum: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -130,6 +134,8 @@ pub(super) struct ChannelViewRow {
     c_last_message_id: Option<i64>,
     c_last_pin_timestamp: Option<i64>,
     c_created_at: i64,
+    c_flags: i64,
+    c_forum: Option<String>,
     ow_target: Option<i64>,
     ow_kind: Option<i64>,
     ow_allow: Option<i64>,
@@ -181,13 +187,14 @@ pub struct AuditRow {
     pub reason: Option<String>,
 }
 
-pub(super) const CHANNEL_COLS: &str = "id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, last_message_id, last_pin_timestamp, created_at";
+pub(super) const CHANNEL_COLS: &str = "id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, last_message_id, last_pin_timestamp, created_at, flags, forum";
 
 macro_rules! insert_channel_q {
     ($c:expr) => {
-        sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+        sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, created_at, flags, forum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
             .bind($c.id).bind($c.guild_id).bind($c.kind).bind(&$c.name).bind(&$c.topic).bind($c.position)
             .bind($c.parent_id).bind($c.nsfw).bind($c.rate_limit_per_user).bind($c.bitrate).bind($c.user_limit).bind($c.created_at)
+            .bind($c.flags).bind(&$c.forum)
     };
 }
 
@@ -643,6 +650,7 @@ pub(super) const CHANNEL_VIEW_SQL: &str = "SELECT c.id AS c_id, c.guild_id AS c_
         c.topic AS c_topic, c.position AS c_position, c.parent_id AS c_parent_id, c.nsfw AS c_nsfw,
         c.rate_limit_per_user AS c_rate_limit_per_user, c.bitrate AS c_bitrate, c.user_limit AS c_user_limit,
         c.last_message_id AS c_last_message_id, c.last_pin_timestamp AS c_last_pin_timestamp, c.created_at AS c_created_at,
+        c.flags AS c_flags, c.forum AS c_forum,
         x.ow_target, x.ow_kind, x.ow_allow, x.ow_deny,
         g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at, m.communication_disabled_until AS m_timeout,
         r.id AS r_id, r.name AS r_name, r.color AS r_color, r.hoist AS r_hoist, r.position AS r_position,
@@ -683,6 +691,8 @@ pub(super) fn channel_view_of(
         last_message_id: first.c_last_message_id,
         last_pin_timestamp: first.c_last_pin_timestamp,
         created_at: first.c_created_at,
+        flags: first.c_flags,
+        forum: first.c_forum.clone(),
     };
     let guild_id = channel.guild_id?;
     let mut overwrites = vec![];

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::change::{Tx, on_tx};
 use super::guilds::CHANNEL_COLS;
-use super::{Change, ChannelRow, Db, on_db};
+use super::{Change, ChannelRow, Db, MessageRow, on_db};
 use crate::error::Result;
 
 /// A thread's metadata (`threads`). Times in ms since the epoch; `auto_archive_duration`
@@ -25,6 +25,8 @@ pub struct ThreadRow {
     pub locked: bool,
     pub invitable: bool,
     pub created_at: i64,
+    /// The forum tags of a post: a JSON array of snowflake strings (migration 0034).
+    pub applied_tags: String,
 }
 
 /// One thread member (`thread_members`); `join_timestamp` in ms.
@@ -36,7 +38,7 @@ pub struct ThreadMemberRow {
     pub flags: i64,
 }
 
-pub(super) const THREAD_COLS: &str = "channel_id, guild_id, parent_id, type, owner_id, archived, auto_archive_duration, archive_timestamp, locked, invitable, created_at";
+pub(super) const THREAD_COLS: &str = "channel_id, guild_id, parent_id, type, owner_id, archived, auto_archive_duration, archive_timestamp, locked, invitable, created_at, applied_tags";
 
 /// `1, 2, 3` of integer ids (safe to splice: integers only); `NULL` for none.
 fn id_list(ids: &[i64]) -> String {
@@ -64,6 +66,18 @@ impl Db {
         Ok(
             on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(id).fetch_optional(p).await)?,
         )
+    }
+
+    /// The threads among `ids` (a message's thread has the message's id), in no order.
+    pub async fn threads_by_ids(&self, ids: &[i64]) -> Result<Vec<ThreadRow>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let q = format!(
+            "SELECT {THREAD_COLS} FROM threads WHERE channel_id IN ({})",
+            id_list(ids)
+        );
+        Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?)
     }
 
     /// The thread member row of `user` in `thread`, if they joined.
@@ -105,7 +119,8 @@ impl Db {
         )
     }
 
-    /// Member and message counts of `threads`: `id -> (members, messages)`.
+    /// Member and message counts of `threads`: `id -> (members, messages)`; a forum post's
+    /// starter message (the one with the thread's id) is not counted, as in Discord.
     pub async fn thread_counts(&self, threads: &[i64]) -> Result<HashMap<i64, (i64, i64)>> {
         if threads.is_empty() {
             return Ok(HashMap::new());
@@ -113,7 +128,7 @@ impl Db {
         let list = id_list(threads);
         let q = format!(
             "SELECT c.id, (SELECT COUNT(*) FROM thread_members tm WHERE tm.thread_id = c.id),
-                    (SELECT COUNT(*) FROM messages m WHERE m.channel_id = c.id)
+                    (SELECT COUNT(*) FROM messages m WHERE m.channel_id = c.id AND m.id <> c.id)
              FROM channels c WHERE c.id IN ({list})"
         );
         let rows: Vec<(i64, i64, i64)> =
@@ -131,6 +146,15 @@ impl Db {
             id_list(ids)
         );
         Ok(on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?)
+    }
+
+    /// Every thread of the guild, archived or not, by id.
+    pub async fn guild_threads(&self, guild: i64) -> Result<Vec<ThreadRow>> {
+        let q =
+            format!("SELECT {THREAD_COLS} FROM threads WHERE guild_id = $1 ORDER BY channel_id");
+        Ok(
+            on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(guild).fetch_all(p).await)?,
+        )
     }
 
     /// The guild's active (not archived) threads, by id.
@@ -193,16 +217,18 @@ impl Change {
         members: &[ThreadMemberRow],
     ) -> Result<bool> {
         Ok(on_tx!(self, tx => {
-            let n = sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING")
+            let n = sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, created_at, flags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING")
                 .bind(c.id).bind(c.guild_id).bind(c.kind).bind(&c.name).bind(&c.topic).bind(c.position)
                 .bind(c.parent_id).bind(c.nsfw).bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.created_at)
+                .bind(c.flags)
                 .execute(&mut *tx).await?.rows_affected();
             if n == 0 {
                 false
             } else {
-                sqlx::query("INSERT INTO threads (channel_id, guild_id, parent_id, type, owner_id, archived, auto_archive_duration, archive_timestamp, locked, invitable, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                sqlx::query("INSERT INTO threads (channel_id, guild_id, parent_id, type, owner_id, archived, auto_archive_duration, archive_timestamp, locked, invitable, created_at, applied_tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
                     .bind(t.channel_id).bind(t.guild_id).bind(t.parent_id).bind(t.kind).bind(t.owner_id).bind(t.archived)
                     .bind(t.auto_archive_duration).bind(t.archive_timestamp).bind(t.locked).bind(t.invitable).bind(t.created_at)
+                    .bind(&t.applied_tags)
                     .execute(&mut *tx).await?;
                 for m in members {
                     sqlx::query("INSERT INTO thread_members (thread_id, user_id, join_timestamp, flags) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
@@ -214,7 +240,8 @@ impl Change {
     }
 
     /// Stores a thread's metadata `t` if the stored row still equals `read` (compare-and-set),
-    /// and then the `name` and slow mode given (`None`: unchanged). `false`: the row changed
+    /// and then the `name`, slow mode and channel `flags` given (`None`: unchanged) and
+    /// `t.applied_tags`. `false`: the row changed
     /// (or is gone) since `read`; nothing was written.
     pub async fn update_thread(
         &mut self,
@@ -222,6 +249,7 @@ impl Change {
         t: &ThreadRow,
         name: Option<&str>,
         rate_limit_per_user: Option<i64>,
+        flags: Option<i64>,
     ) -> Result<bool> {
         let n = on_tx!(self, tx => sqlx::query("UPDATE threads SET archived = $1, auto_archive_duration = $2, archive_timestamp = $3, locked = $4, invitable = $5 WHERE channel_id = $6 AND archived = $7 AND auto_archive_duration = $8 AND archive_timestamp = $9 AND locked = $10 AND invitable = $11")
             .bind(t.archived).bind(t.auto_archive_duration).bind(t.archive_timestamp).bind(t.locked).bind(t.invitable).bind(t.channel_id)
@@ -231,8 +259,10 @@ impl Change {
             return Ok(false);
         }
         on_tx!(self, tx => {
-            sqlx::query("UPDATE channels SET name = COALESCE($1, name), rate_limit_per_user = COALESCE($2, rate_limit_per_user) WHERE id = $3")
-                .bind(name).bind(rate_limit_per_user).bind(t.channel_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE channels SET name = COALESCE($1, name), rate_limit_per_user = COALESCE($2, rate_limit_per_user), flags = COALESCE($4, flags) WHERE id = $3")
+                .bind(name).bind(rate_limit_per_user).bind(t.channel_id).bind(flags).execute(&mut *tx).await?;
+            sqlx::query("UPDATE threads SET applied_tags = $1 WHERE channel_id = $2")
+                .bind(&t.applied_tags).bind(t.channel_id).execute(&mut *tx).await?;
         });
         Ok(true)
     }
@@ -278,5 +308,33 @@ impl Change {
         let rows: Vec<(i64,)> = on_tx!(self, tx => sqlx::query_as("SELECT user_id FROM thread_members WHERE thread_id = $1 ORDER BY user_id")
             .bind(thread).fetch_all(&mut *tx).await)?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+}
+
+impl Change {
+    /// Stores a forum post's starter message `m` (its id is the thread's, its channel the
+    /// thread) with its attachment rows and the thread's `last_message_id`, inside the
+    /// change that creates the thread.
+    pub async fn insert_starter_message(&mut self, m: &MessageRow) -> Result<()> {
+        on_tx!(self, tx => {
+            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components, poll, poll_open_until)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)")
+                .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
+                .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
+                .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
+                .bind(m.edited_at).bind(m.pinned_at).bind(m.webhook_id).bind(&m.webhook_name).bind(&m.webhook_avatar).bind(&m.interaction).bind(&m.components)
+                .bind(&m.poll).bind(m.poll_open_until)
+                .execute(&mut *tx).await?;
+            super::attachments::insert_attachments!(tx, std::slice::from_ref(m));
+            sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+
+    /// Whether another post of forum `parent` than `except` has the PINNED flag (`flag`).
+    pub async fn pinned_post(&mut self, parent: i64, except: i64, flag: i64) -> Result<bool> {
+        let r: Option<(i64,)> = on_tx!(self, tx => sqlx::query_as("SELECT id FROM channels WHERE parent_id = $1 AND id <> $2 AND type IN (10, 11, 12) AND (flags & $3) <> 0 LIMIT 1")
+            .bind(parent).bind(except).bind(flag).fetch_optional(&mut *tx).await)?;
+        Ok(r.is_some())
     }
 }

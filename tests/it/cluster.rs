@@ -246,3 +246,65 @@ async fn a_rate_limit_is_one_bucket_across_nodes() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body.as_array().unwrap().len(), 3, "{r:?}");
 }
+
+/// A TCP relay to the real Redis that the test can cut (every connection and the listener).
+struct RedisRelay {
+    addr: std::net::SocketAddr,
+    tasks: std::sync::Arc<parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl RedisRelay {
+    async fn start() -> RedisRelay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let tasks = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let t = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut down, _)) = listener.accept().await {
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut up) = tokio::net::TcpStream::connect("127.0.0.1:6379").await {
+                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                    }
+                });
+                t.lock().push(conn);
+            }
+        });
+        tasks.lock().push(accept);
+        RedisRelay { addr, tasks }
+    }
+
+    /// Redis becomes unreachable: the listener and every relayed connection close.
+    fn cut(&self) {
+        for t in self.tasks.lock().drain(..) {
+            t.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ready_fails_while_redis_does_not_answer() {
+    let relay = RedisRelay::start().await;
+    let url = format!("redis://{}", relay.addr);
+    let cluster = TestCluster::start(1, |c| c.cluster.redis_url = Some(url.clone())).await;
+    let ready = format!("http://{}/ready", cluster.nodes[0].addr);
+    let r = reqwest::get(&ready).await.unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    relay.cut();
+    let body = eventually("/ready turns 503 without Redis", async || {
+        let r = reqwest::get(&ready).await.unwrap();
+        if r.status() == 503 {
+            Some(r.json::<serde_json::Value>().await.unwrap())
+        } else {
+            None
+        }
+    })
+    .await;
+    assert!(
+        body["failing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f.as_str().unwrap().starts_with("redis:")),
+        "{body}"
+    );
+}

@@ -31,6 +31,8 @@ mod federation_media;
 mod federation_pulls;
 mod federation_transport;
 mod form_bodies;
+mod forums;
+mod forums_access;
 mod gateway;
 mod gateway_shards;
 mod guard;

@@ -82,6 +82,36 @@ pub struct Channel {
     /// THREAD_CREATE of a new thread: `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newly_created: Option<bool>,
+    /// Forum and media channels: their tags (at most 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_tags: Option<Vec<crate::ForumTag>>,
+    /// Threads of forum and media channels: the ids of the tags applied (at most 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_tags: Option<Vec<Snowflake>>,
+    /// Forum and media channels: the emoji offered to react to posts.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_reaction_emoji: Option<Option<crate::DefaultReaction>>,
+    /// Forum and media channels: the slow mode given to new posts (seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_thread_rate_limit_per_user: Option<i64>,
+    /// Forum and media channels: 0 latest activity, 1 creation date; `null` unset.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_sort_order: Option<Option<i64>>,
+    /// Forum channels: 0 not set, 1 list view, 2 gallery view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_forum_layout: Option<i64>,
+    /// Start Thread in Forum or Media Channel: the post's starter message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub message: Option<Box<crate::Message>>,
 }
 
 /// Invite object ("Resources > Invite"), with metadata when the caller may manage it.
@@ -186,6 +216,28 @@ pub struct ChannelBody {
     /// Private threads only: whether non-moderators may add others.
     #[serde(default)]
     pub invitable: Option<bool>,
+    /// Channel flags: REQUIRE_TAG (forum, media), HIDE_MEDIA_DOWNLOAD_OPTIONS (media),
+    /// PINNED (a forum's post, MANAGE_THREADS).
+    #[serde(default)]
+    pub flags: Option<u64>,
+    /// Forum and media channels: their tags (at most 20; a tag without `id` is new).
+    #[serde(default)]
+    pub available_tags: Option<Vec<crate::ForumTag>>,
+    /// Forum and media channels.
+    #[serde(default, deserialize_with = "double_option")]
+    pub default_reaction_emoji: Option<Option<crate::DefaultReaction>>,
+    /// Forum and media channels: 0 to 21600 seconds.
+    #[serde(default)]
+    pub default_thread_rate_limit_per_user: Option<i64>,
+    /// Forum and media channels: 0 or 1, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    pub default_sort_order: Option<Option<i64>>,
+    /// Forum channels: 0, 1 or 2.
+    #[serde(default)]
+    pub default_forum_layout: Option<i64>,
+    /// Threads of forum and media channels: the tags applied (at most 5).
+    #[serde(default)]
+    pub applied_tags: Option<Vec<Snowflake>>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

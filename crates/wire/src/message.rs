@@ -127,6 +127,11 @@ pub struct Message {
     /// The message's poll ("Resources > Poll"), with the results as the viewer sees them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<crate::Poll>,
+    /// The thread this message started (Discord "Resources > Message": `thread`), as the
+    /// viewer may see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub thread: Option<Box<crate::Channel>>,
 }
 
 /// Message Interaction Metadata Object (Discord "Resources > Message"): the interaction a

@@ -52,6 +52,13 @@ pub struct StartThreadBody {
     pub kind: Option<ChannelType>,
     #[serde(default)]
     pub invitable: Option<bool>,
+    /// Forum and media channels: the post's starter message (required there; content,
+    /// embeds, allowed_mentions, components, flags).
+    #[serde(default)]
+    pub message: Option<crate::CreateMessageBody>,
+    /// Forum and media channels: ids of the forum's tags to apply (at most 5).
+    #[serde(default)]
+    pub applied_tags: Option<Vec<Snowflake>>,
 }
 
 /// `GET /guilds/{id}/threads/active` and the archived lists: the threads, the caller's own
@@ -62,4 +69,33 @@ pub struct ThreadList {
     pub members: Vec<ThreadMember>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+}
+
+/// Forum Tag Object ("Resources > Channel"): a tag of a forum or media channel. `name` 0 to
+/// 20 characters; `moderated` tags are added and removed only by MANAGE_THREADS holders;
+/// at most one of `emoji_id` (a guild emoji) and `emoji_name` (a unicode emoji). In a
+/// request (`available_tags` of Create/Modify Channel) `id` is absent for a new tag.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForumTag {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Snowflake>,
+    pub name: String,
+    #[serde(default)]
+    pub moderated: bool,
+    #[serde(default)]
+    pub emoji_id: Option<Snowflake>,
+    #[serde(default)]
+    pub emoji_name: Option<String>,
+}
+
+/// Default Reaction Object ("Resources > Channel"): the emoji shown to add a reaction to a
+/// forum post; one of `emoji_id` (a guild emoji) and `emoji_name` (a unicode emoji).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultReaction {
+    #[serde(default)]
+    pub emoji_id: Option<Snowflake>,
+    #[serde(default)]
+    pub emoji_name: Option<String>,
 }
