@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::{H, no_content};
 use crate::error::Result;
 use crate::http::openapi::ApiError;
-use crate::http::{Auth, Body, P, Q};
+use crate::http::{Auth, Body, FormBody, P, Q};
 use crate::snowflake::Snowflake;
 use crate::wire;
 
@@ -57,7 +57,7 @@ pub(super) async fn interaction_callback(
     h: H,
     P((id, token)): P<(Snowflake, String)>,
     Q(q): Q<wire::CallbackQuery>,
-    Body(b): Body<wire::InteractionCallbackBody>,
+    FormBody(b): FormBody<wire::InteractionCallbackBody>,
 ) -> Result<Response> {
     Ok(
         match h

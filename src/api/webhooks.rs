@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{H, no_content};
 use crate::error::Result;
 use crate::http::openapi::{ApiError, JsonObject};
-use crate::http::{Auth, Body, ImageBody, P, Q, Reason};
+use crate::http::{Auth, Body, FormBody, ImageBody, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire::{self, ExecuteQuery};
 
@@ -229,7 +229,7 @@ pub(super) async fn execute_webhook(
     h: H,
     P((w, t)): P<(Snowflake, String)>,
     Q(q): Q<ExecuteQuery>,
-    Body(b): Body<wire::ExecuteWebhookBody>,
+    FormBody(b): FormBody<wire::ExecuteWebhookBody>,
 ) -> Result<Response> {
     let wait = q.wait();
     Ok(executed(
@@ -339,7 +339,7 @@ pub(super) async fn get_webhook_message(
 pub(super) async fn edit_webhook_message(
     h: H,
     P((w, t, m)): P<(Snowflake, String, String)>,
-    Body(b): Body<wire::EditWebhookMessageBody>,
+    FormBody(b): FormBody<wire::EditWebhookMessageBody>,
 ) -> Result<Json<wire::Message>> {
     Ok(Json(h.edit_webhook_message(w, &t, &m, b).await?))
 }

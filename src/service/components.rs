@@ -58,13 +58,38 @@ pub fn components_of(json: Option<&str>) -> Vec<Component> {
         .unwrap_or_default()
 }
 
-/// The stored column of a message's components: `None` for none.
+/// The stored column of a message's components: `None` for none. Components without an
+/// `id` (or with 0) get one as Discord gives them: counting from 1 in the order they appear
+/// (each action row before its children), skipping the ids the sender chose.
 pub fn stored_components(list: &[Component]) -> Option<String> {
     if list.is_empty() {
-        None
-    } else {
-        serde_json::to_string(list).ok()
+        return None;
     }
+    let mut list = list.to_vec();
+    let mut used = std::collections::HashSet::new();
+    for c in &list {
+        used.extend(c.id.filter(|i| *i > 0));
+        for child in c.components.iter().flatten() {
+            used.extend(child.id.filter(|i| *i > 0));
+        }
+    }
+    let mut next = 0i64;
+    let mut give = |id: &mut Option<i64>| {
+        if id.is_none_or(|i| i <= 0) {
+            next += 1;
+            while used.contains(&next) {
+                next += 1;
+            }
+            *id = Some(next);
+        }
+    };
+    for row in &mut list {
+        give(&mut row.id);
+        for child in row.components.iter_mut().flatten() {
+            give(&mut child.id);
+        }
+    }
+    serde_json::to_string(&list).ok()
 }
 
 /// The interactive component of `list` (buttons that are not links, selects) with

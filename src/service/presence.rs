@@ -37,8 +37,11 @@ impl Presence {
     /// - each activity keeps `name` (a non-empty string, required: an entry without one is
     ///   dropped), `type` (0-6, default 0), the strings `url`, `state` and `details`
     ///   (`null` means absent, as hikari sends them; longer ones are cut to
-    ///   [`MAX_ACTIVITY_TEXT`] characters), and `created_at`, `timestamps`, `emoji`,
+    ///   [`MAX_ACTIVITY_TEXT`] characters), and `timestamps`, `emoji`,
     ///   `application_id`, `flags`, `buttons` when present; other keys are not kept;
+    /// - `created_at` (Unix milliseconds; Discord "Activity Object": always present, hikari
+    ///   reads it unconditionally) is the one sent when it is a non-negative integer, else
+    ///   the time of receipt;
     /// - at most [`MAX_ACTIVITIES`] are kept.
     pub fn from_client(v: Option<&Value>) -> Presence {
         let status = v
@@ -69,6 +72,7 @@ impl Presence {
 
 /// One activity of [`Presence::from_client`], or `None` when it has no usable `name`.
 fn activity(a: &Value) -> Option<Value> {
+    let received = u64::try_from(hearth_db::now_ms()).unwrap_or(0);
     let text = |k: &str| {
         a.get(k)
             .and_then(Value::as_str)
@@ -88,18 +92,16 @@ fn activity(a: &Value) -> Option<Value> {
             out.insert(k.into(), json!(t));
         }
     }
-    for k in [
-        "created_at",
-        "timestamps",
-        "emoji",
-        "application_id",
-        "flags",
-        "buttons",
-    ] {
+    for k in ["timestamps", "emoji", "application_id", "flags", "buttons"] {
         if let Some(x) = a.get(k).filter(|x| !x.is_null()) {
             out.insert(k.into(), x.clone());
         }
     }
+    let created = a
+        .get("created_at")
+        .and_then(Value::as_u64)
+        .unwrap_or(received);
+    out.insert("created_at".into(), json!(created));
     Some(Value::Object(out))
 }
 

@@ -18,8 +18,13 @@ Scenarios:
   D  discord.js resume: the same as C
   E  discord.py without the MESSAGE_CONTENT application flag: close 4014 ->
      PrivilegedIntentsRequired
+  F  seven libraries in turn (discord.py, discord.js, hikari, disnake, nextcord, py-cord,
+     Oceanic.js; libs.py): presence, reply, a slash command invoked through POST /interactions,
+     a button clicked, a webhook
+  G  Red-DiscordBot from PyPI (red.py, bot_red.py): core `!ping`, the customcom, cleanup and
+     mod cogs used by the human, checked over REST
 
-Usage: run.py [--scenarios A,B,C,D,E] [--python PY] [--node NODE] [--tag T] [--setup-only] [--log-dir DIR]
+Usage: run.py [--scenarios A,B,C,D,E,F,G] [--python PY] [--node NODE] [--tag T] [--setup-only] [--log-dir DIR]
 Environment: HEARTH_BIN, CONFORMANCE_TIMEOUT (seconds per scenario, default 60),
              CONFORMANCE_PYTHON (interpreter with discord.py), CONFORMANCE_LOG_DIR.
 Prints per-check results and a last line `N passed, M failed`; exit status 1 if any failed.
@@ -199,7 +204,7 @@ class Server:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def setup(server, message_content=True):
+def setup(server, message_content=True, permissions=BOT_PERMISSIONS):
     """Human, guild, text channel, bot application with MESSAGE_CONTENT, bot in guild."""
     rest = Rest(server.http + "/api/v10")
     suffix = "".join(random.choice(string.ascii_lowercase) for _ in range(6))
@@ -228,7 +233,7 @@ def setup(server, message_content=True):
         if not (int(app2.get("flags", 0)) & MESSAGE_CONTENT_FLAG):
             raise Failure(f"PATCH application flags not applied: {app2!r}")
     rest.call("POST", f"/oauth2/authorize?client_id={app_id}&scope=bot",
-              {"guild_id": guild_id, "permissions": str(BOT_PERMISSIONS), "authorize": True},
+              {"guild_id": guild_id, "permissions": str(permissions), "authorize": True},
               token=human, expect=(200, 201, 204))
     bot = "Bot " + bot_token
     _, bot_me = rest.call("GET", "/users/@me", token=bot, expect=200)
@@ -765,69 +770,19 @@ def scenario_privileged(name, argv, opts, c):
         server.stop()
 
 
-PRESENCE_FLAG = 1 << 13  # GATEWAY_PRESENCE_LIMITED
-MEMBERS_FLAG = 1 << 15  # GATEWAY_GUILD_MEMBERS_LIMITED
-
-
-def scenario_libs(name, bots, opts, c):
-    """One server; each library's bot in turn: READY with the guild, its own presence with an
-    activity echoed back (PRESENCE_UPDATE parsed), and a reply to the human's ping (checked
-    over REST as the human)."""
-    server = Server(name, opts.log_dir)
-    try:
-        server.start()
-        ctx = setup(server)
-        rest, human = ctx["rest"], ctx["human"]
-        rest.call("PATCH", f"/applications/{ctx['app_id']}",
-                  {"flags": MESSAGE_CONTENT_FLAG | PRESENCE_FLAG | MEMBERS_FLAG}, token=human, expect=200)
-        for lib, argv in bots:
-            bot = None
-            try:
-                deadline = time.monotonic() + TIMEOUT
-                env = bot_env(server, ctx)
-                env["LIB"] = lib
-                bot = BotProc(f"{name}-{lib}", argv, env, opts.log_dir)
-                start = bot.wait_for("starting", deadline)
-                log(f"    {lib} {start.get('version')}")
-                ready = bot.wait_for("ready", deadline)
-                c.check(f"{lib}: READY as the bot, with the guild",
-                        ready.get("user") == ctx["bot_id"] and ctx["guild_id"] in ready.get("guilds", []),
-                        json.dumps(ready))
-                presence = bot.wait_for("presence", deadline)
-                c.check(f"{lib}: its presence echoed with the activity it set",
-                        presence.get("activity") == f"tests on {lib}", json.dumps(presence))
-                n = random.randint(10**6, 10**7)
-                orig = post(ctx, f"ping {n}")
-                done = bot.wait_for("done", deadline)
-                _, msg = rest.call("GET", f"/channels/{ctx['channel_id']}/messages/{done.get('reply_id')}",
-                                   token=human, expect=200)
-                c.check(f"{lib}: reply stored as a reply to the ping, by the bot",
-                        msg.get("content") == f"pong {n} from {lib}"
-                        and (msg.get("message_reference") or {}).get("message_id") == orig
-                        and msg.get("author", {}).get("id") == ctx["bot_id"], json.dumps(msg)[:400])
-            except Failure as e:
-                c.check(f"{lib}: ran to completion", False, str(e))
-                p = os.path.join(opts.log_dir, f"{name}-{lib}-bot.log")
-                if os.path.exists(p):
-                    log(f"--- last lines of {p}:\n{tail(p, 40)}--- end")
-            finally:
-                if bot:
-                    bot.stop()
-    finally:
-        server.stop()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scenarios", default="A,B,C,D,E")
+    ap.add_argument("--scenarios", default="A,B,C,D,E,F,G")
     ap.add_argument("--python", default=os.environ.get("CONFORMANCE_PYTHON") or
                     (os.path.join(HERE, ".venv", "bin", "python") if os.path.exists(os.path.join(HERE, ".venv", "bin", "python"))
                      else sys.executable))
     ap.add_argument("--node", default=os.environ.get("CONFORMANCE_NODE", "node"))
     ap.add_argument("--libs-python", default=os.path.join(HERE, ".venv-libs", "bin", "python"),
-                    help="python with hikari, disnake and nextcord (scenario F)")
+                    help="python with hikari, disnake and nextcord (scenario F; discord.py comes from --python)")
     ap.add_argument("--pycord-python", default=os.path.join(HERE, ".venv-pycord", "bin", "python"),
                     help="python with py-cord (scenario F; it cannot share discord.py's venv)")
+    ap.add_argument("--red-python", default=os.path.join(HERE, ".venv-red", "bin", "python"),
+                    help="python with Red-DiscordBot (scenario G)")
     ap.add_argument("--tag", default="", help="suffix for scenario names (e.g. -zstd)")
     ap.add_argument("--setup-only", action="store_true", help="only start hearth and run the REST setup")
     ap.add_argument("--log-dir", default=os.environ.get("CONFORMANCE_LOG_DIR") or os.path.join(HERE, "logs"))
@@ -850,12 +805,6 @@ def main():
 
     py = [opts.python, os.path.join(HERE, "bot_py.py")]
 
-    def other_libs(o):
-        libs_py = [o.libs_python, os.path.join(HERE, "bot_libs.py")]
-        pycord = [o.pycord_python, os.path.join(HERE, "bot_libs.py")]
-        return [("hikari", libs_py), ("disnake", libs_py), ("nextcord", libs_py), ("py-cord", pycord),
-                ("oceanic.js", [o.node, os.path.join(HERE, "bot_oceanic.mjs")])]
-
     js = [opts.node, os.path.join(HERE, "bot_js.mjs")]
     table = {
         "A": ("A-discord.py-basic", lambda n, c: scenario_basic(n, py, opts, c)),
@@ -863,7 +812,8 @@ def main():
         "C": ("C-discord.py-resume", lambda n, c: scenario_resume(n, py, opts, c)),
         "D": ("D-discord.js-resume", lambda n, c: scenario_resume(n, js, opts, c)),
         "E": ("E-discord.py-privileged-intent", lambda n, c: scenario_privileged(n, py, opts, c)),
-        "F": ("F-other-libraries", lambda n, c: scenario_libs(n, other_libs(opts), opts, c)),
+        "F": ("F-seven-libraries", lambda n, c: libs.scenario_libs(n, libs.libraries(opts), opts, c)),
+        "G": ("G-red-discordbot", lambda n, c: red.scenario_red(n, opts, c)),
     }
     passed = failed = 0
     for key in [s.strip().upper() for s in opts.scenarios.split(",") if s.strip()]:
@@ -896,4 +846,9 @@ def main():
 
 
 if __name__ == "__main__":
+    # libs.py (scenario F) and red.py (G) import this module as `run`: the same module object, not a copy.
+    sys.modules.setdefault("run", sys.modules[__name__])
+    import libs
+    import red
+
     sys.exit(main())

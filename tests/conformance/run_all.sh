@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Real-client conformance tests: unmodified discord.py 2.x and discord.js v14 bots against Hearth.
+# Real-client conformance tests: unmodified bots of seven libraries and Red-DiscordBot against Hearth.
 #
-#   tests/conformance/run_all.sh [--zstd] [--scenarios A,B,C,D,E,F]
-#   (F, five more libraries, is not in the default set yet: hikari's presence step fails)
+#   tests/conformance/run_all.sh [--zstd] [--scenarios A,B,C,D,E,F,G]
+#   (default: all; F is seven libraries in turn, G is Red-DiscordBot)
 #
-# Installs what is missing (a venv in tests/conformance/.venv from requirements.txt, and for
-# scenario F .venv-libs and .venv-pycord; `npm ci` for node_modules), builds hearth unless
+# Installs what is missing (a venv in tests/conformance/.venv from requirements.txt, for
+# scenario F .venv-libs and .venv-pycord, for G .venv-red; `npm ci` for node_modules), builds hearth unless
 # HEARTH_BIN is set, runs the scenarios (see run.py) and ends
 # with the line `N passed, M failed`; exit status 1 if anything failed.
 #
@@ -19,7 +19,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 ZSTD="${CONFORMANCE_ZSTD:-0}"
-SCENARIOS="A,B,C,D,E"
+SCENARIOS="A,B,C,D,E,F,G"
 while [ $# -gt 0 ]; do
   case "$1" in
     --zstd) ZSTD=1 ;;
@@ -64,6 +64,10 @@ if echo "$SCENARIOS" | tr ',' '\n' | grep -qi '^f$'; then
   make_venv "$HERE/.venv-libs" "$HERE/requirements-libs.txt" || die "pip install -r requirements-libs.txt failed"
   make_venv "$HERE/.venv-pycord" "$HERE/requirements-pycord.txt" || die "pip install -r requirements-pycord.txt failed"
 fi
+# ---- scenario G: Red-DiscordBot (it pins its own discord.py) -------------------------------------
+if echo "$SCENARIOS" | tr ',' '\n' | grep -qi '^g$'; then
+  make_venv "$HERE/.venv-red" "$HERE/requirements-red.txt" || die "pip install -r requirements-red.txt failed"
+fi
 
 # ---- node_modules with discord.js and Oceanic.js ---------------------------------------------------
 if ! (cd "$HERE" && node -e 'const v=require("./node_modules/discord.js/package.json").version; if(!v.startsWith("14.")) process.exit(1)') 2>/dev/null \
@@ -92,7 +96,7 @@ FAILED=$(echo "$LAST" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 if [ -z "$PASSED" ]; then PASSED=0; FAILED=$NSCEN; echo "conformance: run.py did not finish" >&2; fi
 
 if [ "$ZSTD" = "1" ]; then
-  PYSCEN=$(echo "$SCENARIOS" | tr ',' '\n' | grep -iv '^[bd]$' | paste -sd, -)
+  PYSCEN=$(echo "$SCENARIOS" | tr ',' '\n' | grep -i '^[ace]$' | paste -sd, -)
   if [ -n "$PYSCEN" ]; then
     NPY=$(echo "$PYSCEN" | tr ',' '\n' | grep -c .)
     if make_venv "$HERE/.venv-zstd" "$HERE/requirements-zstd.txt" \

@@ -19,7 +19,9 @@ async fn the_gateway_answers_with_a_trailing_slash() {
 
 /// discord.py and nextcord read `discriminator` whenever a presence's user carries
 /// `username`; hikari sends its activity as the legacy `game` object with `state` and `url`
-/// set to `null`. Both reach the other members intact.
+/// set to `null`, and reads every activity's `created_at` (Discord always sends it: a
+/// `KeyError` before, and hikari's PRESENCE_UPDATE was lost). Both reach the other members
+/// intact.
 #[tokio::test]
 async fn presences_carry_a_full_partial_user_and_keep_a_hikari_activity() {
     let w = world().await;
@@ -44,12 +46,41 @@ async fn presences_carry_a_full_partial_user_and_keep_a_hikari_activity() {
             d["user"]["id"] == w.bob_id.as_str() && d["activities"] != json!([])
         })
         .await;
+    // `created_at`: the time the server received it (Unix milliseconds).
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        - 60_000;
+    let created = p["activities"][0]["created_at"]
+        .as_u64()
+        .expect("created_at");
+    assert!(created > before, "{p}");
     assert_eq!(
         p["activities"],
-        json!([{"name": "tests", "type": 0}]),
+        json!([{"name": "tests", "type": 0, "created_at": created}]),
         "{p}"
     );
     assert_eq!(p["user"]["discriminator"], "0");
+    // A client's own `created_at` is kept; one that is not a timestamp is replaced.
+    b.send(json!({"op": 3, "d": {"since": null, "afk": false, "status": "online", "activities": [{"name": "kept", "type": 0, "created_at": 1_700_000_000_000u64}, {"name": "fixed", "type": 0, "created_at": "soon"}]}}))
+        .await;
+    let p = a
+        .expect_where("PRESENCE_UPDATE", |d| {
+            d["user"]["id"] == w.bob_id.as_str() && d["activities"][0]["name"] == "kept"
+        })
+        .await;
+    assert_eq!(
+        p["activities"][0]["created_at"], 1_700_000_000_000u64,
+        "{p}"
+    );
+    assert!(
+        p["activities"][1]["created_at"]
+            .as_u64()
+            .expect("created_at")
+            > before,
+        "{p}"
+    );
     // An activity without a name is not shown; a long state is cut to 128 characters;
     // unknown keys are not relayed.
     let long = "x".repeat(500);

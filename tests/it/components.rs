@@ -75,6 +75,57 @@ async fn bots_send_checked_components_and_users_cannot() {
     let m = bot_message(&mut c).await;
     assert_eq!(m["components"].as_array().unwrap().len(), 3);
     assert_eq!(m["components"][0]["components"][0]["custom_id"], "go");
+    // Every component has an `id`, given in order (rows before their children), as Discord
+    // does: hikari reads it on every button of a message.
+    let ids: Vec<(Value, Vec<Value>)> = m["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let kids = r["components"].as_array().unwrap();
+            (
+                r["id"].clone(),
+                kids.iter().map(|k| k["id"].clone()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            (json!(1), vec![json!(2), json!(3), json!(4)]),
+            (json!(5), vec![json!(6)]),
+            (json!(7), vec![json!(8)]),
+        ]
+    );
+    // Ids a bot chose are kept, the others skip them.
+    let r = c
+        .bot
+        .client
+        .post(
+            &format!("/channels/{}/messages", c.guild.general),
+            json!({"content": "ids", "components": [
+                {"type": 1, "id": 2, "components": [button("x"), {"type": 2, "style": 1, "label": "Y", "custom_id": "y", "id": 1}]}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let got = c
+        .mate
+        .get(&format!(
+            "/channels/{}/messages/{}",
+            c.guild.general,
+            s(&r.body["id"])
+        ))
+        .await;
+    let row0 = &got.body["components"][0];
+    assert_eq!(
+        (
+            &row0["id"],
+            &row0["components"][0]["id"],
+            &row0["components"][1]["id"]
+        ),
+        (&json!(2), &json!(3), &json!(1)),
+        "{got:?}"
+    );
     assert_eq!(
         m["components"][1]["components"][0]["options"][2]["value"],
         "c"
@@ -218,7 +269,12 @@ async fn bots_send_checked_components_and_users_cannot() {
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.body["components"], link);
+    // As sent, with the ids the server gave (row 1, its button 2).
+    assert_eq!(
+        r.body["components"],
+        json!([{"type": 1, "id": 1, "components": [
+            {"type": 2, "id": 2, "style": 5, "label": "Docs", "url": "https://example.com"}]}])
+    );
     let r = c
         .srv
         .anon()

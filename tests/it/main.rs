@@ -30,6 +30,7 @@ mod federation_ids;
 mod federation_media;
 mod federation_pulls;
 mod federation_transport;
+mod form_bodies;
 mod forums;
 mod forums_access;
 mod gateway;

@@ -22,6 +22,12 @@ use crate::{ChannelType, Emoji, Snowflake};
 pub struct Component {
     #[serde(rename = "type")]
     pub kind: u8,
+    /// The component's identifier within its message (a positive integer): the sender's, or
+    /// given by the server on storing (Discord "Component Reference > Anatomy of a
+    /// Component": ids not given are auto-populated sequentially in the order the
+    /// components appear). hikari reads it on every component of a message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
