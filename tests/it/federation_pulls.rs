@@ -51,6 +51,28 @@ async fn join(srv: &TestServer, tok: &str, code: &str) -> Value {
     gw.expect("GUILD_CREATE").await
 }
 
+/// Bob's guild on b: (bob's client, its id, its first channel, a lasting invite code).
+async fn bobs_guild(
+    net: &TestNetwork,
+    bob_tok: &str,
+    name: &str,
+) -> (Client, String, String, String) {
+    let bob = net.server(B).client(bob_tok);
+    let g = bob.post("/guilds", json!({ "name": name })).await;
+    assert_eq!(g.status, 201, "{g:?}");
+    let gid_b = s(&g.body["id"]);
+    let general_b = s(&bob.get(&format!("/guilds/{gid_b}/channels")).await.body[0]["id"]);
+    let inv = bob
+        .post(
+            &format!("/channels/{general_b}/invites"),
+            json!({"max_age": 0}),
+        )
+        .await;
+    assert_eq!(inv.status, 200, "{inv:?}");
+    let code = s(&inv.body["code"]);
+    (bob, gid_b, general_b, code)
+}
+
 async fn post(c: &Client, channel: &str, content: &str) {
     let r = c
         .post(
@@ -71,18 +93,7 @@ async fn pulls_start_at_the_join_point_and_a_deleted_hidden_channel_stays_withhe
     let (_, alice_tok) = net.server(A).register("alice").await;
     let (_, bob_tok) = net.server(B).register("bob").await;
     let (_, carol_tok) = net.server(C).register("carol").await;
-    let bob = net.server(B).client(&bob_tok);
-    let g = bob.post("/guilds", json!({"name": "Pulled"})).await;
-    assert_eq!(g.status, 201, "{g:?}");
-    let gid_b = s(&g.body["id"]);
-    let general_b = s(&bob.get(&format!("/guilds/{gid_b}/channels")).await.body[0]["id"]);
-    let inv = bob
-        .post(
-            &format!("/channels/{general_b}/invites"),
-            json!({"max_age": 0}),
-        )
-        .await;
-    let code = s(&inv.body["code"]);
+    let (bob, gid_b, general_b, code) = bobs_guild(&net, &bob_tok, "Pulled").await;
 
     // Alice's server joins first; then bob talks; then carol's server joins.
     let gc = join(net.server(A), &alice_tok, &code).await;
@@ -176,23 +187,12 @@ async fn a_second_join_catches_the_replica_up_instead_of_skipping_events() {
     let (_, alice_tok) = net.server(A).register("alice").await;
     let (_, erin_tok) = net.server(A).register("erin").await;
     let (_, bob_tok) = net.server(B).register("bob").await;
-    let bob = net.server(B).client(&bob_tok);
-    let g = bob.post("/guilds", json!({"name": "Rejoined"})).await;
-    assert_eq!(g.status, 201, "{g:?}");
-    let gid_b = s(&g.body["id"]);
-    let general_b = s(&bob.get(&format!("/guilds/{gid_b}/channels")).await.body[0]["id"]);
+    let (bob, gid_b, general_b, code) = bobs_guild(&net, &bob_tok, "Rejoined").await;
     let old = bob
         .post(&format!("/guilds/{gid_b}/channels"), json!({"name": "old"}))
         .await;
     assert_eq!(old.status, 201, "{old:?}");
     let old_b = s(&old.body["id"]);
-    let inv = bob
-        .post(
-            &format!("/channels/{general_b}/invites"),
-            json!({"max_age": 0}),
-        )
-        .await;
-    let code = s(&inv.body["code"]);
 
     let gc = join(net.server(A), &alice_tok, &code).await;
     let gid_a = s(&gc["id"]);
@@ -298,18 +298,8 @@ async fn an_event_a_member_cannot_apply_does_not_block_the_guild() {
     let net = TestNetwork::start_with(&[A, B], |_, _| {}).await;
     let (_, alice_tok) = net.server(A).register("alice").await;
     let (_, bob_tok) = net.server(B).register("bob").await;
-    let bob = net.server(B).client(&bob_tok);
-    let g = bob.post("/guilds", json!({"name": "Stubborn"})).await;
-    assert_eq!(g.status, 201, "{g:?}");
-    let gid_b = s(&g.body["id"]);
-    let general_b = s(&bob.get(&format!("/guilds/{gid_b}/channels")).await.body[0]["id"]);
-    let inv = bob
-        .post(
-            &format!("/channels/{general_b}/invites"),
-            json!({"max_age": 0}),
-        )
-        .await;
-    let gc = join(net.server(A), &alice_tok, &s(&inv.body["code"])).await;
+    let (bob, gid_b, general_b, code) = bobs_guild(&net, &bob_tok, "Stubborn").await;
+    let gc = join(net.server(A), &alice_tok, &code).await;
     let gid_a = s(&gc["id"]);
     let mut alice_gw = Gw::identify(net.server(A), &alice_tok, ALL).await;
     let m = bob
