@@ -107,7 +107,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormBody<T> {
                         "Files are not accepted on this route.",
                     ));
                 }
-                let bytes = field.bytes().await.map_err(|e| bad_form(e.body_text()))?;
+                let bytes = field.bytes().await.map_err(|e| {
+                    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        Error::PayloadTooLarge
+                    } else {
+                        bad_form(e.body_text())
+                    }
+                })?;
                 if name == "payload_json" {
                     payload = Some(bytes);
                 }

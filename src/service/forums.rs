@@ -169,11 +169,14 @@ impl Hearth {
         }
         if let Some(tags) = &body.available_tags {
             if tags.len() > MAX_TAGS {
-                errs.add(
+                // Refused before anything is looked at (a long list costs nothing).
+                let mut too_many = FieldErrors::new();
+                too_many.add(
                     "available_tags",
                     "BASE_TYPE_MAX_LENGTH",
                     format!("Must be {MAX_TAGS} or fewer in length."),
                 );
+                return Err(Error::InvalidForm(too_many));
             }
             let mut names = std::collections::HashSet::new();
             let mut out = Vec::with_capacity(tags.len());
@@ -318,11 +321,13 @@ impl Hearth {
         let s = settings(forum);
         let mut errs = FieldErrors::new();
         if after.len() > MAX_APPLIED_TAGS {
+            // Refused before anything is looked at (a long list costs nothing).
             errs.add(
                 "applied_tags",
                 "BASE_TYPE_MAX_LENGTH",
                 format!("Must be {MAX_APPLIED_TAGS} or fewer in length."),
             );
+            return Err(Error::InvalidForm(errs));
         }
         let mut list: Vec<Snowflake> = vec![];
         for (i, id) in after.iter().enumerate() {

@@ -330,6 +330,10 @@ impl Hearth {
                 "Hearth runs interactions in guild channels only.",
             ));
         };
+        // A forum or media channel holds posts, not messages: an answer could not go there.
+        if super::forums::is_forum(ca.channel.kind) {
+            return Err(Error::Rule(Rule::ForumMessage));
+        }
         if body.guild_id.is_some_and(|g| g.db() != guild_id) {
             return Err(field_error(
                 "guild_id",

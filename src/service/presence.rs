@@ -40,8 +40,8 @@ impl Presence {
     ///   [`MAX_ACTIVITY_TEXT`] characters), and `timestamps`, `emoji`,
     ///   `application_id`, `flags`, `buttons` when present; other keys are not kept;
     /// - `created_at` (Unix milliseconds; Discord "Activity Object": always present, hikari
-    ///   reads it unconditionally) is the one sent when it is a non-negative integer, else
-    ///   the time of receipt;
+    ///   reads it unconditionally) is the one sent when it is a non-negative integer no
+    ///   later than the time of receipt, else the time of receipt;
     /// - at most [`MAX_ACTIVITIES`] are kept.
     pub fn from_client(v: Option<&Value>) -> Presence {
         let status = v
@@ -97,9 +97,12 @@ fn activity(a: &Value) -> Option<Value> {
             out.insert(k.into(), x.clone());
         }
     }
+    // A client's value is kept only within [0, received]: a later time (or garbage) is not
+    // relayed to other members' libraries.
     let created = a
         .get("created_at")
         .and_then(Value::as_u64)
+        .filter(|c| *c <= received)
         .unwrap_or(received);
     out.insert("created_at".into(), json!(created));
     Some(Value::Object(out))

@@ -395,8 +395,9 @@ impl Hearth {
             intents::GUILDS,
             to_value(&Self::thread_member_wire(&me, Some(guild_id))),
         ));
-        if from_message {
-            self.starter_updated(&t).await?;
+        if from_message && let Err(e) = self.starter_updated(&t).await {
+            // The thread is committed: the answer says so; only the notice is missing.
+            tracing::warn!(thread = t.channel_id, error = %e, "the starter message's MESSAGE_UPDATE was not sent");
         }
         Ok(w)
     }
@@ -455,11 +456,7 @@ impl Hearth {
             );
         }
         errs.into_result()?;
-        let (tags, flags) = self.post_changes(&ca, &t, &body, owner).await?;
         let mut c = ca.channel.clone();
-        if let Some(f) = flags {
-            c.flags = f;
-        }
         if let Some(n) = &body.name {
             c.name = Some(n.trim().to_string());
         }
@@ -472,6 +469,8 @@ impl Hearth {
         let mut attempts = 0;
         loop {
             let read = t.clone();
+            // Tag and pin rules are judged against the thread as read in this attempt.
+            let (tags, flags) = self.post_changes(&ca, &t, &body, owner).await?;
             let unarchive = t.archived && body.archived == Some(false);
             if t.archived && !unarchive {
                 return Err(Error::Rule(Rule::ThreadArchived));
@@ -526,6 +525,9 @@ impl Hearth {
                 .await?
             {
                 ch.commit().await?;
+                if let Some(f) = flags {
+                    c.flags = f;
+                }
                 break;
             }
             drop(ch);

@@ -108,6 +108,9 @@ impl Hearth {
         MessageRow,
         std::collections::HashMap<i64, crate::storage::UserRow>,
     )> {
+        if super::forums::is_forum(ca.channel.kind) {
+            return Err(Error::Rule(Rule::ForumMessage));
+        }
         let content = body.content.clone().unwrap_or_default();
         let max = self.config.limits.max_message_length;
         if content.chars().count() > max {

@@ -239,7 +239,8 @@ impl Change {
         }))
     }
 
-    /// Stores a thread's metadata `t` if the stored row still equals `read` (compare-and-set),
+    /// Stores a thread's metadata `t` if the stored row (its applied tags included) still
+    /// equals `read` (compare-and-set),
     /// and then the `name`, slow mode and channel `flags` given (`None`: unchanged) and
     /// `t.applied_tags`. `false`: the row changed
     /// (or is gone) since `read`; nothing was written.
@@ -251,9 +252,9 @@ impl Change {
         rate_limit_per_user: Option<i64>,
         flags: Option<i64>,
     ) -> Result<bool> {
-        let n = on_tx!(self, tx => sqlx::query("UPDATE threads SET archived = $1, auto_archive_duration = $2, archive_timestamp = $3, locked = $4, invitable = $5 WHERE channel_id = $6 AND archived = $7 AND auto_archive_duration = $8 AND archive_timestamp = $9 AND locked = $10 AND invitable = $11")
+        let n = on_tx!(self, tx => sqlx::query("UPDATE threads SET archived = $1, auto_archive_duration = $2, archive_timestamp = $3, locked = $4, invitable = $5 WHERE channel_id = $6 AND archived = $7 AND auto_archive_duration = $8 AND archive_timestamp = $9 AND locked = $10 AND invitable = $11 AND applied_tags = $12")
             .bind(t.archived).bind(t.auto_archive_duration).bind(t.archive_timestamp).bind(t.locked).bind(t.invitable).bind(t.channel_id)
-            .bind(read.archived).bind(read.auto_archive_duration).bind(read.archive_timestamp).bind(read.locked).bind(read.invitable)
+            .bind(read.archived).bind(read.auto_archive_duration).bind(read.archive_timestamp).bind(read.locked).bind(read.invitable).bind(&read.applied_tags)
             .execute(&mut *tx).await.map(|r| r.rows_affected()))?;
         if n == 0 {
             return Ok(false);

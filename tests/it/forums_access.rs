@@ -399,3 +399,39 @@ async fn forum_emojis_are_the_guilds() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
 }
+
+/// A rename by the post's owner racing a moderator's retag never writes back the tags it
+/// read before the retag (the compare-and-set covers the applied tags).
+#[tokio::test]
+async fn a_rename_racing_a_retag_never_undoes_it() {
+    let c = cast().await;
+    let bob = &c.bob.1;
+    let f = forum(&c.owner, &c.guild.id).await;
+    let fid = s(&f["id"]);
+    let (bug, staff) = (tag(&f, "bug"), tag(&f, "staff"));
+    let p = post(
+        bob,
+        &fid,
+        json!({"name": "race", "message": {"content": "go"}}),
+    )
+    .await;
+    assert_eq!(p.status, 201, "{p:?}");
+    let path = format!("/channels/{}", s(&p.body["id"]));
+    for i in 0..12 {
+        let tags = if i % 2 == 0 {
+            json!([bug])
+        } else {
+            json!([staff])
+        };
+        let name = format!("race {i}");
+        let (retag, rename) = tokio::join!(
+            c.owner.patch(&path, json!({ "applied_tags": tags })),
+            bob.patch(&path, json!({ "name": name })),
+        );
+        assert_eq!(retag.status, 200, "{retag:?}");
+        assert_eq!(rename.status, 200, "{rename:?}");
+        let got = bob.get(&path).await;
+        assert_eq!(got.body["applied_tags"], tags, "round {i}: {got:?}");
+        assert_eq!(got.body["name"], name.as_str(), "round {i}");
+    }
+}

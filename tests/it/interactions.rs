@@ -719,3 +719,32 @@ async fn invocations_are_checked() {
         .await;
     assert_eq!(r.status, 204, "{r:?}");
 }
+
+/// A forum or media channel holds posts, not messages: a command invoked there is refused
+/// (400 40058), so no answer can be stored in the forum itself.
+#[tokio::test]
+async fn commands_are_not_run_in_a_forum() {
+    let mut c = cast().await;
+    let f = c
+        .owner
+        .post(
+            &format!("/guilds/{}/channels", c.guild.id),
+            json!({"name": "help", "type": 15}),
+        )
+        .await;
+    assert_eq!(f.status, 201, "{f:?}");
+    let mut body = invoke(
+        &c,
+        &c.echo.clone(),
+        "echo",
+        json!([{"type": 3, "name": "text", "value": "in a forum"}]),
+        "forum",
+    );
+    body["channel_id"] = f.body["id"].clone();
+    let r = c.mate.post("/interactions", body).await;
+    assert_err(&r, 400, 40058);
+    // The bot got nothing; the next invocation elsewhere is the next it sees.
+    let i = echo(&mut c, "in general", "general").await;
+    assert_eq!(i["data"]["options"][0]["value"], "in general");
+    assert_eq!(i["channel_id"], c.guild.general.as_str());
+}
