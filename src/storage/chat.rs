@@ -148,6 +148,25 @@ pub enum Page {
     Latest,
 }
 
+/// Inside an open transaction `$tx`: inserts message row `$m` with its attachment rows and
+/// moves its channel's `last_message_id` to it (a send, and a forum post's starter message).
+macro_rules! store_message {
+    ($tx:ident, $m:expr) => {{
+        let m: &$crate::storage::MessageRow = $m;
+        sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components, poll, poll_open_until)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)")
+            .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
+            .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
+            .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
+            .bind(m.edited_at).bind(m.pinned_at).bind(m.webhook_id).bind(&m.webhook_name).bind(&m.webhook_avatar).bind(&m.interaction).bind(&m.components)
+            .bind(&m.poll).bind(m.poll_open_until)
+            .execute(&mut *$tx).await?;
+        $crate::storage::attachments::insert_attachments!($tx, std::slice::from_ref(m));
+        sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2").bind(m.id).bind(m.channel_id).execute(&mut *$tx).await?;
+    }};
+}
+pub(super) use store_message;
+
 impl Db {
     /// Stores a message and advances the channel's `last_message_id`, in one transaction.
     /// Stores one message, with its federation log entry if its guild is federated (see
@@ -159,16 +178,7 @@ impl Db {
     ) -> Result<Vec<i64>> {
         on_db!(self, p => {
             let mut tx = write_tx!(self, p);
-            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components, poll, poll_open_until)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)")
-                .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
-                .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
-                .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
-                .bind(m.edited_at).bind(m.pinned_at).bind(m.webhook_id).bind(&m.webhook_name).bind(&m.webhook_avatar).bind(&m.interaction).bind(&m.components)
-                .bind(&m.poll).bind(m.poll_open_until)
-                .execute(&mut *tx).await?;
-            super::attachments::insert_attachments!(tx, std::slice::from_ref(m));
-            sqlx::query("UPDATE channels SET last_message_id = $1 WHERE id = $2").bind(m.id).bind(m.channel_id).execute(&mut *tx).await?;
+            store_message!(tx, m);
             let federated = push_outbox!(tx, log.as_slice());
             tx.commit().await?;
             Ok(federated)

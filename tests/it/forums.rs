@@ -26,6 +26,7 @@ pub(crate) struct Cast {
     pub(crate) outsider: Client,
 }
 
+/// A guild with its owner, two members and an outsider (shared with tests/it/threads.rs).
 pub(crate) async fn cast() -> Cast {
     let ts = TestServer::start().await;
     let (_, owner) = ts.user("owner").await;

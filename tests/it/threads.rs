@@ -7,42 +7,13 @@
 
 use serde_json::{Value, json};
 
+use crate::forums::cast;
 use crate::gateway::Gw;
 use crate::harness::*;
 
 const CREATE_PRIVATE_THREADS: u64 = 1 << 36;
 /// GUILDS | GUILD_MEMBERS | GUILD_MESSAGES.
 const INTENTS: u64 = 1 | 2 | (1 << 9);
-
-struct Cast {
-    ts: TestServer,
-    owner: Client,
-    guild: Guild,
-    bob: (String, Client, String),
-    carol: (String, Client, String),
-    outsider: Client,
-}
-
-async fn cast() -> Cast {
-    let ts = TestServer::start().await;
-    let (_, owner) = ts.user("owner").await;
-    let guild = create_guild(&owner, "threads").await;
-    let (bob_id, bob_token) = ts.register("bob").await;
-    let (carol_id, carol_token) = ts.register("carol").await;
-    let bob = ts.client(&bob_token);
-    let carol = ts.client(&carol_token);
-    join(&bob, &guild.invite).await;
-    join(&carol, &guild.invite).await;
-    let (_, outsider) = ts.user("outsider").await;
-    Cast {
-        ts,
-        owner,
-        guild,
-        bob: (bob_id, bob, bob_token),
-        carol: (carol_id, carol, carol_token),
-        outsider,
-    }
-}
 
 async fn thread_from(c: &Client, chan: &str, msg: &str, body: Value) -> Resp {
     c.post(&format!("/channels/{chan}/messages/{msg}/threads"), body)
