@@ -38,9 +38,9 @@
 //! sessions only. Follow-ups need an acknowledged interaction. Files (`multipart/form-data`
 //! `files[n]` parts, `crate::api::uploads`, stored in the interaction's channel, charged to
 //! the application's bot: [`Hearth::callback_file_target`]) are taken by types 4 and 7, by
-//! follow-ups and by edits of `@original` or a follow-up; not on ephemeral messages (400
-//! 50035 on `files`: an ephemeral message is not stored with the channel's messages, and
-//! its files would have nowhere to live). On the webhook routes, an
+//! follow-ups and by edits of `@original` or a follow-up. An ephemeral message's files are
+//! kept as finished uploads of the invoking user that expire with the interaction (15
+//! minutes): their signed URLs work until then. On the webhook routes, an
 //! application id with a token that is none of its live interactions answers 404 10015
 //! (Unknown Webhook), a message that is not the interaction's 404 10008.
 
@@ -53,7 +53,8 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Event};
 use crate::snowflake::Snowflake;
 use crate::storage::{
-    ACKNOWLEDGED, ApplicationRow, FAILED, InteractionRow, MessageRow, UserRow, now_ms,
+    ACKNOWLEDGED, ApplicationRow, FAILED, InteractionRow, MessageRow, PendingUploadRow, UserRow,
+    now_ms,
 };
 use crate::wire::{self, ApplicationCommandType, InteractionType, MessageType, dispatch};
 
@@ -79,21 +80,38 @@ enum Prepared {
     /// Type 7: the component's message and its edit.
     Update(Box<(ChannelAccess, MessageRow, wire::EditWebhookMessageBody)>),
     /// Type 7 on an ephemeral message: its interaction and the edited message.
-    UpdateEphemeral(Box<(i64, wire::Message)>),
+    UpdateEphemeral(Box<(i64, wire::Message, Vec<PendingUploadRow>)>),
     /// Type 8.
     Choices(Vec<wire::CommandChoice>),
     /// Type 9.
     Modal(wire::ModalCallbackData),
 }
 
-/// 400 50035 on `files`: an ephemeral message takes no files (it is not stored with the
-/// channel's messages, where attachments live).
-fn ephemeral_files() -> Error {
-    field_error(
-        "files",
-        "EPHEMERAL_ATTACHMENTS",
-        "Ephemeral messages cannot carry files on this server.",
-    )
+/// The files of an ephemeral message of interaction `i` (`rows`, already stored and charged
+/// to the application's bot): kept as finished uploads of the invoking user that expire with
+/// the interaction, which the signed attachment URLs serve until then
+/// ([`Hearth::signed_attachment`]); the garbage collector releases them afterwards.
+fn ephemeral_uploads(
+    i: &InteractionRow,
+    rows: &[crate::storage::AttachmentRow],
+) -> Vec<PendingUploadRow> {
+    let now = now_ms();
+    rows.iter()
+        .map(|a| PendingUploadRow {
+            id: a.id,
+            channel_id: a.channel_id,
+            user_id: i.user_id,
+            filename: a.filename.clone(),
+            declared_size: a.size,
+            size: Some(a.size),
+            content_type: Some(a.content_type.clone()),
+            width: a.width,
+            height: a.height,
+            blob_key: a.blob_key.clone(),
+            created_at: now,
+            expires_at: i.expires_at,
+        })
+        .collect()
 }
 
 /// Whether callback `kind` answers an interaction of type `ikind` (`from_component`: the
@@ -242,9 +260,6 @@ impl Hearth {
         original: bool,
     ) -> Result<wire::Message> {
         let (mut m, mut users) = composed;
-        if ephemeral && !m.attachments.is_empty() {
-            return Err(ephemeral_files());
-        }
         let bot = self
             .db
             .user(app.bot_user_id)
@@ -313,6 +328,7 @@ impl Hearth {
                 m.id,
                 i.id,
                 &serde_json::to_string(&out).map_err(Error::internal)?,
+                &ephemeral_uploads(i, &m.attachments),
             )
             .await?;
         if original {
@@ -396,9 +412,6 @@ impl Hearth {
             4 | 7 => {
                 let data: wire::ExecuteWebhookBody = parse_data(raw)?;
                 ephemeral = kind == 4 && data.flags.unwrap_or(0) & EPHEMERAL != 0;
-                if ephemeral && !files.is_empty() {
-                    return Err(ephemeral_files());
-                }
                 let ca = self.interaction_access(&i, &app).await?;
                 if kind == 4 {
                     let c = self
@@ -425,7 +438,6 @@ impl Hearth {
                     prepared = match self.db.message(i.channel_id, mid).await? {
                         Some(m) => Prepared::Update(Box::new((ca, m, edit))),
                         // An ephemeral message the invoker was shown: edited for them only.
-                        None if !files.is_empty() => return Err(ephemeral_files()),
                         None => {
                             let (eid, json) = self
                                 .db
@@ -449,8 +461,14 @@ impl Hearth {
                             if let Some(c) = edit.components {
                                 m.components = c.unwrap_or_default();
                             }
+                            let added = self.edit_ephemeral_files(
+                                &i,
+                                &mut m,
+                                edit.attachments.as_ref(),
+                                files,
+                            )?;
                             m.edited_timestamp = Some(wire::iso(now_ms()));
-                            Prepared::UpdateEphemeral(Box::new((eid, m)))
+                            Prepared::UpdateEphemeral(Box::new((eid, m, added)))
                         }
                     };
                 }
@@ -526,9 +544,13 @@ impl Hearth {
                 )
             }
             Prepared::UpdateEphemeral(b) => {
-                let (eid, m) = *b;
+                let (eid, m, added) = *b;
                 let json = serde_json::to_string(&m).map_err(Error::internal)?;
-                if !self.db.update_ephemeral(eid, m.id.db(), &json).await? {
+                if !self
+                    .db
+                    .update_ephemeral(eid, m.id.db(), &json, &added)
+                    .await?
+                {
                     return Err(Error::Unknown(Unknown::Message));
                 }
                 self.publish(Self::event_of(Event::MessageUpdate, user, 0, to_value(&m)));
@@ -622,6 +644,55 @@ impl Hearth {
         errs.into_result()
     }
 
+    /// An edit's files on ephemeral message `m` of interaction `i`: `attachments` (absent:
+    /// all kept; else the ids to keep and the new files' entries) and the new `files`,
+    /// appended to `m.attachments`; the rows to keep them by ([`ephemeral_uploads`]).
+    /// Errors: 400 50035 at `attachments` beyond `media.max_files_per_message`, at
+    /// `attachments.{i}.uploaded_filename` for a two-step upload.
+    fn edit_ephemeral_files(
+        &self,
+        i: &InteractionRow,
+        m: &mut wire::Message,
+        attachments: Option<&Option<Vec<wire::AttachmentRef>>>,
+        files: &[Upload],
+    ) -> Result<Vec<PendingUploadRow>> {
+        let refs = attachments.cloned().flatten().unwrap_or_default();
+        let mut errs = FieldErrors::new();
+        for (k, r) in refs.iter().enumerate() {
+            if r.uploaded_filename.is_some() {
+                errs.add(
+                    format!("attachments.{k}.uploaded_filename"),
+                    "BASE_TYPE_BAD_VALUE",
+                    "Send files as files[n] parts on this route.",
+                );
+            }
+        }
+        if attachments.is_some() {
+            let keep: Vec<String> = refs
+                .iter()
+                .filter_map(|r| match &r.id {
+                    Some(serde_json::Value::String(s)) => Some(s.clone()),
+                    Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect();
+            m.attachments.retain(|a| keep.contains(&a.id.to_string()));
+        }
+        let max = self.config.media.max_files_per_message;
+        if !files.is_empty() && m.attachments.len() + files.len() > max {
+            errs.add(
+                "attachments",
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Must be {max} or fewer in length."),
+            );
+        }
+        errs.into_result()?;
+        let rows = Self::file_rows(m.channel_id.db(), &refs, files, m.attachments.len());
+        m.attachments
+            .extend(rows.iter().map(|a| self.attachment_wire(a)));
+        Ok(ephemeral_uploads(i, &rows))
+    }
+
     /// `POST /webhooks/{app}/{token}` for an interaction: a follow-up message (ephemeral
     /// with flag 64). Errors: 400 50035, 400 50006.
     pub(super) async fn interaction_followup(
@@ -632,9 +703,6 @@ impl Hearth {
         files: &[Upload],
     ) -> Result<wire::Message> {
         let ephemeral = body.flags.unwrap_or(0) & EPHEMERAL != 0;
-        if ephemeral && !files.is_empty() {
-            return Err(ephemeral_files());
-        }
         let ca = self.interaction_access(i, app).await?;
         let c = self
             .compose_token_message(&ca, app.bot_user_id, body, FieldErrors::new(), true, files)
@@ -730,7 +798,6 @@ impl Hearth {
                 self.edit_token_message(&ca, *m, body, app.bot_user_id, true, files)
                     .await
             }
-            Found::Ephemeral(_) if !files.is_empty() => Err(ephemeral_files()),
             Found::Ephemeral(mut m) => {
                 let mut errs = FieldErrors::new();
                 let max = self.config.limits.max_message_length;
@@ -754,12 +821,18 @@ impl Hearth {
                     );
                 }
                 errs.into_result()?;
-                if m.content.trim().is_empty() && m.embeds.is_empty() {
+                let added =
+                    self.edit_ephemeral_files(i, &mut m, body.attachments.as_ref(), files)?;
+                if m.content.trim().is_empty() && m.embeds.is_empty() && m.attachments.is_empty() {
                     return Err(Error::Rule(Rule::EmptyMessage));
                 }
                 m.edited_timestamp = Some(wire::iso(now_ms()));
                 let json = serde_json::to_string(&m).map_err(Error::internal)?;
-                if !self.db.update_ephemeral(i.id, m.id.db(), &json).await? {
+                if !self
+                    .db
+                    .update_ephemeral(i.id, m.id.db(), &json, &added)
+                    .await?
+                {
                     return Err(Error::Unknown(Unknown::Message));
                 }
                 self.publish(Self::event_of(

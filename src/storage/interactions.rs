@@ -160,15 +160,23 @@ impl Db {
     }
 
     /// Stores an ephemeral message (the message object as its user sees it).
+    /// and its `files` (already stored and charged: finished uploads of the invoking user that
+    /// expire with the interaction, [`super::media`]), in one transaction.
     pub async fn insert_ephemeral(
         &self,
         id: i64,
         interaction_id: i64,
         message: &str,
+        files: &[super::PendingUploadRow],
     ) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO ephemeral_messages (id, interaction_id, message) VALUES ($1, $2, $3)")
-            .bind(id).bind(interaction_id).bind(message).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
+        on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            sqlx::query("INSERT INTO ephemeral_messages (id, interaction_id, message) VALUES ($1, $2, $3)")
+                .bind(id).bind(interaction_id).bind(message).execute(&mut *tx).await?;
+            super::media::insert_pending!(tx, files);
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// An ephemeral message shown to `user_id` in `channel_id` by an interaction of
@@ -238,15 +246,24 @@ impl Db {
     }
 
     /// Replaces an ephemeral message; `false` when there is none.
+    /// With the edit's new `files` (as [`Self::insert_ephemeral`]'s), in one transaction.
     pub async fn update_ephemeral(
         &self,
         interaction_id: i64,
         id: i64,
         message: &str,
+        files: &[super::PendingUploadRow],
     ) -> Result<bool> {
-        let r = on_db!(self, p => sqlx::query("UPDATE ephemeral_messages SET message = $3 WHERE id = $1 AND interaction_id = $2")
-            .bind(id).bind(interaction_id).bind(message).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(r == 1)
+        on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            let n = sqlx::query("UPDATE ephemeral_messages SET message = $3 WHERE id = $1 AND interaction_id = $2")
+                .bind(id).bind(interaction_id).bind(message).execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                super::media::insert_pending!(tx, files);
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        })
     }
 
     /// Deletes an ephemeral message; `false` when there is none.

@@ -36,6 +36,35 @@ pub struct PendingUploadRow {
 
 const PENDING_COLS: &str = "id, channel_id, user_id, filename, declared_size, size, content_type, width, height, blob_key, created_at, expires_at";
 
+/// Inserts pending-upload rows (`&[PendingUploadRow]`) in transaction `$tx`.
+macro_rules! insert_pending {
+    ($tx:expr, $rows:expr) => {{
+        let q = concat!(
+            "INSERT INTO pending_uploads (id, channel_id, user_id, filename, declared_size, size, ",
+            "content_type, width, height, blob_key, created_at, expires_at) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        );
+        for u in $rows {
+            sqlx::query(q)
+                .bind(u.id)
+                .bind(u.channel_id)
+                .bind(u.user_id)
+                .bind(&u.filename)
+                .bind(u.declared_size)
+                .bind(u.size)
+                .bind(&u.content_type)
+                .bind(u.width)
+                .bind(u.height)
+                .bind(&u.blob_key)
+                .bind(u.created_at)
+                .bind(u.expires_at)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+pub(super) use insert_pending;
+
 /// The key prefix of every file of another server cached here under a key of its own
 /// (attachments and emoji; spec/federation.md §17.3).
 pub const REMOTE_FILES: &str = "remote/";
@@ -292,14 +321,7 @@ impl Db {
             if refused.is_some() {
                 return Ok(refused);
             }
-            let q = format!("INSERT INTO pending_uploads ({PENDING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
-            for u in us {
-                sqlx::query(sqlx::AssertSqlSafe(q.as_str()))
-                    .bind(u.id).bind(u.channel_id).bind(u.user_id).bind(&u.filename).bind(u.declared_size)
-                    .bind(u.size).bind(&u.content_type).bind(u.width).bind(u.height).bind(&u.blob_key)
-                    .bind(u.created_at).bind(u.expires_at)
-                    .execute(&mut *tx).await?;
-            }
+            insert_pending!(tx, us);
             tx.commit().await?;
             Ok(None)
         })

@@ -3,8 +3,9 @@
 //! execution, a webhook-message edit, an interaction's callback (types 4 and 7), its
 //! follow-ups and `@original` take `multipart/form-data` with `payload_json` (or plain form
 //! fields) and `files[n]`; the files become attachments members download byte for byte.
-//! Refusals: a forged token stores nothing, ephemeral messages take no files, two-step
-//! uploads are for users' clients, limits are 413.
+//! An ephemeral message's files reach only its user and expire with the interaction.
+//! Refusals: a forged token stores nothing, two-step uploads are for users' clients, limits
+//! are 413.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -259,7 +260,8 @@ async fn interaction_responses_follow_ups_and_updates_take_files() {
         b"response"
     );
 
-    // A follow-up with a file; an ephemeral one with a file is refused and stores nothing.
+    // A follow-up with a file; an ephemeral one reaches only the invoker, and its files
+    // download until the interaction expires.
     let hook = format!("/webhooks/{}/{}", c.bot.id, s(&i["token"]));
     let r = send(
         &anon,
@@ -285,7 +287,45 @@ async fn interaction_responses_follow_ups_and_updates_take_files() {
         ),
     )
     .await;
-    assert_field_error(&r, "files");
+    assert_eq!(r.status, 200, "{r:?}");
+    let secret = r.body.clone();
+    let seen = c
+        .mate_gw
+        .expect_where("MESSAGE_CREATE", |d| d["id"] == secret["id"])
+        .await;
+    assert_eq!(seen["attachments"][0]["filename"], "s.txt");
+    assert_eq!(fetch(&s(&seen["attachments"][0]["url"])).await.2, b"secret");
+    let r = c
+        .other
+        .get(&format!(
+            "/channels/{}/messages/{}",
+            c.guild.general,
+            s(&secret["id"])
+        ))
+        .await;
+    assert_err(&r, 404, 10008);
+    // Its edit drops that file for another.
+    let r = send(
+        &anon,
+        Method::PATCH,
+        &format!("{hook}/messages/{}", s(&secret["id"])),
+        form(
+            Some(json!({"attachments": [{"id": 0}]})),
+            &[("t.txt", b"second secret")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        r.body["attachments"].as_array().map(Vec::len),
+        Some(1),
+        "{r:?}"
+    );
+    assert_eq!(r.body["attachments"][0]["filename"], "t.txt");
+    assert_eq!(
+        fetch(&s(&r.body["attachments"][0]["url"])).await.2,
+        b"second secret"
+    );
 
     // The button is clicked; UPDATE_MESSAGE with a file replaces the message's files.
     let click = json!({"type": 3, "application_id": c.bot.id, "guild_id": c.guild.id,
@@ -338,7 +378,8 @@ async fn interaction_responses_follow_ups_and_updates_take_files() {
         b"deferred"
     );
 
-    // Files on a callback that makes no message, or an ephemeral one: 400, still answerable.
+    // Files on a callback that makes no message: 400, and it can still be answered, with an
+    // ephemeral message carrying a file.
     let i = interaction(&mut c, "eph").await;
     let r = send(
         &anon,
@@ -354,21 +395,21 @@ async fn interaction_responses_follow_ups_and_updates_take_files() {
         &callback_path(&i),
         form(
             Some(json!({"type": 4, "data": {"content": "psst", "flags": 64}})),
-            &[("a.txt", b"a")],
+            &[("p.txt", b"psst")],
         ),
     )
     .await;
-    assert_field_error(&r, "files");
-    let r = anon
-        .post(
-            &callback_path(&i),
-            json!({"type": 4, "data": {"content": "plain", "flags": 64}}),
-        )
-        .await;
     assert_eq!(r.status, 204, "{r:?}");
+    let m = c
+        .mate_gw
+        .expect_where("MESSAGE_CREATE", |d| d["content"] == "psst")
+        .await;
+    assert_eq!(fetch(&s(&m["attachments"][0]["url"])).await.2, b"psst");
+    // Kept: the follow-up's, the update's, the deferred answer's, both ephemeral edits' (the
+    // first secret is kept until the interaction expires) and the last one.
     let prefix = format!("attachments/{}/", c.guild.general);
     eventually("only the kept files' bytes remain", async || {
-        c.srv.hearth.blobs.list(&prefix).await.unwrap().len() == 3
+        c.srv.hearth.blobs.list(&prefix).await.unwrap().len() == 6
     })
     .await;
 }
