@@ -384,3 +384,25 @@ pub(super) async fn guild_command_index(
 ) -> Result<Json<wire::ApplicationCommandIndex>> {
     Ok(Json(h.command_index(&a, g).await?))
 }
+
+/// `GET /channels/{channel}/application-command-index`: the commands the caller may use in
+/// the channel (permissions applied), for a member's client.
+#[utoipa::path(
+    get,
+    path = "/channels/{channel_id}/application-command-index",
+    tag = "applications",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 200, description = "wire::ApplicationCommandIndex", body = wire::ApplicationCommandIndex),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
+pub(super) async fn channel_command_index(
+    h: H,
+    Auth(a): Auth,
+    P(c): P<Snowflake>,
+) -> Result<Json<wire::ApplicationCommandIndex>> {
+    Ok(Json(h.channel_command_index(&a, c).await?))
+}

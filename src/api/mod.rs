@@ -334,6 +334,10 @@ pub fn routes() -> Router<Arc<Hearth>> {
             get(guild_command_index),
         )
         .route(
+            "/channels/{channel_id}/application-command-index",
+            get(channel_command_index),
+        )
+        .route(
             "/applications/{app_id}/guilds/{guild_id}/commands/permissions",
             get(guild_command_permissions),
         )

@@ -155,6 +155,7 @@ use crate::wire;
         commands::delete_global_command,
         commands::list_guild_commands,
         commands::guild_command_index,
+        commands::channel_command_index,
         commands::create_guild_command,
         commands::overwrite_guild_commands,
         commands::guild_command_permissions,

@@ -165,21 +165,67 @@ impl Hearth {
             });
         }
         let rows = self.db.guild_command_index(guild.db()).await?;
-        let mut applications: Vec<wire::IndexApplication> = Vec::new();
-        for r in &rows {
-            if applications.iter().any(|a| a.id.db() == r.application_id) {
+        self.index_of(rows, None).await
+    }
+
+    /// `GET /channels/{channel}/application-command-index` (read-only, for a member's client,
+    /// which lists it when the user types `/` there): as the guild's index, but only the
+    /// commands the caller may use in that channel (the command's and the application's
+    /// permissions in the guild, then `default_member_permissions`, as an invocation checks
+    /// them). A DM or group DM has no commands here (empty index). Errors: 404 10003 (no such
+    /// channel), 403 50001 (a channel the caller cannot see).
+    pub async fn channel_command_index(
+        &self,
+        actor: &Actor,
+        channel: Snowflake,
+    ) -> Result<wire::ApplicationCommandIndex> {
+        let ca = self.channel_access(actor, channel).await?;
+        let Some(ga) = ca.guild.as_ref() else {
+            return self.index_of(vec![], None).await;
+        };
+        let rows = self.db.guild_command_index(ga.guild.id).await?;
+        self.index_of(rows, Some(&ca)).await
+    }
+
+    /// The index of `rows` with their applications; with `usable_in`, only the commands its
+    /// member may use there.
+    async fn index_of(
+        &self,
+        rows: Vec<CommandRow>,
+        usable_in: Option<&super::ChannelAccess>,
+    ) -> Result<wire::ApplicationCommandIndex> {
+        let mut apps: Vec<crate::storage::ApplicationRow> = Vec::new();
+        let mut kept = Vec::with_capacity(rows.len());
+        for r in rows {
+            let app = match apps.iter().find(|a| a.id == r.application_id) {
+                Some(a) => a.clone(),
+                None => match self.db.application(r.application_id).await? {
+                    Some(a) => {
+                        apps.push(a.clone());
+                        a
+                    }
+                    None => continue,
+                },
+            };
+            if let Some(ca) = usable_in
+                && !self.may_use(ca, &app, &r).await?
+            {
                 continue;
             }
-            if let Some(app) = self.db.application(r.application_id).await? {
-                applications.push(wire::IndexApplication {
-                    id: Snowflake::from_db(app.id),
-                    name: app.name,
-                    description: app.description,
-                    icon: None,
-                    bot_id: Snowflake::from_db(app.bot_user_id),
-                });
-            }
+            kept.push(r);
         }
+        let rows = kept;
+        let applications: Vec<wire::IndexApplication> = apps
+            .into_iter()
+            .filter(|app| rows.iter().any(|r| r.application_id == app.id))
+            .map(|app| wire::IndexApplication {
+                id: Snowflake::from_db(app.id),
+                name: app.name,
+                description: app.description,
+                icon: None,
+                bot_id: Snowflake::from_db(app.bot_user_id),
+            })
+            .collect();
         let version = Snowflake::from_db(rows.iter().map(|r| r.version).max().unwrap_or(0));
         Ok(wire::ApplicationCommandIndex {
             applications,

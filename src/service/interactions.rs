@@ -157,7 +157,7 @@ pub struct NewInteraction {
 
 impl Hearth {
     /// Whether the member of `ca` may use `cmd` of `app` there (see the module docs).
-    async fn may_use(
+    pub(super) async fn may_use(
         &self,
         ca: &ChannelAccess,
         app: &ApplicationRow,

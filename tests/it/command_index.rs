@@ -70,3 +70,66 @@ async fn members_list_the_commands_usable_in_their_guild() {
         "{r:?}"
     );
 }
+
+/// The names in an index answer.
+fn names(r: &crate::harness::Resp) -> Vec<String> {
+    r.body["application_commands"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r:?}"))
+        .iter()
+        .map(|x| x["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_channel_index_lists_only_what_the_member_may_use_there() {
+    let c = cast().await;
+    let path = format!("/channels/{}/application-command-index", c.guild.general);
+    // `nuke` is for administrators (default_member_permissions "8"): the owner sees it, a
+    // member does not.
+    let r = c.owner.get(&path).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(names(&r), ["echo", "nuke"]);
+    assert_eq!(names(&c.mate.get(&path).await), ["echo"]);
+    // Per-command overrides in the guild: `nuke` allowed to `mate`, `echo` denied to
+    // @everyone (the guild's id).
+    let perms = |id: &str| {
+        format!(
+            "/applications/{}/guilds/{}/commands/{id}/permissions",
+            c.bot.id, c.guild.id
+        )
+    };
+    let r = c
+        .owner
+        .put(
+            &perms(&c.nuke),
+            json!({"permissions": [{"id": c.mate_id, "type": 2, "permission": true}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = c
+        .owner
+        .put(
+            &perms(&c.echo),
+            json!({"permissions": [{"id": c.guild.id, "type": 1, "permission": false}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(names(&c.mate.get(&path).await), ["nuke"]);
+    // What the index says is what an invocation gets: `echo` is refused to mate.
+    let body = crate::interactions::invoke(
+        &c,
+        &c.echo,
+        "echo",
+        json!([{"type": 3, "name": "text", "value": "x"}]),
+        "n",
+    );
+    let r = c.mate.post("/interactions", body).await;
+    assert_eq!((r.status, &r.body["code"]), (403, &json!(50013)), "{r:?}");
+    // An outsider cannot read the channel's index; an unknown channel is 404.
+    let (_, tok) = c.srv.register("stranger").await;
+    let r = c.srv.client(&tok).get(&path).await;
+    assert_eq!(r.status, 403, "{r:?}");
+    let r = c.mate.get("/channels/1/application-command-index").await;
+    assert_eq!((r.status, &r.body["code"]), (404, &json!(10003)), "{r:?}");
+}

@@ -166,7 +166,7 @@ test('a member runs slash commands, uses message components and fills a modal', 
   await hearth.api('POST', `/invites/${invite.code}`, undefined, member.token);
   const me = await hearth.api<{ id: string }>('GET', '/users/@me', undefined, member.token);
 
-  // The owner's application, its bot in the guild, two guild commands.
+  // The owner's application, its bot in the guild, three guild commands.
   const app = await hearth.api<{ id: string; token: string }>('POST', '/applications', { name: 'Echo Bot' }, owner.token);
   await hearth.api('POST', `/oauth2/authorize?client_id=${app.id}&scope=bot`, { guild_id: guild.id, permissions: '0', authorize: true }, owner.token);
   const commands = `/applications/${app.id}/guilds/${guild.id}/commands`;
@@ -180,6 +180,8 @@ test('a member runs slash commands, uses message components and fills a modal', 
     ],
   });
   await asBot(app.token, 'POST', commands, { name: 'feedback', description: 'Tell us' });
+  // For administrators only: never listed to Mia (the server filters the channel's index).
+  await asBot(app.token, 'POST', commands, { name: 'purge', description: 'Admins only', default_member_permissions: '8' });
   const bot = await startBot(browser, app.token);
 
   const mia = await logIn(browser, hearth, `/channels/${guild.id}/${general.id}`, 'mia', pw);
@@ -187,10 +189,12 @@ test('a member runs slash commands, uses message components and fills a modal', 
   const composer = mia.getByLabel('Message #general');
   await expect(composer).toBeVisible();
 
-  // `/` lists the commands; Down and Enter choose one.
+  // `/` lists the commands Mia may use (not the administrators' `/purge`); Down and Enter
+  // choose one.
   await composer.fill('/');
   const commandList = mia.getByRole('listbox', { name: 'Commands' });
   await expect(commandList.getByRole('option')).toHaveCount(2);
+  await expect(commandList).not.toContainText('/purge');
   await composer.fill('/e');
   await expect(commandList.getByRole('option')).toHaveCount(1);
   await expect(commandList.getByRole('option', { selected: true })).toContainText('/echo');

@@ -373,9 +373,11 @@ export class Rest {
   typing(channel: Snowflake) {
     return this.request<undefined>('POST', `/channels/${channel}/typing`);
   }
-  /** `GET /guilds/{id}/application-command-index`: the commands usable in the guild. */
-  commandIndex(guild: Snowflake) {
-    return this.request<ApplicationCommandIndex>('GET', `/guilds/${guild}/application-command-index`);
+  /** `GET /channels/{id}/application-command-index`: the commands the user may use in the
+   *  channel (the server applies `default_member_permissions` and the guild's command
+   *  permissions). */
+  commandIndex(channel: Snowflake) {
+    return this.request<ApplicationCommandIndex>('GET', `/channels/${channel}/application-command-index`);
   }
   /** `POST /interactions` (types 2 command, 3 component, 4 autocomplete, 5 modal submit): 204. */
   interact(b: InteractionRequest) {

@@ -1,5 +1,6 @@
-// Application commands in the composer: typing `/` at the start lists the commands usable
-// in the guild (`GET /guilds/{id}/application-command-index`), as a listbox the text box
+// Application commands in the composer: typing `/` at the start lists the commands the user
+// may use in the channel (`GET /channels/{id}/application-command-index`: the server applies
+// the commands' permissions), as a listbox the text box
 // controls (Up/Down, Enter or Tab to choose, Esc to dismiss); a chosen command opens a form
 // with its options (required ones marked; choices as a list; users, channels and roles from
 // the client's state; autocomplete options ask the application, type 4, and list its
@@ -26,21 +27,21 @@ import { t } from '../strings';
 import { useClient } from './context';
 import { sendInteraction } from './Components';
 
-/** The guild's command entries, fetched each time `active` turns true (null until known). */
-export function useCommandIndex(guildId: string | null, active: boolean): CommandEntry[] | null {
+/** The channel's command entries, fetched each time `active` turns true (null until known). */
+export function useCommandIndex(channelId: string | null, active: boolean): CommandEntry[] | null {
   const { rest } = useClient();
   const [entries, setEntries] = useState<CommandEntry[] | null>(null);
   useEffect(() => {
-    if (!guildId || !active) return;
+    if (!channelId || !active) return;
     let live = true;
-    rest.commandIndex(guildId).then(
+    rest.commandIndex(channelId).then(
       (index) => live && setEntries(commandEntries(index)),
       () => live && setEntries([]),
     );
     return () => {
       live = false;
     };
-  }, [rest, guildId, active]);
+  }, [rest, channelId, active]);
   return entries;
 }
 

@@ -67,7 +67,7 @@ export function Composer({ channel, placeholder, replyTo, clearReply, files, may
   // `/` at the start: the guild's commands; a chosen one opens its form (./Commands.tsx).
   const guild = useStore(store, (s) => s.guilds.find((g) => g.id === guildId) ?? null);
   const slash = !!guild && text.startsWith('/') && !text.includes('\n');
-  const entries = useCommandIndex(guildId, slash);
+  const entries = useCommandIndex(channel.id, slash);
   const [dismissed, setDismissed] = useState<string | null>(null);
   const matches = slash && entries && dismissed !== text ? matchCommands(entries, text) : null;
   const [selected, setSelected] = useState(0);

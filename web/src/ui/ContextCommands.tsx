@@ -1,7 +1,8 @@
 // Context-menu commands (Discord "Application Commands > User Commands / Message Commands"):
 // a right-click on a member or a message (or Shift+F10 / the context-menu key on it, or the
-// "Apps" button of a message or a member row) opens the "Apps" menu, the guild's USER or MESSAGE commands from `GET
-// /guilds/{id}/application-command-index` (fetched at each opening, as the `/` list is).
+// "Apps" button of a message or a member row) opens the "Apps" menu, the USER or MESSAGE
+// commands the user may use in the channel from `GET /channels/{id}/application-command-index`
+// (fetched at each opening, as the `/` list is).
 // Choosing one sends `POST /interactions` type 2 with `data.target_id`; the server resolves
 // the target for the application and the answer is a message in the channel like any other.
 // The menu follows the WAI-ARIA menu pattern: focus on the first item, Up/Down/Home/End
@@ -89,7 +90,7 @@ export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuS
   useEffect(() => {
     if (!open) return;
     let live = true;
-    rest.commandIndex(target.guildId).then(
+    rest.commandIndex(target.channelId).then(
       (index) => live && setEntries(contextEntries(index, target.kind, target.perms)),
       (err: unknown) => {
         if (!live) return;
@@ -102,7 +103,7 @@ export function AppsMenu({ target, menu }: { target: AppsTarget; menu: AppsMenuS
       setEntries(null);
       setError(null);
     };
-  }, [rest, open, target.guildId, target.kind, target.perms]);
+  }, [rest, open, target.channelId, target.kind, target.perms]);
   // The first item takes the focus once the list is known.
   useEffect(() => {
     if (open) ref.current?.querySelector<HTMLElement>('[role=menuitem]')?.focus();
