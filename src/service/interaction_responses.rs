@@ -393,8 +393,7 @@ impl Hearth {
                                 m.embeds = e.unwrap_or_default();
                             }
                             if let Some(c) = edit.components {
-                                m.components =
-                                    super::components::with_ids(&c.unwrap_or_default());
+                                m.components = super::components::with_ids(&c.unwrap_or_default());
                             }
                             m.edited_timestamp = Some(wire::iso(now_ms()));
                             Prepared::UpdateEphemeral(Box::new((eid, m)))
@@ -695,17 +694,11 @@ impl Hearth {
                 }
                 if let Some(c) = body.components {
                     let c = c.unwrap_or_default();
-                    super::components::check_message_components(
-                        &c,
-                        "components",
-                        true,
-                        &mut errs,
-                    );
+                    super::components::check_message_components(&c, "components", true, &mut errs);
                     m.components = super::components::with_ids(&c);
                 }
                 errs.into_result()?;
-                if m.content.trim().is_empty() && m.embeds.is_empty() && m.components.is_empty()
-                {
+                if m.content.trim().is_empty() && m.embeds.is_empty() && m.components.is_empty() {
                     return Err(Error::Rule(Rule::EmptyMessage));
                 }
                 m.edited_timestamp = Some(wire::iso(now_ms()));

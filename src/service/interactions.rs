@@ -566,12 +566,9 @@ impl Hearth {
         let (member, user, app_permissions, channel) = match gid {
             Some(g) => {
                 let bot_ga = self.guild_access(g, app.bot_user_id).await?;
-                let mut member = self
-                    .member_wire_by_id(g.db(), actor.user.id, false)
-                    .await?;
+                let mut member = self.member_wire_by_id(g.db(), actor.user.id, false).await?;
                 member.permissions = Some(wire::perm_string(ca.perms));
-                let mut channel =
-                    to_value(&Self::channel_wire(&ca.channel, &ca.overwrites, None));
+                let mut channel = to_value(&Self::channel_wire(&ca.channel, &ca.overwrites, None));
                 channel["permissions"] = wire::perm_string(ca.perms).into();
                 (
                     Some(member),

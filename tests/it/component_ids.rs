@@ -87,7 +87,10 @@ fn bad_ids() -> Vec<(Value, &'static str, &'static str)> {
             "NUMBER_TYPE_MAX",
         ),
         (
-            json!([with_id(row(json!([with_id(button("a"), json!(5))])), json!(5))]),
+            json!([with_id(
+                row(json!([with_id(button("a"), json!(5))])),
+                json!(5)
+            )]),
             "0.components.0.id",
             "COMPONENT_ID_DUPLICATED",
         ),
@@ -169,7 +172,10 @@ async fn component_ids_are_checked_everywhere_and_given_around_chosen_ones() {
             json!({"type": 4, "data": {"content": "x", "components": bad_ids()[2].0}}),
         )
         .await;
-    assert_eq!(code_at(&bad_answer, "components.0.components.0.id"), "COMPONENT_ID_DUPLICATED");
+    assert_eq!(
+        code_at(&bad_answer, "components.0.components.0.id"),
+        "COMPONENT_ID_DUPLICATED"
+    );
     let r = c
         .srv
         .anon()
@@ -245,7 +251,9 @@ async fn component_ids_are_checked_everywhere_and_given_around_chosen_ones() {
     // follow-up.
     let next = c
         .other_gw
-        .expect_where("MESSAGE_CREATE", |d| d["content"] != "answer" && d["content"] != "")
+        .expect_where("MESSAGE_CREATE", |d| {
+            d["content"] != "answer" && d["content"] != ""
+        })
         .await;
     assert_eq!(next["content"], "f", "{next}");
 }
@@ -257,17 +265,26 @@ async fn selects_take_default_values_of_their_kind_and_emojis_may_be_custom() {
     let custom = json!({"id": "112233445566778899", "name": "blob", "animated": true});
     let components = json!([
         row(json!([{"type": 2, "style": 2, "custom_id": "e", "emoji": custom}])),
-        row(json!([{"type": 5, "custom_id": "u", "default_values": [{"id": c.mate_id, "type": "user"}]}])),
-        row(json!([{"type": 7, "custom_id": "m", "max_values": 2, "default_values": [
-            {"id": c.mate_id, "type": "user"}, {"id": c.guild.id, "type": "role"}]}])),
-        row(json!([{"type": 8, "custom_id": "ch", "default_values": [{"id": c.guild.general, "type": "channel"}]}])),
+        row(
+            json!([{"type": 5, "custom_id": "u", "default_values": [{"id": c.mate_id, "type": "user"}]}])
+        ),
+        row(
+            json!([{"type": 7, "custom_id": "m", "max_values": 2, "default_values": [
+            {"id": c.mate_id, "type": "user"}, {"id": c.guild.id, "type": "role"}]}])
+        ),
+        row(
+            json!([{"type": 8, "custom_id": "ch", "default_values": [{"id": c.guild.general, "type": "channel"}]}])
+        ),
         row(json!([{"type": 3, "custom_id": "s", "options": [
             {"label": "A", "value": "a", "emoji": {"id": "998877665544332211", "name": "opt"}}]}])),
     ]);
     let r = c
         .bot
         .client
-        .post(&path, json!({"content": "defaults", "components": components}))
+        .post(
+            &path,
+            json!({"content": "defaults", "components": components}),
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     let got = &r.body["components"];
@@ -448,10 +465,17 @@ async fn an_updated_ephemeral_message_is_the_originals_for_its_user_only() {
         .await;
     assert_eq!(ids_of(&up["components"]), expected);
     // `@original` of the component's interaction is that ephemeral message.
-    let original = format!("/webhooks/{}/{}/messages/@original", c.bot.id, s(&ci["token"]));
+    let original = format!(
+        "/webhooks/{}/{}/messages/@original",
+        c.bot.id,
+        s(&ci["token"])
+    );
     let got = c.srv.anon().get(&original).await;
     assert_eq!(got.status, 200, "{got:?}");
-    assert_eq!((&got.body["id"], &got.body["content"]), (&m["id"], &json!("menu used")));
+    assert_eq!(
+        (&got.body["id"], &got.body["content"]),
+        (&m["id"], &json!("menu used"))
+    );
     assert_eq!(got.body["flags"], 64);
     // A wrong token is no interaction's.
     let wrong = format!("/webhooks/{}/interaction.nope/messages/@original", c.bot.id);
@@ -479,14 +503,21 @@ async fn an_updated_ephemeral_message_is_the_originals_for_its_user_only() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["content"], "edited");
-    assert_eq!(ids_of(&r.body["components"]), vec![(json!(1), vec![json!(2)])]);
+    assert_eq!(
+        ids_of(&r.body["components"]),
+        vec![(json!(1), vec![json!(2)])]
+    );
     let up = c
         .mate_gw
         .expect_where("MESSAGE_UPDATE", |d| d["id"] == m["id"])
         .await;
     assert_eq!(up["content"], "edited");
     // The interaction that showed it reads the edit too.
-    let first = format!("/webhooks/{}/{}/messages/@original", c.bot.id, s(&i["token"]));
+    let first = format!(
+        "/webhooks/{}/{}/messages/@original",
+        c.bot.id,
+        s(&i["token"])
+    );
     assert_eq!(c.srv.anon().get(&first).await.body["content"], "edited");
     // The other member never saw any of it.
     let public = |text: &str| json!({"content": text});

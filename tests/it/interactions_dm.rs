@@ -56,7 +56,10 @@ async fn global_commands_run_in_the_bots_dm() {
     .await;
     let dm = c
         .mate
-        .post("/users/@me/channels", json!({"recipient_id": c.bot.user_id}))
+        .post(
+            "/users/@me/channels",
+            json!({"recipient_id": c.bot.user_id}),
+        )
         .await;
     assert_eq!(dm.status, 200, "{dm:?}");
     let dm = s(&dm.body["id"]);
@@ -68,10 +71,16 @@ async fn global_commands_run_in_the_bots_dm() {
     let i = c.bot_gw.expect("INTERACTION_CREATE").await;
     assert_eq!(i["context"], 1, "{i}");
     assert_eq!(i["user"]["id"], json!(c.mate_id));
-    assert!(i.get("member").is_none() && i.get("guild_id").is_none(), "{i}");
+    assert!(
+        i.get("member").is_none() && i.get("guild_id").is_none(),
+        "{i}"
+    );
     assert!(i.get("guild").is_none(), "{i}");
     assert_eq!(i["channel_id"], json!(dm));
-    assert_eq!((&i["channel"]["id"], &i["channel"]["type"]), (&json!(dm), &json!(1)));
+    assert_eq!(
+        (&i["channel"]["id"], &i["channel"]["type"]),
+        (&json!(dm), &json!(1))
+    );
     assert_eq!(i["channel"]["recipients"][0]["id"], json!(c.mate_id));
     assert_eq!(i["authorizing_integration_owners"], json!({"0": "0"}));
     assert_eq!(i["data"]["name"], "ping");
@@ -110,7 +119,10 @@ async fn global_commands_run_in_the_bots_dm() {
     let r = c
         .srv
         .anon()
-        .patch(&format!("{hooks}/messages/@original"), json!({"content": "pong!"}))
+        .patch(
+            &format!("{hooks}/messages/@original"),
+            json!({"content": "pong!"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     // The user clicks the button: a component interaction in the DM.
@@ -124,7 +136,10 @@ async fn global_commands_run_in_the_bots_dm() {
         .bot_gw
         .expect_where("INTERACTION_CREATE", |d| d["type"] == 3)
         .await;
-    assert_eq!((&ci["context"], &ci["user"]["id"]), (&json!(1), &json!(c.mate_id)));
+    assert_eq!(
+        (&ci["context"], &ci["user"]["id"]),
+        (&json!(1), &json!(c.mate_id))
+    );
     assert_eq!(ci["message"]["id"], answer["id"]);
     let r = c
         .srv
@@ -137,7 +152,9 @@ async fn global_commands_run_in_the_bots_dm() {
     assert_eq!(r.status, 204, "{r:?}");
     let up = c
         .mate_gw
-        .expect_where("MESSAGE_UPDATE", |d| d["id"] == answer["id"] && d["content"] == "updated")
+        .expect_where("MESSAGE_UPDATE", |d| {
+            d["id"] == answer["id"] && d["content"] == "updated"
+        })
         .await;
     assert_eq!(up["components"], json!([]));
     // A command declared for DMs only works there.
@@ -165,7 +182,10 @@ async fn global_commands_run_in_the_bots_dm() {
     // Someone else's DM with the bot is not theirs to use.
     let theirs = c
         .other
-        .post("/users/@me/channels", json!({"recipient_id": c.bot.user_id}))
+        .post(
+            "/users/@me/channels",
+            json!({"recipient_id": c.bot.user_id}),
+        )
         .await;
     assert_eq!(theirs.status, 200, "{theirs:?}");
     let r = c
