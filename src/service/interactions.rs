@@ -12,9 +12,10 @@
 //! sees, or the user's DM with the application's bot (404 10003, 403 50001; any other DM:
 //! 400 50035 on `channel_id`; a `guild_id` that is not the channel's: 400 50035); the
 //! command by `data.id`, global or of that guild, of that application, with the name and
-//! type sent, and the application's bot in the guild (404 10063 otherwise; in the bot's DM
-//! only global commands whose `contexts` hold 1 BOT_DM or are unset, and not
-//! `dm_permission: false`); in a guild the user may
+//! type sent, and the application's bot in the guild (404 10063 otherwise; global commands
+//! whose `contexts` leave out 0 GUILD neither; in the bot's DM only global commands whose
+//! `contexts` hold 1 BOT_DM or are unset, and not `dm_permission: false`); in a guild the
+//! user may
 //! use it there (403 50013 otherwise): the command's permissions in the guild decide when
 //! they name the user, one of their roles (an allowing role wins over a denying one),
 //! `@everyone` (the guild's id) or deny the channel (its id, or the guild's id minus 1 for
@@ -410,7 +411,11 @@ impl Hearth {
             Some(guild_id) => match self.db.member(guild_id, app.bot_user_id).await? {
                 None => None,
                 Some(_) => match self.db.command(app.id, 0, command_id.db()).await? {
-                    Some(c) => Some(c),
+                    // A global command whose `contexts` leave out 0 GUILD is not for guilds.
+                    Some(c) => Some(c).filter(|c| {
+                        super::commands::stored_body(c)
+                            .is_ok_and(|b| b.contexts.as_ref().is_none_or(|x| x.contains(&0)))
+                    }),
                     None => self.db.command(app.id, guild_id, command_id.db()).await?,
                 },
             },

@@ -175,6 +175,10 @@ async fn global_commands_run_in_the_bots_dm() {
             .await;
         assert_err(&r, 404, 10063);
     }
+    // A command for DMs only is unknown in the guild.
+    let mut body = in_dm(&c, &c.guild.general, &dm_only, "dmonly", "gd");
+    body["guild_id"] = json!(c.guild.id);
+    assert_err(&c.mate.post("/interactions", body).await, 404, 10063);
     // A guild id with a DM channel is refused.
     let mut body = in_dm(&c, &dm, &ping, "ping", "g");
     body["guild_id"] = json!(c.guild.id);
