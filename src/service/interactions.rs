@@ -219,7 +219,7 @@ impl Hearth {
         let ga = ca.guild.as_ref();
         let mut out = wire::ResolvedData::default();
         let mut errs = FieldErrors::new();
-        for r in refs {
+        for r in refs.iter().filter(|r| r.kind != O::Attachment) {
             let key = r.id.to_string();
             let as_role = matches!(r.kind, O::Role | O::Mentionable)
                 .then(|| ga.and_then(|ga| ga.role(r.id.db())))
@@ -311,9 +311,10 @@ impl Hearth {
     }
 
     /// What every interaction a user posts needs: `application_id`, `channel_id` and `data`
-    /// given (400 50035), the application (404 10002), a guild channel the user sees (404
-    /// 10003, 403 50001; a DM: 400 50035), `guild_id` the channel's (400 50035), the guild
-    /// hosted here (403 50001), a valid `nonce` (400 50035).
+    /// given (400 50035), the application (404 10002), a guild channel the user sees or
+    /// their DM with the application's bot (404 10003, 403 50001; another DM: 400 50035),
+    /// `guild_id` the channel's (400 50035), the guild hosted here (403 50001), a valid
+    /// `nonce` (400 50035).
     pub(super) async fn interaction_context(
         &self,
         actor: &Actor,
@@ -485,6 +486,17 @@ impl Hearth {
         } else {
             self.resolve(actor, ca, &checked.refs).await?
         };
+        if !autocomplete {
+            let files = data.attachments.as_deref().unwrap_or_default();
+            let by_ref = self
+                .attachment_options(actor, ca, &checked.refs, files)
+                .await?;
+            super::uploads::name_attachments(&mut checked.options, &by_ref);
+            resolved.attachments = by_ref
+                .into_values()
+                .map(|a| (a.id.to_string(), a))
+                .collect();
+        }
         if kind == ApplicationCommandType::Message
             && let Some(t) = target
         {
