@@ -12,10 +12,21 @@
 //! mentionable, 8 channel): a `custom_id`, `placeholder` up to 150, `min_values` 0-25
 //! (default 1), `max_values` 1-25 (default 1) and not below `min_values`; string selects 1
 //! to 25 `options` (`label`, `value`, `description` up to 100, values unique, at least
-//! `min_values` of them); `channel_types` on channel selects only; `default_values`
-//! refused. `custom_id`s are 1 to 100 characters and unique within the message
-//! (COMPONENT_CUSTOM_ID_DUPLICATED). Emojis are unicode (`id` null). Text inputs (4) only
-//! in modals.
+//! `min_values` of them); `channel_types` on channel selects only; `default_values` on
+//! user, role, mentionable and channel selects only (SELECT_COMPONENT_DEFAULT_VALUES_NOT_ALLOWED
+//! on a string select): `[{id, type}]`, `id` a snowflake, `type` `"user"`, `"role"` or
+//! `"channel"` as the select takes (mentionable: user or role; BASE_TYPE_CHOICES at
+//! `default_values.{k}.type`), between `min_values` and `max_values` of them
+//! (BASE_TYPE_BAD_LENGTH). `custom_id`s are 1 to 100 characters and unique within the
+//! message (COMPONENT_CUSTOM_ID_DUPLICATED). Emojis (buttons, select options) are unicode
+//! (`{name}`) or custom (`{id, name, animated}` with a non-zero snowflake `id`). Text
+//! inputs (4) only in modals.
+//!
+//! Every component (rows and their children, in messages and modals) may carry an `id`, an
+//! integer 1 to 2147483647 (NUMBER_TYPE_MIN / NUMBER_TYPE_MAX at `...id`; 0 or absent: the
+//! server gives one), unique within the message or modal (COMPONENT_ID_DUPLICATED at the
+//! second one's `id`). Stored and ephemeral messages get the missing ids
+//! ([`with_ids`]), never one the sender chose.
 //!
 //! A modal: `custom_id` (1-100) and `title` (1-45) required, 1 to 5 action rows each
 //! holding one text input: `custom_id` (unique), `style` 1 short or 2 paragraph, `label`
@@ -58,13 +69,10 @@ pub fn components_of(json: Option<&str>) -> Vec<Component> {
         .unwrap_or_default()
 }
 
-/// The stored column of a message's components: `None` for none. Components without an
-/// `id` (or with 0) get one as Discord gives them: counting from 1 in the order they appear
-/// (each action row before its children), skipping the ids the sender chose.
-pub fn stored_components(list: &[Component]) -> Option<String> {
-    if list.is_empty() {
-        return None;
-    }
+/// The components of a message with every missing `id` (absent or 0) given as Discord
+/// gives them: counting from 1 in the order they appear (each action row before its
+/// children), skipping every id the sender chose (so a given id never collides).
+pub fn with_ids(list: &[Component]) -> Vec<Component> {
     let mut list = list.to_vec();
     let mut used = std::collections::HashSet::new();
     for c in &list {
@@ -89,7 +97,43 @@ pub fn stored_components(list: &[Component]) -> Option<String> {
             give(&mut child.id);
         }
     }
-    serde_json::to_string(&list).ok()
+    list
+}
+
+/// The stored column of a message's components: `None` for none; ids as [`with_ids`].
+pub fn stored_components(list: &[Component]) -> Option<String> {
+    if list.is_empty() {
+        return None;
+    }
+    serde_json::to_string(&with_ids(list)).ok()
+}
+
+/// The largest component `id`.
+pub const MAX_COMPONENT_ID: i64 = 2_147_483_647;
+
+/// Checks the `id`s of `list` (rows at `{path}.{i}`, children at
+/// `{path}.{i}.components.{j}`): 0 to [`MAX_COMPONENT_ID`], the non-zero ones unique.
+fn check_ids(list: &[Component], path: &str, errs: &mut FieldErrors) {
+    let mut seen = std::collections::HashSet::new();
+    let mut one = |id: Option<i64>, p: String, errs: &mut FieldErrors| {
+        let Some(id) = id else { return };
+        if !(0..=MAX_COMPONENT_ID).contains(&id) {
+            in_range(errs, format!("{p}.id"), Some(id), 0, MAX_COMPONENT_ID);
+        } else if id > 0 && !seen.insert(id) {
+            errs.add(
+                format!("{p}.id"),
+                "COMPONENT_ID_DUPLICATED",
+                "Component id cannot be duplicated",
+            );
+        }
+    };
+    for (i, row) in list.iter().enumerate() {
+        let rp = format!("{path}.{i}");
+        one(row.id, rp.clone(), errs);
+        for (j, c) in row.components.iter().flatten().enumerate() {
+            one(c.id, format!("{rp}.components.{j}"), errs);
+        }
+    }
 }
 
 /// The interactive component of `list` (buttons that are not links, selects) with
@@ -158,15 +202,69 @@ fn custom_id(c: &Component, p: &str, seen: &mut Vec<String>, errs: &mut FieldErr
 }
 
 fn emoji(e: Option<&crate::wire::Emoji>, p: &str, errs: &mut FieldErrors) {
-    if let Some(e) = e {
-        if e.id.is_some() {
+    let Some(e) = e else { return };
+    match e.id {
+        Some(id) if id.0 == 0 => errs.add(
+            format!("{p}.emoji.id"),
+            "SNOWFLAKE_TYPE_INVALID",
+            "Value \"0\" is not snowflake.",
+        ),
+        Some(_) => {}
+        None if e.name.as_deref().is_none_or(str::is_empty) => {
+            required(errs, format!("{p}.emoji.name"))
+        }
+        None => {}
+    }
+}
+
+/// The `type`s of `default_values` a select of `kind` takes.
+fn default_value_types(kind: u8) -> &'static [&'static str] {
+    match kind {
+        USER_SELECT => &["user"],
+        ROLE_SELECT => &["role"],
+        MENTIONABLE_SELECT => &["user", "role"],
+        CHANNEL_SELECT => &["channel"],
+        _ => &[],
+    }
+}
+
+/// A select's `default_values` (see the module docs); `min`/`max`: its value counts.
+fn default_values(c: &Component, p: &str, min: i64, max: i64, errs: &mut FieldErrors) {
+    let Some(list) = c.default_values.as_deref() else {
+        return;
+    };
+    let types = default_value_types(c.kind);
+    if types.is_empty() {
+        errs.add(
+            format!("{p}.default_values"),
+            "SELECT_COMPONENT_DEFAULT_VALUES_NOT_ALLOWED",
+            "Only user, role, mentionable and channel selects take default_values.",
+        );
+        return;
+    }
+    let n = list.len() as i64;
+    if n < min || n > max {
+        bad_length(
+            errs,
+            format!("{p}.default_values"),
+            min.max(0) as usize,
+            max.max(0) as usize,
+        );
+    }
+    for (k, v) in list.iter().enumerate() {
+        if !types.contains(&v.kind.as_str()) {
             errs.add(
-                format!("{p}.emoji.id"),
-                "COMPONENT_EMOJI_UNSUPPORTED",
-                "Hearth has no custom emojis: use a unicode emoji.",
+                format!("{p}.default_values.{k}.type"),
+                "BASE_TYPE_CHOICES",
+                format!("Value must be one of {{{}}}.", types.join(", ")),
             );
-        } else if e.name.as_deref().is_none_or(str::is_empty) {
-            required(errs, format!("{p}.emoji.name"));
+        }
+        if v.id.0 == 0 {
+            errs.add(
+                format!("{p}.default_values.{k}.id"),
+                "SNOWFLAKE_TYPE_INVALID",
+                "Value \"0\" is not snowflake.",
+            );
         }
     }
 }
@@ -280,12 +378,8 @@ fn check_select(
             "min_values cannot be greater than max_values.",
         );
     }
-    if c.default_values.is_some() {
-        errs.add(
-            format!("{p}.default_values"),
-            "SELECT_COMPONENT_DEFAULT_VALUES_UNSUPPORTED",
-            "Hearth does not take default_values yet.",
-        );
+    if (0..=25).contains(&min) && (1..=25).contains(&max) {
+        default_values(c, p, min, max, errs);
     }
     if c.channel_types.is_some() && c.kind != CHANNEL_SELECT {
         errs.add(
@@ -360,6 +454,7 @@ pub fn check_message_components(
         );
         return;
     }
+    check_ids(list, path, errs);
     let mut seen = Vec::new();
     for (i, row) in list.iter().enumerate() {
         let rp = format!("{path}.{i}");
@@ -422,6 +517,7 @@ pub fn check_modal(
     if rows.is_empty() || rows.len() > 5 {
         bad_length(errs, "data.components".into(), 1, 5);
     }
+    check_ids(rows, "data.components", errs);
     let mut seen = Vec::new();
     for (i, row) in rows.iter().enumerate().take(5) {
         let rp = format!("data.components.{i}");

@@ -21,9 +21,11 @@
 //! (4096). The invoking user's sessions get INTERACTION_SUCCESS `{id, nonce}` (types 4-7),
 //! INTERACTION_MODAL_CREATE (9) or APPLICATION_COMMAND_AUTOCOMPLETE_RESPONSE `{nonce,
 //! choices}` (8). `with_response=true` answers the Interaction Callback Response (200)
-//! instead of 204. After 6 or 7, `@original` is the component's message (not when that
-//! message is ephemeral: 7 then edits it for its user only, MESSAGE_UPDATE to their
-//! sessions, and `@original` is 404 10008). The acknowledgement, with the modal of callback
+//! instead of 204. After 6 or 7, `@original` is the component's message; when that message
+//! is ephemeral, 7 edits it for its user only (components given ids as stored messages'
+//! are), MESSAGE_UPDATE to their sessions, and `@original` reads, edits or deletes it the
+//! same way (MESSAGE_UPDATE / MESSAGE_DELETE to that user's sessions only) while the
+//! interaction that showed it lives. The acknowledgement, with the modal of callback
 //! 9, is one statement. Interactions posted over HTTP ([`super::interaction_http`]) are
 //! answered through [`Hearth::interaction_callback`] too.
 //!
@@ -65,8 +67,10 @@ pub const EPHEMERAL: u64 = 1 << 6;
 enum Found {
     /// Stored with the channel's messages.
     Stored(Box<MessageRow>),
-    /// An ephemeral message: the object as its user sees it.
-    Ephemeral(Box<wire::Message>),
+    /// An ephemeral message: the interaction that keeps it (the route's own, or the one
+    /// whose answer it was when a type 6 or 7 updated it) and the object as its user sees
+    /// it.
+    Ephemeral(i64, Box<wire::Message>),
 }
 
 /// A composed message with the users it mentions ([`Hearth::compose_token_message`]).
@@ -237,13 +241,28 @@ impl Hearth {
         self.files_for(&ca, app.bot_user_id).await
     }
 
-    /// The bot's view of the interaction's channel, as a webhook's.
+    /// The bot's view of the interaction's channel, as a webhook's; in the bot's DM, the
+    /// bot's own view of that DM (404 10003 once it is gone).
     async fn interaction_access(
         &self,
         i: &InteractionRow,
         app: &ApplicationRow,
     ) -> Result<ChannelAccess> {
-        let guild = i.guild_id.ok_or(Error::Unknown(Unknown::Channel))?;
+        let Some(guild) = i.guild_id else {
+            let bot = self
+                .db
+                .user(app.bot_user_id)
+                .await?
+                .ok_or(Error::Unknown(Unknown::Channel))?;
+            let actor = super::Actor {
+                user: bot,
+                session_id: None,
+            };
+            return self
+                .channel_access(&actor, Snowflake::from_db(i.channel_id))
+                .await
+                .map_err(|_| Error::Unknown(Unknown::Channel));
+        };
         self.token_access(i.channel_id, guild, app.bot_user_id)
             .await
     }
@@ -287,10 +306,12 @@ impl Hearth {
                 id: Snowflake::from_db(i.id),
                 kind,
                 user: invoker,
-                authorizing_integration_owners: i
-                    .guild_id
-                    .map(|g| [("0".to_string(), Snowflake::from_db(g))].into())
-                    .unwrap_or_default(),
+                // The guild, or "0" in the bot's DM (Discord's GUILD_INSTALL key).
+                authorizing_integration_owners: [(
+                    "0".to_string(),
+                    Snowflake::from_db(i.guild_id.unwrap_or(0)),
+                )]
+                .into(),
                 original_response_message_id: (!original)
                     .then_some(i.original_id)
                     .flatten()
@@ -459,7 +480,7 @@ impl Hearth {
                                 m.embeds = e.unwrap_or_default();
                             }
                             if let Some(c) = edit.components {
-                                m.components = c.unwrap_or_default();
+                                m.components = super::components::with_ids(&c.unwrap_or_default());
                             }
                             let added = self.edit_ephemeral_files(
                                 &i,
@@ -720,12 +741,20 @@ impl Hearth {
             && matches!(i.response_type, Some(6 | 7))
             && let Some(mid) = i.message_id
         {
-            let m = self
+            if let Some(m) = self.db.message(i.channel_id, mid).await? {
+                return Ok(Found::Stored(Box::new(m)));
+            }
+            // An ephemeral message the invoker was shown: theirs only, while the interaction
+            // that made it lives.
+            let (eid, json) = self
                 .db
-                .message(i.channel_id, mid)
+                .ephemeral_of_user(mid, i.user_id, i.channel_id, i.application_id, now_ms())
                 .await?
                 .ok_or(Error::Unknown(Unknown::Message))?;
-            return Ok(Found::Stored(Box::new(m)));
+            return Ok(Found::Ephemeral(
+                eid,
+                Box::new(serde_json::from_str(&json).map_err(Error::internal)?),
+            ));
         }
         let id = if message == "@original" {
             i.original_id
@@ -734,9 +763,10 @@ impl Hearth {
         }
         .ok_or(Error::Unknown(Unknown::Message))?;
         if let Some(json) = self.db.ephemeral(i.id, id).await? {
-            return Ok(Found::Ephemeral(Box::new(
-                serde_json::from_str(&json).map_err(Error::internal)?,
-            )));
+            return Ok(Found::Ephemeral(
+                i.id,
+                Box::new(serde_json::from_str(&json).map_err(Error::internal)?),
+            ));
         }
         let m = self
             .db
@@ -760,7 +790,7 @@ impl Hearth {
         message: &str,
     ) -> Result<wire::Message> {
         match self.find_interaction_message(i, message).await? {
-            Found::Ephemeral(m) => Ok(*m),
+            Found::Ephemeral(_, m) => Ok(*m),
             Found::Stored(m) => self.render_one(&m, app.bot_user_id).await,
         }
     }
@@ -798,7 +828,7 @@ impl Hearth {
                 self.edit_token_message(&ca, *m, body, app.bot_user_id, true, files)
                     .await
             }
-            Found::Ephemeral(mut m) => {
+            Found::Ephemeral(owner, mut m) => {
                 let mut errs = FieldErrors::new();
                 let max = self.config.limits.max_message_length;
                 if let Some(c) = body.content {
@@ -820,17 +850,26 @@ impl Hearth {
                         &mut errs,
                     );
                 }
+                if let Some(c) = body.components {
+                    let c = c.unwrap_or_default();
+                    super::components::check_message_components(&c, "components", true, &mut errs);
+                    m.components = super::components::with_ids(&c);
+                }
                 errs.into_result()?;
                 let added =
                     self.edit_ephemeral_files(i, &mut m, body.attachments.as_ref(), files)?;
-                if m.content.trim().is_empty() && m.embeds.is_empty() && m.attachments.is_empty() {
+                if m.content.trim().is_empty()
+                    && m.embeds.is_empty()
+                    && m.components.is_empty()
+                    && m.attachments.is_empty()
+                {
                     return Err(Error::Rule(Rule::EmptyMessage));
                 }
                 m.edited_timestamp = Some(wire::iso(now_ms()));
                 let json = serde_json::to_string(&m).map_err(Error::internal)?;
                 if !self
                     .db
-                    .update_ephemeral(i.id, m.id.db(), &json, &added)
+                    .update_ephemeral(owner, m.id.db(), &json, &added)
                     .await?
                 {
                     return Err(Error::Unknown(Unknown::Message));
@@ -859,8 +898,8 @@ impl Hearth {
                 let ca = self.interaction_access(i, app).await?;
                 self.delete_token_message(&ca, &m).await?;
             }
-            Found::Ephemeral(m) => {
-                if !self.db.delete_ephemeral(i.id, m.id.db()).await? {
+            Found::Ephemeral(owner, m) => {
+                if !self.db.delete_ephemeral(owner, m.id.db()).await? {
                     return Err(Error::Unknown(Unknown::Message));
                 }
                 self.publish(Self::event_of(

@@ -9,10 +9,13 @@
 //!
 //! Checks, in order: a user token (403 20001 for bots); `type` 2, 3, 4 or 5 (400 50035 on
 //! `type` otherwise); an application that exists (404 10002); a guild channel the user
-//! sees (404 10003, 403 50001; a DM channel: 400 50035 on `channel_id`, Hearth runs
-//! interactions in guilds only; a `guild_id` that is not the channel's: 400 50035); the
+//! sees, or the user's DM with the application's bot (404 10003, 403 50001; any other DM:
+//! 400 50035 on `channel_id`; a `guild_id` that is not the channel's: 400 50035); the
 //! command by `data.id`, global or of that guild, of that application, with the name and
-//! type sent, and the application's bot in the guild (404 10063 otherwise); the user may
+//! type sent, and the application's bot in the guild (404 10063 otherwise; global commands
+//! whose `contexts` leave out 0 GUILD neither; in the bot's DM only global commands whose
+//! `contexts` hold 1 BOT_DM or are unset, and not `dm_permission: false`); in a guild the
+//! user may
 //! use it there (403 50013 otherwise): the command's permissions in the guild decide when
 //! they name the user, one of their roles (an allowing role wins over a denying one),
 //! `@everyone` (the guild's id) or deny the channel (its id, or the guild's id minus 1 for
@@ -27,9 +30,14 @@
 //! `data.resolved`; USER and MESSAGE commands need `data.target_id` (a user; a message of
 //! the channel), resolved the same way.
 //!
+//! In the bot's DM the options' users resolve without members, roles never, channels to
+//! DMs the user sees.
+//!
 //! The interaction: a snowflake id and a 256-bit random token, of which only the SHA-256 is
 //! stored; valid 15 minutes ([`TOKEN_TTL_MS`]). The bot receives the interaction object
-//! (`wire::Interaction`; intent none); the user's sessions receive Hearth's client event
+//! (`wire::Interaction`; intent none): in a guild with `guild_id`, `guild`, `member` and
+//! `context: 0`; in its DM with `user` instead of `member`, the DM `channel` (with its
+//! `recipients`), `authorizing_integration_owners: {"0": "0"}` and `context: 1`; the user's sessions receive Hearth's client event
 //! `INTERACTION_CREATE {id, nonce}`, then `INTERACTION_SUCCESS` once the application
 //! answers, or `INTERACTION_FAILURE` when it has not answered within 3 seconds
 //! ([`ACK_DEADLINE`]; the deadline is a timer in this process: a restart in between leaves
@@ -131,11 +139,19 @@ fn verdict(
     find(PT::Role, guild_id)
 }
 
+/// Whether a global command may be used in a DM with its application's bot (Discord
+/// "Application Commands > Contexts"): `contexts` holding 1 BOT_DM, or none declared; and
+/// not `dm_permission: false`.
+fn usable_in_dm(b: &super::command_rules::StoredBody) -> bool {
+    b.contexts.as_ref().is_none_or(|c| c.contains(&1)) && b.dm_permission != Some(false)
+}
+
 /// What [`Hearth::interaction_context`] checked of a user's interaction.
 pub struct InteractionContext {
     pub app: ApplicationRow,
     pub ca: ChannelAccess,
-    pub guild_id: i64,
+    /// `None` in a DM with the application's bot (context 1 BOT_DM).
+    pub guild_id: Option<i64>,
     pub data: wire::InteractionRequestData,
     pub nonce: Option<String>,
     /// The component's message (type 3).
@@ -199,13 +215,14 @@ impl Hearth {
         ca: &ChannelAccess,
         refs: &[super::interaction_options::OptionRef],
     ) -> Result<wire::ResolvedData> {
-        let ga = ca.guild.as_ref().ok_or(Error::MissingAccess)?;
+        // In the bot's DM (no guild): users without members, no roles, DM channels.
+        let ga = ca.guild.as_ref();
         let mut out = wire::ResolvedData::default();
         let mut errs = FieldErrors::new();
         for r in refs.iter().filter(|r| r.kind != O::Attachment) {
             let key = r.id.to_string();
             let as_role = matches!(r.kind, O::Role | O::Mentionable)
-                .then(|| ga.role(r.id.db()))
+                .then(|| ga.and_then(|ga| ga.role(r.id.db())))
                 .flatten();
             if let Some(role) = as_role {
                 out.roles.insert(key, Self::role_wire(role));
@@ -218,6 +235,7 @@ impl Hearth {
                         continue;
                     };
                     out.users.insert(key.clone(), self.user_wire(&u, false));
+                    let Some(ga) = ga else { continue };
                     if self.db.member(ga.guild.id, u.id).await?.is_some() {
                         let their = self
                             .guild_access(Snowflake::from_db(ga.guild.id), u.id)
@@ -230,7 +248,7 @@ impl Hearth {
                 }
                 O::Channel => {
                     let seen = match self.channel_access(actor, r.id).await {
-                        Ok(c) if c.channel.guild_id == Some(ga.guild.id) => Some(c),
+                        Ok(c) if c.channel.guild_id == ga.map(|ga| ga.guild.id) => Some(c),
                         _ => None,
                     };
                     let Some(c) = seen else {
@@ -293,9 +311,10 @@ impl Hearth {
     }
 
     /// What every interaction a user posts needs: `application_id`, `channel_id` and `data`
-    /// given (400 50035), the application (404 10002), a guild channel the user sees (404
-    /// 10003, 403 50001; a DM: 400 50035), `guild_id` the channel's (400 50035), the guild
-    /// hosted here (403 50001), a valid `nonce` (400 50035).
+    /// given (400 50035), the application (404 10002), a guild channel the user sees or
+    /// their DM with the application's bot (404 10003, 403 50001; another DM: 400 50035),
+    /// `guild_id` the channel's (400 50035), the guild hosted here (403 50001), a valid
+    /// `nonce` (400 50035).
     pub(super) async fn interaction_context(
         &self,
         actor: &Actor,
@@ -323,26 +342,29 @@ impl Hearth {
             .await?
             .ok_or(Error::Unknown(Unknown::Application))?;
         let ca = self.channel_access(actor, channel_id).await?;
-        let Some(guild_id) = ca.channel.guild_id else {
+        let guild_id = ca.channel.guild_id;
+        // A DM: only the user's DM with the application's bot (BOT_DM).
+        if guild_id.is_none() && !ca.recipients.contains(&app.bot_user_id) {
             return Err(field_error(
                 "channel_id",
                 "INTERACTION_CHANNEL",
-                "Hearth runs interactions in guild channels only.",
+                "Hearth runs interactions in guild channels and in DMs with the application's bot only.",
             ));
-        };
+        }
         // A forum or media channel holds posts, not messages: an answer could not go there.
         if super::forums::is_forum(ca.channel.kind) {
             return Err(Error::Rule(Rule::ForumMessage));
         }
-        if body.guild_id.is_some_and(|g| g.db() != guild_id) {
+        if body.guild_id.is_some_and(|g| Some(g.db()) != guild_id) {
             return Err(field_error(
                 "guild_id",
                 "INTERACTION_GUILD",
                 "The channel is not in this guild.",
             ));
         }
-        let ga = ca.guild.as_ref().ok_or(Error::MissingAccess)?;
-        Self::hosted_here(&ga.guild)?;
+        if let Some(ga) = ca.guild.as_ref() {
+            Self::hosted_here(&ga.guild)?;
+        }
         // Discord's nonce: a string or an integer of at most 25 characters.
         let nonce = match body.nonce {
             None | Some(serde_json::Value::Null) => None,
@@ -385,13 +407,23 @@ impl Hearth {
                 "This field is required",
             ));
         };
-        let (app, ca, guild_id) = (&cx.app, &cx.ca, cx.guild_id);
-        let bot_member = self.db.member(guild_id, app.bot_user_id).await?;
-        let cmd = match bot_member {
-            None => None,
-            Some(_) => match self.db.command(app.id, 0, command_id.db()).await? {
-                Some(c) => Some(c),
-                None => self.db.command(app.id, guild_id, command_id.db()).await?,
+        let (app, ca) = (&cx.app, &cx.ca);
+        let cmd = match cx.guild_id {
+            Some(guild_id) => match self.db.member(guild_id, app.bot_user_id).await? {
+                None => None,
+                Some(_) => match self.db.command(app.id, 0, command_id.db()).await? {
+                    // A global command whose `contexts` leave out 0 GUILD is not for guilds.
+                    Some(c) => Some(c).filter(|c| {
+                        super::commands::stored_body(c)
+                            .is_ok_and(|b| b.contexts.as_ref().is_none_or(|x| x.contains(&0)))
+                    }),
+                    None => self.db.command(app.id, guild_id, command_id.db()).await?,
+                },
+            },
+            // In the bot's DM: global commands usable there (see [`usable_in_dm`]).
+            None => match self.db.command(app.id, 0, command_id.db()).await? {
+                Some(c) if usable_in_dm(&super::commands::stored_body(&c)?) => Some(c),
+                _ => None,
             },
         };
         let kind = ApplicationCommandType::from(data.kind.unwrap_or(1));
@@ -399,11 +431,13 @@ impl Hearth {
             .filter(|c| data.name.as_deref().is_none_or(|n| n == c.name))
             .filter(|c| ApplicationCommandType::from_db(c.kind) == kind)
             .ok_or(Error::Unknown(Unknown::ApplicationCommand))?;
-        // USE_APPLICATION_COMMANDS in the channel (overwrites and timeouts included), then
-        // the command's own permissions.
-        ca.require(perm::USE_APPLICATION_COMMANDS)?;
-        if !self.may_use(ca, app, &cmd).await? {
-            return Err(Error::MissingPermissions);
+        // In a guild: USE_APPLICATION_COMMANDS in the channel (overwrites and timeouts
+        // included), then the command's own permissions. A DM has neither.
+        if ca.guild.is_some() {
+            ca.require(perm::USE_APPLICATION_COMMANDS)?;
+            if !self.may_use(ca, app, &cmd).await? {
+                return Err(Error::MissingPermissions);
+            }
         }
         let declared = super::commands::stored_body(&cmd)?.options;
         let mut errs = FieldErrors::new();
@@ -528,7 +562,7 @@ impl Hearth {
             kind: n.kind.value() as i64,
             command_type: n.command_type,
             user_id: actor.user.id,
-            guild_id: Some(guild_id),
+            guild_id,
             channel_id: ca.channel.id,
             name: n.name,
             nonce: cx.nonce.clone(),
@@ -543,40 +577,63 @@ impl Hearth {
         };
         self.db.insert_interaction(&row, now).await?;
 
-        let bot_ga = self
-            .guild_access(Snowflake::from_db(guild_id), app.bot_user_id)
-            .await?;
-        let mut member = self
-            .member_wire_by_id(guild_id, actor.user.id, false)
-            .await?;
-        member.permissions = Some(wire::perm_string(ca.perms));
-        let mut channel = to_value(&Self::channel_wire(&ca.channel, &ca.overwrites, None));
-        channel["permissions"] = wire::perm_string(ca.perms).into();
-        let gid = Snowflake::from_db(guild_id);
+        let gid = guild_id.map(Snowflake::from_db);
+        // Who invoked it and the bot's permissions there: a member of the guild, or (in the
+        // bot's DM, context 1) the user and the DM's permissions.
+        let (member, user, app_permissions, channel) = match gid {
+            Some(g) => {
+                let bot_ga = self.guild_access(g, app.bot_user_id).await?;
+                let mut member = self.member_wire_by_id(g.db(), actor.user.id, false).await?;
+                member.permissions = Some(wire::perm_string(ca.perms));
+                let mut channel = to_value(&Self::channel_wire(&ca.channel, &ca.overwrites, None));
+                channel["permissions"] = wire::perm_string(ca.perms).into();
+                (
+                    Some(member),
+                    None,
+                    wire::perm_string(bot_ga.in_channel(&ca.overwrites)),
+                    channel,
+                )
+            }
+            None => {
+                let me = self.user_wire(&actor.user, false);
+                let mut channel = to_value(&Self::channel_wire(
+                    &ca.channel,
+                    &[],
+                    Some(vec![me.clone()]),
+                ));
+                channel["permissions"] = wire::perm_string(ca.perms).into();
+                (None, Some(me), wire::perm_string(ca.perms), channel)
+            }
+        };
         let interaction = wire::Interaction {
             id: Snowflake::from_db(id),
             application_id: Snowflake::from_db(app.id),
             kind: n.kind,
             data: n.data,
             message: n.message.map(Box::new),
-            guild_id: Some(gid),
-            guild: Some(wire::InteractionGuild {
-                id: gid,
+            guild_id: gid,
+            guild: gid.map(|g| wire::InteractionGuild {
+                id: g,
                 locale: "en-US".into(),
                 features: vec![],
             }),
             channel,
             channel_id: Snowflake::from_db(ca.channel.id),
-            member: Some(member),
-            user: None,
+            member,
+            user,
             token,
             version: 1,
-            app_permissions: wire::perm_string(bot_ga.in_channel(&ca.overwrites)),
+            app_permissions,
             locale: "en-US".into(),
-            guild_locale: Some("en-US".into()),
+            guild_locale: gid.map(|_| "en-US".into()),
             entitlements: vec![],
-            authorizing_integration_owners: BTreeMap::from([("0".to_string(), gid)]),
-            context: 0,
+            // Discord: the guild for a guild install; "0" in the bot's DM.
+            authorizing_integration_owners: BTreeMap::from([(
+                "0".to_string(),
+                gid.unwrap_or(Snowflake(0)),
+            )]),
+            // 0 GUILD, 1 BOT_DM.
+            context: if gid.is_some() { 0 } else { 1 },
             attachment_size_limit: self.config.media.max_file_bytes,
         };
         let silent = n.kind == InteractionType::ApplicationCommandAutocomplete;

@@ -4,11 +4,12 @@
 //! mentionable, 8 channel) or, in modals, text inputs (4). One flat object as Discord
 //! documents it: which fields apply depends on `type`; the rules are in Hearth's
 //! `service::components`. Components belong to the bot's server (their `custom_id`s are
-//! the application's own strings); Hearth refuses custom emojis and `default_values` in
-//! them, so a component holds no snowflake a peer would have to translate.
+//! the application's own strings); the snowflakes they may hold (custom emojis' ids, SKUs,
+//! selects' `default_values`) are visited like any id ([`crate::ids`]).
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::Ids;
 use crate::{ChannelType, Emoji, Snowflake};
 
 /// Component Object (legacy message components; Discord "Components > Component
@@ -18,12 +19,12 @@ use crate::{ChannelType, Emoji, Snowflake};
 /// paragraph, `label`, `min_length`/`max_length` in characters, `required`, `value`), 5
 /// USER_SELECT, 6 ROLE_SELECT, 7 MENTIONABLE_SELECT, 8 CHANNEL_SELECT (`channel_types`).
 /// In a modal submit, text inputs carry the user's `value`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 pub struct Component {
     #[serde(rename = "type")]
     pub kind: u8,
-    /// The component's identifier within its message (a positive integer): the sender's, or
-    /// given by the server on storing (Discord "Component Reference > Anatomy of a
+    /// The component's identifier within its message (1 to 2147483647, unique in the
+    /// message; 0 or absent: given by the server): the sender's, or given on storing (Discord "Component Reference > Anatomy of a
     /// Component": ids not given are auto-populated sequentially in the order the
     /// components appear). hikari reads it on every component of a message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,7 +35,7 @@ pub struct Component {
     pub style: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// A unicode emoji (`{"name": "🔥"}`; Hearth has no custom emojis).
+    /// A unicode emoji (`{"name": "🔥"}`) or a custom one (`{"id", "name", "animated"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emoji: Option<Emoji>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,10 +54,9 @@ pub struct Component {
     /// Selects: up to 150 characters; text inputs: up to 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
-    /// Entity selects' preselected values (refused by Hearth).
+    /// User, role, mentionable and channel selects' preselected values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub default_values: Option<serde_json::Value>,
+    pub default_values: Option<Vec<SelectDefaultValue>>,
     /// Selects: 0 to 25, default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_values: Option<i64>,
@@ -81,9 +81,18 @@ pub struct Component {
     pub components: Option<Vec<Component>>,
 }
 
+/// Select Default Value Structure (Discord "Component Reference > User Select"): the
+/// `id` of a user, role or channel and its `type`: `"user"`, `"role"` or `"channel"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Ids, utoipa::ToSchema)]
+pub struct SelectDefaultValue {
+    pub id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
 /// Select Option Structure (STRING_SELECT): `label` and `value` up to 100 characters,
 /// `description` up to 100, `default` preselected.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 pub struct SelectOption {
     pub label: String,
     pub value: String,

@@ -97,11 +97,6 @@ pub struct Message {
     /// Message components (action rows of buttons and selects) of a message sent by a bot,
     /// an application's interaction or a webhook ("Components > Using Message
     /// Components"); empty for other messages.
-    #[ids(
-        skip = "components hold the application's own strings (custom_id, labels, option \
-                  values, urls) and no snowflake: Hearth refuses custom emojis, SKUs and \
-                  default_values in them"
-    )]
     pub components: Vec<crate::Component>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_reference: Option<MessageReference>,
