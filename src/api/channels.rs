@@ -262,7 +262,13 @@ pub(super) async fn create_message(
     P(c): P<Snowflake>,
     req: axum::extract::Request,
 ) -> Result<Response> {
-    let (body, files) = match super::uploads::read_message(&h, &a, c, None, req).await {
+    let (body, files) = match super::uploads::read_message(
+        &h,
+        async || h.file_target(&a, c, None).await,
+        req,
+    )
+    .await
+    {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
@@ -486,10 +492,13 @@ pub(super) async fn edit_message(
     P((c, m)): P<(Snowflake, Snowflake)>,
     req: axum::extract::Request,
 ) -> Result<Response> {
-    let (body, files) = match super::uploads::read_message(&h, &a, c, Some(m), req).await {
-        Ok(v) => v,
-        Err(r) => return Ok(r),
-    };
+    let (body, files) =
+        match super::uploads::read_message(&h, async || h.file_target(&a, c, Some(m)).await, req)
+            .await
+        {
+            Ok(v) => v,
+            Err(r) => return Ok(r),
+        };
     Ok(Json(h.edit_message_with(&a, c, m, body, files).await?).into_response())
 }
 /// `DELETE /channels/{id}/messages/{message_id}` -> 204.

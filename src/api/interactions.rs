@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::{H, no_content};
 use crate::error::Result;
-use crate::http::openapi::ApiError;
-use crate::http::{Auth, Body, FormBody, P, Q};
+use crate::http::openapi::{ApiError, MessageMultipart};
+use crate::http::{Auth, Body, P, Q};
 use crate::snowflake::Snowflake;
 use crate::wire;
 
@@ -46,7 +46,10 @@ pub(super) async fn create_interaction(
         ("interaction_token" = String, Path, description = "The interaction's token"),
         ("with_response" = Option<String>, Query, description = "`true` or `1`: answer the callback response instead of 204"),
     ),
-    request_body(content = wire::InteractionCallbackBody, description = "wire::InteractionCallbackBody: `data` is a wire::ExecuteWebhookBody (types 4, 7), wire::AutocompleteCallbackData (8) or wire::ModalCallbackData (9)"),
+    request_body(description = "wire::InteractionCallbackBody: `data` is a wire::ExecuteWebhookBody (types 4, 7), wire::AutocompleteCallbackData (8) or wire::ModalCallbackData (9); as JSON, or `multipart/form-data` with `payload_json` and `files[n]` (types 4, 7)", content(
+        (wire::InteractionCallbackBody = "application/json"),
+        (MessageMultipart = "multipart/form-data"),
+    )),
     responses(
         (status = 200, description = "wire::InteractionCallbackResponse (with ?with_response=true)", body = wire::InteractionCallbackResponse),
         (status = 204, description = "No content"),
@@ -57,11 +60,16 @@ pub(super) async fn interaction_callback(
     h: H,
     P((id, token)): P<(Snowflake, String)>,
     Q(q): Q<wire::CallbackQuery>,
-    FormBody(b): FormBody<wire::InteractionCallbackBody>,
+    req: axum::extract::Request,
 ) -> Result<Response> {
+    let target = async || h.callback_file_target(id, &token).await;
+    let (b, files) = match super::uploads::read_message(&h, target, req).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
     Ok(
         match h
-            .interaction_callback(id, &token, b, q.with_response())
+            .interaction_callback(id, &token, b, q.with_response(), files)
             .await?
         {
             Some(r) => Json(r).into_response(),

@@ -262,7 +262,11 @@ pub fn routes() -> Router<Arc<Hearth>> {
             get(get_webhook_with_token)
                 .patch(modify_webhook_with_token)
                 .delete(delete_webhook_with_token)
-                .post(execute_webhook),
+                // Files: the limits are `media.*`, enforced while reading (uploads.rs).
+                .post(axum::handler::Handler::layer(
+                    execute_webhook,
+                    axum::extract::DefaultBodyLimit::disable(),
+                )),
         )
         .route(
             "/webhooks/{webhook_id}/{webhook_token}/slack",
@@ -275,7 +279,10 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route(
             "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
             get(get_webhook_message)
-                .patch(edit_webhook_message)
+                .patch(axum::handler::Handler::layer(
+                    edit_webhook_message,
+                    axum::extract::DefaultBodyLimit::disable(),
+                ))
                 .delete(delete_webhook_message),
         )
         // invites
@@ -298,7 +305,10 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/interactions", post(create_interaction))
         .route(
             "/interactions/{interaction_id}/{interaction_token}/callback",
-            post(interaction_callback),
+            post(axum::handler::Handler::layer(
+                interaction_callback,
+                axum::extract::DefaultBodyLimit::disable(),
+            )),
         )
         // application commands
         .route(

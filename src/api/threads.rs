@@ -118,11 +118,16 @@ pub(super) async fn start_thread(
     P(c): P<Snowflake>,
     req: axum::extract::Request,
 ) -> Result<Response> {
-    let (b, files) =
-        match super::uploads::read_message::<wire::StartThreadBody>(&h, &a, c, None, req).await {
-            Ok(v) => v,
-            Err(r) => return Ok(r),
-        };
+    let (b, files) = match super::uploads::read_message::<wire::StartThreadBody, _>(
+        &h,
+        async || h.file_target(&a, c, None).await,
+        req,
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
     let t = h.start_thread_with(&a, c, b, files).await?;
     Ok((axum::http::StatusCode::CREATED, Json(t)).into_response())
 }

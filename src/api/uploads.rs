@@ -1,11 +1,16 @@
-//! Reading a message request with files (Discord "Reference > Uploading Files"), a send
-//! (`POST /channels/{id}/messages`) or an edit (`PATCH /channels/{id}/messages/{id}`):
+//! Reading a message request with files (Discord "Reference > Uploading Files"): a send
+//! (`POST /channels/{id}/messages`), an edit (`PATCH /channels/{id}/messages/{id}`), a
+//! webhook execution or webhook-message edit (`POST /webhooks/{id}/{token}`, `PATCH
+//! .../messages/{id}`, also an interaction's follow-ups and `@original`) or an interaction
+//! callback (`POST /interactions/{id}/{token}/callback`):
 //! `multipart/form-data` with a `payload_json` part (the JSON body) and `files[n]` parts
 //! (in any order: discord.js sends the files first), each file streamed into the blob store
-//! as it arrives; or a plain JSON body. Limits (`media.*`, `limits.max_body_bytes`) are
-//! enforced while reading, and a refused body is still read to its end (up to
-//! `media.max_total_bytes` more), so the client receives the 413 instead of a reset
-//! connection; past that the response says `Connection: close`.
+//! as it arrives; an `application/x-www-form-urlencoded` form (py-cord's requests without
+//! files); or a plain JSON body. A form without `payload_json` gives its other text fields
+//! as the body's top-level fields ([`form_fields_json`]). Limits (`media.*`,
+//! `limits.max_body_bytes`) are enforced while reading, and a refused body is still read to
+//! its end (up to `media.max_total_bytes` more), so the client receives the 413 instead of a
+//! reset connection; past that the response says `Connection: close`.
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderValue, header};
@@ -16,10 +21,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, field_error};
 use crate::http::parse_json;
+use crate::service::Hearth;
 use crate::service::attachments::{FileTarget, Upload};
 use crate::service::ports::BlobStream;
-use crate::service::{Actor, Hearth};
-use crate::snowflake::Snowflake;
 
 fn bad_form(why: impl std::fmt::Display) -> Error {
     field_error(
@@ -47,12 +51,77 @@ fn read_failed(refused: Option<Error>, e: axum::extract::multipart::MultipartErr
     refuse(refused.unwrap_or_else(|| bad_form(e.body_text())), close)
 }
 
+/// Top-level fields of a form that are always strings (never read as JSON): `content` of
+/// `123` stays the text "123".
+const STRING_FIELDS: &[&str] = &["content", "username", "avatar_url", "nonce", "thread_name"];
+
+/// The JSON body of a form without `payload_json`: each text field (`name`, `value`) is a
+/// top-level field, its value read as JSON (`tts=true`, `flags=64`, `embeds=[...]`) unless it
+/// is one of [`STRING_FIELDS`] or not JSON, then the text itself. The first of repeated
+/// names counts.
+fn form_fields_json(fields: Vec<(String, String)>) -> Bytes {
+    let mut map = serde_json::Map::new();
+    for (k, v) in fields {
+        if map.contains_key(&k) {
+            continue;
+        }
+        let value = if STRING_FIELDS.contains(&k.as_str()) {
+            serde_json::Value::String(v)
+        } else {
+            serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v))
+        };
+        map.insert(k, value);
+    }
+    Bytes::from(serde_json::Value::Object(map).to_string())
+}
+
+/// The body `T` of a form: its `payload_json`, else its other text fields
+/// ([`form_fields_json`]), else the empty object. Errors: 50109 / 50035 as [`parse_json`].
+fn form_body<T: DeserializeOwned + Default>(
+    payload: Option<Bytes>,
+    fields: Vec<(String, String)>,
+) -> Result<T, Error> {
+    match payload {
+        Some(p) => parse_json(&p),
+        None if fields.is_empty() => Ok(T::default()),
+        None => parse_json(&form_fields_json(fields)),
+    }
+}
+
 /// Reads a JSON body of at most `max` bytes; beyond, 413 40005 after draining.
 async fn read_json<T: DeserializeOwned>(
     req: Request,
     max: usize,
     drain_cap: u64,
 ) -> Result<T, Response> {
+    let buf = read_bytes(req, max, drain_cap).await?;
+    parse_json(&buf).map_err(IntoResponse::into_response)
+}
+
+/// Reads an `application/x-www-form-urlencoded` body of at most `max` bytes (413 40005
+/// beyond, after draining); its body as [`form_body`]. Errors: 400 50035 on `files` for a
+/// malformed form.
+async fn read_urlencoded<T: DeserializeOwned + Default>(
+    req: Request,
+    max: usize,
+    drain_cap: u64,
+) -> Result<T, Response> {
+    let buf = read_bytes(req, max, drain_cap).await?;
+    let mut payload = None;
+    let mut fields = Vec::new();
+    for (k, v) in form_urlencoded::parse(&buf) {
+        if k == "payload_json" {
+            payload.get_or_insert_with(|| Bytes::from(v.into_owned()));
+        } else {
+            fields.push((k.into_owned(), v.into_owned()));
+        }
+    }
+    form_body(payload, fields).map_err(IntoResponse::into_response)
+}
+
+/// Reads a body of at most `max` bytes; beyond, 413 40005 after draining (up to `drain_cap`
+/// more, then `Connection: close`).
+async fn read_bytes(req: Request, max: usize, drain_cap: u64) -> Result<BytesMut, Response> {
     let mut stream = req.into_body().into_data_stream();
     let mut buf = BytesMut::new();
     let mut seen: u64 = 0;
@@ -69,7 +138,7 @@ async fn read_json<T: DeserializeOwned>(
     if seen > max as u64 {
         return Err(refuse(Error::PayloadTooLarge, false));
     }
-    parse_json(&buf).map_err(IntoResponse::into_response)
+    Ok(buf)
 }
 
 /// What reading one file part ended in (besides the store's own answer).
@@ -84,40 +153,52 @@ enum Pumped {
     Stop(Response),
 }
 
-/// The body `T` of `POST /channels/{id}/messages` (`edit`: `None`) or of
-/// `PATCH /channels/{id}/messages/{edit}` (`wire::CreateMessageBody`,
-/// `wire::EditMessageBody`) and its files, each streamed into the blob store as it arrives
-/// ([`Hearth::receive_file`]: at most a few chunks of it in memory here, one S3 part in the
-/// store), after [`Hearth::file_target`] accepted the sender (when the first file part
-/// arrives: requests without files need no ATTACH_FILES; an edit's files only its author). Errors (as
-/// responses): 413 40005 for a file over `media.max_file_bytes` (noticed while streaming: the
-/// partial write is discarded), a request over `media.max_total_bytes`, a `payload_json` over
-/// `limits.max_body_bytes` or a quota; 400 50035 on `files` for a malformed multipart body or
-/// more than `media.max_files_per_message` file parts; the errors of
-/// [`Hearth::file_target`]; 50109 / 50035 for a bad `payload_json`. A refused body is read
-/// to its end (discarded) so the client gets the answer, unless it goes past twice
-/// `media.max_total_bytes` or cannot be read: then the answer says `Connection: close`. Files
-/// already stored when a request is refused are released ([`Hearth::discard_files`]).
-pub(super) async fn read_message<T: DeserializeOwned + Default>(
+/// The body `T` of a message request (`wire::CreateMessageBody`, `wire::EditMessageBody`,
+/// `wire::ExecuteWebhookBody`, `wire::EditWebhookMessageBody`,
+/// `wire::InteractionCallbackBody`) and its files, each streamed into the blob store as it
+/// arrives ([`Hearth::receive_file`]: at most a few chunks of it in memory here, one S3 part
+/// in the store), after `target` (awaited once, when the first file part arrives: requests
+/// without files need no ATTACH_FILES) accepted the sender and named the channel: for a
+/// member [`Hearth::file_target`], on the token routes [`Hearth::token_file_target`] and
+/// [`Hearth::callback_file_target`]. Errors (as responses): 413 40005 for a file over
+/// `media.max_file_bytes` (noticed while streaming: the partial write is discarded), a
+/// request over `media.max_total_bytes`, a `payload_json` (or the text fields together) over
+/// `limits.max_body_bytes` or a quota; 400 50035 on `files` for a malformed body or more
+/// than `media.max_files_per_message` file parts; `target`'s errors; 50109 / 50035 for a bad
+/// `payload_json`. A refused body is read to its end (discarded) so the client gets the
+/// answer, unless it goes past twice `media.max_total_bytes` or cannot be read: then the
+/// answer says `Connection: close`. Files already stored when a request is refused are
+/// released ([`Hearth::discard_files`]).
+pub(super) async fn read_message<T, F>(
     h: &Hearth,
-    actor: &Actor,
-    channel_id: Snowflake,
-    edit: Option<Snowflake>,
+    target: F,
     req: Request,
-) -> Result<(T, Vec<Upload>), Response> {
+) -> Result<(T, Vec<Upload>), Response>
+where
+    T: DeserializeOwned + Default,
+    F: AsyncFnOnce() -> crate::error::Result<FileTarget>,
+{
     let media = &h.config.media;
     let json_max = h.config.limits.max_body_bytes;
-    let multipart = req
+    let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !multipart {
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ct.starts_with("application/x-www-form-urlencoded") {
+        return Ok((
+            read_urlencoded(req, json_max, media.max_total_bytes).await?,
+            vec![],
+        ));
+    }
+    if !ct.starts_with("multipart/form-data") {
         return Ok((
             read_json(req, json_max, media.max_total_bytes).await?,
             vec![],
         ));
     }
+    let mut target = Some(target);
     let mut mp = Multipart::from_request(req, &())
         .await
         .map_err(|e| refuse(bad_form(e.body_text()), false))?;
@@ -127,7 +208,11 @@ pub(super) async fn read_message<T: DeserializeOwned + Default>(
         r
     };
     let mut payload: Option<Bytes> = None;
-    let mut target: Option<FileTarget> = None;
+    // The other text fields, for a form without `payload_json`; their bytes with the payload's
+    // count against `limits.max_body_bytes`.
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut kept: usize = 0;
+    let mut accepted: Option<FileTarget> = None;
     let mut total: u64 = 0;
     // The first refusal; reading goes on (discarding) so the client gets the answer.
     let mut refused: Option<Error> = None;
@@ -152,15 +237,19 @@ pub(super) async fn read_message<T: DeserializeOwned + Default>(
                 ),
             ));
         }
-        if is_file && refused.is_none() && target.is_none() {
-            match h.file_target(actor, channel_id, edit).await {
-                Ok(t) => target = Some(t),
+        if is_file
+            && refused.is_none()
+            && accepted.is_none()
+            && let Some(f) = target.take()
+        {
+            match f().await {
+                Ok(t) => accepted = Some(t),
                 Err(e) => refused = Some(e),
             }
         }
         if is_file
             && refused.is_none()
-            && let Some(t) = &target
+            && let Some(t) = &accepted
         {
             let part = name
                 .strip_prefix("files[")
@@ -226,8 +315,9 @@ pub(super) async fn read_message<T: DeserializeOwned + Default>(
             }
             continue;
         }
-        // The payload (kept), or a part that is refused or not a file (read and discarded).
-        let keep = is_payload && refused.is_none();
+        // The payload or a text field (kept), or a part that is refused or a file not taken
+        // (read and discarded).
+        let keep = !is_file && refused.is_none();
         let mut buf = BytesMut::new();
         loop {
             let chunk = match field.chunk().await {
@@ -242,7 +332,7 @@ pub(super) async fn read_message<T: DeserializeOwned + Default>(
             if !keep || refused.is_some() {
                 continue;
             }
-            if total > media.max_total_bytes || (buf.len() + chunk.len()) as u64 > json_max as u64 {
+            if total > media.max_total_bytes || kept + buf.len() + chunk.len() > json_max {
                 refused = Some(Error::PayloadTooLarge);
                 buf = BytesMut::new();
                 continue;
@@ -250,18 +340,22 @@ pub(super) async fn read_message<T: DeserializeOwned + Default>(
             buf.extend_from_slice(&chunk);
         }
         if keep && refused.is_none() {
-            payload = Some(buf.freeze());
+            kept += buf.len();
+            if is_payload {
+                payload.get_or_insert(buf.freeze());
+            } else {
+                match String::from_utf8(buf.to_vec()) {
+                    Ok(text) => fields.push((name, text)),
+                    Err(_) => refused = Some(Error::Rule(crate::error::Rule::InvalidJson)),
+                }
+            }
         }
     }
     if let Some(e) = refused {
         return Err(answer(&files, refuse(e, false)));
     }
-    let body = match payload {
-        Some(p) => match parse_json(&p) {
-            Ok(b) => b,
-            Err(e) => return Err(answer(&files, e.into_response())),
-        },
-        None => T::default(),
-    };
-    Ok((body, files))
+    match form_body(payload, fields) {
+        Ok(body) => Ok((body, files)),
+        Err(e) => Err(answer(&files, e.into_response())),
+    }
 }

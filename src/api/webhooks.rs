@@ -1,6 +1,7 @@
 //! Handlers of incoming webhooks (Discord "Resources > Webhook"): management by members
-//! with MANAGE_WEBHOOKS, the token routes (no authentication), execution (JSON, Slack and
-//! GitHub forms) and the webhook's own messages. The rules are in
+//! with MANAGE_WEBHOOKS, the token routes (no authentication), execution (JSON or a form
+//! with files, read by `super::uploads`; Slack and GitHub forms) and the webhook's own
+//! messages. The rules are in
 //! `crate::service::webhooks` and `crate::service::webhook_exec`.
 
 use axum::Json;
@@ -10,8 +11,10 @@ use serde_json::Value;
 
 use super::{H, no_content};
 use crate::error::Result;
-use crate::http::openapi::{ApiError, JsonObject};
-use crate::http::{Auth, Body, FormBody, ImageBody, P, Q, Reason};
+use axum::extract::Request;
+
+use crate::http::openapi::{ApiError, JsonObject, MessageMultipart};
+use crate::http::{Auth, Body, ImageBody, P, Q, Reason};
 use crate::snowflake::Snowflake;
 use crate::wire::{self, ExecuteQuery};
 
@@ -218,7 +221,10 @@ pub(super) async fn delete_webhook_with_token(
         ("with_components" = Option<String>, Query, description = "`true` or `1`: take `components` (link buttons only for a webhook; an interaction's follow-ups always take them)"),
         ("thread_id" = Option<String>, Query, description = "Snowflake id: a thread of the webhook's channel to post in"),
     ),
-    request_body(content = wire::ExecuteWebhookBody, description = "wire::ExecuteWebhookBody"),
+    request_body(content(
+        (wire::ExecuteWebhookBody = "application/json"),
+        (MessageMultipart = "multipart/form-data"),
+    )),
     responses(
         (status = 200, description = "wire::Message (with ?wait=true)", body = wire::Message),
         (status = 204, description = "No content"),
@@ -229,11 +235,16 @@ pub(super) async fn execute_webhook(
     h: H,
     P((w, t)): P<(Snowflake, String)>,
     Q(q): Q<ExecuteQuery>,
-    FormBody(b): FormBody<wire::ExecuteWebhookBody>,
+    req: Request,
 ) -> Result<Response> {
+    let target = async || h.token_file_target(w, &t, q.thread_id, None).await;
+    let (b, files) = match super::uploads::read_message(&h, target, req).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
     let wait = q.wait();
     Ok(executed(
-        h.execute_webhook(w, &t, b, wait, q.with_components(), q.thread_id)
+        h.execute_webhook(w, &t, b, wait, q.with_components(), q.thread_id, files)
             .await?,
     ))
 }
@@ -330,7 +341,10 @@ pub(super) async fn get_webhook_message(
         ("webhook_token" = String, Path, description = "The webhook's token"),
         ("message_id" = String, Path, description = "A snowflake id (decimal string); `@original` with an interaction's token"),
     ),
-    request_body(content = wire::EditWebhookMessageBody, description = "wire::EditWebhookMessageBody"),
+    request_body(content(
+        (wire::EditWebhookMessageBody = "application/json"),
+        (MessageMultipart = "multipart/form-data"),
+    )),
     responses(
         (status = 200, description = "wire::Message", body = wire::Message),
         (status = "4XX", description = "Discord-format error", body = ApiError),
@@ -339,9 +353,14 @@ pub(super) async fn get_webhook_message(
 pub(super) async fn edit_webhook_message(
     h: H,
     P((w, t, m)): P<(Snowflake, String, String)>,
-    FormBody(b): FormBody<wire::EditWebhookMessageBody>,
-) -> Result<Json<wire::Message>> {
-    Ok(Json(h.edit_webhook_message(w, &t, &m, b).await?))
+    req: Request,
+) -> Result<Response> {
+    let target = async || h.token_file_target(w, &t, None, Some(&m)).await;
+    let (b, files) = match super::uploads::read_message(&h, target, req).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    Ok(Json(h.edit_webhook_message(w, &t, &m, b, files).await?).into_response())
 }
 /// `DELETE /webhooks/{id}/{token}/messages/{message_id}` -> 204.
 #[utoipa::path(

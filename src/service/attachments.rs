@@ -57,6 +57,28 @@ pub struct FileTarget {
     user_id: i64,
 }
 
+impl FileTarget {
+    /// Files for channel `channel_id` (of `guild_id`), charged to user `user_id`: only for
+    /// callers that checked the sender first ([`Hearth::file_target`],
+    /// [`Hearth::token_file_target`], [`Hearth::callback_file_target`]).
+    pub(super) fn new(channel_id: i64, guild_id: Option<i64>, user_id: i64) -> Self {
+        Self {
+            channel_id,
+            guild_id,
+            user_id,
+        }
+    }
+}
+
+/// 400 50035 on `files`: files cannot go to a guild hosted on another server yet.
+pub(super) fn files_not_federated() -> Error {
+    field_error(
+        "files",
+        "ATTACHMENTS_NOT_FEDERATED",
+        "Files cannot be sent to a guild hosted on another server yet.",
+    )
+}
+
 /// A served file: its row (name, type, size) and its bytes (or the asked range of them) as a
 /// stream.
 pub struct AttachmentFile {
@@ -159,11 +181,7 @@ impl Hearth {
     ) -> Result<FileTarget> {
         let ca = self.channel_access(actor, channel_id).await?;
         if self.replica_of(&ca).await?.is_some() {
-            return Err(field_error(
-                "files",
-                "ATTACHMENTS_NOT_FEDERATED",
-                "Files cannot be sent to a guild hosted on another server yet.",
-            ));
+            return Err(files_not_federated());
         }
         match edit {
             None => {
@@ -375,6 +393,9 @@ impl Hearth {
     /// `GET /attachments/{channel_id}/{attachment_id}/{filename}?ex&is&hm`: the attachment's
     /// row, when the signature is right and not expired (its bytes: [`Self::open_attachment`]).
     ///
+    /// A finished, unexpired two-step upload is served the same way (an interaction's
+    /// ATTACHMENT option shows it to the application before any message holds it).
+    ///
     /// # Errors
     /// 404 for a missing, wrong or expired signature, an unknown attachment or a filename
     /// that is not the attachment's.
@@ -398,10 +419,25 @@ impl Hearth {
         if ex <= now || self.url_mac(&path, ex, is).verify_slice(&hm).is_err() {
             return Err(Error::RouteNotFound);
         }
+        if let Some(row) = self.db.attachment(channel_id.db(), id.db()).await? {
+            return if row.filename == filename {
+                Ok(row)
+            } else {
+                Err(Error::RouteNotFound)
+            };
+        }
+        // A finished two-step upload an interaction's ATTACHMENT option showed to its
+        // application (`super::uploads`), until it expires.
         self.db
-            .attachment(channel_id.db(), id.db())
+            .pending_upload(id.db())
             .await?
-            .filter(|r| r.filename == filename)
+            .filter(|u| {
+                u.channel_id == channel_id.db()
+                    && u.filename == filename
+                    && u.size.is_some()
+                    && u.expires_at > crate::storage::now_ms()
+            })
+            .map(Self::upload_row)
             .ok_or(Error::RouteNotFound)
     }
 

@@ -225,7 +225,7 @@ impl Hearth {
                 }
                 let cb: wire::InteractionCallbackBody = serde_json::from_slice(&answer.body)
                     .map_err(|e| format!("not an interaction response: {e}"))?;
-                h.interaction_callback(id, &token, cb, false)
+                h.interaction_callback(id, &token, cb, false, vec![])
                     .await
                     .map(|_| ())
                     .map_err(|e| format!("response refused: {e:?}"))

@@ -10,8 +10,10 @@
 //! `max_length` (characters), INTEGER values integers and NUMBER values numbers within
 //! `min_value`/`max_value`; with `choices`, the value is one of theirs; BOOLEAN values are
 //! booleans; USER, CHANNEL, ROLE and MENTIONABLE values are snowflakes (a string or a
-//! number; answered as strings), resolved by the caller. ATTACHMENT options are refused
-//! (Hearth does not take files with interactions yet).
+//! number; answered as strings), resolved by the caller. ATTACHMENT values name an entry of
+//! `data.attachments` by its `id` (a non-negative integer or its decimal string, as
+//! Discord's client sends `0`, `1`...); the caller resolves it to the two-step upload it
+//! names and answers the upload's id.
 
 use serde_json::Value;
 
@@ -222,6 +224,21 @@ fn check_level(
                 }
                 None => {
                     bad(errs, "Must be a snowflake.");
+                    None
+                }
+            },
+            O::Attachment => match snowflake_of(&v) {
+                Some(id) => {
+                    out.refs.push(OptionRef {
+                        kind: d.kind,
+                        id,
+                        channel_types: None,
+                        path: vp.clone(),
+                    });
+                    Some(Value::String(id.to_string()))
+                }
+                None => {
+                    bad(errs, "Must name an entry of data.attachments.");
                     None
                 }
             },

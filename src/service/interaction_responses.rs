@@ -39,12 +39,18 @@
 //! token's routes only, and its MESSAGE_CREATE/UPDATE/DELETE go to the invoking user's
 //! sessions only. Follow-ups need an acknowledged interaction; the first one after type 5,
 //! while the response has no message, is the response (Discord "Create Followup Message":
-//! it works as the edit of `@original` then, with the deferral's ephemeral flag). On the
-//! webhook routes, an application id with a token that is none of its live interactions
-//! answers 404 10015 (Unknown Webhook), a message that is not the interaction's 404 10008.
+//! it works as the edit of `@original` then, with the deferral's ephemeral flag). Files
+//! (`multipart/form-data` `files[n]` parts, `crate::api::uploads`, stored in the
+//! interaction's channel, charged to the application's bot: [`Hearth::callback_file_target`])
+//! are taken by types 4 and 7, by follow-ups and by edits of `@original` or a follow-up; not
+//! on ephemeral messages (400 50035 on `files`: an ephemeral message is not stored with the
+//! channel's messages, and its files would have nowhere to live). On the webhook routes, an
+//! application id with a token that is none of its live interactions answers 404 10015
+//! (Unknown Webhook), a message that is not the interaction's 404 10008.
 
 use std::collections::HashMap;
 
+use super::attachments::{FileTarget, Upload};
 use super::interactions::StoredInteraction;
 use super::{ChannelAccess, Hearth, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
@@ -82,6 +88,16 @@ enum Prepared {
     Choices(Vec<wire::CommandChoice>),
     /// Type 9.
     Modal(wire::ModalCallbackData),
+}
+
+/// 400 50035 on `files`: an ephemeral message takes no files (it is not stored with the
+/// channel's messages, where attachments live).
+fn ephemeral_files() -> Error {
+    field_error(
+        "files",
+        "EPHEMERAL_ATTACHMENTS",
+        "Ephemeral messages cannot carry files on this server.",
+    )
 }
 
 /// Whether callback `kind` answers an interaction of type `ikind` (`from_component`: the
@@ -184,6 +200,29 @@ impl Hearth {
         Ok(Some((i, app)))
     }
 
+    /// Where the files of a callback of interaction `id` go (its channel, charged to the
+    /// application's bot), checked before any byte is stored. Errors: 404 10062 (as the
+    /// callback), 400 50035 on `files` in a guild hosted on another server.
+    pub async fn callback_file_target(&self, id: Snowflake, token: &str) -> Result<FileTarget> {
+        let i = self.interaction_for_callback(id, token).await?;
+        let app = self
+            .db
+            .application(i.application_id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::Interaction))?;
+        self.interaction_file_target(&i, &app).await
+    }
+
+    /// The files of interaction `i`'s messages: its channel, charged to the application's bot.
+    pub(super) async fn interaction_file_target(
+        &self,
+        i: &InteractionRow,
+        app: &ApplicationRow,
+    ) -> Result<FileTarget> {
+        let ca = self.interaction_access(i, app).await?;
+        self.files_for(&ca, app.bot_user_id).await
+    }
+
     /// The bot's view of the interaction's channel, as a webhook's.
     async fn interaction_access(
         &self,
@@ -236,6 +275,9 @@ impl Hearth {
         original: bool,
     ) -> Result<wire::Message> {
         let (mut m, mut users) = composed;
+        if ephemeral && !m.attachments.is_empty() {
+            return Err(ephemeral_files());
+        }
         let bot = self
             .db
             .user(app.bot_user_id)
@@ -316,13 +358,33 @@ impl Hearth {
     }
 
     /// `POST /interactions/{id}/{token}/callback`: see the module docs. With
-    /// `with_response`, the Interaction Callback Response.
+    /// `with_response`, the Interaction Callback Response. `files` (stored for
+    /// [`Self::callback_file_target`]) are the message's (types 4 and 7); released on any
+    /// error, and refused (400 50035 on `files`) with any other type.
     pub async fn interaction_callback(
         &self,
         id: Snowflake,
         token: &str,
         body: wire::InteractionCallbackBody,
         with_response: bool,
+        files: Vec<Upload>,
+    ) -> Result<Option<wire::InteractionCallbackResponse>> {
+        let r = self
+            .callback_with(id, token, body, with_response, &files)
+            .await;
+        if r.is_err() {
+            self.discard_files(&files);
+        }
+        r
+    }
+
+    async fn callback_with(
+        &self,
+        id: Snowflake,
+        token: &str,
+        body: wire::InteractionCallbackBody,
+        with_response: bool,
+        files: &[Upload],
     ) -> Result<Option<wire::InteractionCallbackResponse>> {
         let i = self.interaction_for_callback(id, token).await?;
         let kind = body
@@ -344,6 +406,13 @@ impl Hearth {
             .application(i.application_id)
             .await?
             .ok_or(Error::Unknown(Unknown::Interaction))?;
+        if !files.is_empty() && !matches!(kind, 4 | 7) {
+            return Err(field_error(
+                "files",
+                "BASE_TYPE_BAD_VALUE",
+                "Only responses of type 4 or 7 take files.",
+            ));
+        }
         let raw = body.data.unwrap_or(serde_json::Value::Null);
         let raw = if raw.is_null() {
             serde_json::json!({})
@@ -357,6 +426,9 @@ impl Hearth {
             4 | 7 => {
                 let data: wire::ExecuteWebhookBody = parse_data(raw)?;
                 ephemeral = kind == 4 && data.flags.unwrap_or(0) & EPHEMERAL != 0;
+                if ephemeral && !files.is_empty() {
+                    return Err(ephemeral_files());
+                }
                 let ca = self.interaction_access(&i, &app).await?;
                 if kind == 4 {
                     let c = self
@@ -366,6 +438,7 @@ impl Hearth {
                             &data,
                             FieldErrors::new(),
                             true,
+                            files,
                         )
                         .await?;
                     prepared = Prepared::Message(Box::new((ca, c)));
@@ -376,11 +449,13 @@ impl Hearth {
                         embeds: data.embeds.map(Some),
                         allowed_mentions: data.allowed_mentions,
                         components: data.components.map(Some),
+                        attachments: data.attachments.map(Some),
                     };
                     self.check_update(&edit)?;
                     prepared = match self.db.message(i.channel_id, mid).await? {
                         Some(m) => Prepared::Update(Box::new((ca, m, edit))),
                         // An ephemeral message the invoker was shown: edited for them only.
+                        None if !files.is_empty() => return Err(ephemeral_files()),
                         None => {
                             let (eid, json) = self
                                 .db
@@ -476,7 +551,7 @@ impl Hearth {
             Prepared::Update(b) => {
                 let (ca, m, edit) = *b;
                 Some(
-                    self.edit_token_message(&ca, m, edit, app.bot_user_id, true)
+                    self.edit_token_message(&ca, m, edit, app.bot_user_id, true, files)
                         .await?,
                 )
             }
@@ -565,6 +640,15 @@ impl Hearth {
         if let Some(Some(c)) = &e.components {
             super::components::check_message_components(c, "data.components", true, &mut errs);
         }
+        for (k, r) in e.attachments.iter().flatten().flatten().enumerate() {
+            if r.uploaded_filename.is_some() {
+                errs.add(
+                    format!("data.attachments.{k}.uploaded_filename"),
+                    "BASE_TYPE_BAD_VALUE",
+                    "Send files as files[n] parts on this route.",
+                );
+            }
+        }
         errs.into_result()
     }
 
@@ -573,30 +657,31 @@ impl Hearth {
     /// response has no message yet, it is the response instead (Discord "Create Followup
     /// Message": it functions as Edit Original Interaction Response; the deferral's
     /// ephemeral flag is kept, the body's ignored), as discord.py's `defer()` +
-    /// `followup.send()` expect. Errors: 400 50035, 400 50006.
+    /// `followup.send()` expect. Errors: 400 50035, 400 50006; 400 40060 when a concurrent
+    /// edit of `@original` made the response.
     pub(super) async fn interaction_followup(
         &self,
         i: &InteractionRow,
         app: &ApplicationRow,
         body: &wire::ExecuteWebhookBody,
+        files: &[Upload],
     ) -> Result<wire::Message> {
-        let ca = self.interaction_access(i, app).await?;
-        let compose =
-            || self.compose_token_message(&ca, app.bot_user_id, body, FieldErrors::new(), true);
-        if i.response_type == Some(5) && i.original_id.is_none() {
-            let c = compose().await?;
-            match self
-                .interaction_message(i, app, &ca, c, i.ephemeral != 0, true)
-                .await
-            {
-                // Made (or being made) by a concurrent request: a plain follow-up.
-                Err(Error::Rule(Rule::InteractionAcknowledged)) => {}
-                made => return made,
-            }
+        // Directly after a deferral, without a message yet: the response, with the
+        // deferral's ephemeral flag (a concurrent edit of `@original` makes one of them 40060).
+        let as_response = i.response_type == Some(5) && i.original_id.is_none();
+        let ephemeral = if as_response {
+            i.ephemeral != 0
+        } else {
+            body.flags.unwrap_or(0) & EPHEMERAL != 0
+        };
+        if ephemeral && !files.is_empty() {
+            return Err(ephemeral_files());
         }
-        let c = compose().await?;
-        let ephemeral = body.flags.unwrap_or(0) & EPHEMERAL != 0;
-        self.interaction_message(i, app, &ca, c, ephemeral, false)
+        let ca = self.interaction_access(i, app).await?;
+        let c = self
+            .compose_token_message(&ca, app.bot_user_id, body, FieldErrors::new(), true, files)
+            .await?;
+        self.interaction_message(i, app, &ca, c, ephemeral, as_response)
             .await
     }
 
@@ -662,6 +747,7 @@ impl Hearth {
         app: &ApplicationRow,
         message: &str,
         body: wire::EditWebhookMessageBody,
+        files: &[Upload],
     ) -> Result<wire::Message> {
         if message == "@original" && i.original_id.is_none() && i.response_type == Some(5) {
             let ca = self.interaction_access(i, app).await?;
@@ -670,10 +756,11 @@ impl Hearth {
                 embeds: body.embeds.flatten(),
                 allowed_mentions: body.allowed_mentions,
                 components: body.components.flatten(),
+                attachments: body.attachments.flatten(),
                 ..Default::default()
             };
             let c = self
-                .compose_token_message(&ca, app.bot_user_id, &exec, FieldErrors::new(), true)
+                .compose_token_message(&ca, app.bot_user_id, &exec, FieldErrors::new(), true, files)
                 .await?;
             return self
                 .interaction_message(i, app, &ca, c, i.ephemeral != 0, true)
@@ -682,9 +769,10 @@ impl Hearth {
         match self.find_interaction_message(i, message).await? {
             Found::Stored(m) => {
                 let ca = self.interaction_access(i, app).await?;
-                self.edit_token_message(&ca, *m, body, app.bot_user_id, true)
+                self.edit_token_message(&ca, *m, body, app.bot_user_id, true, files)
                     .await
             }
+            Found::Ephemeral(_) if !files.is_empty() => Err(ephemeral_files()),
             Found::Ephemeral(mut m) => {
                 let mut errs = FieldErrors::new();
                 let max = self.config.limits.max_message_length;

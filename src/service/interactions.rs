@@ -204,7 +204,7 @@ impl Hearth {
         let ga = ca.guild.as_ref().ok_or(Error::MissingAccess)?;
         let mut out = wire::ResolvedData::default();
         let mut errs = FieldErrors::new();
-        for r in refs {
+        for r in refs.iter().filter(|r| r.kind != O::Attachment) {
             let key = r.id.to_string();
             let as_role = matches!(r.kind, O::Role | O::Mentionable)
                 .then(|| ga.role(r.id.db()))
@@ -454,6 +454,17 @@ impl Hearth {
         } else {
             self.resolve(actor, ca, &checked.refs).await?
         };
+        if !autocomplete {
+            let files = data.attachments.as_deref().unwrap_or_default();
+            let by_ref = self
+                .attachment_options(actor, ca, &checked.refs, files)
+                .await?;
+            super::uploads::name_attachments(&mut checked.options, &by_ref);
+            resolved.attachments = by_ref
+                .into_values()
+                .map(|a| (a.id.to_string(), a))
+                .collect();
+        }
         if kind == ApplicationCommandType::Message
             && let Some(t) = target
         {

@@ -72,11 +72,7 @@ impl Hearth {
         let ca = self.channel_access(actor, channel_id).await?;
         if let Some(rg) = self.replica_of(&ca).await? {
             if !files.is_empty() {
-                return Err(field_error(
-                    "files",
-                    "ATTACHMENTS_NOT_FEDERATED",
-                    "Files cannot be sent to a guild hosted on another server yet.",
-                ));
+                return Err(super::attachments::files_not_federated());
             }
             let body = serde_json::to_value(&body).map_err(Error::internal)?;
             let v = self

@@ -325,11 +325,7 @@ impl Hearth {
                 ));
             }
             if !files.is_empty() || uploads {
-                return Err(field_error(
-                    "files",
-                    "ATTACHMENTS_NOT_FEDERATED",
-                    "Files cannot be sent to a guild hosted on another server yet.",
-                ));
+                return Err(super::attachments::files_not_federated());
             }
             let body = serde_json::to_value(&body).map_err(Error::internal)?;
             let v = self

@@ -12,6 +12,12 @@
 //!    upload is claimed (its pending row deleted in one statement, so it serves one message)
 //!    and becomes an attachment with the upload's id and bytes, no copy.
 //!
+//! 4. Or an interaction's ATTACHMENT option names it (`POST /interactions` with
+//!    `data.attachments: [{id, filename, uploaded_filename}]`, Discord's client's shape;
+//!    [`Hearth::attachment_options`]): it is not claimed, but shown to the application in
+//!    `data.resolved.attachments` with a signed URL (the attachment route serves a finished,
+//!    unexpired upload to whoever holds the signed URL) until the upload expires.
+//!
 //! An upload not claimed within `media.upload_ttl_seconds` expires: the collector
 //! ([`super::media_gc`]) deletes its row, then its bytes after the grace period.
 
@@ -29,6 +35,28 @@ use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{AttachmentRow, PendingUploadRow, QuotaRefusal, Quotas};
 use crate::wire;
+
+/// Replaces the values of ATTACHMENT options (the `data.attachments` entry they name) by the
+/// ids of the uploads `by_ref` resolved them to, at every level of `options`.
+pub(super) fn name_attachments(
+    options: &mut [wire::InteractionDataOption],
+    by_ref: &std::collections::BTreeMap<String, wire::Attachment>,
+) {
+    for o in options {
+        if let Some(inner) = o.options.as_mut() {
+            name_attachments(inner, by_ref);
+        }
+        if o.kind == wire::ApplicationCommandOptionType::Attachment
+            && let Some(a) = o
+                .value
+                .as_ref()
+                .and_then(|v| v.as_str())
+                .and_then(|r| by_ref.get(r))
+        {
+            o.value = Some(serde_json::Value::String(a.id.to_string()));
+        }
+    }
+}
 
 /// Bytes of the start of an upload kept for sniffing its type and dimensions.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -105,11 +133,7 @@ impl Hearth {
     ) -> Result<wire::UploadSlots> {
         let ca = self.channel_access(actor, channel_id).await?;
         if self.replica_of(&ca).await?.is_some() {
-            return Err(field_error(
-                "files",
-                "ATTACHMENTS_NOT_FEDERATED",
-                "Files cannot be sent to a guild hosted on another server yet.",
-            ));
+            return Err(super::attachments::files_not_federated());
         }
         // A forum's uploads are for its posts' starter messages (`super::forums`).
         if !ca.is_text() && !super::forums::is_forum(ca.channel.kind) {
@@ -298,5 +322,92 @@ impl Hearth {
             });
         }
         Ok(rows)
+    }
+
+    /// The files of an invocation's ATTACHMENT options (`refs` of kind ATTACHMENT, whose id is
+    /// the `id` of an entry of `files`, the request's `data.attachments`), by that id: each
+    /// entry's `uploaded_filename` must be a finished, unexpired two-step upload of `actor` in
+    /// `ca`'s channel ([`Self::request_uploads`]); it is left unclaimed (its bytes live until
+    /// it expires, `media.upload_ttl_seconds` after its request) and answered as an attachment
+    /// object with a signed URL. Errors: 400 50035 at the option's path for an id that names
+    /// no entry, at `data.attachments.{i}.uploaded_filename` for an unknown, unfinished,
+    /// another user's or channel's or expired upload; 403 50013 without ATTACH_FILES.
+    pub(super) async fn attachment_options(
+        &self,
+        actor: &Actor,
+        ca: &ChannelAccess,
+        refs: &[super::interaction_options::OptionRef],
+        files: &[wire::AttachmentRef],
+    ) -> Result<std::collections::BTreeMap<String, wire::Attachment>> {
+        let mut out = std::collections::BTreeMap::new();
+        let refs: Vec<_> = refs
+            .iter()
+            .filter(|r| r.kind == wire::ApplicationCommandOptionType::Attachment)
+            .collect();
+        if refs.is_empty() {
+            return Ok(out);
+        }
+        ca.require(perm::ATTACH_FILES)?;
+        let now = crate::storage::now_ms();
+        for r in refs {
+            let key = r.id.to_string();
+            let entry = files.iter().enumerate().find(|(_, f)| {
+                f.id.as_ref().is_some_and(|v| match v {
+                    serde_json::Value::String(s) => *s == key,
+                    serde_json::Value::Number(n) => n.to_string() == key,
+                    _ => false,
+                })
+            });
+            let Some((i, f)) = entry else {
+                return Err(field_error(
+                    &r.path,
+                    "INTERACTION_OPTION_ATTACHMENT",
+                    "Names no entry of data.attachments.",
+                ));
+            };
+            let upload = match f
+                .uploaded_filename
+                .as_deref()
+                .and_then(|u| u.split_once('/'))
+                .and_then(|(id, _)| id.parse::<i64>().ok())
+            {
+                Some(id) => self.db.pending_upload(id).await?,
+                None => None,
+            };
+            let Some(u) = upload.filter(|u| {
+                u.user_id == actor.user.id
+                    && u.channel_id == ca.channel.id
+                    && u.size.is_some()
+                    && u.expires_at > now
+                    && f.uploaded_filename.as_deref() == Some(&format!("{}/{}", u.id, u.filename))
+            }) else {
+                return Err(field_error(
+                    &format!("data.attachments.{i}.uploaded_filename"),
+                    "ATTACHMENT_NOT_FOUND",
+                    "Unknown, unfinished, used or expired upload.",
+                ));
+            };
+            out.insert(key, self.attachment_wire(&Self::upload_row(u)));
+        }
+        Ok(out)
+    }
+
+    /// A finished upload as the attachment it would become (not attached to any message).
+    pub(super) fn upload_row(u: PendingUploadRow) -> AttachmentRow {
+        AttachmentRow {
+            id: u.id,
+            message_id: 0,
+            channel_id: u.channel_id,
+            position: 0,
+            filename: u.filename,
+            description: None,
+            content_type: u
+                .content_type
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            size: u.size.unwrap_or(0),
+            width: u.width,
+            height: u.height,
+            blob_key: u.blob_key,
+        }
     }
 }

@@ -9,13 +9,18 @@
 //! avatar. Its author object is `{id: webhook id, username, avatar, bot: true,
 //! discriminator: "0000"}`. The webhook may mention `@everyone` and embed links, as on
 //! Discord; `content` up to `limits.max_message_length`, up to `limits.max_embeds` embeds,
-//! not both empty (400 50006). Only the JSON form is accepted (no files). Executions are
+//! not both empty (400 50006). Files come as `multipart/form-data` `files[n]` parts
+//! (`crate::api::uploads`; [`Hearth::token_file_target`] names their channel before any byte
+//! is stored), up to `media.max_files_per_message`, each becoming an attachment of the
+//! message in the same commit; an edit's `attachments` keeps some and adds new files.
+//! Executions are
 //! limited per webhook by `rate_limits.webhook_execute` (5 per 2 s; `src/http/limits.rs`).
 //! Only a webhook's own messages can be read, edited or deleted through its token (404
 //! 10008 for any other). The same routes with an application's id and an interaction's
 //! token are the interaction's follow-ups ([`super::interaction_responses`]); the message
 //! composition, edit and deletion code is shared.
 
+use super::attachments::{FileTarget, Upload};
 use super::messages::{CLIENT_FLAGS, validate_embeds};
 use super::webhooks::check_webhook_name;
 use super::{ChannelAccess, GuildAccess, Hearth, to_value, writer};
@@ -23,7 +28,7 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{Lock, MessageRow, WebhookRow, now_ms};
+use crate::storage::{AttachmentRow, Lock, MessageRow, WebhookRow, now_ms};
 use crate::wire::{self, dispatch};
 
 /// What a webhook may do in its channel.
@@ -33,6 +38,20 @@ const WEBHOOK_PERMS: u64 = perm::VIEW_CHANNEL
     | perm::EMBED_LINKS
     | perm::READ_MESSAGE_HISTORY
     | perm::MENTION_EVERYONE;
+
+/// Two-step uploads (`attachments` entries with `uploaded_filename`) are for users' clients:
+/// 400 50035 at `attachments.{i}.uploaded_filename` on the token routes.
+fn no_two_step_uploads(refs: &[wire::AttachmentRef], errs: &mut FieldErrors) {
+    for (k, r) in refs.iter().enumerate() {
+        if r.uploaded_filename.is_some() {
+            errs.add(
+                format!("attachments.{k}.uploaded_filename"),
+                "BASE_TYPE_BAD_VALUE",
+                "Send files as files[n] parts on this route.",
+            );
+        }
+    }
+}
 
 /// A message id of a route (404 10008 when it is not a snowflake).
 fn message_id_of(s: &str) -> Result<Snowflake> {
@@ -95,8 +114,11 @@ impl Hearth {
     /// `limits.max_message_length`, embeds checked, not both empty (400 50006), mentions
     /// resolved with `allowed_mentions`, `flags` masked to the client's, `components`
     /// checked ([`super::components`]; `interactive`: buttons with a `custom_id` and selects
-    /// allowed). The id is 0 (the writer assigns it); the author's webhook fields are unset.
-    /// Also the users the message mentions, for rendering. Errors: 400 50035, 400 50006.
+    /// allowed), `files` (already stored, [`Hearth::receive_file`]) as its attachments, named
+    /// by `body.attachments`. The id is 0 (the writer assigns it); the author's webhook
+    /// fields are unset. Also the users the message mentions, for rendering. Errors: 400
+    /// 50035 (also for an `attachments` entry with `uploaded_filename`: two-step uploads are
+    /// for users' clients), 400 50006.
     pub(super) async fn compose_token_message(
         &self,
         ca: &ChannelAccess,
@@ -104,6 +126,7 @@ impl Hearth {
         body: &wire::ExecuteWebhookBody,
         mut errs: FieldErrors,
         interactive: bool,
+        files: &[Upload],
     ) -> Result<(
         MessageRow,
         std::collections::HashMap<i64, crate::storage::UserRow>,
@@ -133,8 +156,14 @@ impl Hearth {
             Some(p) => self.check_poll(p, &mut errs).await?,
             None => None,
         };
+        let refs = body.attachments.as_deref().unwrap_or_default();
+        no_two_step_uploads(refs, &mut errs);
         errs.into_result()?;
-        if content.trim().is_empty() && embeds.is_empty() && components.is_empty() && poll.is_none()
+        if content.trim().is_empty()
+            && embeds.is_empty()
+            && components.is_empty()
+            && poll.is_none()
+            && files.is_empty()
         {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
@@ -168,7 +197,7 @@ impl Hearth {
             components: super::components::stored_components(&components),
             poll: poll.as_ref().map(|p| p.json.clone()),
             poll_open_until: poll.as_ref().map(|p| p.open_until),
-            attachments: vec![],
+            attachments: Self::file_rows(ca.channel.id, refs, files, 0),
         };
         Ok((m, users))
     }
@@ -205,22 +234,37 @@ impl Hearth {
     /// `components` are taken only `with_components`, and then link buttons only (Discord,
     /// for webhooks no application owns); an interaction's follow-ups always take them.
     /// `thread_id`: a thread of the webhook's channel (404 10003 otherwise; 400 50083 when
-    /// archived, 403 160005 when locked; Discord would unarchive it).
+    /// archived, 403 160005 when locked; Discord would unarchive it). `files` (stored for
+    /// [`Self::token_file_target`]) become the message's attachments; on any error they are
+    /// released.
+    #[allow(clippy::too_many_arguments)]
     pub async fn execute_webhook(
         &self,
         id: Snowflake,
         token: &str,
-        mut body: wire::ExecuteWebhookBody,
+        body: wire::ExecuteWebhookBody,
         wait: bool,
         with_components: bool,
         thread_id: Option<Snowflake>,
+        files: Vec<Upload>,
     ) -> Result<Option<wire::Message>> {
-        if let Some((i, app)) = self.followup_target(id, token).await? {
-            let out = self.interaction_followup(&i, &app, &body).await?;
-            return Ok(wait.then_some(out));
+        let r = self
+            .execute_with(id, token, body, wait, with_components, thread_id, &files)
+            .await;
+        if r.is_err() {
+            self.discard_files(&files);
         }
-        let w = self.webhook_by_token(id, token).await?;
-        let mut ca = self.webhook_access(&w).await?;
+        r
+    }
+
+    /// The webhook's view of the channel it posts in: its own, or `thread_id`, a thread of
+    /// it (404 10003 otherwise; 400 50083 when archived, 403 160005 when locked).
+    async fn webhook_target(
+        &self,
+        w: &WebhookRow,
+        thread_id: Option<Snowflake>,
+    ) -> Result<ChannelAccess> {
+        let mut ca = self.webhook_access(w).await?;
         if let Some(tid) = thread_id {
             let t = self
                 .db
@@ -236,6 +280,67 @@ impl Hearth {
                 .ok_or(Error::Unknown(Unknown::Channel))?;
             ca.thread = Some(t);
         }
+        Ok(ca)
+    }
+
+    /// Where the files of a request on `/webhooks/{id}/{token}` (`message`: on
+    /// `.../messages/{message}`) go, checked before any byte is stored: the webhook's channel
+    /// (or its thread `thread_id`, or the edited message's channel), charged to the webhook's
+    /// creator; for an interaction's token, the interaction's channel, charged to the
+    /// application's bot. Errors: the token's (404 10015, 401 50027), the thread's (as
+    /// [`Self::execute_webhook`]), 404 10008 for a message that is not the webhook's, 400
+    /// 50035 on `files` in a guild hosted on another server.
+    pub async fn token_file_target(
+        &self,
+        id: Snowflake,
+        token: &str,
+        thread_id: Option<Snowflake>,
+        message: Option<&str>,
+    ) -> Result<FileTarget> {
+        if let Some((i, app)) = self.followup_target(id, token).await? {
+            return self.interaction_file_target(&i, &app).await;
+        }
+        let w = self.webhook_by_token(id, token).await?;
+        let ca = match message {
+            Some(mid) => {
+                let m = self.webhook_message(&w, message_id_of(mid)?).await?;
+                self.webhook_access(&WebhookRow {
+                    channel_id: m.channel_id,
+                    ..w.clone()
+                })
+                .await?
+            }
+            None => self.webhook_target(&w, thread_id).await?,
+        };
+        self.files_for(&ca, w.creator_id).await
+    }
+
+    /// Files of a token route go to `ca`'s channel, charged to user `payer`. Errors: 400
+    /// 50035 on `files` in a guild hosted on another server.
+    pub(super) async fn files_for(&self, ca: &ChannelAccess, payer: i64) -> Result<FileTarget> {
+        if self.replica_of(ca).await?.is_some() {
+            return Err(super::attachments::files_not_federated());
+        }
+        Ok(FileTarget::new(ca.channel.id, ca.channel.guild_id, payer))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn execute_with(
+        &self,
+        id: Snowflake,
+        token: &str,
+        mut body: wire::ExecuteWebhookBody,
+        wait: bool,
+        with_components: bool,
+        thread_id: Option<Snowflake>,
+        files: &[Upload],
+    ) -> Result<Option<wire::Message>> {
+        if let Some((i, app)) = self.followup_target(id, token).await? {
+            let out = self.interaction_followup(&i, &app, &body, files).await?;
+            return Ok(wait.then_some(out));
+        }
+        let w = self.webhook_by_token(id, token).await?;
+        let ca = self.webhook_target(&w, thread_id).await?;
         let mut errs = FieldErrors::new();
         let username = body.username.clone().filter(|u| !u.trim().is_empty());
         if let Some(u) = &username {
@@ -245,7 +350,7 @@ impl Hearth {
             body.components = None;
         }
         let (mut m, users) = self
-            .compose_token_message(&ca, w.id, &body, errs, false)
+            .compose_token_message(&ca, w.id, &body, errs, false, files)
             .await?;
         m.webhook_id = Some(w.id);
         m.webhook_name = Some(username.map(|u| u.trim().to_string()).unwrap_or(w.name));
@@ -282,18 +387,39 @@ impl Hearth {
     }
 
     /// `PATCH /webhooks/{id}/{token}/messages/{message_id}` ("Edit Webhook Message"):
-    /// `content`, `embeds`, `allowed_mentions`; MESSAGE_UPDATE with its log entry in the
-    /// edit's transaction. Errors: 404 10008, 400 50035, 400 50006. For an interaction's
-    /// token also `@original` ([`super::interaction_responses`]).
+    /// `content`, `embeds`, `allowed_mentions`, `attachments` and new `files`;
+    /// MESSAGE_UPDATE with its log entry in the edit's transaction. Errors: 404 10008, 400
+    /// 50035, 400 50006. For an interaction's token also `@original`
+    /// ([`super::interaction_responses`]). On any error `files` are released.
     pub async fn edit_webhook_message(
         &self,
         id: Snowflake,
         token: &str,
         message: &str,
         body: wire::EditWebhookMessageBody,
+        files: Vec<Upload>,
+    ) -> Result<wire::Message> {
+        let r = self
+            .edit_webhook_with(id, token, message, body, &files)
+            .await;
+        if r.is_err() {
+            self.discard_files(&files);
+        }
+        r
+    }
+
+    async fn edit_webhook_with(
+        &self,
+        id: Snowflake,
+        token: &str,
+        message: &str,
+        body: wire::EditWebhookMessageBody,
+        files: &[Upload],
     ) -> Result<wire::Message> {
         if let Some((i, app)) = self.followup_target(id, token).await? {
-            return self.edit_interaction_message(&i, &app, message, body).await;
+            return self
+                .edit_interaction_message(&i, &app, message, body, files)
+                .await;
         }
         let message_id = message_id_of(message)?;
         let w = self.webhook_by_token(id, token).await?;
@@ -305,13 +431,17 @@ impl Hearth {
                 ..w.clone()
             })
             .await?;
-        self.edit_token_message(&ca, m, body, w.id, false).await
+        self.edit_token_message(&ca, m, body, w.id, false, files)
+            .await
     }
 
     /// Edits a message sent through a token (`content`, `embeds`, `allowed_mentions`,
-    /// `components`: `interactive` as in [`Self::compose_token_message`]) as `ca` sees its
-    /// channel: MESSAGE_UPDATE with its log entry in the edit's transaction; the message
-    /// rendered for `viewer`. Errors: 404 10008, 400 50035, 400 50006.
+    /// `components`: `interactive` as in [`Self::compose_token_message`]; `attachments`: those
+    /// kept, with the entries naming `files`, the new ones, up to
+    /// `media.max_files_per_message` in all) as `ca` sees its channel: MESSAGE_UPDATE with its
+    /// log entry in the edit's transaction; the message rendered for `viewer`. The bytes of
+    /// removed attachments are released after the commit. Errors: 404 10008, 400 50035, 400
+    /// 50006.
     pub(super) async fn edit_token_message(
         &self,
         ca: &ChannelAccess,
@@ -319,8 +449,31 @@ impl Hearth {
         body: wire::EditWebhookMessageBody,
         viewer: i64,
         interactive: bool,
+        files: &[Upload],
     ) -> Result<wire::Message> {
         let mut errs = FieldErrors::new();
+        let current = self
+            .db
+            .attachments_of(&[m.id])
+            .await?
+            .remove(&m.id)
+            .unwrap_or_default();
+        let next_position = current.iter().map(|a| a.position + 1).max().unwrap_or(0) as usize;
+        let refs = body.attachments.clone().flatten().unwrap_or_default();
+        no_two_step_uploads(&refs, &mut errs);
+        let (kept, removed): (Vec<AttachmentRow>, Vec<AttachmentRow>) = match &body.attachments {
+            None => (current, vec![]),
+            Some(_) => Self::split_kept(current, &refs),
+        };
+        let max_files = self.config.media.max_files_per_message;
+        if !files.is_empty() && kept.len() + files.len() > max_files {
+            errs.add(
+                "attachments",
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Must be {max_files} or fewer in length."),
+            );
+        }
+        let added = Self::file_rows(m.channel_id, &refs, files, next_position);
         let max = self.config.limits.max_message_length;
         if let Some(c) = &body.content {
             let c = c.clone().unwrap_or_default();
@@ -346,8 +499,10 @@ impl Hearth {
         errs.into_result()?;
         if m.content.trim().is_empty()
             && m.embeds == "[]"
-            && m.attachments.is_empty()
+            && kept.is_empty()
+            && added.is_empty()
             && m.components.is_none()
+            && m.poll.is_none()
         {
             return Err(Error::Rule(Rule::EmptyMessage));
         }
@@ -360,7 +515,12 @@ impl Hearth {
             m.mention_everyone = everyone;
         }
         m.edited_at = Some(now_ms());
-        let out = self.render_one(&m, viewer).await?;
+        let removed_ids: Vec<i64> = removed.iter().map(|a| a.id).collect();
+        let mut out = self.render_one(&m, viewer).await?;
+        out.attachments
+            .retain(|a| !removed_ids.contains(&a.id.db()));
+        out.attachments
+            .extend(added.iter().map(|a| self.attachment_wire(a)));
         let (audience, _) = Self::message_audience(ca);
         let mut d = Self::event_of(
             Event::MessageUpdate,
@@ -371,11 +531,12 @@ impl Hearth {
         d.has_content = true;
         let written = self
             .db
-            .update_message(&m, &[], &[], writer::outbox_item(&d))
+            .update_message(&m, &removed_ids, &added, writer::outbox_item(&d))
             .await?;
         if !written.changed {
             return Err(Error::Unknown(Unknown::Message));
         }
+        self.forget_blobs(&removed);
         d.logged = written.logged;
         self.publish(d);
         Ok(out)

@@ -235,7 +235,7 @@ impl Hearth {
         body: &Value,
         wait: bool,
     ) -> Result<Option<wire::Message>> {
-        self.execute_webhook(id, token, slack_body(body), wait, false, None)
+        self.execute_webhook(id, token, slack_body(body), wait, false, None, vec![])
             .await
     }
 
@@ -258,7 +258,8 @@ impl Hearth {
             embeds: Some(vec![embed]),
             ..Default::default()
         };
-        self.execute_webhook(id, token, b, wait, false, None).await
+        self.execute_webhook(id, token, b, wait, false, None, vec![])
+            .await
     }
 }
 

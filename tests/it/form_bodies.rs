@@ -1,8 +1,8 @@
 //! Message bodies as forms on the webhook and interaction-callback routes (Discord
 //! "Reference > Uploading Files": the JSON as `payload_json`). py-cord sends every
 //! interaction response and webhook call as a form, URL-encoded when it has no files: its
-//! `/hello` answer was 50109 before (tests/conformance scenario F). Files are refused on
-//! these routes with a field error, and a `payload_json` that is not JSON is 50109.
+//! `/hello` answer was 50109 before (tests/conformance scenario F). A `payload_json` that is
+//! not JSON is 50109. Files on these routes: `token_files.rs`.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -94,19 +94,9 @@ async fn interaction_callbacks_take_payload_json_urlencoded_or_multipart() {
         .await;
     assert_eq!(m["content"], "from multipart");
 
-    // A file part is refused (files are not taken on this route), a payload_json that is not
-    // JSON is 50109; neither answers the interaction, so a JSON callback still can.
+    // A payload_json that is not JSON is 50109; it does not answer the interaction, so a
+    // JSON callback still can.
     let i = interaction(&mut c, "refused").await;
-    let cb = json!({"type": 4, "data": {"content": "with a file"}});
-    let r = anon
-        .raw(
-            Method::POST,
-            &callback_path(&i),
-            Some(form(Some(cb), &[("a.txt", b"hello")])),
-            &[("content-type", &multipart())],
-        )
-        .await;
-    assert_field_error(&r, "files");
     let r = anon
         .raw(
             Method::POST,
@@ -175,17 +165,4 @@ async fn webhooks_are_executed_and_edited_with_form_bodies() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["content"], "edited by form");
-    // Files are refused here too; the message is unchanged.
-    let r = anon
-        .raw(
-            Method::POST,
-            &format!("{path}?wait=true"),
-            Some(form(
-                Some(json!({"content": "with a file"})),
-                &[("a.txt", b"x")],
-            )),
-            &[("content-type", &multipart())],
-        )
-        .await;
-    assert_field_error(&r, "files");
 }

@@ -61,6 +61,7 @@ mod resume;
 mod search;
 mod threads;
 mod timeouts;
+mod token_files;
 mod uploads;
 mod web;
 mod webhooks;

@@ -63,6 +63,11 @@ pub struct InteractionRequestData {
     pub values: Option<Vec<String>>,
     #[serde(default)]
     pub components: Option<Vec<crate::Component>>,
+    /// The files of ATTACHMENT options: `{id, filename, uploaded_filename}` per two-step
+    /// upload (`POST /channels/{id}/attachments`, then the PUT), `id` being the value the
+    /// option gives (Discord's client: `0`, `1`...).
+    #[serde(default)]
+    pub attachments: Option<Vec<crate::AttachmentRef>>,
 }
 
 /// Body of `POST /interactions` (Discord's client; undocumented by Discord, shape of its web
@@ -111,6 +116,9 @@ pub struct ResolvedData {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(value_type = Object)]
     pub messages: BTreeMap<String, Value>,
+    /// ATTACHMENT options' files by attachment id (Discord "Resolved Data Structure").
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attachments: BTreeMap<String, crate::Attachment>,
 }
 
 impl ResolvedData {
@@ -121,6 +129,7 @@ impl ResolvedData {
             && self.roles.is_empty()
             && self.channels.is_empty()
             && self.messages.is_empty()
+            && self.attachments.is_empty()
     }
 }
 

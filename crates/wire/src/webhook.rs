@@ -84,6 +84,11 @@ pub struct ExecuteWebhookBody {
     /// A poll to attach ("Poll Create Request Object"), as on a message send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<crate::PollCreate>,
+    /// With `multipart/form-data` files: `{id, filename, description}` per `files[n]` part
+    /// (`id` = `n`), as on a message send. Two-step uploads (`uploaded_filename`) are for
+    /// users' clients and are not taken here (400 50035).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<crate::AttachmentRef>>,
 }
 
 /// `PATCH /webhooks/{id}/{token}/messages/{message_id}` ("Edit Webhook Message").
@@ -98,6 +103,10 @@ pub struct EditWebhookMessageBody {
     /// Absent: unchanged; `null` or `[]`: removed (same rules as on execution).
     #[serde(default, deserialize_with = "double_option")]
     pub components: Option<Option<Vec<crate::Component>>>,
+    /// The attachments to keep (by `id`) and the new files' entries (`id` = `n` of their
+    /// `files[n]` part); absent: all kept; `null` or `[]`: all removed but the new files.
+    #[serde(default, deserialize_with = "double_option")]
+    pub attachments: Option<Option<Vec<crate::AttachmentRef>>>,
 }
 
 /// `WEBHOOKS_UPDATE` ("Gateway Events > Webhooks Update"), intent GUILD_WEBHOOKS.
