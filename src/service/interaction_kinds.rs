@@ -22,7 +22,8 @@
 //! MODAL_SUBMIT: `data.id` names the interaction whose callback 9 opened the modal: the
 //! user's, of that application, in that channel, answered with a modal and not expired (404
 //! 10062 otherwise); `data.custom_id` is the modal's (400 50035); `data.components` are
-//! checked against the modal ([`super::components::check_modal_submit`]). A modal opened
+//! checked against the modal ([`super::components::check_modal_submit`]) and carry the
+//! modal's component `id`s (chosen, or counted from 1 as in a message). A modal opened
 //! from a component keeps that component's message (`message`, and callbacks 6 and 7).
 
 use super::components::{self as comps, STRING_SELECT};
@@ -216,6 +217,7 @@ impl Hearth {
                 data,
                 message_id: Some(message.id.db()),
                 message: Some(message),
+                parent_id: None,
             },
         )
         .await
@@ -262,12 +264,11 @@ impl Hearth {
             ));
         }
         let mut errs = FieldErrors::new();
-        let components = comps::check_modal_submit(
-            modal.components.as_deref().unwrap_or(&[]),
-            data.components.as_deref().unwrap_or(&[]),
-            &mut errs,
-        );
+        let rows = modal.components.as_deref().unwrap_or(&[]);
+        let mut components =
+            comps::check_modal_submit(rows, data.components.as_deref().unwrap_or(&[]), &mut errs);
         errs.into_result()?;
+        submit_ids(rows, &mut components);
         let message = match parent.message_id {
             Some(mid) => match self.db.message(parent.channel_id, mid).await? {
                 Some(m) => Some(self.render_one(&m, cx.app.bot_user_id).await?),
@@ -289,8 +290,26 @@ impl Hearth {
                 data,
                 message_id: message.as_ref().map(|m| m.id.db()),
                 message,
+                parent_id: Some(parent.id),
             },
         )
         .await
+    }
+}
+
+/// Gives the rows and text inputs of a MODAL_SUBMIT the modal's component `id`s (Discord
+/// sends them; hikari reads `id` of each): the ones the application chose, the others
+/// counted from 1 as in a message ([`comps::stored_components`]). `submitted` holds one
+/// row per text input, in the modal's order ([`comps::check_modal_submit`]).
+fn submit_ids(modal: &[wire::Component], submitted: &mut [wire::Component]) {
+    let numbered = comps::components_of(comps::stored_components(modal).as_deref());
+    let inputs = numbered
+        .iter()
+        .flat_map(|r| r.components.iter().flatten().map(move |c| (r.id, c.id)));
+    for (row, (row_id, input_id)) in submitted.iter_mut().zip(inputs) {
+        row.id = row_id;
+        for c in row.components.iter_mut().flatten() {
+            c.id = input_id;
+        }
     }
 }

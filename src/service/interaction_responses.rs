@@ -33,16 +33,21 @@
 //! creates it) and follow-ups are messages of the application's bot (author the bot user,
 //! `application_id`, type 20 CHAT_INPUT_COMMAND or 23 CONTEXT_MENU_COMMAND for commands, 0
 //! DEFAULT for components and modal submits,
-//! `interaction_metadata` and the legacy `interaction`), stored by the group commit like any
+//! `interaction_metadata` (with `interacted_message_id` for a component's, and for a modal
+//! submit's `triggering_interaction_metadata`, the metadata of the interaction that opened
+//! the modal while it has not expired) and the legacy `interaction`), stored by the group commit like any
 //! message (MESSAGE_CREATE to those who see the channel). An ephemeral one (flag 64) is
 //! never stored with the channel's messages: it is kept in `ephemeral_messages` for the
 //! token's routes only, and its MESSAGE_CREATE/UPDATE/DELETE go to the invoking user's
-//! sessions only. Follow-ups need an acknowledged interaction. Files (`multipart/form-data`
-//! `files[n]` parts, `crate::api::uploads`, stored in the interaction's channel, charged to
-//! the application's bot: [`Hearth::callback_file_target`]) are taken by types 4 and 7, by
-//! follow-ups and by edits of `@original` or a follow-up. An ephemeral message's files are
-//! kept as finished uploads of the invoking user that expire with the interaction (15
-//! minutes): their signed URLs work until then. On the webhook routes, an
+//! sessions only. Follow-ups need an acknowledged interaction; the first one after type 5,
+//! while the response has no message, is the response (Discord "Create Followup Message":
+//! it works as the edit of `@original` then, with the deferral's ephemeral flag). Files
+//! (`multipart/form-data` `files[n]` parts, `crate::api::uploads`, stored in the
+//! interaction's channel, charged to the application's bot: [`Hearth::callback_file_target`])
+//! are taken by types 4 and 7, by follow-ups and by edits of `@original` or a follow-up. An
+//! ephemeral message's files are kept as finished uploads of the invoking user that expire
+//! with the interaction (15 minutes): their signed URLs work until then. On the webhook
+//! routes, an
 //! application id with a token that is none of its live interactions answers 404 10015
 //! (Unknown Webhook), a message that is not the interaction's 404 10008.
 
@@ -267,6 +272,37 @@ impl Hearth {
             .await
     }
 
+    /// The Message Interaction Metadata of `i` (Discord "Resources > Message"): `name` and
+    /// `command_type` for commands, `interacted_message_id` for components; without
+    /// `original_response_message_id` and `triggering_interaction_metadata`.
+    async fn interaction_metadata(
+        &self,
+        i: &InteractionRow,
+    ) -> Result<wire::MessageInteractionMetadata> {
+        let kind = InteractionType::from_db(i.kind);
+        let is_command = kind == InteractionType::ApplicationCommand;
+        Ok(wire::MessageInteractionMetadata {
+            id: Snowflake::from_db(i.id),
+            kind,
+            user: self.user_wire_by_id(i.user_id).await?,
+            // The guild, or "0" in the bot's DM (Discord's GUILD_INSTALL key).
+            authorizing_integration_owners: [(
+                "0".to_string(),
+                Snowflake::from_db(i.guild_id.unwrap_or(0)),
+            )]
+            .into(),
+            original_response_message_id: None,
+            name: is_command.then(|| i.name.clone()),
+            command_type: is_command
+                .then(|| ApplicationCommandType::from_db(i.command_type).value()),
+            interacted_message_id: (kind == InteractionType::MessageComponent)
+                .then_some(i.message_id)
+                .flatten()
+                .map(Snowflake::from_db),
+            triggering_interaction_metadata: None,
+        })
+    }
+
     /// Creates a message answering `i` (the response when `original`, else a follow-up):
     /// see the module docs. The message as its audience sees it.
     async fn interaction_message(
@@ -285,7 +321,6 @@ impl Hearth {
             .await?
             .ok_or(Error::Unknown(Unknown::User))?;
         users.insert(bot.id, bot);
-        let invoker = self.user_wire_by_id(i.user_id).await?;
         let command_type = ApplicationCommandType::from_db(i.command_type);
         let kind = InteractionType::from_db(i.kind);
         let is_command = kind == InteractionType::ApplicationCommand;
@@ -300,26 +335,22 @@ impl Hearth {
         if ephemeral {
             m.flags |= EPHEMERAL as i64;
         }
+        let mut metadata = self.interaction_metadata(i).await?;
+        metadata.original_response_message_id = (!original)
+            .then_some(i.original_id)
+            .flatten()
+            .filter(|id| *id > 0)
+            .map(Snowflake::from_db);
+        if let Some(parent) = i.parent_id {
+            // A modal submit's: the interaction whose modal it answers.
+            if let Some(p) = self.db.interaction(parent).await? {
+                metadata.triggering_interaction_metadata =
+                    Some(Box::new(self.interaction_metadata(&p).await?));
+            }
+        }
         let stored = StoredInteraction {
             application_id: Snowflake::from_db(app.id),
-            metadata: wire::MessageInteractionMetadata {
-                id: Snowflake::from_db(i.id),
-                kind,
-                user: invoker,
-                // The guild, or "0" in the bot's DM (Discord's GUILD_INSTALL key).
-                authorizing_integration_owners: [(
-                    "0".to_string(),
-                    Snowflake::from_db(i.guild_id.unwrap_or(0)),
-                )]
-                .into(),
-                original_response_message_id: (!original)
-                    .then_some(i.original_id)
-                    .flatten()
-                    .filter(|id| *id > 0)
-                    .map(Snowflake::from_db),
-                name: is_command.then(|| i.name.clone()),
-                command_type: is_command.then(|| command_type.value()),
-            },
+            metadata,
         };
         m.interaction = Some(serde_json::to_string(&stored).map_err(Error::internal)?);
         // Exactly one request makes the response's message: concurrent edits of a deferred
@@ -715,7 +746,12 @@ impl Hearth {
     }
 
     /// `POST /webhooks/{app}/{token}` for an interaction: a follow-up message (ephemeral
-    /// with flag 64). Errors: 400 50035, 400 50006.
+    /// with flag 64). Directly after DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE (5), while the
+    /// response has no message yet, it is the response instead (Discord "Create Followup
+    /// Message": it functions as Edit Original Interaction Response; the deferral's
+    /// ephemeral flag is kept, the body's ignored), as discord.py's `defer()` +
+    /// `followup.send()` expect. Errors: 400 50035, 400 50006; 400 40060 when a concurrent
+    /// edit of `@original` made the response.
     pub(super) async fn interaction_followup(
         &self,
         i: &InteractionRow,
@@ -723,12 +759,19 @@ impl Hearth {
         body: &wire::ExecuteWebhookBody,
         files: &[Upload],
     ) -> Result<wire::Message> {
-        let ephemeral = body.flags.unwrap_or(0) & EPHEMERAL != 0;
+        // Directly after a deferral, without a message yet: the response, with the
+        // deferral's ephemeral flag (a concurrent edit of `@original` makes one of them 40060).
+        let as_response = i.response_type == Some(5) && i.original_id.is_none();
+        let ephemeral = if as_response {
+            i.ephemeral != 0
+        } else {
+            body.flags.unwrap_or(0) & EPHEMERAL != 0
+        };
         let ca = self.interaction_access(i, app).await?;
         let c = self
             .compose_token_message(&ca, app.bot_user_id, body, FieldErrors::new(), true, files)
             .await?;
-        self.interaction_message(i, app, &ca, c, ephemeral, false)
+        self.interaction_message(i, app, &ca, c, ephemeral, as_response)
             .await
     }
 

@@ -169,6 +169,8 @@ pub struct NewInteraction {
     /// The component's message as the bot sees it.
     pub message: Option<wire::Message>,
     pub message_id: Option<i64>,
+    /// For a MODAL_SUBMIT, the interaction that opened the modal.
+    pub parent_id: Option<i64>,
 }
 
 impl Hearth {
@@ -536,6 +538,7 @@ impl Hearth {
                 data,
                 message: None,
                 message_id: None,
+                parent_id: None,
             },
         )
         .await
@@ -574,6 +577,7 @@ impl Hearth {
             expires_at: now + TOKEN_TTL_MS,
             message_id: n.message_id,
             modal: None,
+            parent_id: n.parent_id,
         };
         self.db.insert_interaction(&row, now).await?;
 

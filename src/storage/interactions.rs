@@ -44,6 +44,9 @@ pub struct InteractionRow {
     /// The modal the application answered with (callback 9): JSON of
     /// `wire::ModalCallbackData` as checked.
     pub modal: Option<String>,
+    /// For a MODAL_SUBMIT, the interaction whose callback 9 opened the modal (migration
+    /// 0036).
+    pub parent_id: Option<i64>,
 }
 
 /// Pending.
@@ -57,7 +60,7 @@ pub const ORIGINAL_CLAIMED: i64 = -1;
 /// `original_id` once the response's message was deleted.
 pub const ORIGINAL_DELETED: i64 = -2;
 
-const COLS: &str = "id, application_id, token_hash, kind, command_type, user_id, guild_id, channel_id, name, nonce, state, response_type, ephemeral, original_id, created_at, expires_at, message_id, modal";
+const COLS: &str = "id, application_id, token_hash, kind, command_type, user_id, guild_id, channel_id, name, nonce, state, response_type, ephemeral, original_id, created_at, expires_at, message_id, modal, parent_id";
 
 impl Db {
     /// Stores a new interaction and deletes those expired before `now` (with their
@@ -66,11 +69,11 @@ impl Db {
         on_db!(self, p => {
             let mut tx = write_tx!(self, p);
             sqlx::query("DELETE FROM interactions WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO interactions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)")))
+            sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO interactions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)")))
                 .bind(r.id).bind(r.application_id).bind(&r.token_hash).bind(r.kind).bind(r.command_type).bind(r.user_id)
                 .bind(r.guild_id).bind(r.channel_id).bind(&r.name).bind(&r.nonce).bind(r.state)
                 .bind(r.response_type).bind(r.ephemeral).bind(r.original_id).bind(r.created_at).bind(r.expires_at)
-                .bind(r.message_id).bind(&r.modal)
+                .bind(r.message_id).bind(&r.modal).bind(r.parent_id)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())

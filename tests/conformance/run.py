@@ -19,8 +19,9 @@ Scenarios:
   E  discord.py without the MESSAGE_CONTENT application flag: close 4014 ->
      PrivilegedIntentsRequired
   F  seven libraries in turn (discord.py, discord.js, hikari, disnake, nextcord, py-cord,
-     Oceanic.js; libs.py): presence, reply, a slash command invoked through POST /interactions,
-     a button clicked, a webhook
+     Oceanic.js; libs.py): presence, reply, slash commands invoked through POST /interactions
+     (a button clicked, a deferred answer, an ephemeral one, a modal submitted, an autocomplete,
+     a string select picked), a webhook; the human also watches its own gateway connection
   G  Red-DiscordBot from PyPI (red.py, bot_red.py): core `!ping`, the customcom, cleanup and
      mod cogs used by the human, checked over REST
 

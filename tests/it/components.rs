@@ -393,6 +393,27 @@ async fn clicks_reach_the_bot_and_update_message_edits_the_message() {
         })
         .await;
     assert_eq!(up["components"], json!([]));
+    // A follow-up of a component's interaction names the component's message (Discord
+    // "Message Interaction Metadata": `interacted_message_id`; hikari requires it).
+    let f = c
+        .srv
+        .anon()
+        .post(
+            &format!("/webhooks/{}/{}?wait=true", c.bot.id, s(&i["token"])),
+            json!({"content": "noted"}),
+        )
+        .await;
+    assert_eq!(f.status, 200, "{f:?}");
+    assert_eq!(f.body["type"], 0);
+    assert_eq!(f.body["interaction_metadata"]["type"], 3);
+    assert_eq!(
+        f.body["interaction_metadata"]["interacted_message_id"],
+        m["id"]
+    );
+    assert!(
+        f.body["interaction_metadata"].get("name").is_none(),
+        "{f:?}"
+    );
 }
 
 #[tokio::test]
@@ -622,11 +643,13 @@ async fn a_modal_goes_to_the_invoker_and_comes_back_checked() {
         .expect_where("INTERACTION_CREATE", |d| d["type"] == 5)
         .await;
     assert_eq!(sub["data"]["custom_id"], "form");
+    // With the modal's component ids, counted from 1 as Discord sends them (hikari reads
+    // `id` of every submitted component).
     assert_eq!(
         sub["data"]["components"],
         json!([
-            row(json!([{"type": 4, "custom_id": "name", "value": "Al"}])),
-            row(json!([{"type": 4, "custom_id": "bio", "value": ""}])),
+            {"type": 1, "id": 1, "components": [{"type": 4, "id": 2, "custom_id": "name", "value": "Al"}]},
+            {"type": 1, "id": 3, "components": [{"type": 4, "id": 4, "custom_id": "bio", "value": ""}]},
         ])
     );
     assert!(sub.get("message").is_none());
@@ -656,10 +679,16 @@ async fn a_modal_goes_to_the_invoker_and_comes_back_checked() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["resource"]["message"]["type"], 0);
-    assert_eq!(
-        r.body["resource"]["message"]["interaction_metadata"]["type"],
-        5
-    );
+    let meta = &r.body["resource"]["message"]["interaction_metadata"];
+    assert_eq!(meta["type"], 5);
+    // The interaction whose modal it answers (Discord: `triggering_interaction_metadata`;
+    // hikari requires it).
+    let trigger = &meta["triggering_interaction_metadata"];
+    assert_eq!(trigger["id"], i["id"]);
+    assert_eq!(trigger["type"], 2);
+    assert_eq!(trigger["name"], "echo");
+    assert_eq!(trigger["user"]["id"], json!(c.mate_id));
+    assert!(meta.get("interacted_message_id").is_none(), "{meta}");
 }
 
 #[tokio::test]

@@ -449,6 +449,78 @@ async fn deferred_then_edit_original_and_follow_ups() {
     );
 }
 
+/// Discord "Create Followup Message": directly after DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE the
+/// first follow-up is the response (discord.py `defer()` + `followup.send()`): `@original`
+/// is that message, it keeps the deferral's ephemeral flag, and the next follow-up is a
+/// follow-up of it.
+#[tokio::test]
+async fn the_first_follow_up_after_a_deferral_is_the_response() {
+    let mut c = cast().await;
+    for (ephemeral, nonce) in [(false, "n-f1"), (true, "n-f2")] {
+        let i = echo(&mut c, "deferred", nonce).await;
+        let flags = if ephemeral { 64 } else { 0 };
+        let r = c
+            .srv
+            .anon()
+            .post(
+                &callback_path(&i),
+                json!({"type": 5, "data": {"flags": flags}}),
+            )
+            .await;
+        assert_eq!(r.status, 204, "{r:?}");
+        let token = s(&i["token"]);
+        let hook = format!("/webhooks/{}/{token}?wait=true", c.bot.id);
+        // The body's flags are ignored: the deferral's decide.
+        let f = c
+            .srv
+            .anon()
+            .post(
+                &hook,
+                json!({"content": "took a while", "flags": 64 - flags}),
+            )
+            .await;
+        assert_eq!(f.status, 200, "{f:?}");
+        assert_eq!(f.body["type"], 20);
+        assert_eq!(f.body["flags"].as_u64().unwrap_or(0) & 64, flags);
+        assert_eq!(f.body["interaction_metadata"]["id"], i["id"]);
+        assert!(
+            f.body["interaction_metadata"]["original_response_message_id"].is_null(),
+            "{f:?}"
+        );
+        let original = format!("/webhooks/{}/{token}/messages/@original", c.bot.id);
+        let o = c.srv.anon().get(&original).await;
+        assert_eq!(o.status, 200, "{o:?}");
+        assert_eq!(o.body["id"], f.body["id"]);
+        assert_eq!(o.body["content"], "took a while");
+        let seen = c
+            .mate_gw
+            .expect_where("MESSAGE_CREATE", |d| d["id"] == f.body["id"])
+            .await;
+        assert_eq!(seen["content"], "took a while");
+        if !ephemeral {
+            assert_eq!(
+                in_history(&c, &f.body["id"]).await["content"],
+                "took a while"
+            );
+        }
+        // The next one is a follow-up of that response, with its own id.
+        let g = c
+            .srv
+            .anon()
+            .post(&hook, json!({"content": "and more"}))
+            .await;
+        assert_eq!(g.status, 200, "{g:?}");
+        assert_ne!(g.body["id"], f.body["id"]);
+        assert_eq!(
+            g.body["interaction_metadata"]["original_response_message_id"],
+            f.body["id"]
+        );
+        c.mate_gw
+            .expect_where("MESSAGE_CREATE", |d| d["id"] == g.body["id"])
+            .await;
+    }
+}
+
 #[tokio::test]
 async fn bad_tokens_are_refused() {
     let mut c = cast().await;

@@ -153,6 +153,16 @@ pub struct MessageInteractionMetadata {
     /// Application command type (1 CHAT_INPUT, 2 USER, 3 MESSAGE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_type: Option<u8>,
+    /// The message whose component was used (MESSAGE_COMPONENT only; Discord sends it and
+    /// hikari requires it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ids(skip = "a message of the bot's server")]
+    pub interacted_message_id: Option<Snowflake>,
+    /// The interaction (a command's or a component's) whose modal this MODAL_SUBMIT
+    /// answers (MODAL_SUBMIT only; Discord sends it and hikari requires it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub triggering_interaction_metadata: Option<Box<MessageInteractionMetadata>>,
 }
 
 /// Message Interaction Object (deprecated by Discord for `interaction_metadata`).
