@@ -38,6 +38,7 @@ pub mod export;
 pub mod forums;
 pub mod guilds;
 pub mod images;
+mod interaction_files;
 pub mod interaction_http;
 pub mod interaction_kinds;
 pub mod interaction_options;
