@@ -180,6 +180,9 @@ pub struct Limits {
     pub max_pins_per_channel: u32,
     /// Distinct reactions per message (Discord: 20).
     pub max_reactions_per_message: u32,
+    /// How long an interaction's token answers (callback, follow-ups, `@original`), in
+    /// seconds (Discord: 15 minutes); 1..=86400.
+    pub interaction_token_seconds: u64,
 }
 
 impl Default for Limits {
@@ -193,6 +196,7 @@ impl Default for Limits {
             max_roles_per_guild: 250,
             max_pins_per_channel: 250,
             max_reactions_per_message: 20,
+            interaction_token_seconds: 900,
         }
     }
 }
@@ -703,8 +707,8 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                max_seconds, forget_seconds}   5, 20, 50, 1.0, 900.0, 3600.0
   limits.{max_body_bytes, max_message_length, max_embeds, max_guilds_per_user,
           max_channels_per_guild, max_roles_per_guild, max_pins_per_channel,
-          max_reactions_per_message}
-                             1048576, 2000, 10, 100, 500, 250, 250, 20
+          max_reactions_per_message, interaction_token_seconds}
+                             1048576, 2000, 10, 100, 500, 250, 250, 20, 900
   media.{max_file_bytes, max_files_per_message, max_total_bytes, url_ttl_seconds, public_url,
          upload_ttl_seconds, delete_grace_seconds, orphan_age_seconds,
          collect_interval_seconds, orphan_scan_seconds, user_quota_bytes, guild_quota_bytes,

@@ -460,7 +460,8 @@ impl Config {
     /// and the value: the scheme of `database_url`, an empty `server_name`, only one of
     /// `federation.tls_cert` / `federation.tls_key`, `federation.dead_peer_after_ms` or
     /// `federation.dead_peer_probe_ms` below one second, `media.store = "s3"` without a bucket,
-    /// `node.lease_seconds` outside 3..=3600, a `node.id` empty or over 100 characters.
+    /// `node.lease_seconds` outside 3..=3600, a `node.id` empty or over 100 characters,
+    /// `limits.interaction_token_seconds` outside 1..=86400.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(u) = &self.database_url
@@ -488,6 +489,12 @@ impl Config {
                     "federation.{key} = {v} is below 1000 (milliseconds): give at least one second"
                 ));
             }
+        }
+        if !(1..=86_400).contains(&self.limits.interaction_token_seconds) {
+            problems.push(format!(
+                "limits.interaction_token_seconds = {} is outside 1..=86400: give one second to a day",
+                self.limits.interaction_token_seconds
+            ));
         }
         if !(3..=3600).contains(&self.node.lease_seconds) {
             problems.push(format!(

@@ -34,7 +34,7 @@
 //! DMs the user sees.
 //!
 //! The interaction: a snowflake id and a 256-bit random token, of which only the SHA-256 is
-//! stored; valid 15 minutes ([`TOKEN_TTL_MS`]). The bot receives the interaction object
+//! stored; valid `limits.interaction_token_seconds` (15 minutes, as Discord). The bot receives the interaction object
 //! (`wire::Interaction`; intent none): in a guild with `guild_id`, `guild`, `member` and
 //! `context: 0`; in its DM with `user` instead of `member`, the DM `channel` (with its
 //! `recipients`), `authorizing_integration_owners: {"0": "0"}` and `context: 1`; the user's sessions receive Hearth's client event
@@ -62,8 +62,6 @@ use crate::wire::{
     ApplicationCommandType, CommandPermission, InteractionType,
 };
 
-/// How long an interaction's token is honoured, ms (Discord: 15 minutes).
-pub const TOKEN_TTL_MS: i64 = 15 * 60 * 1000;
 /// How long the application has to acknowledge (Discord: 3 seconds).
 pub const ACK_DEADLINE: Duration = Duration::from_secs(3);
 
@@ -574,7 +572,8 @@ impl Hearth {
             ephemeral: 0,
             original_id: None,
             created_at: now,
-            expires_at: now + TOKEN_TTL_MS,
+            expires_at: now
+                + (self.config.limits.interaction_token_seconds as i64).saturating_mul(1000),
             message_id: n.message_id,
             modal: None,
             parent_id: n.parent_id,

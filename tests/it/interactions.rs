@@ -820,3 +820,78 @@ async fn commands_are_not_run_in_a_forum() {
     assert_eq!(i["data"]["options"][0]["value"], "in general");
     assert_eq!(i["channel_id"], c.guild.general.as_str());
 }
+
+#[tokio::test]
+async fn tokens_stop_answering_when_the_interaction_expires() {
+    // Tokens live `limits.interaction_token_seconds` (15 minutes by default): 2 s here.
+    let mut c = cast_with(|cfg| cfg.limits.interaction_token_seconds = 2).await;
+    let i = echo(&mut c, "brief", "n-exp").await;
+    let anon = c.srv.anon();
+    let r = anon
+        .post(
+            &callback_path(&i),
+            json!({"type": 4, "data": {"content": "now"}}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let hook = format!("/webhooks/{}/{}", c.bot.id, s(&i["token"]));
+    let r = anon
+        .post(&format!("{hook}?wait=true"), json!({"content": "in time"}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        anon.get(&format!("{hook}/messages/@original")).await.status,
+        200
+    );
+    // Once expired: follow-ups and @original are 10015, a callback 10062.
+    eventually("the token expires", async || {
+        anon.get(&format!("{hook}/messages/@original")).await.status == 404
+    })
+    .await;
+    assert_err(
+        &anon
+            .post(&format!("{hook}?wait=true"), json!({"content": "late"}))
+            .await,
+        404,
+        10015,
+    );
+    assert_err(
+        &anon.get(&format!("{hook}/messages/@original")).await,
+        404,
+        10015,
+    );
+    assert_err(
+        &anon
+            .patch(
+                &format!("{hook}/messages/@original"),
+                json!({"content": "late"}),
+            )
+            .await,
+        404,
+        10015,
+    );
+    assert_err(
+        &anon
+            .post(
+                &callback_path(&i),
+                json!({"type": 4, "data": {"content": "late"}}),
+            )
+            .await,
+        404,
+        10062,
+    );
+    // The late follow-up never reached the channel.
+    let history = c
+        .other
+        .get(&format!("/channels/{}/messages?limit=10", c.guild.general))
+        .await;
+    assert!(
+        history
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["content"] != "late"),
+        "{history:?}"
+    );
+}
