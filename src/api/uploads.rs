@@ -47,6 +47,10 @@ fn refuse(e: Error, close: bool) -> Response {
 /// (`refused`, whose answer then closes the connection: the rest of the body is unread), else
 /// 400 50035 on `files`.
 fn read_failed(refused: Option<Error>, e: axum::extract::multipart::MultipartError) -> Response {
+    // The whole body's bound ([`read_message`]) was passed: 413, the rest unread.
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return refuse(Error::PayloadTooLarge, true);
+    }
     let close = refused.is_some();
     refuse(refused.unwrap_or_else(|| bad_form(e.body_text())), close)
 }
@@ -199,6 +203,14 @@ where
         ));
     }
     let mut target = Some(target);
+    // The whole body is bounded, multipart headers included (a part's header is buffered
+    // until its end, before any of the counts below see it): twice `media.max_total_bytes`
+    // and `limits.max_body_bytes`, plus 64 KiB of framing. Past it the answer is 413.
+    let cap = usize::try_from(2 * media.max_total_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(json_max)
+        .saturating_add(64 * 1024);
+    let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, cap)));
     let mut mp = Multipart::from_request(req, &())
         .await
         .map_err(|e| refuse(bad_form(e.body_text()), false))?;
@@ -340,14 +352,14 @@ where
             buf.extend_from_slice(&chunk);
         }
         if keep && refused.is_none() {
-            kept += buf.len();
-            if is_payload {
+            kept += buf.len() + name.len();
+            if kept > json_max {
+                refused = Some(Error::PayloadTooLarge);
+            } else if is_payload {
                 payload.get_or_insert(buf.freeze());
-            } else {
-                match String::from_utf8(buf.to_vec()) {
-                    Ok(text) => fields.push((name, text)),
-                    Err(_) => refused = Some(Error::Rule(crate::error::Rule::InvalidJson)),
-                }
+            } else if let Ok(text) = String::from_utf8(buf.to_vec()) {
+                // A field that is not text is not a body field: ignored.
+                fields.push((name, text));
             }
         }
     }

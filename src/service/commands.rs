@@ -172,7 +172,9 @@ impl Hearth {
     /// which lists it when the user types `/` there): as the guild's index, but only the
     /// commands the caller may use in that channel (the command's and the application's
     /// permissions in the guild, then `default_member_permissions`, as an invocation checks
-    /// them). A DM or group DM has no commands here (empty index). Errors: 404 10003 (no such
+    /// them); none without USE_APPLICATION_COMMANDS there or in a forum or media channel, and
+    /// no global command whose `contexts` leave out GUILD. A DM or group DM has no commands
+    /// here (empty index). Errors: 404 10003 (no such
     /// channel), 403 50001 (a channel the caller cannot see).
     pub async fn channel_command_index(
         &self,
@@ -183,7 +185,24 @@ impl Hearth {
         let Some(ga) = ca.guild.as_ref() else {
             return self.index_of(vec![], None).await;
         };
-        let rows = self.db.guild_command_index(ga.guild.id).await?;
+        // As an invocation: nothing without USE_APPLICATION_COMMANDS or in a forum, and no
+        // global command whose `contexts` leave out 0 GUILD.
+        if !perm::has(ca.perms, perm::USE_APPLICATION_COMMANDS)
+            || super::forums::is_forum(ca.channel.kind)
+        {
+            return self.index_of(vec![], None).await;
+        }
+        let rows = self
+            .db
+            .guild_command_index(ga.guild.id)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.scope != 0
+                    || stored_body(c)
+                        .is_ok_and(|b| b.contexts.as_ref().is_none_or(|x| x.contains(&0)))
+            })
+            .collect();
         self.index_of(rows, Some(&ca)).await
     }
 

@@ -1,7 +1,7 @@
 //! The files of interactions' messages (Discord "Interactions > Receiving and Responding",
 //! "Reference > Uploading Files"): where a callback's or a follow-up's files go, and the files
 //! of ephemeral messages, which are not stored with the channel's messages: kept as finished
-//! uploads of the invoking user (`pending_uploads`) that expire with the interaction, served
+//! uploads of the application's bot (`pending_uploads`) that expire with the interaction, served
 //! by the signed attachment URLs until then and released by the collector afterwards
 //! ([`super::media_gc`]). The routes are in [`super::interaction_responses`].
 
@@ -13,11 +13,13 @@ use crate::storage::{ApplicationRow, InteractionRow, PendingUploadRow, now_ms};
 use crate::wire;
 
 /// The files of an ephemeral message of interaction `i` (`rows`, already stored and charged
-/// to the application's bot): kept as finished uploads of the invoking user that expire with
-/// the interaction, which the signed attachment URLs serve until then
-/// ([`Hearth::signed_attachment`]); the garbage collector releases them afterwards.
+/// to the application's bot `bot_user_id`): kept as finished uploads of that bot (never the
+/// invoking user's, who could claim them as their own) that expire with the interaction,
+/// which the signed attachment URLs serve until then ([`Hearth::signed_attachment`]); the
+/// garbage collector releases them afterwards. Files an edit drops keep serving until then.
 pub(super) fn ephemeral_uploads(
     i: &InteractionRow,
+    bot_user_id: i64,
     rows: &[crate::storage::AttachmentRow],
 ) -> Vec<PendingUploadRow> {
     let now = now_ms();
@@ -25,7 +27,8 @@ pub(super) fn ephemeral_uploads(
         .map(|a| PendingUploadRow {
             id: a.id,
             channel_id: a.channel_id,
-            user_id: i.user_id,
+            // The bot's: a user could otherwise claim it as a two-step upload of theirs.
+            user_id: bot_user_id,
             filename: a.filename.clone(),
             declared_size: a.size,
             size: Some(a.size),
@@ -77,15 +80,7 @@ impl Hearth {
     ) -> Result<Vec<PendingUploadRow>> {
         let refs = attachments.cloned().flatten().unwrap_or_default();
         let mut errs = FieldErrors::new();
-        for (k, r) in refs.iter().enumerate() {
-            if r.uploaded_filename.is_some() {
-                errs.add(
-                    format!("attachments.{k}.uploaded_filename"),
-                    "BASE_TYPE_BAD_VALUE",
-                    "Send files as files[n] parts on this route.",
-                );
-            }
-        }
+        super::webhook_exec::no_two_step_uploads(&refs, "attachments", &mut errs);
         if attachments.is_some() {
             let keep: Vec<String> = refs
                 .iter()
@@ -109,6 +104,7 @@ impl Hearth {
         let rows = Self::file_rows(m.channel_id.db(), &refs, files, m.attachments.len());
         m.attachments
             .extend(rows.iter().map(|a| self.attachment_wire(a)));
-        Ok(ephemeral_uploads(i, &rows))
+        // The message's author is the application's bot.
+        Ok(ephemeral_uploads(i, m.author.id.db(), &rows))
     }
 }

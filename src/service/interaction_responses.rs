@@ -35,7 +35,7 @@
 //! DEFAULT for components and modal submits,
 //! `interaction_metadata` (with `interacted_message_id` for a component's, and for a modal
 //! submit's `triggering_interaction_metadata`, the metadata of the interaction that opened
-//! the modal while it has not expired) and the legacy `interaction`), stored by the group commit like any
+//! the modal while its row is kept) and the legacy `interaction`), stored by the group commit like any
 //! message (MESSAGE_CREATE to those who see the channel). An ephemeral one (flag 64) is
 //! never stored with the channel's messages: it is kept in `ephemeral_messages` for the
 //! token's routes only, and its MESSAGE_CREATE/UPDATE/DELETE go to the invoking user's
@@ -45,8 +45,8 @@
 //! (`multipart/form-data` `files[n]` parts, `crate::api::uploads`, stored in the
 //! interaction's channel, charged to the application's bot: [`Hearth::callback_file_target`])
 //! are taken by types 4 and 7, by follow-ups and by edits of `@original` or a follow-up. An
-//! ephemeral message's files are kept as finished uploads of the invoking user that expire
-//! with the interaction (15 minutes): their signed URLs work until then. On the webhook
+//! ephemeral message's files are kept as finished uploads of the bot that expire with the
+//! interaction (`limits.interaction_token_seconds`): their signed URLs work until then. On the webhook
 //! routes, an
 //! application id with a token that is none of its live interactions answers 404 10015
 //! (Unknown Webhook), a message that is not the interaction's 404 10008.
@@ -330,14 +330,21 @@ impl Hearth {
         }
         m.id = self.next_id();
         let out = self.message_wire(&m, &users, vec![]);
-        self.db
+        let stored = self
+            .db
             .insert_ephemeral(
                 m.id,
                 i.id,
                 &serde_json::to_string(&out).map_err(Error::internal)?,
-                &ephemeral_uploads(i, &m.attachments),
+                &ephemeral_uploads(i, app.bot_user_id, &m.attachments),
             )
-            .await?;
+            .await;
+        if let Err(e) = stored {
+            if original {
+                self.db.release_interaction_original(i.id).await?;
+            }
+            return Err(e);
+        }
         if original {
             self.db.set_interaction_original(i.id, m.id).await?;
         }
@@ -443,7 +450,12 @@ impl Hearth {
                     };
                     self.check_update(&edit)?;
                     prepared = match self.db.message(i.channel_id, mid).await? {
-                        Some(m) => Prepared::Update(Box::new((ca, m, edit))),
+                        Some(m) => {
+                            // The files' count is checked before the acknowledgement too.
+                            self.edit_files_fit(&m, edit.attachments.as_ref(), files.len())
+                                .await?;
+                            Prepared::Update(Box::new((ca, m, edit)))
+                        }
                         // An ephemeral message the invoker was shown: edited for them only.
                         None => {
                             let (eid, json) = self
@@ -639,14 +651,8 @@ impl Hearth {
         if let Some(Some(c)) = &e.components {
             super::components::check_message_components(c, "data.components", true, &mut errs);
         }
-        for (k, r) in e.attachments.iter().flatten().flatten().enumerate() {
-            if r.uploaded_filename.is_some() {
-                errs.add(
-                    format!("data.attachments.{k}.uploaded_filename"),
-                    "BASE_TYPE_BAD_VALUE",
-                    "Send files as files[n] parts on this route.",
-                );
-            }
+        if let Some(Some(refs)) = &e.attachments {
+            super::webhook_exec::no_two_step_uploads(refs, "data.attachments", &mut errs);
         }
         errs.into_result()
     }

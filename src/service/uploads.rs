@@ -298,27 +298,17 @@ impl Hearth {
                     "Unknown, unfinished, used or expired upload.",
                 ));
             };
+            let position = (position + rows.len()) as i64;
+            let named = r.filename.as_deref().map(clean_filename);
+            let base = Self::upload_row(u);
             rows.push(AttachmentRow {
-                id: u.id,
-                message_id: 0,
-                channel_id: u.channel_id,
-                position: (position + rows.len()) as i64,
-                filename: r
-                    .filename
-                    .as_deref()
-                    .map(clean_filename)
-                    .unwrap_or(u.filename),
+                position,
+                filename: named.unwrap_or(base.filename.clone()),
                 description: r
                     .description
                     .as_ref()
                     .map(|d| d.chars().take(1024).collect()),
-                content_type: u
-                    .content_type
-                    .unwrap_or_else(|| "application/octet-stream".into()),
-                size: u.size.unwrap_or(0),
-                width: u.width,
-                height: u.height,
-                blob_key: u.blob_key,
+                ..base
             });
         }
         Ok(rows)

@@ -24,7 +24,7 @@ use super::attachments::{FileTarget, Upload};
 use super::messages::{CLIENT_FLAGS, validate_embeds};
 use super::webhooks::check_webhook_name;
 use super::{ChannelAccess, GuildAccess, Hearth, to_value, writer};
-use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
+use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
@@ -40,12 +40,17 @@ const WEBHOOK_PERMS: u64 = perm::VIEW_CHANNEL
     | perm::MENTION_EVERYONE;
 
 /// Two-step uploads (`attachments` entries with `uploaded_filename`) are for users' clients:
-/// 400 50035 at `attachments.{i}.uploaded_filename` on the token routes.
-fn no_two_step_uploads(refs: &[wire::AttachmentRef], errs: &mut FieldErrors) {
+/// 400 50035 at `{path}.{i}.uploaded_filename` on the token routes (`path`: `attachments`,
+/// or `data.attachments` in a callback).
+pub(super) fn no_two_step_uploads(
+    refs: &[wire::AttachmentRef],
+    path: &str,
+    errs: &mut FieldErrors,
+) {
     for (k, r) in refs.iter().enumerate() {
         if r.uploaded_filename.is_some() {
             errs.add(
-                format!("attachments.{k}.uploaded_filename"),
+                format!("{path}.{k}.uploaded_filename"),
                 "BASE_TYPE_BAD_VALUE",
                 "Send files as files[n] parts on this route.",
             );
@@ -157,7 +162,7 @@ impl Hearth {
             None => None,
         };
         let refs = body.attachments.as_deref().unwrap_or_default();
-        no_two_step_uploads(refs, &mut errs);
+        no_two_step_uploads(refs, "attachments", &mut errs);
         errs.into_result()?;
         if content.trim().is_empty()
             && embeds.is_empty()
@@ -435,6 +440,40 @@ impl Hearth {
             .await
     }
 
+    /// Whether `adding` new files fit on message `m` with the attachments an edit's
+    /// `attachments` keeps (absent: all): at most `media.max_files_per_message`. Errors: 400
+    /// 50035 at `attachments`.
+    pub(super) async fn edit_files_fit(
+        &self,
+        m: &MessageRow,
+        attachments: Option<&Option<Vec<wire::AttachmentRef>>>,
+        adding: usize,
+    ) -> Result<()> {
+        if adding == 0 {
+            return Ok(());
+        }
+        let current = self
+            .db
+            .attachments_of(&[m.id])
+            .await?
+            .remove(&m.id)
+            .unwrap_or_default();
+        let refs = attachments.cloned().flatten().unwrap_or_default();
+        let kept = match attachments {
+            None => current.len(),
+            Some(_) => Self::split_kept(current, &refs).0.len(),
+        };
+        let max = self.config.media.max_files_per_message;
+        if kept + adding > max {
+            return Err(field_error(
+                "attachments",
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Must be {max} or fewer in length."),
+            ));
+        }
+        Ok(())
+    }
+
     /// Edits a message sent through a token (`content`, `embeds`, `allowed_mentions`,
     /// `components`: `interactive` as in [`Self::compose_token_message`]; `attachments`: those
     /// kept, with the entries naming `files`, the new ones, up to
@@ -460,7 +499,7 @@ impl Hearth {
             .unwrap_or_default();
         let next_position = current.iter().map(|a| a.position + 1).max().unwrap_or(0) as usize;
         let refs = body.attachments.clone().flatten().unwrap_or_default();
-        no_two_step_uploads(&refs, &mut errs);
+        no_two_step_uploads(&refs, "attachments", &mut errs);
         let (kept, removed): (Vec<AttachmentRow>, Vec<AttachmentRow>) = match &body.attachments {
             None => (current, vec![]),
             Some(_) => Self::split_kept(current, &refs),

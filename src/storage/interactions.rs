@@ -162,9 +162,9 @@ impl Db {
         Ok(())
     }
 
-    /// Stores an ephemeral message (the message object as its user sees it).
-    /// and its `files` (already stored and charged: finished uploads of the invoking user that
-    /// expire with the interaction, [`super::media`]), in one transaction.
+    /// Stores an ephemeral message (the message object as its user sees it) and its `files`
+    /// (already stored and charged: finished uploads of the application's bot that expire
+    /// with the interaction, [`super::media`]), in one transaction.
     pub async fn insert_ephemeral(
         &self,
         id: i64,

@@ -1,7 +1,9 @@
 //! The read-only index of the commands usable in a guild that the web client lists when
 //! the user types `/` (`GET /guilds/{guild}/application-command-index`): the guild's and
 //! global commands of applications whose bot is in the guild, with the applications;
-//! refusals of outsiders and unknown guilds.
+//! refusals of outsiders and unknown guilds. The channel's index
+//! (`GET /channels/{channel}/application-command-index`) lists only what the member may use
+//! there.
 
 use hearth_testkit::build::bot_application;
 use serde_json::json;
@@ -126,6 +128,16 @@ async fn the_channel_index_lists_only_what_the_member_may_use_there() {
     );
     let r = c.mate.post("/interactions", body).await;
     assert_eq!((r.status, &r.body["code"]), (403, &json!(50013)), "{r:?}");
+    // Without USE_APPLICATION_COMMANDS in the channel nothing is listed (nor runs).
+    let r = c
+        .owner
+        .put(
+            &format!("/channels/{}/permissions/{}", c.guild.general, c.guild.id),
+            json!({"type": 0, "allow": "0", "deny": (1u64 << 31).to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert!(names(&c.mate.get(&path).await).is_empty());
     // An outsider cannot read the channel's index; an unknown channel is 404.
     let (_, tok) = c.srv.register("stranger").await;
     let r = c.srv.client(&tok).get(&path).await;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::attachments::{BOUNDARY, form};
 use crate::harness::*;
-use crate::interactions::{Cast, callback_path, cast, invoke};
+use crate::interactions::{Cast, callback_path, cast};
 
 /// `application/x-www-form-urlencoded` with one field `payload_json` (what aiohttp makes of
 /// py-cord's form without files).
@@ -31,22 +31,9 @@ fn multipart() -> String {
     format!("multipart/form-data; boundary={BOUNDARY}")
 }
 
-/// `mate` invokes `/echo`; the bot's INTERACTION_CREATE.
+/// `mate` invokes `/echo text:<text>`; the bot's INTERACTION_CREATE.
 async fn interaction(c: &mut Cast, text: &str) -> Value {
-    let body = invoke(
-        c,
-        &c.echo.clone(),
-        "echo",
-        json!([{"type": 3, "name": "text", "value": text}]),
-        text,
-    );
-    let r = c.mate.post("/interactions", body).await;
-    assert_eq!(r.status, 204, "{r:?}");
-    c.bot_gw
-        .expect_where("INTERACTION_CREATE", |d| {
-            d["data"]["options"][0]["value"] == text
-        })
-        .await
+    crate::interactions::echo(c, text, text).await
 }
 
 #[tokio::test]

@@ -122,7 +122,7 @@ pub(crate) fn invoke(c: &Cast, id: &str, name: &str, options: Value, nonce: &str
 }
 
 /// `mate` invokes `/echo text:<text>`; the bot's INTERACTION_CREATE.
-async fn echo(c: &mut Cast, text: &str, nonce: &str) -> Value {
+pub(crate) async fn echo(c: &mut Cast, text: &str, nonce: &str) -> Value {
     let body = invoke(
         c,
         &c.echo.clone(),

@@ -61,20 +61,7 @@ async fn webhook(c: &Cast) -> String {
 
 /// `mate` invokes `/echo text:<text>`; the bot's INTERACTION_CREATE.
 async fn interaction(c: &mut Cast, text: &str) -> Value {
-    let body = invoke(
-        c,
-        &c.echo.clone(),
-        "echo",
-        json!([{"type": 3, "name": "text", "value": text}]),
-        text,
-    );
-    let r = c.mate.post("/interactions", body).await;
-    assert_eq!(r.status, 204, "{r:?}");
-    c.bot_gw
-        .expect_where("INTERACTION_CREATE", |d| {
-            d["data"]["options"][0]["value"] == text
-        })
-        .await
+    crate::interactions::echo(c, text, text).await
 }
 
 /// The attachments of message `id` as `other` reads it in `general`.
@@ -203,6 +190,11 @@ async fn token_route_refusals_store_nothing() {
     let r = send(&anon, Method::POST, &format!("/webhooks/{id}/forged"), body).await;
     assert_eq!(r.status, 401, "{r:?}");
     assert_eq!(r.body["code"], 50027);
+    let ledger = c.srv.hearth.db.blob_ledger(&prefix).await.unwrap();
+    assert!(
+        ledger.is_empty(),
+        "nothing recorded for a forged token: {ledger:?}"
+    );
     // Over media.max_file_bytes: 413 40005, no message.
     let big = vec![b'z'; 4096];
     let body = form(Some(json!({"content": "big"})), &[("big.bin", &big)]);
