@@ -115,7 +115,7 @@ pub fn clean_filename(name: &str) -> String {
     s
 }
 
-fn ref_id(v: &serde_json::Value) -> Option<String> {
+pub(super) fn ref_id(v: &serde_json::Value) -> Option<String> {
     match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
@@ -274,6 +274,15 @@ impl Hearth {
     /// request failed).
     pub fn discard_files(&self, files: &[Upload]) {
         self.forget_keys(files.iter().map(|f| f.key.clone()).collect());
+    }
+
+    /// `r`, the outcome of a request that received `files`; when it failed, the files are
+    /// released first ([`Self::discard_files`]).
+    pub(super) fn files_kept_if_ok<T>(&self, files: &[Upload], r: Result<T>) -> Result<T> {
+        if r.is_err() {
+            self.discard_files(files);
+        }
+        r
     }
 
     /// Turns the files of a message request (already stored by [`Self::receive_file`]) into

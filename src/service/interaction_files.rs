@@ -84,11 +84,7 @@ impl Hearth {
         if attachments.is_some() {
             let keep: Vec<String> = refs
                 .iter()
-                .filter_map(|r| match &r.id {
-                    Some(serde_json::Value::String(s)) => Some(s.clone()),
-                    Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-                    _ => None,
-                })
+                .filter_map(|r| r.id.as_ref().and_then(super::attachments::ref_id))
                 .collect();
             m.attachments.retain(|a| keep.contains(&a.id.to_string()));
         }

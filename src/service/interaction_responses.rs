@@ -372,10 +372,7 @@ impl Hearth {
         let r = self
             .callback_with(id, token, body, with_response, &files)
             .await;
-        if r.is_err() {
-            self.discard_files(&files);
-        }
-        r
+        self.files_kept_if_ok(&files, r)
     }
 
     async fn callback_with(

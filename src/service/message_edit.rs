@@ -55,10 +55,7 @@ impl Hearth {
         let r = self
             .edit_with(actor, channel_id, message_id, body, &files)
             .await;
-        if r.is_err() {
-            self.discard_files(&files);
-        }
-        r
+        self.files_kept_if_ok(&files, r)
     }
 
     async fn edit_with(

@@ -300,10 +300,7 @@ impl Hearth {
         files: Vec<Upload>,
     ) -> Result<wire::Message> {
         let r = self.send_with(actor, channel_id, body, &files).await;
-        if r.is_err() {
-            self.discard_files(&files);
-        }
-        r
+        self.files_kept_if_ok(&files, r)
     }
 
     async fn send_with(

@@ -251,10 +251,7 @@ impl Hearth {
         let r = self
             .start_thread_files(actor, channel_id, body, &files)
             .await;
-        if r.is_err() {
-            self.discard_files(&files);
-        }
-        r
+        self.files_kept_if_ok(&files, r)
     }
 
     async fn start_thread_files(

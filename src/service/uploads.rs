@@ -342,11 +342,10 @@ impl Hearth {
         for r in refs {
             let key = r.id.to_string();
             let entry = files.iter().enumerate().find(|(_, f)| {
-                f.id.as_ref().is_some_and(|v| match v {
-                    serde_json::Value::String(s) => *s == key,
-                    serde_json::Value::Number(n) => n.to_string() == key,
-                    _ => false,
-                })
+                f.id.as_ref()
+                    .and_then(super::attachments::ref_id)
+                    .as_deref()
+                    == Some(key.as_str())
             });
             let Some((i, f)) = entry else {
                 return Err(field_error(

@@ -256,10 +256,7 @@ impl Hearth {
         let r = self
             .execute_with(id, token, body, wait, with_components, thread_id, &files)
             .await;
-        if r.is_err() {
-            self.discard_files(&files);
-        }
-        r
+        self.files_kept_if_ok(&files, r)
     }
 
     /// The webhook's view of the channel it posts in: its own, or `thread_id`, a thread of
@@ -407,10 +404,7 @@ impl Hearth {
         let r = self
             .edit_webhook_with(id, token, message, body, &files)
             .await;
-        if r.is_err() {
-            self.discard_files(&files);
-        }
-        r
+        self.files_kept_if_ok(&files, r)
     }
 
     async fn edit_webhook_with(
