@@ -3,8 +3,9 @@
 //!
 //! - By default it runs `npm ci` (only when `web/package-lock.json` is newer than
 //!   `web/node_modules`) and `npm run build` into `$OUT_DIR/web`. Cargo reruns this script only
-//!   when a file under `web/src`, `web/public` or one of the config files changed, so a build of
-//!   the crate with nothing changed in `web/` costs nothing here. Node.js ≥ 20.19 and npm are
+//!   when a file under `web/src`, `web/public` or one of the config files changed (or a
+//!   migration was added: `migrations/` is watched for `sqlx::migrate!`), so a build of the
+//!   crate with nothing changed there costs nothing here. Node.js ≥ 20.19 and npm are
 //!   needed; without them the build stops with a message saying so.
 //! - `HEARTH_WEB_DIST=<dir>` embeds an already built client from `<dir>` (must hold
 //!   `index.html`) and runs no npm (the Dockerfile builds the client in a Node stage).
@@ -20,6 +21,9 @@ use std::process::Command;
 use std::time::SystemTime;
 
 const WATCHED: &[&str] = &[
+    // `sqlx::migrate!` embeds these at compile time but does not tell cargo on stable Rust:
+    // a new migration file rebuilds the crate through this script.
+    "migrations",
     "web/src",
     "web/public",
     "web/index.html",

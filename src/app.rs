@@ -200,6 +200,8 @@ impl App {
         let gateway = Gateway::new(hearth.clone(), public);
         // Sessions saved by a graceful shutdown resume here (`gateway::restart`).
         gateway.restore_after_restart().await;
+        // Voice states of this node's sessions that did not survive end (service/voice.rs).
+        hearth.voice_node_started(&gateway.session_ids()).await?;
         let link = Link::new(&hearth.config, &fed)?;
         if let Some(l) = &link {
             let online: Arc<dyn OnlineMembers> = gateway.clone();
@@ -330,7 +332,7 @@ impl App {
             // The web client at `/` (SPA fallback); API and server paths keep the JSON 404.
             .fallback({
                 let csp = web::policy(p.hearth.config.media.public_url.as_deref());
-                move |method, uri| web::serve(method, uri, csp.clone())
+                move |method, uri, headers| web::serve(method, uri, headers, csp.clone())
             })
             .layer(axum::extract::DefaultBodyLimit::max(
                 p.hearth.config.limits.max_body_bytes,
@@ -377,6 +379,7 @@ impl App {
             "token",
             Vec::<String>::new(),
         )]);
+        crate::http::openapi::exact_schemas(&mut doc, hearth_wire::EXACT_SCHEMAS);
         doc
     }
 
@@ -451,6 +454,8 @@ impl App {
         // do the events of its changes; its federation blocks apply within 500 ms.
         let revocations = tokio::spawn(self.hearth.clone().watch_revocations());
         let operator_events = tokio::spawn(self.hearth.clone().watch_operator_events());
+        // Voice states end when their member loses the right to them (service/voice.rs).
+        let voice_watch = tokio::spawn(self.hearth.clone().run_voice_watch());
         let (fed, db, log) = (self.fed.clone(), self.hearth.db.clone(), self.log.clone());
         let blocks = tokio::spawn(async move {
             let mut t = tokio::time::interval(crate::service::relay::RELAY_POLL);
@@ -503,6 +508,11 @@ impl App {
             node.clone()
                 .exclusive("thread_archiver", move || h.clone().run_thread_archiver()),
         );
+        // Scheduled events start, end and are canceled on their clock.
+        let h = self.hearth.clone();
+        let scheduled = tokio::spawn(node.clone().exclusive("scheduled_events", move || {
+            h.clone().run_scheduled_event_status()
+        }));
         let h = self.hearth.clone();
         let checkpoints = tokio::spawn(
             node.clone()
@@ -588,9 +598,11 @@ impl App {
         revocations.abort();
         operator_events.abort();
         blocks.abort();
+        voice_watch.abort();
         media_gc.abort();
         purges.abort();
         polls.abort();
+        scheduled.abort();
         archiver.abort();
         checkpoints.abort();
         notices.abort();

@@ -42,6 +42,10 @@ pub enum Unknown {
     Interaction,
     /// Hearth's code 10000: Discord documents none for Auto Moderation rules.
     AutomodRule,
+    /// 10065: the user is not connected to voice in that guild.
+    VoiceState,
+    /// 10070.
+    ScheduledEvent,
 }
 
 impl Unknown {
@@ -66,6 +70,8 @@ impl Unknown {
             Unknown::Webhook => (10015, "Unknown Webhook"),
             Unknown::Interaction => (10062, "Unknown interaction"),
             Unknown::AutomodRule => (10000, "Unknown Auto Moderation Rule"),
+            Unknown::VoiceState => (10065, "Unknown Voice State"),
+            Unknown::ScheduledEvent => (10070, "Unknown Guild Scheduled Event"),
         }
     }
 }

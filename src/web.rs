@@ -7,6 +7,9 @@
 //! answers the embedded file of that path or, for client routes like `/channels/1/2`,
 //! `index.html`. Hashed files under `/assets/` are cached for a year, everything else is
 //! `no-cache`. Every answer carries a strict Content-Security-Policy (no inline script).
+//! Text files come compressed when the browser accepts it: the build writes brotli and gzip
+//! copies next to those of 1 KiB or more (`X.js.br`, `X.js.gz`, web/vite.config.ts), served with
+//! `Content-Encoding` and `Vary: Accept-Encoding`, no compression work per request.
 
 use std::sync::Arc;
 
@@ -95,8 +98,9 @@ pub fn policy(media_public_url: Option<&str>) -> HeaderValue {
 }
 
 /// The main router's fallback: an embedded file, `index.html` for client routes, or
-/// Discord's JSON 404 for server paths and other methods. `csp` is [`policy`]'s.
-pub async fn serve(method: Method, uri: Uri, csp: HeaderValue) -> Response {
+/// Discord's JSON 404 for server paths and other methods. `csp` is [`policy`]'s; `headers`
+/// are the request's (its `Accept-Encoding` picks a precompressed copy).
+pub async fn serve(method: Method, uri: Uri, headers: HeaderMap, csp: HeaderValue) -> Response {
     let path = uri.path();
     let server_path = SERVER_PREFIXES
         .iter()
@@ -105,15 +109,19 @@ pub async fn serve(method: Method, uri: Uri, csp: HeaderValue) -> Response {
         return Error::RouteNotFound.into_response();
     }
     let rel = path.trim_start_matches('/');
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if let Some(bytes) = asset(rel) {
-        return file(rel, bytes, csp);
+        return file(rel, bytes, accept, csp);
     }
     // A missing hashed asset is a real 404, not the page (a stale tab asking for old code).
     if rel.starts_with("assets/") {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     match asset("index.html") {
-        Some(bytes) => file("index.html", bytes, csp),
+        Some(bytes) => file("index.html", bytes, accept, csp),
         None => {
             let mut r = PLACEHOLDER.into_response();
             secure(r.headers_mut(), "text/html; charset=utf-8", false, csp);
@@ -132,9 +140,56 @@ fn asset(rel: &str) -> Option<&'static [u8]> {
         .map(|(_, b)| *b)
 }
 
-fn file(rel: &str, bytes: &'static [u8], csp: HeaderValue) -> Response {
+/// Precompressed copies, in order of preference: (`Content-Encoding`, file suffix).
+const ENCODINGS: &[(&str, &str)] = &[("br", "br"), ("gzip", "gz")];
+
+/// Whether an `Accept-Encoding` value (RFC 9110 §12.5.3) accepts `coding`: its own entry
+/// decides when it has one (accepted unless its `q` is 0), otherwise `*`'s; without either it is
+/// not accepted. Parameter names are case-insensitive; an unreadable `q` counts as 0.
+fn accepts(accept: &str, coding: &str) -> bool {
+    let entries = accept.split(',').map(|item| {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(1.0, |(_, v)| {
+                v.trim()
+                    .parse::<f32>()
+                    .ok()
+                    .filter(|q| q.is_finite())
+                    .unwrap_or(0.0)
+            });
+        (name, q)
+    });
+    let (mut named, mut any) = (None, None);
+    for (name, q) in entries {
+        if name.eq_ignore_ascii_case(coding) {
+            named = Some(q);
+        } else if name == "*" {
+            any = Some(q);
+        }
+    }
+    named.or(any).is_some_and(|q| q > 0.0)
+}
+
+fn file(rel: &str, bytes: &'static [u8], accept: &str, csp: HeaderValue) -> Response {
     let rel = if rel.is_empty() { "index.html" } else { rel };
-    let mut r = bytes.into_response();
+    let mut variants = ENCODINGS
+        .iter()
+        .filter_map(|(coding, suffix)| Some((*coding, asset(&format!("{rel}.{suffix}"))?)))
+        .peekable();
+    let compressible = variants.peek().is_some();
+    let chosen = variants.find(|(coding, _)| accepts(accept, coding));
+    let mut r = chosen.map_or(bytes, |(_, b)| b).into_response();
+    if let Some((coding, _)) = chosen {
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    if compressible {
+        r.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     secure(
         r.headers_mut(),
         content_type(rel),
@@ -187,4 +242,26 @@ fn content_type(rel: &str) -> &'static str {
 /// `web/dist`: the placeholder page is served).
 pub fn client_built() -> bool {
     embedded::BUILT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts;
+
+    #[test]
+    fn accept_encoding_follows_rfc_9110() {
+        assert!(accepts("gzip, deflate, br, zstd", "br"));
+        assert!(accepts("gzip;q=1.0, br;q=0.5", "br"));
+        assert!(!accepts("gzip;q=1.0, br;q=0", "br"));
+        assert!(!accepts("br;Q=0, gzip", "br"));
+        assert!(!accepts("br;q=nan", "br"));
+        assert!(!accepts("br;q=oops", "br"));
+        assert!(accepts("*", "gzip"));
+        assert!(!accepts("br;q=0, *", "br"));
+        assert!(accepts("br;q=0, *", "gzip"));
+        assert!(!accepts("*;q=0", "gzip"));
+        assert!(!accepts("identity", "gzip"));
+        assert!(!accepts("", "gzip"));
+        assert!(accepts("GZIP", "gzip"));
+    }
 }

@@ -326,3 +326,19 @@ pub(super) async fn admin_delete_guild(
 pub(super) async fn admin_equivocations(h: H, Auth(a): Auth) -> Result<Json<Vec<Value>>> {
     Ok(Json(h.admin_equivocations(&a).await?))
 }
+
+/// `GET /admin/federation/peers` (instance admins): the member servers of this server's
+/// guilds with their delivery state, as `hearth admin federation peers` shows them; 50013 for
+/// anyone else. Hearth's own route (Discord has no federation).
+#[utoipa::path(
+    get,
+    path = "/admin/federation/peers",
+    tag = "admin",
+    responses(
+        (status = 200, description = "[{server, guilds, pending, lag_seconds, failures, next_attempt_at, failing_since, dead, dead_since, push_attempts, probes, blocked}]", body = JsonArray),
+        (status = "4XX", description = "Discord-format error", body = ApiError),
+    ),
+)]
+pub(super) async fn admin_peers(h: H, Auth(a): Auth) -> Result<Json<Vec<Value>>> {
+    Ok(Json(h.admin_peers(&a).await?))
+}

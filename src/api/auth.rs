@@ -329,6 +329,52 @@ pub(super) async fn open_dm(
 ) -> Result<Json<wire::Channel>> {
     Ok(Json(h.open_dm(&a, b).await?))
 }
+/// `PUT /channels/{id}/recipients/{user_id}` -> 204: any recipient of a group DM adds a
+/// user (Discord "Resources > Channel > Group DM Add Recipient"; `service::group_dms`).
+#[utoipa::path(
+    put,
+    path = "/channels/{channel_id}/recipients/{user_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error (10003, 50001, 50024, 10013, 50033, 50007, 30004)", body = ApiError),
+    ),
+)]
+pub(super) async fn add_recipient(
+    h: H,
+    Auth(a): Auth,
+    P((c, u)): P<(Snowflake, Snowflake)>,
+) -> Result<Response> {
+    h.add_group_recipient(&a, c, u).await?;
+    Ok(no_content())
+}
+/// `DELETE /channels/{id}/recipients/{user_id}` -> 204: the owner removes a recipient, or a
+/// recipient leaves (Discord "Resources > Channel > Group DM Remove Recipient").
+#[utoipa::path(
+    delete,
+    path = "/channels/{channel_id}/recipients/{user_id}",
+    tag = "channels",
+    params(
+        ("channel_id" = String, Path, description = "A snowflake id (decimal string)"),
+        ("user_id" = String, Path, description = "A snowflake id (decimal string)"),
+    ),
+    responses(
+        (status = 204, description = "No content"),
+        (status = "4XX", description = "Discord-format error (10003, 50001, 50024, 50013, 10013)", body = ApiError),
+    ),
+)]
+pub(super) async fn remove_recipient(
+    h: H,
+    Auth(a): Auth,
+    P((c, u)): P<(Snowflake, Snowflake)>,
+) -> Result<Response> {
+    h.remove_group_recipient(&a, c, u).await?;
+    Ok(no_content())
+}
 /// `GET /users/@me/relationships`.
 #[utoipa::path(
     get,

@@ -29,9 +29,11 @@ mod interactions;
 pub mod openapi;
 mod passkeys;
 mod polls;
+mod scheduled_events;
 mod search;
 mod threads;
 mod uploads;
+mod voice;
 mod webhooks;
 
 use account::*;
@@ -187,6 +189,10 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route(
             "/channels/{channel_id}/messages/pins/{message_id}",
             put(pin).delete(unpin),
+        )
+        .route(
+            "/channels/{channel_id}/recipients/{user_id}",
+            put(add_recipient).delete(remove_recipient),
         )
         .route("/channels/{channel_id}/pins", get(pins_old))
         .route(
@@ -359,8 +365,11 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/admin/users/{user_id}", patch(admin_modify_user))
         .route("/admin/guilds/{guild_id}", delete(admin_delete_guild))
         .route("/admin/federation/equivocations", get(admin_equivocations))
+        .route("/admin/federation/peers", get(admin_peers))
         .merge(absent::routes())
         .merge(threads::routes())
+        .merge(voice::routes())
+        .merge(scheduled_events::routes())
 }
 
 /// Routes outside the API prefix: liveness and readiness.

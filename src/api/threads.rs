@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{H, no_content};
 use crate::error::Result;
 use crate::http::openapi::ApiError;
-use crate::http::{Auth, Body, P, Q};
+use crate::http::{Auth, Body, P, Q, Reason};
 use crate::service::thread_lists::ArchivedList;
 use crate::snowflake::Snowflake;
 use crate::wire;
@@ -91,9 +91,12 @@ pub(super) async fn start_thread_from_message(
     h: H,
     Auth(a): Auth,
     P((c, m)): P<(Snowflake, Snowflake)>,
+    Reason(r): Reason,
     Body(b): Body<wire::StartThreadBody>,
 ) -> Result<(axum::http::StatusCode, Json<wire::Channel>)> {
-    let t = h.start_thread_from_message(&a, c, m, b).await?;
+    let t = h
+        .start_thread_from_message(&a, c, m, b, r.as_deref())
+        .await?;
     Ok((axum::http::StatusCode::CREATED, Json(t)))
 }
 
@@ -116,6 +119,7 @@ pub(super) async fn start_thread(
     h: H,
     Auth(a): Auth,
     P(c): P<Snowflake>,
+    Reason(r): Reason,
     req: axum::extract::Request,
 ) -> Result<Response> {
     let (b, files) = match super::uploads::read_message::<wire::StartThreadBody, _>(
@@ -128,7 +132,7 @@ pub(super) async fn start_thread(
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
-    let t = h.start_thread_with(&a, c, b, files).await?;
+    let t = h.start_thread_with(&a, c, b, files, r.as_deref()).await?;
     Ok((axum::http::StatusCode::CREATED, Json(t)).into_response())
 }
 

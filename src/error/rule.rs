@@ -66,6 +66,11 @@ pub enum Rule {
     InvalidJson,
     /// 400 / 50033: invalid recipient(s) (DM with oneself, with a bot ...)
     InvalidRecipient,
+    /// 400 / 50033: a user of another server in a group DM (cross-server DMs are MLS groups,
+    /// spec/mls.md, through hearth-cli).
+    RemoteRecipient,
+    /// 400 / 30004: a group DM already has its 10 recipients.
+    MaxRecipients,
     /// 403 / 50001: an administrative action on a guild hosted on another server (only
     /// messages, reactions, pins, typing and leaving are relayed to the host).
     RemoteGuild,
@@ -103,10 +108,24 @@ pub enum Rule {
     ForumMessage,
     /// 400 / 40067: a post without tags in a forum with the REQUIRE_TAG flag.
     TagRequired,
+    /// 400 / 220001: a webhook execution in a forum or media channel without `thread_name`
+    /// or `thread_id`.
+    WebhookForumNeedsThread,
+    /// 400 / 220002: a webhook execution with both `thread_name` and `thread_id`.
+    WebhookThreadNameAndId,
+    /// 400 / 220003: a webhook execution with `thread_name` outside a forum or media channel.
+    WebhookThreadsInForumsOnly,
     /// 400 / 40061: two tags of a forum with the same name.
     TagNamesUnique,
     /// 400 / 30047: a second pinned post in a forum (Discord allows one).
     MaxPinnedPosts,
+    /// 400 / 30038: a guild's SCHEDULED and ACTIVE scheduled events are at their limit (100).
+    MaxScheduledEvents,
+    /// 400 / 180000: a change of a COMPLETED or CANCELED scheduled event.
+    EventFinished,
+    /// 400 / 40032: a voice action (mute, deafen, move, disconnect) on a member who is not
+    /// connected to voice.
+    NotInVoice,
     /// Polls' (520000-520006) and Auto Moderation's (200000) refusals, each with its own status.
     Refused(super::Refusal),
 }
@@ -127,6 +146,11 @@ impl Rule {
                 S::BAD_REQUEST,
                 30032,
                 "Maximum number of application commands reached",
+            ),
+            Rule::NotInVoice => (
+                S::BAD_REQUEST,
+                40032,
+                "Target user is not connected to voice",
             ),
             Rule::MaxPins => (S::BAD_REQUEST, 30003, "Maximum number of pins reached"),
             Rule::MaxRoles => (
@@ -204,6 +228,16 @@ impl Rule {
                 "The request body contains invalid JSON.",
             ),
             Rule::InvalidRecipient => (S::BAD_REQUEST, 50033, "Invalid Recipient(s)"),
+            Rule::RemoteRecipient => (
+                S::BAD_REQUEST,
+                50033,
+                "Invalid Recipient(s): group DMs hold users of this server only; DMs with users of other servers are end-to-end encrypted (hearth-cli)",
+            ),
+            Rule::MaxRecipients => (
+                S::BAD_REQUEST,
+                30004,
+                "Maximum number of recipients reached (10)",
+            ),
             Rule::RemoteGuild => (
                 S::FORBIDDEN,
                 50001,
@@ -265,12 +299,33 @@ impl Rule {
                 40058,
                 "Cannot send a message in a forum channel",
             ),
+            Rule::WebhookForumNeedsThread => (
+                S::BAD_REQUEST,
+                220001,
+                "Webhooks posted to forum channels must have a thread_name or thread_id",
+            ),
+            Rule::WebhookThreadNameAndId => (
+                S::BAD_REQUEST,
+                220002,
+                "Webhooks posted to forum channels cannot have both a thread_name and thread_id",
+            ),
+            Rule::WebhookThreadsInForumsOnly => (
+                S::BAD_REQUEST,
+                220003,
+                "Webhooks can only create threads in forum channels",
+            ),
             Rule::TagRequired => (
                 S::BAD_REQUEST,
                 40067,
                 "A tag is required to create a forum post in this channel",
             ),
             Rule::TagNamesUnique => (S::BAD_REQUEST, 40061, "Tag names must be unique"),
+            Rule::MaxScheduledEvents => (
+                S::BAD_REQUEST,
+                30038,
+                "Maximum number of uncompleted guild scheduled events reached (100)",
+            ),
+            Rule::EventFinished => (S::BAD_REQUEST, 180000, "Cannot update a finished event"),
             Rule::MaxPinnedPosts => (
                 S::BAD_REQUEST,
                 30047,

@@ -88,6 +88,8 @@ struct Conn {
     socket: WebSocket,
     transport: Transport,
     session: Option<Arc<Session>>,
+    /// Who the session is (op 4 acts as them).
+    actor: Option<Actor>,
     generation: u64,
     resume_url: String,
 }
@@ -295,6 +297,7 @@ impl Conn {
             notify: tokio::sync::Notify::new(),
         });
         self.generation = 1;
+        self.actor = Some(actor.clone());
         self.gw.register(session.clone(), &guilds);
         self.session = Some(session.clone());
         // On a cluster, the bus reads this session's guilds and user from now on before READY's
@@ -343,6 +346,7 @@ impl Conn {
             .map_err(|_| End::Close(close::DECODE_ERROR, "Invalid resume payload."))?;
         let resumed = match Self::authenticate(&self.gw, &r.token).await {
             Some(a) => {
+                self.actor = Some(a.clone());
                 // A RESUME is not a session start, but it takes its turn in the server-wide
                 // admission rate (a reconnect storm is mostly RESUMEs).
                 self.gw.admission.admit().await.map_err(refused)?;
@@ -459,6 +463,31 @@ impl Conn {
         Ok(())
     }
 
+    /// Op 4, Voice State Update (`service/voice.rs`): join, move or leave voice. As on
+    /// Discord, a refused update is not answered; an entered channel is followed by
+    /// VOICE_SERVER_UPDATE with `endpoint: null` (no media server is allocated) to this
+    /// session only.
+    async fn voice_state_update(&mut self, d: Value) -> Result<(), End> {
+        let (Some(s), Some(actor)) = (self.session.clone(), self.actor.clone()) else {
+            return Err(End::Close(close::NOT_AUTHENTICATED, "Not authenticated."));
+        };
+        let body: crate::wire::UpdateVoiceState = serde_json::from_value(d)
+            .map_err(|_| End::Close(close::DECODE_ERROR, "Invalid voice state payload."))?;
+        let guild_id = body.guild_id;
+        match self.gw.hearth.update_voice_state(&actor, &s.id, body).await {
+            Ok(Some(_)) => {
+                let mut token = [0u8; 8];
+                rand::rng().fill_bytes(&mut token);
+                let d =
+                    json!({"token": hex::encode(token), "guild_id": guild_id, "endpoint": null});
+                self.gw.send_to(&s, Event::VoiceServerUpdate, d);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::debug!(error = %e, "voice state update refused"),
+        }
+        Ok(())
+    }
+
     async fn handle(&mut self, text: &str, deadline: &mut Instant) -> Result<(), End> {
         if text.len() > self.gw.hearth.config.gateway.max_frame_bytes {
             return Err(End::Close(close::DECODE_ERROR, "Payload too large."));
@@ -490,7 +519,7 @@ impl Conn {
                     .await;
                 Ok(())
             }
-            4 => Ok(()),
+            4 => self.voice_state_update(f.d).await,
             8 => self.request_members(f.d).await,
             // LAZY_REQUEST / GUILD_SUBSCRIPTIONS_BULK: the guilds the client opened become
             // active (passive guilds, `passive.rs`); the member-list parts are not served.
@@ -536,6 +565,7 @@ pub(crate) async fn run(gw: Arc<Gateway>, socket: WebSocket, q: GatewayQuery, re
         socket,
         transport: Transport::from_query(q.compress.as_deref()),
         session: None,
+        actor: None,
         generation: 0,
         resume_url,
     };

@@ -313,7 +313,22 @@ impl Gateway {
 
     /// Removes a session entirely (unresumable).
     pub(crate) fn unregister(&self, id: &str) {
-        self.registry.lock().remove(id);
+        let gone = self.registry.lock().remove(id);
+        if let Some(s) = gone {
+            self.session_ended(s.user_id, &s.id);
+        }
+    }
+
+    /// A session ended for good (closed with 1000/1001, expired, revoked, not resumable):
+    /// the voice states it holds end (`service/voice.rs`), in a task of their own.
+    pub(crate) fn session_ended(&self, user: i64, id: &str) {
+        let (h, id) = (self.hearth.clone(), id.to_owned());
+        tokio::spawn(async move { h.voice_session_ended(user, &id).await });
+    }
+
+    /// The ids of the sessions held (connected or detached).
+    pub fn session_ids(&self) -> Vec<String> {
+        self.registry.lock().sessions.keys().cloned().collect()
     }
 
     /// The sessions of a user, connected or detached.
@@ -370,7 +385,10 @@ impl Gateway {
         match snapshot::guild_create(&self.hearth, &cache, s.user_id, s.large_threshold, &pres)
             .await
         {
-            Ok(v) => {
+            Ok(mut v) => {
+                if let Some(v) = v.as_mut() {
+                    without_voice_states(s, v);
+                }
                 s.state
                     .lock()
                     .visible
@@ -401,6 +419,15 @@ impl Gateway {
                 )
                 .await;
         }
+    }
+}
+
+/// GUILD_CREATE's `voice_states` is empty for a session without GUILD_VOICE_STATES.
+pub(crate) fn without_voice_states(s: &Session, guild_create: &mut Value) {
+    if s.intents & intents::GUILD_VOICE_STATES == 0
+        && let Some(o) = guild_create.as_object_mut()
+    {
+        o.insert("voice_states".into(), Value::Array(vec![]));
     }
 }
 

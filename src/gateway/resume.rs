@@ -62,6 +62,7 @@ impl Gateway {
             if finished && registered {
                 drop(st);
                 reg.remove(&s.id);
+                self.session_ended(s.user_id, &s.id);
                 st = s.state.lock();
                 st.connected = false;
             } else {
@@ -253,6 +254,7 @@ impl Gateway {
         if gap || missed > cfg.replay_events {
             drop(st);
             reg.remove(&s.id);
+            self.session_ended(s.user_id, &s.id);
             return None;
         }
         st.sent = seq;

@@ -6,8 +6,9 @@
 //! at `GET /api/openapi.json` and a browsable page at `GET /api/docs` (no login).
 //!
 //! Bodies are the Discord wire types of `crates/wire`, which derive `utoipa::ToSchema`: the
-//! document's schemas are the exact shapes the server writes (an object whose Rust type
-//! denies unknown fields is `additionalProperties: false`; snowflakes are decimal strings;
+//! document's schemas are the exact shapes the server writes (the objects of
+//! [`hearth_wire::EXACT_SCHEMAS`] are `additionalProperties: false`, [`exact_schemas`];
+//! snowflakes are decimal strings;
 //! Discord's integer enums are integers). The few answers built as free-form JSON use the
 //! permissive schemas of this module ([`JsonObject`], [`JsonArray`], [`JsonValue`]) with their
 //! shape in the operation's description; every error is [`ApiError`]. The document
@@ -171,6 +172,20 @@ const DOCS_CSS: &str = include_str!("openapi_docs.css");
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      frame-ancestors 'none'; form-action 'none'";
+
+/// Marks the component schemas named in `names` (the objects the server writes with exactly
+/// their fields, [`hearth_wire::EXACT_SCHEMAS`]) `additionalProperties: false`; the wire
+/// types themselves ignore unknown fields when parsed.
+pub fn exact_schemas(doc: &mut utoipa::openapi::OpenApi, names: &[&str]) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for name in names {
+        if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(*name) {
+            o.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
+    }
+}
 
 /// `GET /api/openapi.json` (the document, `application/json`), `GET /api/docs` (the page),
 /// `GET /api/docs.js` and `GET /api/docs.css` (its script and style). No authentication.

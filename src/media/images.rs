@@ -1,7 +1,7 @@
 //! Serving images at Discord's CDN paths (public, as on Discord: the hash is the name):
 //! `GET /avatars/{user_id}/{hash}.{ext}`, `/banners/{id}/{hash}.{ext}`,
-//! `/icons/{guild_id}/{hash}.{ext}`, `/splashes/{guild_id}/{hash}.{ext}` and
-//! `/emojis/{emoji_id}.{ext}`, with `?size=`; the rules are
+//! `/icons/{guild_id}/{hash}.{ext}`, `/splashes/{guild_id}/{hash}.{ext}`,
+//! `/guild-events/{event_id}/{hash}.{ext}` and `/emojis/{emoji_id}.{ext}`, with `?size=`; the rules are
 //! [`Hearth::cdn_image`](crate::service::Hearth::cdn_image)'s. Mounted at the root beside
 //! the attachment route.
 
@@ -27,6 +27,7 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .route("/banners/{owner}/{file}", get(owned::<BANNER>))
         .route("/icons/{owner}/{file}", get(owned::<ICON>))
         .route("/splashes/{owner}/{file}", get(owned::<SPLASH>))
+        .route("/guild-events/{owner}/{file}", get(owned::<EVENT_COVER>))
         .route("/emojis/{file}", get(emoji))
 }
 
@@ -82,8 +83,9 @@ const AVATAR: u8 = 0;
 const BANNER: u8 = 1;
 const ICON: u8 = 2;
 const SPLASH: u8 = 3;
+const EVENT_COVER: u8 = 4;
 
-/// `GET /{avatars|banners|icons|splashes}/{owner}/{hash}.{ext}`.
+/// `GET /{avatars|banners|icons|splashes|guild-events}/{owner}/{hash}.{ext}`.
 async fn owned<const KIND: u8>(
     State(h): State<Arc<Hearth>>,
     Path((owner, file)): Path<(String, String)>,
@@ -94,6 +96,7 @@ async fn owned<const KIND: u8>(
         AVATAR => ImageKind::Avatar,
         BANNER => ImageKind::Banner,
         ICON => ImageKind::Icon,
+        EVENT_COVER => ImageKind::EventCover,
         _ => ImageKind::Splash,
     };
     serve(&h, kind, Some(&owner), &file, q.size.as_deref(), &headers).await

@@ -501,6 +501,13 @@ async fn writer(
                             | Event::ThreadListSync
                             | Event::ThreadMemberUpdate
                             | Event::ThreadMembersUpdate
+                            | Event::VoiceStateUpdate
+                            | Event::VoiceServerUpdate
+                            | Event::GuildScheduledEventCreate
+                            | Event::GuildScheduledEventUpdate
+                            | Event::GuildScheduledEventDelete
+                            | Event::GuildScheduledEventUserAdd
+                            | Event::GuildScheduledEventUserRemove
                     ) => {}
                 BusEvent::Dispatch(d) if d.logged => {
                     write_group(&log, std::mem::take(&mut group)).await;

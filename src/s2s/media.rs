@@ -418,7 +418,7 @@ impl Fed<'_> {
                     ImageKind::Icon => g.icon.as_deref(),
                     ImageKind::Banner => g.banner.as_deref(),
                     ImageKind::Splash => g.splash.as_deref(),
-                    ImageKind::Avatar | ImageKind::Emoji => None,
+                    ImageKind::Avatar | ImageKind::Emoji | ImageKind::EventCover => None,
                 };
                 if !valid_hash(hash) || current != Some(hash.as_str()) {
                     return Ok(None);

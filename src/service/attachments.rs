@@ -294,14 +294,15 @@ impl Hearth {
     /// # Errors
     /// 400 50035 on `files` beyond `media.max_files_per_message` (parts and uploads
     /// together); the errors of [`Hearth::claim_uploads`]. The caller releases the files on
-    /// any error ([`Self::discard_files`]); uploads already claimed are released here.
+    /// any error ([`Self::discard_files`]); uploads already claimed are given back here.
+    /// Also returns the claimed pending rows ([`Hearth::unclaim`] if the send fails later).
     pub(super) async fn store_uploads(
         &self,
         ca: &ChannelAccess,
         actor: &Actor,
         refs: &[wire::AttachmentRef],
         files: &[Upload],
-    ) -> Result<Vec<AttachmentRow>> {
+    ) -> Result<(Vec<AttachmentRow>, Vec<crate::storage::PendingUploadRow>)> {
         let media = &self.config.media;
         let uploads = refs
             .iter()
@@ -318,8 +319,9 @@ impl Hearth {
             ));
         }
         let mut rows = Self::file_rows(ca.channel.id, refs, files, 0);
-        rows.extend(self.claim_uploads(ca, actor, refs, rows.len()).await?);
-        Ok(rows)
+        let (claimed, pending) = self.claim_uploads(ca, actor, refs, rows.len()).await?;
+        rows.extend(claimed);
+        Ok((rows, pending))
     }
 
     /// The attachment rows of a request's files (in part order, from `position` on) in

@@ -5,11 +5,12 @@
 //! messages in [`super::automod_exec`].
 //!
 //! Checks (400 50035 at the field's path): `name` 1-100 characters; `event_type`
-//! MESSAGE_SEND; `trigger_type` KEYWORD (6 per guild), KEYWORD_PRESET (1) or MENTION_SPAM
-//! (1) — the per-guild count is decided in the writing transaction (code
-//! `AUTO_MODERATION_MAX_RULES_OF_TYPE_EXCEEDED`). SPAM and MEMBER_PROFILE rules are refused
-//! (`AUTO_MODERATION_TRIGGER_TYPE_UNSUPPORTED`): Hearth has no spam classifier and does not
-//! check profiles, and a rule that is accepted but never triggers would mislead. Trigger
+//! MESSAGE_SEND; `trigger_type` KEYWORD (6 per guild), KEYWORD_PRESET (1), MENTION_SPAM (1)
+//! or SPAM (1; Hearth's documented repeat rule, [`super::automod_spam`]) — the per-guild
+//! count is decided in the writing transaction (code
+//! `AUTO_MODERATION_MAX_RULES_OF_TYPE_EXCEEDED`). MEMBER_PROFILE rules are refused
+//! (`AUTO_MODERATION_TRIGGER_TYPE_UNSUPPORTED`): Hearth does not check profiles, and a rule
+//! that is accepted but never triggers would mislead. Trigger
 //! metadata per Discord's field limits ([`MAX_KEYWORDS`] ...), regular expressions compiled
 //! with a size limit; actions: BLOCK_MESSAGE (`custom_message` ≤ 150), SEND_ALERT_MESSAGE
 //! (`channel_id`: a text channel of the guild), TIMEOUT (KEYWORD and MENTION_SPAM only,
@@ -395,11 +396,11 @@ impl Hearth {
             ),
         }
         match trigger {
-            Trig::Keyword | Trig::KeywordPreset | Trig::MentionSpam => {}
-            Trig::Spam | Trig::MemberProfile => errs.add(
+            Trig::Keyword | Trig::KeywordPreset | Trig::MentionSpam | Trig::Spam => {}
+            Trig::MemberProfile => errs.add(
                 "trigger_type",
                 "AUTO_MODERATION_TRIGGER_TYPE_UNSUPPORTED",
-                "SPAM and MEMBER_PROFILE rules are not supported by this server.",
+                "MEMBER_PROFILE rules are not supported by this server.",
             ),
             Trig::Unknown(_) if body.trigger_type.is_none() => {}
             Trig::Unknown(_) => errs.add(

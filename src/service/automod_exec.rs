@@ -9,6 +9,8 @@
 //! channel of an exempt category). Webhook and interaction messages are not checked (no
 //! member sends them).
 //!
+//! SPAM rules flag the third send of the same text within 30 s ([`super::automod_spam`]).
+//!
 //! The actions of every triggered rule run: BLOCK_MESSAGE refuses the message (400 200000
 //! "Message was blocked by automatic moderation"; the rule's `custom_message` is stored and
 //! shown in the rule, not in the error, which keeps Discord's shape); SEND_ALERT_MESSAGE
@@ -35,7 +37,9 @@ use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
 use crate::storage::{AuditRow, Lock, MessageRow, now_ms};
-use crate::wire::{self, AutoModActionType as Act, AutoModEventType, MessageType};
+use crate::wire::{
+    self, AutoModActionType as Act, AutoModEventType, AutoModTriggerType, MessageType,
+};
 
 impl Hearth {
     /// Checks message `content` posted (or, with `message_id`, edited) by `actor` through
@@ -66,11 +70,31 @@ impl Hearth {
         }
         let parsed = parse_mentions(content);
         let mentions = parsed.users.len() + parsed.roles.len();
-        let hits: Vec<(&Compiled, Hit)> = rules
+        let applicable: Vec<&Compiled> = rules
             .iter()
             .filter(|r| r.rule.enabled && r.rule.event_type == AutoModEventType::MessageSend)
             .filter(|r| !r.exempt(&ga.member_roles, &place))
-            .filter_map(|r| r.check(content, mentions).map(|h| (r, h)))
+            .collect();
+        // New messages only, and only where a SPAM rule applies ([`super::automod_spam`]).
+        let spam = message_id.is_none()
+            && applicable
+                .iter()
+                .any(|r| r.rule.trigger_type == AutoModTriggerType::Spam)
+            && self
+                .spam
+                .record(ga.guild.id, actor.user.id, content, now_ms());
+        let hits: Vec<(&Compiled, Hit)> = applicable
+            .into_iter()
+            .filter_map(|r| {
+                match r.rule.trigger_type {
+                    AutoModTriggerType::Spam => spam.then_some(Hit {
+                        keyword: None,
+                        content: None,
+                    }),
+                    _ => r.check(content, mentions),
+                }
+                .map(|h| (r, h))
+            })
             .collect();
         if hits.is_empty() {
             return Ok(());
@@ -218,32 +242,13 @@ impl Hearth {
             "fields": fields,
         }]);
         let m = MessageRow {
-            id: 0,
-            channel_id,
-            guild_id: Some(guild_id),
-            author_id: actor.user.id,
-            content: String::new(),
             embeds: embeds.to_string(),
-            kind: MessageType::AutoModerationAction.db(),
-            flags: 0,
-            tts: false,
-            mention_everyone: false,
-            mentions: "[]".into(),
-            mention_roles: "[]".into(),
-            reference_message_id: None,
-            reference_channel_id: None,
-            reference_guild_id: None,
-            nonce: None,
-            edited_at: None,
-            pinned_at: None,
-            webhook_id: None,
-            webhook_name: None,
-            webhook_avatar: None,
-            interaction: None,
-            components: None,
-            poll: None,
-            poll_open_until: None,
-            attachments: vec![],
+            ..MessageRow::system(
+                channel_id,
+                Some(guild_id),
+                actor.user.id,
+                MessageType::AutoModerationAction.db(),
+            )
         };
         let users: HashMap<_, _> = [(actor.user.id, actor.user.clone())].into();
         let w = self.message_wire(&m, &users, vec![]);

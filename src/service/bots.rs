@@ -447,6 +447,16 @@ impl Hearth {
         Ok(())
     }
 
+    /// `GET /admin/federation/peers`: the member servers of this server's guilds, for
+    /// operators, as `hearth admin federation peers` lists them ([`Hearth::operator_peers`]:
+    /// `server`, `guilds`, `pending`, `lag_seconds`, `failures`, `next_attempt_at`,
+    /// `failing_since`, `dead`, `dead_since`, `push_attempts`, `probes`, `blocked`). Read
+    /// only. Errors: 50013 for a caller who is not an instance administrator.
+    pub async fn admin_peers(&self, actor: &Actor) -> Result<Vec<serde_json::Value>> {
+        Self::require_admin(actor)?;
+        self.operator_peers().await
+    }
+
     /// `GET /admin/federation/equivocations`: proofs that a host signed two different events
     /// at one position of a guild log (spec/federation.md, equivocation), for operators.
     pub async fn admin_equivocations(&self, actor: &Actor) -> Result<Vec<serde_json::Value>> {

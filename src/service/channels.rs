@@ -9,10 +9,12 @@ use crate::storage::{Change, ChannelRow, Lock, OverwriteRow, now_ms};
 use crate::wire::{self, ChannelType, OverwriteType};
 use serde_json::{Value, json};
 
-/// Channel types Hearth creates in guilds: text, voice, category, announcement, forum, media.
-const GUILD_CHANNEL_TYPES: [ChannelType; 6] = [
+/// Channel types Hearth creates in guilds: text, voice, category, announcement, stage, forum,
+/// media.
+const GUILD_CHANNEL_TYPES: [ChannelType; 7] = [
     ChannelType::GuildText,
     ChannelType::GuildVoice,
+    ChannelType::GuildStageVoice,
     ChannelType::GuildCategory,
     ChannelType::GuildAnnouncement,
     ChannelType::GuildForum,
@@ -194,8 +196,8 @@ impl Hearth {
             parent_id: parent.map(|p| p.db()),
             nsfw: body.nsfw.unwrap_or(false),
             rate_limit_per_user: body.rate_limit_per_user.unwrap_or(0),
-            bitrate: (kind == ChannelType::GuildVoice).then(|| body.bitrate.unwrap_or(64_000)),
-            user_limit: (kind == ChannelType::GuildVoice).then(|| body.user_limit.unwrap_or(0)),
+            bitrate: kind.is_voice().then(|| body.bitrate.unwrap_or(64_000)),
+            user_limit: kind.is_voice().then(|| body.user_limit.unwrap_or(0)),
             last_message_id: None,
             last_pin_timestamp: None,
             created_at: now_ms(),
@@ -258,6 +260,9 @@ impl Hearth {
         if let Some(t) = &ca.thread {
             return self.render_thread(&ca.channel, t, actor.user.id).await;
         }
+        if ca.owner_id.is_some() {
+            return self.render_group(&ca, actor.user.id).await;
+        }
         self.render_channel(&ca).await
     }
 
@@ -275,6 +280,7 @@ impl Hearth {
     }
 
     /// `PATCH /channels/{id}`: MANAGE_CHANNELS in the channel; overwrites need MANAGE_ROLES.
+    /// A group DM's `name` is changed by any recipient ([`Hearth::modify_group_dm`]).
     pub async fn modify_channel(
         &self,
         actor: &Actor,
@@ -284,10 +290,13 @@ impl Hearth {
     ) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
         if ca.thread.is_some() {
-            return self.modify_thread(actor, ca, body).await;
+            return self.modify_thread(actor, ca, body, reason).await;
         }
         if let Some(g) = &ca.guild {
             Self::hosted_here(&g.guild)?;
+        }
+        if ca.owner_id.is_some() {
+            return self.modify_group_dm(actor, &ca, body).await;
         }
         let Some(ga) = &ca.guild else {
             return Err(Error::Rule(Rule::ChannelType));
@@ -375,6 +384,7 @@ impl Hearth {
             .await?;
         self.apply_forum_body(&mut c, &body, &mut errs)?;
         errs.into_result()?;
+        changes.extend(super::forums::forum_changes(&ca.channel, &c));
         // The last entry for a target wins, as in Discord's replace-all semantics.
         let replaced = body.permission_overwrites.map(|list| {
             let mut rows = Self::overwrite_rows(c.id, &list);
@@ -399,6 +409,12 @@ impl Hearth {
         // transaction: a reader sees the old list or the new one, never a part.
         let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
         ch.update_channel(&c, replaced.as_deref()).await?;
+        // Tags the forum no longer has leave its posts in the same transaction.
+        let retagged = if body.available_tags.is_some() && super::forums::is_forum(c.kind) {
+            Self::drop_removed_tags(&mut ch, &c).await?
+        } else {
+            vec![]
+        };
         ch.audit(&audit).await?;
         let (c, ows) = ch
             .channel_with_overwrites(c.id)
@@ -422,11 +438,13 @@ impl Hearth {
             None => vec![],
         };
         self.commit_then(ch, controls, vec![d]).await?;
+        self.publish_post_updates(&retagged).await;
         Ok(w)
     }
 
     /// `DELETE /channels/{id}`: MANAGE_CHANNELS. DM channels cannot be deleted here (closing a
-    /// DM is a no-op that returns it, as Discord does).
+    /// DM is a no-op that returns it, as Discord does); on a group DM it is leaving
+    /// ([`Hearth::leave_group_dm`]).
     pub async fn delete_channel(
         &self,
         actor: &Actor,
@@ -435,10 +453,13 @@ impl Hearth {
     ) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
         if ca.thread.is_some() {
-            return self.delete_thread(actor, ca).await;
+            return self.delete_thread(actor, ca, reason).await;
         }
         if let Some(g) = &ca.guild {
             Self::hosted_here(&g.guild)?;
+        }
+        if ca.owner_id.is_some() {
+            return self.leave_group_dm(actor, &ca).await;
         }
         let Some(ga) = &ca.guild else {
             return self.render_channel(&ca).await;
@@ -455,6 +476,9 @@ impl Hearth {
             reason,
         );
         let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        // Its scheduled events go with it, announced before the channel (the gateway still
+        // knows who sees it).
+        let (mut events, covers) = self.channel_events_gone(&mut ch, ca.channel.id).await?;
         let Some(threads) = ch.delete_channel(ca.channel.id).await? else {
             return Err(Error::Unknown(Unknown::Channel));
         };
@@ -469,7 +493,9 @@ impl Hearth {
             intents::GUILDS,
             to_value(&w),
         );
-        self.commit(ch, vec![d]).await?;
+        events.push(d);
+        self.commit(ch, events).await?;
+        self.release_images(covers);
         for id in std::iter::once(ca.channel.id).chain(threads) {
             self.release_files_of(super::media_gc::FilesOf::Channel(id));
         }

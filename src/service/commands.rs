@@ -23,6 +23,8 @@
 //! `APPLICATION_COMMAND_PERMISSIONS_UPDATE` (no intent needed), which never crosses
 //! federation. Invoking commands: [`super::interactions`].
 
+use serde_json::{Value, json};
+
 use super::command_rules::{CommandSpec, StoredBody, check_command};
 use super::{Actor, Hearth, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
@@ -567,9 +569,27 @@ impl Hearth {
         }
         errs.into_result()?;
         let json = serde_json::to_string(&list).map_err(Error::internal)?;
+        // Audited as Discord does (APPLICATION_COMMAND_PERMISSION_UPDATE 121): one change per
+        // target whose permission changed, keyed by the target's id, the permission objects
+        // as old and new values; `options.application_id`. The old list is the one the
+        // writing transaction replaces (read under its lock).
+        let audit = |old: &str| {
+            let changes = permission_changes(old, &json);
+            (!changes.is_empty()).then(|| {
+                self.audit_row(
+                    ga.guild.id,
+                    actor,
+                    Some(id.db()),
+                    super::audit_action::APPLICATION_COMMAND_PERMISSION_UPDATE,
+                    Value::Array(changes),
+                    Some(json!({"application_id": app_id})),
+                    None,
+                )
+            })
+        };
         if !self
             .db
-            .set_command_permissions(ga.guild.id, app.id, id.db(), &json)
+            .set_command_permissions(ga.guild.id, app.id, id.db(), &json, audit)
             .await?
         {
             return Err(Error::Unknown(Unknown::ApplicationCommand));
@@ -583,4 +603,17 @@ impl Hearth {
         );
         Ok(out)
     }
+}
+
+/// The audit changes between two stored permission lists (JSON arrays of
+/// `{id, type, permission}`): one `{key: target id, old_value, new_value}` per target added,
+/// removed or changed, in the new list's order then the removed ones.
+fn permission_changes(old: &str, new: &str) -> Vec<Value> {
+    let by_target = |s: &str| -> Vec<(String, Value)> {
+        let list: Vec<Value> = serde_json::from_str(s).unwrap_or_default();
+        list.into_iter()
+            .map(|p| (p["id"].as_str().unwrap_or_default().to_owned(), p))
+            .collect()
+    };
+    super::changes_between(&by_target(old), &by_target(new))
 }

@@ -62,8 +62,16 @@ impl Hearth {
 
     /// `POST /users/@me/channels` `{recipient_id}`: the DM channel with a local user (created
     /// once per pair). Errors: 50033 self, 10013 unknown user, 50007 blocked or DM policy.
+    /// With `recipients` of none or several ids, a group DM ([`Hearth::create_group_dm`]);
+    /// with one, that user's DM.
     pub async fn open_dm(&self, actor: &Actor, body: wire::CreateDmBody) -> Result<wire::Channel> {
-        let Some(rid) = body.recipient_id else {
+        let single = match (body.recipient_id, body.recipients) {
+            (Some(r), _) => Some(r),
+            (None, Some(rs)) if rs.len() == 1 => Some(rs[0]),
+            (None, Some(rs)) => return self.create_group_dm(actor, rs, body.name).await,
+            (None, None) => None,
+        };
+        let Some(rid) = single else {
             return Err(field_error(
                 "recipient_id",
                 "BASE_TYPE_REQUIRED",
@@ -116,19 +124,10 @@ impl Hearth {
         ))
     }
 
-    /// `GET /users/@me/channels`: the caller's DM channels.
+    /// `GET /users/@me/channels`: the caller's DM channels, group DMs included.
     pub async fn my_dms(&self, actor: &Actor) -> Result<Vec<wire::Channel>> {
-        let mut out = vec![];
-        for (cid, a, b) in self.db.dm_channels_of(actor.user.id).await? {
-            let other = if a == actor.user.id { b } else { a };
-            if let (Some(c), Some(u)) = (self.db.channel(cid).await?, self.db.user(other).await?) {
-                out.push(Self::channel_wire(
-                    &c,
-                    &[],
-                    Some(vec![self.user_wire(&u, false)]),
-                ));
-            }
-        }
+        let mut out = self.ready_private(actor.user.id).await?.0;
+        out.sort_by_key(|c| c.id.db());
         Ok(out)
     }
 

@@ -357,8 +357,8 @@ impl Hearth {
         Ok(())
     }
 
-    /// The blob keys of a guild's images (icon, banner, splash, emoji), to release once the
-    /// guild is deleted.
+    /// The blob keys of a guild's images (icon, banner, splash, emoji, scheduled events'
+    /// covers), to release once the guild is deleted.
     pub(super) async fn guild_image_keys(
         &self,
         g: &crate::storage::GuildRow,
@@ -369,13 +369,13 @@ impl Hearth {
             (ImageKind::Splash, &g.splash),
         ]
         .into_iter()
-        .filter_map(|(k, h)| {
-            let h = h.as_deref().filter(|h| super::images::valid_hash(h))?;
-            BlobKey::new(format!("{}/{}/{h}", k.folder(), g.id)).ok()
-        })
+        .filter_map(|(k, h)| k.blob_key(g.id, h.as_deref()?))
         .collect();
         for e in self.db.emojis(g.id).await? {
             keys.extend(BlobKey::new(e.row.blob_key).ok());
+        }
+        for (event, hash) in self.db.scheduled_event_images(g.id).await? {
+            keys.extend(ImageKind::EventCover.blob_key(event, &hash));
         }
         Ok(keys)
     }

@@ -9,15 +9,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::attachments::Upload;
-use super::messages::Composed;
-use super::threads::{self, DEFAULT_AUTO_ARCHIVE};
-use super::{Actor, ChannelAccess, Hearth, to_value};
+use super::{ChannelAccess, Hearth, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule};
-use crate::events::{Audience, Event, intents};
+use crate::events::Event;
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{ChannelRow, Lock, ThreadMemberRow, ThreadRow, now_ms};
+use crate::storage::{Change, ChannelRow, ThreadRow};
 use crate::wire;
 
 /// Channel flag PINNED: the post is pinned at the top of its forum (threads of forum and
@@ -100,6 +97,52 @@ pub fn settings_of_wire(c: &wire::Channel) -> Option<String> {
     })
 }
 
+/// The audit log's change entries (CHANNEL_UPDATE, type 11) of a forum's settings and
+/// flags from `before` to `after`: `available_tags`, `default_reaction_emoji`,
+/// `default_sort_order`, `default_forum_layout`, `default_thread_rate_limit_per_user` and
+/// `flags`, each only when it changed (Discord's keys). Other channels: none.
+pub fn forum_changes(before: &ChannelRow, after: &ChannelRow) -> Vec<serde_json::Value> {
+    if !is_forum(after.kind) {
+        return vec![];
+    }
+    let (b, a) = (settings(before), settings(after));
+    let mut out = vec![];
+    let mut diff = |key: &str, old: serde_json::Value, new: serde_json::Value| {
+        if old != new {
+            out.push(super::change(key, old, new));
+        }
+    };
+    diff(
+        "available_tags",
+        to_value(&b.available_tags),
+        to_value(&a.available_tags),
+    );
+    diff(
+        "default_reaction_emoji",
+        to_value(&b.default_reaction_emoji),
+        to_value(&a.default_reaction_emoji),
+    );
+    diff(
+        "default_sort_order",
+        to_value(&b.default_sort_order),
+        to_value(&a.default_sort_order),
+    );
+    if after.kind == 15 {
+        diff(
+            "default_forum_layout",
+            to_value(&b.default_forum_layout),
+            to_value(&a.default_forum_layout),
+        );
+    }
+    diff(
+        "default_thread_rate_limit_per_user",
+        to_value(&b.default_thread_rate_limit_per_user),
+        to_value(&a.default_thread_rate_limit_per_user),
+    );
+    diff("flags", to_value(&before.flags), to_value(&after.flags));
+    out
+}
+
 fn check_emoji(
     errs: &mut FieldErrors,
     field: &str,
@@ -123,8 +166,30 @@ fn check_emoji(
             "BASE_TYPE_BAD_LENGTH",
             "Must be between 1 and 32 in length.",
         ),
+        (None, Some(n)) if !super::emoji_text::is_single_emoji(n) => errs.add(
+            format!("{field}.emoji_name"),
+            "FORUM_EMOJI_INVALID",
+            "Must be a single Unicode emoji.",
+        ),
         _ => {}
     }
+}
+
+/// A post's `applied_tags` (a JSON array of tag ids) without the tags missing from
+/// `available`; `None` when every one of them is still there.
+pub(super) fn kept_tags(available: &[wire::ForumTag], applied: &str) -> Result<Option<String>> {
+    let tags: Vec<Snowflake> = serde_json::from_str(applied).unwrap_or_default();
+    let kept: Vec<Snowflake> = tags
+        .iter()
+        .copied()
+        .filter(|id| available.iter().any(|a| a.id == Some(*id)))
+        .collect();
+    if kept.len() == tags.len() {
+        return Ok(None);
+    }
+    serde_json::to_string(&kept)
+        .map(Some)
+        .map_err(Error::internal)
 }
 
 impl Hearth {
@@ -132,7 +197,9 @@ impl Hearth {
     /// channel; for other channels only `flags: 0` is accepted). Limits: `available_tags`
     /// at most [`MAX_TAGS`], names of at most [`MAX_TAG_NAME`] characters and unique (400
     /// 40061), a tag without `id` (or with an id the channel does not have) gets a new id;
-    /// an emoji is one of `emoji_id` and `emoji_name`; `default_sort_order` 0 or 1;
+    /// an emoji is one of `emoji_id` (a guild emoji: [`Self::check_forum_emojis`]) and
+    /// `emoji_name` (one Unicode emoji, [`super::emoji_text::is_single_emoji`]);
+    /// `default_sort_order` 0 or 1;
     /// `default_forum_layout` 0 to 2 (forum channels only); slow modes 0 to 21600; `flags`
     /// only REQUIRE_TAG (and HIDE_MEDIA_DOWNLOAD_OPTIONS in a media channel). Field errors
     /// go to `errs` (50035).
@@ -307,6 +374,54 @@ impl Hearth {
         Ok(())
     }
 
+    /// After a forum's `available_tags` changed, inside the change `ch` that stores `forum`
+    /// (as changed): removes the tags the forum no longer has from its posts'
+    /// `applied_tags`, so no post keeps a tag that does not exist (Discord drops them too).
+    /// Returns the posts changed, for [`Self::publish_post_updates`] after the commit.
+    pub(super) async fn drop_removed_tags(
+        ch: &mut Change,
+        forum: &ChannelRow,
+    ) -> Result<Vec<ThreadRow>> {
+        let s = settings(forum);
+        let mut changed = vec![];
+        for mut t in ch.tagged_posts(forum.id).await? {
+            if let Some(kept) = kept_tags(&s.available_tags, &t.applied_tags)? {
+                t.applied_tags = kept;
+                ch.set_applied_tags(t.channel_id, &t.applied_tags).await?;
+                changed.push(t);
+            }
+        }
+        Ok(changed)
+    }
+
+    /// THREAD_UPDATE (to those who see each post) for the posts whose tags
+    /// [`Self::drop_removed_tags`] changed; after the commit. A read failing here leaves the
+    /// stored state right and is only logged.
+    pub(super) async fn publish_post_updates(&self, posts: &[ThreadRow]) {
+        if posts.is_empty() {
+            return;
+        }
+        let ids: Vec<i64> = posts.iter().map(|t| t.channel_id).collect();
+        let read = async {
+            let channels = self.db.channels_by_id(&ids).await?;
+            let counts = self.db.thread_counts(&ids).await?;
+            Ok::<_, Error>((channels, counts))
+        };
+        let (channels, counts) = match read.await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "THREAD_UPDATE of retagged posts not sent");
+                return;
+            }
+        };
+        for t in posts {
+            if let Some(c) = channels.iter().find(|c| c.id == t.channel_id) {
+                let w = Self::thread_wire(c, t, counts.get(&c.id).copied(), None);
+                self.publish(Self::thread_event(Event::ThreadUpdate, t, to_value(&w)));
+            }
+        }
+    }
+
     /// Checks a post's new tag list `after` (was `before`) against its forum: at most
     /// [`MAX_APPLIED_TAGS`] (50035), each one of the forum's tags (50035 `applied_tags.N`),
     /// adding or removing a moderated tag needs MANAGE_THREADS (403 50013), and with
@@ -360,199 +475,6 @@ impl Hearth {
             return Err(Error::Rule(Rule::TagRequired));
         }
         serde_json::to_string(&list).map_err(Error::internal)
-    }
-
-    /// `POST /channels/{forum}/threads` in a forum or media channel (Discord "Start Thread in
-    /// Forum or Media Channel"): a public thread (type 11) with its starter message, whose id
-    /// is the thread's. Needs SEND_MESSAGES in the forum (as Discord documents); the
-    /// message's own rules are those of Create Message (content, embeds, files,
-    /// mentions, AutoMod). `message` is required (50035); `applied_tags` as
-    /// [`Hearth::check_applied_tags`] (40067 without a tag under REQUIRE_TAG). The forum's slow
-    /// mode applies to posting; the post's slow mode defaults to the forum's
-    /// `default_thread_rate_limit_per_user`. The thread, its starter message and its
-    /// creator's membership are one transaction; dispatches THREAD_CREATE (`newly_created`),
-    /// THREAD_MEMBER_UPDATE to the creator, then MESSAGE_CREATE. Returns the thread with
-    /// `message`.
-    pub(super) async fn start_forum_post(
-        &self,
-        actor: &Actor,
-        ca: ChannelAccess,
-        mut body: wire::StartThreadBody,
-        uploaded: &[Upload],
-    ) -> Result<wire::Channel> {
-        self.threads_allowed(&ca).await?;
-        ca.require(perm::SEND_MESSAGES)?;
-        let mut errs = FieldErrors::new();
-        threads::check_fields(
-            &mut errs,
-            body.name.as_ref(),
-            body.auto_archive_duration,
-            body.rate_limit_per_user,
-        );
-        let msg = body.message.take();
-        if msg.is_none() {
-            errs.add("message", "BASE_TYPE_REQUIRED", "This field is required");
-        }
-        errs.into_result()?;
-        let manage = ca.perms & perm::MANAGE_THREADS != 0;
-        let tags = Self::check_applied_tags(
-            &ca.channel,
-            &[],
-            body.applied_tags.as_deref().unwrap_or_default(),
-            manage,
-        )?;
-        let exempt = perm::has(ca.perms, perm::MANAGE_MESSAGES)
-            || perm::has(ca.perms, perm::MANAGE_CHANNELS)
-            || perm::has(ca.perms, perm::BYPASS_SLOWMODE);
-        if ca.channel.rate_limit_per_user > 0 && !exempt {
-            self.slowmode_check(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
-        }
-        let guild_id = ca.channel.guild_id.ok_or(Error::Rule(Rule::ChannelType))?;
-        let forum = settings(&ca.channel);
-        let id = self.next_id();
-        let now = now_ms();
-        let c = ChannelRow {
-            id,
-            guild_id: Some(guild_id),
-            kind: 11,
-            name: body.name.map(|n| n.trim().to_string()),
-            topic: None,
-            position: 0,
-            parent_id: Some(ca.channel.id),
-            nsfw: ca.channel.nsfw,
-            rate_limit_per_user: body
-                .rate_limit_per_user
-                .unwrap_or(forum.default_thread_rate_limit_per_user),
-            bitrate: None,
-            user_limit: None,
-            last_message_id: Some(id),
-            last_pin_timestamp: None,
-            created_at: now,
-            flags: 0,
-            forum: None,
-        };
-        let t = ThreadRow {
-            channel_id: id,
-            guild_id,
-            parent_id: ca.channel.id,
-            kind: 11,
-            owner_id: actor.user.id,
-            archived: false,
-            auto_archive_duration: body.auto_archive_duration.unwrap_or(DEFAULT_AUTO_ARCHIVE),
-            archive_timestamp: now,
-            locked: false,
-            invitable: true,
-            created_at: now,
-            applied_tags: tags,
-        };
-        let me = ThreadMemberRow {
-            thread_id: id,
-            user_id: actor.user.id,
-            join_timestamp: now,
-            flags: 0,
-        };
-        // The starter message is composed as if sent in the new thread, with the forum's
-        // permissions (SEND_MESSAGES held, checked above).
-        let mut body = msg.expect("checked");
-        body.enforce_nonce = None;
-        body.message_reference = None;
-        // The multipart request's files and the two-step uploads were stored for the forum
-        // (the uploads claimed there), then become the thread's; `message.attachments` names
-        // them as in Create Message. At most `media.max_files_per_message` in all.
-        let refs = body.attachments.take().unwrap_or_default();
-        let two_step = refs
-            .iter()
-            .filter(|r| r.uploaded_filename.is_some())
-            .count();
-        let max = self.config.media.max_files_per_message;
-        if uploaded.len() + two_step > max {
-            let mut e = FieldErrors::new();
-            e.add(
-                "files",
-                "BASE_TYPE_MAX_LENGTH",
-                format!("Must be {max} or fewer in length."),
-            );
-            return Err(Error::InvalidForm(e));
-        }
-        if !uploaded.is_empty() {
-            ca.require(perm::ATTACH_FILES)?;
-        }
-        let mut files = Self::file_rows(ca.channel.id, &refs, uploaded, 0);
-        files.extend(self.claim_uploads(&ca, actor, &refs, files.len()).await?);
-        let in_thread = ChannelAccess {
-            channel: c.clone(),
-            thread: Some(t.clone()),
-            ..ca.clone()
-        };
-        let composed = self
-            .compose_message(&in_thread, actor, body, &[], &[], !files.is_empty())
-            .await;
-        let (mut m, mut w, mut event) = match composed {
-            Ok(Composed::New(n)) => *n,
-            Ok(Composed::Existing(_)) => {
-                self.forget_blobs(&files);
-                return Err(Error::internal("nonce on a forum post"));
-            }
-            Err(e) => {
-                self.forget_blobs(&files);
-                return Err(e);
-            }
-        };
-        m.id = id;
-        if !files.is_empty() {
-            m.attachments = files
-                .into_iter()
-                .map(|a| crate::storage::AttachmentRow {
-                    channel_id: id,
-                    ..a
-                })
-                .collect();
-            w.attachments = m
-                .attachments
-                .iter()
-                .map(|a| self.attachment_wire(a))
-                .collect();
-            event.data["attachments"] = to_value(&w.attachments);
-        }
-        super::writer::stamp(&mut event.data, id);
-        let sf = Snowflake::from_db(id);
-        w.id = sf;
-        w.timestamp = wire::iso(sf.timestamp_ms() as i64);
-        let mut ch = self.db.change(Lock::Guild(guild_id)).await?;
-        let stored = async {
-            if !ch.insert_thread(&c, &t, std::slice::from_ref(&me)).await? {
-                return Err(Error::internal("snowflake reused"));
-            }
-            ch.insert_starter_message(&m).await?;
-            ch.commit().await
-        }
-        .await;
-        if let Err(e) = stored {
-            self.forget_blobs(&m.attachments);
-            return Err(e);
-        }
-        let mut thread = Self::thread_wire(&c, &t, Some((1, 0)), Some(&me));
-        let mut created = thread.clone();
-        created.newly_created = Some(true);
-        created.member = None;
-        self.publish(Self::event_of(
-            Event::ThreadCreate,
-            Audience::Guild {
-                guild_id: Snowflake::from_db(guild_id),
-                channel: Some(sf),
-            },
-            intents::GUILDS,
-            to_value(&created),
-        ));
-        self.publish(Self::event_of(
-            Event::ThreadMemberUpdate,
-            Audience::Users(vec![actor.id()]),
-            intents::GUILDS,
-            to_value(&Self::thread_member_wire(&me, Some(guild_id))),
-        ));
-        self.publish(event);
-        thread.message = Some(Box::new(w));
-        Ok(thread)
     }
 
     /// The forum parts of a PATCH of a post: `applied_tags` (the owner or MANAGE_THREADS;

@@ -1,5 +1,5 @@
 //! Images sent as data URIs in JSON (Discord "Reference > Image Data"): user avatars and
-//! banners, guild icons, banners and splashes, custom emoji.
+//! banners, guild icons, banners and splashes, custom emoji, scheduled events' covers.
 //!
 //! A value is `data:image/{type};base64,{data}`. The claimed type is ignored: the type comes
 //! from the bytes ([`sniff`]), and only PNG, JPEG, GIF and WebP are taken. Checks, in order,
@@ -17,7 +17,7 @@
 //!
 //! The stored object is named by its **hash**: the first 32 hex digits of the SHA-256 of the
 //! stored bytes, prefixed with `a_` for animated GIF and WebP (as Discord's hashes). The
-//! blob key is `{avatars|banners|icons|splashes}/{owner id}/{hash}` (emoji:
+//! blob key is `{avatars|banners|icons|splashes|guild-events}/{owner id}/{hash}` (emoji:
 //! `emojis/{emoji id}/{hash}`), so the same picture uploaded twice is the same object. Bytes
 //! are written before the row that names them; a replaced or removed image's bytes (and its
 //! resized copies, [`crate::service::cdn`]) are deleted after the change is committed.
@@ -48,10 +48,13 @@ pub enum ImageKind {
     Icon,
     Splash,
     Emoji,
+    /// A scheduled event's cover (owner: the event).
+    EventCover,
 }
 
 impl ImageKind {
-    /// The CDN folder and blob-key prefix: `avatars`, `banners`, `icons`, `splashes`, `emojis`.
+    /// The CDN folder and blob-key prefix: `avatars`, `banners`, `icons`, `splashes`, `emojis`,
+    /// `guild-events`.
     pub fn folder(self) -> &'static str {
         match self {
             ImageKind::Avatar => "avatars",
@@ -59,7 +62,16 @@ impl ImageKind {
             ImageKind::Icon => "icons",
             ImageKind::Splash => "splashes",
             ImageKind::Emoji => "emojis",
+            ImageKind::EventCover => "guild-events",
         }
+    }
+
+    /// The blob key of image `hash` of `owner` (`{folder}/{owner}/{hash}`); `None` for a
+    /// malformed hash.
+    pub fn blob_key(self, owner: i64, hash: &str) -> Option<BlobKey> {
+        valid_hash(hash)
+            .then(|| BlobKey::new(format!("{}/{owner}/{hash}", self.folder())).ok())
+            .flatten()
     }
 }
 
@@ -367,9 +379,7 @@ impl Hearth {
             return;
         }
         let gone = if committed { old } else { new.as_deref() };
-        if let Some(hash) = gone
-            && let Ok(key) = BlobKey::new(format!("{}/{owner}/{hash}", kind.folder()))
-        {
+        if let Some(key) = gone.and_then(|hash| kind.blob_key(owner, hash)) {
             self.forget_image(key);
         }
     }

@@ -155,7 +155,9 @@ impl Hearth {
     /// `null` or a past time to end it) needs MODERATE_MEMBERS, a target ranking below the
     /// caller, and a target without ADMINISTRATOR (403 50013 otherwise; 400 50035 on the field
     /// for a bad or too distant time). A timed-out member keeps only VIEW_CHANNEL and
-    /// READ_MESSAGE_HISTORY ([`perm::TIMED_OUT_KEEPS`]) until the time passes.
+    /// READ_MESSAGE_HISTORY ([`perm::TIMED_OUT_KEEPS`]) until the time passes. `mute`,
+    /// `deaf` and `channel_id` (server mute, deafen, move or disconnect) follow
+    /// [`Hearth::member_voice_plan`]: 400 40032 when the member is not in voice.
     pub async fn modify_member(
         &self,
         actor: &Actor,
@@ -172,6 +174,8 @@ impl Hearth {
             .member(ga.guild.id, target)
             .await?
             .ok_or(Error::Unknown(Unknown::Member))?;
+        // `mute`, `deaf`, `channel_id` (service/voice.rs): checked now, applied below.
+        let voice = self.member_voice_plan(actor, &ga, target, &body).await?;
         let mut changes = vec![];
         if let Some(nick) = &body.nick {
             if target == actor.user.id {
@@ -253,6 +257,39 @@ impl Hearth {
         if let Some(nick) = nick {
             changes.push(change("nick", &member.nick, nick));
         }
+        if let Some(b) = &voice.before {
+            for (key, old, new) in [("mute", b.mute, body.mute), ("deaf", b.deaf, body.deaf)] {
+                if let Some(new) = new.filter(|n| *n != old) {
+                    changes.push(change(key, old, new));
+                }
+            }
+        }
+        let moved = voice.moves();
+        let voice_now = if voice.is_empty() {
+            None
+        } else {
+            Some(self.member_voice(voice).await?)
+        };
+        // A move or a disconnect is its own entry (Discord's MEMBER_MOVE 26 with the channel,
+        // MEMBER_DISCONNECT 27; `count` is 1: Hearth does not merge entries).
+        let voice_audit = moved.map(|to| {
+            let (action, options) = match to {
+                Some(c) => (
+                    A::MEMBER_MOVE,
+                    json!({"channel_id": Snowflake::from_db(c), "count": "1"}),
+                ),
+                None => (A::MEMBER_DISCONNECT, json!({"count": "1"})),
+            };
+            self.audit_row(
+                ga.guild.id,
+                actor,
+                None,
+                action,
+                json!([]),
+                Some(options),
+                reason,
+            )
+        });
         let action = if new_roles.is_some() {
             A::MEMBER_ROLE_UPDATE
         } else {
@@ -277,11 +314,17 @@ impl Hearth {
         if let Some(until) = timeout {
             ch.set_member_timeout(ga.guild.id, target, until).await?;
         }
-        if let Some(a) = &audit {
+        for a in audit.iter().chain(&voice_audit) {
             ch.audit(a).await?;
         }
-        self.commit_member_change(ch, ga.guild.id, user.as_ref(), target, new_roles.is_some())
-            .await
+        let mut w = self
+            .commit_member_change(ch, ga.guild.id, user.as_ref(), target, new_roles.is_some())
+            .await?;
+        if let Some(Some(v)) = voice_now {
+            w.mute = v.mute;
+            w.deaf = v.deaf;
+        }
+        Ok(w)
     }
 
     /// Commits a change of a member with the GUILD_MEMBER_UPDATE that announces the member

@@ -174,7 +174,7 @@ impl Hearth {
             _ => (current, vec![]),
         };
         // The request's files (released by the caller if the edit fails), then entries with
-        // `uploaded_filename`: two-step uploads (claimed now, released again if it fails).
+        // `uploaded_filename`: two-step uploads (claimed now, given back if it fails).
         let uploads = refs
             .iter()
             .filter(|r| r.uploaded_filename.is_some())
@@ -193,15 +193,16 @@ impl Hearth {
         }
         let next_position = next_position as usize;
         let mut added = Self::file_rows(ca.channel.id, refs, files, next_position);
-        let claimed = self
+        let (claimed, pending) = self
             .claim_uploads(&ca, actor, refs, next_position + files.len())
             .await?;
-        added.extend(claimed.iter().cloned());
+        added.extend(claimed);
         let r = self
             .commit_edit(&ca, actor, m, &body, kept, removed, &added)
             .await;
         if r.is_err() {
-            self.forget_blobs(&claimed);
+            // Refused or failed: the uploads stay the user's, claimable again.
+            self.unclaim(pending).await;
         }
         r
     }

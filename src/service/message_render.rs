@@ -251,9 +251,12 @@ impl Hearth {
             kind: MessageType::from_db(m.kind),
             flags: m.flags as u64,
             components: super::components::components_of(m.components.as_deref()),
-            message_reference: m.reference_message_id.map(|id| wire::MessageReference {
+            // A THREAD_CREATED message refers to its thread only (no message id).
+            message_reference: (m.reference_message_id.is_some()
+                || m.reference_channel_id.is_some())
+            .then(|| wire::MessageReference {
                 kind: Some(0),
-                message_id: Some(Snowflake::from_db(id)),
+                message_id: m.reference_message_id.map(Snowflake::from_db),
                 channel_id: m.reference_channel_id.map(Snowflake::from_db),
                 guild_id: m.reference_guild_id.map(Snowflake::from_db),
                 fail_if_not_exists: None,

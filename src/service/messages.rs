@@ -6,13 +6,14 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::attachments::Upload;
+pub(super) use super::mentions::parse_mentions;
 use super::ports::{HistoryPage, RelayAction, RelayOp};
 use super::{Actor, ChannelAccess, Hearth, audit_action as A, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{Lock, MessageRow, Page, UserRow};
+use crate::storage::{Lock, MessageRow, Page};
 use crate::wire::{self, MessageType, dispatch};
 
 /// Message flags a client may set: SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS.
@@ -22,56 +23,20 @@ const BULK_DELETE_MAX_AGE_MS: u64 = 14 * 24 * 3600 * 1000;
 /// `enforce_nonce` deduplicates within this window (Discord: a few minutes).
 const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
 
-/// Parsed mentions of a message's content: unique user and role ids, `@everyone`/`@here`.
-pub(super) struct Mentions {
-    pub(super) users: Vec<i64>,
-    pub(super) roles: Vec<i64>,
-    pub(super) everyone: bool,
-}
-
 /// What [`Hearth::compose_message`] made: the earlier message of the same nonce
-/// (`enforce_nonce`), or the new message's row (id 0), its rendering and its MESSAGE_CREATE.
+/// (`enforce_nonce`), or the new message's row (id 0), its rendering, its MESSAGE_CREATE and
+/// what composing it took from the sender.
 pub(super) enum Composed {
     Existing(Box<wire::Message>),
-    New(Box<(MessageRow, wire::Message, Dispatch)>),
+    New(Box<(MessageRow, wire::Message, Dispatch, Taken)>),
 }
 
-/// The mentions written in `content` (`<@id>`, `<@!id>`, `<@&id>`, `@everyone`, `@here`).
-pub(super) fn parse_mentions(content: &str) -> Mentions {
-    let mut users = vec![];
-    let mut roles = vec![];
-    let bytes = content.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'<' && i + 2 < bytes.len() && bytes[i + 1] == b'@' {
-            let mut j = i + 2;
-            let role = bytes.get(j) == Some(&b'&');
-            if role || bytes.get(j) == Some(&b'!') {
-                j += 1;
-            }
-            let start = j;
-            while j < bytes.len() && bytes[j].is_ascii_digit() {
-                j += 1;
-            }
-            if j > start && j < bytes.len() && bytes[j] == b'>' {
-                if let Ok(id) = content[start..j].parse::<u64>() {
-                    let id = id as i64;
-                    let list = if role { &mut roles } else { &mut users };
-                    if !list.contains(&id) {
-                        list.push(id);
-                    }
-                }
-                i = j + 1;
-                continue;
-            }
-        }
-        i += 1;
-    }
-    Mentions {
-        users,
-        roles,
-        everyone: content.contains("@everyone") || content.contains("@here"),
-    }
+/// What a composed send took from its sender, given back by [`Hearth::give_back`] when the
+/// send fails before it is stored: its slow-mode slot and its claimed two-step uploads.
+#[derive(Default)]
+pub(super) struct Taken {
+    pub(super) slot: Option<super::slowmode::SlowSlot>,
+    pub(super) uploads: Vec<crate::storage::PendingUploadRow>,
 }
 
 /// Validates a Unicode emoji path segment (URL-decoded); custom emoji (`name:id`) are
@@ -199,77 +164,6 @@ impl Hearth {
         }
     }
 
-    /// Computes mentions allowed by `allowed_mentions` and the author's permissions.
-    pub(super) async fn resolve_mentions(
-        &self,
-        ca: &ChannelAccess,
-        content: &str,
-        allowed: Option<&wire::AllowedMentions>,
-        replied_author: Option<i64>,
-    ) -> Result<(Vec<i64>, Vec<i64>, bool, HashMap<i64, UserRow>)> {
-        let parsed = parse_mentions(content);
-        let parse_all = allowed.is_none();
-        let parse = allowed.and_then(|a| a.parse.clone()).unwrap_or_default();
-        let allow_users = parse_all || parse.iter().any(|p| p == "users");
-        let allow_roles = parse_all || parse.iter().any(|p| p == "roles");
-        let allow_everyone = parse_all || parse.iter().any(|p| p == "everyone");
-        let explicit_users: Vec<i64> = allowed
-            .and_then(|a| a.users.clone())
-            .unwrap_or_default()
-            .iter()
-            .map(|u| u.db())
-            .collect();
-        let explicit_roles: Vec<i64> = allowed
-            .and_then(|a| a.roles.clone())
-            .unwrap_or_default()
-            .iter()
-            .map(|u| u.db())
-            .collect();
-        let mut users: Vec<i64> = parsed
-            .users
-            .into_iter()
-            .filter(|u| allow_users || explicit_users.contains(u))
-            .collect();
-        // Only users who exist (and, in a guild, are members) are mentioned.
-        let existing: HashMap<i64, UserRow> = self.db.users_by_id(&users).await?;
-        users.retain(|u| existing.contains_key(u));
-        if let Some(g) = ca.channel.guild_id {
-            let mut kept = vec![];
-            for u in users {
-                if self.db.member(g, u).await?.is_some() {
-                    kept.push(u);
-                }
-            }
-            users = kept;
-        } else {
-            users.retain(|u| ca.recipients.contains(u));
-        }
-        let replied = allowed
-            .map(|a| a.replied_user.unwrap_or(false))
-            .unwrap_or(true);
-        if let Some(a) = replied_author
-            && replied
-            && !users.contains(&a)
-        {
-            users.push(a);
-        }
-        let can_everyone = perm::has(ca.perms, perm::MENTION_EVERYONE);
-        let mut roles = vec![];
-        if let Some(ga) = &ca.guild {
-            for r in parsed.roles {
-                if let Some(role) = ga.role(r)
-                    && r != ga.guild.id
-                    && (allow_roles || explicit_roles.contains(&r))
-                    && (role.mentionable || can_everyone)
-                {
-                    roles.push(r);
-                }
-            }
-        }
-        let everyone = parsed.everyone && allow_everyone && can_everyone && ca.guild.is_some();
-        Ok((users, roles, everyone, existing))
-    }
-
     /// `POST /channels/{id}/messages`.
     ///
     /// Needs SEND_MESSAGES (and READ_MESSAGE_HISTORY to reply). `content` up to
@@ -338,7 +232,7 @@ impl Hearth {
                 .await?;
             return self.replicated_message(&ca, v, actor).await;
         }
-        let (mut m, mut w, event) = match self
+        let (mut m, mut w, event, taken) = match self
             .compose_message(&ca, actor, body, &refs, files, uploads)
             .await?
         {
@@ -350,7 +244,9 @@ impl Hearth {
         m.id = match self.writer.submit(m.clone(), Some(event)).await {
             Ok(id) => id,
             Err(e) => {
-                self.forget_blobs(&m.attachments);
+                // The request's own files are released by the caller; the uploads and the
+                // slow-mode slot go back to the sender.
+                self.give_back(taken).await;
                 return Err(e);
             }
         };
@@ -360,10 +256,21 @@ impl Hearth {
         Ok(w)
     }
 
+    /// Gives back what a send took ([`Taken`]) when it fails before it is stored.
+    pub(super) async fn give_back(&self, taken: Taken) {
+        self.slowmode_give_back(taken.slot);
+        self.unclaim(taken.uploads).await;
+    }
+
     /// The checks and the row, response and MESSAGE_CREATE of a send in `ca` (everything but
     /// the write): SEND_MESSAGES, content, embeds, components, nonce, reply, slow mode,
     /// AutoMod, mentions, files stored. Also composes a forum post's starter message
     /// (`super::forums`), with `ca` standing for the new thread.
+    ///
+    /// Every refusal comes before anything is taken from the sender: slow mode is checked
+    /// first but its slot is taken only after AutoMod and the uploads, which are claimed
+    /// last (a claim failing midway gives back the others). What was taken is returned in
+    /// [`Taken`] for the caller to give back if the write fails.
     pub(super) async fn compose_message(
         &self,
         ca: &ChannelAccess,
@@ -390,7 +297,10 @@ impl Hearth {
         if body.poll.is_some() {
             ca.require(perm::SEND_POLLS)?;
         }
+        // A 1:1 DM checks blocks and the DM policy at each send; a group DM checked them
+        // when each recipient was added (as Discord).
         if ca.guild.is_none()
+            && ca.owner_id.is_none()
             && let Some(other) = ca.recipients.iter().find(|r| **r != actor.user.id)
         {
             self.check_dm_allowed(actor.user.id, *other).await?;
@@ -497,112 +407,136 @@ impl Hearth {
                 }
             }
         }
-        let exempt = perm::has(ca.perms, perm::MANAGE_MESSAGES)
-            || perm::has(ca.perms, perm::MANAGE_CHANNELS)
-            || perm::has(ca.perms, perm::BYPASS_SLOWMODE);
-        if ca.channel.rate_limit_per_user > 0 && !exempt {
-            self.slowmode_check(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
+        let slowed = Self::slowed(ca);
+        if slowed {
+            self.slowmode_peek(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
         }
-        // Auto Moderation before anything is stored or dispatched.
+        // Auto Moderation before anything is stored, taken or dispatched.
         self.automod_message(ca, actor, &content, None).await?;
         let (mentions, mention_roles, everyone, mut users) = self
             .resolve_mentions(ca, &content, body.allowed_mentions.as_ref(), replied_author)
             .await?;
         // Bytes first; the rows go in with the message's transaction.
-        let attachments = self.store_uploads(ca, actor, refs, files).await?;
-        let m = MessageRow {
-            // Assigned by the writer at commit time (ids follow commit order).
-            id: 0,
-            channel_id: ca.channel.id,
-            guild_id: ca.channel.guild_id,
-            author_id: actor.user.id,
-            content,
-            embeds: serde_json::to_string(&embeds).map_err(Error::internal)?,
-            kind: if reference.is_some() { 19 } else { 0 },
-            flags: (body.flags.unwrap_or(0) & CLIENT_FLAGS) as i64,
-            tts: body.tts.unwrap_or(false) && perm::has(ca.perms, perm::SEND_TTS_MESSAGES),
-            mention_everyone: everyone,
-            mentions: serde_json::to_string(
-                &mentions
-                    .iter()
-                    .map(|u| Snowflake::from_db(*u))
-                    .collect::<Vec<_>>(),
-            )
-            .map_err(Error::internal)?,
-            mention_roles: serde_json::to_string(
-                &mention_roles
-                    .iter()
-                    .map(|u| Snowflake::from_db(*u))
-                    .collect::<Vec<_>>(),
-            )
-            .map_err(Error::internal)?,
-            reference_message_id: reference.as_ref().map(|r| r.id),
-            reference_channel_id: reference.as_ref().map(|r| r.channel_id),
-            reference_guild_id: reference.as_ref().and_then(|r| r.guild_id),
-            nonce,
-            edited_at: None,
-            pinned_at: None,
-            webhook_id: None,
-            webhook_name: None,
-            webhook_avatar: None,
-            interaction: None,
-            components: super::components::stored_components(&components),
-            poll: poll.as_ref().map(|p| p.json.clone()),
-            poll_open_until: poll.as_ref().map(|p| p.open_until),
-            attachments,
+        let (attachments, uploads) = self.store_uploads(ca, actor, refs, files).await?;
+        let mut taken = Taken {
+            slot: None,
+            uploads,
         };
-        // Render the response and the event from the data in hand (author, mentioned users,
-        // the replied-to message, the member row of the access check): a new message has no
-        // reactions, so only users not yet loaded are read.
-        users.insert(actor.user.id, actor.user.clone());
-        let mut missing: HashSet<i64> = HashSet::new();
-        for r in std::iter::once(&m).chain(reference.as_ref()) {
-            missing.insert(r.author_id);
-            for u in serde_json::from_str::<Vec<Snowflake>>(&r.mentions).unwrap_or_default() {
-                missing.insert(u.db());
+        if slowed {
+            // Taken now (a concurrent send of the same user may have taken it meanwhile).
+            match self.slowmode_take(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user) {
+                Ok(slot) => taken.slot = Some(slot),
+                Err(e) => {
+                    self.give_back(taken).await;
+                    return Err(e);
+                }
             }
         }
-        missing.retain(|u| !users.contains_key(u));
-        if !missing.is_empty() {
-            let missing: Vec<i64> = missing.into_iter().collect();
-            users.extend(
-                self.db
-                    .users(&missing)
-                    .await?
-                    .into_iter()
-                    .map(|u| (u.id, u)),
-            );
+        // The rest only renders (a failure here is storage's): what was taken goes back.
+        let (flags, tts) = (body.flags, body.tts);
+        let built: Result<(MessageRow, wire::Message, Dispatch)> = async {
+            let m = MessageRow {
+                // Assigned by the writer at commit time (ids follow commit order).
+                id: 0,
+                channel_id: ca.channel.id,
+                guild_id: ca.channel.guild_id,
+                author_id: actor.user.id,
+                content,
+                embeds: serde_json::to_string(&embeds).map_err(Error::internal)?,
+                kind: if reference.is_some() { 19 } else { 0 },
+                flags: (flags.unwrap_or(0) & CLIENT_FLAGS) as i64,
+                tts: tts.unwrap_or(false) && perm::has(ca.perms, perm::SEND_TTS_MESSAGES),
+                mention_everyone: everyone,
+                mentions: serde_json::to_string(
+                    &mentions
+                        .iter()
+                        .map(|u| Snowflake::from_db(*u))
+                        .collect::<Vec<_>>(),
+                )
+                .map_err(Error::internal)?,
+                mention_roles: serde_json::to_string(
+                    &mention_roles
+                        .iter()
+                        .map(|u| Snowflake::from_db(*u))
+                        .collect::<Vec<_>>(),
+                )
+                .map_err(Error::internal)?,
+                reference_message_id: reference.as_ref().map(|r| r.id),
+                reference_channel_id: reference.as_ref().map(|r| r.channel_id),
+                reference_guild_id: reference.as_ref().and_then(|r| r.guild_id),
+                nonce,
+                edited_at: None,
+                pinned_at: None,
+                webhook_id: None,
+                webhook_name: None,
+                webhook_avatar: None,
+                interaction: None,
+                components: super::components::stored_components(&components),
+                poll: poll.as_ref().map(|p| p.json.clone()),
+                poll_open_until: poll.as_ref().map(|p| p.open_until),
+                attachments,
+            };
+            // Render the response and the event from the data in hand (author, mentioned users,
+            // the replied-to message, the member row of the access check): a new message has no
+            // reactions, so only users not yet loaded are read.
+            users.insert(actor.user.id, actor.user.clone());
+            let mut missing: HashSet<i64> = HashSet::new();
+            for r in std::iter::once(&m).chain(reference.as_ref()) {
+                missing.insert(r.author_id);
+                for u in serde_json::from_str::<Vec<Snowflake>>(&r.mentions).unwrap_or_default() {
+                    missing.insert(u.db());
+                }
+            }
+            missing.retain(|u| !users.contains_key(u));
+            if !missing.is_empty() {
+                let missing: Vec<i64> = missing.into_iter().collect();
+                users.extend(
+                    self.db
+                        .users(&missing)
+                        .await?
+                        .into_iter()
+                        .map(|u| (u.id, u)),
+                );
+            }
+            let mut w = self.message_wire(&m, &users, vec![]);
+            if MessageType::from_db(m.kind) == MessageType::Reply {
+                w.referenced_message = Some(
+                    reference
+                        .as_ref()
+                        .map(|r| Box::new(self.message_wire(r, &users, vec![]))),
+                );
+            }
+            if let Some(ga) = &ca.guild
+                && let Some(mem) = &ga.member
+            {
+                w.member = Some(self.member_wire(mem, None, ga.member_roles.clone(), false));
+            }
+            let data = serde_json::to_value(&w).map_err(Error::internal)?;
+            let (audience, guild) = Self::message_audience(ca);
+            let event = Dispatch {
+                event: Event::MessageCreate,
+                data,
+                audience,
+                intent: if guild {
+                    intents::GUILD_MESSAGES
+                } else {
+                    intents::DIRECT_MESSAGES
+                },
+                has_content: true,
+                lossy: false,
+                cause: crate::events::current_cause(),
+                logged: false,
+            };
+            Ok::<_, Error>((m, w, event))
         }
-        let mut w = self.message_wire(&m, &users, vec![]);
-        if MessageType::from_db(m.kind) == MessageType::Reply {
-            w.referenced_message = Some(
-                reference
-                    .as_ref()
-                    .map(|r| Box::new(self.message_wire(r, &users, vec![]))),
-            );
+        .await;
+        match built {
+            Ok((m, w, event)) => Ok(Composed::New(Box::new((m, w, event, taken)))),
+            Err(e) => {
+                self.give_back(taken).await;
+                Err(e)
+            }
         }
-        if let Some(ga) = &ca.guild
-            && let Some(mem) = &ga.member
-        {
-            w.member = Some(self.member_wire(mem, None, ga.member_roles.clone(), false));
-        }
-        let data = serde_json::to_value(&w).map_err(Error::internal)?;
-        let (audience, guild) = Self::message_audience(ca);
-        let event = Dispatch {
-            event: Event::MessageCreate,
-            data,
-            audience,
-            intent: if guild {
-                intents::GUILD_MESSAGES
-            } else {
-                intents::DIRECT_MESSAGES
-            },
-            has_content: true,
-            lossy: false,
-            cause: crate::events::current_cause(),
-            logged: false,
-        };
-        Ok(Composed::New(Box::new((m, w, event))))
     }
 
     /// `GET /channels/{id}/messages` (`before`/`after`/`around`, `limit` 1-100 default 50).

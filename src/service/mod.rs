@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::config::Config;
 use crate::error::{Error, Result, Unknown};
@@ -19,11 +19,15 @@ use crate::storage::{
 };
 use crate::wire::{self, ChannelType, OverwriteType};
 
+pub(crate) use audit_changes::{change, changes_between};
+
 pub mod attachments;
+pub mod audit_changes;
 pub mod auth;
 pub mod automod;
 pub mod automod_exec;
 pub mod automod_match;
+pub mod automod_spam;
 pub mod backoff;
 pub mod bots;
 pub mod cdn;
@@ -33,9 +37,12 @@ pub mod commands;
 pub mod components;
 pub mod deletion;
 pub mod dms;
+pub mod emoji_text;
 pub mod emojis;
 pub mod export;
+pub mod forum_posts;
 pub mod forums;
+pub mod group_dms;
 pub mod guilds;
 pub mod images;
 mod interaction_files;
@@ -48,6 +55,7 @@ pub mod invites;
 pub mod jobs;
 pub mod media_gc;
 pub mod members;
+pub mod mentions;
 pub mod message_edit;
 pub mod message_render;
 pub mod messages;
@@ -71,14 +79,20 @@ pub mod relay;
 pub mod remote_media;
 pub mod revocations;
 pub mod roles;
+pub mod scheduled_event_covers;
+pub mod scheduled_event_users;
+pub mod scheduled_events;
 pub mod search;
 pub mod security;
 pub mod setup;
+pub mod slowmode;
 pub mod snapshot;
 pub mod sniff;
+pub mod thread_audit;
 pub mod thread_lists;
 pub mod threads;
 pub mod uploads;
+pub mod voice;
 pub mod webhook_exec;
 pub mod webhook_formats;
 pub mod webhooks;
@@ -140,6 +154,8 @@ pub struct Hearth {
     pub(crate) mail_sends: Mutex<tokio::task::JoinSet<()>>,
     /// Compiled Auto Moderation rules per guild ([`automod`]).
     pub(crate) automod: automod::RuleCache,
+    /// What members sent recently, for SPAM rules ([`automod_spam`]).
+    pub(crate) spam: automod_spam::SpamWatch,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -261,8 +277,10 @@ pub struct ChannelAccess {
     /// `None` for DM channels.
     pub guild: Option<GuildAccess>,
     pub perms: Permissions,
-    /// DM recipients (both users), empty for guild channels.
+    /// DM recipients (both users; every recipient of a group DM), empty for guild channels.
     pub recipients: Vec<i64>,
+    /// A group DM's owner ([`group_dms`]); `None` for every other channel.
+    pub owner_id: Option<i64>,
     /// A thread's metadata ([`threads`]); `overwrites` and `perms` are then the parent's,
     /// with SEND_MESSAGES standing for SEND_MESSAGES_IN_THREADS.
     pub thread: Option<crate::storage::ThreadRow>,
@@ -342,6 +360,7 @@ impl Hearth {
             jobs: jobs::JobRuns::default(),
             mail_sends: Mutex::new(tokio::task::JoinSet::new()),
             automod: automod::RuleCache::default(),
+            spam: automod_spam::SpamWatch::default(),
         })
     }
 
@@ -500,16 +519,29 @@ impl Hearth {
                     guild: Some(ga),
                     perms,
                     recipients: vec![],
+                    owner_id: None,
                     thread,
                 })
             }
             None => {
-                let (a, b) = self
-                    .db
-                    .dm_recipients(channel.id)
-                    .await?
-                    .ok_or(Error::Unknown(Unknown::Channel))?;
-                if actor.user.id != a && actor.user.id != b {
+                // A 1:1 DM's pair, or a group DM's recipients and owner: the same rights.
+                let (recipients, owner_id) =
+                    if ChannelType::from_db(channel.kind) == ChannelType::GroupDm {
+                        let g = self
+                            .db
+                            .group_dm(channel.id)
+                            .await?
+                            .ok_or(Error::Unknown(Unknown::Channel))?;
+                        (g.recipients, Some(g.owner_id))
+                    } else {
+                        let (a, b) = self
+                            .db
+                            .dm_recipients(channel.id)
+                            .await?
+                            .ok_or(Error::Unknown(Unknown::Channel))?;
+                        (vec![a, b], None)
+                    };
+                if !recipients.contains(&actor.user.id) {
                     return Err(Error::MissingAccess);
                 }
                 let perms = perm::VIEW_CHANNEL
@@ -526,31 +558,12 @@ impl Hearth {
                     overwrites: vec![],
                     guild: None,
                     perms,
-                    recipients: vec![a, b],
+                    recipients,
+                    owner_id,
                     thread: None,
                 })
             }
         }
-    }
-
-    /// Slow mode: `Err(SlowMode)` if `user` posted in `channel` less than `seconds` ago;
-    /// otherwise records now.
-    pub(crate) fn slowmode_check(&self, channel: i64, user: i64, seconds: i64) -> Result<()> {
-        let mut map = self.slowmode.lock();
-        let now = Instant::now();
-        if let Some(last) = map.get(&(channel, user)) {
-            let elapsed = now.duration_since(*last).as_secs_f64();
-            if elapsed < seconds as f64 {
-                return Err(Error::SlowMode {
-                    retry_after: seconds as f64 - elapsed,
-                });
-            }
-        }
-        if map.len() > 100_000 {
-            map.retain(|_, t| now.duration_since(*t).as_secs() < 21_600);
-        }
-        map.insert((channel, user), now);
-        Ok(())
     }
 
     // ---- rendering ------------------------------------------------------------------
@@ -639,7 +652,11 @@ impl Hearth {
             id: Snowflake::from_db(c.id),
             kind: ChannelType::from_db(c.kind),
             guild_id: c.guild_id.map(Snowflake::from_db),
-            name: if guild { c.name.clone() } else { None },
+            name: if guild || kind == ChannelType::GroupDm {
+                c.name.clone()
+            } else {
+                None
+            },
             topic: text.then(|| c.topic.clone()),
             position: guild.then_some(c.position),
             permission_overwrites: guild.then(|| {
@@ -657,6 +674,7 @@ impl Hearth {
             last_message_id: c.last_message_id.map(Snowflake::from_db),
             last_pin_timestamp: (text || !guild).then(|| c.last_pin_timestamp.map(wire::iso)),
             recipients,
+            icon: None,
             flags: c.flags as u64,
             owner_id: None,
             thread_metadata: None,
@@ -834,6 +852,8 @@ pub mod audit_action {
     pub const MEMBER_BAN_REMOVE: i64 = 23;
     pub const MEMBER_UPDATE: i64 = 24;
     pub const MEMBER_ROLE_UPDATE: i64 = 25;
+    pub const MEMBER_MOVE: i64 = 26;
+    pub const MEMBER_DISCONNECT: i64 = 27;
     pub const BOT_ADD: i64 = 28;
     pub const ROLE_CREATE: i64 = 30;
     pub const ROLE_UPDATE: i64 = 31;
@@ -850,6 +870,13 @@ pub mod audit_action {
     pub const MESSAGE_BULK_DELETE: i64 = 73;
     pub const MESSAGE_PIN: i64 = 74;
     pub const MESSAGE_UNPIN: i64 = 75;
+    pub const GUILD_SCHEDULED_EVENT_CREATE: i64 = 100;
+    pub const GUILD_SCHEDULED_EVENT_UPDATE: i64 = 101;
+    pub const GUILD_SCHEDULED_EVENT_DELETE: i64 = 102;
+    pub const THREAD_CREATE: i64 = 110;
+    pub const THREAD_UPDATE: i64 = 111;
+    pub const THREAD_DELETE: i64 = 112;
+    pub const APPLICATION_COMMAND_PERMISSION_UPDATE: i64 = 121;
     pub const AUTO_MODERATION_RULE_CREATE: i64 = 140;
     pub const AUTO_MODERATION_RULE_UPDATE: i64 = 141;
     pub const AUTO_MODERATION_RULE_DELETE: i64 = 142;
@@ -861,9 +888,4 @@ pub mod audit_action {
 /// Serializes a wire value for a dispatch payload (`null` if it cannot be serialized).
 pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
-/// A change entry `{key, old_value?, new_value?}` for the audit log.
-pub(crate) fn change(key: &str, old: impl serde::Serialize, new: impl serde::Serialize) -> Value {
-    json!({"key": key, "old_value": old, "new_value": new})
 }

@@ -293,6 +293,29 @@ impl Hearth {
                 .map(|r| to_value(&super::automod_match::rule_wire(r)))
                 .collect()
         };
+        // Threads named by the entries that still exist (Discord: the audit log's `threads`).
+        let mut thread_ids: Vec<i64> = rows
+            .iter()
+            .filter(|r| (A::THREAD_CREATE..=A::THREAD_DELETE).contains(&r.action_type))
+            .filter_map(|r| r.target_id)
+            .collect();
+        thread_ids.sort_unstable();
+        thread_ids.dedup();
+        let threads = if thread_ids.is_empty() {
+            vec![]
+        } else {
+            let channels = self.db.channels_by_id(&thread_ids).await?;
+            self.db
+                .threads_by_ids(&thread_ids)
+                .await?
+                .iter()
+                .filter(|t| t.guild_id == ga.guild.id)
+                .filter_map(|t| {
+                    let c = channels.iter().find(|c| c.id == t.channel_id)?;
+                    Some(to_value(&Self::thread_wire(c, t, None, None)))
+                })
+                .collect()
+        };
         let users = self
             .db
             .users(&uids)
@@ -316,7 +339,7 @@ impl Hearth {
                 .collect(),
             users,
             integrations: vec![],
-            threads: vec![],
+            threads,
             webhooks: vec![],
             application_commands: vec![],
             auto_moderation_rules,

@@ -547,13 +547,9 @@ impl Hearth {
                 true,
             ),
             None => {
-                let (a, b) = self
-                    .db
-                    .dm_recipients(m.channel_id)
-                    .await?
-                    .unwrap_or_default();
+                let users = self.db.private_recipients(m.channel_id).await?;
                 (
-                    Audience::Users(vec![Snowflake::from_db(a), Snowflake::from_db(b)]),
+                    Audience::Users(users.into_iter().map(Snowflake::from_db).collect()),
                     false,
                 )
             }
@@ -616,32 +612,19 @@ impl Hearth {
         }
         let embeds = json!([{"type": "poll_result", "fields": fields}]);
         let row = MessageRow {
-            id: 0,
-            channel_id: m.channel_id,
-            guild_id: m.guild_id,
-            author_id: m.author_id,
-            content: String::new(),
             embeds: embeds.to_string(),
-            kind: i64::from(MessageType::PollResult.value()),
-            flags: 0,
-            tts: false,
-            mention_everyone: false,
-            mentions: "[]".into(),
-            mention_roles: "[]".into(),
             reference_message_id: Some(m.id),
             reference_channel_id: Some(m.channel_id),
             reference_guild_id: m.guild_id,
-            nonce: None,
-            edited_at: None,
-            pinned_at: None,
             webhook_id: m.webhook_id,
             webhook_name: m.webhook_name.clone(),
             webhook_avatar: m.webhook_avatar.clone(),
-            interaction: None,
-            components: None,
-            poll: None,
-            poll_open_until: None,
-            attachments: vec![],
+            ..MessageRow::system(
+                m.channel_id,
+                m.guild_id,
+                m.author_id,
+                i64::from(MessageType::PollResult.value()),
+            )
         };
         let users = self.db.users_by_id(&[m.author_id]).await?;
         let w = self.message_wire(&row, &users, vec![]);

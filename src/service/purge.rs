@@ -158,6 +158,12 @@ impl Hearth {
                 .ids
                 .push(r.id);
         }
+        // Group DMs: their current recipients (the statement joins 1:1 DMs only).
+        for (id, b) in channels.iter_mut() {
+            if b.guild_id.is_none() && b.recipients.is_empty() {
+                b.recipients = self.db.private_recipients(*id).await?;
+            }
+        }
         let now = now_ms();
         let mut ch = self.db.change(Lock::Nothing).await?;
         let mut events = vec![];

@@ -72,7 +72,8 @@ impl Hearth {
         let mut entries = vec![];
         for (guild, rows) in by_guild {
             let visible: Option<HashSet<i64>> = match guild {
-                // DM recipients never change: the user acked it as one.
+                // DM recipients never change, and group DMs the user left are left out by
+                // the statement.
                 None => None,
                 Some(g) => match self.guild_channels(actor, Snowflake::from_db(g)).await {
                     Ok(chs) => Some(chs.iter().map(|c| c.id.db()).collect()),

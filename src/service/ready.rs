@@ -57,27 +57,31 @@ impl Hearth {
 
     /// READY's `private_channels` and `relationships` (the answers of
     /// `GET /users/@me/channels` and `GET /users/@me/relationships`) in four storage calls:
-    /// the DM list, its channels, the blocks, and every user they name.
+    /// the DMs and group DMs with their recipients, their channels, the blocks, and every
+    /// user they name.
     pub async fn ready_private(
         &self,
         user_id: i64,
     ) -> Result<(Vec<wire::Channel>, Vec<wire::Relationship>)> {
-        let dms = self.db.dm_channels_of(user_id).await?;
+        let (dms, groups) = self.db.private_channels_of(user_id).await?;
         let rels = self.db.relationships_of(user_id).await?;
+        let mut channel_ids: Vec<i64> = dms.iter().map(|d| d.0).collect();
+        channel_ids.extend(groups.iter().map(|g| g.channel_id));
         let channels: HashMap<i64, _> = self
             .db
-            .channels_by_ids(&dms.iter().map(|d| d.0).collect::<Vec<_>>())
+            .channels_by_ids(&channel_ids)
             .await?
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
         let other = |a: i64, b: i64| if a == user_id { b } else { a };
         let mut ids: Vec<i64> = dms.iter().map(|&(_, a, b)| other(a, b)).collect();
+        ids.extend(groups.iter().flat_map(|g| g.recipients.iter().copied()));
         ids.extend(rels.iter().map(|r| r.0));
         ids.sort_unstable();
         ids.dedup();
         let users: HashMap<i64, UserRow> = self.db.users_by_id(&ids).await?;
-        let private = dms
+        let mut private: Vec<wire::Channel> = dms
             .iter()
             .filter_map(|&(cid, a, b)| {
                 let (c, u) = (channels.get(&cid)?, users.get(&other(a, b))?);
@@ -88,6 +92,10 @@ impl Hearth {
                 ))
             })
             .collect();
+        private.extend(groups.iter().filter_map(|g| {
+            let c = channels.get(&g.channel_id)?;
+            Some(self.group_wire(c, g, &users, user_id))
+        }));
         let relationships = rels
             .iter()
             .filter_map(|&(t, k)| {
@@ -103,9 +111,10 @@ impl Hearth {
     }
 
     /// The GUILD_CREATE parts ([`GuildParts`]) of every guild in `guild_ids` that `user_id` is
-    /// still a member of, in nine storage calls: guilds, the user's member rows, roles,
+    /// still a member of, in eleven storage calls: guilds, the user's member rows, roles,
     /// member counts, the members of guilds of at most `large_threshold` members, their
-    /// roles, their users, channels' `last_message_id`, emojis (two).
+    /// roles, their users, channels' `last_message_id`, emojis (two), voice states, scheduled
+    /// events.
     pub async fn ready_guilds(
         &self,
         user_id: i64,
@@ -162,6 +171,14 @@ impl Hearth {
             last.entry(g).or_default().insert(c, l);
         }
         let mut emojis = self.db.emojis_of_guilds_of(user_id).await?;
+        let mut voice: HashMap<i64, Vec<wire::VoiceState>> = HashMap::new();
+        for r in self.db.voice_states_of_guilds_of(user_id).await? {
+            voice
+                .entry(r.guild_id)
+                .or_default()
+                .push(Self::voice_state_wire(&r, None, false));
+        }
+        let mut scheduled = self.ready_scheduled_events(user_id).await?;
         let mut out = HashMap::new();
         for g in guilds {
             if !wanted.contains(&g.id) {
@@ -200,6 +217,8 @@ impl Hearth {
                     member_ids: rows.iter().map(|m| m.user_id).collect(),
                     last: last.remove(&g.id).unwrap_or_default(),
                     emojis,
+                    voice_states: voice.remove(&g.id).unwrap_or_default(),
+                    scheduled_events: scheduled.remove(&g.id).unwrap_or_default(),
                     guild: g,
                 },
             );

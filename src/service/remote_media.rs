@@ -71,6 +71,8 @@ impl Hearth {
                 RemoteMedia::Emoji { emoji_id: owner },
                 self.config.media.max_emoji_bytes,
             ),
+            // Events never cross federation: a cover is only ever stored by its host.
+            ImageKind::EventCover => return Ok(None),
             ImageKind::Icon | ImageKind::Banner | ImageKind::Splash => (
                 RemoteMedia::GuildImage {
                     kind,

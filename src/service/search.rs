@@ -237,7 +237,9 @@ impl Hearth {
     /// `channel_id` narrows that set (a channel outside it adds nothing). The guild form also
     /// searches the threads (active and archived) of those channels: public ones, and private
     /// ones the caller joined or, with MANAGE_THREADS in the parent, all. Answers Discord's
-    /// search results object, newest first unless asked otherwise, at most 25 a page.
+    /// search results object, newest first unless asked otherwise, at most 25 a page, with
+    /// `threads` (the threads holding results) and `members` (the caller's thread member
+    /// objects among those threads).
     ///
     /// Errors: 400 50035 for bad parameters; 404 10004 Unknown Guild / 10003 Unknown
     /// Channel; 403 50001 Missing Access when the caller is not a member (or not a DM's
@@ -272,9 +274,7 @@ impl Hearth {
                     .filter(|(_, p)| perm::has(*p, READ))
                     .collect();
                 // Their threads too: public ones, private ones to members and MANAGE_THREADS.
-                let threads = self
-                    .readable_threads(ga.guild.id, &parents, actor.user.id)
-                    .await?;
+                let threads = self.readable_threads(&parents, actor.user.id).await?;
                 parents.into_iter().map(|(c, _)| c).chain(threads).collect()
             }
             SearchScope::Channel(channel_id) => {
@@ -344,6 +344,17 @@ impl Hearth {
             }
             rows.push(p.row);
         }
+        // The threads the results are in (all readable: the results come only from
+        // readable channels) with the caller's memberships among them.
+        let mut in_threads: Vec<i64> = rows
+            .iter()
+            .filter(|m| m.guild_id.is_some())
+            .map(|m| m.channel_id)
+            .collect();
+        in_threads.sort_unstable();
+        in_threads.dedup();
+        let threads = self.db.threads_by_ids(&in_threads).await?;
+        let threads = self.thread_list(actor.user.id, &threads, None).await?;
         // Search results come without reactions (Discord's documented shape).
         let rendered = self
             .render_with(&rows, actor.user.id, known, Some(vec![]))
@@ -351,6 +362,8 @@ impl Hearth {
         Ok(wire::MessageSearchResult {
             total_results: page.total,
             messages: rendered.into_iter().map(|m| vec![m]).collect(),
+            threads: threads.threads,
+            members: threads.members,
             ..empty
         })
     }

@@ -299,6 +299,12 @@ pub struct GuildParts {
     /// by messages).
     pub last: HashMap<i64, Option<i64>>,
     pub emojis: Vec<wire::GuildEmoji>,
+    /// The guild's voice states (without `guild_id` and `member`); the gateway empties the
+    /// list for sessions without GUILD_VOICE_STATES.
+    pub voice_states: Vec<wire::VoiceState>,
+    /// The guild's scheduled events (without `creator` and `user_count`); the payload keeps
+    /// those whose channel the user can see (EXTERNAL events always).
+    pub scheduled_events: Vec<wire::GuildScheduledEvent>,
 }
 
 /// The GUILD_CREATE payload for `user`: the guild with its roles, the channels the user can
@@ -335,6 +341,13 @@ pub async fn guild_create(
             .into_iter()
             .collect();
     let emojis = h.guild_emojis_wire(g.id).await?;
+    let voice_states =
+        h.db.voice_states_of_guild(g.id)
+            .await?
+            .iter()
+            .map(|r| Hearth::voice_state_wire(r, None, false))
+            .collect();
+    let scheduled_events = h.guild_create_scheduled_events(g.id).await?;
     let parts = GuildParts {
         guild: g,
         me,
@@ -345,6 +358,8 @@ pub async fn guild_create(
         member_ids: member_rows.iter().map(|m| m.user_id).collect(),
         last,
         emojis,
+        voice_states,
+        scheduled_events,
     };
     guild_create_payload(h, cache, user, parts, presences).map(Some)
 }
@@ -367,6 +382,8 @@ pub fn guild_create_payload(
         member_ids,
         last,
         emojis,
+        voice_states,
+        scheduled_events,
     } = parts;
     let visible = cache.visible_channels(user);
     let channels: Vec<Value> = cache
@@ -403,9 +420,19 @@ pub fn guild_create_payload(
         json!(active_threads_payload(cache, user, &last)),
     );
     o.insert("presences".into(), json!(presence_list));
-    o.insert("voice_states".into(), json!([]));
+    o.insert(
+        "voice_states".into(),
+        serde_json::to_value(voice_states).map_err(crate::error::Error::internal)?,
+    );
     o.insert("stage_instances".into(), json!([]));
-    o.insert("guild_scheduled_events".into(), json!([]));
+    let scheduled_events: Vec<&wire::GuildScheduledEvent> = scheduled_events
+        .iter()
+        .filter(|e| e.channel_id.is_none_or(|c| visible.contains(&c.db())))
+        .collect();
+    o.insert(
+        "guild_scheduled_events".into(),
+        serde_json::to_value(scheduled_events).map_err(crate::error::Error::internal)?,
+    );
     o.insert("soundboard_sounds".into(), json!([]));
     o.insert("embedded_activities".into(), json!([]));
     Ok(v)

@@ -51,40 +51,23 @@ fn before_ms(before: Option<&str>) -> Result<i64> {
 }
 
 impl Hearth {
-    /// The threads (active and archived) of guild `guild` under `parents` (channel id and the
-    /// caller's permissions there, already readable) that `user` may read: public and
-    /// announcement threads, private ones the user joined or all with MANAGE_THREADS.
+    /// The threads (active and archived) under `parents` (channel id and the caller's
+    /// permissions there, already readable) that `user` may read: public and announcement
+    /// threads, private ones the user joined or all with MANAGE_THREADS. One statement
+    /// returning ids only ([`crate::storage::Db::readable_thread_ids`]), not the guild's
+    /// every thread row.
     pub(super) async fn readable_threads(
         &self,
-        guild: i64,
         parents: &[(i64, u64)],
         user: i64,
     ) -> Result<Vec<i64>> {
-        let perms: HashMap<i64, u64> = parents.iter().copied().collect();
-        let threads = self.db.guild_threads(guild).await?;
-        let private: Vec<i64> = threads
+        let ids: Vec<i64> = parents.iter().map(|(c, _)| *c).collect();
+        let manage: Vec<i64> = parents
             .iter()
-            .filter(|t| t.kind == 12)
-            .map(|t| t.channel_id)
+            .filter(|(_, p)| perm::has(*p, perm::MANAGE_THREADS))
+            .map(|(c, _)| *c)
             .collect();
-        let joined: std::collections::HashSet<i64> = self
-            .db
-            .thread_memberships(user, &private)
-            .await?
-            .into_iter()
-            .map(|m| m.thread_id)
-            .collect();
-        Ok(threads
-            .iter()
-            .filter(|t| {
-                perms.get(&t.parent_id).is_some_and(|p| {
-                    t.kind != 12
-                        || joined.contains(&t.channel_id)
-                        || perm::has(*p, perm::MANAGE_THREADS)
-                })
-            })
-            .map(|t| t.channel_id)
-            .collect())
+        self.db.readable_thread_ids(&ids, &manage, user).await
     }
 
     /// Adds `thread` (the thread each message started, as `viewer` sees it: counts and their
@@ -140,7 +123,7 @@ impl Hearth {
     }
 
     /// Renders `threads` for `user` with counts and their own memberships.
-    async fn thread_list(
+    pub(super) async fn thread_list(
         &self,
         user: i64,
         threads: &[ThreadRow],

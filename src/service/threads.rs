@@ -12,13 +12,14 @@
 use serde_json::json;
 
 use super::attachments::Upload;
-use super::{Actor, ChannelAccess, Hearth, to_value};
+use super::thread_audit::thread_changes;
+use super::{Actor, ChannelAccess, Hearth, audit_action as A, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::permissions as perm;
 use crate::snowflake::Snowflake;
-use crate::storage::{ChannelRow, Lock, ThreadMemberRow, ThreadRow, now_ms};
-use crate::wire::{self, ChannelType};
+use crate::storage::{ChannelRow, Lock, MessageRow, ThreadMemberRow, ThreadRow, now_ms};
+use crate::wire::{self, ChannelType, MessageType};
 
 /// Discord's auto-archive durations, in minutes.
 pub const AUTO_ARCHIVE_DURATIONS: [i64; 4] = [60, 1440, 4320, 10080];
@@ -159,7 +160,7 @@ impl Hearth {
     }
 
     /// A thread dispatch: to those who can see the thread (GUILDS intent).
-    fn thread_event(event: Event, t: &ThreadRow, data: serde_json::Value) -> Dispatch {
+    pub(super) fn thread_event(event: Event, t: &ThreadRow, data: serde_json::Value) -> Dispatch {
         Self::event_of(
             event,
             Audience::Guild {
@@ -205,6 +206,7 @@ impl Hearth {
         channel_id: Snowflake,
         message_id: Snowflake,
         body: wire::StartThreadBody,
+        reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
         let kind = match ChannelType::from_db(ca.channel.kind) {
@@ -221,7 +223,7 @@ impl Hearth {
         if self.db.thread(message_id.db()).await?.is_some() {
             return Err(Error::Rule(Rule::ThreadExists));
         }
-        self.create_thread(actor, &ca, message_id.db(), kind, body, true)
+        self.create_thread(actor, &ca, message_id.db(), kind, body, true, reason)
             .await
     }
 
@@ -233,8 +235,9 @@ impl Hearth {
         actor: &Actor,
         channel_id: Snowflake,
         body: wire::StartThreadBody,
+        reason: Option<&str>,
     ) -> Result<wire::Channel> {
-        self.start_thread_with(actor, channel_id, body, vec![])
+        self.start_thread_with(actor, channel_id, body, vec![], reason)
             .await
     }
 
@@ -247,9 +250,10 @@ impl Hearth {
         channel_id: Snowflake,
         body: wire::StartThreadBody,
         files: Vec<Upload>,
+        reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let r = self
-            .start_thread_files(actor, channel_id, body, &files)
+            .start_thread_files(actor, channel_id, body, &files, reason)
             .await;
         self.files_kept_if_ok(&files, r)
     }
@@ -260,10 +264,11 @@ impl Hearth {
         channel_id: Snowflake,
         body: wire::StartThreadBody,
         files: &[Upload],
+        reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
         if super::forums::is_forum(ca.channel.kind) {
-            return self.start_forum_post(actor, ca, body, files).await;
+            return self.start_forum_post(actor, ca, body, files, reason).await;
         }
         if !files.is_empty() {
             let mut e = FieldErrors::new();
@@ -300,9 +305,14 @@ impl Hearth {
             perm::CREATE_PUBLIC_THREADS
         })?;
         let id = self.next_id();
-        self.create_thread(actor, &ca, id, kind, body, false).await
+        self.create_thread(actor, &ca, id, kind, body, false, reason)
+            .await
     }
 
+    /// Creates the thread with its creator as member, the THREAD_CREATE audit entry and,
+    /// for a public thread without a starter message, the THREAD_CREATED notice: one
+    /// transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn create_thread(
         &self,
         actor: &Actor,
@@ -311,6 +321,7 @@ impl Hearth {
         kind: i64,
         body: wire::StartThreadBody,
         from_message: bool,
+        reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let mut errs = FieldErrors::new();
         check_fields(
@@ -367,6 +378,31 @@ impl Hearth {
             join_timestamp: now,
             flags: 0,
         };
+        // A public thread started without a message is announced in its parent by a
+        // THREAD_CREATED message (type 18) of its creator: the thread's name, with a
+        // `message_reference` to the thread (Discord "Message Types > Thread Created
+        // messages"); private threads are not.
+        let notice = (!from_message && kind != 12).then(|| MessageRow {
+            id: self.next_id(),
+            content: c.name.clone().unwrap_or_default(),
+            reference_channel_id: Some(id),
+            reference_guild_id: Some(guild_id),
+            ..MessageRow::system(
+                ca.channel.id,
+                Some(guild_id),
+                actor.user.id,
+                MessageType::ThreadCreated.db(),
+            )
+        });
+        let audit = self.audit_row(
+            guild_id,
+            actor,
+            Some(id),
+            A::THREAD_CREATE,
+            json!(thread_changes(None, Some((&c, &t)))),
+            None,
+            reason,
+        );
         let mut ch = self.db.change(Lock::Guild(guild_id)).await?;
         if !ch.insert_thread(&c, &t, std::slice::from_ref(&me)).await? {
             // Only a message's id can be taken: it started a thread meanwhile.
@@ -376,27 +412,59 @@ impl Hearth {
                 Error::internal("snowflake reused")
             });
         }
-        ch.commit().await?;
+        ch.audit(&audit).await?;
         let w = Self::thread_wire(&c, &t, Some((1, 0)), Some(&me));
         let mut created = w.clone();
         created.newly_created = Some(true);
         created.member = None;
-        self.publish(Self::thread_event(
-            Event::ThreadCreate,
-            &t,
-            to_value(&created),
-        ));
-        self.publish(Self::event_of(
-            Event::ThreadMemberUpdate,
-            Audience::Users(vec![actor.id()]),
-            intents::GUILDS,
-            to_value(&Self::thread_member_wire(&me, Some(guild_id))),
-        ));
+        let mut events = vec![
+            Self::thread_event(Event::ThreadCreate, &t, to_value(&created)),
+            Self::event_of(
+                Event::ThreadMemberUpdate,
+                Audience::Users(vec![actor.id()]),
+                intents::GUILDS,
+                to_value(&Self::thread_member_wire(&me, Some(guild_id))),
+            ),
+        ];
+        if let Some(m) = &notice {
+            ch.insert_system_message(m).await?;
+            // Its MESSAGE_CREATE is logged through the outbox with the change, after the
+            // thread's events (which do not cross federation).
+            events.push(self.thread_created_message(ca, actor, m)?);
+        }
+        self.commit(ch, events).await?;
         if from_message && let Err(e) = self.starter_updated(&t).await {
             // The thread is committed: the answer says so; only the notice is missing.
             tracing::warn!(thread = t.channel_id, error = %e, "the starter message's MESSAGE_UPDATE was not sent");
         }
         Ok(w)
+    }
+
+    /// MESSAGE_CREATE of the THREAD_CREATED message `m` that `actor` (with the member row of
+    /// `ca`, the parent's access) left in the parent, to those who see the parent.
+    fn thread_created_message(
+        &self,
+        ca: &ChannelAccess,
+        actor: &Actor,
+        m: &MessageRow,
+    ) -> Result<Dispatch> {
+        let users = std::collections::HashMap::from([(actor.user.id, actor.user.clone())]);
+        let mut w = self.message_wire(m, &users, vec![]);
+        if let Some(ga) = &ca.guild
+            && let Some(mem) = &ga.member
+        {
+            w.member = Some(self.member_wire(mem, None, ga.member_roles.clone(), false));
+        }
+        let (audience, _) = Self::message_audience(ca);
+        Ok(Dispatch {
+            has_content: true,
+            ..Self::event_of(
+                Event::MessageCreate,
+                audience,
+                intents::GUILD_MESSAGES,
+                serde_json::to_value(&w).map_err(Error::internal)?,
+            )
+        })
     }
 
     /// MESSAGE_UPDATE of the message that started thread `t` (now with `thread` and the
@@ -434,6 +502,7 @@ impl Hearth {
         actor: &Actor,
         ca: ChannelAccess,
         body: wire::ChannelBody,
+        reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let Some(mut t) = ca.thread.clone() else {
             return Err(Error::Rule(Rule::ChannelType));
@@ -464,6 +533,7 @@ impl Hearth {
         // is still so (compare-and-set under the guild lock), else the thread is read again
         // and checked again: a concurrent PATCH or the archiver is never overwritten.
         let mut attempts = 0;
+        let mut before = ca.channel.clone();
         loop {
             let read = t.clone();
             // Tag and pin rules are judged against the thread as read in this attempt.
@@ -517,6 +587,28 @@ impl Hearth {
                 return Err(Error::Rule(Rule::MaxPinnedPosts));
             }
             let name = body.name.as_ref().map(|n| n.trim().to_string());
+            // The audit's before: the channel as read in this round; after: with the edit.
+            let after = ChannelRow {
+                name: name.clone().or_else(|| before.name.clone()),
+                rate_limit_per_user: body
+                    .rate_limit_per_user
+                    .unwrap_or(before.rate_limit_per_user),
+                flags: flags.unwrap_or(before.flags),
+                ..before.clone()
+            };
+            let changes = thread_changes(Some((&before, &read)), Some((&after, &t)));
+            if !changes.is_empty() {
+                let a = self.audit_row(
+                    t.guild_id,
+                    actor,
+                    Some(t.channel_id),
+                    A::THREAD_UPDATE,
+                    json!(changes),
+                    None,
+                    reason,
+                );
+                ch.audit(&a).await?;
+            }
             if ch
                 .update_thread(&read, &t, name.as_deref(), body.rate_limit_per_user, flags)
                 .await?
@@ -537,6 +629,11 @@ impl Hearth {
                 .thread(t.channel_id)
                 .await?
                 .ok_or(Error::Unknown(Unknown::Channel))?;
+            before = self
+                .db
+                .channel(t.channel_id)
+                .await?
+                .ok_or(Error::Unknown(Unknown::Channel))?;
         }
         let w = self.render_thread(&c, &t, actor.user.id).await?;
         let mut ev = w.clone();
@@ -550,8 +647,9 @@ impl Hearth {
     /// thread's: its members).
     pub(crate) async fn delete_thread(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         ca: ChannelAccess,
+        reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let Some(t) = ca.thread.clone() else {
             return Err(Error::Rule(Rule::ChannelType));
@@ -559,11 +657,21 @@ impl Hearth {
         self.threads_allowed(&ca).await?;
         ca.require(perm::MANAGE_THREADS)?;
         let w = Self::thread_wire(&ca.channel, &t, None, None);
+        let audit = self.audit_row(
+            t.guild_id,
+            actor,
+            Some(t.channel_id),
+            A::THREAD_DELETE,
+            json!(thread_changes(Some((&ca.channel, &t)), None)),
+            None,
+            reason,
+        );
         let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
         let members = ch.thread_member_ids(t.channel_id).await?;
         if ch.delete_channel(t.channel_id).await?.is_none() {
             return Err(Error::Unknown(Unknown::Channel));
         }
+        ch.audit(&audit).await?;
         ch.commit().await?;
         let audience = if t.kind == 12 {
             Audience::Users(members.into_iter().map(Snowflake::from_db).collect())
@@ -596,7 +704,8 @@ impl Hearth {
     /// member of the guild who can view the parent (404 10007 / 403 50001). The thread must
     /// not be archived (50083). 204 whether or not they were a member already; dispatches
     /// THREAD_MEMBER_UPDATE to the user's sessions and THREAD_MEMBERS_UPDATE (GUILD_MEMBERS
-    /// intent) to those who see the thread.
+    /// intent) to those who see the thread, whose added member carries the guild `member`
+    /// and the nullable `presence`, as Discord sends them.
     pub async fn add_thread_member(
         &self,
         actor: &Actor,
@@ -630,6 +739,9 @@ impl Hearth {
             join_timestamp: now_ms(),
             flags: 0,
         };
+        // THREAD_MEMBERS_UPDATE's added member carries the guild member (read before the
+        // change: a member who left meanwhile is refused here, 404 10007).
+        let guild_member = self.member_wire_by_id(t.guild_id, target, false).await?;
         let mut ch = self.db.change(Lock::Guild(t.guild_id)).await?;
         let added = ch.add_thread_member(&m).await?;
         let count = ch.thread_member_ids(t.channel_id).await?.len();
@@ -643,7 +755,12 @@ impl Hearth {
             intents::GUILDS,
             to_value(&Self::thread_member_wire(&m, Some(t.guild_id))),
         ));
-        self.members_update(&t, count, vec![m], vec![]);
+        let mut entry = to_value(&Self::thread_member_wire(&m, Some(t.guild_id)));
+        entry["member"] = to_value(&guild_member);
+        entry["presence"] = self
+            .presence_of(target, t.guild_id)
+            .unwrap_or(serde_json::Value::Null);
+        self.members_update(&t, count, vec![entry], vec![]);
         Ok(())
     }
 
@@ -680,12 +797,13 @@ impl Hearth {
         Ok(())
     }
 
-    /// THREAD_MEMBERS_UPDATE `{id, guild_id, member_count, added_members, removed_member_ids}`.
+    /// THREAD_MEMBERS_UPDATE `{id, guild_id, member_count, added_members, removed_member_ids}`
+    /// (`added`: thread members with their `member` and `presence`).
     fn members_update(
         &self,
         t: &ThreadRow,
         count: usize,
-        added: Vec<ThreadMemberRow>,
+        added: Vec<serde_json::Value>,
         removed: Vec<i64>,
     ) {
         let mut d = Self::thread_event(
@@ -695,7 +813,7 @@ impl Hearth {
                 "id": Snowflake::from_db(t.channel_id),
                 "guild_id": Snowflake::from_db(t.guild_id),
                 "member_count": count.min(50),
-                "added_members": added.iter().map(|m| Self::thread_member_wire(m, Some(t.guild_id))).collect::<Vec<_>>(),
+                "added_members": added,
                 "removed_member_ids": removed.into_iter().map(Snowflake::from_db).collect::<Vec<_>>(),
             }),
         );

@@ -257,7 +257,8 @@ impl Hearth {
 
     /// Claims the two-step uploads a message send refers to (`refs` entries with
     /// `uploaded_filename`) for `actor` in `ca`'s channel, as attachment rows from
-    /// `position` on. On an error the uploads already claimed are released.
+    /// `position` on, with the pending rows claimed (for [`Self::unclaim`] if the send fails
+    /// later). On an error the uploads already claimed are given back, claimable again.
     ///
     /// # Errors
     /// 403 50013 without ATTACH_FILES; 400 50035 on `attachments.{n}.uploaded_filename` for
@@ -269,37 +270,50 @@ impl Hearth {
         actor: &Actor,
         refs: &[wire::AttachmentRef],
         position: usize,
-    ) -> Result<Vec<AttachmentRow>> {
+    ) -> Result<(Vec<AttachmentRow>, Vec<PendingUploadRow>)> {
         let wanted: Vec<(usize, &wire::AttachmentRef, &str)> = refs
             .iter()
             .enumerate()
             .filter_map(|(i, r)| r.uploaded_filename.as_deref().map(|u| (i, r, u)))
             .collect();
         if wanted.is_empty() {
-            return Ok(vec![]);
+            return Ok((vec![], vec![]));
         }
         ca.require(perm::ATTACH_FILES)?;
         let now = crate::storage::now_ms();
         let mut rows: Vec<AttachmentRow> = Vec::with_capacity(wanted.len());
+        let mut pending: Vec<PendingUploadRow> = Vec::with_capacity(wanted.len());
         for (i, r, name) in wanted {
             let claimed = match name.split_once('/').and_then(|(id, _)| id.parse().ok()) {
-                Some(id) => {
-                    self.db
-                        .claim_pending_upload(id, actor.user.id, ca.channel.id, now)
-                        .await?
-                }
+                Some(id) => match self
+                    .db
+                    .claim_pending_upload(id, actor.user.id, ca.channel.id, now)
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(e) => {
+                        self.unclaim(pending).await;
+                        return Err(e);
+                    }
+                },
                 None => None,
             };
-            let Some(u) = claimed.filter(|u| format!("{}/{}", u.id, u.filename) == name) else {
-                self.forget_blobs(&rows);
-                return Err(field_error(
-                    &format!("attachments.{i}.uploaded_filename"),
-                    "ATTACHMENT_NOT_FOUND",
-                    "Unknown, unfinished, used or expired upload.",
-                ));
+            let u = match claimed {
+                Some(u) if format!("{}/{}", u.id, u.filename) == name => u,
+                other => {
+                    // A wrong filename for a real upload: that one goes back too.
+                    pending.extend(other);
+                    self.unclaim(pending).await;
+                    return Err(field_error(
+                        &format!("attachments.{i}.uploaded_filename"),
+                        "ATTACHMENT_NOT_FOUND",
+                        "Unknown, unfinished, used or expired upload.",
+                    ));
+                }
             };
             let position = (position + rows.len()) as i64;
             let named = r.filename.as_deref().map(clean_filename);
+            pending.push(u.clone());
             let base = Self::upload_row(u);
             rows.push(AttachmentRow {
                 position,
@@ -311,7 +325,20 @@ impl Hearth {
                 ..base
             });
         }
-        Ok(rows)
+        Ok((rows, pending))
+    }
+
+    /// Gives back uploads claimed by [`Self::claim_uploads`] for a send that was refused or
+    /// failed: claimable again until they expire. If that fails (storage), their bytes are
+    /// released instead, as before claims could be given back.
+    pub(super) async fn unclaim(&self, pending: Vec<PendingUploadRow>) {
+        if pending.is_empty() {
+            return;
+        }
+        if let Err(e) = self.db.unclaim_pending_uploads(&pending).await {
+            tracing::warn!(error = %e, "claimed uploads released instead of given back");
+            self.forget_keys(pending.into_iter().map(|u| u.blob_key).collect());
+        }
     }
 
     /// The files of an invocation's ATTACHMENT options (`refs` of kind ATTACHMENT, whose id is

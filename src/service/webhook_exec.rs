@@ -110,6 +110,7 @@ impl Hearth {
             }),
             perms: WEBHOOK_PERMS,
             recipients: vec![],
+            owner_id: None,
             thread: None,
         })
     }
@@ -207,15 +208,15 @@ impl Hearth {
         Ok((m, users))
     }
 
-    /// Stores a composed message through the group commit with its MESSAGE_CREATE to those
-    /// who see the channel; the message as rendered for nobody in particular, with its id.
-    pub(super) async fn send_token_message(
+    /// A composed message (id 0) as rendered for nobody in particular and its
+    /// MESSAGE_CREATE to those who see `ca`'s channel.
+    fn token_message_event(
         &self,
         ca: &ChannelAccess,
-        mut m: MessageRow,
+        m: &MessageRow,
         users: &std::collections::HashMap<i64, crate::storage::UserRow>,
-    ) -> Result<wire::Message> {
-        let mut out = self.message_wire(&m, users, vec![]);
+    ) -> Result<(wire::Message, Dispatch)> {
+        let out = self.message_wire(m, users, vec![]);
         let (audience, _) = Self::message_audience(ca);
         let event = Dispatch {
             has_content: true,
@@ -226,6 +227,18 @@ impl Hearth {
                 serde_json::to_value(&out).map_err(Error::internal)?,
             )
         };
+        Ok((out, event))
+    }
+
+    /// Stores a composed message through the group commit with its MESSAGE_CREATE to those
+    /// who see the channel; the message as rendered for nobody in particular, with its id.
+    pub(super) async fn send_token_message(
+        &self,
+        ca: &ChannelAccess,
+        mut m: MessageRow,
+        users: &std::collections::HashMap<i64, crate::storage::UserRow>,
+    ) -> Result<wire::Message> {
+        let (mut out, event) = self.token_message_event(ca, &m, users)?;
         m.id = self.writer.submit(m.clone(), Some(event)).await?;
         let sf = Snowflake::from_db(m.id);
         out.id = sf;
@@ -239,7 +252,10 @@ impl Hearth {
     /// `components` are taken only `with_components`, and then link buttons only (Discord,
     /// for webhooks no application owns); an interaction's follow-ups always take them.
     /// `thread_id`: a thread of the webhook's channel (404 10003 otherwise; 400 50083 when
-    /// archived, 403 160005 when locked; Discord would unarchive it). `files` (stored for
+    /// archived, 403 160005 when locked; Discord would unarchive it). `thread_name` (with
+    /// `applied_tags`): a new post of the webhook's forum or media channel
+    /// ([`Hearth::webhook_post`]); in a forum one of `thread_name` and `thread_id` is needed
+    /// (400 220001), not both (400 220002), and `thread_name` elsewhere is 400 220003. `files` (stored for
     /// [`Self::token_file_target`]) become the message's attachments; on any error they are
     /// released.
     #[allow(clippy::too_many_arguments)]
@@ -342,7 +358,6 @@ impl Hearth {
             return Ok(wait.then_some(out));
         }
         let w = self.webhook_by_token(id, token).await?;
-        let ca = self.webhook_target(&w, thread_id).await?;
         let mut errs = FieldErrors::new();
         let username = body.username.clone().filter(|u| !u.trim().is_empty());
         if let Some(u) = &username {
@@ -351,11 +366,41 @@ impl Hearth {
         if !with_components {
             body.components = None;
         }
+        let shown = username
+            .map(|u| u.trim().to_string())
+            .unwrap_or(w.name.clone());
+        if body.thread_name.is_some() {
+            // A new post of the webhook's forum or media channel (Discord's `thread_name`).
+            let home = self.webhook_access(&w).await?;
+            if !super::forums::is_forum(home.channel.kind) {
+                return Err(Error::Rule(Rule::WebhookThreadsInForumsOnly));
+            }
+            if thread_id.is_some() {
+                return Err(Error::Rule(Rule::WebhookThreadNameAndId));
+            }
+            let (body, w) = (&body, &w);
+            let compose = |in_thread: ChannelAccess| async move {
+                let (mut m, users) = self
+                    .compose_token_message(&in_thread, w.id, body, errs, false, files)
+                    .await?;
+                m.webhook_id = Some(w.id);
+                m.webhook_name = Some(shown);
+                m.webhook_avatar = w.avatar.clone();
+                let (out, event) = self.token_message_event(&in_thread, &m, &users)?;
+                Ok::<_, Error>((m, out, event))
+            };
+            let out = self.webhook_post(&home, w.id, body, compose).await?;
+            return Ok(wait.then_some(out));
+        }
+        let ca = self.webhook_target(&w, thread_id).await?;
+        if super::forums::is_forum(ca.channel.kind) {
+            return Err(Error::Rule(Rule::WebhookForumNeedsThread));
+        }
         let (mut m, users) = self
             .compose_token_message(&ca, w.id, &body, errs, false, files)
             .await?;
         m.webhook_id = Some(w.id);
-        m.webhook_name = Some(username.map(|u| u.trim().to_string()).unwrap_or(w.name));
+        m.webhook_name = Some(shown);
         m.webhook_avatar = w.avatar;
         let out = self.send_token_message(&ca, m, &users).await?;
         Ok(wait.then_some(out))

@@ -8,7 +8,7 @@
 //! (any case; 400 50035), an optional data-URI avatar checked as every image
 //! ([`super::images`], served at `/avatars/{webhook_id}/{hash}`), at most
 //! [`MAX_PER_CHANNEL`] webhooks per channel (400 30007, counted in the writing
-//! transaction), text and announcement channels of guilds hosted here only (400 50024;
+//! transaction), text, announcement, forum and media channels of guilds hosted here only (400 50024;
 //! a replica's guild: 403 50001). The token is 256 random bits shown once, in the answer of
 //! the creation (and echoed by the token routes): only its SHA-256 is stored, so unlike
 //! Discord `GET /webhooks/{id}` cannot show it. A token that is not the webhook's answers
@@ -75,8 +75,8 @@ impl Hearth {
         Ok(w)
     }
 
-    /// The caller's access to a channel where it manages webhooks: a guild text or
-    /// announcement channel hosted here, MANAGE_WEBHOOKS there. Errors: see the module docs.
+    /// The caller's access to a channel where it manages webhooks: a guild text,
+    /// announcement, forum or media channel hosted here, MANAGE_WEBHOOKS there. Errors: see the module docs.
     async fn webhook_channel(&self, actor: &Actor, channel_id: Snowflake) -> Result<ChannelAccess> {
         let ca = self.channel_access(actor, channel_id).await?;
         let Some(ga) = &ca.guild else {
@@ -88,7 +88,10 @@ impl Hearth {
         ca.require(perm::MANAGE_WEBHOOKS)?;
         if !matches!(
             ChannelType::from_db(ca.channel.kind),
-            ChannelType::GuildText | ChannelType::GuildAnnouncement
+            ChannelType::GuildText
+                | ChannelType::GuildAnnouncement
+                | ChannelType::GuildForum
+                | ChannelType::GuildMedia
         ) {
             return Err(Error::Rule(Rule::ChannelType));
         }

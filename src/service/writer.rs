@@ -87,6 +87,9 @@ pub(crate) fn outbox_item(d: &Dispatch) -> Option<OutboxItem<'_>> {
     let Audience::Guild { guild_id, channel } = &d.audience else {
         return None;
     };
+    if !crate::wire::dispatch::Payload::crosses(d.event) {
+        return None;
+    }
     Some(OutboxItem {
         guild_id: guild_id.db(),
         channel_id: channel.map(|c| c.db()),
@@ -99,7 +102,8 @@ pub(crate) fn outbox_item(d: &Dispatch) -> Option<OutboxItem<'_>> {
 
 /// Whether a dispatch's guild is among `federated` (its log entry went to the outbox).
 pub(crate) fn in_outbox(d: &Dispatch, federated: &[i64]) -> bool {
-    matches!(&d.audience, Audience::Guild { guild_id, .. } if federated.contains(&guild_id.db()))
+    crate::wire::dispatch::Payload::crosses(d.event)
+        && matches!(&d.audience, Audience::Guild { guild_id, .. } if federated.contains(&guild_id.db()))
 }
 
 async fn run(

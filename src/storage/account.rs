@@ -313,6 +313,7 @@ impl Db {
                 "DELETE FROM mls_devices WHERE user_id = $1",
                 "DELETE FROM member_roles WHERE user_id = $1",
                 "DELETE FROM members WHERE user_id = $1",
+                "DELETE FROM scheduled_event_users WHERE user_id = $1",
                 "DELETE FROM read_states WHERE user_id = $1",
             ] {
                 sqlx::query(q).bind(user_id).execute(&mut *tx).await?;

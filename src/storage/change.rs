@@ -135,6 +135,35 @@ impl Db {
     }
 }
 
+/// Inserts one audit log entry ([`AuditRow`]'s fields in order).
+pub(super) const INSERT_AUDIT_SQL: &str = "INSERT INTO audit_log (id, guild_id, user_id, target_id, action_type, changes, options, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// Writes the audit entry `$a` ([`AuditRow`]) through `$tx`, a transaction of either backend
+/// ([`Change::audit`], and writes that keep their own transaction).
+macro_rules! insert_audit {
+    ($tx:expr, $a:expr) => {{
+        let a: &$crate::storage::AuditRow = $a;
+        sqlx::query(super::change::INSERT_AUDIT_SQL)
+            .bind(a.id)
+            .bind(a.guild_id)
+            .bind(a.user_id)
+            .bind(a.target_id)
+            .bind(a.action_type)
+            .bind(&a.changes)
+            .bind(&a.options)
+            .bind(&a.reason)
+            .execute($tx)
+            .await
+            .map(|_| ())
+    }};
+}
+pub(super) use insert_audit;
+
+/// Drops a former member's interest in the guild's scheduled events (`$1` guild, `$2` user):
+/// a member who leaves, is kicked or banned no longer counts in `user_count` or the event's
+/// user list (no USER_REMOVE is sent: the user no longer sees the guild).
+const FORGET_EVENT_INTEREST_SQL: &str = "DELETE FROM scheduled_event_users WHERE user_id = $2 AND event_id IN (SELECT id FROM scheduled_events WHERE guild_id = $1)";
+
 impl Change {
     /// Commits everything written through this change.
     pub async fn commit(mut self) -> Result<()> {
@@ -164,9 +193,7 @@ impl Change {
 
     /// Writes an audit log entry (Discord "Audit Log Events").
     pub async fn audit(&mut self, a: &AuditRow) -> Result<()> {
-        on_tx!(self, tx => sqlx::query("INSERT INTO audit_log (id, guild_id, user_id, target_id, action_type, changes, options, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(a.id).bind(a.guild_id).bind(a.user_id).bind(a.target_id).bind(a.action_type)
-            .bind(&a.changes).bind(&a.options).bind(&a.reason).execute(&mut *tx).await.map(|r| r.rows_affected()))?;
+        on_tx!(self, tx => insert_audit!(&mut *tx, a))?;
         Ok(())
     }
 
@@ -575,10 +602,15 @@ impl Change {
         }))
     }
 
-    /// Removes a membership (and so the member's roles); whether it existed.
+    /// Removes a membership (and so the member's roles, and their interest in the guild's
+    /// scheduled events); whether it existed.
     pub async fn delete_member(&mut self, guild_id: i64, user_id: i64) -> Result<bool> {
-        let n = on_tx!(self, tx => sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
-            .bind(guild_id).bind(user_id).execute(&mut *tx).await.map(|r| r.rows_affected()))?;
+        let n = on_tx!(self, tx => {
+            let n = sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
+                .bind(guild_id).bind(user_id).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(FORGET_EVENT_INTEREST_SQL).bind(guild_id).bind(user_id).execute(&mut *tx).await?;
+            n
+        });
         Ok(n > 0)
     }
 
@@ -596,6 +628,7 @@ impl Change {
                 .bind(b.guild_id).bind(b.user_id).bind(&b.reason).bind(b.created_at).execute(&mut *tx).await?;
             let was_member = sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2").bind(b.guild_id).bind(b.user_id)
                 .execute(&mut *tx).await?.rows_affected() > 0;
+            sqlx::query(FORGET_EVENT_INTEREST_SQL).bind(b.guild_id).bind(b.user_id).execute(&mut *tx).await?;
             let mut deleted = vec![];
             if let Some(after) = delete_after {
                 deleted = sqlx::query_as("DELETE FROM messages WHERE guild_id = $1 AND author_id = $2 AND id > $3 RETURNING channel_id, id")

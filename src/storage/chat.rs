@@ -47,6 +47,42 @@ pub struct MessageRow {
     pub attachments: Vec<super::AttachmentRow>,
 }
 
+impl MessageRow {
+    /// A message the server writes itself (system messages, AutoMod alerts, poll results):
+    /// `kind` by `author_id` in `channel_id`, with no content, embeds, mentions, reference or
+    /// anything else; callers set what theirs carries with struct update syntax.
+    pub fn system(channel_id: i64, guild_id: Option<i64>, author_id: i64, kind: i64) -> Self {
+        Self {
+            id: 0,
+            channel_id,
+            guild_id,
+            author_id,
+            content: String::new(),
+            embeds: "[]".into(),
+            kind,
+            flags: 0,
+            tts: false,
+            mention_everyone: false,
+            mentions: "[]".into(),
+            mention_roles: "[]".into(),
+            reference_message_id: None,
+            reference_channel_id: None,
+            reference_guild_id: None,
+            nonce: None,
+            edited_at: None,
+            pinned_at: None,
+            webhook_id: None,
+            webhook_name: None,
+            webhook_avatar: None,
+            interaction: None,
+            components: None,
+            poll: None,
+            poll_open_until: None,
+            attachments: vec![],
+        }
+    }
+}
+
 /// Aggregated reactions of one message: `(message_id, emoji, count, me)`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReactionCount {

@@ -8,7 +8,7 @@
 //! application's deletion takes their commands and permissions with it (foreign keys).
 
 use super::atomic::write_tx;
-use super::{Db, on_db};
+use super::{AuditRow, Db, on_db};
 use crate::error::Result;
 
 /// A stored command: `body` is the validated command object's JSON without the columns.
@@ -245,13 +245,16 @@ impl Db {
 
     /// Replaces the permissions of `command_id` in a guild: in one transaction, checks that
     /// it is the application's id or one of its global commands or commands of that guild
-    /// (`false`, nothing written, otherwise) and stores `permissions` (a JSON array).
+    /// (`false`, nothing written, otherwise) and stores `permissions` (a JSON array) with
+    /// the audit entry `audit` makes of the list it replaces (`[]` when there was none), if
+    /// it makes one.
     pub async fn set_command_permissions(
         &self,
         guild_id: i64,
         app_id: i64,
         command_id: i64,
         permissions: &str,
+        audit: impl FnOnce(&str) -> Option<AuditRow>,
     ) -> Result<bool> {
         on_db!(self, p => {
             let mut tx = write_tx!(self, p);
@@ -264,10 +267,16 @@ impl Db {
                     return Ok(false);
                 }
             }
+            let old: Option<(String,)> = sqlx::query_as(
+                "SELECT permissions FROM application_command_permissions WHERE guild_id = $1 AND command_id = $2")
+                .bind(guild_id).bind(command_id).fetch_optional(&mut *tx).await?;
             sqlx::query(
                 "INSERT INTO application_command_permissions (guild_id, command_id, application_id, permissions) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (guild_id, command_id) DO UPDATE SET permissions = excluded.permissions")
                 .bind(guild_id).bind(command_id).bind(app_id).bind(permissions).execute(&mut *tx).await?;
+            if let Some(a) = audit(old.as_ref().map_or("[]", |o| o.0.as_str())) {
+                super::change::insert_audit!(&mut *tx, &a)?;
+            }
             tx.commit().await?;
             Ok(true)
         })

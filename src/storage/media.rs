@@ -36,13 +36,15 @@ pub struct PendingUploadRow {
 
 const PENDING_COLS: &str = "id, channel_id, user_id, filename, declared_size, size, content_type, width, height, blob_key, created_at, expires_at";
 
-/// Inserts pending-upload rows (`&[PendingUploadRow]`) in transaction `$tx`.
+/// Inserts pending-upload rows (`&[PendingUploadRow]`) in transaction `$tx`; an optional
+/// literal SQL suffix follows the `VALUES` (e.g. `" ON CONFLICT (id) DO NOTHING"`).
 macro_rules! insert_pending {
-    ($tx:expr, $rows:expr) => {{
+    ($tx:expr, $rows:expr $(, $suffix:literal)?) => {{
         let q = concat!(
             "INSERT INTO pending_uploads (id, channel_id, user_id, filename, declared_size, size, ",
             "content_type, width, height, blob_key, created_at, expires_at) ",
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            $(, $suffix)?
         );
         for u in $rows {
             sqlx::query(q)
@@ -381,6 +383,22 @@ impl Db {
             }
             tx.commit().await?;
             Ok(row)
+        })
+    }
+
+    /// Gives back uploads claimed by [`Db::claim_pending_upload`] for a message that was
+    /// refused or failed before it was stored: their pending rows come back as they were
+    /// (same expiry), so the uploads can be claimed again. One transaction; a row that is
+    /// somehow present already is left alone.
+    pub async fn unclaim_pending_uploads(&self, rows: &[PendingUploadRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            insert_pending!(tx, rows, " ON CONFLICT (id) DO NOTHING");
+            tx.commit().await?;
+            Ok(())
         })
     }
 

@@ -42,14 +42,16 @@ impl Db {
             .fetch_one(p).await)?)
     }
 
-    /// A user's read states in the channels of guilds they are a member of and in DMs, by
+    /// A user's read states in the channels of guilds they are a member of, in DMs and in
+    /// the group DMs they are still a recipient of, by
     /// channel id, with each channel's newest pin.
     pub async fn read_states_of(&self, user_id: i64) -> Result<Vec<ReadStateRow>> {
         let q = "SELECT rs.channel_id, c.guild_id, rs.last_message_id, rs.version,
                 (SELECT MAX(p.pinned_at) FROM messages p WHERE p.channel_id = rs.channel_id) AS last_pin
             FROM read_states rs JOIN channels c ON c.id = rs.channel_id
             WHERE rs.user_id = $1
-              AND (c.guild_id IS NULL
+              AND ((c.guild_id IS NULL
+                    AND (c.type <> 3 OR EXISTS (SELECT 1 FROM group_dm_recipients g WHERE g.channel_id = c.id AND g.user_id = $1)))
                    OR EXISTS (SELECT 1 FROM members mb WHERE mb.guild_id = c.guild_id AND mb.user_id = $1))
             ORDER BY rs.channel_id";
         Ok(on_db!(self, p => sqlx::query_as(q).bind(user_id).fetch_all(p).await)?)

@@ -53,7 +53,8 @@ impl Db {
                     LIMIT $3) x) AS mention_count
             FROM read_states rs JOIN channels c ON c.id = rs.channel_id
             WHERE rs.user_id = $1
-              AND (c.guild_id IS NULL
+              AND ((c.guild_id IS NULL
+                    AND (c.type <> 3 OR EXISTS (SELECT 1 FROM group_dm_recipients g WHERE g.channel_id = c.id AND g.user_id = $1)))
                    OR EXISTS (SELECT 1 FROM members mb WHERE mb.guild_id = c.guild_id AND mb.user_id = $1))
             ORDER BY rs.channel_id"#;
         let pattern = format!("%\"{user_id}\"%");

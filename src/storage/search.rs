@@ -240,13 +240,25 @@ impl SearchFilter {
             }
             // Without a content query every result is as relevant as the next: newest first.
             SearchSort::Relevance => "m.id DESC".to_owned(),
+            // SQLite: by the full-text rowid (the message id), which FTS5 yields in either
+            // order without sorting, so a page of a frequent term stops after its rows
+            // instead of sorting every match.
+            SearchSort::Timestamp if !postgres && !self.terms.is_empty() => {
+                format!("messages_fts.rowid {dir}")
+            }
             SearchSort::Timestamp => format!("m.id {dir}"),
         }
     }
 }
 
+/// Matches counted for `total_results` at most: one more than the last match a page can
+/// reach (`offset` ≤ 9,975 with `limit` ≤ 25, Discord's bounds), so counting a frequent term
+/// stops there instead of joining every match with its message.
+pub const MAX_COUNTED: i64 = 10_000;
+
 impl Db {
-    /// Runs a search: the total number of matches and the page at `offset` (`limit` rows),
+    /// Runs a search: the number of matches (at most [`MAX_COUNTED`]) and the page at
+    /// `offset` (`limit` rows),
     /// each message with its author and whether it has reactions, both read from one
     /// snapshot.
     pub async fn search_messages(&self, f: &SearchFilter) -> Result<SearchPage> {
@@ -256,7 +268,11 @@ impl Db {
         } else {
             fts5_query(&f.terms)
         };
-        let count_q = format!("SELECT COUNT(*) {}", f.sql_from_where(pg, false));
+        // Counted up to MAX_COUNTED: past it the pages cannot be reached anyway.
+        let count_q = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 {} LIMIT {MAX_COUNTED}) AS hits",
+            f.sql_from_where(pg, false)
+        );
         let page_q = format!(
             "SELECT {} {} ORDER BY {} LIMIT {} OFFSET {}",
             page_cols(),

@@ -101,6 +101,30 @@ impl Db {
         )
     }
 
+    /// The ids of the threads (active and archived) under `parents` that `user` may read:
+    /// public and announcement threads, and private ones `user` joined or whose parent is
+    /// among `manage_parents` (MANAGE_THREADS there). One statement over the parents'
+    /// index; only ids are read.
+    pub async fn readable_thread_ids(
+        &self,
+        parents: &[i64],
+        manage_parents: &[i64],
+        user: i64,
+    ) -> Result<Vec<i64>> {
+        if parents.is_empty() {
+            return Ok(vec![]);
+        }
+        let q = format!(
+            "SELECT t.channel_id FROM threads t WHERE t.parent_id IN ({}) AND (t.type <> 12 OR t.parent_id IN ({}) \
+             OR EXISTS (SELECT 1 FROM thread_members m WHERE m.thread_id = t.channel_id AND m.user_id = $1)) \
+             ORDER BY t.channel_id",
+            id_list(parents),
+            id_list(manage_parents)
+        );
+        let rows: Vec<(i64,)> = on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(user).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// The membership rows of `user` in `threads`.
     pub async fn thread_memberships(
         &self,
@@ -328,5 +352,22 @@ impl Change {
         let r: Option<(i64,)> = on_tx!(self, tx => sqlx::query_as("SELECT id FROM channels WHERE parent_id = $1 AND id <> $2 AND type IN (10, 11, 12) AND (flags & $3) <> 0 LIMIT 1")
             .bind(parent).bind(except).bind(flag).fetch_optional(&mut *tx).await)?;
         Ok(r.is_some())
+    }
+
+    /// The posts of forum `parent` that carry tags (`applied_tags` not `[]`), by id.
+    pub async fn tagged_posts(&mut self, parent: i64) -> Result<Vec<ThreadRow>> {
+        let q = format!(
+            "SELECT {THREAD_COLS} FROM threads WHERE parent_id = $1 AND applied_tags <> '[]' ORDER BY channel_id"
+        );
+        Ok(
+            on_tx!(self, tx => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).bind(parent).fetch_all(&mut *tx).await)?,
+        )
+    }
+
+    /// Sets the tags of post `thread` (a JSON array of snowflake strings).
+    pub async fn set_applied_tags(&mut self, thread: i64, tags: &str) -> Result<()> {
+        on_tx!(self, tx => sqlx::query("UPDATE threads SET applied_tags = $1 WHERE channel_id = $2")
+            .bind(tags).bind(thread).execute(&mut *tx).await.map(|_| ()))?;
+        Ok(())
     }
 }

@@ -24,8 +24,18 @@ Scenarios:
      a string select picked), a webhook; the human also watches its own gateway connection
   G  Red-DiscordBot from PyPI (red.py, bot_red.py): core `!ping`, the customcom, cleanup and
      mod cogs used by the human, checked over REST
+  H  discord.py voice states (voice.py, bot_voice.py): the human joins a voice channel over the
+     gateway (op 4); the bot sees it (VOICE_STATE_UPDATE, `guild.get_member(...).voice`), moves,
+     server-mutes and disconnects the human through the library; checked on both sides and REST
+  I  discord.js voice states: the same with bot_voice.mjs
+  J  discord.py threads and timeouts (threads.py, bot_threads.py): a public thread from a message,
+     a private thread with the member added, a forum post with a tag, lock + archive, the active
+     and archived lists (each through the library, waiting on its THREAD_* events); a timeout
+     (GUILD_MEMBER_UPDATE), the member's message refused (403 50013), the timeout ended, both
+     changes read from the audit log through the library; checked over REST too
+  K  discord.js threads and timeouts: the same with bot_threads.mjs
 
-Usage: run.py [--scenarios A,B,C,D,E,F,G] [--python PY] [--node NODE] [--tag T] [--setup-only] [--log-dir DIR]
+Usage: run.py [--scenarios A,B,C,D,E,F,G,H,I,J,K] [--python PY] [--node NODE] [--tag T] [--setup-only] [--log-dir DIR]
 Environment: HEARTH_BIN, CONFORMANCE_TIMEOUT (seconds per scenario, default 60),
              CONFORMANCE_PYTHON (interpreter with discord.py), CONFORMANCE_LOG_DIR.
 Prints per-check results and a last line `N passed, M failed`; exit status 1 if any failed.
@@ -773,7 +783,7 @@ def scenario_privileged(name, argv, opts, c):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scenarios", default="A,B,C,D,E,F,G")
+    ap.add_argument("--scenarios", default="A,B,C,D,E,F,G,H,I,J,K")
     ap.add_argument("--python", default=os.environ.get("CONFORMANCE_PYTHON") or
                     (os.path.join(HERE, ".venv", "bin", "python") if os.path.exists(os.path.join(HERE, ".venv", "bin", "python"))
                      else sys.executable))
@@ -815,6 +825,14 @@ def main():
         "E": ("E-discord.py-privileged-intent", lambda n, c: scenario_privileged(n, py, opts, c)),
         "F": ("F-seven-libraries", lambda n, c: libs.scenario_libs(n, libs.libraries(opts), opts, c)),
         "G": ("G-red-discordbot", lambda n, c: red.scenario_red(n, opts, c)),
+        "H": ("H-discord.py-voice", lambda n, c: voice.scenario_voice(
+            n, [opts.python, os.path.join(HERE, "bot_voice.py")], opts, c)),
+        "I": ("I-discord.js-voice", lambda n, c: voice.scenario_voice(
+            n, [opts.node, os.path.join(HERE, "bot_voice.mjs")], opts, c)),
+        "J": ("J-discord.py-threads-timeouts", lambda n, c: threads.scenario_threads(
+            n, [opts.python, os.path.join(HERE, "bot_threads.py")], opts, c)),
+        "K": ("K-discord.js-threads-timeouts", lambda n, c: threads.scenario_threads(
+            n, [opts.node, os.path.join(HERE, "bot_threads.mjs")], opts, c)),
     }
     passed = failed = 0
     for key in [s.strip().upper() for s in opts.scenarios.split(",") if s.strip()]:
@@ -847,9 +865,11 @@ def main():
 
 
 if __name__ == "__main__":
-    # libs.py (scenario F) and red.py (G) import this module as `run`: the same module object, not a copy.
+    # libs.py (scenario F), red.py (G), voice.py (H, I) and threads.py (J, K) import this module as `run`: the same module object, not a copy.
     sys.modules.setdefault("run", sys.modules[__name__])
     import libs
     import red
+    import threads
+    import voice
 
     sys.exit(main())

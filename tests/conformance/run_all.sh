@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real-client conformance tests: unmodified bots of seven libraries and Red-DiscordBot against Hearth.
 #
-#   tests/conformance/run_all.sh [--zstd] [--scenarios A,B,C,D,E,F,G]
-#   (default: all; F is seven libraries in turn, G is Red-DiscordBot)
+#   tests/conformance/run_all.sh [--zstd] [--scenarios A,B,C,D,E,F,G,H,I,J,K]
+#   (default: all; F is seven libraries in turn, G is Red-DiscordBot, H and I voice states,
+#   J and K threads and timeouts)
 #
 # Installs what is missing (a venv in tests/conformance/.venv from requirements.txt, for
 # scenario F .venv-libs and .venv-pycord, for G .venv-red; `npm ci` for node_modules), builds hearth unless
@@ -12,20 +13,25 @@
 # Environment: HEARTH_BIN (default $CARGO_TARGET_DIR/debug/hearth, built here with `cargo build`),
 #   CONFORMANCE_TIMEOUT (seconds per scenario, 60), CONFORMANCE_ZSTD=1 (same as --zstd: also run
 #   the discord.py scenarios with `zstandard` installed, i.e. compress=zstd-stream),
-#   PYTHON (python3.11+), CONFORMANCE_LOG_DIR (default tests/conformance/logs).
+#   PYTHON (python3.11+), CONFORMANCE_LOG_DIR (default tests/conformance/logs),
+#   CONFORMANCE_VENVS (where the venvs are kept, default this folder; CI keeps them across runs).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
+# Where the venvs live: here by default; CI keeps them in a cache directory across runs
+# (each is rebuilt when its requirements file changes).
+VENVS="${CONFORMANCE_VENVS:-$HERE}"
+mkdir -p "$VENVS"
 ZSTD="${CONFORMANCE_ZSTD:-0}"
-SCENARIOS="A,B,C,D,E,F,G"
+SCENARIOS="A,B,C,D,E,F,G,H,I,J,K"
 while [ $# -gt 0 ]; do
   case "$1" in
     --zstd) ZSTD=1 ;;
     --scenarios) SCENARIOS="$2"; shift ;;
     --scenarios=*) SCENARIOS="${1#*=}" ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -52,21 +58,21 @@ make_venv() { # $1 = venv dir, $2 = requirements file
     cp "$2" "$1/.installed"
   fi
 }
-make_venv "$HERE/.venv" "$HERE/requirements.txt" || die "pip install -r requirements.txt failed"
-"$HERE/.venv/bin/python" -c 'import discord, sys; assert discord.version_info.major == 2' \
-  || die "discord.py 2.x not importable from $HERE/.venv"
-if "$HERE/.venv/bin/python" -c 'import zstandard' 2>/dev/null; then
+make_venv "$VENVS/.venv" "$HERE/requirements.txt" || die "pip install -r requirements.txt failed"
+"$VENVS/.venv/bin/python" -c 'import discord, sys; assert discord.version_info.major == 2' \
+  || die "discord.py 2.x not importable from $VENVS/.venv"
+if "$VENVS/.venv/bin/python" -c 'import zstandard' 2>/dev/null; then
   echo "conformance: warning: zstandard is importable in .venv; discord.py will use zstd-stream" >&2
 fi
 
 # ---- scenario F: hikari, disnake, nextcord (one venv) and py-cord (its own: it is `discord` too) --
 if echo "$SCENARIOS" | tr ',' '\n' | grep -qi '^f$'; then
-  make_venv "$HERE/.venv-libs" "$HERE/requirements-libs.txt" || die "pip install -r requirements-libs.txt failed"
-  make_venv "$HERE/.venv-pycord" "$HERE/requirements-pycord.txt" || die "pip install -r requirements-pycord.txt failed"
+  make_venv "$VENVS/.venv-libs" "$HERE/requirements-libs.txt" || die "pip install -r requirements-libs.txt failed"
+  make_venv "$VENVS/.venv-pycord" "$HERE/requirements-pycord.txt" || die "pip install -r requirements-pycord.txt failed"
 fi
 # ---- scenario G: Red-DiscordBot (it pins its own discord.py) -------------------------------------
 if echo "$SCENARIOS" | tr ',' '\n' | grep -qi '^g$'; then
-  make_venv "$HERE/.venv-red" "$HERE/requirements-red.txt" || die "pip install -r requirements-red.txt failed"
+  make_venv "$VENVS/.venv-red" "$HERE/requirements-red.txt" || die "pip install -r requirements-red.txt failed"
 fi
 
 # ---- node_modules with discord.js and Oceanic.js ---------------------------------------------------
@@ -89,7 +95,9 @@ fi
 # ---- run ----------------------------------------------------------------------------------------
 OUT="$(mktemp)"
 trap 'rm -f "$OUT"' EXIT
-"$HERE/.venv/bin/python" "$HERE/run.py" --scenarios "$SCENARIOS" --python "$HERE/.venv/bin/python" | tee "$OUT"
+"$VENVS/.venv/bin/python" "$HERE/run.py" --scenarios "$SCENARIOS" --python "$VENVS/.venv/bin/python" \
+  --libs-python "$VENVS/.venv-libs/bin/python" --pycord-python "$VENVS/.venv-pycord/bin/python" \
+  --red-python "$VENVS/.venv-red/bin/python" | tee "$OUT"
 LAST="$(tail -n 1 "$OUT")"
 PASSED=$(echo "$LAST" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 FAILED=$(echo "$LAST" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
@@ -99,9 +107,9 @@ if [ "$ZSTD" = "1" ]; then
   PYSCEN=$(echo "$SCENARIOS" | tr ',' '\n' | grep -i '^[ace]$' | paste -sd, -)
   if [ -n "$PYSCEN" ]; then
     NPY=$(echo "$PYSCEN" | tr ',' '\n' | grep -c .)
-    if make_venv "$HERE/.venv-zstd" "$HERE/requirements-zstd.txt" \
-       && "$HERE/.venv-zstd/bin/python" -c 'import zstandard'; then
-      "$HERE/.venv/bin/python" "$HERE/run.py" --scenarios "$PYSCEN" --python "$HERE/.venv-zstd/bin/python" \
+    if make_venv "$VENVS/.venv-zstd" "$HERE/requirements-zstd.txt" \
+       && "$VENVS/.venv-zstd/bin/python" -c 'import zstandard'; then
+      "$VENVS/.venv/bin/python" "$HERE/run.py" --scenarios "$PYSCEN" --python "$VENVS/.venv-zstd/bin/python" \
         --tag=-zstd | tee "$OUT"
       LAST="$(tail -n 1 "$OUT")"
       P2=$(echo "$LAST" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')

@@ -313,9 +313,18 @@ async fn rule_bodies_are_checked_with_discords_limits() {
     let mut b = keyword_rule("x", json!(["a"]), json!([]), block.clone());
     b["exempt_channels"] = json!(["1"]);
     assert_field_error(&post(b).await, "exempt_channels.0");
+    // SPAM: one per guild, no TIMEOUT action.
+    let spam = |actions: Value| json!({"name": "s", "event_type": 1, "trigger_type": 3, "actions": actions});
+    assert_field_error(
+        &post(spam(
+            json!([{"type": 3, "metadata": {"duration_seconds": 60}}]),
+        ))
+        .await,
+        "actions.0.type",
+    );
+    assert_eq!(post(spam(json!([{"type": 1}]))).await.status, 200);
+    assert_field_error(&post(spam(json!([{"type": 1}]))).await, "trigger_type");
     // Types this server does not enforce are refused rather than silently ignored.
-    let spam = json!({"name": "s", "event_type": 1, "trigger_type": 3, "actions": [{"type": 1}]});
-    assert_field_error(&post(spam).await, "trigger_type");
     let profile = json!({"name": "p", "event_type": 2, "trigger_type": 6,
         "trigger_metadata": {"keyword_filter": ["x"]}, "actions": [{"type": 4}]});
     assert_field_error(&post(profile).await, "trigger_type");
@@ -374,9 +383,10 @@ async fn rule_bodies_are_checked_with_discords_limits() {
         )
         .await;
     assert_err(&r, 403, 50013);
-    // Nothing was stored by the refused bodies.
+    // Nothing was stored by the refused bodies: 6 keyword rules, one preset, one mention
+    // spam and one spam rule.
     let list = c.moder.1.get(&path).await;
-    assert_eq!(list.body.as_array().unwrap().len(), 8, "{list:?}");
+    assert_eq!(list.body.as_array().unwrap().len(), 9, "{list:?}");
 }
 
 #[tokio::test]
@@ -646,4 +656,79 @@ async fn an_exempt_category_covers_its_channels_and_their_threads() {
         .get(&format!("/channels/{inner_thread}/messages?limit=5"))
         .await;
     assert_eq!(stored.body[0]["content"], "catch", "{stored:?}");
+}
+
+#[tokio::test]
+async fn a_spam_rule_blocks_the_third_same_text_within_its_window() {
+    // Hearth's SPAM rule (docs "Auto Moderation"): the third send of the same text by a member
+    // within 30 s, in any channels, case and spacing ignored; short texts never count.
+    let c = cast().await;
+    let (g, chan) = (&c.guild.id, &c.guild.general);
+    let bob = &c.bob.1;
+    let mut mgw = Gw::identify(&c.ts, &c.moder.2, GUILDS | AUTOMOD_EXECUTION).await;
+    let r = c
+        .moder
+        .1
+        .post(
+            &rules(g),
+            json!({"name": "no spam", "event_type": 1, "trigger_type": 3,
+                   "actions": [{"type": 1}, {"type": 2, "metadata": {"channel_id": c.alerts}}],
+                   "enabled": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["trigger_type"], 3);
+    let rule_id = s(&r.body["id"]);
+    let text = "Free nitro, click the link below";
+    assert_eq!(send(bob, chan, text).await.status, 200);
+    assert_eq!(send(bob, &c.free, &text.to_uppercase()).await.status, 200);
+    // Another member's copy is counted apart; so are short texts and the owner (exempt).
+    assert_eq!(send(&c.carol.1, chan, text).await.status, 200);
+    for _ in 0..4 {
+        assert_eq!(send(bob, chan, "lol").await.status, 200);
+    }
+    for _ in 0..3 {
+        assert_eq!(send(&c.owner, chan, text).await.status, 200);
+    }
+    let third = "  free NITRO,   click the link below ";
+    assert_err(&send(bob, chan, third).await, 400, 200000);
+    // Not stored, not dispatched: the last message of the channel is the owner's.
+    let last = c
+        .owner
+        .get(&format!("/channels/{chan}/messages?limit=1"))
+        .await;
+    assert_eq!(
+        last.body[0]["author"]["id"],
+        c.owner_id.as_str(),
+        "{last:?}"
+    );
+    // The alert names the rule; the execution events reach the manager; audits 143 and 144.
+    let alerts = c
+        .owner
+        .get(&format!("/channels/{}/messages", c.alerts))
+        .await;
+    let list = alerts.body.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{alerts:?}");
+    assert_eq!(list[0]["type"], 24);
+    assert_eq!(list[0]["embeds"][0]["description"], third);
+    let mut seen = vec![];
+    for _ in 0..2 {
+        let ev = mgw.expect("AUTO_MODERATION_ACTION_EXECUTION").await;
+        assert_eq!(ev["rule_id"], rule_id.as_str());
+        assert_eq!(ev["rule_trigger_type"], 3);
+        assert_eq!(ev["user_id"], c.bob.0.as_str());
+        seen.push(ev["action"]["type"].as_i64().unwrap());
+    }
+    seen.sort();
+    assert_eq!(seen, [1, 2]);
+    for action in [143, 144] {
+        let e = audit(&c.owner, g, action).await;
+        assert_eq!(e.len(), 1, "audit {action}: {e:?}");
+        assert_eq!(e[0]["options"]["auto_moderation_rule_trigger_type"], "3");
+    }
+    // Something else still goes through.
+    assert_eq!(
+        send(bob, chan, "sorry about that, everyone").await.status,
+        200
+    );
 }

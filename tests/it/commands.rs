@@ -398,6 +398,15 @@ async fn outsiders_are_refused() {
     );
 }
 
+/// The APPLICATION_COMMAND_PERMISSION_UPDATE (121) entries of guild `g`, newest first.
+async fn permission_audits(c: &Client, g: &str) -> Vec<Value> {
+    let r = c
+        .get(&format!("/guilds/{g}/audit-logs?action_type=121"))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body["audit_log_entries"].as_array().unwrap().clone()
+}
+
 #[tokio::test]
 async fn command_permissions_need_manage_guild_and_roles_and_are_dispatched() {
     let c = cast().await;
@@ -465,6 +474,52 @@ async fn command_permissions_need_manage_guild_and_roles_and_are_dispatched() {
     assert_eq!(all.body, json!([r.body]));
     // Members read them; the application's id stands for all its commands.
     assert_eq!(mate.get(&path).await.body, r.body);
+    // Audited (121): one change per target, keyed by its id; a second PUT that changes one
+    // target and drops another lists just those two; the refused attempts wrote nothing.
+    let first = permission_audits(&c.owner, g).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0]["user_id"], json!(mate_id));
+    assert_eq!(first[0]["target_id"], json!(id));
+    assert_eq!(first[0]["options"]["application_id"], json!(app));
+    let keys: Vec<&Value> = first[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ch| &ch["key"])
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            &json!(role),
+            &json!(g),
+            &json!(mate_id),
+            &json!(c.guild.general)
+        ]
+    );
+    assert_eq!(first[0]["changes"][0]["old_value"], Value::Null);
+    assert_eq!(first[0]["changes"][0]["new_value"], body["permissions"][0]);
+    let second = json!({"permissions": [
+        {"id": role, "type": 1, "permission": false},
+        {"id": g, "type": 1, "permission": false},
+        {"id": mate_id, "type": 2, "permission": true}
+    ]});
+    assert_eq!(mate.put(&path, second.clone()).await.status, 200);
+    let bot_update = bot_gw
+        .expect("APPLICATION_COMMAND_PERMISSIONS_UPDATE")
+        .await;
+    assert_eq!(bot_update["permissions"], second["permissions"]);
+    let entries = permission_audits(&c.owner, g).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(
+        entries[0]["changes"],
+        json!([
+            {"key": role, "old_value": body["permissions"][0], "new_value": second["permissions"][0]},
+            {"key": c.guild.general, "old_value": body["permissions"][3], "new_value": null}
+        ])
+    );
+    // The same list again changes nothing and is not audited.
+    assert_eq!(mate.put(&path, second).await.status, 200);
+    assert_eq!(permission_audits(&c.owner, g).await.len(), 2);
     let app_wide = format!("/applications/{app}/guilds/{g}/commands/{app}/permissions");
     assert_eq!(
         c.owner

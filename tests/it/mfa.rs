@@ -279,7 +279,7 @@ async fn guild_mfa_level_requires_mfa_for_moderation() {
     let role = owner
         .post(
             &format!("/guilds/{gid}/roles"),
-            json!({"name": "mods", "permissions": (perm::KICK_MEMBERS | perm::MANAGE_ROLES | perm::MANAGE_CHANNELS).to_string()}),
+            json!({"name": "mods", "permissions": (perm::KICK_MEMBERS | perm::MANAGE_ROLES | perm::MANAGE_CHANNELS | hearth::permissions::MUTE_MEMBERS | hearth::permissions::MOVE_MEMBERS | hearth::permissions::CREATE_EVENTS).to_string()}),
         )
         .await;
     assert_eq!(role.status, 200, "{role:?}");
@@ -328,13 +328,39 @@ async fn guild_mfa_level_requires_mfa_for_moderation() {
         )
         .await;
     assert_err(&r, 403, 60003);
-    // Ordinary actions are not affected.
+    // A stage event needs MANAGE_CHANNELS (with MUTE_MEMBERS and MOVE_MEMBERS): 60003 too.
+    let stage = owner
+        .post(
+            &format!("/guilds/{gid}/channels"),
+            json!({"name": "stage", "type": 13}),
+        )
+        .await;
+    assert_eq!(stage.status, 201, "{stage:?}");
+    let in_hours = |h: i64| {
+        let now = chrono::Utc::now().timestamp_millis();
+        chrono::DateTime::from_timestamp_millis(now + h * 3_600_000)
+            .unwrap()
+            .to_rfc3339()
+    };
+    let event = |kind: u8, channel: Option<String>| {
+        let external = kind == 3;
+        json!({"name": "talk", "privacy_level": 2, "entity_type": kind,
+               "channel_id": channel, "scheduled_start_time": in_hours(1),
+               "scheduled_end_time": external.then(|| in_hours(2)),
+               "entity_metadata": external.then(|| json!({"location": "park"}))})
+    };
+    let events = format!("/guilds/{gid}/scheduled-events");
+    let r = m.post(&events, event(1, Some(s(&stage.body["id"])))).await;
+    assert_err(&r, 403, 60003);
+    // Ordinary actions are not affected (an external event needs CREATE_EVENTS only).
     let r = m
         .post(
             &format!("/channels/{}/messages", g.general),
             json!({"content": "hi"}),
         )
         .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = m.post(&events, event(3, None)).await;
     assert_eq!(r.status, 200, "{r:?}");
     // The victim is still a member.
     assert_eq!(

@@ -19,6 +19,8 @@ const TABLES: &[(&str, &str)] = &[
     ("pub fn routes()", "src/api/mod.rs"),
     ("pub(super) fn routes()", "src/api/absent.rs"),
     ("pub(super) fn routes()", "src/api/threads.rs"),
+    ("pub(super) fn routes()", "src/api/voice.rs"),
+    ("pub(super) fn routes()", "src/api/scheduled_events.rs"),
     ("pub fn api_routes()", "src/gateway/mod.rs"),
     ("pub fn client_routes()", "src/mls/mod.rs"),
     ("pub fn client_routes()", "src/registrar/routes.rs"),

@@ -225,6 +225,16 @@ async fn a_blocked_server_is_refused_both_ways_until_unblocked() {
     assert_eq!(peers[0]["server"], B, "{peers}");
     assert_eq!(peers[0]["guilds"], 1);
     assert_eq!(peers[0]["blocked"], false);
+    // Instance administrators read the same list over REST; nobody else does.
+    assert_err(&alice.get("/admin/federation/peers").await, 403, 50013);
+    assert_err(&bob.get("/admin/federation/peers").await, 403, 50013);
+    let (_, op) = a.admin("operator").await;
+    let listed = op.get("/admin/federation/peers").await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert_eq!(listed.body[0]["server"], B, "{listed:?}");
+    assert_eq!(listed.body[0]["guilds"], 1);
+    assert_eq!(listed.body[0]["blocked"], false);
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(1));
 
     // Blocked: b's requests are refused within a poll, and a sends it nothing.
     for own in [A, "*.hearth.test"] {
@@ -269,6 +279,8 @@ async fn a_blocked_server_is_refused_both_ways_until_unblocked() {
     })
     .await;
     assert_eq!(lagging[0]["blocked"], true, "{lagging}");
+    let listed = op.get("/admin/federation/peers").await;
+    assert_eq!(listed.body[0]["blocked"], true, "{listed:?}");
     let m = crate::metrics::scrape(a).await;
     let pending = format!("hearth_federation_peer_pending_events{{peer=\"{B}\"}}");
     assert!(

@@ -1,7 +1,8 @@
 //! Polls (issue 15; Discord "Resources > Poll"): creation with its limits and SEND_POLLS,
 //! votes (single and multiple choice, changed, withdrawn, refused when ended or for bots),
 //! voters, MESSAGE_POLL_VOTE_ADD/REMOVE to those who see the channel only, the early end by
-//! the author only, and the expiry job's finalization with its POLL_RESULT message.
+//! the author only, and the expiry job's finalization with its POLL_RESULT message; polls
+//! in an application's interaction response and follow-up.
 
 use serde_json::{Value, json};
 
@@ -511,4 +512,68 @@ async fn concurrent_votes_are_counted_once_each() {
         .get(&format!("/channels/{ch}/polls/{m}/answers/2?limit=100"))
         .await;
     assert_eq!(b.body["users"].as_array().unwrap().len(), 8, "{b:?}");
+}
+
+#[tokio::test]
+async fn an_interaction_response_and_a_follow_up_carry_polls() {
+    // Discord "Receiving and Responding > Messages": `poll` in the callback data and in a
+    // follow-up, checked as a message's poll; members vote on them as on any other.
+    use crate::interactions::{callback_path, cast as slash_cast, echo};
+    let mut c = slash_cast().await;
+    let i = echo(&mut c, "lunch", "poll-1").await;
+    let token = s(&i["token"]);
+    let poll = |q: &str| {
+        json!({"question": {"text": q}, "duration": 2,
+               "answers": [{"poll_media": {"text": "Pizza"}}, {"poll_media": {"text": "Soup"}}]})
+    };
+    // A bad poll is refused at its path and takes nothing: the callback can still be made.
+    let bad = c
+        .srv
+        .anon()
+        .post(
+            &callback_path(&i),
+            json!({"type": 4, "data": {"poll": {"question": {"text": "No answers"}, "answers": []}}}),
+        )
+        .await;
+    assert_field_error(&bad, "poll.answers");
+    let r = c
+        .srv
+        .anon()
+        .post(
+            &format!("{}?with_response=true", callback_path(&i)),
+            json!({"type": 4, "data": {"poll": poll("Lunch?")}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let m = r.body["resource"]["message"].clone();
+    assert_eq!(m["poll"]["question"]["text"], "Lunch?");
+    assert_eq!(m["poll"]["answers"][1]["poll_media"]["text"], "Soup");
+    let seen = c
+        .other_gw
+        .expect_where("MESSAGE_CREATE", |d| d["id"] == m["id"])
+        .await;
+    assert_eq!(seen["poll"]["answers"][0]["poll_media"]["text"], "Pizza");
+    let general = c.guild.general.clone();
+    let id = s(&m["id"]);
+    assert_eq!(vote(&c.other, &general, &id, json!([2])).await.status, 204);
+    assert_eq!(
+        counts(&c.other, &general, &id).await,
+        vec![(2, 1, true)],
+        "the vote on the response's poll"
+    );
+
+    // A follow-up with its own poll.
+    let f = c
+        .srv
+        .anon()
+        .post(
+            &format!("/webhooks/{}/{token}?wait=true", c.bot.id),
+            json!({"poll": poll("Dessert?")}),
+        )
+        .await;
+    assert_eq!(f.status, 200, "{f:?}");
+    assert_eq!(f.body["poll"]["question"]["text"], "Dessert?");
+    let fid = s(&f.body["id"]);
+    assert_eq!(vote(&c.mate, &general, &fid, json!([1])).await.status, 204);
+    assert_eq!(counts(&c.mate, &general, &fid).await, vec![(1, 1, true)]);
 }

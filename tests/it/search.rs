@@ -611,3 +611,40 @@ async fn bad_parameters_are_400_with_the_field() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
 }
+
+#[tokio::test]
+async fn total_results_counts_at_most_the_last_reachable_match() {
+    // 10,000 (offset <= 9,975, limit <= 25): a term matching more is counted up to there,
+    // and the last page is still served. The messages are seeded straight into the tables
+    // (the triggers or the GIN index index them as any insert).
+    let w = world().await;
+    let (gid, cid): (i64, i64) = (w.guild.parse().unwrap(), w.general.parse().unwrap());
+    let author: i64 = w.alice_id.parse().unwrap();
+    let ids: Vec<i64> = (0..10_005).map(|_| w.ts.hearth.next_id()).collect();
+    for chunk in ids.chunks(500) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|id| format!("({id}, {cid}, {gid}, {author}, 'flood {id}')"))
+            .collect();
+        let q = format!(
+            "INSERT INTO messages (id, channel_id, guild_id, author_id, content) VALUES {}",
+            values.join(", ")
+        );
+        let q = sqlx::AssertSqlSafe(q);
+        match &*w.ts.hearth.db {
+            hearth_db::Db::Sqlite(p) => sqlx::query(q).execute(p).await.map(|_| ()),
+            hearth_db::Db::Postgres(p) => sqlx::query(q).execute(p).await.map(|_| ()),
+        }
+        .unwrap();
+    }
+    let g = w.guild.as_str();
+    let r = search(&w.bob, g, &[("content", "flood")]).await;
+    assert_eq!(r["total_results"], 10_000, "{}", r["total_results"]);
+    assert_eq!(found(&r).len(), 25);
+    let last = search(&w.bob, g, &[("content", "flood"), ("offset", "9975")]).await;
+    assert_eq!(last["total_results"], 10_000);
+    assert_eq!(found(&last).len(), 25);
+    // Newest first: the first page starts at the last seeded message.
+    let first = search(&w.bob, g, &[("content", "flood"), ("limit", "1")]).await;
+    assert_eq!(found(&first), vec![ids[ids.len() - 1].to_string()]);
+}

@@ -665,3 +665,164 @@ async fn a_resume_replays_what_was_missed_in_a_thread() {
     assert_eq!(created[0]["d"]["id"], missed.as_str());
     assert_eq!(created[0]["d"]["channel_id"], msg.as_str());
 }
+
+#[tokio::test]
+async fn a_public_thread_without_a_message_is_announced_in_its_parent() {
+    let c = cast().await;
+    let (g, chan) = (&c.guild.id, &c.guild.general);
+    let (bob_id, bob) = (&c.bob.0, &c.bob.1);
+    let mut gw = Gw::identify(&c.ts, &c.carol.2, INTENTS | (1 << 15)).await;
+    let r = bob
+        .post(
+            &format!("/channels/{chan}/threads"),
+            json!({"name": "ideas", "type": 11}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let tid = s(&r.body["id"]);
+    gw.expect_where("THREAD_CREATE", |d| d["id"] == tid.as_str())
+        .await;
+    let ev = gw
+        .expect_where("MESSAGE_CREATE", |d| d["channel_id"] == chan.as_str())
+        .await;
+    assert_eq!(ev["type"], 18);
+    assert_eq!(ev["content"], "ideas");
+    assert_eq!(ev["author"]["id"], bob_id.as_str());
+    assert!(ev["member"].is_object(), "{ev}");
+    assert_eq!(
+        ev["message_reference"],
+        json!({"type": 0, "channel_id": tid, "guild_id": g})
+    );
+    // Stored in the parent's history, the latest message there.
+    let hist = c
+        .carol
+        .1
+        .get(&format!("/channels/{chan}/messages?limit=1"))
+        .await;
+    assert_eq!(hist.body[0]["id"], ev["id"], "{hist:?}");
+    assert_eq!(hist.body[0]["type"], 18);
+    assert_eq!(
+        hist.body[0]["message_reference"]["channel_id"],
+        tid.as_str()
+    );
+    let parent = c.carol.1.get(&format!("/channels/{chan}")).await;
+    assert_eq!(parent.body["last_message_id"], ev["id"]);
+
+    // A private thread is not announced (the owner makes it: CREATE_PRIVATE_THREADS is not a
+    // default), nor is a thread started from a message (its starter message is there
+    // already).
+    let r = c
+        .owner
+        .post(
+            &format!("/channels/{chan}/threads"),
+            json!({"name": "secret", "type": 12}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let msg = say(bob, chan, "from here").await;
+    let r = thread_from(bob, chan, &msg, json!({"name": "branch"})).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let hist = c.owner.get(&format!("/channels/{chan}/messages")).await;
+    let eighteen: Vec<&Value> = hist
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["type"] == 18)
+        .collect();
+    assert_eq!(eighteen.len(), 1, "{hist:?}");
+    // A member who may not create threads leaves no message either.
+    everyone(
+        &c.owner,
+        g,
+        perm::EVERYONE_DEFAULT & !perm::CREATE_PUBLIC_THREADS,
+    )
+    .await;
+    let r = c
+        .carol
+        .1
+        .post(
+            &format!("/channels/{chan}/threads"),
+            json!({"name": "nope", "type": 11}),
+        )
+        .await;
+    assert_err(&r, 403, 50013);
+    let hist = c
+        .owner
+        .get(&format!("/channels/{chan}/messages?limit=1"))
+        .await;
+    assert_eq!(hist.body[0]["id"], json!(msg), "{hist:?}");
+}
+
+/// Discord's THREAD_MEMBERS_UPDATE gives each added member its guild `member` and nullable
+/// `presence` (discord.js keeps the member as `ThreadMember#member`, Oceanic.js reads it; the
+/// conformance scenario K found them missing). Sessions without GUILD_MEMBERS get no event.
+#[tokio::test]
+async fn thread_members_update_carries_the_added_member_and_presence() {
+    let c = cast().await;
+    let (g, chan) = (&c.guild.id, &c.guild.general);
+    let (bob, bob_token) = (&c.bob.1, &c.bob.2);
+    let (carol_id, carol_token) = (&c.carol.0, &c.carol.2);
+    let owner_id = s(&c.owner.get("/users/@me").await.body["id"]);
+    let mut bob_gw = Gw::identify(&c.ts, bob_token, INTENTS).await;
+    let msg = say(&c.owner, chan, "topic").await;
+    let t = thread_from(bob, chan, &msg, json!({"name": "topic"})).await;
+    assert_eq!(t.status, 201, "{t:?}");
+    let tid = s(&t.body["id"]);
+
+    // The owner (no gateway session: offline) joins: `presence` is null.
+    let r = c
+        .owner
+        .put_empty(&format!("/channels/{tid}/thread-members/@me"))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let upd = bob_gw
+        .expect_where("THREAD_MEMBERS_UPDATE", |d| d["id"] == tid.as_str())
+        .await;
+    let added = &upd["added_members"][0];
+    assert_eq!(added["user_id"], owner_id.as_str(), "{upd}");
+    assert_eq!(added["member"]["user"]["id"], owner_id.as_str(), "{upd}");
+    assert!(added["member"]["joined_at"].is_string(), "{upd}");
+    assert!(added["member"]["roles"].is_array(), "{upd}");
+    assert!(added["member"].get("guild_id").is_none(), "{upd}");
+    assert!(added.get("presence").is_some_and(Value::is_null), "{upd}");
+
+    // Carol, online, is added by bob: her member (with her role) and her presence.
+    let role = create_role(&c.owner, g, "helpers", 0).await;
+    give_role(&c.owner, g, carol_id, &role).await;
+    let mut carol_gw = Gw::identify(&c.ts, carol_token, INTENTS).await;
+    // A second session of bob's watches without GUILD_MEMBERS (GUILDS | GUILD_MESSAGES).
+    let mut plain_gw = Gw::identify(&c.ts, bob_token, 1 | (1 << 9)).await;
+    let r = bob
+        .put_empty(&format!("/channels/{tid}/thread-members/{carol_id}"))
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let upd = bob_gw
+        .expect_where("THREAD_MEMBERS_UPDATE", |d| d["id"] == tid.as_str())
+        .await;
+    assert_eq!(upd["member_count"], 3, "{upd}");
+    let added = &upd["added_members"][0];
+    assert_eq!(added["user_id"], carol_id.as_str(), "{upd}");
+    assert_eq!(added["id"], tid.as_str(), "{upd}");
+    assert_eq!(added["member"]["user"]["id"], carol_id.as_str(), "{upd}");
+    assert_eq!(added["member"]["roles"], json!([role]), "{upd}");
+    assert_eq!(added["presence"]["user"]["id"], carol_id.as_str(), "{upd}");
+    assert_eq!(added["presence"]["status"], "online", "{upd}");
+    // Her own session gets THREAD_MEMBER_UPDATE (the thread member alone).
+    let me = carol_gw.expect("THREAD_MEMBER_UPDATE").await;
+    assert_eq!(me["user_id"], carol_id.as_str());
+    assert!(me.get("member").is_none(), "{me}");
+    // Without GUILD_MEMBERS: nothing (a message in the thread is the barrier).
+    assert_eq!(send(bob, &tid, "welcome").await.status, 200);
+    plain_gw
+        .expect_without("MESSAGE_CREATE", "THREAD_MEMBERS_UPDATE")
+        .await;
+    // An outsider cannot add anyone.
+    assert_err(
+        &c.outsider
+            .put_empty(&format!("/channels/{tid}/thread-members/{carol_id}"))
+            .await,
+        403,
+        50001,
+    );
+}

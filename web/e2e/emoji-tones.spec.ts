@@ -24,6 +24,9 @@ interface Msg {
 }
 
 test('a skin tone chosen in the picker applies to what is sent and is kept', async ({ browser }) => {
+  // The accessibility scan of the open picker walks its ~1,900 options: about 14 s here on a
+  // quiet machine, 2-3 times that on a loaded CI run (the default 60 s was exceeded there).
+  test.setTimeout(180_000);
   const pw = 'correct-horse-battery';
   const alice = await hearth.api<{ token: string }>('POST', '/auth/register', { username: 'alice', password: pw });
   const guild = await hearth.api<{ id: string }>('POST', '/guilds', { name: 'Tones' }, alice.token);

@@ -88,5 +88,5 @@ test('a passive server shows unread channels and mentions; opening it subscribes
   await expect(page.getByText('quiet news')).toBeVisible();
   // Active now: a new message shows live.
   await hearth.api('POST', `/channels/${news}/messages`, { content: 'live news' }, alice.token);
-  await expect(page.getByText('live news')).toBeVisible();
+  await expect(page.getByRole('list', { name: 'Messages' }).getByText('live news')).toBeVisible();
 });

@@ -13,3 +13,13 @@ export async function logIn(browser: Browser, hearth: Hearth, path: string, name
   await page.getByRole('button', { name: 'Log in' }).click();
   return page;
 }
+
+/** The password the browser tests give `name`. */
+export const password = (name: string) => `${name}-correct-horse-battery`;
+
+/** Registers `name` on `hearth` through REST: its token and user id. */
+export async function register(hearth: Hearth, name: string): Promise<{ token: string; id: string }> {
+  const { token } = await hearth.api<{ token: string }>('POST', '/auth/register', { username: name, password: password(name) });
+  const me = await hearth.api<{ id: string }>('GET', '/users/@me', undefined, token);
+  return { token, id: me.id };
+}

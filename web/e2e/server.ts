@@ -7,8 +7,10 @@
 // included) to hearth, whose client pages (HTML answers outside its server paths) are
 // replaced by the directory's index.html with hearth's own headers (its CSP included).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -58,13 +60,20 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+/** A certificate and its private key (PEM). */
+export interface Tls {
+  cert: Buffer;
+  key: Buffer;
+}
+
 /** The front described above: listens on `port`, passes to hearth on `upstream`; resolves
- *  to its closer. */
-function webFront(dist: string, port: number, upstream: number): Promise<() => Promise<void>> {
-  const root = resolve(dist);
-  const index = readFileSync(join(root, 'index.html'));
+ *  to its closer. Without `dist` it only passes (the TLS front of `startFederation`); with
+ *  `tls` it speaks HTTPS. */
+function webFront(dist: string | undefined, port: number, upstream: number, tls?: Tls): Promise<() => Promise<void>> {
+  const root = dist ? resolve(dist) : '';
+  const index = dist ? readFileSync(join(root, 'index.html')) : Buffer.alloc(0);
   const fileOf = (path: string): string | null => {
-    if (path === '/') return null;
+    if (!dist || path === '/') return null;
     const f = normalize(join(root, decodeURIComponent(path)));
     if (!f.startsWith(root + '/')) return null;
     try {
@@ -83,6 +92,7 @@ function webFront(dist: string, port: number, upstream: number): Promise<() => P
     }
     const up = httpRequest({ host: '127.0.0.1', port: upstream, method: req.method, path: req.url, headers: req.headers }, (r) => {
       const clientPage =
+        !!dist &&
         (req.method === 'GET' || req.method === 'HEAD') &&
         r.statusCode === 200 &&
         String(r.headers['content-type'] ?? '').startsWith('text/html') &&
@@ -104,7 +114,7 @@ function webFront(dist: string, port: number, upstream: number): Promise<() => P
     });
     req.pipe(up);
   };
-  const front = createHttpServer(pass);
+  const front = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, pass) : createHttpServer(pass);
   front.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
     const up = connect(upstream, '127.0.0.1', () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`];
@@ -135,9 +145,11 @@ function webFront(dist: string, port: number, upstream: number): Promise<() => P
 /**
  * Starts a server. `host` is the name the browser uses: `localhost` gives the server a public
  * URL `http://localhost:{port}` (WebAuthn needs a domain name as relying party id; it listens
- * on 127.0.0.1 either way).
+ * on 127.0.0.1 either way). `tls` puts an HTTPS front on the public port (URL
+ * `https://{host}:{port}`); `env` may then name the port through `{port}`
+ * (`HEARTH_SERVER_NAME: 'a.localhost:{port}'`).
  */
-export async function startHearth(env: Record<string, string> = {}, opts: { host?: string } = {}): Promise<Hearth> {
+export async function startHearth(env: Record<string, string> = {}, opts: { host?: string; tls?: Tls } = {}): Promise<Hearth> {
   const bin = binary();
   if (!existsSync(bin)) throw new Error(`no hearth binary at ${bin}: build it (cargo build --bin hearth) or set HEARTH_BIN`);
   const dir = mkdtempSync(join(tmpdir(), 'hearth-web-e2e-'));
@@ -145,11 +157,12 @@ export async function startHearth(env: Record<string, string> = {}, opts: { host
   const port = await freePort();
   // With a front, hearth listens on a port of its own behind it.
   let inner = port;
-  while (dist && inner === port) inner = await freePort();
-  const closeFront = dist ? await webFront(dist, port, inner) : async () => {};
+  while ((dist || opts.tls) && inner === port) inner = await freePort();
+  const closeFront = dist || opts.tls ? await webFront(dist, port, inner, opts.tls) : async () => {};
   const probe = `http://127.0.0.1:${inner}`;
-  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${opts.host ?? '127.0.0.1'}:${port}`;
   const publicUrl: Record<string, string> = opts.host ? { HEARTH_ACCOUNT__PUBLIC_URL: url } : {};
+  env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replaceAll('{port}', String(port))]));
   const log: string[] = [];
 
   const launch = async (): Promise<ChildProcess> => {
@@ -212,6 +225,73 @@ export async function startHearth(env: Record<string, string> = {}, opts: { host
     async stop() {
       await halt(child);
       await closeFront();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Two federating servers and what the browser needs to reach them. */
+export interface Federation {
+  a: Hearth;
+  b: Hearth;
+  /** The server names (`a.localhost:{port}`, `b.localhost:{port}`): the `server` of handles. */
+  aName: string;
+  bName: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts two federating servers, `a.localhost:{port}` and `b.localhost:{port}`, as
+ * scripts/lib/two-servers.sh does but the way a server behind a TLS-terminating reverse proxy
+ * is deployed: each one's public port is an HTTPS front (certificate for `a.localhost` or
+ * `b.localhost`, issued by a throwaway openssl CA) that passes everything, the client API, the
+ * gateway and the federation routes (`federation.listen` unset: they are on the main
+ * listener), to hearth on its own loopback port. The server name is the public URL's host and
+ * port, so an invite link `https://a.localhost:{port}/invite/CODE` names its server.
+ * `*.localhost` is the loopback address (RFC 6761) for hearth and for Chromium alike.
+ * Each server trusts the CA through its configuration (`federation.extra_ca_certs`), with
+ * `federation.allow_private_addresses` for loopback; browsers must be given
+ * `ignoreHTTPSErrors` (the CA is not theirs).
+ */
+export async function startFederation(env: Record<string, string> = {}): Promise<Federation> {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-web-e2e-ca-'));
+  const openssl = (...args: string[]) => execFileSync(process.env.OPENSSL ?? 'openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=Hearth e2e CA', '-keyout', 'ca.key', '-out', 'ca.pem',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  const certFor = (host: string): Tls => {
+    openssl('req', ...ec, '-subj', `/CN=${host}`, '-keyout', `${host}.key`, '-out', `${host}.csr`);
+    writeFileSync(join(dir, `${host}.ext`), ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=serverAuth', `subjectAltName=DNS:${host}`].join('\n'));
+    openssl('x509', '-req', '-in', `${host}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
+      '-extfile', `${host}.ext`, '-out', `${host}.pem`);
+    return { cert: readFileSync(join(dir, `${host}.pem`)), key: readFileSync(join(dir, `${host}.key`)) };
+  };
+  const start = (host: string) =>
+    startHearth(
+      {
+        HEARTH_SERVER_NAME: `${host}:{port}`,
+        HEARTH_FEDERATION__EXTRA_CA_CERTS: JSON.stringify([join(dir, 'ca.pem')]),
+        HEARTH_FEDERATION__ALLOW_PRIVATE_ADDRESSES: 'true',
+        ...env,
+      },
+      { host, tls: certFor(host) },
+    );
+  const started = await Promise.allSettled([start('a.localhost'), start('b.localhost')]);
+  const [a, b] = started.map((r) => (r.status === 'fulfilled' ? r.value : null));
+  if (!a || !b) {
+    await Promise.all([a?.stop(), b?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+    const failed = started.find((r) => r.status === 'rejected');
+    throw failed?.status === 'rejected' ? failed.reason : new Error('a server did not start');
+  }
+  return {
+    a,
+    b,
+    aName: new URL(a.url).host,
+    bName: new URL(b.url).host,
+    async stop() {
+      await Promise.all([a.stop(), b.stop()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -59,7 +59,7 @@ describe('helpers', () => {
 
   it('extracts invite codes from links', () => {
     expect(inviteCode('abc')).toBe('abc');
-    expect(inviteCode(' http://h:8080/invite/xyz ')).toBe('xyz');
+    expect(inviteCode(' http://h:8080/invite/xyz ', 'h:8080')).toBe('xyz');
     expect(inviteCode('code@b.example')).toBe('code@b.example');
   });
 });

@@ -94,11 +94,22 @@ export function createRenderer(names: MentionNames) {
       },
     },
   });
+  // Rendering is pure for a given set of names: each text is parsed and sanitized once per
+  // renderer (a virtualized list renders rows again as they scroll back into view).
+  const cache = new Map<string, string>();
   return (content: string): string => {
-    const html = marked.parse(content) as string;
-    return sanitize(html);
+    const hit = cache.get(content);
+    if (hit !== undefined) return hit;
+    const html = sanitize(marked.parse(content) as string);
+    if (cache.size >= RENDER_CACHE_MAX) cache.clear();
+    // Relative timestamps (`<t:…:R>`, "3 minutes ago") change with the clock: never kept.
+    if (!/<t:-?\d+:R>/.test(content)) cache.set(content, html);
+    return html;
   };
 }
+
+/** Rendered texts a renderer keeps (then it starts over). */
+const RENDER_CACHE_MAX = 5000;
 
 const ALLOWED_TAGS = [
   'p', 'br', 'strong', 'em', 'u', 'del', 's', 'code', 'pre', 'blockquote', 'a', 'span', 'time',

@@ -29,6 +29,9 @@ export const P = {
   MANAGE_GUILD_EXPRESSIONS: 1n << 30n,
   USE_APPLICATION_COMMANDS: 1n << 31n,
   MANAGE_THREADS: 1n << 34n,
+  CREATE_PUBLIC_THREADS: 1n << 35n,
+  CREATE_PRIVATE_THREADS: 1n << 36n,
+  SEND_MESSAGES_IN_THREADS: 1n << 38n,
   MODERATE_MEMBERS: 1n << 40n,
   PIN_MESSAGES: 1n << 51n,
 } as const;
@@ -68,8 +71,27 @@ export function topPosition(guild: GuildCreate, userId: Snowflake): number {
   return Math.max(0, ...guild.roles.filter((r) => member.roles.includes(r.id)).map((r) => r.position));
 }
 
-/** The permissions of `userId` in `channel` of `guild` (0 when not a member or the channel is hidden). */
+/** Whether a channel type is a thread (10 announcement, 11 public, 12 private). */
+export function isThreadType(type: number): boolean {
+  return type === 10 || type === 11 || type === 12;
+}
+
+/** A thread's permissions out of its parent's (the server's `thread_perms`): threads have no
+ *  overwrites of their own, and SEND_MESSAGES holds in a thread exactly when
+ *  SEND_MESSAGES_IN_THREADS does. */
+export function threadPermissions(parent: bigint): bigint {
+  const p = parent & ~P.SEND_MESSAGES;
+  return p & P.SEND_MESSAGES_IN_THREADS ? p | P.SEND_MESSAGES : p;
+}
+
+/** The permissions of `userId` in `channel` of `guild` (0 when not a member or the channel is
+ *  hidden). A thread's are its parent's, through `threadPermissions` (0 when the parent is
+ *  unknown). */
 export function channelPermissions(guild: GuildCreate, channel: Channel, userId: Snowflake, now = Date.now()): bigint {
+  if (isThreadType(channel.type)) {
+    const parent = guild.channels.find((c) => c.id === channel.parent_id);
+    return parent && !isThreadType(parent.type) ? threadPermissions(channelPermissions(guild, parent, userId, now)) : 0n;
+  }
   if (guild.owner_id === userId) return ALL;
   const member = guild.members.find((m) => m.user?.id === userId);
   if (!member) return 0n;

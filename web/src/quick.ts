@@ -53,16 +53,19 @@ function dmLabel(c: Channel): string {
 }
 
 /**
- * Everything the switcher offers: each guild's text channels the user may see
+ * Everything the switcher offers: each guild's text and forum channels and active threads the user may see
  * (VIEW_CHANNEL, `src/permissions.ts`), the DMs, and the servers themselves (with the
  * unread and mention sums of their channels), in guild order.
  */
 export function switcherItems(guilds: GuildCreate[], dms: Channel[], unread: Unread, me: Snowflake): SwitcherItem[] {
   const out: SwitcherItem[] = [];
   for (const g of guilds) {
-    const visible = g.channels.filter(
-      (c) => c.type === ChannelType.GuildText && has(channelPermissions(g, c, me), P.VIEW_CHANNEL),
-    );
+    // Text and forum channels, then the active threads (whose permissions are their parent's).
+    const listed = [
+      ...g.channels.filter((c) => c.type === ChannelType.GuildText || c.type === ChannelType.GuildForum || c.type === ChannelType.GuildMedia),
+      ...(g.threads ?? []).filter((c) => !c.thread_metadata?.archived),
+    ];
+    const visible = listed.filter((c) => has(channelPermissions(g, c, me), P.VIEW_CHANNEL));
     for (const c of visible) {
       const u = unread[c.id];
       out.push({ kind: 'channel', id: c.id, label: `# ${c.name ?? ''}`, detail: g.name, href: `/channels/${g.id}/${c.id}`, unread: !!u, mentions: u?.mentions ?? 0 });

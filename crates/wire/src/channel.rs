@@ -7,7 +7,6 @@ use crate::{ChannelType, OverwriteType, Snowflake, User, de_permissions, double_
 
 /// Overwrite object; `type` 0 role, 1 member. `id` is the role's or the member's id.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Overwrite {
     pub id: Snowflake,
     #[serde(rename = "type")]
@@ -18,7 +17,6 @@ pub struct Overwrite {
 
 /// Channel object ("Resources > Channel"). Fields that do not apply are omitted.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Channel {
     pub id: Snowflake,
     #[serde(rename = "type")]
@@ -60,8 +58,15 @@ pub struct Channel {
     pub last_pin_timestamp: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipients: Option<Vec<User>>,
+    /// Group DMs: the icon hash (`null`: none; Hearth keeps none yet).
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub icon: Option<Option<String>>,
     pub flags: u64,
-    /// Threads: the creator.
+    /// Threads: the creator; group DMs: the owner (who may remove recipients).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<Snowflake>,
     /// Threads: archive state and settings.
@@ -117,7 +122,6 @@ pub struct Channel {
 /// Invite object ("Resources > Invite"), with metadata when the caller may manage it.
 /// `INVITE_CREATE` adds `channel_id` and `guild_id` (absent elsewhere).
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Invite {
     #[serde(rename = "type")]
     pub kind: u8,
@@ -146,7 +150,6 @@ pub struct Invite {
 
 /// The partial guild of an invite ("Resources > Invite > Invite Object": `guild`).
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct InviteGuild {
     pub id: Snowflake,
     pub name: String,
@@ -161,7 +164,6 @@ pub struct InviteGuild {
 
 /// The partial channel of an invite (`id`, `name`, `type`).
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct InviteChannel {
     pub id: Snowflake,
     pub name: Option<String>,

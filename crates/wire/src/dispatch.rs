@@ -4,8 +4,8 @@
 //!
 //! The host builds these payloads from these types, member servers parse them by event
 //! ([`Payload::parse`]), translate their ids by type ([`crate::ids`]) and republish them.
-//! Each type refuses unknown fields, so a field one side adds without the other is an error
-//! at the member server (the event is not applied) instead of being dropped silently.
+//! A field a type does not know is ignored when parsed: a member server applies the rest of a
+//! newer host's payload (spec/federation.md §13) and republishes only the typed fields.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -15,7 +15,6 @@ use crate::{Channel, Emoji, Event, Guild, Invite, Member, Message, Role, Snowfla
 
 /// `MESSAGE_DELETE`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct MessageDelete {
     pub id: Snowflake,
     pub channel_id: Snowflake,
@@ -25,7 +24,6 @@ pub struct MessageDelete {
 
 /// `MESSAGE_DELETE_BULK`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct MessageDeleteBulk {
     pub ids: Vec<Snowflake>,
     pub channel_id: Snowflake,
@@ -34,7 +32,6 @@ pub struct MessageDeleteBulk {
 
 /// `MESSAGE_REACTION_ADD`. `member` (the reacting member, with `user`) in guilds only.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct ReactionAdd {
     pub user_id: Snowflake,
     pub channel_id: Snowflake,
@@ -54,7 +51,6 @@ pub struct ReactionAdd {
 
 /// `MESSAGE_REACTION_REMOVE`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct ReactionRemove {
     pub user_id: Snowflake,
     pub channel_id: Snowflake,
@@ -71,7 +67,6 @@ pub struct ReactionRemove {
 
 /// `MESSAGE_REACTION_REMOVE_ALL`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct ReactionRemoveAll {
     pub channel_id: Snowflake,
     pub message_id: Snowflake,
@@ -81,7 +76,6 @@ pub struct ReactionRemoveAll {
 
 /// `MESSAGE_REACTION_REMOVE_EMOJI`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct ReactionRemoveEmoji {
     pub channel_id: Snowflake,
     pub message_id: Snowflake,
@@ -92,7 +86,6 @@ pub struct ReactionRemoveEmoji {
 
 /// `CHANNEL_PINS_UPDATE`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct ChannelPinsUpdate {
     /// `null` in DMs.
     pub guild_id: Option<Snowflake>,
@@ -101,9 +94,16 @@ pub struct ChannelPinsUpdate {
     pub last_pin_timestamp: Option<String>,
 }
 
+/// `CHANNEL_RECIPIENT_ADD` and `CHANNEL_RECIPIENT_REMOVE` (group DMs, Discord's client API):
+/// the channel and the user who joined or left.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChannelRecipient {
+    pub channel_id: Snowflake,
+    pub user: User,
+}
+
 /// `GUILD_ROLE_CREATE` and `GUILD_ROLE_UPDATE`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct GuildRole {
     pub guild_id: Snowflake,
     pub role: Role,
@@ -111,7 +111,6 @@ pub struct GuildRole {
 
 /// `GUILD_ROLE_DELETE`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct GuildRoleDelete {
     pub guild_id: Snowflake,
     pub role_id: Snowflake,
@@ -119,7 +118,6 @@ pub struct GuildRoleDelete {
 
 /// `GUILD_MEMBER_REMOVE`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct GuildMemberRemove {
     pub guild_id: Snowflake,
     pub user: User,
@@ -127,7 +125,6 @@ pub struct GuildMemberRemove {
 
 /// `GUILD_BAN_ADD` and `GUILD_BAN_REMOVE`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct GuildBan {
     pub guild_id: Snowflake,
     pub user: User,
@@ -135,7 +132,6 @@ pub struct GuildBan {
 
 /// `GUILD_EMOJIS_UPDATE`: the guild's whole emoji list after a change.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct GuildEmojisUpdate {
     pub guild_id: Snowflake,
     pub emojis: Vec<crate::GuildEmoji>,
@@ -143,7 +139,6 @@ pub struct GuildEmojisUpdate {
 
 /// `GUILD_DELETE_FEDERATED` (federation only): the host deleted the guild.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct GuildDeleteFederated {
     /// The guild.
     pub id: Snowflake,
@@ -151,7 +146,6 @@ pub struct GuildDeleteFederated {
 
 /// `INVITE_DELETE`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct InviteDelete {
     pub channel_id: Snowflake,
     pub guild_id: Snowflake,
@@ -160,7 +154,6 @@ pub struct InviteDelete {
 
 /// `TYPING_START`. `member` (with `user`) in guilds only.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct TypingStart {
     pub channel_id: Snowflake,
     /// `null` in DMs.
@@ -174,7 +167,6 @@ pub struct TypingStart {
 
 /// `PRESENCE_UPDATE` in a guild.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct PresenceUpdate {
     pub user: PresenceUser,
     pub guild_id: Snowflake,
@@ -190,7 +182,6 @@ pub struct PresenceUpdate {
 
 /// The partial user of a presence: what clients show and what servers match (`handle`).
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 #[ids(user)]
 pub struct PresenceUser {
     pub id: Snowflake,
@@ -225,7 +216,6 @@ impl UserObject for PresenceUser {
 
 /// A presence's status per platform ("Client Status Object"); Hearth reports `desktop`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
-#[serde(deny_unknown_fields)]
 pub struct ClientStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desktop: Option<String>,
@@ -240,8 +230,7 @@ pub struct ClientStatus {
 pub enum PayloadError {
     /// The event never crosses federation (`READY`, `GUILD_CREATE`, `USER_UPDATE`, ...).
     NotFederated(Event),
-    /// The payload does not have the event's shape (a missing or unknown field, a wrong
-    /// type).
+    /// The payload does not have the event's shape (a missing required field, a wrong type).
     Shape(Event, serde_json::Error),
 }
 
@@ -276,8 +265,8 @@ macro_rules! payloads {
             ///
             /// # Errors
             /// [`PayloadError::NotFederated`] for an event that never crosses federation,
-            /// [`PayloadError::Shape`] when `d` does not have the event's shape (unknown fields
-            /// included).
+            /// [`PayloadError::Shape`] when `d` does not have the event's shape (a missing
+            /// required field, a wrong type; unknown fields are ignored).
             pub fn parse(event: Event, d: Value) -> Result<Payload, PayloadError> {
                 match event {
                     $( Event::$variant => serde_json::from_value(d)
@@ -285,6 +274,12 @@ macro_rules! payloads {
                         .map_err(|e| PayloadError::Shape(event, e)), )*
                     $( Event::$never )|* => Err(PayloadError::NotFederated(event)),
                 }
+            }
+
+            /// Whether dispatches of `event` cross federation (logged or pushed as notices);
+            /// the others are never written to a guild's log.
+            pub fn crosses(event: Event) -> bool {
+                !matches!(event, $( Event::$never )|*)
             }
 
             /// The event this is the payload of.
@@ -342,6 +337,13 @@ payloads! {
     }
     never {
         Ready,
+        GuildScheduledEventCreate,
+        GuildScheduledEventUpdate,
+        GuildScheduledEventDelete,
+        GuildScheduledEventUserAdd,
+        GuildScheduledEventUserRemove,
+        ChannelRecipientAdd,
+        ChannelRecipientRemove,
         Resumed,
         GuildCreate,
         GuildDelete,
@@ -371,6 +373,8 @@ payloads! {
         AutoModerationRuleUpdate,
         AutoModerationRuleDelete,
         AutoModerationActionExecution,
+        VoiceStateUpdate,
+        VoiceServerUpdate,
     }
 }
 

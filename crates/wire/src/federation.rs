@@ -2,8 +2,8 @@
 //! the id space of the server that sends them. A member server parses them with these types
 //! and translates their ids by type ([`crate::ids`]) before storing anything.
 //!
-//! These envelopes ignore unknown members (spec §8: a newer peer may add some); the Discord
-//! objects inside refuse unknown fields.
+//! These envelopes ignore unknown members (spec §8: a newer peer may add some), and so do
+//! the Discord objects inside (spec §13).
 
 use serde::{Deserialize, Serialize};
 

@@ -8,7 +8,6 @@ use crate::{Snowflake, User, de_permissions, double_option};
 
 /// Role object ("Topics > Permissions > Role Object").
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Role {
     pub id: Snowflake,
     pub name: String,
@@ -28,7 +27,6 @@ pub struct Role {
 
 /// A role's colours ("Role Colors Object"); Hearth sets the primary colour only.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RoleColors {
     pub primary_color: u32,
     pub secondary_color: Option<u32>,
@@ -37,7 +35,6 @@ pub struct RoleColors {
 
 /// Role tags ("Role Tags Structure"); Hearth sets `bot_id` on a bot's managed role.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RoleTags {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<Snowflake>,
@@ -45,7 +42,6 @@ pub struct RoleTags {
 
 /// Guild member object ("Resources > Guild > Guild Member Object").
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Member {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
@@ -67,7 +63,6 @@ pub struct Member {
 
 /// Guild object ("Resources > Guild").
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Guild {
     pub id: Snowflake,
     pub name: String,
@@ -112,7 +107,6 @@ pub struct Guild {
 /// REST answers to members with CREATE_GUILD_EXPRESSIONS or MANAGE_GUILD_EXPRESSIONS. The
 /// image is at the CDN path `/emojis/{id}.{png|webp|gif}`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GuildEmoji {
     pub id: Snowflake,
     pub name: String,
@@ -256,6 +250,11 @@ pub struct ModifyMemberBody {
     pub mute: Option<bool>,
     #[serde(default)]
     pub deaf: Option<bool>,
+    /// Moves the member to this voice or stage channel (MOVE_MEMBERS), or disconnects them
+    /// from voice with `null`; 400 40032 when the member is not in voice.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub channel_id: Option<Option<Snowflake>>,
     /// ISO 8601 end of a timeout (at most 28 days ahead), or `null` to end it (Discord "Modify
     /// Guild Member"; MODERATE_MEMBERS).
     #[serde(default, deserialize_with = "double_option")]

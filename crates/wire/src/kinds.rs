@@ -314,6 +314,32 @@ int_enum! {
 }
 
 int_enum! {
+    /// Status of a guild scheduled event (Discord "Guild Scheduled Event Status"); only
+    /// SCHEDULED -> ACTIVE, ACTIVE -> COMPLETED and SCHEDULED -> CANCELED happen.
+    ScheduledEventStatus: u8 {
+        Scheduled = 1,
+        Active = 2,
+        /// Final.
+        Completed = 3,
+        /// Final.
+        Canceled = 4,
+    }
+}
+
+int_enum! {
+    /// Where a guild scheduled event takes place (Discord "Guild Scheduled Event Entity
+    /// Types").
+    ScheduledEventEntityType: u8 {
+        /// In a stage channel (`channel_id`).
+        StageInstance = 1,
+        /// In a voice channel (`channel_id`).
+        Voice = 2,
+        /// Elsewhere: `entity_metadata.location`, no channel, an end time.
+        External = 3,
+    }
+}
+
+int_enum! {
     /// What content triggers an Auto Moderation rule (Discord "Auto Moderation Rule Object >
     /// Trigger Types"; value 2, HARMFUL_LINK, is retired).
     AutoModTriggerType: u8 {
@@ -414,6 +440,12 @@ events! {
     ChannelUpdate = "CHANNEL_UPDATE",
     ChannelDelete = "CHANNEL_DELETE",
     ChannelPinsUpdate = "CHANNEL_PINS_UPDATE",
+    /// A user joined a group DM (Discord "Gateway Events > Channel Recipient Add", client
+    /// API): `{channel_id, user}` to the group's recipients. Never crosses federation.
+    ChannelRecipientAdd = "CHANNEL_RECIPIENT_ADD",
+    /// A user left or was removed from a group DM: `{channel_id, user}` to the remaining
+    /// recipients. Never crosses federation.
+    ChannelRecipientRemove = "CHANNEL_RECIPIENT_REMOVE",
     /// A thread was created, or the user was added to a private thread (Discord "Gateway
     /// Events > Thread Create"); threads never cross federation.
     ThreadCreate = "THREAD_CREATE",
@@ -491,6 +523,28 @@ events! {
     /// last_message_id}]}`, coalesced. Only to sessions that opted in; never crosses
     /// federation.
     PassiveUpdateV1 = "PASSIVE_UPDATE_V1",
+    /// A member joined, moved in or left voice, or their voice flags changed (Discord
+    /// "Gateway Events > Voice State Update"): a voice state, to the guild's sessions with
+    /// GUILD_VOICE_STATES. Never crosses federation.
+    VoiceStateUpdate = "VOICE_STATE_UPDATE",
+    /// The voice server of the session's voice connection (Discord "Gateway Events > Voice
+    /// Server Update"): Hearth has no media server, so `endpoint` is always `null` ("no
+    /// server allocated"); to the session that sent op 4 only. Never crosses federation.
+    VoiceServerUpdate = "VOICE_SERVER_UPDATE",
+    /// A scheduled event was created (Discord "Gateway Events > Guild Scheduled Event
+    /// Create"): the event, to the guild's sessions with GUILD_SCHEDULED_EVENTS that can see
+    /// its channel (every member for an EXTERNAL event). Never crosses federation.
+    GuildScheduledEventCreate = "GUILD_SCHEDULED_EVENT_CREATE",
+    /// A scheduled event changed, by an edit or by the status automation (as
+    /// `GUILD_SCHEDULED_EVENT_CREATE`).
+    GuildScheduledEventUpdate = "GUILD_SCHEDULED_EVENT_UPDATE",
+    /// A scheduled event was deleted (as `GUILD_SCHEDULED_EVENT_CREATE`; the event as it was).
+    GuildScheduledEventDelete = "GUILD_SCHEDULED_EVENT_DELETE",
+    /// A user became interested in a scheduled event: `{guild_scheduled_event_id, user_id,
+    /// guild_id}`, to those who can see the event. Never crosses federation.
+    GuildScheduledEventUserAdd = "GUILD_SCHEDULED_EVENT_USER_ADD",
+    /// A user is no longer interested (as `GUILD_SCHEDULED_EVENT_USER_ADD`).
+    GuildScheduledEventUserRemove = "GUILD_SCHEDULED_EVENT_USER_REMOVE",
 }
 
 impl fmt::Display for Event {

@@ -8,7 +8,6 @@ use crate::{InteractionType, Member, MessageType, Snowflake, User, double_option
 
 /// Reaction count object on a message. `me` and `me_burst` are the viewer's.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Reaction {
     pub count: i64,
     pub count_details: ReactionCountDetails,
@@ -20,7 +19,6 @@ pub struct Reaction {
 
 /// Reaction counts by kind ("Reaction Count Details Object").
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ReactionCountDetails {
     pub burst: i64,
     pub normal: i64,
@@ -29,7 +27,6 @@ pub struct ReactionCountDetails {
 /// Partial emoji: unicode (`id: null`) or custom (`name:id`; Hearth has no custom emojis
 /// yet, so `id` is always null; it would be an emoji of the sender's server).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Emoji {
     pub id: Option<Snowflake>,
     pub name: Option<String>,
@@ -43,7 +40,8 @@ pub struct Emoji {
 pub struct MessageReference {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<u8>,
-    #[serde(default)]
+    /// Absent on a THREAD_CREATED message, which refers to its thread only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<Snowflake>,
     #[serde(default)]
     pub channel_id: Option<Snowflake>,
@@ -56,7 +54,6 @@ pub struct MessageReference {
 /// Message object ("Resources > Message"). The gateway's `MESSAGE_CREATE` and
 /// `MESSAGE_UPDATE` add the author's `member` (without `user`) in guilds.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Message {
     pub id: Snowflake,
     pub channel_id: Snowflake,
@@ -133,7 +130,6 @@ pub struct Message {
 /// message answers. `authorizing_integration_owners` maps an installation context (`"0"`
 /// guild, `"1"` user) to the guild's or user's id.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct MessageInteractionMetadata {
     #[ids(skip = "an interaction of the bot's server: no object of the guild")]
     pub id: Snowflake,
@@ -167,7 +163,6 @@ pub struct MessageInteractionMetadata {
 
 /// Message Interaction Object (deprecated by Discord for `interaction_metadata`).
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct MessageInteraction {
     #[ids(skip = "an interaction of the bot's server: no object of the guild")]
     pub id: Snowflake,
@@ -182,7 +177,6 @@ pub struct MessageInteraction {
 /// `proxy_url` are signed and expire (`ex`, `is`, `hm` query parameters, as Discord's CDN);
 /// `size` in bytes, `width`/`height` in pixels (images only).
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Attachment {
     #[ids(
         skip = "the host's attachment id: a member server maps it through id_map itself when it stores the attachment, with its own URL (spec/federation.md §17.3)"

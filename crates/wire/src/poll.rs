@@ -11,7 +11,6 @@ use crate::{Emoji, Snowflake, User};
 /// Poll Media Object: `text` (question up to 300 characters, answer up to 55) and, on
 /// answers only, an optional partial `emoji` (Unicode `name`, or a custom emoji's `id`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PollMedia {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -21,7 +20,6 @@ pub struct PollMedia {
 
 /// Poll Answer Object: `answer_id` 1..N in the order of the request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PollAnswer {
     #[ids(skip = "a position in the poll (1..10), not a snowflake")]
     pub answer_id: u8,
@@ -30,7 +28,6 @@ pub struct PollAnswer {
 
 /// Poll Answer Count Object: votes of one answer; `me_voted` is the viewer's.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PollAnswerCount {
     #[ids(skip = "an answer_id, not a snowflake")]
     pub id: u8,
@@ -41,7 +38,6 @@ pub struct PollAnswerCount {
 /// Poll Results Object: `is_finalized` once the poll ended and its votes were counted;
 /// answers without votes are absent from `answer_counts`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PollResults {
     pub is_finalized: bool,
     pub answer_counts: Vec<PollAnswerCount>,
@@ -49,7 +45,6 @@ pub struct PollResults {
 
 /// Poll Object: `expiry` an ISO 8601 time, `layout_type` 1 (DEFAULT).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Poll {
     pub question: PollMedia,
     pub answers: Vec<PollAnswer>,
@@ -98,7 +93,6 @@ pub struct PollVoters {
 /// `MESSAGE_POLL_VOTE_ADD` and `MESSAGE_POLL_VOTE_REMOVE` (Discord "Gateway Events >
 /// Message Poll Vote Add"): one answer of one voter. Never crosses federation.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PollVote {
     pub user_id: Snowflake,
     pub channel_id: Snowflake,

@@ -74,7 +74,6 @@ pub const MENTION_COUNT_CAP: i64 = 100;
 /// `PASSIVE_UPDATE_V1` (Discord's client API; spec/gateway.md "Passive guilds"): the
 /// channels of a passive guild whose newest message moved, coalesced per guild.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PassiveUpdate {
     pub guild_id: Snowflake,
     /// Ascending by channel id.
@@ -83,7 +82,6 @@ pub struct PassiveUpdate {
 
 /// One channel of a [`PassiveUpdate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PassiveChannel {
     pub id: Snowflake,
     /// The newest message the session did not receive there.

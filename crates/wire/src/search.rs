@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::Message;
 use crate::Snowflake;
-use crate::ids::Unsupported;
 
 /// Most results in one page (`limit`, default and maximum: 25).
 pub const SEARCH_LIMIT_MAX: i64 = 25;
@@ -64,8 +63,10 @@ pub struct MessageSearchResult {
     /// The page: one list per result holding just that message (Discord's former
     /// surrounding context); messages come without `reactions`.
     pub messages: Vec<Vec<Message>>,
-    /// The threads of the results: Hearth has no threads, always empty.
-    pub threads: Vec<Unsupported>,
-    /// Thread members of the caller: always empty.
-    pub members: Vec<Unsupported>,
+    /// The threads that contain the returned messages (thread channel objects with their
+    /// counts, as the thread lists give them).
+    pub threads: Vec<crate::Channel>,
+    /// A thread member object for each of `threads` the caller has joined (Discord's shape:
+    /// thread members, not guild members).
+    pub members: Vec<crate::ThreadMember>,
 }

@@ -10,7 +10,6 @@ use crate::{ChannelType, Snowflake};
 /// Thread Metadata Object. Timestamps are ISO 8601; `auto_archive_duration` in minutes
 /// (60, 1440, 4320 or 10080).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ThreadMetadata {
     pub archived: bool,
     pub auto_archive_duration: i64,
@@ -26,7 +25,6 @@ pub struct ThreadMetadata {
 /// Thread Member Object. `id` (the thread) and `user_id` are omitted inside GUILD_CREATE in
 /// Discord; Hearth always sends them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ThreadMember {
     pub id: Snowflake,
     pub user_id: Snowflake,
@@ -76,7 +74,6 @@ pub struct ThreadList {
 /// at most one of `emoji_id` (a guild emoji) and `emoji_name` (a unicode emoji). In a
 /// request (`available_tags` of Create/Modify Channel) `id` is absent for a new tag.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ForumTag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Snowflake>,
@@ -92,7 +89,6 @@ pub struct ForumTag {
 /// Default Reaction Object ("Resources > Channel"): the emoji shown to add a reaction to a
 /// forum post; one of `emoji_id` (a guild emoji) and `emoji_name` (a unicode emoji).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DefaultReaction {
     #[serde(default)]
     pub emoji_id: Option<Snowflake>,

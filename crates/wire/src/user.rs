@@ -10,7 +10,6 @@ use crate::{Snowflake, double_option};
 /// Across servers a user is matched by `handle`, never by id (`#[ids(user)]`,
 /// spec/federation.md §13).
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 #[ids(user)]
 pub struct User {
     pub id: Snowflake,
@@ -149,14 +148,21 @@ pub struct ModifyMeBody {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// `POST /users/@me/channels` ("Resources > User > Create DM", and the user-account form of
+/// "Create Group DM"): `recipient_id` opens the 1:1 DM; `recipients` with one id does the
+/// same, with none or several (at most 9: 10 users with the caller) creates a group DM
+/// (type 3) owned by the caller, named `name` (at most 100 characters) if given.
 pub struct CreateDmBody {
     pub recipient_id: Option<Snowflake>,
+    #[serde(default)]
+    pub recipients: Option<Vec<Snowflake>>,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// Relationship object ("Resources > Relationship"): `GET /users/@me/relationships` and
 /// READY's `relationships`. Hearth keeps blocks only (`type` 2); `nickname` is always null.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct Relationship {
     /// The other user's id.
     pub id: Snowflake,
@@ -169,7 +175,6 @@ pub struct Relationship {
 
 /// The `RELATIONSHIP_REMOVE` payload: the relationship with `id` is gone (`type`: what it was).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RelationshipRemove {
     pub id: Snowflake,
     #[serde(rename = "type")]

@@ -89,6 +89,13 @@ pub struct ExecuteWebhookBody {
     /// users' clients and are not taken here (400 50035).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<crate::AttachmentRef>>,
+    /// The name of a post to create with this message (the webhook's channel must be a forum
+    /// or media channel; Discord's `thread_name`). Not taken by interaction follow-ups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_name: Option<String>,
+    /// The tags of the post `thread_name` creates (ids of the forum's `available_tags`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_tags: Option<Vec<Snowflake>>,
 }
 
 /// `PATCH /webhooks/{id}/{token}/messages/{message_id}` ("Edit Webhook Message").

@@ -449,23 +449,40 @@ fn a_rewriting_visitor_leaves_no_id_of_the_sender_in_any_payload() {
 }
 
 #[test]
-fn unknown_fields_missing_fields_and_unfederated_events_are_refused() {
+fn unknown_fields_are_dropped_missing_fields_and_unfederated_events_refused() {
+    // A newer host's field (spec/federation.md §13): the payload is applied without it, and
+    // what is republished does not carry it (nor the id inside it) untranslated.
     let mut d = json!({"id": "1", "channel_id": "2", "guild_id": "3"});
     assert!(Payload::parse(Event::MessageDelete, d.clone()).is_ok());
     d["new_id_field"] = json!("4");
-    assert!(matches!(
-        Payload::parse(Event::MessageDelete, d),
-        Err(PayloadError::Shape(Event::MessageDelete, _))
-    ));
-    // Unknown fields deep inside (a user object of a message) are refused too.
+    let p = Payload::parse(Event::MessageDelete, d).expect("an unknown field is ignored");
+    assert_eq!(
+        p.to_value(),
+        json!({"id": "1", "channel_id": "2", "guild_id": "3"})
+    );
+    // Deep inside too (a user object of a message): the rest still parses and the rewriting
+    // visitor reaches every id that is republished.
     let mut m = message("1010");
     m["author"]["primary_guild_id"] = json!("5");
-    assert!(Payload::parse(Event::MessageCreate, m).is_err());
+    m["future"] = json!({"channel_id": "6"});
+    let mut p = Payload::parse(Event::MessageCreate, m).expect("unknown fields are ignored");
+    let out = p.to_value();
+    assert!(out["author"].get("primary_guild_id").is_none(), "{out}");
+    assert!(out.get("future").is_none(), "{out}");
+    let mut v = shift();
+    p.visit_ids(&mut v);
+    let mut left = BTreeSet::new();
+    id_strings(&p.to_value(), "", &mut left);
+    assert!(!left.contains(&5) && !left.contains(&6), "{left:?}");
     // A non-empty list Hearth always sends empty.
     let mut m = message("1010");
     m["attachments"] = json!([{"id": "6"}]);
     assert!(Payload::parse(Event::MessageCreate, m).is_err());
-    assert!(Payload::parse(Event::MessageDelete, json!({"id": "1"})).is_err());
+    // A missing required field, and an event that never crosses federation.
+    assert!(matches!(
+        Payload::parse(Event::MessageDelete, json!({"id": "1"})),
+        Err(PayloadError::Shape(Event::MessageDelete, _))
+    ));
     assert!(matches!(
         Payload::parse(Event::Ready, json!({})),
         Err(PayloadError::NotFederated(Event::Ready))

@@ -3,6 +3,8 @@
 // needs a recent proof: the `reauth` handler asks the user, `POST /mfa/finish` proves it,
 // the request is sent again).
 import type {
+  StartThreadBody,
+  ThreadList,
   ApplicationCommandIndex,
   InteractionRequest,
   GuildEmoji,
@@ -27,6 +29,7 @@ import type {
   LoginAnswer,
   LoginBody,
   Message,
+  MessageSearchResult,
   RegisterBody,
   Relationship,
   RelationshipBody,
@@ -40,6 +43,18 @@ import type {
   WebauthnCredential,
 } from './wire';
 import { messageForm } from '../files';
+
+/** One member server of this server's guilds (`GET /admin/federation/peers`, instance
+ *  administrators; a JSON object of the server's operator view, not a hearth-wire type). */
+export interface FederationPeer {
+  server: string;
+  guilds: number;
+  pending: number;
+  lag_seconds: number;
+  failures: number;
+  dead: boolean;
+  blocked: boolean;
+}
 
 /** A proof for `POST /mfa/finish`. */
 export interface ReauthProof {
@@ -194,6 +209,10 @@ export class Rest {
     const t = this.tokens.get();
     if (t) this.tokens.set({ ...t, token: r.token });
   }
+  /** `GET /admin/federation/peers` (instance administrators; 403 50013 for others). */
+  federationPeers() {
+    return this.request<FederationPeer[]>('GET', '/admin/federation/peers');
+  }
   passkeys() {
     return this.request<WebauthnCredential[]>('GET', '/users/@me/mfa/webauthn/credentials');
   }
@@ -234,10 +253,13 @@ export class Rest {
   ack(channel: Snowflake, message: Snowflake) {
     return this.request<{ token: null }>('POST', `/channels/${channel}/messages/${message}/ack`, { token: null });
   }
-  /** `GET /channels/{id}/messages`: newest first, at most `limit` (1..100). */
-  messages(channel: Snowflake, opts: { before?: Snowflake; limit?: number } = {}) {
+  /** `GET /channels/{id}/messages`: newest first, at most `limit` (1..100); one of `before`,
+   *  `after` or `around` (Discord "Get Channel Messages"). */
+  messages(channel: Snowflake, opts: { before?: Snowflake; after?: Snowflake; around?: Snowflake; limit?: number } = {}) {
     const q = new URLSearchParams({ limit: String(opts.limit ?? 50) });
     if (opts.before) q.set('before', opts.before);
+    else if (opts.after) q.set('after', opts.after);
+    else if (opts.around) q.set('around', opts.around);
     return this.request<Message[]>('GET', `/channels/${channel}/messages?${q}`);
   }
   sendMessage(channel: Snowflake, b: CreateMessageBody) {
@@ -246,6 +268,29 @@ export class Rest {
   /** A message with files: one `multipart/form-data` request (see `messageForm`). */
   sendMessageWithFiles(channel: Snowflake, b: CreateMessageBody, files: File[]) {
     return this.request<Message>('POST', `/channels/${channel}/messages`, messageForm(b, files));
+  }
+  /** `GET /channels/{id}`: one channel (a thread the client does not hold, e.g. archived). */
+  channel(id: Snowflake) {
+    return this.request<Channel>('GET', `/channels/${id}`);
+  }
+  /** `POST /channels/{id}/messages/{message}/threads`: a public thread started from a message. */
+  startThreadFromMessage(channel: Snowflake, message: Snowflake, b: StartThreadBody) {
+    return this.request<Channel>('POST', `/channels/${channel}/messages/${message}/threads`, b);
+  }
+  /** `POST /channels/{id}/threads`: a thread without a message; in a forum, a post (`message`
+   *  and `applied_tags`), answered with the thread and its `message`. */
+  startThread(channel: Snowflake, b: StartThreadBody) {
+    return this.request<Channel>('POST', `/channels/${channel}/threads`, b);
+  }
+  /** `GET /channels/{id}/threads/archived/public`: archived public threads, newest archive first. */
+  archivedThreads(channel: Snowflake, limit = 50) {
+    return this.request<ThreadList>('GET', `/channels/${channel}/threads/archived/public?limit=${limit}`);
+  }
+  /** Message search (Discord "Search Guild Messages"): `GET /guilds/{guild}/messages/search`,
+   *  or `GET /channels/{channel}/messages/search` for a DM; `params` from `searchParams`. */
+  search(scope: { guild: Snowflake } | { channel: Snowflake }, params: string) {
+    const base = 'guild' in scope ? `/guilds/${scope.guild}` : `/channels/${scope.channel}`;
+    return this.request<MessageSearchResult>('GET', `${base}/messages/search?${params}`);
   }
   /** `GET /channels/{id}/pins`: the pinned messages, newest pin first. */
   pins(channel: Snowflake) {
@@ -285,6 +330,24 @@ export class Rest {
   openDm(recipient: Snowflake) {
     const b: CreateDmBody = { recipient_id: recipient };
     return this.request<Channel>('POST', '/users/@me/channels', b);
+  }
+  /** `POST /users/@me/channels` with `recipients`: a group DM with these users (at most 9
+   *  others), owned by the caller. */
+  createGroupDm(recipients: Snowflake[], name?: string) {
+    const b: CreateDmBody = name ? { recipients, name } : { recipients };
+    return this.request<Channel>('POST', '/users/@me/channels', b);
+  }
+  /** `PUT /channels/{id}/recipients/{user}`: adds someone to a group DM. */
+  addRecipient(channel: Snowflake, user: Snowflake) {
+    return this.request<undefined>('PUT', `/channels/${channel}/recipients/${user}`);
+  }
+  /** `DELETE /channels/{id}/recipients/{user}`: the owner removes someone. */
+  removeRecipient(channel: Snowflake, user: Snowflake) {
+    return this.request<undefined>('DELETE', `/channels/${channel}/recipients/${user}`);
+  }
+  /** `DELETE /channels/{id}` of a group DM: leaves it. */
+  leaveGroupDm(channel: Snowflake) {
+    return this.request<Channel>('DELETE', `/channels/${channel}`);
   }
   relationships() {
     return this.request<Relationship[]>('GET', '/users/@me/relationships');

@@ -14,6 +14,9 @@ import createInviteBody from '../../wire-fixtures/create_invite_body.json';
 import createMessageBody from '../../wire-fixtures/create_message_body.json';
 import createRoleBody from '../../wire-fixtures/create_role_body.json';
 import dmChannel from '../../wire-fixtures/dm_channel.json';
+import groupDmChannel from '../../wire-fixtures/group_dm_channel.json';
+import channelRecipient from '../../wire-fixtures/channel_recipient.json';
+import createGroupDmBody from '../../wire-fixtures/create_group_dm_body.json';
 import editMessageBody from '../../wire-fixtures/edit_message_body.json';
 import guild from '../../wire-fixtures/guild.json';
 import interactionEvent from '../../wire-fixtures/interaction_event.json';
@@ -21,6 +24,11 @@ import interactionModalCreate from '../../wire-fixtures/interaction_modal_create
 import invite from '../../wire-fixtures/invite.json';
 import loginBody from '../../wire-fixtures/login_body.json';
 import message from '../../wire-fixtures/message.json';
+import messageSearchResult from '../../wire-fixtures/message_search_result.json';
+import threadChannel from '../../wire-fixtures/thread_channel.json';
+import forumChannel from '../../wire-fixtures/forum_channel.json';
+import threadList from '../../wire-fixtures/thread_list.json';
+import messageWithThread from '../../wire-fixtures/message_with_thread.json';
 import passiveUpdate from '../../wire-fixtures/passive_update.json';
 import messageDelete from '../../wire-fixtures/message_delete.json';
 import reactionRemove from '../../wire-fixtures/reaction_remove.json';
@@ -62,6 +70,14 @@ export const checked: [
   W.InteractionClientEvent,
   W.AutocompleteResponse,
   W.ChannelPosition[],
+  W.MessageSearchResult,
+  W.Channel,
+  W.Channel,
+  W.ThreadList,
+  W.Message,
+  W.Channel,
+  W.ChannelRecipient,
+  W.CreateDmBody,
 ] = [
   user,
   tokenPair,
@@ -91,6 +107,14 @@ export const checked: [
   interactionEvent,
   autocompleteResponse,
   channelSyncBody,
+  messageSearchResult,
+  threadChannel,
+  forumChannel,
+  threadList,
+  messageWithThread,
+  groupDmChannel,
+  channelRecipient,
+  createGroupDmBody,
 ];
 // The `POST /interactions` bodies are checked by `src/bots.fixtures.test.ts`: the client's
 // builders produce exactly `wire-fixtures/interaction_*_body.json` (JSON imports widen

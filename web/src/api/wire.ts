@@ -124,7 +124,52 @@ export interface CreateGuildBody {
 }
 
 /** Channel types ("Resources > Channel > Channel Types") the client renders. */
-export const ChannelType = { GuildText: 0, Dm: 1, GuildVoice: 2, GroupDm: 3, GuildCategory: 4 } as const;
+export const ChannelType = {
+  GuildText: 0,
+  Dm: 1,
+  GuildVoice: 2,
+  GroupDm: 3,
+  GuildCategory: 4,
+  GuildAnnouncement: 5,
+  AnnouncementThread: 10,
+  PublicThread: 11,
+  PrivateThread: 12,
+  GuildForum: 15,
+  GuildMedia: 16,
+} as const;
+
+/** Channel flags ("Resources > Channel > Channel Flags"): a forum's posts need a tag. */
+export const REQUIRE_TAG = 1 << 4;
+
+/** `hearth_wire::ThreadMetadata`: a thread's archive state (timestamps ISO 8601,
+ *  `auto_archive_duration` in minutes). */
+export interface ThreadMetadata {
+  archived: boolean;
+  auto_archive_duration: number;
+  archive_timestamp: string;
+  locked: boolean;
+  invitable?: boolean;
+  create_timestamp?: string;
+}
+
+/** `hearth_wire::ThreadMember`: a user's membership of a thread. */
+export interface ThreadMember {
+  id: Snowflake;
+  user_id: Snowflake;
+  join_timestamp: string;
+  flags: number;
+  guild_id?: Snowflake;
+}
+
+/** `hearth_wire::ForumTag`: a tag of a forum or media channel; `moderated` tags are applied
+ *  only by MANAGE_THREADS holders. */
+export interface ForumTag {
+  id?: Snowflake;
+  name: string;
+  moderated: boolean;
+  emoji_id: Snowflake | null;
+  emoji_name: string | null;
+}
 
 /** `hearth_wire::Overwrite`: a channel permission overwrite (`type` 0 role, 1 member;
  * `allow`/`deny` as decimal strings). */
@@ -149,12 +194,86 @@ export interface Channel {
   last_pin_timestamp?: string | null;
   /** DMs: the other participants (without the caller). */
   recipients?: User[];
+  /** Channel flags (REQUIRE_TAG on forums). */
+  flags?: number;
+  rate_limit_per_user?: number;
+  /** Threads (types 10, 11, 12; `parent_id` is the text, announcement or forum channel) and
+   *  group DMs: the owner (of a group DM: who may remove people). */
+  owner_id?: Snowflake;
+  thread_metadata?: ThreadMetadata;
+  /** Threads: messages in the thread, the starter message excluded. */
+  message_count?: number;
+  member_count?: number;
+  total_message_sent?: number;
+  /** Threads: the caller's membership, when they joined. */
+  member?: ThreadMember;
+  newly_created?: boolean;
+  /** Forum and media channels: their tags. */
+  available_tags?: ForumTag[];
+  /** Forum posts: the ids of the tags applied. */
+  applied_tags?: Snowflake[];
+  default_reaction_emoji?: { emoji_id: Snowflake | null; emoji_name: string | null } | null;
+  default_sort_order?: number | null;
+  default_forum_layout?: number;
+  default_thread_rate_limit_per_user?: number;
+  /** Start Thread in Forum or Media Channel: the post's starter message. */
+  message?: Message;
 }
 
-/** `hearth_wire::CreateDmBody`: `POST /users/@me/channels` opens (or finds) the DM with a user. */
-export interface CreateDmBody {
-  recipient_id: Snowflake;
+/** `hearth_wire::StartThreadBody`: `POST /channels/{id}/messages/{message_id}/threads` (name
+ *  only) and `POST /channels/{id}/threads` (forum posts: `message` and `applied_tags`). */
+export interface StartThreadBody {
+  name: string;
+  auto_archive_duration?: number;
+  type?: number;
+  message?: CreateMessageBody;
+  applied_tags?: Snowflake[];
 }
+
+/** `hearth_wire::ThreadList`: `GET /guilds/{id}/threads/active` and the archived lists. */
+export interface ThreadList {
+  threads: Channel[];
+  members: ThreadMember[];
+  has_more?: boolean;
+}
+
+/** `THREAD_LIST_SYNC`: the active threads of `channel_ids` (all of the guild's when absent)
+ *  the user gained access to. */
+export interface ThreadListSync {
+  guild_id: Snowflake;
+  channel_ids?: Snowflake[];
+  threads: Channel[];
+  members: ThreadMember[];
+}
+
+/** `THREAD_DELETE`. */
+export interface ThreadDelete {
+  id: Snowflake;
+  guild_id: Snowflake;
+  parent_id: Snowflake;
+  type: number;
+  /** Group DMs: the icon hash (always null for now). */
+  icon?: string | null;
+}
+
+/** `hearth_wire::CreateDmBody`: `POST /users/@me/channels` opens (or finds) the DM with a user
+ *  (`recipient_id`), or creates a group DM (`recipients`: none or two to nine other users,
+ *  an optional `name`). */
+export interface CreateDmBody {
+  recipient_id?: Snowflake;
+  recipients?: Snowflake[];
+  name?: string;
+}
+
+/** `hearth_wire::dispatch::ChannelRecipient`: CHANNEL_RECIPIENT_ADD and _REMOVE (group DMs). */
+export interface ChannelRecipient {
+  channel_id: Snowflake;
+  user: User;
+}
+
+/** Message types of group DM system messages (Discord's RECIPIENT_ADD, RECIPIENT_REMOVE,
+ *  CHANNEL_NAME_CHANGE). */
+export const SystemMessageType = { RecipientAdd: 1, RecipientRemove: 2, ChannelNameChange: 4 } as const;
 
 /** Relationship types ("Resources > Relationship"); Hearth keeps blocks only. */
 export const RelationshipType = { Blocked: 2 } as const;
@@ -223,6 +342,9 @@ export interface GuildCreate extends Guild {
   presences?: PresenceUpdate[];
   member_count: number;
   joined_at: string;
+  /** The active threads the user can see (Discord's GUILD_CREATE `threads`); the client
+   *  adds the archived ones it fetched or saw archived. */
+  threads?: Channel[];
 }
 
 /** `hearth_wire::GuildEmoji` (the fields this client reads): a custom emoji, its image at
@@ -291,6 +413,8 @@ export interface Message {
   application_id?: Snowflake;
   /** Who ran the command this message answers. */
   interaction_metadata?: { id: Snowflake; type: number; user: User; name?: string; command_type?: number };
+  /** The thread this message started. */
+  thread?: Channel;
 }
 
 /** `hearth_wire::AttachmentRef`: on create, `id` names the `files[n]` part (`n`). */
@@ -687,4 +811,14 @@ export interface InteractionModalCreate {
 export interface AutocompleteResponse {
   nonce: string | null;
   choices: CommandChoice[];
+}
+
+/** The answer of a message search (crates/wire/src/search.rs `MessageSearchResult`): one list
+ *  per result holding just that message, without `reactions`. */
+export interface MessageSearchResult {
+  total_results: number;
+  messages: Message[][];
+  /** The threads holding results, and the caller's thread members among them. */
+  threads?: Channel[];
+  members?: ThreadMember[];
 }

@@ -180,3 +180,49 @@ describe('passive guilds in the store', () => {
     expect(s.state.messages.d?.list.map((m) => m.id)).toEqual(['11']);
   });
 });
+
+describe('a window of history around a jumped-to message', () => {
+  // Ids 100..199 in one channel; `around 150` with limit 50 answers 125..174 (newest first),
+  // as src/storage/chat.rs does: 25 from the target on, 25 before it.
+  const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+  const page = (list: string[]) => list.map((id) => msg(id)).reverse();
+  const channel = msg('1').channel_id;
+  const loaded = (s: Store) => s.state.messages[channel]?.list.map((m) => m.id);
+
+  it('replaces the loaded messages, knows both ends are open, and starts a new list', () => {
+    const s = new Store();
+    s.prependPage(channel, page(ids(150, 199)), 50);
+    const before = s.state.messages[channel]?.epoch;
+    s.replaceWindow(channel, page(ids(125, 174)), 50, '150');
+    const w = s.state.messages[channel];
+    expect(loaded(s)).toEqual(ids(125, 174));
+    expect([w?.hasMore, w?.hasNewer]).toEqual([true, true]);
+    expect(w?.epoch).not.toBe(before);
+    // Near the present: fewer than 25 from the target on.
+    s.replaceWindow(channel, page(ids(165, 199)), 50, '190');
+    expect(s.state.messages[channel]?.hasNewer).toBe(false);
+  });
+
+  it('holds live messages until the newer pages reach the present, then adds them once, in order', () => {
+    const s = new Store();
+    s.replaceWindow(channel, page(ids(125, 174)), 50, '150');
+    s.addMessage(msg('300'));
+    s.addMessage(msg('301'));
+    s.dispatch('MESSAGE_UPDATE', { ...msg('300'), content: 'edited while held' });
+    s.dispatch('MESSAGE_DELETE', { id: '301', channel_id: channel, guild_id: null });
+    expect(loaded(s)).toEqual(ids(125, 174));
+    // A full newer page: still not the present.
+    s.appendPage(channel, page(ids(175, 224)), 50);
+    expect(loaded(s)).toEqual(ids(125, 224));
+    expect(s.state.messages[channel]?.hasNewer).toBe(true);
+    // The last page (short, overlapping what is loaded; answered before 300 was stored): the
+    // present, with the held message as edited meanwhile.
+    s.appendPage(channel, page(ids(220, 240)), 50);
+    expect(loaded(s)).toEqual([...ids(125, 240), '300']);
+    expect(s.state.messages[channel]?.list.at(-1)?.content).toBe('edited while held');
+    expect(s.state.messages[channel]?.hasNewer).toBe(false);
+    // Live messages are appended again.
+    s.addMessage(msg('302'));
+    expect(loaded(s)?.at(-1)).toBe('302');
+  });
+});

@@ -7,6 +7,7 @@ import type {
   InteractionClientEvent,
   InteractionModalCreate,
   Channel,
+  ChannelRecipient,
   ChannelPinsUpdate,
   GuildCreate,
   GuildRoleDelete,
@@ -22,9 +23,12 @@ import type {
   Ready,
   RelationshipRemove,
   Snowflake,
+  ThreadDelete,
+  ThreadListSync,
   TypingStart,
   User,
 } from '../api/wire';
+import { countMessage, removeThread, syncThreads, upsertThreads } from './threads';
 import { RelationshipType } from '../api/wire';
 import type { GatewayStatus } from '../api/gateway';
 
@@ -46,8 +50,21 @@ export interface ChannelMessages {
   list: Message[];
   /** Whether older messages may exist on the server. */
   hasMore: boolean;
+  /** Whether newer messages than the last loaded one may exist on the server: the list is a
+   *  window around a message jumped to, not the channel's latest page. New messages are not
+   *  appended to such a window; they are fetched when the view reaches its end. */
+  hasNewer?: boolean;
+  /** Messages created while a window was shown (`hasNewer`): added once it reaches the present. */
+  held?: Message[];
   loading: boolean;
+  /** Which list this is: each new list (first page, window around a message) gets a new
+   *  number; a page answer for an older one is dropped, and the view starts anew with it. */
+  epoch: number;
 }
+
+let nextEpoch = 1;
+/** An empty list that older pages will fill. */
+const freshList = (): ChannelMessages => ({ list: [], hasMore: true, loading: false, epoch: nextEpoch++ });
 
 export interface State {
   me: User | null;
@@ -213,6 +230,22 @@ export class Store {
     }));
   }
 
+  /** Threads of `guildId` learned by REST (a new thread, a forum's archived posts). */
+  setThreads(guildId: Snowflake, threads: Channel[]): void {
+    this.set((s) => ({ guilds: upsertThreads(s.guilds, guildId, threads) }));
+  }
+
+  /** A group DM gained or lost a recipient (CHANNEL_RECIPIENT_ADD/REMOVE). */
+  recipientChanged(r: ChannelRecipient, added: boolean): void {
+    this.set((s) => ({
+      dms: s.dms.map((c) => {
+        if (c.id !== r.channel_id) return c;
+        const others = (c.recipients ?? []).filter((u) => u.id !== r.user.id);
+        return { ...c, recipients: added ? [...others, r.user] : others };
+      }),
+    }));
+  }
+
   /** The DM channels as `GET /users/@me/channels` answered (a DM first seen by a message). */
   setDms(list: Channel[]): void {
     this.set((s) => {
@@ -243,21 +276,65 @@ export class Store {
   /** Older messages fetched by scrolling up (`page` newest first, as the API answers). */
   prependPage(channel: Snowflake, page: Message[], limit: number): void {
     this.set((s) => {
-      const cur = s.messages[channel] ?? { list: [], hasMore: true, loading: false };
+      const cur = s.messages[channel] ?? freshList();
       const known = new Set(cur.list.map((m) => m.id));
       const older = page.filter((m) => !known.has(m.id)).reverse();
       return {
         messages: {
           ...s.messages,
-          [channel]: { list: [...older, ...cur.list], hasMore: page.length >= limit, loading: false },
+          [channel]: { ...cur, list: [...older, ...cur.list], hasMore: page.length >= limit, loading: false },
         },
       };
     });
   }
 
+  /** A window of messages around `target`, which was jumped to (`GET .../messages?around=`
+   *  with `limit`: up to `limit - limit/2` messages from `target` on and `limit/2` before it,
+   *  as src/storage/chat.rs answers), replacing what was loaded. */
+  replaceWindow(channel: Snowflake, page: Message[], limit: number, target: Snowflake): void {
+    const newer = page.filter((m) => compareIds(m.id, target) >= 0).length;
+    this.set((s) => ({
+      messages: {
+        ...s.messages,
+        [channel]: {
+          list: [...page].sort((a, b) => compareIds(a.id, b.id)),
+          hasMore: page.length - newer >= Math.floor(limit / 2),
+          hasNewer: newer >= limit - Math.floor(limit / 2),
+          loading: false,
+          epoch: nextEpoch++,
+        },
+      },
+    }));
+  }
+
+  /** Newer messages after a window's end (`GET .../messages?after=`); `page` in any order. */
+  appendPage(channel: Snowflake, page: Message[], limit: number): void {
+    this.set((s) => {
+      const cur = s.messages[channel];
+      if (!cur) return {};
+      const hasNewer = page.length >= limit;
+      const known = new Set(cur.list.map((m) => m.id));
+      const newer = [...page, ...(hasNewer ? [] : (cur.held ?? []))].filter((m) => {
+        if (known.has(m.id)) return false;
+        known.add(m.id);
+        return true;
+      });
+      const list = [...cur.list, ...newer].sort((a, b) => compareIds(a.id, b.id));
+      return {
+        messages: { ...s.messages, [channel]: { ...cur, list, hasNewer, held: hasNewer ? cur.held : [], loading: false } },
+      };
+    });
+  }
+
+  /** Drops a channel's loaded messages (back to the present after a jump: the view loads the
+   *  newest page again). */
+  forgetMessages(channel: Snowflake): void {
+    this.set((s) => ({ messages: Object.fromEntries(Object.entries(s.messages).filter(([c]) => c !== channel)) }));
+  }
+
   setLoading(channel: Snowflake, loading: boolean): void {
     this.set((s) => {
-      const cur = s.messages[channel] ?? { list: [], hasMore: true, loading: false };
+      const cur = s.messages[channel] ?? freshList();
       return { messages: { ...s.messages, [channel]: { ...cur, loading } } };
     });
   }
@@ -404,6 +481,10 @@ export class Store {
       const cur = s.messages[m.channel_id];
       const typing = { ...s.typing, [m.channel_id]: { ...(s.typing[m.channel_id] ?? {}) } };
       delete typing[m.channel_id]?.[m.author.id];
+      if (cur?.hasNewer) {
+        const held = [...(cur.held ?? []).filter((x) => x.id !== m.id), m];
+        return { messages: { ...s.messages, [m.channel_id]: { ...cur, held } }, typing };
+      }
       if (!cur || cur.list.some((x) => x.id === m.id)) return { typing };
       const list = [...cur.list, m].sort((a, b) => compareIds(a.id, b.id));
       return { messages: { ...s.messages, [m.channel_id]: { ...cur, list } }, typing };
@@ -414,7 +495,14 @@ export class Store {
     this.set((s) => {
       const cur = s.messages[m.channel_id];
       const messages = cur
-        ? { ...s.messages, [m.channel_id]: { ...cur, list: cur.list.map((x) => (x.id === m.id ? { ...x, ...m } : x)) } }
+        ? {
+            ...s.messages,
+            [m.channel_id]: {
+              ...cur,
+              list: cur.list.map((x) => (x.id === m.id ? { ...x, ...m } : x)),
+              held: cur.held?.map((x) => (x.id === m.id ? { ...x, ...m } : x)),
+            },
+          }
         : s.messages;
       // The pins panel's copy: edited in place, gone when unpinned (a new pin arrives with
       // CHANNEL_PINS_UPDATE, which fetches the list again).
@@ -435,7 +523,9 @@ export class Store {
       const cur = s.messages[d.channel_id];
       const pinned = s.pins[d.channel_id];
       return {
-        messages: cur ? { ...s.messages, [d.channel_id]: { ...cur, list: cur.list.filter((x) => x.id !== d.id) } } : s.messages,
+        messages: cur
+          ? { ...s.messages, [d.channel_id]: { ...cur, list: cur.list.filter((x) => x.id !== d.id), held: cur.held?.filter((x) => x.id !== d.id) } }
+          : s.messages,
         pins: pinned ? { ...s.pins, [d.channel_id]: pinned.filter((x) => x.id !== d.id) } : s.pins,
       };
     });
@@ -478,7 +568,7 @@ export class Store {
     this.set((s) => {
       const cur = s.messages[e.channel_id];
       if (!cur) return {};
-      const list = cur.list.map((m) => {
+      const react = (m: Message): Message => {
         if (m.id !== e.message_id) return m;
         const rs = m.reactions ?? [];
         const found = rs.find(same);
@@ -493,8 +583,8 @@ export class Store {
           next = rs;
         }
         return { ...m, reactions: next };
-      });
-      return { messages: { ...s.messages, [e.channel_id]: { ...cur, list } } };
+      };
+      return { messages: { ...s.messages, [e.channel_id]: { ...cur, list: cur.list.map(react), held: cur.held?.map(react) } } };
     });
   }
 
@@ -591,7 +681,24 @@ export class Store {
       case 'CHANNEL_DELETE':
         this.setChannel(d as Channel, true);
         break;
+      case 'THREAD_CREATE':
+      case 'THREAD_UPDATE': {
+        const c = d as Channel;
+        if (c.guild_id) this.setThreads(c.guild_id, [c]);
+        break;
+      }
+      case 'THREAD_DELETE':
+        this.set((s) => ({ guilds: removeThread(s.guilds, d as ThreadDelete) }));
+        break;
+      case 'THREAD_LIST_SYNC':
+        this.set((s) => ({ guilds: syncThreads(s.guilds, d as ThreadListSync) }));
+        break;
+      case 'CHANNEL_RECIPIENT_ADD':
+      case 'CHANNEL_RECIPIENT_REMOVE':
+        this.recipientChanged(d as ChannelRecipient, event === 'CHANNEL_RECIPIENT_ADD');
+        break;
       case 'MESSAGE_CREATE':
+        this.set((s) => ({ guilds: countMessage(s.guilds, d as Message) }));
         this.markUnread(d as Message);
         this.addMessage(d as Message);
         break;

@@ -15,6 +15,10 @@ import { ReauthDialog } from './Security';
 import { Shortcuts } from './Shortcuts';
 import { ProfileProvider } from './Profile';
 import { ChannelList, DmList, GuildBar, textChannels } from './Sidebar';
+import { ForumView } from './Forum';
+import { useThread } from './Threads';
+import { isForum } from '../threads';
+import { GroupDmPanel, isGroupDm } from './GroupDms';
 
 /**
  * Tokens live in sessionStorage: they survive a reload of this tab and are gone when it
@@ -146,8 +150,11 @@ function Shell() {
   const guild = guilds.find((g) => g.id === guildId);
   const channels = useMemo(() => (guild ? textChannels(guild).flatMap((x) => x.channels) : []), [guild]);
   const channelId = route.kind === 'channel' ? route.channel : null;
+  const jump = route.kind === 'channel' ? route.message : null;
   const channel = channels.find((c) => c.id === channelId) ?? (channelId ? undefined : channels[0]);
   const dm = home ? dms.find((c) => c.id === channelId) : undefined;
+  // A thread (or forum post) on screen: from the store, or fetched when the client lacks it.
+  const thread = useThread(guild, channel ? null : channelId);
 
   // The DMs in the order of their list (newest conversation first), for Alt+Up/Down at home.
   const latest = useStore(store, (s) => s.latest);
@@ -167,7 +174,7 @@ function Shell() {
   }, [guild, channelId, channels]);
 
   return (
-    <div className={home ? 'shell home' : 'shell'}>
+    <div className={home ? (dm && isGroupDm(dm) ? 'shell home group' : 'shell home') : 'shell'}>
       {status !== 'ready' && (
         <div className="banner status" role="status">
           {status === 'reconnecting' ? t.reconnecting : t.connecting}
@@ -178,24 +185,29 @@ function Shell() {
         <>
           <DmList current={dm?.id ?? null} />
           {dm ? (
-            <MessageView key={dm.id} guild={null} channel={dm} />
+            <MessageView key={dm.id} guild={null} channel={dm} jump={jump} />
           ) : (
             <main className="empty">
               <p>{t.pickDm}</p>
             </main>
           )}
+          {dm && isGroupDm(dm) && <GroupDmPanel channel={dm} />}
         </>
       ) : guild ? (
         <>
-          <ChannelList guild={guild} current={channel?.id ?? null} />
-          {channel ? (
-            <MessageView key={channel.id} guild={guild} channel={channel} />
+          <ChannelList guild={guild} current={(thread ?? channel)?.id ?? null} currentParent={thread?.parent_id ?? null} />
+          {thread ? (
+            <MessageView key={thread.id} guild={guild} channel={thread} jump={jump} />
+          ) : channel && isForum(channel) ? (
+            <ForumView key={channel.id} guild={guild} forum={channel} />
+          ) : channel ? (
+            <MessageView key={channel.id} guild={guild} channel={channel} jump={jump} />
           ) : (
             <main className="empty">
               <p>{t.noChannel}</p>
             </main>
           )}
-          <MemberList guild={guild} channelId={channel?.id ?? null} />
+          <MemberList guild={guild} channelId={thread?.parent_id ?? channel?.id ?? null} />
         </>
       ) : (
         <main className="empty wide">
@@ -203,7 +215,7 @@ function Shell() {
           <p>{t.noGuild}</p>
         </main>
       )}
-      <Shortcuts guild={home ? null : (guild ?? null)} channels={home ? homeList : channels} current={home ? (dm?.id ?? null) : (channel?.id ?? null)} />
+      <Shortcuts guild={home ? null : (guild ?? null)} channels={home ? homeList : channels} current={home ? (dm?.id ?? null) : (thread?.parent_id ?? channel?.id ?? null)} />
       <InteractionModal />
       {route.kind === 'invite' && <JoinGuildDialog initial={route.code} onClose={() => navigate('/', true)} />}
     </div>

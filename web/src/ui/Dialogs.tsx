@@ -9,14 +9,13 @@ import { useStore } from '../state/store';
 import { InviteForm } from './admin/Lists';
 import { Modal } from './admin/Modal';
 
+/** The app's dialogs (create or join a server, settings): the focus-managed `Modal` (focus
+ *  in, Tab kept inside, Esc from anywhere, focus back to the opener). */
 export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   return (
-    <div className="backdrop" onKeyDown={(e) => e.key === 'Escape' && onClose()}>
-      <div role="dialog" aria-modal="true" aria-label={title} className="card dialog">
-        <h2>{title}</h2>
-        {children}
-      </div>
-    </div>
+    <Modal title={title} onClose={onClose}>
+      {children}
+    </Modal>
   );
 }
 

@@ -2,10 +2,11 @@ import type { GuildCreate, Member, Role } from '../api/wire';
 import { useStore } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
-import { useProfile } from './Profile';
+import { ServerOf, useProfile } from './Profile';
 import { AppsMenu, onContextMenu, onMenuKey, toggle, useAppsMenu } from './ContextCommands';
 import { appsAllowed } from '../bots';
 import { channelPermissions } from '../permissions';
+import { PANEL_BACKGROUND, readable, useDarkTheme } from '../colour';
 
 interface Group {
   key: string;
@@ -53,12 +54,13 @@ function name(m: Member): string {
   return m.nick ?? m.user?.global_name ?? m.user?.username ?? '';
 }
 
-/** The colour of the member's highest coloured role, as CSS (undefined: the default). */
-function colour(guild: GuildCreate, m: Member): string | undefined {
+/** The colour of the member's highest coloured role, as CSS made readable on the list's
+ *  background in the current theme (src/colour.ts; undefined: the default). */
+function colour(guild: GuildCreate, m: Member, dark: boolean): string | undefined {
   const r = guild.roles
     .filter((x) => m.roles.includes(x.id) && x.color !== 0)
     .sort((a, b) => b.position - a.position)[0];
-  return r ? `#${r.color.toString(16).padStart(6, '0')}` : undefined;
+  return r ? readable(r.color, dark ? PANEL_BACKGROUND.dark : PANEL_BACKGROUND.light, dark) : undefined;
 }
 
 /** The member list; a right-click on a member (or the context-menu key) opens the "Apps"
@@ -100,13 +102,15 @@ interface AppsIn {
 
 function MemberRow({ guild, m, status, appsIn, onOpen }: { guild: GuildCreate; m: Member; status: string; appsIn: AppsIn | null; onOpen: (el: HTMLElement) => void }) {
   const apps = useAppsMenu();
+  const dark = useDarkTheme();
   const user = m.user;
   if (!user) return null;
   return (
     <li className={status === 'offline' ? 'member offline' : 'member'} title={user.handle} onContextMenu={appsIn ? onContextMenu(apps) : undefined} onKeyDown={appsIn ? onMenuKey(apps) : undefined}>
       <span className={`dot ${status}`} role="img" aria-label={t.status[status] ?? status} />
-      <button type="button" className="member-name" aria-haspopup="dialog" style={{ color: status === 'offline' ? undefined : colour(guild, m) }} onClick={(e) => onOpen(e.currentTarget)}>
+      <button type="button" className="member-name" aria-haspopup="dialog" style={{ color: status === 'offline' ? undefined : colour(guild, m, dark) }} onClick={(e) => onOpen(e.currentTarget)}>
         {name(m)}
+        <ServerOf user={user} />
       </button>
       {appsIn && (
         <button type="button" className="member-apps small secondary" aria-haspopup="menu" aria-expanded={apps.open} aria-label={t.bots.appsFor(name(m))} title={t.bots.appsFor(name(m))} onClick={toggle(apps)}>

@@ -1,14 +1,5 @@
-import {
-  useCallback,
-  useEffect,
-  useLayoutEffect,
-  useMemo,
-  useRef,
-  useState,
-  type DragEvent,
-  type ReactNode,
-} from 'react';
-import { format, isSameDay } from 'date-fns';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent, type ReactNode } from 'react';
+import { format } from 'date-fns';
 import { ApiError, type Rest } from '../api/rest';
 import type { Attachment, Channel, GuildCreate, Message } from '../api/wire';
 import { filesOf, fitImage, formatSize, isInlineImage, isPreviewable } from '../files';
@@ -18,33 +9,69 @@ import { appsAllowed } from '../bots';
 import { compareIds, useStore, type ChannelMessages, type Pending, type Store, type Typist } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
-import { useProfile } from './Profile';
+import { ServerOf, useProfile } from './Profile';
 import { emojiUrl, reactionParam } from '../emoji';
 import { EmojiPicker } from './EmojiPicker';
 import { Composer, displayName, refusal, type DraftFile } from './Composer';
+import { groupName, isGroupDm, systemText } from './GroupDms';
 import { InteractionContext, MessageComponents } from './Components';
 import { AppsMenu, onContextMenu, onMenuKey, toggle, useAppsMenu } from './ContextCommands';
+import { MessageList, rowsOf, type MessageListHandle, type Row, type UnreadLine } from './MessageList';
+import { navigate, parse } from './route';
+import { ClosedComposer, composerClosedReason, CreateThreadButton, ThreadInfo, ThreadLink } from './Threads';
+import { isThread, mayStartThread } from '../threads';
+import { SearchBox, SearchPanel } from './Search';
 
 const PAGE = 50;
 /** How long the newest message stays on screen before it is acknowledged (read states). */
 const ACK_DELAY_MS = 500;
-const GROUP_MS = 7 * 60 * 1000;
 const NO_PENDING: Pending[] = [];
 const NO_TYPING: Record<string, Typist> = {};
 /** The largest box of an inline image, CSS pixels. */
 const IMAGE_MAX = { width: 400, height: 300 };
+
+/** Fetches the page after the newest loaded message of a window around a jumped-to message. */
+async function fetchNewer(rest: Rest, store: Store, channel: string): Promise<void> {
+  const cur = store.state.messages[channel];
+  const after = cur?.list[cur.list.length - 1]?.id;
+  if (!cur || cur.loading || !cur.hasNewer || !after) return;
+  store.setLoading(channel, true);
+  try {
+    const page = await rest.messages(channel, { after, limit: PAGE });
+    // The list may have been replaced meanwhile (a jump, back to the present): then the page
+    // belongs to no list on screen.
+    if (store.state.messages[channel]?.epoch === cur.epoch) store.appendPage(channel, page, PAGE);
+  } catch (err) {
+    if (store.state.messages[channel]?.epoch === cur.epoch) store.setLoading(channel, false);
+    store.set(() => ({ error: err instanceof ApiError ? err.detail() : String(err) }));
+  }
+}
+
+/** A same-origin link to a channel or a message (`/channels/{guild|@me}/{channel}[/{message}]`,
+ *  Discord's message links) is followed inside the app instead of in a new tab. */
+function followAppLink(e: MouseEvent) {
+  const a = (e.target as HTMLElement).closest('a');
+  if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const url = new URL(a.href, location.href);
+  const route = parse(url.pathname);
+  if (url.origin !== location.origin || route.kind !== 'channel' || !route.channel) return;
+  e.preventDefault();
+  navigate(url.pathname.replace(/\/$/, ''));
+}
 
 /** Fetches the page before the oldest loaded message (the newest page first). */
 async function fetchOlder(rest: Rest, store: Store, channel: string): Promise<void> {
   const cur = store.state.messages[channel];
   if (cur && (cur.loading || !cur.hasMore)) return;
   store.setLoading(channel, true);
+  const epoch = store.state.messages[channel]?.epoch;
   try {
     const before = cur?.list[0]?.id;
     const page = await rest.messages(channel, { limit: PAGE, ...(before ? { before } : {}) });
-    store.prependPage(channel, page, PAGE);
+    // Dropped when the list was replaced meanwhile (a window around a jumped-to message).
+    if (store.state.messages[channel]?.epoch === epoch) store.prependPage(channel, page, PAGE);
   } catch (err) {
-    store.setLoading(channel, false);
+    if (store.state.messages[channel]?.epoch === epoch) store.setLoading(channel, false);
     store.set(() => ({ error: err instanceof ApiError ? err.detail() : String(err) }));
   }
 }
@@ -52,15 +79,17 @@ async function fetchOlder(rest: Rest, store: Store, channel: string): Promise<vo
 /** What a DM allows its two participants (the server's DM permissions, src/service/mod.rs). */
 const DM_PERMISSIONS = P.VIEW_CHANNEL | P.SEND_MESSAGES | P.READ_MESSAGE_HISTORY | P.ATTACH_FILES | P.PIN_MESSAGES;
 
-/** A channel's title: `# name` in a guild, `@ name` for a DM. */
-function channelTitle(channel: Channel): { heading: string; name: string; dm: boolean } {
+/** A channel's title: `# name` in a guild, `@ name` for a DM, the name of a group DM. */
+function channelTitle(channel: Channel): { heading: string; name: string; dm: boolean; group?: boolean } {
   if (channel.guild_id) return { heading: `# ${channel.name ?? ''}`, name: channel.name ?? '', dm: false };
+  if (isGroupDm(channel)) return { heading: groupName(channel), name: groupName(channel), dm: true, group: true };
   const name = (channel.recipients ?? []).map((u) => u.global_name ?? u.username).join(', ');
   return { heading: `@ ${name}`, name, dm: true };
 }
 
-/** A channel's messages and composer; `guild` is null for a DM. */
-export function MessageView({ guild, channel }: { guild: GuildCreate | null; channel: Channel }) {
+/** A channel's messages and composer; `guild` is null for a DM; `jump` a message to show
+ *  and highlight (the route's `/channels/{guild}/{channel}/{message}`). */
+export function MessageView({ guild, channel, jump = null }: { guild: GuildCreate | null; channel: Channel; jump?: string | null }) {
   const { rest, store } = useClient();
   const data: ChannelMessages | undefined = useStore(store, (s) => s.messages[channel.id]);
   const pending = useStore(store, (s) => s.pending[channel.id] ?? NO_PENDING);
@@ -70,6 +99,14 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
   // The message being edited (one at a time; Up in an empty composer picks the last own one).
   const [editingId, setEditingId] = useState<string | null>(null);
   const [showPins, setShowPins] = useState(false);
+  // The text searched for (the results panel is open while set); closing it returns the
+  // focus to the search box.
+  const [search, setSearch] = useState<string | null>(null);
+  const searchInput = useRef<HTMLInputElement>(null);
+  const closeSearch = () => {
+    setSearch(null);
+    searchInput.current?.focus();
+  };
   // Closing the pins panel returns focus to the button that opened it.
   const pinsToggle = useRef<HTMLButtonElement>(null);
   const closePins = () => {
@@ -92,15 +129,16 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
     [guild, channel, me, timeoutEnded],
   );
   const mayPin = canPin(perms);
+  // Threads: "Create thread" on messages, and why the composer is closed (null: open).
+  const mayThread = !!guild && mayStartThread(channel, perms, {});
+  const closed = composerClosedReason(channel, perms);
   // The "Apps" menu (MESSAGE commands) only where the server would run them.
   const appsPerms = guild && appsAllowed(perms, 3) ? perms : null;
   // As the server (and Discord): a file is a message, so it needs SEND_MESSAGES too.
   const mayAttach = has(perms, P.SEND_MESSAGES | P.ATTACH_FILES);
   const files = useDraftFiles(channel.id);
   const [dragging, setDragging] = useState(false);
-  const scroller = useRef<HTMLDivElement>(null);
-  const top = useRef<HTMLDivElement>(null);
-  const anchor = useRef<{ first: string | undefined; height: number; atBottom: boolean }>({ first: undefined, height: 0, atBottom: true });
+  const listRef = useRef<MessageListHandle>(null);
 
   const render = useMemo(() => {
     const users = new Map<string, string>();
@@ -124,24 +162,50 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
     return () => store.view(null);
   }, [store, channel.id]);
 
+  const loadNewer = useCallback(() => fetchNewer(rest, store, channel.id), [rest, store, channel.id]);
+
   // First page when the channel opens (or after a fresh gateway session cleared the cache).
   useEffect(() => {
     if (!data) void loadOlder();
   }, [data, loadOlder]);
 
-  // Older pages when the top of the history scrolls into view.
+  // A jump to a message that is not loaded: a window around it replaces the loaded messages.
+  const loaded = data !== undefined;
   useEffect(() => {
-    const el = top.current;
-    if (!el || !scroller.current) return;
-    const io = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void loadOlder(), {
-      root: scroller.current,
-      rootMargin: '200px 0px 0px 0px',
-    });
-    io.observe(el);
-    return () => io.disconnect();
-  }, [loadOlder, data?.hasMore]);
+    const cur = store.state.messages[channel.id];
+    if (!jump || !cur || cur.list.some((m) => m.id === jump)) return;
+    let stale = false;
+    rest
+      .messages(channel.id, { around: jump, limit: PAGE })
+      .then((page) => {
+        if (stale) return;
+        if (!page.some((m) => m.id === jump)) return store.set(() => ({ error: t.messageNotFound }));
+        store.replaceWindow(channel.id, page, PAGE, jump);
+      })
+      .catch((err: unknown) => stale || store.set(() => ({ error: err instanceof ApiError ? err.detail() : String(err) })));
+    return () => {
+      stale = true;
+    };
+  }, [rest, store, channel.id, jump, loaded]);
 
-  // Keep the view still when older messages are prepended; follow new ones at the bottom.
+  // Back to the newest messages after a jump: the window is dropped and the latest page loaded.
+  const toPresent = useCallback(() => {
+    store.forgetMessages(channel.id);
+    navigate(`/channels/${guild?.id ?? '@me'}/${channel.id}`);
+  }, [store, guild, channel.id]);
+
+  // Sending shows the newest messages (the present, after a jump).
+  const sending = pending.length;
+  const hasNewer = !!data?.hasNewer;
+  const sent = useRef(sending);
+  useEffect(() => {
+    if (sending > sent.current) {
+      if (hasNewer) toPresent();
+      else listRef.current?.toBottom();
+    }
+    sent.current = sending;
+  }, [sending, hasNewer, toPresent]);
+
   const list = data?.list;
   // Read states: the newest message on screen is acknowledged after ACK_DELAY_MS, and at
   // once on Esc; the other sessions of this user learn it through MESSAGE_ACK.
@@ -163,27 +227,31 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [ackNow]);
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el || !list) return;
-    const a = anchor.current;
-    if (a.first !== undefined && list[0]?.id !== a.first && !a.atBottom) {
-      el.scrollTop += el.scrollHeight - a.height;
-    } else if (a.atBottom) {
-      el.scrollTop = el.scrollHeight;
-    }
-    anchor.current = { first: list[0]?.id, height: el.scrollHeight, atBottom: a.atBottom };
-  }, [list, pending]);
-
-  const onScroll = () => {
-    const el = scroller.current;
-    if (!el) return;
-    anchor.current = {
-      ...anchor.current,
-      height: el.scrollHeight,
-      atBottom: el.scrollHeight - el.scrollTop - el.clientHeight < 40,
-    };
-  };
+  // The unread line: where the messages the user had not read start, as the channel opened
+  // (its newest message then, so that what arrives while it is on screen is not "new"); Esc
+  // (mark as read) removes it.
+  const [readUpTo] = useState(() => store.state.acked[channel.id] ?? null);
+  const [openedAt, setOpenedAt] = useState<string | null>(null);
+  const newestLoaded = list?.[list.length - 1]?.id ?? '0';
+  // Set while rendering (React's "adjusting state when a prop changes"), once the first page
+  // is in.
+  const firstPageIn = !!data && (data.list.length > 0 || !data.loading);
+  if (firstPageIn && openedAt === null) setOpenedAt(newestLoaded);
+  const [lineDismissed, setLineDismissed] = useState(false);
+  useEffect(() => {
+    const onKey = (e: WindowEventMap['keydown']) => e.key === 'Escape' && setLineDismissed(true);
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+  const line: UnreadLine | null = readUpTo && openedAt && !lineDismissed ? { readUpTo, openedAt, me: me?.id } : null;
+  const lineKey = line ? `${line.readUpTo}:${line.openedAt}` : '';
+  const newestMessage = list?.[list.length - 1];
+  const announce =
+    newestMessage && openedAt && compareIds(newestMessage.id, openedAt) > 0 && newestMessage.author.id !== me?.id && !blocked[newestMessage.author.id]
+      ? t.messageLabel(displayName(newestMessage), newestMessage.content, newestMessage.attachments?.length ?? 0)
+      : '';
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- `line` is rebuilt each render; lineKey is its value
+  const rows = useMemo(() => rowsOf(list ?? [], pending, blocked, line), [list, pending, blocked, lineKey]);
 
   // Files dropped anywhere on the message view are attached to the draft.
   // A file dropped where attaching is not allowed is refused here too, so the browser does
@@ -210,7 +278,6 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
 
   const item = (m: Message, divider: boolean, grouped: boolean) => (
     <MessageItem
-      key={m.id}
       m={m}
       guildId={guild?.id ?? null}
       grouped={grouped}
@@ -218,18 +285,42 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
       mine={m.author.id === me?.id}
       html={render(m.content)}
       mayPin={mayPin}
+      mayThread={mayThread}
       appsPerms={appsPerms}
       onReply={() => setReplyTo(m)}
       editing={editingId === m.id}
       setEditing={(on) => setEditingId((cur) => (on ? m.id : cur === m.id ? null : cur))}
     />
   );
+  const renderRow = (row: Row) => {
+    if (row.kind === 'pending') return <PendingItem p={row.p} channel={channel.id} author={me?.global_name ?? me?.username ?? ''} />;
+    return (
+      <>
+        {row.unread && (
+          <div className="unread-line" role="separator" aria-label={t.newMessages}>
+            <span>{t.newMessages}</span>
+          </div>
+        )}
+        {row.blocked ? <BlockedItem divider={row.divider} render={(divider) => item(row.m, divider, false)} /> : item(row.m, row.divider, row.grouped)}
+      </>
+    );
+  };
+  const header = (
+    <>
+      {data?.loading && <p className="muted">{t.loadingOlder}</p>}
+      {data && !data.hasMore && (
+        <p className="muted beginning">{title.group ? t.groupBeginning(title.name) : title.dm ? t.dmBeginning(title.name) : t.beginning(title.name)}</p>
+      )}
+    </>
+  );
 
   return (
     <main className={dragging ? 'messages dragging' : 'messages'} {...drop}>
       <header>
         <h1>{title.heading}</h1>
+        {guild && isThread(channel) && <ThreadInfo guild={guild} thread={channel} />}
         {channel.topic && <p className="topic">{channel.topic}</p>}
+        <SearchBox onSearch={setSearch} inputRef={searchInput} />
         <button
           type="button"
           ref={pinsToggle}
@@ -242,6 +333,7 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
         </button>
       </header>
       {showPins && <PinsPanel channel={channel} render={render} mayPin={mayPin} onClose={closePins} />}
+      {search && <SearchPanel key={search} guild={guild} channel={channel} text={search} render={render} onClose={closeSearch} />}
       {dragging && (
         <div className="drop-hint" aria-hidden="true">
           {t.dropFiles}
@@ -255,30 +347,44 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
           </button>
         </div>
       )}
-      <div className="scroller" ref={scroller} onScroll={onScroll}>
-        <div ref={top} />
-        {data?.loading && <p className="muted">{t.loadingOlder}</p>}
-        {data && !data.hasMore && (
-          <p className="muted beginning">{title.dm ? t.dmBeginning(title.name) : t.beginning(title.name)}</p>
+      <div className="list-frame" onClick={followAppLink}>
+        {/* Mounted once the first page is in: the list's first message anchors what is prepended. */}
+        {data && (data.list.length > 0 || !data.loading) ? (
+          <MessageList
+            key={data.epoch}
+            ref={listRef}
+            data={data}
+            rows={rows}
+            header={header}
+            highlight={jump}
+            me={me?.global_name ?? me?.username ?? ''}
+            loadOlder={loadOlder}
+            loadNewer={loadNewer}
+            render={renderRow}
+          />
+        ) : (
+          <p className="muted loading-list">{t.loadingOlder}</p>
         )}
-        <ol className="list" aria-label={t.messages} aria-live="polite">
-          {(list ?? []).map((m, i) => {
-            const prev = i > 0 ? list?.[i - 1] : undefined;
-            const grouped =
-              !!prev && prev.author.id === m.author.id && Date.parse(m.timestamp) - Date.parse(prev.timestamp) < GROUP_MS;
-            const newDay = !prev || !isSameDay(Date.parse(prev.timestamp), Date.parse(m.timestamp));
-            if (blocked[m.author.id]) return <BlockedItem key={m.id} id={m.id} divider={newDay} render={(divider) => item(m, divider, false)} />;
-            return item(m, newDay, grouped && !newDay);
-          })}
-          {pending.map((p) => (
-            <PendingItem key={p.nonce} p={p} channel={channel.id} author={me?.global_name ?? me?.username ?? ''} />
-          ))}
-        </ol>
+        {data?.hasNewer && (
+          <div className="present-bar">
+            <span>{t.viewingOlder}</span>
+            <button type="button" className="small" onClick={toPresent}>
+              {t.jumpToPresent}
+            </button>
+          </div>
+        )}
+      </div>
+      {/* New messages from others are announced here, not by the list (rows come and go as it scrolls). */}
+      <div className="sr-only" aria-live="polite">
+        {announce}
       </div>
       <Typing channel={channel.id} />
+      {closed ? (
+        <ClosedComposer label={title.dm ? t.dmPlaceholder(title.name) : t.messagePlaceholder(title.name)} reason={closed} />
+      ) : (
       <Composer
         channel={channel}
-        placeholder={title.dm ? t.dmPlaceholder(title.name) : t.messagePlaceholder(title.name)}
+        placeholder={title.group ? t.groupPlaceholder(title.name) : title.dm ? t.dmPlaceholder(title.name) : t.messagePlaceholder(title.name)}
         replyTo={replyTo}
         clearReply={() => setReplyTo(null)}
         files={files}
@@ -290,22 +396,23 @@ export function MessageView({ guild, channel }: { guild: GuildCreate | null; cha
           return !!last;
         }}
       />
+      )}
     </main>
   );
 }
 
-/** A message from a blocked user: collapsed as Discord does, shown on request. */
-function BlockedItem({ id, divider, render }: { id: string; divider: boolean; render: (divider: boolean) => ReactNode }) {
+/** A message from a blocked user: collapsed as Discord does, shown on request (inside its row). */
+function BlockedItem({ divider, render }: { divider: boolean; render: (divider: boolean) => ReactNode }) {
   // The day divider (if this message starts a day) shows with the message itself.
   const [shown, setShown] = useState(false);
   return (
     <>
-      <li className="message blocked" data-message-id={id}>
+      <div className="blocked-notice">
         <span className="muted">{t.blockedMessage}</span>{' '}
         <button type="button" className="link small" aria-expanded={shown} onClick={() => setShown(!shown)}>
           {shown ? t.hideMessage : t.showMessage}
         </button>
-      </li>
+      </div>
       {shown && render(divider)}
     </>
   );
@@ -319,6 +426,8 @@ interface ItemProps {
   mine: boolean;
   html: string;
   mayPin: boolean;
+  /** Whether "Create thread" is offered (CREATE_PUBLIC_THREADS in a text channel). */
+  mayThread: boolean;
   /** The member's permissions in the channel when the "Apps" menu is offered, else null. */
   appsPerms: bigint | null;
   onReply: () => void;
@@ -331,7 +440,7 @@ function focusComposer() {
   document.querySelector<HTMLTextAreaElement>('.composer textarea')?.focus();
 }
 
-function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, appsPerms, onReply, editing, setEditing }: ItemProps) {
+function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, mayThread, appsPerms, onReply, editing, setEditing }: ItemProps) {
   const { rest } = useClient();
   const profile = useProfile();
   const [picking, setPicking] = useState(false);
@@ -352,11 +461,30 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, appsPer
       setError(err instanceof ApiError ? err.detail() : String(err));
     }
   };
+  const system = systemText(m);
+  if (system !== null) {
+    return (
+      // The row's <li> (MessageList's Item) carries the id, the name (this text) and `system`.
+      <div className="message-body">
+        {divider && (
+          <div className="divider" role="separator">
+            {format(ts, 'PPP')}
+          </div>
+        )}
+        <p className="muted">
+          <span aria-hidden="true">→ </span>
+          {system}{' '}
+          <time dateTime={m.timestamp} title={format(ts, 'PPPPp')}>
+            {format(ts, 'p')}
+          </time>
+        </p>
+      </div>
+    );
+  }
   return (
-    <li
-      className={grouped ? 'message grouped' : 'message'}
-      data-message-id={m.id}
-      aria-label={t.messageLabel(displayName(m), m.content, m.attachments?.length ?? 0)}
+    // The row's <li> (MessageList's Item) carries the message's id, name and classes.
+    <div
+      className="message-body"
       onContextMenu={guildId && appsPerms !== null && !editing ? onContextMenu(apps) : undefined}
       onKeyDown={guildId && appsPerms !== null && !editing ? onMenuKey(apps) : undefined}
     >
@@ -388,6 +516,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, appsPer
             onClick={(e) => profile.open({ user: m.author, guildId }, e.currentTarget)}
           >
             {displayName(m)}
+            <ServerOf user={m.author} />
           </button>
           <time dateTime={m.timestamp} title={format(ts, 'PPPPp')}>
             {format(ts, 'p')}
@@ -427,6 +556,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, appsPer
         </div>
       )}
       <Attachments list={m.attachments ?? []} />
+      <ThreadLink m={m} guildId={guildId} />
       <MessageComponents m={m} guildId={guildId} />
       {(m.reactions ?? []).length > 0 && (
         <div className="reactions">
@@ -464,11 +594,19 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, appsPer
           <button type="button" className="small secondary" onClick={onReply}>
             {t.reply}
           </button>
+          <button
+            type="button"
+            className="small secondary"
+            onClick={() => void act(() => navigator.clipboard.writeText(`${location.origin}/channels/${guildId ?? '@me'}/${m.channel_id}/${m.id}`))}
+          >
+            {t.copyMessageLink}
+          </button>
           {guildId && appsPerms !== null && (
             <button type="button" className="small secondary" aria-haspopup="menu" aria-expanded={apps.open} onClick={toggle(apps)}>
               {t.bots.apps}
             </button>
           )}
+          {mayThread && guildId && !m.thread && <CreateThreadButton m={m} guildId={guildId} />}
           {mayPin && (
             <button type="button" className="small secondary" onClick={() => void act(() => rest.pin(m.channel_id, m.id, !m.pinned))}>
               {m.pinned ? t.unpin : t.pin}
@@ -490,7 +628,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, appsPer
         <AppsMenu target={{ guildId, channelId: m.channel_id, kind: 3, targetId: m.id, label: t.bots.messageBy(displayName(m)), perms: appsPerms }} menu={apps} />
       )}
       {error && <p role="alert" className="error">{error}</p>}
-    </li>
+    </div>
   );
 }
 
@@ -505,7 +643,7 @@ function PendingItem({ p, channel, author }: { p: Pending; channel: string; auth
     }
   };
   return (
-    <li className="message pending" aria-label={`${author}: ${p.content}`}>
+    <div className="message-body">
       <div className="meta">
         <span className="author">{author}</span>
         <span className="muted small">{p.failed ? t.sendFailed : t.sending}</span>
@@ -521,7 +659,7 @@ function PendingItem({ p, channel, author }: { p: Pending; channel: string; auth
           {t.retry}
         </button>
       )}
-    </li>
+    </div>
   );
 }
 

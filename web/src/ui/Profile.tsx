@@ -10,6 +10,7 @@ import { useStore } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
 import { navigate } from './route';
+import { remoteServer } from '../names';
 import { ModerateDialog, moderationFor, type ModerationKind } from './admin/Moderate';
 
 /** Whom a popout shows: a user, and the guild whose roles it lists (none in DMs). */
@@ -78,6 +79,15 @@ export function roleColour(r: Pick<Role, 'color'>): string | undefined {
 
 export function userName(u: Pick<User, 'global_name' | 'username'>): string {
   return u.global_name ?? u.username;
+}
+
+/** `@server` after the name of a user of another server: remote users show as
+ *  `name@server` (src/names.ts); nothing for users of this server. */
+export function ServerOf({ user }: { user: Pick<User, 'handle'> | undefined }) {
+  const { store } = useClient();
+  const me = useStore(store, (s) => s.me?.handle);
+  const server = remoteServer(user, me);
+  return server ? <span className="server">@{server}</span> : null;
 }
 
 /** The user's avatar (`/avatars/{id}/{hash}.png` on this server's CDN) or their initial. */

@@ -6,6 +6,7 @@ import { createPasskey, getPasskey, passkeysSupported } from '../api/webauthn';
 import type { ReauthRequest, WebauthnCredential } from '../api/wire';
 import { t } from '../strings';
 import { useClient } from './context';
+import { FederationPeers } from './admin/Instance';
 import { Dialog } from './Dialogs';
 
 function message(err: unknown): string {
@@ -82,6 +83,7 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
           </p>
         )}
       </section>
+      <FederationPeers />
       <div className="row">
         <button type="button" className="secondary" onClick={logout}>
           {t.logout}

@@ -7,9 +7,12 @@ import { CreateGuildDialog, InviteDialog, JoinGuildDialog } from './Dialogs';
 import { Avatar } from './Profile';
 import { navigate } from './route';
 import { SettingsDialog } from './Security';
+import { NewGroupDmDialog, groupName, isGroupDm } from './GroupDms';
 import { ChannelPermissionsDialog, canEditOverwrites } from './admin/ChannelPermissions';
 import { GuildSettingsButton } from './admin/GuildSettings';
 import { P, channelPermissions, guildPermissions, has } from '../permissions';
+import { isForum } from '../threads';
+import { SidebarThreads } from './Threads';
 
 function initials(name: string): string {
   return name
@@ -87,7 +90,10 @@ export function GuildBar({ current }: { current: string | null }) {
   );
 }
 
-/** Text channels in position order, grouped under their categories; a channel whose category
+/** The channels listed as text channels: text, forum and media. */
+const LISTED: number[] = [ChannelType.GuildText, ChannelType.GuildForum, ChannelType.GuildMedia];
+
+/** Text (and forum) channels in position order, grouped under their categories; a channel whose category
  *  the user cannot see (or that is gone) is listed with the uncategorized ones, as on Discord.
  *  Empty categories are left out, except, with `editor` (the signed-in user, for the sidebar),
  *  for one this user may edit: MANAGE_CHANNELS in the guild or its overwrites' MANAGE_ROLES
@@ -95,7 +101,7 @@ export function GuildBar({ current }: { current: string | null }) {
 export function textChannels(g: GuildCreate, editor?: Snowflake): { category: Channel | null; channels: Channel[] }[] {
   const byPos = (a: Channel, b: Channel) => (a.position ?? 0) - (b.position ?? 0) || (a.id < b.id ? -1 : 1);
   const cats = g.channels.filter((c) => c.type === ChannelType.GuildCategory).sort(byPos);
-  const texts = g.channels.filter((c) => c.type === ChannelType.GuildText).sort(byPos);
+  const texts = g.channels.filter((c) => LISTED.includes(c.type)).sort(byPos);
   const known = new Set(cats.map((c) => c.id));
   const groups = [{ category: null as Channel | null, channels: texts.filter((c) => !c.parent_id || !known.has(c.parent_id)) }];
   for (const cat of cats) groups.push({ category: cat, channels: texts.filter((c) => c.parent_id === cat.id) });
@@ -128,8 +134,9 @@ function AccountFooter() {
   );
 }
 
-/** The name a DM shows: its recipients' names. */
+/** The name a DM shows: its recipients' names; a group DM's name if it has one. */
 export function dmName(c: Channel): string {
+  if (isGroupDm(c)) return groupName(c);
   return (c.recipients ?? []).map((u) => u.global_name ?? u.username).join(', ') || '?';
 }
 
@@ -141,10 +148,14 @@ export function DmList({ current }: { current: string | null }) {
   const latest = useStore(store, (s) => s.latest);
   const newest = (c: Channel) => latest[c.id] ?? c.last_message_id ?? c.id;
   const sorted = [...dms].sort((a, b) => compareIds(newest(b), newest(a)));
+  const [creating, setCreating] = useState(false);
   return (
     <aside className="channels">
       <header>
         <h2>{t.directMessages}</h2>
+        <button type="button" className="secondary small" aria-haspopup="dialog" onClick={() => setCreating(true)}>
+          {t.newGroupDm}
+        </button>
       </header>
       <nav aria-label={t.directMessages}>
         {sorted.length === 0 ? (
@@ -154,13 +165,15 @@ export function DmList({ current }: { current: string | null }) {
             {sorted.map((c) => {
               const name = dmName(c);
               const u = unread[c.id];
-              const other = c.recipients?.[0];
+              const group = isGroupDm(c);
+              const other = group ? undefined : c.recipients?.[0];
+              const label = group ? name : `@ ${name}`;
               return (
                 <li key={c.id}>
                   <a
                     href={`/channels/@me/${c.id}`}
                     aria-current={c.id === current ? 'page' : undefined}
-                    aria-label={u ? t.unreadChannel(`@ ${name}`, u.mentions) : undefined}
+                    aria-label={u ? t.unreadChannel(label, u.mentions) : undefined}
                     className={['dm', c.id === current && 'active', u && 'unread'].filter(Boolean).join(' ')}
                     onClick={(e) => {
                       e.preventDefault();
@@ -168,7 +181,12 @@ export function DmList({ current }: { current: string | null }) {
                     }}
                   >
                     {other && <Avatar user={other} size={24} />}
-                    <span className="dm-name">@ {name}</span>
+                    {group && (
+                      <span className="group-icon" aria-hidden="true">
+                        ⁂
+                      </span>
+                    )}
+                    <span className="dm-name">{label}</span>
                     {u && u.mentions > 0 ? (
                       <span className="badge" aria-hidden="true">
                         {t.mentionBadge(u.mentions)}
@@ -184,11 +202,27 @@ export function DmList({ current }: { current: string | null }) {
         )}
       </nav>
       <AccountFooter />
+      {creating && <NewGroupDmDialog onClose={() => setCreating(false)} />}
     </aside>
   );
 }
 
-export function ChannelList({ guild, current }: { guild: GuildCreate; current: string | null }) {
+/** A channel's name in the list: `# name`, or a forum's 💬 (named "Forum name"). */
+function ChannelName({ c }: { c: Channel }) {
+  return isForum(c) ? (
+    <>
+      <span aria-hidden="true">💬 </span>
+      <span className="sr-only">{t.threads.forum('')}</span>
+      {c.name}
+    </>
+  ) : (
+    <># {c.name}</>
+  );
+}
+
+/** `current` is the channel (or thread) on screen; `currentParent` a thread's parent, whose
+ *  category stays open and which lists the thread. */
+export function ChannelList({ guild, current, currentParent = null }: { guild: GuildCreate; current: string | null; currentParent?: string | null }) {
   const { store } = useClient();
   const unread = useStore(store, (s) => s.unread);
   const me = useStore(store, (s) => s.me?.id);
@@ -203,7 +237,7 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
     setCollapsed(next);
   };
   const groups = textChannels(guild, me);
-  const target = current ?? groups.flatMap((x) => x.channels)[0]?.id ?? null;
+  const target = currentParent ?? current ?? groups.flatMap((x) => x.channels)[0]?.id ?? null;
   // "Invite people" needs CREATE_INSTANT_INVITE in the channel the invite leads to.
   const targetChannel = guild.channels.find((c) => c.id === target);
   const canInvite = !!me && !!targetChannel && has(channelPermissions(guild, targetChannel, me), P.CREATE_INSTANT_INVITE);
@@ -247,19 +281,19 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
               </h3>
             )}
             <ul>
-              {channels.filter((c) => !category || !collapsed.has(category.id) || c.id === current).map((c) => (
+              {channels.filter((c) => !category || !collapsed.has(category.id) || c.id === current || c.id === currentParent).map((c) => (
                 <li key={c.id}>
                   <a
                     href={`/channels/${guild.id}/${c.id}`}
                     aria-current={c.id === current ? 'page' : undefined}
-                    aria-label={unread[c.id] ? t.unreadChannel(`# ${c.name}`, unread[c.id]?.mentions ?? 0) : undefined}
+                    aria-label={unread[c.id] ? t.unreadChannel(isForum(c) ? t.threads.forum(c.name ?? '') : `# ${c.name}`, unread[c.id]?.mentions ?? 0) : undefined}
                     className={[c.id === current && 'active', unread[c.id] && 'unread'].filter(Boolean).join(' ') || undefined}
                     onClick={(e) => {
                       e.preventDefault();
                       navigate(`/channels/${guild.id}/${c.id}`);
                     }}
                   >
-                    # {c.name}
+                    <ChannelName c={c} />
                     {(unread[c.id]?.mentions ?? 0) > 0 && <span className="badge" aria-hidden="true">{t.mentionBadge(unread[c.id]?.mentions ?? 0)}</span>}
                   </a>
                   {canEditOverwrites(guild, c, me) && (
@@ -274,6 +308,7 @@ export function ChannelList({ guild, current }: { guild: GuildCreate; current: s
                       ⚙
                     </button>
                   )}
+                  <SidebarThreads guild={guild} parent={c} current={current} />
                 </li>
               ))}
             </ul>

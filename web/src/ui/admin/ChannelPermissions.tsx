@@ -27,6 +27,8 @@ export const CHANNEL_PERMISSIONS: PermissionName[] = [
   'MANAGE_WEBHOOKS',
   'CREATE_INSTANT_INVITE',
   'SEND_MESSAGES',
+  'SEND_MESSAGES_IN_THREADS',
+  'CREATE_PUBLIC_THREADS',
   'EMBED_LINKS',
   'ATTACH_FILES',
   'ADD_REACTIONS',
@@ -34,6 +36,7 @@ export const CHANNEL_PERMISSIONS: PermissionName[] = [
   'MANAGE_MESSAGES',
   'PIN_MESSAGES',
   'READ_MESSAGE_HISTORY',
+  'MANAGE_THREADS',
 ];
 
 /** Whether `me` may edit `channel`'s overwrites. */

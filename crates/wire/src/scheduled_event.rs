@@ -1,0 +1,140 @@
+//! Guild scheduled events (Discord "Resources > Guild Scheduled Event"): the event object, its
+//! interested users, the bodies of the create and modify routes, and the payload of
+//! `GUILD_SCHEDULED_EVENT_USER_ADD`/`_REMOVE` ("Gateway Events > Guild Scheduled Event User
+//! Add"). Scheduled events belong to the guild's host and never cross federation, so these
+//! types have no [`crate::ids::Ids`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::util::double_option;
+use crate::{Member, ScheduledEventEntityType, ScheduledEventStatus, Snowflake, User};
+
+/// Guild scheduled event object ("Guild Scheduled Event Structure").
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GuildScheduledEvent {
+    pub id: Snowflake,
+    pub guild_id: Snowflake,
+    /// The stage or voice channel; `null` for EXTERNAL events.
+    pub channel_id: Option<Snowflake>,
+    pub creator_id: Option<Snowflake>,
+    /// 1 to 100 characters.
+    pub name: String,
+    /// At most 1000 characters.
+    pub description: Option<String>,
+    /// ISO 8601.
+    pub scheduled_start_time: String,
+    /// ISO 8601; always set for EXTERNAL events.
+    pub scheduled_end_time: Option<String>,
+    /// Always 2 (GUILD_ONLY).
+    pub privacy_level: u8,
+    pub status: ScheduledEventStatus,
+    pub entity_type: ScheduledEventEntityType,
+    /// Always `null` (Hearth has no stage instances).
+    pub entity_id: Option<Snowflake>,
+    /// `{location}` for EXTERNAL events, `null` otherwise.
+    pub entity_metadata: Option<EntityMetadata>,
+    /// The creator's user object, when the account still exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<User>,
+    /// Interested users; only with `?with_user_count=true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+    /// The cover image's hash (`null`: none), served at
+    /// `/guild-events/{event_id}/{image}.png` (Discord "Image Formatting").
+    pub image: Option<String>,
+    /// Always `null`: Hearth has no recurring events.
+    #[schema(value_type = Option<Object>)]
+    pub recurrence_rule: Option<Value>,
+}
+
+/// Entity metadata ("Guild Scheduled Event Entity Metadata").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EntityMetadata {
+    /// Where an EXTERNAL event takes place, 1 to 100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// One interested user ("Guild Scheduled Event User Structure").
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GuildScheduledEventUser {
+    pub guild_scheduled_event_id: Snowflake,
+    pub user: User,
+    /// The user's member object, with `?with_member=true`, if they are still a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<Member>,
+}
+
+/// Body of `POST /guilds/{id}/scheduled-events` ("Create Guild Scheduled Event").
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct CreateScheduledEventBody {
+    /// Required for STAGE_INSTANCE and VOICE (a stage or voice channel of the guild); absent
+    /// or `null` for EXTERNAL.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub channel_id: Option<Snowflake>,
+    /// Required for EXTERNAL (with `location`); absent or `null` otherwise.
+    #[serde(default)]
+    pub entity_metadata: Option<EntityMetadata>,
+    pub name: Option<String>,
+    /// 2 (GUILD_ONLY).
+    pub privacy_level: Option<u8>,
+    /// ISO 8601, in the future.
+    pub scheduled_start_time: Option<String>,
+    /// ISO 8601, after the start; required for EXTERNAL.
+    #[serde(default)]
+    pub scheduled_end_time: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub entity_type: Option<ScheduledEventEntityType>,
+    /// The cover image as a data URI (Discord "Image Data"; PNG, JPEG, GIF or WebP).
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Refused unless absent or `null` (no recurring events).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub recurrence_rule: Option<Value>,
+}
+
+/// Body of `PATCH /guilds/{id}/scheduled-events/{event_id}` ("Modify Guild Scheduled
+/// Event"): every field optional; `null` clears the fields that allow it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ModifyScheduledEventBody {
+    /// `null` when changing to EXTERNAL.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub channel_id: Option<Option<Snowflake>>,
+    /// Kept for EXTERNAL events only (silently discarded for the others).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<EntityMetadata>)]
+    pub entity_metadata: Option<Option<EntityMetadata>>,
+    pub name: Option<String>,
+    pub privacy_level: Option<u8>,
+    pub scheduled_start_time: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub scheduled_end_time: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub entity_type: Option<ScheduledEventEntityType>,
+    /// SCHEDULED -> ACTIVE (start), ACTIVE -> COMPLETED (end), SCHEDULED -> CANCELED.
+    pub status: Option<ScheduledEventStatus>,
+    /// A new cover image (a data URI), or `null` to remove it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub image: Option<Option<String>>,
+    /// Refused unless absent or `null`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub recurrence_rule: Option<Value>,
+}
+
+/// Payload of `GUILD_SCHEDULED_EVENT_USER_ADD` and `_REMOVE`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ScheduledEventUserChange {
+    pub guild_scheduled_event_id: Snowflake,
+    pub user_id: Snowflake,
+    pub guild_id: Snowflake,
+}
