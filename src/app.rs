@@ -338,6 +338,8 @@ impl App {
                 p.hearth.config.limits.max_body_bytes,
             ))
             .layer(axum::middleware::from_fn(http::via_header))
+            // Outside `via_header`: the cause scope is a task-local of the spawned task.
+            .layer(axum::middleware::from_fn(http::run_to_completion))
             .layer(tower_http::trace::TraceLayer::new_for_http())
     }
 
@@ -403,6 +405,9 @@ impl App {
             .layer(axum::extract::DefaultBodyLimit::max(
                 s2s::guild_log::federation_body_limit(&p.hearth.config),
             ))
+            // A peer that hangs up (its request timeout, or its process killed) must not
+            // cancel an apply between its commit and its dispatches.
+            .layer(axum::middleware::from_fn(http::run_to_completion))
     }
 
     /// The bound address of the federation listener, when `federation.listen` is set.

@@ -253,6 +253,26 @@ pub async fn flush_bus(
     resp
 }
 
+/// Runs the rest of the request in a task of its own, so that it always runs to its end.
+///
+/// Hyper drops a request's future when its client hangs up (a client timeout, a closed tab,
+/// a federation peer killed mid-push). Dropped while awaiting a transaction's commit, a
+/// handler would leave the change committed (the database finishes the `COMMIT` it was
+/// sent) but never publish its dispatches: a retry then finds the change applied and
+/// publishes nothing, so live sessions miss it for good. In its own task the handler
+/// finishes; only the answer is lost. The request's tracing span goes with it. A panic in
+/// the handler is answered 500 in Discord's format (`{"code": 0, "message": ...}`).
+pub async fn run_to_completion(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    match tokio::spawn(next.run(req).in_current_span()).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "request handler panicked");
+            Error::internal(format!("request handler failed: {e}")).into_response()
+        }
+    }
+}
+
 /// Adds `Via` to every response (discord.py treats a 429 without it as a proxy ban), and runs
 /// the request inside a [`crate::events::CAUSE`] scope so that what it publishes names its
 /// actor.

@@ -9,4 +9,4 @@ pub mod openapi;
 pub mod serve;
 
 pub use extract::*;
-pub use limits::{RouteLimits, flush_bus, rate_limit, via_header};
+pub use limits::{RouteLimits, flush_bus, rate_limit, run_to_completion, via_header};

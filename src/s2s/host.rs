@@ -103,20 +103,25 @@ impl Fed<'_> {
         let mut snap: JoinSnapshot =
             serde_json::from_value(snap).map_err(|e| bad_shape("join snapshot", e))?;
         let host_gid = snap.guild.id.db();
-        let lock_key = match self.db.remote_guild_by_host(server, host_gid).await? {
-            Some(r) => r.guild_id,
-            None => 0,
-        };
-        let _guard_owner = self.replica_lock(lock_key);
-        let _guard = _guard_owner.lock().await;
         let mut tr = Translator::new(self, server);
-        let local_gid = match self.db.map_get(server, host_gid).await? {
-            Some(l) => tr.bind(host_gid, l).await?,
-            None => {
-                let fresh = tr.mint(host_gid).await?;
-                tr.bind(host_gid, fresh).await?
+        // The guild's local id, minted under a lock of its own (two local users joining a
+        // new guild at once mint one id).
+        let local_gid = {
+            let mint_owner = self.replica_lock(0);
+            let _mint = mint_owner.lock().await;
+            match self.db.map_get(server, host_gid).await? {
+                Some(l) => tr.bind(host_gid, l).await?,
+                None => {
+                    let fresh = tr.mint(host_gid).await?;
+                    tr.bind(host_gid, fresh).await?
+                }
             }
         };
+        // The replica's own lock, the one pushes and pulls take (`receive_events`): the host
+        // pushes from the join on, and none of its events is applied (nor a snapshot of the
+        // guild loaded by the gateway) until the replica is written and the joiner announced.
+        let _guard_owner = self.replica_lock(local_gid);
+        let _guard = _guard_owner.lock().await;
         tr.translate(&mut snap).await?;
         let g = &snap.guild;
         let row = GuildRow {
@@ -151,14 +156,24 @@ impl Fed<'_> {
             self.apply_member(local_gid, m).await?;
         }
         self.replica_emojis(local_gid, &snap.guild.emojis).await?;
-        drop(_guard);
         // A replica that existed (another local member joined before) keeps its position
         // and catches up to the snapshot instead of skipping what it had not applied.
-        self.catch_up(local_gid, seq).await?;
+        if let Some(rg) = self.db.remote_guild(local_gid).await?
+            && rg.applied_seq < seq
+        {
+            self.fill_gap(&rg, seq).await?;
+        }
+        // A gateway snapshot of the guild loaded before (an earlier incarnation of the
+        // replica) is dropped, then the joiner's sessions get GUILD_CREATE; both before any
+        // later event of the guild, which waits for the lock.
+        self.control(Control::PermissionsChanged {
+            guild_id: Snowflake::from_db(local_gid),
+        });
         self.control(Control::MemberJoined {
             guild_id: Snowflake::from_db(local_gid),
             user_id: actor.id(),
         });
+        drop(_guard);
         Ok(wire::Invite {
             kind: 0,
             code: format!("{code}@{server}"),

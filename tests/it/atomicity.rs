@@ -698,3 +698,89 @@ async fn kill_9_during_overwrite_rewrites_keeps_the_everyone_deny() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Sends whose client hangs up at once.
+const HANGUPS: usize = 200;
+
+/// A client that hangs up during its request (its timeout, a closed tab) cannot leave a
+/// change committed but never dispatched: every message the history holds reached the
+/// gateway, whichever moment each request was abandoned at (`http::run_to_completion`).
+#[tokio::test]
+async fn a_client_that_hangs_up_never_leaves_a_stored_message_undispatched() {
+    let ts = TestServer::start().await;
+    let (_, owner_tok) = ts.register("owner").await;
+    let owner = ts.client(&owner_tok);
+    let g = create_guild(&owner, "Hangups").await;
+    let mut gw = crate::gateway::Gw::identify(
+        &ts,
+        &owner_tok,
+        crate::gateway::GUILDS | crate::gateway::GUILD_MESSAGES,
+    )
+    .await;
+    // A fresh connection per request, each abandoned after 0 to 4 ms: before its body is
+    // read, while its transaction commits, or after its answer.
+    let url = format!("{}/channels/{}/messages", owner.base, g.general);
+    let mut tasks = vec![];
+    for i in 0..HANGUPS {
+        let (url, tok) = (url.clone(), owner_tok.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap();
+            let send = http
+                .post(&url)
+                .header("authorization", tok)
+                .json(&json!({"content": format!("hangup {i}")}))
+                .send();
+            let _ = tokio::time::timeout(Duration::from_micros((i as u64 * 20) % 4000), send).await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // A last message sent in full: the gateway's order puts every earlier dispatch before it.
+    let last = say(&owner, &g.general, "the end").await;
+    let mut dispatched = std::collections::HashSet::new();
+    loop {
+        let d = gw.expect("MESSAGE_CREATE").await;
+        if s(&d["id"]) == last {
+            break;
+        }
+        if s(&d["content"]).starts_with("hangup ") {
+            dispatched.insert(s(&d["id"]));
+        }
+    }
+    // Every stored message, paging back from the last.
+    let mut stored = vec![];
+    let mut before = last.clone();
+    loop {
+        let r = owner
+            .get(&format!(
+                "/channels/{}/messages?limit=100&before={before}",
+                g.general
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        let page = r.body.as_array().unwrap().clone();
+        let Some(oldest) = page.last() else { break };
+        before = s(&oldest["id"]);
+        stored.extend(
+            page.iter()
+                .filter(|m| s(&m["content"]).starts_with("hangup "))
+                .map(|m| s(&m["id"])),
+        );
+    }
+    let lost: Vec<&String> = stored
+        .iter()
+        .filter(|id| !dispatched.contains(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} stored messages were never dispatched: {lost:?}",
+        lost.len(),
+        stored.len()
+    );
+    // Nothing was dispatched that is not stored either.
+    assert_eq!(dispatched.len(), stored.len(), "dispatched but not stored");
+}

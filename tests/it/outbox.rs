@@ -228,7 +228,13 @@ impl World {
         let net = FedNet::start(ZONE, &[MEMBER, HOST], v4, |_| false)
             .await
             .unwrap_or_else(|e| panic!("test network: {e}"));
-        let member = TestServer::start_with(|c| net.configure(0, c)).await;
+        // Alice's gateway is read only after the redelivery (up to `REDELIVERY`): her session
+        // must not time out for want of heartbeats meanwhile (1.5 intervals).
+        let member = TestServer::start_with(|c| {
+            net.configure(0, c);
+            c.gateway.heartbeat_interval_ms = 2 * REDELIVERY.as_millis() as u64;
+        })
+        .await;
         let mut host = Host::new(&net, 1).await;
         host.start().await;
         let owner = build::register(&host.anon(), "owner")
