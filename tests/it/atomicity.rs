@@ -705,6 +705,8 @@ const HANGUPS: usize = 200;
 /// A client that hangs up during its request (its timeout, a closed tab) cannot leave a
 /// change committed but never dispatched: every message the history holds reached the
 /// gateway, whichever moment each request was abandoned at (`http::run_to_completion`).
+/// The loss it guards against needs the hang-up to land while the handler awaits its
+/// commit, which no test can force; this one spreads 200 hang-ups over a whole send.
 #[tokio::test]
 async fn a_client_that_hangs_up_never_leaves_a_stored_message_undispatched() {
     let ts = TestServer::start().await;
@@ -717,27 +719,37 @@ async fn a_client_that_hangs_up_never_leaves_a_stored_message_undispatched() {
         crate::gateway::GUILDS | crate::gateway::GUILD_MESSAGES,
     )
     .await;
-    // A fresh connection per request, each abandoned after 0 to 4 ms: before its body is
-    // read, while its transaction commits, or after its answer.
+    // A fresh connection per request, each abandoned after a share of a whole send's time
+    // (measured here): before its body is read, while its transaction commits, or after
+    // its answer.
     let url = format!("{}/channels/{}/messages", owner.base, g.general);
-    let mut tasks = vec![];
-    for i in 0..HANGUPS {
-        let (url, tok) = (url.clone(), owner_tok.clone());
-        tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap();
-            let send = http
-                .post(&url)
-                .header("authorization", tok)
-                .json(&json!({"content": format!("hangup {i}")}))
-                .send();
-            let _ = tokio::time::timeout(Duration::from_micros((i as u64 * 20) % 4000), send).await;
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
+    let fresh = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    };
+    let send = |http: reqwest::Client, content: String| {
+        http.post(&url)
+            .header("authorization", &owner_tok)
+            .json(&json!({ "content": content }))
+            .send()
+    };
+    let t0 = Instant::now();
+    let r = send(fresh(), "timed".into()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let whole = t0.elapsed().as_micros() as u64 * 2;
+    // In waves of 10 at once, abandoned after 0 to 2 times a whole send's time.
+    for wave in 0..HANGUPS / 10 {
+        let sends = (0..10).map(|k| {
+            let i = wave * 10 + k;
+            let after = Duration::from_micros(whole * i as u64 / HANGUPS as u64);
+            let s = send(fresh(), format!("hangup {i}"));
+            async move {
+                let _ = tokio::time::timeout(after, s).await;
+            }
+        });
+        futures_util::future::join_all(sends).await;
     }
     // A last message sent in full: the gateway's order puts every earlier dispatch before it.
     let last = say(&owner, &g.general, "the end").await;
@@ -771,6 +783,10 @@ async fn a_client_that_hangs_up_never_leaves_a_stored_message_undispatched() {
                 .map(|m| s(&m["id"])),
         );
     }
+    eprintln!(
+        "hang-ups: {} of {HANGUPS} sends stored (a whole send: {whole} µs, doubled)",
+        stored.len()
+    );
     let lost: Vec<&String> = stored
         .iter()
         .filter(|id| !dispatched.contains(*id))
