@@ -267,6 +267,8 @@ impl Fed<'_> {
                     row.attachments = attachments;
                     let released = self.db.upsert_message(&row).await?;
                     self.files_released(released);
+                    // The host's log carries no quote (spec §6.5): ours, from our copy.
+                    m.referenced_message = self.quoted_original(&row).await?;
                 }
                 channel = Some(cid);
                 object = Some(m.id.db());
@@ -274,20 +276,20 @@ impl Fed<'_> {
             Payload::MessageDelete(d) => {
                 let (c, m) = (d.channel_id.db(), d.id.db());
                 let files = self.db.attachments_of(&[m]).await?;
+                self.scrub_replica(gid, m).await?;
                 self.db.delete_message(c, m, None).await?;
                 self.release_cached(files.into_values().flatten()).await?;
-                self.scrub_replica(gid, m).await?;
                 channel = Some(c);
             }
             Payload::MessageDeleteBulk(d) => {
                 let c = d.channel_id.db();
                 let ids: Vec<i64> = d.ids.iter().map(|i| i.db()).collect();
                 let files = self.db.attachments_of(&ids).await?;
-                self.db.delete_messages(c, &ids).await?;
-                self.release_cached(files.into_values().flatten()).await?;
                 for m in &ids {
                     self.scrub_replica(gid, *m).await?;
                 }
+                self.db.delete_messages(c, &ids).await?;
+                self.release_cached(files.into_values().flatten()).await?;
                 channel = Some(c);
             }
             Payload::MessageReactionAdd(r) => {
@@ -341,6 +343,7 @@ impl Fed<'_> {
             }
             Payload::ChannelDelete(c) => {
                 channel = Some(c.id.db());
+                self.scrub_replica_channel(gid, c.id.db()).await?;
                 self.db.delete_channel(c.id.db()).await?;
                 // The channel's cached files (its messages' attachment rows cascaded).
                 self.release_files_of(crate::service::media_gc::FilesOf::Channel(c.id.db()));
@@ -500,14 +503,50 @@ impl Fed<'_> {
         Ok(())
     }
 
-    /// Replaces the stored events about a deleted message by their stubs (spec §6.4:
-    /// deleted content is dropped everywhere; the hash chain is unchanged).
+    /// Replaces the stored events about a message about to be deleted by their stubs, and
+    /// those of replies that still quote it (logged before hosts left quotes out); spec §6.4:
+    /// deleted content is dropped everywhere, the hash chain is unchanged. Called before the
+    /// message row goes (its replies are found through it).
     pub(super) async fn scrub_replica(&self, guild_id: i64, message_id: i64) -> Result<()> {
-        for (seq, ev) in self.db.replica_events_about(guild_id, message_id).await? {
+        let about = self.db.replica_events_about(guild_id, message_id).await?;
+        let replies = self
+            .db
+            .replica_events_of_replies(guild_id, message_id)
+            .await?;
+        self.stub_replica_events(guild_id, about, false).await?;
+        self.stub_replica_events(guild_id, replies, true).await
+    }
+
+    /// Replaces the stored events about the messages of a channel about to be deleted by
+    /// their stubs (spec §6.4).
+    pub(super) async fn scrub_replica_channel(&self, guild_id: i64, channel_id: i64) -> Result<()> {
+        let events = self
+            .db
+            .replica_events_of_channel(guild_id, channel_id)
+            .await?;
+        self.stub_replica_events(guild_id, events, false).await
+    }
+
+    /// Stores the `removed` stub of each of `events` that still has content (with
+    /// `quoting_only`, of each that quotes a message: a reply's `referenced_message`).
+    async fn stub_replica_events(
+        &self,
+        guild_id: i64,
+        events: Vec<(i64, String)>,
+        quoting_only: bool,
+    ) -> Result<()> {
+        use hearth_federation::event::{StubReason, stub};
+        for (seq, ev) in events {
             let ev: Value = serde_json::from_str(&ev).map_err(Error::internal)?;
-            let st =
-                hearth_federation::event::stub(&ev, hearth_federation::event::StubReason::Removed)
-                    .map_err(Error::internal)?;
+            let Some(content) = ev.get("content") else {
+                continue;
+            };
+            let quotes =
+                content.get("result").unwrap_or(content)["d"]["referenced_message"].is_object();
+            if quoting_only && !quotes {
+                continue;
+            }
+            let st = stub(&ev, StubReason::Removed).map_err(Error::internal)?;
             self.db
                 .replace_replica_event(guild_id, seq, &st.to_string())
                 .await?;

@@ -386,7 +386,16 @@ async fn visible_batch(
             out.push(stub(&ev, StubReason::TooLarge).map_err(crate::error::Error::internal)?);
             continue;
         }
+        // A deletion notice carries only ids and travels in full: a server that lost sight
+        // of the channel still drops its copies of the messages (spec §6.4).
+        let deletion = ev
+            .get("content")
+            .map(|c| c.get("result").unwrap_or(c))
+            .and_then(|c| c.get("t"))
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| matches!(t, "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK"));
         let visible = match (r.channel_id, &cache) {
+            _ if deletion => true,
             (None, _) => true,
             (Some(c), Some(cache)) => {
                 let fallback = ev

@@ -422,10 +422,16 @@ async fn answer(
     s.log.barrier().await;
     let head = s.log.head(gid).await.map(|x| x.0).unwrap_or(0);
     let out = json!(ActionAnswer { result, head });
+    // The stored copy quotes nothing: a reply's copy of its original would outlive the
+    // original's deletion (spec §6.4, §6.6).
+    let mut stored = out.clone();
+    if let Some(m) = stored["result"].as_object_mut() {
+        m.remove("referenced_message");
+    }
     if let Err(e) = s
         .hearth
         .db
-        .finish_txn(&a.origin, &a.txn_id, &out.to_string())
+        .finish_txn(&a.origin, &a.txn_id, &stored.to_string())
         .await
     {
         tracing::warn!(error = %e, origin = a.origin, txn = a.txn_id, "cannot store an action's answer");

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use hearth_federation::event::{HostEvent, OriginAction, StubReason, event_hash, stub};
+use hearth_federation::event::{HostEvent, OriginAction, event_hash};
 use hearth_federation::sign::content_hash;
 use parking_lot::Mutex;
 use rand::Rng;
@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use super::{Fed, Federation};
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event};
 use crate::service::Hearth;
-use crate::storage::{LeaseFence, LogAppend, now_ms};
+use crate::storage::{LeaseFence, LogAppend, LogScrub, now_ms};
 
 pub use super::sizes::*;
 
@@ -288,7 +288,14 @@ impl GuildLog {
         };
         let seq = head.as_ref().map_or(1, |(s, _)| s + 1);
         let now = now_ms() as u64;
-        let result = json!({"t": t.as_str(), "d": data});
+        let mut result = json!({"t": t.as_str(), "d": data});
+        if matches!(t, Event::MessageCreate | Event::MessageUpdate)
+            && let Some(d) = result["d"].as_object_mut()
+        {
+            // A reply's copy of its original is not logged: it would outlive the original's
+            // deletion. Member servers quote their own copy (spec §6.5).
+            d.remove("referenced_message");
+        }
         let key = self.fed.keyring.current();
         let (action, content, result_hash) = match cause.and_then(|c| c.origin.clone()) {
             Some((signed, request)) => {
@@ -349,11 +356,12 @@ impl GuildLog {
             channel_id: channel,
             object_id: message_object(t, data),
             created_at: now as i64,
+            scrub: scrub_of(t, data),
         })
     }
 
-    /// What follows a stored append: scrubbing deleted content, final positions of
-    /// departing servers, the wake-up of the delivery workers.
+    /// What follows a stored append: final positions of departing servers, the wake-up of
+    /// the delivery workers.
     pub(super) async fn after_append(
         &self,
         guild_id: i64,
@@ -362,31 +370,6 @@ impl GuildLog {
         seq: i64,
     ) -> crate::error::Result<()> {
         let h = &self.hearth;
-        // A deleted message's content leaves the log (the stubs keep the chain intact).
-        if matches!(t, Event::MessageDelete | Event::MessageDeleteBulk) {
-            let ids: Vec<i64> = match t {
-                Event::MessageDelete => data
-                    .get("id")
-                    .and_then(|i| i.as_str())
-                    .and_then(|i| i.parse().ok())
-                    .into_iter()
-                    .collect(),
-                _ => data
-                    .get("ids")
-                    .and_then(|a| a.as_array())
-                    .map(|a| a.iter().filter_map(|i| i.as_str()?.parse().ok()).collect())
-                    .unwrap_or_default(),
-            };
-            for id in ids {
-                for (s, ev) in h.db.events_about(guild_id, id).await? {
-                    let ev: Value =
-                        serde_json::from_str(&ev).map_err(crate::error::Error::internal)?;
-                    let st =
-                        stub(&ev, StubReason::Removed).map_err(crate::error::Error::internal)?;
-                    h.db.replace_event(guild_id, s, &st.to_string()).await?;
-                }
-            }
-        }
         // A server whose last member left receives this event, then no more.
         if matches!(t, Event::GuildMemberRemove | Event::GuildBanAdd)
             && let Some(handle) = data
@@ -406,6 +389,25 @@ impl GuildLog {
         }
         self.appended.send_modify(|n| *n += 1);
         Ok(())
+    }
+}
+
+/// What appending event `t` removes from the log ([`LogScrub`], in the append's
+/// transaction): the deleted messages' events (and replies still quoting them), a deleted
+/// channel's message events, every message event of a deleted guild.
+pub fn scrub_of(t: Event, data: &Value) -> LogScrub {
+    let id = |v: Option<&Value>| v.and_then(|i| i.as_str()).and_then(|i| i.parse().ok());
+    match t {
+        Event::MessageDelete => LogScrub::Messages(id(data.get("id")).into_iter().collect()),
+        Event::MessageDeleteBulk => LogScrub::Messages(
+            data.get("ids")
+                .and_then(|a| a.as_array())
+                .map(|a| a.iter().filter_map(|i| id(Some(i))).collect())
+                .unwrap_or_default(),
+        ),
+        Event::ChannelDelete => LogScrub::Channels(id(data.get("id")).into_iter().collect()),
+        Event::GuildDeleteFederated => LogScrub::Guild,
+        _ => LogScrub::Nothing,
     }
 }
 
@@ -536,18 +538,12 @@ async fn writer(
 }
 
 /// Whether a dispatch can be appended with others in one transaction: a non-lossy guild
-/// event whose append has no follow-up writes (deletions scrub content, departures set
-/// final positions).
+/// event whose append has no follow-up writes (departures set final positions; the
+/// scrubbing of deletions is part of the append's transaction).
 fn groupable(d: &Dispatch) -> bool {
     matches!(d.audience, Audience::Guild { .. })
         && !d.lossy
-        && !matches!(
-            d.event,
-            Event::MessageDelete
-                | Event::MessageDeleteBulk
-                | Event::GuildMemberRemove
-                | Event::GuildBanAdd
-        )
+        && !matches!(d.event, Event::GuildMemberRemove | Event::GuildBanAdd)
 }
 
 /// Appends a group of plain dispatches (in bus order) in one transaction, then wakes the

@@ -208,7 +208,15 @@ impl Fed<'_> {
                     rg.last_hash = Some(last.hash.clone());
                 }
                 let gsf = Snowflake::from_db(run.gid);
-                for s in staged {
+                for mut s in staged {
+                    // The host's log carries no quote (spec §6.5): ours, from our copy (now
+                    // committed, so a reply to a message of the same run finds it).
+                    if let Some(row) = &s.row.message
+                        && let Some(quote) = self.quoted_original(row).await?
+                    {
+                        s.data["referenced_message"] =
+                            serde_json::to_value(quote).map_err(Error::internal)?;
+                    }
                     self.publish(Dispatch {
                         event: s.event,
                         data: s.data,

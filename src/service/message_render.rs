@@ -315,6 +315,42 @@ impl Hearth {
         }
     }
 
+    /// The quoted original of `reply` as this server holds it, for a reply's event that does
+    /// not carry one (a member server's copy of a host's reply: the host's log leaves quotes
+    /// out, spec/federation.md §6.5): `None` when `reply` is not a reply (no
+    /// `referenced_message`), `Some(None)` when its original is gone (Discord's `null`), else
+    /// the original rendered as a host renders it in a reply (author and mentions, no
+    /// reactions).
+    pub(crate) async fn quoted_original(
+        &self,
+        reply: &MessageRow,
+    ) -> Result<Option<Option<Box<wire::Message>>>> {
+        if MessageType::from_db(reply.kind) != MessageType::Reply {
+            return Ok(None);
+        }
+        let original = match reply.reference_message_id {
+            Some(id) => self.db.messages_by_ids(&[id]).await?.pop(),
+            None => None,
+        };
+        let Some(o) = original else {
+            return Ok(Some(None));
+        };
+        let mut uids: Vec<i64> = serde_json::from_str::<Vec<Snowflake>>(&o.mentions)
+            .unwrap_or_default()
+            .into_iter()
+            .map(Snowflake::db)
+            .collect();
+        uids.push(o.author_id);
+        let users: HashMap<i64, UserRow> = self
+            .db
+            .users(&uids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        Ok(Some(Some(Box::new(self.message_wire(&o, &users, vec![])))))
+    }
+
     pub(super) async fn render_one(&self, m: &MessageRow, viewer: i64) -> Result<wire::Message> {
         Ok(self
             .render_messages(std::slice::from_ref(m), viewer)

@@ -406,10 +406,19 @@ impl Change {
     /// did not exist.
     pub async fn delete_channel(&mut self, id: i64) -> Result<Option<Vec<i64>>> {
         Ok(on_tx!(self, tx => {
+            let guild: Option<(Option<i64>,)> = sqlx::query_as("SELECT guild_id FROM channels WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
             let threads: Vec<(i64,)> = sqlx::query_as("DELETE FROM channels WHERE parent_id = $1 AND type IN (10, 11, 12) RETURNING id").bind(id).fetch_all(&mut *tx).await?;
             sqlx::query("UPDATE channels SET parent_id = NULL WHERE parent_id = $1").bind(id).execute(&mut *tx).await?;
             let gone = sqlx::query("DELETE FROM channels WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() > 0;
-            gone.then(|| threads.into_iter().map(|t| t.0).collect())
+            let threads: Vec<i64> = threads.into_iter().map(|t| t.0).collect();
+            // The message events of the channel and of its threads leave the guild's
+            // federation log with them (spec/federation.md §6.4; threads have no logged
+            // deletion of their own, and their rows are gone once this commits).
+            if gone && let Some((Some(g),)) = guild {
+                let scrub = super::LogScrub::Channels(std::iter::once(id).chain(threads.iter().copied()).collect());
+                super::federation::scrub_log!(tx, g, &scrub);
+            }
+            gone.then_some(threads)
         }))
     }
 

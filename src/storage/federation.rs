@@ -58,7 +58,119 @@ pub struct LogAppend {
     pub object_id: Option<i64>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
+    /// What the append removes from the guild's log, in its transaction.
+    pub scrub: LogScrub,
 }
+
+/// Content an appended event removes from its guild's log (spec/federation.md §6.4
+/// `removed` stubs), in the append's own transaction: the stubs and the deletion they follow
+/// are stored together or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LogScrub {
+    #[default]
+    Nothing,
+    /// Events about these (deleted) messages, and events of replies that still quote one
+    /// of them (replies logged before quotes were left out of the log).
+    Messages(Vec<i64>),
+    /// Message events of these (deleted) channels.
+    Channels(Vec<i64>),
+    /// Every message event of the guild (deleted).
+    Guild,
+}
+
+/// The `removed` stub of the stored event `event`, or `None` when it has no content left
+/// (already a stub) or, with `quoting`, when it does not quote one of those messages.
+pub(crate) fn removed_stub(event: &str, quoting: Option<&[i64]>) -> Option<String> {
+    use hearth_federation::event::{StubReason, stub};
+    let ev: serde_json::Value = serde_json::from_str(event).ok()?;
+    let content = ev.get("content")?;
+    if let Some(deleted) = quoting {
+        let d = content
+            .get("result")
+            .unwrap_or(content)
+            .get("d")
+            .and_then(|d| d.get("referenced_message"))
+            .and_then(|r| r.get("id"))
+            .and_then(|i| i.as_str())
+            .and_then(|i| i.parse::<i64>().ok())?;
+        if !deleted.contains(&d) {
+            return None;
+        }
+    }
+    stub(&ev, StubReason::Removed).ok().map(|s| s.to_string())
+}
+
+/// A comma-separated list of ids for an `IN (...)` (integers only: safe to inline).
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// In a write transaction `$tx`: replaces the events of guild `$guild`'s log that `$scrub`
+/// (a [`LogScrub`]) names by their `removed` stubs and clears their `object_id` (nothing
+/// left to scrub). The hash chain is unchanged (a stub hashes like its event). Used by the
+/// appends (each appended event's own scrub) and by channel deletions (their threads).
+macro_rules! scrub_log {
+    ($tx:expr, $guild:expr, $scrub:expr) => {{
+        let guild: i64 = $guild;
+        let query_quoting = match $scrub {
+            $crate::storage::LogScrub::Nothing => None,
+            $crate::storage::LogScrub::Messages(ids) if ids.is_empty() => None,
+            $crate::storage::LogScrub::Channels(ids) if ids.is_empty() => None,
+            $crate::storage::LogScrub::Messages(ids) => Some((
+                format!(
+                    "SELECT seq, event, object_id FROM guild_events WHERE guild_id = $1 AND (object_id IN ({l}) \
+                     OR object_id IN (SELECT id FROM messages WHERE reference_message_id IN ({l})))",
+                    l = $crate::storage::federation_scrub::id_list(ids)
+                ),
+                Some(ids.as_slice()),
+            )),
+            $crate::storage::LogScrub::Channels(ids) => Some((
+                format!(
+                    "SELECT seq, event, object_id FROM guild_events WHERE guild_id = $1 AND object_id IS NOT NULL AND channel_id IN ({})",
+                    $crate::storage::federation_scrub::id_list(ids)
+                ),
+                None,
+            )),
+            $crate::storage::LogScrub::Guild => Some((
+                "SELECT seq, event, object_id FROM guild_events WHERE guild_id = $1 AND object_id IS NOT NULL".to_string(),
+                None,
+            )),
+        };
+        if let Some((query, quoting)) = query_quoting {
+            let found: Vec<(i64, String, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(query))
+                .bind(guild)
+                .persistent(false)
+                .fetch_all(&mut *$tx)
+                .await?;
+            for (seq, event, object) in found {
+                // An event about a deleted message goes whole; a reply's only if it quotes one.
+                let about_deleted = matches!((&quoting, object), (Some(ids), Some(o)) if ids.contains(&o));
+                let stubbed = $crate::storage::federation_scrub::removed_stub(&event, quoting.filter(|_| !about_deleted));
+                let Some(stubbed) = stubbed else { continue };
+                sqlx::query("UPDATE guild_events SET event = $1, object_id = NULL WHERE guild_id = $2 AND seq = $3")
+                    .bind(stubbed)
+                    .bind(guild)
+                    .bind(seq)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+    }};
+}
+pub(super) use scrub_log;
+
+/// [`scrub_log!`] for each of `rows` (its own [`LogAppend::scrub`]).
+macro_rules! scrub_appended {
+    ($tx:expr, $rows:expr) => {
+        for r in $rows.iter() {
+            $crate::storage::federation::scrub_log!($tx, r.guild_id, &r.scrub);
+        }
+    };
+}
+pub(super) use scrub_appended;
 
 /// One stored event of a hosted guild's log.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -110,23 +222,9 @@ impl Db {
             });
             // Group sizes vary: keep these one-off statements out of the statement cache.
             qb.build().persistent(false).execute(&mut *tx).await?;
+            scrub_appended!(tx, rows);
             tx.commit().await
         })?;
-        Ok(())
-    }
-
-    /// `(seq, event)` of a hosted guild's events about `object_id` (a message).
-    pub async fn events_about(&self, guild_id: i64, object_id: i64) -> Result<Vec<(i64, String)>> {
-        Ok(
-            on_db!(self, p => sqlx::query_as("SELECT seq, event FROM guild_events WHERE guild_id = $1 AND object_id = $2")
-            .bind(guild_id).bind(object_id).fetch_all(p).await)?,
-        )
-    }
-
-    /// Replaces a stored event (with its content-less stub: the hash does not change).
-    pub async fn replace_event(&self, guild_id: i64, seq: i64, event: &str) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE guild_events SET event = $1 WHERE guild_id = $2 AND seq = $3")
-            .bind(event).bind(guild_id).bind(seq).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -139,6 +237,30 @@ impl Db {
         Ok(
             on_db!(self, p => sqlx::query_as("SELECT seq, event FROM replica_events WHERE guild_id = $1 AND object_id = $2")
             .bind(guild_id).bind(object_id).fetch_all(p).await)?,
+        )
+    }
+
+    /// `(seq, event)` of a replica's applied events about replies to a (local) message.
+    pub async fn replica_events_of_replies(
+        &self,
+        guild_id: i64,
+        message_id: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT seq, event FROM replica_events WHERE guild_id = $1 AND object_id IN (SELECT id FROM messages WHERE reference_message_id = $2)")
+            .bind(guild_id).bind(message_id).fetch_all(p).await)?,
+        )
+    }
+
+    /// `(seq, event)` of a replica's applied events about messages of a (local) channel.
+    pub async fn replica_events_of_channel(
+        &self,
+        guild_id: i64,
+        channel_id: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        Ok(
+            on_db!(self, p => sqlx::query_as("SELECT seq, event FROM replica_events WHERE guild_id = $1 AND object_id IN (SELECT id FROM messages WHERE channel_id = $2)")
+            .bind(guild_id).bind(channel_id).fetch_all(p).await)?,
         )
     }
 

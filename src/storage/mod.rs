@@ -23,6 +23,10 @@ mod commands;
 mod deletion;
 mod emojis;
 mod federation;
+/// The scrubbing helpers [`federation`]'s `scrub_log!` expands to (used by the outbox too).
+pub(crate) mod federation_scrub {
+    pub(crate) use super::federation::{id_list, removed_stub};
+}
 mod gateway;
 mod group_dms;
 mod guilds;

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::atomic::write_tx;
+use super::federation::scrub_appended;
 use super::{Db, LeaseFence, LogAppend, fenced, lease_lost, on_db};
 use crate::error::Result;
 
@@ -129,7 +130,13 @@ pub(crate) fn relayed_txns<'a>(items: &[OutboxItem<'a>]) -> Vec<(&'a str, &'a st
             continue;
         };
         if !out.iter().any(|(o, t, _)| *o == origin && *t == txn) {
-            out.push((origin, txn, i.data.to_string()));
+            // Without a reply's copy of its original (it would outlive the original's
+            // deletion; spec §6.4).
+            let mut data = i.data.clone();
+            if let Some(d) = data.as_object_mut() {
+                d.remove("referenced_message");
+            }
+            out.push((origin, txn, data.to_string()));
         }
     }
     out
@@ -194,6 +201,7 @@ impl Db {
                         .push_bind(r.channel_id).push_bind(r.object_id).push_bind(r.created_at);
                 });
                 qb.build().persistent(false).execute(&mut *tx).await?;
+                scrub_appended!(tx, rows);
             }
             if !done.is_empty() {
                 let list = done.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");

@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::harness::*;
 
 /// Whether any file under `dir` contains `needle`.
-fn files_contain(dir: &Path, needle: &[u8]) -> bool {
+pub(crate) fn files_contain(dir: &Path, needle: &[u8]) -> bool {
     std::fs::read_dir(dir).unwrap().any(|e| {
         let path = e.unwrap().path();
         if path.is_dir() {

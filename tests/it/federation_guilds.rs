@@ -18,7 +18,7 @@ pub(crate) const C: &str = "c.hearth.test";
 pub(crate) const ALL: u64 = GUILDS | GUILD_MESSAGES | GUILD_MEMBERS | GUILD_MESSAGE_REACTIONS;
 
 /// Whether any message or stored replica event of a server contains `needle`.
-async fn db_contains(srv: &TestServer, needle: &str) -> bool {
+pub(crate) async fn db_contains(srv: &TestServer, needle: &str) -> bool {
     let pat = format!("%{needle}%");
     let q1 = "SELECT COUNT(*) FROM messages WHERE content LIKE $1";
     let q2 = "SELECT (SELECT COUNT(*) FROM replica_events WHERE event LIKE $1) + (SELECT COUNT(*) FROM guild_events WHERE event LIKE $1)";

@@ -62,6 +62,7 @@ mod polls;
 mod ratelimit;
 mod read_states;
 mod ready;
+mod redaction;
 mod refusals;
 mod registrar;
 mod resume;

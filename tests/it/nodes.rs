@@ -214,6 +214,7 @@ async fn a_sequencer_that_lost_its_lease_cannot_append_to_the_guild_log() {
         channel_id: None,
         object_id: None,
         created_at: now,
+        scrub: Default::default(),
     };
     let fence = |holder: &str, token: i64| LeaseFence {
         name: name.into(),
