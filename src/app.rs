@@ -188,6 +188,7 @@ impl App {
         let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs, mailer, endpoints).await?);
         if let Some(c) = &cluster {
             hearth.node.add_probe(Arc::new(RedisProbe(c.clone())));
+            hearth.share_limits(crate::cluster::RedisLimits::new(c.clone()));
         }
 
         // Features.
@@ -198,6 +199,9 @@ impl App {
             .clone()
             .unwrap_or_else(|| format!("ws://{addr}/gateway"));
         let gateway = Gateway::new(hearth.clone(), public);
+        if let Some(c) = &cluster {
+            gateway.share_session_starts(crate::cluster::RedisStarts::new(c.clone()));
+        }
         // Sessions saved by a graceful shutdown resume here (`gateway::restart`).
         gateway.restore_after_restart().await;
         // Voice states of this node's sessions that did not survive end (service/voice.rs).

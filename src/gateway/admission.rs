@@ -15,7 +15,10 @@
 //!   used up, IDENTIFY is closed with 4008 until the window ends. RESUME is not a session
 //!   start and does not count.
 //!
-//! State is per process (a restart or another node starts afresh; documented in README).
+//! The rates are per process. The session starts are too on a single node (a restart starts
+//! afresh); on a cluster they are one window per user in Redis shared by every node
+//! ([`crate::cluster::RedisStarts`], set by the composition root), with this node's own
+//! window as the fallback while Redis fails.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -66,6 +69,8 @@ pub(crate) struct Admission {
     window: Duration,
     max_concurrency: u32,
     wait: Duration,
+    /// The cluster's shared windows (`None` on a single node).
+    shared: std::sync::OnceLock<crate::cluster::RedisStarts>,
 }
 
 impl Admission {
@@ -88,7 +93,13 @@ impl Admission {
             window: Duration::from_secs(cfg.session_start_window_seconds.max(1)),
             max_concurrency: mc.get(),
             wait: Duration::from_millis(cfg.admission_wait_ms),
+            shared: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Counts session starts in the cluster's shared windows from now on.
+    pub(crate) fn share_starts(&self, starts: crate::cluster::RedisStarts) {
+        let _ = self.shared.set(starts);
     }
 
     /// Waits for the server-wide rate (a RESUME, or the first step of an IDENTIFY).
@@ -107,7 +118,7 @@ impl Admission {
     /// session start taken from the user's window. Errors: [`Refused`].
     pub(crate) async fn identify(&self, user: i64, bot: bool) -> Result<(), Refused> {
         // Refuse at once, without queueing, when no start is left anyway.
-        if let Some(reset_after_ms) = self.exhausted(user, Instant::now()) {
+        if let Some(reset_after_ms) = self.exhausted_anywhere(user).await {
             return Err(Refused::StartLimit { reset_after_ms });
         }
         let wait = async {
@@ -121,7 +132,26 @@ impl Admission {
         tokio::time::timeout(self.wait, wait)
             .await
             .map_err(|_| Refused::Busy)?;
+        if let Some(shared) = self.shared.get() {
+            match shared.take(user, self.total, ms(self.window)).await {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(reset_after_ms)) => return Err(Refused::StartLimit { reset_after_ms }),
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared session starts unavailable; counting on this node")
+                }
+            }
+        }
         self.take_start(user, Instant::now())
+    }
+
+    /// [`Self::exhausted`] in the cluster's shared window when there is one.
+    async fn exhausted_anywhere(&self, user: i64) -> Option<u64> {
+        if let Some(shared) = self.shared.get()
+            && let Ok(open) = shared.peek(user).await
+        {
+            return open.and_then(|(used, left)| (used >= self.total).then_some(left));
+        }
+        self.exhausted(user, Instant::now())
     }
 
     /// `Some(ms until the window ends)` when `user` has no session start left at `now`.
@@ -154,8 +184,23 @@ impl Admission {
         Ok(())
     }
 
-    /// The user's `session_start_limit` as `GET /gateway/bot` reports it (takes nothing).
-    pub(crate) fn start_limit(&self, user: i64) -> StartLimit {
+    /// The user's `session_start_limit` as `GET /gateway/bot` reports it (takes nothing): the
+    /// cluster's shared window when there is one.
+    pub(crate) async fn start_limit(&self, user: i64) -> StartLimit {
+        if let Some(shared) = self.shared.get()
+            && let Ok(open) = shared.peek(user).await
+        {
+            let (remaining, reset_after) = match open {
+                Some((used, left)) => (self.total.saturating_sub(used), left),
+                None => (self.total, ms(self.window)),
+            };
+            return StartLimit {
+                total: self.total,
+                remaining,
+                reset_after,
+                max_concurrency: self.max_concurrency,
+            };
+        }
         let now = Instant::now();
         let starts = self.starts.lock();
         let (remaining, reset_after) = match starts.get(&user) {
@@ -214,8 +259,8 @@ mod tests {
             Ok(()),
             "another user has its own window"
         );
-        assert_eq!(a.start_limit(1).remaining, 0);
-        assert_eq!(a.start_limit(2).remaining, 1);
+        assert!(a.exhausted(1, t0).is_some());
+        assert_eq!(a.exhausted(2, t0), None);
         // The window ends: a fresh one opens.
         let later = t0 + Duration::from_secs(86_400);
         assert_eq!(a.take_start(1, later), Ok(()));

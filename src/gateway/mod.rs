@@ -196,12 +196,18 @@ impl Gateway {
     /// `GET /gateway/bot` body (Discord "Get Gateway Bot"): `{url, shards: 1,
     /// session_start_limit: {total, remaining, reset_after (ms), max_concurrency}}`, the
     /// caller's own figures ([`admission::StartLimit`]).
-    pub fn gateway_bot(&self, actor: &Actor, host: Option<&str>) -> Value {
+    pub async fn gateway_bot(&self, actor: &Actor, host: Option<&str>) -> Value {
         json!({
             "url": self.public_url(host),
             "shards": 1,
-            "session_start_limit": self.admission.start_limit(actor.user.id),
+            "session_start_limit": self.admission.start_limit(actor.user.id).await,
         })
+    }
+
+    /// Counts `session_start_limit` in the cluster's shared windows (set by the composition
+    /// root when `cluster.redis_url` is set).
+    pub fn share_session_starts(&self, starts: crate::cluster::RedisStarts) {
+        self.admission.share_starts(starts);
     }
 
     /// Sends op 7 RECONNECT to every connection and closes them (graceful shutdown).
@@ -604,7 +610,7 @@ async fn gateway_bot_route(
     headers: axum::http::HeaderMap,
     crate::http::Auth(a): crate::http::Auth,
 ) -> axum::Json<Value> {
-    axum::Json(s.gateway.gateway_bot(&a, host(&headers)))
+    axum::Json(s.gateway.gateway_bot(&a, host(&headers)).await)
 }
 
 /// `GET /admin/gateway` (instance administrators; 403 50013 otherwise): what the gateway

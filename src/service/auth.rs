@@ -114,7 +114,46 @@ impl AuthState {
     }
 }
 
+/// An address throttle of the auth routes (README "Rate limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpThrottle {
+    /// `rate_limits.register_per_ip`.
+    Register,
+    /// `rate_limits.login_per_ip` (logins, MFA codes, passkey logins).
+    Login,
+}
+
 impl Hearth {
+    /// Takes one token of an address throttle for `ip`: the cluster's bucket in Redis when
+    /// the composition root shared one ([`Hearth::share_limits`]; the node's own bucket
+    /// while Redis fails), else the node's own. Errors: 429 (Discord's rate-limit body,
+    /// `retry_after` in seconds).
+    pub(crate) async fn throttle_ip(&self, which: IpThrottle, ip: IpAddr) -> Result<()> {
+        let rl = &self.config.rate_limits;
+        let (local, name, bucket) = match which {
+            IpThrottle::Register => (&self.auth.register_ip, "register_ip", rl.register_per_ip),
+            IpThrottle::Login => (&self.auth.login_ip, "login_ip", rl.login_per_ip),
+        };
+        if let Some(shared) = self.shared_limits.get() {
+            match shared
+                .check(name, &ip.to_string(), bucket, "user", false)
+                .await
+            {
+                Ok(r) => return r.map(|_| ()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared throttle unavailable; local bucket used")
+                }
+            }
+        }
+        local.check(&ip).map(|_| ())
+    }
+
+    /// Keeps the address throttles in the cluster's Redis, one bucket per address across
+    /// the nodes (set once by the composition root when `cluster.redis_url` is set).
+    pub fn share_limits(&self, limits: crate::cluster::RedisLimits) {
+        let _ = self.shared_limits.set(limits);
+    }
+
     /// Creates the local row of a remote user `name@server` from a profile object
     /// (`global_name`, `avatar`, `bot`); if a concurrent request created it first, that row.
     pub async fn insert_remote_user(
@@ -256,7 +295,7 @@ impl Hearth {
         ip: IpAddr,
         user_agent: Option<String>,
     ) -> Result<wire::TokenPair> {
-        self.auth.register_ip.check(&ip)?;
+        self.throttle_ip(IpThrottle::Register, ip).await?;
         // A setup token (first start) admits its holder whatever the policy: an invite-only
         // or closed server has no one yet to invite or create accounts.
         if body.setup_token.is_none() {
@@ -311,7 +350,7 @@ impl Hearth {
             return Err(Error::InvalidForm(f));
         };
         let key = login.trim().to_lowercase();
-        self.auth.login_ip.check(&ip)?;
+        self.throttle_ip(IpThrottle::Login, ip).await?;
         let user = self.db.user_by_login(&key).await?;
         let account = Self::backoff_key(user.as_ref().map(|u| u.id), &key);
         self.backoff_check(&account, user.as_ref().map(|u| u.id), ip)

@@ -26,6 +26,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand::{Rng, RngCore};
 use serde_json::json;
 
+use super::auth::IpThrottle;
 use super::auth::{random_token, token_hash};
 use super::{Actor, Hearth, audit_action as A, change, to_value};
 use crate::config::Config;
@@ -439,7 +440,7 @@ impl Hearth {
         ip: IpAddr,
         user_agent: Option<String>,
     ) -> Result<wire::TokenPair> {
-        self.auth.login_ip.check(&ip)?;
+        self.throttle_ip(IpThrottle::Login, ip).await?;
         let ticket = body.ticket.ok_or_else(|| required("ticket"))?;
         let code = body.code.ok_or_else(|| required("code"))?;
         let hash = token_hash(&ticket);

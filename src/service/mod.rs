@@ -156,6 +156,8 @@ pub struct Hearth {
     pub(crate) automod: automod::RuleCache,
     /// What members sent recently, for SPAM rules ([`automod_spam`]).
     pub(crate) spam: automod_spam::SpamWatch,
+    /// A cluster's shared address throttles ([`Hearth::share_limits`]).
+    pub(crate) shared_limits: std::sync::OnceLock<crate::cluster::RedisLimits>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -361,6 +363,7 @@ impl Hearth {
             mail_sends: Mutex::new(tokio::task::JoinSet::new()),
             automod: automod::RuleCache::default(),
             spam: automod_spam::SpamWatch::default(),
+            shared_limits: std::sync::OnceLock::new(),
         })
     }
 

@@ -37,6 +37,7 @@ use webauthn_rs::prelude::{
     WebauthnError,
 };
 
+use super::auth::IpThrottle;
 use super::auth::{random_token, token_hash};
 use super::{Actor, Hearth};
 use crate::config::Config;
@@ -602,7 +603,7 @@ impl Hearth {
         ip: IpAddr,
         user_agent: Option<String>,
     ) -> Result<wire::TokenPair> {
-        self.auth.login_ip.check(&ip)?;
+        self.throttle_ip(IpThrottle::Login, ip).await?;
         let ticket = body.ticket.ok_or_else(|| required("ticket"))?;
         let code = body.code.ok_or_else(|| required("code"))?;
         let hash = token_hash(&ticket);
@@ -631,7 +632,7 @@ impl Hearth {
     /// authenticator offers the user's passkeys for this RP). Errors: 50035
     /// WEBAUTHN_DISABLED, 429 `rate_limits.login_per_ip`.
     pub async fn passkey_login_start(&self, ip: IpAddr) -> Result<wire::WebauthnChallenge> {
-        self.auth.login_ip.check(&ip)?;
+        self.throttle_ip(IpThrottle::Login, ip).await?;
         let (rcr, state) = self
             .rp()?
             .start_discoverable_authentication()
@@ -653,7 +654,7 @@ impl Hearth {
         ip: IpAddr,
         user_agent: Option<String>,
     ) -> Result<wire::TokenPair> {
-        self.auth.login_ip.check(&ip)?;
+        self.throttle_ip(IpThrottle::Login, ip).await?;
         let rp = self.rp()?;
         let state: DiscoverableAuthentication = self
             .take_ceremony(body.ticket.as_deref(), "login", None)

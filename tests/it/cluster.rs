@@ -308,3 +308,81 @@ async fn ready_fails_while_redis_does_not_answer() {
         "{body}"
     );
 }
+
+/// `GET /gateway/bot`'s `session_start_limit` for `token` on `node`.
+async fn start_limit(node: &TestServer, token: &str) -> serde_json::Value {
+    let r = node.client(token).get("/gateway/bot").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body["session_start_limit"].clone()
+}
+
+#[tokio::test]
+async fn session_starts_are_one_budget_across_nodes() {
+    let cl = TestCluster::start(2, |c| c.gateway.session_start_limit = 2).await;
+    let [n1, n2] = [&cl.nodes[0], &cl.nodes[1]];
+    let (_, bob_tok) = n1.register("bob").await;
+    let (_, alice_tok) = n1.register("alice").await;
+    let fresh = start_limit(n2, &bob_tok).await;
+    assert_eq!(fresh["remaining"], 2, "{fresh}");
+    assert_eq!(fresh["reset_after"], 86_400_000u64, "{fresh}");
+    // One start on each node: both nodes report the shared window.
+    let _a = Gw::identify(n1, &bob_tok, GUILDS).await;
+    let one = start_limit(n2, &bob_tok).await;
+    assert_eq!(one["remaining"], 1, "{one}");
+    let reset = one["reset_after"].as_u64().expect("reset_after in ms");
+    assert!(reset > 0 && reset <= 86_400_000, "{one}");
+    let _b = Gw::identify(n2, &bob_tok, GUILDS).await;
+    assert_eq!(start_limit(n1, &bob_tok).await["remaining"], 0);
+    // A third start is refused with 4008 on either node; another user keeps his budget.
+    for node in [n1, n2] {
+        let mut third = Gw::connect(node, "v=10&encoding=json").await;
+        third.send(json!({"op": 2, "d": {"token": bob_tok, "intents": GUILDS, "properties": {"os": "linux", "browser": "test", "device": "test"}}})).await;
+        assert_eq!(third.closed().await, Some(4008));
+    }
+    assert_eq!(start_limit(n1, &bob_tok).await["remaining"], 0);
+    let _c = Gw::identify(n2, &alice_tok, GUILDS).await;
+    assert_eq!(start_limit(n1, &alice_tok).await["remaining"], 1);
+}
+
+#[tokio::test]
+async fn address_throttles_are_one_bucket_across_nodes() {
+    let two = hearth::config::Bucket {
+        limit: 2,
+        per_seconds: 600.0,
+    };
+    let cl = TestCluster::start(2, |c| {
+        c.rate_limits.register_per_ip = two;
+        c.rate_limits.login_per_ip = two;
+    })
+    .await;
+    let [n1, n2] = [&cl.nodes[0], &cl.nodes[1]];
+    // Two registrations from one address, one through each node; a third is refused on
+    // either node.
+    n1.register("first").await;
+    n2.register("second").await;
+    for node in [n1, n2] {
+        let r = node
+            .anon()
+            .post(
+                "/auth/register",
+                json!({"username": "third", "password": password_of("third")}),
+            )
+            .await;
+        assert_eq!(r.status, 429, "{r:?}");
+        assert!(r.body["retry_after"].as_f64().unwrap() > 0.0, "{r:?}");
+    }
+    // The same for logins.
+    let login = json!({"login": "first", "password": password_of("first")});
+    assert_eq!(
+        n1.anon().post("/auth/login", login.clone()).await.status,
+        200
+    );
+    assert_eq!(
+        n2.anon().post("/auth/login", login.clone()).await.status,
+        200
+    );
+    let r = n1.anon().post("/auth/login", login).await;
+    assert_eq!(r.status, 429, "{r:?}");
+    // Nothing of the refused registration was stored.
+    assert!(n2.hearth.db.user_by_login("third").await.unwrap().is_none());
+}
