@@ -189,6 +189,7 @@ impl App {
         if let Some(c) = &cluster {
             hearth.node.add_probe(Arc::new(RedisProbe(c.clone())));
             hearth.share_limits(crate::cluster::RedisLimits::new(c.clone()));
+            hearth.share_slowmode(crate::cluster::RedisSlowmode::new(c.clone()));
         }
 
         // Features.

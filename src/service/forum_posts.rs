@@ -176,7 +176,8 @@ impl Hearth {
         let slowed = Self::slowed(&ca);
         if slowed {
             // Checked now, taken once nothing else can refuse the post.
-            self.slowmode_peek(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
+            self.slowmode_peek(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)
+                .await?;
         }
         let id = self.next_id();
         let (c, mut t) = post_rows(
@@ -250,7 +251,10 @@ impl Hearth {
         }
         let mut forum_slot = None;
         if slowed {
-            match self.slowmode_take(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user) {
+            match self
+                .slowmode_take(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)
+                .await
+            {
                 Ok(slot) => forum_slot = Some(slot),
                 Err(e) => {
                     self.give_back(taken).await;
@@ -284,7 +288,7 @@ impl Hearth {
         {
             // The request's own files are released by the caller; the uploads and the
             // slow-mode slots go back to the poster.
-            self.slowmode_give_back(forum_slot);
+            self.slowmode_give_back(forum_slot).await;
             self.give_back(taken).await;
             return Err(e);
         }

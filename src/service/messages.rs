@@ -258,7 +258,7 @@ impl Hearth {
 
     /// Gives back what a send took ([`Taken`]) when it fails before it is stored.
     pub(super) async fn give_back(&self, taken: Taken) {
-        self.slowmode_give_back(taken.slot);
+        self.slowmode_give_back(taken.slot).await;
         self.unclaim(taken.uploads).await;
     }
 
@@ -409,7 +409,8 @@ impl Hearth {
         }
         let slowed = Self::slowed(ca);
         if slowed {
-            self.slowmode_peek(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)?;
+            self.slowmode_peek(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)
+                .await?;
         }
         // Auto Moderation before anything is stored, taken or dispatched.
         self.automod_message(ca, actor, &content, None).await?;
@@ -424,7 +425,10 @@ impl Hearth {
         };
         if slowed {
             // Taken now (a concurrent send of the same user may have taken it meanwhile).
-            match self.slowmode_take(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user) {
+            match self
+                .slowmode_take(ca.channel.id, actor.user.id, ca.channel.rate_limit_per_user)
+                .await
+            {
                 Ok(slot) => taken.slot = Some(slot),
                 Err(e) => {
                     self.give_back(taken).await;

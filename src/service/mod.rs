@@ -158,6 +158,8 @@ pub struct Hearth {
     pub(crate) spam: automod_spam::SpamWatch,
     /// A cluster's shared address throttles ([`Hearth::share_limits`]).
     pub(crate) shared_limits: std::sync::OnceLock<crate::cluster::RedisLimits>,
+    /// A cluster's shared slow-mode slots ([`Hearth::share_slowmode`]).
+    pub(crate) shared_slowmode: std::sync::OnceLock<crate::cluster::RedisSlowmode>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -364,6 +366,7 @@ impl Hearth {
             automod: automod::RuleCache::default(),
             spam: automod_spam::SpamWatch::default(),
             shared_limits: std::sync::OnceLock::new(),
+            shared_slowmode: std::sync::OnceLock::new(),
         })
     }
 

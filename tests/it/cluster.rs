@@ -386,3 +386,49 @@ async fn address_throttles_are_one_bucket_across_nodes() {
     // Nothing of the refused registration was stored.
     assert!(n2.hearth.db.user_by_login("third").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn slow_mode_holds_a_member_back_on_every_node() {
+    let cl = TestCluster::start(2, |_| {}).await;
+    let [n1, n2] = [&cl.nodes[0], &cl.nodes[1]];
+    let (_, alice_tok) = n1.register("alice").await;
+    let (_, bob_tok) = n1.register("bob").await;
+    let alice = n1.client(&alice_tok);
+    let g = create_guild(&alice, "Slow").await;
+    join(&n2.client(&bob_tok), &g.invite).await;
+    let r = alice
+        .patch(
+            &format!("/channels/{}", g.general),
+            json!({"rate_limit_per_user": 60}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    // Bob posts through node 1; through node 2 he is held back for the rest of the minute.
+    say(&n1.client(&bob_tok), &g.general, "first").await;
+    let r = n2
+        .client(&bob_tok)
+        .post(
+            &format!("/channels/{}/messages", g.general),
+            json!({"content": "too soon"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (429, 20016), "{r:?}");
+    let wait = r.body["retry_after"].as_f64().unwrap();
+    assert!(wait > 50.0 && wait <= 60.0, "{r:?}");
+    // Alice manages the channel: slow mode does not hold her back on either node.
+    say(&alice, &g.general, "owner 1").await;
+    say(&n2.client(&alice_tok), &g.general, "owner 2").await;
+    // Nothing of the refused send was stored.
+    let hist = alice
+        .get(&format!("/channels/{}/messages?limit=10", g.general))
+        .await;
+    assert!(
+        !hist
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["content"] == "too soon"),
+        "{hist:?}"
+    );
+}
