@@ -694,12 +694,16 @@ async fn the_status_job_starts_ends_and_cancels_on_its_clock() {
     // After the creations: every start is at most `now + HOUR`.
     let now = now_ms();
     let live = s(&create(&c.owner, g, voice("Started", &c.vc)).await["id"]);
+    // Watching before the start: its update (status 2) is consumed here, so the later
+    // look-ups find the job's updates, not this one delivered late.
+    let mut watch = Gw::identify(&c.ts, &c.bob.2, INTENTS).await;
     let r = c
         .owner
         .patch(&format!("{}/{live}", events(g)), json!({"status": 2}))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    let mut watch = Gw::identify(&c.ts, &c.bob.2, INTENTS).await;
+    let d = about(&mut watch, "GUILD_SCHEDULED_EVENT_UPDATE", &live).await;
+    assert_eq!(d["status"], 2);
     let status = |id: String| {
         let (b, p) = (&c.bob.1, events(g));
         async move { b.get(&format!("{p}/{id}")).await.body["status"].clone() }
