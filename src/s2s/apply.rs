@@ -279,6 +279,11 @@ impl Fed<'_> {
                 self.scrub_replica(gid, m).await?;
                 self.db.delete_message(c, m, None).await?;
                 self.release_cached(files.into_values().flatten()).await?;
+                // Deletions travel in full even to servers that may not see the channel
+                // (spec §6.4): one in a channel this replica does not hold is not shown.
+                if self.db.channel(c).await?.is_none() {
+                    return Ok(None);
+                }
                 channel = Some(c);
             }
             Payload::MessageDeleteBulk(d) => {
@@ -290,6 +295,9 @@ impl Fed<'_> {
                 }
                 self.db.delete_messages(c, &ids).await?;
                 self.release_cached(files.into_values().flatten()).await?;
+                if self.db.channel(c).await?.is_none() {
+                    return Ok(None);
+                }
                 channel = Some(c);
             }
             Payload::MessageReactionAdd(r) => {

@@ -211,11 +211,18 @@ impl Fed<'_> {
                 for mut s in staged {
                     // The host's log carries no quote (spec §6.5): ours, from our copy (now
                     // committed, so a reply to a message of the same run finds it).
-                    if let Some(row) = &s.row.message
-                        && let Some(quote) = self.quoted_original(row).await?
-                    {
+                    // Best effort: the run is committed, so its dispatches must go out even
+                    // if the quote cannot be read.
+                    let quote = match &s.row.message {
+                        Some(row) => self.quoted_original(row).await.unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "a reply's quote could not be read");
+                            None
+                        }),
+                        None => None,
+                    };
+                    if let Some(quote) = quote {
                         s.data["referenced_message"] =
-                            serde_json::to_value(quote).map_err(Error::internal)?;
+                            serde_json::to_value(quote).unwrap_or(Value::Null);
                     }
                     self.publish(Dispatch {
                         event: s.event,

@@ -29,6 +29,7 @@ use tokio::sync::Semaphore;
 use super::backoff::Backoff;
 use super::images::ImageKind;
 use super::setup::Grant;
+use super::throttles::IpThrottle;
 use super::{Actor, Hearth};
 use crate::config::{Config, RegistrationPolicy};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
@@ -114,46 +115,7 @@ impl AuthState {
     }
 }
 
-/// An address throttle of the auth routes (README "Rate limits").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IpThrottle {
-    /// `rate_limits.register_per_ip`.
-    Register,
-    /// `rate_limits.login_per_ip` (logins, MFA codes, passkey logins).
-    Login,
-}
-
 impl Hearth {
-    /// Takes one token of an address throttle for `ip`: the cluster's bucket in Redis when
-    /// the composition root shared one ([`Hearth::share_limits`]; the node's own bucket
-    /// while Redis fails), else the node's own. Errors: 429 (Discord's rate-limit body,
-    /// `retry_after` in seconds).
-    pub(crate) async fn throttle_ip(&self, which: IpThrottle, ip: IpAddr) -> Result<()> {
-        let rl = &self.config.rate_limits;
-        let (local, name, bucket) = match which {
-            IpThrottle::Register => (&self.auth.register_ip, "register_ip", rl.register_per_ip),
-            IpThrottle::Login => (&self.auth.login_ip, "login_ip", rl.login_per_ip),
-        };
-        if let Some(shared) = self.shared_limits.get() {
-            match shared
-                .check(name, &ip.to_string(), bucket, "user", false)
-                .await
-            {
-                Ok(r) => return r.map(|_| ()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "shared throttle unavailable; local bucket used")
-                }
-            }
-        }
-        local.check(&ip).map(|_| ())
-    }
-
-    /// Keeps the address throttles in the cluster's Redis, one bucket per address across
-    /// the nodes (set once by the composition root when `cluster.redis_url` is set).
-    pub fn share_limits(&self, limits: crate::cluster::RedisLimits) {
-        let _ = self.shared_limits.set(limits);
-    }
-
     /// Creates the local row of a remote user `name@server` from a profile object
     /// (`global_name`, `avatar`, `bot`); if a concurrent request created it first, that row.
     pub async fn insert_remote_user(

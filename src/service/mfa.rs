@@ -26,8 +26,8 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand::{Rng, RngCore};
 use serde_json::json;
 
-use super::auth::IpThrottle;
 use super::auth::{random_token, token_hash};
+use super::throttles::IpThrottle;
 use super::{Actor, Hearth, audit_action as A, change, to_value};
 use crate::config::Config;
 use crate::error::{Error, Result, Rule, Unknown, field_error};

@@ -91,6 +91,7 @@ pub mod sniff;
 pub mod thread_audit;
 pub mod thread_lists;
 pub mod threads;
+pub mod throttles;
 pub mod uploads;
 pub mod voice;
 pub mod webhook_exec;

@@ -37,8 +37,8 @@ use webauthn_rs::prelude::{
     WebauthnError,
 };
 
-use super::auth::IpThrottle;
 use super::auth::{random_token, token_hash};
+use super::throttles::IpThrottle;
 use super::{Actor, Hearth};
 use crate::config::Config;
 use crate::error::{Error, Result, Rule, Unknown, field_error};

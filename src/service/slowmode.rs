@@ -42,7 +42,8 @@ impl Hearth {
     /// [`Self::slowmode_take`] only once nothing else can refuse it.
     pub(crate) async fn slowmode_peek(&self, channel: i64, user: i64, seconds: i64) -> Result<()> {
         if let Some(shared) = self.shared_slowmode.get() {
-            match shared.wait_ms(channel, user).await {
+            let ms = u64::try_from(seconds).unwrap_or(0).saturating_mul(1000);
+            match shared.wait_ms(channel, user, ms).await {
                 Ok(0) => return Ok(()),
                 Ok(ms) => {
                     return Err(Error::SlowMode {

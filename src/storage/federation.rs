@@ -120,9 +120,12 @@ macro_rules! scrub_log {
             $crate::storage::LogScrub::Messages(ids) if ids.is_empty() => None,
             $crate::storage::LogScrub::Channels(ids) if ids.is_empty() => None,
             $crate::storage::LogScrub::Messages(ids) => Some((
+                // Two index lookups (an `OR` of the two would scan the guild's log on
+                // PostgreSQL).
                 format!(
-                    "SELECT seq, event, object_id FROM guild_events WHERE guild_id = $1 AND (object_id IN ({l}) \
-                     OR object_id IN (SELECT id FROM messages WHERE reference_message_id IN ({l})))",
+                    "SELECT seq, event, object_id FROM guild_events WHERE guild_id = $1 AND object_id IN ({l}) \
+                     UNION SELECT seq, event, object_id FROM guild_events WHERE guild_id = $1 \
+                     AND object_id IN (SELECT id FROM messages WHERE reference_message_id IN ({l}))",
                     l = $crate::storage::federation_scrub::id_list(ids)
                 ),
                 Some(ids.as_slice()),

@@ -418,6 +418,27 @@ async fn slow_mode_holds_a_member_back_on_every_node() {
     // Alice manages the channel: slow mode does not hold her back on either node.
     say(&alice, &g.general, "owner 1").await;
     say(&n2.client(&alice_tok), &g.general, "owner 2").await;
+    // Slow mode lowered to one second: bob may post again through node 2 a second after his
+    // post, not a minute.
+    let r = alice
+        .patch(
+            &format!("/channels/{}", g.general),
+            json!({"rate_limit_per_user": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let bob2 = n2.client(&bob_tok);
+    eventually("bob posts again under the lowered slow mode", || async {
+        let r = bob2
+            .post(
+                &format!("/channels/{}/messages", g.general),
+                json!({"content": "later"}),
+            )
+            .await;
+        assert!(matches!(r.status, 200 | 429), "{r:?}");
+        r.status == 200
+    })
+    .await;
     // Nothing of the refused send was stored.
     let hist = alice
         .get(&format!("/channels/{}/messages?limit=10", g.general))

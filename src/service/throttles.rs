@@ -1,0 +1,50 @@
+//! The address throttles of the auth routes (`rate_limits.register_per_ip` and
+//! `login_per_ip`, README "Rate limits"): the node's own buckets, or on a cluster one bucket
+//! per address in Redis shared by every node ([`crate::cluster::RedisLimits`], spec/cluster.md
+//! §4), with the node's own standing in while Redis fails.
+
+use std::net::IpAddr;
+
+use super::Hearth;
+use crate::error::Result;
+
+/// An address throttle of the auth routes (README "Rate limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpThrottle {
+    /// `rate_limits.register_per_ip`.
+    Register,
+    /// `rate_limits.login_per_ip` (logins, MFA codes, passkey logins).
+    Login,
+}
+
+impl Hearth {
+    /// Takes one token of an address throttle for `ip`: the cluster's bucket in Redis when
+    /// the composition root shared one ([`Hearth::share_limits`]; the node's own bucket
+    /// while Redis fails), else the node's own. Errors: 429 (Discord's rate-limit body,
+    /// `retry_after` in seconds).
+    pub(crate) async fn throttle_ip(&self, which: IpThrottle, ip: IpAddr) -> Result<()> {
+        let rl = &self.config.rate_limits;
+        let (local, name, bucket) = match which {
+            IpThrottle::Register => (&self.auth.register_ip, "register_ip", rl.register_per_ip),
+            IpThrottle::Login => (&self.auth.login_ip, "login_ip", rl.login_per_ip),
+        };
+        if let Some(shared) = self.shared_limits.get() {
+            match shared
+                .check(name, &ip.to_string(), bucket, "user", false)
+                .await
+            {
+                Ok(r) => return r.map(|_| ()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared throttle unavailable; local bucket used")
+                }
+            }
+        }
+        local.check(&ip).map(|_| ())
+    }
+
+    /// Keeps the address throttles in the cluster's Redis, one bucket per address across
+    /// the nodes (set once by the composition root when `cluster.redis_url` is set).
+    pub fn share_limits(&self, limits: crate::cluster::RedisLimits) {
+        let _ = self.shared_limits.set(limits);
+    }
+}
