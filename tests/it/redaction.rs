@@ -53,6 +53,40 @@ async fn host_log(f: &crate::federation_guilds::Fed) -> Vec<Value> {
     events
 }
 
+/// Bob makes channel `name` on the host and posts `words` there; returns the channel's and
+/// the message's host ids once both member servers hold the message.
+async fn channel_with(
+    f: &crate::federation_guilds::Fed,
+    name: &str,
+    words: &str,
+) -> (String, String) {
+    let c = f
+        .bob()
+        .post(
+            &format!("/guilds/{}/channels", f.gid_b),
+            json!({"name": name}),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{c:?}");
+    let channel = s(&c.body["id"]);
+    let r = f
+        .bob()
+        .post(
+            &format!("/channels/{channel}/messages"),
+            json!({"content": words}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    for srv in [A, C] {
+        let t = f.net.server(srv);
+        eventually(&format!("{srv} holds the {name} message"), || async {
+            db_contains(t, words).await
+        })
+        .await;
+    }
+    (channel, s(&r.body["id"]))
+}
+
 /// The number of `removed` stubs in the host's log.
 fn removed(events: &[Value]) -> usize {
     events
@@ -150,32 +184,8 @@ async fn deleted_content_leaves_quotes_logs_replicas_and_files_on_every_server()
     );
 
     // A channel the members can no longer see: a deletion there still reaches them.
-    let staff = f
-        .bob()
-        .post(
-            &format!("/guilds/{}/channels", f.gid_b),
-            json!({"name": "staff"}),
-        )
-        .await;
-    assert_eq!(staff.status, 201, "{staff:?}");
-    let staff_b = s(&staff.body["id"]);
     let hidden = "hidden words 3d4e";
-    let r = f
-        .bob()
-        .post(
-            &format!("/channels/{staff_b}/messages"),
-            json!({"content": hidden}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{r:?}");
-    let hidden_b = s(&r.body["id"]);
-    for srv in [A, C] {
-        let t = f.net.server(srv);
-        eventually(&format!("{srv} holds the staff message"), || async {
-            db_contains(t, hidden).await
-        })
-        .await;
-    }
+    let (staff_b, hidden_b) = channel_with(&f, "staff", hidden).await;
     // @everyone loses VIEW_CHANNEL there (the guild's id is @everyone's).
     let r = f
         .bob()
@@ -193,31 +203,8 @@ async fn deleted_content_leaves_quotes_logs_replicas_and_files_on_every_server()
     gone_everywhere(&f, hidden).await;
 
     // A deleted channel's messages.
-    let scratch = f
-        .bob()
-        .post(
-            &format!("/guilds/{}/channels", f.gid_b),
-            json!({"name": "scratch"}),
-        )
-        .await;
-    assert_eq!(scratch.status, 201, "{scratch:?}");
-    let scratch_b = s(&scratch.body["id"]);
     let scratched = "scratch words 9b2c";
-    let r = f
-        .bob()
-        .post(
-            &format!("/channels/{scratch_b}/messages"),
-            json!({"content": scratched}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{r:?}");
-    for srv in [A, C] {
-        let t = f.net.server(srv);
-        eventually(&format!("{srv} holds the scratch message"), || async {
-            db_contains(t, scratched).await
-        })
-        .await;
-    }
+    let (scratch_b, _) = channel_with(&f, "scratch", scratched).await;
     let r = f.bob().delete(&format!("/channels/{scratch_b}")).await;
     assert_eq!(r.status, 200, "{r:?}");
     gone_everywhere(&f, scratched).await;
