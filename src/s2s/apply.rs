@@ -4,7 +4,7 @@
 
 use super::Fed;
 use super::translate::{Translator, payload_error};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::{Audience, Control, Dispatch, Event, intents};
 use crate::service::images::ImageKind;
 use crate::snowflake::Snowflake;
@@ -543,21 +543,11 @@ impl Fed<'_> {
         events: Vec<(i64, String)>,
         quoting_only: bool,
     ) -> Result<()> {
-        use hearth_federation::event::{StubReason, stub};
+        use crate::storage::federation_scrub::{Quoting, removed_stub};
         for (seq, ev) in events {
-            let ev: Value = serde_json::from_str(&ev).map_err(Error::internal)?;
-            let Some(content) = ev.get("content") else {
-                continue;
-            };
-            let quotes =
-                content.get("result").unwrap_or(content)["d"]["referenced_message"].is_object();
-            if quoting_only && !quotes {
-                continue;
+            if let Some(st) = removed_stub(&ev, quoting_only.then_some(Quoting::Any)) {
+                self.db.replace_replica_event(guild_id, seq, &st).await?;
             }
-            let st = stub(&ev, StubReason::Removed).map_err(Error::internal)?;
-            self.db
-                .replace_replica_event(guild_id, seq, &st.to_string())
-                .await?;
         }
         Ok(())
     }

@@ -78,22 +78,36 @@ pub enum LogScrub {
     Guild,
 }
 
+/// Which replies [`removed_stub`] stubs: those quoting any message, or one of these (host
+/// ids).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Quoting<'a> {
+    Any,
+    Of(&'a [i64]),
+}
+
 /// The `removed` stub of the stored event `event`, or `None` when it has no content left
-/// (already a stub) or, with `quoting`, when it does not quote one of those messages.
-pub(crate) fn removed_stub(event: &str, quoting: Option<&[i64]>) -> Option<String> {
+/// (already a stub) or, with `quoting`, when it is not a reply quoting such a message
+/// (`referenced_message` in its dispatch).
+pub(crate) fn removed_stub(event: &str, quoting: Option<Quoting<'_>>) -> Option<String> {
     use hearth_federation::event::{StubReason, stub};
     let ev: serde_json::Value = serde_json::from_str(event).ok()?;
     let content = ev.get("content")?;
-    if let Some(deleted) = quoting {
-        let d = content
+    if let Some(q) = quoting {
+        let quote = content
             .get("result")
             .unwrap_or(content)
-            .get("d")
-            .and_then(|d| d.get("referenced_message"))
-            .and_then(|r| r.get("id"))
-            .and_then(|i| i.as_str())
-            .and_then(|i| i.parse::<i64>().ok())?;
-        if !deleted.contains(&d) {
+            .get("d")?
+            .get("referenced_message")?;
+        let quoted = match q {
+            Quoting::Any => quote.is_object(),
+            Quoting::Of(deleted) => quote
+                .get("id")
+                .and_then(|i| i.as_str())
+                .and_then(|i| i.parse::<i64>().ok())
+                .is_some_and(|id| deleted.contains(&id)),
+        };
+        if !quoted {
             return None;
         }
     }
@@ -151,7 +165,10 @@ macro_rules! scrub_log {
             for (seq, event, object) in found {
                 // An event about a deleted message goes whole; a reply's only if it quotes one.
                 let about_deleted = matches!((&quoting, object), (Some(ids), Some(o)) if ids.contains(&o));
-                let stubbed = $crate::storage::federation_scrub::removed_stub(&event, quoting.filter(|_| !about_deleted));
+                let stubbed = $crate::storage::federation_scrub::removed_stub(
+                    &event,
+                    quoting.filter(|_| !about_deleted).map($crate::storage::federation_scrub::Quoting::Of),
+                );
                 let Some(stubbed) = stubbed else { continue };
                 sqlx::query("UPDATE guild_events SET event = $1, object_id = NULL WHERE guild_id = $2 AND seq = $3")
                     .bind(stubbed)

@@ -25,7 +25,7 @@ mod emojis;
 mod federation;
 /// The scrubbing helpers [`federation`]'s `scrub_log!` expands to (used by the outbox too).
 pub(crate) mod federation_scrub {
-    pub(crate) use super::federation::{id_list, removed_stub};
+    pub(crate) use super::federation::{Quoting, id_list, removed_stub};
 }
 mod gateway;
 mod group_dms;
