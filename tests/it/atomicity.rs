@@ -709,7 +709,9 @@ const HANGUPS: usize = 200;
 /// commit's own task, which a hang-up never reaches). The loss needs the hang-up to land
 /// while the handler awaits its commit; 200 hang-ups spread over twice a whole edit's
 /// measured time hit that often, not always: with the handlers run in the request's own
-/// task this failed in 2 of 3 runs on SQLite (5 stored edits never dispatched).
+/// task this failed in 2 of 3 runs on SQLite (5 stored edits never dispatched). On a busy
+/// machine nearly every abandoned edit may still be stored; the test needs only that some
+/// client hung up on an edit the server went on with.
 #[tokio::test]
 async fn a_client_that_hangs_up_never_leaves_a_stored_edit_undispatched() {
     let ts = TestServer::start().await;
@@ -744,17 +746,22 @@ async fn a_client_that_hangs_up_never_leaves_a_stored_edit_undispatched() {
     let r = edit(fresh(), &ids[0], "timed".into()).await.unwrap();
     assert_eq!(r.status(), 200);
     let whole = t0.elapsed().as_micros() as u64 * 2;
-    // In waves of 10 at once, each abandoned after 0 to 2 times a whole edit's time.
+    // In waves of 10 at once, each abandoned after 0 to 2 times a whole edit's time; the
+    // messages whose client gave up before an answer came are noted.
+    let mut abandoned = std::collections::HashSet::new();
     for wave in 0..HANGUPS / 10 {
         let edits = (0..10).map(|k| {
             let i = wave * 10 + k;
             let after = Duration::from_micros(whole * i as u64 / HANGUPS as u64);
             let e = edit(fresh(), &ids[i], format!("edited {i}"));
-            async move {
-                let _ = tokio::time::timeout(after, e).await;
-            }
+            async move { tokio::time::timeout(after, e).await.is_err().then_some(i) }
         });
-        futures_util::future::join_all(edits).await;
+        abandoned.extend(
+            futures_util::future::join_all(edits)
+                .await
+                .into_iter()
+                .flatten(),
+        );
     }
     // Abandoned edits still run to their end on the server, after their client left: until
     // every stored edit was dispatched (or 60 s pass), read what the gateway delivered (a
@@ -787,17 +794,31 @@ async fn a_client_that_hangs_up_never_leaves_a_stored_edit_undispatched() {
             break (stored, lost);
         }
     };
+    // Edits whose client hung up after the server had the request (stored all the same).
+    let late = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, id)| abandoned.contains(i) && stored.contains(*id))
+        .count();
     eprintln!(
-        "hang-ups: {} of {} edits stored (a whole edit: {whole} µs, doubled)",
+        "hang-ups: {} of {HANGUPS} edits abandoned, {} stored, {late} of them abandoned \
+         (a whole edit: {whole} µs, doubled)",
+        abandoned.len(),
         stored.len(),
-        HANGUPS
     );
-    assert!(stored.len() < HANGUPS, "no edit was abandoned early");
+    assert!(
+        late > 0,
+        "no client hung up on an edit the server went on with"
+    );
     assert!(
         lost.is_empty(),
         "{} of {} stored edits were never dispatched: {lost:?}",
         lost.len(),
         stored.len()
     );
-    assert_eq!(updated.len(), stored.len(), "dispatched but not stored");
+    let unstored: Vec<&String> = updated.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(
+        unstored.is_empty(),
+        "dispatched but not stored: {unstored:?}"
+    );
 }
