@@ -52,7 +52,8 @@ pub struct OutboxRow {
 
 /// Inside an open transaction `$tx`: writes the entries of `$items` (a slice of
 /// [`OutboxItem`]) whose guild is federated, in slice order; evaluates to the federated guild
-/// ids (`Vec<i64>`). One statement when no guild of the items is federated.
+/// ids (`Vec<i64>`). One statement when no guild of the items is federated (two on
+/// PostgreSQL: first the guilds' shared join locks, see [`Db::federate_guild`]).
 macro_rules! push_outbox {
     ($tx:expr, $items:expr) => {{
         let items: &[$crate::storage::OutboxItem<'_>] = $items;
@@ -67,6 +68,15 @@ macro_rules! push_outbox {
                 .map(|g| g.to_string())
                 .collect::<Vec<_>>()
                 .join(",");
+            if $crate::storage::outbox::is_postgres(&*$tx) {
+                // Held to the commit, so that a guild cannot become federated between this
+                // read and the commit ([`Db::federate_guild`] waits for it): in its own
+                // statement, before the read's snapshot is taken.
+                sqlx::query(sqlx::AssertSqlSafe($crate::storage::outbox::shared_join_locks(&list)))
+                    .persistent(false)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
             let q = format!("SELECT guild_id FROM federated_guilds WHERE guild_id IN ({list})");
             sqlx::query_scalar(sqlx::AssertSqlSafe(q))
                 .persistent(false)
@@ -115,6 +125,42 @@ macro_rules! push_outbox {
         }
         federated
     }};
+}
+
+/// Whether a connection or transaction is PostgreSQL's (where [`push_outbox!`] takes the
+/// guilds' join locks).
+pub(crate) fn is_postgres<C: Backend + ?Sized>(_: &C) -> bool {
+    C::POSTGRES
+}
+
+/// The backend of a connection or transaction, known from its type.
+pub(crate) trait Backend {
+    const POSTGRES: bool;
+}
+
+impl Backend for sqlx::PgConnection {
+    const POSTGRES: bool = true;
+}
+
+impl Backend for sqlx::SqliteConnection {
+    const POSTGRES: bool = false;
+}
+
+impl<DB: sqlx::Database> Backend for sqlx::Transaction<'_, DB>
+where
+    DB::Connection: Backend,
+{
+    const POSTGRES: bool = <DB::Connection as Backend>::POSTGRES;
+}
+
+/// PostgreSQL: takes the shared *join locks* (transaction-scoped advisory locks keyed by
+/// guild id; the only advisory locks Hearth takes) of the guilds in `list` (ascending ids,
+/// comma-separated), in ascending order so that two changes never wait on each other.
+pub(crate) fn shared_join_locks(list: &str) -> String {
+    format!(
+        "SELECT count(pg_advisory_xact_lock_shared(g)) FROM \
+         (SELECT g FROM unnest(ARRAY[{list}]::bigint[]) WITH ORDINALITY AS u(g, n) ORDER BY n) s"
+    )
 }
 
 /// The distinct relayed actions among `items`, as `(origin, txn_id, payload of the action's
@@ -214,10 +260,23 @@ impl Db {
         Ok(())
     }
 
-    /// Marks a hosted guild as keeping a log (a server is joining it).
+    /// Marks a hosted guild as keeping a log (a server is joining it). When this returns,
+    /// every change to the guild that committed without a log entry committed before it
+    /// (and so is in the joiner's snapshot, taken after), and every later change writes its
+    /// entry to the outbox (spec/federation.md §9.1). On PostgreSQL the insert waits, under
+    /// the guild's exclusive join lock, for the changes that read `federated_guilds` under
+    /// the shared one ([`push_outbox!`]) to end; SQLite serializes writes anyway.
     pub async fn federate_guild(&self, guild_id: i64) -> Result<()> {
-        on_db!(self, p => sqlx::query("INSERT INTO federated_guilds (guild_id) VALUES ($1) ON CONFLICT (guild_id) DO NOTHING")
-            .bind(guild_id).execute(p).await.map(|_| ()))?;
+        on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            if self.is_postgres() {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(guild_id).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO federated_guilds (guild_id) VALUES ($1) ON CONFLICT (guild_id) DO NOTHING")
+                .bind(guild_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(())
+        })?;
         Ok(())
     }
 

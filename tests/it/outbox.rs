@@ -543,3 +543,48 @@ async fn acknowledged_guild_changes_reach_member_servers_after_the_host_is_kille
         last_topic
     );
 }
+
+/// A guild becomes federated (its first member server's join) between changes, never during
+/// one (spec/federation.md §9.1, §16 item 3): a change that read it was not federated
+/// commits before `federate_guild` returns, so the joiner's snapshot (taken after) holds it,
+/// and every change after that writes its log entry to the outbox. On PostgreSQL this is the
+/// guild's join lock; SQLite serializes writers.
+#[tokio::test]
+async fn a_guild_becomes_federated_between_changes_never_during_one() {
+    use hearth::storage::{Lock, OutboxItem};
+    let ts = TestServer::start().await;
+    let (_, tok) = ts.register("owner").await;
+    let g = crate::harness::create_guild(&ts.client(&tok), "Joining").await;
+    let gid: i64 = g.id.parse().unwrap();
+    let data = json!({ "id": g.general, "name": "general" });
+    let item = OutboxItem {
+        guild_id: gid,
+        channel_id: None,
+        event: "CHANNEL_UPDATE",
+        data: &data,
+        actor_id: None,
+        origin: None,
+    };
+    let mut before = ts.hearth.db.change(Lock::Nothing).await.unwrap();
+    assert!(
+        before.log(&[item]).await.unwrap().is_empty(),
+        "not federated yet"
+    );
+    let mut join = tokio::spawn({
+        let h = ts.hearth.clone();
+        async move { h.db.federate_guild(gid).await }
+    });
+    // The join waits for the change that read the old answer...
+    let early = tokio::time::timeout(std::time::Duration::from_millis(500), &mut join).await;
+    assert!(
+        early.is_err(),
+        "the guild became federated under an open change that read it was not: {early:?}"
+    );
+    before.commit().await.unwrap();
+    join.await.unwrap().unwrap();
+    // ... and a change after it logs.
+    let mut after = ts.hearth.db.change(Lock::Nothing).await.unwrap();
+    assert_eq!(after.log(&[item]).await.unwrap(), vec![gid]);
+    after.commit().await.unwrap();
+    assert!(ts.hearth.db.is_federated_guild(gid).await.unwrap());
+}
