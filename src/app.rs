@@ -190,6 +190,7 @@ impl App {
             hearth.node.add_probe(Arc::new(RedisProbe(c.clone())));
             hearth.share_limits(crate::cluster::RedisLimits::new(c.clone()));
             hearth.share_slowmode(crate::cluster::RedisSlowmode::new(c.clone()));
+            hearth.share_backoff(crate::cluster::RedisBackoff::new(c.clone()));
         }
 
         // Features.

@@ -1,11 +1,13 @@
 //! Scale-out on Redis (README "Scale-out", spec/cluster.md): several nodes share one
 //! PostgreSQL database and one Redis. [`Cluster`] is the Redis connection of a node, built
 //! by the composition root from the `cluster` section; [`RedisBus`] is the event bus between
-//! nodes, [`RedisLimits`] the rate-limit buckets, [`RedisStarts`] the session-start
+//! nodes, [`RedisLimits`] the rate-limit buckets, [`RedisBackoff`] the login backoff's
+//! failure counters, [`RedisStarts`] the session-start
 //! windows (`session_start_limit`) and [`RedisSlowmode`] the slow-mode slots every node
 //! shares. Without `cluster.redis_url` none of this exists and the node runs alone on its
 //! in-process bus.
 
+pub mod backoff;
 pub mod bus;
 pub mod limits;
 pub mod slowmode;
@@ -13,6 +15,7 @@ pub mod starts;
 
 use redis::aio::ConnectionManager;
 
+pub use backoff::RedisBackoff;
 pub use bus::RedisBus;
 pub use limits::RedisLimits;
 pub use slowmode::RedisSlowmode;

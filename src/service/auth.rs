@@ -325,11 +325,11 @@ impl Hearth {
         let user = match (user, ok) {
             (Some(u), true) if u.password_hash.is_some() => u,
             _ => {
-                self.auth.backoff.fail(&account, ip);
+                self.backoff_fail(&account, ip).await;
                 return Err(Error::InvalidLogin);
             }
         };
-        self.auth.backoff.succeed(&account, ip);
+        self.backoff_succeed(&account, ip).await;
         if user.suspended {
             return Err(Error::Rule(Rule::Suspended));
         }

@@ -16,7 +16,9 @@
 //! - A successful login forgets its pair's failures. Memory is bounded: failures are
 //!   forgotten `forget_seconds` after a key's last one, and at most [`MAX_KEYS`] keys are
 //!   kept (the forgotten and the not yet waiting ones are dropped first).
-//! - In memory, per process, like the other rate limits ([`crate::ratelimit`]).
+//! - In memory, per process, on a single node; on a cluster in Redis, one set of counters
+//!   for every node ([`crate::cluster::RedisBackoff`], set by the composition root through
+//!   [`Hearth::share_backoff`]), with the node's own standing in while Redis fails.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -36,6 +38,17 @@ enum Key {
     Pair(String, IpAddr),
     Address(IpAddr),
     Account(String),
+}
+
+impl Key {
+    /// Its name in a cluster's Redis (after `{prefix}lb:`).
+    fn shared(&self) -> String {
+        match self {
+            Key::Pair(a, ip) => format!("p:{a}:{ip}"),
+            Key::Address(ip) => format!("a:{ip}"),
+            Key::Account(a) => format!("u:{a}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -94,14 +107,20 @@ impl Backoff {
 
     /// The wait still ahead of key `k` at `now`, if any.
     fn wait_of(&self, k: &Key, f: &Failures, now: Instant) -> Option<Duration> {
+        self.wait_after(k, f.count, now.duration_since(f.last))
+    }
+
+    /// The wait still ahead of key `k` with `count` failures, the last one `since` ago.
+    fn wait_after(&self, k: &Key, count: u32, since: Duration) -> Option<Duration> {
         let free = self.free(k);
-        if f.count < free || now.duration_since(f.last) > self.forget() {
+        if count < free || since > self.forget() {
             return None;
         }
-        let exp = (f.count - free).min(62);
+        let exp = (count - free).min(62);
         let secs = (self.cfg.base_seconds * 2f64.powi(exp as i32)).min(self.cfg.max_seconds);
-        let until = f.last + Duration::from_secs_f64(secs.max(0.0));
-        until.checked_duration_since(now).filter(|d| !d.is_zero())
+        Duration::from_secs_f64(secs.max(0.0))
+            .checked_sub(since)
+            .filter(|d| !d.is_zero())
     }
 
     fn pending(&self, k: &Key) -> Option<Duration> {
@@ -141,9 +160,18 @@ impl Backoff {
         self.pending(&Key::Account(account.to_owned())).is_some()
     }
 
+    /// The three keys of an attempt at `account` from `ip`: pair, address, account.
+    fn keys(account: &str, ip: IpAddr) -> [Key; 3] {
+        let ip = address(ip);
+        [
+            Key::Pair(account.to_owned(), ip),
+            Key::Address(ip),
+            Key::Account(account.to_owned()),
+        ]
+    }
+
     /// Counts a failed attempt at `account` from `ip` under its three keys.
     pub fn fail(&self, account: &str, ip: IpAddr) {
-        let ip = address(ip);
         let now = Instant::now();
         let forget = self.forget();
         let mut keys = self.keys.lock();
@@ -154,11 +182,7 @@ impl Backoff {
                 keys.clear();
             }
         }
-        for k in [
-            Key::Pair(account.to_owned(), ip),
-            Key::Address(ip),
-            Key::Account(account.to_owned()),
-        ] {
+        for k in Self::keys(account, ip) {
             let f = keys.entry(k).or_insert(Failures {
                 count: 0,
                 last: now,
@@ -190,24 +214,100 @@ impl Hearth {
     }
 
     /// Refuses (429) an attempt at `account` from `ip` while one of its backoff keys waits;
-    /// the account key is skipped when `user_id` has logged in from `ip` before.
+    /// the account key is skipped when `user_id` has logged in from `ip` before. On a
+    /// cluster the counters are the shared ones ([`Hearth::share_backoff`]).
     pub(super) async fn backoff_check(
         &self,
         account: &str,
         user_id: Option<i64>,
         ip: IpAddr,
     ) -> Result<()> {
-        self.auth.backoff.check(account, ip)?;
-        if self.auth.backoff.account_waits(account) {
+        let b = &self.auth.backoff;
+        let (pair_or_address, account_wait) = match self.shared_waits(account, ip).await {
+            Some(waits) => waits,
+            None => (
+                b.check(account, ip).err(),
+                b.account_waits(account)
+                    .then(|| b.check_account(account).err())
+                    .flatten(),
+            ),
+        };
+        if let Some(e) = pair_or_address {
+            return Err(e);
+        }
+        if let Some(e) = account_wait {
             let known = match user_id {
                 Some(id) => self.db.logged_in_from(id, &ip.to_string()).await?,
                 None => false,
             };
             if !known {
-                self.auth.backoff.check_account(account)?;
+                return Err(e);
             }
         }
         Ok(())
+    }
+
+    /// The cluster's waits of `(account, ip)`: the longer of the pair's and the address's,
+    /// and the account's, each as its 429. `None` without a cluster or when Redis failed.
+    async fn shared_waits(
+        &self,
+        account: &str,
+        ip: IpAddr,
+    ) -> Option<(Option<Error>, Option<Error>)> {
+        let shared = self.shared_backoff.get()?;
+        let keys = Backoff::keys(account, ip);
+        let names: Vec<String> = keys.iter().map(Key::shared).collect();
+        let counts = match shared.read(&names).await {
+            Ok(c) if c.len() == keys.len() => c,
+            Ok(_) => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "shared login backoff unavailable; local counters used");
+                return None;
+            }
+        };
+        let b = &self.auth.backoff;
+        let waits: Vec<Option<Duration>> = keys
+            .iter()
+            .zip(counts)
+            .map(|(k, (count, since))| {
+                since.and_then(|ms| b.wait_after(k, count, Duration::from_millis(ms)))
+            })
+            .collect();
+        Some((waits[0].max(waits[1]).map(limited), waits[2].map(limited)))
+    }
+
+    /// Counts a failed attempt at `account` from `ip` under its three keys (the cluster's
+    /// counters, or the node's own without a cluster or while Redis fails).
+    pub(super) async fn backoff_fail(&self, account: &str, ip: IpAddr) {
+        if let Some(shared) = self.shared_backoff.get() {
+            let names: Vec<String> = Backoff::keys(account, ip).iter().map(Key::shared).collect();
+            let forget_ms = (self.auth.backoff.forget().as_millis() as u64).max(1);
+            match shared.fail(&names, forget_ms).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared login backoff unavailable; local counters used")
+                }
+            }
+        }
+        self.auth.backoff.fail(account, ip);
+    }
+
+    /// Forgets the failures of the pair `(account, ip)` after a successful attempt (on the
+    /// node and, on a cluster, in Redis).
+    pub(super) async fn backoff_succeed(&self, account: &str, ip: IpAddr) {
+        self.auth.backoff.succeed(account, ip);
+        if let Some(shared) = self.shared_backoff.get() {
+            let pair = Key::Pair(account.to_owned(), address(ip)).shared();
+            if let Err(e) = shared.forget(&pair).await {
+                tracing::warn!(error = %e, "shared login backoff unavailable");
+            }
+        }
+    }
+
+    /// Keeps the login backoff's counters in the cluster's Redis, shared by every node (set
+    /// once by the composition root when `cluster.redis_url` is set).
+    pub fn share_backoff(&self, backoff: crate::cluster::RedisBackoff) {
+        let _ = self.shared_backoff.set(backoff);
     }
 }
 

@@ -209,7 +209,7 @@ impl Hearth {
     /// Checks a TOTP code of `user` and spends its step. Errors: 429 throttled, 60002 TOTP
     /// not enabled, 60008 wrong, out of window or already used.
     pub(super) async fn spend_totp(&self, user_id: i64, code: &str) -> Result<()> {
-        self.mfa.attempts.check(&user_id)?;
+        self.throttle_mfa(user_id).await?;
         let row = self
             .db
             .totp(user_id)
@@ -224,7 +224,7 @@ impl Hearth {
 
     /// Checks a backup code of `user` and marks it used. Errors: 429, 60008.
     pub(super) async fn spend_backup(&self, user_id: i64, code: &str) -> Result<()> {
-        self.mfa.attempts.check(&user_id)?;
+        self.throttle_mfa(user_id).await?;
         let code = normalize_backup(code);
         if code.len() != 8 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(Error::Rule(Rule::InvalidMfaCode));
@@ -282,7 +282,7 @@ impl Hearth {
             .await?;
         let secret = parse_secret(body.secret.as_deref().ok_or_else(|| required("secret"))?)?;
         let code = body.code.ok_or_else(|| required("code"))?;
-        self.mfa.attempts.check(&uid)?;
+        self.throttle_mfa(uid).await?;
         let step = matching_step(secret.clone(), &code).ok_or(Error::Rule(Rule::InvalidMfaCode))?;
         let enc = self.mfa.encrypt(uid, &secret)?;
         let (plain, rows) = self.new_backup_codes().await?;
@@ -479,14 +479,14 @@ impl Hearth {
     ) -> Result<wire::TokenPair> {
         if let Err(e) = checked {
             if matches!(e, Error::Rule(Rule::InvalidMfaCode)) {
-                self.auth.backoff.fail(account, ip);
+                self.backoff_fail(account, ip).await;
                 self.db
                     .fail_mfa_ticket(hash, self.config.mfa.ticket_max_failures.max(1) as i64)
                     .await?;
             }
             return Err(e);
         }
-        self.auth.backoff.succeed(account, ip);
+        self.backoff_succeed(account, ip).await;
         if !self.db.take_mfa_ticket(hash).await? {
             return Err(Error::Rule(Rule::InvalidMfaTicket));
         }

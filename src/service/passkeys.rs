@@ -574,7 +574,7 @@ impl Hearth {
         data: Option<Value>,
         field: &str,
     ) -> Result<()> {
-        self.mfa.attempts.check(&user_id)?;
+        self.throttle_mfa(user_id).await?;
         let rp = self.rp()?;
         let state: PasskeyAuthentication = self.take_ceremony(ticket, kind, Some(user_id)).await?;
         let cred: PublicKeyCredential =
@@ -673,12 +673,12 @@ impl Hearth {
             Ok(r) => r,
             Err(e) => {
                 if matches!(e, Error::Rule(Rule::InvalidMfaCode)) {
-                    self.auth.backoff.fail(&account, ip);
+                    self.backoff_fail(&account, ip).await;
                 }
                 return Err(e);
             }
         };
-        self.auth.backoff.succeed(&account, ip);
+        self.backoff_succeed(&account, ip).await;
         let user = self
             .db
             .user(row.user_id)
@@ -702,7 +702,7 @@ impl Hearth {
         state: DiscoverableAuthentication,
     ) -> Result<PasskeyRow> {
         let row = row.ok_or(Error::Rule(Rule::InvalidMfaCode))?;
-        self.mfa.attempts.check(&row.user_id)?;
+        self.throttle_mfa(row.user_id).await?;
         let (handle, _) = rp
             .identify_discoverable_authentication(cred)
             .map_err(refused)?;

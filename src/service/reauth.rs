@@ -41,7 +41,7 @@ impl Hearth {
             return Ok(());
         };
         if let Some(pw) = password {
-            self.mfa.attempts.check(&actor.user.id)?;
+            self.throttle_mfa(actor.user.id).await?;
             self.check_own_password(&actor.user, Some(pw)).await?;
             return self.db.mark_reauth(sid, now_ms()).await;
         }
@@ -84,7 +84,7 @@ impl Hearth {
         self.backoff_check(&account, Some(uid), ip).await?;
         let checked = match body.mfa_type.as_deref() {
             Some("password") => {
-                self.mfa.attempts.check(&uid)?;
+                self.throttle_mfa(uid).await?;
                 self.check_own_password(&actor.user, Some(&data))
                     .await
                     .map_err(|_| {

@@ -1,5 +1,6 @@
 //! The address throttles of the auth routes (`rate_limits.register_per_ip` and
-//! `login_per_ip`, README "Rate limits"): the node's own buckets, or on a cluster one bucket
+//! `login_per_ip`, README "Rate limits") and the second-factor attempts per account
+//! (`mfa.attempts_per_account`): the node's own buckets, or on a cluster one bucket
 //! per address in Redis shared by every node ([`crate::cluster::RedisLimits`], spec/cluster.md
 //! §4), with the node's own standing in while Redis fails.
 
@@ -42,8 +43,28 @@ impl Hearth {
         local.check(&ip).map(|_| ())
     }
 
-    /// Keeps the address throttles in the cluster's Redis, one bucket per address across
-    /// the nodes (set once by the composition root when `cluster.redis_url` is set).
+    /// Takes one of the second-factor attempts of account `user_id`
+    /// (`mfa.attempts_per_account`: login tickets, enabling and disabling MFA, re-auth
+    /// proofs): the cluster's bucket in Redis when shared (the node's own while Redis
+    /// fails), else the node's own. Errors: 429 (Discord's rate-limit body).
+    pub(crate) async fn throttle_mfa(&self, user_id: i64) -> Result<()> {
+        if let Some(shared) = self.shared_limits.get() {
+            let bucket = self.config.mfa.attempts_per_account;
+            match shared
+                .check("mfa", &user_id.to_string(), bucket, "user", false)
+                .await
+            {
+                Ok(r) => return r.map(|_| ()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared throttle unavailable; local bucket used")
+                }
+            }
+        }
+        self.mfa.attempts.check(&user_id).map(|_| ())
+    }
+
+    /// Keeps the address throttles and the second-factor attempts in the cluster's Redis,
+    /// one bucket per address (per account) across the nodes (set once by the composition root when `cluster.redis_url` is set).
     pub fn share_limits(&self, limits: crate::cluster::RedisLimits) {
         let _ = self.shared_limits.set(limits);
     }

@@ -387,6 +387,83 @@ async fn address_throttles_are_one_bucket_across_nodes() {
     assert!(n2.hearth.db.user_by_login("third").await.unwrap().is_none());
 }
 
+/// Failed logins and second-factor attempts count once across the nodes (the login
+/// backoff's counters and `mfa.attempts_per_account` in Redis, spec/cluster.md §8):
+/// failures spread over two nodes hold the account back on both, as on one node.
+#[tokio::test]
+async fn login_failures_and_second_factor_attempts_count_across_nodes() {
+    use crate::mfa::{SECRET, code_at, enable, ticket};
+    let cl = TestCluster::start(2, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.rate_limits.login_per_ip = hearth::config::Bucket {
+            limit: 1000,
+            per_seconds: 1.0,
+        };
+        c.rate_limits.login_backoff = hearth::config::LoginBackoff {
+            free_per_pair: 2,
+            free_per_address: 100,
+            free_per_account: 100,
+            base_seconds: 600.0,
+            max_seconds: 600.0,
+            forget_seconds: 3600.0,
+        };
+        c.mfa.attempts_per_account = hearth::config::Bucket {
+            limit: 3,
+            per_seconds: 600.0,
+        };
+    })
+    .await;
+    let [n1, n2] = [&cl.nodes[0], &cl.nodes[1]];
+    n1.register("alice").await;
+    let from = |node: &TestServer, ip: &str| node.anon().with_header("x-forwarded-for", ip);
+    let attempt = |password: &str| json!({"login": "alice", "password": password});
+    // One wrong password through each node: the pair's two free failures are used.
+    for node in [n1, n2] {
+        let r = from(node, "203.0.113.5")
+            .post("/auth/login", attempt("not her password"))
+            .await;
+        assert_err(&r, 400, 50035);
+    }
+    // Her right password from that address now waits on either node (checked before the
+    // password), the first wait of 600 s; from another address it is let in.
+    for node in [n2, n1] {
+        let r = from(node, "203.0.113.5")
+            .post("/auth/login", attempt(&password_of("alice")))
+            .await;
+        assert_eq!(r.status, 429, "{r:?}");
+        let wait = r.body["retry_after"].as_f64().unwrap();
+        assert!(wait > 590.0 && wait <= 600.0, "{r:?}");
+    }
+    let r = from(n2, "198.51.100.5")
+        .post("/auth/login", attempt(&password_of("alice")))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+
+    // Bob turns on TOTP through node 1 (one second-factor attempt of his three), then
+    // answers login tickets with a wrong code through each node, from fresh addresses (so
+    // that only the attempts bucket can hold him): his right code is then refused on
+    // either node.
+    let (_, bob_tok) = n1.register("bob").await;
+    let (t0, _, _) = enable(n1, "bob", &bob_tok).await;
+    let right = code_at(SECRET, t0 + 30);
+    let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 7) % 1_000_000);
+    for (node, ip) in [(n2, "192.0.2.1"), (n1, "192.0.2.2")] {
+        let t = ticket(node, "bob").await;
+        let r = from(node, ip)
+            .post("/auth/mfa/totp", json!({"code": wrong, "ticket": t}))
+            .await;
+        assert_err(&r, 400, 60008);
+    }
+    for (node, ip) in [(n2, "192.0.2.3"), (n1, "192.0.2.4")] {
+        let t = ticket(node, "bob").await;
+        let r = from(node, ip)
+            .post("/auth/mfa/totp", json!({"code": right, "ticket": t}))
+            .await;
+        assert_eq!(r.status, 429, "{r:?}");
+        assert!(r.body["retry_after"].as_f64().unwrap() > 0.0, "{r:?}");
+    }
+}
+
 #[tokio::test]
 async fn slow_mode_holds_a_member_back_on_every_node() {
     let cl = TestCluster::start(2, |_| {}).await;

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use crate::harness::*;
 
 /// A base32 secret of 160 bits (what an authenticator app would be given).
-const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+pub(crate) const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -17,7 +17,7 @@ fn now() -> u64 {
 }
 
 /// The 6-digit code of `secret` at Unix time `t`.
-fn code_at(secret: &str, t: u64) -> String {
+pub(crate) fn code_at(secret: &str, t: u64) -> String {
     let bytes = totp_rs::Secret::try_from_base32(secret)
         .unwrap()
         .as_bytes()
@@ -30,7 +30,11 @@ fn code_at(secret: &str, t: u64) -> String {
 }
 
 /// Enables TOTP for `c` (user `name`) with [`SECRET`]; returns (t0, new token, backup codes).
-async fn enable(srv: &TestServer, name: &str, token: &str) -> (u64, String, Vec<String>) {
+pub(crate) async fn enable(
+    srv: &TestServer,
+    name: &str,
+    token: &str,
+) -> (u64, String, Vec<String>) {
     let t0 = now();
     let r = srv
         .client(token)
@@ -54,7 +58,7 @@ async fn enable(srv: &TestServer, name: &str, token: &str) -> (u64, String, Vec<
     (t0, s(&r.body["token"]), codes)
 }
 
-async fn login(srv: &TestServer, name: &str) -> Value {
+pub(crate) async fn login(srv: &TestServer, name: &str) -> Value {
     let r = srv
         .anon()
         .post(
@@ -67,7 +71,7 @@ async fn login(srv: &TestServer, name: &str) -> Value {
 }
 
 /// Logs in and answers the MFA ticket (asserting Discord's challenge shape).
-async fn ticket(srv: &TestServer, name: &str) -> String {
+pub(crate) async fn ticket(srv: &TestServer, name: &str) -> String {
     let b = login(srv, name).await;
     assert_eq!(b["mfa"], json!(true), "{b}");
     assert_eq!(b["totp"], json!(true));
