@@ -117,7 +117,7 @@ impl Hearth {
         };
         if let Err(e) = checked {
             if matches!(e, Error::InvalidForm(_) | Error::Rule(Rule::InvalidMfaCode)) {
-                self.auth.backoff.fail(&account, ip);
+                self.backoff_fail(&account, ip).await;
             }
             return Err(e);
         }
