@@ -368,13 +368,7 @@ impl Gateway {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         } else {
             // Too slow: disconnect; the client may resume from its buffer.
-            let mut st = s.state.lock();
-            if st.connected && st.kill.is_none() {
-                st.kill = Some(close::UNKNOWN_ERROR);
-                drop(st);
-                s.notify.notify_one();
-                tracing::info!(session = %s.id, "slow consumer disconnected");
-            }
+            s.disconnect_slow();
         }
     }
 

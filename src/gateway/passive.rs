@@ -22,7 +22,9 @@
 //! [`GuildSnapshot`], the message's class ([`Class`]) is computed once per dispatch
 //! ([`super::prepare`]), and the session's state lock is taken only for a dispatch a passive
 //! guild would hold back. RESUME applies the same filter to the replay log
-//! (`resume.rs`), with one `PASSIVE_UPDATE_V1` per guild for what it held back.
+//! (`resume.rs`), with one `PASSIVE_UPDATE_V1` per guild for what it held back. A graceful
+//! restart queues the updates still held back in the sessions it saves (`restart.rs`), so
+//! they reach the client at its RESUME on the restarted server.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Gateway, Prepared, Session, close};
+use super::{Gateway, Prepared, Session};
 use crate::events::Event;
 use crate::service::snapshot::GuildSnapshot;
 use crate::snowflake::Snowflake;
@@ -180,6 +182,17 @@ impl PassiveState {
         Some(update(guild, &channels))
     }
 
+    /// Takes every pending update (a graceful restart saves them in the session's
+    /// buffer), guilds in id order.
+    pub(crate) fn take_all(&mut self, now: Instant) -> Vec<Arc<Prepared>> {
+        let mut guilds: Vec<i64> = self.pending.keys().copied().collect();
+        guilds.sort_unstable();
+        guilds
+            .into_iter()
+            .filter_map(|g| self.take(g, now))
+            .collect()
+    }
+
     /// Merges `channels` with the pending update of `guild` and takes it (RESUME).
     pub(crate) fn take_with(
         &mut self,
@@ -295,44 +308,37 @@ impl Gateway {
             return;
         }
         let now = Instant::now();
-        let cap = self.hearth.config.gateway.passive_subscribed_guilds;
-        let mut out = vec![];
-        {
-            let mut st = s.state.lock();
+        let cfg = &self.hearth.config.gateway;
+        let most = cfg.passive_subscribed_guilds;
+        let (cap, queue) = (cfg.replay_events.max(cfg.session_queue), cfg.session_queue);
+        let kept_up = s.push_taken(cap, queue, |st| {
+            let mut out = vec![];
             for g in guilds {
                 if !st.guilds.contains(g) {
                     continue;
                 }
-                st.passive.subscribe(*g, now, cap);
-                if let Some(u) = st.passive.take(*g, now) {
-                    out.push(u);
-                }
+                st.passive.subscribe(*g, now, most);
+                out.extend(st.passive.take(*g, now));
             }
-        }
-        for u in out {
-            self.deliver(s, u, false);
+            out
+        });
+        if !kept_up {
+            s.disconnect_slow();
         }
     }
 }
 
 /// The delayed flush of one guild's pending update (coalescing): queued with the session's
-/// next seq, connected or not (a detached session resends its buffer at RESUME).
+/// next seq, connected or not (a detached session resends its buffer at RESUME); taken and
+/// queued under one hold of the session's lock.
 async fn flush_later(s: Arc<Session>, guild: i64, due: Instant, cap: usize, queue: usize) {
     tokio::time::sleep_until(due.into()).await;
-    let u = {
-        let mut st = s.state.lock();
+    let kept_up = s.push_taken(cap, queue, |st| {
         st.passive.timers.remove(&guild);
-        st.passive.take(guild, Instant::now())
-    };
-    if let Some(u) = u
-        && !s.push(u, false, cap, queue)
-    {
-        let mut st = s.state.lock();
-        if st.connected && st.kill.is_none() {
-            st.kill = Some(close::UNKNOWN_ERROR);
-            drop(st);
-            s.notify.notify_one();
-        }
+        st.passive.take(guild, Instant::now()).into_iter().collect()
+    });
+    if !kept_up {
+        s.disconnect_slow();
     }
 }
 

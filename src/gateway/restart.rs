@@ -207,10 +207,21 @@ impl Gateway {
         let reg = self.registry.lock();
         let mut payloads = Payloads::default();
         let mut sessions = vec![];
+        let cfg = &self.hearth.config.gateway;
+        let cap = cfg.replay_events.max(cfg.session_queue);
         for s in reg.sessions.values() {
-            let st = s.state.lock();
+            let mut st = s.state.lock();
             if st.kill == Some(super::close::AUTHENTICATION_FAILED) {
                 continue;
+            }
+            // Passive guilds' updates still held back (coalescing) go into the buffer with
+            // the session's next seqs, so that RESUME after the restart delivers them; not
+            // into a full buffer, where they would push out events the client may still
+            // resume from (the client reads what it missed in a passive guild over REST).
+            if st.buffer.len() < cap {
+                for u in st.passive.take_all(now) {
+                    st.append(u, false, cap);
+                }
             }
             let (cursor, detached_ms) = if st.connected {
                 (reg.pos, 0)

@@ -142,6 +142,42 @@ impl Session {
         self.notify.notify_one();
         behind <= queue
     }
+
+    /// Takes events out of the session's state with `take` and queues them, in one hold of
+    /// its lock, so that nothing can come between taking and queuing (a graceful restart's
+    /// snapshot of the session). Returns as [`Session::push`] (`true` when nothing was
+    /// taken).
+    pub(crate) fn push_taken(
+        &self,
+        cap: usize,
+        queue: usize,
+        take: impl FnOnce(&mut SessionState) -> Vec<Arc<Prepared>>,
+    ) -> bool {
+        let mut s = self.state.lock();
+        let events = take(&mut s);
+        if events.is_empty() {
+            return true;
+        }
+        for e in events {
+            s.append(e, false, cap);
+        }
+        let behind = (s.seq - s.sent) as usize;
+        drop(s);
+        self.notify.notify_one();
+        behind <= queue
+    }
+
+    /// Ends a connected session that fell more than `gateway.session_queue` events behind
+    /// (close 4000; the client may resume from its buffer).
+    pub(crate) fn disconnect_slow(&self) {
+        let mut st = self.state.lock();
+        if st.connected && st.kill.is_none() {
+            st.kill = Some(super::close::UNKNOWN_ERROR);
+            drop(st);
+            self.notify.notify_one();
+            tracing::info!(session = %self.id, "slow consumer disconnected");
+        }
+    }
 }
 
 /// The sessions subscribed to one guild.

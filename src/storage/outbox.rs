@@ -154,7 +154,8 @@ where
 }
 
 /// PostgreSQL: takes the shared *join locks* (transaction-scoped advisory locks keyed by
-/// guild id; the only advisory locks Hearth takes) of the guilds in `list` (ascending ids,
+/// guild id, the only advisory locks Hearth's own code takes; sqlx's migrator holds one of
+/// its own key at start-up) of the guilds in `list` (ascending ids,
 /// comma-separated), in ascending order so that two changes never wait on each other.
 pub(crate) fn shared_join_locks(list: &str) -> String {
     format!(

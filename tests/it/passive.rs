@@ -336,3 +336,48 @@ async fn resume_replays_the_passive_view_with_consecutive_seqs() {
     let m = say(&carol, &w.general, "after").await;
     assert_eq!(s(&r.expect("MESSAGE_CREATE").await["id"]), m);
 }
+
+/// A passive guild's update still held back (coalescing) when the server restarts
+/// gracefully is not lost: it reaches the client before the RECONNECT or in the replay of
+/// its RESUME on the restarted server, once, with gapless seqs (issue 21).
+#[tokio::test]
+async fn a_held_back_update_survives_a_graceful_restart() {
+    use crate::resume::{resume, until_resumed};
+    let (mut w, carol, _) = big_world(|_| {}).await;
+    let mut live = Gw::identify(&w.ts, &w.alice_tok, GUILDS | GUILD_MESSAGES).await;
+    live.expect("GUILD_CREATE").await;
+    let mut b = identify(&w.ts, &w.bob_tok, INTENTS, PASSIVE, 1).await;
+    // The first update goes at once; the next is held back (600 s of coalescing).
+    let p1 = say(&w.alice, &w.general, "plain 1").await;
+    let u = next_is(&mut b, "PASSIVE_UPDATE_V1", &["MESSAGE_CREATE"]).await;
+    assert_eq!(u, update_of(&[(&w.general, &p1)], &w.guild));
+    let p2 = say(&carol, &w.general, "plain 2").await;
+    // Routed to bob's session once alice's saw it.
+    live.expect_where("MESSAGE_CREATE", |d| d["id"] == p2.as_str())
+        .await;
+    let seq = b.seq;
+    let restart = async {
+        w.ts.restart().await;
+    };
+    // What bob's connection gets until the RECONNECT (op 7).
+    let before = async {
+        let mut got: Vec<Value> = std::mem::take(&mut b.pending);
+        loop {
+            match b.next().await {
+                Ok(v) if v["op"] == 7 => return got,
+                Ok(v) if v["op"] == 0 => got.push(v),
+                Ok(_) => {}
+                Err(c) => panic!("closed ({c:?}) before op 7 RECONNECT"),
+            }
+        }
+    };
+    let ((), mut got) = tokio::join!(restart, before);
+    let (session, acked) = (b.session_id.clone(), b.seq);
+    drop(b);
+    let mut r = resume(&w.ts, &w.bob_tok, &session, acked).await;
+    got.extend(until_resumed(&mut r).await);
+    let kinds: Vec<&str> = got.iter().map(|v| v["t"].as_str().unwrap_or("")).collect();
+    assert_eq!(kinds, ["PASSIVE_UPDATE_V1"], "{got:?}");
+    assert_eq!(got[0]["d"], update_of(&[(&w.general, &p2)], &w.guild));
+    assert_eq!(got[0]["s"].as_u64(), Some(seq + 1), "{got:?}");
+}

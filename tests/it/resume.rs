@@ -25,7 +25,7 @@ async fn detached(ts: &TestServer, n: usize) -> SessionStats {
 }
 
 /// Sends RESUME for `session` from `seq` on a new connection.
-async fn resume(ts: &TestServer, token: &str, session: &str, seq: u64) -> Gw {
+pub(crate) async fn resume(ts: &TestServer, token: &str, session: &str, seq: u64) -> Gw {
     let mut r = Gw::connect(ts, "v=10&encoding=json").await;
     r.seq = seq;
     r.send(json!({"op": 6, "d": {"token": token, "session_id": session, "seq": seq}}))
@@ -34,7 +34,7 @@ async fn resume(ts: &TestServer, token: &str, session: &str, seq: u64) -> Gw {
 }
 
 /// The dispatches before RESUMED, in order (the client checks that seqs are gapless).
-async fn until_resumed(r: &mut Gw) -> Vec<Value> {
+pub(crate) async fn until_resumed(r: &mut Gw) -> Vec<Value> {
     let mut out = vec![];
     loop {
         let v = r.next().await.expect("replay");
