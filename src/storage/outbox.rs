@@ -68,20 +68,25 @@ macro_rules! push_outbox {
                 .map(|g| g.to_string())
                 .collect::<Vec<_>>()
                 .join(",");
-            if $crate::storage::outbox::is_postgres(&*$tx) {
-                // Held to the commit, so that a guild cannot become federated between this
-                // read and the commit ([`Db::federate_guild`] waits for it): in its own
-                // statement, before the read's snapshot is taken.
-                sqlx::query(sqlx::AssertSqlSafe($crate::storage::outbox::shared_join_locks(&list)))
-                    .persistent(false)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
             let q = format!("SELECT guild_id FROM federated_guilds WHERE guild_id IN ({list})");
-            sqlx::query_scalar(sqlx::AssertSqlSafe(q))
-                .persistent(false)
-                .fetch_all(&mut *$tx)
-                .await?
+            if $crate::storage::outbox::is_postgres(&*$tx) {
+                // The join locks are held to the commit, so that a guild cannot become
+                // federated between the read and the commit ([`Db::federate_guild`] waits
+                // for them). Two statements in one round trip: under READ COMMITTED the
+                // read's snapshot is taken after the first statement holds the locks.
+                let both = format!("{}; {q}", $crate::storage::outbox::shared_join_locks(&list));
+                sqlx::raw_sql(sqlx::AssertSqlSafe(both))
+                    .fetch_all(&mut *$tx)
+                    .await?
+                    .iter()
+                    .filter_map(|r| sqlx::Row::try_get::<i64, _>(r, "guild_id").ok())
+                    .collect()
+            } else {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(q))
+                    .persistent(false)
+                    .fetch_all(&mut *$tx)
+                    .await?
+            }
         };
         let chosen: Vec<_> = items
             .iter()
