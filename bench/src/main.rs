@@ -119,11 +119,13 @@ enum Cmd {
         #[arg(long)]
         messages: Option<usize>,
     },
-    /// Message search: send throughput with the full-text index on and off (SQLite), and
-    /// search latency over N seeded messages.
+    /// Message search: send throughput with the full-text index on and off, and search
+    /// latency over N seeded messages, on SQLite (default) or PostgreSQL (`--db postgres`).
     Search {
         #[arg(long)]
         messages: Option<usize>,
+        #[arg(long, value_enum, default_value = "sqlite-normal")]
+        db: DbChoice,
     },
     /// Login storm (real argon2id) while chatting.
     LoginStorm,
@@ -280,7 +282,10 @@ async fn main() -> std::process::ExitCode {
                 intents: GUILDS,
             },
             Cmd::History { messages: None },
-            Cmd::Search { messages: None },
+            Cmd::Search {
+                messages: None,
+                db: DbChoice::SqliteNormal,
+            },
             Cmd::LoginStorm,
             Cmd::Federation,
             Cmd::RemoteJoin { members: None },
@@ -307,7 +312,7 @@ async fn main() -> std::process::ExitCode {
             Cmd::Federation => fed::federation(&mut ctx).await,
             Cmd::RemoteJoin { members } => fed::remote_join(&mut ctx, members).await,
             Cmd::History { messages } => history(&mut ctx, messages).await,
-            Cmd::Search { messages } => search(&mut ctx, messages).await,
+            Cmd::Search { messages, db } => search(&mut ctx, messages, db).await,
             Cmd::LoginStorm => login_storm(&mut ctx).await,
             Cmd::ColdStart => cold_start(&mut ctx).await,
             Cmd::Media => media(&mut ctx).await,

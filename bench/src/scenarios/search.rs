@@ -1,7 +1,8 @@
 //! Message search (issue 15): send throughput with the full-text index maintained and without
-//! it (SQLite: the FTS5 triggers of migration 0024 dropped, then restored and rebuilt), and
-//! search latency over many messages (seeded straight into the SQLite file, as `history`
-//! does; the triggers index them as they are inserted).
+//! it, and search latency over many messages seeded straight into the database, as `history`
+//! does. SQLite: the FTS5 triggers of migration 0024 dropped, then restored and the index
+//! rebuilt; the triggers index the seeded messages. PostgreSQL (`--db postgres`): the GIN
+//! index of migration 0024 dropped and created again; it indexes the seeded messages.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,10 @@ const TRIGGERS: &[&str] = &[
     END",
 ];
 
+/// The index of migration 0024 (`migrations/postgres/0024_message_search.sql`).
+const PG_INDEX: &str =
+    "CREATE INDEX messages_search ON messages USING GIN (to_tsvector('simple', content))";
+
 /// A word of the seeded vocabulary: `w0` ... `w{VOCAB-1}`; word `i` is picked with a
 /// probability falling with `i` (a few common words, many rare ones).
 const VOCAB: u64 = 5_000;
@@ -31,24 +36,115 @@ fn word() -> String {
     format!("w{}", ((r * r * r) * VOCAB as f64) as u64)
 }
 
-async fn open(srv: &Server) -> Res<sqlx::SqlitePool> {
-    let db = srv.dir.as_ref().ok_or("no data dir")?.join("hearth.db");
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&db)
-        .busy_timeout(Duration::from_secs(30));
-    sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
-        .map_err(err("open hearth.db"))
+/// The server's database, opened beside it.
+enum Store {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
-async fn exec(pool: &sqlx::SqlitePool, q: &str) -> Res<()> {
-    sqlx::query(sqlx::AssertSqlSafe(q))
-        .execute(pool)
-        .await
-        .map_err(err("sqlite"))?;
-    Ok(())
+impl Store {
+    async fn open(srv: &Server) -> Res<Store> {
+        if let Some(name) = &srv.pg_db {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&hearth_testkit::db::pg_url(name))
+                .await
+                .map_err(err("open the PostgreSQL database"))?;
+            return Ok(Store::Postgres(pool));
+        }
+        let db = srv.dir.as_ref().ok_or("no data dir")?.join("hearth.db");
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&db)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .map_err(err("open hearth.db"))?;
+        Ok(Store::Sqlite(pool))
+    }
+
+    async fn exec(&self, q: &str) -> Res<()> {
+        let q = sqlx::AssertSqlSafe(q.to_owned());
+        match self {
+            Store::Sqlite(p) => sqlx::query(q).execute(p).await.map(|_| ()),
+            Store::Postgres(p) => sqlx::query(q).execute(p).await.map(|_| ()),
+        }
+        .map_err(err("index"))
+    }
+
+    /// Stops maintaining the full-text index.
+    async fn index_off(&self) -> Res<()> {
+        match self {
+            Store::Sqlite(_) => {
+                for t in [
+                    "messages_fts_insert",
+                    "messages_fts_delete",
+                    "messages_fts_update",
+                ] {
+                    self.exec(&format!("DROP TRIGGER {t}")).await?;
+                }
+                Ok(())
+            }
+            Store::Postgres(_) => self.exec("DROP INDEX messages_search").await,
+        }
+    }
+
+    /// Maintains the full-text index again, over every message.
+    async fn index_on(&self) -> Res<()> {
+        match self {
+            Store::Sqlite(_) => {
+                for t in TRIGGERS {
+                    self.exec(t).await?;
+                }
+                self.exec("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+                    .await
+            }
+            Store::Postgres(_) => self.exec(PG_INDEX).await,
+        }
+    }
+
+    /// Inserts messages `(id, content)` of `author` in channel `c` of guild `g`, in one
+    /// transaction; the index takes them in.
+    async fn seed(&self, rows: Vec<(i64, String)>, c: i64, g: i64, author: i64) -> Res<()> {
+        match self {
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin().await.map_err(err("begin"))?;
+                for (id, text) in rows {
+                    sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(id)
+                        .bind(c)
+                        .bind(g)
+                        .bind(author)
+                        .bind(text)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err("insert"))?;
+                }
+                tx.commit().await.map_err(err("commit"))
+            }
+            Store::Postgres(pool) => {
+                let (ids, texts): (Vec<i64>, Vec<String>) = rows.into_iter().unzip();
+                sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content) SELECT id, $2, $3, $4, content FROM UNNEST($1::bigint[], $5::text[]) AS t(id, content)")
+                    .bind(ids)
+                    .bind(c)
+                    .bind(g)
+                    .bind(author)
+                    .bind(texts)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(err("insert"))
+            }
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Store::Sqlite(p) => p.close().await,
+            Store::Postgres(p) => p.close().await,
+        }
+    }
 }
 
 /// Sends from `conc` senders for `secs`; returns `(messages/s, ack p99 ms)`.
@@ -93,17 +189,27 @@ async fn send_rate(
     ))
 }
 
-pub(crate) async fn search(ctx: &mut Ctx, messages: Option<usize>) -> Res<()> {
+pub(crate) async fn search(ctx: &mut Ctx, messages: Option<usize>, db: DbChoice) -> Res<()> {
     let n = messages.unwrap_or(ctx.by_scale(2_000, 100_000, 1_000_000));
     let conc = ctx.by_scale(4, 32, 64);
     let secs = ctx.by_scale(2, 5, 10);
     let queries = ctx.by_scale(30, 300, 1_000);
-    ctx.begin("search", &format!("--messages {n}"));
+    let postgres = db == DbChoice::Postgres;
+    let name = if postgres { "postgres" } else { "sqlite" };
+    ctx.begin("search", &format!("--messages {n} --db {name}"));
     if ctx.target.is_some() {
         eprintln!("  search changes the database directly: not available with --target");
         return Ok(());
     }
-    let srv = ctx.server(&Spawn::default()).await?;
+    if postgres && pg_exec("SELECT 1").await.is_err() {
+        eprintln!("  PostgreSQL at 127.0.0.1:5432 is not reachable: skipped");
+        return Ok(());
+    }
+    let sp = Spawn {
+        postgres,
+        ..Spawn::default()
+    };
+    let srv = ctx.server(&sp).await?;
     let r = search_run(ctx, &srv, n, conc, secs, queries).await;
     srv.stop(false).await;
     r
@@ -122,7 +228,7 @@ async fn search_run(
     let users = api
         .users(&format!("{}q", tag()), conc.min(16), Some(&code))
         .await?;
-    let pool = open(srv).await?;
+    let store = Store::open(srv).await?;
 
     // Sends with the index on, off, on again (the order evens out a drift of the machine).
     let mut on = vec![];
@@ -130,13 +236,7 @@ async fn search_run(
     for round in 0..3 {
         let indexed = round != 1;
         if !indexed {
-            for t in [
-                "messages_fts_insert",
-                "messages_fts_delete",
-                "messages_fts_update",
-            ] {
-                exec(&pool, &format!("DROP TRIGGER {t}")).await?;
-            }
+            store.index_off().await?;
         }
         let r = send_rate(&api, &users, &channel, conc, secs).await?;
         eprintln!(
@@ -148,14 +248,7 @@ async fn search_run(
         if indexed {
             on.push(r);
         } else {
-            for t in TRIGGERS {
-                exec(&pool, t).await?;
-            }
-            exec(
-                &pool,
-                "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
-            )
-            .await?;
+            store.index_on().await?;
             off.push(r);
         }
     }
@@ -176,7 +269,7 @@ async fn search_run(
         "x",
     );
 
-    // Seeding: n messages of 8 words straight into the file, indexed by the triggers.
+    // Seeding: n messages of 8 words straight into the database, indexed as they go in.
     let me = api
         .ok(reqwest::Method::GET, "/users/@me", Some(&owner), None)
         .await?;
@@ -190,23 +283,16 @@ async fn search_run(
     let mut done = 0;
     while done < n {
         let chunk = (n - done).min(50_000);
-        let mut tx = pool.begin().await.map_err(err("begin"))?;
-        for _ in 0..chunk {
-            let text = (0..8).map(|_| word()).collect::<Vec<_>>().join(" ");
-            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content) VALUES ($1, $2, $3, $4, $5)")
-                .bind(sf.next().db())
-                .bind(c)
-                .bind(g)
-                .bind(author)
-                .bind(text)
-                .execute(&mut *tx)
-                .await
-                .map_err(err("insert"))?;
-        }
-        tx.commit().await.map_err(err("commit"))?;
+        let rows = (0..chunk)
+            .map(|_| {
+                let text = (0..8).map(|_| word()).collect::<Vec<_>>().join(" ");
+                (sf.next().db(), text)
+            })
+            .collect();
+        store.seed(rows, c, g, author).await?;
         done += chunk;
     }
-    pool.close().await;
+    store.close().await;
     eprintln!(
         "  seeded {n} messages with their index in {:.1} s",
         t0.elapsed().as_secs_f64()
