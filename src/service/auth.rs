@@ -51,6 +51,8 @@ pub struct AuthState {
     pub(crate) register_ip: KeyedLimiter<IpAddr>,
     pub(crate) login_ip: KeyedLimiter<IpAddr>,
     pub(super) backoff: Backoff,
+    /// A cluster's login-backoff counters ([`Hearth::share_backoff`]), used instead.
+    pub(super) shared_backoff: std::sync::OnceLock<crate::cluster::RedisBackoff>,
     /// Reset and verification mails per login (`super::recovery::FORGOT_PER_LOGIN`).
     pub(super) forgot: KeyedLimiter<String>,
 }
@@ -110,6 +112,7 @@ impl AuthState {
             register_ip: KeyedLimiter::new(rl.register_per_ip, "user", false),
             login_ip: KeyedLimiter::new(rl.login_per_ip, "user", false),
             backoff: Backoff::new(rl.login_backoff.clone()),
+            shared_backoff: std::sync::OnceLock::new(),
             forgot: KeyedLimiter::new(super::recovery::FORGOT_PER_LOGIN, "user", false),
         })
     }

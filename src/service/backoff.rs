@@ -254,7 +254,7 @@ impl Hearth {
         account: &str,
         ip: IpAddr,
     ) -> Option<(Option<Error>, Option<Error>)> {
-        let shared = self.shared_backoff.get()?;
+        let shared = self.auth.shared_backoff.get()?;
         let keys = Backoff::keys(account, ip);
         let names: Vec<String> = keys.iter().map(Key::shared).collect();
         let counts = match shared.read(&names).await {
@@ -279,7 +279,7 @@ impl Hearth {
     /// Counts a failed attempt at `account` from `ip` under its three keys (the cluster's
     /// counters, or the node's own without a cluster or while Redis fails).
     pub(super) async fn backoff_fail(&self, account: &str, ip: IpAddr) {
-        if let Some(shared) = self.shared_backoff.get() {
+        if let Some(shared) = self.auth.shared_backoff.get() {
             let names: Vec<String> = Backoff::keys(account, ip).iter().map(Key::shared).collect();
             let forget_ms = (self.auth.backoff.forget().as_millis() as u64).max(1);
             match shared.fail(&names, forget_ms).await {
@@ -296,7 +296,7 @@ impl Hearth {
     /// node and, on a cluster, in Redis).
     pub(super) async fn backoff_succeed(&self, account: &str, ip: IpAddr) {
         self.auth.backoff.succeed(account, ip);
-        if let Some(shared) = self.shared_backoff.get() {
+        if let Some(shared) = self.auth.shared_backoff.get() {
             let pair = Key::Pair(account.to_owned(), address(ip)).shared();
             if let Err(e) = shared.forget(&pair).await {
                 tracing::warn!(error = %e, "shared login backoff unavailable");
@@ -307,7 +307,7 @@ impl Hearth {
     /// Keeps the login backoff's counters in the cluster's Redis, shared by every node (set
     /// once by the composition root when `cluster.redis_url` is set).
     pub fn share_backoff(&self, backoff: crate::cluster::RedisBackoff) {
-        let _ = self.shared_backoff.set(backoff);
+        let _ = self.auth.shared_backoff.set(backoff);
     }
 }
 

@@ -161,8 +161,6 @@ pub struct Hearth {
     pub(crate) shared_limits: std::sync::OnceLock<crate::cluster::RedisLimits>,
     /// A cluster's shared slow-mode slots ([`Hearth::share_slowmode`]).
     pub(crate) shared_slowmode: std::sync::OnceLock<crate::cluster::RedisSlowmode>,
-    /// A cluster's shared login-backoff counters ([`Hearth::share_backoff`]).
-    pub(crate) shared_backoff: std::sync::OnceLock<crate::cluster::RedisBackoff>,
 }
 
 /// A member's view of a guild: what permission checks need.
@@ -370,7 +368,6 @@ impl Hearth {
             spam: automod_spam::SpamWatch::default(),
             shared_limits: std::sync::OnceLock::new(),
             shared_slowmode: std::sync::OnceLock::new(),
-            shared_backoff: std::sync::OnceLock::new(),
         })
     }
 

@@ -387,9 +387,10 @@ async fn address_throttles_are_one_bucket_across_nodes() {
     assert!(n2.hearth.db.user_by_login("third").await.unwrap().is_none());
 }
 
-/// Failed logins and second-factor attempts count once across the nodes (the login
-/// backoff's counters and `mfa.attempts_per_account` in Redis, spec/cluster.md §8):
-/// failures spread over two nodes hold the account back on both, as on one node.
+/// Failed logins, re-authentications and second-factor attempts count once across the
+/// nodes (the login backoff's counters and `mfa.attempts_per_account` in Redis,
+/// spec/cluster.md §8): failures spread over two nodes hold the account back on both, as
+/// on one node.
 #[tokio::test]
 async fn login_failures_and_second_factor_attempts_count_across_nodes() {
     use crate::mfa::{SECRET, code_at, enable, ticket};
@@ -438,6 +439,25 @@ async fn login_failures_and_second_factor_attempts_count_across_nodes() {
         .post("/auth/login", attempt(&password_of("alice")))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
+    // Re-authentication (`POST /mfa/finish` with the password) counts in the same backoff:
+    // carol's wrong passwords through each node hold her right one back on both.
+    let (_, carol_tok) = n1.register("carol").await;
+    let reauth = async |node: &TestServer, password: &str| {
+        node.client(&carol_tok)
+            .with_header("x-forwarded-for", "203.0.113.9")
+            .post(
+                "/mfa/finish",
+                json!({"mfa_type": "password", "data": password}),
+            )
+            .await
+    };
+    for node in [n1, n2] {
+        assert_err(&reauth(node, "not her password").await, 400, 50035);
+    }
+    for node in [n2, n1] {
+        let r = reauth(node, &password_of("carol")).await;
+        assert_eq!(r.status, 429, "{r:?}");
+    }
 
     // Bob turns on TOTP through node 1 (one second-factor attempt of his three), then
     // answers login tickets with a wrong code through each node, from fresh addresses (so
