@@ -210,6 +210,20 @@ fn free_port() -> Res<u16> {
 }
 
 impl Server {
+    /// The spawned server's SQLite file, opened beside it (one connection, 30 s busy
+    /// timeout) for seeding straight into it.
+    pub async fn open_sqlite(&self) -> Res<sqlx::SqlitePool> {
+        let db = self.dir.as_ref().ok_or("no data dir")?.join("hearth.db");
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&db)
+            .busy_timeout(Duration::from_secs(30));
+        sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .map_err(err("open hearth.db"))
+    }
+
     /// Spawns `hearth` on a fresh temp data dir (or PostgreSQL database) and waits for `/ready`.
     pub async fn spawn(bin: &std::path::Path, sp: &Spawn) -> Res<Server> {
         let port = free_port()?;

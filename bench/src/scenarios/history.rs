@@ -1,6 +1,6 @@
 //! History pages over HTTP (latency of the newest and of older pages).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::util::*;
 use crate::*;
@@ -32,15 +32,7 @@ pub(crate) async fn history_run(ctx: &mut Ctx, srv: &Server, n: usize, pages: us
     );
     // Bulk seeding straight into the server's SQLite file (documented in BENCHMARKS.md):
     // a million REST sends would take longer than the measurement.
-    let db = srv.dir.as_ref().ok_or("no data dir")?.join("hearth.db");
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&db)
-        .busy_timeout(Duration::from_secs(30));
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
-        .map_err(err("open hearth.db"))?;
+    let pool = srv.open_sqlite().await?;
     let sf = hearth::snowflake::SnowflakeGenerator::new(31, 31);
     let t0 = Instant::now();
     let mut ids = Vec::with_capacity(n);

@@ -52,16 +52,7 @@ impl Store {
                 .map_err(err("open the PostgreSQL database"))?;
             return Ok(Store::Postgres(pool));
         }
-        let db = srv.dir.as_ref().ok_or("no data dir")?.join("hearth.db");
-        let opts = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&db)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
-            .await
-            .map_err(err("open hearth.db"))?;
-        Ok(Store::Sqlite(pool))
+        Ok(Store::Sqlite(srv.open_sqlite().await?))
     }
 
     async fn exec(&self, q: &str) -> Res<()> {
