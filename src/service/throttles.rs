@@ -29,18 +29,8 @@ impl Hearth {
             IpThrottle::Register => (&self.auth.register_ip, "register_ip", rl.register_per_ip),
             IpThrottle::Login => (&self.auth.login_ip, "login_ip", rl.login_per_ip),
         };
-        if let Some(shared) = self.shared_limits.get() {
-            match shared
-                .check(name, &ip.to_string(), bucket, "user", false)
-                .await
-            {
-                Ok(r) => return r.map(|_| ()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "shared throttle unavailable; local bucket used")
-                }
-            }
-        }
-        local.check(&ip).map(|_| ())
+        self.shared_or_local(name, &ip.to_string(), bucket, || local.check(&ip))
+            .await
     }
 
     /// Takes one of the second-factor attempts of account `user_id`
@@ -48,23 +38,36 @@ impl Hearth {
     /// proofs): the cluster's bucket in Redis when shared (the node's own while Redis
     /// fails), else the node's own. Errors: 429 (Discord's rate-limit body).
     pub(crate) async fn throttle_mfa(&self, user_id: i64) -> Result<()> {
+        let bucket = self.config.mfa.attempts_per_account;
+        self.shared_or_local("mfa", &user_id.to_string(), bucket, || {
+            self.mfa.attempts.check(&user_id)
+        })
+        .await
+    }
+
+    /// One token of the cluster's bucket `name` for `key` when the composition root shared
+    /// the buckets, else (or while Redis fails) of the node's own, `local`.
+    async fn shared_or_local(
+        &self,
+        name: &str,
+        key: &str,
+        bucket: crate::config::Bucket,
+        local: impl FnOnce() -> Result<crate::ratelimit::Allowed>,
+    ) -> Result<()> {
         if let Some(shared) = self.shared_limits.get() {
-            let bucket = self.config.mfa.attempts_per_account;
-            match shared
-                .check("mfa", &user_id.to_string(), bucket, "user", false)
-                .await
-            {
+            match shared.check(name, key, bucket, "user", false).await {
                 Ok(r) => return r.map(|_| ()),
                 Err(e) => {
                     tracing::warn!(error = %e, "shared throttle unavailable; local bucket used")
                 }
             }
         }
-        self.mfa.attempts.check(&user_id).map(|_| ())
+        local().map(|_| ())
     }
 
     /// Keeps the address throttles and the second-factor attempts in the cluster's Redis,
-    /// one bucket per address (per account) across the nodes (set once by the composition root when `cluster.redis_url` is set).
+    /// one bucket per address (per account) across the nodes (set once by the composition
+    /// root when `cluster.redis_url` is set).
     pub fn share_limits(&self, limits: crate::cluster::RedisLimits) {
         let _ = self.shared_limits.set(limits);
     }
