@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::harness::*;
 use hearth::wire;
@@ -373,4 +373,192 @@ async fn a_member_who_joins_while_online_is_shown_online() {
             break;
         }
     }
+}
+
+/// Whether `fixture` has the shape of `real`: every key of an object in the fixture is in
+/// the real object with a value of the same JSON kind (`null` on either side matches
+/// anything: optional fields), arrays compared by their first elements. `path` names the
+/// place in failure messages.
+fn assert_shape(path: &str, fixture: &Value, real: &Value) {
+    match (fixture, real) {
+        (Value::Null, _) | (_, Value::Null) => {}
+        (Value::Object(f), Value::Object(r)) => {
+            for (k, v) in f {
+                let Some(rv) = r.get(k) else {
+                    panic!("{path}.{k} is in the fixture but not in the server's payload");
+                };
+                assert_shape(&format!("{path}.{k}"), v, rv);
+            }
+        }
+        (Value::Array(f), Value::Array(r)) => {
+            if let (Some(a), Some(b)) = (f.first(), r.first()) {
+                assert_shape(&format!("{path}[0]"), a, b);
+            }
+        }
+        (Value::String(_), Value::String(_))
+        | (Value::Number(_), Value::Number(_))
+        | (Value::Bool(_), Value::Bool(_)) => {}
+        _ => panic!("{path}: the fixture has {fixture} where the server sends {real}"),
+    }
+}
+
+/// With `HEARTH_WRITE_FIXTURES=1`, writes `value` as web/wire-fixtures/{name}.json (how the
+/// fixtures below are refreshed from a real server); then returns the stored fixture.
+fn captured(name: &str, value: &Value) -> Value {
+    if std::env::var_os("HEARTH_WRITE_FIXTURES").is_some() {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("web/wire-fixtures")
+            .join(format!("{name}.json"));
+        let text = serde_json::to_string_pretty(value).unwrap() + "\n";
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+    fixture(name)
+}
+
+/// The objects the client reads from the gateway and from the guild-administration routes,
+/// as a real server sends them (web/wire-fixtures, checked against the client's types by
+/// `tsc` through web/src/api/wire.check.ts):
+/// - READY and GUILD_CREATE are built by the gateway as JSON (no `hearth-wire` type): their
+///   fixtures must have the shape of what a session of a real server gets here (every field
+///   the fixture has, with the same JSON kind);
+/// - roles, members, custom emoji, bans, the audit log, webhooks, presences, read states and
+///   MESSAGE_ACK are `hearth-wire` types: each fixture is exactly one ([`server_object`]).
+#[tokio::test]
+async fn gateway_and_administration_fixtures_are_what_a_server_sends() {
+    use crate::gateway::{GUILD_MEMBERS, GUILD_PRESENCES, GUILDS, Gw};
+    let server = TestServer::start().await;
+    let (alice_id, alice_tok) = server.register("alice").await;
+    let alice = server.client(&alice_tok);
+    let g = create_guild(&alice, "Fixtures").await;
+    let (bob_id, bob_tok) = server.register("bob").await;
+    let bob = server.client(&bob_tok);
+    join(&bob, &g.invite).await;
+    let role = create_role(&alice, &g.id, "moderators", perm::MANAGE_MESSAGES).await;
+    let r = alice
+        .patch(
+            &format!("/guilds/{}/roles/{role}", g.id),
+            json!({"color": 0x3366cc, "hoist": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    give_role(&alice, &g.id, &bob_id, &role).await;
+    let (carol_id, carol_tok) = server.register("carol").await;
+    join(&server.client(&carol_tok), &g.invite).await;
+    let r = alice
+        .put(
+            &format!("/guilds/{}/bans/{carol_id}", g.id),
+            json!({"delete_message_seconds": 0}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    let png = {
+        let img = image::RgbaImage::from_pixel(8, 8, image::Rgba([1, 2, 3, 255]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    };
+    let uri = format!(
+        "data:image/png;base64,{}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &png)
+    );
+    let r = alice
+        .post(
+            &format!("/guilds/{}/emojis", g.id),
+            json!({"name": "hearth", "image": uri}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let emoji = r.body;
+    let r = alice
+        .post(
+            &format!("/channels/{}/webhooks", g.general),
+            json!({"name": "Announcer"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let webhook = r.body;
+    let first = say(&bob, &g.general, &format!("hello <@{alice_id}>")).await;
+    let r = alice
+        .post(
+            &format!("/channels/{}/messages/{first}/ack", g.general),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    say(&bob, &g.general, "unread").await;
+    let r = alice
+        .post("/users/@me/channels", json!({"recipient_id": bob_id}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+
+    let mut a = Gw::identify(
+        &server,
+        &alice_tok,
+        GUILDS | GUILD_MEMBERS | GUILD_PRESENCES,
+    )
+    .await;
+    let ready = a.ready.clone();
+    let guild_create = a.expect("GUILD_CREATE").await;
+    let _b = Gw::identify(&server, &bob_tok, GUILDS).await;
+    let presence = loop {
+        let p = a.expect("PRESENCE_UPDATE").await;
+        if p["user"]["id"] == bob_id.as_str() {
+            break p;
+        }
+    };
+    let last = say(&bob, &g.general, "acked on another session").await;
+    let r = alice
+        .post(
+            &format!("/channels/{}/messages/{last}/ack", g.general),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let ack = a.expect("MESSAGE_ACK").await;
+
+    assert_shape("ready", &captured("ready", &ready), &ready);
+    assert_shape(
+        "guild_create",
+        &captured("guild_create", &guild_create),
+        &guild_create,
+    );
+    let roles = alice.get(&format!("/guilds/{}/roles", g.id)).await.body;
+    let role_obj = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == role.as_str())
+        .cloned()
+        .unwrap();
+    let member = alice
+        .get(&format!("/guilds/{}/members/{bob_id}", g.id))
+        .await
+        .body;
+    let bans = alice.get(&format!("/guilds/{}/bans", g.id)).await.body;
+    let audit = alice
+        .get(&format!("/guilds/{}/audit-logs", g.id))
+        .await
+        .body;
+    for (name, value) in [
+        ("role", &role_obj),
+        ("member", &member),
+        ("guild_emoji", &emoji),
+        ("ban", &bans[0]),
+        ("audit_log", &audit),
+        ("webhook", &webhook),
+        ("presence_update", &presence),
+        ("read_state", &ready["read_state"]),
+        ("message_ack", &ack),
+    ] {
+        captured(name, value);
+    }
+    server_object::<wire::Role>("role");
+    server_object::<wire::Member>("member");
+    server_object::<wire::GuildEmoji>("guild_emoji");
+    server_object::<wire::Ban>("ban");
+    server_object::<wire::AuditLog>("audit_log");
+    server_object::<wire::Webhook>("webhook");
+    server_object::<wire::dispatch::PresenceUpdate>("presence_update");
+    server_object::<wire::ReadState>("read_state");
+    server_object::<wire::MessageAck>("message_ack");
 }

@@ -1,7 +1,7 @@
 // Two people in two browser contexts: both register, one creates a server and an invite,
 // the other opens the invite link and joins, and they chat; each sees the other's messages,
 // edits and deletions live, rendered as Discord-flavoured markdown and never as HTML.
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Browser, type Page, type WebSocketRoute } from '@playwright/test';
 import { accessible } from './a11y';
 import { startHearth, type Hearth } from './server';
 
@@ -22,6 +22,55 @@ async function person(browser: Browser): Promise<Page> {
   return page;
 }
 
+/**
+ * A network between one browser context and the gateway that the test can cut: every gateway
+ * socket goes through Playwright (`routeWebSocket`), which forwards frames both ways. `drop()`
+ * closes the open sockets under the page (the server's end is closed too) and refuses new
+ * ones until `restore()`; `sent` holds the ops of every frame the page sent, in order.
+ * (Playwright's `setOffline` leaves WebSockets untouched, so it cannot cut a gateway.)
+ */
+class Line {
+  private open: WebSocketRoute[] = [];
+  private cut = false;
+  readonly sent: number[] = [];
+
+  static async on(page: Page): Promise<Line> {
+    const line = new Line();
+    await page.context().routeWebSocket(/\/gateway/, (ws) => {
+      if (line.cut) {
+        void ws.close({ code: 4000, reason: 'network down' });
+        return;
+      }
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        if (typeof m === 'string') line.sent.push((JSON.parse(m) as { op: number }).op);
+        server.send(m);
+      });
+      line.open.push(ws);
+    });
+    return line;
+  }
+
+  async drop(): Promise<void> {
+    this.cut = true;
+    const open = this.open.splice(0);
+    await Promise.all(open.map((ws) => ws.close({ code: 4000, reason: 'network down' })));
+  }
+
+  restore(): void {
+    this.cut = false;
+  }
+}
+
+/** Marks the page's document: `sameDocument` is true only while no reload happened since. */
+async function mark(page: Page): Promise<void> {
+  await page.evaluate(() => ((window as unknown as { __mark?: boolean }).__mark = true));
+}
+
+async function sameDocument(page: Page): Promise<boolean> {
+  return page.evaluate(() => (window as unknown as { __mark?: boolean }).__mark === true);
+}
+
 async function register(page: Page, name: string) {
   await page.getByLabel('Username').fill(name);
   await page.getByLabel('Password').fill(`${name}-correct-horse-battery`);
@@ -35,6 +84,7 @@ function messages(page: Page) {
 test('two users register, join through an invite and chat live', async ({ browser }) => {
   const alice = await person(browser);
   const bob = await person(browser);
+  const bobsLine = await Line.on(bob);
 
   // Alice registers and creates a server; its #general channel opens.
   await alice.goto('/');
@@ -141,20 +191,75 @@ test('two users register, join through an invite and chat live', async ({ browse
   await expect(messages(bob).getByRole('listitem').filter({ hasText: 'hello bob, edited' })).toHaveCount(0);
   await expect(messages(bob).getByRole('listitem').filter({ hasText: 'hi alice!' })).toBeVisible();
 
-  // The server restarts mid-conversation: both clients show the banner, reconnect on their own
-  // (no reload) and show what was said meanwhile, in order.
+  // The server restarts mid-conversation: both clients show the banner and reconnect on their
+  // own, without a reload. What Alice sends while it is down stays on screen, marked unsent,
+  // and goes out with Retry; what Bob typed meanwhile is still in his composer.
+  await mark(alice);
+  await mark(bob);
   await hearth.halt();
   await expect(alice.getByText('Connection lost. Reconnecting…')).toBeVisible();
   await expect(bob.getByText('Connection lost. Reconnecting…')).toBeVisible();
+  await alice.getByLabel('Message #general').fill('sent while the server was down');
+  await alice.keyboard.press('Enter');
+  const unsent = messages(alice).getByRole('listitem').filter({ hasText: 'sent while the server was down' });
+  await expect(unsent.getByRole('button', { name: 'Retry' })).toBeVisible();
+  await bob.getByLabel('Message #general').fill('typed while the server was down');
   await hearth.resume();
   await expect(alice.getByText('Connection lost. Reconnecting…')).toBeHidden({ timeout: 30_000 });
   await expect(bob.getByText('Connection lost. Reconnecting…')).toBeHidden({ timeout: 30_000 });
+  await unsent.getByRole('button', { name: 'Retry' }).click();
+  await expect(messages(bob).getByRole('listitem').filter({ hasText: 'sent while the server was down' })).toBeVisible();
+  await expect(bob.getByLabel('Message #general')).toHaveValue('typed while the server was down');
+  await bob.keyboard.press('Enter');
+  await expect(messages(alice).getByRole('listitem').filter({ hasText: 'typed while the server was down' })).toBeVisible();
   await alice.getByLabel('Message #general').fill('after the restart');
   await alice.keyboard.press('Enter');
   await expect(messages(bob).getByRole('listitem').filter({ hasText: 'after the restart' })).toBeVisible();
   await bob.getByLabel('Message #general').fill('welcome back');
   await bob.keyboard.press('Enter');
   await expect(messages(alice).getByRole('listitem').filter({ hasText: 'welcome back' })).toBeVisible();
-  const order = (await messages(bob).locator('.markdown').allTextContents()).map((x) => x.trim());
-  expect(order.slice(-3)).toEqual([hostile, 'after the restart', 'welcome back']);
+  const afterRestart = [hostile, 'sent while the server was down', 'typed while the server was down', 'after the restart', 'welcome back'];
+  for (const page of [alice, bob]) {
+    const order = (await messages(page).locator('.markdown').allTextContents()).map((x) => x.trim());
+    expect(order.slice(-5)).toEqual(afterRestart);
+    expect(await sameDocument(page)).toBe(true);
+  }
+
+  // Bob's network drops while Alice goes on writing: his client shows the banner, keeps
+  // retrying, and when the network is back it RESUMEs the session (op 6, no new IDENTIFY)
+  // and shows what was said meanwhile, in order, without a reload.
+  const opsBefore = bobsLine.sent.length;
+  await bobsLine.drop();
+  await expect(bob.getByText('Connection lost. Reconnecting…')).toBeVisible();
+  for (const text of ['while bob was away 1', 'while bob was away 2', 'while bob was away 3']) {
+    await alice.getByLabel('Message #general').fill(text);
+    await alice.keyboard.press('Enter');
+    await expect(messages(alice).getByRole('listitem').filter({ hasText: text })).toBeVisible();
+  }
+  await expect(alice.getByText('Sending…')).toHaveCount(0);
+  bobsLine.restore();
+  await expect(bob.getByText('Connection lost. Reconnecting…')).toBeHidden({ timeout: 30_000 });
+  await expect(messages(bob).getByRole('listitem').filter({ hasText: 'while bob was away 3' })).toBeVisible();
+  const bobsOrder = (await messages(bob).locator('.markdown').allTextContents()).map((x) => x.trim());
+  expect(bobsOrder.slice(-4)).toEqual(['welcome back', 'while bob was away 1', 'while bob was away 2', 'while bob was away 3']);
+  expect(bobsLine.sent.slice(opsBefore)).toContain(6);
+  expect(bobsLine.sent.slice(opsBefore)).not.toContain(2);
+  expect(await sameDocument(bob)).toBe(true);
+
+  // Alice's three messages in a row are grouped under one header on Bob's screen: the first
+  // carries her name and time, the next two do not.
+  const away = (n: number) => messages(bob).getByRole('listitem').filter({ hasText: `while bob was away ${n}` });
+  await expect(away(1)).not.toHaveClass(/grouped/);
+  await expect(away(1).getByText('alice', { exact: true })).toBeVisible();
+  for (const n of [2, 3]) {
+    await expect(away(n)).toHaveClass(/grouped/);
+    await expect(away(n).getByText('alice', { exact: true })).toHaveCount(0);
+  }
+
+  // A draft outlives a reload: Bob's half-written message is still in the composer after it.
+  await bob.getByLabel('Message #general').fill('a half-written thought');
+  await bob.reload();
+  await expect(bob.getByRole('heading', { name: '# general' })).toBeVisible();
+  await expect(bob.getByLabel('Message #general')).toHaveValue('a half-written thought');
+  expect(await sameDocument(bob)).toBe(false);
 });

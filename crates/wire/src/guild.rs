@@ -156,14 +156,14 @@ pub struct PartialGuild {
 }
 
 /// Ban object.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ban {
     pub reason: Option<String>,
     pub user: User,
 }
 
 /// Audit log entry ("Resources > Audit Log").
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditLogEntry {
     pub id: Snowflake,
     pub guild_id: Snowflake,
@@ -178,7 +178,7 @@ pub struct AuditLogEntry {
 }
 
 /// Audit log ("Get Guild Audit Log" response).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditLog {
     pub audit_log_entries: Vec<AuditLogEntry>,
     pub users: Vec<User>,

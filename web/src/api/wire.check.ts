@@ -39,6 +39,17 @@ import relationshipRemove from '../../wire-fixtures/relationship_remove.json';
 import tokenPair from '../../wire-fixtures/token_pair.json';
 import typingStart from '../../wire-fixtures/typing_start.json';
 import user from '../../wire-fixtures/user.json';
+import ready from '../../wire-fixtures/ready.json';
+import guildCreate from '../../wire-fixtures/guild_create.json';
+import role from '../../wire-fixtures/role.json';
+import member from '../../wire-fixtures/member.json';
+import guildEmoji from '../../wire-fixtures/guild_emoji.json';
+import ban from '../../wire-fixtures/ban.json';
+import auditLog from '../../wire-fixtures/audit_log.json';
+import webhook from '../../wire-fixtures/webhook.json';
+import presenceUpdate from '../../wire-fixtures/presence_update.json';
+import readState from '../../wire-fixtures/read_state.json';
+import messageAck from '../../wire-fixtures/message_ack.json';
 import type * as W from './wire';
 
 export const checked: [
@@ -78,6 +89,17 @@ export const checked: [
   W.Channel,
   W.ChannelRecipient,
   W.CreateDmBody,
+  W.Ready,
+  W.GuildCreate,
+  W.Role,
+  W.Member,
+  W.GuildEmoji,
+  W.Ban,
+  W.AuditLog,
+  W.Webhook,
+  W.PresenceUpdate,
+  W.ReadState,
+  W.MessageAck,
 ] = [
   user,
   tokenPair,
@@ -115,6 +137,17 @@ export const checked: [
   groupDmChannel,
   channelRecipient,
   createGroupDmBody,
+  ready,
+  guildCreate,
+  role,
+  member,
+  guildEmoji,
+  ban,
+  auditLog,
+  webhook,
+  presenceUpdate,
+  readState,
+  messageAck,
 ];
 // The `POST /interactions` bodies are checked by `src/bots.fixtures.test.ts`: the client's
 // builders produce exactly `wire-fixtures/interaction_*_body.json` (JSON imports widen
