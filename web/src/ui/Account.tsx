@@ -295,7 +295,7 @@ function CodesList({ codes, onDone }: { codes: BackupCode[]; onDone: () => void 
   );
 }
 
-type Stage = { kind: 'idle' } | { kind: 'setup'; secret: string } | { kind: 'codes'; codes: BackupCode[]; note: string };
+type Stage = { kind: 'idle' } | { kind: 'setup'; secret: string } | { kind: 'codes'; codes: BackupCode[] };
 
 /** TOTP: set up (secret, QR code, confirm with a code and the password), backup codes
  *  (regenerated with the password), turn off (a code). */
@@ -307,6 +307,7 @@ export function TwoFactorSection() {
   const [stage, setStage] = useState<Stage>({ kind: 'idle' });
   const [code, setCode] = useState('');
   const [password, setPassword] = useState('');
+  const [notice, setNotice] = useState<string | null>(null);
   const a = useAction();
   const { setError } = a;
   const mfa = me?.mfa_enabled;
@@ -329,45 +330,49 @@ export function TwoFactorSection() {
     setCode('');
     setPassword('');
   };
-
-  const enable = (e: FormEvent, secret: string) => {
+  const act = (e: FormEvent, f: () => Promise<void>) => {
     e.preventDefault();
-    void a.run(async () => {
+    setNotice(null);
+    void a.run(f);
+  };
+
+  const enable = (e: FormEvent, secret: string) =>
+    act(e, async () => {
       const codes = await rest.enableTotp(secret, code.replace(/\s/g, ''), password);
       reset();
       setProbe({ on: true });
       update({ mfa_enabled: true });
-      setStage({ kind: 'codes', codes, note: t.totpEnabled });
+      setNotice(t.totpEnabled);
+      setStage({ kind: 'codes', codes });
     });
-  };
-  const regenerate = (e: FormEvent) => {
-    e.preventDefault();
-    void a.run(async () => {
+  const regenerate = (e: FormEvent) =>
+    act(e, async () => {
       const codes = await rest.regenerateBackupCodes(password);
       reset();
-      setStage({ kind: 'codes', codes, note: '' });
+      setStage({ kind: 'codes', codes });
     });
-  };
-  const disable = (e: FormEvent) => {
-    e.preventDefault();
-    void a.run(async () => {
+  const disable = (e: FormEvent) =>
+    act(e, async () => {
       await rest.disableTotp(code.trim());
       reset();
       setProbe({ on: false });
       setStage({ kind: 'idle' });
+      setNotice(t.totpDisabled);
       update({ mfa_enabled: (await rest.me()).mfa_enabled ?? false });
     });
-  };
 
   let body;
   if (on === null) {
     body = <p>{t.loading}</p>;
   } else if (stage.kind === 'codes') {
     body = (
-      <>
-        {stage.note && <p role="status">{stage.note}</p>}
-        <CodesList codes={stage.codes} onDone={() => setStage({ kind: 'idle' })} />
-      </>
+      <CodesList
+        codes={stage.codes}
+        onDone={() => {
+          setNotice(null);
+          setStage({ kind: 'idle' });
+        }}
+      />
     );
   } else if (stage.kind === 'setup') {
     const uri = otpauthUri(stage.secret, me.handle, serverOfHandle(me.handle));
@@ -430,6 +435,7 @@ export function TwoFactorSection() {
             type="button"
             onClick={() => {
               setError(null);
+              setNotice(null);
               setStage({ kind: 'setup', secret: newTotpSecret() });
             }}
           >
@@ -472,6 +478,7 @@ export function TwoFactorSection() {
   return (
     <section aria-labelledby="totp-title">
       <h3 id="totp-title">{t.twoFactor}</h3>
+      {notice && <p role="status">{notice}</p>}
       {body}
     </section>
   );
