@@ -23,7 +23,7 @@ test.afterAll(async () => {
 
 /** A 16 x 16 PNG (opaque orange). */
 const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAF0lEQVR42mP4/5+BJMQwqmFUw6gG+mkAAFz1/xE3/FhLAAAAAElFTkSuQmCC',
+  'iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFklEQVR42mP40KNBEmIY1TCqYfhqAAAQzKQQWCO4EQAAAABJRU5ErkJggg==',
   'base64',
 );
 
@@ -161,7 +161,7 @@ test('password change: a wrong current password is refused; the new one logs in,
 
   // The two new entries must agree (checked here), and the current password (by the server).
   await form.getByLabel('Current password').fill(password('dave'));
-  await form.getByLabel('New password').fill(fresh);
+  await form.getByLabel('New password', { exact: true }).fill(fresh);
   await form.getByLabel('Confirm new password').fill(`${fresh}!`);
   await form.getByRole('button', { name: 'Change password' }).click();
   await expect(form.getByRole('alert')).toHaveText('The two new passwords differ.');
@@ -171,7 +171,7 @@ test('password change: a wrong current password is refused; the new one logs in,
   await expect(form.getByRole('alert')).toContainText('Password does not match.');
 
   await form.getByLabel('Current password').fill(password('dave'));
-  await form.getByLabel('New password').fill(fresh);
+  await form.getByLabel('New password', { exact: true }).fill(fresh);
   await form.getByLabel('Confirm new password').fill(fresh);
   await form.getByRole('button', { name: 'Change password' }).click();
   await expect(form.getByRole('status')).toHaveText('Password changed. Your other sessions were signed out.');

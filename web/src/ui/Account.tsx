@@ -489,15 +489,20 @@ export function PrivacyPanel() {
   const { rest } = useClient();
   const { me, update } = useMe();
   const [saved, setSaved] = useState(false);
+  // The choice being sent, shown checked until the server answers (then the store holds it).
+  const [sending, setSending] = useState<DmPolicy | null>(null);
   const a = useAction();
   if (!me) return null;
-  const policy = me.dm_policy ?? DmPolicy.Anyone;
+  const policy = sending ?? me.dm_policy ?? DmPolicy.Anyone;
   const choose = (p: DmPolicy) => {
     setSaved(false);
-    void a.run(async () => {
-      update(await rest.modifyMe({ dm_policy: p }));
-      setSaved(true);
-    });
+    setSending(p);
+    void a
+      .run(async () => {
+        update(await rest.modifyMe({ dm_policy: p }));
+        setSaved(true);
+      })
+      .finally(() => setSending(null));
   };
   const options: [DmPolicy, string][] = [
     [DmPolicy.Anyone, t.dmPolicyAnyone],
