@@ -9,6 +9,10 @@ import type {
   InteractionRequest,
   GuildEmoji,
   ApiErrorBody,
+  AuthSession,
+  BackupCodes,
+  MfaEnabled,
+  ModifyMeBody,
   AuditLog,
   Ban,
   BanBody,
@@ -233,6 +237,54 @@ export class Rest {
   }
   me() {
     return this.request<User>('GET', '/users/@me');
+  }
+  // Account settings (src/ui/Account.tsx).
+  /** `PATCH /users/@me`: display name, avatar (a data URI, `null` removes), DM policy; a
+   *  password change sends `password` and `new_password` (the other sessions end). */
+  modifyMe(b: ModifyMeBody) {
+    return this.request<User>('PATCH', '/users/@me', b);
+  }
+  /** `GET /auth/sessions`: the account's login sessions, `current` marking this one. */
+  sessions() {
+    return this.request<AuthSession[]>('GET', '/auth/sessions');
+  }
+  /** `DELETE /auth/sessions/{id}`: ends a session (its tokens stop working at once). */
+  revokeSession(id: Snowflake) {
+    return this.request<undefined>('DELETE', `/auth/sessions/${id}`);
+  }
+  /** Keeps the fresh access token an MFA change answers (same session). */
+  private keepToken(token: string) {
+    const t = this.tokens.get();
+    if (t) this.tokens.set({ ...t, token });
+  }
+  /** `POST /users/@me/mfa/totp/enable` `{secret, code, password}`: the backup codes. */
+  async enableTotp(secret: string, code: string, password: string) {
+    const r = await this.request<MfaEnabled>('POST', '/users/@me/mfa/totp/enable', { secret, code, password });
+    this.keepToken(r.token);
+    return r.backup_codes;
+  }
+  /** `POST /users/@me/mfa/totp/disable` `{code}` (an authentication or a backup code). */
+  async disableTotp(code: string) {
+    const r = await this.request<{ token: string }>('POST', '/users/@me/mfa/totp/disable', { code });
+    this.keepToken(r.token);
+  }
+  /** `POST /users/@me/mfa/codes-verification` `{password, regenerate: true}`: ten new backup
+   *  codes replacing the old ones (they are stored hashed: never shown again). */
+  async regenerateBackupCodes(password: string) {
+    const r = await this.request<BackupCodes>('POST', '/users/@me/mfa/codes-verification', { password, regenerate: true });
+    return r.backup_codes;
+  }
+  /** Whether TOTP is on (see `totpEnabled` in src/account.ts): the same route without a
+   *  password, which the server refuses with 60002 (off) or 50035 (on), changing nothing.
+   *  Resolves to the error code, null for an unexpected success. */
+  async totpProbe(): Promise<number | null> {
+    try {
+      await this.request<BackupCodes>('POST', '/users/@me/mfa/codes-verification', {});
+      return null;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 400) return e.code;
+      throw e;
+    }
   }
   createGuild(b: CreateGuildBody) {
     return this.request<Guild>('POST', '/guilds', b);

@@ -20,6 +20,61 @@ export interface User {
   flags: number;
   /** `name@server`: how users are told apart across federation. */
   handle: string;
+  /** The profile banner's hash, when there is one. */
+  banner?: string | null;
+  // Own user object only (`GET /users/@me`, READY, USER_UPDATE):
+  email?: string | null;
+  verified?: boolean;
+  /** A second factor is on: TOTP *or* a passkey (see `totpEnabled` in src/account.ts). */
+  mfa_enabled?: boolean;
+  bio?: string | null;
+  /** Hearth: `0` anyone may DM, `1` only users sharing a server. */
+  dm_policy?: DmPolicy;
+}
+
+/** `dm_policy` of the own user object: who may open a DM with the user and message them. */
+export const DmPolicy = { Anyone: 0, SharedServer: 1 } as const;
+export type DmPolicy = (typeof DmPolicy)[keyof typeof DmPolicy];
+
+/** `hearth_wire::ModifyMeBody` (`PATCH /users/@me`): images as data URIs, `null` removes;
+ *  `new_password` needs the current `password`. */
+export interface ModifyMeBody {
+  global_name?: string | null;
+  avatar?: string | null;
+  bio?: string;
+  password?: string;
+  new_password?: string;
+  dm_policy?: DmPolicy;
+}
+
+/** `hearth_wire::AuthSession`: one login session of `GET /auth/sessions`. */
+export interface AuthSession {
+  id: Snowflake;
+  created_at: string;
+  last_refreshed_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  /** The session of the token that asked. */
+  current: boolean;
+}
+
+/** `hearth_wire::BackupCode`: 8 characters `[a-z0-9]`, single-use. */
+export interface BackupCode {
+  user_id: Snowflake;
+  code: string;
+  consumed: boolean;
+}
+
+/** `hearth_wire::MfaEnabled`: `POST /users/@me/mfa/totp/enable` (a fresh access token of the
+ *  same session; the other sessions are revoked) with the backup codes, shown this once. */
+export interface MfaEnabled {
+  token: string;
+  backup_codes: BackupCode[];
+}
+
+/** `hearth_wire::BackupCodes`: `POST /users/@me/mfa/codes-verification`. */
+export interface BackupCodes {
+  backup_codes: BackupCode[];
 }
 
 /** `hearth_wire::TokenPair`: the answer of `POST /auth/register` and `POST /auth/login`. */

@@ -93,6 +93,14 @@ describe('read states in the store', () => {
 describe('direct messages and blocks in the store', () => {
   const me = { ...msg('1').author, id: '77', username: 'me', handle: 'me@localhost' };
   const ready = (extra: object) => ({ v: 10, user: me, session_id: 's', guilds: [], ...extra });
+  it('USER_UPDATE of the signed-in user updates `me`; another user is ignored', () => {
+    const s = new Store();
+    s.dispatch('READY', ready({}));
+    s.dispatch('USER_UPDATE', { ...me, global_name: 'Me Renamed', avatar: 'abc', mfa_enabled: true, dm_policy: 1 });
+    expect(s.state.me).toMatchObject({ id: '77', global_name: 'Me Renamed', avatar: 'abc', mfa_enabled: true, dm_policy: 1 });
+    s.dispatch('USER_UPDATE', { ...me, id: '78', global_name: 'Someone else' });
+    expect(s.state.me?.global_name).toBe('Me Renamed');
+  });
   it('READY gives the DMs (unread by read state) and the blocked users', () => {
     const s = new Store();
     const dm = dmChannel as Channel;

@@ -631,6 +631,12 @@ export class Store {
         this.unreadFromReadStates(dms);
         break;
       }
+      case 'USER_UPDATE': {
+        // Sent to the user's own sessions (display name, avatar, MFA, DM policy).
+        const u = d as User;
+        if (this.state.me?.id === u.id) this.set((s) => ({ me: s.me ? { ...s.me, ...u } : u }));
+        break;
+      }
       case 'INTERACTION_SUCCESS':
       case 'INTERACTION_FAILURE': {
         const e = d as InteractionClientEvent;

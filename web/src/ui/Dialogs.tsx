@@ -11,9 +11,19 @@ import { Modal } from './admin/Modal';
 
 /** The app's dialogs (create or join a server, settings): the focus-managed `Modal` (focus
  *  in, Tab kept inside, Esc from anywhere, focus back to the opener). */
-export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+export function Dialog({
+  title,
+  onClose,
+  children,
+  className,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  className?: string;
+}) {
   return (
-    <Modal title={title} onClose={onClose}>
+    <Modal title={title} onClose={onClose} {...(className ? { className } : {})}>
       {children}
     </Modal>
   );

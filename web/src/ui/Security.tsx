@@ -1,6 +1,7 @@
-// Account security in the browser: the settings dialog's passkey section (add, list, rename,
-// delete) and the re-authentication prompt shown when an action answers 401 60003.
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+// Account security in the browser: the Settings dialog (its tabs; the account panels are in
+// ./Account, lazy-loaded), its passkey section (add, list, rename, delete) and the
+// re-authentication prompt shown when an action answers 401 60003.
+import { lazy, Suspense, useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { ApiError, type ReauthProof } from '../api/rest';
 import { createPasskey, getPasskey, passkeysSupported } from '../api/webauthn';
 import type { ReauthRequest, WebauthnCredential } from '../api/wire';
@@ -15,9 +16,98 @@ function message(err: unknown): string {
   return String(err);
 }
 
-/** Settings: the account's passkeys, and logging out. */
+// The account panels live in ./Account, fetched when the dialog first shows one (the
+// initial bundle does not carry them).
+const ProfilePanel = lazy(() => import('./Account').then((m) => ({ default: m.ProfilePanel })));
+const SessionsPanel = lazy(() => import('./Account').then((m) => ({ default: m.SessionsPanel })));
+const PrivacyPanel = lazy(() => import('./Account').then((m) => ({ default: m.PrivacyPanel })));
+const PasswordSection = lazy(() => import('./Account').then((m) => ({ default: m.PasswordSection })));
+const TwoFactorSection = lazy(() => import('./Account').then((m) => ({ default: m.TwoFactorSection })));
+
+type Tab = 'security' | 'profile' | 'sessions' | 'privacy';
+const TABS: { id: Tab; label: string }[] = [
+  { id: 'security', label: t.securityTab },
+  { id: 'profile', label: t.profileTab },
+  { id: 'sessions', label: t.sessionsTab },
+  { id: 'privacy', label: t.privacyTab },
+];
+
+/** Settings: tabs for security (password, two-factor, passkeys), profile, sessions and
+ *  privacy; the instance administrator's federation peers; logging out. */
 export function SettingsDialog({ onClose }: { onClose: () => void }) {
-  const { rest, logout } = useClient();
+  const { logout } = useClient();
+  const [tab, setTab] = useState<Tab>('security');
+  const tabs = useRef<(HTMLButtonElement | null)[]>([]);
+  // Arrow keys move between the tabs (WAI-ARIA tabs pattern), as in the server settings.
+  const onTabKey = (e: KeyboardEvent, i: number) => {
+    const d = e.key === 'ArrowDown' || e.key === 'ArrowRight' ? 1 : e.key === 'ArrowUp' || e.key === 'ArrowLeft' ? -1 : 0;
+    if (!d) return;
+    e.preventDefault();
+    const j = (i + d + TABS.length) % TABS.length;
+    const next = TABS[j];
+    if (next) setTab(next.id);
+    tabs.current[j]?.focus();
+  };
+  return (
+    <Dialog title={t.settings} onClose={onClose} className="settings">
+      <div className="settings-body">
+        <div className="settings-nav">
+          <div role="tablist" aria-label={t.accountSections} aria-orientation="vertical" className="settings-tabs">
+            {TABS.map(({ id, label }, i) => (
+              <button
+                key={id}
+                ref={(el) => {
+                  tabs.current[i] = el;
+                }}
+                type="button"
+                role="tab"
+                id={`account-tab-${id}`}
+                aria-selected={id === tab}
+                aria-controls={`account-panel-${id}`}
+                tabIndex={id === tab ? 0 : -1}
+                className={id === tab ? 'tab active' : 'tab'}
+                onClick={() => setTab(id)}
+                onKeyDown={(e) => onTabKey(e, i)}
+              >
+                {label}
+              </button>
+            ))}
+          </div>
+          <button type="button" className="secondary small" onClick={logout}>
+            {t.logout}
+          </button>
+          <button type="button" className="small" onClick={onClose}>
+            {t.close}
+          </button>
+        </div>
+        <div
+          role="tabpanel"
+          id={`account-panel-${tab}`}
+          aria-labelledby={`account-tab-${tab}`}
+          className="settings-panel"
+        >
+          <Suspense fallback={<p>{t.loading}</p>}>
+            {tab === 'security' && (
+              <>
+                <PasswordSection />
+                <TwoFactorSection />
+                <PasskeysSection />
+              </>
+            )}
+            {tab === 'profile' && <ProfilePanel />}
+            {tab === 'sessions' && <SessionsPanel />}
+            {tab === 'privacy' && <PrivacyPanel />}
+          </Suspense>
+          <FederationPeers />
+        </div>
+      </div>
+    </Dialog>
+  );
+}
+
+/** The account's passkeys: add, rename, delete (adding and deleting need a recent proof). */
+function PasskeysSection() {
+  const { rest } = useClient();
   const [keys, setKeys] = useState<WebauthnCredential[] | null>(null);
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -52,47 +142,36 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
   }
 
   return (
-    <Dialog title={t.settings} onClose={onClose}>
-      <section aria-labelledby="passkeys-title">
-        <h3 id="passkeys-title">{t.passkeys}</h3>
-        <p className="small">{t.passkeysHelp}</p>
-        {keys && keys.length === 0 && <p>{t.noPasskeys}</p>}
-        <ul className="passkeys" aria-label={t.passkeys}>
-          {keys?.map((k) => (
-            <PasskeyItem key={k.id} passkey={k} busy={busy} run={run} />
-          ))}
-        </ul>
-        {passkeysSupported() ? (
-          <form onSubmit={add}>
-            <label>
-              {t.passkeyName}
-              <input required maxLength={32} value={name} onChange={(e) => setName(e.target.value)} />
-            </label>
-            <div className="row">
-              <button type="submit" disabled={busy}>
-                {t.addPasskey}
-              </button>
-            </div>
-          </form>
-        ) : (
-          <p>{t.passkeysUnsupported}</p>
-        )}
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
-      </section>
-      <FederationPeers />
-      <div className="row">
-        <button type="button" className="secondary" onClick={logout}>
-          {t.logout}
-        </button>
-        <button type="button" onClick={onClose}>
-          {t.close}
-        </button>
-      </div>
-    </Dialog>
+    <section aria-labelledby="passkeys-title">
+      <h3 id="passkeys-title">{t.passkeys}</h3>
+      <p className="small">{t.passkeysHelp}</p>
+      {keys && keys.length === 0 && <p>{t.noPasskeys}</p>}
+      <ul className="passkeys" aria-label={t.passkeys}>
+        {keys?.map((k) => (
+          <PasskeyItem key={k.id} passkey={k} busy={busy} run={run} />
+        ))}
+      </ul>
+      {passkeysSupported() ? (
+        <form onSubmit={add}>
+          <label>
+            {t.passkeyName}
+            <input required maxLength={32} value={name} onChange={(e) => setName(e.target.value)} />
+          </label>
+          <div className="row">
+            <button type="submit" disabled={busy}>
+              {t.addPasskey}
+            </button>
+          </div>
+        </form>
+      ) : (
+        <p>{t.passkeysUnsupported}</p>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+    </section>
   );
 }
 

@@ -119,7 +119,7 @@ export function GuildSettings({ guildId, onClose }: { guildId: Snowflake; onClos
 }
 
 /** A chosen image file as a data URI (Discord "Image Data"). */
-function readDataUri(file: File): Promise<string> {
+export function readDataUri(file: File): Promise<string> {
   return new Promise((ok, fail) => {
     const r = new FileReader();
     r.onload = () => ok(String(r.result));
