@@ -645,8 +645,8 @@ impl Hearth {
     /// `PATCH /users/@me`: profile fields; a password change needs `password` (current) and
     /// `new_password`, and revokes every other session.
     ///
-    /// A new display name or avatar is relayed to the hosts of the user's replica guilds in
-    /// the background ([`Hearth::relay_profile`]), after the answer.
+    /// A new username, display name or avatar is announced to the user's guilds in the
+    /// background ([`Hearth::profile_changed`]), after the answer.
     pub async fn modify_me(
         self: &Arc<Self>,
         actor: &Actor,
@@ -837,9 +837,12 @@ impl Hearth {
             serde_json::to_value(self.user_wire(&user, true)).map_err(Error::internal)?,
         );
         let _ = w;
-        if user.global_name != actor.user.global_name || user.avatar != actor.user.avatar {
+        if user.username != actor.user.username
+            || user.global_name != actor.user.global_name
+            || user.avatar != actor.user.avatar
+        {
             let (h, actor, row) = (Arc::clone(self), actor.clone(), user.clone());
-            tokio::spawn(async move { h.relay_profile(&actor, &row).await });
+            tokio::spawn(async move { h.profile_changed(&actor, &row).await });
         }
         Ok(self.user_wire(&user, true))
     }

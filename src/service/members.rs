@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::ports::{RelayAction, RelayOp};
 
-/// How many hosts [`Hearth::relay_profile`] tells at once.
+/// How many guilds [`Hearth::profile_changed`] announces a profile change to at once.
 pub const PROFILE_RELAYS_AT_ONCE: usize = 8;
 
 /// Longest timeout, ms (28 days, Discord "Modify Guild Member").
@@ -439,20 +439,24 @@ impl Hearth {
         self.remove_member(ga.guild.id, user_id.db(), Some(&audit))
             .await
     }
-    /// Tells the host of every replica guild `user` (a local user) is a member of her display
-    /// name and avatar as they are now (the relayed `profile_update` action,
-    /// spec/federation.md §8.6), at most [`PROFILE_RELAYS_AT_ONCE`] hosts at a time. Best
-    /// effort: a host that cannot be reached or refuses keeps the old ones until her next
-    /// change (logged, not retried); the change here has already committed.
-    pub(crate) async fn relay_profile(&self, actor: &Actor, user: &UserRow) {
+    /// After a profile change of `user` (a local user: username, display name or avatar),
+    /// at most [`PROFILE_RELAYS_AT_ONCE`] guilds at a time:
+    /// - every guild hosted here announces her with a GUILD_MEMBER_UPDATE (Discord "Guild
+    ///   Member Update": member lists follow it, and libraries derive `on_user_update` from
+    ///   it), which the federation log carries to its member servers;
+    /// - the host of every replica guild she is a member of is told her display name and
+    ///   avatar (the relayed `profile_update` action, spec/federation.md §8.6) when
+    ///   federation is on, and announces her the same way.
+    ///
+    /// Best effort: a guild whose change fails, or a host that cannot be reached or refuses,
+    /// keeps the old profile until her next change (logged, not retried); the change of her
+    /// row has already committed.
+    pub(crate) async fn profile_changed(&self, actor: &Actor, user: &UserRow) {
         use futures_util::StreamExt;
-        if !self.config.federation.enabled {
-            return;
-        }
         let guilds = match self.db.guild_ids_of(user.id).await {
             Ok(g) => g,
             Err(e) => {
-                tracing::warn!(error = %e, "profile relay: reading the user's guilds failed");
+                tracing::warn!(error = %e, "profile change: reading the user's guilds failed");
                 return;
             }
         };
@@ -466,13 +470,30 @@ impl Hearth {
                 let (actor, body) = (&actor, body.clone());
                 async move {
                     let rg = match self.db.remote_guild(gid).await {
-                        Ok(Some(rg)) => rg,
-                        Ok(None) => return, // hosted here: its members read the row itself
+                        Ok(rg) => rg,
                         Err(e) => {
-                            tracing::warn!(error = %e, gid, "profile relay: replica lookup failed");
+                            tracing::warn!(error = %e, gid, "profile change: replica lookup failed");
                             return;
                         }
                     };
+                    let Some(rg) = rg else {
+                        let announced = async {
+                            let ch = self.db.change(Lock::Guild(gid)).await?;
+                            self.commit_member_change(ch, gid, Some(user), user.id, false)
+                                .await
+                        };
+                        match announced.await {
+                            // A member who left meanwhile has nobody to be announced to.
+                            Ok(_) | Err(Error::Unknown(Unknown::Member)) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, gid, "profile change: member update failed");
+                            }
+                        }
+                        return;
+                    };
+                    if !self.config.federation.enabled {
+                        return;
+                    }
                     let mut action = RelayAction::new(RelayOp::ProfileUpdate);
                     action.body = body;
                     if let Err(e) = self.host.relay(self, actor, &rg, action).await {

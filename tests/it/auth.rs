@@ -337,6 +337,57 @@ async fn profile_and_dm_policy_fields() {
     assert_eq!(a.get("/users/@me").await.body["username"], "alice");
 }
 
+/// A profile change reaches the other members of the user's guilds at once: every guild
+/// hosted here sends GUILD_MEMBER_UPDATE with the new user object (Discord "Guild Member
+/// Update"; what member lists and libraries' `on_user_update` follow), to sessions with
+/// GUILD_MEMBERS; a session without the intent gets none, and a change that leaves the
+/// profile shown to others alone (the DM policy) announces nothing.
+#[tokio::test]
+async fn a_profile_change_is_announced_to_the_guilds() {
+    use crate::gateway::{GUILD_MEMBERS, GUILD_MESSAGES, GUILDS, Gw};
+    let srv = TestServer::start().await;
+    let (alice_id, alice) = srv.user("alice").await;
+    let g1 = create_guild(&alice, "One").await;
+    let g2 = create_guild(&alice, "Two").await;
+    let (_, bob_tok) = srv.register("bob").await;
+    let bob = srv.client(&bob_tok);
+    join(&bob, &g1.invite).await;
+    join(&bob, &g2.invite).await;
+    let mut with = Gw::identify(&srv, &bob_tok, GUILDS | GUILD_MEMBERS).await;
+    let mut without = Gw::identify(&srv, &bob_tok, GUILDS | GUILD_MESSAGES).await;
+    let r = alice.patch("/users/@me", json!({"dm_policy": 1})).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = alice
+        .patch("/users/@me", json!({"global_name": "Alice A."}))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let mut guilds = vec![];
+    for _ in 0..2 {
+        let u = with.expect("GUILD_MEMBER_UPDATE").await;
+        assert_eq!(u["user"]["id"], alice_id.as_str(), "{u}");
+        // The DM policy change before it announced nothing: the first update already
+        // carries the new name.
+        assert_eq!(u["user"]["global_name"], "Alice A.", "{u}");
+        guilds.push(s(&u["guild_id"]));
+    }
+    guilds.sort();
+    let mut want = vec![g1.id.clone(), g2.id.clone()];
+    want.sort();
+    assert_eq!(guilds, want);
+    // A message sent after both updates reached the other session comes after them in
+    // the guild's order: the session without the intent got none before it.
+    say(&alice, &g1.general, "after the rename").await;
+    without.expect("MESSAGE_CREATE").await;
+    assert!(
+        !without
+            .pending
+            .iter()
+            .any(|v| v["t"] == "GUILD_MEMBER_UPDATE"),
+        "{:?}",
+        without.pending
+    );
+}
+
 #[tokio::test]
 async fn bot_applications_tokens_and_authorize() {
     let srv = TestServer::start().await;
