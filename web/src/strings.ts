@@ -260,6 +260,11 @@ export const t = {
   unblock: 'Unblock',
   youBlocked: 'You blocked this user.',
   roles: 'Roles',
+  // Assigning roles from the profile popout (src/admin.ts assignLock).
+  roleToAdd: 'Role to add',
+  addRole: 'Add role',
+  removeRole: (role: string) => `Remove role ${role}`,
+  memberRoles: (name: string) => `Roles of ${name}`,
   blockedMessage: 'Blocked message',
   showMessage: 'Show',
   hideMessage: 'Hide',
