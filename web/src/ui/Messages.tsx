@@ -15,6 +15,7 @@ import { EmojiPicker } from './EmojiPicker';
 import { Composer, displayName, refusal, type DraftFile } from './Composer';
 import { groupName, isGroupDm, systemText } from './GroupDms';
 import { InteractionContext, MessageComponents } from './Components';
+import { Embeds } from './Embeds';
 import { AppsMenu, onContextMenu, onMenuKey, toggle, useAppsMenu } from './ContextCommands';
 import { MessageList, rowsOf, type MessageListHandle, type Row, type UnreadLine } from './MessageList';
 import { navigate, parse } from './route';
@@ -284,6 +285,7 @@ export function MessageView({ guild, channel, jump = null }: { guild: GuildCreat
       divider={divider}
       mine={m.author.id === me?.id}
       html={render(m.content)}
+      render={render}
       mayPin={mayPin}
       mayThread={mayThread}
       appsPerms={appsPerms}
@@ -425,6 +427,8 @@ interface ItemProps {
   divider: boolean;
   mine: boolean;
   html: string;
+  /** The channel's markdown renderer (embed descriptions and field values). */
+  render: (md: string) => string;
   mayPin: boolean;
   /** Whether "Create thread" is offered (CREATE_PUBLIC_THREADS in a text channel). */
   mayThread: boolean;
@@ -440,7 +444,7 @@ function focusComposer() {
   document.querySelector<HTMLTextAreaElement>('.composer textarea')?.focus();
 }
 
-function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, mayThread, appsPerms, onReply, editing, setEditing }: ItemProps) {
+function MessageItem({ m, guildId, grouped, divider, mine, html, render, mayPin, mayThread, appsPerms, onReply, editing, setEditing }: ItemProps) {
   const { rest } = useClient();
   const profile = useProfile();
   const [picking, setPicking] = useState(false);
@@ -556,6 +560,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, mayThre
         </div>
       )}
       <Attachments list={m.attachments ?? []} />
+      <Embeds list={m.embeds} render={render} />
       <ThreadLink m={m} guildId={guildId} />
       <MessageComponents m={m} guildId={guildId} />
       {(m.reactions ?? []).length > 0 && (
@@ -836,6 +841,7 @@ function PinsPanel({
               </div>
               <div className="markdown" dangerouslySetInnerHTML={{ __html: render(m.content) }} />
               <Attachments list={m.attachments ?? []} />
+              <Embeds list={m.embeds} render={render} />
             </li>
           ))}
         </ol>
