@@ -4,6 +4,7 @@ import { ApiError, type Rest } from '../api/rest';
 import type { Attachment, Channel, GuildCreate, Message } from '../api/wire';
 import { filesOf, fitImage, formatSize, isInlineImage, isPreviewable } from '../files';
 import { createRenderer } from '../markdown';
+import { loadHighlighter, useHighlighter } from '../highlight';
 import { canPin, channelPermissions, has, P } from '../permissions';
 import { appsAllowed } from '../bots';
 import { compareIds, useStore, type ChannelMessages, type Pending, type Store, type Typist } from '../state/store';
@@ -141,6 +142,8 @@ export function MessageView({ guild, channel, jump = null }: { guild: GuildCreat
   const [dragging, setDragging] = useState(false);
   const listRef = useRef<MessageListHandle>(null);
 
+  // highlight.js, once a code block asked for it (a new renderer then, its cache empty).
+  const highlighter = useHighlighter();
   const render = useMemo(() => {
     const users = new Map<string, string>();
     for (const m of guild?.members ?? []) if (m.user) users.set(m.user.id, m.nick ?? m.user.global_name ?? m.user.username);
@@ -150,8 +153,8 @@ export function MessageView({ guild, channel, jump = null }: { guild: GuildCreat
       user: (id) => users.get(id),
       channel: (id) => guild?.channels.find((c) => c.id === id)?.name ?? undefined,
       role: (id) => guild?.roles.find((r) => r.id === id)?.name,
-    });
-  }, [guild, channel.recipients, me]);
+    }, { highlighter, wanted: () => void loadHighlighter() });
+  }, [guild, channel.recipients, me, highlighter]);
   const title = channelTitle(channel);
   const blocked = useStore(store, (s) => s.blocked);
 
