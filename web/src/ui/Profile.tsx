@@ -244,9 +244,7 @@ function ProfilePopout({
                       title={t.removeRole(role.name)}
                       disabled={busy}
                       onClick={() => void setRole(role.id, false)}
-                    >
-                      <span aria-hidden="true">×</span>
-                    </button>
+                    />
                   )}
                 </li>
               ))}
