@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { AuditLog, AuditLogEntry, Channel, GuildCreate, Member, Overwrite, Role, User } from './api/wire';
 import {
   AUDIT_PAGE,
+  assignLock,
+  assignableRoles,
   mergeAuditPages,
   nextAuditBefore,
   auditChanges,
@@ -111,6 +113,44 @@ describe('role hierarchy', () => {
     expect(outranks(guild, OWNER, ADMIN)).toBe(true);
     expect(outranks(guild, OWNER, OWNER)).toBe(false);
     expect(outranks(guild, PLAIN, PLAIN)).toBe(false);
+  });
+});
+
+describe('assigning roles to members (src/service/members.rs member_role)', () => {
+  const names = (list: Role[]) => list.map((r) => r.name);
+
+  it('an outsider assigns nothing', () => {
+    expect(assignLock(guild, '999', PLAIN, byName('helper'))).toBe('outsider');
+    expect(assignableRoles(guild, '999', PLAIN)).toEqual([]);
+  });
+
+  it('a member without MANAGE_ROLES assigns nothing, not even roles below its own', () => {
+    const withHelper: GuildCreate = { ...guild, members: [...guild.members.filter((m) => m.user?.id !== PLAIN), member(PLAIN, ['12'])] };
+    expect(assignLock(withHelper, PLAIN, MOD, byName('bot'))).toBe('noPermission');
+    expect(assignableRoles(withHelper, PLAIN, MOD)).toEqual([]);
+  });
+
+  it('a moderator assigns only roles strictly below its highest role, to anyone', () => {
+    expect(assignLock(guild, MOD, PLAIN, byName('admin'))).toBe('hierarchy');
+    expect(assignLock(guild, MOD, PLAIN, byName('mod'))).toBe('hierarchy');
+    expect(assignLock(guild, MOD, PLAIN, byName('helper'))).toBeNull();
+    // The target's rank does not matter: the server checks only the role's.
+    expect(assignLock(guild, MOD, ADMIN, byName('helper'))).toBeNull();
+    expect(names(assignableRoles(guild, MOD, PLAIN))).toEqual(['helper']);
+  });
+
+  it('never @everyone nor a managed role, even for the owner', () => {
+    expect(assignLock(guild, OWNER, PLAIN, byName('@everyone'))).toBe('everyone');
+    expect(assignLock(guild, OWNER, PLAIN, byName('bot'))).toBe('managed');
+    expect(names(assignableRoles(guild, OWNER, PLAIN))).toEqual(['admin', 'mod', 'helper']);
+  });
+
+  it('ADMINISTRATOR gives MANAGE_ROLES but not the rank of its own role', () => {
+    expect(names(assignableRoles(guild, ADMIN, PLAIN))).toEqual(['mod', 'helper']);
+  });
+
+  it('the target must be a member', () => {
+    expect(assignLock(guild, OWNER, '999', byName('helper'))).toBe('notMember');
   });
 });
 

@@ -21,6 +21,29 @@ export function roleLock(guild: GuildCreate, role: Role, me: Snowflake): RoleLoc
   return role.position < topPosition(guild, me) ? null : 'hierarchy';
 }
 
+/** Why the server would refuse `me` adding `role` to, or removing it from, `target`
+ *  (`PUT`/`DELETE /guilds/{g}/members/{u}/roles/{r}`, src/service/members.rs `member_role`),
+ *  or null when it would accept: `me` must be a member holding MANAGE_ROLES (ADMINISTRATOR
+ *  and the owner hold it), the role must rank strictly below `me`'s highest role (the owner
+ *  outranks all), it may be neither @everyone nor managed (a bot's or an integration's), and
+ *  `target` must be a member. The target's own rank does not matter (as on Discord). */
+export type AssignLock = 'outsider' | 'noPermission' | 'everyone' | 'managed' | 'hierarchy' | 'notMember' | null;
+
+export function assignLock(guild: GuildCreate, me: Snowflake, target: Snowflake, role: Role): AssignLock {
+  const isMember = (id: Snowflake) => id === guild.owner_id || guild.members.some((m) => m.user?.id === id);
+  if (!isMember(me)) return 'outsider';
+  if (!has(guildPermissions(guild, me), P.MANAGE_ROLES)) return 'noPermission';
+  if (role.id === guild.id) return 'everyone';
+  if (role.managed) return 'managed';
+  if (!(role.position < topPosition(guild, me))) return 'hierarchy';
+  return isMember(target) ? null : 'notMember';
+}
+
+/** The roles `me` may add to or remove from `target`, highest first (empty when none). */
+export function assignableRoles(guild: GuildCreate, me: Snowflake, target: Snowflake): Role[] {
+  return sortRoles(guild.roles).filter((r) => assignLock(guild, me, target, r) === null);
+}
+
 /** Whether `me` may kick or ban `target` as far as the hierarchy goes: not the owner, not
  *  oneself, and the target's highest role strictly below the actor's. */
 export function outranks(guild: GuildCreate, me: Snowflake, target: Snowflake): boolean {

@@ -1,5 +1,6 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from 'vitest';
+import hljs from 'highlight.js/lib/common';
 import { createRenderer } from './markdown';
 import { compareIds } from './state/store';
 import { inviteCode } from './ui/route';
@@ -74,5 +75,44 @@ describe('custom emoji', () => {
   it('allows no other images', () => {
     expect(render('<img src="https://evil.example/x.png">')).not.toContain('<img');
     expect(render('![x](https://evil.example/x.png)')).not.toContain('<img');
+  });
+});
+
+describe('code block highlighting', () => {
+  const names = { user: () => undefined, channel: () => undefined, role: () => undefined };
+
+  it('highlights a block with a known language, and the result passes the sanitizer', () => {
+    const html = createRenderer(names, { highlighter: hljs })('```rust\nfn main() { let s = "<b>x</b>"; }\n```');
+    expect(html).toContain('<pre><code class="language-rust">');
+    expect(html).toContain('<span class="hljs-keyword">fn</span>');
+    expect(html).toContain('<span class="hljs-string">"&lt;b&gt;x&lt;/b&gt;"</span>');
+    expect(html).not.toContain('<b>');
+  });
+
+  it('keeps hostile code as text inside highlighted output', () => {
+    const html = createRenderer(names, { highlighter: hljs })('```html\n<img src=x onerror=alert(1)><script>alert(2)</script>\n```');
+    const doc = new DOMParser().parseFromString(html, 'text/html');
+    expect(doc.querySelector('img, script')).toBeNull();
+    expect(doc.querySelector('code')?.textContent).toBe('<img src=x onerror=alert(1)><script>alert(2)</script>\n');
+    expect(doc.querySelectorAll('code span[class^="hljs-"]').length).toBeGreaterThan(0);
+  });
+
+  it('asks for the highlighter while it is missing, and shows the block plain meanwhile', () => {
+    let asked = 0;
+    const html = createRenderer(names, { highlighter: null, wanted: () => asked++ })('```js\nconst a = 1;\n```');
+    expect(asked).toBe(1);
+    expect(html).toContain('<pre><code class="language-js">const a = 1;');
+    expect(html).not.toContain('hljs-');
+  });
+
+  it('leaves blocks without a language, or with an unknown one, plain; a hostile language name stays inert', () => {
+    let asked = 0;
+    const r = createRenderer(names, { highlighter: hljs, wanted: () => asked++ });
+    expect(r('```\nlet x = 1;\n```')).toContain('<pre><code>let x = 1;');
+    expect(r('```klingon\nqapla\n```')).toContain('<pre><code class="language-klingon">qapla');
+    const evil = r('```"><img/src=x/onerror=alert(1)>\nx\n```');
+    expect(new DOMParser().parseFromString(evil, 'text/html').querySelector('img')).toBeNull();
+    expect(evil).toContain('<pre><code>x');
+    expect(asked).toBe(0);
   });
 });

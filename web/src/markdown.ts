@@ -1,11 +1,12 @@
 // Discord-flavoured markdown ("Reference > Message Formatting"), rendered with marked and
 // sanitized with DOMPurify: bold, italics, __underline__, ~~strikethrough~~, ||spoilers||,
-// quotes, code blocks, links, user/role/channel mentions and `<t:unix:style>` timestamps.
+// quotes, code blocks (highlighted by src/highlight.ts when a language is named), links, user/role/channel mentions and `<t:unix:style>` timestamps.
 // Raw HTML in a message is shown as text, never parsed; the output passes DOMPurify with a
 // short list of allowed tags as a second line of defence.
 import DOMPurify from 'dompurify';
 import { Marked, type TokenizerAndRendererExtension, type Tokens } from 'marked';
 import { format, formatDistanceToNow } from 'date-fns';
+import { fenceLanguage, highlightCode, type Highlighter } from './highlight';
 
 export interface MentionNames {
   user(id: string): string | undefined;
@@ -56,7 +57,14 @@ function inline(name: string, start: string, re: RegExp, render: (m: RegExpExecA
   };
 }
 
-export function createRenderer(names: MentionNames) {
+/** Code highlighting for a renderer: highlight.js once loaded (null before), and what to do
+ *  when a block names a language while it is not (start loading it). */
+export interface CodeHighlighting {
+  highlighter: Highlighter | null;
+  wanted?: () => void;
+}
+
+export function createRenderer(names: MentionNames, highlighting: CodeHighlighting = { highlighter: null }) {
   const marked = new Marked({ gfm: true, breaks: true, async: false });
   marked.use({
     extensions: [
@@ -87,6 +95,16 @@ export function createRenderer(names: MentionNames) {
       // Images become links: no remote fetch from someone else's message.
       image({ href, text }: Tokens.Image) {
         return `<a href="${escape(href)}">${escape(text || href)}</a>`;
+      },
+      // A fenced block with a language is highlighted once highlight.js is there (its spans
+      // pass the sanitizer); without one, or until then, plain text.
+      code({ text, lang }: Tokens.Code) {
+        const language = fenceLanguage(lang);
+        const body = text.replace(/\n$/, '') + '\n';
+        if (language && !highlighting.highlighter) highlighting.wanted?.();
+        const hl = language && highlighting.highlighter ? highlightCode(highlighting.highlighter, body, language) : null;
+        const cls = language ? ` class="language-${escape(language)}"` : '';
+        return `<pre><code${cls}>${hl ?? escape(body)}</code></pre>\n`;
       },
       heading({ tokens, depth }: Tokens.Heading) {
         const level = Math.min(depth, 3);

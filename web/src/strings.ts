@@ -319,6 +319,16 @@ export const t = {
   unblock: 'Unblock',
   youBlocked: 'You blocked this user.',
   roles: 'Roles',
+  // Message embeds (src/ui/Embeds.tsx).
+  embed: 'Embed',
+  embedLabel: (name: string) => `Embed: ${name}`,
+  embedImage: (url: string) => `Image: ${url}`,
+  embedVideo: (url: string) => `Video: ${url}`,
+  // Assigning roles from the profile popout (src/admin.ts assignLock).
+  roleToAdd: 'Role to add',
+  addRole: 'Add role',
+  removeRole: (role: string) => `Remove role ${role}`,
+  memberRoles: (name: string) => `Roles of ${name}`,
   blockedMessage: 'Blocked message',
   showMessage: 'Show',
   hideMessage: 'Hide',

@@ -447,6 +447,12 @@ export class Rest {
   revokeInvite(code: string) {
     return this.request<Invite>('DELETE', `/invites/${encodeURIComponent(code)}`);
   }
+  /** `PUT` (add) or `DELETE` (remove) `/guilds/{g}/members/{u}/roles/{r}`: MANAGE_ROLES, the
+   *  role below the caller's highest, neither @everyone nor managed (204; GUILD_MEMBER_UPDATE
+   *  follows). */
+  memberRole(guild: Snowflake, user: Snowflake, role: Snowflake, add: boolean, reason?: string) {
+    return this.request<undefined>(add ? 'PUT' : 'DELETE', `/guilds/${guild}/members/${user}/roles/${role}`, undefined, true, reason);
+  }
   /** `GET /guilds/{id}/bans` (BAN_MEMBERS): up to 1000. */
   bans(guild: Snowflake) {
     return this.request<Ban[]>('GET', `/guilds/${guild}/bans?limit=1000`);

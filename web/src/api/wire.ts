@@ -454,6 +454,9 @@ export interface Message {
   mentions: User[];
   mention_roles: Snowflake[];
   attachments: Attachment[];
+  /** Rich embeds: the sender's free-form JSON as the server keeps it (hearth-wire
+   *  `Vec<Value>`), read defensively by src/embeds.ts. */
+  embeds?: unknown[];
   reactions?: Reaction[];
   nonce?: string | number;
   pinned: boolean;

@@ -4,6 +4,7 @@ import { ApiError, type Rest } from '../api/rest';
 import type { Attachment, Channel, GuildCreate, Message } from '../api/wire';
 import { filesOf, fitImage, formatSize, isInlineImage, isPreviewable } from '../files';
 import { createRenderer } from '../markdown';
+import { loadHighlighter, useHighlighter } from '../highlight';
 import { canPin, channelPermissions, has, P } from '../permissions';
 import { appsAllowed } from '../bots';
 import { compareIds, useStore, type ChannelMessages, type Pending, type Store, type Typist } from '../state/store';
@@ -15,6 +16,7 @@ import { EmojiPicker } from './EmojiPicker';
 import { Composer, displayName, refusal, type DraftFile } from './Composer';
 import { groupName, isGroupDm, systemText } from './GroupDms';
 import { InteractionContext, MessageComponents } from './Components';
+import { Embeds } from './Embeds';
 import { AppsMenu, onContextMenu, onMenuKey, toggle, useAppsMenu } from './ContextCommands';
 import { MessageList, rowsOf, type MessageListHandle, type Row, type UnreadLine } from './MessageList';
 import { navigate, parse } from './route';
@@ -140,6 +142,8 @@ export function MessageView({ guild, channel, jump = null }: { guild: GuildCreat
   const [dragging, setDragging] = useState(false);
   const listRef = useRef<MessageListHandle>(null);
 
+  // highlight.js, once a code block asked for it (a new renderer then, its cache empty).
+  const highlighter = useHighlighter();
   const render = useMemo(() => {
     const users = new Map<string, string>();
     for (const m of guild?.members ?? []) if (m.user) users.set(m.user.id, m.nick ?? m.user.global_name ?? m.user.username);
@@ -149,8 +153,8 @@ export function MessageView({ guild, channel, jump = null }: { guild: GuildCreat
       user: (id) => users.get(id),
       channel: (id) => guild?.channels.find((c) => c.id === id)?.name ?? undefined,
       role: (id) => guild?.roles.find((r) => r.id === id)?.name,
-    });
-  }, [guild, channel.recipients, me]);
+    }, { highlighter, wanted: () => void loadHighlighter() });
+  }, [guild, channel.recipients, me, highlighter]);
   const title = channelTitle(channel);
   const blocked = useStore(store, (s) => s.blocked);
 
@@ -284,6 +288,7 @@ export function MessageView({ guild, channel, jump = null }: { guild: GuildCreat
       divider={divider}
       mine={m.author.id === me?.id}
       html={render(m.content)}
+      render={render}
       mayPin={mayPin}
       mayThread={mayThread}
       appsPerms={appsPerms}
@@ -425,6 +430,8 @@ interface ItemProps {
   divider: boolean;
   mine: boolean;
   html: string;
+  /** The channel's markdown renderer (embed descriptions and field values). */
+  render: (md: string) => string;
   mayPin: boolean;
   /** Whether "Create thread" is offered (CREATE_PUBLIC_THREADS in a text channel). */
   mayThread: boolean;
@@ -440,7 +447,7 @@ function focusComposer() {
   document.querySelector<HTMLTextAreaElement>('.composer textarea')?.focus();
 }
 
-function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, mayThread, appsPerms, onReply, editing, setEditing }: ItemProps) {
+function MessageItem({ m, guildId, grouped, divider, mine, html, render, mayPin, mayThread, appsPerms, onReply, editing, setEditing }: ItemProps) {
   const { rest } = useClient();
   const profile = useProfile();
   const [picking, setPicking] = useState(false);
@@ -556,6 +563,7 @@ function MessageItem({ m, guildId, grouped, divider, mine, html, mayPin, mayThre
         </div>
       )}
       <Attachments list={m.attachments ?? []} />
+      <Embeds list={m.embeds} render={render} />
       <ThreadLink m={m} guildId={guildId} />
       <MessageComponents m={m} guildId={guildId} />
       {(m.reactions ?? []).length > 0 && (
@@ -836,6 +844,7 @@ function PinsPanel({
               </div>
               <div className="markdown" dangerouslySetInnerHTML={{ __html: render(m.content) }} />
               <Attachments list={m.attachments ?? []} />
+              <Embeds list={m.embeds} render={render} />
             </li>
           ))}
         </ol>

@@ -1,8 +1,11 @@
 // Profile popouts: clicking a member in the member list or an author in the message view
 // opens a small dialog with the user's avatar, names, roles (in a guild) and the actions
 // "Message" (opens the DM) and "Block"/"Unblock" (relationships); in a guild also "Kick" and
-// "Ban" for those allowed (a confirm dialog, src/ui/admin/Moderate.tsx). Esc, a click outside or
-// the close button closes it, and focus returns to what opened it.
+// "Ban" for those allowed (a confirm dialog, src/ui/admin/Moderate.tsx). Those who may assign
+// roles (src/admin.ts `assignLock`, the server's rule) get a remove button on each role they may
+// take away and an "Add role" choice of the roles they may give; the server's refusal shows in
+// the popout. Esc, a click outside or the close button closes it, and focus returns to what
+// opened it.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/rest';
 import type { Role, Snowflake, User } from '../api/wire';
@@ -12,6 +15,7 @@ import { useClient } from './context';
 import { navigate } from './route';
 import { remoteServer } from '../names';
 import { ModerateDialog, moderationFor, type ModerationKind } from './admin/Moderate';
+import { assignableRoles } from '../admin';
 
 /** Whom a popout shows: a user, and the guild whose roles it lists (none in DMs). */
 export interface ProfileTarget {
@@ -129,6 +133,14 @@ function ProfilePopout({
         : [],
     [guild, member],
   );
+  // Roles `me` may add or remove (none outside a guild, or when the user is not a member).
+  const assignable = useMemo(
+    () => (guild && member && me ? assignableRoles(guild, me.id, user.id) : []),
+    [guild, member, me, user.id],
+  );
+  const addable = assignable.filter((r) => !member?.roles.includes(r.id));
+  const [adding, setAdding] = useState('');
+  const toAdd = addable.some((r) => r.id === adding) ? adding : (addable[0]?.id ?? '');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const box = useRef<HTMLDivElement>(null);
@@ -185,6 +197,12 @@ function ProfilePopout({
       await rest.setBlocked(user.id, !blocked);
       store.setBlocked(user.id, !blocked);
     });
+  const setRole = (roleId: Snowflake, add: boolean) =>
+    act(async () => {
+      if (!guild) return;
+      await rest.memberRole(guild.id, user.id, roleId, add);
+      // GUILD_MEMBER_UPDATE follows; the popout shows the change as soon as it arrives.
+    });
   const self = me?.id === user.id;
   const moderation = moderationFor(guild, me?.id, user.id);
   const name = member?.nick ?? userName(user);
@@ -209,17 +227,50 @@ function ProfilePopout({
         </div>
       </div>
       {blocked && <p className="notice small">{t.youBlocked}</p>}
-      {roles.length > 0 && (
+      {(roles.length > 0 || addable.length > 0) && (
         <section aria-labelledby="profile-roles">
           <h3 id="profile-roles">{t.roles}</h3>
-          <ul className="roles">
-            {roles.map((role) => (
-              <li key={role.id} className="role">
-                <span className="role-dot" aria-hidden="true" style={{ background: roleColour(role) ?? 'var(--muted)' }} />
-                {role.name}
-              </li>
-            ))}
-          </ul>
+          {roles.length > 0 && (
+            <ul className="roles" aria-label={t.memberRoles(name)}>
+              {roles.map((role) => (
+                <li key={role.id} className="role">
+                  <span className="role-dot" aria-hidden="true" style={{ background: roleColour(role) ?? 'var(--muted)' }} />
+                  {role.name}
+                  {assignable.some((r) => r.id === role.id) && (
+                    <button
+                      type="button"
+                      className="role-remove"
+                      aria-label={t.removeRole(role.name)}
+                      title={t.removeRole(role.name)}
+                      disabled={busy}
+                      onClick={() => void setRole(role.id, false)}
+                    />
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+          {addable.length > 0 && (
+            <form
+              className="row role-add"
+              aria-label={t.addRole}
+              onSubmit={(e) => {
+                e.preventDefault();
+                if (toAdd) void setRole(toAdd, true);
+              }}
+            >
+              <select aria-label={t.roleToAdd} value={toAdd} onChange={(e) => setAdding(e.target.value)}>
+                {addable.map((r) => (
+                  <option key={r.id} value={r.id}>
+                    {r.name}
+                  </option>
+                ))}
+              </select>
+              <button type="submit" className="small" disabled={busy || !toAdd}>
+                {t.addRole}
+              </button>
+            </form>
+          )}
         </section>
       )}
       {error && (
