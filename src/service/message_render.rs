@@ -287,6 +287,7 @@ impl Hearth {
             email: None,
             verified: None,
             mfa_enabled: None,
+            totp_enabled: None,
             bio: None,
             dm_policy: None,
         }
@@ -310,6 +311,7 @@ impl Hearth {
             email: None,
             verified: None,
             mfa_enabled: None,
+            totp_enabled: None,
             bio: None,
             dm_policy: None,
         }

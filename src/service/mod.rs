@@ -596,6 +596,7 @@ impl Hearth {
             email: own.then(|| u.email.clone()),
             verified: own.then_some(u.email_verified),
             mfa_enabled: own.then_some(u.has_mfa()),
+            totp_enabled: own.then_some(u.mfa_enabled),
             bio: own.then(|| u.bio.clone()),
             dm_policy: own.then_some(u.dm_policy),
         }

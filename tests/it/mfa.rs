@@ -118,7 +118,9 @@ async fn totp_enable_login_replay_backup_disable() {
     // Enable: the user object says so; a second enable is 60001.
     let (t0, tok, backup) = enable(&srv, "mfa_alice", &tok).await;
     let me = srv.client(&tok);
-    assert_eq!(me.get("/users/@me").await.body["mfa_enabled"], json!(true));
+    let own = me.get("/users/@me").await.body;
+    assert_eq!(own["mfa_enabled"], json!(true));
+    assert_eq!(own["totp_enabled"], json!(true), "{own}");
     let r = me
         .post(
             "/users/@me/mfa/totp/enable",
@@ -217,7 +219,9 @@ async fn totp_enable_login_replay_backup_disable() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     let me = srv.client(&s(&r.body["token"]));
-    assert_eq!(me.get("/users/@me").await.body["mfa_enabled"], json!(false));
+    let own = me.get("/users/@me").await.body;
+    assert_eq!(own["mfa_enabled"], json!(false));
+    assert_eq!(own["totp_enabled"], json!(false), "{own}");
     let b = login(&srv, "mfa_alice").await;
     assert!(b["token"].is_string() && b.get("ticket").is_none(), "{b}");
     let r = me

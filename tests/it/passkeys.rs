@@ -145,7 +145,10 @@ async fn register_list_rename_and_delete_with_a_passkey_reauth() {
     assert_eq!(list.status, 200, "{list:?}");
     assert_eq!(list.body.as_array().unwrap().len(), 1);
     assert_eq!(list.body[0]["id"], id.as_str());
-    assert_eq!(alice.get("/users/@me").await.body["mfa_enabled"], true);
+    // A passkey is a second factor (`mfa_enabled`), not TOTP (`totp_enabled`).
+    let own = alice.get("/users/@me").await.body;
+    assert_eq!(own["mfa_enabled"], true);
+    assert_eq!(own["totp_enabled"], false, "{own}");
     assert_eq!(bob.get(CREDS).await.body, json!([]));
 
     // Rename: own passkeys only.

@@ -1,5 +1,5 @@
 // Account settings in the Settings dialog, against a real server, checked on screen and in
-// what the server stores (REST): display name and avatar (another user sees the new name),
+// what the server stores (REST): display name and avatar (another user sees the new name live),
 // sessions (revoking another browser's session logs it out), password change (the new one
 // logs in, the old one no longer), two-factor authentication with an authenticator app (codes
 // computed here from the secret shown, RFC 6238; the next login asks for a code; backup
@@ -92,9 +92,10 @@ test('display name and avatar: saved, previewed, seen by another user; avatar re
   await expect(panel.getByRole('img', { name: 'Your avatar' })).toHaveAttribute('src', `/avatars/${ada.id}/${saved.avatar}.png?size=128`);
   await a.screenshot({ path: 'test-results/screens/settings-profile.png' });
 
-  // Bob, in his own browser, sees the new name once his client loads the member again.
-  await b.reload();
+  // Bob, in his own browser, sees the new name live (GUILD_MEMBER_UPDATE), without a reload.
+  await b.evaluate(() => ((window as unknown as { __mark?: boolean }).__mark = true));
   await expect(members.getByRole('button', { name: 'Ada Lovelace', exact: true })).toBeVisible();
+  expect(await b.evaluate(() => (window as unknown as { __mark?: boolean }).__mark)).toBe(true);
   await expect(members.getByRole('button', { name: 'ada', exact: true })).toHaveCount(0);
 
   // Removing the avatar.

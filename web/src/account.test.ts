@@ -8,7 +8,6 @@ import {
   passwordProblem,
   profilePatch,
   serverOfHandle,
-  totpEnabled,
 } from './account';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -98,16 +97,5 @@ describe('describeAgent', () => {
     expect(describeAgent(null)).toBeNull();
     expect(describeAgent('')).toBeNull();
     expect(describeAgent('discord.py 2.4')).toBeNull();
-  });
-});
-
-describe('totpEnabled', () => {
-  it('is off without a second factor, whatever the probe', () => {
-    expect(totpEnabled(false, null)).toBe(false);
-    expect(totpEnabled(undefined, 50035)).toBe(false);
-  });
-  it('reads the probe: 60002 means passkeys only, the password error means TOTP is on', () => {
-    expect(totpEnabled(true, 60002)).toBe(false);
-    expect(totpEnabled(true, 50035)).toBe(true);
   });
 });

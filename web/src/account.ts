@@ -104,14 +104,3 @@ export function describeAgent(ua: string | null | undefined): { browser: string 
               : null;
   return browser || os ? { browser, os } : null;
 }
-
-/**
- * Whether TOTP is on. `mfa_enabled` on the user object is true for TOTP *or* passkeys, so
- * the client asks `POST /users/@me/mfa/codes-verification` without a password: the server
- * answers 60002 (TOTP not enabled) before it checks the password (50035), and changes
- * nothing either way. `probeCode` is the error code of that answer.
- */
-export function totpEnabled(mfaEnabled: boolean | undefined, probeCode: number | null): boolean {
-  if (!mfaEnabled) return false;
-  return probeCode !== 60002;
-}

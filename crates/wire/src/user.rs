@@ -34,8 +34,13 @@ pub struct User {
     pub email: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// A second factor is on: TOTP or a passkey (own user object only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mfa_enabled: Option<bool>,
+    /// Hearth: TOTP (an authenticator app) is on, whether or not a passkey is (own user
+    /// object only): what a client's two-factor settings show.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totp_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bio: Option<String>,
     /// Hearth: `0` anyone may DM, `1` only users sharing a guild (own user object only).

@@ -274,18 +274,6 @@ export class Rest {
     const r = await this.request<BackupCodes>('POST', '/users/@me/mfa/codes-verification', { password, regenerate: true });
     return r.backup_codes;
   }
-  /** Whether TOTP is on (see `totpEnabled` in src/account.ts): the same route without a
-   *  password, which the server refuses with 60002 (off) or 50035 (on), changing nothing.
-   *  Resolves to the error code, null for an unexpected success. */
-  async totpProbe(): Promise<number | null> {
-    try {
-      await this.request<BackupCodes>('POST', '/users/@me/mfa/codes-verification', {});
-      return null;
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 400) return e.code;
-      throw e;
-    }
-  }
   createGuild(b: CreateGuildBody) {
     return this.request<Guild>('POST', '/guilds', b);
   }

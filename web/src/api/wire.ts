@@ -25,11 +25,14 @@ export interface User {
   // Own user object only (`GET /users/@me`, READY, USER_UPDATE):
   email?: string | null;
   verified?: boolean;
-  /** A second factor is on: TOTP *or* a passkey (see `totpEnabled` in src/account.ts). */
+  /** A second factor is on: TOTP *or* a passkey. */
   mfa_enabled?: boolean;
+  /** Hearth: TOTP (an authenticator app) is on (own user object only). */
+  totp_enabled?: boolean;
   bio?: string | null;
-  /** Hearth: `0` anyone may DM, `1` only users sharing a server. */
-  dm_policy?: DmPolicy;
+  /** Hearth: `0` anyone may DM, `1` only users sharing a server ([`DmPolicy`]; a number on
+   *  the wire, so that a value a newer server adds still parses). */
+  dm_policy?: number;
 }
 
 /** `dm_policy` of the own user object: who may open a DM with the user and message them. */

@@ -13,7 +13,6 @@ import {
   passwordProblem,
   profilePatch,
   serverOfHandle,
-  totpEnabled,
 } from '../account';
 import { useStore } from '../state/store';
 import { t } from '../strings';
@@ -302,28 +301,13 @@ type Stage = { kind: 'idle' } | { kind: 'setup'; secret: string } | { kind: 'cod
 export function TwoFactorSection() {
   const { rest } = useClient();
   const { me, update } = useMe();
-  // The probe's answer (or what an action here made it); `on` is null while unknown.
-  const [probe, setProbe] = useState<{ on: boolean } | null>(null);
   const [stage, setStage] = useState<Stage>({ kind: 'idle' });
   const [code, setCode] = useState('');
   const [password, setPassword] = useState('');
   const [notice, setNotice] = useState<string | null>(null);
   const a = useAction();
   const { setError } = a;
-  const mfa = me?.mfa_enabled;
-  const on = !mfa ? false : probe ? probe.on : null;
-
-  useEffect(() => {
-    let live = true;
-    if (!mfa) return;
-    rest.totpProbe().then(
-      (c) => live && setProbe({ on: totpEnabled(true, c) }),
-      (e: unknown) => live && setError(errorText(e)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [rest, mfa, setError]);
+  const on = me?.totp_enabled === true;
 
   if (!me) return null;
   const reset = () => {
@@ -340,8 +324,7 @@ export function TwoFactorSection() {
     act(e, async () => {
       const codes = await rest.enableTotp(secret, code.replace(/\s/g, ''), password);
       reset();
-      setProbe({ on: true });
-      update({ mfa_enabled: true });
+      update({ mfa_enabled: true, totp_enabled: true });
       setNotice(t.totpEnabled);
       setStage({ kind: 'codes', codes });
     });
@@ -355,16 +338,14 @@ export function TwoFactorSection() {
     act(e, async () => {
       await rest.disableTotp(code.trim());
       reset();
-      setProbe({ on: false });
       setStage({ kind: 'idle' });
       setNotice(t.totpDisabled);
-      update({ mfa_enabled: (await rest.me()).mfa_enabled ?? false });
+      const me = await rest.me();
+      update({ mfa_enabled: me.mfa_enabled ?? false, totp_enabled: me.totp_enabled ?? false });
     });
 
   let body;
-  if (on === null) {
-    body = <p>{t.loading}</p>;
-  } else if (stage.kind === 'codes') {
+  if (stage.kind === 'codes') {
     body = (
       <CodesList
         codes={stage.codes}
@@ -428,7 +409,7 @@ export function TwoFactorSection() {
     body = (
       <>
         <p>{t.twoFactorOff}</p>
-        {mfa && <p className="small">{t.twoFactorPasskeyNote}</p>}
+        {me.mfa_enabled && <p className="small">{t.twoFactorPasskeyNote}</p>}
         <ErrorText error={a.error} />
         <div className="row">
           <button
