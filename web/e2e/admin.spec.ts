@@ -7,19 +7,12 @@
 // in the server's state through the REST API.
 import { expect, test, type Page } from '@playwright/test';
 import { accessible } from './a11y';
-import { logIn } from './people';
+import { logIn, type Role } from './people';
 import { startHearth, type Hearth } from './server';
 
 let hearth: Hearth;
 const KICK_MEMBERS = 1n << 1n;
 const VIEW_CHANNEL = 1n << 10n;
-
-interface Role {
-  id: string;
-  name: string;
-  position: number;
-  permissions: string;
-}
 
 test.beforeAll(async () => {
   hearth = await startHearth();

@@ -6,19 +6,12 @@
 // Each step is checked on the screen and in the server's state through the REST API.
 import { expect, test, type Page } from '@playwright/test';
 import { accessible } from './a11y';
-import { logIn, password, register } from './people';
+import { logIn, password, register, type Role } from './people';
 import { startHearth, type Hearth } from './server';
 
 let hearth: Hearth;
 const PIN_MESSAGES = 1n << 51n;
 const MANAGE_ROLES = 1n << 28n;
-
-interface Role {
-  id: string;
-  name: string;
-  position: number;
-  permissions: string;
-}
 
 test.beforeAll(async () => {
   hearth = await startHearth();

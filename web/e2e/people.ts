@@ -23,3 +23,11 @@ export async function register(hearth: Hearth, name: string): Promise<{ token: s
   const me = await hearth.api<{ id: string }>('GET', '/users/@me', undefined, token);
   return { token, id: me.id };
 }
+
+/** A role as `GET /guilds/{id}/roles` answers it (the fields the tests read). */
+export interface Role {
+  id: string;
+  name: string;
+  position: number;
+  permissions: string;
+}

@@ -166,6 +166,7 @@ export const t = {
   attachments: 'Attachments',
   attach: 'Attach files',
   filesToSend: 'Files to send',
+  fileReadFailed: 'The file could not be read.',
   removeFile: (name: string) => `Remove ${name}`,
   uploading: 'Uploading…',
   uploadFailed: (why: string) => `Not sent: ${why}`,

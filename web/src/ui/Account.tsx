@@ -17,7 +17,7 @@ import {
 import { useStore } from '../state/store';
 import { t } from '../strings';
 import { useClient } from './context';
-import { readDataUri } from './admin/GuildSettings';
+import { ImageChooser } from './ImageChooser';
 import { ErrorText, useAction } from './admin/Modal';
 
 const errorText = (e: unknown) => (e instanceof ApiError ? e.detail() : String(e));
@@ -78,18 +78,7 @@ export function ProfilePanel() {
             {(name.trim() || me.username).slice(0, 1).toUpperCase()}
           </span>
         )}
-        <label className="file-button">
-          {t.chooseAvatar}
-          <input
-            type="file"
-            accept="image/png,image/jpeg,image/gif,image/webp"
-            onChange={(e) => {
-              const f = e.target.files?.[0];
-              e.target.value = '';
-              if (f) readDataUri(f).then(setAvatar, (err: unknown) => a.setError(errorText(err)));
-            }}
-          />
-        </label>
+        <ImageChooser label={t.chooseAvatar} onChosen={setAvatar} onError={a.setError} />
         {shown && (
           <button type="button" className="secondary small" onClick={() => setAvatar(null)}>
             {t.removeAvatar}

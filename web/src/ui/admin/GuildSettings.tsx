@@ -9,6 +9,7 @@ import { P, guildPermissions, has } from '../../permissions';
 import { useStore } from '../../state/store';
 import { t } from '../../strings';
 import { useClient } from '../context';
+import { ImageChooser } from '../ImageChooser';
 import { AuditLogPanel, BansPanel, InvitesPanel, WebhooksPanel } from './Lists';
 import { ErrorText, Modal, useAction } from './Modal';
 import { RolesPanel } from './Roles';
@@ -118,16 +119,6 @@ export function GuildSettings({ guildId, onClose }: { guildId: Snowflake; onClos
   );
 }
 
-/** A chosen image file as a data URI (Discord "Image Data"). */
-export function readDataUri(file: File): Promise<string> {
-  return new Promise((ok, fail) => {
-    const r = new FileReader();
-    r.onload = () => ok(String(r.result));
-    r.onerror = () => fail(new Error(r.error?.message ?? 'read failed'));
-    r.readAsDataURL(file);
-  });
-}
-
 /** Name, description and icon (`PATCH /guilds/{id}`); the form starts again from the guild
  *  whenever a GUILD_UPDATE changes its name or description. */
 function Overview({ guild }: { guild: GuildCreate }) {
@@ -166,18 +157,7 @@ function Overview({ guild }: { guild: GuildCreate }) {
         ) : (
           <span className="guild-icon" aria-hidden="true">{guild.name.slice(0, 1)}</span>
         )}
-        <label className="file-button">
-          {t.changeIcon}
-          <input
-            type="file"
-            accept="image/png,image/jpeg,image/gif,image/webp"
-            onChange={(e) => {
-              const f = e.target.files?.[0];
-              e.target.value = '';
-              if (f) void readDataUri(f).then((uri) => setIcon(uri));
-            }}
-          />
-        </label>
+        <ImageChooser label={t.changeIcon} onChosen={(uri) => void setIcon(uri)} onError={a.setError} />
         {guild.icon && (
           <button type="button" className="secondary small" onClick={() => void setIcon(null)}>
             {t.removeIcon}
