@@ -224,6 +224,31 @@ impl SearchFilter {
         format!("FROM {from}{users} WHERE {}", w.join(" AND "))
     }
 
+    /// PostgreSQL, a content query sorted by time: the page as "collect every match through
+    /// the GIN index, then sort the ids". Used once the count found fewer than
+    /// [`MAX_COUNTED`] matches. For such a term PostgreSQL's planner tends to walk the
+    /// primary key newest first and test every message against the query until a page is
+    /// full, which for a term in one message of a few hundred reads (and tokenizes) tens of
+    /// thousands of messages; a GIN index returns its matches unordered, so collecting the
+    /// few thousand and sorting their ids is cheaper. A frequent term (the count reached its
+    /// cap) keeps the walk, which stops after a page of them. `None` otherwise.
+    fn collected_page_sql(&self) -> Option<String> {
+        if self.terms.is_empty() || self.sort != SearchSort::Timestamp {
+            return None;
+        }
+        let dir = if self.ascending { "ASC" } else { "DESC" };
+        Some(format!(
+            "WITH hits AS MATERIALIZED (SELECT m.id {}) \
+             SELECT {} FROM messages m LEFT JOIN users u ON u.id = m.author_id \
+             WHERE m.id IN (SELECT id FROM hits ORDER BY id {dir} LIMIT {} OFFSET {}) \
+             ORDER BY m.id {dir}",
+            self.sql_from_where(true, false),
+            page_cols(),
+            self.limit,
+            self.offset
+        ))
+    }
+
     fn order_by(&self, postgres: bool) -> String {
         let dir = if self.ascending { "ASC" } else { "DESC" };
         match self.sort {
@@ -281,6 +306,7 @@ impl Db {
             f.limit,
             f.offset
         );
+        let collected_q = if pg { f.collected_page_sql() } else { None };
         let with_text = !f.terms.is_empty();
         let (total, rows): (i64, Vec<PageRow>) = on_db!(self, p => {
             let mut tx = read_tx!(self, p);
@@ -290,7 +316,12 @@ impl Db {
             }
             let (total,) = cq.fetch_one(&mut *tx).await?;
             let rows = if total > f.offset {
-                let mut pq = sqlx::query_as::<_, PageRow>(sqlx::AssertSqlSafe(page_q.as_str())).persistent(false);
+                // Every match counted (fewer than MAX_COUNTED): collect them, then sort.
+                let q = match &collected_q {
+                    Some(c) if total < MAX_COUNTED => c,
+                    _ => &page_q,
+                };
+                let mut pq = sqlx::query_as::<_, PageRow>(sqlx::AssertSqlSafe(q.as_str())).persistent(false);
                 if with_text {
                     pq = pq.bind(&text);
                 }
