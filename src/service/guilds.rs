@@ -7,9 +7,11 @@ use crate::error::{Error, FieldErrors, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Control, Event, intents};
 use crate::permissions::{self as perm};
 use crate::snowflake::Snowflake;
-use crate::storage::{Change, ChannelRow, GuildRow, Lock, OutboxItem, RoleRow, now_ms};
-use crate::wire::{self, ChannelType};
+use crate::storage::{Change, GuildRow, Lock, OutboxItem, now_ms};
+use crate::wire;
 use serde_json::json;
+
+pub mod layout;
 
 /// Validates directory tags (at most 5, each 1-24 characters of `[a-z0-9-]`, lower-cased,
 /// duplicates dropped) and returns them space-separated; problems go to `errs` at
@@ -88,14 +90,20 @@ impl Hearth {
     // ---- guilds ---------------------------------------------------------------------
 
     /// `POST /guilds`: creates a guild owned by the caller with `@everyone` (id = guild id,
-    /// Discord's default permissions) and a `general` text channel.
+    /// Discord's default permissions) and a `general` text channel, or with the `roles`,
+    /// `channels` and `system_channel_id` of the body (Discord "Create Guild", placeholders
+    /// resolved by [`layout::GuildLayout::plan`]), all in one transaction.
+    ///
+    /// # Errors
+    /// 400 50035 naming each bad field (`channels.2.parent_id`); 400 30001 at
+    /// `limits.max_guilds_per_user`.
     pub async fn create_guild(
         &self,
         actor: &Actor,
-        body: wire::CreateGuildBody,
+        mut body: wire::CreateGuildBody,
     ) -> Result<wire::Guild> {
         let mut errs = FieldErrors::new();
-        let name = body.name.unwrap_or_default();
+        let name = body.name.clone().unwrap_or_default();
         Self::check_name(&name, "name", 2, 100, &mut errs);
         if body
             .description
@@ -108,9 +116,20 @@ impl Hearth {
                 "Must be 300 or fewer in length.",
             );
         }
-        errs.into_result()?;
         let now = now_ms();
         let gid = self.next_id();
+        let mut next = || self.next_id();
+        let plan = layout::GuildLayout::plan(
+            &mut body,
+            layout::Ids {
+                guild: gid,
+                owner: actor.user.id,
+                now,
+                next: &mut next,
+            },
+            &mut errs,
+        );
+        errs.into_result()?;
         let icon = match body.icon {
             Some(uri) => Some(
                 self.store_image(ImageKind::Icon, gid, "icon", uri)
@@ -119,31 +138,13 @@ impl Hearth {
             ),
             None => None,
         };
-        let general = ChannelRow {
-            id: self.next_id(),
-            guild_id: Some(gid),
-            kind: ChannelType::GuildText.db(),
-            name: Some("general".into()),
-            topic: None,
-            position: 0,
-            parent_id: None,
-            nsfw: false,
-            rate_limit_per_user: 0,
-            bitrate: None,
-            user_limit: None,
-            last_message_id: None,
-            last_pin_timestamp: None,
-            created_at: now,
-            flags: 0,
-            forum: None,
-        };
         let g = GuildRow {
             id: gid,
             name: name.trim().to_string(),
             icon: icon.clone(),
             description: body.description,
             owner_id: actor.user.id,
-            system_channel_id: Some(general.id),
+            system_channel_id: plan.system_channel,
             verification_level: 0,
             default_message_notifications: 0,
             explicit_content_filter: 0,
@@ -154,25 +155,11 @@ impl Hearth {
             banner: None,
             splash: None,
         };
-        let everyone = RoleRow {
-            id: gid,
-            guild_id: gid,
-            name: "@everyone".into(),
-            color: 0,
-            hoist: false,
-            position: 0,
-            permissions: perm::EVERYONE_DEFAULT as i64,
-            managed: false,
-            mentionable: false,
-            bot_id: None,
-        };
         // The guild, its defaults and its owner's membership in one transaction, with the
         // owner's guild count checked inside it.
         let max = i64::from(self.config.limits.max_guilds_per_user);
-        let created = self
-            .db
-            .create_guild(&g, &everyone, std::slice::from_ref(&general), max)
-            .await;
+        let rows = (&plan.roles[..], &plan.channels[..], &plan.overwrites[..]);
+        let created = self.db.create_guild(&g, rows, max).await;
         if !matches!(created, Ok(true)) {
             self.settle_image(ImageKind::Icon, gid, None, &Some(icon), false);
         }
@@ -183,7 +170,7 @@ impl Hearth {
             guild_id: Snowflake::from_db(gid),
             user_id: actor.id(),
         });
-        Ok(self.guild_wire(&g, &[everyone], Some(1)))
+        Ok(self.guild_wire(&g, &plan.roles, Some(1)))
     }
 
     /// `GET /guilds/{id}` (`with_counts` adds `approximate_member_count`).

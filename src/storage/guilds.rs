@@ -209,14 +209,14 @@ macro_rules! insert_role_q {
 impl Db {
     // ---- guilds ---------------------------------------------------------------------
 
-    /// Creates a guild with its `@everyone` role, its channels and its owner as first member,
-    /// in one transaction, unless the owner is in `max_guilds` guilds already (`Ok(false)`,
-    /// nothing written; counted under the owner's lock, see `storage/atomic.rs`).
+    /// Creates a guild with its roles (`@everyone` among them), its channels and their
+    /// overwrites, and its owner as first member, in one transaction, unless the owner is in
+    /// `max_guilds` guilds already (`Ok(false)`, nothing written; counted under the owner's
+    /// lock, see `storage/atomic.rs`).
     pub async fn create_guild(
         &self,
         g: &GuildRow,
-        everyone: &RoleRow,
-        channels: &[ChannelRow],
+        (roles, channels, overwrites): (&[RoleRow], &[ChannelRow], &[OverwriteRow]),
         max_guilds: i64,
     ) -> Result<bool> {
         on_db!(self, p => {
@@ -231,9 +231,16 @@ impl Db {
                 .bind(g.id).bind(&g.name).bind(&g.icon).bind(&g.description).bind(g.owner_id).bind(g.system_channel_id)
                 .bind(g.verification_level).bind(g.default_message_notifications).bind(g.explicit_content_filter)
                 .bind(&g.preferred_locale).bind(g.created_at).bind(&g.banner).bind(&g.splash).execute(&mut *tx).await?;
-            insert_role_q!(everyone).execute(&mut *tx).await?;
+            for r in roles {
+                insert_role_q!(r).execute(&mut *tx).await?;
+            }
             for c in channels {
                 insert_channel_q!(c).execute(&mut *tx).await?;
+            }
+            for o in overwrites {
+                sqlx::query("INSERT INTO overwrites (channel_id, target_id, kind, allow_bits, deny_bits) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(o.channel_id).bind(o.target_id).bind(o.kind).bind(o.allow_bits).bind(o.deny_bits)
+                    .execute(&mut *tx).await?;
             }
             sqlx::query("INSERT INTO members (guild_id, user_id, nick, joined_at) VALUES ($1, $2, NULL, $3)")
                 .bind(g.id).bind(g.owner_id).bind(g.created_at).execute(&mut *tx).await?;

@@ -41,6 +41,7 @@ mod gateway;
 mod gateway_shards;
 mod group_dms;
 mod guard;
+mod guild_layout;
 mod heap_trim;
 mod images;
 mod interactions;

@@ -1,8 +1,7 @@
-// Guild templates offered when creating a server: categories, channels and roles made through
-// the public API right after `POST /guilds` (the server's own `general` channel is moved into
-// the first text category). Permission bits: "Topics > Permissions".
-import type { Rest } from './api/rest';
-import type { Channel, Guild } from './api/wire';
+// Guild templates offered when creating a server: categories, channels and roles, sent with
+// `POST /guilds` itself (Discord's `roles` and `channels` with placeholder ids), so the server
+// makes the whole guild in one transaction. Permission bits: "Topics > Permissions".
+import type { CreateGuildBody, CreateGuildChannel, CreateGuildRole } from './api/wire';
 import { ChannelType } from './api/wire';
 
 const P = {
@@ -59,28 +58,28 @@ export const TEMPLATES: Template[] = [
   },
 ];
 
-/** Makes the template's roles, categories and channels in `guild`. */
-export async function applyTemplate(rest: Rest, guild: Guild, template: Template): Promise<void> {
-  for (const r of template.roles) {
-    await rest.createRole(guild.id, { name: r.name, permissions: r.permissions.toString(), color: r.color, hoist: r.hoist });
-  }
-  const existing = await rest.guildChannels(guild.id);
-  const general = existing.find((c: Channel) => c.type === ChannelType.GuildText && c.name === 'general');
-  let position = 0;
+/**
+ * The `POST /guilds` body of a server named `name` made from `template`: Discord "Create
+ * Guild" `roles` and `channels` with placeholder ids (a category's children name it in
+ * `parent_id`), `general` as the system channel. The server creates the guild, its roles and
+ * its channels in one transaction: a template is never half applied.
+ */
+export function templateBody(name: string, template: Template): CreateGuildBody {
+  const roles: CreateGuildRole[] = [
+    { id: 0 },
+    ...template.roles.map((r, i) => ({ id: i + 1, name: r.name, permissions: r.permissions.toString(), color: r.color, hoist: r.hoist })),
+  ];
+  const channels: CreateGuildChannel[] = [];
+  let next = 1;
+  let system: number | undefined;
   for (const cat of template.categories) {
-    const category = await rest.createChannel(guild.id, { name: cat.name, type: ChannelType.GuildCategory, position: position++ });
+    const parent = next++;
+    channels.push({ id: parent, name: cat.name, type: ChannelType.GuildCategory });
     for (const ch of cat.channels) {
-      if (ch.name === 'general' && general) {
-        await rest.modifyChannel(general.id, { parent_id: category.id, position: position++ });
-        continue;
-      }
-      await rest.createChannel(guild.id, {
-        name: ch.name,
-        type: ChannelType.GuildText,
-        parent_id: category.id,
-        position: position++,
-        ...(ch.topic ? { topic: ch.topic } : {}),
-      });
+      const id = next++;
+      channels.push({ id, name: ch.name, type: ChannelType.GuildText, parent_id: parent, ...(ch.topic ? { topic: ch.topic } : {}) });
+      if (ch.name === 'general') system = id;
     }
   }
+  return { name, roles, channels, ...(system === undefined ? {} : { system_channel_id: system }) };
 }

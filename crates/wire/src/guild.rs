@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ids::{Ids, Unsupported};
-use crate::{Snowflake, User, de_permissions, double_option};
+use crate::{ChannelType, Snowflake, User, de_permissions, double_option};
 
 /// Role object ("Topics > Permissions > Role Object").
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
@@ -198,6 +198,48 @@ pub struct CreateGuildBody {
     pub icon: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Discord "Create Guild" `roles`: the first entry sets `@everyone`'s permissions and
+    /// colour, the others are created in order (positions 1, 2, ...). At most 250.
+    #[serde(default)]
+    pub roles: Option<Vec<CreateGuildRole>>,
+    /// Discord "Create Guild" `channels`: created in order instead of the default
+    /// `#general` (their `position` is ignored). At most 500.
+    #[serde(default)]
+    pub channels: Option<Vec<CreateGuildChannel>>,
+    /// The placeholder `id` of a text channel of `channels` that receives system messages.
+    #[serde(default)]
+    pub system_channel_id: Option<Snowflake>,
+}
+
+/// A role of [`CreateGuildBody::roles`]: `id` is a placeholder (any integer or string
+/// snowflake) by which the channels' overwrites name it; the rest as [`RoleBody`].
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
+pub struct CreateGuildRole {
+    #[serde(default)]
+    pub id: Option<Snowflake>,
+    #[serde(flatten)]
+    pub role: RoleBody,
+}
+
+/// A channel of [`CreateGuildBody::channels`] (Discord "Create Guild", partial channel
+/// objects): `id` is a placeholder, `parent_id` the placeholder of a category of the same
+/// list, overwrites name roles by their placeholders (type 0) or the creator (type 1).
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
+pub struct CreateGuildChannel {
+    #[serde(default)]
+    pub id: Option<Snowflake>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<ChannelType>,
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default)]
+    pub parent_id: Option<Snowflake>,
+    #[serde(default)]
+    pub nsfw: Option<bool>,
+    #[serde(default)]
+    pub permission_overwrites: Option<Vec<crate::OverwriteBody>>,
 }
 
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]

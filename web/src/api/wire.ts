@@ -174,11 +174,35 @@ export interface Guild {
   roles: Role[];
 }
 
-/** `hearth_wire::CreateGuildBody`. */
+/** `hearth_wire::CreateGuildBody` (Discord "Create Guild"). */
 export interface CreateGuildBody {
   name: string;
   icon?: string | null;
   description?: string | null;
+  /** The first entry is `@everyone`; `id`s are placeholders the channels' overwrites use. */
+  roles?: CreateGuildRole[];
+  /** Created instead of the default `#general`; `id`s are placeholders (`parent_id`). */
+  channels?: CreateGuildChannel[];
+  /** The placeholder of a text channel of `channels`. */
+  system_channel_id?: number;
+}
+
+/** `hearth_wire::CreateGuildRole`. */
+export interface CreateGuildRole {
+  id: number;
+  name?: string;
+  permissions?: string;
+  color?: number;
+  hoist?: boolean;
+}
+
+/** `hearth_wire::CreateGuildChannel`. */
+export interface CreateGuildChannel {
+  id: number;
+  name: string;
+  type: number;
+  parent_id?: number;
+  topic?: string;
 }
 
 /** Channel types ("Resources > Channel > Channel Types") the client renders. */

@@ -2,7 +2,7 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../api/rest';
 import { t } from '../strings';
 import { useClient } from './context';
-import { applyTemplate, TEMPLATES, type Template } from '../templates';
+import { templateBody, TEMPLATES, type Template } from '../templates';
 import { inviteCode, navigate } from './route';
 import type { GuildCreate, Snowflake } from '../api/wire';
 import { useStore } from '../state/store';
@@ -53,10 +53,8 @@ export function CreateGuildDialog({ onClose }: { onClose: () => void }) {
   const [template, setTemplate] = useState<Template['id'] | 'none'>('none');
   const { error, busy, submit } = useSubmit(
     async () => {
-      const g = await rest.createGuild({ name });
       const chosen = TEMPLATES.find((x) => x.id === template);
-      if (chosen) await applyTemplate(rest, g, chosen);
-      return g;
+      return rest.createGuild(chosen ? templateBody(name, chosen) : { name });
     },
     (g) => {
       onClose();
