@@ -477,9 +477,12 @@ impl Hearth {
                         }
                     };
                     let Some(rg) = rg else {
+                        // The row is read under the guild's lock: of two quick changes, the
+                        // announcement committed last carries the newest profile.
                         let announced = async {
                             let ch = self.db.change(Lock::Guild(gid)).await?;
-                            self.commit_member_change(ch, gid, Some(user), user.id, false)
+                            let fresh = self.db.user(user.id).await?;
+                            self.commit_member_change(ch, gid, fresh.as_ref(), user.id, false)
                                 .await
                         };
                         match announced.await {

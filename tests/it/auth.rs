@@ -353,7 +353,7 @@ async fn a_profile_change_is_announced_to_the_guilds() {
     let bob = srv.client(&bob_tok);
     join(&bob, &g1.invite).await;
     join(&bob, &g2.invite).await;
-    let mut with = Gw::identify(&srv, &bob_tok, GUILDS | GUILD_MEMBERS).await;
+    let mut with = Gw::identify(&srv, &bob_tok, GUILDS | GUILD_MEMBERS | GUILD_MESSAGES).await;
     let mut without = Gw::identify(&srv, &bob_tok, GUILDS | GUILD_MESSAGES).await;
     let r = alice.patch("/users/@me", json!({"dm_policy": 1})).await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -385,6 +385,13 @@ async fn a_profile_change_is_announced_to_the_guilds() {
             .any(|v| v["t"] == "GUILD_MEMBER_UPDATE"),
         "{:?}",
         without.pending
+    );
+    // Nor did the session with the intent get a third update before that message.
+    with.expect("MESSAGE_CREATE").await;
+    assert!(
+        !with.pending.iter().any(|v| v["t"] == "GUILD_MEMBER_UPDATE"),
+        "{:?}",
+        with.pending
     );
 }
 

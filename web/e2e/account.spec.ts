@@ -80,6 +80,7 @@ test('display name and avatar: saved, previewed, seen by another user; avatar re
   await expect(preview).toHaveAttribute('src', /^data:image\/png;base64,/);
   expect((await hearth.api<Me>('GET', '/users/@me', undefined, ada.token)).avatar).toBeNull();
 
+  await b.evaluate(() => ((window as unknown as { __mark?: boolean }).__mark = true));
   await panel.getByLabel('Display name').fill('Ada Lovelace');
   await panel.getByRole('button', { name: 'Save changes' }).click();
   await expect(panel.getByRole('status')).toHaveText('Profile saved.');
@@ -92,8 +93,8 @@ test('display name and avatar: saved, previewed, seen by another user; avatar re
   await expect(panel.getByRole('img', { name: 'Your avatar' })).toHaveAttribute('src', `/avatars/${ada.id}/${saved.avatar}.png?size=128`);
   await a.screenshot({ path: 'test-results/screens/settings-profile.png' });
 
-  // Bob, in his own browser, sees the new name live (GUILD_MEMBER_UPDATE), without a reload.
-  await b.evaluate(() => ((window as unknown as { __mark?: boolean }).__mark = true));
+  // Bob, in his own browser, sees the new name live (GUILD_MEMBER_UPDATE), without a reload
+  // (his page was marked before the save).
   await expect(members.getByRole('button', { name: 'Ada Lovelace', exact: true })).toBeVisible();
   expect(await b.evaluate(() => (window as unknown as { __mark?: boolean }).__mark)).toBe(true);
   await expect(members.getByRole('button', { name: 'ada', exact: true })).toHaveCount(0);
@@ -295,7 +296,7 @@ test('DM policy: only people sharing a server; a stranger’s DM is refused on s
 
   const dialog = await openSettings(f, 'Privacy');
   const group = dialog.getByRole('group', { name: 'Who can send you direct messages' });
-  await expect(group.getByLabel('Anyone on this server')).toBeChecked();
+  await expect(group.getByLabel('Anyone', { exact: true })).toBeChecked();
   await accessible(f, 'settings: privacy', '[role="dialog"]');
   await group.getByLabel('Only people who share a server with me').check();
   await expect(dialog.getByRole('status')).toHaveText('Saved.');
@@ -311,7 +312,7 @@ test('DM policy: only people sharing a server; a stranger’s DM is refused on s
   // The setting survives a reload (READY), and back to "anyone" lets her write again.
   await f.reload();
   const again = await openSettings(f, 'Privacy');
-  await again.getByLabel('Anyone on this server').check();
+  await again.getByLabel('Anyone', { exact: true }).check();
   await expect(again.getByRole('status')).toHaveText('Saved.');
   expect((await hearth.api<Me>('GET', '/users/@me', undefined, frank.token)).dm_policy).toBe(0);
   await hearth.api('POST', `/channels/${dm.id}/messages`, { content: 'by REST again' }, gina.token);

@@ -17,13 +17,20 @@ let loaded: Highlighter | null = null;
 let loading: Promise<Highlighter> | null = null;
 const listeners = new Set<() => void>();
 
-/** Starts fetching highlight.js (once); resolves when it is ready. */
+/** Starts fetching highlight.js (once; again after a failed fetch); resolves when it is
+ *  ready. */
 export function loadHighlighter(): Promise<Highlighter> {
-  loading ??= import('highlight.js/lib/common').then((m) => {
-    loaded = (m as { default: Highlighter }).default;
-    for (const f of listeners) f();
-    return loaded;
-  });
+  loading ??= import('highlight.js/lib/common').then(
+    (m) => {
+      loaded = (m as { default: Highlighter }).default;
+      for (const f of listeners) f();
+      return loaded;
+    },
+    (e: unknown) => {
+      loading = null;
+      throw e;
+    },
+  );
   return loading;
 }
 

@@ -261,7 +261,7 @@ export const t = {
   done: 'Done',
   privacy: 'Privacy',
   dmPolicy: 'Who can send you direct messages',
-  dmPolicyAnyone: 'Anyone on this server',
+  dmPolicyAnyone: 'Anyone',
   dmPolicyShared: 'Only people who share a server with me',
   dmPolicyHelp: 'Messages that your choice refuses are not delivered; their sender is told.',
   dmPolicySaved: 'Saved.',

@@ -36,12 +36,15 @@ const when = (iso: string) => new Date(iso).toLocaleString();
 export function ProfilePanel() {
   const { rest } = useClient();
   const { me, update } = useMe();
-  const [name, setName] = useState(me?.global_name ?? '');
+  // undefined until edited: the field shows the current name (another session may change
+  // it meanwhile), and an untouched field is not sent.
+  const [edited, setName] = useState<string | undefined>(undefined);
   // undefined: unchanged; null: removed; a data URI: the chosen image.
   const [avatar, setAvatar] = useState<string | null | undefined>(undefined);
   const [status, setStatus] = useState<string | null>(null);
   const a = useAction();
   if (!me) return null;
+  const name = edited ?? me.global_name ?? '';
   const shown = avatar === undefined ? (me.avatar ? `/avatars/${me.id}/${me.avatar}.png?size=128` : null) : avatar;
 
   const save = (e: FormEvent) => {
