@@ -152,6 +152,21 @@ describe('assigning roles to members (src/service/members.rs member_role)', () =
   it('the target must be a member', () => {
     expect(assignLock(guild, OWNER, '999', byName('helper'))).toBe('notMember');
   });
+
+  it('a timed-out moderator assigns nothing until the timeout ends (the server’s base permissions)', () => {
+    const until = new Date(Date.now() + 60_000).toISOString();
+    const timedOut: GuildCreate = {
+      ...guild,
+      members: guild.members.map((m) => (m.user?.id === MOD ? { ...m, communication_disabled_until: until } : m)),
+    };
+    expect(assignLock(timedOut, MOD, PLAIN, byName('helper'))).toBe('noPermission');
+    const ended = new Date(Date.now() - 60_000).toISOString();
+    const over: GuildCreate = {
+      ...guild,
+      members: guild.members.map((m) => (m.user?.id === MOD ? { ...m, communication_disabled_until: ended } : m)),
+    };
+    expect(assignLock(over, MOD, PLAIN, byName('helper'))).toBeNull();
+  });
 });
 
 describe('role reordering', () => {

@@ -52,14 +52,18 @@ export const bits = (s: string | undefined | null): bigint => {
 };
 
 /** The guild-wide permissions of `userId` (Discord's compute_base_permissions): owner and
- *  ADMINISTRATOR hold every bit; 0 when not a member. */
-export function guildPermissions(guild: GuildCreate, userId: Snowflake): bigint {
+ *  ADMINISTRATOR hold every bit; 0 when not a member; a member timed out at `now` keeps only
+ *  VIEW_CHANNEL and READ_MESSAGE_HISTORY. */
+export function guildPermissions(guild: GuildCreate, userId: Snowflake, now = Date.now()): bigint {
   if (guild.owner_id === userId) return ALL;
   const member = guild.members.find((m) => m.user?.id === userId);
   if (!member) return 0n;
   let p = bits(guild.roles.find((r) => r.id === guild.id)?.permissions);
   for (const r of guild.roles) if (member.roles.includes(r.id)) p |= bits(r.permissions);
-  return p & P.ADMINISTRATOR ? ALL : p;
+  if (p & P.ADMINISTRATOR) return ALL;
+  // A timed-out member keeps only what a timeout leaves (the server's `GuildAccess::base`).
+  const until = member.communication_disabled_until ? Date.parse(member.communication_disabled_until) : NaN;
+  return until > now ? p & TIMED_OUT_KEEPS : p;
 }
 
 /** The position of `userId`'s highest role (0: only @everyone; Infinity for the owner, who
