@@ -515,6 +515,19 @@ async fn gateway_and_administration_fixtures_are_what_a_server_sends() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     let ack = a.expect("MESSAGE_ACK").await;
+    // The account screens: the sessions list, and TOTP turned on (its backup codes).
+    let sessions = alice.get("/auth/sessions").await.body;
+    let (_, dora_tok) = server.register("dora").await;
+    let t0 = crate::mfa::now();
+    let r = server
+        .client(&dora_tok)
+        .post(
+            "/users/@me/mfa/totp/enable",
+            json!({"secret": crate::mfa::SECRET, "code": crate::mfa::code_at(crate::mfa::SECRET, t0), "password": password_of("dora")}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let mfa_enabled = r.body;
 
     assert_shape("ready", &captured("ready", &ready), &ready);
     assert_shape(
@@ -551,6 +564,8 @@ async fn gateway_and_administration_fixtures_are_what_a_server_sends() {
         ("presence_update", &presence),
         ("read_state", &ready["read_state"]),
         ("message_ack", &ack),
+        ("auth_sessions", &sessions),
+        ("mfa_enabled", &mfa_enabled),
     ] {
         assert_shape(name, &captured(name, value), value);
     }
@@ -563,4 +578,10 @@ async fn gateway_and_administration_fixtures_are_what_a_server_sends() {
     server_object::<wire::dispatch::PresenceUpdate>("presence_update");
     server_object::<wire::ReadState>("read_state");
     server_object::<wire::MessageAck>("message_ack");
+    server_object::<Vec<wire::AuthSession>>("auth_sessions");
+    server_object::<wire::MfaEnabled>("mfa_enabled");
+    // The profile form's request body: every field the client sends is one the server reads.
+    let b: wire::ModifyMeBody = serde_json::from_value(fixture("modify_me_body")).unwrap();
+    assert!(matches!(b.global_name, Some(Some(_))) && matches!(b.avatar, Some(None)));
+    assert_eq!(b.dm_policy, Some(1));
 }

@@ -73,7 +73,7 @@ impl UserObject for User {
 }
 
 /// Login session listing of `GET /auth/sessions`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuthSession {
     pub id: Snowflake,
     pub created_at: String,

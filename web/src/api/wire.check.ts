@@ -50,6 +50,9 @@ import webhook from '../../wire-fixtures/webhook.json';
 import presenceUpdate from '../../wire-fixtures/presence_update.json';
 import readState from '../../wire-fixtures/read_state.json';
 import messageAck from '../../wire-fixtures/message_ack.json';
+import authSessions from '../../wire-fixtures/auth_sessions.json';
+import mfaEnabled from '../../wire-fixtures/mfa_enabled.json';
+import modifyMeBody from '../../wire-fixtures/modify_me_body.json';
 import type * as W from './wire';
 
 export const checked: [
@@ -100,6 +103,9 @@ export const checked: [
   W.PresenceUpdate,
   W.ReadState,
   W.MessageAck,
+  W.AuthSession[],
+  W.MfaEnabled,
+  W.ModifyMeBody,
 ] = [
   user,
   tokenPair,
@@ -148,6 +154,9 @@ export const checked: [
   presenceUpdate,
   readState,
   messageAck,
+  authSessions,
+  mfaEnabled,
+  modifyMeBody,
 ];
 // The `POST /interactions` bodies are checked by `src/bots.fixtures.test.ts`: the client's
 // builders produce exactly `wire-fixtures/interaction_*_body.json` (JSON imports widen

@@ -47,7 +47,8 @@ export interface ModifyMeBody {
   bio?: string;
   password?: string;
   new_password?: string;
-  dm_policy?: DmPolicy;
+  /** [`DmPolicy`]. */
+  dm_policy?: number;
 }
 
 /** `hearth_wire::AuthSession`: one login session of `GET /auth/sessions`. */
