@@ -21,8 +21,17 @@ const GUILD_CHANNEL_TYPES: [ChannelType; 7] = [
     ChannelType::GuildMedia,
 ];
 
+/// A channel name as stored: trimmed; text-like channels' lower-cased with dashes for spaces.
+pub(super) fn stored_name(kind: ChannelType, name: &str) -> String {
+    if named_like_text(kind) {
+        name.trim().to_lowercase().replace(' ', "-")
+    } else {
+        name.trim().to_string()
+    }
+}
+
 /// Text-like channels: names lower-cased with dashes, a topic.
-fn named_like_text(kind: ChannelType) -> bool {
+pub(super) fn named_like_text(kind: ChannelType) -> bool {
     matches!(
         kind,
         ChannelType::GuildText
@@ -135,11 +144,7 @@ impl Hearth {
         }
         let name = body.name.clone().unwrap_or_default();
         Self::check_name(&name, "name", 1, 100, &mut errs);
-        let name = if named_like_text(kind) {
-            name.trim().to_lowercase().replace(' ', "-")
-        } else {
-            name.trim().to_string()
-        };
+        let name = stored_name(kind, &name);
         if let Some(Some(t)) = &body.topic
             && t.chars().count() > max_topic(kind)
         {

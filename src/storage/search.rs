@@ -249,6 +249,26 @@ impl SearchFilter {
         ))
     }
 
+    /// The page statement once `total` matches were counted: on PostgreSQL, every match
+    /// counted (fewer than [`MAX_COUNTED`]), [`SearchFilter::collected_page_sql`]; otherwise
+    /// the plain `ORDER BY ... LIMIT ... OFFSET`.
+    fn page_sql(&self, postgres: bool, total: i64) -> String {
+        if postgres
+            && total < MAX_COUNTED
+            && let Some(q) = self.collected_page_sql()
+        {
+            return q;
+        }
+        format!(
+            "SELECT {} {} ORDER BY {} LIMIT {} OFFSET {}",
+            page_cols(),
+            self.sql_from_where(postgres, true),
+            self.order_by(postgres),
+            self.limit,
+            self.offset
+        )
+    }
+
     fn order_by(&self, postgres: bool) -> String {
         let dir = if self.ascending { "ASC" } else { "DESC" };
         match self.sort {
@@ -298,15 +318,6 @@ impl Db {
             "SELECT COUNT(*) FROM (SELECT 1 {} LIMIT {MAX_COUNTED}) AS hits",
             f.sql_from_where(pg, false)
         );
-        let page_q = format!(
-            "SELECT {} {} ORDER BY {} LIMIT {} OFFSET {}",
-            page_cols(),
-            f.sql_from_where(pg, true),
-            f.order_by(pg),
-            f.limit,
-            f.offset
-        );
-        let collected_q = if pg { f.collected_page_sql() } else { None };
         let with_text = !f.terms.is_empty();
         let (total, rows): (i64, Vec<PageRow>) = on_db!(self, p => {
             let mut tx = read_tx!(self, p);
@@ -316,11 +327,7 @@ impl Db {
             }
             let (total,) = cq.fetch_one(&mut *tx).await?;
             let rows = if total > f.offset {
-                // Every match counted (fewer than MAX_COUNTED): collect them, then sort.
-                let q = match &collected_q {
-                    Some(c) if total < MAX_COUNTED => c,
-                    _ => &page_q,
-                };
+                let q = f.page_sql(pg, total);
                 let mut pq = sqlx::query_as::<_, PageRow>(sqlx::AssertSqlSafe(q.as_str())).persistent(false);
                 if with_text {
                     pq = pq.bind(&text);

@@ -2,7 +2,7 @@
 // compute_overwrites), as the server computes it (src/permissions.rs), over the guild the
 // client holds from GUILD_CREATE and the role, member and channel dispatches. The client only
 // uses it to hide actions the server would refuse; the server decides.
-import type { Channel, GuildCreate, Snowflake } from './api/wire';
+import type { Channel, GuildCreate, Member, Snowflake } from './api/wire';
 
 /** Discord's permission bits ("Topics > Permissions > Bitwise Permission Flags") the client names. */
 export const P = {
@@ -62,8 +62,13 @@ export function guildPermissions(guild: GuildCreate, userId: Snowflake, now = Da
   for (const r of guild.roles) if (member.roles.includes(r.id)) p |= bits(r.permissions);
   if (p & P.ADMINISTRATOR) return ALL;
   // A timed-out member keeps only what a timeout leaves (the server's `GuildAccess::base`).
+  return timedOut(member, now) ? p & TIMED_OUT_KEEPS : p;
+}
+
+/** Whether `member`'s timeout (`communication_disabled_until`) is still running at `now`. */
+function timedOut(member: Member, now: number): boolean {
   const until = member.communication_disabled_until ? Date.parse(member.communication_disabled_until) : NaN;
-  return until > now ? p & TIMED_OUT_KEEPS : p;
+  return until > now;
 }
 
 /** The position of `userId`'s highest role (0: only @everyone; Infinity for the owner, who
@@ -103,8 +108,6 @@ export function channelPermissions(guild: GuildCreate, channel: Channel, userId:
   let p = bits(everyone?.permissions);
   for (const r of guild.roles) if (member.roles.includes(r.id)) p |= bits(r.permissions);
   if (p & P.ADMINISTRATOR) return ALL;
-  const until = member.communication_disabled_until ? Date.parse(member.communication_disabled_until) : NaN;
-  const timedOut = until > now;
   const ows = channel.permission_overwrites ?? [];
   const everyoneOw = ows.find((o) => o.type === 0 && o.id === guild.id);
   if (everyoneOw) p = (p & ~bits(everyoneOw.deny)) | bits(everyoneOw.allow);
@@ -119,7 +122,7 @@ export function channelPermissions(guild: GuildCreate, channel: Channel, userId:
   p = (p & ~deny) | allow;
   const mine = ows.find((o) => o.type === 1 && o.id === userId);
   if (mine) p = (p & ~bits(mine.deny)) | bits(mine.allow);
-  if (timedOut) p &= TIMED_OUT_KEEPS;
+  if (timedOut(member, now)) p &= TIMED_OUT_KEEPS;
   return p & P.VIEW_CHANNEL ? p : 0n;
 }
 

@@ -187,15 +187,8 @@ impl GuildLayout {
             }
             let name = c.name.clone().unwrap_or_default();
             crate::service::Hearth::check_name(&name, &format!("channels.{i}.name"), 1, 100, errs);
-            let text_like = matches!(
-                kind,
-                ChannelType::GuildText | ChannelType::GuildAnnouncement
-            );
-            let name = if text_like {
-                name.trim().to_lowercase().replace(' ', "-")
-            } else {
-                name.trim().to_string()
-            };
+            let text_like = crate::service::channels::named_like_text(kind);
+            let name = crate::service::channels::stored_name(kind, &name);
             if c.topic
                 .as_ref()
                 .is_some_and(|t| t.chars().count() > MAX_TOPIC)

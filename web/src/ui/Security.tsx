@@ -1,8 +1,9 @@
 // Account security in the browser: the Settings dialog (its tabs; the account panels are in
 // ./Account, lazy-loaded), its passkey section (add, list, rename, delete) and the
 // re-authentication prompt shown when an action answers 401 60003.
-import { lazy, Suspense, useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, type ReauthProof } from '../api/rest';
+import { VerticalTabs } from './Tabs';
 import { createPasskey, getPasskey, passkeysSupported } from '../api/webauthn';
 import type { ReauthRequest, WebauthnCredential } from '../api/wire';
 import { t } from '../strings';
@@ -37,42 +38,11 @@ const TABS: { id: Tab; label: string }[] = [
 export function SettingsDialog({ onClose }: { onClose: () => void }) {
   const { logout } = useClient();
   const [tab, setTab] = useState<Tab>('security');
-  const tabs = useRef<(HTMLButtonElement | null)[]>([]);
-  // Arrow keys move between the tabs (WAI-ARIA tabs pattern), as in the server settings.
-  const onTabKey = (e: KeyboardEvent, i: number) => {
-    const d = e.key === 'ArrowDown' || e.key === 'ArrowRight' ? 1 : e.key === 'ArrowUp' || e.key === 'ArrowLeft' ? -1 : 0;
-    if (!d) return;
-    e.preventDefault();
-    const j = (i + d + TABS.length) % TABS.length;
-    const next = TABS[j];
-    if (next) setTab(next.id);
-    tabs.current[j]?.focus();
-  };
   return (
     <Dialog title={t.settings} onClose={onClose} className="settings">
       <div className="settings-body">
         <div className="settings-nav">
-          <div role="tablist" aria-label={t.accountSections} aria-orientation="vertical" className="settings-tabs">
-            {TABS.map(({ id, label }, i) => (
-              <button
-                key={id}
-                ref={(el) => {
-                  tabs.current[i] = el;
-                }}
-                type="button"
-                role="tab"
-                id={`account-tab-${id}`}
-                aria-selected={id === tab}
-                aria-controls={`account-panel-${id}`}
-                tabIndex={id === tab ? 0 : -1}
-                className={id === tab ? 'tab active' : 'tab'}
-                onClick={() => setTab(id)}
-                onKeyDown={(e) => onTabKey(e, i)}
-              >
-                {label}
-              </button>
-            ))}
-          </div>
+          <VerticalTabs label={t.accountSections} idPrefix="account-" tabs={TABS} current={tab} onChoose={setTab} />
           <button type="button" className="secondary small" onClick={logout}>
             {t.logout}
           </button>

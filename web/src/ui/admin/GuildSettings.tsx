@@ -3,13 +3,14 @@
 // Overview and Invites MANAGE_GUILD, Roles MANAGE_ROLES, Bans BAN_MEMBERS, Audit log
 // VIEW_AUDIT_LOG, Webhooks MANAGE_WEBHOOKS. Everything shown follows the gateway: the guild
 // and its roles from the store, the lists fetched again on the dispatches that change them.
-import { useRef, useState, type KeyboardEvent } from 'react';
+import { useState } from 'react';
 import type { GuildCreate, Snowflake } from '../../api/wire';
 import { P, guildPermissions, has } from '../../permissions';
 import { useStore } from '../../state/store';
 import { t } from '../../strings';
 import { useClient } from '../context';
 import { ImageChooser } from '../ImageChooser';
+import { VerticalTabs } from '../Tabs';
 import { AuditLogPanel, BansPanel, InvitesPanel, WebhooksPanel } from './Lists';
 import { ErrorText, Modal, useAction } from './Modal';
 import { RolesPanel } from './Roles';
@@ -54,7 +55,6 @@ export function GuildSettings({ guildId, onClose }: { guildId: Snowflake; onClos
   const me = useStore(store, (s) => s.me?.id);
   const sections = guild ? settingsSections(guild, me) : [];
   const [chosen, setChosen] = useState<Section | null>(null);
-  const tabs = useRef<(HTMLButtonElement | null)[]>([]);
   // Permissions can go while the dialog is open (a role changed): so does the section.
   const current = chosen && sections.includes(chosen) ? chosen : sections[0];
   if (!guild || !me || !current) {
@@ -67,41 +67,17 @@ export function GuildSettings({ guildId, onClose }: { guildId: Snowflake; onClos
       </Modal>
     );
   }
-  // Arrow keys move between the tabs (WAI-ARIA tabs pattern).
-  const onTabKey = (e: KeyboardEvent, i: number) => {
-    const d = e.key === 'ArrowDown' || e.key === 'ArrowRight' ? 1 : e.key === 'ArrowUp' || e.key === 'ArrowLeft' ? -1 : 0;
-    if (!d) return;
-    e.preventDefault();
-    const j = (i + d + sections.length) % sections.length;
-    const next = sections[j];
-    if (next) setChosen(next);
-    tabs.current[j]?.focus();
-  };
   return (
     <Modal title={t.serverSettingsOf(guild.name)} onClose={onClose} className="settings">
       <div className="settings-body">
         <div className="settings-nav">
-          <div role="tablist" aria-label={t.settingsSections} aria-orientation="vertical" className="settings-tabs">
-            {sections.map((id, i) => (
-              <button
-                key={id}
-                ref={(el) => {
-                  tabs.current[i] = el;
-                }}
-                type="button"
-                role="tab"
-                id={`tab-${id}`}
-                aria-selected={id === current}
-                aria-controls={`panel-${id}`}
-                tabIndex={id === current ? 0 : -1}
-                className={id === current ? 'tab active' : 'tab'}
-                onClick={() => setChosen(id)}
-                onKeyDown={(e) => onTabKey(e, i)}
-              >
-                {SECTIONS.find((s) => s.id === id)?.label}
-              </button>
-            ))}
-          </div>
+          <VerticalTabs
+            label={t.settingsSections}
+            idPrefix=""
+            tabs={sections.map((id) => ({ id, label: SECTIONS.find((x) => x.id === id)?.label ?? id }))}
+            current={current}
+            onChoose={setChosen}
+          />
           <button type="button" className="secondary small" onClick={onClose}>
             {t.close}
           </button>
