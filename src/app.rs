@@ -191,6 +191,11 @@ impl App {
             hearth.share_limits(crate::cluster::RedisLimits::new(c.clone()));
             hearth.share_slowmode(crate::cluster::RedisSlowmode::new(c.clone()));
             hearth.share_backoff(crate::cluster::RedisBackoff::new(c.clone()));
+            hearth.share_presence(crate::cluster::RedisPresence::new(
+                c.clone(),
+                hearth.node.instance().to_string(),
+                hearth.config.cluster.presence_ttl_seconds * 1000,
+            ));
         }
 
         // Features.
@@ -467,6 +472,9 @@ impl App {
         let operator_events = tokio::spawn(self.hearth.clone().watch_operator_events());
         // Voice states end when their member loses the right to them (service/voice.rs).
         let voice_watch = tokio::spawn(self.hearth.clone().run_voice_watch());
+        // On a cluster: this node's presence entry is renewed and dead nodes' users go
+        // offline (service/presence.rs; returns at once on a single node).
+        let presence = tokio::spawn(self.hearth.clone().keep_presence());
         let (fed, db, log) = (self.fed.clone(), self.hearth.db.clone(), self.log.clone());
         let blocks = tokio::spawn(async move {
             let mut t = tokio::time::interval(crate::service::relay::RELAY_POLL);
@@ -610,6 +618,7 @@ impl App {
         operator_events.abort();
         blocks.abort();
         voice_watch.abort();
+        presence.abort();
         media_gc.abort();
         purges.abort();
         polls.abort();

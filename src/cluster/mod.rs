@@ -3,13 +3,14 @@
 //! by the composition root from the `cluster` section; [`RedisBus`] is the event bus between
 //! nodes, [`RedisLimits`] the rate-limit buckets, [`RedisBackoff`] the login backoff's
 //! failure counters, [`RedisStarts`] the session-start
-//! windows (`session_start_limit`) and [`RedisSlowmode`] the slow-mode slots every node
-//! shares. Without `cluster.redis_url` none of this exists and the node runs alone on its
+//! windows (`session_start_limit`), [`RedisSlowmode`] the slow-mode slots and
+//! [`RedisPresence`] the presence every node shares. Without `cluster.redis_url` none of this exists and the node runs alone on its
 //! in-process bus.
 
 pub mod backoff;
 pub mod bus;
 pub mod limits;
+pub mod presence;
 pub mod slowmode;
 pub mod starts;
 
@@ -18,6 +19,7 @@ use redis::aio::ConnectionManager;
 pub use backoff::RedisBackoff;
 pub use bus::RedisBus;
 pub use limits::RedisLimits;
+pub use presence::RedisPresence;
 pub use slowmode::RedisSlowmode;
 pub use starts::RedisStarts;
 

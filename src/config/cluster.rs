@@ -18,6 +18,10 @@ pub struct ClusterConfig {
     /// Entries kept per guild or user stream (approximate trim, `XADD MAXLEN ~`): how far a
     /// lagging node can catch up. Default 10000.
     pub stream_max_len: u64,
+    /// Seconds a node's presence entry lives without renewal (spec/cluster.md §7): the users
+    /// of a node that crashed go offline within this bound. Renewed every third of it.
+    /// Default 30; 2 to 3600.
+    pub presence_ttl_seconds: u64,
 }
 
 impl Default for ClusterConfig {
@@ -26,6 +30,7 @@ impl Default for ClusterConfig {
             redis_url: None,
             redis_key_prefix: "hearth:".into(),
             stream_max_len: 10_000,
+            presence_ttl_seconds: 30,
         }
     }
 }
@@ -56,6 +61,12 @@ impl ClusterConfig {
             p.push(format!(
                 "cluster.stream_max_len = {} is below 100",
                 self.stream_max_len
+            ));
+        }
+        if !(2..=3600).contains(&self.presence_ttl_seconds) {
+            p.push(format!(
+                "cluster.presence_ttl_seconds = {} is outside 2..=3600",
+                self.presence_ttl_seconds
             ));
         }
         p

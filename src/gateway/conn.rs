@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::events::{Event, intents};
 use crate::service::Actor;
 use crate::service::bots::approved_intents;
-use crate::service::presence::Presence;
+use crate::service::presence::{Presence, PresenceSource};
 use crate::snowflake::Snowflake;
 
 #[derive(Deserialize)]
@@ -331,7 +331,10 @@ impl Conn {
             .await
             .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
         let p = Presence::from_client(id.presence.as_ref());
-        self.gw.hearth.publish_presence_of(&actor.user, &guilds, p);
+        self.gw
+            .hearth
+            .publish_presence_of(&actor.user, &guilds, p)
+            .await;
         Ok(())
     }
 
@@ -447,6 +450,8 @@ impl Conn {
                 let members = h.members_wire(g, &chunk, false).await.unwrap_or_default();
                 let mut d = json!({"guild_id": Snowflake::from_db(g), "members": members, "chunk_index": i, "chunk_count": count, "not_found": if i == 0 { json!(not_found) } else { json!([]) }});
                 if req.presences == Some(true) {
+                    let users: Vec<i64> = chunk.iter().map(|m| m.user_id).collect();
+                    self.gw.hearth.load_presences(&users).await;
                     d["presences"] = json!(
                         chunk
                             .iter()
@@ -515,7 +520,11 @@ impl Conn {
                 let user = self.session.as_ref().map(|s| s.user_id).unwrap_or_default();
                 self.gw
                     .hearth
-                    .publish_presence(user, Presence::from_client(Some(&f.d)))
+                    .publish_presence(
+                        user,
+                        Presence::from_client(Some(&f.d)),
+                        PresenceSource::Session,
+                    )
                     .await;
                 Ok(())
             }

@@ -406,11 +406,8 @@ impl Gateway {
                             false
                         }
                     };
-                    if live
-                        && s.intents & intents::GUILDS != 0
-                        && let Some(v) = self.guild_create_for(guild_id.db(), &s).await
-                    {
-                        self.send_to(&s, Event::GuildCreate, v);
+                    if live && s.intents & intents::GUILDS != 0 {
+                        self.send_guild_create(guild_id.db(), &s).await;
                     }
                 }
             }
@@ -438,12 +435,18 @@ impl Gateway {
                 };
                 for s in self.sessions_of_guild(guild_id.db()) {
                     let now = cache.visible_channels(s.user_id);
-                    let before = s
-                        .state
-                        .lock()
-                        .visible
-                        .insert(guild_id.db(), now.clone())
-                        .unwrap_or_default();
+                    let before = {
+                        let mut st = s.state.lock();
+                        match st.visible.get_mut(&guild_id.db()) {
+                            Some(v) => std::mem::replace(v, now.clone()),
+                            None => {
+                                // No GUILD_CREATE queued yet: the one to come is built
+                                // from a snapshot with this change (`push_guild_create`).
+                                st.changed_before_create.insert(guild_id.db());
+                                continue;
+                            }
+                        }
+                    };
                     if s.intents & intents::GUILDS == 0 {
                         continue;
                     }

@@ -65,7 +65,6 @@ mod stats;
 mod trim;
 
 use crate::http::openapi::{ApiError, JsonValue};
-use crate::service::presence::Presence;
 use crate::service::snapshot::{self, GuildSnapshot};
 
 pub use hearth_wire::close;
@@ -372,8 +371,13 @@ impl Gateway {
         }
     }
 
-    /// Builds the GUILD_CREATE for a user's session.
-    pub(crate) async fn guild_create_for(&self, guild_id: i64, s: &Session) -> Option<Value> {
+    /// Builds the GUILD_CREATE for a user's session from the guild's current snapshot, with
+    /// the channels it lists (the session's `visible` set once it is queued).
+    pub(crate) async fn guild_create_for(
+        &self,
+        guild_id: i64,
+        s: &Session,
+    ) -> Option<(Value, HashSet<i64>)> {
         let cache = self.cache(guild_id).await?;
         let pres = |u: i64| {
             if s.intents & intents::GUILD_PRESENCES != 0 || !s.bot {
@@ -385,16 +389,10 @@ impl Gateway {
         match snapshot::guild_create(&self.hearth, &cache, s.user_id, s.large_threshold, &pres)
             .await
         {
-            Ok(mut v) => {
-                if let Some(v) = v.as_mut() {
-                    without_voice_states(s, v);
-                }
-                s.state
-                    .lock()
-                    .visible
-                    .insert(guild_id, cache.visible_channels(s.user_id));
-                v
-            }
+            Ok(v) => v.map(|mut v| {
+                without_voice_states(s, &mut v);
+                (v, cache.visible_channels(s.user_id))
+            }),
             Err(e) => {
                 tracing::error!(error = %e, "GUILD_CREATE build failed");
                 None
@@ -402,22 +400,67 @@ impl Gateway {
         }
     }
 
-    /// Called when a connection ends; goes offline when the user has no connected session.
+    /// Queues a GUILD_CREATE listing the channels `visible` for a session in the guild's
+    /// audience, in one hold of the session's lock with the record of `visible`, unless the
+    /// guild's permissions changed since the session joined the audience
+    /// (`changed_before_create`): the payload may then be older than the change, whose
+    /// routing sent nothing (no GUILD_CREATE to compare with), and `false` asks the caller
+    /// for one built from the current snapshot. `force` queues it anyway.
+    pub(crate) fn push_guild_create(
+        &self,
+        s: &Session,
+        guild_id: i64,
+        payload: Value,
+        visible: HashSet<i64>,
+        force: bool,
+    ) -> bool {
+        let cfg = &self.hearth.config.gateway;
+        let mut raced = false;
+        let kept = s.push_taken(
+            cfg.replay_events.max(cfg.session_queue),
+            cfg.session_queue,
+            |st| {
+                if st.changed_before_create.remove(&guild_id) && !force {
+                    raced = true;
+                    return vec![];
+                }
+                st.visible.insert(guild_id, visible);
+                vec![Prepared::local(Event::GuildCreate, payload)]
+            },
+        );
+        if !kept {
+            s.disconnect_slow();
+        } else if !raced {
+            self.traffic
+                .deliveries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        !raced
+    }
+
+    /// Builds and queues a session's GUILD_CREATE from the guild's current snapshot
+    /// ([`Gateway::push_guild_create`]), again while permission changes overtake it (at most
+    /// three builds; the third is queued whatever happened meanwhile).
+    pub(crate) async fn send_guild_create(&self, guild_id: i64, s: &Session) {
+        for attempt in 0..3 {
+            let Some((v, visible)) = self.guild_create_for(guild_id, s).await else {
+                return;
+            };
+            if self.push_guild_create(s, guild_id, v, visible, attempt == 2) {
+                return;
+            }
+        }
+    }
+
+    /// Called when a connection ends; the user's presence ends on this node when they have
+    /// no connected session here ([`crate::service::Hearth::presence_ended`]).
     pub(crate) async fn connection_closed(&self, user: i64) {
         let any = self
             .sessions_of_user(user)
             .iter()
             .any(|s| s.state.lock().connected);
         if !any {
-            self.hearth
-                .publish_presence(
-                    user,
-                    Presence {
-                        status: "offline".into(),
-                        activities: json!([]),
-                    },
-                )
-                .await;
+            self.hearth.presence_ended(user).await;
         }
     }
 }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use super::{Gateway, Session};
+use super::{Gateway, Prepared, Session};
 use crate::error::{Error, Result};
 use crate::events::{Event, intents};
 use crate::service::Actor;
@@ -141,7 +141,18 @@ impl Gateway {
             ready["private_channels"] = serde_json::to_value(&dms).map_err(Error::internal)?;
             ready["relationships"] = serde_json::to_value(&rels).map_err(Error::internal)?;
         }
-        self.send_to(s, Event::Ready, ready);
+        // First, then whatever was routed to the session while READY was built.
+        let cfg = &self.hearth.config.gateway;
+        let ready = Prepared::local(Event::Ready, ready);
+        if s.start(
+            ready,
+            cfg.replay_events.max(cfg.session_queue),
+            cfg.session_queue,
+        ) {
+            self.traffic.deliveries.fetch_add(1, Ordering::Relaxed);
+        } else {
+            s.disconnect_slow();
+        }
         if !want_guilds {
             return Ok(());
         }
@@ -149,6 +160,9 @@ impl Gateway {
             .hearth
             .ready_guilds(s.user_id, guilds, s.large_threshold)
             .await?;
+        // On a cluster, the listed members' presences come from Redis (no-op alone).
+        let listed: Vec<i64> = parts.values().flat_map(|p| p.member_ids.clone()).collect();
+        self.hearth.load_presences(&listed).await;
         for &g in guilds {
             let (Some(cache), Some(p)) = (snaps.get(&g), parts.remove(&g)) else {
                 continue;
@@ -163,11 +177,12 @@ impl Gateway {
             match snapshot::guild_create_payload(&self.hearth, cache, s.user_id, p, &pres) {
                 Ok(mut v) => {
                     super::without_voice_states(s, &mut v);
-                    s.state
-                        .lock()
-                        .visible
-                        .insert(g, cache.visible_channels(s.user_id));
-                    self.send_to(s, Event::GuildCreate, v);
+                    let visible = cache.visible_channels(s.user_id);
+                    // A permission change routed since the session joined the guild's
+                    // audience: built again from the current snapshot.
+                    if !self.push_guild_create(s, g, v, visible, false) {
+                        self.send_guild_create(g, s).await;
+                    }
                 }
                 Err(e) => tracing::error!(error = %e, "GUILD_CREATE build failed"),
             }

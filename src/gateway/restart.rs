@@ -408,6 +408,7 @@ impl Gateway {
                 .collect();
             let guilds: HashSet<i64> = s.guilds.into_iter().collect();
             let mut state = SessionState::new(guilds.clone());
+            state.started = true;
             state.seq = s.seq;
             state.floor = s.floor;
             state.sent = s.seq;

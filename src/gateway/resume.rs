@@ -127,8 +127,8 @@ impl Gateway {
         let mut creates = HashMap::new();
         if s.intents & intents::GUILDS != 0 {
             for g in joined.keys() {
-                if let Some(v) = self.guild_create_for(*g, &s).await {
-                    creates.insert(*g, v);
+                if let Some(created) = self.guild_create_for(*g, &s).await {
+                    creates.insert(*g, created);
                 }
             }
         }
@@ -175,7 +175,8 @@ impl Gateway {
                 break;
             };
             if joined.contains_key(&g) {
-                if let Some(v) = creates.remove(&g) {
+                if let Some((v, visible)) = creates.remove(&g) {
+                    st.visible.insert(g, visible);
                     synthetic.push(Prepared::local(Event::GuildCreate, v));
                 }
             } else {

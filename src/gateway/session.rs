@@ -37,8 +37,19 @@ pub(crate) struct SessionState {
     /// Set when the session must end (revoked): the close code to send.
     pub kill: Option<u16>,
     pub guilds: HashSet<i64>,
-    /// Channels visible per guild (to emit visibility changes).
+    /// Channels visible per guild (to emit visibility changes), from the GUILD_CREATE sent on.
     pub visible: HashMap<i64, HashSet<i64>>,
+    /// Guilds whose permissions changed after the session joined their audience but before
+    /// their GUILD_CREATE was queued: that GUILD_CREATE is built again from the current
+    /// snapshot ([`super::Gateway::push_guild_create`]) instead of being followed by
+    /// CHANNEL_CREATEs for channels it lists.
+    pub changed_before_create: HashSet<i64>,
+    /// Whether READY is queued. Until then the session is already in its guilds' audiences
+    /// (so that nothing between the state READY reads and live routing is missed), and what
+    /// is routed to it waits in `early`, queued right after READY ([`Session::start`]):
+    /// READY is always the first dispatch (seq 1).
+    pub started: bool,
+    early: Vec<(Arc<Prepared>, bool)>,
     /// Generation of the connection currently attached (a resume bumps it).
     pub generation: u64,
     /// While detached: the replay-log position at the disconnect; every dispatch logged
@@ -65,6 +76,9 @@ impl SessionState {
             kill: None,
             guilds,
             visible: HashMap::new(),
+            changed_before_create: HashSet::new(),
+            started: false,
+            early: Vec::new(),
             generation: 1,
             cursor: 0,
             joined: HashMap::new(),
@@ -74,7 +88,12 @@ impl SessionState {
     }
 
     /// Appends a dispatch with the next seq, dropping the oldest beyond `cap`.
+    /// Before READY (`started` unset) it waits in `early` instead, without a seq.
     pub(crate) fn append(&mut self, event: Arc<Prepared>, stripped: bool, cap: usize) {
+        if !self.started {
+            self.early.push((event, stripped));
+            return;
+        }
         self.seq += 1;
         let seq = self.seq;
         self.buffer.push_back(Buffered {
@@ -103,6 +122,11 @@ impl SessionState {
         if self.buffer.capacity() > 64 && self.buffer.len() < self.buffer.capacity() / 4 {
             self.buffer.shrink_to(self.buffer.len().max(8) * 2);
         }
+    }
+
+    /// Events queued and not yet written to the socket (those waiting for READY included).
+    fn behind(&self) -> usize {
+        (self.seq - self.sent) as usize + self.early.len()
     }
 
     /// Whether a RESUME with `seq` can be served from the buffer.
@@ -137,7 +161,22 @@ impl Session {
     ) -> bool {
         let mut s = self.state.lock();
         s.append(event, stripped, cap);
-        let behind = (s.seq - s.sent) as usize;
+        let behind = s.behind();
+        drop(s);
+        self.notify.notify_one();
+        behind <= queue
+    }
+
+    /// Queues READY (`ready`) as the session's first dispatch, then what was routed to it
+    /// meanwhile, in order. Returns as [`Session::push`].
+    pub(crate) fn start(&self, ready: Arc<Prepared>, cap: usize, queue: usize) -> bool {
+        let mut s = self.state.lock();
+        s.started = true;
+        s.append(ready, false, cap);
+        for (e, stripped) in std::mem::take(&mut s.early) {
+            s.append(e, stripped, cap);
+        }
+        let behind = s.behind();
         drop(s);
         self.notify.notify_one();
         behind <= queue
@@ -161,7 +200,7 @@ impl Session {
         for e in events {
             s.append(e, false, cap);
         }
-        let behind = (s.seq - s.sent) as usize;
+        let behind = s.behind();
         drop(s);
         self.notify.notify_one();
         behind <= queue

@@ -769,6 +769,7 @@ async fn presence_from_member(s: &FedState, origin: &str, guild_id: i64, d: &Val
     h.publish_presence(
         user.id,
         crate::service::presence::Presence::from_client(Some(d)),
+        crate::service::presence::PresenceSource::Remote,
     )
     .await;
 }

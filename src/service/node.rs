@@ -295,6 +295,12 @@ impl Node {
         }
     }
 
+    /// The holder name of this process (the node id and a random suffix): unique per process,
+    /// so two processes started with one node id are still two holders (presence, spec/cluster.md §7).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// Stops renewing without giving anything up, as if the process had frozen or died: the
     /// leases lapse after `lease_seconds` (for tests of failover).
     pub fn halt(&self) {

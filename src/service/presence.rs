@@ -1,14 +1,18 @@
 //! Presence (Discord "Gateway Events > Presence Update"): each user's current status and
 //! activities, set by their gateway sessions or, for users of other servers, by their home
 //! server through federation; published to the user's guilds as lossy PRESENCE_UPDATE
-//! dispatches. Kept in memory: a restart makes everyone offline until they reconnect.
+//! dispatches. Kept in memory on a single node (a restart makes everyone offline until they
+//! reconnect); shared through Redis on a cluster ([`Presences`], spec/cluster.md §7).
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 use super::Hearth;
+use crate::cluster::RedisPresence;
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::snowflake::Snowflake;
 use crate::storage::UserRow;
@@ -108,10 +112,18 @@ fn activity(a: &Value) -> Option<Value> {
     Some(Value::Object(out))
 }
 
-/// The presence of every user seen online (the latest set by any of their sessions).
-#[derive(Default, Debug)]
+/// The presence of every user seen online (the latest set by any of their sessions) and, on
+/// a cluster, the presence shared through Redis ([`RedisPresence`], spec/cluster.md §7).
+///
+/// On a single node `by_user` is the truth. On a cluster it is a cache filled from Redis right
+/// before each read that shows presences (GUILD_CREATE, member chunks, a newcomer's
+/// presence), and `held` lists the users with a connected session on this node, whose
+/// presence the node re-announces if Redis lost its entry (the node was taken for dead).
+#[derive(Default)]
 pub struct Presences {
     by_user: Mutex<HashMap<i64, Presence>>,
+    held: Mutex<HashMap<i64, Presence>>,
+    shared: OnceLock<RedisPresence>,
 }
 
 impl Presences {
@@ -126,11 +138,31 @@ impl Presences {
     fn get(&self, user: i64) -> Option<Presence> {
         self.by_user.lock().get(&user).cloned()
     }
+
+    /// The stored form of a presence in Redis: `None` for offline.
+    fn stored(p: &Presence) -> Option<String> {
+        (p.status != "offline")
+            .then(|| json!({"status": p.status, "activities": p.activities}).to_string())
+    }
+}
+
+/// How a presence reaches [`Hearth::set_presence`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PresenceSource {
+    /// A connected gateway session of this node (IDENTIFY, op 3).
+    Session,
+    /// The user's home server (a user of another server, through federation).
+    Remote,
 }
 
 impl Hearth {
+    /// Shares presence with the other nodes of a cluster (composition root).
+    pub fn share_presence(&self, shared: RedisPresence) {
+        let _ = self.presences.shared.set(shared);
+    }
+
     /// The presence object of a user for a guild, if online (`None` when offline or
-    /// invisible).
+    /// invisible). On a cluster, call [`Hearth::load_presences`] for the users first.
     pub fn presence_of(&self, user: i64, guild: i64) -> Option<Value> {
         let p = self.presences.get(user)?;
         if p.status == "offline" || p.status == "invisible" {
@@ -141,12 +173,71 @@ impl Hearth {
         )
     }
 
-    /// Publishes a user's presence to their guilds (lossy). Reads the user's guilds and
-    /// profile from storage; [`Hearth::publish_presence_of`] takes them when known.
-    pub async fn publish_presence(&self, user: i64, p: Presence) {
-        if !self.presences.set(user, &p) {
+    /// On a cluster, reads the current presence of `users` from Redis into this node's cache
+    /// (one `MGET` per 1,000 users), so that [`Hearth::presence_of`] answers for the whole
+    /// cluster; nothing on a single node. A Redis failure keeps the cache as it was (logged).
+    pub async fn load_presences(&self, users: &[i64]) {
+        let Some(shared) = self.presences.shared.get() else {
             return;
+        };
+        let mut users = users.to_vec();
+        users.sort_unstable();
+        users.dedup();
+        match shared.load(&users).await {
+            Ok(got) => {
+                let mut by_user = self.presences.by_user.lock();
+                for (u, j) in users.iter().zip(got) {
+                    match j.and_then(|j| serde_json::from_str::<Value>(&j).ok()) {
+                        Some(v) => {
+                            by_user.insert(
+                                *u,
+                                Presence {
+                                    status: v["status"].as_str().unwrap_or("online").to_string(),
+                                    activities: v["activities"].clone(),
+                                },
+                            );
+                        }
+                        None => {
+                            by_user.remove(u);
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "presence: cannot read Redis"),
         }
+    }
+
+    /// Records a presence and says whether it changed (to be published). On a cluster the
+    /// comparison is Redis' (one script); on a Redis failure the node's own cache decides.
+    async fn set_presence(&self, user: i64, p: &Presence, source: PresenceSource) -> bool {
+        let local = self.presences.set(user, p);
+        let Some(shared) = self.presences.shared.get() else {
+            return local;
+        };
+        let stored = Presences::stored(p);
+        let r = match source {
+            PresenceSource::Session => {
+                self.presences.held.lock().insert(user, p.clone());
+                shared.set(user, stored.as_deref()).await
+            }
+            PresenceSource::Remote => shared.set_remote(user, stored.as_deref()).await,
+        };
+        r.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "presence: cannot write Redis");
+            local
+        })
+    }
+
+    /// Publishes a user's presence to their guilds (lossy), if it changed. Reads the user's
+    /// guilds and profile from storage; [`Hearth::publish_presence_of`] takes them when known.
+    pub async fn publish_presence(&self, user: i64, p: Presence, source: PresenceSource) {
+        if self.set_presence(user, &p, source).await {
+            self.broadcast_presence_of(user, &p).await;
+        }
+    }
+
+    /// Reads the user's guilds and row, then [`Hearth::broadcast_presence`].
+    async fn broadcast_presence_of(&self, user: i64, p: &Presence) {
         let Ok(guilds) = self.db.guild_ids_of(user).await else {
             return;
         };
@@ -155,14 +246,94 @@ impl Hearth {
             return;
         };
         let user_obj = self.presence_user(&u);
-        self.broadcast_presence(user_obj, &guilds, &p);
+        self.broadcast_presence(user_obj, &guilds, p);
     }
 
-    /// [`Hearth::publish_presence`] for a user whose row and guild ids are at hand
-    /// (IDENTIFY): no storage round trip.
-    pub fn publish_presence_of(&self, user: &UserRow, guilds: &[i64], p: Presence) {
-        if self.presences.set(user.id, &p) {
+    /// [`Hearth::publish_presence`] of a session of this node for a user whose row and guild
+    /// ids are at hand (IDENTIFY): no storage round trip.
+    pub async fn publish_presence_of(&self, user: &UserRow, guilds: &[i64], p: Presence) {
+        if self
+            .set_presence(user.id, &p, PresenceSource::Session)
+            .await
+        {
             self.broadcast_presence(self.presence_user(user), guilds, &p);
+        }
+    }
+
+    /// The last connected session of `user` on this node ended. On a single node the user
+    /// goes offline; on a cluster only when no other node holds a connected session of theirs.
+    pub async fn presence_ended(&self, user: i64) {
+        let offline = Presence {
+            status: "offline".into(),
+            activities: json!([]),
+        };
+        let Some(shared) = self.presences.shared.get() else {
+            return self
+                .publish_presence(user, offline, PresenceSource::Session)
+                .await;
+        };
+        self.presences.held.lock().remove(&user);
+        match shared.leave(user).await {
+            Ok(true) => {
+                self.presences.set(user, &offline);
+                self.broadcast_presence_of(user, &offline).await;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "presence: cannot write Redis"),
+        }
+    }
+
+    /// On a cluster, keeps this node's presence entry alive and reaps dead nodes' users
+    /// (spec/cluster.md §7): renews every third of `cluster.presence_ttl_seconds`, looks for
+    /// dead nodes every second (at most), publishes the offline presence of the users a reap
+    /// returned, and re-announces the users this node holds when it finds itself reaped.
+    /// Returns at once on a single node; runs until aborted otherwise.
+    pub async fn keep_presence(self: Arc<Self>) {
+        let Some(shared) = self.presences.shared.get() else {
+            return;
+        };
+        let lease = Duration::from_millis(shared.lease_ms());
+        let sweep = (lease / 3).min(Duration::from_secs(1));
+        let mut next_beat = tokio::time::Instant::now();
+        loop {
+            if tokio::time::Instant::now() >= next_beat {
+                match shared.beat().await {
+                    Ok(()) => next_beat = tokio::time::Instant::now() + lease / 3,
+                    Err(e) => tracing::warn!(error = %e, "presence: cannot renew in Redis"),
+                }
+            }
+            if shared.take_lost() {
+                tracing::warn!("presence: this node was taken for dead; re-announcing its users");
+                self.reannounce_presences().await;
+            }
+            match shared.reap().await {
+                Ok(users) => {
+                    let offline = Presence {
+                        status: "offline".into(),
+                        activities: json!([]),
+                    };
+                    for u in users {
+                        self.presences.set(u, &offline);
+                        self.broadcast_presence_of(u, &offline).await;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "presence: cannot reap in Redis"),
+            }
+            tokio::time::sleep(sweep).await;
+        }
+    }
+
+    /// Sets again the presence of every user this node holds (after its entry was reaped).
+    async fn reannounce_presences(&self) {
+        let held: Vec<(i64, Presence)> = self
+            .presences
+            .held
+            .lock()
+            .iter()
+            .map(|(u, p)| (*u, p.clone()))
+            .collect();
+        for (u, p) in held {
+            self.publish_presence(u, p, PresenceSource::Session).await;
         }
     }
 
@@ -170,6 +341,7 @@ impl Hearth {
     /// GUILD_MEMBER_ADD with the newcomer's PRESENCE_UPDATE), so that member lists show them
     /// online before their next status change. Nothing when they are offline.
     pub(crate) async fn publish_presence_to_guild(&self, user: i64, guild: i64) {
+        self.load_presences(&[user]).await;
         let Some(p) = self.presences.get(user) else {
             return;
         };
@@ -177,7 +349,6 @@ impl Hearth {
             self.broadcast_presence(self.presence_user(&u), &[guild], &p);
         }
     }
-
     /// Partial user with the handle: member servers match users by handle.
     fn presence_user(&self, u: &UserRow) -> PresenceUser {
         let w = self.user_wire(u, false);

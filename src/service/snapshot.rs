@@ -348,6 +348,8 @@ pub async fn guild_create(
             .map(|r| Hearth::voice_state_wire(r, None, false))
             .collect();
     let scheduled_events = h.guild_create_scheduled_events(g.id).await?;
+    let member_ids: Vec<i64> = member_rows.iter().map(|m| m.user_id).collect();
+    h.load_presences(&member_ids).await;
     let parts = GuildParts {
         guild: g,
         me,
@@ -355,7 +357,7 @@ pub async fn guild_create(
         member_count,
         large,
         members,
-        member_ids: member_rows.iter().map(|m| m.user_id).collect(),
+        member_ids,
         last,
         emojis,
         voice_states,

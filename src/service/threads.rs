@@ -757,6 +757,7 @@ impl Hearth {
         ));
         let mut entry = to_value(&Self::thread_member_wire(&m, Some(t.guild_id)));
         entry["member"] = to_value(&guild_member);
+        self.load_presences(&[target]).await;
         entry["presence"] = self
             .presence_of(target, t.guild_id)
             .unwrap_or(serde_json::Value::Null);

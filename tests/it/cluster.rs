@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
+use crate::gateway::{GUILD_MESSAGES, GUILD_PRESENCES, GUILDS, Gw};
 use crate::harness::*;
 
 const MESSAGE_CONTENT: u64 = 1 << 15;
@@ -548,5 +548,157 @@ async fn slow_mode_holds_a_member_back_on_every_node() {
             .iter()
             .any(|m| m["content"] == "too soon"),
         "{hist:?}"
+    );
+}
+
+/// A node of a [`TestCluster`] run by the built `hearth` binary, so that it can die by
+/// SIGKILL: the cluster's database and Redis prefix, its own data folder and port.
+struct ChildNode {
+    proc: tokio::process::Child,
+    addr: std::net::SocketAddr,
+    dir: std::path::PathBuf,
+}
+
+impl ChildNode {
+    /// Starts the node with `cluster.presence_ttl_seconds = ttl`; waits for `/ready`.
+    async fn start(cl: &TestCluster, ttl: u64) -> ChildNode {
+        use hearth_testkit::config::{cheap_hashing, env_vars, unlimited};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("hearth_it_node_{}", unique_suffix()));
+        let mut hashing = hearth::config::PasswordHashing::default();
+        cheap_hashing(&mut hashing);
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"));
+        cmd.env("HEARTH_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HEARTH_DATA_DIR", &dir)
+            .env("HEARTH_SERVER_NAME", &cl.nodes[0].config.server_name)
+            .env("HEARTH_LOG", "error")
+            .env("HEARTH_FEDERATION__ENABLED", "false")
+            .env(
+                "HEARTH_DATABASE_URL",
+                hearth_testkit::db::pg_url(&cl.database),
+            )
+            .env("HEARTH_CLUSTER__REDIS_URL", REDIS)
+            .env("HEARTH_CLUSTER__REDIS_KEY_PREFIX", &cl.prefix)
+            .env("HEARTH_CLUSTER__PRESENCE_TTL_SECONDS", ttl.to_string())
+            .envs(env_vars("HEARTH_RATE_LIMITS", &unlimited()))
+            .envs(env_vars("HEARTH_PASSWORD_HASHING", &hashing))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let mut proc = cmd.spawn().expect("spawn hearth");
+        let http = hearth_testkit::rest::http_client();
+        let ready = format!("http://127.0.0.1:{port}/ready");
+        eventually("the node answers /ready", async || {
+            if let Ok(Some(st)) = proc.try_wait() {
+                panic!("hearth exited: {st}");
+            }
+            matches!(http.get(&ready).send().await, Ok(r) if r.status().is_success())
+        })
+        .await;
+        ChildNode {
+            proc,
+            addr: ([127, 0, 0, 1], port).into(),
+            dir,
+        }
+    }
+
+    /// SIGKILL, and reap: the node dies without a word to Redis or its clients.
+    async fn kill(&mut self) {
+        self.proc.kill().await.expect("kill -9 hearth");
+    }
+}
+
+impl Drop for ChildNode {
+    fn drop(&mut self) {
+        let _ = self.proc.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The next PRESENCE_UPDATE of `user` that `gw` receives (its `status`).
+async fn next_presence_of(gw: &mut Gw, user: &str) -> String {
+    let p = gw
+        .expect_where("PRESENCE_UPDATE", |d| d["user"]["id"] == user)
+        .await;
+    s(&p["status"])
+}
+
+#[tokio::test]
+async fn presence_is_one_across_nodes_and_a_killed_nodes_users_go_offline() {
+    // Presence entries of a node live 2 s without renewal.
+    let cl = TestCluster::start(2, |c| c.cluster.presence_ttl_seconds = 2).await;
+    let [n1, n2] = [&cl.nodes[0], &cl.nodes[1]];
+    let (_, alice_tok) = n1.register("alice").await;
+    let (bob, bob_tok) = n1.register("bob").await;
+    let g = create_guild(&n1.client(&alice_tok), "Presence").await;
+    join(&n1.client(&bob_tok), &g.invite).await;
+    let intents = GUILDS | GUILD_PRESENCES;
+    let mut alice1 = Gw::identify(n1, &alice_tok, intents).await;
+    alice1.expect("GUILD_CREATE").await;
+
+    // Bob comes online on node 2; Alice, on node 1, is told.
+    let mut bob2 = Gw::identify(n2, &bob_tok, intents).await;
+    bob2.expect("GUILD_CREATE").await;
+    assert_eq!(next_presence_of(&mut alice1, &bob).await, "online");
+    // A session started later on node 1 lists him online in its GUILD_CREATE: node 1 holds
+    // no session of his, the presence comes from Redis.
+    let mut alice1b = Gw::identify(n1, &alice_tok, intents).await;
+    let gc = alice1b.expect("GUILD_CREATE").await;
+    let listed: Vec<&serde_json::Value> = gc["presences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["user"]["id"] == bob.as_str())
+        .collect();
+    assert_eq!(listed.len(), 1, "{}", gc["presences"]);
+    assert_eq!(listed[0]["status"], "online");
+
+    // Bob also connects through node 1, then closes his node-2 session: he is still online
+    // (node 1 holds him), so the next presence Alice hears of him is the status he sets.
+    let mut bob1 = Gw::identify(n1, &bob_tok, intents).await;
+    bob1.expect("GUILD_CREATE").await;
+    bob2.close_with(1000).await;
+    bob1.send(
+        json!({"op": 3, "d": {"status": "idle", "since": null, "activities": [], "afk": true}}),
+    )
+    .await;
+    assert_eq!(next_presence_of(&mut alice1, &bob).await, "idle");
+    // Closing his last session makes him offline, once.
+    bob1.close_with(1000).await;
+    assert_eq!(next_presence_of(&mut alice1, &bob).await, "offline");
+
+    // Bob's only session is on a node that is killed with SIGKILL: nobody tells Redis, and
+    // the node's entry lapses; a surviving node publishes him offline.
+    let mut child = ChildNode::start(&cl, 2).await;
+    let mut bob_c = Gw::identify_addr(child.addr, &bob_tok, intents).await;
+    bob_c.expect("GUILD_CREATE").await;
+    assert_eq!(next_presence_of(&mut alice1, &bob).await, "online");
+    child.kill().await;
+    assert_eq!(next_presence_of(&mut alice1, &bob).await, "offline");
+    // And a new session no longer lists him.
+    let mut alice1c = Gw::identify(n1, &alice_tok, intents).await;
+    let gc = alice1c.expect("GUILD_CREATE").await;
+    assert!(
+        !gc["presences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["user"]["id"] == bob.as_str()),
+        "{}",
+        gc["presences"]
+    );
+    // Alice herself is listed online throughout.
+    assert!(
+        gc["presences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["status"] == "online"),
+        "{}",
+        gc["presences"]
     );
 }

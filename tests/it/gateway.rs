@@ -91,8 +91,13 @@ impl Gw {
 
     /// [`Gw::connect`] to `path` (with its query), reading HELLO.
     pub async fn connect_at(ts: &TestServer, path: &str) -> Gw {
+        Gw::connect_addr(ts.addr, path).await
+    }
+
+    /// [`Gw::connect_at`] a server listening at `addr` (one not run by this process).
+    pub async fn connect_addr(addr: std::net::SocketAddr, path: &str) -> Gw {
         let query = path.split_once('?').map_or("", |(_, q)| q);
-        let url = format!("ws://{}{path}", ts.addr);
+        let url = format!("ws://{addr}{path}");
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket connect");
@@ -124,7 +129,12 @@ impl Gw {
 
     /// Connects, identifies with `token` and `intents`, and consumes READY.
     pub async fn identify(ts: &TestServer, token: &str, intents: u64) -> Gw {
-        let mut g = Gw::connect(ts, "v=10&encoding=json").await;
+        Gw::identify_addr(ts.addr, token, intents).await
+    }
+
+    /// [`Gw::identify`] on a server listening at `addr` (one not run by this process).
+    pub async fn identify_addr(addr: std::net::SocketAddr, token: &str, intents: u64) -> Gw {
+        let mut g = Gw::connect_addr(addr, "/gateway?v=10&encoding=json").await;
         g.send(json!({"op": 2, "d": {"token": token, "intents": intents, "properties": {"os": "linux", "browser": "test", "device": "test"}}})).await;
         let ready = g.expect("READY").await;
         g.session_id = s(&ready["session_id"]);

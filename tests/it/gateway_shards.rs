@@ -17,7 +17,7 @@ use crate::gateway::{
     world_with,
 };
 use crate::harness::{Client, TestServer, create_guild, eventually, join, s, say};
-use hearth::service::presence::Presence;
+use hearth::service::presence::{Presence, PresenceSource};
 
 /// Messages each sender posts in its guild.
 const PER_GUILD: usize = 30;
@@ -251,6 +251,7 @@ async fn presence(ts: &TestServer, user: &str, status: &str) {
                 status: status.into(),
                 activities: json!([]),
             },
+            PresenceSource::Session,
         )
         .await;
 }
@@ -406,4 +407,122 @@ async fn a_dispatcher_backlog_sheds_typing_and_presence_first_and_nothing_else()
         w.ts.gateway.shed_stats().typing_dispatches,
         shed.typing_dispatches
     );
+}
+
+#[tokio::test]
+async fn a_permission_change_while_ready_is_built_neither_precedes_nor_repeats_guild_create() {
+    let w = world_with(|_| {}).await;
+    // A channel hidden from bob, and a second guild of his whose snapshot nobody loaded yet.
+    let r = w
+        .alice
+        .post(
+            &format!("/guilds/{}/channels", w.guild),
+            json!({"name": "secret", "permission_overwrites": [{"id": w.bob_id, "type": 1, "allow": "0", "deny": "1024"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let secret = s(&r.body["id"]);
+    let later = create_guild(&w.alice, "Later").await;
+    join(&w.bob, &later.invite).await;
+    // Carol, a member of the first guild only, makes the gateway load its snapshot.
+    let (_, carol_tok) = w.ts.register("carol").await;
+    join(&w.ts.client(&carol_tok), &w.invite).await;
+    let mut carol = Gw::identify(&w.ts, &carol_tok, GUILDS).await;
+    carol.expect("GUILD_CREATE").await;
+
+    // Bob identifies while snapshot loads are held: his session joins both guilds'
+    // audiences, and building READY waits for the second guild's snapshot.
+    let hold = w.ts.gateway.hold_snapshot_loads();
+    let mut bob = Gw::connect(&w.ts, "v=10&encoding=json").await;
+    bob.send(json!({"op": 2, "d": {"token": w.bob_tok, "intents": GUILDS | GUILD_MESSAGES, "properties": {"os": "linux", "browser": "test", "device": "test"}}}))
+        .await;
+    eventually("READY's build waits for a snapshot", || async {
+        (w.ts.gateway.snapshot_loads_waiting() == 1).then_some(())
+    })
+    .await;
+    // A message is routed to the session meanwhile (the guild's snapshot is loaded).
+    let routed = |gw: &hearth::gateway::Gateway| gw.shard_routed().iter().sum::<u64>();
+    let before = routed(&w.ts.gateway);
+    say(&w.alice, &w.general, "early").await;
+    eventually("the early message is routed", || async {
+        (routed(&w.ts.gateway) > before).then_some(())
+    })
+    .await;
+    // Meanwhile alice lets bob see the secret channel: its routing reloads the first
+    // guild's snapshot (held too), then finds bob's session without a GUILD_CREATE yet.
+    let r = w
+        .alice
+        .put(
+            &format!("/channels/{secret}/permissions/{}", w.bob_id),
+            json!({"type": 1, "allow": "1024", "deny": "0"}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    eventually("the permission change's reload waits too", || async {
+        (w.ts.gateway.snapshot_loads_waiting() == 2).then_some(())
+    })
+    .await;
+    drop(hold);
+
+    // Everything bob receives up to a fence message sent after both GUILD_CREATEs.
+    let mut seen: Vec<Value> = vec![];
+    let mut creates = 0;
+    while creates < 2 {
+        let v = bob.next().await.expect("open");
+        if v["op"] == 0 {
+            if v["t"] == "GUILD_CREATE" {
+                creates += 1;
+            }
+            seen.push(v);
+        }
+    }
+    say(&w.alice, &w.general, "fence").await;
+    loop {
+        let v = bob.next().await.expect("open");
+        if v["op"] == 0 {
+            let fence = v["t"] == "MESSAGE_CREATE" && v["d"]["content"] == "fence";
+            seen.push(v);
+            if fence {
+                break;
+            }
+        }
+    }
+    let names: Vec<&str> = seen.iter().map(|v| v["t"].as_str().unwrap_or("")).collect();
+    let gc = seen
+        .iter()
+        .position(|v| v["t"] == "GUILD_CREATE" && v["d"]["id"] == w.guild.as_str())
+        .unwrap_or_else(|| panic!("no GUILD_CREATE of the guild: {names:?}"));
+    // READY first, though a message was routed to the session before it (and kept).
+    assert_eq!(names.first(), Some(&"READY"), "{names:?}");
+    assert!(
+        seen.iter()
+            .any(|v| v["t"] == "MESSAGE_CREATE" && v["d"]["content"] == "early"),
+        "{names:?}"
+    );
+    // No channel announced before the guild's GUILD_CREATE.
+    assert!(
+        !names[..gc].contains(&"CHANNEL_CREATE"),
+        "CHANNEL_CREATE before GUILD_CREATE: {names:?}"
+    );
+    // Each visible channel is announced once: listed by GUILD_CREATE or created after it.
+    let mut announced: Vec<String> = seen[gc]["d"]["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .map(|c| s(&c["id"]))
+        .collect();
+    announced.extend(
+        seen[gc..]
+            .iter()
+            .filter(|v| v["t"] == "CHANNEL_CREATE")
+            .map(|v| s(&v["d"]["id"])),
+    );
+    let unique: HashSet<&String> = announced.iter().collect();
+    assert_eq!(
+        unique.len(),
+        announced.len(),
+        "announced twice: {announced:?}"
+    );
+    assert!(announced.contains(&secret), "{announced:?}");
+    assert!(announced.contains(&w.general), "{announced:?}");
 }
