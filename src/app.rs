@@ -550,15 +550,19 @@ impl App {
         });
         let gateway = self.gateway.clone();
         let draining = self.hearth.node.clone();
+        let drain_delay = Duration::from_millis(self.hearth.config.node.drain_delay_ms);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|v| *v).await;
         };
         tokio::spawn(async move {
             shutdown.await;
-            // `/ready` answers 503 from now on, and every gateway session is told op 7
-            // RECONNECT (a rolling restart: the load balancer moves clients elsewhere).
+            // `/ready` answers 503 from now on; after `node.drain_delay_ms` (the load
+            // balancer's health check took the node out meanwhile, while it still served),
+            // every gateway session is told op 7 RECONNECT (a rolling restart: clients
+            // reconnect elsewhere) and the listeners stop.
             draining.drain();
+            tokio::time::sleep(drain_delay).await;
             gateway.shutdown();
             let _ = stop_tx.send(true);
         });

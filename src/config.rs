@@ -739,10 +739,11 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                              [], [] (everyone), 8388608, 10000, 3, none, 443, 86400000,
                              259200000 (3 days), 3600000
   registrar.{url, public_key, refresh_secs}   none, none, 3600
-  node.{id, lease_seconds}   host name + hash of data_dir, 15
-  cluster.{redis_url, redis_key_prefix, stream_max_len}
+  node.{id, lease_seconds, drain_delay_ms}
+                             host name + hash of data_dir, 15, 0
+  cluster.{redis_url, redis_key_prefix, stream_max_len, presence_ttl_seconds}
                              none (single node; set: needs a postgres:// database_url),
-                             hearth:, 10000
+                             hearth:, 10000, 30
 Unknown settings and unknown HEARTH_* variables are errors (with the closest name suggested).
 `hearth config check` validates a configuration; `hearth config show` prints every setting's
 effective value and where it came from (with no file and no variables: every default).";

@@ -460,7 +460,8 @@ impl Config {
     /// and the value: the scheme of `database_url`, an empty `server_name`, only one of
     /// `federation.tls_cert` / `federation.tls_key`, `federation.dead_peer_after_ms` or
     /// `federation.dead_peer_probe_ms` below one second, `media.store = "s3"` without a bucket,
-    /// `node.lease_seconds` outside 3..=3600, a `node.id` empty or over 100 characters,
+    /// `node.lease_seconds` outside 3..=3600, `node.drain_delay_ms` over 60000, a `node.id`
+    /// empty or over 100 characters,
     /// `limits.interaction_token_seconds` outside 1..=86400.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -500,6 +501,12 @@ impl Config {
             problems.push(format!(
                 "node.lease_seconds = {} is outside 3..=3600: give three seconds to an hour",
                 self.node.lease_seconds
+            ));
+        }
+        if self.node.drain_delay_ms > 60_000 {
+            problems.push(format!(
+                "node.drain_delay_ms = {} is over 60000: give at most a minute",
+                self.node.drain_delay_ms
             ));
         }
         if let Some(id) = &self.node.id

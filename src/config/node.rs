@@ -18,6 +18,11 @@ pub struct NodeConfig {
     /// its last renewal; another node then takes them over. The nodes' clocks must agree
     /// to well within this (NTP).
     pub lease_seconds: u64,
+    /// Milliseconds a draining node keeps serving after `/ready` turned 503 and before it
+    /// tells its gateway clients op 7 RECONNECT and stops its listeners (default 0, at most
+    /// 60,000): long enough for the load balancer's health check to take it out, so that no
+    /// request or reconnection is sent to a node about to close (README "Rolling restarts").
+    pub drain_delay_ms: u64,
 }
 
 impl Default for NodeConfig {
@@ -25,6 +30,7 @@ impl Default for NodeConfig {
         NodeConfig {
             id: None,
             lease_seconds: 15,
+            drain_delay_ms: 0,
         }
     }
 }

@@ -367,3 +367,44 @@ async fn another_node_takes_over_a_guilds_sequencer_and_the_member_gets_a_gaples
     contents.reverse();
     assert_eq!(contents, ["one", "two", "three", "four", "five"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_drain_delay_serves_on_while_ready_answers_503_then_sends_op_7() {
+    use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
+    let mut srv = TestServer::start_with(|c| c.node.drain_delay_ms = 3_000).await;
+    let (_, tok) = srv.register("alice").await;
+    let client = srv.client(&tok);
+    let g = crate::harness::create_guild(&client, "Drain").await;
+    let mut gw = Gw::identify(&srv, &tok, GUILDS | GUILD_MESSAGES).await;
+    gw.expect("GUILD_CREATE").await;
+    let ready = format!("http://{}/ready", srv.addr);
+    let stopping = tokio::spawn(async move {
+        srv.stop_keeping_data().await;
+        srv
+    });
+    eventually("/ready answers 503", async || {
+        reqwest::get(&ready)
+            .await
+            .is_ok_and(|r| r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE)
+    })
+    .await;
+    // During the delay the node still serves: a message is accepted and reaches the open
+    // session, which has not been told to reconnect yet.
+    crate::harness::say(&client, &g.general, "while draining").await;
+    loop {
+        let v = gw.next().await.expect("the session is open");
+        assert_ne!(v["op"], 7, "op 7 before the delay ended: {v}");
+        if v["t"] == "MESSAGE_CREATE" {
+            assert_eq!(v["d"]["content"], "while draining");
+            break;
+        }
+    }
+    // Then op 7 RECONNECT, and the node stops.
+    loop {
+        let v = gw.next().await.expect("op 7 before the close");
+        if v["op"] == 7 {
+            break;
+        }
+    }
+    let _srv = stopping.await.expect("stopped");
+}

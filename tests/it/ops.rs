@@ -827,17 +827,9 @@ async fn hearth_log_format_json_writes_one_json_object_per_line() {
     assert_fails_with(&r, 2, &["HEARTH_LOG_FORMAT", "json or text"]);
 }
 
-/// docker-compose.yml (no Docker engine here, so checked as text): every `HEARTH_*` variable
-/// the homeserver service sets is a setting, Redis (unused) is gone, published ports come
-/// from variables, and the registrar logs through `HEARTH_REGISTRAR_LOG`, as the homeserver
-/// through `HEARTH_LOG`.
-#[test]
-fn docker_compose_sets_only_documented_variables_and_ports() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml"))
-        .unwrap();
-    let hearth = &text[text.find("\n  hearth:\n").expect("hearth service")
-        ..text.find("\n  registrar:\n").expect("registrar service")];
-    let vars: Vec<(String, String)> = hearth
+/// Every `HEARTH_*` variable set in `text` (a compose file's section) is a setting.
+fn assert_settings(text: &str) {
+    let vars: Vec<(String, String)> = text
         .lines()
         .filter_map(|l| l.trim().split_once(':'))
         .filter(|(k, _)| k.starts_with("HEARTH_"))
@@ -852,13 +844,60 @@ fn docker_compose_sets_only_documented_variables_and_ports() {
             .collect();
         assert!(unknown.is_empty(), "{unknown:?}");
     }
-    assert!(!text.to_lowercase().contains("redis"));
-    assert!(!text.contains("RUST_LOG"));
-    assert!(text.contains("HEARTH_REGISTRAR_LOG:") && hearth.contains("HEARTH_LOG:"));
+}
+
+/// Every port a compose file publishes is on loopback and comes from a variable.
+fn assert_published_ports(text: &str) {
     for l in text
         .lines()
         .filter(|l| l.trim_start().starts_with("- \"127.0.0.1:"))
     {
         assert!(l.contains("${"), "a published port without a variable: {l}");
     }
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("- \"0.0.0.0:")
+            || l.trim_start().starts_with("- \"8080")),
+        "a port published on every address"
+    );
+}
+
+/// docker-compose.yml (no Docker engine here, so checked as text): every `HEARTH_*` variable
+/// the homeserver service sets is a setting, Redis (unused) is gone, published ports come
+/// from variables, and the registrar logs through `HEARTH_REGISTRAR_LOG`, as the homeserver
+/// through `HEARTH_LOG`.
+#[test]
+fn docker_compose_sets_only_documented_variables_and_ports() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml"))
+        .unwrap();
+    let hearth = &text[text.find("\n  hearth:\n").expect("hearth service")
+        ..text.find("\n  registrar:\n").expect("registrar service")];
+    assert_settings(hearth);
+    assert!(!text.to_lowercase().contains("redis"));
+    assert!(!text.contains("RUST_LOG"));
+    assert!(text.contains("HEARTH_REGISTRAR_LOG:") && hearth.contains("HEARTH_LOG:"));
+    assert_published_ports(&text);
+}
+
+/// docker-compose.cluster.yml (three nodes behind Caddy; run for real, without Docker, by
+/// scripts/cluster_smoke.py): every `HEARTH_*` variable is a setting, the three nodes share
+/// the Redis of the file and have distinct ids, the proxy health-checks `/ready` and its
+/// address is the nodes' trusted proxy, and only the proxy publishes a port.
+#[test]
+fn docker_compose_cluster_sets_only_documented_variables_and_ports() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docker-compose.cluster.yml"
+    ))
+    .unwrap();
+    assert_settings(&text);
+    for n in 1..=3 {
+        assert!(text.contains(&format!("HEARTH_NODE__ID: hearth-{n}\n")), "node {n}");
+        assert!(text.contains(&format!("hearth-{n}:8080")), "node {n} behind the proxy");
+    }
+    assert!(text.contains("HEARTH_CLUSTER__REDIS_URL: redis://redis:6379/0"));
+    assert!(text.contains("health_uri /ready"));
+    assert!(text.contains("HEARTH_TRUSTED_PROXIES: '[\"172.30.0.10\"]'"));
+    assert!(text.contains("ipv4_address: 172.30.0.10"));
+    assert_eq!(text.matches("ports:").count(), 1, "only the proxy publishes a port");
+    assert_published_ports(&text);
 }
