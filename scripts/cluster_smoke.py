@@ -9,9 +9,10 @@ Caddyfile (its upstream names replaced by the local ports). Then, through the pr
 2. the member's gateway session (through the proxy) receives every one of 30 messages sent
    through the proxy, in order, and the three nodes' `/metrics` show that each node served
    some of the requests;
-3. the node holding the session is stopped with SIGTERM (a drain): the client gets op 7
-   RECONNECT, connects again through the proxy to a surviving node, and receives the 10
-   messages sent after it, while every REST request during the drain is answered (no 5xx).
+3. the node holding the session is stopped with SIGTERM (a drain): messages are sent through
+   the proxy all along until the client gets op 7 RECONNECT (the drain delay) and after it,
+   none is refused; the client connects again through the proxy to a surviving node and
+   receives the messages sent after its new READY.
 
 Needs: the `hearth` binary (HEARTH_BIN, default target/debug/hearth), `caddy`, PostgreSQL at
 127.0.0.1:5432 (user postgres, trust) with `psql`, Redis at 127.0.0.1:6379 with `redis-cli`,
@@ -207,7 +208,17 @@ async def main():
         holder = next(i for i, m in enumerate(metrics) if metric(m, 'hearth_gateway_sessions{state="connected"}') >= 1)
         procs[holder].send_signal(signal.SIGTERM)
         failures = []
-        await bob.until(lambda v: v.get("op") == 7)
+        during = 0
+        # Sends all through the drain delay, until op 7 arrives.
+        reconnect = asyncio.ensure_future(bob.until(lambda v: v.get("op") == 7))
+        while not reconnect.done():
+            st, b = await asyncio.to_thread(http, api, "POST", f"/channels/{general}/messages",
+                                            {"content": f"during {during}"}, tokens["alice"])
+            during += 1
+            if st != 200:
+                failures.append((st, b))
+            await asyncio.sleep(0.05)
+        await reconnect
         await bob.ws.close()
         after = [f"d{i}" for i in range(10)]
         for c in after[:5]:
@@ -224,7 +235,8 @@ async def main():
         assert got == after[5:], got
         procs[holder].wait(timeout=30)
         assert procs[holder].returncode == 0, procs[holder].returncode
-        print(f"ok: node {holder + 1} drained (exit 0); op 7, reconnect through the proxy, no failed request")
+        assert during >= 10, f"only {during} messages sent during the drain delay"
+        print(f"ok: node {holder + 1} drained (exit 0); {during} messages sent through the proxy during its drain delay, op 7, reconnect, no failed request")
     finally:
         for p in procs:
             if p.poll() is None:

@@ -47,6 +47,24 @@ if old == ARGV[1] then return 0 end
 return 1
 ";
 
+/// A node holds the user again without changing a presence another node may have set (a
+/// session resumed after a restart; this node re-announcing its users after it was taken for
+/// dead). KEYS: `pr:{user}`, `ps:{user}`, `pn:{node}`, `pnodes`; ARGV: node, user, presence
+/// JSON (empty: none), lease ms. The presence is stored only if none is (`SET NX`). Returns
+/// `{1 if it was stored, the stored presence or '', 2 if the node was not listed}`.
+const REJOIN_LUA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local unlisted = redis.call('ZADD', KEYS[4], 'NX', now + tonumber(ARGV[4]), ARGV[1]) * 2
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[2])
+local stored = 0
+if ARGV[3] ~= '' and redis.call('SET', KEYS[1], ARGV[3], 'NX') then
+  stored = 1
+end
+return {stored, redis.call('GET', KEYS[1]) or '', unlisted}
+";
+
 /// A node no longer holds a connected session of the user. KEYS: `pr:{user}`, `ps:{user}`,
 /// `pn:{node}`; ARGV: node, user. Returns 1 when the user is now offline (no node holds
 /// them) and had a presence.
@@ -112,6 +130,7 @@ pub struct RedisPresence {
     lost: AtomicBool,
     set: redis::Script,
     set_remote: redis::Script,
+    rejoin: redis::Script,
     leave: redis::Script,
     beat: redis::Script,
     reap: redis::Script,
@@ -129,6 +148,7 @@ impl RedisPresence {
             lost: AtomicBool::new(false),
             set: redis::Script::new(SET_LUA),
             set_remote: redis::Script::new(SET_REMOTE_LUA),
+            rejoin: redis::Script::new(REJOIN_LUA),
             leave: redis::Script::new(LEAVE_LUA),
             beat: redis::Script::new(BEAT_LUA),
             reap: redis::Script::new(REAP_LUA),
@@ -188,6 +208,30 @@ impl RedisPresence {
             .invoke_async(&mut con)
             .await?;
         Ok(changed == 1)
+    }
+
+    /// This node holds `user` again; `json` (if any) is stored only when no presence is.
+    /// `Ok((stored, the presence now stored))`.
+    pub async fn rejoin(
+        &self,
+        user: i64,
+        json: Option<&str>,
+    ) -> redis::RedisResult<(bool, Option<String>)> {
+        let mut con = self.cluster.conn.clone();
+        let (stored, now, unlisted): (i64, String, i64) = self
+            .rejoin
+            .key(self.key("pr", user))
+            .key(self.key("ps", user))
+            .key(self.key("pn", &self.node))
+            .key(format!("{}pnodes", self.cluster.prefix))
+            .arg(&self.node)
+            .arg(user)
+            .arg(json.unwrap_or(""))
+            .arg(self.lease_ms)
+            .invoke_async(&mut con)
+            .await?;
+        self.found(unlisted == 0);
+        Ok((stored == 1, Some(now).filter(|n| !n.is_empty())))
     }
 
     /// This node no longer holds a connected session of `user`; `Ok(true)` when the user is

@@ -326,10 +326,16 @@ impl Conn {
         }
         // READY (completed with read states, DMs and blocks) and the GUILD_CREATEs, from the
         // guild snapshots and a fixed number of storage calls (gateway::ready).
-        self.gw
+        if self
+            .gw
             .start_session(&actor, &session, &guilds, ready)
             .await
-            .map_err(|_| End::Close(close::UNKNOWN_ERROR, "storage"))?;
+            .is_err()
+        {
+            // Never started: nothing to resume.
+            self.gw.unregister(&session.id);
+            return Err(End::Close(close::UNKNOWN_ERROR, "storage"));
+        }
         let p = Presence::from_client(id.presence.as_ref());
         self.gw
             .hearth
@@ -366,6 +372,8 @@ impl Conn {
         self.generation = generation;
         s.notify.notify_one();
         self.session = Some(s.clone());
+        // On a cluster this node holds the user again (a session saved by a restart).
+        self.gw.hearth.presence_resumed(s.user_id).await;
         self.flush().await?;
         self.gw.send_to(&s, Event::Resumed, json!({}));
         Ok(())

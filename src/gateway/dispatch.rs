@@ -340,9 +340,7 @@ impl Gateway {
             }
             let strip = strip_content(d.has_content, s, prepared);
             if d.lossy {
-                let st = s.state.lock();
-                let behind = (st.seq - st.sent) as usize;
-                drop(st);
+                let behind = s.state.lock().behind();
                 if behind > self.hearth.config.gateway.session_queue / 2 {
                     self.shed.count(d.event, false);
                     continue;
@@ -481,6 +479,7 @@ impl Gateway {
             let mut st = s.state.lock();
             let was = st.guilds.remove(&guild);
             st.passive.forget(guild);
+            st.changed_before_create.remove(&guild);
             let live = st.connected;
             if !live {
                 // Detached: GUILD_DELETE at RESUME.

@@ -416,21 +416,27 @@ impl Gateway {
     ) -> bool {
         let cfg = &self.hearth.config.gateway;
         let mut raced = false;
+        let mut queued = false;
         let kept = s.push_taken(
             cfg.replay_events.max(cfg.session_queue),
             cfg.session_queue,
             |st| {
+                // Left meanwhile: its GUILD_DELETE is queued already.
+                if !st.guilds.contains(&guild_id) {
+                    return vec![];
+                }
                 if st.changed_before_create.remove(&guild_id) && !force {
                     raced = true;
                     return vec![];
                 }
                 st.visible.insert(guild_id, visible);
+                queued = true;
                 vec![Prepared::local(Event::GuildCreate, payload)]
             },
         );
         if !kept {
             s.disconnect_slow();
-        } else if !raced {
+        } else if queued {
             self.traffic
                 .deliveries
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -455,6 +461,14 @@ impl Gateway {
     /// Called when a connection ends; the user's presence ends on this node when they have
     /// no connected session here ([`crate::service::Hearth::presence_ended`]).
     pub(crate) async fn connection_closed(&self, user: i64) {
+        // On a cluster, a draining node's users stay online while their clients reconnect
+        // elsewhere; those that do not are reaped with its presence entry (spec/cluster.md
+        // §7). A single node publishes them offline as it stops.
+        if self.hearth.presence_is_shared()
+            && self.shutting_down.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
         let any = self
             .sessions_of_user(user)
             .iter()

@@ -88,10 +88,13 @@ impl SessionState {
     }
 
     /// Appends a dispatch with the next seq, dropping the oldest beyond `cap`.
-    /// Before READY (`started` unset) it waits in `early` instead, without a seq.
+    /// Before READY (`started` unset) it waits in `early` instead, without a seq (at most
+    /// `cap`: beyond that the session is a slow consumer and is closed).
     pub(crate) fn append(&mut self, event: Arc<Prepared>, stripped: bool, cap: usize) {
         if !self.started {
-            self.early.push((event, stripped));
+            if self.early.len() < cap {
+                self.early.push((event, stripped));
+            }
             return;
         }
         self.seq += 1;
@@ -125,7 +128,7 @@ impl SessionState {
     }
 
     /// Events queued and not yet written to the socket (those waiting for READY included).
-    fn behind(&self) -> usize {
+    pub(crate) fn behind(&self) -> usize {
         (self.seq - self.sent) as usize + self.early.len()
     }
 

@@ -4,7 +4,7 @@
 //! dispatches. Kept in memory on a single node (a restart makes everyone offline until they
 //! reconnect); shared through Redis on a cluster ([`Presences`], spec/cluster.md §7).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -123,6 +123,8 @@ fn activity(a: &Value) -> Option<Value> {
 pub struct Presences {
     by_user: Mutex<HashMap<i64, Presence>>,
     held: Mutex<HashMap<i64, Presence>>,
+    /// Users whose last write to Redis failed: set again (if held) or left, at the next sweep.
+    retry: Mutex<HashSet<i64>>,
     shared: OnceLock<RedisPresence>,
 }
 
@@ -161,6 +163,20 @@ impl Hearth {
         let _ = self.presences.shared.set(shared);
     }
 
+    /// Whether presence is shared through Redis (a cluster).
+    pub fn presence_is_shared(&self) -> bool {
+        self.presences.shared.get().is_some()
+    }
+
+    /// Parses a presence stored in Redis (`{"status", "activities"}`).
+    fn parse_stored(j: &str) -> Option<Presence> {
+        let v = serde_json::from_str::<Value>(j).ok()?;
+        Some(Presence {
+            status: v["status"].as_str().unwrap_or("online").to_string(),
+            activities: v["activities"].clone(),
+        })
+    }
+
     /// The presence object of a user for a guild, if online (`None` when offline or
     /// invisible). On a cluster, call [`Hearth::load_presences`] for the users first.
     pub fn presence_of(&self, user: i64, guild: i64) -> Option<Value> {
@@ -187,15 +203,9 @@ impl Hearth {
             Ok(got) => {
                 let mut by_user = self.presences.by_user.lock();
                 for (u, j) in users.iter().zip(got) {
-                    match j.and_then(|j| serde_json::from_str::<Value>(&j).ok()) {
-                        Some(v) => {
-                            by_user.insert(
-                                *u,
-                                Presence {
-                                    status: v["status"].as_str().unwrap_or("online").to_string(),
-                                    activities: v["activities"].clone(),
-                                },
-                            );
+                    match j.as_deref().and_then(Self::parse_stored) {
+                        Some(p) => {
+                            by_user.insert(*u, p);
                         }
                         None => {
                             by_user.remove(u);
@@ -224,6 +234,11 @@ impl Hearth {
         };
         r.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "presence: cannot write Redis");
+            // A session's presence is written again at the next sweep (a remote user's comes
+            // again from their home server).
+            if source == PresenceSource::Session {
+                self.presences.retry.lock().insert(user);
+            }
             local
         })
     }
@@ -273,58 +288,98 @@ impl Hearth {
                 .await;
         };
         self.presences.held.lock().remove(&user);
+        self.leave_shared(shared, user).await;
+    }
+
+    /// Leaves `user` in Redis and publishes them offline when no node holds them any more;
+    /// a failure is retried at the next sweep.
+    async fn leave_shared(&self, shared: &RedisPresence, user: i64) {
         match shared.leave(user).await {
             Ok(true) => {
+                let offline = Presence {
+                    status: "offline".into(),
+                    activities: json!([]),
+                };
                 self.presences.set(user, &offline);
                 self.broadcast_presence_of(user, &offline).await;
             }
             Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "presence: cannot write Redis; retried at the next sweep");
+                self.presences.retry.lock().insert(user);
+            }
+        }
+    }
+
+    /// A session of `user` resumed on this node: on a cluster the node holds the user again
+    /// (after a restart, the presence saved by the old process is kept if it is still
+    /// stored; none is invented). Nothing on a single node.
+    pub async fn presence_resumed(&self, user: i64) {
+        let Some(shared) = self.presences.shared.get() else {
+            return;
+        };
+        match shared.rejoin(user, None).await {
+            Ok((_, now)) => {
+                if let Some(p) = now.as_deref().and_then(Self::parse_stored) {
+                    self.presences.set(user, &p);
+                    self.presences.held.lock().insert(user, p);
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "presence: cannot write Redis"),
         }
     }
 
     /// On a cluster, keeps this node's presence entry alive and reaps dead nodes' users
-    /// (spec/cluster.md §7): renews every third of `cluster.presence_ttl_seconds`, looks for
-    /// dead nodes every second (at most), publishes the offline presence of the users a reap
-    /// returned, and re-announces the users this node holds when it finds itself reaped.
-    /// Returns at once on a single node; runs until aborted otherwise.
+    /// (spec/cluster.md §7), as two loops of one task: the renewal, every third of
+    /// `cluster.presence_ttl_seconds`, never waits for the other; the sweep, every second (at
+    /// most), re-announces this node's users if it finds itself reaped, retries the writes
+    /// that failed, and publishes offline the users a reap returned. Returns at once on a
+    /// single node; runs until aborted otherwise.
     pub async fn keep_presence(self: Arc<Self>) {
         let Some(shared) = self.presences.shared.get() else {
             return;
         };
         let lease = Duration::from_millis(shared.lease_ms());
-        let sweep = (lease / 3).min(Duration::from_secs(1));
-        let mut next_beat = tokio::time::Instant::now();
-        loop {
-            if tokio::time::Instant::now() >= next_beat {
-                match shared.beat().await {
-                    Ok(()) => next_beat = tokio::time::Instant::now() + lease / 3,
-                    Err(e) => tracing::warn!(error = %e, "presence: cannot renew in Redis"),
+        let renew = async {
+            loop {
+                if let Err(e) = shared.beat().await {
+                    tracing::warn!(error = %e, "presence: cannot renew in Redis");
                 }
+                tokio::time::sleep(lease / 3).await;
             }
-            if shared.take_lost() {
-                tracing::warn!("presence: this node was taken for dead; re-announcing its users");
-                self.reannounce_presences().await;
-            }
-            match shared.reap().await {
-                Ok(users) => {
-                    let offline = Presence {
-                        status: "offline".into(),
-                        activities: json!([]),
-                    };
-                    for u in users {
-                        self.presences.set(u, &offline);
-                        self.broadcast_presence_of(u, &offline).await;
+        };
+        let sweep = async {
+            loop {
+                if shared.take_lost() {
+                    tracing::warn!(
+                        "presence: this node was taken for dead; re-announcing its users"
+                    );
+                    self.reannounce_presences(shared).await;
+                }
+                self.retry_presences(shared).await;
+                match shared.reap().await {
+                    Ok(users) => {
+                        let offline = Presence {
+                            status: "offline".into(),
+                            activities: json!([]),
+                        };
+                        for u in users {
+                            self.presences.set(u, &offline);
+                            self.broadcast_presence_of(u, &offline).await;
+                        }
                     }
+                    Err(e) => tracing::warn!(error = %e, "presence: cannot reap in Redis"),
                 }
-                Err(e) => tracing::warn!(error = %e, "presence: cannot reap in Redis"),
+                tokio::time::sleep((lease / 3).min(Duration::from_secs(1))).await;
             }
-            tokio::time::sleep(sweep).await;
-        }
+        };
+        tokio::join!(renew, sweep);
     }
 
-    /// Sets again the presence of every user this node holds (after its entry was reaped).
-    async fn reannounce_presences(&self) {
+    /// Holds again every user this node holds (after its entry was reaped): their presence
+    /// is stored only where no other node stored a newer one meanwhile, and published when
+    /// stored. A user whose last session here ended meanwhile is left again.
+    async fn reannounce_presences(&self, shared: &RedisPresence) {
         let held: Vec<(i64, Presence)> = self
             .presences
             .held
@@ -333,7 +388,36 @@ impl Hearth {
             .map(|(u, p)| (*u, p.clone()))
             .collect();
         for (u, p) in held {
-            self.publish_presence(u, p, PresenceSource::Session).await;
+            match shared.rejoin(u, Presences::stored(&p).as_deref()).await {
+                Ok((true, _)) => self.broadcast_presence_of(u, &p).await,
+                Ok((false, _)) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "presence: cannot write Redis; retried at the next sweep");
+                    self.presences.retry.lock().insert(u);
+                }
+            }
+            if !self.presences.held.lock().contains_key(&u) {
+                self.leave_shared(shared, u).await;
+            }
+        }
+    }
+
+    /// Writes again what failed to reach Redis: the presence of a user this node holds, or
+    /// the leave of one it no longer holds.
+    async fn retry_presences(&self, shared: &RedisPresence) {
+        let users: Vec<i64> = self.presences.retry.lock().drain().collect();
+        for u in users {
+            let held = self.presences.held.lock().get(&u).cloned();
+            match held {
+                Some(p) => match shared.set(u, Presences::stored(&p).as_deref()).await {
+                    Ok(true) => self.broadcast_presence_of(u, &p).await,
+                    Ok(false) => {}
+                    Err(_) => {
+                        self.presences.retry.lock().insert(u);
+                    }
+                },
+                None => self.leave_shared(shared, u).await,
+            }
         }
     }
 

@@ -629,8 +629,8 @@ async fn next_presence_of(gw: &mut Gw, user: &str) -> String {
 
 #[tokio::test]
 async fn presence_is_one_across_nodes_and_a_killed_nodes_users_go_offline() {
-    // Presence entries of a node live 2 s without renewal.
-    let cl = TestCluster::start(2, |c| c.cluster.presence_ttl_seconds = 2).await;
+    // Presence entries of a node live 4 s without renewal.
+    let cl = TestCluster::start(2, |c| c.cluster.presence_ttl_seconds = 4).await;
     let [n1, n2] = [&cl.nodes[0], &cl.nodes[1]];
     let (_, alice_tok) = n1.register("alice").await;
     let (bob, bob_tok) = n1.register("bob").await;
@@ -673,7 +673,7 @@ async fn presence_is_one_across_nodes_and_a_killed_nodes_users_go_offline() {
 
     // Bob's only session is on a node that is killed with SIGKILL: nobody tells Redis, and
     // the node's entry lapses; a surviving node publishes him offline.
-    let mut child = ChildNode::start(&cl, 2).await;
+    let mut child = ChildNode::start(&cl, 4).await;
     let mut bob_c = Gw::identify_addr(child.addr, &bob_tok, intents).await;
     bob_c.expect("GUILD_CREATE").await;
     assert_eq!(next_presence_of(&mut alice1, &bob).await, "online");
@@ -701,4 +701,54 @@ async fn presence_is_one_across_nodes_and_a_killed_nodes_users_go_offline() {
         "{}",
         gc["presences"]
     );
+}
+
+#[tokio::test]
+async fn a_drained_nodes_users_stay_online_while_they_reconnect_elsewhere() {
+    let mut cl = TestCluster::start(2, |c| c.cluster.presence_ttl_seconds = 4).await;
+    let (_, alice_tok) = cl.nodes[0].register("alice").await;
+    let (bob, bob_tok) = cl.nodes[0].register("bob").await;
+    let alice = cl.nodes[0].client(&alice_tok);
+    let g = create_guild(&alice, "Drain").await;
+    join(&cl.nodes[0].client(&bob_tok), &g.invite).await;
+    let mut alice1 = Gw::identify(
+        &cl.nodes[0],
+        &alice_tok,
+        GUILDS | GUILD_PRESENCES | GUILD_MESSAGES,
+    )
+    .await;
+    alice1.expect("GUILD_CREATE").await;
+    let mut bob2 = Gw::identify(&cl.nodes[1], &bob_tok, GUILDS | GUILD_PRESENCES).await;
+    bob2.expect("GUILD_CREATE").await;
+    assert_eq!(next_presence_of(&mut alice1, &bob).await, "online");
+
+    // Node 2, Bob's only node, drains and stops (op 7 to Bob); Bob identifies on node 1.
+    let instance = cl.nodes[1].hearth.node.instance().to_string();
+    cl.nodes[1].stop_keeping_data().await;
+    let mut bob1 = Gw::identify(&cl.nodes[0], &bob_tok, GUILDS).await;
+    bob1.expect("GUILD_CREATE").await;
+    // Node 2's entry lapses and is reaped; Bob, held by node 1, is not published offline.
+    let key = format!("{}pnodes", cl.prefix);
+    eventually("the stopped node's presence entry is reaped", async || {
+        let client = redis::Client::open(REDIS).expect("redis url");
+        let mut con = client.get_connection().expect("redis");
+        let score: Option<f64> = redis::cmd("ZSCORE")
+            .arg(&key)
+            .arg(&instance)
+            .query(&mut con)
+            .expect("ZSCORE");
+        score.is_none()
+    })
+    .await;
+    say(&alice, &g.general, "fence").await;
+    loop {
+        let v = alice1.next().await.expect("open");
+        assert!(
+            !(v["t"] == "PRESENCE_UPDATE" && v["d"]["user"]["id"] == bob.as_str()),
+            "a presence of bob across the drain: {v}"
+        );
+        if v["t"] == "MESSAGE_CREATE" && v["d"]["content"] == "fence" {
+            break;
+        }
+    }
 }

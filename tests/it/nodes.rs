@@ -371,7 +371,7 @@ async fn another_node_takes_over_a_guilds_sequencer_and_the_member_gets_a_gaples
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_drain_delay_serves_on_while_ready_answers_503_then_sends_op_7() {
     use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
-    let mut srv = TestServer::start_with(|c| c.node.drain_delay_ms = 3_000).await;
+    let mut srv = TestServer::start_with(|c| c.node.drain_delay_ms = 5_000).await;
     let (_, tok) = srv.register("alice").await;
     let client = srv.client(&tok);
     let g = crate::harness::create_guild(&client, "Drain").await;

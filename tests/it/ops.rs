@@ -855,8 +855,10 @@ fn assert_published_ports(text: &str) {
         assert!(l.contains("${"), "a published port without a variable: {l}");
     }
     assert!(
-        !text.lines().any(|l| l.trim_start().starts_with("- \"0.0.0.0:")
-            || l.trim_start().starts_with("- \"8080")),
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("- \"0.0.0.0:")
+                || l.trim_start().starts_with("- \"8080")),
         "a port published on every address"
     );
 }
@@ -891,13 +893,23 @@ fn docker_compose_cluster_sets_only_documented_variables_and_ports() {
     .unwrap();
     assert_settings(&text);
     for n in 1..=3 {
-        assert!(text.contains(&format!("HEARTH_NODE__ID: hearth-{n}\n")), "node {n}");
-        assert!(text.contains(&format!("hearth-{n}:8080")), "node {n} behind the proxy");
+        assert!(
+            text.contains(&format!("HEARTH_NODE__ID: hearth-{n}\n")),
+            "node {n}"
+        );
+        assert!(
+            text.contains(&format!("hearth-{n}:8080")),
+            "node {n} behind the proxy"
+        );
     }
     assert!(text.contains("HEARTH_CLUSTER__REDIS_URL: redis://redis:6379/0"));
     assert!(text.contains("health_uri /ready"));
     assert!(text.contains("HEARTH_TRUSTED_PROXIES: '[\"172.30.0.10\"]'"));
     assert!(text.contains("ipv4_address: 172.30.0.10"));
-    assert_eq!(text.matches("ports:").count(), 1, "only the proxy publishes a port");
+    assert_eq!(
+        text.matches("ports:").count(),
+        1,
+        "only the proxy publishes a port"
+    );
     assert_published_ports(&text);
 }
