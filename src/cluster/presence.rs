@@ -169,19 +169,35 @@ impl RedisPresence {
     pub async fn set(&self, user: i64, json: Option<&str>) -> redis::RedisResult<bool> {
         let mut con = self.cluster.conn.clone();
         let changed: i64 = self
-            .set
-            .key(self.key("pr", user))
-            .key(self.key("ps", user))
-            .key(self.key("pn", &self.node))
-            .key(format!("{}pnodes", self.cluster.prefix))
-            .arg(&self.node)
-            .arg(user)
-            .arg(json.unwrap_or(""))
-            .arg(self.lease_ms)
+            .holding(&self.set, user, json)
             .invoke_async(&mut con)
             .await?;
         self.found(changed & 2 == 0);
         Ok(changed & 1 == 1)
+    }
+
+    /// `script` ([`SET_LUA`] or [`REJOIN_LUA`]) with their keys and arguments.
+    fn holding<'a>(
+        &self,
+        script: &'a redis::Script,
+        user: i64,
+        json: Option<&str>,
+    ) -> redis::ScriptInvocation<'a> {
+        let mut inv = script.prepare_invoke();
+        inv.key(self.key("pr", user))
+            .key(self.key("ps", user))
+            .key(self.key("pn", &self.node))
+            .key(self.nodes_key())
+            .arg(&self.node)
+            .arg(user)
+            .arg(json.unwrap_or(""))
+            .arg(self.lease_ms);
+        inv
+    }
+
+    /// `P pnodes`.
+    fn nodes_key(&self) -> String {
+        format!("{}pnodes", self.cluster.prefix)
     }
 
     /// Notes whether Redis listed this node at a renewal or set.
@@ -219,15 +235,7 @@ impl RedisPresence {
     ) -> redis::RedisResult<(bool, Option<String>)> {
         let mut con = self.cluster.conn.clone();
         let (stored, now, unlisted): (i64, String, i64) = self
-            .rejoin
-            .key(self.key("pr", user))
-            .key(self.key("ps", user))
-            .key(self.key("pn", &self.node))
-            .key(format!("{}pnodes", self.cluster.prefix))
-            .arg(&self.node)
-            .arg(user)
-            .arg(json.unwrap_or(""))
-            .arg(self.lease_ms)
+            .holding(&self.rejoin, user, json)
             .invoke_async(&mut con)
             .await?;
         self.found(unlisted == 0);
@@ -255,7 +263,7 @@ impl RedisPresence {
         let mut con = self.cluster.conn.clone();
         let had: i64 = self
             .beat
-            .key(format!("{}pnodes", self.cluster.prefix))
+            .key(self.nodes_key())
             .arg(&self.node)
             .arg(self.lease_ms)
             .invoke_async(&mut con)
@@ -269,7 +277,7 @@ impl RedisPresence {
         let mut con = self.cluster.conn.clone();
         let users: Vec<String> = self
             .reap
-            .key(format!("{}pnodes", self.cluster.prefix))
+            .key(self.nodes_key())
             .arg(&self.cluster.prefix)
             .arg(REAP_NODES)
             .invoke_async(&mut con)
