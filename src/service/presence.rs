@@ -433,6 +433,7 @@ impl Hearth {
             self.broadcast_presence(self.presence_user(&u), &[guild], &p);
         }
     }
+
     /// Partial user with the handle: member servers match users by handle.
     fn presence_user(&self, u: &UserRow) -> PresenceUser {
         let w = self.user_wire(u, false);
