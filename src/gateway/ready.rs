@@ -160,9 +160,11 @@ impl Gateway {
             .hearth
             .ready_guilds(s.user_id, guilds, s.large_threshold)
             .await?;
-        // On a cluster, the listed members' presences come from Redis (no-op alone).
-        let listed: Vec<i64> = parts.values().flat_map(|p| p.member_ids.clone()).collect();
-        self.hearth.load_presences(&listed).await;
+        // On a cluster, the listed members' presences come from Redis.
+        if self.hearth.presence_is_shared() {
+            let listed: Vec<i64> = parts.values().flat_map(|p| p.member_ids.clone()).collect();
+            self.hearth.load_presences(&listed).await;
+        }
         for &g in guilds {
             let (Some(cache), Some(p)) = (snaps.get(&g), parts.remove(&g)) else {
                 continue;

@@ -33,6 +33,14 @@ pub const MAX_ACTIVITIES: usize = 10;
 pub const MAX_ACTIVITY_TEXT: usize = 128;
 
 impl Presence {
+    /// Offline, no activities.
+    pub fn offline() -> Presence {
+        Presence {
+            status: "offline".into(),
+            activities: json!([]),
+        }
+    }
+
     /// The presence a client or a home server sends (Discord "Gateway > Update Presence":
     /// `{status, activities: [activity], since, afk}`), made safe to show:
     /// - `status` outside `online|idle|dnd|invisible|offline` (or absent) is `online`;
@@ -278,13 +286,9 @@ impl Hearth {
     /// The last connected session of `user` on this node ended. On a single node the user
     /// goes offline; on a cluster only when no other node holds a connected session of theirs.
     pub async fn presence_ended(&self, user: i64) {
-        let offline = Presence {
-            status: "offline".into(),
-            activities: json!([]),
-        };
         let Some(shared) = self.presences.shared.get() else {
             return self
-                .publish_presence(user, offline, PresenceSource::Session)
+                .publish_presence(user, Presence::offline(), PresenceSource::Session)
                 .await;
         };
         self.presences.held.lock().remove(&user);
@@ -295,20 +299,21 @@ impl Hearth {
     /// a failure is retried at the next sweep.
     async fn leave_shared(&self, shared: &RedisPresence, user: i64) {
         match shared.leave(user).await {
-            Ok(true) => {
-                let offline = Presence {
-                    status: "offline".into(),
-                    activities: json!([]),
-                };
-                self.presences.set(user, &offline);
-                self.broadcast_presence_of(user, &offline).await;
-            }
+            Ok(true) => self.went_offline(user).await,
             Ok(false) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "presence: cannot write Redis; retried at the next sweep");
                 self.presences.retry.lock().insert(user);
             }
         }
+    }
+
+    /// Redis says no node holds `user` any more (a leave, a reap): cached and published
+    /// offline.
+    async fn went_offline(&self, user: i64) {
+        let offline = Presence::offline();
+        self.presences.set(user, &offline);
+        self.broadcast_presence_of(user, &offline).await;
     }
 
     /// A session of `user` resumed on this node: on a cluster the node holds the user again
@@ -359,13 +364,8 @@ impl Hearth {
                 self.retry_presences(shared).await;
                 match shared.reap().await {
                     Ok(users) => {
-                        let offline = Presence {
-                            status: "offline".into(),
-                            activities: json!([]),
-                        };
                         for u in users {
-                            self.presences.set(u, &offline);
-                            self.broadcast_presence_of(u, &offline).await;
+                            self.went_offline(u).await;
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "presence: cannot reap in Redis"),
