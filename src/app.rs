@@ -568,8 +568,9 @@ impl App {
         });
         let shutdown = stopped(stop_rx.clone());
         let fed = self.fed.clone();
+        let key_reload_ms = self.hearth.config.federation.key_reload_ms;
         let key_reload = tokio::spawn(async move {
-            let mut t = tokio::time::interval(s2s::RELOAD_EVERY);
+            let mut t = tokio::time::interval(Duration::from_millis(key_reload_ms));
             t.tick().await;
             loop {
                 t.tick().await;

@@ -733,10 +733,10 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                              10000, 60000, 256, 0 (= the open-file limit less 256)
   federation.{enabled, listen, tls_cert, tls_key, extra_ca_certs, allow_private_addresses,
               nameservers, deny_domains, allow_domains, max_response_bytes, request_timeout_ms,
-              max_redirects, delegate_to, well_known_port, key_validity_ms, dead_peer_after_ms,
-              dead_peer_probe_ms}
+              max_redirects, delegate_to, well_known_port, key_validity_ms, key_reload_ms,
+              dead_peer_after_ms, dead_peer_probe_ms}
                              true, none (routes on `listen`), none, none, [], false, [] (system),
-                             [], [] (everyone), 8388608, 10000, 3, none, 443, 86400000,
+                             [], [] (everyone), 8388608, 10000, 3, none, 443, 86400000, 500,
                              259200000 (3 days), 3600000
   registrar.{url, public_key, refresh_secs}   none, none, 3600
   node.{id, lease_seconds, drain_delay_ms}

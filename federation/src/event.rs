@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use crate::b64;
 use crate::canonical::{self, canonical_json};
 use crate::error::{Error, Result};
-use crate::keys::{KeyLookup, ServerKey};
+use crate::keys::{KeyLookup, KeyState, KnownKey, ServerKey};
 use crate::names::{parse_handle, validate_server_name};
 use crate::sign::{self, Purpose, content_hash, sha256_b64};
 
@@ -96,6 +96,9 @@ pub enum StubReason {
     /// The whole event is larger than the federation event cap (spec §9.2,
     /// `MAX_EVENT_BYTES` of the host); only its envelope travels.
     TooLarge,
+    /// Receiver side: the action's origin signature is by a key revoked before the host
+    /// sequenced it (spec §3.6); the event is chained but its effect is never applied.
+    Revoked,
 }
 
 impl StubReason {
@@ -105,6 +108,7 @@ impl StubReason {
             StubReason::Withheld => "withheld",
             StubReason::Removed => "removed",
             StubReason::TooLarge => "too_large",
+            StubReason::Revoked => "revoked",
         }
     }
 }
@@ -484,20 +488,103 @@ pub fn verify_envelope(event: &Value, keys: &impl KeyLookup) -> Result<(HostEven
 }
 
 /// Verifies a host event (spec §6.3): [`verify_envelope`], then the origin's signature on the
-/// action (key usable at `origin_ts`). Chain continuity is checked separately
-/// ([`check_link`]).
+/// action (key usable at `origin_ts`, or a key revoked since when the host vouches for the
+/// action, spec §3.6). Chain continuity is checked separately ([`check_link`]).
 ///
 /// # Errors
 /// [`Error::Malformed`], [`Error::WrongTarget`], [`Error::ContentHashMismatch`],
 /// [`Error::OriginMismatch`] and the errors of [`sign::verify_signed_by`].
 pub fn verify_event(event: &Value, keys: &impl KeyLookup) -> Result<VerifiedEvent> {
     let (envelope, hash) = verify_envelope(event, keys)?;
-    let action = OriginAction::verify(&envelope.action, keys)?;
+    let action = match OriginAction::verify(&envelope.action, keys) {
+        Err(Error::RevokedKey {
+            server_name,
+            key_id,
+        }) => vouched_action(&envelope, &server_name, &key_id, keys)?,
+        other => other?,
+    };
     Ok(VerifiedEvent {
         envelope,
         action,
         hash,
     })
+}
+
+/// The action of a verified envelope whose origin signature is by `key_id` of `server_name`,
+/// a key revoked since (spec §3.6): accepted, its signature checked with that key, when the
+/// host vouches for it, that is when the action's origin is the host itself (the envelope,
+/// signed by a usable host key, covers the action), or when the host sequenced it before the
+/// revocation (`host_ts < revoked_ts`). A thief holding the revoked key can do neither: a
+/// host's usable key signs every envelope, and a host refuses actions signed by a key it
+/// knows revoked.
+///
+/// # Errors
+/// [`Error::RevokedKey`] when neither holds; [`Error::BadSignature`] and the parse errors of
+/// [`OriginAction::verify`].
+fn vouched_action(
+    envelope: &HostEvent,
+    server_name: &str,
+    key_id: &str,
+    keys: &impl KeyLookup,
+) -> Result<OriginAction> {
+    let revoked = || Error::RevokedKey {
+        server_name: server_name.to_owned(),
+        key_id: key_id.to_owned(),
+    };
+    let action: OriginAction = serde_json::from_value(envelope.action.clone())
+        .map_err(|e| Error::malformed(format!("action: {e}")))?;
+    action.validate()?;
+    let Some(KnownKey {
+        key,
+        state: KeyState::Revoked { revoked_ts },
+    }) = keys.lookup(server_name, key_id)
+    else {
+        return Err(revoked());
+    };
+    if server_name != action.origin
+        || !(action.origin == envelope.host || envelope.host_ts < revoked_ts)
+    {
+        return Err(revoked());
+    }
+    sign::verify_signature(Purpose::Event, &envelope.action, server_name, key_id, &key)?;
+    Ok(action)
+}
+
+/// `event` with its host signatures replaced by one made with `key` (spec §3.6): what a host
+/// serves in place of an event it signed with a key it has revoked since. The
+/// [`event_hash`], the content and `unsigned` are unchanged; the host signs the envelope
+/// without `content`, as [`HostEvent::sign`] does.
+///
+/// # Errors
+/// [`Error::Malformed`] if `event` is not an object or names no `host`; canonical JSON
+/// errors.
+pub fn resign_envelope(event: &Value, key: &ServerKey) -> Result<Value> {
+    let host = event
+        .get("host")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::malformed("an event names its host"))?
+        .to_owned();
+    let mut signed = Value::Object(without(event, &["content", "signatures"])?);
+    sign::sign_json(Purpose::HostEvent, &mut signed, &host, key)?;
+    if let (Some(c), Some(o)) = (event.get("content"), signed.as_object_mut()) {
+        o.insert("content".into(), c.clone());
+    }
+    Ok(signed)
+}
+
+/// The ids of the keys `host` signed `event` with (empty when there are none or the
+/// signatures are malformed).
+pub fn host_key_ids(event: &Value) -> Vec<String> {
+    let host = event
+        .get("host")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    event
+        .get("signatures")
+        .and_then(|s| s.get(host))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// The content-less stub of a signed event (spec §6.4): `content` removed and

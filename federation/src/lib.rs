@@ -30,6 +30,7 @@ pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod event;
+pub mod history;
 pub mod http;
 pub mod keys;
 pub mod names;

@@ -43,11 +43,17 @@ pub enum Purpose {
     RegistrarNotary,
     /// `hearth.device-credential.v1`: an MLS device credential (E2EE spec).
     DeviceCredential,
+    /// `hearth.user-notice.v1`: a home server's notice about one of its users (an account
+    /// deletion, spec §18), relayable by hosts to their member servers.
+    UserNotice,
+    /// `hearth.history.v1`: a host's join snapshot or history page, bound to its log
+    /// position (spec §8.2, §8.5).
+    History,
 }
 
 impl Purpose {
     /// Every purpose of protocol version 1.
-    pub const ALL: [Purpose; 8] = [
+    pub const ALL: [Purpose; 10] = [
         Purpose::Event,
         Purpose::HostEvent,
         Purpose::Request,
@@ -56,6 +62,8 @@ impl Purpose {
         Purpose::GuildSummary,
         Purpose::RegistrarNotary,
         Purpose::DeviceCredential,
+        Purpose::UserNotice,
+        Purpose::History,
     ];
 
     /// The context string placed before the canonical JSON in the signed bytes.
@@ -69,6 +77,8 @@ impl Purpose {
             Purpose::GuildSummary => "hearth.guild-summary.v1",
             Purpose::RegistrarNotary => "hearth.registrar-notary.v1",
             Purpose::DeviceCredential => "hearth.device-credential.v1",
+            Purpose::UserNotice => "hearth.user-notice.v1",
+            Purpose::History => "hearth.history.v1",
         }
     }
 }

@@ -50,6 +50,10 @@ pub struct FederationConfig {
     pub well_known_port: u16,
     /// Validity of this server's published key document, ms (default 24 h, at most 7 days).
     pub key_validity_ms: u64,
+    /// How often a running server rereads its keys, ms (changes made by `hearth keys` in
+    /// another process; default 500, 50..=10000, spec/federation.md §3.5). A request a peer
+    /// refuses for a key revoked or retired meanwhile rereads them at once and is signed again.
+    pub key_reload_ms: u64,
     /// A member server that has answered none of our deliveries for this long, ms, is marked
     /// dead: nothing more is pushed to it until it is back (spec/federation.md §9.4; default
     /// 3 days, at least 1000).
@@ -78,6 +82,7 @@ impl Default for FederationConfig {
             delegate_to: None,
             well_known_port: 443,
             key_validity_ms: 24 * 60 * 60 * 1000,
+            key_reload_ms: 500,
             dead_peer_after_ms: 3 * 24 * 60 * 60 * 1000,
             dead_peer_probe_ms: 60 * 60 * 1000,
         }

@@ -459,7 +459,8 @@ impl Config {
     /// Checks values that parse but cannot work, each problem a sentence naming the setting
     /// and the value: the scheme of `database_url`, an empty `server_name`, only one of
     /// `federation.tls_cert` / `federation.tls_key`, `federation.dead_peer_after_ms` or
-    /// `federation.dead_peer_probe_ms` below one second, `media.store = "s3"` without a bucket,
+    /// `federation.dead_peer_probe_ms` below one second, `federation.key_reload_ms` outside
+    /// 50..=10000, `media.store = "s3"` without a bucket,
     /// `node.lease_seconds` outside 3..=3600, `node.drain_delay_ms` over 60000, a `node.id`
     /// empty or over 100 characters,
     /// `limits.interaction_token_seconds` outside 1..=86400.
@@ -490,6 +491,12 @@ impl Config {
                     "federation.{key} = {v} is below 1000 (milliseconds): give at least one second"
                 ));
             }
+        }
+        if !(50..=10_000).contains(&self.federation.key_reload_ms) {
+            problems.push(format!(
+                "federation.key_reload_ms = {} is outside 50..=10000 (milliseconds)",
+                self.federation.key_reload_ms
+            ));
         }
         if !(1..=86_400).contains(&self.limits.interaction_token_seconds) {
             problems.push(format!(

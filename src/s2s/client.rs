@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hearth_federation::http::{json_answer, map_reqwest};
-use hearth_federation::keys::{KeyDocument, KeyLookup, KeyStore, KnownKey};
+use hearth_federation::keys::{KeyDocument, KeyLookup, KeyStore, KnownKey, ServerKey};
 use hearth_federation::request::{RequestFields, sign_request};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use reqwest::Method;
@@ -164,8 +164,25 @@ impl FederationClient {
         path_and_query: &str,
         body: &[u8],
     ) -> Result<String, FedError> {
-        sign_request(
+        self.authorization_by(
             &self.inner.keyring.current(),
+            destination,
+            method,
+            path_and_query,
+            body,
+        )
+    }
+
+    fn authorization_by(
+        &self,
+        key: &ServerKey,
+        destination: &str,
+        method: &Method,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<String, FedError> {
+        sign_request(
+            key,
             &RequestFields {
                 method: method.as_str(),
                 path: path_and_query,
@@ -225,9 +242,41 @@ impl FederationClient {
             }
             None => Vec::new(),
         };
-        let auth = self.authorization(destination, &method, path_and_query, &bytes)?;
-        self.send(destination, method, path_and_query, bytes, Some(auth))
-            .await
+        let bytes = bytes::Bytes::from(bytes);
+        let cap = self.inner.max_response_bytes;
+        let key = self.inner.keyring.current();
+        let auth = self.authorization_by(&key, destination, &method, path_and_query, &bytes)?;
+        let first = self
+            .send_capped(
+                destination,
+                method.clone(),
+                path_and_query,
+                bytes.clone(),
+                Some(auth),
+                cap,
+            )
+            .await;
+        // Refused for signing with a key `hearth keys` revoked or retired in another process
+        // since this server last reread its keys (spec §3.5, §3.6): reread now and sign again,
+        // so the command takes effect at once rather than at the next reload.
+        let own_key_refused = matches!(
+            &first,
+            Err(FedError::Remote { status: 401, errcode, .. })
+                if errcode == "H_REVOKED_KEY" || errcode == "H_EXPIRED_KEY"
+        );
+        if own_key_refused {
+            if let Err(e) = self.inner.keyring.reload().await {
+                tracing::warn!(error = %e, "rereading this server's keys failed");
+            }
+        }
+        if own_key_refused && self.inner.keyring.current().key_id() != key.key_id() {
+            self.refresh_own_keys();
+            let auth = self.authorization(destination, &method, path_and_query, &bytes)?;
+            return self
+                .send_capped(destination, method, path_and_query, bytes, Some(auth), cap)
+                .await;
+        }
+        first
     }
 
     /// Low-level: sends `body` with the given `Authorization` header value (or none) to
@@ -249,7 +298,7 @@ impl FederationClient {
             destination,
             method,
             path_and_query,
-            body,
+            body.into(),
             authorization,
             cap,
         )
@@ -261,7 +310,7 @@ impl FederationClient {
         destination: &str,
         method: Method,
         path_and_query: &str,
-        body: Vec<u8>,
+        body: bytes::Bytes,
         authorization: Option<String>,
         cap: usize,
     ) -> Result<Value, FedError> {
@@ -292,7 +341,7 @@ impl FederationClient {
                 destination,
                 Method::GET,
                 path_and_query,
-                Vec::new(),
+                bytes::Bytes::new(),
                 Some(auth),
             )
             .await?;
@@ -317,7 +366,7 @@ impl FederationClient {
         destination: &str,
         method: Method,
         path_and_query: &str,
-        body: Vec<u8>,
+        body: bytes::Bytes,
         authorization: Option<String>,
     ) -> Result<reqwest::Response, FedError> {
         self.check_destination(destination)?;
@@ -437,7 +486,14 @@ impl FederationClient {
         log.recent.push_back(now);
         let cap = MAX_KEY_DOCUMENT_BYTES.min(self.inner.max_response_bytes);
         let fetched = self
-            .send_capped(server_name, Method::GET, KEY_PATH, Vec::new(), None, cap)
+            .send_capped(
+                server_name,
+                Method::GET,
+                KEY_PATH,
+                bytes::Bytes::new(),
+                None,
+                cap,
+            )
             .await;
         let doc = match fetched {
             Ok(value) => KeyDocument::verify(&value, server_name).map_err(FedError::Keys)?,

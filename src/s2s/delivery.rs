@@ -17,12 +17,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hearth_federation::event::{StubReason, stub};
+use hearth_federation::event::{StubReason, host_key_ids, resign_envelope, stub};
 use rand::Rng;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::FedError;
+use super::Keyring;
 use super::guild_log::{BATCH, GuildLog, MAX_BACKOFF_MS};
 use super::sizes::*;
 use crate::service::Hearth;
@@ -341,7 +342,7 @@ async fn deliver_guild(
     let Some(last) = rows.last().map(|r| r.seq) else {
         return Ok(Turn::Idle);
     };
-    let events = visible_batch(h, p.guild_id, server, &rows)
+    let events = visible_batch(h, &l.fed.keyring, p.guild_id, server, &rows)
         .await
         .map_err(local)?;
     let txn = format!("{}-{}-{}", p.guild_id, rows[0].seq, last);
@@ -364,15 +365,33 @@ async fn deliver_guild(
 }
 
 /// Events of a batch as `server` may see them: content withheld in channels none of its
-/// members can view, and events above [`MAX_EVENT_BYTES`] as `too_large` stubs.
+/// members can view, and events above [`MAX_EVENT_BYTES`] as `too_large` stubs. An event
+/// this server signed with a key it has revoked since is re-signed with its current key
+/// (same hash), so revoking a key never makes the log unverifiable (spec §3.6).
 async fn visible_batch(
     h: &Hearth,
+    keyring: &Keyring,
     guild_id: i64,
     server: &str,
     rows: &[crate::storage::LogRow],
 ) -> crate::error::Result<Vec<Value>> {
     let cache = GuildSnapshot::load(h, guild_id).await?;
     let members = h.db.member_ids_from(guild_id, server).await?;
+    let revoked: Vec<String> = keyring
+        .list()
+        .into_iter()
+        .filter(|k| k.revoked_at.is_some())
+        .map(|k| k.key_id)
+        .collect();
+    let current = (!revoked.is_empty()).then(|| keyring.current());
+    let resigned = |ev: Value| -> crate::error::Result<Value> {
+        match &current {
+            Some(key) if host_key_ids(&ev).iter().any(|id| revoked.contains(id)) => {
+                resign_envelope(&ev, key).map_err(crate::error::Error::internal)
+            }
+            _ => Ok(ev),
+        }
+    };
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let ev: Value = serde_json::from_str(&r.event).map_err(crate::error::Error::internal)?;
@@ -383,7 +402,9 @@ async fn visible_batch(
                 bytes = r.event.len(),
                 "a logged event exceeds the federation event cap; its stub is sent"
             );
-            out.push(stub(&ev, StubReason::TooLarge).map_err(crate::error::Error::internal)?);
+            out.push(resigned(
+                stub(&ev, StubReason::TooLarge).map_err(crate::error::Error::internal)?,
+            )?);
             continue;
         }
         // A deletion notice carries only ids and travels in full: a server that lost sight
@@ -416,11 +437,11 @@ async fn visible_batch(
             // The guild is gone: only structural events remain meaningful.
             (Some(_), None) => false,
         };
-        out.push(if visible {
+        out.push(resigned(if visible {
             ev
         } else {
             stub(&ev, StubReason::Withheld).map_err(crate::error::Error::internal)?
-        });
+        })?);
     }
     Ok(out)
 }
@@ -438,6 +459,7 @@ async fn p_head(h: &Hearth, guild_id: i64) -> i64 {
 /// (clamped to [`MIN_PAGE_BYTES`]..[`MAX_PAGE_BYTES`]), and at least one when any remain.
 pub async fn events_for(
     h: &Hearth,
+    keyring: &Keyring,
     guild_id: i64,
     server: &str,
     from: i64,
@@ -446,7 +468,7 @@ pub async fn events_for(
 ) -> crate::error::Result<Vec<Value>> {
     let rows = h.db.log_range(guild_id, from, limit.clamp(1, 500)).await?;
     let rows = within_bytes(rows, max_bytes.clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES));
-    visible_batch(h, guild_id, server, &rows).await
+    visible_batch(h, keyring, guild_id, server, &rows).await
 }
 
 /// Loads the peers' health, then starts delivery workers for every member server, and again

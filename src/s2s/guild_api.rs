@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use hearth_federation::event::{ActionTarget, accept_action};
+use hearth_federation::history::{HistoryPosition, HistoryScope, sign_history};
 use hearth_wire::federation::{
     ActionAnswer, ChannelsPage, JoinSnapshot, MembersPage, MessagesPage,
 };
@@ -212,10 +213,46 @@ async fn snapshot(s: &FedState, guild_id: i64, origin: &str, joiner: i64) -> Res
             members,
             member_count: h.db.member_count(guild_id).await?,
             seq,
-            hash,
+            hash: hash.clone(),
         })
     };
     match build.await {
+        Ok(v) => signed_history(s, &v, guild_id, None, HistoryPosition { seq, hash }),
+        Err(e) => discord(e),
+    }
+}
+
+/// `answer` signed as a history answer of this host about `guild_id` (and `channel_id` for a
+/// history page) read at or after `position` of its log (spec/federation.md §8.2, §8.5;
+/// purpose `hearth.history.v1`).
+fn signed_history(
+    s: &FedState,
+    answer: &impl serde::Serialize,
+    guild_id: i64,
+    channel_id: Option<i64>,
+    position: HistoryPosition,
+) -> Response {
+    let gid = guild_id.to_string();
+    let cid = channel_id.map(|c| c.to_string());
+    let scope = HistoryScope {
+        host: &s.hearth.config.server_name,
+        guild_id: &gid,
+        channel_id: cid.as_deref(),
+    };
+    let signed = serde_json::to_value(answer)
+        .map_err(Error::internal)
+        .and_then(|mut v| {
+            sign_history(
+                &mut v,
+                scope,
+                &position,
+                now_ms() as u64,
+                &s.fed.keyring.current(),
+            )
+            .map_err(Error::internal)?;
+            Ok(v)
+        });
+    match signed {
         Ok(v) => Json(v).into_response(),
         Err(e) => discord(e),
     }
@@ -558,6 +595,7 @@ async fn events(
     };
     match super::delivery::events_for(
         h,
+        &s.fed.keyring,
         gid,
         &req.origin,
         q.from.max(since),
@@ -663,6 +701,11 @@ async fn history(
     let (Some(gid), Some(cid)) = (id_of(&guild_id), id_of(&channel_id)) else {
         return bad("ids");
     };
+    // The position first: the page reflects the log at it or later.
+    let (seq, hash) = match s.log.head(gid).await {
+        Ok(x) => x,
+        Err(e) => return discord(e),
+    };
     let members =
         h.db.member_ids_from(gid, &req.origin)
             .await
@@ -698,7 +741,13 @@ async fn history(
                 .flatten()
                 .is_some_and(|c| c.guild_id == Some(gid))
         {
-            return Json(MessagesPage { messages: msgs }).into_response();
+            return signed_history(
+                &s,
+                &MessagesPage { messages: msgs },
+                gid,
+                Some(cid),
+                HistoryPosition { seq, hash },
+            );
         }
     }
     discord(Error::MissingAccess)

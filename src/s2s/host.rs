@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use hearth_federation::event::OriginAction;
 use hearth_federation::sign::content_hash;
-use hearth_wire::federation::{ActionAnswer, JoinSnapshot, MembersPage, MessagesPage};
+use hearth_wire::federation::{ActionAnswer, JoinSnapshot, MembersPage};
 use hearth_wire::ids::{map_mentions, mentions};
 use reqwest::Method;
 use serde_json::json;
@@ -100,6 +100,10 @@ impl Fed<'_> {
                 }
                 _ => relay_error(e),
             })?;
+        // Signed by the host at the log position it names (spec §8.2).
+        let claimed_gid = snap["guild"]["id"].as_str().unwrap_or_default().to_owned();
+        self.verified_history(server, &snap, &claimed_gid, None)
+            .await?;
         let mut snap: JoinSnapshot =
             serde_json::from_value(snap).map_err(|e| bad_shape("join snapshot", e))?;
         let host_gid = snap.guild.id.db();
@@ -142,26 +146,44 @@ impl Fed<'_> {
             splash: g.splash.clone(),
         };
         let seq = snap.seq;
-        self.db
-            .insert_replica(&row, server, host_gid, seq, snap.hash.as_deref())
-            .await?;
-        for r in &snap.guild.roles {
-            self.db.upsert_role(&role_row(local_gid, r)).await?;
-        }
-        for c in &snap.channels {
-            let (cr, ows) = channel_row(local_gid, c);
-            self.db.upsert_channel(&cr, &ows).await?;
+        let existing = self.db.remote_guild(local_gid).await?;
+        // A replica that applied events past the snapshot keeps its newer state: only the
+        // joiner's member object is taken from it.
+        let ahead = existing.as_ref().is_some_and(|rg| rg.applied_seq > seq);
+        if !ahead {
+            self.db
+                .insert_replica(&row, server, host_gid, seq, snap.hash.as_deref())
+                .await?;
+            for r in &snap.guild.roles {
+                self.db.upsert_role(&role_row(local_gid, r)).await?;
+            }
+            for c in &snap.channels {
+                let (cr, ows) = channel_row(local_gid, c);
+                self.db.upsert_channel(&cr, &ows).await?;
+            }
+            self.replica_emojis(local_gid, &snap.guild.emojis).await?;
         }
         for m in &snap.members {
             self.apply_member(local_gid, m).await?;
         }
-        self.replica_emojis(local_gid, &snap.guild.emojis).await?;
         // A replica that existed (another local member joined before) keeps its position
-        // and catches up to the snapshot instead of skipping what it had not applied.
-        if let Some(rg) = self.db.remote_guild(local_gid).await?
-            && rg.applied_seq < seq
-        {
-            self.fill_gap(&rg, seq).await?;
+        // and catches up to the snapshot instead of skipping what it had not applied; then
+        // the snapshot's position must be in its verified chain (a new replica's chain starts
+        // at it).
+        if let Some(rg) = existing {
+            if rg.applied_seq < seq {
+                self.fill_gap(&rg, seq).await?;
+            }
+            if let Some(rg) = self.db.remote_guild(local_gid).await?
+                && seq > 0
+                && let Some(ours) = super::history::chain_hash(self, &rg, seq).await?
+                && Some(&ours) != snap.hash.as_ref()
+            {
+                tracing::error!(host = %server, guild = host_gid, seq, "a join snapshot names a log position that is not in the replica's chain");
+                return Err(Error::Unavailable(format!(
+                    "federation: {server} answered a snapshot outside its own log"
+                )));
+            }
         }
         // A gateway snapshot of the guild loaded before (an earlier incarnation of the
         // replica) is dropped, then the joiner's sessions get GUILD_CREATE; both before any
@@ -361,66 +383,6 @@ impl Fed<'_> {
         let mut tr = Translator::for_replica(self, rg).await?;
         tr.translate(&mut result).await?;
         Ok(result)
-    }
-
-    /// Fetches a page of a replica channel's history from the host into the replica (lazy
-    /// backfill); `query` is the client's `before`/`after`/`around`/`limit` in local ids.
-    pub async fn backfill(
-        &self,
-        rg: &RemoteGuildRow,
-        channel: i64,
-        page: HistoryPage,
-    ) -> Result<()> {
-        let HistoryPage {
-            before,
-            after,
-            around,
-            limit,
-        } = page;
-        let Some(hc) = self.db.map_reverse(&rg.host, channel).await? else {
-            return Ok(());
-        };
-        let mut q = format!("limit={limit}");
-        for (k, v) in [("before", before), ("after", after), ("around", around)] {
-            if let Some(v) = v {
-                match self.db.map_reverse(&rg.host, v).await? {
-                    Some(h) => q.push_str(&format!("&{k}={h}")),
-                    None => q.push_str(&format!("&{k}={}", v)),
-                }
-            }
-        }
-        let path = format!(
-            "/_hearth/federation/v1/guilds/{}/channels/{hc}/messages?{q}",
-            rg.host_guild_id
-        );
-        let resp = match self.fed.request(&rg.host, Method::GET, &path, None).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "history backfill failed; serving the replica");
-                return Ok(());
-            }
-        };
-        let mut page: MessagesPage = match serde_json::from_value(resp) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "history page of the wrong shape; serving the replica");
-                return Ok(());
-            }
-        };
-        let mut tr = Translator::for_replica(self, rg).await?;
-        tr.translate(&mut page).await?;
-        for m in &mut page.messages {
-            let prev = self
-                .db
-                .message(m.channel_id.db(), m.id.db())
-                .await?
-                .and_then(|x| x.pinned_at);
-            let mut row = message_row(rg.guild_id, m, prev);
-            row.attachments = self.localize_attachments(&rg.host, m).await?;
-            let released = self.db.upsert_message(&row).await?;
-            self.files_released(released);
-        }
-        Ok(())
     }
 }
 

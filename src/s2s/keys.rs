@@ -2,11 +2,13 @@
 //! and revoked by `hearth keys ...` (or [`Keyring::rotate`] / [`Keyring::revoke`] in process),
 //! published as a self-signed [`KeyDocument`] at `GET /_hearth/key/v1/server`.
 //!
-//! A running server rereads the table every [`RELOAD_EVERY`] ([`Keyring::reload`]), so a
-//! `hearth keys` command run next to it takes effect without a restart. A rotation by that
-//! command ([`Keyring::rotate_beside_running_server`]) keeps the old key valid for
-//! [`CLI_ROTATION_GRACE_MS`] more, so what the running server signs before it notices stays
-//! verifiable (spec/federation.md §3.5).
+//! A running server rereads the table every `federation.key_reload_ms` (500 ms;
+//! [`Keyring::reload`]), and at once when a peer refuses a request for a key revoked or
+//! retired meanwhile, so a `hearth keys` command run next to it takes effect without a
+//! restart. A rotation by that command ([`Keyring::rotate_beside_running_server`]) keeps the
+//! old key valid for [`CLI_ROTATION_GRACE_MS`] more, so what the running server signs before
+//! it notices stays verifiable (spec/federation.md §3.5). After a revocation the host serves
+//! what it signed with the revoked key re-signed with a current one (§3.6).
 
 use hearth_federation::b64;
 use hearth_federation::keys::{
@@ -19,11 +21,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::storage::{Db, ServerKeyRow, now_ms};
 
-/// How often a running server rereads its keys (changes made by `hearth keys` in another
-/// process reach it within this).
-pub const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 /// After `hearth keys rotate`, the old key's `expired_ts` lies this far ahead (ms): far more
-/// than [`RELOAD_EVERY`], so a running server that signs with it until its next reload signs
+/// than the reload period (`federation.key_reload_ms`, at most 10 s), so a running server that signs with it until its next reload signs
 /// only at times the key is still valid for (spec/federation.md §3.5).
 pub const CLI_ROTATION_GRACE_MS: i64 = 60_000;
 
@@ -251,7 +250,7 @@ impl Keyring {
     /// [`Keyring::rotate`] for `hearth keys rotate`, run in another process beside a running
     /// server: the retired keys expire [`CLI_ROTATION_GRACE_MS`] from now instead of now, so
     /// events and requests the running server signs with them until its next reload
-    /// ([`RELOAD_EVERY`]) stay valid for every verifier (spec/federation.md §3.5).
+    /// (`federation.key_reload_ms`) stay valid for every verifier (spec/federation.md §3.5).
     pub async fn rotate_beside_running_server(&self) -> Result<KeyInfo> {
         self.rotate_with_grace(CLI_ROTATION_GRACE_MS).await
     }

@@ -38,6 +38,7 @@ pub mod discovery;
 pub mod endpoints;
 pub mod guild_api;
 pub mod guild_log;
+mod history;
 pub mod host;
 pub mod inbound;
 pub mod keys;
@@ -55,7 +56,7 @@ pub use hearth_federation::policy::DomainPolicy;
 /// TLS listener and trust roots: [`hearth_federation::tls`].
 pub use hearth_federation::tls;
 pub use inbound::{FedRejection, SignedRequest};
-pub use keys::{CLI_ROTATION_GRACE_MS, KeyInfo, Keyring, RELOAD_EVERY};
+pub use keys::{CLI_ROTATION_GRACE_MS, KeyInfo, Keyring};
 
 /// Milliseconds since the Unix epoch, as the federation crate counts time.
 pub fn now_ms() -> u64 {
@@ -342,7 +343,12 @@ pub async fn not_found() -> FedRejection {
     FedRejection::not_found()
 }
 
+/// `GET /_hearth/key/v1/server`: the keys as stored now (reread first, so a `hearth keys`
+/// command run beside this server is published at once, spec §3.5, §3.6).
 async fn key_document(State(fed): State<Arc<Federation>>) -> Response {
+    if let Err(e) = fed.reload_keys().await {
+        tracing::warn!(error = %e, "cannot reread the server keys; publishing the last read");
+    }
     match fed.keyring.signed_document(now_ms()) {
         Ok(doc) => (
             [(axum::http::header::CACHE_CONTROL, "max-age=3600")],

@@ -8,10 +8,14 @@
 //!   ([`super::FedError::is_permanent`], logged); any other failure schedules the row again with
 //!   exponential backoff ([`super::retry_backoff_ms`]).
 //!   The rows survive restarts, so delivery resumes at start-up.
+//! - The home signs each notice when it sends it (purpose `hearth.user-notice.v1`), so a
+//!   host that applies it for the first time relays it, as received, to the member servers
+//!   of its guilds that know the user (rows queued by the service in the transaction that
+//!   anonymises her there, §18.3): servers her home never heard of are told too.
 //! - Receiving: `POST /_hearth/federation/v1/users/deleted` ([`user_deleted`]) accepts a
-//!   deletion only from the user's own home server (the handle's server part must be the
-//!   authenticated origin, 403 `H_ORIGIN_MISMATCH`) and applies it through
-//!   [`Hearth::apply_remote_deletion`].
+//!   deletion only from the user's own home server: sent by it (the handle's server part is
+//!   the authenticated origin) or relayed with its signature (403 `H_ORIGIN_MISMATCH`
+//!   otherwise), and applies it through [`Hearth::apply_remote_deletion`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,13 +24,14 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
+use hearth_federation::sign::{Purpose, sign_json, verify_signed_by};
 use reqwest::Method;
 use serde_json::Value;
 
 use super::{FedRejection, FedState, Federation, SignedRequest};
 use crate::error::FedRefusal;
 use crate::service::Hearth;
-use crate::service::deletion::{DELETION_CLOCK_SKEW_MS, USER_DELETED_PATH};
+use crate::service::deletion::{DELETION_CLOCK_SKEW_MS, RelayedNotice, USER_DELETED_PATH};
 use crate::storage::{NoticeRow, now_ms};
 use crate::wire::federation::{UserDeleted, UserDeletedAnswer};
 
@@ -40,15 +45,21 @@ pub fn routes() -> Router<FedState> {
     Router::new().route(USER_DELETED_PATH, post(user_deleted))
 }
 
-/// `POST /_hearth/federation/v1/users/deleted` [`UserDeleted`] -> `200 {"applied": bool}`.
+/// `POST /_hearth/federation/v1/users/deleted` [`UserDeleted`] -> `200 {"applied": bool}`:
+/// from the user's home server, or relayed by a host with the home's signature
+/// (purpose `hearth.user-notice.v1`, spec/federation.md §18.1, §18.3).
 ///
 /// Errors: the §7 authentication errors; 400 `H_MALFORMED` (body, handles, `deleted_at` in
-/// the future); 403 `H_ORIGIN_MISMATCH` (a handle of another server than the origin).
+/// the future); 403 `H_ORIGIN_MISMATCH` (the two handles name different servers); for a
+/// relayed notice, the §3.3 signature errors of the home's signature (`H_MISSING_SIGNATURE`,
+/// `H_BAD_SIGNATURE`, `H_UNKNOWN_KEY`, ...).
 async fn user_deleted(
     State(s): State<FedState>,
     req: SignedRequest,
 ) -> Result<Json<UserDeletedAnswer>, FedRejection> {
-    let n: UserDeleted = req.json()?;
+    let raw: Value = req.json()?;
+    let n: UserDeleted = serde_json::from_value(raw.clone())
+        .map_err(|e| FedRejection::malformed(format!("notice: {e}")))?;
     let parse = |h: &str| {
         hearth_federation::names::parse_handle(h)
             .map(|(name, server)| (name.to_owned(), server.to_lowercase()))
@@ -56,13 +67,27 @@ async fn user_deleted(
     };
     let (name, server) = parse(&n.handle)?;
     let (anon, anon_server) = parse(&n.anonymised_handle)?;
-    for s in [&server, &anon_server] {
-        if !s.eq_ignore_ascii_case(&req.origin) {
+    if anon_server != server {
+        return Err(FedRejection::refuse(FedRefusal::OriginMismatch(format!(
+            "{} and {} name different servers",
+            n.handle, n.anonymised_handle
+        ))));
+    }
+    // Only her home may announce her deletion: directly, or through a host relaying the
+    // notice the home signed.
+    let signed_by_home = raw
+        .get("signatures")
+        .and_then(|sig| sig.get(server.as_str()))
+        .is_some();
+    if !server.eq_ignore_ascii_case(&req.origin) {
+        if !signed_by_home {
             return Err(FedRejection::refuse(FedRefusal::OriginMismatch(format!(
-                "{} cannot announce the deletion of a user of {s}",
+                "{} cannot announce the deletion of a user of {server} without {server}'s \
+                 signature",
                 req.origin
             ))));
         }
+        verify_home_signature(&s.fed, &raw, &server, n.deleted_at).await?;
     }
     if name == anon {
         return Err(FedRejection::malformed(
@@ -72,11 +97,63 @@ async fn user_deleted(
     if n.deleted_at > now_ms().saturating_add(DELETION_CLOCK_SKEW_MS) {
         return Err(FedRejection::malformed("deleted_at is in the future"));
     }
+    let body = raw.to_string();
+    let from = req.origin.to_lowercase();
+    let relay = signed_by_home.then_some(RelayedNotice {
+        body: &body,
+        from: &from,
+    });
     let applied = s
         .hearth
-        .apply_remote_deletion(&name, &server, &anon, n.deleted_at, n.delete_messages)
+        .apply_remote_deletion(
+            &name,
+            &server,
+            &anon,
+            n.deleted_at,
+            n.delete_messages,
+            relay.as_ref(),
+        )
         .await?;
     Ok(Json(UserDeletedAnswer { applied }))
+}
+
+/// Checks the home's signature of a relayed notice with a key usable at `deleted_at`,
+/// refetching the home's key document once when it fails (a key it rotated to since).
+async fn verify_home_signature(
+    fed: &Federation,
+    notice: &Value,
+    home: &str,
+    deleted_at: i64,
+) -> Result<(), FedRejection> {
+    let check = || {
+        verify_signed_by(
+            Purpose::UserNotice,
+            notice,
+            home,
+            &fed.client.keys(),
+            deleted_at.max(0) as u64,
+        )
+    };
+    if fed.client.server_keys(home).await.is_ok() && check().is_ok() {
+        return Ok(());
+    }
+    let _ = fed.client.refresh_server_keys(home).await;
+    check().map(|_| ()).map_err(FedRejection::from)
+}
+
+/// The notice `body` of this server signed as its home (purpose `hearth.user-notice.v1`), so
+/// hosts can relay it; a notice that carries signatures already (relayed from its home) as
+/// it is.
+fn signed_notice(fed: &Federation, mut body: Value) -> Result<Value, hearth_federation::Error> {
+    if body.get("signatures").is_none() {
+        sign_json(
+            Purpose::UserNotice,
+            &mut body,
+            &fed.server_name,
+            &fed.keyring.current(),
+        )?;
+    }
+    Ok(body)
 }
 
 /// The sender (spawned by the composition root): delivers due notices until aborted.
@@ -107,7 +184,10 @@ pub async fn run(h: Arc<Hearth>, fed: Arc<Federation>) {
 
 /// One attempt at notice `n`.
 async fn deliver(h: &Hearth, fed: &Federation, n: &NoticeRow) {
-    let body: Value = match serde_json::from_str(&n.body) {
+    let body = match serde_json::from_str(&n.body)
+        .map_err(|e| e.to_string())
+        .and_then(|b| signed_notice(fed, b).map_err(|e| e.to_string()))
+    {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(id = n.id, error = %e, "unreadable federation notice dropped");

@@ -15,7 +15,10 @@ use crate::events::{Audience, Dispatch, Event, intents};
 use crate::snowflake::Snowflake;
 use crate::storage::{RemoteGuildRow, ReplicaApply, now_ms};
 use crate::wire;
-use hearth_federation::event::{EquivocationProof, verify_event};
+use hearth_federation::Error as FedProtocolError;
+use hearth_federation::event::{
+    EquivocationProof, StubReason, VerifiedEvent, stub, verify_envelope, verify_event,
+};
 use hearth_wire::dispatch::Payload;
 use hearth_wire::federation::ChannelsPage;
 use reqwest::Method;
@@ -297,11 +300,41 @@ impl Fed<'_> {
                     let _ = self.fed.client.refresh_server_keys(origin).await;
                 }
                 let again = { verify_event(ev, &self.fed.client.keys()) };
-                again.map_err(|_| Error::Relayed {
-                    status: 403,
-                    code: 0,
-                    message: format!("event rejected: {e}"),
-                })
+                match again {
+                    Ok(v) => Ok(v),
+                    // The origin's key was revoked before the host sequenced the action: the
+                    // event keeps its place in the chain but is never applied (spec §3.6).
+                    Err(FedProtocolError::RevokedKey { server_name, .. })
+                        if server_name == origin && origin != host =>
+                    {
+                        let checked = { verify_envelope(ev, &self.fed.client.keys()) };
+                        let (mut envelope, hash) = checked.map_err(|e| Error::Relayed {
+                            status: 403,
+                            code: 0,
+                            message: format!("event rejected: {e}"),
+                        })?;
+                        envelope.content = None;
+                        let action = serde_json::from_value(envelope.action.clone())
+                            .map_err(Error::internal)?;
+                        tracing::warn!(
+                            host,
+                            origin,
+                            seq = envelope.seq,
+                            "an action signed with a key its origin revoked before the host sequenced it is chained, not applied"
+                        );
+                        // `action` is the claim, unverified; the stub carries no effect.
+                        Ok(VerifiedEvent {
+                            envelope,
+                            action,
+                            hash,
+                        })
+                    }
+                    Err(_) => Err(Error::Relayed {
+                        status: 403,
+                        code: 0,
+                        message: format!("event rejected: {e}"),
+                    }),
+                }
             }
         }
     }
@@ -391,9 +424,14 @@ impl Fed<'_> {
             // The replica was dropped (our last member left).
             return Ok(());
         }
-        // Keep the whole event for equivocation proofs.
+        // Keep the whole event for equivocation proofs (an event refused for its origin's
+        // revoked key, as its `revoked` stub).
+        let stored = match (&v.envelope.content, ev.get("content")) {
+            (None, Some(_)) => stub(ev, StubReason::Revoked).map_err(Error::internal)?,
+            _ => ev.clone(),
+        };
         self.db
-            .record_replica_event(local_gid, seq, &v.hash, &ev.to_string(), object)
+            .record_replica_event(local_gid, seq, &v.hash, &stored.to_string(), object)
             .await?;
         self.db.set_applied(local_gid, seq, &v.hash).await?;
         Ok(())

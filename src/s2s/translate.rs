@@ -223,7 +223,11 @@ impl<'a> Translator<'a> {
     }
 
     /// The local user row for a user object of the peer (created on first sight for a remote
-    /// user, its profile updated), and the mapping of its peer id to that row.
+    /// user, its profile updated), and the mapping of its peer id to that row. A handle that
+    /// names no account here any more, in an object whose peer id is mapped to an account
+    /// deleted since, is that account's old handle (the peer logged or served it before it
+    /// applied the deletion notice): the object is that account, and nothing is created or
+    /// updated (spec/federation.md §18.5).
     async fn ensure_user(&self, rid: i64, handle: &str, profile: &Profile) -> Result<i64> {
         let (name, server) = handle
             .rsplit_once('@')
@@ -231,11 +235,14 @@ impl<'a> Translator<'a> {
         let local = if server.eq_ignore_ascii_case(&self.h.config.server_name) {
             match self.h.db.local_user(name).await? {
                 Some(u) => u.id,
-                None => {
-                    return Err(Error::internal(format!(
-                        "peer names unknown local user {handle}"
-                    )));
-                }
+                None => match self.h.db.mapped_deleted_user(self.server, rid).await? {
+                    Some(id) => id,
+                    None => {
+                        return Err(Error::internal(format!(
+                            "peer names unknown local user {handle}"
+                        )));
+                    }
+                },
             }
         } else {
             match self.h.db.remote_user(server, name).await? {
@@ -254,10 +261,13 @@ impl<'a> Translator<'a> {
                     self.h.files_released(released);
                     u.id
                 }
-                None => {
-                    let obj = json!({"global_name": profile.global_name, "avatar": profile.avatar, "bot": profile.bot});
-                    self.h.insert_remote_user(name, server, &obj).await?.id
-                }
+                None => match self.h.db.mapped_deleted_user(self.server, rid).await? {
+                    Some(id) => id,
+                    None => {
+                        let obj = json!({"global_name": profile.global_name, "avatar": profile.avatar, "bot": profile.bot});
+                        self.h.insert_remote_user(name, server, &obj).await?.id
+                    }
+                },
             }
         };
         self.h.db.map_put(self.server, rid, local).await

@@ -21,7 +21,7 @@ use super::{Actor, Hearth};
 use crate::error::{Error, Result, Rule};
 use crate::events::Control;
 use crate::snowflake::Snowflake;
-use crate::storage::{NewNotice, now_ms};
+use crate::storage::{NewNotice, RemoteDeletion, now_ms};
 use crate::wire;
 
 /// Where a deletion notice is POSTed on a peer (spec/federation.md §18).
@@ -37,6 +37,15 @@ pub const DELETION_CLOCK_SKEW_MS: i64 = 5 * 60_000;
 /// [`Hearth::validate_username`]).
 pub fn anonymised_name(user_id: i64) -> String {
     format!("deleted_user_{user_id:x}")
+}
+
+/// A deletion notice as received, for relaying (spec/federation.md §18.3).
+#[derive(Debug, Clone, Copy)]
+pub struct RelayedNotice<'a> {
+    /// The notice body exactly as received, carrying its home server's signature.
+    pub body: &'a str,
+    /// The server that sent it here (lower-cased), not relayed back to.
+    pub from: &'a str,
 }
 
 /// Who deleted an account (what the notice mail says).
@@ -180,8 +189,11 @@ impl Hearth {
     /// (GUILD_MEMBER_REMOVE; for guilds hosted here logged for their member servers, with her
     /// old handle, which they know; replicas of other hosts drop her locally), then her row
     /// is anonymised (`anon_name`, "Deleted User", no avatar) and, with `delete_messages`,
-    /// her messages stored here are purged in the background. Idempotent. Returns whether
-    /// this server knew her.
+    /// her messages stored here are purged in the background. With `relay` (the notice
+    /// carries her home's signature), the first application here also queues the notice for
+    /// the member servers of the guilds hosted here that she was a member of or wrote in, in
+    /// the same transaction (spec/federation.md §18.3). Idempotent. Returns whether this
+    /// server knew her.
     pub async fn apply_remote_deletion(
         &self,
         name: &str,
@@ -189,10 +201,11 @@ impl Hearth {
         anon_name: &str,
         deleted_at: i64,
         delete_messages: bool,
+        relay: Option<&RelayedNotice<'_>>,
     ) -> Result<bool> {
-        let user = match self.db.remote_user(server, name).await? {
-            Some(u) => Some(u),
-            None => self.db.remote_user(server, anon_name).await?,
+        let (user, first) = match self.db.remote_user(server, name).await? {
+            Some(u) => (Some(u), true),
+            None => (self.db.remote_user(server, anon_name).await?, false),
         };
         let Some(user) = user.filter(|u| u.home_server.is_some()) else {
             return Ok(false);
@@ -201,6 +214,34 @@ impl Hearth {
             tracing::info!(user = user.id, handle = %format!("{name}@{server}"), "deletion notice for an older account of this name; ignored");
             return Ok(false);
         }
+        // The member servers of the guilds hosted here that know her, told by relaying the
+        // home's signed notice the first time it is applied here (a repeat relays nothing,
+        // so relays between hosts end).
+        let relay: Vec<NewNotice> = match relay.filter(|_| first) {
+            Some(r) => {
+                let own = self.config.server_name.to_lowercase();
+                let mut peers = self.db.deletion_relay_peers(user.id).await?;
+                peers.retain(|p| *p != own && *p != server.to_lowercase() && *p != r.from);
+                if peers.len() > MAX_DELETION_PEERS {
+                    tracing::warn!(
+                        user = user.id,
+                        peers = peers.len(),
+                        "deletion notice relayed to the first {MAX_DELETION_PEERS} peers only"
+                    );
+                    peers.truncate(MAX_DELETION_PEERS);
+                }
+                peers
+                    .into_iter()
+                    .map(|destination| NewNotice {
+                        id: self.next_id(),
+                        destination,
+                        path: USER_DELETED_PATH.to_owned(),
+                        body: r.body.to_owned(),
+                    })
+                    .collect()
+            }
+            None => vec![],
+        };
         let owned = self.db.owned_guild_ids(user.id).await?;
         for g in self.db.guild_ids_of(user.id).await? {
             if owned.contains(&g) {
@@ -217,21 +258,26 @@ impl Hearth {
         }
         let key = format!("{}@{}", anon_name.to_lowercase(), server.to_lowercase());
         self.db
-            .anonymise_remote_user(
-                user.id,
+            .anonymise_remote_user(&RemoteDeletion {
+                user_id: user.id,
                 anon_name,
-                &key,
+                anon_key: &key,
                 deleted_at,
-                delete_messages,
-                now_ms(),
-            )
+                purge: delete_messages,
+                now: now_ms(),
+                relay: &relay,
+            })
             .await?;
         tracing::info!(
             user = user.id,
             server,
             delete_messages,
+            relayed_to = relay.len(),
             "remote account deleted"
         );
+        if !relay.is_empty() {
+            self.host.notices_queued();
+        }
         if delete_messages {
             self.purges.notify_one();
         }

@@ -325,7 +325,7 @@ impl Db {
                     .bind(user_id).bind(now).execute(&mut *tx).await?;
             }
             for n in notices {
-                sqlx::query("INSERT INTO federation_notices (id, destination, path, body, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5)")
+                sqlx::query(super::deletion::INSERT_NOTICE_SQL)
                     .bind(n.id).bind(&n.destination).bind(&n.path).bind(&n.body).bind(now).execute(&mut *tx).await?;
             }
             tx.commit().await?;

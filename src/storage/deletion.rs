@@ -48,6 +48,25 @@ pub struct PurgeMessage {
     pub user_high: Option<i64>,
 }
 
+/// Queues one federation notice: `$1` id, `$2` destination, `$3` path, `$4` body, `$5` now.
+pub(super) const INSERT_NOTICE_SQL: &str = "INSERT INTO federation_notices (id, destination, path, body, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5)";
+
+/// What [`Db::anonymise_remote_user`] changes.
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteDeletion<'a> {
+    pub user_id: i64,
+    pub anon_name: &'a str,
+    pub anon_key: &'a str,
+    pub deleted_at: i64,
+    pub purge: bool,
+    pub now: i64,
+    /// The home's signed notice, relayed to the member servers of guilds hosted here.
+    pub relay: &'a [super::NewNotice],
+}
+
+const RELAY_PEERS_MEMBER: &str = "SELECT gp.server FROM members m JOIN guild_peers gp ON gp.guild_id = m.guild_id WHERE m.user_id = $1 AND gp.final_seq IS NULL";
+const RELAY_PEERS_AUTHOR: &str = "SELECT server FROM guild_peers WHERE final_seq IS NULL AND guild_id IN (SELECT DISTINCT guild_id FROM messages WHERE author_id = $1)";
+
 /// The server part of a handle (`name@server` → `server`); a plain server name as it is.
 fn server_of(s: &str) -> &str {
     s.rsplit_once('@').map_or(s, |(_, server)| server)
@@ -62,22 +81,36 @@ impl Db {
     /// the senders of what her devices received. Read before her memberships, messages and
     /// devices go.
     pub async fn deletion_peers(&self, user_id: i64) -> Result<Vec<String>> {
-        let qs = [
+        self.servers_knowing(user_id, &[
             "SELECT rg.host FROM members m JOIN remote_guilds rg ON rg.guild_id = m.guild_id WHERE m.user_id = $1",
             "SELECT host FROM remote_guilds WHERE guild_id IN (SELECT DISTINCT guild_id FROM messages WHERE author_id = $1)",
-            "SELECT gp.server FROM members m JOIN guild_peers gp ON gp.guild_id = m.guild_id WHERE m.user_id = $1 AND gp.final_seq IS NULL",
-            "SELECT server FROM guild_peers WHERE final_seq IS NULL AND guild_id IN (SELECT DISTINCT guild_id FROM messages WHERE author_id = $1)",
+            RELAY_PEERS_MEMBER,
+            RELAY_PEERS_AUTHOR,
             "SELECT DISTINCT u.home_server FROM members m JOIN members o ON o.guild_id = m.guild_id JOIN users u ON u.id = o.user_id \
              WHERE m.user_id = $1 AND u.home_server IS NOT NULL",
             "SELECT DISTINCT k.claimed_by FROM mls_key_packages k JOIN mls_devices d ON d.id = k.device_id \
              WHERE d.user_id = $1 AND k.claimed_by IS NOT NULL",
             "SELECT DISTINCT i.hub FROM mls_inbox i JOIN mls_devices d ON d.id = i.device_id WHERE d.user_id = $1",
             "SELECT DISTINCT i.sender FROM mls_inbox i JOIN mls_devices d ON d.id = i.device_id WHERE d.user_id = $1",
-        ];
+        ])
+        .await
+    }
+
+    /// The member servers (not already leaving) of the guilds hosted here that user
+    /// `user_id` (remote) is a member of or wrote in, lower-cased, sorted, without
+    /// duplicates: where a host relays her home's deletion notice (spec/federation.md §18.3).
+    /// Read before her memberships go.
+    pub async fn deletion_relay_peers(&self, user_id: i64) -> Result<Vec<String>> {
+        self.servers_knowing(user_id, &[RELAY_PEERS_MEMBER, RELAY_PEERS_AUTHOR])
+            .await
+    }
+
+    /// The servers named by the first column of each of `qs` (bound to `user_id`).
+    async fn servers_knowing(&self, user_id: i64, qs: &[&'static str]) -> Result<Vec<String>> {
         let mut out: Vec<String> = vec![];
         for q in qs {
             let rows: Vec<(String,)> =
-                on_db!(self, p => sqlx::query_as(q).bind(user_id).fetch_all(p).await)?;
+                on_db!(self, p => sqlx::query_as(*q).bind(user_id).fetch_all(p).await)?;
             out.extend(rows.iter().map(|r| server_of(&r.0).to_lowercase()));
         }
         out.sort();
@@ -126,16 +159,18 @@ impl Db {
     /// handle; if another row holds that key already, `anon_key/<id>`, so she never takes
     /// over a row her new handle created), `global_name` "Deleted User", no avatar, banner or
     /// bio, `deleted_at` set (kept if set before); with `purge`, a message purge job for her
-    /// (kept if one exists). Local users are never touched.
-    pub async fn anonymise_remote_user(
-        &self,
-        user_id: i64,
-        anon_name: &str,
-        anon_key: &str,
-        deleted_at: i64,
-        purge: bool,
-        now: i64,
-    ) -> Result<()> {
+    /// (kept if one exists); the `relay` notices queued (spec/federation.md §18.3). Local
+    /// users are never touched.
+    pub async fn anonymise_remote_user(&self, d: &RemoteDeletion<'_>) -> Result<()> {
+        let RemoteDeletion {
+            user_id,
+            anon_name,
+            anon_key,
+            deleted_at,
+            purge,
+            now,
+            relay,
+        } = *d;
         on_db!(self, p => {
             // It reads before it writes: SQLite's write lock is taken first (BEGIN IMMEDIATE).
             let mut tx = write_tx!(self, p);
@@ -152,6 +187,10 @@ impl Db {
             if n > 0 && purge {
                 sqlx::query(START_PURGE_SQL)
                     .bind(user_id).bind(now).execute(&mut *tx).await?;
+            }
+            for r in relay {
+                sqlx::query(INSERT_NOTICE_SQL)
+                    .bind(r.id).bind(&r.destination).bind(&r.path).bind(&r.body).bind(now).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });

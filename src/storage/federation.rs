@@ -551,6 +551,18 @@ impl Db {
     }
 
     /// `(hash, event JSON)` of an applied event of a replica.
+    /// The stored events (JSON) of replica `guild_id` after `after`, in order, at most `limit`.
+    pub async fn replica_events_after(
+        &self,
+        guild_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<String>> {
+        let r: Vec<(String,)> = on_db!(self, p => sqlx::query_as("SELECT event FROM replica_events WHERE guild_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(guild_id).bind(after).bind(limit).fetch_all(p).await)?;
+        Ok(r.into_iter().map(|r| r.0).collect())
+    }
+
     pub async fn replica_event(&self, guild_id: i64, seq: i64) -> Result<Option<(String, String)>> {
         Ok(
             on_db!(self, p => sqlx::query_as("SELECT hash, event FROM replica_events WHERE guild_id = $1 AND seq = $2")
@@ -695,6 +707,16 @@ impl Db {
     }
 
     // ---- id map ----------------------------------------------------------------------
+
+    /// The account `remote_id` of `server` is mapped to, if that account was deleted (its
+    /// `deleted_at` set: a local account anonymised here, or a remote one whose home's notice
+    /// was applied).
+    pub async fn mapped_deleted_user(&self, server: &str, remote_id: i64) -> Result<Option<i64>> {
+        let r: Option<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT u.id FROM id_map m JOIN users u ON u.id = m.local_id \
+             WHERE m.server = $1 AND m.remote_id = $2 AND u.deleted_at IS NOT NULL")
+            .bind(server).bind(remote_id).fetch_optional(p).await)?;
+        Ok(r.map(|r| r.0))
+    }
 
     pub async fn map_get(&self, server: &str, remote_id: i64) -> Result<Option<i64>> {
         let r: Option<(i64,)> = on_db!(self, p => sqlx::query_as("SELECT local_id FROM id_map WHERE server = $1 AND remote_id = $2")

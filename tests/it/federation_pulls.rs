@@ -14,7 +14,7 @@ use crate::harness::{Client, TestServer, eventually, s};
 use crate::network::TestNetwork;
 
 /// A signed `GET` of the host's log from `from`'s federation client, as a member server pulls.
-async fn pull(net: &TestNetwork, from: &str, gid_b: &str, after: u64) -> Vec<Value> {
+pub(crate) async fn pull(net: &TestNetwork, from: &str, gid_b: &str, after: u64) -> Vec<Value> {
     let path = format!("/_hearth/federation/v1/guilds/{gid_b}/events?from={after}&limit=500");
     let srv = net.server(from);
     let auth = srv
@@ -41,7 +41,7 @@ async fn pull(net: &TestNetwork, from: &str, gid_b: &str, after: u64) -> Vec<Val
 }
 
 /// Joins `srv`'s user to bob's guild through her own server; returns the GUILD_CREATE.
-async fn join(srv: &TestServer, tok: &str, code: &str) -> Value {
+pub(crate) async fn join(srv: &TestServer, tok: &str, code: &str) -> Value {
     let mut gw = Gw::identify(srv, tok, ALL).await;
     let r = srv
         .client(tok)
@@ -52,7 +52,7 @@ async fn join(srv: &TestServer, tok: &str, code: &str) -> Value {
 }
 
 /// Bob's guild on b: (bob's client, its id, its first channel, a lasting invite code).
-async fn bobs_guild(
+pub(crate) async fn bobs_guild(
     net: &TestNetwork,
     bob_tok: &str,
     name: &str,
@@ -73,7 +73,7 @@ async fn bobs_guild(
     (bob, gid_b, general_b, code)
 }
 
-async fn post(c: &Client, channel: &str, content: &str) {
+pub(crate) async fn post(c: &Client, channel: &str, content: &str) {
     let r = c
         .post(
             &format!("/channels/{channel}/messages"),

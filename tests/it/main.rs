@@ -29,6 +29,7 @@ mod federation_accounts;
 mod federation_delivery;
 mod federation_guilds;
 mod federation_ids;
+mod federation_keys;
 mod federation_media;
 mod federation_pulls;
 mod federation_transport;

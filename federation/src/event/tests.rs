@@ -356,3 +356,100 @@ fn equivocation_is_detected() {
     let c = host_event(&n, 6, Some(sha256_b64(b"x")), json!({"content": "a"}));
     assert!(EquivocationProof::detect(&a, &c, &keys).is_err());
 }
+
+fn revoked(key: &ServerKey, revoked_ts: u64) -> KnownKey {
+    KnownKey {
+        key: key.public_key(),
+        state: KeyState::Revoked { revoked_ts },
+    }
+}
+
+#[test]
+fn an_origin_key_revoked_after_the_host_sequenced_the_action_keeps_it_valid() {
+    let n = net();
+    let e = host_event(&n, 1, None, json!({"content": "x"}));
+    // host_ts is T + 500: a revocation after it leaves the event whole ...
+    let mut keys = n.keys.clone();
+    keys.insert_key("a.example", "ed25519:a1", revoked(&n.a, T + 501));
+    let v = verify_event(&e, &keys.at(T)).unwrap();
+    assert_eq!(v.action.sender, "alice@a.example");
+    // ... one at or before it does not (the host could have known)
+    let mut keys = n.keys.clone();
+    keys.insert_key("a.example", "ed25519:a1", revoked(&n.a, T + 500));
+    assert!(matches!(
+        verify_event(&e, &keys.at(T)),
+        Err(Error::RevokedKey { .. })
+    ));
+    // a forged action under the revoked key fails its signature even when vouched for
+    let mut keys = n.keys.clone();
+    keys.insert_key("a.example", "ed25519:a1", revoked(&n.a, T + 501));
+    let mut forged: OriginAction = serde_json::from_value(e["action"].clone()).unwrap();
+    forged.txn_id = "other".into();
+    let mut fv = serde_json::to_value(&forged).unwrap();
+    fv["signatures"] = e["action"]["signatures"].clone();
+    let env = HostEvent {
+        host: "b.example".into(),
+        guild_id: "1001".into(),
+        seq: 1,
+        prev_hash: None,
+        host_ts: T + 500,
+        object_id: None,
+        result_hash: None,
+        action: fv,
+        content: Some(json!({"content": "x"})),
+    }
+    .sign(&n.b)
+    .unwrap();
+    assert_eq!(verify_event(&env, &keys.at(T)), Err(Error::BadSignature));
+}
+
+#[test]
+fn a_revoked_host_key_is_replaced_by_resigning_and_vouches_for_its_own_actions() {
+    // b hosts and acts itself: the action's origin is the host.
+    let b1 = ServerKey::from_seed("ed25519:b1", [0xb1; 32]).unwrap();
+    let b2 = ServerKey::from_seed("ed25519:b2", [0xb2; 32]).unwrap();
+    let content = json!({"content": "from the host"});
+    let mut a = action(&content, "h1");
+    a.sender = "bob@b.example".into();
+    a.origin = "b.example".into();
+    let e = HostEvent {
+        host: "b.example".into(),
+        guild_id: "1001".into(),
+        seq: 1,
+        prev_hash: None,
+        host_ts: T + 500,
+        object_id: None,
+        result_hash: None,
+        action: a.sign(&b1).unwrap(),
+        content: Some(content),
+    }
+    .sign(&b1)
+    .unwrap();
+    // b1 revoked before the event: refused as signed, ...
+    let mut keys = KeyStore::new();
+    keys.insert_key("b.example", "ed25519:b1", revoked(&b1, T));
+    keys.insert_key(
+        "b.example",
+        "ed25519:b2",
+        KnownKey::current(b2.public_key()),
+    );
+    assert!(matches!(
+        verify_event(&e, &keys.at(T)),
+        Err(Error::RevokedKey { .. })
+    ));
+    // ... whole once the host re-signs the envelope with its current key
+    let re = resign_envelope(&e, &b2).unwrap();
+    assert_eq!(host_key_ids(&re), vec!["ed25519:b2".to_owned()]);
+    assert_eq!(event_hash(&re).unwrap(), event_hash(&e).unwrap());
+    let v = verify_event(&re, &keys.at(T)).unwrap();
+    assert_eq!(v.action.sender, "bob@b.example");
+    assert_eq!(re["content"], e["content"]);
+    // a stub re-signs as well
+    let st = resign_envelope(&stub(&e, StubReason::Removed).unwrap(), &b2).unwrap();
+    assert!(verify_event(&st, &keys.at(T)).unwrap().is_stub());
+    // the thief's envelope under b1 stays refused
+    assert!(matches!(
+        verify_envelope(&e, &keys.at(T)),
+        Err(Error::RevokedKey { .. })
+    ));
+}
