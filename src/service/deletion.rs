@@ -2,8 +2,8 @@
 //!
 //! - `POST /users/@me/delete` `{password, delete_messages}` ([`Hearth::delete_account`])
 //!   anonymises the account as Discord does ("Deleted User"): the user leaves every guild
-//!   (members see GUILD_MEMBER_REMOVE; a replica relays the leave to its host, and an
-//!   unreachable host is left to the notice below), then ONE transaction replaces the
+//!   (members see GUILD_MEMBER_REMOVE; a replica drops her here, and its host removes her
+//!   when it applies the notice below), then ONE transaction replaces the
 //!   profile, ends every session (gateway sockets close with 4004), deletes two-factor
 //!   secrets, mailed tokens, the security log, relationships, MLS devices and key packages,
 //!   kills the tokens of the user's bots, stores the message purge job if
@@ -107,14 +107,10 @@ impl Hearth {
         }
         for g in self.db.guild_ids_of(uid).await? {
             match self.db.remote_guild(g).await? {
-                // Best effort: the host is told again by the notice, which it applies
-                // whenever it can be reached; meanwhile the replica here drops her.
-                Some(_) => {
-                    if let Err(e) = self.leave_guild(actor, Snowflake::from_db(g)).await {
-                        tracing::info!(user = uid, guild = g, error = %e, "leave not relayed; the deletion notice will remove the member on the host");
-                        self.remove_member(g, uid, None).await?;
-                    }
-                }
+                // The replica drops her at once; her host removes her when it applies the
+                // notice (not a relayed leave: the host must still see her memberships then,
+                // to relay the notice to its member servers, spec/federation.md §18.3).
+                Some(_) => self.remove_member(g, uid, None).await?,
                 None => self.leave_guild(actor, Snowflake::from_db(g)).await?,
             }
         }

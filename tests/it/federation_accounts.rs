@@ -344,3 +344,146 @@ async fn a_federating_server_keeps_handles_and_the_display_name_travels() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(a.get("/users/@me").await.body["username"], "alicia");
 }
+
+/// spec/federation.md §18.3, §18.5 (the former §16 items 20 and 21): carol's server (c)
+/// learned of alice only through b's events, and a, her home, never heard of c; b relays a's
+/// signed notice to c, which anonymises her too. And an event b logged before it applied the
+/// notice, naming her old handle, still reaches a after a deleted her: a resolves the handle
+/// by b's id of her to her deleted account instead of dropping the event.
+#[tokio::test]
+async fn a_deletion_reaches_servers_her_home_never_knew_and_her_old_handle_still_resolves() {
+    let net = TestNetwork::start(&[A, B, C]).await;
+    let (a, b, c) = (net.server(A), net.server(B), net.server(C));
+    let (alice_id, alice_tok) = a.register("alice").await;
+    let (_, erin_tok) = a.register("erin").await;
+    let (_, bob_tok) = b.register("bob").await;
+    let (_, carol_tok) = c.register("carol").await;
+    let (bob, gid_b, general_b, code) =
+        crate::federation_pulls::bobs_guild(&net, &bob_tok, "Relayed").await;
+    // carol first: a's replica never lists her.
+    let gc_c = join_remote(c, &carol_tok, &code).await;
+    let gc_a = join_remote(a, &alice_tok, &code).await;
+    join_remote(a, &erin_tok, &code).await;
+    let general_a = general_of(&gc_a);
+    let (gid_c, general_c) = (s(&gc_c["id"]), general_of(&gc_c));
+    let carol = c.client(&carol_tok);
+    let alice = a.client(&alice_tok);
+    say(&alice, &general_a, "hello from alice").await;
+    let alice_c = eventually("c has her message", async || {
+        let r = carol.get(&format!("/channels/{general_c}/messages")).await;
+        r.body.as_array().and_then(|a| {
+            a.iter()
+                .find(|m| m["content"] == "hello from alice")
+                .map(|m| s(&m["author"]["id"]))
+        })
+    })
+    .await;
+    assert_eq!(
+        carol.get(&format!("/users/{alice_c}")).await.body["username"],
+        "alice"
+    );
+    let peers = a
+        .hearth
+        .db
+        .deletion_peers(alice_id.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(!peers.contains(&C.to_owned()), "a knows c: {peers:?}");
+    let alice_b = member_id(&bob, &gid_b, &format!("alice@{A}"))
+        .await
+        .unwrap();
+
+    // b stops pushing to a; meanwhile bob mentions alice (b logs her old handle).
+    let claim = format!("delivery:{A}");
+    let hb = &b.hearth;
+    eventually("a frozen node holds b's delivery to a", async || {
+        hb.node.give_up(&claim).await;
+        let now = hearth::storage::now_ms();
+        hb.db
+            .take_lease(&claim, "frozen-node", now, now + 600_000)
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let r = bob
+        .post(
+            &format!("/channels/{general_b}/messages"),
+            json!({"content": format!("<@{alice_b}> are you there?")}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let mut erin_gw = Gw::identify(a, &erin_tok, ALL).await;
+
+    let r = alice
+        .post(
+            "/users/@me/delete",
+            json!({"password": password_of("alice")}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+
+    // c, told by b only, anonymises her and drops her from its replica.
+    eventually("c anonymised her", async || {
+        carol.get(&format!("/users/{alice_c}")).await.body["global_name"] == "Deleted User"
+    })
+    .await;
+    assert_eq!(member_id(&carol, &gid_c, &format!("alice@{A}")).await, None);
+    // b removed her on the notice (no relayed leave came first).
+    assert_eq!(member_id(&bob, &gid_b, &format!("alice@{A}")).await, None);
+
+    // b delivers to a again: bob's message reaches erin, its mention now "Deleted User".
+    hb.db.release_lease(&claim, "frozen-node").await.unwrap();
+    let m = erin_gw
+        .expect_where("MESSAGE_CREATE", |d| {
+            d["content"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("are you there?"))
+        })
+        .await;
+    assert_eq!(
+        m["content"],
+        format!("<@{alice_id}> are you there?"),
+        "the mention names her account at a"
+    );
+    assert_eq!(m["mentions"][0]["id"], alice_id.as_str());
+    let stored = a
+        .client(&erin_tok)
+        .get(&format!("/channels/{general_a}/messages/{}", s(&m["id"])))
+        .await;
+    assert_eq!(stored.status, 200, "{stored:?}");
+    let mention = &stored.body["mentions"][0];
+    assert_eq!(mention["id"], alice_id.as_str());
+    assert_eq!(mention["global_name"], "Deleted User", "{mention}");
+    assert!(
+        mention["handle"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("deleted_user_")),
+        "{mention}"
+    );
+    // Nothing was created for the old handle at a.
+    assert!(a.hearth.db.local_user("alice").await.unwrap().is_none());
+
+    // A relayed notice must carry a's own signature: c signing in a's name is refused, and
+    // erin stays who she is on b.
+    let mut forged = json!({"handle": format!("erin@{A}"),
+                            "anonymised_handle": format!("deleted_user_1@{A}"),
+                            "deleted_at": hearth::storage::now_ms()});
+    hearth_federation::sign::sign_json(
+        hearth_federation::sign::Purpose::UserNotice,
+        &mut forged,
+        A,
+        &c.fed.keyring.current(),
+    )
+    .unwrap();
+    let r = c.fed.request(B, Method::POST, PATH, Some(&forged)).await;
+    assert!(
+        matches!(&r, Err(FedError::Remote { status: 401, errcode, .. }) if errcode == "H_UNKNOWN_KEY"),
+        "{r:?}"
+    );
+    assert!(
+        member_id(&bob, &gid_b, &format!("erin@{A}"))
+            .await
+            .is_some()
+    );
+}
