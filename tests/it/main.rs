@@ -28,6 +28,7 @@ mod event_covers;
 mod federation_accounts;
 mod federation_delivery;
 mod federation_guilds;
+mod federation_history;
 mod federation_ids;
 mod federation_keys;
 mod federation_media;
