@@ -264,10 +264,8 @@ impl FederationClient {
             Err(FedError::Remote { status: 401, errcode, .. })
                 if errcode == "H_REVOKED_KEY" || errcode == "H_EXPIRED_KEY"
         );
-        if own_key_refused {
-            if let Err(e) = self.inner.keyring.reload().await {
-                tracing::warn!(error = %e, "rereading this server's keys failed");
-            }
+        if own_key_refused && let Err(e) = self.inner.keyring.reload().await {
+            tracing::warn!(error = %e, "rereading this server's keys failed");
         }
         if own_key_refused && self.inner.keyring.current().key_id() != key.key_id() {
             self.refresh_own_keys();

@@ -246,7 +246,7 @@ fn signed_history(
                 &mut v,
                 scope,
                 &position,
-                now_ms() as u64,
+                now_ms(),
                 &s.fed.keyring.current(),
             )
             .map_err(Error::internal)?;
