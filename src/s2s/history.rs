@@ -3,7 +3,8 @@
 //! (`hearth_federation::history`), bound to the guild, the channel and the log position they
 //! were read at, and that position must be one of the replica's verified chain.
 //!
-//! - [`Fed::verified_history`] checks the host's signature (refetching its keys once).
+//! - [`Fed::verified_history`] checks the host's signature (refetching its keys once) and
+//!   that it was made now (within `MAX_CLOCK_SKEW_MS`).
 //! - [`Fed::backfill`] (lazy history): under the replica's lock, the replica first catches up
 //!   to the page's position, whose hash must then be the chain's at that position (else the
 //!   page is refused, logged as an error: the host signed two histories). A page read at an
@@ -17,7 +18,7 @@ use hearth_wire::federation::MessagesPage;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::Fed;
+use super::{Fed, now_ms};
 use super::apply::message_row;
 use super::translate::Translator;
 use crate::error::{Error, Result};
@@ -88,6 +89,15 @@ impl Fed<'_> {
             guild_id,
             channel_id,
         };
+        // An answer to a request just made: signed now (within the clock-skew bound, §7), not
+        // an old one replayed.
+        let ts = answer.get("ts").and_then(Value::as_u64).unwrap_or(0);
+        let skew = ts.abs_diff(now_ms());
+        if skew > hearth_federation::MAX_CLOCK_SKEW_MS {
+            return Err(Error::Unavailable(format!(
+                "federation: {host}'s answer was signed {skew} ms away from now"
+            )));
+        }
         let _ = self.fed.client.server_keys(host).await;
         let first = { verify_history(answer, scope, &self.fed.client.keys()) };
         if let Ok(p) = first {
@@ -175,7 +185,11 @@ impl Fed<'_> {
         } else {
             None
         };
-        let in_chain = position.seq == 0 || (ours.is_some() && ours == position.hash);
+        let in_chain = if position.seq == 0 {
+            cur.applied_seq == 0
+        } else {
+            ours.is_some() && ours == position.hash
+        };
         if !in_chain {
             tracing::error!(host = %rg.host, guild = rg.host_guild_id, seq = position.seq, "a history page names a log position that is not in the replica's chain; refused");
             return Ok(());
@@ -195,7 +209,10 @@ impl Fed<'_> {
             page.messages.retain(|m| !gone.contains(&m.id.to_string()));
         }
         let mut tr = Translator::for_replica(self, &cur).await?;
-        tr.translate(&mut page).await?;
+        if let Err(e) = tr.translate(&mut page).await {
+            tracing::warn!(error = %e, "a history page could not be translated; serving the replica");
+            return Ok(());
+        }
         for m in &mut page.messages {
             let stored = self.db.message(m.channel_id.db(), m.id.db()).await?;
             if older && stored.is_some() {

@@ -146,10 +146,30 @@ impl Fed<'_> {
             splash: g.splash.clone(),
         };
         let seq = snap.seq;
+        // A replica that existed (another local member joined before) keeps its position
+        // and first catches up to the snapshot instead of skipping what it had not applied;
+        // then the snapshot's position must be in its verified chain, before anything of the
+        // snapshot is used (a new replica's chain starts at it).
         let existing = self.db.remote_guild(local_gid).await?;
+        let mut ahead = false;
+        if let Some(rg) = existing {
+            ahead = rg.applied_seq > seq;
+            if rg.applied_seq < seq {
+                self.fill_gap(&rg, seq).await?;
+            }
+            let ours = match self.db.remote_guild(local_gid).await? {
+                Some(rg) => super::history::chain_hash(self, &rg, seq).await?,
+                None => None,
+            };
+            if seq > 0 && (ours.is_none() || ours != snap.hash) {
+                tracing::error!(host = %server, guild = host_gid, seq, "a join snapshot names a log position that is not in the replica's chain");
+                return Err(Error::Unavailable(format!(
+                    "federation: {server} answered a snapshot outside the log this server holds"
+                )));
+            }
+        }
         // A replica that applied events past the snapshot keeps its newer state: only the
         // joiner's member object is taken from it.
-        let ahead = existing.as_ref().is_some_and(|rg| rg.applied_seq > seq);
         if !ahead {
             self.db
                 .insert_replica(&row, server, host_gid, seq, snap.hash.as_deref())
@@ -164,25 +184,8 @@ impl Fed<'_> {
             self.replica_emojis(local_gid, &snap.guild.emojis).await?;
         }
         for m in &snap.members {
-            self.apply_member(local_gid, m).await?;
-        }
-        // A replica that existed (another local member joined before) keeps its position
-        // and catches up to the snapshot instead of skipping what it had not applied; then
-        // the snapshot's position must be in its verified chain (a new replica's chain starts
-        // at it).
-        if let Some(rg) = existing {
-            if rg.applied_seq < seq {
-                self.fill_gap(&rg, seq).await?;
-            }
-            if let Some(rg) = self.db.remote_guild(local_gid).await?
-                && seq > 0
-                && let Some(ours) = super::history::chain_hash(self, &rg, seq).await?
-                && Some(&ours) != snap.hash.as_ref()
-            {
-                tracing::error!(host = %server, guild = host_gid, seq, "a join snapshot names a log position that is not in the replica's chain");
-                return Err(Error::Unavailable(format!(
-                    "federation: {server} answered a snapshot outside its own log"
-                )));
+            if !ahead || m.user.as_ref().is_some_and(|u| u.id == actor.id()) {
+                self.apply_member(local_gid, m).await?;
             }
         }
         // A gateway snapshot of the guild loaded before (an earlier incarnation of the

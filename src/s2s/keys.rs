@@ -73,6 +73,9 @@ pub struct Keyring {
     db: Db,
     validity_ms: u64,
     entries: RwLock<Vec<Entry>>,
+    /// Reads started by [`Keyring::reload_coalesced`] (under `coalesce`).
+    coalesced_reads: std::sync::atomic::AtomicU64,
+    coalesce: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -109,6 +112,8 @@ impl Keyring {
             db,
             validity_ms: validity_ms.clamp(60_000, hearth_federation::keys::MAX_KEY_VALIDITY_MS),
             entries: RwLock::new(Vec::new()),
+            coalesced_reads: std::sync::atomic::AtomicU64::new(0),
+            coalesce: tokio::sync::Mutex::new(()),
         };
         ring.reload().await?;
         if ring.current_entry().is_none() {
@@ -141,6 +146,22 @@ impl Keyring {
         self.db.insert_server_key(&row).await?;
         self.reload().await?;
         Ok(parse_row(&row)?.info)
+    }
+
+    /// [`Keyring::reload`], coalesced: callers arriving together share one read that started
+    /// after each of them arrived (so each sees every change committed before it called), and
+    /// the table is read by one of them at a time however many call. Returns whether this
+    /// caller's read changed anything (`false` when it shared another's).
+    pub async fn reload_coalesced(&self) -> Result<bool> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let ticket = self.coalesced_reads.load(SeqCst);
+        let _one = self.coalesce.lock().await;
+        if self.coalesced_reads.load(SeqCst) > ticket {
+            // A read started after this call arrived and has finished.
+            return Ok(false);
+        }
+        self.coalesced_reads.fetch_add(1, SeqCst);
+        self.reload().await
     }
 
     /// This server's name.

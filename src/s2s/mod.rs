@@ -343,10 +343,15 @@ pub async fn not_found() -> FedRejection {
     FedRejection::not_found()
 }
 
-/// `GET /_hearth/key/v1/server`: the keys as stored now (reread first, so a `hearth keys`
-/// command run beside this server is published at once, spec §3.5, §3.6).
+/// `GET /_hearth/key/v1/server`: the keys as stored now (reread first, requests arriving
+/// together sharing one read, so a `hearth keys` command run beside this server is published
+/// at once, spec §3.5, §3.6).
 async fn key_document(State(fed): State<Arc<Federation>>) -> Response {
-    if let Err(e) = fed.reload_keys().await {
+    let reread = fed.keyring.reload_coalesced().await;
+    if let Ok(true) = reread {
+        fed.client.refresh_own_keys();
+    }
+    if let Err(e) = reread {
         tracing::warn!(error = %e, "cannot reread the server keys; publishing the last read");
     }
     match fed.keyring.signed_document(now_ms()) {

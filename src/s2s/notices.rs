@@ -74,20 +74,29 @@ async fn user_deleted(
         ))));
     }
     // Only her home may announce her deletion: directly, or through a host relaying the
-    // notice the home signed.
-    let signed_by_home = raw
-        .get("signatures")
-        .and_then(|sig| sig.get(server.as_str()))
-        .is_some();
+    // notice the home signed. Only a notice with the home's valid signature is relayed on.
+    let signature = home_signature(&s.fed, &raw, &server, n.deleted_at).await;
     if !server.eq_ignore_ascii_case(&req.origin) {
-        if !signed_by_home {
-            return Err(FedRejection::refuse(FedRefusal::OriginMismatch(format!(
-                "{} cannot announce the deletion of a user of {server} without {server}'s \
-                 signature",
-                req.origin
-            ))));
+        match &signature {
+            HomeSignature::Valid => {}
+            HomeSignature::Absent => {
+                return Err(FedRejection::refuse(FedRefusal::OriginMismatch(format!(
+                    "{} cannot announce the deletion of a user of {server} without {server}'s \
+                     signature",
+                    req.origin
+                ))));
+            }
+            HomeSignature::Invalid(e) => {
+                return Err(FedRejection::refuse(FedRefusal::OriginMismatch(format!(
+                    "{server}'s signature of the relayed notice does not verify: {e}"
+                ))));
+            }
+            HomeSignature::Unreachable(e) => {
+                return Err(FedRejection::refuse(FedRefusal::UnknownKey(format!(
+                    "the keys of {server} cannot be fetched: {e}"
+                ))));
+            }
         }
-        verify_home_signature(&s.fed, &raw, &server, n.deleted_at).await?;
     }
     if name == anon {
         return Err(FedRejection::malformed(
@@ -99,7 +108,7 @@ async fn user_deleted(
     }
     let body = raw.to_string();
     let from = req.origin.to_lowercase();
-    let relay = signed_by_home.then_some(RelayedNotice {
+    let relay = matches!(signature, HomeSignature::Valid).then_some(RelayedNotice {
         body: &body,
         from: &from,
     });
@@ -117,14 +126,33 @@ async fn user_deleted(
     Ok(Json(UserDeletedAnswer { applied }))
 }
 
-/// Checks the home's signature of a relayed notice with a key usable at `deleted_at`,
-/// refetching the home's key document once when it fails (a key it rotated to since).
-async fn verify_home_signature(
+/// What a notice's signature by its home server is worth.
+enum HomeSignature {
+    /// It carries none.
+    Absent,
+    /// Valid, by a key of the home usable at `deleted_at`.
+    Valid,
+    /// It does not verify (a bad signature, an unknown or revoked key): a permanent refusal.
+    Invalid(String),
+    /// The home's keys cannot be fetched now: a refusal the relaying host retries.
+    Unreachable(String),
+}
+
+/// Checks the home's signature of a notice with a key usable at `deleted_at`, refetching the
+/// home's key document once when it fails (a key it rotated to since).
+async fn home_signature(
     fed: &Federation,
     notice: &Value,
     home: &str,
     deleted_at: i64,
-) -> Result<(), FedRejection> {
+) -> HomeSignature {
+    if notice
+        .get("signatures")
+        .and_then(|sig| sig.get(home))
+        .is_none()
+    {
+        return HomeSignature::Absent;
+    }
     let check = || {
         verify_signed_by(
             Purpose::UserNotice,
@@ -135,10 +163,16 @@ async fn verify_home_signature(
         )
     };
     if fed.client.server_keys(home).await.is_ok() && check().is_ok() {
-        return Ok(());
+        return HomeSignature::Valid;
     }
     let _ = fed.client.refresh_server_keys(home).await;
-    check().map(|_| ()).map_err(FedRejection::from)
+    if let Err(e) = fed.client.server_keys(home).await {
+        return HomeSignature::Unreachable(e.to_string());
+    }
+    match check() {
+        Ok(_) => HomeSignature::Valid,
+        Err(e) => HomeSignature::Invalid(e.to_string()),
+    }
 }
 
 /// The notice `body` of this server signed as its home (purpose `hearth.user-notice.v1`), so

@@ -360,25 +360,33 @@ impl Fed<'_> {
             {
                 let first: Value = serde_json::from_str(&prev).map_err(Error::internal)?;
                 let detected = { EquivocationProof::detect(&first, ev, &self.fed.client.keys()) };
-                if let Ok(Some(proof)) = detected {
-                    let pj = serde_json::to_string(&proof).map_err(Error::internal)?;
-                    self.db
-                        .insert_equivocation(
-                            self.next_id(),
-                            &rg.host,
-                            rg.host_guild_id,
-                            seq,
-                            &pj,
-                            now_ms(),
-                        )
-                        .await?;
-                    tracing::error!(host = %rg.host, guild = rg.host_guild_id, seq, "equivocation: the host signed two different events at one position");
+                let Ok(Some(proof)) = detected else {
+                    // Two hashes at one position, but no proof (the stored event no longer
+                    // verifies: a key revoked since, a `revoked` stub): refused all the same.
+                    tracing::error!(host = %rg.host, guild = rg.host_guild_id, seq, "two different events at one position of a host's log; no proof could be made");
                     return Err(Error::Relayed {
                         status: 409,
                         code: 0,
-                        message: format!("equivocation at seq {seq}"),
+                        message: format!("conflicting event at seq {seq}"),
                     });
-                }
+                };
+                let pj = serde_json::to_string(&proof).map_err(Error::internal)?;
+                self.db
+                    .insert_equivocation(
+                        self.next_id(),
+                        &rg.host,
+                        rg.host_guild_id,
+                        seq,
+                        &pj,
+                        now_ms(),
+                    )
+                    .await?;
+                tracing::error!(host = %rg.host, guild = rg.host_guild_id, seq, "equivocation: the host signed two different events at one position");
+                return Err(Error::Relayed {
+                    status: 409,
+                    code: 0,
+                    message: format!("equivocation at seq {seq}"),
+                });
             }
             return Ok(());
         }

@@ -105,12 +105,15 @@ impl Hearth {
             );
             peers.truncate(MAX_DELETION_PEERS);
         }
+        // Replicas drop her in the transaction below, which queues the notices (the removal
+        // is published after it); her hosts remove her when they apply the notice (not a
+        // relayed leave: a host must still see her memberships then, to relay the notice to
+        // its member servers, spec/federation.md §18.3). Guilds hosted here log her leave now,
+        // naming the handle the member servers know.
+        let mut replicas = vec![];
         for g in self.db.guild_ids_of(uid).await? {
             match self.db.remote_guild(g).await? {
-                // The replica drops her at once; her host removes her when it applies the
-                // notice (not a relayed leave: the host must still see her memberships then,
-                // to relay the notice to its member servers, spec/federation.md §18.3).
-                Some(_) => self.remove_member(g, uid, None).await?,
+                Some(_) => replicas.push(g),
                 None => self.leave_guild(actor, Snowflake::from_db(g)).await?,
             }
         }
@@ -161,6 +164,9 @@ impl Hearth {
             purge,
             "account deleted"
         );
+        for g in replicas {
+            self.member_removal(g, uid, None, false).await?;
+        }
         for u in std::iter::once(uid).chain(bots) {
             self.control(Control::SessionsRevoked {
                 user_id: Snowflake::from_db(u),
@@ -186,10 +192,9 @@ impl Hearth {
     /// old handle, which they know; replicas of other hosts drop her locally), then her row
     /// is anonymised (`anon_name`, "Deleted User", no avatar) and, with `delete_messages`,
     /// her messages stored here are purged in the background. With `relay` (the notice
-    /// carries her home's signature), the first application here also queues the notice for
-    /// the member servers of the guilds hosted here that she was a member of or wrote in, in
-    /// the same transaction (spec/federation.md §18.3). Idempotent. Returns whether this
-    /// server knew her.
+    /// carries her home's valid signature), the first application here first queues the
+    /// notice for the member servers of the guilds hosted here that she is a member of or
+    /// wrote in (spec/federation.md §18.3). Idempotent. Returns whether this server knew her.
     pub async fn apply_remote_deletion(
         &self,
         name: &str,
@@ -238,6 +243,12 @@ impl Hearth {
             }
             None => vec![],
         };
+        // Queued before her memberships go, so that a crash in between loses no destination
+        // (a repeat of the notice queues them again; receivers apply it once).
+        if !relay.is_empty() {
+            self.db.queue_notices(&relay, now_ms()).await?;
+            self.host.notices_queued();
+        }
         let owned = self.db.owned_guild_ids(user.id).await?;
         for g in self.db.guild_ids_of(user.id).await? {
             if owned.contains(&g) {
@@ -261,7 +272,6 @@ impl Hearth {
                 deleted_at,
                 purge: delete_messages,
                 now: now_ms(),
-                relay: &relay,
             })
             .await?;
         tracing::info!(
@@ -271,9 +281,6 @@ impl Hearth {
             relayed_to = relay.len(),
             "remote account deleted"
         );
-        if !relay.is_empty() {
-            self.host.notices_queued();
-        }
         if delete_messages {
             self.purges.notify_one();
         }

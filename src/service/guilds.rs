@@ -503,9 +503,21 @@ impl Hearth {
         user_id: i64,
         audit: Option<&crate::storage::AuditRow>,
     ) -> Result<()> {
+        self.member_removal(guild_id, user_id, audit, true).await
+    }
+
+    /// [`Hearth::remove_member`]; with `delete` false, the membership row is already gone
+    /// (deleted by the caller's transaction) and only the removal is published.
+    pub(crate) async fn member_removal(
+        &self,
+        guild_id: i64,
+        user_id: i64,
+        audit: Option<&crate::storage::AuditRow>,
+        delete: bool,
+    ) -> Result<()> {
         let user = self.user_wire_by_id(user_id).await?;
         let mut ch = self.db.change(Lock::Guild(guild_id)).await?;
-        if ch.delete_member(guild_id, user_id).await? {
+        if !delete || ch.delete_member(guild_id, user_id).await? {
             if let Some(a) = audit {
                 ch.audit(a).await?;
             }

@@ -60,8 +60,6 @@ pub struct RemoteDeletion<'a> {
     pub deleted_at: i64,
     pub purge: bool,
     pub now: i64,
-    /// The home's signed notice, relayed to the member servers of guilds hosted here.
-    pub relay: &'a [super::NewNotice],
 }
 
 const RELAY_PEERS_MEMBER: &str = "SELECT gp.server FROM members m JOIN guild_peers gp ON gp.guild_id = m.guild_id WHERE m.user_id = $1 AND gp.final_seq IS NULL";
@@ -118,6 +116,19 @@ impl Db {
         Ok(out)
     }
 
+    /// Queues `notices` (due at once), in one transaction.
+    pub async fn queue_notices(&self, notices: &[super::NewNotice], now: i64) -> Result<()> {
+        on_db!(self, p => {
+            let mut tx = write_tx!(self, p);
+            for n in notices {
+                sqlx::query(INSERT_NOTICE_SQL)
+                    .bind(n.id).bind(&n.destination).bind(&n.path).bind(&n.body).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Up to `limit` notices whose next attempt is due at `now` (ms), oldest first.
     pub async fn notices_due(&self, now: i64, limit: i64) -> Result<Vec<NoticeRow>> {
         Ok(on_db!(self, p => sqlx::query_as(
@@ -159,8 +170,7 @@ impl Db {
     /// handle; if another row holds that key already, `anon_key/<id>`, so she never takes
     /// over a row her new handle created), `global_name` "Deleted User", no avatar, banner or
     /// bio, `deleted_at` set (kept if set before); with `purge`, a message purge job for her
-    /// (kept if one exists); the `relay` notices queued (spec/federation.md §18.3). Local
-    /// users are never touched.
+    /// (kept if one exists). Local users are never touched.
     pub async fn anonymise_remote_user(&self, d: &RemoteDeletion<'_>) -> Result<()> {
         let RemoteDeletion {
             user_id,
@@ -169,7 +179,6 @@ impl Db {
             deleted_at,
             purge,
             now,
-            relay,
         } = *d;
         on_db!(self, p => {
             // It reads before it writes: SQLite's write lock is taken first (BEGIN IMMEDIATE).
@@ -187,10 +196,6 @@ impl Db {
             if n > 0 && purge {
                 sqlx::query(START_PURGE_SQL)
                     .bind(user_id).bind(now).execute(&mut *tx).await?;
-            }
-            for r in relay {
-                sqlx::query(INSERT_NOTICE_SQL)
-                    .bind(r.id).bind(&r.destination).bind(&r.path).bind(&r.body).bind(now).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });

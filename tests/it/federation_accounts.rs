@@ -478,7 +478,7 @@ async fn a_deletion_reaches_servers_her_home_never_knew_and_her_old_handle_still
     .unwrap();
     let r = c.fed.request(B, Method::POST, PATH, Some(&forged)).await;
     assert!(
-        matches!(&r, Err(FedError::Remote { status: 401, errcode, .. }) if errcode == "H_UNKNOWN_KEY"),
+        matches!(&r, Err(FedError::Remote { status: 403, errcode, .. }) if errcode == "H_ORIGIN_MISMATCH"),
         "{r:?}"
     );
     assert!(
