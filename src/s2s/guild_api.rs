@@ -242,14 +242,8 @@ fn signed_history(
     let signed = serde_json::to_value(answer)
         .map_err(Error::internal)
         .and_then(|mut v| {
-            sign_history(
-                &mut v,
-                scope,
-                &position,
-                now_ms(),
-                &s.fed.keyring.current(),
-            )
-            .map_err(Error::internal)?;
+            sign_history(&mut v, scope, &position, now_ms(), &s.fed.keyring.current())
+                .map_err(Error::internal)?;
             Ok(v)
         });
     match signed {

@@ -18,9 +18,9 @@ use hearth_wire::federation::MessagesPage;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{Fed, now_ms};
 use super::apply::message_row;
 use super::translate::Translator;
+use super::{Fed, now_ms};
 use crate::error::{Error, Result};
 use crate::service::ports::HistoryPage;
 use crate::storage::RemoteGuildRow;

@@ -10,8 +10,8 @@
 //!   The rows survive restarts, so delivery resumes at start-up.
 //! - The home signs each notice when it sends it (purpose `hearth.user-notice.v1`), so a
 //!   host that applies it for the first time relays it, as received, to the member servers
-//!   of its guilds that know the user (rows queued by the service in the transaction that
-//!   anonymises her there, §18.3): servers her home never heard of are told too.
+//!   of its guilds that know the user (rows queued by the service before it removes her
+//!   there, §18.3): servers her home never heard of are told too.
 //! - Receiving: `POST /_hearth/federation/v1/users/deleted` ([`user_deleted`]) accepts a
 //!   deletion only from the user's own home server: sent by it (the handle's server part is
 //!   the authenticated origin) or relayed with its signature (403 `H_ORIGIN_MISMATCH`
@@ -50,9 +50,9 @@ pub fn routes() -> Router<FedState> {
 /// (purpose `hearth.user-notice.v1`, spec/federation.md §18.1, §18.3).
 ///
 /// Errors: the §7 authentication errors; 400 `H_MALFORMED` (body, handles, `deleted_at` in
-/// the future); 403 `H_ORIGIN_MISMATCH` (the two handles name different servers); for a
-/// relayed notice, the §3.3 signature errors of the home's signature (`H_MISSING_SIGNATURE`,
-/// `H_BAD_SIGNATURE`, `H_UNKNOWN_KEY`, ...).
+/// the future); 403 `H_ORIGIN_MISMATCH` (the two handles name different servers; a relayed
+/// notice without a valid signature of the home); 401 `H_UNKNOWN_KEY` (a relayed notice
+/// whose home's keys cannot be fetched now).
 async fn user_deleted(
     State(s): State<FedState>,
     req: SignedRequest,
@@ -72,6 +72,14 @@ async fn user_deleted(
             "{} and {} name different servers",
             n.handle, n.anonymised_handle
         ))));
+    }
+    if name == anon {
+        return Err(FedRejection::malformed(
+            "anonymised_handle must differ from handle",
+        ));
+    }
+    if n.deleted_at > now_ms().saturating_add(DELETION_CLOCK_SKEW_MS) {
+        return Err(FedRejection::malformed("deleted_at is in the future"));
     }
     // Only her home may announce her deletion: directly, or through a host relaying the
     // notice the home signed. Only a notice with the home's valid signature is relayed on.
@@ -97,14 +105,6 @@ async fn user_deleted(
                 ))));
             }
         }
-    }
-    if name == anon {
-        return Err(FedRejection::malformed(
-            "anonymised_handle must differ from handle",
-        ));
-    }
-    if n.deleted_at > now_ms().saturating_add(DELETION_CLOCK_SKEW_MS) {
-        return Err(FedRejection::malformed("deleted_at is in the future"));
     }
     let body = raw.to_string();
     let from = req.origin.to_lowercase();

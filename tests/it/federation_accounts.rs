@@ -394,18 +394,8 @@ async fn a_deletion_reaches_servers_her_home_never_knew_and_her_old_handle_still
         .unwrap();
 
     // b stops pushing to a; meanwhile bob mentions alice (b logs her old handle).
-    let claim = format!("delivery:{A}");
+    let claim = crate::federation_pulls::freeze_delivery(b, A).await;
     let hb = &b.hearth;
-    eventually("a frozen node holds b's delivery to a", async || {
-        hb.node.give_up(&claim).await;
-        let now = hearth::storage::now_ms();
-        hb.db
-            .take_lease(&claim, "frozen-node", now, now + 600_000)
-            .await
-            .unwrap()
-            .is_some()
-    })
-    .await;
     let r = bob
         .post(
             &format!("/channels/{general_b}/messages"),

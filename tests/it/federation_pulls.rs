@@ -73,6 +73,24 @@ pub(crate) async fn bobs_guild(
     (bob, gid_b, general_b, code)
 }
 
+/// `host` stops pushing to `to`: a frozen node takes its delivery lease for `to` (released
+/// with `host.hearth.db.release_lease(&claim, "frozen-node")`). Returns the lease's name.
+pub(crate) async fn freeze_delivery(host: &TestServer, to: &str) -> String {
+    let claim = format!("delivery:{to}");
+    let hb = &host.hearth;
+    eventually("a frozen node holds the delivery lease", async || {
+        hb.node.give_up(&claim).await;
+        let now = now_ms();
+        hb.db
+            .take_lease(&claim, "frozen-node", now, now + 600_000)
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    claim
+}
+
 pub(crate) async fn post(c: &Client, channel: &str, content: &str) {
     let r = c
         .post(
@@ -209,18 +227,8 @@ async fn a_second_join_catches_the_replica_up_instead_of_skipping_events() {
     assert_eq!(seen["content"], "delivered normally");
 
     // b stops pushing to a: another (frozen) node holds the delivery lease for a.
-    let claim = format!("delivery:{A}");
+    let claim = freeze_delivery(net.server(B), A).await;
     let hb = &net.server(B).hearth;
-    eventually("a frozen node holds b's delivery to a", async || {
-        hb.node.give_up(&claim).await;
-        let now = now_ms();
-        hb.db
-            .take_lease(&claim, "frozen-node", now, now + 600_000)
-            .await
-            .unwrap()
-            .is_some()
-    })
-    .await;
     post(&bob, &general_b, "said while a was not pushed to").await;
     assert_eq!(bob.delete(&format!("/channels/{old_b}")).await.status, 200);
 
