@@ -377,12 +377,7 @@ async fn visible_batch(
 ) -> crate::error::Result<Vec<Value>> {
     let cache = GuildSnapshot::load(h, guild_id).await?;
     let members = h.db.member_ids_from(guild_id, server).await?;
-    let revoked: Vec<String> = keyring
-        .list()
-        .into_iter()
-        .filter(|k| k.revoked_at.is_some())
-        .map(|k| k.key_id)
-        .collect();
+    let revoked = keyring.revoked_key_ids();
     let current = (!revoked.is_empty()).then(|| keyring.current());
     let resigned = |ev: Value| -> crate::error::Result<Value> {
         match &current {

@@ -185,6 +185,16 @@ impl Keyring {
             .expect("a keyring always has a current key")
     }
 
+    /// The ids of the revoked keys (asked per delivery batch: no copy of the other keys).
+    pub fn revoked_key_ids(&self) -> Vec<String> {
+        self.entries
+            .read()
+            .iter()
+            .filter(|e| e.info.revoked_at.is_some())
+            .map(|e| e.info.key_id.clone())
+            .collect()
+    }
+
     /// Every key, oldest first.
     pub fn list(&self) -> Vec<KeyInfo> {
         self.entries.read().iter().map(|e| e.info.clone()).collect()

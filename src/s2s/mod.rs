@@ -217,6 +217,15 @@ impl Federation {
         Ok(())
     }
 
+    /// [`Federation::reload_keys`] with the reads of callers arriving together shared
+    /// ([`Keyring::reload_coalesced`]).
+    pub async fn reload_keys_coalesced(&self) -> Result<()> {
+        if self.keyring.reload_coalesced().await? {
+            self.client.refresh_own_keys();
+        }
+        Ok(())
+    }
+
     /// Rereads the servers an operator blocked (`hearth admin federation block`, another
     /// process): every request to or from them is refused from now on. Returns the list.
     pub async fn reload_blocks(&self, db: &Db) -> Result<Vec<String>> {
@@ -347,11 +356,7 @@ pub async fn not_found() -> FedRejection {
 /// together sharing one read, so a `hearth keys` command run beside this server is published
 /// at once, spec §3.5, §3.6).
 async fn key_document(State(fed): State<Arc<Federation>>) -> Response {
-    let reread = fed.keyring.reload_coalesced().await;
-    if let Ok(true) = reread {
-        fed.client.refresh_own_keys();
-    }
-    if let Err(e) = reread {
+    if let Err(e) = fed.reload_keys_coalesced().await {
         tracing::warn!(error = %e, "cannot reread the server keys; publishing the last read");
     }
     match fed.keyring.signed_document(now_ms()) {

@@ -21,7 +21,7 @@ use super::{Actor, Hearth};
 use crate::error::{Error, Result, Rule};
 use crate::events::Control;
 use crate::snowflake::Snowflake;
-use crate::storage::{NewNotice, RemoteDeletion, now_ms};
+use crate::storage::{NewNotice, now_ms};
 use crate::wire;
 
 /// Where a deletion notice is POSTed on a peer (spec/federation.md §18).
@@ -265,14 +265,14 @@ impl Hearth {
         }
         let key = format!("{}@{}", anon_name.to_lowercase(), server.to_lowercase());
         self.db
-            .anonymise_remote_user(&RemoteDeletion {
-                user_id: user.id,
+            .anonymise_remote_user(
+                user.id,
                 anon_name,
-                anon_key: &key,
+                &key,
                 deleted_at,
-                purge: delete_messages,
-                now: now_ms(),
-            })
+                delete_messages,
+                now_ms(),
+            )
             .await?;
         tracing::info!(
             user = user.id,

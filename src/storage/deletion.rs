@@ -51,17 +51,6 @@ pub struct PurgeMessage {
 /// Queues one federation notice: `$1` id, `$2` destination, `$3` path, `$4` body, `$5` now.
 pub(super) const INSERT_NOTICE_SQL: &str = "INSERT INTO federation_notices (id, destination, path, body, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5)";
 
-/// What [`Db::anonymise_remote_user`] changes.
-#[derive(Debug, Clone, Copy)]
-pub struct RemoteDeletion<'a> {
-    pub user_id: i64,
-    pub anon_name: &'a str,
-    pub anon_key: &'a str,
-    pub deleted_at: i64,
-    pub purge: bool,
-    pub now: i64,
-}
-
 const RELAY_PEERS_MEMBER: &str = "SELECT gp.server FROM members m JOIN guild_peers gp ON gp.guild_id = m.guild_id WHERE m.user_id = $1 AND gp.final_seq IS NULL";
 const RELAY_PEERS_AUTHOR: &str = "SELECT server FROM guild_peers WHERE final_seq IS NULL AND guild_id IN (SELECT DISTINCT guild_id FROM messages WHERE author_id = $1)";
 
@@ -171,15 +160,15 @@ impl Db {
     /// over a row her new handle created), `global_name` "Deleted User", no avatar, banner or
     /// bio, `deleted_at` set (kept if set before); with `purge`, a message purge job for her
     /// (kept if one exists). Local users are never touched.
-    pub async fn anonymise_remote_user(&self, d: &RemoteDeletion<'_>) -> Result<()> {
-        let RemoteDeletion {
-            user_id,
-            anon_name,
-            anon_key,
-            deleted_at,
-            purge,
-            now,
-        } = *d;
+    pub async fn anonymise_remote_user(
+        &self,
+        user_id: i64,
+        anon_name: &str,
+        anon_key: &str,
+        deleted_at: i64,
+        purge: bool,
+        now: i64,
+    ) -> Result<()> {
         on_db!(self, p => {
             // It reads before it writes: SQLite's write lock is taken first (BEGIN IMMEDIATE).
             let mut tx = write_tx!(self, p);
