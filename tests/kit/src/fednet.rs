@@ -48,20 +48,38 @@ impl Drop for FedNet {
     }
 }
 
-/// A port free on every address of `ips`.
+/// Federation ports are handed out from this range, below Linux's default ephemeral range
+/// (32768-60999), so no socket bound to port 0 and no outbound connection can take a port
+/// between [`free_port_on_all`] probing it and the server binding it.
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// Ports [`free_port_on_all`] has handed out in this process: never handed out twice, so
+/// two networks started at once never pick the same one.
+static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
+/// A port of [`PORTS`] free on every address of `ips` and not handed out before in this
+/// process (each test network holds its own for the life of the process).
 ///
 /// # Errors
-/// None found in 50 tries.
+/// None found in 200 tries.
 pub fn free_port_on_all(ips: &[IpAddr]) -> Res<u16> {
-    let first = *ips.first().ok_or("no address")?;
-    for _ in 0..50 {
-        let l = std::net::TcpListener::bind(SocketAddr::new(first, 0)).map_err(ctx("bind"))?;
-        let port = l.local_addr().map_err(ctx("address"))?.port();
-        let others: Vec<_> = ips[1..]
+    if ips.is_empty() {
+        return Err("no address".into());
+    }
+    let mut handed_out = HANDED_OUT.lock().map_err(|_| "port list poisoned")?;
+    let span = PORTS.end - PORTS.start;
+    let start = rand::random::<u16>() % span;
+    for i in 0..200u16 {
+        let port = PORTS.start + (start + i) % span;
+        if handed_out.contains(&port) {
+            continue;
+        }
+        let probes: Vec<_> = ips
             .iter()
             .map(|ip| std::net::TcpListener::bind(SocketAddr::new(*ip, port)))
             .collect();
-        if others.iter().all(Result::is_ok) {
+        if probes.iter().all(Result::is_ok) {
+            handed_out.push(port);
             return Ok(port);
         }
     }
