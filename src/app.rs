@@ -269,7 +269,10 @@ impl App {
                     };
                     let fed_router = Self::federation_router(&parts)
                         .fallback(s2s::not_found)
-                        .layer(tower_http::trace::TraceLayer::new_for_http());
+                        .layer(
+                            tower_http::trace::TraceLayer::new_for_http()
+                                .on_failure(http::LogFailures),
+                        );
                     federation = Some((listener, fed_router));
                 }
             }
@@ -351,7 +354,7 @@ impl App {
             .layer(axum::middleware::from_fn(http::via_header))
             // Outside `via_header`: the cause scope is a task-local of the spawned task.
             .layer(axum::middleware::from_fn(http::run_to_completion))
-            .layer(tower_http::trace::TraceLayer::new_for_http())
+            .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(http::LogFailures))
     }
 
     /// The OpenAPI 3.1 document of the client API under `/api/v10` (served at
@@ -563,6 +566,9 @@ impl App {
             // reconnect elsewhere) and the listeners stop.
             draining.drain();
             tokio::time::sleep(drain_delay).await;
+            // On a cluster the sessions are announced as moving before op 7, so a client
+            // that resumes elsewhere at once waits for them (gateway/handoff.rs).
+            gateway.announce_handoff().await;
             gateway.shutdown();
             let _ = stop_tx.send(true);
         });

@@ -115,6 +115,73 @@ pub enum Control {
 pub enum BusEvent {
     Dispatch(Arc<Dispatch>),
     Control(Control),
+    /// A cluster bus's stream positions ([`StreamMark`]); never published, only fed.
+    Mark(Arc<StreamMark>),
+}
+
+/// A durable stream of a cluster's bus (spec/cluster.md §1): a guild's (`P g:{id}`) or a
+/// user's (`P u:{id}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamKey {
+    Guild(i64),
+    User(i64),
+}
+
+/// Where a cluster bus's feed stands in each stream it reads (spec/cluster.md §9): every
+/// entry up to `positions[k]` of stream `k` was fed before this mark, every later one
+/// after it. Fed on request ([`Handoff::mark`]) and when reading stops
+/// ([`Handoff::stop_reading`]).
+#[derive(Debug, Clone)]
+pub struct StreamMark {
+    /// Increasing per bus.
+    pub id: u64,
+    /// `(stream, id of its last entry fed)`; a stream read but with nothing fed yet has the
+    /// position it is read from.
+    pub positions: Vec<(StreamKey, String)>,
+}
+
+/// What [`Handoff::take`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    /// Nothing (never saved, expired, or another node took it).
+    None,
+    /// Announced, not saved yet: ask again shortly.
+    Pending,
+    /// The saved document, now taken.
+    Saved(String),
+}
+
+/// What a cluster bus offers for sessions that move between nodes (spec/cluster.md §9): a
+/// store for saved sessions, taken once, and reads of the durable streams.
+pub trait Handoff: Send + Sync + 'static {
+    /// Asks for a [`BusEvent::Mark`] in the feed (after what the reader fed so far); returns
+    /// its id.
+    fn mark(&self) -> u64;
+    /// Stops reading the streams; the last thing fed is a mark, whose id is returned.
+    fn stop_reading(&self) -> u64;
+    /// Announces that these sessions are about to be saved (for `ttl_ms` at most): a node
+    /// their clients resume on meanwhile waits for them ([`Taken::Pending`]).
+    fn announce(
+        &self,
+        sessions: Vec<String>,
+        ttl_ms: u64,
+    ) -> BoxFuture<'static, Result<(), String>>;
+    /// Stores saved sessions `(session id, document, time to live in ms)`; an empty
+    /// document withdraws an announcement.
+    fn save(&self, sessions: Vec<(String, String, u64)>) -> BoxFuture<'static, Result<(), String>>;
+    /// Takes (reads and deletes, atomically) a saved session.
+    fn take(&self, session_id: &str) -> BoxFuture<'static, Result<Taken, String>>;
+    /// The dispatches of `stream` after entry `after` up to entry `upto` (both entry ids), as
+    /// the feed would carry them; `None` when entries between them were trimmed or there
+    /// are more than `max`.
+    fn range(
+        &self,
+        stream: StreamKey,
+        after: String,
+        upto: String,
+        max: usize,
+    ) -> BoxFuture<'static, Result<Option<Vec<Arc<Dispatch>>>, String>>;
 }
 
 /// The bus interface: publish after commit, subscribe from the gateway.
@@ -139,6 +206,10 @@ pub trait EventBus: Send + Sync + 'static {
     /// The gateway's interest hook (which guilds and users its sessions need); `None`: every
     /// event reaches the feed anyway.
     fn interest(&self) -> Option<Arc<dyn Interest>> {
+        None
+    }
+    /// The session handoff of a cluster bus; `None` on a single node.
+    fn handoff(&self) -> Option<Arc<dyn Handoff>> {
         None
     }
     /// Resolves once the feed reads every guild and user declared through [`Interest`] so far,

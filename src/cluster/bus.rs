@@ -45,7 +45,10 @@ use serde_json::Value;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use super::Cluster;
-use crate::events::{Audience, BusEvent, Control, Dispatch, Event, EventBus, Interest};
+use crate::events::{
+    Audience, BusEvent, Control, Dispatch, Event, EventBus, Handoff, Interest, StreamKey,
+    StreamMark,
+};
 use crate::snowflake::Snowflake;
 
 /// How long [`EventBus::settled`] and [`EventBus::flushed`] wait at most (Redis down: the
@@ -96,9 +99,25 @@ struct DispatchIn {
 
 /// A stream or channel: a guild's or a user's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Topic {
+pub(super) enum Topic {
     Guild(i64),
     User(i64),
+}
+
+impl Topic {
+    fn key(self) -> StreamKey {
+        match self {
+            Topic::Guild(g) => StreamKey::Guild(g),
+            Topic::User(u) => StreamKey::User(u),
+        }
+    }
+
+    pub(super) fn of(k: StreamKey) -> Topic {
+        match k {
+            StreamKey::Guild(g) => Topic::Guild(g),
+            StreamKey::User(u) => Topic::User(u),
+        }
+    }
 }
 
 /// Where one publication goes.
@@ -144,8 +163,8 @@ pub struct BusStats {
     pub streams: u64,
 }
 
-struct Shared {
-    cluster: Cluster,
+pub(super) struct Shared {
+    pub(super) cluster: Cluster,
     topics: Mutex<Topics>,
     /// Wakes the resolver after an interest change.
     changed: Notify,
@@ -160,10 +179,53 @@ struct Shared {
     n_published: AtomicU64,
     n_dropped: AtomicU64,
     n_received: AtomicU64,
+    /// [`StreamMark`]s asked for and fed (`handoff.rs`).
+    marks: Mutex<Marks>,
+}
+
+/// The marks of the reader (`Handoff::mark`, `Handoff::stop_reading`).
+#[derive(Default)]
+struct Marks {
+    /// The newest mark asked for.
+    asked: u64,
+    /// The newest mark fed.
+    fed: u64,
+    /// Reading stops: the reader feeds a last mark and ends.
+    stop: bool,
 }
 
 impl Shared {
-    fn key(&self, t: Topic) -> String {
+    /// Asks the reader for a mark (`stop`: its last one); returns the mark's id.
+    pub(super) fn ask_mark(&self, stop: bool) -> u64 {
+        let mut m = self.marks.lock();
+        m.asked += 1;
+        m.stop |= stop;
+        m.asked
+    }
+
+    /// Feeds a [`StreamMark`] when one was asked for since the last, and tells whether the
+    /// reader must end (after feeding the last mark). The reader calls it between reads,
+    /// after feeding everything it read.
+    fn feed_mark(&self) -> bool {
+        let mut m = self.marks.lock();
+        if m.fed < m.asked {
+            let positions = self
+                .topics
+                .lock()
+                .reading
+                .iter()
+                .map(|(t, id)| (t.key(), id.clone()))
+                .collect();
+            let _ = self.feed.send(BusEvent::Mark(Arc::new(StreamMark {
+                id: m.asked,
+                positions,
+            })));
+            m.fed = m.asked;
+        }
+        m.stop
+    }
+
+    pub(super) fn key(&self, t: Topic) -> String {
         match t {
             Topic::Guild(g) => format!("{}g:{g}", self.cluster.prefix),
             Topic::User(u) => format!("{}u:{u}", self.cluster.prefix),
@@ -211,7 +273,7 @@ impl Interest for Shared {
 
 /// The event bus of a cluster node (module docs).
 pub struct RedisBus {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     /// What this node published (`subscribe`).
     local: broadcast::Sender<BusEvent>,
     /// The publisher's queue, with the sequence number of the last publication.
@@ -235,6 +297,7 @@ impl RedisBus {
             n_published: AtomicU64::new(0),
             n_dropped: AtomicU64::new(0),
             n_received: AtomicU64::new(0),
+            marks: Mutex::new(Marks::default()),
         });
         let (subs_tx, subs_rx) = mpsc::unbounded_channel();
         tokio::spawn(publisher(shared.clone(), rx));
@@ -281,6 +344,7 @@ impl RedisBus {
                 };
                 (route, serde_json::to_vec(&w), d.lossy)
             }
+            BusEvent::Mark(_) => return None,
             BusEvent::Control(c) => {
                 let route = match c {
                     Control::Barrier { .. } => return None,
@@ -350,6 +414,10 @@ impl EventBus for RedisBus {
 
     fn interest(&self) -> Option<Arc<dyn Interest>> {
         Some(self.shared.clone())
+    }
+
+    fn handoff(&self) -> Option<Arc<dyn Handoff>> {
+        Some(Arc::new(super::handoff::RedisHandoff(self.shared.clone())))
     }
 
     fn settled(&self) -> BoxFuture<'static, ()> {
@@ -549,6 +617,10 @@ async fn reader(s: std::sync::Weak<Shared>) {
     let mut con = None;
     loop {
         let Some(sh) = s.upgrade() else { return };
+        // Everything read so far is fed: a mark asked for goes after it.
+        if sh.feed_mark() {
+            return;
+        }
         if con.is_none() {
             match sh.cluster.dedicated().await {
                 Ok(c) => con = Some(c),
@@ -627,7 +699,12 @@ async fn reader(s: std::sync::Weak<Shared>) {
 
 /// Parses an entry (or a channel message) read from `topic` into what the gateway routes;
 /// `None` when it is not for this node's feed.
-fn decode(sh: &Shared, bytes: &[u8], topic: Topic, since: Option<String>) -> Option<BusEvent> {
+pub(super) fn decode(
+    sh: &Shared,
+    bytes: &[u8],
+    topic: Topic,
+    since: Option<String>,
+) -> Option<BusEvent> {
     let w: WireEvent<DispatchIn> = match serde_json::from_slice(bytes) {
         Ok(w) => w,
         Err(e) => {

@@ -9,6 +9,7 @@
 
 pub mod backoff;
 pub mod bus;
+pub mod handoff;
 pub mod limits;
 pub mod presence;
 pub mod slowmode;

@@ -518,6 +518,8 @@ enum Part {
     },
     Control,
     Barrier(u64),
+    /// A cluster bus's stream mark: every shard (`handoff.rs`).
+    Mark,
 }
 
 fn part(ev: &BusEvent, me: usize, n: usize) -> Part {
@@ -538,6 +540,7 @@ fn part(ev: &BusEvent, me: usize, n: usize) -> Part {
                 Part::Dispatch { users, primary }
             }
         },
+        BusEvent::Mark(_) => Part::Mark,
         BusEvent::Control(c) => {
             let owner = match c {
                 Control::Barrier { id } => return Part::Barrier(*id),
@@ -587,6 +590,7 @@ async fn shard(
         match (part(&ev, me, gw.shards.n), ev) {
             (Part::Skip, _) => {}
             (Part::Barrier(id), _) => gw.passed_barrier(me, id),
+            (Part::Mark, BusEvent::Mark(m)) => gw.at_mark(me, &m),
             (Part::Control, BusEvent::Control(c)) => gw.control(c).await,
             (Part::Dispatch { users, primary }, BusEvent::Dispatch(d)) => {
                 // Load shedding: behind the bus, typing and presence go first.

@@ -55,6 +55,7 @@ pub mod admission;
 pub mod compress;
 mod conn;
 mod dispatch;
+mod handoff;
 mod passive;
 mod ready;
 mod replay;
@@ -141,6 +142,8 @@ pub struct Gateway {
     ready_counters: ready::ReadyCounters,
     /// Heap trimming after connection churn (`trim.rs`).
     trimmer: Arc<trim::Trimmer>,
+    /// A cluster bus's stream marks, and the sessions moving here (`handoff.rs`).
+    marks: handoff::Marks,
 }
 
 impl Gateway {
@@ -166,6 +169,7 @@ impl Gateway {
             routing: parking_lot::RwLock::new(()),
             ready_counters: ready::ReadyCounters::default(),
             trimmer: Arc::default(),
+            marks: handoff::Marks::new(hearth.config.gateway.shard_count()),
         });
         gw.start_shards();
         tokio::spawn(janitor(Arc::downgrade(&gw)));

@@ -16,8 +16,10 @@
 //!   re-IDENTIFY, as before.
 //! - Bounded: the document holds at most what the gateway held (the log is bounded by
 //!   `gateway.replay_log_bytes`, each session's frames by `gateway.replay_events`).
+//! - On a cluster (`cluster.redis_url`) nothing goes to the database: each session goes to
+//!   Redis on its own, for the node its client resumes on (`handoff.rs`).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,82 +34,82 @@ use crate::snowflake::Snowflake;
 use crate::wire::OverwriteType;
 
 /// Version of the saved document; another version is ignored (clients re-IDENTIFY).
-const VERSION: u32 = 1;
+pub(super) const VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
-struct Saved {
-    version: u32,
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct Saved {
+    pub(super) version: u32,
     /// Wall clock of the save (ms since the Unix epoch).
-    saved_at_ms: i64,
+    pub(super) saved_at_ms: i64,
     /// The registry's dispatch clock.
-    pos: u64,
+    pub(super) pos: u64,
     /// Every payload, once; sessions and log entries refer to it by index.
-    payloads: Vec<SavedPayload>,
-    sessions: Vec<SavedSession>,
-    logs: Vec<SavedLog>,
+    pub(super) payloads: Vec<SavedPayload>,
+    pub(super) sessions: Vec<SavedSession>,
+    pub(super) logs: Vec<SavedLog>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SavedPayload {
-    event: Event,
-    data: String,
-    stripped: Option<String>,
-    author: Option<i64>,
-    mentions: Vec<i64>,
-    guild: bool,
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct SavedPayload {
+    pub(super) event: Event,
+    pub(super) data: String,
+    pub(super) stripped: Option<String>,
+    pub(super) author: Option<i64>,
+    pub(super) mentions: Vec<i64>,
+    pub(super) guild: bool,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SavedSession {
-    id: String,
-    user_id: i64,
-    bot: bool,
-    auth_session: Option<i64>,
-    intents: u64,
-    large_threshold: u64,
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct SavedSession {
+    pub(super) id: String,
+    pub(super) user_id: i64,
+    pub(super) bot: bool,
+    pub(super) auth_session: Option<i64>,
+    pub(super) intents: u64,
+    pub(super) large_threshold: u64,
     /// Passive guilds asked for (subscriptions are not saved: clients re-send them).
     #[serde(default)]
-    passive: bool,
-    seq: u64,
-    floor: u64,
+    pub(super) passive: bool,
+    pub(super) seq: u64,
+    pub(super) floor: u64,
     /// `(seq, payload index, stripped)`.
-    buffer: Vec<(u64, usize, bool)>,
-    guilds: Vec<i64>,
-    visible: Vec<(i64, Vec<i64>)>,
-    cursor: u64,
+    pub(super) buffer: Vec<(u64, usize, bool)>,
+    pub(super) guilds: Vec<i64>,
+    pub(super) visible: Vec<(i64, Vec<i64>)>,
+    pub(super) cursor: u64,
     /// How long it had been detached at the save (ms).
-    detached_ms: u64,
-    joined: Vec<(i64, u64)>,
-    left: Vec<i64>,
+    pub(super) detached_ms: u64,
+    pub(super) joined: Vec<(i64, u64)>,
+    pub(super) left: Vec<i64>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SavedLog {
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct SavedLog {
     /// `true`: a guild's log, `false`: a user's.
-    guild: bool,
-    id: i64,
-    floor: u64,
-    floor_age_ms: Option<u64>,
-    entries: Vec<SavedEntry>,
+    pub(super) guild: bool,
+    pub(super) id: i64,
+    pub(super) floor: u64,
+    pub(super) floor_age_ms: Option<u64>,
+    pub(super) entries: Vec<SavedEntry>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SavedEntry {
-    pos: u64,
-    payload: usize,
-    intent: u64,
-    channel: Option<i64>,
-    fallback: Option<Vec<SavedOverwrite>>,
-    has_content: bool,
-    age_ms: u64,
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct SavedEntry {
+    pub(super) pos: u64,
+    pub(super) payload: usize,
+    pub(super) intent: u64,
+    pub(super) channel: Option<i64>,
+    pub(super) fallback: Option<Vec<SavedOverwrite>>,
+    pub(super) has_content: bool,
+    pub(super) age_ms: u64,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SavedOverwrite {
-    id: Snowflake,
-    kind: OverwriteType,
-    allow: u64,
-    deny: u64,
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct SavedOverwrite {
+    pub(super) id: Snowflake,
+    pub(super) kind: OverwriteType,
+    pub(super) allow: u64,
+    pub(super) deny: u64,
 }
 
 impl From<&Overwrite> for SavedOverwrite {
@@ -132,9 +134,89 @@ impl From<&SavedOverwrite> for Overwrite {
     }
 }
 
+impl SavedPayload {
+    /// The payload as the dispatcher prepared it.
+    pub(super) fn prepared(self) -> Arc<Prepared> {
+        let passive = match serde_json::from_str::<serde_json::Value>(&self.data) {
+            Ok(d) if self.guild => super::passive::classify(self.event, &d),
+            _ => super::passive::Class::Keep,
+        };
+        Arc::new(Prepared {
+            event: self.event,
+            data: self.data,
+            stripped: self.stripped,
+            author: self.author,
+            mentions: self.mentions,
+            guild: self.guild,
+            passive,
+        })
+    }
+}
+
+impl SavedEntry {
+    /// The log entry, its payload taken from `payloads` (`None`: an unknown index).
+    pub(super) fn entry(self, payloads: &[Arc<Prepared>]) -> Option<Entry> {
+        Some(Entry {
+            pos: self.pos,
+            event: payloads.get(self.payload)?.clone(),
+            intent: self.intent,
+            channel: self.channel,
+            fallback: self
+                .fallback
+                .map(|f| f.iter().map(Overwrite::from).collect()),
+            has_content: self.has_content,
+        })
+    }
+}
+
+impl SavedSession {
+    /// The session as it was saved, detached for `down_ms` more than it was then, its
+    /// buffered frames' payloads taken from `payloads`.
+    pub(super) fn session(self, payloads: &[Arc<Prepared>], down_ms: u64, now: Instant) -> Session {
+        let buffer: VecDeque<Buffered> = self
+            .buffer
+            .into_iter()
+            .filter_map(|(seq, i, stripped)| {
+                Some(Buffered {
+                    seq,
+                    event: payloads.get(i)?.clone(),
+                    stripped,
+                })
+            })
+            .collect();
+        let mut state = SessionState::new(self.guilds.into_iter().collect());
+        state.started = true;
+        state.seq = self.seq;
+        state.floor = self.floor;
+        state.sent = self.seq;
+        state.buffer = buffer;
+        state.connected = false;
+        state.disconnected_at = Some(ago(now, self.detached_ms + down_ms));
+        state.visible = self
+            .visible
+            .into_iter()
+            .map(|(g, c)| (g, c.into_iter().collect()))
+            .collect();
+        state.cursor = self.cursor;
+        state.joined = self.joined.into_iter().collect();
+        state.left = self.left.into_iter().collect();
+        Session {
+            id: self.id,
+            user_id: self.user_id,
+            bot: self.bot,
+            auth_session: self.auth_session,
+            intents: self.intents,
+            large_threshold: self.large_threshold,
+            passive: self.passive,
+            state: parking_lot::Mutex::new(state),
+            notify: tokio::sync::Notify::new(),
+        }
+    }
+}
+
 /// Payloads by `Arc` identity, each saved once.
 #[derive(Default)]
-struct Payloads {
+pub(super) struct Payloads {
     index: HashMap<*const Prepared, usize>,
     list: Vec<SavedPayload>,
 }
@@ -155,11 +237,11 @@ impl Payloads {
     }
 }
 
-fn ms(d: Duration) -> u64 {
+pub(super) fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn ago(now: Instant, ms: u64) -> Instant {
+pub(super) fn ago(now: Instant, ms: u64) -> Instant {
     now.checked_sub(Duration::from_millis(ms)).unwrap_or(now)
 }
 
@@ -174,6 +256,12 @@ impl Gateway {
             .is_err()
         {
             tracing::warn!("gateway dispatcher did not drain the bus; sessions are not saved");
+            return;
+        }
+        // On a cluster the sessions go to Redis, for whichever node the clients resume on
+        // (`handoff.rs`).
+        if let Some(handoff) = self.hearth.bus.handoff() {
+            self.hand_off(handoff).await;
             return;
         }
         let doc = self.snapshot_for_restart();
@@ -200,7 +288,7 @@ impl Gateway {
         }
     }
 
-    fn snapshot_for_restart(&self) -> Saved {
+    pub(super) fn snapshot_for_restart(&self) -> Saved {
         let now = Instant::now();
         // No dispatch between its position and its deliveries (`dispatch.rs`).
         let _routing = self.routing.write();
@@ -342,23 +430,8 @@ impl Gateway {
         let payloads: Vec<Arc<Prepared>> = doc
             .payloads
             .into_iter()
-            .map(|p| {
-                let passive = match serde_json::from_str::<serde_json::Value>(&p.data) {
-                    Ok(d) if p.guild => super::passive::classify(p.event, &d),
-                    _ => super::passive::Class::Keep,
-                };
-                Arc::new(Prepared {
-                    event: p.event,
-                    data: p.data,
-                    stripped: p.stripped,
-                    author: p.author,
-                    mentions: p.mentions,
-                    guild: p.guild,
-                    passive,
-                })
-            })
+            .map(SavedPayload::prepared)
             .collect();
-        let payload = |i: usize| payloads.get(i).cloned();
         let mut reg = self.registry.lock();
         reg.pos = reg.pos.max(doc.pos);
         let logs = doc
@@ -376,15 +449,8 @@ impl Gateway {
                     .entries
                     .into_iter()
                     .filter_map(|e| {
-                        let entry = Entry {
-                            pos: e.pos,
-                            event: payload(e.payload)?,
-                            intent: e.intent,
-                            channel: e.channel,
-                            fallback: e.fallback.map(|f| f.iter().map(Overwrite::from).collect()),
-                            has_content: e.has_content,
-                        };
-                        Some((entry, Duration::from_millis(e.age_ms + down_ms)))
+                        let age = Duration::from_millis(e.age_ms + down_ms);
+                        Some((e.entry(&payloads)?, age))
                     })
                     .collect(),
             })
@@ -395,50 +461,12 @@ impl Gateway {
             if reg.sessions.contains_key(&s.id) {
                 continue;
             }
-            let buffer: VecDeque<Buffered> = s
-                .buffer
-                .into_iter()
-                .filter_map(|(seq, i, stripped)| {
-                    Some(Buffered {
-                        seq,
-                        event: payload(i)?,
-                        stripped,
-                    })
-                })
-                .collect();
-            let guilds: HashSet<i64> = s.guilds.into_iter().collect();
-            let mut state = SessionState::new(guilds.clone());
-            state.started = true;
-            state.seq = s.seq;
-            state.floor = s.floor;
-            state.sent = s.seq;
-            state.buffer = buffer;
-            state.connected = false;
-            state.disconnected_at = Some(ago(now, s.detached_ms + down_ms));
-            state.visible = s
-                .visible
-                .into_iter()
-                .map(|(g, c)| (g, c.into_iter().collect()))
-                .collect();
-            state.cursor = s.cursor;
-            state.joined = s.joined.into_iter().collect();
-            state.left = s.left.into_iter().collect();
-            let session = Arc::new(Session {
-                id: s.id.clone(),
-                user_id: s.user_id,
-                bot: s.bot,
-                auth_session: s.auth_session,
-                intents: s.intents,
-                large_threshold: s.large_threshold,
-                passive: s.passive,
-                state: parking_lot::Mutex::new(state),
-                notify: tokio::sync::Notify::new(),
-            });
-            reg.add_user_session(s.user_id, &s.id);
-            for g in guilds {
-                reg.add_detached(g);
+            let session = Arc::new(s.session(&payloads, down_ms, now));
+            reg.add_user_session(session.user_id, &session.id);
+            for g in session.state.lock().guilds.iter() {
+                reg.add_detached(*g);
             }
-            reg.sessions.insert(s.id, session);
+            reg.sessions.insert(session.id.clone(), session);
             restored += 1;
         }
         tracing::info!(restored, down_ms, "gateway sessions restored for RESUME");

@@ -92,14 +92,22 @@ impl Gateway {
         seq: u64,
     ) -> Option<(Arc<Session>, u64)> {
         let cfg = &self.hearth.config.gateway;
-        let s = self.registry.lock().sessions.get(session_id).cloned()?;
+        let held = self.registry.lock().sessions.get(session_id).cloned();
+        // Not held here: on a cluster, a session another node handed off (`handoff.rs`).
+        let s = match held {
+            Some(s) => s,
+            None => self.adopt(user, session_id).await?,
+        };
         if s.user_id != user {
             return None;
         }
         let ttl = Duration::from_secs(cfg.replay_seconds);
         let (guilds, joined) = {
             let mut st = s.state.lock();
-            if !st.resumable_from(seq) || st.kill == Some(close::AUTHENTICATION_FAILED) {
+            if !st.resumable_from(seq)
+                || st.kill == Some(close::AUTHENTICATION_FAILED)
+                || st.adopting
+            {
                 return None;
             }
             if st.connected {
@@ -143,6 +151,14 @@ impl Gateway {
             return None;
         }
         let cursor = st.cursor;
+        // A moved session: what it missed before this node's log serves it (`handoff.rs`).
+        let mut handed = std::mem::take(&mut st.handed);
+        let mut since = |log: &super::replay::ReplayLog, key: LogKey, from: Option<u64>| {
+            let (base, mut entries) = handed.remove(&key).unwrap_or((cursor, vec![]));
+            let from = from.map_or(base, |j| j.max(base));
+            entries.extend(log.since(key, from).ok()?);
+            Some(entries)
+        };
         let now = Instant::now();
         let guild_events = s.intents & intents::GUILDS != 0;
         let mut synthetic: Vec<Arc<Prepared>> = vec![];
@@ -169,8 +185,7 @@ impl Gateway {
             let Some(cache) = caches.get(&g) else {
                 continue;
             };
-            let from = joined.get(&g).map_or(cursor, |j| (*j).max(cursor));
-            let Ok(entries) = reg.log.since(LogKey::Guild(g), from) else {
+            let Some(entries) = since(&reg.log, LogKey::Guild(g), joined.get(&g).copied()) else {
                 gap = true;
                 break;
             };
@@ -242,13 +257,13 @@ impl Gateway {
                 replay.push((unread_at, u, false));
             }
         }
-        match reg.log.since(LogKey::User(s.user_id), cursor) {
-            Ok(entries) => replay.extend(entries.into_iter().filter(|e| wants(&s, e)).map(|e| {
+        match since(&reg.log, LogKey::User(s.user_id), None) {
+            Some(entries) => replay.extend(entries.into_iter().filter(|e| wants(&s, e)).map(|e| {
                 // As live: AutoMod executions carry content (MESSAGE_CONTENT).
                 let strip = strip_content(e.has_content, &s, &e.event);
                 (e.pos, e.event, strip)
             })),
-            Err(_) => gap = true,
+            None => gap = true,
         }
         replay.sort_by_key(|(pos, _, _)| *pos);
         let missed = (st.seq - seq) as usize + synthetic.len() + replay.len();

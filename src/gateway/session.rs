@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use super::Prepared;
 use super::passive::PassiveState;
-use super::replay::ReplayLog;
+use super::replay::{Entry, LogKey, ReplayLog};
 use crate::events::intents;
 
 /// One buffered dispatch of a session.
@@ -61,6 +61,13 @@ pub(crate) struct SessionState {
     pub left: HashSet<i64>,
     /// Subscriptions and held-back updates of passive guilds (`passive.rs`).
     pub passive: PassiveState,
+    /// A session moved here from another node (`handoff.rs`): set until its logs'
+    /// positions are fixed; a RESUME meanwhile gets INVALID_SESSION.
+    pub adopting: bool,
+    /// A moved session: per log, the position after which this node's log serves it
+    /// (instead of `cursor`), and what it missed before that (the old node's entries, then
+    /// the stream's), replayed first.
+    pub handed: HashMap<LogKey, (u64, Vec<Entry>)>,
 }
 
 impl SessionState {
@@ -84,6 +91,8 @@ impl SessionState {
             joined: HashMap::new(),
             left: HashSet::new(),
             passive: PassiveState::default(),
+            adopting: false,
+            handed: HashMap::new(),
         }
     }
 

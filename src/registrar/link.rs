@@ -436,6 +436,8 @@ impl Link {
                         }
                         _ => {}
                     },
+                    // Marks are the gateway's (a cluster bus's feed only).
+                    Ok(BusEvent::Mark(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => need_full = true,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 },

@@ -648,7 +648,7 @@ async fn write_one(log: &Arc<GuildLog>, ev: BusEvent) {
             super::outbox::drain(log).await;
             log.hosted.lock().remove(&guild_id.db());
         }
-        BusEvent::Control(_) => {}
+        BusEvent::Control(_) | BusEvent::Mark(_) => {}
     }
 }
 

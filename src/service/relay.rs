@@ -57,7 +57,7 @@ enum Relayed {
     },
 }
 
-/// `event` as JSON for `operator_events`; `None` for what is not relayed (barriers) or cannot
+/// `event` as JSON for `operator_events`; `None` for what is not relayed (barriers, marks) or cannot
 /// be written (logged).
 pub fn encode(event: &BusEvent) -> Option<String> {
     let r = match event {
@@ -71,7 +71,7 @@ pub fn encode(event: &BusEvent) -> Option<String> {
             logged: d.logged,
             actor: d.cause.as_ref().and_then(|c| c.actor),
         },
-        BusEvent::Control(Control::Barrier { .. }) => return None,
+        BusEvent::Control(Control::Barrier { .. }) | BusEvent::Mark(_) => return None,
         BusEvent::Control(c) => Relayed::Control { control: c.clone() },
     };
     serde_json::to_string(&r)

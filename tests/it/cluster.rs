@@ -752,3 +752,160 @@ async fn a_drained_nodes_users_stay_online_while_they_reconnect_elsewhere() {
         }
     }
 }
+
+/// The op-0 frames a resumed connection receives up to RESUMED, checked to carry the seqs
+/// after `seq` without a gap.
+async fn replayed_until_resumed(r: &mut Gw, mut seq: u64) -> Vec<serde_json::Value> {
+    let mut got = vec![];
+    loop {
+        let v = r.next().await.expect("the resumed connection stays open");
+        if v["op"] == 9 {
+            panic!("INVALID_SESSION instead of RESUMED; got before: {got:?}");
+        }
+        if v["op"] != 0 {
+            continue;
+        }
+        seq += 1;
+        assert_eq!(v["s"].as_u64(), Some(seq), "seqs without gaps: {v}");
+        if v["t"] == "RESUMED" {
+            return got;
+        }
+        got.push(v);
+    }
+}
+
+#[tokio::test]
+async fn a_drained_nodes_sessions_resume_on_another_node_with_every_missed_dispatch() {
+    let mut cl = TestCluster::start(3, |_| {}).await;
+    let (_, alice_tok) = cl.nodes[0].register("alice").await;
+    let (bob_id, bob_tok) = cl.nodes[0].register("bob").await;
+    let (_, carol_tok) = cl.nodes[0].register("carol").await;
+    let alice = cl.nodes[0].client(&alice_tok);
+    let g = create_guild(&alice, "Moving").await;
+    join(&cl.nodes[0].client(&bob_tok), &g.invite).await;
+    join(&cl.nodes[0].client(&carol_tok), &g.invite).await;
+    let secret = alice
+        .post(
+            &format!("/guilds/{}/channels", g.id),
+            json!({"name": "secret"}),
+        )
+        .await;
+    assert_eq!(secret.status, 201, "{secret:?}");
+    let secret = secret.body["id"].as_str().unwrap().to_string();
+
+    // Bob and Carol on node 2. Bob's connection drops (no close frame): node 2 logs what
+    // follows for him; Carol stays connected until the drain.
+    let intents = GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT;
+    let mut bob = Gw::identify(&cl.nodes[1], &bob_tok, intents).await;
+    bob.expect("GUILD_CREATE").await;
+    let mut carol = Gw::identify(&cl.nodes[1], &carol_tok, intents).await;
+    carol.expect("GUILD_CREATE").await;
+    say(&alice, &g.general, "before").await;
+    bob.expect_where("MESSAGE_CREATE", |d| d["content"] == "before")
+        .await;
+    let (session, seq) = (bob.session_id.clone(), bob.seq);
+    drop(bob);
+    let node2 = cl.nodes[1].gateway.clone();
+    eventually("node 2 holds bob's session detached", async || {
+        node2.session_stats().detached == 1
+    })
+    .await;
+    for i in 0..3 {
+        say(&alice, &g.general, &format!("logged {i}")).await;
+    }
+    eventually("node 2 logged the three messages for bob", async || {
+        node2.session_stats().log.entries >= 3
+    })
+    .await;
+    drop(node2);
+    carol
+        .expect_where("MESSAGE_CREATE", |d| d["content"] == "logged 2")
+        .await;
+
+    // Node 2 drains: op 7 to Carol, who resumes on node 1 at once (her session is announced
+    // as moving: node 1 waits until node 2 saved it), having missed one message.
+    let stopping = cl.nodes[1].begin_stop();
+    loop {
+        let v = carol.next().await.expect("op 7 before the close");
+        if v["op"] == 7 {
+            break;
+        }
+    }
+    say(&alice, &g.general, "during the drain").await;
+    let mut rc = Gw::connect(&cl.nodes[0], "v=10&encoding=json").await;
+    let carol_seq = carol.seq;
+    rc.seq = carol_seq;
+    rc.send(json!({"op": 6, "d": {"token": carol_tok, "session_id": carol.session_id, "seq": carol_seq}}))
+        .await;
+    let got = replayed_until_resumed(&mut rc, carol_seq).await;
+    let contents: Vec<&str> = got
+        .iter()
+        .filter(|v| v["t"] == "MESSAGE_CREATE")
+        .map(|v| v["d"]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["during the drain"]);
+    stopping.await.expect("node 2 stopped");
+
+    // Bob's session went to Redis with node 2's stream positions. What is sent now is only
+    // in the streams; and bob loses the secret channel meanwhile.
+    for i in 0..3 {
+        say(&alice, &g.general, &format!("streamed {i}")).await;
+    }
+    say(&alice, &secret, "hidden since").await;
+    let deny = alice
+        .put(
+            &format!("/channels/{secret}/permissions/{bob_id}"),
+            json!({"type": 1, "allow": "0", "deny": (1u64 << 10).to_string()}),
+        )
+        .await;
+    assert_eq!(deny.status, 204, "{deny:?}");
+
+    // Bob resumes on node 1: every missed dispatch, once, in order, through his current
+    // permissions, then RESUMED; then live.
+    let mut r = Gw::connect(&cl.nodes[0], "v=10&encoding=json").await;
+    r.seq = seq;
+    r.send(json!({"op": 6, "d": {"token": bob_tok, "session_id": session, "seq": seq}}))
+        .await;
+    let got = replayed_until_resumed(&mut r, seq).await;
+    let contents: Vec<&str> = got
+        .iter()
+        .filter(|v| v["t"] == "MESSAGE_CREATE")
+        .map(|v| v["d"]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            "logged 0",
+            "logged 1",
+            "logged 2",
+            "during the drain",
+            "streamed 0",
+            "streamed 1",
+            "streamed 2"
+        ]
+    );
+    assert!(
+        got.iter()
+            .any(|v| v["t"] == "CHANNEL_DELETE" && v["d"]["id"] == secret.as_str()),
+        "the channel hidden meanwhile is deleted for bob: {got:?}"
+    );
+    say(&alice, &g.general, "live").await;
+    assert_eq!(r.expect("MESSAGE_CREATE").await["content"], "live");
+    // Carol, live on node 1 since her RESUME, got what followed it, the secret's included.
+    for c in [
+        "streamed 0",
+        "streamed 1",
+        "streamed 2",
+        "hidden since",
+        "live",
+    ] {
+        assert_eq!(rc.expect("MESSAGE_CREATE").await["content"], c);
+    }
+
+    // Taken once: the session cannot be resumed on node 3 as well.
+    let mut x = Gw::connect(&cl.nodes[2], "v=10&encoding=json").await;
+    x.send(json!({"op": 6, "d": {"token": bob_tok, "session_id": session, "seq": seq}}))
+        .await;
+    let v = x.next().await.expect("INVALID_SESSION");
+    assert_eq!((v["op"].as_u64(), v["d"].as_bool()), (Some(9), Some(false)));
+}

@@ -204,6 +204,13 @@ impl TestServer {
         }
     }
 
+    /// Starts a graceful stop (its data stays) in the background: its gateway clients get
+    /// op 7 while it runs; the handle ends with the stop.
+    pub fn begin_stop(&mut self) -> tokio::task::JoinHandle<()> {
+        let app = self.app.take().expect("a running server");
+        tokio::spawn(app.stop())
+    }
+
     /// Starts a stopped server again on its data.
     pub async fn start_again(&mut self) {
         let mut config = self.config.clone();
