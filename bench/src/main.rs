@@ -107,6 +107,16 @@ enum Cmd {
         #[arg(long)]
         settle_seconds: Option<u64>,
     },
+    /// Scale-out (issue 18): nodes on one PostgreSQL database and one Redis (sends with 1-3
+    /// nodes, fan-out over 3 nodes, a drained node's sessions resuming elsewhere).
+    Cluster {
+        /// Members of the fan-out (default by scale: 30 / 1,000 / 10,000).
+        #[arg(long)]
+        members: Option<usize>,
+        /// Sessions on the drained node (default 20 / 500 / 5,000).
+        #[arg(long)]
+        sessions: Option<usize>,
+    },
     /// Federation: events received/verified/applied per second and cross-server latency.
     Federation,
     /// Remote join of a guild with many members: time to GUILD_CREATE.
@@ -287,6 +297,10 @@ async fn main() -> std::process::ExitCode {
                 db: DbChoice::SqliteNormal,
             },
             Cmd::LoginStorm,
+            Cmd::Cluster {
+                members: None,
+                sessions: None,
+            },
             Cmd::Federation,
             Cmd::RemoteJoin { members: None },
             Cmd::Media,
@@ -309,6 +323,7 @@ async fn main() -> std::process::ExitCode {
                 sessions,
                 settle_seconds,
             } => storm(&mut ctx, sessions, settle_seconds).await,
+            Cmd::Cluster { members, sessions } => cluster(&mut ctx, members, sessions).await,
             Cmd::Federation => fed::federation(&mut ctx).await,
             Cmd::RemoteJoin { members } => fed::remote_join(&mut ctx, members).await,
             Cmd::History { messages } => history(&mut ctx, messages).await,

@@ -357,6 +357,11 @@ impl Server {
 
 pub use hearth_testkit::db::pg_exec;
 
+/// The CPU seconds of every node together; `None` unless each is a spawned child.
+pub fn cpu_of(nodes: &[&Server]) -> Option<f64> {
+    nodes.iter().map(|n| n.cpu()).sum()
+}
+
 /// A JSON REST client for one server.
 #[derive(Clone)]
 pub struct Api {
@@ -636,4 +641,73 @@ pub fn pct_ms(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
 
 pub fn hist() -> hdrhistogram::Histogram<u64> {
     hdrhistogram::Histogram::new_with_bounds(1, 600_000_000, 3).expect("histogram")
+}
+
+/// Redis' counters (`INFO`), sampled around a phase to charge its cost to what the phase
+/// did: CPU seconds (`used_cpu_user` + `used_cpu_sys`, every client of that Redis counted)
+/// and commands processed (`total_commands_processed`).
+pub struct RedisProbe {
+    con: tokio::sync::Mutex<redis::aio::MultiplexedConnection>,
+}
+
+/// One [`RedisProbe`] sample, or the difference of two.
+#[derive(Debug, Clone, Copy)]
+pub struct RedisSample {
+    pub cpu: f64,
+    pub commands: u64,
+}
+
+impl RedisProbe {
+    /// Connects to `url` (`redis://127.0.0.1:6379`).
+    pub async fn connect(url: &str) -> Res<RedisProbe> {
+        let client = redis::Client::open(url).map_err(err("redis url"))?;
+        let con = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(err("connect to redis"))?;
+        Ok(RedisProbe {
+            con: tokio::sync::Mutex::new(con),
+        })
+    }
+
+    pub async fn sample(&self) -> Res<RedisSample> {
+        let mut con = self.con.lock().await;
+        let info: String = redis::cmd("INFO")
+            .arg("cpu")
+            .arg("stats")
+            .query_async(&mut *con)
+            .await
+            .map_err(err("INFO"))?;
+        let field = |name: &str| -> f64 {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0.0)
+        };
+        Ok(RedisSample {
+            cpu: field("used_cpu_user") + field("used_cpu_sys"),
+            commands: field("total_commands_processed") as u64,
+        })
+    }
+}
+
+impl RedisSample {
+    /// What happened between `before` and this sample.
+    pub fn since(&self, before: &RedisSample) -> RedisSample {
+        RedisSample {
+            cpu: self.cpu - before.cpu,
+            commands: self.commands.saturating_sub(before.commands),
+        }
+    }
+
+    /// Adds "Redis CPU per {what}" (µs) and "Redis commands per {what}" for `n` of them.
+    pub fn figures(&self, ctx: &mut crate::Ctx, what: &str, n: f64) {
+        ctx.figs
+            .add(&format!("Redis CPU per {what}"), self.cpu * 1e6 / n, "us");
+        ctx.figs.add(
+            &format!("Redis commands per {what}"),
+            self.commands as f64 / n,
+            "commands",
+        );
+    }
 }

@@ -21,19 +21,22 @@ pub(crate) async fn fanout(ctx: &mut Ctx, members: Option<usize>) -> Res<()> {
             ..Spawn::default()
         })
         .await?;
-    let res = fanout_run(ctx, &srv, r, lat_msgs, burst).await;
+    let res = fanout_run(ctx, &[&srv], None, r, lat_msgs, burst).await;
     srv.stop(false).await;
     res
 }
 
+/// The fan-out phases with member `i`'s session on `nodes[i % n]` (one database; REST
+/// through the first); CPU is the nodes' sum, and Redis' when `redis` is given.
 pub(crate) async fn fanout_run(
     ctx: &mut Ctx,
-    srv: &Server,
+    nodes: &[&Server],
+    redis: Option<&RedisProbe>,
     r: usize,
     lat_msgs: usize,
     burst: usize,
 ) -> Res<()> {
-    let api = Api::new(&srv.base);
+    let api = Api::new(&nodes[0].base);
     let (owner, _, channel, code) = setup_guild(&api, &tag()).await?;
     let t_seed = Instant::now();
     let tokens = api.users(&format!("{}f", tag()), r, Some(&code)).await?;
@@ -49,6 +52,7 @@ pub(crate) async fn fanout_run(
     let sem = Arc::new(tokio::sync::Semaphore::new(64));
     let mut ready = Vec::new();
     for (i, tok) in tokens.iter().enumerate() {
+        let srv = nodes[i % nodes.len()];
         let (url, addr, tok, sem, stop, count, last) = (
             srv.ws_url(""),
             srv.addr,
@@ -89,12 +93,12 @@ pub(crate) async fn fanout_run(
     }
     // Joins and identifies leave the server busy (membership invalidations, presence
     // updates): wait (bounded) until its CPU settles so the phases below measure fan-out.
-    if srv.pid.is_some() {
+    if nodes.iter().all(|n| n.pid.is_some()) {
         let t_settle = Instant::now();
         while t_settle.elapsed() < Duration::from_secs(180) {
-            let a = srv.cpu().unwrap_or(0.0);
+            let a = cpu_of(nodes).unwrap_or(0.0);
             tokio::time::sleep(Duration::from_secs(1)).await;
-            if srv.cpu().unwrap_or(0.0) - a < 0.2 {
+            if cpu_of(nodes).unwrap_or(0.0) - a < 0.2 {
                 break;
             }
         }
@@ -140,7 +144,11 @@ pub(crate) async fn fanout_run(
         true,
     );
     // Phase 2: a burst of messages (2 senders in flight): deliveries per second.
-    let cpu0 = srv.cpu();
+    let cpu0 = cpu_of(nodes);
+    let redis0 = match redis {
+        Some(p) => Some(p.sample().await?),
+        None => None,
+    };
     let me0 = self_cpu();
     let t_first = base.elapsed().as_micros() as u64;
     let next = Arc::new(AtomicUsize::new(lat_msgs));
@@ -169,8 +177,12 @@ pub(crate) async fn fanout_run(
         .map(|k| last[k].load(Ordering::Relaxed))
         .max()
         .unwrap_or(t_first);
-    let cpu1 = srv.cpu();
+    let cpu1 = cpu_of(nodes);
     let me1 = self_cpu();
+    let redis1 = match redis {
+        Some(p) => Some(p.sample().await?),
+        None => None,
+    };
     let _ = stop_tx.send(true);
     let deliveries = (burst * r) as f64;
     let secs = (t_end - t_first) as f64 / 1e6;
@@ -189,6 +201,9 @@ pub(crate) async fn fanout_run(
             5.0,
             true,
         );
+    }
+    if let (Some(a), Some(b)) = (redis0, redis1) {
+        b.since(&a).figures(ctx, "delivery (burst)", deliveries);
     }
     ctx.figs.add(
         "load generator CPU per delivery (burst)",

@@ -1,5 +1,6 @@
 //! The load scenarios of `hearth-bench`, one file per group (see BENCHMARKS.md).
 
+mod cluster;
 mod detached;
 mod fanout;
 mod history;
@@ -10,6 +11,7 @@ mod sends;
 mod startup;
 mod storm;
 
+pub(crate) use cluster::*;
 pub(crate) use detached::*;
 pub(crate) use fanout::*;
 pub(crate) use history::*;

@@ -37,31 +37,37 @@ pub(crate) async fn sends(ctx: &mut Ctx, db: DbChoice, concurrency: Option<usize
             continue;
         }
         let srv = ctx.server(&sp).await?;
-        let r = sends_run(ctx, &srv, v, conc, secs).await;
+        let r = sends_run(ctx, &[&srv], v, conc, secs).await;
         srv.stop(false).await;
         r?;
     }
     Ok(())
 }
 
+/// `conc` senders for `secs` seconds, sender `i` through `nodes[i % n]` (one database);
+/// returns how many messages were sent. CPU is the nodes' sum.
 pub(crate) async fn sends_run(
     ctx: &mut Ctx,
-    srv: &Server,
+    nodes: &[&Server],
     v: DbChoice,
     conc: usize,
     secs: u64,
-) -> Res<()> {
-    let api = Api::new(&srv.base);
-    let (_, _, channel, code) = setup_guild(&api, &tag()).await?;
-    let users = api
+) -> Res<u64> {
+    let apis: Vec<Api> = nodes.iter().map(|n| Api::new(&n.base)).collect();
+    let (_, _, channel, code) = setup_guild(&apis[0], &tag()).await?;
+    let users = apis[0]
         .users(&format!("{}s", tag()), conc.min(16), Some(&code))
         .await?;
     let stop_at = Instant::now() + Duration::from_secs(secs);
     let t0 = Instant::now();
-    let cpu0 = srv.cpu();
+    let cpu0 = cpu_of(nodes);
     let mut tasks = Vec::new();
     for i in 0..conc {
-        let (api, tok, channel) = (api.clone(), users[i % users.len()].clone(), channel.clone());
+        let (api, tok, channel) = (
+            apis[i % apis.len()].clone(),
+            users[i % users.len()].clone(),
+            channel.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut h = hist();
             let mut k = 0u64;
@@ -82,7 +88,7 @@ pub(crate) async fn sends_run(
             .map_err(err("hist"))?;
     }
     let elapsed = t0.elapsed().as_secs_f64();
-    let cpu1 = srv.cpu();
+    let cpu1 = cpu_of(nodes);
     let rate = h.len() as f64 / elapsed;
     match v {
         DbChoice::Postgres => ctx.figs.target("messages/s", rate, "msg/s", 5_000.0, false),
@@ -105,7 +111,7 @@ pub(crate) async fn sends_run(
             "us",
         );
     }
-    Ok(())
+    Ok(h.len())
 }
 
 // ---------------------------------------------------------------------------------------
