@@ -55,6 +55,8 @@ pub struct App {
     /// Request counters and the `/metrics` listener (`metrics.listen`), if configured.
     metrics: Arc<Metrics>,
     metrics_listener: Option<TcpListener>,
+    /// The MLS services, whose outbox `serve` delivers (the job `mls_outbox`).
+    mls: Arc<Mls>,
 }
 
 /// The separate federation listener (`federation.listen`), HTTPS when `tls` is set.
@@ -284,6 +286,7 @@ impl App {
             None => None,
         };
         Ok(App {
+            mls: parts.mls.clone(),
             metrics,
             metrics_listener,
             listener,
@@ -535,6 +538,12 @@ impl App {
         let scheduled = tokio::spawn(node.clone().exclusive("scheduled_events", move || {
             h.clone().run_scheduled_event_status()
         }));
+        // The MLS outbox (spec/mls.md): one node delivers it, in order per destination.
+        let m = Arc::downgrade(&self.mls);
+        let mls_outbox = tokio::spawn(
+            node.clone()
+                .exclusive("mls_outbox", move || mls::outbox_worker(m.clone())),
+        );
         let h = self.hearth.clone();
         let checkpoints = tokio::spawn(
             node.clone()
@@ -565,9 +574,11 @@ impl App {
             // every gateway session is told op 7 RECONNECT (a rolling restart: clients
             // reconnect elsewhere) and the listeners stop.
             draining.drain();
+            // On a cluster the sessions are announced as moving from now on (and again
+            // before op 7, for those started meanwhile), so a client that resumes elsewhere
+            // waits for them (gateway/handoff.rs).
+            gateway.announce_handoff().await;
             tokio::time::sleep(drain_delay).await;
-            // On a cluster the sessions are announced as moving before op 7, so a client
-            // that resumes elsewhere at once waits for them (gateway/handoff.rs).
             gateway.announce_handoff().await;
             gateway.shutdown();
             let _ = stop_tx.send(true);
@@ -636,6 +647,7 @@ impl App {
         scheduled.abort();
         archiver.abort();
         checkpoints.abort();
+        mls_outbox.abort();
         notices.abort();
         key_reload.abort();
         if let Some(t) = fed_task {
@@ -644,6 +656,9 @@ impl App {
         if let Some(t) = metrics_task {
             let _ = t.await;
         }
+        // On a cluster the sessions go to Redis at once (what follows is in the streams):
+        // clients resuming elsewhere need not wait for the federation log.
+        self.gateway.hand_off_sessions().await;
         // Everything committed is in the federation log before the database closes, and
         // routed by the gateway, whose sessions are saved for RESUME after the restart.
         let barrier = self.log.barrier().await;

@@ -141,6 +141,17 @@ pub struct StreamMark {
     pub positions: Vec<(StreamKey, String)>,
 }
 
+/// A session saved for another node ([`Handoff::save`]).
+#[derive(Debug, Clone)]
+pub struct MovedSession {
+    pub id: String,
+    pub user_id: i64,
+    /// The document; `None` withdraws the announcement.
+    pub doc: Option<String>,
+    /// Time to live, ms.
+    pub ttl_ms: u64,
+}
+
 /// What [`Handoff::take`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Taken {
@@ -160,18 +171,22 @@ pub trait Handoff: Send + Sync + 'static {
     fn mark(&self) -> u64;
     /// Stops reading the streams; the last thing fed is a mark, whose id is returned.
     fn stop_reading(&self) -> u64;
-    /// Announces that these sessions are about to be saved (for `ttl_ms` at most): a node
-    /// their clients resume on meanwhile waits for them ([`Taken::Pending`]).
+    /// Announces that these sessions `(session id, user id)` are about to be saved (for
+    /// `ttl_ms` at most): a node their clients resume on meanwhile waits for them
+    /// ([`Taken::Pending`]).
     fn announce(
         &self,
-        sessions: Vec<String>,
+        sessions: Vec<(String, i64)>,
         ttl_ms: u64,
     ) -> BoxFuture<'static, Result<(), String>>;
-    /// Stores saved sessions `(session id, document, time to live in ms)`; an empty
-    /// document withdraws an announcement.
-    fn save(&self, sessions: Vec<(String, String, u64)>) -> BoxFuture<'static, Result<(), String>>;
-    /// Takes (reads and deletes, atomically) a saved session.
-    fn take(&self, session_id: &str) -> BoxFuture<'static, Result<Taken, String>>;
+    /// Stores saved sessions; a [`MovedSession`] without a document withdraws an
+    /// announcement.
+    fn save(&self, sessions: Vec<MovedSession>) -> BoxFuture<'static, Result<(), String>>;
+    /// Takes (reads and deletes, atomically) session `session_id` of user `user_id`; another
+    /// user's is left in place ([`Taken::None`]).
+    fn take(&self, session_id: &str, user_id: i64) -> BoxFuture<'static, Result<Taken, String>>;
+    /// Which of these sessions are announced or saved now.
+    fn held(&self, sessions: Vec<String>) -> BoxFuture<'static, Result<Vec<String>, String>>;
     /// The dispatches of `stream` after entry `after` up to entry `upto` (both entry ids), as
     /// the feed would carry them; `None` when entries between them were trimmed or there
     /// are more than `max`.

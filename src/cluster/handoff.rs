@@ -1,9 +1,10 @@
 //! Sessions that move between nodes (spec/cluster.md §9): the Redis half of
-//! [`Handoff`]. A draining node stores each resumable session under `P rs:{session_id}`
-//! (a string with a time to live), announced as `pending` before its clients are told to
-//! reconnect; the node a client RESUMEs on takes it (`GET` and `DEL` in one script, leaving
-//! `pending` in place), so exactly one node adopts it, and reads what the session missed
-//! from the guild and user streams with `XRANGE`.
+//! [`Handoff`]. A draining node announces each resumable session under `P rs:{session_id}`
+//! (a hash with its `user`, with a time to live) before its clients are told to reconnect,
+//! then adds its `doc`; the node a client RESUMEs on takes it with one script (nothing for
+//! another user; `pending` while there is no document yet; else the document, deleted), so
+//! exactly one node adopts it, and reads what the session missed from the guild and user
+//! streams with `XRANGE`.
 
 use std::sync::Arc;
 
@@ -11,22 +12,35 @@ use futures_util::future::BoxFuture;
 use redis::streams::StreamRangeReply;
 
 use super::bus::{Shared, Topic, decode};
-use crate::events::{BusEvent, Dispatch, Handoff, StreamKey, Taken};
+use crate::events::{BusEvent, Dispatch, Handoff, MovedSession, StreamKey, Taken};
 
-/// The value of an announced session not saved yet.
+/// Takes a saved session: `nil` when there is none or it is another user's (left in place),
+/// `pending` while it is only announced, else its document, deleted in the same step.
+const TAKE_LUA: &str = "local h = redis.call('HMGET', KEYS[1], 'user', 'doc') \
+     if not h[1] or h[1] ~= ARGV[1] then return nil end \
+     if not h[2] then return ARGV[2] end \
+     redis.call('DEL', KEYS[1]) return h[2]";
+
+/// What [`TAKE_LUA`] answers for an announced session.
 const PENDING: &str = "pending";
-
-/// `GETDEL` unless the session is only announced.
-const TAKE_LUA: &str = "local v = redis.call('GET', KEYS[1]) \
-     if v == ARGV[1] then return v end \
-     if v then redis.call('DEL', KEYS[1]) end return v";
 
 /// The [`Handoff`] of a [`super::RedisBus`].
 pub(super) struct RedisHandoff(pub(super) Arc<Shared>);
 
 impl RedisHandoff {
+    /// `P rs:{session_id}`: a hash with `user` (from the announcement on) and `doc` (once
+    /// saved).
     fn session_key(&self, id: &str) -> String {
         format!("{}rs:{id}", self.0.cluster.prefix)
+    }
+
+    fn run(&self, pipe: redis::Pipeline) -> BoxFuture<'static, Result<(), String>> {
+        let mut con = self.0.cluster.conn.clone();
+        Box::pin(async move {
+            pipe.query_async::<()>(&mut con)
+                .await
+                .map_err(|e| e.to_string())
+        })
     }
 }
 
@@ -41,64 +55,56 @@ impl Handoff for RedisHandoff {
 
     fn announce(
         &self,
-        sessions: Vec<String>,
+        sessions: Vec<(String, i64)>,
         ttl_ms: u64,
     ) -> BoxFuture<'static, Result<(), String>> {
         if sessions.is_empty() {
             return Box::pin(async { Ok(()) });
         }
-        let mut con = self.0.cluster.conn.clone();
         let mut pipe = redis::pipe();
-        for id in sessions {
-            pipe.cmd("SET")
-                .arg(self.session_key(&id))
-                .arg(PENDING)
-                .arg("PX")
-                .arg(ttl_ms.max(1))
-                .ignore();
+        for (id, user) in sessions {
+            let key = self.session_key(&id);
+            pipe.cmd("HSET").arg(&key).arg("user").arg(user).ignore();
+            pipe.cmd("PEXPIRE").arg(&key).arg(ttl_ms.max(1)).ignore();
         }
-        Box::pin(async move {
-            pipe.query_async::<()>(&mut con)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        self.run(pipe)
     }
 
-    fn save(&self, sessions: Vec<(String, String, u64)>) -> BoxFuture<'static, Result<(), String>> {
+    fn save(&self, sessions: Vec<MovedSession>) -> BoxFuture<'static, Result<(), String>> {
         if sessions.is_empty() {
             return Box::pin(async { Ok(()) });
         }
-        let mut con = self.0.cluster.conn.clone();
         let mut pipe = redis::pipe();
-        for (id, doc, ttl_ms) in sessions {
-            if doc.is_empty() {
-                pipe.cmd("DEL").arg(self.session_key(&id)).ignore();
-                continue;
+        for s in sessions {
+            let key = self.session_key(&s.id);
+            match s.doc {
+                None => {
+                    pipe.cmd("DEL").arg(&key).ignore();
+                }
+                Some(doc) => {
+                    pipe.cmd("HSET")
+                        .arg(&key)
+                        .arg("user")
+                        .arg(s.user_id)
+                        .arg("doc")
+                        .arg(doc)
+                        .ignore();
+                    pipe.cmd("PEXPIRE").arg(&key).arg(s.ttl_ms.max(1)).ignore();
+                }
             }
-            pipe.cmd("SET")
-                .arg(self.session_key(&id))
-                .arg(doc)
-                .arg("PX")
-                .arg(ttl_ms.max(1))
-                .ignore();
         }
-        Box::pin(async move {
-            pipe.query_async::<()>(&mut con)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        self.run(pipe)
     }
 
-    fn take(&self, session_id: &str) -> BoxFuture<'static, Result<Taken, String>> {
+    fn take(&self, session_id: &str, user_id: i64) -> BoxFuture<'static, Result<Taken, String>> {
         let mut con = self.0.cluster.conn.clone();
         let key = self.session_key(session_id);
         Box::pin(async move {
-            let v: Option<String> = redis::cmd("EVAL")
-                .arg(TAKE_LUA)
-                .arg(1)
-                .arg(key)
+            let v: Option<String> = redis::Script::new(TAKE_LUA)
+                .key(key)
+                .arg(user_id)
                 .arg(PENDING)
-                .query_async(&mut con)
+                .invoke_async(&mut con)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(match v {
@@ -106,6 +112,29 @@ impl Handoff for RedisHandoff {
                 Some(v) if v == PENDING => Taken::Pending,
                 Some(doc) => Taken::Saved(doc),
             })
+        })
+    }
+
+    fn held(&self, sessions: Vec<String>) -> BoxFuture<'static, Result<Vec<String>, String>> {
+        let mut con = self.0.cluster.conn.clone();
+        let keys: Vec<String> = sessions.iter().map(|id| self.session_key(id)).collect();
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(vec![]);
+            }
+            let mut pipe = redis::pipe();
+            for k in &keys {
+                pipe.cmd("EXISTS").arg(k);
+            }
+            let found: Vec<bool> = pipe
+                .query_async(&mut con)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(sessions
+                .into_iter()
+                .zip(found)
+                .filter_map(|(id, f)| f.then_some(id))
+                .collect())
         })
     }
 

@@ -359,6 +359,9 @@ impl Gateway {
     }
 
     fn deliver(&self, s: &Session, p: Arc<Prepared>, stripped: bool) {
+        if self.handed_off() {
+            return;
+        }
         let cfg = &self.hearth.config.gateway;
         if s.push(
             p,
@@ -418,6 +421,9 @@ impl Gateway {
         visible: HashSet<i64>,
         force: bool,
     ) -> bool {
+        if self.handed_off() {
+            return true;
+        }
         let cfg = &self.hearth.config.gateway;
         let mut raced = false;
         let mut queued = false;

@@ -248,20 +248,20 @@ pub(super) fn ago(now: Instant, ms: u64) -> Instant {
 impl Gateway {
     /// Writes the resumable sessions and the replay log to the database (module docs). Call
     /// once everything published has been routed (`flushed`: the dispatcher saw the bus
-    /// barrier `barrier`). Errors are logged: clients then re-IDENTIFY.
+    /// barrier `barrier`). Errors are logged: clients then re-IDENTIFY. On a cluster the
+    /// sessions are handed off through Redis instead ([`Gateway::hand_off_sessions`]).
     pub async fn save_for_restart(&self, barrier: u64) {
+        // On a cluster the sessions go to Redis, for whichever node the clients resume on
+        // (`handoff.rs`).
+        if self.hand_off_sessions().await {
+            return;
+        }
         let mut seen = self.barrier_seen.subscribe();
         if tokio::time::timeout(Duration::from_secs(10), seen.wait_for(|b| *b >= barrier))
             .await
             .is_err()
         {
             tracing::warn!("gateway dispatcher did not drain the bus; sessions are not saved");
-            return;
-        }
-        // On a cluster the sessions go to Redis, for whichever node the clients resume on
-        // (`handoff.rs`).
-        if let Some(handoff) = self.hearth.bus.handoff() {
-            self.hand_off(handoff).await;
             return;
         }
         let doc = self.snapshot_for_restart();

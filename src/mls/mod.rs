@@ -72,16 +72,15 @@ impl std::ops::Deref for Mls {
 }
 
 impl Mls {
-    /// The MLS services over `hearth` and `fed`, with the outbox worker started (it ends when
-    /// the returned value is dropped).
+    /// The MLS services over `hearth` and `fed`. Their outbox is delivered by
+    /// [`outbox_worker`], which the composition root runs as the job `mls_outbox` (one node
+    /// of a cluster at a time).
     pub fn start(hearth: Arc<Hearth>, fed: Arc<Federation>) -> Arc<Mls> {
-        let mls = Arc::new(Mls {
+        Arc::new(Mls {
             hearth,
             fed,
             mls: MlsState::default(),
-        });
-        tokio::spawn(outbox_worker(Arc::downgrade(&mls)));
-        mls
+        })
     }
 }
 
@@ -463,9 +462,16 @@ pub const DELIVER_BATCH: i64 = 50;
 /// Batches sent to one destination per worker pass (then other work gets a turn).
 const BATCHES_PER_PASS: usize = 8;
 
-/// Whether a delivery failure can never succeed by retrying the same bytes (the peer refused
-/// the request as such); those rows are dropped instead of blocking the peer's queue.
-async fn outbox_worker(weak: Weak<Mls>) {
+/// How long the outbox worker sleeps at most with nothing due: on PostgreSQL other nodes of
+/// a cluster queue rows too (their wake-up does not reach this node), so a second.
+fn outbox_idle(h: &Mls) -> u64 {
+    if h.db.is_postgres() { 1_000 } else { 5_000 }
+}
+
+/// Delivers the MLS outbox until `weak` is gone: each due destination's queue in turn
+/// ([`deliver_queue`]), then sleeps until the next row is due, a row is queued on this node
+/// ([`outbox_idle`] at most). Runs on one node at a time (the job `mls_outbox`).
+pub async fn outbox_worker(weak: Weak<Mls>) {
     loop {
         let Some(h) = weak.upgrade() else { return };
         let due =
@@ -477,9 +483,10 @@ async fn outbox_worker(weak: Weak<Mls>) {
             tasks.spawn(deliver_queue(h.clone(), dest));
         }
         while tasks.join_next().await.is_some() {}
+        let idle = outbox_idle(&h);
         let wait = match h.db.mls_outbox_next().await {
-            Ok(Some(t)) => (t - now_ms()).clamp(0, 5_000) as u64,
-            _ => 5_000,
+            Ok(Some(t)) => (t - now_ms()).clamp(0, idle as i64) as u64,
+            _ => idle,
         };
         let wake = async {
             h.mls.wake.notified().await;

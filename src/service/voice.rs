@@ -445,12 +445,27 @@ impl Hearth {
         }
     }
 
+    /// A gateway session moved to this node (`gateway/handoff.rs`): its voice states are
+    /// this node's from now on.
+    ///
+    /// # Errors
+    /// The database fails.
+    pub async fn voice_session_moved(&self, session_id: &str) -> Result<()> {
+        self.db.voice_move_session(session_id, &self.node.id).await
+    }
+
     /// At start: ends the voice states of this node whose sessions did not survive the
-    /// restart (`kept`: the restored sessions' ids), each announced. On SQLite (one node,
+    /// restart (`kept`: the restored sessions' ids; on a cluster also those handed off to
+    /// Redis and not resumed yet, spec/cluster.md §9), each announced. On SQLite (one node,
     /// which takes back any saved sessions whatever its id) every node's states.
     pub async fn voice_node_started(&self, kept: &[String]) -> Result<()> {
         let node = self.db.is_postgres().then_some(self.node.id.as_str());
-        for r in self.db.voice_end_node(node, kept).await? {
+        let mut kept = kept.to_vec();
+        if let (Some(handoff), Some(node)) = (self.bus.handoff(), node) {
+            let mine = self.db.voice_sessions_of_node(node).await?;
+            kept.extend(handoff.held(mine).await.map_err(Error::Unavailable)?);
+        }
+        for r in self.db.voice_end_node(node, &kept).await? {
             self.announce_voice(&r, true).await;
         }
         Ok(())

@@ -214,6 +214,21 @@ impl Db {
         on_db!(self, p => Ok(sqlx::query_as(q).bind(user_id).bind(session_id).fetch_all(p).await?))
     }
 
+    /// The voice states of gateway session `session_id` belong to node `node_id` from now on
+    /// (the session moved there).
+    pub async fn voice_move_session(&self, session_id: &str, node_id: &str) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE voice_states SET node_id = $1 WHERE session_id = $2")
+            .bind(node_id).bind(session_id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The gateway sessions holding voice states of node `node_id`.
+    pub async fn voice_sessions_of_node(&self, node_id: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_db!(self, p => sqlx::query_as("SELECT session_id FROM voice_states WHERE node_id = $1")
+            .bind(node_id).fetch_all(p).await?);
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
     /// Ends the voice states of node `node_id` (every node's: `None`) whose session is not
     /// in `keep` (a start: sessions that did not survive the restart).
     pub async fn voice_end_node(

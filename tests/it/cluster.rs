@@ -860,13 +860,43 @@ async fn a_drained_nodes_sessions_resume_on_another_node_with_every_missed_dispa
         .await;
     assert_eq!(deny.status, 204, "{deny:?}");
 
+    // Bob joins another guild while he moves: GUILD_CREATE at RESUME.
+    let elsewhere = create_guild(&alice, "Elsewhere").await;
+    join(&cl.nodes[0].client(&bob_tok), &elsewhere.invite).await;
+
     // Bob resumes on node 1: every missed dispatch, once, in order, through his current
-    // permissions, then RESUMED; then live.
+    // permissions, then RESUMED; then live. Node 1's shards are held while it adopts him and
+    // a message is sent: wherever it falls (in the stream before node 1's mark, or in node
+    // 1's log after it), it arrives once.
     let mut r = Gw::connect(&cl.nodes[0], "v=10&encoding=json").await;
     r.seq = seq;
+    let held = cl.nodes[0].gateway.hold_dispatch();
     r.send(json!({"op": 6, "d": {"token": bob_tok, "session_id": session, "seq": seq}}))
         .await;
-    let got = replayed_until_resumed(&mut r, seq).await;
+    say(&alice, &g.general, "at the boundary").await;
+    drop(held);
+    let mut got = replayed_until_resumed(&mut r, seq).await;
+    assert!(
+        got.iter()
+            .any(|v| v["t"] == "GUILD_CREATE" && v["d"]["id"] == elsewhere.id.as_str()),
+        "the guild joined meanwhile: {got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|v| v["t"] == "CHANNEL_DELETE" && v["d"]["id"] == secret.as_str()),
+        "the channel hidden meanwhile is deleted for bob: {got:?}"
+    );
+    say(&alice, &g.general, "live").await;
+    loop {
+        let v = r.next().await.expect("live");
+        if v["op"] == 0 {
+            let live = v["t"] == "MESSAGE_CREATE" && v["d"]["content"] == "live";
+            got.push(v);
+            if live {
+                break;
+            }
+        }
+    }
     let contents: Vec<&str> = got
         .iter()
         .filter(|v| v["t"] == "MESSAGE_CREATE")
@@ -881,22 +911,23 @@ async fn a_drained_nodes_sessions_resume_on_another_node_with_every_missed_dispa
             "during the drain",
             "streamed 0",
             "streamed 1",
-            "streamed 2"
+            "streamed 2",
+            "at the boundary",
+            "live"
         ]
     );
-    assert!(
-        got.iter()
-            .any(|v| v["t"] == "CHANNEL_DELETE" && v["d"]["id"] == secret.as_str()),
-        "the channel hidden meanwhile is deleted for bob: {got:?}"
+    say(&alice, &elsewhere.general, "in the new guild").await;
+    assert_eq!(
+        r.expect("MESSAGE_CREATE").await["content"],
+        "in the new guild"
     );
-    say(&alice, &g.general, "live").await;
-    assert_eq!(r.expect("MESSAGE_CREATE").await["content"], "live");
     // Carol, live on node 1 since her RESUME, got what followed it, the secret's included.
     for c in [
         "streamed 0",
         "streamed 1",
         "streamed 2",
         "hidden since",
+        "at the boundary",
         "live",
     ] {
         assert_eq!(rc.expect("MESSAGE_CREATE").await["content"], c);
@@ -908,4 +939,49 @@ async fn a_drained_nodes_sessions_resume_on_another_node_with_every_missed_dispa
         .await;
     let v = x.next().await.expect("INVALID_SESSION");
     assert_eq!((v["op"].as_u64(), v["d"].as_bool()), (Some(9), Some(false)));
+}
+
+#[tokio::test]
+async fn a_moved_sessions_voice_state_survives_the_restart_of_its_old_node() {
+    const GUILD_VOICE_STATES: u64 = 1 << 7;
+    let mut cl = TestCluster::start(2, |_| {}).await;
+    let (_, alice_tok) = cl.nodes[0].register("alice").await;
+    let (bob_id, bob_tok) = cl.nodes[0].register("bob").await;
+    let alice = cl.nodes[0].client(&alice_tok);
+    let g = create_guild(&alice, "Voice").await;
+    join(&cl.nodes[0].client(&bob_tok), &g.invite).await;
+    let vc = alice
+        .post(
+            &format!("/guilds/{}/channels", g.id),
+            json!({"name": "talk", "type": 2}),
+        )
+        .await;
+    assert_eq!(vc.status, 201, "{vc:?}");
+    let vc = vc.body["id"].as_str().unwrap().to_string();
+    let state = format!("/guilds/{}/voice-states/{bob_id}", g.id);
+
+    // Bob talks through node 2, which drains; he resumes on node 1; node 2 starts again.
+    let mut bob = Gw::identify(&cl.nodes[1], &bob_tok, GUILDS | GUILD_VOICE_STATES).await;
+    bob.expect("GUILD_CREATE").await;
+    bob.send(json!({"op": 4, "d": {"guild_id": g.id, "channel_id": vc, "self_mute": false, "self_deaf": false}}))
+        .await;
+    bob.expect("VOICE_STATE_UPDATE").await;
+    cl.nodes[1].stop_keeping_data().await;
+    let mut r = Gw::connect(&cl.nodes[0], "v=10&encoding=json").await;
+    r.seq = bob.seq;
+    r.send(json!({"op": 6, "d": {"token": bob_tok, "session_id": bob.session_id, "seq": bob.seq}}))
+        .await;
+    r.expect("RESUMED").await;
+    cl.nodes[1].start_again().await;
+
+    // Node 2's start ended the voice states of its own sessions only: Bob's moved with him.
+    let st = alice.get(&state).await;
+    assert_eq!(st.status, 200, "{st:?}");
+    assert_eq!(st.body["channel_id"], vc.as_str());
+    // It ends with the session that holds it now.
+    r.close_with(1000).await;
+    eventually("bob's voice state ends with his session", async || {
+        alice.get(&state).await.status == 404
+    })
+    .await;
 }

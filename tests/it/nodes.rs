@@ -144,6 +144,14 @@ async fn a_job_runs_on_one_node_and_moves_when_its_holder_stops() {
             assert_eq!(runs(n, "thread_archiver"), 0, "node {i} ran it too");
         }
     }
+    // So does the MLS outbox delivery (every node delivered it before).
+    eventually("one node delivers the MLS outbox", async || {
+        (0..3)
+            .filter(|i| nodes[*i].hearth.node.runs("mls_outbox"))
+            .count()
+            == 1
+    })
+    .await;
     let db = nodes[2].hearth.db.clone();
     let lease = db.leases("job:thread_archiver").await.unwrap();
     assert_eq!(lease[0].holder, nodes[holder].hearth.node.id);

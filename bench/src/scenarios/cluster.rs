@@ -5,9 +5,10 @@
 //! - **sends**: persisted sends (REST, `conc` senders spread over the nodes) with one node
 //!   without Redis, then 1, 2 and 3 nodes with it: msg/s, ack p50/p99, CPU per message of
 //!   the nodes together and of Redis, Redis commands per message.
-//! - **fanout**: one message to M members whose sessions are spread over 3 nodes (the
-//!   `fanout` scenario's phases): time to the last receiver, deliveries/s, CPU per delivery
-//!   of the nodes and of Redis, Redis commands per delivery.
+//! - **fanout**: one message to M members on one node without Redis, then with their
+//!   sessions spread over 3 nodes (the `fanout` scenario's phases): time to the last
+//!   receiver, deliveries/s, CPU per delivery of the nodes and of Redis, Redis commands per
+//!   delivery.
 //! - **drain**: S sessions on one of 3 nodes, which is sent SIGTERM while a sender posts
 //!   through another; each client RESUMEs on another node as soon as it gets op 7: time
 //!   from SIGTERM to the last RESUMED, op 7 -> RESUMED p50/p99, and every message counted
@@ -143,18 +144,26 @@ pub(crate) async fn cluster(
             r1.since(&r0).figures(ctx, "message", sent.max(1) as f64);
         }
     }
-    // Fan-out over three nodes.
+    // Fan-out: one node without Redis, then three nodes.
     let r = members.unwrap_or(ctx.by_scale(30, 1_000, 10_000));
     let (lat_msgs, burst) = (ctx.by_scale(5, 30, 100), ctx.by_scale(10, 50, 200));
-    ctx.begin("cluster-fanout", &format!("--nodes 3 --members {r}"));
     let queue = [(
         "HEARTH_GATEWAY__SESSION_QUEUE".to_string(),
         (burst * 2).max(1024).to_string(),
     )];
-    let nodes = Nodes::start(ctx, 3, true, &queue).await?;
-    let res = fanout_run(ctx, &nodes.all(), Some(&probe), r, lat_msgs, burst).await;
-    nodes.stop().await;
-    res?;
+    for (n, redis) in [(1, false), (3, true)] {
+        let label = if redis {
+            "--nodes 3"
+        } else {
+            "--nodes 1 --no-redis"
+        };
+        ctx.begin("cluster-fanout", &format!("{label} --members {r}"));
+        let nodes = Nodes::start(ctx, n, redis, &queue).await?;
+        let probe = redis.then_some(&probe);
+        let res = fanout_run(ctx, &nodes.all(), probe, r, lat_msgs, burst).await;
+        nodes.stop().await;
+        res?;
+    }
     // A drained node's sessions resume on the others.
     let s = sessions.unwrap_or(ctx.by_scale(20, 500, 5_000));
     ctx.begin("cluster-drain", &format!("--nodes 3 --sessions {s}"));
