@@ -507,6 +507,15 @@ pub async fn identify(
     identify_with(url, server, src, token, intents, &mut inflate).await
 }
 
+/// Sends IDENTIFY (op 2) with `token` and `intents`.
+pub async fn send_identify(ws: &mut Ws, token: &str, intents: u64) -> Res<()> {
+    let ident = json!({"op": 2, "d": {"token": token, "intents": intents,
+        "properties": {"os": "linux", "browser": "hearth-bench", "device": "hearth-bench"}}});
+    ws.send(Message::Text(ident.to_string().into()))
+        .await
+        .map_err(err("send identify"))
+}
+
 /// [`identify`] with the decompressor of a compressed session, which must see every frame
 /// of the connection (the stream context spans it).
 pub async fn identify_with(
@@ -522,11 +531,7 @@ pub async fn identify_with(
     if let (Some(i), Message::Binary(b)) = (inflate.as_mut(), &hello) {
         i.text(b)?;
     }
-    let ident = json!({"op": 2, "d": {"token": token, "intents": intents,
-        "properties": {"os": "linux", "browser": "hearth-bench", "device": "hearth-bench"}}});
-    ws.send(Message::Text(ident.to_string().into()))
-        .await
-        .map_err(err("send identify"))?;
+    send_identify(&mut ws, token, intents).await?;
     loop {
         let m = next_frame(&mut ws).await?;
         match m {

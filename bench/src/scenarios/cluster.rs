@@ -355,11 +355,7 @@ async fn drain_run(ctx: &mut Ctx, nodes: &Nodes, s: usize) -> Res<()> {
 async fn start_session(url: &str, addr: std::net::SocketAddr, tok: &str) -> Res<(Ws, String)> {
     let mut ws = ws_connect(url, addr, None).await?;
     next_frame(&mut ws).await?;
-    let ident = json!({"op": 2, "d": {"token": tok, "intents": GUILD_MESSAGES,
-        "properties": {"os": "linux", "browser": "hearth-bench", "device": "hearth-bench"}}});
-    ws.send(Message::Text(ident.to_string().into()))
-        .await
-        .map_err(err("send identify"))?;
+    send_identify(&mut ws, tok, GUILD_MESSAGES).await?;
     loop {
         if let Message::Text(t) = next_frame(&mut ws).await?
             && t.contains("\"READY\"")

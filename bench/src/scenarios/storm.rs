@@ -97,11 +97,7 @@ async fn open(c: &Conf) -> Res<Ws> {
 
 /// Sends IDENTIFY and waits for READY (the new session's id and seq 1).
 async fn identify_on(ws: &mut Ws, c: &Conf, tok: &str, st: &Mutex<St>) -> Res<()> {
-    let ident = json!({"op": 2, "d": {"token": tok, "intents": c.intents,
-        "properties": {"os": "linux", "browser": "hearth-bench", "device": "hearth-bench"}}});
-    ws.send(Message::Text(ident.to_string().into()))
-        .await
-        .map_err(err("send identify"))?;
+    send_identify(ws, tok, c.intents).await?;
     loop {
         match next_frame(ws).await? {
             Message::Text(t) if t.contains("\"READY\"") => {
