@@ -97,35 +97,12 @@ struct DispatchIn {
     lossy: bool,
 }
 
-/// A stream or channel: a guild's or a user's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) enum Topic {
-    Guild(i64),
-    User(i64),
-}
-
-impl Topic {
-    fn key(self) -> StreamKey {
-        match self {
-            Topic::Guild(g) => StreamKey::Guild(g),
-            Topic::User(u) => StreamKey::User(u),
-        }
-    }
-
-    pub(super) fn of(k: StreamKey) -> Topic {
-        match k {
-            StreamKey::Guild(g) => Topic::Guild(g),
-            StreamKey::User(u) => Topic::User(u),
-        }
-    }
-}
-
 /// Where one publication goes.
 enum Route {
     /// `XADD` to each topic's stream.
-    Streams(Vec<Topic>),
+    Streams(Vec<StreamKey>),
     /// `PUBLISH` on each topic's channel (lossy).
-    Channels(Vec<Topic>),
+    Channels(Vec<StreamKey>),
     /// A join: the guild's stream, then the user's with the guild entry's id.
     Join { guild: i64, user: i64 },
 }
@@ -143,9 +120,9 @@ struct Topics {
     /// Bumped at every change of `wanted`.
     generation: u64,
     /// Declared by the gateway.
-    wanted: HashSet<Topic>,
+    wanted: HashSet<StreamKey>,
     /// Streams being read, with the last id read.
-    reading: HashMap<Topic, String>,
+    reading: HashMap<StreamKey, String>,
     /// Guild-stream ids of joins seen on user streams (start positions).
     hints: HashMap<i64, (String, Instant)>,
 }
@@ -214,7 +191,7 @@ impl Shared {
                 .lock()
                 .reading
                 .iter()
-                .map(|(t, id)| (t.key(), id.clone()))
+                .map(|(t, id)| (*t, id.clone()))
                 .collect();
             let _ = self.feed.send(BusEvent::Mark(Arc::new(StreamMark {
                 id: m.asked,
@@ -225,28 +202,28 @@ impl Shared {
         m.stop
     }
 
-    pub(super) fn key(&self, t: Topic) -> String {
+    pub(super) fn key(&self, t: StreamKey) -> String {
         match t {
-            Topic::Guild(g) => format!("{}g:{g}", self.cluster.prefix),
-            Topic::User(u) => format!("{}u:{u}", self.cluster.prefix),
+            StreamKey::Guild(g) => format!("{}g:{g}", self.cluster.prefix),
+            StreamKey::User(u) => format!("{}u:{u}", self.cluster.prefix),
         }
     }
-    fn channel(&self, t: Topic) -> String {
+    fn channel(&self, t: StreamKey) -> String {
         match t {
-            Topic::Guild(g) => format!("{}gl:{g}", self.cluster.prefix),
-            Topic::User(u) => format!("{}ul:{u}", self.cluster.prefix),
+            StreamKey::Guild(g) => format!("{}gl:{g}", self.cluster.prefix),
+            StreamKey::User(u) => format!("{}ul:{u}", self.cluster.prefix),
         }
     }
-    fn topic_of(&self, key: &str, lossy: bool) -> Option<Topic> {
+    fn topic_of(&self, key: &str, lossy: bool) -> Option<StreamKey> {
         let rest = key.strip_prefix(self.cluster.prefix.as_str())?;
         let (g, u) = if lossy { ("gl:", "ul:") } else { ("g:", "u:") };
         if let Some(id) = rest.strip_prefix(g) {
-            return id.parse().ok().map(Topic::Guild);
+            return id.parse().ok().map(StreamKey::Guild);
         }
-        rest.strip_prefix(u)?.parse().ok().map(Topic::User)
+        rest.strip_prefix(u)?.parse().ok().map(StreamKey::User)
     }
 
-    fn set(&self, t: Topic, on: bool) {
+    fn set(&self, t: StreamKey, on: bool) {
         let mut ts = self.topics.lock();
         let changed = if on {
             ts.wanted.insert(t)
@@ -264,10 +241,10 @@ impl Shared {
 
 impl Interest for Shared {
     fn guild(&self, guild_id: i64, on: bool) {
-        self.set(Topic::Guild(guild_id), on);
+        self.set(StreamKey::Guild(guild_id), on);
     }
     fn user(&self, user_id: i64, on: bool) {
-        self.set(Topic::User(user_id), on);
+        self.set(StreamKey::User(user_id), on);
     }
 }
 
@@ -325,9 +302,9 @@ impl RedisBus {
     fn encode(event: &BusEvent) -> Option<(Route, Vec<u8>, bool)> {
         let (route, bytes, lossy) = match event {
             BusEvent::Dispatch(d) => {
-                let topics: Vec<Topic> = match &d.audience {
-                    Audience::Guild { guild_id, .. } => vec![Topic::Guild(guild_id.db())],
-                    Audience::Users(list) => list.iter().map(|u| Topic::User(u.db())).collect(),
+                let topics: Vec<StreamKey> = match &d.audience {
+                    Audience::Guild { guild_id, .. } => vec![StreamKey::Guild(guild_id.db())],
+                    Audience::Users(list) => list.iter().map(|u| StreamKey::User(u.db())).collect(),
                 };
                 let w = WireEvent::Dispatch(DispatchOut {
                     t: d.event,
@@ -353,12 +330,12 @@ impl RedisBus {
                         user: user_id.db(),
                     },
                     Control::SessionsRevoked { user_id, .. } => {
-                        Route::Streams(vec![Topic::User(user_id.db())])
+                        Route::Streams(vec![StreamKey::User(user_id.db())])
                     }
                     Control::MemberLeft { guild_id, .. }
                     | Control::PermissionsChanged { guild_id }
                     | Control::GuildDeleted { guild_id } => {
-                        Route::Streams(vec![Topic::Guild(guild_id.db())])
+                        Route::Streams(vec![StreamKey::Guild(guild_id.db())])
                     }
                 };
                 let w: WireEvent<()> = WireEvent::Control(c.clone());
@@ -483,8 +460,8 @@ async fn publisher(s: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Out>) {
                     pipe.cmd("EVAL")
                         .arg(JOIN_LUA)
                         .arg(2)
-                        .arg(s.key(Topic::Guild(*guild)))
-                        .arg(s.key(Topic::User(*user)))
+                        .arg(s.key(StreamKey::Guild(*guild)))
+                        .arg(s.key(StreamKey::User(*user)))
                         .arg(max_len)
                         .arg(&*o.bytes)
                         .ignore();
@@ -520,7 +497,7 @@ async fn resolver(s: std::sync::Weak<Shared>, subs: mpsc::UnboundedSender<(Vec<S
         Some(s) => s.cluster.conn.clone(),
         None => return,
     };
-    let mut subscribed: HashSet<Topic> = HashSet::new();
+    let mut subscribed: HashSet<StreamKey> = HashSet::new();
     let mut first = true;
     loop {
         let Some(sh) = s.upgrade() else { return };
@@ -532,23 +509,23 @@ async fn resolver(s: std::sync::Weak<Shared>, subs: mpsc::UnboundedSender<(Vec<S
         let (generation, new, gone, hints) = {
             let mut ts = sh.topics.lock();
             ts.hints.retain(|_, (_, at)| at.elapsed() < HINT_TTL);
-            let new: Vec<Topic> = ts
+            let new: Vec<StreamKey> = ts
                 .wanted
                 .iter()
                 .filter(|t| !ts.reading.contains_key(t))
                 .copied()
                 .collect();
-            let hints: HashMap<Topic, String> = new
+            let hints: HashMap<StreamKey, String> = new
                 .iter()
                 .filter_map(|t| match t {
-                    Topic::Guild(g) => ts.hints.get(g).map(|(id, _)| (*t, id.clone())),
-                    Topic::User(_) => None,
+                    StreamKey::Guild(g) => ts.hints.get(g).map(|(id, _)| (*t, id.clone())),
+                    StreamKey::User(_) => None,
                 })
                 .collect();
-            let gone: Vec<Topic> = subscribed.difference(&ts.wanted).copied().collect();
+            let gone: Vec<StreamKey> = subscribed.difference(&ts.wanted).copied().collect();
             (ts.generation, new, gone, hints)
         };
-        let lookup: Vec<Topic> = new
+        let lookup: Vec<StreamKey> = new
             .iter()
             .filter(|t| !hints.contains_key(t))
             .copied()
@@ -702,7 +679,7 @@ async fn reader(s: std::sync::Weak<Shared>) {
 pub(super) fn decode(
     sh: &Shared,
     bytes: &[u8],
-    topic: Topic,
+    topic: StreamKey,
     since: Option<String>,
 ) -> Option<BusEvent> {
     let w: WireEvent<DispatchIn> = match serde_json::from_slice(bytes) {
@@ -716,7 +693,7 @@ pub(super) fn decode(
         WireEvent::Dispatch(d) => {
             // A user stream's copy of a dispatch to several users is routed to that user.
             let audience = match (topic, d.audience) {
-                (Topic::User(u), Audience::Users(_)) => {
+                (StreamKey::User(u), Audience::Users(_)) => {
                     Audience::Users(vec![Snowflake::from_db(u)])
                 }
                 (_, a) => a,
@@ -733,11 +710,11 @@ pub(super) fn decode(
             })))
         }
         WireEvent::Control(c) => {
-            if let (Topic::User(_), Control::MemberJoined { guild_id, .. }) = (topic, &c) {
+            if let (StreamKey::User(_), Control::MemberJoined { guild_id, .. }) = (topic, &c) {
                 // The guild stream's copy serves a node that reads the guild; another starts
                 // reading it right after the join.
                 let mut ts = sh.topics.lock();
-                if ts.reading.contains_key(&Topic::Guild(guild_id.db())) {
+                if ts.reading.contains_key(&StreamKey::Guild(guild_id.db())) {
                     return None;
                 }
                 if let Some(id) = since {

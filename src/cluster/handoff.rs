@@ -11,7 +11,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use redis::streams::StreamRangeReply;
 
-use super::bus::{Shared, Topic, decode};
+use super::bus::{Shared, decode};
 use crate::events::{BusEvent, Dispatch, Handoff, MovedSession, StreamKey, Taken};
 
 /// Takes a saved session: `nil` when there is none or it is another user's (left in place),
@@ -150,7 +150,6 @@ impl Handoff for RedisHandoff {
             if after == upto {
                 return Ok(Some(vec![]));
             }
-            let topic = Topic::of(stream);
             let mut con = shared.cluster.conn.clone();
             // From `after` itself: finding it proves nothing between it and the rest was
             // trimmed (`0-0`, a stream that did not exist yet, has no entry of its own).
@@ -158,7 +157,7 @@ impl Handoff for RedisHandoff {
             // `after` and at most `max` entries past it; one more means too many.
             let count = max + 2;
             let reply: StreamRangeReply = redis::cmd("XRANGE")
-                .arg(shared.key(topic))
+                .arg(shared.key(stream))
                 .arg(&after)
                 .arg(&upto)
                 .arg("COUNT")
@@ -182,7 +181,7 @@ impl Handoff for RedisHandoff {
                     continue;
                 };
                 // Controls are not replayed: membership and permissions are read anew.
-                if let Some(BusEvent::Dispatch(d)) = decode(&shared, bytes, topic, None) {
+                if let Some(BusEvent::Dispatch(d)) = decode(&shared, bytes, stream, None) {
                     out.push(d);
                 }
             }

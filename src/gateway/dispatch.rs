@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
 
-use super::replay::{Entry, LogKey};
+use super::replay::{Entry, LogKey, fallback_of};
 use super::{Gateway, Prepared, Session, close, prepare, strip_content};
 use crate::events::{Audience, BusEvent, Control, Dispatch, Event, intents};
 use crate::permissions::Overwrite;
@@ -137,15 +137,7 @@ impl Gateway {
 
     /// Shard `me` passed barrier `id`: `barrier_seen` becomes the minimum over shards.
     fn passed_barrier(&self, me: usize, id: u64) {
-        self.shards.passed[me].fetch_max(id, Ordering::SeqCst);
-        let all = self
-            .shards
-            .passed
-            .iter()
-            .map(|p| p.load(Ordering::SeqCst))
-            .min()
-            .unwrap_or(id);
-        self.barrier_seen.send_modify(|v| *v = (*v).max(all));
+        passed(&self.shards.passed, &self.barrier_seen, me, id);
     }
 
     /// Whether the payload's `id` is a public thread of the guild's loaded snapshot (`false`
@@ -204,11 +196,7 @@ impl Gateway {
             Audience::Users(_) => None,
         };
         let prepared = Arc::new(prepare(d));
-        let fallback: Option<Arc<[Overwrite]>> = if d.event == Event::ChannelDelete {
-            snapshot::overwrites_of_payload(&d.data).map(Into::into)
-        } else {
-            None
-        };
+        let fallback = fallback_of(d);
         // The routing gate (read side) spans the position and the deliveries, so that a
         // restart snapshot (write side) sees every position delivered or logged.
         {
@@ -221,14 +209,7 @@ impl Gateway {
                 let mut reg = self.registry.lock();
                 reg.pos += 1;
                 let pos = reg.pos;
-                let entry = |channel: Option<i64>| Entry {
-                    pos,
-                    event: prepared.clone(),
-                    intent: d.intent,
-                    channel,
-                    fallback: fallback.clone(),
-                    has_content: d.has_content,
-                };
+                let entry = || Entry::of(d, prepared.clone(), fallback.clone(), pos);
                 match (&d.audience, &cache) {
                     (Audience::Users(_), _) => {
                         let mut live = vec![];
@@ -237,7 +218,7 @@ impl Gateway {
                             for s in reg.of_user(u) {
                                 if !s.state.lock().connected {
                                     if !logged {
-                                        let e = entry(None);
+                                        let e = entry();
                                         reg.log.append(LogKey::User(u), e);
                                         logged = true;
                                     }
@@ -252,7 +233,7 @@ impl Gateway {
                         targets = live;
                         audience = None;
                     }
-                    (Audience::Guild { guild_id, channel }, Some(_)) => {
+                    (Audience::Guild { guild_id, .. }, Some(_)) => {
                         let (sessions, detached) = match reg.by_guild.get_mut(&guild_id.db()) {
                             Some(gs)
                                 if d.intent != intents::GUILD_PRESENCES || gs.presences > 0 =>
@@ -263,7 +244,7 @@ impl Gateway {
                             None => (None, 0),
                         };
                         if detached > 0 && !d.lossy {
-                            let e = entry(channel.map(|c| c.db()));
+                            let e = entry();
                             reg.log.append(LogKey::Guild(guild_id.db()), e);
                         }
                         targets = vec![];
@@ -504,6 +485,18 @@ impl Gateway {
             );
         }
     }
+}
+
+/// Shard `me` passed marker `id` (a barrier, a stream mark): `passed[me]` rises to it and
+/// `seen` to the minimum over shards (every shard passed it).
+pub(super) fn passed(passed: &[AtomicU64], seen: &watch::Sender<u64>, me: usize, id: u64) {
+    passed[me].fetch_max(id, Ordering::SeqCst);
+    let all = passed
+        .iter()
+        .map(|p| p.load(Ordering::SeqCst))
+        .min()
+        .unwrap_or(id);
+    seen.send_modify(|v| *v = (*v).max(all));
 }
 
 /// What shard `me` of `n` does with a bus event.

@@ -45,10 +45,10 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
-use super::replay::{Entry, LogKey};
+use super::replay::{Entry, LogKey, fallback_of};
 use super::restart::{Saved, SavedEntry, SavedLog, SavedPayload, SavedSession, VERSION, ms};
 use super::{Gateway, Prepared, Session, prepare, shard_of};
-use crate::events::{Audience, Event, Handoff, MovedSession, StreamKey, StreamMark, Taken};
+use crate::events::{Handoff, MovedSession, StreamKey, StreamMark, Taken};
 
 /// How long an adoption waits for its marks (then INVALID_SESSION).
 pub const MARK_WAIT: Duration = Duration::from_secs(3);
@@ -76,20 +76,6 @@ struct Moved {
     logs: Vec<(StreamKey, Vec<SavedEntry>)>,
     /// Per stream of its guilds and user: the id of the last entry the old node routed.
     positions: Vec<(StreamKey, String)>,
-}
-
-fn log_key(k: StreamKey) -> LogKey {
-    match k {
-        StreamKey::Guild(g) => LogKey::Guild(g),
-        StreamKey::User(u) => LogKey::User(u),
-    }
-}
-
-fn stream_key(k: LogKey) -> StreamKey {
-    match k {
-        LogKey::Guild(g) => StreamKey::Guild(g),
-        LogKey::User(u) => StreamKey::User(u),
-    }
 }
 
 fn owner(k: LogKey) -> i64 {
@@ -208,8 +194,7 @@ impl Gateway {
                     if slot.at.is_some() || shard_of(owner(*k), n) != me {
                         continue;
                     }
-                    let sk = stream_key(*k);
-                    let Some((_, id)) = mark.positions.iter().find(|(p, _)| *p == sk) else {
+                    let Some((_, id)) = mark.positions.iter().find(|(p, _)| p == k) else {
                         continue;
                     };
                     // Not behind the old node: what lies between is in neither log.
@@ -233,15 +218,7 @@ impl Gateway {
                 *last = Some(mark.clone());
             }
         }
-        let m = &self.marks;
-        m.passed[me].fetch_max(mark.id, Ordering::SeqCst);
-        let all = m
-            .passed
-            .iter()
-            .map(|p| p.load(Ordering::SeqCst))
-            .min()
-            .unwrap_or(mark.id);
-        m.seen.send_modify(|v| *v = (*v).max(all));
+        super::dispatch::passed(&self.marks.passed, &self.marks.seen, me, mark.id);
     }
 
     /// On a cluster, once the connections are closed: saves every resumable session for
@@ -306,12 +283,11 @@ impl Gateway {
             let doc = (left > 0)
                 .then(|| moved(s, &all, &logs, &positions, cfg.replay_events))
                 .flatten()
-                .map(|m| Moved {
-                    saved_at_ms,
-                    node: self.hearth.node.id.clone(),
-                    ..m
-                })
-                .and_then(|m| serde_json::to_string(&m).ok());
+                .and_then(|mut m| {
+                    m.saved_at_ms = saved_at_ms;
+                    m.node.clone_from(&self.hearth.node.id);
+                    serde_json::to_string(&m).ok()
+                });
             n += usize::from(doc.is_some());
             batch.push(MovedSession {
                 id: id.clone(),
@@ -327,8 +303,9 @@ impl Gateway {
                 tracing::error!(error = %e, "cannot hand gateway sessions off");
             }
         }
+        let last = batch.len();
         if let Err(e) = handoff.save(batch).await {
-            failed += 1;
+            failed += last;
             tracing::error!(error = %e, "cannot hand gateway sessions off");
         }
         // Announced, but ended since or not resumable: withdrawn.
@@ -398,13 +375,9 @@ impl Gateway {
         for (k, entries) in doc.logs {
             let list: Option<Vec<Entry>> =
                 entries.into_iter().map(|e| e.entry(&payloads)).collect();
-            old.insert(log_key(k), list?);
+            old.insert(k, list?);
         }
-        let positions: HashMap<LogKey, String> = doc
-            .positions
-            .into_iter()
-            .map(|(k, id)| (log_key(k), id))
-            .collect();
+        let positions: HashMap<LogKey, String> = doc.positions.into_iter().collect();
         let session = Arc::new(doc.session.session(&payloads, down_ms, Instant::now()));
         let frames = session.state.lock().buffer.len();
         {
@@ -563,11 +536,14 @@ impl Gateway {
                 (Some(after), _) => {
                     let left = budget.checked_sub(entries.len())?;
                     let read = handoff
-                        .range(stream_key(k), after.clone(), upto, left)
+                        .range(k, after.clone(), upto, left)
                         .await
                         .map_err(|e| tracing::warn!(error = %e, "cannot read a stream"))
                         .ok()??;
-                    entries.extend(read.iter().map(|d| entry_of(d, pos)));
+                    entries.extend(
+                        read.iter()
+                            .map(|d| Entry::of(d, Arc::new(prepare(d)), fallback_of(d), pos)),
+                    );
                 }
                 // A guild it joined while it moved (the old node saved a position for every
                 // other log): GUILD_CREATE, then this node's log.
@@ -607,8 +583,8 @@ fn moved(
     let mut at = vec![];
     let mut count = s.buffer.len();
     for k in &keys {
-        let id = positions.get(&stream_key(*k))?;
-        at.push((stream_key(*k), (*id).clone()));
+        let id = positions.get(k)?;
+        at.push((*k, (*id).clone()));
         let from = match k {
             LogKey::Guild(g) => joined.get(g).map_or(s.cursor, |j| (*j).max(s.cursor)),
             LogKey::User(_) => s.cursor,
@@ -629,7 +605,7 @@ fn moved(
             })
             .collect();
         if !entries.is_empty() {
-            moved_logs.push((stream_key(*k), entries));
+            moved_logs.push((*k, entries));
         }
     }
     for b in &mut s.buffer {
@@ -644,27 +620,6 @@ fn moved(
         logs: moved_logs,
         positions: at,
     })
-}
-
-/// A stream's dispatch as the dispatcher logs it, at log position `pos`.
-fn entry_of(d: &crate::events::Dispatch, pos: u64) -> Entry {
-    let channel = match &d.audience {
-        Audience::Guild { channel, .. } => channel.map(|c| c.db()),
-        Audience::Users(_) => None,
-    };
-    let fallback = if d.event == Event::ChannelDelete {
-        crate::service::snapshot::overwrites_of_payload(&d.data).map(Into::into)
-    } else {
-        None
-    };
-    Entry {
-        pos,
-        event: Arc::new(prepare(d)),
-        intent: d.intent,
-        channel,
-        fallback,
-        has_content: d.has_content,
-    }
 }
 
 /// The payloads one moved session refers to, renumbered.

@@ -15,14 +15,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Prepared;
+use crate::events::{Audience, Dispatch, Event};
 use crate::permissions::Overwrite;
 
-/// Which log an entry belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum LogKey {
-    Guild(i64),
-    User(i64),
+/// A CHANNEL_DELETE's overwrites, from its payload: the channel's logged events are
+/// filtered through them at RESUME, the channel being gone from the snapshot.
+pub(crate) fn fallback_of(d: &Dispatch) -> Option<Arc<[Overwrite]>> {
+    (d.event == Event::ChannelDelete)
+        .then(|| crate::service::snapshot::overwrites_of_payload(&d.data).map(Into::into))
+        .flatten()
 }
+
+/// Which log an entry belongs to: a guild's or a user's, the keys of a cluster's streams.
+pub(crate) use crate::events::StreamKey as LogKey;
 
 /// One logged dispatch and what routing needs to filter it again at RESUME.
 #[derive(Clone)]
@@ -41,6 +46,28 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// The entry of dispatch `d`, serialized as `event` (shared with its live deliveries),
+    /// at log position `pos`; `fallback`: [`fallback_of`] `d`.
+    pub(crate) fn of(
+        d: &Dispatch,
+        event: Arc<Prepared>,
+        fallback: Option<Arc<[Overwrite]>>,
+        pos: u64,
+    ) -> Entry {
+        let channel = match &d.audience {
+            Audience::Guild { channel, .. } => channel.map(|c| c.db()),
+            Audience::Users(_) => None,
+        };
+        Entry {
+            pos,
+            event,
+            intent: d.intent,
+            channel,
+            fallback,
+            has_content: d.has_content,
+        }
+    }
+
     fn bytes(&self) -> usize {
         self.event.data.len() + self.event.stripped.as_ref().map_or(0, |s| s.len()) + 160
     }
