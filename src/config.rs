@@ -723,9 +723,10 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
            session_queue, max_frame_bytes, identify_timeout_ms}
                              41250, ws://{listen address}/gateway, 2000, 300, 67108864,
                              1024, 16384, 20000
-  gateway.{admission_per_second, admission_wait_ms, max_concurrency, session_start_limit,
-           session_start_window_seconds, shed_backlog, dispatch_shards, heap_trim_churn}
-                             1000 (0 = unlimited), 15000, 16, 1000, 86400, 4096,
+  gateway.{admission_per_second, resumes_per_identify, admission_wait_ms, max_concurrency,
+           session_start_limit, session_start_window_seconds, shed_backlog, dispatch_shards,
+           heap_trim_churn}
+                             1000 (0 = unlimited), 10, 15000, 16, 1000, 86400, 4096,
                              0 (= available parallelism), 256 (0 = never)
   gateway.{passive_guild_threshold, passive_idle_seconds, passive_subscribed_guilds,
            passive_update_ms}   1000, 900 (0 = never idle), 5, 1000

@@ -91,9 +91,13 @@ enum Cmd {
     /// send -> MESSAGE_CREATE latency with N sessions of the guild just dropped, beside the
     /// same run without them (issue 21: a closed session costs nothing per dispatch).
     Detached {
-        /// Dropped sessions (default by scale: 20 / 2,000 / 19,000).
+        /// Dropped sessions (default by scale: 20 / 2,000 / 30,000).
         #[arg(long)]
         sessions: Option<usize>,
+        /// Messages per second posted by 32 senders while the receiver measures (default by
+        /// scale: 100 / 1,000 / 3,000).
+        #[arg(long)]
+        rate: Option<u64>,
     },
     /// Reconnect storm (issue 21): N identified sessions cut at once, all RESUME (or
     /// IDENTIFY after INVALID_SESSION) while a sender keeps sending: time until all are live,
@@ -106,6 +110,11 @@ enum Cmd {
         /// target's window); a trace of one sample a second goes to stderr.
         #[arg(long)]
         settle_seconds: Option<u64>,
+        /// Milliseconds between the sender's messages to the sessions' guild (default by
+        /// scale: 20 / 50 / 100; at full scale that is 190,000 deliveries a second once all
+        /// 19,000 sessions are live).
+        #[arg(long)]
+        message_ms: Option<u64>,
     },
     /// Scale-out (issue 18): nodes on one PostgreSQL database and one Redis (sends with 1-3
     /// nodes, fan-out over 3 nodes, a drained node's sessions resuming elsewhere).
@@ -276,10 +285,14 @@ async fn main() -> std::process::ExitCode {
         Cmd::All => vec![
             Cmd::ColdStart,
             Cmd::Latency,
-            Cmd::Detached { sessions: None },
+            Cmd::Detached {
+                sessions: None,
+                rate: None,
+            },
             Cmd::Storm {
                 sessions: None,
                 settle_seconds: None,
+                message_ms: None,
             },
             Cmd::Sends {
                 db: DbChoice::All,
@@ -318,11 +331,12 @@ async fn main() -> std::process::ExitCode {
             Cmd::Fanout { members } => fanout(&mut ctx, members).await,
             Cmd::Sends { db, concurrency } => sends(&mut ctx, db, concurrency).await,
             Cmd::Latency => latency(&mut ctx).await,
-            Cmd::Detached { sessions } => detached(&mut ctx, sessions).await,
+            Cmd::Detached { sessions, rate } => detached(&mut ctx, sessions, rate).await,
             Cmd::Storm {
                 sessions,
                 settle_seconds,
-            } => storm(&mut ctx, sessions, settle_seconds).await,
+                message_ms,
+            } => storm(&mut ctx, sessions, settle_seconds, message_ms).await,
             Cmd::Cluster { members, sessions } => cluster(&mut ctx, members, sessions).await,
             Cmd::Federation => fed::federation(&mut ctx).await,
             Cmd::RemoteJoin { members } => fed::remote_join(&mut ctx, members).await,

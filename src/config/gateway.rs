@@ -26,9 +26,14 @@ pub struct GatewayConfig {
     /// Time a connection has after HELLO to IDENTIFY or RESUME, ms (default 20 000); beyond
     /// it the connection is closed with 4003 (not authenticated), heartbeats or not.
     pub identify_timeout_ms: u64,
-    /// IDENTIFYs and RESUMEs admitted per second over the whole server (default 1 000; 0: no
-    /// limit). Beyond it connections wait their turn (README "Gateway admission").
+    /// IDENTIFYs admitted per second over the whole server (default 1 000; 0: no limit). A
+    /// RESUME takes `1 / resumes_per_identify` of an IDENTIFY's share of this rate. Beyond it
+    /// connections wait their turn (README "Gateway admission").
     pub admission_per_second: u32,
+    /// RESUMEs admitted in the place of one IDENTIFY (default 10; at least 1): a RESUME
+    /// builds no READY, it re-attaches a session and replays from the shared log, so a
+    /// reconnect storm of RESUMEs is admitted this many times faster than one of IDENTIFYs.
+    pub resumes_per_identify: u32,
     /// Longest wait for admission, ms (default 15 000); a connection not admitted by then is
     /// closed with 4008 and reconnects later.
     pub admission_wait_ms: u64,
@@ -80,6 +85,7 @@ impl Default for GatewayConfig {
             max_frame_bytes: 16 * 1024,
             identify_timeout_ms: 20_000,
             admission_per_second: 1_000,
+            resumes_per_identify: 10,
             admission_wait_ms: 15_000,
             max_concurrency: 16,
             session_start_limit: 1_000,

@@ -2,10 +2,12 @@
 //! "Gateway admission").
 //!
 //! Three limits, all from [`GatewayConfig`]:
-//! - **Server-wide rate** (`admission_per_second`, IDENTIFY and RESUME together): a
-//!   connection waits its turn (governor's GCRA, burst = one second's worth) instead of every
-//!   client building its READY at once. A connection not admitted within `admission_wait_ms`
-//!   is closed with 4008 and reconnects later (Discord's "rate limited" close is resumable).
+//! - **Server-wide rate** (`admission_per_second` IDENTIFYs, a RESUME counting for
+//!   `1 / resumes_per_identify` of one): a connection waits its turn (governor's GCRA in
+//!   cells, burst = one second's worth; an IDENTIFY takes `resumes_per_identify` cells, a
+//!   RESUME one) instead of every client building its READY at once. A connection not
+//!   admitted within `admission_wait_ms` is closed with 4008 and reconnects later (Discord's
+//!   "rate limited" close is resumable).
 //! - **Per bot, `max_concurrency` IDENTIFYs per 5 s** (Discord "Get Gateway Bot":
 //!   `session_start_limit.max_concurrency`, "the number of identify requests allowed per 5
 //!   seconds", a rule of bot sharding): an IDENTIFY beyond it waits, within the same budget.
@@ -62,7 +64,10 @@ struct Window {
 
 /// The admission state of one gateway.
 pub(crate) struct Admission {
+    /// The server-wide rate, in cells (a RESUME takes one).
     global: Option<DefaultDirectRateLimiter>,
+    /// Cells an IDENTIFY takes (`resumes_per_identify`).
+    identify_cells: NonZeroU32,
     concurrency: DefaultKeyedRateLimiter<i64>,
     starts: Mutex<HashMap<i64, Window>>,
     total: u32,
@@ -77,8 +82,9 @@ impl Admission {
     /// Admission with the limits of `cfg` (zero `admission_per_second`: no server-wide rate;
     /// `max_concurrency` and `session_start_limit` of zero are treated as one).
     pub(crate) fn new(cfg: &GatewayConfig) -> Admission {
+        let identify_cells = NonZeroU32::new(cfg.resumes_per_identify).unwrap_or(NonZeroU32::MIN);
         let global = NonZeroU32::new(cfg.admission_per_second)
-            .map(|n| RateLimiter::direct(Quota::per_second(n)));
+            .map(|n| RateLimiter::direct(Quota::per_second(n.saturating_mul(identify_cells))));
         let mc = NonZeroU32::new(cfg.max_concurrency).unwrap_or(NonZeroU32::MIN);
         let concurrency = RateLimiter::keyed(
             Quota::with_period(CONCURRENCY_WINDOW / mc.get())
@@ -87,6 +93,7 @@ impl Admission {
         );
         Admission {
             global,
+            identify_cells,
             concurrency,
             starts: Mutex::new(HashMap::new()),
             total: cfg.session_start_limit.max(1),
@@ -102,9 +109,9 @@ impl Admission {
         let _ = self.shared.set(starts);
     }
 
-    /// Waits for the server-wide rate (a RESUME, or the first step of an IDENTIFY).
+    /// Waits for a RESUME's turn in the server-wide rate (one cell).
     /// Errors: [`Refused::Busy`] after `admission_wait_ms`.
-    pub(crate) async fn admit(&self) -> Result<(), Refused> {
+    pub(crate) async fn admit_resume(&self) -> Result<(), Refused> {
         let Some(g) = &self.global else {
             return Ok(());
         };
@@ -123,15 +130,19 @@ impl Admission {
         }
         let wait = async {
             if let Some(g) = &self.global {
-                g.until_ready().await;
+                // Never more cells than the burst (one second's worth, at least these).
+                g.until_n_ready(self.identify_cells)
+                    .await
+                    .map_err(|_| Refused::Busy)?;
             }
             if bot {
                 self.concurrency.until_key_ready(&user).await;
             }
+            Ok(())
         };
         tokio::time::timeout(self.wait, wait)
             .await
-            .map_err(|_| Refused::Busy)?;
+            .map_err(|_| Refused::Busy)??;
         if let Some(shared) = self.shared.get() {
             match shared.take(user, self.total, ms(self.window)).await {
                 Ok(Ok(_)) => return Ok(()),
@@ -242,6 +253,33 @@ mod tests {
             session_start_limit: total,
             ..GatewayConfig::default()
         }
+    }
+
+    #[tokio::test]
+    async fn a_resume_takes_a_fraction_of_an_identifys_turn() {
+        // One IDENTIFY or four RESUMEs a second, no waiting.
+        let c = GatewayConfig {
+            admission_per_second: 1,
+            resumes_per_identify: 4,
+            admission_wait_ms: 0,
+            ..GatewayConfig::default()
+        };
+        let a = Admission::new(&c);
+        for _ in 0..4 {
+            assert_eq!(a.admit_resume().await, Ok(()));
+        }
+        assert_eq!(a.admit_resume().await, Err(Refused::Busy));
+        assert_eq!(a.identify(1, false).await, Err(Refused::Busy));
+        let b = Admission::new(&c);
+        assert_eq!(b.admit_resume().await, Ok(()));
+        assert_eq!(
+            b.identify(1, false).await,
+            Err(Refused::Busy),
+            "an IDENTIFY needs a whole second's worth"
+        );
+        let c = Admission::new(&c);
+        assert_eq!(c.identify(1, false).await, Ok(()));
+        assert_eq!(c.admit_resume().await, Err(Refused::Busy));
     }
 
     #[test]

@@ -214,9 +214,18 @@ impl Conn {
         if t.starts_with("Bot ") || t.starts_with("Bearer ") {
             return h.authenticate(t).await.ok();
         }
-        match h.authenticate(&format!("Bot {t}")).await {
+        // Without a prefix: a user's access token is a JWT (its `{"…` header encodes as
+        // `eyJ`), a bot token starts with the bot's id in base64 (Discord's shape), never
+        // `eyJ`. The likely kind is tried first, so a storm of RESUMEs costs one lookup each.
+        let bot = format!("Bot {t}");
+        let (first, second) = if t.starts_with("eyJ") {
+            (t, bot.as_str())
+        } else {
+            (bot.as_str(), t)
+        };
+        match h.authenticate(first).await {
             Ok(a) => Some(a),
-            Err(_) => h.authenticate(t).await.ok(),
+            Err(_) => h.authenticate(second).await.ok(),
         }
     }
 
@@ -357,8 +366,9 @@ impl Conn {
             Some(a) => {
                 self.actor = Some(a.clone());
                 // A RESUME is not a session start, but it takes its turn in the server-wide
-                // admission rate (a reconnect storm is mostly RESUMEs).
-                self.gw.admission.admit().await.map_err(refused)?;
+                // admission rate (a reconnect storm is mostly RESUMEs), a fraction of an
+                // IDENTIFY's.
+                self.gw.admission.admit_resume().await.map_err(refused)?;
                 let seq = r.seq.unwrap_or(0);
                 self.gw.resume(a.user.id, &r.session_id, seq).await
             }
@@ -627,7 +637,10 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
         gw.hearth.config.gateway.identify_timeout_ms,
     ));
     tokio::pin!(identify_by);
-    let limiter = RateLimiter::direct(Quota::per_minute(NonZeroU32::new(120).expect("nonzero")));
+    let limiter = RateLimiter::direct_with_clock(
+        Quota::per_minute(NonZeroU32::new(120).expect("nonzero")),
+        gw.clock.clone(),
+    );
     loop {
         if c.gw.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
             let _ = c.send_op(7, Value::Null).await;

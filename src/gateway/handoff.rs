@@ -404,7 +404,7 @@ impl Gateway {
             }
             st.adopting = true;
             drop(st);
-            reg.add_user_session(user, &session.id);
+            reg.add_user_session(&session);
             for g in &current {
                 reg.add_detached(*g);
             }

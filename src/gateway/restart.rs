@@ -462,7 +462,7 @@ impl Gateway {
                 continue;
             }
             let session = Arc::new(s.session(&payloads, down_ms, now));
-            reg.add_user_session(session.user_id, &session.id);
+            reg.add_user_session(&session);
             for g in session.state.lock().guilds.iter() {
                 reg.add_detached(*g);
             }

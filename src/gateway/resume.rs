@@ -223,18 +223,25 @@ impl Gateway {
                 && !st.passive.is_active(g, now, self.passive_idle());
             let mut unread: BTreeMap<i64, i64> = BTreeMap::new();
             let mut unread_at = cursor;
+            // Whether the session sees a channel's entries, once per channel: the cache and
+            // the user are the same for every entry (this runs under the registry lock).
+            let mut sees: HashMap<i64, bool> = HashMap::new();
             for e in entries {
                 if !wants(&s, &e) {
                     continue;
                 }
                 if let Some(c) = e.channel {
-                    // A channel deleted since (and not the CHANNEL_DELETE itself, which
-                    // carries its overwrites): its events are moot.
-                    let known = cache.channels.iter().any(|ch| ch.id == c)
-                        || cache.threads.contains_key(&c);
-                    if !known && e.fallback.is_none()
-                        || !cache.can_view(s.user_id, c, e.fallback.as_deref())
-                    {
+                    let visible = match e.fallback.as_deref() {
+                        // A CHANNEL_DELETE carries the deleted channel's overwrites.
+                        Some(f) => cache.can_view(s.user_id, c, Some(f)),
+                        // A channel deleted since: its other events are moot.
+                        None => *sees.entry(c).or_insert_with(|| {
+                            (cache.channels.iter().any(|ch| ch.id == c)
+                                || cache.threads.contains_key(&c))
+                                && cache.can_view(s.user_id, c, None)
+                        }),
+                    };
+                    if !visible {
                         continue;
                     }
                 }

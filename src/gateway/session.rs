@@ -261,8 +261,9 @@ impl GuildSessions {
 #[derive(Default)]
 pub(crate) struct Registry {
     pub sessions: HashMap<String, Arc<Session>>,
-    /// Every session of a user, connected or detached.
-    pub by_user: HashMap<i64, HashSet<String>>,
+    /// Every session of a user, connected or detached (the sessions themselves: a storm of
+    /// closes asks for a user's sessions once per connection, with no lookups by id).
+    pub by_user: HashMap<i64, HashMap<String, Arc<Session>>>,
     pub by_guild: HashMap<i64, GuildSessions>,
     /// Position of the last routed dispatch (the replay log's clock).
     pub pos: u64,
@@ -293,14 +294,14 @@ impl Registry {
     }
 
     /// Records a session of a user (announced to the bus when it is the user's first).
-    pub(crate) fn add_user_session(&mut self, user: i64, id: &str) {
-        let set = self.by_user.entry(user).or_default();
+    pub(crate) fn add_user_session(&mut self, s: &Arc<Session>) {
+        let set = self.by_user.entry(s.user_id).or_default();
         if set.is_empty()
             && let Some(i) = &self.interest
         {
-            i.user(user, true);
+            i.user(s.user_id, true);
         }
-        set.insert(id.to_string());
+        set.insert(s.id.clone(), s.clone());
     }
 
     /// Adds a connected session to a guild's audience.
@@ -354,12 +355,15 @@ impl Registry {
     pub(crate) fn of_user(&self, user: i64) -> Vec<Arc<Session>> {
         self.by_user
             .get(&user)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|i| self.sessions.get(i).cloned())
-                    .collect()
-            })
+            .map(|of| of.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// Whether any session of `user` has a connection (registry, then session lock).
+    pub(crate) fn user_connected(&self, user: i64) -> bool {
+        self.by_user
+            .get(&user)
+            .is_some_and(|of| of.values().any(|s| s.state.lock().connected))
     }
 
     /// Removes a session entirely (unresumable), connected or detached.

@@ -81,29 +81,35 @@ impl Gateway {
 
 /// The trimmer task, started by [`Gateway::new`]: trims once `at` connection starts and
 /// ends happened since the last trim and then half a second passed without one (at most
-/// [`MAX_DELAY`]). Returns at once when `at` is 0 or trimming is unsupported; ends when the
-/// gateway is dropped (it alone holds `t` then).
+/// [`MAX_DELAY`]). A trim made at [`MAX_DELAY`] while connections still came and went is
+/// followed by one more as soon as they stop, however few came after it (the end of a
+/// reconnect storm frees the most). Returns at once when `at` is 0 or trimming is
+/// unsupported; ends when the gateway is dropped (it alone holds `t` then).
 pub(super) async fn run(t: Arc<Trimmer>, at: u64) {
     if !SUPPORTED || at == 0 {
         return;
     }
+    // The last trim came before the churn stopped.
+    let mut again = false;
     loop {
-        while t.churn.load(Relaxed) < at {
+        while t.churn.load(Relaxed) < if again { 1 } else { at } {
             if Arc::strong_count(&t) == 1 {
                 return;
             }
-            // Bounded, so that the task notices a dropped gateway.
-            let _ = tokio::time::timeout(Duration::from_secs(5), t.wake.notified()).await;
+            let wait = if again { QUIET } else { Duration::from_secs(5) };
+            let _ = tokio::time::timeout(wait, t.wake.notified()).await;
         }
-        // Wait for the churn to settle (bounded).
         let start = Instant::now();
-        loop {
+        again = loop {
             let before = t.churn.load(Relaxed);
             tokio::time::sleep(QUIET).await;
-            if t.churn.load(Relaxed) == before || start.elapsed() >= MAX_DELAY {
-                break;
+            if t.churn.load(Relaxed) == before {
+                break false;
             }
-        }
+            if start.elapsed() >= MAX_DELAY {
+                break true;
+            }
+        };
         t.churn.store(0, Relaxed);
         let (us, released) = tokio::task::spawn_blocking(trim).await.unwrap_or((0, 0));
         t.trims.fetch_add(1, Relaxed);
@@ -117,7 +123,6 @@ pub(super) async fn run(t: Arc<Trimmer>, at: u64) {
     }
 }
 
-/// Whether this build can trim (glibc).
 const SUPPORTED: bool = hearth_heap_trim::SUPPORTED;
 
 /// `malloc_trim(0)`: its duration in microseconds and the resident KiB it released.

@@ -408,9 +408,18 @@ fn num(v: &[String], i: usize) -> u64 {
 /// Sessions per worker process (each process may open 20,000 files).
 const PER_WORKER: usize = 7_000;
 
-pub(crate) async fn storm(ctx: &mut Ctx, sessions: Option<usize>, settle: Option<u64>) -> Res<()> {
+pub(crate) async fn storm(
+    ctx: &mut Ctx,
+    sessions: Option<usize>,
+    settle: Option<u64>,
+    message_ms: Option<u64>,
+) -> Res<()> {
     let n = sessions.unwrap_or(ctx.by_scale(50, 2_000, 19_000));
-    ctx.begin("storm", &format!("--sessions {n}"));
+    let gap = Duration::from_millis(message_ms.unwrap_or(ctx.by_scale(20, 50, 100)));
+    ctx.begin(
+        "storm",
+        &format!("--sessions {n} --message-ms {}", gap.as_millis()),
+    );
     // Heartbeats acknowledge what was received, as real clients do.
     let hb_ms: u64 = ctx.by_scale(1_000, 5_000, 41_250);
     let srv = ctx
@@ -423,12 +432,19 @@ pub(crate) async fn storm(ctx: &mut Ctx, sessions: Option<usize>, settle: Option
         })
         .await?;
     let settle = Duration::from_secs(settle.unwrap_or(10));
-    let r = storm_run(ctx, &srv, n, hb_ms, settle).await;
+    let r = storm_run(ctx, &srv, n, hb_ms, settle, gap).await;
     srv.stop(false).await;
     r
 }
 
-async fn storm_run(ctx: &mut Ctx, srv: &Server, n: usize, hb_ms: u64, settle: Duration) -> Res<()> {
+async fn storm_run(
+    ctx: &mut Ctx,
+    srv: &Server,
+    n: usize,
+    hb_ms: u64,
+    settle: Duration,
+    gap: Duration,
+) -> Res<()> {
     let api = Api::new(&srv.base);
     let (owner, _, channel, code) = setup_guild(&api, &tag()).await?;
     // Session starts per user are limited (1,000 a window): 200 sessions per user.
@@ -465,7 +481,16 @@ async fn storm_run(ctx: &mut Ctx, srv: &Server, n: usize, hb_ms: u64, settle: Du
             lines: BufReader::new(stdout).lines(),
         });
     }
-    let r = storm_with(ctx, srv, &api, (&owner, &channel), n, &mut workers, settle).await;
+    let r = storm_with(
+        ctx,
+        srv,
+        &api,
+        (&owner, &channel),
+        n,
+        &mut workers,
+        (settle, gap),
+    )
+    .await;
     for mut w in workers {
         drop(w.stdin);
         let _ = tokio::time::timeout(Duration::from_secs(10), w.child.wait()).await;
@@ -481,7 +506,7 @@ async fn storm_with(
     (owner, channel): (&str, &str),
     n: usize,
     workers: &mut [Child],
-    settle: Duration,
+    (settle, gap): (Duration, Duration),
 ) -> Res<()> {
     let t = Instant::now();
     let per = n.div_ceil(workers.len());
@@ -508,7 +533,6 @@ async fn storm_with(
 
     // The sender: one message every `gap` until told to stop; acknowledged markers.
     let stop = Arc::new(AtomicBool::new(false));
-    let gap = Duration::from_millis(ctx.by_scale(20, 50, 100));
     let sender = {
         let (api, owner, channel, stop) = (
             Api::new(&srv.base),
