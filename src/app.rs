@@ -154,8 +154,8 @@ impl App {
         );
         let db = Db::connect(&config).await?;
         db.migrate().await?;
-        let listener = TcpListener::bind(config.listen)
-            .await
+        let backlog = config.connections.listen_backlog;
+        let listener = listen(config.listen, backlog)
             .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr().map_err(Error::internal)?;
 
@@ -250,7 +250,7 @@ impl App {
             match fed_cfg.listen {
                 None => router = router.merge(Self::federation_router(&parts)),
                 Some(addr) => {
-                    let tcp = TcpListener::bind(addr).await.map_err(|e| {
+                    let tcp = listen(addr, backlog).map_err(|e| {
                         Error::internal(format!("cannot listen on federation.listen {addr}: {e}"))
                     })?;
                     let listener = match (&fed_cfg.tls_cert, &fed_cfg.tls_key) {
@@ -280,7 +280,7 @@ impl App {
             }
         }
         let metrics_listener = match hearth.config.metrics.listen {
-            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+            Some(addr) => Some(listen(addr, backlog).map_err(|e| {
                 Error::internal(format!("cannot listen on metrics.listen {addr}: {e}"))
             })?),
             None => None,
@@ -757,4 +757,20 @@ impl crate::service::ports::HealthProbe for RedisProbe {
     async fn check(&self) -> Option<String> {
         self.0.ping().await
     }
+}
+
+/// A listening socket on `addr` with a queue of `backlog` connections not yet accepted
+/// (`connections.listen_backlog`; the kernel lowers it to `net.core.somaxconn`). tokio's
+/// `TcpListener::bind` asks for 1,024: in a reconnect storm of thousands of clients the
+/// queue overflows and the kernel drops their handshakes, which clients retry only after
+/// 1, 3, 7... seconds. `SO_REUSEADDR` as `bind` sets it.
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }

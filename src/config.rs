@@ -563,6 +563,12 @@ pub struct Connections {
     /// kept for the database, files and outbound requests (10 000 where the limit cannot be
     /// read). A configured number above that is lowered to it, with a warning.
     pub max_total: usize,
+    /// Connections the kernel queues for each listener before they are accepted (the
+    /// `listen(2)` backlog), default 65 535; Linux lowers it to `net.core.somaxconn` (4 096
+    /// by default). When the queue is full, new connections' handshakes are dropped and
+    /// clients retry after 1, 3, 7... seconds: a reconnect storm of thousands needs a long
+    /// queue.
+    pub listen_backlog: u32,
 }
 
 impl Default for Connections {
@@ -572,6 +578,7 @@ impl Default for Connections {
             idle_timeout_ms: 60_000,
             max_per_ip: 256,
             max_total: 0,
+            listen_backlog: 65_535,
         }
     }
 }
@@ -730,8 +737,8 @@ nested keys use __, e.g. HEARTH_RATE_LIMITS__GLOBAL_PER_SECOND=100):
                              0 (= available parallelism), 256 (0 = never)
   gateway.{passive_guild_threshold, passive_idle_seconds, passive_subscribed_guilds,
            passive_update_ms}   1000, 900 (0 = never idle), 5, 1000
-  connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total}
-                             10000, 60000, 256, 0 (= the open-file limit less 256)
+  connections.{header_read_timeout_ms, idle_timeout_ms, max_per_ip, max_total, listen_backlog}
+                             10000, 60000, 256, 0 (= the open-file limit less 256), 65535
   federation.{enabled, listen, tls_cert, tls_key, extra_ca_certs, allow_private_addresses,
               nameservers, deny_domains, allow_domains, max_response_bytes, request_timeout_ms,
               max_redirects, delegate_to, well_known_port, key_validity_ms, key_reload_ms,

@@ -200,3 +200,34 @@ async fn gateway_websockets_hold_their_slot_until_closed() {
     .await;
     a.heartbeat().await;
 }
+
+/// The backlog of the listening socket on `port`, as the kernel reports it (the Send-Q of a
+/// listening socket in `ss -l`, iproute2).
+fn backlog_of(port: u16) -> u32 {
+    let out = std::process::Command::new("ss")
+        .args(["-Hltn", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2) runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let cols: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(cols.first(), Some(&"LISTEN"), "{text}");
+    cols[2].parse().expect("Send-Q is a number")
+}
+
+#[tokio::test]
+async fn the_listener_queues_listen_backlog_connections() {
+    // A reconnect storm queues thousands of handshakes: tokio's own `bind` asks for 1,024.
+    let ts = TestServer::start_with(|c| c.connections.listen_backlog = 77).await;
+    assert_eq!(backlog_of(ts.addr.port()), 77);
+    let ts = TestServer::start().await;
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .expect("somaxconn")
+        .trim()
+        .parse()
+        .expect("a number");
+    assert_eq!(
+        backlog_of(ts.addr.port()),
+        somaxconn.min(65_535),
+        "the default asks for 65,535, which the kernel lowers to somaxconn"
+    );
+}

@@ -104,21 +104,7 @@ async fn loaded_latency(
 ) -> Res<(hdrhistogram::Histogram<u64>, f64)> {
     let total = (rate * secs) as usize;
     let sent: Arc<Vec<OnceLock<Instant>>> = Arc::new((0..total).map(|_| OnceLock::new()).collect());
-    let ws = identify(&srv.ws_url(""), srv.addr, None, rx, GUILD_MESSAGES, false).await?;
-    let (tx, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let p = prefix.to_string();
-    let reader = tokio::spawn(session_loop(
-        ws,
-        Duration::from_secs(40),
-        stop_rx,
-        None,
-        move |t| {
-            if let Some(k) = marker(t, &p) {
-                let _ = tx.send((k, Instant::now()));
-            }
-        },
-    ));
+    let mut markers = super::sends::Markers::open(srv, rx, prefix).await?;
     let next = Arc::new(AtomicUsize::new(0));
     let every = Duration::from_secs_f64(SENDERS as f64 / rate.max(1) as f64);
     let t0 = Instant::now();
@@ -153,7 +139,7 @@ async fn loaded_latency(
     let mut seen = vec![false; total];
     let mut left = total;
     while left > 0 {
-        let (k, at) = tokio::time::timeout(Duration::from_secs(10), arrivals.recv())
+        let (k, at) = tokio::time::timeout(Duration::from_secs(10), markers.arrivals.recv())
             .await
             .map_err(|_| format!("{left} of {total} MESSAGE_CREATEs not delivered within 10 s"))?
             .ok_or("receiver ended")?;
@@ -164,7 +150,6 @@ async fn loaded_latency(
             left -= 1;
         }
     }
-    let _ = stop_tx.send(true);
-    let _ = reader.await;
+    markers.close().await;
     Ok((h, achieved))
 }

@@ -140,21 +140,7 @@ pub(crate) async fn latency_in(
     gap: Duration,
     prefix: &str,
 ) -> Res<hdrhistogram::Histogram<u64>> {
-    let ws = identify(&srv.ws_url(""), srv.addr, None, rx, GUILD_MESSAGES, false).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let p = prefix.to_string();
-    let task = tokio::spawn(session_loop(
-        ws,
-        Duration::from_secs(40),
-        stop_rx,
-        None,
-        move |t| {
-            if let Some(k) = marker(t, &p) {
-                let _ = tx.send((k, Instant::now()));
-            }
-        },
-    ));
+    let mut markers = Markers::open(srv, rx, prefix).await?;
     let mut h = hist();
     let mut next = tokio::time::interval(gap);
     for k in 0..n {
@@ -162,7 +148,7 @@ pub(crate) async fn latency_in(
         let t = Instant::now();
         api.say(owner, channel, &format!("{prefix}{k}")).await?;
         loop {
-            let (got, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            let (got, at) = tokio::time::timeout(Duration::from_secs(10), markers.arrivals.recv())
                 .await
                 .map_err(err("MESSAGE_CREATE timeout"))?
                 .ok_or("receiver ended")?;
@@ -173,9 +159,56 @@ pub(crate) async fn latency_in(
             }
         }
     }
-    let _ = stop_tx.send(true);
-    let _ = task.await;
+    markers.close().await;
     Ok(h)
+}
+
+/// A gateway session (GUILD_MESSAGES) reading the MESSAGE_CREATEs whose content is a prefix
+/// and a number: `(number, arrival)` on `arrivals`.
+pub(crate) struct Markers {
+    pub arrivals: tokio::sync::mpsc::UnboundedReceiver<(usize, Instant)>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Markers {
+    /// Identifies `token` on `srv` and reads its dispatches for markers `prefix{k}`.
+    pub(crate) async fn open(srv: &Server, token: &str, prefix: &str) -> Res<Markers> {
+        let ws = identify(
+            &srv.ws_url(""),
+            srv.addr,
+            None,
+            token,
+            GUILD_MESSAGES,
+            false,
+        )
+        .await?;
+        let (tx, arrivals) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let p = prefix.to_string();
+        let task = tokio::spawn(session_loop(
+            ws,
+            Duration::from_secs(40),
+            stop_rx,
+            None,
+            move |t| {
+                if let Some(k) = marker(t, &p) {
+                    let _ = tx.send((k, Instant::now()));
+                }
+            },
+        ));
+        Ok(Markers {
+            arrivals,
+            stop,
+            task,
+        })
+    }
+
+    /// Closes the session.
+    pub(crate) async fn close(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
 }
 
 pub(crate) async fn latency(ctx: &mut Ctx) -> Res<()> {
