@@ -145,7 +145,7 @@ pub struct Gateway {
     /// A cluster bus's stream marks, and the sessions moving here (`handoff.rs`).
     marks: handoff::Marks,
     /// The clock of every connection's send-rate limiter, made once: making one calibrates
-    /// it with CPUID instructions, which trap to the hypervisor on a virtual machine (5 % of
+    /// it with CPUID instructions, which trap to the hypervisor on a virtual machine (~6 % of
     /// the CPU of a reconnect storm when every connection made its own).
     pub(crate) clock: governor::clock::DefaultClock,
 }

@@ -92,13 +92,20 @@ pub(super) async fn run(t: Arc<Trimmer>, at: u64) {
     // The last trim came before the churn stopped.
     let mut again = false;
     loop {
-        while t.churn.load(Relaxed) < if again { 1 } else { at } {
+        let (need, wait) = if again {
+            (1, QUIET)
+        } else {
+            (at, Duration::from_secs(5))
+        };
+        while t.churn.load(Relaxed) < need {
             if Arc::strong_count(&t) == 1 {
                 return;
             }
-            let wait = if again { QUIET } else { Duration::from_secs(5) };
+            // Bounded, so that the task notices a dropped gateway (and, after a trim made
+            // while connections still churned, polls for the next one).
             let _ = tokio::time::timeout(wait, t.wake.notified()).await;
         }
+        // Wait for the churn to settle (bounded).
         let start = Instant::now();
         again = loop {
             let before = t.churn.load(Relaxed);
@@ -123,6 +130,7 @@ pub(super) async fn run(t: Arc<Trimmer>, at: u64) {
     }
 }
 
+/// Whether this build can trim (glibc).
 const SUPPORTED: bool = hearth_heap_trim::SUPPORTED;
 
 /// `malloc_trim(0)`: its duration in microseconds and the resident KiB it released.
