@@ -9,7 +9,8 @@ use crate::events::{Audience, Control, Dispatch, Event, intents};
 use crate::service::images::ImageKind;
 use crate::snowflake::Snowflake;
 use crate::storage::{
-    ChannelRow, MessageRow, OverwriteRow, RemoteGuildRow, ReplicaApply, RoleRow, now_ms,
+    ChannelRow, Lock, MessageRow, OverwriteRow, RemoteGuildRow, ReplicaApply, RoleRow,
+    ThreadMemberRow, ThreadRow, now_ms,
 };
 use crate::wire;
 use hearth_wire::dispatch::{Payload, PayloadError};
@@ -75,6 +76,31 @@ pub(super) fn channel_row(guild_id: i64, c: &wire::Channel) -> (ChannelRow, Vec<
         },
         ows,
     )
+}
+
+/// The rows of a thread of the replica (in local ids): its channel and its metadata; `None`
+/// when `c` is not a thread (no `thread_metadata`, `parent_id` or `owner_id`).
+pub(super) fn thread_rows(guild_id: i64, c: &wire::Channel) -> Option<(ChannelRow, ThreadRow)> {
+    let md = c.thread_metadata.as_ref()?;
+    let parent_id = c.parent_id.flatten()?.db();
+    let owner_id = c.owner_id?.db();
+    let (row, _) = channel_row(guild_id, c);
+    let t = ThreadRow {
+        channel_id: row.id,
+        guild_id,
+        parent_id,
+        kind: row.kind,
+        owner_id,
+        archived: md.archived,
+        auto_archive_duration: md.auto_archive_duration,
+        archive_timestamp: ts_ms(Some(&md.archive_timestamp)).unwrap_or(row.created_at),
+        locked: md.locked,
+        invitable: md.invitable.unwrap_or(true),
+        created_at: ts_ms(md.create_timestamp.as_deref()).unwrap_or(row.created_at),
+        applied_tags: serde_json::to_string(c.applied_tags.as_deref().unwrap_or_default())
+            .unwrap_or_else(|_| "[]".into()),
+    };
+    Some((row, t))
 }
 
 /// The row of a message of the replica (in local ids); `pinned_at` is the local pin time
@@ -149,7 +175,11 @@ pub(super) fn applied(p: &Payload) -> bool {
         | Payload::GuildBanAdd(_)
         | Payload::GuildBanRemove(_)
         | Payload::GuildEmojisUpdate(_)
-        | Payload::GuildDeleteFederated(_) => true,
+        | Payload::GuildDeleteFederated(_)
+        | Payload::ThreadCreate(_)
+        | Payload::ThreadUpdate(_)
+        | Payload::ThreadDelete(_)
+        | Payload::ThreadMembersUpdate(_) => true,
         Payload::InviteCreate(_)
         | Payload::InviteDelete(_)
         | Payload::TypingStart(_)
@@ -168,9 +198,10 @@ pub(super) fn intent_of(t: Event) -> u64 {
         | Event::MessageReactionRemove
         | Event::MessageReactionRemoveAll
         | Event::MessageReactionRemoveEmoji => intents::GUILD_MESSAGE_REACTIONS,
-        Event::GuildMemberAdd | Event::GuildMemberUpdate | Event::GuildMemberRemove => {
-            intents::GUILD_MEMBERS
-        }
+        Event::GuildMemberAdd
+        | Event::GuildMemberUpdate
+        | Event::GuildMemberRemove
+        | Event::ThreadMembersUpdate => intents::GUILD_MEMBERS,
         Event::GuildBanAdd | Event::GuildBanRemove => intents::GUILD_MODERATION,
         Event::TypingStart => intents::GUILD_MESSAGE_TYPING,
         Event::GuildEmojisUpdate => intents::GUILD_EXPRESSIONS,
@@ -253,6 +284,10 @@ impl Fed<'_> {
         let mut channel = None;
         let mut object = None;
         let mut controls = vec![];
+        // The audience when it is some users only (a private thread's deletion).
+        let mut users: Option<Vec<Snowflake>> = None;
+        // Local users added to a thread: their own THREAD_MEMBER_UPDATE.
+        let mut joined = vec![];
         match &mut p {
             Payload::MessageCreate(m) | Payload::MessageUpdate(m) => {
                 let cid = m.channel_id.db();
@@ -439,6 +474,75 @@ impl Fed<'_> {
                 self.files_released(released);
                 return Ok(None);
             }
+            Payload::ThreadCreate(c) | Payload::ThreadUpdate(c) => {
+                // The creator of a thread just made is its first member (the host's
+                // THREAD_MEMBER_UPDATE about it goes to her sessions only).
+                let owner = (c.newly_created == Some(true))
+                    .then_some(c.owner_id)
+                    .flatten();
+                let owner = owner.map(|o| ThreadMemberRow {
+                    thread_id: c.id.db(),
+                    user_id: o.db(),
+                    join_timestamp: c.id.timestamp_ms() as i64,
+                    flags: 0,
+                });
+                self.upsert_thread(gid, c, owner.as_slice()).await?;
+                channel = Some(c.id.db());
+            }
+            Payload::ThreadDelete(d) => {
+                let id = d.id.db();
+                // A private thread's deletion goes to its members here, who alone saw it.
+                if d.kind == 12 {
+                    let members = self.db.thread_members(id, 0, i64::MAX).await?;
+                    users = Some(
+                        members
+                            .iter()
+                            .map(|m| Snowflake::from_db(m.user_id))
+                            .collect(),
+                    );
+                }
+                self.scrub_replica_channel(gid, id).await?;
+                if !self.db.delete_channel(id).await? {
+                    return Ok(None);
+                }
+                self.release_files_of(crate::service::media_gc::FilesOf::Channel(id));
+                channel = Some(d.parent_id.db());
+            }
+            Payload::ThreadMembersUpdate(u) => {
+                let id = u.id.db();
+                // A private thread shown to this server by a member added to it was never
+                // delivered with content: it comes with the channel list.
+                if self.db.thread(id).await?.is_none() {
+                    self.resync_channels(rg).await?;
+                    if self.db.thread(id).await?.is_none() {
+                        return Ok(None);
+                    }
+                }
+                let added: Vec<ThreadMemberRow> = u
+                    .added_members
+                    .iter()
+                    .map(|m| ThreadMemberRow {
+                        thread_id: id,
+                        user_id: m.user_id.db(),
+                        join_timestamp: ts_ms(Some(&m.join_timestamp)).unwrap_or_else(now_ms),
+                        flags: m.flags as i64,
+                    })
+                    .collect();
+                let mut ch = self.db.change(Lock::Guild(gid)).await?;
+                for m in &added {
+                    ch.add_thread_member(m).await?;
+                }
+                for r in &u.removed_member_ids {
+                    ch.remove_thread_member(id, r.db()).await?;
+                }
+                ch.commit().await?;
+                for m in &u.added_members {
+                    if is_local_user(m.user_id.db()).await {
+                        joined.push(m.clone());
+                    }
+                }
+                channel = Some(id);
+            }
             Payload::InviteCreate(_)
             | Payload::InviteDelete(_)
             | Payload::TypingStart(_)
@@ -460,18 +564,42 @@ impl Fed<'_> {
             self.control(c);
         }
         // Published locally like a dispatch of our own (GUILD_BAN_ADD also implies a removal).
-        self.publish(Dispatch {
-            event: t,
-            data: p.to_value(),
-            audience: Audience::Guild {
+        let audience = match users {
+            Some(u) => Audience::Users(u),
+            None => Audience::Guild {
                 guild_id: gsf,
                 channel: channel
                     .filter(|_| {
                         let name = t.as_str();
-                        name.starts_with("MESSAGE") || name.starts_with("CHANNEL")
+                        ["MESSAGE", "CHANNEL", "THREAD"]
+                            .iter()
+                            .any(|p| name.starts_with(p))
                     })
                     .map(Snowflake::from_db),
             },
+        };
+        for m in joined {
+            self.publish(Dispatch {
+                event: Event::ThreadMemberUpdate,
+                data: serde_json::json!({
+                    "id": m.id,
+                    "user_id": m.user_id,
+                    "join_timestamp": m.join_timestamp,
+                    "flags": m.flags,
+                    "guild_id": gsf,
+                }),
+                audience: Audience::Users(vec![m.user_id]),
+                intent: intents::GUILDS,
+                has_content: false,
+                lossy: false,
+                cause: None,
+                logged: false,
+            });
+        }
+        self.publish(Dispatch {
+            event: t,
+            data: p.to_value(),
+            audience,
             intent: intent_of(t),
             has_content: matches!(t, Event::MessageCreate | Event::MessageUpdate),
             lossy: false,
@@ -491,6 +619,32 @@ impl Fed<'_> {
             self.files_released(released);
         }
         Ok(object)
+    }
+
+    /// Stores a channel of a host's list (join snapshot, channel resync) in replica `gid`:
+    /// a thread with its metadata, any other channel with its overwrites.
+    pub(super) async fn upsert_listed(&self, gid: i64, c: &wire::Channel) -> Result<()> {
+        if c.thread_metadata.is_some() {
+            return self.upsert_thread(gid, c, &[]).await;
+        }
+        let (row, ows) = channel_row(gid, c);
+        self.db.upsert_channel(&row, &ows).await
+    }
+
+    /// Stores thread `c` of replica `gid` and adds `members`, in one transaction; a channel
+    /// that is not a thread is ignored.
+    pub(super) async fn upsert_thread(
+        &self,
+        gid: i64,
+        c: &wire::Channel,
+        members: &[ThreadMemberRow],
+    ) -> Result<()> {
+        let Some((row, t)) = thread_rows(gid, c) else {
+            return Ok(());
+        };
+        let mut ch = self.db.change(Lock::Guild(gid)).await?;
+        ch.upsert_replica_thread(&row, &t, members).await?;
+        ch.commit().await
     }
 
     /// Releases the files cached here of `attachments` (rows already deleted): their ledger

@@ -403,13 +403,18 @@ async fn visible_batch(
             continue;
         }
         // A deletion notice carries only ids and travels in full: a server that lost sight
-        // of the channel still drops its copies of the messages (spec §6.4).
+        // of the channel still drops its copies of the messages or the thread (spec §6.4).
         let deletion = ev
             .get("content")
             .map(|c| c.get("result").unwrap_or(c))
             .and_then(|c| c.get("t"))
             .and_then(|t| t.as_str())
-            .is_some_and(|t| matches!(t, "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK"));
+            .is_some_and(|t| {
+                matches!(
+                    t,
+                    "MESSAGE_DELETE" | "MESSAGE_DELETE_BULK" | "THREAD_DELETE"
+                )
+            });
         let visible = match (r.channel_id, &cache) {
             _ if deletion => true,
             (None, _) => true,
@@ -421,7 +426,8 @@ async fn visible_batch(
                             .or_else(|| c.get("result").and_then(|r| r.get("d")))
                     })
                     .and_then(overwrites_of_payload);
-                let known = cache.channels.iter().any(|ch| ch.id == c);
+                let known =
+                    cache.channels.iter().any(|ch| ch.id == c) || cache.threads.contains_key(&c);
                 // A deleted channel is judged by the overwrites it had (CHANNEL_DELETE carries
                 // them); anything else about it is withheld rather than judged by base rights.
                 (known || fallback.is_some())

@@ -135,6 +135,45 @@ impl Fed<'_> {
     }
 }
 
+impl Fed<'_> {
+    /// The channels of `guild` some member from `server` may see, with their overwrites,
+    /// then the active threads they may see (spec/federation.md §6.7: the join snapshot's and
+    /// the channel list's channels).
+    async fn visible_channels(
+        &self,
+        guild: i64,
+        server: &str,
+    ) -> crate::error::Result<Vec<wire::Channel>> {
+        let Some(cache) = GuildSnapshot::load(self, guild).await? else {
+            return Ok(vec![]);
+        };
+        let members = self.db.member_ids_from(guild, server).await?;
+        let sees = |c: i64| members.iter().any(|u| cache.can_view(*u, c, None));
+        let ows = self.db.guild_overwrites(guild).await?;
+        let mut out: Vec<wire::Channel> = self
+            .db
+            .channels(guild)
+            .await?
+            .iter()
+            .filter(|c| sees(c.id))
+            .map(|c| Hearth::channel_wire(c, &ows, None))
+            .collect();
+        let mut threads: Vec<_> = cache
+            .threads
+            .values()
+            .filter_map(|t| Some((t.channel.as_ref()?, &t.thread)))
+            .filter(|(c, _)| sees(c.id))
+            .collect();
+        threads.sort_by_key(|(c, _)| c.id);
+        out.extend(
+            threads
+                .into_iter()
+                .map(|(c, t)| Hearth::thread_wire(c, t, None, None)),
+        );
+        Ok(out)
+    }
+}
+
 #[derive(Deserialize)]
 struct JoinBody {
     invite_code: String,
@@ -196,13 +235,7 @@ async fn snapshot(s: &FedState, guild_id: i64, origin: &str, joiner: i64) -> Res
         let roles = h.db.roles(guild_id).await?;
         let mut guild = h.guild_wire(&g, &roles, None);
         guild.emojis = h.guild_emojis_wire(guild_id).await?;
-        let mut channels = vec![];
-        let ows = h.db.guild_overwrites(guild_id).await?;
-        for c in h.db.channels(guild_id).await? {
-            if h.server_sees(guild_id, origin, c.id).await? {
-                channels.push(Hearth::channel_wire(&c, &ows, None));
-            }
-        }
+        let channels = h.visible_channels(guild_id, origin).await?;
         let mut members = vec![h.member_wire_by_id(guild_id, joiner, false).await?];
         if g.owner_id != joiner {
             members.push(h.member_wire_by_id(guild_id, g.owner_id, false).await?);
@@ -393,16 +426,25 @@ async fn once(
         Ok(Some(r)) => {
             // It ran (its change committed with this record), but its answer was not stored:
             // rebuild it from the change's payload.
+            let executed = r.executed.as_deref();
             let result = match body.content["op"].as_str() {
-                Some("message_create" | "message_edit") => r
-                    .executed
-                    .as_deref()
-                    .and_then(|d| serde_json::from_str::<wire::Message>(d).ok())
-                    .map(|mut m| {
-                        m.member = None;
-                        m
-                    }),
-                _ => None,
+                Some("message_create" | "message_edit") => Executed {
+                    message: executed
+                        .and_then(|d| serde_json::from_str::<wire::Message>(d).ok())
+                        .map(|mut m| {
+                            m.member = None;
+                            m
+                        }),
+                    channel: None,
+                },
+                // The action's first logged change is THREAD_CREATE or THREAD_UPDATE.
+                Some("thread_start" | "thread_update") => Executed {
+                    message: None,
+                    channel: executed
+                        .and_then(|d| serde_json::from_str::<wire::Channel>(d).ok())
+                        .map(Box::new),
+                },
+                _ => Executed::default(),
             };
             return answer(s, gid, a, result).await;
         }
@@ -448,11 +490,15 @@ async fn answer(
     s: &FedState,
     gid: i64,
     a: &hearth_federation::event::OriginAction,
-    result: Option<wire::Message>,
+    result: Executed,
 ) -> Response {
     s.log.barrier().await;
     let head = s.log.head(gid).await.map(|x| x.0).unwrap_or(0);
-    let out = json!(ActionAnswer { result, head });
+    let out = json!(ActionAnswer {
+        result: result.message,
+        channel: result.channel,
+        head
+    });
     // The stored copy quotes nothing: a reply's copy of its original would outlive the
     // original's deletion (spec §6.4, §6.6).
     let mut stored = out.clone();
@@ -470,14 +516,38 @@ async fn answer(
     Json(out).into_response()
 }
 
-/// Runs one relayed action through the ordinary service layer (same rules as local users);
-/// the message of `message_create` and `message_edit`, `None` for the other ops.
+/// What a relayed action made, in this host's ids: the message of `message_create` and
+/// `message_edit`, the thread of `thread_start` and `thread_update`.
+#[derive(Default)]
+struct Executed {
+    message: Option<wire::Message>,
+    channel: Option<Box<wire::Channel>>,
+}
+
+impl Executed {
+    fn message(m: wire::Message) -> Self {
+        Executed {
+            message: Some(m),
+            channel: None,
+        }
+    }
+    fn channel(mut c: wire::Channel) -> Self {
+        // The acting user's own thread member object is not part of the shared answer.
+        c.member = None;
+        Executed {
+            message: None,
+            channel: Some(Box::new(c)),
+        }
+    }
+}
+
+/// Runs one relayed action through the ordinary service layer (same rules as local users).
 async fn execute(
     h: Arc<Hearth>,
     actor: Actor,
     gid: i64,
     c: Value,
-) -> crate::error::Result<Option<wire::Message>> {
+) -> crate::error::Result<Executed> {
     let sf = |v: &Value| {
         v.as_str()
             .and_then(|s| s.parse::<u64>().ok())
@@ -510,11 +580,13 @@ async fn execute(
     match c["op"].as_str().unwrap_or_default() {
         "message_create" => {
             let b: wire::CreateMessageBody = crate::http::parse_json(body.to_string().as_bytes())?;
-            Ok(Some(h.create_message(&actor, need_channel()?, b).await?))
+            Ok(Executed::message(
+                h.create_message(&actor, need_channel()?, b).await?,
+            ))
         }
         "message_edit" => {
             let b: wire::EditMessageBody = crate::http::parse_json(body.to_string().as_bytes())?;
-            Ok(Some(
+            Ok(Executed::message(
                 h.edit_message(&actor, need_channel()?, need_message()?, b)
                     .await?,
             ))
@@ -522,32 +594,67 @@ async fn execute(
         "message_delete" => h
             .delete_message(&actor, need_channel()?, need_message()?, None)
             .await
-            .map(|_| None),
+            .map(|_| Executed::default()),
         "reaction_add" => h
             .add_reaction(&actor, need_channel()?, need_message()?, &emoji)
             .await
-            .map(|_| None),
+            .map(|_| Executed::default()),
         "reaction_remove" => h
             .remove_reaction(&actor, need_channel()?, need_message()?, &emoji, None)
             .await
-            .map(|_| None),
+            .map(|_| Executed::default()),
         "pin_add" => h
             .set_pin(&actor, need_channel()?, need_message()?, true, None)
             .await
-            .map(|_| None),
+            .map(|_| Executed::default()),
         "pin_remove" => h
             .set_pin(&actor, need_channel()?, need_message()?, false, None)
             .await
-            .map(|_| None),
-        "typing_start" => h.typing(&actor, need_channel()?).await.map(|_| None),
+            .map(|_| Executed::default()),
+        "typing_start" => h
+            .typing(&actor, need_channel()?)
+            .await
+            .map(|_| Executed::default()),
         "member_leave" => h
             .leave_guild(&actor, Snowflake::from_db(gid))
             .await
-            .map(|_| None),
+            .map(|_| Executed::default()),
         "profile_update" => h
             .remote_profile_changed(&actor, gid, &body)
             .await
-            .map(|_| None),
+            .map(|_| Executed::default()),
+        "thread_start" => {
+            let b: wire::StartThreadBody = crate::http::parse_json(body.to_string().as_bytes())?;
+            let t = match message {
+                Some(m) => {
+                    h.start_thread_from_message(&actor, need_channel()?, m, b, None)
+                        .await?
+                }
+                None => {
+                    h.start_thread_with(&actor, need_channel()?, b, vec![], None)
+                        .await?
+                }
+            };
+            Ok(Executed::channel(t))
+        }
+        "thread_update" => {
+            let b: wire::ChannelBody = crate::http::parse_json(body.to_string().as_bytes())?;
+            // Only a thread: other channel changes are administrative (spec §14).
+            if h.db.thread(need_channel()?.db()).await?.is_none() {
+                return Err(Error::Rule(crate::error::Rule::ChannelType));
+            }
+            Ok(Executed::channel(
+                h.modify_channel(&actor, need_channel()?, b, None).await?,
+            ))
+        }
+        "thread_member_add" => h
+            .add_thread_member(&actor, need_channel()?, sf(&body["user_id"]))
+            .await
+            .map(|_| Executed::default()),
+        "thread_member_remove" => h
+            .remove_thread_member(&actor, need_channel()?, sf(&body["user_id"]))
+            .await
+            .map(|_| Executed::default()),
         other => Err(crate::error::field_error(
             "op",
             "BASE_TYPE_CHOICES",
@@ -620,13 +727,7 @@ async fn channels(
         return r;
     }
     let build = async {
-        let ows = h.db.guild_overwrites(gid).await?;
-        let mut channels = vec![];
-        for c in h.db.channels(gid).await? {
-            if h.server_sees(gid, &req.origin, c.id).await? {
-                channels.push(Hearth::channel_wire(&c, &ows, None));
-            }
-        }
+        let channels = h.visible_channels(gid, &req.origin).await?;
         Ok::<_, Error>(ChannelsPage { channels })
     };
     match build.await {

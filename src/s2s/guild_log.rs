@@ -485,7 +485,9 @@ async fn writer(
         for ev in pending {
             match ev {
                 // Application commands belong to this server's applications, webhooks to
-                // this server, poll votes and threads are not federated (yet): never logged.
+                // this server; poll votes, AutoMod, voice and scheduled events are not
+                // federated (yet); THREAD_MEMBER_UPDATE and THREAD_LIST_SYNC are about one
+                // user's sessions: never logged.
                 BusEvent::Dispatch(d)
                     if matches!(
                         d.event,
@@ -497,12 +499,8 @@ async fn writer(
                             | Event::AutoModerationRuleUpdate
                             | Event::AutoModerationRuleDelete
                             | Event::AutoModerationActionExecution
-                            | Event::ThreadCreate
-                            | Event::ThreadUpdate
-                            | Event::ThreadDelete
                             | Event::ThreadListSync
                             | Event::ThreadMemberUpdate
-                            | Event::ThreadMembersUpdate
                             | Event::VoiceStateUpdate
                             | Event::VoiceServerUpdate
                             | Event::GuildScheduledEventCreate

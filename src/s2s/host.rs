@@ -17,7 +17,7 @@ use super::translate::*;
 use super::{Fed, FedError, Federation};
 use crate::error::{Error, Result, Unknown};
 use crate::events::Control;
-use crate::service::ports::{BlobKey, GuildHost, HistoryPage, RelayAction, RemoteMedia};
+use crate::service::ports::{BlobKey, GuildHost, HistoryPage, RelayAction, Relayed, RemoteMedia};
 use crate::service::{Actor, Hearth};
 use crate::snowflake::Snowflake;
 use crate::storage::{GuildRow, RemoteGuildRow, now_ms};
@@ -178,8 +178,7 @@ impl Fed<'_> {
                 self.db.upsert_role(&role_row(local_gid, r)).await?;
             }
             for c in &snap.channels {
-                let (cr, ows) = channel_row(local_gid, c);
-                self.db.upsert_channel(&cr, &ows).await?;
+                self.upsert_listed(local_gid, c).await?;
             }
             self.replica_emojis(local_gid, &snap.guild.emojis).await?;
         }
@@ -281,7 +280,7 @@ impl Fed<'_> {
         actor: &Actor,
         rg: &RemoteGuildRow,
         action: RelayAction<'_>,
-    ) -> Result<Option<wire::Message>> {
+    ) -> Result<Relayed> {
         let RelayAction {
             op,
             channel,
@@ -328,6 +327,31 @@ impl Fed<'_> {
             if let Some(o) = r.as_object_mut() {
                 o.remove("guild_id");
             }
+        }
+        // A thread member to add or remove, and a forum post's tags, by their host ids.
+        if let Some(u) = body.get("user_id").and_then(|u| u.as_str()) {
+            let local = u
+                .parse::<u64>()
+                .map_err(|_| Error::Unknown(Unknown::Member))?;
+            let hu = self
+                .db
+                .map_reverse(&rg.host, local as i64)
+                .await?
+                .ok_or(Error::Unknown(Unknown::Member))?;
+            body["user_id"] = json!(hu.to_string());
+        }
+        if let Some(tags) = body.get("applied_tags").and_then(|t| t.as_array()).cloned() {
+            let mut host_tags = vec![];
+            for t in tags {
+                let local = t.as_str().and_then(|t| t.parse::<u64>().ok());
+                let host = match local {
+                    Some(l) => self.db.map_reverse(&rg.host, l as i64).await?,
+                    None => None,
+                };
+                // A tag the host never named stays as written: the host refuses it.
+                host_tags.push(host.map_or(t, |h| json!(h.to_string())));
+            }
+            body["applied_tags"] = json!(host_tags);
         }
         // Mentions in the text name users and roles in the host's id space there.
         if let Some(text) = body
@@ -382,10 +406,14 @@ impl Fed<'_> {
         let answer: ActionAnswer =
             serde_json::from_value(resp).map_err(|e| bad_shape("action answer", e))?;
         self.catch_up(rg.guild_id, answer.head).await?;
-        let mut result = answer.result;
+        let (mut message, mut channel) = (answer.result, answer.channel);
         let mut tr = Translator::for_replica(self, rg).await?;
-        tr.translate(&mut result).await?;
-        Ok(result)
+        tr.translate(&mut message).await?;
+        tr.translate(&mut channel).await?;
+        Ok(Relayed {
+            message,
+            channel: channel.map(|c| *c),
+        })
     }
 }
 
@@ -397,7 +425,7 @@ impl GuildHost for Federation {
         actor: &Actor,
         rg: &RemoteGuildRow,
         action: RelayAction<'_>,
-    ) -> Result<Option<wire::Message>> {
+    ) -> Result<Relayed> {
         Fed { h, fed: self }.relay(actor, rg, action).await
     }
 

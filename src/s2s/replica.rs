@@ -498,8 +498,7 @@ impl Fed<'_> {
         let mut tr = Translator::for_replica(self, rg).await?;
         let page: ChannelsPage = tr.parse("channel list", r).await?;
         for c in &page.channels {
-            let (cr, ows) = channel_row(rg.guild_id, c);
-            self.db.upsert_channel(&cr, &ows).await?;
+            self.upsert_listed(rg.guild_id, c).await?;
         }
         Ok(())
     }

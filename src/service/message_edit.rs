@@ -84,7 +84,7 @@ impl Hearth {
                         .body(body),
                 )
                 .await?;
-            return self.replicated_message(&ca, v, actor).await;
+            return self.replicated_message(&ca, v.message, actor).await;
         }
         let mut m = self.message_in(&ca, message_id).await?;
         if body.poll.as_ref().is_some_and(|p| !p.is_null()) {

@@ -230,7 +230,7 @@ impl Hearth {
                         .body(body),
                 )
                 .await?;
-            return self.replicated_message(&ca, v, actor).await;
+            return self.replicated_message(&ca, v.message, actor).await;
         }
         let (mut m, mut w, event, taken) = match self
             .compose_message(&ca, actor, body, &refs, files, uploads)

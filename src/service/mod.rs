@@ -90,6 +90,7 @@ pub mod snapshot;
 pub mod sniff;
 pub mod thread_audit;
 pub mod thread_lists;
+pub mod thread_relay;
 pub mod threads;
 pub mod throttles;
 pub mod uploads;

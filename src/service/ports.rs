@@ -40,6 +40,15 @@ pub enum RelayOp {
     TypingStart,
     MemberLeave,
     ProfileUpdate,
+    /// A thread from a message (`message` set), a standalone thread or a forum post
+    /// (`channel`: the parent), body as `wire::StartThreadBody`.
+    ThreadStart,
+    /// Modify Channel of a thread (`channel`: the thread), body as `wire::ChannelBody`.
+    ThreadUpdate,
+    /// Join a thread or add a member (`body.user_id`, absent for oneself).
+    ThreadMemberAdd,
+    /// Leave a thread or remove a member (`body.user_id`, absent for oneself).
+    ThreadMemberRemove,
 }
 
 impl RelayOp {
@@ -56,6 +65,10 @@ impl RelayOp {
             RelayOp::TypingStart => "typing_start",
             RelayOp::MemberLeave => "member_leave",
             RelayOp::ProfileUpdate => "profile_update",
+            RelayOp::ThreadStart => "thread_start",
+            RelayOp::ThreadUpdate => "thread_update",
+            RelayOp::ThreadMemberAdd => "thread_member_add",
+            RelayOp::ThreadMemberRemove => "thread_member_remove",
         }
     }
 }
@@ -104,6 +117,14 @@ impl<'a> RelayAction<'a> {
     }
 }
 
+/// The host's result of a relayed action, in local ids: the message of `message_create` and
+/// `message_edit`, the thread of `thread_start` and `thread_update`, nothing otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct Relayed {
+    pub message: Option<wire::Message>,
+    pub channel: Option<wire::Channel>,
+}
+
 /// A page of a replica channel's history to fetch from the host, in local ids (the client's
 /// `before`/`after`/`around`/`limit`, Discord "Get Channel Messages").
 #[derive(Debug, Clone, Copy)]
@@ -138,8 +159,7 @@ pub enum RemoteMedia {
 #[async_trait]
 pub trait GuildHost: Send + Sync + 'static {
     /// Relays a local user's action on a replica to its host, waits until the resulting
-    /// events are applied here, and returns the host's result in local ids: the message of
-    /// `message_create` and `message_edit`, `None` for the other ops.
+    /// events are applied here, and returns the host's result in local ids ([`Relayed`]).
     ///
     /// # Errors
     /// The host's Discord error (relayed with its status and code), 403 50001 when the host
@@ -150,7 +170,7 @@ pub trait GuildHost: Send + Sync + 'static {
         actor: &Actor,
         rg: &RemoteGuildRow,
         action: RelayAction<'_>,
-    ) -> Result<Option<wire::Message>>;
+    ) -> Result<Relayed>;
 
     /// Fetches a page of a replica channel's history from the host into the replica (lazy
     /// backfill). A host that cannot be reached leaves the replica as it is (`Ok`).

@@ -6,8 +6,8 @@
 //! with SEND_MESSAGES_IN_THREADS in place of SEND_MESSAGES ([`thread_perms`]); a private
 //! thread is seen only by its members and MANAGE_THREADS holders (`Hearth::channel_access`,
 //! the gateway's `GuildSnapshot::can_view`). The lists and the archiver are in
-//! [`super::thread_lists`]. Threads are not federated: refused in replicas and in guilds
-//! with member servers.
+//! [`super::thread_lists`]. In a guild hosted on another server the changes are relayed to
+//! the host ([`super::thread_relay`]).
 
 use serde_json::json;
 
@@ -181,19 +181,6 @@ impl Hearth {
         Ok(ca)
     }
 
-    /// Threads are not federated: refused in a replica (403 50001) and in a guild with member
-    /// servers (400 50024).
-    pub(super) async fn threads_allowed(&self, ca: &ChannelAccess) -> Result<()> {
-        let Some(g) = &ca.guild else {
-            return Err(Error::Rule(Rule::ChannelType));
-        };
-        Self::hosted_here(&g.guild)?;
-        if self.db.is_federated_guild(g.guild.id).await? {
-            return Err(Error::Rule(Rule::ChannelType));
-        }
-        Ok(())
-    }
-
     /// `POST /channels/{id}/messages/{message_id}/threads`: a public thread (type 11, or 10
     /// in an announcement channel) started from a message, with the message's id. Needs
     /// CREATE_PUBLIC_THREADS and READ_MESSAGE_HISTORY in a text or announcement channel.
@@ -214,7 +201,12 @@ impl Hearth {
             ChannelType::GuildAnnouncement => 10,
             _ => return Err(Error::Rule(Rule::ChannelType)),
         };
-        self.threads_allowed(&ca).await?;
+        if let Some(rg) = self.thread_replica(&ca).await? {
+            let m = Some(message_id);
+            return self
+                .relay_thread_start(actor, &rg, &ca, m, &body, &[])
+                .await;
+        }
         ca.require(perm::CREATE_PUBLIC_THREADS | perm::READ_MESSAGE_HISTORY)?;
         self.db
             .message(ca.channel.id, message_id.db())
@@ -267,6 +259,11 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<wire::Channel> {
         let ca = self.channel_access(actor, channel_id).await?;
+        if let Some(rg) = self.thread_replica(&ca).await? {
+            return self
+                .relay_thread_start(actor, &rg, &ca, None, &body, files)
+                .await;
+        }
         if super::forums::is_forum(ca.channel.kind) {
             return self.start_forum_post(actor, ca, body, files, reason).await;
         }
@@ -298,7 +295,6 @@ impl Hearth {
             }
             _ => return Err(Error::Rule(Rule::ChannelType)),
         };
-        self.threads_allowed(&ca).await?;
         ca.require(if kind == 12 {
             perm::CREATE_PRIVATE_THREADS
         } else {
@@ -507,7 +503,9 @@ impl Hearth {
         let Some(mut t) = ca.thread.clone() else {
             return Err(Error::Rule(Rule::ChannelType));
         };
-        self.threads_allowed(&ca).await?;
+        if let Some(rg) = self.thread_replica(&ca).await? {
+            return self.relay_thread_update(actor, &rg, &ca, &body).await;
+        }
         let manage = ca.perms & perm::MANAGE_THREADS != 0;
         let owner = t.owner_id == actor.user.id;
         let mut errs = FieldErrors::new();
@@ -654,7 +652,10 @@ impl Hearth {
         let Some(t) = ca.thread.clone() else {
             return Err(Error::Rule(Rule::ChannelType));
         };
-        self.threads_allowed(&ca).await?;
+        // MANAGE_THREADS is administrative: not relayed (spec/federation.md §14).
+        if self.thread_replica(&ca).await?.is_some() {
+            return Err(Error::Rule(Rule::RemoteGuild));
+        }
         ca.require(perm::MANAGE_THREADS)?;
         let w = Self::thread_wire(&ca.channel, &t, None, None);
         let audit = self.audit_row(
@@ -672,8 +673,21 @@ impl Hearth {
             return Err(Error::Unknown(Unknown::Channel));
         }
         ch.audit(&audit).await?;
+        // Logged as about the thread whatever its audience here (spec/federation.md §6.5).
+        let mut d = Self::thread_event(
+            Event::ThreadDelete,
+            &t,
+            json!({
+                "id": Snowflake::from_db(t.channel_id),
+                "guild_id": Snowflake::from_db(t.guild_id),
+                "parent_id": Snowflake::from_db(t.parent_id),
+                "type": t.kind,
+            }),
+        );
+        let federated = ch.log(super::writer::outbox_item(&d).as_slice()).await?;
         ch.commit().await?;
-        let audience = if t.kind == 12 {
+        d.logged = !federated.is_empty();
+        d.audience = if t.kind == 12 {
             Audience::Users(members.into_iter().map(Snowflake::from_db).collect())
         } else {
             Audience::Guild {
@@ -681,17 +695,7 @@ impl Hearth {
                 channel: Some(Snowflake::from_db(t.parent_id)),
             }
         };
-        self.publish(Self::event_of(
-            Event::ThreadDelete,
-            audience,
-            intents::GUILDS,
-            json!({
-                "id": Snowflake::from_db(t.channel_id),
-                "guild_id": Snowflake::from_db(t.guild_id),
-                "parent_id": Snowflake::from_db(t.parent_id),
-                "type": t.kind,
-            }),
-        ));
+        self.publish(d);
         self.release_files_of(super::media_gc::FilesOf::Channel(t.channel_id));
         Ok(w)
     }
@@ -713,7 +717,9 @@ impl Hearth {
         user: Option<Snowflake>,
     ) -> Result<()> {
         let ca = self.thread_access(actor, thread_id).await?;
-        self.threads_allowed(&ca).await?;
+        if let Some(rg) = self.thread_replica(&ca).await? {
+            return self.relay_thread_member(actor, &rg, &ca, user, true).await;
+        }
         let t = ca.thread.clone().expect("thread_access");
         check_open(&t, ca.perms)?;
         let target = user.map(|u| u.db()).unwrap_or(actor.user.id);
@@ -776,7 +782,9 @@ impl Hearth {
         user: Option<Snowflake>,
     ) -> Result<()> {
         let ca = self.thread_access(actor, thread_id).await?;
-        self.threads_allowed(&ca).await?;
+        if let Some(rg) = self.thread_replica(&ca).await? {
+            return self.relay_thread_member(actor, &rg, &ca, user, false).await;
+        }
         let t = ca.thread.clone().expect("thread_access");
         if t.archived {
             return Err(Error::Rule(Rule::ThreadArchived));

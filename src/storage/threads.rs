@@ -214,7 +214,8 @@ impl Db {
         )
     }
 
-    /// Active threads with their channel's `last_message_id` (for the archiver).
+    /// Active threads of guilds hosted here with their channel's `last_message_id` (for the
+    /// archiver; a replica's threads are archived by their host, which logs it).
     pub async fn unarchived_threads(&self) -> Result<Vec<(ThreadRow, Option<i64>)>> {
         let cols = THREAD_COLS
             .split(", ")
@@ -222,7 +223,8 @@ impl Db {
             .collect::<Vec<_>>()
             .join(", ");
         let q = format!(
-            "SELECT {cols}, c.last_message_id AS last_msg FROM threads t JOIN channels c ON c.id = t.channel_id WHERE t.archived = FALSE"
+            "SELECT {cols}, c.last_message_id AS last_msg FROM threads t JOIN channels c ON c.id = t.channel_id WHERE t.archived = FALSE \
+             AND NOT EXISTS (SELECT 1 FROM remote_guilds r WHERE r.guild_id = t.guild_id)"
         );
         let rows: Vec<UnarchivedRow> =
             on_db!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(q.as_str())).fetch_all(p).await)?;
@@ -368,6 +370,37 @@ impl Change {
     pub async fn set_applied_tags(&mut self, thread: i64, tags: &str) -> Result<()> {
         on_tx!(self, tx => sqlx::query("UPDATE threads SET applied_tags = $1 WHERE channel_id = $2")
             .bind(tags).bind(thread).execute(&mut *tx).await.map(|_| ()))?;
+        Ok(())
+    }
+}
+
+impl Change {
+    /// Inserts or replaces a replica's thread as its host describes it (spec/federation.md
+    /// §6.5): the channel row (name, slow mode, flags, forum settings) and the thread's
+    /// metadata; `members` are added (the creator of a thread just created).
+    pub async fn upsert_replica_thread(
+        &mut self,
+        c: &ChannelRow,
+        t: &ThreadRow,
+        members: &[ThreadMemberRow],
+    ) -> Result<()> {
+        on_tx!(self, tx => {
+            sqlx::query("INSERT INTO channels (id, guild_id, type, name, topic, position, parent_id, nsfw, rate_limit_per_user, bitrate, user_limit, created_at, flags, forum) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                ON CONFLICT (id) DO UPDATE SET name = excluded.name, nsfw = excluded.nsfw, rate_limit_per_user = excluded.rate_limit_per_user, flags = excluded.flags")
+                .bind(c.id).bind(c.guild_id).bind(c.kind).bind(&c.name).bind(&c.topic).bind(c.position)
+                .bind(c.parent_id).bind(c.nsfw).bind(c.rate_limit_per_user).bind(c.bitrate).bind(c.user_limit).bind(c.created_at)
+                .bind(c.flags).bind(&c.forum)
+                .execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO threads (channel_id, guild_id, parent_id, type, owner_id, archived, auto_archive_duration, archive_timestamp, locked, invitable, created_at, applied_tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                ON CONFLICT (channel_id) DO UPDATE SET archived = excluded.archived, auto_archive_duration = excluded.auto_archive_duration, archive_timestamp = excluded.archive_timestamp, locked = excluded.locked, invitable = excluded.invitable, applied_tags = excluded.applied_tags")
+                .bind(t.channel_id).bind(t.guild_id).bind(t.parent_id).bind(t.kind).bind(t.owner_id).bind(t.archived)
+                .bind(t.auto_archive_duration).bind(t.archive_timestamp).bind(t.locked).bind(t.invitable).bind(t.created_at)
+                .bind(&t.applied_tags)
+                .execute(&mut *tx).await?;
+        });
+        for m in members {
+            self.add_thread_member(m).await?;
+        }
         Ok(())
     }
 }

@@ -33,6 +33,7 @@ mod federation_ids;
 mod federation_keys;
 mod federation_media;
 mod federation_pulls;
+mod federation_threads;
 mod federation_transport;
 mod form_bodies;
 mod forum_upkeep;

@@ -22,6 +22,44 @@ pub struct MessageDelete {
     pub guild_id: Option<Snowflake>,
 }
 
+/// `THREAD_DELETE` (Discord "Gateway Events > Thread Delete"): the thread's ids and type.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+pub struct ThreadDelete {
+    pub id: Snowflake,
+    pub guild_id: Snowflake,
+    pub parent_id: Snowflake,
+    #[serde(rename = "type")]
+    pub kind: i64,
+}
+
+/// `THREAD_MEMBERS_UPDATE` (Discord "Gateway Events > Thread Members Update"): who joined
+/// and left thread `id`; `member_count` stops at 50.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+pub struct ThreadMembersUpdate {
+    pub id: Snowflake,
+    pub guild_id: Snowflake,
+    pub member_count: i64,
+    #[serde(default)]
+    pub added_members: Vec<ThreadMemberAdded>,
+    #[serde(default)]
+    pub removed_member_ids: Vec<Snowflake>,
+}
+
+/// An added member of [`ThreadMembersUpdate`]: the thread member object with the guild
+/// `member` (whose user object names the user by handle across federation); the nullable
+/// `presence` Discord adds is not carried across federation.
+#[derive(Debug, Clone, Serialize, Deserialize, Ids)]
+pub struct ThreadMemberAdded {
+    pub id: Snowflake,
+    pub user_id: Snowflake,
+    pub join_timestamp: String,
+    pub flags: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<Snowflake>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<Box<Member>>,
+}
+
 /// `MESSAGE_DELETE_BULK`.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
 pub struct MessageDeleteBulk {
@@ -330,6 +368,11 @@ payloads! {
         GuildDeleteFederated(GuildDeleteFederated),
         InviteCreate(Box<Invite>),
         InviteDelete(InviteDelete),
+        /// A thread or forum post (spec/federation.md §6.5): the thread channel object.
+        ThreadCreate(Box<Channel>),
+        ThreadUpdate(Box<Channel>),
+        ThreadDelete(ThreadDelete),
+        ThreadMembersUpdate(Box<ThreadMembersUpdate>),
         /// Lossy: an EDU, never logged (§8.8).
         TypingStart(Box<TypingStart>),
         /// Lossy: an EDU, never logged (§8.8).
@@ -352,12 +395,8 @@ payloads! {
         MlsMessage,
         ApplicationCommandPermissionsUpdate,
         WebhooksUpdate,
-        ThreadCreate,
-        ThreadUpdate,
-        ThreadDelete,
         ThreadListSync,
         ThreadMemberUpdate,
-        ThreadMembersUpdate,
         MessageAck,
         MessagePollVoteAdd,
         MessagePollVoteRemove,

@@ -50,6 +50,9 @@ pub struct MessagesPage {
 pub struct ActionAnswer {
     /// The message of `message_create` and `message_edit`; `null` for the other ops.
     pub result: Option<Message>,
+    /// The thread of `thread_start` and `thread_update`; absent for the other ops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Box<Channel>>,
     /// The log head after the action.
     pub head: i64,
 }
