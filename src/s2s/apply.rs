@@ -510,6 +510,10 @@ impl Fed<'_> {
             }
             Payload::ThreadMembersUpdate(u) => {
                 let id = u.id.db();
+                // The host's presences are in its ids; ours travel as notices.
+                for m in &mut u.added_members {
+                    m.presence = None;
+                }
                 // A private thread shown to this server by a member added to it was never
                 // delivered with content: it comes with the channel list.
                 if self.db.thread(id).await?.is_none() {

@@ -208,6 +208,31 @@ async fn every_dispatch_a_host_federates_parses_into_its_type_unchanged() {
             .await,
         "delete",
     );
+    // Threads: created, renamed, joined, deleted.
+    let starter = say(&bob, &gen_, "thread starter").await;
+    let th = bob
+        .post(
+            &format!("/channels/{gen_}/messages/{starter}/threads"),
+            json!({"name": "t1"}),
+        )
+        .await;
+    ok(&th, "start thread");
+    let th = s(&th.body["id"]);
+    ok(
+        &bob.patch(&format!("/channels/{th}"), json!({"name": "t2"}))
+            .await,
+        "rename thread",
+    );
+    ok(
+        &dave
+            .put_empty(&format!("/channels/{th}/thread-members/@me"))
+            .await,
+        "join thread",
+    );
+    ok(
+        &bob.delete(&format!("/channels/{th}")).await,
+        "delete thread",
+    );
     add_bot(&bob, &g.id).await;
     ok(
         &bob.delete(&format!("/guilds/{}/members/{dave_id}", g.id))
@@ -745,6 +770,81 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
     let d = rec.expect("MESSAGE_DELETE").await;
     assert_eq!(d["id"], reply_a.as_str());
 
+    // Threads (spec/federation.md §6.5): a thread from a message has the message's id.
+    let t = bob
+        .post(
+            &format!("/channels/{general_b}/messages/{m1_b}/threads"),
+            json!({"name": "t1"}),
+        )
+        .await;
+    ok(&t, "start thread");
+    let d = rec.expect("THREAD_CREATE").await;
+    let thread_a = s(&d["id"]);
+    assert_eq!(thread_a, m1_a, "the thread has its starter's local id");
+    assert_eq!(
+        (
+            d["parent_id"].as_str(),
+            d["owner_id"].as_str(),
+            d["guild_id"].as_str()
+        ),
+        (
+            Some(general_a.as_str()),
+            Some(bob_a.as_str()),
+            Some(gid_a.as_str())
+        )
+    );
+    let j = alice
+        .put_empty(&format!("/channels/{thread_a}/thread-members/@me"))
+        .await;
+    assert_eq!(j.status, 204, "relayed join: {j:?}");
+    let d = rec.expect("THREAD_MEMBERS_UPDATE").await;
+    assert_eq!(
+        (
+            d["id"].as_str(),
+            d["added_members"][0]["user_id"].as_str(),
+            d["added_members"][0]["member"]["user"]["id"].as_str()
+        ),
+        (
+            Some(thread_a.as_str()),
+            Some(alice_a.as_str()),
+            Some(alice_a.as_str())
+        )
+    );
+    assert_eq!(d["added_members"][0]["presence"], Value::Null);
+    ok(
+        &bob.patch(&format!("/channels/{m1_b}"), json!({"name": "t2"}))
+            .await,
+        "rename thread",
+    );
+    let d = rec
+        .expect_where("THREAD_UPDATE", |d| d["name"] == "t2")
+        .await;
+    assert_eq!(d["id"], thread_a.as_str());
+    let db = &a.hearth.db;
+    let thread_rows = format!(
+        "{:?}\n{:?}",
+        db.active_threads(gid_a.parse().unwrap()).await.unwrap(),
+        db.thread_members(thread_a.parse().unwrap(), 0, 100)
+            .await
+            .unwrap()
+    );
+    assert!(thread_rows.contains(&alice_a), "{thread_rows}");
+    let host_now = host_ids(b, &gid_b, since).await;
+    let left = leaked(a, &host_now, &thread_rows, since).await;
+    assert!(
+        left.is_empty(),
+        "host ids {left:?} in the replica's threads:\n{thread_rows}"
+    );
+    ok(
+        &bob.delete(&format!("/channels/{m1_b}")).await,
+        "delete thread",
+    );
+    let d = rec.expect("THREAD_DELETE").await;
+    assert_eq!(
+        (d["id"].as_str(), d["parent_id"].as_str()),
+        (Some(thread_a.as_str()), Some(general_a.as_str()))
+    );
+
     // Invites are logged and delivered, not applied.
     let inv = bob
         .post(
@@ -880,6 +980,10 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
         kinds.insert(t);
     }
     for t in [
+        Event::ThreadCreate,
+        Event::ThreadUpdate,
+        Event::ThreadDelete,
+        Event::ThreadMembersUpdate,
         Event::MessageCreate,
         Event::MessageUpdate,
         Event::MessageDelete,

@@ -46,8 +46,8 @@ pub struct ThreadMembersUpdate {
 }
 
 /// An added member of [`ThreadMembersUpdate`]: the thread member object with the guild
-/// `member` (whose user object names the user by handle across federation); the nullable
-/// `presence` Discord adds is not carried across federation.
+/// `member` (whose user object names the user by handle across federation) and the
+/// nullable `presence` Discord adds.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids)]
 pub struct ThreadMemberAdded {
     pub id: Snowflake,
@@ -58,6 +58,12 @@ pub struct ThreadMemberAdded {
     pub guild_id: Option<Snowflake>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<Box<Member>>,
+    #[ids(
+        skip = "a presence in the host's ids: a member server republishes `null` (presences \
+                cross federation as notices, spec/federation.md §8.8)"
+    )]
+    #[serde(default)]
+    pub presence: Option<Value>,
 }
 
 /// `MESSAGE_DELETE_BULK`.
