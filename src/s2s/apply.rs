@@ -103,6 +103,29 @@ pub(super) fn thread_rows(guild_id: i64, c: &wire::Channel) -> Option<(ChannelRo
     Some((row, t))
 }
 
+/// The row of a scheduled event of the replica (in local ids; its cover is not kept).
+pub(super) fn scheduled_event_row(
+    guild_id: i64,
+    e: &wire::GuildScheduledEvent,
+) -> crate::storage::ScheduledEventRow {
+    crate::storage::ScheduledEventRow {
+        id: e.id.db(),
+        guild_id,
+        channel_id: e.channel_id.map(Snowflake::db),
+        creator_id: e.creator_id.map(Snowflake::db),
+        name: e.name.clone(),
+        description: e.description.clone(),
+        start_at: ts_ms(Some(&e.scheduled_start_time)).unwrap_or(0),
+        end_at: ts_ms(e.scheduled_end_time.as_deref()),
+        privacy_level: i64::from(e.privacy_level),
+        status: e.status.db(),
+        entity_type: e.entity_type.db(),
+        location: e.entity_metadata.as_ref().and_then(|m| m.location.clone()),
+        empty_since: None,
+        image: None,
+    }
+}
+
 /// The row of a message of the replica (in local ids); `pinned_at` is the local pin time
 /// already stored, kept when the message is still pinned.
 pub(super) fn message_row(guild_id: i64, m: &wire::Message, pinned_at: Option<i64>) -> MessageRow {
@@ -179,7 +202,12 @@ pub(super) fn applied(p: &Payload) -> bool {
         | Payload::ThreadCreate(_)
         | Payload::ThreadUpdate(_)
         | Payload::ThreadDelete(_)
-        | Payload::ThreadMembersUpdate(_) => true,
+        | Payload::ThreadMembersUpdate(_)
+        | Payload::GuildScheduledEventCreate(_)
+        | Payload::GuildScheduledEventUpdate(_)
+        | Payload::GuildScheduledEventDelete(_)
+        | Payload::GuildScheduledEventUserAdd(_)
+        | Payload::GuildScheduledEventUserRemove(_) => true,
         Payload::InviteCreate(_)
         | Payload::InviteDelete(_)
         | Payload::TypingStart(_)
@@ -205,6 +233,11 @@ pub(super) fn intent_of(t: Event) -> u64 {
         Event::GuildBanAdd | Event::GuildBanRemove => intents::GUILD_MODERATION,
         Event::TypingStart => intents::GUILD_MESSAGE_TYPING,
         Event::GuildEmojisUpdate => intents::GUILD_EXPRESSIONS,
+        Event::GuildScheduledEventCreate
+        | Event::GuildScheduledEventUpdate
+        | Event::GuildScheduledEventDelete
+        | Event::GuildScheduledEventUserAdd
+        | Event::GuildScheduledEventUserRemove => intents::GUILD_SCHEDULED_EVENTS,
         _ => intents::GUILDS,
     }
 }
@@ -547,6 +580,45 @@ impl Fed<'_> {
                 }
                 channel = Some(id);
             }
+            Payload::GuildScheduledEventCreate(e) | Payload::GuildScheduledEventUpdate(e) => {
+                // An event whose channel this replica does not hold is not shown.
+                if let Some(c) = e.channel_id
+                    && self.db.channel(c.db()).await?.is_none()
+                {
+                    return Ok(None);
+                }
+                // Covers are not fetched from the host: none is shown.
+                e.image = None;
+                self.db
+                    .upsert_replica_scheduled_event(&scheduled_event_row(gid, e))
+                    .await?;
+                e.guild_id = gsf;
+                channel = e.channel_id.map(Snowflake::db);
+            }
+            Payload::GuildScheduledEventDelete(e) => {
+                e.image = None;
+                self.db
+                    .delete_replica_scheduled_event(gid, e.id.db())
+                    .await?;
+                e.guild_id = gsf;
+                channel = e.channel_id.map(Snowflake::db);
+            }
+            Payload::GuildScheduledEventUserAdd(u) | Payload::GuildScheduledEventUserRemove(u) => {
+                let (ev, uid) = (u.guild_scheduled_event_id.db(), u.user_id.db());
+                let Some(row) = self.db.scheduled_event(gid, ev).await? else {
+                    return Ok(None);
+                };
+                // A user this server never met has no row here: her interest is the host's.
+                if self.db.user(uid).await?.is_some() {
+                    if t == Event::GuildScheduledEventUserAdd {
+                        self.db.add_scheduled_event_user(ev, uid).await?;
+                    } else {
+                        self.db.remove_scheduled_event_user(ev, uid).await?;
+                    }
+                }
+                u.guild_id = gsf;
+                channel = row.channel_id;
+            }
             Payload::InviteCreate(_)
             | Payload::InviteDelete(_)
             | Payload::TypingStart(_)
@@ -575,7 +647,7 @@ impl Fed<'_> {
                 channel: channel
                     .filter(|_| {
                         let name = t.as_str();
-                        ["MESSAGE", "CHANNEL", "THREAD"]
+                        ["MESSAGE", "CHANNEL", "THREAD", "GUILD_SCHEDULED_EVENT"]
                             .iter()
                             .any(|p| name.starts_with(p))
                     })

@@ -240,10 +240,22 @@ async fn snapshot(s: &FedState, guild_id: i64, origin: &str, joiner: i64) -> Res
         if g.owner_id != joiner {
             members.push(h.member_wire_by_id(guild_id, g.owner_id, false).await?);
         }
+        let listed: std::collections::HashSet<Snowflake> = channels.iter().map(|c| c.id).collect();
+        let scheduled_events =
+            h.db.scheduled_events(guild_id)
+                .await?
+                .iter()
+                .filter(|e| {
+                    e.channel_id
+                        .is_none_or(|c| listed.contains(&Snowflake::from_db(c)))
+                })
+                .map(crate::service::scheduled_events::event_wire)
+                .collect();
         Ok::<_, Error>(JoinSnapshot {
             guild,
             channels,
             members,
+            scheduled_events,
             member_count: h.db.member_count(guild_id).await?,
             seq,
             hash: hash.clone(),
@@ -566,6 +578,11 @@ async fn execute(
             crate::error::field_error("message_id", "BASE_TYPE_REQUIRED", "This field is required")
         })
     };
+    let need_event = || {
+        sf(&body["event_id"]).ok_or_else(|| {
+            crate::error::field_error("event_id", "BASE_TYPE_REQUIRED", "This field is required")
+        })
+    };
     // The channel must belong to the guild the action was signed for.
     if let Some(ch) = channel {
         let row =
@@ -649,6 +666,14 @@ async fn execute(
         }
         "thread_member_add" => h
             .add_thread_member(&actor, need_channel()?, sf(&body["user_id"]))
+            .await
+            .map(|_| Executed::default()),
+        "event_interest_add" => h
+            .add_scheduled_event_interest(&actor, Snowflake::from_db(gid), need_event()?)
+            .await
+            .map(|_| Executed::default()),
+        "event_interest_remove" => h
+            .remove_scheduled_event_interest(&actor, Snowflake::from_db(gid), need_event()?)
             .await
             .map(|_| Executed::default()),
         "thread_member_remove" => h

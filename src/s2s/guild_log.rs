@@ -485,8 +485,8 @@ async fn writer(
         for ev in pending {
             match ev {
                 // Application commands belong to this server's applications, webhooks to
-                // this server; poll votes, AutoMod, voice and scheduled events are not
-                // federated (yet); THREAD_MEMBER_UPDATE and THREAD_LIST_SYNC are about one
+                // this server; poll votes, AutoMod and voice are not federated (yet);
+                // THREAD_MEMBER_UPDATE and THREAD_LIST_SYNC are about one
                 // user's sessions: never logged.
                 BusEvent::Dispatch(d)
                     if matches!(
@@ -503,11 +503,6 @@ async fn writer(
                             | Event::ThreadMemberUpdate
                             | Event::VoiceStateUpdate
                             | Event::VoiceServerUpdate
-                            | Event::GuildScheduledEventCreate
-                            | Event::GuildScheduledEventUpdate
-                            | Event::GuildScheduledEventDelete
-                            | Event::GuildScheduledEventUserAdd
-                            | Event::GuildScheduledEventUserRemove
                     ) => {}
                 BusEvent::Dispatch(d) if d.logged => {
                     write_group(&log, std::mem::take(&mut group)).await;

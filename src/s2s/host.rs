@@ -180,6 +180,10 @@ impl Fed<'_> {
             for c in &snap.channels {
                 self.upsert_listed(local_gid, c).await?;
             }
+            for e in &snap.scheduled_events {
+                let row = scheduled_event_row(local_gid, e);
+                self.db.upsert_replica_scheduled_event(&row).await?;
+            }
             self.replica_emojis(local_gid, &snap.guild.emojis).await?;
         }
         for m in &snap.members {
@@ -328,17 +332,21 @@ impl Fed<'_> {
                 o.remove("guild_id");
             }
         }
-        // A thread member to add or remove, and a forum post's tags, by their host ids.
-        if let Some(u) = body.get("user_id").and_then(|u| u.as_str()) {
-            let local = u
-                .parse::<u64>()
-                .map_err(|_| Error::Unknown(Unknown::Member))?;
-            let hu = self
-                .db
-                .map_reverse(&rg.host, local as i64)
-                .await?
-                .ok_or(Error::Unknown(Unknown::Member))?;
-            body["user_id"] = json!(hu.to_string());
+        // A thread member to add or remove, a scheduled event, and a forum post's tags, by
+        // their host ids.
+        for (key, unknown) in [
+            ("user_id", Unknown::Member),
+            ("event_id", Unknown::ScheduledEvent),
+        ] {
+            if let Some(v) = body.get(key).and_then(|u| u.as_str()) {
+                let local = v.parse::<u64>().map_err(|_| Error::Unknown(unknown))?;
+                let host = self
+                    .db
+                    .map_reverse(&rg.host, local as i64)
+                    .await?
+                    .ok_or(Error::Unknown(unknown))?;
+                body[key] = json!(host.to_string());
+            }
         }
         if let Some(tags) = body.get("applied_tags").and_then(|t| t.as_array()).cloned() {
             let mut host_tags = vec![];

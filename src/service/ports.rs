@@ -49,6 +49,10 @@ pub enum RelayOp {
     ThreadMemberAdd,
     /// Leave a thread or remove a member (`body.user_id`, absent for oneself).
     ThreadMemberRemove,
+    /// Show interest in a scheduled event (`body.event_id`).
+    EventInterestAdd,
+    /// Withdraw interest in a scheduled event (`body.event_id`).
+    EventInterestRemove,
 }
 
 impl RelayOp {
@@ -69,6 +73,8 @@ impl RelayOp {
             RelayOp::ThreadUpdate => "thread_update",
             RelayOp::ThreadMemberAdd => "thread_member_add",
             RelayOp::ThreadMemberRemove => "thread_member_remove",
+            RelayOp::EventInterestAdd => "event_interest_add",
+            RelayOp::EventInterestRemove => "event_interest_remove",
         }
     }
 }

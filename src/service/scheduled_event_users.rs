@@ -23,8 +23,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::ports::{RelayAction, RelayOp};
 use super::scheduled_events::event_wire;
-use super::{Actor, Hearth, to_value};
+use super::{Actor, GuildAccess, Hearth, to_value};
 use crate::error::{Error, Result, Rule, field_error};
 use crate::events::{Dispatch, Event, intents};
 use crate::snowflake::Snowflake;
@@ -59,6 +60,36 @@ impl Hearth {
         )
     }
 
+    /// In a guild hosted on another server, relays the caller's interest (or its end) in
+    /// `event_id` to the host, which answers for it (spec/federation.md §8.6); `false` in a
+    /// guild hosted here.
+    async fn relay_interest(
+        &self,
+        actor: &Actor,
+        ga: &GuildAccess,
+        event_id: Snowflake,
+        add: bool,
+    ) -> Result<bool> {
+        if ga.guild.host_server.is_none() {
+            return Ok(false);
+        }
+        let rg = self
+            .db
+            .remote_guild(ga.guild.id)
+            .await?
+            .ok_or(Error::Rule(Rule::RemoteGuild))?;
+        let op = if add {
+            RelayOp::EventInterestAdd
+        } else {
+            RelayOp::EventInterestRemove
+        };
+        let body = serde_json::json!({ "event_id": event_id });
+        self.host
+            .relay(self, actor, &rg, RelayAction::new(op).body(body))
+            .await?;
+        Ok(true)
+    }
+
     /// `PUT /guilds/{id}/scheduled-events/{event_id}/users/@me` (204): the caller is
     /// interested.
     pub async fn add_scheduled_event_interest(
@@ -68,8 +99,10 @@ impl Hearth {
         event_id: Snowflake,
     ) -> Result<()> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
-        Self::hosted_here(&ga.guild)?;
         let r = self.visible_event(&ga, event_id).await?;
+        if self.relay_interest(actor, &ga, event_id, true).await? {
+            return Ok(());
+        }
         match self
             .db
             .add_scheduled_event_user(r.id, actor.user.id)
@@ -97,8 +130,10 @@ impl Hearth {
         event_id: Snowflake,
     ) -> Result<()> {
         let ga = self.guild_access(guild_id, actor.user.id).await?;
-        Self::hosted_here(&ga.guild)?;
         let r = self.visible_event(&ga, event_id).await?;
+        if self.relay_interest(actor, &ga, event_id, false).await? {
+            return Ok(());
+        }
         if self
             .db
             .remove_scheduled_event_user(r.id, actor.user.id)

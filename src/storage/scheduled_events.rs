@@ -150,8 +150,8 @@ impl Db {
 
     /// Events due for an automatic transition at `now` (ms): EXTERNAL events SCHEDULED whose
     /// start passed, EXTERNAL events ACTIVE whose end passed, and other events still
-    /// SCHEDULED more than `cancel_after` ms after their start. At most `limit`, oldest
-    /// first.
+    /// SCHEDULED more than `cancel_after` ms after their start, of guilds hosted here (a
+    /// replica's events change with its host's log). At most `limit`, oldest first.
     pub async fn scheduled_events_due(
         &self,
         now: i64,
@@ -162,19 +162,22 @@ impl Db {
             "SELECT ",
             cols!(),
             " FROM scheduled_events WHERE \
-             (status = 1 AND entity_type = 3 AND start_at <= $1) \
+             ((status = 1 AND entity_type = 3 AND start_at <= $1) \
              OR (status = 2 AND entity_type = 3 AND end_at IS NOT NULL AND end_at <= $1) \
-             OR (status = 1 AND entity_type <> 3 AND start_at <= $1 - $2) \
+             OR (status = 1 AND entity_type <> 3 AND start_at <= $1 - $2)) \
+             AND guild_id NOT IN (SELECT guild_id FROM remote_guilds) \
              ORDER BY start_at, id LIMIT $3"
         );
         on_db!(self, p => Ok(sqlx::query_as(q).bind(now).bind(cancel_after).bind(limit).fetch_all(p).await?))
     }
 
-    /// ACTIVE stage and voice events, with whether their channel has anyone in voice.
+    /// ACTIVE stage and voice events of guilds hosted here, with whether their channel has
+    /// anyone in voice.
     pub async fn active_channel_events(&self) -> Result<Vec<ActiveChannelEvent>> {
         let q = "SELECT e.id, e.empty_since, EXISTS (SELECT 1 FROM voice_states v \
                  WHERE v.channel_id = e.channel_id) AS occupied \
-                 FROM scheduled_events e WHERE e.status = 2 AND e.entity_type IN (1, 2) ORDER BY e.id";
+                 FROM scheduled_events e WHERE e.status = 2 AND e.entity_type IN (1, 2) \
+                 AND e.guild_id NOT IN (SELECT guild_id FROM remote_guilds) ORDER BY e.id";
         on_db!(self, p => Ok(sqlx::query_as(q).fetch_all(p).await?))
     }
 
@@ -276,6 +279,33 @@ impl Change {
 }
 
 impl Db {
+    /// Inserts or replaces an event of a replica as its host describes it
+    /// (spec/federation.md §6.5), in one statement.
+    pub async fn upsert_replica_scheduled_event(&self, r: &ScheduledEventRow) -> Result<()> {
+        let q = concat!(
+            "INSERT INTO scheduled_events (",
+            cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id, name = excluded.name, \
+             description = excluded.description, start_at = excluded.start_at, end_at = excluded.end_at, \
+             privacy_level = excluded.privacy_level, status = excluded.status, \
+             entity_type = excluded.entity_type, location = excluded.location, image = excluded.image"
+        );
+        on_db!(self, p => sqlx::query(q)
+            .bind(r.id).bind(r.guild_id).bind(r.channel_id).bind(r.creator_id).bind(&r.name)
+            .bind(&r.description).bind(r.start_at).bind(r.end_at).bind(r.privacy_level)
+            .bind(r.status).bind(r.entity_type).bind(&r.location).bind(r.empty_since).bind(&r.image)
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Deletes an event of a replica (its interested users go with it).
+    pub async fn delete_replica_scheduled_event(&self, guild_id: i64, id: i64) -> Result<()> {
+        on_db!(self, p => sqlx::query("DELETE FROM scheduled_events WHERE id = $1 AND guild_id = $2")
+            .bind(id).bind(guild_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// Marks `user_id` interested in event `event_id` if the event is still SCHEDULED or
     /// ACTIVE, in one statement: `Some(true)` when added, `Some(false)` when already there,
     /// `None` when the event is finished or gone.

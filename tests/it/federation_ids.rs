@@ -30,7 +30,8 @@ const INTENTS: u64 = 1 // GUILDS
     | 1 << 9 // GUILD_MESSAGES
     | 1 << 10 // GUILD_MESSAGE_REACTIONS
     | 1 << 11 // GUILD_MESSAGE_TYPING
-    | 1 << 15; // MESSAGE_CONTENT
+    | 1 << 15 // MESSAGE_CONTENT
+    | 1 << 16; // GUILD_SCHEDULED_EVENTS
 
 const THUMBS: &str = "%F0%9F%91%8D";
 const PARTY: &str = "%F0%9F%8E%89";
@@ -233,6 +234,38 @@ async fn every_dispatch_a_host_federates_parses_into_its_type_unchanged() {
         &bob.delete(&format!("/channels/{th}")).await,
         "delete thread",
     );
+    // Scheduled events: created, changed, interest added and removed, deleted.
+    let start =
+        chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis() + 3_600_000)
+            .unwrap()
+            .to_rfc3339();
+    let end =
+        chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis() + 7_200_000)
+            .unwrap()
+            .to_rfc3339();
+    let ev = bob
+        .post(
+            &format!("/guilds/{}/scheduled-events", g.id),
+            json!({"name": "meetup", "privacy_level": 2, "entity_type": 3,
+                   "scheduled_start_time": start, "scheduled_end_time": end,
+                   "entity_metadata": {"location": "here"}}),
+        )
+        .await;
+    ok(&ev, "create event");
+    let ev = format!("/guilds/{}/scheduled-events/{}", g.id, s(&ev.body["id"]));
+    ok(
+        &bob.patch(&ev, json!({"name": "meetup 2"})).await,
+        "update event",
+    );
+    ok(
+        &dave.put(&format!("{ev}/users/@me"), json!({})).await,
+        "interested",
+    );
+    ok(
+        &dave.delete(&format!("{ev}/users/@me")).await,
+        "not interested",
+    );
+    ok(&bob.delete(&ev).await, "delete event");
     add_bot(&bob, &g.id).await;
     ok(
         &bob.delete(&format!("/guilds/{}/members/{dave_id}", g.id))
@@ -845,6 +878,98 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
         (Some(thread_a.as_str()), Some(general_a.as_str()))
     );
 
+    // Scheduled events (spec/federation.md §6.5).
+    let start =
+        chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis() + 3_600_000)
+            .unwrap()
+            .to_rfc3339();
+    let voice = bob
+        .post(
+            &format!("/guilds/{gid_b}/channels"),
+            json!({"name": "voice", "type": 2}),
+        )
+        .await;
+    ok(&voice, "voice channel");
+    let voice_b = s(&voice.body["id"]);
+    let voice_a = s(&rec
+        .expect_where("CHANNEL_CREATE", |d| d["name"] == "voice")
+        .await["id"]);
+    let ev = bob
+        .post(
+            &format!("/guilds/{gid_b}/scheduled-events"),
+            json!({"name": "meetup", "privacy_level": 2, "entity_type": 2,
+                   "channel_id": voice_b, "scheduled_start_time": start}),
+        )
+        .await;
+    ok(&ev, "create event");
+    let ev_b = s(&ev.body["id"]);
+    let d = rec.expect("GUILD_SCHEDULED_EVENT_CREATE").await;
+    let ev_a = s(&d["id"]);
+    assert_ne!(ev_a, ev_b);
+    assert_eq!(
+        (
+            d["guild_id"].as_str(),
+            d["channel_id"].as_str(),
+            d["creator_id"].as_str()
+        ),
+        (
+            Some(gid_a.as_str()),
+            Some(voice_a.as_str()),
+            Some(bob_a.as_str())
+        )
+    );
+    let on_a = format!("/guilds/{gid_a}/scheduled-events/{ev_a}");
+    ok(
+        &alice.put(&format!("{on_a}/users/@me"), json!({})).await,
+        "relayed interest",
+    );
+    let d = rec.expect("GUILD_SCHEDULED_EVENT_USER_ADD").await;
+    assert_eq!(
+        (
+            d["guild_scheduled_event_id"].as_str(),
+            d["user_id"].as_str(),
+            d["guild_id"].as_str()
+        ),
+        (
+            Some(ev_a.as_str()),
+            Some(alice_a.as_str()),
+            Some(gid_a.as_str())
+        )
+    );
+    ok(
+        &alice.delete(&format!("{on_a}/users/@me")).await,
+        "relayed disinterest",
+    );
+    let d = rec.expect("GUILD_SCHEDULED_EVENT_USER_REMOVE").await;
+    assert_eq!(d["user_id"], alice_a.as_str());
+    let on_b = format!("/guilds/{gid_b}/scheduled-events/{ev_b}");
+    ok(
+        &bob.patch(&on_b, json!({"name": "meetup 2"})).await,
+        "update event",
+    );
+    let d = rec.expect("GUILD_SCHEDULED_EVENT_UPDATE").await;
+    assert_eq!(
+        (d["id"].as_str(), d["name"].as_str()),
+        (Some(ev_a.as_str()), Some("meetup 2"))
+    );
+    let ev_row = format!(
+        "{:?}",
+        a.hearth
+            .db
+            .scheduled_events(gid_a.parse().unwrap())
+            .await
+            .unwrap()
+    );
+    let host_now = host_ids(b, &gid_b, since).await;
+    let left = leaked(a, &host_now, &ev_row, since).await;
+    assert!(
+        left.is_empty(),
+        "host ids {left:?} in the replica's events:\n{ev_row}"
+    );
+    ok(&bob.delete(&on_b).await, "delete event");
+    let d = rec.expect("GUILD_SCHEDULED_EVENT_DELETE").await;
+    assert_eq!(d["id"], ev_a.as_str());
+
     // Invites are logged and delivered, not applied.
     let inv = bob
         .post(
@@ -980,6 +1105,11 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
         kinds.insert(t);
     }
     for t in [
+        Event::GuildScheduledEventCreate,
+        Event::GuildScheduledEventUpdate,
+        Event::GuildScheduledEventDelete,
+        Event::GuildScheduledEventUserAdd,
+        Event::GuildScheduledEventUserRemove,
         Event::ThreadCreate,
         Event::ThreadUpdate,
         Event::ThreadDelete,

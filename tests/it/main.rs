@@ -27,6 +27,7 @@ mod erasure;
 mod event_covers;
 mod federation_accounts;
 mod federation_delivery;
+mod federation_events;
 mod federation_guilds;
 mod federation_history;
 mod federation_ids;

@@ -379,6 +379,12 @@ payloads! {
         ThreadUpdate(Box<Channel>),
         ThreadDelete(ThreadDelete),
         ThreadMembersUpdate(Box<ThreadMembersUpdate>),
+        /// Guild scheduled events and interest in them (spec/federation.md §6.5).
+        GuildScheduledEventCreate(Box<crate::GuildScheduledEvent>),
+        GuildScheduledEventUpdate(Box<crate::GuildScheduledEvent>),
+        GuildScheduledEventDelete(Box<crate::GuildScheduledEvent>),
+        GuildScheduledEventUserAdd(crate::ScheduledEventUserChange),
+        GuildScheduledEventUserRemove(crate::ScheduledEventUserChange),
         /// Lossy: an EDU, never logged (§8.8).
         TypingStart(Box<TypingStart>),
         /// Lossy: an EDU, never logged (§8.8).
@@ -386,11 +392,6 @@ payloads! {
     }
     never {
         Ready,
-        GuildScheduledEventCreate,
-        GuildScheduledEventUpdate,
-        GuildScheduledEventDelete,
-        GuildScheduledEventUserAdd,
-        GuildScheduledEventUserRemove,
         ChannelRecipientAdd,
         ChannelRecipientRemove,
         Resumed,

@@ -16,10 +16,15 @@ use crate::{Channel, Guild, Member, Message};
 pub struct JoinSnapshot {
     /// The guild with its roles.
     pub guild: Guild,
-    /// The channels (with overwrites) some member of the joining server may view.
+    /// The channels (with overwrites) some member of the joining server may view, then the
+    /// active threads they may view.
     pub channels: Vec<Channel>,
     /// The joiner's member object, and the owner's if different.
     pub members: Vec<Member>,
+    /// The open (SCHEDULED or ACTIVE) scheduled events outside channels or in one of
+    /// `channels`; absent from hosts that predate it.
+    #[serde(default)]
+    pub scheduled_events: Vec<crate::GuildScheduledEvent>,
     pub member_count: i64,
     /// The log position the snapshot is at (0: empty log).
     pub seq: i64,

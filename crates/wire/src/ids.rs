@@ -194,6 +194,8 @@ no_ids!(
     crate::OverwriteType,
     crate::InteractionType,
     crate::Event,
+    crate::ScheduledEventStatus,
+    crate::ScheduledEventEntityType,
 );
 
 /// A value Hearth never produces: the element type of lists it always sends empty (guild

@@ -1,17 +1,18 @@
 //! Guild scheduled events (Discord "Resources > Guild Scheduled Event"): the event object, its
 //! interested users, the bodies of the create and modify routes, and the payload of
 //! `GUILD_SCHEDULED_EVENT_USER_ADD`/`_REMOVE` ("Gateway Events > Guild Scheduled Event User
-//! Add"). Scheduled events belong to the guild's host and never cross federation, so these
-//! types have no [`crate::ids::Ids`].
+//! Add"). The event object and the interest payload cross federation (spec/federation.md
+//! §6.5), so they implement [`crate::ids::Ids`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ids::Ids;
 use crate::util::double_option;
 use crate::{Member, ScheduledEventEntityType, ScheduledEventStatus, Snowflake, User};
 
 /// Guild scheduled event object ("Guild Scheduled Event Structure").
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 pub struct GuildScheduledEvent {
     pub id: Snowflake,
     pub guild_id: Snowflake,
@@ -45,11 +46,12 @@ pub struct GuildScheduledEvent {
     pub image: Option<String>,
     /// Always `null`: Hearth has no recurring events.
     #[schema(value_type = Option<Object>)]
+    #[ids(skip = "always null")]
     pub recurrence_rule: Option<Value>,
 }
 
 /// Entity metadata ("Guild Scheduled Event Entity Metadata").
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 pub struct EntityMetadata {
     /// Where an EXTERNAL event takes place, 1 to 100 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,7 +134,7 @@ pub struct ModifyScheduledEventBody {
 }
 
 /// Payload of `GUILD_SCHEDULED_EVENT_USER_ADD` and `_REMOVE`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 pub struct ScheduledEventUserChange {
     pub guild_scheduled_event_id: Snowflake,
     pub user_id: Snowflake,
