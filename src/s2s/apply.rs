@@ -162,10 +162,17 @@ pub(super) fn message_row(guild_id: i64, m: &wire::Message, pinned_at: Option<i6
         webhook_avatar: m.webhook_id.and_then(|_| m.author.avatar.clone()),
         interaction: crate::service::interactions::stored_interaction(m),
         components: crate::service::components::stored_components(&m.components),
-        // Polls are not federated (docs/discord-compatibility.md "Polls"): a replica's
-        // message has none.
-        poll: None,
-        poll_open_until: None,
+        // The poll as sent (its results are counted here from the logged votes); open
+        // until its end unless the host finalized it (spec/federation.md §6.5).
+        poll: m.poll.as_ref().and_then(|p| {
+            let mut p = p.clone();
+            p.results = None;
+            serde_json::to_string(&p).ok()
+        }),
+        poll_open_until: m.poll.as_ref().and_then(|p| {
+            let finalized = p.results.as_ref().is_some_and(|r| r.is_finalized);
+            (!finalized).then(|| ts_ms(p.expiry.as_deref()).unwrap_or(i64::MAX))
+        }),
         // Filled by the caller from `Fed::localize_attachments` (spec/federation.md §17).
         attachments: vec![],
     }
@@ -207,7 +214,9 @@ pub(super) fn applied(p: &Payload) -> bool {
         | Payload::GuildScheduledEventUpdate(_)
         | Payload::GuildScheduledEventDelete(_)
         | Payload::GuildScheduledEventUserAdd(_)
-        | Payload::GuildScheduledEventUserRemove(_) => true,
+        | Payload::GuildScheduledEventUserRemove(_)
+        | Payload::MessagePollVoteAdd(_)
+        | Payload::MessagePollVoteRemove(_) => true,
         Payload::InviteCreate(_)
         | Payload::InviteDelete(_)
         | Payload::TypingStart(_)
@@ -233,6 +242,7 @@ pub(super) fn intent_of(t: Event) -> u64 {
         Event::GuildBanAdd | Event::GuildBanRemove => intents::GUILD_MODERATION,
         Event::TypingStart => intents::GUILD_MESSAGE_TYPING,
         Event::GuildEmojisUpdate => intents::GUILD_EXPRESSIONS,
+        Event::MessagePollVoteAdd | Event::MessagePollVoteRemove => intents::GUILD_MESSAGE_POLLS,
         Event::GuildScheduledEventCreate
         | Event::GuildScheduledEventUpdate
         | Event::GuildScheduledEventDelete
@@ -618,6 +628,17 @@ impl Fed<'_> {
                 }
                 u.guild_id = gsf;
                 channel = row.channel_id;
+            }
+            Payload::MessagePollVoteAdd(v) | Payload::MessagePollVoteRemove(v) => {
+                let (c, m) = (v.channel_id.db(), v.message_id.db());
+                if self.db.message(c, m).await?.is_none() {
+                    return Ok(None);
+                }
+                let add = t == Event::MessagePollVoteAdd;
+                self.db
+                    .replica_poll_vote(m, i64::from(v.answer_id), v.user_id.db(), add)
+                    .await?;
+                channel = Some(c);
             }
             Payload::InviteCreate(_)
             | Payload::InviteDelete(_)

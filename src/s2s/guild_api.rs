@@ -440,7 +440,7 @@ async fn once(
             // rebuild it from the change's payload.
             let executed = r.executed.as_deref();
             let result = match body.content["op"].as_str() {
-                Some("message_create" | "message_edit") => Executed {
+                Some("message_create" | "message_edit" | "poll_end") => Executed {
                     message: executed
                         .and_then(|d| serde_json::from_str::<wire::Message>(d).ok())
                         .map(|mut m| {
@@ -668,6 +668,15 @@ async fn execute(
             .add_thread_member(&actor, need_channel()?, sf(&body["user_id"]))
             .await
             .map(|_| Executed::default()),
+        "poll_vote" => {
+            let b: wire::PollVoteBody = crate::http::parse_json(body.to_string().as_bytes())?;
+            h.poll_vote(&actor, need_channel()?, need_message()?, b)
+                .await
+                .map(|_| Executed::default())
+        }
+        "poll_end" => Ok(Executed::message(
+            h.end_poll(&actor, need_channel()?, need_message()?).await?,
+        )),
         "event_interest_add" => h
             .add_scheduled_event_interest(&actor, Snowflake::from_db(gid), need_event()?)
             .await

@@ -485,7 +485,7 @@ async fn writer(
         for ev in pending {
             match ev {
                 // Application commands belong to this server's applications, webhooks to
-                // this server; poll votes, AutoMod and voice are not federated (yet);
+                // this server; AutoMod and voice are not federated (yet);
                 // THREAD_MEMBER_UPDATE and THREAD_LIST_SYNC are about one
                 // user's sessions: never logged.
                 BusEvent::Dispatch(d)
@@ -493,8 +493,6 @@ async fn writer(
                         d.event,
                         Event::ApplicationCommandPermissionsUpdate
                             | Event::WebhooksUpdate
-                            | Event::MessagePollVoteAdd
-                            | Event::MessagePollVoteRemove
                             | Event::AutoModerationRuleCreate
                             | Event::AutoModerationRuleUpdate
                             | Event::AutoModerationRuleDelete

@@ -348,6 +348,23 @@ impl Fed<'_> {
                 body[key] = json!(host.to_string());
             }
         }
+        // A poll's custom emoji, by their host ids (an unknown one stays: the host refuses it).
+        if let Some(answers) = body
+            .pointer_mut("/poll/answers")
+            .and_then(|a| a.as_array_mut())
+        {
+            for a in answers {
+                let Some(id) = a.pointer_mut("/poll_media/emoji/id") else {
+                    continue;
+                };
+                let local = id.as_str().and_then(|i| i.parse::<u64>().ok());
+                if let Some(l) = local
+                    && let Some(h) = self.db.map_reverse(&rg.host, l as i64).await?
+                {
+                    *id = json!(h.to_string());
+                }
+            }
+        }
         if let Some(tags) = body.get("applied_tags").and_then(|t| t.as_array()).cloned() {
             let mut host_tags = vec![];
             for t in tags {

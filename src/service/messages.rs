@@ -208,13 +208,6 @@ impl Hearth {
         let refs = body.attachments.take().unwrap_or_default();
         let uploads = refs.iter().any(|r| r.uploaded_filename.is_some());
         if let Some(rg) = self.replica_of(&ca).await? {
-            if body.poll.is_some() {
-                return Err(field_error(
-                    "poll",
-                    "POLLS_NOT_FEDERATED",
-                    "Polls cannot be sent to a guild hosted on another server.",
-                ));
-            }
             if !files.is_empty() || uploads {
                 return Err(super::attachments::files_not_federated());
             }

@@ -20,8 +20,9 @@
 //!   closes it (`is_finalized: true`), announces MESSAGE_UPDATE and posts a POLL_RESULT
 //!   message (type 46, replying to the poll, with Discord's `poll_result` embed).
 //!
-//! Polls are not federated: a poll cannot be sent to a guild hosted on another server, and
-//! member servers receive a hosted guild's poll messages without their poll.
+//! In a guild hosted on another server, sending a poll, voting and ending one's poll go to
+//! the host (spec/federation.md §8.6); member servers count the votes the host logs and
+//! follow its finalization (it alone runs the expiry).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::ports::{RelayAction, RelayOp};
 use super::{Actor, ChannelAccess, Hearth, to_value, writer};
 use crate::error::{Error, FieldErrors, Refusal, Result, Rule, Unknown, field_error};
 use crate::events::{Audience, Dispatch, Event, intents};
@@ -320,6 +322,15 @@ impl Hearth {
         if actor.is_bot() {
             return Err(refused(Refusal::PollVotingBlocked));
         }
+        if let Some(rg) = self.replica_of(&ca).await? {
+            let body = serde_json::to_value(&body).map_err(Error::internal)?;
+            let action = RelayAction::new(RelayOp::PollVote)
+                .channel(ca.channel.id)
+                .message(m.id)
+                .body(body);
+            self.host.relay(self, actor, &rg, action).await?;
+            return Ok(());
+        }
         let mut errs = FieldErrors::new();
         let mut ids: Vec<i64> = vec![];
         for (i, v) in body.answer_ids.iter().enumerate() {
@@ -430,9 +441,16 @@ impl Hearth {
         channel_id: Snowflake,
         message_id: Snowflake,
     ) -> Result<wire::Message> {
-        let (_, m, mut poll) = self.poll_message(actor, channel_id, message_id).await?;
+        let (ca, m, mut poll) = self.poll_message(actor, channel_id, message_id).await?;
         if m.author_id != actor.user.id || m.webhook_id.is_some() {
             return Err(Error::MissingPermissions);
+        }
+        if let Some(rg) = self.replica_of(&ca).await? {
+            let action = RelayAction::new(RelayOp::PollEnd)
+                .channel(ca.channel.id)
+                .message(m.id);
+            let r = self.host.relay(self, actor, &rg, action).await?;
+            return self.replicated_message(&ca, r.message, actor).await;
         }
         let now = now_ms();
         poll.expiry = Some(wire::iso(now));

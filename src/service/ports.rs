@@ -53,6 +53,10 @@ pub enum RelayOp {
     EventInterestAdd,
     /// Withdraw interest in a scheduled event (`body.event_id`).
     EventInterestRemove,
+    /// Vote on a poll (`message`; body as `wire::PollVoteBody`).
+    PollVote,
+    /// End one's poll now (`message`).
+    PollEnd,
 }
 
 impl RelayOp {
@@ -75,6 +79,8 @@ impl RelayOp {
             RelayOp::ThreadMemberRemove => "thread_member_remove",
             RelayOp::EventInterestAdd => "event_interest_add",
             RelayOp::EventInterestRemove => "event_interest_remove",
+            RelayOp::PollVote => "poll_vote",
+            RelayOp::PollEnd => "poll_end",
         }
     }
 }

@@ -646,7 +646,7 @@ impl Db {
                 while end < rows.len() && ids.insert(rows[end].id) {
                     end += 1;
                 }
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components) ");
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components, poll, poll_open_until) ");
                 qb.push_values(&rows[start..end], |mut b, m| {
                     b.push_bind(m.id).push_bind(m.channel_id).push_bind(m.guild_id).push_bind(m.author_id)
                         .push_bind(&m.content).push_bind(&m.embeds).push_bind(m.kind).push_bind(m.flags)
@@ -655,10 +655,11 @@ impl Db {
                         .push_bind(m.reference_channel_id).push_bind(m.reference_guild_id)
                         .push_bind(&m.nonce).push_bind(m.edited_at).push_bind(m.pinned_at)
                         .push_bind(m.webhook_id).push_bind(&m.webhook_name).push_bind(&m.webhook_avatar)
-                        .push_bind(&m.interaction).push_bind(&m.components);
+                        .push_bind(&m.interaction).push_bind(&m.components)
+                        .push_bind(&m.poll).push_bind(m.poll_open_until);
                 });
                 // An update keeps an existing pin time (the host says only whether it is pinned).
-                qb.push(" ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at, components = excluded.components,
+                qb.push(" ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at, components = excluded.components, poll = excluded.poll, poll_open_until = excluded.poll_open_until,
                     pinned_at = CASE WHEN excluded.pinned_at IS NULL THEN NULL ELSE COALESCE(messages.pinned_at, excluded.pinned_at) END");
                 // Run sizes vary: keep these one-off statements out of the statement cache.
                 qb.build().persistent(false).execute(&mut *tx).await?;
@@ -863,14 +864,14 @@ impl Db {
     pub async fn upsert_message(&self, m: &MessageRow) -> Result<u64> {
         on_db!(self, p => {
             let mut tx = write_tx!(self, p);
-            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-                ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at, pinned_at = excluded.pinned_at, components = excluded.components")
+            sqlx::query("INSERT INTO messages (id, channel_id, guild_id, author_id, content, embeds, kind, flags, tts, mention_everyone, mentions, mention_roles, reference_message_id, reference_channel_id, reference_guild_id, nonce, edited_at, pinned_at, webhook_id, webhook_name, webhook_avatar, interaction, components, poll, poll_open_until)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
+                ON CONFLICT (id) DO UPDATE SET content = excluded.content, embeds = excluded.embeds, flags = excluded.flags, mention_everyone = excluded.mention_everyone, mentions = excluded.mentions, mention_roles = excluded.mention_roles, edited_at = excluded.edited_at, pinned_at = excluded.pinned_at, components = excluded.components, poll = excluded.poll, poll_open_until = excluded.poll_open_until")
                 .bind(m.id).bind(m.channel_id).bind(m.guild_id).bind(m.author_id).bind(&m.content).bind(&m.embeds)
                 .bind(m.kind).bind(m.flags).bind(m.tts).bind(m.mention_everyone).bind(&m.mentions).bind(&m.mention_roles)
                 .bind(m.reference_message_id).bind(m.reference_channel_id).bind(m.reference_guild_id).bind(&m.nonce)
                 .bind(m.edited_at).bind(m.pinned_at).bind(m.webhook_id).bind(&m.webhook_name).bind(&m.webhook_avatar)
-                .bind(&m.interaction).bind(&m.components)
+                .bind(&m.interaction).bind(&m.components).bind(&m.poll).bind(m.poll_open_until)
                 .execute(&mut *tx).await?;
             // Its attachments as the host lists them now (an edit may have removed some).
             let released = super::attachments::upsert_replica_attachments!(tx, std::slice::from_ref(m), super::now_ms());

@@ -70,6 +70,25 @@ impl Db {
         })
     }
 
+    /// A vote on a replica's poll as its host logged it (spec/federation.md §6.5): with
+    /// `add`, `user_id`'s vote for `answer_id` is recorded, else removed; one statement.
+    pub async fn replica_poll_vote(
+        &self,
+        message_id: i64,
+        answer_id: i64,
+        user_id: i64,
+        add: bool,
+    ) -> Result<()> {
+        let q = if add {
+            "INSERT INTO poll_votes (message_id, answer_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM poll_votes WHERE message_id = $1 AND answer_id = $2 AND user_id = $3"
+        };
+        on_db!(self, p => sqlx::query(q).bind(message_id).bind(answer_id).bind(user_id)
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// The vote counts of the polls among `message_ids`, with whether `viewer` voted each
     /// answer (answers without votes have no row).
     pub async fn poll_counts(&self, message_ids: &[i64], viewer: i64) -> Result<Vec<PollCount>> {
@@ -131,18 +150,20 @@ impl Db {
     }
 
     /// Up to `limit` open polls that ended at or before `now`: `(message id, channel id)`,
-    /// the earliest first.
+    /// the earliest first; a replica's polls are finalized by their host, which logs it.
     pub async fn due_polls(&self, now: i64, limit: i64) -> Result<Vec<(i64, i64)>> {
         Ok(
-            on_db!(self, p => sqlx::query_as("SELECT id, channel_id FROM messages WHERE poll_open_until IS NOT NULL AND poll_open_until <= $1 ORDER BY poll_open_until LIMIT $2")
+            on_db!(self, p => sqlx::query_as("SELECT id, channel_id FROM messages WHERE poll_open_until IS NOT NULL AND poll_open_until <= $1 \
+             AND (guild_id IS NULL OR guild_id NOT IN (SELECT guild_id FROM remote_guilds)) ORDER BY poll_open_until LIMIT $2")
             .bind(now).bind(limit).fetch_all(p).await)?,
         )
     }
 
-    /// When the next open poll ends (ms), if any is open.
+    /// When the next open poll of a message of this server or a DM ends (ms), if any is open.
     pub async fn next_poll_end(&self) -> Result<Option<i64>> {
         Ok(
-            on_db!(self, p => sqlx::query_scalar("SELECT MIN(poll_open_until) FROM messages WHERE poll_open_until IS NOT NULL")
+            on_db!(self, p => sqlx::query_scalar("SELECT MIN(poll_open_until) FROM messages WHERE poll_open_until IS NOT NULL \
+             AND (guild_id IS NULL OR guild_id NOT IN (SELECT guild_id FROM remote_guilds))")
             .fetch_one(p).await)?,
         )
     }

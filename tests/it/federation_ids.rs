@@ -31,7 +31,8 @@ const INTENTS: u64 = 1 // GUILDS
     | 1 << 10 // GUILD_MESSAGE_REACTIONS
     | 1 << 11 // GUILD_MESSAGE_TYPING
     | 1 << 15 // MESSAGE_CONTENT
-    | 1 << 16; // GUILD_SCHEDULED_EVENTS
+    | 1 << 16 // GUILD_SCHEDULED_EVENTS
+    | 1 << 24; // GUILD_MESSAGE_POLLS
 
 const THUMBS: &str = "%F0%9F%91%8D";
 const PARTY: &str = "%F0%9F%8E%89";
@@ -234,6 +235,21 @@ async fn every_dispatch_a_host_federates_parses_into_its_type_unchanged() {
         &bob.delete(&format!("/channels/{th}")).await,
         "delete thread",
     );
+    // A poll's votes.
+    let p = bob
+        .post(
+            &format!("/channels/{gen_}/messages"),
+            json!({"poll": {"question": {"text": "q"}, "answers": [
+                {"poll_media": {"text": "x"}}, {"poll_media": {"text": "y"}}]}}),
+        )
+        .await;
+    ok(&p, "poll");
+    let votes = format!("/channels/{gen_}/polls/{}/answers/@me", s(&p.body["id"]));
+    ok(
+        &dave.put(&votes, json!({"answer_ids": ["1"]})).await,
+        "vote",
+    );
+    ok(&dave.put(&votes, json!({"answer_ids": []})).await, "unvote");
     // Scheduled events: created, changed, interest added and removed, deleted.
     let start =
         chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis() + 3_600_000)
@@ -878,6 +894,46 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
         (Some(thread_a.as_str()), Some(general_a.as_str()))
     );
 
+    // A poll and a relayed vote (spec/federation.md §6.5).
+    let p = bob
+        .post(
+            &format!("/channels/{general_b}/messages"),
+            json!({"poll": {"question": {"text": "q"}, "answers": [
+                {"poll_media": {"text": "x"}}, {"poll_media": {"text": "y"}}]}}),
+        )
+        .await;
+    ok(&p, "poll");
+    let d = rec
+        .expect_where("MESSAGE_CREATE", |d| d["poll"]["question"]["text"] == "q")
+        .await;
+    let poll_a = s(&d["id"]);
+    let votes = format!("/channels/{general_a}/polls/{poll_a}/answers/@me");
+    ok(
+        &alice.put(&votes, json!({"answer_ids": ["2"]})).await,
+        "relayed vote",
+    );
+    let d = rec.expect("MESSAGE_POLL_VOTE_ADD").await;
+    assert_eq!(
+        (
+            d["user_id"].as_str(),
+            d["message_id"].as_str(),
+            d["channel_id"].as_str(),
+            d["guild_id"].as_str()
+        ),
+        (
+            Some(alice_a.as_str()),
+            Some(poll_a.as_str()),
+            Some(general_a.as_str()),
+            Some(gid_a.as_str())
+        )
+    );
+    ok(
+        &alice.put(&votes, json!({"answer_ids": []})).await,
+        "relayed unvote",
+    );
+    let d = rec.expect("MESSAGE_POLL_VOTE_REMOVE").await;
+    assert_eq!(d["answer_id"], 2);
+
     // Scheduled events (spec/federation.md §6.5).
     let start =
         chrono::DateTime::from_timestamp_millis(chrono::Utc::now().timestamp_millis() + 3_600_000)
@@ -1105,6 +1161,8 @@ async fn a_replica_receives_every_event_kind_and_keeps_no_host_id() {
         kinds.insert(t);
     }
     for t in [
+        Event::MessagePollVoteAdd,
+        Event::MessagePollVoteRemove,
         Event::GuildScheduledEventCreate,
         Event::GuildScheduledEventUpdate,
         Event::GuildScheduledEventDelete,

@@ -33,6 +33,7 @@ mod federation_history;
 mod federation_ids;
 mod federation_keys;
 mod federation_media;
+mod federation_polls;
 mod federation_pulls;
 mod federation_threads;
 mod federation_transport;

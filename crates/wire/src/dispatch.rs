@@ -385,6 +385,9 @@ payloads! {
         GuildScheduledEventDelete(Box<crate::GuildScheduledEvent>),
         GuildScheduledEventUserAdd(crate::ScheduledEventUserChange),
         GuildScheduledEventUserRemove(crate::ScheduledEventUserChange),
+        /// One answer of one voter of a poll (spec/federation.md §6.5).
+        MessagePollVoteAdd(crate::PollVote),
+        MessagePollVoteRemove(crate::PollVote),
         /// Lossy: an EDU, never logged (§8.8).
         TypingStart(Box<TypingStart>),
         /// Lossy: an EDU, never logged (§8.8).
@@ -405,8 +408,6 @@ payloads! {
         ThreadListSync,
         ThreadMemberUpdate,
         MessageAck,
-        MessagePollVoteAdd,
-        MessagePollVoteRemove,
         RelationshipAdd,
         RelationshipRemove,
         InteractionCreate,

@@ -91,7 +91,7 @@ pub struct PollVoters {
 }
 
 /// `MESSAGE_POLL_VOTE_ADD` and `MESSAGE_POLL_VOTE_REMOVE` (Discord "Gateway Events >
-/// Message Poll Vote Add"): one answer of one voter. Never crosses federation.
+/// Message Poll Vote Add"): one answer of one voter; logged by a federated guild's host.
 #[derive(Debug, Clone, Serialize, Deserialize, Ids, utoipa::ToSchema)]
 pub struct PollVote {
     pub user_id: Snowflake,
