@@ -25,6 +25,10 @@ use crate::wire::{self, ChannelType, MessageType};
 pub const AUTO_ARCHIVE_DURATIONS: [i64; 4] = [60, 1440, 4320, 10080];
 /// The duration of a thread created without one (minutes).
 pub const DEFAULT_AUTO_ARCHIVE: i64 = 4320;
+/// A message followed by at least this many messages in its channel is old: a thread
+/// started from it is announced by a THREAD_CREATED message, as Discord announces threads
+/// of old messages (the number is Hearth's; Discord documents none).
+pub const OLD_STARTER_AFTER: i64 = 5;
 
 /// The caller's permissions in a thread out of those in its parent: SEND_MESSAGES holds
 /// exactly when SEND_MESSAGES_IN_THREADS does, so every check of SEND_MESSAGES (messages,
@@ -374,11 +378,23 @@ impl Hearth {
             join_timestamp: now,
             flags: 0,
         };
-        // A public thread started without a message is announced in its parent by a
+        // A public thread started without a message, or from an old one (followed by at
+        // least [`OLD_STARTER_AFTER`] messages), is announced in its parent by a
         // THREAD_CREATED message (type 18) of its creator: the thread's name, with a
         // `message_reference` to the thread (Discord "Message Types > Thread Created
         // messages"); private threads are not.
-        let notice = (!from_message && kind != 12).then(|| MessageRow {
+        let old_starter = from_message
+            && self
+                .db
+                .messages(
+                    ca.channel.id,
+                    crate::storage::Page::After(id),
+                    OLD_STARTER_AFTER,
+                )
+                .await?
+                .len() as i64
+                >= OLD_STARTER_AFTER;
+        let notice = (kind != 12 && (!from_message || old_starter)).then(|| MessageRow {
             id: self.next_id(),
             content: c.name.clone().unwrap_or_default(),
             reference_channel_id: Some(id),
@@ -425,7 +441,7 @@ impl Hearth {
         if let Some(m) = &notice {
             ch.insert_system_message(m).await?;
             // Its MESSAGE_CREATE is logged through the outbox with the change, after the
-            // thread's events (which do not cross federation).
+            // thread's events.
             events.push(self.thread_created_message(ca, actor, m)?);
         }
         self.commit(ch, events).await?;

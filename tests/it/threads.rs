@@ -709,8 +709,8 @@ async fn a_public_thread_without_a_message_is_announced_in_its_parent() {
     assert_eq!(parent.body["last_message_id"], ev["id"]);
 
     // A private thread is not announced (the owner makes it: CREATE_PRIVATE_THREADS is not a
-    // default), nor is a thread started from a message (its starter message is there
-    // already).
+    // default), nor is a thread started from a recent message (its starter message is in
+    // view).
     let r = c
         .owner
         .post(
@@ -752,6 +752,45 @@ async fn a_public_thread_without_a_message_is_announced_in_its_parent() {
         .get(&format!("/channels/{chan}/messages?limit=1"))
         .await;
     assert_eq!(hist.body[0]["id"], json!(msg), "{hist:?}");
+
+    // A thread from an old message (followed by OLD_STARTER_AFTER = 5 messages) is announced.
+    let old = say(bob, chan, "an old one").await;
+    for i in 0..5 {
+        say(bob, chan, &format!("later {i}")).await;
+    }
+    // (The owner starts them: @everyone lost CREATE_PUBLIC_THREADS above.)
+    let r = thread_from(&c.owner, chan, &old, json!({"name": "elder"})).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let ev = gw
+        .expect_where("MESSAGE_CREATE", |d| {
+            d["type"] == 18 && d["content"] == "elder"
+        })
+        .await;
+    assert_eq!(ev["message_reference"]["channel_id"], old.as_str());
+    let hist = c
+        .owner
+        .get(&format!("/channels/{chan}/messages?limit=1"))
+        .await;
+    assert_eq!(
+        (
+            hist.body[0]["type"].as_u64(),
+            hist.body[0]["content"].as_str()
+        ),
+        (Some(18), Some("elder")),
+        "{hist:?}"
+    );
+    // One message short of old: no announcement.
+    let recent = say(bob, chan, "recent").await;
+    for i in 0..4 {
+        say(bob, chan, &format!("after {i}")).await;
+    }
+    let r = thread_from(&c.owner, chan, &recent, json!({"name": "young"})).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let hist = c
+        .owner
+        .get(&format!("/channels/{chan}/messages?limit=1"))
+        .await;
+    assert_eq!(hist.body[0]["content"], "after 3", "{hist:?}");
 }
 
 /// Discord's THREAD_MEMBERS_UPDATE gives each added member its guild `member` and nullable
