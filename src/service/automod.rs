@@ -4,19 +4,19 @@
 //! code: Discord documents none). Matching is in [`super::automod_match`], enforcement on
 //! messages in [`super::automod_exec`].
 //!
-//! Checks (400 50035 at the field's path): `name` 1-100 characters; `event_type`
-//! MESSAGE_SEND; `trigger_type` KEYWORD (6 per guild), KEYWORD_PRESET (1), MENTION_SPAM (1)
-//! or SPAM (1; Hearth's documented repeat rule, [`super::automod_spam`]) — the per-guild
-//! count is decided in the writing transaction (code
-//! `AUTO_MODERATION_MAX_RULES_OF_TYPE_EXCEEDED`). MEMBER_PROFILE rules are refused
-//! (`AUTO_MODERATION_TRIGGER_TYPE_UNSUPPORTED`): Hearth does not check profiles, and a rule
-//! that is accepted but never triggers would mislead. Trigger
-//! metadata per Discord's field limits ([`MAX_KEYWORDS`] ...), regular expressions compiled
-//! with a size limit; actions: BLOCK_MESSAGE (`custom_message` ≤ 150), SEND_ALERT_MESSAGE
-//! (`channel_id`: a text channel of the guild), TIMEOUT (KEYWORD and MENTION_SPAM only,
-//! 1-2419200 s, needs MODERATE_MEMBERS: 403 50013); BLOCK_MEMBER_INTERACTION belongs to
-//! MEMBER_PROFILE rules and is refused. `exempt_roles` (≤ 20) and `exempt_channels` (≤ 50)
-//! must name roles and channels of the guild.
+//! Checks (400 50035 at the field's path): `name` 1-100 characters; `trigger_type` KEYWORD
+//! (6 per guild), KEYWORD_PRESET (1), MENTION_SPAM (1), SPAM (1; Hearth's documented repeat
+//! rule, [`super::automod_spam`]) with `event_type` MESSAGE_SEND, or MEMBER_PROFILE (1) with
+//! MEMBER_UPDATE ([`super::automod_profile`]; `AUTO_MODERATION_EVENT_TYPE_INVALID`
+//! otherwise) — the per-guild count is decided in the writing transaction (code
+//! `AUTO_MODERATION_MAX_RULES_OF_TYPE_EXCEEDED`). Trigger metadata per Discord's field
+//! limits ([`MAX_KEYWORDS`] ...; MEMBER_PROFILE's as KEYWORD's), regular expressions
+//! compiled with a size limit; actions: BLOCK_MESSAGE (`custom_message` ≤ 150),
+//! SEND_ALERT_MESSAGE (`channel_id`: a text channel of the guild), TIMEOUT (KEYWORD and
+//! MENTION_SPAM only, 1-2419200 s, needs MODERATE_MEMBERS: 403 50013) for message rules;
+//! BLOCK_MEMBER_INTERACTION, and only it, for MEMBER_PROFILE rules
+//! (`AUTO_MODERATION_ACTION_INVALID` otherwise). `exempt_roles` (≤ 20) and
+//! `exempt_channels` (≤ 50) must name roles and channels of the guild.
 //!
 //! Every change is one transaction with its audit entry (AUTO_MODERATION_RULE_CREATE 140,
 //! _UPDATE 141, _DELETE 142) and is announced with AUTO_MODERATION_RULE_CREATE/UPDATE/DELETE
@@ -386,22 +386,25 @@ impl Hearth {
                 format!("Must be between 1 and {MAX_NAME} in length."),
             );
         }
+        // MEMBER_PROFILE rules run when a member's profile changes, the others on messages.
+        let profile = trigger == Trig::MemberProfile;
         match body.event_type {
             None => errs.add("event_type", "BASE_TYPE_REQUIRED", "This field is required"),
-            Some(AutoModEventType::MessageSend) => {}
+            Some(AutoModEventType::MessageSend) if !profile => {}
+            Some(AutoModEventType::MemberUpdate) if profile => {}
             Some(_) => errs.add(
                 "event_type",
-                "AUTO_MODERATION_EVENT_TYPE_UNSUPPORTED",
-                "Only MESSAGE_SEND (1) rules are supported by this server.",
+                "AUTO_MODERATION_EVENT_TYPE_INVALID",
+                if profile {
+                    "MEMBER_PROFILE rules take the MEMBER_UPDATE (2) event type."
+                } else {
+                    "Only MEMBER_PROFILE rules take MEMBER_UPDATE (2); use MESSAGE_SEND (1)."
+                },
             ),
         }
         match trigger {
             Trig::Keyword | Trig::KeywordPreset | Trig::MentionSpam | Trig::Spam => {}
-            Trig::MemberProfile => errs.add(
-                "trigger_type",
-                "AUTO_MODERATION_TRIGGER_TYPE_UNSUPPORTED",
-                "MEMBER_PROFILE rules are not supported by this server.",
-            ),
+            Trig::MemberProfile => {}
             Trig::Unknown(_) if body.trigger_type.is_none() => {}
             Trig::Unknown(_) => errs.add(
                 "trigger_type",
@@ -430,7 +433,21 @@ impl Hearth {
                         );
                     }
                     let md = &a.metadata;
+                    // A profile rule only quarantines; message rules never do.
+                    if profile != (a.kind == Act::BlockMemberInteraction) {
+                        errs.add(
+                            format!("{p}.type"),
+                            "AUTO_MODERATION_ACTION_INVALID",
+                            if profile {
+                                "MEMBER_PROFILE rules take BLOCK_MEMBER_INTERACTION (4) only."
+                            } else {
+                                "BLOCK_MEMBER_INTERACTION (4) is for MEMBER_PROFILE rules."
+                            },
+                        );
+                        continue;
+                    }
                     match a.kind {
+                        Act::BlockMemberInteraction => {}
                         Act::BlockMessage => {
                             if md
                                 .custom_message
@@ -480,7 +497,7 @@ impl Hearth {
                             }
                             ga.require(perm::MODERATE_MEMBERS)?;
                         }
-                        Act::BlockMemberInteraction | Act::Unknown(_) => errs.add(
+                        Act::Unknown(_) => errs.add(
                             format!("{p}.type"),
                             "AUTO_MODERATION_ACTION_INVALID",
                             "Unsupported action type for this rule.",

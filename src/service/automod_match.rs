@@ -151,12 +151,14 @@ impl Compiled {
             || channels.iter().any(|c| self.exempt_channels.contains(c))
     }
 
-    /// Checks message content against the rule's trigger; `mentions`: the number of unique
-    /// user and role mentions in it. `None` when it does not trigger (or the trigger type is
-    /// not checked on messages).
+    /// Checks message content (or, for a MEMBER_PROFILE rule, one field of a profile)
+    /// against the rule's trigger; `mentions`: the number of unique user and role mentions
+    /// in it. `None` when it does not trigger (or the trigger type checks no text).
     pub fn check(&self, content: &str, mentions: usize) -> Option<Hit> {
         match self.rule.trigger_type {
-            AutoModTriggerType::Keyword | AutoModTriggerType::KeywordPreset => {
+            AutoModTriggerType::Keyword
+            | AutoModTriggerType::KeywordPreset
+            | AutoModTriggerType::MemberProfile => {
                 let text = Lowered::new(content);
                 for k in &self.keywords {
                     for (s, e) in find_keyword(&text.lower, k) {

@@ -280,6 +280,8 @@ impl Hearth {
                 .await?;
                 self.publish_presence_to_guild(actor.user.id, inv.guild_id)
                     .await;
+                // Her profile against the guild's MEMBER_PROFILE rule.
+                self.automod_profile(inv.guild_id, actor.user.id).await?;
             }
             // Nothing written: end the transaction before reading more (below).
             JoinOutcome::AlreadyMember => ch.rollback().await?,

@@ -179,8 +179,9 @@ impl Hearth {
         let mut changes = vec![];
         if let Some(nick) = &body.nick {
             if target == actor.user.id {
-                if !perm::has(ga.base(), perm::CHANGE_NICKNAME)
-                    && !perm::has(ga.base(), perm::MANAGE_NICKNAMES)
+                let base = ga.base_unquarantined();
+                if !perm::has(base, perm::CHANGE_NICKNAME)
+                    && !perm::has(base, perm::MANAGE_NICKNAMES)
                 {
                     return Err(Error::MissingPermissions);
                 }
@@ -320,6 +321,13 @@ impl Hearth {
         let mut w = self
             .commit_member_change(ch, ga.guild.id, user.as_ref(), target, new_roles.is_some())
             .await?;
+        // A new nickname (or new roles, which may exempt her) against MEMBER_PROFILE rules.
+        if nick.is_some() || new_roles.is_some() {
+            self.automod_profile(ga.guild.id, target).await?;
+            if let Some(m) = self.db.member(ga.guild.id, target).await? {
+                w.flags = m.flags as u64;
+            }
+        }
         if let Some(Some(v)) = voice_now {
             w.mute = v.mute;
             w.deaf = v.deaf;
@@ -492,6 +500,10 @@ impl Hearth {
                                 tracing::warn!(error = %e, gid, "profile change: member update failed");
                             }
                         }
+                        // Her new names against the guild's MEMBER_PROFILE rule.
+                        if let Err(e) = self.automod_profile(gid, user.id).await {
+                            tracing::warn!(error = %e, gid, "profile change: profile check failed");
+                        }
                         return;
                     };
                     if !self.config.federation.enabled {
@@ -551,7 +563,7 @@ impl Hearth {
         let user = self.db.user(actor.user.id).await?;
         let ch = self.db.change(Lock::Guild(guild_id)).await?;
         self.commit_member_change(ch, guild_id, user.as_ref(), actor.user.id, false)
-            .await
-            .map(|_| ())
+            .await?;
+        self.automod_profile(guild_id, actor.user.id).await
     }
 }

@@ -27,6 +27,7 @@ pub mod auth;
 pub mod automod;
 pub mod automod_exec;
 pub mod automod_match;
+pub mod automod_profile;
 pub mod automod_spam;
 pub mod backoff;
 pub mod bots;
@@ -221,6 +222,15 @@ impl GuildAccess {
         let rp = self.role_perms();
         perm::base_permissions(&self.ctx(&rp))
     }
+    /// Guild-level permissions as if AutoMod did not hold the member: a member quarantined
+    /// for her profile may still change her nickname to leave the quarantine
+    /// ([`automod_profile`]).
+    pub fn base_unquarantined(&self) -> Permissions {
+        let rp = self.role_perms();
+        let mut ctx = self.ctx(&rp);
+        ctx.timed_out = self.member.as_ref().is_some_and(timed_out);
+        perm::base_permissions(&ctx)
+    }
     fn ctx<'a>(&self, rp: &'a [(Snowflake, Permissions)]) -> MemberContext<'a> {
         MemberContext {
             guild_id: Snowflake::from_db(self.guild.id),
@@ -228,7 +238,11 @@ impl GuildAccess {
             user_id: Snowflake::from_db(self.user_id),
             everyone: self.everyone(),
             roles: rp,
-            timed_out: self.member.as_ref().is_some_and(timed_out),
+            // A member quarantined by AutoMod is held like a timed-out one.
+            timed_out: self
+                .member
+                .as_ref()
+                .is_some_and(|m| timed_out(m) || automod_profile::quarantined(m)),
         }
     }
     /// Channel permissions with overwrites (Discord `compute_overwrites`).
@@ -723,7 +737,7 @@ impl Hearth {
             premium_since: None,
             deaf: false,
             mute: false,
-            flags: 0,
+            flags: m.flags as u64,
             pending: false,
             communication_disabled_until: m
                 .communication_disabled_until
@@ -892,6 +906,7 @@ pub mod audit_action {
     pub const AUTO_MODERATION_BLOCK_MESSAGE: i64 = 143;
     pub const AUTO_MODERATION_FLAG_TO_CHANNEL: i64 = 144;
     pub const AUTO_MODERATION_USER_COMMUNICATION_DISABLED: i64 = 145;
+    pub const AUTO_MODERATION_QUARANTINE_USER: i64 = 146;
 }
 
 /// Serializes a wire value for a dispatch payload (`null` if it cannot be serialized).

@@ -61,6 +61,19 @@ impl Db {
 }
 
 impl Change {
+    /// Sets the guild member flags of `user_id` in `guild_id` (migration 0043); whether the
+    /// member exists.
+    pub async fn set_member_flags(
+        &mut self,
+        guild_id: i64,
+        user_id: i64,
+        flags: i64,
+    ) -> Result<bool> {
+        let n = on_tx!(self, tx => sqlx::query("UPDATE members SET flags = $1 WHERE guild_id = $2 AND user_id = $3")
+            .bind(flags).bind(guild_id).bind(user_id).execute(&mut *tx).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
     /// The number of rules of `trigger_type` in a guild (for the per-guild limits, inside
     /// the writing change).
     pub async fn count_automod_rules(&mut self, guild_id: i64, trigger_type: i64) -> Result<i64> {

@@ -81,6 +81,10 @@ pub struct MemberRow {
     /// End of the member's timeout, ms; `None` or past when not timed out (migration 0021).
     #[sqlx(default)]
     pub communication_disabled_until: Option<i64>,
+    /// Discord's guild member flags that Hearth keeps: AUTOMOD_QUARANTINED_USERNAME
+    /// (migration 0043).
+    #[sqlx(default)]
+    pub flags: i64,
 }
 
 /// A guild as one user sees it ([`Db::guild_view`]).
@@ -103,6 +107,7 @@ pub(super) struct GuildViewRow {
     m_nick: Option<String>,
     m_joined_at: Option<i64>,
     m_timeout: Option<i64>,
+    m_flags: Option<i64>,
     r_id: Option<i64>,
     r_name: Option<String>,
     r_color: Option<i64>,
@@ -659,7 +664,7 @@ pub(super) const CHANNEL_VIEW_SQL: &str = "SELECT c.id AS c_id, c.guild_id AS c_
         c.last_message_id AS c_last_message_id, c.last_pin_timestamp AS c_last_pin_timestamp, c.created_at AS c_created_at,
         c.flags AS c_flags, c.forum AS c_forum,
         x.ow_target, x.ow_kind, x.ow_allow, x.ow_deny,
-        g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at, m.communication_disabled_until AS m_timeout,
+        g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at, m.communication_disabled_until AS m_timeout, m.flags AS m_flags,
         r.id AS r_id, r.name AS r_name, r.color AS r_color, r.hoist AS r_hoist, r.position AS r_position,
         r.permissions AS r_permissions, r.managed AS r_managed, r.mentionable AS r_mentionable, r.bot_id AS r_bot_id,
         EXISTS (SELECT 1 FROM member_roles mr WHERE mr.guild_id = g.id AND mr.user_id = $2 AND mr.role_id = r.id) AS r_mine
@@ -723,7 +728,7 @@ pub(super) fn channel_view_of(
 }
 
 /// `SELECT` of a guild (`$1`) as user `$2` sees it: member row, roles, the user's roles.
-pub(super) const GUILD_VIEW_SQL: &str = "SELECT g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at, m.communication_disabled_until AS m_timeout,
+pub(super) const GUILD_VIEW_SQL: &str = "SELECT g.*, m.user_id AS m_user, m.nick AS m_nick, m.joined_at AS m_joined_at, m.communication_disabled_until AS m_timeout, m.flags AS m_flags,
         r.id AS r_id, r.name AS r_name, r.color AS r_color, r.hoist AS r_hoist, r.position AS r_position,
         r.permissions AS r_permissions, r.managed AS r_managed, r.mentionable AS r_mentionable, r.bot_id AS r_bot_id,
         EXISTS (SELECT 1 FROM member_roles mr WHERE mr.guild_id = g.id AND mr.user_id = $2 AND mr.role_id = r.id) AS r_mine
@@ -743,6 +748,7 @@ pub(super) fn guild_view_of(guild_id: i64, rows: Vec<GuildViewRow>) -> Option<Gu
             nick: first.m_nick.clone(),
             joined_at,
             communication_disabled_until: first.m_timeout,
+            flags: first.m_flags.unwrap_or(0),
         }),
         _ => None,
     };

@@ -324,10 +324,29 @@ async fn rule_bodies_are_checked_with_discords_limits() {
     );
     assert_eq!(post(spam(json!([{"type": 1}]))).await.status, 200);
     assert_field_error(&post(spam(json!([{"type": 1}]))).await, "trigger_type");
-    // Types this server does not enforce are refused rather than silently ignored.
-    let profile = json!({"name": "p", "event_type": 2, "trigger_type": 6,
-        "trigger_metadata": {"keyword_filter": ["x"]}, "actions": [{"type": 4}]});
-    assert_field_error(&post(profile).await, "trigger_type");
+    // MEMBER_PROFILE: the MEMBER_UPDATE event and the BLOCK_MEMBER_INTERACTION action only,
+    // one per guild; that action and that event nowhere else.
+    let profile = |event: u8, action: u8| {
+        json!({"name": "p", "event_type": event, "trigger_type": 6,
+               "trigger_metadata": {"keyword_filter": ["x"]}, "actions": [{"type": action}]})
+    };
+    assert_field_error(&post(profile(1, 4)).await, "event_type");
+    assert_field_error(&post(profile(2, 1)).await, "actions.0.type");
+    assert_eq!(post(profile(2, 4)).await.status, 200);
+    assert_field_error(&post(profile(2, 4)).await, "trigger_type");
+    assert_field_error(
+        &post(keyword_rule(
+            "kq",
+            json!(["a"]),
+            json!([]),
+            json!([{"type": 4}]),
+        ))
+        .await,
+        "actions.0.type",
+    );
+    let mut on_update = keyword_rule("ku", json!(["a"]), json!([]), block.clone());
+    on_update["event_type"] = json!(2);
+    assert_field_error(&post(on_update).await, "event_type");
     // Mention spam needs its limit (1-50); one such rule per guild.
     let mention = |limit: Value| {
         json!({"name": "m", "event_type": 1, "trigger_type": 5,
@@ -384,9 +403,9 @@ async fn rule_bodies_are_checked_with_discords_limits() {
         .await;
     assert_err(&r, 403, 50013);
     // Nothing was stored by the refused bodies: 6 keyword rules, one preset, one mention
-    // spam and one spam rule.
+    // spam, one spam and one member profile rule.
     let list = c.moder.1.get(&path).await;
-    assert_eq!(list.body.as_array().unwrap().len(), 9, "{list:?}");
+    assert_eq!(list.body.as_array().unwrap().len(), 10, "{list:?}");
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod attachments;
 mod auth;
 mod authz;
 mod automod;
+mod automod_profile;
 mod bad_input;
 mod cluster;
 mod command_index;
