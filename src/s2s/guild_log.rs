@@ -485,8 +485,8 @@ async fn writer(
         for ev in pending {
             match ev {
                 // Application commands belong to this server's applications, webhooks to
-                // this server; poll votes, AutoMod, voice and scheduled events are not
-                // federated (yet); THREAD_MEMBER_UPDATE and THREAD_LIST_SYNC are about one
+                // this server; poll votes, AutoMod, voice, scheduled events and stage
+                // instances are not federated (yet); THREAD_MEMBER_UPDATE and THREAD_LIST_SYNC are about one
                 // user's sessions: never logged.
                 BusEvent::Dispatch(d)
                     if matches!(
@@ -508,6 +508,9 @@ async fn writer(
                             | Event::GuildScheduledEventDelete
                             | Event::GuildScheduledEventUserAdd
                             | Event::GuildScheduledEventUserRemove
+                            | Event::StageInstanceCreate
+                            | Event::StageInstanceUpdate
+                            | Event::StageInstanceDelete
                     ) => {}
                 BusEvent::Dispatch(d) if d.logged => {
                     write_group(&log, std::mem::take(&mut group)).await;

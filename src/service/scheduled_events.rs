@@ -98,7 +98,7 @@ pub(crate) fn event_wire(r: &ScheduledEventRow) -> wire::GuildScheduledEvent {
         privacy_level: r.privacy_level as u8,
         status: Status::from_db(r.status),
         entity_type: Kind::from_db(r.entity_type),
-        entity_id: None,
+        entity_id: r.entity_id.map(Snowflake::from_db),
         entity_metadata: (Kind::from_db(r.entity_type) == Kind::External).then(|| {
             wire::EntityMetadata {
                 location: r.location.clone(),
@@ -457,6 +457,7 @@ impl Hearth {
             location,
             empty_since: None,
             image: None,
+            entity_id: None,
         })
     }
 
@@ -735,6 +736,8 @@ impl Hearth {
         }
         row.id = old.id;
         row.creator_id = old.creator_id;
+        // Set by a stage instance only ([`super::stage_instances`]).
+        row.entity_id = old.entity_id;
         // The cover last (its bytes before the row names them), once for all rounds.
         row.image = self.cover_for(&old, body.image.clone(), cover).await?;
         row.status = status.db();
