@@ -141,9 +141,9 @@ impl Hearth {
         )
     }
 
-    /// The caller's view of `channel_id` as a stage route needs it: the channel access and
-    /// its guild's. Errors: 404 10003, 403 50001 (channel routes' rules), 400 50024 for a DM
-    /// or a channel that is not a stage channel.
+    /// The caller's view of `channel_id` as a stage write needs it: the channel access and
+    /// its guild's. Errors: 404 10003, 403 50001 (channel routes' rules), 403 50001 in a guild
+    /// hosted on another server, 400 50024 for a DM or a channel that is not a stage channel.
     async fn stage_channel(
         &self,
         actor: &Actor,
@@ -153,6 +153,7 @@ impl Hearth {
         let Some(ga) = ca.guild.clone() else {
             return Err(Error::Rule(Rule::ChannelType));
         };
+        Self::hosted_here(&ga.guild)?;
         if ChannelType::from_db(ca.channel.kind) != ChannelType::GuildStageVoice {
             return Err(Error::Rule(Rule::ChannelType));
         }
@@ -195,7 +196,6 @@ impl Hearth {
             unreachable!("checked above");
         };
         let (ca, ga) = self.stage_channel(actor, channel_id).await?;
-        Self::hosted_here(&ga.guild)?;
         ca.require(STAGE_MODERATOR)?;
         let row = StageInstanceRow {
             id: self.next_id(),
@@ -283,7 +283,6 @@ impl Hearth {
         check_privacy(body.privacy_level, &mut errs);
         errs.into_result()?;
         let (ca, ga) = self.stage_channel(actor, channel_id).await?;
-        Self::hosted_here(&ga.guild)?;
         ca.require(STAGE_MODERATOR)?;
         let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
         Self::locked_stage_moderator(&mut ch, &ga, ca.channel.id).await?;
@@ -327,7 +326,6 @@ impl Hearth {
         reason: Option<&str>,
     ) -> Result<()> {
         let (ca, ga) = self.stage_channel(actor, channel_id).await?;
-        Self::hosted_here(&ga.guild)?;
         ca.require(STAGE_MODERATOR)?;
         let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
         Self::locked_stage_moderator(&mut ch, &ga, ca.channel.id).await?;
