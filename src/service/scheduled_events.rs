@@ -31,6 +31,10 @@
 //! collector, and a picture stored for a change that failed is deleted. Audited as
 //! `image_hash`.
 //!
+//! Stage instances ([`super::stage_instances`]): a stage started for a STAGE_INSTANCE event
+//! sets the event's `entity_id` (kept by edits and once the stage ended), starts it, and
+//! completes it when it ends.
+//!
 //! Status: a modify may move SCHEDULED -> ACTIVE, ACTIVE -> COMPLETED and SCHEDULED ->
 //! CANCELED (others: 50035 on `status`); any change of a COMPLETED or CANCELED event is 400
 //! 180000. A guild holds at most [`MAX_OPEN_EVENTS`] SCHEDULED or ACTIVE events (400

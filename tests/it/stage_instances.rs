@@ -664,7 +664,9 @@ async fn the_stage_ends_when_the_last_voice_state_leaves() {
     let si_id = s(&r.body["id"]);
     watch.expect("STAGE_INSTANCE_CREATE").await;
     let d = watch
-        .expect_where("GUILD_SCHEDULED_EVENT_UPDATE", |d| d["id"] == ev_id.as_str())
+        .expect_where("GUILD_SCHEDULED_EVENT_UPDATE", |d| {
+            d["id"] == ev_id.as_str()
+        })
         .await;
     assert_eq!(d["status"], 2, "started with the stage: {d}");
 
