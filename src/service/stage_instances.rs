@@ -191,10 +191,11 @@ impl Hearth {
         }
         let topic = check_topic(body.topic.as_deref(), true, &mut errs);
         check_privacy(body.privacy_level, &mut errs);
-        errs.into_result()?;
+        // Either missing has its error in `errs`.
         let (Some(channel_id), Some(topic)) = (body.channel_id, topic) else {
-            unreachable!("checked above");
+            return Err(Error::InvalidForm(errs));
         };
+        errs.into_result()?;
         let (ca, ga) = self.stage_channel(actor, channel_id).await?;
         ca.require(STAGE_MODERATOR)?;
         let row = StageInstanceRow {
