@@ -46,6 +46,8 @@ pub enum Unknown {
     VoiceState,
     /// 10070.
     ScheduledEvent,
+    /// 10067: the channel has no live stage instance.
+    StageInstance,
 }
 
 impl Unknown {
@@ -72,6 +74,7 @@ impl Unknown {
             Unknown::AutomodRule => (10000, "Unknown Auto Moderation Rule"),
             Unknown::VoiceState => (10065, "Unknown Voice State"),
             Unknown::ScheduledEvent => (10070, "Unknown Guild Scheduled Event"),
+            Unknown::StageInstance => (10067, "Unknown Stage Instance"),
         }
     }
 }

@@ -31,6 +31,7 @@ mod passkeys;
 mod polls;
 mod scheduled_events;
 mod search;
+mod stage_instances;
 mod threads;
 mod uploads;
 mod voice;
@@ -370,6 +371,7 @@ pub fn routes() -> Router<Arc<Hearth>> {
         .merge(threads::routes())
         .merge(voice::routes())
         .merge(scheduled_events::routes())
+        .merge(stage_instances::routes())
 }
 
 /// Routes outside the API prefix: liveness and readiness.

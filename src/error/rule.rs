@@ -123,6 +123,8 @@ pub enum Rule {
     MaxScheduledEvents,
     /// 400 / 180000: a change of a COMPLETED or CANCELED scheduled event.
     EventFinished,
+    /// 400 / 150006: a stage instance for a stage channel that already has one.
+    StageAlreadyOpen,
     /// 400 / 40032: a voice action (mute, deafen, move, disconnect) on a member who is not
     /// connected to voice.
     NotInVoice,
@@ -326,6 +328,7 @@ impl Rule {
                 "Maximum number of uncompleted guild scheduled events reached (100)",
             ),
             Rule::EventFinished => (S::BAD_REQUEST, 180000, "Cannot update a finished event"),
+            Rule::StageAlreadyOpen => (S::BAD_REQUEST, 150006, "The Stage is already open"),
             Rule::MaxPinnedPosts => (
                 S::BAD_REQUEST,
                 30047,

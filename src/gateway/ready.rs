@@ -8,8 +8,8 @@
 //!   for READY's `read_state` entries.
 //! - What the snapshots do not hold is read for all of the user's guilds, DMs, blocks and
 //!   read states at once ([`Hearth::ready_read_state`], [`Hearth::ready_private`],
-//!   [`Hearth::ready_guilds`]): at most 17 storage calls for a user session with the GUILDS
-//!   intent (12 for a bot, which has no read states, DMs or blocks in READY), however many
+//!   [`Hearth::ready_guilds`]): at most 18 storage calls for a user session with the GUILDS
+//!   intent (13 for a bot, which has no read states, DMs or blocks in READY), however many
 //!   guilds, DMs and read states it has. A guild whose snapshot the gateway does not hold
 //!   yet (nobody connected since it last changed) costs one snapshot load more, once.
 //! - [`Gateway::ready_stats`] reports the storage calls of the session starts

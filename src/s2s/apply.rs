@@ -123,6 +123,8 @@ pub(super) fn scheduled_event_row(
         location: e.entity_metadata.as_ref().and_then(|m| m.location.clone()),
         empty_since: None,
         image: None,
+        // The host's stage instance (stage instances stay on the host), in local ids.
+        entity_id: e.entity_id.map(Snowflake::db),
     }
 }
 

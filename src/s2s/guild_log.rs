@@ -485,7 +485,7 @@ async fn writer(
         for ev in pending {
             match ev {
                 // Application commands belong to this server's applications, webhooks to
-                // this server; AutoMod and voice are not federated (yet);
+                // this server; AutoMod, voice and stage instances are not federated (yet);
                 // THREAD_MEMBER_UPDATE and THREAD_LIST_SYNC are about one
                 // user's sessions: never logged.
                 BusEvent::Dispatch(d)
@@ -501,6 +501,9 @@ async fn writer(
                             | Event::ThreadMemberUpdate
                             | Event::VoiceStateUpdate
                             | Event::VoiceServerUpdate
+                            | Event::StageInstanceCreate
+                            | Event::StageInstanceUpdate
+                            | Event::StageInstanceDelete
                     ) => {}
                 BusEvent::Dispatch(d) if d.logged => {
                     write_group(&log, std::mem::take(&mut group)).await;

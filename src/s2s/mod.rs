@@ -31,6 +31,7 @@ use crate::error::{Error, FedRefusal, Result};
 use crate::service::Hearth;
 use crate::storage::Db;
 
+mod actions;
 mod apply;
 pub mod client;
 pub mod delivery;

@@ -481,9 +481,11 @@ impl Hearth {
             reason,
         );
         let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
-        // Its scheduled events go with it, announced before the channel (the gateway still
-        // knows who sees it).
-        let (mut events, covers) = self.channel_events_gone(&mut ch, ca.channel.id).await?;
+        // Its stage instance and scheduled events go with it, announced before the channel
+        // (the gateway still knows who sees it).
+        let stage = Self::channel_stage_gone(&mut ch, ca.channel.id).await?;
+        let (gone, covers) = self.channel_events_gone(&mut ch, ca.channel.id).await?;
+        let mut events: Vec<_> = stage.into_iter().chain(gone).collect();
         let Some(threads) = ch.delete_channel(ca.channel.id).await? else {
             return Err(Error::Unknown(Unknown::Channel));
         };

@@ -22,6 +22,7 @@ use crate::wire::{self, ChannelType, OverwriteType};
 pub(crate) use audit_changes::{change, changes_between};
 
 pub mod attachments;
+pub mod audit_action;
 pub mod audit_changes;
 pub mod auth;
 pub mod automod;
@@ -89,6 +90,7 @@ pub mod setup;
 pub mod slowmode;
 pub mod snapshot;
 pub mod sniff;
+pub mod stage_instances;
 pub mod thread_audit;
 pub mod thread_lists;
 pub mod thread_relay;
@@ -859,54 +861,6 @@ impl Hearth {
             reason: reason.map(|r| r.chars().take(512).collect()),
         }
     }
-}
-
-/// Audit log action types used (Discord "Audit Log Events").
-pub mod audit_action {
-    pub const GUILD_UPDATE: i64 = 1;
-    pub const CHANNEL_CREATE: i64 = 10;
-    pub const CHANNEL_UPDATE: i64 = 11;
-    pub const CHANNEL_DELETE: i64 = 12;
-    pub const CHANNEL_OVERWRITE_CREATE: i64 = 13;
-    pub const CHANNEL_OVERWRITE_UPDATE: i64 = 14;
-    pub const CHANNEL_OVERWRITE_DELETE: i64 = 15;
-    pub const MEMBER_KICK: i64 = 20;
-    pub const MEMBER_BAN_ADD: i64 = 22;
-    pub const MEMBER_BAN_REMOVE: i64 = 23;
-    pub const MEMBER_UPDATE: i64 = 24;
-    pub const MEMBER_ROLE_UPDATE: i64 = 25;
-    pub const MEMBER_MOVE: i64 = 26;
-    pub const MEMBER_DISCONNECT: i64 = 27;
-    pub const BOT_ADD: i64 = 28;
-    pub const ROLE_CREATE: i64 = 30;
-    pub const ROLE_UPDATE: i64 = 31;
-    pub const ROLE_DELETE: i64 = 32;
-    pub const INVITE_CREATE: i64 = 40;
-    pub const INVITE_DELETE: i64 = 42;
-    pub const WEBHOOK_CREATE: i64 = 50;
-    pub const WEBHOOK_UPDATE: i64 = 51;
-    pub const WEBHOOK_DELETE: i64 = 52;
-    pub const EMOJI_CREATE: i64 = 60;
-    pub const EMOJI_UPDATE: i64 = 61;
-    pub const EMOJI_DELETE: i64 = 62;
-    pub const MESSAGE_DELETE: i64 = 72;
-    pub const MESSAGE_BULK_DELETE: i64 = 73;
-    pub const MESSAGE_PIN: i64 = 74;
-    pub const MESSAGE_UNPIN: i64 = 75;
-    pub const GUILD_SCHEDULED_EVENT_CREATE: i64 = 100;
-    pub const GUILD_SCHEDULED_EVENT_UPDATE: i64 = 101;
-    pub const GUILD_SCHEDULED_EVENT_DELETE: i64 = 102;
-    pub const THREAD_CREATE: i64 = 110;
-    pub const THREAD_UPDATE: i64 = 111;
-    pub const THREAD_DELETE: i64 = 112;
-    pub const APPLICATION_COMMAND_PERMISSION_UPDATE: i64 = 121;
-    pub const AUTO_MODERATION_RULE_CREATE: i64 = 140;
-    pub const AUTO_MODERATION_RULE_UPDATE: i64 = 141;
-    pub const AUTO_MODERATION_RULE_DELETE: i64 = 142;
-    pub const AUTO_MODERATION_BLOCK_MESSAGE: i64 = 143;
-    pub const AUTO_MODERATION_FLAG_TO_CHANNEL: i64 = 144;
-    pub const AUTO_MODERATION_USER_COMMUNICATION_DISABLED: i64 = 145;
-    pub const AUTO_MODERATION_QUARANTINE_USER: i64 = 146;
 }
 
 /// Serializes a wire value for a dispatch payload (`null` if it cannot be serialized).

@@ -111,10 +111,10 @@ impl Hearth {
     }
 
     /// The GUILD_CREATE parts ([`GuildParts`]) of every guild in `guild_ids` that `user_id` is
-    /// still a member of, in eleven storage calls: guilds, the user's member rows, roles,
-    /// member counts, the members of guilds of at most `large_threshold` members, their
-    /// roles, their users, channels' `last_message_id`, emojis (two), voice states, scheduled
-    /// events.
+    /// still a member of, in one storage call per kind of row: guilds, the user's member
+    /// rows, roles, member counts, the members of guilds of at most `large_threshold`
+    /// members, their roles, their users, channels' `last_message_id`, emojis (two), voice
+    /// states, scheduled events, stage instances.
     pub async fn ready_guilds(
         &self,
         user_id: i64,
@@ -179,6 +179,7 @@ impl Hearth {
                 .push(Self::voice_state_wire(&r, None, false));
         }
         let mut scheduled = self.ready_scheduled_events(user_id).await?;
+        let mut stages = self.ready_stage_instances(user_id).await?;
         let mut out = HashMap::new();
         for g in guilds {
             if !wanted.contains(&g.id) {
@@ -219,6 +220,7 @@ impl Hearth {
                     emojis,
                     voice_states: voice.remove(&g.id).unwrap_or_default(),
                     scheduled_events: scheduled.remove(&g.id).unwrap_or_default(),
+                    stage_instances: stages.remove(&g.id).unwrap_or_default(),
                     guild: g,
                 },
             );

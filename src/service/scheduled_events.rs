@@ -31,6 +31,10 @@
 //! collector, and a picture stored for a change that failed is deleted. Audited as
 //! `image_hash`.
 //!
+//! Stage instances ([`super::stage_instances`]): a stage started for a STAGE_INSTANCE event
+//! sets the event's `entity_id` (kept by edits and once the stage ended), starts it, and
+//! completes it when it ends.
+//!
 //! Status: a modify may move SCHEDULED -> ACTIVE, ACTIVE -> COMPLETED and SCHEDULED ->
 //! CANCELED (others: 50035 on `status`); any change of a COMPLETED or CANCELED event is 400
 //! 180000. A guild holds at most [`MAX_OPEN_EVENTS`] SCHEDULED or ACTIVE events (400
@@ -98,7 +102,7 @@ pub(crate) fn event_wire(r: &ScheduledEventRow) -> wire::GuildScheduledEvent {
         privacy_level: r.privacy_level as u8,
         status: Status::from_db(r.status),
         entity_type: Kind::from_db(r.entity_type),
-        entity_id: None,
+        entity_id: r.entity_id.map(Snowflake::from_db),
         entity_metadata: (Kind::from_db(r.entity_type) == Kind::External).then(|| {
             wire::EntityMetadata {
                 location: r.location.clone(),
@@ -457,6 +461,7 @@ impl Hearth {
             location,
             empty_since: None,
             image: None,
+            entity_id: None,
         })
     }
 
@@ -735,6 +740,8 @@ impl Hearth {
         }
         row.id = old.id;
         row.creator_id = old.creator_id;
+        // Set by a stage instance only ([`super::stage_instances`]).
+        row.entity_id = old.entity_id;
         // The cover last (its bytes before the row names them), once for all rounds.
         row.image = self.cover_for(&old, body.image.clone(), cover).await?;
         row.status = status.db();

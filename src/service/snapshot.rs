@@ -305,13 +305,16 @@ pub struct GuildParts {
     /// The guild's scheduled events (without `creator` and `user_count`); the payload keeps
     /// those whose channel the user can see (EXTERNAL events always).
     pub scheduled_events: Vec<wire::GuildScheduledEvent>,
+    /// The guild's stage instances; the payload keeps those whose channel the user can see.
+    pub stage_instances: Vec<wire::StageInstance>,
 }
 
 /// The GUILD_CREATE payload for `user`: the guild with its roles, the channels the user can
 /// view (with overwrites), members (all of them up to `large_threshold`, otherwise only the
-/// user), `member_count`, `large`, `joined_at` and presences of listed members. Eight
-/// storage calls; a session start builds all of its GUILD_CREATEs with
-/// [`Hearth::ready_guilds`] and [`guild_create_payload`] instead.
+/// user), `member_count`, `large`, `joined_at`, presences of listed members, voice states,
+/// scheduled events and stage instances. A fixed number of storage calls per guild; a
+/// session start builds all of its GUILD_CREATEs with [`Hearth::ready_guilds`] and
+/// [`guild_create_payload`] instead.
 pub async fn guild_create(
     h: &Hearth,
     cache: &GuildSnapshot,
@@ -348,6 +351,7 @@ pub async fn guild_create(
             .map(|r| Hearth::voice_state_wire(r, None, false))
             .collect();
     let scheduled_events = h.guild_create_scheduled_events(g.id).await?;
+    let stage_instances = h.guild_create_stage_instances(g.id).await?;
     let member_ids: Vec<i64> = member_rows.iter().map(|m| m.user_id).collect();
     h.load_presences(&member_ids).await;
     let parts = GuildParts {
@@ -362,6 +366,7 @@ pub async fn guild_create(
         emojis,
         voice_states,
         scheduled_events,
+        stage_instances,
     };
     guild_create_payload(h, cache, user, parts, presences).map(Some)
 }
@@ -386,6 +391,7 @@ pub fn guild_create_payload(
         emojis,
         voice_states,
         scheduled_events,
+        stage_instances,
     } = parts;
     let visible = cache.visible_channels(user);
     let channels: Vec<Value> = cache
@@ -426,7 +432,14 @@ pub fn guild_create_payload(
         "voice_states".into(),
         serde_json::to_value(voice_states).map_err(crate::error::Error::internal)?,
     );
-    o.insert("stage_instances".into(), json!([]));
+    let stage_instances: Vec<&wire::StageInstance> = stage_instances
+        .iter()
+        .filter(|i| visible.contains(&i.channel_id.db()))
+        .collect();
+    o.insert(
+        "stage_instances".into(),
+        serde_json::to_value(stage_instances).map_err(crate::error::Error::internal)?,
+    );
     let scheduled_events: Vec<&wire::GuildScheduledEvent> = scheduled_events
         .iter()
         .filter(|e| e.channel_id.is_none_or(|c| visible.contains(&c.db())))

@@ -18,7 +18,8 @@
 //!   a channel deletion.
 //!
 //! Every change publishes VOICE_STATE_UPDATE (the state, `channel_id: null` when it ended) to
-//! the guild's sessions with GUILD_VOICE_STATES. Voice states never cross federation: voice in
+//! the guild's sessions with GUILD_VOICE_STATES. A state that ends or moves out of a stage
+//! channel it leaves empty ends the channel's stage instance ([`super::stage_instances`]). Voice states never cross federation: voice in
 //! a replicated guild is refused (403 50001).
 
 use std::sync::Arc;
@@ -114,6 +115,21 @@ impl Hearth {
         self.publish(d);
     }
 
+    /// A voice state ended: announced, then the stage instance of its channel ends if the
+    /// channel is now empty ([`Hearth::end_empty_stage`]).
+    async fn left_voice(&self, r: &VoiceStateRow) {
+        self.announce_voice(r, true).await;
+        self.end_empty_stage(r.guild_id, r.channel_id).await;
+    }
+
+    /// A voice state moved from `old`'s channel to `new`'s: the stage instance of the channel
+    /// it left ends if that channel is now empty.
+    async fn moved_out(&self, old: Option<&VoiceStateRow>, new: &VoiceStateRow) {
+        if let Some(o) = old.filter(|o| o.channel_id != new.channel_id) {
+            self.end_empty_stage(o.guild_id, o.channel_id).await;
+        }
+    }
+
     /// The caller's permissions in guild channel `channel_id` of `ga`'s guild, with the
     /// channel's type. Errors: 404 10003 (unknown, or of another guild), 403 50001 (cannot
     /// view it), 400 50024 (not a voice or stage channel).
@@ -153,7 +169,7 @@ impl Hearth {
                 .voice_leave(ga.guild.id, actor.user.id, None)
                 .await?
             {
-                self.announce_voice(&old, true).await;
+                self.left_voice(&old).await;
             }
             return Ok(None);
         };
@@ -181,6 +197,7 @@ impl Hearth {
                 if old.as_ref() != Some(&new) {
                     self.announce_voice(&new, false).await;
                 }
+                self.moved_out(old.as_ref(), &new).await;
                 Ok(entered.then_some(new))
             }
             JoinResult::Full => Err(Error::MissingPermissions),
@@ -403,7 +420,7 @@ impl Hearth {
                     .voice_leave(g, u, None)
                     .await?
                     .ok_or(Error::Rule(Rule::NotInVoice))?;
-                self.announce_voice(&old, true).await;
+                self.left_voice(&old).await;
                 Ok(None)
             }
             Some(Some((channel_id, stage))) => {
@@ -421,8 +438,9 @@ impl Hearth {
                     create: false,
                 };
                 match self.db.voice_join(&j).await? {
-                    JoinResult::Joined { new, .. } => {
+                    JoinResult::Joined { old, new } => {
                         self.announce_voice(&new, false).await;
+                        self.moved_out(old.as_ref(), &new).await;
                         Ok(Some(new))
                     }
                     JoinResult::NoChannel => Err(Error::Unknown(Unknown::Channel)),
@@ -438,7 +456,7 @@ impl Hearth {
         match self.db.voice_end_session(user_id, session_id).await {
             Ok(rows) => {
                 for r in rows {
-                    self.announce_voice(&r, true).await;
+                    self.left_voice(&r).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "ending a session's voice states failed"),
@@ -466,7 +484,7 @@ impl Hearth {
             kept.extend(handoff.held(mine).await.map_err(Error::Unavailable)?);
         }
         for r in self.db.voice_end_node(node, &kept).await? {
-            self.announce_voice(&r, true).await;
+            self.left_voice(&r).await;
         }
         Ok(())
     }
@@ -496,7 +514,7 @@ impl Hearth {
                     .voice_leave(guild_id, r.user_id, Some(r.channel_id))
                     .await?
             {
-                self.announce_voice(&old, true).await;
+                self.left_voice(&old).await;
             }
         }
         Ok(())

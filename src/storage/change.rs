@@ -185,7 +185,7 @@ impl Change {
         Ok(())
     }
 
-    fn is_postgres(&self) -> bool {
+    pub(super) fn is_postgres(&self) -> bool {
         matches!(self.tx, Some(Tx::Postgres(_)))
     }
 

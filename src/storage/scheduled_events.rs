@@ -29,6 +29,9 @@ pub struct ScheduledEventRow {
     pub empty_since: Option<i64>,
     /// The cover image's hash (migration 0039), `guild-events/{id}/{hash}` in the blob store.
     pub image: Option<String>,
+    /// STAGE_INSTANCE events: the stage instance started for it (migration 0042), written by
+    /// [`Change::link_stage_event`] only (an edit keeps it).
+    pub entity_id: Option<i64>,
 }
 
 /// An ACTIVE stage or voice event with whether anyone is in voice in its channel
@@ -44,7 +47,7 @@ pub struct ActiveChannelEvent {
 macro_rules! cols {
     () => {
         "id, guild_id, channel_id, creator_id, name, description, start_at, end_at, \
-         privacy_level, status, entity_type, location, empty_since, image"
+         privacy_level, status, entity_type, location, empty_since, image, entity_id"
     };
 }
 
@@ -243,12 +246,13 @@ impl Change {
         let q = concat!(
             "INSERT INTO scheduled_events (",
             cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
         on_tx!(self, tx => sqlx::query(q)
             .bind(r.id).bind(r.guild_id).bind(r.channel_id).bind(r.creator_id).bind(&r.name)
             .bind(&r.description).bind(r.start_at).bind(r.end_at).bind(r.privacy_level)
             .bind(r.status).bind(r.entity_type).bind(&r.location).bind(r.empty_since).bind(&r.image)
+            .bind(r.entity_id)
             .execute(&mut *tx).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -270,6 +274,37 @@ impl Change {
         Ok(n > 0)
     }
 
+    /// Links STAGE_INSTANCE event `id` to the stage instance `instance_id` started for it
+    /// (its `entity_id`) and starts it (SCHEDULED -> ACTIVE; an ACTIVE event stays so), in one
+    /// statement guarded by the status: the event as it now is, `None` when it is finished or
+    /// gone (the status job may have moved it since it was read).
+    pub async fn link_stage_event(
+        &mut self,
+        id: i64,
+        instance_id: i64,
+    ) -> Result<Option<ScheduledEventRow>> {
+        let q = concat!(
+            "UPDATE scheduled_events SET entity_id = $2, \
+             empty_since = CASE WHEN status = 1 THEN NULL ELSE empty_since END, \
+             status = 2 WHERE id = $1 AND status IN (1, 2) RETURNING ",
+            cols!()
+        );
+        Ok(
+            on_tx!(self, tx => sqlx::query_as(q).bind(id).bind(instance_id).fetch_optional(&mut *tx).await)?,
+        )
+    }
+
+    /// Completes event `id` if it is ACTIVE (its stage instance ended): the event as it now
+    /// is, `None` when it was not ACTIVE (or is gone).
+    pub async fn complete_stage_event(&mut self, id: i64) -> Result<Option<ScheduledEventRow>> {
+        let q = concat!(
+            "UPDATE scheduled_events SET status = 3, empty_since = NULL \
+             WHERE id = $1 AND status = 2 RETURNING ",
+            cols!()
+        );
+        Ok(on_tx!(self, tx => sqlx::query_as(q).bind(id).fetch_optional(&mut *tx).await)?)
+    }
+
     /// Deletes an event (its interested users go with it); whether it existed.
     pub async fn delete_scheduled_event(&mut self, guild_id: i64, id: i64) -> Result<bool> {
         let n = on_tx!(self, tx => sqlx::query("DELETE FROM scheduled_events WHERE id = $1 AND guild_id = $2")
@@ -285,16 +320,18 @@ impl Db {
         let q = concat!(
             "INSERT INTO scheduled_events (",
             cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id, name = excluded.name, \
              description = excluded.description, start_at = excluded.start_at, end_at = excluded.end_at, \
              privacy_level = excluded.privacy_level, status = excluded.status, \
-             entity_type = excluded.entity_type, location = excluded.location, image = excluded.image"
+             entity_type = excluded.entity_type, location = excluded.location, image = excluded.image, \
+             entity_id = excluded.entity_id"
         );
         on_db!(self, p => sqlx::query(q)
             .bind(r.id).bind(r.guild_id).bind(r.channel_id).bind(r.creator_id).bind(&r.name)
             .bind(&r.description).bind(r.start_at).bind(r.end_at).bind(r.privacy_level)
             .bind(r.status).bind(r.entity_type).bind(&r.location).bind(r.empty_since).bind(&r.image)
+            .bind(r.entity_id)
             .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }

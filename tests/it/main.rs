@@ -76,6 +76,7 @@ mod resume;
 mod scheduled_events;
 mod search;
 mod search_threads;
+mod stage_instances;
 mod thread_audit;
 mod threads;
 mod timeouts;

@@ -21,6 +21,7 @@ const TABLES: &[(&str, &str)] = &[
     ("pub(super) fn routes()", "src/api/threads.rs"),
     ("pub(super) fn routes()", "src/api/voice.rs"),
     ("pub(super) fn routes()", "src/api/scheduled_events.rs"),
+    ("pub(super) fn routes()", "src/api/stage_instances.rs"),
     ("pub fn api_routes()", "src/gateway/mod.rs"),
     ("pub fn client_routes()", "src/mls/mod.rs"),
     ("pub fn client_routes()", "src/registrar/routes.rs"),

@@ -395,6 +395,9 @@ payloads! {
     }
     never {
         Ready,
+        StageInstanceCreate,
+        StageInstanceUpdate,
+        StageInstanceDelete,
         ChannelRecipientAdd,
         ChannelRecipientRemove,
         Resumed,

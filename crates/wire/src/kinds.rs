@@ -545,6 +545,15 @@ events! {
     GuildScheduledEventUserAdd = "GUILD_SCHEDULED_EVENT_USER_ADD",
     /// A user is no longer interested (as `GUILD_SCHEDULED_EVENT_USER_ADD`).
     GuildScheduledEventUserRemove = "GUILD_SCHEDULED_EVENT_USER_REMOVE",
+    /// A stage went live (Discord "Gateway Events > Stage Instance Create"): the stage
+    /// instance, to the guild's sessions with GUILDS that can see its channel. Never crosses
+    /// federation.
+    StageInstanceCreate = "STAGE_INSTANCE_CREATE",
+    /// A stage instance's topic or privacy level changed (as `STAGE_INSTANCE_CREATE`).
+    StageInstanceUpdate = "STAGE_INSTANCE_UPDATE",
+    /// A stage instance ended: deleted, its channel deleted or emptied (as
+    /// `STAGE_INSTANCE_CREATE`; the instance as it was).
+    StageInstanceDelete = "STAGE_INSTANCE_DELETE",
 }
 
 impl fmt::Display for Event {

@@ -31,7 +31,9 @@ pub struct GuildScheduledEvent {
     pub privacy_level: u8,
     pub status: ScheduledEventStatus,
     pub entity_type: ScheduledEventEntityType,
-    /// Always `null` (Hearth has no stage instances).
+    /// STAGE_INSTANCE events: the id of the stage instance started for it (`POST
+    /// /stage-instances` with `guild_scheduled_event_id`), kept once it ended; `null` before
+    /// that and for the other entity types.
     pub entity_id: Option<Snowflake>,
     /// `{location}` for EXTERNAL events, `null` otherwise.
     pub entity_metadata: Option<EntityMetadata>,
