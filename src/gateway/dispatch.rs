@@ -298,7 +298,11 @@ impl Gateway {
         let mut plain_view: Option<bool> = None;
         let mut view_memo: HashMap<i64, bool> = HashMap::new();
         for s in sessions {
-            if d.intent != 0 && s.intents & d.intent == 0 {
+            if d.intent != 0
+                && s.intents & d.intent == 0
+                && !(d.event == Event::ThreadMembersUpdate
+                    && super::replay::thread_member_concerned(&d.data, s.user_id))
+            {
                 continue;
             }
             if let (Some(c), Some(ows)) = (channel, ows) {

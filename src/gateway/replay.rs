@@ -26,6 +26,20 @@ pub(crate) fn fallback_of(d: &Dispatch) -> Option<Arc<[Overwrite]>> {
         .flatten()
 }
 
+/// Whether THREAD_MEMBERS_UPDATE payload `data` adds or removes `user`: she gets it even
+/// without the GUILD_MEMBERS intent its other readers need (Discord "Gateway Events > Thread
+/// Members Update").
+pub(crate) fn thread_member_concerned(data: &serde_json::Value, user: i64) -> bool {
+    let id = user.to_string();
+    let named = |v: &serde_json::Value| v.as_str() == Some(id.as_str());
+    data["added_members"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|m| named(&m["user_id"])))
+        || data["removed_member_ids"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(named))
+}
+
 /// Which log an entry belongs to: a guild's or a user's, the keys of a cluster's streams.
 pub(crate) use crate::events::StreamKey as LogKey;
 

@@ -325,7 +325,12 @@ impl Gateway {
     }
 }
 
-/// Whether a session's intents let a logged dispatch through.
+/// Whether a session's intents let a logged dispatch through (a THREAD_MEMBERS_UPDATE that
+/// adds or removes its user always does).
 fn wants(s: &Session, e: &Entry) -> bool {
-    e.intent == 0 || s.intents & e.intent != 0
+    e.intent == 0
+        || s.intents & e.intent != 0
+        || e.event.event == Event::ThreadMembersUpdate
+            && serde_json::from_str::<serde_json::Value>(&e.event.data)
+                .is_ok_and(|d| super::replay::thread_member_concerned(&d, s.user_id))
 }

@@ -331,8 +331,10 @@ impl Fed<'_> {
         let mut controls = vec![];
         // The audience when it is some users only (a private thread's deletion).
         let mut users: Option<Vec<Snowflake>> = None;
-        // Local users added to a thread: their own THREAD_MEMBER_UPDATE.
+        // Local users added to a thread: their own THREAD_MEMBER_UPDATE (and THREAD_CREATE
+        // for `private_thread`).
         let mut joined = vec![];
+        let mut private_thread = None;
         match &mut p {
             Payload::MessageCreate(m) | Payload::MessageUpdate(m) => {
                 let cid = m.channel_id.db();
@@ -590,6 +592,9 @@ impl Fed<'_> {
                         joined.push(m.clone());
                     }
                 }
+                if self.db.thread(id).await?.is_some_and(|t| t.kind == 12) {
+                    private_thread = Some(id);
+                }
                 channel = Some(id);
             }
             Payload::GuildScheduledEventCreate(e) | Payload::GuildScheduledEventUpdate(e) => {
@@ -678,6 +683,23 @@ impl Fed<'_> {
             },
         };
         for m in joined {
+            // A private thread is new to a user added to it (Discord "Thread Create").
+            if let Some(tid) = private_thread
+                && let (Some(c), Some(th)) =
+                    (self.db.channel(tid).await?, self.db.thread(tid).await?)
+            {
+                let w = self.render_thread(&c, &th, m.user_id.db()).await?;
+                self.publish(Dispatch {
+                    event: Event::ThreadCreate,
+                    data: serde_json::to_value(&w).map_err(crate::error::Error::internal)?,
+                    audience: Audience::Users(vec![m.user_id]),
+                    intent: intents::GUILDS,
+                    has_content: false,
+                    lossy: false,
+                    cause: None,
+                    logged: false,
+                });
+            }
             self.publish(Dispatch {
                 event: Event::ThreadMemberUpdate,
                 data: serde_json::json!({

@@ -771,6 +771,17 @@ impl Hearth {
         if !added {
             return Ok(());
         }
+        // Discord "Thread Create": sent to a user added to an existing private thread, with
+        // her thread member object.
+        if t.kind == 12 {
+            let w = self.render_thread(&ca.channel, &t, target).await?;
+            self.publish(Self::event_of(
+                Event::ThreadCreate,
+                Audience::Users(vec![Snowflake::from_db(target)]),
+                intents::GUILDS,
+                to_value(&w),
+            ));
+        }
         self.publish(Self::event_of(
             Event::ThreadMemberUpdate,
             Audience::Users(vec![Snowflake::from_db(target)]),

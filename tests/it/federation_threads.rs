@@ -304,6 +304,10 @@ async fn a_private_thread_reaches_only_the_servers_of_its_members() {
     assert_eq!(add.status, 204, "{add:?}");
     let me = gw_a.expect("THREAD_MEMBER_UPDATE").await;
     let private_a = s(&me["id"]);
+    // The private thread is new to her: THREAD_CREATE with her thread member.
+    let tc = gw_a.expect("THREAD_CREATE").await;
+    assert_eq!(tc["id"], private_a.as_str());
+    assert_eq!(tc["member"]["user_id"], me["user_id"], "{tc}");
     let mu = gw_a.expect("THREAD_MEMBERS_UPDATE").await;
     assert_eq!(mu["id"], private_a.as_str());
     let pid: i64 = private_a.parse().unwrap();

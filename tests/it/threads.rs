@@ -340,6 +340,18 @@ async fn private_threads_are_seen_by_their_members_and_managers_only() {
     assert_eq!(r.status, 204, "{r:?}");
     let me = carol_gw.expect("THREAD_MEMBER_UPDATE").await;
     assert_eq!(me["id"], tid.as_str());
+    // Discord "Thread Create": the private thread is new to her, with her thread member.
+    let tc = carol_gw.expect("THREAD_CREATE").await;
+    assert_eq!(
+        (
+            tc["id"].as_str(),
+            tc["type"].as_u64(),
+            tc["member"]["user_id"].as_str()
+        ),
+        (Some(tid.as_str()), Some(12), Some(carol_id.as_str())),
+        "{tc}"
+    );
+    assert!(tc.get("newly_created").is_none(), "{tc}");
     assert!(
         !carol_gw
             .pending
@@ -830,8 +842,10 @@ async fn thread_members_update_carries_the_added_member_and_presence() {
     let role = create_role(&c.owner, g, "helpers", 0).await;
     give_role(&c.owner, g, carol_id, &role).await;
     let mut carol_gw = Gw::identify(&c.ts, carol_token, INTENTS).await;
-    // A second session of bob's watches without GUILD_MEMBERS (GUILDS | GUILD_MESSAGES).
+    // A second session of bob's watches without GUILD_MEMBERS (GUILDS | GUILD_MESSAGES),
+    // and one of carol's.
     let mut plain_gw = Gw::identify(&c.ts, bob_token, 1 | (1 << 9)).await;
+    let mut carol_plain = Gw::identify(&c.ts, carol_token, 1 | (1 << 9)).await;
     let r = bob
         .put_empty(&format!("/channels/{tid}/thread-members/{carol_id}"))
         .await;
@@ -851,7 +865,10 @@ async fn thread_members_update_carries_the_added_member_and_presence() {
     let me = carol_gw.expect("THREAD_MEMBER_UPDATE").await;
     assert_eq!(me["user_id"], carol_id.as_str());
     assert!(me.get("member").is_none(), "{me}");
-    // Without GUILD_MEMBERS: nothing (a message in the thread is the barrier).
+    // Without GUILD_MEMBERS: only the member added hears of it (Discord "Thread Members
+    // Update"); bob's plain session does not (a message in the thread is the barrier).
+    let mine = carol_plain.expect("THREAD_MEMBERS_UPDATE").await;
+    assert_eq!(mine["added_members"][0]["user_id"], carol_id.as_str());
     assert_eq!(send(bob, &tid, "welcome").await.status, 200);
     plain_gw
         .expect_without("MESSAGE_CREATE", "THREAD_MEMBERS_UPDATE")
