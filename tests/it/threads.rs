@@ -648,7 +648,8 @@ async fn a_resume_replays_what_was_missed_in_a_thread() {
     let msg = say(&c.owner, chan, "topic").await;
     let r = thread_from(&c.owner, chan, &msg, json!({"name": "t"})).await;
     assert_eq!(r.status, 201, "{r:?}");
-    let mut gw = Gw::identify(&c.ts, bob_token, INTENTS).await;
+    // Without GUILD_MEMBERS: of the THREAD_MEMBERS_UPDATEs missed, only his own comes back.
+    let mut gw = Gw::identify(&c.ts, bob_token, 1 | (1 << 9)).await;
     gw.expect("GUILD_CREATE").await;
     let (session, seq) = (gw.session_id.clone(), gw.seq);
     drop(gw); // no close frame: resumable
@@ -657,6 +658,13 @@ async fn a_resume_replays_what_was_missed_in_a_thread() {
     })
     .await;
     let missed = say(&c.owner, &msg, "in the thread").await;
+    for who in [&c.carol.0, &c.bob.0] {
+        let r = c
+            .owner
+            .put_empty(&format!("/channels/{msg}/thread-members/{who}"))
+            .await;
+        assert_eq!(r.status, 204, "{r:?}");
+    }
     let mut r = Gw::connect(&c.ts, "v=10&encoding=json").await;
     r.seq = seq;
     r.send(json!({"op": 6, "d": {"token": bob_token, "session_id": session, "seq": seq}}))
@@ -676,6 +684,15 @@ async fn a_resume_replays_what_was_missed_in_a_thread() {
     assert_eq!(created.len(), 1, "the thread message is replayed: {got:?}");
     assert_eq!(created[0]["d"]["id"], missed.as_str());
     assert_eq!(created[0]["d"]["channel_id"], msg.as_str());
+    let members: Vec<&Value> = got
+        .iter()
+        .filter(|v| v["t"] == "THREAD_MEMBERS_UPDATE")
+        .collect();
+    assert_eq!(members.len(), 1, "only bob's own: {got:?}");
+    assert_eq!(
+        members[0]["d"]["added_members"][0]["user_id"],
+        c.bob.0.as_str()
+    );
 }
 
 #[tokio::test]
