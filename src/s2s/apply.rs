@@ -123,6 +123,10 @@ pub(super) fn scheduled_event_row(
         location: e.entity_metadata.as_ref().and_then(|m| m.location.clone()),
         empty_since: None,
         image: None,
+        recurrence_rule: e
+            .recurrence_rule
+            .as_ref()
+            .and_then(|r| serde_json::to_string(r).ok()),
     }
 }
 

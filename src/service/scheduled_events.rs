@@ -18,8 +18,10 @@
 //! need `channel_id`, a stage (13) or voice (2) channel of the guild, and no
 //! `entity_metadata` (a modify silently discards it, as Discord's does); EXTERNAL needs
 //! `channel_id` null, `entity_metadata.location` (1-[`MAX_LOCATION`]) and an end time.
-//! `recurrence_rule` must be absent or null: Hearth has no recurring events
-//! (`SCHEDULED_EVENT_RECURRENCE_UNSUPPORTED`).
+//! `recurrence_rule` is a rule, or null/absent for a one-off event (a modify's `null` stops
+//! the recurrence), checked per Discord's "System limitations" at `recurrence_rule.*`
+//! ([`super::scheduled_event_recurrence`]); a modify that does not send it keeps the stored
+//! rule (its `start` following a new `scheduled_start_time`).
 //!
 //! Cover images: `image` is a data URI checked as every image ([`super::images`]: PNG, JPEG,
 //! GIF or WebP, `media.max_image_bytes`, `media.max_image_pixels`; 50035 at `image`), stored
@@ -32,7 +34,9 @@
 //! `image_hash`.
 //!
 //! Status: a modify may move SCHEDULED -> ACTIVE, ACTIVE -> COMPLETED and SCHEDULED ->
-//! CANCELED (others: 50035 on `status`); any change of a COMPLETED or CANCELED event is 400
+//! CANCELED (others: 50035 on `status`); a recurring event moved to COMPLETED goes back to
+//! SCHEDULED at its next occurrence instead, in the same transaction, while its rule has one
+//! left. Any change of a COMPLETED or CANCELED event is 400
 //! 180000. A guild holds at most [`MAX_OPEN_EVENTS`] SCHEDULED or ACTIVE events (400
 //! 30038), counted in the creating transaction under the guild's lock.
 //!
@@ -49,6 +53,7 @@ use serde_json::{Value, json};
 
 use super::images::ImageKind;
 use super::scheduled_event_covers::Cover;
+use super::scheduled_event_recurrence::{checked_rule, next_of};
 use super::{Actor, GuildAccess, Hearth, audit_action as A, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Audience, Dispatch, Event, intents};
@@ -107,7 +112,10 @@ pub(crate) fn event_wire(r: &ScheduledEventRow) -> wire::GuildScheduledEvent {
         creator: None,
         user_count: None,
         image: r.image.clone(),
-        recurrence_rule: None,
+        recurrence_rule: r
+            .recurrence_rule
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok()),
     }
 }
 
@@ -134,7 +142,13 @@ struct Asked {
     privacy_level: Option<u8>,
     start: Option<String>,
     end: Option<String>,
-    recurrence: bool,
+    /// The recurrence rule: sent (checked) or kept from the stored event.
+    rule: Option<wire::RecurrenceRule>,
+    /// `rule` was sent in the request (else it is the stored one, not checked again).
+    rule_sent: bool,
+    /// A modify: the stored start and the stored rule's `start`.
+    old_start: Option<i64>,
+    kept_rule_start: Option<String>,
 }
 
 impl Hearth {
@@ -361,13 +375,19 @@ impl Hearth {
                 "Cannot schedule an event to end before it starts.",
             );
         }
-        if asked.recurrence {
-            errs.add(
-                "recurrence_rule",
-                "SCHEDULED_EVENT_RECURRENCE_UNSUPPORTED",
-                "This server has no recurring events; send null or leave it out.",
-            );
-        }
+        let rule = match (asked.rule, start) {
+            (Some(r), Some(s)) if asked.rule_sent => {
+                checked_rule(r, s, asked.kept_rule_start.as_deref(), errs)
+            }
+            // The stored rule: its series starts again where a new start puts it.
+            (Some(mut r), Some(s)) => {
+                if asked.old_start != Some(s) {
+                    r.start = wire::iso(s);
+                }
+                Some(r)
+            }
+            _ => None,
+        };
         let mut location = None;
         let mut channel_id = None;
         match asked.kind {
@@ -457,6 +477,7 @@ impl Hearth {
             location,
             empty_since: None,
             image: None,
+            recurrence_rule: rule.map(|r| to_value(&r).to_string()),
         })
     }
 
@@ -489,7 +510,10 @@ impl Hearth {
             privacy_level: body.privacy_level,
             start: body.scheduled_start_time,
             end: body.scheduled_end_time,
-            recurrence: body.recurrence_rule.is_some_and(|v| !v.is_null()),
+            rule_sent: body.recurrence_rule.is_some(),
+            rule: body.recurrence_rule,
+            old_start: None,
+            kept_rule_start: None,
         };
         let mut errs = FieldErrors::new();
         let mut row = self.checked_event(&ga, asked, true, &mut errs).await?;
@@ -570,6 +594,7 @@ impl Hearth {
                 ("scheduled_start_time", json!(w.scheduled_start_time)),
                 ("scheduled_end_time", json!(w.scheduled_end_time)),
                 ("image_hash", json!(w.image)),
+                ("recurrence_rule", json!(w.recurrence_rule)),
             ],
         };
         super::changes_between(&pick(old), &pick(new))
@@ -661,6 +686,7 @@ impl Hearth {
             return Err(Error::Rule(Rule::EventFinished));
         }
         let kind = body.entity_type.unwrap_or(Kind::from_db(old.entity_type));
+        let wo = event_wire(&old);
         let to_external =
             kind == Kind::External && Kind::from_db(old.entity_type) != Kind::External;
         let mut errs = FieldErrors::new();
@@ -705,7 +731,13 @@ impl Hearth {
                 Some(e) => e,
                 None => old.end_at.map(wire::iso),
             },
-            recurrence: body.recurrence_rule.is_some_and(|v| !v.is_null()),
+            rule_sent: body.recurrence_rule.is_some(),
+            rule: match body.recurrence_rule.clone() {
+                Some(r) => r,
+                None => wo.recurrence_rule.clone(),
+            },
+            old_start: Some(old.start_at),
+            kept_rule_start: wo.recurrence_rule.as_ref().map(|r| r.start.clone()),
         };
         let new_start = body.scheduled_start_time.is_some() && old_status == Status::Scheduled;
         let mut row = self.checked_event(&ga, asked, new_start, &mut errs).await?;
@@ -738,10 +770,18 @@ impl Hearth {
         // The cover last (its bytes before the row names them), once for all rounds.
         row.image = self.cover_for(&old, body.image.clone(), cover).await?;
         row.status = status.db();
+        // Ending an occurrence of a recurring event moves it to the next one.
+        if status == Status::Completed
+            && let Some((start, end)) = next_of(&row, now_ms())
+        {
+            row.status = Status::Scheduled.db();
+            row.start_at = start;
+            row.end_at = end;
+        }
         // The status job's empty-channel clock: kept as stored while the status stays
         // (the update does not write it then), cleared by a transition.
         row.empty_since = None;
-        let (wo, wn) = (event_wire(&old), event_wire(&row));
+        let wn = event_wire(&row);
         let changes = Self::event_changes(Some(&wo), Some(&wn));
         let audit = (!changes.is_empty()).then(|| {
             self.audit_row(

@@ -788,6 +788,7 @@ async fn a_guild_holds_at_most_100_open_events_and_a_channel_takes_its_events_al
             location: Some("x".into()),
             empty_since: None,
             image: None,
+            recurrence_rule: None,
         })
         .await
         .unwrap();
