@@ -122,7 +122,11 @@ pub(crate) fn checked_rule(
     if let Some(days) = &r.by_weekday {
         let f = p("by_weekday");
         if days.iter().any(|d| !(0..=6).contains(d)) {
-            errs.add(f, "BASE_TYPE_CHOICES", "Weekdays are 0 (Monday) to 6 (Sunday).");
+            errs.add(
+                f,
+                "BASE_TYPE_CHOICES",
+                "Weekdays are 0 (Monday) to 6 (Sunday).",
+            );
         } else if freq == Rule::DAILY {
             let mut sorted = days.clone();
             sorted.sort_unstable();
@@ -186,7 +190,11 @@ pub(crate) fn checked_rule(
     let (month, day) = (&r.by_month, &r.by_month_day);
     if month.is_some() || day.is_some() {
         if freq != Rule::YEARLY {
-            let f = if month.is_some() { "by_month" } else { "by_month_day" };
+            let f = if month.is_some() {
+                "by_month"
+            } else {
+                "by_month_day"
+            };
             errs.add(
                 p(f),
                 "GUILD_SCHEDULED_EVENT_RECURRENCE_RULE_INVALID_FIELD",
@@ -216,7 +224,11 @@ pub(crate) fn checked_rule(
                     "A yearly rule with by_month needs by_month_day.",
                 ),
                 (Some(m), Some(_)) => {
-                    let f = if m.len() != 1 { "by_month" } else { "by_month_day" };
+                    let f = if m.len() != 1 {
+                        "by_month"
+                    } else {
+                        "by_month_day"
+                    };
                     errs.add(
                         p(f),
                         "GUILD_SCHEDULED_EVENT_RECURRENCE_RULE_INVALID_DATE",
@@ -230,7 +242,11 @@ pub(crate) fn checked_rule(
         r.start = wire::iso(start_ms);
     } else {
         match ms_of(&r.start) {
-            None => errs.add(p("start"), "DATE_TIME_INVALID", "Invalid ISO 8601 timestamp."),
+            None => errs.add(
+                p("start"),
+                "DATE_TIME_INVALID",
+                "Invalid ISO 8601 timestamp.",
+            ),
             Some(ms) if ms == start_ms => r.start = wire::iso(start_ms),
             Some(ms) if kept_start.and_then(ms_of) == Some(ms) => {}
             Some(_) => errs.add(
@@ -308,7 +324,9 @@ fn following(r: &Rule, first: DateTime<Utc>, after: i64) -> Option<i64> {
 /// and `end` (module docs); `None` when the series is over (or the rule's `start` is not a
 /// time).
 pub fn next_occurrence(r: &Rule, after: i64) -> Option<i64> {
-    let first = DateTime::parse_from_rfc3339(&r.start).ok()?.with_timezone(&Utc);
+    let first = DateTime::parse_from_rfc3339(&r.start)
+        .ok()?
+        .with_timezone(&Utc);
     let first_ms = first.timestamp_millis();
     let next = if after < first_ms {
         first_ms
