@@ -80,7 +80,6 @@ pub mod remote_media;
 pub mod revocations;
 pub mod roles;
 pub mod scheduled_event_covers;
-pub mod scheduled_event_recurrence;
 pub mod scheduled_event_users;
 pub mod scheduled_events;
 pub mod search;

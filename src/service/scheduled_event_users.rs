@@ -18,7 +18,7 @@
 //!   stage or voice event whose channel the job has seen without anyone in voice for
 //!   [`END_EMPTY_AFTER_MS`] becomes COMPLETED. A recurring event goes back to SCHEDULED at
 //!   its next occurrence instead of becoming COMPLETED or CANCELED, while its rule has one
-//!   left ([`super::scheduled_event_recurrence`]). Each move is one conditional update and
+//!   left ([`super::scheduled_events::recurrence`]). Each move is one conditional update and
 //!   is announced with GUILD_SCHEDULED_EVENT_UPDATE; no audit entry (no one acted).
 
 use std::collections::HashMap;

@@ -20,7 +20,7 @@
 //! `channel_id` null, `entity_metadata.location` (1-[`MAX_LOCATION`]) and an end time.
 //! `recurrence_rule` is a rule, or null/absent for a one-off event (a modify's `null` stops
 //! the recurrence), checked per Discord's "System limitations" at `recurrence_rule.*`
-//! ([`super::scheduled_event_recurrence`]); a modify that does not send it keeps the stored
+//! ([`recurrence`]); a modify that does not send it keeps the stored
 //! rule (its `start` following a new `scheduled_start_time`).
 //!
 //! Cover images: `image` is a data URI checked as every image ([`super::images`]: PNG, JPEG,
@@ -47,13 +47,15 @@
 //! deletes its events, each announced. Events belong to the guild's host and are not
 //! federated: on a replica the writes answer 403 50001 and the lists are empty.
 
+pub mod recurrence;
+
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+use self::recurrence::{checked_rule, next_of};
 use super::images::ImageKind;
 use super::scheduled_event_covers::Cover;
-use super::scheduled_event_recurrence::{checked_rule, next_of};
 use super::{Actor, GuildAccess, Hearth, audit_action as A, to_value};
 use crate::error::{Error, FieldErrors, Result, Rule, Unknown};
 use crate::events::{Audience, Dispatch, Event, intents};

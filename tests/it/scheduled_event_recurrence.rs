@@ -4,7 +4,7 @@
 //! `recurrence_rule.*`; the occurrences a rule yields; and the move of a recurring event to
 //! its next occurrence by the status job and by a PATCH to COMPLETED, stopping after `count`.
 
-use hearth::service::scheduled_event_recurrence::next_occurrence;
+use hearth::service::scheduled_events::recurrence::next_occurrence;
 use hearth::wire::{NWeekday, RecurrenceRule};
 use serde_json::{Value, json};
 

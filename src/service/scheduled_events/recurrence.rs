@@ -33,9 +33,9 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-use super::Hearth;
 use crate::error::{FieldErrors, Result};
 use crate::events::Event;
+use crate::service::Hearth;
 use crate::storage::ScheduledEventRow;
 use crate::wire::{self, RecurrenceRule as Rule, ScheduledEventStatus as Status};
 
@@ -367,7 +367,7 @@ impl Hearth {
     /// occurrence (SCHEDULED again, [`next_of`]) when it recurs, to `to` otherwise; in one
     /// conditional statement, announced with GUILD_SCHEDULED_EVENT_UPDATE. Whether it moved
     /// (`false`: it was no longer in `from`).
-    pub(super) async fn end_occurrence(
+    pub(crate) async fn end_occurrence(
         &self,
         r: &ScheduledEventRow,
         from: Status,
