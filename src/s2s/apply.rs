@@ -125,6 +125,10 @@ pub(super) fn scheduled_event_row(
         image: None,
         // The host's stage instance (stage instances stay on the host), in local ids.
         entity_id: e.entity_id.map(Snowflake::db),
+        recurrence_rule: e
+            .recurrence_rule
+            .as_ref()
+            .and_then(|r| serde_json::to_string(r).ok()),
     }
 }
 

@@ -16,8 +16,10 @@
 //!   EXTERNAL event becomes ACTIVE at its start and COMPLETED at its end; any event still
 //!   SCHEDULED [`CANCEL_UNSTARTED_AFTER_MS`] after its start becomes CANCELED; an ACTIVE
 //!   stage or voice event whose channel the job has seen without anyone in voice for
-//!   [`END_EMPTY_AFTER_MS`] becomes COMPLETED. Each move is one conditional update and is
-//!   announced with GUILD_SCHEDULED_EVENT_UPDATE; no audit entry (no one acted).
+//!   [`END_EMPTY_AFTER_MS`] becomes COMPLETED. A recurring event goes back to SCHEDULED at
+//!   its next occurrence instead of becoming COMPLETED or CANCELED, while its rule has one
+//!   left ([`super::scheduled_events::recurrence`]). Each move is one conditional update and
+//!   is announced with GUILD_SCHEDULED_EVENT_UPDATE; no audit entry (no one acted).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -283,7 +285,7 @@ impl Hearth {
                         moved += 1;
                         if r.end_at.is_some_and(|e| e <= now)
                             && self
-                                .auto_move(&r, Status::Active, Status::Completed)
+                                .end_occurrence(&r, Status::Active, Status::Completed, now)
                                 .await?
                         {
                             moved += 1;
@@ -292,13 +294,13 @@ impl Hearth {
                 }
                 (Kind::External, Status::Active) => {
                     moved += usize::from(
-                        self.auto_move(&r, Status::Active, Status::Completed)
+                        self.end_occurrence(&r, Status::Active, Status::Completed, now)
                             .await?,
                     );
                 }
                 (_, Status::Scheduled) => {
                     moved += usize::from(
-                        self.auto_move(&r, Status::Scheduled, Status::Canceled)
+                        self.end_occurrence(&r, Status::Scheduled, Status::Canceled, now)
                             .await?,
                     );
                 }
@@ -306,29 +308,19 @@ impl Hearth {
             }
         }
         for a in self.db.active_channel_events().await? {
-            match (a.occupied, a.empty_since) {
-                (true, Some(_)) => self.db.set_scheduled_event_empty_since(a.id, None).await?,
+            let r = &a.row;
+            match (a.occupied, r.empty_since) {
+                (true, Some(_)) => self.db.set_scheduled_event_empty_since(r.id, None).await?,
                 (false, None) => {
                     self.db
-                        .set_scheduled_event_empty_since(a.id, Some(now))
+                        .set_scheduled_event_empty_since(r.id, Some(now))
                         .await?
                 }
                 (false, Some(t)) if now - t >= END_EMPTY_AFTER_MS => {
-                    if let Some(row) = self
-                        .db
-                        .set_scheduled_event_status(
-                            a.id,
-                            Status::Active.db(),
-                            Status::Completed.db(),
-                        )
-                        .await?
-                    {
-                        self.publish(Self::scheduled_event_dispatch(
-                            Event::GuildScheduledEventUpdate,
-                            &row,
-                        ));
-                        moved += 1;
-                    }
+                    moved += usize::from(
+                        self.end_occurrence(r, Status::Active, Status::Completed, now)
+                            .await?,
+                    );
                 }
                 _ => {}
             }

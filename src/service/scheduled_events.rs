@@ -18,8 +18,10 @@
 //! need `channel_id`, a stage (13) or voice (2) channel of the guild, and no
 //! `entity_metadata` (a modify silently discards it, as Discord's does); EXTERNAL needs
 //! `channel_id` null, `entity_metadata.location` (1-[`MAX_LOCATION`]) and an end time.
-//! `recurrence_rule` must be absent or null: Hearth has no recurring events
-//! (`SCHEDULED_EVENT_RECURRENCE_UNSUPPORTED`).
+//! `recurrence_rule` is a rule, or null/absent for a one-off event (a modify's `null` stops
+//! the recurrence), checked per Discord's "System limitations" at `recurrence_rule.*`
+//! ([`recurrence`]); a modify that does not send it keeps the stored
+//! rule (its `start` following a new `scheduled_start_time`).
 //!
 //! Cover images: `image` is a data URI checked as every image ([`super::images`]: PNG, JPEG,
 //! GIF or WebP, `media.max_image_bytes`, `media.max_image_pixels`; 50035 at `image`), stored
@@ -36,7 +38,9 @@
 //! completes it when it ends.
 //!
 //! Status: a modify may move SCHEDULED -> ACTIVE, ACTIVE -> COMPLETED and SCHEDULED ->
-//! CANCELED (others: 50035 on `status`); any change of a COMPLETED or CANCELED event is 400
+//! CANCELED (others: 50035 on `status`); a recurring event moved to COMPLETED goes back to
+//! SCHEDULED at its next occurrence instead, in the same transaction, while its rule has one
+//! left. Any change of a COMPLETED or CANCELED event is 400
 //! 180000. A guild holds at most [`MAX_OPEN_EVENTS`] SCHEDULED or ACTIVE events (400
 //! 30038), counted in the creating transaction under the guild's lock.
 //!
@@ -47,10 +51,16 @@
 //! deletes its events, each announced. Events belong to the guild's host and are not
 //! federated: on a replica the writes answer 403 50001 and the lists are empty.
 
+pub mod recurrence;
+mod render;
+
+pub(crate) use render::event_wire;
+
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+use self::recurrence::{checked_rule, next_of};
 use super::images::ImageKind;
 use super::scheduled_event_covers::Cover;
 use super::{Actor, GuildAccess, Hearth, audit_action as A, to_value};
@@ -88,33 +98,6 @@ fn channel_needs(kind: Kind) -> Permissions {
     }
 }
 
-/// The wire event of a row (`creator`, `user_count` filled by the caller).
-pub(crate) fn event_wire(r: &ScheduledEventRow) -> wire::GuildScheduledEvent {
-    wire::GuildScheduledEvent {
-        id: Snowflake::from_db(r.id),
-        guild_id: Snowflake::from_db(r.guild_id),
-        channel_id: r.channel_id.map(Snowflake::from_db),
-        creator_id: r.creator_id.map(Snowflake::from_db),
-        name: r.name.clone(),
-        description: r.description.clone(),
-        scheduled_start_time: wire::iso(r.start_at),
-        scheduled_end_time: r.end_at.map(wire::iso),
-        privacy_level: r.privacy_level as u8,
-        status: Status::from_db(r.status),
-        entity_type: Kind::from_db(r.entity_type),
-        entity_id: r.entity_id.map(Snowflake::from_db),
-        entity_metadata: (Kind::from_db(r.entity_type) == Kind::External).then(|| {
-            wire::EntityMetadata {
-                location: r.location.clone(),
-            }
-        }),
-        creator: None,
-        user_count: None,
-        image: r.image.clone(),
-        recurrence_rule: None,
-    }
-}
-
 /// Parses an ISO 8601 time of `field` into ms.
 fn parse_time(field: &str, text: &str, errs: &mut FieldErrors) -> Option<i64> {
     match chrono::DateTime::parse_from_rfc3339(text) {
@@ -138,7 +121,13 @@ struct Asked {
     privacy_level: Option<u8>,
     start: Option<String>,
     end: Option<String>,
-    recurrence: bool,
+    /// The recurrence rule: sent (checked) or kept from the stored event.
+    rule: Option<wire::RecurrenceRule>,
+    /// `rule` was sent in the request (else it is the stored one, not checked again).
+    rule_sent: bool,
+    /// A modify: the stored start and the stored rule's `start`.
+    old_start: Option<i64>,
+    kept_rule_start: Option<String>,
 }
 
 impl Hearth {
@@ -365,13 +354,19 @@ impl Hearth {
                 "Cannot schedule an event to end before it starts.",
             );
         }
-        if asked.recurrence {
-            errs.add(
-                "recurrence_rule",
-                "SCHEDULED_EVENT_RECURRENCE_UNSUPPORTED",
-                "This server has no recurring events; send null or leave it out.",
-            );
-        }
+        let rule = match (asked.rule, start) {
+            (Some(r), Some(s)) if asked.rule_sent => {
+                checked_rule(r, s, asked.kept_rule_start.as_deref(), errs)
+            }
+            // The stored rule: its series starts again where a new start puts it.
+            (Some(mut r), Some(s)) => {
+                if asked.old_start != Some(s) {
+                    r.start = wire::iso(s);
+                }
+                Some(r)
+            }
+            _ => None,
+        };
         let mut location = None;
         let mut channel_id = None;
         match asked.kind {
@@ -462,6 +457,7 @@ impl Hearth {
             empty_since: None,
             image: None,
             entity_id: None,
+            recurrence_rule: rule.map(|r| to_value(&r).to_string()),
         })
     }
 
@@ -494,7 +490,10 @@ impl Hearth {
             privacy_level: body.privacy_level,
             start: body.scheduled_start_time,
             end: body.scheduled_end_time,
-            recurrence: body.recurrence_rule.is_some_and(|v| !v.is_null()),
+            rule_sent: body.recurrence_rule.is_some(),
+            rule: body.recurrence_rule,
+            old_start: None,
+            kept_rule_start: None,
         };
         let mut errs = FieldErrors::new();
         let mut row = self.checked_event(&ga, asked, true, &mut errs).await?;
@@ -575,6 +574,7 @@ impl Hearth {
                 ("scheduled_start_time", json!(w.scheduled_start_time)),
                 ("scheduled_end_time", json!(w.scheduled_end_time)),
                 ("image_hash", json!(w.image)),
+                ("recurrence_rule", json!(w.recurrence_rule)),
             ],
         };
         super::changes_between(&pick(old), &pick(new))
@@ -666,6 +666,7 @@ impl Hearth {
             return Err(Error::Rule(Rule::EventFinished));
         }
         let kind = body.entity_type.unwrap_or(Kind::from_db(old.entity_type));
+        let wo = event_wire(&old);
         let to_external =
             kind == Kind::External && Kind::from_db(old.entity_type) != Kind::External;
         let mut errs = FieldErrors::new();
@@ -710,7 +711,13 @@ impl Hearth {
                 Some(e) => e,
                 None => old.end_at.map(wire::iso),
             },
-            recurrence: body.recurrence_rule.is_some_and(|v| !v.is_null()),
+            rule_sent: body.recurrence_rule.is_some(),
+            rule: match body.recurrence_rule.clone() {
+                Some(r) => r,
+                None => wo.recurrence_rule.clone(),
+            },
+            old_start: Some(old.start_at),
+            kept_rule_start: wo.recurrence_rule.as_ref().map(|r| r.start.clone()),
         };
         let new_start = body.scheduled_start_time.is_some() && old_status == Status::Scheduled;
         let mut row = self.checked_event(&ga, asked, new_start, &mut errs).await?;
@@ -745,10 +752,18 @@ impl Hearth {
         // The cover last (its bytes before the row names them), once for all rounds.
         row.image = self.cover_for(&old, body.image.clone(), cover).await?;
         row.status = status.db();
+        // Ending an occurrence of a recurring event moves it to the next one.
+        if status == Status::Completed
+            && let Some((start, end)) = next_of(&row, now_ms())
+        {
+            row.status = Status::Scheduled.db();
+            row.start_at = start;
+            row.end_at = end;
+        }
         // The status job's empty-channel clock: kept as stored while the status stays
         // (the update does not write it then), cleared by a transition.
         row.empty_since = None;
-        let (wo, wn) = (event_wire(&old), event_wire(&row));
+        let wn = event_wire(&row);
         let changes = Self::event_changes(Some(&wo), Some(&wn));
         let audit = (!changes.is_empty()).then(|| {
             self.audit_row(

@@ -3,7 +3,10 @@
 //! request go through its [`Change`] (which locks the guild's row), so the count of open
 //! events checked against the limit, the row and its audit entry commit together. The
 //! status job's changes are single conditional updates ([`Db::set_scheduled_event_status`]):
-//! a concurrent edit and the job never both apply a transition from the same status.
+//! a concurrent edit and the job never both apply a transition from the same status, and so
+//! is the move of a recurring event to its next occurrence
+//! ([`Db::move_scheduled_event_to`]; the rule is the `recurrence_rule` JSON of migration
+//! 0044).
 
 use super::change::{Tx, on_tx};
 use super::{Change, Db, MemberRow, on_db};
@@ -32,14 +35,17 @@ pub struct ScheduledEventRow {
     /// STAGE_INSTANCE events: the stage instance started for it (migration 0042), written by
     /// [`Change::link_stage_event`] only (an edit keeps it).
     pub entity_id: Option<i64>,
+    /// The recurrence rule as JSON (`wire::RecurrenceRule`, migration 0044); `None`: the
+    /// event does not recur.
+    pub recurrence_rule: Option<String>,
 }
 
 /// An ACTIVE stage or voice event with whether anyone is in voice in its channel
 /// ([`Db::active_channel_events`]).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ActiveChannelEvent {
-    pub id: i64,
-    pub empty_since: Option<i64>,
+    #[sqlx(flatten)]
+    pub row: ScheduledEventRow,
     pub occupied: bool,
 }
 
@@ -47,7 +53,7 @@ pub struct ActiveChannelEvent {
 macro_rules! cols {
     () => {
         "id, guild_id, channel_id, creator_id, name, description, start_at, end_at, \
-         privacy_level, status, entity_type, location, empty_since, image, entity_id"
+         privacy_level, status, entity_type, location, empty_since, image, entity_id, recurrence_rule"
     };
 }
 
@@ -177,10 +183,14 @@ impl Db {
     /// ACTIVE stage and voice events of guilds hosted here, with whether their channel has
     /// anyone in voice.
     pub async fn active_channel_events(&self) -> Result<Vec<ActiveChannelEvent>> {
-        let q = "SELECT e.id, e.empty_since, EXISTS (SELECT 1 FROM voice_states v \
-                 WHERE v.channel_id = e.channel_id) AS occupied \
-                 FROM scheduled_events e WHERE e.status = 2 AND e.entity_type IN (1, 2) \
-                 AND e.guild_id NOT IN (SELECT guild_id FROM remote_guilds) ORDER BY e.id";
+        let q = concat!(
+            "SELECT ",
+            cols!(),
+            ", EXISTS (SELECT 1 FROM voice_states v \
+             WHERE v.channel_id = e.channel_id) AS occupied \
+             FROM scheduled_events e WHERE e.status = 2 AND e.entity_type IN (1, 2) \
+             AND e.guild_id NOT IN (SELECT guild_id FROM remote_guilds) ORDER BY e.id"
+        );
         on_db!(self, p => Ok(sqlx::query_as(q).fetch_all(p).await?))
     }
 
@@ -204,6 +214,26 @@ impl Db {
             cols!()
         );
         on_db!(self, p => Ok(sqlx::query_as(q).bind(to).bind(id).bind(from).fetch_optional(p).await?))
+    }
+}
+
+impl Db {
+    /// Moves a recurring event from status `from` to its next occurrence in one statement:
+    /// SCHEDULED again, starting at `start_at` and ending at `end_at`; the row as it now is,
+    /// `None` when it was no longer in `from` (or is gone).
+    pub async fn move_scheduled_event_to(
+        &self,
+        id: i64,
+        from: i64,
+        start_at: i64,
+        end_at: Option<i64>,
+    ) -> Result<Option<ScheduledEventRow>> {
+        let q = concat!(
+            "UPDATE scheduled_events SET status = 1, start_at = $1, end_at = $2, empty_since = NULL \
+             WHERE id = $3 AND status = $4 RETURNING ",
+            cols!()
+        );
+        on_db!(self, p => Ok(sqlx::query_as(q).bind(start_at).bind(end_at).bind(id).bind(from).fetch_optional(p).await?))
     }
 }
 
@@ -246,13 +276,13 @@ impl Change {
         let q = concat!(
             "INSERT INTO scheduled_events (",
             cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         );
         on_tx!(self, tx => sqlx::query(q)
             .bind(r.id).bind(r.guild_id).bind(r.channel_id).bind(r.creator_id).bind(&r.name)
             .bind(&r.description).bind(r.start_at).bind(r.end_at).bind(r.privacy_level)
             .bind(r.status).bind(r.entity_type).bind(&r.location).bind(r.empty_since).bind(&r.image)
-            .bind(r.entity_id)
+            .bind(r.entity_id).bind(&r.recurrence_rule)
             .execute(&mut *tx).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -266,10 +296,11 @@ impl Change {
         r: &ScheduledEventRow,
         status_was: i64,
     ) -> Result<bool> {
-        let n = on_tx!(self, tx => sqlx::query("UPDATE scheduled_events SET channel_id = $1, name = $2, description = $3, start_at = $4, end_at = $5, privacy_level = $6, status = $7, entity_type = $8, location = $9, empty_since = CASE WHEN $13 = $7 THEN empty_since ELSE $10 END, image = $14 WHERE id = $11 AND guild_id = $12 AND status = $13")
+        let n = on_tx!(self, tx => sqlx::query("UPDATE scheduled_events SET channel_id = $1, name = $2, description = $3, start_at = $4, end_at = $5, privacy_level = $6, status = $7, entity_type = $8, location = $9, empty_since = CASE WHEN $13 = $7 THEN empty_since ELSE $10 END, image = $14, recurrence_rule = $15 WHERE id = $11 AND guild_id = $12 AND status = $13")
             .bind(r.channel_id).bind(&r.name).bind(&r.description).bind(r.start_at).bind(r.end_at)
             .bind(r.privacy_level).bind(r.status).bind(r.entity_type).bind(&r.location)
             .bind(r.empty_since).bind(r.id).bind(r.guild_id).bind(status_was).bind(&r.image)
+            .bind(&r.recurrence_rule)
             .execute(&mut *tx).await.map(|r| r.rows_affected()))?;
         Ok(n > 0)
     }
@@ -320,18 +351,18 @@ impl Db {
         let q = concat!(
             "INSERT INTO scheduled_events (",
             cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id, name = excluded.name, \
              description = excluded.description, start_at = excluded.start_at, end_at = excluded.end_at, \
              privacy_level = excluded.privacy_level, status = excluded.status, \
              entity_type = excluded.entity_type, location = excluded.location, image = excluded.image, \
-             entity_id = excluded.entity_id"
+             entity_id = excluded.entity_id, recurrence_rule = excluded.recurrence_rule"
         );
         on_db!(self, p => sqlx::query(q)
             .bind(r.id).bind(r.guild_id).bind(r.channel_id).bind(r.creator_id).bind(&r.name)
             .bind(&r.description).bind(r.start_at).bind(r.end_at).bind(r.privacy_level)
             .bind(r.status).bind(r.entity_type).bind(&r.location).bind(r.empty_since).bind(&r.image)
-            .bind(r.entity_id)
+            .bind(r.entity_id).bind(&r.recurrence_rule)
             .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }

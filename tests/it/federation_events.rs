@@ -49,13 +49,13 @@ async fn scheduled_events_and_interest_cross_servers() {
     let mut gw_b = Gw::identify(b, &f.bob_tok, INTENTS).await;
     let mut gw_c = Gw::identify(c, &f.carol_tok, INTENTS).await;
 
-    // The host's event reaches both member servers in their own ids.
+    // The host's event reaches both member servers in their own ids, with its recurrence
+    // rule (every Wednesday).
+    let mut body = external("picnic");
+    body["recurrence_rule"] = json!({"frequency": 2, "interval": 1, "by_weekday": [2]});
     let ev = f
         .bob()
-        .post(
-            &format!("/guilds/{}/scheduled-events", f.gid_b),
-            external("picnic"),
-        )
+        .post(&format!("/guilds/{}/scheduled-events", f.gid_b), body)
         .await;
     assert_eq!(ev.status, 200, "{ev:?}");
     let ev_b = s(&ev.body["id"]);
@@ -65,6 +65,8 @@ async fn scheduled_events_and_interest_cross_servers() {
     assert_eq!(d["guild_id"], f.gid_a.as_str());
     assert_eq!(d["name"], "picnic");
     assert_eq!(d["entity_metadata"]["location"], "The park");
+    assert_eq!(d["recurrence_rule"], ev.body["recurrence_rule"]);
+    assert_eq!(d["recurrence_rule"]["by_weekday"], json!([2]));
     gw_c.expect("GUILD_SCHEDULED_EVENT_CREATE").await;
     let listed = f
         .alice()
@@ -72,6 +74,10 @@ async fn scheduled_events_and_interest_cross_servers() {
         .await;
     assert_eq!(listed.status, 200);
     assert_eq!(names(&listed.body), vec!["picnic"]);
+    assert_eq!(
+        listed.body[0]["recurrence_rule"],
+        ev.body["recurrence_rule"]
+    );
 
     // Alice is interested through a: the host records it, everyone is told.
     let i = f

@@ -73,6 +73,7 @@ mod redaction;
 mod refusals;
 mod registrar;
 mod resume;
+mod scheduled_event_recurrence;
 mod scheduled_events;
 mod search;
 mod search_threads;

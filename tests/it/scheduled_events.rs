@@ -12,21 +12,21 @@ use serde_json::{Value, json};
 use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
 use crate::harness::*;
 
-const GUILD_SCHEDULED_EVENTS: u64 = 1 << 16;
-const INTENTS: u64 = GUILDS | GUILD_SCHEDULED_EVENTS;
+pub(crate) const GUILD_SCHEDULED_EVENTS: u64 = 1 << 16;
+pub(crate) const INTENTS: u64 = GUILDS | GUILD_SCHEDULED_EVENTS;
 const CREATE_EVENTS: u64 = 1 << 44;
 const MANAGE_EVENTS: u64 = 1 << 33;
 const VIEW_CHANNEL: u64 = 1 << 10;
-const HOUR: i64 = 3600 * 1000;
+pub(crate) const HOUR: i64 = 3600 * 1000;
 
-struct Cast {
-    ts: TestServer,
-    owner: Client,
-    g: Guild,
-    vc: String,
-    stage: String,
+pub(crate) struct Cast {
+    pub(crate) ts: TestServer,
+    pub(crate) owner: Client,
+    pub(crate) g: Guild,
+    pub(crate) vc: String,
+    pub(crate) stage: String,
     /// Plain member.
-    bob: (String, Client, String),
+    pub(crate) bob: (String, Client, String),
     /// Holds CREATE_EVENTS.
     alice: (String, Client, String),
     /// Holds MANAGE_EVENTS.
@@ -50,7 +50,7 @@ async fn channel(owner: &Client, g: &str, name: &str, kind: u8) -> String {
     s(&r.body["id"])
 }
 
-async fn cast() -> Cast {
+pub(crate) async fn cast() -> Cast {
     let ts = TestServer::start().await;
     let (_, owner) = ts.user("owner").await;
     let g = create_guild(&owner, "events").await;
@@ -80,18 +80,18 @@ async fn cast() -> Cast {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 /// ISO 8601 of the epoch time `ms`.
-fn iso(ms: i64) -> String {
+pub(crate) fn iso(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap()
         .to_rfc3339()
 }
 
-fn external(name: &str) -> Value {
+pub(crate) fn external(name: &str) -> Value {
     json!({
         "name": name, "privacy_level": 2, "entity_type": 3,
         "scheduled_start_time": iso(now_ms() + HOUR),
@@ -100,24 +100,24 @@ fn external(name: &str) -> Value {
     })
 }
 
-fn voice(name: &str, channel: &str) -> Value {
+pub(crate) fn voice(name: &str, channel: &str) -> Value {
     json!({
         "name": name, "privacy_level": 2, "entity_type": 2, "channel_id": channel,
         "scheduled_start_time": iso(now_ms() + HOUR),
     })
 }
 
-fn events(g: &str) -> String {
+pub(crate) fn events(g: &str) -> String {
     format!("/guilds/{g}/scheduled-events")
 }
 
-async fn create(c: &Client, g: &str, body: Value) -> Value {
+pub(crate) async fn create(c: &Client, g: &str, body: Value) -> Value {
     let r = c.post(&events(g), body).await;
     assert_eq!(r.status, 200, "create event: {r:?}");
     r.body
 }
 
-async fn audit(c: &Client, g: &str, action: i64) -> Vec<Value> {
+pub(crate) async fn audit(c: &Client, g: &str, action: i64) -> Vec<Value> {
     let r = c
         .get(&format!("/guilds/{g}/audit-logs?action_type={action}"))
         .await;
@@ -126,7 +126,7 @@ async fn audit(c: &Client, g: &str, action: i64) -> Vec<Value> {
 }
 
 /// The next dispatch `t` about event `id`.
-async fn about(gw: &mut Gw, t: &str, id: &str) -> Value {
+pub(crate) async fn about(gw: &mut Gw, t: &str, id: &str) -> Value {
     gw.expect_where(t, |d| d["id"] == id || d["guild_scheduled_event_id"] == id)
         .await
 }
@@ -789,6 +789,7 @@ async fn a_guild_holds_at_most_100_open_events_and_a_channel_takes_its_events_al
             empty_since: None,
             image: None,
             entity_id: None,
+            recurrence_rule: None,
         })
         .await
         .unwrap();

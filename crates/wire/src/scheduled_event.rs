@@ -5,7 +5,6 @@
 //! §6.5), so they implement [`crate::ids::Ids`].
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::ids::Ids;
 use crate::util::double_option;
@@ -46,10 +45,81 @@ pub struct GuildScheduledEvent {
     /// The cover image's hash (`null`: none), served at
     /// `/guild-events/{event_id}/{image}.png` (Discord "Image Formatting").
     pub image: Option<String>,
-    /// Always `null`: Hearth has no recurring events.
-    #[schema(value_type = Option<Object>)]
-    #[ids(skip = "always null")]
-    pub recurrence_rule: Option<Value>,
+    /// How the event recurs (`null`: it does not). When an occurrence ends, the same event
+    /// goes back to SCHEDULED at the next one.
+    pub recurrence_rule: Option<RecurrenceRule>,
+}
+
+/// Recurrence rule ("Guild Scheduled Event Recurrence Rule Object"): a subset of iCalendar's
+/// RRULE (RFC 5545), computed in UTC at the time of day of the event's start.
+///
+/// What a create or modify accepts (Discord's "System limitations"; 400 50035 at
+/// `recurrence_rule.<field>` otherwise): `frequency` 0-3; `interval` 1, or 2 with WEEKLY;
+/// `count`, `end` and `by_year_day` null (they cannot be set by clients); `by_weekday` with
+/// DAILY (one of the sets Mon-Fri, Tue-Sat, Sun-Thu, Fri+Sat, Sat+Sun, Sun+Mon) or WEEKLY
+/// (one day); `by_n_weekday` with MONTHLY (one entry, `n` 1-5); `by_month` with
+/// `by_month_day` with YEARLY (one each, a date that exists). A field of another frequency
+/// is refused; an absent one is taken from the event's start (WEEKLY: its weekday; MONTHLY:
+/// its n-th weekday; YEARLY: its date).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Ids, utoipa::ToSchema)]
+pub struct RecurrenceRule {
+    /// ISO 8601: the first occurrence, the event's `scheduled_start_time` when the rule was
+    /// set. May be left out (or empty) in a request: the event's start is taken.
+    #[serde(default)]
+    pub start: String,
+    /// ISO 8601: no occurrence starts after it. Cannot be set by clients.
+    #[serde(default)]
+    pub end: Option<String>,
+    /// [`RecurrenceRule::YEARLY`] (0), `MONTHLY` (1), `WEEKLY` (2) or `DAILY` (3).
+    pub frequency: i64,
+    /// Spacing between occurrences in units of `frequency`: 1, or 2 for every other week.
+    #[serde(default = "one")]
+    pub interval: i64,
+    /// Weekdays, [`RecurrenceRule::MONDAY`] (0) to `SUNDAY` (6).
+    #[serde(default)]
+    pub by_weekday: Option<Vec<i64>>,
+    /// The n-th weekday of the month.
+    #[serde(default)]
+    pub by_n_weekday: Option<Vec<NWeekday>>,
+    /// Months, 1 (January) to 12.
+    #[serde(default)]
+    pub by_month: Option<Vec<i64>>,
+    /// Days of the month, 1-31.
+    #[serde(default)]
+    pub by_month_day: Option<Vec<i64>>,
+    /// Days of the year. Cannot be set by clients.
+    #[serde(default)]
+    pub by_year_day: Option<Vec<i64>>,
+    /// How many occurrences in all (the first included). Cannot be set by clients.
+    #[serde(default)]
+    pub count: Option<i64>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+impl RecurrenceRule {
+    /// Frequency YEARLY.
+    pub const YEARLY: i64 = 0;
+    /// Frequency MONTHLY.
+    pub const MONTHLY: i64 = 1;
+    /// Frequency WEEKLY.
+    pub const WEEKLY: i64 = 2;
+    /// Frequency DAILY.
+    pub const DAILY: i64 = 3;
+    /// Weekday MONDAY (TUESDAY 1, ..., SUNDAY 6).
+    pub const MONDAY: i64 = 0;
+    /// Weekday SUNDAY.
+    pub const SUNDAY: i64 = 6;
+}
+
+/// "Guild Scheduled Event Recurrence Rule - N_Weekday Structure": the `n`-th (1-5) `day`
+/// (0 Monday - 6 Sunday) of a month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Ids, utoipa::ToSchema)]
+pub struct NWeekday {
+    pub n: i64,
+    pub day: i64,
 }
 
 /// Entity metadata ("Guild Scheduled Event Entity Metadata").
@@ -95,10 +165,9 @@ pub struct CreateScheduledEventBody {
     /// The cover image as a data URI (Discord "Image Data"; PNG, JPEG, GIF or WebP).
     #[serde(default)]
     pub image: Option<String>,
-    /// Refused unless absent or `null` (no recurring events).
+    /// How the event recurs ([`RecurrenceRule`]); absent or `null`: it does not.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub recurrence_rule: Option<Value>,
+    pub recurrence_rule: Option<RecurrenceRule>,
 }
 
 /// Body of `PATCH /guilds/{id}/scheduled-events/{event_id}` ("Modify Guild Scheduled
@@ -129,10 +198,10 @@ pub struct ModifyScheduledEventBody {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub image: Option<Option<String>>,
-    /// Refused unless absent or `null`.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub recurrence_rule: Option<Value>,
+    /// A new rule ([`RecurrenceRule`]), or `null` to stop the recurrence.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<RecurrenceRule>)]
+    pub recurrence_rule: Option<Option<RecurrenceRule>>,
 }
 
 /// Payload of `GUILD_SCHEDULED_EVENT_USER_ADD` and `_REMOVE`.
