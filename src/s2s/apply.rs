@@ -258,6 +258,21 @@ pub(super) fn intent_of(t: Event) -> u64 {
     }
 }
 
+/// A thread dispatch of a replica to one local user's sessions (intent GUILDS), not logged:
+/// what the host sends her own sessions only.
+fn to_user(event: Event, data: Value, user: Snowflake) -> Dispatch {
+    Dispatch {
+        event,
+        data,
+        audience: Audience::Users(vec![user]),
+        intent: intents::GUILDS,
+        has_content: false,
+        lossy: false,
+        cause: None,
+        logged: false,
+    }
+}
+
 /// The replica a delivery is applying to, under its lock, with the events staged for one
 /// transaction.
 pub(super) struct Run<'t> {
@@ -693,33 +708,17 @@ impl Fed<'_> {
                     (self.db.channel(tid).await?, self.db.thread(tid).await?)
             {
                 let w = self.render_thread(&c, &th, m.user_id.db()).await?;
-                self.publish(Dispatch {
-                    event: Event::ThreadCreate,
-                    data: serde_json::to_value(&w).map_err(crate::error::Error::internal)?,
-                    audience: Audience::Users(vec![m.user_id]),
-                    intent: intents::GUILDS,
-                    has_content: false,
-                    lossy: false,
-                    cause: None,
-                    logged: false,
-                });
+                let data = serde_json::to_value(&w).map_err(crate::error::Error::internal)?;
+                self.publish(to_user(Event::ThreadCreate, data, m.user_id));
             }
-            self.publish(Dispatch {
-                event: Event::ThreadMemberUpdate,
-                data: serde_json::json!({
-                    "id": m.id,
-                    "user_id": m.user_id,
-                    "join_timestamp": m.join_timestamp,
-                    "flags": m.flags,
-                    "guild_id": gsf,
-                }),
-                audience: Audience::Users(vec![m.user_id]),
-                intent: intents::GUILDS,
-                has_content: false,
-                lossy: false,
-                cause: None,
-                logged: false,
+            let data = serde_json::json!({
+                "id": m.id,
+                "user_id": m.user_id,
+                "join_timestamp": m.join_timestamp,
+                "flags": m.flags,
+                "guild_id": gsf,
             });
+            self.publish(to_user(Event::ThreadMemberUpdate, data, m.user_id));
         }
         self.publish(Dispatch {
             event: t,

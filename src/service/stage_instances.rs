@@ -177,6 +177,26 @@ impl Hearth {
         super::mfa::check_level(ga.mfa_missing, STAGE_MODERATOR)
     }
 
+    /// The stage instance of `channel_id` read in a guild-locked change for a PATCH or DELETE,
+    /// with the caller's guild access, after the stage moderator checks (before and under the
+    /// lock). Errors: those of [`Self::stage_channel`] and [`Self::locked_stage_moderator`],
+    /// 404 10067 without an instance.
+    async fn locked_stage(
+        &self,
+        actor: &Actor,
+        channel_id: Snowflake,
+    ) -> Result<(GuildAccess, Change, StageInstanceRow)> {
+        let (ca, ga) = self.stage_channel(actor, channel_id).await?;
+        ca.require(STAGE_MODERATOR)?;
+        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
+        Self::locked_stage_moderator(&mut ch, &ga, ca.channel.id).await?;
+        let old = ch
+            .stage_instance(ca.channel.id)
+            .await?
+            .ok_or(Error::Unknown(Unknown::StageInstance))?;
+        Ok((ga, ch, old))
+    }
+
     /// `POST /stage-instances` (Discord "Create Stage Instance"): the new instance. Checks and
     /// errors: module docs.
     pub async fn create_stage_instance(
@@ -283,14 +303,7 @@ impl Hearth {
         let topic = check_topic(body.topic.as_deref(), false, &mut errs);
         check_privacy(body.privacy_level, &mut errs);
         errs.into_result()?;
-        let (ca, ga) = self.stage_channel(actor, channel_id).await?;
-        ca.require(STAGE_MODERATOR)?;
-        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
-        Self::locked_stage_moderator(&mut ch, &ga, ca.channel.id).await?;
-        let old = ch
-            .stage_instance(ca.channel.id)
-            .await?
-            .ok_or(Error::Unknown(Unknown::StageInstance))?;
+        let (ga, mut ch, old) = self.locked_stage(actor, channel_id).await?;
         let new = StageInstanceRow {
             topic: topic.unwrap_or_else(|| old.topic.clone()),
             ..old.clone()
@@ -326,14 +339,7 @@ impl Hearth {
         channel_id: Snowflake,
         reason: Option<&str>,
     ) -> Result<()> {
-        let (ca, ga) = self.stage_channel(actor, channel_id).await?;
-        ca.require(STAGE_MODERATOR)?;
-        let mut ch = self.db.change(Lock::Guild(ga.guild.id)).await?;
-        Self::locked_stage_moderator(&mut ch, &ga, ca.channel.id).await?;
-        let old = ch
-            .stage_instance(ca.channel.id)
-            .await?
-            .ok_or(Error::Unknown(Unknown::StageInstance))?;
+        let (ga, mut ch, old) = self.locked_stage(actor, channel_id).await?;
         let audit = self.audit_row(
             ga.guild.id,
             actor,
