@@ -71,7 +71,7 @@ impl Hearth {
                 RemoteMedia::Emoji { emoji_id: owner },
                 self.config.media.max_emoji_bytes,
             ),
-            // Events never cross federation: a cover is only ever stored by its host.
+            // A replica shows no event cover (spec/federation.md §6.5): only its host stores one.
             ImageKind::EventCover => return Ok(None),
             ImageKind::Icon | ImageKind::Banner | ImageKind::Splash => (
                 RemoteMedia::GuildImage {
