@@ -385,7 +385,59 @@ fn samples() -> Vec<(Event, Value)> {
             json!({"guild_id": "1001", "emojis": [{"id": "1040", "name": "party", "roles": ["1031"],
                 "require_colons": true, "managed": false, "animated": false, "available": true}]}),
         ),
+        (Event::ThreadCreate, thread("1050")),
+        (Event::ThreadUpdate, thread("1050")),
+        (
+            Event::ThreadDelete,
+            json!({"id": "1050", "guild_id": "1001", "parent_id": "1011", "type": 11}),
+        ),
+        (
+            Event::ThreadMembersUpdate,
+            json!({"id": "1050", "guild_id": "1001", "member_count": 2,
+                "added_members": [{"id": "1050", "user_id": "1014",
+                    "join_timestamp": "2024-01-01T00:00:00.000000+00:00", "flags": 0,
+                    "guild_id": "1001", "member": member(Some(user("1014", "carol")), &["1013"], None),
+                    "presence": null}],
+                "removed_member_ids": ["1018"]}),
+        ),
+        (Event::MessagePollVoteAdd, poll_vote()),
+        (Event::MessagePollVoteRemove, poll_vote()),
+        (Event::GuildScheduledEventCreate, scheduled_event()),
+        (Event::GuildScheduledEventUpdate, scheduled_event()),
+        (Event::GuildScheduledEventDelete, scheduled_event()),
+        (
+            Event::GuildScheduledEventUserAdd,
+            json!({"guild_scheduled_event_id": "1060", "user_id": "1014", "guild_id": "1001"}),
+        ),
+        (
+            Event::GuildScheduledEventUserRemove,
+            json!({"guild_scheduled_event_id": "1060", "user_id": "1014", "guild_id": "1001"}),
+        ),
     ]
+}
+
+/// A public thread of channel 1011, as THREAD_CREATE carries it.
+fn thread(id: &str) -> Value {
+    json!({"id": id, "type": 11, "guild_id": "1001", "name": "plans", "parent_id": "1011",
+        "rate_limit_per_user": 0, "last_message_id": null, "flags": 0, "owner_id": "1012",
+        "thread_metadata": {"archived": false, "auto_archive_duration": 4320,
+            "archive_timestamp": "2024-01-01T00:00:00.000000+00:00", "locked": false,
+            "create_timestamp": "2024-01-01T00:00:00.000000+00:00"},
+        "message_count": 0, "member_count": 1, "total_message_sent": 0, "newly_created": true,
+        "applied_tags": ["1051"]})
+}
+
+fn poll_vote() -> Value {
+    json!({"user_id": "1014", "channel_id": "1011", "message_id": "1010", "guild_id": "1001",
+        "answer_id": 2})
+}
+
+fn scheduled_event() -> Value {
+    json!({"id": "1060", "guild_id": "1001", "channel_id": "1061", "creator_id": "1012",
+        "name": "meetup", "description": null,
+        "scheduled_start_time": "2024-01-01T00:00:00.000000+00:00", "scheduled_end_time": null,
+        "privacy_level": 2, "status": 1, "entity_type": 2, "entity_id": null,
+        "entity_metadata": null, "image": null, "recurrence_rule": null})
 }
 
 /// Every string in `v` that reads as an id (not a permission set), and every mentioned id.
