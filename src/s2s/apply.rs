@@ -582,12 +582,16 @@ impl Fed<'_> {
                 }
                 // A private thread shown to this server by a member added to it was never
                 // delivered with content: it comes with the channel list.
-                if self.db.thread(id).await?.is_none() {
-                    self.resync_channels(rg).await?;
-                    if self.db.thread(id).await?.is_none() {
-                        return Ok(None);
+                let thread = match self.db.thread(id).await? {
+                    Some(t) => t,
+                    None => {
+                        self.resync_channels(rg).await?;
+                        match self.db.thread(id).await? {
+                            Some(t) => t,
+                            None => return Ok(None),
+                        }
                     }
-                }
+                };
                 let added: Vec<ThreadMemberRow> = u
                     .added_members
                     .iter()
@@ -611,8 +615,8 @@ impl Fed<'_> {
                         joined.push(m.clone());
                     }
                 }
-                if self.db.thread(id).await?.is_some_and(|t| t.kind == 12) {
-                    private_thread = Some(id);
+                if thread.kind == 12 {
+                    private_thread = Some(thread);
                 }
                 channel = Some(id);
             }
@@ -701,13 +705,16 @@ impl Fed<'_> {
                     .map(Snowflake::from_db),
             },
         };
+        // A private thread is new to a user added to it (Discord "Thread Create").
+        let private = match private_thread {
+            Some(th) if !joined.is_empty() => {
+                self.db.channel(th.channel_id).await?.map(|c| (c, th))
+            }
+            _ => None,
+        };
         for m in joined {
-            // A private thread is new to a user added to it (Discord "Thread Create").
-            if let Some(tid) = private_thread
-                && let (Some(c), Some(th)) =
-                    (self.db.channel(tid).await?, self.db.thread(tid).await?)
-            {
-                let w = self.render_thread(&c, &th, m.user_id.db()).await?;
+            if let Some((c, th)) = &private {
+                let w = self.render_thread(c, th, m.user_id.db()).await?;
                 let data = serde_json::to_value(&w).map_err(crate::error::Error::internal)?;
                 self.publish(to_user(Event::ThreadCreate, data, m.user_id));
             }

@@ -52,6 +52,22 @@ impl Hearth {
         }
     }
 
+    /// Where a member's change of guild `g` runs: `None` here (hosted here), else the
+    /// replica whose host runs it (the change is relayed, spec/federation.md §8.6). 403 50001
+    /// for a replica without its federation record, which cannot be changed at all.
+    pub(crate) async fn relay_target(
+        &self,
+        g: &GuildRow,
+    ) -> Result<Option<crate::storage::RemoteGuildRow>> {
+        if g.host_server.is_none() {
+            return Ok(None);
+        }
+        match self.db.remote_guild(g.id).await? {
+            Some(rg) => Ok(Some(rg)),
+            None => Err(Error::Rule(Rule::RemoteGuild)),
+        }
+    }
+
     pub(super) fn guild_audience(guild_id: i64) -> Audience {
         Audience::Guild {
             guild_id: Snowflake::from_db(guild_id),

@@ -72,14 +72,9 @@ impl Hearth {
         event_id: Snowflake,
         add: bool,
     ) -> Result<bool> {
-        if ga.guild.host_server.is_none() {
+        let Some(rg) = self.relay_target(&ga.guild).await? else {
             return Ok(false);
-        }
-        let rg = self
-            .db
-            .remote_guild(ga.guild.id)
-            .await?
-            .ok_or(Error::Rule(Rule::RemoteGuild))?;
+        };
         let op = if add {
             RelayOp::EventInterestAdd
         } else {

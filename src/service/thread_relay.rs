@@ -77,14 +77,7 @@ impl Hearth {
         let Some(g) = &ca.guild else {
             return Err(Error::Rule(Rule::ChannelType));
         };
-        if g.guild.host_server.is_none() {
-            return Ok(None);
-        }
-        // A replica without its federation record cannot be changed at all.
-        match self.db.remote_guild(g.guild.id).await? {
-            Some(rg) => Ok(Some(rg)),
-            None => Err(Error::Rule(Rule::RemoteGuild)),
-        }
+        self.relay_target(&g.guild).await
     }
 
     /// Relays Start Thread (from message `message`, or standalone or a forum post in `ca`,
