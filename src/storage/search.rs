@@ -1,7 +1,15 @@
 //! Message search (migration 0024; README "Search"): one statement for the page and one for
 //! the total, through each database's own full-text engine: SQLite's FTS5 table
 //! `messages_fts` (external content, kept in step by triggers) and PostgreSQL's GIN index
-//! over `to_tsvector('simple', content)`.
+//! over the stored column `search_vector` = `to_tsvector('simple', content)` (migration 0045).
+//!
+//! Counting on PostgreSQL ([`Db::search_messages`]): `total_results` is exact up to
+//! [`MAX_COUNTED`]. A GIN index cannot stop early (it decodes every match of a term before the
+//! first row comes out: ~15 ms per 100,000 matches here), while a walk over the newest
+//! messages testing each stored vector stops at the cap but reads `1 / share` messages per
+//! match. So the newest [`PROBE_ROWS`] candidates are tested first; a query matching at least
+//! [`WALK_SHARE`] of them ([`WALK_SHARE_PREFIX`] with a prefix) is counted (and paged) by
+//! walking on, any other through the index.
 
 use super::atomic::read_tx;
 use super::chat::{PageRow, page_cols};
@@ -161,11 +169,19 @@ impl SearchFilter {
     /// Every value but the content query is an integer written into the text. The authors
     /// (`u`) are joined for the page's columns (`with_authors`) and for `author_type`.
     fn sql_from_where(&self, postgres: bool, with_authors: bool) -> String {
+        self.sql_from_where_text(postgres, with_authors, true)
+    }
+
+    /// [`SearchFilter::sql_from_where`], without the content query when `!text` (PostgreSQL
+    /// only: the probe tests it in its select list).
+    fn sql_from_where_text(&self, postgres: bool, with_authors: bool, text: bool) -> String {
         let mut w: Vec<String> = vec![format!("m.channel_id IN ({})", id_list(&self.channels))];
         let from = if self.terms.is_empty() {
             "messages m".to_owned()
         } else if postgres {
-            w.push("to_tsvector('simple', m.content) @@ to_tsquery('simple', $1)".into());
+            if text {
+                w.push(PG_MATCH.into());
+            }
             "messages m".to_owned()
         } else {
             w.push("messages_fts MATCH $1".into());
@@ -250,10 +266,12 @@ impl SearchFilter {
     }
 
     /// The page statement once `total` matches were counted: on PostgreSQL, every match
-    /// counted (fewer than [`MAX_COUNTED`]), [`SearchFilter::collected_page_sql`]; otherwise
-    /// the plain `ORDER BY ... LIMIT ... OFFSET`.
-    fn page_sql(&self, postgres: bool, total: i64) -> String {
+    /// counted (fewer than [`MAX_COUNTED`]) through the index (not `walked`),
+    /// [`SearchFilter::collected_page_sql`]; otherwise the plain `ORDER BY ... LIMIT ...
+    /// OFFSET`, which walks the newest messages for a frequent term.
+    fn page_sql(&self, postgres: bool, total: i64, walked: bool) -> String {
         if postgres
+            && !walked
             && total < MAX_COUNTED
             && let Some(q) = self.collected_page_sql()
         {
@@ -275,9 +293,7 @@ impl SearchFilter {
             SearchSort::Relevance if !self.terms.is_empty() => {
                 // bm25(): lower is better; ts_rank(): higher is better. Ties newest first.
                 if postgres {
-                    format!(
-                        "ts_rank(to_tsvector('simple', m.content), to_tsquery('simple', $1)) {dir}, m.id DESC"
-                    )
+                    format!("ts_rank(m.search_vector, to_tsquery('simple', $1)) {dir}, m.id DESC")
                 } else {
                     let inv = if self.ascending { "DESC" } else { "ASC" };
                     format!("bm25(messages_fts) {inv}, m.id DESC")
@@ -296,14 +312,83 @@ impl SearchFilter {
     }
 }
 
-/// Matches counted for `total_results` at most: one more than the last match a page can
-/// reach (`offset` ≤ 9,975 with `limit` ≤ 25, Discord's bounds), so counting a frequent term
-/// stops there instead of joining every match with its message.
-pub const MAX_COUNTED: i64 = 10_000;
+/// Matches counted for `total_results` at most: a query matching more reports this many
+/// (Discord: `total_results` "may not be accurate"). Pages are not bounded by it: `offset`
+/// still reaches 9,975 (`limit` ≤ 25, Discord's bounds). Counting costs time in proportion
+/// to the cap (a walk reads `cap / share` messages, the index's rows are read up to the cap):
+/// 5,000 keeps a search of 1,000,000 messages within 50 ms at p99 on PostgreSQL
+/// (BENCHMARKS.md "Message search on PostgreSQL, stored vector").
+pub const MAX_COUNTED: i64 = 5_000;
+
+/// PostgreSQL: the content query as a condition on the stored vector (migration 0045).
+const PG_MATCH: &str = "m.search_vector @@ to_tsquery('simple', $1)";
+
+/// PostgreSQL: how many of the newest candidate messages (every filter but the content query)
+/// the probe tests against the content query before a count is chosen. About 2 ms.
+pub const PROBE_ROWS: i64 = 5_000;
+
+/// PostgreSQL: the share of probed messages matching from which a query of whole words is
+/// counted by walking the newest messages rather than through the GIN index: where the two
+/// cost about the same over 1,000,000 messages. Measured here: a walk tests a stored vector
+/// in ~0.38 µs, so counting [`MAX_COUNTED`] matches reads `MAX_COUNTED / s` messages; the
+/// index decodes ~0.15 µs per match of each word, all of them: 0.38 × 5,000 / s =
+/// 0.15 × s × 1,000,000 at s ≈ 0.11.
+pub const WALK_SHARE: f64 = 0.11;
+
+/// [`WALK_SHARE`] for a query with a prefix (`word*`): the index merges the lists of every
+/// word starting with it, about twice the cost per match (~0.3 µs), so s ≈ 0.08; 0.07 was
+/// the better of the two tried.
+pub const WALK_SHARE_PREFIX: f64 = 0.07;
+
+/// How the PostgreSQL probe decided to count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PgCount {
+    /// Fewer than [`PROBE_ROWS`] candidates: the probe's matches are the total.
+    Exact(i64),
+    /// A frequent term: `found` matches in the probe, then walk on below `below`.
+    Walk { found: i64, below: i64 },
+    /// Count through the GIN index.
+    Index,
+}
+
+impl SearchFilter {
+    /// PostgreSQL, with a content query: the newest [`PROBE_ROWS`] candidates, how many match,
+    /// how many there were and the oldest id among them.
+    fn probe_sql(&self) -> String {
+        format!(
+            "SELECT COUNT(*) FILTER (WHERE hit), COUNT(*), MIN(id) FROM \
+             (SELECT m.id, {PG_MATCH} AS hit {} ORDER BY m.id DESC LIMIT {PROBE_ROWS}) AS probe",
+            self.sql_from_where_text(true, false, false)
+        )
+    }
+
+    /// PostgreSQL: the walk's count of at most `cap` matches below id `below`.
+    fn walk_count_sql(&self, below: i64, cap: i64) -> String {
+        format!(
+            "SELECT COUNT(*) FROM (SELECT 1 {} AND m.id < {below} LIMIT {cap}) AS hits",
+            self.sql_from_where(true, false)
+        )
+    }
+}
+
+/// The choice after a probe found `found` matches among `probed` candidates, the oldest
+/// `oldest`, for a query with a prefix term or not.
+fn pg_count(found: i64, probed: i64, oldest: Option<i64>, prefix: bool) -> PgCount {
+    let share = if prefix {
+        WALK_SHARE_PREFIX
+    } else {
+        WALK_SHARE
+    };
+    match oldest {
+        _ if probed < PROBE_ROWS => PgCount::Exact(found),
+        Some(below) if found as f64 >= share * probed as f64 => PgCount::Walk { found, below },
+        _ => PgCount::Index,
+    }
+}
 
 impl Db {
-    /// Runs a search: the number of matches (at most [`MAX_COUNTED`]) and the page at
-    /// `offset` (`limit` rows),
+    /// Runs a search: the number of matches (at most [`MAX_COUNTED`]; on PostgreSQL
+    /// counted as the module doc says) and the page at `offset` (`limit` rows),
     /// each message with its author and whether it has reactions, both read from one
     /// snapshot.
     pub async fn search_messages(&self, f: &SearchFilter) -> Result<SearchPage> {
@@ -313,21 +398,57 @@ impl Db {
         } else {
             fts5_query(&f.terms)
         };
-        // Counted up to MAX_COUNTED: past it the pages cannot be reached anyway.
+        // Counted up to MAX_COUNTED.
         let count_q = format!(
             "SELECT COUNT(*) FROM (SELECT 1 {} LIMIT {MAX_COUNTED}) AS hits",
             f.sql_from_where(pg, false)
         );
         let with_text = !f.terms.is_empty();
+        let probe_q = f.probe_sql();
         let (total, rows): (i64, Vec<PageRow>) = on_db!(self, p => {
             let mut tx = read_tx!(self, p);
-            let mut cq = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_q.as_str())).persistent(false);
-            if with_text {
-                cq = cq.bind(&text);
-            }
-            let (total,) = cq.fetch_one(&mut *tx).await?;
-            let rows = if total > f.offset {
-                let q = f.page_sql(pg, total);
+            // PostgreSQL with a content query: probe the newest candidates first (module doc).
+            let choice = if pg && with_text {
+                let (found, probed, oldest): (i64, i64, Option<i64>) =
+                    sqlx::query_as(sqlx::AssertSqlSafe(probe_q.as_str()))
+                        .persistent(false)
+                        .bind(&text)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                pg_count(found, probed, oldest, f.terms.iter().any(|t| t.prefix))
+            } else {
+                PgCount::Index
+            };
+            let total = match choice {
+                PgCount::Exact(n) => n,
+                PgCount::Walk { found, .. } if found >= MAX_COUNTED => found,
+                PgCount::Walk { found, below } => {
+                    // The planner prices a GIN bitmap below a walk that stops at the cap.
+                    sqlx::query("SET LOCAL enable_bitmapscan = off").execute(&mut *tx).await?;
+                    let q = f.walk_count_sql(below, MAX_COUNTED - found);
+                    let (more,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
+                        .persistent(false)
+                        .bind(&text)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if f.sort == SearchSort::Relevance {
+                        // Ranking reads every match: the index is the way there.
+                        sqlx::query("SET LOCAL enable_bitmapscan = on").execute(&mut *tx).await?;
+                    }
+                    found + more
+                }
+                PgCount::Index => {
+                    let mut cq = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_q.as_str())).persistent(false);
+                    if with_text {
+                        cq = cq.bind(&text);
+                    }
+                    cq.fetch_one(&mut *tx).await?.0
+                }
+            };
+            // Past the cap there may be more: the page is read.
+            let rows = if total > f.offset || total >= MAX_COUNTED {
+                let walked = matches!(choice, PgCount::Walk { .. });
+                let q = f.page_sql(pg, total, walked);
                 let mut pq = sqlx::query_as::<_, PageRow>(sqlx::AssertSqlSafe(q.as_str())).persistent(false);
                 if with_text {
                     pq = pq.bind(&text);
@@ -362,5 +483,65 @@ mod tests {
         let terms = [t(&["red", "fox"], false), t(&["jump"], true)];
         assert_eq!(fts5_query(&terms), "\"red fox\" AND \"jump\"*");
         assert_eq!(tsquery(&terms), "('red' <-> 'fox') & ('jump':*)");
+    }
+
+    #[test]
+    fn the_probe_chooses_how_to_count() {
+        // Fewer candidates than the probe reads: its matches are the exact total.
+        assert_eq!(pg_count(12, 40, Some(7), false), PgCount::Exact(12));
+        assert_eq!(pg_count(0, 0, None, true), PgCount::Exact(0));
+        // A term in at least WALK_SHARE of the newest candidates: walk on below the oldest.
+        assert_eq!(
+            pg_count(551, PROBE_ROWS, Some(99), false),
+            PgCount::Walk {
+                found: 551,
+                below: 99
+            }
+        );
+        // A rarer term: the index.
+        assert_eq!(pg_count(549, PROBE_ROWS, Some(99), false), PgCount::Index);
+        // A prefix walks from a lower share (its index lookup costs more).
+        assert_eq!(
+            pg_count(351, PROBE_ROWS, Some(99), true),
+            PgCount::Walk {
+                found: 351,
+                below: 99
+            }
+        );
+        assert_eq!(pg_count(349, PROBE_ROWS, Some(99), true), PgCount::Index);
+    }
+
+    #[test]
+    fn the_probe_and_the_walk_test_the_stored_vector() {
+        let f = SearchFilter {
+            channels: vec![3, 4],
+            terms: vec![t(&["fox"], false)],
+            author_ids: vec![],
+            author_kinds: vec![],
+            mentions: vec![],
+            has: vec![],
+            min_id: None,
+            max_id: None,
+            pinned: None,
+            sort: SearchSort::Timestamp,
+            ascending: false,
+            offset: 0,
+            limit: 25,
+        };
+        let probe = f.probe_sql();
+        assert!(
+            probe.contains("m.search_vector @@ to_tsquery('simple', $1) AS hit"),
+            "{probe}"
+        );
+        assert!(
+            probe.contains(&format!("ORDER BY m.id DESC LIMIT {PROBE_ROWS}")),
+            "{probe}"
+        );
+        // The content query is in the select list only.
+        assert_eq!(probe.matches("@@").count(), 1, "{probe}");
+        let walk = f.walk_count_sql(99, 4_300);
+        assert!(walk.contains("m.channel_id IN (3,4)"), "{walk}");
+        assert!(walk.contains("AND m.id < 99 LIMIT 4300"), "{walk}");
+        assert!(!walk.contains("to_tsvector"), "{walk}");
     }
 }

@@ -552,7 +552,7 @@ async fn edits_and_deletes_reach_the_index() {
         }
         hearth_db::Db::Postgres(p) => {
             let (n,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM messages WHERE to_tsvector('simple', content) @@ to_tsquery('simple', 'doomed | original | bulk | bound')",
+                "SELECT COUNT(*) FROM messages WHERE search_vector @@ to_tsquery('simple', 'doomed | original | bulk | bound')",
             )
             .fetch_one(p)
             .await
@@ -613,18 +613,37 @@ async fn bad_parameters_are_400_with_the_field() {
 }
 
 #[tokio::test]
-async fn total_results_counts_at_most_the_last_reachable_match() {
-    // 10,000 (offset <= 9,975, limit <= 25): a term matching more is counted up to there,
-    // and the last page is still served. The messages are seeded straight into the tables
-    // (the triggers or the GIN index index them as any insert).
+async fn total_results_is_exact_up_to_its_cap_and_pages_reach_past_it() {
+    // `total_results` is exact up to 5,000 (storage::search::MAX_COUNTED) and says 5,000
+    // beyond it; pages still reach `offset` 9,975. 10,005 messages seeded straight into the
+    // tables (the triggers or the stored vector index them as any insert): every one says
+    // `flood`, every 4th `tide` (a frequent word: on PostgreSQL counted by walking the newest
+    // messages), every 50th `rare` (counted through the index), so both ways are checked
+    // against the exact numbers.
     let w = world().await;
     let (gid, cid): (i64, i64) = (w.guild.parse().unwrap(), w.general.parse().unwrap());
     let author: i64 = w.alice_id.parse().unwrap();
     let ids: Vec<i64> = (0..10_005).map(|_| w.ts.hearth.next_id()).collect();
-    for chunk in ids.chunks(500) {
+    let text = |i: usize, id: i64| {
+        let mut t = format!("flood {id}");
+        if i % 4 == 0 {
+            t.push_str(" tide");
+        }
+        if i % 50 == 0 {
+            t.push_str(" rare");
+        }
+        t
+    };
+    for (n, chunk) in ids.chunks(500).enumerate() {
         let values: Vec<String> = chunk
             .iter()
-            .map(|id| format!("({id}, {cid}, {gid}, {author}, 'flood {id}')"))
+            .enumerate()
+            .map(|(j, id)| {
+                format!(
+                    "({id}, {cid}, {gid}, {author}, '{}')",
+                    text(n * 500 + j, *id)
+                )
+            })
             .collect();
         let q = format!(
             "INSERT INTO messages (id, channel_id, guild_id, author_id, content) VALUES {}",
@@ -637,14 +656,33 @@ async fn total_results_counts_at_most_the_last_reachable_match() {
         }
         .unwrap();
     }
+    if let hearth_db::Db::Postgres(p) = &*w.ts.hearth.db {
+        // Statistics as autovacuum would gather them after such a load.
+        sqlx::query("ANALYZE messages").execute(p).await.unwrap();
+    }
     let g = w.guild.as_str();
     let r = search(&w.bob, g, &[("content", "flood")]).await;
-    assert_eq!(r["total_results"], 10_000, "{}", r["total_results"]);
+    assert_eq!(r["total_results"], 5_000, "{}", r["total_results"]);
     assert_eq!(found(&r).len(), 25);
+    // Past the cap: the last reachable page is served in full.
     let last = search(&w.bob, g, &[("content", "flood"), ("offset", "9975")]).await;
-    assert_eq!(last["total_results"], 10_000);
-    assert_eq!(found(&last).len(), 25);
-    // Newest first: the first page starts at the last seeded message.
+    assert_eq!(last["total_results"], 5_000);
+    let last_ids = found(&last);
+    assert_eq!(last_ids.len(), 25);
+    // Newest first: offset 9,975 of 10,005 starts at the 30th oldest message.
+    assert_eq!(last_ids[0], ids[29].to_string());
     let first = search(&w.bob, g, &[("content", "flood"), ("limit", "1")]).await;
     assert_eq!(found(&first), vec![ids[ids.len() - 1].to_string()]);
+    // Under the cap, exact: 2,502 `tide` (every 4th of 10,005), 201 `rare`.
+    let tide = search(&w.bob, g, &[("content", "tide")]).await;
+    assert_eq!(tide["total_results"], 2_502);
+    assert_eq!(found(&tide)[0], ids[10_004].to_string());
+    let rare = search(&w.bob, g, &[("content", "rare")]).await;
+    assert_eq!(rare["total_results"], 201);
+    assert_eq!(found(&rare)[0], ids[10_000].to_string());
+    // A prefix (`tid*`) and two words count the same way.
+    let prefix = search(&w.bob, g, &[("content", "tid*")]).await;
+    assert_eq!(prefix["total_results"], 2_502);
+    let both = search(&w.bob, g, &[("content", "tide rare")]).await;
+    assert_eq!(both["total_results"], 101);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Channel, Member } from './api/wire';
-import { parseSearch, searchParams, snowflakeAt, words } from './search';
+import { moreResults, parseSearch, SEARCH_COUNTED, searchParams, snowflakeAt, words } from './search';
 
 const member = (id: string, username: string, nick?: string): Member =>
   ({ user: { id, username, global_name: null }, nick: nick ?? null, roles: [], joined_at: '2026-01-01T00:00:00Z' }) as unknown as Member;
@@ -43,5 +43,23 @@ describe('search box syntax', () => {
   it('writes repeatable keys once per value, with the page', () => {
     expect(searchParams({ content: 'hi', has: ['link', 'file'] }, 25)).toBe('content=hi&has=link&has=file&limit=25&offset=25');
     expect(searchParams({ author_id: ['1'] }, 0)).toBe('author_id=1&limit=25');
+  });
+});
+
+describe('more results', () => {
+  it('follows the count under the cap', () => {
+    expect(moreResults(25, 60)).toBe(true);
+    expect(moreResults(50, 60)).toBe(true);
+    expect(moreResults(60, 60)).toBe(false);
+    expect(moreResults(50, 50)).toBe(false);
+    // A short page is the last.
+    expect(moreResults(30, 4_000)).toBe(false);
+    expect(moreResults(0, 0)).toBe(false);
+  });
+
+  it('goes on past a count at the cap, up to the reachable matches', () => {
+    expect(moreResults(SEARCH_COUNTED, SEARCH_COUNTED)).toBe(true);
+    expect(moreResults(9_975, SEARCH_COUNTED)).toBe(true);
+    expect(moreResults(10_000, SEARCH_COUNTED)).toBe(false);
   });
 });

@@ -8,6 +8,19 @@ import type { Channel, Member } from './api/wire';
 
 /** The server's page size (SEARCH_LIMIT_MAX). */
 export const SEARCH_PAGE = 25;
+/** The server counts matches up to this many (README "Search"): a `total_results` of it
+ *  means "at least". */
+export const SEARCH_COUNTED = 5_000;
+/** The matches pages can reach: `offset` ≤ 9,975 (SEARCH_OFFSET_MAX) plus one page. */
+export const SEARCH_REACHABLE = 10_000;
+
+/** Whether the server may have more results after `shown` of a search that counted `total`:
+ *  the last page was full and the count (or, at the cap, the reachable matches) goes on. */
+export function moreResults(shown: number, total: number): boolean {
+  const end = total >= SEARCH_COUNTED ? SEARCH_REACHABLE : total;
+  return shown > 0 && shown % SEARCH_PAGE === 0 && shown < end;
+}
+
 /** The server's longest `content` (SEARCH_CONTENT_MAX), characters. */
 export const SEARCH_CONTENT_MAX = 1024;
 /** What `has:` takes (the server's list). */

@@ -182,7 +182,8 @@ export const t = {
     label: 'Search messages',
     placeholder: 'Search',
     help: 'Words, "a phrase", from:name, mentions:name, in:channel, has:link (file, image, embed…), pinned:true, before:/after:YYYY-MM-DD',
-    results: (n: number, q: string) => `${n} result${n === 1 ? '' : 's'} for “${q}”`,
+    results: (n: number, q: string, atLeast = false) =>
+      `${n.toLocaleString('en')}${atLeast ? '+' : ''} result${n === 1 && !atLeast ? '' : 's'} for “${q}”`,
     searching: (q: string) => `Searching for “${q}”…`,
     none: 'No messages match.',
     resultsLabel: 'Search results',

@@ -6,7 +6,7 @@ import { useEffect, useRef, useState, type Ref } from 'react';
 import { format } from 'date-fns';
 import { ApiError } from '../api/rest';
 import type { Channel, GuildCreate, Member, Message } from '../api/wire';
-import { parseSearch, SEARCH_PAGE, searchParams, type SearchQuery } from '../search';
+import { moreResults, parseSearch, SEARCH_COUNTED, searchParams, type SearchQuery } from '../search';
 import { t } from '../strings';
 import { useClient } from './context';
 import { displayName } from './Composer';
@@ -109,7 +109,7 @@ export function SearchPanel({
     >
       <header>
         <h2 id="search-title" ref={heading} tabIndex={-1}>
-          {page ? t.search.results(page.total, text) : parsed.ok && !error ? t.search.searching(text) : t.search.label}
+          {page ? t.search.results(page.total, text, page.total >= SEARCH_COUNTED) : parsed.ok && !error ? t.search.searching(text) : t.search.label}
         </h2>
         <button type="button" className="small secondary" onClick={onClose}>
           {t.close}
@@ -151,7 +151,7 @@ export function SearchPanel({
           })}
         </ol>
       )}
-      {page && page.results.length < Math.min(page.total, 10_000) && page.results.length % SEARCH_PAGE === 0 && (
+      {page && moreResults(page.results.length, page.total) && (
         <button type="button" className="small" disabled={busy} onClick={() => void more()}>
           {t.search.more}
         </button>
