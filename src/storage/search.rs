@@ -7,7 +7,8 @@
 //! [`MAX_COUNTED`]. A GIN index cannot stop early (it decodes every match of a term before the
 //! first row comes out: ~15 ms per 100,000 matches here), while a walk over the newest
 //! messages testing each stored vector stops at the cap but reads `1 / share` messages per
-//! match. So the newest [`PROBE_ROWS`] candidates are tested first; a query matching at least
+//! match. So the newest [`PROBE_ROWS`] candidates are tested first (when the other filters
+//! are ones an index serves, [`SearchFilter::probe_suits`]); a query matching at least
 //! [`WALK_SHARE`] of them ([`WALK_SHARE_PREFIX`] with a prefix) is counted (and paged) by
 //! walking on, any other through the index.
 
@@ -352,6 +353,18 @@ enum PgCount {
 }
 
 impl SearchFilter {
+    /// Whether the probe suits this search: a content query and no filter that only a test
+    /// of each message can apply (`has`, `mentions`, `author_type`, `pinned:true`), since the
+    /// probe walks the candidates newest first and a rare one of those could make it read
+    /// every message; such searches count through the index as before.
+    fn probe_suits(&self) -> bool {
+        !self.terms.is_empty()
+            && self.has.is_empty()
+            && self.mentions.is_empty()
+            && self.author_kinds.is_empty()
+            && self.pinned != Some(true)
+    }
+
     /// PostgreSQL, with a content query: the newest [`PROBE_ROWS`] candidates, how many match,
     /// how many there were and the oldest id among them.
     fn probe_sql(&self) -> String {
@@ -408,7 +421,7 @@ impl Db {
         let (total, rows): (i64, Vec<PageRow>) = on_db!(self, p => {
             let mut tx = read_tx!(self, p);
             // PostgreSQL with a content query: probe the newest candidates first (module doc).
-            let choice = if pg && with_text {
+            let choice = if pg && f.probe_suits() {
                 let (found, probed, oldest): (i64, i64, Option<i64>) =
                     sqlx::query_as(sqlx::AssertSqlSafe(probe_q.as_str()))
                         .persistent(false)
@@ -543,5 +556,39 @@ mod tests {
         assert!(walk.contains("m.channel_id IN (3,4)"), "{walk}");
         assert!(walk.contains("AND m.id < 99 LIMIT 4300"), "{walk}");
         assert!(!walk.contains("to_tsvector"), "{walk}");
+        assert!(f.probe_suits());
+        // Filters tested message by message keep the index.
+        for g in [
+            SearchFilter {
+                has: vec![(HasKind::File, true)],
+                ..f.clone()
+            },
+            SearchFilter {
+                mentions: vec![5],
+                ..f.clone()
+            },
+            SearchFilter {
+                author_kinds: vec![(AuthorKind::Bot, true)],
+                ..f.clone()
+            },
+            SearchFilter {
+                pinned: Some(true),
+                ..f.clone()
+            },
+            SearchFilter {
+                terms: vec![],
+                ..f.clone()
+            },
+        ] {
+            assert!(!g.probe_suits(), "{g:?}");
+        }
+        assert!(
+            SearchFilter {
+                author_ids: vec![7],
+                min_id: Some(1),
+                ..f.clone()
+            }
+            .probe_suits()
+        );
     }
 }

@@ -751,3 +751,51 @@ async fn a_spam_rule_blocks_the_third_same_text_within_its_window() {
         200
     );
 }
+
+#[tokio::test]
+async fn webhook_messages_are_not_checked_and_a_members_are() {
+    // Discord documents AutoMod blocking app content only for user-installed apps'
+    // interaction responses (change log, "User-Installed Apps General Availability"), which
+    // Hearth does not have; a webhook has no member to block, alert about or time out, so its
+    // messages pass. The same words from a member are blocked.
+    let c = cast().await;
+    let (g, chan) = (&c.guild.id, &c.guild.general);
+    let mut mgw = Gw::identify(&c.ts, &c.moder.2, GUILDS | AUTOMOD_EXECUTION).await;
+    let rule = keyword_rule(
+        "words",
+        json!(["cat*"]),
+        json!([]),
+        json!([{"type": 1}, {"type": 2, "metadata": {"channel_id": c.alerts}}]),
+    );
+    let r = c.moder.1.post(&rules(g), rule).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = c
+        .owner
+        .post(
+            &format!("/channels/{chan}/webhooks"),
+            json!({"name": "Feed"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let hook = format!(
+        "/webhooks/{}/{}?wait=true",
+        s(&r.body["id"]),
+        s(&r.body["token"])
+    );
+    let anon = c.bob.1.clone().anon();
+    let r = anon.post(&hook, json!({"content": "Catch this"})).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["content"], "Catch this");
+    let stored = c
+        .bob
+        .1
+        .get(&format!("/channels/{chan}/messages/{}", s(&r.body["id"])))
+        .await;
+    assert_eq!(stored.status, 200, "{stored:?}");
+    assert!(audit(&c.owner, g, 143).await.is_empty());
+    // A member's same words: blocked, and the managers hear of that one only.
+    assert_err(&send(&c.bob.1, chan, "Catch this").await, 400, 200000);
+    let ev = mgw.expect("AUTO_MODERATION_ACTION_EXECUTION").await;
+    assert_eq!(ev["user_id"], c.bob.0.as_str());
+    assert_eq!(audit(&c.owner, g, 143).await.len(), 1);
+}
