@@ -27,6 +27,7 @@ mod e2e;
 mod erasure;
 mod event_covers;
 mod federation_accounts;
+mod federation_automod;
 mod federation_delivery;
 mod federation_events;
 mod federation_guilds;
