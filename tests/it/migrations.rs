@@ -52,8 +52,11 @@ fn versions(m: &sqlx::migrate::Migrator) -> Vec<(i64, String)> {
 async fn schema(db: &Db) -> Schema {
     let rows: Vec<(String, String, String)> = on_db!(db, p => {
         let q = if db.is_postgres() {
+            // Stored columns only: a generated one is derived search data, as SQLite's
+            // full-text table below (`messages.search_vector`, migration 0045).
             "SELECT table_name::TEXT, column_name::TEXT, data_type::TEXT FROM information_schema.columns \
-             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'"
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' \
+             AND is_generated = 'NEVER'"
         } else {
             // Ordinary tables only: the full-text index of migration 0024 is a virtual table
             // (with its shadow tables), PostgreSQL's is an index.

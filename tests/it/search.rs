@@ -626,10 +626,10 @@ async fn total_results_is_exact_up_to_its_cap_and_pages_reach_past_it() {
     let ids: Vec<i64> = (0..10_005).map(|_| w.ts.hearth.next_id()).collect();
     let text = |i: usize, id: i64| {
         let mut t = format!("flood {id}");
-        if i % 4 == 0 {
+        if i.is_multiple_of(4) {
             t.push_str(" tide");
         }
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             t.push_str(" rare");
         }
         t
