@@ -8,6 +8,7 @@
 
 use serde_json::json;
 
+use crate::federation_delivery::contents;
 use crate::federation_guilds::{B, C, fed_with};
 use crate::gateway::Gw;
 use crate::harness::{assert_err, s};
@@ -88,17 +89,7 @@ async fn the_hosts_rules_judge_a_remote_members_messages() {
         (f.bob(), &f.general_b),
         (f.carol(), &f.general_c),
     ] {
-        let h = client
-            .get(&format!("/channels/{channel}/messages?limit=50"))
-            .await;
-        assert_eq!(h.status, 200, "{h:?}");
-        let contents: Vec<String> = h
-            .body
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| s(&m["content"]))
-            .collect();
+        let contents = contents(&client, channel).await;
         assert!(contents.contains(&"a dog".to_owned()), "{contents:?}");
         assert!(!contents.contains(&"Catch this".to_owned()), "{contents:?}");
     }

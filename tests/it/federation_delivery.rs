@@ -21,7 +21,7 @@ use crate::harness::{Client, TestServer, eventually, s};
 use crate::operator::cli_json;
 
 /// The contents of `channel`'s newest 100 messages as `client` reads them, oldest first.
-async fn contents(client: &Client, channel: &str) -> Vec<String> {
+pub(crate) async fn contents(client: &Client, channel: &str) -> Vec<String> {
     let r = client
         .get(&format!("/channels/{channel}/messages?limit=100"))
         .await;
