@@ -411,19 +411,14 @@ impl Db {
         } else {
             fts5_query(&f.terms)
         };
-        // Counted up to MAX_COUNTED.
-        let count_q = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 {} LIMIT {MAX_COUNTED}) AS hits",
-            f.sql_from_where(pg, false)
-        );
         let with_text = !f.terms.is_empty();
-        let probe_q = f.probe_sql();
         let (total, rows): (i64, Vec<PageRow>) = on_db!(self, p => {
             let mut tx = read_tx!(self, p);
             // PostgreSQL with a content query: probe the newest candidates first (module doc).
             let choice = if pg && f.probe_suits() {
+                let q = f.probe_sql();
                 let (found, probed, oldest): (i64, i64, Option<i64>) =
-                    sqlx::query_as(sqlx::AssertSqlSafe(probe_q.as_str()))
+                    sqlx::query_as(sqlx::AssertSqlSafe(q.as_str()))
                         .persistent(false)
                         .bind(&text)
                         .fetch_one(&mut *tx)
@@ -451,7 +446,12 @@ impl Db {
                     found + more
                 }
                 PgCount::Index => {
-                    let mut cq = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(count_q.as_str())).persistent(false);
+                    // Counted up to MAX_COUNTED.
+                    let q = format!(
+                        "SELECT COUNT(*) FROM (SELECT 1 {} LIMIT {MAX_COUNTED}) AS hits",
+                        f.sql_from_where(pg, false)
+                    );
+                    let mut cq = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(q.as_str())).persistent(false);
                     if with_text {
                         cq = cq.bind(&text);
                     }

@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use crate::federation_delivery::contents;
-use crate::federation_guilds::{B, C, fed_with};
+use crate::federation_guilds::{A, B, C, fed_with};
 use crate::gateway::Gw;
 use crate::harness::{assert_err, s};
 
@@ -55,22 +55,7 @@ async fn the_hosts_rules_judge_a_remote_members_messages() {
     assert_eq!(ev["content"], "Catch this");
     assert_eq!(ev["matched_keyword"], "cat*");
     // The user the host knows alice as: her member on b.
-    let members = f
-        .bob()
-        .get(&format!("/guilds/{}/members?limit=10", f.gid_b))
-        .await;
-    let alice_on_b = members
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| {
-            m["user"]["username"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("alice"))
-        })
-        .map(|m| s(&m["user"]["id"]))
-        .expect("alice is a member on b");
+    let alice_on_b = f.member_id_on_host(&format!("alice@{A}")).await;
     assert_eq!(ev["user_id"], alice_on_b.as_str());
 
     // A clean message goes everywhere; the blocked one came before it nowhere.

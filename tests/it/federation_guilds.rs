@@ -123,6 +123,23 @@ impl Fed {
         .await;
     }
     /// The newest `seq` of the guild's log on the host (0 when empty).
+    /// The id the host (b) gives the member with `handle` (`alice@a.hearth.test`) in its
+    /// guild.
+    pub(crate) async fn member_id_on_host(&self, handle: &str) -> String {
+        let r = self
+            .bob()
+            .get(&format!("/guilds/{}/members?limit=100", self.gid_b))
+            .await;
+        let m = r
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["user"]["handle"] == handle)
+            .unwrap_or_else(|| panic!("{handle} among {}", r.body))
+            .clone();
+        s(&m["user"]["id"])
+    }
     pub(crate) async fn host_head(&self) -> i64 {
         let gid: i64 = self.gid_b.parse().unwrap();
         let db = &self.net.server(B).hearth.db;

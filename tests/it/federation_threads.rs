@@ -7,28 +7,9 @@
 
 use serde_json::json;
 
-use crate::federation_guilds::{A, ALL, B, C, Fed, db_contains, fed_with};
+use crate::federation_guilds::{A, ALL, B, C, db_contains, fed_with};
 use crate::gateway::Gw;
 use crate::harness::{eventually, s};
-
-/// The id of the member from `server` of the host's guild, in the host's ids.
-async fn member_id_on_host(f: &Fed, handle: &str) -> String {
-    let r = f
-        .net
-        .server(B)
-        .client(&f.bob_tok)
-        .get(&format!("/guilds/{}/members?limit=100", f.gid_b))
-        .await;
-    let m = r
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["user"]["handle"] == handle)
-        .unwrap_or_else(|| panic!("{handle} among {}", r.body))
-        .clone();
-    s(&m["user"]["id"])
-}
 
 #[tokio::test]
 async fn threads_cross_servers_both_ways_under_the_hosts_rules() {
@@ -147,7 +128,7 @@ async fn threads_cross_servers_both_ways_under_the_hosts_rules() {
     assert_eq!(j.status, 204, "{j:?}");
     let me = gw_a.expect("THREAD_MEMBER_UPDATE").await;
     assert_eq!(me["id"], thread_a.as_str());
-    let alice_b = member_id_on_host(&f, &format!("alice@{A}")).await;
+    let alice_b = f.member_id_on_host(&format!("alice@{A}")).await;
     let members = f
         .bob()
         .get(&format!("/channels/{thread_b}/thread-members"))
@@ -293,7 +274,7 @@ async fn a_private_thread_reaches_only_the_servers_of_its_members() {
 
     // Bob adds alice: a receives the thread (through the channel list) and alice her
     // membership; c still knows nothing of it.
-    let alice_b = member_id_on_host(&f, &format!("alice@{A}")).await;
+    let alice_b = f.member_id_on_host(&format!("alice@{A}")).await;
     let add = f
         .bob()
         .put(
