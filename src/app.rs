@@ -731,6 +731,7 @@ async fn scrape(axum::extract::State(s): axum::extract::State<Scrape>) -> impl I
             tracing::warn!(error = %e, "metrics: cannot count the outbox");
             0
         }),
+        search_backlog: *s.hearth.writer.search_backlog().borrow() as i64,
         peers,
         jobs: s
             .hearth

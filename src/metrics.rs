@@ -21,6 +21,8 @@
 //!   member server is marked dead: no pushes, spec/federation.md §9.4) and
 //!   `hearth_federation_peer_push_attempts{peer}` (push requests attempted over its current
 //!   guilds, a stored running total);
+//! - `hearth_search_backlog_messages` (messages stored but not yet in the SQLite search index,
+//!   as the message writer last knew it; always 0 on PostgreSQL);
 //! - `hearth_job_runs_total{job, result="ok"|"failed"}` (`media_collector`, `message_purge`,
 //!   `federation_notice`).
 //!
@@ -128,6 +130,8 @@ pub struct Sample {
     pub bus_lagged: u64,
     /// Federation outbox entries not yet moved into the log.
     pub outbox_entries: i64,
+    /// Messages stored but not yet in the SQLite search index (0 on PostgreSQL).
+    pub search_backlog: i64,
     /// Member servers of hosted guilds.
     pub peers: Vec<PeerSample>,
     /// Background job runs: `(job, ok, failed)` running totals.
@@ -149,6 +153,7 @@ pub struct Metrics {
     deliveries: Counter,
     bus_lagged: Counter,
     outbox: Gauge,
+    search_backlog: Gauge,
     peer_pending: Family<PeerLabel, Gauge>,
     peer_lag: Family<PeerLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
     peer_failures: Family<PeerLabel, Gauge>,
@@ -235,6 +240,12 @@ impl Metrics {
             "Changes of federated guilds not yet moved into the signed log",
             outbox.clone(),
         );
+        let search_backlog = Gauge::default();
+        registry.register(
+            "search_backlog_messages",
+            "Messages stored but not yet in the SQLite search index (indexed when sends pause)",
+            search_backlog.clone(),
+        );
         let peer_pending = Family::<PeerLabel, Gauge>::default();
         registry.register(
             "federation_peer_pending_events",
@@ -297,6 +308,7 @@ impl Metrics {
             deliveries,
             bus_lagged,
             outbox,
+            search_backlog,
             peer_pending,
             peer_lag,
             peer_failures,
@@ -354,6 +366,7 @@ impl Metrics {
         raise(&self.deliveries, sample.deliveries);
         raise(&self.bus_lagged, sample.bus_lagged);
         self.outbox.set(sample.outbox_entries);
+        self.search_backlog.set(sample.search_backlog);
         // Peers that are gone drop out of the exposition.
         self.peer_pending.clear();
         self.peer_lag.clear();

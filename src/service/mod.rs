@@ -392,6 +392,12 @@ impl Hearth {
         self.ids.next().db()
     }
 
+    /// Messages waiting in the SQLite search backlog as the message writer last knew it
+    /// ([`writer::MessageWriter::search_backlog`]); always 0 on PostgreSQL.
+    pub fn search_backlog(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.writer.search_backlog()
+    }
+
     /// Publishes a dispatch after a committed change.
     pub fn dispatch(&self, event: Event, audience: Audience, intent: u64, data: Value) {
         self.bus.publish(BusEvent::Dispatch(Arc::new(Self::event_of(

@@ -16,11 +16,22 @@
 //! - **Federation outbox:** the `MESSAGE_CREATE` of a message in a federated guild is written
 //!   to the outbox in the batch's transaction, in id order (spec/federation.md §8); its
 //!   dispatch is published with `logged = true`, so the log writer takes it from there.
+//! - **Search indexing after the send (SQLite):** a stored message waits in the search
+//!   backlog (migration 0046) instead of being indexed in its send's transaction. When no
+//!   send has arrived for [`INDEX_IDLE`], the writer indexes the backlog,
+//!   [`crate::storage::INDEX_CHUNK`] messages per transaction, until it is empty or a send
+//!   arrives; an idle writer also looks every [`INDEX_TICK`] for messages stored by other
+//!   paths (webhooks, interaction responses, federation). Past [`BACKLOG_HIGH`] waiting
+//!   messages it indexes one chunk after every batch, so sustained load cannot grow the
+//!   backlog without bound. A search indexes what is left before it reads
+//!   ([`crate::storage::Db::flush_search_backlog`]). PostgreSQL indexes as it writes and
+//!   skips all of this.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::{Error, Result};
 use crate::events::{Audience, BusEvent, Dispatch, EventBus};
@@ -32,6 +43,12 @@ use crate::wire;
 pub const MAX_BATCH: usize = 128;
 /// Pending sends queued before `submit` waits (back-pressure).
 const QUEUE: usize = 4096;
+/// A pause in sends this long lets the writer index the search backlog (SQLite).
+pub const INDEX_IDLE: Duration = Duration::from_millis(25);
+/// How often an idle writer with no backlog of its own looks for one (SQLite).
+pub const INDEX_TICK: Duration = Duration::from_secs(1);
+/// Waiting messages past which the writer indexes one chunk after every batch (SQLite).
+pub const BACKLOG_HIGH: u64 = 100_000;
 
 /// One send waiting for the writer.
 struct Pending {
@@ -46,14 +63,24 @@ struct Pending {
 /// The handle to the writer task (cheap to share; the task ends when it is dropped).
 pub struct MessageWriter {
     tx: mpsc::Sender<Pending>,
+    backlog: watch::Receiver<u64>,
 }
 
 impl MessageWriter {
     /// Starts the writer task on the current tokio runtime.
     pub fn spawn(db: Db, ids: Arc<SnowflakeGenerator>, bus: Arc<dyn EventBus>) -> MessageWriter {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, ids, bus, rx));
-        MessageWriter { tx }
+        let (backlog_tx, backlog) = watch::channel(0);
+        tokio::spawn(run(db, ids, bus, rx, backlog_tx));
+        MessageWriter { tx, backlog }
+    }
+
+    /// The messages waiting in the search backlog as the writer last knew it (SQLite; always
+    /// 0 on PostgreSQL): raised by each batch it stores (before the sends are acknowledged),
+    /// set by each indexing step. Messages stored by other paths count from the writer's next
+    /// look ([`INDEX_TICK`]). Exposed as `hearth_search_backlog_messages`.
+    pub fn search_backlog(&self) -> watch::Receiver<u64> {
+        self.backlog.clone()
     }
 
     /// Queues `row` (its `id` is ignored) and waits until it is committed; then `event`, if
@@ -111,51 +138,121 @@ async fn run(
     ids: Arc<SnowflakeGenerator>,
     bus: Arc<dyn EventBus>,
     mut rx: mpsc::Receiver<Pending>,
+    backlog_tx: watch::Sender<u64>,
 ) {
+    let sqlite = !db.is_postgres();
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // Rows and their waiters apart, so the rows go to storage without a copy.
-        let (mut rows, mut waiters): (Vec<MessageRow>, Vec<_>) =
-            batch.drain(..).map(|p| (p.row, (p.event, p.ack))).unzip();
-        for (r, (event, _)) in rows.iter_mut().zip(waiters.iter_mut()) {
-            r.id = ids.next().db();
-            if let Some(d) = event {
-                stamp(&mut d.data, r.id);
-            }
-        }
-        // The federation log entries go into the same transaction (the outbox), in id order.
-        let results: Vec<Result<Vec<i64>>> = {
-            let log: Vec<OutboxItem<'_>> = waiters
-                .iter()
-                .filter_map(|(e, _)| e.as_ref().and_then(outbox_item))
-                .collect();
-            match db.insert_messages(&rows, &log).await {
-                Ok(federated) => rows.iter().map(|_| Ok(federated.clone())).collect(),
-                Err(e) if rows.len() == 1 => vec![Err(e)],
-                Err(e) => {
-                    tracing::debug!(error = %e, n = rows.len(), "batch insert failed; retrying one by one");
-                    let mut v = Vec::with_capacity(rows.len());
-                    for (r, (e, _)) in rows.iter().zip(&waiters) {
-                        let item = e.as_ref().and_then(outbox_item);
-                        v.push(db.insert_message(r, item).await);
-                    }
-                    v
+    // Messages waiting in the search backlog, as far as this task knows (module doc).
+    let mut backlog: u64 = 0;
+    loop {
+        let received = if sqlite {
+            let pause = if backlog > 0 { INDEX_IDLE } else { INDEX_TICK };
+            match tokio::time::timeout(pause, rx.recv_many(&mut batch, MAX_BATCH)).await {
+                Ok(n) => n,
+                Err(_) => {
+                    backlog = if hearth_db::on_db!(&db, p => p.is_closed()) {
+                        0 // The server stopped: nothing to index until the task ends.
+                    } else {
+                        index_while_idle(&db, &rx).await
+                    };
+                    backlog_tx.send_replace(backlog);
+                    continue;
                 }
             }
+        } else {
+            rx.recv_many(&mut batch, MAX_BATCH).await
         };
-        for ((row, (event, ack)), r) in rows.iter().zip(waiters).zip(results) {
-            match r {
-                Ok(federated) => {
-                    if let Some(mut d) = event {
-                        d.logged = in_outbox(&d, &federated);
-                        bus.publish(BusEvent::Dispatch(Arc::new(d)));
+        if received == 0 {
+            return;
+        }
+        let stored = store_batch(&db, &ids, &bus, &mut batch, sqlite.then_some(&backlog_tx)).await;
+        if sqlite {
+            backlog = *backlog_tx.borrow();
+            if stored > 0 && backlog > BACKLOG_HIGH {
+                backlog = match db.index_search_backlog(crate::storage::INDEX_CHUNK).await {
+                    Ok((_, left)) => left,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "search backlog: indexing failed");
+                        backlog
                     }
-                    let _ = ack.send(Ok(row.id));
-                }
-                Err(e) => {
-                    let _ = ack.send(Err(e));
-                }
+                };
+                backlog_tx.send_replace(backlog);
             }
         }
     }
+}
+
+/// Indexes the search backlog chunk by chunk while no send is waiting; returns what is left
+/// (0 after an error, which is logged: the next look retries).
+async fn index_while_idle(db: &Db, rx: &mpsc::Receiver<Pending>) -> u64 {
+    loop {
+        match db.index_search_backlog(crate::storage::INDEX_CHUNK).await {
+            Ok((_, 0)) => return 0,
+            Ok((_, left)) if !rx.is_empty() => return left,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "search backlog: indexing failed");
+                return 0;
+            }
+        }
+    }
+}
+
+/// Stores one batch and answers its senders; returns how many messages were stored. With
+/// `backlog` (SQLite), raises it by that number before any sender is answered.
+async fn store_batch(
+    db: &Db,
+    ids: &SnowflakeGenerator,
+    bus: &Arc<dyn EventBus>,
+    batch: &mut Vec<Pending>,
+    backlog: Option<&watch::Sender<u64>>,
+) -> u64 {
+    // Rows and their waiters apart, so the rows go to storage without a copy.
+    let (mut rows, mut waiters): (Vec<MessageRow>, Vec<_>) =
+        batch.drain(..).map(|p| (p.row, (p.event, p.ack))).unzip();
+    for (r, (event, _)) in rows.iter_mut().zip(waiters.iter_mut()) {
+        r.id = ids.next().db();
+        if let Some(d) = event {
+            stamp(&mut d.data, r.id);
+        }
+    }
+    // The federation log entries go into the same transaction (the outbox), in id order.
+    let results: Vec<Result<Vec<i64>>> = {
+        let log: Vec<OutboxItem<'_>> = waiters
+            .iter()
+            .filter_map(|(e, _)| e.as_ref().and_then(outbox_item))
+            .collect();
+        match db.insert_messages(&rows, &log).await {
+            Ok(federated) => rows.iter().map(|_| Ok(federated.clone())).collect(),
+            Err(e) if rows.len() == 1 => vec![Err(e)],
+            Err(e) => {
+                tracing::debug!(error = %e, n = rows.len(), "batch insert failed; retrying one by one");
+                let mut v = Vec::with_capacity(rows.len());
+                for (r, (e, _)) in rows.iter().zip(&waiters) {
+                    let item = e.as_ref().and_then(outbox_item);
+                    v.push(db.insert_message(r, item).await);
+                }
+                v
+            }
+        }
+    };
+    let stored = results.iter().filter(|r| r.is_ok()).count() as u64;
+    if let Some(b) = backlog {
+        b.send_modify(|n| *n += stored);
+    }
+    for ((row, (event, ack)), r) in rows.iter().zip(waiters).zip(results) {
+        match r {
+            Ok(federated) => {
+                if let Some(mut d) = event {
+                    d.logged = in_outbox(&d, &federated);
+                    bus.publish(BusEvent::Dispatch(Arc::new(d)));
+                }
+                let _ = ack.send(Ok(row.id));
+            }
+            Err(e) => {
+                let _ = ack.send(Err(e));
+            }
+        }
+    }
+    stored
 }

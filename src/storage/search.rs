@@ -1,6 +1,7 @@
 //! Message search (migration 0024; README "Search"): one statement for the page and one for
 //! the total, through each database's own full-text engine: SQLite's FTS5 table
-//! `messages_fts` (external content, kept in step by triggers) and PostgreSQL's GIN index
+//! `messages_fts` (external content, kept in step by triggers; new messages reach it through
+//! the backlog of [`super::search_backlog`]) and PostgreSQL's GIN index
 //! over the stored column `search_vector` = `to_tsvector('simple', content)` (migration 0045).
 //!
 //! Counting on PostgreSQL ([`Db::search_messages`]): `total_results` is exact up to
@@ -403,9 +404,13 @@ impl Db {
     /// Runs a search: the number of matches (at most [`MAX_COUNTED`]; on PostgreSQL
     /// counted as the module doc says) and the page at `offset` (`limit` rows),
     /// each message with its author and whether it has reactions, both read from one
-    /// snapshot.
+    /// snapshot. On SQLite a content query first indexes the search backlog
+    /// ([`Db::flush_search_backlog`]), so every message stored before the call is found.
     pub async fn search_messages(&self, f: &SearchFilter) -> Result<SearchPage> {
         let pg = self.is_postgres();
+        if !pg && !f.terms.is_empty() {
+            self.flush_search_backlog().await?;
+        }
         let text = if pg {
             tsquery(&f.terms)
         } else {

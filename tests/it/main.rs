@@ -77,6 +77,7 @@ mod resume;
 mod scheduled_event_recurrence;
 mod scheduled_events;
 mod search;
+mod search_backlog;
 mod search_threads;
 mod stage_instances;
 mod thread_audit;
