@@ -77,8 +77,9 @@ impl MessageWriter {
 
     /// The messages waiting in the search backlog as the writer last knew it (SQLite; always
     /// 0 on PostgreSQL): raised by each batch it stores (before the sends are acknowledged),
-    /// set by each indexing step. Messages stored by other paths count from the writer's next
-    /// look ([`INDEX_TICK`]). Exposed as `hearth_search_backlog_messages`.
+    /// lowered by each indexing step, 0 once a step finds the backlog empty. Messages stored
+    /// by other paths are not counted (while only they wait, the value is 1 from the writer's
+    /// next look, [`INDEX_TICK`]). Exposed as `hearth_search_backlog_messages`.
     pub fn search_backlog(&self) -> watch::Receiver<u64> {
         self.backlog.clone()
     }
@@ -153,7 +154,7 @@ async fn run(
                     backlog = if hearth_db::on_db!(&db, p => p.is_closed()) {
                         0 // The server stopped: nothing to index until the task ends.
                     } else {
-                        index_while_idle(&db, &rx).await
+                        index_while_idle(&db, &rx, backlog).await
                     };
                     backlog_tx.send_replace(backlog);
                     continue;
@@ -170,7 +171,7 @@ async fn run(
             backlog = *backlog_tx.borrow();
             if stored > 0 && backlog > BACKLOG_HIGH {
                 backlog = match db.index_search_backlog(crate::storage::INDEX_CHUNK).await {
-                    Ok((_, left)) => left,
+                    Ok((n, more)) => left_after(backlog, n, more),
                     Err(e) => {
                         tracing::warn!(error = %e, "search backlog: indexing failed");
                         backlog
@@ -183,18 +184,33 @@ async fn run(
 }
 
 /// Indexes the search backlog chunk by chunk while no send is waiting; returns what is left
-/// (0 after an error, which is logged: the next look retries).
-async fn index_while_idle(db: &Db, rx: &mpsc::Receiver<Pending>) -> u64 {
+/// of the `known` waiting messages ([`left_after`]; 0 after an error, which is logged: the
+/// next look retries).
+async fn index_while_idle(db: &Db, rx: &mpsc::Receiver<Pending>, mut known: u64) -> u64 {
     loop {
         match db.index_search_backlog(crate::storage::INDEX_CHUNK).await {
-            Ok((_, 0)) => return 0,
-            Ok((_, left)) if !rx.is_empty() => return left,
-            Ok(_) => {}
+            Ok((n, more)) => {
+                known = left_after(known, n, more);
+                if !more || !rx.is_empty() {
+                    return known;
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "search backlog: indexing failed");
                 return 0;
             }
         }
+    }
+}
+
+/// The writer's count of waiting messages after an indexing step took `indexed` of the
+/// `known` ones: 0 when none is left, else what it knew less what went, at least 1 (messages
+/// stored by other paths are not counted: counting the table would cost more than a chunk).
+fn left_after(known: u64, indexed: u64, more: bool) -> u64 {
+    if more {
+        known.saturating_sub(indexed).max(1)
+    } else {
+        0
     }
 }
 

@@ -18,17 +18,18 @@ pub const INDEX_CHUNK: i64 = 500;
 impl Db {
     /// Indexes up to `limit` of the oldest messages of the backlog in ONE transaction (their
     /// current content goes into `messages_fts`; their ids leave the backlog). Returns
-    /// `(indexed, left)`: how many were indexed and how many stay in the backlog. A backlog
-    /// found empty costs one read and no write lock. PostgreSQL: `(0, 0)`.
-    pub async fn index_search_backlog(&self, limit: i64) -> Result<(u64, u64)> {
+    /// `(indexed, more)`: how many were indexed and whether any stay in the backlog (not how
+    /// many: counting a large backlog would cost more than indexing a chunk of it). A backlog
+    /// found empty costs one read and no write lock. PostgreSQL: `(0, false)`.
+    pub async fn index_search_backlog(&self, limit: i64) -> Result<(u64, bool)> {
         let hearth_db::Db::Sqlite(p) = &**self else {
-            return Ok((0, 0));
+            return Ok((0, false));
         };
         let (any,): (bool,) = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM search_backlog)")
             .fetch_one(p)
             .await?;
         if !any {
-            return Ok((0, 0));
+            return Ok((0, false));
         }
         let mut tx = write_tx!(self, p);
         let (upto,): (Option<i64>,) = sqlx::query_as(
@@ -39,7 +40,7 @@ impl Db {
         .await?;
         let Some(upto) = upto else {
             // Another caller indexed it between the read and the write lock.
-            return Ok((0, 0));
+            return Ok((0, false));
         };
         sqlx::query(
             "INSERT INTO messages_fts(rowid, content) \
@@ -54,11 +55,11 @@ impl Db {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM search_backlog")
+        let (more,): (bool,) = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM search_backlog)")
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok((indexed, left as u64))
+        Ok((indexed, more))
     }
 
     /// Indexes the whole backlog, [`INDEX_CHUNK`] messages per transaction, so that a search
@@ -66,9 +67,9 @@ impl Db {
     pub async fn flush_search_backlog(&self) -> Result<u64> {
         let mut total = 0;
         loop {
-            let (n, left) = self.index_search_backlog(INDEX_CHUNK).await?;
+            let (n, more) = self.index_search_backlog(INDEX_CHUNK).await?;
             total += n;
-            if left == 0 || n == 0 {
+            if !more || n == 0 {
                 return Ok(total);
             }
         }

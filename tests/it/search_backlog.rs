@@ -130,7 +130,10 @@ async fn a_backlog_left_at_a_stop_is_found_and_edits_and_deletes_keep_the_index_
         assert_eq!(waiting, 2, "the deleted one left the backlog");
         assert_eq!(indexed + waiting, stored);
     } else {
-        assert_eq!(db.index_search_backlog(100).await.expect("no-op"), (0, 0));
+        assert_eq!(
+            db.index_search_backlog(100).await.expect("no-op"),
+            (0, false)
+        );
     }
     db.close().await;
 
