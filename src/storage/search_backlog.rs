@@ -42,9 +42,12 @@ impl Db {
             // Another caller indexed it between the read and the write lock.
             return Ok((0, false));
         };
+        // CROSS JOIN keeps the backlog as the outer loop: with a plain JOIN SQLite turns
+        // `b.message_id <= $1` into a range over `messages` and scans every older message
+        // for each chunk (a drain of 1,000,000 slowed to ~1,400 messages a second).
         sqlx::query(
             "INSERT INTO messages_fts(rowid, content) \
-             SELECT m.id, m.content FROM search_backlog b JOIN messages m ON m.id = b.message_id \
+             SELECT m.id, m.content FROM search_backlog b CROSS JOIN messages m ON m.id = b.message_id \
              WHERE b.message_id <= $1",
         )
         .bind(upto)
