@@ -143,20 +143,25 @@ async fn run(
 ) {
     let sqlite = !db.is_postgres();
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
-    // Messages waiting in the search backlog, as far as this task knows (module doc).
-    let mut backlog: u64 = 0;
+    // The watch holds the messages waiting in the search backlog as far as this task knows
+    // (module doc); it is the only copy of that count.
+    let waiting = || *backlog_tx.borrow();
     loop {
         let received = if sqlite {
-            let pause = if backlog > 0 { INDEX_IDLE } else { INDEX_TICK };
+            let pause = if waiting() > 0 {
+                INDEX_IDLE
+            } else {
+                INDEX_TICK
+            };
             match tokio::time::timeout(pause, rx.recv_many(&mut batch, MAX_BATCH)).await {
                 Ok(n) => n,
                 Err(_) => {
-                    backlog = if hearth_db::on_db!(&db, p => p.is_closed()) {
+                    let left = if hearth_db::on_db!(&db, p => p.is_closed()) {
                         0 // The server stopped: nothing to index until the task ends.
                     } else {
-                        index_while_idle(&db, &rx, backlog).await
+                        index_while_idle(&db, &rx, waiting()).await
                     };
-                    backlog_tx.send_replace(backlog);
+                    backlog_tx.send_replace(left);
                     continue;
                 }
             }
@@ -167,17 +172,12 @@ async fn run(
             return;
         }
         let stored = store_batch(&db, &ids, &bus, &mut batch, sqlite.then_some(&backlog_tx)).await;
-        if sqlite {
-            backlog = *backlog_tx.borrow();
-            if stored > 0 && backlog > BACKLOG_HIGH {
-                backlog = match db.index_search_backlog(crate::storage::INDEX_CHUNK).await {
-                    Ok((n, more)) => left_after(backlog, n, more),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "search backlog: indexing failed");
-                        backlog
-                    }
-                };
-                backlog_tx.send_replace(backlog);
+        if sqlite && stored > 0 && waiting() > BACKLOG_HIGH {
+            match db.index_search_backlog(crate::storage::INDEX_CHUNK).await {
+                Ok((n, more)) => {
+                    backlog_tx.send_modify(|w| *w = left_after(*w, n, more));
+                }
+                Err(e) => tracing::warn!(error = %e, "search backlog: indexing failed"),
             }
         }
     }
