@@ -727,6 +727,7 @@ async fn scrape(axum::extract::State(s): axum::extract::State<Scrape>) -> impl I
         dispatches: traffic.dispatches,
         deliveries: traffic.deliveries,
         bus_lagged: traffic.bus_lagged,
+        sessions_restarted: traffic.restarted,
         outbox_entries: s.hearth.db.outbox_depth().await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "metrics: cannot count the outbox");
             0

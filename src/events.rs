@@ -106,6 +106,13 @@ pub enum Control {
     PermissionsChanged { guild_id: Snowflake },
     /// The guild was deleted.
     GuildDeleted { guild_id: Snowflake },
+    /// Durable events of the guild may have been lost before this node routed them (a
+    /// publication Redis never took, or stream entries trimmed before a lagging node read
+    /// them; spec/cluster.md §3.1): every session in the guild, connected or detached, starts
+    /// anew (close 4009; its RESUME is refused).
+    GuildEventsLost { guild_id: Snowflake },
+    /// The same for the events addressed to a user: the user's sessions start anew.
+    UserEventsLost { user_id: Snowflake },
     /// A marker: consumers that track it report having processed everything before it.
     Barrier { id: u64 },
 }

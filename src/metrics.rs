@@ -13,7 +13,8 @@
 //! - `hearth_db_connections{state="open"|"idle"}`, `hearth_db_max_connections`;
 //! - `hearth_gateway_dispatches_total`, `hearth_gateway_deliveries_total` (one per session a
 //!   dispatch is queued for), `hearth_gateway_bus_lagged_total` (bus events the dispatcher
-//!   missed);
+//!   missed), `hearth_gateway_sessions_restarted_total` (sessions ended with 4009 because
+//!   durable events they needed were lost on the cluster bus, spec/cluster.md §3.1);
 //! - `hearth_federation_outbox_entries` (changes not yet in the signed log),
 //!   `hearth_federation_peer_pending_events{peer}` and `hearth_federation_peer_lag_seconds{peer}`
 //!   (age of the oldest event not yet delivered to that member server; 0 when none),
@@ -128,6 +129,8 @@ pub struct Sample {
     pub dispatches: u64,
     pub deliveries: u64,
     pub bus_lagged: u64,
+    /// Sessions ended because events they needed were lost on the cluster bus.
+    pub sessions_restarted: u64,
     /// Federation outbox entries not yet moved into the log.
     pub outbox_entries: i64,
     /// Messages stored but not yet in the SQLite search index (0 on PostgreSQL).
@@ -152,6 +155,7 @@ pub struct Metrics {
     dispatches: Counter,
     deliveries: Counter,
     bus_lagged: Counter,
+    restarted: Counter,
     outbox: Gauge,
     search_backlog: Gauge,
     peer_pending: Family<PeerLabel, Gauge>,
@@ -234,6 +238,12 @@ impl Metrics {
             "Bus events the gateway dispatcher missed by falling behind",
             bus_lagged.clone(),
         );
+        let restarted = Counter::default();
+        registry.register(
+            "gateway_sessions_restarted",
+            "Sessions ended (close 4009, not resumable) because durable events they needed were lost on the cluster bus",
+            restarted.clone(),
+        );
         let outbox = Gauge::default();
         registry.register(
             "federation_outbox_entries",
@@ -307,6 +317,7 @@ impl Metrics {
             dispatches,
             deliveries,
             bus_lagged,
+            restarted,
             outbox,
             search_backlog,
             peer_pending,
@@ -365,6 +376,7 @@ impl Metrics {
         raise(&self.dispatches, sample.dispatches);
         raise(&self.deliveries, sample.deliveries);
         raise(&self.bus_lagged, sample.bus_lagged);
+        raise(&self.restarted, sample.sessions_restarted);
         self.outbox.set(sample.outbox_entries);
         self.search_backlog.set(sample.search_backlog);
         // Peers that are gone drop out of the exposition.

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
-use super::Cluster;
+use super::{Cluster, loss};
 use crate::events::{
     Audience, BusEvent, Control, Dispatch, Event, EventBus, Handoff, Interest, StreamKey,
     StreamMark,
@@ -53,7 +53,7 @@ use crate::snowflake::Snowflake;
 
 /// How long [`EventBus::settled`] and [`EventBus::flushed`] wait at most (Redis down: the
 /// caller goes on rather than hang).
-const WAIT: Duration = Duration::from_secs(3);
+pub(super) const WAIT: Duration = Duration::from_secs(3);
 /// How long a stream read blocks in Redis before the reader looks at its interest again.
 const BLOCK_MS: u64 = 100;
 /// Entries taken per stream and read.
@@ -138,6 +138,9 @@ pub struct BusStats {
     pub received: u64,
     /// Streams read now.
     pub streams: u64,
+    /// Streams found to have lost durable events: trimmed past this node's position, or
+    /// given up by this node's publisher (spec/cluster.md §3.1).
+    pub lost: u64,
 }
 
 pub(super) struct Shared {
@@ -150,12 +153,13 @@ pub(super) struct Shared {
     /// The last publication written (or given up).
     published: watch::Sender<u64>,
     /// Where the reader sends what it reads (the gateway's feed).
-    feed: broadcast::Sender<BusEvent>,
+    pub(super) feed: broadcast::Sender<BusEvent>,
     /// Publisher backlog over which lossy events are dropped.
     shed_backlog: usize,
     n_published: AtomicU64,
     n_dropped: AtomicU64,
     n_received: AtomicU64,
+    pub(super) n_lost: AtomicU64,
     /// [`StreamMark`]s asked for and fed (`handoff.rs`).
     marks: Mutex<Marks>,
 }
@@ -274,6 +278,7 @@ impl RedisBus {
             n_published: AtomicU64::new(0),
             n_dropped: AtomicU64::new(0),
             n_received: AtomicU64::new(0),
+            n_lost: AtomicU64::new(0),
             marks: Mutex::new(Marks::default()),
         });
         let (subs_tx, subs_rx) = mpsc::unbounded_channel();
@@ -296,6 +301,7 @@ impl RedisBus {
             dropped: s.n_dropped.load(Ordering::Relaxed),
             received: s.n_received.load(Ordering::Relaxed),
             streams: s.topics.lock().reading.len() as u64,
+            lost: s.n_lost.load(Ordering::Relaxed),
         }
     }
 
@@ -332,9 +338,13 @@ impl RedisBus {
                     Control::SessionsRevoked { user_id, .. } => {
                         Route::Streams(vec![StreamKey::User(user_id.db())])
                     }
+                    Control::UserEventsLost { user_id } => {
+                        Route::Streams(vec![StreamKey::User(user_id.db())])
+                    }
                     Control::MemberLeft { guild_id, .. }
                     | Control::PermissionsChanged { guild_id }
-                    | Control::GuildDeleted { guild_id } => {
+                    | Control::GuildDeleted { guild_id }
+                    | Control::GuildEventsLost { guild_id } => {
                         Route::Streams(vec![StreamKey::Guild(guild_id.db())])
                     }
                 };
@@ -415,19 +425,34 @@ impl EventBus for RedisBus {
 }
 
 /// Writes publications in order, a pipeline per batch; retries a failed batch for up to
-/// [`WAIT`], then gives it up (logged and counted).
+/// [`WAIT`], then gives it up (logged and counted), and from then on tries every 500 ms to
+/// tell the readers of its durable streams that events were lost ([`loss`]).
 async fn publisher(s: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Out>) {
     let mut con = s.cluster.conn.clone();
     let max_len = s.cluster.stream_max_len;
     let mut batch = Vec::with_capacity(BATCH);
+    let mut lost: HashSet<StreamKey> = HashSet::new();
     loop {
-        if rx.recv_many(&mut batch, BATCH).await == 0 {
+        let got = if lost.is_empty() {
+            rx.recv_many(&mut batch, BATCH).await
+        } else {
+            let next = rx.recv_many(&mut batch, BATCH);
+            match tokio::time::timeout(Duration::from_millis(500), next).await {
+                Ok(n) => n,
+                Err(_) => {
+                    loss::tell(&s, &mut con, &mut lost).await;
+                    continue;
+                }
+            }
+        };
+        if got == 0 {
             return;
         }
         let last = batch.last().map(|o| o.seq).unwrap_or(0);
         let backlog = rx.len();
         let mut pipe = redis::pipe();
         let mut written = 0u64;
+        let mut durable: Vec<StreamKey> = Vec::new();
         for o in batch.drain(..) {
             if o.lossy && backlog > s.shed_backlog {
                 s.n_dropped.fetch_add(1, Ordering::Relaxed);
@@ -436,6 +461,7 @@ async fn publisher(s: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Out>) {
             written += 1;
             match &o.route {
                 Route::Streams(ts) => {
+                    durable.extend_from_slice(ts);
                     for t in ts {
                         pipe.cmd("XADD")
                             .arg(s.key(*t))
@@ -457,6 +483,7 @@ async fn publisher(s: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Out>) {
                     }
                 }
                 Route::Join { guild, user } => {
+                    durable.extend([StreamKey::Guild(*guild), StreamKey::User(*user)]);
                     pipe.cmd("EVAL")
                         .arg(JOIN_LUA)
                         .arg(2)
@@ -470,9 +497,22 @@ async fn publisher(s: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Out>) {
         }
         let started = Instant::now();
         loop {
-            match pipe.query_async::<()>(&mut con).await {
+            // A connection being re-established holds requests back rather than failing
+            // them: the wait is bounded here, not by the connection.
+            let left = WAIT.saturating_sub(started.elapsed());
+            let sent = tokio::time::timeout(left, pipe.query_async::<()>(&mut con)).await;
+            let sent = sent.unwrap_or_else(|_| {
+                Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "no answer from Redis",
+                )))
+            });
+            match sent {
                 Ok(()) => {
                     s.n_published.fetch_add(written, Ordering::Relaxed);
+                    if !lost.is_empty() {
+                        loss::tell(&s, &mut con, &mut lost).await;
+                    }
                     break;
                 }
                 Err(e) if started.elapsed() < WAIT => {
@@ -482,6 +522,7 @@ async fn publisher(s: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Out>) {
                 Err(e) => {
                     tracing::error!(error = %e, events = written, "cluster bus: events lost (Redis unreachable)");
                     s.n_dropped.fetch_add(written, Ordering::Relaxed);
+                    lost.extend(durable);
                     break;
                 }
             }
@@ -644,10 +685,16 @@ async fn reader(s: std::sync::Weak<Shared>) {
                 continue;
             }
         };
+        let mut suspects: Vec<(StreamKey, String, String)> = Vec::new();
         for stream in reply.keys {
             let Some(topic) = sh.topic_of(&stream.key, false) else {
                 continue;
             };
+            if loss::may_have_skipped(stream.ids.len(), READ_COUNT, sh.cluster.stream_max_len)
+                && let Some(i) = keys.iter().position(|k| *k == stream.key)
+            {
+                suspects.push((topic, stream.key.clone(), ids[i].clone()));
+            }
             for entry in stream.ids {
                 sh.n_received.fetch_add(1, Ordering::Relaxed);
                 {
@@ -670,6 +717,9 @@ async fn reader(s: std::sync::Weak<Shared>) {
                     let _ = sh.feed.send(ev);
                 }
             }
+        }
+        if !suspects.is_empty() {
+            loss::check_trimmed(&sh, c, &suspects).await;
         }
     }
 }

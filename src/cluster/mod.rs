@@ -11,6 +11,7 @@ pub mod backoff;
 pub mod bus;
 pub mod handoff;
 pub mod limits;
+mod loss;
 pub mod presence;
 pub mod slowmode;
 pub mod starts;

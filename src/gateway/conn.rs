@@ -186,10 +186,10 @@ impl Conn {
             if let Some(code) = kill {
                 return Err(End::Close(
                     code,
-                    if code == close::AUTHENTICATION_FAILED {
-                        "Authentication failed."
-                    } else {
-                        "Too slow; resume."
+                    match code {
+                        close::AUTHENTICATION_FAILED => "Authentication failed.",
+                        close::SESSION_TIMED_OUT => "Events were lost; identify again.",
+                        _ => "Too slow; resume.",
                     },
                 ));
             }

@@ -409,6 +409,23 @@ impl Gateway {
                     self.leave(&s, guild_id.db());
                 }
             }
+            Control::GuildEventsLost { guild_id } => {
+                let g = guild_id.db();
+                self.invalidate(g);
+                let hit: Vec<Arc<Session>> = self
+                    .registry
+                    .lock()
+                    .sessions
+                    .values()
+                    .filter(|s| s.state.lock().guilds.contains(&g))
+                    .cloned()
+                    .collect();
+                self.start_anew(&hit);
+            }
+            Control::UserEventsLost { user_id } => {
+                let hit = self.sessions_of_user(user_id.db());
+                self.start_anew(&hit);
+            }
             // Handled by every shard in `shard`.
             Control::Barrier { .. } => {}
             Control::PermissionsChanged { guild_id } => {
@@ -455,6 +472,27 @@ impl Gateway {
                     }
                 }
             }
+        }
+    }
+
+    /// Ends sessions that missed durable events ([`Control::GuildEventsLost`]): a connected
+    /// one is closed with 4009 (Discord: "reconnect and start a new session"), and none can
+    /// be resumed, so each client identifies anew and reads the current state.
+    fn start_anew(&self, sessions: &[Arc<Session>]) {
+        if sessions.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            sessions = sessions.len(),
+            "gateway: sessions that missed events start anew"
+        );
+        self.traffic
+            .restarted
+            .fetch_add(sessions.len() as u64, Ordering::Relaxed);
+        for s in sessions {
+            s.state.lock().kill = Some(close::SESSION_TIMED_OUT);
+            s.notify.notify_one();
+            self.unregister(&s.id);
         }
     }
 
@@ -541,11 +579,14 @@ fn part(ev: &BusEvent, me: usize, n: usize) -> Part {
         BusEvent::Control(c) => {
             let owner = match c {
                 Control::Barrier { id } => return Part::Barrier(*id),
-                Control::SessionsRevoked { user_id, .. } => *user_id,
+                Control::SessionsRevoked { user_id, .. } | Control::UserEventsLost { user_id } => {
+                    *user_id
+                }
                 Control::MemberJoined { guild_id, .. }
                 | Control::MemberLeft { guild_id, .. }
                 | Control::PermissionsChanged { guild_id }
-                | Control::GuildDeleted { guild_id } => *guild_id,
+                | Control::GuildDeleted { guild_id }
+                | Control::GuildEventsLost { guild_id } => *guild_id,
             };
             if mine(owner) {
                 Part::Control

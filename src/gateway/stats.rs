@@ -28,6 +28,9 @@ pub struct TrafficStats {
     pub deliveries: u64,
     /// Bus events the dispatcher missed by falling behind the bus.
     pub bus_lagged: u64,
+    /// Sessions ended because durable events they needed were lost on the cluster bus
+    /// ([`crate::events::Control::GuildEventsLost`]).
+    pub restarted: u64,
 }
 
 #[derive(Default)]
@@ -35,6 +38,7 @@ pub(super) struct Traffic {
     pub(super) dispatches: std::sync::atomic::AtomicU64,
     pub(super) deliveries: std::sync::atomic::AtomicU64,
     pub(super) bus_lagged: std::sync::atomic::AtomicU64,
+    pub(super) restarted: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -66,6 +70,7 @@ impl Gateway {
             dispatches: self.traffic.dispatches.load(Relaxed),
             deliveries: self.traffic.deliveries.load(Relaxed),
             bus_lagged: self.traffic.bus_lagged.load(Relaxed),
+            restarted: self.traffic.restarted.load(Relaxed),
         }
     }
 

@@ -277,7 +277,7 @@ fn to_user(event: Event, data: Value, user: Snowflake) -> Dispatch {
 /// transaction.
 pub(super) struct Run<'t> {
     pub(super) gid: i64,
-    pub(super) _guard: tokio::sync::OwnedMutexGuard<()>,
+    pub(super) _guard: crate::storage::ReplicaGuard,
     pub(super) tr: Translator<'t>,
     /// The replica as of the last committed event (`None`: read it again).
     pub(super) rg: Option<RemoteGuildRow>,

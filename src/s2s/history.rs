@@ -165,8 +165,7 @@ impl Fed<'_> {
             }
         };
         // The page's position against the replica's chain, under the lock events take.
-        let lock = self.replica_lock(rg.guild_id);
-        let _guard = lock.lock().await;
+        let _guard = self.lock_replica(rg.guild_id).await?;
         let Some(mut cur) = self.db.remote_guild(rg.guild_id).await? else {
             return Ok(());
         };

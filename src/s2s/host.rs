@@ -111,8 +111,7 @@ impl Fed<'_> {
         // The guild's local id, minted under a lock of its own (two local users joining a
         // new guild at once mint one id).
         let local_gid = {
-            let mint_owner = self.replica_lock(0);
-            let _mint = mint_owner.lock().await;
+            let _mint = self.lock_replica(0).await?;
             match self.db.map_get(server, host_gid).await? {
                 Some(l) => tr.bind(host_gid, l).await?,
                 None => {
@@ -124,8 +123,7 @@ impl Fed<'_> {
         // The replica's own lock, the one pushes and pulls take (`receive_events`): the host
         // pushes from the join on, and none of its events is applied (nor a snapshot of the
         // guild loaded by the gateway) until the replica is written and the joiner announced.
-        let _guard_owner = self.replica_lock(local_gid);
-        let _guard = _guard_owner.lock().await;
+        let _guard = self.lock_replica(local_gid).await?;
         tr.translate(&mut snap).await?;
         let g = &snap.guild;
         let row = GuildRow {

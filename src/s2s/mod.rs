@@ -91,9 +91,9 @@ pub struct Federation {
     pub discovery: Arc<Discovery>,
     pub replay: ReplayGuard,
     pub policy: DomainPolicy,
-    /// Per-replica locks: events of one remote guild are applied one at a time.
-    pub(crate) replica_locks:
-        parking_lot::Mutex<std::collections::HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per-replica locks: events of one remote guild are applied one at a time, across
+    /// the nodes of this server ([`ReplicaLocks`]).
+    pub(crate) replica_locks: Arc<crate::storage::ReplicaLocks>,
     /// Fetches of remote files under way, by blob key ([`media`]): one fetch per file.
     pub(crate) media_fetches:
         parking_lot::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -167,7 +167,7 @@ impl Federation {
             discovery,
             replay: ReplayGuard::default(),
             policy,
-            replica_locks: parking_lot::Mutex::new(std::collections::HashMap::new()),
+            replica_locks: Arc::new(crate::storage::ReplicaLocks::new(db)),
             media_fetches: parking_lot::Mutex::new(std::collections::HashMap::new()),
             notices: tokio::sync::Notify::new(),
             txn_locks: parking_lot::Mutex::new(std::collections::HashMap::new()),

@@ -13,7 +13,7 @@ use super::translate::*;
 use crate::error::{Error, Result};
 use crate::events::{Audience, Dispatch, Event, intents};
 use crate::snowflake::Snowflake;
-use crate::storage::{RemoteGuildRow, ReplicaApply, now_ms};
+use crate::storage::{RemoteGuildRow, ReplicaApply, ReplicaGuard, now_ms};
 use crate::wire;
 use hearth_federation::Error as FedProtocolError;
 use hearth_federation::event::{
@@ -26,13 +26,12 @@ use serde_json::Value;
 use std::sync::Arc;
 
 impl Fed<'_> {
-    pub(super) fn replica_lock(&self, guild_id: i64) -> Arc<tokio::sync::Mutex<()>> {
-        self.fed
-            .replica_locks
-            .lock()
-            .entry(guild_id)
-            .or_default()
-            .clone()
+    /// Takes the lock under which events of replica `guild_id` are applied (`0`: the lock
+    /// under which a joined guild's local id is minted), held until the guard is dropped.
+    /// Errors: [`Error::Unavailable`] when another node held it for
+    /// [`crate::storage::REPLICA_LOCK_WAIT`]; a database error.
+    pub(super) async fn lock_replica(&self, guild_id: i64) -> Result<ReplicaGuard> {
+        self.fed.replica_locks.lock(guild_id).await
     }
 
     /// The replica of `guild_id`, if the guild is hosted elsewhere.
@@ -101,7 +100,7 @@ impl Fed<'_> {
                 let state = match self.db.remote_guild_by_host(host, hgid).await? {
                     None => None,
                     Some(rg) => {
-                        let g = self.replica_lock(rg.guild_id).lock_owned().await;
+                        let g = self.lock_replica(rg.guild_id).await?;
                         let mut tr = Translator::new(self, origin);
                         tr.bind(hgid, rg.guild_id).await?;
                         Some(Run {
@@ -441,7 +440,14 @@ impl Fed<'_> {
         self.db
             .record_replica_event(local_gid, seq, &v.hash, &stored.to_string(), object)
             .await?;
-        self.db.set_applied(local_gid, seq, &v.hash).await?;
+        if !self.db.set_applied(local_gid, seq, &v.hash).await? {
+            tracing::error!(host = %rg.host, guild = rg.host_guild_id, seq, "the replica's position moved while an event was applied under its lock");
+            return Err(Error::Relayed {
+                status: 409,
+                code: 0,
+                message: format!("the replica moved past seq {} meanwhile", seq - 1),
+            });
+        }
         Ok(())
     }
 
@@ -505,8 +511,7 @@ impl Fed<'_> {
 
     /// Brings a replica up to the host's `head` (after a relayed action).
     pub async fn catch_up(&self, local_gid: i64, head: i64) -> Result<()> {
-        let lock = self.replica_lock(local_gid);
-        let _g = lock.lock().await;
+        let _g = self.lock_replica(local_gid).await?;
         let Some(rg) = self.db.remote_guild(local_gid).await? else {
             return Ok(());
         };

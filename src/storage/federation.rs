@@ -544,10 +544,12 @@ impl Db {
         })
     }
 
-    pub async fn set_applied(&self, guild_id: i64, seq: i64, hash: &str) -> Result<()> {
-        on_db!(self, p => sqlx::query("UPDATE remote_guilds SET applied_seq = $1, last_hash = $2 WHERE guild_id = $3")
-            .bind(seq).bind(hash).bind(guild_id).execute(p).await.map(|_| ()))?;
-        Ok(())
+    /// Advances replica `guild_id` from `seq - 1` to `seq`; `false` (nothing written) when
+    /// it is no longer at `seq - 1` (another applier moved it).
+    pub async fn set_applied(&self, guild_id: i64, seq: i64, hash: &str) -> Result<bool> {
+        let r = on_db!(self, p => sqlx::query("UPDATE remote_guilds SET applied_seq = $1, last_hash = $2 WHERE guild_id = $3 AND applied_seq = $1 - 1")
+            .bind(seq).bind(hash).bind(guild_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(r == 1)
     }
 
     /// `(hash, event JSON)` of an applied event of a replica.

@@ -9,7 +9,7 @@ use crate::gateway::{GUILD_MESSAGES, GUILD_PRESENCES, GUILDS, Gw};
 use crate::harness::*;
 
 const MESSAGE_CONTENT: u64 = 1 << 15;
-const REDIS: &str = "redis://127.0.0.1:6379";
+pub(crate) const REDIS: &str = "redis://127.0.0.1:6379";
 
 /// `n` nodes on one new database and one Redis prefix; dropping it stops the nodes, drops
 /// the database and deletes the prefix's keys.
@@ -48,25 +48,29 @@ impl Drop for TestCluster {
     fn drop(&mut self) {
         self.nodes.clear();
         drop_pg_database(self.database.clone());
-        let prefix = self.prefix.clone();
-        // Its own thread and runtime: `Drop` may run inside the test's runtime.
-        let _ = std::thread::spawn(move || {
-            let Ok(client) = redis::Client::open(REDIS) else {
-                return;
-            };
-            let Ok(mut con) = client.get_connection() else {
-                return;
-            };
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("{prefix}*"))
-                .query(&mut con)
-                .unwrap_or_default();
-            if !keys.is_empty() {
-                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut con);
-            }
-        })
-        .join();
+        delete_redis_prefix(self.prefix.clone());
     }
+}
+
+/// Deletes every Redis key under `prefix` (a test's own), from a thread of its own: it may
+/// be called from `Drop` inside the test's runtime.
+pub(crate) fn delete_redis_prefix(prefix: String) {
+    let _ = std::thread::spawn(move || {
+        let Ok(client) = redis::Client::open(REDIS) else {
+            return;
+        };
+        let Ok(mut con) = client.get_connection() else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query(&mut con)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut con);
+        }
+    })
+    .join();
 }
 
 #[test]
@@ -258,6 +262,20 @@ impl RedisRelay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let tasks = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        Self::serve(listener, &tasks);
+        RedisRelay { addr, tasks }
+    }
+
+    /// Redis is reachable again, at the same address.
+    async fn restore(&self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        Self::serve(listener, &self.tasks);
+    }
+
+    fn serve(
+        listener: tokio::net::TcpListener,
+        tasks: &std::sync::Arc<parking_lot::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    ) {
         let t = tasks.clone();
         let accept = tokio::spawn(async move {
             while let Ok((mut down, _)) = listener.accept().await {
@@ -270,7 +288,6 @@ impl RedisRelay {
             }
         });
         tasks.lock().push(accept);
-        RedisRelay { addr, tasks }
     }
 
     /// Redis becomes unreachable: the listener and every relayed connection close.
@@ -984,4 +1001,106 @@ async fn a_moved_sessions_voice_state_survives_the_restart_of_its_old_node() {
         alice.get(&state).await.status == 404
     })
     .await;
+}
+
+/// A node that falls further behind a guild's stream than the stream keeps (its position
+/// trimmed away before it read on; here 3,000 entries land in one transaction, as a burst
+/// while the node stalls would) ends the sessions in that guild with 4009: their RESUME is
+/// refused and a new IDENTIFY gets the guild and its next messages. A session in another
+/// guild goes on untouched (spec/cluster.md §3.1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_of_a_guild_whose_stream_was_trimmed_past_the_node_start_anew() {
+    let cl = TestCluster::start(1, |c| c.cluster.stream_max_len = 100).await;
+    let n = &cl.nodes[0];
+    let (_, alice_tok) = n.register("alice").await;
+    let (_, bob_tok) = n.register("bob").await;
+    let (alice, bob) = (n.client(&alice_tok), n.client(&bob_tok));
+    let lost = create_guild(&alice, "Lost").await;
+    let kept = create_guild(&bob, "Kept").await;
+    let intents = GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT;
+    let mut a = Gw::identify(n, &alice_tok, intents).await;
+    assert_eq!(a.expect("GUILD_CREATE").await["id"], lost.id.as_str());
+    let mut b = Gw::identify(n, &bob_tok, intents).await;
+    assert_eq!(b.expect("GUILD_CREATE").await["id"], kept.id.as_str());
+    // The node reads the guild's stream up to this message.
+    say(&alice, &lost.general, "before").await;
+    assert_eq!(a.expect("MESSAGE_CREATE").await["content"], "before");
+
+    let key = format!("{}g:{}", cl.prefix, lost.id);
+    let mut con = redis::Client::open(REDIS)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let mut burst = redis::pipe();
+    burst.atomic();
+    for i in 0..3_000 {
+        burst
+            .cmd("XADD")
+            .arg(&key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(100)
+            .arg("*")
+            .arg("filler")
+            .arg(i)
+            .ignore();
+    }
+    let () = burst.query_async(&mut con).await.unwrap();
+
+    assert_eq!(a.closed().await, Some(4009));
+    let mut r = crate::resume::resume(n, &alice_tok, &a.session_id, a.seq).await;
+    crate::resume::assert_invalid_session(&mut r).await;
+    let mut again = Gw::identify(n, &alice_tok, intents).await;
+    assert_eq!(again.expect("GUILD_CREATE").await["id"], lost.id.as_str());
+    say(&alice, &lost.general, "after").await;
+    assert_eq!(again.expect("MESSAGE_CREATE").await["content"], "after");
+    say(&bob, &kept.general, "untouched").await;
+    assert_eq!(b.expect("MESSAGE_CREATE").await["content"], "untouched");
+    assert_eq!(n.gateway.traffic_stats().restarted, 1);
+}
+
+/// A node that cannot reach Redis for longer than it retries a publication (3 s) gives the
+/// events up; once Redis answers again it adds a lost-events notice to their streams, and
+/// every session that missed them, on either node, ends with 4009 (RESUME refused) instead
+/// of going on without them; a new session finds the message in the channel's history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_given_up_while_redis_was_unreachable_restart_the_sessions_that_missed_them() {
+    let relay = RedisRelay::start().await;
+    let cl = TestCluster::start(1, |_| {}).await;
+    let n1 = &cl.nodes[0];
+    let url = format!("redis://{}", relay.addr);
+    let n2 = n1
+        .another_node(|c| c.cluster.redis_url = Some(url.clone()))
+        .await;
+    let (_, alice_tok) = n1.register("alice").await;
+    let (_, bob_tok) = n1.register("bob").await;
+    let g = create_guild(&n1.client(&alice_tok), "Cut").await;
+    join(&n1.client(&bob_tok), &g.invite).await;
+    let intents = GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT;
+    let mut bob1 = Gw::identify(n1, &bob_tok, intents).await;
+    assert_eq!(bob1.expect("GUILD_CREATE").await["id"], g.id.as_str());
+    let mut alice2 = Gw::identify(&n2, &alice_tok, intents).await;
+    assert_eq!(alice2.expect("GUILD_CREATE").await["id"], g.id.as_str());
+    say(&n2.client(&alice_tok), &g.general, "through").await;
+    assert_eq!(bob1.expect("MESSAGE_CREATE").await["content"], "through");
+
+    relay.cut();
+    // Stored, answered after the publisher's 3 s, and never in Redis.
+    let lost = say(&n2.client(&alice_tok), &g.general, "lost on the way").await;
+    relay.restore().await;
+
+    assert_eq!(bob1.closed().await, Some(4009));
+    assert_eq!(alice2.closed().await, Some(4009));
+    let mut r = crate::resume::resume(n1, &bob_tok, &bob1.session_id, bob1.seq).await;
+    crate::resume::assert_invalid_session(&mut r).await;
+    let mut again = Gw::identify(n1, &bob_tok, intents).await;
+    assert_eq!(again.expect("GUILD_CREATE").await["id"], g.id.as_str());
+    let history = n1
+        .client(&bob_tok)
+        .get(&format!("/channels/{}/messages?limit=5", g.general))
+        .await;
+    assert_eq!(history.body[0]["id"], lost.as_str(), "{history:?}");
+    assert_eq!(n1.gateway.traffic_stats().restarted, 1);
+    assert_eq!(n2.gateway.traffic_stats().restarted, 1);
 }

@@ -1243,30 +1243,24 @@ async fn a_gap_is_filled_from_the_host_before_the_next_event_is_applied() {
     .await;
     let (head, _) = b.hearth.db.log_head(gid_b).await.unwrap().unwrap();
     wait_applied("a applied both", a, gid_a, head).await;
-    // Rewind a by two events, as if they had never arrived.
+    // Rewind a by two events, as if they had never arrived: the position back (the
+    // applier only moves it forward) and their stored events gone.
     let rows = b.hearth.db.log_range(gid_b, head - 3, 3).await.unwrap();
-    a.hearth
-        .db
-        .set_applied(gid_a, rows[0].seq, &rows[0].hash)
-        .await
-        .unwrap();
-    let q = "DELETE FROM replica_events WHERE guild_id = $1 AND seq > $2";
+    let rewind = "UPDATE remote_guilds SET applied_seq = $2, last_hash = $3 WHERE guild_id = $1";
+    let forget = "DELETE FROM replica_events WHERE guild_id = $1 AND seq > $2";
+    let (seq, hash) = (rows[0].seq, rows[0].hash.clone());
     match &*a.hearth.db {
         hearth_db::Db::Sqlite(p) => {
-            sqlx::query(q)
-                .bind(gid_a)
-                .bind(rows[0].seq)
-                .execute(p)
-                .await
-                .unwrap();
+            let q = sqlx::query(rewind).bind(gid_a).bind(seq).bind(&hash);
+            q.execute(p).await.unwrap();
+            let q = sqlx::query(forget).bind(gid_a).bind(seq);
+            q.execute(p).await.unwrap();
         }
         hearth_db::Db::Postgres(p) => {
-            sqlx::query(q)
-                .bind(gid_a)
-                .bind(rows[0].seq)
-                .execute(p)
-                .await
-                .unwrap();
+            let q = sqlx::query(rewind).bind(gid_a).bind(seq).bind(&hash);
+            q.execute(p).await.unwrap();
+            let q = sqlx::query(forget).bind(gid_a).bind(seq);
+            q.execute(p).await.unwrap();
         }
     }
     assert!(

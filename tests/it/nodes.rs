@@ -416,3 +416,154 @@ async fn a_drain_delay_serves_on_while_ready_answers_503_then_sends_op_7() {
     }
     let _srv = stopping.await.expect("stopped");
 }
+
+/// Drops a test's PostgreSQL database and Redis keys when it ends (after its servers, when
+/// declared before them).
+struct Scratch {
+    database: String,
+    prefix: String,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        crate::harness::drop_pg_database(self.database.clone());
+        crate::cluster::delete_redis_prefix(self.prefix.clone());
+    }
+}
+
+/// Two nodes of a member server apply one run of its host's events at once: each node is
+/// handed the same run while the host's own push to the first node is under way too, all
+/// starting from the same position (an outside session held the replica's advisory lock,
+/// as a third node would, while the host logged the run). Every event is applied once: both
+/// calls succeed, the replica ends at the host's head, each role exists once, and a session
+/// on either node gets each GUILD_ROLE_CREATE once (the nodes share Redis, so a dispatch
+/// published by either reaches both). The member server runs on PostgreSQL and Redis
+/// whatever `HEARTH_TEST_DATABASE` says: the lock is PostgreSQL's (README "Scale-out").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_applying_one_run_of_a_replica_at_once_apply_each_event_once() {
+    use sqlx::Connection;
+
+    let suffix = crate::harness::unique_suffix();
+    let scratch = Scratch {
+        database: format!("hearth_replica_{suffix}"),
+        prefix: format!("hearth-test-{suffix}:"),
+    };
+    crate::harness::create_pg_database(&scratch.database).await;
+    let url = hearth_testkit::db::pg_url(&scratch.database);
+    let f = fed_with(|name, c| {
+        if name == A {
+            c.database_url = Some(url.clone());
+            c.cluster.redis_url = Some(crate::cluster::REDIS.into());
+            c.cluster.redis_key_prefix = scratch.prefix.clone();
+        }
+    })
+    .await;
+    let (a, b) = (f.net.server(A), f.net.server(B));
+    let a2 = a.another_node(|_| {}).await;
+    let gid_a: i64 = f.gid_a.parse().unwrap();
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    let intents = crate::gateway::GUILDS | crate::gateway::GUILD_MESSAGES;
+    let mut sessions = [
+        crate::gateway::Gw::identify(a, &f.alice_tok, intents).await,
+        crate::gateway::Gw::identify(&a2, &f.alice_tok, intents).await,
+    ];
+
+    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    let keys = ((gid_a >> 32) as i32, gid_a as i32);
+    sqlx::query("SELECT pg_advisory_lock($1, $2)")
+        .bind(keys.0)
+        .bind(keys.1)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let from = crate::federation_guilds::applied(a, gid_a).await;
+    let bob = b.client(&f.bob_tok);
+    for name in ["one", "two", "three"] {
+        let r = bob
+            .post(&format!("/guilds/{}/roles", f.gid_b), json!({"name": name}))
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    crate::harness::say(&bob, &f.general_b, "after the roles").await;
+    let rows = Patience::within(Duration::from_secs(30))
+        .until("b logs the run", async || {
+            let rows = b.hearth.db.log_range(gid_b, from, 100).await.unwrap();
+            rows.last()
+                .is_some_and(|r| r.event.contains("after the roles"))
+                .then_some(rows)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::federation_guilds::applied(a, gid_a).await,
+        from,
+        "nothing is applied while the lock is held elsewhere"
+    );
+    let head = rows.last().unwrap().seq;
+    let events: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| serde_json::from_str(&r.event).unwrap())
+        .collect();
+    let (on_1, on_2) = (
+        hearth::s2s::Fed {
+            h: &a.hearth,
+            fed: &a.fed,
+        },
+        hearth::s2s::Fed {
+            h: &a2.hearth,
+            fed: &a2.fed,
+        },
+    );
+    let (r1, r2, ()) = tokio::join!(
+        on_1.receive_events(B, &events),
+        on_2.receive_events(B, &events),
+        async {
+            sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+                .bind(keys.0)
+                .bind(keys.1)
+                .execute(&mut holder)
+                .await
+                .unwrap();
+        }
+    );
+    r1.unwrap();
+    r2.unwrap();
+    assert_eq!(crate::federation_guilds::applied(a, gid_a).await, head);
+    assert_eq!(crate::federation_guilds::applied(&a2, gid_a).await, head);
+
+    let roles = a
+        .client(&f.alice_tok)
+        .get(&format!("/guilds/{gid_a}/roles"))
+        .await;
+    let mut names: Vec<String> = roles
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| s(&r["name"]))
+        .filter(|n| ["one", "two", "three"].contains(&n.as_str()))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["one", "three", "two"], "{:?}", roles.body);
+
+    // A later message closes the count: what either node published before it has arrived.
+    crate::harness::say(&bob, &f.general_b, "end").await;
+    for gw in &mut sessions {
+        gw.expect_where("MESSAGE_CREATE", |d| d["content"] == "end")
+            .await;
+        let mut created: Vec<String> = gw
+            .pending
+            .iter()
+            .filter(|v| v["t"] == "GUILD_ROLE_CREATE")
+            .map(|v| s(&v["d"]["role"]["name"]))
+            .collect();
+        created.sort();
+        assert_eq!(created, ["one", "three", "two"]);
+        let messages = gw
+            .pending
+            .iter()
+            .filter(|v| v["t"] == "MESSAGE_CREATE" && v["d"]["content"] == "after the roles")
+            .count();
+        assert_eq!(messages, 1);
+    }
+}

@@ -49,7 +49,7 @@ pub(crate) async fn until_resumed(r: &mut Gw) -> Vec<Value> {
     }
 }
 
-async fn assert_invalid_session(r: &mut Gw) {
+pub(crate) async fn assert_invalid_session(r: &mut Gw) {
     let v = r.next().await.expect("INVALID_SESSION");
     assert_eq!(
         (v["op"].as_u64(), v["d"].as_bool()),
