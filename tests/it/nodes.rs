@@ -567,3 +567,63 @@ async fn two_nodes_applying_one_run_of_a_replica_at_once_apply_each_event_once()
         assert_eq!(messages, 1);
     }
 }
+
+/// An operator command (`hearth admin guilds transfer`, its own process) changes a
+/// federated guild while two nodes of its server run, each relaying the command's events to
+/// its own sessions: the change's log entry goes to the outbox in the command's own
+/// transaction, so the guild's log holds it once (not once per node), and the member server
+/// applies the log up to its head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_operator_change_to_a_federated_guild_is_logged_once_whatever_the_nodes() {
+    let f = fed_with(|_, _| {}).await;
+    let (a, b) = (f.net.server(A), f.net.server(B));
+    let b2 = b.another_node(|_| {}).await;
+    let gid_a: i64 = f.gid_a.parse().unwrap();
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    let (dave_id, dave_tok) = b.register("dave").await;
+    let invite = b
+        .client(&f.bob_tok)
+        .post(
+            &format!("/channels/{}/invites", f.general_b),
+            json!({"max_age": 0}),
+        )
+        .await;
+    crate::harness::join(&b2.client(&dave_tok), &s(&invite.body["code"])).await;
+    let before = b
+        .hearth
+        .db
+        .log_head(gid_b)
+        .await
+        .unwrap()
+        .map_or(0, |h| h.0);
+    let guilds = crate::gateway::GUILDS;
+    let mut on_1 = crate::gateway::Gw::identify(b, &f.bob_tok, guilds).await;
+    let mut on_2 = crate::gateway::Gw::identify(&b2, &dave_tok, guilds).await;
+
+    let g = crate::operator::cli_json(b, &["admin", "guilds", "transfer", &f.gid_b, "dave"]).await;
+    assert_eq!(g["owner"], "dave", "{g}");
+    // Each node relays the command's events: its sessions see the new owner ...
+    for gw in [&mut on_1, &mut on_2] {
+        gw.expect_where("GUILD_UPDATE", |d| d["owner_id"] == dave_id.as_str())
+            .await;
+    }
+    // ... and a message sent through it afterwards reaches the log after everything the
+    // node's log writer took before it (it handles its node's events in order).
+    crate::harness::say(&b.client(&f.bob_tok), &f.general_b, "through node 1").await;
+    crate::harness::say(&b2.client(&dave_tok), &f.general_b, "through node 2").await;
+    let rows = Patience::within(Duration::from_secs(30))
+        .until("both messages are logged", async || {
+            let rows = b.hearth.db.log_range(gid_b, before, 1_000).await.unwrap();
+            let logged = |text: &str| rows.iter().any(|r| r.event.contains(text));
+            (logged("through node 1") && logged("through node 2")).then_some(rows)
+        })
+        .await
+        .unwrap();
+    let transfers = rows
+        .iter()
+        .filter(|r| r.event.contains("\"GUILD_UPDATE\"") && r.event.contains(&dave_id))
+        .count();
+    assert_eq!(transfers, 1, "{rows:#?}");
+    let head = rows.last().unwrap().seq;
+    wait_applied("a applies the log", a, gid_a, head).await;
+}
