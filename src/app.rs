@@ -219,6 +219,9 @@ impl App {
         if let Some(l) = &link {
             let online: Arc<dyn OnlineMembers> = gateway.clone();
             l.set_online(Arc::downgrade(&online));
+            if let Some(c) = &cluster {
+                l.share_marks(crate::cluster::RedisRegistrarMarks::new(c.clone()));
+            }
         }
         let log = GuildLog::start(hearth.clone(), fed.clone());
         let mls = Mls::start(hearth.clone(), fed.clone());
@@ -472,6 +475,11 @@ impl App {
                     .exclusive("registrar", move || l.clone().run(h.clone())),
             )
         });
+        // On a cluster every node records what its changes mean for that sync.
+        let registrar_marks = self
+            .registrar
+            .clone()
+            .map(|l| tokio::spawn(l.record_changes(self.hearth.clone())));
         // Revocations recorded by other processes (the admin CLI) reach our sockets, and so
         // do the events of its changes; its federation blocks apply within 500 ms.
         let revocations = tokio::spawn(self.hearth.clone().watch_revocations());
@@ -633,6 +641,9 @@ impl App {
         .await;
         catch_up.abort();
         if let Some(r) = registrar {
+            r.abort();
+        }
+        if let Some(r) = registrar_marks {
             r.abort();
         }
         janitor.abort();

@@ -13,6 +13,7 @@ pub mod handoff;
 pub mod limits;
 mod loss;
 pub mod presence;
+pub mod registrar;
 pub mod slowmode;
 pub mod starts;
 
@@ -22,6 +23,7 @@ pub use backoff::RedisBackoff;
 pub use bus::RedisBus;
 pub use limits::RedisLimits;
 pub use presence::RedisPresence;
+pub use registrar::RedisRegistrarMarks;
 pub use slowmode::RedisSlowmode;
 pub use starts::RedisStarts;
 

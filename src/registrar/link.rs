@@ -54,6 +54,8 @@ pub struct Link {
     /// later retakes the registrar job lease runs it again.
     jobs_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>,
     online: std::sync::OnceLock<std::sync::Weak<dyn OnlineMembers>>,
+    /// A cluster's record of what its nodes changed ([`Link::share_marks`]).
+    marks: std::sync::OnceLock<crate::cluster::RedisRegistrarMarks>,
 }
 
 impl std::fmt::Debug for Link {
@@ -109,6 +111,7 @@ impl Link {
             jobs: tx,
             jobs_rx: tokio::sync::Mutex::new(rx),
             online: std::sync::OnceLock::new(),
+            marks: std::sync::OnceLock::new(),
         });
         if link.pinned.is_some() {
             fed.client.set_key_fallback(link.clone());
@@ -119,6 +122,43 @@ impl Link {
     /// Lets summaries count online members (users with a connected gateway session).
     pub fn set_online(&self, online: std::sync::Weak<dyn OnlineMembers>) {
         let _ = self.online.set(online);
+    }
+
+    /// On a cluster: every node records in Redis what its changes touched
+    /// ([`Link::record_changes`]) and the node running the sync takes it from there every
+    /// second, so changes made through any node reach the registrar between full syncs.
+    pub fn share_marks(&self, marks: crate::cluster::RedisRegistrarMarks) {
+        let _ = self.marks.set(marks);
+    }
+
+    /// On a cluster, on every node (until the task is dropped): records the guilds and
+    /// users that this node's events concern for the registrar sync, whichever node runs it
+    /// (a lag behind the bus records that a full sync is due).
+    pub async fn record_changes(self: Arc<Self>, h: Arc<Hearth>) {
+        let Some(marks) = self.marks.get() else {
+            return;
+        };
+        let mut bus = h.bus.subscribe();
+        loop {
+            let first = bus.recv().await;
+            let mut events = vec![first];
+            while let Ok(ev) = bus.try_recv() {
+                events.push(Ok(ev));
+            }
+            let (mut guilds, mut users, mut full) = (HashSet::new(), HashSet::new(), false);
+            for ev in events {
+                match ev {
+                    Ok(ev) => concerns(&ev, &mut guilds, &mut users),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => full = true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+            if full || !guilds.is_empty() || !users.is_empty() {
+                let (g, u): (Vec<i64>, Vec<i64>) =
+                    (guilds.into_iter().collect(), users.into_iter().collect());
+                marks.mark(&g, &u, full).await;
+            }
+        }
     }
 
     /// Members of `guild_id` with at least one connected gateway session.
@@ -400,12 +440,16 @@ impl Link {
     }
 
     /// The background task (spawned by [`crate::App::serve`]): full sync at start-up with
-    /// retries (1 s doubling up to `refresh_secs`), then incremental updates from the event bus,
+    /// retries (1 s doubling up to `refresh_secs`), then incremental updates from the event bus
+    /// (on a cluster: from the marks of every node, taken every second),
     /// re-registration when this server's current key changes, and a full sync every
     /// `refresh_secs`.
     pub async fn run(self: Arc<Self>, h: Arc<Hearth>) {
         let mut jobs = self.jobs_rx.lock().await;
-        let mut bus = h.bus.subscribe();
+        // On a cluster the changes of every node, this one's included, come from the marks.
+        let marks = self.marks.get();
+        let mut bus = marks.is_none().then(|| h.bus.subscribe());
+        let mut take_marks = tokio::time::interval(Duration::from_secs(1));
         let mut need_full = true;
         let mut backoff = Duration::from_secs(1);
         let mut next_full = tokio::time::Instant::now();
@@ -415,31 +459,23 @@ impl Link {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(next_full) => { need_full = true; }
-                ev = bus.recv() => match ev {
-                    Ok(BusEvent::Dispatch(d)) => {
-                        if matches!(d.event, Event::GuildUpdate | Event::GuildDelete | Event::GuildMemberAdd | Event::GuildMemberRemove)
-                            && let Audience::Guild { guild_id, .. } = &d.audience
-                        {
-                            dirty_guilds.insert(guild_id.db());
-                        }
-                        if d.event == Event::UserUpdate
-                            && let Audience::Users(users) = &d.audience
-                        {
-                            dirty_users.extend(users.iter().map(|u| u.db()));
-                        }
+                ev = async {
+                    match bus.as_mut() {
+                        Some(b) => b.recv().await,
+                        None => std::future::pending().await,
                     }
-                    Ok(BusEvent::Control(c)) => match c {
-                        Control::GuildDeleted { guild_id }
-                        | Control::MemberJoined { guild_id, .. }
-                        | Control::MemberLeft { guild_id, .. } => {
-                            dirty_guilds.insert(guild_id.db());
-                        }
-                        _ => {}
-                    },
-                    // Marks are the gateway's (a cluster bus's feed only).
-                    Ok(BusEvent::Mark(_)) => {}
+                } => match ev {
+                    Ok(ev) => concerns(&ev, &mut dirty_guilds, &mut dirty_users),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => need_full = true,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                _ = take_marks.tick(), if marks.is_some() => {
+                    if let Some(m) = marks {
+                        let (g, u, full) = m.take().await;
+                        dirty_guilds.extend(g);
+                        dirty_users.extend(u);
+                        need_full |= full;
+                    }
                 },
                 j = jobs.recv() => match j {
                     Some(Job::Guild(g)) => { dirty_guilds.insert(g); }
@@ -490,6 +526,38 @@ impl Link {
                 }
             }
         }
+    }
+}
+
+/// Adds the guilds whose summaries and the users whose handle cards `ev` may change.
+fn concerns(ev: &BusEvent, guilds: &mut HashSet<i64>, users: &mut HashSet<i64>) {
+    match ev {
+        BusEvent::Dispatch(d) => {
+            if matches!(
+                d.event,
+                Event::GuildUpdate
+                    | Event::GuildDelete
+                    | Event::GuildMemberAdd
+                    | Event::GuildMemberRemove
+            ) && let Audience::Guild { guild_id, .. } = &d.audience
+            {
+                guilds.insert(guild_id.db());
+            }
+            if d.event == Event::UserUpdate
+                && let Audience::Users(list) = &d.audience
+            {
+                users.extend(list.iter().map(|u| u.db()));
+            }
+        }
+        BusEvent::Control(
+            Control::GuildDeleted { guild_id }
+            | Control::MemberJoined { guild_id, .. }
+            | Control::MemberLeft { guild_id, .. },
+        ) => {
+            guilds.insert(guild_id.db());
+        }
+        // Marks are the gateway's (a cluster bus's feed only).
+        BusEvent::Control(_) | BusEvent::Mark(_) => {}
     }
 }
 

@@ -419,9 +419,9 @@ async fn a_drain_delay_serves_on_while_ready_answers_503_then_sends_op_7() {
 
 /// Drops a test's PostgreSQL database and Redis keys when it ends (after its servers, when
 /// declared before them).
-struct Scratch {
-    database: String,
-    prefix: String,
+pub(crate) struct Scratch {
+    pub(crate) database: String,
+    pub(crate) prefix: String,
 }
 
 impl Drop for Scratch {

@@ -1221,3 +1221,61 @@ async fn every_request_counts_against_the_client_rate_limit() {
     );
     assert!(v["retry_after_ms"].as_u64().unwrap() > 0, "{v}");
 }
+
+/// On a cluster the registrar sync runs on one node, yet a guild made discoverable through
+/// another node is listed at once, not at the next full sync (an hour later by default):
+/// every node records in Redis the guilds its changes touch, and the node running the sync
+/// takes them every second. The server runs two nodes on PostgreSQL and Redis whatever
+/// `HEARTH_TEST_DATABASE` says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_guild_made_discoverable_through_another_node_is_listed_before_the_next_full_sync() {
+    let suffix = crate::harness::unique_suffix();
+    let scratch = crate::nodes::Scratch {
+        database: format!("hearth_regsync_{suffix}"),
+        prefix: format!("hearth-test-{suffix}:"),
+    };
+    crate::harness::create_pg_database(&scratch.database).await;
+    let url = hearth_testkit::db::pg_url(&scratch.database);
+    let net = TestNetwork::start_with_registrar(
+        &[A_, B_],
+        |name, c| {
+            if name == B_ {
+                c.database_url = Some(url.clone());
+                c.cluster.redis_url = Some(crate::cluster::REDIS.into());
+                c.cluster.redis_key_prefix = scratch.prefix.clone();
+            }
+        },
+        |_| {},
+    )
+    .await;
+    wait_synced(net.server(A_)).await;
+    let b = net.server(B_);
+    wait_synced(b).await;
+    let b2 = b.another_node(|_| {}).await;
+    let (_, owner_token) = b.register("owner").await;
+    let owner = b2.client(&owner_token);
+    let g = create_guild(&owner, "Clustered Hearth").await;
+    let p = owner
+        .patch(
+            &format!("/guilds/{}", g.id),
+            json!({"discoverable": true, "description": "two nodes", "discovery_tags": ["cluster"]}),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{p:?}");
+    let (_, alice) = net.server(A_).user("alice").await;
+    let found = eventually(20, "the guild in a's discovery search", || {
+        let alice = alice.clone();
+        async move {
+            let r = alice.get("/discovery/guilds?q=clustered").await;
+            assert_eq!(r.status, 200, "{r:?}");
+            r.body["guilds"].as_array().unwrap().first().cloned()
+        }
+    })
+    .await;
+    assert_eq!(found["guild_id"], g.id.as_str());
+    assert_eq!(found["server_name"], B_);
+    // Node 1 ran the sync (one full sync, at its start); node 2 never did.
+    let status = |srv: &TestServer| srv.registrar.as_ref().unwrap().status().borrow().clone();
+    assert_eq!(status(b).full_syncs, 1, "{:?}", status(b));
+    assert_eq!(status(&b2).full_syncs, 0, "{:?}", status(&b2));
+}
