@@ -117,7 +117,8 @@ enum Cmd {
         message_ms: Option<u64>,
     },
     /// Scale-out (issue 18): nodes on one PostgreSQL database and one Redis (sends with 1-3
-    /// nodes, fan-out over 3 nodes, a drained node's sessions resuming elsewhere).
+    /// nodes, fan-out over 3 nodes, a drained node's sessions resuming elsewhere, idle
+    /// sessions over 3 nodes).
     Cluster {
         /// Members of the fan-out (default by scale: 30 / 1,000 / 10,000).
         #[arg(long)]
@@ -125,6 +126,13 @@ enum Cmd {
         /// Sessions on the drained node (default 20 / 500 / 5,000).
         #[arg(long)]
         sessions: Option<usize>,
+        /// Idle sessions over the 3 nodes; the single node holds a third of them (default
+        /// 30 / 3,000 / 50,000).
+        #[arg(long)]
+        idle_sessions: Option<usize>,
+        /// Only these phases (default all): sends, fanout, drain, idle.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// Federation: events received/verified/applied per second and cross-server latency.
     Federation,
@@ -313,6 +321,8 @@ async fn main() -> std::process::ExitCode {
             Cmd::Cluster {
                 members: None,
                 sessions: None,
+                idle_sessions: None,
+                only: vec![],
             },
             Cmd::Federation,
             Cmd::RemoteJoin { members: None },
@@ -337,7 +347,12 @@ async fn main() -> std::process::ExitCode {
                 settle_seconds,
                 message_ms,
             } => storm(&mut ctx, sessions, settle_seconds, message_ms).await,
-            Cmd::Cluster { members, sessions } => cluster(&mut ctx, members, sessions).await,
+            Cmd::Cluster {
+                members,
+                sessions,
+                idle_sessions,
+                only,
+            } => cluster(&mut ctx, members, sessions, idle_sessions, &only).await,
             Cmd::Federation => fed::federation(&mut ctx).await,
             Cmd::RemoteJoin { members } => fed::remote_join(&mut ctx, members).await,
             Cmd::History { messages } => history(&mut ctx, messages).await,

@@ -627,3 +627,63 @@ async fn an_operator_change_to_a_federated_guild_is_logged_once_whatever_the_nod
     let head = rows.last().unwrap().seq;
     wait_applied("a applies the log", a, gid_a, head).await;
 }
+
+/// Changes to a federated guild made one after another through two nodes (each answered
+/// before the next is sent), only one of which sequences the guild, reach the guild's log
+/// in the order they were made: every change, the sequencer's own included, goes through
+/// the outbox, which the sequencer moves into the log in commit order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_made_through_two_nodes_are_logged_in_the_order_they_were_made() {
+    let f = fed_with(|_, _| {}).await;
+    let (a, b) = (f.net.server(A), f.net.server(B));
+    let b2 = b.another_node(|_| {}).await;
+    let gid_a: i64 = f.gid_a.parse().unwrap();
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    let before = b
+        .hearth
+        .db
+        .log_head(gid_b)
+        .await
+        .unwrap()
+        .map_or(0, |h| h.0);
+    let nodes = [b, &b2];
+    let mut made = vec![];
+    for i in 0..8 {
+        let node = nodes[i % 2];
+        let bob = node.client(&f.bob_tok);
+        let name = format!("change-{i}");
+        if i % 4 < 2 {
+            crate::harness::say(&bob, &f.general_b, &name).await;
+        } else {
+            let r = bob
+                .post(&format!("/guilds/{}/roles", f.gid_b), json!({"name": name}))
+                .await;
+            assert_eq!(r.status, 200, "{r:?}");
+        }
+        made.push(name);
+    }
+    // The entries that make the changes (later ones, such as role updates, name them too).
+    let creation = |r: &hearth::storage::LogRow| {
+        ["\"MESSAGE_CREATE\"", "\"GUILD_ROLE_CREATE\""]
+            .iter()
+            .any(|t| r.event.contains(t))
+    };
+    let rows = Patience::within(Duration::from_secs(30))
+        .until("every change is logged", async || {
+            let rows = b.hearth.db.log_range(gid_b, before, 1_000).await.unwrap();
+            let done = made.iter().all(|m| {
+                rows.iter()
+                    .any(|r| creation(r) && r.event.contains(&format!("\"{m}\"")))
+            });
+            done.then_some(rows)
+        })
+        .await
+        .unwrap();
+    let logged: Vec<&String> = rows
+        .iter()
+        .filter(|r| creation(r))
+        .filter_map(|r| made.iter().find(|m| r.event.contains(&format!("\"{m}\""))))
+        .collect();
+    assert_eq!(logged, made.iter().collect::<Vec<_>>());
+    wait_applied("a applies the log", a, gid_a, rows.last().unwrap().seq).await;
+}

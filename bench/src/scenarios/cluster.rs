@@ -14,10 +14,13 @@
 //!   from SIGTERM to the last RESUMED, op 7 -> RESUMED p50/p99, and every message counted
 //!   (sequence gaps, lost and duplicated MESSAGE_CREATEs).
 //!
+//! - **idle**: N identified idle sessions spread over 3 nodes, beside a third of them on one
+//!   node without Redis: memory per session and heartbeat CPU of the nodes together, Redis
+//!   CPU and commands while nothing happens.
+//!
 //! Redis is the one at `HEARTH_BENCH_REDIS` (default `redis://127.0.0.1:6379`); its CPU is
-//! the whole server's, so nothing else should use it during a run. Not measured here:
-//! 50,000 idle sessions over 3 nodes, and a node killed without draining (its sessions
-//! cannot resume: spec/cluster.md §10).
+//! the whole server's, so nothing else should use it during a run. Not measured here: a
+//! node killed without draining (its sessions cannot resume: spec/cluster.md §10).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -116,7 +119,10 @@ pub(crate) async fn cluster(
     ctx: &mut Ctx,
     members: Option<usize>,
     sessions: Option<usize>,
+    idle_sessions: Option<usize>,
+    only: &[String],
 ) -> Res<()> {
+    let run = |phase: &str| only.is_empty() || only.iter().any(|p| p == phase);
     if ctx.target.is_some() {
         return Err("the cluster scenario spawns its own nodes (no --target)".into());
     }
@@ -127,7 +133,12 @@ pub(crate) async fn cluster(
     // Persisted sends: one node without Redis, then 1, 2 and 3 nodes with it.
     let conc = ctx.by_scale(4, 32, 64);
     let secs = ctx.by_scale(2, 5, 10);
-    for (n, redis) in [(1, false), (1, true), (2, true), (3, true)] {
+    let variants: &[(usize, bool)] = if run("sends") {
+        &[(1, false), (1, true), (2, true), (3, true)]
+    } else {
+        &[]
+    };
+    for &(n, redis) in variants {
         let label = if redis {
             format!("--nodes {n}")
         } else {
@@ -151,7 +162,12 @@ pub(crate) async fn cluster(
         "HEARTH_GATEWAY__SESSION_QUEUE".to_string(),
         (burst * 2).max(1024).to_string(),
     )];
-    for (n, redis) in [(1, false), (3, true)] {
+    let variants: &[(usize, bool)] = if run("fanout") {
+        &[(1, false), (3, true)]
+    } else {
+        &[]
+    };
+    for &(n, redis) in variants {
         let label = if redis {
             "--nodes 3"
         } else {
@@ -165,12 +181,44 @@ pub(crate) async fn cluster(
         res?;
     }
     // A drained node's sessions resume on the others.
-    let s = sessions.unwrap_or(ctx.by_scale(20, 500, 5_000));
-    ctx.begin("cluster-drain", &format!("--nodes 3 --sessions {s}"));
-    let nodes = Nodes::start(ctx, 3, true, &[]).await?;
-    let res = drain_run(ctx, &nodes, s).await;
-    nodes.stop().await;
-    res
+    if run("drain") {
+        let s = sessions.unwrap_or(ctx.by_scale(20, 500, 5_000));
+        ctx.begin("cluster-drain", &format!("--nodes 3 --sessions {s}"));
+        let nodes = Nodes::start(ctx, 3, true, &[]).await?;
+        let res = drain_run(ctx, &nodes, s).await;
+        nodes.stop().await;
+        res?;
+    }
+    // Idle sessions: a third of them on one node without Redis, then all of them spread
+    // over 3 nodes with Redis (the `idle` scenario's run: memory slope and heartbeat CPU,
+    // summed over the nodes, and Redis while nothing happens).
+    if run("idle") {
+        let n = idle_sessions.unwrap_or(ctx.by_scale(30, 3_000, 50_000));
+        let hb_ms: u64 = ctx.by_scale(1_000, 41_250, 41_250);
+        let hold = Duration::from_secs(ctx.by_scale(2, 10, 45));
+        let env = [(
+            "HEARTH_GATEWAY__HEARTBEAT_INTERVAL_MS".to_string(),
+            hb_ms.to_string(),
+        )];
+        for (nodes_n, redis, k) in [(1, false, n / 3), (3, true, n)] {
+            let label = if redis {
+                "3 nodes".to_string()
+            } else {
+                "1 node, no Redis".to_string()
+            };
+            ctx.begin("cluster-idle", &format!("--nodes {nodes_n} --sessions {k}"));
+            let nodes = Nodes::start(ctx, nodes_n, redis, &env).await?;
+            let over = IdleOver {
+                servers: nodes.all(),
+                redis: redis.then_some(&probe),
+                targets: false,
+            };
+            let res = idle_run(ctx, &over, "", &label, k, hold, hb_ms, GUILDS).await;
+            nodes.stop().await;
+            res?;
+        }
+    }
+    Ok(())
 }
 
 /// What one session of the drain saw.

@@ -143,17 +143,32 @@ pub(crate) async fn idle(
                 ..Spawn::default()
             })
             .await?;
-        let r = idle_run(ctx, &srv, mode, label, n, hold, hb_ms, intents).await;
+        let over = IdleOver {
+            servers: vec![&srv],
+            redis: None,
+            targets: true,
+        };
+        let r = idle_run(ctx, &over, mode, label, n, hold, hb_ms, intents).await;
         srv.stop(false).await;
         r?;
     }
     Ok(())
 }
 
+/// What an idle run connects to and how it reports: one server (the `idle` scenario, with
+/// its targets) or the nodes of a cluster (`cluster`), whose memory and CPU are summed and
+/// whose Redis is sampled.
+pub(crate) struct IdleOver<'a> {
+    pub servers: Vec<&'a Server>,
+    pub redis: Option<&'a RedisProbe>,
+    /// Judge the single server against the `idle` scenario's targets.
+    pub targets: bool,
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn idle_run(
     ctx: &mut Ctx,
-    srv: &Server,
+    over: &IdleOver<'_>,
     mode: &str,
     label: &str,
     n: usize,
@@ -161,7 +176,8 @@ pub(crate) async fn idle_run(
     hb_ms: u64,
     intents: u64,
 ) -> Res<()> {
-    let api = Api::new(&srv.base);
+    let servers = &over.servers;
+    let api = Api::new(&servers[0].base);
     let (_, _, _, code) = setup_guild(&api, &tag()).await?;
     // Up to 500 sessions per user (the per-user IDENTIFY budget is 1000 a day).
     let users = n.div_ceil(200).max(1);
@@ -175,60 +191,82 @@ pub(crate) async fn idle_run(
     } else {
         format!("&compress={mode}")
     };
-    let url = srv.ws_url(&query);
     let exe = std::env::current_exe().map_err(err("current_exe"))?;
-    let n_workers = n.div_ceil(PER_WORKER).max(1);
-    let mut workers = Vec::new();
-    for w in 0..n_workers {
-        let mut child = tokio::process::Command::new(&exe)
-            .arg("worker")
-            .arg("--url")
-            .arg(&url)
-            .arg("--server")
-            .arg(srv.addr.to_string())
-            .arg("--src")
-            .arg(format!("127.0.0.{}", 20 + w))
-            .arg("--tokens")
-            .arg(&tok_file)
-            .arg("--heartbeat-ms")
-            .arg(hb_ms.to_string())
-            .arg("--intents")
-            .arg(intents.to_string())
-            .args(if mode.is_empty() {
-                vec![]
-            } else {
-                vec!["--compressed"]
-            })
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(err("spawn worker"))?;
-        let stdin = child.stdin.take().ok_or("worker stdin")?;
-        let stdout = child.stdout.take().ok_or("worker stdout")?;
-        workers.push(Worker {
-            child,
-            stdin,
-            lines: BufReader::new(stdout).lines(),
-        });
+    // Each server takes an equal share of the sessions, through workers of its own.
+    let shares: Vec<usize> = (0..servers.len())
+        .map(|i| n / servers.len() + usize::from(i < n % servers.len()))
+        .collect();
+    let mut workers: Vec<(usize, Worker)> = Vec::new();
+    for (i, srv) in servers.iter().enumerate() {
+        for _ in 0..shares[i].div_ceil(PER_WORKER).max(1) {
+            let mut child = tokio::process::Command::new(&exe)
+                .arg("worker")
+                .arg("--url")
+                .arg(srv.ws_url(&query))
+                .arg("--server")
+                .arg(srv.addr.to_string())
+                .arg("--src")
+                .arg(format!("127.0.0.{}", 20 + workers.len()))
+                .arg("--tokens")
+                .arg(&tok_file)
+                .arg("--heartbeat-ms")
+                .arg(hb_ms.to_string())
+                .arg("--intents")
+                .arg(intents.to_string())
+                .args(if mode.is_empty() {
+                    vec![]
+                } else {
+                    vec!["--compressed"]
+                })
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(err("spawn worker"))?;
+            let stdin = child.stdin.take().ok_or("worker stdin")?;
+            let stdout = child.stdout.take().ok_or("worker stdout")?;
+            workers.push((
+                i,
+                Worker {
+                    child,
+                    stdin,
+                    lines: BufReader::new(stdout).lines(),
+                },
+            ));
+        }
     }
+    let rss = || -> f64 {
+        servers
+            .iter()
+            .map(|s| s.rss().unwrap_or(0) as f64)
+            .sum::<f64>()
+    };
+    let cpu = || -> Option<f64> { servers.iter().map(|s| s.cpu()).sum() };
     tokio::time::sleep(Duration::from_millis(500)).await;
     // RSS at 0, 1/4, 2/4, 3/4 and all sessions: the slope is the per-session cost.
-    let mut points: Vec<(f64, f64)> = vec![(0.0, srv.rss().unwrap_or(0) as f64)];
+    let mut points: Vec<(f64, f64)> = vec![(0.0, rss())];
     let steps = 4;
-    let mut connected = 0usize;
+    let mut connected = vec![0usize; servers.len()];
     let mut failed = 0usize;
     let mut connect_secs = 0.0;
     for step in 1..=steps {
-        let target = n * step / steps;
-        let add = target - connected;
-        // Spread the step over the workers.
+        // Each server's step, spread over its workers.
+        let mut left: Vec<usize> = (0..servers.len())
+            .map(|i| shares[i] * step / steps - connected[i])
+            .collect();
+        let per: Vec<usize> = (0..servers.len())
+            .map(|i| {
+                let mine = workers.iter().filter(|(s, _)| *s == i).count();
+                left[i].div_ceil(mine.max(1))
+            })
+            .collect();
+        for (i, add) in left.iter().enumerate() {
+            connected[i] += add;
+        }
         let mut futs = Vec::new();
-        let mut left = add;
-        let per = add.div_ceil(n_workers);
-        for w in workers.iter_mut() {
-            let k = per.min(left);
-            left -= k;
+        for (i, w) in workers.iter_mut() {
+            let k = per[*i].min(left[*i]);
+            left[*i] -= k;
             futs.push(w.go(k));
         }
         let t0 = Instant::now();
@@ -238,15 +276,15 @@ pub(crate) async fn idle_run(
         for r in res {
             failed += r?.1;
         }
-        connected = target;
         tokio::time::sleep(Duration::from_millis(800)).await;
-        points.push((connected as f64, srv.rss().unwrap_or(0) as f64));
+        points.push((connected.iter().sum::<usize>() as f64, rss()));
     }
-    let cpu0 = srv.cpu();
+    let connected: usize = connected.iter().sum();
+    let (cpu0, redis0) = (cpu(), sample(over.redis).await?);
     tokio::time::sleep(hold).await;
-    let cpu1 = srv.cpu();
-    let rss_end = srv.rss().unwrap_or(0) as f64;
-    for mut w in workers {
+    let (cpu1, redis1) = (cpu(), sample(over.redis).await?);
+    let rss_end = rss();
+    for (_, mut w) in workers {
         drop(w.stdin);
         let _ = tokio::time::timeout(Duration::from_secs(10), w.child.wait()).await;
     }
@@ -265,9 +303,11 @@ pub(crate) async fn idle_run(
         n as f64 / connect_secs,
         "sessions/s",
     );
-    if srv.pid.is_some() {
+    let one = servers.len() == 1;
+    let judged = over.targets && one;
+    if servers.iter().all(|s| s.pid.is_some()) {
         let slope = slope(&points);
-        if mode.is_empty() {
+        if mode.is_empty() && judged {
             ctx.figs.target(
                 &format!("{label}: RSS slope"),
                 slope / 1.0,
@@ -286,25 +326,47 @@ pub(crate) async fn idle_run(
             ctx.figs
                 .add(&format!("{label}: RSS slope"), slope, "KiB/session");
         }
+        let whose = if one { "server" } else { "nodes'" };
         ctx.figs.add(
-            &format!("{label}: server RSS at {n} sessions"),
+            &format!("{label}: {whose} RSS at {n} sessions"),
             rss_end / 1024.0,
             "MiB",
         );
         if let (Some(a), Some(b)) = (cpu0, cpu1) {
             let pct = (b - a) / hold.as_secs_f64() * 100.0;
             let what = format!(
-                "{label}: server CPU, heartbeats every {:.1} s",
+                "{label}: {whose} CPU, heartbeats every {:.1} s",
                 hb_ms as f64 / 1000.0
             );
-            if mode.is_empty() {
+            if mode.is_empty() && judged {
                 ctx.figs.target(&what, pct, "% of a core", 5.0, true);
             } else {
                 ctx.figs.add(&what, pct, "% of a core");
             }
         }
     }
+    if let (Some(a), Some(b)) = (redis0, redis1) {
+        let d = b.since(&a);
+        let secs = hold.as_secs_f64();
+        ctx.figs.add(
+            &format!("{label}: Redis CPU while idle"),
+            d.cpu / secs * 100.0,
+            "% of a core",
+        );
+        ctx.figs.add(
+            &format!("{label}: Redis commands while idle"),
+            d.commands as f64 / secs,
+            "commands/s",
+        );
+    }
     Ok(())
+}
+
+async fn sample(probe: Option<&RedisProbe>) -> Res<Option<RedisSample>> {
+    match probe {
+        Some(p) => Ok(Some(p.sample().await?)),
+        None => Ok(None),
+    }
 }
 
 /// Least-squares slope of y over x.
