@@ -183,34 +183,23 @@ mod tests {
 
     #[test]
     fn entries_newer_than_the_start_trimmed_away_are_lost() {
-        // Never trimmed: nothing lost, wherever the read started.
-        assert_eq!(
-            trimmed_after(&info(300, 300, Some("5-0")), "0-0"),
-            Some(false)
-        );
-        // Trimmed, but the oldest entry left is at or before the start: nothing lost.
-        assert_eq!(
-            trimmed_after(&info(300, 100, Some("5-0")), "5-0"),
-            Some(false)
-        );
-        assert_eq!(
-            trimmed_after(&info(300, 100, Some("5-0")), "7-3"),
-            Some(false)
-        );
-        // Trimmed past the start.
-        assert_eq!(
-            trimmed_after(&info(300, 100, Some("9-0")), "5-1"),
-            Some(true)
-        );
-        assert_eq!(
-            trimmed_after(&info(300, 100, Some("5-2")), "5-1"),
-            Some(true)
-        );
-        assert_eq!(
-            trimmed_after(&info(300, 100, Some("5-0")), "0-0"),
-            Some(true)
-        );
-        assert_eq!(trimmed_after(&info(300, 0, None), "5-0"), Some(true));
+        // (entries added, length, first entry left, where the read started, lost?)
+        let cases = [
+            // Never trimmed: nothing lost, wherever the read started.
+            (300, 300, Some("5-0"), "0-0", false),
+            // Trimmed, but the oldest entry left is at or before the start.
+            (300, 100, Some("5-0"), "5-0", false),
+            (300, 100, Some("5-0"), "7-3", false),
+            // Trimmed past the start.
+            (300, 100, Some("9-0"), "5-1", true),
+            (300, 100, Some("5-2"), "5-1", true),
+            (300, 100, Some("5-0"), "0-0", true),
+            (300, 0, None, "5-0", true),
+        ];
+        for (added, length, first, from, lost) in cases {
+            let got = trimmed_after(&info(added, length, first), from);
+            assert_eq!(got, Some(lost), "{added} {length} {first:?} {from}");
+        }
         // Not understood.
         assert_eq!(trimmed_after(&Value::Nil, "5-0"), None);
     }

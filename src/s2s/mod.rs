@@ -92,7 +92,7 @@ pub struct Federation {
     pub replay: ReplayGuard,
     pub policy: DomainPolicy,
     /// Per-replica locks: events of one remote guild are applied one at a time, across
-    /// the nodes of this server ([`ReplicaLocks`]).
+    /// the nodes of this server ([`crate::storage::ReplicaLocks`]).
     pub(crate) replica_locks: Arc<crate::storage::ReplicaLocks>,
     /// Fetches of remote files under way, by blob key ([`media`]): one fetch per file.
     pub(crate) media_fetches:

@@ -58,7 +58,10 @@ impl Drop for ReplicaGuard {
             // Released after the mutex: a task of this process that takes the mutex before
             // the unlock runs takes the advisory lock again on the same connection (its
             // count goes to 2, then back to 1), so the lock never lapses in between.
-            tokio::spawn(async move { locks.unlock(key).await });
+            // (Outside a runtime, being shut down, the connection goes with the process.)
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move { locks.unlock(key).await });
+            }
         }
     }
 }

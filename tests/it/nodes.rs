@@ -568,6 +568,16 @@ async fn two_nodes_applying_one_run_of_a_replica_at_once_apply_each_event_once()
     }
 }
 
+/// [`fed_with`]'s network (b hosts the guild, a and c are members) with a second node of b,
+/// and the guild's ids on a and on b.
+async fn host_with_two_nodes() -> (crate::federation_guilds::Fed, TestServer, i64, i64) {
+    let f = fed_with(|_, _| {}).await;
+    let b2 = f.net.server(B).another_node(|_| {}).await;
+    let gid_a: i64 = f.gid_a.parse().unwrap();
+    let gid_b: i64 = f.gid_b.parse().unwrap();
+    (f, b2, gid_a, gid_b)
+}
+
 /// An operator command (`hearth admin guilds transfer`, its own process) changes a
 /// federated guild while two nodes of its server run, each relaying the command's events to
 /// its own sessions: the change's log entry goes to the outbox in the command's own
@@ -575,11 +585,8 @@ async fn two_nodes_applying_one_run_of_a_replica_at_once_apply_each_event_once()
 /// applies the log up to its head.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_operator_change_to_a_federated_guild_is_logged_once_whatever_the_nodes() {
-    let f = fed_with(|_, _| {}).await;
+    let (f, b2, gid_a, gid_b) = host_with_two_nodes().await;
     let (a, b) = (f.net.server(A), f.net.server(B));
-    let b2 = b.another_node(|_| {}).await;
-    let gid_a: i64 = f.gid_a.parse().unwrap();
-    let gid_b: i64 = f.gid_b.parse().unwrap();
     let (dave_id, dave_tok) = b.register("dave").await;
     let invite = b
         .client(&f.bob_tok)
@@ -634,11 +641,8 @@ async fn an_operator_change_to_a_federated_guild_is_logged_once_whatever_the_nod
 /// the outbox, which the sequencer moves into the log in commit order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn changes_made_through_two_nodes_are_logged_in_the_order_they_were_made() {
-    let f = fed_with(|_, _| {}).await;
+    let (f, b2, gid_a, gid_b) = host_with_two_nodes().await;
     let (a, b) = (f.net.server(A), f.net.server(B));
-    let b2 = b.another_node(|_| {}).await;
-    let gid_a: i64 = f.gid_a.parse().unwrap();
-    let gid_b: i64 = f.gid_b.parse().unwrap();
     let before = b
         .hearth
         .db
