@@ -307,13 +307,9 @@ async fn another_node_takes_over_a_guilds_sequencer_and_the_member_gets_a_gaples
     say(b, "one").await;
     // A send through node 2 reaches the log through the outbox and node 1.
     say(&b2, "two").await;
-    let head = |srv: &TestServer| {
-        let db = srv.hearth.db.clone();
-        async move { db.log_head(gid_b).await.unwrap().map_or(0, |h| h.0) }
-    };
     let h2 = Patience::within(Duration::from_secs(30))
         .until("node 1 appends node 2's send", async || {
-            let n = head(b).await;
+            let n = log_head(b, gid_b).await;
             b.hearth
                 .db
                 .outbox_take(1)
@@ -336,7 +332,7 @@ async fn another_node_takes_over_a_guilds_sequencer_and_the_member_gets_a_gaples
         .until(
             "node 2 appends after taking the sequencer over",
             async || {
-                let n = head(&b2).await;
+                let n = log_head(&b2, gid_b).await;
                 (n >= h2 + 3 && b2.hearth.db.outbox_take(1).await.unwrap().is_empty()).then_some(n)
             },
         )
@@ -568,6 +564,16 @@ async fn two_nodes_applying_one_run_of_a_replica_at_once_apply_each_event_once()
     }
 }
 
+/// The position of the last entry of hosted guild `gid`'s log on `srv` (0: none yet).
+async fn log_head(srv: &TestServer, gid: i64) -> i64 {
+    srv.hearth
+        .db
+        .log_head(gid)
+        .await
+        .unwrap()
+        .map_or(0, |h| h.0)
+}
+
 /// [`fed_with`]'s network (b hosts the guild, a and c are members) with a second node of b,
 /// and the guild's ids on a and on b.
 async fn host_with_two_nodes() -> (crate::federation_guilds::Fed, TestServer, i64, i64) {
@@ -596,13 +602,7 @@ async fn an_operator_change_to_a_federated_guild_is_logged_once_whatever_the_nod
         )
         .await;
     crate::harness::join(&b2.client(&dave_tok), &s(&invite.body["code"])).await;
-    let before = b
-        .hearth
-        .db
-        .log_head(gid_b)
-        .await
-        .unwrap()
-        .map_or(0, |h| h.0);
+    let before = log_head(b, gid_b).await;
     let guilds = crate::gateway::GUILDS;
     let mut on_1 = crate::gateway::Gw::identify(b, &f.bob_tok, guilds).await;
     let mut on_2 = crate::gateway::Gw::identify(&b2, &dave_tok, guilds).await;
@@ -643,13 +643,7 @@ async fn an_operator_change_to_a_federated_guild_is_logged_once_whatever_the_nod
 async fn changes_made_through_two_nodes_are_logged_in_the_order_they_were_made() {
     let (f, b2, gid_a, gid_b) = host_with_two_nodes().await;
     let (a, b) = (f.net.server(A), f.net.server(B));
-    let before = b
-        .hearth
-        .db
-        .log_head(gid_b)
-        .await
-        .unwrap()
-        .map_or(0, |h| h.0);
+    let before = log_head(b, gid_b).await;
     let nodes = [b, &b2];
     let mut made = vec![];
     for i in 0..8 {
