@@ -348,8 +348,7 @@ impl RedisBus {
                         Route::Streams(vec![StreamKey::Guild(guild_id.db())])
                     }
                 };
-                let w: WireEvent<()> = WireEvent::Control(c.clone());
-                (route, serde_json::to_vec(&w), false)
+                (route, control_entry(c.clone()), false)
             }
         };
         match bytes {
@@ -422,6 +421,11 @@ impl EventBus for RedisBus {
             let _ = tokio::time::timeout(WAIT, rx.wait_for(|p| *p >= target)).await;
         })
     }
+}
+
+/// The `e` field of a control notice's stream entry (spec/cluster.md §2).
+pub(super) fn control_entry(c: Control) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&WireEvent::<()>::Control(c))
 }
 
 /// Writes publications in order, a pipeline per batch; retries a failed batch for up to

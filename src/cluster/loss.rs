@@ -99,8 +99,7 @@ pub(super) async fn tell(
 ) {
     let mut pipe = redis::pipe();
     for t in lost.iter() {
-        // As `bus.rs` writes a control entry (spec/cluster.md §2).
-        let Ok(bytes) = serde_json::to_vec(&serde_json::json!({"control": notice(*t)})) else {
+        let Ok(bytes) = super::bus::control_entry(notice(*t)) else {
             continue;
         };
         pipe.cmd("XADD")
