@@ -6,16 +6,18 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
+use tungstenite::Message;
+use tungstenite::protocol::CloseFrame;
 
 use super::admission::Refused;
 use super::compress::Transport;
+use super::upgrade::{Socket, push_binary, push_text};
 use super::{Gateway, GatewayQuery, Session, SessionState, close};
 use crate::error::Error;
 use crate::events::{Event, intents};
@@ -85,7 +87,7 @@ enum End {
 
 struct Conn {
     gw: Arc<Gateway>,
-    socket: WebSocket,
+    socket: Socket,
     transport: Transport,
     session: Option<Arc<Session>>,
     /// Who the session is (op 4 acts as them).
@@ -95,19 +97,21 @@ struct Conn {
 }
 
 impl Conn {
-    /// The WebSocket message of one payload: a text frame, or a binary one compressed with
-    /// the connection's transport.
-    fn message(&mut self, text: String) -> Result<Message, End> {
+    /// Appends the WebSocket message(s) of one payload to `out`: text, or binary compressed
+    /// with the connection's transport; fragmented past `upgrade::FRAGMENT_BYTES`.
+    fn message(&mut self, text: String, out: &mut Vec<Message>) -> Result<(), End> {
         match self.transport.encode(text.as_bytes()) {
-            Ok(None) => Ok(Message::Text(text.into())),
-            Ok(Some(bin)) => Ok(Message::Binary(bin.into())),
-            Err(_) => Err(End::Close(close::UNKNOWN_ERROR, "compression failed")),
+            Ok(None) => push_text(out, text),
+            Ok(Some(bin)) => push_binary(out, bin),
+            Err(_) => return Err(End::Close(close::UNKNOWN_ERROR, "compression failed")),
         }
+        Ok(())
     }
 
     async fn send_text(&mut self, text: String) -> Result<(), End> {
-        let msg = self.message(text)?;
-        self.send_all(vec![msg]).await
+        let mut msgs = Vec::with_capacity(1);
+        self.message(text, &mut msgs)?;
+        self.send_all(msgs).await
     }
 
     /// Queues `msgs` on the socket and flushes once: frames queued together leave in as few
@@ -196,10 +200,10 @@ impl Conn {
             let Some(last) = last.filter(|_| !frames.is_empty()) else {
                 return Ok(());
             };
-            let msgs = frames
-                .into_iter()
-                .map(|f| self.message(f))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut msgs = Vec::with_capacity(frames.len());
+            for f in frames {
+                self.message(f, &mut msgs)?;
+            }
             self.send_all(msgs).await?;
             let mut st = s.state.lock();
             if st.generation == self.generation && last > st.sent {
@@ -584,7 +588,7 @@ fn heartbeat_timeout(gw: &Gateway) -> Duration {
 }
 
 /// Runs a connection until it closes.
-pub(crate) async fn run(gw: Arc<Gateway>, socket: WebSocket, q: GatewayQuery, resume_url: String) {
+pub(crate) async fn run(gw: Arc<Gateway>, socket: Socket, q: GatewayQuery, resume_url: String) {
     // Connection starts and ends drive heap trimming (`trim.rs`).
     gw.churn();
     let mut c = Conn {
@@ -600,7 +604,7 @@ pub(crate) async fn run(gw: Arc<Gateway>, socket: WebSocket, q: GatewayQuery, re
     if let End::Close(code, reason) = end {
         // Bounded: a client that stopped reading must not hold the task forever.
         let close = c.socket.send(Message::Close(Some(CloseFrame {
-            code,
+            code: code.into(),
             reason: reason.into(),
         })));
         let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
@@ -665,17 +669,17 @@ async fn drive(c: &mut Conn, q: &GatewayQuery) -> End {
             }
         };
         tokio::select! {
-            msg = c.socket.recv() => {
+            msg = c.socket.next() => {
                 let text = match msg {
                     None => return End::Gone,
                     Some(Err(e)) => return read_error(e),
-                    Some(Ok(Message::Text(t))) => t.to_string(),
+                    Some(Ok(Message::Text(t))) => t.as_str().to_owned(),
                     Some(Ok(Message::Binary(b))) => match String::from_utf8(b.to_vec()) {
                         Ok(t) => t,
                         Err(_) => return End::Close(close::DECODE_ERROR, "Error while decoding payload."),
                     },
                     Some(Ok(Message::Close(f))) => {
-                        let code = f.map(|f| f.code);
+                        let code = f.map(|f| u16::from(f.code));
                         return if matches!(code, Some(1000 | 1001)) { End::Finished } else { End::Gone };
                     }
                     Some(Ok(_)) => continue,
@@ -718,10 +722,9 @@ fn refused(r: Refused) -> End {
 
 /// A failed read: a frame or message over the size limit closes with 4002 (Discord's "decode
 /// error": the payload is refused, not silently dropped); anything else means the peer is gone.
-fn read_error(e: axum::Error) -> End {
-    use tungstenite::Error as WsError;
-    match e.into_inner().downcast_ref::<WsError>() {
-        Some(WsError::Capacity(_)) => End::Close(close::DECODE_ERROR, "Payload too large."),
+fn read_error(e: tungstenite::Error) -> End {
+    match e {
+        tungstenite::Error::Capacity(_) => End::Close(close::DECODE_ERROR, "Payload too large."),
         _ => End::Gone,
     }
 }

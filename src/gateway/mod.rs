@@ -32,7 +32,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Query;
 use axum::extract::State;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::response::Response;
 use axum::routing::get;
 use parking_lot::Mutex;
@@ -64,6 +63,7 @@ mod resume;
 mod session;
 mod stats;
 mod trim;
+mod upgrade;
 
 use crate::http::openapi::{ApiError, JsonValue};
 use crate::service::snapshot::{self, GuildSnapshot};
@@ -713,23 +713,17 @@ impl crate::service::ports::OnlineMembers for Gateway {
     }
 }
 
-/// `GET /gateway`: the WebSocket upgrade. Buffers are kept small (1 KiB read) so an idle
-/// uncompressed session costs a few KiB; frames queued in one flush are written together up
-/// to 8 KiB (tungstenite's write buffer keeps the capacity of the largest write).
+/// `GET /gateway`: the WebSocket upgrade (`upgrade.rs`: small buffers, so an idle session
+/// holds no write buffer; frames queued in one flush are written together up to 8 KiB).
 async fn ws_handler(
     State(s): State<GatewayState>,
     Query(q): Query<GatewayQuery>,
-    headers: axum::http::HeaderMap,
-    ws: WebSocketUpgrade,
+    req: axum::extract::Request,
 ) -> Response {
     let gw = s.gateway.clone();
-    let resume_url = gw.public_url(headers.get("host").and_then(|h| h.to_str().ok()));
-    let max = s.hearth.config.gateway.max_frame_bytes;
-    ws.read_buffer_size(1024)
-        .write_buffer_size(8 * 1024)
-        // Over `max_frame_bytes` the connection closes with 4002 (`conn::read_error`; longer
-        // text frames that fit are refused the same way in `Conn::handle`).
-        .max_message_size(max.max(64))
-        .max_frame_size(max.max(64))
-        .on_upgrade(move |socket| conn::run(gw, socket, q, resume_url))
+    let resume_url = gw.public_url(host(req.headers()));
+    // Over `max_frame_bytes` the connection closes with 4002 (`conn::read_error`; longer
+    // text frames that fit are refused the same way in `Conn::handle`).
+    let max = s.hearth.config.gateway.max_frame_bytes.max(64);
+    upgrade::accept(req, max, move |socket| conn::run(gw, socket, q, resume_url))
 }

@@ -415,6 +415,155 @@ async fn handshake_ready_and_guild_create() {
     assert_eq!(r.body["url"], format!("ws://{}/gateway", w.ts.addr));
 }
 
+/// A raw client under the WebSocket layer: the frames exactly as the server wrote them.
+mod raw {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::Duration;
+
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameSocket};
+
+    pub type Socket = FrameSocket<TcpStream>;
+
+    /// Sends the upgrade request of RFC 6455 §1.3's example (its key), returns the response
+    /// head and the socket, positioned at the first frame.
+    pub fn upgrade(addr: SocketAddr) -> (String, Socket) {
+        let mut tcp = TcpStream::connect(addr).expect("tcp connect");
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            tcp,
+            "GET /gateway?v=10&encoding=json HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\n\
+             Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+        .unwrap();
+        // Byte by byte, so nothing after the head is taken from the frame reader.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            tcp.read_exact(&mut b).expect("response head");
+            head.push(b[0]);
+        }
+        (String::from_utf8(head).unwrap(), FrameSocket::new(tcp))
+    }
+
+    /// Sends a text frame, masked as a client must (RFC 6455 §5.3).
+    pub fn send(ws: &mut Socket, text: &str) {
+        let mut f = Frame::message(text.as_bytes().to_vec(), OpCode::Data(Data::Text), true);
+        f.header_mut().mask = Some([7, 1, 9, 3]);
+        ws.send(f).expect("send frame");
+    }
+
+    /// Reads one message: its frames' payload lengths and the reassembled text.
+    pub fn message(ws: &mut Socket) -> (Vec<usize>, String) {
+        let (mut sizes, mut data) = (Vec::new(), Vec::new());
+        loop {
+            let f = ws.read(None).expect("read frame").expect("a frame");
+            let h = f.header();
+            let want = if sizes.is_empty() {
+                OpCode::Data(Data::Text)
+            } else {
+                OpCode::Data(Data::Continue)
+            };
+            assert_eq!(h.opcode, want, "frame {} of a message", sizes.len());
+            let fin = h.is_final;
+            sizes.push(f.payload().len());
+            data.extend_from_slice(f.payload());
+            if fin {
+                return (sizes, String::from_utf8(data).expect("text message"));
+            }
+        }
+    }
+}
+
+/// The handshake is RFC 6455's (its example key gives its example accept value), and a
+/// payload over 1 KiB leaves as fragments of at most 1 KiB (src/gateway/upgrade.rs: no
+/// connection keeps a write buffer the size of its largest payload) that rebuild it whole.
+#[tokio::test]
+async fn large_payloads_leave_in_fragments_of_a_kibibyte_that_rebuild_them() {
+    let w = world().await;
+    let (addr, token) = (w.ts.addr, w.bob_tok.clone());
+    let (head, mut ws) = tokio::task::spawn_blocking(move || {
+        let (head, mut ws) = raw::upgrade(addr);
+        let (_, hello) = raw::message(&mut ws);
+        assert!(hello.contains("\"op\":10"), "HELLO first: {hello}");
+        let identify = json!({"op": 2, "d": {"token": token, "intents": GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT,
+            "properties": {"os": "linux", "browser": "raw", "device": "raw"}}});
+        raw::send(&mut ws, &identify.to_string());
+        (head, ws)
+    })
+    .await
+    .unwrap();
+    let lower = head.to_ascii_lowercase();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        lower.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+        "{head}"
+    );
+    let (ws, frames) = tokio::task::spawn_blocking(move || {
+        let mut got = vec![];
+        for _ in 0..2 {
+            got.push(raw::message(&mut ws));
+        }
+        (ws, got)
+    })
+    .await
+    .unwrap();
+    let ready: Value = serde_json::from_str(&frames[0].1).unwrap();
+    assert_eq!(ready["t"], "READY");
+    let gc: Value = serde_json::from_str(&frames[1].1).unwrap();
+    assert_eq!(gc["t"], "GUILD_CREATE");
+    assert_eq!(gc["d"]["id"], w.guild.as_str());
+    // A message of 1,900 characters: its MESSAGE_CREATE is over 1 KiB.
+    let content: String = (0..1900)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let sent = say(&w.alice, &w.general, &content).await;
+    let (_, (sizes, text)) = tokio::task::spawn_blocking(move || {
+        let mut ws = ws;
+        let m = raw::message(&mut ws);
+        (ws, m)
+    })
+    .await
+    .unwrap();
+    let mc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(mc["t"], "MESSAGE_CREATE");
+    assert_eq!(mc["d"]["id"], sent["id"]);
+    assert_eq!(mc["d"]["content"], content.as_str());
+    assert!(sizes.len() >= 2, "fragmented: {sizes:?}");
+    assert!(sizes.iter().all(|&n| n <= 1024), "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), text.len());
+}
+
+/// A request to the socket route that is not a WebSocket upgrade gets Discord's error
+/// format naming what is missing, never a 500.
+#[tokio::test]
+async fn a_plain_request_to_the_socket_route_is_refused_in_discords_format() {
+    let ts = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/gateway?v=10", ts.addr);
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], 50035, "{body}");
+    assert_eq!(
+        body["errors"]["connection"]["_errors"][0]["code"],
+        "BASE_TYPE_INVALID"
+    );
+    let r = http
+        .get(&url)
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["errors"]["sec-websocket-key"].is_object(), "{body}");
+}
+
 #[tokio::test]
 async fn heartbeat_timeout_closes_with_4009() {
     let ts = TestServer::start_with(|c| c.gateway.heartbeat_interval_ms = 300).await;
