@@ -194,6 +194,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WsIo<T> {
         if self.out.len() + buf.len() > WRITE_AT_BYTES {
             ready!(self.poll_drain(cx))?;
         }
+        if self.out.is_empty() {
+            // One allocation per flush, never grown: frames past it are written out first.
+            self.out.reserve(WRITE_AT_BYTES.max(buf.len()));
+        }
         self.out.extend_from_slice(buf);
         Poll::Ready(Ok(buf.len()))
     }
