@@ -10,7 +10,7 @@
 //!   buffer never grows past one fragment plus a frame header;
 //! - tungstenite hands each frame on at once (`write_buffer_size` 0) to [`WsIo`], which
 //!   gathers the frames of one flush (up to [`WRITE_AT_BYTES`]) so they leave in one write,
-//!   and frees its buffer once the socket took everything, if it grew past [`KEEP_BYTES`].
+//!   and frees its buffer once the socket took everything.
 //!
 //! The handshake itself is tungstenite's (`create_response_with_body`): GET over HTTP/1.1,
 //! `Connection: Upgrade`, `Upgrade: websocket`, `Sec-WebSocket-Version: 13`, a key. A
@@ -39,8 +39,6 @@ use crate::error::{Error, field_error};
 pub const FRAGMENT_BYTES: usize = 1024;
 /// Frames gathered for one flush are written to the socket once they reach this many bytes.
 pub const WRITE_AT_BYTES: usize = 8 * 1024;
-/// A drained write buffer keeps its allocation only up to this capacity, bytes.
-pub const KEEP_BYTES: usize = 512;
 /// The read buffer's size, bytes (client payloads are small; tungstenite grows it for a
 /// larger frame, up to the frame limit).
 pub const READ_BUFFER_BYTES: usize = 1024;
@@ -138,8 +136,8 @@ fn fragment(out: &mut Vec<Message>, payload: Bytes, kind: Data) {
 }
 
 /// The connection under tungstenite: reads go straight through; writes are gathered in a
-/// buffer that is written out at [`WRITE_AT_BYTES`] and on flush, and dropped once empty
-/// if it grew past [`KEEP_BYTES`] (so an idle connection holds no write buffer).
+/// buffer of [`WRITE_AT_BYTES`], allocated by the first write after a flush, written out
+/// when full and on flush, then freed (so an idle connection holds no write buffer).
 pub struct WsIo<T> {
     inner: T,
     out: Vec<u8>,
@@ -156,7 +154,7 @@ impl<T: AsyncWrite + Unpin> WsIo<T> {
         }
     }
 
-    /// Writes the buffer out; once it is empty, frees it if it grew past [`KEEP_BYTES`].
+    /// Writes the buffer out and frees it.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.done < self.out.len() {
             let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.out[self.done..]))?;
@@ -166,11 +164,7 @@ impl<T: AsyncWrite + Unpin> WsIo<T> {
             self.done += n;
         }
         self.done = 0;
-        if self.out.capacity() > KEEP_BYTES {
-            self.out = Vec::new();
-        } else {
-            self.out.clear();
-        }
+        self.out = Vec::new();
         Poll::Ready(Ok(()))
     }
 }
