@@ -202,6 +202,59 @@ async fn a_member_joining_through_another_node_receives_the_guild_and_its_next_m
     );
 }
 
+/// A node names its user streams in a read at most every 50 ms while guild streams keep its
+/// reader busy (spec/cluster.md §3): a user's event still arrives while the guild never
+/// rests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_direct_message_reaches_a_node_whose_guild_streams_never_rest() {
+    const DIRECT_MESSAGES: u64 = 1 << 12;
+    let cl = TestCluster::start(2, |_| {}).await;
+    let [n1, n2] = [&cl.nodes[0], &cl.nodes[1]];
+    let (_, alice_tok) = n1.register("alice").await;
+    let (bob_id, bob_tok) = n1.register("bob").await;
+    let alice1 = n1.client(&alice_tok);
+    let g = create_guild(&alice1, "Busy").await;
+    join(&n2.client(&bob_tok), &g.invite).await;
+    let dm = alice1
+        .post("/users/@me/channels", json!({"recipient_id": bob_id}))
+        .await;
+    assert_eq!(dm.status, 200, "{dm:?}");
+    let dm = s(&dm.body["id"]);
+    let intents = GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT;
+    let mut bob2 = Gw::identify(n2, &bob_tok, intents).await;
+    bob2.expect("GUILD_CREATE").await;
+    // Four senders keep the guild's stream busy until the direct message has arrived.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut senders = vec![];
+    for i in 0..4 {
+        let (c, ch, stop) = (n1.client(&alice_tok), g.general.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                say(&c, &ch, &format!("busy {i}.{n}")).await;
+                n += 1;
+            }
+            n
+        }));
+    }
+    let first = bob2
+        .expect_where("MESSAGE_CREATE", |d| d["channel_id"] == g.general.as_str())
+        .await;
+    assert!(first["content"].as_str().unwrap().starts_with("busy "));
+    let id = say(&alice1, &dm, "a word in private").await;
+    let got = bob2
+        .expect_where("MESSAGE_CREATE", |d| d["channel_id"] == dm.as_str())
+        .await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut sent = 0;
+    for t in senders {
+        sent += t.await.unwrap();
+    }
+    assert_eq!(got["id"], id.as_str());
+    assert_eq!(got["content"], "a word in private");
+    assert!(sent > 4, "the guild was busy: {sent} messages");
+}
+
 #[tokio::test]
 async fn a_rate_limit_is_one_bucket_across_nodes() {
     let cl = TestCluster::start(2, |c| {
