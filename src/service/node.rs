@@ -9,13 +9,14 @@
 //! - **guild sequencers** (`sequencer:GUILD`, with their fencing token), taken by the
 //!   federation log writer.
 //!
-//! A keeper task renews every lease each `lease_seconds / 3`. Each lease is valid locally
+//! A keeper task renews every lease each `lease_seconds / 3` (the leases still held, a
+//! thousand to a statement). Each lease is valid locally
 //! until the start of its last successful renewal plus `lease_seconds` less a margin of a
 //! fifth of it, so this node stops using a lease before any other node can take it. A lost
 //! worker id stops the generator ([`SnowflakeGenerator::next`] waits) until the keeper
 //! takes a new one; a lost job lease aborts the job's task until the lease comes back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -27,7 +28,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::service::ports::HealthProbe;
 use crate::snowflake::{SnowflakeGenerator, WORKER_IDS};
-use crate::storage::{Db, now_ms};
+use crate::storage::{Db, RENEW_BATCH, now_ms};
 
 /// How often [`Node::exclusive`] looks whether its lease is still held.
 const SUPERVISE_EVERY: Duration = Duration::from_millis(250);
@@ -245,17 +246,49 @@ impl Node {
         }
     }
 
-    /// One round of the keeper: the worker lease, then every wanted lease.
-    async fn renew_all(&self) {
+    /// One round of the keeper: the worker lease, then every wanted lease. The leases still
+    /// held are renewed [`RENEW_BATCH`] to a statement; each of the others (lost, lapsed,
+    /// never taken) is asked for with a statement of its own. So a node holding thousands
+    /// of sequencer leases renews them with a few statements per round.
+    pub async fn renew_all(&self) {
         if let Err(e) = self.renew_worker().await {
             tracing::warn!(node = %self.id, error = %e, "cannot renew the snowflake worker lease");
         }
         let names: Vec<String> = self.held.lock().keys().cloned().collect();
-        for name in names {
-            if let Err(e) = self.renew(&name).await {
+        let mut others = Vec::new();
+        for chunk in names.chunks(RENEW_BATCH) {
+            match self.renew_held(chunk).await {
+                Ok(renewed) => others.extend(chunk.iter().filter(|n| !renewed.contains(*n))),
+                Err(e) => tracing::warn!(error = %e, "cannot renew leases"),
+            }
+        }
+        for name in others {
+            if let Err(e) = self.renew(name).await {
                 tracing::warn!(lease = %name, error = %e, "cannot renew a lease");
             }
         }
+    }
+
+    /// Renews, in one statement, those of `names` this node still holds; returns them.
+    async fn renew_held(&self, names: &[String]) -> Result<HashSet<String>> {
+        if self.halted.load(Ordering::SeqCst) {
+            return Ok(HashSet::new());
+        }
+        let start = now_ms();
+        let rows = self
+            .db
+            .renew_leases(names, &self.id, start, start + self.lease_ms)
+            .await?;
+        let until = self.valid_until(start) as i64;
+        let mut held = self.held.lock();
+        let mut renewed = HashSet::with_capacity(rows.len());
+        for (name, token) in rows {
+            if let Some(h) = held.get_mut(&name) {
+                *h = Held { token, until };
+            }
+            renewed.insert(name);
+        }
+        Ok(renewed)
     }
 
     /// Runs the task `make()` builds while this node holds `job:{job}`: started when the

@@ -17,6 +17,9 @@ pub struct LeaseRow {
     pub expires_at: i64,
 }
 
+/// The most lease names [`Db::renew_leases`] renews in one statement.
+pub const RENEW_BATCH: usize = 1000;
+
 /// The upsert that takes or renews a lease: `$1` name, `$2` holder, `$3` new expiry, `$4`
 /// now. Returns the token when `$2` holds the lease afterwards, no row otherwise.
 const TAKE: &str = "INSERT INTO node_leases (name, holder, token, expires_at) VALUES ($1, $2, 1, $3) \
@@ -41,6 +44,31 @@ impl Db {
         Ok(on_db!(self, p => sqlx::query_scalar(TAKE)
             .bind(name).bind(holder).bind(expires_at).bind(now)
             .fetch_optional(p).await)?)
+    }
+
+    /// Renews, in one statement, every lease of `names` that `holder` holds unexpired at
+    /// `now` (ms), until `expires_at` (ms): the names renewed with their tokens (unchanged:
+    /// a renewal never moves a token). A name missing from the answer was lost or lapsed;
+    /// it can only be taken afresh ([`Db::take_lease`]). Callers pass at most
+    /// [`RENEW_BATCH`] names.
+    pub async fn renew_leases(
+        &self,
+        names: &[String],
+        holder: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let list = serde_json::Value::from(names).to_string();
+        let sql = if self.is_postgres() {
+            "UPDATE node_leases SET expires_at = $3 WHERE holder = $1 AND expires_at > $2 \
+             AND name IN (SELECT jsonb_array_elements_text($4::jsonb)) RETURNING name, token"
+        } else {
+            "UPDATE node_leases SET expires_at = $3 WHERE holder = $1 AND expires_at > $2 \
+             AND name IN (SELECT value FROM json_each($4)) RETURNING name, token"
+        };
+        Ok(on_db!(self, p => sqlx::query_as(sql)
+            .bind(holder).bind(now).bind(expires_at).bind(&list)
+            .fetch_all(p).await)?)
     }
 
     /// Takes the first free snowflake worker lease (`worker:N`, N from 0 to `count - 1`)

@@ -70,7 +70,7 @@ pub use group_dms::*;
 pub use guilds::*;
 pub use interactions::*;
 pub(crate) use leases::fenced;
-pub use leases::{LeaseFence, LeaseRow, lease_lost};
+pub use leases::{LeaseFence, LeaseRow, RENEW_BATCH, lease_lost};
 pub use media::*;
 pub use mfa::*;
 pub use mls::*;

@@ -114,6 +114,64 @@ async fn a_node_whose_worker_lease_was_taken_stops_using_it_and_leases_another()
     assert!(mine[0].holder.starts_with(&srv.hearth.node.id), "{mine:?}");
 }
 
+/// A keeper round renews the leases a node still holds a thousand to a statement
+/// (`Node::renew_all`): 2,500 sequencer-like leases cost three statements, tokens unchanged,
+/// while the one another node took meanwhile is asked for on its own and found lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_keeper_round_renews_thousands_of_leases_in_a_few_statements() {
+    let srv = TestServer::start_with(|c| c.node.lease_seconds = 600).await;
+    let node = &srv.hearth.node;
+    let names: Vec<String> = (0..2500).map(|i| format!("job:bulk-{i:04}")).collect();
+    for n in &names {
+        assert!(node.want(n).await.unwrap().is_some(), "{n} taken");
+    }
+    let before = srv.hearth.db.leases("job:bulk-").await.unwrap();
+    assert_eq!(before.len(), 2500);
+    // Another node takes one of them, as if this node had paused past its expiry.
+    let later = now_ms() + 3_600_000;
+    let stolen = srv
+        .hearth
+        .db
+        .take_lease("job:bulk-0007", "thief", later, later + 3_600_000)
+        .await
+        .unwrap();
+    assert!(stolen.is_some());
+    // A renewal from `t0` on ends after every expiry set before it.
+    let newest = before.iter().map(|l| l.expires_at).max().unwrap() - 600_000;
+    let t0 = loop {
+        let t = now_ms();
+        if t > newest {
+            break t;
+        }
+        tokio::task::yield_now().await;
+    };
+    let ((), calls) = hearth_db::counting(node.renew_all()).await;
+    // The worker lease (one), three batches, the stolen lease on its own (one).
+    assert_eq!(calls, 5, "statements in one keeper round");
+    let after = srv.hearth.db.leases("job:bulk-").await.unwrap();
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(a.name, b.name);
+        if a.name == "job:bulk-0007" {
+            assert_eq!(a.holder, "thief");
+            continue;
+        }
+        assert_eq!((a.holder.as_str(), a.token), (b.holder.as_str(), b.token));
+        assert!(
+            a.expires_at >= t0 + 600_000 && b.expires_at < t0 + 600_000,
+            "{} renewed: {a:?} / {b:?}",
+            a.name
+        );
+    }
+    assert!(
+        node.holding("job:bulk-0007").is_none(),
+        "the stolen lease is lost"
+    );
+    assert_eq!(
+        node.holding("job:bulk-2499").map(|f| f.token),
+        Some(after[2499].token)
+    );
+}
+
 /// The runs of `job` a node recorded.
 fn runs(srv: &TestServer, job: &str) -> u64 {
     srv.hearth
