@@ -58,10 +58,6 @@ pub(super) const WAIT: Duration = Duration::from_secs(3);
 const BLOCK_MS: u64 = 100;
 /// Entries taken per stream and read.
 const READ_COUNT: u64 = 512;
-/// While guild streams keep a read busy, the user streams are named in a read at most this
-/// often (spec/cluster.md §3): Redis walks every key a read names, and a node names one
-/// user stream per user it holds a session of.
-const USER_READ_EVERY: Duration = Duration::from_millis(50);
 /// Events written per pipeline.
 const BATCH: usize = 256;
 /// A join's guild-stream position stays usable this long for a node that starts reading
@@ -641,7 +637,6 @@ async fn resolver(s: std::sync::Weak<Shared>, subs: mpsc::UnboundedSender<(Vec<S
 /// Reads the streams of interest from their positions and feeds the gateway.
 async fn reader(s: std::sync::Weak<Shared>) {
     let mut con = None;
-    let mut users_read = tokio::time::Instant::now();
     loop {
         let Some(sh) = s.upgrade() else { return };
         // Everything read so far is fed: a mark asked for goes after it.
@@ -659,21 +654,10 @@ async fn reader(s: std::sync::Weak<Shared>) {
                 }
             }
         }
-        // The user streams are named when their turn came; a read without them blocks only
-        // until it comes, so a user's event waits at most `USER_READ_EVERY`.
-        let since = users_read.elapsed();
-        let with_users = since >= USER_READ_EVERY;
-        let block_ms = if with_users {
-            users_read = tokio::time::Instant::now();
-            BLOCK_MS
-        } else {
-            (USER_READ_EVERY - since).as_millis().max(1) as u64
-        };
         let (keys, ids): (Vec<String>, Vec<String>) = {
             let ts = sh.topics.lock();
             ts.reading
                 .iter()
-                .filter(|(t, _)| with_users || matches!(t, StreamKey::Guild(_)))
                 .map(|(t, id)| (sh.key(*t), id.clone()))
                 .unzip()
         };
@@ -681,7 +665,7 @@ async fn reader(s: std::sync::Weak<Shared>) {
             let wake = sh.settled.subscribe();
             drop(sh);
             let mut wake = wake;
-            let _ = tokio::time::timeout(Duration::from_millis(block_ms), wake.changed()).await;
+            let _ = tokio::time::timeout(Duration::from_millis(BLOCK_MS), wake.changed()).await;
             continue;
         }
         let Some(c) = con.as_mut() else { continue };
@@ -689,7 +673,7 @@ async fn reader(s: std::sync::Weak<Shared>) {
             .arg("COUNT")
             .arg(READ_COUNT)
             .arg("BLOCK")
-            .arg(block_ms)
+            .arg(BLOCK_MS)
             .arg("STREAMS")
             .arg(&keys)
             .arg(&ids)
