@@ -202,9 +202,9 @@ async fn a_member_joining_through_another_node_receives_the_guild_and_its_next_m
     );
 }
 
-/// A node names its user streams in a read at most every 50 ms while guild streams keep its
-/// reader busy (spec/cluster.md §3): a user's event still arrives while the guild never
-/// rests.
+/// A user's event (here a direct message, on the user's stream) reaches a node whose guild
+/// streams never rest: the reader does not starve the user streams it names beside them
+/// (spec/cluster.md §3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_direct_message_reaches_a_node_whose_guild_streams_never_rest() {
     const DIRECT_MESSAGES: u64 = 1 << 12;
