@@ -10,9 +10,9 @@
 //!   federation log writer.
 //!
 //! A keeper task renews every lease each `lease_seconds / 3` (the leases still held, a
-//! thousand to a statement). Each lease is valid locally
-//! until the start of its last successful renewal plus `lease_seconds` less a margin of a
-//! fifth of it, so this node stops using a lease before any other node can take it. A lost
+//! thousand to a statement). Each lease is valid locally until the start of its last
+//! successful renewal plus `lease_seconds` less a margin of a fifth of it, so this node
+//! stops using a lease before any other node can take it. A lost
 //! worker id stops the generator ([`SnowflakeGenerator::next`] waits) until the keeper
 //! takes a new one; a lost job lease aborts the job's task until the lease comes back.
 
