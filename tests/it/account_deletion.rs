@@ -8,10 +8,8 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use crate::attachments::{form, png, upload};
-use crate::gateway::{GUILD_MESSAGES, GUILDS, Gw};
+use crate::gateway::{DIRECT_MESSAGES, GUILD_MESSAGES, GUILDS, Gw};
 use crate::harness::*;
-
-const DIRECT_MESSAGES: u64 = 1 << 12;
 
 /// Reads dispatches until MESSAGE_DELETE / MESSAGE_DELETE_BULK covered every id of `want`;
 /// returns the deletion dispatches seen, as `(t, d)`. Other dispatches are ignored.

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::gateway::{GUILD_MESSAGES, GUILD_PRESENCES, GUILDS, Gw};
+use crate::gateway::{DIRECT_MESSAGES, GUILD_MESSAGES, GUILD_PRESENCES, GUILDS, Gw};
 use crate::harness::*;
 
 const MESSAGE_CONTENT: u64 = 1 << 15;
@@ -207,7 +207,6 @@ async fn a_member_joining_through_another_node_receives_the_guild_and_its_next_m
 /// (spec/cluster.md §3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_direct_message_reaches_a_node_whose_guild_streams_never_rest() {
-    const DIRECT_MESSAGES: u64 = 1 << 12;
     let cl = TestCluster::start(2, |_| {}).await;
     let [n1, n2] = [&cl.nodes[0], &cl.nodes[1]];
     let (_, alice_tok) = n1.register("alice").await;

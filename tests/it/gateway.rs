@@ -24,7 +24,7 @@ pub const GUILD_PRESENCES: u64 = 1 << 8;
 pub const GUILD_MESSAGES: u64 = 1 << 9;
 pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
 pub const GUILD_MESSAGE_TYPING: u64 = 1 << 11;
-const DIRECT_MESSAGES: u64 = 1 << 12;
+pub const DIRECT_MESSAGES: u64 = 1 << 12;
 const MESSAGE_CONTENT: u64 = 1 << 15;
 
 type Ws =

@@ -6,10 +6,9 @@
 use hearth_testkit::build::bot_application;
 use serde_json::{Value, json};
 
-use crate::gateway::Gw;
+use crate::gateway::{DIRECT_MESSAGES, Gw};
 use crate::harness::{Client, TestServer, assert_err, assert_field_error, assert_ok, ids, s};
 
-const DIRECT_MESSAGES: u64 = 1 << 12;
 const GUILDS: u64 = 1;
 
 struct World {
