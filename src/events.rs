@@ -46,6 +46,24 @@ pub struct Dispatch {
     /// Its federation log entry was written to the outbox in the change's own transaction
     /// (spec/federation.md §8): the log writer moves it from there, not from the bus.
     pub logged: bool,
+    /// The stream entry it was read from, on a cluster (set by the bus's reader; `None` for
+    /// what a node publishes or derives itself).
+    pub entry: Option<StreamEntry>,
+}
+
+/// A durable stream entry: its stream and its id `ms-seq` as numbers (spec/cluster.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamEntry {
+    pub stream: StreamKey,
+    pub id: (u64, u64),
+}
+
+impl StreamEntry {
+    /// The entry id of `id` (`ms-seq`); `None`: not one.
+    pub fn parse_id(id: &str) -> Option<(u64, u64)> {
+        let (ms, seq) = id.split_once('-')?;
+        Some((ms.parse().ok()?, seq.parse().ok()?))
+    }
 }
 
 /// What caused a dispatch: the acting user and, for an action relayed from another server,
@@ -128,7 +146,9 @@ pub enum BusEvent {
 
 /// A durable stream of a cluster's bus (spec/cluster.md §1): a guild's (`P g:{id}`) or a
 /// user's (`P u:{id}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamKey {
     Guild(i64),
@@ -204,6 +224,83 @@ pub trait Handoff: Send + Sync + 'static {
         upto: String,
         max: usize,
     ) -> BoxFuture<'static, Result<Option<Vec<Arc<Dispatch>>>, String>>;
+    /// The position the reader started the current reading of `stream` from (`None`: not
+    /// read, or not started yet).
+    fn start_of(&self, stream: StreamKey) -> Option<String>;
+    /// Applies journal writes to the sessions' crash records, in order, in one round trip.
+    fn journal(&self, writes: Vec<JournalWrite>) -> BoxFuture<'static, Result<(), String>>;
+    /// Tells that node `node` is alive for `ttl_ms` more (its beat changes at every call).
+    fn beat(&self, node: String, ttl_ms: u64) -> BoxFuture<'static, Result<(), String>>;
+    /// Takes (reads and deletes, atomically) the crash record of session `session_id` of
+    /// user `user_id`, unless its node is alive ([`Crashed::Alive`], left in place).
+    fn take_crashed(
+        &self,
+        session_id: &str,
+        user_id: i64,
+    ) -> BoxFuture<'static, Result<Crashed, String>>;
+}
+
+/// One write to the crash records of a node's sessions (spec/cluster.md §9.1,
+/// [`Handoff::journal`]), in the order given.
+#[derive(Debug, Clone)]
+pub enum JournalWrite {
+    /// A session starts on this node (IDENTIFY, or a RESUME that moved it here): its record
+    /// is replaced. `meta`: its identity as JSON; `min_seq`: the oldest seq a RESUME after a
+    /// crash may carry; `bases`: a position per stream before anything routed to it.
+    Start {
+        session: String,
+        user: i64,
+        node: String,
+        meta: String,
+        guilds: Vec<i64>,
+        min_seq: u64,
+        bases: Vec<(StreamKey, String)>,
+        ttl_ms: u64,
+    },
+    /// Frames `first..=last` are about to be written to the socket: `item` lists their
+    /// origins; `guilds` (when they changed) and more `bases` come with them.
+    Frames {
+        session: String,
+        last: u64,
+        item: String,
+        guilds: Option<Vec<i64>>,
+        bases: Vec<(StreamKey, String)>,
+        ttl_ms: u64,
+    },
+    /// The client acknowledged the frames up to `floor` (or they were dropped): `bases`
+    /// take their positions, the items up to it go, and the record lives `ttl_ms` more.
+    Ack {
+        session: String,
+        floor: u64,
+        bases: Vec<(StreamKey, String)>,
+        ttl_ms: u64,
+    },
+    /// The session ended: its record goes.
+    Forget { session: String },
+}
+
+/// A session's crash record as [`Handoff::take_crashed`] took it.
+#[derive(Debug, Clone, Default)]
+pub struct CrashRecord {
+    pub node: String,
+    pub meta: String,
+    /// The guilds as last written (JSON list).
+    pub guilds: String,
+    pub min_seq: u64,
+    pub bases: Vec<(StreamKey, String)>,
+    /// The frame items, oldest first: `"{first seq} {origin} {origin} ..."`.
+    pub items: Vec<String>,
+}
+
+/// What [`Handoff::take_crashed`] found.
+#[derive(Debug, Clone)]
+pub enum Crashed {
+    /// No record (never written, expired, taken, or another user's).
+    None,
+    /// The record's node is alive: its beat now (a changed beat proves it alive).
+    Alive(String),
+    /// The record, now taken.
+    Taken(CrashRecord),
 }
 
 /// The bus interface: publish after commit, subscribe from the gateway.

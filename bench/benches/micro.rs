@@ -72,6 +72,7 @@ fn dispatch(c: &mut Criterion) {
         lossy: false,
         cause: None,
         logged: false,
+        entry: None,
     };
     c.bench_function("gateway prepare (MESSAGE_CREATE, once per dispatch)", |b| {
         b.iter(|| hearth::gateway::prepare(black_box(&d)))

@@ -46,8 +46,8 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use super::{Cluster, loss};
 use crate::events::{
-    Audience, BusEvent, Control, Dispatch, Event, EventBus, Handoff, Interest, StreamKey,
-    StreamMark,
+    Audience, BusEvent, Control, Dispatch, Event, EventBus, Handoff, Interest, StreamEntry,
+    StreamKey, StreamMark,
 };
 use crate::snowflake::Snowflake;
 
@@ -123,6 +123,8 @@ struct Topics {
     wanted: HashSet<StreamKey>,
     /// Streams being read, with the last id read.
     reading: HashMap<StreamKey, String>,
+    /// Streams being read, with the position their reading started from.
+    started: HashMap<StreamKey, String>,
     /// Guild-stream ids of joins seen on user streams (start positions).
     hints: HashMap<i64, (String, Instant)>,
 }
@@ -206,6 +208,11 @@ impl Shared {
         m.stop
     }
 
+    /// Where the current reading of `t` started (`Handoff::start_of`).
+    pub(super) fn start_of(&self, t: StreamKey) -> Option<String> {
+        self.topics.lock().started.get(&t).cloned()
+    }
+
     pub(super) fn key(&self, t: StreamKey) -> String {
         match t {
             StreamKey::Guild(g) => format!("{}g:{g}", self.cluster.prefix),
@@ -233,6 +240,7 @@ impl Shared {
             ts.wanted.insert(t)
         } else {
             ts.reading.remove(&t);
+            ts.started.remove(&t);
             ts.wanted.remove(&t)
         };
         if changed {
@@ -594,15 +602,16 @@ async fn resolver(s: std::sync::Weak<Shared>, subs: mpsc::UnboundedSender<(Vec<S
                 let mut ts = sh.topics.lock();
                 for (t, row) in lookup.iter().zip(rows) {
                     let id = row.ids.into_iter().next().map(|e| e.id);
-                    if ts.wanted.contains(t) {
-                        ts.reading
-                            .entry(*t)
-                            .or_insert_with(|| id.unwrap_or_else(|| "0-0".into()));
+                    if ts.wanted.contains(t) && !ts.reading.contains_key(t) {
+                        let id = id.unwrap_or_else(|| "0-0".into());
+                        ts.started.insert(*t, id.clone());
+                        ts.reading.insert(*t, id);
                     }
                 }
                 for (t, id) in hints {
-                    if ts.wanted.contains(&t) {
-                        ts.reading.entry(t).or_insert(id);
+                    if ts.wanted.contains(&t) && !ts.reading.contains_key(&t) {
+                        ts.started.insert(t, id.clone());
+                        ts.reading.insert(t, id);
                     }
                 }
                 drop(ts);
@@ -717,7 +726,7 @@ async fn reader(s: std::sync::Weak<Shared>) {
                     Some(redis::Value::BulkString(b)) => String::from_utf8(b.clone()).ok(),
                     _ => None,
                 };
-                if let Some(ev) = decode(&sh, bytes, topic, since) {
+                if let Some(ev) = decode(&sh, bytes, topic, since, Some(&entry.id)) {
                     let _ = sh.feed.send(ev);
                 }
             }
@@ -729,12 +738,14 @@ async fn reader(s: std::sync::Weak<Shared>) {
 }
 
 /// Parses an entry (or a channel message) read from `topic` into what the gateway routes;
-/// `None` when it is not for this node's feed.
+/// `None` when it is not for this node's feed. `id`: the entry's id (none for a channel
+/// message).
 pub(super) fn decode(
     sh: &Shared,
     bytes: &[u8],
     topic: StreamKey,
     since: Option<String>,
+    id: Option<&str>,
 ) -> Option<BusEvent> {
     let w: WireEvent<DispatchIn> = match serde_json::from_slice(bytes) {
         Ok(w) => w,
@@ -761,6 +772,9 @@ pub(super) fn decode(
                 lossy: d.lossy,
                 cause: None,
                 logged: false,
+                entry: id
+                    .and_then(StreamEntry::parse_id)
+                    .map(|id| StreamEntry { stream: topic, id }),
             })))
         }
         WireEvent::Control(c) => {
@@ -830,7 +844,7 @@ async fn listener(
                         continue;
                     };
                     sh.n_received.fetch_add(1, Ordering::Relaxed);
-                    if let Some(ev) = decode(&sh, msg.get_payload_bytes(), topic, None) {
+                    if let Some(ev) = decode(&sh, msg.get_payload_bytes(), topic, None, None) {
                         let _ = sh.feed.send(ev);
                     }
                 }

@@ -12,7 +12,9 @@ use futures_util::future::BoxFuture;
 use redis::streams::StreamRangeReply;
 
 use super::bus::{Shared, decode};
-use crate::events::{BusEvent, Dispatch, Handoff, MovedSession, StreamKey, Taken};
+use crate::events::{
+    BusEvent, Crashed, Dispatch, Handoff, JournalWrite, MovedSession, StreamKey, Taken,
+};
 
 /// Takes a saved session: `nil` when there is none or it is another user's (left in place),
 /// `pending` while it is only announced, else its document, deleted in the same step.
@@ -181,11 +183,33 @@ impl Handoff for RedisHandoff {
                     continue;
                 };
                 // Controls are not replayed: membership and permissions are read anew.
-                if let Some(BusEvent::Dispatch(d)) = decode(&shared, bytes, stream, None) {
+                if let Some(BusEvent::Dispatch(d)) =
+                    decode(&shared, bytes, stream, None, Some(&entry.id))
+                {
                     out.push(d);
                 }
             }
             Ok(Some(out))
         })
+    }
+
+    fn start_of(&self, stream: StreamKey) -> Option<String> {
+        self.0.start_of(stream)
+    }
+
+    fn journal(&self, writes: Vec<JournalWrite>) -> BoxFuture<'static, Result<(), String>> {
+        super::journal::journal(&self.0, writes)
+    }
+
+    fn beat(&self, node: String, ttl_ms: u64) -> BoxFuture<'static, Result<(), String>> {
+        super::journal::beat(&self.0, node, ttl_ms)
+    }
+
+    fn take_crashed(
+        &self,
+        session_id: &str,
+        user_id: i64,
+    ) -> BoxFuture<'static, Result<Crashed, String>> {
+        super::journal::take_crashed(&self.0, session_id, user_id)
     }
 }

@@ -10,6 +10,7 @@
 pub mod backoff;
 pub mod bus;
 pub mod handoff;
+mod journal;
 pub mod limits;
 mod loss;
 pub mod presence;

@@ -156,8 +156,9 @@ impl Conn {
             return Ok(());
         };
         loop {
-            let (frames, last, kill, stale) = {
-                let st = s.state.lock();
+            let (frames, last, kill, stale, journal) = {
+                let mut guard = s.state.lock();
+                let st = &mut *guard;
                 let stale = st.generation != self.generation;
                 // The buffer is ordered by seq: skip what was sent without scanning it.
                 let start = st.buffer.partition_point(|b| b.seq <= st.sent);
@@ -178,7 +179,12 @@ impl Conn {
                     .buffer
                     .get(start + frames.len().saturating_sub(1))
                     .map(|b| b.seq);
-                (frames, last, st.kill, stale)
+                // On a cluster, the frames' origins are recorded before the socket gets
+                // them (`journal.rs`).
+                let journal = (!frames.is_empty() && !stale && st.kill.is_none())
+                    .then(|| self.gw.journal_frames(&s, st, start, frames.len()))
+                    .flatten();
+                (frames, last, st.kill, stale, journal)
             };
             if stale {
                 // Another connection resumed this session.
@@ -200,6 +206,9 @@ impl Conn {
             let Some(last) = last.filter(|_| !frames.is_empty()) else {
                 return Ok(());
             };
+            if let Some(w) = journal {
+                self.gw.journal_wait(&s, w).await;
+            }
             let mut msgs = Vec::with_capacity(frames.len());
             for f in frames {
                 self.message(f, &mut msgs)?;
@@ -384,6 +393,15 @@ impl Conn {
             return Ok(());
         };
         self.generation = generation;
+        {
+            // A session that moved here: a RESUME after a crash of this node may carry any
+            // seq from what it holds now (`journal.rs`).
+            let mut st = s.state.lock();
+            let seq = st.seq;
+            if let Some(j) = st.journal.as_mut() {
+                j.restarted_at(seq);
+            }
+        }
         s.notify.notify_one();
         self.session = Some(s.clone());
         // On a cluster this node holds the user again (a session saved by a restart).
@@ -529,6 +547,7 @@ impl Conn {
                     let mut st = s.state.lock();
                     if st.generation == self.generation {
                         st.ack(seq);
+                        self.gw.journal_ack(s, &mut st);
                     }
                 }
                 self.send_op(11, Value::Null).await

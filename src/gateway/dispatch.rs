@@ -209,6 +209,9 @@ impl Gateway {
                 let mut reg = self.registry.lock();
                 reg.pos += 1;
                 let pos = reg.pos;
+                if let Some(e) = d.entry {
+                    reg.routed.insert(e.stream, e.id);
+                }
                 let entry = || Entry::of(d, prepared.clone(), fallback.clone(), pos);
                 match (&d.audience, &cache) {
                     (Audience::Users(_), _) => {
@@ -374,6 +377,10 @@ impl Gateway {
                     let live = {
                         let mut reg = self.registry.lock();
                         let mut st = s.state.lock();
+                        if let Some(j) = st.journal.as_mut() {
+                            let base = reg.routed.get(&LogKey::Guild(g));
+                            j.add_base(LogKey::Guild(g), base.map(|i| format!("{}-{}", i.0, i.1)));
+                        }
                         if st.connected {
                             st.guilds.insert(g);
                             drop(st);

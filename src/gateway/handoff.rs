@@ -63,19 +63,19 @@ pub const SAVE_BATCH: usize = 256;
 
 /// One session saved by a draining node (`P rs:{session_id}`, spec/cluster.md §9).
 #[derive(Serialize, Deserialize)]
-struct Moved {
-    version: u32,
+pub(super) struct Moved {
+    pub(super) version: u32,
     /// Wall clock of the save (ms since the Unix epoch).
-    saved_at_ms: i64,
+    pub(super) saved_at_ms: i64,
     /// The node that saved it.
-    node: String,
-    session: SavedSession,
+    pub(super) node: String,
+    pub(super) session: SavedSession,
     /// The payloads of its frames and entries, each once.
-    payloads: Vec<SavedPayload>,
+    pub(super) payloads: Vec<SavedPayload>,
     /// Per log: what the old node logged for it while it was detached.
-    logs: Vec<(StreamKey, Vec<SavedEntry>)>,
+    pub(super) logs: Vec<(StreamKey, Vec<SavedEntry>)>,
     /// Per stream of its guilds and user: the id of the last entry the old node routed.
-    positions: Vec<(StreamKey, String)>,
+    pub(super) positions: Vec<(StreamKey, String)>,
 }
 
 fn owner(k: LogKey) -> i64 {
@@ -336,26 +336,28 @@ impl Gateway {
         }
     }
 
-    /// Takes session `id` of `user` from the node that handed it off and registers it here,
-    /// detached, with what it missed (module docs). `None`: none saved, another user's,
-    /// another node took it, expired, or what it missed cannot be rebuilt whole.
-    pub(super) async fn adopt(&self, user: i64, id: &str) -> Option<Arc<Session>> {
+    /// Takes session `id` of `user` from the node that handed it off (or, with no hand-off,
+    /// from the crash record of a node that died, for a client that received up to `seq`:
+    /// `journal.rs`) and registers it here, detached, with what it missed (module docs).
+    /// `None`: none saved, another user's, another node took it, expired, or what it missed
+    /// cannot be rebuilt whole.
+    pub(super) async fn adopt(&self, user: i64, id: &str, seq: u64) -> Option<Arc<Session>> {
         let handoff = self.hearth.bus.handoff()?;
         let deadline = Instant::now() + SAVE_WAIT + self.drain_delay();
-        let body = loop {
+        let doc: Moved = loop {
             match handoff.take(id, user).await {
-                Ok(Taken::Saved(b)) => break b,
+                Ok(Taken::Saved(b)) => break serde_json::from_str(&b).ok()?,
                 Ok(Taken::Pending) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                Ok(_) => return None,
+                Ok(Taken::None) => break self.crashed(&*handoff, user, id, seq).await?,
+                Ok(Taken::Pending) => return None,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read a handed-off session");
                     return None;
                 }
             }
         };
-        let doc: Moved = serde_json::from_str(&body).ok()?;
         let cfg = &self.hearth.config.gateway;
         let ttl_ms = cfg.replay_seconds.saturating_mul(1000);
         let down_ms = u64::try_from(crate::storage::now_ms() - doc.saved_at_ms).unwrap_or(0);
@@ -427,6 +429,12 @@ impl Gateway {
             .collect();
         self.marks.adopting.lock().insert(session.id.clone(), slots);
         let fixed = self.wait_for_marks(&*handoff, &session.id).await?;
+        // Its crash record here starts from the fixed stream positions: what lies before
+        // them is replayed at this RESUME, what follows is routed here.
+        let bases: Vec<(StreamKey, Option<String>)> = fixed
+            .iter()
+            .map(|(k, (_, upto))| (*k, Some(upto.clone())))
+            .collect();
         // A join or leave between the membership read and the registration is in no log.
         let now = self.guilds_of(user).await?;
         self.follow_membership(&session, &now);
@@ -444,6 +452,9 @@ impl Gateway {
             }
             st.handed = handed;
             st.adopting = false;
+            if self.journal.is_some() {
+                st.journal = Some(super::journal::Journaled::new(bases, u64::MAX));
+            }
         }
         guard.done = true;
         drop(guard);

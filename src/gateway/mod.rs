@@ -55,6 +55,7 @@ pub mod compress;
 mod conn;
 mod dispatch;
 mod handoff;
+mod journal;
 mod passive;
 mod ready;
 mod replay;
@@ -83,11 +84,20 @@ pub struct Prepared {
     pub guild: bool,
     /// What a passive guild does with it (`passive.rs`).
     pub(crate) passive: passive::Class,
+    /// Where it came from (a session's crash record, `journal.rs`).
+    pub(crate) origin: journal::Origin,
 }
 
 impl Prepared {
     /// A gateway-generated dispatch for one session (READY, GUILD_CREATE, ...).
     pub(crate) fn local(event: Event, data: Value) -> Arc<Prepared> {
+        let guild = || data["id"].as_str().and_then(|g| g.parse().ok());
+        let origin = match event {
+            Event::GuildCreate => guild().map(journal::Origin::GuildCreate),
+            Event::GuildDelete => guild().map(journal::Origin::GuildDelete),
+            _ => None,
+        }
+        .unwrap_or_default();
         Arc::new(Prepared {
             event,
             data: data.to_string(),
@@ -96,6 +106,7 @@ impl Prepared {
             mentions: vec![],
             guild: true,
             passive: passive::Class::Keep,
+            origin,
         })
     }
 }
@@ -144,6 +155,8 @@ pub struct Gateway {
     trimmer: Arc<trim::Trimmer>,
     /// A cluster bus's stream marks, and the sessions moving here (`handoff.rs`).
     marks: handoff::Marks,
+    /// On a cluster: the writer of the sessions' crash records (`journal.rs`).
+    journal: Option<journal::Writer>,
     /// The clock of every connection's send-rate limiter, made once: making one calibrates
     /// it with CPUID instructions, which trap to the hypervisor on a virtual machine (~6 % of
     /// the CPU of a reconnect storm when every connection made its own).
@@ -174,6 +187,10 @@ impl Gateway {
             ready_counters: ready::ReadyCounters::default(),
             trimmer: Arc::default(),
             marks: handoff::Marks::new(hearth.config.gateway.shard_count()),
+            journal: hearth
+                .bus
+                .handoff()
+                .map(|h| journal::Writer::start(h, hearth.node.instance().to_string())),
             clock: governor::clock::DefaultClock::default(),
         });
         gw.start_shards();
@@ -318,6 +335,7 @@ impl Gateway {
     /// Registers a new session and its guilds.
     pub(crate) fn register(&self, s: Arc<Session>, guilds: &[i64]) {
         let mut reg = self.registry.lock();
+        s.state.lock().journal = self.journaled(&reg.routed, s.user_id, guilds);
         reg.add_user_session(&s);
         for g in guilds {
             reg.add_to_guild(*g, &s);
@@ -336,6 +354,7 @@ impl Gateway {
     /// A session ended for good (closed with 1000/1001, expired, revoked, not resumable):
     /// the voice states it holds end (`service/voice.rs`), in a task of their own.
     pub(crate) fn session_ended(&self, user: i64, id: &str) {
+        self.journal_forget(id);
         let (h, id) = (self.hearth.clone(), id.to_owned());
         tokio::spawn(async move { h.voice_session_ended(user, &id).await });
     }
@@ -574,6 +593,7 @@ pub fn prepare(d: &Dispatch) -> Prepared {
         } else {
             passive::Class::Keep
         },
+        origin: d.entry.map(journal::Origin::Entry).unwrap_or_default(),
     }
 }
 

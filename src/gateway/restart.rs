@@ -149,6 +149,7 @@ impl SavedPayload {
             mentions: self.mentions,
             guild: self.guild,
             passive,
+            origin: Default::default(),
         })
     }
 }

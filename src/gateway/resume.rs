@@ -96,7 +96,7 @@ impl Gateway {
         // Not held here: on a cluster, a session another node handed off (`handoff.rs`).
         let s = match held {
             Some(s) => s,
-            None => self.adopt(user, session_id).await?,
+            None => self.adopt(user, session_id, seq).await?,
         };
         if s.user_id != user {
             return None;

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::Prepared;
+use super::journal::Journaled;
 use super::passive::PassiveState;
 use super::replay::{Entry, LogKey, ReplayLog};
 use crate::events::intents;
@@ -68,6 +69,8 @@ pub(crate) struct SessionState {
     /// (instead of `cursor`), and what it missed before that (the old node's entries, then
     /// the stream's), replayed first.
     pub handed: HashMap<LogKey, (u64, Vec<Entry>)>,
+    /// On a cluster: what its crash record needs (`journal.rs`).
+    pub journal: Option<Box<Journaled>>,
 }
 
 impl SessionState {
@@ -93,6 +96,7 @@ impl SessionState {
             passive: PassiveState::default(),
             adopting: false,
             handed: HashMap::new(),
+            journal: None,
         }
     }
 
@@ -115,8 +119,16 @@ impl SessionState {
         });
         while self.buffer.len() > cap {
             if let Some(b) = self.buffer.pop_front() {
-                self.floor = b.seq;
+                self.dropped(&b);
             }
+        }
+    }
+
+    /// Frame `b` left the buffer: a RESUME must carry at least its seq.
+    fn dropped(&mut self, b: &Buffered) {
+        self.floor = b.seq;
+        if let Some(j) = self.journal.as_mut() {
+            j.dropped(b);
         }
     }
 
@@ -127,7 +139,7 @@ impl SessionState {
         let upto = seq.min(self.sent);
         while self.buffer.front().is_some_and(|b| b.seq <= upto) {
             if let Some(b) = self.buffer.pop_front() {
-                self.floor = b.seq;
+                self.dropped(&b);
             }
         }
         // A burst may have grown the queue; an idle session should not keep that memory.
@@ -267,6 +279,9 @@ pub(crate) struct Registry {
     pub by_guild: HashMap<i64, GuildSessions>,
     /// Position of the last routed dispatch (the replay log's clock).
     pub pos: u64,
+    /// On a cluster: per stream this node reads, the last entry routed from it (the base
+    /// of a session that starts to need it, `journal.rs`).
+    pub routed: HashMap<crate::events::StreamKey, (u64, u64)>,
     pub log: ReplayLog,
     /// The bus's interest hook (a cluster's bus reads only the guilds and users named here):
     /// told when a guild or user gains its first session or loses its last.
@@ -286,6 +301,7 @@ impl Registry {
 
     /// Drops the guild's sessions (announced to the bus).
     fn drop_guild(&mut self, guild: i64) {
+        self.routed.remove(&LogKey::Guild(guild));
         if self.by_guild.remove(&guild).is_some()
             && let Some(i) = &self.interest
         {
@@ -373,6 +389,7 @@ impl Registry {
             set.remove(id);
             if set.is_empty() {
                 self.by_user.remove(&s.user_id);
+                self.routed.remove(&LogKey::User(s.user_id));
                 if let Some(i) = &self.interest {
                     i.user(s.user_id, false);
                 }

@@ -270,6 +270,7 @@ fn to_user(event: Event, data: Value, user: Snowflake) -> Dispatch {
         lossy: false,
         cause: None,
         logged: false,
+        entry: None,
     }
 }
 
@@ -736,6 +737,7 @@ impl Fed<'_> {
             lossy: false,
             cause: None,
             logged: false,
+            entry: None,
         });
         let someone_left = after
             .iter()

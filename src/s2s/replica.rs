@@ -238,6 +238,7 @@ impl Fed<'_> {
                         lossy: false,
                         cause: None,
                         logged: false,
+                        entry: None,
                     });
                 }
                 Ok(())
@@ -558,6 +559,7 @@ impl Fed<'_> {
                 ..Default::default()
             })),
             logged: false,
+            entry: None,
         });
         Ok(())
     }

@@ -264,6 +264,7 @@ impl Hearth {
             lossy: false,
             cause: crate::events::current_cause(),
             logged: false,
+            entry: None,
         };
         Ok(Some(self.writer.submit(m, Some(event)).await?))
     }

@@ -56,6 +56,7 @@ impl Hearth {
             lossy: true,
             cause: None,
             logged: false,
+            entry: None,
         });
         Ok(())
     }
@@ -195,6 +196,7 @@ impl Hearth {
             lossy: false,
             cause: None,
             logged: false,
+            entry: None,
         });
     }
 

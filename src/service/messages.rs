@@ -523,6 +523,7 @@ impl Hearth {
                 lossy: false,
                 cause: crate::events::current_cause(),
                 logged: false,
+                entry: None,
             };
             Ok::<_, Error>((m, w, event))
         }

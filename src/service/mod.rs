@@ -418,6 +418,7 @@ impl Hearth {
             lossy: false,
             cause: crate::events::current_cause(),
             logged: false,
+            entry: None,
         }
     }
     /// Commits `change` with the federation log entries of `events`, written to the outbox

@@ -481,6 +481,7 @@ impl Hearth {
                 lossy: true,
                 cause: None,
                 logged: false,
+                entry: None,
             });
         }
     }

@@ -55,6 +55,7 @@ impl Hearth {
             lossy: false,
             cause: None,
             logged: false,
+            entry: None,
         });
         Ok(wire::AckResponse { token: None })
     }

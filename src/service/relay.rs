@@ -111,6 +111,7 @@ pub fn decode(json: &str) -> Option<BusEvent> {
                     })
                 }),
                 logged,
+                entry: None,
             })))
         }
         Ok(Relayed::Control { control }) => Some(BusEvent::Control(control)),

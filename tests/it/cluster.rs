@@ -8,19 +8,19 @@ use serde_json::json;
 use crate::gateway::{DIRECT_MESSAGES, GUILD_MESSAGES, GUILD_PRESENCES, GUILDS, Gw};
 use crate::harness::*;
 
-const MESSAGE_CONTENT: u64 = 1 << 15;
+pub(crate) const MESSAGE_CONTENT: u64 = 1 << 15;
 pub(crate) const REDIS: &str = "redis://127.0.0.1:6379";
 
 /// `n` nodes on one new database and one Redis prefix; dropping it stops the nodes, drops
 /// the database and deletes the prefix's keys.
-struct TestCluster {
-    nodes: Vec<TestServer>,
+pub(crate) struct TestCluster {
+    pub(crate) nodes: Vec<TestServer>,
     database: String,
     prefix: String,
 }
 
 impl TestCluster {
-    async fn start(n: usize, f: impl Fn(&mut hearth::Config)) -> TestCluster {
+    pub(crate) async fn start(n: usize, f: impl Fn(&mut hearth::Config)) -> TestCluster {
         let suffix = unique_suffix();
         let database = format!("hearth_cluster_{suffix}");
         create_pg_database(&database).await;
@@ -622,15 +622,15 @@ async fn slow_mode_holds_a_member_back_on_every_node() {
 
 /// A node of a [`TestCluster`] run by the built `hearth` binary, so that it can die by
 /// SIGKILL: the cluster's database and Redis prefix, its own data folder and port.
-struct ChildNode {
+pub(crate) struct ChildNode {
     proc: tokio::process::Child,
-    addr: std::net::SocketAddr,
+    pub(crate) addr: std::net::SocketAddr,
     dir: std::path::PathBuf,
 }
 
 impl ChildNode {
     /// Starts the node with `cluster.presence_ttl_seconds = ttl`; waits for `/ready`.
-    async fn start(cl: &TestCluster, ttl: u64) -> ChildNode {
+    pub(crate) async fn start(cl: &TestCluster, ttl: u64) -> ChildNode {
         use hearth_testkit::config::{cheap_hashing, env_vars, unlimited};
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -676,7 +676,7 @@ impl ChildNode {
     }
 
     /// SIGKILL, and reap: the node dies without a word to Redis or its clients.
-    async fn kill(&mut self) {
+    pub(crate) async fn kill(&mut self) {
         self.proc.kill().await.expect("kill -9 hearth");
     }
 }
@@ -824,7 +824,7 @@ async fn a_drained_nodes_users_stay_online_while_they_reconnect_elsewhere() {
 
 /// The op-0 frames a resumed connection receives up to RESUMED, checked to carry the seqs
 /// after `seq` without a gap.
-async fn replayed_until_resumed(r: &mut Gw, mut seq: u64) -> Vec<serde_json::Value> {
+pub(crate) async fn replayed_until_resumed(r: &mut Gw, mut seq: u64) -> Vec<serde_json::Value> {
     let mut got = vec![];
     loop {
         let v = r.next().await.expect("the resumed connection stays open");

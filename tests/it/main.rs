@@ -16,6 +16,7 @@ mod automod;
 mod automod_profile;
 mod bad_input;
 mod cluster;
+mod cluster_crash;
 mod command_index;
 mod commands;
 mod compat;

@@ -1,0 +1,553 @@
+//! Sessions that survive the crash of their node (spec/cluster.md §9.1; issue 18: "a
+//! client whose node died RESUMEs on another node and receives every missed dispatch").
+//!
+//! On a cluster, each session has a crash record in Redis: its identity, its guilds, and a
+//! cursor into the guild and user streams, never a copy of the events.
+//!
+//! - **Origins.** Every frame knows where it came from ([`Origin`]): a stream entry (the bus's
+//!   reader tags what it reads), a GUILD_CREATE or GUILD_DELETE of a guild, or neither.
+//! - **Write-ahead.** Before a connection writes frames to its socket, the origins of those
+//!   frames are in Redis ([`JournalWrite::Frames`], batched across sessions by one writer
+//!   task, [`WRITE_BATCH`] writes per round trip): whatever the client received is recorded.
+//! - **Bases.** When a stream starts to concern a session (IDENTIFY, a join), its base is the
+//!   last entry this node routed from that stream before (`Registry::routed`, under the
+//!   registry lock that also chooses audiences), or the position the reader started the
+//!   stream from: every later entry was given to the session or filtered out for it.
+//! - **Acknowledgements.** A heartbeat's seq moves the positions of the frames dropped from
+//!   the buffer into the bases and drops their items ([`JournalWrite::Ack`]); it also renews
+//!   the record (it lives `gateway.replay_seconds` past its last write).
+//! - **Beat.** Every [`BEAT_EVERY`] the node renews its beat, which lives [`BEAT_TTL`].
+//! - **Taking over** ([`Gateway::crashed`]). A RESUME of a session held by no node and not
+//!   handed off takes its record once the record's node has no beat (polling while it has
+//!   one; a beat that changes proves the node alive: INVALID_SESSION). With the client's seq
+//!   `S`, each stream's position is the newest of its base and the entries of frames up to
+//!   `S`; a guild whose GUILD_CREATE came after `S` is one the client does not have (it gets
+//!   it again), one whose GUILD_DELETE came after `S` is one it still has. The session is
+//!   then adopted like one handed off by a drain (`handoff.rs`): its streams are read from
+//!   those positions, filtered through its current permissions and intents. Channel
+//!   visibility changes while its node was dead are not announced as CHANNEL_CREATE or
+//!   CHANNEL_DELETE (what it sees follows them).
+//! - **Refused** (the client identifies anew): `S` older than the record's floor (frames it
+//!   never acknowledged were dropped, or the session had moved here and had not been written
+//!   since) or newer than anything recorded; a stream of one of its guilds without a
+//!   position; a record whose writes failed (the node removes it).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use super::handoff::Moved;
+use super::restart::{SavedSession, VERSION};
+use super::session::{Buffered, SessionState};
+use super::{Gateway, Session};
+use crate::events::{Crashed, Handoff, JournalWrite, StreamEntry, StreamKey};
+
+/// How often a node renews its beat.
+pub const BEAT_EVERY: Duration = Duration::from_secs(1);
+/// How long a beat lives: a node silent this long is taken for dead.
+pub const BEAT_TTL: Duration = Duration::from_secs(3);
+/// Journal writes sent in one round trip at most.
+pub const WRITE_BATCH: usize = 1024;
+/// How long the writer retries a round trip before it gives up (the sessions concerned lose
+/// their records and stay connected).
+pub const WRITE_RETRY: Duration = Duration::from_secs(2);
+
+/// Where a frame came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Origin {
+    /// Built by this node for the session (READY, a CHANNEL_CREATE after a permission
+    /// change, ...) or published without a stream (lossy).
+    #[default]
+    Local,
+    Entry(StreamEntry),
+    GuildCreate(i64),
+    GuildDelete(i64),
+}
+
+impl Origin {
+    /// The item token (module docs of `cluster/journal.rs`).
+    fn push_token(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = match self {
+            Origin::Local => write!(out, "-"),
+            Origin::Entry(e) => write!(out, "{}/{}-{}", key_token(e.stream), e.id.0, e.id.1),
+            Origin::GuildCreate(g) => write!(out, "c{g}"),
+            Origin::GuildDelete(g) => write!(out, "d{g}"),
+        };
+    }
+
+    fn parse(t: &str) -> Option<Origin> {
+        if t == "-" {
+            return Some(Origin::Local);
+        }
+        if let Some((k, id)) = t.split_once('/') {
+            let stream = match k.split_at_checked(1)? {
+                ("g", g) => StreamKey::Guild(g.parse().ok()?),
+                ("u", u) => StreamKey::User(u.parse().ok()?),
+                _ => return None,
+            };
+            let id = StreamEntry::parse_id(id)?;
+            return Some(Origin::Entry(StreamEntry { stream, id }));
+        }
+        match t.split_at_checked(1)? {
+            ("c", g) => g.parse().ok().map(Origin::GuildCreate),
+            ("d", g) => g.parse().ok().map(Origin::GuildDelete),
+            _ => None,
+        }
+    }
+}
+
+fn key_token(k: StreamKey) -> String {
+    match k {
+        StreamKey::Guild(g) => format!("g{g}"),
+        StreamKey::User(u) => format!("u{u}"),
+    }
+}
+
+fn id_text(id: (u64, u64)) -> String {
+    format!("{}-{}", id.0, id.1)
+}
+
+/// What a session's crash record needs on this node (`SessionState::journal`).
+#[derive(Debug, Default)]
+pub(crate) struct Journaled {
+    /// The record was started ([`JournalWrite::Start`]).
+    started: bool,
+    /// Writes failed: the record was removed, nothing more is written.
+    broken: bool,
+    /// The oldest seq a RESUME after a crash may carry (at the start).
+    pub min_seq: u64,
+    /// Bases not written yet (`None`: the stream's start position, asked of the bus).
+    bases: Vec<(StreamKey, Option<String>)>,
+    /// Positions of the frames dropped from the buffer since the last acknowledgement.
+    popped: HashMap<StreamKey, (u64, u64)>,
+    /// The guilds changed since the last write.
+    guilds_changed: bool,
+}
+
+impl Journaled {
+    /// A record to start with these bases.
+    pub(crate) fn new(bases: Vec<(StreamKey, Option<String>)>, min_seq: u64) -> Box<Journaled> {
+        Box::new(Journaled {
+            bases,
+            min_seq,
+            ..Default::default()
+        })
+    }
+
+    /// A moved session holds frames up to `seq` (before its first write here): the oldest
+    /// seq a RESUME after a crash may carry. No-op once the record was started.
+    pub(crate) fn restarted_at(&mut self, seq: u64) {
+        if !self.started {
+            self.min_seq = seq;
+        }
+    }
+
+    /// A stream now concerns the session, from `base` on.
+    pub(crate) fn add_base(&mut self, k: StreamKey, base: Option<String>) {
+        self.bases.push((k, base));
+        self.guilds_changed = true;
+    }
+
+    /// Frame `b` left the buffer (acknowledged, or pushed out).
+    pub(crate) fn dropped(&mut self, b: &Buffered) {
+        if let Origin::Entry(e) = b.event.origin {
+            let p = self.popped.entry(e.stream).or_insert(e.id);
+            *p = (*p).max(e.id);
+        }
+    }
+}
+
+/// The identity of a session in its record (`meta`).
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    bot: bool,
+    auth: Option<i64>,
+    intents: u64,
+    large_threshold: u64,
+    passive: bool,
+}
+
+/// The journal writer of a node: one task, writes in the order sent.
+pub(crate) struct Writer {
+    tx: mpsc::UnboundedSender<(Vec<JournalWrite>, Option<oneshot::Sender<bool>>)>,
+    handoff: Arc<dyn Handoff>,
+}
+
+impl Writer {
+    /// Starts the writer and the beat of node `node` on the current runtime.
+    pub(crate) fn start(handoff: Arc<dyn Handoff>, node: String) -> Writer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write(handoff.clone(), rx));
+        let beat = Arc::downgrade(&handoff);
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(BEAT_EVERY);
+            loop {
+                t.tick().await;
+                let Some(h) = beat.upgrade() else { return };
+                if let Err(e) = h.beat(node.clone(), BEAT_TTL.as_millis() as u64).await {
+                    tracing::warn!(error = %e, "cannot renew the node's beat");
+                }
+            }
+        });
+        Writer { tx, handoff }
+    }
+}
+
+/// The writer task: batches what waits, one round trip per batch, retried for
+/// [`WRITE_RETRY`]; tells each sender whether its writes were applied.
+async fn write(
+    handoff: Arc<dyn Handoff>,
+    mut rx: mpsc::UnboundedReceiver<(Vec<JournalWrite>, Option<oneshot::Sender<bool>>)>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(x) => batch.push(x),
+                Err(_) => break,
+            }
+        }
+        let writes: Vec<JournalWrite> = batch
+            .iter_mut()
+            .flat_map(|(w, _)| std::mem::take(w))
+            .collect();
+        let deadline = Instant::now() + WRITE_RETRY;
+        let mut wait = Duration::from_millis(50);
+        let ok = loop {
+            match handoff.journal(writes.clone()).await {
+                Ok(()) => break true,
+                Err(e) if Instant::now() < deadline => {
+                    tracing::warn!(error = %e, "cannot write session records; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "session records not written");
+                    break false;
+                }
+            }
+        };
+        for (_, done) in batch {
+            if let Some(d) = done {
+                let _ = d.send(ok);
+            }
+        }
+    }
+}
+
+impl Gateway {
+    /// The time to live of a record after a write.
+    fn record_ttl_ms(&self) -> u64 {
+        self.hearth
+            .config
+            .gateway
+            .replay_seconds
+            .saturating_mul(1000)
+    }
+
+    /// A new record for session `s` of guilds `guilds` (on a cluster; `None` otherwise),
+    /// with bases from what this node routed so far: called under the registry lock, as
+    /// the session joins its audiences.
+    pub(crate) fn journaled(
+        &self,
+        routed: &HashMap<StreamKey, (u64, u64)>,
+        user: i64,
+        guilds: &[i64],
+    ) -> Option<Box<Journaled>> {
+        self.journal.as_ref()?;
+        let bases = guilds
+            .iter()
+            .map(|g| StreamKey::Guild(*g))
+            .chain([StreamKey::User(user)])
+            .map(|k| (k, routed.get(&k).map(|id| id_text(*id))))
+            .collect();
+        Some(Journaled::new(bases, 0))
+    }
+
+    /// The writes that record frames `buffer[start..start + n]` of `s` before they are
+    /// written to the socket (a start of the record first, if needed); `None` without a
+    /// record.
+    pub(super) fn journal_frames(
+        &self,
+        s: &Session,
+        st: &mut SessionState,
+        start: usize,
+        n: usize,
+    ) -> Option<Vec<JournalWrite>> {
+        let handoff = &self.journal.as_ref()?.handoff;
+        let SessionState {
+            journal,
+            buffer,
+            guilds,
+            ..
+        } = st;
+        let j = journal.as_mut().filter(|j| !j.broken)?;
+        let ttl_ms = self.record_ttl_ms();
+        let mut item = String::new();
+        let mut last = 0;
+        for b in buffer.range(start..start + n) {
+            if item.is_empty() {
+                item = b.seq.to_string();
+            }
+            item.push(' ');
+            b.event.origin.push_token(&mut item);
+            j.guilds_changed |= matches!(
+                b.event.origin,
+                Origin::GuildCreate(_) | Origin::GuildDelete(_)
+            );
+            last = b.seq;
+        }
+        // Bases known now; the others wait for the reader's start position.
+        let mut bases = vec![];
+        j.bases.retain(
+            |(k, base)| match base.clone().or_else(|| handoff.start_of(*k)) {
+                Some(id) => {
+                    bases.push((*k, id));
+                    false
+                }
+                None => true,
+            },
+        );
+        let mut guild_list: Vec<i64> = guilds.iter().copied().collect();
+        guild_list.sort_unstable();
+        let mut out = vec![];
+        if !j.started {
+            j.started = true;
+            j.guilds_changed = false;
+            let meta = Meta {
+                bot: s.bot,
+                auth: s.auth_session,
+                intents: s.intents,
+                large_threshold: s.large_threshold,
+                passive: s.passive,
+            };
+            out.push(JournalWrite::Start {
+                session: s.id.clone(),
+                user: s.user_id,
+                node: self.hearth.node.instance().to_string(),
+                meta: serde_json::to_string(&meta).unwrap_or_default(),
+                guilds: guild_list.clone(),
+                min_seq: j.min_seq,
+                bases: std::mem::take(&mut bases),
+                ttl_ms,
+            });
+        }
+        let guilds = std::mem::take(&mut j.guilds_changed).then_some(guild_list);
+        if !item.is_empty() {
+            out.push(JournalWrite::Frames {
+                session: s.id.clone(),
+                last,
+                item,
+                guilds,
+                bases,
+                ttl_ms,
+            });
+        }
+        Some(out)
+    }
+
+    /// Applies `writes` of session `s` and waits until they are in Redis; on failure the
+    /// record is removed and nothing more is written for it.
+    pub(super) async fn journal_wait(&self, s: &Session, writes: Vec<JournalWrite>) {
+        let Some(w) = &self.journal else { return };
+        let (tx, rx) = oneshot::channel();
+        if w.tx.send((writes, Some(tx))).is_ok() && rx.await == Ok(true) {
+            return;
+        }
+        if let Some(j) = s.state.lock().journal.as_mut() {
+            j.broken = true;
+        }
+        let _ = w.tx.send((
+            vec![JournalWrite::Forget {
+                session: s.id.clone(),
+            }],
+            None,
+        ));
+    }
+
+    /// After a heartbeat acknowledged frames: the write that moves the dropped frames'
+    /// positions into the bases and renews the record (sent without waiting).
+    pub(super) fn journal_ack(&self, s: &Session, st: &mut SessionState) {
+        let Some(w) = &self.journal else { return };
+        let floor = st.floor;
+        let Some(j) = st.journal.as_mut().filter(|j| j.started && !j.broken) else {
+            return;
+        };
+        let bases = j.popped.drain().map(|(k, id)| (k, id_text(id))).collect();
+        let _ = w.tx.send((
+            vec![JournalWrite::Ack {
+                session: s.id.clone(),
+                floor,
+                bases,
+                ttl_ms: self.record_ttl_ms(),
+            }],
+            None,
+        ));
+    }
+
+    /// Session `id` ended for good: its record goes.
+    pub(super) fn journal_forget(&self, id: &str) {
+        if let Some(w) = &self.journal {
+            let _ = w.tx.send((
+                vec![JournalWrite::Forget {
+                    session: id.to_owned(),
+                }],
+                None,
+            ));
+        }
+    }
+
+    /// The record of session `id` of `user`, whose node died, as a handed-off session for a
+    /// client that received up to `seq` (module docs); `None`: no record, its node is alive,
+    /// or it cannot be rebuilt whole.
+    pub(super) async fn crashed(
+        &self,
+        handoff: &dyn Handoff,
+        user: i64,
+        id: &str,
+        seq: u64,
+    ) -> Option<Moved> {
+        let deadline = Instant::now() + BEAT_TTL + Duration::from_millis(500);
+        let mut beat: Option<String> = None;
+        let rec = loop {
+            match handoff.take_crashed(id, user).await {
+                Ok(Crashed::Taken(r)) => break r,
+                Ok(Crashed::Alive(b)) => {
+                    if beat.get_or_insert_with(|| b.clone()) != &b || Instant::now() > deadline {
+                        return None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok(Crashed::None) => return None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read a crashed session's record");
+                    return None;
+                }
+            }
+        };
+        let meta: Meta = serde_json::from_str(&rec.meta).ok()?;
+        let mut guilds: std::collections::HashSet<i64> =
+            serde_json::from_str::<Vec<i64>>(&rec.guilds)
+                .ok()?
+                .into_iter()
+                .collect();
+        if seq < rec.min_seq {
+            return None;
+        }
+        let mut positions: HashMap<StreamKey, (u64, u64)> = HashMap::new();
+        for (k, b) in &rec.bases {
+            positions.insert(*k, StreamEntry::parse_id(b)?);
+        }
+        let mut newest = rec.min_seq;
+        // Per guild: the first GUILD_CREATE (true) or GUILD_DELETE after `seq`.
+        let mut after: HashMap<i64, (u64, bool)> = HashMap::new();
+        for item in &rec.items {
+            let mut parts = item.split(' ');
+            let first: u64 = parts.next()?.parse().ok()?;
+            for (i, t) in parts.enumerate() {
+                let f = first + i as u64;
+                newest = newest.max(f);
+                match (Origin::parse(t)?, f <= seq) {
+                    (Origin::Entry(e), true) => {
+                        let p = positions.entry(e.stream).or_insert(e.id);
+                        *p = (*p).max(e.id);
+                    }
+                    (Origin::GuildCreate(g), false) => keep_first(&mut after, g, f, true),
+                    (Origin::GuildDelete(g), false) => keep_first(&mut after, g, f, false),
+                    _ => {}
+                }
+            }
+        }
+        if seq > newest {
+            return None;
+        }
+        for (g, (_, created)) in after {
+            if created {
+                guilds.remove(&g);
+            } else {
+                guilds.insert(g);
+            }
+        }
+        let mut at = vec![];
+        for k in guilds
+            .iter()
+            .map(|g| StreamKey::Guild(*g))
+            .chain([StreamKey::User(user)])
+        {
+            at.push((k, id_text(*positions.get(&k)?)));
+        }
+        // What it sees now is what it saw (changes while its node was dead are not announced).
+        let mut visible = vec![];
+        for g in &guilds {
+            if let Some(c) = self.cache(*g).await {
+                visible.push((*g, c.visible_channels(user).into_iter().collect()));
+            }
+        }
+        Some(Moved {
+            version: VERSION,
+            saved_at_ms: crate::storage::now_ms(),
+            node: rec.node,
+            session: SavedSession {
+                id: id.to_owned(),
+                user_id: user,
+                bot: meta.bot,
+                auth_session: meta.auth,
+                intents: meta.intents,
+                large_threshold: meta.large_threshold,
+                passive: meta.passive,
+                seq,
+                floor: seq,
+                buffer: vec![],
+                guilds: guilds.into_iter().collect(),
+                visible,
+                cursor: 0,
+                detached_ms: 0,
+                joined: vec![],
+                left: vec![],
+            },
+            payloads: vec![],
+            logs: vec![],
+            positions: at,
+        })
+    }
+}
+
+fn keep_first(after: &mut HashMap<i64, (u64, bool)>, g: i64, seq: u64, created: bool) {
+    let e = after.entry(g).or_insert((seq, created));
+    if seq < e.0 {
+        *e = (seq, created);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_survive_their_tokens() {
+        for o in [
+            Origin::Local,
+            Origin::Entry(StreamEntry {
+                stream: StreamKey::Guild(41),
+                id: (1_764_000_000_000, 3),
+            }),
+            Origin::Entry(StreamEntry {
+                stream: StreamKey::User(9),
+                id: (5, 0),
+            }),
+            Origin::GuildCreate(41),
+            Origin::GuildDelete(41),
+        ] {
+            let mut t = String::new();
+            o.push_token(&mut t);
+            assert_eq!(Origin::parse(&t), Some(o), "{t}");
+        }
+        for bad in ["", "x1", "g1/2", "c", "q9/1-2", "cX"] {
+            assert_eq!(Origin::parse(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! A node killed with SIGKILL (issue 18, spec/cluster.md §9.1): its clients RESUME on
+//! another node and receive every acknowledged message once, in order, with gapless seqs;
+//! the sessions of the surviving nodes miss nothing either. The killed node is the built
+//! `hearth` binary ([`ChildNode`]); the others run in this process.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::cluster::{ChildNode, MESSAGE_CONTENT, TestCluster, replayed_until_resumed};
+use crate::gateway::{DIRECT_MESSAGES, GUILD_MESSAGES, GUILDS, Gw};
+use crate::harness::*;
+
+/// The `content` of every MESSAGE_CREATE among `frames` in `channel`, in order.
+fn contents_in(frames: &[Value], channel: &str) -> Vec<String> {
+    frames
+        .iter()
+        .filter(|v| v["t"] == "MESSAGE_CREATE" && v["d"]["channel_id"] == channel)
+        .map(|v| s(&v["d"]["content"]))
+        .collect()
+}
+
+/// Reads op-0 frames until one satisfies `last`; returns them all.
+async fn frames_until(gw: &mut Gw, last: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut out = vec![];
+    loop {
+        let v = gw.next().await.expect("the connection stays open");
+        if v["op"] == 0 {
+            let done = last(&v);
+            out.push(v);
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_killed_nodes_sessions_resume_elsewhere_with_every_acknowledged_message_once() {
+    let cl = TestCluster::start(2, |_| {}).await;
+    let (_, alice_tok) = cl.nodes[0].register("alice").await;
+    let (bob_id, bob_tok) = cl.nodes[0].register("bob").await;
+    let (_, carol_tok) = cl.nodes[0].register("carol").await;
+    let (_, eve_tok) = cl.nodes[0].register("eve").await;
+    let alice = cl.nodes[0].client(&alice_tok);
+    let g = create_guild(&alice, "Crash").await;
+    join(&cl.nodes[0].client(&bob_tok), &g.invite).await;
+    join(&cl.nodes[0].client(&carol_tok), &g.invite).await;
+    let dm = alice
+        .post("/users/@me/channels", json!({"recipient_id": bob_id}))
+        .await;
+    assert_eq!(dm.status, 200, "{dm:?}");
+    let dm = s(&dm.body["id"]);
+
+    // Bob on the node that will be killed (guild messages come from the guild's stream,
+    // direct messages from his user stream); Carol on a surviving node.
+    let mut child = ChildNode::start(&cl, 30).await;
+    let intents = GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT | DIRECT_MESSAGES;
+    let mut bob = Gw::identify_addr(child.addr, &bob_tok, intents).await;
+    bob.expect("GUILD_CREATE").await;
+    let mut carol = Gw::identify(&cl.nodes[0], &carol_tok, intents).await;
+    carol.expect("GUILD_CREATE").await;
+    let mut bob_got: Vec<Value> = vec![];
+    say(&alice, &g.general, "before").await;
+    say(&alice, &dm, "dm before").await;
+    bob_got.extend(frames_until(&mut bob, |v| v["d"]["content"] == "dm before").await);
+    // A heartbeat acknowledges those: their positions move into the record's bases.
+    bob.heartbeat().await;
+
+    // A burst through node 1, alternating the guild channel and the DM; the node holding
+    // Bob is killed once 40 messages were acknowledged (201), while the burst goes on.
+    let acked: Arc<parking_lot::Mutex<Vec<(String, String)>>> = Arc::default();
+    let (killed_tx, killed_rx) = tokio::sync::oneshot::channel::<()>();
+    let (at_40_tx, at_40_rx) = tokio::sync::oneshot::channel::<()>();
+    let sender = {
+        let (alice, general, dm, acked) = (
+            cl.nodes[0].client(&alice_tok),
+            g.general.clone(),
+            dm.clone(),
+            acked.clone(),
+        );
+        tokio::spawn(async move {
+            let mut at_40 = Some(at_40_tx);
+            let mut killed = Some(killed_rx);
+            for i in 0..120 {
+                let channel = if i % 2 == 0 { &general } else { &dm };
+                let content = format!("burst {i}");
+                say(&alice, channel, &content).await;
+                acked.lock().push((channel.clone(), content));
+                if i == 40 {
+                    if let Some(t) = at_40.take() {
+                        let _ = t.send(());
+                    }
+                    // The rest is sent once the node is dead.
+                    if let Some(k) = killed.take() {
+                        let _ = k.await;
+                    }
+                }
+            }
+        })
+    };
+    at_40_rx.await.expect("40 messages sent");
+    child.kill().await;
+    let _ = killed_tx.send(());
+    // Bob reads what reached his socket before the kill, then the connection ends.
+    loop {
+        match bob.next().await {
+            Ok(v) if v["op"] == 0 => bob_got.push(v),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let seq = bob.seq;
+    let received_before = bob_got.len();
+
+    // Another user cannot take Bob's session: INVALID_SESSION, and the record stays.
+    let mut eve = Gw::connect(&cl.nodes[1], "v=10&encoding=json").await;
+    eve.send(json!({"op": 6, "d": {"token": eve_tok, "session_id": bob.session_id, "seq": seq}}))
+        .await;
+    let v = eve.next().await.expect("INVALID_SESSION");
+    assert_eq!((v["op"].as_u64(), v["d"].as_bool()), (Some(9), Some(false)));
+    // A session whose node is alive is not taken either (Carol's, on node 1): her node's
+    // beat goes on, so node 2 refuses at once and her session keeps delivering.
+    let mut thief = Gw::connect(&cl.nodes[1], "v=10&encoding=json").await;
+    thief
+        .send(json!({"op": 6, "d": {"token": carol_tok, "session_id": carol.session_id, "seq": carol.seq}}))
+        .await;
+    let v = thief.next().await.expect("INVALID_SESSION");
+    assert_eq!((v["op"].as_u64(), v["d"].as_bool()), (Some(9), Some(false)));
+
+    // Bob resumes on node 2 with the last seq he received: what he missed, then RESUMED.
+    let mut r = Gw::connect(&cl.nodes[1], "v=10&encoding=json").await;
+    r.seq = seq;
+    r.send(json!({"op": 6, "d": {"token": bob_tok, "session_id": bob.session_id, "seq": seq}}))
+        .await;
+    bob_got.extend(replayed_until_resumed(&mut r, seq).await);
+    sender.await.expect("the burst completes");
+    let acked = acked.lock().clone();
+    let in_channel = |c: &str| -> Vec<String> {
+        std::iter::once(
+            if c == g.general {
+                "before"
+            } else {
+                "dm before"
+            }
+            .to_string(),
+        )
+        .chain(
+            acked
+                .iter()
+                .filter(|(ch, _)| ch == c)
+                .map(|(_, m)| m.clone()),
+        )
+        .collect()
+    };
+    let (last_general, last_dm) = (
+        in_channel(&g.general).last().cloned().unwrap(),
+        in_channel(&dm).last().cloned().unwrap(),
+    );
+    // Live on node 2 from RESUMED on: the rest of the burst, up to the last of each channel.
+    let seen = |got: &[Value], c: &str, m: &str| contents_in(got, c).iter().any(|x| x == m);
+    while !(seen(&bob_got, &g.general, &last_general) && seen(&bob_got, &dm, &last_dm)) {
+        let v = r.next().await.expect("live on node 2");
+        if v["op"] == 0 {
+            bob_got.push(v);
+        }
+    }
+    // Every acknowledged message once, each channel's in order (the seqs were checked to be
+    // gapless by `Gw` and `replayed_until_resumed`); the kill fell inside the burst.
+    assert_eq!(contents_in(&bob_got, &g.general), in_channel(&g.general));
+    assert_eq!(contents_in(&bob_got, &dm), in_channel(&dm));
+    let before_kill = contents_in(&bob_got[..received_before], &g.general).len()
+        + contents_in(&bob_got[..received_before], &dm).len();
+    assert!(
+        (3..=2 + 41).contains(&before_kill),
+        "bob got {before_kill} messages before the kill: some of the burst, and none sent after it"
+    );
+    // Carol, on a surviving node, got the whole guild channel, in order.
+    let carol_got = frames_until(&mut carol, |v| v["d"]["content"] == last_general).await;
+    let mut expect = in_channel(&g.general);
+    expect.remove(0);
+    let mut carol_msgs = contents_in(&carol_got, &g.general);
+    carol_msgs.retain(|m| m != "before");
+    assert_eq!(carol_msgs, expect);
+
+    // Taken once: the same RESUME on node 1 is refused.
+    let mut again = Gw::connect(&cl.nodes[0], "v=10&encoding=json").await;
+    again
+        .send(json!({"op": 6, "d": {"token": bob_tok, "session_id": bob.session_id, "seq": seq}}))
+        .await;
+    let v = again.next().await.expect("INVALID_SESSION");
+    assert_eq!((v["op"].as_u64(), v["d"].as_bool()), (Some(9), Some(false)));
+}
