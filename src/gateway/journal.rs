@@ -32,7 +32,7 @@
 //!   since) or newer than anything recorded; a stream of one of its guilds without a
 //!   position; a record whose writes failed (the node removes it).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,7 @@ use super::handoff::Moved;
 use super::restart::{SavedSession, VERSION};
 use super::session::{Buffered, SessionState};
 use super::{Gateway, Session};
-use crate::events::{Crashed, Handoff, JournalWrite, StreamEntry, StreamKey};
+use crate::events::{CrashRecord, Crashed, Handoff, JournalWrite, StreamEntry, StreamKey};
 
 /// How often a node renews its beat.
 pub const BEAT_EVERY: Duration = Duration::from_secs(1);
@@ -430,56 +430,7 @@ impl Gateway {
             }
         };
         let meta: Meta = serde_json::from_str(&rec.meta).ok()?;
-        let mut guilds: std::collections::HashSet<i64> =
-            serde_json::from_str::<Vec<i64>>(&rec.guilds)
-                .ok()?
-                .into_iter()
-                .collect();
-        if seq < rec.min_seq {
-            return None;
-        }
-        let mut positions: HashMap<StreamKey, (u64, u64)> = HashMap::new();
-        for (k, b) in &rec.bases {
-            positions.insert(*k, StreamEntry::parse_id(b)?);
-        }
-        let mut newest = rec.min_seq;
-        // Per guild: the first GUILD_CREATE (true) or GUILD_DELETE after `seq`.
-        let mut after: HashMap<i64, (u64, bool)> = HashMap::new();
-        for item in &rec.items {
-            let mut parts = item.split(' ');
-            let first: u64 = parts.next()?.parse().ok()?;
-            for (i, t) in parts.enumerate() {
-                let f = first + i as u64;
-                newest = newest.max(f);
-                match (Origin::parse(t)?, f <= seq) {
-                    (Origin::Entry(e), true) => {
-                        let p = positions.entry(e.stream).or_insert(e.id);
-                        *p = (*p).max(e.id);
-                    }
-                    (Origin::GuildCreate(g), false) => keep_first(&mut after, g, f, true),
-                    (Origin::GuildDelete(g), false) => keep_first(&mut after, g, f, false),
-                    _ => {}
-                }
-            }
-        }
-        if seq > newest {
-            return None;
-        }
-        for (g, (_, created)) in after {
-            if created {
-                guilds.remove(&g);
-            } else {
-                guilds.insert(g);
-            }
-        }
-        let mut at = vec![];
-        for k in guilds
-            .iter()
-            .map(|g| StreamKey::Guild(*g))
-            .chain([StreamKey::User(user)])
-        {
-            at.push((k, id_text(*positions.get(&k)?)));
-        }
+        let (guilds, at) = cursor_at(&rec, user, seq)?;
         // What it sees now is what it saw (changes while its node was dead are not announced).
         let mut visible = vec![];
         for g in &guilds {
@@ -516,6 +467,66 @@ impl Gateway {
     }
 }
 
+/// The guilds of a crashed session's client that received up to `seq`, and a position per
+/// stream of those guilds and of `user` from which the streams give it what it missed
+/// (module docs); `None` when the record cannot tell.
+fn cursor_at(
+    rec: &CrashRecord,
+    user: i64,
+    seq: u64,
+) -> Option<(HashSet<i64>, Vec<(StreamKey, String)>)> {
+    let mut guilds: HashSet<i64> = serde_json::from_str::<Vec<i64>>(&rec.guilds)
+        .ok()?
+        .into_iter()
+        .collect();
+    if seq < rec.min_seq {
+        return None;
+    }
+    let mut positions: HashMap<StreamKey, (u64, u64)> = HashMap::new();
+    for (k, b) in &rec.bases {
+        positions.insert(*k, StreamEntry::parse_id(b)?);
+    }
+    let mut newest = rec.min_seq;
+    // Per guild: the first GUILD_CREATE (true) or GUILD_DELETE after `seq`.
+    let mut after: HashMap<i64, (u64, bool)> = HashMap::new();
+    for item in &rec.items {
+        let mut parts = item.split(' ');
+        let first: u64 = parts.next()?.parse().ok()?;
+        for (i, t) in parts.enumerate() {
+            let f = first + i as u64;
+            newest = newest.max(f);
+            match (Origin::parse(t)?, f <= seq) {
+                (Origin::Entry(e), true) => {
+                    let p = positions.entry(e.stream).or_insert(e.id);
+                    *p = (*p).max(e.id);
+                }
+                (Origin::GuildCreate(g), false) => keep_first(&mut after, g, f, true),
+                (Origin::GuildDelete(g), false) => keep_first(&mut after, g, f, false),
+                _ => {}
+            }
+        }
+    }
+    if seq > newest {
+        return None;
+    }
+    for (g, (_, created)) in after {
+        if created {
+            guilds.remove(&g);
+        } else {
+            guilds.insert(g);
+        }
+    }
+    let mut at = vec![];
+    for k in guilds
+        .iter()
+        .map(|g| StreamKey::Guild(*g))
+        .chain([StreamKey::User(user)])
+    {
+        at.push((k, id_text(*positions.get(&k)?)));
+    }
+    Some((guilds, at))
+}
+
 fn keep_first(after: &mut HashMap<i64, (u64, bool)>, g: i64, seq: u64, created: bool) {
     let e = after.entry(g).or_insert((seq, created));
     if seq < e.0 {
@@ -549,5 +560,73 @@ mod tests {
         for bad in ["", "x1", "g1/2", "c", "q9/1-2", "cX"] {
             assert_eq!(Origin::parse(bad), None, "{bad}");
         }
+    }
+
+    fn record(items: &[&str]) -> CrashRecord {
+        CrashRecord {
+            node: "n#1".into(),
+            meta: String::new(),
+            // Guild 20 was joined (GUILD_CREATE at seq 7), guild 30 left (GUILD_DELETE at 8).
+            guilds: "[10,20]".into(),
+            min_seq: 2,
+            bases: vec![
+                (StreamKey::Guild(10), "100-0".into()),
+                (StreamKey::Guild(20), "150-0".into()),
+                (StreamKey::Guild(30), "90-0".into()),
+                (StreamKey::User(5), "80-0".into()),
+            ],
+            items: items.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn at(r: &CrashRecord, seq: u64) -> Option<(Vec<i64>, Vec<(StreamKey, String)>)> {
+        cursor_at(r, 5, seq).map(|(g, mut p)| {
+            let mut g: Vec<i64> = g.into_iter().collect();
+            g.sort_unstable();
+            p.sort();
+            (g, p)
+        })
+    }
+
+    #[test]
+    fn a_crashed_sessions_cursor_is_that_of_the_last_frame_its_client_received() {
+        let r = record(&[
+            "3 g10/101-0 - u5/81-0",
+            "6 g10/102-0 c20 d30 g20/151-0 u5/82-0",
+        ]);
+        let p = |g10: &str, g20: Option<&str>, g30: Option<&str>, u5: &str| {
+            let mut v = vec![(StreamKey::Guild(10), g10.to_string())];
+            v.extend(g20.map(|x| (StreamKey::Guild(20), x.to_string())));
+            v.extend(g30.map(|x| (StreamKey::Guild(30), x.to_string())));
+            v.push((StreamKey::User(5), u5.to_string()));
+            v.sort();
+            v
+        };
+        // Mid-item: frames 3 and 4 received; 5 onwards come again from the streams. The
+        // client has neither the GUILD_CREATE of 20 nor the GUILD_DELETE of 30.
+        assert_eq!(
+            at(&r, 4),
+            Some((vec![10, 30], p("101-0", None, Some("90-0"), "80-0")))
+        );
+        assert_eq!(
+            at(&r, 6),
+            Some((vec![10, 30], p("102-0", None, Some("90-0"), "81-0")))
+        );
+        // Both guild frames received: 20 is his (from its base), 30 is not.
+        assert_eq!(
+            at(&r, 8),
+            Some((vec![10, 20], p("102-0", Some("150-0"), None, "81-0")))
+        );
+        assert_eq!(
+            at(&r, 10),
+            Some((vec![10, 20], p("102-0", Some("151-0"), None, "82-0")))
+        );
+        // Older than the floor, or newer than anything written: unknown.
+        assert_eq!(at(&r, 1), None);
+        assert_eq!(at(&r, 11), None);
+        // A guild without any position cannot be resumed.
+        let mut r = r;
+        r.bases.retain(|(k, _)| *k != StreamKey::Guild(10));
+        assert_eq!(at(&r, 2), None);
     }
 }
