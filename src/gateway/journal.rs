@@ -467,14 +467,13 @@ impl Gateway {
     }
 }
 
+/// Stream positions, as entry ids.
+type Positions = Vec<(StreamKey, String)>;
+
 /// The guilds of a crashed session's client that received up to `seq`, and a position per
 /// stream of those guilds and of `user` from which the streams give it what it missed
 /// (module docs); `None` when the record cannot tell.
-fn cursor_at(
-    rec: &CrashRecord,
-    user: i64,
-    seq: u64,
-) -> Option<(HashSet<i64>, Vec<(StreamKey, String)>)> {
+fn cursor_at(rec: &CrashRecord, user: i64, seq: u64) -> Option<(HashSet<i64>, Positions)> {
     let mut guilds: HashSet<i64> = serde_json::from_str::<Vec<i64>>(&rec.guilds)
         .ok()?
         .into_iter()
@@ -579,7 +578,7 @@ mod tests {
         }
     }
 
-    fn at(r: &CrashRecord, seq: u64) -> Option<(Vec<i64>, Vec<(StreamKey, String)>)> {
+    fn at(r: &CrashRecord, seq: u64) -> Option<(Vec<i64>, Positions)> {
         cursor_at(r, 5, seq).map(|(g, mut p)| {
             let mut g: Vec<i64> = g.into_iter().collect();
             g.sort_unstable();
