@@ -228,7 +228,7 @@ pub trait Handoff: Send + Sync + 'static {
     /// read, or not started yet).
     fn start_of(&self, stream: StreamKey) -> Option<String>;
     /// Applies journal writes to the sessions' crash records, in order, in one round trip.
-    fn journal(&self, writes: Vec<JournalWrite>) -> BoxFuture<'static, Result<(), String>>;
+    fn journal(&self, writes: &[JournalWrite]) -> BoxFuture<'static, Result<(), String>>;
     /// Tells that node `node` is alive for `ttl_ms` more (its beat changes at every call).
     fn beat(&self, node: String, ttl_ms: u64) -> BoxFuture<'static, Result<(), String>>;
     /// Takes (reads and deletes, atomically) the crash record of session `session_id` of

@@ -117,20 +117,20 @@ enum Cmd {
         message_ms: Option<u64>,
     },
     /// Scale-out (issue 18): nodes on one PostgreSQL database and one Redis (sends with 1-3
-    /// nodes, fan-out over 3 nodes, a drained node's sessions resuming elsewhere, idle
+    /// nodes, fan-out over 3 nodes, a drained or killed node's sessions resuming elsewhere, idle
     /// sessions over 3 nodes).
     Cluster {
         /// Members of the fan-out (default by scale: 30 / 1,000 / 10,000).
         #[arg(long)]
         members: Option<usize>,
-        /// Sessions on the drained node (default 20 / 500 / 5,000).
+        /// Sessions on the drained (or killed) node (default 20 / 500 / 5,000).
         #[arg(long)]
         sessions: Option<usize>,
         /// Idle sessions over the 3 nodes; the single node holds a third of them (default
         /// 30 / 3,000 / 50,000).
         #[arg(long)]
         idle_sessions: Option<usize>,
-        /// Only these phases (default all): sends, fanout, drain, idle.
+        /// Only these phases (default all): sends, fanout, drain, crash, idle.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },

@@ -197,7 +197,7 @@ impl Handoff for RedisHandoff {
         self.0.start_of(stream)
     }
 
-    fn journal(&self, writes: Vec<JournalWrite>) -> BoxFuture<'static, Result<(), String>> {
+    fn journal(&self, writes: &[JournalWrite]) -> BoxFuture<'static, Result<(), String>> {
         super::journal::journal(&self.0, writes)
     }
 

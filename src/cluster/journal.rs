@@ -69,7 +69,7 @@ fn hset_bases(cmd: &mut redis::Cmd, bases: &[(StreamKey, String)]) {
 /// [`Handoff::journal`]: one pipeline, in order.
 pub(super) fn journal(
     sh: &Arc<Shared>,
-    writes: Vec<JournalWrite>,
+    writes: &[JournalWrite],
 ) -> BoxFuture<'static, Result<(), String>> {
     let mut pipe = redis::pipe();
     for w in writes {
@@ -84,23 +84,23 @@ pub(super) fn journal(
                 bases,
                 ttl_ms,
             } => {
-                let (rk, ik) = (record_key(sh, &session), items_key(sh, &session));
+                let (rk, ik) = (record_key(sh, session), items_key(sh, session));
                 pipe.cmd("DEL").arg(&rk).arg(&ik).ignore();
                 let mut h = redis::cmd("HSET");
                 h.arg(&rk)
                     .arg("user")
-                    .arg(user)
+                    .arg(*user)
                     .arg("node")
                     .arg(node)
                     .arg("meta")
                     .arg(meta)
                     .arg("guilds")
-                    .arg(serde_json::to_string(&guilds).unwrap_or_default())
+                    .arg(serde_json::to_string(guilds).unwrap_or_default())
                     .arg("min")
-                    .arg(min_seq);
-                hset_bases(&mut h, &bases);
+                    .arg(*min_seq);
+                hset_bases(&mut h, bases);
                 pipe.add_command(h).ignore();
-                pipe.cmd("PEXPIRE").arg(&rk).arg(ttl_ms.max(1)).ignore();
+                pipe.cmd("PEXPIRE").arg(&rk).arg((*ttl_ms).max(1)).ignore();
             }
             JournalWrite::Frames {
                 session,
@@ -110,20 +110,20 @@ pub(super) fn journal(
                 bases,
                 ttl_ms,
             } => {
-                let ik = items_key(sh, &session);
-                pipe.cmd("ZADD").arg(&ik).arg(last).arg(item).ignore();
-                pipe.cmd("PEXPIRE").arg(&ik).arg(ttl_ms.max(1)).ignore();
+                let ik = items_key(sh, session);
+                pipe.cmd("ZADD").arg(&ik).arg(*last).arg(item).ignore();
+                pipe.cmd("PEXPIRE").arg(&ik).arg((*ttl_ms).max(1)).ignore();
                 if guilds.is_some() || !bases.is_empty() {
-                    let rk = record_key(sh, &session);
+                    let rk = record_key(sh, session);
                     let mut h = redis::cmd("HSET");
                     h.arg(&rk);
                     if let Some(g) = guilds {
                         h.arg("guilds")
-                            .arg(serde_json::to_string(&g).unwrap_or_default());
+                            .arg(serde_json::to_string(g).unwrap_or_default());
                     }
-                    hset_bases(&mut h, &bases);
+                    hset_bases(&mut h, bases);
                     pipe.add_command(h).ignore();
-                    pipe.cmd("PEXPIRE").arg(&rk).arg(ttl_ms.max(1)).ignore();
+                    pipe.cmd("PEXPIRE").arg(&rk).arg((*ttl_ms).max(1)).ignore();
                 }
             }
             JournalWrite::Ack {
@@ -132,23 +132,23 @@ pub(super) fn journal(
                 bases,
                 ttl_ms,
             } => {
-                let (rk, ik) = (record_key(sh, &session), items_key(sh, &session));
+                let (rk, ik) = (record_key(sh, session), items_key(sh, session));
                 let mut h = redis::cmd("HSET");
-                h.arg(&rk).arg("min").arg(floor);
-                hset_bases(&mut h, &bases);
+                h.arg(&rk).arg("min").arg(*floor);
+                hset_bases(&mut h, bases);
                 pipe.add_command(h).ignore();
                 pipe.cmd("ZREMRANGEBYSCORE")
                     .arg(&ik)
                     .arg("-inf")
-                    .arg(floor)
+                    .arg(*floor)
                     .ignore();
-                pipe.cmd("PEXPIRE").arg(&rk).arg(ttl_ms.max(1)).ignore();
-                pipe.cmd("PEXPIRE").arg(&ik).arg(ttl_ms.max(1)).ignore();
+                pipe.cmd("PEXPIRE").arg(&rk).arg((*ttl_ms).max(1)).ignore();
+                pipe.cmd("PEXPIRE").arg(&ik).arg((*ttl_ms).max(1)).ignore();
             }
             JournalWrite::Forget { session } => {
                 pipe.cmd("DEL")
-                    .arg(record_key(sh, &session))
-                    .arg(items_key(sh, &session))
+                    .arg(record_key(sh, session))
+                    .arg(items_key(sh, session))
                     .ignore();
             }
         }

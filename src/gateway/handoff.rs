@@ -32,7 +32,8 @@
 //!   entries (sessions are built and saved [`SAVE_BATCH`] at a time), and reads at most as
 //!   many entries from its streams altogether, visible to it or not; more, a trimmed
 //!   stream, a missing position or no mark within [`MARK_WAIT`] give INVALID_SESSION (the
-//!   client identifies). A node killed without draining saves nothing: its clients identify
+//!   client identifies). A node killed without draining saves nothing: its clients resume from
+//!   their crash records (`journal.rs`), adopted here the same way; otherwise they identify
 //!   anew. Dispatches that every node derives from the database (`hearth admin` operator
 //!   events) are in no stream: those published while a session moves are not replayed.
 

@@ -218,7 +218,7 @@ async fn write(
         let deadline = Instant::now() + WRITE_RETRY;
         let mut wait = Duration::from_millis(50);
         let ok = loop {
-            match handoff.journal(writes.clone()).await {
+            match handoff.journal(&writes).await {
                 Ok(()) => break true,
                 Err(e) if Instant::now() < deadline => {
                     tracing::warn!(error = %e, "cannot write session records; retrying");

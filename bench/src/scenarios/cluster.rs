@@ -13,14 +13,16 @@
 //!   through another; each client RESUMEs on another node as soon as it gets op 7: time
 //!   from SIGTERM to the last RESUMED, op 7 -> RESUMED p50/p99, and every message counted
 //!   (sequence gaps, lost and duplicated MESSAGE_CREATEs).
+//! - **crash**: the same with SIGKILL instead of SIGTERM: each client RESUMEs on another
+//!   node as soon as its connection ends (spec/cluster.md §9.1): time from SIGKILL to the
+//!   last RESUMED, connection end -> RESUMED p50/p99, and every message counted.
 //!
 //! - **idle**: N identified idle sessions spread over 3 nodes, beside a third of them on one
 //!   node without Redis: memory per session and heartbeat CPU of the nodes together, Redis
 //!   CPU and commands while nothing happens.
 //!
 //! Redis is the one at `HEARTH_BENCH_REDIS` (default `redis://127.0.0.1:6379`); its CPU is
-//! the whole server's, so nothing else should use it during a run. Not measured here: a
-//! node killed without draining (its sessions cannot resume: spec/cluster.md §10).
+//! the whole server's, so nothing else should use it during a run.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -185,7 +187,16 @@ pub(crate) async fn cluster(
         let s = sessions.unwrap_or(ctx.by_scale(20, 500, 5_000));
         ctx.begin("cluster-drain", &format!("--nodes 3 --sessions {s}"));
         let nodes = Nodes::start(ctx, 3, true, &[]).await?;
-        let res = drain_run(ctx, &nodes, s).await;
+        let res = drain_run(ctx, &nodes, s, false).await;
+        nodes.stop().await;
+        res?;
+    }
+    // A killed node's sessions resume on the others from their crash records.
+    if run("crash") {
+        let s = sessions.unwrap_or(ctx.by_scale(20, 500, 5_000));
+        ctx.begin("cluster-crash", &format!("--nodes 3 --sessions {s}"));
+        let nodes = Nodes::start(ctx, 3, true, &[]).await?;
+        let res = drain_run(ctx, &nodes, s, true).await;
         nodes.stop().await;
         res?;
     }
@@ -234,7 +245,9 @@ struct Seen {
     invalid: bool,
 }
 
-async fn drain_run(ctx: &mut Ctx, nodes: &Nodes, s: usize) -> Res<()> {
+/// The drain (`crash`: SIGKILL instead of SIGTERM, and clients resume when their
+/// connection ends rather than after op 7).
+async fn drain_run(ctx: &mut Ctx, nodes: &Nodes, s: usize, crash: bool) -> Res<()> {
     let holder = &nodes.servers[0];
     let api = Api::new(&nodes.servers[1].base);
     let (owner, _, channel, code) = setup_guild(&api, &tag()).await?;
@@ -276,7 +289,7 @@ async fn drain_run(ctx: &mut Ctx, nodes: &Nodes, s: usize) -> Res<()> {
             match start {
                 Ok((ws, id)) => {
                     let _ = tx.send(Ok(()));
-                    drain_client(ws, id, &tok, back, stop, seen, term_at).await;
+                    drain_client(ws, id, &tok, back, stop, seen, term_at, crash).await;
                 }
                 Err(e) => {
                     let _ = tx.send(Err(e));
@@ -314,12 +327,13 @@ async fn drain_run(ctx: &mut Ctx, nodes: &Nodes, s: usize) -> Res<()> {
     let pid = holder.pid.ok_or("the holder is not a spawned node")?;
     let t0 = Instant::now();
     let _ = term_at.set(t0);
+    let signal = if crash { "-KILL" } else { "-TERM" };
     let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args([signal, &pid.to_string()])
         .status()
-        .map_err(err("kill -TERM"))?;
+        .map_err(err("kill"))?;
     if !kill.success() {
-        return Err("kill -TERM failed".into());
+        return Err(format!("kill {signal} failed"));
     }
     // Until every session resumed (or gave up), then a little traffic more.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -381,10 +395,20 @@ async fn drain_run(ctx: &mut Ctx, nodes: &Nodes, s: usize) -> Res<()> {
         invalid as f64,
         "sessions",
     );
+    let (signal, cue) = if crash {
+        ("SIGKILL", "connection lost")
+    } else {
+        ("SIGTERM", "op 7")
+    };
+    ctx.figs.add(
+        &format!("{signal} -> last session RESUMED"),
+        last as f64 / 1e6,
+        "s",
+    );
     ctx.figs
-        .add("SIGTERM -> last session RESUMED", last as f64 / 1e6, "s");
-    ctx.figs.add("op 7 -> RESUMED p50", pct_ms(&h, 0.5), "ms");
-    ctx.figs.add("op 7 -> RESUMED p99", pct_ms(&h, 0.99), "ms");
+        .add(&format!("{cue} -> RESUMED p50"), pct_ms(&h, 0.5), "ms");
+    ctx.figs
+        .add(&format!("{cue} -> RESUMED p99"), pct_ms(&h, 0.99), "ms");
     ctx.figs
         .target("sequence gaps", gaps as f64, "gaps", 0.0, true);
     ctx.figs
@@ -417,8 +441,9 @@ async fn start_session(url: &str, addr: std::net::SocketAddr, tok: &str) -> Res<
     }
 }
 
-/// One session of the drain: reads (checking seqs and counting `dr-k`), and on op 7
-/// RESUMEs at once on `back`.
+/// One session of the drain: reads (checking seqs and counting `dr-k`), and on op 7 (with
+/// `crash`, when its connection ends) RESUMEs at once on `back`.
+#[allow(clippy::too_many_arguments)]
 async fn drain_client(
     mut ws: Ws,
     id: String,
@@ -427,6 +452,7 @@ async fn drain_client(
     mut stop: tokio::sync::watch::Receiver<bool>,
     seen: Arc<Mutex<Seen>>,
     term_at: Arc<std::sync::OnceLock<Instant>>,
+    crash: bool,
 ) {
     let mut seq = 1u64;
     let mut op7: Option<Instant> = None;
@@ -443,8 +469,16 @@ async fn drain_client(
         let text = match m {
             Some(Ok(Message::Text(t))) => t,
             Some(Ok(_)) => continue,
-            // The drained node closed the connection after op 7: resume elsewhere.
-            _ if op7.is_some() => {
+            // The drained node closed the connection after op 7 (or the node died): resume
+            // elsewhere.
+            _ if op7.is_some() || crash => {
+                if crash {
+                    if op7.is_some() {
+                        // The resumed connection ended too.
+                        return;
+                    }
+                    op7 = Some(Instant::now());
+                }
                 let Ok(mut fresh) = ws_connect(&back.0, back.1, None).await else {
                     seen.lock().await.invalid = true;
                     return;
