@@ -126,6 +126,8 @@ pub(crate) struct Journaled {
     popped: HashMap<StreamKey, (u64, u64)>,
     /// The guilds changed since the last write.
     guilds_changed: bool,
+    /// When the record's time to live was last renewed, and the floor then written.
+    renewed: Option<(Instant, u64)>,
 }
 
 impl Journaled {
@@ -318,6 +320,7 @@ impl Gateway {
         if !j.started {
             j.started = true;
             j.guilds_changed = false;
+            j.renewed = Some((Instant::now(), j.min_seq));
             let meta = Meta {
                 bot: s.bot,
                 auth: s.auth_session,
@@ -370,13 +373,23 @@ impl Gateway {
     }
 
     /// After a heartbeat acknowledged frames: the write that moves the dropped frames'
-    /// positions into the bases and renews the record (sent without waiting).
+    /// positions into the bases and renews the record (sent without waiting); none when
+    /// nothing was dropped and the record was renewed less than a third of its time to live
+    /// ago.
     pub(super) fn journal_ack(&self, s: &Session, st: &mut SessionState) {
         let Some(w) = &self.journal else { return };
         let floor = st.floor;
         let Some(j) = st.journal.as_mut().filter(|j| j.started && !j.broken) else {
             return;
         };
+        let ttl = Duration::from_millis(self.record_ttl_ms());
+        if j.popped.is_empty()
+            && j.renewed
+                .is_some_and(|(at, f)| f == floor && at.elapsed() < ttl / 3)
+        {
+            return;
+        }
+        j.renewed = Some((Instant::now(), floor));
         let bases = j.popped.drain().map(|(k, id)| (k, id_text(id))).collect();
         let _ = w.tx.send((
             vec![JournalWrite::Ack {
