@@ -182,21 +182,19 @@ pub(crate) async fn cluster(
         nodes.stop().await;
         res?;
     }
-    // A drained node's sessions resume on the others.
-    if run("drain") {
+    // A drained node's sessions resume on the others; then a killed node's, from their
+    // crash records.
+    for (phase, crash) in [("drain", false), ("crash", true)] {
+        if !run(phase) {
+            continue;
+        }
         let s = sessions.unwrap_or(ctx.by_scale(20, 500, 5_000));
-        ctx.begin("cluster-drain", &format!("--nodes 3 --sessions {s}"));
+        ctx.begin(
+            &format!("cluster-{phase}"),
+            &format!("--nodes 3 --sessions {s}"),
+        );
         let nodes = Nodes::start(ctx, 3, true, &[]).await?;
-        let res = drain_run(ctx, &nodes, s, false).await;
-        nodes.stop().await;
-        res?;
-    }
-    // A killed node's sessions resume on the others from their crash records.
-    if run("crash") {
-        let s = sessions.unwrap_or(ctx.by_scale(20, 500, 5_000));
-        ctx.begin("cluster-crash", &format!("--nodes 3 --sessions {s}"));
-        let nodes = Nodes::start(ctx, 3, true, &[]).await?;
-        let res = drain_run(ctx, &nodes, s, true).await;
+        let res = drain_run(ctx, &nodes, s, crash).await;
         nodes.stop().await;
         res?;
     }
