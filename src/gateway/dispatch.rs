@@ -378,8 +378,7 @@ impl Gateway {
                         let mut reg = self.registry.lock();
                         let mut st = s.state.lock();
                         if let Some(j) = st.journal.as_mut() {
-                            let base = reg.routed.get(&LogKey::Guild(g));
-                            j.add_base(LogKey::Guild(g), base.map(|i| format!("{}-{}", i.0, i.1)));
+                            j.add_base(LogKey::Guild(g), reg.routed.get(&LogKey::Guild(g)));
                         }
                         if st.connected {
                             st.guilds.insert(g);

@@ -148,9 +148,10 @@ impl Journaled {
         }
     }
 
-    /// A stream now concerns the session, from `base` on.
-    pub(crate) fn add_base(&mut self, k: StreamKey, base: Option<String>) {
-        self.bases.push((k, base));
+    /// A stream now concerns the session, after entry `base` (`None`: from where the reader
+    /// started it).
+    pub(crate) fn add_base(&mut self, k: StreamKey, base: Option<&(u64, u64)>) {
+        self.bases.push((k, base.map(|b| id_text(*b))));
         self.guilds_changed = true;
     }
 
