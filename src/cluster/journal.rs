@@ -10,7 +10,9 @@
 //!   `c{guild}` for GUILD_CREATE, `d{guild}` for GUILD_DELETE, `-` for anything else).
 //! - `P alive:{node}`: the node's beat, living a few seconds past its last renewal.
 //!
-//! Both session keys live `gateway.replay_seconds` past their last write (heartbeats write).
+//! Both session keys live `gateway.replay_seconds` past their start or the last heartbeat
+//! that renewed them. The sorted set always holds [`KEEP`] (score -1), so that it is never
+//! emptied by a trim and recreated without a time to live: an item is one `ZADD`.
 
 use std::sync::Arc;
 
@@ -30,6 +32,9 @@ const TAKE_LUA: &str = "local user = redis.call('HGET', KEYS[1], 'user') \
      local items = redis.call('ZRANGE', KEYS[2], 0, -1) \
      redis.call('DEL', KEYS[1], KEYS[2]) \
      return {'taken', h, items}";
+
+/// The member that keeps a session's items alive (score -1; never trimmed, not an item).
+pub(crate) const KEEP: &str = "k";
 
 fn record_key(sh: &Shared, id: &str) -> String {
     format!("{}sc:{id}", sh.cluster.prefix)
@@ -100,7 +105,9 @@ pub(super) fn journal(
                     .arg(*min_seq);
                 hset_bases(&mut h, bases);
                 pipe.add_command(h).ignore();
+                pipe.cmd("ZADD").arg(&ik).arg(-1).arg(KEEP).ignore();
                 pipe.cmd("PEXPIRE").arg(&rk).arg((*ttl_ms).max(1)).ignore();
+                pipe.cmd("PEXPIRE").arg(&ik).arg((*ttl_ms).max(1)).ignore();
             }
             JournalWrite::Frames {
                 session,
@@ -112,7 +119,6 @@ pub(super) fn journal(
             } => {
                 let ik = items_key(sh, session);
                 pipe.cmd("ZADD").arg(&ik).arg(*last).arg(item).ignore();
-                pipe.cmd("PEXPIRE").arg(&ik).arg((*ttl_ms).max(1)).ignore();
                 if guilds.is_some() || !bases.is_empty() {
                     let rk = record_key(sh, session);
                     let mut h = redis::cmd("HSET");
@@ -139,7 +145,7 @@ pub(super) fn journal(
                 pipe.add_command(h).ignore();
                 pipe.cmd("ZREMRANGEBYSCORE")
                     .arg(&ik)
-                    .arg("-inf")
+                    .arg(0)
                     .arg(*floor)
                     .ignore();
                 pipe.cmd("PEXPIRE").arg(&rk).arg((*ttl_ms).max(1)).ignore();
@@ -251,6 +257,7 @@ pub(super) fn take_crashed(
                     .unwrap_or_default()
                     .iter()
                     .filter_map(text)
+                    .filter(|i| i != KEEP)
                     .collect();
                 Ok(Crashed::Taken(r))
             }

@@ -22,6 +22,12 @@ pub struct ClusterConfig {
     /// of a node that crashed go offline within this bound. Renewed every third of it.
     /// Default 30; 2 to 3600.
     pub presence_ttl_seconds: u64,
+    /// Whether this node keeps a crash record of each gateway session in Redis, so that its
+    /// clients can RESUME on another node if it dies without draining (spec/cluster.md §9.1).
+    /// Default `false`: each batch of frames a connection writes costs a Redis write first
+    /// (BENCHMARKS.md "Sessions that survive a killed node"); a node that is killed then
+    /// leaves its clients to identify anew. Any node takes the records of dead nodes.
+    pub crash_resume: bool,
 }
 
 impl Default for ClusterConfig {
@@ -31,6 +37,7 @@ impl Default for ClusterConfig {
             redis_key_prefix: "hearth:".into(),
             stream_max_len: 10_000,
             presence_ttl_seconds: 30,
+            crash_resume: false,
         }
     }
 }

@@ -190,6 +190,7 @@ impl Gateway {
             journal: hearth
                 .bus
                 .handoff()
+                .filter(|_| hearth.config.cluster.crash_resume)
                 .map(|h| journal::Writer::start(h, hearth.node.instance().to_string())),
             clock: governor::clock::DefaultClock::default(),
         });

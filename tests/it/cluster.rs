@@ -653,6 +653,7 @@ impl ChildNode {
             .env("HEARTH_CLUSTER__REDIS_URL", REDIS)
             .env("HEARTH_CLUSTER__REDIS_KEY_PREFIX", &cl.prefix)
             .env("HEARTH_CLUSTER__PRESENCE_TTL_SECONDS", ttl.to_string())
+            .env("HEARTH_CLUSTER__CRASH_RESUME", "true")
             .envs(env_vars("HEARTH_RATE_LIMITS", &unlimited()))
             .envs(env_vars("HEARTH_PASSWORD_HASHING", &hashing))
             .stdin(std::process::Stdio::null())

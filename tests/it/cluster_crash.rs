@@ -37,27 +37,31 @@ async fn frames_until(gw: &mut Gw, last: impl Fn(&Value) -> bool) -> Vec<Value> 
 
 #[tokio::test]
 async fn a_killed_nodes_sessions_resume_elsewhere_with_every_acknowledged_message_once() {
-    let cl = TestCluster::start(2, |_| {}).await;
+    let cl = TestCluster::start(2, |c| c.cluster.crash_resume = true).await;
     let (_, alice_tok) = cl.nodes[0].register("alice").await;
     let (bob_id, bob_tok) = cl.nodes[0].register("bob").await;
     let (_, carol_tok) = cl.nodes[0].register("carol").await;
+    let (_, dave_tok) = cl.nodes[0].register("dave").await;
     let (_, eve_tok) = cl.nodes[0].register("eve").await;
     let alice = cl.nodes[0].client(&alice_tok);
     let g = create_guild(&alice, "Crash").await;
     join(&cl.nodes[0].client(&bob_tok), &g.invite).await;
     join(&cl.nodes[0].client(&carol_tok), &g.invite).await;
+    join(&cl.nodes[0].client(&dave_tok), &g.invite).await;
     let dm = alice
         .post("/users/@me/channels", json!({"recipient_id": bob_id}))
         .await;
     assert_eq!(dm.status, 200, "{dm:?}");
     let dm = s(&dm.body["id"]);
 
-    // Bob on the node that will be killed (guild messages come from the guild's stream,
-    // direct messages from his user stream); Carol on a surviving node.
+    // Bob and Dave on the node that will be killed (guild messages come from the guild's
+    // stream, direct messages from Bob's user stream); Carol on a surviving node.
     let mut child = ChildNode::start(&cl, 30).await;
     let intents = GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT | DIRECT_MESSAGES;
     let mut bob = Gw::identify_addr(child.addr, &bob_tok, intents).await;
     bob.expect("GUILD_CREATE").await;
+    let mut dave = Gw::identify_addr(child.addr, &dave_tok, intents).await;
+    dave.expect("GUILD_CREATE").await;
     let mut carol = Gw::identify(&cl.nodes[0], &carol_tok, intents).await;
     carol.expect("GUILD_CREATE").await;
     let mut bob_got: Vec<Value> = vec![];
@@ -119,6 +123,14 @@ async fn a_killed_nodes_sessions_resume_elsewhere_with_every_acknowledged_messag
     bob_got.truncate(bob_got.len() - lost as usize);
     let seq = bob.seq - lost;
     let received_before = bob_got.len();
+    let mut dave_got: Vec<Value> = vec![];
+    loop {
+        match dave.next().await {
+            Ok(v) if v["op"] == 0 => dave_got.push(v),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
 
     // Another user cannot take Bob's session: INVALID_SESSION, and the record stays.
     let mut eve = Gw::connect(&cl.nodes[1], "v=10&encoding=json").await;
@@ -182,6 +194,21 @@ async fn a_killed_nodes_sessions_resume_elsewhere_with_every_acknowledged_messag
         (2..=2 + 41).contains(&before_kill),
         "bob got {before_kill} messages before the kill: some of the burst, and none sent after it"
     );
+    // Dave resumes on node 1 with every frame he read: the rest of the guild channel.
+    let mut rd = Gw::connect(&cl.nodes[0], "v=10&encoding=json").await;
+    rd.seq = dave.seq;
+    rd.send(
+        json!({"op": 6, "d": {"token": dave_tok, "session_id": dave.session_id, "seq": dave.seq}}),
+    )
+    .await;
+    dave_got.extend(replayed_until_resumed(&mut rd, dave.seq).await);
+    while !seen(&dave_got, &g.general, &last_general) {
+        let v = rd.next().await.expect("live on node 1");
+        if v["op"] == 0 {
+            dave_got.push(v);
+        }
+    }
+    assert_eq!(contents_in(&dave_got, &g.general), in_channel(&g.general));
     // Carol, on a surviving node, got the whole guild channel, in order.
     let carol_got = frames_until(&mut carol, |v| v["d"]["content"] == last_general).await;
     let mut expect = in_channel(&g.general);

@@ -193,7 +193,11 @@ pub(crate) async fn cluster(
             &format!("cluster-{phase}"),
             &format!("--nodes 3 --sessions {s}"),
         );
-        let nodes = Nodes::start(ctx, 3, true, &[]).await?;
+        let env = [(
+            "HEARTH_CLUSTER__CRASH_RESUME".to_string(),
+            crash.to_string(),
+        )];
+        let nodes = Nodes::start(ctx, 3, true, &env).await?;
         let res = drain_run(ctx, &nodes, s, crash).await;
         nodes.stop().await;
         res?;
