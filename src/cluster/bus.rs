@@ -164,6 +164,8 @@ pub(super) struct Shared {
     pub(super) n_lost: AtomicU64,
     /// [`StreamMark`]s asked for and fed (`handoff.rs`).
     marks: Mutex<Marks>,
+    /// The connection of long reads (`Cluster::long_reads`), made on first use.
+    pub(super) reads: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
 }
 
 /// The marks of the reader (`Handoff::mark`, `Handoff::stop_reading`).
@@ -288,6 +290,7 @@ impl RedisBus {
             n_received: AtomicU64::new(0),
             n_lost: AtomicU64::new(0),
             marks: Mutex::new(Marks::default()),
+            reads: tokio::sync::OnceCell::new(),
         });
         let (subs_tx, subs_rx) = mpsc::unbounded_channel();
         tokio::spawn(publisher(shared.clone(), rx));

@@ -34,6 +34,9 @@ use crate::error::{Error, Result};
 /// How long `/ready` waits for Redis to answer a `PING` (500 ms).
 pub const REDIS_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// How long a long read ([`Cluster::long_reads`]) may take to answer.
+pub const LONG_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A node's Redis: the client (for dedicated connections: the stream reader and pub/sub)
 /// and a shared multiplexed connection that reconnects by itself.
 #[derive(Clone)]
@@ -72,6 +75,14 @@ impl Cluster {
     /// A second connection of its own (blocking reads must not stall the shared one).
     pub(crate) async fn dedicated(&self) -> redis::RedisResult<ConnectionManager> {
         self.client.get_connection_manager().await
+    }
+
+    /// A connection of its own for long reads (what moved sessions missed, read by many
+    /// RESUMEs at once), whose answers may take up to [`LONG_READ_TIMEOUT`].
+    pub(crate) async fn long_reads(&self) -> redis::RedisResult<ConnectionManager> {
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(LONG_READ_TIMEOUT));
+        self.client.get_connection_manager_with_config(config).await
     }
 }
 
