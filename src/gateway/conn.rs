@@ -179,7 +179,7 @@ impl Conn {
                     .buffer
                     .get(start + frames.len().saturating_sub(1))
                     .map(|b| b.seq);
-                // On a cluster, the frames' origins are recorded before the socket gets
+                // With crash records, the frames' origins are recorded before the socket gets
                 // them (`journal.rs`).
                 let journal = (!frames.is_empty() && !stale && st.kill.is_none())
                     .then(|| self.gw.journal_frames(&s, st, start, frames.len()))

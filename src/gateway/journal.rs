@@ -1,8 +1,10 @@
 //! Sessions that survive the crash of their node (spec/cluster.md §9.1; issue 18: "a
 //! client whose node died RESUMEs on another node and receives every missed dispatch").
 //!
-//! On a cluster, each session has a crash record in Redis: its identity, its guilds, and a
-//! cursor into the guild and user streams, never a copy of the events.
+//! On a cluster node with `cluster.crash_resume` (off by default: the writes below cost
+//! Redis and node CPU per delivery), each session has a crash record in Redis: its
+//! identity, its guilds, and a cursor into the guild and user streams, never a copy of the
+//! events.
 //!
 //! - **Origins.** Every frame knows where it came from ([`Origin`]): a stream entry (the bus's
 //!   reader tags what it reads), a GUILD_CREATE or GUILD_DELETE of a guild, or neither.
@@ -252,9 +254,9 @@ impl Gateway {
             .saturating_mul(1000)
     }
 
-    /// A new record for session `s` of guilds `guilds` (on a cluster; `None` otherwise),
-    /// with bases from what this node routed so far: called under the registry lock, as
-    /// the session joins its audiences.
+    /// A new record for a session of `user` in `guilds` (with `cluster.crash_resume`;
+    /// `None` otherwise), with bases from what this node routed so far: called under the
+    /// registry lock, as the session joins its audiences.
     pub(crate) fn journaled(
         &self,
         routed: &HashMap<StreamKey, (u64, u64)>,

@@ -155,7 +155,7 @@ pub struct Gateway {
     trimmer: Arc<trim::Trimmer>,
     /// A cluster bus's stream marks, and the sessions moving here (`handoff.rs`).
     marks: handoff::Marks,
-    /// On a cluster: the writer of the sessions' crash records (`journal.rs`).
+    /// With `cluster.crash_resume`: the writer of the sessions' crash records (`journal.rs`).
     journal: Option<journal::Writer>,
     /// The clock of every connection's send-rate limiter, made once: making one calibrates
     /// it with CPUID instructions, which trap to the hypervisor on a virtual machine (~6 % of

@@ -69,7 +69,7 @@ pub(crate) struct SessionState {
     /// (instead of `cursor`), and what it missed before that (the old node's entries, then
     /// the stream's), replayed first.
     pub handed: HashMap<LogKey, (u64, Vec<Entry>)>,
-    /// On a cluster: what its crash record needs (`journal.rs`).
+    /// With `cluster.crash_resume`: what its crash record needs (`journal.rs`).
     pub journal: Option<Box<Journaled>>,
 }
 
