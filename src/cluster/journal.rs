@@ -19,6 +19,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use super::bus::Shared;
+use super::loss::text;
 use crate::events::{CrashRecord, Crashed, JournalWrite, StreamKey};
 
 /// Takes a crash record: `nil` when there is none or it is another user's; `alive` and the
@@ -189,15 +190,6 @@ pub(super) fn beat(
             .await
             .map_err(|e| e.to_string())
     })
-}
-
-fn text(v: &redis::Value) -> Option<String> {
-    match v {
-        redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
-        redis::Value::SimpleString(s) => Some(s.clone()),
-        redis::Value::Int(i) => Some(i.to_string()),
-        _ => None,
-    }
 }
 
 fn list(v: &redis::Value) -> &[redis::Value] {

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
 use super::bus::{Shared, WAIT};
-use crate::events::{BusEvent, Control, StreamKey};
+use crate::events::{BusEvent, Control, StreamEntry, StreamKey};
 use crate::snowflake::Snowflake;
 
 /// The notice that events of stream `t` were lost.
@@ -38,12 +38,6 @@ pub(super) fn notice(t: StreamKey) -> Control {
 /// Whether a read of `n` entries calls for the trim check.
 pub(super) fn may_have_skipped(n: usize, read_count: u64, stream_max_len: u64) -> bool {
     n as u64 >= read_count.min(stream_max_len)
-}
-
-/// A stream id `ms-seq` as a pair (`None`: not an id).
-fn parse_id(id: &str) -> Option<(u64, u64)> {
-    let (ms, seq) = id.split_once('-')?;
-    Some((ms.parse().ok()?, seq.parse().ok()?))
 }
 
 /// From an `XINFO STREAM` reply (a flat list or a map of field and value): whether entries
@@ -70,7 +64,9 @@ pub(super) fn trimmed_after(reply: &redis::Value, from: &str) -> Option<bool> {
     };
     let (added, length) = (int("entries-added")?, int("length")?);
     let last = fields.get("last-generated-id").and_then(|v| text(v));
-    if added <= length || last.is_some_and(|l| parse_id(&l) <= parse_id(from)) {
+    if added <= length
+        || last.is_some_and(|l| StreamEntry::parse_id(&l) <= StreamEntry::parse_id(from))
+    {
         // Never trimmed, or nothing was added after `from`.
         return Some(false);
     }
@@ -79,10 +75,11 @@ pub(super) fn trimmed_after(reply: &redis::Value, from: &str) -> Option<bool> {
         // Trimmed to nothing: everything after `from` went.
         _ => return Some(true),
     }?;
-    Some(parse_id(&first)? > parse_id(from)?)
+    Some(StreamEntry::parse_id(&first)? > StreamEntry::parse_id(from)?)
 }
 
-fn text(v: &redis::Value) -> Option<String> {
+/// A reply's string (bulk or simple), `None` for anything else.
+pub(super) fn text(v: &redis::Value) -> Option<String> {
     match v {
         redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
         redis::Value::SimpleString(s) => Some(s.clone()),

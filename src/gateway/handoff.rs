@@ -49,7 +49,7 @@ use tokio::sync::{Notify, watch};
 use super::replay::{Entry, LogKey, fallback_of};
 use super::restart::{Saved, SavedEntry, SavedLog, SavedPayload, SavedSession, VERSION, ms};
 use super::{Gateway, Prepared, Session, prepare, shard_of};
-use crate::events::{Handoff, MovedSession, StreamKey, StreamMark, Taken};
+use crate::events::{Handoff, MovedSession, StreamEntry, StreamKey, StreamMark, Taken};
 
 /// How long an adoption waits for its marks (then INVALID_SESSION).
 pub const MARK_WAIT: Duration = Duration::from_secs(3);
@@ -83,12 +83,6 @@ fn owner(k: LogKey) -> i64 {
     match k {
         LogKey::Guild(id) | LogKey::User(id) => id,
     }
-}
-
-/// A stream entry id `ms-seq` as numbers (`None`: not one).
-fn entry_id(id: &str) -> Option<(u64, u64)> {
-    let (ms, seq) = id.split_once('-')?;
-    Some((ms.parse().ok()?, seq.parse().ok()?))
 }
 
 /// One log of a session being adopted.
@@ -201,7 +195,7 @@ impl Gateway {
                     // Not behind the old node: what lies between is in neither log.
                     if slot
                         .after
-                        .is_some_and(|a| entry_id(id).is_none_or(|i| i < a))
+                        .is_some_and(|a| StreamEntry::parse_id(id).is_none_or(|i| i < a))
                     {
                         continue;
                     }
@@ -424,7 +418,7 @@ impl Gateway {
             .map(|g| LogKey::Guild(*g))
             .chain([LogKey::User(user)])
             .map(|k| {
-                let after = positions.get(&k).and_then(|p| entry_id(p));
+                let after = positions.get(&k).and_then(|p| StreamEntry::parse_id(p));
                 (k, Slot { after, at: None })
             })
             .collect();
