@@ -209,7 +209,8 @@ impl Gateway {
                 let mut reg = self.registry.lock();
                 reg.pos += 1;
                 let pos = reg.pos;
-                if let Some(e) = d.entry {
+                // The bases of crash records (`journal.rs`); nothing to track without them.
+                if let Some(e) = d.entry.filter(|_| self.keeps_records()) {
                     reg.routed.insert(e.stream, e.id);
                 }
                 let entry = || Entry::of(d, prepared.clone(), fallback.clone(), pos);

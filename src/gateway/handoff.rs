@@ -447,7 +447,7 @@ impl Gateway {
             }
             st.handed = handed;
             st.adopting = false;
-            if self.journal.is_some() {
+            if self.keeps_records() {
                 st.journal = Some(super::journal::Journaled::new(bases, u64::MAX));
             }
         }

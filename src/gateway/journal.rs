@@ -200,6 +200,11 @@ impl Writer {
         });
         Writer { tx, handoff }
     }
+
+    /// Queues one write without waiting for it.
+    fn post(&self, w: JournalWrite) {
+        let _ = self.tx.send((vec![w], None));
+    }
 }
 
 /// The writer task: batches what waits, one round trip per batch, retried for
@@ -252,6 +257,11 @@ impl Gateway {
             .gateway
             .replay_seconds
             .saturating_mul(1000)
+    }
+
+    /// Whether this node keeps crash records (`cluster.crash_resume` on a cluster).
+    pub(crate) fn keeps_records(&self) -> bool {
+        self.journal.is_some()
     }
 
     /// A new record for a session of `user` in `guilds` (with `cluster.crash_resume`;
@@ -317,8 +327,12 @@ impl Gateway {
                 None => true,
             },
         );
-        let mut guild_list: Vec<i64> = guilds.iter().copied().collect();
-        guild_list.sort_unstable();
+        // Only a start or a changed membership writes the guilds.
+        let guild_list = || {
+            let mut list: Vec<i64> = guilds.iter().copied().collect();
+            list.sort_unstable();
+            list
+        };
         let mut out = vec![];
         if !j.started {
             j.started = true;
@@ -336,13 +350,13 @@ impl Gateway {
                 user: s.user_id,
                 node: self.hearth.node.instance().to_string(),
                 meta: serde_json::to_string(&meta).unwrap_or_default(),
-                guilds: guild_list.clone(),
+                guilds: guild_list(),
                 min_seq: j.min_seq,
                 bases: std::mem::take(&mut bases),
                 ttl_ms,
             });
         }
-        let guilds = std::mem::take(&mut j.guilds_changed).then_some(guild_list);
+        let guilds = std::mem::take(&mut j.guilds_changed).then(guild_list);
         if !item.is_empty() {
             out.push(JournalWrite::Frames {
                 session: s.id.clone(),
@@ -367,12 +381,9 @@ impl Gateway {
         if let Some(j) = s.state.lock().journal.as_mut() {
             j.broken = true;
         }
-        let _ = w.tx.send((
-            vec![JournalWrite::Forget {
-                session: s.id.clone(),
-            }],
-            None,
-        ));
+        w.post(JournalWrite::Forget {
+            session: s.id.clone(),
+        });
     }
 
     /// After a heartbeat acknowledged frames: the write that moves the dropped frames'
@@ -394,26 +405,20 @@ impl Gateway {
         }
         j.renewed = Some((Instant::now(), floor));
         let bases = j.popped.drain().map(|(k, id)| (k, id_text(id))).collect();
-        let _ = w.tx.send((
-            vec![JournalWrite::Ack {
-                session: s.id.clone(),
-                floor,
-                bases,
-                ttl_ms: self.record_ttl_ms(),
-            }],
-            None,
-        ));
+        w.post(JournalWrite::Ack {
+            session: s.id.clone(),
+            floor,
+            bases,
+            ttl_ms: self.record_ttl_ms(),
+        });
     }
 
     /// Session `id` ended for good: its record goes.
     pub(super) fn journal_forget(&self, id: &str) {
         if let Some(w) = &self.journal {
-            let _ = w.tx.send((
-                vec![JournalWrite::Forget {
-                    session: id.to_owned(),
-                }],
-                None,
-            ));
+            w.post(JournalWrite::Forget {
+                session: id.to_owned(),
+            });
         }
     }
 

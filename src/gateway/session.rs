@@ -279,8 +279,8 @@ pub(crate) struct Registry {
     pub by_guild: HashMap<i64, GuildSessions>,
     /// Position of the last routed dispatch (the replay log's clock).
     pub pos: u64,
-    /// On a cluster: per stream this node reads, the last entry routed from it (the base
-    /// of a session that starts to need it, `journal.rs`).
+    /// With crash records: per stream this node reads, the last entry routed from it (the
+    /// base of a session that starts to need it, `journal.rs`).
     pub routed: HashMap<crate::events::StreamKey, (u64, u64)>,
     pub log: ReplayLog,
     /// The bus's interest hook (a cluster's bus reads only the guilds and users named here):
