@@ -297,8 +297,9 @@ pub struct CrashRecord {
 pub enum Crashed {
     /// No record (never written, expired, taken, or another user's).
     None,
-    /// The record's node is alive: its beat now (a changed beat proves it alive).
-    Alive(String),
+    /// The record's node is alive: its beat now (a changed beat proves it alive) and the
+    /// milliseconds the beat has left to live unless renewed (Redis `PTTL`).
+    Alive(String, u64),
     /// The record, now taken.
     Taken(CrashRecord),
 }

@@ -22,13 +22,14 @@ use super::bus::Shared;
 use super::loss::text;
 use crate::events::{CrashRecord, Crashed, JournalWrite, StreamKey};
 
-/// Takes a crash record: `nil` when there is none or it is another user's; `alive` and the
-/// beat while its node's beat lives; else the hash and the items, deleted in the same step.
+/// Takes a crash record: `nil` when there is none or it is another user's; `alive`, the
+/// beat and its remaining time to live (ms) while its node's beat lives; else the hash and
+/// the items, deleted in the same step.
 const TAKE_LUA: &str = "local user = redis.call('HGET', KEYS[1], 'user') \
      if not user or user ~= ARGV[1] then return nil end \
      local node = redis.call('HGET', KEYS[1], 'node') \
      local beat = node and redis.call('GET', ARGV[2] .. node) \
-     if beat then return {'alive', beat} end \
+     if beat then return {'alive', beat, redis.call('PTTL', ARGV[2] .. node)} end \
      local h = redis.call('HGETALL', KEYS[1]) \
      local items = redis.call('ZRANGE', KEYS[2], 0, -1) \
      redis.call('DEL', KEYS[1], KEYS[2]) \
@@ -221,6 +222,10 @@ pub(super) fn take_crashed(
         match parts.first().and_then(text).as_deref() {
             Some("alive") => Ok(Crashed::Alive(
                 parts.get(1).and_then(text).unwrap_or_default(),
+                match parts.get(2) {
+                    Some(redis::Value::Int(ms)) => (*ms).max(0) as u64,
+                    _ => 0,
+                },
             )),
             Some("taken") => {
                 let mut r = CrashRecord::default();

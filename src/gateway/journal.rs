@@ -20,8 +20,8 @@
 //!   the record (it lives `gateway.replay_seconds` past its last write).
 //! - **Beat.** Every [`BEAT_EVERY`] the node renews its beat, which lives [`BEAT_TTL`].
 //! - **Taking over** ([`Gateway::crashed`]). A RESUME of a session held by no node and not
-//!   handed off takes its record once the record's node has no beat (polling while it has
-//!   one; a beat that changes proves the node alive: INVALID_SESSION). With the client's seq
+//!   handed off takes its record once the record's node has no beat (asking again just after
+//!   the beat would expire; a beat that changed proves the node alive: INVALID_SESSION). With the client's seq
 //!   `S`, each stream's position is the newest of its base and the entries of frames up to
 //!   `S`; a guild whose GUILD_CREATE came after `S` is one the client does not have (it gets
 //!   it again), one whose GUILD_DELETE came after `S` is one it still has. The session is
@@ -51,6 +51,8 @@ use crate::events::{CrashRecord, Crashed, Handoff, JournalWrite, StreamEntry, St
 pub const BEAT_EVERY: Duration = Duration::from_secs(1);
 /// How long a beat lives: a node silent this long is taken for dead.
 pub const BEAT_TTL: Duration = Duration::from_secs(3);
+/// How long after a beat's expiry a waiting RESUME asks for the record again.
+pub const BEAT_MARGIN: Duration = Duration::from_millis(50);
 /// Journal writes sent in one round trip at most.
 pub const WRITE_BATCH: usize = 1024;
 /// How long the writer retries a round trip before it gives up (the sessions concerned lose
@@ -437,11 +439,16 @@ impl Gateway {
         let rec = loop {
             match handoff.take_crashed(id, user).await {
                 Ok(Crashed::Taken(r)) => break r,
-                Ok(Crashed::Alive(b)) => {
-                    if beat.get_or_insert_with(|| b.clone()) != &b || Instant::now() > deadline {
+                Ok(Crashed::Alive(b, left_ms)) => {
+                    let now = Instant::now();
+                    if beat.get_or_insert_with(|| b.clone()) != &b || now >= deadline {
                         return None;
                     }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    // Asked again once this beat has expired, unless it is renewed: a dead
+                    // node's sessions ask twice, not once per poll (thousands of RESUMEs
+                    // at once after a crash).
+                    let wait = Duration::from_millis(left_ms) + BEAT_MARGIN;
+                    tokio::time::sleep(wait.clamp(BEAT_MARGIN, deadline - now)).await;
                 }
                 Ok(Crashed::None) => return None,
                 Err(e) => {
