@@ -231,6 +231,14 @@ enum RegistrarCommand {
     Status,
 }
 
+/// Every allocation of the process, Rust's and the C libraries' (SQLite, zlib, zstd, aws-lc),
+/// goes through jemalloc: its background threads give freed pages back to the system
+/// within about a second (`.cargo/config.toml`), so a reconnect storm's peak does not stay
+/// resident as it did with glibc's malloc (BENCHMARKS.md "The allocator"; README "Memory").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // The log goes to stderr (stdout is the output of `config show`, `keys list`, ...),

@@ -56,7 +56,8 @@ pub struct GatewayConfig {
     pub dispatch_shards: usize,
     /// Gateway connection starts and ends after which freed heap is given back to the
     /// operating system (glibc `malloc_trim`, once the churn has settled for half a second;
-    /// README "Gateway"). Default 256; 0: never.
+    /// README "Memory"). For a process whose allocator is glibc's malloc (the `hearth`
+    /// binary's is jemalloc, which needs no trimming). Default 0: never.
     pub heap_trim_churn: u64,
     /// Passive guilds (spec/gateway.md "Passive guilds"): a guild with more members than
     /// this is passive for a user session that opted in (IDENTIFY `capabilities` bit 11) and
@@ -92,7 +93,7 @@ impl Default for GatewayConfig {
             session_start_window_seconds: 86_400,
             shed_backlog: 4_096,
             dispatch_shards: 0,
-            heap_trim_churn: 256,
+            heap_trim_churn: 0,
             passive_guild_threshold: 1_000,
             passive_idle_seconds: 900,
             passive_subscribed_guilds: 5,

@@ -18,6 +18,11 @@
 //! a storm is trimmed once, when it is over, and steady churn at most about every
 //! [`MAX_DELAY`]. Other C libraries (musl) and other systems: no trimming, nothing counted
 //! but churn.
+//!
+//! Only for a process whose allocator is glibc's malloc (the integration tests, a program
+//! embedding the library): the `hearth` binary allocates through jemalloc, whose background
+//! threads return freed pages by themselves (README "Memory"), so `gateway.heap_trim_churn`
+//! defaults to 0.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
