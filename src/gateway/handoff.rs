@@ -46,9 +46,9 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
-use super::replay::{Entry, LogKey, fallback_of};
+use super::replay::{Entry, LogKey};
 use super::restart::{Saved, SavedEntry, SavedLog, SavedPayload, SavedSession, VERSION, ms};
-use super::{Gateway, Prepared, Session, prepare, shard_of};
+use super::{Gateway, Prepared, Session, shard_of};
 use crate::events::{Handoff, MovedSession, StreamEntry, StreamKey, StreamMark, Taken};
 
 /// How long an adoption waits for its marks (then INVALID_SESSION).
@@ -541,15 +541,8 @@ impl Gateway {
             match (positions.get(&k), k) {
                 (Some(after), _) => {
                     let left = budget.checked_sub(entries.len())?;
-                    let read = handoff
-                        .range(k, after.clone(), upto, left)
-                        .await
-                        .map_err(|e| tracing::warn!(error = %e, "cannot read a stream"))
-                        .ok()??;
-                    entries.extend(
-                        read.iter()
-                            .map(|d| Entry::of(d, Arc::new(prepare(d)), fallback_of(d), pos)),
-                    );
+                    let read = self.ranges.read(handoff, k, after, &upto, left).await?;
+                    entries.extend(read);
                 }
                 // A guild it joined while it moved (the old node saved a position for every
                 // other log): GUILD_CREATE, then this node's log.

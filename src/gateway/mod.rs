@@ -57,6 +57,7 @@ mod dispatch;
 mod handoff;
 mod journal;
 mod passive;
+mod ranges;
 mod ready;
 mod replay;
 mod restart;
@@ -155,6 +156,8 @@ pub struct Gateway {
     trimmer: Arc<trim::Trimmer>,
     /// A cluster bus's stream marks, and the sessions moving here (`handoff.rs`).
     marks: handoff::Marks,
+    /// Stream ranges read for moved sessions, shared by them (`ranges.rs`).
+    ranges: ranges::Ranges,
     /// With `cluster.crash_resume`: the writer of the sessions' crash records (`journal.rs`).
     journal: Option<journal::Writer>,
     /// The clock of every connection's send-rate limiter, made once: making one calibrates
@@ -187,6 +190,7 @@ impl Gateway {
             ready_counters: ready::ReadyCounters::default(),
             trimmer: Arc::default(),
             marks: handoff::Marks::new(hearth.config.gateway.shard_count()),
+            ranges: ranges::Ranges::default(),
             journal: hearth
                 .bus
                 .handoff()
