@@ -194,8 +194,10 @@ async fn a_killed_nodes_sessions_resume_elsewhere_with_every_acknowledged_messag
         (2..=2 + 41).contains(&before_kill),
         "bob got {before_kill} messages before the kill: some of the burst, and none sent after it"
     );
-    // Dave resumes on node 1 with every frame he read: the rest of the guild channel.
-    let mut rd = Gw::connect(&cl.nodes[0], "v=10&encoding=json").await;
+    // Dave resumes on node 2 too, with every frame he read: the rest of the guild channel,
+    // from the range of the guild's stream node 2 read for Bob, extended to where its
+    // reader is now (`gateway/ranges.rs`).
+    let mut rd = Gw::connect(&cl.nodes[1], "v=10&encoding=json").await;
     rd.seq = dave.seq;
     rd.send(
         json!({"op": 6, "d": {"token": dave_tok, "session_id": dave.session_id, "seq": dave.seq}}),
@@ -203,7 +205,7 @@ async fn a_killed_nodes_sessions_resume_elsewhere_with_every_acknowledged_messag
     .await;
     dave_got.extend(replayed_until_resumed(&mut rd, dave.seq).await);
     while !seen(&dave_got, &g.general, &last_general) {
-        let v = rd.next().await.expect("live on node 1");
+        let v = rd.next().await.expect("live on node 2");
         if v["op"] == 0 {
             dave_got.push(v);
         }
