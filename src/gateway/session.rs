@@ -142,9 +142,13 @@ impl SessionState {
                 self.dropped(&b);
             }
         }
-        // A burst may have grown the queue; an idle session should not keep that memory.
-        if self.buffer.capacity() > 64 && self.buffer.len() < self.buffer.capacity() / 4 {
-            self.buffer.shrink_to(self.buffer.len().max(8) * 2);
+        // A burst (a replay, a busy channel) may have grown the queue; an idle session
+        // should not keep that memory: 19,000 sessions that each kept the 64 slots of a
+        // replay held 28 MiB after a reconnect storm (BENCHMARKS.md "The allocator").
+        if self.buffer.is_empty() {
+            self.buffer = VecDeque::new();
+        } else if self.buffer.capacity() > 16 && self.buffer.len() < self.buffer.capacity() / 4 {
+            self.buffer.shrink_to(self.buffer.len().max(4) * 2);
         }
     }
 
