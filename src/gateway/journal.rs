@@ -20,8 +20,9 @@
 //!   the record (it lives `gateway.replay_seconds` past its last write).
 //! - **Beat.** Every [`BEAT_EVERY`] the node renews its beat, which lives [`BEAT_TTL`].
 //! - **Taking over** ([`Gateway::crashed`]). A RESUME of a session held by no node and not
-//!   handed off takes its record once the record's node has no beat (asking again just after
-//!   the beat would expire; a beat that changed proves the node alive: INVALID_SESSION). With the client's seq
+//!   handed off takes its record once the record's node has no beat (asking again when the
+//!   beat is due for renewal or expires; a beat that changed proves the node alive:
+//!   INVALID_SESSION). With the client's seq
 //!   `S`, each stream's position is the newest of its base and the entries of frames up to
 //!   `S`; a guild whose GUILD_CREATE came after `S` is one the client does not have (it gets
 //!   it again), one whose GUILD_DELETE came after `S` is one it still has. The session is
@@ -51,7 +52,7 @@ use crate::events::{CrashRecord, Crashed, Handoff, JournalWrite, StreamEntry, St
 pub const BEAT_EVERY: Duration = Duration::from_secs(1);
 /// How long a beat lives: a node silent this long is taken for dead.
 pub const BEAT_TTL: Duration = Duration::from_secs(3);
-/// How long after a beat's expiry a waiting RESUME asks for the record again.
+/// How long after a beat's renewal is due (or its expiry) a waiting RESUME asks again.
 pub const BEAT_MARGIN: Duration = Duration::from_millis(50);
 /// Journal writes sent in one round trip at most.
 pub const WRITE_BATCH: usize = 1024;
@@ -444,10 +445,11 @@ impl Gateway {
                     if beat.get_or_insert_with(|| b.clone()) != &b || now >= deadline {
                         return None;
                     }
-                    // Asked again once this beat has expired, unless it is renewed: a dead
-                    // node's sessions ask twice, not once per poll (thousands of RESUMEs
-                    // at once after a crash).
-                    let wait = Duration::from_millis(left_ms) + BEAT_MARGIN;
+                    // Asked again when the beat is due for renewal or has expired: a live
+                    // node shows itself within about a second, and a dead node's sessions
+                    // ask about four times, not once per 100 ms (thousands of RESUMEs at
+                    // once after a crash).
+                    let wait = Duration::from_millis(left_ms).min(BEAT_EVERY) + BEAT_MARGIN;
                     tokio::time::sleep(wait.clamp(BEAT_MARGIN, deadline - now)).await;
                 }
                 Ok(Crashed::None) => return None,
