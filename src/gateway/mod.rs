@@ -602,7 +602,8 @@ pub fn prepare(d: &Dispatch) -> Prepared {
     }
 }
 
-/// Drops sessions disconnected for longer than `replay_seconds`.
+/// Every 5 s: drops sessions disconnected for longer than `replay_seconds`, and what the
+/// replay log, the admission windows and the moved sessions' ranges no longer need.
 async fn janitor(gw: std::sync::Weak<Gateway>) {
     let mut t = tokio::time::interval(Duration::from_secs(5));
     loop {
@@ -625,6 +626,7 @@ async fn janitor(gw: std::sync::Weak<Gateway>) {
         }
         gw.registry.lock().log.sweep(std::time::Instant::now());
         gw.admission.shrink();
+        gw.ranges.sweep();
     }
 }
 

@@ -14,7 +14,8 @@
 //! `lo <= after` and `upto <= hi` (nothing after `lo` can have been trimmed when it was
 //! read, so whatever `after` is, the entries after it are all there); a request that
 //! reaches past either end reads only the part missing, once, while the other requests for
-//! that stream wait for it. A range unused for [`IDLE`] is dropped.
+//! that stream wait for it. A range unused for [`IDLE`] is dropped by the gateway's janitor
+//! (every 5 s).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -91,6 +92,17 @@ impl Ranges<Entry> {
     }
 }
 
+impl<T> Ranges<T> {
+    /// Drops the ranges unused for [`IDLE`] (the gateway's janitor, every 5 s).
+    pub(crate) fn sweep(&self) {
+        self.streams.lock().retain(|_, r| {
+            r.try_lock().map_or(true, |r| {
+                r.as_ref().is_some_and(|r| r.used.elapsed() < IDLE)
+            })
+        });
+    }
+}
+
 impl<T: Clone> Ranges<T> {
     /// The entries of `stream` after `after` up to `upto` (entry ids), `None` when there are
     /// more than `max` or `fetch` gives none. `fetch(after, upto)` reads the entries after
@@ -114,15 +126,7 @@ impl<T: Clone> Ranges<T> {
         if a >= u {
             return Some(vec![]);
         }
-        let cell = {
-            let mut streams = self.streams.lock();
-            streams.retain(|_, r| {
-                r.try_lock().map_or(true, |r| {
-                    r.as_ref().is_some_and(|r| r.used.elapsed() < IDLE)
-                })
-            });
-            streams.entry(stream).or_default().clone()
-        };
+        let cell = self.streams.lock().entry(stream).or_default().clone();
         let mut range = cell.lock().await;
         let text = |id: Id| format!("{}-{}", id.0, id.1);
         let (lo, hi) = range.as_ref().map_or(((0, 0), (0, 0)), |r| (r.lo, r.hi));
@@ -257,15 +261,20 @@ mod tests {
     #[tokio::test]
     async fn a_trimmed_start_or_an_end_that_is_no_entry_is_read_whole() {
         let (r, s) = (Ranges::default(), Stream::new());
-        // 1-0 was trimmed: none, and nothing kept.
+        // 1-0 was trimmed: none, and nothing kept (the janitor drops the empty slot).
         assert_eq!(get(&r, &s, "1-0", "6-0").await, None);
         assert_eq!(s.calls(), vec![pair("1-0", "6-0")]);
+        r.sweep();
+        assert!(r.streams.lock().is_empty());
         // Read up to a position that is no entry (a reader's position between entries).
         assert_eq!(get(&r, &s, "8-0", "10-5").await, Some(vec![9, 10]));
         s.calls();
         // Past it: reading from 10-5 finds no such entry, so the request is read whole.
         assert_eq!(get(&r, &s, "9-0", "12-0").await, Some(vec![10, 11, 12]));
         assert_eq!(s.calls(), vec![pair("10-5", "12-0"), pair("9-0", "12-0")]);
+        // A range just used is kept by the janitor.
+        r.sweep();
+        assert_eq!(r.streams.lock().len(), 1);
         // Below a range whose start was trimmed meanwhile is none.
         assert_eq!(get(&r, &s, "2-0", "12-0").await, None);
         // An empty request reads nothing.
