@@ -33,8 +33,11 @@ type Id = (u64, u64);
 
 /// The per-stream ranges (module docs); `T`: what a stream entry is kept as ([`Entry`]).
 pub(crate) struct Ranges<T = Entry> {
-    streams: parking_lot::Mutex<HashMap<LogKey, Arc<tokio::sync::Mutex<Option<Range<T>>>>>>,
+    streams: parking_lot::Mutex<HashMap<LogKey, Slot<T>>>,
 }
+
+/// A stream's range, if read; requests for the stream take turns on it.
+type Slot<T> = Arc<tokio::sync::Mutex<Option<Range<T>>>>;
 
 impl<T> Default for Ranges<T> {
     fn default() -> Self {
