@@ -450,7 +450,7 @@ impl Gateway {
                     // ask about four times, not once per 100 ms (thousands of RESUMEs at
                     // once after a crash).
                     let wait = Duration::from_millis(left_ms).min(BEAT_EVERY) + BEAT_MARGIN;
-                    tokio::time::sleep(wait.clamp(BEAT_MARGIN, deadline - now)).await;
+                    tokio::time::sleep(wait.min(deadline - now)).await;
                 }
                 Ok(Crashed::None) => return None,
                 Err(e) => {

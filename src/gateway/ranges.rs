@@ -126,8 +126,9 @@ impl<T: Clone> Ranges<T> {
         let (Some(a), Some(u)) = (StreamEntry::parse_id(after), StreamEntry::parse_id(upto)) else {
             return None;
         };
+        // Nothing to read; a position past the mark is one the mark does not cover.
         if a >= u {
-            return Some(vec![]);
+            return (a == u).then(Vec::new);
         }
         let cell = self.streams.lock().entry(stream).or_default().clone();
         let mut range = cell.lock().await;
@@ -280,9 +281,10 @@ mod tests {
         assert_eq!(r.streams.lock().len(), 1);
         // Below a range whose start was trimmed meanwhile is none.
         assert_eq!(get(&r, &s, "2-0", "12-0").await, None);
-        // An empty request reads nothing.
+        // An empty request reads nothing; one that ends before it starts is none.
         s.calls();
         assert_eq!(get(&r, &s, "12-0", "12-0").await, Some(vec![]));
+        assert_eq!(get(&r, &s, "12-0", "11-0").await, None);
         assert_eq!(s.calls(), vec![]);
     }
 }
