@@ -22,14 +22,13 @@
 //! - **Taking over** ([`Gateway::crashed`]). A RESUME of a session held by no node and not
 //!   handed off takes its record once the record's node has no beat (asking again when the
 //!   beat is due for renewal or expires; a beat that changed proves the node alive:
-//!   INVALID_SESSION). With the client's seq
-//!   `S`, each stream's position is the newest of its base and the entries of frames up to
-//!   `S`; a guild whose GUILD_CREATE came after `S` is one the client does not have (it gets
-//!   it again), one whose GUILD_DELETE came after `S` is one it still has. The session is
-//!   then adopted like one handed off by a drain (`handoff.rs`): its streams are read from
-//!   those positions, filtered through its current permissions and intents. Channel
-//!   visibility changes while its node was dead are not announced as CHANNEL_CREATE or
-//!   CHANNEL_DELETE (what it sees follows them).
+//!   INVALID_SESSION). With the client's seq `S`, each stream's position is the newest of
+//!   its base and the entries of frames up to `S`; a guild whose GUILD_CREATE came after `S`
+//!   is one the client does not have (it gets it again), one whose GUILD_DELETE came after
+//!   `S` is one it still has. The session is then adopted like one handed off by a drain
+//!   (`handoff.rs`): its streams are read from those positions, filtered through its
+//!   current permissions and intents. Channel visibility changes while its node was dead
+//!   are not announced as CHANNEL_CREATE or CHANNEL_DELETE (what it sees follows them).
 //! - **Refused** (the client identifies anew): `S` older than the record's floor (frames it
 //!   never acknowledged were dropped, or the session had moved here and had not been written
 //!   since) or newer than anything recorded; a stream of one of its guilds without a

@@ -143,8 +143,8 @@ impl SessionState {
             }
         }
         // A burst (a replay, a busy channel) may have grown the queue; an idle session
-        // should not keep that memory: 19,000 sessions that each kept the 64 slots of a
-        // replay held 28 MiB after a reconnect storm (BENCHMARKS.md "The allocator").
+        // should not keep that memory (freeing it took 6-7 MiB off 19,000 sessions resumed
+        // after a reconnect storm, BENCHMARKS.md "The allocator, and moved sessions'...").
         if self.buffer.is_empty() {
             self.buffer = VecDeque::new();
         } else if self.buffer.capacity() > 16 && self.buffer.len() < self.buffer.capacity() / 4 {

@@ -139,7 +139,8 @@ async fn a_killed_nodes_sessions_resume_elsewhere_with_every_acknowledged_messag
     let v = eve.next().await.expect("INVALID_SESSION");
     assert_eq!((v["op"].as_u64(), v["d"].as_bool()), (Some(9), Some(false)));
     // A session whose node is alive is not taken either (Carol's, on node 1): her node's
-    // beat goes on, so node 2 refuses within about a second and her session keeps delivering.
+    // beat goes on, so node 2 refuses within about a second and her session keeps
+    // delivering.
     let mut thief = Gw::connect(&cl.nodes[1], "v=10&encoding=json").await;
     thief
         .send(json!({"op": 6, "d": {"token": carol_tok, "session_id": carol.session_id, "seq": carol.seq}}))
