@@ -64,6 +64,11 @@ impl StreamEntry {
         let (ms, seq) = id.split_once('-')?;
         Some((ms.parse().ok()?, seq.parse().ok()?))
     }
+
+    /// An entry id as Redis writes it (`ms-seq`); [`StreamEntry::parse_id`] reads it back.
+    pub fn id_text(id: (u64, u64)) -> String {
+        format!("{}-{}", id.0, id.1)
+    }
 }
 
 /// What caused a dispatch: the acting user and, for an action relayed from another server,

@@ -111,10 +111,6 @@ fn key_token(k: StreamKey) -> String {
     }
 }
 
-fn id_text(id: (u64, u64)) -> String {
-    format!("{}-{}", id.0, id.1)
-}
-
 /// What a session's crash record needs on this node (`SessionState::journal`).
 #[derive(Debug, Default)]
 pub(crate) struct Journaled {
@@ -155,7 +151,7 @@ impl Journaled {
     /// A stream now concerns the session, after entry `base` (`None`: from where the reader
     /// started it).
     pub(crate) fn add_base(&mut self, k: StreamKey, base: Option<&(u64, u64)>) {
-        self.bases.push((k, base.map(|b| id_text(*b))));
+        self.bases.push((k, base.map(|b| StreamEntry::id_text(*b))));
         self.guilds_changed = true;
     }
 
@@ -280,7 +276,7 @@ impl Gateway {
             .iter()
             .map(|g| StreamKey::Guild(*g))
             .chain([StreamKey::User(user)])
-            .map(|k| (k, routed.get(&k).map(|id| id_text(*id))))
+            .map(|k| (k, routed.get(&k).map(|id| StreamEntry::id_text(*id))))
             .collect();
         Some(Journaled::new(bases, 0))
     }
@@ -406,7 +402,11 @@ impl Gateway {
             return;
         }
         j.renewed = Some((Instant::now(), floor));
-        let bases = j.popped.drain().map(|(k, id)| (k, id_text(id))).collect();
+        let bases = j
+            .popped
+            .drain()
+            .map(|(k, id)| (k, StreamEntry::id_text(id)))
+            .collect();
         w.post(JournalWrite::Ack {
             session: s.id.clone(),
             floor,
@@ -550,7 +550,7 @@ fn cursor_at(rec: &CrashRecord, user: i64, seq: u64) -> Option<(HashSet<i64>, Po
         .map(|g| StreamKey::Guild(*g))
         .chain([StreamKey::User(user)])
     {
-        at.push((k, id_text(*positions.get(&k)?)));
+        at.push((k, StreamEntry::id_text(*positions.get(&k)?)));
     }
     Some((guilds, at))
 }

@@ -132,7 +132,6 @@ impl<T: Clone> Ranges<T> {
         }
         let cell = self.streams.lock().entry(stream).or_default().clone();
         let mut range = cell.lock().await;
-        let text = |id: Id| format!("{}-{}", id.0, id.1);
         let (lo, hi) = range.as_ref().map_or(((0, 0), (0, 0)), |r| (r.lo, r.hi));
         let whole = match range.as_mut() {
             Some(r) if lo <= a && u <= hi => {
@@ -141,20 +140,22 @@ impl<T: Clone> Ranges<T> {
             }
             // Below the range, up to its start (found when read: nothing in between).
             Some(r) if a < lo && lo <= u && u <= hi => {
-                let add = fetch(after.to_owned(), text(lo)).await?;
+                let add = fetch(after.to_owned(), StreamEntry::id_text(lo)).await?;
                 r.entries.splice(0..0, add);
                 r.lo = a;
                 None
             }
             // Past the range: from its end, when that is an entry still in the stream.
-            Some(r) if lo <= a && a <= hi => match fetch(text(hi), upto.to_owned()).await {
-                Some(add) => {
-                    r.entries.extend(add);
-                    r.hi = u;
-                    None
+            Some(r) if lo <= a && a <= hi => {
+                match fetch(StreamEntry::id_text(hi), upto.to_owned()).await {
+                    Some(add) => {
+                        r.entries.extend(add);
+                        r.hi = u;
+                        None
+                    }
+                    None => Some(fetch(after.to_owned(), upto.to_owned()).await?),
                 }
-                None => Some(fetch(after.to_owned(), upto.to_owned()).await?),
-            },
+            }
             _ => Some(fetch(after.to_owned(), upto.to_owned()).await?),
         };
         if let Some(entries) = whole {
