@@ -188,6 +188,12 @@ impl App {
         let endpoints: Arc<dyn InteractionEndpoints> =
             Arc::new(EndpointClient::new(&config.federation, &fed.discovery)?);
         let hearth = Arc::new(Hearth::new(config, db, bus, host, blobs, mailer, endpoints).await?);
+        // This process's node id, before anything keyed by it is read (saved sessions,
+        // voice states): a second live process with the same id stops here.
+        if let Err(e) = hearth.node.claim().await {
+            hearth.node.release_worker().await;
+            return Err(e);
+        }
         if let Some(c) = &cluster {
             hearth.node.add_probe(Arc::new(RedisProbe(c.clone())));
             hearth.share_limits(crate::cluster::RedisLimits::new(c.clone()));

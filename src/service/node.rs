@@ -9,6 +9,13 @@
 //! - **guild sequencers** (`sequencer:GUILD`, with their fencing token), taken by the
 //!   federation log writer.
 //!
+//! A serving process also **claims its node id** ([`Node::claim`], lease `node:{id}` held
+//! by the instance, renewed every [`CLAIM_EVERY`], lapsing after [`CLAIM_TTL`]): a second
+//! live process with the same id refuses to start, a restart after a crash waits at most
+//! [`CLAIM_TTL`] for the dead process's claim to lapse, and the claim's new holder raises
+//! the fencing token of every lease held under the node id, so a frozen predecessor that
+//! wakes can no longer append with its old tokens ([`Node::is_superseded`]).
+//!
 //! A keeper task renews every lease each `lease_seconds / 3` (the leases still held, a
 //! thousand to a statement). Each lease is valid locally until the start of its last
 //! successful renewal plus `lease_seconds` less a margin of a fifth of it, so this node
@@ -32,6 +39,13 @@ use crate::storage::{Db, RENEW_BATCH, now_ms};
 
 /// How often [`Node::exclusive`] looks whether its lease is still held.
 const SUPERVISE_EVERY: Duration = Duration::from_millis(250);
+/// How often a serving node renews its claim on its node id ([`Node::claim`]).
+pub const CLAIM_EVERY: Duration = Duration::from_secs(1);
+/// How long a node-id claim lives unrenewed: a process silent this long (dead, or frozen)
+/// loses its node id to the next process started with it.
+pub const CLAIM_TTL: Duration = Duration::from_secs(3);
+/// How often [`Node::claim`] looks again at a claim held by another process.
+const CLAIM_POLL: Duration = Duration::from_millis(250);
 
 /// One node: its id, its leases and the snowflake generator they license.
 pub struct Node {
@@ -52,6 +66,12 @@ pub struct Node {
     draining: AtomicBool,
     /// Set by [`Node::halt`]: no lease is taken or renewed any more.
     halted: AtomicBool,
+    /// Set when another process took this node id's claim over ([`Node::is_superseded`]).
+    superseded: AtomicBool,
+    /// Set once [`Node::claim`] took the node id.
+    claimed: AtomicBool,
+    /// The task renewing the node-id claim ([`Node::claim`]).
+    claimer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Extra readiness checks plugged in by the composition root ([`HealthProbe`]).
     probes: Mutex<Vec<Arc<dyn HealthProbe>>>,
 }
@@ -87,6 +107,9 @@ impl Node {
             keeper: Mutex::new(None),
             draining: AtomicBool::new(false),
             halted: AtomicBool::new(false),
+            superseded: AtomicBool::new(false),
+            claimed: AtomicBool::new(false),
+            claimer: Mutex::new(None),
             probes: Mutex::new(Vec::new()),
         });
         node.renew_worker().await?;
@@ -118,6 +141,12 @@ impl Node {
         if self.is_draining() {
             failing.push("node is draining (shutting down)".to_string());
         }
+        if self.is_superseded() {
+            failing.push(format!(
+                "node.id {:?} was taken over by another process",
+                self.id
+            ));
+        }
         if self.worker_id().is_none() {
             failing.push("no snowflake worker lease held".to_string());
         }
@@ -128,6 +157,108 @@ impl Node {
             }
         }
         failing
+    }
+
+    /// Claims this node id for this process (lease `node:{id}`, held by [`Node::instance`])
+    /// and keeps the claim renewed every [`CLAIM_EVERY`] until [`Node::release_all`] or
+    /// [`Node::halt`]. Called by the composition root of a serving process before anything
+    /// keyed by the node id is read (saved gateway sessions, voice states); operator
+    /// processes (`hearth admin`) share the id of the running server and do not claim it.
+    ///
+    /// When another process holds the claim, this waits until it lapses (at most
+    /// [`CLAIM_TTL`] and one renewal): a process killed without its graceful shutdown is
+    /// replaced after at most that; one that renews it meanwhile is alive. Once taken, the
+    /// fencing token of every lease held under the node id (jobs, sequencers, deliveries)
+    /// is raised, so writes fenced by a predecessor's tokens fail from then on.
+    ///
+    /// # Errors
+    /// The database fails, or another live process holds the node id (503, naming it).
+    pub async fn claim(self: &Arc<Self>) -> Result<()> {
+        let name = format!("node:{}", self.id);
+        let ttl = CLAIM_TTL.as_millis() as i64;
+        let deadline = tokio::time::Instant::now() + CLAIM_TTL + CLAIM_EVERY;
+        // The other holder's claim as first seen: renewed since, it is alive.
+        let mut seen: Option<(String, i64)> = None;
+        loop {
+            let now = now_ms();
+            if self
+                .db
+                .take_lease(&name, &self.instance, now, now + ttl)
+                .await?
+                .is_some()
+            {
+                break;
+            }
+            let other = self
+                .db
+                .leases(&name)
+                .await?
+                .into_iter()
+                .find(|l| l.name == name);
+            if let Some(o) = other {
+                let now_seen = (o.holder, o.expires_at);
+                match &seen {
+                    Some(first) if *first != now_seen => {
+                        return Err(id_in_use(&self.id, &now_seen.0));
+                    }
+                    Some(_) if tokio::time::Instant::now() >= deadline => {
+                        return Err(id_in_use(&self.id, &now_seen.0));
+                    }
+                    Some(_) => {}
+                    None => {
+                        tracing::warn!(node = %self.id, holder = %now_seen.0,
+                            "node.id is claimed by another process: waiting for its claim to lapse");
+                        seen = Some(now_seen);
+                    }
+                }
+            }
+            tokio::time::sleep(CLAIM_POLL).await;
+        }
+        self.claimed.store(true, Ordering::SeqCst);
+        self.db.raise_lease_tokens(&self.id).await?;
+        let weak = Arc::downgrade(self);
+        *self.claimer.lock() = Some(tokio::spawn(keep_claim(weak, name)));
+        Ok(())
+    }
+
+    /// Whether another process took this node id's claim over (this one was frozen or
+    /// silent past [`CLAIM_TTL`], or two processes were started with one id): this process
+    /// then holds no lease under the node id any more (its jobs stop, its sequencers append
+    /// nothing) and `/ready` answers 503. Its own snowflake worker lease stays.
+    pub fn is_superseded(&self) -> bool {
+        self.superseded.load(Ordering::SeqCst)
+    }
+
+    /// Whether the leases held under the node id are this process's to give up: it never
+    /// claimed the id (an operator process, a test) or its claim was not taken by another
+    /// process since (a superseded or frozen process's successor owns them).
+    async fn owns_id(&self) -> bool {
+        if self.is_superseded() {
+            return false;
+        }
+        if !self.claimed.load(Ordering::SeqCst) {
+            return true;
+        }
+        let name = format!("node:{}", self.id);
+        match self.db.leases(&name).await {
+            Ok(rows) => rows
+                .iter()
+                .find(|l| l.name == name)
+                .is_none_or(|l| l.holder == self.instance),
+            Err(_) => false,
+        }
+    }
+
+    /// Gives up every lease held under the node id, locally only (their rows now belong to
+    /// the process that took the claim over).
+    fn supersede(&self, holder: &str) {
+        if self.superseded.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tracing::error!(node = %self.id, holder,
+            "node.id was taken over by another process: this process stops holding its leases \
+             (give each node its own node.id)");
+        self.held.lock().clear();
     }
 
     /// The worker id this node mints with, while it holds it.
@@ -193,6 +324,9 @@ impl Node {
     /// # Errors
     /// The database fails.
     pub async fn want(&self, name: &str) -> Result<Option<Fence>> {
+        if self.is_superseded() {
+            return Ok(None);
+        }
         self.held.lock().entry(name.to_string()).or_default();
         self.renew(name).await
     }
@@ -200,6 +334,9 @@ impl Node {
     /// Stops wanting lease `name` and gives it up.
     pub async fn give_up(&self, name: &str) {
         self.held.lock().remove(name);
+        if self.is_superseded() {
+            return;
+        }
         if let Err(e) = self.db.release_lease(name, &self.id).await {
             tracing::warn!(lease = name, error = %e, "cannot release a lease");
         }
@@ -219,7 +356,7 @@ impl Node {
 
     /// Tries to take or renew one wanted lease.
     async fn renew(&self, name: &str) -> Result<Option<Fence>> {
-        if self.halted.load(Ordering::SeqCst) {
+        if self.halted.load(Ordering::SeqCst) || self.is_superseded() {
             return Ok(None);
         }
         let start = now_ms();
@@ -271,7 +408,7 @@ impl Node {
 
     /// Renews, in one statement, those of `names` this node still holds; returns them.
     async fn renew_held(&self, names: &[String]) -> Result<HashSet<String>> {
-        if self.halted.load(Ordering::SeqCst) {
+        if self.halted.load(Ordering::SeqCst) || self.is_superseded() {
             return Ok(HashSet::new());
         }
         let start = now_ms();
@@ -338,22 +475,33 @@ impl Node {
     /// leases lapse after `lease_seconds` (for tests of failover).
     pub fn halt(&self) {
         self.halted.store(true, Ordering::SeqCst);
-        if let Some(k) = self.keeper.lock().take() {
-            k.abort();
+        for task in [&self.keeper, &self.claimer] {
+            if let Some(k) = task.lock().take() {
+                k.abort();
+            }
         }
         self.held.lock().clear();
         self.ids.suspend();
     }
 
     /// Graceful end: stops the keeper and gives up every lease of this node and process,
-    /// so other nodes take them over at once.
+    /// so other nodes take them over at once; the node-id claim goes last (with the
+    /// process's own leases), so the next process with this id finds the others free.
+    /// A superseded process gives up only its own (the node id's belong to its successor).
     pub async fn release_all(&self) {
         self.halted.store(true, Ordering::SeqCst);
-        if let Some(k) = self.keeper.lock().take() {
-            k.abort();
+        for task in [&self.keeper, &self.claimer] {
+            if let Some(k) = task.lock().take() {
+                k.abort();
+            }
         }
         self.held.lock().clear();
-        for holder in [&self.id, &self.instance] {
+        let holders = if self.owns_id().await {
+            vec![&self.id, &self.instance]
+        } else {
+            vec![&self.instance]
+        };
+        for holder in holders {
             if let Err(e) = self.db.release_leases_of(holder).await {
                 tracing::warn!(node = %self.id, error = %e, "cannot release the leases");
             }
@@ -388,6 +536,42 @@ async fn keep(node: Weak<Node>, lease_ms: i64) {
         let Some(n) = node.upgrade() else { return };
         n.renew_all().await;
     }
+}
+
+/// The claim's renewal task: every [`CLAIM_EVERY`] until the node is dropped, halted or
+/// superseded (another process holds the claim: [`Node::supersede`]).
+async fn keep_claim(node: Weak<Node>, name: String) {
+    let mut tick = tokio::time::interval(CLAIM_EVERY);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(n) = node.upgrade() else { return };
+        if n.halted.load(Ordering::SeqCst) {
+            return;
+        }
+        let now = now_ms();
+        let ttl = CLAIM_TTL.as_millis() as i64;
+        match n.db.take_lease(&name, &n.instance, now, now + ttl).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let holder = match n.db.leases(&name).await {
+                    Ok(rows) => rows.into_iter().find(|l| l.name == name).map(|l| l.holder),
+                    Err(_) => None,
+                };
+                n.supersede(holder.as_deref().unwrap_or("?"));
+                return;
+            }
+            Err(e) => tracing::warn!(node = %n.id, error = %e, "cannot renew the node-id claim"),
+        }
+    }
+}
+
+/// The error of a process whose node id another live process holds.
+fn id_in_use(id: &str, holder: &str) -> Error {
+    Error::Unavailable(format!(
+        "node.id {id:?} is in use by another running process ({holder}): give each node its \
+         own node.id (HEARTH_NODE__ID)"
+    ))
 }
 
 /// The default node id: the host name and the first 8 hex digits of the SHA-256 of the

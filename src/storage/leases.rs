@@ -112,6 +112,16 @@ impl Db {
         Ok(())
     }
 
+    /// Raises by one the fencing token of every lease `holder` holds (a node id's jobs,
+    /// sequencers and deliveries, when a process takes the node id's claim over): writes
+    /// fenced by the tokens a previous process of that id held fail from then on. One
+    /// statement; expiries and holders are unchanged.
+    pub async fn raise_lease_tokens(&self, holder: &str) -> Result<()> {
+        on_db!(self, p => sqlx::query("UPDATE node_leases SET token = token + 1 WHERE holder = $1")
+            .bind(holder).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// Every lease whose name starts with `prefix`, by name (operators, tests).
     pub async fn leases(&self, prefix: &str) -> Result<Vec<LeaseRow>> {
         Ok(on_db!(self, p => sqlx::query_as(

@@ -156,16 +156,13 @@ impl TestServer {
         self.start_again().await;
     }
 
-    /// Another node of this server (README "Scale-out"): its own process state, listener
-    /// and data folder (so its own default node id), on the same database (the same
-    /// PostgreSQL database, or the same SQLite file) and configuration, adjusted by `f`.
-    /// Dropping it stops the node; the database stays with `self`.
-    pub async fn another_node(&self, f: impl FnOnce(&mut Config)) -> TestServer {
+    /// The configuration [`TestServer::another_node`] starts with (its own data directory,
+    /// listeners on port 0, no node id), changed by `f`.
+    pub fn another_node_config(&self, f: impl FnOnce(&mut Config)) -> Config {
         let suffix = unique_suffix();
-        let data_dir = std::env::temp_dir().join(format!("hearth_it_{suffix}"));
         let mut config = self.config.clone();
         config.database_url = Some(self.config.database_url());
-        config.data_dir = data_dir.clone();
+        config.data_dir = std::env::temp_dir().join(format!("hearth_it_{suffix}"));
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.media.public_url = None;
         config.node.id = None;
@@ -175,6 +172,16 @@ impl TestServer {
             .listen
             .map(|a| std::net::SocketAddr::new(a.ip(), 0));
         f(&mut config);
+        config
+    }
+
+    /// Another node of this server (README "Scale-out"): its own process state, listener
+    /// and data folder (so its own default node id), on the same database (the same
+    /// PostgreSQL database, or the same SQLite file) and configuration, adjusted by `f`.
+    /// Dropping it stops the node; the database stays with `self`.
+    pub async fn another_node(&self, f: impl FnOnce(&mut Config)) -> TestServer {
+        let config = self.another_node_config(f);
+        let data_dir = config.data_dir.clone();
         let kept = config.clone();
         let app = RunningApp::start(config).await.expect("start another node");
         TestServer {

@@ -60,6 +60,7 @@ mod metrics;
 mod mfa;
 mod migrations;
 mod mls;
+mod node_claims;
 mod nodes;
 mod openapi;
 mod operator;
