@@ -541,12 +541,14 @@ async fn migrations_apply_on_this_backend() {
 
 #[tokio::test]
 async fn migrations_are_idempotent_on_restart() {
-    // A second App over the same database applies nothing new and starts cleanly.
+    // A second App over the same database applies nothing new and starts cleanly (as
+    // another node: the first one still runs under its node id).
     let srv = TestServer::start().await;
     let (_, c) = srv.user("before_restart").await;
     assert_eq!(c.get("/users/@me").await.status, 200);
     let mut config = srv.hearth.config.clone();
     config.listen = "127.0.0.1:0".parse().unwrap();
+    config.node.id = Some(format!("{}-second", srv.hearth.node.id));
     let app = hearth::App::build(config)
         .await
         .expect("second build over a migrated database");
