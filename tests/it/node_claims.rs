@@ -20,18 +20,18 @@ async fn ready(srv: &TestServer) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// Lease `name`, taken (or renewed) by the node of `srv`.
+async fn lease(srv: &TestServer, name: &str) -> hearth::service::node::Fence {
+    let fence = srv.hearth.node.want(name).await.unwrap();
+    fence.unwrap_or_else(|| panic!("{name} is held elsewhere"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_running_nodes_id_refuses_a_second_process_and_passes_on_once_it_froze() {
     let first = TestServer::start().await;
     let id = first.hearth.node.id.clone();
     let name = "sequencer:4343";
-    let old = first
-        .hearth
-        .node
-        .want(name)
-        .await
-        .unwrap()
-        .expect("the lease");
+    let old = lease(&first, name).await;
     let same = |c: &mut Config| c.node.id = Some(id.clone());
 
     // While the first process runs (it renews its claim every second), a second one with its
@@ -80,13 +80,7 @@ async fn a_running_nodes_id_refuses_a_second_process_and_passes_on_once_it_froze
     );
     assert_eq!(db.log_head(4343).await.unwrap(), None);
     // The new process holds the lease under the same id, with the raised token.
-    let new = second
-        .hearth
-        .node
-        .want(name)
-        .await
-        .unwrap()
-        .expect("the lease");
+    let new = lease(&second, name).await;
     assert!(new.token > old.token, "{new:?} after {old:?}");
     db.append_events(&[row(1)], &[fence(new.token)])
         .await
