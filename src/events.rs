@@ -260,16 +260,21 @@ pub enum JournalWrite {
         guilds: Vec<i64>,
         min_seq: u64,
         bases: Vec<(StreamKey, String)>,
+        /// Per guild, the channels the session sees (JSON list).
+        visible: Vec<(i64, String)>,
         ttl_ms: u64,
     },
     /// Frames `first..=last` are about to be written to the socket: `item` lists their
-    /// origins; `guilds` (when they changed) and more `bases` come with them.
+    /// origins; `guilds` (when they changed), more `bases` and the channels the session now
+    /// sees in each guild whose visible channels these frames change (`visible`, JSON
+    /// lists) come with them.
     Frames {
         session: String,
         last: u64,
         item: String,
         guilds: Option<Vec<i64>>,
         bases: Vec<(StreamKey, String)>,
+        visible: Vec<(i64, String)>,
         ttl_ms: u64,
     },
     /// The client acknowledged the frames up to `floor` (or they were dropped): `bases`
@@ -293,6 +298,8 @@ pub struct CrashRecord {
     pub guilds: String,
     pub min_seq: u64,
     pub bases: Vec<(StreamKey, String)>,
+    /// Per guild, the channels the session saw as last written (JSON list).
+    pub visible: Vec<(i64, String)>,
     /// The frame items, oldest first: `"{first seq} {origin} {origin} ..."`.
     pub items: Vec<String>,
 }

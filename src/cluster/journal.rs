@@ -4,10 +4,13 @@
 //! - `P sc:{session_id}`, a hash: `user`, `node` (the instance holding the session), `meta`
 //!   (its identity, JSON), `guilds` (JSON list), `min` (the oldest seq a RESUME after a crash
 //!   may carry) and one `b:g{id}` / `b:u{id}` per stream: a position in it before every entry
-//!   the session was given that is not in an item.
+//!   the session was given that is not in an item; one `v:{guild}` per guild: the channels
+//!   the session sees there (JSON list) as of its start or the last frames that changed them.
 //! - `P sj:{session_id}`, a sorted set of items, each scored by its last seq:
 //!   `"{first seq} {origin} ..."`, one origin per frame (`g{id}/{ms}-{n}`, `u{id}/{ms}-{n}`,
-//!   `c{guild}` for GUILD_CREATE, `d{guild}` for GUILD_DELETE, `-` for anything else).
+//!   `c{guild}` for GUILD_CREATE, `d{guild}` for GUILD_DELETE, `s{guild}:{channel}` and
+//!   `h{guild}:{channel}` for the CHANNEL_CREATE and CHANNEL_DELETE of a channel shown or
+//!   hidden by a permission change, `-` for anything else).
 //! - `P alive:{node}`: the node's beat, living a few seconds past its last renewal.
 //!
 //! Both session keys live `gateway.replay_seconds` past their start or the last heartbeat
@@ -73,6 +76,17 @@ fn hset_bases(cmd: &mut redis::Cmd, bases: &[(StreamKey, String)]) {
     }
 }
 
+/// The hash field of a guild's visible channels.
+fn visible_field(guild: i64) -> String {
+    format!("v:{guild}")
+}
+
+fn hset_visible(cmd: &mut redis::Cmd, visible: &[(i64, String)]) {
+    for (g, list) in visible {
+        cmd.arg(visible_field(*g)).arg(list);
+    }
+}
+
 /// [`Handoff::journal`]: one pipeline, in order.
 pub(super) fn journal(
     sh: &Arc<Shared>,
@@ -89,6 +103,7 @@ pub(super) fn journal(
                 guilds,
                 min_seq,
                 bases,
+                visible,
                 ttl_ms,
             } => {
                 let (rk, ik) = (record_key(sh, session), items_key(sh, session));
@@ -106,6 +121,7 @@ pub(super) fn journal(
                     .arg("min")
                     .arg(*min_seq);
                 hset_bases(&mut h, bases);
+                hset_visible(&mut h, visible);
                 pipe.add_command(h).ignore();
                 pipe.cmd("ZADD").arg(&ik).arg(-1).arg(KEEP).ignore();
                 pipe.cmd("PEXPIRE").arg(&rk).arg((*ttl_ms).max(1)).ignore();
@@ -117,11 +133,12 @@ pub(super) fn journal(
                 item,
                 guilds,
                 bases,
+                visible,
                 ttl_ms,
             } => {
                 let ik = items_key(sh, session);
                 pipe.cmd("ZADD").arg(&ik).arg(*last).arg(item).ignore();
-                if guilds.is_some() || !bases.is_empty() {
+                if guilds.is_some() || !bases.is_empty() || !visible.is_empty() {
                     let rk = record_key(sh, session);
                     let mut h = redis::cmd("HSET");
                     h.arg(&rk);
@@ -130,6 +147,7 @@ pub(super) fn journal(
                             .arg(serde_json::to_string(g).unwrap_or_default());
                     }
                     hset_bases(&mut h, bases);
+                    hset_visible(&mut h, visible);
                     pipe.add_command(h).ignore();
                     pipe.cmd("PEXPIRE").arg(&rk).arg((*ttl_ms).max(1)).ignore();
                 }
@@ -244,6 +262,10 @@ pub(super) fn take_crashed(
                         _ => {
                             if let Some(k) = stream_of_field(&f) {
                                 r.bases.push((k, v));
+                            } else if let Some(g) =
+                                f.strip_prefix("v:").and_then(|g| g.parse().ok())
+                            {
+                                r.visible.push((g, v));
                             }
                         }
                     }

@@ -27,8 +27,11 @@
 //!   is one the client does not have (it gets it again), one whose GUILD_DELETE came after
 //!   `S` is one it still has. The session is then adopted like one handed off by a drain
 //!   (`handoff.rs`): its streams are read from those positions, filtered through its
-//!   current permissions and intents. Channel visibility changes while its node was dead
-//!   are not announced as CHANNEL_CREATE or CHANNEL_DELETE (what it sees follows them).
+//!   current permissions and intents. What it saw of each guild's channels at `S` (the
+//!   channels recorded at its start and with each frame that listed or changed them,
+//!   [`Origin::Shown`]/[`Origin::Hidden`] frames after `S` put back) is compared with what it
+//!   sees now, so channels shown or hidden meanwhile, while its node was dead included, are
+//!   announced as CHANNEL_CREATE or CHANNEL_DELETE.
 //! - **Refused** (the client identifies anew): `S` older than the record's floor (frames it
 //!   never acknowledged were dropped, or the session had moved here and had not been written
 //!   since) or newer than anything recorded; a stream of one of its guilds without a
@@ -69,6 +72,10 @@ pub(crate) enum Origin {
     Entry(StreamEntry),
     GuildCreate(i64),
     GuildDelete(i64),
+    /// The CHANNEL_CREATE of channel `.1` of guild `.0`, shown by a permission change.
+    Shown(i64, i64),
+    /// The CHANNEL_DELETE of channel `.1` of guild `.0`, hidden by a permission change.
+    Hidden(i64, i64),
 }
 
 impl Origin {
@@ -80,7 +87,17 @@ impl Origin {
             Origin::Entry(e) => write!(out, "{}/{}-{}", key_token(e.stream), e.id.0, e.id.1),
             Origin::GuildCreate(g) => write!(out, "c{g}"),
             Origin::GuildDelete(g) => write!(out, "d{g}"),
+            Origin::Shown(g, c) => write!(out, "s{g}:{c}"),
+            Origin::Hidden(g, c) => write!(out, "h{g}:{c}"),
         };
+    }
+
+    /// The guild whose visible channels this frame changes or lists.
+    fn visibility_of(&self) -> Option<i64> {
+        match self {
+            Origin::GuildCreate(g) | Origin::Shown(g, _) | Origin::Hidden(g, _) => Some(*g),
+            _ => None,
+        }
     }
 
     fn parse(t: &str) -> Option<Origin> {
@@ -96,9 +113,15 @@ impl Origin {
             let id = StreamEntry::parse_id(id)?;
             return Some(Origin::Entry(StreamEntry { stream, id }));
         }
+        let channel = |gc: &str| -> Option<(i64, i64)> {
+            let (g, c) = gc.split_once(':')?;
+            Some((g.parse().ok()?, c.parse().ok()?))
+        };
         match t.split_at_checked(1)? {
             ("c", g) => g.parse().ok().map(Origin::GuildCreate),
             ("d", g) => g.parse().ok().map(Origin::GuildDelete),
+            ("s", gc) => channel(gc).map(|(g, c)| Origin::Shown(g, c)),
+            ("h", gc) => channel(gc).map(|(g, c)| Origin::Hidden(g, c)),
             _ => None,
         }
     }
@@ -296,13 +319,21 @@ impl Gateway {
             journal,
             buffer,
             guilds,
+            visible,
             ..
         } = st;
         let j = journal.as_mut().filter(|j| !j.broken)?;
         let ttl_ms = self.record_ttl_ms();
         let mut item = String::new();
         let mut last = 0;
+        // Guilds whose visible channels these frames list or change.
+        let mut seen_changed: Vec<i64> = vec![];
         for b in buffer.range(start..start + n) {
+            if let Some(g) = b.event.origin.visibility_of()
+                && !seen_changed.contains(&g)
+            {
+                seen_changed.push(g);
+            }
             if item.is_empty() {
                 item = b.seq.to_string();
             }
@@ -331,6 +362,13 @@ impl Gateway {
             list.sort_unstable();
             list
         };
+        // What the session sees now in guild `g`, as a JSON list (the frames being
+        // recorded are already in the buffer, so it is at least as new as they are).
+        let seen = |g: &i64| -> Option<(i64, String)> {
+            let mut list: Vec<i64> = visible.get(g)?.iter().copied().collect();
+            list.sort_unstable();
+            Some((*g, serde_json::to_string(&list).unwrap_or_default()))
+        };
         let mut out = vec![];
         if !j.started {
             j.started = true;
@@ -351,8 +389,10 @@ impl Gateway {
                 guilds: guild_list(),
                 min_seq: j.min_seq,
                 bases: std::mem::take(&mut bases),
+                visible: visible.keys().filter_map(seen).collect(),
                 ttl_ms,
             });
+            seen_changed.clear();
         }
         let guilds = std::mem::take(&mut j.guilds_changed).then(guild_list);
         if !item.is_empty() {
@@ -362,6 +402,7 @@ impl Gateway {
                 item,
                 guilds,
                 bases,
+                visible: seen_changed.iter().filter_map(seen).collect(),
                 ttl_ms,
             });
         }
@@ -460,10 +501,14 @@ impl Gateway {
         };
         let meta: Meta = serde_json::from_str(&rec.meta).ok()?;
         let (guilds, at) = cursor_at(&rec, user, seq)?;
-        // What it sees now is what it saw (changes while its node was dead are not announced).
+        // What the client saw at `seq` (its RESUME then announces what changed since, as for
+        // any moved session); a guild without a recorded view: what it sees now.
+        let mut saw = seen_at(&rec, seq);
         let mut visible = vec![];
         for g in &guilds {
-            if let Some(c) = self.cache(*g).await {
+            if let Some(v) = saw.remove(g) {
+                visible.push((*g, v.into_iter().collect()));
+            } else if let Some(c) = self.cache(*g).await {
                 visible.push((*g, c.visible_channels(user).into_iter().collect()));
             }
         }
@@ -555,6 +600,50 @@ fn cursor_at(rec: &CrashRecord, user: i64, seq: u64) -> Option<(HashSet<i64>, Po
     Some((guilds, at))
 }
 
+/// Per guild of the record's `visible`, the channels the client saw once it had frame `seq`:
+/// the recorded view, with each channel shown or hidden by a frame after `seq` put back as
+/// the first such frame found it (a channel first shown after `seq` was hidden then, one
+/// first hidden was visible).
+fn seen_at(rec: &CrashRecord, seq: u64) -> HashMap<i64, HashSet<i64>> {
+    let mut seen: HashMap<i64, HashSet<i64>> = rec
+        .visible
+        .iter()
+        .filter_map(|(g, list)| Some((*g, serde_json::from_str::<HashSet<i64>>(list).ok()?)))
+        .collect();
+    // Per (guild, channel): the first change after `seq` (seq, shown).
+    let mut first: HashMap<(i64, i64), (u64, bool)> = HashMap::new();
+    for item in &rec.items {
+        let mut parts = item.split(' ');
+        let Some(start) = parts.next().and_then(|f| f.parse::<u64>().ok()) else {
+            continue;
+        };
+        for (i, t) in parts.enumerate() {
+            let f = start + i as u64;
+            let change = match Origin::parse(t) {
+                Some(Origin::Shown(g, c)) => ((g, c), true),
+                Some(Origin::Hidden(g, c)) => ((g, c), false),
+                _ => continue,
+            };
+            if f > seq {
+                let e = first.entry(change.0).or_insert((f, change.1));
+                if f < e.0 {
+                    *e = (f, change.1);
+                }
+            }
+        }
+    }
+    for ((g, c), (_, shown)) in first {
+        if let Some(v) = seen.get_mut(&g) {
+            if shown {
+                v.remove(&c);
+            } else {
+                v.insert(c);
+            }
+        }
+    }
+    seen
+}
+
 fn keep_first(after: &mut HashMap<i64, (u64, bool)>, g: i64, seq: u64, created: bool) {
     let e = after.entry(g).or_insert((seq, created));
     if seq < e.0 {
@@ -580,12 +669,16 @@ mod tests {
             }),
             Origin::GuildCreate(41),
             Origin::GuildDelete(41),
+            Origin::Shown(41, 42),
+            Origin::Hidden(41, 43),
         ] {
             let mut t = String::new();
             o.push_token(&mut t);
             assert_eq!(Origin::parse(&t), Some(o), "{t}");
         }
-        for bad in ["", "x1", "g1/2", "c", "q9/1-2", "cX"] {
+        for bad in [
+            "", "x1", "g1/2", "c", "q9/1-2", "cX", "s1", "h1:", "s:2", "hX:2",
+        ] {
             assert_eq!(Origin::parse(bad), None, "{bad}");
         }
     }
@@ -603,6 +696,7 @@ mod tests {
                 (StreamKey::Guild(30), "90-0".into()),
                 (StreamKey::User(5), "80-0".into()),
             ],
+            visible: vec![],
             items: items.iter().map(|s| s.to_string()).collect(),
         }
     }
@@ -656,5 +750,37 @@ mod tests {
         let mut r = r;
         r.bases.retain(|(k, _)| *k != StreamKey::Guild(10));
         assert_eq!(at(&r, 2), None);
+    }
+
+    #[test]
+    fn what_a_crashed_session_saw_is_the_recorded_view_less_the_changes_after_its_seq() {
+        let mut r = record(&[
+            // Frame 4 hides 12 in guild 10, frame 6 shows 13, frame 7 shows 12 again.
+            "3 g10/101-0 h10:12 -",
+            "6 s10:13 s10:12 h20:21",
+        ]);
+        // As written with frame 7: 11, 12 and 13 seen in 10; 20's view was never written.
+        r.visible = vec![(10, "[11,12,13]".into()), (30, "[31]".into())];
+        let saw = |seq: u64| {
+            let mut v: Vec<(i64, Vec<i64>)> = seen_at(&r, seq)
+                .into_iter()
+                .map(|(g, c)| {
+                    let mut c: Vec<i64> = c.into_iter().collect();
+                    c.sort_unstable();
+                    (g, c)
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let only_10 = |c: &[i64]| vec![(10, c.to_vec()), (30, vec![31])];
+        // Before frame 4: 12 still seen, 13 not yet.
+        assert_eq!(saw(3), only_10(&[11, 12]));
+        // After 4 (12 hidden), before 6.
+        assert_eq!(saw(5), only_10(&[11]));
+        // After 6: 13 shown; 12 comes back with frame 7.
+        assert_eq!(saw(6), only_10(&[11, 13]));
+        assert_eq!(saw(7), only_10(&[11, 12, 13]));
+        assert_eq!(saw(9), only_10(&[11, 12, 13]));
     }
 }

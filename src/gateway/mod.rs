@@ -90,12 +90,17 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// A gateway-generated dispatch for one session (READY, GUILD_CREATE, ...).
+    /// A gateway-generated dispatch for one session (READY, GUILD_CREATE, ...). A
+    /// CHANNEL_CREATE or CHANNEL_DELETE built here is a channel shown or hidden by a
+    /// permission change (its origin says so for the crash record).
     pub(crate) fn local(event: Event, data: Value) -> Arc<Prepared> {
-        let guild = || data["id"].as_str().and_then(|g| g.parse().ok());
+        let id = |k: &str| data[k].as_str().and_then(|g| g.parse().ok());
+        let shown = || Some((id("guild_id")?, id("id")?));
         let origin = match event {
-            Event::GuildCreate => guild().map(journal::Origin::GuildCreate),
-            Event::GuildDelete => guild().map(journal::Origin::GuildDelete),
+            Event::GuildCreate => id("id").map(journal::Origin::GuildCreate),
+            Event::GuildDelete => id("id").map(journal::Origin::GuildDelete),
+            Event::ChannelCreate => shown().map(|(g, c)| journal::Origin::Shown(g, c)),
+            Event::ChannelDelete => shown().map(|(g, c)| journal::Origin::Hidden(g, c)),
             _ => None,
         }
         .unwrap_or_default();

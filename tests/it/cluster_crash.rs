@@ -228,3 +228,106 @@ async fn a_killed_nodes_sessions_resume_elsewhere_with_every_acknowledged_messag
     let v = again.next().await.expect("INVALID_SESSION");
     assert_eq!((v["op"].as_u64(), v["d"].as_bool()), (Some(9), Some(false)));
 }
+
+/// A text channel `name` of guild `g`, made by its owner.
+async fn channel(owner: &Client, g: &str, name: &str) -> String {
+    let r = owner
+        .post(&format!("/guilds/{g}/channels"), json!({"name": name}))
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    s(&r.body["id"])
+}
+
+/// Sets (`Some`: allow/deny bits) or removes @everyone's overwrite on `channel`.
+async fn everyone(owner: &Client, g: &str, channel: &str, bits: Option<(&str, &str)>) {
+    let path = format!("/channels/{channel}/permissions/{g}");
+    let r = match bits {
+        Some((allow, deny)) => {
+            owner
+                .put(&path, json!({"type": 0, "allow": allow, "deny": deny}))
+                .await
+        }
+        None => owner.delete(&path).await,
+    };
+    assert_eq!(r.status, 204, "{r:?}");
+}
+
+/// The ids of the `t` dispatches among `frames`.
+fn ids_of(frames: &[Value], t: &str) -> Vec<String> {
+    frames
+        .iter()
+        .filter(|v| v["t"] == t)
+        .map(|v| s(&v["d"]["id"]))
+        .collect()
+}
+
+/// Reads until the connection ends (a killed node).
+async fn drain(gw: &mut Gw) {
+    while gw.next().await.is_ok() {}
+}
+
+#[tokio::test]
+async fn a_killed_nodes_sessions_learn_which_channels_were_shown_or_hidden_since_their_seq() {
+    let cl = TestCluster::start(2, |c| c.cluster.crash_resume = true).await;
+    let (_, alice_tok) = cl.nodes[0].register("alice").await;
+    let (_, bob_tok) = cl.nodes[0].register("bob").await;
+    let (_, dave_tok) = cl.nodes[0].register("dave").await;
+    let alice = cl.nodes[0].client(&alice_tok);
+    let g = create_guild(&alice, "Views").await;
+    join(&cl.nodes[0].client(&bob_tok), &g.invite).await;
+    join(&cl.nodes[0].client(&dave_tok), &g.invite).await;
+    let x = channel(&alice, &g.id, "x").await;
+    let y = channel(&alice, &g.id, "y").await;
+    everyone(&alice, &g.id, &y, Some(("0", "1024"))).await;
+
+    // Bob and Dave on the node that will be killed: both see x, neither sees y.
+    let mut child = ChildNode::start(&cl, 30).await;
+    let mut bob = Gw::identify_addr(child.addr, &bob_tok, GUILDS).await;
+    let gc = bob.expect("GUILD_CREATE").await;
+    let listed: Vec<String> = gc["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| s(&c["id"]))
+        .collect();
+    assert!(listed.contains(&x) && !listed.contains(&y), "{listed:?}");
+    let mut dave = Gw::identify_addr(child.addr, &dave_tok, GUILDS).await;
+    dave.expect("GUILD_CREATE").await;
+    let bob_before = bob.seq;
+
+    // While the node lives, x is hidden from everyone: both get its CHANNEL_DELETE.
+    everyone(&alice, &g.id, &x, Some(("0", "1024"))).await;
+    for gw in [&mut bob, &mut dave] {
+        let got = frames_until(gw, |v| v["t"] == "CHANNEL_DELETE").await;
+        assert_eq!(ids_of(&got, "CHANNEL_DELETE"), [x.clone()]);
+    }
+    child.kill().await;
+    drain(&mut bob).await;
+    drain(&mut dave).await;
+    // While it is dead, y is shown to everyone.
+    everyone(&alice, &g.id, &y, None).await;
+
+    // Dave resumes on node 2 with everything he read: y comes as CHANNEL_CREATE; x's
+    // CHANNEL_DELETE is not sent again.
+    let resume = |tok: &str, gw: &Gw, seq: u64| json!({"op": 6, "d": {"token": tok, "session_id": gw.session_id, "seq": seq}});
+    let mut rd = Gw::connect(&cl.nodes[1], "v=10&encoding=json").await;
+    rd.seq = dave.seq;
+    rd.send(resume(&dave_tok, &dave, dave.seq)).await;
+    let got = replayed_until_resumed(&mut rd, dave.seq).await;
+    assert_eq!(ids_of(&got, "CHANNEL_CREATE"), [y.clone()], "{got:?}");
+    assert!(ids_of(&got, "CHANNEL_DELETE").is_empty(), "{got:?}");
+
+    // Bob resumes from before x's CHANNEL_DELETE (as if it had been lost in flight): he is
+    // told of both changes, x hidden while his node lived and y shown while it was dead.
+    let mut rb = Gw::connect(&cl.nodes[1], "v=10&encoding=json").await;
+    rb.seq = bob_before;
+    rb.send(resume(&bob_tok, &bob, bob_before)).await;
+    let got = replayed_until_resumed(&mut rb, bob_before).await;
+    assert_eq!(ids_of(&got, "CHANNEL_DELETE"), [x.clone()], "{got:?}");
+    assert_eq!(ids_of(&got, "CHANNEL_CREATE"), [y.clone()], "{got:?}");
+    // Live on node 2 from RESUMED on, his view is the one he was told: x shown again comes
+    // as CHANNEL_CREATE.
+    everyone(&alice, &g.id, &x, None).await;
+    let got = frames_until(&mut rb, |v| v["t"] == "CHANNEL_CREATE").await;
+    assert_eq!(ids_of(&got, "CHANNEL_CREATE"), [x.clone()], "{got:?}");
+}
