@@ -141,6 +141,11 @@ enum Cmd {
         #[arg(long)]
         members: Option<usize>,
     },
+    /// A node's keeper round with thousands of leases on PostgreSQL, idle and under sends.
+    Keeper {
+        #[arg(long)]
+        leases: Option<usize>,
+    },
     /// History page of 50 in a channel with many messages.
     History {
         #[arg(long)]
@@ -313,6 +318,7 @@ async fn main() -> std::process::ExitCode {
                 intents: GUILDS,
             },
             Cmd::History { messages: None },
+            Cmd::Keeper { leases: None },
             Cmd::Search {
                 messages: None,
                 db: DbChoice::SqliteNormal,
@@ -356,6 +362,7 @@ async fn main() -> std::process::ExitCode {
             Cmd::Federation => fed::federation(&mut ctx).await,
             Cmd::RemoteJoin { members } => fed::remote_join(&mut ctx, members).await,
             Cmd::History { messages } => history(&mut ctx, messages).await,
+            Cmd::Keeper { leases } => keeper(&mut ctx, leases).await,
             Cmd::Search { messages, db } => search(&mut ctx, messages, db).await,
             Cmd::LoginStorm => login_storm(&mut ctx).await,
             Cmd::ColdStart => cold_start(&mut ctx).await,

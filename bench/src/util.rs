@@ -355,7 +355,7 @@ impl Server {
     }
 }
 
-pub use hearth_testkit::db::pg_exec;
+pub use hearth_testkit::db::{pg_exec, pg_url};
 
 /// The CPU seconds of every node together; `None` unless each is a spawned child.
 pub fn cpu_of(nodes: &[&Server]) -> Option<f64> {
