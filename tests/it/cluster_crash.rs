@@ -299,7 +299,7 @@ async fn a_killed_nodes_sessions_learn_which_channels_were_shown_or_hidden_since
     everyone(&alice, &g.id, &x, Some(("0", "1024"))).await;
     for gw in [&mut bob, &mut dave] {
         let got = frames_until(gw, |v| v["t"] == "CHANNEL_DELETE").await;
-        assert_eq!(ids_of(&got, "CHANNEL_DELETE"), [x.clone()]);
+        assert_eq!(ids_of(&got, "CHANNEL_DELETE"), [x.as_str()]);
     }
     child.kill().await;
     drain(&mut bob).await;
@@ -314,7 +314,7 @@ async fn a_killed_nodes_sessions_learn_which_channels_were_shown_or_hidden_since
     rd.seq = dave.seq;
     rd.send(resume(&dave_tok, &dave, dave.seq)).await;
     let got = replayed_until_resumed(&mut rd, dave.seq).await;
-    assert_eq!(ids_of(&got, "CHANNEL_CREATE"), [y.clone()], "{got:?}");
+    assert_eq!(ids_of(&got, "CHANNEL_CREATE"), [y.as_str()], "{got:?}");
     assert!(ids_of(&got, "CHANNEL_DELETE").is_empty(), "{got:?}");
 
     // Bob resumes from before x's CHANNEL_DELETE (as if it had been lost in flight): he is
@@ -323,11 +323,11 @@ async fn a_killed_nodes_sessions_learn_which_channels_were_shown_or_hidden_since
     rb.seq = bob_before;
     rb.send(resume(&bob_tok, &bob, bob_before)).await;
     let got = replayed_until_resumed(&mut rb, bob_before).await;
-    assert_eq!(ids_of(&got, "CHANNEL_DELETE"), [x.clone()], "{got:?}");
-    assert_eq!(ids_of(&got, "CHANNEL_CREATE"), [y.clone()], "{got:?}");
+    assert_eq!(ids_of(&got, "CHANNEL_DELETE"), [x.as_str()], "{got:?}");
+    assert_eq!(ids_of(&got, "CHANNEL_CREATE"), [y.as_str()], "{got:?}");
     // Live on node 2 from RESUMED on, his view is the one he was told: x shown again comes
     // as CHANNEL_CREATE.
     everyone(&alice, &g.id, &x, None).await;
     let got = frames_until(&mut rb, |v| v["t"] == "CHANNEL_CREATE").await;
-    assert_eq!(ids_of(&got, "CHANNEL_CREATE"), [x.clone()], "{got:?}");
+    assert_eq!(ids_of(&got, "CHANNEL_CREATE"), [x.as_str()], "{got:?}");
 }

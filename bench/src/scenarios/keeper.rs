@@ -50,8 +50,10 @@ async fn keeper_run(
         .pg_db
         .clone()
         .ok_or("the server has no PostgreSQL database")?;
-    let mut config = hearth::Config::default();
-    config.database_url = Some(pg_url(&db_name));
+    let mut config = hearth::Config {
+        database_url: Some(pg_url(&db_name)),
+        ..Default::default()
+    };
     config.node.id = Some(format!("bench-keeper-{}", tag()));
     let db = hearth::storage::Db::connect(&config)
         .await
