@@ -339,6 +339,29 @@ impl Server {
     }
 
     /// Stops the child (SIGKILL) and deletes its data.
+    /// Stops a spawned server as an operator would (SIGTERM, then its graceful shutdown:
+    /// sessions saved, leases and the node-id claim given up), waiting up to 30 s for it to
+    /// exit (then SIGKILL); `keep_dir` as for [`Server::stop`].
+    pub async fn stop_gracefully(mut self, keep_dir: bool) -> Res<()> {
+        if let (Some(c), Some(pid)) = (self.child.as_mut(), self.pid) {
+            let term = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .map_err(err("kill -TERM"))?;
+            if !term.success() {
+                return Err(format!("kill -TERM {pid} failed"));
+            }
+            if tokio::time::timeout(Duration::from_secs(30), c.wait())
+                .await
+                .is_err()
+            {
+                eprintln!("  the server did not exit within 30 s of SIGTERM: killed");
+            }
+        }
+        self.stop(keep_dir).await;
+        Ok(())
+    }
+
     pub async fn stop(mut self, keep_dir: bool) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill().await;

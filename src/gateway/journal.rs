@@ -773,14 +773,14 @@ mod tests {
             v.sort();
             v
         };
-        let only_10 = |c: &[i64]| vec![(10, c.to_vec()), (30, vec![31])];
+        let views = |in_10: &[i64]| vec![(10, in_10.to_vec()), (30, vec![31])];
         // Before frame 4: 12 still seen, 13 not yet.
-        assert_eq!(saw(3), only_10(&[11, 12]));
+        assert_eq!(saw(3), views(&[11, 12]));
         // After 4 (12 hidden), before 6.
-        assert_eq!(saw(5), only_10(&[11]));
+        assert_eq!(saw(5), views(&[11]));
         // After 6: 13 shown; 12 comes back with frame 7.
-        assert_eq!(saw(6), only_10(&[11, 13]));
-        assert_eq!(saw(7), only_10(&[11, 12, 13]));
-        assert_eq!(saw(9), only_10(&[11, 12, 13]));
+        assert_eq!(saw(6), views(&[11, 13]));
+        assert_eq!(saw(7), views(&[11, 12, 13]));
+        assert_eq!(saw(9), views(&[11, 12, 13]));
     }
 }

@@ -100,7 +100,9 @@ pub(crate) async fn cold_start(ctx: &mut Ctx) -> Res<()> {
         let srv = Server::spawn(&bin, &Spawn::default()).await?;
         fresh.push(srv.started_in.as_secs_f64() * 1000.0);
         let dir = srv.dir.clone();
-        srv.stop(true).await;
+        // A restart after a graceful stop (a crashed process's node-id claim would make the
+        // next start wait up to 3 s for it to lapse: README "Node ids").
+        srv.stop_gracefully(true).await?;
         let srv = Server::spawn(
             &bin,
             &Spawn {
