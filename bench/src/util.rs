@@ -344,13 +344,7 @@ impl Server {
     /// exit (then SIGKILL); `keep_dir` as for [`Server::stop`].
     pub async fn stop_gracefully(mut self, keep_dir: bool) -> Res<()> {
         if let (Some(c), Some(pid)) = (self.child.as_mut(), self.pid) {
-            let term = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .map_err(err("kill -TERM"))?;
-            if !term.success() {
-                return Err(format!("kill -TERM {pid} failed"));
-            }
+            signal(pid, "-TERM")?;
             if tokio::time::timeout(Duration::from_secs(30), c.wait())
                 .await
                 .is_err()
@@ -376,6 +370,18 @@ impl Server {
             .await;
         }
     }
+}
+
+/// Sends `signal` (`-TERM`, `-KILL`) to process `pid` with kill(1).
+pub fn signal(pid: u32, signal: &str) -> Res<()> {
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .map_err(err("kill"))?;
+    if !status.success() {
+        return Err(format!("kill {signal} {pid} failed"));
+    }
+    Ok(())
 }
 
 pub use hearth_testkit::db::{pg_exec, pg_url};

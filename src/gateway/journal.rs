@@ -562,21 +562,17 @@ fn cursor_at(rec: &CrashRecord, user: i64, seq: u64) -> Option<(HashSet<i64>, Po
     let mut newest = rec.min_seq;
     // Per guild: the first GUILD_CREATE (true) or GUILD_DELETE after `seq`.
     let mut after: HashMap<i64, (u64, bool)> = HashMap::new();
-    for item in &rec.items {
-        let mut parts = item.split(' ');
-        let first: u64 = parts.next()?.parse().ok()?;
-        for (i, t) in parts.enumerate() {
-            let f = first + i as u64;
-            newest = newest.max(f);
-            match (Origin::parse(t)?, f <= seq) {
-                (Origin::Entry(e), true) => {
-                    let p = positions.entry(e.stream).or_insert(e.id);
-                    *p = (*p).max(e.id);
-                }
-                (Origin::GuildCreate(g), false) => keep_first(&mut after, g, f, true),
-                (Origin::GuildDelete(g), false) => keep_first(&mut after, g, f, false),
-                _ => {}
+    for frame in frames(&rec.items) {
+        let (f, origin) = frame?;
+        newest = newest.max(f);
+        match (origin, f <= seq) {
+            (Origin::Entry(e), true) => {
+                let p = positions.entry(e.stream).or_insert(e.id);
+                *p = (*p).max(e.id);
             }
+            (Origin::GuildCreate(g), false) => keep_first(&mut after, g, f, true),
+            (Origin::GuildDelete(g), false) => keep_first(&mut after, g, f, false),
+            _ => {}
         }
     }
     if seq > newest {
@@ -612,23 +608,16 @@ fn seen_at(rec: &CrashRecord, seq: u64) -> HashMap<i64, HashSet<i64>> {
         .collect();
     // Per (guild, channel): the first change after `seq` (seq, shown).
     let mut first: HashMap<(i64, i64), (u64, bool)> = HashMap::new();
-    for item in &rec.items {
-        let mut parts = item.split(' ');
-        let Some(start) = parts.next().and_then(|f| f.parse::<u64>().ok()) else {
-            continue;
+    for (f, origin) in frames(&rec.items).flatten() {
+        let change = match origin {
+            Origin::Shown(g, c) => ((g, c), true),
+            Origin::Hidden(g, c) => ((g, c), false),
+            _ => continue,
         };
-        for (i, t) in parts.enumerate() {
-            let f = start + i as u64;
-            let change = match Origin::parse(t) {
-                Some(Origin::Shown(g, c)) => ((g, c), true),
-                Some(Origin::Hidden(g, c)) => ((g, c), false),
-                _ => continue,
-            };
-            if f > seq {
-                let e = first.entry(change.0).or_insert((f, change.1));
-                if f < e.0 {
-                    *e = (f, change.1);
-                }
+        if f > seq {
+            let e = first.entry(change.0).or_insert((f, change.1));
+            if f < e.0 {
+                *e = (f, change.1);
             }
         }
     }
@@ -642,6 +631,23 @@ fn seen_at(rec: &CrashRecord, seq: u64) -> HashMap<i64, HashSet<i64>> {
         }
     }
     seen
+}
+
+/// Each recorded frame of `items` (`"{first seq} {origin} ..."`) as its seq and origin;
+/// `None` for an item or origin that does not parse.
+fn frames(items: &[String]) -> impl Iterator<Item = Option<(u64, Origin)>> + '_ {
+    items.iter().flat_map(|item| {
+        let mut parts = item.split(' ');
+        let first: Option<u64> = parts.next().and_then(|f| f.parse().ok());
+        let tokens: Vec<Option<(u64, Origin)>> = match first {
+            None => vec![None],
+            Some(first) => parts
+                .enumerate()
+                .map(|(i, t)| Some((first + i as u64, Origin::parse(t)?)))
+                .collect(),
+        };
+        tokens
+    })
 }
 
 fn keep_first(after: &mut HashMap<i64, (u64, bool)>, g: i64, seq: u64, created: bool) {

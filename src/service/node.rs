@@ -174,7 +174,7 @@ impl Node {
     /// # Errors
     /// The database fails, or another live process holds the node id (503, naming it).
     pub async fn claim(self: &Arc<Self>) -> Result<()> {
-        let name = format!("node:{}", self.id);
+        let name = self.claim_name();
         let ttl = CLAIM_TTL.as_millis() as i64;
         let deadline = tokio::time::Instant::now() + CLAIM_TTL + CLAIM_EVERY;
         // The other holder's claim as first seen: renewed since, it is alive.
@@ -189,13 +189,7 @@ impl Node {
             {
                 break;
             }
-            let other = self
-                .db
-                .leases(&name)
-                .await?
-                .into_iter()
-                .find(|l| l.name == name);
-            if let Some(o) = other {
+            if let Some(o) = self.claim_row().await? {
                 let now_seen = (o.holder, o.expires_at);
                 match &seen {
                     Some(first) if *first != now_seen => {
@@ -221,6 +215,23 @@ impl Node {
         Ok(())
     }
 
+    /// The name of this node id's claim lease.
+    fn claim_name(&self) -> String {
+        format!("node:{}", self.id)
+    }
+
+    /// The row of this node id's claim, if any (`leases` matches by prefix: `node:a` would
+    /// also find `node:ab`).
+    async fn claim_row(&self) -> Result<Option<crate::storage::LeaseRow>> {
+        let name = self.claim_name();
+        Ok(self
+            .db
+            .leases(&name)
+            .await?
+            .into_iter()
+            .find(|l| l.name == name))
+    }
+
     /// Whether another process took this node id's claim over (this one was frozen or
     /// silent past [`CLAIM_TTL`], or two processes were started with one id): this process
     /// then holds no lease under the node id any more (its jobs stop, its sequencers append
@@ -239,12 +250,8 @@ impl Node {
         if !self.claimed.load(Ordering::SeqCst) {
             return true;
         }
-        let name = format!("node:{}", self.id);
-        match self.db.leases(&name).await {
-            Ok(rows) => rows
-                .iter()
-                .find(|l| l.name == name)
-                .is_none_or(|l| l.holder == self.instance),
+        match self.claim_row().await {
+            Ok(row) => row.is_none_or(|l| l.holder == self.instance),
             Err(_) => false,
         }
     }
@@ -554,10 +561,7 @@ async fn keep_claim(node: Weak<Node>, name: String) {
         match n.db.take_lease(&name, &n.instance, now, now + ttl).await {
             Ok(Some(_)) => {}
             Ok(None) => {
-                let holder = match n.db.leases(&name).await {
-                    Ok(rows) => rows.into_iter().find(|l| l.name == name).map(|l| l.holder),
-                    Err(_) => None,
-                };
+                let holder = n.claim_row().await.ok().flatten().map(|l| l.holder);
                 n.supersede(holder.as_deref().unwrap_or("?"));
                 return;
             }

@@ -329,14 +329,7 @@ async fn drain_run(ctx: &mut Ctx, nodes: &Nodes, s: usize, crash: bool) -> Res<(
     let pid = holder.pid.ok_or("the holder is not a spawned node")?;
     let t0 = Instant::now();
     let _ = term_at.set(t0);
-    let signal = if crash { "-KILL" } else { "-TERM" };
-    let kill = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .map_err(err("kill"))?;
-    if !kill.success() {
-        return Err(format!("kill {signal} failed"));
-    }
+    signal(pid, if crash { "-KILL" } else { "-TERM" })?;
     // Until every session resumed (or gave up), then a little traffic more.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
