@@ -232,12 +232,25 @@ pub trait Handoff: Send + Sync + 'static {
     /// The position the reader started the current reading of `stream` from (`None`: not
     /// read, or not started yet).
     fn start_of(&self, stream: StreamKey) -> Option<String>;
-    /// Applies journal writes to the sessions' crash records, in order, in one round trip.
-    fn journal(&self, writes: &[JournalWrite]) -> BoxFuture<'static, Result<(), String>>;
+    /// Applies journal writes of node `node` (its instance name) to its sessions' crash
+    /// records, in order, in one round trip; the frame items go to the node's journal, which
+    /// keeps those of the last `keep_ms` milliseconds.
+    fn journal(
+        &self,
+        node: &str,
+        keep_ms: u64,
+        writes: &[JournalWrite],
+    ) -> BoxFuture<'static, Result<(), String>>;
+    /// The frame items in the journal of node `node`, oldest first, as (session id, item).
+    fn crash_journal(
+        &self,
+        node: &str,
+    ) -> BoxFuture<'static, Result<Vec<(String, String)>, String>>;
     /// Tells that node `node` is alive for `ttl_ms` more (its beat changes at every call).
     fn beat(&self, node: String, ttl_ms: u64) -> BoxFuture<'static, Result<(), String>>;
     /// Takes (reads and deletes, atomically) the crash record of session `session_id` of
-    /// user `user_id`, unless its node is alive ([`Crashed::Alive`], left in place).
+    /// user `user_id`, unless its node is alive ([`Crashed::Alive`], left in place). Its
+    /// `items` are empty: they are in its node's journal ([`Handoff::crash_journal`]).
     fn take_crashed(
         &self,
         session_id: &str,
@@ -264,13 +277,13 @@ pub enum JournalWrite {
         visible: Vec<(i64, String)>,
         ttl_ms: u64,
     },
-    /// Frames `first..=last` are about to be written to the socket: `item` lists their
-    /// origins; `guilds` (when they changed), more `bases` and the channels the session now
+    /// Frames are about to be written to the socket: `item` lists their
+    /// origins (it goes to the node's journal, one stream entry per round trip for every
+    /// session); `guilds` (when they changed), more `bases` and the channels the session now
     /// sees in each guild whose visible channels these frames change (`visible`, JSON
     /// lists) come with them.
     Frames {
         session: String,
-        last: u64,
         item: String,
         guilds: Option<Vec<i64>>,
         bases: Vec<(StreamKey, String)>,
@@ -278,7 +291,8 @@ pub enum JournalWrite {
         ttl_ms: u64,
     },
     /// The client acknowledged the frames up to `floor` (or they were dropped): `bases`
-    /// take their positions, the items up to it go, and the record lives `ttl_ms` more.
+    /// take their positions, the items up to it are no longer needed, and the record lives
+    /// `ttl_ms` more.
     Ack {
         session: String,
         floor: u64,
@@ -300,7 +314,8 @@ pub struct CrashRecord {
     pub bases: Vec<(StreamKey, String)>,
     /// Per guild, the channels the session saw as last written (JSON list).
     pub visible: Vec<(i64, String)>,
-    /// The frame items, oldest first: `"{first seq} {origin} {origin} ..."`.
+    /// The frame items, oldest first: `"{first seq} {origin} {origin} ..."` (from the
+    /// node's journal, [`Handoff::crash_journal`]).
     pub items: Vec<String>,
 }
 

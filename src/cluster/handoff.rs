@@ -204,8 +204,20 @@ impl Handoff for RedisHandoff {
         self.0.start_of(stream)
     }
 
-    fn journal(&self, writes: &[JournalWrite]) -> BoxFuture<'static, Result<(), String>> {
-        super::journal::journal(&self.0, writes)
+    fn journal(
+        &self,
+        node: &str,
+        keep_ms: u64,
+        writes: &[JournalWrite],
+    ) -> BoxFuture<'static, Result<(), String>> {
+        super::journal::journal(&self.0, node, keep_ms, writes)
+    }
+
+    fn crash_journal(
+        &self,
+        node: &str,
+    ) -> BoxFuture<'static, Result<Vec<(String, String)>, String>> {
+        super::journal::crash_journal(&self.0, node)
     }
 
     fn beat(&self, node: String, ttl_ms: u64) -> BoxFuture<'static, Result<(), String>> {

@@ -6,16 +6,20 @@
 //!   may carry) and one `b:g{id}` / `b:u{id}` per stream: a position in it before every entry
 //!   the session was given that is not in an item; one `v:{guild}` per guild: the channels
 //!   the session sees there (JSON list) as of its start or the last frames that changed them.
-//! - `P sj:{session_id}`, a sorted set of items, each scored by its last seq:
+//! - `P sj:{node}`, the node's journal, a stream: one entry per round trip of the node's
+//!   writer, whose fields are session ids and whose values are items
 //!   `"{first seq} {origin} ..."`, one origin per frame (`g{id}/{ms}-{n}`, `u{id}/{ms}-{n}`,
 //!   `c{guild}` for GUILD_CREATE, `d{guild}` for GUILD_DELETE, `s{guild}:{channel}` and
 //!   `h{guild}:{channel}` for the CHANNEL_CREATE and CHANNEL_DELETE of a channel shown or
-//!   hidden by a permission change, `-` for anything else).
+//!   hidden by a permission change, `-` for anything else). Each `XADD` trims the entries
+//!   older than the writer's `keep_ms` (`MINID ~`), and the stream lives
+//!   `gateway.replay_seconds` past its last entry. One command for a whole batch of
+//!   sessions' frames is what makes the records cheap per delivery (BENCHMARKS.md "Crash
+//!   records in one stream per node"); a sorted set per session cost one command each.
 //! - `P alive:{node}`: the node's beat, living a few seconds past its last renewal.
 //!
-//! Both session keys live `gateway.replay_seconds` past their start or the last heartbeat
-//! that renewed them. The sorted set always holds [`KEEP`] (score -1), so that it is never
-//! emptied by a trim and recreated without a time to live: an item is one `ZADD`.
+//! The session hash lives `gateway.replay_seconds` past its start or the last heartbeat
+//! that renewed it.
 
 use std::sync::Arc;
 
@@ -26,27 +30,27 @@ use super::loss::text;
 use crate::events::{CrashRecord, Crashed, JournalWrite, StreamKey};
 
 /// Takes a crash record: `nil` when there is none or it is another user's; `alive`, the
-/// beat and its remaining time to live (ms) while its node's beat lives; else the hash and
-/// the items, deleted in the same step.
+/// beat and its remaining time to live (ms) while its node's beat lives; else the hash,
+/// deleted in the same step.
 const TAKE_LUA: &str = "local user = redis.call('HGET', KEYS[1], 'user') \
      if not user or user ~= ARGV[1] then return nil end \
      local node = redis.call('HGET', KEYS[1], 'node') \
      local beat = node and redis.call('GET', ARGV[2] .. node) \
      if beat then return {'alive', beat, redis.call('PTTL', ARGV[2] .. node)} end \
      local h = redis.call('HGETALL', KEYS[1]) \
-     local items = redis.call('ZRANGE', KEYS[2], 0, -1) \
-     redis.call('DEL', KEYS[1], KEYS[2]) \
-     return {'taken', h, items}";
+     redis.call('DEL', KEYS[1]) \
+     return {'taken', h}";
 
-/// The member that keeps a session's items alive (score -1; never trimmed, not an item).
-pub(crate) const KEEP: &str = "k";
+/// Journal entries read per `XRANGE` of [`crash_journal`] (each holds up to 1,024 items, a
+/// batch of the node's writer: a page is up to ~16,000 items).
+const JOURNAL_PAGE: usize = 16;
 
 fn record_key(sh: &Shared, id: &str) -> String {
     format!("{}sc:{id}", sh.cluster.prefix)
 }
 
-fn items_key(sh: &Shared, id: &str) -> String {
-    format!("{}sj:{id}", sh.cluster.prefix)
+fn journal_key(sh: &Shared, node: &str) -> String {
+    format!("{}sj:{node}", sh.cluster.prefix)
 }
 
 fn alive_prefix(sh: &Shared) -> String {
@@ -87,12 +91,28 @@ fn hset_visible(cmd: &mut redis::Cmd, visible: &[(i64, String)]) {
     }
 }
 
-/// [`Handoff::journal`]: one pipeline, in order.
+/// [`Handoff::journal`]: one pipeline, in order, with one `XADD` to the node's journal for
+/// every frame item of the batch (after the hash writes).
 pub(super) fn journal(
     sh: &Arc<Shared>,
+    node: &str,
+    keep_ms: u64,
     writes: &[JournalWrite],
 ) -> BoxFuture<'static, Result<(), String>> {
     let mut pipe = redis::pipe();
+    let jk = journal_key(sh, node);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    let mut xadd = redis::cmd("XADD");
+    xadd.arg(&jk)
+        .arg("MINID")
+        .arg("~")
+        .arg(now_ms.saturating_sub(keep_ms))
+        .arg("*");
+    let mut items = false;
+    let mut journal_ttl = 0;
     for w in writes {
         match w {
             JournalWrite::Start {
@@ -106,8 +126,8 @@ pub(super) fn journal(
                 visible,
                 ttl_ms,
             } => {
-                let (rk, ik) = (record_key(sh, session), items_key(sh, session));
-                pipe.cmd("DEL").arg(&rk).arg(&ik).ignore();
+                let rk = record_key(sh, session);
+                pipe.cmd("DEL").arg(&rk).ignore();
                 let mut h = redis::cmd("HSET");
                 h.arg(&rk)
                     .arg("user")
@@ -123,21 +143,19 @@ pub(super) fn journal(
                 hset_bases(&mut h, bases);
                 hset_visible(&mut h, visible);
                 pipe.add_command(h).ignore();
-                pipe.cmd("ZADD").arg(&ik).arg(-1).arg(KEEP).ignore();
                 pipe.cmd("PEXPIRE").arg(&rk).arg((*ttl_ms).max(1)).ignore();
-                pipe.cmd("PEXPIRE").arg(&ik).arg((*ttl_ms).max(1)).ignore();
             }
             JournalWrite::Frames {
                 session,
-                last,
                 item,
                 guilds,
                 bases,
                 visible,
                 ttl_ms,
             } => {
-                let ik = items_key(sh, session);
-                pipe.cmd("ZADD").arg(&ik).arg(*last).arg(item).ignore();
+                xadd.arg(session).arg(item);
+                items = true;
+                journal_ttl = journal_ttl.max(*ttl_ms);
                 if guilds.is_some() || !bases.is_empty() || !visible.is_empty() {
                     let rk = record_key(sh, session);
                     let mut h = redis::cmd("HSET");
@@ -158,26 +176,24 @@ pub(super) fn journal(
                 bases,
                 ttl_ms,
             } => {
-                let (rk, ik) = (record_key(sh, session), items_key(sh, session));
+                let rk = record_key(sh, session);
                 let mut h = redis::cmd("HSET");
                 h.arg(&rk).arg("min").arg(*floor);
                 hset_bases(&mut h, bases);
                 pipe.add_command(h).ignore();
-                pipe.cmd("ZREMRANGEBYSCORE")
-                    .arg(&ik)
-                    .arg(0)
-                    .arg(*floor)
-                    .ignore();
                 pipe.cmd("PEXPIRE").arg(&rk).arg((*ttl_ms).max(1)).ignore();
-                pipe.cmd("PEXPIRE").arg(&ik).arg((*ttl_ms).max(1)).ignore();
             }
             JournalWrite::Forget { session } => {
-                pipe.cmd("DEL")
-                    .arg(record_key(sh, session))
-                    .arg(items_key(sh, session))
-                    .ignore();
+                pipe.cmd("DEL").arg(record_key(sh, session)).ignore();
             }
         }
+    }
+    if items {
+        pipe.add_command(xadd).ignore();
+        pipe.cmd("PEXPIRE")
+            .arg(&jk)
+            .arg(journal_ttl.max(1))
+            .ignore();
     }
     let mut con = sh.cluster.conn.clone();
     Box::pin(async move {
@@ -224,13 +240,12 @@ pub(super) fn take_crashed(
     session_id: &str,
     user_id: i64,
 ) -> BoxFuture<'static, Result<Crashed, String>> {
-    let (rk, ik) = (record_key(sh, session_id), items_key(sh, session_id));
+    let rk = record_key(sh, session_id);
     let alive = alive_prefix(sh);
     let mut con = sh.cluster.conn.clone();
     Box::pin(async move {
         let v: redis::Value = redis::Script::new(TAKE_LUA)
             .key(rk)
-            .key(ik)
             .arg(user_id)
             .arg(alive)
             .invoke_async(&mut con)
@@ -270,17 +285,58 @@ pub(super) fn take_crashed(
                         }
                     }
                 }
-                r.items = parts
-                    .get(2)
-                    .map(list)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(text)
-                    .filter(|i| i != KEEP)
-                    .collect();
                 Ok(Crashed::Taken(r))
             }
             _ => Ok(Crashed::None),
+        }
+    })
+}
+
+/// [`Handoff::crash_journal`]: the node's journal read whole, [`JOURNAL_PAGE`] entries per
+/// `XRANGE`, on the long reads' connection.
+pub(super) fn crash_journal(
+    sh: &Arc<Shared>,
+    node: &str,
+) -> BoxFuture<'static, Result<Vec<(String, String)>, String>> {
+    let key = journal_key(sh, node);
+    let shared = sh.clone();
+    Box::pin(async move {
+        let mut con = shared
+            .reads
+            .get_or_try_init(|| shared.cluster.long_reads())
+            .await
+            .map_err(|e| e.to_string())?
+            .clone();
+        let mut out = vec![];
+        let mut from = "-".to_string();
+        loop {
+            let page: redis::Value = redis::cmd("XRANGE")
+                .arg(&key)
+                .arg(&from)
+                .arg("+")
+                .arg("COUNT")
+                .arg(JOURNAL_PAGE)
+                .query_async(&mut con)
+                .await
+                .map_err(|e| e.to_string())?;
+            let entries = list(&page);
+            for entry in entries {
+                let e = list(entry);
+                let Some(id) = e.first().and_then(text) else {
+                    continue;
+                };
+                for pair in e.get(1).map(list).unwrap_or_default().chunks(2) {
+                    if let (Some(session), Some(item)) =
+                        (pair.first().and_then(text), pair.get(1).and_then(text))
+                    {
+                        out.push((session, item));
+                    }
+                }
+                from = format!("({id}");
+            }
+            if entries.len() < JOURNAL_PAGE {
+                return Ok(out);
+            }
         }
     })
 }

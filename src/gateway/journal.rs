@@ -10,19 +10,24 @@
 //!   reader tags what it reads), a GUILD_CREATE or GUILD_DELETE of a guild, or neither.
 //! - **Write-ahead.** Before a connection writes frames to its socket, the origins of those
 //!   frames are in Redis ([`JournalWrite::Frames`], batched across sessions by one writer
-//!   task, [`WRITE_BATCH`] writes per round trip): whatever the client received is recorded.
+//!   task, [`WRITE_BATCH`] writes per round trip, whose frame items are one entry of the
+//!   node's journal stream): whatever the client received is recorded.
 //! - **Bases.** When a stream starts to concern a session (IDENTIFY, a join), its base is the
 //!   last entry this node routed from that stream before (`Registry::routed`, under the
 //!   registry lock that also chooses audiences), or the position the reader started the
 //!   stream from: every later entry was given to the session or filtered out for it.
-//! - **Acknowledgements.** A heartbeat's seq moves the positions of the frames dropped from
-//!   the buffer into the bases and drops their items ([`JournalWrite::Ack`]); it also renews
-//!   the record (it lives `gateway.replay_seconds` past its last write).
+//! - **Acknowledgements.** A heartbeat's seq becomes the record's floor and moves the
+//!   positions of the frames dropped from the buffer into the bases ([`JournalWrite::Ack`]):
+//!   the items up to the floor are no longer needed, and the journal keeps items for two
+//!   heartbeat intervals ([`keep`]). It also renews the record (it lives
+//!   `gateway.replay_seconds` past its last write).
 //! - **Beat.** Every [`BEAT_EVERY`] the node renews its beat, which lives [`BEAT_TTL`].
 //! - **Taking over** ([`Gateway::crashed`]). A RESUME of a session held by no node and not
 //!   handed off takes its record once the record's node has no beat (asking again when the
 //!   beat is due for renewal or expires; a beat that changed proves the node alive:
-//!   INVALID_SESSION). With the client's seq `S`, each stream's position is the newest of
+//!   INVALID_SESSION). Its items come from its node's journal, read once for all the
+//!   sessions taken over from that node (`journals.rs`). With the client's seq `S`, each
+//!   stream's position is the newest of
 //!   its base and the entries of frames up to `S`; a guild whose GUILD_CREATE came after `S`
 //!   is one the client does not have (it gets it again), one whose GUILD_DELETE came after
 //!   `S` is one it still has. The session is then adopted like one handed off by a drain
@@ -34,7 +39,8 @@
 //!   announced as CHANNEL_CREATE or CHANNEL_DELETE.
 //! - **Refused** (the client identifies anew): `S` older than the record's floor (frames it
 //!   never acknowledged were dropped, or the session had moved here and had not been written
-//!   since) or newer than anything recorded; a stream of one of its guilds without a
+//!   since); a frame after the floor up to `S` without its item (newer than anything
+//!   recorded, or trimmed from the journal); a stream of one of its guilds without a
 //!   position; a record whose writes failed (the node removes it).
 
 use std::collections::{HashMap, HashSet};
@@ -197,6 +203,14 @@ struct Meta {
     passive: bool,
 }
 
+/// How long a node's journal keeps frame items: two heartbeat intervals. A client's
+/// heartbeat acknowledges what it received, and the record's floor follows it, so only a
+/// client that missed a heartbeat can need older items; a take-over that finds them gone
+/// refuses the RESUME ([`cursor_at`]).
+pub(crate) fn keep(gateway: &crate::config::GatewayConfig) -> Duration {
+    Duration::from_millis(gateway.heartbeat_interval_ms.saturating_mul(2))
+}
+
 /// The journal writer of a node: one task, writes in the order sent.
 pub(crate) struct Writer {
     tx: mpsc::UnboundedSender<(Vec<JournalWrite>, Option<oneshot::Sender<bool>>)>,
@@ -204,10 +218,11 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer and the beat of node `node` on the current runtime.
-    pub(crate) fn start(handoff: Arc<dyn Handoff>, node: String) -> Writer {
+    /// Starts the writer and the beat of node `node` on the current runtime; its journal
+    /// keeps frame items for `keep`.
+    pub(crate) fn start(handoff: Arc<dyn Handoff>, node: String, keep: Duration) -> Writer {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write(handoff.clone(), rx));
+        tokio::spawn(write(handoff.clone(), node.clone(), keep, rx));
         let beat = Arc::downgrade(&handoff);
         tokio::spawn(async move {
             let mut t = tokio::time::interval(BEAT_EVERY);
@@ -232,6 +247,8 @@ impl Writer {
 /// [`WRITE_RETRY`]; tells each sender whether its writes were applied.
 async fn write(
     handoff: Arc<dyn Handoff>,
+    node: String,
+    keep: Duration,
     mut rx: mpsc::UnboundedReceiver<(Vec<JournalWrite>, Option<oneshot::Sender<bool>>)>,
 ) {
     while let Some(first) = rx.recv().await {
@@ -249,7 +266,10 @@ async fn write(
         let deadline = Instant::now() + WRITE_RETRY;
         let mut wait = Duration::from_millis(50);
         let ok = loop {
-            match handoff.journal(&writes).await {
+            match handoff
+                .journal(&node, keep.as_millis() as u64, &writes)
+                .await
+            {
                 Ok(()) => break true,
                 Err(e) if Instant::now() < deadline => {
                     tracing::warn!(error = %e, "cannot write session records; retrying");
@@ -325,7 +345,6 @@ impl Gateway {
         let j = journal.as_mut().filter(|j| !j.broken)?;
         let ttl_ms = self.record_ttl_ms();
         let mut item = String::new();
-        let mut last = 0;
         // Guilds whose visible channels these frames list or change.
         let mut seen_changed: Vec<i64> = vec![];
         for b in buffer.range(start..start + n) {
@@ -343,7 +362,6 @@ impl Gateway {
                 b.event.origin,
                 Origin::GuildCreate(_) | Origin::GuildDelete(_)
             );
-            last = b.seq;
         }
         // Bases known now; the others wait for the reader's start position.
         let mut bases = vec![];
@@ -398,7 +416,6 @@ impl Gateway {
         if !item.is_empty() {
             out.push(JournalWrite::Frames {
                 session: s.id.clone(),
-                last,
                 item,
                 guilds,
                 bases,
@@ -425,10 +442,11 @@ impl Gateway {
         });
     }
 
-    /// After a heartbeat acknowledged frames: the write that moves the dropped frames'
-    /// positions into the bases and renews the record (sent without waiting); none when
-    /// nothing was dropped and the record was renewed less than a third of its time to live
-    /// ago.
+    /// After a heartbeat acknowledged frames: the write that moves the record's floor and
+    /// the dropped frames' positions into the bases and renews the record (sent without
+    /// waiting); none when the floor did not move and the record was renewed less than a
+    /// third of its time to live ago. The floor is written whenever it moves, so the items a
+    /// take-over needs are never older than the last heartbeat ([`keep`]).
     pub(super) fn journal_ack(&self, s: &Session, st: &mut SessionState) {
         let Some(w) = &self.journal else { return };
         let floor = st.floor;
@@ -477,7 +495,7 @@ impl Gateway {
     ) -> Option<Moved> {
         let deadline = Instant::now() + BEAT_TTL + Duration::from_millis(500);
         let mut beat: Option<String> = None;
-        let rec = loop {
+        let mut rec = loop {
             match handoff.take_crashed(id, user).await {
                 Ok(Crashed::Taken(r)) => break r,
                 Ok(Crashed::Alive(b, left_ms)) => {
@@ -500,7 +518,25 @@ impl Gateway {
             }
         };
         let meta: Meta = serde_json::from_str(&rec.meta).ok()?;
-        let (guilds, at) = cursor_at(&rec, user, seq)?;
+        // Its items from its node's journal: from the index read for the other sessions of
+        // that node, or read anew when that index lacks some (`journals.rs`).
+        let mut fresh = false;
+        let (guilds, at) = loop {
+            let (items, read_here) = match self.journals.items(handoff, &rec.node, id, fresh).await
+            {
+                Ok(got) => got,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read a dead node's journal");
+                    return None;
+                }
+            };
+            rec.items = items;
+            match cursor_at(&rec, user, seq) {
+                Some(c) => break c,
+                None if read_here || fresh => return None,
+                None => fresh = true,
+            }
+        };
         // What the client saw at `seq` (its RESUME then announces what changed since, as for
         // any moved session); a guild without a recorded view: what it sees now.
         let mut saw = seen_at(&rec, seq);
@@ -546,7 +582,9 @@ type Positions = Vec<(StreamKey, String)>;
 
 /// The guilds of a crashed session's client that received up to `seq`, and a position per
 /// stream of those guilds and of `user` from which the streams give it what it missed
-/// (module docs); `None` when the record cannot tell.
+/// (module docs); `None` when the record cannot tell: `seq` below its floor, an item that
+/// does not parse, or a frame after the floor up to `seq` without its item (never written,
+/// or trimmed from the journal, [`keep`]).
 fn cursor_at(rec: &CrashRecord, user: i64, seq: u64) -> Option<(HashSet<i64>, Positions)> {
     let mut guilds: HashSet<i64> = serde_json::from_str::<Vec<i64>>(&rec.guilds)
         .ok()?
@@ -559,12 +597,15 @@ fn cursor_at(rec: &CrashRecord, user: i64, seq: u64) -> Option<(HashSet<i64>, Po
     for (k, b) in &rec.bases {
         positions.insert(*k, StreamEntry::parse_id(b)?);
     }
-    let mut newest = rec.min_seq;
+    // The frames after the floor up to `seq` found in the items: all of them are needed.
+    let mut covered: Vec<u64> = vec![];
     // Per guild: the first GUILD_CREATE (true) or GUILD_DELETE after `seq`.
     let mut after: HashMap<i64, (u64, bool)> = HashMap::new();
     for frame in frames(&rec.items) {
         let (f, origin) = frame?;
-        newest = newest.max(f);
+        if f > rec.min_seq && f <= seq {
+            covered.push(f);
+        }
         match (origin, f <= seq) {
             (Origin::Entry(e), true) => {
                 let p = positions.entry(e.stream).or_insert(e.id);
@@ -575,7 +616,9 @@ fn cursor_at(rec: &CrashRecord, user: i64, seq: u64) -> Option<(HashSet<i64>, Po
             _ => {}
         }
     }
-    if seq > newest {
+    covered.sort_unstable();
+    covered.dedup();
+    if covered.len() as u64 != seq - rec.min_seq {
         return None;
     }
     for (g, (_, created)) in after {
@@ -752,6 +795,21 @@ mod tests {
         // Older than the floor, or newer than anything written: unknown.
         assert_eq!(at(&r, 1), None);
         assert_eq!(at(&r, 11), None);
+        // Items up to the floor, still in the journal after the acknowledgement, change
+        // nothing (their positions are in the bases).
+        let mut kept = r.clone();
+        kept.items.insert(0, "1 g10/99-0 u5/79-0".into());
+        assert_eq!(at(&kept, 4), at(&r, 4));
+        // The first item trimmed from the journal: frames 3-5 cannot be placed, so neither
+        // can any seq after them; at the floor nothing is needed.
+        let mut trimmed = r.clone();
+        trimmed.items.remove(0);
+        assert_eq!(at(&trimmed, 6), None);
+        assert_eq!(at(&trimmed, 10), None);
+        assert_eq!(
+            at(&trimmed, 2),
+            Some((vec![10, 30], p("100-0", None, Some("90-0"), "80-0")))
+        );
         // A guild without any position cannot be resumed.
         let mut r = r;
         r.bases.retain(|(k, _)| *k != StreamKey::Guild(10));

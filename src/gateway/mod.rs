@@ -56,6 +56,7 @@ mod conn;
 mod dispatch;
 mod handoff;
 mod journal;
+mod journals;
 mod passive;
 mod ranges;
 mod ready;
@@ -165,6 +166,8 @@ pub struct Gateway {
     ranges: ranges::Ranges,
     /// With `cluster.crash_resume`: the writer of the sessions' crash records (`journal.rs`).
     journal: Option<journal::Writer>,
+    /// Dead nodes' journals, read once per node for the sessions taken over (`journals.rs`).
+    journals: journals::Journals,
     /// The clock of every connection's send-rate limiter, made once: making one calibrates
     /// it with CPUID instructions, which trap to the hypervisor on a virtual machine (~6 % of
     /// the CPU of a reconnect storm when every connection made its own).
@@ -200,7 +203,11 @@ impl Gateway {
                 .bus
                 .handoff()
                 .filter(|_| hearth.config.cluster.crash_resume)
-                .map(|h| journal::Writer::start(h, hearth.node.instance().to_string())),
+                .map(|h| {
+                    let keep = journal::keep(&hearth.config.gateway);
+                    journal::Writer::start(h, hearth.node.instance().to_string(), keep)
+                }),
+            journals: journals::Journals::default(),
             clock: governor::clock::DefaultClock::default(),
         });
         gw.start_shards();
@@ -608,7 +615,8 @@ pub fn prepare(d: &Dispatch) -> Prepared {
 }
 
 /// Every 5 s: drops sessions disconnected for longer than `replay_seconds`, and what the
-/// replay log, the admission windows and the moved sessions' ranges no longer need.
+/// replay log, the admission windows, the moved sessions' ranges and the dead nodes' journals
+/// no longer need.
 async fn janitor(gw: std::sync::Weak<Gateway>) {
     let mut t = tokio::time::interval(Duration::from_secs(5));
     loop {
@@ -632,6 +640,7 @@ async fn janitor(gw: std::sync::Weak<Gateway>) {
         gw.registry.lock().log.sweep(std::time::Instant::now());
         gw.admission.shrink();
         gw.ranges.sweep();
+        gw.journals.sweep();
     }
 }
 

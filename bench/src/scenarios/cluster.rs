@@ -6,9 +6,9 @@
 //!   without Redis, then 1, 2 and 3 nodes with it: msg/s, ack p50/p99, CPU per message of
 //!   the nodes together and of Redis, Redis commands per message.
 //! - **fanout**: one message to M members on one node without Redis, then with their
-//!   sessions spread over 3 nodes (the `fanout` scenario's phases): time to the last
-//!   receiver, deliveries/s, CPU per delivery of the nodes and of Redis, Redis commands per
-//!   delivery.
+//!   sessions spread over 3 nodes, without and with crash records (`cluster.crash_resume`,
+//!   spec/cluster.md §9.1) (the `fanout` scenario's phases): time to the last receiver,
+//!   deliveries/s, CPU per delivery of the nodes and of Redis, Redis commands per delivery.
 //! - **drain**: S sessions on one of 3 nodes, which is sent SIGTERM while a sender posts
 //!   through another; each client RESUMEs on another node as soon as it gets op 7: time
 //!   from SIGTERM to the last RESUMED, op 7 -> RESUMED p50/p99, and every message counted
@@ -160,23 +160,29 @@ pub(crate) async fn cluster(
     // Fan-out: one node without Redis, then three nodes.
     let r = members.unwrap_or(ctx.by_scale(30, 1_000, 10_000));
     let (lat_msgs, burst) = (ctx.by_scale(5, 30, 100), ctx.by_scale(10, 50, 200));
-    let queue = [(
-        "HEARTH_GATEWAY__SESSION_QUEUE".to_string(),
-        (burst * 2).max(1024).to_string(),
-    )];
-    let variants: &[(usize, bool)] = if run("fanout") {
-        &[(1, false), (3, true)]
+    let variants: &[(usize, bool, bool)] = if run("fanout") {
+        &[(1, false, false), (3, true, false), (3, true, true)]
     } else {
         &[]
     };
-    for &(n, redis) in variants {
-        let label = if redis {
-            "--nodes 3"
-        } else {
-            "--nodes 1 --no-redis"
+    for &(n, redis, records) in variants {
+        let label = match (redis, records) {
+            (false, _) => "--nodes 1 --no-redis",
+            (true, false) => "--nodes 3",
+            (true, true) => "--nodes 3 --crash-records",
         };
+        let env = [
+            (
+                "HEARTH_GATEWAY__SESSION_QUEUE".to_string(),
+                (burst * 2).max(1024).to_string(),
+            ),
+            (
+                "HEARTH_CLUSTER__CRASH_RESUME".to_string(),
+                records.to_string(),
+            ),
+        ];
         ctx.begin("cluster-fanout", &format!("{label} --members {r}"));
-        let nodes = Nodes::start(ctx, n, redis, &queue).await?;
+        let nodes = Nodes::start(ctx, n, redis, &env).await?;
         let probe = redis.then_some(&probe);
         let res = fanout_run(ctx, &nodes.all(), probe, r, lat_msgs, burst).await;
         nodes.stop().await;
