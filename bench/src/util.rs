@@ -713,6 +713,8 @@ pub struct RedisProbe {
 pub struct RedisSample {
     pub cpu: f64,
     pub commands: u64,
+    /// `used_memory`, bytes (a difference may be negative).
+    pub memory: f64,
 }
 
 impl RedisProbe {
@@ -733,6 +735,7 @@ impl RedisProbe {
         let info: String = redis::cmd("INFO")
             .arg("cpu")
             .arg("stats")
+            .arg("memory")
             .query_async(&mut *con)
             .await
             .map_err(err("INFO"))?;
@@ -745,6 +748,7 @@ impl RedisProbe {
         Ok(RedisSample {
             cpu: field("used_cpu_user") + field("used_cpu_sys"),
             commands: field("total_commands_processed") as u64,
+            memory: field("used_memory"),
         })
     }
 }
@@ -755,11 +759,18 @@ impl RedisSample {
         RedisSample {
             cpu: self.cpu - before.cpu,
             commands: self.commands.saturating_sub(before.commands),
+            memory: self.memory - before.memory,
         }
     }
 
-    /// Adds "Redis CPU per {what}" (µs) and "Redis commands per {what}" for `n` of them.
+    /// Adds "Redis CPU per {what}" (µs), "Redis commands per {what}" and "Redis memory
+    /// added per {what}" (bytes still used at the end) for `n` of them.
     pub fn figures(&self, ctx: &mut crate::Ctx, what: &str, n: f64) {
+        ctx.figs.add(
+            &format!("Redis memory added per {what}"),
+            self.memory / n,
+            "bytes",
+        );
         ctx.figs
             .add(&format!("Redis CPU per {what}"), self.cpu * 1e6 / n, "us");
         ctx.figs.add(
