@@ -24,9 +24,10 @@ pub struct ClusterConfig {
     pub presence_ttl_seconds: u64,
     /// Whether this node keeps a crash record of each gateway session in Redis, so that its
     /// clients can RESUME on another node if it dies without draining (spec/cluster.md §9.1).
-    /// Default `false`: each batch of frames a connection writes costs a Redis write first
-    /// (BENCHMARKS.md "Sessions that survive a killed node"); a node that is killed then
-    /// leaves its clients to identify anew. Any node takes the records of dead nodes.
+    /// Default `false`: each batch of frames a connection writes waits for a Redis write
+    /// first (one `XADD` per round trip for all the node's sessions; BENCHMARKS.md "Crash
+    /// records in one stream per node"); a node that is killed then leaves its clients to
+    /// identify anew. Any node takes the records of dead nodes.
     pub crash_resume: bool,
 }
 
