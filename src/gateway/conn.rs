@@ -150,12 +150,18 @@ impl Conn {
     }
 
     /// Writes every buffered dispatch the client has not received yet, up to 64 frames per
-    /// write and flush.
+    /// write and flush. Stops once the gateway shuts down: op 7 comes next, and the frames
+    /// not written yet reach the client when it resumes (from the saved session here, or on
+    /// another node), so a busy connection (each batch waiting for its crash record) does
+    /// not hold op 7 back until the node ends.
     async fn flush(&mut self) -> Result<(), End> {
         let Some(s) = self.session.clone() else {
             return Ok(());
         };
         loop {
+            if self.gw.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Ok(());
+            }
             let (frames, last, kill, stale, journal) = {
                 let mut guard = s.state.lock();
                 let st = &mut *guard;
