@@ -159,7 +159,11 @@ impl Conn {
             return Ok(());
         };
         loop {
-            if self.gw.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            if self
+                .gw
+                .shutting_down
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
                 return Ok(());
             }
             let (frames, last, kill, stale, journal) = {
