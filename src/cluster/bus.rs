@@ -180,6 +180,17 @@ struct Marks {
 }
 
 impl Shared {
+    /// The long reads' connection (made on first use): many RESUMEs read at once after a
+    /// node died, on a connection of their own with time to answer.
+    pub(super) async fn long_reads(&self) -> Result<redis::aio::ConnectionManager, String> {
+        Ok(self
+            .reads
+            .get_or_try_init(|| self.cluster.long_reads())
+            .await
+            .map_err(|e| e.to_string())?
+            .clone())
+    }
+
     /// Asks the reader for a mark (`stop`: its last one); returns the mark's id.
     pub(super) fn ask_mark(&self, stop: bool) -> u64 {
         let mut m = self.marks.lock();

@@ -152,14 +152,7 @@ impl Handoff for RedisHandoff {
             if after == upto {
                 return Ok(Some(vec![]));
             }
-            // Many RESUMEs read at once after a node died: a connection of its own, with
-            // time to answer.
-            let mut con = shared
-                .reads
-                .get_or_try_init(|| shared.cluster.long_reads())
-                .await
-                .map_err(|e| e.to_string())?
-                .clone();
+            let mut con = shared.long_reads().await?;
             // From `after` itself: finding it proves nothing between it and the rest was
             // trimmed (`0-0`, a stream that did not exist yet, has no entry of its own).
             let whole = after == "0-0";

@@ -301,12 +301,7 @@ pub(super) fn crash_journal(
     let key = journal_key(sh, node);
     let shared = sh.clone();
     Box::pin(async move {
-        let mut con = shared
-            .reads
-            .get_or_try_init(|| shared.cluster.long_reads())
-            .await
-            .map_err(|e| e.to_string())?
-            .clone();
+        let mut con = shared.long_reads().await?;
         let mut out = vec![];
         let mut from = "-".to_string();
         loop {

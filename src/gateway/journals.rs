@@ -8,7 +8,9 @@
 //! node, indexes it by session, and serves every take-over from the index for [`KEPT`]. A
 //! dead node writes nothing more, so the index is whole; a take-over that finds items
 //! missing in an index read before it asks for a fresh read once before it gives up (the
-//! index may predate the last writes of a node that had only just stopped).
+//! index may predate the last writes of a node whose beat lapsed while it still ran), and
+//! an index is read anew at most once per [`REREAD_AFTER`], so a burst of refused
+//! take-overs does not read the journal once each.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +20,9 @@ use crate::events::Handoff;
 
 /// How long a journal's index serves take-overs after it was read.
 pub const KEPT: Duration = Duration::from_secs(10);
+
+/// An index younger than this is not read anew on request.
+pub const REREAD_AFTER: Duration = Duration::from_secs(1);
 
 /// A journal's items by session id, oldest first.
 type Index = Arc<HashMap<String, Vec<String>>>;
@@ -34,7 +39,8 @@ pub(crate) struct Journals {
 
 impl Journals {
     /// The items of session `id` in the journal of node `node`, and whether they were read
-    /// for this call (else they come from an index read before it); `fresh`: read anew.
+    /// for this call (else they come from an index read before it); `fresh`: read anew,
+    /// unless the index is younger than [`REREAD_AFTER`].
     pub(crate) async fn items(
         &self,
         handoff: &dyn Handoff,
@@ -45,7 +51,11 @@ impl Journals {
         let slot = {
             let mut nodes = self.nodes.lock();
             nodes.retain(|_, (at, _)| at.elapsed() < KEPT);
-            if fresh {
+            if fresh
+                && nodes
+                    .get(node)
+                    .is_some_and(|(at, _)| at.elapsed() >= REREAD_AFTER)
+            {
                 nodes.remove(node);
             }
             let (_, slot) = nodes
