@@ -49,6 +49,13 @@ fn record_key(sh: &Shared, id: &str) -> String {
     format!("{}sc:{id}", sh.cluster.prefix)
 }
 
+/// The node's clock: time since the Unix epoch (zero before it).
+fn since_epoch() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 fn journal_key(sh: &Shared, node: &str) -> String {
     format!("{}sj:{node}", sh.cluster.prefix)
 }
@@ -101,10 +108,7 @@ pub(super) fn journal(
 ) -> BoxFuture<'static, Result<(), String>> {
     let mut pipe = redis::pipe();
     let jk = journal_key(sh, node);
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default();
+    let now_ms = since_epoch().as_millis() as u64;
     let mut xadd = redis::cmd("XADD");
     xadd.arg(&jk)
         .arg("MINID")
@@ -211,10 +215,7 @@ pub(super) fn beat(
 ) -> BoxFuture<'static, Result<(), String>> {
     let key = format!("{}{node}", alive_prefix(sh));
     let mut con = sh.cluster.conn.clone();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
+    let now = since_epoch().as_nanos();
     Box::pin(async move {
         redis::cmd("SET")
             .arg(key)

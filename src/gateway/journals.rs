@@ -50,11 +50,11 @@ impl Journals {
     ) -> Result<(Vec<String>, bool), String> {
         let slot = {
             let mut nodes = self.nodes.lock();
-            nodes.retain(|_, (at, _)| at.elapsed() < KEPT);
-            if fresh
-                && nodes
-                    .get(node)
-                    .is_some_and(|(at, _)| at.elapsed() >= REREAD_AFTER)
+            // Past its time, or asked anew and old enough: read again.
+            let reread = if fresh { REREAD_AFTER } else { KEPT };
+            if nodes
+                .get(node)
+                .is_some_and(|(at, _)| at.elapsed() >= reread)
             {
                 nodes.remove(node);
             }
