@@ -57,7 +57,11 @@ fn main() {
         Some(dir)
     } else if std::env::var("HEARTH_WEB_BUILD").is_ok_and(|v| v == "skip" || v == "0") {
         let prebuilt = web.join("dist");
-        println!("cargo:rerun-if-changed={}", prebuilt.display());
+        // Watched only when present (see above): a `web/dist` made later is embedded at the
+        // next build that reruns this script (a watched file changed, or `touch build.rs`).
+        if prebuilt.exists() {
+            println!("cargo:rerun-if-changed={}", prebuilt.display());
+        }
         prebuilt.join("index.html").is_file().then_some(prebuilt)
     } else if web.join("package.json").is_file() {
         Some(npm_build(&web, &out.join("web")))
