@@ -49,13 +49,6 @@ fn record_key(sh: &Shared, id: &str) -> String {
     format!("{}sc:{id}", sh.cluster.prefix)
 }
 
-/// The node's clock: time since the Unix epoch (zero before it).
-fn since_epoch() -> std::time::Duration {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
 fn journal_key(sh: &Shared, node: &str) -> String {
     format!("{}sj:{node}", sh.cluster.prefix)
 }
@@ -108,7 +101,8 @@ pub(super) fn journal(
 ) -> BoxFuture<'static, Result<(), String>> {
     let mut pipe = redis::pipe();
     let jk = journal_key(sh, node);
-    let now_ms = since_epoch().as_millis() as u64;
+    // The clock every timestamp column uses (`crate::storage::now_ms` re-exports it).
+    let now_ms = hearth_db::now_ms().max(0) as u64;
     let mut xadd = redis::cmd("XADD");
     xadd.arg(&jk)
         .arg("MINID")
@@ -207,7 +201,8 @@ pub(super) fn journal(
     })
 }
 
-/// [`Handoff::beat`]: `SET P alive:{node} {now ms} PX ttl`.
+/// [`Handoff::beat`]: `SET P alive:{node} {now ns} PX ttl` (nanoseconds since the Unix epoch,
+/// so that each renewal stores a new value).
 pub(super) fn beat(
     sh: &Arc<Shared>,
     node: String,
@@ -215,7 +210,10 @@ pub(super) fn beat(
 ) -> BoxFuture<'static, Result<(), String>> {
     let key = format!("{}{node}", alive_prefix(sh));
     let mut con = sh.cluster.conn.clone();
-    let now = since_epoch().as_nanos();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
     Box::pin(async move {
         redis::cmd("SET")
             .arg(key)
